@@ -1,0 +1,183 @@
+"""The backward engine: an iterative walk of the recorded graph in topological order.
+
+No recursion (a 1,000-step RNN must not hit Python's recursion limit). Each node's backward runs
+once, after every consumer of its output has passed its gradient down; gradients are keyed by node
+identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed unless
+``retain_graph=True``.
+"""
+
+from __future__ import annotations
+
+from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
+from glassgrad.autograd.shapes import unbroadcast
+from glassgrad.backend import array_module
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = ["backward", "run_backward"]
+
+
+def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    if not tensor.requires_grad:
+        raise GraphError(
+            "backward: expected a tensor that requires grad (the result of ops on a tensor with "
+            "requires_grad=True, recorded outside no_grad), got one that does not"
+        )
+    data = tensor.data
+    xp = array_module(data)
+    if gradient is None:
+        if data.size != 1:
+            raise GraphError(
+                f"backward: a gradient can be created implicitly only for scalar outputs, got shape "
+                f"{data.shape}; pass gradient= of that shape"
+            )
+        grad = xp.ones_like(data)
+    else:
+        grad = (
+            gradient.data if isinstance(gradient, _tensor_cls[0]) else xp.asarray(gradient, dtype=data.dtype)
+        )
+        if grad.shape != data.shape:
+            raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
+    leaves = run_backward([(tensor, grad)], retain_graph=retain_graph)
+    _accumulate_leaves(leaves)
+
+
+def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = None) -> dict:
+    """Propagate gradients from ``roots`` (pairs of tensor and gradient array).
+
+    Returns ``{id(leaf): [leaf, grad]}`` for the leaves reached, summed but not yet stored. When
+    ``inputs`` (tensors) is given, their gradients are captured too, keyed by ``id(tensor)``, for
+    ``autograd.grad``-style use without touching ``.grad``.
+    """
+    grads: dict[Node, object] = {}
+    leaves: dict[int, list] = {}
+    starts = []
+    for t, g in roots:
+        if t._node is None:
+            _add_leaf(leaves, t, g)
+        else:
+            _add(grads, t._node, g)
+            starts.append(t._node)
+    capture = {id(t._node): t for t in inputs or () if t._node is not None}
+
+    # Count, for each node, how many consumers inside this graph will send it a gradient.
+    pending: dict[Node, int] = {}
+    stack = list(dict.fromkeys(starts))
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        if node.saved == _FREED:
+            raise GraphError(_freed_message(node))
+        for nxt in node.next:
+            if nxt.__class__ is Node:
+                pending[nxt] = pending.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+
+    ready = [n for n in dict.fromkeys(starts) if n not in pending]
+    captured: dict[int, list] = {}
+    while ready:
+        node = ready.pop()
+        grad = grads.pop(node, None)
+        if grad is not None and node.hooks:
+            grad = _run_hooks(node.hooks, grad)
+        if grad is not None and id(node) in capture:
+            captured[id(capture[id(node)])] = [capture[id(node)], grad]
+        if grad is not None:
+            _check_versions(node)
+            in_grads = node.fn.backward(node, grad)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if observers.backward:
+                for obs in observers.backward:
+                    obs(node, grad, in_grads)
+        else:
+            in_grads = (None,) * len(node.next)
+        if len(in_grads) != len(node.next):
+            raise GraphError(
+                f"{node.fn.name}: backward expected to return {len(node.next)} gradients, got {len(in_grads)}"
+            )
+        for nxt, g, shape in zip(node.next, in_grads, node.shapes):
+            if nxt is None:
+                continue
+            if g is not None:
+                if g.shape != shape:
+                    try:
+                        g = unbroadcast(g, shape)
+                    except ShapeError:
+                        raise ShapeError(
+                            f"{node.fn.name}: backward returned a gradient of shape {g.shape} for an input "
+                            f"of shape {shape}"
+                        ) from None
+            if nxt.__class__ is Node:
+                if g is not None:
+                    _add(grads, nxt, g)
+                left = pending[nxt] - 1
+                pending[nxt] = left
+                if left == 0:
+                    ready.append(nxt)
+            elif g is not None:
+                _add_leaf(leaves, nxt, g)
+        if not retain_graph:
+            node.saved = _FREED
+            node.inputs = None
+    leaves.update(captured)
+    return leaves
+
+
+def _add(grads: dict, node: Node, g) -> None:
+    prev = grads.get(node)
+    grads[node] = g if prev is None else prev + g
+
+
+def _add_leaf(leaves: dict, t, g) -> None:
+    entry = leaves.get(id(t))
+    if entry is None:
+        leaves[id(t)] = [t, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _run_hooks(hooks: list, grad):
+    tensor_cls = _tensor_cls[0]
+    for hook in hooks:
+        out = hook(tensor_cls(grad, _wrap=True))
+        if out is not None:
+            grad = out.data if isinstance(out, tensor_cls) else out
+    return grad
+
+
+def _check_versions(node: Node) -> None:
+    if node.saved == _FREED:
+        raise GraphError(_freed_message(node))
+    if node.inputs is None:
+        return
+    for x, v in zip(node.inputs, node.versions):
+        if getattr(x, "_version", 0) != v:
+            raise GraphError(
+                f"{node.fn.name}: an input of shape {tuple(x.shape)} saved for backward was modified in "
+                f"place after the op ran (version {x._version}, expected {v}); clone() it before changing it"
+            )
+
+
+def _accumulate_leaves(leaves: dict) -> None:
+    tensor_cls = _tensor_cls[0]
+    given: set[int] = set()
+    for t, g in leaves.values():
+        if t._hooks:
+            g = _run_hooks(t._hooks, g)
+        if g.dtype != t.data.dtype:
+            g = g.astype(t.data.dtype)
+        if observers.leaf:
+            for obs in observers.leaf:
+                obs(t, g)
+        if t.grad is None:
+            # Backward may hand back views or one array shared by several inputs; a leaf's
+            # .grad must own its memory because optimizers and zero_grad() change it in place.
+            if g.base is not None or not g.flags.writeable or id(g) in given:
+                g = g.copy()
+            given.add(id(g))
+            t.grad = tensor_cls(g, _wrap=True)
+        else:
+            t.grad.data = t.grad.data + g

@@ -1,0 +1,192 @@
+"""``Function`` (an op's forward and backward side by side), ``Node`` (one recorded op in the graph,
+also the ``ctx`` that forward and backward share) and the op registry.
+
+Forward and backward work on raw arrays. ``Function.apply`` unwraps Tensors, runs forward, and when
+grad mode is on and an input requires grad, records a ``Node`` whose ``next`` entries point at the
+inputs' nodes (or at leaf tensors). Backward is first-order: it returns arrays, never Tensors, so
+there is no double backward.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = ["Function", "Node", "REGISTRY", "observers"]
+
+#: Every primitive op by name. Tests iterate it so that an op without a gradient check fails.
+REGISTRY: dict[str, type[Function]] = {}
+
+
+class _Observers:
+    """Who watches the ops go by (tracers, profilers). Empty lists cost one truth test per op.
+
+    ``forward``: callables ``(fn, node_or_None, inputs, output, attrs)`` called after every op.
+    ``backward``: callables ``(node, grad_output, grad_inputs)`` after every node's backward.
+    ``leaf``: callables ``(tensor, grad)`` when a gradient is accumulated into a leaf.
+    """
+
+    __slots__ = ("backward", "forward", "leaf")
+
+    def __init__(self) -> None:
+        self.forward: list = []
+        self.backward: list = []
+        self.leaf: list = []
+
+
+observers = _Observers()
+
+_FREED = "freed"
+
+
+class Node:
+    """One recorded op: the ``ctx`` of forward/backward and a vertex of the backward graph.
+
+    Attributes:
+        fn: the ``Function`` subclass that made it.
+        attrs: the op's non-tensor arguments (``axis=``, ``shape=``...).
+        saved: what forward kept with ``save_for_backward`` (freed after backward).
+        next: per input, the input's ``Node``, the leaf ``Tensor`` that wants a gradient, or None.
+        shapes: per input, its shape (gradients are unbroadcast to it).
+        needs_input_grad: per input, whether a gradient is wanted.
+        hooks: callables run on this node's output gradient (``Tensor.register_hook``).
+        inputs / versions: tensors whose arrays were saved, and their versions at forward time,
+            so that an in-place change before backward is caught instead of giving wrong gradients.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "attrs",
+        "fn",
+        "hooks",
+        "inputs",
+        "needs_input_grad",
+        "next",
+        "out_dtype",
+        "out_shape",
+        "saved",
+        "shapes",
+        "versions",
+    )
+
+    def __init__(self, attrs: dict) -> None:
+        self.attrs = attrs
+        self.saved: tuple = ()
+        self.hooks: list | None = None
+        self.needs_input_grad: tuple = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (or small values) for backward; nothing else survives to backward."""
+        self.saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.saved == _FREED:
+            raise GraphError(_freed_message(self))
+        return self.saved
+
+    def name(self) -> str:
+        """PyTorch-style node name, e.g. ``MulBackward``."""
+        return self.fn.__name__ + "Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple(self.next)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+def _freed_message(node: Node) -> str:
+    return (
+        f"{node.fn.name}: trying to backward through the graph a second time (or after its saved "
+        "arrays were freed); pass retain_graph=True to the first backward() if you need a second one"
+    )
+
+
+class Function:
+    """Base of every primitive op.
+
+    Subclasses define ``forward(ctx, *arrays, **attrs) -> array`` and
+    ``backward(ctx, grad) -> array | tuple[array | None, ...]`` (one entry per positional input),
+    both as static methods on raw arrays. Broadcasting is undone by the engine, not by backward.
+    Set ``name`` for error messages (defaults to the lower-cased class name); ``register = False``
+    keeps an abstract helper class out of the registry.
+    """
+
+    name: ClassVar[str] = "function"
+    register: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+        if cls.__dict__.get("register", True):
+            if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+                raise TypeError(f"Function: op name {cls.name!r} is registered twice")
+            REGISTRY[cls.name] = cls
+
+    @staticmethod
+    def forward(ctx: Node, *arrays: Any, **attrs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Node, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Any:
+        """Run the op on Tensors (or constants); record a node when a gradient is wanted."""
+        tensor_cls = _tensor_cls[0]
+        arrays = []
+        needs = []
+        record = False
+        for x in inputs:
+            if isinstance(x, tensor_cls):
+                arrays.append(x.data)
+                needs.append(x.requires_grad)
+                record = record or x.requires_grad
+            else:
+                arrays.append(x)
+                needs.append(False)
+        record = record and _grad_state.enabled
+        ctx = Node(attrs)
+        ctx.needs_input_grad = needs
+        try:
+            out = cls.forward(ctx, *arrays, **attrs)
+        except (ValueError, IndexError) as e:
+            if isinstance(e, ShapeError):
+                raise
+            raise ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})") from e
+        result = tensor_cls(out, _wrap=True)
+        if record and out.dtype.kind == "f":
+            ctx.fn = cls
+            ctx.next = [(x._node or x) if n else None for x, n in zip(inputs, needs)]
+            ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
+            if ctx.saved:
+                ctx.inputs = inputs
+                ctx.versions = [x._version if isinstance(x, tensor_cls) else 0 for x in inputs]
+            else:
+                ctx.inputs = None
+            ctx.out_shape = out.shape
+            ctx.out_dtype = out.dtype
+            result.requires_grad = True
+            result._node = ctx
+        if observers.forward:
+            for obs in observers.forward:
+                obs(cls, ctx if record else None, inputs, result, attrs)
+        return result
+
+
+def _describe(arrays: list) -> str:
+    parts = []
+    for a in arrays:
+        shape = getattr(a, "shape", None)
+        parts.append(f"{tuple(shape)} {a.dtype}" if shape is not None else repr(a))
+    return ", ".join(parts)
+
+
+# Set by glassgrad.tensor once Tensor exists (tensor.py imports this module, not the reverse).
+_tensor_cls: list = [None]

@@ -1,0 +1,108 @@
+"""Whole-Jacobian tools: ``jacobian(fn, x)``, ``vjp(fn, x, v)`` and ``grad(outputs, inputs)``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from glassgrad.autograd.engine import run_backward
+from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = ["jacobian", "vjp", "grad"]
+
+
+def _prepare(x: Any) -> tuple[tuple, bool]:
+    from glassgrad.tensor import Tensor
+
+    single = isinstance(x, Tensor)
+    xs = (x,) if single else tuple(x)
+    return tuple(Tensor(t.data, _wrap=True).requires_grad_() for t in xs), single
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = False) -> tuple:
+    """d(outputs)/d(inputs), weighted by ``grad_outputs``; ``.grad`` attributes are not touched.
+
+    Returns a tuple with one array-backed Tensor per input.
+    """
+    from glassgrad.tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    roots = []
+    for o, g in zip(outs, grad_outputs):
+        if g is None:
+            if o.data.size != 1:
+                raise GraphError(f"grad: grad_outputs is needed for a non-scalar output of shape {o.shape}")
+            g = np.ones_like(o.data)
+        else:
+            g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=o.data.dtype)
+            if g.shape != o.shape:
+                raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
+        roots.append((o, g))
+    found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
+    result = []
+    for t in ins:
+        entry = found.get(id(t))
+        if entry is None:
+            raise GraphError(f"grad: an input of shape {t.shape} was not used to compute the outputs")
+        result.append(Tensor(entry[1], _wrap=True))
+    return tuple(result)
+
+
+def jacobian(fn: Callable, inputs: Any) -> Any:
+    """The Jacobian of ``fn`` at ``inputs``, one backward per output element.
+
+    Shape:
+        For one input ``x`` and output ``y``: ``y.shape + x.shape``. For several inputs a tuple
+        with one such Jacobian per input.
+
+    >>> import glassgrad as gg
+    >>> s = lambda x: x.softmax(0)
+    >>> J = gg.autograd.functional.jacobian(s, gg.tensor([2.0, 1.0, 0.1], dtype=gg.float64))
+    >>> tuple(J.shape)
+    (3, 3)
+    """
+    from glassgrad.tensor import Tensor
+
+    xs, single = _prepare(inputs)
+    with enable_grad():
+        y = fn(*xs)
+    if not isinstance(y, Tensor):
+        raise TypeError(f"jacobian: expected fn to return one Tensor, got {type(y).__name__}")
+    jac = [np.zeros((y.data.size,) + x.shape, dtype=y.data.dtype) for x in xs]
+    if y.requires_grad:
+        for k in range(y.data.size):
+            seed = np.zeros(y.data.size, dtype=y.data.dtype)
+            seed[k] = 1
+            found = run_backward([(y, seed.reshape(y.shape))], retain_graph=True)
+            for j, x in enumerate(xs):
+                entry = found.get(id(x))
+                if entry is not None:
+                    jac[j][k] = entry[1]
+    out = tuple(Tensor(J.reshape(y.shape + x.shape), _wrap=True) for J, x in zip(jac, xs))
+    return out[0] if single else out
+
+
+def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
+    """``(fn(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``."""
+    from glassgrad.tensor import Tensor
+
+    xs, single = _prepare(inputs)
+    with enable_grad():
+        y = fn(*xs)
+    if v is None:
+        v = np.ones_like(y.data)
+    v = v.data if isinstance(v, Tensor) else np.asarray(v, dtype=y.data.dtype)
+    if v.shape != y.shape:
+        raise ShapeError(f"vjp: expected v of the output's shape {y.shape}, got {v.shape}")
+    found = run_backward([(y, v)], retain_graph=False) if y.requires_grad else {}
+    grads = tuple(
+        Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x.data), _wrap=True) for x in xs
+    )
+    return y.detach(), (grads[0] if single else grads)

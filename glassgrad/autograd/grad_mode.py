@@ -1,0 +1,75 @@
+"""Grad mode: ``no_grad()`` / ``enable_grad()`` / ``set_grad_enabled(mode)``, as context managers
+and as decorators. When grad mode is off, ops record nothing."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "state"]
+
+
+class _State:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph."""
+    return state.enabled
+
+
+class _Mode:
+    """Base for the grad-mode switches: a context manager that is also a decorator."""
+
+    mode = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(state.enabled)
+        state.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled = self._prev.pop()
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_Mode):  # noqa: N801 - PyTorch's name
+    """Record no graph inside the block or decorated function."""
+
+    mode = False
+
+
+class enable_grad(_Mode):  # noqa: N801 - PyTorch's name
+    """Record the graph inside the block, even within ``no_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled(_Mode):  # noqa: N801 - PyTorch's name
+    """Set grad mode to ``mode`` inside the block (also takes effect at once, as in PyTorch)."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self._prev.append(state.enabled)
+        state.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass

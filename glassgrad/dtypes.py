@@ -1,0 +1,100 @@
+"""Dtypes: ``float32`` (the default), ``float64``, ``int64`` (alias ``long``) and ``bool``.
+
+A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`` as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.errors import DTypeError
+
+__all__ = [
+    "DType",
+    "float32",
+    "float64",
+    "float16",
+    "int32",
+    "int64",
+    "long",
+    "bool",
+    "bool_",
+    "get_default_dtype",
+    "set_default_dtype",
+    "to_np_dtype",
+    "from_np_dtype",
+]
+
+
+class DType:
+    """A tensor element type; ``.np`` is the NumPy dtype behind it."""
+
+    __slots__ = ("is_floating_point", "name", "np")
+
+    def __init__(self, name: str, np_dtype: np.dtype) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = self.np.kind == "f"
+
+    def __repr__(self) -> str:
+        return f"glassgrad.{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DType):
+            return self.np == other.np
+        try:
+            return self.np == np.dtype(other)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(self.np)
+
+
+float16 = DType("float16", np.float16)
+float32 = DType("float32", np.float32)
+float64 = DType("float64", np.float64)
+int32 = DType("int32", np.int32)
+int64 = DType("int64", np.int64)
+bool_ = DType("bool", np.bool_)
+long = int64
+bool = bool_  # noqa: A001 - PyTorch's public name
+
+_BY_NP = {d.np: d for d in (float16, float32, float64, int32, int64, bool_)}
+_default = float32
+
+
+def get_default_dtype() -> DType:
+    """The dtype of new floating-point tensors (``float32`` unless changed)."""
+    return _default
+
+
+def set_default_dtype(dtype: DType) -> None:
+    """Set the dtype of new floating-point tensors (``float32`` or ``float64``)."""
+    global _default
+    if not isinstance(dtype, DType) or not dtype.is_floating_point:
+        raise DTypeError(f"set_default_dtype: expected a floating dtype, got {dtype!r}")
+    _default = dtype
+
+
+def to_np_dtype(dtype: object) -> np.dtype:
+    """NumPy dtype for a glassgrad dtype, a NumPy dtype, a Python type or a string."""
+    if isinstance(dtype, DType):
+        return dtype.np
+    if dtype is float:
+        return _default.np
+    if dtype is int:
+        return int64.np
+    try:
+        return np.dtype(dtype)  # type: ignore[arg-type]
+    except TypeError:
+        raise DTypeError(f"dtype: expected a glassgrad dtype, got {dtype!r}") from None
+
+
+def from_np_dtype(np_dtype: np.dtype) -> DType:
+    """glassgrad dtype for a NumPy dtype (unknown ones are wrapped as they are)."""
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        d = DType(str(np_dtype), np_dtype)
+        _BY_NP[d.np] = d
+    return d

@@ -1,0 +1,21 @@
+"""Error types. Messages follow "op: expected ..., got ..." with full shapes and dtypes."""
+
+from __future__ import annotations
+
+__all__ = ["ShapeError", "DTypeError", "GraphError", "CheckpointError"]
+
+
+class ShapeError(ValueError):
+    """An op was given shapes it cannot combine."""
+
+
+class DTypeError(TypeError):
+    """An op was given a dtype it cannot take."""
+
+
+class GraphError(RuntimeError):
+    """The autograd graph cannot do what was asked (freed buffers, in-place on a recorded tensor)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated, corrupted or of the wrong format."""

@@ -1,0 +1,777 @@
+"""``Tensor``: an ndarray (``.data``) plus what autograd needs (``.grad``, ``.requires_grad``, the
+node that made it). Its dunders and methods are one-liners that call the ops in ``glassgrad.ops``;
+the only logic here is conversion, in-place updates outside the graph, and printing.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd import engine, function
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, GraphError
+
+__all__ = ["Tensor", "tensor", "as_array"]
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``data`` to an ndarray with PyTorch's dtype inference.
+
+    Python floats become the default dtype (float32), ints int64, bools bool; NumPy arrays keep
+    their dtype (float64 stays float64, as ``torch.tensor`` does).
+    """
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray | np.generic):
+        arr = np.asarray(data)
+    else:
+        arr = np.asarray(data if not _is_tensor_seq(data) else _tensor_seq(data))
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(dtypes.get_default_dtype().np)
+        elif arr.dtype.kind in "iu" and dtype is None:
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "fiub" and dtype is None:
+            raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
+    return arr
+
+
+def _is_tensor_seq(data: Any) -> bool:
+    return isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data)
+
+
+def _tensor_seq(data: Any) -> list:
+    return [d.data if isinstance(d, Tensor) else d for d in data]
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it for reverse-mode autodiff.
+
+    Args:
+        data: array-like (nested lists, NumPy array, scalar, Tensor).
+        requires_grad: whether ops on it are recorded so that ``backward`` reaches it.
+        dtype: element type; default inferred as in :func:`as_array`.
+
+    Shape:
+        ``.shape`` is the NumPy shape of ``.data``.
+    """
+
+    __slots__ = ("__weakref__", "_hooks", "_node", "_version", "data", "grad", "requires_grad")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, *, _wrap: bool = False
+    ) -> None:
+        self.data = data if _wrap else as_array(data, dtype).copy()
+        self.grad: Tensor | None = None
+        self._node = None
+        self._hooks: list | None = None
+        self._version = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.from_np_dtype(self.data.dtype)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_floating_point(self) -> Callable[[], bool]:
+        return lambda: self.data.dtype.kind == "f"
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ----------------------------------------------------------------- conversion
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"item: expected a tensor with one element, got shape {self.data.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(
+                f"__index__: expected a one-element integer tensor, got {self.dtype} {self.shape}"
+            )
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()"
+            )
+        return bool(self.data.reshape(()).item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to("cpu")`` or ``to(device, dtype)``; returns self when nothing changes."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, dtypes.DType) or a in (float, int, bool) or isinstance(a, np.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif a not in ("cpu", None):
+                raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
+        if dtype is None or dtypes.to_np_dtype(dtype) == self.data.dtype:
+            return self
+        return _E.cast(self, dtypes.to_np_dtype(dtype))
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut from the graph."""
+        return Tensor(self.data, _wrap=True)
+
+    def detach_(self) -> Tensor:
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> Tensor:
+        return _E.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else _E.clone(self)
+
+    # ----------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(
+                f"requires_grad_: only floating-point tensors can require gradients, got {self.dtype}"
+            )
+        if not requires_grad and self._node is not None:
+            raise GraphError("requires_grad_: cannot turn off requires_grad of a non-leaf; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor w.r.t. every leaf into the leaves' ``.grad``.
+
+        Args:
+            gradient: d(loss)/d(self), same shape as self; may be omitted for one-element tensors.
+            retain_graph: keep saved arrays so backward can run through this graph again.
+        """
+        engine.backward(self, gradient, retain_graph)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+
+        Returns a function that removes the hook (``handle()``; ``handle.remove()`` also works).
+        """
+        if not self.requires_grad:
+            raise GraphError("register_hook: expected a tensor that requires grad")
+        if self._node is not None:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            hooks = self._node.hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if self._node is None:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(grad: Tensor) -> None:
+            t = ref()
+            if t is not None:
+                t.grad = Tensor(grad.data.copy(), _wrap=True) if t.grad is None else t.grad + grad.data
+
+        self.register_hook(keep)
+
+    # ----------------------------------------------------------------- in-place (outside the graph)
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and _grad_state.enabled:
+            kind = (
+                "a leaf tensor that requires grad" if self._node is None else "a tensor recorded in the graph"
+            )
+            raise GraphError(
+                f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
+                "do it inside glassgrad.no_grad() or on .detach()"
+            )
+        self._version += 1
+
+    def _set(self, op: str, value: Any) -> Tensor:
+        self._check_inplace(op)
+        xp = array_module(self.data)
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[...] = xp.broadcast_to(value, self.data.shape)
+        except ValueError:
+            raise ValueError(
+                f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
+            ) from None
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        return self._set("copy_", src)
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._set("fill_", value)
+
+    def zero_(self) -> Tensor:
+        return self._set("zero_", 0)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("normal_", get_generator(generator).normal(mean, std, self.shape))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("uniform_", get_generator(generator).uniform(a, b, self.shape))
+
+    def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return self._set("add_", self.data + (other * alpha if alpha != 1.0 else other))
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self.add_(other, -alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._set("mul_", self.data * (other.data if isinstance(other, Tensor) else other))
+
+    def div_(self, other: Any) -> Tensor:
+        return self._set("div_", self.data / (other.data if isinstance(other, Tensor) else other))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+        return self._set("clamp_", array_module(self.data).clip(self.data, min, max))
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        return self._set("masked_fill_", array_module(self.data).where(mask, value, self.data))
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _I.setitem(self, key, value)
+
+    # ----------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4, threshold=200)
+        extras = []
+        if (self.data.dtype != dtypes.get_default_dtype().np and self.data.dtype != np.int64) or (
+            self.data.dtype == np.int64 and self.data.size == 0
+        ):
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return _E.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _E.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _E.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _E.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _E.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _E.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _E.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _E.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _E.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _E.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _M.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _M.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _E.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _E.abs(self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _E.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _E.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _E.remainder(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _E.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _E.ne(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _E.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _E.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _E.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _E.ge(self, other)
+
+    def __and__(self, other: Any) -> Tensor:
+        return _E.logical_and(self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _E.logical_or(self, other)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _E.logical_xor(self, other)
+
+    def __invert__(self) -> Tensor:
+        return _E.logical_not(self)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return _I.getitem(self, key)
+
+    # ----------------------------------------------------------------- methods over ops
+    def add(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return _E.add(self, other if alpha == 1.0 else other * alpha)
+
+    def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return _E.sub(self, other if alpha == 1.0 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return _E.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return _E.div(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return _E.pow(self, exponent)
+
+    def neg(self) -> Tensor:
+        return _E.neg(self)
+
+    def exp(self) -> Tensor:
+        return _E.exp(self)
+
+    def log(self) -> Tensor:
+        return _E.log(self)
+
+    def log1p(self) -> Tensor:
+        return _E.log1p(self)
+
+    def sqrt(self) -> Tensor:
+        return _E.sqrt(self)
+
+    def rsqrt(self) -> Tensor:
+        return _E.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return _E.mul(self, self)
+
+    def reciprocal(self) -> Tensor:
+        return _E.div(1.0, self)
+
+    def abs(self) -> Tensor:
+        return _E.abs(self)
+
+    def sign(self) -> Tensor:
+        return _E.sign(self)
+
+    def sin(self) -> Tensor:
+        return _E.sin(self)
+
+    def cos(self) -> Tensor:
+        return _E.cos(self)
+
+    def tanh(self) -> Tensor:
+        return _E.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return _A.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return _A.relu(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return _E.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return _E.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return _E.minimum(self, other)
+
+    def floor(self) -> Tensor:
+        return _E.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _E.ceil(self)
+
+    def round(self) -> Tensor:
+        return _E.round(self)
+
+    def eq(self, other: Any) -> Tensor:
+        return _E.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return _E.ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return _E.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return _E.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return _E.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return _E.ge(self, other)
+
+    def logical_not(self) -> Tensor:
+        return _E.logical_not(self)
+
+    def isnan(self) -> Tensor:
+        return _E.isnan(self)
+
+    def isfinite(self) -> Tensor:
+        return _E.isfinite(self)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return _E.where(condition, self, other)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return _R.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.mean(self, dim, keepdim)
+
+    def var(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        return _R.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        return _R.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.prod(self, dim, keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _R.max(self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _R.min(self, dim, keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.amin(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return _R.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return _R.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return _R.logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int) -> Tensor:
+        return _R.cumsum(self, dim)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.all(self, dim, keepdim)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _R.any(self, dim, keepdim)
+
+    def softmax(self, dim: int) -> Tensor:
+        return _A.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return _A.log_softmax(self, dim)
+
+    def matmul(self, other: Any) -> Tensor:
+        return _M.matmul(self, other)
+
+    def mm(self, other: Any) -> Tensor:
+        return _M.matmul(self, other)
+
+    def bmm(self, other: Any) -> Tensor:
+        return _M.matmul(self, other)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return _V.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return _V.reshape(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return _V.reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return _V.reshape(self, other.shape)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return _V.transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return _V.t(self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return _V.permute(self, *range(self.data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return _V.transpose(self, -2, -1)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return _V.permute(self, *dims)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return _V.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return _V.expand(self, other.shape)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return _V.expand(self, shape)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return _V.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _V.unsqueeze(self, dim)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _V.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return _V.unflatten(self, dim, sizes)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return _V.repeat(self, *sizes)
+
+    def flip(self, dims: Any) -> Tensor:
+        return _V.flip(self, dims)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return _V.roll(self, shifts, dims)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _V.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return _V.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _V.unbind(self, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _V.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _V.triu(self, diagonal)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return _I.masked_fill(self, mask, value)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return _I.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return _I.index_select(self, dim, index)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return _I.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim: int = -1, descending: bool = False) -> Any:
+        return _I.sort(self, dim, descending)
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
+        return _I.sort(self, dim, descending)[1]
+
+    def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+        return _I.multinomial(self, num_samples, replacement, generator=generator)
+
+    def nonzero(self) -> Tensor:
+        return _I.nonzero(self)
+
+
+function._tensor_cls[0] = Tensor
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; call it or ``.remove()`` it to take the hook off."""
+
+    __slots__ = ("hook", "hooks")
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+    __call__ = remove
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Make a new tensor (a copy of ``data``), inferring the dtype as PyTorch does.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 2.0]).dtype
+    glassgrad.float32
+    >>> gg.tensor([1, 2]).dtype
+    glassgrad.int64
+    """
+    if isinstance(data, numbers.Number) or isinstance(data, list | tuple | np.ndarray | np.generic | Tensor):
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
+
+
+# The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
+from glassgrad.ops import activation as _A  # noqa: E402
+from glassgrad.ops import elementwise as _E  # noqa: E402
+from glassgrad.ops import indexing as _I  # noqa: E402
+from glassgrad.ops import matmul as _M  # noqa: E402
+from glassgrad.ops import movement as _V  # noqa: E402
+from glassgrad.ops import reduce as _R  # noqa: E402

@@ -13,7 +13,28 @@ from glassgrad.dtypes import (
     long,
     set_default_dtype,
 )
-from glassgrad.random import Generator, manual_seed, seed
+from glassgrad.factories import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from glassgrad.random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from glassgrad.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -38,4 +59,25 @@ __all__ = [
     "manual_seed",
     "seed",
     "Generator",
+    "get_rng_state",
+    "set_rng_state",
+    "arange",
+    "as_tensor",
+    "empty",
+    "empty_like",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "linspace",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "zeros",
+    "zeros_like",
 ]

@@ -58,61 +58,62 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
         else:
             _add(grads, t._node, g)
             starts.append(t._node)
-    capture = {id(t._node): t for t in inputs or () if t._node is not None}
+    if len(starts) > 1:
+        starts = list(dict.fromkeys(starts))
+    capture = {id(t._node): t for t in inputs if t._node is not None} if inputs else None
 
     # Count, for each node, how many consumers inside this graph will send it a gradient.
     pending: dict[Node, int] = {}
-    stack = list(dict.fromkeys(starts))
+    stack = starts[:]
     seen = set(stack)
     while stack:
         node = stack.pop()
-        if node.saved == _FREED:
+        if node.saved is _FREED:
             raise GraphError(_freed_message(node))
         for nxt in node.next:
             if nxt.__class__ is Node:
-                pending[nxt] = pending.get(nxt, 0) + 1
+                if nxt in pending:
+                    pending[nxt] += 1
+                else:
+                    pending[nxt] = 1
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
 
-    ready = [n for n in dict.fromkeys(starts) if n not in pending]
-    captured: dict[int, list] = {}
+    ready = [n for n in starts if n not in pending]
+    watch_backward = observers.backward
     while ready:
         node = ready.pop()
         grad = grads.pop(node, None)
-        if grad is not None and node.hooks:
-            grad = _run_hooks(node.hooks, grad)
-        if grad is not None and id(node) in capture:
-            captured[id(capture[id(node)])] = [capture[id(node)], grad]
         if grad is not None:
-            _check_versions(node)
+            if node.hooks:
+                grad = _run_hooks(node.hooks, grad)
+            if capture and id(node) in capture:
+                t = capture[id(node)]
+                leaves[id(t)] = [t, grad]
+            if node.inputs is not None:
+                _check_versions(node)
             in_grads = node.fn.backward(node, grad)
-            if not isinstance(in_grads, tuple):
+            if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
-            if observers.backward:
-                for obs in observers.backward:
+            if watch_backward:
+                for obs in watch_backward:
                     obs(node, grad, in_grads)
+            if len(in_grads) != len(node.next):
+                raise GraphError(
+                    f"{node.fn.name}: backward expected to return {len(node.next)} gradients, got {len(in_grads)}"
+                )
         else:
             in_grads = (None,) * len(node.next)
-        if len(in_grads) != len(node.next):
-            raise GraphError(
-                f"{node.fn.name}: backward expected to return {len(node.next)} gradients, got {len(in_grads)}"
-            )
         for nxt, g, shape in zip(node.next, in_grads, node.shapes):
             if nxt is None:
                 continue
-            if g is not None:
-                if g.shape != shape:
-                    try:
-                        g = unbroadcast(g, shape)
-                    except ShapeError:
-                        raise ShapeError(
-                            f"{node.fn.name}: backward returned a gradient of shape {g.shape} for an input "
-                            f"of shape {shape}"
-                        ) from None
+            if g is not None and g.shape != shape:
+                g = _unbroadcast_for(node, g, shape)
             if nxt.__class__ is Node:
                 if g is not None:
-                    _add(grads, nxt, g)
+                    prev = grads.get(nxt)
+                    grads[nxt] = g if prev is None else prev + g
                 left = pending[nxt] - 1
                 pending[nxt] = left
                 if left == 0:
@@ -122,8 +123,16 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
         if not retain_graph:
             node.saved = _FREED
             node.inputs = None
-    leaves.update(captured)
     return leaves
+
+
+def _unbroadcast_for(node: Node, g, shape: tuple):
+    try:
+        return unbroadcast(g, shape)
+    except ShapeError:
+        raise ShapeError(
+            f"{node.fn.name}: backward returned a gradient of shape {g.shape} for an input of shape {shape}"
+        ) from None
 
 
 def _add(grads: dict, node: Node, g) -> None:
@@ -149,10 +158,6 @@ def _run_hooks(hooks: list, grad):
 
 
 def _check_versions(node: Node) -> None:
-    if node.saved == _FREED:
-        raise GraphError(_freed_message(node))
-    if node.inputs is None:
-        return
     for x, v in zip(node.inputs, node.versions):
         if getattr(x, "_version", 0) != v:
             raise GraphError(

@@ -64,8 +64,6 @@ class Node:
         "inputs",
         "needs_input_grad",
         "next",
-        "out_dtype",
-        "out_shape",
         "saved",
         "shapes",
         "versions",
@@ -83,7 +81,7 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
-        if self.saved == _FREED:
+        if self.saved is _FREED:
             raise GraphError(_freed_message(self))
         return self.saved
 
@@ -142,16 +140,20 @@ class Function:
         tensor_cls = _tensor_cls[0]
         arrays = []
         needs = []
+        nexts = []
         record = False
         for x in inputs:
             if isinstance(x, tensor_cls):
                 arrays.append(x.data)
-                needs.append(x.requires_grad)
-                record = record or x.requires_grad
+                if x.requires_grad:
+                    record = True
+                    needs.append(True)
+                    nexts.append(x._node or x)
+                    continue
             else:
                 arrays.append(x)
-                needs.append(False)
-        record = record and _grad_state.enabled
+            needs.append(False)
+            nexts.append(None)
         ctx = Node(attrs)
         ctx.needs_input_grad = needs
         try:
@@ -161,19 +163,19 @@ class Function:
                 raise
             raise ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})") from e
         result = tensor_cls(out, _wrap=True)
-        if record and out.dtype.kind == "f":
+        if record and _grad_state.enabled and out.dtype.kind == "f":
             ctx.fn = cls
-            ctx.next = [(x._node or x) if n else None for x, n in zip(inputs, needs)]
+            ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
             if ctx.saved:
                 ctx.inputs = inputs
                 ctx.versions = [x._version if isinstance(x, tensor_cls) else 0 for x in inputs]
             else:
                 ctx.inputs = None
-            ctx.out_shape = out.shape
-            ctx.out_dtype = out.dtype
             result.requires_grad = True
             result._node = ctx
+        else:
+            record = False
         if observers.forward:
             for obs in observers.forward:
                 obs(cls, ctx if record else None, inputs, result, attrs)

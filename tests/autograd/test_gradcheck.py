@@ -1,0 +1,65 @@
+"""gradcheck and autograd.functional catch wrong backward rules and compute Jacobians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.autograd import Function, gradcheck
+from glassgrad.autograd.functional import jacobian, vjp
+from glassgrad.autograd.gradcheck import GradcheckError
+from glassgrad.errors import DTypeError
+
+
+class WrongSquare(Function):
+    """z = a^2 with a deliberately wrong VJP (g * a instead of 2 g a)."""
+
+    register = False
+    name = "wrongsquare"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * a
+
+
+def test_gradcheck_passes_a_correct_rule_and_catches_a_wrong_one():
+    x = gg.tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True)
+    assert gradcheck(lambda a: a * a, (x,))
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for input 0"):
+        gradcheck(lambda a: WrongSquare.apply(a), (x,))
+    assert gradcheck(lambda a: WrongSquare.apply(a), (x,), raise_exception=False) is False
+
+
+def test_gradcheck_requires_float64():
+    with pytest.raises(DTypeError, match="gradcheck: expected float64 inputs, got float32"):
+        gradcheck(lambda a: a * a, (gg.tensor([1.0], requires_grad=True),))
+
+
+def test_gradcheck_handles_tuple_outputs_and_constant_inputs():
+    x = gg.tensor(np.array([0.5, -1.5]), requires_grad=True)
+    c = gg.tensor(np.array([2.0, 3.0]))
+    assert gradcheck(lambda a, b: (a * b, a.exp()), (x, c))
+
+
+def test_jacobian_of_elementwise_square_is_diagonal():
+    x = gg.tensor(np.array([1.0, -2.0, 3.0]))
+    J = jacobian(lambda a: a * a, x)
+    np.testing.assert_allclose(J.numpy(), np.diag(2 * x.data))
+
+
+def test_jacobian_of_two_inputs_and_vjp():
+    a = gg.tensor(np.array([1.0, 2.0]))
+    b = gg.tensor(np.array([3.0, 5.0]))
+    Ja, Jb = jacobian(lambda x, y: x * y, (a, b))
+    np.testing.assert_allclose(Ja.numpy(), np.diag(b.data))
+    np.testing.assert_allclose(Jb.numpy(), np.diag(a.data))
+    y, g = vjp(lambda x: x * x * x, a, gg.tensor(np.array([1.0, 10.0])))
+    np.testing.assert_allclose(y.numpy(), a.data**3)
+    np.testing.assert_allclose(g.numpy(), 3 * a.data**2 * [1.0, 10.0])

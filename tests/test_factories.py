@@ -1,0 +1,49 @@
+"""Factories: shapes, dtypes, requires_grad, and reproducible randomness under manual_seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+
+
+def test_shapes_and_dtypes():
+    assert gg.zeros(2, 3).shape == (2, 3) and gg.zeros((2, 3)).shape == (2, 3)
+    assert gg.zeros(2).dtype == gg.float32 and gg.ones(2, dtype=gg.float64).dtype == gg.float64
+    assert gg.full((2,), 7).dtype == gg.int64 and gg.full((2,), 7.0).dtype == gg.float32
+    assert gg.full(3, True).dtype == gg.bool
+    assert gg.arange(5).tolist() == [0, 1, 2, 3, 4] and gg.arange(5).dtype == gg.int64
+    assert gg.arange(1.0, 2.0, 0.5).tolist() == [1.0, 1.5] and gg.arange(0.0, 1.0, 0.5).dtype == gg.float32
+    assert gg.linspace(0, 1, 5).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    np.testing.assert_array_equal(gg.eye(3).data, np.eye(3))
+    assert gg.eye(2, 3).shape == (2, 3)
+    assert gg.empty(0, 3).shape == (0, 3)
+    x = gg.ones(2, 3, dtype=gg.float64)
+    assert gg.zeros_like(x).dtype == gg.float64 and gg.ones_like(x).shape == (2, 3)
+    assert gg.full_like(x, 2.0).tolist() == [[2.0] * 3] * 2
+    assert gg.randn_like(x).dtype == gg.float64
+    assert gg.zeros(2, requires_grad=True).requires_grad
+    with pytest.raises(ValueError, match="size: expected non-negative integers"):
+        gg.zeros(-1)
+
+
+def test_random_factories_are_reproducible_under_manual_seed():
+    gg.manual_seed(42)
+    a = (gg.rand(3), gg.randn(3), gg.randint(0, 10, (5,)), gg.randperm(6))
+    gg.manual_seed(42)
+    b = (gg.rand(3), gg.randn(3), gg.randint(0, 10, (5,)), gg.randperm(6))
+    for x, y in zip(a, b):
+        assert x.tolist() == y.tolist()
+    assert a[2].dtype == gg.int64 and 0 <= a[2].data.min() and a[2].data.max() < 10
+    assert sorted(a[3].tolist()) == list(range(6))
+    g1, g2 = gg.Generator(5), gg.Generator(5)
+    assert gg.randn(4, generator=g1).tolist() == gg.randn(4, generator=g2).tolist()
+
+
+def test_random_statistics():
+    gg.manual_seed(0)
+    r = gg.rand(20000).data
+    n = gg.randn(20000).data
+    assert 0 <= r.min() and r.max() < 1 and abs(r.mean() - 0.5) < 0.01
+    assert abs(n.mean()) < 0.03 and abs(n.std() - 1) < 0.03

@@ -763,7 +763,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     >>> gg.tensor([1, 2]).dtype
     glassgrad.int64
     """
-    if isinstance(data, numbers.Number) or isinstance(data, list | tuple | np.ndarray | np.generic | Tensor):
+    if isinstance(data, numbers.Number | list | tuple | np.ndarray | np.generic | Tensor):
         return Tensor(data, requires_grad=requires_grad, dtype=dtype)
     raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
 

@@ -110,7 +110,7 @@ def test_inplace_methods_on_plain_tensors():
     b = gg.empty(1000).normal_(2.0, 0.5)
     assert a.tolist() == b.tolist() and abs(float(a.data.mean()) - 2.0) < 0.1
     u = gg.empty(1000).uniform_(-1.0, 1.0)
-    assert -1.0 <= u.data.min() and u.data.max() < 1.0
+    assert u.data.min() >= -1.0 and u.data.max() < 1.0
 
 
 def test_iteration_and_len():

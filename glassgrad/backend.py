@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["array_module", "np_module", "to_numpy"]
+__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray"]
 
 np_module = np
+#: The array type ops return; NumPy reductions hand back scalars that are turned into 0-d arrays.
+ndarray = np.ndarray
+asarray = np.asarray
 
 
 def array_module(*arrays: object):

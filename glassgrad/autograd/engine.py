@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.shapes import unbroadcast
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["backward", "run_backward"]
@@ -180,9 +180,11 @@ def _accumulate_leaves(leaves: dict) -> None:
         if t.grad is None:
             # Backward may hand back views or one array shared by several inputs; a leaf's
             # .grad must own its memory because optimizers and zero_grad() change it in place.
-            if g.base is not None or not g.flags.writeable or id(g) in given:
+            if g.__class__ is not ndarray:
+                g = asarray(g)  # a NumPy scalar from a 0-d backward
+            elif g.base is not None or not g.flags.writeable or id(g) in given:
                 g = g.copy()
             given.add(id(g))
             t.grad = tensor_cls(g, _wrap=True)
         else:
-            t.grad.data = t.grad.data + g
+            t.grad.data = asarray(t.grad.data + g)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.backend import asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["Function", "Node", "REGISTRY", "observers"]
@@ -162,6 +163,8 @@ class Function:
             if isinstance(e, ShapeError):
                 raise
             raise ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})") from e
+        if out.__class__ is not ndarray:
+            out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
         if record and _grad_state.enabled and out.dtype.kind == "f":
             ctx.fn = cls

@@ -1,0 +1,233 @@
+"""ops/activation.py against PyTorch (outputs and gradients, float32 and float64), the fused
+softmax/log_softmax against their composite, large magnitudes, empty and size-1 dims, erf."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import activation as A
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
+DTYPES = [np.float32, np.float64]
+
+
+def _parity(gg_fn, torch_fn, x: np.ndarray, dtype) -> None:
+    """Same output, and same gradient for a random upstream gradient, in glassgrad and PyTorch."""
+    x = np.asarray(x).astype(dtype)
+    a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = gg_fn(a), torch_fn(t)
+    assert out.data.dtype == dtype and out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), **TOL[dtype])
+    up = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    out.backward(up)
+    ref.backward(torch.tensor(up))
+    assert a.grad.data.dtype == dtype
+    np.testing.assert_allclose(a.grad.data, t.grad.numpy(), **TOL[dtype])
+
+
+# random values, exact zeros (the kinks) and the tails
+X = np.concatenate([np.random.default_rng(0).standard_normal(40) * 3, [0.0, -0.0, 1.0, -1.0, 25.0, -25.0]])
+BIG = np.array([-1e4, -100.0, -50.0, -20.0, 20.0, 50.0, 100.0, 1e4])
+
+ELEMENTWISE = [
+    (A.sigmoid, torch.sigmoid),
+    (lambda a: a.sigmoid(), torch.sigmoid),
+    (A.relu, torch.relu),
+    (lambda a: a.relu(), torch.relu),
+    (A.leaky_relu, F.leaky_relu),
+    (lambda a: A.leaky_relu(a, 0.2), lambda t: F.leaky_relu(t, 0.2)),
+    (A.elu, F.elu),
+    (lambda a: A.elu(a, 0.5), lambda t: F.elu(t, 0.5)),
+    (A.gelu, F.gelu),
+    (lambda a: A.gelu(a, approximate="tanh"), lambda t: F.gelu(t, approximate="tanh")),
+    (A.silu, F.silu),
+    (A.softplus, F.softplus),
+    (lambda a: A.softplus(a, beta=2.0, threshold=5.0), lambda t: F.softplus(t, beta=2.0, threshold=5.0)),
+    (lambda a: A.softplus(a, beta=0.5), lambda t: F.softplus(t, beta=0.5)),
+    (A.hardtanh, F.hardtanh),
+    (lambda a: A.hardtanh(a, -2.0, 0.5), lambda t: F.hardtanh(t, -2.0, 0.5)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(len(ELEMENTWISE)))
+def test_elementwise_parity(k, dtype):
+    ours, theirs = ELEMENTWISE[k]
+    _parity(ours, theirs, X, dtype)
+    _parity(ours, theirs, X.reshape(2, 23), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(len(ELEMENTWISE)))
+def test_elementwise_large_magnitudes(k, dtype):
+    ours, theirs = ELEMENTWISE[k]
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow, no nan on the way
+        _parity(ours, theirs, BIG, dtype)
+
+
+def test_kinks_follow_pytorch():
+    x = gg.tensor([0.0, -1.0, 1.0], requires_grad=True)
+    A.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])  # relu'(0) = 0
+    x.grad = None
+    A.leaky_relu(x, 0.1).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.1, 0.1, 1.0])  # slope at 0
+    y = gg.tensor([-1.0, 1.0, 0.0], requires_grad=True)
+    A.hardtanh(y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 1.0])  # 0 at the bounds
+
+
+# ------------------------------------------------------------------ erf and gelu
+def test_erf_matches_math_erf_in_float64():
+    x = np.concatenate(
+        [np.linspace(-30, 30, 60001), np.geomspace(1e-300, 50, 2000), -np.geomspace(1e-300, 50, 2000)]
+    )
+    x = np.concatenate([x, [0.46875, 0.46875 + 1e-15, 4.0, 4.0 + 1e-14, -4.0, 26.9, 27.5, 1e300]])
+    ref = np.array([math.erf(v) for v in x])
+    got = A.erf_array(x)
+    np.testing.assert_allclose(got, ref, rtol=1e-15, atol=1e-16)
+    assert np.all(np.abs(got) <= 1.0)
+    out = A.erf_array(np.array([np.inf, -np.inf, np.nan]))
+    assert out[0] == 1.0 and out[1] == -1.0 and np.isnan(out[2])
+
+
+def test_erf_float32_stays_float32():
+    x = np.linspace(-6, 6, 1001).astype(np.float32)
+    got = A.erf_array(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, torch.erf(torch.tensor(x)).numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_dense_grid_against_pytorch(approximate):
+    x = np.linspace(-12, 12, 4801)
+    fn = lambda a: A.gelu(a, approximate=approximate)  # noqa: E731
+    _parity(fn, lambda t: F.gelu(t, approximate=approximate), x, np.float64)
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="gelu: expected approximate 'none' or 'tanh', got 'erf'"):
+        A.gelu(gg.ones(2), approximate="erf")
+
+
+# ------------------------------------------------------------------ softmax / log_softmax
+SOFTMAXES = [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2])
+@pytest.mark.parametrize("ours, theirs", SOFTMAXES)
+def test_softmax_parity(ours, theirs, dim, dtype):
+    x = np.random.default_rng(3).standard_normal((3, 4, 5)) * 4
+    _parity(lambda a: ours(a, dim), lambda t: theirs(t, dim), x, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ours, theirs", SOFTMAXES)
+def test_softmax_large_magnitudes(ours, theirs, dtype):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 1e4 - 1.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        _parity(lambda a: ours(a, 1), lambda t: theirs(t, 1), x, dtype)
+    out = ours(gg.tensor(x.astype(dtype)), 1)
+    assert np.all(np.isfinite(out.data))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_fused_softmax_matches_composite(dim):
+    x = np.random.default_rng(4).standard_normal((4, 6)) * 3
+    up = np.random.default_rng(5).standard_normal((4, 6))
+
+    def composite_softmax(a):
+        e = (a - a.amax(dim, keepdim=True)).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def composite_log_softmax(a):
+        shifted = a - a.amax(dim, keepdim=True)
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    for fused, composite in [(A.softmax, composite_softmax), (A.log_softmax, composite_log_softmax)]:
+        a = gg.tensor(x, requires_grad=True)
+        b = gg.tensor(x, requires_grad=True)
+        out_f, out_c = fused(a, dim), composite(b)
+        np.testing.assert_allclose(out_f.data, out_c.data, rtol=1e-12, atol=1e-14)
+        out_f.backward(up)
+        out_c.backward(up)
+        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+        assert out_f.grad_fn.fn.name == fused.__name__  # one fused node, checked against a chain
+
+
+def test_softmax_jacobian_is_diag_minus_outer():
+    x = np.array([2.0, 1.0, 0.1])
+    J = gg.autograd.functional.jacobian(lambda a: A.softmax(a, 0), gg.tensor(x, dtype=gg.float64))
+    e = np.exp(x - x.max())
+    s = e / e.sum()
+    np.testing.assert_allclose(J.data, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("ours, theirs", SOFTMAXES)
+def test_softmax_empty_and_size_one_dims(ours, theirs):
+    for shape, dim in [((2, 0), 1), ((2, 0), 0), ((0,), 0), ((0, 3), -1)]:
+        out = ours(gg.zeros(*shape), dim)
+        ref = theirs(torch.zeros(*shape), dim)
+        assert out.shape == tuple(ref.shape) == shape
+    x = np.random.default_rng(6).standard_normal((3, 1))
+    _parity(lambda a: ours(a, 1), lambda t: theirs(t, 1), x, np.float64)  # ones / zeros, grad 0
+    _parity(lambda a: ours(a, 0), lambda t: theirs(t, 0), np.array(1.5), np.float64)  # 0-d
+
+
+def test_softmax_arguments():
+    a = gg.tensor([[1, 2, 3]])  # int64: promoted to float32 as glassgrad's default
+    assert A.softmax(a, 1).dtype == gg.float32
+    assert A.log_softmax(a, -1).dtype == gg.float32
+    assert A.softmax(gg.tensor([1.0, 2.0]), 0, dtype=gg.float64).dtype == gg.float64
+    assert gg.tensor([1.0, 2.0]).softmax(0).dtype == gg.float32
+    with pytest.raises(ShapeError, match=r"softmax: expected dim in range \[-2, 1\], got 2"):
+        A.softmax(gg.ones(2, 3), 2)
+    with pytest.raises(ShapeError, match=r"log_softmax: expected dim in range \[-2, 1\], got -3"):
+        A.log_softmax(gg.ones(2, 3), -3)
+    with pytest.raises(DTypeError, match="softmax: expected dim to be an int, got None"):
+        A.softmax(gg.ones(2, 3), None)
+
+
+# ------------------------------------------------------------------ dtypes, steps
+def test_integer_inputs():
+    i = gg.tensor([-2, 0, 3])
+    assert A.relu(i).dtype == gg.int64 and A.relu(i).tolist() == [0, 0, 3]  # as torch.relu
+    for fn in [A.sigmoid, A.silu, A.gelu, A.elu, A.softplus, A.leaky_relu, A.hardtanh]:
+        out = fn(i)
+        assert out.dtype == gg.float32, fn.__name__
+    np.testing.assert_allclose(A.sigmoid(i).data, torch.sigmoid(torch.tensor([-2, 0, 3])).numpy())
+
+
+def test_float32_in_float32_out_and_grads():
+    for fn in [A.sigmoid, A.relu, A.leaky_relu, A.elu, A.gelu, A.silu, A.softplus, A.hardtanh]:
+        x = gg.tensor([-1.5, 0.5, 2.0], requires_grad=True)
+        y = fn(x)
+        assert y.dtype == gg.float32
+        y.sum().backward()
+        assert x.grad.dtype == gg.float32
+
+
+def test_step_is_a_constant_perceptron_step():
+    x = gg.tensor([-2.0, -0.0, 0.0, 1e-8, 3.0], requires_grad=True)
+    y = A.step(x)
+    np.testing.assert_array_equal(y.data, [0.0, 1.0, 1.0, 1.0, 1.0])
+    assert y.dtype == gg.float32 and not y.requires_grad and y.grad_fn is None
+    assert A.step(gg.tensor([-1, 0, 2])).tolist() == [0, 1, 1]
+
+
+def test_heaviside_matches_pytorch():
+    x = np.array([-1.5, 0.0, 2.0, np.nan])
+    for values in [0.5, np.array([0.25, 0.75, 1.0, 2.0])]:
+        ours = A.heaviside(gg.tensor(x), gg.tensor(values, dtype=gg.float64))
+        theirs = torch.heaviside(torch.tensor(x), torch.tensor(values, dtype=torch.float64))
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        assert not ours.requires_grad

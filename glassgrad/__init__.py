@@ -1,6 +1,6 @@
 """glassgrad: a glass-box deep-learning library on NumPy, with PyTorch's names and semantics."""
 
-from glassgrad import autograd
+from glassgrad import autograd, optim
 from glassgrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from glassgrad.dtypes import (
     bool,
@@ -43,6 +43,7 @@ __all__ = [
     "Tensor",
     "tensor",
     "autograd",
+    "optim",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",

@@ -1,0 +1,104 @@
+"""``Adagrad``: per-coordinate step sizes that shrink with the sum of past squared gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.tensor import Tensor
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al., 2011), as ``torch.optim.Adagrad``.
+
+    For each parameter θ with gradient g, one ``step()`` does (s starts at
+    ``initial_accumulator_value``)::
+
+        t ← t + 1
+        g ← −g                                  if maximize
+        g ← g + λ θ                             if λ ≠ 0          (λ = weight_decay)
+        γₜ ← γ / (1 + (t − 1) η)                                  (γ = lr, η = lr_decay)
+        s ← s + g²                              sum of squared gradients, never forgets
+        θ ← θ − γₜ g / (√s + ε)
+
+    Coordinates with large past gradients take small steps, rare ones large steps; since s only
+    grows, the steps shrink for good (RMSprop and Adam replace the sum by a running mean).
+    State: ``step`` (a float) and ``sum`` (s), created at a parameter's first step from its
+    group's ``initial_accumulator_value`` (PyTorch creates them in the constructor, from the
+    constructor's value).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        lr_decay: η, decays the learning rate as γ / (1 + (t − 1) η).
+        weight_decay: λ, the L2 penalty coefficient.
+        initial_accumulator_value: the starting value of s.
+        eps: ε, added to the denominator.
+        foreach, fused: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("sum",)
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        if differentiable:
+            raise NotImplementedError("Adagrad: differentiable=True is not supported")
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
+            for p, g in self._grads(group):
+                xp = array_module(p.data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    s0 = xp.full_like(p.data, group["initial_accumulator_value"])
+                    state["sum"] = Tensor(s0, _wrap=True)
+                state["step"] += 1
+                t = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p.data
+                lr_t = lr / (1 + (t - 1) * lr_decay)
+                s = state["sum"].data
+                s += g * g
+                p.data -= lr_t * (g / (xp.sqrt(s) + eps))
+        return loss

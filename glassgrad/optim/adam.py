@@ -1,0 +1,183 @@
+"""``Adam`` and ``AdamW``: adaptive moment estimation, with L2 or decoupled weight decay."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.tensor import Tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
+
+    For each parameter θ with gradient g, one ``step()`` does (all state starts at zero)::
+
+        t ← t + 1
+        g ← −g                                     if maximize
+        if λ ≠ 0:                                  (λ = weight_decay)
+            θ ← θ (1 − γ λ)                        if decoupled_weight_decay   (AdamW)
+            g ← g + λ θ                            otherwise                   (L2 penalty)
+        m ← β₁ m + (1 − β₁) g                      first moment: a running mean of g
+        v ← β₂ v + (1 − β₂) g²                     second moment: a running mean of g²
+        v ← v_max ← max(v_max, v)                  if amsgrad
+        θ ← θ − γ / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    The factors 1 − βᵗ undo the bias of m and v toward their zero start. Each coordinate moves
+    by about γ whatever the gradient's scale. With an L2 penalty the decay term is divided by
+    √v like the gradient, so weights with large gradients are decayed less; decoupled decay
+    (``AdamW``) shrinks every weight by the same factor. State: ``step`` (a float), ``exp_avg``
+    (m), ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``.
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decay rates of m and v, each in [0, 1).
+        eps: ε, added to the denominator for numerical stability.
+        weight_decay: λ.
+        amsgrad: divide by the largest v seen so far (Reddi et al., 2018).
+        foreach, capturable, fused: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+        decoupled_weight_decay: decay the weights directly, as AdamW does.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+
+    Example:
+        >>> import glassgrad as gg
+        >>> from glassgrad.optim import Adam
+        >>> w = gg.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = Adam([w], lr=0.1)
+        >>> w.grad = gg.tensor([0.5, -100.0])
+        >>> opt.step()  # the first step moves each coordinate by lr, against its gradient's sign
+        >>> w
+        tensor([ 0.9, -1.9], requires_grad=True)
+    """
+
+    _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if differentiable:
+            raise NotImplementedError(f"{type(self).__name__}: differentiable=True is not supported")
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "weight_decay")
+        betas = group["betas"]
+        if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"{type(self).__name__}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p, g in self._grads(group):
+                xp = array_module(p.data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["exp_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                state["step"] += 1
+                t = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        p.data *= 1 - lr * wd
+                    else:
+                        g = g + wd * p.data
+                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, written as PyTorch's lerp
+                v *= beta2
+                v += (1 - beta2) * g * g
+                if group["amsgrad"]:
+                    v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
+                denom = xp.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+                p.data -= lr / (1 - beta1**t) * (m / denom)
+        return loss
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
+
+    The same algorithm as :class:`Adam` with ``decoupled_weight_decay=True``: each step first
+    shrinks the weights, ``θ ← θ (1 − γ λ)``, then takes the Adam step on the plain gradient. The
+    decay is therefore not rescaled by √v, unlike Adam's L2 penalty, and the default λ is 0.01.
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decay rates of the moment estimates.
+        eps: ε, added to the denominator.
+        weight_decay: λ, the decoupled decay rate.
+        amsgrad: divide by the largest second moment seen so far.
+        maximize: ascend the objective instead of descending it.
+        foreach, capturable, fused: accepted for PyTorch compatibility; ignored.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            differentiable=differentiable,
+            decoupled_weight_decay=True,
+        )

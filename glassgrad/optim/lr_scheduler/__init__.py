@@ -1,0 +1,50 @@
+"""Learning-rate schedules, as ``torch.optim.lr_scheduler`` (plus ``NoamLR``).
+
+>>> import glassgrad as gg
+>>> from glassgrad.optim import SGD
+>>> from glassgrad.optim.lr_scheduler import StepLR
+>>> opt = SGD([gg.tensor([1.0], requires_grad=True)], lr=1.0)
+>>> sched = StepLR(opt, step_size=2, gamma=0.5)
+>>> lrs = []
+>>> for _ in range(5):
+...     opt.step()  # (after backward) update the weights first, then the schedule
+...     lrs.append(sched.get_last_lr()[0])
+...     sched.step()
+>>> lrs
+[1.0, 1.0, 0.5, 0.5, 0.25]
+"""
+
+from glassgrad.optim.lr_scheduler.base import LRScheduler
+from glassgrad.optim.lr_scheduler.composite import ChainedScheduler, SequentialLR
+from glassgrad.optim.lr_scheduler.noam import NoamLR
+from glassgrad.optim.lr_scheduler.onecycle import OneCycleLR
+from glassgrad.optim.lr_scheduler.plateau import ReduceLROnPlateau
+from glassgrad.optim.lr_scheduler.schedules import (
+    ConstantLR,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    MultiplicativeLR,
+    MultiStepLR,
+    PolynomialLR,
+    StepLR,
+)
+
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+    "SequentialLR",
+    "ChainedScheduler",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "NoamLR",
+]

@@ -1,0 +1,118 @@
+"""``LRScheduler``: the base of the learning-rate schedules, with PyTorch's stepping rules.
+
+A scheduler owns a counter ``last_epoch`` (steps taken, -1 before the first) and, on each
+``step()``, advances it and writes a new ``lr`` into every param group of its optimizer. Most
+schedules are written, as in PyTorch, in a *chainable* form that multiplies the group's current
+``lr`` (so two schedulers on one optimizer compose); where the restart of a schedule needs it
+(``SequentialLR``), a closed form from ``base_lrs`` is used instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from glassgrad.optim.optimizer import Optimizer
+
+__all__ = ["LRScheduler", "per_group"]
+
+
+class LRScheduler:
+    """Base class of the learning-rate schedulers (``torch.optim.lr_scheduler.LRScheduler``).
+
+    Creating a scheduler records each group's starting rate as ``group["initial_lr"]`` (the
+    ``base_lrs``) and takes the schedule's step 0 at once, so the optimizer's ``lr`` is the
+    schedule's first value before any training step. Call ``scheduler.step()`` after
+    ``optimizer.step()``, once per epoch or per batch as the schedule intends.
+
+    Args:
+        optimizer: the optimizer whose groups' ``lr`` this sets.
+        last_epoch: index of the last step taken; -1 starts afresh, other values resume (the
+            groups must then already hold ``initial_lr``, as after ``load_state_dict``).
+
+    Subclasses define ``get_lr()`` (the chainable rule, using ``self.last_epoch``) and may define
+    ``_get_closed_form_lr()``.
+    """
+
+    _is_initial: bool = False
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{type(self).__name__}: expected 'initial_lr' in param_groups[{i}] to resume at "
+                        f"last_epoch={last_epoch}; load the optimizer's state_dict first"
+                    )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Take step 0: set each group's ``lr`` to the schedule's first value."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        """The new ``lr`` of each group at ``self.last_epoch`` (called by ``step()``)."""
+        raise NotImplementedError(f"{type(self).__name__}: get_lr() is not implemented")
+
+    def get_last_lr(self) -> list[float]:
+        """The ``lr`` of each group as this scheduler last set it."""
+        return self._last_lr
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance the schedule one step (or jump to ``epoch``, PyTorch's deprecated form)."""
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn(
+                f"{type(self).__name__}.step(epoch) is deprecated in PyTorch; call step() without it",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute except the optimizer (as PyTorch): counters, base_lrs, options."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the attributes saved by ``state_dict()``."""
+        self.__dict__.update(state_dict)
+
+    def _group_lrs(self) -> list[float]:
+        """Each group's current ``lr``: the schedules' 'no change' answer."""
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+
+def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
+    """``value`` for each param group: a list of one per group, or one value repeated."""
+    if isinstance(value, list | tuple):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(
+                f"{owner}: expected one {name} per param group ({len(optimizer.param_groups)}), got {len(value)}"
+            )
+        return list(value)
+    return [value] * len(optimizer.param_groups)

@@ -1,0 +1,282 @@
+"""``Optimizer``: what every optimizer shares — parameter groups, per-parameter state, ``zero_grad``,
+``state_dict`` / ``load_state_dict`` — with PyTorch's names, layout and error cases.
+
+The update rules live one family per file (``sgd.py``, ``adam.py``, ``rmsprop.py``, ``adagrad.py``);
+each ``step()`` reads like the algorithm box in its class docstring. Updates work on raw arrays:
+the gradient is never changed in place (it may be shared), the parameter always is (``p.data -= ...``),
+so every view of the parameter's array sees the new values.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    """Marks a default that every parameter group must set itself (``torch.optim.optimizer.required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class of the optimizers: holds the parameters in groups and their per-parameter state.
+
+    Args:
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter groups:
+            ``{"params": [...], "lr": 0.1}``; options a group leaves out come from ``defaults``).
+        defaults: the default value of every option of this optimizer.
+
+    Attributes:
+        param_groups: list of dicts, one per group: ``"params"`` (the Tensors) and every option.
+            Schedulers and users may change options (``group["lr"] = 0.01``) between steps.
+        state: ``state[param]`` is a dict of that parameter's running quantities (momentum
+            buffers, moment estimates, step counts), created at its first ``step()``. Keyed by the
+            Tensor itself (Tensors hash by identity).
+
+    Subclasses define ``step()`` (decorated with ``@no_grad()``, starting with
+    ``loss = self._eval_closure(closure)`` and looping ``for p, g in self._grads(group)``) and
+    ``_check_group(group)``, which validates a group's options.
+    """
+
+    #: names of the state entries shaped like their parameter (checked by ``load_state_dict``)
+    _param_shaped_state: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{name}: expected an iterable of Tensors or dicts, got a single Tensor of shape "
+                f"{params.shape}; wrap it in a list"
+            )
+        if isinstance(params, set):
+            raise TypeError(f"{name}: expected parameters in an ordered collection (a list), got a set")
+        self.defaults = defaults
+        self._check_group(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError(f"{name}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ----------------------------------------------------------------- groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (e.g. a new layer being unfrozen).
+
+        Options the group leaves out take the optimizer's defaults. The dict itself is stored
+        (as in PyTorch), its ``"params"`` turned into a list.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}.add_param_group: expected a dict with a 'params' key")
+        params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError(
+                f"{name}: expected parameters in an ordered collection (a list), got a set, whose "
+                "order changes between runs"
+            )
+        params = [params] if isinstance(params, Tensor) else list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(f"{name}: expected all parameters with names or all without")
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: expected parameters to be Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(
+                    f"{name}: expected leaf tensors, got a non-leaf of shape {p.shape} (made by "
+                    f"{p.grad_fn.name()}); optimize the tensors it was computed from"
+                )
+            if p.data.dtype.kind != "f":
+                raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: expected each parameter once, got a parameter twice in one group")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: expected each parameter once, got one in more than one group")
+        if self.param_groups and ("param_names" in param_group) != ("param_names" in self.param_groups[0]):
+            raise ValueError(f"{name}: expected all param groups with names or all without")
+        param_group["params"] = params
+        for key, default in self.defaults.items():
+            if default is required and key not in param_group:
+                raise ValueError(f"{name}: expected param group to set the required option {key!r}")
+            param_group.setdefault(key, default)
+        self._check_group(param_group)
+        self.param_groups.append(param_group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Raise if an option of ``group`` (or of the defaults) is invalid; subclasses override."""
+
+    def _check_nonnegative(self, group: dict[str, Any], *keys: str) -> None:
+        """Raise unless each ``group[key]`` is a real number ``>= 0`` (NaN fails too)."""
+        for key in keys:
+            value = group[key]
+            if value is required:
+                continue
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(
+                    f"{type(self).__name__}: expected {key} to be a number, got {type(value).__name__}"
+                )
+            if not value >= 0:
+                raise ValueError(f"{type(self).__name__}: expected {key} >= 0, got {value!r}")
+
+    # ----------------------------------------------------------------- stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``p.grad = None`` (default), or keep the tensors and zero them."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data = array_module(p.grad.data).zeros_like(p.grad.data)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
+        raise NotImplementedError(f"{type(self).__name__}: step() is not implemented")
+
+    @staticmethod
+    def _eval_closure(closure: Callable[[], Any] | None) -> Any:
+        """Re-evaluate the loss (and gradients) with grad mode on, even though step() runs in no_grad."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _grads(self, group: dict[str, Any]) -> Iterator[tuple[Tensor, np.ndarray]]:
+        """Yield ``(param, grad array)`` for each parameter of ``group`` that has a gradient.
+
+        After the caller's update of ``p.data`` the parameter's version is bumped (as PyTorch's
+        in-place update does), so backward through a graph that saved the old values raises instead
+        of silently using the new ones.
+        """
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if g.shape != p.data.shape or g.dtype != p.data.dtype:
+                self._bad_grad(p, g)
+            yield p, g
+            p._version += 1
+
+    def _bad_grad(self, p: Tensor, g: np.ndarray) -> None:
+        name = type(self).__name__
+        if g.shape != p.data.shape:
+            raise ShapeError(f"{name}.step: expected a grad of shape {p.shape} like its param, got {g.shape}")
+        raise DTypeError(f"{name}.step: expected a grad of dtype {p.dtype} like its param, got {g.dtype}")
+
+    # ----------------------------------------------------------------- (de)serialisation
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state in PyTorch's layout, with parameters replaced by their position.
+
+        ``{"state": {index: {"exp_avg": Tensor, "step": 3.0, ...}}, "param_groups": [{"lr": ...,
+        "params": [indices]}]}``, indices counting through the groups in order. As in PyTorch the
+        state tensors are the live ones, not copies: save them (or ``copy.deepcopy``) to keep a snapshot.
+        """
+        index: dict[int, int] = {}  # id(param) -> its position across all groups
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a ``state_dict()`` (ours, or PyTorch's with tensors converted to arrays or Tensors).
+
+        Groups must match in number and size. State arrays are copied and cast to their parameter's
+        dtype; ``step`` becomes a Python float. Saved keys are read as ints, so a dict that went
+        through JSON loads too.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups'")
+        saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}.load_state_dict: expected {len(self.param_groups)} param groups, "
+                f"got {len(saved_groups)}"
+            )
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: expected param group {i} with {len(group['params'])} "
+                    f"params, got {len(saved['params'])}"
+                )
+        param_at = dict(
+            zip(
+                (int(i) for i in chain.from_iterable(g["params"] for g in saved_groups)),
+                chain.from_iterable(g["params"] for g in self.param_groups),
+            )
+        )
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for index, entries in state_dict["state"].items():
+            p = param_at.get(int(index))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: got state for param {index}, which no group lists")
+            state[p] = {key: self._cast_state(p, int(index), key, v) for key, v in entries.items()}
+        for group, saved in zip(self.param_groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+            for key, default in self.defaults.items():
+                saved.setdefault(key, default)
+            self._check_group(saved)
+        self.state = state
+        self.param_groups = saved_groups
+
+    def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
+        """One loaded state entry: ``step`` -> float, arrays -> a Tensor copy in the param's dtype."""
+        if key == "step":
+            return float(value)
+        if isinstance(value, numbers.Number) or value is None:
+            return value
+        if isinstance(value, Tensor):
+            arr = value.data
+        elif isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+            arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
+        else:
+            return copy.deepcopy(value)
+        if key in self._param_shaped_state and arr.shape != p.data.shape:
+            raise ShapeError(
+                f"{type(self).__name__}.load_state_dict: expected state {key!r} of param {index} with "
+                f"shape {p.shape}, got {arr.shape}"
+            )
+        arr = arr.astype(p.data.dtype) if arr.dtype.kind == "f" else arr.copy()
+        return Tensor(arr, _wrap=True)
+
+    # ----------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines) + "\n)"

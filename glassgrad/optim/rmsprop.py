@@ -1,0 +1,124 @@
+"""``RMSprop``: divide the gradient by a running root-mean-square of recent gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.tensor import Tensor
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Tieleman & Hinton, 2012), as ``torch.optim.RMSprop``.
+
+    For each parameter θ with gradient g, one ``step()`` does (all state starts at zero)::
+
+        g ← −g                                  if maximize
+        g ← g + λ θ                             if λ ≠ 0         (λ = weight_decay)
+        v ← α v + (1 − α) g²                    running mean of g²
+        if centered:
+            ḡ ← α ḡ + (1 − α) g                 running mean of g
+            d ← √(v − ḡ²) + ε                   a running standard deviation of g
+        else:
+            d ← √v + ε                          a running root-mean-square of g
+        if μ > 0:                               (μ = momentum)
+            b ← μ b + g / d
+            θ ← θ − γ b
+        else:
+            θ ← θ − γ g / d
+
+    Note ε is added outside the square root (as in PyTorch; some texts put it inside).
+    State: ``step`` (a float), ``square_avg`` (v), and ``momentum_buffer`` (b) / ``grad_avg`` (ḡ)
+    when used.
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        alpha: α, the decay rate of the running averages.
+        eps: ε, added to the denominator.
+        weight_decay: λ, the L2 penalty coefficient.
+        momentum: μ.
+        centered: normalise by the variance of g instead of its second moment.
+        capturable, foreach: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if differentiable:
+            raise NotImplementedError("RMSprop: differentiable=True is not supported")
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            alpha=alpha,
+            eps=eps,
+            centered=centered,
+            weight_decay=weight_decay,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+            for p, g in self._grads(group):
+                xp = array_module(p.data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["square_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    if mu > 0:
+                        state["momentum_buffer"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    if group["centered"]:
+                        state["grad_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                state["step"] += 1
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p.data
+                v = state["square_avg"].data
+                v *= alpha
+                v += (1 - alpha) * g * g
+                if group["centered"]:
+                    g_avg = state["grad_avg"].data
+                    g_avg += (1 - alpha) * (g - g_avg)  # = α ḡ + (1 − α) g, as PyTorch's lerp
+                    d = xp.sqrt(v - g_avg * g_avg) + eps
+                else:
+                    d = xp.sqrt(v) + eps
+                if mu > 0:
+                    b = state["momentum_buffer"].data
+                    b *= mu
+                    b += g / d
+                    p.data -= lr * b
+                else:
+                    p.data -= lr * (g / d)
+        return loss

@@ -1,1 +1,459 @@
-"""(being written)"""
+"""Indexing primitives: ``getitem`` (basic and advanced), ``masked_fill``, ``gather``,
+``scatter_add``; and the ops that produce indices: ``topk``, ``sort``, ``multinomial``,
+``nonzero``, ``one_hot``.
+
+The backward of reading positions is writing the gradient back to them. Basic indexing (ints,
+slices, None, Ellipsis) reads each input position at most once, so a slice-assign into zeros is
+enough. Advanced indexing (integer arrays, masks) may read one position many times
+(``x[[0, 0, 1]]``), so its backward must *add* with ``xp.add.at``: a plain assignment would keep
+only one of the repeated contributions.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.shapes import broadcast_shape
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "getitem", "setitem", "masked_fill", "gather", "index_select", "scatter_add", "topk", "sort",
+    "multinomial", "nonzero", "one_hot", "normalize_dim", "IndexOutOfRangeError",
+]  # fmt: skip
+
+#: Results of ``topk`` / ``sort``, read as ``values, indices = ...`` or ``.values`` / ``.indices``.
+TopK = namedtuple("topk", ["values", "indices"])
+Sort = namedtuple("sort", ["values", "indices"])
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index or dim outside the tensor; an ``IndexError`` too, as PyTorch raises."""
+
+
+def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
+    """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as in PyTorch."""
+    n = max(ndim, 1)
+    d = operator.index(dim)
+    if not -n <= d < n:
+        raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")
+    return d % n
+
+
+def _int_array(index: Any, op: str) -> Any:
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
+    return idx
+
+
+def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexOutOfRangeError(
+            f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
+            f"got values in [{idx.min()}, {idx.max()}]"
+        )
+
+
+# ------------------------------------------------------------------ getitem
+def _key(key: Any, op: str) -> tuple[tuple, bool]:
+    """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = []
+    advanced = False
+    for k in parts:
+        if isinstance(k, bool):
+            advanced = True  # NumPy (and PyTorch) treat a bool as a 0-d mask
+        elif isinstance(k, int | slice) or k is None or k is Ellipsis:
+            pass
+        else:
+            if isinstance(k, Tensor):
+                k = k.data
+            elif isinstance(k, list | tuple):
+                k = np.asarray([e.data if isinstance(e, Tensor) else e for e in k])
+                if k.size == 0:
+                    k = k.astype(np.int64)
+            elif isinstance(k, np.integer):
+                k = int(k)
+            if isinstance(k, np.ndarray):
+                if k.dtype.kind not in "iub":
+                    raise DTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")
+                if k.ndim == 0 and k.dtype.kind != "b":
+                    k = int(k)  # a 0-d integer tensor indexes like a Python int
+                else:
+                    advanced = True
+            elif not isinstance(k, int):
+                raise DTypeError(
+                    f"{op}: expected ints, slices, None, Ellipsis or integer/bool arrays, "
+                    f"got {type(k).__name__}"
+                )
+        out.append(k)
+    return tuple(out), advanced
+
+
+class GetItem(Function):
+    """z = x[key] (NumPy/PyTorch indexing).
+
+    VJP: zeros like x, then g written back at key: ``out[key] = g`` for basic keys (each position
+    read once), ``xp.add.at(out, key, g)`` for advanced keys (repeated indices add up).
+    """
+
+    @staticmethod
+    def forward(ctx, a, key=(), advanced=False):
+        try:
+            return array_module(a).asarray(a[key])  # an all-int key gives a NumPy scalar; keep arrays
+        except IndexError as e:
+            raise IndexOutOfRangeError(
+                f"getitem: expected a key that fits shape {a.shape}, got {e}"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        key, advanced = ctx.attrs["key"], ctx.attrs["advanced"]
+        xp = array_module(g)
+        out = xp.zeros(ctx.shapes[0], dtype=g.dtype)
+        if advanced:
+            xp.add.at(out, key, g)
+        else:
+            out[key] = g
+        return out
+
+
+def getitem(x: Tensor, key: Any) -> Tensor:
+    """``x[key]`` with ints, slices (any step), None, Ellipsis, integer arrays/lists/tensors
+    (advanced indexing; several broadcast together) and bool masks.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([[1, 2], [3, 4]])[[1, 1], 0]
+    tensor([3, 3])
+    """
+    key, advanced = _key(key, "getitem")
+    return GetItem.apply(x, key=key, advanced=advanced)
+
+
+def setitem(x: Tensor, key: Any, value: Any) -> None:
+    """``x[key] = value`` in place (value broadcast). Not recorded: raises ``GraphError`` when x
+    requires grad (or value does) in grad mode; use ``glassgrad.no_grad()`` or ``.detach()``."""
+    if isinstance(value, Tensor):
+        if value.requires_grad and _grad_state.enabled:
+            raise GraphError(
+                f"__setitem__: writing a tensor that requires grad (shape {value.shape}) into another "
+                "is not recorded; build the result with cat/stack/where, or use glassgrad.no_grad()"
+            )
+        value = value.data
+    x._check_inplace("__setitem__")
+    key, _ = _key(key, "__setitem__")
+    try:
+        x.data[key] = value
+    except IndexError as e:
+        raise IndexOutOfRangeError(
+            f"__setitem__: expected a key that fits shape {x.shape}, got {e}"
+        ) from None
+    except ValueError as e:
+        raise ShapeError(
+            f"__setitem__: expected a value broadcastable to x[key] of x with shape {x.shape}, "
+            f"got shape {np.shape(value)} ({e})"
+        ) from None
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """The slices of ``x`` at ``index`` (1-D, repeats allowed) along ``dim``: ``x[..., index, ...]``.
+
+    Shape:
+        x ``(*A, n, *B)``, index ``(k,)`` -> ``(*A, k, *B)``.
+    """
+    idx = _int_array(index, "index_select").reshape(-1)  # () or (k,) -> (k,)
+    if x.ndim == 0:
+        raise ShapeError(f"index_select: expected an input with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, "index_select", x.shape)
+    _check_range(idx, x.shape[d], "index_select", d, x.shape)
+    return GetItem.apply(x, key=(slice(None),) * d + (idx,), advanced=True)
+
+
+# ------------------------------------------------------------------ masked_fill
+class MaskedFill(Function):
+    """z = value where mask else x (mask broadcast).   VJP: (g where not mask else 0, None)."""
+
+    name = "masked_fill"
+
+    @staticmethod
+    def forward(ctx, a, mask, value=0.0):
+        ctx.save_for_backward(mask)
+        return array_module(a).where(mask, value, a).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved
+        return array_module(g).where(mask, 0, g), None
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """``x`` with ``value`` wherever the bool ``mask`` (broadcast with x) is True.
+
+    Shape:
+        x and mask broadcast together, e.g. scores ``(N, h, L, L)`` and causal mask ``(L, L)``.
+    """
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
+    broadcast_shape(x.shape, m.shape, op="masked_fill")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"masked_fill: expected a 0-dim value tensor, got shape {value.shape}")
+        if value.requires_grad:
+            from glassgrad.ops.elementwise import where
+
+            return where(m, value.to(x.dtype), x)
+        value = value.item()
+    return MaskedFill.apply(x, m, value=value)
+
+
+# ------------------------------------------------------------------ gather / scatter_add
+def _grid_key(index: Any, dim: int) -> tuple:
+    """The advanced-indexing key that reads ``x[i][index[i, j, k]][k]`` (for dim=1): an open grid
+    of aranges over index's shape, with ``index`` itself in place of ``dim``."""
+    xp = array_module(index)
+    nd = index.ndim
+    # arange(n) for dim k, shaped (1, .., n, .., 1) so that the aranges broadcast into a grid
+    key = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (nd - k - 1)) for k, n in enumerate(index.shape)]
+    key[dim] = index
+    return tuple(key)
+
+
+class Gather(Function):
+    """z[i, j, k] = x[i, index[i, j, k], k] (dim=1), i.e. x[grid key].
+
+    VJP: (zeros like x with g added at the same key (``xp.add.at``: repeats add up), None).
+    """
+
+    @staticmethod
+    def forward(ctx, a, index, dim=0):
+        key = _grid_key(index, dim)
+        ctx.save_for_backward(key)
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        (key,) = ctx.saved
+        xp = array_module(g)
+        out = xp.zeros(ctx.shapes[0], dtype=g.dtype)
+        xp.add.at(out, key, g)
+        return out, None
+
+
+class ScatterAdd(Function):
+    """z = x, then z[i, index[i, j, k], k] += src[i, j, k] (dim=1) for every position of index.
+
+    VJP: (g, None, g read back at the same key (a gather), zero outside index's box of src).
+    """
+
+    name = "scatter_add"
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim=0):
+        xp = array_module(a)
+        key = _grid_key(index, dim)
+        box = tuple(slice(0, n) for n in index.shape)
+        out = a.copy()
+        xp.add.at(out, key, src[box])
+        ctx.save_for_backward(key, box)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        key, box = ctx.saved
+        gsrc = None
+        if ctx.needs_input_grad[2]:
+            gsrc = array_module(g).zeros(ctx.shapes[2], dtype=g.dtype)
+            gsrc[box] = g[key]
+        return g, None, gsrc
+
+
+def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, int]:
+    idx = _int_array(index, op)
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: expected an input with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, op, x.shape)
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"{op}: expected an index with {x.ndim} dims like input {x.shape}, got {idx.shape}")
+    if any(i > s for k, (i, s) in enumerate(zip(idx.shape, x.shape)) if k != d):
+        raise ShapeError(
+            f"{op}: expected index.size(d) <= input.size(d) for d != {d}, got index {idx.shape} "
+            f"and input {x.shape}"
+        )
+    _check_range(idx, x.shape[d], op, d, x.shape)
+    return idx, d
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """``out[i][j][k] = x[i][index[i][j][k]][k]`` for dim=1 (PyTorch's ``gather``).
+
+    Shape:
+        index has x's number of dims and sizes <= x's except along ``dim``; out has index's shape.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([[1, 2], [3, 4]]).gather(1, gg.tensor([[1, 1], [0, 1]]))
+    tensor([[2, 2],
+            [3, 4]])
+    """
+    idx, d = _check_gather_index("gather", x, dim, index)
+    return Gather.apply(x, idx, dim=d)
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (out-of-place ``scatter_add_``):
+    ``out[i][index[i][j][k]][k] += src[i][j][k]`` for dim=1; repeated indices add up.
+
+    Shape:
+        index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
+    """
+    idx, d = _check_gather_index("scatter_add", x, dim, index)
+    src_data = src.data if isinstance(src, Tensor) else np.asarray(src)
+    if src_data.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src_data.shape)):
+        raise ShapeError(
+            f"scatter_add: expected index sizes <= src sizes, got index {idx.shape} and src {src_data.shape}"
+        )
+    if src_data.dtype != x.data.dtype:
+        raise DTypeError(f"scatter_add: expected src of dtype {x.data.dtype}, got {src_data.dtype}")
+    return ScatterAdd.apply(x, idx, src if isinstance(src, Tensor) else src_data, dim=d)
+
+
+# ------------------------------------------------------------------ sort / topk
+def _order_key(a: Any, descending: bool) -> Any:
+    """An array whose ascending order is the wanted order; NaN counts as the largest (PyTorch)."""
+    xp = array_module(a)
+    if a.dtype.kind in "ub":
+        a = a.astype(np.int64)
+    if not descending:
+        return a  # NumPy already sorts NaN last
+    key = -a
+    if a.dtype.kind == "f":
+        key = xp.where(xp.isnan(a), -xp.inf, key)
+    return key
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Sort:
+    """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
+    their order). ``values`` is differentiable (a gather at ``indices``)."""
+    if x.ndim == 0:
+        raise ShapeError(f"sort: expected a tensor with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, "sort", x.shape)
+    xp = array_module(x.data)
+    idx = xp.argsort(_order_key(x.data, descending), axis=d, kind="stable")
+    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, best first.
+
+    Always returned sorted. ``values`` is differentiable (a gather at ``indices``).
+
+    Shape:
+        x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``.
+    """
+    if x.ndim == 0:
+        raise ShapeError(f"topk: expected a tensor with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, "topk", x.shape)
+    n = x.shape[d]
+    if not 0 <= k <= n:
+        raise ShapeError(
+            f"topk: expected 0 <= k <= {n} (the size of dim {dim} of shape {x.shape}), got k={k}"
+        )
+    xp = array_module(x.data)
+    key = _order_key(x.data, largest)
+    if 0 < k < n:
+        # O(n) selection of the k best (unordered), then positional order so that ties stay stable.
+        cand = xp.take(xp.argpartition(key, k - 1, axis=d), xp.arange(k), axis=d)
+        cand = xp.sort(cand, axis=d)
+    else:
+        shape = [1] * x.ndim
+        shape[d] = n
+        positions = xp.broadcast_to(
+            xp.arange(n).reshape(shape), key.shape
+        )  # (n,) -> (1, .., n, .., 1) -> x's
+        cand = positions[(slice(None),) * d + (slice(0, k),)]
+    order = xp.argsort(xp.take_along_axis(key, cand, axis=d), axis=d, kind="stable")
+    idx = xp.take_along_axis(cand, order, axis=d)
+    return TopK(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))
+
+
+# ------------------------------------------------------------------ index producers (no gradient)
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+    """Draw category indices with probabilities proportional to ``probs`` (rows need not sum to 1).
+
+    With replacement: inverse CDF, ``searchsorted`` of uniforms into the cumulative sums. Without:
+    the exponential race (Gumbel top-k): category i arrives at time E_i / p_i with E_i ~ Exp(1);
+    the first ``num_samples`` to arrive are a sample without replacement. Draws come from
+    ``glassgrad.random`` so ``manual_seed`` reproduces them.
+
+    Shape:
+        probs ``(n,)`` -> ``(num_samples,)``; ``(B, n)`` -> ``(B, num_samples)``; int64.
+    """
+    p = probs.data if isinstance(probs, Tensor) else np.asarray(probs)
+    if p.ndim not in (1, 2):
+        raise ShapeError(f"multinomial: expected probs with 1 or 2 dims, got shape {p.shape}")
+    if p.dtype.kind != "f":
+        raise DTypeError(f"multinomial: expected floating probs, got {p.dtype}")
+    xp = array_module(p)
+    n = p.shape[-1]
+    p2 = p.reshape(-1, n).astype(np.float64)  # (B, n); float64 keeps the CDF accurate
+    if num_samples <= 0:
+        raise ShapeError(f"multinomial: expected num_samples > 0, got {num_samples}")
+    if not replacement and num_samples > n:
+        raise ShapeError(
+            f"multinomial: expected num_samples <= {n} categories without replacement, got {num_samples}"
+        )
+    if not bool(xp.all(xp.isfinite(p2))) or bool(xp.any(p2 < 0)):
+        raise ValueError(f"multinomial: expected non-negative finite probabilities, got {p.dtype} {p.shape}")
+    total = p2.sum(axis=1)
+    if n == 0 or bool(xp.any(total <= 0)):
+        raise ValueError(f"multinomial: expected every row of probs {p.shape} to have a positive sum")
+    rng = get_generator(generator)
+    rows = p2.shape[0]
+    if replacement:
+        # One searchsorted for all rows: row r's CDF (scaled to [0, 1]) and its uniforms shifted by r.
+        cdf = xp.cumsum(p2, axis=1) / total[:, None] + xp.arange(rows)[:, None]  # (B, n)
+        u = rng.random((rows, num_samples)) + xp.arange(rows)[:, None]  # (B, S)
+        idx = xp.searchsorted(cdf.ravel(), u.ravel(), side="right")  # (B * n,), (B * S,) -> (B * S,)
+        idx = idx.reshape(rows, num_samples)  # (B * S,) -> (B, S)
+        idx = idx - n * xp.arange(rows)[:, None]
+        # rounding can leave cdf[-1] a hair below 1: clamp to the last category with mass
+        last = n - 1 - xp.argmax(p2[:, ::-1] > 0, axis=1)
+        idx = xp.minimum(idx, last[:, None])
+    else:
+        keys = p2 / rng.standard_exponential((rows, n))  # larger = arrives earlier
+        idx = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(np.int64)
+    return Tensor(idx.reshape(num_samples) if p.ndim == 1 else idx, _wrap=True)  # (1, S) -> (S,) for 1-D
+
+
+def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero entries: an int64 ``(n, x.ndim)`` tensor (or one per dim)."""
+    idx = array_module(x.data).argwhere(x.data).astype(np.int64)
+    if as_tuple:
+        return tuple(Tensor(idx[:, k].copy(), _wrap=True) for k in range(idx.shape[1]))
+    return Tensor(idx, _wrap=True)
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors: ``out[..., c] = (indices[...] == c)``.
+
+    Shape:
+        indices ``(*)`` -> ``(*, num_classes)``; ``num_classes=-1`` means ``max(indices) + 1``.
+    """
+    idx = _int_array(indices, "one_hot")
+    xp = array_module(idx)
+    if num_classes < 0:
+        if idx.size == 0:
+            raise ShapeError("one_hot: cannot infer num_classes from an empty index; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    _check_range(idx, num_classes, "one_hot", -1, idx.shape)
+    return Tensor((idx[..., None] == xp.arange(num_classes)).astype(np.int64), _wrap=True)

@@ -1,1 +1,248 @@
-"""(being written)"""
+"""Products: ``matmul`` (every ``torch.matmul`` case) and ``einsum`` (with its gradient built
+from the equation), plus ``outer``.
+
+matmul's batch dims broadcast; backward returns gradients of the broadcast shape and the engine's
+``unbroadcast`` sums them back to each operand's shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import string
+from collections import Counter
+from typing import Any
+
+from glassgrad.autograd.function import Function
+from glassgrad.autograd.shapes import broadcast_shape
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["matmul", "einsum", "outer"]
+
+
+def _mm(a: Any, b: Any) -> Any:
+    """a @ b; a stack of matrices times one matrix runs as a single 2-D product (one BLAS call)."""
+    if b.ndim == 2 and a.ndim > 2:
+        out = a.reshape(math.prod(a.shape[:-1]), a.shape[-1]) @ b  # (..., n, k) -> (... * n, k)
+        return out.reshape(a.shape[:-1] + (b.shape[-1],))  # (... * n, m) -> (..., n, m)
+    return a @ b
+
+
+class MatMul(Function):
+    """z = a @ b: (..., n, k) @ (..., k, m) -> (..., n, m), batch dims broadcast; a 1-D a is a row
+    (k,) -> (1, k) and a 1-D b a column (k,) -> (k, 1), the added dim removed from z.
+
+    VJP: ga = g @ b^T, gb = a^T @ g (^T swaps the last two dims), in the broadcast batch shape.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).asarray(_mm(a, b))  # vector @ vector gives a NumPy scalar
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        need = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: g is 0-d
+            return (g * b if need[0] else None), (g * a if need[1] else None)
+        a2 = a[None, :] if a.ndim == 1 else a  # (k,) -> (1, k)
+        b2 = b[:, None] if b.ndim == 1 else b  # (k,) -> (k, 1)
+        if a.ndim == 1:
+            g = g[..., None, :]  # (..., m) -> (..., 1, m)
+        if b.ndim == 1:
+            g = g[..., None]  # (..., n) -> (..., n, 1)
+        ga = gb = None
+        if need[0]:
+            ga = _mm(g, b2.swapaxes(-1, -2))  # (..., n, k)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]  # (..., 1, k) -> (..., k)
+        if need[1]:
+            if b2.ndim == 2:
+                # b has no batch dims, so sum over a's batch in the product itself
+                rows = math.prod(g.shape[:-1])
+                gb = a2.reshape(rows, a2.shape[-1]).T @ g.reshape(rows, g.shape[-1])  # (k, ...n) @ (...n, m)
+            else:
+                gb = a2.swapaxes(-1, -2) @ g  # (..., k, m)
+            if b.ndim == 1:
+                gb = gb[..., 0]  # (..., k, 1) -> (..., k)
+        return ga, gb
+
+
+def _operand(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(as_array(x), _wrap=True)
+
+
+def _same_dtype(op: str, ts: list[Tensor]) -> None:
+    dts = [t.data.dtype for t in ts]
+    if any(d != dts[0] for d in dts):
+        raise DTypeError(f"{op}: expected operands of one dtype, got {' and '.join(str(d) for d in dts)}")
+    if dts[0].kind not in "fiu":
+        raise DTypeError(f"{op}: expected floating or integer operands, got {dts[0]}")
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with ``torch.matmul``'s rules (dot, matrix-vector, batched, broadcast).
+
+    Shape:
+        ``(..., n, k) @ (..., k, m) -> (..., n, m)``; ``(k,) @ (k,) -> ()``;
+        ``(k,) @ (..., k, m) -> (..., m)``; ``(..., n, k) @ (k,) -> (..., n)``.
+
+    >>> import glassgrad as gg
+    >>> (gg.ones(5, 2, 3) @ gg.ones(3, 4)).shape
+    (5, 2, 4)
+    """
+    a, b = _operand(a), _operand(b)
+    da, db = a.data, b.data  # checks on the raw arrays: this is a hot path
+    if da.dtype != db.dtype:
+        raise DTypeError(f"matmul: expected both operands of one dtype, got {da.dtype} and {db.dtype}")
+    if da.dtype.kind not in "fiu":
+        raise DTypeError(f"matmul: expected floating or integer operands, got {da.dtype}")
+    if da.ndim == 0 or db.ndim == 0:
+        raise ShapeError(f"matmul: expected operands with at least 1 dim, got {da.shape} @ {db.shape}")
+    ok = da.shape[-1] == (db.shape[-2] if db.ndim > 1 else db.shape[0])
+    if ok and da.ndim > 2 and db.ndim > 2:
+        try:
+            broadcast_shape(da.shape[:-2], db.shape[:-2])
+        except ShapeError:
+            ok = False
+    if not ok:
+        raise ShapeError(f"matmul: expected (..., n, k) @ (..., k, m), got {da.shape} @ {db.shape}")
+    return MatMul.apply(a, b)
+
+
+# ------------------------------------------------------------------ einsum
+def _contract(subs: tuple[str, ...], out: str, arrays: tuple) -> Any:
+    xp = array_module(*arrays)
+    return xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 1))
+
+
+class Einsum(Function):
+    """z = einsum(s_1, ..., s_n -> out)(x_1, ..., x_n): sum over the indices not in ``out`` of the
+    product of the operands.
+
+    VJP for x_i: the same sum of products with x_i's place taken by g:
+    einsum(out, s_j for j != i -> s_i)(g, x_j ...). Indices that only x_i has (summed away in
+    forward) are absent from that product; g is constant along them, so it is broadcast there.
+    """
+
+    @staticmethod
+    def forward(ctx, *arrays, subs=(), out=""):
+        ctx.save_for_backward(*arrays)
+        return _contract(subs, out, arrays)
+
+    @staticmethod
+    def backward(ctx, g):
+        arrays, subs, out = ctx.saved, ctx.attrs["subs"], ctx.attrs["out"]
+        xp = array_module(g)
+        grads = []
+        for i, (sub, x) in enumerate(zip(subs, arrays)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(subs)) if j != i]
+            have = set(out).union(*(subs[j] for j in others))
+            keep = "".join(c for c in sub if c in have)
+            gi = _contract((out, *(subs[j] for j in others)), keep, (g, *(arrays[j] for j in others)))
+            # g is constant along indices that only x_i has (absent from gi) or that are size 1
+            # in gi but not in x_i (broadcast in forward): spread it over x_i's extent there.
+            sizes = dict(zip(keep, gi.shape))
+            gi = gi.reshape([sizes.get(c, 1) for c in sub])  # (keep...) -> (sub...)
+            target = tuple(n if sizes.get(c, 1) == 1 else sizes[c] for c, n in zip(sub, x.shape))
+            if gi.shape != target:
+                gi = xp.broadcast_to(gi, target)
+            grads.append(gi)
+        return tuple(grads)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(equation: str, shapes: tuple[tuple, ...]) -> tuple[tuple[str, ...], str]:
+    """Per-operand index strings and the output's, with '...' replaced by spare letters (the
+    ellipsis dims right-aligned across operands, as broadcasting aligns them)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ShapeError(f"einsum: expected {len(ins)} operands for {equation!r}, got {len(shapes)}")
+    for part in [*ins, rhs]:
+        letters = part.replace("...", "", 1)
+        if not all(c in string.ascii_letters for c in letters):
+            raise ShapeError(
+                f"einsum: expected letters, ',', '->' and at most one '...' per term, got {equation!r}"
+            )
+    spare = [c for c in string.ascii_letters if c not in eq]
+    n_ell = max((len(s) - len(sub) + 3 for sub, s in zip(ins, shapes) if "..." in sub), default=0)
+    ell = "".join(spare[: max(n_ell, 0)])
+    subs = []
+    for i, (sub, shape) in enumerate(zip(ins, shapes)):
+        if "..." in sub:
+            k = len(shape) - len(sub) + 3
+            sub = sub.replace("...", ell[len(ell) - k :] if k > 0 else "")
+        if len(sub) != len(shape):
+            raise ShapeError(f"einsum: operand {i} has shape {shape}, but {ins[i]!r} names {len(sub)} dims")
+        if len(set(sub)) != len(sub):
+            raise ShapeError(
+                f"einsum: expected no repeated index within one operand (diagonals), got {ins[i]!r}"
+            )
+        subs.append(sub)
+    if arrow:
+        if "..." in rhs and "..." not in lhs:
+            raise ShapeError(f"einsum: '...' in the output but in no operand, got {equation!r}")
+        out = rhs.replace("...", ell)
+        if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
+            raise ShapeError(
+                f"einsum: expected output indices that appear once and in some operand, got {equation!r}"
+            )
+    else:
+        counts = Counter("".join(s.replace("...", "") for s in ins))
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
+    sizes: dict[str, tuple[int, int]] = {}
+    for i, (sub, shape) in enumerate(zip(subs, shapes)):
+        for c, n in zip(sub, shape):
+            if n != 1:
+                if c in sizes and sizes[c][0] != n:
+                    j = sizes[c][1]
+                    raise ShapeError(
+                        f"einsum: expected index {c!r} to have one size, got {sizes[c][0]} in operand {j} "
+                        f"{shapes[j]} and {n} in operand {i} {shape} for {equation!r}"
+                    )
+                sizes[c] = (n, i)
+    return tuple(subs), out
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bhqd,bhkd->bhqk", q, k)`` or ``einsum("ij,jk", a, b)``.
+
+    Supports explicit and implicit outputs and '...' (broadcast batch dims); not repeated indices
+    within one operand (diagonals/traces).
+
+    Shape:
+        Each operand has one dim per index letter; the output has one per output letter.
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.ops.matmul import einsum
+    >>> einsum("ij,jk->ik", gg.ones(2, 3), gg.ones(3, 4)).shape
+    (2, 4)
+    """
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    ts = [_operand(x) for x in operands]
+    if not ts:
+        raise ShapeError(f"einsum: expected at least one operand for {equation!r}, got none")
+    _same_dtype("einsum", ts)
+    subs, out = _parse(equation, tuple(t.shape for t in ts))
+    return Einsum.apply(*ts, subs=subs, out=out)
+
+
+def outer(a: Any, b: Any) -> Tensor:
+    """Outer product of two vectors: ``out[i, j] = a[i] * b[j]``.
+
+    Shape:
+        ``(n,), (m,) -> (n, m)``.
+    """
+    a, b = _operand(a), _operand(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: expected two 1-D tensors, got {a.shape} and {b.shape}")
+    return einsum("i,j->ij", a, b)

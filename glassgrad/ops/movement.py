@@ -1,1 +1,536 @@
-"""(being written)"""
+"""Movement primitives: reshape, permute, expand, repeat, flip, roll, tril/triu, cat, stack, pad.
+
+Each backward is the inverse movement: reshape back, permute by the inverse permutation, flip
+again, roll back. ``expand``'s backward is the identity because the engine's ``unbroadcast``
+sums the gradient over the expanded dims. squeeze/unsqueeze/flatten/unflatten are reshapes;
+split/chunk/unbind are basic slices (``indexing.GetItem``), one node per piece, so every node has
+one output.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.indexing import GetItem, normalize_dim
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = [
+    "reshape", "transpose", "t", "permute", "expand", "squeeze", "unsqueeze", "flatten", "unflatten",
+    "repeat", "flip", "roll", "split", "chunk", "unbind", "tril", "triu", "cat", "stack", "pad",
+]  # fmt: skip
+
+
+def _ints(args: tuple, op: str) -> tuple[int, ...]:
+    """Sizes/dims given as varargs ``f(x, 2, 3)`` or as one sequence ``f(x, (2, 3))``."""
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        args = tuple(args[0])
+    if all(type(s) is int for s in args):
+        return args
+    try:
+        return tuple(operator.index(s) for s in args)
+    except TypeError:
+        raise DTypeError(f"{op}: expected integer sizes, got {args!r}") from None
+
+
+def _dims(dims: Any, x: Tensor, op: str) -> tuple[int, ...]:
+    dims = (dims,) if not isinstance(dims, tuple | list) else dims
+    out = tuple(normalize_dim(d, x.ndim, op, x.shape) for d in dims)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: expected distinct dims, got {tuple(dims)} for shape {x.shape}")
+    return out
+
+
+# ------------------------------------------------------------------ primitives
+class Reshape(Function):
+    """z = x viewed with a new shape (same elements, row-major order).   VJP: g reshaped to x's shape."""
+
+    @staticmethod
+    def forward(ctx, a, shape=()):
+        return a.reshape(shape)  # (x.shape) -> (shape), a view when NumPy can
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shapes[0])  # (shape) -> (x.shape)
+
+
+class Permute(Function):
+    """z = x with its dims reordered: z.shape[i] = x.shape[dims[i]].
+    VJP: g permuted by the inverse permutation (argsort of dims)."""
+
+    @staticmethod
+    def forward(ctx, a, dims=()):
+        return a.transpose(dims)  # (s_0, .., s_n) -> (s_dims[0], .., s_dims[n])
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(np.argsort(ctx.attrs["dims"]))  # back to x's dim order
+
+
+class Expand(Function):
+    """z = x broadcast to ``shape`` (a read-only view, no copy).
+    VJP: g itself; the engine's unbroadcast sums it over the new and stretched dims."""
+
+    @staticmethod
+    def forward(ctx, a, shape=()):
+        return array_module(a).broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Repeat(Function):
+    """z = x tiled ``sizes[i]`` times along dim i (x first gets leading 1-dims up to len(sizes)).
+    VJP: g viewed as (r0, s0, r1, s1, ...) and summed over the r axes: each copy sends its gradient."""
+
+    @staticmethod
+    def forward(ctx, a, sizes=()):
+        return array_module(a).tile(a, sizes)
+
+    @staticmethod
+    def backward(ctx, g):
+        sizes, shape = ctx.attrs["sizes"], ctx.shapes[0]
+        full = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+        g = g.reshape([v for r, s in zip(sizes, full) for v in (r, s)])  # (r0*s0, ...) -> (r0, s0, ...)
+        return g.sum(axis=tuple(range(0, 2 * len(sizes), 2))).reshape(shape)  # (1.., *s) -> x's shape
+
+
+class Flip(Function):
+    """z = x reversed along ``dims``.   VJP: g reversed along the same dims."""
+
+    @staticmethod
+    def forward(ctx, a, dims=()):
+        return array_module(a).flip(a, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return array_module(g).flip(g, ctx.attrs["dims"])
+
+
+class Roll(Function):
+    """z = x shifted cyclically by ``shifts`` along ``dims`` (flattened if dims is None).
+    VJP: g rolled back by -shifts."""
+
+    @staticmethod
+    def forward(ctx, a, shifts=(), dims=None):
+        return array_module(a).roll(a, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        back = tuple(-s for s in ctx.attrs["shifts"])
+        return array_module(g).roll(g, back, axis=ctx.attrs["dims"])
+
+
+class Tril(Function):
+    """z = x with entries above the ``diagonal``-th diagonal set to 0 (last two dims).   VJP: tril(g)."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal=0):
+        return array_module(a).tril(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return array_module(g).tril(g, ctx.attrs["diagonal"])
+
+
+class Triu(Function):
+    """z = x with entries below the ``diagonal``-th diagonal set to 0 (last two dims).   VJP: triu(g)."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal=0):
+        return array_module(a).triu(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return array_module(g).triu(g, ctx.attrs["diagonal"])
+
+
+class Cat(Function):
+    """z = [x_1, ..., x_n] joined along ``dim``.   VJP: g cut back into pieces of the inputs' sizes."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        return array_module(*arrays).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (sizes,) = ctx.saved
+        xp = array_module(g)
+        pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
+        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """z = [x_1, ..., x_n] stacked along a new dim ``dim``.   VJP: g unstacked along dim."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        return array_module(*arrays).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        pieces = array_module(g).moveaxis(g, ctx.attrs["dim"], 0)  # (..., n, ...) -> (n, ...)
+        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+class Pad(Function):
+    """Constant padding: z = full(out_shape, value); z[dst] = x[src] (negative pads crop).
+    VJP: zeros like x with g[dst] written back at src."""
+
+    @staticmethod
+    def forward(ctx, a, src=(), dst=(), out_shape=(), value=0.0):
+        out = array_module(a).full(out_shape, value, dtype=a.dtype)
+        out[dst] = a[src]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
+        out[ctx.attrs["src"]] = g[ctx.attrs["dst"]]
+        return out
+
+
+class IndexPad(Function):
+    """Reflect / replicate / circular padding: along each padded dim d, z = take(x, index_d, d),
+    where index_d lists the source position of each output position (e.g. reflect: 2 1 | 0 1 2 | 1).
+    VJP: in reverse order, scatter-add g along each dim at index_d (edge positions receive several)."""
+
+    name = "index_pad"
+
+    @staticmethod
+    def forward(ctx, a, index=()):
+        xp = array_module(a)
+        for d, idx in index:
+            a = xp.take(a, idx, axis=d)
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        shape = ctx.shapes[0]
+        for d, idx in reversed(ctx.attrs["index"]):
+            out = xp.zeros(g.shape[:d] + (shape[d],) + g.shape[d + 1 :], dtype=g.dtype)
+            xp.add.at(out, (slice(None),) * d + (idx,), g)
+            g = out
+        return g
+
+
+# ------------------------------------------------------------------ shape changes (reshapes)
+def _infer(shape: tuple[int, ...], n: int) -> tuple[int, ...] | None:
+    """``shape`` with its -1 (if any) filled in so that it holds ``n`` elements; None if impossible."""
+    known = math.prod(s for s in shape if s != -1)
+    if shape.count(-1) > 1 or any(s < -1 for s in shape):
+        return None
+    if -1 in shape:
+        if known == 0 or n % known:
+            return None
+        return tuple(n // known if s == -1 else s for s in shape)
+    return shape if known == n else None
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """``x`` with a new shape of the same number of elements; one size may be -1 (inferred).
+
+    >>> import glassgrad as gg
+    >>> gg.arange(6).reshape(2, -1).shape
+    (2, 3)
+    """
+    shape = _ints(shape, "reshape")
+    n = x.data.size
+    new = (
+        shape
+        if -1 not in shape and math.prod(shape) == n and min(shape, default=0) >= 0
+        else _infer(shape, n)
+    )
+    if new is None:
+        raise ShapeError(
+            f"reshape: expected a shape with {n} elements, got {shape} for input of shape {x.shape}"
+        )
+    return Reshape.apply(x, shape=new)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    """Remove size-1 dims (all, or those in ``dim``; a named dim of another size is kept, as PyTorch)."""
+    dims = range(x.ndim) if dim is None else _dims(dim, x, "squeeze")
+    drop = {d for d in dims if x.ndim and x.shape[d] == 1}
+    return Reshape.apply(x, shape=tuple(s for i, s in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim`` (in [-ndim-1, ndim])."""
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze", x.shape)
+    return Reshape.apply(x, shape=x.shape[:d] + (1,) + x.shape[d:])
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one: ``(N, C, H, W) -> (N, C*H*W)`` for start_dim=1."""
+    s = normalize_dim(start_dim, x.ndim, "flatten", x.shape)
+    e = normalize_dim(end_dim, x.ndim, "flatten", x.shape)
+    if s > e:
+        raise ShapeError(
+            f"flatten: expected start_dim <= end_dim, got {start_dim} and {end_dim} for {x.shape}"
+        )
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
+    return Reshape.apply(x, shape=shape)
+
+
+def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1): ``(N, C*H*W) -> (N, C, H, W)``."""
+    d = normalize_dim(dim, x.ndim, "unflatten", x.shape)
+    sizes = _ints((sizes,), "unflatten")
+    inner = _infer(sizes, x.shape[d])
+    if inner is None:
+        raise ShapeError(
+            f"unflatten: expected sizes with product {x.shape[d]} (dim {dim} of {x.shape}), got {sizes}"
+        )
+    return Reshape.apply(x, shape=x.shape[:d] + inner + x.shape[d + 1 :])
+
+
+# ------------------------------------------------------------------ dim orders and broadcasts
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    """Reorder dims: ``permute(x, 0, 2, 1)``: ``(N, L, E) -> (N, E, L)``."""
+    dims = _ints(dims, "permute")
+    if len(dims) != x.ndim:
+        raise ShapeError(f"permute: expected a permutation of {x.ndim} dims, got {dims} for shape {x.shape}")
+    return Permute.apply(x, dims=_dims(dims, x, "permute"))
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims: ``transpose(x, -2, -1)``: ``(..., n, m) -> (..., m, n)``."""
+    d0 = normalize_dim(dim0, x.ndim, "transpose", x.shape)
+    d1 = normalize_dim(dim1, x.ndim, "transpose", x.shape)
+    dims = list(range(x.ndim))
+    if x.ndim:
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose of a tensor with at most 2 dims (0-d and 1-d come back unchanged), as PyTorch."""
+    if x.ndim > 2:
+        raise ShapeError(f"t: expected a tensor with at most 2 dims, got shape {x.shape}; use transpose")
+    return Permute.apply(x, dims=tuple(range(x.ndim))[::-1])
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast ``x`` to ``sizes`` without copying; -1 keeps a size, new dims go in front.
+
+    Only size-1 dims can grow (PyTorch's rule).
+    """
+    sizes = _ints(sizes, "expand")
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: expected at least {x.ndim} sizes for shape {x.shape}, got {sizes}")
+    target = list(sizes[:lead])
+    if any(s < 0 for s in target):
+        raise ShapeError(f"expand: expected non-negative sizes for the new leading dims, got {sizes}")
+    for s, old in zip(sizes[lead:], x.shape):
+        if s == -1:
+            s = old
+        elif s != old and old != 1:
+            raise ShapeError(
+                f"expand: expected sizes that match {x.shape} or grow its size-1 dims, got {sizes}"
+            )
+        target.append(s)
+    return Expand.apply(x, shape=tuple(target))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """Tile ``x`` ``sizes[i]`` times along each dim (PyTorch's ``repeat``; extra sizes add leading dims)."""
+    sizes = _ints(sizes, "repeat")
+    if len(sizes) < x.ndim or any(s < 0 for s in sizes):
+        raise ShapeError(
+            f"repeat: expected at least {x.ndim} non-negative sizes for shape {x.shape}, got {sizes}"
+        )
+    return Repeat.apply(x, sizes=sizes)
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    """Reverse the order of entries along ``dims`` (int or sequence)."""
+    return Flip.apply(x, dims=_dims(dims, x, "flip") if x.ndim else ())
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift entries cyclically by ``shifts`` along ``dims``; with dims None, over the flattened tensor."""
+    shifts = _ints((shifts,), "roll")
+    if dims is None:
+        if len(shifts) != 1:
+            raise ShapeError(f"roll: expected one shift when dims is None, got {shifts}")
+        return Roll.apply(x, shifts=shifts, dims=None)
+    dims = tuple(normalize_dim(d, x.ndim, "roll", x.shape) for d in _ints((dims,), "roll"))
+    if len(dims) != len(shifts):
+        raise ShapeError(f"roll: expected as many shifts as dims, got shifts {shifts} and dims {dims}")
+    return Roll.apply(x, shifts=shifts, dims=dims)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Lower triangle of the last two dims (entries above the ``diagonal``-th diagonal become 0)."""
+    if x.ndim < 2:
+        raise ShapeError(f"tril: expected a tensor with at least 2 dims, got shape {x.shape}")
+    return Tril.apply(x, diagonal=int(diagonal))
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle of the last two dims (entries below the ``diagonal``-th diagonal become 0)."""
+    if x.ndim < 2:
+        raise ShapeError(f"triu: expected a tensor with at least 2 dims, got shape {x.shape}")
+    return Triu.apply(x, diagonal=int(diagonal))
+
+
+# ------------------------------------------------------------------ pieces (slices, one node each)
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller) or of the
+    listed section sizes (which must sum to the dim's size)."""
+    if x.ndim == 0:
+        raise ShapeError("split: expected a tensor with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, x.ndim, "split", x.shape)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise ShapeError(f"split: expected a positive split size, got {size}")
+        sections = [min(size, n - s) for s in range(0, n, size)] if n else [0]
+    else:
+        sections = list(_ints((split_size_or_sections,), "split"))
+        if sum(sections) != n or any(s < 0 for s in sections):
+            raise ShapeError(
+                f"split: expected non-negative sections summing to {n} (dim {dim} of {x.shape}), got {sections}"
+            )
+    starts = np.cumsum([0, *sections])
+    pre = (slice(None),) * d
+    return tuple(
+        GetItem.apply(x, key=pre + (slice(int(a), int(b)),), advanced=False)
+        for a, b in itertools.pairwise(starts)
+    )
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` pieces along ``dim`` of size ceil(n / chunks) each (so maybe fewer pieces), as PyTorch."""
+    if chunks <= 0 or x.ndim == 0:
+        raise ShapeError(
+            f"chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
+        )
+    d = normalize_dim(dim, x.ndim, "chunk", x.shape)
+    n = x.shape[d]
+    if n == 0:
+        return split(x, [0] * chunks, d)
+    return split(x, -(-n // chunks), d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices ``x.select(dim, i)`` for every i, as a tuple (the dim is removed)."""
+    if x.ndim == 0:
+        raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, x.ndim, "unbind", x.shape)
+    pre = (slice(None),) * d
+    return tuple(GetItem.apply(x, key=pre + (i,), advanced=False) for i in range(x.shape[d]))
+
+
+# ------------------------------------------------------------------ joining and padding
+def _joinable(tensors: Any, op: str) -> list[Tensor]:
+    """Tensors of one dtype: ints/bools meeting floats become that float; two float dtypes raise."""
+    ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
+    if not ts:
+        raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
+    floats = {t.data.dtype for t in ts if t.data.dtype.kind == "f"}
+    if len(floats) > 1:
+        names = " and ".join(sorted(str(f) for f in floats))
+        raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")
+    target = floats.pop() if floats else np.result_type(*[t.data.dtype for t in ts])
+    return [t if t.data.dtype == target else Tensor(t.data.astype(target), _wrap=True) for t in ts]
+
+
+def cat(tensors: Any, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; all other sizes must match.
+
+    Shape:
+        ``(*A, n_i, *B)`` for each input -> ``(*A, sum n_i, *B)``.
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.ops.movement import cat
+    >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
+    (3, 3)
+    """
+    ts = _joinable(tensors, "cat")
+    if any(t.ndim != 1 or t.shape[0] for t in ts):
+        ts = [t for t in ts if t.ndim != 1 or t.shape[0]] or ts[:1]  # PyTorch skips legacy empty (0,)
+    ref = ts[0]
+    if ref.ndim == 0:
+        raise ShapeError("cat: expected tensors with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, ref.ndim, "cat", ref.shape)
+    for t in ts[1:]:
+        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(ref.shape, t.shape)) if i != d):
+            raise ShapeError(
+                f"cat: expected tensors with equal sizes except in dim {dim}, got {ref.shape} and {t.shape}"
+            )
+    return Cat.apply(*ts, dim=d)
+
+
+def stack(tensors: Any, dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dim ``dim``.
+
+    Shape:
+        n inputs of shape ``(*A, *B)`` -> ``(*A, n, *B)`` with ``len(A) == dim``.
+    """
+    ts = _joinable(tensors, "stack")
+    ref = ts[0]
+    for t in ts[1:]:
+        if t.shape != ref.shape:
+            raise ShapeError(f"stack: expected tensors of equal shape, got {ref.shape} and {t.shape}")
+    d = normalize_dim(dim, ref.ndim + 1, "stack", ref.shape)
+    return Stack.apply(*ts, dim=d)
+
+
+_INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
+    """Pad (or, with negative sizes, crop) ``x``; ``pad`` pairs start from the LAST dim:
+    ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
+
+    Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
+    (repeat the edge), "circular" (wrap around).
+
+    Shape:
+        ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
+    """
+    pad = _ints((pad,), "pad")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ShapeError(
+            f"pad: expected an even number of pad sizes, at most {2 * x.ndim} for shape {x.shape}, got {pad}"
+        )
+    # dim -> (before, after), counting pairs from the last dim
+    pairs = {x.ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+    if mode == "constant":
+        src, dst, out_shape = [], [], []
+        for d, n in enumerate(x.shape):
+            lo, hi = pairs.get(d, (0, 0))
+            m = n + lo + hi
+            if m < 0:
+                raise ShapeError(f"pad: padding {pad} crops dim {d} of {x.shape} below size 0")
+            a, b = max(-lo, 0), n - max(-hi, 0)  # the part of x that survives cropping
+            src.append(slice(a, max(a, b)))
+            dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
+            out_shape.append(m)
+        fill = 0 if value is None else value
+        return Pad.apply(x, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
+    if mode not in _INDEX_MODES:
+        raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
+    index = []
+    for d, (lo, hi) in sorted(pairs.items()):
+        n = x.shape[d]
+        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
+        if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
+            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {x.shape}")
+        idx = np.pad(np.arange(n), (lo, hi), mode=_INDEX_MODES[mode])  # output pos -> source pos
+        index.append((d, idx))
+    return IndexPad.apply(x, index=tuple(index))

@@ -1,0 +1,134 @@
+"""``Embedding``: a lookup table of learned vectors, indexed by integer ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import glassgrad.nn.functional as F
+from glassgrad import dtypes
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.factories import empty
+from glassgrad.nn import init
+from glassgrad.nn.module import Module, Parameter
+from glassgrad.tensor import Tensor
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """Row ``i`` of ``weight`` is the vector of id ``i``; ``forward`` gathers rows.
+
+    Args:
+        num_embeddings: number of ids (rows).
+        embedding_dim: size of each vector.
+        padding_idx: an id whose row starts at zero and gets no gradient (negative counts from the end).
+        max_norm: if given, rows looked up are rescaled in place to norm at most ``max_norm``.
+        norm_type: the p of the p-norm for ``max_norm``.
+        _weight: an initial weight ``(num_embeddings, embedding_dim)`` (used by ``from_pretrained``).
+        _freeze: whether that weight is frozen.
+
+    Shape:
+        input ``(*)`` integer ids, output ``(*, embedding_dim)``.
+
+    Attributes:
+        weight: ``(num_embeddings, embedding_dim)``, init N(0, 1) (padding row 0), as PyTorch.
+
+    >>> import glassgrad as gg
+    >>> emb = Embedding(10, 3, padding_idx=0)
+    >>> emb
+    Embedding(10, 3, padding_idx=0)
+    >>> emb(gg.tensor([[0, 2], [4, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"Embedding: expected {key} to be a non-negative int, got {v!r}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: expected padding_idx in [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
+                )
+            padding_idx = padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are not supported")
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        if _weight is None:
+            dt = dtype if dtype is not None else dtypes.get_default_dtype()
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt), requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ShapeError(
+                    f"Embedding: expected _weight of shape {(num_embeddings, embedding_dim)}, "
+                    f"got {tuple(_weight.shape)}"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        ids = input.data if isinstance(input, Tensor) else input
+        if getattr(ids, "dtype", None) is None or ids.dtype.kind not in "iu":
+            raise DTypeError(
+                f"{self!r}: expected integer ids, got {getattr(ids, 'dtype', type(input).__name__)}"
+            )
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        return s
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+    ) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (shared), frozen unless ``freeze=False``.
+
+        Shape:
+            embeddings ``(num_embeddings, embedding_dim)``.
+        """
+        if embeddings.ndim != 2:
+            raise ShapeError(
+                f"Embedding.from_pretrained: expected a 2-D tensor, got shape {tuple(embeddings.shape)}"
+            )
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, _weight=embeddings, _freeze=freeze)

@@ -1,0 +1,77 @@
+"""The functional API, ``import glassgrad.nn.functional as F``: PyTorch's ``torch.nn.functional``.
+
+Composites of the primitives in ``glassgrad.ops``, plus the few fused ops (layer/batch norm,
+cross-entropy, binary cross-entropy) whose hand-derived backward is part of the lesson.
+
+    activation      relu, relu6, hardtanh, leaky_relu, elu, gelu, silu, sigmoid, tanh, softplus,
+                    softmax, log_softmax, step
+    layers          linear, bilinear, dropout, embedding, one_hot, pad
+    normalization   layer_norm, batch_norm, normalize, cosine_similarity
+    loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
+    classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
+"""
+
+from glassgrad.nn.functional.activation import (
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
+from glassgrad.nn.functional.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    nll_loss,
+)
+from glassgrad.nn.functional.layers import bilinear, dropout, embedding, linear, one_hot, pad
+from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
+from glassgrad.nn.functional.normalization import batch_norm, cosine_similarity, layer_norm, normalize
+
+__all__ = [
+    # activation
+    "relu",
+    "relu6",
+    "hardtanh",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "step",
+    # layers
+    "linear",
+    "bilinear",
+    "dropout",
+    "embedding",
+    "one_hot",
+    "pad",
+    # normalization
+    "layer_norm",
+    "batch_norm",
+    "normalize",
+    "cosine_similarity",
+    # regression and distribution losses
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    # classification losses
+    "nll_loss",
+    "cross_entropy",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]

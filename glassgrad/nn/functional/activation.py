@@ -1,0 +1,178 @@
+"""Activation functions: thin, PyTorch-named wrappers over the primitives in ``ops.activation``.
+
+Every function keeps PyTorch's signature. ``inplace=`` is accepted so that PyTorch code ports
+unchanged, but glassgrad never overwrites its input: the result is always a new tensor (use the
+return value, as ``x = F.relu(x, inplace=True)`` already does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.ops import activation as _A
+from glassgrad.ops import elementwise as _E
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "relu",
+    "relu6",
+    "hardtanh",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "step",
+]
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's names
+    """max(x, 0), with relu'(0) = 0.
+
+    Shape:
+        input: (*); returns (*).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.relu(gg.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    return _A.relu(input)
+
+
+def hardtanh(
+    input: Tensor,  # noqa: A002
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    inplace: bool = False,
+) -> Tensor:
+    """x clipped to [min_val, max_val]; gradient 1 strictly inside, 0 outside and at the bounds.
+
+    The bounds get gradient 0, as in PyTorch, so ``relu6'(0) = 0`` agrees with ``relu'(0) = 0``.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.hardtanh(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """min(max(x, 0), 6) = hardtanh(x, 0, 6).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return hardtanh(input, 0.0, 6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x for x > 0, negative_slope * x otherwise.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.leaky_relu(input, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x for x > 0, alpha * (exp(x) - 1) otherwise.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.elu(input, alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """x * Phi(x) (Phi the standard normal CDF); ``approximate='tanh'`` uses the tanh formula.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: expected approximate 'none' or 'tanh', got {approximate!r}")
+    return _A.gelu(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x * sigmoid(x) (also called swish).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.silu(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """1 / (1 + exp(-x)).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    """The hyperbolic tangent.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _E.tanh(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """(1 / beta) * log(1 + exp(beta * x)); x itself where beta * x > threshold.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.softplus(input, beta, threshold)
+
+
+def _check_dim(name: str, dim: Any) -> None:
+    if dim is None:
+        raise ValueError(f"{name}: expected dim (the axis that sums to one), got None")
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """exp(x) / sum(exp(x)) along ``dim`` (stable: the max is subtracted first).
+
+    Args:
+        input: the scores.
+        dim: the axis that sums to one; unlike PyTorch it is required (no implicit choice).
+        dtype: cast the input to this dtype first.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    _check_dim("softmax", dim)
+    return _A.softmax(input, dim, dtype)
+
+
+def log_softmax(
+    input: Tensor,  # noqa: A002
+    dim: int | None = None,
+    _stacklevel: int = 3,
+    dtype: Any = None,
+) -> Tensor:
+    """x - logsumexp(x) along ``dim``: the log of softmax, without forming softmax (no log(0)).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    _check_dim("log_softmax", dim)
+    return _A.log_softmax(input, dim, dtype)
+
+
+def step(input: Tensor) -> Tensor:  # noqa: A002
+    """The perceptron's step: 1 where x >= 0, else 0, in x's dtype; a constant (no gradient).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _A.step(input)

@@ -1,0 +1,248 @@
+"""Classification losses: nll_loss, cross_entropy, binary_cross_entropy(_with_logits).
+
+``cross_entropy`` with class indices and both binary losses run as fused ops (``ops.loss``), for
+stability and for their hand-written backward; ``nll_loss`` and cross-entropy with class
+probabilities are composites. Class weights, ``weight`` and ``pos_weight`` get no gradient in the
+fused/indexed losses (as in PyTorch), so passing one that requires grad is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.nn.functional.activation import log_softmax
+from glassgrad.nn.functional.loss import as_target, check_reduction, reduce
+from glassgrad.ops import elementwise as _E
+from glassgrad.ops import indexing as _I
+from glassgrad.ops import loss as _L
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+
+
+def _constant(op: str, name: str, t: Tensor | None) -> None:
+    if t is not None and t.requires_grad and is_grad_enabled():
+        raise GraphError(
+            f"{op}: {name} gets no gradient; expected a tensor that does not require grad, got one that "
+            f"does (pass {name}.detach())"
+        )
+
+
+def _check_class_range(op: str, idx: Any, n_classes: int, ignore_index: int) -> None:
+    bad = (idx != ignore_index) & ((idx < 0) | (idx >= n_classes))
+    if bad.any():
+        raise IndexError(
+            f"{op}: expected class indices in [0, {n_classes}) or ignore_index={ignore_index}, got "
+            f"{idx[bad].ravel()[0]}"
+        )
+
+
+def _class_inputs(
+    op: str,
+    x: Tensor,
+    target: Any,
+    weight: Tensor | None,
+    ignore_index: int,
+) -> tuple[Tensor, Tensor, bool]:
+    """Validate (N, C, *) scores against (N, *) class indices; a (C,) input is one unbatched sample.
+
+    Returns the input as (N, C, *), the target as (N, *) and whether the sample was unbatched.
+    """
+    idx = target.data if isinstance(target, Tensor) else as_array(target)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: expected input of shape (N, C, *) or (C,), got {x.shape}")
+    unbatched = x.ndim == 1
+    if unbatched:
+        if idx.shape != ():
+            raise ShapeError(
+                f"{op}: expected a scalar target () for unbatched input {x.shape}, got {idx.shape}"
+            )
+        x, idx = x.reshape(1, x.shape[0]), idx.reshape(1)  # (C,) -> (1, C); () -> (1,)
+    expected = (x.shape[0], *x.shape[2:])
+    if idx.shape != expected:
+        raise ShapeError(f"{op}: expected target of shape {expected} for input {x.shape}, got {idx.shape}")
+    n_classes = x.shape[1]
+    if idx.size and (idx.min() < 0 or idx.max() >= n_classes):  # cheap test first; details if needed
+        _check_class_range(op, idx, n_classes, ignore_index)
+    if weight is not None:
+        if weight.shape != (n_classes,):
+            raise ShapeError(f"{op}: expected weight of shape ({n_classes},), got {weight.shape}")
+        if weight.data.dtype != x.data.dtype:
+            raise DTypeError(f"{op}: expected weight of dtype {x.dtype} like input, got {weight.dtype}")
+        _constant(op, "weight", weight)
+    return x, Tensor(idx, _wrap=True), unbatched
+
+
+def _squeeze_unbatched(loss: Tensor, unbatched: bool, reduction: str) -> Tensor:
+    return loss.reshape(()) if unbatched and reduction == "none" else loss  # (1,) -> ()
+
+
+def nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices under log-probabilities: -w[t] * input[n, t].
+
+    Targets equal to ``ignore_index`` contribute 0; 'mean' divides by the sum of the weights of
+    the other targets (their count without ``weight``), as PyTorch does (nan when all are ignored).
+
+    Shape:
+        input: (N, C, *) log-probabilities, or (C,); target: (N, *) int64, or ();
+        weight: (C,); returns () or (N, *) for 'none'.
+    """
+    check_reduction("nll_loss", reduction)
+    x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
+    idx = tgt.data
+    xp = array_module(idx)
+    valid = idx != ignore_index  # (N, *)
+    safe = xp.where(valid, idx, 0)  # ignored positions point at class 0 and are weighted 0
+    picked = _I.gather(x, 1, Tensor(safe[:, None], _wrap=True)).squeeze(1)  # (N, 1, *) -> (N, *)
+    dtype = x.data.dtype
+    w_t = valid.astype(dtype) if weight is None else weight.data[safe] * valid  # (N, *)
+    loss = picked * Tensor(-w_t, _wrap=True)
+    if reduction == "mean":
+        if not valid.any():
+            # every target ignored: the mean is 0 / 0 = nan, yet no input affects it, so the
+            # gradient is 0 (as in PyTorch); the nan is selected, not computed from the inputs
+            return _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))
+        return loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
+    return _squeeze_unbatched(reduce(loss, reduction), unbatched, reduction)
+
+
+def cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between the softmax of ``input`` (logits, classes along dim 1) and ``target``.
+
+    ``target`` is either class indices (integer, shape (N, *)), handled by the fused op
+    ``ops.loss.CrossEntropy`` whose gradient is softmax - onehot, or class probabilities (float,
+    input's shape), a composite: -sum_c w_c t_c log_softmax(x)_c. ``label_smoothing`` eps mixes
+    the target with the uniform distribution: (1 - eps) t + eps / C. With class indices, 'mean'
+    divides by the total weight of the non-ignored targets; with probabilities, by N * d1 * ...
+
+    Shape:
+        input: (N, C, *) or (C,); target: (N, *) int64 / () or input's shape (float);
+        weight: (C,); returns () or (N, *) for 'none'.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> round(F.cross_entropy(gg.tensor([[0.0, 0.0]]), gg.tensor([1])).item(), 4)
+    0.6931
+    """
+    check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
+    t_kind = (target.data if isinstance(target, Tensor) else as_array(target)).dtype.kind
+    if t_kind == "f":
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    x, tgt, unbatched = _class_inputs("cross_entropy", input, target, weight, ignore_index)
+    loss = _L.cross_entropy(x, tgt, weight, ignore_index, label_smoothing, reduction)
+    return _squeeze_unbatched(loss, unbatched, reduction)
+
+
+def _cross_entropy_probs(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """Cross-entropy against class probabilities, built from log_softmax, mul and sum."""
+    target = as_target("cross_entropy", input, target)
+    if input.ndim == 0:
+        raise ShapeError(f"cross_entropy: expected input of shape (N, C, *) or (C,), got {input.shape}")
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    if label_smoothing > 0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    if weight is not None:
+        if weight.shape != (n_classes,):
+            raise ShapeError(f"cross_entropy: expected weight of shape ({n_classes},), got {weight.shape}")
+        wshape = (n_classes,) + (1,) * (input.ndim - class_dim - 1)  # (C,) -> (C, 1, ...)
+        target = target * weight.reshape(wshape)
+    loss = -(log_softmax(input, class_dim) * target).sum(class_dim)  # (N, C, *) -> (N, *)
+    return reduce(loss, reduction)
+
+
+def _broadcasts_to(op: str, name: str, t: Tensor | None, shape: tuple[int, ...]) -> None:
+    if t is None:
+        return
+    xp = array_module(t.data)
+    try:
+        ok = xp.broadcast_shapes(t.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ShapeError(f"{op}: expected {name} broadcastable to input {shape}, got {t.shape}")
+
+
+def binary_cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) on probabilities p in [0, 1], logs clamped at -100.
+
+    Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is stable where sigmoid
+    followed by this loss is not.
+
+    Shape:
+        input, target: (*) of the same shape; weight broadcasts to (*); returns () or (*) for 'none'.
+    """
+    check_reduction("binary_cross_entropy", reduction)
+    target = as_target("binary_cross_entropy", input, target)
+    _broadcasts_to("binary_cross_entropy", "weight", weight, input.shape)
+    _constant("binary_cross_entropy", "weight", weight)
+    p = input.data
+    if p.size and not ((p >= 0) & (p <= 1)).all():
+        raise ValueError(
+            f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "
+            f"[{p.min()}, {p.max()}] (use binary_cross_entropy_with_logits on raw scores)"
+        )
+    return _L.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Binary cross-entropy on logits x: max(x, 0) - x y + log(1 + exp(-|x|)), the stable form.
+
+    ``pos_weight`` multiplies the positive term (y log sigmoid(x)) per class (the last dim), to
+    trade recall against precision; ``weight`` rescales each element. Gradient: sigmoid(x) - y.
+
+    Shape:
+        input, target: (*) of the same shape; weight broadcasts to (*); pos_weight to (*)
+        (usually (C,) for input (N, C)); returns () or (*) for 'none'.
+    """
+    op = "binary_cross_entropy_with_logits"
+    check_reduction(op, reduction)
+    target = as_target(op, input, target)
+    _broadcasts_to(op, "weight", weight, input.shape)
+    _broadcasts_to(op, "pos_weight", pos_weight, input.shape)
+    _constant(op, "weight", weight)
+    _constant(op, "pos_weight", pos_weight)
+    return _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)

@@ -1,0 +1,169 @@
+"""Layer functions: linear, bilinear, dropout, embedding (plus one_hot and pad from the ops).
+
+All are composites of primitives, so their backward comes from the ops they are made of.
+"""
+
+from __future__ import annotations
+
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import elementwise as _E
+from glassgrad.ops import indexing as _I
+from glassgrad.ops import matmul as _M
+from glassgrad.ops.indexing import one_hot
+from glassgrad.ops.movement import pad
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = ["linear", "bilinear", "dropout", "embedding", "one_hot", "pad"]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """y = x W^T + b.
+
+    Args:
+        input: the features, last dim ``in_features``.
+        weight: (out_features, in_features), PyTorch's layout (or (in_features,) for a single output).
+        bias: (out_features,) or None.
+
+    Shape:
+        input: (*, in_features); returns (*, out_features) (or (*) for a 1-D weight).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.linear(gg.ones(2, 3), gg.ones(4, 3), gg.zeros(4)).shape
+    (2, 4)
+    """
+    w_shape, x_shape = weight.shape, input.shape
+    if weight.ndim not in (1, 2) or input.ndim < 1 or x_shape[-1] != w_shape[-1]:
+        raise ShapeError(
+            f"linear: expected input (*, in_features) and weight (out_features, in_features) with equal "
+            f"in_features, got input {x_shape} and weight {w_shape}"
+        )
+    if bias is not None and bias.shape != w_shape[:-1]:
+        raise ShapeError(f"linear: expected bias of shape {w_shape[:-1]}, got {bias.shape}")
+    out = _M.matmul(input, weight.t() if weight.ndim == 2 else weight)  # (*, in) @ (in, out) -> (*, out)
+    return out if bias is None else out + bias
+
+
+def bilinear(
+    input1: Tensor,
+    input2: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k for every output feature k.
+
+    Computed as one matmul: x1 against W laid out as (in1, out * in2), then a product with x2
+    summed over in2.
+
+    Shape:
+        input1: (*, in1); input2: (*, in2); weight: (out, in1, in2); bias: (out,); returns (*, out).
+    """
+    if weight.ndim != 3 or input1.ndim < 1 or input2.ndim < 1:
+        raise ShapeError(
+            f"bilinear: expected input1 (*, in1), input2 (*, in2) and weight (out, in1, in2), got "
+            f"{input1.shape}, {input2.shape} and {weight.shape}"
+        )
+    out_f, in1, in2 = weight.shape
+    if input1.shape[:-1] != input2.shape[:-1] or input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise ShapeError(
+            f"bilinear: expected input1 (*, {in1}) and input2 (*, {in2}) with the same leading dims for "
+            f"weight {weight.shape}, got {input1.shape} and {input2.shape}"
+        )
+    if bias is not None and bias.shape != (out_f,):
+        raise ShapeError(f"bilinear: expected bias of shape {(out_f,)}, got {bias.shape}")
+    w = weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (out, in1, in2) -> (in1, out * in2)
+    t = _M.matmul(input1, w)  # (*, in1) @ (in1, out * in2) -> (*, out * in2)
+    t = t.reshape(*input1.shape[:-1], out_f, in2)  # (*, out * in2) -> (*, out, in2)
+    out = (t * input2.unsqueeze(-2)).sum(-1)  # (*, out, in2) * (*, 1, in2) -> (*, out)
+    return out if bias is None else out + bias
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero each element with probability ``p`` and scale the survivors by 1 / (1 - p).
+
+    The scaling ("inverted dropout") keeps each element's expected value, so evaluation needs no
+    change: with ``training=False`` (or p = 0) the input is returned as is. The mask is drawn from
+    the generator that ``glassgrad.manual_seed`` seeds. ``inplace`` is accepted for PyTorch
+    compatibility; the result is always a new tensor.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: expected a probability p between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    x = input.data
+    if x.dtype.kind != "f":
+        raise DTypeError(f"dropout: expected a floating-point input, got {input.dtype}")
+    if p == 1.0:
+        return input * 0.0  # everything dropped; still in the graph, with zero gradient
+    draw_dtype = x.dtype if x.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/float64 only
+    keep = get_generator().random(x.shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
+    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return _E.mul(input, Tensor(mask, _wrap=True))
+
+
+def embedding(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Look up rows of ``weight``: out[..., :] = weight[input[...], :].
+
+    The backward scatter-adds each output row's gradient into the row it came from (an index that
+    occurs twice gets both contributions). The ``padding_idx`` row gets no gradient. With
+    ``max_norm``, the rows looked up are first rescaled in place (outside the graph) so their
+    ``norm_type``-norm is at most ``max_norm``, as PyTorch does.
+
+    Shape:
+        input: (*) integer indices in [0, num_embeddings); weight: (num_embeddings, embedding_dim);
+        returns (*, embedding_dim).
+    """
+    idx = input.data if isinstance(input, Tensor) else array_module(weight.data).asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: expected integer indices (int64), got {idx.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(
+            f"embedding: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"
+        )
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
+        raise IndexError(f"embedding: expected indices in [0, {num}), got index {bad}")
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"embedding: expected padding_idx in [-{num}, {num}), got {padding_idx}")
+        padding_idx = padding_idx % num
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    flat = Tensor(idx.reshape(-1), _wrap=True)  # (*) -> (M,)
+    rows = _I.index_select(weight, 0, flat)  # (M, D)
+    out = rows.reshape(*idx.shape, weight.shape[1])  # (M, D) -> (*, D)
+    if padding_idx is not None and out.requires_grad:
+        # Same values either way; only the detached copy is taken at the padding positions,
+        # so no gradient reaches that row.
+        keep = (idx != padding_idx)[..., None]  # (*) -> (*, 1)
+        out = _E.where(keep, out, out.detach())
+    return out
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds ``max_norm``."""
+    xp = array_module(weight.data)
+    rows = xp.unique(idx)
+    norms = xp.linalg.norm(weight.data[rows], ord=norm_type, axis=1)  # (R,)
+    too_big = norms > max_norm
+    if too_big.any():
+        rows, norms = rows[too_big], norms[too_big]
+        scale = (max_norm / (norms + 1e-7)).astype(weight.data.dtype)  # PyTorch's 1e-7 guard
+        weight.data[rows] *= scale[:, None]  # (R,) -> (R, 1)
+        weight._version += 1  # a graph that saved the old rows must not run backward silently

@@ -1,0 +1,195 @@
+"""Regression and distribution losses: mse, l1, smooth_l1, huber, kl_div (composites of primitives).
+
+Every loss takes ``reduction`` = ``'mean'`` (the default) | ``'sum'`` | ``'none'``. Unlike PyTorch,
+which only warns, a target whose shape differs from the input's is an error: broadcasting a (N,)
+target against a (N, 1) prediction silently computes an (N, N) loss. The shared checks used by
+the classification losses live here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.errors import ShapeError
+from glassgrad.ops import elementwise as _E
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
+    """Raise unless ``reduction`` is one of ``allowed``."""
+    if reduction not in allowed:
+        raise ValueError(f"{op}: expected reduction in {allowed}, got {reduction!r}")
+
+
+def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True) -> Tensor:
+    """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype."""
+    if not isinstance(target, Tensor):
+        target = Tensor(as_array(target), _wrap=True)
+    if same_shape and target.shape != x.shape:
+        raise ShapeError(
+            f"{op}: expected target of the same shape as input, got input {x.shape} and target {target.shape}"
+        )
+    if target.data.dtype.kind != "f" and x.data.dtype.kind == "f":
+        target = Tensor(target.data.astype(x.data.dtype), _wrap=True)
+    return target
+
+
+def check_weight(op: str, x: Tensor, weight: Tensor | None) -> None:
+    """Elementwise weights must have the input's shape (as PyTorch requires for these losses)."""
+    if weight is not None and weight.shape != x.shape:
+        raise ShapeError(
+            f"{op}: expected weight of the same shape as input, got input {x.shape} and weight {weight.shape}"
+        )
+
+
+def reduce(loss: Tensor, reduction: str) -> Tensor:
+    """Apply ``reduction`` to an elementwise loss."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, mean_by_weight: bool) -> Tensor:
+    """Weight an elementwise loss; PyTorch's weighted 'mean' divides by sum(weight) for mse/l1 only."""
+    if weight is None:
+        return reduce(loss, reduction)
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / weight.sum()
+    return reduce(loss, reduction)
+
+
+def mse_loss(
+    input: Tensor,  # noqa: A002 - PyTorch's names
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error: (x - y)^2, reduced.
+
+    With ``weight`` (input's shape), 'mean' is sum(w (x - y)^2) / sum(w), as in PyTorch.
+
+    Shape:
+        input, target: (*) of the same shape; returns () or (*) for 'none'.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.mse_loss(gg.tensor([1.0, 2.0]), gg.tensor([1.0, 4.0]))
+    tensor(2.)
+    """
+    check_reduction("mse_loss", reduction)
+    target = as_target("mse_loss", input, target)
+    check_weight("mse_loss", input, weight)
+    diff = input - target
+    return _weighted(diff * diff, weight, reduction, mean_by_weight=True)
+
+
+def l1_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error: |x - y|, reduced; the gradient at x = y is 0 (sign(0) = 0).
+
+    With ``weight``, 'mean' is sum(w |x - y|) / sum(w), as in PyTorch.
+
+    Shape:
+        input, target: (*) of the same shape; returns () or (*) for 'none'.
+    """
+    check_reduction("l1_loss", reduction)
+    target = as_target("l1_loss", input, target)
+    check_weight("l1_loss", input, weight)
+    return _weighted((input - target).abs(), weight, reduction, mean_by_weight=True)
+
+
+def _smooth(diff: Tensor, beta: float) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (quadratic near 0, linear beyond)."""
+    absd = diff.abs()
+    quadratic = diff * diff * (0.5 / beta)
+    linear = absd - 0.5 * beta
+    return _E.where((absd < beta).data, quadratic, linear)
+
+
+def smooth_l1_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1: 0.5 (x - y)^2 / beta where |x - y| < beta, else |x - y| - 0.5 beta; beta = 0 is L1.
+
+    Shape:
+        input, target: (*) of the same shape; returns () or (*) for 'none'.
+    """
+    check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
+    target = as_target("smooth_l1_loss", input, target)
+    diff = input - target
+    return reduce(diff.abs() if beta == 0 else _smooth(diff, beta), reduction)
+
+
+def huber_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Huber: 0.5 (x - y)^2 where |x - y| < delta, else delta (|x - y| - 0.5 delta) = delta * smooth_l1(beta=delta).
+
+    With ``weight``, 'mean' is the plain mean of w * loss, as in PyTorch.
+
+    Shape:
+        input, target: (*) of the same shape; returns () or (*) for 'none'.
+    """
+    check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
+    target = as_target("huber_loss", input, target)
+    check_weight("huber_loss", input, weight)
+    diff = input - target
+    return _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)
+
+
+def kl_div(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    *,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence KL(target || model) with ``input`` = log-probabilities of the model.
+
+    Pointwise: target * (log(target) - input), taken as 0 where target = 0; with
+    ``log_target=True`` the target is given as log-probabilities: exp(target) * (target - input).
+    'batchmean' divides the sum by the batch size (input.shape[0]), which is the true KL divergence
+    per sample; 'mean' divides by the number of elements (PyTorch's default, kept, without its
+    warning).
+
+    Shape:
+        input, target: (N, *) of the same shape; returns () or (N, *) for 'none'.
+    """
+    check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
+    target = as_target("kl_div", input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = (target > 0).data
+        # log of 1 where the target is 0, so that 0 * log(0) is 0 (also in backward), not nan
+        safe = _E.where(positive, target, 1.0)
+        loss = target * (safe.log() - input)
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim > 0 else total
+    return reduce(loss, reduction)

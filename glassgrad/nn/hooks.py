@@ -1,0 +1,146 @@
+"""Forward hooks: per-module and global (every module) pre-hooks and hooks, and their handles.
+
+Hooks are the seam that tracers and ``summary`` use; a module without hooks pays one truth test per
+hook table on each call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "RemovableHandle",
+    "ForwardHooks",
+    "register_module_forward_pre_hook",
+    "register_module_forward_hook",
+]
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` takes the hook off.
+
+    Also a context manager: ``with module.register_forward_hook(h): ...`` removes it on exit.
+    """
+
+    _next_id = itertools.count()
+
+    def __init__(self, *tables: dict) -> None:
+        self.id = next(RemovableHandle._next_id)
+        self.tables = tables  # the hook dict first, then side tables (with_kwargs, always_call)
+
+    def remove(self) -> None:
+        for table in self.tables:
+            if isinstance(table, dict):
+                table.pop(self.id, None)
+            else:
+                table.discard(self.id)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+# Hooks that run for every module (tracers use these), before each module's own hooks.
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_with_kwargs: set = set()
+_global_forward_hooks_always_called: set = set()
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """Run ``hook(module, args)`` before every module's forward (as the PyTorch function)."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(
+    hook: Callable, *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """Run ``hook(module, args, output)`` after every module's forward (as the PyTorch function)."""
+    handle = RemovableHandle(
+        _global_forward_hooks, _global_forward_hooks_with_kwargs, _global_forward_hooks_always_called
+    )
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs.add(handle.id)
+    if always_call:
+        _global_forward_hooks_always_called.add(handle.id)
+    return handle
+
+
+class ForwardHooks:
+    """The hook half of ``Module``: registering hooks and running them around ``forward``."""
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        pre_kw = self._forward_pre_hooks_with_kwargs
+        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+            if hid in pre_kw:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook with kwargs: expected (args, kwargs), got {type(res).__name__}"
+                        )
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
+        with_kw = self._forward_hooks_with_kwargs | _global_forward_hooks_with_kwargs
+        try:
+            result = self.forward(*args, **kwargs)
+        except Exception:
+            always = self._forward_hooks_always_called | _global_forward_hooks_always_called
+            for hid, hook in hooks:
+                if hid in always:
+                    with contextlib.suppress(Exception):  # the forward's own error is the one to report
+                        hook(self, args, kwargs, None) if hid in with_kw else hook(self, args, None)
+            raise
+        for hid, hook in hooks:
+            res = hook(self, args, kwargs, result) if hid in with_kw else hook(self, args, result)
+            if res is not None:
+                result = res
+        return result
+
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Run ``hook(module, args)`` before ``forward``; a returned value replaces ``args``.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs) -> (args, kwargs) | None``.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
+        """Run ``hook(module, args, output)`` after ``forward``; a returned value replaces the output.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; with
+        ``always_call=True`` it also runs (with output None) when forward raises.
+        """
+        handle = RemovableHandle(
+            self._forward_hooks, self._forward_hooks_with_kwargs, self._forward_hooks_always_called
+        )
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle

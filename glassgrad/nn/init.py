@@ -1,0 +1,221 @@
+"""Weight initialisation, as ``torch.nn.init``: every function fills a tensor in place, outside the
+graph, and returns it. Random draws come from ``glassgrad.random`` (``manual_seed`` repeats them).
+
+The scale rules:
+
+- Xavier/Glorot (for tanh/sigmoid): ``std = gain * sqrt(2 / (fan_in + fan_out))``.
+- Kaiming/He (for ReLU): ``std = gain / sqrt(fan)``, ``gain = sqrt(2 / (1 + a^2))`` for leaky ReLU.
+- A uniform on ``[-b, b]`` has ``std = b / sqrt(3)``, so uniform variants use ``b = sqrt(3) * std``.
+
+``fan_in = size(1) * receptive``, ``fan_out = size(0) * receptive`` where ``receptive`` is the product
+of the dims after the first two (the kernel of a conv weight ``(C_out, C_in, kH, kW)``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.random import Generator, get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "eye_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+]
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity`` (PyTorch's table).
+
+    ``linear``/``conv*``/``sigmoid``: 1; ``tanh``: 5/3; ``relu``: sqrt(2);
+    ``leaky_relu``: sqrt(2 / (1 + slope^2)) with slope ``param`` (default 0.01); ``selu``: 3/4.
+
+    >>> round(calculate_gain("leaky_relu", 5 ** 0.5), 6)
+    0.57735
+    """
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, int | float) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: expected a number for the negative slope, got {param!r}")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight ``(out, in, *kernel)``; needs at least 2 dims."""
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"init: fan in and fan out need a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
+        )
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init: expected mode 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _fill(tensor: Tensor, values: Any) -> Tensor:
+    with no_grad():
+        return tensor.copy_(values)
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Fill with samples of U(a, b)."""
+    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.shape))
+
+
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+) -> Tensor:
+    """Fill with samples of N(mean, std^2)."""
+    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.shape))
+
+
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Fill with N(mean, std^2) samples redrawn until they lie in [a, b] (bounds in absolute units).
+
+    Rejection sampling, vectorised over the tensor: each round redraws only the rejected entries.
+    """
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    lo, hi = (a - mean) / (std * math.sqrt(2)), (b - mean) / (std * math.sqrt(2))
+    accept = 0.5 * (math.erf(hi) - math.erf(lo))
+    if accept < 1e-6:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {accept:.2e} of N({mean}, {std}^2)")
+    rng = get_generator(generator)
+    xp = array_module(tensor.data)
+    out = rng.normal(mean, std, tensor.shape)
+    bad = (out < a) | (out > b)
+    while bad.any():  # rounds, not elements: each round shrinks the rejected set by `accept`
+        out[bad] = rng.normal(mean, std, int(bad.sum()))
+        bad = (out < a) | (out > b)
+    return _fill(tensor, xp.asarray(out))
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``."""
+    return _fill(tensor, val)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, 1)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, 0)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the diagonal of a rectangular matrix too)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: expected a 2-D tensor, got shape {tuple(tensor.shape)}")
+    return _fill(tensor, array_module(tensor.data).eye(*tensor.shape))
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Glorot uniform: U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Glorot normal: N(0, std^2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
+
+
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
+    """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``, ``gain = calculate_gain(nonlinearity, a)``.
+
+    ``nn.Linear`` uses ``a = sqrt(5)``, which makes ``b = 1 / sqrt(fan_in)``.
+    """
+    if 0 in tensor.shape:
+        return tensor  # nothing to fill (PyTorch warns and returns too)
+    fan = _calculate_correct_fan(tensor, mode)
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
+    """He normal: N(0, std^2) with ``std = gain / sqrt(fan)``."""
+    if 0 in tensor.shape:
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013), via QR of a Gaussian.
+
+    The tensor is viewed as ``(size(0), numel / size(0))``; rows are orthonormal when there are
+    fewer rows than columns, columns otherwise. The signs of R's diagonal fix Q's sign ambiguity so
+    that Q is uniformly distributed.
+    """
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"orthogonal_: expected a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
+        )
+    if tensor.numel() == 0:
+        return tensor
+    xp = array_module(tensor.data)
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = get_generator(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T  # (rows, cols) -> (cols, rows): QR wants a tall matrix
+    q, r = xp.linalg.qr(flat)
+    q = q * xp.sign(xp.diagonal(r))  # (tall, short) * (short,)
+    if rows < cols:
+        q = q.T  # (cols, rows) -> (rows, cols)
+    return _fill(tensor, (gain * q).reshape(tensor.shape))  # (rows, cols) -> tensor.shape

@@ -1,0 +1,420 @@
+"""``Module``: the base of every layer, with PyTorch's registration rules.
+
+Its hook machinery lives in ``hooks.py`` and its state-dict machinery in ``state_dict.py``;
+``Parameter`` in ``parameter.py`` (all re-exported here).
+
+A ``Module`` finds its parameters, buffers and submodules by watching attribute assignment
+(``self.weight = Parameter(...)``), so ``parameters()``, ``state_dict()``, ``train()`` and ``repr``
+walk the tree without being told about it. ``state_dict`` keys are PyTorch's (``"net.0.weight"``), so
+weights move both ways between glassgrad and PyTorch.
+
+A forward call costs one truth test per hook table before ``forward`` runs; hooks are the seam that
+tracers and ``summary`` use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.hooks import (
+    ForwardHooks,
+    RemovableHandle,
+    _global_forward_hooks,
+    _global_forward_pre_hooks,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
+from glassgrad.nn.parameter import Parameter
+from glassgrad.nn.state_dict import StateDict
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "Parameter",
+    "Module",
+    "RemovableHandle",
+    "register_module_forward_pre_hook",
+    "register_module_forward_hook",
+]
+
+
+def _addindent(s: str, spaces: int) -> str:
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+class Module(ForwardHooks, StateDict):
+    """Base class of every layer and model; subclass it and define ``forward``.
+
+    Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and
+    ``register_buffer`` registers non-trained state (running statistics) that ``state_dict`` keeps.
+
+    >>> import glassgrad as gg
+    >>> class Affine(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = Parameter(gg.tensor([2.0]))
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> m = Affine()
+    >>> [name for name, _ in m.named_parameters()]
+    ['scale']
+    >>> m(gg.tensor([1.0, 3.0])).tolist()
+    [2.0, 6.0]
+    """
+
+    training: bool
+    _version: int = 1
+
+    def __init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "training", True)
+        setattr_(self, "_parameters", {})
+        setattr_(self, "_buffers", {})
+        setattr_(self, "_non_persistent_buffers_set", set())
+        setattr_(self, "_modules", {})
+        setattr_(self, "_forward_pre_hooks", OrderedDict())
+        setattr_(self, "_forward_pre_hooks_with_kwargs", set())
+        setattr_(self, "_forward_hooks", OrderedDict())
+        setattr_(self, "_forward_hooks_with_kwargs", set())
+        setattr_(self, "_forward_hooks_always_called", set())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or _global_forward_pre_hooks
+            or _global_forward_hooks
+        ):
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._discard(name, d, d["_buffers"], d["_modules"], d["_non_persistent_buffers_set"])
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(glassgrad.nn.Parameter or None expected)"
+                )
+            params[name] = None
+        elif isinstance(value, Module):
+            if params is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._discard(name, d, params, d["_buffers"], d["_non_persistent_buffers_set"])
+            d["_modules"][name] = value
+        elif params is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(glassgrad.nn.Module or None expected)"
+                )
+            d["_modules"][name] = None
+        elif params is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                    "(glassgrad.Tensor or None expected)"
+                )
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _discard(name: str, *stores: Any) -> None:
+        for store in stores:
+            if name in store:
+                store.pop(name) if isinstance(store, dict) else store.discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: registered names live in the three tables.
+        d = self.__dict__
+        if "_parameters" in d:  # absent while unpickling, before __dict__ is restored
+            if name in d["_parameters"]:
+                return d["_parameters"][name]
+            if name in d["_buffers"]:
+                return d["_buffers"][name]
+            if name in d["_modules"]:
+                return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if name in d.get(store, ()):
+                del d[store][name]
+                d["_non_persistent_buffers_set"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        keys = [*dir(type(self)), *self.__dict__, *self._parameters, *self._modules, *self._buffers]
+        return sorted(k for k in set(keys) if not k[0].isdigit())
+
+    def _check_name(self, kind: str, name: Any, store: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f'{kind} name cannot contain "." or be empty, got {name!r}')
+        if name not in store and (name in self.__dict__ or hasattr(type(self), name)):
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(glassgrad.nn.Parameter or None required)"
+            )
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"register_parameter: cannot assign non-leaf Tensor to parameter '{name}'; "
+                "make it a leaf (Parameter(t.detach()))"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register non-trained state; ``persistent=False`` keeps it out of ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name("buffer", name, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(glassgrad.Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` (or None) as the child ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: expected a Module or None, got {type(module).__name__}")
+        self._check_name("module", name, self._modules)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``""`` is self)."""
+        mod = self
+        for item in target.split(".") if target else []:
+            sub = mod._modules.get(item)
+            if not isinstance(sub, Module):
+                raise AttributeError(f"{mod._get_name()} has no submodule `{item}` (looking up {target!r})")
+            mod = sub
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
+        return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
+        return mod._buffers[name]
+
+    # ------------------------------------------------------------------ walking the tree
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted_name, module)`` for self and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            sub = prefix + ("." if prefix else "") + name
+            yield from module.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in memo:
+                memo.add(module)
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Iterator:
+        memo: set = set()
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
+        for mod_prefix, mod in mods:
+            for name, value in mod.__dict__[store].items():
+                if value is None or (remove_duplicate and value in memo):
+                    continue
+                memo.add(value)
+                yield mod_prefix + ("." if mod_prefix else "") + name, value
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, parameter)``; a tied parameter comes once, under its first name."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ------------------------------------------------------------------ modes and grads
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every descendant (Dropout, BatchNorm read it)."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: expected a bool mode, got {type(mode).__name__}")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad`` (to None by default, as PyTorch 2)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    with no_grad():
+                        p.grad.zero_()
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every descendant (children first) and then on self; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ dtype
+    def _apply_arrays(self, convert: Callable[[np.ndarray], np.ndarray]) -> Module:
+        with no_grad():
+            for module in self.modules():
+                for t in itertools.chain(module._parameters.values(), module._buffers.values()):
+                    if t is not None:
+                        t.data = convert(t.data)
+                        if t.grad is not None:
+                            t.grad.data = convert(t.grad.data)
+        return self
+
+    def _cast_floating(self, dtype: Any) -> Module:
+        dt = dtypes.to_np_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: expected a floating dtype, got {dtype!r}")
+        return self._apply_arrays(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``: floating params and buffers change dtype."""
+        dtype = kwargs.get("dtype")
+        for a in (*args, kwargs.get("device")):
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif (
+                isinstance(a, dtypes.DType | np.dtype)
+                or a is float
+                or (isinstance(a, type) and issubclass(a, np.generic))
+            ):
+                dtype = a
+            elif a is not None and str(a) != "cpu":
+                raise ValueError(f"Module.to: expected device 'cpu' or a dtype, got {a!r}")
+        return self if dtype is None else self._cast_floating(dtype)
+
+    def cpu(self) -> Module:
+        return self
+
+    def half(self) -> Module:
+        return self._cast_floating(dtypes.float16)
+
+    def float(self) -> Module:
+        return self._cast_floating(dtypes.float32)
+
+    def double(self) -> Module:
+        return self._cast_floating(dtypes.float64)
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
+        dt = dtypes.to_np_dtype(dst_type)
+        return self._apply_arrays(lambda a: a.astype(dt, copy=False))
+
+    # ------------------------------------------------------------------ printing
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def extra_repr(self) -> str:
+        """The arguments shown inside ``Name(...)``; subclasses override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({key}): " + _addindent(repr(module), 2) for key, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"

@@ -1,0 +1,234 @@
+"""``LayerNorm`` and ``BatchNorm1d``/``BatchNorm2d`` with PyTorch's parameters, buffers and state-dict
+keys (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+import glassgrad.nn.functional as F
+from glassgrad import dtypes
+from glassgrad.errors import ShapeError
+from glassgrad.factories import empty, ones, zeros
+from glassgrad.nn import init
+from glassgrad.nn.module import Module, Parameter
+from glassgrad.tensor import Tensor
+
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+
+
+class LayerNorm(Module):
+    """Normalise over the last ``len(normalized_shape)`` dims, then scale and shift per element.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance of each sample.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int means ``(int,)``).
+        eps: added to the variance.
+        elementwise_affine: learn ``weight`` (ones) and ``bias`` (zeros) of ``normalized_shape``.
+        bias: learn the bias too (when ``elementwise_affine``).
+
+    Shape:
+        input ``(*, *normalized_shape)``, output the same.
+
+    >>> LayerNorm(4)
+    LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...] | list[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(empty(self.normalized_shape, dtype=dt))
+            if bias:
+                self.bias = Parameter(empty(self.normalized_shape, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        ns = self.normalized_shape
+        if tuple(input.shape[input.ndim - len(ns) :]) != ns or input.ndim < len(ns):
+            raise ShapeError(
+                f"{self!r}: expected input (*, {', '.join(map(str, ns))}), got {tuple(input.shape)}"
+            )
+        return F.layer_norm(input, ns, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class _BatchNorm(Module):
+    """Shared code of the batch norms: per-channel statistics over every dim but dim 1."""
+
+    _dims: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if not isinstance(num_features, int) or num_features <= 0:
+            raise ValueError(f"{type(self).__name__}: expected a positive num_features, got {num_features!r}")
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        if affine:
+            self.weight = Parameter(empty(num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(empty(num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64), _wrap=True))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def _check_input(self, shape: tuple) -> None:
+        if len(shape) not in self._dims or shape[1] != self.num_features:
+            raise ShapeError(
+                f"{self!r}: expected input {self._layout.format(C=self.num_features)}, got {tuple(shape)}"
+            )
+        if self.training and math.prod(shape) == self.num_features:
+            raise ValueError(
+                f"{self!r}: expected more than 1 value per channel when training, got input {tuple(shape)}"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        self._check_input(input.shape)
+        # momentum None = cumulative moving average: factor 1/n for the n-th batch (PyTorch's rule)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.data += 1  # a counter, outside the graph
+            self.num_batches_tracked._version += 1
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        # eval mode uses the running statistics, unless there are none to use
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        keep = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep else None,
+            self.running_var if keep else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        # As PyTorch: checkpoints from before num_batches_tracked existed may lack it; keep ours.
+        key = prefix + "num_batches_tracked"
+        if self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over ``(N, C)`` or ``(N, C, L)``: per channel, statistics over N (and L).
+
+    Training: normalise with the batch mean and biased variance, and update
+    ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance goes into
+    ``running_var``); ``momentum=None`` uses the cumulative average. Eval: use the running stats.
+
+    Shape:
+        input ``(N, C)`` or ``(N, C, L)``, output the same.
+
+    >>> bn = BatchNorm1d(4)
+    >>> bn
+    BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    >>> list(bn.state_dict())
+    ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
+    """
+
+    _dims = (2, 3)
+    _layout = "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over ``(N, C, H, W)``: per channel, statistics over N, H and W (see BatchNorm1d).
+
+    Shape:
+        input ``(N, C, H, W)``, output the same.
+    """
+
+    _dims = (4,)
+    _layout = "(N, {C}, H, W)"

@@ -1,0 +1,43 @@
+"""``Parameter``: a Tensor that a ``Module`` registers as learnable when assigned as an attribute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["Parameter"]
+
+
+class Parameter(Tensor):
+    """A Tensor that a ``Module`` registers as a learnable parameter when assigned as an attribute.
+
+    Args:
+        data: a Tensor or array; its data is SHARED, not copied (as ``torch.nn.Parameter``).
+        requires_grad: whether the parameter is trained (default True).
+
+    >>> import glassgrad as gg
+    >>> p = Parameter(gg.tensor([1.0, 2.0]))
+    >>> p
+    Parameter containing:
+    tensor([1., 2.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            arr = np.empty((0,), dtype=dtypes.get_default_dtype().np)
+        elif isinstance(data, Tensor):
+            arr = data.data
+        else:
+            arr = as_array(data)
+        Tensor.__init__(self, arr, _wrap=True)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + Tensor.__repr__(self)

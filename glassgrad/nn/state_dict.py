@@ -1,0 +1,145 @@
+"""``state_dict`` / ``load_state_dict``: a module's parameters and buffers by PyTorch's dotted keys."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from glassgrad.tensor import Tensor
+
+__all__ = ["StateDict"]
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it did not find and the keys it did not use."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _state_array(value: Any) -> np.ndarray | None:
+    """A state-dict value as an ndarray: glassgrad Tensors, arrays, torch tensors, array-likes."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray | np.generic):
+        return np.asarray(value)
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, maybe requiring grad
+        return value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype.kind in "fiub" else None
+
+
+class StateDict:
+    """The state half of ``Module``: saving and loading parameters and persistent buffers."""
+
+    def state_dict(
+        self, *, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
+        """Parameters and persistent buffers by dotted name (PyTorch's keys), sharing their data.
+
+        Values are detached Tensors over the same arrays (the Parameters themselves with
+        ``keep_vars=True``). Tied parameters appear under every name, as in PyTorch.
+        """
+        if destination is None:
+            destination = OrderedDict()
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        return destination
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = b if keep_vars else b.detach()
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        """Copy parameters and buffers from ``state_dict`` into this module and its descendants.
+
+        Values may be glassgrad Tensors, NumPy arrays or anything array-like (torch tensors too);
+        they are copied into the existing arrays, keeping each array's dtype (``assign=True``
+        rebinds the arrays instead). With ``strict`` (default) missing or unexpected keys are an
+        error; a shape mismatch is always an error. All problems are reported in one message.
+
+        Returns:
+            a named tuple ``(missing_keys, unexpected_keys)``.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a Mapping, got {type(state_dict).__name__}")
+        state_dict = dict(state_dict)
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+
+        def load(module: StateDict, local: dict, prefix: str) -> None:
+            meta = {"assign": assign}
+            module._load_from_state_dict(local, prefix, meta, True, missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
+
+        load(self, state_dict, "")
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        if problems or errors:
+            raise RuntimeError(f"load_state_dict for {self._get_name()}: " + "; ".join(problems + errors))
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        """Load this module's own entries (PyTorch's signature, so subclasses can override it)."""
+        local = {k: v for k, v in self._parameters.items() if v is not None}
+        for k, v in self._buffers.items():
+            if v is not None and k not in self._non_persistent_buffers_set:
+                local[k] = v
+        for name, target in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                missing_keys.append(key)
+                continue
+            arr = _state_array(state_dict[key])
+            if arr is None:
+                error_msgs.append(
+                    f"value for '{key}': expected a Tensor or array, got {type(state_dict[key]).__name__}"
+                )
+            elif arr.shape != target.shape:
+                error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
+            elif local_metadata.get("assign"):
+                target.data = np.array(arr, copy=True)
+                target._version += 1
+            else:
+                target.data[...] = arr
+                target._version += 1
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix):
+                    head, dot, _ = key[len(prefix) :].partition(".")
+                    if (dot and head not in self._modules) or (not dot and head not in local):
+                        unexpected_keys.append(key)

@@ -1,0 +1,234 @@
+"""Utilities over a model's parameters: gradient clipping, flattening to a vector, parameter counts,
+and ``summary`` (a table of layers, built with forward hooks)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from glassgrad import dtypes
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.nn.module import Module
+from glassgrad.ops import movement as _V
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+    "count_parameters",
+    "summary",
+    "ModelSummary",
+]
+
+
+def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    ``total = || (||g_1||, ..., ||g_k||) ||_p`` (the p-norm of all gradients as one vector); when
+    ``total > max_norm`` every gradient is multiplied in place by ``max_norm / (total + 1e-6)``.
+
+    Returns:
+        the total norm before clipping, as a 0-d Tensor.
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.nn import Parameter
+    >>> p = Parameter(gg.zeros(2))
+    >>> p.grad = gg.tensor([3.0, 4.0])
+    >>> round(clip_grad_norm_([p], 1.0).item(), 4), [round(v, 4) for v in p.grad.tolist()]
+    (5.0, [0.6, 0.8])
+    """
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return Tensor(0.0)
+    xp = array_module(grads[0].data)
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        norms = xp.stack([xp.abs(g.data).max() if g.data.size else xp.zeros((), g.data.dtype) for g in grads])
+        total = norms.max()
+    else:
+        norms = xp.stack([xp.linalg.norm(g.data.reshape(-1), ord=norm_type) for g in grads])  # (*) -> (n,)
+        total = xp.linalg.norm(norms, ord=norm_type)
+    if error_if_nonfinite and not xp.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} is non-finite ({float(total)}); "
+            "pass error_if_nonfinite=False to clip anyway"
+        )
+    coef = max_norm / (float(total) + 1e-6)
+    if coef < 1.0:
+        with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
+            for g in grads:
+                g.data *= g.data.dtype.type(coef)  # in place, keeping the gradient's dtype
+    return Tensor(xp.asarray(total), _wrap=True)
+
+
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
+    """Clamp every gradient elementwise into ``[-clip_value, clip_value]``, in place."""
+    clip_value = float(clip_value)
+    for p in _as_list(parameters):
+        if p.grad is not None:
+            xp = array_module(p.grad.data)
+            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated into one 1-D tensor (differentiable).
+
+    Shape:
+        output ``(sum of numel,)``.
+    """
+    return _V.cat([p.reshape(-1) for p in parameters])  # (*) -> (numel,) each
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of ``vec`` into ``parameters`` in place (the inverse of the above).
+
+    Shape:
+        vec ``(sum of numel,)``.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.shape[0] != total:
+        raise ShapeError(f"vector_to_parameters: expected a vector ({total},), got {tuple(vec.shape)}")
+    pointer = 0
+    with no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(vec.data[pointer : pointer + n].reshape(p.shape))  # (n,) -> p.shape
+            pointer += n
+
+
+def count_parameters(model: Module, trainable_only: bool = True) -> int:
+    """Number of scalar parameters (tied ones once); only ``requires_grad`` ones by default.
+
+    >>> import glassgrad.nn as nn
+    >>> count_parameters(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _shape_of(out: Any) -> str:
+    if isinstance(out, Tensor):
+        return str(list(out.shape))
+    if isinstance(out, tuple | list):
+        return ", ".join(_shape_of(o) for o in out if isinstance(o, Tensor | tuple | list)) or "-"
+    return "-"
+
+
+class ModelSummary:
+    """The result of :func:`summary`: ``rows`` of ``(name, type, output_shape, params)``, totals,
+    and the table as ``str()`` / ``repr()``."""
+
+    def __init__(self, rows: list[tuple[str, str, str, int]], total: int, trainable: int) -> None:
+        self.rows = rows
+        self.total_params = total
+        self.trainable_params = trainable
+
+    def __str__(self) -> str:
+        show_shapes = any(r[2] != "" for r in self.rows)
+        header = ("Layer", "Type", "Output shape", "Params") if show_shapes else ("Layer", "Type", "Params")
+        body = [
+            (name, kind, shape, f"{n:,}") if show_shapes else (name, kind, f"{n:,}")
+            for name, kind, shape, n in self.rows
+        ]
+        widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
+
+        def line(cells: tuple) -> str:
+            parts = [str(c).ljust(w) for c, w in zip(cells[:-1], widths)]
+            return "  ".join([*parts, str(cells[-1]).rjust(widths[-1])]).rstrip()
+
+        rule = "-" * len(line(header))
+        out = [line(header), rule, *(line(r) for r in body), rule]
+        out.append(f"Total params: {self.total_params:,}")
+        out.append(f"Trainable params: {self.trainable_params:,}")
+        out.append(f"Non-trainable params: {self.total_params - self.trainable_params:,}")
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+
+def summary(
+    model: Module,
+    input_shape: tuple[int, ...] | None = None,
+    dtype: Any = None,
+    input_data: Any = None,
+) -> ModelSummary:
+    """A table of every submodule: dotted name, type, own parameter count and, when an input is
+    given, output shape.
+
+    With ``input_shape`` (a tuple, or a list of tuples for several inputs) a zeros input of
+    ``dtype`` (default float32; pass ``glassgrad.int64`` for Embedding models) is run once in eval
+    mode without recording a graph, so running statistics are untouched; ``input_data`` passes a real
+    input (a Tensor or tuple of Tensors) instead. Shapes are collected with forward hooks.
+
+    >>> import glassgrad.nn as nn
+    >>> print(summary(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), (1, 4)))
+    Layer  Type    Output shape  Params
+    -----------------------------------
+    0      Linear  [1, 8]            40
+    1      ReLU    [1, 8]             0
+    2      Linear  [1, 2]            18
+    -----------------------------------
+    Total params: 58
+    Trainable params: 58
+    Non-trainable params: 0
+    """
+    named = list(model.named_modules())
+    if named[1:] and not any(True for _ in model.parameters(recurse=False)):
+        named = named[1:]  # the root is only a container: its children make the rows
+    shapes: dict[int, str] = {}
+    ran = input_shape is not None or input_data is not None
+    if ran:
+        if input_data is None:
+            dt = dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
+            many = isinstance(input_shape, list) and all(isinstance(s, tuple | list) for s in input_shape)
+            shapes_in = input_shape if many else [input_shape]
+            inputs = tuple(Tensor(array_module().zeros(tuple(s), dtype=dt), _wrap=True) for s in shapes_in)
+        else:
+            inputs = input_data if isinstance(input_data, tuple) else (input_data,)
+
+        def record(module: Module, args: Any, output: Any) -> None:
+            shapes.setdefault(id(module), _shape_of(output))
+
+        handles = [m.register_forward_hook(record) for _, m in named]
+        modes = [(m, m.training) for m in model.modules()]
+        try:
+            model.eval()
+            with no_grad():
+                model(*inputs)
+        finally:
+            for h in handles:
+                h.remove()
+            for m, mode in modes:
+                m.training = mode
+    rows = [
+        (
+            name or "(root)",
+            type(m).__name__,
+            shapes.get(id(m), "-" if ran else ""),
+            sum(p.numel() for p in m.parameters(recurse=False)),
+        )
+        for name, m in named
+    ]
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return ModelSummary(rows, total, trainable)

@@ -1,0 +1,161 @@
+"""Fused normalisation primitives: layer norm and batch norm (training mode).
+
+Both are "subtract the mean, divide by the standard deviation, then scale and shift", over
+different axes. Built from primitives, the graph would hold a dozen nodes and the backward would
+re-derive the same sums several times; fused, the backward is the classic closed form, worth
+reading once by hand. With ``xhat = (x - mean) * rstd`` over ``M`` normalised elements and
+``gx = g * weight`` (the gradient arriving at ``xhat``)::
+
+    dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat))
+       = (1/M) * rstd * (M * gx - sum(gx) - xhat * sum(gx * xhat))
+
+The two subtracted means are the paths through ``mean`` and through ``rstd``: shifting every
+input together changes nothing, nor does scaling them together, so the gradient is projected off
+both directions. Backward is first-order only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.tensor import Tensor
+
+__all__ = ["LayerNorm", "BatchNorm", "layer_norm", "batch_norm_train", "batch_stats"]
+
+
+def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
+    """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims)."""
+    xp = array_module(x)
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)  # eps is a Python float: float32 stays float32
+    return centered * rstd, rstd
+
+
+def _normalize_backward(gx: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) -> Any:
+    """The closed-form VJP of ``xhat`` w.r.t. ``x`` (see the module docstring)."""
+    mean_gx = gx.mean(axis=axes, keepdims=True)
+    mean_gx_xhat = (gx * xhat).mean(axis=axes, keepdims=True)
+    return rstd * (gx - mean_gx - xhat * mean_gx_xhat)
+
+
+class LayerNorm(Function):
+    """y = xhat * weight + bias, with xhat = (x - mean) / sqrt(var + eps) over the last ``ndim`` dims.
+
+    ``var`` is the biased variance (divide by M, the number of normalised elements). ``weight`` and
+    ``bias`` (shape = the normalised shape) may be None.
+
+    VJP, with gx = g * weight:
+        dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat))   (means over the normalised dims)
+        dweight = g * xhat, dbias = g   (the engine sums them over the leading dims they broadcast over)
+    """
+
+    name = "layer_norm"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, ndim=1, eps=1e-5):
+        axes = tuple(range(x.ndim - ndim, x.ndim))
+        xhat, rstd = _normalize(x, axes, eps)
+        ctx.save_for_backward(xhat, rstd, weight)
+        out = xhat
+        if weight is not None:
+            out = out * weight
+        if bias is not None:
+            out = out + bias
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved
+        need = ctx.needs_input_grad
+        axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
+        dx = None
+        if need[0]:
+            gx = g if weight is None else g * weight
+            dx = _normalize_backward(gx, xhat, rstd, axes)
+        dweight = g * xhat if need[1] else None
+        dbias = g if need[2] else None
+        return dx, dweight, dbias
+
+
+class BatchNorm(Function):
+    """y = xhat * weight + bias per channel, xhat normalised with the batch's own statistics.
+
+    ``x`` is (N, C, *): the mean and biased variance of channel c are taken over N and every
+    spatial position (all axes but 1); ``weight`` and ``bias`` have shape (C,) and may be None.
+    This is the training-mode op; evaluation with running statistics is an affine map, built
+    from primitives in ``nn.functional.batch_norm``.
+
+    VJP, with gx = g * weight and means over the axes (0, 2, 3, ...):
+        dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat))
+        dweight = sum(g * xhat), dbias = sum(g)   (sums over the same axes, giving shape (C,))
+    """
+
+    name = "batch_norm"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps=1e-5):
+        axes = (0, *range(2, x.ndim))
+        param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
+        xhat, rstd = _normalize(x, axes, eps)
+        w = None if weight is None else weight.reshape(param_shape)
+        ctx.save_for_backward(xhat, rstd, w)
+        out = xhat
+        if w is not None:
+            out = out * w
+        if bias is not None:
+            out = out + bias.reshape(param_shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, w = ctx.saved
+        need = ctx.needs_input_grad
+        axes = (0, *range(2, xhat.ndim))
+        dx = None
+        if need[0]:
+            gx = g if w is None else g * w
+            dx = _normalize_backward(gx, xhat, rstd, axes)
+        # Not broadcasting: the channel axis is not trailing, so these sums are the op's own.
+        dweight = (g * xhat).sum(axis=axes) if need[1] else None
+        dbias = g.sum(axis=axes) if need[2] else None
+        return dx, dweight, dbias
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_ndim: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise ``x`` over its last ``normalized_ndim`` dims (no validation; see ``F.layer_norm``).
+
+    Shape:
+        x: (*, *S); weight, bias: S; returns x's shape.
+    """
+    return LayerNorm.apply(x, weight, bias, ndim=normalized_ndim, eps=float(eps))
+
+
+def batch_norm_train(
+    x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Normalise each channel of ``x`` with the batch statistics (no validation; see ``F.batch_norm``).
+
+    Shape:
+        x: (N, C, *); weight, bias: (C,); returns x's shape.
+    """
+    return BatchNorm.apply(x, weight, bias, eps=float(eps))
+
+
+def batch_stats(x: Tensor) -> tuple[Any, Any]:
+    """Per-channel batch mean and unbiased variance of ``x`` (N, C, *) as raw (C,) arrays.
+
+    They feed the running averages, which are bookkeeping outside the graph, so no gradient.
+    The caller makes sure each channel has more than one value.
+    """
+    axes = (0, *range(2, x.data.ndim))
+    return x.data.mean(axis=axes), x.data.var(axis=axes, ddof=1)

@@ -1,0 +1,411 @@
+"""F.nll_loss, F.cross_entropy, F.binary_cross_entropy(_with_logits): PyTorch parity (values and
+gradients, float32 and float64, every option), stability at large logits, the fused ops against
+their composites, and error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad.errors import DTypeError, GraphError, ShapeError
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+from tests.nn.test_functional_parity import DTYPES, REDUCTIONS, Const, check  # noqa: E402
+
+
+def targets(rng, shape, n_classes, ignore=None):
+    t = rng.integers(0, n_classes, size=shape).astype(np.int64)
+    if ignore is not None:
+        t.flat[::3] = ignore  # every third target ignored
+    return t
+
+
+# ------------------------------------------------------------------ cross_entropy, class indices
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 6), (2, 3, 4, 5)])
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("ignore_index", [None, -100, 2])
+@pytest.mark.parametrize("smoothing", [0.0, 0.15])
+def test_cross_entropy_indices_parity(dtype, reduction, shape, use_weight, ignore_index, smoothing):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    t = targets(rng, (shape[0], *shape[2:]), shape[1], ignore_index)
+    w = Const(rng.uniform(0.2, 2.0, shape[1]).astype(dtype)) if use_weight else None
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    if ignore_index is not None:
+        kw["ignore_index"] = ignore_index
+
+    def fn(x, t, *w):
+        return F.cross_entropy(x, t, *w, **kw)
+
+    def tfn(x, t, *w):
+        return TF.cross_entropy(x, t, *w, **kw)
+
+    check(fn, tfn, x, t, *([w] if w else []), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_unbatched(dtype, reduction):
+    rng = np.random.default_rng(2)
+    x, t = rng.standard_normal(5), np.array(3)
+    kw = dict(reduction=reduction, label_smoothing=0.1)
+    out = check(
+        lambda x, t: F.cross_entropy(x, t, **kw), lambda x, t: TF.cross_entropy(x, t, **kw), x, t, dtype=dtype
+    )
+    assert out.shape == ()
+    probs = rng.dirichlet(np.ones(5))
+    check(
+        lambda x, p: F.cross_entropy(x, p, **kw),
+        lambda x, p: TF.cross_entropy(x, p, **kw),
+        x,
+        probs,
+        dtype=dtype,
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 6), (2, 3, 4, 5)])
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_cross_entropy_probabilities_parity(dtype, reduction, shape, use_weight, smoothing):
+    """Probability targets: gradients reach the target (and the weight) too, as in PyTorch."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    p = np.moveaxis(rng.dirichlet(np.ones(shape[1]), size=(shape[0], *shape[2:])), -1, 1)
+    w = [rng.uniform(0.2, 2.0, shape[1])] if use_weight else []
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    check(lambda *a: F.cross_entropy(*a, **kw), lambda *a: TF.cross_entropy(*a, **kw), x, p, *w, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_is_stable_at_huge_logits(dtype, reduction, smoothing):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [5e3, 5e3, -1e4]])
+    t = np.array([0, 1, 2])
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    out = check(
+        lambda x, t: F.cross_entropy(x, t, **kw), lambda x, t: TF.cross_entropy(x, t, **kw), x, t, dtype=dtype
+    )
+    assert np.isfinite(out.data).all()
+    probs = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.2, 0.2, 0.6]])
+    out = check(
+        lambda x, p: F.cross_entropy(x, p, **kw),
+        lambda x, p: TF.cross_entropy(x, p, **kw),
+        x,
+        probs,
+        dtype=dtype,
+    )
+    assert np.isfinite(out.data).all()
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_all_targets_ignored_like_torch(loss, reduction):
+    """'mean' is 0 / 0 = nan, but the gradient is 0: no input affects the loss."""
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    t = np.array([-100, -100])
+    out = check(
+        lambda x, t: getattr(F, loss)(x, t, reduction=reduction),
+        lambda x, t: getattr(TF, loss)(x, t, reduction=reduction),
+        x,
+        t,
+    )
+    assert np.isnan(out.data).all() if reduction == "mean" else (out.data == 0).all()
+
+
+def test_cross_entropy_softmax_minus_onehot():
+    """The lesson: d(sum of per-sample losses)/dx = softmax(x) - onehot(y)."""
+    rng = np.random.default_rng(4)
+    x = gg.tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    y = rng.integers(0, 5, 6)
+    F.cross_entropy(x, gg.tensor(y), reduction="sum").backward()
+    e = np.exp(x.data - x.data.max(1, keepdims=True))
+    np.testing.assert_allclose(x.grad.data, e / e.sum(1, keepdims=True) - np.eye(5)[y], atol=1e-12)
+
+
+def _cross_entropy_composite(x, t, weight, ignore_index, smoothing, reduction):
+    """Cross-entropy with class indices from primitives: log_softmax, nll_loss, sum, mul."""
+    logp = F.log_softmax(x, 1)
+    nll = F.nll_loss(logp, t, weight, ignore_index=ignore_index, reduction=reduction)
+    if smoothing == 0:
+        return nll
+    c = x.shape[1]
+    valid = gg.Tensor((t.data != ignore_index).astype(x.data.dtype), _wrap=True)
+    wl = logp if weight is None else logp * weight.reshape(1, c, *([1] * (x.ndim - 2)))
+    smooth = -wl.sum(1) * valid
+    if reduction == "mean":
+        denom = (
+            valid.sum()
+            if weight is None
+            else (valid * weight.data[np.where(valid.data > 0, t.data, 0)]).sum()
+        )
+        smooth = smooth.sum() / denom
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - smoothing) + smooth * (smoothing / c)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_fused_cross_entropy_equals_composite(reduction, use_weight, smoothing):
+    rng = np.random.default_rng(5)
+    x_np = rng.standard_normal((4, 5, 3))
+    t = gg.tensor(targets(rng, (4, 3), 5, ignore=-100))
+    w = gg.tensor(rng.uniform(0.5, 2.0, 5)) if use_weight else None
+    xs = [gg.tensor(x_np, requires_grad=True) for _ in range(2)]
+    fused = F.cross_entropy(xs[0], t, w, reduction=reduction, label_smoothing=smoothing)
+    comp = _cross_entropy_composite(xs[1], t, w, -100, smoothing, reduction)
+    np.testing.assert_allclose(fused.data, comp.data, atol=1e-12, rtol=1e-12)
+    up = rng.standard_normal(fused.shape)
+    fused.backward(gg.tensor(up))
+    comp.backward(gg.tensor(up))
+    np.testing.assert_allclose(xs[0].grad.data, xs[1].grad.data, atol=1e-12, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ nll_loss
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 6), (2, 3, 4, 5), (4,)])
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("ignore_index", [None, -100, 1])
+def test_nll_loss_parity(dtype, reduction, shape, use_weight, ignore_index):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape)
+    n_classes = shape[1] if len(shape) > 1 else shape[0]
+    t_shape = () if len(shape) == 1 else (shape[0], *shape[2:])
+    t = targets(rng, t_shape, n_classes, ignore_index)
+    if t_shape == () and ignore_index is not None:
+        t = np.array(0)
+    w = [Const(rng.uniform(0.2, 2.0, n_classes).astype(dtype))] if use_weight else []
+    kw = dict(reduction=reduction)
+    if ignore_index is not None:
+        kw["ignore_index"] = ignore_index
+    check(lambda *a: F.nll_loss(*a, **kw), lambda *a: TF.nll_loss(*a, **kw), x, t, *w, dtype=dtype)
+
+
+# ------------------------------------------------------------------ binary cross-entropy
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
+@pytest.mark.parametrize("weight_shape", [None, "full", "last"])
+def test_binary_cross_entropy_parity(dtype, reduction, shape, weight_shape):
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.02, 0.98, shape)
+    y = rng.uniform(0, 1, shape)  # soft labels; the target gets a gradient too
+    w = []
+    if weight_shape:
+        w = [Const(rng.uniform(0.2, 2.0, shape if weight_shape == "full" else shape[-1:]).astype(dtype))]
+    kw = dict(reduction=reduction)
+    check(
+        lambda *a: F.binary_cross_entropy(*a, **kw),
+        lambda *a: TF.binary_cross_entropy(*a, **kw),
+        p,
+        y,
+        *w,
+        dtype=dtype,
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_cross_entropy_at_0_and_1_is_finite_like_torch(dtype):
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    out = check(
+        lambda p, y: F.binary_cross_entropy(p, y, reduction="none"),
+        lambda p, y: TF.binary_cross_entropy(p, y, reduction="none"),
+        p,
+        Const(y),
+        dtype=dtype,
+    )
+    np.testing.assert_allclose(out.data, [0, 0, 100, 100, np.log(2)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
+@pytest.mark.parametrize("weight", [False, True])
+@pytest.mark.parametrize("pos_weight", [False, True])
+def test_bce_with_logits_parity(dtype, reduction, shape, weight, pos_weight):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape) * 3
+    y = rng.uniform(0, 1, shape)
+    w = Const(rng.uniform(0.2, 2.0, shape).astype(dtype)) if weight else None
+    pw = Const(rng.uniform(0.2, 3.0, shape[-1:]).astype(dtype)) if pos_weight else None
+
+    def fn(x, y, *c):
+        c = list(c)
+        return F.binary_cross_entropy_with_logits(
+            x,
+            y,
+            c.pop(0) if weight else None,
+            reduction=reduction,
+            pos_weight=c.pop(0) if pos_weight else None,
+        )
+
+    def tfn(x, y, *c):
+        c = list(c)
+        return TF.binary_cross_entropy_with_logits(
+            x,
+            y,
+            c.pop(0) if weight else None,
+            reduction=reduction,
+            pos_weight=c.pop(0) if pos_weight else None,
+        )
+
+    check(fn, tfn, x, y, *[a for a in (w, pw) if a is not None], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pos_weight", [False, True])
+def test_bce_with_logits_is_stable_at_huge_logits(dtype, pos_weight):
+    x = np.array([1e4, -1e4, 1e4, -1e4, 0.0, 88.0, -104.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.5, 0.0, 1.0])
+    pw = [Const(np.array([2.5]))] if pos_weight else []
+
+    def fn(x, y, *c):
+        return F.binary_cross_entropy_with_logits(x, y, reduction="none", pos_weight=c[0] if c else None)
+
+    def tfn(x, y, *c):
+        return TF.binary_cross_entropy_with_logits(x, y, reduction="none", pos_weight=c[0] if c else None)
+
+    out = check(fn, tfn, x, y, *pw, dtype=dtype)
+    assert np.isfinite(out.data).all()
+
+
+def _bce_with_logits_composite(x, y, weight, pos_weight, reduction):
+    """From primitives: (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0))."""
+    softplus_neg = (-x.abs()).exp().log1p() + (-x).clamp(min=0)
+    lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    loss = (1 - y) * x + lw * softplus_neg
+    loss = loss if weight is None else loss * weight
+    return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
+
+
+def _bce_composite(p, y, weight, reduction):
+    """From primitives: -(y max(log p, -100) + (1 - y) max(log(1 - p), -100)) * w."""
+    loss = -(y * p.log().clamp(min=-100) + (1 - y) * (1 - p).log().clamp(min=-100))
+    loss = loss if weight is None else loss * weight
+    return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("pos_weight", [False, True])
+def test_fused_bce_ops_equal_composites(reduction, pos_weight):
+    rng = np.random.default_rng(9)
+    x_np, y_np = rng.standard_normal((5, 3)) * 2, rng.uniform(0, 1, (5, 3))
+    w = gg.tensor(rng.uniform(0.5, 2.0, (5, 1)))
+    pw = gg.tensor(rng.uniform(0.5, 2.0, 3)) if pos_weight else None
+    cases = [
+        (lambda x, y: F.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw),
+         lambda x, y: _bce_with_logits_composite(x, y, w, pw, reduction), x_np),
+        (lambda x, y: F.binary_cross_entropy(x, y, w, reduction=reduction),
+         lambda x, y: _bce_composite(x, y, w, reduction), 1 / (1 + np.exp(-x_np))),
+    ]  # fmt: skip
+    for fused_fn, comp_fn, xin in cases:
+        xs = [gg.tensor(xin, requires_grad=True) for _ in range(2)]
+        ys = [gg.tensor(y_np, requires_grad=True) for _ in range(2)]
+        fused, comp = fused_fn(xs[0], ys[0]), comp_fn(xs[1], ys[1])
+        np.testing.assert_allclose(fused.data, comp.data, atol=1e-12, rtol=1e-12)
+        up = gg.tensor(rng.standard_normal(fused.shape))
+        fused.backward(up)
+        comp.backward(up)
+        for a, b in ((xs[0], xs[1]), (ys[0], ys[1])):
+            np.testing.assert_allclose(a.grad.data, b.grad.data, atol=1e-10, rtol=1e-10)
+
+
+# ------------------------------------------------------------------ errors
+def test_class_target_errors():
+    x = gg.randn(4, 3, requires_grad=True)
+    with pytest.raises(
+        ShapeError, match=r"cross_entropy: expected target of shape \(4,\) for input \(4, 3\), got \(4, 1\)"
+    ):
+        F.cross_entropy(x, gg.tensor([[0], [1], [2], [0]]))
+    with pytest.raises(IndexError, match=r"nll_loss: expected class indices in \[0, 3\).*got 3"):
+        F.nll_loss(x, gg.tensor([0, 1, 3, 0]))
+    with pytest.raises(IndexError, match="got -1"):
+        F.cross_entropy(x, gg.tensor([0, -1, 2, 0]))
+    with pytest.raises(
+        ShapeError,
+        match=r"cross_entropy: expected target of the same shape as input, got input \(4, 3\) and target \(1, 2\)",
+    ):
+        F.cross_entropy(x, gg.tensor([[0.5, 0.5]]))
+    with pytest.raises(ShapeError, match=r"weight of shape \(3,\), got \(4,\)"):
+        F.cross_entropy(x, gg.tensor([0, 1, 2, 0]), gg.ones(4))
+    with pytest.raises(DTypeError, match="nll_loss: expected integer class indices"):
+        F.nll_loss(x, gg.tensor([0.0, 1.0, 2.0, 0.0]).reshape(4, 1))
+    with pytest.raises(GraphError, match="weight gets no gradient"):
+        F.cross_entropy(x, gg.tensor([0, 1, 2, 0]), gg.ones(3, requires_grad=True))
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(x, gg.tensor([0, 1, 2, 0]), reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(x, gg.tensor([0, 1, 2, 0]), label_smoothing=1.5)
+    with pytest.raises(ShapeError, match=r"scalar target \(\) for unbatched input \(3,\), got \(1,\)"):
+        F.cross_entropy(gg.randn(3), gg.tensor([1]))
+
+
+def test_binary_loss_errors():
+    x = gg.rand(4, 3)
+    with pytest.raises(ShapeError, match=r"binary_cross_entropy: .*input \(4, 3\) and target \(4,\)"):
+        F.binary_cross_entropy(x, gg.rand(4))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: expected input probabilities in \[0, 1\]"):
+        F.binary_cross_entropy(x * 2 - 1, gg.rand(4, 3))
+    with pytest.raises(
+        ShapeError, match=r"binary_cross_entropy_with_logits: .*input \(4, 3\) and target \(3,\)"
+    ):
+        F.binary_cross_entropy_with_logits(x, gg.rand(3))
+    with pytest.raises(ShapeError, match=r"pos_weight broadcastable to input \(4, 3\), got \(4,\)"):
+        F.binary_cross_entropy_with_logits(x, gg.rand(4, 3), pos_weight=gg.ones(4))
+    with pytest.raises(GraphError, match="pos_weight gets no gradient"):
+        F.binary_cross_entropy_with_logits(x, gg.rand(4, 3), pos_weight=gg.ones(3, requires_grad=True))
+
+
+def test_integer_targets_become_input_dtype():
+    x = gg.tensor([0.3, -1.0], requires_grad=True)
+    out = F.binary_cross_entropy_with_logits(x, gg.tensor([1, 0]))
+    ref = TF.binary_cross_entropy_with_logits(torch.tensor([0.3, -1.0]), torch.tensor([1.0, 0.0]))
+    assert out.dtype == gg.float32
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_empty_batch_like_torch(loss, reduction):
+    out = check(
+        lambda x, t: getattr(F, loss)(x, t, reduction=reduction),
+        lambda x, t: getattr(TF, loss)(x, t, reduction=reduction),
+        np.zeros((0, 3)),
+        np.zeros(0, dtype=np.int64),
+    )
+    assert out.shape == ((0,) if reduction == "none" else ())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 5),
+    trailing=st.lists(st.integers(1, 3), max_size=2),
+    use_weight=st.booleans(),
+    ignore=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    reduction=st.sampled_from(REDUCTIONS),
+    seed=st.integers(0, 2**16),
+)
+def test_cross_entropy_parity_on_drawn_shapes(n, c, trailing, use_weight, ignore, smoothing, reduction, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n, c, *trailing)
+    x = rng.standard_normal(shape) * 3
+    t = targets(rng, (n, *trailing), c, -100 if ignore else None)
+    w = [Const(rng.uniform(0.2, 2.0, c))] if use_weight else []
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    check(lambda *a: F.cross_entropy(*a, **kw), lambda *a: TF.cross_entropy(*a, **kw), x, t, *w)

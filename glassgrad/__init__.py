@@ -1,6 +1,6 @@
 """glassgrad: a glass-box deep-learning library on NumPy, with PyTorch's names and semantics."""
 
-from glassgrad import autograd, optim
+from glassgrad import autograd, data, datasets, nn, optim
 from glassgrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from glassgrad.dtypes import (
     bool,
@@ -35,6 +35,7 @@ from glassgrad.factories import (
     zeros_like,
 )
 from glassgrad.random import Generator, get_rng_state, manual_seed, seed, set_rng_state
+from glassgrad.serialization import load, save
 from glassgrad.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -42,8 +43,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor",
     "tensor",
+    "save",
+    "load",
     "autograd",
     "optim",
+    "nn",
+    "data",
+    "datasets",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",

@@ -1,0 +1,270 @@
+"""``DataLoader`` and the collate functions, with ``torch.utils.data``'s names and semantics.
+
+A loader asks its batch sampler for a list of indices, fetches those samples from the dataset and
+``collate_fn`` turns the list of samples into one batch. Fetching uses ``dataset.__getitems__(indices)``
+when the dataset has it (``TensorDataset`` and ``Subset`` do): the batch is then ONE fancy-index per
+tensor, and ``default_collate`` passes the already batched columns through.
+
+Loading always happens in the main process (``num_workers > 0`` is accepted so PyTorch code runs,
+with a warning): NumPy indexing of in-memory data is faster than shipping batches between processes.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import copy
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
+from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from glassgrad.random import Generator
+from glassgrad.tensor import Tensor
+
+__all__ = ["DataLoader", "default_collate", "default_convert"]
+
+# NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O), as in PyTorch.
+_NP_STR_OBJ = re.compile("[SaUO]")
+_COLLATE_ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+
+
+def _stack(arrays: list[np.ndarray], what: str) -> np.ndarray:
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise RuntimeError(
+            f"default_collate: expected {what} of equal shape to stack, got shapes {sorted(shapes)}"
+        )
+    return np.stack(arrays)  # B x (*) -> (B, *)
+
+
+def default_collate(batch: Any) -> Any:
+    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate`` does.
+
+    Tensors and NumPy arrays are stacked along a new first dimension (dtype kept); Python floats
+    become a float64 tensor and ints an int64 tensor (PyTorch's rule); strings stay a list; dicts,
+    namedtuples and lists/tuples are collated field by field (tuples come back as lists).
+
+    Shape:
+        - batch: ``B`` samples, each a (nested) structure of ``(*)`` leaves.
+        - output: the same structure with ``(B, *)`` tensors.
+
+    >>> default_collate([(1.0, 0), (2.0, 1)])
+    [tensor([1., 2.], dtype=glassgrad.float64), tensor([0, 1])]
+    >>> default_collate([{"x": [1, 2]}, {"x": [3, 4]}])
+    {'x': [tensor([1, 3]), tensor([2, 4])]}
+    """
+    if isinstance(batch, BatchedSamples):
+        return list(batch.columns)  # already batched by __getitems__: nothing to stack
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        if any(t.requires_grad for t in batch):
+            import glassgrad  # the stack op keeps the graph; imported late (ops are a higher layer)
+
+            return glassgrad.stack(list(batch), 0)
+        return Tensor(_stack([t.data for t in batch], "tensors"), _wrap=True)
+    if isinstance(elem, np.ndarray):
+        if _NP_STR_OBJ.search(elem.dtype.str) is not None:
+            raise TypeError(_COLLATE_ERR.format(elem.dtype))
+        return Tensor(_stack([np.asarray(a) for a in batch], "arrays"), _wrap=True)
+    if isinstance(elem, np.bool_ | np.number):
+        return Tensor(np.asarray(batch), _wrap=True)  # (B,), the scalars' dtype
+    if isinstance(elem, float):
+        return Tensor(np.asarray(batch, dtype=np.float64), _wrap=True)  # (B,)
+    if isinstance(elem, int):
+        return Tensor(batch)  # (B,) int64, or bool for bools
+    if isinstance(elem, str | bytes):
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        out = {key: default_collate([d[key] for d in batch]) for key in elem}
+        if isinstance(elem, collections.abc.MutableMapping):
+            try:
+                clone = copy.copy(elem)  # keep the mapping's own type (OrderedDict, ...)
+                clone.update(out)
+                return clone
+            except TypeError:
+                return out
+        return out
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        size = len(elem)
+        if any(len(e) != size for e in batch):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
+        return [default_collate(samples) for samples in zip(*batch)]  # strings stay tuples, as in PyTorch
+    raise TypeError(_COLLATE_ERR.format(type(elem)))
+
+
+def default_convert(data: Any) -> Any:
+    """Turn NumPy arrays and scalars inside ``data`` into tensors, leaving everything else.
+
+    Used instead of :func:`default_collate` when automatic batching is off (``batch_size=None``).
+    """
+    if isinstance(data, np.ndarray) and _NP_STR_OBJ.search(data.dtype.str) is None:
+        return Tensor(data, _wrap=True)
+    if isinstance(data, np.bool_ | np.number):
+        return Tensor(np.asarray(data), _wrap=True)
+    if isinstance(data, str | bytes | Tensor):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        return {key: default_convert(data[key]) for key in data}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence):
+        return [default_convert(d) for d in data]
+    return data
+
+
+def _fetch(dataset: Any, indices: list[int]) -> Any:
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        return getitems(indices)
+    return [dataset[i] for i in indices]
+
+
+class DataLoader:
+    """Iterate a dataset in batches, as ``torch.utils.data.DataLoader`` does.
+
+    Args:
+        dataset: a map-style ``Dataset`` (``len`` and ``[i]``) or an ``IterableDataset``.
+        batch_size: samples per batch; ``None`` turns batching off (samples come one by one).
+        shuffle: draw a new random order at the start of every epoch (from ``generator``, else the
+            global generator that ``manual_seed`` seeds, so a seed reproduces the order).
+        sampler: the order of indices (excludes ``shuffle``).
+        batch_sampler: yields whole lists of indices (excludes ``batch_size``, ``shuffle``,
+            ``sampler`` and ``drop_last``).
+        num_workers: accepted for PyTorch code; loading always runs in this process.
+        collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
+        drop_last: drop the last batch if it is smaller than ``batch_size``.
+        generator: the random source for shuffling; save its ``get_state()`` in a checkpoint to
+            resume with the same order.
+
+    Shape:
+        With ``TensorDataset(X, y)`` of shapes ``(N, *)`` and ``(N,)``, each batch is
+        ``[x (B, *), y (B,)]`` with ``B = batch_size`` (the last one may be smaller).
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.data import TensorDataset
+    >>> loader = DataLoader(TensorDataset(gg.arange(5)), batch_size=2)
+    >>> len(loader), [b[0].tolist() for b in loader]
+    (3, [[0, 1], [2, 3], [4]])
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | None = None,
+        batch_sampler: Sampler | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[Any], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+    ) -> None:
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
+            )
+        if num_workers > 0:
+            warnings.warn(
+                f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process",
+                stacklevel=2,
+            )
+        if isinstance(dataset, IterableDataset):
+            if shuffle:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, got shuffle={shuffle}"
+                )
+            if sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified sampler option, got sampler={sampler}"
+                )
+            if batch_sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified batch_sampler option, got batch_sampler={batch_sampler}"
+                )
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+                )
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError(
+                "DataLoader: batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+            )
+        if sampler is None and not isinstance(dataset, IterableDataset):
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)  # type: ignore[arg-type]
+        if batch_size is not None and batch_sampler is None and sampler is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.generator = generator
+        self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self._auto_collation = batch_sampler is not None or (
+            isinstance(dataset, IterableDataset) and batch_size is not None
+        )
+        if collate_fn is None:
+            collate_fn = default_collate if self._auto_collation else default_convert
+        self.collate_fn = collate_fn
+
+    def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)  # type: ignore[arg-type]  # TypeError if the stream has no length
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        index_sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        return len(index_sampler)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Any]:
+        if isinstance(self.dataset, IterableDataset):
+            return self._iter_stream()
+        return self._iter_map()
+
+    def _iter_map(self) -> Iterator[Any]:
+        ds, collate = self.dataset, self.collate_fn
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield collate(_fetch(ds, indices))
+        else:
+            for i in self.sampler:  # type: ignore[union-attr]
+                yield collate(ds[i])
+
+    def _iter_stream(self) -> Iterator[Any]:
+        collate, bs = self.collate_fn, self.batch_size
+        if bs is None:
+            for sample in self.dataset:  # type: ignore[attr-defined]
+                yield collate(sample)
+            return
+        batch: list = []
+        for sample in self.dataset:  # type: ignore[attr-defined]
+            batch.append(sample)
+            if len(batch) == bs:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)

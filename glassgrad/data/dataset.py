@@ -1,0 +1,244 @@
+"""Datasets: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset`` and
+``random_split``, with ``torch.utils.data``'s names and semantics.
+
+A map-style dataset answers ``len(ds)`` and ``ds[i]``. It may also answer ``ds.__getitems__(indices)``
+with a whole batch at once; the ``DataLoader`` uses that when present (as PyTorch does), which is how
+``TensorDataset`` hands out a batch with ONE fancy-index per tensor instead of a Python loop over items.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from glassgrad.random import Generator, get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "BatchedSamples",
+    "random_split",
+]
+
+
+class Dataset:
+    """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__``.
+
+    ``ds1 + ds2`` concatenates (a :class:`ConcatDataset`).
+    """
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of Dataset must define __getitem__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__``. The ``DataLoader`` batches it in order.
+
+    Shuffling and samplers do not apply to a stream (``DataLoader`` raises ``ValueError``).
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(
+            f"{type(self).__name__}: subclasses of IterableDataset must define __iter__"
+        )
+
+
+def _take(t: Tensor, index: Any) -> Tensor:
+    """``t[index]``; outside the graph, straight on the array (no op recorded, nothing to record)."""
+    if t.requires_grad:
+        return t[index]
+    return Tensor(t.data[index], _wrap=True)
+
+
+class BatchedSamples(Sequence):
+    """A batch of samples from ``__getitems__``, held as columns (one batched tensor per field).
+
+    It is a sequence of per-sample tuples, so any ``collate_fn`` may loop over it; ``default_collate``
+    recognises it and returns the columns without re-stacking (the fast path).
+
+    Args:
+        columns: one tensor per field, each with the batch as its first dimension.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: Sequence[Tensor]) -> None:
+        self.columns = tuple(columns)
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return BatchedSamples([_take(c, i) for c in self.columns])
+        return tuple(_take(c, i) for c in self.columns)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(tuple(c.shape)) for c in self.columns)
+        return f"BatchedSamples({len(self)} samples; columns {shapes})"
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of tensors that share their first dimension: ``ds[i] = (t[i] for t)``.
+
+    Args:
+        *tensors: tensors with the same size of dimension 0.
+
+    Shape:
+        - tensors: ``(N, *)`` each; a sample is a tuple of ``(*)`` tensors.
+
+    >>> import glassgrad as gg
+    >>> ds = TensorDataset(gg.tensor([[1.0, 2.0], [3.0, 4.0]]), gg.tensor([0, 1]))
+    >>> len(ds), ds[1]
+    (2, (tensor([3., 4.]), tensor(1)))
+    """
+
+    def __init__(self, *tensors: Tensor) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset: expected at least one tensor, got none")
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"TensorDataset: expected Tensors, got {type(t).__name__}")
+            if t.ndim == 0:
+                raise ValueError(
+                    "TensorDataset: expected tensors with a first (sample) dimension, got a 0-d tensor"
+                )
+        sizes = [t.shape[0] for t in tensors]
+        if any(s != sizes[0] for s in sizes):
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+            raise ValueError(
+                f"TensorDataset: expected the same size of dimension 0 in every tensor, got {shapes}"
+            )
+        self.tensors = tuple(tensors)
+
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+        return tuple(_take(t, index) for t in self.tensors)
+
+    def __getitems__(self, indices: Sequence[int]) -> BatchedSamples:
+        """The whole batch with one fancy-index per tensor (no loop over samples)."""
+        idx = np.asarray(indices, dtype=np.int64)  # (B,)
+        return BatchedSamples([_take(t, idx) for t in self.tensors])
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices`` (in that order).
+
+    Args:
+        dataset: the whole dataset.
+        indices: positions in ``dataset``.
+    """
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+        self._index_array = np.asarray(indices, dtype=np.int64).reshape(-1)  # (len,)
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, list):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices: Sequence[int]) -> Any:
+        # Map positions in one vectorised lookup; hand the batch on whole if the dataset can take it.
+        if hasattr(self.dataset, "__getitems__"):
+            mapped = self._index_array[np.asarray(indices, dtype=np.int64)]  # (B,)
+            return self.dataset.__getitems__(mapped.tolist())
+        return [self.dataset[self.indices[i]] for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several map-style datasets one after another.
+
+    Args:
+        datasets: the datasets (none of them an ``IterableDataset``).
+    """
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one dataset, got none")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise ValueError("ConcatDataset: expected map-style datasets, got an IterableDataset")
+        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> Any:
+        if idx < 0:
+            if -idx > len(self):
+                raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        if which >= len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+        start = 0 if which == 0 else self.cumulative_sizes[which - 1]
+        return self.datasets[which][idx - start]
+
+
+def _fractions_to_lengths(n: int, fractions: Sequence[float]) -> list[int]:
+    """PyTorch's rule: floor each share, then hand the remainder out one by one from the front."""
+    for i, frac in enumerate(fractions):
+        if frac < 0 or frac > 1:
+            raise ValueError(f"random_split: expected fractions in [0, 1], got {frac} at position {i}")
+    lengths = [math.floor(n * frac) for frac in fractions]
+    for i in range(n - sum(lengths)):
+        lengths[i % len(lengths)] += 1
+    for i, length in enumerate(lengths):
+        if length == 0:
+            warnings.warn(
+                f"random_split: length of split at index {i} is 0; this split will be empty", stacklevel=3
+            )
+    return lengths
+
+
+def random_split(
+    dataset: Dataset, lengths: Sequence[int | float], generator: Generator | None = None
+) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions).
+
+    Args:
+        dataset: the dataset to split.
+        lengths: sizes that sum to ``len(dataset)``, or fractions that sum to 1 (floored, with the
+            remainder given one at a time to the first splits, as PyTorch does).
+        generator: the random source (default: the global one that ``manual_seed`` seeds).
+
+    Returns:
+        One :class:`Subset` per length.
+
+    >>> import glassgrad as gg
+    >>> a, b = random_split(TensorDataset(gg.arange(10)), [0.8, 0.2], generator=gg.Generator(0))
+    >>> len(a), len(b)
+    (8, 2)
+    """
+    n = len(dataset)  # type: ignore[arg-type]
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        lengths = _fractions_to_lengths(n, lengths)
+    if sum(lengths) != n:
+        raise ValueError(
+            f"random_split: expected lengths summing to the dataset's length {n} (or fractions summing "
+            f"to 1), got {list(lengths)}"
+        )
+    perm = get_generator(generator).permutation(n)  # (n,)
+    bounds = np.cumsum([0, *lengths]).tolist()
+    return [Subset(dataset, perm[lo:hi].tolist()) for lo, hi in itertools.pairwise(bounds)]

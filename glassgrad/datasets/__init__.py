@@ -1,0 +1,18 @@
+"""Small datasets for learning: toy problems made on the fly, scikit-learn's digits, MNIST's IDX files."""
+
+from glassgrad.datasets.digits import digits
+from glassgrad.datasets.idx import MNIST, IDXFormatError, read_idx, write_idx
+from glassgrad.datasets.toy import GATES, logic_gate, moons, spirals, xor
+
+__all__ = [
+    "xor",
+    "logic_gate",
+    "spirals",
+    "moons",
+    "GATES",
+    "digits",
+    "read_idx",
+    "write_idx",
+    "IDXFormatError",
+    "MNIST",
+]

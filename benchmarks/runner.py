@@ -1,0 +1,227 @@
+"""Time each workload in glassgrad and in PyTorch (same thread count), and print one table.
+
+Each side is built once, warmed up, then timed ``repeat`` times over ``steps`` steps; the
+reported time per step is the median of the repeats. Python's garbage collector stays on, as it
+is for a user. Nothing heavy is imported at module level: ``benchmarks.__main__`` sets the BLAS
+thread variables before NumPy is first imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["Timing", "Row", "parse_args", "limit_threads", "time_builder", "run", "format_table", "main"]
+
+
+@dataclass
+class Timing:
+    """Seconds per step: the median over repeats, every repeat, and the probe after the last one."""
+
+    median: float
+    repeats: list[float] = field(default_factory=list)
+    probe: float = math.nan
+
+
+@dataclass
+class Row:
+    """One workload's result: a Timing per library, or the error that stopped it."""
+
+    name: str
+    description: str
+    steps: int
+    glassgrad: Timing | None = None
+    torch: Timing | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """glassgrad time / torch time (above 1: glassgrad is slower)."""
+        if self.glassgrad is None or self.torch is None or self.torch.median == 0:
+            return math.nan
+        return self.glassgrad.median / self.torch.median
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse ``[workload ...] [--steps N] [--threads T] [--repeat R] [--warmup W] [--no-torch]``."""
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time glassgrad against PyTorch (same thread count) on the registered workloads.",
+    )
+    p.add_argument("workloads", nargs="*", help="workload names or groups (default: all); see --list")
+    p.add_argument("--steps", type=int, default=None, help="timed steps per repeat (default: per workload)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for BLAS and torch")
+    p.add_argument("--repeat", type=int, default=5, help="timed repeats; the median is reported")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: steps // 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
+    p.add_argument("--no-torch", action="store_true", help="time glassgrad only")
+    p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    args = p.parse_args(argv)
+    for flag in ("steps", "threads", "repeat"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            p.error(f"--{flag}: expected a positive integer, got {value}")
+    if args.warmup is not None and args.warmup < 0:
+        p.error(f"--warmup: expected a non-negative integer, got {args.warmup}")
+    return args
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """The variables that fix NumPy's BLAS thread pool; they work only if set before NumPy loads."""
+    return {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int, with_torch: bool) -> Iterator[None]:
+    """Hold BLAS (via threadpoolctl, when installed) and torch to ``threads`` threads inside the block.
+
+    The environment variables set by ``__main__`` cover a fresh process; threadpoolctl covers a
+    process where NumPy is already loaded (the tests).
+    """
+    with contextlib.ExitStack() as stack:
+        if importlib.util.find_spec("threadpoolctl") is not None:
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(limits=threads))
+        if with_torch:
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            stack.callback(torch.set_num_threads, before)
+        yield
+
+
+def time_builder(build, seed: int, steps: int, repeat: int, warmup: int) -> Timing:
+    """Build one side of a workload, run ``warmup`` steps, then time ``repeat`` x ``steps`` steps."""
+    step, probe = build(seed)
+    for _ in range(warmup):
+        step()
+    clock = time.perf_counter
+    repeats = []
+    for _ in range(repeat):
+        t0 = clock()
+        for _ in range(steps):
+            step()
+        repeats.append((clock() - t0) / steps)
+    return Timing(median=statistics.median(repeats), repeats=repeats, probe=probe())
+
+
+def run(
+    names: list[str] | tuple[str, ...] = (),
+    steps: int | None = None,
+    threads: int = 1,
+    repeat: int = 5,
+    warmup: int | None = None,
+    seed: int = 0,
+    with_torch: bool | None = None,
+    log=None,
+) -> list[Row]:
+    """Time the selected workloads; an error in one side is recorded in its row, not raised."""
+    from benchmarks.workloads import select
+
+    workloads = select(list(names))
+    if with_torch is None:
+        with_torch = torch_available()
+    rows = []
+    with limit_threads(threads, with_torch):
+        for w in workloads:
+            n = steps or w.steps
+            row = Row(w.name, w.description, n)
+            sides = [("glassgrad", w.glassgrad)] + ([("torch", w.torch)] if with_torch else [])
+            for lib, build in sides:
+                if log is not None:
+                    log(f"  {w.name} [{lib}] {n} steps x {repeat} ...")
+                try:
+                    timing = time_builder(build, seed, n, repeat, n // 10 if warmup is None else warmup)
+                except Exception as e:  # report and go on: one broken workload must not hide the rest
+                    row.errors[lib] = f"{type(e).__name__}: {e}"
+                else:
+                    setattr(row, lib, timing)
+            rows.append(row)
+    return rows
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} us"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3f} ms"
+    return f"{seconds:.3f} s"
+
+
+def machine_info(threads: int, with_torch: bool) -> list[str]:
+    """Lines naming the machine, thread count and library versions."""
+    import numpy
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    versions = f"python {platform.python_version()}, numpy {numpy.__version__}"
+    if with_torch:
+        import torch
+
+        versions += f", torch {torch.__version__}"
+    return [f"machine: {cpu}, {os.cpu_count()} cores; threads: {threads}", versions]
+
+
+def format_table(rows: list[Row]) -> str:
+    """A Markdown table: workload, steps, glassgrad time/step, torch time/step, ratio."""
+    lines = [
+        "| workload | steps | glassgrad / step | torch / step | glassgrad / torch |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        gg_t = "error" if "glassgrad" in r.errors else _fmt_time(r.glassgrad and r.glassgrad.median)
+        th_t = "error" if "torch" in r.errors else _fmt_time(r.torch and r.torch.median)
+        ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.2f}x"
+        lines.append(f"| {r.name} | {r.steps} | {gg_t} | {th_t} | {ratio} |")
+    for r in rows:
+        for lib, err in r.errors.items():
+            lines.append(f"\n{r.name} [{lib}] failed: {err}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (1 if any workload failed)."""
+    args = parse_args(argv)
+    from benchmarks.workloads import WORKLOADS
+
+    if args.list:
+        for w in WORKLOADS.values():
+            print(f"{w.name:<20} [{w.group}] {w.description} (default {w.steps} steps)")
+        return 0
+    with_torch = torch_available() and not args.no_torch
+    try:
+        from benchmarks.workloads import select
+
+        select(args.workloads)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    for line in machine_info(args.threads, with_torch):
+        print(line)
+    if not with_torch:
+        print("torch: not timed (" + ("--no-torch" if args.no_torch else "not installed; `make torch`") + ")")
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731 - progress to stderr
+    rows = run(
+        args.workloads, args.steps, args.threads, args.repeat, args.warmup, args.seed, with_torch, log=log
+    )
+    print(f"median of {args.repeat} repeats after warm-up; ratio above 1 means glassgrad is slower\n")
+    print(format_table(rows))
+    return 1 if any(r.errors for r in rows) else 0

@@ -1,0 +1,123 @@
+"""The benchmark runner and every registered workload run for a few steps, so they cannot rot."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.runner import Row, format_table, parse_args, run, thread_env, time_builder
+from benchmarks.workloads import WORKLOADS, Workload, select
+from benchmarks.workloads.overhead import _inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+FEW = {"overhead": 50, "train": 3}  # steps per group: enough to run every line, fast
+
+
+def _steps(w: Workload) -> int:
+    return FEW.get(w.group, 2)
+
+
+def test_registry_has_the_required_workloads_and_groups():
+    assert {"overhead.add", "overhead.matmul", "overhead.function", "xor", "mlp"} <= set(WORKLOADS)
+    assert [w.name for w in select(["overhead"])] == ["overhead.add", "overhead.matmul", "overhead.function"]
+    assert [w.name for w in select(["mlp", "xor"])] == ["xor", "mlp"]  # registry order, not argv order
+    assert select([]) == list(WORKLOADS.values())
+    with pytest.raises(ValueError, match="nonexistent"):
+        select(["nonexistent"])
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_glassgrad_side_runs(name):
+    w = WORKLOADS[name]
+    t = time_builder(w.glassgrad, seed=0, steps=_steps(w), repeat=2, warmup=1)
+    assert len(t.repeats) == 2 and all(r > 0 for r in t.repeats)
+    assert min(t.repeats) <= t.median <= max(t.repeats)
+    assert math.isfinite(t.probe)
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_torch_side_runs(name):
+    pytest.importorskip("torch")
+    w = WORKLOADS[name]
+    t = time_builder(w.torch, seed=0, steps=_steps(w), repeat=1, warmup=1)
+    assert t.median > 0 and math.isfinite(t.probe)
+
+
+@pytest.mark.parametrize("name", ["xor", "mlp"])
+def test_training_workloads_really_train(name):
+    """The timed step is a real training step: the loss on the fixed batch goes down."""
+    step, probe = WORKLOADS[name].glassgrad(0)
+    step()
+    first = probe()
+    for _ in range(300 if name == "xor" else 20):
+        step()
+    assert probe() < first
+
+
+def test_overhead_function_gradient_is_right():
+    """The custom Function's backward really runs: d(x*x)/dx = 2x, summed."""
+    step, probe = WORKLOADS["overhead.function"].glassgrad(3)
+    step()
+    step()  # the step clears x.grad first, so the gradient does not accumulate across steps
+    assert probe() == pytest.approx(float(2 * _inputs(3, (2,))[0].sum()), rel=1e-6)
+
+
+def test_run_records_a_failing_side_and_goes_on(monkeypatch):
+    def broken(seed):
+        raise RuntimeError("no such layer")
+
+    monkeypatch.setitem(WORKLOADS, "broken", Workload("broken", "test", "fails", 1, broken, broken))
+    rows = run(["broken", "overhead.add"], steps=5, threads=1, repeat=1, warmup=0, with_torch=False)
+    assert [r.name for r in rows] == ["overhead.add", "broken"]  # registry order; "broken" came last
+    by_name = {r.name: r for r in rows}
+    assert by_name["broken"].errors == {"glassgrad": "RuntimeError: no such layer"}
+    assert by_name["overhead.add"].glassgrad is not None and not by_name["overhead.add"].errors
+    table = format_table(rows)
+    assert "| broken | 5 | error | - | - |" in table and "no such layer" in table
+
+
+def test_table_shows_times_and_ratio():
+    from benchmarks.runner import Timing
+
+    row = Row("demo", "d", 10, glassgrad=Timing(3e-6), torch=Timing(2e-3))
+    assert row.ratio == pytest.approx(1.5e-3)
+    line = format_table([row]).splitlines()[2]
+    assert line == "| demo | 10 | 3.00 us | 2.000 ms | 0.00x |"
+
+
+def test_parse_args_defaults_and_validation():
+    args = parse_args(["xor", "--steps", "7", "--threads", "2", "--repeat", "3"])
+    assert (args.workloads, args.steps, args.threads, args.repeat) == (["xor"], 7, 2, 3)
+    assert parse_args([]).threads == (os.cpu_count() or 1)
+    with pytest.raises(SystemExit):
+        parse_args(["--steps", "0"])
+    assert thread_env(3) == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "3", "MKL_NUM_THREADS": "3"}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_command_line_prints_the_table():
+    out = _cli("overhead.add", "overhead.function", "--steps", "20", "--repeat", "2", "--threads", "1")
+    assert out.returncode == 0, out.stderr
+    assert "threads: 1" in out.stdout
+    assert "| workload | steps | glassgrad / step | torch / step | glassgrad / torch |" in out.stdout
+    assert "| overhead.add | 20 |" in out.stdout and "| overhead.function | 20 |" in out.stdout
+
+
+def test_command_line_rejects_unknown_workloads():
+    out = _cli("nonexistent", "--no-torch")
+    assert out.returncode == 2
+    assert "nonexistent" in out.stderr

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "DTypeError", "GraphError", "CheckpointError"]
+__all__ = ["ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError"]
 
 
 class ShapeError(ValueError):
     """An op was given shapes it cannot combine."""
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index or dim outside the tensor; an ``IndexError`` too, as PyTorch raises."""
 
 
 class DTypeError(TypeError):

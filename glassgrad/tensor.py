@@ -415,46 +415,46 @@ class Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _E.abs(self)
+        return _U.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return _E.floor_divide(self, other)
+        return _C.floor_divide(self, other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        return _E.floor_divide(other, self)
+        return _C.floor_divide(other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return _E.remainder(self, other)
+        return _C.remainder(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _E.eq(self, other)
+        return _C.eq(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _E.ne(self, other)
+        return _C.ne(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _E.lt(self, other)
+        return _C.lt(self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _E.le(self, other)
+        return _C.le(self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _E.gt(self, other)
+        return _C.gt(self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _E.ge(self, other)
+        return _C.ge(self, other)
 
     def __and__(self, other: Any) -> Tensor:
-        return _E.logical_and(self, other)
+        return _C.logical_and(self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return _E.logical_or(self, other)
+        return _C.logical_or(self, other)
 
     def __xor__(self, other: Any) -> Tensor:
-        return _E.logical_xor(self, other)
+        return _C.logical_xor(self, other)
 
     def __invert__(self) -> Tensor:
-        return _E.logical_not(self)
+        return _C.logical_not(self)
 
     def __getitem__(self, key: Any) -> Tensor:
         return _I.getitem(self, key)
@@ -479,19 +479,19 @@ class Tensor:
         return _E.neg(self)
 
     def exp(self) -> Tensor:
-        return _E.exp(self)
+        return _U.exp(self)
 
     def log(self) -> Tensor:
-        return _E.log(self)
+        return _U.log(self)
 
     def log1p(self) -> Tensor:
-        return _E.log1p(self)
+        return _U.log1p(self)
 
     def sqrt(self) -> Tensor:
-        return _E.sqrt(self)
+        return _U.sqrt(self)
 
     def rsqrt(self) -> Tensor:
-        return _E.rsqrt(self)
+        return _U.rsqrt(self)
 
     def square(self) -> Tensor:
         return _E.mul(self, self)
@@ -500,19 +500,19 @@ class Tensor:
         return _E.div(1.0, self)
 
     def abs(self) -> Tensor:
-        return _E.abs(self)
+        return _U.abs(self)
 
     def sign(self) -> Tensor:
-        return _E.sign(self)
+        return _C.sign(self)
 
     def sin(self) -> Tensor:
-        return _E.sin(self)
+        return _U.sin(self)
 
     def cos(self) -> Tensor:
-        return _E.cos(self)
+        return _U.cos(self)
 
     def tanh(self) -> Tensor:
-        return _E.tanh(self)
+        return _U.tanh(self)
 
     def sigmoid(self) -> Tensor:
         return _A.sigmoid(self)
@@ -532,40 +532,40 @@ class Tensor:
         return _E.minimum(self, other)
 
     def floor(self) -> Tensor:
-        return _E.floor(self)
+        return _C.floor(self)
 
     def ceil(self) -> Tensor:
-        return _E.ceil(self)
+        return _C.ceil(self)
 
     def round(self) -> Tensor:
-        return _E.round(self)
+        return _C.round(self)
 
     def eq(self, other: Any) -> Tensor:
-        return _E.eq(self, other)
+        return _C.eq(self, other)
 
     def ne(self, other: Any) -> Tensor:
-        return _E.ne(self, other)
+        return _C.ne(self, other)
 
     def lt(self, other: Any) -> Tensor:
-        return _E.lt(self, other)
+        return _C.lt(self, other)
 
     def le(self, other: Any) -> Tensor:
-        return _E.le(self, other)
+        return _C.le(self, other)
 
     def gt(self, other: Any) -> Tensor:
-        return _E.gt(self, other)
+        return _C.gt(self, other)
 
     def ge(self, other: Any) -> Tensor:
-        return _E.ge(self, other)
+        return _C.ge(self, other)
 
     def logical_not(self) -> Tensor:
-        return _E.logical_not(self)
+        return _C.logical_not(self)
 
     def isnan(self) -> Tensor:
-        return _E.isnan(self)
+        return _C.isnan(self)
 
     def isfinite(self) -> Tensor:
-        return _E.isfinite(self)
+        return _C.isfinite(self)
 
     def where(self, condition: Any, other: Any) -> Tensor:
         return _E.where(condition, self, other)
@@ -579,39 +579,39 @@ class Tensor:
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _R.var(self, dim, unbiased, keepdim, correction=correction)
+        return _S.var(self, dim, unbiased, keepdim, correction=correction)
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _R.std(self, dim, unbiased, keepdim, correction=correction)
+        return _S.std(self, dim, unbiased, keepdim, correction=correction)
 
     def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _R.prod(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _R.max(self, dim, keepdim)
+        return _X.max(self, dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _R.min(self, dim, keepdim)
+        return _X.min(self, dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.amax(self, dim, keepdim)
+        return _X.amax(self, dim, keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.amin(self, dim, keepdim)
+        return _X.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _R.argmax(self, dim, keepdim)
+        return _X.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _R.argmin(self, dim, keepdim)
+        return _X.argmin(self, dim, keepdim)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        return _R.logsumexp(self, dim, keepdim)
+        return _S.logsumexp(self, dim, keepdim)
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.norm(self, p, dim, keepdim)
+        return _S.norm(self, p, dim, keepdim)
 
     def cumsum(self, dim: int) -> Tensor:
         return _R.cumsum(self, dim)
@@ -730,10 +730,10 @@ class Tensor:
         return _I.sort(self, dim, descending)[1]
 
     def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
-        return _I.multinomial(self, num_samples, replacement, generator=generator)
+        return _P.multinomial(self, num_samples, replacement, generator=generator)
 
     def nonzero(self) -> Tensor:
-        return _I.nonzero(self)
+        return _P.nonzero(self)
 
 
 function._tensor_cls[0] = Tensor
@@ -770,8 +770,13 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 # The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
 from glassgrad.ops import activation as _A  # noqa: E402
+from glassgrad.ops import compare as _C  # noqa: E402
 from glassgrad.ops import elementwise as _E  # noqa: E402
+from glassgrad.ops import extremes as _X  # noqa: E402
 from glassgrad.ops import indexing as _I  # noqa: E402
 from glassgrad.ops import matmul as _M  # noqa: E402
 from glassgrad.ops import movement as _V  # noqa: E402
 from glassgrad.ops import reduce as _R  # noqa: E402
+from glassgrad.ops import sampling as _P  # noqa: E402
+from glassgrad.ops import statistics as _S  # noqa: E402
+from glassgrad.ops import unary as _U  # noqa: E402

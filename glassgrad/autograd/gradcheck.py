@@ -148,15 +148,17 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
     us = [rng.standard_normal(o.shape) for o in outs]
     originals = {i: inputs[i].data.copy() for i in idx}
     with no_grad():
+        # Copies: an op may return a view of its input (reshape, expand ...), which the next
+        # perturbation (or the restore) would otherwise change under us.
         for i in idx:
             inputs[i].data[...] = originals[i] + eps * vs[i]
-        plus = _outputs(fn(*inputs))
+        plus = [p.data.copy() for p in _outputs(fn(*inputs))]
         for i in idx:
             inputs[i].data[...] = originals[i] - eps * vs[i]
-        minus = _outputs(fn(*inputs))
+        minus = [m.data.copy() for m in _outputs(fn(*inputs))]
         for i in idx:
             inputs[i].data[...] = originals[i]
-    jv_u = sum(float(np.sum(u * (p.data - m.data) / (2 * eps))) for u, p, m in zip(us, plus, minus))
+    jv_u = sum(float(np.sum(u * (p - m) / (2 * eps))) for u, p, m in zip(us, plus, minus))
     roots = [(o, u.astype(o.data.dtype)) for o, u in zip(outs, us) if o.requires_grad]
     grads = run_backward(roots, retain_graph=False) if roots else {}
     jtu_v = 0.0

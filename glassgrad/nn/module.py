@@ -1,7 +1,8 @@
 """``Module``: the base of every layer, with PyTorch's registration rules.
 
-Its hook machinery lives in ``hooks.py`` and its state-dict machinery in ``state_dict.py``;
-``Parameter`` in ``parameter.py`` (all re-exported here).
+Its hook machinery lives in ``hooks.py``, its state-dict machinery in ``state_dict.py`` and its
+dtype conversions (``to``, ``float``, ``double`` ...) in ``conversion.py``; ``Parameter`` in
+``parameter.py`` (re-exported here).
 
 A ``Module`` finds its parameters, buffers and submodules by watching attribute assignment
 (``self.weight = Parameter(...)``), so ``parameters()``, ``state_dict()``, ``train()`` and ``repr``
@@ -14,15 +15,12 @@ tracers and ``summary`` use.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
-from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.conversion import Conversion
 from glassgrad.nn.hooks import (
     ForwardHooks,
     RemovableHandle,
@@ -51,7 +49,7 @@ def _addindent(s: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-class Module(ForwardHooks, StateDict):
+class Module(ForwardHooks, StateDict, Conversion):
     """Base class of every layer and model; subclass it and define ``forward``.
 
     Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and
@@ -347,56 +345,6 @@ class Module(ForwardHooks, StateDict):
             module.apply(fn)
         fn(self)
         return self
-
-    # ------------------------------------------------------------------ dtype
-    def _apply_arrays(self, convert: Callable[[np.ndarray], np.ndarray]) -> Module:
-        with no_grad():
-            for module in self.modules():
-                for t in itertools.chain(module._parameters.values(), module._buffers.values()):
-                    if t is not None:
-                        t.data = convert(t.data)
-                        if t.grad is not None:
-                            t.grad.data = convert(t.grad.data)
-        return self
-
-    def _cast_floating(self, dtype: Any) -> Module:
-        dt = dtypes.to_np_dtype(dtype)
-        if dt.kind != "f":
-            raise TypeError(f"Module.to: expected a floating dtype, got {dtype!r}")
-        return self._apply_arrays(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
-
-    def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``: floating params and buffers change dtype."""
-        dtype = kwargs.get("dtype")
-        for a in (*args, kwargs.get("device")):
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif (
-                isinstance(a, dtypes.DType | np.dtype)
-                or a is float
-                or (isinstance(a, type) and issubclass(a, np.generic))
-            ):
-                dtype = a
-            elif a is not None and str(a) != "cpu":
-                raise ValueError(f"Module.to: expected device 'cpu' or a dtype, got {a!r}")
-        return self if dtype is None else self._cast_floating(dtype)
-
-    def cpu(self) -> Module:
-        return self
-
-    def half(self) -> Module:
-        return self._cast_floating(dtypes.float16)
-
-    def float(self) -> Module:
-        return self._cast_floating(dtypes.float32)
-
-    def double(self) -> Module:
-        return self._cast_floating(dtypes.float64)
-
-    def type(self, dst_type: Any) -> Module:
-        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
-        dt = dtypes.to_np_dtype(dst_type)
-        return self._apply_arrays(lambda a: a.astype(dt, copy=False))
 
     # ------------------------------------------------------------------ printing
     def _get_name(self) -> str:

@@ -12,7 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
-from glassgrad.ops import movement as _V
+from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -93,7 +93,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     Shape:
         output ``(sum of numel,)``.
     """
-    return _V.cat([p.reshape(-1) for p in parameters])  # (*) -> (numel,) each
+    return cat([p.reshape(-1) for p in parameters])  # (*) -> (numel,) each
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:

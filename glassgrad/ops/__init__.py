@@ -1,5 +1,49 @@
-"""The primitive ops, grouped by family. The only place where backward rules live."""
+"""The primitive ops, grouped by family. The only place where backward rules live.
 
-from glassgrad.ops import activation, elementwise, indexing, matmul, movement, reduce
+elementwise (arithmetic, clamp, where, casts), unary (exp, log, sqrt, trig), compare (comparisons,
+logical ops, rounding; no gradient), reduce (sum, mean, prod, cumsum, all/any), extremes (max/min,
+argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
+joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
+(multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, special (erf on arrays), and
+the fused linear, normalization and loss primitives.
+"""
 
-__all__ = ["activation", "elementwise", "indexing", "matmul", "movement", "reduce"]
+from glassgrad.ops import (
+    activation,
+    compare,
+    elementwise,
+    extremes,
+    indexing,
+    joining,
+    linear,
+    loss,
+    matmul,
+    movement,
+    normalization,
+    padding,
+    reduce,
+    sampling,
+    special,
+    statistics,
+    unary,
+)
+
+__all__ = [
+    "activation",
+    "compare",
+    "elementwise",
+    "extremes",
+    "indexing",
+    "joining",
+    "linear",
+    "loss",
+    "matmul",
+    "movement",
+    "normalization",
+    "padding",
+    "reduce",
+    "sampling",
+    "special",
+    "statistics",
+    "unary",
+]

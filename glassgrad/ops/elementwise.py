@@ -1,4 +1,7 @@
-"""Elementwise primitives: arithmetic, exp/log/trig, clamp, maximum/minimum, where, casts.
+"""Elementwise primitives: arithmetic, clamp, maximum/minimum, where, casts; and the operand
+coercion every elementwise op shares (``operands``, ``floating``). The one-input math functions
+(exp, log, sqrt, trig ...) are in ``unary.py``; comparisons, logical ops and rounding, which carry
+no gradient, in ``compare.py``.
 
 Every binary op broadcasts like NumPy; the engine undoes the broadcast in backward. Python scalars
 do not change a tensor's dtype; an integer tensor meeting a float is promoted to that float dtype
@@ -18,10 +21,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "abs",
-    "sin", "cos", "tanh", "clamp", "maximum", "minimum", "where", "cast", "clone",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "sign", "floor", "ceil", "round", "isnan", "isfinite", "floor_divide", "remainder",
+    "add", "sub", "mul", "div", "pow", "neg", "clamp", "maximum", "minimum", "where", "cast", "clone",
     "operands", "floating",
 ]  # fmt: skip
 
@@ -163,137 +163,6 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
-    """z = e^a.   VJP: g * z."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = array_module(a).exp(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g * out
-
-
-class Log(Function):
-    """z = ln a.   VJP: g / a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return array_module(a).log(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g / a
-
-
-class Log1p(Function):
-    """z = ln(1 + a).   VJP: g / (1 + a)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return array_module(a).log1p(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g / (1 + a)
-
-
-class Sqrt(Function):
-    """z = sqrt(a).   VJP: g / (2 z)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = array_module(a).sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g / (2 * out)
-
-
-class Rsqrt(Function):
-    """z = 1 / sqrt(a).   VJP: -g z^3 / 2."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = 1 / array_module(a).sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return -0.5 * g * out * out * out
-
-
-class Abs(Function):
-    """z = |a|.   VJP: g * sign(a), with sign(0) = 0 (PyTorch's choice at the kink)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        xp = array_module(a)
-        ctx.save_for_backward(xp.sign(a))
-        return xp.abs(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (sign,) = ctx.saved
-        return g * sign
-
-
-class Sin(Function):
-    """z = sin a.   VJP: g cos a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return array_module(a).sin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g * array_module(a).cos(a)
-
-
-class Cos(Function):
-    """z = cos a.   VJP: -g sin a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return array_module(a).cos(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return -g * array_module(a).sin(a)
-
-
-class Tanh(Function):
-    """z = tanh a.   VJP: g (1 - z^2)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = array_module(a).tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g * (1 - out * out)
-
-
 class Clamp(Function):
     """z = min(max(a, lo), hi).   VJP: g where lo <= a <= hi, else 0 (the bounds pass gradient)."""
 
@@ -420,42 +289,6 @@ def neg(a: Tensor) -> Tensor:
     return Neg.apply(a)
 
 
-def exp(a: Tensor) -> Tensor:
-    return Exp.apply(floating(a))
-
-
-def log(a: Tensor) -> Tensor:
-    return Log.apply(floating(a))
-
-
-def log1p(a: Tensor) -> Tensor:
-    return Log1p.apply(floating(a))
-
-
-def sqrt(a: Tensor) -> Tensor:
-    return Sqrt.apply(floating(a))
-
-
-def rsqrt(a: Tensor) -> Tensor:
-    return Rsqrt.apply(floating(a))
-
-
-def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
-    return Abs.apply(a)
-
-
-def sin(a: Tensor) -> Tensor:
-    return Sin.apply(floating(a))
-
-
-def cos(a: Tensor) -> Tensor:
-    return Cos.apply(floating(a))
-
-
-def tanh(a: Tensor) -> Tensor:
-    return Tanh.apply(floating(a))
-
-
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
     if min is None and max is None:
@@ -494,59 +327,3 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
 
 def clone(a: Tensor) -> Tensor:
     return Clone.apply(a)
-
-
-# ------------------------------------------------------------------ non-differentiable results
-def _const(name: str, *args: Any) -> Tensor:
-    arrays = [x.data if isinstance(x, Tensor) else x for x in args]
-    return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
-
-
-def _compare(name: str):
-    def op(a: Any, b: Any) -> Tensor:
-        return _const(name, *operands(a, b))
-
-    op.__name__ = name
-    op.__doc__ = f"Elementwise ``{name}`` (broadcasting); the result carries no gradient."
-    return op
-
-
-eq = _compare("equal")
-ne = _compare("not_equal")
-lt = _compare("less")
-le = _compare("less_equal")
-gt = _compare("greater")
-ge = _compare("greater_equal")
-logical_and = _compare("logical_and")
-logical_or = _compare("logical_or")
-logical_xor = _compare("logical_xor")
-floor_divide = _compare("floor_divide")
-remainder = _compare("remainder")
-
-
-def logical_not(a: Tensor) -> Tensor:
-    return _const("logical_not", a)
-
-
-def sign(a: Tensor) -> Tensor:
-    return _const("sign", a)
-
-
-def floor(a: Tensor) -> Tensor:
-    return _const("floor", a)
-
-
-def ceil(a: Tensor) -> Tensor:
-    return _const("ceil", a)
-
-
-def round(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
-    return _const("round", a)
-
-
-def isnan(a: Tensor) -> Tensor:
-    return _const("isnan", a)
-
-
-def isfinite(a: Tensor) -> Tensor:
-    return _const("isfinite", a)

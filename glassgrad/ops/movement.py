@@ -1,10 +1,10 @@
-"""Movement primitives: reshape, permute, expand, repeat, flip, roll, tril/triu, cat, stack, pad.
+"""Movement primitives: reshape, permute, expand, repeat, flip, roll, tril/triu.
 
 Each backward is the inverse movement: reshape back, permute by the inverse permutation, flip
 again, roll back. ``expand``'s backward is the identity because the engine's ``unbroadcast``
 sums the gradient over the expanded dims. squeeze/unsqueeze/flatten/unflatten are reshapes;
 split/chunk/unbind are basic slices (``indexing.GetItem``), one node per piece, so every node has
-one output.
+one output. Joining (cat, stack) is in ``joining.py``, padding in ``padding.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim
-from glassgrad.tensor import Tensor, as_array
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "reshape", "transpose", "t", "permute", "expand", "squeeze", "unsqueeze", "flatten", "unflatten",
-    "repeat", "flip", "roll", "split", "chunk", "unbind", "tril", "triu", "cat", "stack", "pad",
+    "repeat", "flip", "roll", "split", "chunk", "unbind", "tril", "triu",
 ]  # fmt: skip
 
 
@@ -151,77 +151,6 @@ class Triu(Function):
     @staticmethod
     def backward(ctx, g):
         return array_module(g).triu(g, ctx.attrs["diagonal"])
-
-
-class Cat(Function):
-    """z = [x_1, ..., x_n] joined along ``dim``.   VJP: g cut back into pieces of the inputs' sizes."""
-
-    @staticmethod
-    def forward(ctx, *arrays, dim=0):
-        ctx.save_for_backward([a.shape[dim] for a in arrays])
-        return array_module(*arrays).concatenate(arrays, axis=dim)
-
-    @staticmethod
-    def backward(ctx, g):
-        (sizes,) = ctx.saved
-        xp = array_module(g)
-        pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
-        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
-
-
-class Stack(Function):
-    """z = [x_1, ..., x_n] stacked along a new dim ``dim``.   VJP: g unstacked along dim."""
-
-    @staticmethod
-    def forward(ctx, *arrays, dim=0):
-        return array_module(*arrays).stack(arrays, axis=dim)
-
-    @staticmethod
-    def backward(ctx, g):
-        pieces = array_module(g).moveaxis(g, ctx.attrs["dim"], 0)  # (..., n, ...) -> (n, ...)
-        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
-
-
-class Pad(Function):
-    """Constant padding: z = full(out_shape, value); z[dst] = x[src] (negative pads crop).
-    VJP: zeros like x with g[dst] written back at src."""
-
-    @staticmethod
-    def forward(ctx, a, src=(), dst=(), out_shape=(), value=0.0):
-        out = array_module(a).full(out_shape, value, dtype=a.dtype)
-        out[dst] = a[src]
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
-        out[ctx.attrs["src"]] = g[ctx.attrs["dst"]]
-        return out
-
-
-class IndexPad(Function):
-    """Reflect / replicate / circular padding: along each padded dim d, z = take(x, index_d, d),
-    where index_d lists the source position of each output position (e.g. reflect: 2 1 | 0 1 2 | 1).
-    VJP: in reverse order, scatter-add g along each dim at index_d (edge positions receive several)."""
-
-    name = "index_pad"
-
-    @staticmethod
-    def forward(ctx, a, index=()):
-        xp = array_module(a)
-        for d, idx in index:
-            a = xp.take(a, idx, axis=d)
-        return a
-
-    @staticmethod
-    def backward(ctx, g):
-        xp = array_module(g)
-        shape = ctx.shapes[0]
-        for d, idx in reversed(ctx.attrs["index"]):
-            out = xp.zeros(g.shape[:d] + (shape[d],) + g.shape[d + 1 :], dtype=g.dtype)
-            xp.add.at(out, (slice(None),) * d + (idx,), g)
-            g = out
-        return g
 
 
 # ------------------------------------------------------------------ shape changes (reshapes)
@@ -433,104 +362,3 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = normalize_dim(dim, x.ndim, "unbind", x.shape)
     pre = (slice(None),) * d
     return tuple(GetItem.apply(x, key=pre + (i,), advanced=False) for i in range(x.shape[d]))
-
-
-# ------------------------------------------------------------------ joining and padding
-def _joinable(tensors: Any, op: str) -> list[Tensor]:
-    """Tensors of one dtype: ints/bools meeting floats become that float; two float dtypes raise."""
-    ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
-    if not ts:
-        raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
-    floats = {t.data.dtype for t in ts if t.data.dtype.kind == "f"}
-    if len(floats) > 1:
-        names = " and ".join(sorted(str(f) for f in floats))
-        raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")
-    target = floats.pop() if floats else np.result_type(*[t.data.dtype for t in ts])
-    return [t if t.data.dtype == target else Tensor(t.data.astype(target), _wrap=True) for t in ts]
-
-
-def cat(tensors: Any, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim; all other sizes must match.
-
-    Shape:
-        ``(*A, n_i, *B)`` for each input -> ``(*A, sum n_i, *B)``.
-
-    >>> import glassgrad as gg
-    >>> from glassgrad.ops.movement import cat
-    >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
-    (3, 3)
-    """
-    ts = _joinable(tensors, "cat")
-    if any(t.ndim != 1 or t.shape[0] for t in ts):
-        ts = [t for t in ts if t.ndim != 1 or t.shape[0]] or ts[:1]  # PyTorch skips legacy empty (0,)
-    ref = ts[0]
-    if ref.ndim == 0:
-        raise ShapeError("cat: expected tensors with at least 1 dim, got shape ()")
-    d = normalize_dim(dim, ref.ndim, "cat", ref.shape)
-    for t in ts[1:]:
-        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(ref.shape, t.shape)) if i != d):
-            raise ShapeError(
-                f"cat: expected tensors with equal sizes except in dim {dim}, got {ref.shape} and {t.shape}"
-            )
-    return Cat.apply(*ts, dim=d)
-
-
-def stack(tensors: Any, dim: int = 0) -> Tensor:
-    """Join tensors of one shape along a new dim ``dim``.
-
-    Shape:
-        n inputs of shape ``(*A, *B)`` -> ``(*A, n, *B)`` with ``len(A) == dim``.
-    """
-    ts = _joinable(tensors, "stack")
-    ref = ts[0]
-    for t in ts[1:]:
-        if t.shape != ref.shape:
-            raise ShapeError(f"stack: expected tensors of equal shape, got {ref.shape} and {t.shape}")
-    d = normalize_dim(dim, ref.ndim + 1, "stack", ref.shape)
-    return Stack.apply(*ts, dim=d)
-
-
-_INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
-def pad(x: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
-    """Pad (or, with negative sizes, crop) ``x``; ``pad`` pairs start from the LAST dim:
-    ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
-
-    Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
-    (repeat the edge), "circular" (wrap around).
-
-    Shape:
-        ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
-    """
-    pad = _ints((pad,), "pad")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ShapeError(
-            f"pad: expected an even number of pad sizes, at most {2 * x.ndim} for shape {x.shape}, got {pad}"
-        )
-    # dim -> (before, after), counting pairs from the last dim
-    pairs = {x.ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
-    if mode == "constant":
-        src, dst, out_shape = [], [], []
-        for d, n in enumerate(x.shape):
-            lo, hi = pairs.get(d, (0, 0))
-            m = n + lo + hi
-            if m < 0:
-                raise ShapeError(f"pad: padding {pad} crops dim {d} of {x.shape} below size 0")
-            a, b = max(-lo, 0), n - max(-hi, 0)  # the part of x that survives cropping
-            src.append(slice(a, max(a, b)))
-            dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
-            out_shape.append(m)
-        fill = 0 if value is None else value
-        return Pad.apply(x, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
-    if mode not in _INDEX_MODES:
-        raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
-    index = []
-    for d, (lo, hi) in sorted(pairs.items()):
-        n = x.shape[d]
-        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
-        if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
-            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {x.shape}")
-        idx = np.pad(np.arange(n), (lo, hi), mode=_INDEX_MODES[mode])  # output pos -> source pos
-        index.append((d, idx))
-    return IndexPad.apply(x, index=tuple(index))

@@ -63,3 +63,16 @@ def test_jacobian_of_two_inputs_and_vjp():
     y, g = vjp(lambda x: x * x * x, a, gg.tensor(np.array([1.0, 10.0])))
     np.testing.assert_allclose(y.numpy(), a.data**3)
     np.testing.assert_allclose(g.numpy(), 3 * a.data**2 * [1.0, 10.0])
+
+
+def test_gradcheck_accepts_ops_that_return_a_view_of_their_input():
+    # reshape / transpose / expand / slices share memory with x; the random-direction check must
+    # copy f(x + eps v) before it perturbs x again, or it reads f(x - eps v) twice.
+    x = gg.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    for fn in (lambda a: a.reshape(-1), lambda a: a.T, lambda a: a.expand(2, 3, 4), lambda a: a.split(1)):
+        assert np.shares_memory(_first(fn(x)).data, x.data)
+        assert gradcheck(fn, (x,))
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out

@@ -1,4 +1,4 @@
-"""Gradcheck cases for ops/elementwise.py."""
+"""Gradcheck cases for ops/elementwise.py and ops/unary.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Gradcheck cases for ops/movement.py (reshape, permute, expand, repeat, flip, roll, tril, triu,
-cat, stack, pad, index_pad). Every function that is built on one of these primitives (squeeze,
+"""Gradcheck cases for ops/movement.py (reshape, permute, expand, repeat, flip, roll, tril, triu),
+ops/joining.py (cat, stack) and ops/padding.py (pad, index_pad). Every function that is built on one of these primitives (squeeze,
 flatten, transpose, split, ...) is exercised here too."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 import glassgrad as gg
+from glassgrad.ops import joining as J
 from glassgrad.ops import movement as V
+from glassgrad.ops import padding as P
 from tests.ops.harness import case, shapes, values
 
 
@@ -128,7 +130,7 @@ def _cat(draw):
         s = list(shape)
         s[d] = draw(st.integers(0, 3))
         arrays.append(values(draw, tuple(s)))
-    return (lambda *ts: V.cat([t * (i + 1.0) for i, t in enumerate(ts)], d)), tuple(arrays)
+    return (lambda *ts: J.cat([t * (i + 1.0) for i, t in enumerate(ts)], d)), tuple(arrays)
 
 
 @case("cat")
@@ -141,8 +143,8 @@ def _split_chunk_roundtrip(draw):
     def fn(a):
         parts = a.split(size, d)
         parts = [p * (i + 1.0) for i, p in enumerate(parts)]
-        pieces = V.cat(parts, d).chunk(chunks, d)
-        return V.cat([p * (i + 2.0) for i, p in enumerate(pieces)], d)
+        pieces = J.cat(parts, d).chunk(chunks, d)
+        return J.cat([p * (i + 2.0) for i, p in enumerate(pieces)], d)
 
     return fn, (values(draw, shape),)
 
@@ -153,14 +155,14 @@ def _stack(draw):
     d = draw(st.integers(-len(shape) - 1, len(shape)))
     n = draw(st.integers(1, 3))
     arrays = tuple(values(draw, shape) for _ in range(n))
-    return (lambda *ts: V.stack(ts, d)), arrays
+    return (lambda *ts: J.stack(ts, d)), arrays
 
 
 @case("stack")
 def _unbind_stack(draw):
     shape = draw(shapes(1, 3))
     d = _dim(draw, len(shape))
-    return (lambda a: V.stack(a.unbind(d)[::-1], d)), (values(draw, shape),)
+    return (lambda a: J.stack(a.unbind(d)[::-1], d)), (values(draw, shape),)
 
 
 @case("pad")
@@ -174,7 +176,7 @@ def _pad_constant(draw):
         hi = draw(st.integers(-(n // 2), 2))
         pads += [lo, hi]
     value = draw(st.floats(-2, 2))
-    return (lambda a: V.pad(a, tuple(pads), value=value) * 2.0), (values(draw, shape),)
+    return (lambda a: P.pad(a, tuple(pads), value=value) * 2.0), (values(draw, shape),)
 
 
 @case("index_pad")
@@ -187,7 +189,7 @@ def _pad_index(draw):
         n = shape[len(shape) - 1 - i]
         limit = n - 1 if mode == "reflect" else n if mode == "circular" else 3
         pads += [draw(st.integers(0, limit)), draw(st.integers(0, limit))]
-    return (lambda a: V.pad(a, tuple(pads), mode=mode) * 2.0), (values(draw, shape),)
+    return (lambda a: P.pad(a, tuple(pads), mode=mode) * 2.0), (values(draw, shape),)
 
 
 @case("expand")

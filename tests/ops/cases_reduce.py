@@ -1,5 +1,6 @@
-"""Gradcheck cases for ops/reduce.py: every dim form (None, int, negative, tuple) with and without
-keepdim, on hypothesis-drawn shapes, kept away from ties and kinks."""
+"""Gradcheck cases for ops/reduce.py, ops/extremes.py and ops/statistics.py: every dim form (None,
+int, negative, tuple) with and without keepdim, on hypothesis-drawn shapes, kept away from ties and
+kinks."""
 
 from __future__ import annotations
 

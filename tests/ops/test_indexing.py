@@ -1,5 +1,5 @@
 """ops/indexing.py: PyTorch parity for indexing, masked_fill, gather, index_select, scatter_add,
-topk, sort, nonzero, one_hot; setitem's graph rules; multinomial's reproducibility and statistics."""
+topk, sort; setitem's graph rules."""
 
 from __future__ import annotations
 
@@ -296,103 +296,6 @@ def test_topk_errors():
         x.topk(6)
     with pytest.raises(IndexError, match="topk: expected dim in"):
         x.topk(1, dim=2)
-
-
-# ------------------------------------------------------------------ nonzero / one_hot
-def test_nonzero_parity():
-    a = np.array([[0, 1, 0], [2, 0, 3]])
-    np.testing.assert_array_equal(gg.tensor(a).nonzero().data, torch.tensor(a).nonzero().numpy())
-    assert gg.tensor(a).nonzero().dtype == gg.int64
-    assert gg.tensor(np.zeros((0, 3))).nonzero().shape == (0, 2)
-    rows, cols = I.nonzero(gg.tensor(a), as_tuple=True)
-    np.testing.assert_array_equal(rows.data, [0, 1, 1])
-    np.testing.assert_array_equal(cols.data, [1, 0, 2])
-
-
-def test_one_hot_parity_and_errors():
-    idx = np.array([[0, 3], [1, 1]])
-    got = I.one_hot(gg.tensor(idx))
-    want = torch.nn.functional.one_hot(torch.tensor(idx))
-    np.testing.assert_array_equal(got.data, want.numpy())
-    assert got.dtype == gg.int64
-    np.testing.assert_array_equal(
-        I.one_hot(gg.tensor(idx), 6).data, torch.nn.functional.one_hot(torch.tensor(idx), 6)
-    )
-    with pytest.raises(IndexError, match="one_hot: expected indices in"):
-        I.one_hot(gg.tensor([0, 4]), 3)
-    with pytest.raises(DTypeError, match="one_hot: expected an integer index"):
-        I.one_hot(gg.tensor([0.0]))
-
-
-# ------------------------------------------------------------------ multinomial
-P = np.array([0.1, 0.2, 0.0, 0.3, 0.4])
-
-
-def test_multinomial_is_reproducible_under_manual_seed_and_generators():
-    probs = gg.tensor(P)
-    gg.manual_seed(7)
-    a = probs.multinomial(50, replacement=True)
-    gg.manual_seed(7)
-    b = probs.multinomial(50, replacement=True)
-    c = probs.multinomial(50, replacement=True)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(b.data, c.data)
-    g1, g2 = gg.Generator(3), gg.Generator(3)
-    np.testing.assert_array_equal(
-        I.multinomial(probs, 4, generator=g1).data, I.multinomial(probs, 4, generator=g2).data
-    )
-    assert a.dtype == gg.int64 and a.shape == (50,)
-
-
-def _within_sigma(counts, p, n, k=5.0):
-    sigma = np.sqrt(n * p * (1 - p)) + 1e-12
-    return np.all(np.abs(counts - n * p) <= k * sigma)
-
-
-def test_multinomial_with_replacement_frequencies():
-    n = 40000
-    draws = gg.tensor(P * 3.0).multinomial(n, replacement=True).data  # unnormalised is fine
-    counts = np.bincount(draws, minlength=5)
-    assert counts[2] == 0  # zero probability never drawn
-    assert _within_sigma(counts, P, n)
-    rows = gg.tensor(np.array([[0.9, 0.1, 0.0], [0.0, 0.5, 0.5]], dtype=np.float32))
-    d2 = rows.multinomial(20000, replacement=True).data
-    assert d2.shape == (2, 20000)
-    assert _within_sigma(np.bincount(d2[0], minlength=3), np.array([0.9, 0.1, 0.0]), 20000)
-    assert _within_sigma(np.bincount(d2[1], minlength=3), np.array([0.0, 0.5, 0.5]), 20000)
-
-
-def test_multinomial_without_replacement_distinct_and_sequentially_distributed():
-    rows = 20000
-    probs = gg.tensor(np.tile(P, (rows, 1)))
-    draws = probs.multinomial(3).data
-    assert draws.shape == (rows, 3)
-    assert np.all(np.sort(draws, axis=1)[:, 1:] != np.sort(draws, axis=1)[:, :-1])  # distinct per row
-    assert _within_sigma(np.bincount(draws[:, 0], minlength=5), P, rows)
-    # the second draw: P(j) = sum_i p_i p_j / (1 - p_i), i != j
-    second = np.array([sum(P[i] * P[j] / (1 - P[i]) for i in range(5) if i != j) for j in range(5)])
-    assert _within_sigma(np.bincount(draws[:, 1], minlength=5), second, rows)
-    everything = gg.tensor(P).multinomial(5).data
-    assert sorted(everything.tolist()) == [0, 1, 2, 3, 4] and everything[-1] == 2  # zero mass comes last
-
-
-def test_multinomial_errors():
-    with pytest.raises(ValueError, match="multinomial: expected non-negative finite probabilities"):
-        gg.tensor([0.5, -0.1]).multinomial(1)
-    with pytest.raises(ValueError, match="multinomial: expected non-negative finite probabilities"):
-        gg.tensor([0.5, float("inf")]).multinomial(1)
-    with pytest.raises(ValueError, match="positive sum"):
-        gg.tensor([[0.5, 0.5], [0.0, 0.0]]).multinomial(1)
-    with pytest.raises(
-        ShapeError, match="multinomial: expected num_samples <= 2 categories without replacement, got 3"
-    ):
-        gg.tensor([0.5, 0.5]).multinomial(3)
-    with pytest.raises(ShapeError, match="multinomial: expected probs with 1 or 2 dims"):
-        gg.tensor(np.ones((2, 2, 2))).multinomial(1)
-    with pytest.raises(DTypeError, match="multinomial: expected floating probs, got int64"):
-        gg.tensor([1, 2]).multinomial(1)
-    with pytest.raises(ShapeError, match="num_samples > 0"):
-        gg.tensor([0.5, 0.5]).multinomial(0, replacement=True)
 
 
 def test_scatter_add_src_larger_than_index_uses_its_leading_box_like_torch():

@@ -1,4 +1,5 @@
-"""ops/movement.py: PyTorch parity (outputs and gradients), edge cases and error messages."""
+"""ops/movement.py, ops/joining.py and ops/padding.py: PyTorch parity (outputs and gradients),
+edge cases and error messages."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import joining as J
 from glassgrad.ops import movement as V
+from glassgrad.ops import padding as P
 
 torch = pytest.importorskip("torch")
 
-G = SimpleNamespace(cat=V.cat, stack=V.stack, pad=V.pad, tril=V.tril, triu=V.triu)
+G = SimpleNamespace(cat=J.cat, stack=J.stack, pad=P.pad, tril=V.tril, triu=V.triu)
 T = SimpleNamespace(
     cat=torch.cat, stack=torch.stack, pad=torch.nn.functional.pad, tril=torch.tril, triu=torch.triu
 )
@@ -128,14 +131,14 @@ def test_cat_promotes_ints_to_the_float_dtype_like_torch():
 
 def test_cat_of_ints_stays_int_and_records_nothing():
     a = gg.tensor([[1, 2]])
-    out = V.cat([a, a], 0)
+    out = J.cat([a, a], 0)
     assert out.dtype == gg.int64 and not out.requires_grad
     assert out.tolist() == [[1, 2], [1, 2]]
 
 
 def test_cat_skips_legacy_empty_1d_like_torch():
     x = gg.tensor(rand(2, 3), requires_grad=True)
-    out = V.cat([x, gg.zeros(0, dtype=gg.float64)])
+    out = J.cat([x, gg.zeros(0, dtype=gg.float64)])
     assert out.shape == tuple(torch.cat([torch.ones(2, 3), torch.ones(0)]).shape)
 
 
@@ -164,9 +167,9 @@ def test_float32_stays_float32():
         x.flip(0),
         x.roll(1),
         x.tril(),
-        V.cat([x, x]),
+        J.cat([x, x]),
     ]
-    outs += [V.stack([x, x]), V.pad(x, (1, 1)), V.pad(x, (1, 1), mode="reflect"), *x.split(1)]
+    outs += [J.stack([x, x]), P.pad(x, (1, 1)), P.pad(x, (1, 1), mode="reflect"), *x.split(1)]
     assert all(o.dtype == gg.float32 for o in outs)
 
 
@@ -177,7 +180,7 @@ def test_size_one_and_empty_dims():
     assert x.permute(2, 1, 0).shape == (1, 0, 1)
     assert x.repeat(2, 1, 3).shape == (2, 0, 3)
     assert x.unbind(1) == ()
-    y = V.pad(x, (1, 1))
+    y = P.pad(x, (1, 1))
     assert y.shape == (1, 0, 3)
     y.backward(np.ones(y.shape))
     assert x.grad.shape == (1, 0, 1)
@@ -199,11 +202,11 @@ def test_error_messages_name_op_and_shapes():
     ):
         x.reshape(4, -1)
     with raises(ShapeError, "cat: expected tensors with equal sizes except in dim 0, got (2, 3) and (2, 4)"):
-        V.cat([x, gg.tensor(rand(2, 4))])
+        J.cat([x, gg.tensor(rand(2, 4))])
     with raises(DTypeError, "cat: expected tensors of one floating dtype, got float32 and float64"):
-        V.cat([x, x.float()])
+        J.cat([x, x.float()])
     with raises(ShapeError, "stack: expected tensors of equal shape, got (2, 3) and (3, 2)"):
-        V.stack([x, x.T])
+        J.stack([x, x.T])
     with raises(ShapeError, "expand: expected sizes that match (2, 3) or grow its size-1 dims, got (2, 4)"):
         x.expand(2, 4)
     with raises(ShapeError, "expand: expected at least 2 sizes for shape (2, 3), got (3,)"):
@@ -234,7 +237,7 @@ def test_error_messages_name_op_and_shapes():
 
 def test_dim_out_of_range_is_an_index_error_like_torch():
     x = gg.tensor(rand(2, 3))
-    for f in (lambda: x.transpose(0, 2), lambda: x.unsqueeze(3), lambda: V.cat([x], 2), lambda: x.flip(-3)):
+    for f in (lambda: x.transpose(0, 2), lambda: x.unsqueeze(3), lambda: J.cat([x], 2), lambda: x.flip(-3)):
         with pytest.raises(IndexError, match=r"expected dim in \[-\d, \d\] for shape"):
             f()
     with pytest.raises(ShapeError):
@@ -246,10 +249,10 @@ def test_pad_errors():
     with raises(
         ShapeError, "pad: expected an even number of pad sizes, at most 4 for shape (2, 3), got (1, 2, 3)"
     ):
-        V.pad(x, (1, 2, 3))
+        P.pad(x, (1, 2, 3))
     with raises(ShapeError, "pad: reflect padding (3, 0) must be >= 0 and fit dim 1 of shape (2, 3)"):
-        V.pad(x, (3, 0), mode="reflect")
+        P.pad(x, (3, 0), mode="reflect")
     with raises(ShapeError, "pad: padding (-2, -2) crops dim 1 of (2, 3) below size 0"):
-        V.pad(x, (-2, -2))
+        P.pad(x, (-2, -2))
     with raises(ShapeError, "pad: expected mode constant, reflect, replicate or circular, got 'edge'"):
-        V.pad(x, (1, 1), mode="edge")
+        P.pad(x, (1, 1), mode="edge")

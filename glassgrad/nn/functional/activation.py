@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.ops import activation as _A
-from glassgrad.ops import elementwise as _E
+from glassgrad.ops import unary as _U
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -122,7 +122,7 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return _E.tanh(input)
+    return _U.tanh(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002

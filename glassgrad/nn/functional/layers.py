@@ -10,8 +10,8 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
-from glassgrad.ops.indexing import one_hot
-from glassgrad.ops.movement import pad
+from glassgrad.ops.padding import pad
+from glassgrad.ops.sampling import one_hot
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 

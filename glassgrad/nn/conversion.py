@@ -1,0 +1,74 @@
+"""Dtype conversion of a module's parameters and buffers: ``to``, ``cpu``, ``half``, ``float``,
+``double``, ``type``.
+
+``Module`` inherits these from :class:`Conversion`. They change each array in place of the same
+Parameter/buffer object (and its ``.grad``), so optimizers that already hold the parameters keep
+working, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any, Self
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.tensor import Tensor
+
+__all__ = ["Conversion"]
+
+
+class Conversion:
+    """The dtype half of ``Module``: casting every parameter and buffer of the module tree."""
+
+    def _apply_arrays(self, convert: Callable[[np.ndarray], np.ndarray]) -> Self:
+        with no_grad():
+            for module in self.modules():
+                for t in itertools.chain(module._parameters.values(), module._buffers.values()):
+                    if t is not None:
+                        t.data = convert(t.data)
+                        if t.grad is not None:
+                            t.grad.data = convert(t.grad.data)
+        return self
+
+    def _cast_floating(self, dtype: Any) -> Self:
+        dt = dtypes.to_np_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: expected a floating dtype, got {dtype!r}")
+        return self._apply_arrays(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+
+    def to(self, *args: Any, **kwargs: Any) -> Self:
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``: floating params and buffers change dtype."""
+        dtype = kwargs.get("dtype")
+        for a in (*args, kwargs.get("device")):
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif (
+                isinstance(a, dtypes.DType | np.dtype)
+                or a is float
+                or (isinstance(a, type) and issubclass(a, np.generic))
+            ):
+                dtype = a
+            elif a is not None and str(a) != "cpu":
+                raise ValueError(f"Module.to: expected device 'cpu' or a dtype, got {a!r}")
+        return self if dtype is None else self._cast_floating(dtype)
+
+    def cpu(self) -> Self:
+        return self
+
+    def half(self) -> Self:
+        return self._cast_floating(dtypes.float16)
+
+    def float(self) -> Self:
+        return self._cast_floating(dtypes.float32)
+
+    def double(self) -> Self:
+        return self._cast_floating(dtypes.float64)
+
+    def type(self, dst_type: Any) -> Self:
+        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
+        dt = dtypes.to_np_dtype(dst_type)
+        return self._apply_arrays(lambda a: a.astype(dt, copy=False))

@@ -1,0 +1,76 @@
+"""Comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``: computed directly on the
+arrays, with results that carry no gradient (no node is recorded).
+
+``eq``/``ne``/``lt``/``le``/``gt``/``ge``, the ``logical_*`` ops, ``isnan`` and ``isfinite`` give
+bool tensors. Binary ones broadcast and coerce their operands like every elementwise op
+(``elementwise.operands``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.backend import array_module
+from glassgrad.ops.elementwise import operands
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "sign", "floor", "ceil", "round", "isnan", "isfinite", "floor_divide", "remainder",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------ non-differentiable results
+def _const(name: str, *args: Any) -> Tensor:
+    arrays = [x.data if isinstance(x, Tensor) else x for x in args]
+    return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
+
+
+def _compare(name: str):
+    def op(a: Any, b: Any) -> Tensor:
+        return _const(name, *operands(a, b))
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (broadcasting); the result carries no gradient."
+    return op
+
+
+eq = _compare("equal")
+ne = _compare("not_equal")
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")
+logical_and = _compare("logical_and")
+logical_or = _compare("logical_or")
+logical_xor = _compare("logical_xor")
+floor_divide = _compare("floor_divide")
+remainder = _compare("remainder")
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return _const("logical_not", a)
+
+
+def sign(a: Tensor) -> Tensor:
+    return _const("sign", a)
+
+
+def floor(a: Tensor) -> Tensor:
+    return _const("floor", a)
+
+
+def ceil(a: Tensor) -> Tensor:
+    return _const("ceil", a)
+
+
+def round(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    return _const("round", a)
+
+
+def isnan(a: Tensor) -> Tensor:
+    return _const("isnan", a)
+
+
+def isfinite(a: Tensor) -> Tensor:
+    return _const("isfinite", a)

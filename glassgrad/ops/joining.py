@@ -1,0 +1,104 @@
+"""Joining primitives: ``cat`` (along an existing dim) and ``stack`` (along a new dim).
+
+Each backward cuts the gradient back into the inputs' pieces. Inputs of mixed dtypes are brought to
+one first (:func:`_joinable`): integers meeting a float become that float, two floats must agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.indexing import normalize_dim
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["cat", "stack"]
+
+
+# ------------------------------------------------------------------ primitives
+class Cat(Function):
+    """z = [x_1, ..., x_n] joined along ``dim``.   VJP: g cut back into pieces of the inputs' sizes."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        return array_module(*arrays).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (sizes,) = ctx.saved
+        xp = array_module(g)
+        pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
+        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """z = [x_1, ..., x_n] stacked along a new dim ``dim``.   VJP: g unstacked along dim."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        return array_module(*arrays).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        pieces = array_module(g).moveaxis(g, ctx.attrs["dim"], 0)  # (..., n, ...) -> (n, ...)
+        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def _joinable(tensors: Any, op: str) -> list[Tensor]:
+    """Tensors of one dtype: ints/bools meeting floats become that float; two float dtypes raise."""
+    ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
+    if not ts:
+        raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
+    floats = {t.data.dtype for t in ts if t.data.dtype.kind == "f"}
+    if len(floats) > 1:
+        names = " and ".join(sorted(str(f) for f in floats))
+        raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")
+    target = floats.pop() if floats else np.result_type(*[t.data.dtype for t in ts])
+    return [t if t.data.dtype == target else Tensor(t.data.astype(target), _wrap=True) for t in ts]
+
+
+def cat(tensors: Any, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; all other sizes must match.
+
+    Shape:
+        ``(*A, n_i, *B)`` for each input -> ``(*A, sum n_i, *B)``.
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.ops.joining import cat
+    >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
+    (3, 3)
+    """
+    ts = _joinable(tensors, "cat")
+    if any(t.ndim != 1 or t.shape[0] for t in ts):
+        ts = [t for t in ts if t.ndim != 1 or t.shape[0]] or ts[:1]  # PyTorch skips legacy empty (0,)
+    ref = ts[0]
+    if ref.ndim == 0:
+        raise ShapeError("cat: expected tensors with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, ref.ndim, "cat", ref.shape)
+    for t in ts[1:]:
+        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(ref.shape, t.shape)) if i != d):
+            raise ShapeError(
+                f"cat: expected tensors with equal sizes except in dim {dim}, got {ref.shape} and {t.shape}"
+            )
+    return Cat.apply(*ts, dim=d)
+
+
+def stack(tensors: Any, dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dim ``dim``.
+
+    Shape:
+        n inputs of shape ``(*A, *B)`` -> ``(*A, n, *B)`` with ``len(A) == dim``.
+    """
+    ts = _joinable(tensors, "stack")
+    ref = ts[0]
+    for t in ts[1:]:
+        if t.shape != ref.shape:
+            raise ShapeError(f"stack: expected tensors of equal shape, got {ref.shape} and {t.shape}")
+    d = normalize_dim(dim, ref.ndim + 1, "stack", ref.shape)
+    return Stack.apply(*ts, dim=d)

@@ -1,0 +1,112 @@
+"""Padding primitives: constant padding (negative sizes crop) and reflect / replicate / circular
+padding, with ``pad`` taking ``torch.nn.functional.pad``'s arguments.
+
+Constant padding writes ``x`` into a filled array, and its backward reads the gradient back from
+the same window. The other modes are a gather along each padded dim (each output position reads one
+source position); edge positions are read several times, so that backward scatter-adds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.ops.movement import _ints
+from glassgrad.tensor import Tensor
+
+__all__ = ["pad"]
+
+
+# ------------------------------------------------------------------ primitives
+class Pad(Function):
+    """Constant padding: z = full(out_shape, value); z[dst] = x[src] (negative pads crop).
+    VJP: zeros like x with g[dst] written back at src."""
+
+    @staticmethod
+    def forward(ctx, a, src=(), dst=(), out_shape=(), value=0.0):
+        out = array_module(a).full(out_shape, value, dtype=a.dtype)
+        out[dst] = a[src]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
+        out[ctx.attrs["src"]] = g[ctx.attrs["dst"]]
+        return out
+
+
+class IndexPad(Function):
+    """Reflect / replicate / circular padding: along each padded dim d, z = take(x, index_d, d),
+    where index_d lists the source position of each output position (e.g. reflect: 2 1 | 0 1 2 | 1).
+    VJP: in reverse order, scatter-add g along each dim at index_d (edge positions receive several)."""
+
+    name = "index_pad"
+
+    @staticmethod
+    def forward(ctx, a, index=()):
+        xp = array_module(a)
+        for d, idx in index:
+            a = xp.take(a, idx, axis=d)
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        shape = ctx.shapes[0]
+        for d, idx in reversed(ctx.attrs["index"]):
+            out = xp.zeros(g.shape[:d] + (shape[d],) + g.shape[d + 1 :], dtype=g.dtype)
+            xp.add.at(out, (slice(None),) * d + (idx,), g)
+            g = out
+        return g
+
+
+# ------------------------------------------------------------------ tensor-level function
+_INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
+    """Pad (or, with negative sizes, crop) ``x``; ``pad`` pairs start from the LAST dim:
+    ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
+
+    Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
+    (repeat the edge), "circular" (wrap around).
+
+    Shape:
+        ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
+    """
+    pad = _ints((pad,), "pad")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ShapeError(
+            f"pad: expected an even number of pad sizes, at most {2 * x.ndim} for shape {x.shape}, got {pad}"
+        )
+    # dim -> (before, after), counting pairs from the last dim
+    pairs = {x.ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+    if mode == "constant":
+        src, dst, out_shape = [], [], []
+        for d, n in enumerate(x.shape):
+            lo, hi = pairs.get(d, (0, 0))
+            m = n + lo + hi
+            if m < 0:
+                raise ShapeError(f"pad: padding {pad} crops dim {d} of {x.shape} below size 0")
+            a, b = max(-lo, 0), n - max(-hi, 0)  # the part of x that survives cropping
+            src.append(slice(a, max(a, b)))
+            dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
+            out_shape.append(m)
+        fill = 0 if value is None else value
+        return Pad.apply(x, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
+    if mode not in _INDEX_MODES:
+        raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
+    index = []
+    for d, (lo, hi) in sorted(pairs.items()):
+        n = x.shape[d]
+        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
+        if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
+            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {x.shape}")
+        idx = np.pad(np.arange(n), (lo, hi), mode=_INDEX_MODES[mode])  # output pos -> source pos
+        index.append((d, idx))
+    return IndexPad.apply(x, index=tuple(index))

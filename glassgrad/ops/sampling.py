@@ -1,0 +1,92 @@
+"""Index producers without a gradient: ``multinomial`` (random draws of category indices),
+``nonzero`` (the positions of non-zero entries) and ``one_hot`` (indices to one-hot vectors).
+
+None of them records a node: their results are integer tensors, which carry no gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.indexing import _check_range, _int_array
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = ["multinomial", "nonzero", "one_hot"]
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+    """Draw category indices with probabilities proportional to ``probs`` (rows need not sum to 1).
+
+    With replacement: inverse CDF, ``searchsorted`` of uniforms into the cumulative sums. Without:
+    the exponential race (Gumbel top-k): category i arrives at time E_i / p_i with E_i ~ Exp(1);
+    the first ``num_samples`` to arrive are a sample without replacement. Draws come from
+    ``glassgrad.random`` so ``manual_seed`` reproduces them.
+
+    Shape:
+        probs ``(n,)`` -> ``(num_samples,)``; ``(B, n)`` -> ``(B, num_samples)``; int64.
+    """
+    p = probs.data if isinstance(probs, Tensor) else np.asarray(probs)
+    if p.ndim not in (1, 2):
+        raise ShapeError(f"multinomial: expected probs with 1 or 2 dims, got shape {p.shape}")
+    if p.dtype.kind != "f":
+        raise DTypeError(f"multinomial: expected floating probs, got {p.dtype}")
+    xp = array_module(p)
+    n = p.shape[-1]
+    p2 = p.reshape(-1, n).astype(np.float64)  # (B, n); float64 keeps the CDF accurate
+    if num_samples <= 0:
+        raise ShapeError(f"multinomial: expected num_samples > 0, got {num_samples}")
+    if not replacement and num_samples > n:
+        raise ShapeError(
+            f"multinomial: expected num_samples <= {n} categories without replacement, got {num_samples}"
+        )
+    if not bool(xp.all(xp.isfinite(p2))) or bool(xp.any(p2 < 0)):
+        raise ValueError(f"multinomial: expected non-negative finite probabilities, got {p.dtype} {p.shape}")
+    total = p2.sum(axis=1)
+    if n == 0 or bool(xp.any(total <= 0)):
+        raise ValueError(f"multinomial: expected every row of probs {p.shape} to have a positive sum")
+    rng = get_generator(generator)
+    rows = p2.shape[0]
+    if replacement:
+        # One searchsorted for all rows: row r's CDF (scaled to [0, 1]) and its uniforms shifted by r.
+        cdf = xp.cumsum(p2, axis=1) / total[:, None] + xp.arange(rows)[:, None]  # (B, n)
+        u = rng.random((rows, num_samples)) + xp.arange(rows)[:, None]  # (B, S)
+        idx = xp.searchsorted(cdf.ravel(), u.ravel(), side="right")  # (B * n,), (B * S,) -> (B * S,)
+        idx = idx.reshape(rows, num_samples)  # (B * S,) -> (B, S)
+        idx = idx - n * xp.arange(rows)[:, None]
+        # rounding can leave cdf[-1] a hair below 1: clamp to the last category with mass
+        last = n - 1 - xp.argmax(p2[:, ::-1] > 0, axis=1)
+        idx = xp.minimum(idx, last[:, None])
+    else:
+        keys = p2 / rng.standard_exponential((rows, n))  # larger = arrives earlier
+        idx = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(np.int64)
+    return Tensor(idx.reshape(num_samples) if p.ndim == 1 else idx, _wrap=True)  # (1, S) -> (S,) for 1-D
+
+
+def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero entries: an int64 ``(n, x.ndim)`` tensor (or one per dim)."""
+    idx = array_module(x.data).argwhere(x.data).astype(np.int64)
+    if as_tuple:
+        return tuple(Tensor(idx[:, k].copy(), _wrap=True) for k in range(idx.shape[1]))
+    return Tensor(idx, _wrap=True)
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors: ``out[..., c] = (indices[...] == c)``.
+
+    Shape:
+        indices ``(*)`` -> ``(*, num_classes)``; ``num_classes=-1`` means ``max(indices) + 1``.
+    """
+    idx = _int_array(indices, "one_hot")
+    xp = array_module(idx)
+    if num_classes < 0:
+        if idx.size == 0:
+            raise ShapeError("one_hot: cannot infer num_classes from an empty index; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    _check_range(idx, num_classes, "one_hot", -1, idx.shape)
+    return Tensor((idx[..., None] == xp.arange(num_classes)).astype(np.int64), _wrap=True)

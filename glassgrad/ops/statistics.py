@@ -1,0 +1,214 @@
+"""Statistics over dims: variance and standard deviation (with Bessel's ``correction``), the
+stable ``logsumexp``, and vector p-norms.
+
+They take ``dim`` as every reduction does (checked by ``reduce.normalize_dims``) and put the reduced
+axes back in backward with ``reduce._unsqueeze``. Non-differentiable points follow PyTorch: the
+gradient of ``std`` and of ``norm`` is 0 where the result is 0; ``norm(p=inf)`` splits it evenly
+among tied maxima.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.ops.elementwise import floating
+from glassgrad.ops.extremes import _even_split
+from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims
+from glassgrad.tensor import Tensor
+
+__all__ = ["var", "std", "logsumexp", "norm"]
+
+
+# ------------------------------------------------------------------ primitives
+def _centered(x, axis, correction):
+    """(x - mean over axis, max(0, N - correction)): what var and std share."""
+    n = _count(x.shape, axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = x - array_module(x).sum(x, axis=axis, keepdims=True) / n
+    return d, float(max(0, n - correction))
+
+
+class Var(Function):
+    """v = sum((x - mean)^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / max(0, N - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1):
+        d, denom = _centered(x, axis, correction)
+        ctx.save_for_backward(d, denom)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / denom
+
+    @staticmethod
+    def backward(ctx, g):
+        d, denom = ctx.saved
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _unsqueeze(g, ctx.attrs["axis"], ctx.attrs["keepdims"]) * (2 / denom) * d
+
+
+class Std(Function):
+    """s = sqrt(var(x)).   VJP: g (x - mean) / (max(0, N - correction) s), taken as 0 where s = 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1):
+        xp = array_module(x)
+        d, denom = _centered(x, axis, correction)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / denom)
+        ctx.save_for_backward(d, denom, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        d, denom, out = ctx.saved
+        a = ctx.attrs
+        s, g = _unsqueeze(out, a["axis"], a["keepdims"]), _unsqueeze(g, a["axis"], a["keepdims"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return array_module(g).where(s == 0, 0, g / s) * d / denom
+
+
+class LogSumExp(Function):
+    """z = m + log(sum(exp(x - m))) with m = max of x (0 where not finite), so nothing overflows.
+
+    VJP: g * exp(x - z) (the softmax of x along ``axis``).
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        xp = array_module(x)
+        m = xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)  # initial: empty dims give -inf
+        m = xp.where(xp.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        if keepdims:
+            return out
+        return out.reshape(()) if axis is None else out.squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        with np.errstate(invalid="ignore"):
+            return _unsqueeze(g, ctx.attrs["axis"], ctx.attrs["keepdims"]) * array_module(x).exp(x - out)
+
+
+class Norm(Function):
+    """Vector p-norm over ``axis``: z = (sum |x|^p)^(1/p); p = inf: max |x|; p = -inf: min |x|;
+    p = 0: number of non-zeros.
+
+    VJP: g * sign(x) |x|^(p-1) / z^(p-1) (p = 2: g x / z), taken as 0 where z = 0 so the norm of
+    zeros has gradient 0, not nan; p = ±inf: g * sign(x) split evenly among the extremes;
+    p = 1: g * sign(x); p = 0: 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p=2.0, axis=None, keepdims=False):
+        xp = array_module(x)
+        ax = xp.abs(x)
+        with np.errstate(divide="ignore", over="ignore"):
+            if p == math.inf:
+                out = xp.max(ax, axis=axis, keepdims=keepdims)
+            elif p == -math.inf:
+                out = xp.min(ax, axis=axis, keepdims=keepdims)
+            elif p == 0:
+                out = xp.sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
+            elif p == 1:
+                out = xp.sum(ax, axis=axis, keepdims=keepdims)
+            elif p == 2:
+                out = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims))
+            else:
+                out = xp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        xp, p, axis, keep = array_module(x), ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
+        if p in (math.inf, -math.inf):
+            return _even_split(g, xp.abs(x), out, axis, keep) * xp.sign(x)
+        if p == 0:
+            return xp.zeros_like(x)
+        g = _unsqueeze(g, axis, keep)
+        if p == 1:
+            return g * xp.sign(x)
+        z = _unsqueeze(out, axis, keep)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ax = xp.abs(x)
+            scale = x if p == 2 else xp.sign(x) * xp.where(ax == 0, 0, ax ** (p - 1))
+            return xp.where(z == 0, 0, g / z ** (p - 1)) * scale
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def _correction(op: str, unbiased: bool | None, correction: Any) -> float:
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: expected unbiased or correction, got both")
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var(
+    x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
+) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1; ``unbiased=False`` means 0).
+
+    The denominator is max(0, N - correction), so too few elements give inf or nan (as PyTorch).
+
+    Shape:
+        ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
+    """
+    if isinstance(dim, bool):  # PyTorch's var(unbiased) overload
+        dim, unbiased = None, dim
+    _floating_only("var", x)
+    axis = normalize_dims("var", x.data.ndim, dim)
+    return Var.apply(x, axis=axis, keepdims=keepdim, correction=_correction("var", unbiased, correction))
+
+
+def std(
+    x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
+) -> Tensor:
+    """Standard deviation: sqrt of :func:`var` (same arguments); its gradient is 0 where it is 0.
+
+    Shape:
+        ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
+    """
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    _floating_only("std", x)
+    axis = normalize_dims("std", x.data.ndim, dim)
+    return Std.apply(x, axis=axis, keepdims=keepdim, correction=_correction("std", unbiased, correction))
+
+
+def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, stable at any magnitude; integer inputs become float.
+
+    Shape:
+        ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
+
+    >>> import glassgrad as gg
+    >>> round(gg.tensor([10000.0, 10000.0]).logsumexp(0).item(), 3)  # 1e4 + log 2, no overflow
+    10000.693
+    """
+    return LogSumExp.apply(floating(x), axis=normalize_dims("logsumexp", x.data.ndim, dim), keepdims=keepdim)
+
+
+def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (every dim by default): p a number, ``inf``, ``-inf`` or ``"fro"`` (2).
+
+    Shape:
+        ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
+    """
+    if p is None or p == "fro":
+        p = 2
+    if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
+        raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
+    _floating_only("norm", x)
+    axis = normalize_dims("norm", x.data.ndim, dim)
+    if p in (math.inf, -math.inf):
+        _nonempty("norm", x, axis)
+    return Norm.apply(x, p=float(p), axis=axis, keepdims=keepdim)

@@ -1,0 +1,184 @@
+"""Unary math primitives: exp, log, log1p, sqrt, rsqrt, abs, sin, cos, tanh.
+
+Each keeps its input's shape; integer inputs are promoted to the default float dtype first
+(``elementwise.floating``), as PyTorch does, except ``abs``, which keeps them. Non-differentiable
+point: abs'(0) = 0 (PyTorch's choice at the kink).
+"""
+
+from __future__ import annotations
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.ops.elementwise import floating
+from glassgrad.tensor import Tensor
+
+__all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sin", "cos", "tanh"]
+
+
+# ------------------------------------------------------------------ primitives
+class Exp(Function):
+    """z = e^a.   VJP: g * z."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * out
+
+
+class Log(Function):
+    """z = ln a.   VJP: g / a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g / a
+
+
+class Log1p(Function):
+    """z = ln(1 + a).   VJP: g / (1 + a)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g / (1 + a)
+
+
+class Sqrt(Function):
+    """z = sqrt(a).   VJP: g / (2 z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g / (2 * out)
+
+
+class Rsqrt(Function):
+    """z = 1 / sqrt(a).   VJP: -g z^3 / 2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = 1 / array_module(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return -0.5 * g * out * out * out
+
+
+class Abs(Function):
+    """z = |a|.   VJP: g * sign(a), with sign(0) = 0 (PyTorch's choice at the kink)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        ctx.save_for_backward(xp.sign(a))
+        return xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (sign,) = ctx.saved
+        return g * sign
+
+
+class Sin(Function):
+    """z = sin a.   VJP: g cos a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * array_module(a).cos(a)
+
+
+class Cos(Function):
+    """z = cos a.   VJP: -g sin a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return -g * array_module(a).sin(a)
+
+
+class Tanh(Function):
+    """z = tanh a.   VJP: g (1 - z^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * (1 - out * out)
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def exp(a: Tensor) -> Tensor:
+    return Exp.apply(floating(a))
+
+
+def log(a: Tensor) -> Tensor:
+    return Log.apply(floating(a))
+
+
+def log1p(a: Tensor) -> Tensor:
+    return Log1p.apply(floating(a))
+
+
+def sqrt(a: Tensor) -> Tensor:
+    return Sqrt.apply(floating(a))
+
+
+def rsqrt(a: Tensor) -> Tensor:
+    return Rsqrt.apply(floating(a))
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs.apply(a)
+
+
+def sin(a: Tensor) -> Tensor:
+    return Sin.apply(floating(a))
+
+
+def cos(a: Tensor) -> Tensor:
+    return Cos.apply(floating(a))
+
+
+def tanh(a: Tensor) -> Tensor:
+    return Tanh.apply(floating(a))

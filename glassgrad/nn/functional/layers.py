@@ -9,6 +9,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
+from glassgrad.ops import linear as _Lin
 from glassgrad.ops import matmul as _M
 from glassgrad.ops.padding import pad
 from glassgrad.ops.sampling import one_hot
@@ -42,8 +43,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias.shape != w_shape[:-1]:
         raise ShapeError(f"linear: expected bias of shape {w_shape[:-1]}, got {bias.shape}")
-    out = _M.matmul(input, weight.t() if weight.ndim == 2 else weight)  # (*, in) @ (in, out) -> (*, out)
-    return out if bias is None else out + bias
+    if weight.ndim == 1:  # a single output: (*, in) @ (in,) -> (*)
+        out = _M.matmul(input, weight)
+        return out if bias is None else out + bias
+    if input.data.dtype != weight.data.dtype:
+        raise DTypeError(
+            f"linear: expected input and weight of one dtype, got {input.dtype} and {weight.dtype}"
+        )
+    if bias is not None and bias.data.dtype != weight.data.dtype:
+        raise DTypeError(f"linear: expected bias of the weight's dtype {weight.dtype}, got {bias.dtype}")
+    return _Lin.Linear.apply(input, weight, bias)  # one fused node: x W^T + b
 
 
 def bilinear(

@@ -1,0 +1,31 @@
+"""The top-level namespace: PyTorch's names where PyTorch has the thing."""
+
+from __future__ import annotations
+
+import pytest
+
+import glassgrad as gg
+
+# Names glassgrad exports that PyTorch has no top-level counterpart for.
+OURS_ONLY = {"datasets", "data", "Tensor"}
+
+
+def test_all_names_exist():
+    missing = [n for n in gg.__all__ if not hasattr(gg, n)]
+    assert not missing
+
+
+def test_names_match_pytorch():
+    torch = pytest.importorskip("torch")
+    absent = [n for n in gg.__all__ if n not in OURS_ONLY and not hasattr(torch, n)]
+    assert not absent, f"top-level names PyTorch does not have: {absent}"
+
+
+def test_top_level_functions_compute_like_methods():
+    x = gg.tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert gg.cat([x, x], dim=1).shape == (2, 4)
+    assert gg.stack([x, x]).shape == (2, 2, 2)
+    assert gg.tril(x).tolist() == [[1.0, 0.0], [3.0, 2.0]]
+    assert gg.where(x > 2, x, gg.zeros_like(x)).tolist() == [[0.0, 5.0], [3.0, 0.0]]
+    assert gg.topk(x, 1).values.tolist() == [[5.0], [3.0]]
+    assert gg.einsum("ij,jk->ik", x, x).tolist() == (x @ x).tolist()

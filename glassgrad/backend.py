@@ -1,4 +1,4 @@
-"""The array-module seam.
+"""The array-module seam, and the allocator setting that NumPy training needs.
 
 Ops never call ``numpy`` on tensor data directly; they ask for the module that owns the arrays
 (``xp = array_module(a)``). Today that is always NumPy; a GPU backend (CuPy) can later be returned
@@ -7,9 +7,12 @@ here without touching any op.
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import numpy as np
 
-__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray"]
+__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray", "malloc_tuned"]
 
 np_module = np
 #: The array type ops return; NumPy reductions hand back scalars that are turned into 0-d arrays.
@@ -25,3 +28,37 @@ def array_module(*arrays: object):
 def to_numpy(a: object) -> np.ndarray:
     """Return ``a`` as a host NumPy array (a no-op for NumPy arrays)."""
     return np.asarray(a)
+
+
+def _tune_glibc_malloc() -> bool:
+    """Let freed large arrays be reused inside the process instead of going back to the OS.
+
+    NumPy takes every array from ``malloc``. glibc serves blocks above a threshold with ``mmap`` and
+    unmaps them on ``free``, so a training step that makes and drops the same few-MB activations,
+    gradients and optimizer temporaries pays fresh page faults for them on every step: the ``mlp``
+    benchmark ran at 8.4 ms/step with glibc's defaults and 3.8 ms/step with these settings (PyTorch
+    avoids the cost with its own caching allocator). Raising the mmap threshold to its maximum and
+    the trim threshold keeps freed blocks reusable. Linux with glibc only; skipped when the user has
+    set glibc's own ``MALLOC_*`` variables, and turned off by ``GLASSGRAD_MALLOC_TUNING=0``.
+
+    Returns:
+        whether the thresholds were changed.
+    """
+    if os.environ.get("GLASSGRAD_MALLOC_TUNING", "1") == "0":
+        return False
+    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+        libc = ctypes.CDLL("libc.so.6")
+    except (ValueError, OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers in <malloc.h>
+    mmap_ok = libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed value on 64-bit
+    trim_ok = libc.mallopt(m_trim_threshold, 256 << 20)
+    return bool(mmap_ok and trim_ok)
+
+
+#: True when glassgrad raised glibc's malloc thresholds at import (see ``_tune_glibc_malloc``).
+malloc_tuned = _tune_glibc_malloc()

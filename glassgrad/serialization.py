@@ -37,6 +37,8 @@ SAFETENSORS_HINT = "save/load: needs safetensors; pip install glassgrad[train] (
 _FORMAT_KEY, _STRUCT_KEY, _FORMAT = "glassgrad.format", "glassgrad.structure", "1"
 _TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__np__")
 _SCALARS = (bool, int, float, str, type(None))
+# The safetensors dtypes that NumPy has.
+_NUMPY_DTYPES = frozenset(("BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"))
 
 
 def _safetensors_numpy():
@@ -108,9 +110,14 @@ class _Encoder:
                 items.append([self.encode(k, (*path, "key")), self.encode(v, (*path, k))])
             return {"__dict__": items}
         where = "/".join(map(str, path)) or "the top level"
+        hint = (
+            "; save its state_dict() instead (no pickled objects: load it into a new one)"
+            if callable(getattr(obj, "state_dict", None))
+            else ""
+        )
         raise TypeError(
             f"save: expected tensors, arrays, numbers, strings, bools, None, lists, tuples or dicts, "
-            f"got {type(obj).__name__} at {where}"
+            f"got {type(obj).__name__} at {where}{hint}"
         )
 
 
@@ -130,7 +137,11 @@ def _file_mode(path: str) -> int:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
+    # Through a symlink to its target, as a plain open() would write (not over the link itself).
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: {path}: no such folder {folder}")
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         if hasattr(os, "fchmod"):  # mkstemp makes the file private (0o600); give it the usual mode
@@ -182,6 +193,16 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 
 # ---------------------------------------------------------------------------------------- decode
+def _torch_file_hint(raw: bytes) -> str:
+    """A hint when the bytes are a torch.save file (a zip archive, or a pickle: the legacy format)."""
+    if raw[:4] != b"PK\x03\x04" and not (raw[:1] == b"\x80" and b"\x02" <= raw[1:2] <= b"\x05"):
+        return ""
+    return (
+        "; it looks like a torch.save file (a zip or pickle), which glassgrad does not read: in "
+        "PyTorch, write it again with safetensors.torch.save_file(state_dict, path)"
+    )
+
+
 def _header(raw: bytes, where: str) -> dict:
     """Parse and check the safetensors header: 8-byte little-endian length, then JSON."""
     if len(raw) < 8:
@@ -189,12 +210,15 @@ def _header(raw: bytes, where: str) -> dict:
     (n,) = struct.unpack("<Q", raw[:8])
     if n > len(raw) - 8:
         raise CheckpointError(
-            f"load: {where}: truncated or not a safetensors file: header says {n} bytes, file has {len(raw) - 8}"
+            f"load: {where}: truncated or not a safetensors file: header says {n} bytes, file has "
+            f"{len(raw) - 8}{_torch_file_hint(raw)}"
         )
     try:
         header = json.loads(raw[8 : 8 + n])
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"load: {where}: corrupted header (not valid JSON: {e})") from None
+        raise CheckpointError(
+            f"load: {where}: corrupted header (not valid JSON: {e}){_torch_file_hint(raw)}"
+        ) from None
     if not isinstance(header, dict):
         raise CheckpointError(f"load: {where}: corrupted header (expected a JSON object)")
     try:
@@ -205,6 +229,12 @@ def _header(raw: bytes, where: str) -> dict:
         ) from None
     if not isinstance(header.get("__metadata__", {}), dict):
         raise CheckpointError(f"load: {where}: corrupted header (__metadata__ is not a JSON object)")
+    for key, entry in header.items():  # BF16, F8_*: valid safetensors, but not NumPy dtypes
+        if key != "__metadata__" and entry.get("dtype") not in _NUMPY_DTYPES:
+            raise CheckpointError(
+                f"load: {where}: tensor {key!r} has dtype {entry.get('dtype')}, which NumPy (so "
+                "glassgrad) cannot hold; save it as float32 (in PyTorch: t.float())"
+            )
     have = len(raw) - 8 - n
     if ends and max(ends) > have:
         raise CheckpointError(

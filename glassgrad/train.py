@@ -117,6 +117,11 @@ def _grad_norm(params: list) -> float:
     return math.sqrt(sum(float(np.vdot(p.grad.data, p.grad.data)) for p in params if p.grad is not None))
 
 
+def _finite_grads(params: list) -> bool:
+    # Asked only when the norm is not finite: a float32 norm can overflow on finite gradients.
+    return all(bool(np.isfinite(p.grad.data).all()) for p in params if p.grad is not None)
+
+
 def _train_epoch(
     model: Any,
     loss_fn: Callable,
@@ -138,6 +143,12 @@ def _train_epoch(
         optimizer.zero_grad()
         output = model(*inputs)
         loss = loss_fn(output, target)
+        value, b = _value(loss), _count(target)
+        if not math.isfinite(value):  # before the step, so the model keeps the weights that gave it
+            raise FloatingPointError(
+                f"fit: the loss became {value} at epoch {epoch}, step {steps}; "
+                "lower the learning rate or set clip_grad_norm"
+            )
         loss.backward()
         if clip is not None:
             from glassgrad.nn.utils import clip_grad_norm_  # nn is a higher layer than train
@@ -145,15 +156,14 @@ def _train_epoch(
             norm = _value(clip_grad_norm_(params, clip))  # the norm before clipping
         else:
             norm = _grad_norm(params)
+        if not math.isfinite(norm) and not _finite_grads(params):  # a step would give nan weights
+            raise FloatingPointError(
+                f"fit: the gradient norm became {norm} at epoch {epoch}, step {steps} (loss {value}); "
+                "lower the learning rate or look for an overflow in the model"
+            )
         optimizer.step()
         if step_scheduler is not None:
             step_scheduler.step()
-        value, b = _value(loss), _count(target)
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"fit: the loss became {value} at epoch {epoch}, step {steps}; "
-                "lower the learning rate or set clip_grad_norm"
-            )
         loss_sum, norm_sum, n, steps = loss_sum + value * b, norm_sum + norm, n + b, steps + 1
         with no_grad():
             for name, fn in metrics.items():

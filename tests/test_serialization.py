@@ -174,6 +174,31 @@ def test_unsupported_objects_are_refused_not_pickled(tmp_path):
     assert not os.path.exists(tmp_path / "bad")
 
 
+def test_saving_a_whole_module_or_optimizer_points_at_state_dict(tmp_path):
+    model = gg.nn.Linear(2, 1)
+    for obj in (model, gg.optim.SGD(model.parameters())):
+        with pytest.raises(TypeError, match=r"at the top level; save its state_dict\(\) instead"):
+            save(obj, tmp_path / "m")
+    assert not os.path.exists(tmp_path / "m")
+
+
+def test_save_into_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"no such folder {tmp_path / 'nope'}$"):
+        save({"a": gg.ones(1)}, tmp_path / "nope" / "x.safetensors")
+
+
+def test_save_writes_through_a_symlink_as_torch_save_does(tmp_path):
+    target = tmp_path / "runs" / "epoch3.safetensors"
+    target.parent.mkdir()
+    save({"a": gg.zeros(2)}, target)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    save({"a": gg.ones(2)}, link)
+    assert link.is_symlink()  # the link stays a link ...
+    _assert_same(load(target), {"a": gg.ones(2)})  # ... and the file it points to is updated
+    assert sorted(os.listdir(target.parent)) == ["epoch3.safetensors"]
+
+
 def test_atomic_write_leaves_old_file_intact_on_crash(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.safetensors"
     save({"w": gg.ones(1000)}, path)
@@ -270,6 +295,38 @@ def test_corrupted_files(tmp_path):
     _rewrite_header(path, lambda h: h["a"].pop("data_offsets"))
     with pytest.raises(CheckpointError, match="data_offsets"):
         load(path)
+
+
+def test_torch_save_files_get_a_hint(tmp_path):
+    import pickle
+    import zipfile
+
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as z:  # torch.save's format since PyTorch 1.6
+        z.writestr("archive/data.pkl", pickle.dumps({"w": [1.0]}, protocol=2))
+    with pytest.raises(CheckpointError, match=r"model.pt: .*looks like a torch.save file"):
+        load(path)
+    path.write_bytes(pickle.dumps({"w": [1.0]}, protocol=2))  # the legacy format
+    with pytest.raises(CheckpointError, match="looks like a torch.save file"):
+        load(path)
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    assert "torch.save" not in str(info.value)
+
+
+def test_a_dtype_numpy_lacks_is_named_not_called_corrupted(tmp_path):
+    # bfloat16 checkpoints (common from PyTorch) are valid safetensors files NumPy cannot hold.
+    path = tmp_path / "bf16.safetensors"
+    save({"w": gg.ones(2), "b": gg.ones(2)}, path)
+
+    def as_bf16(h):
+        h["w"].update({"dtype": "BF16", "shape": [4]})  # the same 8 bytes, read as 4 bfloat16s
+
+    _rewrite_header(path, as_bf16)
+    with pytest.raises(CheckpointError, match=r"tensor 'w' has dtype BF16, which NumPy") as info:
+        load(path)
+    assert "corrupted" not in str(info.value)
 
 
 def test_missing_safetensors_gives_install_hint(monkeypatch, tmp_path):

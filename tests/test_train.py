@@ -221,6 +221,49 @@ def test_fit_errors():
         fit(model, nn.CrossEntropyLoss(), opt, [], epochs=1, scheduler_interval="batch")
 
 
+def test_non_finite_loss_stops_before_the_step_so_the_weights_stay_finite():
+    # The second batch holds an inf input: its loss is nan. fit must raise before stepping with
+    # that loss's gradients, so the model keeps the (finite) weights after the first step.
+    ds = _data(40)
+    X, y = ds.tensors
+    X.data[30, 0] = np.inf
+    gg.manual_seed(0)
+    model = _model()
+    ref = _model()
+    ref.load_state_dict(model.state_dict())
+    opt, ref_opt = optim.SGD(model.parameters(), lr=0.1), optim.SGD(ref.parameters(), lr=0.1)
+    with (
+        pytest.raises(FloatingPointError, match="loss became nan at epoch 0, step 1"),
+        np.errstate(all="ignore"),
+    ):
+        fit(model, nn.CrossEntropyLoss(), opt, DataLoader(ds, batch_size=20), epochs=1)
+    ref_opt.zero_grad()
+    nn.CrossEntropyLoss()(ref(X[:20]), y[:20]).backward()
+    ref_opt.step()
+    for (name, p), q in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
+        assert np.isfinite(p.numpy()).all(), name
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_non_finite_gradient_stops_before_the_step():
+    gg.manual_seed(0)
+    model = _model()
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    model[0].weight.register_hook(lambda g: g * float("inf"))  # finite loss, inf/nan gradient
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(FloatingPointError, match="gradient norm became"), np.errstate(all="ignore"):
+        fit(model, nn.CrossEntropyLoss(), opt, DataLoader(_data(), batch_size=20), epochs=1)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    # huge but finite gradients whose float32 norm overflows are not an error
+    model = _model()
+    model[0].weight.register_hook(lambda g: g * np.float32(1e25))
+    with np.errstate(over="ignore"):
+        hist = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0),
+                   DataLoader(_data(), batch_size=20), epochs=1)  # fmt: skip
+    assert hist.grad_norm == [np.inf]
+
+
 def test_evaluate_restores_training_mode():
     model = _model(dropout=0.5)
     model.train()

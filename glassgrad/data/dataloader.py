@@ -3,7 +3,8 @@
 A loader asks its batch sampler for a list of indices, fetches those samples from the dataset and
 ``collate_fn`` turns the list of samples into one batch. Fetching uses ``dataset.__getitems__(indices)``
 when the dataset has it (``TensorDataset`` and ``Subset`` do): the batch is then ONE fancy-index per
-tensor, and ``default_collate`` passes the already batched columns through.
+tensor, and ``default_collate`` passes the already batched columns through. A ``collate_fn`` of the
+user's gets the list ``[dataset[i] for i in indices]``, as in PyTorch.
 
 Loading always happens in the main process (``num_workers > 0`` is accepted so PyTorch code runs,
 with a warning): NumPy indexing of in-memory data is faster than shipping batches between processes.
@@ -138,7 +139,10 @@ class DataLoader:
         sampler: the order of indices (excludes ``shuffle``).
         batch_sampler: yields whole lists of indices (excludes ``batch_size``, ``shuffle``,
             ``sampler`` and ``drop_last``).
-        num_workers: accepted for PyTorch code; loading always runs in this process.
+        num_workers: accepted for PyTorch code; loading always runs in this process (so
+            ``pin_memory``, ``timeout``, ``worker_init_fn``, ``multiprocessing_context``,
+            ``prefetch_factor``, ``persistent_workers``, ``pin_memory_device`` and ``in_order`` are
+            accepted and have nothing to do).
         collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
         drop_last: drop the last batch if it is smaller than ``batch_size``.
         generator: the random source for shuffling; save its ``get_state()`` in a checkpoint to
@@ -168,10 +172,13 @@ class DataLoader:
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: Generator | None = None,
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(
@@ -224,6 +231,9 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
         self._auto_collation = batch_sampler is not None or (
             isinstance(dataset, IterableDataset) and batch_size is not None
         )
@@ -248,8 +258,15 @@ class DataLoader:
     def _iter_map(self) -> Iterator[Any]:
         ds, collate = self.dataset, self.collate_fn
         if self.batch_sampler is not None:
+            if collate is default_collate:
+                for indices in self.batch_sampler:
+                    yield collate(_fetch(ds, indices))
+                return
+            # A collate_fn of the user's gets what PyTorch gives it, the list of samples
+            # [ds[i], ...] (it may sort it in place), not the columns of the fast path.
             for indices in self.batch_sampler:
-                yield collate(_fetch(ds, indices))
+                batch = _fetch(ds, indices)
+                yield collate([ds[i] for i in indices] if isinstance(batch, BatchedSamples) else batch)
         else:
             for i in self.sampler:  # type: ignore[union-attr]
                 yield collate(ds[i])

@@ -159,10 +159,11 @@ class BatchSampler(Sampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         bs = self.batch_size
-        epoch = getattr(self.sampler, "_epoch_indices", None)
-        if epoch is not None:
+        # The fast path only for our samplers' own __iter__: a subclass that overrides __iter__
+        # (a custom order) must be iterated, not bypassed through _epoch_indices.
+        if getattr(type(self.sampler), "__iter__", None) in _EPOCH_ITERS:
             # Fast path: the whole epoch as one array, cut into slices (a loop over batches only).
-            idx = epoch()
+            idx = self.sampler._epoch_indices()  # type: ignore[union-attr]
             stop = len(idx) - len(idx) % bs if self.drop_last else len(idx)
             for start in range(0, stop, bs):
                 yield idx[start : start + bs].tolist()
@@ -179,3 +180,7 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)  # type: ignore[arg-type]
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+# The __iter__ methods that only yield _epoch_indices(): BatchSampler may slice that array instead.
+_EPOCH_ITERS = frozenset((SequentialSampler.__iter__, RandomSampler.__iter__, SubsetRandomSampler.__iter__))

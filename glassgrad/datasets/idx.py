@@ -119,6 +119,8 @@ class MNIST(Dataset):
         train: the 60,000 training images, else the 10,000 test images.
         transform: applied to each image tensor.
         target_transform: applied to each label.
+        download: accepted for torchvision code; glassgrad never downloads (missing files raise
+            ``FileNotFoundError`` saying where to put them).
 
     Shape:
         A sample is ``(image (1, H, W) float32 in [0, 1], label int)``; ``.data`` holds the raw
@@ -137,7 +139,9 @@ class MNIST(Dataset):
         train: bool = True,
         transform: Callable[[Tensor], Any] | None = None,
         target_transform: Callable[[int], Any] | None = None,
+        download: bool = False,
     ) -> None:
+        # download: torchvision's argument, accepted so its code ports; nothing is fetched
         self.root, self.train = os.fspath(root), train
         self.transform, self.target_transform = transform, target_transform
         images_name, labels_name = self.files[bool(train)]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from glassgrad.nn import functional as F
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
@@ -29,7 +31,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not isinstance(p, int | float) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: expected a probability p in [0, 1], got {p!r}")
         self.p = p
         self.inplace = inplace

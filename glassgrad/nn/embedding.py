@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -57,8 +58,9 @@ class Embedding(Module):
     ) -> None:
         super().__init__()
         for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:  # NumPy ints too
                 raise ValueError(f"Embedding: expected {key} to be a non-negative int, got {v!r}")
+        num_embeddings, embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -16,10 +17,12 @@ from glassgrad.tensor import Tensor
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
 
 
-def _positive(name: str, **sizes: int) -> None:
+def _positive(name: str, **sizes: int) -> tuple[int, ...]:
+    """The sizes as Python ints; NumPy integers are accepted, as PyTorch does (``y.max() + 1``)."""
     for key, v in sizes.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
             raise ValueError(f"{name}: expected {key} to be a non-negative int, got {v!r}")
+    return tuple(int(v) for v in sizes.values())
 
 
 def _dtype(dtype: Any) -> Any:
@@ -69,7 +72,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        _positive("Linear", in_features=in_features, out_features=out_features)
+        in_features, out_features = _positive("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in_features, dtype=_dtype(dtype)))
@@ -122,7 +125,9 @@ class Bilinear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        _positive("Bilinear", in1_features=in1_features, in2_features=in2_features, out_features=out_features)
+        in1_features, in2_features, out_features = _positive(
+            "Bilinear", in1_features=in1_features, in2_features=in2_features, out_features=out_features
+        )
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features

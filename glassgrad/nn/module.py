@@ -175,7 +175,12 @@ class Module(ForwardHooks, StateDict, Conversion):
             raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if "." in name or name == "":
             raise KeyError(f'{kind} name cannot contain "." or be empty, got {name!r}')
-        if name not in store and (name in self.__dict__ or hasattr(type(self), name)):
+        if name in store:
+            return  # re-registering under the same kind replaces the old value
+        d = self.__dict__
+        # a parameter, buffer or submodule under this name too would make state_dict keys collide
+        taken = name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]
+        if taken or name in d or hasattr(type(self), name):
             raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -262,8 +267,8 @@ class Module(ForwardHooks, StateDict, Conversion):
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:

@@ -4,6 +4,7 @@ keys (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tra
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if isinstance(normalized_shape, int):
+        if isinstance(normalized_shape, numbers.Integral):  # NumPy ints too, as PyTorch
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
@@ -104,8 +105,13 @@ class _BatchNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if not isinstance(num_features, int) or num_features <= 0:
+        if (
+            not isinstance(num_features, numbers.Integral)
+            or isinstance(num_features, bool)
+            or num_features <= 0
+        ):
             raise ValueError(f"{type(self).__name__}: expected a positive num_features, got {num_features!r}")
+        num_features = int(num_features)  # a NumPy int is accepted, as in PyTorch
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum

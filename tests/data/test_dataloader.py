@@ -96,6 +96,23 @@ def test_fast_path_fetches_the_batch_in_one_call(monkeypatch):
     assert calls == {"item": 0, "items": 4}
 
 
+@pytest.mark.parametrize("make", [_ds, lambda: random_split(_ds(), [6, 4], generator=gg.Generator(1))[0]])
+def test_custom_collate_fn_gets_the_list_of_samples(make):
+    # As in PyTorch, a collate_fn of the user's gets [ds[i] for i in indices]: a list it may sort.
+    ds = make()
+    seen = []
+
+    def collate(batch):
+        seen.append(type(batch))
+        batch.sort(key=lambda sample: -sample[1].item())  # e.g. longest first, before padding
+        return [y.item() for _, y in batch]
+
+    got = list(DataLoader(ds, batch_size=4, collate_fn=collate))
+    expected = [ds[i][1].item() for i in range(len(ds))]
+    assert got == [sorted(expected[i : i + 4], reverse=True) for i in range(0, len(ds), 4)]
+    assert seen == [list] * len(got)
+
+
 def test_shuffle_reshuffles_each_epoch_and_manual_seed_reproduces():
     ds = _ds(30)
     loader = DataLoader(ds, batch_size=30, shuffle=True)
@@ -188,6 +205,22 @@ def test_num_workers_warns_and_still_loads():
     with pytest.warns(UserWarning, match="main process"):
         loader = DataLoader(_ds(4), batch_size=2, num_workers=2)
     assert len(list(loader)) == 2
+
+
+def test_signature_matches_torch_so_worker_options_port():
+    # e.g. DataLoader(ds, num_workers=4, multiprocessing_context="spawn", pin_memory_device="cuda")
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(DataLoader.__init__).parameters
+    theirs = inspect.signature(torch.utils.data.DataLoader.__init__).parameters
+    assert [(n, p.kind, p.default) for n, p in ours.items()] == [
+        (n, p.kind, p.default) for n, p in theirs.items()
+    ]
+    with pytest.warns(UserWarning, match="main process"):
+        loader = DataLoader(_ds(4), batch_size=2, num_workers=2, multiprocessing_context="spawn",
+                            persistent_workers=True, prefetch_factor=4, pin_memory_device="", in_order=False)  # fmt: skip
+    assert [b[1].tolist() for b in loader] == [[0, 1], [2, 3]]
 
 
 def _same(ours, ref):

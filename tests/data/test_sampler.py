@@ -81,6 +81,17 @@ def test_batch_sampler_random_covers_all():
     assert sorted(np.concatenate(batches).tolist()) == list(range(10))
 
 
+@pytest.mark.parametrize("base", [SequentialSampler, RandomSampler])
+def test_batch_sampler_iterates_a_subclass_that_overrides_iter(base):
+    # The array fast path must not bypass a custom order (PyTorch iterates the sampler).
+    class Reversed(base):
+        def __iter__(self):
+            return iter(range(len(self.data_source) - 1, -1, -1))
+
+    assert list(BatchSampler(Reversed(range(5)), 2, False)) == [[4, 3], [2, 1], [0]]
+    assert list(BatchSampler(Reversed(range(5)), 2, True)) == [[4, 3], [2, 1]]
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True])
 def test_batch_sampler_validates(bad):
     with pytest.raises(ValueError, match="batch_size"):

@@ -52,7 +52,7 @@ def test_gzip_detected_from_content_not_name(tmp_path):
         (bytes([0, 0, 0x08, 1, 0, 0, 0, 4, 5]), "truncated"),
         (bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 5, 6]), "too long"),
         (bytes([0, 0]), "4-byte header"),
-        (gzip.compress(bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 5]))[:-6], "gzip"),
+        (gzip.compress(bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 5]), mtime=0)[:-6], "gzip"),
     ],
 )
 def test_corrupted_files_raise_clear_errors(tmp_path, raw, match):
@@ -82,7 +82,7 @@ def _fake_mnist(folder, n=5, gz=True, train=True):
 
 def test_mnist_local_files(tmp_path):
     images, labels = _fake_mnist(tmp_path / "MNIST" / "raw", n=5)
-    ds = MNIST(tmp_path, train=True)
+    ds = MNIST(tmp_path, train=True, download=True)  # torchvision's call ports (nothing is fetched)
     assert len(ds) == 5 and ds.data.shape == (5, 28, 28) and ds.targets.dtype == gg.int64
     img, label = ds[2]
     assert img.shape == (1, 28, 28) and img.dtype == gg.float32 and label == int(labels[2])
@@ -103,6 +103,8 @@ def test_mnist_missing_files_names_them(tmp_path):
     assert len(MNIST(tmp_path, train=True)) == 3
     with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte"):
         MNIST(tmp_path, train=False)
+    with pytest.raises(FileNotFoundError, match="does not download"):
+        MNIST(tmp_path, train=False, download=True)
 
 
 def test_mnist_mismatched_counts(tmp_path):

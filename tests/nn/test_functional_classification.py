@@ -342,6 +342,10 @@ def test_class_target_errors():
         F.cross_entropy(x, gg.tensor([[0.5, 0.5]]))
     with pytest.raises(ShapeError, match=r"weight of shape \(3,\), got \(4,\)"):
         F.cross_entropy(x, gg.tensor([0, 1, 2, 0]), gg.ones(4))
+    # labels kept as floats (y from a float array): say so, not "same shape as input"
+    for logits, labels in [(x, gg.tensor([0.0, 1.0, 2.0, 0.0])), (gg.randn(4, 3, 5), gg.zeros(4, 5)), (gg.randn(3), gg.tensor(1.0))]:  # fmt: skip
+        with pytest.raises(DTypeError, match=r"cross_entropy: expected integer class indices \(int64\) of shape .* use target.long\(\)"):  # fmt: skip
+            F.cross_entropy(logits, labels)
     with pytest.raises(DTypeError, match="nll_loss: expected integer class indices"):
         F.nll_loss(x, gg.tensor([0.0, 1.0, 2.0, 0.0]).reshape(4, 1))
     with pytest.raises(GraphError, match="weight gets no gradient"):

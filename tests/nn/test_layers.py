@@ -303,3 +303,29 @@ def test_batch_norm_loads_checkpoints_without_num_batches_tracked():
     sd = {k: v.numpy().copy() for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
     result = bn.load_state_dict(sd)
     assert result.missing_keys == [] and int(bn.num_batches_tracked.item()) == 0
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda m, n: m.Linear(n(3), n(2)),
+        lambda m, n: m.Bilinear(n(3), n(2), n(4)),
+        lambda m, n: m.Embedding(n(5), n(2)),
+        lambda m, n: m.BatchNorm1d(n(3)),
+        lambda m, n: m.BatchNorm2d(n(3)),
+        lambda m, n: m.LayerNorm(n(3)),
+    ],
+)
+def test_numpy_integer_sizes_are_accepted_like_torch(build):
+    # e.g. nn.Linear(hidden, y.max() + 1) with y a NumPy array: PyTorch takes NumPy integers.
+    ours, theirs = build(nn, np.int64), build(torch.nn, np.int64)
+    assert repr(ours) == repr(build(torch.nn, int))  # torch's LayerNorm would print np.int64(3)
+    assert [tuple(v.shape) for v in ours.state_dict().values()] == [
+        tuple(v.shape) for v in theirs.state_dict().values()
+    ]
+    assert all(
+        type(v) is int for k, v in vars(ours).items() if k.endswith(("features", "_dim", "embeddings"))
+    )
+    with pytest.raises((TypeError, ValueError)):  # a float size is still refused, as in torch
+        build(nn, lambda v: float(v))
+    nn.Dropout(np.float32(0.25))  # any real p in [0, 1], as torch

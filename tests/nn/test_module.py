@@ -147,6 +147,30 @@ def test_register_validation():
         nn.Module()(1)
 
 
+def test_register_refuses_a_name_taken_by_another_kind_of_member():
+    # As PyTorch: a buffer named like a parameter (or a module like a buffer ...) would make two
+    # state_dict entries share one key, the second silently overwriting the first.
+    m = Scale()
+    m.sub = Scale()
+    for register, name in [
+        (lambda n: m.register_buffer(n, gg.zeros(3)), "w"),
+        (lambda n: m.register_buffer(n, gg.zeros(3)), "sub"),
+        (lambda n: m.register_parameter(n, nn.Parameter(gg.zeros(1))), "count"),
+        (lambda n: m.register_parameter(n, nn.Parameter(gg.zeros(1))), "sub"),
+        (lambda n: m.add_module(n, nn.ReLU()), "w"),
+        (lambda n: m.add_module(n, nn.ReLU()), "scratch"),
+    ]:
+        with pytest.raises(KeyError, match=f"attribute '{name}' already exists"):
+            register(name)
+    assert list(m.state_dict()) == ["w", "b", "count", "sub.w", "sub.b", "sub.count"]
+    assert m.state_dict()["w"].tolist() == [1.0, 1.0, 1.0]
+    # re-registering under the same kind still replaces, as in PyTorch
+    m.register_buffer("count", gg.ones(1))
+    m.register_parameter("w", nn.Parameter(gg.zeros(3)))
+    m.add_module("sub", nn.ReLU())
+    assert m.count.tolist() == [1.0] and m.w.tolist() == [0.0] * 3 and isinstance(m.sub, nn.ReLU)
+
+
 def test_weight_tying_yields_the_parameter_once_and_gradients_add():
     enc, dec = nn.Module(), nn.Module()
     enc.weight = nn.Parameter(gg.tensor([2.0]))
@@ -169,6 +193,8 @@ def test_shared_submodule_is_visited_once():
     assert [n for n, _ in model.named_modules()] == ["", "a"]
     assert [n for n, _ in model.named_children()] == ["a"]
     assert len(list(model.parameters())) == 2
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == ["", "a", "b"]
+    assert list(model.modules(remove_duplicate=False)) == [model, shared, shared]  # torch's signature
 
 
 def test_get_submodule_parameter_buffer():

@@ -149,8 +149,15 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     if input.data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
-    t_kind = (target.data if isinstance(target, Tensor) else as_array(target)).dtype.kind
-    if t_kind == "f":
+    t_arr = target.data if isinstance(target, Tensor) else as_array(target)
+    if t_arr.dtype.kind == "f":
+        index_shape = (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()
+        if t_arr.shape == index_shape and t_arr.shape != input.shape:  # labels stored as floats
+            raise DTypeError(
+                f"cross_entropy: expected integer class indices (int64) of shape {index_shape} or float "
+                f"class probabilities of shape {input.shape}, got {t_arr.dtype} of shape {t_arr.shape}; "
+                "for class indices use target.long()"
+            )
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     x, tgt, unbatched = _class_inputs("cross_entropy", input, target, weight, ignore_index)
     loss = _L.cross_entropy(x, tgt, weight, ignore_index, label_smoothing, reduction)

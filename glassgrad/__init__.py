@@ -1,7 +1,9 @@
 """glassgrad: a glass-box deep-learning library on NumPy, with PyTorch's names and semantics."""
 
-from glassgrad import autograd, data, datasets, nn, optim
+from glassgrad import autograd, cuda, data, datasets, nn, optim
 from glassgrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from glassgrad.autograd import no_grad as inference_mode
+from glassgrad.device import device
 from glassgrad.dtypes import (
     bool,
     float16,
@@ -13,6 +15,10 @@ from glassgrad.dtypes import (
     long,
     set_default_dtype,
 )
+from glassgrad.dtypes import float16 as half
+from glassgrad.dtypes import float32 as float
+from glassgrad.dtypes import float64 as double
+from glassgrad.dtypes import int32 as int
 from glassgrad.factories import (
     arange,
     as_tensor,
@@ -85,6 +91,13 @@ __all__ = [
     "load",
     "autograd",
     "optim",
+    "cuda",
+    "device",
+    "half",
+    "float",
+    "double",
+    "int",
+    "inference_mode",
     "nn",
     "data",
     "datasets",

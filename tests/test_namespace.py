@@ -29,3 +29,21 @@ def test_top_level_functions_compute_like_methods():
     assert gg.where(x > 2, x, gg.zeros_like(x)).tolist() == [[0.0, 5.0], [3.0, 0.0]]
     assert gg.topk(x, 1).values.tolist() == [[5.0], [3.0]]
     assert gg.einsum("ij,jk->ik", x, x).tolist() == (x @ x).tolist()
+
+
+def test_pytorch_quickstart_idioms_port():
+    device = "cuda" if gg.cuda.is_available() else "cpu"
+    assert device == "cpu" and gg.cuda.device_count() == 0
+    model = gg.nn.Linear(3, 3).to(gg.device(device))
+    x, y = gg.randn(4, 3).to(device), gg.tensor([0, 1, 2, 0])
+    with gg.inference_mode():
+        pred = model(x)
+    correct = (pred.argmax(1) == y).type(gg.float).sum().item()
+    assert isinstance(correct, float) and 0 <= correct <= 4
+    assert (gg.float, gg.double, gg.half, gg.int) == (gg.float32, gg.float64, gg.float16, gg.int32)
+    assert x.device == gg.device("cpu") and repr(gg.device("cpu")) == "device(type='cpu')"
+
+
+def test_asking_for_a_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="device: glassgrad runs on the CPU only; expected 'cpu', got 'cuda:0'"):
+        gg.device("cuda:0")

@@ -5,6 +5,8 @@ A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from glassgrad.errors import DTypeError
@@ -42,6 +44,9 @@ class DType:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DType):
             return self.np == other.np
+        if other is None or other is float or other is int or other is builtins.bool:
+            # np.dtype(None) and np.dtype(float) are float64: float64 == None must not be True
+            return False
         try:
             return self.np == np.dtype(other)  # type: ignore[arg-type]
         except TypeError:

@@ -14,7 +14,7 @@ from glassgrad import dtypes
 from glassgrad.autograd import engine, function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, GraphError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Tensor", "tensor", "as_array"]
 
@@ -30,10 +30,19 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     elif isinstance(data, np.ndarray | np.generic):
         arr = np.asarray(data)
     else:
-        arr = np.asarray(data if not _is_tensor_seq(data) else _tensor_seq(data))
-        if arr.dtype.kind == "f" and dtype is None:
+        seq = _is_tensor_seq(data)
+        try:
+            arr = np.asarray(_tensor_seq(data) if seq else data)
+        except ValueError:
+            raise ShapeError(
+                "tensor: expected a rectangular nested sequence (equal lengths per dim)"
+            ) from None
+        seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
+        if arr.dtype.kind == "f" and dtype is None and not seq:
             arr = arr.astype(dtypes.get_default_dtype().np)
-        elif arr.dtype.kind in "iu" and dtype is None:
+        elif arr.dtype.kind in "iu" and dtype is None and not seq:
+            if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+                raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
             arr = arr.astype(np.int64)
         elif arr.dtype.kind not in "fiub" and dtype is None:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
@@ -138,7 +147,9 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)  # a new array anyway
+        return self.data.copy() if copy else self.data  # np.array(t) asks for a copy: give one
 
     def __float__(self) -> float:
         return float(self.item())
@@ -172,10 +183,10 @@ class Tensor:
         """``to(dtype)``, ``to("cpu")`` or ``to(device, dtype)``; returns self when nothing changes."""
         dtype = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, dtypes.DType) or a in (float, int, bool) or isinstance(a, np.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
+            if isinstance(a, Tensor):
                 dtype = a.dtype
+            elif isinstance(a, dtypes.DType) or a in (float, int, bool) or isinstance(a, np.dtype):
+                dtype = a
             elif a not in ("cpu", None):
                 raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
         if dtype is None or dtypes.to_np_dtype(dtype) == self.data.dtype:
@@ -256,12 +267,21 @@ class Tensor:
             if self._hooks is None:
                 self._hooks = []
             hooks = self._hooks
-        hooks.append(hook)
+        if hooks and getattr(hooks[-1], "retains_grad", False):
+            hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
+        else:
+            hooks.append(hook)
         return _HookHandle(hooks, hook)
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        hooks = self._node.hooks if self._node is not None else None
+        return bool(hooks) and getattr(hooks[-1], "retains_grad", False)
+
     def retain_grad(self) -> None:
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
-        if self._node is None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (after its hooks ran)."""
+        if self._node is None or self.retains_grad:
             return
         import weakref
 
@@ -272,6 +292,7 @@ class Tensor:
             if t is not None:
                 t.grad = Tensor(grad.data.copy(), _wrap=True) if t.grad is None else t.grad + grad.data
 
+        keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
         self.register_hook(keep)
 
     # ----------------------------------------------------------------- in-place (outside the graph)
@@ -284,6 +305,11 @@ class Tensor:
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
                 "do it inside glassgrad.no_grad() or on .detach()"
             )
+        if not self.data.flags.writeable:
+            raise ShapeError(
+                f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
+                "expand/broadcast_to, whose elements share memory); clone() it first"
+            )
         self._version += 1
 
     def _set(self, op: str, value: Any) -> Tensor:
@@ -293,9 +319,31 @@ class Tensor:
         try:
             self.data[...] = xp.broadcast_to(value, self.data.shape)
         except ValueError:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
             ) from None
+        return self
+
+    def _update(self, op: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:
+        """``self = fn(self, *args)`` in place, as PyTorch's in-place arithmetic: the result is
+        computed by the out-of-place op, must keep self's shape and must not need a dtype of a
+        higher kind (an integer tensor cannot hold a true division or a float sum)."""
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad and _grad_state.enabled:
+                raise GraphError(
+                    f"{op}: an in-place update by a tensor that requires grad (shape {a.shape}) is not "
+                    "recorded; write x = x + y (out of place), or use glassgrad.no_grad()"
+                )
+        out = fn(Tensor(self.data, _wrap=True), *args).data
+        if out.dtype != self.data.dtype and not np.can_cast(out.dtype, self.data.dtype, "same_kind"):
+            raise DTypeError(
+                f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
+                f"got {dtypes.from_np_dtype(out.dtype)}"
+            )
+        if out.shape != self.data.shape:
+            raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {out.shape}")
+        self._check_inplace(op)
+        self.data[...] = out
         return self
 
     def copy_(self, src: Any) -> Tensor:
@@ -323,36 +371,55 @@ class Tensor:
         return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return self._set("add_", self.data + (other * alpha if alpha != 1.0 else other))
+        return self._update("add_", Tensor.add, other, alpha)
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self.add_(other, -alpha)
+        return self._update("sub_", Tensor.sub, other, alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._set("mul_", self.data * (other.data if isinstance(other, Tensor) else other))
+        return self._update("mul_", _E.mul, other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._set("div_", self.data / (other.data if isinstance(other, Tensor) else other))
+        return self._update("div_", _E.div, other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._update("pow_", _E.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
-        return self._set("clamp_", array_module(self.data).clip(self.data, min, max))
+        return self._update("clamp_", _E.clamp, min, max)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-        return self._set("masked_fill_", array_module(self.data).where(mask, value, self.data))
+        return self._update("masked_fill_", _I.masked_fill, mask, value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
+        return self._update("__iadd__", _E.add, other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
+        return self._update("__isub__", _E.sub, other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
+        return self._update("__imul__", _E.mul, other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
+        return self._update("__itruediv__", _E.div, other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._update("__ipow__", _E.pow, other)
+
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._update("__ifloordiv__", _C.floor_divide, other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._update("__imod__", _C.remainder, other)
+
+    def __iand__(self, other: Any) -> Tensor:
+        return self._update("__iand__", _C.bitwise_and, other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self._update("__ior__", _C.bitwise_or, other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self._update("__ixor__", _C.bitwise_xor, other)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         _I.setitem(self, key, value)
@@ -361,15 +428,21 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4, threshold=200)
         extras = []
-        if (self.data.dtype != dtypes.get_default_dtype().np and self.data.dtype != np.int64) or (
-            self.data.dtype == np.int64 and self.data.size == 0
-        ):
+        dt = self.data.dtype
+        if self.data.size == 0 and self.data.ndim != 1:
+            extras.append(f"size={self.data.shape}")  # the body "[]" does not show the shape
+        if dt != dtypes.get_default_dtype().np and (self.data.size == 0 or dt not in (np.int64, np.bool_)):
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0:
+            return self.item().__format__(spec)  # f"{loss:.4f}" formats the number, as PyTorch
+        return object.__format__(self, spec)
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -427,9 +500,13 @@ class Tensor:
         return _C.remainder(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
         return _C.eq(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented
         return _C.ne(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -444,17 +521,29 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return _C.ge(self, other)
 
+    def __rmod__(self, other: Any) -> Tensor:
+        return _C.remainder(other, self)
+
     def __and__(self, other: Any) -> Tensor:
-        return _C.logical_and(self, other)
+        return _C.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _C.bitwise_and(other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return _C.logical_or(self, other)
+        return _C.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _C.bitwise_or(other, self)
 
     def __xor__(self, other: Any) -> Tensor:
-        return _C.logical_xor(self, other)
+        return _C.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _C.bitwise_xor(other, self)
 
     def __invert__(self) -> Tensor:
-        return _C.logical_not(self)
+        return _C.bitwise_not(self)
 
     def __getitem__(self, key: Any) -> Tensor:
         return _I.getitem(self, key)
@@ -573,8 +662,8 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         return _R.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.mean(self, dim, keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _R.mean(self, dim, keepdim, dtype=dtype)
 
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
@@ -613,8 +702,8 @@ class Tensor:
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _S.norm(self, p, dim, keepdim)
 
-    def cumsum(self, dim: int) -> Tensor:
-        return _R.cumsum(self, dim)
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _R.cumsum(self, dim, dtype=dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _R.all(self, dim, keepdim)
@@ -622,11 +711,11 @@ class Tensor:
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _R.any(self, dim, keepdim)
 
-    def softmax(self, dim: int) -> Tensor:
-        return _A.softmax(self, dim)
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _A.softmax(self, dim, dtype)
 
-    def log_softmax(self, dim: int) -> Tensor:
-        return _A.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _A.log_softmax(self, dim, dtype)
 
     def matmul(self, other: Any) -> Tensor:
         return _M.matmul(self, other)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-from glassgrad.errors import DTypeError, GraphError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 
 
 def test_dtype_inference_matches_pytorch():
@@ -119,3 +119,125 @@ def test_iteration_and_len():
     assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
     with pytest.raises(TypeError):
         len(gg.tensor(1.0))
+
+
+def test_inplace_arithmetic_follows_pytorch_casting_rules():
+    i = gg.tensor([1, 2, 3])
+    with pytest.raises(DTypeError, match=r"__iadd__: expected a result castable to .*int64, got .*float32"):
+        i += 2.5  # PyTorch: "result type Float can't be cast to the desired output type Long"
+    with pytest.raises(DTypeError, match="__itruediv__"):
+        i /= 2  # true division of integers is a float
+    with pytest.raises(DTypeError, match="div_"):
+        i.div_(gg.tensor([1, 1, 1]))
+    with pytest.raises(DTypeError, match="clamp_"):
+        i.clamp_(min=1.5)
+    assert i.tolist() == [1, 2, 3] and i._version == 0  # nothing was written
+    i += 2
+    i *= gg.tensor([1, 2, 3], dtype=gg.int32)
+    assert i.tolist() == [3, 8, 15] and i.dtype == gg.int64
+    f = gg.tensor([1.0, 2.0])
+    f += gg.tensor([0.5, 0.5], dtype=gg.float64)  # a float64 result fits float32 (same kind)
+    f -= np.float64(0.5)
+    assert f.dtype == gg.float32 and f.tolist() == [1.0, 2.0]
+    with pytest.raises(ShapeError, match=r"__iadd__: expected a result of the tensor's shape \(2,\)"):
+        f += gg.ones(3, 2)  # broadcasting may not grow the tensor
+    m = gg.tensor([True, False])
+    m |= gg.tensor([False, True])
+    assert m.tolist() == [True, True] and m.dtype == gg.bool
+
+
+def test_every_inplace_operator_changes_the_tensor_itself():
+    x = gg.tensor([1.0, 2.0, 3.0])
+    alias = x
+    x **= 2
+    x //= 2
+    x %= 3
+    assert x is alias and x.tolist() == [0.0, 2.0, 1.0] and x._version == 3
+    b = gg.tensor([True, True])
+    same = b
+    b &= gg.tensor([True, False])
+    b ^= True
+    assert b is same and b.tolist() == [False, True]
+    y = gg.tensor([1.0, -1.0]).pow_(2)
+    assert y.tolist() == [1.0, 1.0]
+
+
+def test_inplace_update_by_a_tensor_that_requires_grad_raises():
+    # x += w would silently drop w's gradient path (PyTorch records it; glassgrad does not)
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    x = gg.zeros(2)
+    with pytest.raises(GraphError, match=r"__iadd__: an in-place update by a tensor that requires grad"):
+        x += w
+    with pytest.raises(GraphError, match="mul_"):
+        x.mul_(w)
+    with gg.no_grad():
+        x += w
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_repr_of_empty_and_bool_tensors_matches_pytorch():
+    assert repr(gg.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    assert repr(gg.zeros(2, 0, dtype=gg.int64)) == "tensor([], size=(2, 0), dtype=glassgrad.int64)"
+    assert repr(gg.tensor([])) == "tensor([])"
+    assert repr(gg.tensor([True, False])) == "tensor([ True, False])"
+    assert repr(gg.tensor(True)) == "tensor(True)"
+    assert repr(gg.tensor([], dtype=gg.bool)) == "tensor([], dtype=glassgrad.bool)"
+
+
+def test_construction_errors_are_clear():
+    with pytest.raises(ShapeError, match="tensor: expected a rectangular nested sequence"):
+        gg.tensor([[1, 2], [3]])
+    with pytest.raises(OverflowError, match="tensor: expected integers that fit int64"):
+        gg.tensor([2**63])  # NumPy would make uint64 and wrap it to a negative int64
+    assert gg.tensor([2**63 - 1]).item() == 2**63 - 1
+
+
+def test_to_another_tensor_and_dtype_arguments_of_methods():
+    x = gg.tensor([1.0, 2.0])
+    assert x.to(gg.tensor([1], dtype=gg.float64)).dtype == gg.float64  # to(other): other's dtype
+    i = gg.tensor([1, 2])
+    assert i.mean(dtype=gg.float32).item() == 1.5
+    assert i.cumsum(0, dtype=gg.float64).dtype == gg.float64
+    assert i.softmax(0, dtype=gg.float64).dtype == gg.float64
+    assert x.log_softmax(-1, gg.float64).dtype == gg.float64
+
+
+def test_a_list_of_tensors_keeps_their_dtype():
+    assert gg.tensor([gg.tensor(1.0, dtype=gg.float64), gg.tensor(2.0, dtype=gg.float64)]).dtype == gg.float64
+    assert gg.tensor([gg.tensor(1, dtype=gg.int32)]).dtype == gg.int32
+    assert gg.tensor([gg.tensor(1.0), 2.0]).dtype == gg.float32  # a Python float among them is weak
+
+
+def test_inplace_change_of_a_read_only_view_is_a_clear_error():
+    e = gg.ones(3).expand(2, 3)  # a broadcast view: its rows share memory
+    for change in [lambda: e.add_(1.0), lambda: e.fill_(2.0), lambda: e.__setitem__((0, 0), 5.0)]:
+        with pytest.raises(ShapeError, match="expected a writable tensor, got a read-only view"):
+            change()
+    c = e.clone()
+    c[0, 0] = 5.0
+    assert c.tolist() == [[5.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+
+
+def test_np_array_copies_while_np_asarray_and_numpy_share():
+    t = gg.tensor([1.0, 2.0])
+    a = np.array(t)  # NumPy asks __array__ for a copy; writing to it must not change t (as torch)
+    a[0] = 5.0
+    assert t.tolist() == [1.0, 2.0]
+    assert np.asarray(t) is t.data and t.numpy() is t.data
+    assert np.array(t, dtype=np.float64).dtype == np.float64
+
+
+def test_format_spec_of_a_zero_dim_tensor_formats_its_number():
+    loss = gg.tensor(1.23456, requires_grad=True) * 1.0
+    assert f"{loss:.2f}" == "1.23" and f"{gg.tensor(3):d}" == "3" and f"{gg.tensor(7):>3}" == "  7"
+    assert f"{gg.tensor([1.5, 2.0])}" == repr(gg.tensor([1.5, 2.0]))
+    with pytest.raises(TypeError):
+        f"{gg.tensor([1.5]):.2f}"  # as in PyTorch: only 0-d tensors take a number format
+
+
+def test_dtype_equality_is_not_fooled_by_none_or_python_types():
+    # np.dtype(None) and np.dtype(float) are float64; PyTorch's dtypes equal only dtypes
+    assert (gg.float64 == None) is False and (gg.float64 != None) is True  # noqa: E711
+    assert [gg.float64 == float, gg.int64 == int, gg.bool == bool] == [False, False, False]  # noqa: E721
+    assert gg.float32 == np.float32 and gg.float32 == np.dtype("float32") and gg.int64 == gg.long
+    assert gg.tensor([1.0], dtype=gg.float64).dtype not in (None, gg.float32)

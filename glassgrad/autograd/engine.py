@@ -3,7 +3,7 @@
 No recursion (a 1,000-step RNN must not hit Python's recursion limit). Each node's backward runs
 once, after every consumer of its output has passed its gradient down; gradients are keyed by node
 identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed unless
-``retain_graph=True``.
+``retain_graph=True`` (a graph whose nodes saved nothing can be walked again).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
         )
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
+        if grad.dtype != data.dtype:
+            grad = grad.astype(data.dtype)  # every gradient has its tensor's dtype (as PyTorch)
     leaves = run_backward([(tensor, grad)], retain_graph=retain_graph)
     _accumulate_leaves(leaves)
 
@@ -120,7 +122,9 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                     ready.append(nxt)
             elif g is not None:
                 _add_leaf(leaves, nxt, g)
-        if not retain_graph:
+        if not retain_graph and node.saved:
+            # Only what was saved is freed: a node that saved nothing (add, sum ...) can run again,
+            # as in PyTorch, where the error comes from reading freed saved tensors.
             node.saved = _FREED
             node.inputs = None
     return leaves

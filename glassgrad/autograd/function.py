@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import asarray, ndarray
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Function", "Node", "REGISTRY", "observers"]
 
@@ -163,6 +163,12 @@ class Function:
             if isinstance(e, ShapeError):
                 raise
             raise ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})") from e
+        except TypeError as e:  # NumPy refusing a dtype (bool - bool, -bool ...): name the op
+            if isinstance(e, DTypeError):
+                raise
+            raise DTypeError(
+                f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})"
+            ) from e
         if out.__class__ is not ndarray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)

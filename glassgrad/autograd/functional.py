@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.engine import run_backward
+from glassgrad.autograd.engine import _run_hooks, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 
@@ -44,6 +44,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=o.data.dtype)
             if g.shape != o.shape:
                 raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
+            g = g.astype(o.data.dtype, copy=False)
         roots.append((o, g))
     found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
     result = []
@@ -51,7 +52,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         entry = found.get(id(t))
         if entry is None:
             raise GraphError(f"grad: an input of shape {t.shape} was not used to compute the outputs")
-        result.append(Tensor(entry[1], _wrap=True))
+        g = entry[1]
+        if t._node is None and t._hooks:
+            g = _run_hooks(t._hooks, g)  # a leaf's hooks see its gradient, as in backward()
+        # each gradient in its input's dtype (a float64 op downstream must not upcast float32)
+        result.append(Tensor(np.asarray(g).astype(t.data.dtype, copy=False), _wrap=True))
     return tuple(result)
 
 

@@ -29,6 +29,11 @@ class _Mode:
 
     mode = True
 
+    def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)  # used bare, ``@no_grad``, as PyTorch allows
+
     def __init__(self) -> None:
         self._prev: list[bool] = []
 
@@ -65,6 +70,9 @@ class enable_grad(_Mode):  # noqa: N801 - PyTorch's name
 class set_grad_enabled(_Mode):  # noqa: N801 - PyTorch's name
     """Set grad mode to ``mode`` inside the block (also takes effect at once, as in PyTorch)."""
 
+    def __new__(cls, mode: bool) -> Any:
+        return object.__new__(cls)
+
     def __init__(self, mode: bool) -> None:
         super().__init__()
         self.mode = bool(mode)
@@ -73,3 +81,7 @@ class set_grad_enabled(_Mode):  # noqa: N801 - PyTorch's name
 
     def __enter__(self) -> None:
         pass
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        state.enabled = self._prev.pop()  # a decorator must not switch the mode where it is defined
+        return super().__call__(fn)

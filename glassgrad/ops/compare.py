@@ -3,7 +3,8 @@ arrays, with results that carry no gradient (no node is recorded).
 
 ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, the ``logical_*`` ops, ``isnan`` and ``isfinite`` give
 bool tensors. Binary ones broadcast and coerce their operands like every elementwise op
-(``elementwise.operands``).
+(``elementwise.operands``). The ``bitwise_*`` ops (what ``&``, ``|``, ``^`` and ``~`` call, as in
+PyTorch) take integer or bool tensors only; on bools they are the logical ops.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import operands
 from glassgrad.tensor import Tensor
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
     "sign", "floor", "ceil", "round", "isnan", "isfinite", "floor_divide", "remainder",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
 ]  # fmt: skip
 
 
@@ -48,11 +51,43 @@ floor_divide = _compare("floor_divide")
 remainder = _compare("remainder")
 
 
+def _integral_only(name: str, *args: Any) -> None:
+    for x in args:
+        kind = x.data.dtype.kind if isinstance(x, Tensor) else "f" if isinstance(x, float) else "i"
+        if kind not in "biu":
+            shown = x.dtype if isinstance(x, Tensor) else type(x).__name__
+            raise DTypeError(f"{name}: expected integer or bool operands, got {shown}")
+
+
+def _bitwise(name: str):
+    def op(a: Any, b: Any) -> Tensor:
+        a, b = operands(a, b)
+        _integral_only(name, a, b)
+        return _const(name, a, b)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of integer or bool tensors (broadcasting); no gradient."
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    """``~a``: logical not of a bool tensor, bitwise not of an integer one; no gradient."""
+    _integral_only("bitwise_not", a)
+    return _const("invert", a)
+
+
 def logical_not(a: Tensor) -> Tensor:
     return _const("logical_not", a)
 
 
 def sign(a: Tensor) -> Tensor:
+    if a.data.dtype.kind == "b":
+        return Tensor(a.data.copy(), _wrap=True)  # NumPy has no bool sign; PyTorch returns the bools
     return _const("sign", a)
 
 

@@ -10,6 +10,7 @@ do not change a tensor's dtype; an integer tensor meeting a float is promoted to
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,41 +23,72 @@ from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "clamp", "maximum", "minimum", "where", "cast", "clone",
-    "operands", "floating",
+    "operands", "promote", "floating",
 ]  # fmt: skip
 
 
 # ------------------------------------------------------------------ operand coercion
+_PY_SCALARS = (float, int, bool)
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's type categories: bool < integer < floating
+
+
 def operands(a: Any, b: Any) -> tuple[Any, Any]:
     """Make a binary op's operands agree on dtype the PyTorch way.
 
-    Tensors pass through; a Python scalar stays a scalar (NumPy treats it as weak, so float32
-    stays float32) unless it is a float meeting an integer tensor, which then becomes float32.
-    Lists/arrays become constant tensors. int/bool vs float tensors: the integer side is cast.
+    Tensors pass through when their dtypes match, else :func:`promote` picks one dtype. A Python
+    (or NumPy) scalar stays a scalar, which NumPy treats as weak, so float32 stays float32,
+    unless it is a float meeting an integer tensor, which then becomes float32. Lists/arrays
+    become constant tensors.
     """
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            ka, kb = a.data.dtype.kind, b.data.dtype.kind
-            if ka != kb and "f" in (ka, kb):
-                if ka != "f":
-                    a = Tensor(a.data.astype(b.data.dtype), _wrap=True)
-                else:
-                    b = Tensor(b.data.astype(a.data.dtype), _wrap=True)
+            if a.data.dtype != b.data.dtype:
+                return promote(a, b)
             return a, b
         return _with_scalar(a, b)
     if isinstance(b, Tensor):
         b2, a2 = _with_scalar(b, a)
         return a2, b2
-    return Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True)
+    return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True))
+
+
+def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Two tensors of different dtypes brought to PyTorch's result dtype.
+
+    The higher category wins (bool < integer < floating: int64 * float32 is float32). Within one
+    category a tensor with dims beats a 0-d one (float32 (3,) * float64 () is float32, no silent
+    upcast); otherwise NumPy already promotes to the larger type, as PyTorch does.
+    """
+    da, db = a.data.dtype, b.data.dtype
+    ca, cb = _CATEGORY.get(da.kind, 3), _CATEGORY.get(db.kind, 3)
+    if ca != cb:
+        if ca < 2 and cb < 2:
+            return a, b  # bool meets integer: NumPy gives the integer type, as PyTorch
+        target = da if ca > cb else db
+    elif (a.data.ndim == 0) != (b.data.ndim == 0):
+        target = db if a.data.ndim == 0 else da
+    else:
+        return a, b
+    return _as_dtype(a, target), _as_dtype(b, target)
+
+
+def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
+    if t.data.dtype == dtype:
+        return t
+    if t.requires_grad:
+        return cast(t, dtype)  # recorded, so the gradient flows back in t's own dtype
+    return Tensor(t.data.astype(dtype), _wrap=True)
 
 
 def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
-    if isinstance(s, bool | int | float):
-        if isinstance(s, float) and t.data.dtype.kind != "f":
-            t = Tensor(t.data.astype(dtypes.get_default_dtype().np), _wrap=True)
-        return t, s
-    other = Tensor(as_array(s), _wrap=True)
-    return operands(t, other)
+    if s.__class__ not in _PY_SCALARS:
+        if isinstance(s, np.generic) and s.dtype.kind in "biuf":
+            s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
+        elif not isinstance(s, _PY_SCALARS):
+            return operands(t, Tensor(as_array(s), _wrap=True))
+    if isinstance(s, float) and t.data.dtype.kind != "f":
+        t = Tensor(t.data.astype(dtypes.get_default_dtype().np), _wrap=True)
+    return t, s
 
 
 def floating(x: Tensor) -> Tensor:
@@ -130,7 +162,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = a ** b.   VJP: (g * b * a^(b-1), g * z * ln a), with d/db taken as 0 where a == 0."""
+    """z = a ** b.   VJP: (g * b * a^(b-1), taken as 0 where b == 0; g * z * ln a, taken as 0 where a == 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -143,11 +175,21 @@ class Pow(Function):
         a, b, out = ctx.saved
         xp = array_module(a)
         need = ctx.needs_input_grad
-        ga = g * b * a ** (b - 1) if need[0] else None
-        gb = None
+        ga = gb = None
+        if need[0]:
+            if b.__class__ in _PY_SCALARS and b >= 1:
+                ga = g * b * a ** (b - 1)  # the common x ** 2: no 0 ** negative, no errstate cost
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    # d/da a^0 = 0 everywhere, also at a = 0 where 0 * 0^-1 would be nan (as PyTorch)
+                    ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if need[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * xp.where(a == 0, 0.0, out * xp.log(a))
+            if a.__class__ in _PY_SCALARS:  # 2 ** x: math.log stays a weak Python float (np.log would
+                log_a = math.log(a) if a > 0 else 0.0 if a == 0 else math.nan  # upcast float32)
+                gb = g * out * log_a
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gb = g * xp.where(a == 0, 0.0, out * xp.log(a))
         return ga, gb
 
 
@@ -194,8 +236,8 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        share = (a > b) + 0.5 * (a == b)
-        return g * share, g * (1 - share)
+        ga = g * (a > b) + (0.5 * g) * (a == b)  # g times bool masks: stays in g's dtype
+        return ga, g - ga
 
 
 class Minimum(Function):
@@ -209,8 +251,8 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        share = (a < b) + 0.5 * (a == b)
-        return g * share, g * (1 - share)
+        ga = g * (a < b) + (0.5 * g) * (a == b)
+        return ga, g - ga
 
 
 class Where(Function):
@@ -281,8 +323,44 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
-    """a ** b, broadcasting."""
-    return Pow.apply(*operands(a, b))
+    """a ** b, broadcasting. Integer powers stay integer (no gradient), with PyTorch's rules for
+    negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
+    a, b = operands(a, b)
+    if _integral(a) and _integral(b):
+        return _int_pow(a, b)
+    return Pow.apply(a, b)
+
+
+def _integral(x: Any) -> bool:
+    return x.data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
+
+
+def _int_pow(a: Any, b: Any) -> Tensor:
+    """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
+    base = a.data if isinstance(a, Tensor) else a
+    exp = b.data if isinstance(b, Tensor) else b
+    xp = array_module(base)
+    base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
+    if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
+        raise DTypeError("pow: expected a numeric base or exponent, got bool ** bool")
+    if base_is_bool and not isinstance(base, bool):
+        if isinstance(exp, bool):  # bool ** True is the bools themselves, ** False all True
+            return Tensor(base.copy() if exp else xp.ones_like(base), _wrap=True)
+        base = base.astype(exp.dtype if isinstance(b, Tensor) else np.int64)  # NumPy would give int8
+    if not isinstance(b, Tensor):  # a Python int exponent
+        if exp < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
+        return Tensor(xp.asarray(base**exp), _wrap=True)
+    neg = exp < 0
+    if not neg.any():
+        return Tensor(xp.asarray(base**exp), _wrap=True)
+    dtype = xp.result_type(base, exp)  # before asarray: a Python int base stays weak
+    base = xp.asarray(base)
+    odd = (exp & 1).astype(bool)
+    # a ** -n = 1 / a ** n is an integer only for a = 1 (1) and a = -1 (+-1); PyTorch gives 0 elsewhere
+    at_neg = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0))
+    out = xp.where(neg, at_neg, base ** xp.where(neg, 0, exp))
+    return Tensor(xp.asarray(out.astype(dtype, copy=False)), _wrap=True)
 
 
 def neg(a: Tensor) -> Tensor:
@@ -293,6 +371,11 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
+    if a.data.dtype.kind != "f":
+        if isinstance(min, float) or isinstance(max, float):
+            a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)
+        elif a.data.dtype == np.bool_:
+            a = Tensor(a.data.astype(np.int64), _wrap=True)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a
         if min is not None:

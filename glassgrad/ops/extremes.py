@@ -28,7 +28,8 @@ __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "MaxMinResult"]
 def _even_split(g, x, out, axis, keepdims):
     """g shared evenly among the elements equal to the extreme ``out`` (ties split, as PyTorch)."""
     mask = x == _unsqueeze(out, axis, keepdims)
-    return _unsqueeze(g, axis, keepdims) * mask / mask.sum(axis=axis, keepdims=True)
+    count = mask.sum(axis=axis, keepdims=True, dtype=g.dtype)  # in g's dtype: float32 / int64 is float64
+    return _unsqueeze(g, axis, keepdims) * mask / count
 
 
 class Amax(Function):

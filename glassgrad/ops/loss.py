@@ -110,7 +110,7 @@ class CrossEntropy(Function):
         total = coef  # Q_i * s_i
         if eps > 0:
             w_sum = n_classes if weight is None else weight.sum()
-            smooth = (eps / n_classes) * valid * s  # (N, *)
+            smooth = valid * (s * (eps / n_classes))  # (N, *); s first: a float times bools is float64
             total = coef + w_sum * smooth
         grad = xp.exp(logp) * total[:, None]  # Q_i s_i softmax, (N, *) -> (N, 1, *)
         if eps > 0:

@@ -214,6 +214,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be -1): ``(N, C*H*W) -> (N, C, H, W)``."""
+    if x.ndim == 0:
+        raise ShapeError("unflatten: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "unflatten", x.shape)
     sizes = _ints((sizes,), "unflatten")
     inner = _infer(sizes, x.shape[d])

@@ -154,7 +154,8 @@ class Prod(Function):
         k = len(axes)
         front = [i for i in range(x.ndim) if i not in axes]
         moved = xp.transpose(x, front + list(axes))  # (kept..., reduced...)
-        flat = moved.reshape(moved.shape[: x.ndim - k] + (-1,))  # (kept..., R)
+        # (kept..., reduced...) -> (kept..., R); R spelled out, as -1 cannot be inferred for empty x
+        flat = moved.reshape(moved.shape[: x.ndim - k] + (math.prod(moved.shape[x.ndim - k :]),))
         others = _exclusive_cumprod(flat) * _exclusive_cumprod(flat[..., ::-1])[..., ::-1]
         others = others.reshape(moved.shape)  # (kept..., R) -> (kept..., reduced...)
         others = xp.transpose(others, np.argsort(front + list(axes)))  # back to x's layout

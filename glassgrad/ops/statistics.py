@@ -46,8 +46,9 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         d, denom = ctx.saved
+        scale = 2 / denom if denom else math.inf  # N <= correction: inf (nan where d = 0), as PyTorch
         with np.errstate(invalid="ignore", divide="ignore"):
-            return _unsqueeze(g, ctx.attrs["axis"], ctx.attrs["keepdims"]) * (2 / denom) * d
+            return _unsqueeze(g, ctx.attrs["axis"], ctx.attrs["keepdims"]) * scale * d
 
 
 class Std(Function):

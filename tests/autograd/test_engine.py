@@ -127,6 +127,43 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     assert y.grad_fn is not None and not y.is_leaf and x.is_leaf
 
 
+def test_retained_grad_is_the_gradient_after_every_hook():
+    # PyTorch runs the retain_grad hook last, whenever the other hooks were registered
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    y.retain_grad()  # a second call changes nothing (it must not count the gradient twice)
+    y.register_hook(lambda g: g * 100.0)
+    assert y.retains_grad and not x.retains_grad
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [400.0, 800.0])
+    np.testing.assert_allclose(x.grad.numpy(), [800.0, 1600.0])
+
+
+def test_a_graph_that_saved_nothing_can_run_backward_again():
+    # As in PyTorch: only saved arrays are freed, so add/sum graphs need no retain_graph
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x + 1.0).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+    z = (x * x + x).sum()  # mul saved its inputs: still an error, before any gradient is added
+    z.backward()
+    with pytest.raises(GraphError, match="mul: trying to backward through the graph a second time"):
+        z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0 + 3.0, 2.0 + 5.0])
+
+
+def test_gradient_argument_is_cast_to_the_output_dtype():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    seen = []
+    y.register_hook(lambda g: seen.append(g.dtype))
+    y.backward(gg.tensor([1.0, 0.5], dtype=gg.float64))
+    assert seen == [gg.float32] and x.grad.dtype == gg.float32
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 1.5])
+
+
 def test_no_grad_records_nothing_and_nests():
     x = gg.tensor([1.0], requires_grad=True)
     with gg.no_grad():
@@ -145,6 +182,29 @@ def test_no_grad_records_nothing_and_nests():
     with gg.set_grad_enabled(False):
         assert not (x * 1.0).requires_grad
     assert gg.is_grad_enabled()
+
+
+def test_grad_mode_decorators_switch_only_inside_the_function():
+    x = gg.tensor([1.0], requires_grad=True)
+
+    @gg.set_grad_enabled(False)  # PyTorch restores the mode at decoration time
+    def f(t):
+        return t * 2.0
+
+    assert gg.is_grad_enabled()
+    assert not f(x).requires_grad and gg.is_grad_enabled()
+
+    @gg.no_grad  # bare, without parentheses, as PyTorch allows
+    def g(t):
+        return t * 2.0
+
+    @gg.enable_grad
+    def h(t):
+        return t * 2.0
+
+    assert not g(x).requires_grad and g.__name__ == "g" and gg.is_grad_enabled()
+    with gg.no_grad():
+        assert h(x).requires_grad and not gg.is_grad_enabled()
 
 
 def test_inplace_on_leaf_that_requires_grad_raises_outside_no_grad():
@@ -259,3 +319,60 @@ def test_autograd_grad_leaves_dot_grad_alone():
     (g,) = gg.autograd.grad(y, x, grad_outputs=gg.ones(2))
     np.testing.assert_allclose(g.numpy(), 3 * x.data**2)
     assert x.grad is None
+
+
+def test_autograd_grad_gives_each_input_its_dtype_and_runs_its_hooks():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)  # float32
+    w = gg.tensor([3.0, 4.0], dtype=gg.float64)
+    y = x * 2.0
+    z = (y * w).sum()  # float64 from here on
+    gx, gy = gg.autograd.grad(z, [x, y], retain_graph=True)
+    assert gx.dtype == gg.float32 and gy.dtype == gg.float32
+    np.testing.assert_allclose(gx.numpy(), [6.0, 8.0])
+    x.register_hook(lambda g: g * 10.0)
+    (gx,) = gg.autograd.grad(z, x)
+    np.testing.assert_allclose(gx.numpy(), [60.0, 80.0])
+    assert x.grad is None
+
+
+_X32 = np.array([[0.5, -1.0, 2.0, 2.0], [1.5, 1.5, -0.5, 0.25]], np.float32)  # ties: split gradients
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: 2**x,
+        lambda x: 2.5**x,
+        lambda x: x.abs() ** 0.5,
+        lambda x: x.max(),
+        lambda x: x.amax(1),
+        lambda x: x.amin(0),
+        lambda x: x.norm(float("inf"), dim=1),
+        lambda x: gg.maximum(x, 0.1 * x.flip(1)),
+        lambda x: gg.minimum(x, x.flip(0)),
+        lambda x: gg.nn.functional.cross_entropy(x, gg.tensor([3, 0]), label_smoothing=0.1),
+    ],
+    ids=[
+        "rpow_int",
+        "rpow_float",
+        "pow_half",
+        "max",
+        "amax",
+        "amin",
+        "norm_inf",
+        "maximum",
+        "minimum",
+        "ce_ls",
+    ],
+)
+def test_float32_graphs_stay_float32_in_every_backward(fn):
+    # the engine casts a leaf's .grad back, so only the op-by-op gradients show a silent float64
+    seen = []
+    observers.backward.append(lambda node, g, gins: seen.extend(x.dtype for x in (g, *gins) if x is not None))
+    try:
+        x = gg.tensor(_X32, requires_grad=True)
+        fn(x).sum().backward()
+    finally:
+        observers.backward.pop()
+    assert seen and set(seen) == {np.dtype(np.float32)}
+    assert x.grad.dtype == gg.float32

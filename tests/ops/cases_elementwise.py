@@ -26,6 +26,13 @@ case("maximum")(_binary(gg.ops.elementwise.maximum))
 case("minimum")(_binary(gg.ops.elementwise.minimum))
 
 
+@case("pow")
+def _scalar_exponent(draw):
+    """x ** c for a Python number c: the backward's fast path (c >= 1) and the guarded one (c < 1, c = 0)."""
+    c = draw(st.sampled_from([0, 0.0, 0.5, 1, 2, 3, 2.5, -1, -1.5]))
+    return (lambda a: a**c), (values(draw, draw(shapes()), 0.5, 2.0),)
+
+
 @case("add")
 def _scalar_operands(draw):
     s = draw(st.floats(-3, 3))

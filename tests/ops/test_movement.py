@@ -229,6 +229,8 @@ def test_error_messages_name_op_and_shapes():
         x[0].tril()
     with raises(ShapeError, "unflatten: expected sizes with product 3 (dim 1 of (2, 3)), got (2, -1)"):
         x.unflatten(1, (2, -1))
+    with raises(ShapeError, "unflatten: expected a tensor with at least 1 dim, got shape ()"):
+        gg.tensor(2.0).unflatten(0, (1,))  # was a bare IndexError from shape[0]
     with raises(ShapeError, "flatten: expected start_dim <= end_dim, got 1 and 0 for (2, 3)"):
         x.flatten(1, 0)
     with raises(ShapeError, "roll: expected as many shifts as dims, got shifts (1, 2) and dims (0,)"):

@@ -301,6 +301,32 @@ def test_dtype_argument_and_float32_preservation():
     assert R.cumsum(gg.tensor([1, 2, 3]), 0, dtype=gg.float32).dtype == gg.float32
 
 
+def test_prod_backward_over_an_empty_dim():
+    for shape, dim in [((2, 0, 3), 1), ((2, 0, 3), None), ((0, 3), 0), ((2, 0, 3), 2)]:
+        x = np.zeros(shape)
+        a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ours, theirs = (a.prod(), t.prod()) if dim is None else (a.prod(dim), t.prod(dim))
+        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert a.grad.shape == shape
+        np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_backward_without_degrees_of_freedom_gives_nan_not_an_exception(method):
+    # N - correction = 0: PyTorch's gradient is nan (0 / 0); glassgrad must not raise ZeroDivisionError
+    for x, kwargs in [(np.array([[1.0, 2.0, 3.0]]), dict(dim=0)), (np.array(2.0), {})]:
+        a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        getattr(a, method)(**kwargs).sum().backward()
+        with pytest.warns(UserWarning):  # torch warns about zero degrees of freedom
+            getattr(t, method)(**kwargs).sum().backward()
+        np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+    a = gg.tensor([1.0, 2.0, 4.0], dtype=gg.float64, requires_grad=True)
+    a.var(correction=3).backward()  # N - correction = 0 with non-zero deviations: +-inf
+    assert np.all(np.isinf(a.grad.data)) and np.array_equal(np.sign(a.grad.data), [-1, -1, 1])
+
+
 def test_var_correction_edge_cases_match_pytorch():
     x = np.array([1.0, 2.0, 4.0])
     a, t = gg.tensor(x), torch.tensor(x)

@@ -45,5 +45,7 @@ def test_pytorch_quickstart_idioms_port():
 
 
 def test_asking_for_a_gpu_is_a_clear_error():
-    with pytest.raises(ValueError, match="device: glassgrad runs on the CPU only; expected 'cpu', got 'cuda:0'"):
+    with pytest.raises(
+        ValueError, match="device: glassgrad runs on the CPU only; expected 'cpu', got 'cuda:0'"
+    ):
         gg.device("cuda:0")

@@ -1,8 +1,7 @@
 """glassgrad: a glass-box deep-learning library on NumPy, with PyTorch's names and semantics."""
 
 from glassgrad import autograd, cuda, data, datasets, nn, optim
-from glassgrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from glassgrad.autograd import no_grad as inference_mode
+from glassgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from glassgrad.device import device
 from glassgrad.dtypes import (
     bool,

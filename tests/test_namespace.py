@@ -49,3 +49,17 @@ def test_asking_for_a_gpu_is_a_clear_error():
         ValueError, match="device: glassgrad runs on the CPU only; expected 'cpu', got 'cuda:0'"
     ):
         gg.device("cuda:0")
+
+
+def test_inference_mode_takes_a_mode_and_decorates():
+    w = gg.tensor([1.0], requires_grad=True)
+    with gg.inference_mode():
+        assert not (w * 2).requires_grad
+    with gg.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @gg.inference_mode
+    def f(t):
+        return t * 2
+
+    assert not f(w).requires_grad and gg.is_grad_enabled()

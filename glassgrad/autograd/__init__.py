@@ -2,7 +2,13 @@
 
 from glassgrad.autograd import functional
 from glassgrad.autograd.function import REGISTRY, Function, Node, observers
-from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from glassgrad.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from glassgrad.autograd.gradcheck import gradcheck
 
 __all__ = [
@@ -13,6 +19,7 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
+    "inference_mode",
     "is_grad_enabled",
     "gradcheck",
     "functional",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "state"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "state"]
 
 
 class _State:
@@ -85,3 +85,20 @@ class set_grad_enabled(_Mode):  # noqa: N801 - PyTorch's name
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         state.enabled = self._prev.pop()  # a decorator must not switch the mode where it is defined
         return super().__call__(fn)
+
+
+class inference_mode(_Mode):  # noqa: N801 - PyTorch's name
+    """PyTorch's other name for ``no_grad``: with ``mode=True`` (the default) nothing is recorded.
+
+    PyTorch's inference tensors carry further restrictions; here it is exactly ``no_grad`` (or, with
+    ``mode=False``, ``enable_grad``).
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):
+            return cls()(mode)  # used bare, ``@inference_mode``
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.mode = not bool(mode)

@@ -413,3 +413,12 @@ def test_cross_entropy_parity_on_drawn_shapes(n, c, trailing, use_weight, ignore
     w = [Const(rng.uniform(0.2, 2.0, c))] if use_weight else []
     kw = dict(reduction=reduction, label_smoothing=smoothing)
     check(lambda *a: F.cross_entropy(*a, **kw), lambda *a: TF.cross_entropy(*a, **kw), x, t, *w)
+
+
+def test_binary_cross_entropy_refuses_a_target_of_another_dtype():
+    import glassgrad as gg
+    import glassgrad.nn.functional as F
+    from glassgrad.errors import DTypeError
+
+    with pytest.raises(DTypeError, match="binary_cross_entropy: expected target of the input's dtype"):
+        F.binary_cross_entropy(gg.rand(3), gg.rand(3).double())

@@ -238,3 +238,14 @@ def test_cosine_similarity_with_a_zero_vector_is_zero_like_torch():
     b = np.array([[1.0, 0.0, 0.0], [2.0, 4.0, 6.0]])
     out = check(lambda a, b: F.cosine_similarity(a, b), lambda a, b: TF.cosine_similarity(a, b), a, b)
     np.testing.assert_allclose(out.data, [0.0, 1.0], atol=1e-12)
+
+
+def test_layer_norm_refuses_a_weight_of_another_dtype():
+    import glassgrad as gg
+    import glassgrad.nn.functional as F
+    from glassgrad.errors import DTypeError
+
+    with pytest.raises(
+        DTypeError, match="layer_norm: expected weight of the input's dtype glassgrad.float32"
+    ):
+        F.layer_norm(gg.randn(2, 3), (3,), gg.ones(3).double())

@@ -217,6 +217,10 @@ def binary_cross_entropy(
     """
     check_reduction("binary_cross_entropy", reduction)
     target = as_target("binary_cross_entropy", input, target)
+    if target.data.dtype != input.data.dtype:  # PyTorch refuses here rather than promote
+        raise DTypeError(
+            f"binary_cross_entropy: expected target of the input's dtype {input.dtype}, got {target.dtype}"
+        )
     _broadcasts_to("binary_cross_entropy", "weight", weight, input.shape)
     _constant("binary_cross_entropy", "weight", weight)
     p = input.data

@@ -6,7 +6,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
 from glassgrad.tensor import Tensor
 
@@ -44,6 +44,8 @@ def layer_norm(
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ShapeError(f"layer_norm: expected {name} of shape {shape}, got {p.shape}")
+        if p is not None and p.data.dtype != input.data.dtype:  # as PyTorch: no silent promotion
+            raise DTypeError(f"layer_norm: expected {name} of the input's dtype {input.dtype}, got {p.dtype}")
     return _N.layer_norm(input, k, weight, bias, eps)
 
 

@@ -69,8 +69,8 @@ class IndexPad(Function):
 _INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def pad(x: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
-    """Pad (or, with negative sizes, crop) ``x``; ``pad`` pairs start from the LAST dim:
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:  # noqa: A002
+    """Pad (or, with negative sizes, crop) ``input``; ``pad`` pairs start from the LAST dim:
     ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
 
     Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
@@ -80,33 +80,33 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> Tenso
         ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
     """
     pad = _ints((pad,), "pad")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ShapeError(
-            f"pad: expected an even number of pad sizes, at most {2 * x.ndim} for shape {x.shape}, got {pad}"
+            f"pad: expected an even number of pad sizes, at most {2 * input.ndim} for shape {input.shape}, got {pad}"
         )
     # dim -> (before, after), counting pairs from the last dim
-    pairs = {x.ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+    pairs = {input.ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
     if mode == "constant":
         src, dst, out_shape = [], [], []
-        for d, n in enumerate(x.shape):
+        for d, n in enumerate(input.shape):
             lo, hi = pairs.get(d, (0, 0))
             m = n + lo + hi
             if m < 0:
-                raise ShapeError(f"pad: padding {pad} crops dim {d} of {x.shape} below size 0")
-            a, b = max(-lo, 0), n - max(-hi, 0)  # the part of x that survives cropping
+                raise ShapeError(f"pad: padding {pad} crops dim {d} of {input.shape} below size 0")
+            a, b = max(-lo, 0), n - max(-hi, 0)  # the part of input that survives cropping
             src.append(slice(a, max(a, b)))
             dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
             out_shape.append(m)
         fill = 0 if value is None else value
-        return Pad.apply(x, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
+        return Pad.apply(input, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
     if mode not in _INDEX_MODES:
         raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
     index = []
     for d, (lo, hi) in sorted(pairs.items()):
-        n = x.shape[d]
+        n = input.shape[d]
         limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
         if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
-            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {x.shape}")
+            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}")
         idx = np.pad(np.arange(n), (lo, hi), mode=_INDEX_MODES[mode])  # output pos -> source pos
         index.append((d, idx))
-    return IndexPad.apply(x, index=tuple(index))
+    return IndexPad.apply(input, index=tuple(index))

@@ -258,3 +258,10 @@ def test_pad_errors():
         P.pad(x, (-2, -2))
     with raises(ShapeError, "pad: expected mode constant, reflect, replicate or circular, got 'edge'"):
         P.pad(x, (1, 1), mode="edge")
+
+
+def test_pad_takes_pytorch_keyword_names():
+    import glassgrad.nn.functional as F
+
+    out = F.pad(input=gg.ones(2, 2), pad=(1, 1), mode="constant", value=0.0)
+    assert out.shape == (2, 4) and out.tolist()[0] == [0.0, 1.0, 1.0, 0.0]

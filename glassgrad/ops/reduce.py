@@ -76,6 +76,17 @@ def _unsqueeze(a, axis: tuple | None, keepdims: bool):
     return array_module(a).expand_dims(a, axis)
 
 
+def _expand(g, shape: tuple):
+    """``g`` spread to ``shape`` (it broadcasts). A filled array, not ``broadcast_to``'s read-only
+    view: NumPy's ``broadcast_to`` costs microseconds of Python on every call, and the engine would
+    copy a view anyway before it reaches a leaf's ``.grad``."""
+    if g.shape == shape:
+        return g
+    out = array_module(g).empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
 def _constant(a) -> Tensor:
     """A result without gradient, as an ndarray (NumPy reduces to a scalar when no dim is left)."""
     return Tensor(array_module(a).asarray(a), _wrap=True)
@@ -101,12 +112,12 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        return array_module(x).sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)  # the array's own method: no Python-level wrapper
 
     @staticmethod
     def backward(ctx, g):
         a = ctx.attrs
-        return array_module(g).broadcast_to(_unsqueeze(g, a["axis"], a["keepdims"]), ctx.shapes[0])
+        return _expand(_unsqueeze(g, a["axis"], a["keepdims"]), ctx.shapes[0])
 
 
 class Mean(Function):
@@ -114,16 +125,19 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return array_module(x).sum(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
+        n = _count(x.shape, axis)
+        if n == 0:  # 0 / 0: nan, as PyTorch, without NumPy's warning
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return x.sum(axis=axis, keepdims=keepdims) / n
+        return x.sum(axis=axis, keepdims=keepdims) / n
 
     @staticmethod
     def backward(ctx, g):
         a, shape = ctx.attrs, ctx.shapes[0]
-        # broadcast first: an empty input then divides nothing by N = 0
-        return array_module(g).broadcast_to(_unsqueeze(g, a["axis"], a["keepdims"]), shape) / _count(
-            shape, a["axis"]
-        )
+        n = _count(shape, a["axis"])
+        if n == 0:  # an empty input has an empty gradient: nothing to divide
+            return array_module(g).zeros(shape, dtype=g.dtype)
+        return _expand(_unsqueeze(g, a["axis"], a["keepdims"]) / n, shape)
 
 
 def _exclusive_cumprod(a):

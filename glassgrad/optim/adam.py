@@ -123,13 +123,23 @@ class Adam(Optimizer):
                     else:
                         g = g + wd * p.data
                 m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, written as PyTorch's lerp
+                # One scratch array per parameter instead of a temporary per operation; the
+                # arithmetic and its order are the same as PyTorch's (bit-identical results).
+                buf = xp.subtract(g, m, out=xp.empty_like(m))  # out=: an array even for 0-d params
+                buf *= 1 - beta1
+                m += buf  # m ← m + (1 − β₁)(g − m) = β₁ m + (1 − β₁) g, PyTorch's lerp
+                xp.multiply(g, 1 - beta2, out=buf)
+                buf *= g
                 v *= beta2
-                v += (1 - beta2) * g * g
+                v += buf  # v ← β₂ v + (1 − β₂) g²
                 if group["amsgrad"]:
                     v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
-                denom = xp.sqrt(v) / math.sqrt(1 - beta2**t) + eps
-                p.data -= lr / (1 - beta1**t) * (m / denom)
+                xp.sqrt(v, out=buf)
+                buf /= math.sqrt(1 - beta2**t)
+                buf += eps  # denom = √v / √(1 − β₂ᵗ) + ε
+                xp.divide(m, buf, out=buf)
+                buf *= lr / (1 - beta1**t)
+                p.data -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
         return loss
 
 

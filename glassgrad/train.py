@@ -29,7 +29,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.callbacks import Callback, EarlyStopping, History, StopTraining
-from glassgrad.serialization import load_checkpoint, save_checkpoint
+from glassgrad.checkpoint import load_checkpoint, save_checkpoint
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -191,7 +191,7 @@ class Tensor:
                 raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
         if dtype is None or dtypes.to_np_dtype(dtype) == self.data.dtype:
             return self
-        return _E.cast(self, dtypes.to_np_dtype(dtype))
+        return _K.cast(self, dtypes.to_np_dtype(dtype))
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -227,10 +227,10 @@ class Tensor:
         return self
 
     def clone(self) -> Tensor:
-        return _E.clone(self)
+        return _K.clone(self)
 
     def contiguous(self) -> Tensor:
-        return self if self.data.flags.c_contiguous else _E.clone(self)
+        return self if self.data.flags.c_contiguous else _K.clone(self)
 
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -860,6 +860,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 # The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
 from glassgrad.ops import activation as _A  # noqa: E402
 from glassgrad.ops import compare as _C  # noqa: E402
+from glassgrad.ops import conversion as _K  # noqa: E402
 from glassgrad.ops import elementwise as _E  # noqa: E402
 from glassgrad.ops import extremes as _X  # noqa: E402
 from glassgrad.ops import indexing as _I  # noqa: E402

@@ -1,7 +1,7 @@
 """The primitive ops, grouped by family. The only place where backward rules live.
 
-elementwise (arithmetic, clamp, where, casts), unary (exp, log, sqrt, trig), compare (comparisons,
-logical ops, rounding; no gradient), reduce (sum, mean, prod, cumsum, all/any), extremes (max/min,
+elementwise (arithmetic, clamp, where), conversion (cast, clone), unary (exp, log, sqrt, trig),
+compare (comparisons, bitwise and logical ops, rounding; no gradient), reduce (sum, mean, prod, cumsum, all/any), extremes (max/min,
 argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
 joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
 (multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, special (erf on arrays), and
@@ -11,6 +11,7 @@ the fused linear, normalization and loss primitives.
 from glassgrad.ops import (
     activation,
     compare,
+    conversion,
     elementwise,
     extremes,
     indexing,
@@ -31,6 +32,7 @@ from glassgrad.ops import (
 __all__ = [
     "activation",
     "compare",
+    "conversion",
     "elementwise",
     "extremes",
     "indexing",

@@ -17,7 +17,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
-from glassgrad.ops import elementwise as _E
+from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import normalize_dims
 from glassgrad.ops.special import erf_array
@@ -358,7 +358,7 @@ def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tu
     if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
     if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
-        x = _E.cast(x, dtypes.to_np_dtype(dtype))
+        x = _K.cast(x, dtypes.to_np_dtype(dtype))
     axis = normalize_dims(op, x.data.ndim, dim)
     return floating(x), axis
 

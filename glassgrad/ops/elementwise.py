@@ -19,10 +19,11 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
+from glassgrad.ops.conversion import cast
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "clamp", "maximum", "minimum", "where", "cast", "clone",
+    "add", "sub", "mul", "div", "pow", "neg", "clamp", "maximum", "minimum", "where",
     "operands", "promote", "floating",
 ]  # fmt: skip
 
@@ -270,32 +271,6 @@ class Where(Function):
         return None, (g * cond if need[1] else None), (g * ~cond if need[2] else None)
 
 
-class Cast(Function):
-    """z = a converted to ``dtype``.   VJP: g converted back to a's dtype."""
-
-    @staticmethod
-    def forward(ctx, a, dtype=None):
-        ctx.save_for_backward(a.dtype)
-        return a.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        (dtype,) = ctx.saved
-        return g.astype(dtype)
-
-
-class Clone(Function):
-    """z = a copy of a (C-contiguous).   VJP: g."""
-
-    @staticmethod
-    def forward(ctx, a):
-        return array_module(a).array(a, copy=True, order="C")
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
-
-
 # ------------------------------------------------------------------ tensor-level functions
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
@@ -401,12 +376,3 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyT
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)
     return Where.apply(cond, a, b)
-
-
-def cast(a: Tensor, dtype: Any) -> Tensor:
-    """``a`` converted to ``dtype`` (a NumPy or glassgrad dtype)."""
-    return Cast.apply(a, dtype=dtypes.to_np_dtype(dtype))
-
-
-def clone(a: Tensor) -> Tensor:
-    return Clone.apply(a)

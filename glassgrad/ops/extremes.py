@@ -17,6 +17,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops.reduce import _constant, _nonempty, _unsqueeze, normalize_dims
 from glassgrad.tensor import Tensor
@@ -104,7 +105,7 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")
     axis = normalize_dims(op, x.data.ndim, dim)
     if not axis:  # a 0-d tensor: its only element, at index 0
-        return MaxMinResult(_E.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
+        return MaxMinResult(_K.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
     _nonempty(op, x, axis)
     xp, a = array_module(x.data), axis[0]
     idx = (xp.argmax if largest else xp.argmin)(x.data, axis=a, keepdims=True)  # first extreme, as PyTorch

@@ -20,7 +20,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.ops import elementwise as _E
+from glassgrad.ops import conversion as _K
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -204,7 +204,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     if dtype is not None:
         dt = dtypes.to_np_dtype(dtype)
         if dt.kind == "f" and x.data.dtype != dt:
-            x = _E.cast(x, dt)
+            x = _K.cast(x, dt)
         elif dt.kind != "f":
             return _constant(array_module(x.data).sum(x.data, axis=axis, keepdims=keepdim, dtype=dt))
     if x.data.dtype.kind != "f":
@@ -219,7 +219,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
-        x = _E.cast(x, dtypes.to_np_dtype(dtype))
+        x = _K.cast(x, dtypes.to_np_dtype(dtype))
     _floating_only("mean", x)
     return Mean.apply(x, axis=normalize_dims("mean", x.data.ndim, dim), keepdims=keepdim)
 
@@ -246,9 +246,9 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
         raise DTypeError(f"cumsum: expected dim to be an int, got {dim!r}")
     axis = normalize_dims("cumsum", x.data.ndim, dim)
     if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
-        x = _E.cast(x, dtypes.to_np_dtype(dtype))
+        x = _K.cast(x, dtypes.to_np_dtype(dtype))
     if not axis:  # 0-d: the running sum of one element is itself
-        return _E.clone(x) if x.data.dtype.kind == "f" else Tensor(x.data.astype(np.int64), _wrap=True)
+        return _K.clone(x) if x.data.dtype.kind == "f" else Tensor(x.data.astype(np.int64), _wrap=True)
     if x.data.dtype.kind != "f":
         return Tensor(array_module(x.data).cumsum(x.data, axis=axis[0], dtype=np.int64), _wrap=True)
     return CumSum.apply(x, axis=axis[0])

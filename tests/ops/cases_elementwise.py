@@ -60,7 +60,7 @@ case("sin")(_unary(lambda a: a.sin()))
 case("cos")(_unary(lambda a: a.cos()))
 case("tanh")(_unary(lambda a: a.tanh()))
 case("clone")(_unary(lambda a: a.clone() * 2))
-case("cast")(_unary(lambda a: gg.ops.elementwise.cast(a, gg.float64) * a))
+case("cast")(_unary(lambda a: gg.ops.conversion.cast(a, gg.float64) * a))
 
 
 @case("clamp")

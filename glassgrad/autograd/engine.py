@@ -114,8 +114,7 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                 g = _unbroadcast_for(node, g, shape)
             if nxt.__class__ is Node:
                 if g is not None:
-                    prev = grads.get(nxt)
-                    grads[nxt] = g if prev is None else prev + g
+                    _add(grads, nxt, g)
                 left = pending[nxt] - 1
                 pending[nxt] = left
                 if left == 0:

@@ -12,12 +12,13 @@ import os
 
 import numpy as np
 
-__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray", "malloc_tuned"]
+__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned"]
 
 np_module = np
 #: The array type ops return; NumPy reductions hand back scalars that are turned into 0-d arrays.
 ndarray = np.ndarray
 asarray = np.asarray
+may_share_memory = np.may_share_memory
 
 
 def array_module(*arrays: object):

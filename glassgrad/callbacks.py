@@ -120,7 +120,7 @@ class EarlyStopping:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_state = {
-                    k: Tensor(v.data.copy(), _wrap=True) for k, v in model.state_dict().items()
+                    k: Tensor(v._data.copy(), _wrap=True) for k, v in model.state_dict().items()
                 }
             return False
         self.wait += 1

@@ -70,7 +70,7 @@ class _Encoder:
     def _array(self, obj: Any, path: tuple, tag: str) -> dict:
         key = self.seen.get(id(obj))
         if key is None:
-            arr = obj.data if isinstance(obj, Tensor) else obj
+            arr = obj._data if isinstance(obj, Tensor) else obj
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"

@@ -1,4 +1,4 @@
-"""``Tensor``: an ndarray (``.data``) plus what autograd needs (``.grad``, ``.requires_grad``, the
+"""``Tensor``: an ndarray (``._data``) plus what autograd needs (``.grad``, ``.requires_grad``, the
 node that made it). Its dunders and methods are one-liners that call the ops in ``glassgrad.ops``;
 the only logic here is conversion, in-place updates outside the graph, and printing.
 """
@@ -26,7 +26,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     their dtype (float64 stays float64, as ``torch.tensor`` does).
     """
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, np.ndarray | np.generic):
         arr = np.asarray(data)
     else:
@@ -56,7 +56,7 @@ def _is_tensor_seq(data: Any) -> bool:
 
 
 def _tensor_seq(data: Any) -> list:
-    return [d.data if isinstance(d, Tensor) else d for d in data]
+    return [d._data if isinstance(d, Tensor) else d for d in data]
 
 
 class Tensor:
@@ -68,32 +68,55 @@ class Tensor:
         dtype: element type; default inferred as in :func:`as_array`.
 
     Shape:
-        ``.shape`` is the NumPy shape of ``.data``.
+        ``.shape`` is the NumPy shape of ``._data``.
     """
 
-    __slots__ = ("__weakref__", "_hooks", "_node", "_version", "data", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_hooks", "_node", "_vc", "grad", "requires_grad")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, *, _wrap: bool = False
     ) -> None:
-        self.data = data if _wrap else as_array(data, dtype).copy()
+        self._data = data if _wrap else as_array(data, dtype).copy()
         self.grad: Tensor | None = None
         self._node = None
         self._hooks: list | None = None
-        self._version = 0
+        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
+    # ----------------------------------------------------------------- storage
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's memory, cut from the graph, as PyTorch's ``.data``.
+
+        Changes through it are not seen by autograd (it has its own version counter, unlike
+        ``detach()``); ``p.data = t`` swaps the array this tensor holds. ``numpy()`` gives the array.
+        """
+        return Tensor(self._data, _wrap=True)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else as_array(value)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared with views, detach())."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc[0] = value
+
     # ----------------------------------------------------------------- metadata
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.from_np_dtype(self.data.dtype)
+        return dtypes.from_np_dtype(self._data.dtype)
 
     @property
     def device(self) -> str:
@@ -101,7 +124,7 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -113,43 +136,43 @@ class Tensor:
 
     @property
     def is_floating_point(self) -> Callable[[], bool]:
-        return lambda: self.data.dtype.kind == "f"
+        return lambda: self._data.dtype.kind == "f"
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ----------------------------------------------------------------- conversion
     def item(self) -> Any:
-        if self.data.size != 1:
-            raise ValueError(f"item: expected a tensor with one element, got shape {self.data.shape}")
-        return self.data.reshape(()).item()
+        if self._data.size != 1:
+            raise ValueError(f"item: expected a tensor with one element, got shape {self._data.shape}")
+        return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)  # a new array anyway
-        return self.data.copy() if copy else self.data  # np.array(t) asks for a copy: give one
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)  # a new array anyway
+        return self._data.copy() if copy else self._data  # np.array(t) asks for a copy: give one
 
     def __float__(self) -> float:
         return float(self.item())
@@ -158,26 +181,26 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(
                 f"__index__: expected a one-element integer tensor, got {self.dtype} {self.shape}"
             )
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()"
+                f"bool: the truth value of a tensor with {self._data.size} elements is ambiguous; use .any() or .all()"
             )
-        return bool(self.data.reshape(()).item())
+        return bool(self._data.reshape(()).item())
 
     def __hash__(self) -> int:
         return id(self)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")`` or ``to(device, dtype)``; returns self when nothing changes."""
@@ -189,7 +212,7 @@ class Tensor:
                 dtype = a
             elif a not in ("cpu", None):
                 raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
-        if dtype is None or dtypes.to_np_dtype(dtype) == self.data.dtype:
+        if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
             return self
         return _K.cast(self, dtypes.to_np_dtype(dtype))
 
@@ -218,8 +241,10 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph."""
-        return Tensor(self.data, _wrap=True)
+        """A tensor sharing this one's memory and version counter, cut from the graph."""
+        out = Tensor(self._data, _wrap=True)
+        out._vc = self._vc  # an in-place change through it is seen by graphs that saved self
+        return out
 
     def detach_(self) -> Tensor:
         self._node = None
@@ -230,11 +255,11 @@ class Tensor:
         return _K.clone(self)
 
     def contiguous(self) -> Tensor:
-        return self if self.data.flags.c_contiguous else _K.clone(self)
+        return self if self._data.flags.c_contiguous else _K.clone(self)
 
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise DTypeError(
                 f"requires_grad_: only floating-point tensors can require gradients, got {self.dtype}"
             )
@@ -290,7 +315,7 @@ class Tensor:
         def keep(grad: Tensor) -> None:
             t = ref()
             if t is not None:
-                t.grad = Tensor(grad.data.copy(), _wrap=True) if t.grad is None else t.grad + grad.data
+                t.grad = Tensor(grad._data.copy(), _wrap=True) if t.grad is None else t.grad + grad._data
 
         keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
         self.register_hook(keep)
@@ -303,9 +328,9 @@ class Tensor:
             )
             raise GraphError(
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
-                "do it inside glassgrad.no_grad() or on .detach()"
+                "do it inside glassgrad.no_grad(), or change a clone() instead"
             )
-        if not self.data.flags.writeable:
+        if not self._data.flags.writeable:
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
                 "expand/broadcast_to, whose elements share memory); clone() it first"
@@ -314,10 +339,10 @@ class Tensor:
 
     def _set(self, op: str, value: Any) -> Tensor:
         self._check_inplace(op)
-        xp = array_module(self.data)
-        value = value.data if isinstance(value, Tensor) else value
+        xp = array_module(self._data)
+        value = value._data if isinstance(value, Tensor) else value
         try:
-            self.data[...] = xp.broadcast_to(value, self.data.shape)
+            self._data[...] = xp.broadcast_to(value, self._data.shape)
         except ValueError:
             raise ShapeError(
                 f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
@@ -334,16 +359,16 @@ class Tensor:
                     f"{op}: an in-place update by a tensor that requires grad (shape {a.shape}) is not "
                     "recorded; write x = x + y (out of place), or use glassgrad.no_grad()"
                 )
-        out = fn(Tensor(self.data, _wrap=True), *args).data
-        if out.dtype != self.data.dtype and not np.can_cast(out.dtype, self.data.dtype, "same_kind"):
+        out = fn(Tensor(self._data, _wrap=True), *args)._data
+        if out.dtype != self._data.dtype and not np.can_cast(out.dtype, self._data.dtype, "same_kind"):
             raise DTypeError(
                 f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
                 f"got {dtypes.from_np_dtype(out.dtype)}"
             )
-        if out.shape != self.data.shape:
+        if out.shape != self._data.shape:
             raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {out.shape}")
         self._check_inplace(op)
-        self.data[...] = out
+        self._data[...] = out
         return self
 
     def copy_(self, src: Any) -> Tensor:
@@ -426,12 +451,12 @@ class Tensor:
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4, threshold=200)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4, threshold=200)
         extras = []
-        dt = self.data.dtype
-        if self.data.size == 0 and self.data.ndim != 1:
-            extras.append(f"size={self.data.shape}")  # the body "[]" does not show the shape
-        if dt != dtypes.get_default_dtype().np and (self.data.size == 0 or dt not in (np.int64, np.bool_)):
+        dt = self._data.dtype
+        if self._data.size == 0 and self._data.ndim != 1:
+            extras.append(f"size={self._data.shape}")  # the body "[]" does not show the shape
+        if dt != dtypes.get_default_dtype().np and (self._data.size == 0 or dt not in (np.int64, np.bool_)):
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")
@@ -440,7 +465,7 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def __format__(self, spec: str) -> str:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return self.item().__format__(spec)  # f"{loss:.4f}" formats the number, as PyTorch
         return object.__format__(self, spec)
 
@@ -746,7 +771,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _V.permute(self, *range(self.data.ndim - 1, -1, -1))
+        return _V.permute(self, *range(self._data.ndim - 1, -1, -1))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name

@@ -54,8 +54,8 @@ def accuracy(output: Tensor, target: Tensor) -> float:
     >>> accuracy(gg.tensor([[0.9], [0.2]]), gg.tensor([[1.0], [1.0]]))
     0.5
     """
-    out = np.asarray(output.data if isinstance(output, Tensor) else output)
-    tgt = np.asarray(target.data if isinstance(target, Tensor) else target)
+    out = np.asarray(output._data if isinstance(output, Tensor) else output)
+    tgt = np.asarray(target._data if isinstance(target, Tensor) else target)
     if out.ndim >= 2 and out.shape[-1] > 1:
         pred = out.argmax(-1)  # (N, C) -> (N,)
         if pred.shape != tgt.shape:
@@ -114,12 +114,12 @@ def evaluate(
 
 
 def _grad_norm(params: list) -> float:
-    return math.sqrt(sum(float(np.vdot(p.grad.data, p.grad.data)) for p in params if p.grad is not None))
+    return math.sqrt(sum(float(np.vdot(p.grad._data, p.grad._data)) for p in params if p.grad is not None))
 
 
 def _finite_grads(params: list) -> bool:
     # Asked only when the norm is not finite: a float32 norm can overflow on finite gradients.
-    return all(bool(np.isfinite(p.grad.data).all()) for p in params if p.grad is not None)
+    return all(bool(np.isfinite(p.grad._data).all()) for p in params if p.grad is not None)
 
 
 def _train_epoch(

@@ -116,8 +116,8 @@ def test_stacked_linear_layers_fail_on_xor_and_collapse_to_one_matrix():
     assert np.mean((A @ coef - y.numpy()) ** 2) == pytest.approx(0.25)
     assert loss.item() >= 0.25 - 1e-5
     # Two linear layers are one: W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2).
-    W1, b1 = model[0].weight.data, model[0].bias.data
-    W2, b2 = model[1].weight.data, model[1].bias.data
+    W1, b1 = model[0].weight._data, model[0].bias._data
+    W2, b2 = model[1].weight._data, model[1].bias._data
     W, b = W2 @ W1, W2 @ b1 + b2  # (1, 8) @ (8, 2) -> (1, 2)
     with gg.no_grad():
         np.testing.assert_allclose(model(X).numpy(), X.numpy() @ W.T + b, rtol=1e-5, atol=1e-6)
@@ -140,7 +140,7 @@ def _train_spirals(zero_init: bool) -> tuple[nn.Module, float]:
 
 def test_zero_init_keeps_hidden_units_identical_default_init_breaks_symmetry():
     zero, zero_acc = _train_spirals(zero_init=True)
-    W, b, W2 = zero[0].weight.data, zero[0].bias.data, zero[2].weight.data
+    W, b, W2 = zero[0].weight._data, zero[0].bias._data, zero[2].weight._data
     scale = np.abs(W).max()
     assert scale > 0.1  # the weights did move ...
     np.testing.assert_allclose(
@@ -149,7 +149,7 @@ def test_zero_init_keeps_hidden_units_identical_default_init_breaks_symmetry():
     np.testing.assert_allclose(b, np.full_like(b, b[0]), rtol=0, atol=1e-6 * max(np.abs(b).max(), 1e-3))
     np.testing.assert_allclose(W2, np.broadcast_to(W2[:, :1], W2.shape), rtol=0, atol=1e-6 * np.abs(W2).max())
     default, default_acc = _train_spirals(zero_init=False)
-    Wd = default[0].weight.data
+    Wd = default[0].weight._data
     spread = np.abs(Wd - Wd[0]).max(axis=1)  # distance of each hidden unit from unit 0
     assert (spread[1:] > 0.1).all()  # every unit differs: symmetry broken
     assert default_acc > zero_acc + 0.2  # 16 different units beat 16 copies of one

@@ -16,7 +16,7 @@ def test_shapes_and_dtypes():
     assert gg.arange(5).tolist() == [0, 1, 2, 3, 4] and gg.arange(5).dtype == gg.int64
     assert gg.arange(1.0, 2.0, 0.5).tolist() == [1.0, 1.5] and gg.arange(0.0, 1.0, 0.5).dtype == gg.float32
     assert gg.linspace(0, 1, 5).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    np.testing.assert_array_equal(gg.eye(3).data, np.eye(3))
+    np.testing.assert_array_equal(gg.eye(3)._data, np.eye(3))
     assert gg.eye(2, 3).shape == (2, 3)
     assert gg.empty(0, 3).shape == (0, 3)
     x = gg.ones(2, 3, dtype=gg.float64)
@@ -35,7 +35,7 @@ def test_random_factories_are_reproducible_under_manual_seed():
     b = (gg.rand(3), gg.randn(3), gg.randint(0, 10, (5,)), gg.randperm(6))
     for x, y in zip(a, b):
         assert x.tolist() == y.tolist()
-    assert a[2].dtype == gg.int64 and a[2].data.min() >= 0 and a[2].data.max() < 10
+    assert a[2].dtype == gg.int64 and a[2]._data.min() >= 0 and a[2]._data.max() < 10
     assert sorted(a[3].tolist()) == list(range(6))
     g1, g2 = gg.Generator(5), gg.Generator(5)
     assert gg.randn(4, generator=g1).tolist() == gg.randn(4, generator=g2).tolist()
@@ -43,7 +43,7 @@ def test_random_factories_are_reproducible_under_manual_seed():
 
 def test_random_statistics():
     gg.manual_seed(0)
-    r = gg.rand(20000).data
-    n = gg.randn(20000).data
+    r = gg.rand(20000)._data
+    n = gg.randn(20000)._data
     assert r.min() >= 0 and r.max() < 1 and abs(r.mean() - 0.5) < 0.01
     assert abs(n.mean()) < 0.03 and abs(n.std() - 1) < 0.03

@@ -55,7 +55,7 @@ def _assert_same(a, b):
     assert type(a) is type(b), (type(a), type(b))
     if isinstance(a, gg.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
@@ -80,7 +80,7 @@ def test_state_dict_round_trip_keeps_keys_dtypes_order(tmp_path):
     out = load(path)
     _assert_same(out, sd)
     assert out["bn.num_batches_tracked"].dtype == gg.int64 and out["bn.num_batches_tracked"].shape == ()
-    out["fc1.weight"].data += 1  # loaded arrays are writable, own memory
+    out["fc1.weight"]._data += 1  # loaded arrays are writable, own memory
     np.testing.assert_array_equal(out["fc1.weight"].numpy(), sd["fc1.weight"].numpy() + 1)
 
 

@@ -65,9 +65,9 @@ def test_numpy_refuses_a_tensor_that_requires_grad():
 def test_detach_shares_data_and_clone_copies_with_gradient():
     w = gg.tensor([1.0, 2.0], requires_grad=True)
     d = w.detach()
-    assert not d.requires_grad and d.data is w.data
+    assert not d.requires_grad and d._data is w._data
     c = w.clone()
-    assert c.data is not w.data and c.requires_grad
+    assert c._data is not w._data and c.requires_grad
     (c * 3.0).backward(gg.ones(2))
     assert w.grad.tolist() == [3.0, 3.0]
 
@@ -108,9 +108,9 @@ def test_inplace_methods_on_plain_tensors():
     a = gg.empty(1000).normal_(2.0, 0.5)
     gg.manual_seed(1)
     b = gg.empty(1000).normal_(2.0, 0.5)
-    assert a.tolist() == b.tolist() and abs(float(a.data.mean()) - 2.0) < 0.1
+    assert a.tolist() == b.tolist() and abs(float(a._data.mean()) - 2.0) < 0.1
     u = gg.empty(1000).uniform_(-1.0, 1.0)
-    assert u.data.min() >= -1.0 and u.data.max() < 1.0
+    assert u._data.min() >= -1.0 and u._data.max() < 1.0
 
 
 def test_iteration_and_len():
@@ -223,7 +223,7 @@ def test_np_array_copies_while_np_asarray_and_numpy_share():
     a = np.array(t)  # NumPy asks __array__ for a copy; writing to it must not change t (as torch)
     a[0] = 5.0
     assert t.tolist() == [1.0, 2.0]
-    assert np.asarray(t) is t.data and t.numpy() is t.data
+    assert np.asarray(t) is t._data and t.numpy() is t._data
     assert np.array(t, dtype=np.float64).dtype == np.float64
 
 

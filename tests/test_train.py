@@ -85,7 +85,7 @@ def test_fit_equals_a_hand_written_loop():
         losses.append(total / n)
     assert hist.loss == losses
     for a, b in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_history_records_everything():
@@ -127,7 +127,7 @@ def test_grad_norm_is_before_clipping_and_clipping_matches_manual():
             ref_opt.step()
     assert hist.grad_norm == pytest.approx(norms, rel=1e-6) and min(norms) > 0.01
     for a, b in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_reduce_lr_on_plateau_gets_the_validation_loss():
@@ -172,7 +172,7 @@ def test_early_stopping_stops_and_restores_best():
     hist = fit(model, nn.CrossEntropyLoss(), opt, DataLoader(ds, batch_size=10), epochs=30,
                metrics={"acc": accuracy}, early_stopping=stopper)  # fmt: skip
     assert stopper.mode == "max" and stopper.best == max(hist.metrics["acc"])
-    np.testing.assert_array_equal(model.state_dict()["0.weight"].data, stopper.best_state["0.weight"].data)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"]._data, stopper.best_state["0.weight"]._data)
 
 
 def test_callbacks_and_stop_training():
@@ -226,7 +226,7 @@ def test_non_finite_loss_stops_before_the_step_so_the_weights_stay_finite():
     # that loss's gradients, so the model keeps the (finite) weights after the first step.
     ds = _data(40)
     X, y = ds.tensors
-    X.data[30, 0] = np.inf
+    X._data[30, 0] = np.inf
     gg.manual_seed(0)
     model = _model()
     ref = _model()
@@ -310,7 +310,7 @@ def test_resume_from_checkpoint_gives_identical_losses(tmp_path, generator_seed)
     assert resumed.loss == full.loss  # exact equality, epochs 3-5 included
     assert resumed.lr == full.lr and resumed.metrics == full.metrics
     for a, b in zip(full_model.parameters(), resumed_model.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     ckpt = load(path)
     assert ckpt["epoch"] == 6 and set(ckpt["model"]) == set(full_model.state_dict())
     assert len(ckpt["loader_generators"]) == (0 if generator_seed is None else 1)

@@ -23,7 +23,7 @@ def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
             "backward: expected a tensor that requires grad (the result of ops on a tensor with "
             "requires_grad=True, recorded outside no_grad), got one that does not"
         )
-    data = tensor.data
+    data = tensor._data
     xp = array_module(data)
     if gradient is None:
         if data.size != 1:
@@ -34,7 +34,7 @@ def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
         grad = xp.ones_like(data)
     else:
         grad = (
-            gradient.data if isinstance(gradient, _tensor_cls[0]) else xp.asarray(gradient, dtype=data.dtype)
+            gradient._data if isinstance(gradient, _tensor_cls[0]) else xp.asarray(gradient, dtype=data.dtype)
         )
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
@@ -93,7 +93,7 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
             if capture and id(node) in capture:
                 t = capture[id(node)]
                 leaves[id(t)] = [t, grad]
-            if node.inputs is not None:
+            if node.versions:
                 _check_versions(node)
             in_grads = node.fn.backward(node, grad)
             if in_grads.__class__ is not tuple:
@@ -125,7 +125,7 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
             # Only what was saved is freed: a node that saved nothing (add, sum ...) can run again,
             # as in PyTorch, where the error comes from reading freed saved tensors.
             node.saved = _FREED
-            node.inputs = None
+            node.versions = None
     return leaves
 
 
@@ -156,16 +156,17 @@ def _run_hooks(hooks: list, grad):
     for hook in hooks:
         out = hook(tensor_cls(grad, _wrap=True))
         if out is not None:
-            grad = out.data if isinstance(out, tensor_cls) else out
+            grad = out._data if isinstance(out, tensor_cls) else out
     return grad
 
 
 def _check_versions(node: Node) -> None:
-    for x, v in zip(node.inputs, node.versions):
-        if getattr(x, "_version", 0) != v:
+    for counter, expected, what in node.versions:
+        if counter[0] != expected:
             raise GraphError(
-                f"{node.fn.name}: an input of shape {tuple(x.shape)} saved for backward was modified in "
-                f"place after the op ran (version {x._version}, expected {v}); clone() it before changing it"
+                f"{node.fn.name}: {what}, saved for backward, was modified in place after the op ran "
+                f"(version {counter[0]}, expected {expected}; views and detach() share the version); "
+                "change a clone() instead"
             )
 
 
@@ -175,8 +176,8 @@ def _accumulate_leaves(leaves: dict) -> None:
     for t, g in leaves.values():
         if t._hooks:
             g = _run_hooks(t._hooks, g)
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g.dtype != t._data.dtype:
+            g = g.astype(t._data.dtype)
         if observers.leaf:
             for obs in observers.leaf:
                 obs(t, g)
@@ -190,4 +191,4 @@ def _accumulate_leaves(leaves: dict) -> None:
             given.add(id(g))
             t.grad = tensor_cls(g, _wrap=True)
         else:
-            t.grad.data = asarray(t.grad.data + g)
+            t.grad._data = asarray(t.grad._data + g)

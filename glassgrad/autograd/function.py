@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from glassgrad.autograd.grad_mode import state as _grad_state
-from glassgrad.backend import asarray, ndarray
+from glassgrad.backend import asarray, may_share_memory, ndarray
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Function", "Node", "REGISTRY", "observers"]
@@ -53,8 +53,10 @@ class Node:
         shapes: per input, its shape (gradients are unbroadcast to it).
         needs_input_grad: per input, whether a gradient is wanted.
         hooks: callables run on this node's output gradient (``Tensor.register_hook``).
-        inputs / versions: tensors whose arrays were saved, and their versions at forward time,
-            so that an in-place change before backward is caught instead of giving wrong gradients.
+        versions: for every saved array that is an input's or the output's memory, that tensor's
+            shared version counter and its value at forward time, so that an in-place change
+            before backward (through the tensor, a view of it or its ``detach()``) is caught
+            instead of giving wrong gradients.
     """
 
     __slots__ = (
@@ -62,7 +64,6 @@ class Node:
         "attrs",
         "fn",
         "hooks",
-        "inputs",
         "needs_input_grad",
         "next",
         "saved",
@@ -145,7 +146,7 @@ class Function:
         record = False
         for x in inputs:
             if isinstance(x, tensor_cls):
-                arrays.append(x.data)
+                arrays.append(x._data)
                 if x.requires_grad:
                     record = True
                     needs.append(True)
@@ -172,15 +173,13 @@ class Function:
         if out.__class__ is not ndarray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
+        if out.base is not None:
+            _share_version(result, inputs, arrays)
         if record and _grad_state.enabled and out.dtype.kind == "f":
             ctx.fn = cls
             ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
-            if ctx.saved:
-                ctx.inputs = inputs
-                ctx.versions = [x._version if isinstance(x, tensor_cls) else 0 for x in inputs]
-            else:
-                ctx.inputs = None
+            ctx.versions = _saved_versions(cls, ctx.saved, inputs, arrays, result) if ctx.saved else None
             result.requires_grad = True
             result._node = ctx
         else:
@@ -189,6 +188,35 @@ class Function:
             for obs in observers.forward:
                 obs(cls, ctx if record else None, inputs, result, attrs)
         return result
+
+
+def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
+    """An output that is a view of an input (reshape, transpose, slices, expand ...) shares the
+    input's version counter, so an in-place change through either is seen by every saved copy."""
+    tensor_cls = _tensor_cls[0]
+    out = result._data
+    for x, a in zip(inputs, arrays):
+        if isinstance(x, tensor_cls) and may_share_memory(out, a):
+            result._vc = x._vc
+            return
+
+
+def _saved_versions(cls: type, saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:
+    """For each array forward saved that is (or views) an input's or the output's memory: that
+    tensor's version counter, the version now, and a description, checked before backward runs."""
+    tensor_cls = _tensor_cls[0]
+    out = []
+    for s in saved:
+        if s.__class__ is not ndarray:
+            continue
+        if s is result._data or (s.base is not None and may_share_memory(s, result._data)):
+            out.append((result._vc, result._vc[0], f"its output of shape {tuple(s.shape)}"))
+            continue
+        for i, (x, a) in enumerate(zip(inputs, arrays)):
+            if isinstance(x, tensor_cls) and (s is a or (s.base is not None and may_share_memory(s, a))):
+                out.append((x._vc, x._vc[0], f"input {i} of shape {tuple(a.shape)}"))
+                break
+    return out
 
 
 def _describe(arrays: list) -> str:

@@ -18,7 +18,7 @@ def _prepare(x: Any) -> tuple[tuple, bool]:
 
     single = isinstance(x, Tensor)
     xs = (x,) if single else tuple(x)
-    return tuple(Tensor(t.data, _wrap=True).requires_grad_() for t in xs), single
+    return tuple(Tensor(t._data, _wrap=True).requires_grad_() for t in xs), single
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = False) -> tuple:
@@ -37,14 +37,14 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     roots = []
     for o, g in zip(outs, grad_outputs):
         if g is None:
-            if o.data.size != 1:
+            if o._data.size != 1:
                 raise GraphError(f"grad: grad_outputs is needed for a non-scalar output of shape {o.shape}")
-            g = np.ones_like(o.data)
+            g = np.ones_like(o._data)
         else:
-            g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=o.data.dtype)
+            g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)
             if g.shape != o.shape:
                 raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
-            g = g.astype(o.data.dtype, copy=False)
+            g = g.astype(o._data.dtype, copy=False)
         roots.append((o, g))
     found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
     result = []
@@ -56,7 +56,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if t._node is None and t._hooks:
             g = _run_hooks(t._hooks, g)  # a leaf's hooks see its gradient, as in backward()
         # each gradient in its input's dtype (a float64 op downstream must not upcast float32)
-        result.append(Tensor(np.asarray(g).astype(t.data.dtype, copy=False), _wrap=True))
+        result.append(Tensor(np.asarray(g).astype(t._data.dtype, copy=False), _wrap=True))
     return tuple(result)
 
 
@@ -80,10 +80,10 @@ def jacobian(fn: Callable, inputs: Any) -> Any:
         y = fn(*xs)
     if not isinstance(y, Tensor):
         raise TypeError(f"jacobian: expected fn to return one Tensor, got {type(y).__name__}")
-    jac = [np.zeros((y.data.size,) + x.shape, dtype=y.data.dtype) for x in xs]
+    jac = [np.zeros((y._data.size,) + x.shape, dtype=y._data.dtype) for x in xs]
     if y.requires_grad:
-        for k in range(y.data.size):
-            seed = np.zeros(y.data.size, dtype=y.data.dtype)
+        for k in range(y._data.size):
+            seed = np.zeros(y._data.size, dtype=y._data.dtype)
             seed[k] = 1
             found = run_backward([(y, seed.reshape(y.shape))], retain_graph=True)
             for j, x in enumerate(xs):
@@ -102,12 +102,12 @@ def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
     with enable_grad():
         y = fn(*xs)
     if v is None:
-        v = np.ones_like(y.data)
-    v = v.data if isinstance(v, Tensor) else np.asarray(v, dtype=y.data.dtype)
+        v = np.ones_like(y._data)
+    v = v._data if isinstance(v, Tensor) else np.asarray(v, dtype=y._data.dtype)
     if v.shape != y.shape:
         raise ShapeError(f"vjp: expected v of the output's shape {y.shape}, got {v.shape}")
     found = run_backward([(y, v)], retain_graph=False) if y.requires_grad else {}
     grads = tuple(
-        Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x.data), _wrap=True) for x in xs
+        Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x._data), _wrap=True) for x in xs
     )
     return y.detach(), (grads[0] if single else grads)

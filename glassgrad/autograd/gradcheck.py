@@ -28,7 +28,7 @@ def _outputs(out: Any) -> list:
 
 
 def _flat(out: Any) -> np.ndarray:
-    parts = [np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(out)]
+    parts = [np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(out)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -38,17 +38,17 @@ def _checked(inputs: Sequence[Any]) -> list[int]:
     idx = []
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad:
-            if x.data.dtype != np.float64:
-                raise DTypeError(f"gradcheck: expected float64 inputs, got {x.data.dtype} for input {i}")
-            if not x.data.flags.c_contiguous or not x.data.flags.writeable:
-                x.data = np.ascontiguousarray(x.data).copy()
+            if x._data.dtype != np.float64:
+                raise DTypeError(f"gradcheck: expected float64 inputs, got {x._data.dtype} for input {i}")
+            if not x._data.flags.c_contiguous or not x._data.flags.writeable:
+                x._data = np.ascontiguousarray(x._data).copy()
             idx.append(i)
     return idx
 
 
 def numerical_jacobian(fn: Callable, inputs: Sequence[Any], i: int, eps: float = 1e-6) -> np.ndarray:
     """d(flattened outputs)/d(flattened input i) by central differences: shape (n_out, n_in)."""
-    flat = inputs[i].data.reshape(-1)  # a view: perturbing it perturbs the input
+    flat = inputs[i]._data.reshape(-1)  # a view: perturbing it perturbs the input
     cols = []
     with no_grad():
         n_out = _flat(fn(*inputs)).size
@@ -66,16 +66,16 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Any], i: int, eps: float =
 def analytical_jacobian(fn: Callable, inputs: Sequence[Any], idx: Sequence[int]) -> list[np.ndarray]:
     """d(flattened outputs)/d(each input in ``idx``) by backward, one output element at a time."""
     outs = _outputs(fn(*inputs))
-    sizes = [o.data.size for o in outs]
+    sizes = [o._data.size for o in outs]
     n_out = sum(sizes)
-    jac = [np.zeros((n_out, inputs[i].data.size)) for i in idx]
+    jac = [np.zeros((n_out, inputs[i]._data.size)) for i in idx]
     for k in range(n_out):
         seed = np.zeros(n_out)
         seed[k] = 1.0
         roots, start = [], 0
         for o, n in zip(outs, sizes):
             if o.requires_grad:
-                roots.append((o, seed[start : start + n].reshape(o.shape).astype(o.data.dtype)))
+                roots.append((o, seed[start : start + n].reshape(o.shape).astype(o._data.dtype)))
             start += n
         if not roots:
             continue
@@ -146,20 +146,20 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
     vs = {i: rng.standard_normal(inputs[i].shape) for i in idx}
     outs = _outputs(fn(*inputs))
     us = [rng.standard_normal(o.shape) for o in outs]
-    originals = {i: inputs[i].data.copy() for i in idx}
+    originals = {i: inputs[i]._data.copy() for i in idx}
     with no_grad():
         # Copies: an op may return a view of its input (reshape, expand ...), which the next
         # perturbation (or the restore) would otherwise change under us.
         for i in idx:
-            inputs[i].data[...] = originals[i] + eps * vs[i]
-        plus = [p.data.copy() for p in _outputs(fn(*inputs))]
+            inputs[i]._data[...] = originals[i] + eps * vs[i]
+        plus = [p._data.copy() for p in _outputs(fn(*inputs))]
         for i in idx:
-            inputs[i].data[...] = originals[i] - eps * vs[i]
-        minus = [m.data.copy() for m in _outputs(fn(*inputs))]
+            inputs[i]._data[...] = originals[i] - eps * vs[i]
+        minus = [m._data.copy() for m in _outputs(fn(*inputs))]
         for i in idx:
-            inputs[i].data[...] = originals[i]
+            inputs[i]._data[...] = originals[i]
     jv_u = sum(float(np.sum(u * (p - m) / (2 * eps))) for u, p, m in zip(us, plus, minus))
-    roots = [(o, u.astype(o.data.dtype)) for o, u in zip(outs, us) if o.requires_grad]
+    roots = [(o, u.astype(o._data.dtype)) for o, u in zip(outs, us) if o.requires_grad]
     grads = run_backward(roots, retain_graph=False) if roots else {}
     jtu_v = 0.0
     for i in idx:

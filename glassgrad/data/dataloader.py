@@ -66,7 +66,7 @@ def default_collate(batch: Any) -> Any:
             import glassgrad  # the stack op keeps the graph; imported late (ops are a higher layer)
 
             return glassgrad.stack(list(batch), 0)
-        return Tensor(_stack([t.data for t in batch], "tensors"), _wrap=True)
+        return Tensor(_stack([t._data for t in batch], "tensors"), _wrap=True)
     if isinstance(elem, np.ndarray):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:
             raise TypeError(_COLLATE_ERR.format(elem.dtype))

@@ -60,7 +60,7 @@ def _take(t: Tensor, index: Any) -> Tensor:
     """``t[index]``; outside the graph, straight on the array (no op recorded, nothing to record)."""
     if t.requires_grad:
         return t[index]
-    return Tensor(t.data[index], _wrap=True)
+    return Tensor(t._data[index], _wrap=True)
 
 
 class BatchedSamples(Sequence):

@@ -91,7 +91,7 @@ def write_idx(path: str | os.PathLike, array: Any, compress: bool | None = None)
         array: a NumPy array or Tensor of uint8, int8, int16, int32, float32 or float64.
         compress: gzip the file; ``None`` decides by the ``.gz`` suffix.
     """
-    arr = np.asarray(array.data if isinstance(array, Tensor) else array)
+    arr = np.asarray(array._data if isinstance(array, Tensor) else array)
     native = arr.dtype.newbyteorder("=")
     if native not in _CODE_OF:
         raise TypeError(
@@ -169,12 +169,12 @@ class MNIST(Dataset):
         )
 
     def _images(self, index: Any) -> np.ndarray:
-        x = self.data.data[index].astype(np.float32) / np.float32(255.0)  # (..., H, W) in [0, 1]
+        x = self.data._data[index].astype(np.float32) / np.float32(255.0)  # (..., H, W) in [0, 1]
         return x[..., None, :, :]  # (..., H, W) -> (..., 1, H, W)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         img: Any = Tensor(self._images(index), _wrap=True)
-        target: Any = int(self.targets.data[index])
+        target: Any = int(self.targets._data[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -186,7 +186,7 @@ class MNIST(Dataset):
             return [self[i] for i in indices]  # per-sample transforms need per-sample calls
         idx = np.asarray(indices, dtype=np.int64)  # (B,)
         return BatchedSamples(
-            [Tensor(self._images(idx), _wrap=True), Tensor(self.targets.data[idx], _wrap=True)]
+            [Tensor(self._images(idx), _wrap=True), Tensor(self.targets._data[idx], _wrap=True)]
         )
 
     def __len__(self) -> int:

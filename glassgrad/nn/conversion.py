@@ -29,9 +29,9 @@ class Conversion:
             for module in self.modules():
                 for t in itertools.chain(module._parameters.values(), module._buffers.values()):
                     if t is not None:
-                        t.data = convert(t.data)
+                        t._data = convert(t._data)
                         if t.grad is not None:
-                            t.grad.data = convert(t.grad.data)
+                            t.grad._data = convert(t.grad._data)
         return self
 
     def _cast_floating(self, dtype: Any) -> Self:

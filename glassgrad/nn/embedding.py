@@ -94,10 +94,10 @@ class Embedding(Module):
 
     def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        ids = input.data if isinstance(input, Tensor) else input
+        ids = input._data if isinstance(input, Tensor) else input
         if getattr(ids, "dtype", None) is None or ids.dtype.kind not in "iu":
             raise DTypeError(
                 f"{self!r}: expected integer ids, got {getattr(ids, 'dtype', type(input).__name__)}"

@@ -121,7 +121,7 @@ def trunc_normal_(
     if accept < 1e-6:
         raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {accept:.2e} of N({mean}, {std}^2)")
     rng = get_generator(generator)
-    xp = array_module(tensor.data)
+    xp = array_module(tensor._data)
     out = rng.normal(mean, std, tensor.shape)
     bad = (out < a) | (out > b)
     while bad.any():  # rounds, not elements: each round shrinks the rejected set by `accept`
@@ -147,7 +147,7 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the diagonal of a rectangular matrix too)."""
     if tensor.ndim != 2:
         raise ValueError(f"eye_: expected a 2-D tensor, got shape {tuple(tensor.shape)}")
-    return _fill(tensor, array_module(tensor.data).eye(*tensor.shape))
+    return _fill(tensor, array_module(tensor._data).eye(*tensor.shape))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
@@ -208,7 +208,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
         )
     if tensor.numel() == 0:
         return tensor
-    xp = array_module(tensor.data)
+    xp = array_module(tensor._data)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = get_generator(generator).normal(0.0, 1.0, (rows, cols))

@@ -165,10 +165,10 @@ class _BatchNorm(Module):
         # momentum None = cumulative moving average: factor 1/n for the n-th batch (PyTorch's rule)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1  # a counter, outside the graph
+            self.num_batches_tracked._data += 1  # a counter, outside the graph
             self.num_batches_tracked._version += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         # eval mode uses the running statistics, unless there are none to use
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats

@@ -32,7 +32,7 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), dtype=dtypes.get_default_dtype().np)
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         else:
             arr = as_array(data)
         Tensor.__init__(self, arr, _wrap=True)

@@ -91,7 +91,7 @@ class Perceptron(Module):
 
     def _step(self, z: np.ndarray) -> np.ndarray:
         # The same threshold as forward (F.step), so fit's predictions are forward's.
-        return F.step(Tensor(z, _wrap=True)).data
+        return F.step(Tensor(z, _wrap=True))._data
 
     def fit(self, X: Any, y: Any, lr: float = 1.0, max_epochs: int = 100) -> PerceptronResult:
         """Run the perceptron rule, one sample at a time, until an epoch has no mistake.
@@ -109,8 +109,8 @@ class Perceptron(Module):
             A :class:`PerceptronResult`; when it did not converge a :class:`ConvergenceWarning`
             is issued as well (no exception: failing on XOR is the lesson).
         """
-        Xa = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=self.weight.data.dtype)
-        ya = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=self.weight.data.dtype)
+        Xa = np.asarray(X._data if isinstance(X, Tensor) else X, dtype=self.weight._data.dtype)
+        ya = np.asarray(y._data if isinstance(y, Tensor) else y, dtype=self.weight._data.dtype)
         if Xa.ndim != 2 or Xa.shape[1] != self.in_features or ya.reshape(-1).shape[0] != Xa.shape[0]:
             raise ShapeError(
                 f"Perceptron.fit: expected X (N, {self.in_features}) and y (N,) or (N, 1), "
@@ -119,8 +119,8 @@ class Perceptron(Module):
         ya = ya.reshape(-1)  # (N, 1) -> (N,)
         if not np.isin(ya, (0.0, 1.0)).all():
             raise ValueError(f"Perceptron.fit: expected targets 0 or 1, got values {np.unique(ya).tolist()}")
-        w = self.weight.data[0].copy()  # (in_features,)
-        b = self.bias.data.copy()  # (1,)
+        w = self.weight._data[0].copy()  # (in_features,)
+        b = self.bias._data.copy()  # (1,)
         errors: list[int] = []
         for _ in range(max_epochs):
             mistakes = 0

@@ -29,7 +29,7 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 def _state_array(value: Any) -> np.ndarray | None:
     """A state-dict value as an ndarray: glassgrad Tensors, arrays, torch tensors, array-likes."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, np.ndarray | np.generic):
         return np.asarray(value)
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, maybe requiring grad
@@ -132,10 +132,10 @@ class StateDict:
             elif arr.shape != target.shape:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
             elif local_metadata.get("assign"):
-                target.data = np.array(arr, copy=True)
+                target._data = np.array(arr, copy=True)
                 target._version += 1
             else:
-                target.data[...] = arr
+                target._data[...] = arr
                 target._version += 1
         if strict:
             for key in state_dict:

@@ -55,13 +55,13 @@ def clip_grad_norm_(
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return Tensor(0.0)
-    xp = array_module(grads[0].data)
+    xp = array_module(grads[0]._data)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = xp.stack([xp.abs(g.data).max() if g.data.size else xp.zeros((), g.data.dtype) for g in grads])
+        norms = xp.stack([xp.abs(g._data).max() if g._data.size else xp.zeros((), g._data.dtype) for g in grads])
         total = norms.max()
     else:
-        norms = xp.stack([xp.linalg.norm(g.data.reshape(-1), ord=norm_type) for g in grads])  # (*) -> (n,)
+        norms = xp.stack([xp.linalg.norm(g._data.reshape(-1), ord=norm_type) for g in grads])  # (*) -> (n,)
         total = xp.linalg.norm(norms, ord=norm_type)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(
@@ -72,7 +72,7 @@ def clip_grad_norm_(
     if coef < 1.0:
         with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
             for g in grads:
-                g.data *= g.data.dtype.type(coef)  # in place, keeping the gradient's dtype
+                g._data *= g._data.dtype.type(coef)  # in place, keeping the gradient's dtype
     return Tensor(xp.asarray(total), _wrap=True)
 
 
@@ -83,8 +83,8 @@ def clip_grad_value_(
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            xp = array_module(p.grad.data)
-            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            xp = array_module(p.grad._data)
+            xp.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -112,7 +112,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.copy_(vec.data[pointer : pointer + n].reshape(p.shape))  # (n,) -> p.shape
+            p.copy_(vec._data[pointer : pointer + n].reshape(p.shape))  # (n,) -> p.shape
             pointer += n
 
 

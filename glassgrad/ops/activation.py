@@ -330,8 +330,8 @@ def heaviside(x: Tensor, values: Any) -> Tensor:
     Shape:
         ``x`` and ``values`` broadcast together.
     """
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    vals = values.data if isinstance(values, Tensor) else values
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    vals = values._data if isinstance(values, Tensor) else values
     xp = array_module(data)
     return Tensor(xp.asarray(xp.where(data == 0, vals, data > 0).astype(data.dtype, copy=False)), _wrap=True)
 
@@ -350,16 +350,16 @@ def step(x: Tensor) -> Tensor:
     >>> y, y.requires_grad
     (tensor([0., 1., 1.]), False)
     """
-    data = x.data
+    data = x._data
     return Tensor(array_module(data).asarray((data >= 0).astype(data.dtype)), _wrap=True)
 
 
 def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tuple]:
     if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
-    axis = normalize_dims(op, x.data.ndim, dim)
+    axis = normalize_dims(op, x._data.ndim, dim)
     return floating(x), axis
 
 

@@ -25,7 +25,7 @@ __all__ = [
 
 # ------------------------------------------------------------------ non-differentiable results
 def _const(name: str, *args: Any) -> Tensor:
-    arrays = [x.data if isinstance(x, Tensor) else x for x in args]
+    arrays = [x._data if isinstance(x, Tensor) else x for x in args]
     return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
 
 
@@ -53,7 +53,7 @@ remainder = _compare("remainder")
 
 def _integral_only(name: str, *args: Any) -> None:
     for x in args:
-        kind = x.data.dtype.kind if isinstance(x, Tensor) else "f" if isinstance(x, float) else "i"
+        kind = x._data.dtype.kind if isinstance(x, Tensor) else "f" if isinstance(x, float) else "i"
         if kind not in "biu":
             shown = x.dtype if isinstance(x, Tensor) else type(x).__name__
             raise DTypeError(f"{name}: expected integer or bool operands, got {shown}")
@@ -86,8 +86,8 @@ def logical_not(a: Tensor) -> Tensor:
 
 
 def sign(a: Tensor) -> Tensor:
-    if a.data.dtype.kind == "b":
-        return Tensor(a.data.copy(), _wrap=True)  # NumPy has no bool sign; PyTorch returns the bools
+    if a._data.dtype.kind == "b":
+        return Tensor(a._data.copy(), _wrap=True)  # NumPy has no bool sign; PyTorch returns the bools
     return _const("sign", a)
 
 

@@ -43,7 +43,7 @@ def operands(a: Any, b: Any) -> tuple[Any, Any]:
     """
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a.data.dtype != b.data.dtype:
+            if a._data.dtype != b._data.dtype:
                 return promote(a, b)
             return a, b
         return _with_scalar(a, b)
@@ -60,25 +60,25 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     category a tensor with dims beats a 0-d one (float32 (3,) * float64 () is float32, no silent
     upcast); otherwise NumPy already promotes to the larger type, as PyTorch does.
     """
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._data.dtype, b._data.dtype
     ca, cb = _CATEGORY.get(da.kind, 3), _CATEGORY.get(db.kind, 3)
     if ca != cb:
         if ca < 2 and cb < 2:
             return a, b  # bool meets integer: NumPy gives the integer type, as PyTorch
         target = da if ca > cb else db
-    elif (a.data.ndim == 0) != (b.data.ndim == 0):
-        target = db if a.data.ndim == 0 else da
+    elif (a._data.ndim == 0) != (b._data.ndim == 0):
+        target = db if a._data.ndim == 0 else da
     else:
         return a, b
     return _as_dtype(a, target), _as_dtype(b, target)
 
 
 def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
-    if t.data.dtype == dtype:
+    if t._data.dtype == dtype:
         return t
     if t.requires_grad:
         return cast(t, dtype)  # recorded, so the gradient flows back in t's own dtype
-    return Tensor(t.data.astype(dtype), _wrap=True)
+    return Tensor(t._data.astype(dtype), _wrap=True)
 
 
 def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
@@ -87,18 +87,18 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
         elif not isinstance(s, _PY_SCALARS):
             return operands(t, Tensor(as_array(s), _wrap=True))
-    if isinstance(s, float) and t.data.dtype.kind != "f":
-        t = Tensor(t.data.astype(dtypes.get_default_dtype().np), _wrap=True)
+    if isinstance(s, float) and t._data.dtype.kind != "f":
+        t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)
     return t, s
 
 
 def floating(x: Tensor) -> Tensor:
     """``x`` itself if floating point, else a float copy (PyTorch promotes ints for exp, log ...)."""
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         return x
     if not isinstance(x, Tensor):
         raise DTypeError(f"expected a Tensor, got {type(x).__name__}")
-    return Tensor(x.data.astype(dtypes.get_default_dtype().np), _wrap=True)
+    return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
 
 
 def _needs(ctx, i: int) -> bool:
@@ -290,8 +290,8 @@ def mul(a: Any, b: Any) -> Tensor:
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting; integer inputs give a float result (true division)."""
     a, b = operands(a, b)
-    if not isinstance(a, Tensor) or a.data.dtype.kind != "f":
-        if not isinstance(b, Tensor) or b.data.dtype.kind != "f":
+    if not isinstance(a, Tensor) or a._data.dtype.kind != "f":
+        if not isinstance(b, Tensor) or b._data.dtype.kind != "f":
             a = floating(a) if isinstance(a, Tensor) else a
             b = floating(b) if isinstance(b, Tensor) else b
     return Div.apply(a, b)
@@ -307,13 +307,13 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def _integral(x: Any) -> bool:
-    return x.data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
+    return x._data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
 
 
 def _int_pow(a: Any, b: Any) -> Tensor:
     """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
-    base = a.data if isinstance(a, Tensor) else a
-    exp = b.data if isinstance(b, Tensor) else b
+    base = a._data if isinstance(a, Tensor) else a
+    exp = b._data if isinstance(b, Tensor) else b
     xp = array_module(base)
     base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
     if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
@@ -346,11 +346,11 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
-    if a.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f":
         if isinstance(min, float) or isinstance(max, float):
             a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)
-        elif a.data.dtype == np.bool_:
-            a = Tensor(a.data.astype(np.int64), _wrap=True)
+        elif a._data.dtype == np.bool_:
+            a = Tensor(a._data.astype(np.int64), _wrap=True)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a
         if min is not None:
@@ -371,7 +371,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)

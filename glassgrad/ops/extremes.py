@@ -103,12 +103,12 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
         return (Amax if largest else Amin).apply(x, axis=None, keepdims=False)
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")
-    axis = normalize_dims(op, x.data.ndim, dim)
+    axis = normalize_dims(op, x._data.ndim, dim)
     if not axis:  # a 0-d tensor: its only element, at index 0
         return MaxMinResult(_K.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
     _nonempty(op, x, axis)
-    xp, a = array_module(x.data), axis[0]
-    idx = (xp.argmax if largest else xp.argmin)(x.data, axis=a, keepdims=True)  # first extreme, as PyTorch
+    xp, a = array_module(x._data), axis[0]
+    idx = (xp.argmax if largest else xp.argmin)(x._data, axis=a, keepdims=True)  # first extreme, as PyTorch
     values = MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim)
     idx = idx.astype(np.int64, copy=False)
     return MaxMinResult(values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
@@ -144,7 +144,7 @@ def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    axis = normalize_dims("amax", x.data.ndim, dim)
+    axis = normalize_dims("amax", x._data.ndim, dim)
     _nonempty("amax", x, axis)
     return Amax.apply(x, axis=axis, keepdims=keepdim)
 
@@ -155,7 +155,7 @@ def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    axis = normalize_dims("amin", x.data.ndim, dim)
+    axis = normalize_dims("amin", x._data.ndim, dim)
     _nonempty("amin", x, axis)
     return Amin.apply(x, axis=axis, keepdims=keepdim)
 
@@ -163,15 +163,15 @@ def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be None or an int, got {dim!r}")
-    axis = normalize_dims(op, x.data.ndim, dim)
+    axis = normalize_dims(op, x._data.ndim, dim)
     _nonempty(op, x, axis)
-    xp, find = array_module(x.data), getattr(array_module(x.data), op)
+    xp, find = array_module(x._data), getattr(array_module(x._data), op)
     if axis is None:  # the index into the flattened tensor
-        out = xp.asarray(find(x.data)).reshape((1,) * x.data.ndim if keepdim else ())
+        out = xp.asarray(find(x._data)).reshape((1,) * x._data.ndim if keepdim else ())
     elif not axis:  # 0-d
         out = xp.zeros((), dtype=np.int64)
     else:
-        out = find(x.data, axis=axis[0], keepdims=keepdim)
+        out = find(x._data, axis=axis[0], keepdims=keepdim)
     return _constant(out.astype(np.int64, copy=False))
 
 

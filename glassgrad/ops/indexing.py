@@ -45,7 +45,7 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
 
 
 def _int_array(index: Any, op: str) -> Any:
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
     return idx
@@ -72,9 +72,9 @@ def _key(key: Any, op: str) -> tuple[tuple, bool]:
             pass
         else:
             if isinstance(k, Tensor):
-                k = k.data
+                k = k._data
             elif isinstance(k, list | tuple):
-                k = np.asarray([e.data if isinstance(e, Tensor) else e for e in k])
+                k = np.asarray([e._data if isinstance(e, Tensor) else e for e in k])
                 if k.size == 0:
                     k = k.astype(np.int64)
             elif isinstance(k, np.integer):
@@ -137,18 +137,18 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value`` in place (value broadcast). Not recorded: raises ``GraphError`` when x
-    requires grad (or value does) in grad mode; use ``glassgrad.no_grad()`` or ``.detach()``."""
+    requires grad (or value does) in grad mode; use ``glassgrad.no_grad()`` or change a ``clone()``."""
     if isinstance(value, Tensor):
         if value.requires_grad and _grad_state.enabled:
             raise GraphError(
                 f"__setitem__: writing a tensor that requires grad (shape {value.shape}) into another "
                 "is not recorded; build the result with cat/stack/where, or use glassgrad.no_grad()"
             )
-        value = value.data
+        value = value._data
     x._check_inplace("__setitem__")
     key, _ = _key(key, "__setitem__")
     try:
-        x.data[key] = value
+        x._data[key] = value
     except IndexError as e:
         raise IndexOutOfRangeError(
             f"__setitem__: expected a key that fits shape {x.shape}, got {e}"
@@ -197,7 +197,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     Shape:
         x and mask broadcast together, e.g. scores ``(N, h, L, L)`` and causal mask ``(L, L)``.
     """
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     broadcast_shape(x.shape, m.shape, op="masked_fill")
@@ -312,13 +312,13 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
         index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
     """
     idx, d = _check_gather_index("scatter_add", x, dim, index)
-    src_data = src.data if isinstance(src, Tensor) else np.asarray(src)
+    src_data = src._data if isinstance(src, Tensor) else np.asarray(src)
     if src_data.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src_data.shape)):
         raise ShapeError(
             f"scatter_add: expected index sizes <= src sizes, got index {idx.shape} and src {src_data.shape}"
         )
-    if src_data.dtype != x.data.dtype:
-        raise DTypeError(f"scatter_add: expected src of dtype {x.data.dtype}, got {src_data.dtype}")
+    if src_data.dtype != x._data.dtype:
+        raise DTypeError(f"scatter_add: expected src of dtype {x._data.dtype}, got {src_data.dtype}")
     return ScatterAdd.apply(x, idx, src if isinstance(src, Tensor) else src_data, dim=d)
 
 
@@ -342,8 +342,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     if x.ndim == 0:
         raise ShapeError(f"sort: expected a tensor with at least 1 dim, got shape {x.shape}")
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
-    xp = array_module(x.data)
-    idx = xp.argsort(_order_key(x.data, descending), axis=d, kind="stable")
+    xp = array_module(x._data)
+    idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
     return Sort(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))
 
 
@@ -363,8 +363,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         raise ShapeError(
             f"topk: expected 0 <= k <= {n} (the size of dim {dim} of shape {x.shape}), got k={k}"
         )
-    xp = array_module(x.data)
-    key = _order_key(x.data, largest)
+    xp = array_module(x._data)
+    key = _order_key(x._data, largest)
     if 0 < k < n:
         # O(n) selection of the k best (unordered), then positional order so that ties stay stable.
         cand = xp.take(xp.argpartition(key, k - 1, axis=d), xp.arange(k), axis=d)

@@ -55,12 +55,12 @@ def _joinable(tensors: Any, op: str) -> list[Tensor]:
     ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
     if not ts:
         raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
-    floats = {t.data.dtype for t in ts if t.data.dtype.kind == "f"}
+    floats = {t._data.dtype for t in ts if t._data.dtype.kind == "f"}
     if len(floats) > 1:
         names = " and ".join(sorted(str(f) for f in floats))
         raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")
-    target = floats.pop() if floats else np.result_type(*[t.data.dtype for t in ts])
-    return [t if t.data.dtype == target else Tensor(t.data.astype(target), _wrap=True) for t in ts]
+    target = floats.pop() if floats else np.result_type(*[t._data.dtype for t in ts])
+    return [t if t._data.dtype == target else Tensor(t._data.astype(target), _wrap=True) for t in ts]
 
 
 def cat(tensors: Any, dim: int = 0) -> Tensor:

@@ -76,7 +76,7 @@ def _operand(x: Any) -> Tensor:
 
 
 def _same_dtype(op: str, ts: list[Tensor]) -> None:
-    dts = [t.data.dtype for t in ts]
+    dts = [t._data.dtype for t in ts]
     if any(d != dts[0] for d in dts):
         raise DTypeError(f"{op}: expected operands of one dtype, got {' and '.join(str(d) for d in dts)}")
     if dts[0].kind not in "fiu":
@@ -95,7 +95,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     (5, 2, 4)
     """
     a, b = _operand(a), _operand(b)
-    da, db = a.data, b.data  # checks on the raw arrays: this is a hot path
+    da, db = a._data, b._data  # checks on the raw arrays: this is a hot path
     if da.dtype != db.dtype:
         raise DTypeError(f"matmul: expected both operands of one dtype, got {da.dtype} and {db.dtype}")
     if da.dtype.kind not in "fiu":

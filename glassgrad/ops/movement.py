@@ -174,7 +174,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     (2, 3)
     """
     shape = _ints(shape, "reshape")
-    n = x.data.size
+    n = x._data.size
     new = (
         shape
         if -1 not in shape and math.prod(shape) == n and min(shape, default=0) >= 0

@@ -157,5 +157,5 @@ def batch_stats(x: Tensor) -> tuple[Any, Any]:
     They feed the running averages, which are bookkeeping outside the graph, so no gradient.
     The caller makes sure each channel has more than one value.
     """
-    axes = (0, *range(2, x.data.ndim))
-    return x.data.mean(axis=axes), x.data.var(axis=axes, ddof=1)
+    axes = (0, *range(2, x._data.ndim))
+    return x._data.mean(axis=axes), x._data.var(axis=axes, ddof=1)

@@ -93,13 +93,13 @@ def _constant(a) -> Tensor:
 
 
 def _floating_only(op: str, x: Tensor) -> None:
-    if x.data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating dtype, got {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating dtype, got {x._data.dtype}")
 
 
 def _nonempty(op: str, x: Tensor, axis: tuple | None) -> None:
     """Max-like reductions have no identity: reducing over nothing is an error (as in PyTorch)."""
-    if axis is None and x.data.size == 0:
+    if axis is None and x._data.size == 0:
         raise ShapeError(f"{op}: expected a non-empty tensor (or a dim to reduce), got shape {x.shape}")
     for a in axis or ():
         if x.shape[a] == 0:
@@ -200,15 +200,15 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     >>> gg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(-1)
     tensor([3., 7.])
     """
-    axis = normalize_dims("sum", x.data.ndim, dim)
+    axis = normalize_dims("sum", x._data.ndim, dim)
     if dtype is not None:
         dt = dtypes.to_np_dtype(dtype)
-        if dt.kind == "f" and x.data.dtype != dt:
+        if dt.kind == "f" and x._data.dtype != dt:
             x = _K.cast(x, dt)
         elif dt.kind != "f":
-            return _constant(array_module(x.data).sum(x.data, axis=axis, keepdims=keepdim, dtype=dt))
-    if x.data.dtype.kind != "f":
-        return _constant(array_module(x.data).sum(x.data, axis=axis, keepdims=keepdim, dtype=np.int64))
+            return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=dt))
+    if x._data.dtype.kind != "f":
+        return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
     return Sum.apply(x, axis=axis, keepdims=keepdim)
 
 
@@ -218,10 +218,10 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     _floating_only("mean", x)
-    return Mean.apply(x, axis=normalize_dims("mean", x.data.ndim, dim), keepdims=keepdim)
+    return Mean.apply(x, axis=normalize_dims("mean", x._data.ndim, dim), keepdims=keepdim)
 
 
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -230,9 +230,9 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    axis = normalize_dims("prod", x.data.ndim, dim)
-    if x.data.dtype.kind != "f":
-        return _constant(array_module(x.data).prod(x.data, axis=axis, keepdims=keepdim, dtype=np.int64))
+    axis = normalize_dims("prod", x._data.ndim, dim)
+    if x._data.dtype.kind != "f":
+        return _constant(array_module(x._data).prod(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
     return Prod.apply(x, axis=axis, keepdims=keepdim)
 
 
@@ -244,13 +244,13 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """
     if isinstance(dim, tuple | list | bool) or dim is None:
         raise DTypeError(f"cumsum: expected dim to be an int, got {dim!r}")
-    axis = normalize_dims("cumsum", x.data.ndim, dim)
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x.data.dtype:
+    axis = normalize_dims("cumsum", x._data.ndim, dim)
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     if not axis:  # 0-d: the running sum of one element is itself
-        return _K.clone(x) if x.data.dtype.kind == "f" else Tensor(x.data.astype(np.int64), _wrap=True)
-    if x.data.dtype.kind != "f":
-        return Tensor(array_module(x.data).cumsum(x.data, axis=axis[0], dtype=np.int64), _wrap=True)
+        return _K.clone(x) if x._data.dtype.kind == "f" else Tensor(x._data.astype(np.int64), _wrap=True)
+    if x._data.dtype.kind != "f":
+        return Tensor(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=np.int64), _wrap=True)
     return CumSum.apply(x, axis=axis[0])
 
 
@@ -260,8 +260,8 @@ def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    axis = normalize_dims("all", x.data.ndim, dim, empty_means_all=False)
-    return _constant(array_module(x.data).all(x.data, axis=axis, keepdims=keepdim))
+    axis = normalize_dims("all", x._data.ndim, dim, empty_means_all=False)
+    return _constant(array_module(x._data).all(x._data, axis=axis, keepdims=keepdim))
 
 
 def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -270,5 +270,5 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
-    axis = normalize_dims("any", x.data.ndim, dim, empty_means_all=False)
-    return _constant(array_module(x.data).any(x.data, axis=axis, keepdims=keepdim))
+    axis = normalize_dims("any", x._data.ndim, dim, empty_means_all=False)
+    return _constant(array_module(x._data).any(x._data, axis=axis, keepdims=keepdim))

@@ -30,7 +30,7 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
     Shape:
         probs ``(n,)`` -> ``(num_samples,)``; ``(B, n)`` -> ``(B, num_samples)``; int64.
     """
-    p = probs.data if isinstance(probs, Tensor) else np.asarray(probs)
+    p = probs._data if isinstance(probs, Tensor) else np.asarray(probs)
     if p.ndim not in (1, 2):
         raise ShapeError(f"multinomial: expected probs with 1 or 2 dims, got shape {p.shape}")
     if p.dtype.kind != "f":
@@ -70,7 +70,7 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
 
 def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
     """Indices of the non-zero entries: an int64 ``(n, x.ndim)`` tensor (or one per dim)."""
-    idx = array_module(x.data).argwhere(x.data).astype(np.int64)
+    idx = array_module(x._data).argwhere(x._data).astype(np.int64)
     if as_tuple:
         return tuple(Tensor(idx[:, k].copy(), _wrap=True) for k in range(idx.shape[1]))
     return Tensor(idx, _wrap=True)

@@ -166,7 +166,7 @@ def var(
     if isinstance(dim, bool):  # PyTorch's var(unbiased) overload
         dim, unbiased = None, dim
     _floating_only("var", x)
-    axis = normalize_dims("var", x.data.ndim, dim)
+    axis = normalize_dims("var", x._data.ndim, dim)
     return Var.apply(x, axis=axis, keepdims=keepdim, correction=_correction("var", unbiased, correction))
 
 
@@ -181,7 +181,7 @@ def std(
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _floating_only("std", x)
-    axis = normalize_dims("std", x.data.ndim, dim)
+    axis = normalize_dims("std", x._data.ndim, dim)
     return Std.apply(x, axis=axis, keepdims=keepdim, correction=_correction("std", unbiased, correction))
 
 
@@ -195,7 +195,7 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     >>> round(gg.tensor([10000.0, 10000.0]).logsumexp(0).item(), 3)  # 1e4 + log 2, no overflow
     10000.693
     """
-    return LogSumExp.apply(floating(x), axis=normalize_dims("logsumexp", x.data.ndim, dim), keepdims=keepdim)
+    return LogSumExp.apply(floating(x), axis=normalize_dims("logsumexp", x._data.ndim, dim), keepdims=keepdim)
 
 
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -209,7 +209,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
         raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
     _floating_only("norm", x)
-    axis = normalize_dims("norm", x.data.ndim, dim)
+    axis = normalize_dims("norm", x._data.ndim, dim)
     if p in (math.inf, -math.inf):
         _nonempty("norm", x, axis)
     return Norm.apply(x, p=float(p), axis=axis, keepdims=keepdim)

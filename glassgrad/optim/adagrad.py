@@ -85,20 +85,20 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
-                xp = array_module(p.data)
+                xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
                     state["step"] = 0.0
-                    s0 = xp.full_like(p.data, group["initial_accumulator_value"])
+                    s0 = xp.full_like(p._data, group["initial_accumulator_value"])
                     state["sum"] = Tensor(s0, _wrap=True)
                 state["step"] += 1
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
-                    g = g + wd * p.data
+                    g = g + wd * p._data
                 lr_t = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"].data
+                s = state["sum"]._data
                 s += g * g
-                p.data -= lr_t * (g / (xp.sqrt(s) + eps))
+                p._data -= lr_t * (g / (xp.sqrt(s) + eps))
         return loss

@@ -105,24 +105,24 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
-                xp = array_module(p.data)
+                xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
                     state["step"] = 0.0
-                    state["exp_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                        state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                 state["step"] += 1
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
-                        p.data *= 1 - lr * wd
+                        p._data *= 1 - lr * wd
                     else:
-                        g = g + wd * p.data
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+                        g = g + wd * p._data
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 # One scratch array per parameter instead of a temporary per operation; the
                 # arithmetic and its order are the same as PyTorch's (bit-identical results).
                 buf = xp.subtract(g, m, out=xp.empty_like(m))  # out=: an array even for 0-d params
@@ -133,13 +133,13 @@ class Adam(Optimizer):
                 v *= beta2
                 v += buf  # v ← β₂ v + (1 − β₂) g²
                 if group["amsgrad"]:
-                    v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
+                    v = xp.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
                 xp.sqrt(v, out=buf)
                 buf /= math.sqrt(1 - beta2**t)
                 buf += eps  # denom = √v / √(1 − β₂ᵗ) + ε
                 xp.divide(m, buf, out=buf)
                 buf *= lr / (1 - beta1**t)
-                p.data -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
+                p._data -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
         return loss
 
 

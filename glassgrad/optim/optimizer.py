@@ -3,7 +3,7 @@
 
 The update rules live one family per file (``sgd.py``, ``adam.py``, ``rmsprop.py``, ``adagrad.py``);
 each ``step()`` reads like the algorithm box in its class docstring. Updates work on raw arrays:
-the gradient is never changed in place (it may be shared), the parameter always is (``p.data -= ...``),
+the gradient is never changed in place (it may be shared), the parameter always is (``p._data -= ...``),
 so every view of the parameter's array sees the new values.
 """
 
@@ -113,7 +113,7 @@ class Optimizer:
                     f"{name}: expected leaf tensors, got a non-leaf of shape {p.shape} (made by "
                     f"{p.grad_fn.name()}); optimize the tensors it was computed from"
                 )
-            if p.data.dtype.kind != "f":
+            if p._data.dtype.kind != "f":
                 raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: expected each parameter once, got a parameter twice in one group")
@@ -156,7 +156,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data = array_module(p.grad.data).zeros_like(p.grad.data)
+                    p.grad._data = array_module(p.grad._data).zeros_like(p.grad._data)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
@@ -173,22 +173,22 @@ class Optimizer:
     def _grads(self, group: dict[str, Any]) -> Iterator[tuple[Tensor, np.ndarray]]:
         """Yield ``(param, grad array)`` for each parameter of ``group`` that has a gradient.
 
-        After the caller's update of ``p.data`` the parameter's version is bumped (as PyTorch's
+        After the caller's update of ``p._data`` the parameter's version is bumped (as PyTorch's
         in-place update does), so backward through a graph that saved the old values raises instead
         of silently using the new ones.
         """
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = p.grad.data
-            if g.shape != p.data.shape or g.dtype != p.data.dtype:
+            g = p.grad._data
+            if g.shape != p._data.shape or g.dtype != p._data.dtype:
                 self._bad_grad(p, g)
             yield p, g
             p._version += 1
 
     def _bad_grad(self, p: Tensor, g: np.ndarray) -> None:
         name = type(self).__name__
-        if g.shape != p.data.shape:
+        if g.shape != p._data.shape:
             raise ShapeError(f"{name}.step: expected a grad of shape {p.shape} like its param, got {g.shape}")
         raise DTypeError(f"{name}.step: expected a grad of dtype {p.dtype} like its param, got {g.dtype}")
 
@@ -260,17 +260,17 @@ class Optimizer:
         if isinstance(value, numbers.Number) or value is None:
             return value
         if isinstance(value, Tensor):
-            arr = value.data
+            arr = value._data
         elif isinstance(value, np.ndarray) or hasattr(value, "__array__"):
             arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
         else:
             return copy.deepcopy(value)
-        if key in self._param_shaped_state and arr.shape != p.data.shape:
+        if key in self._param_shaped_state and arr.shape != p._data.shape:
             raise ShapeError(
                 f"{type(self).__name__}.load_state_dict: expected state {key!r} of param {index} with "
                 f"shape {p.shape}, got {arr.shape}"
             )
-        arr = arr.astype(p.data.dtype) if arr.dtype.kind == "f" else arr.copy()
+        arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" else arr.copy()
         return Tensor(arr, _wrap=True)
 
     # ----------------------------------------------------------------- printing

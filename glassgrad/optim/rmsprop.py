@@ -91,34 +91,34 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
             for p, g in self._grads(group):
-                xp = array_module(p.data)
+                xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
                     state["step"] = 0.0
-                    state["square_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                    state["square_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     if mu > 0:
-                        state["momentum_buffer"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                        state["momentum_buffer"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     if group["centered"]:
-                        state["grad_avg"] = Tensor(xp.zeros_like(p.data), _wrap=True)
+                        state["grad_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                 state["step"] += 1
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
-                    g = g + wd * p.data
-                v = state["square_avg"].data
+                    g = g + wd * p._data
+                v = state["square_avg"]._data
                 v *= alpha
                 v += (1 - alpha) * g * g
                 if group["centered"]:
-                    g_avg = state["grad_avg"].data
+                    g_avg = state["grad_avg"]._data
                     g_avg += (1 - alpha) * (g - g_avg)  # = α ḡ + (1 − α) g, as PyTorch's lerp
                     d = xp.sqrt(v - g_avg * g_avg) + eps
                 else:
                     d = xp.sqrt(v) + eps
                 if mu > 0:
-                    b = state["momentum_buffer"].data
+                    b = state["momentum_buffer"]._data
                     b *= mu
                     b += g / d
-                    p.data -= lr * b
+                    p._data -= lr * b
                 else:
-                    p.data -= lr * (g / d)
+                    p._data -= lr * (g / d)
         return loss

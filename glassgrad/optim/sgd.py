@@ -102,16 +102,16 @@ class SGD(Optimizer):
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
-                    g = g + wd * p.data
+                    g = g + wd * p._data
                 if mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:  # b ← g (a copy, as an array even for 0-d)
                         state["momentum_buffer"] = Tensor(array_module(g).array(g), _wrap=True)
                     else:  # b ← μ b + (1 − τ) g, in place
-                        b = state["momentum_buffer"].data
+                        b = state["momentum_buffer"]._data
                         b *= mu
                         b += (1 - tau) * g
-                    b = state["momentum_buffer"].data
+                    b = state["momentum_buffer"]._data
                     g = g + mu * b if group["nesterov"] else b
-                p.data -= lr * g
+                p._data -= lr * g
         return loss

@@ -52,11 +52,11 @@ def test_activation_module_parity(build, expected_repr, dtype):
     out, tout = ours(gx), theirs(tx.clone())  # clone: torch's inplace=True may not touch a leaf
     tol = {"atol": 1e-6, "rtol": 1e-5} if dtype == np.float32 else {"atol": 1e-12, "rtol": 1e-10}
     assert out.dtype.name == str(tout.dtype).split(".")[1]
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), **tol)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), **tol)
     upstream = RNG.standard_normal(x.shape).astype(dtype)
     out.backward(gg.tensor(upstream))
     tout.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), **tol)
+    np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), **tol)
     assert list(ours.state_dict()) == []
 
 

@@ -50,11 +50,11 @@ def test_activation_parity(dtype, name, make):
 @pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "elu", "silu"])
 def test_inplace_flag_is_accepted_and_input_kept(dtype, name):
     x = gg.tensor(X.astype(dtype))
-    before = x.data.copy()
+    before = x._data.copy()
     out = getattr(F, name)(x, inplace=True)
     ref = getattr(TF, name)(torch.tensor(X.astype(dtype))).numpy()
-    np.testing.assert_allclose(out.data, ref, rtol=TOL[dtype], atol=TOL[dtype])
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_allclose(out._data, ref, rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_array_equal(x._data, before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -62,7 +62,7 @@ def test_inplace_flag_is_accepted_and_input_kept(dtype, name):
 def test_softmax_is_stable_at_huge_magnitudes(dtype, fn):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [3e4, 3e4 - 1.0, -3e4]])
     out = check(lambda a: getattr(F, fn)(a, 1), lambda a: getattr(TF, fn)(a, 1), x, dtype=dtype)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
 
 
 def test_softmax_dtype_argument():
@@ -74,7 +74,7 @@ def test_softmax_dtype_argument():
 def test_step_is_the_perceptron_step_without_gradient():
     x = gg.tensor([-1.5, -0.0, 0.0, 2.0], requires_grad=True)
     out = F.step(x)
-    np.testing.assert_array_equal(out.data, [0.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(out._data, [0.0, 1.0, 1.0, 1.0])
     assert out.dtype == gg.float32 and not out.requires_grad
 
 

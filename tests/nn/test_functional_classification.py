@@ -96,7 +96,7 @@ def test_cross_entropy_is_stable_at_huge_logits(dtype, reduction, smoothing):
     out = check(
         lambda x, t: F.cross_entropy(x, t, **kw), lambda x, t: TF.cross_entropy(x, t, **kw), x, t, dtype=dtype
     )
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
     probs = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.2, 0.2, 0.6]])
     out = check(
         lambda x, p: F.cross_entropy(x, p, **kw),
@@ -105,7 +105,7 @@ def test_cross_entropy_is_stable_at_huge_logits(dtype, reduction, smoothing):
         probs,
         dtype=dtype,
     )
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
@@ -120,7 +120,7 @@ def test_all_targets_ignored_like_torch(loss, reduction):
         x,
         t,
     )
-    assert np.isnan(out.data).all() if reduction == "mean" else (out.data == 0).all()
+    assert np.isnan(out._data).all() if reduction == "mean" else (out._data == 0).all()
 
 
 def test_cross_entropy_softmax_minus_onehot():
@@ -129,8 +129,8 @@ def test_cross_entropy_softmax_minus_onehot():
     x = gg.tensor(rng.standard_normal((6, 5)), requires_grad=True)
     y = rng.integers(0, 5, 6)
     F.cross_entropy(x, gg.tensor(y), reduction="sum").backward()
-    e = np.exp(x.data - x.data.max(1, keepdims=True))
-    np.testing.assert_allclose(x.grad.data, e / e.sum(1, keepdims=True) - np.eye(5)[y], atol=1e-12)
+    e = np.exp(x._data - x._data.max(1, keepdims=True))
+    np.testing.assert_allclose(x.grad._data, e / e.sum(1, keepdims=True) - np.eye(5)[y], atol=1e-12)
 
 
 def _cross_entropy_composite(x, t, weight, ignore_index, smoothing, reduction):
@@ -140,14 +140,14 @@ def _cross_entropy_composite(x, t, weight, ignore_index, smoothing, reduction):
     if smoothing == 0:
         return nll
     c = x.shape[1]
-    valid = gg.Tensor((t.data != ignore_index).astype(x.data.dtype), _wrap=True)
+    valid = gg.Tensor((t._data != ignore_index).astype(x._data.dtype), _wrap=True)
     wl = logp if weight is None else logp * weight.reshape(1, c, *([1] * (x.ndim - 2)))
     smooth = -wl.sum(1) * valid
     if reduction == "mean":
         denom = (
             valid.sum()
             if weight is None
-            else (valid * weight.data[np.where(valid.data > 0, t.data, 0)]).sum()
+            else (valid * weight._data[np.where(valid._data > 0, t._data, 0)]).sum()
         )
         smooth = smooth.sum() / denom
     elif reduction == "sum":
@@ -166,11 +166,11 @@ def test_fused_cross_entropy_equals_composite(reduction, use_weight, smoothing):
     xs = [gg.tensor(x_np, requires_grad=True) for _ in range(2)]
     fused = F.cross_entropy(xs[0], t, w, reduction=reduction, label_smoothing=smoothing)
     comp = _cross_entropy_composite(xs[1], t, w, -100, smoothing, reduction)
-    np.testing.assert_allclose(fused.data, comp.data, atol=1e-12, rtol=1e-12)
+    np.testing.assert_allclose(fused._data, comp._data, atol=1e-12, rtol=1e-12)
     up = rng.standard_normal(fused.shape)
     fused.backward(gg.tensor(up))
     comp.backward(gg.tensor(up))
-    np.testing.assert_allclose(xs[0].grad.data, xs[1].grad.data, atol=1e-12, rtol=1e-12)
+    np.testing.assert_allclose(xs[0].grad._data, xs[1].grad._data, atol=1e-12, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ nll_loss
@@ -228,7 +228,7 @@ def test_binary_cross_entropy_at_0_and_1_is_finite_like_torch(dtype):
         Const(y),
         dtype=dtype,
     )
-    np.testing.assert_allclose(out.data, [0, 0, 100, 100, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(out._data, [0, 0, 100, 100, np.log(2)], rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -280,7 +280,7 @@ def test_bce_with_logits_is_stable_at_huge_logits(dtype, pos_weight):
         return TF.binary_cross_entropy_with_logits(x, y, reduction="none", pos_weight=c[0] if c else None)
 
     out = check(fn, tfn, x, y, *pw, dtype=dtype)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
 
 
 def _bce_with_logits_composite(x, y, weight, pos_weight, reduction):
@@ -316,12 +316,12 @@ def test_fused_bce_ops_equal_composites(reduction, pos_weight):
         xs = [gg.tensor(xin, requires_grad=True) for _ in range(2)]
         ys = [gg.tensor(y_np, requires_grad=True) for _ in range(2)]
         fused, comp = fused_fn(xs[0], ys[0]), comp_fn(xs[1], ys[1])
-        np.testing.assert_allclose(fused.data, comp.data, atol=1e-12, rtol=1e-12)
+        np.testing.assert_allclose(fused._data, comp._data, atol=1e-12, rtol=1e-12)
         up = gg.tensor(rng.standard_normal(fused.shape))
         fused.backward(up)
         comp.backward(up)
         for a, b in ((xs[0], xs[1]), (ys[0], ys[1])):
-            np.testing.assert_allclose(a.grad.data, b.grad.data, atol=1e-10, rtol=1e-10)
+            np.testing.assert_allclose(a.grad._data, b.grad._data, atol=1e-10, rtol=1e-10)
 
 
 # ------------------------------------------------------------------ errors

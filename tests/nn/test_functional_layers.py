@@ -62,28 +62,28 @@ def test_dropout_statistics(dtype, p):
     x = gg.tensor(np.full(n, 2.0, dtype), requires_grad=True)
     out = F.dropout(x, p)
     assert out.dtype == x.dtype
-    dropped = out.data == 0
+    dropped = out._data == 0
     sigma = np.sqrt(p * (1 - p) / n)
     assert abs(dropped.mean() - p) < 6 * sigma  # a 6-sigma band: fails only if the rate is wrong
-    np.testing.assert_allclose(out.data[~dropped], 2.0 / (1 - p), rtol=TOL[dtype])  # inverted scaling
+    np.testing.assert_allclose(out._data[~dropped], 2.0 / (1 - p), rtol=TOL[dtype])  # inverted scaling
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.where(dropped, 0.0, 1 / (1 - p)), rtol=TOL[dtype])
+    np.testing.assert_allclose(x.grad._data, np.where(dropped, 0.0, 1 / (1 - p)), rtol=TOL[dtype])
 
 
 def test_dropout_masks_are_independent_across_calls():
     x = gg.ones(1000)
-    a, b = F.dropout(x, 0.5).data == 0, F.dropout(x, 0.5).data == 0
+    a, b = F.dropout(x, 0.5)._data == 0, F.dropout(x, 0.5)._data == 0
     assert (a != b).any()
 
 
 def test_dropout_is_reproducible_with_manual_seed():
     x = gg.ones(4, 50)
     gg.manual_seed(123)
-    first = F.dropout(x, 0.3).data
+    first = F.dropout(x, 0.3)._data
     gg.manual_seed(123)
-    again = F.dropout(x, 0.3).data
+    again = F.dropout(x, 0.3)._data
     gg.manual_seed(124)
-    other = F.dropout(x, 0.3).data
+    other = F.dropout(x, 0.3)._data
     np.testing.assert_array_equal(first, again)
     assert (first != other).any()
 
@@ -93,9 +93,9 @@ def test_dropout_eval_and_edge_probabilities():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     out = F.dropout(x, 1.0)
-    assert (out.data == 0).all() and out.requires_grad
+    assert (out._data == 0).all() and out.requires_grad
     out.sum().backward()
-    assert (x.grad.data == 0).all()
+    assert (x.grad._data == 0).all()
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
@@ -129,11 +129,11 @@ def test_embedding_max_norm_renormalises_rows_like_torch(dtype, max_norm, norm_t
     w, tw = gg.tensor(w_np, requires_grad=True), torch.tensor(w_np, requires_grad=True)
     out = F.embedding(gg.tensor(idx), w, max_norm=max_norm, norm_type=norm_type)
     tout = TF.embedding(torch.tensor(idx), tw, max_norm=max_norm, norm_type=norm_type)
-    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=TOL[dtype], atol=TOL[dtype])
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), rtol=TOL[dtype], atol=TOL[dtype])
     out.sum().backward()
     tout.sum().backward()
-    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_allclose(w.grad._data, tw.grad.numpy(), rtol=TOL[dtype], atol=TOL[dtype])
 
 
 def test_embedding_errors():
@@ -155,8 +155,8 @@ def test_embedding_errors():
 # ------------------------------------------------------------------ one_hot, pad
 def test_one_hot_parity():
     idx = np.array([[0, 3], [2, 2]])
-    np.testing.assert_array_equal(F.one_hot(gg.tensor(idx), 5).data, TF.one_hot(torch.tensor(idx), 5).numpy())
-    np.testing.assert_array_equal(F.one_hot(gg.tensor(idx)).data, TF.one_hot(torch.tensor(idx)).numpy())
+    np.testing.assert_array_equal(F.one_hot(gg.tensor(idx), 5)._data, TF.one_hot(torch.tensor(idx), 5).numpy())
+    np.testing.assert_array_equal(F.one_hot(gg.tensor(idx))._data, TF.one_hot(torch.tensor(idx)).numpy())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

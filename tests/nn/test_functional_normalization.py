@@ -51,16 +51,16 @@ def test_layer_norm_over_one_element_gives_the_bias(dtype):
         for a in (rng.standard_normal((3, 1)) * 3 + 1, rng.standard_normal(1), rng.standard_normal(1))
     )
     out = F.layer_norm(x, 1, w, b)
-    np.testing.assert_array_equal(out.data, np.broadcast_to(b.data, (3, 1)))
+    np.testing.assert_array_equal(out._data, np.broadcast_to(b._data, (3, 1)))
     out.sum().backward()
-    assert (x.grad.data == 0).all() and (w.grad.data == 0).all() and (b.grad.data == 3).all()
+    assert (x.grad._data == 0).all() and (w.grad._data == 0).all() and (b.grad._data == 3).all()
     if dtype == np.float64:
         check(
             lambda *a: F.layer_norm(a[0], 1, *a[1:]),
             lambda *a: TF.layer_norm(a[0], (1,), *a[1:]),
-            x.data,
-            w.data,
-            b.data,
+            x._data,
+            w._data,
+            b._data,
         )
 
 
@@ -102,12 +102,12 @@ def test_fused_normalization_equals_composite(op, shape, param_shape):
     else:
         fused = F.batch_norm(ins[0][0], None, None, ins[0][1], ins[0][2], training=True)
         comp = _batch_norm_composite(*ins[1], eps=1e-5)
-    np.testing.assert_allclose(fused.data, comp.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused._data, comp._data, rtol=1e-12, atol=1e-12)
     up = gg.tensor(rng.standard_normal(shape))
     fused.backward(up)
     comp.backward(up)
     for a, b in zip(ins[0], ins[1]):
-        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(a.grad._data, b.grad._data, rtol=1e-10, atol=1e-10)
     assert fused.grad_fn.name() == ("LayerNormBackward" if op == "layer" else "BatchNormBackward")
 
 
@@ -154,7 +154,7 @@ def test_batch_norm_training_updates_running_stats_like_torch(dtype, shape, affi
         )
         for g, t in ((g_rm, t_rm), (g_rv, t_rv)):
             assert g.dtype == gg.tensor(np.zeros(1, dtype)).dtype and not g.requires_grad
-            np.testing.assert_allclose(g.data, t.numpy(), rtol=TOL[dtype], atol=TOL[dtype])
+            np.testing.assert_allclose(g._data, t.numpy(), rtol=TOL[dtype], atol=TOL[dtype])
     # evaluation with the statistics just learned
     x = rng.standard_normal(shape)
     check(
@@ -185,8 +185,8 @@ def test_batch_norm_eval_leaves_running_stats_alone():
     rm, rv = gg.zeros(3), gg.ones(3)
     x = gg.randn(4, 3)
     out = F.batch_norm(x, rm, rv, training=False)
-    np.testing.assert_allclose(out.data, x.data / np.sqrt(1 + 1e-5), rtol=1e-6)
-    assert (rm.data == 0).all() and (rv.data == 1).all()
+    np.testing.assert_allclose(out._data, x._data / np.sqrt(1 + 1e-5), rtol=1e-6)
+    assert (rm._data == 0).all() and (rv._data == 1).all()
 
 
 def test_batch_norm_errors():
@@ -237,7 +237,7 @@ def test_cosine_similarity_with_a_zero_vector_is_zero_like_torch():
     a = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
     b = np.array([[1.0, 0.0, 0.0], [2.0, 4.0, 6.0]])
     out = check(lambda a, b: F.cosine_similarity(a, b), lambda a, b: TF.cosine_similarity(a, b), a, b)
-    np.testing.assert_allclose(out.data, [0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(out._data, [0.0, 1.0], atol=1e-12)
 
 
 def test_layer_norm_refuses_a_weight_of_another_dtype():

@@ -46,8 +46,8 @@ def check(fn: Callable, tfn: Callable, *arrays, dtype=np.float64, tol: float | N
             ts.append(torch.tensor(a))
     out, tout = fn(*gs), tfn(*ts)
     assert out.shape == tuple(tout.shape)
-    assert out.data.dtype == tout.detach().numpy().dtype
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tol, atol=tol)
+    assert out._data.dtype == tout.detach().numpy().dtype
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), rtol=tol, atol=tol)
     if not tout.requires_grad:
         assert not out.requires_grad
         return out
@@ -57,7 +57,7 @@ def check(fn: Callable, tfn: Callable, *arrays, dtype=np.float64, tol: float | N
     for g, t in zip(gs, ts):
         if t.requires_grad:
             expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape, dtype)
-            got = g.grad.data if g.grad is not None else np.zeros(g.shape, dtype)
+            got = g.grad._data if g.grad is not None else np.zeros(g.shape, dtype)
             np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
     return out
 

@@ -40,23 +40,23 @@ def parity(ours, theirs, *inputs: np.ndarray, atol: float = 1e-5, rtol: float = 
     t_in = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
     out, tout = ours(*g_in), theirs(*t_in)
     assert out.shape == tuple(tout.shape) and out.dtype.name == str(tout.dtype).split(".")[1]
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=atol, rtol=rtol)
-    upstream = RNG.standard_normal(out.shape).astype(out.data.dtype)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), atol=atol, rtol=rtol)
+    upstream = RNG.standard_normal(out.shape).astype(out._data.dtype)
     out.backward(gg.tensor(upstream))
     tout.backward(torch.from_numpy(upstream))
     for g, t in zip(g_in, t_in):
         if t.requires_grad:
-            np.testing.assert_allclose(g.grad.data, t.grad.numpy(), atol=atol, rtol=rtol)
+            np.testing.assert_allclose(g.grad._data, t.grad.numpy(), atol=atol, rtol=rtol)
     tparams = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         if tparams[name].grad is None:
-            assert p.grad is None or not p.grad.data.any(), name
+            assert p.grad is None or not p.grad._data.any(), name
         else:
             np.testing.assert_allclose(
-                p.grad.data, tparams[name].grad.numpy(), atol=atol, rtol=rtol, err_msg=name
+                p.grad._data, tparams[name].grad.numpy(), atol=atol, rtol=rtol, err_msg=name
             )
     for name, b in theirs.named_buffers():
-        np.testing.assert_allclose(ours.get_buffer(name).data, b.numpy(), atol=atol, rtol=rtol, err_msg=name)
+        np.testing.assert_allclose(ours.get_buffer(name)._data, b.numpy(), atol=atol, rtol=rtol, err_msg=name)
     return out, tout
 
 
@@ -142,7 +142,7 @@ def test_embedding_parity(padding_idx):
     assert repr(ours) == repr(theirs)
     parity(ours, theirs, ids)
     if padding_idx is not None:
-        assert not ours.weight.grad.data[padding_idx].any()
+        assert not ours.weight.grad._data[padding_idx].any()
 
 
 def test_embedding_max_norm_renormalises_like_torch():
@@ -152,7 +152,7 @@ def test_embedding_max_norm_renormalises_like_torch():
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     ours(gg.tensor(ids))
     theirs(torch.from_numpy(ids))
-    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.weight._data, theirs.weight.detach().numpy(), atol=1e-6)
     assert repr(ours) == repr(theirs)
 
 
@@ -166,7 +166,7 @@ def test_embedding_checks_and_from_pretrained():
         nn.Embedding(5, 2, sparse=True)
     table = gg.tensor([[1.0, 2.0], [3.0, 4.0]])
     frozen = nn.Embedding.from_pretrained(table)
-    assert not frozen.weight.requires_grad and frozen.weight.data is table.data
+    assert not frozen.weight.requires_grad and frozen.weight._data is table._data
     assert frozen(gg.tensor([1])).tolist() == [[3.0, 4.0]]
     assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
     with pytest.raises(ShapeError):
@@ -178,9 +178,9 @@ def test_dropout_eval_is_identity_and_validation():
     d = nn.Dropout(0.5).eval()
     x = gg.tensor(randn(4, 5), requires_grad=True)
     y = d(x)
-    np.testing.assert_array_equal(y.data, x.data)
+    np.testing.assert_array_equal(y._data, x._data)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.ones((4, 5), np.float32))
+    np.testing.assert_array_equal(x.grad._data, np.ones((4, 5), np.float32))
     assert nn.Dropout(0.0)(x).tolist() == x.tolist()
     for bad in (-0.1, 1.5, "0.5"):
         with pytest.raises(ValueError, match="expected a probability p in"):
@@ -193,21 +193,21 @@ def test_dropout_training_mask_scaling_and_expectation(p):
     d = nn.Dropout(p)
     x = gg.tensor(np.full((400, 500), 2.0, np.float32), requires_grad=True)
     y = d(x)
-    kept = y.data != 0
-    np.testing.assert_allclose(y.data[kept], 2.0 / (1 - p), rtol=1e-6)  # survivors scaled by 1/(1-p)
+    kept = y._data != 0
+    np.testing.assert_allclose(y._data[kept], 2.0 / (1 - p), rtol=1e-6)  # survivors scaled by 1/(1-p)
     assert abs((~kept).mean() - p) < 0.005  # drop rate ~ p (200,000 draws)
-    assert abs(y.data.mean() - 2.0) < 0.03  # expected value unchanged
+    assert abs(y._data.mean() - 2.0) < 0.03  # expected value unchanged
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / (1 - p), rtol=1e-6)  # gradient uses the same mask
-    assert nn.Dropout(1.0)(x).data.sum() == 0
+    np.testing.assert_allclose(x.grad._data, kept / (1 - p), rtol=1e-6)  # gradient uses the same mask
+    assert nn.Dropout(1.0)(x)._data.sum() == 0
 
 
 def test_dropout_masks_follow_manual_seed():
     x = gg.ones(50)
     gg.manual_seed(3)
-    a = nn.Dropout(0.5)(x).data.copy()
+    a = nn.Dropout(0.5)(x)._data.copy()
     gg.manual_seed(3)
-    b = nn.Dropout(0.5)(x).data.copy()
+    b = nn.Dropout(0.5)(x)._data.copy()
     np.testing.assert_array_equal(a, b)
 
 

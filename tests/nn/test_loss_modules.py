@@ -31,13 +31,13 @@ def check(ours, theirs, input_: np.ndarray, target: np.ndarray, target_grad: boo
     tt = torch.tensor(target, requires_grad=target_grad and float_target)
     out, tout = ours(gi, gt), theirs(ti, tt)
     assert out.shape == tuple(tout.shape)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=tol, rtol=tol)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), atol=tol, rtol=tol)
     upstream = RNG.standard_normal(out.shape).astype(np.float32)
     out.backward(gg.tensor(upstream))
     tout.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(gi.grad.data, ti.grad.numpy(), atol=tol, rtol=tol)
+    np.testing.assert_allclose(gi.grad._data, ti.grad.numpy(), atol=tol, rtol=tol)
     if target_grad and float_target:
-        np.testing.assert_allclose(gt.grad.data, tt.grad.numpy(), atol=tol, rtol=tol)
+        np.testing.assert_allclose(gt.grad._data, tt.grad.numpy(), atol=tol, rtol=tol)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

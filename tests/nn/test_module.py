@@ -45,7 +45,7 @@ def test_parameter_shares_data_and_requires_grad():
     t = gg.tensor([1.0, 2.0])
     p = nn.Parameter(t)
     assert isinstance(p, gg.Tensor) and p.requires_grad and p.is_leaf
-    t.data[0] = 5.0
+    t._data[0] = 5.0
     assert p.tolist() == [5.0, 2.0]  # shares t's array
     a = np.zeros(3, dtype=np.float32)
     q = nn.Parameter(a)
@@ -221,7 +221,7 @@ def test_state_dict_keys_order_and_sharing():
     assert isinstance(sd, OrderedDict)
     assert list(sd) == ["scale", "first.w", "first.b", "first.count", "second.w", "second.b", "second.count"]
     assert type(sd["first.w"]) is gg.Tensor and not sd["first.w"].requires_grad
-    sd["first.w"].data[0] = 7.0  # values share the parameters' arrays
+    sd["first.w"]._data[0] = 7.0  # values share the parameters' arrays
     assert net.first.w.tolist()[0] == 7.0
     kept = net.state_dict(keep_vars=True)
     assert kept["first.w"] is net.first.w
@@ -233,13 +233,13 @@ def test_load_state_dict_copies_values_keeping_dtype():
     with gg.no_grad():
         src.first.w.copy_(gg.tensor([1.0, 2.0, 3.0]))
     w_before = dst.first.w
-    arr_before = dst.first.w.data
+    arr_before = dst.first.w._data
     result = dst.load_state_dict(src.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
-    assert dst.first.w is w_before and dst.first.w.data is arr_before  # copied in, not rebound
+    assert dst.first.w is w_before and dst.first.w._data is arr_before  # copied in, not rebound
     assert dst.first.w.tolist() == [1.0, 2.0, 3.0]
-    src.first.w.data[0] = 100.0
+    src.first.w._data[0] = 100.0
     assert dst.first.w.tolist()[0] == 1.0  # a copy
     # NumPy float64 arrays go in as float32 (the parameter's dtype is kept)
     dst.load_state_dict({k: np.asarray(v.numpy(), dtype=np.float64) for k, v in src.state_dict().items()})
@@ -339,7 +339,7 @@ def test_zero_grad_and_requires_grad_():
     assert all(p.grad is not None for p in net.parameters())
     grad = net.scale.grad
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
     assert net.scale.grad is grad  # zeroed in place
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
@@ -466,7 +466,7 @@ def test_deepcopy_and_pickle_keep_structure_and_tying():
     model.dec.weight = model.enc.weight
     clone = copy.deepcopy(model)
     assert clone.dec.weight is clone.enc.weight and clone.enc.weight is not model.enc.weight
-    np.testing.assert_array_equal(clone.enc.weight.data, model.enc.weight.data)
+    np.testing.assert_array_equal(clone.enc.weight._data, model.enc.weight._data)
     assert isinstance(clone.enc.weight, nn.Parameter) and clone.enc.weight.requires_grad
     back = pickle.loads(pickle.dumps(model))
     assert back.dec.weight is back.enc.weight

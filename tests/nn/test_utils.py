@@ -40,7 +40,7 @@ def test_clip_grad_norm_matches_torch(norm_type, scale):
     theirs = []
     for p in ours:
         t = torch.zeros(p.shape, requires_grad=True)
-        t.grad = None if p.grad is None else torch.from_numpy(p.grad.data.copy())
+        t.grad = None if p.grad is None else torch.from_numpy(p.grad._data.copy())
         theirs.append(t)
     total = clip_grad_norm_(ours, max_norm=1.5, norm_type=norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm=1.5, norm_type=norm_type)
@@ -50,19 +50,19 @@ def test_clip_grad_norm_matches_torch(norm_type, scale):
         if t.grad is None:
             assert p.grad is None
         else:
-            np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-5, atol=1e-7)
             assert p.grad.dtype == gg.float32
 
 
 def test_clip_grad_norm_scales_only_above_max_and_in_place():
     p = nn.Parameter(gg.zeros(2))
     p.grad = gg.tensor([3.0, 4.0])
-    arr = p.grad.data
+    arr = p.grad._data
     assert clip_grad_norm_(p, 10.0).item() == pytest.approx(5.0)
     assert p.grad.tolist() == [3.0, 4.0]
     clip_grad_norm_([p], 1.0)
-    assert p.grad.data is arr
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-5)
+    assert p.grad._data is arr
+    np.testing.assert_allclose(p.grad._data, [0.6, 0.8], rtol=1e-5)
     assert clip_grad_norm_([nn.Parameter(gg.zeros(1))], 1.0).item() == 0.0  # no grads at all
 
 
@@ -77,23 +77,23 @@ def test_clip_grad_norm_nonfinite():
 def test_clip_grad_value_matches_torch():
     torch = pytest.importorskip("torch")
     ours = _params_with_grads(3.0)
-    theirs = [torch.from_numpy(p.grad.data.copy()) for p in ours if p.grad is not None]
+    theirs = [torch.from_numpy(p.grad._data.copy()) for p in ours if p.grad is not None]
     clip_grad_value_(ours, 0.5)
     for p, t in zip([p for p in ours if p.grad is not None], theirs):
-        np.testing.assert_array_equal(p.grad.data, t.clamp(-0.5, 0.5).numpy())
+        np.testing.assert_array_equal(p.grad._data, t.clamp(-0.5, 0.5).numpy())
 
 
 def test_parameters_to_vector_and_back():
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     vec = parameters_to_vector(model.parameters())
     assert vec.shape == (count_parameters(model),) == (26,)
-    np.testing.assert_array_equal(vec.data[:12], model[0].weight.data.reshape(-1))
+    np.testing.assert_array_equal(vec._data[:12], model[0].weight._data.reshape(-1))
     vec.sum().backward()  # differentiable: every parameter gets ones
-    assert all(np.all(p.grad.data == 1) for p in model.parameters())
+    assert all(np.all(p.grad._data == 1) for p in model.parameters())
     new = gg.arange(26, dtype=gg.float32)
     vector_to_parameters(new, model.parameters())
-    assert model[0].weight.data[0].tolist() == [0.0, 1.0, 2.0] and model[1].bias.tolist() == [24.0, 25.0]
-    np.testing.assert_array_equal(parameters_to_vector(model.parameters()).data, new.data)
+    assert model[0].weight._data[0].tolist() == [0.0, 1.0, 2.0] and model[1].bias.tolist() == [24.0, 25.0]
+    np.testing.assert_array_equal(parameters_to_vector(model.parameters())._data, new._data)
     with pytest.raises(ShapeError, match=r"expected a vector \(26,\), got \(25,\)"):
         vector_to_parameters(gg.zeros(25), model.parameters())
 
@@ -104,7 +104,7 @@ def test_parameter_vector_matches_torch_order():
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
     theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
     np.testing.assert_array_equal(
-        parameters_to_vector(ours.parameters()).data,
+        parameters_to_vector(ours.parameters())._data,
         torch.nn.utils.parameters_to_vector(theirs.parameters()).detach().numpy(),
     )
 
@@ -123,7 +123,7 @@ def test_count_parameters_counts_tied_once_and_skips_frozen():
 
 def test_summary_table_with_shapes_and_no_side_effects():
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
-    mean_before = model[1].running_mean.data.copy()
+    mean_before = model[1].running_mean._data.copy()
     s = summary(model, (5, 4))
     assert [r[0] for r in s.rows] == ["0", "1", "2", "3"]
     assert [r[1] for r in s.rows] == ["Linear", "BatchNorm1d", "ReLU", "Linear"]
@@ -132,7 +132,7 @@ def test_summary_table_with_shapes_and_no_side_effects():
     assert s.total_params == s.trainable_params == 74
     text = str(s)
     assert "Total params: 74" in text and "BatchNorm1d" in text and repr(s) == text
-    np.testing.assert_array_equal(model[1].running_mean.data, mean_before)  # ran in eval mode
+    np.testing.assert_array_equal(model[1].running_mean._data, mean_before)  # ran in eval mode
     assert model.training and model[1].training  # modes restored
     assert not any(m._forward_hooks for m in model.modules())  # hooks removed
 

@@ -25,13 +25,13 @@ def _parity(gg_fn, torch_fn, x: np.ndarray, dtype) -> None:
     x = np.asarray(x).astype(dtype)
     a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, ref = gg_fn(a), torch_fn(t)
-    assert out.data.dtype == dtype and out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), **TOL[dtype])
+    assert out._data.dtype == dtype and out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), **TOL[dtype])
     up = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
     out.backward(up)
     ref.backward(torch.tensor(up))
-    assert a.grad.data.dtype == dtype
-    np.testing.assert_allclose(a.grad.data, t.grad.numpy(), **TOL[dtype])
+    assert a.grad._data.dtype == dtype
+    np.testing.assert_allclose(a.grad._data, t.grad.numpy(), **TOL[dtype])
 
 
 # random values, exact zeros (the kinks) and the tails
@@ -77,13 +77,13 @@ def test_elementwise_large_magnitudes(k, dtype):
 def test_kinks_follow_pytorch():
     x = gg.tensor([0.0, -1.0, 1.0], requires_grad=True)
     A.relu(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])  # relu'(0) = 0
+    np.testing.assert_array_equal(x.grad._data, [0.0, 0.0, 1.0])  # relu'(0) = 0
     x.grad = None
     A.leaky_relu(x, 0.1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.1, 0.1, 1.0])  # slope at 0
+    np.testing.assert_allclose(x.grad._data, [0.1, 0.1, 1.0])  # slope at 0
     y = gg.tensor([-1.0, 1.0, 0.0], requires_grad=True)
     A.hardtanh(y).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 1.0])  # 0 at the bounds
+    np.testing.assert_array_equal(y.grad._data, [0.0, 0.0, 1.0])  # 0 at the bounds
 
 
 # ------------------------------------------------------------------ erf and gelu
@@ -138,7 +138,7 @@ def test_softmax_large_magnitudes(ours, theirs, dtype):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         _parity(lambda a: ours(a, 1), lambda t: theirs(t, 1), x, dtype)
     out = ours(gg.tensor(x.astype(dtype)), 1)
-    assert np.all(np.isfinite(out.data))
+    assert np.all(np.isfinite(out._data))
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
@@ -158,10 +158,10 @@ def test_fused_softmax_matches_composite(dim):
         a = gg.tensor(x, requires_grad=True)
         b = gg.tensor(x, requires_grad=True)
         out_f, out_c = fused(a, dim), composite(b)
-        np.testing.assert_allclose(out_f.data, out_c.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(out_f._data, out_c._data, rtol=1e-12, atol=1e-14)
         out_f.backward(up)
         out_c.backward(up)
-        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad._data, b.grad._data, rtol=1e-10, atol=1e-12)
         assert out_f.grad_fn.fn.name == fused.__name__  # one fused node, checked against a chain
 
 
@@ -170,7 +170,7 @@ def test_softmax_jacobian_is_diag_minus_outer():
     J = gg.autograd.functional.jacobian(lambda a: A.softmax(a, 0), gg.tensor(x, dtype=gg.float64))
     e = np.exp(x - x.max())
     s = e / e.sum()
-    np.testing.assert_allclose(J.data, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(J._data, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("ours, theirs", SOFTMAXES)
@@ -205,7 +205,7 @@ def test_integer_inputs():
     for fn in [A.sigmoid, A.silu, A.gelu, A.elu, A.softplus, A.leaky_relu, A.hardtanh]:
         out = fn(i)
         assert out.dtype == gg.float32, fn.__name__
-    np.testing.assert_allclose(A.sigmoid(i).data, torch.sigmoid(torch.tensor([-2, 0, 3])).numpy())
+    np.testing.assert_allclose(A.sigmoid(i)._data, torch.sigmoid(torch.tensor([-2, 0, 3])).numpy())
 
 
 def test_float32_in_float32_out_and_grads():
@@ -220,7 +220,7 @@ def test_float32_in_float32_out_and_grads():
 def test_step_is_a_constant_perceptron_step():
     x = gg.tensor([-2.0, -0.0, 0.0, 1e-8, 3.0], requires_grad=True)
     y = A.step(x)
-    np.testing.assert_array_equal(y.data, [0.0, 1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(y._data, [0.0, 1.0, 1.0, 1.0, 1.0])
     assert y.dtype == gg.float32 and not y.requires_grad and y.grad_fn is None
     assert A.step(gg.tensor([-1, 0, 2])).tolist() == [0, 1, 1]
 
@@ -230,5 +230,5 @@ def test_heaviside_matches_pytorch():
     for values in [0.5, np.array([0.25, 0.75, 1.0, 2.0])]:
         ours = A.heaviside(gg.tensor(x), gg.tensor(values, dtype=gg.float64))
         theirs = torch.heaviside(torch.tensor(x), torch.tensor(values, dtype=torch.float64))
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours._data, theirs.numpy())
         assert not ours.requires_grad

@@ -47,7 +47,7 @@ def _wrap(lib, x):
 def _check_same(ours, theirs):
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_allclose(ours.data.astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-6)
+    np.testing.assert_allclose(ours._data.astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-6)
 
 
 @pytest.mark.parametrize("op", sorted(BINARY))
@@ -134,8 +134,8 @@ def test_pow_gradients_match_pytorch_at_zero_base():
     tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     (x**y).sum().backward()
     (tx**ty).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad._data, ty.grad.numpy(), rtol=1e-12)
 
 
 def test_clamp_of_integers_with_float_bounds_gives_floats():

@@ -26,11 +26,11 @@ def both(x):
 def check(g_out, t_out, g_in, t_in, atol=1e-12):
     """Same values; same gradient of sum(out * u) for a random u."""
     assert g_out.shape == tuple(t_out.shape)
-    np.testing.assert_allclose(g_out.data, t_out.detach().numpy(), atol=atol)
-    u = np.random.default_rng(3).standard_normal(g_out.shape).astype(g_out.data.dtype)
+    np.testing.assert_allclose(g_out._data, t_out.detach().numpy(), atol=atol)
+    u = np.random.default_rng(3).standard_normal(g_out.shape).astype(g_out._data.dtype)
     g_out.backward(u)
     t_out.backward(torch.tensor(u))
-    np.testing.assert_allclose(g_in.grad.data, t_in.grad.numpy(), atol=atol)
+    np.testing.assert_allclose(g_in.grad._data, t_in.grad.numpy(), atol=atol)
 
 
 # ------------------------------------------------------------------ getitem
@@ -69,8 +69,8 @@ def test_getitem_parity(name):
 
 def test_getitem_lists_and_arrays_index_like_tensors():
     x = gg.tensor(rand(3, 4))
-    np.testing.assert_array_equal(x[[0, 0, 2]].data, x[gg.tensor([0, 0, 2])].data)
-    np.testing.assert_array_equal(x[np.array([0, 0, 2])].data, x.data[[0, 0, 2]])
+    np.testing.assert_array_equal(x[[0, 0, 2]]._data, x[gg.tensor([0, 0, 2])]._data)
+    np.testing.assert_array_equal(x[np.array([0, 0, 2])]._data, x._data[[0, 0, 2]])
     assert x[[]].shape == (0, 4)
 
 
@@ -82,7 +82,7 @@ def test_getitem_negative_steps_match_torch_flip():
 def test_getitem_repeated_index_gradient_counts_every_read():
     x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[[0, 0, 0, 2]].backward(np.ones(4, dtype=np.float32))
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 0.0, 1.0])
 
 
 def test_getitem_empty_and_size_one_dims():
@@ -114,8 +114,8 @@ def test_setitem_on_leaf_requiring_grad_raises_in_grad_mode_but_works_under_no_g
         x[0] = 1.0
         x[:, [1, 3]] = gg.tensor([5.0, 6.0], dtype=gg.float64)
     assert x._version == v + 2
-    np.testing.assert_array_equal(x.data[0], [1.0, 5.0, 1.0, 6.0])
-    np.testing.assert_array_equal(x.data[1:, 1], [5.0, 5.0])
+    np.testing.assert_array_equal(x._data[0], [1.0, 5.0, 1.0, 6.0])
+    np.testing.assert_array_equal(x._data[1:, 1], [5.0, 5.0])
 
 
 def test_setitem_on_recorded_tensor_raises_and_detach_works():
@@ -125,7 +125,7 @@ def test_setitem_on_recorded_tensor_raises_and_detach_works():
         y[0] = 0.0
     d = y.detach()
     d[0] = 0.0
-    assert d.data[0] == 0.0
+    assert d._data[0] == 0.0
 
 
 def test_setitem_parity_on_plain_tensors():
@@ -141,7 +141,7 @@ def test_setitem_parity_on_plain_tensors():
         g[key] = gg.tensor(value) if isinstance(value, np.ndarray) else value
         tkey = tuple(torch.tensor(k) if isinstance(k, np.ndarray) else k for k in key)
         t[tkey] = torch.tensor(value) if isinstance(value, np.ndarray) else value
-    np.testing.assert_array_equal(g.data, t.numpy())
+    np.testing.assert_array_equal(g._data, t.numpy())
 
 
 def test_setitem_value_requiring_grad_is_refused_not_silently_dropped():
@@ -151,7 +151,7 @@ def test_setitem_value_requiring_grad_is_refused_not_silently_dropped():
         x[0] = v
     with gg.no_grad():
         x[0] = v
-    assert x.data[0] == 1.0
+    assert x._data[0] == 1.0
 
 
 def test_setitem_shape_error():
@@ -182,7 +182,7 @@ def test_masked_fill_value_tensor_gets_gradient_like_torch():
     gv, tv = both(np.array(2.0))
     out_g, out_t = g.masked_fill(gg.tensor(mask), gv), t.masked_fill(torch.tensor(mask), tv)
     check(out_g, out_t, g, t)
-    np.testing.assert_allclose(gv.grad.data, tv.grad.numpy())
+    np.testing.assert_allclose(gv.grad._data, tv.grad.numpy())
 
 
 def test_masked_fill_keeps_dtype_and_rejects_non_bool_masks():
@@ -224,7 +224,7 @@ def test_scatter_add_parity(dim, index):
     out_g = I.scatter_add(g, dim, gg.tensor(idx), gs)
     out_t = torch.scatter_add(t, dim, torch.tensor(idx), ts)
     check(out_g, out_t, g, t)
-    np.testing.assert_allclose(gs.grad.data, ts.grad.numpy())
+    np.testing.assert_allclose(gs.grad._data, ts.grad.numpy())
 
 
 def test_gather_family_errors():
@@ -258,7 +258,7 @@ def test_topk_parity(k, dim, largest):
     g, t = both(rand(4, 5, seed=4))
     gv, gi = g.topk(k, dim, largest=largest)
     tv, ti = t.topk(k, dim, largest=largest)
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gi._data, ti.numpy())
     assert gi.dtype == gg.int64
     check(gv, tv, g, t)
 
@@ -268,8 +268,8 @@ def test_sort_parity(dim, descending):
     g, t = both(rand(4, 5, seed=4))
     res = g.sort(dim, descending)
     tres = t.sort(dim, descending)
-    np.testing.assert_array_equal(res.indices.data, tres.indices.numpy())
-    np.testing.assert_array_equal(g.argsort(dim, descending).data, tres.indices.numpy())
+    np.testing.assert_array_equal(res.indices._data, tres.indices.numpy())
+    np.testing.assert_array_equal(g.argsort(dim, descending)._data, tres.indices.numpy())
     check(res.values, tres.values, g, t)
 
 
@@ -278,12 +278,12 @@ def test_sort_is_stable_and_puts_nan_where_torch_does():
     for descending in (False, True):
         res = gg.tensor(a).sort(descending=descending)
         tres = torch.tensor(a).sort(descending=descending, stable=True)
-        np.testing.assert_array_equal(res.values.data, tres.values.numpy())
-        np.testing.assert_array_equal(res.indices.data, tres.indices.numpy())
+        np.testing.assert_array_equal(res.values._data, tres.values.numpy())
+        np.testing.assert_array_equal(res.indices._data, tres.indices.numpy())
     ints = np.array([3, 1, 3, 2, 1])
     res = gg.tensor(ints).sort(descending=True)
     np.testing.assert_array_equal(
-        res.indices.data, torch.tensor(ints).sort(descending=True, stable=True).indices
+        res.indices._data, torch.tensor(ints).sort(descending=True, stable=True).indices
     )
 
 
@@ -303,12 +303,12 @@ def test_scatter_add_src_larger_than_index_uses_its_leading_box_like_torch():
     x, src = rand(3, 4), rand(3, 5, seed=9)
     got = I.scatter_add(gg.tensor(x), 1, gg.tensor(idx), gg.tensor(src))
     want = torch.scatter_add(torch.tensor(x), 1, torch.tensor(idx), torch.tensor(src))
-    np.testing.assert_allclose(got.data, want.numpy(), atol=1e-12)
+    np.testing.assert_allclose(got._data, want.numpy(), atol=1e-12)
 
 
 def test_all_int_key_gives_a_0d_array_not_a_numpy_scalar():
     x = gg.tensor(rand(3, 4), requires_grad=True)
     y = x[1, 2]
-    assert isinstance(y.data, np.ndarray) and y.shape == ()
+    assert isinstance(y._data, np.ndarray) and y.shape == ()
     y.backward()
-    assert x.grad.data[1, 2] == 1.0 and x.grad.data.sum() == 1.0
+    assert x.grad._data[1, 2] == 1.0 and x.grad._data.sum() == 1.0

@@ -19,12 +19,12 @@ def test_fused_linear_equals_its_composite():
         plain = [gg.tensor(a, requires_grad=True) for a in (x0, w0, b0)]
         y1 = Linear.apply(*fused)
         y2 = plain[0] @ plain[1].t() + plain[2]
-        np.testing.assert_allclose(y1.data, y2.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(y1._data, y2._data, rtol=1e-12, atol=1e-12)
         g = rng.standard_normal(y1.shape)
         y1.backward(gg.tensor(g))
         y2.backward(gg.tensor(g))
         for a, b in zip(fused, plain):
-            np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(a.grad._data, b.grad._data, rtol=1e-12, atol=1e-12)
 
 
 def test_f_linear_records_one_node_and_checks_dtypes():

@@ -23,14 +23,14 @@ def parity(g_fn, t_fn, *arrays, atol=1e-10, rtol=1e-10):
     gx = [gg.tensor(a, requires_grad=True) for a in arrays]
     tx = [torch.tensor(a, requires_grad=True) for a in arrays]
     go, to = g_fn(*gx), t_fn(*tx)
-    assert go.shape == tuple(to.shape) and go.data.dtype == to.detach().numpy().dtype
-    np.testing.assert_allclose(go.data, to.detach().numpy(), atol=atol, rtol=rtol)
-    u = np.random.default_rng(2).standard_normal(go.shape).astype(go.data.dtype)
+    assert go.shape == tuple(to.shape) and go._data.dtype == to.detach().numpy().dtype
+    np.testing.assert_allclose(go._data, to.detach().numpy(), atol=atol, rtol=rtol)
+    u = np.random.default_rng(2).standard_normal(go.shape).astype(go._data.dtype)
     go.backward(u)
     to.backward(torch.tensor(u))
     for g, t in zip(gx, tx):
         assert g.grad.shape == g.shape  # broadcast batch dims were summed back
-        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), atol=atol, rtol=rtol)
+        np.testing.assert_allclose(g.grad._data, t.grad.numpy(), atol=atol, rtol=rtol)
 
 
 LAYOUTS = [
@@ -72,10 +72,10 @@ def test_matmul_integers_and_arrays():
     a, b = np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)
     out = M.matmul(gg.tensor(a), gg.tensor(b))
     assert out.dtype == gg.int64 and not out.requires_grad
-    np.testing.assert_array_equal(out.data, (torch.tensor(a) @ torch.tensor(b)).numpy())
+    np.testing.assert_array_equal(out._data, (torch.tensor(a) @ torch.tensor(b)).numpy())
     x = gg.tensor(rand(2, 3))
-    np.testing.assert_allclose((x @ rand(3, 2)).data, x.data @ rand(3, 2))
-    np.testing.assert_allclose((rand(4, 2) @ x).data, rand(4, 2) @ x.data)
+    np.testing.assert_allclose((x @ rand(3, 2))._data, x._data @ rand(3, 2))
+    np.testing.assert_allclose((rand(4, 2) @ x)._data, rand(4, 2) @ x._data)
 
 
 def raises(exc, message):
@@ -168,5 +168,5 @@ def test_einsum_errors():
 
 def test_scalar_results_are_0d_arrays():
     v = gg.tensor(rand(3), requires_grad=True)
-    assert isinstance((v @ v).data, np.ndarray)
-    assert isinstance(M.einsum("i->", v).data, np.ndarray)
+    assert isinstance((v @ v)._data, np.ndarray)
+    assert isinstance(M.einsum("i->", v)._data, np.ndarray)

@@ -35,16 +35,16 @@ def parity(fn, *arrays, atol=1e-12, rtol=1e-10):
     rng = np.random.default_rng(1)
     for g, t in zip(go, to):
         assert g.shape == tuple(t.shape)
-        assert g.data.dtype == t.detach().numpy().dtype
-        np.testing.assert_allclose(g.data, t.detach().numpy(), atol=atol, rtol=rtol)
+        assert g._data.dtype == t.detach().numpy().dtype
+        np.testing.assert_allclose(g._data, t.detach().numpy(), atol=atol, rtol=rtol)
         if g.requires_grad:
-            u = rng.standard_normal(g.shape).astype(g.data.dtype)
+            u = rng.standard_normal(g.shape).astype(g._data.dtype)
             g.backward(u, retain_graph=True)
             torch.autograd.backward(t, torch.tensor(u), retain_graph=True)
     for g, t in zip(gx, tx):
         if g.requires_grad:
             want = np.zeros(g.shape) if t.grad is None else t.grad.numpy()
-            got = np.zeros(g.shape) if g.grad is None else g.grad.data
+            got = np.zeros(g.shape) if g.grad is None else g.grad._data
             np.testing.assert_allclose(got, want, atol=atol, rtol=rtol)
     return go
 
@@ -146,15 +146,15 @@ def test_split_pieces_are_separate_nodes_and_views():
     x = gg.tensor(rand(4, 3), requires_grad=True)
     a, b = x.split(2)
     assert a.grad_fn is not b.grad_fn
-    assert np.shares_memory(a.data, x.data)  # basic slices are views, no copy in forward
+    assert np.shares_memory(a._data, x._data)  # basic slices are views, no copy in forward
 
 
 def test_expand_is_a_view_and_backward_sums():
     x = gg.tensor(rand(3, 1), requires_grad=True)
     y = x.expand(2, 3, 4)
-    assert np.shares_memory(y.data, x.data)
+    assert np.shares_memory(y._data, x._data)
     y.backward(np.ones((2, 3, 4)))
-    np.testing.assert_array_equal(x.grad.data, np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(x.grad._data, np.full((3, 1), 8.0))
 
 
 def test_float32_stays_float32():

@@ -25,16 +25,16 @@ def _parity(gg_fn, torch_fn, x: np.ndarray, dtype) -> None:
     x = x.astype(dtype)
     a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, ref = gg_fn(a), torch_fn(t)
-    assert out.data.dtype == dtype
+    assert out._data.dtype == dtype
     assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), **TOL[dtype])
     up = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
     out.backward(up)
     ref.backward(torch.tensor(up))
-    assert a.grad.data.dtype == dtype
+    assert a.grad._data.dtype == dtype
     # torch leaves .grad unset when the gradient is identically zero (norm with p = 0)
     expected = t.grad.numpy() if t.grad is not None else np.zeros_like(x)
-    np.testing.assert_allclose(a.grad.data, expected, **TOL[dtype])
+    np.testing.assert_allclose(a.grad._data, expected, **TOL[dtype])
 
 
 X = np.random.default_rng(0).standard_normal((3, 4, 5))
@@ -104,8 +104,8 @@ def test_parity_functions_and_indices(dtype):
         (EXT.max(a, 1), torch.max(t, 1)),
         (EXT.min(a, -1, True), torch.min(t, -1, True)),
     ]:
-        np.testing.assert_array_equal(ours.values.data, theirs.values.numpy())
-        np.testing.assert_array_equal(ours.indices.data, theirs.indices.numpy())
+        np.testing.assert_array_equal(ours.values._data, theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices._data, theirs.indices.numpy())
         assert ours.indices.dtype == gg.int64
         values, indices = ours  # unpacks like torch.return_types.max
         assert values is ours.values and indices is ours.indices
@@ -114,7 +114,7 @@ def test_parity_functions_and_indices(dtype):
             ours = getattr(EXT, name)(a, dim, keep)
             theirs = getattr(torch, name)(t, dim, keep)
             assert ours.dtype == gg.int64 and not ours.requires_grad
-            np.testing.assert_array_equal(ours.data, theirs.numpy())
+            np.testing.assert_array_equal(ours._data, theirs.numpy())
 
 
 def test_all_any_parity():
@@ -124,7 +124,7 @@ def test_all_any_parity():
         for name in ["all", "any"]:
             ours, theirs = getattr(a, name)(dim, keep), getattr(t, name)(dim, keep)
             assert ours.dtype == gg.bool
-            np.testing.assert_array_equal(ours.data, theirs.numpy())
+            np.testing.assert_array_equal(ours._data, theirs.numpy())
     assert gg.tensor([1.0, 0.0]).any().item() and not gg.tensor([1.0, 0.0]).all().item()
 
 
@@ -136,9 +136,9 @@ def test_elementwise_max_min_with_a_tensor():
     ta = torch.tensor([1.0, 5.0, 3.0], requires_grad=True)
     tb = torch.tensor([2.0, 4.0, 3.0], requires_grad=True)
     (torch.max(ta, tb) + torch.min(ta, tb) * 10).sum().backward()
-    np.testing.assert_allclose(out.data, (torch.max(ta, tb) + torch.min(ta, tb) * 10).detach().numpy())
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy())
-    np.testing.assert_allclose(b.grad.data, tb.grad.numpy())
+    np.testing.assert_allclose(out._data, (torch.max(ta, tb) + torch.min(ta, tb) * 10).detach().numpy())
+    np.testing.assert_allclose(a.grad._data, ta.grad.numpy())
+    np.testing.assert_allclose(b.grad._data, tb.grad.numpy())
 
 
 # ------------------------------------------------------------------ ties
@@ -165,12 +165,12 @@ def test_ties_match_pytorch(fn):
 def test_tie_rules_explicitly():
     a = gg.tensor([1.0, 3.0, 3.0, 2.0], requires_grad=True)
     a.max().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.0, 0.5, 0.5, 0.0])  # full max: split evenly
+    np.testing.assert_array_equal(a.grad._data, [0.0, 0.5, 0.5, 0.0])  # full max: split evenly
     b = gg.tensor([[1.0, 3.0, 3.0, 2.0]], requires_grad=True)
     values, indices = b.max(1)
     values.sum().backward()
     assert indices.item() == 1  # the first maximum
-    np.testing.assert_array_equal(b.grad.data, [[0.0, 1.0, 0.0, 0.0]])  # routed to that index
+    np.testing.assert_array_equal(b.grad._data, [[0.0, 1.0, 0.0, 0.0]])  # routed to that index
 
 
 # ------------------------------------------------------------------ edge cases
@@ -188,10 +188,10 @@ def test_zeros_in_prod_and_norm_and_std_of_constants(dtype):
         _parity(fn, fn, x, dtype)
     z = gg.zeros(3, dtype=dtype, requires_grad=True)
     z.norm().backward()
-    np.testing.assert_array_equal(z.grad.data, [0.0, 0.0, 0.0])  # 0, not nan
+    np.testing.assert_array_equal(z.grad._data, [0.0, 0.0, 0.0])  # 0, not nan
     c = gg.ones(2, 3, dtype=dtype, requires_grad=True)
     c.std(1).sum().backward()
-    np.testing.assert_array_equal(c.grad.data, np.zeros((2, 3)))  # 0, not nan
+    np.testing.assert_array_equal(c.grad._data, np.zeros((2, 3)))  # 0, not nan
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -200,8 +200,8 @@ def test_logsumexp_large_magnitudes(dtype):
     fn = lambda a: a.logsumexp(1)  # noqa: E731
     _parity(fn, fn, x, dtype)
     out = gg.tensor(x.astype(dtype)).logsumexp(1)
-    assert np.all(np.isfinite(out.data))
-    np.testing.assert_allclose(out.data[:2], [1e4 + math.log(2), -1e4 + math.log(3)], rtol=1e-6)
+    assert np.all(np.isfinite(out._data))
+    np.testing.assert_allclose(out._data[:2], [1e4 + math.log(2), -1e4 + math.log(3)], rtol=1e-6)
 
 
 def test_empty_reductions():
@@ -224,9 +224,9 @@ def test_empty_reductions():
     ]
     for ours, theirs in pairs:
         assert ours.shape == tuple(theirs.shape)
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours._data, theirs.numpy())
     with pytest.warns(UserWarning):  # torch warns about zero degrees of freedom
-        np.testing.assert_array_equal(a.var().data, t.var().numpy())
+        np.testing.assert_array_equal(a.var()._data, t.var().numpy())
     assert a.sum().item() == 0.0 and math.isnan(a.mean().item())
     g = gg.zeros(0, 3, dtype=gg.float64, requires_grad=True)
     g.mean(0).sum().backward()
@@ -266,12 +266,12 @@ def test_integer_inputs():
     assert gg.tensor([1, 2], dtype=gg.int32).sum().dtype == gg.int64
     assert gg.tensor([True, False, True]).sum().dtype == gg.int64
     assert gg.tensor([True, False, True]).sum().item() == 2
-    assert all(isinstance(t.data, np.ndarray) for t in [i.sum(), i.prod(), i.all(), i.any(), i.argmax()])
+    assert all(isinstance(t._data, np.ndarray) for t in [i.sum(), i.prod(), i.all(), i.any(), i.argmax()])
     assert i.prod(1).dtype == gg.int64 and i.prod(1).tolist() == [6, 120]
     assert i.cumsum(1).dtype == gg.int64 and i.cumsum(1).tolist() == [[1, 3, 6], [4, 9, 15]]
     assert i.max().item() == 6 and i.max(1).indices.tolist() == [2, 2]
     assert i.logsumexp(1).dtype == gg.float32  # promoted, as torch
-    np.testing.assert_allclose(i.logsumexp(1).data, torch.tensor([[1, 2, 3], [4, 5, 6]]).logsumexp(1), 1e-6)
+    np.testing.assert_allclose(i.logsumexp(1)._data, torch.tensor([[1, 2, 3], [4, 5, 6]]).logsumexp(1), 1e-6)
     assert R.sum(i, 1, dtype=gg.float32).dtype == gg.float32
     with pytest.raises(DTypeError, match="mean: expected a floating dtype, got int64"):
         i.mean()
@@ -306,11 +306,11 @@ def test_prod_backward_over_an_empty_dim():
         x = np.zeros(shape)
         a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         ours, theirs = (a.prod(), t.prod()) if dim is None else (a.prod(dim), t.prod(dim))
-        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+        np.testing.assert_array_equal(ours._data, theirs.detach().numpy())
         ours.sum().backward()
         theirs.sum().backward()
         assert a.grad.shape == shape
-        np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(a.grad._data, t.grad.numpy())
 
 
 @pytest.mark.parametrize("method", ["var", "std"])
@@ -321,10 +321,10 @@ def test_backward_without_degrees_of_freedom_gives_nan_not_an_exception(method):
         getattr(a, method)(**kwargs).sum().backward()
         with pytest.warns(UserWarning):  # torch warns about zero degrees of freedom
             getattr(t, method)(**kwargs).sum().backward()
-        np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(a.grad._data, t.grad.numpy())
     a = gg.tensor([1.0, 2.0, 4.0], dtype=gg.float64, requires_grad=True)
     a.var(correction=3).backward()  # N - correction = 0 with non-zero deviations: +-inf
-    assert np.all(np.isinf(a.grad.data)) and np.array_equal(np.sign(a.grad.data), [-1, -1, 1])
+    assert np.all(np.isinf(a.grad._data)) and np.array_equal(np.sign(a.grad._data), [-1, -1, 1])
 
 
 def test_var_correction_edge_cases_match_pytorch():
@@ -332,9 +332,9 @@ def test_var_correction_edge_cases_match_pytorch():
     a, t = gg.tensor(x), torch.tensor(x)
     with pytest.warns(UserWarning):
         for c in [3, 5]:
-            np.testing.assert_array_equal(a.var(correction=c).data, t.var(correction=c).numpy())
-    np.testing.assert_array_equal(gg.tensor([2.0]).var().data, np.nan)  # one element, correction 1
-    np.testing.assert_allclose(a.var(correction=0.5).data, t.var(correction=0.5).numpy(), rtol=1e-12)
+            np.testing.assert_array_equal(a.var(correction=c)._data, t.var(correction=c).numpy())
+    np.testing.assert_array_equal(gg.tensor([2.0]).var()._data, np.nan)  # one element, correction 1
+    np.testing.assert_allclose(a.var(correction=0.5)._data, t.var(correction=0.5).numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match="var: expected unbiased or correction, got both"):
         S.var(a, 0, True, correction=1)
 

@@ -16,22 +16,22 @@ torch = pytest.importorskip("torch")
 # ------------------------------------------------------------------ nonzero / one_hot
 def test_nonzero_parity():
     a = np.array([[0, 1, 0], [2, 0, 3]])
-    np.testing.assert_array_equal(gg.tensor(a).nonzero().data, torch.tensor(a).nonzero().numpy())
+    np.testing.assert_array_equal(gg.tensor(a).nonzero()._data, torch.tensor(a).nonzero().numpy())
     assert gg.tensor(a).nonzero().dtype == gg.int64
     assert gg.tensor(np.zeros((0, 3))).nonzero().shape == (0, 2)
     rows, cols = S.nonzero(gg.tensor(a), as_tuple=True)
-    np.testing.assert_array_equal(rows.data, [0, 1, 1])
-    np.testing.assert_array_equal(cols.data, [1, 0, 2])
+    np.testing.assert_array_equal(rows._data, [0, 1, 1])
+    np.testing.assert_array_equal(cols._data, [1, 0, 2])
 
 
 def test_one_hot_parity_and_errors():
     idx = np.array([[0, 3], [1, 1]])
     got = S.one_hot(gg.tensor(idx))
     want = torch.nn.functional.one_hot(torch.tensor(idx))
-    np.testing.assert_array_equal(got.data, want.numpy())
+    np.testing.assert_array_equal(got._data, want.numpy())
     assert got.dtype == gg.int64
     np.testing.assert_array_equal(
-        S.one_hot(gg.tensor(idx), 6).data, torch.nn.functional.one_hot(torch.tensor(idx), 6)
+        S.one_hot(gg.tensor(idx), 6)._data, torch.nn.functional.one_hot(torch.tensor(idx), 6)
     )
     with pytest.raises(IndexError, match="one_hot: expected indices in"):
         S.one_hot(gg.tensor([0, 4]), 3)
@@ -50,11 +50,11 @@ def test_multinomial_is_reproducible_under_manual_seed_and_generators():
     gg.manual_seed(7)
     b = probs.multinomial(50, replacement=True)
     c = probs.multinomial(50, replacement=True)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(b.data, c.data)
+    np.testing.assert_array_equal(a._data, b._data)
+    assert not np.array_equal(b._data, c._data)
     g1, g2 = gg.Generator(3), gg.Generator(3)
     np.testing.assert_array_equal(
-        S.multinomial(probs, 4, generator=g1).data, S.multinomial(probs, 4, generator=g2).data
+        S.multinomial(probs, 4, generator=g1)._data, S.multinomial(probs, 4, generator=g2)._data
     )
     assert a.dtype == gg.int64 and a.shape == (50,)
 
@@ -66,12 +66,12 @@ def _within_sigma(counts, p, n, k=5.0):
 
 def test_multinomial_with_replacement_frequencies():
     n = 40000
-    draws = gg.tensor(P * 3.0).multinomial(n, replacement=True).data  # unnormalised is fine
+    draws = gg.tensor(P * 3.0).multinomial(n, replacement=True)._data  # unnormalised is fine
     counts = np.bincount(draws, minlength=5)
     assert counts[2] == 0  # zero probability never drawn
     assert _within_sigma(counts, P, n)
     rows = gg.tensor(np.array([[0.9, 0.1, 0.0], [0.0, 0.5, 0.5]], dtype=np.float32))
-    d2 = rows.multinomial(20000, replacement=True).data
+    d2 = rows.multinomial(20000, replacement=True)._data
     assert d2.shape == (2, 20000)
     assert _within_sigma(np.bincount(d2[0], minlength=3), np.array([0.9, 0.1, 0.0]), 20000)
     assert _within_sigma(np.bincount(d2[1], minlength=3), np.array([0.0, 0.5, 0.5]), 20000)
@@ -80,14 +80,14 @@ def test_multinomial_with_replacement_frequencies():
 def test_multinomial_without_replacement_distinct_and_sequentially_distributed():
     rows = 20000
     probs = gg.tensor(np.tile(P, (rows, 1)))
-    draws = probs.multinomial(3).data
+    draws = probs.multinomial(3)._data
     assert draws.shape == (rows, 3)
     assert np.all(np.sort(draws, axis=1)[:, 1:] != np.sort(draws, axis=1)[:, :-1])  # distinct per row
     assert _within_sigma(np.bincount(draws[:, 0], minlength=5), P, rows)
     # the second draw: P(j) = sum_i p_i p_j / (1 - p_i), i != j
     second = np.array([sum(P[i] * P[j] / (1 - P[i]) for i in range(5) if i != j) for j in range(5)])
     assert _within_sigma(np.bincount(draws[:, 1], minlength=5), second, rows)
-    everything = gg.tensor(P).multinomial(5).data
+    everything = gg.tensor(P).multinomial(5)._data
     assert sorted(everything.tolist()) == [0, 1, 2, 3, 4] and everything[-1] == 2  # zero mass comes last
 
 

@@ -32,7 +32,7 @@ RUNS = [
 
 def _train(opt, sched, ps, steps):
     for _ in range(steps):
-        for p, g in zip(ps, grads([p.data for p in ps])):
+        for p, g in zip(ps, grads([p._data for p in ps])):
             p.grad = gg.tensor(g)
         opt.step()
         if isinstance(sched, S.ReduceLROnPlateau):
@@ -50,7 +50,7 @@ def test_resume_from_a_file(run, tmp_path):
     _train(opt, sched, ps, 5)
     save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp_path / "ckpt.safetensors")
     ckpt = load(tmp_path / "ckpt.safetensors")
-    resumed_ps = [gg.tensor(p.data, requires_grad=True) for p in ps]
+    resumed_ps = [gg.tensor(p._data, requires_grad=True) for p in ps]
     resumed_opt = make_opt(resumed_ps)
     resumed_sched = make_sched(resumed_opt)
     resumed_opt.load_state_dict(ckpt["optimizer"])
@@ -58,5 +58,5 @@ def test_resume_from_a_file(run, tmp_path):
     _train(opt, sched, ps, 8)
     _train(resumed_opt, resumed_sched, resumed_ps, 8)
     for a, b in zip(ps, resumed_ps):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     assert resumed_sched.get_last_lr() == sched.get_last_lr()

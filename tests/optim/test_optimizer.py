@@ -119,8 +119,8 @@ def test_frozen_parameters_are_accepted_and_left_alone():
     opt = SGD([w, frozen], lr=0.1)
     w.grad = gg.tensor([1.0, 1.0, 1.0], dtype=gg.float64)
     opt.step()
-    np.testing.assert_array_equal(frozen.data, [1.0, 2.0])
-    np.testing.assert_allclose(w.data, [0.9, 1.9, 2.9])
+    np.testing.assert_array_equal(frozen._data, [1.0, 2.0])
+    np.testing.assert_allclose(w._data, [0.9, 1.9, 2.9])
 
 
 def test_groups_take_defaults_and_keep_their_own_options():
@@ -160,7 +160,7 @@ def test_zero_grad(set_to_none):
         assert w.grad is None
     else:
         assert w.grad is grad and w.grad.shape == (3,)
-        np.testing.assert_array_equal(w.grad.data, 0.0)
+        np.testing.assert_array_equal(w.grad._data, 0.0)
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -172,8 +172,8 @@ def test_step_returns_the_closure_loss_evaluated_with_grad_on(cls):
     def closure():
         seen.append(gg.is_grad_enabled())
         opt.zero_grad()
-        w.grad = gg.tensor(2 * w.data)  # the gradient of ||w||²
-        return float((w.data**2).sum())
+        w.grad = gg.tensor(2 * w._data)  # the gradient of ||w||²
+        return float((w._data**2).sum())
 
     with gg.no_grad():
         assert opt.step(closure) == 14.0
@@ -189,16 +189,16 @@ def test_step_leaves_grads_alone_and_updates_params_in_place(cls, options):
     w = _param(2, 3)
     extra = dict(momentum=0.9) if cls in (SGD, RMSprop) else {}
     opt = cls([w], lr=0.1, **options, **extra)
-    data = w.data
-    view = w.data[0]  # a view held elsewhere (as a graph or another module may hold one)
+    data = w._data
+    view = w._data[0]  # a view held elsewhere (as a graph or another module may hold one)
     for _ in range(3):
         w.grad = gg.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3))
-        grad_array, before = w.grad.data, w.data.copy()
+        grad_array, before = w.grad._data, w._data.copy()
         opt.step()
         np.testing.assert_array_equal(grad_array, np.linspace(-1.0, 1.0, 6).reshape(2, 3))
-        assert w.grad.data is grad_array
-        assert w.data is data and not np.array_equal(w.data, before)
-    np.testing.assert_array_equal(view, w.data[0])
+        assert w.grad._data is grad_array
+        assert w._data is data and not np.array_equal(w._data, before)
+    np.testing.assert_array_equal(view, w._data[0])
 
 
 def test_step_bumps_the_version_of_updated_params_only():
@@ -218,7 +218,7 @@ def test_backward_through_a_graph_saved_before_the_step_raises():
     w.grad = gg.tensor([1.0, 1.0, 1.0], dtype=gg.float64)
     opt.step()
     with pytest.raises(GraphError, match="modified in place"):
-        y.backward(gg.tensor(x.data))
+        y.backward(gg.tensor(x._data))
 
 
 def test_bad_grads_raise():
@@ -243,9 +243,9 @@ def test_float32_stays_float32(cls):
     for _ in range(3):
         w.grad = gg.tensor([[1.0, -2.0], [0.5, 0.0]])
         opt.step()
-    assert w.data.dtype == np.float32
+    assert w._data.dtype == np.float32
     for value in opt.state[w].values():
-        assert isinstance(value, float) or value.data.dtype == np.float32
+        assert isinstance(value, float) or value._data.dtype == np.float32
 
 
 def test_base_class_step_is_abstract_and_repr_lists_groups():

@@ -70,7 +70,7 @@ def _pair(dtype, seed=0):
 
 
 def _set_grads(ours, theirs, sign, step):
-    for p, g in zip(ours, grads([p.data for p in ours], sign)):
+    for p, g in zip(ours, grads([p._data for p in ours], sign)):
         p.grad = gg.tensor(g)
     for p, g in zip(theirs, grads([p.detach().numpy() for p in theirs], sign)):
         p.grad = torch.from_numpy(g)
@@ -81,9 +81,9 @@ def _set_grads(ours, theirs, sign, step):
 
 def _compare(ours, theirs, dtype, step):
     for i, (a, b) in enumerate(zip(ours, theirs)):
-        assert a.data.dtype == dtype
+        assert a._data.dtype == dtype
         np.testing.assert_allclose(
-            a.data, b.detach().numpy(), **TOL[dtype], err_msg=f"param {i}, step {step}"
+            a._data, b.detach().numpy(), **TOL[dtype], err_msg=f"param {i}, step {step}"
         )
 
 
@@ -104,9 +104,9 @@ def _run(name, ours, theirs, params_of, kwargs, dtype, sign, steps=10):
 def test_trajectory_matches_torch(name, kwargs, dtype):
     sign = -1.0 if kwargs.get("maximize") else 1.0  # maximize -f: the same descent, stays bounded
     ours, theirs = _pair(dtype)
-    start = loss([p.data for p in ours])
+    start = loss([p._data for p in ours])
     _run(name, ours, theirs, list, kwargs, dtype, sign)
-    assert loss([p.data for p in ours]) < start  # the run did descend: the comparison is not vacuous
+    assert loss([p._data for p in ours]) < start  # the run did descend: the comparison is not vacuous
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -26,7 +26,7 @@ def _params():
 
 def _backward_sum(t):
     """d(sum of t)/d(leaves), without needing a reduction op: backward with an all-ones seed."""
-    t.backward(gg.tensor(np.ones_like(t.data)))
+    t.backward(gg.tensor(np.ones_like(t._data)))
 
 
 def _l2_penalty_grads(ps, lam):
@@ -34,18 +34,18 @@ def _l2_penalty_grads(ps, lam):
     for p in ps:
         p.grad = None
         _backward_sum(p * p * (lam / 2))
-    return [p.grad.data.copy() for p in ps]
+    return [p.grad._data.copy() for p in ps]
 
 
 def _run(opt, ps, steps=10, penalty=None, before_step=None):
     for _ in range(steps):
         extra = penalty(ps) if penalty else [0.0] * len(ps)
-        for p, g, e in zip(ps, grads([p.data for p in ps]), extra):
+        for p, g, e in zip(ps, grads([p._data for p in ps]), extra):
             p.grad = gg.tensor(g + e)
         if before_step:
             before_step(ps)
         opt.step()
-    return [p.data.copy() for p in ps]
+    return [p._data.copy() for p in ps]
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
@@ -71,8 +71,8 @@ def test_adam_weight_decay_is_an_l2_penalty_on_the_loss():
 def test_l1_penalty_gradient_is_lambda_sign():
     w = gg.tensor(np.array([[-2.0, 0.0, 0.5], [3.0, -1e-3, 0.0]]), requires_grad=True)
     _backward_sum(w.abs() * LAM)
-    np.testing.assert_array_equal(w.grad.data, LAM * np.sign(w.data))
-    assert w.grad.data[0, 1] == 0.0  # the subgradient PyTorch picks at 0
+    np.testing.assert_array_equal(w.grad._data, LAM * np.sign(w._data))
+    assert w.grad._data[0, 1] == 0.0  # the subgradient PyTorch picks at 0
 
 
 def test_adamw_decoupled_decay_is_not_adam_with_l2():
@@ -83,7 +83,7 @@ def test_adamw_decoupled_decay_is_not_adam_with_l2():
 
     def shrink(ps):  # decoupled decay written out: shrink the weights, then a plain Adam step
         for p in ps:
-            p.data *= 1 - lr * LAM
+            p._data *= 1 - lr * LAM
 
     by_hand = _run(Adam(c, lr=lr), c, before_step=shrink)
     for x, y, z in zip(adamw, adam_l2, by_hand):

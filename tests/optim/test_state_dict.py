@@ -34,7 +34,7 @@ def _groups(ps):
 
 def _steps(opt, ps, n):
     for _ in range(n):
-        for p, g in zip(ps, grads([p.data for p in ps])):
+        for p, g in zip(ps, grads([p._data for p in ps])):
             p.grad = gg.tensor(g)
         opt.step()
 
@@ -46,7 +46,7 @@ def _to_json_and_arrays(sd):
         state[index] = {}
         for key, value in entries.items():
             if isinstance(value, gg.Tensor):
-                arrays[f"{index}.{key}"] = value.data.copy()
+                arrays[f"{index}.{key}"] = value._data.copy()
                 state[index][key] = f"<array {index}.{key}>"
             else:
                 state[index][key] = value
@@ -66,13 +66,13 @@ def test_round_trip_continues_the_same_trajectory(cls, kwargs, via_json):
     opt = cls(_groups(ps), **kwargs)
     _steps(opt, ps, 5)
     saved = _to_json_and_arrays(opt.state_dict()) if via_json else copy.deepcopy(opt.state_dict())
-    resumed_ps = _params([p.data for p in ps])
+    resumed_ps = _params([p._data for p in ps])
     resumed = cls(_groups(resumed_ps), **kwargs)
     resumed.load_state_dict(saved)
     _steps(opt, ps, 5)
     _steps(resumed, resumed_ps, 5)
     for a, b in zip(ps, resumed_ps):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     assert resumed.param_groups[0]["lr"] == 0.02
 
 
@@ -112,11 +112,11 @@ def test_load_casts_state_to_the_param_dtype_and_copies():
     opt32 = Adam([w32])
     opt32.load_state_dict(sd)
     m = opt32.state[w32]["exp_avg"]
-    assert m.data.dtype == np.float32
-    np.testing.assert_allclose(m.data, sd["state"][0]["exp_avg"].data, rtol=1e-7)
-    before = sd["state"][0]["exp_avg"].data.copy()
+    assert m._data.dtype == np.float32
+    np.testing.assert_allclose(m._data, sd["state"][0]["exp_avg"]._data, rtol=1e-7)
+    before = sd["state"][0]["exp_avg"]._data.copy()
     _steps(opt32, [w32], 1)
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].data, before)  # the loaded dict is not aliased
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"]._data, before)  # the loaded dict is not aliased
 
 
 def test_load_validates():

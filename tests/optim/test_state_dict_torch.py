@@ -27,7 +27,7 @@ def _groups(ps):
 
 
 def _step_ours(opt, ps):
-    for p, g in zip(ps, grads([p.data for p in ps])):
+    for p, g in zip(ps, grads([p._data for p in ps])):
         p.grad = gg.tensor(g)
     opt.step()
 
@@ -40,7 +40,7 @@ def _step_torch(opt, ps):
 
 def _state_to_torch(sd):
     state = {
-        i: {k: torch.tensor(v) if k == "step" else torch.from_numpy(v.data.copy()) for k, v in s.items()}
+        i: {k: torch.tensor(v) if k == "step" else torch.from_numpy(v._data.copy()) for k, v in s.items()}
         for i, s in sd["state"].items()
     }
     return {"state": state, "param_groups": sd["param_groups"]}
@@ -66,7 +66,7 @@ def test_torch_state_dict_loads_into_glassgrad(name, kwargs):
         _step_torch(topt, theirs)
         _step_ours(opt, ours)
         for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
@@ -76,11 +76,11 @@ def test_glassgrad_state_dict_loads_into_torch(name, kwargs):
     opt = getattr(optim, name)(_groups(ours), **kwargs)
     for _ in range(5):
         _step_ours(opt, ours)
-    theirs = [torch.tensor(p.data, requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p._data, requires_grad=True) for p in ours]
     topt = getattr(torch.optim, name)(_groups(theirs), **kwargs)
     topt.load_state_dict(_state_to_torch(opt.state_dict()))
     for _ in range(5):
         _step_torch(topt, theirs)
         _step_ours(opt, ours)
         for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-10, atol=1e-12)

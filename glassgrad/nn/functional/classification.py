@@ -51,7 +51,7 @@ def _class_inputs(
 
     Returns the input as (N, C, *), the target as (N, *) and whether the sample was unbatched.
     """
-    idx = target.data if isinstance(target, Tensor) else as_array(target)
+    idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
     if x.ndim == 0:
@@ -72,7 +72,7 @@ def _class_inputs(
     if weight is not None:
         if weight.shape != (n_classes,):
             raise ShapeError(f"{op}: expected weight of shape ({n_classes},), got {weight.shape}")
-        if weight.data.dtype != x.data.dtype:
+        if weight._data.dtype != x._data.dtype:
             raise DTypeError(f"{op}: expected weight of dtype {x.dtype} like input, got {weight.dtype}")
         _constant(op, "weight", weight)
     return x, Tensor(idx, _wrap=True), unbatched
@@ -101,13 +101,13 @@ def nll_loss(
     """
     check_reduction("nll_loss", reduction)
     x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
-    idx = tgt.data
+    idx = tgt._data
     xp = array_module(idx)
     valid = idx != ignore_index  # (N, *)
     safe = xp.where(valid, idx, 0)  # ignored positions point at class 0 and are weighted 0
     picked = _I.gather(x, 1, Tensor(safe[:, None], _wrap=True)).squeeze(1)  # (N, 1, *) -> (N, *)
-    dtype = x.data.dtype
-    w_t = valid.astype(dtype) if weight is None else weight.data[safe] * valid  # (N, *)
+    dtype = x._data.dtype
+    w_t = valid.astype(dtype) if weight is None else weight._data[safe] * valid  # (N, *)
     loss = picked * Tensor(-w_t, _wrap=True)
     if reduction == "mean":
         if not valid.any():
@@ -147,9 +147,9 @@ def cross_entropy(
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
-    t_arr = target.data if isinstance(target, Tensor) else as_array(target)
+    t_arr = target._data if isinstance(target, Tensor) else as_array(target)
     if t_arr.dtype.kind == "f":
         index_shape = (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()
         if t_arr.shape == index_shape and t_arr.shape != input.shape:  # labels stored as floats
@@ -191,7 +191,7 @@ def _cross_entropy_probs(
 def _broadcasts_to(op: str, name: str, t: Tensor | None, shape: tuple[int, ...]) -> None:
     if t is None:
         return
-    xp = array_module(t.data)
+    xp = array_module(t._data)
     try:
         ok = xp.broadcast_shapes(t.shape, shape) == tuple(shape)
     except ValueError:
@@ -217,13 +217,13 @@ def binary_cross_entropy(
     """
     check_reduction("binary_cross_entropy", reduction)
     target = as_target("binary_cross_entropy", input, target)
-    if target.data.dtype != input.data.dtype:  # PyTorch refuses here rather than promote
+    if target._data.dtype != input._data.dtype:  # PyTorch refuses here rather than promote
         raise DTypeError(
             f"binary_cross_entropy: expected target of the input's dtype {input.dtype}, got {target.dtype}"
         )
     _broadcasts_to("binary_cross_entropy", "weight", weight, input.shape)
     _constant("binary_cross_entropy", "weight", weight)
-    p = input.data
+    p = input._data
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise ValueError(
             f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "

@@ -46,11 +46,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim == 1:  # a single output: (*, in) @ (in,) -> (*)
         out = _M.matmul(input, weight)
         return out if bias is None else out + bias
-    if input.data.dtype != weight.data.dtype:
+    if input._data.dtype != weight._data.dtype:
         raise DTypeError(
             f"linear: expected input and weight of one dtype, got {input.dtype} and {weight.dtype}"
         )
-    if bias is not None and bias.data.dtype != weight.data.dtype:
+    if bias is not None and bias._data.dtype != weight._data.dtype:
         raise DTypeError(f"linear: expected bias of the weight's dtype {weight.dtype}, got {bias.dtype}")
     return _Lin.Linear.apply(input, weight, bias)  # one fused node: x W^T + b
 
@@ -104,7 +104,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout: expected a probability p between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
-    x = input.data
+    x = input._data
     if x.dtype.kind != "f":
         raise DTypeError(f"dropout: expected a floating-point input, got {input.dtype}")
     if p == 1.0:
@@ -135,7 +135,7 @@ def embedding(
         input: (*) integer indices in [0, num_embeddings); weight: (num_embeddings, embedding_dim);
         returns (*, embedding_dim).
     """
-    idx = input.data if isinstance(input, Tensor) else array_module(weight.data).asarray(input)
+    idx = input._data if isinstance(input, Tensor) else array_module(weight._data).asarray(input)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"embedding: expected integer indices (int64), got {idx.dtype}")
     if weight.ndim != 2:
@@ -167,12 +167,12 @@ def embedding(
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds ``max_norm``."""
-    xp = array_module(weight.data)
+    xp = array_module(weight._data)
     rows = xp.unique(idx)
-    norms = xp.linalg.norm(weight.data[rows], ord=norm_type, axis=1)  # (R,)
+    norms = xp.linalg.norm(weight._data[rows], ord=norm_type, axis=1)  # (R,)
     too_big = norms > max_norm
     if too_big.any():
         rows, norms = rows[too_big], norms[too_big]
-        scale = (max_norm / (norms + 1e-7)).astype(weight.data.dtype)  # PyTorch's 1e-7 guard
-        weight.data[rows] *= scale[:, None]  # (R,) -> (R, 1)
+        scale = (max_norm / (norms + 1e-7)).astype(weight._data.dtype)  # PyTorch's 1e-7 guard
+        weight._data[rows] *= scale[:, None]  # (R,) -> (R, 1)
         weight._version += 1  # a graph that saved the old rows must not run backward silently

@@ -33,8 +33,8 @@ def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True) -> Tenso
         raise ShapeError(
             f"{op}: expected target of the same shape as input, got input {x.shape} and target {target.shape}"
         )
-    if target.data.dtype.kind != "f" and x.data.dtype.kind == "f":
-        target = Tensor(target.data.astype(x.data.dtype), _wrap=True)
+    if target._data.dtype.kind != "f" and x._data.dtype.kind == "f":
+        target = Tensor(target._data.astype(x._data.dtype), _wrap=True)
     return target
 
 
@@ -116,7 +116,7 @@ def _smooth(diff: Tensor, beta: float) -> Tensor:
     absd = diff.abs()
     quadratic = diff * diff * (0.5 / beta)
     linear = absd - 0.5 * beta
-    return _E.where((absd < beta).data, quadratic, linear)
+    return _E.where((absd < beta)._data, quadratic, linear)
 
 
 def smooth_l1_loss(
@@ -185,7 +185,7 @@ def kl_div(
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = (target > 0).data
+        positive = (target > 0)._data
         # log of 1 where the target is 0, so that 0 * log(0) is 0 (also in backward), not nan
         safe = _E.where(positive, target, 1.0)
         loss = target * (safe.log() - input)

@@ -44,7 +44,7 @@ def layer_norm(
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ShapeError(f"layer_norm: expected {name} of shape {shape}, got {p.shape}")
-        if p is not None and p.data.dtype != input.data.dtype:  # as PyTorch: no silent promotion
+        if p is not None and p._data.dtype != input._data.dtype:  # as PyTorch: no silent promotion
             raise DTypeError(f"layer_norm: expected {name} of the input's dtype {input.dtype}, got {p.dtype}")
     return _N.layer_norm(input, k, weight, bias, eps)
 
@@ -87,7 +87,7 @@ def batch_norm(
                 f"batch_norm: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
             )
     if training:
-        if input.data.size <= channels:
+        if input._data.size <= channels:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
@@ -98,18 +98,18 @@ def batch_norm(
             mean, var = _N.batch_stats(input)  # (C,), (C,): unbiased variance
             with no_grad():
                 if running_mean is not None:
-                    running_mean.copy_((1 - momentum) * running_mean.data + momentum * mean)
+                    running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
                 if running_var is not None:
-                    running_var.copy_((1 - momentum) * running_var.data + momentum * var)
+                    running_var.copy_((1 - momentum) * running_var._data + momentum * var)
         return out
     if running_mean is None or running_var is None:
         raise ValueError(
             "batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None"
         )
     param_shape = (1, channels) + (1,) * (input.ndim - 2)  # (C,) -> (1, C, 1, ...)
-    xp = array_module(running_var.data)
-    rstd = 1.0 / xp.sqrt(running_var.data + eps)
-    out = (input - Tensor(running_mean.data.reshape(param_shape), _wrap=True)) * Tensor(
+    xp = array_module(running_var._data)
+    rstd = 1.0 / xp.sqrt(running_var._data + eps)
+    out = (input - Tensor(running_mean._data.reshape(param_shape), _wrap=True)) * Tensor(
         rstd.reshape(param_shape), _wrap=True
     )
     if weight is not None:
@@ -148,7 +148,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         x1, x2: broadcastable to (*, D, *) with D at ``dim``; returns (*, *).
     """
     if x1.shape != x2.shape:
-        xp = array_module(x1.data)
+        xp = array_module(x1._data)
         try:
             shape = xp.broadcast_shapes(x1.shape, x2.shape)
         except ValueError:
@@ -159,6 +159,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     units = []
     for x in (x1, x2):
         norm = x.norm(2, dim, keepdim=True)  # (*, 1, *)
-        floored = norm.data.clip(min=eps)  # raw: the floor is outside the graph
-        units.append(x / (norm + Tensor(floored - norm.data, _wrap=True)))
+        floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
+        units.append(x / (norm + Tensor(floored - norm._data, _wrap=True)))
     return (units[0] * units[1]).sum(dim)

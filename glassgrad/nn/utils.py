@@ -58,7 +58,9 @@ def clip_grad_norm_(
     xp = array_module(grads[0]._data)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = xp.stack([xp.abs(g._data).max() if g._data.size else xp.zeros((), g._data.dtype) for g in grads])
+        norms = xp.stack(
+            [xp.abs(g._data).max() if g._data.size else xp.zeros((), g._data.dtype) for g in grads]
+        )
         total = norms.max()
     else:
         norms = xp.stack([xp.linalg.norm(g._data.reshape(-1), ord=norm_type) for g in grads])  # (*) -> (n,)

@@ -155,7 +155,9 @@ def test_embedding_errors():
 # ------------------------------------------------------------------ one_hot, pad
 def test_one_hot_parity():
     idx = np.array([[0, 3], [2, 2]])
-    np.testing.assert_array_equal(F.one_hot(gg.tensor(idx), 5)._data, TF.one_hot(torch.tensor(idx), 5).numpy())
+    np.testing.assert_array_equal(
+        F.one_hot(gg.tensor(idx), 5)._data, TF.one_hot(torch.tensor(idx), 5).numpy()
+    )
     np.testing.assert_array_equal(F.one_hot(gg.tensor(idx))._data, TF.one_hot(torch.tensor(idx)).numpy())
 
 

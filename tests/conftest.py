@@ -11,3 +11,9 @@ import glassgrad as gg
 def _seed():
     gg.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def torch():
+    """PyTorch, for parity tests; a test that asks for it skips alone when PyTorch is absent."""
+    return pytest.importorskip("torch")

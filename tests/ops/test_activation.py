@@ -121,6 +121,7 @@ def test_erf_float32_within_a_few_ulps_of_math_erf():
     small = np.abs(x) < 0.5
     np.testing.assert_allclose(got[small], ref[small], rtol=4e-7, atol=0)  # relative near 0
     assert np.all(np.abs(got) <= 1.0) and np.all(np.sign(got) == np.sign(x))
+    assert (np.abs(got[np.abs(x) >= 4.5]) == 1.0).all()  # saturates exactly, as float32 erf must
     assert np.isnan(erf_array(np.array([np.nan], np.float32))[0])
 
 

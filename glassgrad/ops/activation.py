@@ -135,7 +135,9 @@ class Gelu(Function):
             s = s_or_cdf
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (s + 2 * x * s * (1 - s) * inner)
-        d = x * x  # then, in place: g (cdf + x phi(x))
+        d = xp.multiply(
+            x, x, out=xp.empty_like(x)
+        )  # an array even when 0-d; then in place: g (cdf + x phi(x))
         d *= -0.5
         xp.exp(d, out=d)
         d *= x

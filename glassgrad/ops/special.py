@@ -69,6 +69,8 @@ def _erf_float32(x):
     Within 4e-7 of the exact value everywhere (a few float32 ulps; checked against ``math.erf``
     in the tests); NaN stays NaN.
     """
+    if x.ndim == 0:  # NumPy turns 0-d results into scalars, which cannot be updated in place
+        return _erf_float32(x.reshape(1)).reshape(())
     xp = array_module(x)
     xc = xp.clip(x, -4.5, 4.5)
     t = xc * xc

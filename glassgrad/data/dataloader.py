@@ -24,7 +24,7 @@ import numpy as np
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from glassgrad.random import Generator
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
 
@@ -76,7 +76,7 @@ def default_collate(batch: Any) -> Any:
     if isinstance(elem, float):
         return Tensor(np.asarray(batch, dtype=np.float64), _wrap=True)  # (B,)
     if isinstance(elem, int):
-        return Tensor(batch)  # (B,) int64, or bool for bools
+        return tensor(batch)  # (B,) int64, or bool for bools
     if isinstance(elem, str | bytes):
         return batch
     if isinstance(elem, collections.abc.Mapping):

@@ -32,7 +32,7 @@ def layer_norm(
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
     >>> F.layer_norm(gg.tensor([[1.0, 3.0]]), (2,))
-    tensor([[-1.,  1.]])
+    tensor([[-1.0000,  1.0000]])
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)

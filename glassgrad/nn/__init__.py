@@ -25,8 +25,9 @@ from glassgrad.nn.activation import (
     Tanh,
 )
 from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from glassgrad.nn.dropout import Dropout
+from glassgrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from glassgrad.nn.embedding import Embedding
+from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from glassgrad.nn.linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from glassgrad.nn.loss import (
     BCELoss,
@@ -40,8 +41,22 @@ from glassgrad.nn.loss import (
     SmoothL1Loss,
 )
 from glassgrad.nn.module import Module, Parameter
-from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, LocalResponseNorm
+from glassgrad.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from glassgrad.nn.perceptron import Perceptron
+from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     # submodules
@@ -93,4 +108,29 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # image toolbox
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ChannelShuffle",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CircularPad1d",
+    "CircularPad2d",
 ]

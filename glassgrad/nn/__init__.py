@@ -25,6 +25,9 @@ from glassgrad.nn.activation import (
     Tanh,
 )
 from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+
+# convolution and pooling
+from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from glassgrad.nn.dropout import Dropout
 from glassgrad.nn.embedding import Embedding
 from glassgrad.nn.linear import Bilinear, Flatten, Identity, Linear, Unflatten
@@ -42,6 +45,20 @@ from glassgrad.nn.loss import (
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from glassgrad.nn.perceptron import Perceptron
+from glassgrad.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+)
 
 __all__ = [
     # submodules
@@ -93,4 +110,23 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # convolution and pooling
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Unfold",
+    "Fold",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "LPPool1d",
+    "LPPool2d",
 ]

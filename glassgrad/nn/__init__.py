@@ -25,6 +25,9 @@ from glassgrad.nn.activation import (
     Tanh,
 )
 from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+
+# convolution and pooling
+from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from glassgrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from glassgrad.nn.embedding import Embedding
 from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -55,6 +58,20 @@ from glassgrad.nn.padding import (
     ZeroPad2d,
 )
 from glassgrad.nn.perceptron import Perceptron
+from glassgrad.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+)
 from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
@@ -133,4 +150,23 @@ __all__ = [
     "ReplicationPad2d",
     "CircularPad1d",
     "CircularPad2d",
+    # convolution and pooling
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Unfold",
+    "Fold",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "LPPool1d",
+    "LPPool2d",
 ]

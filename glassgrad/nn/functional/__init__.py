@@ -11,6 +11,8 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
     image           interpolate, pixel_shuffle, pixel_unshuffle, channel_shuffle, dropout1d/2d/3d
                     (and group_norm, instance_norm, local_response_norm in normalization)
+    conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
+    pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
 """
 
 from glassgrad.nn.functional.activation import (
@@ -34,6 +36,9 @@ from glassgrad.nn.functional.classification import (
     cross_entropy,
     nll_loss,
 )
+
+# convolution and pooling
+from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from glassgrad.nn.functional.image import (
     channel_shuffle,
     dropout1d,
@@ -53,6 +58,20 @@ from glassgrad.nn.functional.normalization import (
     layer_norm,
     local_response_norm,
     normalize,
+)
+from glassgrad.nn.functional.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 
 __all__ = [
@@ -104,4 +123,23 @@ __all__ = [
     "dropout1d",
     "dropout2d",
     "dropout3d",
+    # convolution and pooling
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "unfold",
+    "fold",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "lp_pool1d",
+    "lp_pool2d",
 ]

@@ -8,7 +8,7 @@ layers, activations, losses, and the ``functional``, ``init`` and ``utils`` subm
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
 
-from glassgrad.nn import functional, init, utils
+from glassgrad.nn import blocks, functional, init, utils
 from glassgrad.nn.activation import (
     ELU,
     GELU,
@@ -77,6 +77,7 @@ from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNe
 
 __all__ = [
     # submodules
+    "blocks",
     "functional",
     "init",
     "utils",

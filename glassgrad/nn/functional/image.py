@@ -1,8 +1,8 @@
 """Image functions: resizing (``interpolate``), pixel and channel shuffles, and channel dropout.
 
-All are composites of primitives (reshape, permute, index_select, mul), so their backward comes from
-the ops they are made of: a resize's backward scatter-adds each output gradient back to the input
-pixels it read, weighted as in the forward.
+All but the resize are composites of primitives (reshape, permute, mul). A resize is one
+``ops.resample.Resample`` node per resized axis, whose backward adds each output gradient back to
+the input pixels it read, weighted as in the forward.
 
 Resizing is separable: nearest and (bi/tri)linear interpolation treat each spatial axis on its own,
 so ``interpolate`` resizes one axis after another. Along one axis of ``n_in`` positions resized to
@@ -28,7 +28,7 @@ import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import elementwise as _E
-from glassgrad.ops import indexing as _I
+from glassgrad.ops import resample as _R
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -101,13 +101,10 @@ def _resize_axis(
     src = _source_coords(n_in, n_out, factor, mode, align_corners, np.dtype(dt))
     lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)  # (n_out,)
     if mode.startswith("nearest"):
-        return _I.index_select(x, axis, lo)
+        return _R.resample(x, axis, lo)
     hi = np.minimum(lo + 1, n_in - 1)
     lam = (src - lo).astype(x._data.dtype)  # the weight of the upper neighbour, in [0, 1)
-    bshape = (n_out,) + (1,) * (x.ndim - 1 - axis)  # (n_out,) -> (n_out, 1, ...): broadcasts along axis
-    w_hi = Tensor(lam.reshape(bshape), _wrap=True)
-    w_lo = Tensor((1 - lam).reshape(bshape), _wrap=True)
-    return _I.index_select(x, axis, lo) * w_lo + _I.index_select(x, axis, hi) * w_hi
+    return _R.resample(x, axis, lo, hi, lam)
 
 
 def interpolate(

@@ -34,38 +34,78 @@ def _pad(x: Any, padding: tuple, value: float) -> Any:
     return out
 
 
-def _offsets(kernel: tuple, stride: tuple, dilation: tuple, windows: tuple):
-    """Per kernel offset ``(k, slice)``: the strided slice of the padded input that offset reads."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, windows
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-            cols = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
-            yield i * kw + j, (slice(None), slice(None), rows, cols)
-
-
 def _windows(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple[int, int]:
-    return out_size(shape[2], kernel[0], stride[0], dilation[0]), out_size(
-        shape[3], kernel[1], stride[1], dilation[1]
+    """``(Ho, Wo)``: the number of windows over a padded ``(N, C, Hp, Wp)`` input."""
+    return (
+        out_size(shape[2], kernel[0], stride[0], dilation[0]),
+        out_size(shape[3], kernel[1], stride[1], dilation[1]),
     )
+
+
+def _tap_view(x: Any, kernel: tuple, stride: tuple, dilation: tuple, windows: tuple, writeable: bool) -> Any:
+    """``(kh, kw, N, C, Ho, Wo)`` strided view of padded ``x``: ``[i, j]`` is tap ``(i, j)`` of every window."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    n, c = x.shape[:2]
+    s_n, s_c, s_h, s_w = x.strides
+    return array_module(x).lib.stride_tricks.as_strided(
+        x,
+        shape=(kh, kw, n, c, *windows),
+        strides=(s_h * dh, s_w * dw, s_n, s_c, s_h * sh, s_w * sw),
+        writeable=writeable,
+    )
+
+
+def _taps(x: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
+    """Every window's taps, tap-major and contiguous: ``(kh*kw, N, C, Ho, Wo)`` (one copy).
+
+    Elementwise loops over contiguous arrays are many times faster in NumPy than over the
+    stride-2 slices of the input, so the taps are gathered once and the rest runs contiguous."""
+    win = _windows(x.shape, kernel, stride, dilation)
+    taps = array_module(x).ascontiguousarray(_tap_view(x, kernel, stride, dilation, win, False))
+    return taps.reshape(-1, *taps.shape[2:])  # (kh, kw, N, C, Ho, Wo) -> (K, N, C, Ho, Wo)
+
+
+def _scatter_taps(
+    taps: Any, shape: tuple, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple
+) -> Any:
+    """The adjoint of ``_taps``: add each tap's value back where it was read, then drop the padding.
+
+    Windows that cannot overlap (stride >= dilated kernel span) are written in one strided copy;
+    otherwise one strided add per kernel offset accumulates the overlaps.
+
+    Shape:
+        taps ``(K, N, C, Ho, Wo)`` (or broadcastable to it), shape ``(N, C, H, W)`` -> ``(N, C, H, W)``.
+    """
+    xp = array_module(taps)
+    (pt, pb), (pl, pr) = padding
+    n, c, h, w = shape
+    (kh, kw), windows = kernel, taps.shape[-2:]
+    dx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=taps.dtype)
+    view = _tap_view(dx, kernel, stride, dilation, windows, True)  # (kh, kw, N, C, Ho, Wo)
+    taps = xp.broadcast_to(taps, (kh * kw, n, c, *windows)).reshape(kh, kw, n, c, *windows)
+    if all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation)):
+        view[...] = taps  # every padded pixel is read by at most one window
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                view[i, j] += taps[i, j]  # offset (i, j) of all windows never collides with itself
+    if pt or pb or pl or pr:
+        return xp.ascontiguousarray(dx[:, :, pt : pt + h, pl : pl + w])
+    return dx
 
 
 def _max_windows(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple) -> tuple[Any, Any]:
     """``(max, arg)`` of every window; ``arg`` is the kernel offset ``i * kw + j`` of the first maximum."""
     xp = array_module(x)
-    xpad = _pad(x, padding, -np.inf)
-    win = _windows(xpad.shape, kernel, stride, dilation)
-    best = arg = None
-    for k, sl in _offsets(kernel, stride, dilation, win):
-        v = xpad[sl]
-        if best is None:
-            best = v.copy()
-            arg = xp.zeros(best.shape, dtype=np.int8 if kernel[0] * kernel[1] < 128 else np.int32)
-            continue
+    taps = _taps(_pad(x, padding, -np.inf), kernel, stride, dilation)  # (K, N, C, Ho, Wo)
+    best = taps[0].copy()
+    arg = xp.zeros(best.shape, dtype=np.int8 if len(taps) < 128 else np.int32)
+    for k in range(1, len(taps)):
+        v = taps[k]
         take = v > best  # strict: an equal later value does not displace the first maximum
-        take |= v != v  # NaN propagates, as in PyTorch
-        xp.copyto(best, v, where=take)
-        arg[take] = k
+        take |= v != v  # a NaN wins, as in PyTorch
+        xp.maximum(best, v, out=best)  # NaN-propagating, like the routing above
+        arg = xp.where(take, arg.dtype.type(k), arg)
     return best, arg
 
 
@@ -106,14 +146,11 @@ class MaxPool2d(Function):
         (arg,) = ctx.saved
         a = ctx.attrs
         xp = array_module(g)
-        (pt, pb), (pl, pr) = a["padding"]
-        n, c, h, w = ctx.shapes[0]
-        dx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
-        routed = xp.empty_like(g)
-        for k, sl in _offsets(a["kernel"], a["stride"], a["dilation"], g.shape[2:]):
-            xp.multiply(g, arg == k, out=routed)  # this offset's share: g where it held the maximum
-            dx[sl] += routed
-        return dx[:, :, pt : pt + h, pl : pl + w]
+        k = a["kernel"][0] * a["kernel"][1]
+        routed = xp.empty((k, *g.shape), dtype=g.dtype)  # (K, N, C, Ho, Wo)
+        for t in range(k):
+            xp.multiply(g, arg == t, out=routed[t])  # tap t's share: g where it held the maximum
+        return _scatter_taps(routed, ctx.shapes[0], a["kernel"], a["stride"], a["dilation"], a["padding"])
 
 
 def _divisor(size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
@@ -150,11 +187,8 @@ class AvgPool2d(Function):
     ):
         xp = array_module(x)
         (ph, pw), (kh, kw) = padding, kernel
-        xpad = _pad(x, ((ph, ph + extra[0]), (pw, pw + extra[1])), 0.0)
-        win = _windows(xpad.shape, kernel, stride, (1, 1))
-        total = None
-        for _, sl in _offsets(kernel, stride, (1, 1), win):
-            total = xpad[sl].copy() if total is None else xp.add(total, xpad[sl], out=total)
+        taps = _taps(_pad(x, ((ph, ph + extra[0]), (pw, pw + extra[1])), 0.0), kernel, stride, (1, 1))
+        win = taps.shape[-2:]
         if divisor is not None:
             scale = xp.asarray(1.0 / divisor, dtype=x.dtype)
         else:
@@ -162,22 +196,18 @@ class AvgPool2d(Function):
             dh = _divisor(h, kh, stride[0], ph, win[0], count_include_pad)
             dw = _divisor(w, kw, stride[1], pw, win[1], count_include_pad)
             scale = xp.asarray(1.0 / (dh[:, None] * dw[None, :]), dtype=x.dtype)  # (Ho, Wo)
-        total *= scale
         ctx.save_for_backward(scale)
-        return total
+        out = taps.sum(axis=0)  # (K, N, C, Ho, Wo) -> (N, C, Ho, Wo)
+        out *= scale
+        return out
 
     @staticmethod
     def backward(ctx, g):
         (scale,) = ctx.saved
         a = ctx.attrs
-        xp = array_module(g)
         (ph, pw), extra = a["padding"], a["extra"]
-        n, c, h, w = ctx.shapes[0]
-        dx = xp.zeros((n, c, h + 2 * ph + extra[0], w + 2 * pw + extra[1]), dtype=g.dtype)
-        gs = g * scale
-        for _, sl in _offsets(a["kernel"], a["stride"], (1, 1), g.shape[2:]):
-            dx[sl] += gs
-        return dx[:, :, ph : ph + h, pw : pw + w]
+        pads = ((ph, ph + extra[0]), (pw, pw + extra[1]))
+        return _scatter_taps(g * scale, ctx.shapes[0], a["kernel"], a["stride"], (1, 1), pads)
 
 
 def adaptive_bins(size: int, windows: int) -> tuple[Any, Any]:

@@ -1,4 +1,6 @@
-"""The CNN examples train to a stated test accuracy on the digits (fixed 80/20 split, fixed seed)."""
+"""The CNN examples: the small ResNet trains to >= 98% test accuracy on the digits (fixed 80/20 split,
+fixed seed; the LeNet of digits_cnn.py is the one tests/test_cnn_digits.py trains with fit), and both
+models have the documented shapes."""
 
 from __future__ import annotations
 
@@ -32,26 +34,16 @@ def _load(name: str):
 @pytest.mark.slow
 def test_small_resnet_reaches_98_percent_on_digits():
     pytest.importorskip("sklearn")
+    threadpoolctl = pytest.importorskip("threadpoolctl")  # installed with scikit-learn
     resnet, cnn = _load("digits_resnet"), _load("digits_cnn")
     start = time.thread_time()
-    model, acc, _ = cnn.train(resnet.small_resnet(), epochs=6, lr=3e-3)
+    # Small matrices: a second BLAS thread buys nothing, and on a shared machine it spins.
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        model, acc, _ = cnn.train(resnet.small_resnet(), epochs=6, lr=3e-3)
     elapsed = time.thread_time() - start
     assert acc >= 0.98, acc
     assert not model.training  # evaluated in eval mode (batch norm on running statistics)
     assert elapsed < CPU_SECONDS, f"ResNet example took {elapsed:.1f} CPU s on {os.cpu_count()} cores"
-
-
-@pytest.mark.slow
-def test_lenet_reaches_98_percent_on_digits():
-    pytest.importorskip("sklearn")
-    cnn = _load("digits_cnn")
-    train_set, test_set = cnn.load_split()
-    assert (len(train_set), len(test_set)) == (1438, 359)
-    start = time.thread_time()
-    _, acc, _ = cnn.train(epochs=15)
-    elapsed = time.thread_time() - start
-    assert acc >= 0.98, acc
-    assert elapsed < CPU_SECONDS, f"LeNet example took {elapsed:.1f} CPU s on {os.cpu_count()} cores"
 
 
 def test_example_models_have_the_documented_shapes():

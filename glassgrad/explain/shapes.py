@@ -27,7 +27,16 @@ from glassgrad.nn.instancenorm import _InstanceNorm
 from glassgrad.nn.linear import Bilinear, Linear
 from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import GroupNorm, LayerNorm, _BatchNorm
-from glassgrad.nn.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from glassgrad.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = ["conv_output_shape", "summary", "Summary", "LayerRow"]
@@ -168,7 +177,10 @@ def _macs(module: Module, inp: Tensor | None, out: Tensor) -> int:
         return n_out * (2 if affine else 1)  # normalise, then scale and shift
     if isinstance(module, (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d)):
         return n_out * _window(module.kernel_size, out.ndim - 2)  # one add or compare per window value
-    if type(module).__name__.startswith("Adaptive") and inp is not None:
+    if (
+        isinstance(module, (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d))
+        and inp is not None
+    ):
         return inp._data.size  # adaptive windows tile the input: each value read about once
     return 0
 

@@ -87,6 +87,8 @@ def test_summary_transposed_conv_and_conv1d():
     s = summary(up, (1, 4, 5, 5), verbose=False)
     assert s.rows[0].output_shape == (1, 2, 11, 11)
     assert s.rows[0].macs == 4 * 5 * 5 * 2 * 3 * 3  # every input value spreads over 2 x 3x3 outputs
+    pool = summary(nn.AdaptiveAvgPool2d(1), (2, 3, 4, 4), verbose=False)
+    assert pool.rows[0].output_shape == (2, 3, 1, 1) and pool.rows[0].macs == 2 * 3 * 4 * 4
     g = summary(nn.Conv1d(4, 6, 3, groups=2), (1, 4, 10), verbose=False)
     assert g.rows[0].macs == 6 * 8 * 3 * 2  # groups: each output sees C_in / groups = 2 channels
 

@@ -214,3 +214,8 @@ __all__ = [
     "sigmoid",
     "softmax",
 ]
+
+# probability distributions and torch.linalg's triangular tools (issue 7: optim-extra)
+from glassgrad import distributions, linalg
+
+__all__ += ["distributions", "linalg"]

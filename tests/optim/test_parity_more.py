@@ -269,3 +269,18 @@ def test_pytorch_keywords_are_accepted_and_differentiable_refused(name):
     getattr(optim, name)([p], lr=0.1, foreach=True)  # a performance flag: accepted, same results
     with pytest.raises(NotImplementedError, match=f"{name}: differentiable=True is not supported"):
         getattr(optim, name)([p], lr=0.1, differentiable=True)
+
+
+def test_lbfgs_continues_from_a_torch_state_dict(torch):
+    """PyTorch's LBFGS history (tensors, lists of tensors, 0-d tensors) loads into ours."""
+    kwargs = dict(max_iter=3, history_size=4, line_search_fn="strong_wolfe")
+    ours, theirs = _pair(torch, np.float64)
+    topt = torch.optim.LBFGS(theirs, **kwargs)
+    topt.step(_closure(torch, topt, theirs, lambda p: p.detach().numpy(), [0]))
+    ours = [gg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in theirs]
+    opt = optim.LBFGS(ours, **kwargs)
+    opt.load_state_dict(topt.state_dict())
+    for step in range(2):
+        opt.step(_closure(gg, opt, ours, lambda p: p._data, [0]))
+        topt.step(_closure(torch, topt, theirs, lambda p: p.detach().numpy(), [0]))
+        _compare(ours, theirs, np.float64, step)

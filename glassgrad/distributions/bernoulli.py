@@ -57,7 +57,7 @@ class Bernoulli(Distribution):
 
     def __getattr__(self, name: str) -> Any:
         # the form not given is computed from the other (PyTorch's lazy properties)
-        if name in ("probs", "logits"):
+        if name in ("probs", "logits") and name + "_" in self.__dict__:
             return self.__dict__[name + "_"]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 

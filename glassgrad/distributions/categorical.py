@@ -68,7 +68,7 @@ class Categorical(Distribution):
         super().__init__(tuple(param.shape[:-1]), (), validate_args)
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("probs", "logits"):
+        if name in ("probs", "logits") and name + "_" in self.__dict__:
             return self.__dict__[name + "_"]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 

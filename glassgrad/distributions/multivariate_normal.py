@@ -105,9 +105,9 @@ class MultivariateNormal(Distribution):
             self.scale_tril_ = self._unbroadcasted_scale_tril.expand(*batch, k, k)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "scale_tril":
+        if name == "scale_tril" and "scale_tril_" in self.__dict__:
             return self.__dict__["scale_tril_"]
-        if name == "covariance_matrix":
+        if name == "covariance_matrix" and "_unbroadcasted_scale_tril" in self.__dict__:
             low = self._unbroadcasted_scale_tril
             return (low @ low.mT).expand(*self.batch_shape, *self.event_shape, *self.event_shape)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")

@@ -203,6 +203,7 @@ class LBFGS(Optimizer):
                     result = self._evaluate(closure)
                     for p, x0 in zip(self._params, start):
                         p._data[...] = x0
+                        p._version += 1
                     return result
 
                 loss, g, t, used = strong_wolfe(

@@ -128,6 +128,9 @@ def _fetch(dataset: Any, indices: list[int]) -> Any:
     return [dataset[i] for i in indices]
 
 
+_warned_num_workers = False  # set by the first DataLoader(num_workers > 0)
+
+
 class DataLoader:
     """Iterate a dataset in batches, as ``torch.utils.data.DataLoader`` does.
 
@@ -184,9 +187,12 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
             )
-        if num_workers > 0:
+        global _warned_num_workers
+        if num_workers > 0 and not _warned_num_workers:  # once per process: loaders are made per epoch
+            _warned_num_workers = True
             warnings.warn(
-                f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process",
+                f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process "
+                "(this warning is shown once)",
                 stacklevel=2,
             )
         if isinstance(dataset, IterableDataset):

@@ -1,0 +1,23 @@
+"""The glass box: traces of forward and backward, hand-answer checks, diagnostics, exercises."""
+
+# --- glass box (trace, graph, check, monitor, exercises)
+from glassgrad.explain.check import CheckItem, CheckReport, check
+from glassgrad.explain.names import get_name, set_name
+from glassgrad.explain.parse import ExpressionError, parse
+from glassgrad.explain.table import Table
+from glassgrad.explain.trace import Row, Trace, trace
+
+__all__ = [
+    # glass box
+    "trace",
+    "Trace",
+    "Row",
+    "Table",
+    "set_name",
+    "get_name",
+    "check",
+    "CheckReport",
+    "CheckItem",
+    "parse",
+    "ExpressionError",
+]

@@ -151,7 +151,7 @@ def check(
         a :class:`CheckReport`; forward values are checked first (forward order), then gradients in
         backward order, and ``first_wrong`` is the first that disagrees.
     """
-    tr, out, program, _ = run_expression(expr_or_fn, inputs)
+    tr, _out, program, _ = run_expression(expr_or_fn, inputs)
     numeric_src = program if program is not None else expr_or_fn
     rows = tr.rows()
     by_name = {r.name: r for r in rows}

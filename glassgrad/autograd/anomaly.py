@@ -45,10 +45,11 @@ class AnomalyError(GraphError):
 
 
 class _State:
-    enabled = False
-    check_nan = True
-    tracker: tuple[Callable, Callable, Callable] | None = None  # (install, uninstall, path) from nn
-    origins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node -> (module path, line)
+    def __init__(self) -> None:
+        self.enabled = False
+        self.check_nan = True
+        self.tracker: tuple[Callable, Callable, Callable] | None = None  # (install, uninstall, path) from nn
+        self.origins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node -> (module path, line)
 
 
 _state = _State()

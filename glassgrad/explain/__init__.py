@@ -2,6 +2,7 @@
 
 # --- glass box (trace, graph, check, monitor, exercises)
 from glassgrad.explain.check import CheckItem, CheckReport, check
+from glassgrad.explain.monitor import GradientMonitor, watch_time_steps
 from glassgrad.explain.names import get_name, set_name
 from glassgrad.explain.parse import ExpressionError, parse
 from glassgrad.explain.table import Table
@@ -20,4 +21,6 @@ __all__ = [
     "CheckItem",
     "parse",
     "ExpressionError",
+    "GradientMonitor",
+    "watch_time_steps",
 ]

@@ -133,3 +133,40 @@ def test_trace_names_parameters_from_model():
         model(gg.ones(1, 2)).sum().backward()
     names = [r.name for r in tr.rows() if r.is_leaf]
     assert sorted(names) == ["bias", "weight"]
+
+
+def _traced_f():
+    x, y, z = _leaf(-2.0, "x"), _leaf(5.0, "y"), _leaf(-4.0, "z")
+    with trace() as tr:
+        q = set_name(x + y, "q")
+        set_name(q * z, "f").backward()
+    return tr
+
+
+def test_graph_dot_and_svg():
+    import xml.etree.ElementTree as ET
+
+    g = _traced_f().graph()
+    assert g.edges == [(0, 2), (1, 2), (2, 4), (3, 4)]
+    assert g.depth == [0, 0, 1, 0, 2]
+    dot = g.to_dot()
+    assert dot.startswith("digraph") and "n2 -> n4;" in dot
+    assert 'label="f = q*z\\nvalue -12\\ngrad 1"' in dot
+    svg = g.to_svg()
+    root = ET.fromstring(svg)  # well-formed XML
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "q = x + y" in texts and "grad -4" in texts and "value -12" in texts
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}rect"))) == 5
+
+
+def test_graph_png_and_save(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    g = _traced_f().graph()
+    for suffix in (".png", ".svg", ".dot"):
+        p = g.save(tmp_path / f"g{suffix}")
+        assert p.stat().st_size > 100
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="expected a .dot, .svg or .png"):
+        g.save(tmp_path / "g.pdf")

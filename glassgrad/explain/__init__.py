@@ -2,6 +2,7 @@
 
 # --- glass box (trace, graph, check, monitor, exercises)
 from glassgrad.explain.check import CheckItem, CheckReport, check
+from glassgrad.explain.exercises import EXERCISES, Exercise, generate, worksheet
 from glassgrad.explain.monitor import GradientMonitor, watch_time_steps
 from glassgrad.explain.names import get_name, set_name
 from glassgrad.explain.parse import ExpressionError, parse
@@ -23,4 +24,8 @@ __all__ = [
     "ExpressionError",
     "GradientMonitor",
     "watch_time_steps",
+    "Exercise",
+    "EXERCISES",
+    "generate",
+    "worksheet",
 ]

@@ -1,6 +1,7 @@
 """The glass box: traces of forward and backward, hand-answer checks, diagnostics, exercises."""
 
 # --- glass box (trace, graph, check, monitor, exercises)
+from glassgrad.explain.attention import AttentionInspector
 from glassgrad.explain.check import CheckItem, CheckReport, check
 from glassgrad.explain.exercises import EXERCISES, Exercise, generate, worksheet
 from glassgrad.explain.monitor import GradientMonitor, watch_time_steps
@@ -28,4 +29,5 @@ __all__ = [
     "EXERCISES",
     "generate",
     "worksheet",
+    "AttentionInspector",
 ]

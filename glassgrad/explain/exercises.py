@@ -129,7 +129,7 @@ def graph_backprop(seed: int) -> Exercise:
     rng = np.random.default_rng(seed)
     prog = parse(_GRAPHS[int(rng.integers(len(_GRAPHS)))])
     inputs = {v: float(rng.integers(-2, 3)) for v in prog.variables}
-    tr, out, *_ = run_expression(prog, inputs)
+    tr, *_ = run_expression(prog, inputs)
     given = ", ".join(f"${k} = {_f(v)}$" for k, v in inputs.items())
     q = (
         f"For `{prog.source}` at {given}, compute every node's value in a forward pass, then "

@@ -123,7 +123,7 @@ class Graph:
                 )
             )
             ax.text(
-                x + 0.05, y + box_h / 2, "\n".join(s[:22] for s in self.labels(i)), va="center", fontsize=7
+                x + 0.05, y + box_h / 2, "\n".join(s[:22] for s in self.labels(i)), va="center", fontsize=10
             )
         fig.tight_layout()
         return fig

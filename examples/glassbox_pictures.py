@@ -13,11 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import glassgrad as gg  # noqa: E402
-from glassgrad import nn, optim, viz  # noqa: E402
-from glassgrad.explain import AttentionInspector, GradientMonitor, set_name, trace  # noqa: E402
+import glassgrad as gg
+from glassgrad import nn, optim, viz
+from glassgrad.explain import AttentionInspector, GradientMonitor, set_name, trace
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 DPI = 60

@@ -35,6 +35,10 @@ def shape_hint(message: str, module: Any, input_shapes: list[tuple]) -> str | No
         return (
             f"embed_dim {embed_dim} must split evenly into num_heads {num_heads}: (N, L, E) -> (N, L, h, E/h)"
         )
+    width = embed_dim or getattr(module, "input_size", None)
+    if width and x and x[-1] != width:
+        what = "embed_dim" if embed_dim else "input_size"
+        return f"{kind}({what}={width}) needs inputs whose last dim is {width}, got {x}"
     batch_first = getattr(module, "batch_first", None)
     if batch_first is not None and x is not None and len(x) == 3:
         expected = "(N, L, E)" if batch_first else "(L, N, E)"

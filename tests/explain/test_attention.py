@@ -123,3 +123,19 @@ def test_inspector_on_real_multihead_attention():
         np.testing.assert_allclose(out.detach().numpy(), out_ref.detach().numpy(), rtol=1e-5, atol=1e-6)
         assert insp.weights(0).shape == (2, 2, 5, 5)
         np.testing.assert_allclose(insp.weights(0).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_inspector_on_real_transformer_encoder():
+    if not hasattr(nn, "TransformerEncoder"):
+        pytest.skip("nn.TransformerEncoder is not on this branch yet (attention branch)")
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, dropout=0.0)
+    enc = nn.TransformerEncoder(layer, 2)
+    x = gg.randn(2, 5, 8)
+    ref = enc(x).detach().numpy()
+    with AttentionInspector(enc) as insp:
+        out = enc(x).detach().numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+    assert insp.layers() == ["layers.0.self_attn", "layers.1.self_attn"]
+    w = insp.weights("layers.1.self_attn")
+    assert w.shape == (2, 2, 5, 5)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)

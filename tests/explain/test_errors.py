@@ -75,6 +75,12 @@ def test_shape_hints_for_common_cases():
     assert "must split evenly into num_heads 3" in shape_hint("reshape: ...", MHA(), [(5, 2, 10)])
     MHA.embed_dim = 12
     assert "batch_first=False" in shape_hint("matmul: ...", MHA(), [(2, 5, 12)])
+    assert "needs inputs whose last dim is 12, got (2, 5, 8)" in shape_hint("x: ...", MHA(), [(2, 5, 8)])
+
+    class LSTM:
+        input_size, batch_first = 4, True
+
+    assert "LSTM(input_size=4) needs inputs whose last dim is 4" in shape_hint("x", LSTM(), [(2, 5, 3)])
 
     class Plain:
         pass
@@ -143,3 +149,23 @@ def test_detect_anomaly_as_decorator_and_inf():
     with pytest.raises(AnomalyError, match="exp: forward produced Inf"), np.errstate(over="ignore"):
         f(gg.tensor([1000.0]))
     assert f.__name__ == "f" and not is_anomaly_enabled()
+
+
+def test_shape_error_path_in_real_transformer():
+    if not hasattr(nn, "TransformerEncoderLayer"):
+        pytest.skip("nn.TransformerEncoderLayer is not on this branch yet (attention branch)")
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, dropout=0.0)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.TransformerEncoder(layer, 2)
+
+        def forward(self, x):
+            return self.encoder(x)
+
+    with pytest.raises(ShapeError) as info:
+        Model()(gg.randn(2, 5, 6))
+    msg = str(info.value)
+    assert msg.startswith("in encoder.layers.0.self_attn (MultiheadAttention): ")
+    assert "hint: MultiheadAttention(embed_dim=8) needs inputs whose last dim is 8, got (2, 5, 6)" in msg

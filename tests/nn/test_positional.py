@@ -83,7 +83,9 @@ def test_rope_matches_a_complex_rotation_by_hand():
     x = randn(T, D)
     theta = 10000.0 ** (-np.arange(0, D, 2) / D)
     z = (x[:, : D // 2] + 1j * x[:, D // 2 :]) * np.exp(1j * np.arange(T)[:, None] * theta)
-    np.testing.assert_allclose(nn.RotaryEmbedding(D)(gg.tensor(x)).numpy(), np.hstack([z.real, z.imag]), rtol=1e-12)
+    np.testing.assert_allclose(
+        nn.RotaryEmbedding(D)(gg.tensor(x)).numpy(), np.hstack([z.real, z.imag]), rtol=1e-12
+    )
 
 
 def test_rope_gradcheck():

@@ -117,7 +117,6 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        xp = array_module(x)
         if approximate == "tanh":
             s = _sigmoid(2 * _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             ctx.save_for_backward(x, s)

@@ -43,6 +43,10 @@ from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from glassgrad.nn.perceptron import Perceptron
 
+# recurrent networks
+from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
+from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+
 __all__ = [
     # submodules
     "functional",
@@ -93,4 +97,13 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # recurrent networks
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]

@@ -88,6 +88,10 @@ from glassgrad.nn.transformer import (
     TransformerEncoderLayer,
 )
 
+# recurrent networks
+from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
+from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+
 __all__ = [
     # submodules
     "blocks",
@@ -194,4 +198,13 @@ __all__ = [
     "MaxUnpool2d",
     "LPPool1d",
     "LPPool2d",
+    # recurrent networks
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]

@@ -80,6 +80,10 @@ from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNe
 from glassgrad.nn.attention import MultiheadAttention
 from glassgrad.nn.normalization import RMSNorm
 from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
+
+# recurrent networks
+from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
+from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from glassgrad.nn.transformer import (
     Transformer,
     TransformerDecoder,
@@ -87,10 +91,6 @@ from glassgrad.nn.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
-
-# recurrent networks
-from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
-from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
 __all__ = [
     # submodules

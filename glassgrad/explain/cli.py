@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["explain_cli", "check_cli", "explain_parser", "check_parser"]
+__all__ = ["explain_cli", "check_cli", "explain_parser", "check_parser", "run_explain", "run_check"]
 
 
 def explain_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -56,10 +56,14 @@ def _fail(msg: str) -> int:
 
 def explain_cli(argv: list[str] | None = None) -> int:
     """Print the trace table of an expression; returns the exit status."""
+    return run_explain(explain_parser().parse_args(argv))
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """``glassgrad explain`` on parsed arguments (for a subcommand table: ``explain_parser`` declares them)."""
     from glassgrad.explain.check import run_expression
     from glassgrad.explain.parse import parse
 
-    args = explain_parser().parse_args(argv)
     try:
         program = parse(args.expression)
         tr, *_ = run_expression(program, _pairs(args.values))
@@ -74,10 +78,14 @@ def explain_cli(argv: list[str] | None = None) -> int:
 
 def check_cli(argv: list[str] | None = None) -> int:
     """Check answers; exit status 0 when all agree, 1 when one is wrong, 2 on a usage error."""
+    return run_check(check_parser().parse_args(argv))
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``glassgrad check`` on parsed arguments (``check_parser`` declares them)."""
     from glassgrad.explain.check import check
     from glassgrad.explain.parse import parse
 
-    args = check_parser().parse_args(argv)
     try:
         program = parse(args.expression)
         pairs: dict[str, Any] = _pairs(args.values)

@@ -44,6 +44,7 @@ from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from glassgrad.nn.perceptron import Perceptron
 
 # recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
 from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
@@ -106,4 +107,5 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "AdditiveAttention",
 ]

@@ -82,6 +82,7 @@ from glassgrad.nn.normalization import RMSNorm
 from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 
 # recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
 from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from glassgrad.nn.transformer import (
@@ -207,4 +208,5 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "AdditiveAttention",
 ]

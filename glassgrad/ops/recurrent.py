@@ -54,6 +54,15 @@ def _check(op: str, xg: Any, h0: Any, batch_sizes: tuple[int, ...], width: int) 
         raise ShapeError(f"{op}: expected a state of at least {batch_sizes[0]} rows, got {tuple(h0.shape)}")
 
 
+def _weight_grad(d: Any, x: Any) -> Any:
+    """``d^T x`` summed over all steps and rows: (S, G) and (S, K) -> (G, K).
+
+    Computed as ``(x^T d)^T``: OpenBLAS runs this orientation several times faster than ``d^T x``
+    for these tall-thin shapes (measured: 2 ms against 2 to 14 ms for S = 1600, G = 512, K = 128).
+    """
+    return array_module(d).ascontiguousarray((x.T @ d).T)  # (K, S) @ (S, G) -> (K, G) -> (G, K)
+
+
 def _sigmoid_(a: Any) -> Any:
     """sigmoid(a) = (1 + tanh(a / 2)) / 2 in place: stable for any a, three passes over memory."""
     xp = array_module(a)
@@ -110,7 +119,7 @@ class RNNSeq(Function):
             d += dh[:b] * slope[rows]
             dh[:b] = d @ w_hh  # (b, H) @ (H, H)
         need = ctx.needs_input_grad
-        gw = da.T @ h_prev if need[2] else None  # (H, S) @ (S, H)
+        gw = _weight_grad(da, h_prev) if need[2] else None
         gb = da.sum(axis=0) if len(need) > 3 and need[3] else None
         return da, dh, gw, gb
 
@@ -137,56 +146,70 @@ class LSTMSeq(Function):
     @staticmethod
     def forward(ctx, xg, h0, c0, w_hh, b_hh=None, w_hr=None, batch_sizes=(), reverse=False):
         xp = array_module(xg)
-        hid = c0.shape[1]
+        n, hid = c0.shape
         p = h0.shape[1]
         _check("lstm_seq", xg, h0, batch_sizes, 4 * hid)
         s = xg.shape[0]
-        gates = xg + b_hh if b_hh is not None else xg.copy()  # becomes the activations, in place
-        cs = xp.empty((s, hid), dtype=xg.dtype)  # c_t
-        tc = xp.empty_like(cs)  # tanh(c_t)
-        c_prev = xp.empty_like(cs)
+        # s(x) = (1 + tanh(x / 2)) / 2: with the i, f, o rows of xg and W_hh halved up front, one
+        # tanh over all four gates and one multiply-add give [s, s, tanh, s] (g: scale 1, shift 0).
+        scale = xp.full(4 * hid, 0.5, dtype=xg.dtype)
+        scale[2 * hid : 3 * hid] = 1.0
+        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
+        gates = (xg + b_hh if b_hh is not None else xg) * scale  # becomes the activations, in place
+        w_t = (w_hh * scale[:, None]).T  # (4H, P) -> (P, 4H)
+        y = xp.empty((s + n, p + hid), dtype=xg.dtype)
+        hs, cs = y[:s, :p], y[:s, p:]  # h_t and c_t go straight into the output
+        tc = xp.empty((s, hid), dtype=xg.dtype)  # tanh(c_t)
+        c_prev = xp.empty_like(tc)
         h_prev = xp.empty((s, p), dtype=xg.dtype)
-        ms = xp.empty_like(cs) if w_hr is not None else None  # m_t, before the projection
-        hs = xp.empty((s, p), dtype=xg.dtype)
-        h, c = h0.copy(), c0.copy()
+        ms = xp.empty_like(tc) if w_hr is not None else None  # m_t, before the projection
+        h, c = h0, c0
         for rows, b in step_rows(batch_sizes, reverse):
-            h_prev[rows] = h[:b]
-            c_prev[rows] = c[:b]
+            hp, cp = h[:b], c[:b]
+            h_prev[rows] = hp
+            c_prev[rows] = cp
             a = gates[rows]
-            a += h[:b] @ w_hh.T  # (b, P) @ (P, 4H)
-            xp.tanh(a[:, 2 * hid : 3 * hid], out=a[:, 2 * hid : 3 * hid])
-            _sigmoid_(a[:, : 2 * hid])
-            _sigmoid_(a[:, 3 * hid :])
+            a += hp @ w_t  # (b, P) @ (P, 4H)
+            xp.tanh(a, out=a)
+            a *= scale
+            a += shift
             ct = cs[rows]
-            xp.multiply(a[:, hid : 2 * hid], c[:b], out=ct)
+            xp.multiply(a[:, hid : 2 * hid], cp, out=ct)
             ct += a[:, :hid] * a[:, 2 * hid : 3 * hid]
-            xp.tanh(ct, out=tc[rows])
-            m = a[:, 3 * hid :] * tc[rows]
+            t = tc[rows]
+            xp.tanh(ct, out=t)
+            ht = hs[rows]
             if w_hr is not None:
-                ms[rows] = m
-                m = m @ w_hr.T  # (b, H) @ (H, P)
-            hs[rows] = m
-            h[:b] = m
-            c[:b] = ct
-        ctx.save_for_backward(gates, cs, tc, c_prev, h_prev, ms, w_hh, w_hr)
-        top = xp.concatenate([hs, cs], axis=1)  # (S, P) + (S, H) -> (S, P + H)
-        return xp.concatenate([top, xp.concatenate([h, c], axis=1)])  # -> (S + N, P + H)
+                m = ms[rows]
+                xp.multiply(a[:, 3 * hid :], t, out=m)
+                xp.matmul(m, w_hr.T, out=ht)  # (b, H) @ (H, P)
+            else:
+                xp.multiply(a[:, 3 * hid :], t, out=ht)
+            # Rows past b (sequences already finished, or not yet started) keep their state.
+            h = ht if b == n else xp.concatenate([ht, h[b:]])
+            c = ct if b == n else xp.concatenate([ct, c[b:]])
+        y[s:, :p] = h
+        y[s:, p:] = c
+        ctx.save_for_backward(gates, tc, c_prev, h_prev, ms, w_hh, w_hr)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        gates, cs, tc, c_prev, h_prev, ms, w_hh, w_hr = ctx.saved
+        gates, tc, c_prev, h_prev, ms, w_hh, w_hr = ctx.saved
         xp = array_module(g)
-        s, hid = cs.shape
-        p = h_prev.shape[1]
+        s, hid = tc.shape
+        n, p = g.shape[0] - s, h_prev.shape[1]
         i, f, gg, o = (gates[:, k * hid : (k + 1) * hid] for k in range(4))
         # Local slopes for all steps at once; the loop below only chains them.
-        k3 = xp.stack([gg * i * (1 - i), c_prev * f * (1 - f), i * (1 - gg * gg)], axis=1)  # (S, 3, H)
+        k3 = xp.empty((s, 3, hid), dtype=g.dtype)  # d pre_{i, f, g} / dc_t
+        xp.multiply(gg, i * (1 - i), out=k3[:, 0])
+        xp.multiply(c_prev, f * (1 - f), out=k3[:, 1])
+        xp.multiply(i, 1 - gg * gg, out=k3[:, 2])
         k_c = o * (1 - tc * tc)  # dc_t / dm_t
         k_o = tc * o * (1 - o)  # d pre_o / dm_t
         dgates = xp.empty_like(gates)
         dh_all = xp.empty((s, p), dtype=g.dtype) if w_hr is not None else None
-        dh = g[s:, :p].copy()
-        dc = g[s:, p:].copy()
+        dh, dc = g[s:, :p], g[s:, p:]
         for rows, b in step_rows(ctx.attrs["batch_sizes"], ctx.attrs.get("reverse", False))[::-1]:
             dht = dh[:b] + g[rows, :p]
             if w_hr is not None:
@@ -197,12 +220,14 @@ class LSTMSeq(Function):
             d = dgates[rows]
             xp.multiply(dct[:, None, :], k3[rows], out=d[:, : 3 * hid].reshape(b, 3, hid))  # (b, 3H) as (b, 3, H)
             xp.multiply(dht, k_o[rows], out=d[:, 3 * hid :])
-            dh[:b] = d @ w_hh  # (b, 4H) @ (4H, P)
-            dc[:b] = dct * f[rows]
+            dhp = d @ w_hh  # (b, 4H) @ (4H, P)
+            dcp = dct * f[rows]
+            dh = dhp if b == n else xp.concatenate([dhp, dh[b:]])
+            dc = dcp if b == n else xp.concatenate([dcp, dc[b:]])
         need = ctx.needs_input_grad
-        gw = dgates.T @ h_prev if need[3] else None  # (4H, S) @ (S, P)
+        gw = _weight_grad(dgates, h_prev) if need[3] else None
         gb = dgates.sum(axis=0) if need[4] else None
-        gr = dh_all.T @ ms if len(need) > 5 and need[5] else None  # (P, S) @ (S, H)
+        gr = _weight_grad(dh_all, ms) if len(need) > 5 and need[5] else None
         return dgates, dh, dc, gw, gb, gr
 
 
@@ -277,6 +302,6 @@ class GRUSeq(Function):
             xp.multiply(dht[:, None, :], kh[rows], out=d.reshape(b, 3, hid))
             dh[:b] = dht * z[rows] + d @ w_hh  # (b, 3H) @ (3H, H)
         need = ctx.needs_input_grad
-        gw = dhg.T @ h_prev if need[2] else None  # (3H, S) @ (S, H)
+        gw = _weight_grad(dhg, h_prev) if need[2] else None
         gb = dhg.sum(axis=0) if len(need) > 3 and need[3] else None
         return dxg, dh, gw, gb

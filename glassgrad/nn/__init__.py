@@ -77,12 +77,11 @@ from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNe
 
 # isort: split
 # attention and Transformers (issue 10)
+# recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.attention import MultiheadAttention
 from glassgrad.nn.normalization import RMSNorm
 from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
-
-# recurrent networks
-from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
 from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from glassgrad.nn.transformer import (

@@ -1,5 +1,6 @@
 """The answer checker, the safe expression parser and the command-line entry points."""
 
+import keyword
 import math
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_parser_rejects_outside_grammar(src):
         parse(src)
 
 
-_IDENT = st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True)
+_IDENT = st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True).filter(lambda s: not keyword.iskeyword(s))
 
 
 @settings(max_examples=300, deadline=None)

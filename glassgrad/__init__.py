@@ -222,3 +222,8 @@ __all__ = [
 moveaxis = movedim
 swapdims = swapaxes
 __all__ += ["moveaxis", "swapdims"]
+
+# probability distributions and torch.linalg's triangular tools (issue 7: optim-extra)
+from glassgrad import distributions, linalg  # noqa: E402
+
+__all__ += ["distributions", "linalg"]

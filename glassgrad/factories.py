@@ -83,16 +83,26 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
+def _floating(what: str, dtype: Any) -> tuple[np.dtype, np.dtype]:
+    """``(dtype, the dtype to draw in)``: NumPy draws float32 and float64 natively, float16 via float32."""
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise DTypeError(f"{what}: expected a floating dtype, got {dtypes.from_np_dtype(dt)}")
+    return dt, (dt if dt.itemsize >= 4 else np.dtype(np.float32))
+
+
 def rand(*size: Any, dtype: Any = None, generator: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    arr = get_generator(generator).random(_size(size)).astype(_float(dtype))
-    return _make(arr, requires_grad)
+    """Uniform samples on [0, 1), drawn in the dtype itself (no float64 copy on the way)."""
+    dt, draw = _floating("rand", dtype)
+    arr = get_generator(generator).random(_size(size), dtype=draw)
+    return _make(arr if arr.dtype == dt else arr.astype(dt), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, generator: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    arr = get_generator(generator).standard_normal(_size(size)).astype(_float(dtype))
-    return _make(arr, requires_grad)
+    """Standard normal samples, drawn in the dtype itself (no float64 copy on the way)."""
+    dt, draw = _floating("randn", dtype)
+    arr = get_generator(generator).standard_normal(_size(size), dtype=draw)
+    return _make(arr if arr.dtype == dt else arr.astype(dt), requires_grad)
 
 
 def randint(
@@ -103,6 +113,8 @@ def randint(
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")
         low, high, size = 0, low, high
+    if not high > low:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     arr = get_generator(generator).integers(low, high, size=_size((tuple(size),)))
     return Tensor(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), _wrap=True)
 

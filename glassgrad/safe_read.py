@@ -69,7 +69,7 @@ def parse_json(text: bytes | str, where: str, what: str, hint: str = "") -> Any:
     except RecursionError:  # the C parser stops at Python's recursion limit
         value = None
         deep = True
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as e:
+    except (ValueError, TypeError) as e:  # bad JSON or encoding, an int over Python's digit limit
         raise CheckpointError(f"load: {where}: corrupted {what} (not valid JSON: {e}){hint}") from None
     else:
         deep = too_deep(value)

@@ -37,8 +37,8 @@ def _tune_glibc_malloc() -> bool:
     NumPy takes every array from ``malloc``. glibc serves blocks above a threshold with ``mmap`` and
     unmaps them on ``free``, so a training step that makes and drops the same few-MB activations,
     gradients and optimizer temporaries pays fresh page faults for them on every step: the ``mlp``
-    benchmark ran at 8.4 ms/step with glibc's defaults and 3.8 ms/step with these settings (PyTorch
-    avoids the cost with its own caching allocator). Raising the mmap threshold to its maximum and
+    benchmark (2 threads) ran at 7.6 ms/step with glibc's defaults and about 4 ms/step with these
+    settings (docs/benchmarks.md; PyTorch avoids the cost with its own caching allocator). Raising the mmap threshold to its maximum and
     the trim threshold keeps freed blocks reusable. Linux with glibc only; skipped when the user has
     set glibc's own ``MALLOC_*`` variables, and turned off by ``GLASSGRAD_MALLOC_TUNING=0``.
 

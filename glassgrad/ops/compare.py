@@ -49,6 +49,8 @@ ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
+
+
 def _division(name: str):
     def op(a: Any, b: Any) -> Tensor:
         a, b = operands(a, b)

@@ -15,7 +15,7 @@ from glassgrad.errors import DTypeError
 
 @pytest.mark.parametrize("args", [(5, 5, (3,)), (5, 2, (3,)), (0, (3,))])
 def test_randint_needs_low_below_high_in_its_own_words(args):
-    with pytest.raises(ValueError, match=r"randint: expected low < high, got low=\d, high=\d") as e:
+    with pytest.raises(ValueError, match=r"randint: expected low < high, got low=\d and high=\d") as e:
         gg.randint(*args)
     assert "low >= high" not in str(e.value)  # NumPy's wording
 

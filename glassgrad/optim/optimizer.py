@@ -20,10 +20,11 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
+from glassgrad.dtypes import get_default_dtype
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "scalar_state", "refuse_differentiable", "check_betas"]
 
 
 class _Required:
@@ -34,6 +35,29 @@ class _Required:
 
 
 required = _Required()
+
+
+def scalar_state(value: float) -> Tensor:
+    """A 0-d Tensor of the default dtype (float32 unless changed) holding ``value``.
+
+    PyTorch keeps an optimizer's scalar running quantities (NAdam's ``mu_product``, ASGD's ``eta``
+    and ``mu``) in such tensors, so they are rounded to float32 at every update, and loading a
+    state_dict casts them to the parameter's dtype like the other state. Keeping the same 0-d
+    arrays (updated in place) gives the same trajectories bit for bit, before and after a load.
+    """
+    return Tensor(np.array(value, dtype=get_default_dtype().np), _wrap=True)
+
+
+def refuse_differentiable(name: str, differentiable: bool) -> None:
+    """Raise for ``differentiable=True``: glassgrad does not differentiate through optimizer steps."""
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True is not supported")
+
+
+def check_betas(name: str, betas: Any) -> None:
+    """Raise unless ``betas`` is a pair ``(β₁, β₂)`` of numbers in [0, 1)."""
+    if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"{name}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
 
 
 class Optimizer:
@@ -258,17 +282,21 @@ class Optimizer:
                 chain.from_iterable(g["params"] for g in self.param_groups),
             )
         )
-        known = {"step", *self._param_shaped_state}
+        shaped = set(self._param_shaped_state)
         state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for index, entries in state_dict["state"].items():
             p = param_at.get(int(index))
             if p is None:
                 raise ValueError(f"{name}.load_state_dict: got state for param {index}, which no group lists")
-            if not isinstance(entries, dict) or not entries.keys() <= known:
-                got = sorted(entries) if isinstance(entries, dict) else type(entries).__name__
+            if not isinstance(entries, dict):
+                raise ValueError(f"{name}.load_state_dict: expected the state of param {index} as a dict")
+            # Arrays with dims are the running quantities a family keeps (scalars such as step,
+            # eta or mu_product may be 0-d tensors in PyTorch's state): another family's are foreign.
+            foreign = [k for k, v in entries.items() if k not in shaped and len(getattr(v, "shape", ())) > 0]
+            if shaped and foreign:
                 raise ValueError(
-                    f"{name}.load_state_dict: expected state of param {index} among {sorted(known)}, "
-                    f"got {got}: a state_dict of another optimizer type?"
+                    f"{name}.load_state_dict: expected state arrays of param {index} among "
+                    f"{sorted(shaped)}, got {sorted(foreign)}: a state_dict of another optimizer type?"
                 )
             state[p] = {key: self._cast_state(p, int(index), key, v) for key, v in entries.items()}
         for group, saved in zip(self.param_groups, saved_groups):

@@ -229,7 +229,8 @@ __all__ += ["distributions", "linalg"]
 
 # --- the porting surface (issue 7): PyTorch's top-level names that scripts reach for.
 # The keyword forms with out= (add, mul, matmul, cat ...) replace the bare op functions above.
-from glassgrad import accelerator, backends, methods, utils  # noqa: E402
+from glassgrad import accelerator, backends, utils  # noqa: E402
+from glassgrad import methods as _methods  # noqa: E402, F401 - attaches the long tail of Tensor methods
 from glassgrad.device import get_default_device, set_default_device  # noqa: E402
 from glassgrad.dtypes import int8, int16, uint8  # noqa: E402
 from glassgrad.dtypes import int16 as short  # noqa: E402

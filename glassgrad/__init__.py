@@ -214,3 +214,8 @@ __all__ = [
     "sigmoid",
     "softmax",
 ]
+
+# decoding: greedy and beam search, sampling (issue 10)
+from glassgrad import decode
+
+__all__ += ["decode"]

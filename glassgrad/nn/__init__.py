@@ -43,6 +43,17 @@ from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from glassgrad.nn.perceptron import Perceptron
 
+# isort: split
+# attention and Transformers (issue 10)
+from glassgrad.nn.attention import MultiheadAttention
+from glassgrad.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
 __all__ = [
     # submodules
     "functional",
@@ -93,4 +104,11 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # attention and Transformers (issue 10)
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
 ]

@@ -9,6 +9,8 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     normalization   layer_norm, batch_norm, normalize, cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
+    attention       scaled_dot_product_attention, attention_weights
+    masks           causal_mask, local_window_mask, padding_mask
 """
 
 from glassgrad.nn.functional.activation import (
@@ -35,6 +37,11 @@ from glassgrad.nn.functional.classification import (
 from glassgrad.nn.functional.layers import bilinear, dropout, embedding, linear, one_hot, pad
 from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
 from glassgrad.nn.functional.normalization import batch_norm, cosine_similarity, layer_norm, normalize
+
+# isort: split
+# attention and Transformers (issue 10)
+from glassgrad.nn.functional.attention import attention_weights, scaled_dot_product_attention
+from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
 
 __all__ = [
     # activation
@@ -74,4 +81,10 @@ __all__ = [
     "cross_entropy",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # attention and Transformers (issue 10)
+    "scaled_dot_product_attention",
+    "attention_weights",
+    "causal_mask",
+    "local_window_mask",
+    "padding_mask",
 ]

@@ -6,6 +6,7 @@ encoder-decoder model.
 """
 
 from glassgrad.decode.adapters import causal_lm_step, encoder_decoder_step
+from glassgrad.decode.cache import cached_transformer_step
 from glassgrad.decode.sampling import next_token_probs, sample
 from glassgrad.decode.search import beam_search, greedy_search
 
@@ -16,4 +17,5 @@ __all__ = [
     "next_token_probs",
     "causal_lm_step",
     "encoder_decoder_step",
+    "cached_transformer_step",
 ]

@@ -71,7 +71,7 @@ def encoder_decoder_step(
 
     ``encode`` runs once, here; each step expands its memory to the number of prefixes and runs
     ``decode(prefixes, memory)`` on the whole prefixes (no key/value cache: the decoder is a black
-    box; see ``transformer_step`` for a cached one).
+    box; ``cached_transformer_step`` keeps a key/value cache for ``nn.TransformerDecoder``).
 
     Args:
         encode: ``encode(src) -> memory``, batch first.

@@ -130,11 +130,16 @@ def step_function(model: Translator, src_ids: list[int], cache: bool = True) -> 
     with gg.no_grad():
         memory = model.encode(src)  # (1, S, E)
     return cached_transformer_step(
-        model.transformer.decoder, memory, lambda ids, start: model.embed(model.tgt_emb, ids, start), model.out
+        model.transformer.decoder,
+        memory,
+        lambda ids, start: model.embed(model.tgt_emb, ids, start),
+        model.out,
     )
 
 
-def translate(model: Translator, task: DateTranslation, words: str, beam_size: int = 1, cache: bool = True) -> str:
+def translate(
+    model: Translator, task: DateTranslation, words: str, beam_size: int = 1, cache: bool = True
+) -> str:
     """One source sentence to a target string, by greedy search (``beam_size=1``) or beam search."""
     tok = task.tgt_tokenizer
     step = step_function(model, task.src_tokenizer.encode(words), cache)

@@ -71,7 +71,7 @@ class Tensor:
         ``.shape`` is the NumPy shape of ``._data``.
     """
 
-    __slots__ = ("__weakref__", "_data", "_hooks", "_node", "_vc", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_hooks", "_node", "_vc", "grad", "name", "requires_grad")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 
     def __init__(
@@ -82,6 +82,7 @@ class Tensor:
         self._node = None
         self._hooks: list | None = None
         self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
+        self.name: str | None = None  # shown by glassgrad.explain's traces (PyTorch has no such field)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -140,6 +141,14 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self._data.shape if dim is None else self._data.shape[dim]
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Strides in elements (NumPy's are in bytes), as PyTorch."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -214,7 +223,7 @@ class Tensor:
                 raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
         if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
             return self
-        return _K.cast(self, dtypes.to_np_dtype(dtype))
+        return conversion.cast(self, dtypes.to_np_dtype(dtype))
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -252,10 +261,10 @@ class Tensor:
         return self
 
     def clone(self) -> Tensor:
-        return _K.clone(self)
+        return conversion.clone(self)
 
     def contiguous(self) -> Tensor:
-        return self if self._data.flags.c_contiguous else _K.clone(self)
+        return self if self._data.flags.c_contiguous else conversion.clone(self)
 
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -402,52 +411,52 @@ class Tensor:
         return self._update("sub_", Tensor.sub, other, alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._update("mul_", _E.mul, other)
+        return self._update("mul_", elementwise.mul, other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._update("div_", _E.div, other)
+        return self._update("div_", elementwise.div, other)
 
     def pow_(self, exponent: Any) -> Tensor:
-        return self._update("pow_", _E.pow, exponent)
+        return self._update("pow_", elementwise.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
-        return self._update("clamp_", _E.clamp, min, max)
+        return self._update("clamp_", elementwise.clamp, min, max)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return self._update("masked_fill_", _I.masked_fill, mask, value)
+        return self._update("masked_fill_", indexing.masked_fill, mask, value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._update("__iadd__", _E.add, other)
+        return self._update("__iadd__", elementwise.add, other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._update("__isub__", _E.sub, other)
+        return self._update("__isub__", elementwise.sub, other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._update("__imul__", _E.mul, other)
+        return self._update("__imul__", elementwise.mul, other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._update("__itruediv__", _E.div, other)
+        return self._update("__itruediv__", elementwise.div, other)
 
     def __ipow__(self, other: Any) -> Tensor:
-        return self._update("__ipow__", _E.pow, other)
+        return self._update("__ipow__", elementwise.pow, other)
 
     def __ifloordiv__(self, other: Any) -> Tensor:
-        return self._update("__ifloordiv__", _C.floor_divide, other)
+        return self._update("__ifloordiv__", compare.floor_divide, other)
 
     def __imod__(self, other: Any) -> Tensor:
-        return self._update("__imod__", _C.remainder, other)
+        return self._update("__imod__", compare.remainder, other)
 
     def __iand__(self, other: Any) -> Tensor:
-        return self._update("__iand__", _C.bitwise_and, other)
+        return self._update("__iand__", compare.bitwise_and, other)
 
     def __ior__(self, other: Any) -> Tensor:
-        return self._update("__ior__", _C.bitwise_or, other)
+        return self._update("__ior__", compare.bitwise_or, other)
 
     def __ixor__(self, other: Any) -> Tensor:
-        return self._update("__ixor__", _C.bitwise_xor, other)
+        return self._update("__ixor__", compare.bitwise_xor, other)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        _I.setitem(self, key, value)
+        indexing.setitem(self, key, value)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
@@ -471,383 +480,402 @@ class Tensor:
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return _E.add(self, other)
+        return elementwise.add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _E.add(other, self)
+        return elementwise.add(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _E.sub(self, other)
+        return elementwise.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _E.sub(other, self)
+        return elementwise.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _E.mul(self, other)
+        return elementwise.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _E.mul(other, self)
+        return elementwise.mul(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _E.div(self, other)
+        return elementwise.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _E.div(other, self)
+        return elementwise.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _E.pow(self, other)
+        return elementwise.pow(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _E.pow(other, self)
+        return elementwise.pow(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _M.matmul(other, self)
+        return matmul.matmul(other, self)
 
     def __neg__(self) -> Tensor:
-        return _E.neg(self)
+        return elementwise.neg(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _U.abs(self)
+        return unary.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return _C.floor_divide(self, other)
+        return compare.floor_divide(self, other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        return _C.floor_divide(other, self)
+        return compare.floor_divide(other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return _C.remainder(self, other)
+        return compare.remainder(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
-        return _C.eq(self, other)
+        return compare.eq(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented
-        return _C.ne(self, other)
+        return compare.ne(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _C.lt(self, other)
+        return compare.lt(self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _C.le(self, other)
+        return compare.le(self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _C.gt(self, other)
+        return compare.gt(self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _C.ge(self, other)
+        return compare.ge(self, other)
 
     def __rmod__(self, other: Any) -> Tensor:
-        return _C.remainder(other, self)
+        return compare.remainder(other, self)
 
     def __and__(self, other: Any) -> Tensor:
-        return _C.bitwise_and(self, other)
+        return compare.bitwise_and(self, other)
 
     def __rand__(self, other: Any) -> Tensor:
-        return _C.bitwise_and(other, self)
+        return compare.bitwise_and(other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return _C.bitwise_or(self, other)
+        return compare.bitwise_or(self, other)
 
     def __ror__(self, other: Any) -> Tensor:
-        return _C.bitwise_or(other, self)
+        return compare.bitwise_or(other, self)
 
     def __xor__(self, other: Any) -> Tensor:
-        return _C.bitwise_xor(self, other)
+        return compare.bitwise_xor(self, other)
 
     def __rxor__(self, other: Any) -> Tensor:
-        return _C.bitwise_xor(other, self)
+        return compare.bitwise_xor(other, self)
 
     def __invert__(self) -> Tensor:
-        return _C.bitwise_not(self)
+        return compare.bitwise_not(self)
 
     def __getitem__(self, key: Any) -> Tensor:
-        return _I.getitem(self, key)
+        return indexing.getitem(self, key)
 
     # ----------------------------------------------------------------- methods over ops
     def add(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return _E.add(self, other if alpha == 1.0 else other * alpha)
+        return elementwise.add(self, other if alpha == 1.0 else other * alpha)
 
     def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return _E.sub(self, other if alpha == 1.0 else other * alpha)
+        return elementwise.sub(self, other if alpha == 1.0 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:
-        return _E.mul(self, other)
+        return elementwise.mul(self, other)
 
     def div(self, other: Any) -> Tensor:
-        return _E.div(self, other)
+        return elementwise.div(self, other)
 
     def pow(self, exponent: Any) -> Tensor:
-        return _E.pow(self, exponent)
+        return elementwise.pow(self, exponent)
 
     def neg(self) -> Tensor:
-        return _E.neg(self)
+        return elementwise.neg(self)
 
     def exp(self) -> Tensor:
-        return _U.exp(self)
+        return unary.exp(self)
 
     def log(self) -> Tensor:
-        return _U.log(self)
+        return unary.log(self)
 
     def log1p(self) -> Tensor:
-        return _U.log1p(self)
+        return unary.log1p(self)
 
     def sqrt(self) -> Tensor:
-        return _U.sqrt(self)
+        return unary.sqrt(self)
 
     def rsqrt(self) -> Tensor:
-        return _U.rsqrt(self)
+        return unary.rsqrt(self)
 
     def square(self) -> Tensor:
-        return _E.mul(self, self)
+        return elementwise.mul(self, self)
 
     def reciprocal(self) -> Tensor:
-        return _E.div(1.0, self)
+        return elementwise.div(1.0, self)
 
     def abs(self) -> Tensor:
-        return _U.abs(self)
+        return unary.abs(self)
 
     def sign(self) -> Tensor:
-        return _C.sign(self)
+        return compare.sign(self)
 
     def sin(self) -> Tensor:
-        return _U.sin(self)
+        return unary.sin(self)
 
     def cos(self) -> Tensor:
-        return _U.cos(self)
+        return unary.cos(self)
 
     def tanh(self) -> Tensor:
-        return _U.tanh(self)
+        return unary.tanh(self)
 
     def sigmoid(self) -> Tensor:
-        return _A.sigmoid(self)
+        return activation.sigmoid(self)
 
     def relu(self) -> Tensor:
-        return _A.relu(self)
+        return activation.relu(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return _E.clamp(self, min, max)
+        return elementwise.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other: Any) -> Tensor:
-        return _E.maximum(self, other)
+        return elementwise.maximum(self, other)
 
     def minimum(self, other: Any) -> Tensor:
-        return _E.minimum(self, other)
+        return elementwise.minimum(self, other)
 
     def floor(self) -> Tensor:
-        return _C.floor(self)
+        return compare.floor(self)
 
     def ceil(self) -> Tensor:
-        return _C.ceil(self)
+        return compare.ceil(self)
 
     def round(self) -> Tensor:
-        return _C.round(self)
+        return compare.round(self)
 
     def eq(self, other: Any) -> Tensor:
-        return _C.eq(self, other)
+        return compare.eq(self, other)
 
     def ne(self, other: Any) -> Tensor:
-        return _C.ne(self, other)
+        return compare.ne(self, other)
 
     def lt(self, other: Any) -> Tensor:
-        return _C.lt(self, other)
+        return compare.lt(self, other)
 
     def le(self, other: Any) -> Tensor:
-        return _C.le(self, other)
+        return compare.le(self, other)
 
     def gt(self, other: Any) -> Tensor:
-        return _C.gt(self, other)
+        return compare.gt(self, other)
 
     def ge(self, other: Any) -> Tensor:
-        return _C.ge(self, other)
+        return compare.ge(self, other)
 
     def logical_not(self) -> Tensor:
-        return _C.logical_not(self)
+        return compare.logical_not(self)
 
     def isnan(self) -> Tensor:
-        return _C.isnan(self)
+        return compare.isnan(self)
 
     def isfinite(self) -> Tensor:
-        return _C.isfinite(self)
+        return compare.isfinite(self)
 
     def where(self, condition: Any, other: Any) -> Tensor:
-        return _E.where(condition, self, other)
+        return elementwise.where(condition, self, other)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        return _R.sum(self, dim, keepdim, dtype=dtype)
+        return reduce.sum(self, dim, keepdim, dtype=dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        return _R.mean(self, dim, keepdim, dtype=dtype)
+        return reduce.mean(self, dim, keepdim, dtype=dtype)
 
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _S.var(self, dim, unbiased, keepdim, correction=correction)
+        return statistics.var(self, dim, unbiased, keepdim, correction=correction)
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _S.std(self, dim, unbiased, keepdim, correction=correction)
+        return statistics.std(self, dim, unbiased, keepdim, correction=correction)
 
     def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.prod(self, dim, keepdim)
+        return reduce.prod(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _X.max(self, dim, keepdim)
+        return extremes.max(self, dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _X.min(self, dim, keepdim)
+        return extremes.min(self, dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _X.amax(self, dim, keepdim)
+        return extremes.amax(self, dim, keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _X.amin(self, dim, keepdim)
+        return extremes.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _X.argmax(self, dim, keepdim)
+        return extremes.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _X.argmin(self, dim, keepdim)
+        return extremes.argmin(self, dim, keepdim)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        return _S.logsumexp(self, dim, keepdim)
+        return statistics.logsumexp(self, dim, keepdim)
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _S.norm(self, p, dim, keepdim)
+        return statistics.norm(self, p, dim, keepdim)
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
-        return _R.cumsum(self, dim, dtype=dtype)
+        return reduce.cumsum(self, dim, dtype=dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.all(self, dim, keepdim)
+        return reduce.all(self, dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.any(self, dim, keepdim)
+        return reduce.any(self, dim, keepdim)
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return _A.softmax(self, dim, dtype)
+        return activation.softmax(self, dim, dtype)
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return _A.log_softmax(self, dim, dtype)
+        return activation.log_softmax(self, dim, dtype)
 
     def matmul(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def mm(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def bmm(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return _V.reshape(self, *shape)
+        return movement.reshape(self, *shape)
 
     def view(self, *shape: Any) -> Tensor:
-        return _V.reshape(self, *shape)
+        return movement.view(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:
-        return _V.reshape(self, other.shape)
+        return movement.view(self, other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
-        return _V.reshape(self, other.shape)
+        return movement.reshape(self, other.shape)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return _V.transpose(self, dim0, dim1)
+        return movement.transpose(self, dim0, dim1)
 
     def t(self) -> Tensor:
-        return _V.t(self)
+        return movement.t(self)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _V.permute(self, *range(self._data.ndim - 1, -1, -1))
+        return movement.permute(self, *range(self._data.ndim - 1, -1, -1))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _V.transpose(self, -2, -1)
+        return movement.transpose(self, -2, -1)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return views.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: Any) -> Tensor:
+        return views.select(self, dim, index)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return views.diagonal(self, offset, dim1, dim2)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return views.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return views.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
 
     def permute(self, *dims: Any) -> Tensor:
-        return _V.permute(self, *dims)
+        return movement.permute(self, *dims)
 
     def expand(self, *sizes: Any) -> Tensor:
-        return _V.expand(self, *sizes)
+        return movement.expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
-        return _V.expand(self, other.shape)
+        return movement.expand(self, other.shape)
 
     def broadcast_to(self, shape: Any) -> Tensor:
-        return _V.expand(self, shape)
+        return movement.expand(self, shape)
 
     def squeeze(self, dim: Any = None) -> Tensor:
-        return _V.squeeze(self, dim)
+        return movement.squeeze(self, dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        return _V.unsqueeze(self, dim)
+        return movement.unsqueeze(self, dim)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return _V.flatten(self, start_dim, end_dim)
+        return movement.flatten(self, start_dim, end_dim)
 
     def unflatten(self, dim: int, sizes: Any) -> Tensor:
-        return _V.unflatten(self, dim, sizes)
+        return movement.unflatten(self, dim, sizes)
 
     def repeat(self, *sizes: Any) -> Tensor:
-        return _V.repeat(self, *sizes)
+        return movement.repeat(self, *sizes)
 
     def flip(self, dims: Any) -> Tensor:
-        return _V.flip(self, dims)
+        return movement.flip(self, dims)
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
-        return _V.roll(self, shifts, dims)
+        return movement.roll(self, shifts, dims)
 
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.split(self, split_size_or_sections, dim)
+        return pieces.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.chunk(self, chunks, dim)
+        return pieces.chunk(self, chunks, dim)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.unbind(self, dim)
+        return pieces.unbind(self, dim)
 
     def tril(self, diagonal: int = 0) -> Tensor:
-        return _V.tril(self, diagonal)
+        return movement.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
-        return _V.triu(self, diagonal)
+        return movement.triu(self, diagonal)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
-        return _I.masked_fill(self, mask, value)
+        return indexing.masked_fill(self, mask, value)
 
     def gather(self, dim: int, index: Any) -> Tensor:
-        return _I.gather(self, dim, index)
+        return indexing.gather(self, dim, index)
 
     def index_select(self, dim: int, index: Any) -> Tensor:
-        return _I.index_select(self, dim, index)
+        return indexing.index_select(self, dim, index)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
-        return _I.topk(self, k, dim, largest, sorted)
+        return indexing.topk(self, k, dim, largest, sorted)
 
     def sort(self, dim: int = -1, descending: bool = False) -> Any:
-        return _I.sort(self, dim, descending)
+        return indexing.sort(self, dim, descending)
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
-        return _I.sort(self, dim, descending)[1]
+        return indexing.sort(self, dim, descending)[1]
 
     def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
-        return _P.multinomial(self, num_samples, replacement, generator=generator)
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)
 
     def nonzero(self) -> Tensor:
-        return _P.nonzero(self)
+        return sampling.nonzero(self)
 
 
 function._tensor_cls[0] = Tensor
@@ -883,15 +911,19 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 # The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
-from glassgrad.ops import activation as _A  # noqa: E402
-from glassgrad.ops import compare as _C  # noqa: E402
-from glassgrad.ops import conversion as _K  # noqa: E402
-from glassgrad.ops import elementwise as _E  # noqa: E402
-from glassgrad.ops import extremes as _X  # noqa: E402
-from glassgrad.ops import indexing as _I  # noqa: E402
-from glassgrad.ops import matmul as _M  # noqa: E402
-from glassgrad.ops import movement as _V  # noqa: E402
-from glassgrad.ops import reduce as _R  # noqa: E402
-from glassgrad.ops import sampling as _P  # noqa: E402
-from glassgrad.ops import statistics as _S  # noqa: E402
-from glassgrad.ops import unary as _U  # noqa: E402
+from glassgrad.ops import (  # noqa: E402
+    activation,
+    compare,
+    conversion,
+    elementwise,
+    extremes,
+    indexing,
+    matmul,
+    movement,
+    pieces,
+    reduce,
+    sampling,
+    statistics,
+    unary,
+    views,
+)

@@ -25,12 +25,12 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        ctx.attrs["sizes"] = [a.shape[dim] for a in arrays]
         return array_module(*arrays).concatenate(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        (sizes,) = ctx.saved
+        sizes = ctx.attrs["sizes"]
         xp = array_module(g)
         pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))

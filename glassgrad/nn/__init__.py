@@ -46,6 +46,8 @@ from glassgrad.nn.perceptron import Perceptron
 # isort: split
 # attention and Transformers (issue 10)
 from glassgrad.nn.attention import MultiheadAttention
+from glassgrad.nn.normalization import RMSNorm
+from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 from glassgrad.nn.transformer import (
     Transformer,
     TransformerDecoder,
@@ -106,6 +108,10 @@ __all__ = [
     "KLDivLoss",
     # attention and Transformers (issue 10)
     "MultiheadAttention",
+    "RMSNorm",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEmbedding",
+    "RotaryEmbedding",
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",
     "TransformerEncoder",

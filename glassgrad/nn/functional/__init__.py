@@ -11,6 +11,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
     attention       scaled_dot_product_attention, attention_weights
     masks           causal_mask, local_window_mask, padding_mask
+    (normalization) rms_norm
 """
 
 from glassgrad.nn.functional.activation import (
@@ -42,6 +43,7 @@ from glassgrad.nn.functional.normalization import batch_norm, cosine_similarity,
 # attention and Transformers (issue 10)
 from glassgrad.nn.functional.attention import attention_weights, scaled_dot_product_attention
 from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
+from glassgrad.nn.functional.normalization import rms_norm
 
 __all__ = [
     # activation
@@ -87,4 +89,5 @@ __all__ = [
     "causal_mask",
     "local_window_mask",
     "padding_mask",
+    "rms_norm",
 ]

@@ -1,7 +1,7 @@
 """Translate dates written in words into ISO dates with an encoder-decoder Transformer.
 
 ``"the twenty first of june, two thousand five"`` -> ``"2005-06-21"``. The model is
-``nn.Transformer`` between token + position embeddings and an output projection, trained with the
+``nn.Transformer`` between token embeddings + sinusoidal position codes and an output projection, trained with the
 Transformer's own recipe: Adam with the warm-up-then-decay ``NoamLR`` schedule and label-smoothed
 cross-entropy. At the end it prints greedy and beam-search translations of held-out dates side by
 side, and the exact-match accuracy of each.
@@ -49,7 +49,7 @@ class Translator(nn.Module):
         self.d_model = d_model
         self.src_emb = nn.Embedding(src_vocab, d_model, padding_idx=PAD)
         self.tgt_emb = nn.Embedding(tgt_vocab, d_model, padding_idx=PAD)
-        self.pos_emb = nn.Embedding(max_len, d_model)  # learned positions, shared by both sides
+        self.pos = nn.SinusoidalPositionalEncoding(d_model, max_len)  # fixed codes, shared by both sides
         self.transformer = nn.Transformer(
             d_model,
             nhead,
@@ -61,11 +61,16 @@ class Translator(nn.Module):
             norm_first=True,
         )
         self.out = nn.Linear(d_model, tgt_vocab)
+        for emb in (
+            self.src_emb,
+            self.tgt_emb,
+        ):  # std d^-1/2: after the sqrt(d) scale, unit size like the codes
+            nn.init.normal_(emb.weight, std=d_model**-0.5)
+            emb.weight.data[PAD] = 0.0  # the padding row stays zero, as Embedding(padding_idx=...) starts it
 
     def embed(self, emb: nn.Embedding, ids: Tensor, start: int = 0) -> Tensor:
-        """Token embedding (scaled by sqrt(d_model), as the paper) plus the positions start.. of ``ids``."""
-        pos = gg.arange(start, start + ids.shape[1])
-        return emb(ids) * self.d_model**0.5 + self.pos_emb(pos)  # (N, T, E) + (T, E)
+        """Token embedding (scaled by sqrt(d_model), as the paper) plus the codes of positions start.."""
+        return self.pos(emb(ids) * self.d_model**0.5, offset=start)  # (N, T, E)
 
     def encode(self, src: Tensor) -> Tensor:
         """The encoder's memory, ``(N, S, E)``; padded source positions are masked out."""

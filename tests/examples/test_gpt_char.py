@@ -44,7 +44,7 @@ def test_unigram_loss_is_the_entropy_of_character_frequencies(ex):
 
 @pytest.mark.slow
 def test_gpt_learns_the_corpus_far_below_unigram_and_generates_it(ex):
-    # ~5 s of CPU on one thread (2 s of it generating); measured 8-30 s wall on 2 shared cores.
+    # ~5 s of CPU on one thread; measured 9 s wall on 2 cores shared at load ~8, up to 60 s at load ~16.
     gg.manual_seed(0)
     text = ex.make_corpus(2000, seed=0)
     tok = CharTokenizer.from_text(text)

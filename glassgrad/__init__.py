@@ -223,6 +223,11 @@ moveaxis = movedim
 swapdims = swapaxes
 __all__ += ["moveaxis", "swapdims"]
 
+# probability distributions and torch.linalg's triangular tools (issue 7: optim-extra)
+from glassgrad import distributions, linalg  # noqa: E402
+
+__all__ += ["distributions", "linalg"]
+
 # decoding: greedy and beam search, sampling (issue 10)
 from glassgrad import decode  # noqa: E402
 

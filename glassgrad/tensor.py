@@ -5,83 +5,92 @@ the only logic here is conversion, in-place updates outside the graph, and print
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable
 
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import engine, function
+from glassgrad.autograd import engine, function, hooks
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.device import check_device, get_default_device
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.printing import tensor_repr
 
-__all__ = ["Tensor", "tensor", "as_array"]
+__all__ = ["Tensor", "Size", "tensor", "as_array"]
 
 
-def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``data`` to an ndarray with PyTorch's dtype inference.
+class Size(tuple):
+    """A tensor's shape: a tuple of ints with PyTorch's ``numel()`` (``torch.Size``).
 
-    Python floats become the default dtype (float32), ints int64, bools bool; NumPy arrays keep
-    their dtype (float64 stays float64, as ``torch.tensor`` does).
+    >>> import glassgrad as gg
+    >>> gg.zeros(2, 3).shape
+    glassgrad.Size([2, 3])
+    >>> print(gg.zeros(2, 3).shape), gg.zeros(2, 3).size() == (2, 3), gg.zeros(2, 3).shape.numel()
+    (2, 3)
+    (None, True, 6)
     """
-    if isinstance(data, Tensor):
-        arr = data._data
-    elif isinstance(data, np.ndarray | np.generic):
-        arr = np.asarray(data)
-    else:
-        seq = _is_tensor_seq(data)
-        try:
-            arr = np.asarray(_tensor_seq(data) if seq else data)
-        except ValueError:
-            raise ShapeError(
-                "tensor: expected a rectangular nested sequence (equal lengths per dim)"
-            ) from None
-        seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
-        if arr.dtype.kind == "f" and dtype is None and not seq:
-            arr = arr.astype(dtypes.get_default_dtype().np)
-        elif arr.dtype.kind in "iu" and dtype is None and not seq:
-            if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-                raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
-            arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "fiub" and dtype is None:
-            raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
-    if dtype is not None:
-        arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
-    return arr
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key: Any) -> Any:
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __repr__(self) -> str:
+        return f"glassgrad.Size({list(self)})"
+
+    def __str__(self) -> str:
+        return tuple.__repr__(self)  # "(2, 3)" in messages and f-strings; repr() names the type
 
 
-def _is_tensor_seq(data: Any) -> bool:
-    return isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data)
-
-
-def _tensor_seq(data: Any) -> list:
-    return [d._data if isinstance(d, Tensor) else d for d in data]
+_NO_DATA = object()
 
 
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for reverse-mode autodiff.
 
+    ``glassgrad.tensor(data)`` is the way to make one (it infers the dtype). The constructor
+    follows PyTorch's legacy ``torch.Tensor``: ``Tensor(3, 4)`` is a float tensor of that shape
+    (zeros here: PyTorch leaves it uninitialised), ``Tensor([1, 2])`` is always floating,
+    ``Tensor(t)`` shares ``t``'s memory.
+
     Args:
-        data: array-like (nested lists, NumPy array, scalar, Tensor).
+        data: array-like (nested lists, NumPy array, scalar, Tensor) or the first size.
+        *sizes: the other sizes, when ``data`` is the first one.
         requires_grad: whether ops on it are recorded so that ``backward`` reaches it.
-        dtype: element type; default inferred as in :func:`as_array`.
+        dtype: element type (default: the default float dtype).
 
     Shape:
-        ``.shape`` is the NumPy shape of ``._data``.
+        ``.shape`` is the NumPy shape of the array it holds, as a ``Size``.
     """
 
-    __slots__ = ("__weakref__", "_data", "_hooks", "_node", "_vc", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_node", "_vc", "name", "requires_grad")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: Any = None, *, _wrap: bool = False
+        self,
+        data: Any = _NO_DATA,
+        *sizes: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        device: Any = None,
+        _wrap: bool = False,
     ) -> None:
-        self._data = data if _wrap else as_array(data, dtype).copy()
-        self.grad: Tensor | None = None
+        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
+        if _wrap:
+            self._data = data
+        else:
+            self._data = legacy_data(self, data, sizes, dtype, device)
+        self._grad: Tensor | None = None
         self._node = None
         self._hooks: list | None = None
-        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
         self.name: str | None = None  # shown by glassgrad.explain's traces (PyTorch has no such field)
         self.requires_grad = False
         if requires_grad:
@@ -102,6 +111,25 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else as_array(value)
 
     @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (None until then, or after ``zero_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"grad: expected a Tensor or None, got {type(value).__name__} (to clear it, "
+                    "assign None or call .grad.zero_())"
+                )
+            if value._data.shape != self._data.shape:
+                raise ShapeError(f"grad: expected a gradient of shape {self.shape}, got {value.shape}")
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(f"grad: expected a gradient of dtype {self.dtype}, got {value.dtype}")
+        self._grad = value
+
+    @property
     def _version(self) -> int:
         """How many in-place changes this tensor's memory has seen (shared with views, detach())."""
         return self._vc[0]
@@ -112,16 +140,23 @@ class Tensor:
 
     # ----------------------------------------------------------------- metadata
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> dtypes.DType:
         return dtypes.from_np_dtype(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        return get_default_device()
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def get_device(self) -> int:
+        return -1  # the CPU, as PyTorch
 
     @property
     def ndim(self) -> int:
@@ -139,8 +174,8 @@ class Tensor:
     def is_floating_point(self) -> Callable[[], bool]:
         return lambda: self._data.dtype.kind == "f"
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self._data.shape if dim is None else self._data.shape[dim]
+    def size(self, dim: int | None = None) -> Size | int:
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -212,21 +247,33 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to("cpu")`` or ``to(device, dtype)``; returns self when nothing changes."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
+
+        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy`` are accepted.
+        """
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "to")
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, dtypes.DType) or a in (float, int, bool) or isinstance(a, np.dtype):
+            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
                 dtype = a
-            elif a not in ("cpu", None):
-                raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
+            elif a is not None:
+                check_device(a, "to")
         if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
-            return self
+            return conversion.clone(self) if kwargs.get("copy") else self
         return conversion.cast(self, dtypes.to_np_dtype(dtype))
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        check_device("cuda" if device is None else device, "cuda")
+        return self
+
+    def type(self, dtype: Any = None) -> Any:
+        """The type name (``"torch.FloatTensor"``) without an argument, else a cast to ``dtype``
+        (a dtype or a legacy name such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            return legacy_type_name(self._data.dtype)
+        return self.to(legacy_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -286,48 +333,19 @@ class Tensor:
         """
         engine.backward(self, gradient, retain_graph)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
-
-        Returns a function that removes the hook (``handle()``; ``handle.remove()`` also works).
-        """
-        if not self.requires_grad:
-            raise GraphError("register_hook: expected a tensor that requires grad")
-        if self._node is not None:
-            if self._node.hooks is None:
-                self._node.hooks = []
-            hooks = self._node.hooks
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        if hooks and getattr(hooks[-1], "retains_grad", False):
-            hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
-        else:
-            hooks.append(hook)
-        return _HookHandle(hooks, hook)
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor (of the
+        same shape) replaces it. Returns a handle: ``handle.remove()`` takes the hook off."""
+        return hooks.register_hook(self, hook)
 
     @property
     def retains_grad(self) -> bool:
         """Whether ``retain_grad()`` was called on this non-leaf tensor."""
-        hooks = self._node.hooks if self._node is not None else None
-        return bool(hooks) and getattr(hooks[-1], "retains_grad", False)
+        return hooks.retains_grad(self)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (after its hooks ran)."""
-        if self._node is None or self.retains_grad:
-            return
-        import weakref
-
-        ref = weakref.ref(self)
-
-        def keep(grad: Tensor) -> None:
-            t = ref()
-            if t is not None:
-                t.grad = Tensor(grad._data.copy(), _wrap=True) if t.grad is None else t.grad + grad._data
-
-        keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
-        self.register_hook(keep)
+        hooks.retain_grad(self)
 
     # ----------------------------------------------------------------- in-place (outside the graph)
     def _check_inplace(self, op: str) -> None:
@@ -460,18 +478,20 @@ class Tensor:
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4, threshold=200)
         extras = []
         dt = self._data.dtype
         if self._data.size == 0 and self._data.ndim != 1:
-            extras.append(f"size={self._data.shape}")  # the body "[]" does not show the shape
+            extras.append(f"size={tuple(self._data.shape)}")  # the body "[]" does not show the shape
         if dt != dtypes.get_default_dtype().np and (self._data.size == 0 or dt not in (np.int64, np.bool_)):
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_repr(self._data, extras)
+
+    def __str__(self) -> str:
+        return self.__repr__()
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
@@ -881,36 +901,9 @@ class Tensor:
 function._tensor_cls[0] = Tensor
 
 
-class _HookHandle:
-    """Returned by ``register_hook``; call it or ``.remove()`` it to take the hook off."""
-
-    __slots__ = ("hook", "hooks")
-
-    def __init__(self, hooks: list, hook: Callable) -> None:
-        self.hooks, self.hook = hooks, hook
-
-    def remove(self) -> None:
-        if self.hook in self.hooks:
-            self.hooks.remove(self.hook)
-
-    __call__ = remove
-
-
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Make a new tensor (a copy of ``data``), inferring the dtype as PyTorch does.
-
-    >>> import glassgrad as gg
-    >>> gg.tensor([1.0, 2.0]).dtype
-    glassgrad.float32
-    >>> gg.tensor([1, 2]).dtype
-    glassgrad.int64
-    """
-    if isinstance(data, numbers.Number | list | tuple | np.ndarray | np.generic | Tensor):
-        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
-
-
-# The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
+# The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
+# logic cycle. The factories come first: the ops modules import as_array from here.
+from glassgrad.factories import as_array, legacy_data, legacy_dtype, legacy_type_name, tensor  # noqa: E402
 from glassgrad.ops import (  # noqa: E402
     activation,
     compare,

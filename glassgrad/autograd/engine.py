@@ -209,6 +209,6 @@ def _accumulate_leaves(leaves: dict) -> None:
             elif g.base is not None or not g.flags.writeable or id(g) in given:
                 g = g.copy()
             given.add(id(g))
-            t.grad = tensor_cls(g, _wrap=True)
+            t._grad = tensor_cls(g, _wrap=True)
         else:
             t.grad._data = asarray(t.grad._data + g)

@@ -2,6 +2,9 @@
 
 from glassgrad.datasets.digits import digits
 from glassgrad.datasets.idx import MNIST, IDXFormatError, read_idx, write_idx
+
+# sequence tasks (recurrent networks)
+from glassgrad.datasets.sequences import adding_problem, char_vocab, first_token, reversal
 from glassgrad.datasets.toy import GATES, logic_gate, moons, spirals, xor
 
 __all__ = [
@@ -15,6 +18,11 @@ __all__ = [
     "write_idx",
     "IDXFormatError",
     "MNIST",
+    # sequence tasks (recurrent networks)
+    "adding_problem",
+    "first_token",
+    "reversal",
+    "char_vocab",
 ]
 
 # tokenizers and the dates-in-words translation task (issue 10)

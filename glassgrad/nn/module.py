@@ -1,6 +1,6 @@
 """``Module``: the base of every layer, with PyTorch's registration rules.
 
-Its hook machinery lives in ``hooks.py``, its state-dict machinery in ``state_dict.py`` and its
+Its hook machinery lives in ``hooks.py`` (forward) and ``backward_hooks.py``, its state-dict machinery in ``state_dict.py`` and its
 dtype conversions (``to``, ``float``, ``double`` ...) in ``conversion.py``; ``Parameter`` in
 ``parameter.py`` (re-exported here).
 
@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.errors import ShapeError
+from glassgrad.nn.backward_hooks import BackwardHookCall, BackwardHooks
 from glassgrad.nn.conversion import Conversion
 from glassgrad.nn.hooks import (
     ForwardHooks,
@@ -29,6 +31,7 @@ from glassgrad.nn.hooks import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
+from glassgrad.nn.module_path import annotate_shape_error
 from glassgrad.nn.parameter import Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
@@ -49,7 +52,7 @@ def _addindent(s: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-class Module(ForwardHooks, StateDict, Conversion):
+class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
     """Base class of every layer and model; subclass it and define ``forward``.
 
     Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and
@@ -84,6 +87,8 @@ class Module(ForwardHooks, StateDict, Conversion):
         setattr_(self, "_forward_hooks", OrderedDict())
         setattr_(self, "_forward_hooks_with_kwargs", set())
         setattr_(self, "_forward_hooks_always_called", set())
+        setattr_(self, "_backward_hooks", OrderedDict())  # full backward hooks (backward_hooks.py)
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -92,14 +97,21 @@ class Module(ForwardHooks, StateDict, Conversion):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if (
-            self._forward_pre_hooks
-            or self._forward_hooks
-            or _global_forward_pre_hooks
-            or _global_forward_hooks
-        ):
-            return self._call_with_hooks(args, kwargs)
-        return self.forward(*args, **kwargs)
+        try:  # free on the success path (zero-cost exceptions); shape errors learn the module path
+            if (
+                self._forward_pre_hooks
+                or self._forward_hooks
+                or _global_forward_pre_hooks
+                or _global_forward_hooks
+                or self._backward_hooks
+                or self._backward_pre_hooks
+            ):
+                backward = BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
+                return self._call_with_hooks(args, kwargs, backward)
+            return self.forward(*args, **kwargs)
+        except ShapeError as e:
+            annotate_shape_error(e, self, args)
+            raise
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

@@ -72,7 +72,7 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     >>> import glassgrad as gg
     >>> from glassgrad.ops.joining import cat
     >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
-    (3, 3)
+    glassgrad.Size([3, 3])
     """
     ts = _joinable(tensors, "cat")
     if any(t.ndim != 1 or t.shape[0] for t in ts):

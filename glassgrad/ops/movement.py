@@ -169,7 +169,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
     >>> import glassgrad as gg
     >>> gg.arange(6).reshape(2, -1).shape
-    (2, 3)
+    glassgrad.Size([2, 3])
     """
     shape = _ints(shape, "reshape")
     n = x._data.size

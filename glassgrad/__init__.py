@@ -337,3 +337,8 @@ __all__ += [
     "multiply", "subtract", "negative", "absolute", "arctan2", "argsort", "t", "broadcast_to",
     "bernoulli", "normal",
 ]  # fmt: skip
+
+# decoding: greedy and beam search, sampling (issue 10)
+from glassgrad import decode  # noqa: E402
+
+__all__ += ["decode"]

@@ -49,8 +49,7 @@ def local_window_mask(L: int, window: int, S: int | None = None, causal: bool = 
     tensor([[1, 1, 0, 0],
             [1, 1, 1, 0],
             [0, 1, 1, 1],
-            [0, 0, 1, 1]],
-           dtype=glassgrad.int32)
+            [0, 0, 1, 1]], dtype=glassgrad.int32)
     """
     if window < 0:
         raise ValueError(f"local_window_mask: expected window >= 0, got {window}")

@@ -128,7 +128,9 @@ def test_char_lstm_language_model_beats_unigram_and_samples_with_temperature():
         starts = rng.integers(0, data.size - 33, 32)
         window = np.stack([data[s : s + 33] for s in starts])  # (N, 33)
         logits, _ = model(gg.tensor(window[:, :-1]))
-        loss = F.cross_entropy(logits.reshape(-1, len(chars)), gg.tensor(window[:, 1:].reshape(-1)))  # (N*T, V)
+        loss = F.cross_entropy(
+            logits.reshape(-1, len(chars)), gg.tensor(window[:, 1:].reshape(-1))
+        )  # (N*T, V)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -175,7 +177,7 @@ def test_tbptt_trains_on_sequences_longer_than_the_chunk():
         result = tbptt(model, x, y, loss_fn, opt, k=25, batch_first=True, max_norm=1.0)
         first = first if first is not None else result.losses
         assert len(result.losses) == math.ceil(x.shape[1] / 25)
-        h, c = result.state
+        h, _c = result.state
         assert not h.requires_grad and h.grad_fn is None  # the cut between chunks
     assert np.mean(result.losses[-10:]) < 0.5 * np.mean(first[:3])
     assert np.mean(result.losses[-10:]) < 0.5 * _unigram_entropy(data)

@@ -2,10 +2,10 @@
 
 from glassgrad.datasets.digits import digits
 from glassgrad.datasets.idx import MNIST, IDXFormatError, read_idx, write_idx
-from glassgrad.datasets.toy import GATES, logic_gate, moons, spirals, xor
 
 # sequence tasks (recurrent networks)
 from glassgrad.datasets.sequences import adding_problem, char_vocab, first_token, reversal
+from glassgrad.datasets.toy import GATES, logic_gate, moons, spirals, xor
 
 __all__ = [
     "xor",

@@ -24,6 +24,9 @@ from glassgrad.nn.activation import (
     Step,
     Tanh,
 )
+
+# recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from glassgrad.nn.dropout import Dropout
 from glassgrad.nn.embedding import Embedding
@@ -42,9 +45,6 @@ from glassgrad.nn.loss import (
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from glassgrad.nn.perceptron import Perceptron
-
-# recurrent networks
-from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
 from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 

@@ -135,25 +135,27 @@ class RNNBase(Module):
         return s
 
     # ------------------------------------------------------------------ forward
-    def _layout(self, input: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:  # noqa: A002
+    def _layout(self, data: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:
         """``(x (S, I), batch_sizes, packed_or_None, unbatched)`` in the packed layout."""
         name = type(self).__name__
-        if isinstance(input, PackedSequence):
-            sizes = tuple(int(b) for b in input.batch_sizes._data)
-            x = input.data
+        if isinstance(data, PackedSequence):
+            sizes = tuple(int(b) for b in data.batch_sizes._data)
+            x = data.data
             if x.ndim != 2 or x.shape[1] != self.input_size:
                 raise ShapeError(f"{name}: expected packed data (S, {self.input_size}), got {tuple(x.shape)}")
-            return x, sizes, input, False
-        if not isinstance(input, Tensor) or input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ShapeError(f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}")
-        unbatched = input.ndim == 2
+            return x, sizes, data, False
+        if not isinstance(data, Tensor) or data.ndim not in (2, 3) or data.shape[-1] != self.input_size:
+            got = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
+            raise ShapeError(
+                f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}"
+            )
+        unbatched = data.ndim == 2
         if unbatched:
-            input = input.unsqueeze(1)  # (T, I) -> (T, 1, I)
+            data = data.unsqueeze(1)  # (T, I) -> (T, 1, I)
         elif self.batch_first:
-            input = input.transpose(0, 1)  # (N, T, I) -> (T, N, I)
-        steps, n = input.shape[0], input.shape[1]
-        return input.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
+            data = data.transpose(0, 1)  # (N, T, I) -> (T, N, I)
+        steps, n = data.shape[0], data.shape[1]
+        return data.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
 
     def _state(self, hx: Any, n: int, width: int, dtype: Any, unbatched: bool, packed: Any) -> Tensor:
         dirs = 2 if self.bidirectional else 1
@@ -162,7 +164,9 @@ class RNNBase(Module):
             return zeros(*want, dtype=dtype)
         if unbatched:
             if hx.ndim != 2:
-                raise ShapeError(f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}")
+                raise ShapeError(
+                    f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}"
+                )
             hx = hx.unsqueeze(1)  # (L*D, H) -> (L*D, 1, H)
         if tuple(hx.shape) != want:
             raise ShapeError(f"{type(self).__name__}: expected hidden state {want}, got {tuple(hx.shape)}")
@@ -170,8 +174,8 @@ class RNNBase(Module):
             hx = index_select(hx, 1, packed.sorted_indices._data)  # into the packed (sorted) order
         return hx
 
-    def _run(self, input: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
-        x, sizes, packed, unbatched = self._layout(input)
+    def _run(self, data: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
+        x, sizes, packed, unbatched = self._layout(data)
         n = sizes[0] if sizes else 0
         real = self.proj_size or self.hidden_size
         lstm = self.mode == "LSTM"
@@ -201,7 +205,9 @@ class RNNBase(Module):
                         y = GRUSeq.apply(xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev)
                     else:
                         act = "tanh" if self.mode == "RNN_TANH" else "relu"
-                        y = RNNSeq.apply(xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev, nonlinearity=act)
+                        y = RNNSeq.apply(
+                            xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev, nonlinearity=act
+                        )
                     outs.append(y[:s])
                     h_n.append(y[s:])
             x = cat(outs, dim=1) if dirs == 2 else outs[0]  # D x (S, P) -> (S, D*P)
@@ -214,7 +220,11 @@ class RNNBase(Module):
                 back = packed.unsorted_indices._data
                 hn = index_select(hn, 1, back)  # back to the caller's batch order
                 cn = index_select(cn, 1, back) if lstm else None
-            return PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), hn, cn
+            return (
+                PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+                hn,
+                cn,
+            )
         steps = len(sizes)
         out = x.reshape(steps, n, x.shape[1])  # (T * N, D*P) -> (T, N, D*P)
         if unbatched:
@@ -277,7 +287,11 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype)  # fmt: skip
 
-    def forward(self, input: Any, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
+    def forward(
+        self,
+        input: Any,  # noqa: A002 - PyTorch's name
+        hx: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
         h0, c0 = hx if hx is not None else (None, None)
         out, hn, cn = self._run(input, h0, c0)
         return out, (hn, cn)

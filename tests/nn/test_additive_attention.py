@@ -20,7 +20,9 @@ def test_scores_are_v_tanh_w_of_the_concatenation():
     s = rng.standard_normal((2, 3))  # queries s_j (N, Dq)
     h = rng.standard_normal((2, 6, 4))  # keys h_i (N, Lk, Dk)
     ctx, w = att(gg.tensor(s), gg.tensor(h))
-    big_w = np.concatenate([att.W_k.weight.detach().numpy(), att.W_q.weight.detach().numpy()], axis=1)  # (A, Dk + Dq)
+    big_w = np.concatenate(
+        [att.W_k.weight.detach().numpy(), att.W_q.weight.detach().numpy()], axis=1
+    )  # (A, Dk + Dq)
     b = att.W_k.bias.detach().numpy()
     v = att.v.weight.detach().numpy()[0]
     for n in range(2):

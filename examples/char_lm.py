@@ -91,7 +91,10 @@ def train(
 
 
 def main() -> None:
-    text = open(sys.argv[1]).read() if len(sys.argv) > 1 else TEXT
+    text = TEXT
+    if len(sys.argv) > 1:
+        with open(sys.argv[1]) as f:
+            text = f.read()
     model, chars, report = train(text)
     print(f"unigram baseline: {report['unigram']:.3f} nats/char")
     print(f"mean loss per pass: first {report['losses'][0]:.3f}, last {report['losses'][-1]:.3f} nats/char")

@@ -45,7 +45,7 @@ class Workload:
 #: Every workload by name, in registration order (the order of the table).
 WORKLOADS: dict[str, Workload] = {}
 
-_MODULES = ("overhead", "xor", "mlp", "lstm")
+_MODULES = ("overhead", "xor", "mlp", "cnn", "lstm")
 
 
 def register(workload: Workload) -> Workload:

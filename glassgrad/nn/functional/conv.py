@@ -1,0 +1,348 @@
+"""Convolution functions: conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold.
+
+Each validates its arguments (naming the op, the shapes and what was expected) and calls one fused
+primitive from ``glassgrad.ops.conv``. The 1-D functions run the 2-D op on a height of 1. An
+input without a batch dim (``(C, H, W)``) is treated as a batch of one, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import conv as _C
+from glassgrad.tensor import Tensor
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "ntuple"]
+
+
+def ntuple(value: Any, n: int, op: str, name: str, minimum: int = 0) -> tuple[int, ...]:
+    """``value`` as an ``n``-tuple of ints >= ``minimum`` (an int is repeated, as PyTorch)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (int(value),) * n
+    if (
+        not isinstance(value, tuple | list)
+        or len(value) != n
+        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+    ):
+        raise ShapeError(f"{op}: expected {name} as an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in value):
+        raise ShapeError(f"{op}: expected {name} >= {minimum}, got {tuple(value)}")
+    return tuple(int(v) for v in value)
+
+
+def _batched(op: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A002
+    """``(input with a batch dim, whether one was added)``; other ranks are a ShapeError."""
+    if input.ndim == nd + 2:
+        return input, False
+    if input.ndim == nd + 1:
+        return input.unsqueeze(0), True
+    raise ShapeError(
+        f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape {input.shape}"
+    )
+
+
+def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """``((before, after), ...)`` per spatial dim from an int, a tuple, ``"valid"`` or ``"same"``.
+
+    "same" keeps the size at stride 1: ``d * (k - 1)`` padded elements, the odd one after (as PyTorch).
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding != "same":
+            raise ShapeError(f"{op}: expected padding 'valid', 'same', an int or a tuple, got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ShapeError(f"{op}: padding='same' expected stride 1, got stride {stride}")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in ntuple(padding, n, op, "padding"))
+
+
+def _check_conv(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int, transposed: bool) -> None:
+    if weight.ndim != nd + 2:
+        layout = (
+            "(in_channels, out_channels/groups, *kernel)"
+            if transposed
+            else "(out_channels, in_channels/groups, *kernel)"
+        )
+        raise ShapeError(f"{op}: expected a {nd + 2}-D weight {layout}, got shape {weight.shape}")
+    if x._data.dtype != weight._data.dtype or (bias is not None and bias._data.dtype != weight._data.dtype):
+        b = "" if bias is None else f", bias {bias.dtype}"
+        raise DTypeError(
+            f"{op}: expected input, weight and bias of one dtype, got input {x.dtype}, weight {weight.dtype}{b}"
+        )
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+
+
+def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ShapeError(f"{op}: expected groups to be a positive int, got {groups!r}")
+    if channels % groups or other % groups:
+        raise ShapeError(
+            f"{op}: expected groups={groups} to divide the input channels and the output channels, "
+            f"got input {shape} and weight {wshape}"
+        )
+    return int(groups)
+
+
+def _conv(
+    op: str,
+    nd: int,
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+) -> Tensor:
+    x, unbatched = _batched(op, input, nd)
+    _check_conv(op, x, weight, bias, nd, False)
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(stride, nd, op, "stride", 1)
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    pads = conv_padding(op, padding, kernel, stride, dilation)
+    out_ch, cg = weight.shape[:2]
+    groups = _check_groups(op, groups, x.shape[1], out_ch, x.shape, weight.shape)
+    if x.shape[1] != cg * groups:
+        raise ShapeError(
+            f"{op}: expected input with {cg * groups} channels (weight {weight.shape}, groups={groups}), "
+            f"got input {x.shape}"
+        )
+    spatial = x.shape[2:]
+    for n, (lo, hi), k, d in zip(spatial, pads, kernel, dilation):
+        if n + lo + hi < d * (k - 1) + 1:
+            raise ShapeError(
+                f"{op}: expected a padded input at least as large as the (dilated) kernel {kernel}, got input "
+                f"{x.shape} with padding {pads} and dilation {dilation}"
+            )
+    if bias is not None and bias.shape != (out_ch,):
+        raise ShapeError(f"{op}: expected bias of shape {(out_ch,)}, got {bias.shape}")
+    if nd == 1:  # a height of 1: (N, C, L) -> (N, C, 1, L)
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
+    out = _C.Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    if nd == 1:
+        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o] = bias[o] + sum_c sum_(i, j) weight[o, c, i, j] * xpad[n, c, h*s + i*d, w*s + j*d]``,
+    each output channel reading only its group's ``C / groups`` input channels.
+
+    Args:
+        stride, dilation: int or ``(h, w)``.
+        padding: int, ``(h, w)``, ``"valid"`` (none) or ``"same"`` (output size = input size; stride 1).
+        groups: split channels into this many independent convolutions (``groups = C`` is depthwise).
+
+    Shape:
+        input ``(N, C, H, W)`` or ``(C, H, W)``; weight ``(O, C/groups, kh, kw)``; bias ``(O,)``;
+        returns ``(N, O, Ho, Wo)`` with ``Ho = floor((H + 2p - d(kh - 1) - 1) / s) + 1``.
+
+    >>> import glassgrad as gg
+    >>> conv2d(gg.ones(1, 3, 6, 6), gg.ones(10, 3, 3, 3)).shape
+    (1, 10, 4, 4)
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d`` (the 2-D op on a height of 1).
+
+    Shape:
+        input ``(N, C, L)`` or ``(C, L)``; weight ``(O, C/groups, k)``; bias ``(O,)``; returns ``(N, O, Lo)``.
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(
+    op: str,
+    nd: int,
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: Any,
+    dilation: Any,
+) -> Tensor:
+    x, unbatched = _batched(op, input, nd)
+    _check_conv(op, x, weight, bias, nd, True)
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(stride, nd, op, "stride", 1)
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    padding = ntuple(padding, nd, op, "padding")
+    output_padding = ntuple(output_padding, nd, op, "output_padding")
+    in_ch, og = weight.shape[:2]
+    groups = _check_groups(op, groups, x.shape[1], in_ch, x.shape, weight.shape)
+    if x.shape[1] != in_ch:
+        raise ShapeError(
+            f"{op}: expected input with {in_ch} channels (weight {weight.shape}), got input {x.shape}"
+        )
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
+        raise ShapeError(
+            f"{op}: expected output_padding smaller than stride or dilation, got output_padding "
+            f"{output_padding}, stride {stride}, dilation {dilation}"
+        )
+    sizes = [
+        (n - 1) * s - 2 * p + d * (k - 1) + op_ + 1
+        for n, s, p, d, k, op_ in zip(x.shape[2:], stride, padding, dilation, kernel, output_padding)
+    ]
+    if min(sizes) < 1 or min(x.shape[2:]) < 1:
+        raise ShapeError(
+            f"{op}: expected a positive output size, got {tuple(sizes)} for input {x.shape} and weight {weight.shape}"
+        )
+    if bias is not None and bias.shape != (og * groups,):
+        raise ShapeError(f"{op}: expected bias of shape {(og * groups,)}, got {bias.shape}")
+    if nd == 1:  # a height of 1: (N, C, L) -> (N, C, 1, L)
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, dilation = (1, *stride), (1, *dilation)
+        padding, output_padding = (0, *padding), (0, *output_padding)
+    out = _C.ConvTranspose2d.apply(
+        x,
+        weight,
+        bias,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+    )
+    if nd == 1:
+        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """2-D transposed convolution (the gradient of conv2d with respect to its input, run forward).
+
+    Every input pixel adds ``weight``-scaled copies of the kernel into the output, ``stride`` apart;
+    ``padding`` crops the result, ``output_padding`` adds rows/columns at the bottom/right.
+
+    Shape:
+        input ``(N, Cin, H, W)``; weight ``(Cin, Cout/groups, kh, kw)``; bias ``(Cout,)``; returns
+        ``(N, Cout, Ho, Wo)`` with ``Ho = (H - 1) s - 2p + d (kh - 1) + output_padding + 1``.
+
+    >>> import glassgrad as gg
+    >>> conv_transpose2d(gg.ones(1, 4, 5, 5), gg.ones(4, 2, 3, 3), stride=2).shape
+    (1, 2, 11, 11)
+    """
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """1-D transposed convolution (the 2-D op on a height of 1).
+
+    Shape:
+        input ``(N, Cin, L)``; weight ``(Cin, Cout/groups, k)``; returns ``(N, Cout, Lo)``,
+        ``Lo = (L - 1) s - 2p + d (k - 1) + output_padding + 1``.
+    """
+    return _conv_transpose(
+        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    kernel = ntuple(kernel_size, 2, op, "kernel_size", 1)
+    dilation = ntuple(dilation, 2, op, "dilation", 1)
+    pads = tuple((p, p) for p in ntuple(padding, 2, op, "padding"))
+    return kernel, dilation, pads, ntuple(stride, 2, op, "stride", 1)
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:  # noqa: A002
+    """im2col: every kernel-sized window as a column (``torch.nn.functional.unfold``).
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C * kh * kw, L)``, L the number of windows.
+
+    >>> import glassgrad as gg
+    >>> unfold(gg.ones(2, 3, 4, 4), 2).shape
+    (2, 12, 9)
+    """
+    kernel, dilation, pads, stride = _fold_args("unfold", kernel_size, dilation, padding, stride)
+    if input.ndim != 4:
+        raise ShapeError(f"unfold: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    for n, (p, _), k, d in zip(input.shape[2:], pads, kernel, dilation):
+        if n + 2 * p < d * (k - 1) + 1:
+            raise ShapeError(
+                f"unfold: expected a padded input at least as large as kernel {kernel}, got {input.shape}"
+            )
+    return _C.Unfold.apply(input, kernel=kernel, stride=stride, dilation=dilation, padding=pads)
+
+
+def fold(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """col2im: sum columns back into an image; overlapping entries add (``torch.nn.functional.fold``).
+
+    Shape:
+        input ``(N, C * kh * kw, L)``; returns ``(N, C, *output_size)``.
+    """
+    kernel, dilation, pads, stride = _fold_args("fold", kernel_size, dilation, padding, stride)
+    size = ntuple(output_size, 2, "fold", "output_size", 1)
+    windows = tuple(
+        _C.out_size(n + 2 * p, k, s, d) for n, (p, _), k, s, d in zip(size, pads, kernel, stride, dilation)
+    )
+    kk = kernel[0] * kernel[1]
+    if (
+        input.ndim != 3
+        or input.shape[1] % kk
+        or input.shape[2] != windows[0] * windows[1]
+        or min(windows) < 1
+    ):
+        raise ShapeError(
+            f"fold: expected input (N, C * {kk}, {max(windows[0], 0) * max(windows[1], 0)}) for output_size {size}, "
+            f"kernel {kernel}, got shape {input.shape}"
+        )
+    return _C.Fold.apply(
+        input, size=size, kernel=kernel, stride=stride, dilation=dilation, padding=pads, windows=windows
+    )

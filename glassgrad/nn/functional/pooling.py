@@ -1,0 +1,407 @@
+"""Pooling functions with PyTorch's signatures: max, average, adaptive, unpooling and power-average.
+
+Max pooling, average pooling and adaptive max pooling are fused primitives in
+``glassgrad.ops.pooling``; adaptive average pooling is two matmuls with fixed averaging matrices,
+max unpooling a scatter, LP pooling a composite of average pooling. The 1-D functions run the 2-D
+ones on a height of 1. An input without a batch dim is a batch of one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.factories import zeros
+from glassgrad.nn.functional.conv import _batched, ntuple
+from glassgrad.ops import pooling as _P
+from glassgrad.ops.indexing import scatter_add
+from glassgrad.ops.matmul import matmul
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "pool_output_size",
+]
+
+
+def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Windows along one axis: ``floor`` (or ``ceil``) of ``(n + 2p - d(k-1) - 1) / s``, plus 1; in
+    ceil mode a last window that would start inside the right padding is dropped (as PyTorch)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_args(
+    op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
+) -> tuple:
+    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1)
+    stride = kernel if stride is None or stride == [] or stride == () else ntuple(stride, nd, op, "stride", 1)
+    padding = ntuple(padding, nd, op, "padding")
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ShapeError(f"{op}: expected padding at most half the kernel size {kernel}, got {padding}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+    return kernel, stride, padding, dilation
+
+
+def _to2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
+    """1-D arguments as 2-D ones on a height of 1: ``(N, C, L) -> (N, C, 1, L)``, ``(k,) -> (1, k)``."""
+    if nd == 2:
+        return (x, *pairs)
+    fill = {0: 1, 1: 1, 2: 0, 3: 1}  # kernel, stride, padding, dilation
+    return (x.unsqueeze(2), *((fill[i], *p) for i, p in enumerate(pairs)))
+
+
+def _windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
+    sizes = tuple(
+        pool_output_size(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
+    )
+    if min(sizes) < 1:
+        raise ShapeError(
+            f"{op}: expected a padded input at least as large as the (dilated) kernel {kernel}, got input "
+            f"{x.shape} with padding {padding} and dilation {dilation}"
+        )
+    return sizes
+
+
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    kernel, stride, padding, dilation = _pool_args(op, x, nd, kernel_size, stride, padding, dilation)
+    sizes = _windows_or_raise(op, x, kernel, stride, padding, dilation, ceil_mode)
+    x, kernel, stride, padding, dilation = _to2d(nd, x, kernel, stride, padding, dilation)
+    sizes = (1, *sizes) if nd == 1 else sizes
+    # ceil_mode's extra windows read past the end: pad bottom/right until the last window fits
+    pads = tuple(
+        (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
+        for n, o, k, s, p, d in zip(x.shape[2:], sizes, kernel, stride, padding, dilation)
+    )
+    out = _P.MaxPool2d.apply(x, kernel=kernel, stride=stride, dilation=dilation, padding=pads)
+    idx = None
+    if return_indices:
+        _, arg = _P._max_windows(x._data, kernel, stride, dilation, pads)
+        idx = Tensor(_P.max_pool_indices(arg, kernel, stride, dilation, pads, x.shape[3]), _wrap=True)
+    if nd == 1:
+        out = out.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
+        idx = None if idx is None else idx.squeeze(2)
+    if unbatched:
+        out, idx = out.squeeze(0), None if idx is None else idx.squeeze(0)
+    return (out, idx) if return_indices else out
+
+
+def max_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over each ``kernel_size`` window (``stride`` defaults to the kernel size).
+
+    Backward sends each window's gradient to its maximum only (the first one on ties); a pixel
+    that is the maximum of several overlapping windows gets the sum of their gradients.
+
+    Args:
+        padding: implicit -inf on both sides, at most half the kernel.
+        ceil_mode: round the window count up (a last partial window), as PyTorch.
+        return_indices: also return each maximum's flat index ``row * W + col`` (for ``max_unpool2d``).
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``, ``Ho = floor((H + 2p - d(k-1) - 1) / s) + 1``.
+
+    >>> import glassgrad as gg
+    >>> max_pool2d(gg.arange(16.0).reshape(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """1-D max pooling (see ``max_pool2d``).
+
+    Shape:
+        input ``(N, C, L)``; returns ``(N, C, Lo)``.
+    """
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
+    sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override <= 0):
+        raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")
+    x, kernel, stride, padding = _to2d(nd, x, kernel, stride, padding)
+    sizes = (1, *sizes) if nd == 1 else sizes
+    extra = tuple(
+        max(0, (o - 1) * s + k - n - 2 * p)
+        for n, o, k, s, p in zip(x.shape[2:], sizes, kernel, stride, padding)
+    )
+    out = _P.AvgPool2d.apply(
+        x,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        extra=extra,
+        count_include_pad=bool(count_include_pad),
+        divisor=divisor_override,
+    )
+    if nd == 1:
+        out = out.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each window; padded zeros count unless ``count_include_pad=False``;
+    ``divisor_override`` replaces the window size as the divisor.
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``.
+    """
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+
+
+def avg_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling (see ``avg_pool2d``).
+
+    Shape:
+        input ``(N, C, L)``; returns ``(N, C, Lo)``.
+    """
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
+    if output_size is None or isinstance(output_size, int):
+        output_size = (output_size,) * nd
+    if not isinstance(output_size, tuple | list) or len(output_size) != nd:
+        raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
+    size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
+    if any(not isinstance(o, int) or o < 1 for o in size):
+        raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
+    if min(x.shape[2:]) < 1:
+        raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+    return size
+
+
+def _averaging_matrix(n: int, o: int, dtype: Any) -> Tensor:
+    """``(o, n)``: row ``i`` averages bin ``i`` of the adaptive bins over ``n`` positions."""
+    start, end = _P.adaptive_bins(n, o)
+    pos = np.arange(n)
+    a = ((pos >= start[:, None]) & (pos < end[:, None])) / (end - start)[:, None]
+    return Tensor(a.astype(dtype), _wrap=True)
+
+
+def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    size = _adaptive_size(op, x, nd, output_size)
+    dtype = x._data.dtype
+    out = matmul(x, _averaging_matrix(x.shape[-1], size[-1], dtype).t())  # (..., W) @ (W, Wo) -> (..., Wo)
+    if nd == 2:
+        out = matmul(_averaging_matrix(x.shape[2], size[0], dtype), out)  # (Ho, H) @ (N, C, H, Wo)
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Mean over adaptive bins: bin ``i`` of ``o`` over ``n`` covers ``[floor(i n / o), ceil((i+1) n / o))``.
+
+    Averaging along each axis is a fixed linear map, so this is two matmuls and needs no op of its own.
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C, *output_size)`` (None keeps that input size).
+    """
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """1-D adaptive average pooling (see ``adaptive_avg_pool2d``).
+
+    Shape:
+        input ``(N, C, L)``; returns ``(N, C, output_size)``.
+    """
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def _adaptive_max(op: str, nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    size = _adaptive_size(op, x, nd, output_size)
+    if nd == 1:
+        x, size = x.unsqueeze(2), (1, *size)  # (N, C, L) -> (N, C, 1, L)
+    out = _P.AdaptiveMaxPool2d.apply(x, output_size=size)
+    idx = Tensor(_P.adaptive_max_windows(x._data, size)[1], _wrap=True) if return_indices else None
+    if nd == 1:
+        out, idx = out.squeeze(2), None if idx is None else idx.squeeze(2)
+    if unbatched:
+        out, idx = out.squeeze(0), None if idx is None else idx.squeeze(0)
+    return (out, idx) if return_indices else out
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:  # noqa: A002
+    """Maximum over adaptive bins (see ``adaptive_avg_pool2d``); first maximum on ties.
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C, *output_size)``.
+    """
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:  # noqa: A002
+    """1-D adaptive max pooling.
+
+    Shape:
+        input ``(N, C, L)``; returns ``(N, C, output_size)``.
+    """
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_size):  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1)
+    stride = kernel if stride is None else ntuple(stride, nd, op, "stride", 1)
+    padding = ntuple(padding, nd, op, "padding")
+    size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    if output_size is not None:
+        size = tuple(output_size)[-nd:]
+    idx = indices.unsqueeze(0) if unbatched else indices
+    if tuple(idx.shape) != tuple(x.shape):
+        raise ShapeError(f"{op}: expected indices of the input's shape {x.shape}, got {indices.shape}")
+    n, c = x.shape[:2]
+    plane = int(np.prod(size))
+    flat = idx._data.reshape(n, c, -1)
+    if flat.size and (flat.min() < 0 or flat.max() >= plane):
+        raise ShapeError(
+            f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
+        )
+    canvas = zeros(n, c, plane, dtype=x.dtype)
+    out = scatter_add(canvas, 2, flat, x.reshape(n, c, -1))  # (N, C, H*W): each value at its index
+    out = out.reshape(n, c, *size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool2d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """Put each pooled value back at the position ``indices`` recorded (``max_pool2d(...,
+    return_indices=True)``); everything else is 0.
+
+    Shape:
+        input, indices ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``, ``Ho = (H - 1) s - 2p + k`` unless
+        ``output_size`` is given.
+    """
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool1d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """1-D max unpooling (see ``max_unpool2d``).
+
+    Shape:
+        input, indices ``(N, C, L)``; returns ``(N, C, Lo)``.
+    """
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def _lp_pool(
+    nd: int,
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any,
+    ceil_mode: bool,
+) -> Tensor:
+    kernel = ntuple(kernel_size, nd, f"lp_pool{nd}d", "kernel_size", 1)
+    pool = avg_pool2d if nd == 2 else avg_pool1d
+    mean = pool(input**norm_type, kernel, stride, 0, ceil_mode)
+    total = mean.sign() * mean.abs().relu() * float(np.prod(kernel))  # the window sum of x^p
+    return total ** (1.0 / norm_type)
+
+
+def lp_pool2d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling: ``(sum over the window of x^p)^(1/p)`` (p = inf is max pooling in the limit).
+
+    Shape:
+        input ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``.
+    """
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool1d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """1-D power-average pooling (see ``lp_pool2d``).
+
+    Shape:
+        input ``(N, C, L)``; returns ``(N, C, Lo)``.
+    """
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)

@@ -248,7 +248,7 @@ class RNN(RNNBase):
 
     >>> import glassgrad as gg
     >>> out, h = RNN(3, 5, num_layers=2)(gg.randn(7, 2, 3))
-    >>> out.shape, h.shape
+    >>> tuple(out.shape), tuple(h.shape)
     ((7, 2, 5), (2, 2, 5))
     """
 
@@ -277,7 +277,7 @@ class LSTM(RNNBase):
 
     >>> import glassgrad as gg
     >>> out, (h, c) = LSTM(3, 5, batch_first=True, bidirectional=True)(gg.randn(2, 7, 3))
-    >>> out.shape, h.shape, c.shape
+    >>> tuple(out.shape), tuple(h.shape), tuple(c.shape)
     ((2, 7, 10), (2, 2, 5), (2, 2, 5))
     """
 

@@ -46,6 +46,7 @@ class Workload:
 WORKLOADS: dict[str, Workload] = {}
 
 _MODULES = ("overhead", "xor", "mlp", "cnn", "lstm")
+_MODULES += ("gpt",)  # attention and Transformers (issue 10)
 
 
 def register(workload: Workload) -> Workload:

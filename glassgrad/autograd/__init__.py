@@ -1,6 +1,15 @@
 """Reverse-mode autodiff: ``Function``, the backward engine, grad mode and gradient checks."""
 
 from glassgrad.autograd import functional
+
+# --- anomaly detection (glass box)
+from glassgrad.autograd.anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from glassgrad.autograd.function import REGISTRY, Function, Node, observers
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -24,6 +33,12 @@ __all__ = [
     "gradcheck",
     "functional",
     "grad",
+    # anomaly detection (glass box)
+    "AnomalyError",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
 ]
 
 

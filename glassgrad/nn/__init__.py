@@ -24,9 +24,6 @@ from glassgrad.nn.activation import (
     Step,
     Tanh,
 )
-
-# recurrent networks
-from glassgrad.nn.additive_attention import AdditiveAttention
 from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 
 # convolution and pooling
@@ -75,12 +72,25 @@ from glassgrad.nn.pooling import (
     MaxUnpool1d,
     MaxUnpool2d,
 )
-
-# recurrent networks
-from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
-from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+
+# isort: split
+# attention and Transformers (issue 10)
+# recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
+from glassgrad.nn.attention import MultiheadAttention
+from glassgrad.nn.normalization import RMSNorm
+from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
+from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
+from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from glassgrad.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     # submodules
@@ -133,16 +143,17 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
-    # recurrent networks
-    "RNNBase",
-    "RNN",
-    "LSTM",
-    "GRU",
-    "RNNCellBase",
-    "RNNCell",
-    "LSTMCell",
-    "GRUCell",
-    "AdditiveAttention",
+    # attention and Transformers (issue 10)
+    "MultiheadAttention",
+    "RMSNorm",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEmbedding",
+    "RotaryEmbedding",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
     # image toolbox
     "GroupNorm",
     "InstanceNorm1d",
@@ -187,4 +198,14 @@ __all__ = [
     "MaxUnpool2d",
     "LPPool1d",
     "LPPool2d",
+    # recurrent networks
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "AdditiveAttention",
 ]

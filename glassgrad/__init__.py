@@ -59,24 +59,23 @@ from glassgrad.ops.indexing import gather, index_select, masked_fill, scatter_ad
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.matmul import einsum, matmul, outer
 from glassgrad.ops.movement import (
-    chunk,
     flatten,
     flip,
     permute,
     reshape,
     roll,
-    split,
     squeeze,
     transpose,
     tril,
     triu,
-    unbind,
     unsqueeze,
 )
+from glassgrad.ops.pieces import chunk, split, unbind
 from glassgrad.ops.reduce import all, any, cumsum, mean, prod, sum
 from glassgrad.ops.sampling import multinomial, nonzero
 from glassgrad.ops.statistics import logsumexp, norm, std, var
 from glassgrad.ops.unary import abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh
+from glassgrad.ops.views import diagonal, movedim, narrow, select, swapaxes
 from glassgrad.random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from glassgrad.serialization import load, save
 from glassgrad.tensor import Tensor, tensor
@@ -187,6 +186,11 @@ __all__ = [
     "tril",
     "triu",
     "unbind",
+    "narrow",
+    "select",
+    "diagonal",
+    "movedim",
+    "swapaxes",
     "unsqueeze",
     "all",
     "any",
@@ -214,3 +218,12 @@ __all__ = [
     "sigmoid",
     "softmax",
 ]
+
+moveaxis = movedim
+swapdims = swapaxes
+__all__ += ["moveaxis", "swapdims"]
+
+# probability distributions and torch.linalg's triangular tools (issue 7: optim-extra)
+from glassgrad import distributions, linalg  # noqa: E402
+
+__all__ += ["distributions", "linalg"]

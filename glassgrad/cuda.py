@@ -1,4 +1,5 @@
-"""``glassgrad.cuda``: there is no GPU backend, so code that asks whether one exists hears no.
+"""``glassgrad.cuda``: there is no GPU backend, so code that asks whether one exists hears no,
+and seeding or synchronising it does nothing. Asking for a CUDA tensor raises (see ``device``).
 
 >>> import glassgrad as gg
 >>> gg.cuda.is_available()
@@ -7,7 +8,12 @@ False
 
 from __future__ import annotations
 
-__all__ = ["is_available", "device_count"]
+from typing import Any
+
+__all__ = [
+    "is_available", "device_count", "manual_seed", "manual_seed_all", "seed", "seed_all",
+    "synchronize", "empty_cache", "current_device", "is_initialized",
+]  # fmt: skip
 
 
 def is_available() -> bool:
@@ -17,3 +23,35 @@ def is_available() -> bool:
 
 def device_count() -> int:
     return 0
+
+
+def is_initialized() -> bool:
+    return False
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the CUDA generators: there are none, so this does nothing (as in PyTorch without a GPU)."""
+
+
+def manual_seed_all(seed: int) -> None:
+    """Seed every CUDA generator: there are none."""
+
+
+def seed() -> None:
+    """Seed the CUDA generators randomly: there are none."""
+
+
+def seed_all() -> None:
+    """Seed every CUDA generator randomly: there are none."""
+
+
+def synchronize(device: Any = None) -> None:
+    """Wait for the GPU: there is none, so nothing to wait for."""
+
+
+def empty_cache() -> None:
+    """Free cached GPU memory: there is none."""
+
+
+def current_device() -> int:
+    raise RuntimeError("cuda.current_device: glassgrad computes on the CPU only; there is no CUDA device")

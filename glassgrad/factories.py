@@ -1,146 +1,410 @@
-"""Tensor factories: zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint, *_like.
+"""Tensor factories: zeros, ones, full, empty, arange, linspace, logspace, eye, rand, randn,
+randint, randperm, the ``*_like``s, from_numpy and as_tensor.
 
 Sizes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``. Floating factories use the default dtype
 (float32); random ones draw from the generator that ``manual_seed`` seeds (or ``generator=``).
+Every factory takes PyTorch's keywords: ``dtype``, ``device`` (the CPU only; another device is a
+clear error), ``requires_grad``, ``layout``/``pin_memory``/``memory_format`` (accepted and checked),
+and ``out=`` where PyTorch has it.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import DTypeError
+from glassgrad.device import check_device
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.random import get_generator
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Size, Tensor
 
 __all__ = [
-    "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint",
-    "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like",
-    "from_numpy", "as_tensor",
+    "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
+    "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
+    "randn_like", "randint_like", "from_numpy", "as_tensor", "scalar_tensor",
 ]  # fmt: skip
 
 
-def _size(size: tuple) -> tuple[int, ...]:
+# ------------------------------------------------------------------ tensor() and its dtype inference
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``data`` to an ndarray with PyTorch's dtype inference.
+
+    Python floats become the default dtype (float32), ints int64, bools bool; NumPy arrays keep
+    their dtype (float64 stays float64, as ``torch.tensor`` does). Any iterable of numbers works
+    (lists, tuples, ranges, deques, generators), nested or mixed with tensors.
+    """
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, np.ndarray | np.generic):
+        arr = np.asarray(data)
+    else:
+        if not isinstance(data, list | tuple | numbers.Number) and isinstance(data, Iterable):
+            data = list(data)  # range, deque, generator ...
+        seq = _is_tensor_seq(data)
+        try:
+            arr = np.asarray(_tensor_seq(data) if seq else data)
+        except ValueError:
+            raise ShapeError(
+                "tensor: expected a rectangular nested sequence (equal lengths per dim)"
+            ) from None
+        seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
+        if arr.dtype.kind == "f" and dtype is None and not seq:
+            arr = arr.astype(dtypes.get_default_dtype().np)
+        elif arr.dtype.kind in "iu" and dtype is None and not seq:
+            if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+                raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "fiub" and dtype is None:
+            raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
+    return arr
+
+
+def _is_tensor_seq(data: Any) -> bool:
+    return isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data)
+
+
+def _tensor_seq(data: Any) -> list:
+    out = []
+    for d in data:
+        if isinstance(d, Tensor):
+            out.append(d._data)
+        elif isinstance(d, list | tuple) and _is_tensor_seq(d):
+            out.append(_tensor_seq(d))
+        else:
+            out.append(d)
+    return out
+
+
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
+    """Make a new tensor (a copy of ``data``), inferring the dtype as PyTorch does.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 2.0]).dtype
+    glassgrad.float32
+    >>> gg.tensor(range(3))
+    tensor([0, 1, 2])
+    """
+    _check("tensor", device, None, pin_memory)
+    if isinstance(data, str | bytes | dict | set):
+        raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
+    if not isinstance(data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable):
+        raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
+    t = Tensor(np.array(as_array(data, dtype), copy=True), _wrap=True)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+# ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)
+_LEGACY = {
+    "FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
+    "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
+    "ByteTensor": np.uint8, "BoolTensor": np.bool_,
+}  # fmt: skip
+
+
+def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any) -> np.ndarray:
+    """The array for ``Tensor(...)`` called as PyTorch's legacy constructor (see ``Tensor``)."""
+    check_device(device, "Tensor")
+    dt = _float(dtype)
+    if data is _no_data():
+        return np.zeros((0,), dtype=dt)
+    if isinstance(data, Size) or (isinstance(data, int | np.integer) and not isinstance(data, bool)):
+        shape = tuple(data) if isinstance(data, Size) else (int(data), *sizes)
+        return np.zeros(_size(shape, "Tensor"), dtype=dt)
+    if sizes:
+        raise TypeError(
+            f"Tensor: expected sizes (ints) or one data argument, got {type(data).__name__} and {sizes!r}; "
+            "use glassgrad.tensor(data) to make a tensor from data"
+        )
+    if isinstance(data, Tensor):
+        owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
+        return data._data if dtype is None else data._data.astype(dt)
+    return np.array(as_array(data, dt), copy=True)
+
+
+def _no_data() -> Any:
+    from glassgrad.tensor import _NO_DATA
+
+    return _NO_DATA
+
+
+def legacy_dtype(name: Any) -> Any:
+    """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
+    if isinstance(name, str):
+        short = name.rsplit(".", 1)[-1]
+        if short in _LEGACY:
+            return np.dtype(_LEGACY[short])
+    if isinstance(name, type) and name.__name__ in _LEGACY:
+        return np.dtype(_LEGACY[name.__name__])
+    return name
+
+
+def legacy_type_name(dt: np.dtype) -> str:
+    """``"torch.FloatTensor"`` for float32, as ``Tensor.type()`` answers in PyTorch."""
+    for k, v in _LEGACY.items():
+        if np.dtype(v) == dt:
+            return "torch." + k
+    return f"torch.{dt.name}"
+
+
+# ------------------------------------------------------------------ sized factories
+def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], tuple | list):
         size = tuple(size[0])
     for s in size:
-        if not isinstance(s, int | np.integer) or s < 0:
-            raise ValueError(f"size: expected non-negative integers, got {size}")
+        if isinstance(s, Tensor) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
+            continue
+        if not isinstance(s, int | np.integer) or isinstance(s, bool) or s < 0:
+            raise ShapeError(f"{op}: expected non-negative integer sizes, got {size}")
     return tuple(int(s) for s in size)
 
 
 def _float(dtype: Any) -> np.dtype:
-    dt = dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
-    return dt
+    return dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
 
-def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    return Tensor(arr, _wrap=True).requires_grad_(requires_grad) if requires_grad else Tensor(arr, _wrap=True)
+def _check(op: str, device: Any, layout: Any = None, pin_memory: bool = False) -> None:
+    check_device(device, op)
+    if layout is not None and str(layout) not in ("strided", "torch.strided", "glassgrad.strided"):
+        raise ValueError(f"{op}: expected layout strided (dense tensors), got {layout!r}")
+    if pin_memory:
+        raise RuntimeError(f"{op}: pin_memory needs a GPU; glassgrad computes on the CPU only")
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_size(size), dtype=_float(dtype)), requires_grad)
+def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: str = "") -> Tensor:
+    if out is not None:
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+        out._check_inplace(op)
+        out._data = arr.astype(out._data.dtype, copy=False)  # out is resized to the result, as PyTorch
+        return out
+    t = Tensor(arr, _wrap=True)
+    return t.requires_grad_(True) if requires_grad else t
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_size(size), dtype=_float(dtype)), requires_grad)
+def zeros(
+    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    _check("zeros", device, layout, pin_memory)
+    return _make(np.zeros(_size(size, "zeros"), dtype=_float(dtype)), requires_grad, out, "zeros")
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.empty(_size(size), dtype=_float(dtype)), requires_grad)
+def ones(
+    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    _check("ones", device, layout, pin_memory)
+    return _make(np.ones(_size(size, "ones"), dtype=_float(dtype)), requires_grad, out, "ones")
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(
+    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory."""
+    _check("empty", device, layout, pin_memory)
+    return _make(np.zeros(_size(size, "empty"), dtype=_float(dtype)), requires_grad, out, "empty")
+
+
+def full(
+    size: Any, fill_value: Any, *, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it as PyTorch does)."""
+    _check("full", device, layout, pin_memory)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = dtypes.bool_
         elif isinstance(fill_value, int):
             dtype = dtypes.int64
-    shape = _size((size,) if isinstance(size, int) else tuple(size))
-    return _make(np.full(shape, fill_value, dtype=_float(dtype)), requires_grad)
+    shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
+    return _make(np.full(shape, fill_value, dtype=_float(dtype)), requires_grad, out, "full")
+
+
+def _number(v: Any) -> Any:
+    return v.item() if isinstance(v, Tensor) else v
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
-) -> Tensor:
+    start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
+    layout: Any = None, device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
     """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints."""
+    _check("arange", device, layout)
+    start, end, step = _number(start), _number(end), _number(step)
     if end is None:
         start, end = 0, start
+    if step == 0 or ((end - start) * step < 0 and not math.isclose(end, start)):
+        raise ValueError(f"arange: expected a step that leads from {start} to {end}, got {step}")
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
-    return _make(np.arange(start, end, step).astype(dtypes.to_np_dtype(dtype)), requires_grad)
+    return _make(np.arange(start, end, step).astype(dtypes.to_np_dtype(dtype)), requires_grad, out, "arange")
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+def linspace(
+    start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    _check("linspace", device, layout)
+    arr = np.linspace(_number(start), _number(end), int(steps)).astype(_float(dtype))
+    return _make(arr, requires_grad, out, "linspace")
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+def logspace(
+    start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
+    layout: Any = None, device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    _check("logspace", device, layout)
+    arr = np.logspace(_number(start), _number(end), int(steps), base=base).astype(_float(dtype))
+    return _make(arr, requires_grad, out, "logspace")
 
 
-def rand(*size: Any, dtype: Any = None, generator: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    arr = get_generator(generator).random(_size(size)).astype(_float(dtype))
-    return _make(arr, requires_grad)
+def eye(
+    n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    _check("eye", device, layout, pin_memory)
+    return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad, out, "eye")
 
 
-def randn(*size: Any, dtype: Any = None, generator: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    arr = get_generator(generator).standard_normal(_size(size)).astype(_float(dtype))
-    return _make(arr, requires_grad)
+def _random_float(op: str, dtype: Any) -> np.dtype:
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise DTypeError(f"{op}: expected a floating dtype, got {dtypes.from_np_dtype(dt)}")
+    return dt
+
+
+def rand(
+    *size: Any, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    """Uniform samples on [0, 1), drawn directly in the requested float dtype."""
+    _check("rand", device, layout, pin_memory)
+    dt = _random_float("rand", dtype)
+    gen = get_generator(generator)
+    shape = _size(size, "rand")
+    arr = gen.random(shape, dtype=dt) if dt in (np.float32, np.float64) else gen.random(shape).astype(dt)
+    return _make(arr, requires_grad, out, "rand")
+
+
+def randn(
+    *size: Any, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    """Standard normal samples, drawn directly in the requested float dtype (no float64 detour)."""
+    _check("randn", device, layout, pin_memory)
+    dt = _random_float("randn", dtype)
+    gen = get_generator(generator)
+    shape = _size(size, "randn")
+    if dt in (np.float32, np.float64):
+        arr = gen.standard_normal(shape, dtype=dt)
+    else:
+        arr = gen.standard_normal(shape).astype(dt)
+    return _make(arr, requires_grad, out, "randn")
 
 
 def randint(
-    low: int, high: int | None = None, size: Any = None, dtype: Any = None, generator: Any = None
-) -> Tensor:
+    low: Any, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
+    dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
+    _check("randint", device, layout)
     if size is None:
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")
         low, high, size = 0, low, high
-    arr = get_generator(generator).integers(low, high, size=_size((tuple(size),)))
-    return Tensor(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), _wrap=True)
+    low, high = int(_number(low)), int(_number(high))
+    if low >= high:
+        raise ValueError(f"randint: expected low < high, got low={low} and high={high}")
+    arr = get_generator(generator).integers(low, high, size=_size((tuple(size),), "randint"))
+    return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randint")
 
 
-def randperm(n: int, dtype: Any = None, generator: Any = None) -> Tensor:
+def randperm(
+    n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1."""
-    arr = get_generator(generator).permutation(n)
-    return Tensor(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), _wrap=True)
+    _check("randperm", device, layout, pin_memory)
+    arr = get_generator(generator).permutation(int(_number(n)))
+    return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randperm")
 
 
-def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_format: Any) -> Any:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    _check(op, device, layout)
+    return dtype or x.dtype
 
 
-def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+    requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    return zeros(input.shape, dtype=_like("zeros_like", input, dtype, device, layout, memory_format),
+                 requires_grad=requires_grad)  # fmt: skip
 
 
-def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return empty(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def ones_like(
+    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+    requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    return ones(input.shape, dtype=_like("ones_like", input, dtype, device, layout, memory_format),
+                requires_grad=requires_grad)  # fmt: skip
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def empty_like(
+    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+    requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    return empty(input.shape, dtype=_like("empty_like", input, dtype, device, layout, memory_format),
+                 requires_grad=requires_grad)  # fmt: skip
 
 
-def rand_like(x: Tensor, dtype: Any = None, generator: Any = None) -> Tensor:
-    dt = dtype or x.dtype
-    if not dtypes.from_np_dtype(dtypes.to_np_dtype(dt)).is_floating_point:
-        raise DTypeError(f"rand_like: expected a floating dtype, got {dt}")
-    return rand(x.shape, dtype=dt, generator=generator)
+def full_like(
+    input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None,  # noqa: A002
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    dt = _like("full_like", input, dtype, device, layout, memory_format)
+    return full(input.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, dtype: Any = None, generator: Any = None) -> Tensor:
-    dt = dtype or x.dtype
-    if not dtypes.from_np_dtype(dtypes.to_np_dtype(dt)).is_floating_point:
-        raise DTypeError(f"randn_like: expected a floating dtype, got {dt}")
-    return randn(x.shape, dtype=dt, generator=generator)
+def rand_like(
+    input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    dt = _like("rand_like", input, dtype, device, layout, memory_format)
+    return rand(input.shape, dtype=dt, generator=generator, requires_grad=requires_grad)
+
+
+def randn_like(
+    input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    dt = _like("randn_like", input, dtype, device, layout, memory_format)
+    return randn(input.shape, dtype=dt, generator=generator, requires_grad=requires_grad)
+
+
+def randint_like(
+    input: Tensor, low: int = 0, high: int | None = None, *, generator: Any = None,  # noqa: A002
+    dtype: Any = None, layout: Any = None, device: Any = None, memory_format: Any = None,
+) -> Tensor:  # fmt: skip
+    dt = _like("randint_like", input, dtype, device, layout, memory_format)
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dt, generator=generator)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
@@ -150,8 +414,17 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return Tensor(arr, _wrap=True)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
-    """``data`` as a tensor, without a copy when it already is one of the right dtype."""
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, without a copy when it already is one (or an ndarray) of the right dtype."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
-    return Tensor(data, dtype=dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_np_dtype(dtype) == data.dtype):
+        return Tensor(data, _wrap=True)  # shares memory, as torch.as_tensor does for arrays
+    return tensor(data, dtype=dtype)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding ``s`` (of the default float dtype unless ``dtype`` says otherwise)."""
+    check_device(device, "scalar_tensor")
+    return _make(np.asarray(s, dtype=_float(dtype)), requires_grad)

@@ -5,83 +5,93 @@ the only logic here is conversion, in-place updates outside the graph, and print
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable
 
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import engine, function
+from glassgrad.autograd import engine, function, hooks
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.device import check_device, get_default_device
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.printing import tensor_repr
 
-__all__ = ["Tensor", "tensor", "as_array"]
+__all__ = ["Tensor", "Size", "tensor", "as_array"]
 
 
-def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``data`` to an ndarray with PyTorch's dtype inference.
+class Size(tuple):
+    """A tensor's shape: a tuple of ints with PyTorch's ``numel()`` (``torch.Size``).
 
-    Python floats become the default dtype (float32), ints int64, bools bool; NumPy arrays keep
-    their dtype (float64 stays float64, as ``torch.tensor`` does).
+    >>> import glassgrad as gg
+    >>> gg.zeros(2, 3).shape
+    glassgrad.Size([2, 3])
+    >>> print(gg.zeros(2, 3).shape), gg.zeros(2, 3).size() == (2, 3), gg.zeros(2, 3).shape.numel()
+    (2, 3)
+    (None, True, 6)
     """
-    if isinstance(data, Tensor):
-        arr = data._data
-    elif isinstance(data, np.ndarray | np.generic):
-        arr = np.asarray(data)
-    else:
-        seq = _is_tensor_seq(data)
-        try:
-            arr = np.asarray(_tensor_seq(data) if seq else data)
-        except ValueError:
-            raise ShapeError(
-                "tensor: expected a rectangular nested sequence (equal lengths per dim)"
-            ) from None
-        seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
-        if arr.dtype.kind == "f" and dtype is None and not seq:
-            arr = arr.astype(dtypes.get_default_dtype().np)
-        elif arr.dtype.kind in "iu" and dtype is None and not seq:
-            if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-                raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
-            arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "fiub" and dtype is None:
-            raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
-    if dtype is not None:
-        arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
-    return arr
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key: Any) -> Any:
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __repr__(self) -> str:
+        return f"glassgrad.Size({list(self)})"
+
+    def __str__(self) -> str:
+        return tuple.__repr__(self)  # "(2, 3)" in messages and f-strings; repr() names the type
 
 
-def _is_tensor_seq(data: Any) -> bool:
-    return isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data)
-
-
-def _tensor_seq(data: Any) -> list:
-    return [d._data if isinstance(d, Tensor) else d for d in data]
+_NO_DATA = object()
 
 
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for reverse-mode autodiff.
 
+    ``glassgrad.tensor(data)`` is the way to make one (it infers the dtype). The constructor
+    follows PyTorch's legacy ``torch.Tensor``: ``Tensor(3, 4)`` is a float tensor of that shape
+    (zeros here: PyTorch leaves it uninitialised), ``Tensor([1, 2])`` is always floating,
+    ``Tensor(t)`` shares ``t``'s memory.
+
     Args:
-        data: array-like (nested lists, NumPy array, scalar, Tensor).
+        data: array-like (nested lists, NumPy array, scalar, Tensor) or the first size.
+        *sizes: the other sizes, when ``data`` is the first one.
         requires_grad: whether ops on it are recorded so that ``backward`` reaches it.
-        dtype: element type; default inferred as in :func:`as_array`.
+        dtype: element type (default: the default float dtype).
 
     Shape:
-        ``.shape`` is the NumPy shape of ``._data``.
+        ``.shape`` is the NumPy shape of the array it holds, as a ``Size``.
     """
 
-    __slots__ = ("__weakref__", "_data", "_hooks", "_node", "_vc", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_node", "_vc", "name", "requires_grad")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: Any = None, *, _wrap: bool = False
+        self,
+        data: Any = _NO_DATA,
+        *sizes: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        device: Any = None,
+        _wrap: bool = False,
     ) -> None:
-        self._data = data if _wrap else as_array(data, dtype).copy()
-        self.grad: Tensor | None = None
+        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
+        if _wrap:
+            self._data = data
+        else:
+            self._data = legacy_data(self, data, sizes, dtype, device)
+        self._grad: Tensor | None = None
         self._node = None
         self._hooks: list | None = None
-        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
+        self.name: str | None = None  # shown by glassgrad.explain's traces (PyTorch has no such field)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -101,6 +111,25 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else as_array(value)
 
     @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (None until then, or after ``zero_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"grad: expected a Tensor or None, got {type(value).__name__} (to clear it, "
+                    "assign None or call .grad.zero_())"
+                )
+            if value._data.shape != self._data.shape:
+                raise ShapeError(f"grad: expected a gradient of shape {self.shape}, got {value.shape}")
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(f"grad: expected a gradient of dtype {self.dtype}, got {value.dtype}")
+        self._grad = value
+
+    @property
     def _version(self) -> int:
         """How many in-place changes this tensor's memory has seen (shared with views, detach())."""
         return self._vc[0]
@@ -111,16 +140,23 @@ class Tensor:
 
     # ----------------------------------------------------------------- metadata
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> dtypes.DType:
         return dtypes.from_np_dtype(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        return get_default_device()
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def get_device(self) -> int:
+        return -1  # the CPU, as PyTorch
 
     @property
     def ndim(self) -> int:
@@ -138,8 +174,16 @@ class Tensor:
     def is_floating_point(self) -> Callable[[], bool]:
         return lambda: self._data.dtype.kind == "f"
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self._data.shape if dim is None else self._data.shape[dim]
+    def size(self, dim: int | None = None) -> Size | int:
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Strides in elements (NumPy's are in bytes), as PyTorch."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -203,21 +247,33 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to("cpu")`` or ``to(device, dtype)``; returns self when nothing changes."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
+
+        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy`` are accepted.
+        """
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "to")
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, dtypes.DType) or a in (float, int, bool) or isinstance(a, np.dtype):
+            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
                 dtype = a
-            elif a not in ("cpu", None):
-                raise ValueError(f"to: expected device 'cpu' or a dtype, got {a!r}")
+            elif a is not None:
+                check_device(a, "to")
         if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
-            return self
-        return _K.cast(self, dtypes.to_np_dtype(dtype))
+            return conversion.clone(self) if kwargs.get("copy") else self
+        return conversion.cast(self, dtypes.to_np_dtype(dtype))
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        check_device("cuda" if device is None else device, "cuda")
+        return self
+
+    def type(self, dtype: Any = None) -> Any:
+        """The type name (``"torch.FloatTensor"``) without an argument, else a cast to ``dtype``
+        (a dtype or a legacy name such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            return legacy_type_name(self._data.dtype)
+        return self.to(legacy_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -252,10 +308,10 @@ class Tensor:
         return self
 
     def clone(self) -> Tensor:
-        return _K.clone(self)
+        return conversion.clone(self)
 
     def contiguous(self) -> Tensor:
-        return self if self._data.flags.c_contiguous else _K.clone(self)
+        return self if self._data.flags.c_contiguous else conversion.clone(self)
 
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -277,48 +333,19 @@ class Tensor:
         """
         engine.backward(self, gradient, retain_graph)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
-
-        Returns a function that removes the hook (``handle()``; ``handle.remove()`` also works).
-        """
-        if not self.requires_grad:
-            raise GraphError("register_hook: expected a tensor that requires grad")
-        if self._node is not None:
-            if self._node.hooks is None:
-                self._node.hooks = []
-            hooks = self._node.hooks
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        if hooks and getattr(hooks[-1], "retains_grad", False):
-            hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
-        else:
-            hooks.append(hook)
-        return _HookHandle(hooks, hook)
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor (of the
+        same shape) replaces it. Returns a handle: ``handle.remove()`` takes the hook off."""
+        return hooks.register_hook(self, hook)
 
     @property
     def retains_grad(self) -> bool:
         """Whether ``retain_grad()`` was called on this non-leaf tensor."""
-        hooks = self._node.hooks if self._node is not None else None
-        return bool(hooks) and getattr(hooks[-1], "retains_grad", False)
+        return hooks.retains_grad(self)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (after its hooks ran)."""
-        if self._node is None or self.retains_grad:
-            return
-        import weakref
-
-        ref = weakref.ref(self)
-
-        def keep(grad: Tensor) -> None:
-            t = ref()
-            if t is not None:
-                t.grad = Tensor(grad._data.copy(), _wrap=True) if t.grad is None else t.grad + grad._data
-
-        keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
-        self.register_hook(keep)
+        hooks.retain_grad(self)
 
     # ----------------------------------------------------------------- in-place (outside the graph)
     def _check_inplace(self, op: str) -> None:
@@ -402,67 +429,69 @@ class Tensor:
         return self._update("sub_", Tensor.sub, other, alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._update("mul_", _E.mul, other)
+        return self._update("mul_", elementwise.mul, other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._update("div_", _E.div, other)
+        return self._update("div_", elementwise.div, other)
 
     def pow_(self, exponent: Any) -> Tensor:
-        return self._update("pow_", _E.pow, exponent)
+        return self._update("pow_", elementwise.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
-        return self._update("clamp_", _E.clamp, min, max)
+        return self._update("clamp_", elementwise.clamp, min, max)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return self._update("masked_fill_", _I.masked_fill, mask, value)
+        return self._update("masked_fill_", indexing.masked_fill, mask, value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._update("__iadd__", _E.add, other)
+        return self._update("__iadd__", elementwise.add, other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._update("__isub__", _E.sub, other)
+        return self._update("__isub__", elementwise.sub, other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._update("__imul__", _E.mul, other)
+        return self._update("__imul__", elementwise.mul, other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._update("__itruediv__", _E.div, other)
+        return self._update("__itruediv__", elementwise.div, other)
 
     def __ipow__(self, other: Any) -> Tensor:
-        return self._update("__ipow__", _E.pow, other)
+        return self._update("__ipow__", elementwise.pow, other)
 
     def __ifloordiv__(self, other: Any) -> Tensor:
-        return self._update("__ifloordiv__", _C.floor_divide, other)
+        return self._update("__ifloordiv__", compare.floor_divide, other)
 
     def __imod__(self, other: Any) -> Tensor:
-        return self._update("__imod__", _C.remainder, other)
+        return self._update("__imod__", compare.remainder, other)
 
     def __iand__(self, other: Any) -> Tensor:
-        return self._update("__iand__", _C.bitwise_and, other)
+        return self._update("__iand__", compare.bitwise_and, other)
 
     def __ior__(self, other: Any) -> Tensor:
-        return self._update("__ior__", _C.bitwise_or, other)
+        return self._update("__ior__", compare.bitwise_or, other)
 
     def __ixor__(self, other: Any) -> Tensor:
-        return self._update("__ixor__", _C.bitwise_xor, other)
+        return self._update("__ixor__", compare.bitwise_xor, other)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        _I.setitem(self, key, value)
+        indexing.setitem(self, key, value)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4, threshold=200)
         extras = []
         dt = self._data.dtype
         if self._data.size == 0 and self._data.ndim != 1:
-            extras.append(f"size={self._data.shape}")  # the body "[]" does not show the shape
+            extras.append(f"size={tuple(self._data.shape)}")  # the body "[]" does not show the shape
         if dt != dtypes.get_default_dtype().np and (self._data.size == 0 or dt not in (np.int64, np.bool_)):
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_repr(self._data, extras)
+
+    def __str__(self) -> str:
+        return self.__repr__()
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
@@ -471,427 +500,423 @@ class Tensor:
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return _E.add(self, other)
+        return elementwise.add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _E.add(other, self)
+        return elementwise.add(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _E.sub(self, other)
+        return elementwise.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _E.sub(other, self)
+        return elementwise.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _E.mul(self, other)
+        return elementwise.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _E.mul(other, self)
+        return elementwise.mul(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _E.div(self, other)
+        return elementwise.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _E.div(other, self)
+        return elementwise.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _E.pow(self, other)
+        return elementwise.pow(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _E.pow(other, self)
+        return elementwise.pow(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _M.matmul(other, self)
+        return matmul.matmul(other, self)
 
     def __neg__(self) -> Tensor:
-        return _E.neg(self)
+        return elementwise.neg(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _U.abs(self)
+        return unary.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return _C.floor_divide(self, other)
+        return compare.floor_divide(self, other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        return _C.floor_divide(other, self)
+        return compare.floor_divide(other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return _C.remainder(self, other)
+        return compare.remainder(self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
-        return _C.eq(self, other)
+        return compare.eq(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented
-        return _C.ne(self, other)
+        return compare.ne(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _C.lt(self, other)
+        return compare.lt(self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _C.le(self, other)
+        return compare.le(self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _C.gt(self, other)
+        return compare.gt(self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _C.ge(self, other)
+        return compare.ge(self, other)
 
     def __rmod__(self, other: Any) -> Tensor:
-        return _C.remainder(other, self)
+        return compare.remainder(other, self)
 
     def __and__(self, other: Any) -> Tensor:
-        return _C.bitwise_and(self, other)
+        return compare.bitwise_and(self, other)
 
     def __rand__(self, other: Any) -> Tensor:
-        return _C.bitwise_and(other, self)
+        return compare.bitwise_and(other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return _C.bitwise_or(self, other)
+        return compare.bitwise_or(self, other)
 
     def __ror__(self, other: Any) -> Tensor:
-        return _C.bitwise_or(other, self)
+        return compare.bitwise_or(other, self)
 
     def __xor__(self, other: Any) -> Tensor:
-        return _C.bitwise_xor(self, other)
+        return compare.bitwise_xor(self, other)
 
     def __rxor__(self, other: Any) -> Tensor:
-        return _C.bitwise_xor(other, self)
+        return compare.bitwise_xor(other, self)
 
     def __invert__(self) -> Tensor:
-        return _C.bitwise_not(self)
+        return compare.bitwise_not(self)
 
     def __getitem__(self, key: Any) -> Tensor:
-        return _I.getitem(self, key)
+        return indexing.getitem(self, key)
 
     # ----------------------------------------------------------------- methods over ops
     def add(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return _E.add(self, other if alpha == 1.0 else other * alpha)
+        return elementwise.add(self, other if alpha == 1.0 else other * alpha)
 
     def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return _E.sub(self, other if alpha == 1.0 else other * alpha)
+        return elementwise.sub(self, other if alpha == 1.0 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:
-        return _E.mul(self, other)
+        return elementwise.mul(self, other)
 
     def div(self, other: Any) -> Tensor:
-        return _E.div(self, other)
+        return elementwise.div(self, other)
 
     def pow(self, exponent: Any) -> Tensor:
-        return _E.pow(self, exponent)
+        return elementwise.pow(self, exponent)
 
     def neg(self) -> Tensor:
-        return _E.neg(self)
+        return elementwise.neg(self)
 
     def exp(self) -> Tensor:
-        return _U.exp(self)
+        return unary.exp(self)
 
     def log(self) -> Tensor:
-        return _U.log(self)
+        return unary.log(self)
 
     def log1p(self) -> Tensor:
-        return _U.log1p(self)
+        return unary.log1p(self)
 
     def sqrt(self) -> Tensor:
-        return _U.sqrt(self)
+        return unary.sqrt(self)
 
     def rsqrt(self) -> Tensor:
-        return _U.rsqrt(self)
+        return unary.rsqrt(self)
 
     def square(self) -> Tensor:
-        return _E.mul(self, self)
+        return elementwise.mul(self, self)
 
     def reciprocal(self) -> Tensor:
-        return _E.div(1.0, self)
+        return elementwise.div(1.0, self)
 
     def abs(self) -> Tensor:
-        return _U.abs(self)
+        return unary.abs(self)
 
     def sign(self) -> Tensor:
-        return _C.sign(self)
+        return compare.sign(self)
 
     def sin(self) -> Tensor:
-        return _U.sin(self)
+        return unary.sin(self)
 
     def cos(self) -> Tensor:
-        return _U.cos(self)
+        return unary.cos(self)
 
     def tanh(self) -> Tensor:
-        return _U.tanh(self)
+        return unary.tanh(self)
 
     def sigmoid(self) -> Tensor:
-        return _A.sigmoid(self)
+        return activation.sigmoid(self)
 
     def relu(self) -> Tensor:
-        return _A.relu(self)
+        return activation.relu(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return _E.clamp(self, min, max)
+        return elementwise.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other: Any) -> Tensor:
-        return _E.maximum(self, other)
+        return elementwise.maximum(self, other)
 
     def minimum(self, other: Any) -> Tensor:
-        return _E.minimum(self, other)
+        return elementwise.minimum(self, other)
 
     def floor(self) -> Tensor:
-        return _C.floor(self)
+        return compare.floor(self)
 
     def ceil(self) -> Tensor:
-        return _C.ceil(self)
+        return compare.ceil(self)
 
     def round(self) -> Tensor:
-        return _C.round(self)
+        return compare.round(self)
 
     def eq(self, other: Any) -> Tensor:
-        return _C.eq(self, other)
+        return compare.eq(self, other)
 
     def ne(self, other: Any) -> Tensor:
-        return _C.ne(self, other)
+        return compare.ne(self, other)
 
     def lt(self, other: Any) -> Tensor:
-        return _C.lt(self, other)
+        return compare.lt(self, other)
 
     def le(self, other: Any) -> Tensor:
-        return _C.le(self, other)
+        return compare.le(self, other)
 
     def gt(self, other: Any) -> Tensor:
-        return _C.gt(self, other)
+        return compare.gt(self, other)
 
     def ge(self, other: Any) -> Tensor:
-        return _C.ge(self, other)
+        return compare.ge(self, other)
 
     def logical_not(self) -> Tensor:
-        return _C.logical_not(self)
+        return compare.logical_not(self)
 
     def isnan(self) -> Tensor:
-        return _C.isnan(self)
+        return compare.isnan(self)
 
     def isfinite(self) -> Tensor:
-        return _C.isfinite(self)
+        return compare.isfinite(self)
 
     def where(self, condition: Any, other: Any) -> Tensor:
-        return _E.where(condition, self, other)
+        return elementwise.where(condition, self, other)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        return _R.sum(self, dim, keepdim, dtype=dtype)
+        return reduce.sum(self, dim, keepdim, dtype=dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        return _R.mean(self, dim, keepdim, dtype=dtype)
+        return reduce.mean(self, dim, keepdim, dtype=dtype)
 
     def var(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _S.var(self, dim, unbiased, keepdim, correction=correction)
+        return statistics.var(self, dim, unbiased, keepdim, correction=correction)
 
     def std(
         self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
     ) -> Tensor:
-        return _S.std(self, dim, unbiased, keepdim, correction=correction)
+        return statistics.std(self, dim, unbiased, keepdim, correction=correction)
 
     def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.prod(self, dim, keepdim)
+        return reduce.prod(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _X.max(self, dim, keepdim)
+        return extremes.max(self, dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _X.min(self, dim, keepdim)
+        return extremes.min(self, dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _X.amax(self, dim, keepdim)
+        return extremes.amax(self, dim, keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _X.amin(self, dim, keepdim)
+        return extremes.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _X.argmax(self, dim, keepdim)
+        return extremes.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _X.argmin(self, dim, keepdim)
+        return extremes.argmin(self, dim, keepdim)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        return _S.logsumexp(self, dim, keepdim)
+        return statistics.logsumexp(self, dim, keepdim)
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _S.norm(self, p, dim, keepdim)
+        return statistics.norm(self, p, dim, keepdim)
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
-        return _R.cumsum(self, dim, dtype=dtype)
+        return reduce.cumsum(self, dim, dtype=dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.all(self, dim, keepdim)
+        return reduce.all(self, dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _R.any(self, dim, keepdim)
+        return reduce.any(self, dim, keepdim)
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return _A.softmax(self, dim, dtype)
+        return activation.softmax(self, dim, dtype)
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return _A.log_softmax(self, dim, dtype)
+        return activation.log_softmax(self, dim, dtype)
 
     def matmul(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def mm(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def bmm(self, other: Any) -> Tensor:
-        return _M.matmul(self, other)
+        return matmul.matmul(self, other)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return _V.reshape(self, *shape)
+        return movement.reshape(self, *shape)
 
     def view(self, *shape: Any) -> Tensor:
-        return _V.reshape(self, *shape)
+        return movement.view(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:
-        return _V.reshape(self, other.shape)
+        return movement.view(self, other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
-        return _V.reshape(self, other.shape)
+        return movement.reshape(self, other.shape)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return _V.transpose(self, dim0, dim1)
+        return movement.transpose(self, dim0, dim1)
 
     def t(self) -> Tensor:
-        return _V.t(self)
+        return movement.t(self)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _V.permute(self, *range(self._data.ndim - 1, -1, -1))
+        return movement.permute(self, *range(self._data.ndim - 1, -1, -1))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _V.transpose(self, -2, -1)
+        return movement.transpose(self, -2, -1)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return views.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: Any) -> Tensor:
+        return views.select(self, dim, index)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return views.diagonal(self, offset, dim1, dim2)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return views.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return views.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
 
     def permute(self, *dims: Any) -> Tensor:
-        return _V.permute(self, *dims)
+        return movement.permute(self, *dims)
 
     def expand(self, *sizes: Any) -> Tensor:
-        return _V.expand(self, *sizes)
+        return movement.expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
-        return _V.expand(self, other.shape)
+        return movement.expand(self, other.shape)
 
     def broadcast_to(self, shape: Any) -> Tensor:
-        return _V.expand(self, shape)
+        return movement.expand(self, shape)
 
     def squeeze(self, dim: Any = None) -> Tensor:
-        return _V.squeeze(self, dim)
+        return movement.squeeze(self, dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        return _V.unsqueeze(self, dim)
+        return movement.unsqueeze(self, dim)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return _V.flatten(self, start_dim, end_dim)
+        return movement.flatten(self, start_dim, end_dim)
 
     def unflatten(self, dim: int, sizes: Any) -> Tensor:
-        return _V.unflatten(self, dim, sizes)
+        return movement.unflatten(self, dim, sizes)
 
     def repeat(self, *sizes: Any) -> Tensor:
-        return _V.repeat(self, *sizes)
+        return movement.repeat(self, *sizes)
 
     def flip(self, dims: Any) -> Tensor:
-        return _V.flip(self, dims)
+        return movement.flip(self, dims)
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
-        return _V.roll(self, shifts, dims)
+        return movement.roll(self, shifts, dims)
 
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.split(self, split_size_or_sections, dim)
+        return pieces.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.chunk(self, chunks, dim)
+        return pieces.chunk(self, chunks, dim)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
-        return _V.unbind(self, dim)
+        return pieces.unbind(self, dim)
 
     def tril(self, diagonal: int = 0) -> Tensor:
-        return _V.tril(self, diagonal)
+        return movement.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
-        return _V.triu(self, diagonal)
+        return movement.triu(self, diagonal)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
-        return _I.masked_fill(self, mask, value)
+        return indexing.masked_fill(self, mask, value)
 
     def gather(self, dim: int, index: Any) -> Tensor:
-        return _I.gather(self, dim, index)
+        return indexing.gather(self, dim, index)
 
     def index_select(self, dim: int, index: Any) -> Tensor:
-        return _I.index_select(self, dim, index)
+        return indexing.index_select(self, dim, index)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
-        return _I.topk(self, k, dim, largest, sorted)
+        return indexing.topk(self, k, dim, largest, sorted)
 
     def sort(self, dim: int = -1, descending: bool = False) -> Any:
-        return _I.sort(self, dim, descending)
+        return indexing.sort(self, dim, descending)
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
-        return _I.sort(self, dim, descending)[1]
+        return indexing.sort(self, dim, descending)[1]
 
     def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
-        return _P.multinomial(self, num_samples, replacement, generator=generator)
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)
 
     def nonzero(self) -> Tensor:
-        return _P.nonzero(self)
+        return sampling.nonzero(self)
 
 
 function._tensor_cls[0] = Tensor
 
 
-class _HookHandle:
-    """Returned by ``register_hook``; call it or ``.remove()`` it to take the hook off."""
-
-    __slots__ = ("hook", "hooks")
-
-    def __init__(self, hooks: list, hook: Callable) -> None:
-        self.hooks, self.hook = hooks, hook
-
-    def remove(self) -> None:
-        if self.hook in self.hooks:
-            self.hooks.remove(self.hook)
-
-    __call__ = remove
-
-
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Make a new tensor (a copy of ``data``), inferring the dtype as PyTorch does.
-
-    >>> import glassgrad as gg
-    >>> gg.tensor([1.0, 2.0]).dtype
-    glassgrad.float32
-    >>> gg.tensor([1, 2]).dtype
-    glassgrad.int64
-    """
-    if isinstance(data, numbers.Number | list | tuple | np.ndarray | np.generic | Tensor):
-        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
-
-
-# The ops import Tensor; importing them after the class keeps tensor <-> ops free of a logic cycle.
-from glassgrad.ops import activation as _A  # noqa: E402
-from glassgrad.ops import compare as _C  # noqa: E402
-from glassgrad.ops import conversion as _K  # noqa: E402
-from glassgrad.ops import elementwise as _E  # noqa: E402
-from glassgrad.ops import extremes as _X  # noqa: E402
-from glassgrad.ops import indexing as _I  # noqa: E402
-from glassgrad.ops import matmul as _M  # noqa: E402
-from glassgrad.ops import movement as _V  # noqa: E402
-from glassgrad.ops import reduce as _R  # noqa: E402
-from glassgrad.ops import sampling as _P  # noqa: E402
-from glassgrad.ops import statistics as _S  # noqa: E402
-from glassgrad.ops import unary as _U  # noqa: E402
+# The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
+# logic cycle. The factories come first: the ops modules import as_array from here.
+from glassgrad.factories import as_array, legacy_data, legacy_dtype, legacy_type_name, tensor  # noqa: E402
+from glassgrad.ops import (  # noqa: E402
+    activation,
+    compare,
+    conversion,
+    elementwise,
+    extremes,
+    indexing,
+    matmul,
+    movement,
+    pieces,
+    reduce,
+    sampling,
+    statistics,
+    unary,
+    views,
+)

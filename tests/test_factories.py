@@ -24,7 +24,7 @@ def test_shapes_and_dtypes():
     assert gg.full_like(x, 2.0).tolist() == [[2.0] * 3] * 2
     assert gg.randn_like(x).dtype == gg.float64
     assert gg.zeros(2, requires_grad=True).requires_grad
-    with pytest.raises(ValueError, match="size: expected non-negative integers"):
+    with pytest.raises(ValueError, match="zeros: expected non-negative integer sizes"):
         gg.zeros(-1)
 
 

@@ -45,10 +45,16 @@ def test_pytorch_quickstart_idioms_port():
 
 
 def test_asking_for_a_gpu_is_a_clear_error():
-    with pytest.raises(
-        ValueError, match="device: glassgrad runs on the CPU only; expected 'cpu', got 'cuda:0'"
-    ):
-        gg.device("cuda:0")
+    cuda = gg.device("cuda:0")  # a name only, as in PyTorch
+    assert cuda.type == "cuda" and cuda.index == 0 and repr(cuda) == "device(type='cuda', index=0)"
+    with pytest.raises(RuntimeError, match="zeros: glassgrad computes on the CPU only, got device 'cuda:0'"):
+        gg.zeros(2, device=cuda)
+    with pytest.raises(RuntimeError, match="to: glassgrad computes on the CPU only"):
+        gg.zeros(2).to("cuda")
+    with pytest.raises(RuntimeError, match="cuda: glassgrad computes on the CPU only"):
+        gg.zeros(2).cuda()
+    with pytest.raises(ValueError, match="device: expected a device type"):
+        gg.device("gpu")
 
 
 def test_inference_mode_takes_a_mode_and_decorates():

@@ -75,7 +75,7 @@ def test_detach_shares_data_and_clone_copies_with_gradient():
 def test_repr_shows_values_and_grad_fn():
     w = gg.tensor([1.0, 2.0], requires_grad=True)
     assert repr(w) == "tensor([1., 2.], requires_grad=True)"
-    assert repr(w * 2.0) == "tensor([2., 4.], grad_fn=<MulBackward>)"
+    assert repr(w * 2.0) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
     assert repr(gg.tensor([1, 2])) == "tensor([1, 2])"
     assert "dtype=glassgrad.float64" in repr(gg.tensor([1.0], dtype=gg.float64))
 

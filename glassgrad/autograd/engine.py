@@ -13,7 +13,16 @@ from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
 
-__all__ = ["backward", "run_backward"]
+__all__ = ["backward", "run_backward", "pass_id"]
+
+#: Counts backward passes, so an op that keeps per-pass scratch (split's shared gradient buffer)
+#: can tell a new pass from the one that filled it.
+_passes = [0]
+
+
+def pass_id() -> int:
+    """The number of the backward pass running now (or of the last one)."""
+    return _passes[0]
 
 
 def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
@@ -33,13 +42,12 @@ def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
             )
         grad = xp.ones_like(data)
     else:
-        grad = (
-            gradient._data if isinstance(gradient, _tensor_cls[0]) else xp.asarray(gradient, dtype=data.dtype)
-        )
+        # A copy: the seed may end up as a leaf's .grad, which optimizers and zero_grad() change
+        # in place; the caller's tensor must not change with it.
+        src = gradient._data if isinstance(gradient, _tensor_cls[0]) else gradient
+        grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
-        if grad.dtype != data.dtype:
-            grad = grad.astype(data.dtype)  # every gradient has its tensor's dtype (as PyTorch)
     leaves = run_backward([(tensor, grad)], retain_graph=retain_graph)
     _accumulate_leaves(leaves)
 
@@ -51,6 +59,7 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
     ``inputs`` (tensors) is given, their gradients are captured too, keyed by ``id(tensor)``, for
     ``autograd.grad``-style use without touching ``.grad``.
     """
+    _passes[0] += 1
     grads: dict[Node, object] = {}
     leaves: dict[int, list] = {}
     starts = []
@@ -121,12 +130,17 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                     ready.append(nxt)
             elif g is not None:
                 _add_leaf(leaves, nxt, g)
-        if not retain_graph and node.saved:
-            # Only what was saved is freed: a node that saved nothing (add, sum ...) can run again,
-            # as in PyTorch, where the error comes from reading freed saved tensors.
+        if not retain_graph and node.saved and _holds_arrays(node.saved):
+            # Only saved arrays are freed: a node that saved none (add, sum, a product with a
+            # Python number ...) can run again, as in PyTorch, where the error comes from reading
+            # freed saved tensors.
             node.saved = _FREED
             node.versions = None
     return leaves
+
+
+def _holds_arrays(saved: tuple) -> bool:
+    return any(s.__class__ is ndarray or s.__class__ is tuple for s in saved)
 
 
 def _unbroadcast_for(node: Node, g, shape: tuple):
@@ -156,7 +170,13 @@ def _run_hooks(hooks: list, grad):
     for hook in hooks:
         out = hook(tensor_cls(grad, _wrap=True))
         if out is not None:
-            grad = out._data if isinstance(out, tensor_cls) else out
+            new = out._data if isinstance(out, tensor_cls) else asarray(out)
+            if new.shape != grad.shape:
+                name = getattr(hook, "__qualname__", type(hook).__name__)
+                raise ShapeError(
+                    f"hook {name}: expected a gradient of shape {grad.shape} (the tensor's), got {new.shape}"
+                )
+            grad = new
     return grad
 
 
@@ -165,7 +185,7 @@ def _check_versions(node: Node) -> None:
         if counter[0] != expected:
             raise GraphError(
                 f"{node.fn.name}: {what}, saved for backward, was modified in place after the op ran "
-                f"(version {counter[0]}, expected {expected}; views and detach() share the version); "
+                f"(version {counter[0]}, expected {expected}; a tensor and its views share one version); "
                 "change a clone() instead"
             )
 
@@ -189,6 +209,6 @@ def _accumulate_leaves(leaves: dict) -> None:
             elif g.base is not None or not g.flags.writeable or id(g) in given:
                 g = g.copy()
             given.add(id(g))
-            t.grad = tensor_cls(g, _wrap=True)
+            t._grad = tensor_cls(g, _wrap=True)
         else:
             t.grad._data = asarray(t.grad._data + g)

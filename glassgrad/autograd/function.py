@@ -88,8 +88,8 @@ class Node:
         return self.saved
 
     def name(self) -> str:
-        """PyTorch-style node name, e.g. ``MulBackward``."""
-        return self.fn.__name__ + "Backward"
+        """PyTorch-style node name, e.g. ``MulBackward0``."""
+        return self.fn.__name__ + "Backward0"
 
     @property
     def next_functions(self) -> tuple:

@@ -24,7 +24,7 @@ import numpy as np
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from glassgrad.random import Generator
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
 
@@ -76,7 +76,7 @@ def default_collate(batch: Any) -> Any:
     if isinstance(elem, float):
         return Tensor(np.asarray(batch, dtype=np.float64), _wrap=True)  # (B,)
     if isinstance(elem, int):
-        return Tensor(batch)  # (B,) int64, or bool for bools
+        return tensor(batch)  # (B,) int64, or bool for bools
     if isinstance(elem, str | bytes):
         return batch
     if isinstance(elem, collections.abc.Mapping):
@@ -126,6 +126,9 @@ def _fetch(dataset: Any, indices: list[int]) -> Any:
     if getitems is not None:
         return getitems(indices)
     return [dataset[i] for i in indices]
+
+
+_warned_num_workers = False  # set by the first DataLoader(num_workers > 0)
 
 
 class DataLoader:
@@ -184,9 +187,12 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
             )
-        if num_workers > 0:
+        global _warned_num_workers
+        if num_workers > 0 and not _warned_num_workers:  # once per process: loaders are made per epoch
+            _warned_num_workers = True
             warnings.warn(
-                f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process",
+                f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process "
+                "(this warning is shown once)",
                 stacklevel=2,
             )
         if isinstance(dataset, IterableDataset):

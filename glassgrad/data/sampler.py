@@ -1,8 +1,10 @@
 """Samplers decide the order in which a ``DataLoader`` visits a dataset (``torch.utils.data`` names).
 
-Every sampler here draws its whole epoch of indices as one NumPy array (``_epoch_indices``), so
-``BatchSampler`` cuts batches by slicing instead of collecting indices one by one; iterating a
-sampler still yields Python ints, as in PyTorch. Randomness comes from ``glassgrad.random``: the
+Every sampler here draws its epoch of indices as NumPy arrays (``_epoch_chunks``: the whole epoch
+in one array, or, when the epoch may be huge, one chunk at a time), so ``BatchSampler`` cuts
+batches by slicing instead of collecting indices one by one; iterating a sampler still yields
+Python ints, as in PyTorch. ``RandomSampler(replacement=True, num_samples=10**10)`` therefore
+never holds more than one chunk of indices. Randomness comes from ``glassgrad.random``: the
 sampler's ``generator`` if given, else the global generator that ``manual_seed`` seeds. The draw
 happens when an epoch starts (``iter(sampler)``), so each epoch gets a new order.
 """
@@ -16,7 +18,17 @@ import numpy as np
 
 from glassgrad.random import Generator, get_generator
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
+__all__ = [
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+]
+
+#: indices drawn at a time by the samplers whose epoch may be arbitrarily long
+CHUNK = 1 << 16
 
 
 class Sampler:
@@ -39,8 +51,8 @@ class SequentialSampler(Sampler):
     def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
-    def _epoch_indices(self) -> np.ndarray:
-        return np.arange(len(self.data_source), dtype=np.int64)
+    def _epoch_chunks(self) -> Iterator[np.ndarray]:
+        yield np.arange(len(self.data_source), dtype=np.int64)
 
     def __iter__(self) -> Iterator[int]:
         return iter(range(len(self.data_source)))
@@ -87,23 +99,25 @@ class RandomSampler(Sampler):
         # The dataset may change size after construction, so its length is read lazily (as PyTorch does).
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _epoch_indices(self) -> np.ndarray:
+    def _epoch_chunks(self) -> Iterator[np.ndarray]:
         n, k = len(self.data_source), self.num_samples
         if n == 0:
             raise ValueError(
                 f"RandomSampler: expected a non-empty data_source to draw {k} samples from, got length 0"
             )
         rng = get_generator(self.generator)
-        if self.replacement:
-            return rng.integers(0, n, size=k, dtype=np.int64)
+        if self.replacement:  # independent draws, a chunk at a time: num_samples may be huge
+            for start in range(0, k, CHUNK):
+                yield rng.integers(0, n, size=min(CHUNK, k - start), dtype=np.int64)
+            return
         # One permutation per pass over the data: a loop over passes, not over samples.
-        perms = [rng.permutation(n) for _ in range(k // n)]
+        for _ in range(k // n):
+            yield rng.permutation(n).astype(np.int64, copy=False)
         if k % n:
-            perms.append(rng.permutation(n)[: k % n])
-        return np.concatenate(perms).astype(np.int64, copy=False)  # (k,)
+            yield rng.permutation(n)[: k % n].astype(np.int64, copy=False)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._epoch_indices().tolist())
+        return _ints(self._epoch_chunks())
 
     def __len__(self) -> int:
         return self.num_samples
@@ -121,15 +135,88 @@ class SubsetRandomSampler(Sampler):
         self.indices = indices
         self.generator = generator
 
-    def _epoch_indices(self) -> np.ndarray:
+    def _epoch_chunks(self) -> Iterator[np.ndarray]:
         idx = np.asarray(self.indices, dtype=np.int64).reshape(-1)  # (len,)
-        return idx[get_generator(self.generator).permutation(len(idx))]
+        yield idx[get_generator(self.generator).permutation(len(idx))]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._epoch_indices().tolist())
+        return _ints(self._epoch_chunks())
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """Indices ``0 .. len(weights) - 1`` drawn with probabilities proportional to ``weights``.
+
+    The usual cure for class imbalance: give each sample the weight ``1 / count(its class)``.
+    With replacement the draws are independent (made a chunk at a time); without, each index is
+    drawn at most once, each draw proportional to the weights of the indices not yet drawn (as
+    ``torch.multinomial``); once the nonzero weights are used up, zero-weight indices follow.
+
+    Args:
+        weights: a 1-d sequence of non-negative weights, not all zero (they need not sum to 1).
+        num_samples: how many indices per epoch (a positive int).
+        replacement: draw with replacement (default, as in PyTorch).
+        generator: the random source (default: the global one).
+
+    >>> sampler = WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], num_samples=2, replacement=False)
+    >>> len(sampler), sorted(sampler)
+    (2, [1, 3])
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(
+                f"WeightedRandomSampler: expected num_samples to be a positive integer, got {num_samples!r}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: expected replacement to be a bool, got {replacement!r}")
+        w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(
+                f"WeightedRandomSampler: expected a 1-d sequence of weights, got shape {w.shape}"
+            )
+        if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+            raise ValueError(
+                "WeightedRandomSampler: expected finite, non-negative weights with a positive sum"
+            )
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def _epoch_chunks(self) -> Iterator[np.ndarray]:
+        n, k, p = len(self.weights), self.num_samples, self.weights / self.weights.sum()
+        rng = get_generator(self.generator)
+        if self.replacement:
+            for start in range(0, k, CHUNK):
+                yield rng.choice(n, size=min(CHUNK, k - start), p=p).astype(np.int64, copy=False)
+            return
+        if k > n:
+            raise ValueError(
+                f"WeightedRandomSampler: expected num_samples <= {n} (the number of weights) without "
+                f"replacement, got {k}"
+            )
+        # An exponential race: index i finishes at time Eᵢ / wᵢ (Eᵢ ~ Exp(1)), and the first k
+        # to finish are a draw without replacement, each pick proportional to the remaining
+        # weights. Zero weights never finish; as in PyTorch they fill any places left, in random order.
+        order = rng.permutation(n)  # random order among the ties (the zero weights)
+        with np.errstate(divide="ignore"):
+            finish = rng.standard_exponential(n) / p[order]
+        yield order[np.argsort(finish, kind="stable")[:k]].astype(np.int64, copy=False)
+
+    def __iter__(self) -> Iterator[int]:
+        return _ints(self._epoch_chunks())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
@@ -160,13 +247,19 @@ class BatchSampler(Sampler):
     def __iter__(self) -> Iterator[list[int]]:
         bs = self.batch_size
         # The fast path only for our samplers' own __iter__: a subclass that overrides __iter__
-        # (a custom order) must be iterated, not bypassed through _epoch_indices.
+        # (a custom order) must be iterated, not bypassed through _epoch_chunks.
         if getattr(type(self.sampler), "__iter__", None) in _EPOCH_ITERS:
-            # Fast path: the whole epoch as one array, cut into slices (a loop over batches only).
-            idx = self.sampler._epoch_indices()  # type: ignore[union-attr]
-            stop = len(idx) - len(idx) % bs if self.drop_last else len(idx)
-            for start in range(0, stop, bs):
-                yield idx[start : start + bs].tolist()
+            # Fast path: the epoch's arrays cut into slices (a loop over batches only); a batch
+            # that straddles two chunks is completed from the next one.
+            rest = np.empty(0, dtype=np.int64)
+            for chunk in self.sampler._epoch_chunks():  # type: ignore[union-attr]
+                idx = np.concatenate([rest, chunk]) if len(rest) else chunk
+                full = len(idx) - len(idx) % bs
+                for start in range(0, full, bs):
+                    yield idx[start : start + bs].tolist()
+                rest = idx[full:]
+            if len(rest) and not self.drop_last:
+                yield rest.tolist()
             return
         batch: list[int] = []
         for i in self.sampler:
@@ -182,5 +275,18 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-# The __iter__ methods that only yield _epoch_indices(): BatchSampler may slice that array instead.
-_EPOCH_ITERS = frozenset((SequentialSampler.__iter__, RandomSampler.__iter__, SubsetRandomSampler.__iter__))
+def _ints(chunks: Iterable[np.ndarray]) -> Iterator[int]:
+    """The indices of ``chunks`` as Python ints, one chunk converted at a time."""
+    for chunk in chunks:
+        yield from chunk.tolist()
+
+
+# The __iter__ methods that only yield _epoch_chunks(): BatchSampler may slice those arrays instead.
+_EPOCH_ITERS = frozenset(
+    (
+        SequentialSampler.__iter__,
+        RandomSampler.__iter__,
+        SubsetRandomSampler.__iter__,
+        WeightedRandomSampler.__iter__,
+    )
+)

@@ -54,7 +54,7 @@ def xor() -> tuple[Tensor, Tensor]:
 
     >>> X, y = xor()
     >>> X.shape, y.flatten().tolist()
-    ((4, 2), [0.0, 1.0, 1.0, 0.0])
+    (glassgrad.Size([4, 2]), [0.0, 1.0, 1.0, 0.0])
     """
     return logic_gate("xor")
 

@@ -8,7 +8,7 @@ layers, activations, losses, and the ``functional``, ``init`` and ``utils`` subm
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
 
-from glassgrad.nn import functional, init, utils
+from glassgrad.nn import blocks, functional, init, utils
 from glassgrad.nn.activation import (
     ELU,
     GELU,
@@ -28,8 +28,9 @@ from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, Parame
 
 # convolution and pooling
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
-from glassgrad.nn.dropout import Dropout
+from glassgrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from glassgrad.nn.embedding import Embedding
+from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from glassgrad.nn.linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from glassgrad.nn.loss import (
     BCELoss,
@@ -43,7 +44,19 @@ from glassgrad.nn.loss import (
     SmoothL1Loss,
 )
 from glassgrad.nn.module import Module, Parameter
-from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, LocalResponseNorm
+from glassgrad.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from glassgrad.nn.perceptron import Perceptron
 from glassgrad.nn.pooling import (
     AdaptiveAvgPool1d,
@@ -59,9 +72,12 @@ from glassgrad.nn.pooling import (
     MaxUnpool1d,
     MaxUnpool2d,
 )
+from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     # submodules
+    "blocks",
     "functional",
     "init",
     "utils",
@@ -110,6 +126,31 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # image toolbox
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ChannelShuffle",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CircularPad1d",
+    "CircularPad2d",
     # convolution and pooling
     "Conv1d",
     "Conv2d",

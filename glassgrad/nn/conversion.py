@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.device import check_device
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conversion"]
@@ -52,11 +53,15 @@ class Conversion:
                 or (isinstance(a, type) and issubclass(a, np.generic))
             ):
                 dtype = a
-            elif a is not None and str(a) != "cpu":
-                raise ValueError(f"Module.to: expected device 'cpu' or a dtype, got {a!r}")
+            elif a is not None:
+                check_device(a, "Module.to")
         return self if dtype is None else self._cast_floating(dtype)
 
     def cpu(self) -> Self:
+        return self
+
+    def cuda(self, device: Any = None) -> Self:
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     def half(self) -> Self:

@@ -1,5 +1,6 @@
 """``Dropout``: zero each element with probability ``p`` while training, scaling the rest by
-``1 / (1 - p)`` so that the expected value is unchanged; the identity in eval mode."""
+``1 / (1 - p)`` so that the expected value is unchanged; the identity in eval mode. ``Dropout1d``/``2d``/``3d``
+drop whole channels instead of single elements."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from glassgrad.nn import functional as F
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 
 
 class Dropout(Module):
@@ -41,3 +42,46 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _ChannelDropout(Dropout):
+    """Shared code of the channel dropouts: the mask has one draw per (sample, channel)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        return self._fn(input, self.p, self.training)
+
+
+class Dropout1d(_ChannelDropout):
+    """Zero whole channels of a 1-D signal with probability ``p`` while training (inverted scaling).
+
+    Adjacent positions of a channel are strongly correlated, so dropping single elements barely
+    regularises; dropping the whole channel does.
+
+    Shape:
+        input ``(N, C, L)`` or ``(C, L)``, output the same.
+    """
+
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_ChannelDropout):
+    """Zero whole feature maps with probability ``p`` while training (inverted scaling).
+
+    Shape:
+        input ``(N, C, H, W)`` (or ``(N, C, L)``), output the same.
+
+    >>> Dropout2d(0.2)
+    Dropout2d(p=0.2, inplace=False)
+    """
+
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_ChannelDropout):
+    """Zero whole channels of a volume with probability ``p`` while training (inverted scaling).
+
+    Shape:
+        input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output the same.
+    """
+
+    _fn = staticmethod(F.dropout3d)

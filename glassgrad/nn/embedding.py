@@ -39,7 +39,7 @@ class Embedding(Module):
     >>> emb
     Embedding(10, 3, padding_idx=0)
     >>> emb(gg.tensor([[0, 2], [4, 9]])).shape
-    (2, 2, 3)
+    glassgrad.Size([2, 2, 3])
     """
 
     def __init__(

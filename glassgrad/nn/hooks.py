@@ -78,7 +78,9 @@ def register_module_forward_hook(
 class ForwardHooks:
     """The hook half of ``Module``: registering hooks and running them around ``forward``."""
 
-    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+    def _call_with_hooks(self, args: tuple, kwargs: dict, backward: Any = None) -> Any:
+        """Forward with the hooks; ``backward`` (a ``BackwardHookCall``, for modules with backward
+        hooks) routes the inputs after the pre-hooks and the output after the forward hooks."""
         pre_kw = self._forward_pre_hooks_with_kwargs
         for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
             if hid in pre_kw:
@@ -93,6 +95,8 @@ class ForwardHooks:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        if backward is not None:
+            args = backward.setup_inputs(args)
         hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
         with_kw = self._forward_hooks_with_kwargs | _global_forward_hooks_with_kwargs
         try:
@@ -108,6 +112,8 @@ class ForwardHooks:
             res = hook(self, args, kwargs, result) if hid in with_kw else hook(self, args, result)
             if res is not None:
                 result = res
+        if backward is not None:
+            result = backward.setup_outputs(result)
         return result
 
     def register_forward_pre_hook(

@@ -65,7 +65,7 @@ class Linear(Module):
     >>> fc
     Linear(in_features=4, out_features=3, bias=True)
     >>> fc(gg.ones(2, 4)).shape
-    (2, 3)
+    glassgrad.Size([2, 3])
     """
 
     def __init__(
@@ -174,7 +174,7 @@ class Flatten(Module):
 
     >>> import glassgrad as gg
     >>> Flatten()(gg.zeros(2, 3, 4)).shape
-    (2, 12)
+    glassgrad.Size([2, 12])
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
@@ -197,7 +197,7 @@ class Unflatten(Module):
 
     >>> import glassgrad as gg
     >>> Unflatten(1, (3, 4))(gg.zeros(2, 12)).shape
-    (2, 3, 4)
+    glassgrad.Size([2, 3, 4])
     """
 
     def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:

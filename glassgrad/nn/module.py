@@ -1,6 +1,6 @@
 """``Module``: the base of every layer, with PyTorch's registration rules.
 
-Its hook machinery lives in ``hooks.py``, its state-dict machinery in ``state_dict.py`` and its
+Its hook machinery lives in ``hooks.py`` (forward) and ``backward_hooks.py``, its state-dict machinery in ``state_dict.py`` and its
 dtype conversions (``to``, ``float``, ``double`` ...) in ``conversion.py``; ``Parameter`` in
 ``parameter.py`` (re-exported here).
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.backward_hooks import BackwardHookCall, BackwardHooks
 from glassgrad.nn.conversion import Conversion
 from glassgrad.nn.hooks import (
     ForwardHooks,
@@ -49,7 +50,7 @@ def _addindent(s: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-class Module(ForwardHooks, StateDict, Conversion):
+class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
     """Base class of every layer and model; subclass it and define ``forward``.
 
     Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and
@@ -84,6 +85,8 @@ class Module(ForwardHooks, StateDict, Conversion):
         setattr_(self, "_forward_hooks", OrderedDict())
         setattr_(self, "_forward_hooks_with_kwargs", set())
         setattr_(self, "_forward_hooks_always_called", set())
+        setattr_(self, "_backward_hooks", OrderedDict())  # full backward hooks (backward_hooks.py)
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -97,8 +100,11 @@ class Module(ForwardHooks, StateDict, Conversion):
             or self._forward_hooks
             or _global_forward_pre_hooks
             or _global_forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
         ):
-            return self._call_with_hooks(args, kwargs)
+            backward = BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
+            return self._call_with_hooks(args, kwargs, backward)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ registration

@@ -1,5 +1,6 @@
-"""``LayerNorm`` and ``BatchNorm1d``/``BatchNorm2d`` with PyTorch's parameters, buffers and state-dict
-keys (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``)."""
+"""``LayerNorm``, ``BatchNorm1d``/``BatchNorm2d``, ``GroupNorm`` and ``LocalResponseNorm`` with PyTorch's
+parameters, buffers and state-dict keys (``weight``, ``bias``, ``running_mean``, ``running_var``,
+``num_batches_tracked``). The instance norms live in ``instancenorm.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
 
-__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LocalResponseNorm"]
 
 
 class LayerNorm(Module):
@@ -238,3 +239,98 @@ class BatchNorm2d(_BatchNorm):
 
     _dims = (4,)
     _layout = "(N, {C}, H, W)"
+
+
+class GroupNorm(Module):
+    """Normalise groups of channels within each sample, then scale and shift per channel.
+
+    The C channels are split into ``num_groups`` groups of C / num_groups; each group of each sample
+    is normalised with its own mean and biased variance (over its channels and all positions), so
+    the result does not depend on the batch size. ``weight`` (ones) and ``bias`` (zeros) have
+    shape (C,) when ``affine``.
+
+    Shape:
+        input ``(N, C, *)``, output the same.
+
+    >>> GroupNorm(2, 4)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+    """
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: expected num_channels divisible by num_groups, got {num_channels} and {num_groups}"
+            )
+        self.num_groups = int(num_groups)
+        self.num_channels = int(num_channels)
+        self.eps = eps
+        self.affine = affine
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        if affine:
+            self.weight = Parameter(empty(self.num_channels, dtype=dt))
+            if bias:
+                self.bias = Parameter(empty(self.num_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ShapeError(
+                f"{self!r}: expected input (N, {self.num_channels}, *), got {tuple(input.shape)}"
+            )
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class LocalResponseNorm(Module):
+    """Divide each value by ``(k + alpha / size * sum of squares over size neighbouring channels) ** beta``.
+
+    No parameters (see ``F.local_response_norm``).
+
+    Shape:
+        input ``(N, C, *)`` with at least one spatial dim, output the same.
+
+    >>> LocalResponseNorm(5)
+    LocalResponseNorm(5, alpha=0.0001, beta=0.75, k=1.0)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        if size <= 0:
+            raise ValueError(f"LocalResponseNorm: expected a positive size, got {size}")
+        self.size = int(size)
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

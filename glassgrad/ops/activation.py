@@ -247,7 +247,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
     >>> import glassgrad as gg
     >>> gg.tensor([0.0, 1000.0, -1000.0]).sigmoid()
-    tensor([0.5, 1. , 0. ])
+    tensor([0.5000, 1.0000, 0.0000])
     """
     return Sigmoid.apply(floating(x))
 
@@ -375,7 +375,7 @@ def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
     >>> import glassgrad as gg
     >>> gg.tensor([1e4, -1e4, 1e4]).softmax(0)
-    tensor([0.5, 0. , 0.5])
+    tensor([0.5000, 0.0000, 0.5000])
     """
     x, axis = _softmax_input("softmax", x, dim, dtype)
     return Softmax.apply(x, axis=axis)

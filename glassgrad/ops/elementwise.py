@@ -135,7 +135,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad  # keep only what a wanted gradient reads, as PyTorch
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         return a * b
 
     @staticmethod
@@ -150,7 +151,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -224,6 +225,35 @@ class Clamp(Function):
     def backward(ctx, g):
         (mask,) = ctx.saved
         return g * mask
+
+
+class ClampBounds(Function):
+    """z = min(max(a, lo), hi) with tensor bounds (either may be None), all broadcast together.
+
+    VJP, as PyTorch (ties go to ``a``; when lo > hi the output is hi):
+    g to a where lo <= a <= hi; g to lo where a < lo <= hi; g to hi where a > hi or lo > hi.
+    """
+
+    name = "clamp_bounds"
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        xp = array_module(a)
+        ctx.save_for_backward(a, lo, hi)
+        out = a if lo is None else xp.maximum(a, lo)
+        return out if hi is None else xp.minimum(out, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.saved
+        need = ctx.needs_input_grad
+        inside = True if lo is None else a >= lo
+        if hi is not None:
+            inside = inside & (a <= hi)
+        ga = g * inside if need[0] else None
+        glo = g * ((a < lo) & (True if hi is None else lo <= hi)) if need[1] else None
+        ghi = g * ((a > hi) | (False if lo is None else lo > hi)) if need[2] else None
+        return ga, glo, ghi
 
 
 class Maximum(Function):
@@ -352,12 +382,14 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
         elif a._data.dtype == np.bool_:
             a = Tensor(a._data.astype(np.int64), _wrap=True)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        lo, hi = min, max
+        if lo is not None:
+            a, lo = operands(a, lo)
+        if hi is not None:
+            a, hi = operands(a, hi)
+            if isinstance(lo, Tensor) and lo._data.dtype != a._data.dtype:
+                a, lo = operands(a, lo)  # hi widened a: bring lo along
+        return ClampBounds.apply(a, lo, hi)
     return Clamp.apply(a, lo=min, hi=max)
 
 

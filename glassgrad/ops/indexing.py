@@ -104,8 +104,10 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, a, key=(), advanced=False):
+        if not advanced and not any(k is Ellipsis for k in key):
+            key = (*key, Ellipsis)  # an all-int key then gives a 0-d view (as PyTorch), not a scalar
         try:
-            return array_module(a).asarray(a[key])  # an all-int key gives a NumPy scalar; keep arrays
+            return array_module(a).asarray(a[key])
         except IndexError as e:
             raise IndexOutOfRangeError(
                 f"getitem: expected a key that fits shape {a.shape}, got {e}"
@@ -350,7 +352,13 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices, best first.
 
-    Always returned sorted. ``values`` is differentiable (a gather at ``indices``).
+    Always returned sorted and stable: among equal values the lower index comes first, also at
+    the k-th place (PyTorch's order among ties is unspecified). ``values`` is differentiable (a
+    gather at ``indices``).
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 0, 1, 0, 1, 1, 0, 1]).topk(3).indices
+    tensor([0, 2, 4])
 
     Shape:
         x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``.
@@ -365,17 +373,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         )
     xp = array_module(x._data)
     key = _order_key(x._data, largest)
-    if 0 < k < n:
-        # O(n) selection of the k best (unordered), then positional order so that ties stay stable.
-        cand = xp.take(xp.argpartition(key, k - 1, axis=d), xp.arange(k), axis=d)
-        cand = xp.sort(cand, axis=d)
-    else:
-        shape = [1] * x.ndim
-        shape[d] = n
-        positions = xp.broadcast_to(
-            xp.arange(n).reshape(shape), key.shape
-        )  # (n,) -> (1, .., n, .., 1) -> x's
-        cand = positions[(slice(None),) * d + (slice(0, k),)]
-    order = xp.argsort(xp.take_along_axis(key, cand, axis=d), axis=d, kind="stable")
-    idx = xp.take_along_axis(cand, order, axis=d)
+    # A stable sort, then the first k: among equal values the earlier position always wins, also
+    # at the k-th place (a partial selection, argpartition, picks an arbitrary one there).
+    order = xp.argsort(key, axis=d, kind="stable")
+    idx = order[(slice(None),) * d + (slice(0, k),)]  # (*A, n, *B) -> (*A, k, *B)
     return TopK(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))

@@ -25,12 +25,12 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        ctx.attrs["sizes"] = [a.shape[dim] for a in arrays]
         return array_module(*arrays).concatenate(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        (sizes,) = ctx.saved
+        sizes = ctx.attrs["sizes"]
         xp = array_module(g)
         pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
@@ -72,7 +72,7 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     >>> import glassgrad as gg
     >>> from glassgrad.ops.joining import cat
     >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
-    (3, 3)
+    glassgrad.Size([3, 3])
     """
     ts = _joinable(tensors, "cat")
     if any(t.ndim != 1 or t.shape[0] for t in ts):

@@ -92,7 +92,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
     >>> import glassgrad as gg
     >>> (gg.ones(5, 2, 3) @ gg.ones(3, 4)).shape
-    (5, 2, 4)
+    glassgrad.Size([5, 2, 4])
     """
     a, b = _operand(a), _operand(b)
     da, db = a._data, b._data  # checks on the raw arrays: this is a hot path
@@ -224,7 +224,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     >>> import glassgrad as gg
     >>> from glassgrad.ops.matmul import einsum
     >>> einsum("ij,jk->ik", gg.ones(2, 3), gg.ones(3, 4)).shape
-    (2, 4)
+    glassgrad.Size([2, 4])
     """
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])

@@ -3,13 +3,11 @@
 Each backward is the inverse movement: reshape back, permute by the inverse permutation, flip
 again, roll back. ``expand``'s backward is the identity because the engine's ``unbroadcast``
 sums the gradient over the expanded dims. squeeze/unsqueeze/flatten/unflatten are reshapes;
-split/chunk/unbind are basic slices (``indexing.GetItem``), one node per piece, so every node has
-one output. Joining (cat, stack) is in ``joining.py``, padding in ``padding.py``.
+split/chunk/unbind are in ``pieces.py``. Joining (cat, stack) is in ``joining.py``, padding in ``padding.py``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 from typing import Any
@@ -17,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.ops.indexing import GetItem, normalize_dim
+from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
 __all__ = [
     "reshape", "transpose", "t", "permute", "expand", "squeeze", "unsqueeze", "flatten", "unflatten",
-    "repeat", "flip", "roll", "split", "chunk", "unbind", "tril", "triu",
+    "repeat", "flip", "roll", "tril", "triu", "view",
 ]  # fmt: skip
 
 
@@ -171,7 +169,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
     >>> import glassgrad as gg
     >>> gg.arange(6).reshape(2, -1).shape
-    (2, 3)
+    glassgrad.Size([2, 3])
     """
     shape = _ints(shape, "reshape")
     n = x._data.size
@@ -185,6 +183,22 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
             f"reshape: expected a shape with {n} elements, got {shape} for input of shape {x.shape}"
         )
     return Reshape.apply(x, shape=new)
+
+
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """``x`` with a new shape, sharing its memory: writes through one show in the other.
+
+    Unlike ``reshape``, never copies: a shape that the tensor's strides cannot express (after a
+    transpose, say) is an error, as in PyTorch; use ``reshape`` or ``contiguous().view(...)``.
+    """
+    out = reshape(x, *shape)
+    if out._data.size and not may_share_memory(out._data, x._data):
+        raise ShapeError(
+            f"view: expected a shape expressible over the input's strides, got {out.shape} for a "
+            f"non-contiguous input of shape {x.shape} (strides {x._data.strides}); use "
+            ".reshape(...) or .contiguous().view(...)"
+        )
+    return out
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
@@ -315,52 +329,3 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"triu: expected a tensor with at least 2 dims, got shape {x.shape}")
     return Triu.apply(x, diagonal=int(diagonal))
-
-
-# ------------------------------------------------------------------ pieces (slices, one node each)
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller) or of the
-    listed section sizes (which must sum to the dim's size)."""
-    if x.ndim == 0:
-        raise ShapeError("split: expected a tensor with at least 1 dim, got shape ()")
-    d = normalize_dim(dim, x.ndim, "split", x.shape)
-    n = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
-        if size < 0 or (size == 0 and n):
-            raise ShapeError(f"split: expected a positive split size, got {size}")
-        sections = [min(size, n - s) for s in range(0, n, size)] if n else [0]
-    else:
-        sections = list(_ints((split_size_or_sections,), "split"))
-        if sum(sections) != n or any(s < 0 for s in sections):
-            raise ShapeError(
-                f"split: expected non-negative sections summing to {n} (dim {dim} of {x.shape}), got {sections}"
-            )
-    starts = np.cumsum([0, *sections])
-    pre = (slice(None),) * d
-    return tuple(
-        GetItem.apply(x, key=pre + (slice(int(a), int(b)),), advanced=False)
-        for a, b in itertools.pairwise(starts)
-    )
-
-
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    """``chunks`` pieces along ``dim`` of size ceil(n / chunks) each (so maybe fewer pieces), as PyTorch."""
-    if chunks <= 0 or x.ndim == 0:
-        raise ShapeError(
-            f"chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
-        )
-    d = normalize_dim(dim, x.ndim, "chunk", x.shape)
-    n = x.shape[d]
-    if n == 0:
-        return split(x, [0] * chunks, d)
-    return split(x, -(-n // chunks), d)
-
-
-def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    """The slices ``x.select(dim, i)`` for every i, as a tuple (the dim is removed)."""
-    if x.ndim == 0:
-        raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
-    d = normalize_dim(dim, x.ndim, "unbind", x.shape)
-    pre = (slice(None),) * d
-    return tuple(GetItem.apply(x, key=pre + (i,), advanced=False) for i in range(x.shape[d]))

@@ -26,50 +26,55 @@ __all__ = ["var", "std", "logsumexp", "norm"]
 
 # ------------------------------------------------------------------ primitives
 def _centered(x, axis, correction):
-    """(x - mean over axis, max(0, N - correction)): what var and std share."""
+    """(x - mean over axis, N - correction): what var and std share. The forward divides by
+    max(0, N - correction); the backward, as PyTorch's, by N - correction itself, so a correction
+    above N gives finite gradients (0 for std) and only N = correction gives inf/nan."""
     n = _count(x.shape, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = x - array_module(x).sum(x, axis=axis, keepdims=True) / n
-    return d, float(max(0, n - correction))
+    return d, float(n - correction)
 
 
 class Var(Function):
-    """v = sum((x - mean)^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / max(0, N - correction)."""
+    """v = sum((x - mean)^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / (N - correction)."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
-        d, denom = _centered(x, axis, correction)
-        ctx.save_for_backward(d, denom)
+        d, dof = _centered(x, axis, correction)
+        ctx.save_for_backward(d)
+        ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
-            return array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / denom
+            return array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)
 
     @staticmethod
     def backward(ctx, g):
-        d, denom = ctx.saved
-        scale = 2 / denom if denom else math.inf  # N <= correction: inf (nan where d = 0), as PyTorch
+        (d,) = ctx.saved
+        a = ctx.attrs
+        scale = 2 / a["dof"] if a["dof"] else math.inf  # N = correction: inf (nan where d = 0), as PyTorch
         with np.errstate(invalid="ignore", divide="ignore"):
-            return _unsqueeze(g, ctx.attrs["axis"], ctx.attrs["keepdims"]) * scale * d
+            return _unsqueeze(g, a["axis"], a["keepdims"]) * scale * d
 
 
 class Std(Function):
-    """s = sqrt(var(x)).   VJP: g (x - mean) / (max(0, N - correction) s), taken as 0 where s = 0 (as PyTorch)."""
+    """s = sqrt(var(x)).   VJP: g (x - mean) / ((N - correction) s), taken as 0 where s = 0 (as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         xp = array_module(x)
-        d, denom = _centered(x, axis, correction)
+        d, dof = _centered(x, axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / denom)
-        ctx.save_for_backward(d, denom, out)
+            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof))
+        ctx.save_for_backward(d, out)
+        ctx.attrs["dof"] = dof
         return out
 
     @staticmethod
     def backward(ctx, g):
-        d, denom, out = ctx.saved
+        d, out = ctx.saved
         a = ctx.attrs
         s, g = _unsqueeze(out, a["axis"], a["keepdims"]), _unsqueeze(g, a["axis"], a["keepdims"])
         with np.errstate(invalid="ignore", divide="ignore"):
-            return array_module(g).where(s == 0, 0, g / s) * d / denom
+            return array_module(g).where(s == 0, 0, g / s) * d / a["dof"]
 
 
 class LogSumExp(Function):

@@ -1,15 +1,24 @@
 """Optimizers and learning-rate schedules with PyTorch's names, defaults and update rules.
 
-``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad`` follow ``torch.optim`` step for step;
+``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``,
+``Rprop``, ``ASGD`` and ``LBFGS`` follow ``torch.optim`` step for step;
 ``lr_scheduler`` holds the schedules. Each optimizer's docstring gives its algorithm, and its
 ``step()`` reads like it.
 """
 
 from glassgrad.optim import lr_scheduler
+from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam, AdamW
+from glassgrad.optim.adamax import Adamax
+from glassgrad.optim.asgd import ASGD
+from glassgrad.optim.lbfgs import LBFGS
+from glassgrad.optim.nadam import NAdam
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
+from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS"]

@@ -58,7 +58,7 @@ class Adam(Optimizer):
         >>> w.grad = gg.tensor([0.5, -100.0])
         >>> opt.step()  # the first step moves each coordinate by lr, against its gradient's sign
         >>> w
-        tensor([ 0.9, -1.9], requires_grad=True)
+        tensor([ 0.9000, -1.9000], requires_grad=True)
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")

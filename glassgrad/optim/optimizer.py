@@ -20,10 +20,11 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
+from glassgrad.dtypes import get_default_dtype
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "scalar_state", "refuse_differentiable", "check_betas"]
 
 
 class _Required:
@@ -34,6 +35,29 @@ class _Required:
 
 
 required = _Required()
+
+
+def scalar_state(value: float) -> Tensor:
+    """A 0-d Tensor of the default dtype (float32 unless changed) holding ``value``.
+
+    PyTorch keeps an optimizer's scalar running quantities (NAdam's ``mu_product``, ASGD's ``eta``
+    and ``mu``) in such tensors, so they are rounded to float32 at every update, and loading a
+    state_dict casts them to the parameter's dtype like the other state. Keeping the same 0-d
+    arrays (updated in place) gives the same trajectories bit for bit, before and after a load.
+    """
+    return Tensor(np.array(value, dtype=get_default_dtype().np), _wrap=True)
+
+
+def refuse_differentiable(name: str, differentiable: bool) -> None:
+    """Raise for ``differentiable=True``: glassgrad does not differentiate through optimizer steps."""
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True is not supported")
+
+
+def check_betas(name: str, betas: Any) -> None:
+    """Raise unless ``betas`` is a pair ``(β₁, β₂)`` of numbers in [0, 1)."""
+    if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"{name}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
 
 
 class Optimizer:

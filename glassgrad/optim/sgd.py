@@ -53,7 +53,7 @@ class SGD(Optimizer):
         >>> w.grad = gg.tensor([0.5, -1.0])
         >>> opt.step()
         >>> w
-        tensor([ 0.95, -1.9 ], requires_grad=True)
+        tensor([ 0.9500, -1.9000], requires_grad=True)
     """
 
     _param_shaped_state = ("momentum_buffer",)

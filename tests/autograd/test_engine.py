@@ -65,7 +65,7 @@ def test_diamond_runs_each_backward_once_and_sums():
         observers.backward.clear()
     # d/dx (2 x^2 + x^3) = 4x + 3x^2
     np.testing.assert_allclose(x.grad.numpy(), 4 * x._data + 3 * x._data**2)
-    assert calls.count("MulBackward") == 3 and calls.count("AddBackward") == 1
+    assert calls.count("MulBackward0") == 3 and calls.count("AddBackward0") == 1
 
 
 def test_gradients_accumulate_across_backward_calls():

@@ -201,15 +201,28 @@ def test_mutually_exclusive_options_raise_value_error_like_torch(i):
         torch.utils.data.DataLoader(tds, **tkw)
 
 
-def test_num_workers_warns_and_still_loads():
+def test_num_workers_warns_once_and_still_loads(monkeypatch):
+    import warnings
+
+    from glassgrad.data import dataloader
+
+    monkeypatch.setattr(dataloader, "_warned_num_workers", False)
     with pytest.warns(UserWarning, match="main process"):
         loader = DataLoader(_ds(4), batch_size=2, num_workers=2)
     assert len(list(loader)) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second loader (the next epoch's, say) does not warn again
+        loader = DataLoader(_ds(4), batch_size=2, num_workers=4)
+    assert [b[1].tolist() for b in loader] == [[0, 1], [2, 3]]
 
 
-def test_signature_matches_torch_so_worker_options_port():
+def test_signature_matches_torch_so_worker_options_port(monkeypatch):
     # e.g. DataLoader(ds, num_workers=4, multiprocessing_context="spawn", pin_memory_device="cuda")
     import inspect
+
+    from glassgrad.data import dataloader
+
+    monkeypatch.setattr(dataloader, "_warned_num_workers", False)
 
     torch = pytest.importorskip("torch")
     ours = inspect.signature(DataLoader.__init__).parameters

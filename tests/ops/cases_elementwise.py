@@ -71,6 +71,22 @@ def _clamp(draw):
     return (lambda a: a.clamp(-1.0, 1.0)), (x,)
 
 
+@case("clamp_bounds")
+def _clamp_bounds(draw):
+    xs, ls = draw(broadcast_pair())
+    x, lo = values(draw, xs), values(draw, ls, -2.0, 0.0)
+    hi = lo + 1.5
+    # keep x away from both bounds, where the derivative jumps
+    x = np.where((np.abs(x - lo) < 0.05) | (np.abs(x - hi) < 0.05), x + 0.2, x)
+    x = np.where((np.abs(x - lo) < 0.05) | (np.abs(x - hi) < 0.05), x + 0.2, x)
+    kind = draw(st.sampled_from(["both", "min", "max"]))
+    if kind == "min":
+        return (lambda a, b: a.clamp(min=b)), (x, lo)
+    if kind == "max":
+        return (lambda a, b: a.clamp(max=b)), (x, hi)
+    return (lambda a, b, c: a.clamp(b, c)), (x, lo, hi)
+
+
 @case("where")
 def _where(draw):
     sa, sb = draw(broadcast_pair())

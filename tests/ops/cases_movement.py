@@ -197,3 +197,15 @@ def _expand_as_and_broadcast_to(draw):
     shape = draw(shapes(1, 3, max_side=3))
     target = (2, *shape)
     return (lambda a: a.broadcast_to(target) * gg.tensor(np.ones(target))), (values(draw, shape),)
+
+
+@case("diagonal")
+def _diagonal(draw):
+    shape = draw(shapes(2, 4, min_side=1, max_side=4))
+    d1, d2 = draw(
+        st.lists(st.integers(-len(shape), len(shape) - 1), min_size=2, max_size=2).filter(
+            lambda ds: ds[0] % len(shape) != ds[1] % len(shape)
+        )
+    )
+    offset = draw(st.integers(-3, 3))
+    return (lambda a: a.diagonal(offset, d1, d2) * 2.0), (values(draw, shape),)

@@ -265,3 +265,44 @@ def test_pad_takes_pytorch_keyword_names():
 
     out = F.pad(input=gg.ones(2, 2), pad=(1, 1), mode="constant", value=0.0)
     assert out.shape == (2, 4) and out.tolist()[0] == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_unbind_backward_allocates_one_input_sized_gradient():
+    """Each piece used to return a zeros array of the whole input: O(T^2) work for T steps.
+    Now exactly one piece per pass hands back an input-sized array (the shared buffer)."""
+    from glassgrad.autograd import observers
+
+    full = []
+
+    def watch(node, grad, grads):
+        if node.fn.name == "piece":
+            full.extend(g for g in grads if g is not None)
+
+    x = gg.randn(400, 3, requires_grad=True)
+    loss = gg.stack([p.sum() * (i + 1.0) for i, p in enumerate(x.unbind(0))]).sum()
+    observers.backward.append(watch)
+    try:
+        loss.backward()
+    finally:
+        observers.backward.remove(watch)
+    assert len(full) == 1 and full[0].shape == (400, 3)
+    np.testing.assert_allclose(x.grad.numpy(), np.repeat(np.arange(1.0, 401.0)[:, None], 3, 1))
+
+
+def test_split_pieces_are_views_sharing_the_version_counter():
+    w = gg.randn(4, 3, requires_grad=True)
+    a, b = w.split(2)
+    y = (a * a).sum() + b.sum()
+    with gg.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(gg.errors.GraphError, match="modified in place"):
+        y.backward()
+
+
+def test_split_gradient_twice_with_retain_graph():
+    x = gg.randn(5, 2, requires_grad=True)
+    y = sum((p * (i + 1.0)).sum() for i, p in enumerate(x.unbind(0)))
+    y.backward(retain_graph=True)
+    y.backward()
+    expected = 2 * np.repeat(np.arange(1.0, 6.0)[:, None], 2, 1)
+    np.testing.assert_allclose(x.grad.numpy(), expected)

@@ -224,14 +224,17 @@ def test_backward_through_a_graph_saved_before_the_step_raises():
 def test_bad_grads_raise():
     w = _param(2, 3)
     opt = Adam([w])
-    w.grad = gg.tensor(np.ones(3))
+    with pytest.raises(ShapeError, match=r"grad: expected a gradient of shape \(2, 3\), got \(3,\)"):
+        w.grad = gg.tensor(np.ones(3))  # refused at the assignment, as PyTorch
+    with pytest.raises(
+        DTypeError, match="grad: expected a gradient of dtype glassgrad.float64, got glassgrad.float32"
+    ):
+        w.grad = gg.tensor(np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="grad: expected a Tensor or None, got float"):
+        w.grad = 0.0
+    w._grad = gg.tensor(np.ones(3))  # only the raw slot can be wrong now; step() still checks
     with pytest.raises(
         ShapeError, match=r"Adam.step: expected a grad of shape \(2, 3\) like its param, got \(3,\)"
-    ):
-        opt.step()
-    w.grad = gg.tensor(np.ones((2, 3), dtype=np.float32))
-    with pytest.raises(
-        DTypeError, match="Adam.step: expected a grad of dtype glassgrad.float64 like its param, got float32"
     ):
         opt.step()
 

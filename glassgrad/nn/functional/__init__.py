@@ -9,6 +9,8 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     normalization   layer_norm, batch_norm, normalize, cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
+    image           interpolate, pixel_shuffle, pixel_unshuffle, channel_shuffle, dropout1d/2d/3d
+                    (and group_norm, instance_norm, local_response_norm in normalization)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
 """
@@ -37,9 +39,26 @@ from glassgrad.nn.functional.classification import (
 
 # convolution and pooling
 from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from glassgrad.nn.functional.image import (
+    channel_shuffle,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
 from glassgrad.nn.functional.layers import bilinear, dropout, embedding, linear, one_hot, pad
 from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
-from glassgrad.nn.functional.normalization import batch_norm, cosine_similarity, layer_norm, normalize
+from glassgrad.nn.functional.normalization import (
+    batch_norm,
+    cosine_similarity,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+)
 from glassgrad.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -93,6 +112,17 @@ __all__ = [
     "cross_entropy",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # image toolbox
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     # convolution and pooling
     "conv1d",
     "conv2d",

@@ -33,7 +33,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
     >>> F.linear(gg.ones(2, 3), gg.ones(4, 3), gg.zeros(4)).shape
-    (2, 4)
+    glassgrad.Size([2, 4])
     """
     w_shape, x_shape = weight.shape, input.shape
     if weight.ndim not in (1, 2) or input.ndim < 1 or x_shape[-1] != w_shape[-1]:

@@ -1,4 +1,5 @@
-"""Normalisation functions: layer_norm, batch_norm (fused ops), normalize and cosine_similarity."""
+"""Normalisation functions: layer_norm, batch_norm (fused ops), group_norm, instance_norm,
+local_response_norm, normalize and cosine_similarity."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
+from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
 
-__all__ = ["layer_norm", "batch_norm", "normalize", "cosine_similarity"]
+__all__ = [
+    "layer_norm",
+    "batch_norm",
+    "normalize",
+    "cosine_similarity",
+    # image toolbox
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+]
 
 
 def layer_norm(
@@ -32,7 +43,7 @@ def layer_norm(
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
     >>> F.layer_norm(gg.tensor([[1.0, 3.0]]), (2,))
-    tensor([[-1.,  1.]])
+    tensor([[-1.0000,  1.0000]])
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
@@ -162,3 +173,133 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
         units.append(x / (norm + Tensor(floored - norm._data, _wrap=True)))
     return (units[0] * units[1]).sum(dim)
+
+
+# ------------------------------------------------------------------ image toolbox
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """Per-channel scale and shift of ``out`` (N, C, *)."""
+    param_shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)  # (C,) -> (1, C, 1, ...)
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
+def _check_channel_params(op: str, input: Tensor, **params: Tensor | None) -> None:  # noqa: A002
+    channels = input.shape[1]
+    for name, t in params.items():
+        if t is not None and t.shape != (channels,):
+            raise ShapeError(
+                f"{op}: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
+            )
+
+
+def group_norm(
+    input: Tensor,  # noqa: A002
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each group of C / num_groups channels of each sample, then scale and shift per channel.
+
+    The mean and biased variance are taken over the group's channels and all spatial positions of
+    one sample, so the result does not depend on the batch. Built on the fused layer-norm op over
+    the flattened group: ``num_groups=1`` is a layer norm over (C, *), ``num_groups=C`` an instance
+    norm.
+
+    Shape:
+        input: (N, C, *); weight, bias: (C,); returns input's shape.
+    """
+    if input.ndim < 2 or num_groups <= 0 or input.shape[1] % num_groups:
+        raise ShapeError(
+            f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {input.shape}"
+        )
+    _check_channel_params("group_norm", input, weight=weight, bias=bias)
+    n = input.shape[0]
+    x = input.reshape(n, num_groups, -1)  # (N, C, *) -> (N, G, C/G * prod(*))
+    out = _N.layer_norm(x, 1, None, None, eps).reshape(input.shape)  # -> (N, C, *)
+    return _affine(out, weight, bias)
+
+
+def instance_norm(
+    input: Tensor,  # noqa: A002
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each sample over its spatial positions (a group norm with C groups).
+
+    With ``use_input_stats`` the sample's own statistics are used and, when running statistics are
+    given, they move towards the batch average of the per-instance means and unbiased variances
+    (``running = (1 - momentum) * running + momentum * mean_over_N(stat)``, outside the graph, as
+    PyTorch). Without it the running statistics normalise, as batch norm's evaluation mode.
+
+    Shape:
+        input: (N, C, *) with at least one spatial dim; running stats, weight, bias: (C,).
+    """
+    if input.ndim < 3:
+        raise ShapeError(f"instance_norm: expected input (N, C, *) with spatial dims, got {input.shape}")
+    _check_channel_params(
+        "instance_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: expected running_mean and running_var when use_input_stats=False"
+            )
+        return batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
+    n, c = input.shape[:2]
+    if input._data.size <= n * c:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input {input.shape}"
+        )
+    out = group_norm(input, c, weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
+        mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
+            if running_var is not None:
+                running_var.copy_((1 - momentum) * running_var._data + momentum * var)
+    return out
+
+
+def local_response_norm(
+    input: Tensor,  # noqa: A002
+    size: int,
+    alpha: float = 1e-4,
+    beta: float = 0.75,
+    k: float = 1.0,
+) -> Tensor:
+    """AlexNet's lateral inhibition: divide each value by a power of its neighbours' energy across channels.
+
+    b[c] = x[c] / (k + alpha / size * sum_{c' in window(c)} x[c']^2) ** beta, the window being the
+    ``size`` channels from c - size // 2 to c + (size - 1) // 2 (zeros beyond the edges, still
+    divided by ``size``). The window sum is ``size`` shifted slices of the zero-padded squares
+    added up (a loop over the window's offsets, not over channels or pixels).
+
+    Shape:
+        input: (N, C, *) with at least one spatial dim; returns input's shape.
+    """
+    if input.ndim < 3:
+        raise ShapeError(
+            f"local_response_norm: expected input (N, C, *) with spatial dims, got {input.shape}"
+        )
+    if size <= 0:
+        raise ValueError(f"local_response_norm: expected a positive size, got {size}")
+    c = input.shape[1]
+    sq = input * input
+    pads = (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2)  # pad dim 1 only
+    padded = pad(sq, pads)  # (N, C, *) -> (N, C + size - 1, *)
+    window = padded[:, 0:c]
+    for j in range(1, size):
+        window = window + padded[:, j : j + c]
+    div = (window * (alpha / size) + k) ** beta
+    return input / div

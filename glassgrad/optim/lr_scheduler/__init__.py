@@ -16,9 +16,11 @@
 
 from glassgrad.optim.lr_scheduler.base import LRScheduler
 from glassgrad.optim.lr_scheduler.composite import ChainedScheduler, SequentialLR
+from glassgrad.optim.lr_scheduler.cyclic import CyclicLR
 from glassgrad.optim.lr_scheduler.noam import NoamLR
 from glassgrad.optim.lr_scheduler.onecycle import OneCycleLR
 from glassgrad.optim.lr_scheduler.plateau import ReduceLROnPlateau
+from glassgrad.optim.lr_scheduler.restarts import CosineAnnealingWarmRestarts
 from glassgrad.optim.lr_scheduler.schedules import (
     ConstantLR,
     CosineAnnealingLR,
@@ -42,6 +44,8 @@ __all__ = [
     "ExponentialLR",
     "PolynomialLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "SequentialLR",
     "ChainedScheduler",
     "OneCycleLR",

@@ -1,0 +1,77 @@
+"""Tensor hooks: ``register_hook`` (a function of the gradient that may replace it),
+``retain_grad`` (keep a non-leaf's gradient in ``.grad``) and the handle that removes a hook.
+
+A non-leaf tensor's hooks live on the node that made it (the engine runs them on the node's
+summed output gradient before its backward); a leaf's live on the tensor (run before the
+gradient is accumulated into ``.grad``). A hook must return None or a gradient of the same shape.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable
+
+from glassgrad.errors import GraphError
+
+__all__ = ["register_hook", "retain_grad", "retains_grad", "RemovableHandle"]
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``.remove()`` (or calling it) takes the hook off."""
+
+    __slots__ = ("hook", "hooks")
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+    __call__ = remove
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def register_hook(t: Any, hook: Callable) -> RemovableHandle:
+    """Add ``hook(grad) -> grad | None`` to tensor ``t`` (see ``Tensor.register_hook``)."""
+    if not t.requires_grad:
+        raise GraphError("register_hook: expected a tensor that requires grad")
+    if t._node is not None:
+        if t._node.hooks is None:
+            t._node.hooks = []
+        hooks = t._node.hooks
+    else:
+        if t._hooks is None:
+            t._hooks = []
+        hooks = t._hooks
+    if hooks and getattr(hooks[-1], "retains_grad", False):
+        hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
+    else:
+        hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def retains_grad(t: Any) -> bool:
+    hooks = t._node.hooks if t._node is not None else None
+    return bool(hooks) and getattr(hooks[-1], "retains_grad", False)
+
+
+def retain_grad(t: Any) -> None:
+    """Keep non-leaf ``t``'s gradient in ``t.grad`` after backward, after its other hooks ran."""
+    if t._node is None or retains_grad(t):
+        return
+    ref = weakref.ref(t)
+
+    def keep(grad: Any) -> None:
+        owner = ref()
+        if owner is not None:
+            copy = type(grad)(grad._data.copy(), _wrap=True)
+            owner._grad = copy if owner._grad is None else owner._grad + grad._data
+
+    keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
+    register_hook(t, keep)

@@ -1,0 +1,37 @@
+"""Probability distributions with ``torch.distributions``' names and semantics.
+
+``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``, ``MultivariateNormal`` (full covariance,
+through its Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
+``entropy``, ``mean``/``mode``/``stddev``/``variance``, and ``kl_divergence`` for each pair of
+the same family (``register_kl`` adds more). They are built from Tensor ops, so gradients flow
+through ``log_prob``, ``entropy`` and ``rsample`` — the policy-gradient and VAE recipes::
+
+    dist = Categorical(logits=policy(state))
+    action = dist.sample()
+    loss = -(dist.log_prob(action) * advantage).mean()
+
+    z = Normal(mu, (0.5 * logvar).exp()).rsample()   # differentiable in mu and logvar
+"""
+
+from glassgrad.distributions import constraints
+from glassgrad.distributions.bernoulli import Bernoulli
+from glassgrad.distributions.categorical import Categorical
+from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.independent import Independent
+from glassgrad.distributions.kl import kl_divergence, register_kl
+from glassgrad.distributions.multivariate_normal import MultivariateNormal
+from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.uniform import Uniform
+
+__all__ = [
+    "Distribution",
+    "Normal",
+    "Uniform",
+    "Bernoulli",
+    "Categorical",
+    "MultivariateNormal",
+    "Independent",
+    "kl_divergence",
+    "register_kl",
+    "constraints",
+]

@@ -1,0 +1,157 @@
+"""Constraints: what values a parameter or a sample may take (``torch.distributions.constraints``).
+
+Each constraint's ``check(value)`` returns a boolean array, one entry per event (the event's own
+dims reduced), used by ``validate_args`` to refuse a bad parameter or a value outside the support.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Constraint",
+    "real",
+    "positive",
+    "unit_interval",
+    "boolean",
+    "simplex",
+    "integer_interval",
+    "interval",
+    "half_open_interval",
+    "real_vector",
+    "lower_cholesky",
+    "positive_definite",
+]
+
+
+def _arr(value: Any) -> np.ndarray:
+    return np.asarray(getattr(value, "_data", value))
+
+
+class Constraint:
+    """A set of allowed values. ``event_dim``: how many trailing dims make up one event."""
+
+    event_dim = 0
+    is_discrete = False
+
+    def check(self, value: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return type(self).__name__.lstrip("_") + "()"
+
+
+class _Real(Constraint):
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return v == v  # not NaN (±inf are real numbers here, as in PyTorch)
+
+
+class _GreaterThan(Constraint):
+    def __init__(self, lower: float) -> None:
+        self.lower = lower
+
+    def check(self, value: Any) -> np.ndarray:
+        return _arr(value) > self.lower
+
+    def __repr__(self) -> str:
+        return f"GreaterThan(lower_bound={self.lower})"
+
+
+class _Interval(Constraint):
+    """``low <= x <= high`` (or ``< high`` when half-open); bounds may be arrays."""
+
+    def __init__(self, low: Any, high: Any, half_open: bool = False) -> None:
+        self.low, self.high, self.half_open = low, high, half_open
+
+    def check(self, value: Any) -> np.ndarray:
+        v, lo, hi = _arr(value), _arr(self.low), _arr(self.high)
+        return (lo <= v) & ((v < hi) if self.half_open else (v <= hi))
+
+    def __repr__(self) -> str:
+        kind = "HalfOpenInterval" if self.half_open else "Interval"
+        return f"{kind}(lower_bound={self.low}, upper_bound={self.high})"
+
+
+class _Boolean(Constraint):
+    is_discrete = True
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return (v == 0) | (v == 1)
+
+
+class _IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, low: int, high: Any) -> None:
+        self.low, self.high = low, high
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return (v % 1 == 0) & (self.low <= v) & (v <= _arr(self.high))
+
+    def __repr__(self) -> str:
+        return f"IntegerInterval(lower_bound={self.low}, upper_bound={self.high})"
+
+
+class _Simplex(Constraint):
+    event_dim = 1
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return np.all(v >= 0, axis=-1) & (np.abs(v.sum(-1) - 1) < 1e-6)
+
+
+class _RealVector(Constraint):
+    event_dim = 1
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return np.all(v == v, axis=-1)
+
+
+class _LowerCholesky(Constraint):
+    event_dim = 2
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        lower = np.all(v == np.tril(v), axis=(-2, -1))
+        return lower & np.all(np.diagonal(v, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+class _PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        symmetric = np.all(np.abs(v - np.swapaxes(v, -1, -2)) <= 1e-6 * (1 + np.abs(v)), axis=(-2, -1))
+        eig = np.linalg.eigvalsh(v)  # (..., n): all positive for a positive-definite matrix
+        return symmetric & np.all(eig > 0, axis=-1)
+
+
+real = _Real()
+positive = _GreaterThan(0.0)
+unit_interval = _Interval(0.0, 1.0)
+boolean = _Boolean()
+simplex = _Simplex()
+real_vector = _RealVector()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
+
+
+def interval(low: Any, high: Any) -> Constraint:
+    """``low <= x <= high``."""
+    return _Interval(low, high)
+
+
+def half_open_interval(low: Any, high: Any) -> Constraint:
+    """``low <= x < high``."""
+    return _Interval(low, high, half_open=True)
+
+
+def integer_interval(low: int, high: Any) -> Constraint:
+    """Integers ``low <= k <= high``."""
+    return _IntegerInterval(low, high)

@@ -1,0 +1,163 @@
+"""``Distribution``: the base of the probability distributions, with PyTorch's shapes and checks.
+
+Shapes follow ``torch.distributions``: a distribution holds a batch of independent distributions
+(``batch_shape``), each over events of ``event_shape``; ``sample(sample_shape)`` returns
+``sample_shape + batch_shape + event_shape`` and ``log_prob(value)`` one number per event,
+``sample_shape + batch_shape``. Everything is built from Tensor ops, so gradients flow through
+``log_prob``, ``entropy`` and ``rsample`` (the reparameterised sample) to the parameters;
+``sample`` draws without recording a graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+import glassgrad as gg
+from glassgrad.distributions import constraints
+from glassgrad.tensor import Tensor
+
+__all__ = ["Distribution"]
+
+_validate_default = True  # PyTorch validates by default (unless Python runs with -O)
+
+
+class Distribution:
+    """Base class: subclasses set ``arg_constraints``, ``support`` and define the methods they have.
+
+    Args:
+        batch_shape: the shape of the batch of distributions.
+        event_shape: the shape of one event (one sample of one distribution).
+        validate_args: check the parameters now, and values given to ``log_prob``; None takes
+            the default (``Distribution.set_default_validate_args``, True unless changed).
+    """
+
+    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {}
+    support: constraints.Constraint | None = None
+    has_rsample = False
+    has_enumerate_support = False
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        """Turn argument validation on or off for distributions made from now on."""
+        if value not in (True, False):
+            raise ValueError(f"Distribution.set_default_validate_args: expected a bool, got {value!r}")
+        global _validate_default
+        _validate_default = value
+
+    def __init__(
+        self, batch_shape: tuple = (), event_shape: tuple = (), validate_args: bool | None = None
+    ) -> None:
+        self._batch_shape = gg.Size(batch_shape) if hasattr(gg, "Size") else tuple(batch_shape)
+        self._event_shape = gg.Size(event_shape) if hasattr(gg, "Size") else tuple(event_shape)
+        self._validate_args = _validate_default if validate_args is None else validate_args
+        if self._validate_args:
+            for name, constraint in self.arg_constraints.items():
+                if name not in self.__dict__:
+                    continue  # the form (probs or logits) that was not given, or a computed one
+                value = getattr(self, name)
+                if not np.all(constraint.check(value)):
+                    raise ValueError(
+                        f"{type(self).__name__}: expected parameter {name} ({type(value).__name__} of shape "
+                        f"{tuple(value.shape)}) to satisfy the constraint {constraint!r}, but found invalid "
+                        f"values:\n{value}"
+                    )
+
+    # ------------------------------------------------------------ shapes
+    @property
+    def batch_shape(self) -> tuple:
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> tuple:
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape: tuple = ()) -> tuple:
+        """``sample_shape + batch_shape + event_shape``."""
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        return tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
+
+    # ------------------------------------------------------------ sampling and densities
+    def sample(self, sample_shape: tuple = ()) -> Tensor:
+        """Draw ``sample_shape`` batches of samples, recording no graph."""
+        with gg.no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample(self, sample_shape: tuple = ()) -> Tensor:
+        """A sample that is a differentiable function of the parameters (reparameterisation)."""
+        raise NotImplementedError(f"{type(self).__name__}: rsample is not available (has_rsample=False)")
+
+    def sample_n(self, n: int) -> Tensor:
+        """``sample((n,))`` (PyTorch's deprecated form)."""
+        return self.sample((n,))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """The log density (or log mass) at ``value``, one per event."""
+        raise NotImplementedError(f"{type(self).__name__}: log_prob is not implemented")
+
+    def entropy(self) -> Tensor:
+        """The entropy of each distribution in the batch, shape ``batch_shape``."""
+        raise NotImplementedError(f"{type(self).__name__}: entropy is not implemented")
+
+    def perplexity(self) -> Tensor:
+        """exp(entropy)."""
+        return self.entropy().exp()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: cdf is not implemented")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: enumerate_support is not implemented")
+
+    # ------------------------------------------------------------ moments
+    @property
+    def mean(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: mean is not implemented")
+
+    @property
+    def mode(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: mode is not implemented")
+
+    @property
+    def variance(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: variance is not implemented")
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.variance.sqrt()
+
+    # ------------------------------------------------------------ checks
+    def _validate_sample(self, value: Any) -> None:
+        """Raise unless ``value`` is a Tensor whose shape broadcasts with the batch and event
+        shapes and whose values lie in the support."""
+        name = type(self).__name__
+        if not isinstance(value, Tensor):
+            raise ValueError(f"{name}.log_prob: expected value to be a Tensor, got {type(value).__name__}")
+        event = tuple(self._event_shape)
+        if event and tuple(value.shape[len(value.shape) - len(event) :]) != event:
+            raise ValueError(
+                f"{name}.log_prob: expected a value whose last dims are the event shape {event}, got shape "
+                f"{tuple(value.shape)}"
+            )
+        try:
+            np.broadcast_shapes(tuple(value.shape), tuple(self._batch_shape) + event)
+        except ValueError:
+            raise ValueError(
+                f"{name}.log_prob: expected a value broadcastable to batch_shape + event_shape "
+                f"{tuple(self._batch_shape) + event}, got shape {tuple(value.shape)}"
+            ) from None
+        if self.support is not None and not np.all(self.support.check(value)):
+            raise ValueError(
+                f"{name}.log_prob: expected value within the support {self.support!r}, got values outside "
+                f"it:\n{value}"
+            )
+
+    def __repr__(self) -> str:
+        params = ", ".join(
+            f"{k}: {tuple(getattr(self, k).shape) if getattr(self, k).numel() > 1 else getattr(self, k)}"
+            for k in self.arg_constraints
+            if k in self.__dict__
+        )
+        return f"{type(self).__name__}({params})"

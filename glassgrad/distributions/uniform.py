@@ -1,0 +1,79 @@
+"""``Uniform``: constant density on the half-open interval [low, high)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import glassgrad as gg
+from glassgrad.distributions import constraints, utils
+from glassgrad.distributions.distribution import Distribution
+from glassgrad.tensor import Tensor
+
+__all__ = ["Uniform"]
+
+
+class Uniform(Distribution):
+    r"""The uniform distribution on [low, high), as ``torch.distributions.Uniform``.
+
+    ::
+
+        log p(x) = −log(high − low)  inside [low, high),  −∞ outside
+        H        = log(high − low)
+        rsample  = low + u (high − low),   u ~ U[0, 1)
+
+    Args:
+        low: the lower bound (inclusive).
+        high: the upper bound (exclusive), > low.
+        validate_args: check low < high now and that log_prob's values lie in [low, high).
+
+    Shape:
+        ``batch_shape`` = broadcast(low, high); ``event_shape`` = ().
+    """
+
+    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
+        "low": constraints.real,
+        "high": constraints.real,
+    }
+    has_rsample = True
+
+    def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
+        self.low, self.high = utils.broadcast_all(low, high)
+        super().__init__(tuple(self.low.shape), (), validate_args)
+        if self._validate_args and not bool((self.low._data < self.high._data).all()):
+            raise ValueError(
+                f"Uniform: expected low < high everywhere, got low={self.low} and high={self.high}"
+            )
+
+    @property
+    def support(self) -> constraints.Constraint:  # type: ignore[override]
+        return constraints.half_open_interval(self.low, self.high)
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.high + self.low) / 2
+
+    @property
+    def mode(self) -> Tensor:
+        return gg.full(tuple(self.low.shape), math.nan, dtype=self.low.dtype)
+
+    @property
+    def stddev(self) -> Tensor:
+        return (self.high - self.low) / 12**0.5
+
+    @property
+    def variance(self) -> Tensor:
+        return (self.high - self.low) ** 2 / 12
+
+    def rsample(self, sample_shape: tuple = ()) -> Tensor:
+        u = utils.standard_uniform(self._extended_shape(sample_shape), self.low.dtype)
+        return self.low + u * (self.high - self.low)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        inside = (self.low <= value) & (value < self.high)
+        return gg.where(inside, -(self.high - self.low).log(), -math.inf)
+
+    def entropy(self) -> Tensor:
+        return (self.high - self.low).log()

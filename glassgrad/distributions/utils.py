@@ -1,0 +1,67 @@
+"""Helpers shared by the distributions: parameter broadcasting, probs <-> logits, and the noise
+sources that ``sample``/``rsample`` draw from (one place, so tests can fix the noise)."""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+import glassgrad as gg
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "broadcast_all",
+    "as_param",
+    "clamp_probs",
+    "probs_to_logits",
+    "logits_to_probs",
+    "standard_normal",
+    "standard_uniform",
+]
+
+
+def as_param(value: Any) -> Tensor:
+    """A parameter as a Tensor; a Python number becomes a 0-d tensor of the default dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, Number):
+        return gg.tensor(float(value))
+    return gg.as_tensor(value)
+
+
+def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
+    """Every value as a Tensor, all expanded to their broadcast shape (numbers take the tensors' dtype)."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    dtype = tensors[0].dtype if tensors else gg.get_default_dtype()
+    out = [v if isinstance(v, Tensor) else gg.tensor(v, dtype=dtype) for v in values]
+    shape = np.broadcast_shapes(*(t.shape for t in out))
+    return tuple(t if t.shape == shape else t.expand(*shape) for t in out)
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """Probabilities kept in [ε, 1 − ε] (ε = the dtype's machine epsilon), so logs stay finite."""
+    eps = float(np.finfo(probs._data.dtype).eps)
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """log p (categorical), or log p − log(1 − p) (binary)."""
+    p = clamp_probs(probs)
+    return p.log() - (-p).log1p() if is_binary else p.log()
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """sigmoid(logits) (binary), or softmax over the last dim."""
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
+
+
+def standard_normal(shape: tuple, dtype: Any) -> Tensor:
+    """N(0, 1) noise of ``shape``, from the global generator (``manual_seed``)."""
+    return gg.randn(tuple(shape), dtype=dtype)
+
+
+def standard_uniform(shape: tuple, dtype: Any) -> Tensor:
+    """U[0, 1) noise of ``shape``, from the global generator."""
+    return gg.rand(tuple(shape), dtype=dtype)

@@ -1,0 +1,177 @@
+"""Module backward hooks: ``register_full_backward_hook`` and ``register_full_backward_pre_hook``,
+with PyTorch's semantics.
+
+For one forward call of a module with such hooks, the tensor inputs that require grad are routed
+through one joining node and the tensor outputs through another (``ops/backward_hook.py``), so at
+backward::
+
+    all gradients w.r.t. the outputs arrive  ->  pre-hooks(module, grad_output)      may replace them
+    ... backward through the module ...
+    all gradients w.r.t. the inputs arrive   ->  hooks(module, grad_input, grad_output)  may replace grad_input
+
+``grad_input`` has one entry per positional argument of ``forward`` (None for non-Tensors and
+integer tensors; zeros for a floating tensor that does not require grad, as in PyTorch),
+``grad_output`` one per output (a Tensor output counts as a
+1-tuple). A hook returns None or a tuple of the same length. If no input requires grad, the hooks
+run (with ``grad_input`` all None, and a warning, as in PyTorch) as soon as ``grad_output`` is known.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.nn.hooks import RemovableHandle
+from glassgrad.ops.backward_hook import hook_pack
+from glassgrad.tensor import Tensor
+
+__all__ = ["BackwardHooks", "BackwardHookCall"]
+
+
+def _arrays(values: tuple, index: list[int], what: str, expected: int) -> tuple:
+    """The raw arrays at ``index`` of a hook's answer (None stays None)."""
+    if len(values) != expected:
+        raise RuntimeError(
+            f"backward hook: expected {expected} {what} (a tuple of that length), got {len(values)}"
+        )
+    return tuple(None if values[i] is None else getattr(values[i], "_data", values[i]) for i in index)
+
+
+class BackwardHookCall:
+    """The backward hooks of one forward call: routes its inputs and outputs and runs the hooks."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.hooks = list(module._backward_hooks.values())  # as registered when forward ran
+        self.pre_hooks = list(module._backward_pre_hooks.values())
+        self.grad_outputs: tuple | None = None
+        self.n_inputs = self.n_outputs = 0
+        self.input_index: list[int] | None = None
+        self.output_index: list[int] | None = None
+        self.input_routed: list[int] = []
+        self.output_routed: list[int] = []
+        self.inputs: tuple = ()
+        self.outputs: tuple = ()
+
+    @staticmethod
+    def _route(values: tuple, on_grads: Callable) -> tuple[tuple, list[int] | None, list[int]]:
+        """Route the tensors of ``values`` that require grad through one joining node.
+
+        Returns the new values, the positions of the floating tensors (None when nothing is
+        routed) and the positions of those routed. As in PyTorch, once one tensor requires grad
+        every floating tensor gets an entry in the hooks' tuples; one that does not require grad
+        is not differentiated through, and its entry is zeros.
+        """
+        index = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v._data.dtype.kind == "f"]
+        routed = [i for i in index if values[i].requires_grad]
+        if not routed or not is_grad_enabled():
+            return values, None, []
+        out = list(values)
+        for i, t in zip(routed, hook_pack([values[i] for i in routed], on_grads)):
+            out[i] = t
+        return tuple(out), index, routed
+
+    def _as_tuple(self, grads: tuple, values: tuple, index: list[int], routed: list[int], n: int) -> tuple:
+        """The hooks' view: a Tensor per floating tensor (zeros where not routed), None elsewhere."""
+        out: list = [None] * n
+        for i in index:
+            out[i] = Tensor(values[i]._data * 0, _wrap=True)
+        for i, g in zip(routed, grads):
+            out[i] = Tensor(g, _wrap=True)
+        return tuple(out)
+
+    def setup_inputs(self, args: tuple) -> tuple:
+        self.n_inputs, self.inputs = len(args), args
+        args, self.input_index, self.input_routed = self._route(args, self._on_input_grads)
+        return args
+
+    def setup_outputs(self, result: Any) -> Any:
+        single = not isinstance(result, tuple)
+        values = (result,) if single else result
+        self.n_outputs, self.outputs = len(values), values
+        values, self.output_index, self.output_routed = self._route(values, self._on_output_grads)
+        return (
+            values[0] if single else type(result)(values) if type(result) is tuple else type(result)(*values)
+        )
+
+    def _on_output_grads(self, grads: tuple) -> tuple:
+        routed = self.output_routed
+        grad_output = self._as_tuple(grads, self.outputs, self.output_index, routed, self.n_outputs)
+        for hook in self.pre_hooks:
+            answer = hook(self.module, grad_output)
+            if answer is not None:
+                _arrays(answer, routed, "grad_output entries", self.n_outputs)  # checks the length
+                grad_output = tuple(answer)
+        self.grad_outputs = grad_output
+        if self.input_index is None:  # no input wants a gradient: there is no later moment to wait for
+            warnings.warn(
+                f"{type(self.module).__name__}: full backward hook runs when the gradients w.r.t. the "
+                "module's outputs are known, since no input requires grad (grad_input is all None)",
+                UserWarning,
+                stacklevel=2,
+            )
+            grad_input = (None,) * self.n_inputs
+            for hook in self.hooks:
+                answer = hook(self.module, grad_input, grad_output)
+                if answer is not None and not all(a is None for a in answer):
+                    raise RuntimeError(
+                        "backward hook: expected None (or all None) from a hook of a module none of whose "
+                        "inputs requires grad"
+                    )
+            self.grad_outputs = None
+        return _arrays(grad_output, routed, "grad_output entries", self.n_outputs)
+
+    def _on_input_grads(self, grads: tuple) -> tuple:
+        if self.grad_outputs is None:  # the outputs' gradients never came through the hook
+            return grads
+        routed = self.input_routed
+        grad_input = self._as_tuple(grads, self.inputs, self.input_index, routed, self.n_inputs)
+        for hook in self.hooks:
+            answer = hook(self.module, grad_input, self.grad_outputs)
+            if answer is not None:
+                _arrays(answer, routed, "grad_input entries", self.n_inputs)
+                grad_input = tuple(answer)
+        self.grad_outputs = None
+        return _arrays(grad_input, routed, "grad_input entries", self.n_inputs)
+
+
+class BackwardHooks:
+    """The backward-hook half of ``Module``: registering the hooks."""
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_input, grad_output)`` once the gradients w.r.t. the module's
+        inputs are computed; a returned tuple replaces ``grad_input`` (see the module docstring).
+
+        Do not change the arguments in place; return new tensors instead.
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_output)`` once the gradients w.r.t. the module's outputs are
+        computed, before they flow into the module; a returned tuple replaces ``grad_output``."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated in PyTorch; here it registers a full backward hook (with a warning).
+
+        PyTorch's old hook saw the gradients of the module's *last op* instead of its inputs (which
+        differ as soon as forward has more than one op); glassgrad gives every hook the correct
+        gradients w.r.t. the module's inputs.
+        """
+        warnings.warn(
+            f"{type(self).__name__}.register_backward_hook is deprecated; it acts as "
+            "register_full_backward_hook (gradients w.r.t. the module's inputs)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.register_full_backward_hook(hook)

@@ -1,0 +1,282 @@
+"""Image functions: resizing (``interpolate``), pixel and channel shuffles, and channel dropout.
+
+All but the resize are composites of primitives (reshape, permute, mul). A resize is one
+``ops.resample.Resample`` node per resized axis, whose backward adds each output gradient back to
+the input pixels it read, weighted as in the forward.
+
+Resizing is separable: nearest and (bi/tri)linear interpolation treat each spatial axis on its own,
+so ``interpolate`` resizes one axis after another. Along one axis of ``n_in`` positions resized to
+``n_out``, output position ``i`` reads source coordinate ``s(i)``:
+
+    nearest          s = floor(i * scale)                      (one source pixel)
+    nearest-exact    s = floor((i + 0.5) * scale)
+    linear           s = (i + 0.5) * scale - 0.5, clamped at 0  (align_corners=False)
+                     s = i * (n_in - 1) / (n_out - 1)            (align_corners=True)
+                     out = (1 - l) * x[floor(s)] + l * x[floor(s) + 1],  l = s - floor(s)
+
+with ``scale = n_in / n_out``, or ``1 / scale_factor`` when a scale factor was given (as PyTorch;
+``interpolate`` also follows PyTorch's special cases for axes that keep or double their size).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import elementwise as _E
+from glassgrad.ops import resample as _R
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+]
+
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+# ------------------------------------------------------------------ interpolate
+def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[tuple, tuple]:
+    """Output sizes and per-axis scale factors (None where the size was given)."""
+    k = len(spatial)
+    if (size is None) == (scale_factor is None):
+        raise ValueError(
+            f"{op}: expected exactly one of size and scale_factor, got size={size}, "
+            f"scale_factor={scale_factor}"
+        )
+    if size is not None:
+        sizes = (size,) * k if isinstance(size, numbers.Integral) else tuple(size)
+        if len(sizes) != k or any(int(s) <= 0 for s in sizes):
+            raise ShapeError(
+                f"{op}: expected {k} positive output sizes for spatial shape {spatial}, got {size}"
+            )
+        return tuple(int(s) for s in sizes), (None,) * k
+    factors = (scale_factor,) * k if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
+    if len(factors) != k or any(f <= 0 for f in factors):
+        raise ValueError(
+            f"{op}: expected {k} positive scale factors for spatial shape {spatial}, got {scale_factor}"
+        )
+    sizes = tuple(math.floor(n * float(f)) for n, f in zip(spatial, factors))
+    if min(sizes) <= 0:
+        raise ShapeError(
+            f"{op}: scale_factor {scale_factor} gives an empty output for spatial shape {spatial}"
+        )
+    return sizes, tuple(float(f) for f in factors)
+
+
+def _source_coords(n_in: int, n_out: int, factor: float | None, mode: str, align_corners: bool, dt) -> Any:
+    """Source coordinate of each output position along one axis (see the module docstring).
+
+    Computed in the input's precision (float32 for float32 input), as PyTorch does, so that a
+    coordinate that lands exactly on a pixel boundary rounds the same way.
+    """
+    i = np.arange(n_out, dtype=dt)
+    if mode != "nearest-exact" and mode != "nearest" and align_corners:
+        step = dt.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dt.type(0)
+        return i * step
+    scale = dt.type(1.0 / factor) if factor is not None else dt.type(n_in) / dt.type(n_out)
+    if mode == "nearest":
+        return i * scale
+    if mode == "nearest-exact":
+        return (i + dt.type(0.5)) * scale
+    return np.maximum((i + dt.type(0.5)) * scale - dt.type(0.5), 0)
+
+
+def _resize_axis(
+    x: Tensor, axis: int, n_out: int, factor: float | None, mode: str, align_corners: bool
+) -> Tensor:
+    """Resize one axis of ``x`` to ``n_out`` positions."""
+    n_in = x.shape[axis]
+    dt = x._data.dtype if x._data.dtype.itemsize >= 4 else np.dtype(np.float32)
+    src = _source_coords(n_in, n_out, factor, mode, align_corners, np.dtype(dt))
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)  # (n_out,)
+    if mode.startswith("nearest"):
+        return _R.resample(x, axis, lo)
+    hi = np.minimum(lo + 1, n_in - 1)
+    lam = (src - lo).astype(x._data.dtype)  # the weight of the upper neighbour, in [0, 1)
+    return _R.resample(x, axis, lo, hi, lam)
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002 - PyTorch's names
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of ``input`` to ``size``, or by ``scale_factor``.
+
+    Modes: ``"nearest"``, ``"nearest-exact"``, and ``"linear"`` / ``"bilinear"`` / ``"trilinear"``
+    for 1, 2 and 3 spatial dims, with ``align_corners`` (default False): True lines up the centres
+    of the corner pixels of input and output, False their outer edges. With a ``scale_factor`` the
+    coordinates use ``1 / scale_factor`` unless ``recompute_scale_factor=True`` (then in/out sizes).
+
+    Shape:
+        input: (N, C, *S) with 1 to 3 spatial dims S; returns (N, C, *S_out).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.interpolate(gg.tensor([[[1.0, 2.0]]]), scale_factor=2).tolist()
+    [[[1.0, 1.0, 2.0, 2.0]]]
+    """
+    op = "interpolate"
+    if not 3 <= input.ndim <= 5:
+        raise ShapeError(f"{op}: expected input (N, C, *S) with 1 to 3 spatial dims, got {input.shape}")
+    if input._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")
+    k = input.ndim - 2
+    if mode in ("nearest", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(f"{op}: align_corners can only be set with the linear modes, got mode {mode!r}")
+    elif mode in _LINEAR:
+        if _LINEAR[mode] != k:
+            raise ShapeError(
+                f"{op}: mode {mode!r} expects {_LINEAR[mode]} spatial dims, got input {input.shape}"
+            )
+    else:
+        raise NotImplementedError(
+            f"{op}: expected mode nearest, nearest-exact, linear, bilinear or trilinear, got {mode!r}"
+        )
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported")
+    sizes, factors = _out_sizes(op, tuple(input.shape[2:]), size, scale_factor)
+    if recompute_scale_factor:
+        factors = (None,) * k
+    out = input
+    for axis, (n_out, f) in enumerate(zip(sizes, factors), start=2):
+        n_in = input.shape[axis]
+        # PyTorch's CPU kernels, followed here: a linear axis that keeps its size is left alone, and
+        # 2-D nearest treats "same size" and "twice the size" exactly (i and i // 2) whatever the
+        # factor; elsewhere a factor like 1.2 on 3 pixels still moves the sampling points.
+        if mode in _LINEAR and n_out == n_in:
+            continue
+        if mode == "nearest" and k == 2 and n_out in (n_in, 2 * n_in):
+            f = None
+        if n_out != n_in or f not in (None, 1.0):
+            out = _resize_axis(out, axis, n_out, f, mode, bool(align_corners))
+    return out
+
+
+# ------------------------------------------------------------------ shuffles
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """Move blocks of r*r channels into r x r pixel blocks (sub-pixel convolution's last step).
+
+    out[n, c, h*r + i, w*r + j] = input[n, c*r*r + i*r + j, h, w].
+
+    Shape:
+        input: (*, C*r*r, H, W); returns (*, C, H*r, W*r).
+    """
+    r = int(upscale_factor)
+    if input.ndim < 3 or r <= 0 or input.shape[-3] % (r * r):
+        raise ShapeError(
+            f"pixel_shuffle: expected input (*, C*{r}*{r}, H, W) with channels divisible by {r * r}, "
+            f"got {input.shape}"
+        )
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)  # (*, C*r*r, H, W) -> (*, C, r, r, H, W)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # -> (*, C, H, r, W, r)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)  # -> (*, C, H*r, W*r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """The inverse of ``pixel_shuffle``: each r x r pixel block becomes r*r channels.
+
+    Shape:
+        input: (*, C, H*r, W*r); returns (*, C*r*r, H, W).
+    """
+    r = int(downscale_factor)
+    if input.ndim < 3 or r <= 0 or input.shape[-1] % r or input.shape[-2] % r:
+        raise ShapeError(
+            f"pixel_unshuffle: expected input (*, C, H*{r}, W*{r}) with H and W divisible by {r}, got {input.shape}"
+        )
+    *lead, c, hr, wr = input.shape
+    h, w = hr // r, wr // r
+    x = input.reshape(*lead, c, h, r, w, r)  # (*, C, H*r, W*r) -> (*, C, H, r, W, r)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # -> (*, C, r, r, H, W)
+    return x.reshape(*lead, c * r * r, h, w)  # -> (*, C*r*r, H, W)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+    """Interleave the channels of ``groups`` groups (ShuffleNet): channel g*(C/g) + k moves to k*g + g.
+
+    Shape:
+        input: (N, C, *) with C divisible by groups; returns the same shape.
+    """
+    g = int(groups)
+    if input.ndim < 3 or g <= 0 or input.shape[1] % g:
+        raise ShapeError(
+            f"channel_shuffle: expected input (N, C, *) with C divisible by groups={g}, got {input.shape}"
+        )
+    n, c, *rest = input.shape
+    x = input.reshape(n, g, c // g, *rest)  # (N, C, *) -> (N, g, C/g, *)
+    x = x.transpose(1, 2)  # -> (N, C/g, g, *)
+    return x.reshape(n, c, *rest)  # -> (N, C, *)
+
+
+# ------------------------------------------------------------------ channel dropout
+def _channel_dropout(op: str, input: Tensor, p: float, training: bool, batched: bool) -> Tensor:  # noqa: A002
+    """Zero whole channels with probability ``p`` and scale the kept ones by 1 / (1 - p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    x = input._data
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")
+    if p == 1.0:
+        return input * 0.0
+    lead = 2 if batched else 1
+    mask_shape = x.shape[:lead] + (1,) * (x.ndim - lead)  # one draw per (sample, channel)
+    draw_dtype = x.dtype if x.dtype.itemsize >= 4 else "float32"
+    keep = get_generator().random(mask_shape, dtype=draw_dtype) >= p
+    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return _E.mul(input, Tensor(mask, _wrap=True))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels (each a length-L signal) with probability ``p``; inverted scaling.
+
+    Shape:
+        input: (N, C, L) or unbatched (C, L); returns the same shape.
+    """
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"dropout1d: expected input (N, C, L) or (C, L), got {input.shape}")
+    return _channel_dropout("dropout1d", input, p, training, input.ndim == 3)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels (each an H x W feature map) with probability ``p``; inverted scaling.
+
+    A 3-D input is taken as (N, C, L), one draw per (sample, channel), as PyTorch does today.
+
+    Shape:
+        input: (N, C, H, W) or (N, C, L); returns the same shape.
+    """
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
+    return _channel_dropout("dropout2d", input, p, training, True)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels (each a D x H x W volume) with probability ``p``; inverted scaling.
+
+    Shape:
+        input: (N, C, D, H, W) or unbatched (C, D, H, W); returns the same shape.
+    """
+    if input.ndim not in (4, 5):
+        raise ShapeError(f"dropout3d: expected input (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
+    return _channel_dropout("dropout3d", input, p, training, input.ndim == 5)

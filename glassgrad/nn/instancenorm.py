@@ -1,0 +1,103 @@
+"""``InstanceNorm1d``/``2d``/``3d``: per-sample, per-channel normalisation over the spatial positions,
+with PyTorch's defaults (``affine=False``, ``track_running_stats=False``) and state-dict keys."""
+
+from __future__ import annotations
+
+import warnings
+
+import glassgrad.nn.functional as F
+from glassgrad.errors import ShapeError
+from glassgrad.nn.normalization import _BatchNorm
+from glassgrad.tensor import Tensor
+
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared code: the parameters and buffers are batch norm's; only forward differs.
+
+    Training (or no running statistics): each (sample, channel) is normalised with its own mean and
+    biased variance over the spatial positions; tracked running statistics move towards the
+    batch average of those statistics. Eval with tracked statistics: the running statistics are
+    used, as in batch norm. As PyTorch, ``momentum=None`` means the running statistics never move
+    (PyTorch passes 0 for it), and ``num_batches_tracked`` is kept but not counted.
+    """
+
+    _spatial = 1
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        k = self._spatial
+        if input.ndim not in (k + 1, k + 2):
+            raise ShapeError(
+                f"{self!r}: expected input of {k + 2} dims (N, C, *S) or {k + 1} dims (C, *S), got "
+                f"{tuple(input.shape)}"
+            )
+        channels = input.shape[input.ndim - k - 1]
+        if channels != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ShapeError(
+                    f"{self!r}: expected {self.num_features} channels at dim {input.ndim - k - 1}, got input "
+                    f"{tuple(input.shape)}"
+                )
+            warnings.warn(
+                f"{self!r}: num_features does not match the input's channels {channels}", stacklevel=2
+            )
+        x = input.unsqueeze(0) if input.ndim == k + 1 else input  # unbatched (C, *S) -> (1, C, *S)
+        out = F.instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            0.0 if self.momentum is None else self.momentum,
+            self.eps,
+        )
+        return out.squeeze(0) if input.ndim == k + 1 else out  # (1, C, *S) -> (C, *S)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm over ``(N, C, L)`` (or unbatched ``(C, L)``): statistics over L per sample and channel.
+
+    Shape:
+        input ``(N, C, L)`` or ``(C, L)``, output the same.
+
+    >>> InstanceNorm1d(3)
+    InstanceNorm1d(3, eps=1e-05, momentum=0.1, affine=False, bias=False, track_running_stats=False)
+    """
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm over ``(N, C, H, W)`` (or ``(C, H, W)``): statistics over H, W per sample and channel.
+
+    Shape:
+        input ``(N, C, H, W)`` or ``(C, H, W)``, output the same.
+    """
+
+    _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``).
+
+    Shape:
+        input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output the same.
+    """
+
+    _spatial = 3

@@ -1,0 +1,96 @@
+"""The plumbing of module backward hooks: join several tensors into one node, so that a single
+backward call sees all their gradients together (and may replace them).
+
+``Module.register_full_backward_hook`` needs, once per forward call, the gradients with respect
+to *all* the module's inputs at the same moment, but every recorded op has one output and the
+engine runs each node once. So the inputs are joined: ``hook_pack`` flattens them into one array
+(one node, whose backward receives every input's gradient at once) and ``hook_unpack`` gives each
+input back as a view of that array; the module computes on the views. The outputs are joined the
+same way, so the gradients with respect to all outputs arrive together too. Without hooks none of
+this runs. These two are plumbing, not user ops: they are left out of the op registry (and its
+gradient checks) and tested through the module-hook parity tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import prod
+from typing import Any
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.tensor import Tensor
+
+__all__ = ["hook_pack", "hook_unpack"]
+
+
+class HookPack(Function):
+    """Forward: ``x₁, …, xₙ ↦ concat(flatten(xᵢ))`` (one input alone is flattened without a copy).
+
+    Backward: split the gradient back into the inputs' shapes and dtypes, and pass that tuple to
+    ``on_grads``, whose answer (a tuple of arrays or None) is what the inputs receive.
+    """
+
+    register = False
+
+    @staticmethod
+    def forward(
+        ctx: Any, *arrays: Any, on_grads: Callable[[tuple], tuple], shapes: list, dtypes: list
+    ) -> Any:
+        xp = array_module(arrays[0])
+        if len(arrays) == 1:
+            return arrays[0].reshape(-1)  # (*shape) -> (size,), a view
+        dtype = xp.result_type(*arrays)
+        return xp.concatenate([a.reshape(-1).astype(dtype, copy=False) for a in arrays])  # (Σ sizes,)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple:
+        shapes, dtypes = ctx.attrs["shapes"], ctx.attrs["dtypes"]
+        grads, start = [], 0
+        for shape, dtype in zip(shapes, dtypes):
+            size = prod(shape)
+            grads.append(
+                grad[start : start + size].reshape(shape).astype(dtype, copy=False)
+            )  # (size,) -> shape
+            start += size
+        return tuple(ctx.attrs["on_grads"](tuple(grads)))
+
+
+class HookUnpack(Function):
+    """Forward: the slice ``[start, stop)`` of a packed array, in its original shape and dtype.
+    Backward: that gradient placed in a zero array of the packed size."""
+
+    register = False
+
+    @staticmethod
+    def forward(ctx: Any, flat: Any, start: int, stop: int, shape: tuple, dtype: Any) -> Any:
+        ctx.attrs["total"], ctx.attrs["flat_dtype"] = flat.size, flat.dtype
+        return flat[start:stop].reshape(shape).astype(dtype, copy=False)  # (size,) -> shape
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        a = ctx.attrs
+        xp = array_module(grad)
+        full = xp.zeros(a["total"], dtype=a["flat_dtype"])
+        full[a["start"] : a["stop"]] = grad.reshape(-1)
+        return full
+
+
+def hook_pack(tensors: list[Tensor], on_grads: Callable[[tuple], tuple]) -> list[Tensor]:
+    """Route ``tensors`` through one node: returns stand-ins to compute with; at backward,
+    ``on_grads(grads)`` sees all their gradients at once (arrays, None where none arrived as zero)
+    and returns the gradients to pass on."""
+    shapes = [t._data.shape for t in tensors]
+    dtypes = [t._data.dtype for t in tensors]
+    flat = HookPack.apply(*tensors, on_grads=on_grads, shapes=shapes, dtypes=dtypes)
+    return hook_unpack(flat, shapes, dtypes)
+
+
+def hook_unpack(flat: Tensor, shapes: list[tuple], dtypes: list) -> list[Tensor]:
+    """The pieces of a packed tensor, each a node of its own."""
+    out, start = [], 0
+    for shape, dtype in zip(shapes, dtypes):
+        stop = start + prod(shape)
+        out.append(HookUnpack.apply(flat, start=start, stop=stop, shape=shape, dtype=dtype))
+        start = stop
+    return out

@@ -1,0 +1,112 @@
+"""Linear algebra for the distributions: ``cholesky`` and ``solve_triangular`` (``torch.linalg``'s
+names), each with its hand-derived backward. Batch dims broadcast as in matmul.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.tensor import Tensor
+
+__all__ = ["cholesky", "solve_triangular"]
+
+
+def _tril_solve(xp: Any, a: Any, b: Any, upper: bool) -> Any:
+    """A⁻¹ b for triangular A (only its triangle is read). (..., n, n), (..., n, k) -> (..., n, k)."""
+    tri = xp.triu(a) if upper else xp.tril(a)
+    return xp.linalg.solve(tri, b)
+
+
+class Cholesky(Function):
+    """L = cholesky(A): the lower-triangular L with L Lᵀ = A, for symmetric positive-definite A.
+    Shape: (..., n, n) -> (..., n, n). Only A's lower triangle is read.
+
+    VJP (Murray, 2016): with Φ(X) = the lower triangle of X with its diagonal halved,
+    P = Φ(Lᵀ Ḡ), S = L⁻ᵀ P L⁻¹, and Ā = (S + Sᵀ) / 2 — a symmetric gradient, as PyTorch's.
+    """
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+            raise ShapeError(f"cholesky: expected square matrices (..., n, n), got shape {a.shape}")
+        try:
+            low = xp.linalg.cholesky(xp.tril(a) + xp.swapaxes(xp.tril(a, -1), -1, -2))
+        except np.linalg.LinAlgError as e:
+            raise ValueError(
+                f"cholesky: expected a positive-definite matrix of shape {a.shape}, got one that is not ({e})"
+            ) from None
+        ctx.save_for_backward(low)
+        return low
+
+    @staticmethod
+    def backward(ctx, g):
+        (low,) = ctx.saved
+        xp = array_module(low)
+        p = xp.tril(xp.swapaxes(low, -1, -2) @ g)  # Φ(Lᵀ Ḡ) ...
+        p -= 0.5 * xp.tril(xp.triu(p))  # ... with the diagonal halved
+        low_t = xp.swapaxes(low, -1, -2)
+        y = _tril_solve(xp, low_t, p, upper=True)  # Y = L⁻ᵀ P
+        s = xp.swapaxes(
+            _tril_solve(xp, low_t, xp.swapaxes(y, -1, -2), upper=True), -1, -2
+        )  # S = Y L⁻¹ = (L⁻ᵀ Yᵀ)ᵀ
+        return 0.5 * (s + xp.swapaxes(s, -1, -2))
+
+
+class SolveTriangular(Function):
+    """X = A⁻¹ B for triangular A (lower unless ``upper``), solving A X = B.
+    Shape: (..., n, n), (..., n, k) -> (..., n, k), batch dims broadcast.
+
+    VJP: B̄ = A⁻ᵀ X̄ (a solve with the transposed triangle), Ā = −B̄ Xᵀ restricted to A's triangle.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, upper=False):
+        xp = array_module(a)
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2] or b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+            raise ShapeError(
+                f"solve_triangular: expected A (..., n, n) and B (..., n, k), got {a.shape} and {b.shape}"
+            )
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a_b = xp.broadcast_to(a, batch + a.shape[-2:])
+        x = _tril_solve(xp, a_b, xp.broadcast_to(b, batch + b.shape[-2:]), upper)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        a, x = ctx.saved
+        xp = array_module(a)
+        upper = ctx.attrs.get("upper", False)
+        a_t = xp.swapaxes(xp.broadcast_to(a, x.shape[:-2] + a.shape[-2:]), -1, -2)
+        gb = _tril_solve(xp, a_t, g, not upper)  # A⁻ᵀ X̄: Aᵀ has the other triangle
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = -(gb @ xp.swapaxes(x, -1, -2))
+            ga = xp.triu(ga) if upper else xp.tril(ga)
+        return ga, gb
+
+
+def cholesky(a: Tensor) -> Tensor:
+    """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``).
+
+    Shape:
+        (..., n, n) -> (..., n, n)
+    """
+    return Cholesky.apply(a)
+
+
+def solve_triangular(a: Tensor, b: Tensor, *, upper: bool, left: bool = True) -> Tensor:
+    """Solve ``a @ x = b`` for triangular ``a`` (``torch.linalg.solve_triangular``; ``left=True`` only).
+
+    Shape:
+        a (..., n, n), b (..., n, k) -> (..., n, k), batch dims broadcast.
+    """
+    if not left:
+        raise NotImplementedError("solve_triangular: left=False is not supported")
+    return SolveTriangular.apply(a, b, upper=upper)

@@ -1,0 +1,126 @@
+"""Pieces of a tensor: ``split``, ``chunk`` and ``unbind``, with a backward that is linear in the
+number of pieces.
+
+A recurrent network unbinds its input over T time steps. If every piece were an ordinary slice
+(``GetItem``), each piece's backward would allocate a zeros array of the whole input and write its
+slice into it, and the engine would then add T arrays of the input's size: O(T^2) work and memory
+traffic. Instead all pieces hang from one hub node (``Split``, an identity view of the input):
+
+    x -> Split -> Piece(key_0), Piece(key_1), ...
+
+The first piece whose backward runs in a backward pass allocates ONE gradient buffer of x's shape,
+writes its gradient at its key and hands the buffer to the engine as the hub's gradient; the other
+pieces write their gradients into the same buffer (the keys are disjoint) and hand back nothing.
+The hub then passes the filled buffer on to x. Pieces are views of x, sharing its version counter.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.engine import pass_id
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.ops.indexing import normalize_dim
+from glassgrad.ops.movement import _ints
+from glassgrad.tensor import Tensor
+
+__all__ = ["split", "chunk", "unbind"]
+
+
+class Split(Function):
+    """z = x (a view), the hub the pieces of ``split``/``chunk``/``unbind`` are cut from.
+    VJP: the buffer the pieces wrote their gradients into (one array of x's shape)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.view()  # a view, so the pieces share x's version counter
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.attrs.pop("buffer", None)  # the buffer now belongs to the engine; the next pass starts anew
+        return g
+
+
+class Piece(Function):
+    """z = hub[key] for one basic (slice or int) key.
+    VJP: g written at key into the hub's shared buffer, allocated by the first piece of each pass."""
+
+    @staticmethod
+    def forward(ctx, a, key=()):
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        hub = ctx.next[0]  # the Split node: pieces are only recorded when it is
+        key = ctx.attrs["key"]
+        held = hub.attrs.get("buffer")
+        if held is None or held[0] != pass_id():
+            buf = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
+            buf[key] = g
+            hub.attrs["buffer"] = (pass_id(), buf)
+            return buf  # the hub's gradient; later pieces fill the rest of it in place
+        held[1][key] = g
+        return None
+
+
+def _pieces(x: Tensor, keys: list) -> tuple[Tensor, ...]:
+    hub = Split.apply(x)
+    return tuple(Piece.apply(hub, key=k) for k in keys)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller) or of the
+    listed section sizes (which must sum to the dim's size). Each piece is a view of ``x``.
+
+    Shape:
+        x ``(*A, n, *B)`` -> pieces ``(*A, n_i, *B)`` with ``sum(n_i) = n``.
+    """
+    if x.ndim == 0:
+        raise ShapeError("split: expected a tensor with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, x.ndim, "split", x.shape)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise ShapeError(f"split: expected a positive split size, got {size}")
+        sections = [min(size, n - s) for s in range(0, n, size)] if n else [0]
+    else:
+        sections = list(_ints((split_size_or_sections,), "split"))
+        if sum(sections) != n or any(s < 0 for s in sections):
+            raise ShapeError(
+                f"split: expected non-negative sections summing to {n} (dim {dim} of {x.shape}), got {sections}"
+            )
+    starts = np.cumsum([0, *sections])
+    pre = (slice(None),) * d
+    return _pieces(x, [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)])
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` pieces along ``dim`` of size ceil(n / chunks) each (so maybe fewer pieces), as PyTorch."""
+    if chunks <= 0 or x.ndim == 0:
+        raise ShapeError(
+            f"chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
+        )
+    d = normalize_dim(dim, x.ndim, "chunk", x.shape)
+    n = x.shape[d]
+    if n == 0:
+        return split(x, [0] * chunks, d)
+    return split(x, -(-n // chunks), d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices ``x.select(dim, i)`` for every i, as a tuple of views (the dim is removed).
+
+    Shape:
+        x ``(*A, n, *B)`` -> n pieces ``(*A, *B)``.
+    """
+    if x.ndim == 0:
+        raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
+    d = normalize_dim(dim, x.ndim, "unbind", x.shape)
+    pre = (slice(None),) * d
+    return _pieces(x, [(*pre, i, Ellipsis) for i in range(x.shape[d])])

@@ -1,0 +1,95 @@
+"""``Adadelta``: step sizes from the ratio of running RMS of past updates to running RMS of gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.tensor import Tensor
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``.
+
+    For each parameter θ with gradient g, one ``step()`` does (v and u start at zero)::
+
+        g ← −g                                  if maximize
+        g ← g + λ θ                             if λ ≠ 0          (λ = weight_decay)
+        v ← ρ v + (1 − ρ) g²                    running mean of g²
+        Δ ← √(u + ε) / √(v + ε) · g             the update, in the units of θ
+        u ← ρ u + (1 − ρ) Δ²                    running mean of Δ²
+        θ ← θ − γ Δ
+
+    The ratio √(u + ε) / √(v + ε) is a per-coordinate step size that needs no tuning: it carries
+    the units of θ (Zeiler's motivation), so γ = 1 (the default) is the paper's method and other
+    values scale it. State: ``step`` (a float), ``square_avg`` (v), ``acc_delta`` (u).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: γ, a factor on the update.
+        rho: ρ, the decay rate of both running means, in [0, 1].
+        eps: ε, inside both square roots; it also sets the size of the first steps.
+        weight_decay: λ, the L2 penalty coefficient.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("square_avg", "acc_delta")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        refuse_differentiable("Adadelta", differentiable)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "weight_decay")
+        if not 0.0 <= group["rho"] <= 1.0:
+            raise ValueError(f"Adadelta: expected 0 <= rho <= 1, got {group['rho']!r}")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["square_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["acc_delta"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state["step"] += 1
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p._data
+                v, u = state["square_avg"]._data, state["acc_delta"]._data
+                v *= rho
+                v += (1 - rho) * g * g
+                delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+                u *= rho
+                u += (1 - rho) * delta * delta
+                p._data -= lr * delta
+        return loss

@@ -1,0 +1,93 @@
+"""``Adamax``: Adam with the second moment replaced by a decaying infinity norm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, check_betas, refuse_differentiable
+from glassgrad.tensor import Tensor
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Kingma & Ba, 2015, section 7.1), as ``torch.optim.Adamax``.
+
+    For each parameter θ with gradient g, one ``step()`` does (m and u start at zero)::
+
+        t ← t + 1
+        g ← −g                                  if maximize
+        g ← g + λ θ                             if λ ≠ 0          (λ = weight_decay)
+        m ← β₁ m + (1 − β₁) g                   first moment, as in Adam
+        u ← max(β₂ u, |g| + ε)                  a decaying max of |g|: the L∞ norm's running form
+        θ ← θ − γ / (1 − β₁ᵗ) · m / u
+
+    u needs no bias correction: a max is not pulled toward its zero start the way a mean is.
+    (ε sits inside the max, as in PyTorch, so u ≥ ε and the division is safe.)
+    State: ``step`` (a float), ``exp_avg`` (m), ``exp_inf`` (u).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), each in [0, 1).
+        eps: ε, the floor of u.
+        weight_decay: λ, the L2 penalty coefficient.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("exp_avg", "exp_inf")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        refuse_differentiable("Adamax", differentiable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "weight_decay")
+        check_betas("Adamax", group["betas"])
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["exp_inf"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state["step"] += 1
+                t = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p._data
+                m, u = state["exp_avg"]._data, state["exp_inf"]._data
+                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
+                u *= beta2
+                xp.maximum(u, xp.abs(g) + eps, out=u)
+                p._data -= lr / (1 - beta1**t) * (m / u)
+        return loss

@@ -1,0 +1,103 @@
+"""``ASGD``: SGD with a decaying step and a running (Polyak-Ruppert) average of the iterates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, scalar_state
+from glassgrad.tensor import Tensor
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    r"""Averaged SGD (Polyak & Juditsky, 1992), as ``torch.optim.ASGD``.
+
+    For each parameter θ with gradient g, one ``step()`` does (η starts at γ, μ at 1)::
+
+        t ← t + 1
+        g ← −g                                  if maximize
+        g ← g + λ θ                             if λ ≠ 0           (λ = weight_decay)
+        θ ← θ (1 − ζ η) − η g                   an SGD step with extra decay ζ = lambd
+        x̄ ← x̄ + μ (θ − x̄)                       the running average of θ (x̄ ← θ while μ = 1)
+        η ← γ / (1 + ζ γ t)^α                   the next step size
+        μ ← 1 / max(1, t − t₀)                  averaging starts after t₀ steps
+
+    The parameters follow the plain (decaying-step) SGD iterates; the average x̄, which converges
+    faster on convex problems, is kept in ``state[p]["ax"]`` for the user to copy into the model
+    at the end (as in PyTorch, the optimizer never does it). State: ``step`` (a float), ``eta``
+    (η) and ``mu`` (μ) (0-d tensors of the default dtype, as in PyTorch, so rounded alike),
+    ``ax`` (x̄).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: γ, the first step size.
+        lambd: ζ, the decay term (also sets how fast η decays).
+        alpha: α, the power of η's decay.
+        t0: t₀, the step at which averaging starts.
+        weight_decay: λ, the L2 penalty coefficient.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; ``ax`` does too.
+    """
+
+    _param_shaped_state = ("ax",)
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        refuse_differentiable("ASGD", differentiable)
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "weight_decay")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["eta"] = scalar_state(lr)
+                    state["mu"] = scalar_state(1.0)
+                    state["ax"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state["step"] += 1
+                t, eta, mu = state["step"], float(state["eta"]._data), float(state["mu"]._data)
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p._data
+                p._data *= 1 - lambd * eta
+                p._data -= eta * g
+                ax = state["ax"]._data
+                if mu != 1:
+                    ax += (p._data - ax) * mu
+                else:
+                    ax[...] = p._data
+                # PyTorch rounds the new values to the default dtype, then stores them in the
+                # state's dtype (which a loaded state_dict has changed to the parameter's)
+                state["eta"]._data[...] = scalar_state(lr / (1 + lambd * lr * t) ** alpha)._data
+                state["mu"]._data[...] = scalar_state(1 / max(1, t - t0))._data
+        return loss

@@ -1,0 +1,150 @@
+"""``CyclicLR``: Smith's cyclical learning rates — a triangle wave between base_lr and max_lr."""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from typing import Any, Literal
+
+from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group
+from glassgrad.optim.optimizer import Optimizer
+
+__all__ = ["CyclicLR"]
+
+_SCALE_MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+
+class CyclicLR(LRScheduler):
+    r"""Cyclical learning rates (Smith, 2017), as ``torch.optim.lr_scheduler.CyclicLR``; step it per batch.
+
+    At step t, with one cycle = step_size_up + step_size_down steps::
+
+        cycle = ⌊1 + t / cycle_len⌋                 (counting from 1)
+        x = position within the cycle, in [0, 1)
+        h = x / r            while rising (x ≤ r, r = step_size_up / cycle_len)
+            (1 − x) / (1 − r) while falling          (so h runs 0 → 1 → 0)
+        lr = base_lr + (max_lr − base_lr) · h · scale
+
+    where ``scale`` is 1 (``"triangular"``), 1 / 2^(cycle − 1) (``"triangular2"``: each cycle's
+    amplitude halves), γᵗ (``"exp_range"``), or ``scale_fn(cycle)`` / ``scale_fn(t)`` (with
+    ``scale_mode`` ``"cycle"`` / ``"iterations"``). With ``cycle_momentum`` the momentum (SGD,
+    RMSprop) or β₁ (Adam) moves the other way, ``max_momentum − (max_momentum − base_momentum)·h·scale``.
+    The optimizer's own lr is replaced by base_lr at construction.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        base_lr: the lower rate (or one per group).
+        max_lr: the upper rate (or one per group); the peak is reached only with scale 1.
+        step_size_up: steps rising in each cycle.
+        step_size_down: steps falling (default: step_size_up).
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"`` (ignored if scale_fn is given).
+        gamma: γ of ``"exp_range"``.
+        scale_fn: a custom amplitude function of one argument, with values in [0, 1].
+        scale_mode: what scale_fn receives: ``"cycle"`` (the cycle number) or ``"iterations"`` (t).
+        cycle_momentum: cycle momentum / β₁ inversely to the lr.
+        base_momentum: the lowest momentum (or one per group).
+        max_momentum: the highest momentum (or one per group).
+        last_epoch: the step to resume from (-1 to start).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | list[float],
+        max_lr: float | list[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: Literal["cycle", "iterations"] = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: expected an Optimizer, got {type(optimizer).__name__}")
+        base_lrs = per_group("CyclicLR", "base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = per_group("CyclicLR", "max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if up <= 0 or down < 0:
+            raise ValueError(f"CyclicLR: expected step_size_up > 0 and step_size_down >= 0, got {up}, {down}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in _SCALE_MODES:
+            raise ValueError(f"CyclicLR: expected mode in {sorted(_SCALE_MODES)} or a scale_fn, got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: expected scale_mode 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else _SCALE_MODES[mode]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, "
+                    f"got {type(optimizer).__name__}"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = per_group("CyclicLR", "base_momentum", optimizer, base_momentum)
+            self.max_momentums = per_group("CyclicLR", "max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    self._set_momentum(group, high)
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude factor at cycle number / step ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def _set_momentum(self, group: dict, value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self) -> list[float]:
+        t = self.last_epoch
+        cycle = math.floor(1 + t / self.total_size)
+        x = 1.0 + t / self.total_size - cycle
+        h = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+        lrs = [base + (top - base) * h * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, high - (high - low) * h * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base's, but a custom scale_fn is kept only if it is a callable object (its
+        ``__dict__``), as in PyTorch: functions and lambdas cannot be saved."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None
+        if fn is not None and not isinstance(fn, types.FunctionType):
+            state["_scale_fn_custom"] = dict(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the attributes; a saved callable object's ``__dict__`` is restored into the current one."""
+        fn_state = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        state_dict["_scale_fn_custom"] = fn_state
+        if fn_state is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn_state)

@@ -1,0 +1,125 @@
+"""``NAdam``: Adam with Nesterov momentum, and Dozat's schedule on the momentum coefficient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, check_betas, refuse_differentiable, scalar_state
+from glassgrad.tensor import Tensor
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    r"""NAdam (Dozat, 2016), as ``torch.optim.NAdam``.
+
+    For each parameter θ with gradient g, one ``step()`` does (m, v start at zero, Π at one)::
+
+        t ← t + 1
+        g ← −g                                     if maximize
+        if λ ≠ 0:                                  (λ = weight_decay)
+            θ ← θ (1 − γ λ)                        if decoupled_weight_decay
+            g ← g + λ θ                            otherwise
+        μₜ   ← β₁ (1 − ½ · 0.96^(t ψ))             the momentum schedule  (ψ = momentum_decay)
+        μₜ₊₁ ← β₁ (1 − ½ · 0.96^((t+1) ψ))
+        Π ← Π μₜ                                   product of the μ so far
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        d ← √(v / (1 − β₂ᵗ)) + ε
+        θ ← θ − γ (1 − μₜ) / (1 − Π) · g / d − γ μₜ₊₁ / (1 − Π μₜ₊₁) · m / d
+
+    The last line is Nesterov's look-ahead: the step uses next step's momentum coefficient on
+    m plus the current gradient, each bias-corrected by its own product of μ. μ starts near
+    β₁/2 and warms up toward β₁ as t grows. State: ``step`` (a float), ``mu_product`` (Π, a
+    0-d tensor of the default dtype, as in PyTorch), ``exp_avg`` (m),
+    ``exp_avg_sq`` (v).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), each in [0, 1).
+        eps: ε, added to the denominator.
+        weight_decay: λ.
+        momentum_decay: ψ, how fast μ warms up.
+        decoupled_weight_decay: decay the weights directly (as AdamW) instead of adding λθ to g.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        refuse_differentiable("NAdam", differentiable)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "weight_decay", "momentum_decay")
+        check_betas("NAdam", group["betas"])
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            psi = group["momentum_decay"]
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["mu_product"] = scalar_state(1.0)
+                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state["step"] += 1
+                t = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        p._data *= 1 - lr * wd
+                    else:
+                        g = g + wd * p._data
+                mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+                prod_arr = state["mu_product"]._data
+                prod_arr *= prod_arr.dtype.type(mu)  # Π ← Π μₜ in Π's own dtype, as PyTorch
+                prod = float(prod_arr)
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
+                v *= beta2
+                v += (1 - beta2) * g * g
+                d = xp.sqrt(v / (1 - beta2**t)) + eps
+                p._data += (-lr * (1 - mu) / (1 - prod)) * (g / d)
+                p._data += (-lr * mu_next / (1 - prod * mu_next)) * (m / d)
+        return loss

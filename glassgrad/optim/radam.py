@@ -1,0 +1,126 @@
+"""``RAdam``: Adam whose adaptive step is switched on only once its variance estimate is reliable."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, check_betas, refuse_differentiable
+from glassgrad.tensor import Tensor
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    r"""Rectified Adam (Liu et al., 2020), as ``torch.optim.RAdam``.
+
+    For each parameter θ with gradient g, one ``step()`` does (m, v start at zero)::
+
+        t ← t + 1
+        g ← −g                                     if maximize
+        if λ ≠ 0:                                  (λ = weight_decay)
+            θ ← θ (1 − γ λ)                        if decoupled_weight_decay
+            g ← g + λ θ                            otherwise
+        m ← β₁ m + (1 − β₁) g
+        v ← β₂ v + (1 − β₂) g²
+        m̂ ← m / (1 − β₁ᵗ)
+        ρ∞ ← 2 / (1 − β₂) − 1
+        ρₜ ← ρ∞ − 2 t β₂ᵗ / (1 − β₂ᵗ)             length of the SMA that v approximates
+        if ρₜ > 5:
+            r ← √((ρₜ − 4)(ρₜ − 2) ρ∞ / ((ρ∞ − 4)(ρ∞ − 2) ρₜ))     variance rectification
+            θ ← θ − γ m̂ r √(1 − β₂ᵗ) / (√v + ε)
+        else:
+            θ ← θ − γ m̂                            plain momentum SGD while v is unreliable
+
+    In the first steps v averages too few gradients for 1/√v to have a bounded variance, so
+    RAdam takes momentum steps instead (with β₂ = 0.999 that is the first 5 steps), then
+    switches to Adam's step scaled by r ∈ (0, 1), which tends to 1. It replaces a warm-up
+    schedule. State: ``step`` (a float), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: learning rate γ.
+        betas: (β₁, β₂), each in [0, 1).
+        eps: ε, added to the denominator.
+        weight_decay: λ.
+        decoupled_weight_decay: decay the weights directly (as AdamW) instead of adding λθ to g.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        refuse_differentiable("RAdam", differentiable)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr", "eps", "weight_decay")
+        check_betas("RAdam", group["betas"])
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            rho_inf = 2 / (1 - beta2) - 1
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state["step"] += 1
+                t = state["step"]
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        p._data *= 1 - lr * wd
+                    else:
+                        g = g + wd * p._data
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
+                v *= beta2
+                v += (1 - beta2) * g * g
+                bc2 = 1 - beta2**t
+                m_hat = m / (1 - beta1**t)
+                rho_t = rho_inf - 2 * t * beta2**t / bc2
+                if rho_t > 5.0:
+                    r = math.sqrt(
+                        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                    )
+                    p._data -= m_hat * lr * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
+                else:
+                    p._data -= m_hat * lr
+        return loss

@@ -1,0 +1,100 @@
+"""``Rprop``: per-coordinate step sizes that grow while the gradient keeps its sign and shrink when it flips."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.backend import array_module
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.tensor import Tensor
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    r"""Resilient backpropagation (Riedmiller & Braun, 1993), as ``torch.optim.Rprop``.
+
+    For each parameter θ with gradient g, one ``step()`` does, coordinate by coordinate
+    (the previous gradient g' starts at zero, the step size Δ at γ)::
+
+        g ← −g                                  if maximize
+        s ← sign(g · g')
+        Δ ← clip(Δ η₊, Δmin, Δmax)              where s > 0: same sign, speed up
+        Δ ← clip(Δ η₋, Δmin, Δmax)              where s < 0: the sign flipped, slow down ...
+        g ← 0                                   ... and skip this coordinate's move (and its next s)
+        θ ← θ − sign(g) Δ
+        g' ← g
+
+    Only the sign of the gradient is used, never its size, which makes Rprop robust to badly
+    scaled gradients but suits full-batch training only (minibatch noise flips signs at random).
+    State: ``step`` (a float), ``prev`` (g'), ``step_size`` (Δ).
+
+    Args:
+        params: Tensors or param-group dicts to optimize.
+        lr: γ, every coordinate's first step size.
+        etas: (η₋, η₊), the factors that shrink and grow Δ, with 0 < η₋ < 1 < η₊.
+        step_sizes: (Δmin, Δmax), the bounds of Δ.
+        capturable, foreach: accepted for PyTorch compatibility; ignored.
+        maximize: ascend the objective instead of descending it.
+        differentiable: must be False.
+
+    Shape:
+        Each gradient has its parameter's shape; state tensors do too.
+    """
+
+    _param_shaped_state = ("prev", "step_size")
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        etas: tuple[float, float] = (0.5, 1.2),
+        step_sizes: tuple[float, float] = (1e-6, 50),
+        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        refuse_differentiable("Rprop", differentiable)
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        self._check_nonnegative(group, "lr")
+        etas, sizes = group["etas"], group["step_sizes"]
+        if not isinstance(etas, tuple | list) or len(etas) != 2 or not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(
+                f"Rprop: expected etas (eta_minus, eta_plus) with 0 < eta_minus < 1 < eta_plus, got {etas!r}"
+            )
+        if not isinstance(sizes, tuple | list) or len(sizes) != 2 or not 0 <= sizes[0] <= sizes[1]:
+            raise ValueError(f"Rprop: expected step_sizes (min, max) with 0 <= min <= max, got {sizes!r}")
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            (eta_minus, eta_plus), (size_min, size_max) = group["etas"], group["step_sizes"]
+            for p, g in self._grads(group):
+                xp = array_module(p._data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0.0
+                    state["prev"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["step_size"] = Tensor(xp.full_like(p._data, group["lr"]), _wrap=True)
+                state["step"] += 1
+                if group["maximize"]:
+                    g = -g
+                prev, size = state["prev"]._data, state["step_size"]._data
+                s = xp.sign(g * prev)
+                flipped = s < 0
+                factor = xp.where(s > 0, eta_plus, xp.where(flipped, eta_minus, 1.0)).astype(size.dtype)
+                size *= factor
+                xp.clip(size, size_min, size_max, out=size)
+                g = xp.where(flipped, 0, g)  # (a new array: the gradient itself is never changed)
+                p._data -= xp.sign(g) * size
+                prev[...] = g
+        return loss

@@ -1,0 +1,89 @@
+"""How tensors print: PyTorch's layout and number formatting, so that output in a tutorial reads
+the same here (``tensor([1.0000e-05, 2.0000e-05])``, ``tensor([1., 2.], grad_fn=<AddBackward0>)``).
+
+The rules for floating values, written from PyTorch's documented behaviour:
+- if every finite value is an integer, print them as ``1.`` (scientific if the largest is > 1e8);
+- else, fixed point with 4 decimals, unless the finite non-zero magnitudes span more than 1000x,
+  or exceed 1e8, or go below 1e-4: then scientific with 4 decimals (``1.0000e-05``);
+- every entry is right-aligned to the widest one; more than 1000 entries are summarised with
+  ``...`` keeping 3 at each edge; lines wrap at 80 characters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["array_str", "tensor_repr"]
+
+PRECISION = 4
+THRESHOLD = 1000
+EDGEITEMS = 3
+LINEWIDTH = 80
+
+
+def _float_formatter(arr: np.ndarray):
+    finite = arr[np.isfinite(arr)]
+    nonzero = np.abs(finite[finite != 0])
+    ints = bool(finite.size) and bool(np.all(finite == np.ceil(finite)))
+    sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
+    if not ints:
+        sci = sci or (nonzero.size > 0 and nonzero.min() < 1e-4)
+
+    def fmt(v: float) -> str:
+        if not np.isfinite(v):
+            return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+        if sci:
+            return f"{v:.{PRECISION}e}"
+        return f"{v:.0f}." if ints else f"{v:.{PRECISION}f}"
+
+    shown = _summarised(arr)
+    width = max((len(fmt(float(v))) for v in shown.flat if np.isfinite(v)), default=0)
+    return lambda v: fmt(float(v)).rjust(width)
+
+
+def _summarised(arr: np.ndarray) -> np.ndarray:
+    """The entries that will be printed (the edges only, when the tensor is summarised)."""
+    if arr.size <= THRESHOLD:
+        return arr
+    for axis in range(arr.ndim):
+        if arr.shape[axis] > 2 * EDGEITEMS:
+            idx = np.r_[0:EDGEITEMS, arr.shape[axis] - EDGEITEMS : arr.shape[axis]]
+            arr = np.take(arr, idx, axis=axis)
+    return arr
+
+
+def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
+    """The body of a tensor's repr: nested brackets with PyTorch's number formatting."""
+    kind = arr.dtype.kind
+    if arr.ndim == 0:
+        if kind == "f":
+            return _float_formatter(arr.reshape(1))(arr.item()).strip()
+        return str(arr.item())
+    if arr.size == 0:
+        return "[]"
+    if kind == "f":
+        formatter = {"float_kind": _float_formatter(arr)}
+    elif kind == "c":
+        formatter = None
+    else:
+        shown = _summarised(arr)
+        width = max(len(str(v)) for v in shown.flat)
+        formatter = {"all": lambda v: str(v).rjust(width)}
+    return np.array2string(
+        arr,
+        separator=", ",
+        prefix=prefix,
+        threshold=THRESHOLD,
+        edgeitems=EDGEITEMS,
+        max_line_width=LINEWIDTH,
+        formatter=formatter,
+    )
+
+
+def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:
+    """``tensor(<body>, <extras>)``: extras such as ``dtype=...``, ``grad_fn=<...>``."""
+    body = array_str(arr, prefix)
+    if not extras:
+        return prefix + body + ")"
+    sep = ",\n" + " " * len(prefix) if "\n" in body else ", "
+    return prefix + body + "".join(sep + e for e in extras) + ")"

@@ -1,0 +1,24 @@
+"""``glassgrad.utils``: PyTorch's ``torch.utils`` path. ``glassgrad.utils.data`` is the data package
+(``glassgrad.data``), importable both ways:
+
+>>> import glassgrad as gg
+>>> from glassgrad.utils.data import DataLoader, TensorDataset
+>>> gg.utils.data.DataLoader is gg.data.DataLoader is DataLoader
+True
+"""
+
+from __future__ import annotations
+
+import sys
+
+from glassgrad import data
+from glassgrad.data import dataloader, dataset, sampler
+
+__all__ = ["data"]
+
+# The same module objects under torch.utils.data's names, so `import glassgrad.utils.data`,
+# `from glassgrad.utils.data.dataloader import default_collate` and attribute access all work.
+sys.modules[__name__ + ".data"] = data
+sys.modules[__name__ + ".data.dataloader"] = dataloader
+sys.modules[__name__ + ".data.dataset"] = dataset
+sys.modules[__name__ + ".data.sampler"] = sampler

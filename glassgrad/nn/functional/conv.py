@@ -156,7 +156,7 @@ def conv2d(
 
     >>> import glassgrad as gg
     >>> conv2d(gg.ones(1, 3, 6, 6), gg.ones(10, 3, 3, 3)).shape
-    (1, 10, 4, 4)
+    glassgrad.Size([1, 10, 4, 4])
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
@@ -258,7 +258,7 @@ def conv_transpose2d(
 
     >>> import glassgrad as gg
     >>> conv_transpose2d(gg.ones(1, 4, 5, 5), gg.ones(4, 2, 3, 3), stride=2).shape
-    (1, 2, 11, 11)
+    glassgrad.Size([1, 2, 11, 11])
     """
     return _conv_transpose(
         "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
@@ -301,7 +301,7 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
 
     >>> import glassgrad as gg
     >>> unfold(gg.ones(2, 3, 4, 4), 2).shape
-    (2, 12, 9)
+    glassgrad.Size([2, 12, 9])
     """
     kernel, dilation, pads, stride = _fold_args("unfold", kernel_size, dilation, padding, stride)
     if input.ndim != 4:

@@ -153,13 +153,11 @@ class MaxPool2d(Function):
         dx = _padded_zeros(ctx.shapes[0], a["padding"], g.dtype, xp)
         view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (kh, kw, N, C, Ho, Wo)
         if _disjoint(kernel, stride, dilation):
-            # route on contiguous arrays (g where tap i * kw + j held the maximum, else 0), then one
-            # strided copy: NumPy loops over contiguous operands many times faster than strided ones
-            routed = xp.empty((kh, kw, *g.shape), dtype=g.dtype)
+            # each pixel belongs to one window at most: write g where tap i * kw + j held the
+            # maximum (else 0) straight into that tap's pixels, one pass per kernel offset
             for i in range(kh):
                 for j in range(kw):
-                    xp.multiply(g, arg == i * kw + j, out=routed[i, j])
-            view[...] = routed
+                    xp.multiply(g, arg == i * kw + j, out=view[i, j])
         else:  # overlapping windows: one accumulating pass per kernel offset
             for i in range(kh):
                 for j in range(kw):

@@ -2,12 +2,13 @@
 pooling, and adaptive max pooling. Adaptive average pooling is a linear map per axis and is built
 from matmuls in ``nn.functional.pooling``.
 
-Max and average pooling loop over the ``kh * kw`` kernel offsets: offset ``(i, j)`` of every window
-at once is one strided slice of the padded input, ``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to
-``Ho x Wo``). A running maximum over those slices, with a strict ``>``, keeps the FIRST maximum
-of each window on ties (NaN wins, as in PyTorch). Backward adds ``g`` back through the same slices,
-so where windows overlap a pixel collects the gradient of every window whose maximum it is.
-1-D pools are the 2-D ones with a height of 1. Backward is first-order only.
+Tap ``(i, j)`` of every window at once is one strided view of the padded input,
+``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to ``Ho x Wo``); the ``kh * kw`` taps are gathered once
+into a contiguous ``(kh*kw, N, C, Ho, Wo)`` array, and the ops loop over the kernel offsets, never
+over pixels or batch items. A running maximum over the taps, with a strict ``>``, keeps the FIRST
+maximum of each window on ties (NaN wins, as in PyTorch). Backward writes ``g`` back through the
+same strided views, so where windows overlap a pixel collects the gradient of every window whose
+maximum it is. 1-D pools are the 2-D ones with a height of 1. Backward is first-order only.
 """
 
 from __future__ import annotations

@@ -315,3 +315,7 @@ def fit(
         if isinstance(cb, Callback):
             cb.on_train_end({"history": history})
     return history
+
+
+# truncated backpropagation through time (glassgrad/tbptt.py), reachable as glassgrad.train.tbptt
+from glassgrad.tbptt import TBPTTResult, detach_state, tbptt  # noqa: E402, F401

@@ -45,7 +45,8 @@ class Workload:
 #: Every workload by name, in registration order (the order of the table).
 WORKLOADS: dict[str, Workload] = {}
 
-_MODULES = ("overhead", "xor", "mlp", "cnn")
+_MODULES = ("overhead", "xor", "mlp", "cnn", "lstm")
+_MODULES += ("gpt",)  # attention and Transformers (issue 10)
 
 
 def register(workload: Workload) -> Workload:

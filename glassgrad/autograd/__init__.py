@@ -1,7 +1,18 @@
-"""Reverse-mode autodiff: ``Function``, the backward engine, grad mode and gradient checks."""
+"""Reverse-mode autodiff: ``Function`` (a user's op, PyTorch's contract), ``Primitive`` (the library's
+ops, on raw arrays), the backward engine, grad mode and gradient checks."""
 
 from glassgrad.autograd import functional
-from glassgrad.autograd.function import REGISTRY, Function, Node, observers
+
+# --- anomaly detection (glass box)
+from glassgrad.autograd.anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
+from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable
+from glassgrad.autograd.function import REGISTRY, Node, Primitive, observers
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -10,9 +21,14 @@ from glassgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from glassgrad.autograd.gradcheck import gradcheck
+from glassgrad.autograd.variable import Variable
 
 __all__ = [
     "Function",
+    "FunctionCtx",
+    "once_differentiable",
+    "Primitive",
+    "Variable",
     "Node",
     "REGISTRY",
     "observers",
@@ -24,6 +40,12 @@ __all__ = [
     "gradcheck",
     "functional",
     "grad",
+    # anomaly detection (glass box)
+    "AnomalyError",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
 ]
 
 

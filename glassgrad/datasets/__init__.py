@@ -2,6 +2,9 @@
 
 from glassgrad.datasets.digits import digits
 from glassgrad.datasets.idx import MNIST, IDXFormatError, read_idx, write_idx
+
+# sequence tasks (recurrent networks)
+from glassgrad.datasets.sequences import adding_problem, char_vocab, first_token, reversal
 from glassgrad.datasets.toy import GATES, logic_gate, moons, spirals, xor
 
 __all__ = [
@@ -15,4 +18,9 @@ __all__ = [
     "write_idx",
     "IDXFormatError",
     "MNIST",
+    # sequence tasks (recurrent networks)
+    "adding_problem",
+    "first_token",
+    "reversal",
+    "char_vocab",
 ]

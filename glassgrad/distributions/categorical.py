@@ -40,7 +40,7 @@ class Categorical(Distribution):
         >>> import glassgrad as gg
         >>> d = Categorical(probs=gg.tensor([1.0, 3.0]))
         >>> d.probs, d.log_prob(gg.tensor(1))
-        (tensor([0.25, 0.75]), tensor(-0.2877))
+        (tensor([0.2500, 0.7500]), tensor(-0.2877))
     """
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {

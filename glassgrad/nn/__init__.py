@@ -75,6 +75,23 @@ from glassgrad.nn.pooling import (
 from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
+# isort: split
+# attention and Transformers (issue 10)
+# recurrent networks
+from glassgrad.nn.additive_attention import AdditiveAttention
+from glassgrad.nn.attention import MultiheadAttention
+from glassgrad.nn.normalization import RMSNorm
+from glassgrad.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
+from glassgrad.nn.rnn import GRU, LSTM, RNN, RNNBase
+from glassgrad.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from glassgrad.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
 __all__ = [
     # submodules
     "blocks",
@@ -126,6 +143,17 @@ __all__ = [
     "SmoothL1Loss",
     "HuberLoss",
     "KLDivLoss",
+    # attention and Transformers (issue 10)
+    "MultiheadAttention",
+    "RMSNorm",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEmbedding",
+    "RotaryEmbedding",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
     # image toolbox
     "GroupNorm",
     "InstanceNorm1d",
@@ -170,4 +198,14 @@ __all__ = [
     "MaxUnpool2d",
     "LPPool1d",
     "LPPool2d",
+    # recurrent networks
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "AdditiveAttention",
 ]

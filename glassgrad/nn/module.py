@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.errors import ShapeError
 from glassgrad.nn.backward_hooks import BackwardHookCall, BackwardHooks
 from glassgrad.nn.conversion import Conversion
 from glassgrad.nn.hooks import (
@@ -30,6 +31,7 @@ from glassgrad.nn.hooks import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
+from glassgrad.nn.module_path import annotate_shape_error
 from glassgrad.nn.parameter import Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
@@ -95,17 +97,23 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if (
-            self._forward_pre_hooks
-            or self._forward_hooks
-            or _global_forward_pre_hooks
-            or _global_forward_hooks
-            or self._backward_hooks
-            or self._backward_pre_hooks
-        ):
-            backward = BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
-            return self._call_with_hooks(args, kwargs, backward)
-        return self.forward(*args, **kwargs)
+        try:  # free on the success path (zero-cost exceptions); shape errors learn the module path
+            if (
+                self._forward_pre_hooks
+                or self._forward_hooks
+                or _global_forward_pre_hooks
+                or _global_forward_hooks
+                or self._backward_hooks
+                or self._backward_pre_hooks
+            ):
+                backward = (
+                    BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
+                )
+                return self._call_with_hooks(args, kwargs, backward)
+            return self.forward(*args, **kwargs)
+        except ShapeError as e:
+            annotate_shape_error(e, self, args)
+            raise
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

@@ -18,7 +18,7 @@ from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
 
-__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LocalResponseNorm"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "RMSNorm", "GroupNorm", "LocalResponseNorm"]
 
 
 class LayerNorm(Module):
@@ -239,6 +239,55 @@ class BatchNorm2d(_BatchNorm):
 
     _dims = (4,)
     _layout = "(N, {C}, H, W)"
+
+
+# ------------------------------------------------------------------ RMSNorm (issue 10)
+class RMSNorm(Module):
+    """Scale by the root mean square over the last ``len(normalized_shape)`` dims, then per element.
+
+    ``y = x / sqrt(mean(x^2) + eps) * weight``: LayerNorm without centring or bias (T5, Llama).
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int means ``(int,)``).
+        eps: added to the mean square; None means the input dtype's machine epsilon (as PyTorch).
+        elementwise_affine: learn ``weight`` (ones) of ``normalized_shape``.
+
+    Shape:
+        input ``(*, *normalized_shape)``, output the same.
+
+    >>> RMSNorm(4)
+    RMSNorm((4,), eps=None, elementwise_affine=True)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...] | list[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            dt = dtype if dtype is not None else dtypes.get_default_dtype()
+            self.weight = Parameter(ones(self.normalized_shape, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):

@@ -18,7 +18,7 @@ class PixelShuffle(Module):
 
     >>> import glassgrad as gg
     >>> PixelShuffle(2)(gg.zeros(1, 8, 3, 3)).shape
-    (1, 2, 6, 6)
+    glassgrad.Size([1, 2, 6, 6])
     """
 
     def __init__(self, upscale_factor: int) -> None:

@@ -5,7 +5,7 @@ compare (comparisons, bitwise and logical ops, rounding; no gradient), reduce (s
 argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
 joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
 (multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, special (erf on arrays), and
-the fused linear, normalization and loss primitives.
+the fused linear, normalization, loss and recurrent (whole-sequence RNN/LSTM/GRU) primitives.
 """
 
 from glassgrad.ops import (
@@ -22,6 +22,7 @@ from glassgrad.ops import (
     movement,
     normalization,
     padding,
+    recurrent,
     reduce,
     sampling,
     special,
@@ -43,6 +44,7 @@ __all__ = [
     "movement",
     "normalization",
     "padding",
+    "recurrent",
     "reduce",
     "sampling",
     "special",

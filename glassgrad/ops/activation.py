@@ -109,30 +109,42 @@ class Gelu(Function):
     """approximate="none": z = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2.
     VJP: g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi).
 
-    approximate="tanh": z = x (1 + t) / 2, t = tanh(sqrt(2/pi) (x + 0.044715 x^3)).
-    VJP: g ((1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2).
+    approximate="tanh": z = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3),
+    computed as z = x s with s = (1 + t) / 2 = sigmoid(2u): for large negative x, 1 + t would
+    cancel to float32 noise (~1e-6) while sigmoid keeps the tiny true value.
+    VJP: g (s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)), since 1 - t^2 = 4 s (1 - s).
     """
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        xp = array_module(x)
         if approximate == "tanh":
-            t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-            ctx.save_for_backward(x, t)
-            return 0.5 * x * (1 + t)
-        cdf = 0.5 * (1 + erf_array(x * _SQRT_HALF))
+            s = _sigmoid(2 * _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+            ctx.save_for_backward(x, s)
+            return x * s
+        cdf = erf_array(x * _SQRT_HALF)
+        cdf += 1.0  # in place: this runs on every hidden unit of a Transformer MLP
+        cdf *= 0.5
         ctx.save_for_backward(x, cdf)
         return x * cdf
 
     @staticmethod
     def backward(ctx, g):
-        x, t_or_cdf = ctx.saved
+        x, s_or_cdf = ctx.saved
         xp = array_module(x)
         if ctx.attrs["approximate"] == "tanh":
-            t = t_or_cdf
+            s = s_or_cdf
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
-        return g * (t_or_cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x))
+            return g * (s + 2 * x * s * (1 - s) * inner)
+        d = xp.multiply(
+            x, x, out=xp.empty_like(x)
+        )  # an array even when 0-d; then in place: g (cdf + x phi(x))
+        d *= -0.5
+        xp.exp(d, out=d)
+        d *= x
+        d *= _INV_SQRT_2PI
+        d += s_or_cdf
+        d *= g
+        return d
 
 
 class Silu(Function):

@@ -2,6 +2,12 @@
 
 They take and return arrays (not Tensors) and record nothing; an op that needs one (exact
 ``gelu``) calls it inside its ``Function``.
+
+erf has two evaluations. float64 arrays get W. J. Cody's rational approximations (below 1e-16
+relative error). float32 (and float16) arrays get one rational function fitted for float32, which is
+about 20 times faster: the exact GELU of a Transformer MLP calls erf on every hidden activation,
+and with Cody's three ranges it took half of a small GPT's training step. (SciPy's
+``special.erf`` was measured too: it evaluates in double and is no faster than Cody here.)
 """
 
 from __future__ import annotations
@@ -36,15 +42,56 @@ def _ratio(t, num: tuple, den: tuple):
     return (n + num[len(den) - 1]) / (d + den[-1])
 
 
+# erf(x) = x P(x^2) / Q(x^2) on |x| <= 4, with P of degree 6 and Q of degree 5 (Q(0) = 1), fitted
+# for glassgrad by iteratively reweighted least squares on the relative error (max 2.1e-9 in exact
+# arithmetic). Beyond |x| = 4, erf is 1 - 1.5e-8, which is 1 in float32. x is clipped at 4.5, where
+# the rational has risen just above 1 (monotonically from 4), and the result at 1: so erf saturates
+# to exactly +-1, and x Phi(x) of GELU is exactly 0 for very negative x, as in PyTorch.
+_P32 = (1.1283791693824520e00, 1.8520256009957597e-01, 5.4316528141908540e-02, 3.8495464892649340e-03,
+        3.7959538203006854e-04, 4.6844290423897480e-06, -1.3200354975761996e-08)  # fmt: skip
+_Q32 = (1.0, 4.9746490927457330e-01, 1.1395788113497517e-01, 1.5461912060693474e-02,
+        1.3075385943078209e-03, 6.3107291832537920e-05)  # fmt: skip
+
+
+def _horner(t, coeffs: tuple):
+    """sum_k coeffs[k] t^k, evaluated in place in t's dtype (one array, no temporaries per term)."""
+    acc = t * coeffs[-1]
+    for c in coeffs[-2:0:-1]:
+        acc += c
+        acc *= t
+    acc += coeffs[0]
+    return acc
+
+
+def _erf_float32(x):
+    """erf for float32/float16 arrays: x P(x^2) / Q(x^2) on x clipped to [-4.5, 4.5], clipped to [-1, 1].
+
+    Within 4e-7 of the exact value everywhere (a few float32 ulps; checked against ``math.erf``
+    in the tests); NaN stays NaN.
+    """
+    if x.ndim == 0:  # NumPy turns 0-d results into scalars, which cannot be updated in place
+        return _erf_float32(x.reshape(1)).reshape(())
+    xp = array_module(x)
+    xc = xp.clip(x, -4.5, 4.5)
+    t = xc * xc
+    out = _horner(t, _P32)
+    out /= _horner(t, _Q32)
+    out *= xc
+    return xp.clip(out, -1.0, 1.0, out=out)  # rounding may overshoot 1 by an ulp or two near |x| = 4
+
+
 def erf_array(x):
     """The error function of a float array, elementwise, in the array's dtype.
 
+    float32 and float16 use ``_erf_float32``; float64 uses Cody's approximations, as follows.
     NumPy has no erf and ``math.erf`` takes one number, so this evaluates Cody's three rational
     approximations on the whole array (each on its range, clipped so the others cannot
     overflow) and picks per element: |x| <= 0.46875: x R1(x^2); |x| <= 4: 1 - e^-x^2 R2(|x|);
     else 1 - e^-x^2 (1/sqrt(pi) - R3(1/x^2)/x^2) / |x|. e^-x^2 is split as e^-s^2 e^-(|x|-s)(|x|+s)
     with s = |x| rounded down to 1/16, which keeps it accurate for large |x|.
     """
+    if x.dtype.itemsize <= 4:
+        return _erf_float32(x)
     xp = array_module(x)
     y = xp.abs(x)
     small = xp.minimum(y, 0.46875)

@@ -9,6 +9,9 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     normalization   layer_norm, batch_norm, normalize, cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
+    attention       scaled_dot_product_attention, attention_weights
+    masks           causal_mask, local_window_mask, padding_mask
+    (normalization) rms_norm
     image           interpolate, pixel_shuffle, pixel_unshuffle, channel_shuffle, dropout1d/2d/3d
                     (and group_norm, instance_norm, local_response_norm in normalization)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
@@ -74,6 +77,12 @@ from glassgrad.nn.functional.pooling import (
     max_unpool2d,
 )
 
+# isort: split
+# attention and Transformers (issue 10)
+from glassgrad.nn.functional.attention import attention_weights, scaled_dot_product_attention
+from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
+from glassgrad.nn.functional.normalization import rms_norm
+
 __all__ = [
     # activation
     "relu",
@@ -112,6 +121,13 @@ __all__ = [
     "cross_entropy",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # attention and Transformers (issue 10)
+    "scaled_dot_product_attention",
+    "attention_weights",
+    "causal_mask",
+    "local_window_mask",
+    "padding_mask",
+    "rms_norm",
     # image toolbox
     "group_norm",
     "instance_norm",

@@ -1,9 +1,11 @@
 """Normalisation functions: layer_norm, batch_norm (fused ops), group_norm, instance_norm,
-local_response_norm, normalize and cosine_similarity."""
+local_response_norm, normalize, cosine_similarity and rms_norm."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
@@ -17,6 +19,7 @@ __all__ = [
     "batch_norm",
     "normalize",
     "cosine_similarity",
+    "rms_norm",
     # image toolbox
     "group_norm",
     "instance_norm",
@@ -173,6 +176,41 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
         units.append(x / (norm + Tensor(floored - norm._data, _wrap=True)))
     return (units[0] * units[1]).sum(dim)
+
+
+# ------------------------------------------------------------------ RMSNorm (issue 10)
+def rms_norm(
+    input: Tensor,  # noqa: A002
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims (no centring).
+
+    LayerNorm without the mean and the bias, as in T5 and Llama; ``eps=None`` is the dtype's
+    machine epsilon, as PyTorch. A composite of primitives (square, mean, rsqrt, mul).
+
+    Shape:
+        input: (*, *S) with S = normalized_shape; weight: S; returns input's shape.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.rms_norm(gg.tensor([[3.0, 4.0]]), (2,), eps=0.0)
+    tensor([[0.8485, 1.1314]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
+        raise ShapeError(
+            f"rms_norm: expected input of shape (*, {', '.join(map(str, shape))}), got {input.shape}"
+        )
+    if weight is not None and weight.shape != shape:
+        raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {weight.shape}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()  # (*, *S) * (*, 1, ..., 1)
+    return out if weight is None else out * weight
 
 
 # ------------------------------------------------------------------ image toolbox

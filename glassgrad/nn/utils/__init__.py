@@ -1,5 +1,6 @@
 """Utilities over a model's parameters: gradient clipping, flattening to a vector, parameter counts,
-and ``summary`` (a table of layers, built with forward hooks)."""
+and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the packed-sequence
+helpers (``nn.utils.rnn.pack_padded_sequence`` ...)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
+from glassgrad.nn.utils import rnn
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
@@ -23,6 +25,8 @@ __all__ = [
     "count_parameters",
     "summary",
     "ModelSummary",
+    # recurrent networks
+    "rnn",
 ]
 
 

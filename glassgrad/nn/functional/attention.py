@@ -1,0 +1,172 @@
+"""Scaled dot-product attention: ``softmax(Q K^T * scale + mask) V``, and its weights for inspection.
+
+Built from primitives (batched ``matmul``, ``masked_fill``, ``softmax``, ``dropout``), so the
+backward is theirs: a graph of five nodes that a trace shows step by step.
+
+Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a **bool** mask is True where a
+query may attend (False entries get -inf before the softmax); a **float** mask is added to the
+scores (0 = attend, -inf = blocked, anything else a bias). ``is_causal=True`` is the look-ahead
+mask ``tril(ones(L, S))`` (query i sees keys 0..i, aligned at the top left, as PyTorch).
+
+A row whose keys are all blocked has no softmax (0/0). PyTorch 2.x's SDPA returns 0 for such a
+query and passes it no gradient; so does glassgrad, in ``attention_weights`` too (its weights are a
+row of zeros rather than NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.layers import dropout
+from glassgrad.ops import activation as _A
+from glassgrad.ops import indexing as _I
+from glassgrad.ops import matmul as _M
+from glassgrad.tensor import Tensor
+
+__all__ = ["scaled_dot_product_attention", "attention_weights"]
+
+
+def _check(query: Tensor, key: Tensor, value: Tensor | None, enable_gqa: bool) -> None:
+    if query.ndim < 2 or key.ndim < 2 or (value is not None and value.ndim < 2):
+        raise ShapeError(
+            "scaled_dot_product_attention: expected query (*, L, E), key (*, S, E) and value (*, S, Ev), got "
+            f"{query.shape}, {key.shape} and {None if value is None else value.shape}"
+        )
+    if key.shape[-1] != query.shape[-1] or (value is not None and value.shape[-2] != key.shape[-2]):
+        raise ShapeError(
+            "scaled_dot_product_attention: expected query (*, L, E), key (*, S, E) and value (*, S, Ev) "
+            f"with matching E and S, got {query.shape}, {key.shape} and "
+            f"{None if value is None else value.shape}"
+        )
+    if enable_gqa and (query.ndim < 3 or query.shape[-3] % key.shape[-3]):
+        raise ShapeError(
+            "scaled_dot_product_attention: expected query heads to be a multiple of key heads with "
+            f"enable_gqa=True, got query {query.shape} and key {key.shape}"
+        )
+
+
+def _repeat_heads(x: Tensor, groups: int) -> Tensor:
+    """Each key/value head shared by ``groups`` consecutive query heads (grouped-query attention)."""
+    if groups == 1:
+        return x
+    *lead, h, s, e = x.shape
+    x = x.unsqueeze(-3).expand(*lead, h, groups, s, e)  # (*, Hk, S, E) -> (*, Hk, g, S, E)
+    return x.reshape(*lead, h * groups, s, e)  # (*, Hk, g, S, E) -> (*, Hk * g, S, E)
+
+
+def _weights(
+    query: Tensor,
+    key: Tensor,
+    attn_mask: Any,
+    is_causal: bool,
+    scale: float | None,
+) -> Tensor:
+    """softmax(Q K^T * scale + mask) along the keys, fully blocked rows set to 0.  (*, L, S)."""
+    L, S = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = _M.matmul(query, key.transpose(-2, -1)) * scale  # (*, L, E) @ (*, E, S) -> (*, L, S)
+    xp = array_module(scores._data)
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: expected attn_mask=None with is_causal=True")
+        attn_mask = xp.tril(xp.ones((L, S), dtype=bool))  # (L, S): query i sees keys 0..i
+    if attn_mask is None:
+        return _A.softmax(scores, -1)
+    mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+    try:
+        np.broadcast_shapes(mask.shape, scores.shape)
+    except ValueError:
+        raise ShapeError(
+            f"scaled_dot_product_attention: expected attn_mask broadcastable to the scores {scores.shape}, "
+            f"got {mask.shape}"
+        ) from None
+    if mask.dtype == np.bool_:
+        scores = _I.masked_fill(scores, ~mask, float("-inf"))
+    elif mask.dtype.kind == "f":
+        scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask, _wrap=True))
+    else:
+        raise DTypeError(
+            f"scaled_dot_product_attention: expected a bool or float attn_mask, got {mask.dtype}"
+        )
+    dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)  # (*, L, 1): no key to attend to
+    if not dead.any():
+        return _A.softmax(scores, -1)
+    # A blocked row's softmax would be 0/0: give it a harmless row, then zero its weights, so the
+    # query reads nothing and no gradient flows back through it.
+    probs = _A.softmax(_I.masked_fill(scores, dead, 0.0), -1)
+    return _I.masked_fill(probs, dead, 0.0)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """Attention: softmax(Q K^T * scale + mask) V, over any leading (batch, head) dims.
+
+    Args:
+        query, key, value: the queries, keys and values.
+        attn_mask: bool (True = attend) or float (added to the scores), broadcastable to (*, L, S).
+        dropout_p: dropout on the attention weights (always applied when > 0, as PyTorch; pass
+            0.0 in evaluation).
+        is_causal: use the look-ahead mask tril(ones(L, S)); attn_mask must then be None.
+        scale: the factor on Q K^T; default 1 / sqrt(E).
+        enable_gqa: grouped-query attention: key and value have Hk heads (dim -3), query a multiple
+            of them; each key/value head serves Hq / Hk consecutive query heads.
+
+    Shape:
+        query: (*, L, E); key: (*, S, E); value: (*, S, Ev); returns (*, L, Ev).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> q = k = v = gg.ones(2, 4, 5, 8)  # (batch, heads, time, head_dim)
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    glassgrad.Size([2, 4, 5, 8])
+    """
+    _check(query, key, value, enable_gqa)
+    if enable_gqa:
+        groups = query.shape[-3] // key.shape[-3]
+        key, value = _repeat_heads(key, groups), _repeat_heads(value, groups)
+    w = _weights(query, key, attn_mask, is_causal, scale)
+    if dropout_p > 0.0:
+        w = dropout(w, dropout_p, training=True)
+    return _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
+
+
+def attention_weights(
+    query: Tensor,
+    key: Tensor,
+    attn_mask: Tensor | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """The attention weights softmax(Q K^T * scale + mask) that ``scaled_dot_product_attention``
+    multiplies V by (without dropout), for inspection and plotting. glassgrad only.
+
+    Each row sums to 1, except a fully masked row, which is all 0. Differentiable.
+
+    Shape:
+        query: (*, L, E); key: (*, S, E); returns (*, L, S).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.attention_weights(gg.zeros(3, 2), gg.zeros(3, 2), is_causal=True)
+    tensor([[1.    , 0.    , 0.    ],
+            [0.5   , 0.5   , 0.    ],
+            [0.3333, 0.3333, 0.3333]])
+    """
+    _check(query, key, None, enable_gqa)
+    if enable_gqa:
+        key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
+    return _weights(query, key, attn_mask, is_causal, scale)

@@ -1,0 +1,313 @@
+"""Sequence layers ``RNN``, ``LSTM``, ``GRU``: stacked, optionally bidirectional recurrences.
+
+How one layer runs (the same for all three):
+
+1. the input of every time step is projected at once, ``xg = x W_ih^T + b_ih`` (one matmul);
+2. one fused op of ``ops/recurrent.py`` runs the loop over time steps and, in backward, the loop
+   back through them (backpropagation through time written by hand); the reverse direction is
+   the same op walking the steps from the end;
+3. the two directions' outputs are joined feature-wise and feed the next layer (through dropout
+   in training when ``dropout > 0``).
+
+Internally every batch is in the packed layout of ``nn.utils.rnn`` (step after step of rows): a
+padded ``(T, N, I)`` batch is reshaped to ``(T * N, I)`` with ``N`` rows at every step, and a
+``PackedSequence`` is used as it is, so padded steps are never computed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import glassgrad.nn.functional as F
+from glassgrad import dtypes
+from glassgrad.errors import ShapeError
+from glassgrad.factories import empty, zeros
+from glassgrad.nn import init
+from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.utils.rnn import PackedSequence
+from glassgrad.ops.indexing import index_select
+from glassgrad.ops.joining import cat, stack
+from glassgrad.ops.recurrent import GRUSeq, LSTMSeq, RNNSeq
+from glassgrad.tensor import Tensor
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNBase(Module):
+    """What the three layers share: parameters, state handling, layers and directions.
+
+    Parameters per layer ``k`` and direction (suffix ``_reverse`` for the backward one), named as
+    PyTorch so state_dicts move both ways: ``weight_ih_l{k}`` (G*H, I_k), ``weight_hh_l{k}``
+    (G*H, P), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G*H,), and with ``proj_size`` P > 0 (LSTM only)
+    ``weight_hr_l{k}`` (P, H); P = H without projection. I_0 = input_size, I_k = D * P after.
+    All are initialised U(-1/sqrt(H), 1/sqrt(H)).
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for key, v, low in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
+                            ("num_layers", num_layers, 1), ("proj_size", proj_size, 0)):  # fmt: skip
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise ValueError(f"{name}: expected {key} to be an int >= {low}, got {v!r}")
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is supported only by LSTM, got proj_size={proj_size}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: expected proj_size < hidden_size ({hidden_size}), got {proj_size}")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        gates = _GATES[mode] * hidden_size
+        real = proj_size or hidden_size
+        dirs = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            width = input_size if layer == 0 else real * dirs
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes = [("weight_ih", (gates, width)), ("weight_hh", (gates, real))]
+                if bias:
+                    shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
+                for pname, shape in shapes:
+                    setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
+                    self._flat_weights_names.append(pname + sfx)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    @property
+    def _flat_weights(self) -> list[Tensor]:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """The parameters grouped per layer and direction, as PyTorch's ``all_weights``."""
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        w = self._flat_weights
+        return [w[i : i + per] for i in range(0, len(w), per)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        if self.mode == "RNN_RELU":
+            s += ", nonlinearity='relu'"
+        return s
+
+    # ------------------------------------------------------------------ forward
+    def _layout(self, input: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:  # noqa: A002
+        """``(x (S, I), batch_sizes, packed_or_None, unbatched)`` in the packed layout."""
+        name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            sizes = tuple(int(b) for b in input.batch_sizes._data)
+            x = input.data
+            if x.ndim != 2 or x.shape[1] != self.input_size:
+                raise ShapeError(f"{name}: expected packed data (S, {self.input_size}), got {tuple(x.shape)}")
+            return x, sizes, input, False
+        if not isinstance(input, Tensor) or input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            raise ShapeError(
+                f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}"
+            )
+        unbatched = input.ndim == 2
+        if unbatched:
+            input = input.unsqueeze(1)  # (T, I) -> (T, 1, I)
+        elif self.batch_first:
+            input = input.transpose(0, 1)  # (N, T, I) -> (T, N, I)
+        steps, n = input.shape[0], input.shape[1]
+        return input.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
+
+    def _state(self, hx: Any, n: int, width: int, dtype: Any, unbatched: bool, packed: Any) -> Tensor:
+        dirs = 2 if self.bidirectional else 1
+        want = (self.num_layers * dirs, n, width)
+        if hx is None:
+            return zeros(*want, dtype=dtype)
+        if unbatched:
+            if hx.ndim != 2:
+                raise ShapeError(
+                    f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}"
+                )
+            hx = hx.unsqueeze(1)  # (L*D, H) -> (L*D, 1, H)
+        if tuple(hx.shape) != want:
+            raise ShapeError(f"{type(self).__name__}: expected hidden state {want}, got {tuple(hx.shape)}")
+        if packed is not None and packed.sorted_indices is not None:
+            hx = index_select(hx, 1, packed.sorted_indices._data)  # into the packed (sorted) order
+        return hx
+
+    def _run(self, input: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
+        x, sizes, packed, unbatched = self._layout(input)
+        n = sizes[0] if sizes else 0
+        real = self.proj_size or self.hidden_size
+        lstm = self.mode == "LSTM"
+        h0 = self._state(h0, n, real, x.dtype, unbatched, packed)
+        c0 = self._state(c0, n, self.hidden_size, x.dtype, unbatched, packed) if lstm else None
+        s = x.shape[0]
+        dirs = 2 if self.bidirectional else 1
+        weights = self.all_weights
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                w = weights[k]
+                w_ih, w_hh = w[0], w[1]
+                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+                w_hr = w[-1] if self.proj_size else None
+                xg = F.linear(x, w_ih, b_ih)  # (S, I_k) -> (S, G*H): every step's input at once
+                rev = d == 1
+                if lstm:
+                    y = LSTMSeq.apply(xg, h0[k], c0[k], w_hh, b_hh, w_hr, batch_sizes=sizes, reverse=rev)
+                    outs.append(y[:s, :real])
+                    h_n.append(y[s:, :real])
+                    c_n.append(y[s:, real:])
+                else:
+                    if self.mode == "GRU":
+                        y = GRUSeq.apply(xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev)
+                    else:
+                        act = "tanh" if self.mode == "RNN_TANH" else "relu"
+                        y = RNNSeq.apply(
+                            xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev, nonlinearity=act
+                        )
+                    outs.append(y[:s])
+                    h_n.append(y[s:])
+            x = cat(outs, dim=1) if dirs == 2 else outs[0]  # D x (S, P) -> (S, D*P)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        hn = stack(h_n)  # (L*D, N, P)
+        cn = stack(c_n) if lstm else None
+        if packed is not None:
+            if packed.unsorted_indices is not None:
+                back = packed.unsorted_indices._data
+                hn = index_select(hn, 1, back)  # back to the caller's batch order
+                cn = index_select(cn, 1, back) if lstm else None
+            return (
+                PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+                hn,
+                cn,
+            )
+        steps = len(sizes)
+        out = x.reshape(steps, n, x.shape[1])  # (T * N, D*P) -> (T, N, D*P)
+        if unbatched:
+            return out.squeeze(1), hn.squeeze(1), cn.squeeze(1) if lstm else None  # drop the batch of one
+        if self.batch_first:
+            out = out.transpose(0, 1)  # (T, N, D*P) -> (N, T, D*P)
+        return out, hn, cn
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act = tanh or relu.
+
+    Args:
+        input_size, hidden_size, num_layers, nonlinearity ("tanh" or "relu"), bias, batch_first,
+        dropout (between layers, in training), bidirectional: as ``torch.nn.RNN``.
+
+    Shape:
+        input ``(T, N, I)`` (``(N, T, I)`` with batch_first), ``(T, I)`` unbatched, or a
+        ``PackedSequence``; h_0 ``(L*D, N, H)`` (zeros when omitted) -> ``(output, h_n)`` with output
+        ``(T, N, D*H)`` (or packed) and h_n ``(L*D, N, H)``.
+
+    >>> import glassgrad as gg
+    >>> out, h = RNN(3, 5, num_layers=2)(gg.randn(7, 2, 3))
+    >>> out.shape, h.shape
+    (glassgrad.Size([7, 2, 5]), glassgrad.Size([2, 2, 5]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)  # fmt: skip
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:  # noqa: A002
+        out, hn, _ = self._run(input, hx)
+        return out, hn
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, gate rows i, f, g, o (see ``LSTMCell``), optional projection
+    ``h_t = (o * tanh(c_t)) W_hr^T`` of size ``proj_size``.
+
+    Shape:
+        input as ``RNN``; hx a pair ``(h_0 (L*D, N, P), c_0 (L*D, N, H))`` (zeros when omitted) ->
+        ``(output, (h_n, c_n))`` with output ``(T, N, D*P)`` (or packed); P = proj_size or H.
+
+    >>> import glassgrad as gg
+    >>> out, (h, c) = LSTM(3, 5, batch_first=True, bidirectional=True)(gg.randn(2, 7, 3))
+    >>> out.shape, h.shape, c.shape
+    (glassgrad.Size([2, 7, 10]), glassgrad.Size([2, 2, 5]), glassgrad.Size([2, 2, 5]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)  # fmt: skip
+
+    def forward(
+        self, input: Any, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
+        h0, c0 = hx if hx is not None else (None, None)
+        out, hn, cn = self._run(input, h0, c0)
+        return out, (hn, cn)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, gate rows r, z, n (see ``GRUCell``).
+
+    Shape:
+        as ``RNN``: ``(output, h_n)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)  # fmt: skip
+
+    def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:  # noqa: A002
+        out, hn, _ = self._run(input, hx)
+        return out, hn

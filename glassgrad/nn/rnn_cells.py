@@ -1,0 +1,157 @@
+"""One time step of a recurrent network: ``RNNCell``, ``LSTMCell``, ``GRUCell``.
+
+Each cell is written with ordinary ops (two ``F.linear`` calls, the gate nonlinearities, products),
+so its forward reads like the equations and autograd derives its backward. The sequence layers in
+``nn/rnn.py`` run the same equations through the fused ops of ``ops/recurrent.py``; the tests check
+the two against each other and against PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import glassgrad.nn.functional as F
+from glassgrad import dtypes
+from glassgrad.errors import ShapeError
+from glassgrad.factories import empty, zeros
+from glassgrad.nn import init
+from glassgrad.nn.module import Module, Parameter
+from glassgrad.tensor import Tensor
+
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+class RNNCellBase(Module):
+    """Parameters ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih``, ``bias_hh`` (G*H,),
+    all initialised U(-1/sqrt(H), 1/sqrt(H)) as PyTorch; G is the number of gates."""
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        for key, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{type(self).__name__}: expected {key} to be a positive int, got {v!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dt))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dt))
+        if bias:
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dt))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dt))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        return s
+
+    def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor | None, bool]:  # noqa: A002
+        """Input as (N, I) and hx as (N, H) (an unbatched 1-D input gains a batch of one)."""
+        name = type(self).__name__
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got {tuple(input.shape)}"
+            )
+        batched = input.ndim == 2
+        if not batched:
+            input = input.unsqueeze(0)  # (I,) -> (1, I)
+            hx = hx.unsqueeze(0) if hx is not None else None  # (H,) -> (1, H)
+        if hx is not None and tuple(hx.shape) != (input.shape[0], self.hidden_size):
+            raise ShapeError(
+                f"{name}: expected hidden state ({input.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}"
+            )
+        return input, hx, batched
+
+    def _zeros(self, input: Tensor) -> Tensor:
+        return zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+
+
+class RNNCell(RNNCellBase):
+    """``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``, act = tanh or relu.
+
+    Shape:
+        input ``(N, I)`` or ``(I,)``, hx ``(N, H)`` or ``(H,)`` (zeros when omitted) -> h' like hx.
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+        device: Any = None, dtype: Any = None,
+    ) -> None:  # fmt: skip
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        x, h, batched = self._prepare(input, hx)
+        h = self._zeros(x) if h is None else h
+        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        out = F.tanh(pre) if self.nonlinearity == "tanh" else F.relu(pre)
+        return out if batched else out.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """``[i, f, g, o] = [s, s, tanh, s](x W_ih^T + b_ih + h W_hh^T + b_hh)``;
+    ``c' = f * c + i * g``; ``h' = o * tanh(c')`` (s the sigmoid; gate rows in the order i, f, g, o).
+
+    Shape:
+        input ``(N, I)`` or ``(I,)``, hx a pair ``(h, c)`` of ``(N, H)`` (zeros when omitted) ->
+        ``(h', c')``.
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+        h0, c0 = hx if hx is not None else (None, None)
+        x, h, batched = self._prepare(input, h0)
+        _, c, _ = self._prepare(input, c0)
+        h = self._zeros(x) if h is None else h
+        c = self._zeros(x) if c is None else c
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        i, f, g, o = gates.chunk(4, 1)  # (N, 4H) -> 4 x (N, H)
+        c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+        h_new = F.sigmoid(o) * F.tanh(c_new)
+        return (h_new, c_new) if batched else (h_new.squeeze(0), c_new.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    """``r = s(W_ir x + b_ir + W_hr h + b_hr)``, ``z`` likewise,
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
+
+    Shape:
+        input ``(N, I)`` or ``(I,)``, hx ``(N, H)`` or ``(H,)`` (zeros when omitted) -> h' like hx.
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+        x, h, batched = self._prepare(input, hx)
+        h = self._zeros(x) if h is None else h
+        xr, xz, xn = F.linear(x, self.weight_ih, self.bias_ih).chunk(3, 1)  # (N, 3H) -> 3 x (N, H)
+        hr, hz, hn = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, 1)
+        r = F.sigmoid(xr + hr)
+        z = F.sigmoid(xz + hz)
+        n = F.tanh(xn + r * hn)
+        out = (1 - z) * n + z * h
+        return out if batched else out.squeeze(0)

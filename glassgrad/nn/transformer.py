@@ -1,0 +1,406 @@
+"""The Transformer of "Attention Is All You Need", with PyTorch's classes, arguments and state-dict keys:
+``TransformerEncoderLayer``, ``TransformerDecoderLayer``, ``TransformerEncoder``, ``TransformerDecoder``
+and ``Transformer``.
+
+A layer is attention then a position-wise MLP, each wrapped in a residual connection and a
+LayerNorm: after the sum (``norm_first=False``, the original "post-norm") or on the branch's input
+(``norm_first=True``, "pre-norm", which trains deep stacks without warmup tricks). Masks follow
+``nn.MultiheadAttention`` (bool True = blocked, float = added); ``*_is_causal=True`` without a mask
+builds the look-ahead mask.
+
+PyTorch's encoder has an inference fast path that turns a padded batch into a nested tensor and
+returns 0 at padded positions; glassgrad always computes the plain path, whose padded positions
+hold ordinary (ignored) values.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+
+import glassgrad.nn.functional as F
+from glassgrad import dtypes
+from glassgrad.errors import ShapeError
+from glassgrad.nn import init
+from glassgrad.nn.attention import MultiheadAttention
+from glassgrad.nn.container import ModuleList
+from glassgrad.nn.dropout import Dropout
+from glassgrad.nn.linear import Linear
+from glassgrad.nn.module import Module
+from glassgrad.nn.normalization import LayerNorm
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
+]
+
+
+def _activation(activation: str | Callable) -> Callable:
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    if callable(activation):
+        return activation
+    raise ValueError(f"Transformer: expected activation 'relu', 'gelu' or a callable, got {activation!r}")
+
+
+def _causal(mask: Any, is_causal: bool | None, size: int) -> Any:
+    """The mask to use: the given one, or the look-ahead mask when only the hint is given."""
+    if mask is None and is_causal:
+        return ~np.tril(np.ones((size, size), dtype=bool))  # True above the diagonal = blocked
+    return mask
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention and a feed-forward MLP, each with a residual connection and a LayerNorm.
+
+    post-norm: x = norm1(x + SA(x)); x = norm2(x + FF(x)).
+    pre-norm:  x = x + SA(norm1(x)); x = x + FF(norm2(x)).
+    FF(x) = linear2(dropout(activation(linear1(x)))).
+
+    Args:
+        d_model: model width E; nhead: attention heads; dim_feedforward: the MLP's hidden width;
+        dropout: on attention weights, the MLP's hidden layer and each residual branch;
+        activation: "relu", "gelu" or a callable; layer_norm_eps: the LayerNorms' eps;
+        batch_first: (N, L, E) instead of (L, N, E); norm_first: pre-norm; bias: learn biases.
+
+    Shape:
+        src: (L, N, E), (N, L, E) with batch_first, or (L, E); returns src's shape.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
+        )
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _activation(activation)
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        mask = _causal(
+            src_mask, is_causal, src.shape[1 if self.self_attn.batch_first and src.ndim == 3 else 0]
+        )
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), mask, src_key_padding_mask)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, mask, src_key_padding_mask))
+        return self.norm2(x + self._ff_block(x))
+
+
+class TransformerDecoderLayer(Module):
+    """Masked self-attention, attention over the encoder's memory, and an MLP, each with a residual
+    connection and a LayerNorm (post- or pre-norm, as ``TransformerEncoderLayer``).
+
+    Shape:
+        tgt: (T, N, E) ((N, T, E) with batch_first, or (T, E)); memory: (S, N, E); returns tgt's shape.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
+        )
+        self.multihead_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
+        )
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation(activation)
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
+        return self.dropout1(x)
+
+    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+        x = self.multihead_attn(
+            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
+        return self.dropout2(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        t_dim = 1 if self.self_attn.batch_first and tgt.ndim == 3 else 0
+        tgt_mask = _causal(tgt_mask, tgt_is_causal, tgt.shape[t_dim])
+        if memory_mask is None and memory_is_causal:
+            T, S = tgt.shape[t_dim], memory.shape[t_dim]
+            memory_mask = ~np.tril(np.ones((T, S), dtype=bool))
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask)
+            return x + self._ff_block(self.norm3(x))
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask))
+        x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask))
+        return self.norm3(x + self._ff_block(x))
+
+
+def _clones(layer: Module, n: int) -> ModuleList:
+    return ModuleList([copy.deepcopy(layer) for _ in range(n)])
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` independent copies of ``encoder_layer`` applied in turn, then ``norm`` if given.
+
+    Shape:
+        src: as the layer's; returns src's shape.
+    """
+
+    def __init__(
+        self,
+        encoder_layer: TransformerEncoderLayer,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
+        super().__init__()
+        self.layers = _clones(encoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(
+        self,
+        src: Tensor,
+        mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` independent copies of ``decoder_layer`` applied in turn, each attending to the
+    same ``memory``, then ``norm`` if given.
+
+    Shape:
+        tgt, memory: as the layer's; returns tgt's shape.
+    """
+
+    def __init__(
+        self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None
+    ) -> None:
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        x = tgt
+        for layer in self.layers:
+            x = layer(
+                x,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+                tgt_is_causal=bool(tgt_is_causal),
+                memory_is_causal=memory_is_causal,
+            )
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer: memory = encoder(src); output = decoder(tgt, memory).
+
+    Both stacks end in a LayerNorm (``encoder.norm``, ``decoder.norm``), as PyTorch; every weight
+    with more than one dim is Xavier-uniform initialised. The output is the decoder's last hidden
+    state: add your own embedding and output projection around it.
+
+    Shape:
+        src: (S, N, E) ((N, S, E) with batch_first); tgt: (T, N, E); returns (T, N, E).
+        src_mask: (S, S); tgt_mask: (T, T); memory_mask: (T, S); *_key_padding_mask: (N, S) or (N, T).
+    """
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        custom_encoder: Module | None = None,
+        custom_decoder: Module | None = None,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        args = (
+            d_model,
+            nhead,
+            dim_feedforward,
+            dropout,
+            activation,
+            layer_norm_eps,
+            batch_first,
+            norm_first,
+            bias,
+        )
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(*args, dtype=dt)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(*args, dtype=dt)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        self.d_model = d_model
+        self.nhead = nhead
+        self.batch_first = batch_first
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        src_mask: Tensor | None = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        b = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[b] != tgt.shape[b]:
+            raise ShapeError(
+                f"Transformer: expected src and tgt with one batch size, got {src.shape} and {tgt.shape}"
+            )
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ShapeError(
+                f"Transformer: expected src and tgt of width d_model={self.d_model}, got {src.shape} and {tgt.shape}"
+            )
+        memory = self.encoder(
+            src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
+        )
+        return self.decoder(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=tgt_is_causal,
+            memory_is_causal=memory_is_causal,
+        )
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """The float look-ahead mask: 0 on and below the diagonal, -inf above (position i sees 0..i).
+
+        >>> Transformer.generate_square_subsequent_mask(3)
+        tensor([[  0., -inf, -inf],
+                [  0.,   0., -inf],
+                [  0.,   0.,   0.]])
+        """
+        dt = dtypes.to_np_dtype(dtype if dtype is not None else dtypes.get_default_dtype())
+        above = np.triu(np.ones((sz, sz), dtype=bool), 1)
+        return Tensor(np.where(above, -np.inf, 0.0).astype(dt), _wrap=True)

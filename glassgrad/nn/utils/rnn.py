@@ -1,0 +1,189 @@
+"""Variable-length batches for the recurrent layers: ``PackedSequence`` and its helpers.
+
+A packed batch stores only the real time steps. Sequences are sorted by decreasing length; step
+``t`` holds one row for each of the ``batch_sizes[t]`` sequences still running, and the steps are
+laid end to end::
+
+    lengths 3, 2, 1      a0 b0 c0 | a1 b1 | a2       batch_sizes = [3, 2, 1],  data (6, *)
+
+so a recurrent layer never computes on padding, and a padded step can never change a final state.
+``sorted_indices[k]`` is the original batch position of the k-th longest sequence and
+``unsorted_indices`` its inverse; both are None when the batch came already sorted.
+
+Packing and unpacking are each one gather (``index_select``) of rows, so they are differentiable.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import ShapeError
+from glassgrad.factories import full
+from glassgrad.ops.indexing import index_select
+from glassgrad.ops.joining import cat, stack
+from glassgrad.ops.padding import pad
+from glassgrad.tensor import Tensor
+
+__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
+
+
+def _inverse(perm: Tensor) -> Tensor:
+    p = np.asarray(perm._data, dtype=np.int64)
+    inv = np.empty_like(p)
+    inv[p] = np.arange(p.size)
+    return Tensor(inv, _wrap=True)
+
+
+class PackedSequence(
+    collections.namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])
+):
+    """A packed batch: ``data`` (S, *), ``batch_sizes`` (T,) int64, optional sort permutations.
+
+    Made by :func:`pack_padded_sequence` or :func:`pack_sequence`, accepted by ``nn.RNN``,
+    ``nn.LSTM`` and ``nn.GRU``, undone by :func:`pad_packed_sequence`.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        data: Tensor,
+        batch_sizes: Tensor | None = None,
+        sorted_indices: Tensor | None = None,
+        unsorted_indices: Tensor | None = None,
+    ) -> PackedSequence:
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = _inverse(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+
+def _lengths(lengths: Any) -> np.ndarray:
+    arr = lengths._data if isinstance(lengths, Tensor) else lengths
+    return np.asarray(arr, dtype=np.int64).reshape(-1)  # list or (N,) -> (N,)
+
+
+def pad_sequence(
+    sequences: Sequence[Tensor],
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
+    """Stack sequences of different lengths into one padded tensor.
+
+    Shape:
+        each sequence ``(L_i, *)`` -> ``(T, N, *)``, or ``(N, T, *)`` with ``batch_first``
+        (T = max L_i); padding goes after each sequence ("right") or before it ("left").
+    """
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"pad_sequence: expected padding_side 'right' or 'left', got {padding_side!r}")
+    if not sequences:
+        raise ShapeError("pad_sequence: expected a non-empty list of tensors, got none")
+    longest = max(s.shape[0] for s in sequences)
+    padded = []
+    for s in sequences:
+        extra = longest - s.shape[0]
+        before, after = (0, extra) if padding_side == "right" else (extra, 0)
+        # pad pairs run from the last dim: leave the feature dims alone, pad dim 0.
+        padded.append(pad(s, (0, 0) * (s.ndim - 1) + (before, after), value=padding_value))
+    return stack(padded, dim=0 if batch_first else 1)
+
+
+def pack_padded_sequence(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    lengths: Any,
+    batch_first: bool = False,
+    enforce_sorted: bool = True,
+) -> PackedSequence:
+    """Pack a padded batch, keeping only each sequence's first ``lengths[i]`` steps.
+
+    With ``enforce_sorted=True`` the lengths must not increase along the batch; otherwise the
+    batch is sorted here and the permutation kept in the result.
+
+    Shape:
+        input ``(T, N, *)`` (``(N, T, *)`` with ``batch_first``), lengths ``(N,)`` ->
+        data ``(sum(lengths), *)``, batch_sizes ``(max(lengths),)``.
+    """
+    lens = _lengths(lengths)
+    t_dim, n_dim = (1, 0) if batch_first else (0, 1)
+    if input.ndim < 2 or lens.shape[0] != input.shape[n_dim]:
+        raise ShapeError(
+            f"pack_padded_sequence: expected input (T, N, *) and {lens.shape[0]} lengths, got "
+            f"{tuple(input.shape)} with batch_first={batch_first}"
+        )
+    if lens.size and (lens.min() <= 0 or lens.max() > input.shape[t_dim]):
+        raise ValueError(
+            f"pack_padded_sequence: expected lengths in [1, {input.shape[t_dim]}], got {lens.tolist()}"
+        )
+    if enforce_sorted:
+        if np.any(np.diff(lens) > 0):
+            raise ValueError(
+                f"pack_padded_sequence: expected lengths in decreasing order, got {lens.tolist()}; "
+                "pass enforce_sorted=False to sort them here"
+            )
+        order = np.arange(lens.size)
+        sorted_indices = None
+    else:
+        order = np.argsort(-lens, kind="stable")
+        sorted_indices = Tensor(order.astype(np.int64), _wrap=True)
+    lens_sorted = lens[order]
+    steps = int(lens_sorted[0]) if lens.size else 0
+    n = input.shape[n_dim]
+    batch_sizes = (lens_sorted[None, :] > np.arange(steps)[:, None]).sum(axis=1)  # (T, N) -> (T,)
+    # Row t * N + order[b] of the time-major input is step t of the b-th longest sequence.
+    rows = np.concatenate([t * n + order[:b] for t, b in enumerate(batch_sizes)])
+    x = input.transpose(0, 1) if batch_first else input  # (N, T, *) -> (T, N, *)
+    flat = x.reshape(x.shape[0] * n, *x.shape[2:])  # (T, N, *) -> (T * N, *)
+    data = index_select(flat, 0, rows)
+    return PackedSequence(data, Tensor(batch_sizes.astype(np.int64), _wrap=True), sorted_indices, None)
+
+
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Undo :func:`pack_padded_sequence`: ``(padded, lengths)`` in the original batch order.
+
+    Shape:
+        data ``(S, *)`` -> padded ``(T, N, *)`` (``(N, T, *)`` with ``batch_first``), lengths
+        ``(N,)`` int64; ``T = total_length`` when given (at least the longest length).
+    """
+    data, batch_sizes, _, unsorted = sequence
+    sizes = np.asarray(batch_sizes._data, dtype=np.int64)
+    steps = sizes.shape[0]
+    if total_length is not None:
+        if total_length < steps:
+            raise ValueError(
+                f"pad_packed_sequence: expected total_length >= the longest length {steps}, got {total_length}"
+            )
+        steps = int(total_length)
+    n = int(sizes[0])
+    lens_sorted = (sizes[:, None] > np.arange(n)[None, :]).sum(axis=0)  # (T, N) -> (N,)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    pos = np.arange(n) if unsorted is None else np.asarray(unsorted._data, dtype=np.int64)
+    # Padded cell (t, j) reads packed row offsets[t] + pos[j], or the extra padding row S.
+    rows = np.full((steps, n), data.shape[0], dtype=np.int64)
+    for t, b in enumerate(sizes):
+        live = pos < b
+        rows[t, live] = offsets[t] + pos[live]
+    filler = full((1, *data.shape[1:]), padding_value, dtype=data.dtype)
+    source = cat([data, filler])  # (S, *) -> (S + 1, *)
+    padded = index_select(source, 0, rows.reshape(-1)).reshape(steps, n, *data.shape[1:])  # -> (T, N, *)
+    if batch_first:
+        padded = padded.transpose(0, 1)  # (T, N, *) -> (N, T, *)
+    return padded, Tensor(lens_sorted[pos].astype(np.int64), _wrap=True)
+
+
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of sequences ``(L_i, *)`` (``pad_sequence`` then ``pack_padded_sequence``)."""
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)

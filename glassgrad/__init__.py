@@ -227,3 +227,8 @@ __all__ += ["moveaxis", "swapdims"]
 from glassgrad import distributions, linalg  # noqa: E402
 
 __all__ += ["distributions", "linalg"]
+
+# decoding: greedy and beam search, sampling (issue 10)
+from glassgrad import decode  # noqa: E402
+
+__all__ += ["decode"]

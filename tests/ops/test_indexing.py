@@ -312,3 +312,18 @@ def test_all_int_key_gives_a_0d_array_not_a_numpy_scalar():
     assert isinstance(y._data, np.ndarray) and y.shape == ()
     y.backward()
     assert x.grad._data[1, 2] == 1.0 and x.grad._data.sum() == 1.0
+
+
+def test_row_gather_backward_adds_repeated_and_negative_rows_like_add_at():
+    """x[idx] with a 1-D integer idx (embedding lookups) scatters its gradient by sort + reduceat."""
+    rng = np.random.default_rng(0)
+    idx = np.array([3, -1, 0, 3, 4, 3, 0, -5])  # -1 is row 4 and -5 is row 0 of 5 rows
+    x = gg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    g = rng.standard_normal((8, 3))
+    x[gg.tensor(idx)].backward(gg.tensor(g))
+    expected = np.zeros((5, 3))
+    np.add.at(expected, idx, g)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+    y = gg.tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    y[gg.tensor(np.array([], dtype=np.int64))].sum().backward()
+    assert not y.grad.numpy().any()

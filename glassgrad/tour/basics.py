@@ -39,7 +39,7 @@ def xor_act(report: Report, quick: bool) -> None:
     s.number("xor_loss", "final loss", trained.metrics["loss"], "{:.4f}")
     X, y = trained.data["train"]
     s.figure(
-        viz.plot_decision_boundary(lambda x: gg.sigmoid(trained.model(x)), X, y.flatten()),
+        viz.plot_decision_boundary(trained.model, X, y.flatten()),
         "XOR decision boundary",
     )
     s.figure(viz.plot_training_curves({"loss": trained.history["loss"]}, logy=True), "XOR training curve")

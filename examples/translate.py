@@ -12,6 +12,7 @@ Run it with ``.venv/bin/python examples/translate.py`` (about a minute on a lapt
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import glassgrad as gg
@@ -186,6 +187,25 @@ def main(argv: list[str] | None = None) -> None:
         f"\nexact match on {len(task.test)} held-out dates: greedy {evaluate(model, task):.1%}, "
         f"beam {args.beam} {evaluate(model, task, beam_size=args.beam):.1%}"
     )
+    show_mistakes(model, task, args.beam)
+
+
+def show_mistakes(model: Translator, task: DateTranslation, beam_size: int, limit: int = 5) -> None:
+    """For held-out dates the beam gets wrong, its n-best list with each output's probability."""
+    tok = task.tgt_tokenizer
+    shown = 0
+    for words, iso in task.test:
+        if shown == limit:
+            break
+        step = step_function(model, task.src_tokenizer.encode(words))
+        best = beam_search(step, tok.bos_id, tok.eos_id, beam_size, max_len=12, n_best=min(3, beam_size))
+        if tok.decode(best[0][0]) == iso:
+            continue
+        if shown == 0:
+            print("mistakes, with the beam's best outputs and their probabilities:")
+        shown += 1
+        alternatives = ", ".join(f"{tok.decode(t)} ({math.exp(s):.2f})" for t, s in best)
+        print(f"  {words!r} -> {alternatives}; target {iso}")
 
 
 if __name__ == "__main__":

@@ -82,8 +82,13 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
 
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:
     """``tensor(<body>, <extras>)``: extras such as ``dtype=...``, ``grad_fn=<...>``."""
-    body = array_str(arr, prefix)
-    if not extras:
-        return prefix + body + ")"
-    sep = ",\n" + " " * len(prefix) if "\n" in body else ", "
-    return prefix + body + "".join(sep + e for e in extras) + ")"
+    text = prefix + array_str(arr, prefix)
+    line = len(text.rsplit("\n", 1)[-1])
+    for e in extras:  # on the last line while it fits, else on a new line under the first bracket
+        if line + 2 + len(e) + 1 > LINEWIDTH:
+            text += ",\n" + " " * len(prefix) + e
+            line = len(prefix) + len(e)
+        else:
+            text += ", " + e
+            line += 2 + len(e)
+    return text + ")"

@@ -149,7 +149,7 @@ class DateTranslation:
     >>> len(task.train), len(task.test), len(task.tgt_tokenizer)
     (3, 2, 14)
     >>> src, tgt = task.tensors("test")
-    >>> tgt.shape  # BOS, ten characters, EOS
+    >>> tuple(tgt.shape)  # BOS, ten characters, EOS
     (2, 12)
     """
 

@@ -104,7 +104,8 @@ def beam_search(
         n_best: if given, return the best ``n_best <= beam_size`` hypotheses, best first.
 
     Returns:
-        ``(tokens, score)`` for the best hypothesis, or a list of ``n_best`` of them.
+        ``(tokens, score)`` for the best hypothesis, or a list of ``n_best`` of them (fewer only
+        when fewer outputs are possible, e.g. every candidate ends at once).
 
     Shape:
         step_fn gets ``(B, t)`` prefixes with ``B <= beam_size`` and returns ``(B, vocab)``.

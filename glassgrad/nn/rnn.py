@@ -249,7 +249,7 @@ class RNN(RNNBase):
     >>> import glassgrad as gg
     >>> out, h = RNN(3, 5, num_layers=2)(gg.randn(7, 2, 3))
     >>> out.shape, h.shape
-    ((7, 2, 5), (2, 2, 5))
+    (glassgrad.Size([7, 2, 5]), glassgrad.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -278,7 +278,7 @@ class LSTM(RNNBase):
     >>> import glassgrad as gg
     >>> out, (h, c) = LSTM(3, 5, batch_first=True, bidirectional=True)(gg.randn(2, 7, 3))
     >>> out.shape, h.shape, c.shape
-    ((2, 7, 10), (2, 2, 5), (2, 2, 5))
+    (glassgrad.Size([2, 7, 10]), glassgrad.Size([2, 2, 5]), glassgrad.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -289,7 +289,7 @@ class LSTM(RNNBase):
 
     def forward(
         self, input: Any, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
         h0, c0 = hx if hx is not None else (None, None)
         out, hn, cn = self._run(input, h0, c0)
         return out, (hn, cn)

@@ -135,7 +135,7 @@ def scaled_dot_product_attention(
     >>> import glassgrad.nn.functional as F
     >>> q = k = v = gg.ones(2, 4, 5, 8)  # (batch, heads, time, head_dim)
     >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
-    (2, 4, 5, 8)
+    glassgrad.Size([2, 4, 5, 8])
     """
     _check(query, key, value, enable_gqa)
     if enable_gqa:
@@ -166,8 +166,8 @@ def attention_weights(
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
     >>> F.attention_weights(gg.zeros(3, 2), gg.zeros(3, 2), is_causal=True)
-    tensor([[1.    , 0.    , 0.    ],
-            [0.5   , 0.5   , 0.    ],
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
             [0.3333, 0.3333, 0.3333]])
     """
     _check(query, key, None, enable_gqa)

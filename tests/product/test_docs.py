@@ -16,9 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 # Pages whose code is a course: their examples are executed and their printed output checked.
 PAGES = [
-    "getting-started.md", "perceptrons.md", "activations.md", "backprop.md", "losses-optimizers.md",
-    "regularisation-init.md", "generalisation.md", "cnns.md", "rnns.md", "embeddings.md",
-    "attention.md", "transformers.md", "decoding.md", "pytorch.md",
+    "getting-started.md",
+    "perceptrons.md",
+    "activations.md",
+    "backprop.md",
+    "losses-optimizers.md",
+    "regularisation-init.md",
+    "generalisation.md",
+    "cnns.md",
+    "rnns.md",
+    "embeddings.md",
+    "attention.md",
+    "transformers.md",
+    "decoding-course.md",
+    "pytorch.md",
 ]
 _BLOCK = re.compile(r"```(python|text)\n(.*?)```", re.S)
 
@@ -65,7 +76,13 @@ def _public_modules() -> list[str]:
 def test_api_reference_lists_every_public_name():
     api = (DOCS / "api.md").read_text()
     modules = _public_modules()
-    for required in ("glassgrad", "glassgrad.nn", "glassgrad.nn.functional", "glassgrad.optim", "glassgrad.explain"):
+    for required in (
+        "glassgrad",
+        "glassgrad.nn",
+        "glassgrad.nn.functional",
+        "glassgrad.optim",
+        "glassgrad.explain",
+    ):
         assert required in modules
     for mod in modules:
         section = api.split(f"## `{mod}`", 1)[1].split("\n## ", 1)[0]
@@ -85,10 +102,16 @@ def test_every_package_with_all_is_in_the_api_reference():
 
 def test_readme_and_index_link_the_pages():
     readme = (ROOT / "README.md").read_text()
-    for needed in ("glassgrad tour", "make demo", "make test", "docs/getting-started.md", "docs/images/tour.png"):
+    for needed in (
+        "glassgrad tour",
+        "make demo",
+        "make test",
+        "docs/getting-started.md",
+        "docs/images/tour.png",
+    ):
         assert needed in readme
     index = (DOCS / "index.md").read_text()
-    for page in [*PAGES, "api.md", "porting.md", "benchmarks.md"]:
+    for page in [*PAGES, "api.md", "porting.md", "benchmarks.md", "decoding.md"]:
         assert f"({page})" in index, page
     assert (DOCS / "benchmarks.md").exists()
     assert "(porting.md)" in (DOCS / "pytorch.md").read_text()

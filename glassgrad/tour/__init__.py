@@ -72,6 +72,11 @@ def run(out: str | os.PathLike = "report", quick: bool = False, seed: int = 0) -
             print(f"  {name}: skipped: needs {e.name or e}", file=sys.stderr)
             continue
         seconds[name] = round(time.perf_counter() - t0, 1)
+        done = report.sections[-1]
+        line = ", ".join(f"{k} {v:.3g}" for k, v in done.numbers.items())
+        (getattr(bar, "write", None) or print)(
+            f"{done.title} ({seconds[name]} s){': ' + line if line else ''}"
+        )
     timing = report.section("Timing")
     timing.table(["act", "seconds"], [[k, v] for k, v in seconds.items()])
     timing.number("tour_seconds", "whole tour, seconds", time.perf_counter() - start, "{:.1f}")

@@ -34,7 +34,7 @@ def perceptron_act(report: Report, quick: bool) -> None:
 def xor_act(report: Report, quick: bool) -> None:
     s = report.section("2. A hidden layer solves XOR")
     s.text("An MLP 2-8-1 with tanh, trained by full-batch SGD on binary cross-entropy, bends the boundary.")
-    trained = recipes.train("xor", epochs=600 if quick else 1000, quiet=True)
+    trained = recipes.train("xor", epochs=600 if quick else 1000, quiet=False)
     s.number("xor_accuracy", "XOR accuracy", trained.metrics["accuracy"], "{:.2f}")
     s.number("xor_loss", "final loss", trained.metrics["loss"], "{:.4f}")
     X, y = trained.data["train"]

@@ -21,7 +21,7 @@ def digits_act(report: Report, quick: bool) -> None:
         ("digits-mlp", "mlp", 6 if quick else 15),
         ("digits-cnn", "cnn", 3 if quick else 8),
     ):
-        trained = recipes.train(name, epochs=epochs, quiet=True)
+        trained = recipes.train(name, epochs=epochs, quiet=False)
         s.number(
             f"digits_{key}_accuracy", f"{key.upper()} held-out accuracy", trained.metrics["test_accuracy"]
         )

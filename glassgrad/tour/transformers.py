@@ -20,7 +20,7 @@ def translate_act(report: Report, quick: bool) -> None:
         "the 4 likeliest partial outputs."
     )
     trained = recipes.train(
-        "translate", epochs=4 if quick else 8, quiet=True, **({"d_model": 48} if quick else {})
+        "translate", epochs=4 if quick else 8, quiet=False, **({"d_model": 48} if quick else {})
     )
     m = trained.metrics
     s.number("translate_greedy", "greedy exact match (32 held-out dates)", m["greedy_exact_match"])
@@ -52,7 +52,7 @@ def gpt_act(report: Report, quick: bool) -> None:
         "A decoder-only Transformer (causal self-attention, tied embeddings) learns characters of a generated "
         "corpus of simple sentences; sampling then continues a prompt."
     )
-    trained = recipes.train("charlm", epochs=3 if quick else 8, quiet=True)
+    trained = recipes.train("charlm", epochs=3 if quick else 8, quiet=False)
     m = trained.metrics
     s.number("gpt_test_loss", "held-out loss (nats/char)", m["test_loss"])
     s.number("gpt_unigram_loss", "unigram baseline (nats/char)", m["unigram_loss"])

@@ -87,7 +87,9 @@ def test_api_reference_lists_every_public_name():
     for mod in modules:
         section = api.split(f"## `{mod}`", 1)[1].split("\n## ", 1)[0]
         for name in importlib.import_module(mod).__all__:
-            assert f"`{name}`" in section, f"{mod}.{name} is missing from docs/api.md"
+            assert f"`{name}`" in section, (
+                f"{mod}.{name} is missing from docs/api.md (run: python docs/make_api.py)"
+            )
 
 
 def test_every_package_with_all_is_in_the_api_reference():

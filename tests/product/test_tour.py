@@ -128,3 +128,9 @@ def test_quick_tour_renders_in_chromium(report, tmp_path):
     assert f"XOR accuracy: {n['xor_accuracy']:.2f}" in text
     assert f"CNN held-out accuracy: {n['digits_cnn_accuracy']:.3f}" in text
     assert f"beam-4 exact match (32 held-out dates): {n['translate_beam']:.3f}" in text
+
+
+def test_make_demo_runs_the_tour():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "glassgrad tour --out report" in recipe

@@ -32,7 +32,6 @@ from typing import Any
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
-from glassgrad.ops.lstm_dense import is_dense, lstm_dense_backward, lstm_dense_forward
 
 __all__ = ["RNNSeq", "LSTMSeq", "GRUSeq", "step_rows"]
 
@@ -149,10 +148,6 @@ class LSTMSeq(Function):
         n, hid = c0.shape
         p = h0.shape[1]
         _check("lstm_seq", xg, h0, batch_sizes, 4 * hid)
-        if is_dense(batch_sizes, n, w_hr):  # every sequence full length: see ops/lstm_dense.py
-            y, saved = lstm_dense_forward(xg, h0, c0, w_hh, b_hh, len(batch_sizes), reverse)
-            ctx.save_for_backward(*saved, w_hh)
-            return y
         s = xg.shape[0]
         # s(x) = (1 + tanh(x / 2)) / 2: with the i, f, o rows of xg and W_hh halved up front, one
         # tanh over all four gates and one multiply-add give [s, s, tanh, s] (g: scale 1, shift 0).
@@ -199,13 +194,6 @@ class LSTMSeq(Function):
 
     @staticmethod
     def backward(ctx, g):
-        attrs, need = ctx.attrs, ctx.needs_input_grad
-        if len(ctx.saved) == 5:  # saved by the dense fast path
-            *saved, w_hh = ctx.saved
-            dxg, dh, dc, gw, gb = lstm_dense_backward(
-                g, saved, w_hh, attrs.get("reverse", False), need[3], need[4]
-            )
-            return dxg, dh, dc, gw, gb, None
         gates, tc, c_prev, h_prev, ms, w_hh, w_hr = ctx.saved
         xp = array_module(g)
         s, hid = tc.shape

@@ -40,10 +40,8 @@ def _normalize_backward(gx: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) ->
     """The closed-form VJP of ``xhat`` w.r.t. ``x`` (see the module docstring)."""
     mean_gx = gx.mean(axis=axes, keepdims=True)
     mean_gx_xhat = (gx * xhat).mean(axis=axes, keepdims=True)
-    dx = xhat * mean_gx_xhat  # then in place on this fresh array: rstd (gx - mean_gx - dx)
-    dx += mean_gx
-    xp = array_module(dx)
-    xp.subtract(gx, dx, out=dx)
+    dx = gx - mean_gx  # then in place on this fresh array, in the formula's order
+    dx -= xhat * mean_gx_xhat
     dx *= rstd
     return dx
 

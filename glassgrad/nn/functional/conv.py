@@ -43,6 +43,15 @@ def _batched(op: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A
     )
 
 
+def _unbatched(t: Tensor | None, nd: int, unbatched: bool) -> Tensor | None:
+    """Undo ``_batched`` and the 1-D functions' height of 1: ``(1, C, 1, L) -> (C, L)``; None stays None."""
+    if t is None:
+        return None
+    if nd == 1:
+        t = t.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
+    return t.squeeze(0) if unbatched else t
+
+
 def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
     """``((before, after), ...)`` per spatial dim from an int, a tuple, ``"valid"`` or ``"same"``.
 
@@ -126,9 +135,7 @@ def _conv(
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
     out = _C.Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
-    if nd == 1:
-        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
-    return out.squeeze(0) if unbatched else out
+    return _unbatched(out, nd, unbatched)
 
 
 def conv2d(
@@ -232,9 +239,7 @@ def _conv_transpose(
         dilation=dilation,
         groups=groups,
     )
-    if nd == 1:
-        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
-    return out.squeeze(0) if unbatched else out
+    return _unbatched(out, nd, unbatched)
 
 
 def conv_transpose2d(

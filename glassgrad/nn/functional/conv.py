@@ -70,7 +70,10 @@ def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: 
     return tuple((p, p) for p in ntuple(padding, n, op, "padding"))
 
 
-def _check_conv(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int, transposed: bool) -> None:
+def _check_conv(
+    op: str, x: Tensor, weight: Tensor, bias: Any, nd: int, transposed: bool, stride: Any, dilation: Any
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The checks both convolution kinds share; returns ``(kernel, stride, dilation)`` as tuples."""
     if weight.ndim != nd + 2:
         layout = (
             "(in_channels, out_channels/groups, *kernel)"
@@ -85,6 +88,11 @@ def _check_conv(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int
         )
     if x._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+    return (
+        tuple(weight.shape[2:]),
+        ntuple(stride, nd, op, "stride", 1),
+        ntuple(dilation, nd, op, "dilation", 1),
+    )
 
 
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
@@ -110,10 +118,7 @@ def _conv(
     groups: Any,
 ) -> Tensor:
     x, unbatched = _batched(op, input, nd)
-    _check_conv(op, x, weight, bias, nd, False)
-    kernel = tuple(weight.shape[2:])
-    stride = ntuple(stride, nd, op, "stride", 1)
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    kernel, stride, dilation = _check_conv(op, x, weight, bias, nd, False, stride, dilation)
     pads = conv_padding(op, padding, kernel, stride, dilation)
     out_ch, cg = weight.shape[:2]
     groups = _check_groups(op, groups, x.shape[1], out_ch, x.shape, weight.shape)
@@ -198,10 +203,7 @@ def _conv_transpose(
     dilation: Any,
 ) -> Tensor:
     x, unbatched = _batched(op, input, nd)
-    _check_conv(op, x, weight, bias, nd, True)
-    kernel = tuple(weight.shape[2:])
-    stride = ntuple(stride, nd, op, "stride", 1)
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    kernel, stride, dilation = _check_conv(op, x, weight, bias, nd, True, stride, dilation)
     padding = ntuple(padding, nd, op, "padding")
     output_padding = ntuple(output_padding, nd, op, "output_padding")
     in_ch, og = weight.shape[:2]

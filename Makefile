@@ -1,5 +1,5 @@
 # glassgrad: everything a fresh machine needs, from Python 3.11+ alone.
-#   make demo    the main job: a worked chain-rule table and a network learning XOR
+#   make demo    the main job: glassgrad tour, the course end to end, written to report/index.html
 #   make test    the whole test suite (slow training tests and PyTorch parity included; it installs
 #                PyTorch into .venv on first use: `make test TORCH=0` skips that, and the parity tests)
 #   make lint    ruff check + ruff format --check
@@ -22,7 +22,7 @@ PYTEST_WORKERS := $(if $(shell grep -s pytest-xdist pyproject.toml),-n 2,)
 .PHONY: demo test lint bench torch install clean
 
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(VENV)/bin/glassgrad tour --out report
 
 # One BLAS thread per test worker: two workers on two cores must not each start two BLAS threads.
 test: $(STAMP) $(if $(filter 0,$(TORCH)),,$(TORCH_STAMP))

@@ -17,6 +17,7 @@ glassgrad ...
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import NoReturn
 
 import glassgrad
 from glassgrad.errors import CheckpointError, DTypeError, GraphError, ShapeError
+from glassgrad.recipes import RecipeError
 
 __all__ = ["COMMANDS", "Command", "CommandError", "build_parser", "main"]
 
@@ -72,7 +74,59 @@ class Command:
     passthrough: bool = False
 
 
+def _lazy(module: str, name: str) -> Callable:
+    """``module.name``, imported when called: ``glassgrad --help`` stays fast."""
+
+    def call(*args: object) -> object:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
+_R = "glassgrad.recipes.commands"
+_X = "glassgrad.explain.cli"
+
 COMMANDS: tuple[Command, ...] = (
+    # the product commands (tour, recipes, glass-box tools)
+    Command(
+        "tour",
+        "walk the course end to end and write a report page",
+        _lazy(_R, "run_tour"),
+        _lazy(_R, "tour_arguments"),
+    ),
+    Command(
+        "train",
+        "train a recipe; save a checkpoint and metrics",
+        _lazy(_R, "run_train"),
+        _lazy(_R, "train_arguments"),
+    ),
+    Command(
+        "eval", "recompute a trained checkpoint's metrics", _lazy(_R, "run_eval"), _lazy(_R, "eval_arguments")
+    ),
+    Command(
+        "generate",
+        "translate dates or continue text with a checkpoint",
+        _lazy(_R, "run_generate"),
+        _lazy(_R, "generate_arguments"),
+    ),
+    Command(
+        "explain",
+        "the forward/backward trace table of an expression",
+        _lazy(_X, "run_explain"),
+        _lazy(_X, "explain_parser"),
+    ),
+    Command(
+        "check",
+        "check hand-computed values and gradients of an expression",
+        _lazy(_X, "run_check"),
+        _lazy(_X, "check_parser"),
+    ),
+    Command(
+        "exercise",
+        "a worked exercise (with --answers, its key)",
+        _lazy(_R, "run_exercise"),
+        _lazy(_R, "exercise_arguments"),
+    ),
     Command(
         "bench",
         "time glassgrad against PyTorch on the benchmark workloads (python -m benchmarks)",
@@ -82,7 +136,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 # Errors caused by what the user asked for (a file, a shape, a dtype): reported in one line.
-_USER_ERRORS = (CommandError, OSError, CheckpointError, ShapeError, DTypeError, GraphError)
+_USER_ERRORS = (CommandError, RecipeError, OSError, CheckpointError, ShapeError, DTypeError, GraphError)
 
 
 # ------------------------------------------------------------------------------------ parser

@@ -49,7 +49,10 @@ def test_version_and_help_in_a_subprocess():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        ([], "glassgrad: expected a command (bench), got none (see glassgrad --help)"),
+        (
+            [],
+            f"glassgrad: expected a command ({', '.join(c.name for c in cli.COMMANDS)}), got none (see glassgrad --help)",
+        ),
         (["frob"], "glassgrad: argument command: invalid choice: 'frob'"),
         (["--frob"], "glassgrad: unrecognized arguments: --frob (see glassgrad --help)"),
         (["--frob", "bench"], "glassgrad: unrecognized arguments: --frob (see glassgrad --help)"),

@@ -1,8 +1,12 @@
 """Capture attention weights per layer and head with forward hooks (the model is not changed).
 
->>> insp = AttentionInspector(model)          # doctest: +SKIP
->>> _ = model(tokens)                         # doctest: +SKIP
->>> insp.weights("encoder.layers.0.self_attn").shape   # (N, heads, L, S)  # doctest: +SKIP
+>>> import glassgrad as gg
+>>> layer = gg.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+>>> model = gg.nn.TransformerEncoder(layer, num_layers=2)
+>>> insp = AttentionInspector(model)
+>>> _ = model(gg.randn(3, 5, 8))
+>>> tuple(insp.weights("layers.0.self_attn").shape)  # (N, heads, L, S)
+(3, 2, 5, 5)
 
 Every submodule that looks like ``nn.MultiheadAttention`` (PyTorch's forward signature
 ``(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights, ...)``

@@ -21,6 +21,22 @@ from glassgrad.tensor import Tensor
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "RMSNorm", "GroupNorm", "LocalResponseNorm"]
 
 
+def _register_affine(module: Module, shape: Any, affine: bool, bias: bool, dtype: Any) -> None:
+    """``weight`` and ``bias`` Parameters of ``shape`` (uninitialised; see ``_reset_affine``), or None
+    for each one switched off: no ``affine`` means neither."""
+    dt = dtype if dtype is not None else dtypes.get_default_dtype()
+    module.register_parameter("weight", Parameter(empty(shape, dtype=dt)) if affine else None)
+    module.register_parameter("bias", Parameter(empty(shape, dtype=dt)) if affine and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    """The identity transform: ``weight`` ones, ``bias`` zeros (those that exist)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Normalise over the last ``len(normalized_shape)`` dims, then scale and shift per element.
 
@@ -54,23 +70,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        if elementwise_affine:
-            self.weight = Parameter(empty(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         ns = self.normalized_shape
@@ -118,16 +122,8 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        _register_affine(self, num_features, affine, bias, dtype)
         dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dt))
             self.register_buffer("running_var", ones(num_features, dtype=dt))
@@ -146,10 +142,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, shape: tuple) -> None:
         if len(shape) not in self._dims or shape[1] != self.num_features:
@@ -325,23 +318,11 @@ class GroupNorm(Module):
         self.num_channels = int(num_channels)
         self.eps = eps
         self.affine = affine
-        dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        if affine:
-            self.weight = Parameter(empty(self.num_channels, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(self.num_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.num_channels, affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         if input.ndim < 2 or input.shape[1] != self.num_channels:

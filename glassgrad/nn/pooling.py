@@ -29,6 +29,8 @@ __all__ = [
 
 
 class _MaxPoolNd(Module):
+    _nd = 2
+
     def __init__(
         self,
         kernel_size: Any,
@@ -50,6 +52,18 @@ class _MaxPoolNd(Module):
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
+    def forward(self, input: Tensor) -> Any:  # noqa: A002
+        pool = F.max_pool2d if self._nd == 2 else F.max_pool1d
+        return pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
 
 class MaxPool2d(_MaxPoolNd):
     """Maximum over each window; the gradient goes to each window's (first) maximum only.
@@ -62,17 +76,6 @@ class MaxPool2d(_MaxPoolNd):
     MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
-
 
 class MaxPool1d(_MaxPoolNd):
     """1-D max pooling.
@@ -81,16 +84,7 @@ class MaxPool1d(_MaxPoolNd):
         input ``(N, C, L)``, output ``(N, C, Lo)``.
     """
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _nd = 1
 
 
 class AvgPool2d(Module):
@@ -241,6 +235,10 @@ class _MaxUnpoolNd(Module):
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        unpool = F.max_unpool2d if self._nd == 2 else F.max_unpool1d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
 
 class MaxUnpool2d(_MaxUnpoolNd):
     """Undo ``MaxPool2d(..., return_indices=True)``: each value back at its index, zeros elsewhere.
@@ -252,9 +250,6 @@ class MaxUnpool2d(_MaxUnpoolNd):
     MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
     """
 
-    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
-
 
 class MaxUnpool1d(_MaxUnpoolNd):
     """1-D max unpooling.
@@ -265,27 +260,26 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
     _nd = 1
 
-    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
-        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
-
 
 class _LPPoolNd(Module):
+    _nd = 2
+
     def __init__(
         self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
     ) -> None:
         super().__init__()
-        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = (
-            norm_type,
-            kernel_size,
-            stride,
-            ceil_mode,
-        )
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
 
     def extra_repr(self) -> str:
         return (
             f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
             f"ceil_mode={self.ceil_mode}"
         )
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        pool = F.lp_pool2d if self._nd == 2 else F.lp_pool1d
+        return pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
 class LPPool2d(_LPPoolNd):
@@ -295,9 +289,6 @@ class LPPool2d(_LPPoolNd):
         input ``(N, C, H, W)``, output ``(N, C, Ho, Wo)``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
-
 
 class LPPool1d(_LPPoolNd):
     """1-D power-average pooling.
@@ -306,5 +297,4 @@ class LPPool1d(_LPPoolNd):
         input ``(N, C, L)``, output ``(N, C, Lo)``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+    _nd = 1

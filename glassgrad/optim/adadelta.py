@@ -7,8 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
 
 __all__ = ["Adadelta"]
 
@@ -75,16 +74,11 @@ class Adadelta(Optimizer):
             lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0.0
-                    state["square_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    state["acc_delta"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state = self._state_of(p, "square_avg", "acc_delta")
                 state["step"] += 1
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 v, u = state["square_avg"]._data, state["acc_delta"]._data
                 v *= rho
                 v += (1 - rho) * g * g

@@ -7,7 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adagrad"]
@@ -63,8 +63,7 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if differentiable:
-            raise NotImplementedError("Adagrad: differentiable=True is not supported")
+        refuse_differentiable("Adagrad", differentiable)
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -95,8 +94,7 @@ class Adagrad(Optimizer):
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 lr_t = lr / (1 + (t - 1) * lr_decay)
                 s = state["sum"]._data
                 s += g * g

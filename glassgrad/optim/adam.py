@@ -8,8 +8,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
 
 __all__ = ["Adam", "AdamW"]
 
@@ -79,8 +78,7 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if differentiable:
-            raise NotImplementedError(f"{type(self).__name__}: differentiable=True is not supported")
+        refuse_differentiable(type(self).__name__, differentiable)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -94,9 +92,7 @@ class Adam(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps", "weight_decay")
-        betas = group["betas"]
-        if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{type(self).__name__}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
+        check_betas(type(self).__name__, group["betas"])
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -104,24 +100,17 @@ class Adam(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            moments = (
+                ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+            )
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0.0
-                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state = self._state_of(p, *moments)
                 state["step"] += 1
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p._data *= 1 - lr * wd
-                    else:
-                        g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 # One scratch array per parameter instead of a temporary per operation; the
                 # arithmetic and its order are the same as PyTorch's (bit-identical results).

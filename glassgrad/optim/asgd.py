@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, scalar_state
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, scalar_state
 
 __all__ = ["ASGD"]
 
@@ -76,19 +74,12 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
             for p, g in self._grads(group):
-                xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0.0
-                    state["eta"] = scalar_state(lr)
-                    state["mu"] = scalar_state(1.0)
-                    state["ax"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state = self._state_of(p, "ax", eta=lr, mu=1.0)
                 state["step"] += 1
                 t, eta, mu = state["step"], float(state["eta"]._data), float(state["mu"]._data)
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 p._data *= 1 - lambd * eta
                 p._data -= eta * g
                 ax = state["ax"]._data

@@ -7,8 +7,12 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, check_betas, refuse_differentiable, scalar_state
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    apply_weight_decay,
+    check_betas,
+    refuse_differentiable,
+)
 
 __all__ = ["NAdam"]
 
@@ -95,21 +99,12 @@ class NAdam(Optimizer):
             psi = group["momentum_decay"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0.0
-                    state["mu_product"] = scalar_state(1.0)
-                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state = self._state_of(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
                 state["step"] += 1
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p._data *= 1 - lr * wd
-                    else:
-                        g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 prod_arr = state["mu_product"]._data

@@ -24,7 +24,14 @@ from glassgrad.dtypes import get_default_dtype
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["Optimizer", "required", "scalar_state", "refuse_differentiable", "check_betas"]
+__all__ = [
+    "Optimizer",
+    "required",
+    "scalar_state",
+    "refuse_differentiable",
+    "check_betas",
+    "apply_weight_decay",
+]
 
 
 class _Required:
@@ -58,6 +65,19 @@ def check_betas(name: str, betas: Any) -> None:
     """Raise unless ``betas`` is a pair ``(β₁, β₂)`` of numbers in [0, 1)."""
     if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
         raise ValueError(f"{name}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
+
+
+def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool = False) -> Any:
+    """Weight decay λ = ``wd``: ``θ ← θ (1 − γ λ)`` in place if ``decoupled``, else ``g ← g + λ θ``.
+
+    Returns the gradient to use (a new array for the L2 penalty: the given one may be shared).
+    """
+    if wd == 0:
+        return g
+    if decoupled:
+        p._data *= 1 - lr * wd
+        return g
+    return g + wd * p._data
 
 
 class Optimizer:
@@ -209,6 +229,20 @@ class Optimizer:
                 self._bad_grad(p, g)
             yield p, g
             p._version += 1
+
+    def _state_of(self, p: Tensor, *zeros: str, **scalars: float) -> dict[str, Any]:
+        """``p``'s state, created on its first step as PyTorch orders it: ``step`` = 0, a
+        ``scalar_state`` per keyword, then an array of zeros shaped like ``p`` per name in ``zeros``.
+        """
+        state = self.state[p]
+        if not state:
+            state["step"] = 0.0
+            for key, value in scalars.items():
+                state[key] = scalar_state(value)
+            xp = array_module(p._data)
+            for key in zeros:
+                state[key] = Tensor(xp.zeros_like(p._data), _wrap=True)
+        return state
 
     def _bad_grad(self, p: Tensor, g: np.ndarray) -> None:
         name = type(self).__name__

@@ -8,8 +8,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, check_betas, refuse_differentiable
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
 
 __all__ = ["RAdam"]
 
@@ -95,20 +94,12 @@ class RAdam(Optimizer):
             rho_inf = 2 / (1 - beta2) - 1
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0.0
-                    state["exp_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    state["exp_avg_sq"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state = self._state_of(p, "exp_avg", "exp_avg_sq")
                 state["step"] += 1
                 t = state["step"]
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p._data *= 1 - lr * wd
-                    else:
-                        g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
                 v *= beta2

@@ -7,7 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
 from glassgrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
@@ -68,8 +68,7 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if differentiable:
-            raise NotImplementedError("RMSprop: differentiable=True is not supported")
+        refuse_differentiable("RMSprop", differentiable)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -103,8 +102,7 @@ class RMSprop(Optimizer):
                 state["step"] += 1
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 v = state["square_avg"]._data
                 v *= alpha
                 v += (1 - alpha) * g * g

@@ -7,7 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
 from glassgrad.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -72,8 +72,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if differentiable:
-            raise NotImplementedError("SGD: differentiable=True is not supported")
+        refuse_differentiable("SGD", differentiable)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -101,8 +100,7 @@ class SGD(Optimizer):
             for p, g in self._grads(group):
                 if group["maximize"]:
                     g = -g
-                if wd != 0:
-                    g = g + wd * p._data
+                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 if mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:  # b ← g (a copy, as an array even for 0-d)

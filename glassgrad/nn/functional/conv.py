@@ -43,6 +43,15 @@ def _batched(op: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A
     )
 
 
+def _unbatched(t: Tensor | None, nd: int, unbatched: bool) -> Tensor | None:
+    """Undo ``_batched`` and the 1-D functions' height of 1: ``(1, C, 1, L) -> (C, L)``; None stays None."""
+    if t is None:
+        return None
+    if nd == 1:
+        t = t.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
+    return t.squeeze(0) if unbatched else t
+
+
 def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
     """``((before, after), ...)`` per spatial dim from an int, a tuple, ``"valid"`` or ``"same"``.
 
@@ -61,7 +70,10 @@ def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: 
     return tuple((p, p) for p in ntuple(padding, n, op, "padding"))
 
 
-def _check_conv(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int, transposed: bool) -> None:
+def _check_conv(
+    op: str, x: Tensor, weight: Tensor, bias: Any, nd: int, transposed: bool, stride: Any, dilation: Any
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The checks both convolution kinds share; returns ``(kernel, stride, dilation)`` as tuples."""
     if weight.ndim != nd + 2:
         layout = (
             "(in_channels, out_channels/groups, *kernel)"
@@ -76,6 +88,11 @@ def _check_conv(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int
         )
     if x._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+    return (
+        tuple(weight.shape[2:]),
+        ntuple(stride, nd, op, "stride", 1),
+        ntuple(dilation, nd, op, "dilation", 1),
+    )
 
 
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
@@ -101,10 +118,7 @@ def _conv(
     groups: Any,
 ) -> Tensor:
     x, unbatched = _batched(op, input, nd)
-    _check_conv(op, x, weight, bias, nd, False)
-    kernel = tuple(weight.shape[2:])
-    stride = ntuple(stride, nd, op, "stride", 1)
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    kernel, stride, dilation = _check_conv(op, x, weight, bias, nd, False, stride, dilation)
     pads = conv_padding(op, padding, kernel, stride, dilation)
     out_ch, cg = weight.shape[:2]
     groups = _check_groups(op, groups, x.shape[1], out_ch, x.shape, weight.shape)
@@ -126,9 +140,7 @@ def _conv(
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
     out = _C.Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
-    if nd == 1:
-        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
-    return out.squeeze(0) if unbatched else out
+    return _unbatched(out, nd, unbatched)
 
 
 def conv2d(
@@ -191,10 +203,7 @@ def _conv_transpose(
     dilation: Any,
 ) -> Tensor:
     x, unbatched = _batched(op, input, nd)
-    _check_conv(op, x, weight, bias, nd, True)
-    kernel = tuple(weight.shape[2:])
-    stride = ntuple(stride, nd, op, "stride", 1)
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    kernel, stride, dilation = _check_conv(op, x, weight, bias, nd, True, stride, dilation)
     padding = ntuple(padding, nd, op, "padding")
     output_padding = ntuple(output_padding, nd, op, "output_padding")
     in_ch, og = weight.shape[:2]
@@ -232,9 +241,7 @@ def _conv_transpose(
         dilation=dilation,
         groups=groups,
     )
-    if nd == 1:
-        out = out.squeeze(2)  # (N, O, 1, Lo) -> (N, O, Lo)
-    return out.squeeze(0) if unbatched else out
+    return _unbatched(out, nd, unbatched)
 
 
 def conv_transpose2d(

@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import zeros
-from glassgrad.nn.functional.conv import _batched, ntuple
+from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.indexing import scatter_add
 from glassgrad.ops.matmul import matmul
@@ -98,11 +98,7 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     if return_indices:
         _, arg = _P._max_windows(x._data, kernel, stride, dilation, pads)
         idx = Tensor(_P.max_pool_indices(arg, kernel, stride, dilation, pads, x.shape[3]), _wrap=True)
-    if nd == 1:
-        out = out.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
-        idx = None if idx is None else idx.squeeze(2)
-    if unbatched:
-        out, idx = out.squeeze(0), None if idx is None else idx.squeeze(0)
+    out, idx = _unbatched(out, nd, unbatched), _unbatched(idx, nd, unbatched)
     return (out, idx) if return_indices else out
 
 
@@ -178,9 +174,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         count_include_pad=bool(count_include_pad),
         divisor=divisor_override,
     )
-    if nd == 1:
-        out = out.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
-    return out.squeeze(0) if unbatched else out
+    return _unbatched(out, nd, unbatched)
 
 
 def avg_pool2d(
@@ -279,10 +273,7 @@ def _adaptive_max(op: str, nd: int, input: Tensor, output_size: Any, return_indi
         x, size = x.unsqueeze(2), (1, *size)  # (N, C, L) -> (N, C, 1, L)
     out = _P.AdaptiveMaxPool2d.apply(x, output_size=size)
     idx = Tensor(_P.adaptive_max_windows(x._data, size)[1], _wrap=True) if return_indices else None
-    if nd == 1:
-        out, idx = out.squeeze(2), None if idx is None else idx.squeeze(2)
-    if unbatched:
-        out, idx = out.squeeze(0), None if idx is None else idx.squeeze(0)
+    out, idx = _unbatched(out, nd, unbatched), _unbatched(idx, nd, unbatched)
     return (out, idx) if return_indices else out
 
 

@@ -227,3 +227,9 @@ __all__ += ["moveaxis", "swapdims"]
 from glassgrad import distributions, linalg  # noqa: E402
 
 __all__ += ["distributions", "linalg"]
+
+# subpackages PyTorch scripts reach as attributes after a bare `import torch` (issue 7: porting)
+from glassgrad import accelerator, backends, utils  # noqa: E402
+from glassgrad.device import get_default_device, set_default_device  # noqa: E402
+
+__all__ += ["accelerator", "backends", "utils", "get_default_device", "set_default_device"]

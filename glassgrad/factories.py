@@ -126,6 +126,7 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         )
     if isinstance(data, Tensor):
         owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
+        data._vc[1] = True
         return data._data if dtype is None else data._data.astype(dt)
     return np.array(as_array(data, dt), copy=True)
 

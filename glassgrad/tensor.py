@@ -83,7 +83,8 @@ class Tensor:
         device: Any = None,
         _wrap: bool = False,
     ) -> None:
-        self._vc = [0]  # version counter, one list shared by a tensor, its detach() and its views
+        # [version, shared]: one list for a tensor, its detach() and its views; shared once it has any
+        self._vc = [0, False]
         if _wrap:
             self._data = data
         else:
@@ -300,6 +301,7 @@ class Tensor:
         """A tensor sharing this one's memory and version counter, cut from the graph."""
         out = Tensor(self._data, _wrap=True)
         out._vc = self._vc  # an in-place change through it is seen by graphs that saved self
+        self._vc[1] = True
         return out
 
     def detach_(self) -> Tensor:
@@ -379,23 +381,44 @@ class Tensor:
     def _update(self, op: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:
         """``self = fn(self, *args)`` in place, as PyTorch's in-place arithmetic: the result is
         computed by the out-of-place op, must keep self's shape and must not need a dtype of a
-        higher kind (an integer tensor cannot hold a true division or a float sum)."""
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad and _grad_state.enabled:
+        higher kind (an integer tensor cannot hold a true division or a float sum).
+
+        While recording, an in-place op on a non-leaf (``out += identity`` in a residual block,
+        ``x.relu_()``) is recorded: self takes the new node and the new array. A leaf that requires grad, or a tensor
+        that shares memory with another (a view, its base, a ``detach()``), is refused instead:
+        PyTorch rebases the views' graphs, glassgrad does not, and a wrong gradient must not follow.
+        """
+        recording = _grad_state.enabled and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        )
+        if recording:
+            if self.requires_grad and self._node is None:
+                self._check_inplace(op)  # raises: a leaf that requires grad
+            if self._vc[1]:
                 raise GraphError(
-                    f"{op}: an in-place update by a tensor that requires grad (shape {a.shape}) is not "
-                    "recorded; write x = x + y (out of place), or use glassgrad.no_grad()"
+                    f"{op}: in-place change, while recording, of a tensor that shares memory with "
+                    f"another (a view, its base or a detach(); shape {self.shape}); write it out of "
+                    "place (y = x + ...), or change a clone()"
                 )
-        out = fn(Tensor(self._data, _wrap=True), *args)._data
-        if out.dtype != self._data.dtype and not np.can_cast(out.dtype, self._data.dtype, "same_kind"):
+            out = fn(self, *args)
+        else:
+            out = fn(Tensor(self._data, _wrap=True), *args)
+        arr = out._data
+        if arr.dtype != self._data.dtype and not np.can_cast(arr.dtype, self._data.dtype, "same_kind"):
             raise DTypeError(
                 f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
-                f"got {dtypes.from_np_dtype(out.dtype)}"
+                f"got {dtypes.from_np_dtype(arr.dtype)}"
             )
-        if out.shape != self._data.shape:
-            raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {out.shape}")
+        if arr.shape != self._data.shape:
+            raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {arr.shape}")
+        if recording:
+            # No other tensor shares self's memory, so self can take the result's array instead of
+            # being overwritten: arrays saved for backward (self's old values) stay valid.
+            self._data = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
+            self._node, self.requires_grad = out._node, out.requires_grad
+            return self
         self._check_inplace(op)
-        self._data[...] = out
+        self._data[...] = arr
         return self
 
     def copy_(self, src: Any) -> Tensor:
@@ -439,6 +462,50 @@ class Tensor:
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         return self._update("clamp_", elementwise.clamp, min, max)
+
+    clip_ = clamp_
+
+    def abs_(self) -> Tensor:
+        return self._update("abs_", unary.abs)
+
+    def exp_(self) -> Tensor:
+        return self._update("exp_", unary.exp)
+
+    def log_(self) -> Tensor:
+        return self._update("log_", unary.log)
+
+    def sqrt_(self) -> Tensor:
+        return self._update("sqrt_", unary.sqrt)
+
+    def neg_(self) -> Tensor:
+        return self._update("neg_", elementwise.neg)
+
+    def square_(self) -> Tensor:
+        return self._update("square_", Tensor.square)
+
+    def relu_(self) -> Tensor:
+        return self._update("relu_", activation.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return self._update("sigmoid_", activation.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._update("tanh_", unary.tanh)
+
+    def floor_(self) -> Tensor:
+        return self._update("floor_", compare.floor)
+
+    def ceil_(self) -> Tensor:
+        return self._update("ceil_", compare.ceil)
+
+    def round_(self) -> Tensor:
+        return self._update("round_", compare.round)
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        return self._update("clamp_min_", elementwise.clamp, min, None)
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        return self._update("clamp_max_", elementwise.clamp, None, max)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         return self._update("masked_fill_", indexing.masked_fill, mask, value)

@@ -316,5 +316,6 @@ def fit(
             cb.on_train_end({"history": history})
     return history
 
+
 # truncated backpropagation through time (glassgrad/tbptt.py), reachable as glassgrad.train.tbptt
 from glassgrad.tbptt import TBPTTResult, detach_state, tbptt  # noqa: E402, F401

@@ -162,17 +162,19 @@ def test_every_inplace_operator_changes_the_tensor_itself():
     assert y.tolist() == [1.0, 1.0]
 
 
-def test_inplace_update_by_a_tensor_that_requires_grad_raises():
-    # x += w would silently drop w's gradient path (PyTorch records it; glassgrad does not)
+def test_inplace_update_by_a_tensor_that_requires_grad_is_recorded():
+    # x += w records the update, as PyTorch: the gradient reaches w through x
     w = gg.tensor([1.0, 2.0], requires_grad=True)
     x = gg.zeros(2)
-    with pytest.raises(GraphError, match=r"__iadd__: an in-place update by a tensor that requires grad"):
-        x += w
-    with pytest.raises(GraphError, match="mul_"):
-        x.mul_(w)
+    x += w
+    x.mul_(w)
+    assert x.grad_fn is not None and x.tolist() == [1.0, 4.0]
+    x.sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0]  # d(w * w)/dw
+    y = gg.zeros(2)
     with gg.no_grad():
-        x += w
-    assert x.tolist() == [1.0, 2.0]
+        y += w
+    assert y.tolist() == [1.0, 2.0] and not y.requires_grad
 
 
 def test_repr_of_empty_and_bool_tensors_matches_pytorch():

@@ -1,4 +1,5 @@
-"""Reverse-mode autodiff: ``Function``, the backward engine, grad mode and gradient checks."""
+"""Reverse-mode autodiff: ``Function`` (a user's op, PyTorch's contract), ``Primitive`` (the library's
+ops, on raw arrays), the backward engine, grad mode and gradient checks."""
 
 from glassgrad.autograd import functional
 
@@ -10,7 +11,8 @@ from glassgrad.autograd.anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from glassgrad.autograd.function import REGISTRY, Function, Node, observers
+from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable
+from glassgrad.autograd.function import REGISTRY, Node, Primitive, observers
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -19,9 +21,14 @@ from glassgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from glassgrad.autograd.gradcheck import gradcheck
+from glassgrad.autograd.variable import Variable
 
 __all__ = [
     "Function",
+    "FunctionCtx",
+    "once_differentiable",
+    "Primitive",
+    "Variable",
     "Node",
     "REGISTRY",
     "observers",

@@ -15,10 +15,10 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import asarray, may_share_memory, ndarray
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 
-__all__ = ["Function", "Node", "REGISTRY", "observers"]
+__all__ = ["Primitive", "Function", "Node", "REGISTRY", "observers"]
 
 #: Every primitive op by name. Tests iterate it so that an op without a gradient check fails.
-REGISTRY: dict[str, type[Function]] = {}
+REGISTRY: dict[str, type[Primitive]] = {}
 
 
 class _Observers:
@@ -106,8 +106,9 @@ def _freed_message(node: Node) -> str:
     )
 
 
-class Function:
-    """Base of every primitive op.
+class Primitive:
+    """Base of every primitive op of the library (a user's own op subclasses
+    ``glassgrad.autograd.Function`` instead, which has PyTorch's Tensor contract).
 
     Subclasses define ``forward(ctx, *arrays, **attrs) -> array`` and
     ``backward(ctx, grad) -> array | tuple[array | None, ...]`` (one entry per positional input),
@@ -125,7 +126,7 @@ class Function:
             cls.name = cls.__name__.lower()
         if cls.__dict__.get("register", True):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
-                raise TypeError(f"Function: op name {cls.name!r} is registered twice")
+                raise TypeError(f"Primitive: op name {cls.name!r} is registered twice")
             REGISTRY[cls.name] = cls
 
     @staticmethod
@@ -190,6 +191,11 @@ class Function:
         return result
 
 
+#: The primitive base under its historical name: ``from glassgrad.autograd.function import Function``
+#: in ``ops/`` means ``Primitive`` (``glassgrad.autograd.Function`` is the user-facing one).
+Function = Primitive
+
+
 def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
     """An output that is a view of an input (reshape, transpose, slices, expand ...) shares the
     input's version counter, so an in-place change through either is seen by every saved copy."""
@@ -198,6 +204,7 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
     for x, a in zip(inputs, arrays):
         if isinstance(x, tensor_cls) and may_share_memory(out, a):
             result._vc = x._vc
+            x._vc[1] = True  # shared: in-place changes of either are no longer recorded
             return
 
 

@@ -41,23 +41,34 @@ class AdditiveAttention(Module):
     >>> att = AdditiveAttention(4, 6, 8)
     >>> ctx, w = att(gg.randn(2, 4), gg.randn(2, 5, 6))
     >>> ctx.shape, w.shape, [round(float(s), 4) for s in w.sum(-1).detach()]
-    ((2, 6), (2, 5), [1.0, 1.0])
+    (glassgrad.Size([2, 6]), glassgrad.Size([2, 5]), [1.0, 1.0])
     """
 
-    def __init__(self, query_dim: int, key_dim: int, hidden_dim: int, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, query_dim: int, key_dim: int, hidden_dim: int, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.W_q = Linear(query_dim, hidden_dim, bias=False, dtype=dtype)
         self.W_k = Linear(key_dim, hidden_dim, dtype=dtype)
         self.v = Linear(hidden_dim, 1, bias=False, dtype=dtype)
 
     def forward(
-        self, query: Tensor, keys: Tensor, values: Tensor | None = None, key_padding_mask: Tensor | None = None
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         single = query.ndim == 2
         if single:
             query = query.unsqueeze(1)  # (N, Dq) -> (N, 1, Dq)
         values = keys if values is None else values
-        if keys.ndim != 3 or query.ndim != 3 or values.shape[:2] != keys.shape[:2] or query.shape[0] != keys.shape[0]:
+        if (
+            keys.ndim != 3
+            or query.ndim != 3
+            or values.shape[:2] != keys.shape[:2]
+            or query.shape[0] != keys.shape[0]
+        ):
             raise ShapeError(
                 f"AdditiveAttention: expected query (N, [Lq,] Dq), keys (N, Lk, Dk), values (N, Lk, Dv), "
                 f"got {tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}"

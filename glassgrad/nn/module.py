@@ -106,7 +106,9 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
                 or self._backward_hooks
                 or self._backward_pre_hooks
             ):
-                backward = BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
+                backward = (
+                    BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
+                )
                 return self._call_with_hooks(args, kwargs, backward)
             return self.forward(*args, **kwargs)
         except ShapeError as e:

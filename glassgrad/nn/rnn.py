@@ -146,7 +146,9 @@ class RNNBase(Module):
             return x, sizes, input, False
         if not isinstance(input, Tensor) or input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ShapeError(f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}")
+            raise ShapeError(
+                f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}"
+            )
         unbatched = input.ndim == 2
         if unbatched:
             input = input.unsqueeze(1)  # (T, I) -> (T, 1, I)
@@ -162,7 +164,9 @@ class RNNBase(Module):
             return zeros(*want, dtype=dtype)
         if unbatched:
             if hx.ndim != 2:
-                raise ShapeError(f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}")
+                raise ShapeError(
+                    f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}"
+                )
             hx = hx.unsqueeze(1)  # (L*D, H) -> (L*D, 1, H)
         if tuple(hx.shape) != want:
             raise ShapeError(f"{type(self).__name__}: expected hidden state {want}, got {tuple(hx.shape)}")
@@ -201,7 +205,9 @@ class RNNBase(Module):
                         y = GRUSeq.apply(xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev)
                     else:
                         act = "tanh" if self.mode == "RNN_TANH" else "relu"
-                        y = RNNSeq.apply(xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev, nonlinearity=act)
+                        y = RNNSeq.apply(
+                            xg, h0[k], w_hh, b_hh, batch_sizes=sizes, reverse=rev, nonlinearity=act
+                        )
                     outs.append(y[:s])
                     h_n.append(y[s:])
             x = cat(outs, dim=1) if dirs == 2 else outs[0]  # D x (S, P) -> (S, D*P)
@@ -214,7 +220,11 @@ class RNNBase(Module):
                 back = packed.unsorted_indices._data
                 hn = index_select(hn, 1, back)  # back to the caller's batch order
                 cn = index_select(cn, 1, back) if lstm else None
-            return PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), hn, cn
+            return (
+                PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+                hn,
+                cn,
+            )
         steps = len(sizes)
         out = x.reshape(steps, n, x.shape[1])  # (T * N, D*P) -> (T, N, D*P)
         if unbatched:
@@ -239,7 +249,7 @@ class RNN(RNNBase):
     >>> import glassgrad as gg
     >>> out, h = RNN(3, 5, num_layers=2)(gg.randn(7, 2, 3))
     >>> out.shape, h.shape
-    ((7, 2, 5), (2, 2, 5))
+    (glassgrad.Size([7, 2, 5]), glassgrad.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -268,7 +278,7 @@ class LSTM(RNNBase):
     >>> import glassgrad as gg
     >>> out, (h, c) = LSTM(3, 5, batch_first=True, bidirectional=True)(gg.randn(2, 7, 3))
     >>> out.shape, h.shape, c.shape
-    ((2, 7, 10), (2, 2, 5), (2, 2, 5))
+    (glassgrad.Size([2, 7, 10]), glassgrad.Size([2, 2, 5]), glassgrad.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -277,7 +287,9 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype)  # fmt: skip
 
-    def forward(self, input: Any, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
+    def forward(
+        self, input: Any, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
         h0, c0 = hx if hx is not None else (None, None)
         out, hn, cn = self._run(input, h0, c0)
         return out, (hn, cn)

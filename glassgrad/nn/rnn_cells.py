@@ -64,13 +64,17 @@ class RNNCellBase(Module):
         """Input as (N, I) and hx as (N, H) (an unbatched 1-D input gains a batch of one)."""
         name = type(self).__name__
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got {tuple(input.shape)}")
+            raise ShapeError(
+                f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got {tuple(input.shape)}"
+            )
         batched = input.ndim == 2
         if not batched:
             input = input.unsqueeze(0)  # (I,) -> (1, I)
             hx = hx.unsqueeze(0) if hx is not None else None  # (H,) -> (1, H)
         if hx is not None and tuple(hx.shape) != (input.shape[0], self.hidden_size):
-            raise ShapeError(f"{name}: expected hidden state ({input.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}")
+            raise ShapeError(
+                f"{name}: expected hidden state ({input.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}"
+            )
         return input, hx, batched
 
     def _zeros(self, input: Tensor) -> Tensor:

@@ -218,7 +218,9 @@ class LSTMSeq(Function):
             dct = dc[:b] + g[rows, p:]
             dct += dht * k_c[rows]
             d = dgates[rows]
-            xp.multiply(dct[:, None, :], k3[rows], out=d[:, : 3 * hid].reshape(b, 3, hid))  # (b, 3H) as (b, 3, H)
+            xp.multiply(
+                dct[:, None, :], k3[rows], out=d[:, : 3 * hid].reshape(b, 3, hid)
+            )  # (b, 3H) as (b, 3, H)
             xp.multiply(dht, k_o[rows], out=d[:, 3 * hid :])
             dhp = d @ w_hh  # (b, 4H) @ (4H, P)
             dcp = dct * f[rows]

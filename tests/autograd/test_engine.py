@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-from glassgrad.autograd import Function, observers
+from glassgrad.autograd import Primitive as Function
+from glassgrad.autograd import observers
 from glassgrad.autograd.shapes import broadcast_shape, unbroadcast
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 

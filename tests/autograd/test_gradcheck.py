@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-from glassgrad.autograd import Function, gradcheck
+from glassgrad.autograd import Primitive as Function
+from glassgrad.autograd import gradcheck
 from glassgrad.autograd.functional import jacobian, vjp
 from glassgrad.autograd.gradcheck import GradcheckError
 from glassgrad.errors import DTypeError

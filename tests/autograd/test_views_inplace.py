@@ -416,3 +416,59 @@ def test_random_views_and_inplace_changes_raise_or_match_torch(steps, other_step
         return
     assert theirs[0] == "grad", f"glassgrad gave a gradient where PyTorch raised: {program}: {theirs[1]}"
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12, atol=1e-12, err_msg=str(program))
+
+
+# ------------------------------------------------------------------ in-place ops recorded on non-leaves
+def _residual(lib):
+    """torchvision's BasicBlock writes ``out += identity``; activations use ``relu_()``."""
+    x = lib.tensor([[1.0, -2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=lib.float64, requires_grad=True)
+    out = x @ w
+    out += x
+    out.mul_(3.0)
+    out.add_(w, alpha=2.0)
+    out.relu_()
+    (out * out).sum().backward()
+    return out.detach().numpy(), x.grad.numpy(), w.grad.numpy()
+
+
+def test_inplace_ops_on_non_leaves_are_recorded_as_pytorch(torch):
+    for ours, theirs in zip(_residual(gg), _residual(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_recorded_inplace_gives_the_out_of_place_gradient_where_torch_refuses(torch):
+    """PyTorch raises here (mul_ overwrote what mul saved); glassgrad keeps the old array, so its
+    gradient is the one of the same computation written out of place."""
+
+    def run(lib, inplace):
+        x = lib.tensor([[1.0, -2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=lib.float64, requires_grad=True)
+        out = x * 2.0
+        if inplace:
+            out.mul_(w)
+            out.sigmoid_()
+        else:
+            out = (out * w).sigmoid()
+        out.sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+
+    for ours, ref in zip(run(gg, True), run(torch, False)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_recorded_inplace_refuses_leaves_and_tensors_with_views():
+    w = _leaf()
+    with pytest.raises(GraphError, match="leaf"):
+        w.add_(1.0)
+    y = w * 2.0
+    _ = y[0]  # a view of y exists: changing y in place would leave the view's graph stale
+    with pytest.raises(GraphError, match="shares memory"):
+        y.add_(1.0)
+    z = (w * 2.0).t()  # z is itself a view
+    with pytest.raises(GraphError, match="shares memory"):
+        z.relu_()
+    d = w * 3.0
+    d.detach()
+    with pytest.raises(GraphError, match="shares memory"):
+        d.mul_(2.0)

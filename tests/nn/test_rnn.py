@@ -65,7 +65,9 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("kw", CONFIGS, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()) or "default")
+@pytest.mark.parametrize(
+    "kw", CONFIGS, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()) or "default"
+)
 @pytest.mark.parametrize("given_state", [False, True])
 def test_parity_with_pytorch(torch, kind, kw, given_state):
     rng = np.random.default_rng(0)
@@ -75,7 +77,9 @@ def test_parity_with_pytorch(torch, kind, kw, given_state):
     t_args, g_args, t_leaves, g_leaves = [xt], [xg], [xt], [xg]
     if given_state:
         layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
-        states = [_leaf(torch, rng.standard_normal((layers, N, H))) for _ in range(2 if kind == "LSTM" else 1)]
+        states = [
+            _leaf(torch, rng.standard_normal((layers, N, H))) for _ in range(2 if kind == "LSTM" else 1)
+        ]
         t_args.append(tuple(s[0] for s in states) if kind == "LSTM" else states[0][0])
         g_args.append(tuple(s[1] for s in states) if kind == "LSTM" else states[0][1])
         t_leaves += [s[0] for s in states]
@@ -118,7 +122,10 @@ def test_packed_parity(torch, kind, enforce_sorted):
     tm, gm = _pair(torch, kind, num_layers=2, bidirectional=True)
     xt, xg = _leaf(torch, rng.standard_normal((T, len(lengths), I)))
     layers = 4
-    states = [_leaf(torch, rng.standard_normal((layers, len(lengths), H))) for _ in range(2 if kind == "LSTM" else 1)]
+    states = [
+        _leaf(torch, rng.standard_normal((layers, len(lengths), H)))
+        for _ in range(2 if kind == "LSTM" else 1)
+    ]
     pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted)
     pg = nn.utils.rnn.pack_padded_sequence(xg, lengths, enforce_sorted=enforce_sorted)
     ht = tuple(s[0] for s in states) if kind == "LSTM" else states[0][0]
@@ -132,7 +139,10 @@ def test_padding_never_changes_the_final_state(kind):
     gg.manual_seed(0)
     layer = getattr(nn, kind)(I, H, bidirectional=True)
     rng = np.random.default_rng(5)
-    long, short = rng.standard_normal((T, I)).astype(np.float32), rng.standard_normal((2, I)).astype(np.float32)
+    long, short = (
+        rng.standard_normal((T, I)).astype(np.float32),
+        rng.standard_normal((2, I)).astype(np.float32),
+    )
     noise = np.concatenate([short, 100 * rng.standard_normal((T - 2, I)).astype(np.float32)])
     batch = gg.tensor(np.stack([long, noise], axis=1))  # (T, 2, I)
     packed = nn.utils.rnn.pack_padded_sequence(batch, [T, 2])
@@ -184,7 +194,9 @@ def test_lstm_step_by_hand():
     # the sequence layer (fused op) gives the same step
     layer = nn.LSTM(2, 1, bias=False, dtype=gg.float64)
     layer.load_state_dict({"weight_ih_l0": gg.tensor(w_ih), "weight_hh_l0": gg.tensor(w_hh)})
-    _, (h2, c2) = layer(gg.tensor(x[None, None]), (gg.tensor(np.full((1, 1, 1), h)), gg.tensor(np.full((1, 1, 1), c))))
+    _, (h2, c2) = layer(
+        gg.tensor(x[None, None]), (gg.tensor(np.full((1, 1, 1), h)), gg.tensor(np.full((1, 1, 1), c)))
+    )
     assert h2.item() == pytest.approx(h_t) and c2.item() == pytest.approx(c_t)
 
 
@@ -239,7 +251,9 @@ def test_cells_parity_with_pytorch(torch, kind):
         np.testing.assert_allclose(gm.get_parameter(name).grad.numpy(), p.grad.numpy(), rtol=1e-9)
     np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-9)
     one_t, one_g = tm(xt[0]), gm(xg[0])  # unbatched (I,) input
-    for a, b in zip(one_t if isinstance(one_t, tuple) else (one_t,), one_g if isinstance(one_g, tuple) else (one_g,)):
+    for a, b in zip(
+        one_t if isinstance(one_t, tuple) else (one_t,), one_g if isinstance(one_g, tuple) else (one_g,)
+    ):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-10)
 
 

@@ -30,7 +30,9 @@ def test_importable_as_attribute_and_module():
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_pad_sequence_parity(torch, batch_first, side):
     seqs = _seqs([3, 5, 1])
-    ours = pad_sequence([gg.tensor(s) for s in seqs], batch_first=batch_first, padding_value=-1.0, padding_side=side)
+    ours = pad_sequence(
+        [gg.tensor(s) for s in seqs], batch_first=batch_first, padding_value=-1.0, padding_side=side
+    )
     theirs = torch.nn.utils.rnn.pad_sequence(
         [torch.tensor(s) for s in seqs], batch_first=batch_first, padding_value=-1.0, padding_side=side
     )
@@ -42,9 +44,13 @@ def test_pad_sequence_parity(torch, batch_first, side):
 def test_pack_and_pad_round_trip_parity(torch, enforce_sorted, batch_first):
     lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
     seqs = _seqs(lengths)
-    xt = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=batch_first).requires_grad_()
+    xt = torch.nn.utils.rnn.pad_sequence(
+        [torch.tensor(s) for s in seqs], batch_first=batch_first
+    ).requires_grad_()
     xg = gg.tensor(xt.detach().numpy(), requires_grad=True)
-    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(
+        xt, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted
+    )
     pg = pack_padded_sequence(xg, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
     assert isinstance(pg, PackedSequence)
     np.testing.assert_array_equal(pg.data.detach().numpy(), pt.data.detach().numpy())
@@ -53,7 +59,9 @@ def test_pack_and_pad_round_trip_parity(torch, enforce_sorted, batch_first):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    ot, lt = torch.nn.utils.rnn.pad_packed_sequence(pt, batch_first=batch_first, padding_value=7.0, total_length=6)
+    ot, lt = torch.nn.utils.rnn.pad_packed_sequence(
+        pt, batch_first=batch_first, padding_value=7.0, total_length=6
+    )
     og, lg = pad_packed_sequence(pg, batch_first=batch_first, padding_value=7.0, total_length=6)
     np.testing.assert_array_equal(og.detach().numpy(), ot.detach().numpy())
     np.testing.assert_array_equal(lg.numpy(), lt.numpy())

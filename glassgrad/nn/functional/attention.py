@@ -131,7 +131,7 @@ def scaled_dot_product_attention(
     >>> import glassgrad.nn.functional as F
     >>> q = k = v = gg.ones(2, 4, 5, 8)  # (batch, heads, time, head_dim)
     >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
-    (2, 4, 5, 8)
+    glassgrad.Size([2, 4, 5, 8])
     """
     _check(query, key, value, enable_gqa)
     if enable_gqa:

@@ -1,0 +1,245 @@
+"""``glassgrad.autograd.Function``: a user's own differentiable op, with PyTorch's contract.
+
+There are two kinds of Function in glassgrad, with two names:
+
+- ``Primitive`` (``glassgrad.autograd.function.Primitive``) is what the library's ops subclass:
+  ``forward`` and ``backward`` work on raw arrays, the lean hot path, first order.
+- ``Function`` (this module) is what a user subclasses, exactly as ``torch.autograd.Function``:
+  ``forward(ctx, *args)`` receives Tensors (run with grad mode off), ``ctx.save_for_backward``
+  keeps Tensors, ``backward(ctx, *grad_outputs)`` receives and returns Tensors (one gradient per
+  forward argument, None for non-tensors), ``ctx.saved_tensors``, ``ctx.needs_input_grad``,
+  ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads`` and ``once_differentiable`` all
+  behave as in PyTorch, so code written for PyTorch ports unchanged.
+
+Internally a user Function records one primitive node, whose backward calls the user's
+``backward``; several outputs hang from one hub node that collects their gradients first.
+
+>>> import glassgrad as gg
+>>> class Cube(gg.autograd.Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x ** 3
+...     @staticmethod
+...     def backward(ctx, grad_output):
+...         (x,) = ctx.saved_tensors
+...         return 3 * x ** 2 * grad_output
+>>> x = gg.tensor([2.0], requires_grad=True)
+>>> Cube.apply(x).backward()
+>>> x.grad
+tensor([12.])
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from glassgrad.autograd.function import Primitive, _tensor_cls
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.backend import array_module
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+class FunctionCtx:
+    """The ``ctx`` a user Function's forward and backward share (attributes may be set freely)."""
+
+    def __init__(self, needs: tuple) -> None:
+        self.needs_input_grad = needs
+        self._saved: tuple | None = ()
+        self._versions: list = []
+        self._non_diff: set[int] = set()
+        self._materialize = True
+        self._name = "Function"
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors (or None) for backward; an in-place change before backward is caught."""
+        tensor_cls = _tensor_cls[0]
+        for t in tensors:
+            if t is not None and not isinstance(t, tensor_cls):
+                raise TypeError(
+                    f"save_for_backward: expected Tensors or None, got {type(t).__name__}; "
+                    "keep other values as attributes of ctx"
+                )
+        self._saved = tensors
+        self._versions = [(t._vc, t._vc[0]) for t in tensors if t is not None]
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise GraphError(
+                f"{self._name}: trying to backward through the graph a second time (or after its saved "
+                "tensors were freed); pass retain_graph=True to the first backward() if you need a second one"
+            )
+        for counter, expected in self._versions:
+            if counter[0] != expected:
+                raise GraphError(
+                    f"{self._name}: a tensor saved for backward was modified in place after forward "
+                    f"(version {counter[0]}, expected {expected}); change a clone() instead"
+                )
+        return self._saved
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        self._non_diff.update(id(o) for o in outputs)
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Declare inputs changed in place by forward (they get a new version)."""
+        for t in tensors:
+            t._vc[0] += 1
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether missing output gradients reach backward as zeros (default) or as None."""
+        self._materialize = bool(value)
+
+
+def once_differentiable(fn: Callable) -> Callable:
+    """Marks a backward as first order; every backward here is, so it returns ``fn`` unchanged."""
+    return fn
+
+
+class _UserNode(Primitive):
+    """The recorded node of a user Function with one output: z = the output forward computed.
+    VJP: the user's backward, given and giving Tensors."""
+
+    register = False
+
+    @staticmethod
+    def forward(ctx, *arrays, out=None, user=None):
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return _call_user_backward(ctx, (g,))
+
+
+class _UserHub(Primitive):
+    """The node of a user Function with several outputs: z = a 0-d placeholder every output node
+    hangs from. VJP: the user's backward on the gradients the output nodes collected."""
+
+    register = False
+
+    @staticmethod
+    def forward(ctx, *arrays, user=None, n=0):
+        return array_module(*arrays).zeros(())
+
+    @staticmethod
+    def backward(ctx, g):
+        grads = ctx.attrs.pop("grads", {})
+        return _call_user_backward(ctx, tuple(grads.get(i) for i in range(ctx.attrs["n"])))
+
+
+class _UserOutput(Primitive):
+    """Output ``i`` of a user Function with several outputs: z = that output.
+    VJP: g stored on the hub for the user's backward; a 0 for the hub's placeholder."""
+
+    register = False
+
+    @staticmethod
+    def forward(ctx, hub, out=None, i=0):
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        hub = ctx.next[0]
+        hub.attrs.setdefault("grads", {})[ctx.attrs["i"]] = g
+        return array_module(g).zeros(())
+
+
+def _call_user_backward(node: Any, grads: tuple) -> tuple:
+    cls, fctx, positions, shapes = node.attrs["user"]
+    tensor_cls = _tensor_cls[0]
+    wrapped = []
+    for g, shape, dtype in zip(grads, shapes["out"], shapes["out_dtype"]):
+        if g is None and fctx._materialize:
+            g = array_module().zeros(shape, dtype=dtype)
+        wrapped.append(None if g is None else tensor_cls(g, _wrap=True))
+    with no_grad():
+        result = cls.backward(fctx, *wrapped)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) < len(positions) or len(result) > shapes["n_args"]:
+        raise GraphError(
+            f"{cls.__name__}.backward: expected {shapes['n_args']} gradients (one per forward argument), "
+            f"got {len(result)}"
+        )
+    out = []
+    for k, pos in enumerate(positions):
+        g = result[pos] if pos < len(result) else None
+        if g is None:
+            out.append(None)
+            continue
+        arr = g._data if isinstance(g, tensor_cls) else array_module().asarray(g)
+        if arr.shape != shapes["in"][k]:
+            raise ShapeError(
+                f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
+                f"{pos}, got {arr.shape}"
+            )
+        out.append(arr)
+    return tuple(out)
+
+
+class Function:
+    """Base class of a user's differentiable op (PyTorch's ``torch.autograd.Function``).
+
+    Subclass it with static ``forward(ctx, *args, **kwargs)`` and ``backward(ctx, *grad_outputs)``
+    and call ``MyOp.apply(*args)``; see the module docstring for the contract.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Function.forward: a subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("Function.backward: a subclass must define backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        tensor_cls = _tensor_cls[0]
+        needs = tuple(isinstance(a, tensor_cls) and a.requires_grad for a in args)
+        fctx = FunctionCtx(needs)
+        fctx._name = cls.__name__
+        with no_grad():
+            result = cls.forward(fctx, *args, **kwargs)
+        if not (_grad_state.enabled and any(needs)):
+            return result
+        outs = result if isinstance(result, tuple) else (result,)
+        positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
+        inputs = [args[i] for i in positions]
+        diff = [
+            isinstance(o, tensor_cls) and o._data.dtype.kind == "f" and id(o) not in fctx._non_diff
+            for o in outs
+        ]
+        shapes = {
+            "in": [t._data.shape for t in inputs],
+            "out": [o._data.shape if isinstance(o, tensor_cls) else () for o in outs],
+            "out_dtype": [o._data.dtype if isinstance(o, tensor_cls) else None for o in outs],
+            "n_args": len(args),
+        }
+        user = (cls, fctx, positions, shapes)
+        node_cls = _named(cls, _UserNode if len(outs) == 1 else _UserHub)
+        if not isinstance(result, tuple):
+            if not diff[0]:
+                return result
+            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user))
+        hub = node_cls.apply(*inputs, user=user, n=len(outs))
+        return tuple(
+            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i)) if d else o
+            for i, (o, d) in enumerate(zip(outs, diff))
+        )
+
+
+def _adopt(original: Any, recorded: Any) -> Any:
+    """The tensor forward returned, now carrying the recorded node (as PyTorch returns it)."""
+    original._node = recorded._node
+    original.requires_grad = recorded.requires_grad
+    return original
+
+
+@functools.cache
+def _named(user_cls: type, base: type) -> type:
+    """A primitive subclass named after the user's class, so grad_fn reads ``<MyOpBackward0>``."""
+    return type(user_cls.__name__, (base,), {"register": False, "__doc__": base.__doc__})

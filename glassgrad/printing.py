@@ -22,7 +22,8 @@ LINEWIDTH = 80
 
 
 def _float_formatter(arr: np.ndarray):
-    finite = arr[np.isfinite(arr)]
+    shown = _summarised(arr)
+    finite = shown[np.isfinite(shown)]  # as PyTorch: the mode is chosen from the entries shown
     nonzero = np.abs(finite[finite != 0])
     ints = bool(finite.size) and bool(np.all(finite == np.ceil(finite)))
     sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
@@ -36,7 +37,6 @@ def _float_formatter(arr: np.ndarray):
             return f"{v:.{PRECISION}e}"
         return f"{v:.0f}." if ints else f"{v:.{PRECISION}f}"
 
-    shown = _summarised(arr)
     width = max((len(fmt(float(v))) for v in shown.flat if np.isfinite(v)), default=0)
     return lambda v: fmt(float(v)).rjust(width)
 
@@ -69,7 +69,7 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
         shown = _summarised(arr)
         width = max(len(str(v)) for v in shown.flat)
         formatter = {"all": lambda v: str(v).rjust(width)}
-    return np.array2string(
+    text = np.array2string(
         arr,
         separator=", ",
         prefix=prefix,
@@ -78,6 +78,8 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
         max_line_width=LINEWIDTH,
         formatter=formatter,
     )
+    # PyTorch pads an elision inside a row by one space more than NumPy does
+    return text.replace(", ..., ", ",  ..., ")
 
 
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:

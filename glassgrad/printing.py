@@ -11,6 +11,8 @@ The rules for floating values, written from PyTorch's documented behaviour:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["array_str", "tensor_repr"]
@@ -61,31 +63,49 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
         return str(arr.item())
     if arr.size == 0:
         return "[]"
+    if kind == "c":  # complex: NumPy's layout (PyTorch's differs in detail)
+        return np.array2string(arr, separator=", ", prefix=prefix, threshold=THRESHOLD,
+                               edgeitems=EDGEITEMS, max_line_width=LINEWIDTH)  # fmt: skip
     if kind == "f":
-        formatter = {"float_kind": _float_formatter(arr)}
-    elif kind == "c":
-        formatter = None
+        fmt = _float_formatter(arr)
     else:
         shown = _summarised(arr)
         width = max(len(str(v)) for v in shown.flat)
-        formatter = {"all": lambda v: str(v).rjust(width)}
-    text = np.array2string(
-        arr,
-        separator=", ",
-        prefix=prefix,
-        threshold=THRESHOLD,
-        edgeitems=EDGEITEMS,
-        max_line_width=LINEWIDTH,
-        formatter=formatter,
+        fmt = lambda v: str(v).rjust(width)  # noqa: E731
+    return _nested(arr, fmt, len(prefix), arr.size > THRESHOLD)
+
+
+def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
+    """PyTorch's layout: a row wraps after as many entries as fit in the width left of ``indent``
+    (an elided run counts as one entry); inner blocks are separated by ndim - 1 newlines."""
+    cut = summarize and arr.shape[0] > 2 * EDGEITEMS
+    if arr.ndim == 1:
+        ends = (arr[:EDGEITEMS], arr[-EDGEITEMS:]) if cut else (arr, arr[:0])
+        head, tail = ([fmt(v) for v in part] for part in ends)
+        items = head + [" ..."] + tail if cut else head
+        per_line = max(1, (LINEWIDTH - indent) // (max(len(t) for t in head + tail) + 2))
+        lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = (
+        [*range(EDGEITEMS), None, *range(arr.shape[0] - EDGEITEMS, arr.shape[0])]
+        if cut
+        else range(arr.shape[0])
     )
-    # PyTorch pads an elision inside a row by one space more than NumPy does
-    return text.replace(", ..., ", ",  ..., ")
+    blocks = ["..." if i is None else _nested(arr[i], fmt, indent + 1, summarize) for i in rows]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(blocks) + "]"
 
 
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:
     """``tensor(<body>, <extras>)``: extras such as ``dtype=...``, ``grad_fn=<...>``."""
-    body = array_str(arr, prefix)
-    if not extras:
-        return prefix + body + ")"
-    sep = ",\n" + " " * len(prefix) if "\n" in body else ", "
-    return prefix + body + "".join(sep + e for e in extras) + ")"
+    text = prefix + array_str(arr, prefix)
+    # as PyTorch: an extra goes on the last line while that stays within the width (PyTorch's
+    # count of the last line is one more than its length), else on a line of its own
+    used = len(text) - text.rfind("\n") + 1
+    for extra in extras:
+        if used + len(extra) + 2 > LINEWIDTH:
+            text += ",\n" + " " * len(prefix) + extra
+            used = len(prefix) + len(extra)
+        else:
+            text += ", " + extra
+            used += len(extra) + 2
+    return text + ")"

@@ -71,9 +71,9 @@ class SinusoidalPositionalEncoding(Module):
 
     >>> pe = SinusoidalPositionalEncoding(4, max_len=3)
     >>> pe.pe
-    tensor([[ 0.    ,  1.    ,  0.    ,  1.    ],
-            [ 0.8415,  0.5403,  0.01  ,  0.9999],
-            [ 0.9093, -0.4161,  0.02  ,  0.9998]])
+    tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
+            [ 0.8415,  0.5403,  0.0100,  0.9999],
+            [ 0.9093, -0.4161,  0.0200,  0.9998]])
     """
 
     def __init__(

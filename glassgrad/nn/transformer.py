@@ -397,9 +397,9 @@ class Transformer(Module):
         """The float look-ahead mask: 0 on and below the diagonal, -inf above (position i sees 0..i).
 
         >>> Transformer.generate_square_subsequent_mask(3)
-        tensor([[  0., -inf, -inf],
-                [  0.,   0., -inf],
-                [  0.,   0.,   0.]])
+        tensor([[0., -inf, -inf],
+                [0., 0., -inf],
+                [0., 0., 0.]])
         """
         dt = dtypes.to_np_dtype(dtype if dtype is not None else dtypes.get_default_dtype())
         above = np.triu(np.ones((sz, sz), dtype=bool), 1)

@@ -162,8 +162,8 @@ def attention_weights(
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
     >>> F.attention_weights(gg.zeros(3, 2), gg.zeros(3, 2), is_causal=True)
-    tensor([[1.    , 0.    , 0.    ],
-            [0.5   , 0.5   , 0.    ],
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
             [0.3333, 0.3333, 0.3333]])
     """
     _check(query, key, None, enable_gqa)

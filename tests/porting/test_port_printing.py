@@ -23,6 +23,15 @@ def test_printing_port(torch):
     assert ours[-1] == theirs[-1]
 
 
-def test_print_of_a_large_tensor_is_summarised(torch):
-    ours, theirs = str(glassgrad.arange(2000) * 1.0), str(torch.arange(2000) * 1.0)
-    assert ours == theirs
+def script_layout(torch):
+    wide = torch.tensor([[i / 7 for i in range(20)] for _ in range(3)], requires_grad=True)
+    return [str(t).replace(torch.__name__ + ".", "LIB.") for t in (
+        wide * 1, torch.arange(2000) * 1.0, torch.arange(3000).view(100, 30) * 1.0,
+        torch.arange(5000).view(5, 10, 100), torch.arange(3000) * 1e-5, torch.arange(24.0).view(2, 3, 4),
+        torch.tensor([1.5, float("inf"), -float("inf"), float("nan")]), torch.arange(-500, 500, 3).view(-1, 1)[:40])]  # fmt: skip
+
+
+def test_layout_port(torch):
+    # wrapping, elisions, nesting and number modes of large and wide tensors
+    for ours, theirs in zip(script_layout(glassgrad), script_layout(torch)):
+        assert ours == theirs

@@ -1,6 +1,7 @@
 # glassgrad: everything a fresh machine needs, from Python 3.11+ alone.
 #   make demo    the main job: a worked chain-rule table and a network learning XOR
-#   make test    the whole test suite (slow training tests included)
+#   make test    the whole test suite (slow training tests and PyTorch parity included; it installs
+#                PyTorch into .venv on first use: `make test TORCH=0` skips that, and the parity tests)
 #   make lint    ruff check + ruff format --check
 #   make bench   glassgrad against PyTorch on every workload (docs/benchmarks.md)
 #   make torch   install PyTorch (CPU) into .venv, for parity tests and benchmarks
@@ -12,6 +13,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.glassgrad-dev-installed
 TORCH_VERSION := 2.13.0
+# TORCH=0: `make test` does not install PyTorch (about 1 GB); the tests that need it then skip alone.
+TORCH ?= 1
+TORCH_STAMP := $(VENV)/.glassgrad-torch-$(TORCH_VERSION)-installed
 # Two pytest workers when pytest-xdist is a dev dependency (CI has 2 cores); plain pytest otherwise.
 PYTEST_WORKERS := $(if $(shell grep -s pytest-xdist pyproject.toml),-n 2,)
 
@@ -21,7 +25,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 # One BLAS thread per test worker: two workers on two cores must not each start two BLAS threads.
-test: $(STAMP)
+test: $(STAMP) $(if $(filter 0,$(TORCH)),,$(TORCH_STAMP))
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_WORKERS)
 
 lint: $(STAMP)
@@ -31,8 +35,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-torch: $(STAMP)
+torch: $(TORCH_STAMP)
+
+# Installed once per version; `make clean` (which removes .venv) forgets it.
+$(TORCH_STAMP): | $(STAMP)
 	$(PIP) install torch==$(TORCH_VERSION)
+	@touch $@
 
 install: $(STAMP)
 

@@ -53,11 +53,10 @@ from glassgrad.ops.compare import (
     lt,
     ne,
 )
-from glassgrad.ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, where
+from glassgrad.ops.elementwise import clamp, maximum, minimum, neg, pow, where
 from glassgrad.ops.extremes import amax, amin, argmax, argmin, max, min
 from glassgrad.ops.indexing import gather, index_select, masked_fill, scatter_add, sort, topk
-from glassgrad.ops.joining import cat, stack
-from glassgrad.ops.matmul import einsum, matmul, outer
+from glassgrad.ops.matmul import einsum, outer
 from glassgrad.ops.movement import (
     flatten,
     flip,
@@ -228,8 +227,118 @@ from glassgrad import distributions, linalg  # noqa: E402
 
 __all__ += ["distributions", "linalg"]
 
-# subpackages PyTorch scripts reach as attributes after a bare `import torch` (issue 7: porting)
+# --- the porting surface (issue 7): PyTorch's top-level names that scripts reach for.
+# The keyword forms with out= (add, mul, matmul, cat ...) replace the bare op functions above.
 from glassgrad import accelerator, backends, utils  # noqa: E402
+from glassgrad import methods as _methods  # noqa: E402, F401 - attaches the long tail of Tensor methods
 from glassgrad.device import get_default_device, set_default_device  # noqa: E402
+from glassgrad.dtypes import int8, int16, uint8  # noqa: E402
+from glassgrad.dtypes import int16 as short  # noqa: E402
+from glassgrad.factories import logspace, randint_like, scalar_tensor  # noqa: E402
+from glassgrad.legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    compile,
+    contiguous_format,
+    e,
+    finfo,
+    iinfo,
+    inf,
+    nan,
+    pi,
+    preserve_format,
+    set_printoptions,
+    strided,
+)
+from glassgrad.ops.compare import ceil, floor, floor_divide, logical_xor, remainder, round, sign  # noqa: E402
+from glassgrad.ops.composite import (  # noqa: E402
+    add,
+    addcdiv,
+    addcmul,
+    addmm,
+    addmv,
+    allclose,
+    argsort,
+    argwhere,
+    baddbmm,
+    bernoulli,
+    bmm,
+    broadcast_to,
+    cat,
+    clone,
+    count_nonzero,
+    diag,
+    div,
+    dot,
+    equal,
+    exp2,
+    hstack,
+    is_floating_point,
+    is_tensor,
+    isclose,
+    isinf,
+    lerp,
+    log2,
+    log10,
+    logit,
+    matmul,
+    meshgrid,
+    mm,
+    mul,
+    mv,
+    nan_to_num,
+    normal,
+    numel,
+    reciprocal,
+    repeat_interleave,
+    square,
+    stack,
+    sub,
+    t,
+    tile,
+    trace,
+    unique,
+    vstack,
+)
+from glassgrad.ops.scatter import index_fill, masked_select, scatter  # noqa: E402
+from glassgrad.ops.trig import acos, asin, atan, atan2, cosh, erf, expm1, sinh, tan  # noqa: E402
+from glassgrad.random import initial_seed  # noqa: E402
+from glassgrad.tensor import Size  # noqa: E402
 
-__all__ += ["accelerator", "backends", "utils", "get_default_device", "set_default_device"]
+concat = concatenate = cat
+clip = clamp
+true_divide = divide = div
+multiply = mul
+subtract = sub
+negative = neg
+absolute = abs
+arctan2 = atan2
+
+__all__ += [
+    "accelerator", "backends", "utils", "get_default_device", "set_default_device",
+    "short", "int8", "int16", "uint8", "logspace", "randint_like", "scalar_tensor",
+    "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+    "IntTensor", "LongTensor", "ShortTensor", "compile", "contiguous_format", "e", "finfo",
+    "iinfo", "inf", "nan", "pi", "preserve_format", "set_printoptions", "strided", "ceil", "floor",
+    "floor_divide", "logical_xor", "remainder", "round", "sign", "addcdiv", "addcmul", "addmm",
+    "addmv", "allclose", "argwhere", "baddbmm", "bmm", "clone", "count_nonzero", "diag", "dot",
+    "equal", "exp2", "hstack", "is_floating_point", "is_tensor", "isclose", "isinf", "lerp",
+    "log2", "log10", "logit", "meshgrid", "mm", "mv", "nan_to_num", "numel", "reciprocal",
+    "repeat_interleave", "square", "tile", "trace", "unique", "vstack", "index_fill",
+    "masked_select", "scatter", "acos", "asin", "atan", "atan2", "cosh", "erf", "expm1", "sinh",
+    "tan", "initial_seed", "Size", "concat", "concatenate", "clip", "true_divide", "divide",
+    "multiply", "subtract", "negative", "absolute", "arctan2", "argsort", "t", "broadcast_to",
+    "bernoulli", "normal",
+]  # fmt: skip
+
+# decoding: greedy and beam search, sampling (issue 10)
+from glassgrad import decode  # noqa: E402
+
+__all__ += ["decode"]

@@ -12,13 +12,43 @@ import os
 
 import numpy as np
 
-__all__ = ["array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned"]
+__all__ = [
+    "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
+    "quietly",
+]  # fmt: skip
 
 np_module = np
 #: The array type ops return; NumPy reductions hand back scalars that are turned into 0-d arrays.
 ndarray = np.ndarray
 asarray = np.asarray
 may_share_memory = np.may_share_memory
+
+
+# NumPy 2 keeps its floating-point error state in a context variable: setting it directly costs
+# about 0.6 us, against about 5.6 us for building and entering an ``np.errstate`` on every call.
+try:
+    from numpy._core._multiarray_umath import _extobj_contextvar as _FP_STATE
+
+    with np.errstate(all="ignore"):
+        _FP_IGNORE = _FP_STATE.get()
+except (ImportError, AttributeError):  # NumPy 1.x: the public, slower route
+    _FP_STATE = None
+
+
+def quietly(fn, *args):
+    """``fn(*args)`` with NumPy's floating-point warnings off (``np.errstate(all="ignore")``).
+
+    For ops that give inf or nan on purpose, as PyTorch does without a word (``log(0) = -inf``,
+    ``sqrt(-1) = nan``, ``exp(1000) = inf``): NumPy would otherwise warn from inside glassgrad.
+    """
+    if _FP_STATE is None:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    token = _FP_STATE.set(_FP_IGNORE)
+    try:
+        return fn(*args)
+    finally:
+        _FP_STATE.reset(token)
 
 
 def array_module(*arrays: object):
@@ -37,8 +67,8 @@ def _tune_glibc_malloc() -> bool:
     NumPy takes every array from ``malloc``. glibc serves blocks above a threshold with ``mmap`` and
     unmaps them on ``free``, so a training step that makes and drops the same few-MB activations,
     gradients and optimizer temporaries pays fresh page faults for them on every step: the ``mlp``
-    benchmark ran at 8.4 ms/step with glibc's defaults and 3.8 ms/step with these settings (PyTorch
-    avoids the cost with its own caching allocator). Raising the mmap threshold to its maximum and
+    benchmark (2 threads) ran at 7.6 ms/step with glibc's defaults and about 4 ms/step with these
+    settings (docs/benchmarks.md; PyTorch avoids the cost with its own caching allocator). Raising the mmap threshold to its maximum and
     the trim threshold keeps freed blocks reusable. Linux with glibc only; skipped when the user has
     set glibc's own ``MALLOC_*`` variables, and turned off by ``GLASSGRAD_MALLOC_TUNING=0``.
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,6 +89,8 @@ class EarlyStopping:
         min_delta: an improvement must beat the best by more than this.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for names containing "acc", else min).
         restore_best_weights: load the best epoch's weights back when training ends.
+
+    A NaN value is never an improvement (a warning says so); it counts towards ``patience``.
     """
 
     def __init__(
@@ -115,8 +119,18 @@ class EarlyStopping:
         )
 
     def update(self, epoch: int, value: float, model: Any) -> bool:
-        """Record an epoch's value; True when training should stop."""
-        if self._improved(value):
+        """Record an epoch's value; True when training should stop.
+
+        NaN is never an improvement (every comparison with it is false, so a NaN best would stop
+        every later epoch from counting): it counts as an epoch without one, with a warning.
+        """
+        if math.isnan(value):
+            warnings.warn(
+                f"EarlyStopping: {self.monitor} is nan at epoch {epoch}; counted as no improvement",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        elif self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_state = {

@@ -18,6 +18,9 @@ __all__ = [
     "float16",
     "int32",
     "int64",
+    "int16",
+    "int8",
+    "uint8",
     "long",
     "bool",
     "bool_",
@@ -61,11 +64,14 @@ float32 = DType("float32", np.float32)
 float64 = DType("float64", np.float64)
 int32 = DType("int32", np.int32)
 int64 = DType("int64", np.int64)
+int16 = DType("int16", np.int16)
+int8 = DType("int8", np.int8)
+uint8 = DType("uint8", np.uint8)
 bool_ = DType("bool", np.bool_)
 long = int64
 bool = bool_  # noqa: A001 - PyTorch's public name
 
-_BY_NP = {d.np: d for d in (float16, float32, float64, int32, int64, bool_)}
+_BY_NP = {d.np: d for d in (float16, float32, float64, int32, int64, int16, int8, uint8, bool_)}
 _default = float32
 
 

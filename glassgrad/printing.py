@@ -98,14 +98,12 @@ def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:
     """``tensor(<body>, <extras>)``: extras such as ``dtype=...``, ``grad_fn=<...>``."""
     text = prefix + array_str(arr, prefix)
-    # as PyTorch: an extra goes on the last line while that stays within the width (PyTorch's
-    # count of the last line is one more than its length), else on a line of its own
-    used = len(text) - text.rfind("\n") + 1
-    for extra in extras:
-        if used + len(extra) + 2 > LINEWIDTH:
-            text += ",\n" + " " * len(prefix) + extra
-            used = len(prefix) + len(extra)
+    line = len(text.rsplit("\n", 1)[-1])
+    for e in extras:  # on the last line while it fits, else on a new line under the first bracket
+        if line + 2 + len(e) + 1 > LINEWIDTH:
+            text += ",\n" + " " * len(prefix) + e
+            line = len(prefix) + len(e)
         else:
-            text += ", " + extra
-            used += len(extra) + 2
+            text += ", " + e
+            line += 2 + len(e)
     return text + ")"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -12,6 +14,7 @@ __all__ = [
     "Generator",
     "get_rng_state",
     "set_rng_state",
+    "check_state",
 ]
 
 
@@ -34,7 +37,8 @@ class Generator:
         return self.rng.bit_generator.state
 
     def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
+        """Restore a :meth:`get_state` dict; a malformed one raises ``ValueError`` and changes nothing."""
+        self.rng.bit_generator.state = check_state(state, "Generator.set_state")
 
 
 _default_generator = Generator(0)
@@ -62,4 +66,19 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    _default_generator.set_state(state)
+    _default_generator.rng.bit_generator.state = check_state(state, "set_rng_state")
+
+
+def check_state(state: Any, where: str = "set_rng_state") -> dict:
+    """``state`` if it is a generator state that :func:`get_rng_state` could have returned, else
+    ``ValueError`` saying so (NumPy's own message names its Cython internals)."""
+    probe = np.random.PCG64(0)  # a throwaway: the real generator is only set once the state is good
+    try:
+        probe.state = state
+    except (TypeError, ValueError, KeyError, OverflowError):
+        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(
+            f"{where}: expected a PCG64 state from get_state() (a dict with 'bit_generator': 'PCG64', "
+            f"'state': {{'state', 'inc'}}, 'has_uint32', 'uinteger'), got a corrupt one ({keys})"
+        ) from None
+    return state

@@ -11,8 +11,11 @@ What a file holds:
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
   [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors.
 
-Writes are atomic: the bytes go to a temporary file in the same folder, are flushed and fsynced,
-then ``os.replace`` puts the file in place, so a crash never leaves a truncated checkpoint.
+Writes are atomic: the bytes go to a temporary file in the same folder
+(``.<name>.glassgrad-tmp-<pid>-<random>``), are flushed and fsynced, then ``os.replace`` puts the
+file in place, so a crash never leaves a truncated checkpoint; the next save to that path removes
+the temporaries that killed saves left behind. A target that ``open(path, "wb")`` would refuse (a
+read-only file) is refused, not replaced.
 A file from elsewhere (no glassgrad metadata) loads as a dict of tensors.
 """
 
@@ -21,13 +24,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import struct
 import tempfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from glassgrad.errors import CheckpointError
+from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.tensor import Tensor
 
 __all__ = ["save", "load", "SAFETENSORS_HINT"]
@@ -36,8 +39,6 @@ SAFETENSORS_HINT = "save/load: needs safetensors; pip install glassgrad[train] (
 _FORMAT_KEY, _STRUCT_KEY, _FORMAT = "glassgrad.format", "glassgrad.structure", "1"
 _TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__np__")
 _SCALARS = (bool, int, float, str, type(None))
-# The safetensors dtypes that NumPy has.
-_NUMPY_DTYPES = frozenset(("BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"))
 
 
 def _safetensors_numpy():
@@ -46,10 +47,6 @@ def _safetensors_numpy():
     except ImportError as e:  # optional dependency: say how to get it
         raise ImportError(SAFETENSORS_HINT) from e
     return stn
-
-
-class _MissingCheckpointError(CheckpointError, FileNotFoundError):
-    """No file at the path: both a ``CheckpointError`` and a ``FileNotFoundError``."""
 
 
 # ---------------------------------------------------------------------------------------- encode
@@ -135,13 +132,59 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
+_TMP_TAG = ".glassgrad-tmp-"
+
+
+def _tmp_prefix(path: str) -> str:
+    """``.<name>.glassgrad-tmp-``: a temporary of a save to ``path``, recognisable by name."""
+    return "." + os.path.basename(path) + _TMP_TAG
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError, OverflowError):
+        return True  # not ours to signal, or no way to tell: keep its file
+    return True
+
+
+def _remove_stale_temporaries(path: str) -> None:
+    """Delete the temporaries of earlier saves to ``path`` whose process is gone (killed mid-save).
+
+    A temporary is ``.<name>.glassgrad-tmp-<pid>-<random>``; one of a process still running (a
+    save under way in another process or thread) is left alone.
+    """
+    folder, prefix = os.path.dirname(path), _tmp_prefix(path)
+    try:
+        entries = [e.name for e in os.scandir(folder) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for name in entries:
+        pid = name[len(prefix) :].partition("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
 def _atomic_write(path: str, data: bytes) -> None:
     # Through a symlink to its target, as a plain open() would write (not over the link itself).
     path = os.path.realpath(path)
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: {path}: no such folder {folder}")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            # A device (/dev/null), a FIFO, a folder: nothing to replace; open() writes through it
+            # (or raises IsADirectoryError), and so does save.
+            with open(path, "wb") as f:
+                _write_bytes(f, data)
+            return
+        # Refuse what open(path, "wb") refuses (a read-only file), before writing anything: the
+        # rename below would replace a file that could not be opened for writing.
+        os.close(os.open(path, os.O_WRONLY))
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(path)}{os.getpid()}-", dir=folder)
     try:
         if hasattr(os, "fchmod"):  # mkstemp makes the file private (0o600); give it the usual mode
             os.fchmod(fd, _file_mode(path))
@@ -154,6 +197,7 @@ def _atomic_write(path: str, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _remove_stale_temporaries(path)
     try:  # make the rename itself durable; not every platform lets a folder be opened
         dfd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -183,6 +227,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     stn = _safetensors_numpy()
     enc = _Encoder()
     skeleton = enc.encode(obj)
+    if too_deep(skeleton):  # load would refuse the file
+        raise ValueError(f"save: expected data nested at most {MAX_DEPTH} levels deep (as JSON), got deeper")
     metadata = {_FORMAT_KEY: _FORMAT, _STRUCT_KEY: json.dumps(skeleton)}
     data = stn.save(enc.tensors, metadata=metadata)
     if hasattr(f, "write"):
@@ -192,56 +238,6 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 
 # ---------------------------------------------------------------------------------------- decode
-def _torch_file_hint(raw: bytes) -> str:
-    """A hint when the bytes are a torch.save file (a zip archive, or a pickle: the legacy format)."""
-    if raw[:4] != b"PK\x03\x04" and not (raw[:1] == b"\x80" and b"\x02" <= raw[1:2] <= b"\x05"):
-        return ""
-    return (
-        "; it looks like a torch.save file (a zip or pickle), which glassgrad does not read: in "
-        "PyTorch, write it again with safetensors.torch.save_file(state_dict, path)"
-    )
-
-
-def _header(raw: bytes, where: str) -> dict:
-    """Parse and check the safetensors header: 8-byte little-endian length, then JSON."""
-    if len(raw) < 8:
-        raise CheckpointError(f"load: {where}: truncated: expected at least 8 bytes, got {len(raw)}")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > len(raw) - 8:
-        raise CheckpointError(
-            f"load: {where}: truncated or not a safetensors file: header says {n} bytes, file has "
-            f"{len(raw) - 8}{_torch_file_hint(raw)}"
-        )
-    try:
-        header = json.loads(raw[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(
-            f"load: {where}: corrupted header (not valid JSON: {e}){_torch_file_hint(raw)}"
-        ) from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"load: {where}: corrupted header (expected a JSON object)")
-    try:
-        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise CheckpointError(
-            f"load: {where}: corrupted header (a tensor entry lacks valid data_offsets)"
-        ) from None
-    if not isinstance(header.get("__metadata__", {}), dict):
-        raise CheckpointError(f"load: {where}: corrupted header (__metadata__ is not a JSON object)")
-    for key, entry in header.items():  # BF16, F8_*: valid safetensors, but not NumPy dtypes
-        if key != "__metadata__" and entry.get("dtype") not in _NUMPY_DTYPES:
-            raise CheckpointError(
-                f"load: {where}: tensor {key!r} has dtype {entry.get('dtype')}, which NumPy (so "
-                "glassgrad) cannot hold; save it as float32 (in PyTorch: t.float())"
-            )
-    have = len(raw) - 8 - n
-    if ends and max(ends) > have:
-        raise CheckpointError(
-            f"load: {where}: truncated: tensor data needs {max(ends)} bytes, file has {have}"
-        )
-    return header
-
-
 class _Decoder:
     def __init__(self, arrays: dict[str, np.ndarray], where: str) -> None:
         self.arrays, self.where = arrays, where
@@ -272,7 +268,7 @@ class _Decoder:
         if "__tuple__" in node:
             return tuple(self.decode(v) for v in node["__tuple__"])
         if "__np__" in node:
-            return np.dtype(node["__np__"]).type(node["value"])
+            return np_scalar(node, self.where)
         if "__dict__" in node:
             return {_hashable(self.decode(k)): self.decode(v) for k, v in node["__dict__"]}
         return {k: self.decode(v) for k, v in node.items()}
@@ -303,16 +299,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
     if map_location not in (None, "cpu"):
         raise ValueError(f"load: expected map_location None or 'cpu', got {map_location!r}")
     stn = _safetensors_numpy()
-    if hasattr(f, "read"):
-        where, raw = getattr(f, "name", "<file object>"), f.read()  # type: ignore[union-attr]
-    else:
-        where = os.fspath(f)  # type: ignore[arg-type]
-        try:
-            with open(where, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raise _MissingCheckpointError(f"load: {where}: no such checkpoint file") from None
-    header = _header(raw, where)
+    where, raw, header = read_checkpoint(f)
     try:
         arrays = stn.load(raw)
     except Exception as e:  # safetensors' own error type is not importable on every version
@@ -326,13 +313,12 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
         raise CheckpointError(
             f"load: {where}: expected glassgrad format {_FORMAT}, got {meta[_FORMAT_KEY]!r}"
         )
-    try:
-        skeleton = json.loads(meta[_STRUCT_KEY])
-    except (KeyError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"load: {where}: corrupted structure metadata ({e})") from None
+    if _STRUCT_KEY not in meta:
+        raise CheckpointError(f"load: {where}: corrupted structure metadata (no {_STRUCT_KEY!r})")
+    skeleton = parse_json(meta[_STRUCT_KEY], where, "structure metadata")
     try:
         return _Decoder(arrays, where).decode(skeleton)
     except CheckpointError:
         raise
-    except (TypeError, ValueError, KeyError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise CheckpointError(f"load: {where}: corrupted structure metadata ({e})") from None

@@ -29,7 +29,10 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.callbacks import Callback, EarlyStopping, History, StopTraining
-from glassgrad.checkpoint import load_checkpoint, save_checkpoint
+from glassgrad.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
+from glassgrad.errors import CheckpointError
+from glassgrad.nn.utils import clip_grad_norm_
+from glassgrad.serialization import load
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -122,6 +125,37 @@ def _finite_grads(params: list) -> bool:
     return all(bool(np.isfinite(p.grad._data).all()) for p in params if p.grad is not None)
 
 
+def _first_nonfinite(named: Iterable[tuple[str, Any]]) -> tuple[str, str] | None:
+    """``(name, "nan" or "inf")`` of the first tensor holding a non-finite value, else None."""
+    with np.errstate(all="ignore"):  # a sum of finite float32 values may overflow: looked at below
+        for name, t in named:
+            a = t._data
+            # One sum per tensor (no temporary) is non-finite whenever a value is; only then is
+            # the tensor searched, since the sum can also overflow on large finite values.
+            if a.dtype.kind in "fc" and not np.isfinite(a.sum()) and not np.isfinite(a).all():
+                return name, "nan" if np.isnan(a).any() else "inf"
+    return None
+
+
+def _check_weights(named: list[tuple[str, Any]], epoch: int, step: int) -> None:
+    """Raise if the optimizer step made a parameter non-finite.
+
+    One ``sum`` per parameter, a single read of the weights: about as much work as one of the
+    optimizer's own passes over them, a few percent of an ``mlp`` step.
+    """
+    bad = _first_nonfinite(named)
+    if bad is not None:
+        raise FloatingPointError(
+            f"fit: parameter {bad[0]!r} became {bad[1]} in optimizer.step() at epoch {epoch}, step {step}; "
+            "no checkpoint is written with it. Lower the learning rate or check the optimizer's options"
+        )
+
+
+def _named_params(model: Any) -> list[tuple[str, Any]]:
+    named = model.named_parameters() if hasattr(model, "named_parameters") else enumerate(model.parameters())
+    return [(str(name), p) for name, p in named if p.requires_grad]
+
+
 def _train_epoch(
     model: Any,
     loss_fn: Callable,
@@ -134,7 +168,8 @@ def _train_epoch(
     epoch: int,
 ) -> dict[str, float]:
     """One pass of the plain loop; returns the epoch's mean loss, grad norm and metrics."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    named = _named_params(model)
+    params = [p for _, p in named]
     model.train()
     loss_sum, norm_sum, n, steps = 0.0, 0.0, 0, 0
     sums = dict.fromkeys(metrics, 0.0)
@@ -151,8 +186,6 @@ def _train_epoch(
             )
         loss.backward()
         if clip is not None:
-            from glassgrad.nn.utils import clip_grad_norm_  # nn is a higher layer than train
-
             norm = _value(clip_grad_norm_(params, clip))  # the norm before clipping
         else:
             norm = _grad_norm(params)
@@ -162,6 +195,7 @@ def _train_epoch(
                 "lower the learning rate or look for an overflow in the model"
             )
         optimizer.step()
+        _check_weights(named, epoch, steps)  # finite gradients can still step to inf/nan (huge lr, eps=0)
         if step_scheduler is not None:
             step_scheduler.step()
         loss_sum, norm_sum, n, steps = loss_sum + value * b, norm_sum + norm, n + b, steps + 1
@@ -199,6 +233,49 @@ def _progress_bar(progress: bool | None, total: int, initial: int) -> Any:
     return tqdm(total=total, initial=initial, unit="epoch", leave=True)
 
 
+def _resume(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    loader: Any,
+    history: History,
+    stopper: EarlyStopping | None,
+) -> int:
+    """Restore a checkpoint for ``fit``; returns the epoch to start from. Any file written by
+    ``save_checkpoint`` works if it holds the epoch; without ``history`` the returned History
+    starts at the resumed epoch."""
+    where = f"fit: resume: {os.fspath(path)}"
+    ckpt = load(path)
+    if isinstance(ckpt, dict) and "model" in ckpt:
+        epoch = ckpt.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
+            raise CheckpointError(
+                f"{where}: expected the number of epochs done, got epoch={epoch!r}; save it with "
+                "save_checkpoint(..., epoch=N), or load the weights with load_checkpoint and call "
+                "fit without resume"
+            )
+    restore_checkpoint(ckpt, where, model, optimizer, scheduler, loader)
+    try:
+        if ckpt.get("history") is not None:
+            history.load_state_dict(ckpt["history"])
+        if stopper is not None and ckpt.get("early_stopping") is not None:
+            stopper.load_state_dict(ckpt["early_stopping"])
+    except (KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{where}: corrupted history or early_stopping state ({e!r})") from None
+    return int(ckpt["epoch"])
+
+
+def _check_before_saving(model: Any, path: str | os.PathLike, epoch: int) -> None:
+    """Never write non-finite weights over the last good checkpoint (buffers included)."""
+    bad = _first_nonfinite(model.state_dict().items())
+    if bad is not None:
+        raise FloatingPointError(
+            f"fit: {bad[0]!r} holds {bad[1]} after epoch {epoch}; not overwriting {os.fspath(path)}, "
+            "which keeps the last good epoch"
+        )
+
+
 def fit(
     model: Any,
     loss_fn: Callable[[Any, Any], Tensor],
@@ -232,8 +309,12 @@ def fit(
         metrics: name -> ``fn(output, target)``, e.g. ``{"acc": accuracy}``.
         progress: tqdm progress bar; ``None``: only when stderr is a terminal.
         early_stopping: an :class:`EarlyStopping`, or an int patience on ``val_loss``.
-        checkpoint: path written (atomically) after every epoch, see :func:`save_checkpoint`.
-        resume: a checkpoint path to continue from, or True for ``checkpoint`` if it exists.
+        checkpoint: path written (atomically) after every epoch, see :func:`save_checkpoint`; never
+            with non-finite weights or buffers (``fit`` stops with ``FloatingPointError`` first,
+            naming the first bad parameter, and the file keeps the last good epoch).
+        resume: a checkpoint path to continue from, or True for ``checkpoint`` if it exists. Any
+            ``save_checkpoint`` file with an ``epoch``; one without ``history`` gives a History
+            of the epochs run after the resume only.
         scheduler_interval: ``"epoch"`` or ``"step"``.
 
     Returns:
@@ -251,11 +332,7 @@ def fit(
     if resume is True:
         resume = checkpoint if checkpoint is not None and os.path.exists(checkpoint) else None
     if resume:
-        ckpt = load_checkpoint(resume, model, optimizer, scheduler, train_loader)
-        start = int(ckpt["epoch"])
-        history.load_state_dict(ckpt["history"])
-        if stopper is not None and ckpt.get("early_stopping") is not None:
-            stopper.load_state_dict(ckpt["early_stopping"])
+        start = _resume(resume, model, optimizer, scheduler, train_loader, history, stopper)
     bar = _progress_bar(progress, epochs, start)
     try:
         for epoch in range(start, epochs):
@@ -296,6 +373,7 @@ def fit(
             history.stopped_early = stop
             history.epoch_time.append(time.perf_counter() - t0)
             if checkpoint is not None:
+                _check_before_saving(model, checkpoint, epoch)
                 save_checkpoint(
                     checkpoint, model, optimizer, scheduler, train_loader, epoch=epoch + 1,
                     history=history.state_dict(),

@@ -13,7 +13,9 @@ def _seed():
     yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def torch():
-    """PyTorch, for parity tests; a test that asks for it skips alone when PyTorch is absent."""
+    """PyTorch, for parity tests; a test that asks for it skips alone when PyTorch is absent.
+
+    Session-scoped so that hypothesis ``@given`` tests may take it (no per-example set-up)."""
     return pytest.importorskip("torch")

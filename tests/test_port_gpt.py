@@ -21,7 +21,7 @@ import pytest
 import glassgrad
 
 
-def make_gpt(torch, arange_device: bool = True):
+def make_gpt(torch):
     nn = torch.nn
     F = torch.nn.functional
 
@@ -113,10 +113,7 @@ def make_gpt(torch, arange_device: bool = True):
             device = idx.device
             _, t = idx.size()
             assert t <= self.cfg.block_size
-            if arange_device:
-                pos = torch.arange(0, t, dtype=torch.long, device=device)
-            else:  # the one change glassgrad still needs (see DEVICE below)
-                pos = torch.arange(0, t, dtype=torch.long)
+            pos = torch.arange(0, t, dtype=torch.long, device=device)
             x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
             for block in self.transformer.h:
                 x = block(x)
@@ -156,16 +153,6 @@ def make_gpt(torch, arange_device: bool = True):
     return GPT
 
 
-# glassgrad.arange does not take device= yet (factories.py); until it does, the program runs with that
-# one keyword removed, and the unchanged program is an expected failure that turns red once fixed.
-DEVICE = [
-    pytest.param(
-        True, marks=pytest.mark.xfail(raises=TypeError, strict=True, reason="arange(device=) missing")
-    ),
-    pytest.param(False, id="no_arange_device"),
-]
-
-
 def _cfg(flash: bool, dropout: float = 0.0, bias: bool = True) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         block_size=16, vocab_size=11, n_layer=2, n_head=2, n_embd=16, dropout=dropout, bias=bias, flash=flash
@@ -181,12 +168,11 @@ def _batch(rng, cfg, n=4):
     return x, y
 
 
-@pytest.mark.parametrize("arange_device", DEVICE)
 @pytest.mark.parametrize("flash", [False, True])
-def test_the_same_program_gives_the_same_losses_in_both_libraries(torch, flash, arange_device):
+def test_the_same_program_gives_the_same_losses_in_both_libraries(torch, flash):
     cfg = _cfg(flash, bias=not flash)
     theirs = make_gpt(torch)(cfg)
-    ours = make_gpt(glassgrad, arange_device)(cfg)
+    ours = make_gpt(glassgrad)(cfg)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert ours.transformer.wte.weight is ours.lm_head.weight
@@ -214,11 +200,10 @@ def test_the_same_program_gives_the_same_losses_in_both_libraries(torch, flash, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arange_device", DEVICE)
-def test_glassgrad_trains_and_generates_the_counting_sequence(arange_device):
+def test_glassgrad_trains_and_generates_the_counting_sequence():
     glassgrad.manual_seed(0)
     cfg = _cfg(flash=True, dropout=0.1)
-    model = make_gpt(glassgrad, arange_device)(cfg)
+    model = make_gpt(glassgrad)(cfg)
     opt = model.configure_optimizers(0.1, 3e-3, (0.9, 0.95))
     rng = np.random.default_rng(1)
     for _ in range(150):

@@ -1,19 +1,25 @@
 """Grad mode: ``no_grad()`` / ``enable_grad()`` / ``set_grad_enabled(mode)``, as context managers
-and as decorators. When grad mode is off, ops record nothing."""
+and as decorators. When grad mode is off, ops record nothing.
+
+Grad mode is per thread, as in PyTorch: ``no_grad()`` in one thread never turns recording off in
+another, and every new thread starts with grad mode on.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "state"]
 
 
-class _State:
-    __slots__ = ("enabled",)
+class _State(threading.local):
+    """The flag, one per thread. ``Function.apply`` reads ``state.enabled`` for every op: the
+    class-level default answers in a thread that never switched the mode, with no per-thread set-up
+    (about 0.1 us a read here, against 0.02 us for a plain attribute: noise next to an op)."""
 
-    def __init__(self) -> None:
-        self.enabled = True
+    enabled = True
 
 
 state = _State()

@@ -23,6 +23,7 @@ import numpy as np
 
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from glassgrad.ops.joining import stack
 from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
 
@@ -63,9 +64,7 @@ def default_collate(batch: Any) -> Any:
     elem = batch[0]
     if isinstance(elem, Tensor):
         if any(t.requires_grad for t in batch):
-            import glassgrad  # the stack op keeps the graph; imported late (ops are a higher layer)
-
-            return glassgrad.stack(list(batch), 0)
+            return stack(list(batch), 0)  # the stack op, so the graph is kept
         return Tensor(_stack([t._data for t in batch], "tensors"), _wrap=True)
     if isinstance(elem, np.ndarray):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:

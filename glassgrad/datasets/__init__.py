@@ -24,3 +24,19 @@ __all__ = [
     "reversal",
     "char_vocab",
 ]
+
+# tokenizers and the dates-in-words translation task (issue 10)
+from glassgrad.datasets.tokenizers import BOS, EOS, PAD, CharTokenizer, Tokenizer, WordTokenizer
+from glassgrad.datasets.translation import DateTranslation, date_in_words, year_in_words
+
+__all__ += [
+    "Tokenizer",
+    "CharTokenizer",
+    "WordTokenizer",
+    "PAD",
+    "BOS",
+    "EOS",
+    "DateTranslation",
+    "date_in_words",
+    "year_in_words",
+]

@@ -289,7 +289,7 @@ class LSTM(RNNBase):
 
     def forward(
         self, input: Any, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Any, tuple[Tensor, Tensor]]:  # noqa: A002
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
         h0, c0 = hx if hx is not None else (None, None)
         out, hn, cn = self._run(input, h0, c0)
         return out, (hn, cn)

@@ -213,16 +213,22 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=(-1,)):
         xp = array_module(x)
-        e = xp.exp(_shifted(x, axis))
+        out = _shifted(x, axis)  # a fresh array: exp and the division run in place on it
+        if out.ndim == 0:
+            out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
+        xp.exp(out, out=out)
         with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
-            out = e / xp.sum(e, axis=axis, keepdims=True)
+            out /= xp.sum(out, axis=axis, keepdims=True)
+        out = out.reshape(x.shape)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        return out * (g - array_module(g).sum(g * out, axis=ctx.attrs["axis"], keepdims=True))
+        d = g - array_module(g).sum(g * out, axis=ctx.attrs["axis"], keepdims=True)
+        d *= out  # in place on the fresh difference
+        return d
 
 
 class LogSoftmax(Function):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import operands
@@ -47,8 +49,31 @@ ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
-floor_divide = _compare("floor_divide")
-remainder = _compare("remainder")
+
+
+def _division(name: str):
+    def op(a: Any, b: Any) -> Tensor:
+        a, b = operands(a, b)
+        x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
+        xp = array_module(x, y)
+        # Floats give inf / nan on a zero divisor, as in PyTorch (no NumPy warning); integers have
+        # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = getattr(xp, name)(x, y)
+        if out.dtype.kind in "iub" and bool(xp.any(xp.asarray(y) == 0)):
+            raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
+        return Tensor(out, _wrap=True)
+
+    op.__name__ = name
+    op.__doc__ = (
+        f"Elementwise ``{name}`` (broadcasting); no gradient. An integer divisor holding 0 raises "
+        "``ZeroDivisionError``; a float one gives inf / nan."
+    )
+    return op
+
+
+floor_divide = _division("floor_divide")
+remainder = _division("remainder")
 
 
 def _integral_only(name: str, *args: Any) -> None:

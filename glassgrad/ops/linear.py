@@ -7,6 +7,8 @@ column sum for the bias. Tested against its composite ``x @ W.t() + b``.
 
 from __future__ import annotations
 
+import math
+
 from glassgrad.autograd.function import Function
 
 __all__ = ["Linear"]
@@ -22,7 +24,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
-        x2 = x.reshape(-1, x.shape[-1])  # (*, in) -> (N, in)
+        # N spelled out, not -1: reshape(-1, 0) is ambiguous for an empty x (in_features 0)
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (*, in) -> (N, in)
         y = x2 @ w.T  # (N, in) @ (in, out) -> (N, out)
         if b is not None:
             y += b
@@ -32,8 +35,9 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved
         need = ctx.needs_input_grad
-        g2 = g.reshape(-1, w.shape[0])  # (*, out) -> (N, out)
+        n = math.prod(x.shape[:-1])
+        g2 = g.reshape(n, w.shape[0])  # (*, out) -> (N, out)
         gx = (g2 @ w).reshape(x.shape) if need[0] else None  # (N, out) @ (out, in) -> (*, in)
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need[1] else None  # (out, N) @ (N, in)
+        gw = g2.T @ x.reshape(n, x.shape[-1]) if need[1] else None  # (out, N) @ (N, in)
         gb = g2.sum(axis=0) if len(need) > 2 and need[2] else None  # (N, out) -> (out,)
         return gx, gw, gb

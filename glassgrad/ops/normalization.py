@@ -32,14 +32,20 @@ def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     centered = x - mean
     var = (centered * centered).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)  # eps is a Python float: float32 stays float32
-    return centered * rstd, rstd
+    centered *= rstd  # in place: centered is our own temporary (x itself is untouched)
+    return centered, rstd
 
 
 def _normalize_backward(gx: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) -> Any:
     """The closed-form VJP of ``xhat`` w.r.t. ``x`` (see the module docstring)."""
     mean_gx = gx.mean(axis=axes, keepdims=True)
     mean_gx_xhat = (gx * xhat).mean(axis=axes, keepdims=True)
-    return rstd * (gx - mean_gx - xhat * mean_gx_xhat)
+    dx = xhat * mean_gx_xhat  # then in place on this fresh array: rstd (gx - mean_gx - dx)
+    dx += mean_gx
+    xp = array_module(dx)
+    xp.subtract(gx, dx, out=dx)
+    dx *= rstd
+    return dx
 
 
 class LayerNorm(Function):
@@ -60,11 +66,11 @@ class LayerNorm(Function):
         axes = tuple(range(x.ndim - ndim, x.ndim))
         xhat, rstd = _normalize(x, axes, eps)
         ctx.save_for_backward(xhat, rstd, weight)
-        out = xhat
-        if weight is not None:
-            out = out * weight
+        if weight is None:
+            return xhat if bias is None else xhat + bias
+        out = xhat * weight
         if bias is not None:
-            out = out + bias
+            out += bias  # in place on the fresh product (its shape is x's: bias only broadcasts)
         return out
 
     @staticmethod

@@ -4,10 +4,11 @@ They take and return arrays (not Tensors) and record nothing; an op that needs o
 ``gelu``) calls it inside its ``Function``.
 
 erf has two evaluations. float64 arrays get W. J. Cody's rational approximations (below 1e-16
-relative error). float32 (and float16) arrays get one rational function fitted for float32, which is
-about 20 times faster: the exact GELU of a Transformer MLP calls erf on every hidden activation,
-and with Cody's three ranges it took half of a small GPT's training step. (SciPy's
-``special.erf`` was measured too: it evaluates in double and is no faster than Cody here.)
+relative error). float32 (and float16) arrays get one rational function fitted for float32, about
+7 times faster (1.3 ms against 9.4 ms for 524,288 values on one thread): the exact GELU of a
+Transformer MLP calls erf on every hidden activation, and with Cody's three ranges it took half of
+a small GPT's training step. SciPy's ``special.erf`` (7.3 ms there) evaluates in double and is not
+used.
 """
 
 from __future__ import annotations

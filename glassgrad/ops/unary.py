@@ -2,13 +2,15 @@
 
 Each keeps its input's shape; integer inputs are promoted to the default float dtype first
 (``elementwise.floating``), as PyTorch does, except ``abs``, which keeps them. Non-differentiable
-point: abs'(0) = 0 (PyTorch's choice at the kink).
+point: abs'(0) = 0 (PyTorch's choice at the kink). Where the math gives inf or nan (log(0),
+sqrt(-1), exp(1000), and their gradients), so do these ops, as PyTorch does, without NumPy's
+RuntimeWarning (``backend.quietly``).
 """
 
 from __future__ import annotations
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
@@ -16,12 +18,16 @@ __all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sin", "cos", "tanh"]
 
 
 # ------------------------------------------------------------------ primitives
+def _rsqrt(xp, a):
+    return 1 / xp.sqrt(a)
+
+
 class Exp(Function):
     """z = e^a.   VJP: g * z."""
 
     @staticmethod
     def forward(ctx, a):
-        out = array_module(a).exp(a)
+        out = quietly(array_module(a).exp, a)  # overflow gives inf, as PyTorch
         ctx.save_for_backward(out)
         return out
 
@@ -37,12 +43,12 @@ class Log(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return array_module(a).log(a)
+        return quietly(array_module(a).log, a)  # log(0) = -inf, log(-1) = nan, as PyTorch
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
-        return g / a
+        return quietly(array_module(a).divide, g, a)
 
 
 class Log1p(Function):
@@ -51,12 +57,12 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return array_module(a).log1p(a)
+        return quietly(array_module(a).log1p, a)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
-        return g / (1 + a)
+        return quietly(array_module(a).divide, g, 1 + a)
 
 
 class Sqrt(Function):
@@ -64,14 +70,14 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = array_module(a).sqrt(a)
+        out = quietly(array_module(a).sqrt, a)  # sqrt(-1) = nan, as PyTorch
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        return g / (2 * out)
+        return quietly(array_module(out).divide, g, 2 * out)  # inf at 0, as PyTorch
 
 
 class Rsqrt(Function):
@@ -79,7 +85,7 @@ class Rsqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = 1 / array_module(a).sqrt(a)
+        out = quietly(_rsqrt, array_module(a), a)  # inf at 0, nan below, as PyTorch
         ctx.save_for_backward(out)
         return out
 

@@ -236,10 +236,20 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a ``state_dict()`` (ours, or PyTorch's with tensors converted to arrays or Tensors).
 
-        Groups must match in number and size. State arrays are copied and cast to their parameter's
-        dtype; ``step`` becomes a Python float. Saved keys are read as ints, so a dict that went
-        through JSON loads too.
+        Groups must match in number and size, and the state must come from this kind of optimizer:
+        every saved group carries this optimizer's hyperparameters (an SGD ``state_dict`` has no
+        ``betas`` for Adam) and every state entry is one this optimizer keeps. Adam and AdamW share
+        theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
+        and cast to their parameter's dtype; ``step`` becomes a Python float. Saved keys are read as
+        ints, so a dict that went through JSON loads too.
         """
+        self.state, self.param_groups = self._prepare_state_dict(state_dict)
+
+    def _prepare_state_dict(
+        self, state_dict: dict[str, Any]
+    ) -> tuple[defaultdict[Tensor, dict[str, Any]], list[dict[str, Any]]]:
+        """What ``load_state_dict`` would install, ``(state, param_groups)``, changing nothing;
+        raises on any mismatch (``load_checkpoint`` checks every section before loading one)."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
             raise ValueError(f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups'")
@@ -249,7 +259,18 @@ class Optimizer:
                 f"{name}.load_state_dict: expected {len(self.param_groups)} param groups, "
                 f"got {len(saved_groups)}"
             )
+        # Flags (amsgrad, maximize, ...) were added over PyTorch versions and default sensibly; the
+        # numeric hyperparameters name the algorithm, so a group without them is another optimizer's.
+        own = [k for k, v in self.defaults.items() if not isinstance(v, bool)]
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise ValueError(f"{name}.load_state_dict: expected param group {i} as a dict with 'params'")
+            missing = [k for k in own if k not in saved]
+            if missing:
+                raise ValueError(
+                    f"{name}.load_state_dict: expected param groups with {name}'s options {own}, got "
+                    f"group {i} without {missing}: a state_dict of another optimizer type?"
+                )
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(
                     f"{name}.load_state_dict: expected param group {i} with {len(group['params'])} "
@@ -261,11 +282,22 @@ class Optimizer:
                 chain.from_iterable(g["params"] for g in self.param_groups),
             )
         )
+        shaped = set(self._param_shaped_state)
         state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for index, entries in state_dict["state"].items():
             p = param_at.get(int(index))
             if p is None:
                 raise ValueError(f"{name}.load_state_dict: got state for param {index}, which no group lists")
+            if not isinstance(entries, dict):
+                raise ValueError(f"{name}.load_state_dict: expected the state of param {index} as a dict")
+            # Arrays with dims are the running quantities a family keeps (scalars such as step,
+            # eta or mu_product may be 0-d tensors in PyTorch's state): another family's are foreign.
+            foreign = [k for k, v in entries.items() if k not in shaped and len(getattr(v, "shape", ())) > 0]
+            if shaped and foreign:
+                raise ValueError(
+                    f"{name}.load_state_dict: expected state arrays of param {index} among "
+                    f"{sorted(shaped)}, got {sorted(foreign)}: a state_dict of another optimizer type?"
+                )
             state[p] = {key: self._cast_state(p, int(index), key, v) for key, v in entries.items()}
         for group, saved in zip(self.param_groups, saved_groups):
             saved["params"] = group["params"]
@@ -274,8 +306,7 @@ class Optimizer:
             for key, default in self.defaults.items():
                 saved.setdefault(key, default)
             self._check_group(saved)
-        self.state = state
-        self.param_groups = saved_groups
+        return state, saved_groups
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
         """One loaded state entry: ``step`` -> float, arrays -> a Tensor copy in the param's dtype."""

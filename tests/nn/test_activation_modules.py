@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-import glassgrad.nn as nn  # noqa: E402
+import glassgrad as gg
+import glassgrad.nn as nn
 
 RNG = np.random.default_rng(1)
 
@@ -43,7 +41,7 @@ CASES = [
 
 @pytest.mark.parametrize(("build", "expected_repr"), CASES, ids=[c[1] for c in CASES])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_activation_module_parity(build, expected_repr, dtype):
+def test_activation_module_parity(torch, build, expected_repr, dtype):
     ours, theirs = build(nn), build(torch.nn)
     assert repr(ours) == repr(theirs) == expected_repr
     x = X.astype(dtype)

@@ -8,11 +8,7 @@ import pytest
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-
-from tests.nn.test_functional_parity import DTYPES, TOL, check  # noqa: E402
+from tests.nn.test_functional_parity import DTYPES, TOL, check
 
 # kinks and bounds included: 0 (relu, relu6), +-1 (hardtanh), 6 (relu6), and both signs
 X = np.array([[-7.0, -2.5, -1.0, -0.3, 0.0, 0.4], [1.0, 1.7, 3.2, 6.0, 8.5, -0.0]])
@@ -42,13 +38,15 @@ ACTIVATIONS = [
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("name", "make"), ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_activation_parity(dtype, name, make):
+def test_activation_parity(torch, dtype, name, make):
+    TF = torch.nn.functional
     check(make(F), make(TF), X, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "elu", "silu"])
-def test_inplace_flag_is_accepted_and_input_kept(dtype, name):
+def test_inplace_flag_is_accepted_and_input_kept(torch, dtype, name):
+    TF = torch.nn.functional
     x = gg.tensor(X.astype(dtype))
     before = x._data.copy()
     out = getattr(F, name)(x, inplace=True)
@@ -59,7 +57,8 @@ def test_inplace_flag_is_accepted_and_input_kept(dtype, name):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
-def test_softmax_is_stable_at_huge_magnitudes(dtype, fn):
+def test_softmax_is_stable_at_huge_magnitudes(torch, dtype, fn):
+    TF = torch.nn.functional
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [3e4, 3e4 - 1.0, -3e4]])
     out = check(lambda a: getattr(F, fn)(a, 1), lambda a: getattr(TF, fn)(a, 1), x, dtype=dtype)
     assert np.isfinite(out._data).all()

@@ -12,11 +12,7 @@ from hypothesis import strategies as st
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.errors import DTypeError, GraphError, ShapeError
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-
-from tests.nn.test_functional_parity import DTYPES, REDUCTIONS, Const, check  # noqa: E402
+from tests.nn.test_functional_parity import DTYPES, REDUCTIONS, Const, check
 
 
 def targets(rng, shape, n_classes, ignore=None):
@@ -33,7 +29,8 @@ def targets(rng, shape, n_classes, ignore=None):
 @pytest.mark.parametrize("use_weight", [False, True])
 @pytest.mark.parametrize("ignore_index", [None, -100, 2])
 @pytest.mark.parametrize("smoothing", [0.0, 0.15])
-def test_cross_entropy_indices_parity(dtype, reduction, shape, use_weight, ignore_index, smoothing):
+def test_cross_entropy_indices_parity(torch, dtype, reduction, shape, use_weight, ignore_index, smoothing):
+    TF = torch.nn.functional
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape)
     t = targets(rng, (shape[0], *shape[2:]), shape[1], ignore_index)
@@ -53,7 +50,8 @@ def test_cross_entropy_indices_parity(dtype, reduction, shape, use_weight, ignor
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_unbatched(dtype, reduction):
+def test_cross_entropy_unbatched(torch, dtype, reduction):
+    TF = torch.nn.functional
     rng = np.random.default_rng(2)
     x, t = rng.standard_normal(5), np.array(3)
     kw = dict(reduction=reduction, label_smoothing=0.1)
@@ -76,8 +74,9 @@ def test_cross_entropy_unbatched(dtype, reduction):
 @pytest.mark.parametrize("shape", [(5, 4), (3, 4, 6), (2, 3, 4, 5)])
 @pytest.mark.parametrize("use_weight", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
-def test_cross_entropy_probabilities_parity(dtype, reduction, shape, use_weight, smoothing):
+def test_cross_entropy_probabilities_parity(torch, dtype, reduction, shape, use_weight, smoothing):
     """Probability targets: gradients reach the target (and the weight) too, as in PyTorch."""
+    TF = torch.nn.functional
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape)
     p = np.moveaxis(rng.dirichlet(np.ones(shape[1]), size=(shape[0], *shape[2:])), -1, 1)
@@ -89,7 +88,8 @@ def test_cross_entropy_probabilities_parity(dtype, reduction, shape, use_weight,
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_cross_entropy_is_stable_at_huge_logits(dtype, reduction, smoothing):
+def test_cross_entropy_is_stable_at_huge_logits(torch, dtype, reduction, smoothing):
+    TF = torch.nn.functional
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [5e3, 5e3, -1e4]])
     t = np.array([0, 1, 2])
     kw = dict(reduction=reduction, label_smoothing=smoothing)
@@ -110,8 +110,9 @@ def test_cross_entropy_is_stable_at_huge_logits(dtype, reduction, smoothing):
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_all_targets_ignored_like_torch(loss, reduction):
+def test_all_targets_ignored_like_torch(torch, loss, reduction):
     """'mean' is 0 / 0 = nan, but the gradient is 0: no input affects the loss."""
+    TF = torch.nn.functional
     x = np.random.default_rng(0).standard_normal((2, 3))
     t = np.array([-100, -100])
     out = check(
@@ -179,7 +180,8 @@ def test_fused_cross_entropy_equals_composite(reduction, use_weight, smoothing):
 @pytest.mark.parametrize("shape", [(5, 4), (3, 4, 6), (2, 3, 4, 5), (4,)])
 @pytest.mark.parametrize("use_weight", [False, True])
 @pytest.mark.parametrize("ignore_index", [None, -100, 1])
-def test_nll_loss_parity(dtype, reduction, shape, use_weight, ignore_index):
+def test_nll_loss_parity(torch, dtype, reduction, shape, use_weight, ignore_index):
+    TF = torch.nn.functional
     rng = np.random.default_rng(6)
     x = rng.standard_normal(shape)
     n_classes = shape[1] if len(shape) > 1 else shape[0]
@@ -199,7 +201,8 @@ def test_nll_loss_parity(dtype, reduction, shape, use_weight, ignore_index):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
 @pytest.mark.parametrize("weight_shape", [None, "full", "last"])
-def test_binary_cross_entropy_parity(dtype, reduction, shape, weight_shape):
+def test_binary_cross_entropy_parity(torch, dtype, reduction, shape, weight_shape):
+    TF = torch.nn.functional
     rng = np.random.default_rng(7)
     p = rng.uniform(0.02, 0.98, shape)
     y = rng.uniform(0, 1, shape)  # soft labels; the target gets a gradient too
@@ -218,7 +221,8 @@ def test_binary_cross_entropy_parity(dtype, reduction, shape, weight_shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_binary_cross_entropy_at_0_and_1_is_finite_like_torch(dtype):
+def test_binary_cross_entropy_at_0_and_1_is_finite_like_torch(torch, dtype):
+    TF = torch.nn.functional
     p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
     out = check(
@@ -236,7 +240,8 @@ def test_binary_cross_entropy_at_0_and_1_is_finite_like_torch(dtype):
 @pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4)])
 @pytest.mark.parametrize("weight", [False, True])
 @pytest.mark.parametrize("pos_weight", [False, True])
-def test_bce_with_logits_parity(dtype, reduction, shape, weight, pos_weight):
+def test_bce_with_logits_parity(torch, dtype, reduction, shape, weight, pos_weight):
+    TF = torch.nn.functional
     rng = np.random.default_rng(8)
     x = rng.standard_normal(shape) * 3
     y = rng.uniform(0, 1, shape)
@@ -268,7 +273,8 @@ def test_bce_with_logits_parity(dtype, reduction, shape, weight, pos_weight):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("pos_weight", [False, True])
-def test_bce_with_logits_is_stable_at_huge_logits(dtype, pos_weight):
+def test_bce_with_logits_is_stable_at_huge_logits(torch, dtype, pos_weight):
+    TF = torch.nn.functional
     x = np.array([1e4, -1e4, 1e4, -1e4, 0.0, 88.0, -104.0])
     y = np.array([1.0, 0.0, 0.0, 1.0, 0.5, 0.0, 1.0])
     pw = [Const(np.array([2.5]))] if pos_weight else []
@@ -374,7 +380,8 @@ def test_binary_loss_errors():
         F.binary_cross_entropy_with_logits(x, gg.rand(4, 3), pos_weight=gg.ones(3, requires_grad=True))
 
 
-def test_integer_targets_become_input_dtype():
+def test_integer_targets_become_input_dtype(torch):
+    TF = torch.nn.functional
     x = gg.tensor([0.3, -1.0], requires_grad=True)
     out = F.binary_cross_entropy_with_logits(x, gg.tensor([1, 0]))
     ref = TF.binary_cross_entropy_with_logits(torch.tensor([0.3, -1.0]), torch.tensor([1.0, 0.0]))
@@ -384,7 +391,8 @@ def test_integer_targets_become_input_dtype():
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_empty_batch_like_torch(loss, reduction):
+def test_empty_batch_like_torch(torch, loss, reduction):
+    TF = torch.nn.functional
     out = check(
         lambda x, t: getattr(F, loss)(x, t, reduction=reduction),
         lambda x, t: getattr(TF, loss)(x, t, reduction=reduction),
@@ -405,7 +413,10 @@ def test_empty_batch_like_torch(loss, reduction):
     reduction=st.sampled_from(REDUCTIONS),
     seed=st.integers(0, 2**16),
 )
-def test_cross_entropy_parity_on_drawn_shapes(n, c, trailing, use_weight, ignore, smoothing, reduction, seed):
+def test_cross_entropy_parity_on_drawn_shapes(
+    torch, n, c, trailing, use_weight, ignore, smoothing, reduction, seed
+):
+    TF = torch.nn.functional
     rng = np.random.default_rng(seed)
     shape = (n, c, *trailing)
     x = rng.standard_normal(shape) * 3

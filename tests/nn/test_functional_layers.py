@@ -9,18 +9,15 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.errors import DTypeError, ShapeError
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-
-from tests.nn.test_functional_parity import DTYPES, TOL, check  # noqa: E402
+from tests.nn.test_functional_parity import DTYPES, TOL, check
 
 
 # ------------------------------------------------------------------ linear, bilinear
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
 @pytest.mark.parametrize(("w_shape", "bias"), [((4, 3), False), ((4, 3), True), ((3,), False)])
-def test_linear_parity(dtype, x_shape, w_shape, bias):
+def test_linear_parity(torch, dtype, x_shape, w_shape, bias):
+    TF = torch.nn.functional
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
     if bias:
@@ -31,7 +28,8 @@ def test_linear_parity(dtype, x_shape, w_shape, bias):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lead", [(5,), (2, 3), ()])
 @pytest.mark.parametrize("bias", [False, True])
-def test_bilinear_parity(dtype, lead, bias):
+def test_bilinear_parity(torch, dtype, lead, bias):
+    TF = torch.nn.functional
     rng = np.random.default_rng(1)
     arrays = [
         rng.standard_normal((*lead, 3)),
@@ -108,8 +106,9 @@ def test_dropout_rejects_bad_probability(p):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("idx", [[3, 1, 3, 3, 0], [[0, 2], [2, 2], [4, 1]], 2])
 @pytest.mark.parametrize("padding_idx", [None, 2, -3])
-def test_embedding_parity(dtype, idx, padding_idx):
+def test_embedding_parity(torch, dtype, idx, padding_idx):
     """Repeated indices accumulate gradient; the padding row gets none (its value is still returned)."""
+    TF = torch.nn.functional
     w = np.random.default_rng(2).standard_normal((5, 3))
     out = check(
         lambda i, w: F.embedding(i, w, padding_idx),
@@ -123,7 +122,8 @@ def test_embedding_parity(dtype, idx, padding_idx):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("max_norm", "norm_type"), [(1.0, 2.0), (0.5, 1.0), (100.0, 2.0)])
-def test_embedding_max_norm_renormalises_rows_like_torch(dtype, max_norm, norm_type):
+def test_embedding_max_norm_renormalises_rows_like_torch(torch, dtype, max_norm, norm_type):
+    TF = torch.nn.functional
     w_np = np.random.default_rng(3).standard_normal((6, 4)).astype(dtype) * 2
     idx = np.array([[0, 2, 2], [5, 0, 1]])
     w, tw = gg.tensor(w_np, requires_grad=True), torch.tensor(w_np, requires_grad=True)
@@ -153,7 +153,8 @@ def test_embedding_errors():
 
 
 # ------------------------------------------------------------------ one_hot, pad
-def test_one_hot_parity():
+def test_one_hot_parity(torch):
+    TF = torch.nn.functional
     idx = np.array([[0, 3], [2, 2]])
     np.testing.assert_array_equal(
         F.one_hot(gg.tensor(idx), 5)._data, TF.one_hot(torch.tensor(idx), 5).numpy()
@@ -163,6 +164,7 @@ def test_one_hot_parity():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("pad", "value"), [((1, 2), 0.0), ((0, 1, 2, 0), -1.5)])
-def test_pad_parity(dtype, pad, value):
+def test_pad_parity(torch, dtype, pad, value):
+    TF = torch.nn.functional
     x = np.random.default_rng(4).standard_normal((2, 3, 4))
     check(lambda a: F.pad(a, pad, value=value), lambda a: TF.pad(a, pad, value=value), x, dtype=dtype)

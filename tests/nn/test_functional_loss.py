@@ -11,11 +11,7 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-
-from tests.nn.test_functional_parity import DTYPES, REDUCTIONS, Const, check  # noqa: E402
+from tests.nn.test_functional_parity import DTYPES, REDUCTIONS, Const, check
 
 SHAPES = [(), (7,), (4, 3), (2, 3, 4)]
 
@@ -47,7 +43,8 @@ def _pair(shape, seed=0):
         ("huber_loss", {"delta": 2.5}),
     ],
 )
-def test_regression_loss_parity(dtype, reduction, shape, name, kwargs):
+def test_regression_loss_parity(torch, dtype, reduction, shape, name, kwargs):
+    TF = torch.nn.functional
     x, y = _pair(shape)
     kw = dict(kwargs, reduction=reduction)
     check(
@@ -62,8 +59,9 @@ def test_regression_loss_parity(dtype, reduction, shape, name, kwargs):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
-def test_weighted_regression_loss_parity(dtype, reduction, name):
+def test_weighted_regression_loss_parity(torch, dtype, reduction, name):
     """PyTorch's weighted 'mean' is sum(w l) / sum(w) for mse/l1 but mean(w l) for huber."""
+    TF = torch.nn.functional
     x, y = _pair((4, 3), seed=1)
     w = np.random.default_rng(2).uniform(0.1, 2.0, (4, 3))
     kw = dict(reduction=reduction)
@@ -82,7 +80,8 @@ def test_weighted_regression_loss_parity(dtype, reduction, name):
 @pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4)])
-def test_kl_div_parity(dtype, reduction, log_target, shape):
+def test_kl_div_parity(torch, dtype, reduction, log_target, shape):
+    TF = torch.nn.functional
     rng = np.random.default_rng(3)
     logq = np.log(rng.dirichlet(np.ones(shape[-1]), size=shape[:-1]))
     p = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])

@@ -9,11 +9,7 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
-
-from tests.nn.test_functional_parity import DTYPES, TOL, check  # noqa: E402
+from tests.nn.test_functional_parity import DTYPES, TOL, check
 
 
 # ------------------------------------------------------------------ layer_norm
@@ -24,7 +20,8 @@ from tests.nn.test_functional_parity import DTYPES, TOL, check  # noqa: E402
 )
 @pytest.mark.parametrize("affine", ["none", "weight", "both"])
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
-def test_layer_norm_parity(dtype, shape, normalized, affine, eps):
+def test_layer_norm_parity(torch, dtype, shape, normalized, affine, eps):
+    TF = torch.nn.functional
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape) * 3 + 1
     ns = (normalized,) if isinstance(normalized, int) else tuple(normalized)
@@ -39,12 +36,13 @@ def test_layer_norm_parity(dtype, shape, normalized, affine, eps):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_layer_norm_over_one_element_gives_the_bias(dtype):
+def test_layer_norm_over_one_element_gives_the_bias(torch, dtype):
     """One normalised element: x - mean is exactly 0, so y = bias and x, weight get zero gradient.
 
     (PyTorch's float32 kernel leaves rounding noise of ~1e-5 in x - mean here, so this is checked
     against the exact answer; float64 parity with PyTorch is checked too.)
     """
+    TF = torch.nn.functional
     rng = np.random.default_rng(6)
     x, w, b = (
         gg.tensor(a.astype(dtype), requires_grad=True)
@@ -136,7 +134,8 @@ def _stats(rng, c, dtype):
 @pytest.mark.parametrize("shape", BN_SHAPES)
 @pytest.mark.parametrize("affine", [False, True])
 @pytest.mark.parametrize("momentum", [0.1, 0.7])
-def test_batch_norm_training_updates_running_stats_like_torch(dtype, shape, affine, momentum):
+def test_batch_norm_training_updates_running_stats_like_torch(torch, dtype, shape, affine, momentum):
+    TF = torch.nn.functional
     rng = np.random.default_rng(2)
     c = shape[1]
     rm, rv = _stats(rng, c, dtype)
@@ -168,7 +167,8 @@ def test_batch_norm_training_updates_running_stats_like_torch(dtype, shape, affi
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", BN_SHAPES)
-def test_batch_norm_training_without_running_stats(dtype, shape):
+def test_batch_norm_training_without_running_stats(torch, dtype, shape):
+    TF = torch.nn.functional
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal(shape), rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     check(
@@ -210,7 +210,8 @@ def test_batch_norm_errors():
 # ------------------------------------------------------------------ normalize, cosine_similarity
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("p", "dim"), [(2.0, 1), (1.0, 1), (3.0, -1), (2.0, 0)])
-def test_normalize_parity(dtype, p, dim):
+def test_normalize_parity(torch, dtype, p, dim):
+    TF = torch.nn.functional
     x = np.random.default_rng(4).standard_normal((4, 5, 3))
     x[1, :, 2] = 0.0  # a zero vector along dim 1 stays zero
     check(lambda a: F.normalize(a, p, dim), lambda a: TF.normalize(a, p, dim), x, dtype=dtype)
@@ -221,7 +222,8 @@ def test_normalize_parity(dtype, p, dim):
     ("s1", "s2", "dim"),
     [((5, 4), (5, 4), 1), ((2, 3, 4), (2, 3, 4), -1), ((5, 4), (1, 4), 1), ((3, 4), (4,), -1)],
 )
-def test_cosine_similarity_parity(dtype, s1, s2, dim):
+def test_cosine_similarity_parity(torch, dtype, s1, s2, dim):
+    TF = torch.nn.functional
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal(s1), rng.standard_normal(s2)
     check(
@@ -233,7 +235,8 @@ def test_cosine_similarity_parity(dtype, s1, s2, dim):
     )
 
 
-def test_cosine_similarity_with_a_zero_vector_is_zero_like_torch():
+def test_cosine_similarity_with_a_zero_vector_is_zero_like_torch(torch):
+    TF = torch.nn.functional
     a = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
     b = np.array([[1.0, 0.0, 0.0], [2.0, 4.0, 6.0]])
     out = check(lambda a, b: F.cosine_similarity(a, b), lambda a, b: TF.cosine_similarity(a, b), a, b)

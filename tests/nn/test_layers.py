@@ -6,11 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-import glassgrad.nn as nn  # noqa: E402
-from glassgrad.errors import DTypeError, ShapeError  # noqa: E402
+import glassgrad as gg
+import glassgrad.nn as nn
+from glassgrad.errors import DTypeError, ShapeError
 
 RNG = np.random.default_rng(0)
 
@@ -21,6 +19,7 @@ def randn(*shape: int, dtype=np.float32) -> np.ndarray:
 
 def randomize(theirs) -> None:
     """Give a torch module non-default weights and buffers so that parity exercises them."""
+    torch = pytest.importorskip("torch")
     with torch.no_grad():
         for p in theirs.parameters():
             p.normal_()
@@ -33,6 +32,7 @@ def randomize(theirs) -> None:
 
 def parity(ours, theirs, *inputs: np.ndarray, atol: float = 1e-5, rtol: float = 1e-5, copy: bool = True):
     """Copy torch's weights into ours, run both, compare outputs and all gradients; returns outputs."""
+    torch = pytest.importorskip("torch")
     assert list(ours.state_dict()) == list(theirs.state_dict())
     if copy:
         ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
@@ -63,11 +63,11 @@ def parity(ours, theirs, *inputs: np.ndarray, atol: float = 1e-5, rtol: float = 
 # ------------------------------------------------------------------ Linear, Bilinear, reshapes
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,), (0, 4)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_parity(shape, bias):
+def test_linear_parity(torch, shape, bias):
     parity(nn.Linear(4, 3, bias=bias), torch.nn.Linear(4, 3, bias=bias), randn(*shape))
 
 
-def test_linear_float64_parity():
+def test_linear_float64_parity(torch):
     ours = nn.Linear(6, 2, dtype=gg.float64)
     theirs = torch.nn.Linear(6, 2, dtype=torch.float64)
     parity(ours, theirs, randn(3, 6, dtype=np.float64), atol=1e-12, rtol=1e-10)
@@ -86,7 +86,7 @@ def test_linear_checks_input_shape():
         nn.Linear(-1, 3)
 
 
-def test_our_weights_into_torch_give_the_same_model():
+def test_our_weights_into_torch_give_the_same_model(torch):
     def build(lib):
         return lib.Sequential(
             lib.Linear(5, 8),
@@ -106,7 +106,7 @@ def test_our_weights_into_torch_give_the_same_model():
     parity(ours, theirs, randn(7, 5), copy=False)
 
 
-def test_bilinear_parity():
+def test_bilinear_parity(torch):
     parity(nn.Bilinear(3, 4, 5), torch.nn.Bilinear(3, 4, 5), randn(6, 3), randn(6, 4))
     parity(
         nn.Bilinear(2, 3, 4, bias=False),
@@ -118,7 +118,7 @@ def test_bilinear_parity():
         nn.Bilinear(3, 4, 5)(gg.zeros(2, 3), gg.zeros(2, 5))
 
 
-def test_identity_flatten_unflatten_parity():
+def test_identity_flatten_unflatten_parity(torch):
     parity(nn.Identity(54, unused="x"), torch.nn.Identity(54, unused="x"), randn(2, 3))
     parity(nn.Flatten(), torch.nn.Flatten(), randn(2, 3, 4, 5))
     parity(nn.Flatten(0, 1), torch.nn.Flatten(0, 1), randn(2, 3, 4))
@@ -133,7 +133,7 @@ def test_identity_flatten_unflatten_parity():
 
 # ------------------------------------------------------------------ Embedding
 @pytest.mark.parametrize("padding_idx", [None, 0, -1])
-def test_embedding_parity(padding_idx):
+def test_embedding_parity(torch, padding_idx):
     ids = np.array([[0, 2, 9, 2], [1, 9, 0, 0]], dtype=np.int64)  # repeated ids accumulate gradient
     ours, theirs = (
         nn.Embedding(10, 3, padding_idx=padding_idx),
@@ -145,7 +145,7 @@ def test_embedding_parity(padding_idx):
         assert not ours.weight.grad._data[padding_idx].any()
 
 
-def test_embedding_max_norm_renormalises_like_torch():
+def test_embedding_max_norm_renormalises_like_torch(torch):
     ours, theirs = nn.Embedding(6, 4, max_norm=1.0), torch.nn.Embedding(6, 4, max_norm=1.0)
     ids = np.array([1, 3, 3, 5], dtype=np.int64)
     # renorm happens in place before the lookup: compare the weights afterwards too
@@ -174,7 +174,7 @@ def test_embedding_checks_and_from_pretrained():
 
 
 # ------------------------------------------------------------------ Dropout
-def test_dropout_eval_is_identity_and_validation():
+def test_dropout_eval_is_identity_and_validation(torch):
     d = nn.Dropout(0.5).eval()
     x = gg.tensor(randn(4, 5), requires_grad=True)
     y = d(x)
@@ -223,7 +223,7 @@ def test_dropout_masks_follow_manual_seed():
         ((3, 6), 6, {"eps": 1e-2}),
     ],
 )
-def test_layer_norm_parity(shape, normalized, kwargs):
+def test_layer_norm_parity(torch, shape, normalized, kwargs):
     theirs = torch.nn.LayerNorm(normalized, **kwargs)
     randomize(theirs)
     ours = nn.LayerNorm(normalized, **kwargs)
@@ -243,7 +243,7 @@ def test_layer_norm_checks_shape():
 @pytest.mark.parametrize(
     "kwargs", [{}, {"momentum": None}, {"momentum": 0.3, "eps": 1e-3}, {"affine": False}, {"bias": False}]
 )
-def test_batch_norm_1d_running_stats_over_steps_then_eval(shape, kwargs):
+def test_batch_norm_1d_running_stats_over_steps_then_eval(torch, shape, kwargs):
     theirs = torch.nn.BatchNorm1d(4, **kwargs)
     randomize(theirs)
     with torch.no_grad():  # start from the defaults: the running stats must evolve identically
@@ -263,7 +263,7 @@ def test_batch_norm_1d_running_stats_over_steps_then_eval(shape, kwargs):
     assert int(ours.num_batches_tracked.item()) == 4  # eval does not count
 
 
-def test_batch_norm_without_running_stats_uses_batch_stats_in_eval():
+def test_batch_norm_without_running_stats_uses_batch_stats_in_eval(torch):
     theirs = torch.nn.BatchNorm1d(3, track_running_stats=False)
     ours = nn.BatchNorm1d(3, track_running_stats=False)
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias"]
@@ -273,7 +273,7 @@ def test_batch_norm_without_running_stats_uses_batch_stats_in_eval():
     parity(ours, theirs, randn(6, 3))
 
 
-def test_batch_norm_2d_parity():
+def test_batch_norm_2d_parity(torch):
     theirs = torch.nn.BatchNorm2d(3)
     randomize(theirs)
     ours = nn.BatchNorm2d(3)
@@ -316,7 +316,7 @@ def test_batch_norm_loads_checkpoints_without_num_batches_tracked():
         lambda m, n: m.LayerNorm(n(3)),
     ],
 )
-def test_numpy_integer_sizes_are_accepted_like_torch(build):
+def test_numpy_integer_sizes_are_accepted_like_torch(torch, build):
     # e.g. nn.Linear(hidden, y.max() + 1) with y a NumPy array: PyTorch takes NumPy integers.
     ours, theirs = build(nn, np.int64), build(torch.nn, np.int64)
     assert repr(ours) == repr(build(torch.nn, int))  # torch's LayerNorm would print np.int64(3)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-import glassgrad.nn as nn  # noqa: E402
+import glassgrad as gg
+import glassgrad.nn as nn
 
 RNG = np.random.default_rng(2)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -20,6 +18,7 @@ def f32(*shape: int, low: float = -2.0, high: float = 2.0) -> np.ndarray:
 
 def check(ours, theirs, input_: np.ndarray, target: np.ndarray, target_grad: bool = False, tol: float = 1e-5):
     """Same loss and same gradients (input, and target when ``target_grad``) in both libraries."""
+    torch = pytest.importorskip("torch")
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     for k, v in theirs.state_dict().items():
@@ -46,7 +45,7 @@ def check(ours, theirs, input_: np.ndarray, target: np.ndarray, target_grad: boo
     [("MSELoss", {}), ("L1Loss", {}), ("SmoothL1Loss", {}), ("SmoothL1Loss", {"beta": 0.5}), ("HuberLoss", {}),
      ("HuberLoss", {"delta": 0.3})],
 )  # fmt: skip
-def test_regression_losses(name, kwargs, reduction):
+def test_regression_losses(torch, name, kwargs, reduction):
     ours = getattr(nn, name)(reduction=reduction, **kwargs)
     theirs = getattr(torch.nn, name)(reduction=reduction, **kwargs)
     check(ours, theirs, f32(4, 5), f32(4, 5), target_grad=True)
@@ -56,7 +55,7 @@ def test_regression_losses(name, kwargs, reduction):
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # torch's notice
 @pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
-def test_kl_div_loss(reduction, log_target):
+def test_kl_div_loss(torch, reduction, log_target):
     ours = nn.KLDivLoss(reduction=reduction, log_target=log_target)
     theirs = torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)
     logp = torch.log_softmax(torch.from_numpy(f32(4, 6)), -1).numpy()
@@ -66,7 +65,7 @@ def test_kl_div_loss(reduction, log_target):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_bce_loss(reduction, weighted):
+def test_bce_loss(torch, reduction, weighted):
     w = f32(3, 4, low=0.1, high=2.0) if weighted else None
     ours = nn.BCELoss(weight=None if w is None else gg.tensor(w), reduction=reduction)
     theirs = torch.nn.BCELoss(weight=None if w is None else torch.from_numpy(w), reduction=reduction)
@@ -78,7 +77,7 @@ def test_bce_loss(reduction, weighted):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize(("weighted", "pos"), [(False, False), (True, False), (False, True), (True, True)])
-def test_bce_with_logits_loss(reduction, weighted, pos):
+def test_bce_with_logits_loss(torch, reduction, weighted, pos):
     w = f32(4, low=0.1, high=2.0) if weighted else None
     pw = f32(4, low=0.5, high=3.0) if pos else None
     ours = nn.BCEWithLogitsLoss(
@@ -99,7 +98,7 @@ def test_bce_with_logits_loss(reduction, weighted, pos):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ignore_index", [-100, 1])
-def test_nll_loss(reduction, weighted, ignore_index):
+def test_nll_loss(torch, reduction, weighted, ignore_index):
     w = f32(5, low=0.2, high=2.0) if weighted else None
     ours = nn.NLLLoss(
         weight=None if w is None else gg.tensor(w), ignore_index=ignore_index, reduction=reduction
@@ -125,7 +124,7 @@ def test_nll_loss(reduction, weighted, ignore_index):
         {"weight": True, "label_smoothing": 0.2},
     ],
 )
-def test_cross_entropy_loss_with_class_ids(reduction, kwargs):
+def test_cross_entropy_loss_with_class_ids(torch, reduction, kwargs):
     kwargs = dict(kwargs)
     w = f32(4, low=0.2, high=2.0) if kwargs.pop("weight", False) else None
     ours = nn.CrossEntropyLoss(weight=None if w is None else gg.tensor(w), reduction=reduction, **kwargs)
@@ -141,7 +140,7 @@ def test_cross_entropy_loss_with_class_ids(reduction, kwargs):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.15])
-def test_cross_entropy_loss_with_probabilities(reduction, label_smoothing):
+def test_cross_entropy_loss_with_probabilities(torch, reduction, label_smoothing):
     ours = nn.CrossEntropyLoss(reduction=reduction, label_smoothing=label_smoothing)
     theirs = torch.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=label_smoothing)
     probs = torch.softmax(torch.from_numpy(f32(5, 3)), 1).numpy()

@@ -140,3 +140,11 @@ def test_gelu_matches_torch(torch, approximate):
     out.sum().backward()
     tout.sum().backward()
     np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sinusoidal_dropout_only_while_training():
+    enc = nn.SinusoidalPositionalEncoding(8, max_len=16, dropout=0.5)
+    x = gg.zeros(4, 16, 8)
+    train_out = enc(x).numpy()
+    assert (train_out == 0).mean() > 0.3  # about half dropped (pe itself is 0 only at sin(0), 2% of it)
+    np.testing.assert_allclose(enc.eval()(x).numpy(), np.broadcast_to(enc.pe.numpy(), (4, 16, 8)))

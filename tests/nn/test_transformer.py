@@ -88,6 +88,7 @@ def test_stacks_with_activation_callable_and_no_bias_match_torch(torch):
            tgt_mask=np.triu(np.ones((3, 3), bool), 1))  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's note about its fast path
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_full_transformer_matches_torch(torch, norm_first):
     kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16,

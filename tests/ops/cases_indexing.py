@@ -124,3 +124,18 @@ def _scatter_add(draw):
     index = rng.integers(0, shape[d], size=ishape)
     fn = lambda x, src: I.scatter_add(x * 2.0, d, gg.tensor(index), src)  # noqa: E731
     return fn, (values(draw, shape), values(draw, sshape))
+
+
+@case("scatter")
+def _scatter(draw):
+    from glassgrad.ops.scatter import scatter
+
+    shape = draw(shapes(1, 3, min_side=2, max_side=4))
+    d = draw(st.integers(0, len(shape) - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # distinct indices along d (a permutation prefix per position), so the write is well defined
+    k = draw(st.integers(1, shape[d]))
+    perm = np.argsort(rng.random(shape), axis=d)
+    index = np.take(perm, np.arange(k), axis=d)
+    src_shape = tuple(index.shape)
+    return (lambda a, s, i: scatter(a, d, i, s)), (values(draw, shape), values(draw, src_shape), index)

@@ -12,19 +12,19 @@ import glassgrad as gg
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.ops import indexing as I
 
-torch = pytest.importorskip("torch")
-
 
 def rand(*shape, dtype=np.float64, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def both(x):
+    torch = pytest.importorskip("torch")
     return gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
 
 
 def check(g_out, t_out, g_in, t_in, atol=1e-12):
     """Same values; same gradient of sum(out * u) for a random u."""
+    torch = pytest.importorskip("torch")
     assert g_out.shape == tuple(t_out.shape)
     np.testing.assert_allclose(g_out._data, t_out.detach().numpy(), atol=atol)
     u = np.random.default_rng(3).standard_normal(g_out.shape).astype(g_out._data.dtype)
@@ -60,7 +60,7 @@ KEYS = {
 
 
 @pytest.mark.parametrize("name", sorted(KEYS))
-def test_getitem_parity(name):
+def test_getitem_parity(torch, name):
     g, t = both(rand(3, 4, 2))
     g_out = g[KEYS[name](gg.tensor)]
     t_out = t[KEYS[name](torch.tensor)]
@@ -128,7 +128,7 @@ def test_setitem_on_recorded_tensor_raises_and_detach_works():
     assert d._data[0] == 0.0
 
 
-def test_setitem_parity_on_plain_tensors():
+def test_setitem_parity_on_plain_tensors(torch):
     a = rand(3, 4)
     g, t = gg.tensor(a.copy()), torch.tensor(a.copy())
     for key, value in [
@@ -170,13 +170,13 @@ def test_setitem_shape_error():
     "xshape, mshape, value",
     [((3, 4), (3, 4), 0.0), ((2, 3, 4), (1, 4), float("-inf")), ((3, 4), (4,), 2.5), ((4,), (2, 4), 1.0)],
 )
-def test_masked_fill_parity(xshape, mshape, value):
+def test_masked_fill_parity(torch, xshape, mshape, value):
     mask = rand(*mshape, seed=5) > 0
     g, t = both(rand(*xshape))
     check(g.masked_fill(gg.tensor(mask), value), t.masked_fill(torch.tensor(mask), value), g, t)
 
 
-def test_masked_fill_value_tensor_gets_gradient_like_torch():
+def test_masked_fill_value_tensor_gets_gradient_like_torch(torch):
     mask = rand(3, 4, seed=5) > 0
     g, t = both(rand(3, 4))
     gv, tv = both(np.array(2.0))
@@ -204,20 +204,20 @@ GATHER = [
 
 
 @pytest.mark.parametrize("dim, index", GATHER)
-def test_gather_parity(dim, index):
+def test_gather_parity(torch, dim, index):
     g, t = both(rand(3, 4))
     check(g.gather(dim, gg.tensor(index)), t.gather(dim, torch.tensor(index)), g, t)
 
 
 @pytest.mark.parametrize("dim, index", [(0, [2, 2, 0]), (-2, [3, 0, 3, 3]), (1, []), (-1, [1])])
-def test_index_select_parity(dim, index):
+def test_index_select_parity(torch, dim, index):
     g, t = both(rand(3, 4, 2))
     idx = np.array(index, dtype=np.int64)
     check(g.index_select(dim, gg.tensor(idx)), t.index_select(dim, torch.tensor(idx)), g, t)
 
 
 @pytest.mark.parametrize("dim, index", [(0, [[2, 2, 0], [1, 2, 2]]), (-1, [[0, 0], [3, 1], [0, 0]])])
-def test_scatter_add_parity(dim, index):
+def test_scatter_add_parity(torch, dim, index):
     idx = np.array(index)
     g, t = both(rand(3, 4))
     gs, ts = both(rand(*idx.shape, seed=9))  # torch's backward mis-shapes src grads larger than index
@@ -273,7 +273,7 @@ def test_sort_parity(dim, descending):
     check(res.values, tres.values, g, t)
 
 
-def test_sort_is_stable_and_puts_nan_where_torch_does():
+def test_sort_is_stable_and_puts_nan_where_torch_does(torch):
     a = np.array([1.0, np.nan, 3.0, 1.0, np.inf, 3.0, -np.inf])
     for descending in (False, True):
         res = gg.tensor(a).sort(descending=descending)
@@ -298,7 +298,7 @@ def test_topk_errors():
         x.topk(1, dim=2)
 
 
-def test_scatter_add_src_larger_than_index_uses_its_leading_box_like_torch():
+def test_scatter_add_src_larger_than_index_uses_its_leading_box_like_torch(torch):
     idx = np.array([[2, 2, 0], [1, 2, 2]])
     x, src = rand(3, 4), rand(3, 5, seed=9)
     got = I.scatter_add(gg.tensor(x), 1, gg.tensor(idx), gg.tensor(src))
@@ -312,3 +312,18 @@ def test_all_int_key_gives_a_0d_array_not_a_numpy_scalar():
     assert isinstance(y._data, np.ndarray) and y.shape == ()
     y.backward()
     assert x.grad._data[1, 2] == 1.0 and x.grad._data.sum() == 1.0
+
+
+def test_row_gather_backward_adds_repeated_and_negative_rows_like_add_at():
+    """x[idx] with a 1-D integer idx (embedding lookups) scatters its gradient by sort + reduceat."""
+    rng = np.random.default_rng(0)
+    idx = np.array([3, -1, 0, 3, 4, 3, 0, -5])  # -1 is row 4 and -5 is row 0 of 5 rows
+    x = gg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    g = rng.standard_normal((8, 3))
+    x[gg.tensor(idx)].backward(gg.tensor(g))
+    expected = np.zeros((5, 3))
+    np.add.at(expected, idx, g)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+    y = gg.tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    y[gg.tensor(np.array([], dtype=np.int64))].sum().backward()
+    assert not y.grad.numpy().any()

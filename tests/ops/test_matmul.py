@@ -12,14 +12,13 @@ import glassgrad as gg
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import matmul as M
 
-torch = pytest.importorskip("torch")
-
 
 def rand(*shape, dtype=np.float64, seed=0):
     return np.random.default_rng(seed + sum(shape)).standard_normal(shape).astype(dtype)
 
 
 def parity(g_fn, t_fn, *arrays, atol=1e-10, rtol=1e-10):
+    torch = pytest.importorskip("torch")
     gx = [gg.tensor(a, requires_grad=True) for a in arrays]
     tx = [torch.tensor(a, requires_grad=True) for a in arrays]
     go, to = g_fn(*gx), t_fn(*tx)
@@ -68,7 +67,7 @@ def test_matmul_non_contiguous_operands_and_methods():
     parity(lambda x, y: x.bmm(y), lambda x, y: x.bmm(y), rand(5, 2, 3), rand(5, 3, 4))
 
 
-def test_matmul_integers_and_arrays():
+def test_matmul_integers_and_arrays(torch):
     a, b = np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)
     out = M.matmul(gg.tensor(a), gg.tensor(b))
     assert out.dtype == gg.int64 and not out.requires_grad
@@ -122,12 +121,12 @@ EINSUMS = [
 
 
 @pytest.mark.parametrize("eq, shapes", EINSUMS)
-def test_einsum_parity(eq, shapes):
+def test_einsum_parity(torch, eq, shapes):
     arrays = [rand(*s, seed=i) for i, s in enumerate(shapes)]
     parity(lambda *ts: M.einsum(eq, *ts), lambda *ts: torch.einsum(eq, *ts), *arrays)
 
 
-def test_einsum_float32_and_list_operands():
+def test_einsum_float32_and_list_operands(torch):
     a, b = rand(2, 3, 4, dtype=np.float32), rand(2, 5, 4, dtype=np.float32, seed=1)
     parity(
         lambda x, y: M.einsum("bij,bkj->bik", [x, y]),
@@ -139,7 +138,7 @@ def test_einsum_float32_and_list_operands():
     )
 
 
-def test_outer_parity():
+def test_outer_parity(torch):
     parity(M.outer, torch.outer, rand(3), rand(4, seed=1))
     with raises(ShapeError, "outer: expected two 1-D tensors, got (3, 1) and (4,)"):
         M.outer(gg.ones(3, 1), gg.ones(4))

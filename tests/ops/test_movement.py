@@ -15,17 +15,16 @@ from glassgrad.ops import joining as J
 from glassgrad.ops import movement as V
 from glassgrad.ops import padding as P
 
-torch = pytest.importorskip("torch")
-
 G = SimpleNamespace(cat=J.cat, stack=J.stack, pad=P.pad, tril=V.tril, triu=V.triu)
-T = SimpleNamespace(
-    cat=torch.cat, stack=torch.stack, pad=torch.nn.functional.pad, tril=torch.tril, triu=torch.triu
-)
 
 
 def parity(fn, *arrays, atol=1e-12, rtol=1e-10):
     """Run ``fn(lib, *tensors)`` with glassgrad and with torch on the same data; compare the
     outputs and the gradients of sum(out * u) for random u, input by input."""
+    torch = pytest.importorskip("torch")
+    T = SimpleNamespace(
+        cat=torch.cat, stack=torch.stack, pad=torch.nn.functional.pad, tril=torch.tril, triu=torch.triu
+    )
     gx = [gg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     tx = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     go, to = fn(G, *gx), fn(T, *tx)
@@ -136,7 +135,7 @@ def test_cat_of_ints_stays_int_and_records_nothing():
     assert out.tolist() == [[1, 2], [1, 2]]
 
 
-def test_cat_skips_legacy_empty_1d_like_torch():
+def test_cat_skips_legacy_empty_1d_like_torch(torch):
     x = gg.tensor(rand(2, 3), requires_grad=True)
     out = J.cat([x, gg.zeros(0, dtype=gg.float64)])
     assert out.shape == tuple(torch.cat([torch.ones(2, 3), torch.ones(0)]).shape)

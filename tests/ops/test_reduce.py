@@ -14,14 +14,13 @@ from glassgrad.ops import extremes as EXT
 from glassgrad.ops import reduce as R
 from glassgrad.ops import statistics as S
 
-torch = pytest.importorskip("torch")
-
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
 DTYPES = [np.float32, np.float64]
 
 
 def _parity(gg_fn, torch_fn, x: np.ndarray, dtype) -> None:
     """Same output, and same gradient for a random upstream gradient, in glassgrad and PyTorch."""
+    torch = pytest.importorskip("torch")
     x = x.astype(dtype)
     a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, ref = gg_fn(a), torch_fn(t)
@@ -97,7 +96,7 @@ def test_parity(k, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_parity_functions_and_indices(dtype):
+def test_parity_functions_and_indices(torch, dtype):
     x = X.astype(dtype)
     a, t = gg.tensor(x), torch.tensor(x)
     for ours, theirs in [
@@ -117,7 +116,7 @@ def test_parity_functions_and_indices(dtype):
             np.testing.assert_array_equal(ours._data, theirs.numpy())
 
 
-def test_all_any_parity():
+def test_all_any_parity(torch):
     x = np.random.default_rng(2).standard_normal((3, 4, 5)) > -0.8
     a, t = gg.tensor(x), torch.tensor(x)
     for dim, keep in [(None, False), (1, False), (-1, True), ((0, 2), False), ((), False)]:
@@ -128,7 +127,7 @@ def test_all_any_parity():
     assert gg.tensor([1.0, 0.0]).any().item() and not gg.tensor([1.0, 0.0]).all().item()
 
 
-def test_elementwise_max_min_with_a_tensor():
+def test_elementwise_max_min_with_a_tensor(torch):
     a = gg.tensor([1.0, 5.0, 3.0], requires_grad=True)
     b = gg.tensor([2.0, 4.0, 3.0], requires_grad=True)
     out = EXT.max(a, b) + EXT.min(a, b) * 10
@@ -204,7 +203,7 @@ def test_logsumexp_large_magnitudes(dtype):
     np.testing.assert_allclose(out._data[:2], [1e4 + math.log(2), -1e4 + math.log(3)], rtol=1e-6)
 
 
-def test_empty_reductions():
+def test_empty_reductions(torch):
     e = np.zeros((0, 3))
     a, t = gg.tensor(e), torch.tensor(e)
     pairs = [
@@ -248,7 +247,7 @@ def test_empty_max_like_reductions_raise(call, message):
         call(gg.zeros(0, 3))
 
 
-def test_zero_dim_inputs_match_pytorch():
+def test_zero_dim_inputs_match_pytorch(torch):
     a, t = gg.tensor(2.5, dtype=gg.float64, requires_grad=True), torch.tensor(2.5, dtype=torch.float64)
     for name, args in [("sum", (0,)), ("mean", (-1,)), ("prod", (0,)), ("amax", (0,)), ("logsumexp", (0,))]:
         ours, theirs = getattr(a, name)(*args), getattr(t, name)(*args)
@@ -260,7 +259,7 @@ def test_zero_dim_inputs_match_pytorch():
     assert a.grad.item() == 1.0
 
 
-def test_integer_inputs():
+def test_integer_inputs(torch):
     i = gg.tensor([[1, 2, 3], [4, 5, 6]])
     assert i.sum().dtype == gg.int64 and i.sum().item() == 21 and not i.sum().requires_grad
     assert gg.tensor([1, 2], dtype=gg.int32).sum().dtype == gg.int64
@@ -301,7 +300,7 @@ def test_dtype_argument_and_float32_preservation():
     assert R.cumsum(gg.tensor([1, 2, 3]), 0, dtype=gg.float32).dtype == gg.float32
 
 
-def test_prod_backward_over_an_empty_dim():
+def test_prod_backward_over_an_empty_dim(torch):
     for shape, dim in [((2, 0, 3), 1), ((2, 0, 3), None), ((0, 3), 0), ((2, 0, 3), 2)]:
         x = np.zeros(shape)
         a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -314,7 +313,7 @@ def test_prod_backward_over_an_empty_dim():
 
 
 @pytest.mark.parametrize("method", ["var", "std"])
-def test_backward_without_degrees_of_freedom_gives_nan_not_an_exception(method):
+def test_backward_without_degrees_of_freedom_gives_nan_not_an_exception(torch, method):
     # N - correction = 0: PyTorch's gradient is nan (0 / 0); glassgrad must not raise ZeroDivisionError
     for x, kwargs in [(np.array([[1.0, 2.0, 3.0]]), dict(dim=0)), (np.array(2.0), {})]:
         a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -327,7 +326,7 @@ def test_backward_without_degrees_of_freedom_gives_nan_not_an_exception(method):
     assert np.all(np.isinf(a.grad._data)) and np.array_equal(np.sign(a.grad._data), [-1, -1, 1])
 
 
-def test_var_correction_edge_cases_match_pytorch():
+def test_var_correction_edge_cases_match_pytorch(torch):
     x = np.array([1.0, 2.0, 4.0])
     a, t = gg.tensor(x), torch.tensor(x)
     with pytest.warns(UserWarning):

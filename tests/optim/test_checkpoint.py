@@ -6,13 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("safetensors")
-
 import glassgrad as gg
 from glassgrad.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from glassgrad.optim import lr_scheduler as S
 from glassgrad.serialization import load, save
 from tests.optim.problem import grads, initial_values
+
+
+@pytest.fixture(autouse=True)
+def _needs_safetensors():
+    """save/load need safetensors (a dev dependency): without it each test skips on its own."""
+    pytest.importorskip("safetensors")
+
 
 RUNS = [
     (lambda ps: SGD(ps, lr=0.01, momentum=0.9), lambda o: S.MultiStepLR(o, milestones=[3, 7, 7], gamma=0.5)),

@@ -8,11 +8,9 @@ import math
 
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-from glassgrad import optim  # noqa: E402
-from glassgrad.optim import lr_scheduler  # noqa: E402
+import glassgrad as gg
+from glassgrad import optim
+from glassgrad.optim import lr_scheduler
 
 STEPS = 30
 
@@ -65,6 +63,7 @@ OPTIMIZERS = {"SGD": dict(momentum=0.9), "Adam": dict(betas=(0.9, 0.999)), "RMSp
 
 
 def _optimizers(name="SGD"):
+    torch = pytest.importorskip("torch")
     ours = [gg.tensor([1.0, 2.0], requires_grad=True), gg.tensor([3.0], requires_grad=True)]
     theirs = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0], requires_grad=True)]
 
@@ -95,7 +94,7 @@ CASES = [(c, "SGD") for c in CONFIGS] + [
 
 
 @pytest.mark.parametrize(("config", "opt_name"), CASES)
-def test_schedule_matches_torch(config, opt_name):
+def test_schedule_matches_torch(torch, config, opt_name):
     opt, topt = _optimizers(opt_name)
     ours = _run(CONFIGS[config](lr_scheduler, opt), opt)
     theirs = _run(CONFIGS[config](torch.optim.lr_scheduler, topt), topt)
@@ -121,7 +120,7 @@ def test_onecycle_refuses_steps_past_the_end():
         dict(mode="max", threshold_mode="abs", threshold=0.5, patience=1, eps=0.01),
     ],
 )
-def test_reduce_on_plateau_matches_torch(kwargs):
+def test_reduce_on_plateau_matches_torch(torch, kwargs):
     metrics = [5.0, 4.0, 4.0, 3.99, 4.1, 4.2, 3.0, 3.0, 3.0, 3.0, 2.9, 5.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     metrics = metrics + [m + 0.5 * math.sin(i) for i, m in enumerate(metrics)]
     opt, topt = _optimizers()
@@ -141,7 +140,7 @@ RESUME = {
 
 
 @pytest.mark.parametrize("config", list(RESUME))
-def test_resuming_with_last_epoch_matches_torch(config):
+def test_resuming_with_last_epoch_matches_torch(torch, config):
     opt, topt = _optimizers()
     for o in (opt, topt):
         for g in o.param_groups:
@@ -164,7 +163,7 @@ def test_resuming_without_initial_lr_raises():
 @pytest.mark.parametrize(
     "config", ["StepLR", "CosineAnnealingLR", "OneCycleLR", "SequentialLR-warmup-cosine"]
 )
-def test_torch_scheduler_state_loads_into_glassgrad(config):
+def test_torch_scheduler_state_loads_into_glassgrad(torch, config):
     opt, topt = _optimizers()
     tsched = CONFIGS[config](torch.optim.lr_scheduler, topt)
     for _ in range(12):

@@ -8,11 +8,9 @@ import inspect
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-from glassgrad import optim  # noqa: E402
-from tests.optim.problem import grads, initial_values, loss  # noqa: E402
+import glassgrad as gg
+from glassgrad import optim
+from tests.optim.problem import grads, initial_values, loss
 
 CONFIGS = [
     ("SGD", dict(lr=0.01)),
@@ -63,6 +61,7 @@ TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-6, ato
 
 
 def _pair(dtype, seed=0):
+    torch = pytest.importorskip("torch")
     values = initial_values(dtype, seed)
     ours = [gg.tensor(v, requires_grad=True) for v in values]
     theirs = [torch.tensor(v, requires_grad=True) for v in values]
@@ -70,6 +69,7 @@ def _pair(dtype, seed=0):
 
 
 def _set_grads(ours, theirs, sign, step):
+    torch = pytest.importorskip("torch")
     for p, g in zip(ours, grads([p._data for p in ours], sign)):
         p.grad = gg.tensor(g)
     for p, g in zip(theirs, grads([p.detach().numpy() for p in theirs], sign)):
@@ -89,6 +89,7 @@ def _compare(ours, theirs, dtype, step):
 
 def _run(name, ours, theirs, params_of, kwargs, dtype, sign, steps=10):
     """``steps`` steps of ``name`` in both libraries; ``params_of(ps)`` builds the params argument."""
+    torch = pytest.importorskip("torch")
     opt = getattr(optim, name)(params_of(ours), **kwargs)
     topt = getattr(torch.optim, name)(params_of(theirs), **kwargs)
     for step in range(steps):
@@ -123,7 +124,7 @@ def test_param_groups_match_torch(name, dtype):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
-def test_signature_and_defaults_match_torch(name):
+def test_signature_and_defaults_match_torch(torch, name):
     ours = inspect.signature(getattr(optim, name)).parameters
     theirs = inspect.signature(getattr(torch.optim, name)).parameters
     assert list(ours) == list(theirs)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-import glassgrad as gg  # noqa: E402
-from glassgrad import optim  # noqa: E402
-from tests.optim.problem import grads, initial_values  # noqa: E402
+import glassgrad as gg
+from glassgrad import optim
+from tests.optim.problem import grads, initial_values
 
 CONFIGS = [
     ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.1)),
@@ -33,12 +31,14 @@ def _step_ours(opt, ps):
 
 
 def _step_torch(opt, ps):
+    torch = pytest.importorskip("torch")
     for p, g in zip(ps, grads([p.detach().numpy() for p in ps])):
         p.grad = torch.from_numpy(g)
     opt.step()
 
 
 def _state_to_torch(sd):
+    torch = pytest.importorskip("torch")
     state = {
         i: {k: torch.tensor(v) if k == "step" else torch.from_numpy(v._data.copy()) for k, v in s.items()}
         for i, s in sd["state"].items()
@@ -52,7 +52,7 @@ def _state_from_torch(sd):
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
-def test_torch_state_dict_loads_into_glassgrad(name, kwargs):
+def test_torch_state_dict_loads_into_glassgrad(torch, name, kwargs):
     values = initial_values()
     theirs = [torch.tensor(v, requires_grad=True) for v in values]
     topt = getattr(torch.optim, name)(_groups(theirs), **kwargs)
@@ -70,7 +70,7 @@ def test_torch_state_dict_loads_into_glassgrad(name, kwargs):
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
-def test_glassgrad_state_dict_loads_into_torch(name, kwargs):
+def test_glassgrad_state_dict_loads_into_torch(torch, name, kwargs):
     values = initial_values()
     ours = [gg.tensor(v, requires_grad=True) for v in values]
     opt = getattr(optim, name)(_groups(ours), **kwargs)

@@ -1,7 +1,8 @@
 """Scaled dot-product attention: ``softmax(Q K^T * scale + mask) V``, and its weights for inspection.
 
-Built from primitives (batched ``matmul``, ``masked_fill``, ``softmax``, ``dropout``), so the
-backward is theirs: a graph of five nodes that a trace shows step by step.
+Built from primitives (``mul`` by the scale, batched ``matmul``, ``add`` of the mask as a 0/-inf
+bias, ``softmax``, ``dropout``), so the backward is theirs: a graph of five or six nodes that a
+trace shows step by step.
 
 Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a **bool** mask is True where a
 query may attend (False entries get -inf before the softmax); a **float** mask is added to the
@@ -69,7 +70,8 @@ def _weights(
     """softmax(Q K^T * scale + mask) along the keys, fully blocked rows set to 0.  (*, L, S)."""
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = _M.matmul(query, key.transpose(-2, -1)) * scale  # (*, L, E) @ (*, E, S) -> (*, L, S)
+    # scaling Q (L x E values) instead of the scores (L x S) is the same product, done on fewer numbers
+    scores = _M.matmul(query * scale, key.transpose(-2, -1))  # (*, L, E) @ (*, E, S) -> (*, L, S)
     xp = array_module(scores._data)
     if is_causal:
         if attn_mask is not None:
@@ -86,7 +88,9 @@ def _weights(
             f"got {mask.shape}"
         ) from None
     if mask.dtype == np.bool_:
-        scores = _I.masked_fill(scores, ~mask, float("-inf"))
+        # as an additive 0 / -inf bias: the same scores as masked_fill, and an add's backward is free
+        bias = xp.where(mask, 0.0, -xp.inf).astype(scores._data.dtype)
+        scores = scores + Tensor(bias, _wrap=True)
     elif mask.dtype.kind == "f":
         scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask, _wrap=True))
     else:

@@ -1,0 +1,106 @@
+"""Names that old and new PyTorch scripts reach for at the top level and that are not ops:
+the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/``iinfo``,
+``set_printoptions``, ``initial_seed``, ``compile`` (a no-op here) and the number constants.
+
+>>> import glassgrad as gg
+>>> gg.LongTensor([1, 2]), gg.FloatTensor(2, 3).shape
+(tensor([1, 2]), glassgrad.Size([2, 3]))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes, printing
+from glassgrad.device import check_device
+from glassgrad.tensor import Size, Tensor
+
+__all__ = [
+    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+    "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
+    "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format",
+]  # fmt: skip
+
+inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
+strided = "strided"
+contiguous_format = preserve_format = "contiguous_format"
+
+
+class _TypedTensor(type):
+    """A legacy constructor: ``LongTensor(data)`` or ``LongTensor(2, 3)``; also usable in isinstance."""
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
+        check_device(device, cls.__name__)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            return args[0].to(cls.np_dtype)
+        if (args and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args)) or (
+            len(args) == 1 and isinstance(args[0], Size)
+        ):
+            shape = tuple(args[0]) if isinstance(args[0], Size) else tuple(int(a) for a in args)
+            return Tensor(np.zeros(shape, dtype=cls.np_dtype), _wrap=True)
+        if not args:
+            return Tensor(np.zeros((0,), dtype=cls.np_dtype), _wrap=True)
+        from glassgrad.factories import as_array
+
+        return Tensor(np.array(as_array(args[0], cls.np_dtype), copy=True), _wrap=True)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.np_dtype
+
+
+def _typed(name: str, dt: Any) -> type:
+    return _TypedTensor(
+        name, (), {"np_dtype": np.dtype(dt), "__doc__": f"Legacy constructor of {np.dtype(dt)} tensors."}
+    )
+
+
+FloatTensor = _typed("FloatTensor", np.float32)
+DoubleTensor = _typed("DoubleTensor", np.float64)
+HalfTensor = _typed("HalfTensor", np.float16)
+LongTensor = _typed("LongTensor", np.int64)
+IntTensor = _typed("IntTensor", np.int32)
+ShortTensor = _typed("ShortTensor", np.int16)
+CharTensor = _typed("CharTensor", np.int8)
+ByteTensor = _typed("ByteTensor", np.uint8)
+BoolTensor = _typed("BoolTensor", np.bool_)
+
+
+def finfo(dtype: Any = None) -> Any:
+    """Limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``, ``bits``), as ``torch.finfo``."""
+    return np.finfo(dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np)
+
+
+def iinfo(dtype: Any) -> Any:
+    """Limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``."""
+    return np.iinfo(dtypes.to_np_dtype(dtype))
+
+
+def set_printoptions(
+    precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+    linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None,
+) -> None:  # fmt: skip
+    """How tensors print (PyTorch's options; ``sci_mode`` is not supported and is ignored)."""
+    if profile == "default":
+        precision, threshold, edgeitems, linewidth = 4, 1000, 3, 80
+    elif profile == "short":
+        precision, threshold, edgeitems, linewidth = 2, 1000, 2, 80
+    elif profile == "full":
+        precision, threshold, edgeitems, linewidth = 4, 2**63 - 1, 3, 80
+    for name, value in (
+        ("PRECISION", precision),
+        ("THRESHOLD", threshold),
+        ("EDGEITEMS", edgeitems),
+        ("LINEWIDTH", linewidth),
+    ):
+        if value is not None:
+            setattr(printing, name, int(value))
+
+
+def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 - PyTorch's name
+    """``torch.compile``: nothing to compile here, so the model (or a decorator) is returned as is."""
+    if model is None:
+        return lambda fn: fn
+    return model

@@ -1,0 +1,197 @@
+# ruff: noqa: A006 - PyTorch's parameter names (min, max) are the API
+"""The long tail of PyTorch's Tensor methods that scripts use (``new_zeros``, ``scatter_``,
+``addmm``, ``atan2``, ``byte()`` ...), each a one-liner over the ops, attached to ``Tensor`` when
+glassgrad is imported. The core methods live in ``tensor.py``; these are kept here so that file
+stays readable. In-place variants go through ``Tensor._update`` (recorded on non-leaves, refused
+on leaves that require grad, as PyTorch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad import factories as fac
+from glassgrad.ops import compare, composite, elementwise, indexing, scatter, trig
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = ["METHODS"]
+
+
+def _new(fn: Any) -> Any:
+    def method(
+        self: Tensor,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kw: Any,
+    ) -> Tensor:
+        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, **kw)
+
+    return method
+
+
+def new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return fac.full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return fac.tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _inplace(name: str, fn: Any) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
+
+    method.__name__ = name
+    return method
+
+
+def _random_fill(name: str, draw: Any) -> Any:
+    def method(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
+        return self._set(name, draw(get_generator(generator), self.shape, *args))
+
+    method.__name__ = name
+    return method
+
+
+def _random_(gen: Any, shape: tuple, low: int = 0, high: int | None = None) -> np.ndarray:
+    if high is None:
+        low, high = 0, low if low else 2**24
+    return gen.integers(low, high, size=shape)
+
+
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    self._check_inplace("fill_diagonal_")
+    np.fill_diagonal(self._data, fill_value, wrap=wrap)
+    return self
+
+
+METHODS: dict[str, Any] = {
+    "new_zeros": _new(fac.zeros),
+    "new_ones": _new(fac.ones),
+    "new_empty": _new(fac.empty),
+    "new_full": new_full,
+    "new_tensor": new_tensor,
+    "masked_select": scatter.masked_select,
+    "scatter": scatter.scatter,
+    "scatter_": _inplace("scatter_", scatter.scatter),
+    "scatter_add": indexing.scatter_add,
+    "scatter_add_": _inplace("scatter_add_", indexing.scatter_add),
+    "index_fill": scatter.index_fill,
+    "index_fill_": _inplace("index_fill_", scatter.index_fill),
+    "fill_diagonal_": fill_diagonal_,
+    "addmm": composite.addmm,
+    "addmm_": _inplace("addmm_", composite.addmm),
+    "baddbmm": composite.baddbmm,
+    "addmv": composite.addmv,
+    "mv": composite.mv,
+    "dot": composite.dot,
+    "lerp": composite.lerp,
+    "lerp_": _inplace("lerp_", composite.lerp),
+    "addcmul": composite.addcmul,
+    "addcmul_": _inplace("addcmul_", composite.addcmul),
+    "addcdiv": composite.addcdiv,
+    "addcdiv_": _inplace("addcdiv_", composite.addcdiv),
+    "diag": composite.diag,
+    "trace": composite.trace,
+    "repeat_interleave": composite.repeat_interleave,
+    "tile": composite.tile,
+    "log2": composite.log2,
+    "log10": composite.log10,
+    "exp2": composite.exp2,
+    "logit": composite.logit,
+    "isinf": composite.isinf,
+    "nan_to_num": composite.nan_to_num,
+    "isclose": composite.isclose,
+    "allclose": composite.allclose,
+    "equal": composite.equal,
+    "count_nonzero": composite.count_nonzero,
+    "argwhere": composite.argwhere,
+    "unique": composite.unique,
+    "tan": trig.tan,
+    "asin": trig.asin,
+    "acos": trig.acos,
+    "atan": trig.atan,
+    "atan2": trig.atan2,
+    "arctan2": trig.atan2,
+    "sinh": trig.sinh,
+    "cosh": trig.cosh,
+    "erf": trig.erf,
+    "expm1": trig.expm1,
+    "clamp_min": lambda self, min: elementwise.clamp(self, min, None),
+    "clamp_max": lambda self, max: elementwise.clamp(self, None, max),
+    "sgn": compare.sign,
+    "trunc": lambda self: compare.sign(self) * compare.floor(self.abs()),
+    "frac": lambda self: self - compare.sign(self) * compare.floor(self.abs()),
+    "logical_and": compare.logical_and,
+    "logical_or": compare.logical_or,
+    "logical_xor": lambda self, other: compare.ne(
+        self.bool(), other.bool() if isinstance(other, Tensor) else bool(other)
+    ),
+    "true_divide": elementwise.div,
+    "divide": elementwise.div,
+    "multiply": elementwise.mul,
+    "subtract": Tensor.sub,
+    "negative": elementwise.neg,
+    "absolute": Tensor.abs,
+    "floor_divide": compare.floor_divide,
+    "remainder": compare.remainder,
+    "byte": lambda self: self.to(np.uint8),
+    "char": lambda self: self.to(np.int8),
+    "short": lambda self: self.to(np.int16),
+    "half": lambda self: self.to(dtypes.float16),
+    "nelement": Tensor.numel,
+    "ndimension": Tensor.dim,
+    "ravel": lambda self: self.reshape(-1),
+    "storage_offset": lambda self: (
+        0
+        if self._data.base is None
+        else int(
+            (
+                self._data.__array_interface__["data"][0]
+                - np.asarray(self._data.base).__array_interface__["data"][0]
+            )
+            // self._data.itemsize
+        )
+    ),
+    "data_ptr": lambda self: int(self._data.__array_interface__["data"][0]),
+    "pin_memory": lambda self: self,
+    "share_memory_": lambda self: self,
+    "is_pinned": lambda self: False,
+    "is_shared": lambda self: False,
+    "is_complex": lambda self: self._data.dtype.kind == "c",
+    "is_signed": lambda self: self._data.dtype.kind in "fi",
+    "t_": lambda self: (
+        self._update("t_", lambda t: t.t())
+        if self.ndim == 2 and self.shape[0] == self.shape[1]
+        else _refuse("t_")
+    ),
+    "exponential_": _random_fill("exponential_", lambda g, s, lambd=1.0: g.exponential(1.0 / lambd, s)),
+    "log_normal_": _random_fill("log_normal_", lambda g, s, mean=1.0, std=2.0: g.lognormal(mean, std, s)),
+    "geometric_": _random_fill("geometric_", lambda g, s, p: g.geometric(p, s)),
+    "random_": _random_fill("random_", _random_),
+}
+
+
+def _refuse(name: str) -> Any:
+    raise NotImplementedError(f"{name}: only square matrices can be transposed in place here; use .t()")
+
+
+for _name, _fn in METHODS.items():
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _fn)

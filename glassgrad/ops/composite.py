@@ -1,0 +1,378 @@
+# ruff: noqa: A001, A002 - PyTorch's parameter names (input, sorted) are the API
+"""PyTorch's tensor functions that are compositions of the primitives (no backward rule of their
+own): matrix-product spellings (mm, bmm, mv, dot, addmm, baddbmm, addmv), lerp/addcmul/addcdiv,
+diag/trace, repeat_interleave, the log/exp variants, comparisons that return Python values, and
+``out=`` handling. Each is a few lines over the primitives, so gradients come for free.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import ShapeError
+from glassgrad.ops import elementwise, joining, unary
+from glassgrad.ops import matmul as _mm
+from glassgrad.ops.indexing import index_select, normalize_dim
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv",
+    "diag", "trace", "repeat_interleave", "tile", "log2", "log10", "exp2", "square", "reciprocal",
+    "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
+    "unique", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
+    "add", "sub", "mul", "div", "matmul", "cat", "stack", "argsort", "t", "broadcast_to", "bernoulli",
+    "normal",
+]  # fmt: skip
+
+
+def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
+    """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+    out._check_inplace(op)
+    arr = result._data.astype(out._data.dtype, copy=False)
+    if out._data.shape == arr.shape:
+        out._data[...] = arr
+    else:
+        out._data = arr.copy()
+    return out
+
+
+def _dims(op: str, t: Tensor, n: int, name: str) -> None:
+    if t.ndim != n:
+        raise ShapeError(f"{op}: expected {name} with {n} dims, got shape {t.shape}")
+
+
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Matrix product of two matrices ``(n, k) @ (k, m) -> (n, m)`` (no broadcasting)."""
+    _dims("mm", input, 2, "input")
+    _dims("mm", mat2, 2, "mat2")
+    return with_out(_mm.matmul(input, mat2), out, "mm")
+
+
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Batched matrix product ``(b, n, k) @ (b, k, m) -> (b, n, m)`` (no broadcasting)."""
+    _dims("bmm", input, 3, "input")
+    _dims("bmm", mat2, 3, "mat2")
+    if input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: expected equal batch sizes, got {input.shape} and {mat2.shape}")
+    return with_out(_mm.matmul(input, mat2), out, "bmm")
+
+
+def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Matrix-vector product ``(n, k) @ (k,) -> (n,)``."""
+    _dims("mv", input, 2, "input")
+    _dims("mv", vec, 1, "vec")
+    return with_out(_mm.matmul(input, vec), out, "mv")
+
+
+def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inner product of two 1-D tensors of the same length."""
+    _dims("dot", input, 1, "input")
+    _dims("dot", tensor, 1, "tensor")
+    return with_out(_mm.matmul(input, tensor), out, "dot")
+
+
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)``."""
+    prod = mm(mat1, mat2)
+    return with_out(_scaled(input, beta) + _scaled(prod, alpha), out, "addmm")
+
+
+def baddbmm(
+    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    """beta * input + alpha * (batch1 @ batch2), batched."""
+    return with_out(_scaled(input, beta) + _scaled(bmm(batch1, batch2), alpha), out, "baddbmm")
+
+
+def addmv(
+    input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    """beta * input + alpha * (mat @ vec)."""
+    return with_out(_scaled(input, beta) + _scaled(mv(mat, vec), alpha), out, "addmv")
+
+
+def _scaled(t: Tensor, s: Any) -> Tensor:
+    return t if s == 1 else t * s
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
+    """input + weight * (end - input)."""
+    return with_out(input + weight * (end - input), out, "lerp")
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
+    """input + value * tensor1 * tensor2."""
+    return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
+    """input + value * tensor1 / tensor2."""
+    return with_out(input + _scaled(tensor1 / tensor2, value), out, "addcdiv")
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D input becomes a square matrix with it on the ``diagonal``; a 2-D input gives that diagonal.
+
+    Shape:
+        ``(n,) -> (n + |d|, n + |d|)``; ``(n, m) -> (L,)``.
+    """
+    if input.ndim == 2:
+        return input.diagonal(diagonal)
+    if input.ndim != 1:
+        raise ShapeError(f"diag: expected a 1-D or 2-D input, got shape {input.shape}")
+    n = input.shape[0] + abs(diagonal)
+    eye = np.eye(n, dtype=bool, k=diagonal)  # where the entries go
+    rows = np.nonzero(eye)
+    flat = np.zeros((n * n, input.shape[0]), dtype=input._data.dtype)
+    flat[rows[0] * n + rows[1], np.arange(input.shape[0])] = 1  # (n*n, len) selection matrix
+    return _mm.matmul(Tensor(flat, _wrap=True), input).reshape(n, n)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix."""
+    _dims("trace", input, 2, "input")
+    return input.diagonal().sum()
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Each entry (or slice along ``dim``) repeated ``repeats`` times in place: [a, b] -> [a, a, b, b]."""
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    d = normalize_dim(dim, input.ndim, "repeat_interleave", input.shape)
+    reps = repeats._data if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(input.shape[d]), reps)
+    return index_select(input, d, Tensor(idx, _wrap=True))
+
+
+def tile(input: Tensor, dims: Any) -> Tensor:
+    """``input`` repeated along each dim (leading 1s added to whichever is shorter), as ``numpy.tile``."""
+    dims = tuple(dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return input.repeat(*dims)
+
+
+def log2(input: Tensor) -> Tensor:
+    return unary.log(elementwise.floating(input)) * (1 / math.log(2))
+
+
+def log10(input: Tensor) -> Tensor:
+    return unary.log(elementwise.floating(input)) * (1 / math.log(10))
+
+
+def exp2(input: Tensor) -> Tensor:
+    return unary.exp(elementwise.floating(input) * math.log(2))
+
+
+def square(input: Tensor) -> Tensor:
+    return input * input
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return 1.0 / elementwise.floating(input)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    p = input if eps is None else input.clamp(eps, 1 - eps)
+    return unary.log(p / (1 - p))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return Tensor(np.isinf(input._data), _wrap=True)
+
+
+def nan_to_num(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``."""
+    info = np.finfo(input._data.dtype) if input._data.dtype.kind == "f" else None
+    if info is None:
+        return input
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    arr = input._data
+    out = elementwise.where(Tensor(np.isnan(arr), _wrap=True), nan, input)
+    out = elementwise.where(Tensor(arr == np.inf, _wrap=True), hi, out)
+    return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
+
+
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
+    return Tensor(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
+
+
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
+    return bool(np.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and the same values."""
+    return input.shape == other.shape and bool(np.array_equal(input._data, _arr(other)))
+
+
+def _arr(t: Any) -> Any:
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
+    return Tensor(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64), _wrap=True)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return Tensor(np.argwhere(input._data).astype(np.int64), _wrap=True)
+
+
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: Any = None,
+) -> Any:
+    """The distinct values (sorted), and optionally where each input entry went and how often each occurs."""
+    res = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return Tensor(res, _wrap=True)
+    out = [Tensor(res[0], _wrap=True)]
+    k = 1
+    if return_inverse:
+        out.append(Tensor(res[k].reshape(input.shape if dim is None else -1).astype(np.int64), _wrap=True))
+        k += 1
+    if return_counts:
+        out.append(Tensor(res[k].astype(np.int64), _wrap=True))
+    return tuple(out)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors (``indexing="ij"`` as PyTorch's default, or ``"xy"``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: expected indexing 'ij' or 'xy', got {indexing!r}")
+    n = len(tensors)
+    shape = [t.shape[0] for t in tensors]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, t in enumerate(tensors):
+        axis = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            axis = 1 - i
+        view = [1] * n
+        view[axis] = t.shape[0]
+        out.append(t.reshape(*view).expand(*shape))  # (len,) -> (1, .., len, .., 1) -> grid
+    return tuple(out)
+
+
+def hstack(tensors: Any, *, out: Any = None) -> Tensor:
+    ts = list(tensors)
+    return with_out(joining.cat(ts, 0 if ts[0].ndim == 1 else 1), out, "hstack")
+
+
+def vstack(tensors: Any, *, out: Any = None) -> Tensor:
+    ts = [t.reshape(1, -1) if t.ndim == 1 else t for t in tensors]  # (n,) -> (1, n)
+    return with_out(joining.cat(ts, 0), out, "vstack")
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input._data.dtype.kind == "f"
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    return input.clone()
+
+
+# ------------------------------------------------------------------ PyTorch's keyword forms, with out=
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input + alpha * other."""
+    return with_out(elementwise.add(input, _scaled(other, alpha) if alpha != 1 else other), out, "add")
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input - alpha * other."""
+    return with_out(elementwise.sub(input, _scaled(other, alpha) if alpha != 1 else other), out, "sub")
+
+
+def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return with_out(elementwise.mul(input, other), out, "mul")
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (no gradient then)."""
+    q = elementwise.div(input, other)
+    if rounding_mode == "floor":
+        q = q.floor()
+    elif rounding_mode == "trunc":
+        q = q.sign() * q.abs().floor()
+    elif rounding_mode is not None:
+        raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got {rounding_mode!r}")
+    return with_out(q, out, "div")
+
+
+def matmul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    """``torch.matmul(input, other, out=None)``: see ``ops.matmul.matmul`` for the shape rules."""
+    return with_out(_mm.matmul(input, other), out, "matmul")
+
+
+def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
+    return with_out(joining.cat(tensors, dim), out, "cat")
+
+
+def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
+    return with_out(joining.stack(tensors, dim), out, "stack")
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return input.argsort(dim, descending)
+
+
+def t(input: Tensor) -> Tensor:
+    return input.t()
+
+
+def broadcast_to(input: Tensor, size: Any) -> Tensor:
+    return input.expand(*size)
+
+
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """1 with probability ``input`` (or ``p``), else 0, in input's dtype."""
+    from glassgrad.factories import rand
+
+    probs = input if p is None else p
+    return (rand(*input.shape, dtype=input.dtype, generator=generator) < probs).to(input.dtype)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
+           device: Any = None, out: Any = None) -> Tensor:  # fmt: skip
+    """Samples of N(mean, std^2): from tensors of means/stds (broadcast), or numbers and ``size``."""
+    from glassgrad.factories import randn
+
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(_arr(mean).shape), tuple(_arr(std).shape))
+        z = randn(*shape, generator=generator, dtype=ref.dtype)
+    else:
+        z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
+    return with_out(z * std + mean, out, "normal")

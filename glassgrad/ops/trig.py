@@ -1,0 +1,197 @@
+"""More unary math primitives: tan, the inverse trigonometric and the hyperbolic functions,
+atan2, erf and expm1. Integer inputs are promoted to the default float dtype first.
+
+Domains follow NumPy/PyTorch (asin/acos outside [-1, 1] give NaN, without a warning).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.ops.elementwise import floating, operands
+from glassgrad.ops.special import erf_array
+from glassgrad.tensor import Tensor
+
+__all__ = ["tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "erf", "expm1"]
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Tan(Function):
+    """z = tan a.   VJP: g (1 + z^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).tan(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * (1 + out * out)
+
+
+class Asin(Function):
+    """z = arcsin a.   VJP: g / sqrt(1 - a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        xp = array_module(a)
+        with np.errstate(invalid="ignore"):
+            return xp.arcsin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        xp = array_module(a)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return g / xp.sqrt(1 - a * a)
+
+
+class Acos(Function):
+    """z = arccos a.   VJP: -g / sqrt(1 - a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        xp = array_module(a)
+        with np.errstate(invalid="ignore"):
+            return xp.arccos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        xp = array_module(a)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return -g / xp.sqrt(1 - a * a)
+
+
+class Atan(Function):
+    """z = arctan a.   VJP: g / (1 + a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).arctan(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g / (1 + a * a)
+
+
+class Atan2(Function):
+    """z = atan2(a, b), the angle of the point (b, a).   VJP: (g b / r^2, -g a / r^2), r^2 = a^2 + b^2."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = a * a + b * b
+            return g * b / r2, -g * a / r2
+
+
+class Sinh(Function):
+    """z = sinh a.   VJP: g cosh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).sinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * array_module(a).cosh(a)
+
+
+class Cosh(Function):
+    """z = cosh a.   VJP: g sinh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).cosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * array_module(a).sinh(a)
+
+
+class Erf(Function):
+    """z = erf a = 2/sqrt(pi) * integral_0^a e^(-t^2) dt.   VJP: g 2/sqrt(pi) e^(-a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erf_array(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * (_TWO_OVER_SQRT_PI * array_module(a).exp(-a * a)).astype(g.dtype, copy=False)
+
+
+class Expm1(Function):
+    """z = e^a - 1 (exact for small a).   VJP: g (z + 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * (out + 1)
+
+
+def tan(a: Tensor) -> Tensor:
+    return Tan.apply(floating(a))
+
+
+def asin(a: Tensor) -> Tensor:
+    return Asin.apply(floating(a))
+
+
+def acos(a: Tensor) -> Tensor:
+    return Acos.apply(floating(a))
+
+
+def atan(a: Tensor) -> Tensor:
+    return Atan.apply(floating(a))
+
+
+def atan2(a: Tensor, b: Tensor) -> Tensor:
+    """The angle of (b, a) in (-pi, pi] (``torch.atan2(input, other)``); a and b broadcast."""
+    a, b = operands(floating(a) if isinstance(a, Tensor) else a, floating(b) if isinstance(b, Tensor) else b)
+    return Atan2.apply(a, b)
+
+
+def sinh(a: Tensor) -> Tensor:
+    return Sinh.apply(floating(a))
+
+
+def cosh(a: Tensor) -> Tensor:
+    return Cosh.apply(floating(a))
+
+
+def erf(a: Tensor) -> Tensor:
+    return Erf.apply(floating(a))
+
+
+def expm1(a: Tensor) -> Tensor:
+    return Expm1.apply(floating(a))

@@ -14,7 +14,6 @@ import glassgrad
 
 from .helpers import assert_same
 
-LEAD = "lands with the lead's porting surface II"
 A = np.arange(6, dtype=np.float32).reshape(2, 3)
 B = np.arange(12, dtype=np.float32).reshape(3, 4) / 4
 
@@ -47,7 +46,6 @@ def script_matmul_forms(torch):
             torch.matmul(input=a, other=b), torch.matmul(a, b, out=torch.empty(2, 4))]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=f"mm/bmm/addmm, matmul(input=, other=), out=: {LEAD}")
 def test_matmul_forms_port(torch):
     assert_same(script_matmul_forms(glassgrad), script_matmul_forms(torch))
 
@@ -57,12 +55,21 @@ def script_out_keyword(torch):
     buf = torch.empty(2, 3)
     torch.add(a, 1, out=buf)
     torch.mul(buf, 2, out=buf)
-    return [buf, torch.exp(a, out=torch.empty(2, 3))]
+    return [buf, torch.matmul(a, a.T, out=torch.empty(2, 2))]
 
 
-@pytest.mark.xfail(strict=True, reason=f"out= on elementwise ops: {LEAD}")
 def test_out_keyword_port(torch):
     assert_same(script_out_keyword(glassgrad), script_out_keyword(torch))
+
+
+def script_out_keyword_unary(torch):
+    a = torch.tensor(A)
+    return [torch.exp(a, out=torch.empty(2, 3)), torch.sqrt(a, out=torch.empty(2, 3))]
+
+
+@pytest.mark.xfail(strict=True, reason="out= on unary ops (torch.exp(x, out=y)): not yet in glassgrad")
+def test_out_keyword_unary_port(torch):
+    assert_same(script_out_keyword_unary(glassgrad), script_out_keyword_unary(torch))
 
 
 def script_new_factories(torch):
@@ -71,7 +78,6 @@ def script_new_factories(torch):
             x.new_tensor([1, 2]), x.new_zeros(1, dtype=torch.long)]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=f"Tensor.new_zeros/new_ones/new_full/new_empty/new_tensor: {LEAD}")
 def test_new_factories_port(torch):
     assert_same(script_new_factories(glassgrad), script_new_factories(torch))
 
@@ -83,7 +89,6 @@ def script_masks_and_scatter(torch):
     return [torch.masked_select(x, x > 2), x.masked_select(x < 1), one_hot, counts]
 
 
-@pytest.mark.xfail(strict=True, reason=f"masked_select, scatter_, scatter_add_: {LEAD}")
 def test_masks_and_scatter_port(torch):
     assert_same(script_masks_and_scatter(glassgrad), script_masks_and_scatter(torch))
 

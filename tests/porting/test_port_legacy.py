@@ -12,8 +12,6 @@ import glassgrad
 
 from .helpers import assert_same
 
-LEAD = "not yet in glassgrad"
-
 
 def script_variable(torch):
     from importlib import import_module
@@ -64,14 +62,19 @@ def test_loss_module_legacy_port(torch):
 
 
 def script_loss_functional_legacy(torch):
-    out, target = torch.tensor([0.5, 1.5]), torch.tensor([0.0, 1.0])
+    F = torch.nn.functional
+    out, target = torch.tensor([[0.5, 1.5], [2.0, -1.0]]), torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([1, 0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [torch.nn.functional.mse_loss(out, target, size_average=False),
-                torch.nn.functional.binary_cross_entropy(torch.sigmoid(out), target, reduce=False)]  # fmt: skip
+        return [F.mse_loss(out, target, size_average=False), F.l1_loss(out, target, reduce=False),
+                F.smooth_l1_loss(out, target, size_average=True), F.cross_entropy(out, labels, size_average=False),
+                F.nll_loss(F.log_softmax(out, dim=1), labels, reduce=False),
+                F.binary_cross_entropy(torch.sigmoid(out), target, reduce=False),
+                F.binary_cross_entropy_with_logits(out, target, size_average=False, reduce=True),
+                F.kl_div(F.log_softmax(out, dim=1), F.softmax(target, dim=1), size_average=False)]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=f"F.*_loss(size_average=, reduce=): {LEAD}")
 def test_loss_functional_legacy_port(torch):
     assert_same(script_loss_functional_legacy(glassgrad), script_loss_functional_legacy(torch))
 
@@ -85,3 +88,9 @@ def script_size(torch):
 
 def test_size_port(torch):
     assert_same(script_size(glassgrad), script_size(torch))
+
+
+def test_functional_legacy_arguments_warn():
+    x, y = glassgrad.tensor([0.5, 1.5]), glassgrad.tensor([0.0, 1.0])
+    with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
+        assert glassgrad.nn.functional.mse_loss(x, y, size_average=False).item() == 0.5

@@ -103,7 +103,6 @@ def script_range_indexing(torch):
     return [scores, picked]
 
 
-@pytest.mark.xfail(strict=True, reason="indexing with a range (tensor.py getitem/setitem): not yet supported")
 def test_range_indexing_port(torch):
     assert_same(script_range_indexing(glassgrad), script_range_indexing(torch))
 

@@ -326,6 +326,8 @@ def randint(
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")
         low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low  # randint(high, size=(...))
     low, high = int(_number(low)), int(_number(high))
     if low >= high:
         raise ValueError(f"randint: expected low < high, got low={low} and high={high}")

@@ -14,7 +14,9 @@ from glassgrad.data import DataLoader, random_split
 from glassgrad.datasets import digits
 from glassgrad.train import accuracy, fit
 
-CNN_SECONDS = 30.0  # budget on 2 CPU cores (8-14 s measured on one core of a busy machine)
+CNN_SECONDS = (
+    60.0  # a guard against regressions, as for the MLP test: 6-14 s measured on one core of a busy machine
+)
 
 
 def lenet_for_digits() -> nn.Module:

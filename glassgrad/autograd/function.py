@@ -112,7 +112,9 @@ class Primitive:
 
     Subclasses define ``forward(ctx, *arrays, **attrs) -> array`` and
     ``backward(ctx, grad) -> array | tuple[array | None, ...]`` (one entry per positional input),
-    both as static methods on raw arrays. Broadcasting is undone by the engine, not by backward.
+    both as static methods on raw arrays. Broadcasting of inputs is undone by the engine
+    (``unbroadcast``); only a fused op whose inputs broadcast by design (linear's bias, batched
+    matmul, the normalisations' weights) sums those dims itself, and says so in its docstring.
     Set ``name`` for error messages (defaults to the lower-cased class name); ``register = False``
     keeps an abstract helper class out of the registry.
     """

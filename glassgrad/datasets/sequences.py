@@ -53,18 +53,22 @@ def adding_problem(n: int, length: int, generator: Generator | None = None) -> t
 
 
 def first_token(
-    n: int, length: int, vocab: int = 4, generator: Generator | None = None
+    n: int, length: int, vocab: int = 4, noise: int = 4, generator: Generator | None = None
 ) -> tuple[Tensor, Tensor]:
-    """Remember the first token: sequences of random tokens whose label is the token at step 0.
+    """Remember the first token: a token from ``[0, vocab)``, then ``length - 1`` distractors drawn
+    from ``[vocab, vocab + noise)``; the label is the first token.
 
-    Everything after step 0 is noise, so chance accuracy is ``1 / vocab``; a model must carry the
-    first token across ``length - 1`` steps.
+    Chance accuracy is ``1 / vocab``. The distractors are tokens of their own, so a model can learn
+    to ignore them; what it must learn is to carry one token across ``length - 1`` steps, which a
+    tanh RNN's vanishing gradient prevents and gated cells (GRU, LSTM) allow.
 
     Shape:
-        returns ``x`` ``(n, length)`` int64 tokens in ``[0, vocab)`` and ``y`` ``(n,)`` int64.
+        returns ``x`` ``(n, length)`` int64 tokens in ``[0, vocab + noise)`` and ``y`` ``(n,)`` int64.
     """
-    _positive("first_token", n=n, length=length, vocab=vocab)
-    x = get_generator(generator).integers(0, vocab, (n, length)).astype(np.int64)
+    _positive("first_token", n=n, length=length, vocab=vocab, noise=noise)
+    rng = get_generator(generator)
+    x = rng.integers(vocab, vocab + noise, (n, length)).astype(np.int64)
+    x[:, 0] = rng.integers(0, vocab, n)
     return Tensor(x, _wrap=True), Tensor(x[:, 0].copy(), _wrap=True)
 
 

@@ -40,8 +40,8 @@ class AdditiveAttention(Module):
     >>> import glassgrad as gg
     >>> att = AdditiveAttention(4, 6, 8)
     >>> ctx, w = att(gg.randn(2, 4), gg.randn(2, 5, 6))
-    >>> ctx.shape, w.shape, [round(float(s), 4) for s in w.sum(-1).detach()]
-    (glassgrad.Size([2, 6]), glassgrad.Size([2, 5]), [1.0, 1.0])
+    >>> tuple(ctx.shape), tuple(w.shape), [round(float(s), 4) for s in w.sum(-1).detach()]
+    ((2, 6), (2, 5), [1.0, 1.0])
     """
 
     def __init__(

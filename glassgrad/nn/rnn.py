@@ -105,6 +105,9 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch compacts weights for cuDNN here; kept so ported code runs."""
+
     @property
     def _flat_weights(self) -> list[Tensor]:
         return [getattr(self, n) for n in self._flat_weights_names]
@@ -135,27 +138,27 @@ class RNNBase(Module):
         return s
 
     # ------------------------------------------------------------------ forward
-    def _layout(self, input: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:  # noqa: A002
+    def _layout(self, data: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:
         """``(x (S, I), batch_sizes, packed_or_None, unbatched)`` in the packed layout."""
         name = type(self).__name__
-        if isinstance(input, PackedSequence):
-            sizes = tuple(int(b) for b in input.batch_sizes._data)
-            x = input.data
+        if isinstance(data, PackedSequence):
+            sizes = tuple(int(b) for b in data.batch_sizes._data)
+            x = data.data
             if x.ndim != 2 or x.shape[1] != self.input_size:
                 raise ShapeError(f"{name}: expected packed data (S, {self.input_size}), got {tuple(x.shape)}")
-            return x, sizes, input, False
-        if not isinstance(input, Tensor) or input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            return x, sizes, data, False
+        if not isinstance(data, Tensor) or data.ndim not in (2, 3) or data.shape[-1] != self.input_size:
+            got = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
             raise ShapeError(
                 f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}"
             )
-        unbatched = input.ndim == 2
+        unbatched = data.ndim == 2
         if unbatched:
-            input = input.unsqueeze(1)  # (T, I) -> (T, 1, I)
+            data = data.unsqueeze(1)  # (T, I) -> (T, 1, I)
         elif self.batch_first:
-            input = input.transpose(0, 1)  # (N, T, I) -> (T, N, I)
-        steps, n = input.shape[0], input.shape[1]
-        return input.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
+            data = data.transpose(0, 1)  # (N, T, I) -> (T, N, I)
+        steps, n = data.shape[0], data.shape[1]
+        return data.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
 
     def _state(self, hx: Any, n: int, width: int, dtype: Any, unbatched: bool, packed: Any) -> Tensor:
         dirs = 2 if self.bidirectional else 1
@@ -174,8 +177,8 @@ class RNNBase(Module):
             hx = index_select(hx, 1, packed.sorted_indices._data)  # into the packed (sorted) order
         return hx
 
-    def _run(self, input: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
-        x, sizes, packed, unbatched = self._layout(input)
+    def _run(self, data: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
+        x, sizes, packed, unbatched = self._layout(data)
         n = sizes[0] if sizes else 0
         real = self.proj_size or self.hidden_size
         lstm = self.mode == "LSTM"
@@ -248,8 +251,8 @@ class RNN(RNNBase):
 
     >>> import glassgrad as gg
     >>> out, h = RNN(3, 5, num_layers=2)(gg.randn(7, 2, 3))
-    >>> out.shape, h.shape
-    (glassgrad.Size([7, 2, 5]), glassgrad.Size([2, 2, 5]))
+    >>> tuple(out.shape), tuple(h.shape)
+    ((7, 2, 5), (2, 2, 5))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -277,8 +280,8 @@ class LSTM(RNNBase):
 
     >>> import glassgrad as gg
     >>> out, (h, c) = LSTM(3, 5, batch_first=True, bidirectional=True)(gg.randn(2, 7, 3))
-    >>> out.shape, h.shape, c.shape
-    (glassgrad.Size([2, 7, 10]), glassgrad.Size([2, 2, 5]), glassgrad.Size([2, 2, 5]))
+    >>> tuple(out.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 7, 10), (2, 2, 5), (2, 2, 5))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -288,7 +291,9 @@ class LSTM(RNNBase):
                          bidirectional, proj_size, device, dtype)  # fmt: skip
 
     def forward(
-        self, input: Any, hx: tuple[Tensor, Tensor] | None = None
+        self,
+        input: Any,  # noqa: A002 - PyTorch's name
+        hx: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Any, tuple[Tensor, Tensor]]:
         h0, c0 = hx if hx is not None else (None, None)
         out, hn, cn = self._run(input, h0, c0)

@@ -60,25 +60,25 @@ class RNNCellBase(Module):
             s += f", nonlinearity={self.nonlinearity!r}"
         return s
 
-    def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor | None, bool]:  # noqa: A002
-        """Input as (N, I) and hx as (N, H) (an unbatched 1-D input gains a batch of one)."""
+    def _prepare(self, x: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor | None, bool]:
+        """Input as (N, I) and hx as (N, H) (an unbatched 1-D x gains a batch of one)."""
         name = type(self).__name__
-        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ShapeError(
-                f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got {tuple(input.shape)}"
+                f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got {tuple(x.shape)}"
             )
-        batched = input.ndim == 2
+        batched = x.ndim == 2
         if not batched:
-            input = input.unsqueeze(0)  # (I,) -> (1, I)
+            x = x.unsqueeze(0)  # (I,) -> (1, I)
             hx = hx.unsqueeze(0) if hx is not None else None  # (H,) -> (1, H)
-        if hx is not None and tuple(hx.shape) != (input.shape[0], self.hidden_size):
+        if hx is not None and tuple(hx.shape) != (x.shape[0], self.hidden_size):
             raise ShapeError(
-                f"{name}: expected hidden state ({input.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}"
+                f"{name}: expected hidden state ({x.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}"
             )
-        return input, hx, batched
+        return x, hx, batched
 
-    def _zeros(self, input: Tensor) -> Tensor:
-        return zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+    def _zeros(self, x: Tensor) -> Tensor:
+        return zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
 
 
 class RNNCell(RNNCellBase):

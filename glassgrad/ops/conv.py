@@ -51,7 +51,8 @@ def im2col(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple
     (pt, pb), (pl, pr) = padding
     n, c, h, w = x.shape
     xt = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)  # one copy pads and moves N last
-    xt[:, pt : pt + h, pl : pl + w, :] = x.transpose(1, 2, 3, 0)  # (N, C, H, W) -> (C, H, W, N)
+    # written through a (N, C, H, W) view of the interior: NumPy copies faster reading contiguously
+    xt[:, pt : pt + h, pl : pl + w, :].transpose(3, 0, 1, 2)[...] = x  # (N, C, H, W) -> (C, H, W, N)
     ho, wo = out_size(xt.shape[1], kh, sh, dh), out_size(xt.shape[2], kw, sw, dw)
     s_c, s_h, s_w, s_n = xt.strides
     windows = xp.lib.stride_tricks.as_strided(  # a view: (C, kh, kw, Ho, Wo, N)
@@ -81,24 +82,30 @@ def col2im(cols: Any, size: tuple, stride: tuple, dilation: tuple, padding: tupl
         rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
         for j in range(kw):
             out[:, rows, j * dw : j * dw + sw * (wo - 1) + 1 : sw, :] += cols[:, i, j]
-    out = out[:, pt : pt + h, pl : pl + w, :].transpose(3, 0, 1, 2)  # (C, H, W, N) -> (N, C, H, W)
-    return xp.ascontiguousarray(out)
+    return _batch_first(out[:, pt : pt + h, pl : pl + w, :])  # (C, H, W, N) -> (N, C, H, W)
 
 
 def _batch_first(y: Any, bias: Any = None) -> Any:
-    """``(C, H, W, N) -> (N, C, H, W)`` contiguous, adding ``bias`` per channel in the same pass."""
+    """``(C, H, W, N) -> (N, C, H, W)`` contiguous, adding ``bias`` per channel in the same pass.
+
+    The result is written through its own ``(C, H, W, N)`` view: NumPy transposes about twice as
+    fast reading contiguously and writing strided as the other way round."""
     xp = array_module(y)
-    view = y.transpose(3, 0, 1, 2)
+    c, h, w, n = y.shape
+    out = xp.empty((n, c, h, w), dtype=y.dtype)
     if bias is None:
-        return xp.ascontiguousarray(view)
-    out = xp.empty(view.shape, dtype=y.dtype)
-    xp.add(view, bias.reshape(1, -1, 1, 1), out=out)
+        out.transpose(1, 2, 3, 0)[...] = y
+    else:
+        xp.add(y, bias.reshape(c, 1, 1, 1), out=out.transpose(1, 2, 3, 0))
     return out
 
 
 def _batch_last(g: Any) -> Any:
-    """``(N, C, H, W) -> (C, H, W, N)`` contiguous (the columns' layout)."""
-    return array_module(g).ascontiguousarray(g.transpose(1, 2, 3, 0))
+    """``(N, C, H, W) -> (C, H, W, N)`` contiguous (the columns' layout), written as ``_batch_first``."""
+    n, c, h, w = g.shape
+    out = array_module(g).empty((c, h, w, n), dtype=g.dtype)
+    out.transpose(3, 0, 1, 2)[...] = g
+    return out
 
 
 class Conv2d(Function):

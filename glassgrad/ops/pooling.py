@@ -2,12 +2,13 @@
 pooling, and adaptive max pooling. Adaptive average pooling is a linear map per axis and is built
 from matmuls in ``nn.functional.pooling``.
 
-Max and average pooling loop over the ``kh * kw`` kernel offsets: offset ``(i, j)`` of every window
-at once is one strided slice of the padded input, ``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to
-``Ho x Wo``). A running maximum over those slices, with a strict ``>``, keeps the FIRST maximum
-of each window on ties (NaN wins, as in PyTorch). Backward adds ``g`` back through the same slices,
-so where windows overlap a pixel collects the gradient of every window whose maximum it is.
-1-D pools are the 2-D ones with a height of 1. Backward is first-order only.
+Tap ``(i, j)`` of every window at once is one strided view of the padded input,
+``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to ``Ho x Wo``); the ``kh * kw`` taps are gathered once
+into a contiguous ``(kh*kw, N, C, Ho, Wo)`` array, and the ops loop over the kernel offsets, never
+over pixels or batch items. A running maximum over the taps, with a strict ``>``, keeps the FIRST
+maximum of each window on ties (NaN wins, as in PyTorch). Backward writes ``g`` back through the
+same strided views, so where windows overlap a pixel collects the gradient of every window whose
+maximum it is. 1-D pools are the 2-D ones with a height of 1. Backward is first-order only.
 """
 
 from __future__ import annotations
@@ -65,47 +66,49 @@ def _taps(x: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
     return taps.reshape(-1, *taps.shape[2:])  # (kh, kw, N, C, Ho, Wo) -> (K, N, C, Ho, Wo)
 
 
-def _scatter_taps(
-    taps: Any, shape: tuple, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple
-) -> Any:
-    """The adjoint of ``_taps``: add each tap's value back where it was read, then drop the padding.
+def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
+    """Whether no pixel is read by two windows (each window's span ends before the next begins)."""
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
 
-    Windows that cannot overlap (stride >= dilated kernel span) are written in one strided copy;
-    otherwise one strided add per kernel offset accumulates the overlaps.
 
-    Shape:
-        taps ``(K, N, C, Ho, Wo)`` (or broadcastable to it), shape ``(N, C, H, W)`` -> ``(N, C, H, W)``.
-    """
-    xp = array_module(taps)
+def _unpad(dx: Any, padding: tuple) -> Any:
+    (pt, pb), (pl, pr) = padding
+    if not (pt or pb or pl or pr):
+        return dx
+    h, w = dx.shape[2] - pt - pb, dx.shape[3] - pl - pr
+    return array_module(dx).ascontiguousarray(dx[:, :, pt : pt + h, pl : pl + w])
+
+
+def _padded_zeros(shape: tuple, padding: tuple, dtype: Any, xp: Any) -> Any:
     (pt, pb), (pl, pr) = padding
     n, c, h, w = shape
-    (kh, kw), windows = kernel, taps.shape[-2:]
-    dx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=taps.dtype)
-    view = _tap_view(dx, kernel, stride, dilation, windows, True)  # (kh, kw, N, C, Ho, Wo)
-    taps = xp.broadcast_to(taps, (kh * kw, n, c, *windows)).reshape(kh, kw, n, c, *windows)
-    if all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation)):
-        view[...] = taps  # every padded pixel is read by at most one window
-    else:
-        for i in range(kh):
-            for j in range(kw):
-                view[i, j] += taps[i, j]  # offset (i, j) of all windows never collides with itself
-    if pt or pb or pl or pr:
-        return xp.ascontiguousarray(dx[:, :, pt : pt + h, pl : pl + w])
-    return dx
+    return xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=dtype)
 
 
 def _max_windows(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple) -> tuple[Any, Any]:
-    """``(max, arg)`` of every window; ``arg`` is the kernel offset ``i * kw + j`` of the first maximum."""
+    """``(max, arg)`` of every window; ``arg`` is the kernel offset ``i * kw + j`` of the first maximum.
+
+    A running maximum over the taps; a tap replaces the current best only when strictly greater, so
+    ties keep the first. ``arg`` is updated by arithmetic (``arg += take * (k - arg)``), which NumPy
+    runs several times faster than ``where`` or a masked assignment. A NaN wins its window, as in
+    PyTorch (its last NaN, like PyTorch's loop); that rare case is fixed up after the loop."""
     xp = array_module(x)
     taps = _taps(_pad(x, padding, -np.inf), kernel, stride, dilation)  # (K, N, C, Ho, Wo)
     best = taps[0].copy()
-    arg = xp.zeros(best.shape, dtype=np.int8 if len(taps) < 128 else np.int32)
+    itype = np.int8 if len(taps) < 128 else np.int32
+    arg = xp.zeros(best.shape, dtype=itype)
+    take = xp.empty(best.shape, dtype=bool)
+    step = xp.empty(best.shape, dtype=itype)
     for k in range(1, len(taps)):
         v = taps[k]
-        take = v > best  # strict: an equal later value does not displace the first maximum
-        take |= v != v  # a NaN wins, as in PyTorch
-        xp.maximum(best, v, out=best)  # NaN-propagating, like the routing above
-        arg = xp.where(take, arg.dtype.type(k), arg)
+        xp.greater(v, best, out=take)
+        xp.maximum(best, v, out=best)  # NaN-propagating
+        xp.subtract(itype(k), arg, out=step)
+        xp.multiply(step, take, out=step)
+        arg += step
+    if xp.isnan(best).any():
+        for k in range(len(taps)):
+            xp.copyto(arg, itype(k), where=xp.isnan(taps[k]))
     return best, arg
 
 
@@ -146,11 +149,21 @@ class MaxPool2d(Function):
         (arg,) = ctx.saved
         a = ctx.attrs
         xp = array_module(g)
-        k = a["kernel"][0] * a["kernel"][1]
-        routed = xp.empty((k, *g.shape), dtype=g.dtype)  # (K, N, C, Ho, Wo)
-        for t in range(k):
-            xp.multiply(g, arg == t, out=routed[t])  # tap t's share: g where it held the maximum
-        return _scatter_taps(routed, ctx.shapes[0], a["kernel"], a["stride"], a["dilation"], a["padding"])
+        kernel, stride, dilation = a["kernel"], a["stride"], a["dilation"]
+        kh, kw = kernel
+        dx = _padded_zeros(ctx.shapes[0], a["padding"], g.dtype, xp)
+        view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (kh, kw, N, C, Ho, Wo)
+        if _disjoint(kernel, stride, dilation):
+            # each pixel belongs to one window at most: write g where tap i * kw + j held the
+            # maximum (else 0) straight into that tap's pixels, one pass per kernel offset
+            for i in range(kh):
+                for j in range(kw):
+                    xp.multiply(g, arg == i * kw + j, out=view[i, j])
+        else:  # overlapping windows: one accumulating pass per kernel offset
+            for i in range(kh):
+                for j in range(kw):
+                    view[i, j] += g * (arg == i * kw + j)
+        return _unpad(dx, a["padding"])
 
 
 def _divisor(size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
@@ -205,9 +218,20 @@ class AvgPool2d(Function):
     def backward(ctx, g):
         (scale,) = ctx.saved
         a = ctx.attrs
+        xp = array_module(g)
         (ph, pw), extra = a["padding"], a["extra"]
+        kernel, stride = a["kernel"], a["stride"]
         pads = ((ph, ph + extra[0]), (pw, pw + extra[1]))
-        return _scatter_taps(g * scale, ctx.shapes[0], a["kernel"], a["stride"], (1, 1), pads)
+        gs = g * scale  # every tap of a window receives its window's g / divisor
+        dx = _padded_zeros(ctx.shapes[0], pads, g.dtype, xp)
+        view = _tap_view(dx, kernel, stride, (1, 1), g.shape[2:], True)  # (kh, kw, N, C, Ho, Wo)
+        if _disjoint(kernel, stride, (1, 1)):
+            view[...] = gs
+        else:
+            for i in range(kernel[0]):
+                for j in range(kernel[1]):
+                    view[i, j] += gs
+        return _unpad(dx, pads)
 
 
 def adaptive_bins(size: int, windows: int) -> tuple[Any, Any]:

@@ -90,7 +90,6 @@ class RNNSeq(Function):
     def forward(ctx, xg, h0, w_hh, b_hh=None, batch_sizes=(), reverse=False, nonlinearity="tanh"):
         xp = array_module(xg)
         _check("rnn_seq", xg, h0, batch_sizes, w_hh.shape[0])
-        s = xg.shape[0]
         pre = xg + b_hh if b_hh is not None else xg.copy()  # becomes the outputs h_t, in place
         h = h0.copy()
         h_prev = xp.empty_like(pre)

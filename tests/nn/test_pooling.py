@@ -183,8 +183,11 @@ def test_overlapping_windows_accumulate():
 def test_nan_propagates_like_pytorch(torch):
     x = randn(1, 1, 4, 4)
     x[0, 0, 1, 2] = np.nan
-    ours, theirs = F.max_pool2d(gg.tensor(x), 2), torch.nn.functional.max_pool2d(torch.from_numpy(x), 2)
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = np.nan  # two NaNs in one window: PyTorch keeps the last
+    (ours, idx) = F.max_pool2d(gg.tensor(x), 2, return_indices=True)
+    theirs, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
     np.testing.assert_array_equal(ours._data, theirs.numpy())
+    np.testing.assert_array_equal(idx._data, tidx.numpy())
 
 
 # ------------------------------------------------------------------ errors

@@ -89,3 +89,22 @@ def _fold(draw):
     c = draw(st.integers(1, 2))
     cols = values(draw, (1, c * kernel[0] * kernel[1], windows[0] * windows[1]))
     return (lambda c: F.fold(c, size, kernel, dilation, padding, stride)), (cols,)
+
+
+@case("conv2d")
+def _conv_padding_modes(draw):
+    """Every padding_mode: the module's path, F.pad (reflect / replicate / circular / zeros) then an
+    unpadded convolution, differentiated as one function."""
+    mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    nd = draw(st.sampled_from([1, 2]))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    pad = tuple(draw(st.integers(0, 1)) for _ in range(nd))
+    spatial = tuple(
+        max(k, p + 1) + draw(st.integers(0, 2)) for k, p in zip(kernel, pad)
+    )  # reflect: pad < size
+    x = values(draw, (1, 2, *spatial))
+    w = values(draw, (2, 2, *kernel))
+    pairs = tuple(v for p in reversed(pad) for v in (p, p))  # F.pad order: last dim first
+    conv = F.conv2d if nd == 2 else F.conv1d
+    f_mode = "constant" if mode == "zeros" else mode
+    return (lambda x, w: conv(F.pad(x, pairs, mode=f_mode), w)), (x, w)

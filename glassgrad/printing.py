@@ -11,6 +11,8 @@ The rules for floating values, written from PyTorch's documented behaviour:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["array_str", "tensor_repr"]
@@ -22,7 +24,8 @@ LINEWIDTH = 80
 
 
 def _float_formatter(arr: np.ndarray):
-    finite = arr[np.isfinite(arr)]
+    shown = _summarised(arr)
+    finite = shown[np.isfinite(shown)]  # as PyTorch: the mode is chosen from the entries shown
     nonzero = np.abs(finite[finite != 0])
     ints = bool(finite.size) and bool(np.all(finite == np.ceil(finite)))
     sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
@@ -36,7 +39,6 @@ def _float_formatter(arr: np.ndarray):
             return f"{v:.{PRECISION}e}"
         return f"{v:.0f}." if ints else f"{v:.{PRECISION}f}"
 
-    shown = _summarised(arr)
     width = max((len(fmt(float(v))) for v in shown.flat if np.isfinite(v)), default=0)
     return lambda v: fmt(float(v)).rjust(width)
 
@@ -61,23 +63,36 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
         return str(arr.item())
     if arr.size == 0:
         return "[]"
+    if kind == "c":  # complex: NumPy's layout (PyTorch's differs in detail)
+        return np.array2string(arr, separator=", ", prefix=prefix, threshold=THRESHOLD,
+                               edgeitems=EDGEITEMS, max_line_width=LINEWIDTH)  # fmt: skip
     if kind == "f":
-        formatter = {"float_kind": _float_formatter(arr)}
-    elif kind == "c":
-        formatter = None
+        fmt = _float_formatter(arr)
     else:
         shown = _summarised(arr)
         width = max(len(str(v)) for v in shown.flat)
-        formatter = {"all": lambda v: str(v).rjust(width)}
-    return np.array2string(
-        arr,
-        separator=", ",
-        prefix=prefix,
-        threshold=THRESHOLD,
-        edgeitems=EDGEITEMS,
-        max_line_width=LINEWIDTH,
-        formatter=formatter,
+        fmt = lambda v: str(v).rjust(width)  # noqa: E731
+    return _nested(arr, fmt, len(prefix), arr.size > THRESHOLD)
+
+
+def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
+    """PyTorch's layout: a row wraps after as many entries as fit in the width left of ``indent``
+    (an elided run counts as one entry); inner blocks are separated by ndim - 1 newlines."""
+    cut = summarize and arr.shape[0] > 2 * EDGEITEMS
+    if arr.ndim == 1:
+        ends = (arr[:EDGEITEMS], arr[-EDGEITEMS:]) if cut else (arr, arr[:0])
+        head, tail = ([fmt(v) for v in part] for part in ends)
+        items = head + [" ..."] + tail if cut else head
+        per_line = max(1, (LINEWIDTH - indent) // (max(len(t) for t in head + tail) + 2))
+        lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = (
+        [*range(EDGEITEMS), None, *range(arr.shape[0] - EDGEITEMS, arr.shape[0])]
+        if cut
+        else range(arr.shape[0])
     )
+    blocks = ["..." if i is None else _nested(arr[i], fmt, indent + 1, summarize) for i in rows]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(blocks) + "]"
 
 
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:

@@ -73,6 +73,8 @@ def _key(key: Any, op: str) -> tuple[tuple, bool]:
         else:
             if isinstance(k, Tensor):
                 k = k._data
+            elif isinstance(k, range):
+                k = np.arange(k.start, k.stop, k.step, dtype=np.int64)  # PyTorch indexes with it as a list
             elif isinstance(k, list | tuple):
                 k = np.asarray([e._data if isinstance(e, Tensor) else e for e in k])
                 if k.size == 0:

@@ -118,7 +118,11 @@ def test_channel_dropout_keeps_the_mean_and_checks_shape():
     y = F.dropout2d(gg.ones(200, 50, 2, 2), p=0.3)
     assert abs(float(y.mean().item()) - 1.0) < 0.03
     with pytest.raises(ShapeError, match="dropout2d"):
-        F.dropout2d(gg.ones(2, 3))
+        F.dropout2d(gg.ones(2, 3, 4, 5, 6))
+    with pytest.warns(UserWarning, match="2-D input"):  # PyTorch too: element-wise, as dropout
+        flat = F.dropout2d(gg.ones(400, 50), p=0.5)
+    assert 0.3 < float((flat == 0).float().mean().item()) < 0.7
+    assert 0.3 < float((flat[:, 0] == 0).float().mean().item()) < 0.7
     with pytest.raises(ValueError, match="probability"):
         F.dropout1d(gg.ones(2, 3, 4), p=1.5)
 

@@ -1,7 +1,5 @@
 """Issue 7, items 8, 9 and 11, written as real scripts write them: each script takes the library
-as ``torch`` and runs once on glassgrad and once on PyTorch; the results must agree.
-
-(``_data(torch)`` stands for ``torch.utils.data`` until glassgrad.utils.data lands.)"""
+as ``torch`` and runs once on glassgrad and once on PyTorch; the results must agree."""
 
 from __future__ import annotations
 
@@ -16,10 +14,6 @@ RNG = np.random.default_rng(0)
 X = RNG.standard_normal((64, 5)).astype(np.float32)
 Y = (X @ RNG.standard_normal((5, 1)) + 0.1).astype(np.float32)
 W = {"0.weight": RNG.standard_normal((8, 5)) * 0.3, "0.bias": np.zeros(8), "2.weight": RNG.standard_normal((1, 8)) * 0.3, "2.bias": np.zeros(1)}  # fmt: skip
-
-
-def _data(torch):
-    return torch.utils.data if hasattr(torch, "utils") and hasattr(torch.utils, "data") else torch.data
 
 
 def _model(torch):
@@ -122,7 +116,7 @@ def test_distributions_port(torch):
 
 
 def script_samplers(torch):
-    data = _data(torch)
+    data = torch.utils.data
     dataset = data.TensorDataset(torch.tensor(X), torch.tensor(Y))
     labels = (Y[:, 0] > 0).astype(int)
     weights = 1.0 / np.bincount(labels)[labels]

@@ -14,7 +14,8 @@ from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.nn.functional.activation import log_softmax
-from glassgrad.nn.functional.loss import as_target, check_reduction, reduce
+from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
+from glassgrad.nn.functional.loss import reduce as _reduce
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import loss as _L
@@ -88,6 +89,8 @@ def nll_loss(
     weight: Tensor | None = None,
     *,
     ignore_index: int = -100,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class indices under log-probabilities: -w[t] * input[n, t].
@@ -99,6 +102,7 @@ def nll_loss(
         input: (N, C, *) log-probabilities, or (C,); target: (N, *) int64, or ();
         weight: (C,); returns () or (N, *) for 'none'.
     """
+    reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     check_reduction("nll_loss", reduction)
     x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
     idx = tgt._data
@@ -115,7 +119,7 @@ def nll_loss(
             # gradient is 0 (as in PyTorch); the nan is selected, not computed from the inputs
             return _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))
         return loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
-    return _squeeze_unbatched(reduce(loss, reduction), unbatched, reduction)
+    return _squeeze_unbatched(_reduce(loss, reduction), unbatched, reduction)
 
 
 def cross_entropy(
@@ -124,6 +128,8 @@ def cross_entropy(
     weight: Tensor | None = None,
     *,
     ignore_index: int = -100,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -144,6 +150,7 @@ def cross_entropy(
     >>> round(F.cross_entropy(gg.tensor([[0.0, 0.0]]), gg.tensor([1])).item(), 4)
     0.6931
     """
+    reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
@@ -185,7 +192,7 @@ def _cross_entropy_probs(
         wshape = (n_classes,) + (1,) * (input.ndim - class_dim - 1)  # (C,) -> (C, 1, ...)
         target = target * weight.reshape(wshape)
     loss = -(log_softmax(input, class_dim) * target).sum(class_dim)  # (N, C, *) -> (N, *)
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)
 
 
 def _broadcasts_to(op: str, name: str, t: Tensor | None, shape: tuple[int, ...]) -> None:
@@ -205,6 +212,8 @@ def binary_cross_entropy(
     target: Tensor,
     weight: Tensor | None = None,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """-w (y log p + (1 - y) log(1 - p)) on probabilities p in [0, 1], logs clamped at -100.
@@ -215,6 +224,7 @@ def binary_cross_entropy(
     Shape:
         input, target: (*) of the same shape; weight broadcasts to (*); returns () or (*) for 'none'.
     """
+    reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     check_reduction("binary_cross_entropy", reduction)
     target = as_target("binary_cross_entropy", input, target)
     if target._data.dtype != input._data.dtype:  # PyTorch refuses here rather than promote
@@ -237,6 +247,8 @@ def binary_cross_entropy_with_logits(
     target: Tensor,
     weight: Tensor | None = None,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
@@ -249,6 +261,7 @@ def binary_cross_entropy_with_logits(
         input, target: (*) of the same shape; weight broadcasts to (*); pos_weight to (*)
         (usually (C,) for input (N, C)); returns () or (*) for 'none'.
     """
+    reduction = legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     op = "binary_cross_entropy_with_logits"
     check_reduction(op, reduction)
     target = as_target(op, input, target)

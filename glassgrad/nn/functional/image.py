@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.layers import dropout
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import resample as _R
 from glassgrad.random import get_generator
@@ -261,11 +263,21 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels (each an H x W feature map) with probability ``p``; inverted scaling.
 
-    A 3-D input is taken as (N, C, L), one draw per (sample, channel), as PyTorch does today.
+    A 3-D input is taken as (N, C, L), one draw per (sample, channel), as PyTorch does today. A
+    2-D input (deprecated in PyTorch, still used by the examples) warns and is dropped element-wise,
+    as PyTorch does.
 
     Shape:
         input: (N, C, H, W) or (N, C, L); returns the same shape.
     """
+    if input.ndim == 2:
+        warnings.warn(
+            "dropout2d: a 2-D input is deprecated (PyTorch will refuse it); it is dropped element-wise, "
+            "as by dropout",
+            UserWarning,
+            stacklevel=2,
+        )
+        return dropout(input, p, training, inplace)
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
     return _channel_dropout("dropout2d", input, p, training, True)

@@ -8,6 +8,7 @@ the classification losses live here too.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from glassgrad.errors import ShapeError
@@ -46,6 +47,17 @@ def check_weight(op: str, x: Tensor, weight: Tensor | None) -> None:
         )
 
 
+def legacy_reduction(op: str, size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` mapped onto ``reduction`` (they win when
+    given, with a warning): ``reduce=False`` is 'none', else ``size_average=False`` is 'sum'."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(f"{op}: size_average and reduce are deprecated; use reduction=", UserWarning, stacklevel=3)
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
 def reduce(loss: Tensor, reduction: str) -> Tensor:
     """Apply ``reduction`` to an elementwise loss."""
     if reduction == "mean":
@@ -53,6 +65,9 @@ def reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+_reduce = reduce  # for the losses whose ``reduce`` argument hides the function
 
 
 def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, mean_by_weight: bool) -> Tensor:
@@ -69,6 +84,8 @@ def mse_loss(
     input: Tensor,  # noqa: A002 - PyTorch's names
     target: Tensor,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     weight: Tensor | None = None,
 ) -> Tensor:
@@ -84,6 +101,7 @@ def mse_loss(
     >>> F.mse_loss(gg.tensor([1.0, 2.0]), gg.tensor([1.0, 4.0]))
     tensor(2.)
     """
+    reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     check_reduction("mse_loss", reduction)
     target = as_target("mse_loss", input, target)
     check_weight("mse_loss", input, weight)
@@ -95,6 +113,8 @@ def l1_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     weight: Tensor | None = None,
 ) -> Tensor:
@@ -105,6 +125,7 @@ def l1_loss(
     Shape:
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
+    reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     check_reduction("l1_loss", reduction)
     target = as_target("l1_loss", input, target)
     check_weight("l1_loss", input, weight)
@@ -123,6 +144,8 @@ def smooth_l1_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
@@ -131,12 +154,13 @@ def smooth_l1_loss(
     Shape:
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
+    reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target)
     diff = input - target
-    return reduce(diff.abs() if beta == 0 else _smooth(diff, beta), reduction)
+    return _reduce(diff.abs() if beta == 0 else _smooth(diff, beta), reduction)
 
 
 def huber_loss(
@@ -166,6 +190,8 @@ def kl_div(
     input: Tensor,  # noqa: A002
     target: Tensor,
     *,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
@@ -180,6 +206,7 @@ def kl_div(
     Shape:
         input, target: (N, *) of the same shape; returns () or (N, *) for 'none'.
     """
+    reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
     target = as_target("kl_div", input, target)
     if log_target:
@@ -192,4 +219,4 @@ def kl_div(
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim > 0 else total
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)

@@ -1,0 +1,96 @@
+"""Issue 7, item 5: legacy names the older tutorials still use (``Variable``, typed tensor
+constructors, ``Tensor(3, 4)``, losses' ``size_average``/``reduce``, ``Size``). Each script runs on
+glassgrad and on PyTorch; the results must agree."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import glassgrad
+
+from .helpers import assert_same
+
+
+def script_variable(torch):
+    from importlib import import_module
+
+    Variable = import_module(torch.__name__ + ".autograd").Variable
+    x = Variable(torch.tensor([1.0, 2.0]), requires_grad=True)
+    y = Variable(torch.tensor([3.0, 4.0]))
+    (x * y).sum().backward()
+    return [x.grad, y.requires_grad, type(x).__name__]
+
+
+def test_variable_port(torch):
+    assert_same(script_variable(glassgrad), script_variable(torch))
+
+
+def script_tensor_constructor(torch):
+    empty = torch.Tensor(3, 4)
+    return [empty.shape, empty.dtype, torch.Tensor([0]), torch.Tensor([[1, 2]]), torch.Tensor().shape]
+
+
+def test_tensor_constructor_port(torch):
+    assert_same(script_tensor_constructor(glassgrad), script_tensor_constructor(torch))
+
+
+def script_typed_constructors(torch):
+    return [torch.LongTensor([1, 2]), torch.FloatTensor([1, 2]), torch.DoubleTensor([0.5]),
+            torch.BoolTensor([True, False]), torch.ByteTensor([3]), torch.FloatTensor(2, 3).shape,
+            torch.LongTensor(2).dtype]  # fmt: skip
+
+
+def test_typed_constructors_port(torch):
+    assert_same(script_typed_constructors(glassgrad), script_typed_constructors(torch))
+
+
+def script_loss_module_legacy(torch):
+    out, target = torch.tensor([[0.5, 1.5], [2.0, -1.0]]), torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both libraries warn that the arguments are deprecated
+        summed = torch.nn.MSELoss(size_average=False)(out, target)
+        per_item = torch.nn.L1Loss(reduce=False)(out, target)
+        mean = torch.nn.SmoothL1Loss(size_average=True, reduce=True)(out, target)
+        nll = torch.nn.NLLLoss(size_average=False)(torch.log_softmax(out, dim=1), torch.tensor([0, 1]))
+    return [summed, per_item, mean, nll]
+
+
+def test_loss_module_legacy_port(torch):
+    assert_same(script_loss_module_legacy(glassgrad), script_loss_module_legacy(torch))
+
+
+def script_loss_functional_legacy(torch):
+    F = torch.nn.functional
+    out, target = torch.tensor([[0.5, 1.5], [2.0, -1.0]]), torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [F.mse_loss(out, target, size_average=False), F.l1_loss(out, target, reduce=False),
+                F.smooth_l1_loss(out, target, size_average=True), F.cross_entropy(out, labels, size_average=False),
+                F.nll_loss(F.log_softmax(out, dim=1), labels, reduce=False),
+                F.binary_cross_entropy(torch.sigmoid(out), target, reduce=False),
+                F.binary_cross_entropy_with_logits(out, target, size_average=False, reduce=True),
+                F.kl_div(F.log_softmax(out, dim=1), F.softmax(target, dim=1), size_average=False)]  # fmt: skip
+
+
+def test_loss_functional_legacy_port(torch):
+    assert_same(script_loss_functional_legacy(glassgrad), script_loss_functional_legacy(torch))
+
+
+def script_size(torch):
+    x = torch.ones(2, 3, 4)
+    s = x.size()
+    return [s, s.numel(), x.size(1), x.shape[-1], isinstance(s, tuple), s == (2, 3, 4), type(s).__name__,
+            repr(s).split(".", 1)[1], torch.Size([2, 3]) == torch.ones(2, 3).shape, x.view(s[0], -1).shape]  # fmt: skip
+
+
+def test_size_port(torch):
+    assert_same(script_size(glassgrad), script_size(torch))
+
+
+def test_functional_legacy_arguments_warn():
+    x, y = glassgrad.tensor([0.5, 1.5]), glassgrad.tensor([0.0, 1.0])
+    with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
+        assert glassgrad.nn.functional.mse_loss(x, y, size_average=False).item() == 0.5

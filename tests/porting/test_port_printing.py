@@ -1,0 +1,37 @@
+"""Issue 7, item 10: tensors print as PyTorch prints them (number formatting, ``grad_fn`` names
+with their trailing index, dtype suffixes). The same script's printed text is compared, with the
+library's name taken out."""
+
+from __future__ import annotations
+
+import glassgrad
+
+
+def script_printing(torch):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([[1.5, 2.25], [1e-5, 3.0]])
+    shown = [x, x + 1, x * 2, (x * 2).sum(), x.mean(), x.exp(), torch.tensor([1, 2, 3]),
+             torch.tensor([0.1, 100.0]), y, torch.tensor(3.5), torch.zeros(2, dtype=torch.float64),
+             torch.tensor([True, False]), torch.tensor([1e10, 1.0]), torch.arange(3) * 1.5,
+             torch.tensor([[1.0, -2.0]]).T, x.detach(), torch.nn.Parameter(torch.ones(2))]  # fmt: skip
+    return [str(v).replace(torch.__name__ + ".", "LIB.") for v in shown] + [x.grad_fn, (x + 1).grad_fn.name()]
+
+
+def test_printing_port(torch):
+    ours, theirs = script_printing(glassgrad), script_printing(torch)
+    assert ours[:-1] == theirs[:-1]
+    assert ours[-1] == theirs[-1]
+
+
+def script_layout(torch):
+    wide = torch.tensor([[i / 7 for i in range(20)] for _ in range(3)], requires_grad=True)
+    return [str(t).replace(torch.__name__ + ".", "LIB.") for t in (
+        wide * 1, torch.arange(2000) * 1.0, torch.arange(3000).view(100, 30) * 1.0,
+        torch.arange(5000).view(5, 10, 100), torch.arange(3000) * 1e-5, torch.arange(24.0).view(2, 3, 4),
+        torch.tensor([1.5, float("inf"), -float("inf"), float("nan")]), torch.arange(-500, 500, 3).view(-1, 1)[:40])]  # fmt: skip
+
+
+def test_layout_port(torch):
+    # wrapping, elisions, nesting and number modes of large and wide tensors
+    for ours, theirs in zip(script_layout(glassgrad), script_layout(torch)):
+        assert ours == theirs

@@ -130,7 +130,7 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                     ready.append(nxt)
             elif g is not None:
                 _add_leaf(leaves, nxt, g)
-        if not retain_graph and node.saved and _holds_arrays(node.saved):
+        if not retain_graph and node.saved and (node.versions or _holds_arrays(node.saved)):
             # Only saved arrays are freed: a node that saved none (add, sum, a product with a
             # Python number ...) can run again, as in PyTorch, where the error comes from reading
             # freed saved tensors.
@@ -181,8 +181,13 @@ def _run_hooks(hooks: list, grad):
 
 
 def _check_versions(node: Node) -> None:
-    for counter, expected, what in node.versions:
+    for counter, expected, which, shape in node.versions:
         if counter[0] != expected:
+            what = (
+                f"its output of shape {tuple(shape)}"
+                if which < 0
+                else f"input {which} of shape {tuple(shape)}"
+            )
             raise GraphError(
                 f"{node.fn.name}: {what}, saved for backward, was modified in place after the op ran "
                 f"(version {counter[0]}, expected {expected}; a tensor and its views share one version); "

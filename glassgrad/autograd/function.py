@@ -198,13 +198,30 @@ class Primitive:
 Function = Primitive
 
 
+def _owner(a: Any) -> Any:
+    """The object that owns ``a``'s memory (NumPy points a view's ``base`` at the owner)."""
+    b = a.base
+    return a if b is None else b
+
+
+def _shares(s: Any, a: Any) -> bool:
+    """Whether arrays ``s`` and ``a`` may share memory: by owner identity (cheap, the common
+    case), else, when an owner is not a plain array (a strided view's buffer), by bounds."""
+    os_, oa = _owner(s), _owner(a)
+    if os_ is oa:
+        return True
+    if os_.__class__ is ndarray and oa.__class__ is ndarray:
+        return False  # two different owning arrays: two different buffers
+    return may_share_memory(s, a)
+
+
 def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
     """An output that is a view of an input (reshape, transpose, slices, expand ...) shares the
     input's version counter, so an in-place change through either is seen by every saved copy."""
     tensor_cls = _tensor_cls[0]
     out = result._data
     for x, a in zip(inputs, arrays):
-        if isinstance(x, tensor_cls) and may_share_memory(out, a):
+        if isinstance(x, tensor_cls) and _shares(out, a):
             result._vc = x._vc
             x._vc[1] = True  # shared: in-place changes of either are no longer recorded
             return
@@ -212,19 +229,33 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
 
 def _saved_versions(cls: type, saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:
     """For each array forward saved that is (or views) an input's or the output's memory: that
-    tensor's version counter, the version now, and a description, checked before backward runs."""
+    tensor's version counter, the version now, and which one it is (-1: the output; else the
+    input's position) with its shape, checked before backward runs."""
     tensor_cls = _tensor_cls[0]
+    res = result._data
     out = []
     for s in saved:
         if s.__class__ is not ndarray:
             continue
-        if s is result._data or (s.base is not None and may_share_memory(s, result._data)):
-            out.append((result._vc, result._vc[0], f"its output of shape {tuple(s.shape)}"))
+        if s is res:
+            out.append((result._vc, result._vc[0], -1, s.shape))
             continue
-        for i, (x, a) in enumerate(zip(inputs, arrays)):
-            if isinstance(x, tensor_cls) and (s is a or (s.base is not None and may_share_memory(s, a))):
-                out.append((x._vc, x._vc[0], f"input {i} of shape {tuple(a.shape)}"))
-                break
+        i = 0
+        for a in arrays:  # the common case: forward saved an input itself
+            if s is a:
+                x = inputs[i]
+                if isinstance(x, tensor_cls):
+                    out.append((x._vc, x._vc[0], i, a.shape))
+                    break
+            i += 1
+        else:  # not an input itself: a view of one (or of the output), or an array of its own
+            if _shares(s, res):
+                out.append((result._vc, result._vc[0], -1, s.shape))
+                continue
+            for i, (x, a) in enumerate(zip(inputs, arrays)):
+                if isinstance(x, tensor_cls) and _shares(s, a):
+                    out.append((x._vc, x._vc[0], i, a.shape))
+                    break
     return out
 
 

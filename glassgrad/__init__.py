@@ -342,3 +342,10 @@ __all__ += [
 from glassgrad import decode  # noqa: E402
 
 __all__ += ["decode"]
+
+# out= on the top-level unary functions (torch.exp(x, out=y)), as PyTorch.
+from glassgrad.ops.composite import unary_with_out as _unary_with_out  # noqa: E402
+
+abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid = (  # noqa: A001
+    _unary_with_out(f, f.__name__) for f in (abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid)
+)

@@ -15,7 +15,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import asarray, may_share_memory, ndarray
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 
-__all__ = ["Primitive", "Function", "Node", "REGISTRY", "observers"]
+__all__ = ["Primitive", "Function", "Node", "REGISTRY", "observers", "FunctionCtx", "once_differentiable"]
 
 #: Every primitive op by name. Tests iterate it so that an op without a gradient check fails.
 REGISTRY: dict[str, type[Primitive]] = {}
@@ -269,3 +269,9 @@ def _describe(arrays: list) -> str:
 
 # Set by glassgrad.tensor once Tensor exists (tensor.py imports this module, not the reverse).
 _tensor_cls: list = [None]
+
+
+
+# PyTorch's path torch.autograd.function.{FunctionCtx, once_differentiable} for user code;
+# imported last because custom.py builds on Primitive above.
+from glassgrad.autograd.custom import FunctionCtx, once_differentiable  # noqa: E402

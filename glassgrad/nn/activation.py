@@ -217,16 +217,15 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-def _check_dim(name: str, dim: int | None) -> int:
-    if dim is None:
-        raise ValueError(
-            f"{name}: expected dim (an int); PyTorch's implicit choice of dim is deprecated, got None"
-        )
+def _check_dim(name: str, dim: int | None) -> int | None:
+    """None keeps PyTorch's deprecated implicit choice (made, with a warning, at forward)."""
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"{name}: expected dim to be an int or None, got {type(dim).__name__}")
     return dim
 
 
 class Softmax(Module):
-    """``exp(x_i) / sum_j exp(x_j)`` along ``dim`` (which must be given).
+    """``exp(x_i) / sum_j exp(x_j)`` along ``dim`` (omitted: PyTorch's legacy choice, with a warning).
 
     Shape:
         input ``(*)``, output ``(*)``, summing to 1 along ``dim``.
@@ -247,7 +246,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """``x_i - log(sum_j exp(x_j))`` along ``dim`` (which must be given).
+    """``x_i - log(sum_j exp(x_j))`` along ``dim`` (omitted: PyTorch's legacy choice, with a warning).
 
     Shape:
         input ``(*)``, output ``(*)``.

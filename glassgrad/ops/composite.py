@@ -24,7 +24,7 @@ __all__ = [
     "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
     "unique", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
     "add", "sub", "mul", "div", "matmul", "cat", "stack", "argsort", "t", "broadcast_to", "bernoulli",
-    "normal",
+    "normal", "unary_with_out",
 ]  # fmt: skip
 
 
@@ -376,3 +376,14 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     else:
         z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
     return with_out(z * std + mean, out, "normal")
+
+
+def unary_with_out(fn: Any, name: str) -> Any:
+    """``fn(input)`` as PyTorch's top-level function ``torch.<name>(input, *, out=None)``."""
+
+    def function(input: Tensor, *, out: Any = None) -> Tensor:
+        return with_out(fn(input), out, name)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = fn.__doc__
+    return function

@@ -64,11 +64,16 @@ def test_activation_in_a_sequential_with_empty_and_size_one_dims():
     assert model(gg.zeros(2, 1)).tolist() == [[1.0], [1.0]]
 
 
-def test_softmax_needs_a_dim_and_gelu_checks_its_mode():
-    with pytest.raises(ValueError, match="Softmax: expected dim"):
-        nn.Softmax()
-    with pytest.raises(ValueError, match="LogSoftmax: expected dim"):
-        nn.LogSoftmax()
+def test_softmax_without_dim_warns_and_chooses_as_pytorch_and_gelu_checks_its_mode(torch):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    for ours, theirs in ((nn.Softmax(), torch.nn.Softmax()), (nn.LogSoftmax(), torch.nn.LogSoftmax())):
+        with pytest.warns(UserWarning, match="implicit dimension"):
+            out = ours(gg.tensor(x))
+        with pytest.warns(UserWarning):
+            ref = theirs(torch.tensor(x))
+        np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="Softmax: expected dim to be an int or None"):
+        nn.Softmax(dim="last")
     with pytest.raises(ValueError, match="approximate 'none' or 'tanh'"):
         nn.GELU("fast")
     with pytest.raises(ValueError, match="min_val <= max_val"):

@@ -79,10 +79,12 @@ def test_step_is_the_perceptron_step_without_gradient():
 
 def test_activation_errors():
     x = gg.randn(2, 3)
-    with pytest.raises(ValueError, match="softmax: expected dim"):
-        F.softmax(x)
-    with pytest.raises(ValueError, match="log_softmax: expected dim"):
-        F.log_softmax(x)
+    for f, dim in ((F.softmax, 1), (F.log_softmax, 1)):
+        with pytest.warns(UserWarning, match="implicit dimension choice is deprecated"):
+            implicit = f(x)  # PyTorch's legacy rule: dim 1 for a 2-d input
+        np.testing.assert_allclose(implicit.numpy(), f(x, dim).numpy())
+    with pytest.warns(UserWarning):
+        np.testing.assert_allclose(F.softmax(gg.ones(4)).numpy(), np.full(4, 0.25))  # 1-d: dim 0
     with pytest.raises(ValueError, match="gelu: expected approximate 'none' or 'tanh', got 'erf'"):
         F.gelu(x, approximate="erf")
     with pytest.raises(ValueError, match="hardtanh: expected min_val <= max_val"):

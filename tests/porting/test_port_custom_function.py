@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 import glassgrad
 
 from .helpers import assert_same
@@ -109,10 +107,5 @@ def script_once_differentiable(torch):
     return x.grad
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="once_differentiable is glassgrad.autograd.once_differentiable, not yet at "
-    "PyTorch's path glassgrad.autograd.function.once_differentiable",
-)
 def test_once_differentiable_port(torch):
     assert_same(script_once_differentiable(glassgrad), script_once_differentiable(torch))

@@ -7,6 +7,7 @@ return value, as ``x = F.relu(x, inplace=True)`` already does).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from glassgrad.ops import activation as _A
@@ -134,9 +135,17 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _A.softplus(input, beta, threshold)
 
 
-def _check_dim(name: str, dim: Any) -> None:
-    if dim is None:
-        raise ValueError(f"{name}: expected dim (the axis that sums to one), got None")
+def _implicit_dim(name: str, input: Tensor, dim: Any) -> Any:  # noqa: A002
+    """PyTorch's legacy choice when ``dim`` is omitted (0 for 0-, 1- and 3-d input, else 1), with
+    its deprecation warning: old tutorials call ``F.log_softmax(x)``, and they port."""
+    if dim is not None:
+        return dim
+    warnings.warn(
+        f"{name}: implicit dimension choice is deprecated (as in PyTorch); pass dim= explicitly",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if input.ndim in (0, 1, 3) else 1
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
@@ -144,13 +153,13 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
     Args:
         input: the scores.
-        dim: the axis that sums to one; unlike PyTorch it is required (no implicit choice).
+        dim: the axis that sums to one; omitted, PyTorch's legacy choice with its warning.
         dtype: cast the input to this dtype first.
 
     Shape:
         input: (*); returns (*).
     """
-    _check_dim("softmax", dim)
+    dim = _implicit_dim("softmax", input, dim)
     return _A.softmax(input, dim, dtype)
 
 
@@ -165,7 +174,7 @@ def log_softmax(
     Shape:
         input: (*); returns (*).
     """
-    _check_dim("log_softmax", dim)
+    dim = _implicit_dim("log_softmax", input, dim)
     return _A.log_softmax(input, dim, dtype)
 
 

@@ -271,7 +271,6 @@ def _describe(arrays: list) -> str:
 _tensor_cls: list = [None]
 
 
-
 # PyTorch's path torch.autograd.function.{FunctionCtx, once_differentiable} for user code;
 # imported last because custom.py builds on Primitive above.
 from glassgrad.autograd.custom import FunctionCtx, once_differentiable  # noqa: E402

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
@@ -188,7 +189,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def isinf(input: Tensor) -> Tensor:
-    return Tensor(np.isinf(input._data), _wrap=True)
+    return Tensor(array_module(input._data).isinf(input._data), _wrap=True)
 
 
 def nan_to_num(
@@ -201,7 +202,8 @@ def nan_to_num(
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
     arr = input._data
-    out = elementwise.where(Tensor(np.isnan(arr), _wrap=True), nan, input)
+    xp = array_module(arr)
+    out = elementwise.where(Tensor(xp.isnan(arr), _wrap=True), nan, input)
     out = elementwise.where(Tensor(arr == np.inf, _wrap=True), hi, out)
     return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
 
@@ -209,18 +211,29 @@ def nan_to_num(
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    return Tensor(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
+    return Tensor(
+        array_module(input._data).isclose(
+            input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan
+        ),
+        _wrap=True,
+    )
 
 
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
-    return bool(np.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(
+        array_module(input._data).allclose(
+            input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan
+        )
+    )
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same values."""
-    return input.shape == other.shape and bool(np.array_equal(input._data, _arr(other)))
+    return input.shape == other.shape and bool(
+        array_module(input._data).array_equal(input._data, _arr(other))
+    )
 
 
 def _arr(t: Any) -> Any:
@@ -229,11 +242,14 @@ def _arr(t: Any) -> Any:
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
-    return Tensor(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64), _wrap=True)
+    return Tensor(
+        np.asarray(array_module(input._data).count_nonzero(input._data, axis=axis), dtype=np.int64),
+        _wrap=True,
+    )
 
 
 def argwhere(input: Tensor) -> Tensor:
-    return Tensor(np.argwhere(input._data).astype(np.int64), _wrap=True)
+    return Tensor(array_module(input._data).argwhere(input._data).astype(np.int64), _wrap=True)
 
 
 def unique(
@@ -244,7 +260,9 @@ def unique(
     dim: Any = None,
 ) -> Any:
     """The distinct values (sorted), and optionally where each input entry went and how often each occurs."""
-    res = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    res = array_module(input._data).unique(
+        input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim
+    )
     if not (return_inverse or return_counts):
         return Tensor(res, _wrap=True)
     out = [Tensor(res[0], _wrap=True)]

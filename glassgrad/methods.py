@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad import factories as fac
-from glassgrad.ops import compare, composite, elementwise, indexing, scatter, trig
+from glassgrad.ops import activation, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -82,6 +82,20 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
 
 
 METHODS: dict[str, Any] = {
+    "abs_": _inplace("abs_", unary.abs),
+    "exp_": _inplace("exp_", unary.exp),
+    "log_": _inplace("log_", unary.log),
+    "sqrt_": _inplace("sqrt_", unary.sqrt),
+    "neg_": _inplace("neg_", elementwise.neg),
+    "square_": _inplace("square_", Tensor.square),
+    "relu_": _inplace("relu_", activation.relu),
+    "sigmoid_": _inplace("sigmoid_", activation.sigmoid),
+    "tanh_": _inplace("tanh_", unary.tanh),
+    "floor_": _inplace("floor_", compare.floor),
+    "ceil_": _inplace("ceil_", compare.ceil),
+    "round_": _inplace("round_", compare.round),
+    "clamp_min_": _inplace("clamp_min_", lambda t, lo: elementwise.clamp(t, lo, None)),
+    "clamp_max_": _inplace("clamp_max_", lambda t, hi: elementwise.clamp(t, None, hi)),
     "new_zeros": _new(fac.zeros),
     "new_ones": _new(fac.ones),
     "new_empty": _new(fac.empty),

@@ -465,48 +465,6 @@ class Tensor:
 
     clip_ = clamp_
 
-    def abs_(self) -> Tensor:
-        return self._update("abs_", unary.abs)
-
-    def exp_(self) -> Tensor:
-        return self._update("exp_", unary.exp)
-
-    def log_(self) -> Tensor:
-        return self._update("log_", unary.log)
-
-    def sqrt_(self) -> Tensor:
-        return self._update("sqrt_", unary.sqrt)
-
-    def neg_(self) -> Tensor:
-        return self._update("neg_", elementwise.neg)
-
-    def square_(self) -> Tensor:
-        return self._update("square_", Tensor.square)
-
-    def relu_(self) -> Tensor:
-        return self._update("relu_", activation.relu)
-
-    def sigmoid_(self) -> Tensor:
-        return self._update("sigmoid_", activation.sigmoid)
-
-    def tanh_(self) -> Tensor:
-        return self._update("tanh_", unary.tanh)
-
-    def floor_(self) -> Tensor:
-        return self._update("floor_", compare.floor)
-
-    def ceil_(self) -> Tensor:
-        return self._update("ceil_", compare.ceil)
-
-    def round_(self) -> Tensor:
-        return self._update("round_", compare.round)
-
-    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
-        return self._update("clamp_min_", elementwise.clamp, min, None)
-
-    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
-        return self._update("clamp_max_", elementwise.clamp, None, max)
-
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         return self._update("masked_fill_", indexing.masked_fill, mask, value)
 

@@ -46,9 +46,11 @@ def plot_attention(
     if w.ndim == 2:
         w = w[None]  # (L, S) -> (1, L, S)
     fig, axes = _grid(w.shape[0], size=2.6)
+    if title:  # once over the grid: a long module path repeated per head would overlap
+        fig.suptitle(title, fontsize=9)
     for h, ax in enumerate(axes[: w.shape[0]]):
         ax.imshow(w[h], cmap="viridis", vmin=0, vmax=max(float(w.max()), 1e-9))
-        ax.set_title(f"{title} head {h}".strip(), fontsize=8)
+        ax.set_title(f"head {h}", fontsize=8)
         if tokens_k is not None:
             ax.set_xticks(range(len(tokens_k)))
             ax.set_xticklabels(tokens_k, rotation=90, fontsize=7)

@@ -39,7 +39,8 @@ from glassgrad.factories import (
     zeros,
     zeros_like,
 )
-from glassgrad.ops.activation import log_softmax, relu, sigmoid, softmax
+from glassgrad.ops.activation import relu, sigmoid
+from glassgrad.ops.clamp import clamp
 from glassgrad.ops.compare import (
     eq,
     ge,
@@ -53,7 +54,7 @@ from glassgrad.ops.compare import (
     lt,
     ne,
 )
-from glassgrad.ops.elementwise import clamp, maximum, minimum, neg, pow, where
+from glassgrad.ops.elementwise import maximum, minimum, neg, pow, where
 from glassgrad.ops.extremes import amax, amin, argmax, argmin, max, min
 from glassgrad.ops.indexing import gather, index_select, masked_fill, scatter_add, sort, topk
 from glassgrad.ops.matmul import einsum, outer
@@ -72,6 +73,7 @@ from glassgrad.ops.movement import (
 from glassgrad.ops.pieces import chunk, split, unbind
 from glassgrad.ops.reduce import all, any, cumsum, mean, prod, sum
 from glassgrad.ops.sampling import multinomial, nonzero
+from glassgrad.ops.softmax import log_softmax, softmax
 from glassgrad.ops.statistics import logsumexp, norm, std, var
 from glassgrad.ops.unary import abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh
 from glassgrad.ops.views import diagonal, movedim, narrow, select, swapaxes
@@ -259,23 +261,17 @@ from glassgrad.legacy import (  # noqa: E402
 )
 from glassgrad.ops.compare import ceil, floor, floor_divide, logical_xor, remainder, round, sign  # noqa: E402
 from glassgrad.ops.composite import (  # noqa: E402
-    add,
     addcdiv,
     addcmul,
     addmm,
     addmv,
     allclose,
-    argsort,
     argwhere,
     baddbmm,
-    bernoulli,
     bmm,
-    broadcast_to,
-    cat,
     clone,
     count_nonzero,
     diag,
-    div,
     dot,
     equal,
     exp2,
@@ -288,24 +284,32 @@ from glassgrad.ops.composite import (  # noqa: E402
     log2,
     log10,
     logit,
-    matmul,
     meshgrid,
     mm,
-    mul,
     mv,
     nan_to_num,
-    normal,
     numel,
     reciprocal,
     repeat_interleave,
     square,
-    stack,
-    sub,
-    t,
     tile,
     trace,
     unique,
     vstack,
+)
+from glassgrad.ops.forms import (  # noqa: E402
+    add,
+    argsort,
+    bernoulli,
+    broadcast_to,
+    cat,
+    div,
+    matmul,
+    mul,
+    normal,
+    stack,
+    sub,
+    t,
 )
 from glassgrad.ops.scatter import index_fill, masked_select, scatter  # noqa: E402
 from glassgrad.ops.trig import acos, asin, atan, atan2, cosh, erf, expm1, sinh, tan  # noqa: E402
@@ -344,7 +348,7 @@ from glassgrad import decode  # noqa: E402
 __all__ += ["decode"]
 
 # out= on the top-level unary functions (torch.exp(x, out=y)), as PyTorch.
-from glassgrad.ops.composite import unary_with_out as _unary_with_out  # noqa: E402
+from glassgrad.ops.forms import unary_with_out as _unary_with_out  # noqa: E402
 
 abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid = (  # noqa: A001
     _unary_with_out(f, f.__name__) for f in (abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid)

@@ -21,7 +21,7 @@ from glassgrad import dtypes
 from glassgrad.device import check_device
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.random import get_generator
-from glassgrad.tensor import Size, Tensor
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
@@ -100,60 +100,6 @@ def tensor(
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     t = Tensor(np.array(as_array(data, dtype), copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t
-
-
-# ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)
-_LEGACY = {
-    "FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
-    "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
-    "ByteTensor": np.uint8, "BoolTensor": np.bool_,
-}  # fmt: skip
-
-
-def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any) -> np.ndarray:
-    """The array for ``Tensor(...)`` called as PyTorch's legacy constructor (see ``Tensor``)."""
-    check_device(device, "Tensor")
-    dt = _float(dtype)
-    if data is _no_data():
-        return np.zeros((0,), dtype=dt)
-    if isinstance(data, Size) or (isinstance(data, int | np.integer) and not isinstance(data, bool)):
-        shape = tuple(data) if isinstance(data, Size) else (int(data), *sizes)
-        return np.zeros(_size(shape, "Tensor"), dtype=dt)
-    if sizes:
-        raise TypeError(
-            f"Tensor: expected sizes (ints) or one data argument, got {type(data).__name__} and {sizes!r}; "
-            "use glassgrad.tensor(data) to make a tensor from data"
-        )
-    if isinstance(data, Tensor):
-        owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
-        data._vc[1] = True
-        return data._data if dtype is None else data._data.astype(dt)
-    return np.array(as_array(data, dt), copy=True)
-
-
-def _no_data() -> Any:
-    from glassgrad.tensor import _NO_DATA
-
-    return _NO_DATA
-
-
-def legacy_dtype(name: Any) -> Any:
-    """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
-    if isinstance(name, str):
-        short = name.rsplit(".", 1)[-1]
-        if short in _LEGACY:
-            return np.dtype(_LEGACY[short])
-    if isinstance(name, type) and name.__name__ in _LEGACY:
-        return np.dtype(_LEGACY[name.__name__])
-    return name
-
-
-def legacy_type_name(dt: np.dtype) -> str:
-    """``"torch.FloatTensor"`` for float32, as ``Tensor.type()`` answers in PyTorch."""
-    for k, v in _LEGACY.items():
-        if np.dtype(v) == dt:
-            return "torch." + k
-    return f"torch.{dt.name}"
 
 
 # ------------------------------------------------------------------ sized factories

@@ -1,4 +1,5 @@
 """Names that old and new PyTorch scripts reach for at the top level and that are not ops:
+the legacy constructor's rules (``Tensor(3, 4)``, ``Tensor(data)``, ``t.type("torch.LongTensor")``),
 the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/``iinfo``,
 ``set_printoptions``, ``initial_seed``, ``compile`` (a no-op here) and the number constants.
 
@@ -16,17 +17,67 @@ import numpy as np
 
 from glassgrad import dtypes, printing
 from glassgrad.device import check_device
-from glassgrad.tensor import Size, Tensor
+from glassgrad.factories import _float, _size, as_array
+from glassgrad.tensor import _NO_DATA, Size, Tensor
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
-    "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format",
+    "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
+    "legacy_dtype", "legacy_type_name",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
 strided = "strided"
 contiguous_format = preserve_format = "contiguous_format"
+
+
+# ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)
+_LEGACY = {
+    "FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
+    "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
+    "ByteTensor": np.uint8, "BoolTensor": np.bool_,
+}  # fmt: skip
+
+
+def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any) -> np.ndarray:
+    """The array for ``Tensor(...)`` called as PyTorch's legacy constructor (see ``Tensor``)."""
+    check_device(device, "Tensor")
+    dt = _float(dtype)
+    if data is _NO_DATA:
+        return np.zeros((0,), dtype=dt)
+    if isinstance(data, Size) or (isinstance(data, int | np.integer) and not isinstance(data, bool)):
+        shape = tuple(data) if isinstance(data, Size) else (int(data), *sizes)
+        return np.zeros(_size(shape, "Tensor"), dtype=dt)
+    if sizes:
+        raise TypeError(
+            f"Tensor: expected sizes (ints) or one data argument, got {type(data).__name__} and {sizes!r}; "
+            "use glassgrad.tensor(data) to make a tensor from data"
+        )
+    if isinstance(data, Tensor):
+        owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
+        data._vc[1] = True
+        return data._data if dtype is None else data._data.astype(dt)
+    return np.array(as_array(data, dt), copy=True)
+
+
+def legacy_dtype(name: Any) -> Any:
+    """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
+    if isinstance(name, str):
+        short = name.rsplit(".", 1)[-1]
+        if short in _LEGACY:
+            return np.dtype(_LEGACY[short])
+    if isinstance(name, type) and name.__name__ in _LEGACY:
+        return np.dtype(_LEGACY[name.__name__])
+    return name
+
+
+def legacy_type_name(dt: np.dtype) -> str:
+    """``"torch.FloatTensor"`` for float32, as ``Tensor.type()`` answers in PyTorch."""
+    for k, v in _LEGACY.items():
+        if np.dtype(v) == dt:
+            return "torch." + k
+    return f"torch.{dt.name}"
 
 
 class _TypedTensor(type):
@@ -43,8 +94,6 @@ class _TypedTensor(type):
             return Tensor(np.zeros(shape, dtype=cls.np_dtype), _wrap=True)
         if not args:
             return Tensor(np.zeros((0,), dtype=cls.np_dtype), _wrap=True)
-        from glassgrad.factories import as_array
-
         return Tensor(np.array(as_array(args[0], cls.np_dtype), copy=True), _wrap=True)
 
     def __instancecheck__(cls, obj: Any) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad import factories as fac
-from glassgrad.ops import activation, compare, composite, elementwise, indexing, scatter, trig, unary
+from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -94,8 +94,8 @@ METHODS: dict[str, Any] = {
     "floor_": _inplace("floor_", compare.floor),
     "ceil_": _inplace("ceil_", compare.ceil),
     "round_": _inplace("round_", compare.round),
-    "clamp_min_": _inplace("clamp_min_", lambda t, lo: elementwise.clamp(t, lo, None)),
-    "clamp_max_": _inplace("clamp_max_", lambda t, hi: elementwise.clamp(t, None, hi)),
+    "clamp_min_": _inplace("clamp_min_", lambda t, lo: clamp.clamp(t, lo, None)),
+    "clamp_max_": _inplace("clamp_max_", lambda t, hi: clamp.clamp(t, None, hi)),
     "new_zeros": _new(fac.zeros),
     "new_ones": _new(fac.ones),
     "new_empty": _new(fac.empty),
@@ -147,8 +147,8 @@ METHODS: dict[str, Any] = {
     "cosh": trig.cosh,
     "erf": trig.erf,
     "expm1": trig.expm1,
-    "clamp_min": lambda self, min: elementwise.clamp(self, min, None),
-    "clamp_max": lambda self, max: elementwise.clamp(self, None, max),
+    "clamp_min": lambda self, min: clamp.clamp(self, min, None),
+    "clamp_max": lambda self, max: clamp.clamp(self, None, max),
     "sgn": compare.sign,
     "trunc": lambda self: compare.sign(self) * compare.floor(self.abs()),
     "frac": lambda self: self - compare.sign(self) * compare.floor(self.abs()),

@@ -461,7 +461,7 @@ class Tensor:
         return self._update("pow_", elementwise.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
-        return self._update("clamp_", elementwise.clamp, min, max)
+        return self._update("clamp_", clamp.clamp, min, max)
 
     clip_ = clamp_
 
@@ -689,7 +689,7 @@ class Tensor:
         return activation.relu(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return elementwise.clamp(self, min, max)
+        return clamp.clamp(self, min, max)
 
     clip = clamp
 
@@ -791,10 +791,10 @@ class Tensor:
         return reduce.any(self, dim, keepdim)
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return activation.softmax(self, dim, dtype)
+        return softmax.softmax(self, dim, dtype)
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        return activation.log_softmax(self, dim, dtype)
+        return softmax.log_softmax(self, dim, dtype)
 
     def matmul(self, other: Any) -> Tensor:
         return matmul.matmul(self, other)
@@ -928,9 +928,11 @@ function._tensor_cls[0] = Tensor
 
 # The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
 # logic cycle. The factories come first: the ops modules import as_array from here.
-from glassgrad.factories import as_array, legacy_data, legacy_dtype, legacy_type_name, tensor  # noqa: E402
+from glassgrad.factories import as_array, tensor  # noqa: E402
+from glassgrad.legacy import legacy_data, legacy_dtype, legacy_type_name  # noqa: E402
 from glassgrad.ops import (  # noqa: E402
     activation,
+    clamp,
     compare,
     conversion,
     elementwise,
@@ -941,6 +943,7 @@ from glassgrad.ops import (  # noqa: E402
     pieces,
     reduce,
     sampling,
+    softmax,
     statistics,
     unary,
     views,

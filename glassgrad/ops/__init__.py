@@ -1,19 +1,26 @@
 """The primitive ops, grouped by family. The only place where backward rules live.
 
-elementwise (arithmetic, clamp, where), conversion (cast, clone), unary (exp, log, sqrt, trig),
+elementwise (arithmetic, where), clamp, conversion (cast, clone), unary (exp, log, sqrt, sin/cos/tanh),
+trig (tan, inverse and hyperbolic trig, atan2, erf, expm1), pieces (split/chunk/unbind), views
+(narrow, select, diagonal, movedim), scatter (scatter, masked_select, index_fill),
 compare (comparisons, bitwise and logical ops, rounding; no gradient), reduce (sum, mean, prod, cumsum, all/any), extremes (max/min,
 argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
 joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
-(multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, special (erf on arrays), and
+(multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, softmax (softmax, log_softmax), special (erf on arrays), and
 the fused linear, normalization, loss and recurrent (whole-sequence RNN/LSTM/GRU) primitives.
+composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``) hold no backward
+rule: they compose the primitives.
 """
 
 from glassgrad.ops import (
     activation,
+    clamp,
     compare,
+    composite,
     conversion,
     elementwise,
     extremes,
+    forms,
     indexing,
     joining,
     linear,
@@ -22,15 +29,28 @@ from glassgrad.ops import (
     movement,
     normalization,
     padding,
+    pieces,
     recurrent,
     reduce,
     sampling,
+    scatter,
+    softmax,
     special,
     statistics,
+    trig,
     unary,
+    views,
 )
 
 __all__ = [
+    "softmax",
+    "views",
+    "trig",
+    "scatter",
+    "pieces",
+    "forms",
+    "composite",
+    "clamp",
     "activation",
     "compare",
     "conversion",

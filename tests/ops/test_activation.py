@@ -12,6 +12,7 @@ import pytest
 import glassgrad as gg
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import activation as A
+from glassgrad.ops import softmax as SM
 from glassgrad.ops.special import erf_array
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
@@ -146,7 +147,7 @@ def test_gelu_rejects_unknown_approximation():
 
 
 # ------------------------------------------------------------------ softmax / log_softmax
-SOFTMAXES = [(A.softmax, "softmax"), (A.log_softmax, "log_softmax")]  # torch.nn.functional names
+SOFTMAXES = [(SM.softmax, "softmax"), (SM.log_softmax, "log_softmax")]  # torch.nn.functional names
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -182,7 +183,7 @@ def test_fused_softmax_matches_composite(dim):
         shifted = a - a.amax(dim, keepdim=True)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
-    for fused, composite in [(A.softmax, composite_softmax), (A.log_softmax, composite_log_softmax)]:
+    for fused, composite in [(SM.softmax, composite_softmax), (SM.log_softmax, composite_log_softmax)]:
         a = gg.tensor(x, requires_grad=True)
         b = gg.tensor(x, requires_grad=True)
         out_f, out_c = fused(a, dim), composite(b)
@@ -195,7 +196,7 @@ def test_fused_softmax_matches_composite(dim):
 
 def test_softmax_jacobian_is_diag_minus_outer():
     x = np.array([2.0, 1.0, 0.1])
-    J = gg.autograd.functional.jacobian(lambda a: A.softmax(a, 0), gg.tensor(x, dtype=gg.float64))
+    J = gg.autograd.functional.jacobian(lambda a: SM.softmax(a, 0), gg.tensor(x, dtype=gg.float64))
     e = np.exp(x - x.max())
     s = e / e.sum()
     np.testing.assert_allclose(J._data, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-14)
@@ -215,16 +216,16 @@ def test_softmax_empty_and_size_one_dims(torch, ours, theirs):
 
 def test_softmax_arguments():
     a = gg.tensor([[1, 2, 3]])  # int64: promoted to float32 as glassgrad's default
-    assert A.softmax(a, 1).dtype == gg.float32
-    assert A.log_softmax(a, -1).dtype == gg.float32
-    assert A.softmax(gg.tensor([1.0, 2.0]), 0, dtype=gg.float64).dtype == gg.float64
+    assert SM.softmax(a, 1).dtype == gg.float32
+    assert SM.log_softmax(a, -1).dtype == gg.float32
+    assert SM.softmax(gg.tensor([1.0, 2.0]), 0, dtype=gg.float64).dtype == gg.float64
     assert gg.tensor([1.0, 2.0]).softmax(0).dtype == gg.float32
     with pytest.raises(ShapeError, match=r"softmax: expected dim in range \[-2, 1\], got 2"):
-        A.softmax(gg.ones(2, 3), 2)
+        SM.softmax(gg.ones(2, 3), 2)
     with pytest.raises(ShapeError, match=r"log_softmax: expected dim in range \[-2, 1\], got -3"):
-        A.log_softmax(gg.ones(2, 3), -3)
+        SM.log_softmax(gg.ones(2, 3), -3)
     with pytest.raises(DTypeError, match="softmax: expected dim to be an int, got None"):
-        A.softmax(gg.ones(2, 3), None)
+        SM.softmax(gg.ones(2, 3), None)
 
 
 # ------------------------------------------------------------------ dtypes, steps

@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 from glassgrad.ops import activation as _A
+from glassgrad.ops import softmax as _SM
 from glassgrad.ops import unary as _U
 from glassgrad.tensor import Tensor
 
@@ -160,7 +161,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
         input: (*); returns (*).
     """
     dim = _implicit_dim("softmax", input, dim)
-    return _A.softmax(input, dim, dtype)
+    return _SM.softmax(input, dim, dtype)
 
 
 def log_softmax(
@@ -175,7 +176,7 @@ def log_softmax(
         input: (*); returns (*).
     """
     dim = _implicit_dim("log_softmax", input, dim)
-    return _A.log_softmax(input, dim, dtype)
+    return _SM.log_softmax(input, dim, dtype)
 
 
 def step(input: Tensor) -> Tensor:  # noqa: A002

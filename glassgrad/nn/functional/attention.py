@@ -24,9 +24,9 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.layers import dropout
-from glassgrad.ops import activation as _A
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
+from glassgrad.ops import softmax as _SM
 from glassgrad.tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "attention_weights"]
@@ -78,7 +78,7 @@ def _weights(
             raise ValueError("scaled_dot_product_attention: expected attn_mask=None with is_causal=True")
         attn_mask = xp.tril(xp.ones((L, S), dtype=bool))  # (L, S): query i sees keys 0..i
     if attn_mask is None:
-        return _A.softmax(scores, -1)
+        return _SM.softmax(scores, -1)
     mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
     try:
         np.broadcast_shapes(mask.shape, scores.shape)
@@ -99,10 +99,10 @@ def _weights(
         )
     dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)  # (*, L, 1): no key to attend to
     if not dead.any():
-        return _A.softmax(scores, -1)
+        return _SM.softmax(scores, -1)
     # A blocked row's softmax would be 0/0: give it a harmless row, then zero its weights, so the
     # query reads nothing and no gradient flows back through it.
-    probs = _A.softmax(_I.masked_fill(scores, dead, 0.0), -1)
+    probs = _SM.softmax(_I.masked_fill(scores, dead, 0.0), -1)
     return _I.masked_fill(probs, dead, 0.0)
 
 

@@ -1,0 +1,106 @@
+# ruff: noqa: A002 - PyTorch's parameter names (input) are the API
+"""PyTorch's keyword forms of the top-level functions, with ``out=``: ``add(input, other, *,
+alpha, out)``, ``div(..., rounding_mode)``, ``matmul``, ``cat``/``stack``, the unary functions
+(``exp(x, out=y)``), and the small spellings ``argsort``, ``t``, ``broadcast_to``, ``bernoulli``,
+``normal``. Each calls the op and hands the result to ``composite.with_out``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.ops import elementwise, joining
+from glassgrad.ops import matmul as _mm
+from glassgrad.ops.composite import _arr, _scaled, with_out
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "add", "sub", "mul", "div", "matmul", "cat", "stack", "argsort", "t", "broadcast_to", "bernoulli",
+    "normal", "unary_with_out",
+]  # fmt: skip
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input + alpha * other."""
+    return with_out(elementwise.add(input, _scaled(other, alpha) if alpha != 1 else other), out, "add")
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input - alpha * other."""
+    return with_out(elementwise.sub(input, _scaled(other, alpha) if alpha != 1 else other), out, "sub")
+
+
+def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    return with_out(elementwise.mul(input, other), out, "mul")
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (no gradient then)."""
+    q = elementwise.div(input, other)
+    if rounding_mode == "floor":
+        q = q.floor()
+    elif rounding_mode == "trunc":
+        q = q.sign() * q.abs().floor()
+    elif rounding_mode is not None:
+        raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got {rounding_mode!r}")
+    return with_out(q, out, "div")
+
+
+def matmul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    """``torch.matmul(input, other, out=None)``: see ``ops.matmul.matmul`` for the shape rules."""
+    return with_out(_mm.matmul(input, other), out, "matmul")
+
+
+def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
+    return with_out(joining.cat(tensors, dim), out, "cat")
+
+
+def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
+    return with_out(joining.stack(tensors, dim), out, "stack")
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return input.argsort(dim, descending)
+
+
+def t(input: Tensor) -> Tensor:
+    return input.t()
+
+
+def broadcast_to(input: Tensor, size: Any) -> Tensor:
+    return input.expand(*size)
+
+
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """1 with probability ``input`` (or ``p``), else 0, in input's dtype."""
+    from glassgrad.factories import rand
+
+    probs = input if p is None else p
+    return (rand(*input.shape, dtype=input.dtype, generator=generator) < probs).to(input.dtype)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
+           device: Any = None, out: Any = None) -> Tensor:  # fmt: skip
+    """Samples of N(mean, std^2): from tensors of means/stds (broadcast), or numbers and ``size``."""
+    from glassgrad.factories import randn
+
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(_arr(mean).shape), tuple(_arr(std).shape))
+        z = randn(*shape, generator=generator, dtype=ref.dtype)
+    else:
+        z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
+    return with_out(z * std + mean, out, "normal")
+
+
+def unary_with_out(fn: Any, name: str) -> Any:
+    """``fn(input)`` as PyTorch's top-level function ``torch.<name>(input, *, out=None)``."""
+
+    def function(input: Tensor, *, out: Any = None) -> Tensor:
+        return with_out(fn(input), out, name)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = fn.__doc__
+    return function

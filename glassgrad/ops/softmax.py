@@ -1,0 +1,123 @@
+"""The fused, numerically stable softmax and log_softmax along one or more dims.
+
+Both subtract the row's maximum first, so no exponential overflows and a non-empty row never takes
+log 0; each backward is the closed form (softmax: z * (g - sum(g * z)); log_softmax:
+g - e^z * sum(g)), the lesson of the softmax Jacobian. Integer inputs are promoted to the default
+float dtype; ``dtype=`` casts first, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError
+from glassgrad.ops import conversion as _K
+from glassgrad.ops.elementwise import floating
+from glassgrad.ops.reduce import normalize_dims
+from glassgrad.tensor import Tensor
+
+__all__ = ["softmax", "log_softmax"]
+
+
+def _shifted(x, axis):
+    """x minus its max along ``axis`` (0 where that max is not finite): exp of it cannot overflow."""
+    xp = array_module(x)
+    m = xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)  # initial: an empty dim is fine
+    return x - xp.where(xp.isfinite(m), m, 0)
+
+
+class Softmax(Function):
+    """z = e^(x - m) / sum(e^(x - m)) along ``axis`` (m = max, which cancels; it only prevents overflow).
+
+    VJP: z (g - sum(g z)), the sum along ``axis``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=(-1,)):
+        xp = array_module(x)
+        out = _shifted(x, axis)  # a fresh array: exp and the division run in place on it
+        if out.ndim == 0:
+            out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
+        xp.exp(out, out=out)
+        with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
+            out /= xp.sum(out, axis=axis, keepdims=True)
+        out = out.reshape(x.shape)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        d = g - array_module(g).sum(g * out, axis=ctx.attrs["axis"], keepdims=True)
+        d *= out  # in place on the fresh difference
+        return d
+
+
+class LogSoftmax(Function):
+    """z = (x - m) - log(sum(e^(x - m))) along ``axis`` (m = max): never overflows or takes log 0
+    of a non-empty row.
+
+    VJP: g - e^z sum(g), the sum along ``axis`` (e^z is the softmax).
+    """
+
+    name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis=(-1,)):
+        xp = array_module(x)
+        shifted = _shifted(x, axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        xp = array_module(g)
+        return g - xp.exp(out) * xp.sum(g, axis=ctx.attrs["axis"], keepdims=True)
+
+
+# ------------------------------------------------------------------ tensor-level functions
+
+
+def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tuple]:
+    if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+        raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
+        x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    axis = normalize_dims(op, x._data.ndim, dim)
+    return floating(x), axis
+
+
+def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """e^x / sum(e^x) along ``dim``, fused and stable at any magnitude.
+
+    Args:
+        dim: the dim that sums to 1.
+        dtype: cast the input to this dtype first (as PyTorch's ``dtype=``).
+
+    Shape:
+        Any shape; the output has the input's shape.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1e4, -1e4, 1e4]).softmax(0)
+    tensor([0.5000, 0.0000, 0.5000])
+    """
+    x, axis = _softmax_input("softmax", x, dim, dtype)
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """log(softmax(x)) along ``dim``, fused: x - max - log(sum(e^(x - max))).
+
+    Shape:
+        Any shape; the output has the input's shape.
+    """
+    x, axis = _softmax_input("log_softmax", x, dim, dtype)
+    return LogSoftmax.apply(x, axis=axis)

@@ -58,22 +58,13 @@ def _causal(mask: Any, is_causal: bool | None, size: int) -> Any:
     return mask
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention and a feed-forward MLP, each with a residual connection and a LayerNorm.
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: the constructor (PyTorch's arguments and
+    submodule names, registered in PyTorch's order so state_dict keys match), the self-attention
+    block and the MLP block. ``_cross`` adds the decoder's attention over memory, its third
+    LayerNorm and third residual dropout."""
 
-    post-norm: x = norm1(x + SA(x)); x = norm2(x + FF(x)).
-    pre-norm:  x = x + SA(norm1(x)); x = x + FF(norm2(x)).
-    FF(x) = linear2(dropout(activation(linear1(x)))).
-
-    Args:
-        d_model: model width E; nhead: attention heads; dim_feedforward: the MLP's hidden width;
-        dropout: on attention weights, the MLP's hidden layer and each residual branch;
-        activation: "relu", "gelu" or a callable; layer_norm_eps: the LayerNorms' eps;
-        batch_first: (N, L, E) instead of (L, N, E); norm_first: pre-norm; bias: learn biases.
-
-    Shape:
-        src: (L, N, E), (N, L, E) with batch_first, or (L, E); returns src's shape.
-    """
+    _cross = False
 
     def __init__(
         self,
@@ -91,17 +82,30 @@ class TransformerEncoderLayer(Module):
     ) -> None:
         super().__init__()
         dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
-        )
+
+        def attention() -> MultiheadAttention:
+            return MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
+            )
+
+        def norm() -> LayerNorm:
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+
+        self.self_attn = attention()
+        if self._cross:
+            self.multihead_attn = attention()
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm1 = norm()
+        self.norm2 = norm()
+        if self._cross:
+            self.norm3 = norm()
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
+        if self._cross:
+            self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
 
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
@@ -111,7 +115,26 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        last = self.dropout3 if self._cross else self.dropout2  # the MLP's residual dropout
+        return last(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention and a feed-forward MLP, each with a residual connection and a LayerNorm.
+
+    post-norm: x = norm1(x + SA(x)); x = norm2(x + FF(x)).
+    pre-norm:  x = x + SA(norm1(x)); x = x + FF(norm2(x)).
+    FF(x) = linear2(dropout(activation(linear1(x)))).
+
+    Args:
+        d_model: model width E; nhead: attention heads; dim_feedforward: the MLP's hidden width;
+        dropout: on attention weights, the MLP's hidden layer and each residual branch;
+        activation: "relu", "gelu" or a callable; layer_norm_eps: the LayerNorms' eps;
+        batch_first: (N, L, E) instead of (L, N, E); norm_first: pre-norm; bias: learn biases.
+
+    Shape:
+        src: (L, N, E), (N, L, E) with batch_first, or (L, E); returns src's shape.
+    """
 
     def forward(
         self,
@@ -131,7 +154,7 @@ class TransformerEncoderLayer(Module):
         return self.norm2(x + self._ff_block(x))
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Masked self-attention, attention over the encoder's memory, and an MLP, each with a residual
     connection and a LayerNorm (post- or pre-norm, as ``TransformerEncoderLayer``).
 
@@ -139,54 +162,13 @@ class TransformerDecoderLayer(Module):
         tgt: (T, N, E) ((N, T, E) with batch_first, or (T, E)); memory: (S, N, E); returns tgt's shape.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: str | Callable = F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation(activation)
-
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
-        )[0]
-        return self.dropout1(x)
+    _cross = True
 
     def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
         x = self.multihead_attn(
             x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
         )[0]
         return self.dropout2(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def forward(
         self,

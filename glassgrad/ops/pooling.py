@@ -166,14 +166,14 @@ class MaxPool2d(Function):
         return _unpad(dx, a["padding"])
 
 
-def _divisor(size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
+def _divisor(xp: Any, size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
     """Per window along one axis: how many of its taps average (the padded ones too if ``include_pad``).
 
     Windows that reach into the ceil_mode overhang never count the overhang."""
-    start = np.arange(windows) * s - p
-    end = np.minimum(start + k, size + p)
+    start = xp.arange(windows) * s - p
+    end = xp.minimum(start + k, size + p)
     if not include_pad:
-        start, end = np.maximum(start, 0), np.minimum(end, size)
+        start, end = xp.maximum(start, 0), xp.minimum(end, size)
     return end - start
 
 
@@ -206,8 +206,8 @@ class AvgPool2d(Function):
             scale = xp.asarray(1.0 / divisor, dtype=x.dtype)
         else:
             h, w = x.shape[2:]
-            dh = _divisor(h, kh, stride[0], ph, win[0], count_include_pad)
-            dw = _divisor(w, kw, stride[1], pw, win[1], count_include_pad)
+            dh = _divisor(xp, h, kh, stride[0], ph, win[0], count_include_pad)
+            dw = _divisor(xp, w, kw, stride[1], pw, win[1], count_include_pad)
             scale = xp.asarray(1.0 / (dh[:, None] * dw[None, :]), dtype=x.dtype)  # (Ho, Wo)
         ctx.save_for_backward(scale)
         out = taps.sum(axis=0)  # (K, N, C, Ho, Wo) -> (N, C, Ho, Wo)

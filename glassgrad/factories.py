@@ -356,11 +356,18 @@ def randint_like(
     return randint(low, high, input.shape, dtype=dt, generator=generator)
 
 
+def _shared(t: Tensor) -> Tensor:
+    """Mark ``t``'s memory as held elsewhere too: a recorded in-place op then raises instead of
+    giving ``t`` a new array the other holder would not see."""
+    t._vc[1] = True
+    return t
+
+
 def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``arr`` (no copy), as ``torch.from_numpy``."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(arr).__name__}")
-    return Tensor(arr, _wrap=True)
+    return _shared(Tensor(arr, _wrap=True))
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -369,7 +376,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_np_dtype(dtype) == data.dtype):
-        return Tensor(data, _wrap=True)  # shares memory, as torch.as_tensor does for arrays
+        return _shared(Tensor(data, _wrap=True))  # shares memory, as torch.as_tensor does for arrays
     return tensor(data, dtype=dtype)
 
 

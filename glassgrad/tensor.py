@@ -105,6 +105,7 @@ class Tensor:
         Changes through it are not seen by autograd (it has its own version counter, unlike
         ``detach()``); ``p.data = t`` swaps the array this tensor holds. ``numpy()`` gives the array.
         """
+        self._vc[1] = True  # its memory is shared now: a recorded in-place op must not swap it
         return Tensor(self._data, _wrap=True)
 
     @data.setter
@@ -212,6 +213,7 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
+        self._vc[1] = True  # the caller holds the memory: a recorded in-place op must not swap it
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

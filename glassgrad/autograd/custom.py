@@ -224,16 +224,20 @@ class Function:
         if not isinstance(result, tuple):
             if not diff[0]:
                 return result
-            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user))
+            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs)
         hub = node_cls.apply(*inputs, user=user, n=len(outs))
         return tuple(
-            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i)) if d else o
+            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs) if d else o
             for i, (o, d) in enumerate(zip(outs, diff))
         )
 
 
-def _adopt(original: Any, recorded: Any) -> Any:
-    """The tensor forward returned, now carrying the recorded node (as PyTorch returns it)."""
+def _adopt(original: Any, recorded: Any, inputs: list) -> Any:
+    """The tensor forward returned, now carrying the recorded node (as PyTorch returns it). An
+    input returned as is keeps its own node and leafness (rewriting them would loop the graph
+    back onto the input); the caller gets the recorded tensor instead."""
+    if any(original is x for x in inputs):
+        return recorded
     original._node = recorded._node
     original.requires_grad = recorded.requires_grad
     return original

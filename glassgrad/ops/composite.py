@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import GraphError, ShapeError
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
@@ -33,6 +33,11 @@ def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+    if result.requires_grad:  # the written values would carry no graph: a silently lost gradient
+        raise GraphError(
+            f"{op}: out= does not support automatic differentiation (an input requires grad); "
+            "write y = op(...) instead, or use glassgrad.no_grad()"
+        )
     out._check_inplace(op)
     arr = result._data.astype(out._data.dtype, copy=False)
     if out._data.shape == arr.shape:

@@ -472,3 +472,50 @@ def test_recorded_inplace_refuses_leaves_and_tensors_with_views():
     d.detach()
     with pytest.raises(GraphError, match="shares memory"):
         d.mul_(2.0)
+
+
+def test_out_with_an_input_that_requires_grad_raises_as_torch(torch):
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(GraphError, match="out= does not support automatic differentiation"):
+        gg.exp(x, out=gg.empty(2))
+    with pytest.raises(RuntimeError):
+        torch.exp(torch.tensor([1.0, 2.0], requires_grad=True), out=torch.empty(2))
+    with gg.no_grad():
+        out = gg.empty(2)
+        assert gg.exp(x, out=out) is out
+
+
+def test_memory_held_outside_is_never_swapped_by_a_recorded_inplace_op():
+    """numpy(), .data, from_numpy and as_tensor hand the memory to someone else: a recorded
+    in-place op on such a tensor raises instead of leaving that holder with stale values."""
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    held = gg.zeros(2)
+    _ = held.numpy()
+    for t in (
+        held,
+        gg.from_numpy(np.zeros(2, dtype=np.float32)),
+        gg.as_tensor(np.zeros(2, dtype=np.float32)),
+    ):
+        with pytest.raises(GraphError, match="shares memory"):
+            t += w
+    y = w * 2.0
+    _ = y.data
+    with pytest.raises(GraphError, match="shares memory"):
+        y.add_(1.0)
+
+
+def test_a_user_function_returning_its_input_leaves_the_input_a_leaf():
+    class Identity(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = Identity.apply(x)
+    assert x.is_leaf and y is not x
+    (y * 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])

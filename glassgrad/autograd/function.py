@@ -182,7 +182,7 @@ class Primitive:
             ctx.fn = cls
             ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
-            ctx.versions = _saved_versions(cls, ctx.saved, inputs, arrays, result) if ctx.saved else None
+            ctx.versions = _saved_versions(ctx.saved, inputs, arrays, result) if ctx.saved else None
             result.requires_grad = True
             result._node = ctx
         else:
@@ -227,7 +227,7 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
             return
 
 
-def _saved_versions(cls: type, saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:
+def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:
     """For each array forward saved that is (or views) an input's or the output's memory: that
     tensor's version counter, the version now, and which one it is (-1: the output; else the
     input's position) with its shape, checked before backward runs."""

@@ -1,7 +1,8 @@
 """``python -m benchmarks [workload ...] [--steps N] [--threads T] [--repeat R]``.
 
 The thread count must reach NumPy's BLAS before NumPy is imported, so the arguments are parsed
-and the environment set here, before anything imports numpy, glassgrad or torch.
+and the environment set here, before anything imports numpy, glassgrad or torch (``main`` sets
+the BLAS kernel choice, ``--blas-kernels``, before it imports them).
 """
 
 import os

@@ -20,7 +20,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["Timing", "Row", "parse_args", "limit_threads", "time_builder", "run", "format_table", "main"]
+__all__ = [
+    "Timing", "Row", "parse_args", "thread_env", "blas_env", "limit_threads", "time_builder", "run",
+    "format_table", "main",
+]  # fmt: skip
 
 
 @dataclass
@@ -64,6 +67,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: steps // 10)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
     p.add_argument("--no-torch", action="store_true", help="time glassgrad only")
+    p.add_argument(
+        "--blas-kernels",
+        choices=("auto", "env"),
+        default="auto",
+        help="auto (default): NumPy's OpenBLAS picks its kernels for this CPU, as PyTorch's MKL and "
+        "oneDNN do (an OPENBLAS_CORETYPE in the environment is removed for this run); "
+        "env: keep the environment's OPENBLAS_CORETYPE",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     args = p.parse_args(argv)
     for flag in ("steps", "threads", "repeat"):
@@ -78,6 +89,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def thread_env(threads: int) -> dict[str, str]:
     """The variables that fix NumPy's BLAS thread pool; they work only if set before NumPy loads."""
     return {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def blas_env(kernels: str, environ: dict[str, str]) -> list[str]:
+    """Remove ``OPENBLAS_CORETYPE`` from ``environ`` when ``kernels == "auto"``; the names removed.
+
+    ``OPENBLAS_CORETYPE`` makes OpenBLAS use one CPU's kernels whatever the CPU it runs on (a
+    machine image may pin ``Haswell``, AVX2, for the same rounding on every host). It reaches only
+    NumPy's BLAS: PyTorch's MKL and oneDNN pick their own kernels, AVX-512 where the CPU has it. The
+    comparison is like for like when each library picks its own, which is also what a user who has
+    not set the variable gets. Must run before NumPy is first imported.
+    """
+    if kernels == "auto" and "OPENBLAS_CORETYPE" in environ:
+        return [f"OPENBLAS_CORETYPE={environ.pop('OPENBLAS_CORETYPE')}"]
+    return []
+
+
+def blas_info(with_torch: bool) -> str:
+    """One line naming the kernels each library's BLAS runs, e.g. ``OpenBLAS 0.3.31 SkylakeX``."""
+    numpy_side = "numpy: BLAS kernels unknown (threadpoolctl not installed)"
+    if importlib.util.find_spec("threadpoolctl") is not None:
+        import numpy  # noqa: F401  (loads the BLAS so that threadpoolctl sees it)
+        from threadpoolctl import threadpool_info
+
+        libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if libs:
+            i = libs[0]
+            numpy_side = f"numpy: {i.get('internal_api')} {i.get('version')} {i.get('architecture')} kernels"
+    if not with_torch:
+        return numpy_side
+    import torch
+
+    return f"{numpy_side}; torch: {torch.backends.cpu.get_cpu_capability()} kernels"
 
 
 def torch_available() -> bool:
@@ -177,7 +220,7 @@ def machine_info(threads: int, with_torch: bool) -> list[str]:
         import torch
 
         versions += f", torch {torch.__version__}"
-    return [f"machine: {cpu}, {os.cpu_count()} cores; threads: {threads}", versions]
+    return [f"machine: {cpu}, {os.cpu_count()} cores; threads: {threads}", versions, blas_info(with_torch)]
 
 
 def format_table(rows: list[Row]) -> str:
@@ -200,6 +243,7 @@ def format_table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (1 if any workload failed)."""
     args = parse_args(argv)
+    removed = blas_env(args.blas_kernels, os.environ) if "numpy" not in sys.modules else []
     from benchmarks.workloads import WORKLOADS
 
     if args.list:
@@ -216,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line in machine_info(args.threads, with_torch):
         print(line)
+    if removed:
+        print(f"removed from the environment for this run: {' '.join(removed)} (--blas-kernels env keeps it)")
     if not with_torch:
         print("torch: not timed (" + ("--no-torch" if args.no_torch else "not installed; `make torch`") + ")")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731 - progress to stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.runner import Row, format_table, parse_args, run, thread_env, time_builder
+from benchmarks.runner import Row, blas_env, format_table, parse_args, run, thread_env, time_builder
 from benchmarks.workloads import WORKLOADS, Workload, select
 from benchmarks.workloads.overhead import _inputs
 
@@ -115,6 +115,31 @@ def test_command_line_prints_the_table():
     assert "threads: 1" in out.stdout
     assert "| workload | steps | glassgrad / step | torch / step | glassgrad / torch |" in out.stdout
     assert "| overhead.add | 20 |" in out.stdout and "| overhead.function | 20 |" in out.stdout
+
+
+def test_blas_env_removes_a_pinned_core_type_only_in_auto_mode():
+    env = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
+    assert blas_env("env", env) == [] and env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert blas_env("auto", env) == ["OPENBLAS_CORETYPE=Haswell"]
+    assert env == {"OPENBLAS_NUM_THREADS": "1"}  # the thread setting is left alone
+    assert blas_env("auto", env) == []
+    assert parse_args([]).blas_kernels == "auto"
+    with pytest.raises(SystemExit):
+        parse_args(["--blas-kernels", "fast"])
+
+
+def test_command_line_names_the_blas_kernels_and_what_it_removed():
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}
+    run_ = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "benchmarks", "overhead.add", "--steps", "5", "--repeat", "1", "--threads", "1",
+         "--no-torch", *a], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    auto, pinned = run_(), run_("--blas-kernels", "env")
+    assert auto.returncode == 0 and pinned.returncode == 0, auto.stderr + pinned.stderr
+    assert "removed from the environment for this run: OPENBLAS_CORETYPE=Haswell" in auto.stdout
+    assert "removed" not in pinned.stdout
+    if "numpy: openblas" in pinned.stdout:  # x86-64 OpenBLAS, read through threadpoolctl
+        assert "Haswell kernels" in pinned.stdout  # what the pinned run really used
 
 
 def test_command_line_rejects_unknown_workloads():

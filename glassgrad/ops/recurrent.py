@@ -63,6 +63,16 @@ def _weight_grad(d: Any, x: Any) -> Any:
     return array_module(d).ascontiguousarray((x.T @ d).T)  # (K, S) @ (S, G) -> (K, G) -> (G, K)
 
 
+def _right_factor(w: Any) -> Any:
+    """``w^T`` as a C-contiguous copy, for the per-step product ``h @ w^T``.
+
+    OpenBLAS's AVX-512 kernels run a transposed right factor about 1.5x slower than a contiguous
+    one at these shapes (measured: (32, 128) @ (128, 512) in 44 us against 30 us); the copy is
+    made once per sequence and used at every step.
+    """
+    return array_module(w).ascontiguousarray(w.T)
+
+
 def _sigmoid_(a: Any) -> Any:
     """sigmoid(a) = (1 + tanh(a / 2)) / 2 in place: stable for any a, three passes over memory."""
     xp = array_module(a)
@@ -93,10 +103,11 @@ class RNNSeq(Function):
         pre = xg + b_hh if b_hh is not None else xg.copy()  # becomes the outputs h_t, in place
         h = h0.copy()
         h_prev = xp.empty_like(pre)
+        w_t = _right_factor(w_hh)  # (H, H)
         for rows, b in step_rows(batch_sizes, reverse):
             h_prev[rows] = h[:b]
             a = pre[rows]
-            a += h[:b] @ w_hh.T  # (b, H) @ (H, H)
+            a += h[:b] @ w_t  # (b, H) @ (H, H)
             if nonlinearity == "tanh":
                 xp.tanh(a, out=a)
             else:
@@ -155,7 +166,8 @@ class LSTMSeq(Function):
         scale[2 * hid : 3 * hid] = 1.0
         shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
         gates = (xg + b_hh if b_hh is not None else xg) * scale  # becomes the activations, in place
-        w_t = (w_hh * scale[:, None]).T  # (4H, P) -> (P, 4H)
+        w_t = _right_factor(w_hh * scale[:, None])  # (4H, P) -> (P, 4H)
+        w_hr_t = _right_factor(w_hr) if w_hr is not None else None  # (P, H) -> (H, P)
         y = xp.empty((s + n, p + hid), dtype=xg.dtype)
         hs, cs = y[:s, :p], y[:s, p:]  # h_t and c_t go straight into the output
         tc = xp.empty((s, hid), dtype=xg.dtype)  # tanh(c_t)
@@ -181,7 +193,7 @@ class LSTMSeq(Function):
             if w_hr is not None:
                 m = ms[rows]
                 xp.multiply(a[:, 3 * hid :], t, out=m)
-                xp.matmul(m, w_hr.T, out=ht)  # (b, H) @ (H, P)
+                xp.matmul(m, w_hr_t, out=ht)  # (b, H) @ (H, P)
             else:
                 xp.multiply(a[:, 3 * hid :], t, out=ht)
             # Rows past b (sequences already finished, or not yet started) keep their state.
@@ -260,10 +272,11 @@ class GRUSeq(Function):
         h_prev = xp.empty_like(hn_all)
         hs = xp.empty_like(hn_all)
         h = h0.copy()
+        w_t = _right_factor(w_hh)  # (3H, H) -> (H, 3H)
         for rows, b in step_rows(batch_sizes, reverse):
             hp = h[:b]
             h_prev[rows] = hp
-            hg = hp @ w_hh.T  # (b, H) @ (H, 3H)
+            hg = hp @ w_t  # (b, H) @ (H, 3H)
             if b_hh is not None:
                 hg += b_hh
             a = acts[rows]

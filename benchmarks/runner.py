@@ -1,7 +1,7 @@
 """Time each workload in glassgrad and in PyTorch (same thread count), and print one table.
 
-Each side is built once, warmed up, then timed ``repeat`` times over ``steps`` steps; the
-reported time per step is the median of the repeats. Python's garbage collector stays on, as it
+Each side is built once and warmed up; then the two sides' repeats alternate (``steps`` steps
+each, ``repeat`` times per side); the reported time per step is each side's median repeat. Python's garbage collector stays on, as it
 is for a user. Nothing heavy is imported at module level: ``benchmarks.__main__`` sets the BLAS
 thread variables before NumPy is first imported.
 """
@@ -148,19 +148,51 @@ def limit_threads(threads: int, with_torch: bool) -> Iterator[None]:
         yield
 
 
+def _time_steps(step, steps: int) -> float:
+    clock = time.perf_counter
+    t0 = clock()
+    for _ in range(steps):
+        step()
+    return (clock() - t0) / steps
+
+
 def time_builder(build, seed: int, steps: int, repeat: int, warmup: int) -> Timing:
     """Build one side of a workload, run ``warmup`` steps, then time ``repeat`` x ``steps`` steps."""
     step, probe = build(seed)
     for _ in range(warmup):
         step()
-    clock = time.perf_counter
-    repeats = []
-    for _ in range(repeat):
-        t0 = clock()
-        for _ in range(steps):
-            step()
-        repeats.append((clock() - t0) / steps)
+    repeats = [_time_steps(step, steps) for _ in range(repeat)]
     return Timing(median=statistics.median(repeats), repeats=repeats, probe=probe())
+
+
+def _time_interleaved(row: Row, sides: list, seed: int, steps: int, repeat: int, warmup: int) -> None:
+    """Time both libraries' steps in alternation, repeat by repeat, into ``row``.
+
+    Alternating (glassgrad's repeat, then PyTorch's, and again) exposes both sides to the same
+    drift of the machine (frequency, neighbours on a shared host), so the ratio of the medians
+    moves less than when one side's repeats all run before the other's. An error in one side is
+    recorded in ``row.errors`` and that side drops out; the other goes on.
+    """
+    built = {}
+    for lib, build in sides:
+        try:
+            step, probe = build(seed)
+            for _ in range(warmup):
+                step()
+        except Exception as e:  # report and go on: one broken workload must not hide the rest
+            row.errors[lib] = f"{type(e).__name__}: {e}"
+        else:
+            built[lib] = (step, probe, [])
+    for _ in range(repeat):
+        for lib in list(built):
+            step, _, times = built[lib]
+            try:
+                times.append(_time_steps(step, steps))
+            except Exception as e:
+                row.errors[lib] = f"{type(e).__name__}: {e}"
+                del built[lib]
+    for lib, (_, probe, times) in built.items():
+        setattr(row, lib, Timing(median=statistics.median(times), repeats=times, probe=probe()))
 
 
 def run(
@@ -185,15 +217,9 @@ def run(
             n = steps or w.steps
             row = Row(w.name, w.description, n)
             sides = [("glassgrad", w.glassgrad)] + ([("torch", w.torch)] if with_torch else [])
-            for lib, build in sides:
-                if log is not None:
-                    log(f"  {w.name} [{lib}] {n} steps x {repeat} ...")
-                try:
-                    timing = time_builder(build, seed, n, repeat, n // 10 if warmup is None else warmup)
-                except Exception as e:  # report and go on: one broken workload must not hide the rest
-                    row.errors[lib] = f"{type(e).__name__}: {e}"
-                else:
-                    setattr(row, lib, timing)
+            if log is not None:
+                log(f"  {w.name} [{' + '.join(lib for lib, _ in sides)}] {n} steps x {repeat} ...")
+            _time_interleaved(row, sides, seed, n, repeat, n // 10 if warmup is None else warmup)
             rows.append(row)
     return rows
 

@@ -81,6 +81,31 @@ def test_run_records_a_failing_side_and_goes_on(monkeypatch):
     assert "| broken | 5 | error | - | - |" in table and "no such layer" in table
 
 
+def test_run_alternates_the_two_sides_repeat_by_repeat(monkeypatch, torch):  # torch: run() sets its threads
+    calls: list[str] = []
+
+    def side(tag, fail_at=None):
+        def build(seed):
+            def step():
+                calls.append(tag)
+                if fail_at is not None and len(calls) >= fail_at:
+                    raise RuntimeError("broke mid-run")
+
+            return step, lambda: 0.0
+
+        return build
+
+    monkeypatch.setitem(WORKLOADS, "pair", Workload("pair", "test", "d", 1, side("g"), side("t")))
+    (row,) = run(["pair"], steps=2, threads=1, repeat=3, warmup=1, with_torch=True)
+    assert "".join(calls) == "g" + "t" + "ggtt" * 3  # warm-ups, then glassgrad and torch in turn
+    assert len(row.glassgrad.repeats) == len(row.torch.repeats) == 3 and not row.errors
+    calls.clear()
+    monkeypatch.setitem(WORKLOADS, "pair", Workload("pair", "test", "d", 1, side("g"), side("t", fail_at=4)))
+    (row,) = run(["pair"], steps=1, threads=1, repeat=3, warmup=0, with_torch=True)
+    assert row.errors == {"torch": "RuntimeError: broke mid-run"} and row.torch is None
+    assert len(row.glassgrad.repeats) == 3  # the other side went on
+
+
 def test_table_shows_times_and_ratio():
     from benchmarks.runner import Timing
 

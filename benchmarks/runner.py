@@ -66,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=5, help="timed repeats; the median is reported")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: steps // 10)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="untimed pause in seconds before each repeat, so the other library's spinning BLAS/OpenMP "
+        "threads go idle (default: 0.3 with more than one thread, else 0)",
+    )
     p.add_argument("--no-torch", action="store_true", help="time glassgrad only")
     p.add_argument(
         "--blas-kernels",
@@ -81,6 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         value = getattr(args, flag)
         if value is not None and value < 1:
             p.error(f"--{flag}: expected a positive integer, got {value}")
+    if args.settle is not None and not 0 <= args.settle <= 10:
+        p.error(f"--settle: expected seconds between 0 and 10, got {args.settle}")
     if args.warmup is not None and args.warmup < 0:
         p.error(f"--warmup: expected a non-negative integer, got {args.warmup}")
     return args
@@ -165,13 +174,20 @@ def time_builder(build, seed: int, steps: int, repeat: int, warmup: int) -> Timi
     return Timing(median=statistics.median(repeats), repeats=repeats, probe=probe())
 
 
-def _time_interleaved(row: Row, sides: list, seed: int, steps: int, repeat: int, warmup: int) -> None:
+def _time_interleaved(
+    row: Row, sides: list, seed: int, steps: int, repeat: int, warmup: int, settle: float = 0.0
+) -> None:
     """Time both libraries' steps in alternation, repeat by repeat, into ``row``.
 
     Alternating (glassgrad's repeat, then PyTorch's, and again) exposes both sides to the same
     drift of the machine (frequency, neighbours on a shared host), so the ratio of the medians
-    moves less than when one side's repeats all run before the other's. An error in one side is
-    recorded in ``row.errors`` and that side drops out; the other goes on.
+    moves less than when one side's repeats all run before the other's. Before each repeat the
+    runner sleeps ``settle`` seconds, untimed: after a call, OpenBLAS's and OpenMP's worker threads
+    spin for a while before they sleep, and with more than one thread the spinning pool of the side
+    that just ran would take cores from the side being timed (measured: with no pause, PyTorch's
+    2-thread lstm step ran at 12.8 ms after glassgrad's repeats, against 4.9 to 6.4 ms with 0.1 to
+    0.6 s of pause). An error in one side is recorded in ``row.errors`` and that side drops out; the
+    other goes on.
     """
     built = {}
     for lib, build in sides:
@@ -186,6 +202,8 @@ def _time_interleaved(row: Row, sides: list, seed: int, steps: int, repeat: int,
     for _ in range(repeat):
         for lib in list(built):
             step, _, times = built[lib]
+            if settle:
+                time.sleep(settle)
             try:
                 times.append(_time_steps(step, steps))
             except Exception as e:
@@ -204,8 +222,13 @@ def run(
     seed: int = 0,
     with_torch: bool | None = None,
     log=None,
+    settle: float | None = None,
 ) -> list[Row]:
-    """Time the selected workloads; an error in one side is recorded in its row, not raised."""
+    """Time the selected workloads; an error in one side is recorded in its row, not raised.
+
+    ``settle``: untimed seconds of pause before each repeat (default 0.3 with more than one
+    thread, else 0; see ``_time_interleaved``).
+    """
     from benchmarks.workloads import select
 
     workloads = select(list(names))
@@ -219,7 +242,10 @@ def run(
             sides = [("glassgrad", w.glassgrad)] + ([("torch", w.torch)] if with_torch else [])
             if log is not None:
                 log(f"  {w.name} [{' + '.join(lib for lib, _ in sides)}] {n} steps x {repeat} ...")
-            _time_interleaved(row, sides, seed, n, repeat, n // 10 if warmup is None else warmup)
+            wu = n // 10 if warmup is None else warmup
+            _time_interleaved(
+                row, sides, seed, n, repeat, wu, (0.3 if threads > 1 else 0.0) if settle is None else settle
+            )
             rows.append(row)
     return rows
 
@@ -292,7 +318,15 @@ def main(argv: list[str] | None = None) -> int:
         print("torch: not timed (" + ("--no-torch" if args.no_torch else "not installed; `make torch`") + ")")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731 - progress to stderr
     rows = run(
-        args.workloads, args.steps, args.threads, args.repeat, args.warmup, args.seed, with_torch, log=log
+        args.workloads,
+        args.steps,
+        args.threads,
+        args.repeat,
+        args.warmup,
+        args.seed,
+        with_torch,
+        log=log,
+        settle=args.settle,
     )
     print(f"median of {args.repeat} repeats after warm-up; ratio above 1 means glassgrad is slower\n")
     print(format_table(rows))

@@ -121,6 +121,9 @@ def test_parse_args_defaults_and_validation():
     assert parse_args([]).threads == (os.cpu_count() or 1)
     with pytest.raises(SystemExit):
         parse_args(["--steps", "0"])
+    assert parse_args([]).settle is None and parse_args(["--settle", "0.5"]).settle == 0.5
+    with pytest.raises(SystemExit):
+        parse_args(["--settle", "-1"])
     assert thread_env(3) == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "3", "MKL_NUM_THREADS": "3"}
 
 

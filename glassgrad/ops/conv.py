@@ -108,6 +108,17 @@ def _batch_last(g: Any) -> Any:
     return out
 
 
+def _times_t(a: Any, b: Any) -> Any:
+    """``a @ b^T`` over the last two axes, for the weight gradients ``(G, Og, L) x (G, K, L) -> (G, Og, K)``.
+
+    Computed as ``(b @ a^T)^T``: with the long axis L (pixels times batch) as the inner dimension,
+    OpenBLAS's AVX-512 kernels run the product with the larger output side first about twice as
+    fast (measured for LeNet's layers: 560 against 1170 us for (6, 50176) x (25, 50176), 278
+    against 609 us for (16, 6400) x (150, 6400)); with its AVX2 kernels both orders take the same.
+    """
+    return (b @ a.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+
 class Conv2d(Function):
     """out = W * x + b (cross-correlation), through im2col and one matmul.
 
@@ -147,7 +158,7 @@ class Conv2d(Function):
             a = ctx.attrs
             dx = col2im(dcols, (h, wd), a["stride"], a["dilation"], a["padding"])
         if need[1]:
-            dw = (gt @ cols.swapaxes(1, 2)).reshape(ctx.shapes[1])  # (G, Og, Cg*K) -> (O, Cg, kh, kw)
+            dw = _times_t(gt, cols).reshape(ctx.shapes[1])  # (G, Og, Cg*K) -> (O, Cg, kh, kw)
         if need[2]:
             db = gt.sum(axis=(0, 2)) if groups == 1 else gt.sum(axis=2).reshape(-1)  # (O,)
         return dx, dw, db
@@ -209,7 +220,7 @@ class ConvTranspose2d(Function):
             dx = (w @ gcols).reshape(cin, h, w_, n)  # (G, Cg, Og*K) @ (G, Og*K, L*N) -> (Cin, H, W, N)
             dx = _batch_first(dx)  # -> (N, Cin, H, W)
         if need[1]:
-            dw = (xt @ gcols.swapaxes(1, 2)).reshape(ctx.shapes[1])  # (G, Cg, Og*K) -> (Cin, Og, kh, kw)
+            dw = _times_t(xt, gcols).reshape(ctx.shapes[1])  # (G, Cg, Og*K) -> (Cin, Og, kh, kw)
         if need[2]:
             db = g.sum(axis=(0, 2, 3))
         return dx, dw, db

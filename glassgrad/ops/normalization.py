@@ -16,6 +16,7 @@ both directions. Backward is first-order only.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from glassgrad.autograd.function import Function
@@ -25,12 +26,31 @@ from glassgrad.tensor import Tensor
 __all__ = ["LayerNorm", "BatchNorm", "layer_norm", "batch_norm_train", "batch_stats"]
 
 
+def _mean(a: Any, axes: tuple[int, ...]) -> Any:
+    """The mean over ``axes``, kept as size-1 dims.
+
+    Over trailing axes (layer norm) of a float32/float64 array it is a matrix product with a
+    column of 1/M: BLAS runs that about 4x faster than NumPy's reduction of many short rows (10
+    against 44 us for (1024, 128) float32, one thread), and on every BLAS thread. With Linear's
+    bias gradient done the same way, the ``gpt_sdpa`` benchmark step ran about 5% faster at two
+    threads (interleaved A/B, median of 12). Other axes (batch norm), float16 (whose product would
+    accumulate in float16) and empty axes use ``mean``.
+    """
+    k = len(axes)
+    m = math.prod(a.shape[a.ndim - k :])
+    if axes != tuple(range(a.ndim - k, a.ndim)) or m == 0 or a.dtype.kind != "f" or a.dtype.itemsize < 4:
+        return a.mean(axis=axes, keepdims=True)
+    col = array_module(a).full((m, 1), 1.0 / m, dtype=a.dtype)
+    lead = a.shape[: a.ndim - k]
+    return (a.reshape(lead + (m,)) @ col).reshape(lead + (1,) * k)  # (..., M) @ (M, 1) -> (..., 1, ...)
+
+
 def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims)."""
     xp = array_module(x)
-    mean = x.mean(axis=axes, keepdims=True)
+    mean = _mean(x, axes)
     centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
+    var = _mean(centered * centered, axes)
     rstd = 1.0 / xp.sqrt(var + eps)  # eps is a Python float: float32 stays float32
     centered *= rstd  # in place: centered is our own temporary (x itself is untouched)
     return centered, rstd
@@ -38,8 +58,8 @@ def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
 
 def _normalize_backward(gx: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) -> Any:
     """The closed-form VJP of ``xhat`` w.r.t. ``x`` (see the module docstring)."""
-    mean_gx = gx.mean(axis=axes, keepdims=True)
-    mean_gx_xhat = (gx * xhat).mean(axis=axes, keepdims=True)
+    mean_gx = _mean(gx, axes)
+    mean_gx_xhat = _mean(gx * xhat, axes)
     dx = gx - mean_gx  # then in place on this fresh array, in the formula's order
     dx -= xhat * mean_gx_xhat
     dx *= rstd

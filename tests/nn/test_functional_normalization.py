@@ -252,3 +252,19 @@ def test_layer_norm_refuses_a_weight_of_another_dtype():
         DTypeError, match="layer_norm: expected weight of the input's dtype glassgrad.float32"
     ):
         F.layer_norm(gg.randn(2, 3), (3,), gg.ones(3).double())
+
+
+def test_layer_norm_float16_and_linear_bias_grad_float16_accumulate_accurately():
+    """float16 keeps NumPy's reductions (which accumulate in float32), not a float16 matmul."""
+    rng = np.random.default_rng(3)
+    x64 = rng.standard_normal((4, 2048)) * 2 + 100  # a large mean over many elements
+    x = gg.tensor(x64.astype(np.float16), requires_grad=True)
+    out = F.layer_norm(x, 2048)
+    xr = x64.astype(np.float16).astype(np.float64)
+    want = (xr - xr.mean(-1, keepdims=True)) / np.sqrt(xr.var(-1, keepdims=True) + 1e-5)
+    assert out.dtype == gg.float16
+    np.testing.assert_allclose(out._data.astype(np.float64), want, atol=2e-2)
+    lin = gg.nn.Linear(3, 2).half()
+    g = np.full((4096, 2), 0.5, dtype=np.float16)
+    lin(gg.ones(4096, 3, dtype=gg.float16)).backward(gg.tensor(g))
+    assert lin.bias.grad._data.tolist() == [2048.0, 2048.0]  # exact; a float16 running sum stalls at 1024

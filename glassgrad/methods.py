@@ -1,9 +1,9 @@
 # ruff: noqa: A006 - PyTorch's parameter names (min, max) are the API
 """The long tail of PyTorch's Tensor methods that scripts use (``new_zeros``, ``scatter_``,
 ``addmm``, ``atan2``, ``byte()`` ...), each a one-liner over the ops, attached to ``Tensor`` when
-glassgrad is imported. The core methods live in ``tensor.py``; these are kept here so that file
-stays readable. In-place variants go through ``Tensor._update`` (recorded on non-leaves, refused
-on leaves that require grad, as PyTorch).
+glassgrad is imported. The core methods live in ``tensor_methods.py``; these are kept here so that
+file stays a readable list of the core. In-place variants go through ``Tensor._update`` (recorded
+on non-leaves, refused on leaves that require grad, as PyTorch).
 """
 
 from __future__ import annotations

@@ -1,0 +1,183 @@
+"""In-place updates of a ``Tensor``, attached to the class when ``tensor.py`` finishes loading.
+
+``_set`` writes a value into the array (``copy_``, ``fill_``, random fills); ``_update`` runs the
+out-of-place op and puts its result in place (``add_``, ``+=``, ``clamp_``), recorded in the graph
+on a non-leaf as PyTorch does, refused where a wrong gradient could follow. Kept apart from
+``tensor.py`` so that the class file holds storage, metadata, conversion and autograd only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.ops import (
+    clamp,
+    compare,
+    elementwise,
+    indexing,
+)
+from glassgrad.tensor import Tensor, attach
+
+__all__: list[str] = []
+
+
+class _InPlace:
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and _grad_state.enabled:
+            kind = (
+                "a leaf tensor that requires grad" if self._node is None else "a tensor recorded in the graph"
+            )
+            raise GraphError(
+                f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
+                "do it inside glassgrad.no_grad(), or change a clone() instead"
+            )
+        if not self._data.flags.writeable:
+            raise ShapeError(
+                f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
+                "expand/broadcast_to, whose elements share memory); clone() it first"
+            )
+        self._version += 1
+
+    def _set(self, op: str, value: Any) -> Tensor:
+        self._check_inplace(op)
+        xp = array_module(self._data)
+        value = value._data if isinstance(value, Tensor) else value
+        try:
+            self._data[...] = xp.broadcast_to(value, self._data.shape)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
+            ) from None
+        return self
+
+    def _update(self, op: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:
+        """``self = fn(self, *args)`` in place, as PyTorch's in-place arithmetic: the result is
+        computed by the out-of-place op, must keep self's shape and must not need a dtype of a
+        higher kind (an integer tensor cannot hold a true division or a float sum).
+
+        While recording, an in-place op on a non-leaf (``out += identity`` in a residual block,
+        ``x.relu_()``) is recorded: self takes the new node and the new array. A leaf that requires grad, or a tensor
+        that shares memory with another (a view, its base, a ``detach()``), is refused instead:
+        PyTorch rebases the views' graphs, glassgrad does not, and a wrong gradient must not follow.
+        """
+        recording = _grad_state.enabled and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        )
+        if recording:
+            if self.requires_grad and self._node is None:
+                self._check_inplace(op)  # raises: a leaf that requires grad
+            if self._vc[1]:
+                raise GraphError(
+                    f"{op}: in-place change, while recording, of a tensor that shares memory with "
+                    f"another (a view, its base or a detach(); shape {self.shape}); write it out of "
+                    "place (y = x + ...), or change a clone()"
+                )
+            out = fn(self, *args)
+        else:
+            out = fn(Tensor(self._data, _wrap=True), *args)
+        arr = out._data
+        if arr.dtype != self._data.dtype and not np.can_cast(arr.dtype, self._data.dtype, "same_kind"):
+            raise DTypeError(
+                f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
+                f"got {dtypes.from_np_dtype(arr.dtype)}"
+            )
+        if arr.shape != self._data.shape:
+            raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {arr.shape}")
+        if recording:
+            # No other tensor shares self's memory, so self can take the result's array instead of
+            # being overwritten: arrays saved for backward (self's old values) stay valid.
+            self._data = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
+            self._node, self.requires_grad = out._node, out.requires_grad
+            return self
+        self._check_inplace(op)
+        self._data[...] = arr
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        return self._set("copy_", src)
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._set("fill_", value)
+
+    def zero_(self) -> Tensor:
+        return self._set("zero_", 0)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("normal_", get_generator(generator).normal(mean, std, self.shape))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("uniform_", get_generator(generator).uniform(a, b, self.shape))
+
+    def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
+        from glassgrad.random import get_generator
+
+        return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._update("add_", Tensor.add, other, alpha)
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._update("sub_", Tensor.sub, other, alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._update("mul_", elementwise.mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._update("div_", elementwise.div, other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._update("pow_", elementwise.pow, exponent)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+        return self._update("clamp_", clamp.clamp, min, max)
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return self._update("masked_fill_", indexing.masked_fill, mask, value)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._update("__iadd__", elementwise.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._update("__isub__", elementwise.sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._update("__imul__", elementwise.mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._update("__itruediv__", elementwise.div, other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._update("__ipow__", elementwise.pow, other)
+
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._update("__ifloordiv__", compare.floor_divide, other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._update("__imod__", compare.remainder, other)
+
+    def __iand__(self, other: Any) -> Tensor:
+        return self._update("__iand__", compare.bitwise_and, other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self._update("__ior__", compare.bitwise_or, other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self._update("__ixor__", compare.bitwise_xor, other)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        indexing.setitem(self, key, value)
+
+
+attach(_InPlace)

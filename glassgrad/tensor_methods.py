@@ -1,0 +1,384 @@
+"""``Tensor``'s core methods over the ops (``to``/``float``, ``add``, ``exp``, ``sum``, ``view``,
+``topk`` ...), one line each, attached to the class when ``tensor.py`` finishes loading. The
+long tail of PyTorch's methods (``new_zeros``, ``scatter_``, ``addmm`` ...) is in ``methods.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.device import check_device
+from glassgrad.legacy import legacy_dtype, legacy_type_name
+from glassgrad.ops import (
+    activation,
+    clamp,
+    compare,
+    conversion,
+    elementwise,
+    extremes,
+    indexing,
+    matmul,
+    movement,
+    pieces,
+    reduce,
+    sampling,
+    softmax,
+    statistics,
+    unary,
+    views,
+)
+from glassgrad.tensor import Tensor, attach
+
+__all__: list[str] = []
+
+
+class _Methods:
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
+
+        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy`` are accepted.
+        """
+        dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "to")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
+                dtype = a
+            elif a is not None:
+                check_device(a, "to")
+        if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
+            return conversion.clone(self) if kwargs.get("copy") else self
+        return conversion.cast(self, dtypes.to_np_dtype(dtype))
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        check_device("cuda" if device is None else device, "cuda")
+        return self
+
+    def type(self, dtype: Any = None) -> Any:
+        """The type name (``"torch.FloatTensor"``) without an argument, else a cast to ``dtype``
+        (a dtype or a legacy name such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            return legacy_type_name(self._data.dtype)
+        return self.to(legacy_dtype(dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def add(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return elementwise.add(self, other if alpha == 1.0 else other * alpha)
+
+    def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return elementwise.sub(self, other if alpha == 1.0 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return elementwise.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return elementwise.div(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return elementwise.pow(self, exponent)
+
+    def neg(self) -> Tensor:
+        return elementwise.neg(self)
+
+    def exp(self) -> Tensor:
+        return unary.exp(self)
+
+    def log(self) -> Tensor:
+        return unary.log(self)
+
+    def log1p(self) -> Tensor:
+        return unary.log1p(self)
+
+    def sqrt(self) -> Tensor:
+        return unary.sqrt(self)
+
+    def rsqrt(self) -> Tensor:
+        return unary.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return elementwise.mul(self, self)
+
+    def reciprocal(self) -> Tensor:
+        return elementwise.div(1.0, self)
+
+    def abs(self) -> Tensor:
+        return unary.abs(self)
+
+    def sign(self) -> Tensor:
+        return compare.sign(self)
+
+    def sin(self) -> Tensor:
+        return unary.sin(self)
+
+    def cos(self) -> Tensor:
+        return unary.cos(self)
+
+    def tanh(self) -> Tensor:
+        return unary.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return activation.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return activation.relu(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return clamp.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return elementwise.minimum(self, other)
+
+    def floor(self) -> Tensor:
+        return compare.floor(self)
+
+    def ceil(self) -> Tensor:
+        return compare.ceil(self)
+
+    def round(self) -> Tensor:
+        return compare.round(self)
+
+    def eq(self, other: Any) -> Tensor:
+        return compare.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return compare.ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return compare.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return compare.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return compare.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return compare.ge(self, other)
+
+    def logical_not(self) -> Tensor:
+        return compare.logical_not(self)
+
+    def isnan(self) -> Tensor:
+        return compare.isnan(self)
+
+    def isfinite(self) -> Tensor:
+        return compare.isfinite(self)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return elementwise.where(condition, self, other)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return reduce.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return reduce.mean(self, dim, keepdim, dtype=dtype)
+
+    def var(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        return statistics.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(
+        self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: Any = None
+    ) -> Tensor:
+        return statistics.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return reduce.prod(self, dim, keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return extremes.max(self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return extremes.min(self, dim, keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return extremes.amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return extremes.amin(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return extremes.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return extremes.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return statistics.logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return statistics.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return reduce.cumsum(self, dim, dtype=dtype)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return reduce.all(self, dim, keepdim)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return reduce.any(self, dim, keepdim)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return softmax.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return softmax.log_softmax(self, dim, dtype)
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def mm(self, other: Any) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def bmm(self, other: Any) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return movement.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return movement.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return movement.view(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return movement.reshape(self, other.shape)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return movement.transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return movement.t(self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return movement.permute(self, *range(self._data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return movement.transpose(self, -2, -1)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return views.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: Any) -> Tensor:
+        return views.select(self, dim, index)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return views.diagonal(self, offset, dim1, dim2)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return views.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return views.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def permute(self, *dims: Any) -> Tensor:
+        return movement.permute(self, *dims)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return movement.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return movement.expand(self, other.shape)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return movement.expand(self, shape)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return movement.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return movement.unsqueeze(self, dim)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return movement.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Any) -> Tensor:
+        return movement.unflatten(self, dim, sizes)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return movement.repeat(self, *sizes)
+
+    def flip(self, dims: Any) -> Tensor:
+        return movement.flip(self, dims)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return movement.roll(self, shifts, dims)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return pieces.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return pieces.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return pieces.unbind(self, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return movement.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return movement.triu(self, diagonal)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return indexing.masked_fill(self, mask, value)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return indexing.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return indexing.index_select(self, dim, index)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return indexing.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim: int = -1, descending: bool = False) -> Any:
+        return indexing.sort(self, dim, descending)
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
+        return indexing.sort(self, dim, descending)[1]
+
+    def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)
+
+    def nonzero(self) -> Tensor:
+        return sampling.nonzero(self)
+
+
+attach(_Methods)

@@ -1,0 +1,126 @@
+"""``Tensor``'s Python operators (``+``, ``@``, ``<``, ``&``, ``t[i]`` ...), each one line over an op,
+attached to the class when ``tensor.py`` finishes loading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.ops import (
+    compare,
+    elementwise,
+    indexing,
+    matmul,
+    unary,
+)
+from glassgrad.tensor import Tensor, attach
+
+__all__: list[str] = []
+
+
+class _Operators:
+    def __add__(self, other: Any) -> Tensor:
+        return elementwise.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return elementwise.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return elementwise.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return elementwise.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return elementwise.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return elementwise.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return elementwise.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return elementwise.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return elementwise.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return elementwise.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return unary.abs(self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return compare.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return compare.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return compare.remainder(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
+        return compare.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return compare.ne(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return compare.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return compare.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return compare.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return compare.ge(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return compare.remainder(other, self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return compare.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return compare.bitwise_and(other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return compare.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return compare.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return compare.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return compare.bitwise_xor(other, self)
+
+    def __invert__(self) -> Tensor:
+        return compare.bitwise_not(self)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return indexing.getitem(self, key)
+
+
+attach(_Operators)

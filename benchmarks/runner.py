@@ -1,8 +1,8 @@
 """Time each workload in glassgrad and in PyTorch (same thread count), and print one table.
 
 Each side is built once and warmed up; then the two sides' repeats alternate (``steps`` steps
-each, ``repeat`` times per side); the reported time per step is each side's median repeat. Python's garbage collector stays on, as it
-is for a user. Nothing heavy is imported at module level: ``benchmarks.__main__`` sets the BLAS
+each, ``repeat`` times per side); the reported time per step is each side's median repeat.
+Python's garbage collector stays on, as it is for a user. Nothing heavy is imported at module level: ``benchmarks.__main__`` sets the BLAS
 thread variables before NumPy is first imported.
 """
 
@@ -165,11 +165,17 @@ def _time_steps(step, steps: int) -> float:
     return (clock() - t0) / steps
 
 
-def time_builder(build, seed: int, steps: int, repeat: int, warmup: int) -> Timing:
-    """Build one side of a workload, run ``warmup`` steps, then time ``repeat`` x ``steps`` steps."""
+def _warmed(build, seed: int, warmup: int) -> tuple:
+    """``build(seed)``'s ``(step, probe)``, after ``warmup`` untimed steps."""
     step, probe = build(seed)
     for _ in range(warmup):
         step()
+    return step, probe
+
+
+def time_builder(build, seed: int, steps: int, repeat: int, warmup: int) -> Timing:
+    """Build one side of a workload, run ``warmup`` steps, then time ``repeat`` x ``steps`` steps."""
+    step, probe = _warmed(build, seed, warmup)
     repeats = [_time_steps(step, steps) for _ in range(repeat)]
     return Timing(median=statistics.median(repeats), repeats=repeats, probe=probe())
 
@@ -192,9 +198,7 @@ def _time_interleaved(
     built = {}
     for lib, build in sides:
         try:
-            step, probe = build(seed)
-            for _ in range(warmup):
-                step()
+            step, probe = _warmed(build, seed, warmup)
         except Exception as e:  # report and go on: one broken workload must not hide the rest
             row.errors[lib] = f"{type(e).__name__}: {e}"
         else:
@@ -232,6 +236,7 @@ def run(
     from benchmarks.workloads import select
 
     workloads = select(list(names))
+    pause = (0.3 if threads > 1 else 0.0) if settle is None else settle
     if with_torch is None:
         with_torch = torch_available()
     rows = []
@@ -243,9 +248,7 @@ def run(
             if log is not None:
                 log(f"  {w.name} [{' + '.join(lib for lib, _ in sides)}] {n} steps x {repeat} ...")
             wu = n // 10 if warmup is None else warmup
-            _time_interleaved(
-                row, sides, seed, n, repeat, wu, (0.3 if threads > 1 else 0.0) if settle is None else settle
-            )
+            _time_interleaved(row, sides, seed, n, repeat, wu, pause)
             rows.append(row)
     return rows
 

@@ -15,11 +15,6 @@ from glassgrad.backend import array_module
 __all__ = ["Linear"]
 
 
-def _ones(like, n: int):
-    """A vector of ``n`` ones in ``like``'s dtype and array module."""
-    return array_module(like).ones(n, dtype=like.dtype)
-
-
 class Linear(Function):
     """y = x W^T + b:  x (*, in), W (out, in), b (out,) or None  ->  y (*, out).
 
@@ -50,8 +45,9 @@ class Linear(Function):
         # is summed in float32, as PyTorch does: a float16 running sum stalls (1024 + 0.5 = 1024).
         gb = None
         if len(need) > 2 and need[2]:
+            xp = array_module(g2)
             if g2.dtype.itemsize >= 4:
-                gb = _ones(g2, n) @ g2  # (N,) @ (N, out) -> (out,)
+                gb = xp.ones(n, dtype=g2.dtype) @ g2  # (N,) @ (N, out) -> (out,)
             else:
-                gb = g2.sum(axis=0, dtype=array_module(g2).float32).astype(g2.dtype)
+                gb = g2.sum(axis=0, dtype=xp.float32).astype(g2.dtype)
         return gx, gw, gb

@@ -29,6 +29,7 @@ from glassgrad.nn.utils.rnn import PackedSequence
 from glassgrad.ops.indexing import index_select
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.recurrent import GRUSeq, LSTMSeq, RNNSeq
+from glassgrad.ops.recurrent_dense import LSTMDense
 from glassgrad.tensor import Tensor
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
@@ -187,6 +188,8 @@ class RNNBase(Module):
         s = x.shape[0]
         dirs = 2 if self.bidirectional else 1
         weights = self.all_weights
+        # Every sequence runs every step and no projection: the feature-major dense op is faster.
+        dense = lstm and not self.proj_size and n > 0 and all(b == n for b in sizes)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
@@ -196,8 +199,16 @@ class RNNBase(Module):
                 w_ih, w_hh = w[0], w[1]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 w_hr = w[-1] if self.proj_size else None
-                xg = F.linear(x, w_ih, b_ih)  # (S, I_k) -> (S, G*H): every step's input at once
                 rev = d == 1
+                if dense:
+                    y = LSTMDense.apply(
+                        x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, steps=len(sizes), reverse=rev
+                    )
+                    outs.append(y[:s])
+                    h_n.append(y[s : s + n])
+                    c_n.append(y[s + n :])
+                    continue
+                xg = F.linear(x, w_ih, b_ih)  # (S, I_k) -> (S, G*H): every step's input at once
                 if lstm:
                     y = LSTMSeq.apply(xg, h0[k], c0[k], w_hh, b_hh, w_hr, batch_sizes=sizes, reverse=rev)
                     outs.append(y[:s, :real])

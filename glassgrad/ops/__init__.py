@@ -7,7 +7,7 @@ compare (comparisons, bitwise and logical ops, rounding; no gradient), reduce (s
 argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
 joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
 (multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, softmax (softmax, log_softmax), special (erf on arrays), and
-the fused linear, normalization, loss and recurrent (whole-sequence RNN/LSTM/GRU) primitives.
+the fused linear, normalization, loss and recurrent (whole-sequence RNN/LSTM/GRU, and the dense LSTM layer) primitives.
 composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``) hold no backward
 rule: they compose the primitives.
 """
@@ -31,6 +31,7 @@ from glassgrad.ops import (
     padding,
     pieces,
     recurrent,
+    recurrent_dense,
     reduce,
     sampling,
     scatter,
@@ -65,6 +66,7 @@ __all__ = [
     "normalization",
     "padding",
     "recurrent",
+    "recurrent_dense",
     "reduce",
     "sampling",
     "special",

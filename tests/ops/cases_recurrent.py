@@ -1,10 +1,12 @@
-"""Gradcheck cases for ops/recurrent.py (rnn_seq, lstm_seq, gru_seq) on packed layouts."""
+"""Gradcheck cases for ops/recurrent.py (rnn_seq, lstm_seq, gru_seq) on packed layouts, and for
+ops/recurrent_dense.py (lstm_dense) on full batches."""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
 from glassgrad.ops import recurrent as R
+from glassgrad.ops.recurrent_dense import LSTMDense
 from tests.ops.harness import case, values
 
 
@@ -56,6 +58,26 @@ def _lstm(draw):
 
     def fn(xg, h0, c0, w, b, wr):
         return R.LSTMSeq.apply(xg, h0, c0, w, b, wr, batch_sizes=sizes, reverse=rev)
+
+    return fn, raw
+
+
+@case("lstm_dense")
+def _lstm_dense(draw):
+    steps, n, i, h = (draw(st.integers(1, 3)) for _ in range(4))
+    rev = draw(st.booleans())
+    raw = (
+        values(draw, (steps * n, i)),
+        values(draw, (n, h), -1, 1),
+        values(draw, (n, h), -1, 1),
+        values(draw, (4 * h, i), -1, 1),
+        values(draw, (4 * h, h), -1, 1),
+        _maybe(draw, (4 * h,)),
+        _maybe(draw, (4 * h,)),
+    )
+
+    def fn(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        return LSTMDense.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, steps=steps, reverse=rev)
 
     return fn, raw
 

@@ -1,0 +1,101 @@
+"""lstm_dense (the feature-major LSTM layer nn.LSTM uses for full batches) against its composite:
+the input projection (F.linear) followed by lstm_seq, which it replaces. The float64 gradcheck is
+in cases_recurrent.py; PyTorch parity through nn.LSTM is in tests/nn/test_rnn.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad.errors import GraphError, ShapeError
+from glassgrad.ops.recurrent import LSTMSeq
+from glassgrad.ops.recurrent_dense import LSTMDense
+
+
+def _inputs(rng, steps, n, i, h, bias):
+    def leaf(*shape):
+        return gg.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    b = (leaf(4 * h), leaf(4 * h)) if bias else (None, None)
+    return [leaf(steps * n, i), leaf(n, h), leaf(n, h), leaf(4 * h, i), leaf(4 * h, h), *b]
+
+
+def _composite(x, h0, c0, w_ih, w_hh, b_ih, b_hh, steps, reverse):
+    """The same layer as F.linear + lstm_seq, its output rearranged to lstm_dense's rows."""
+    n, h = c0.shape
+    s = steps * n
+    y = LSTMSeq.apply(
+        F.linear(x, w_ih, b_ih), h0, c0, w_hh, b_hh, None, batch_sizes=(n,) * steps, reverse=reverse
+    )
+    return gg.cat([y[:s, :h], y[s:, :h], y[s:, h:]])  # every h_t, h_n, c_n
+
+
+def _grads(fn, inputs, weight):
+    for t in inputs:
+        if t is not None:
+            t.grad = None
+    out = fn()
+    (out * gg.tensor(weight)).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy().copy() for t in inputs if t is not None]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("live", ["all", "last", "none"], ids=lambda v: f"outputs-{v}")
+@pytest.mark.parametrize("shape", [(6, 3, 4, 5), (1, 1, 1, 1), (3, 2, 7, 2)], ids=str)
+def test_matches_linear_plus_lstm_seq(shape, live, bias, reverse):
+    steps, n, i, h = shape
+    rng = np.random.default_rng(sum(shape) + 10 * bias + 100 * reverse)
+    inputs = _inputs(rng, steps, n, i, h, bias)
+    weight = rng.standard_normal((steps * n + 2 * n, h))
+    if live == "last":
+        weight[: (steps - 1) * n] = 0  # only the last step's output (and the final states) used
+    elif live == "none":
+        weight[: steps * n] = 0  # only h_n and c_n
+    y, grads = _grads(lambda: LSTMDense.apply(*inputs, steps=steps, reverse=reverse), inputs, weight)
+    y_ref, grads_ref = _grads(lambda: _composite(*inputs, steps=steps, reverse=reverse), inputs, weight)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-14)
+    for g, g_ref in zip(grads, grads_ref):
+        np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_without_grad_the_output_is_the_same():
+    """Under no_grad the forward skips the slopes it keeps for backward; the output must not move."""
+    rng = np.random.default_rng(3)
+    inputs = _inputs(rng, 5, 2, 3, 4, True)
+    y = LSTMDense.apply(*inputs, steps=5).detach().numpy()
+    with gg.no_grad():
+        y_eval = LSTMDense.apply(*inputs, steps=5)
+    assert not y_eval.requires_grad
+    np.testing.assert_array_equal(y_eval.numpy(), y)
+
+
+def test_float32_follows_float64():
+    rng = np.random.default_rng(4)
+    inputs = _inputs(rng, 8, 4, 3, 6, True)
+    y64 = LSTMDense.apply(*inputs, steps=8).detach().numpy()
+    single = [gg.tensor(t.detach().numpy().astype(np.float32)) for t in inputs]
+    y32 = LSTMDense.apply(*single, steps=8)
+    assert y32.dtype == gg.float32
+    np.testing.assert_allclose(y32.numpy(), y64, rtol=1e-4, atol=1e-5)
+
+
+def test_shapes_are_checked_by_name():
+    rng = np.random.default_rng(5)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _inputs(rng, 3, 2, 4, 5, True)
+    with pytest.raises(ShapeError, match=r"lstm_dense: expected x of shape \(8, 4\), got \(6, 4\)"):
+        LSTMDense.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, steps=4)
+    with pytest.raises(ShapeError, match=r"lstm_dense: expected w_hh of shape \(20, 5\), got \(20, 4\)"):
+        LSTMDense.apply(x, h0, c0, w_ih, w_hh[:, :4], b_ih, b_hh, steps=3)
+
+
+def test_a_weight_changed_in_place_after_forward_raises():
+    rng = np.random.default_rng(6)
+    inputs = _inputs(rng, 3, 2, 4, 5, True)
+    y = LSTMDense.apply(*inputs, steps=3)
+    with gg.no_grad():
+        inputs[4].mul_(2.0)  # w_hh, saved for backward
+    with pytest.raises(GraphError, match="lstm_dense"):
+        y.sum().backward()

@@ -102,19 +102,21 @@ class LSTMDense(Function):
         z[:steps, :inp] = (xs[::-1] if reverse else xs).transpose(0, 2, 1)
         z[:, k - 1] = 1
         z[0, inp : k - 1] = h0.T
-        acts = xp.empty((steps, 4 * hid, n), dtype=dt)  # o, i, f, g after their activations
-        cs = xp.empty((steps + 1, hid, n), dtype=dt)  # c_0 (the initial state), c_1 ... c_T
-        cs[0] = c0.T
+        # Step p's block: the gates o, i, f, g after their activations, then c_{t-1}, so that
+        # [i, f] * [g, c_{t-1}] is one multiply; c_t is written into the next step's block.
+        acts = xp.empty((steps + 1, 5 * hid, n), dtype=dt)
+        acts[0, 4 * hid :] = c0.T
         tc = xp.empty((steps, hid, n), dtype=dt)  # tanh(c_t)
-        ig = xp.empty((hid, n), dtype=dt)
+        prod = xp.empty((2 * hid, n), dtype=dt)
         # The local slopes backward needs, made here while each step's block is in cache (a
         # pass over all steps afterwards costs about twice as much), and only if backward can run.
         train = grad_enabled() and any(ctx.needs_input_grad)
         ks = xp.empty((steps, 5 * hid, n), dtype=dt) if train else None
         sl = xp.empty((4 * hid, n), dtype=dt)
-        tanh, mul, sub, matmul = xp.tanh, xp.multiply, xp.subtract, xp.matmul
+        tanh, mul, add, sub, matmul = xp.tanh, xp.multiply, xp.add, xp.subtract, xp.matmul
         for p in range(steps):
-            a = acts[p]
+            blk = acts[p]
+            a = blk[: 4 * hid]
             matmul(wz, z[p], out=a)  # (4H, K) @ (K, N)
             tanh(a, out=a)
             if train:  # each gate's slope: 1 - tanh^2, and s' = s (1 - s) = (1 - tanh(x / 2)^2) / 4
@@ -124,30 +126,28 @@ class LSTMDense(Function):
             sig = a[: 3 * hid]
             sig *= 0.5
             sig += 0.5
-            c = cs[p + 1]
-            mul(a[2 * hid : 3 * hid], cs[p], out=c)  # f * c_{t-1}
-            mul(a[hid : 2 * hid], a[3 * hid :], out=ig)  # i * g
-            c += ig
+            mul(blk[hid : 3 * hid], blk[3 * hid :], out=prod)  # [i * g, f * c_{t-1}]
+            c = acts[p + 1, 4 * hid :]
+            add(prod[:hid], prod[hid:], out=c)  # c_t
             t = tc[p]
             tanh(c, out=t)
-            mul(a[:hid], t, out=z[p + 1, inp : k - 1])  # h_t = o * tanh(c_t), the next step's input
+            h = z[p + 1, inp : k - 1]  # h_t goes straight into the next step's input
+            mul(blk[:hid], t, out=h)  # o * tanh(c_t)
             if train:  # rows: d pre_o / dh_t, then d pre_{i, f, g} / dc_t, then dc_t / dh_t
                 kp = ks[p]
                 mul(t, sl[:hid], out=kp[:hid])
-                mul(a[3 * hid :], sl[hid : 2 * hid], out=kp[hid : 2 * hid])
-                mul(cs[p], sl[2 * hid : 3 * hid], out=kp[2 * hid : 3 * hid])
-                mul(a[hid : 2 * hid], sl[3 * hid :], out=kp[3 * hid : 4 * hid])
+                mul(blk[3 * hid :], sl[hid : 3 * hid], out=kp[hid : 3 * hid])  # [g i', c_{t-1} f']
+                mul(blk[hid : 2 * hid], sl[3 * hid :], out=kp[3 * hid : 4 * hid])  # i g'
                 kc = kp[4 * hid :]
-                mul(t, t, out=kc)
-                sub(1, kc, out=kc)
-                kc *= a[:hid]
+                mul(h, t, out=kc)
+                sub(blk[:hid], kc, out=kc)  # o (1 - tanh(c_t)^2) = o - h_t tanh(c_t)
         s = steps * n
         y = xp.empty((s + 2 * n, hid), dtype=dt)
         hs = z[1:, inp : k - 1]  # (T, H, N), processing order
         y[:s].reshape(steps, n, hid)[...] = (hs[::-1] if reverse else hs).transpose(0, 2, 1)
         y[s : s + n] = z[steps, inp : k - 1].T
-        y[s + n :] = cs[steps].T
-        ctx.save_for_backward(x, w_ih, w_hh, z, acts[:, 2 * hid : 3 * hid], ks)
+        y[s + n :] = acts[steps, 4 * hid :].T
+        ctx.save_for_backward(x, w_ih, w_hh, z, acts[:steps, 2 * hid : 3 * hid], ks)
         return y
 
     @staticmethod

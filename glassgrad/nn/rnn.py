@@ -9,6 +9,10 @@ How one layer runs (the same for all three):
 3. the two directions' outputs are joined feature-wise and feed the next layer (through dropout
    in training when ``dropout > 0``).
 
+An LSTM without ``proj_size`` whose sequences all run every step (any padded batch) takes a faster
+route for steps 1 and 2: ``ops/recurrent_dense.py``'s ``LSTMDense``, the same layer in a
+feature-major layout with the projection inside its per-step product.
+
 Internally every batch is in the packed layout of ``nn.utils.rnn`` (step after step of rows): a
 padded ``(T, N, I)`` batch is reshaped to ``(T * N, I)`` with ``N`` rows at every step, and a
 ``PackedSequence`` is used as it is, so padded steps are never computed.

@@ -114,6 +114,8 @@ class LSTMDense(Function):
         ks = xp.empty((steps, 5 * hid, n), dtype=dt) if train else None
         sl = xp.empty((4 * hid, n), dtype=dt)
         tanh, mul, add, sub, matmul = xp.tanh, xp.multiply, xp.add, xp.subtract, xp.matmul
+        # Scalars of the arrays' own type: a Python float costs about 0.4 us more per call.
+        one, half, quarter = dt.type(1), dt.type(0.5), dt.type(0.25)
         for p in range(steps):
             blk = acts[p]
             a = blk[: 4 * hid]
@@ -121,11 +123,11 @@ class LSTMDense(Function):
             tanh(a, out=a)
             if train:  # each gate's slope: 1 - tanh^2, and s' = s (1 - s) = (1 - tanh(x / 2)^2) / 4
                 mul(a, a, out=sl)
-                sub(1, sl, out=sl)
-                sl[: 3 * hid] *= 0.25
+                sub(one, sl, out=sl)
+                sl[: 3 * hid] *= quarter
             sig = a[: 3 * hid]
-            sig *= 0.5
-            sig += 0.5
+            sig *= half
+            sig += half
             mul(blk[hid : 3 * hid], blk[3 * hid :], out=prod)  # [i * g, f * c_{t-1}]
             c = acts[p + 1, 4 * hid :]
             add(prod[:hid], prod[hid:], out=c)  # c_t

@@ -106,49 +106,56 @@ class LSTMDense(Function):
         # [i, f] * [g, c_{t-1}] is one multiply; c_t is written into the next step's block.
         acts = xp.empty((steps + 1, 5 * hid, n), dtype=dt)
         acts[0, 4 * hid :] = c0.T
+        # Views over all steps, indexed by p in the loop: (T + 1, H, N) each, and the blocks.
+        gates, sig = acts[:, : 4 * hid], acts[:, : 3 * hid]
+        o, i, c = acts[:, :hid], acts[:, hid : 2 * hid], acts[:, 4 * hid :]
+        i_f, g_c = acts[:, hid : 3 * hid], acts[:, 3 * hid :]  # [i, f] and [g, c_{t-1}]
+        h = z[:, inp : k - 1]  # h[p] = h_{t-1} of step p
         tc = xp.empty((steps, hid, n), dtype=dt)  # tanh(c_t)
         prod = xp.empty((2 * hid, n), dtype=dt)
+        ig, fc = prod[:hid], prod[hid:]
         # The local slopes backward needs, made here while each step's block is in cache (a
         # pass over all steps afterwards costs about twice as much), and only if backward can run.
+        # Rows of ks[p]: d pre_o / dh_t, then d pre_{i, f, g} / dc_t, then dc_t / dh_t.
         train = grad_enabled() and any(ctx.needs_input_grad)
-        ks = xp.empty((steps, 5 * hid, n), dtype=dt) if train else None
-        sl = xp.empty((4 * hid, n), dtype=dt)
+        ks = xp.empty((steps, 5 * hid, n), dtype=dt) if train else xp.empty((0, 5 * hid, n), dtype=dt)
+        k_o, k_if, k_g, k_c = (ks[:, q * hid : r * hid] for q, r in ((0, 1), (1, 3), (3, 4), (4, 5)))
+        sl = xp.empty((4 * hid, n), dtype=dt)  # the gates' slopes at one step, rows o, i, f, g
+        sl_o, sl_if, sl_g, sl_sig = sl[:hid], sl[hid : 3 * hid], sl[3 * hid :], sl[: 3 * hid]
         tanh, mul, add, sub, matmul = xp.tanh, xp.multiply, xp.add, xp.subtract, xp.matmul
         # Scalars of the arrays' own type: a Python float costs about 0.4 us more per call.
         one, half, quarter = dt.type(1), dt.type(0.5), dt.type(0.25)
         for p in range(steps):
-            blk = acts[p]
-            a = blk[: 4 * hid]
+            a = gates[p]
             matmul(wz, z[p], out=a)  # (4H, K) @ (K, N)
             tanh(a, out=a)
             if train:  # each gate's slope: 1 - tanh^2, and s' = s (1 - s) = (1 - tanh(x / 2)^2) / 4
                 mul(a, a, out=sl)
                 sub(one, sl, out=sl)
-                sl[: 3 * hid] *= quarter
-            sig = a[: 3 * hid]
-            sig *= half
-            sig += half
-            mul(blk[hid : 3 * hid], blk[3 * hid :], out=prod)  # [i * g, f * c_{t-1}]
-            c = acts[p + 1, 4 * hid :]
-            add(prod[:hid], prod[hid:], out=c)  # c_t
+                sl_sig *= quarter
+            s_p = sig[p]
+            s_p *= half
+            s_p += half
+            mul(i_f[p], g_c[p], out=prod)  # [i * g, f * c_{t-1}]
+            c_t = c[p + 1]  # c_t goes under the next step's gates
+            add(ig, fc, out=c_t)
             t = tc[p]
-            tanh(c, out=t)
-            h = z[p + 1, inp : k - 1]  # h_t goes straight into the next step's input
-            mul(blk[:hid], t, out=h)  # o * tanh(c_t)
-            if train:  # rows: d pre_o / dh_t, then d pre_{i, f, g} / dc_t, then dc_t / dh_t
-                kp = ks[p]
-                mul(t, sl[:hid], out=kp[:hid])
-                mul(blk[3 * hid :], sl[hid : 3 * hid], out=kp[hid : 3 * hid])  # [g i', c_{t-1} f']
-                mul(blk[hid : 2 * hid], sl[3 * hid :], out=kp[3 * hid : 4 * hid])  # i g'
-                kc = kp[4 * hid :]
-                mul(h, t, out=kc)
-                sub(blk[:hid], kc, out=kc)  # o (1 - tanh(c_t)^2) = o - h_t tanh(c_t)
+            tanh(c_t, out=t)
+            h_t = h[p + 1]  # h_t goes straight into the next step's input
+            mul(o[p], t, out=h_t)
+            if train:
+                mul(t, sl_o, out=k_o[p])
+                mul(g_c[p], sl_if, out=k_if[p])  # [g i', c_{t-1} f']
+                mul(i[p], sl_g, out=k_g[p])  # i g'
+                kc = k_c[p]
+                mul(h_t, t, out=kc)
+                sub(o[p], kc, out=kc)  # o (1 - tanh(c_t)^2) = o - h_t tanh(c_t)
         s = steps * n
         y = xp.empty((s + 2 * n, hid), dtype=dt)
-        hs = z[1:, inp : k - 1]  # (T, H, N), processing order
+        hs = h[1:]  # (T, H, N), processing order
         y[:s].reshape(steps, n, hid)[...] = (hs[::-1] if reverse else hs).transpose(0, 2, 1)
-        y[s : s + n] = z[steps, inp : k - 1].T
-        y[s + n :] = acts[steps, 4 * hid :].T
+        y[s : s + n] = h[steps].T
+        y[s + n :] = c[steps].T
         ctx.save_for_backward(x, w_ih, w_hh, z, acts[:steps, 2 * hid : 3 * hid], ks)
         return y
 
@@ -169,17 +176,18 @@ class LSTMDense(Function):
         dh = xp.ascontiguousarray(gy[s : s + n].T)  # (H, N): the gradient reaching h_t
         dc = xp.ascontiguousarray(gy[s + n :].T)  # (H, N): the gradient reaching c_t
         tmp = xp.empty_like(dh)
+        d_o, d_ifg = dacts[:, :hid], dacts[:, hid:].reshape(steps, 3, hid, n)
+        k_o, k_ifg, k_c = ks[:, :hid], ks[:, hid : 4 * hid].reshape(steps, 3, hid, n), ks[:, 4 * hid :]
         mul, add, matmul = xp.multiply, xp.add, xp.matmul
         for p in range(steps - 1, -1, -1):
             if live[p]:
                 add(dh, gh[p].T, out=dh)  # plus the output's own share at this step
-            d, kp = dacts[p], ks[p]
-            mul(dh, kp[:hid], out=d[:hid])  # o
-            mul(dh, kp[4 * hid :], out=tmp)
-            dc += tmp
-            mul(dc, kp[hid : 4 * hid].reshape(3, hid, n), out=d[hid:].reshape(3, hid, n))  # i, f, g
+            mul(dh, k_o[p], out=d_o[p])
+            mul(dh, k_c[p], out=tmp)
+            dc += tmp  # the gradient reaching c_t
+            mul(dc, k_ifg[p], out=d_ifg[p])  # (H, N) * (3, H, N): i, f, g
             mul(dc, f[p], out=dc)  # dc_{t-1}
-            matmul(w_t, d, out=dh)  # (H, 4H) @ (4H, N): dh_{t-1}
+            matmul(w_t, dacts[p], out=dh)  # (H, 4H) @ (4H, N): dh_{t-1}
         need = ctx.needs_input_grad
         dx = gw_ih = gw_hh = gb = None
         dg = dacts.transpose(1, 0, 2).reshape(4 * hid, s)  # (4H, S), one regrouping copy

@@ -192,8 +192,8 @@ class LSTMDense(Function):
         dx = gw_ih = gw_hh = gb = None
         dg = dacts.transpose(1, 0, 2).reshape(4 * hid, s)  # (4H, S), one regrouping copy
         if need[3] or need[4] or need[5] or need[6]:
-            zs = z[:steps].transpose(0, 2, 1).reshape(s, inp + hid + 1)  # (S, K)
-            dw = _ifgo(dg @ zs, hid)  # (4H, S) @ (S, K) -> (4H, K), rows i, f, g, o
+            zs = z[:steps].transpose(1, 0, 2).reshape(inp + hid + 1, s)  # (K, S): a copy by rows
+            dw = _ifgo(dg @ zs.T, hid)  # (4H, S) @ (S, K) -> (4H, K), rows i, f, g, o
             gw_ih, gw_hh, gb = dw[:, :inp], dw[:, inp : inp + hid], dw[:, -1]
         if need[0]:
             dx = dg.T @ _ofig(w_ih, hid)  # (S, 4H) @ (4H, I), processing order

@@ -25,7 +25,7 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
@@ -178,6 +178,10 @@ class RNNBase(Module):
             hx = hx.unsqueeze(1)  # (L*D, H) -> (L*D, 1, H)
         if tuple(hx.shape) != want:
             raise ShapeError(f"{type(self).__name__}: expected hidden state {want}, got {tuple(hx.shape)}")
+        if hx.dtype != dtype:
+            raise DTypeError(
+                f"{type(self).__name__}: expected a hidden state of the input's dtype {dtype}, got {hx.dtype}"
+            )
         if packed is not None and packed.sorted_indices is not None:
             hx = index_select(hx, 1, packed.sorted_indices._data)  # into the packed (sorted) order
         return hx

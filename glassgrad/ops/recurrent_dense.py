@@ -33,7 +33,7 @@ from typing import Any
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 
 __all__ = ["LSTMDense"]
 
@@ -48,7 +48,7 @@ def _ifgo(a: Any, hid: int) -> Any:
     return array_module(a).concatenate([a[hid:], a[:hid]])
 
 
-def _check(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, steps: int) -> None:
+def _check(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, steps: int) -> None:
     n, hid = c0.shape
     want = {
         "x": ((steps * n, w_ih.shape[1]), x.shape),
@@ -56,9 +56,17 @@ def _check(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, steps: int) -> None:
         "w_ih": ((4 * hid, x.shape[1]), w_ih.shape),
         "w_hh": ((4 * hid, hid), w_hh.shape),
     }
+    for what, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+        if b is not None:
+            want[what] = ((4 * hid,), b.shape)
     for what, (expected, got) in want.items():
         if tuple(got) != expected:
             raise ShapeError(f"lstm_dense: expected {what} of shape {expected}, got {tuple(got)}")
+    # One dtype throughout, as PyTorch's LSTM asks: the op would otherwise cast the weights silently.
+    arrays = {"h0": h0, "c0": c0, "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
+    for what, a in arrays.items():
+        if a is not None and a.dtype != x.dtype:
+            raise DTypeError(f"lstm_dense: expected {what} of the input's dtype {x.dtype}, got {a.dtype}")
 
 
 class LSTMDense(Function):
@@ -84,7 +92,7 @@ class LSTMDense(Function):
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, steps=1, reverse=False):
         xp = array_module(x)
-        _check(x, h0, c0, w_ih, w_hh, steps)
+        _check(x, h0, c0, w_ih, w_hh, b_ih, b_hh, steps)
         n, hid = c0.shape
         inp = x.shape[1]
         k = inp + hid + 1

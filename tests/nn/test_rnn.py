@@ -9,7 +9,7 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn as nn
 from glassgrad.autograd import gradcheck
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 
 I, H, T, N = 4, 5, 6, 3
 
@@ -294,6 +294,23 @@ def test_validation_errors():
         nn.GRU(3, 4)(gg.zeros(5, 2, 2))
     with pytest.raises(ShapeError, match="hidden state"):
         nn.GRU(3, 4)(gg.zeros(5, 2, 3), gg.zeros(1, 3, 4))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_mixed_dtypes_are_refused(kind, packed):
+    """As in PyTorch, neither the input nor a given state is cast to the weights' dtype silently."""
+    layer = getattr(nn, kind)(3, 4)  # float32 weights
+    x = gg.zeros(5, 2, 3, dtype=gg.float64)
+    if packed:  # lengths 5 and 3: the LSTM takes its packed (not its dense) path
+        x = nn.utils.rnn.pack_padded_sequence(x, [5, 3])
+    with pytest.raises(DTypeError, match="dtype"):
+        layer(x)
+    state = gg.zeros(1, 2, 4, dtype=gg.float64)
+    hx = (state, gg.zeros(1, 2, 4)) if kind == "LSTM" else state
+    x32 = gg.zeros(5, 2, 3)
+    with pytest.raises(DTypeError, match=rf"{kind}: expected a hidden state of the input's dtype"):
+        layer(nn.utils.rnn.pack_padded_sequence(x32, [5, 3]) if packed else x32, hx)
 
 
 def test_dropout_between_layers_only_in_training():

@@ -9,7 +9,7 @@ import pytest
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.ops.recurrent import LSTMSeq
 from glassgrad.ops.recurrent_dense import LSTMDense
 
@@ -89,6 +89,20 @@ def test_shapes_are_checked_by_name():
         LSTMDense.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, steps=4)
     with pytest.raises(ShapeError, match=r"lstm_dense: expected w_hh of shape \(20, 5\), got \(20, 4\)"):
         LSTMDense.apply(x, h0, c0, w_ih, w_hh[:, :4], b_ih, b_hh, steps=3)
+    with pytest.raises(ShapeError, match=r"lstm_dense: expected b_hh of shape \(20,\), got \(19,\)"):
+        LSTMDense.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh[:19], steps=3)
+
+
+def test_one_dtype_throughout():
+    """The op never casts a weight or a state to the input's dtype behind the caller's back."""
+    rng = np.random.default_rng(7)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _inputs(rng, 3, 2, 4, 5, True)
+    with pytest.raises(
+        DTypeError, match="lstm_dense: expected w_ih of the input's dtype float64, got float32"
+    ):
+        LSTMDense.apply(x, h0, c0, w_ih.float(), w_hh, b_ih, b_hh, steps=3)
+    with pytest.raises(DTypeError, match="lstm_dense: expected c0 of the input's dtype float32, got float64"):
+        LSTMDense.apply(x.float(), h0.float(), c0, w_ih.float(), w_hh.float(), None, None, steps=3)
 
 
 def test_a_weight_changed_in_place_after_forward_raises():

@@ -12,12 +12,17 @@ state feature-major, one contiguous ``(features, N)`` block per step:
   K = I + H + 1 is multiplied by ``[W_ih | W_hh | b_ih + b_hh]`` (4H, K) in one BLAS call that
   writes the gate block directly (no separate projection, no bias pass, no add). OpenBLAS also runs
   ``W @ z`` (M = 4H) faster than the row-major ``h @ W^T`` (N rows) at these shapes (measured on
-  the AVX-512 kernels: 24 us against 31 us for H = 128, N = 32);
-- the gate rows are reordered to o, i, f, g, so the three sigmoid gates are one block (with their
-  rows halved up front, one tanh over all four gates and one multiply-add give them:
-  s(x) = (1 + tanh(x / 2)) / 2), and the three gates driven by dc (i, f, g) are another;
-- every ufunc works on contiguous blocks, and ``h_t`` is written by its multiply straight into
-  ``z_{t+1}``, the next step's input, so no state is copied per step.
+  the AVX-512 kernels, H = 128, N = 32: 24 us against 31 us for the recurrent part alone; 30 us
+  with the input and bias columns);
+- the gate rows are reordered to o, i, f, g with ``c_{t-1}`` kept under them: the three sigmoid
+  gates are one block (their rows halved up front, one tanh over all four gates and one
+  multiply-add give them: s(x) = (1 + tanh(x / 2)) / 2), ``[i, f] * [g, c_{t-1}]`` is one
+  multiply, and the three gates driven by dc (i, f, g) are one block in backward;
+- every ufunc works on contiguous blocks, ``h_t`` is written by its multiply straight into
+  ``z_{t+1}`` and ``c_t`` under the next step's gates, so no state is copied per step;
+- the local slopes backward needs are made in the forward loop while each step's block is in
+  cache (a pass over all steps afterwards costs about half as much again), and only when grad
+  mode is on and an input requires grad.
 
 Only two transposing copies remain, at the edges: ``x`` into the ``z`` blocks and the ``h_t`` out;
 in backward, the gate gradients are regrouped once for the weight-gradient product.
@@ -123,7 +128,7 @@ class LSTMDense(Function):
         prod = xp.empty((2 * hid, n), dtype=dt)
         ig, fc = prod[:hid], prod[hid:]
         # The local slopes backward needs, made here while each step's block is in cache (a
-        # pass over all steps afterwards costs about twice as much), and only if backward can run.
+        # pass over all steps afterwards took 0.8 ms against 0.55 here), and only if backward can run.
         # Rows of ks[p]: d pre_o / dh_t, then d pre_{i, f, g} / dc_t, then dc_t / dh_t.
         train = grad_enabled() and any(ctx.needs_input_grad)
         ks = xp.empty((steps, 5 * hid, n), dtype=dt) if train else xp.empty((0, 5 * hid, n), dtype=dt)

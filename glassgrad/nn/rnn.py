@@ -32,6 +32,7 @@ from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.utils.rnn import PackedSequence
 from glassgrad.ops.indexing import index_select
 from glassgrad.ops.joining import cat, stack
+from glassgrad.ops.pieces import split
 from glassgrad.ops.recurrent import GRUSeq, LSTMSeq, RNNSeq
 from glassgrad.ops.recurrent_dense import LSTMDense
 from glassgrad.tensor import Tensor
@@ -212,9 +213,10 @@ class RNNBase(Module):
                     y = LSTMDense.apply(
                         x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, steps=len(sizes), reverse=rev
                     )
-                    outs.append(y[:s])
-                    h_n.append(y[s : s + n])
-                    c_n.append(y[s + n :])
+                    ys, yh, yc = split(y, [s, n, n])  # one node: backward fills one buffer, not three
+                    outs.append(ys)
+                    h_n.append(yh)
+                    c_n.append(yc)
                     continue
                 xg = F.linear(x, w_ih, b_ih)  # (S, I_k) -> (S, G*H): every step's input at once
                 if lstm:

@@ -203,8 +203,9 @@ class LSTMDense(Function):
             matmul(w_t, dacts[p], out=dh)  # (H, 4H) @ (4H, N): dh_{t-1}
         need = ctx.needs_input_grad
         dx = gw_ih = gw_hh = gb = None
-        dg = dacts.transpose(1, 0, 2).reshape(4 * hid, s)  # (4H, S), one regrouping copy
-        if need[3] or need[4] or need[5] or need[6]:
+        if any(need[3:]) or need[0]:
+            dg = dacts.transpose(1, 0, 2).reshape(4 * hid, s)  # (4H, S), one regrouping copy
+        if any(need[3:]):
             zs = z[:steps].transpose(1, 0, 2).reshape(inp + hid + 1, s)  # (K, S): a copy by rows
             dw = _ifgo(dg @ zs.T, hid)  # (4H, S) @ (S, K) -> (4H, K), rows i, f, g, o
             gw_ih, gw_hh, gb = dw[:, :inp], dw[:, inp : inp + hid], dw[:, -1]

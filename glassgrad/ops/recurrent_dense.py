@@ -186,8 +186,10 @@ class LSTMDense(Function):
             gh, live = gh[::-1], live[::-1]  # processing order
         w_t = xp.ascontiguousarray(_ofig(w_hh, hid).T)  # (H, 4H), gate columns o, i, f, g
         dacts = xp.empty((steps, 4 * hid, n), dtype=gy.dtype)
-        dh = xp.ascontiguousarray(gy[s : s + n].T)  # (H, N): the gradient reaching h_t
-        dc = xp.ascontiguousarray(gy[s + n :].T)  # (H, N): the gradient reaching c_t
+        # Copies, always: the loop updates them in place, and with N or H of 1 the transposed
+        # slice is already contiguous, so ascontiguousarray would hand back a view of gy itself.
+        dh = gy[s : s + n].T.copy()  # (H, N): the gradient reaching h_t
+        dc = gy[s + n :].T.copy()  # (H, N): the gradient reaching c_t
         tmp = xp.empty_like(dh)
         d_o, d_ifg = dacts[:, :hid], dacts[:, hid:].reshape(steps, 3, hid, n)
         k_o, k_ifg, k_c = ks[:, :hid], ks[:, hid : 4 * hid].reshape(steps, 3, hid, n), ks[:, 4 * hid :]

@@ -129,3 +129,17 @@ def test_only_the_wanted_gradients(wanted):
     for g, g_ref in zip(grads, grads_ref):
         np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-12)
     assert all(t.grad is None for q, t in enumerate(inputs) if q not in wanted)
+
+
+@pytest.mark.parametrize("n, h", [(1, 4), (3, 1), (1, 1), (2, 3)])
+def test_backward_leaves_the_incoming_gradient_alone(n, h):
+    """The loop updates its state gradients in place; they must never be views of the gradient
+    it was handed (a hook on the output would otherwise see that array change afterwards)."""
+    rng = np.random.default_rng(9)
+    inputs = _inputs(rng, 3, n, 2, h, True)
+    y = LSTMDense.apply(*inputs, steps=3)
+    seen = []
+    y.register_hook(lambda g: seen.append((g, g.numpy().copy())))
+    (y * gg.tensor(rng.standard_normal(tuple(y.shape)))).sum().backward()
+    g, snapshot = seen[0]
+    np.testing.assert_array_equal(g.numpy(), snapshot)

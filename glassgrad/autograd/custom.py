@@ -172,6 +172,10 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
             out.append(None)
             continue
         arr = g._data if isinstance(g, tensor_cls) else array_module().asarray(g)
+        if arr.base is None and not any(arr is w._data for w in wrapped if w is not None):
+            # not the incoming gradient: may be an array the user keeps (a saved or captured
+            # tensor), which must not become a leaf's .grad that zero_grad() changes in place
+            arr = arr.copy()
         if arr.shape != shapes["in"][k]:
             raise ShapeError(
                 f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "

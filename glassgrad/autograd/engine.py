@@ -171,6 +171,8 @@ def _run_hooks(hooks: list, grad):
         out = hook(tensor_cls(grad, _wrap=True))
         if out is not None:
             new = out._data if isinstance(out, tensor_cls) else asarray(out)
+            if new is not grad and new.base is None:
+                new = new.copy()  # the user may keep it: it must not become a .grad changed in place
             if new.shape != grad.shape:
                 name = getattr(hook, "__qualname__", type(hook).__name__)
                 raise ShapeError(

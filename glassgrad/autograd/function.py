@@ -240,14 +240,10 @@ def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> l
         if s is res:
             out.append((result._vc, result._vc[0], -1, s.shape))
             continue
-        i = 0
-        for a in arrays:  # the common case: forward saved an input itself
-            if s is a:
-                x = inputs[i]
-                if isinstance(x, tensor_cls):
-                    out.append((x._vc, x._vc[0], i, a.shape))
-                    break
-            i += 1
+        for i, a in enumerate(arrays):  # the common case: forward saved an input itself
+            if s is a and isinstance(inputs[i], tensor_cls):
+                out.append((inputs[i]._vc, inputs[i]._vc[0], i, a.shape))
+                break
         else:  # not an input itself: a view of one (or of the output), or an array of its own
             if _shares(s, res):
                 out.append((result._vc, result._vc[0], -1, s.shape))

@@ -17,6 +17,7 @@ from glassgrad.errors import GraphError, ShapeError
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
+from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -133,12 +134,13 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         return input.diagonal(diagonal)
     if input.ndim != 1:
         raise ShapeError(f"diag: expected a 1-D or 2-D input, got shape {input.shape}")
-    n = input.shape[0] + abs(diagonal)
-    eye = np.eye(n, dtype=bool, k=diagonal)  # where the entries go
-    rows = np.nonzero(eye)
-    flat = np.zeros((n * n, input.shape[0]), dtype=input._data.dtype)
-    flat[rows[0] * n + rows[1], np.arange(input.shape[0])] = 1  # (n*n, len) selection matrix
-    return _mm.matmul(Tensor(flat, _wrap=True), input).reshape(n, n)
+    m = input.shape[0]
+    n = m + abs(diagonal)
+    # entry i goes to (i, i + d) for d >= 0, (i - d, i) below: flat position i (n + 1) + offset
+    offset = diagonal if diagonal >= 0 else -diagonal * n
+    at = Tensor(np.arange(m, dtype=np.int64) * (n + 1) + offset, _wrap=True)
+    zeros = Tensor(array_module(input._data).zeros(n * n, dtype=input._data.dtype), _wrap=True)
+    return scatter(zeros, 0, at, input).reshape(n, n)  # (n*n,) -> (n, n)
 
 
 def trace(input: Tensor) -> Tensor:

@@ -23,6 +23,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, IndexOutOfRangeError, ShapeError
+from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -45,7 +46,8 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
 
 
 def _int_array(index: Any, op: str) -> Any:
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    # a copy of a tensor's indices: backward reads them, and an in-place change must not move it
+    idx = index._data.copy() if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
     return idx
@@ -72,7 +74,7 @@ def _key(key: Any, op: str) -> tuple[tuple, bool]:
             pass
         else:
             if isinstance(k, Tensor):
-                k = k._data
+                k = k._data.copy()  # kept for backward: an in-place change must not move the gradient
             elif isinstance(k, range):
                 k = np.arange(k.start, k.stop, k.step, dtype=np.int64)  # PyTorch indexes with it as a list
             elif isinstance(k, list | tuple):
@@ -109,7 +111,7 @@ class GetItem(Function):
         if not advanced and not any(k is Ellipsis for k in key):
             key = (*key, Ellipsis)  # an all-int key then gives a 0-d view (as PyTorch), not a scalar
         try:
-            return array_module(a).asarray(a[key])
+            return a[key]  # (apply turns a NumPy scalar from an advanced key into an array)
         except IndexError as e:
             raise IndexOutOfRangeError(
                 f"getitem: expected a key that fits shape {a.shape}, got {e}"
@@ -137,9 +139,7 @@ def _scatter_add_rows(out: Any, idx: Any, g: Any) -> None:
         return
     idx = xp.where(idx < 0, idx + out.shape[0], idx)  # -1 and n-1 are one row
     order = xp.argsort(idx, kind="stable")
-    rows = idx[order]
-    starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))  # first of each run
-    out[rows[starts]] = xp.add.reduceat(g[order], starts, axis=0)
+    add_sorted_segments(out, idx[order], g[order])
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:

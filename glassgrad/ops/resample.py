@@ -16,16 +16,23 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
 
-__all__ = ["Resample", "resample"]
+__all__ = ["Resample", "resample", "add_sorted_segments"]
+
+
+def add_sorted_segments(out: Any, index: Any, g: Any, axis: int = 0) -> None:
+    """out[..., index[i], ...] += g[..., i, ...] along ``axis``, for a non-empty, non-decreasing
+    ``index`` and an ``out`` that is 0 at the indexed positions: each run of equal indices is
+    summed by one ``add.reduceat`` and written once (also ``getitem``'s backward, after a sort)."""
+    xp = array_module(g)
+    starts = xp.flatnonzero(xp.concatenate(([True], index[1:] != index[:-1])))  # first i of each run
+    key = (slice(None),) * axis + (index[starts],)
+    out[key] = xp.add.reduceat(g, starts, axis=axis)  # the targets are distinct: plain assignment
 
 
 def _segment_scatter(g: Any, index: Any, axis: int, n: int) -> Any:
     """out[..., j, ...] = sum of g[..., i, ...] over i with index[i] == j, for a non-decreasing index."""
-    xp = array_module(g)
-    starts = xp.flatnonzero(xp.concatenate(([True], index[1:] != index[:-1])))  # first i of each run
-    out = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
-    key = (slice(None),) * axis + (index[starts],)
-    out[key] = xp.add.reduceat(g, starts, axis=axis)  # the targets are distinct: plain assignment
+    out = array_module(g).zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
+    add_sorted_segments(out, index, g, axis)
     return out
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.ops.indexing import GetItem, _check_gather_index, _grid_key
+from glassgrad.ops.indexing import GetItem, _check_gather_index, _grid_key, masked_fill, normalize_dim
 from glassgrad.tensor import Tensor
 
 __all__ = ["scatter", "masked_select", "index_fill"]
@@ -96,8 +96,6 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
 
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices at ``index`` along ``dim`` set to ``value`` (out-of-place ``index_fill_``)."""
-    from glassgrad.ops.indexing import masked_fill, normalize_dim
-
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     d = normalize_dim(dim, x.ndim, "index_fill", x.shape)
     sel = np.zeros(x.shape[d], dtype=bool)

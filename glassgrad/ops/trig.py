@@ -1,17 +1,16 @@
 """More unary math primitives: tan, the inverse trigonometric and the hyperbolic functions,
 atan2, erf and expm1. Integer inputs are promoted to the default float dtype first.
 
-Domains follow NumPy/PyTorch (asin/acos outside [-1, 1] give NaN, without a warning).
+Domains follow NumPy/PyTorch (asin/acos outside [-1, 1] give NaN, without a warning:
+``backend.quietly``, as in ``unary.py``).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating, operands
 from glassgrad.ops.special import erf_array
 from glassgrad.tensor import Tensor
@@ -42,16 +41,13 @@ class Asin(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        xp = array_module(a)
-        with np.errstate(invalid="ignore"):
-            return xp.arcsin(a)
+        return quietly(array_module(a).arcsin, a)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
         xp = array_module(a)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return g / xp.sqrt(1 - a * a)
+        return quietly(xp.divide, g, quietly(xp.sqrt, 1 - a * a))  # inf at |a| = 1, nan beyond
 
 
 class Acos(Function):
@@ -60,16 +56,13 @@ class Acos(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        xp = array_module(a)
-        with np.errstate(invalid="ignore"):
-            return xp.arccos(a)
+        return quietly(array_module(a).arccos, a)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
         xp = array_module(a)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return -g / xp.sqrt(1 - a * a)
+        return quietly(xp.divide, -g, quietly(xp.sqrt, 1 - a * a))  # inf at |a| = 1, nan beyond
 
 
 class Atan(Function):
@@ -97,9 +90,9 @@ class Atan2(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r2 = a * a + b * b
-            return g * b / r2, -g * a / r2
+        xp = array_module(a)
+        r2 = a * a + b * b
+        return quietly(xp.divide, g * b, r2), quietly(xp.divide, -g * a, r2)  # nan at the origin
 
 
 class Sinh(Function):

@@ -14,7 +14,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim
-from glassgrad.ops.movement import Permute, _ints
+from glassgrad.ops.movement import Permute, _ints, transpose
 from glassgrad.tensor import Tensor
 
 __all__ = ["narrow", "select", "diagonal", "movedim", "swapaxes"]
@@ -114,6 +114,4 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
 
 def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
     """Swap two dims (PyTorch's ``swapaxes``/``swapdims``, the same as ``transpose``)."""
-    from glassgrad.ops.movement import transpose
-
     return transpose(x, axis0, axis1)

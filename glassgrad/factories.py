@@ -94,9 +94,9 @@ def tensor(
     tensor([0, 1, 2])
     """
     _check("tensor", device, None, pin_memory)
-    if isinstance(data, str | bytes | dict | set):
-        raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
-    if not isinstance(data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable):
+    if isinstance(data, str | bytes | dict | set) or not isinstance(
+        data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable
+    ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     t = Tensor(np.array(as_array(data, dtype), copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t
@@ -131,7 +131,10 @@ def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: s
         if not isinstance(out, Tensor):
             raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
         out._check_inplace(op)
-        out._data = arr.astype(out._data.dtype, copy=False)  # out is resized to the result, as PyTorch
+        if arr.shape == out._data.shape:
+            out._data[...] = arr  # written into its memory, so its views and base see it (PyTorch)
+        else:
+            out._data = arr.astype(out._data.dtype, copy=False)  # resized to the result, as PyTorch
         return out
     t = Tensor(arr, _wrap=True)
     return t.requires_grad_(True) if requires_grad else t

@@ -55,9 +55,11 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
             "use glassgrad.tensor(data) to make a tensor from data"
         )
     if isinstance(data, Tensor):
+        if dtype is not None:
+            return data._data.astype(dt)  # a copy: its own memory and version counter
         owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
         data._vc[1] = True
-        return data._data if dtype is None else data._data.astype(dt)
+        return data._data
     return np.array(as_array(data, dt), copy=True)
 
 
@@ -87,14 +89,7 @@ class _TypedTensor(type):
         check_device(device, cls.__name__)
         if len(args) == 1 and isinstance(args[0], Tensor):
             return args[0].to(cls.np_dtype)
-        if (args and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args)) or (
-            len(args) == 1 and isinstance(args[0], Size)
-        ):
-            shape = tuple(args[0]) if isinstance(args[0], Size) else tuple(int(a) for a in args)
-            return Tensor(np.zeros(shape, dtype=cls.np_dtype), _wrap=True)
-        if not args:
-            return Tensor(np.zeros((0,), dtype=cls.np_dtype), _wrap=True)
-        return Tensor(np.array(as_array(args[0], cls.np_dtype), copy=True), _wrap=True)
+        return Tensor(*args, dtype=cls.np_dtype)  # legacy_data's rules: sizes, a Size, data or nothing
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, Tensor) and obj._data.dtype == cls.np_dtype

@@ -106,8 +106,10 @@ class Tensor:
         Changes through it are not seen by autograd (it has its own version counter, unlike
         ``detach()``); ``p.data = t`` swaps the array this tensor holds. ``numpy()`` gives the array.
         """
-        self._vc[1] = True  # its memory is shared now: a recorded in-place op must not swap it
-        return Tensor(self._data, _wrap=True)
+        out = Tensor(self._data, _wrap=True)
+        # Its memory is shared now, on both sides: a recorded in-place op must swap neither array.
+        self._vc[1] = out._vc[1] = True
+        return out
 
     @data.setter
     def data(self, value: Any) -> None:

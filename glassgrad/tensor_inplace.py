@@ -22,6 +22,7 @@ from glassgrad.ops import (
     elementwise,
     indexing,
 )
+from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -42,7 +43,7 @@ class _InPlace:
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
                 "expand/broadcast_to, whose elements share memory); clone() it first"
             )
-        self._version += 1
+        self._vc[0] += 1  # the counter shared with views and detach()
 
     def _set(self, op: str, value: Any) -> Tensor:
         self._check_inplace(op)
@@ -94,6 +95,9 @@ class _InPlace:
             # being overwritten: arrays saved for backward (self's old values) stay valid.
             self._data = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
             self._node, self.requires_grad = out._node, out.requires_grad
+            # ... and takes the result's version counter too: the node may have saved that array
+            # (exp_, sigmoid_ ...), so a later in-place change of self must be seen at backward.
+            self._vc = out._vc
             return self
         self._check_inplace(op)
         self._data[...] = arr
@@ -109,18 +113,12 @@ class _InPlace:
         return self._set("zero_", 0)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-        from glassgrad.random import get_generator
-
         return self._set("normal_", get_generator(generator).normal(mean, std, self.shape))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-        from glassgrad.random import get_generator
-
         return self._set("uniform_", get_generator(generator).uniform(a, b, self.shape))
 
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
-        from glassgrad.random import get_generator
-
         return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:

@@ -47,7 +47,10 @@ class _PadNd(Module):
             raise ShapeError(
                 f"{self!r}: expected input with {self._dims + 1} or {self._dims + 2} dims, got {tuple(input.shape)}"
             )
-        return F.pad(input, self.padding, self._mode)
+        return F.pad(input, self.padding, self._mode, self._value())
+
+    def _value(self) -> float | None:
+        return None  # the index modes take no fill value
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
@@ -121,12 +124,8 @@ class _ConstantPadNd(_PadNd):
         super().__init__(padding)
         self.value = value
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        if input.ndim not in (self._dims + 1, self._dims + 2):
-            raise ShapeError(
-                f"{self!r}: expected input with {self._dims + 1} or {self._dims + 2} dims, got {tuple(input.shape)}"
-            )
-        return F.pad(input, self.padding, "constant", self.value)
+    def _value(self) -> float:
+        return self.value
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"

@@ -28,10 +28,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.nn.functional.layers import dropout
-from glassgrad.ops import elementwise as _E
+from glassgrad.nn.functional.layers import dropout, scaled_dropout
 from glassgrad.ops import resample as _R
-from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -230,25 +228,6 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
 
 
 # ------------------------------------------------------------------ channel dropout
-def _channel_dropout(op: str, input: Tensor, p: float, training: bool, batched: bool) -> Tensor:  # noqa: A002
-    """Zero whole channels with probability ``p`` and scale the kept ones by 1 / (1 - p)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
-    if not training or p == 0.0:
-        return input
-    x = input._data
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")
-    if p == 1.0:
-        return input * 0.0
-    lead = 2 if batched else 1
-    mask_shape = x.shape[:lead] + (1,) * (x.ndim - lead)  # one draw per (sample, channel)
-    draw_dtype = x.dtype if x.dtype.itemsize >= 4 else "float32"
-    keep = get_generator().random(mask_shape, dtype=draw_dtype) >= p
-    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    return _E.mul(input, Tensor(mask, _wrap=True))
-
-
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels (each a length-L signal) with probability ``p``; inverted scaling.
 
@@ -257,7 +236,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: expected input (N, C, L) or (C, L), got {input.shape}")
-    return _channel_dropout("dropout1d", input, p, training, input.ndim == 3)
+    return scaled_dropout("dropout1d", input, p, training, 2 if input.ndim == 3 else 1)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -280,7 +259,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         return dropout(input, p, training, inplace)
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
-    return _channel_dropout("dropout2d", input, p, training, True)
+    return scaled_dropout("dropout2d", input, p, training, 2)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -291,4 +270,4 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (4, 5):
         raise ShapeError(f"dropout3d: expected input (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
-    return _channel_dropout("dropout3d", input, p, training, input.ndim == 5)
+    return scaled_dropout("dropout3d", input, p, training, 2 if input.ndim == 5 else 1)

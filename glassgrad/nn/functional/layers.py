@@ -100,17 +100,24 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     Shape:
         input: (*); returns (*).
     """
+    return scaled_dropout("dropout", input, p, training)
+
+
+def scaled_dropout(op: str, input: Tensor, p: float, training: bool, lead: int | None = None) -> Tensor:  # noqa: A002
+    """Inverted dropout: one draw per element, or (``lead`` set, channel dropout) one per index of
+    the first ``lead`` dims, shared along the rest; ``op`` names the caller in errors."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: expected a probability p between 0 and 1, got {p}")
+        raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
     x = input._data
     if x.dtype.kind != "f":
-        raise DTypeError(f"dropout: expected a floating-point input, got {input.dtype}")
+        raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")
     if p == 1.0:
         return input * 0.0  # everything dropped; still in the graph, with zero gradient
+    mask_shape = x.shape if lead is None else x.shape[:lead] + (1,) * (x.ndim - lead)  # (N, C, 1, ...)
     draw_dtype = x.dtype if x.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/float64 only
-    keep = get_generator().random(x.shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
+    keep = get_generator().random(mask_shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return _E.mul(input, Tensor(mask, _wrap=True))
 

@@ -63,6 +63,36 @@ def layer_norm(
     return _N.layer_norm(input, k, weight, bias, eps)
 
 
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """Per-channel scale and shift of ``out`` (N, C, *)."""
+    param_shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)  # (C,) -> (1, C, 1, ...)
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
+def _check_channel_params(op: str, input: Tensor, **params: Tensor | None) -> None:  # noqa: A002
+    channels = input.shape[1]
+    for name, t in params.items():
+        if t is not None and t.shape != (channels,):
+            raise ShapeError(
+                f"{op}: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
+            )
+
+
+def _update_running(
+    running_mean: Tensor | None, running_var: Tensor | None, mean: Any, var: Any, momentum: float
+) -> None:
+    """``running = (1 - momentum) * running + momentum * stat``, in place and outside the graph."""
+    with no_grad():
+        if running_mean is not None:
+            running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
+        if running_var is not None:
+            running_var.copy_((1 - momentum) * running_var._data + momentum * var)
+
+
 def batch_norm(
     input: Tensor,  # noqa: A002
     running_mean: Tensor | None,
@@ -90,16 +120,9 @@ def batch_norm(
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
     channels = input.shape[1]
-    for name, t in (
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-        ("weight", weight),
-        ("bias", bias),
-    ):
-        if t is not None and t.shape != (channels,):
-            raise ShapeError(
-                f"batch_norm: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
-            )
+    _check_channel_params(
+        "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
     if training:
         if input._data.size <= channels:
             raise ValueError(
@@ -110,11 +133,7 @@ def batch_norm(
         out = _N.batch_norm_train(input, weight, bias, eps)
         if running_mean is not None or running_var is not None:
             mean, var = _N.batch_stats(input)  # (C,), (C,): unbiased variance
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
-                if running_var is not None:
-                    running_var.copy_((1 - momentum) * running_var._data + momentum * var)
+            _update_running(running_mean, running_var, mean, var, momentum)
         return out
     if running_mean is None or running_var is None:
         raise ValueError(
@@ -126,11 +145,7 @@ def batch_norm(
     out = (input - Tensor(running_mean._data.reshape(param_shape), _wrap=True)) * Tensor(
         rstd.reshape(param_shape), _wrap=True
     )
-    if weight is not None:
-        out = out * weight.reshape(param_shape)
-    if bias is not None:
-        out = out + bias.reshape(param_shape)
-    return out
+    return _affine(out, weight, bias)
 
 
 def normalize(
@@ -214,25 +229,6 @@ def rms_norm(
 
 
 # ------------------------------------------------------------------ image toolbox
-def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
-    """Per-channel scale and shift of ``out`` (N, C, *)."""
-    param_shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)  # (C,) -> (1, C, 1, ...)
-    if weight is not None:
-        out = out * weight.reshape(param_shape)
-    if bias is not None:
-        out = out + bias.reshape(param_shape)
-    return out
-
-
-def _check_channel_params(op: str, input: Tensor, **params: Tensor | None) -> None:  # noqa: A002
-    channels = input.shape[1]
-    for name, t in params.items():
-        if t is not None and t.shape != (channels,):
-            raise ShapeError(
-                f"{op}: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
-            )
-
-
 def group_norm(
     input: Tensor,  # noqa: A002
     num_groups: int,
@@ -301,11 +297,7 @@ def instance_norm(
     if running_mean is not None or running_var is not None:
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
-        with no_grad():
-            if running_mean is not None:
-                running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
-            if running_var is not None:
-                running_var.copy_((1 - momentum) * running_var._data + momentum * var)
+        _update_running(running_mean, running_var, mean, var, momentum)
     return out
 
 

@@ -33,16 +33,6 @@ from glassgrad.tensor import Tensor
 __all__ = ["cached_transformer_step"]
 
 
-def _heads(x: Tensor, h: int) -> Tensor:
-    n, t, e = x.shape
-    return x.reshape(n, t, h, e // h).transpose(1, 2)  # (N, T, E) -> (N, h, T, E/h)
-
-
-def _merge(x: Tensor) -> Tensor:
-    n, h, t, d = x.shape
-    return x.transpose(1, 2).reshape(n, t, h * d)  # (N, h, T, E/h) -> (N, T, E)
-
-
 def _projections(mha: MultiheadAttention) -> list[tuple[Tensor, Tensor | None]]:
     """(W, b) for Q, K and V: row blocks of ``in_proj_weight`` / ``in_proj_bias``."""
     E, w, b = mha.embed_dim, mha.in_proj_weight, mha.in_proj_bias
@@ -66,44 +56,40 @@ class _Layer:
     """One decoder layer run a position at a time, with its memory keys/values computed once."""
 
     def __init__(self, layer: TransformerDecoderLayer, memory: Tensor) -> None:
-        self.layer, self.h = layer, layer.self_attn.num_heads
-        self.self_qkv = _projections(layer.self_attn)
-        (wq, bq), (wk, bk), (wv, bv) = _projections(layer.multihead_attn)
+        self.layer, self.sa, self.ca = layer, layer.self_attn, layer.multihead_attn
+        (wq, bq), (wk, bk), (wv, bv) = _projections(self.ca)
         self.cross_q = (wq, bq)
-        self.mem_k = _heads(F.linear(memory, wk, bk), self.h)  # (1, S, E) -> (1, h, S, E/h)
-        self.mem_v = _heads(F.linear(memory, wv, bv), self.h)
+        self.mem_k = self.ca._heads(F.linear(memory, wk, bk))  # (1, S, E) -> (1, h, S, E/h)
+        self.mem_v = self.ca._heads(F.linear(memory, wv, bv))
 
     def _self_attention(self, x: Tensor, k: Tensor | None, v: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        q, k_new, v_new = (_heads(F.linear(x, w, b), self.h) for w, b in self.self_qkv)  # (B, h, 1, E/h)
+        q, k_new, v_new = (self.sa._heads(t) for t in self.sa._project(x, x, x))  # 3 x (B, h, 1, E/h)
         k = k_new if k is None else cat([k, k_new], dim=2)  # (B, h, t-1, E/h) -> (B, h, t, E/h)
         v = v_new if v is None else cat([v, v_new], dim=2)
         out = F.scaled_dot_product_attention(q, k, v)  # the newest position sees them all: no mask
-        return self.layer.self_attn.out_proj(_merge(out)), k, v
+        return self.sa.out_proj(self.sa._join(out)), k, v
 
     def _cross_attention(self, x: Tensor, mask: Any) -> Tensor:
-        q = _heads(F.linear(x, *self.cross_q), self.h)  # (B, 1, E) -> (B, h, 1, E/h)
+        q = self.ca._heads(F.linear(x, *self.cross_q))  # (B, 1, E) -> (B, h, 1, E/h)
         B = x.shape[0]
         k = self.mem_k.expand(B, *self.mem_k.shape[1:])  # (1, h, S, E/h) -> (B, h, S, E/h)
         v = self.mem_v.expand(B, *self.mem_v.shape[1:])
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.layer.multihead_attn.out_proj(_merge(out))
+        return self.ca.out_proj(self.ca._join(out))
 
     def step(self, x: Tensor, k: Tensor | None, v: Tensor | None, mask: Any) -> tuple[Tensor, Tensor, Tensor]:
-        """The layer's output for the newest position ``x`` ``(B, 1, E)``, and the grown keys/values."""
+        """The layer's output for the newest position ``x`` ``(B, 1, E)``, and the grown keys/values.
+        (The layer is in eval mode, so its ``_ff_block`` dropouts pass x through.)"""
         L = self.layer
-
-        def ff(y: Tensor) -> Tensor:
-            return L.linear2(L.activation(L.linear1(y)))
-
         if L.norm_first:
             a, k, v = self._self_attention(L.norm1(x), k, v)
             x = x + a
             x = x + self._cross_attention(L.norm2(x), mask)
-            return x + ff(L.norm3(x)), k, v
+            return x + L._ff_block(L.norm3(x)), k, v
         a, k, v = self._self_attention(x, k, v)
         x = L.norm1(x + a)
         x = L.norm2(x + self._cross_attention(x, mask))
-        return L.norm3(x + ff(x)), k, v
+        return L.norm3(x + L._ff_block(x)), k, v
 
 
 def _parents(cached: np.ndarray | None, prefixes: np.ndarray) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
+from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
@@ -33,6 +34,12 @@ __all__ = ["MultiheadAttention"]
 
 def _blocked_to_sdpa(mask: Any, dtype: Any) -> Any:
     """MHA's mask (bool True = blocked, or float additive) as an array in SDPA's convention."""
+    if isinstance(mask, Tensor) and mask.requires_grad and is_grad_enabled():
+        raise ValueError(
+            "MultiheadAttention: expected masks that do not require grad (the masks are merged as "
+            "constants, so a learned float mask would get no gradient; add it to the scores with "
+            f"F.scaled_dot_product_attention), got a {tuple(mask.shape)} mask that requires grad"
+        )
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:
         return ~m
@@ -167,6 +174,10 @@ class MultiheadAttention(Module):
         n, t, _ = x.shape
         return x.reshape(n, t, self.num_heads, self.head_dim).transpose(1, 2)  # (N, T, E) -> (N, h, T, E/h)
 
+    def _join(self, x: Tensor) -> Tensor:
+        n, _, t, _ = x.shape
+        return x.transpose(1, 2).reshape(n, t, self.embed_dim)  # (N, h, T, E/h) -> (N, T, E)
+
     def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
         batched = query.ndim == 3
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
@@ -229,8 +240,7 @@ class MultiheadAttention(Module):
         if self.training and self.dropout > 0.0:
             w = F.dropout(w, self.dropout, training=True)
         out = matmul(w, v)  # (N, h, L, S) @ (N, h, S, E/h) -> (N, h, L, E/h)
-        out = out.transpose(1, 2).reshape(N, L, self.embed_dim)  # (N, h, L, E/h) -> (N, L, E)
-        out = self.out_proj(out)
+        out = self.out_proj(self._join(out))  # (N, h, L, E/h) -> (N, L, E)
         if not batched:
             out = out.squeeze(0)  # (1, L, E) -> (L, E)
         elif not self.batch_first:

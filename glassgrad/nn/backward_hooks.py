@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.backend import array_module
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.ops.backward_hook import hook_pack
 from glassgrad.tensor import Tensor
@@ -48,64 +49,68 @@ class BackwardHookCall:
         self.pre_hooks = list(module._backward_pre_hooks.values())
         self.grad_outputs: tuple | None = None
         self.n_inputs = self.n_outputs = 0
-        self.input_index: list[int] | None = None
-        self.output_index: list[int] | None = None
+        # (position, shape, dtype) of the floating tensors that are not routed (their entries are
+        # zeros), or None when nothing is routed. Shapes, not the tensors: holding the outputs
+        # here would tie the module's graph into a reference cycle through the joining nodes.
+        self.input_blanks: list[tuple] | None = None
+        self.output_blanks: list[tuple] | None = None
         self.input_routed: list[int] = []
         self.output_routed: list[int] = []
-        self.inputs: tuple = ()
-        self.outputs: tuple = ()
 
     @staticmethod
-    def _route(values: tuple, on_grads: Callable) -> tuple[tuple, list[int] | None, list[int]]:
+    def _route(values: tuple, on_grads: Callable) -> tuple[tuple, list[tuple] | None, list[int]]:
         """Route the tensors of ``values`` that require grad through one joining node.
 
-        Returns the new values, the positions of the floating tensors (None when nothing is
-        routed) and the positions of those routed. As in PyTorch, once one tensor requires grad
-        every floating tensor gets an entry in the hooks' tuples; one that does not require grad
-        is not differentiated through, and its entry is zeros.
+        Returns the new values, the blanks (see ``__init__``) and the positions of those routed.
+        As in PyTorch, once one tensor requires grad every floating tensor gets an entry in the
+        hooks' tuples; one that does not require grad is not differentiated through, and its
+        entry is zeros.
         """
         index = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v._data.dtype.kind == "f"]
         routed = [i for i in index if values[i].requires_grad]
         if not routed or not is_grad_enabled():
             return values, None, []
+        blanks = [(i, values[i]._data.shape, values[i]._data.dtype) for i in index if i not in routed]
         out = list(values)
         for i, t in zip(routed, hook_pack([values[i] for i in routed], on_grads)):
             out[i] = t
-        return tuple(out), index, routed
+        return tuple(out), blanks, routed
 
-    def _as_tuple(self, grads: tuple, values: tuple, index: list[int], routed: list[int], n: int) -> tuple:
+    @staticmethod
+    def _as_tuple(grads: tuple, blanks: list[tuple], routed: list[int], n: int) -> tuple:
         """The hooks' view: a Tensor per floating tensor (zeros where not routed), None elsewhere."""
         out: list = [None] * n
-        for i in index:
-            out[i] = Tensor(values[i]._data * 0, _wrap=True)
+        xp = array_module(grads[0])
+        for i, shape, dtype in blanks:
+            out[i] = Tensor(xp.zeros(shape, dtype=dtype), _wrap=True)
         for i, g in zip(routed, grads):
             out[i] = Tensor(g, _wrap=True)
         return tuple(out)
 
     def setup_inputs(self, args: tuple) -> tuple:
-        self.n_inputs, self.inputs = len(args), args
-        args, self.input_index, self.input_routed = self._route(args, self._on_input_grads)
+        self.n_inputs = len(args)
+        args, self.input_blanks, self.input_routed = self._route(args, self._on_input_grads)
         return args
 
     def setup_outputs(self, result: Any) -> Any:
         single = not isinstance(result, tuple)
         values = (result,) if single else result
-        self.n_outputs, self.outputs = len(values), values
-        values, self.output_index, self.output_routed = self._route(values, self._on_output_grads)
+        self.n_outputs = len(values)
+        values, self.output_blanks, self.output_routed = self._route(values, self._on_output_grads)
         return (
             values[0] if single else type(result)(values) if type(result) is tuple else type(result)(*values)
         )
 
     def _on_output_grads(self, grads: tuple) -> tuple:
         routed = self.output_routed
-        grad_output = self._as_tuple(grads, self.outputs, self.output_index, routed, self.n_outputs)
+        grad_output = self._as_tuple(grads, self.output_blanks, routed, self.n_outputs)
         for hook in self.pre_hooks:
             answer = hook(self.module, grad_output)
             if answer is not None:
                 _arrays(answer, routed, "grad_output entries", self.n_outputs)  # checks the length
                 grad_output = tuple(answer)
         self.grad_outputs = grad_output
-        if self.input_index is None:  # no input wants a gradient: there is no later moment to wait for
+        if self.input_blanks is None:  # no input wants a gradient: there is no later moment to wait for
             warnings.warn(
                 f"{type(self.module).__name__}: full backward hook runs when the gradients w.r.t. the "
                 "module's outputs are known, since no input requires grad (grad_input is all None)",
@@ -127,7 +132,7 @@ class BackwardHookCall:
         if self.grad_outputs is None:  # the outputs' gradients never came through the hook
             return grads
         routed = self.input_routed
-        grad_input = self._as_tuple(grads, self.inputs, self.input_index, routed, self.n_inputs)
+        grad_input = self._as_tuple(grads, self.input_blanks, routed, self.n_inputs)
         for hook in self.hooks:
             answer = hook(self.module, grad_input, self.grad_outputs)
             if answer is not None:

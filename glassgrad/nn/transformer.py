@@ -51,13 +51,6 @@ def _activation(activation: str | Callable) -> Callable:
     raise ValueError(f"Transformer: expected activation 'relu', 'gelu' or a callable, got {activation!r}")
 
 
-def _causal(mask: Any, is_causal: bool | None, size: int) -> Any:
-    """The mask to use: the given one, or the look-ahead mask when only the hint is given."""
-    if mask is None and is_causal:
-        return ~np.tril(np.ones((size, size), dtype=bool))  # True above the diagonal = blocked
-    return mask
-
-
 class _TransformerLayer(Module):
     """What the encoder and decoder layers share: the constructor (PyTorch's arguments and
     submodule names, registered in PyTorch's order so state_dict keys match), the self-attention
@@ -108,9 +101,15 @@ class _TransformerLayer(Module):
             self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
         x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
         )[0]
         return self.dropout1(x)
 
@@ -143,14 +142,12 @@ class TransformerEncoderLayer(_TransformerLayer):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
-        mask = _causal(
-            src_mask, is_causal, src.shape[1 if self.self_attn.batch_first and src.ndim == 3 else 0]
-        )
+        sa = (src_mask, src_key_padding_mask, is_causal)  # MultiheadAttention builds a hinted mask
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), mask, src_key_padding_mask)
+            x = x + self._sa_block(self.norm1(x), *sa)
             return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, mask, src_key_padding_mask))
+        x = self.norm1(x + self._sa_block(x, *sa))
         return self.norm2(x + self._ff_block(x))
 
 
@@ -164,9 +161,17 @@ class TransformerDecoderLayer(_TransformerLayer):
 
     _cross = True
 
-    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+    def _mha_block(
+        self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool
+    ) -> Tensor:
         x = self.multihead_attn(
-            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+            x,
+            mem,
+            mem,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
         )[0]
         return self.dropout2(x)
 
@@ -181,18 +186,15 @@ class TransformerDecoderLayer(_TransformerLayer):
         tgt_is_causal: bool = False,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        t_dim = 1 if self.self_attn.batch_first and tgt.ndim == 3 else 0
-        tgt_mask = _causal(tgt_mask, tgt_is_causal, tgt.shape[t_dim])
-        if memory_mask is None and memory_is_causal:
-            T, S = tgt.shape[t_dim], memory.shape[t_dim]
-            memory_mask = ~np.tril(np.ones((T, S), dtype=bool))
+        sa = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)  # MultiheadAttention builds a hinted mask
+        mha = (memory_mask, memory_key_padding_mask, memory_is_causal)
         x = tgt
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask)
-            x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask)
+            x = x + self._sa_block(self.norm1(x), *sa)
+            x = x + self._mha_block(self.norm2(x), memory, *mha)
             return x + self._ff_block(self.norm3(x))
-        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask))
-        x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask))
+        x = self.norm1(x + self._sa_block(x, *sa))
+        x = self.norm2(x + self._mha_block(x, memory, *mha))
         return self.norm3(x + self._ff_block(x))
 
 

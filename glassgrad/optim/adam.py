@@ -13,6 +13,24 @@ from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas
 __all__ = ["Adam", "AdamW"]
 
 
+def update_moments(m: Any, v: Any, g: Any, beta1: float, beta2: float) -> Any:
+    """Adam's moment estimates, in place: ``m ← β₁ m + (1 − β₁) g`` and ``v ← β₂ v + (1 − β₂) g²``.
+
+    The arithmetic and its order are PyTorch's (m moves by PyTorch's lerp, m + (1 − β₁)(g − m)),
+    so results are bit-identical; one scratch array replaces a temporary per operation and is
+    returned for the caller's next use. Shared by ``Adam``, ``NAdam`` and ``RAdam``.
+    """
+    xp = array_module(m)
+    buf = xp.subtract(g, m, out=xp.empty_like(m))  # out=: an array even for 0-d params
+    buf *= 1 - beta1
+    m += buf  # m ← m + (1 − β₁)(g − m) = β₁ m + (1 − β₁) g
+    xp.multiply(g, 1 - beta2, out=buf)
+    buf *= g
+    v *= beta2
+    v += buf  # v ← β₂ v + (1 − β₂) g²
+    return buf
+
+
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 
@@ -112,15 +130,8 @@ class Adam(Optimizer):
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                # One scratch array per parameter instead of a temporary per operation; the
-                # arithmetic and its order are the same as PyTorch's (bit-identical results).
-                buf = xp.subtract(g, m, out=xp.empty_like(m))  # out=: an array even for 0-d params
-                buf *= 1 - beta1
-                m += buf  # m ← m + (1 − β₁)(g − m) = β₁ m + (1 − β₁) g, PyTorch's lerp
-                xp.multiply(g, 1 - beta2, out=buf)
-                buf *= g
-                v *= beta2
-                v += buf  # v ← β₂ v + (1 − β₂) g²
+                # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+                buf = update_moments(m, v, g, beta1, beta2)
                 if group["amsgrad"]:
                     v = xp.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
                 xp.sqrt(v, out=buf)

@@ -7,6 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.optim.adam import update_moments
 from glassgrad.optim.optimizer import (
     Optimizer,
     apply_weight_decay,
@@ -111,9 +112,8 @@ class NAdam(Optimizer):
                 prod_arr *= prod_arr.dtype.type(mu)  # Π ← Π μₜ in Π's own dtype, as PyTorch
                 prod = float(prod_arr)
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
-                v *= beta2
-                v += (1 - beta2) * g * g
+                # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+                update_moments(m, v, g, beta1, beta2)
                 d = xp.sqrt(v / (1 - beta2**t)) + eps
                 p._data += (-lr * (1 - mu) / (1 - prod)) * (g / d)
                 p._data += (-lr * mu_next / (1 - prod * mu_next)) * (m / d)

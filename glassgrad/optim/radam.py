@@ -8,6 +8,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.optim.adam import update_moments
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
 
 __all__ = ["RAdam"]
@@ -101,9 +102,8 @@ class RAdam(Optimizer):
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
-                v *= beta2
-                v += (1 - beta2) * g * g
+                # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+                update_moments(m, v, g, beta1, beta2)
                 bc2 = 1 - beta2**t
                 m_hat = m / (1 - beta1**t)
                 rho_t = rho_inf - 2 * t * beta2**t / bc2

@@ -14,7 +14,7 @@ from typing import Any
 
 from glassgrad.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "per_group"]
+__all__ = ["LRScheduler", "per_group", "start_momentum_cycle", "set_momentum"]
 
 
 class LRScheduler:
@@ -90,6 +90,10 @@ class LRScheduler:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
+        self._set_lrs(values)
+
+    def _set_lrs(self, values: list[float]) -> None:
+        """Write one ``lr`` per group and remember them for ``get_last_lr()``."""
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -116,3 +120,36 @@ def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[A
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+def start_momentum_cycle(
+    owner: str, optimizer: Optimizer, base_momentum: Any, max_momentum: Any, last_epoch: int
+) -> tuple[bool, list[float], list[float]]:
+    """For a schedule with ``cycle_momentum=True``: ``(use_beta1, base_momentums, max_momentums)``.
+
+    The cycled value is ``betas[0]`` if the optimizer has ``betas`` (Adam), else ``momentum``. On a
+    fresh start (``last_epoch == -1``) each group's momentum is set to its max and the group records
+    ``max_momentum`` and ``base_momentum``, as PyTorch's ``CyclicLR`` and ``OneCycleLR`` do.
+    """
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            f"{owner}: cycle_momentum=True needs an optimizer with momentum or betas, "
+            f"got {type(optimizer).__name__}"
+        )
+    use_beta1 = "betas" in optimizer.defaults
+    lows = per_group(owner, "base_momentum", optimizer, base_momentum)
+    highs = per_group(owner, "max_momentum", optimizer, max_momentum)
+    if last_epoch == -1:
+        for high, low, group in zip(highs, lows, optimizer.param_groups):
+            set_momentum(group, high, use_beta1)
+            group["max_momentum"] = high
+            group["base_momentum"] = low
+    return use_beta1, lows, highs
+
+
+def set_momentum(group: dict[str, Any], value: float, use_beta1: bool) -> None:
+    """Set a group's ``betas[0]`` (if ``use_beta1``) or its ``momentum`` to ``value``."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value

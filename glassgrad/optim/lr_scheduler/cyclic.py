@@ -7,7 +7,7 @@ import types
 from collections.abc import Callable
 from typing import Any, Literal
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group
+from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, set_momentum, start_momentum_cycle
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["CyclicLR"]
@@ -87,19 +87,9 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else _SCALE_MODES[mode]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, "
-                    f"got {type(optimizer).__name__}"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
-            self.base_momentums = per_group("CyclicLR", "base_momentum", optimizer, base_momentum)
-            self.max_momentums = per_group("CyclicLR", "max_momentum", optimizer, max_momentum)
-            if last_epoch == -1:
-                for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+            self.use_beta1, self.base_momentums, self.max_momentums = start_momentum_cycle(
+                "CyclicLR", optimizer, base_momentum, max_momentum, last_epoch
+            )
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -113,12 +103,6 @@ class CyclicLR(LRScheduler):
             return 1 / (2.0 ** (x - 1))
         return self.gamma**x
 
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
-
     def get_lr(self) -> list[float]:
         t = self.last_epoch
         cycle = math.floor(1 + t / self.total_size)
@@ -128,7 +112,7 @@ class CyclicLR(LRScheduler):
         lrs = [base + (top - base) * h * scale for base, top in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
             for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
-                self._set_momentum(group, high - (high - low) * h * scale)
+                set_momentum(group, high - (high - low) * h * scale, self.use_beta1)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:

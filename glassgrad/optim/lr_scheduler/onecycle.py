@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group
+from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, set_momentum, start_momentum_cycle
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["OneCycleLR"]
@@ -109,26 +109,10 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas, "
-                    f"got {type(optimizer).__name__}"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
-            highs = per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
-            lows = per_group("OneCycleLR", "base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for high, low, group in zip(highs, lows, optimizer.param_groups):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+            self.use_beta1, _, _ = start_momentum_cycle(
+                "OneCycleLR", optimizer, base_momentum, max_momentum, last_epoch
+            )
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
@@ -151,7 +135,7 @@ class OneCycleLR(LRScheduler):
                         momentum = self._anneal(
                             group[phase["start_momentum"]], group[phase["end_momentum"]], pct
                         )
-                        self._set_momentum(group, momentum)
+                        set_momentum(group, momentum, self.use_beta1)
                     break
                 start_step = end_step
         return lrs

@@ -19,6 +19,8 @@ import os
 import subprocess
 import sys
 
+from benchmarks.runner import thread_env
+
 __all__ = ["measure", "main"]
 
 _CHILD = """
@@ -47,7 +49,7 @@ print(json.dumps({"baseline": base, "peak": status("VmHWM"), "probe": probe()}))
 def measure(name: str, lib: str, steps: int, threads: int) -> dict:
     """``{"baseline", "peak", "probe"}`` (bytes) for one library running one workload in a child process."""
     env = dict(os.environ)
-    env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    env.update(thread_env(threads))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, name, lib, str(steps), str(threads)],

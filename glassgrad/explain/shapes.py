@@ -37,6 +37,7 @@ from glassgrad.nn.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from glassgrad.ops.conv import out_size
 from glassgrad.tensor import Tensor
 
 __all__ = ["conv_output_shape", "summary", "Summary", "LayerRow"]
@@ -88,7 +89,7 @@ def conv_output_shape(
             f"conv_output_shape: expected positive kernel, stride, dilation and padding >= 0, got kernel={f}, "
             f"stride={s}, padding={p}, dilation={d}"
         )
-    out = tuple((n + 2 * pi - di * (fi - 1) - 1) // si + 1 for n, fi, si, pi, di in zip(sizes, f, s, p, d))
+    out = tuple(out_size(n + 2 * pi, fi, si, di) for n, fi, si, pi, di in zip(sizes, f, s, p, d))
     if min(out) <= 0:
         raise ShapeError(
             f"conv_output_shape: kernel {f} (dilation {d}) does not fit input {sizes} padded by {p}: output {out}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import glassgrad as gg
-from glassgrad import nn, viz
+from glassgrad import nn
 from glassgrad.gradflow import step_grad_norms, unroll
 from glassgrad.tour.report import Report
 
@@ -40,4 +40,3 @@ def gradient_flow_act(report: Report, quick: bool) -> None:
     s.figure(fig, "gradient flow through time")
     s.number("rnn_grad_ratio", "RNN ||dL/dh_0|| / ||dL/dh_T||", ratios["RNN"], "{:.2e}")
     s.number("lstm_grad_ratio", "LSTM ||dL/dh_0|| / ||dL/dh_T||", ratios["LSTM"], "{:.2e}")
-    _ = viz  # the same picture per step is viz.plot_gradient_flow_time(norms)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.nn.positional import sinusoidal_table  # the table nn.SinusoidalPositionalEncoding adds
 from glassgrad.viz._common import to_numpy
 
 __all__ = [
@@ -59,20 +60,6 @@ def plot_attention(
             ax.set_yticklabels(tokens_q, fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
-    """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...).
-
-    Shape:
-        returns (max_len, d_model).
-    """
-    pos = np.arange(max_len, dtype=float)[:, None]  # (L, 1)
-    div = np.power(10000.0, np.arange(0, d_model, 2, dtype=float) / d_model)  # (ceil(d/2),)
-    pe = np.zeros((max_len, d_model))
-    pe[:, 0::2] = np.sin(pos / div)
-    pe[:, 1::2] = np.cos(pos / div[: d_model // 2])
-    return pe
 
 
 def plot_positional_encoding(table: Any = None, max_len: int = 64, d_model: int = 64) -> Any:

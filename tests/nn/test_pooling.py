@@ -132,6 +132,26 @@ def test_max_unpool_matches_pytorch(torch, nd):
     np.testing.assert_array_equal(g.grad._data, t.grad.numpy())
 
 
+@pytest.mark.parametrize("nd", [1, 2])
+def test_max_unpool_after_overlapping_windows_matches_pytorch(torch, nd):
+    """Stride below the kernel: one input element can be the maximum of several windows, so its
+    index repeats; it is written once (PyTorch), not summed."""
+    x = randn(2, 3, 7, 7)[:, :, 0] if nd == 1 else randn(2, 3, 7, 7)
+    tout, tidx = getattr(torch.nn.functional, f"max_pool{nd}d")(
+        torch.from_numpy(x), 3, 1, return_indices=True
+    )
+    g = gg.tensor(tout.numpy(), requires_grad=True)
+    t = tout.detach().requires_grad_()
+    unpool = f"max_unpool{nd}d"
+    out = getattr(F, unpool)(g, gg.tensor(tidx.numpy()), 3, 1)
+    ref = getattr(torch.nn.functional, unpool)(t, tidx, 3, 1)
+    np.testing.assert_array_equal(out._data, ref.detach().numpy())
+    up = randn(*out.shape)
+    out.backward(gg.tensor(up))
+    ref.backward(torch.from_numpy(up))
+    np.testing.assert_array_equal(g.grad._data, t.grad.numpy())
+
+
 # ------------------------------------------------------------------ routing
 def test_two_by_two_max_pool_backward_routes_to_the_maximum_only():
     """The course's example: each window's gradient lands on its maximum, every other pixel gets 0."""

@@ -16,8 +16,8 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import zeros
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.ops import pooling as _P
-from glassgrad.ops.indexing import scatter_add
 from glassgrad.ops.matmul import matmul
+from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -314,7 +314,9 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
             f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
         )
     canvas = zeros(n, c, plane, dtype=x.dtype)
-    out = scatter_add(canvas, 2, flat, x.reshape(n, c, -1))  # (N, C, H*W): each value at its index
+    # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
+    # for the same input element; it is written once, not summed (as PyTorch).
+    out = scatter(canvas, 2, flat, x.reshape(n, c, -1))
     out = out.reshape(n, c, *size)
     return out.squeeze(0) if unbatched else out
 

@@ -53,8 +53,10 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
                 "tensor: expected a rectangular nested sequence (equal lengths per dim)"
             ) from None
         seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
+        arr = _check_int64(arr, data)
         if arr.dtype.kind == "f" and dtype is None and not seq:
-            arr = arr.astype(dtypes.get_default_dtype().np)
+            with np.errstate(over="ignore"):  # 1e300 becomes inf in float32, as in PyTorch
+                arr = arr.astype(dtypes.get_default_dtype().np)
         elif arr.dtype.kind in "iu" and dtype is None and not seq:
             if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
                 raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
@@ -63,6 +65,32 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
     if dtype is not None:
         arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
+    return arr
+
+
+def _ints(data: Any) -> bool:
+    """Whether every number in the nested sequence ``data`` is a Python or NumPy integer."""
+    if isinstance(data, list | tuple):
+        return all(_ints(d) for d in data)
+    return isinstance(data, numbers.Integral)
+
+
+def _reals(data: Any) -> bool:
+    """Whether every leaf of the nested sequence ``data`` is a real number (bools and ints too)."""
+    if isinstance(data, list | tuple):
+        return all(_reals(d) for d in data)
+    return isinstance(data, numbers.Real)
+
+
+def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
+    """Refuse Python ints outside int64, as PyTorch does: NumPy would make them float64 (beside
+    smaller ints) or objects, and the tensor would hold rounded values or fail later. Beside a
+    float they are floats, as in PyTorch (NumPy makes that an object array)."""
+    big = arr.dtype == object or (arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= 2.0**63)
+    if big and _ints(data):
+        raise OverflowError("tensor: expected integers that fit int64 (|x| < 2**63), got a larger one")
+    if arr.dtype == object and _reals(data):
+        return arr.astype(np.float64)
     return arr
 
 

@@ -26,7 +26,7 @@ LINEWIDTH = 80
 def _float_formatter(arr: np.ndarray):
     shown = _summarised(arr)
     finite = shown[np.isfinite(shown)]  # as PyTorch: the mode is chosen from the entries shown
-    nonzero = np.abs(finite[finite != 0])
+    nonzero = np.abs(finite[finite != 0]).astype(np.float64)  # float16 would overflow at 1e8
     ints = bool(finite.size) and bool(np.all(finite == np.ceil(finite)))
     sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
     if not ints:

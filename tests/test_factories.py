@@ -47,3 +47,24 @@ def test_random_statistics():
     n = gg.randn(20000)._data
     assert r.min() >= 0 and r.max() < 1 and abs(r.mean() - 0.5) < 0.01
     assert abs(n.mean()) < 0.03 and abs(n.std() - 1) < 0.03
+
+
+@pytest.mark.parametrize("data", [[2**63, 1], [2**63], [-(2**63) - 1], 2**64, [[1, 2**70]]])
+def test_tensor_refuses_python_ints_outside_int64(data):
+    # NumPy makes [2**63, 1] float64 and [-2**63 - 1] an object array; PyTorch refuses both
+    with pytest.raises(OverflowError, match="tensor: expected integers that fit int64"):
+        gg.tensor(data)
+
+
+def test_tensor_int64_limits_and_large_ints_beside_floats(torch, recwarn):
+    for data in (
+        [2**63 - 1, -(2**63)],
+        [1.0, 2**70],
+        [True, 2**70, 1.5],
+        [1e300, 1.0],
+        [[1.5, 2**64], [1, 2]],
+    ):
+        ours, theirs = gg.tensor(data), torch.tensor(data)
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert not [w for w in recwarn if w.category is RuntimeWarning]  # 1e300 -> inf quietly, as PyTorch

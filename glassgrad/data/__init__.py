@@ -1,11 +1,13 @@
 """Data loading with ``torch.utils.data``'s names: datasets, samplers and the ``DataLoader``."""
 
-from glassgrad.data.dataloader import DataLoader, default_collate, default_convert
+from glassgrad.data.dataloader import DataLoader, default_collate, default_convert, get_worker_info
 from glassgrad.data.dataset import (
     BatchedSamples,
+    ChainDataset,
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
@@ -25,6 +27,8 @@ __all__ = [
     "TensorDataset",
     "Subset",
     "ConcatDataset",
+    "ChainDataset",
+    "StackDataset",
     "BatchedSamples",
     "random_split",
     "Sampler",
@@ -36,4 +40,5 @@ __all__ = [
     "DataLoader",
     "default_collate",
     "default_convert",
+    "get_worker_info",
 ]

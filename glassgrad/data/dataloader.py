@@ -27,7 +27,7 @@ from glassgrad.ops.joining import stack
 from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
 
-__all__ = ["DataLoader", "default_collate", "default_convert"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 # NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O), as in PyTorch.
 _NP_STR_OBJ = re.compile("[SaUO]")
@@ -125,6 +125,16 @@ def _fetch(dataset: Any, indices: list[int]) -> Any:
     if getitems is not None:
         return getitems(indices)
     return [dataset[i] for i in indices]
+
+
+def get_worker_info() -> None:
+    """Information about the loading worker process, as in PyTorch: ``None`` in the main process.
+
+    glassgrad loads every batch in the main process whatever ``num_workers`` is, so this is
+    always ``None``; an ``IterableDataset`` that splits its stream by worker then reads all of it,
+    once, which is what PyTorch does with ``num_workers=0``.
+    """
+    return None
 
 
 _warned_num_workers = False  # set by the first DataLoader(num_workers > 0)

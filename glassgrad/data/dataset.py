@@ -1,5 +1,5 @@
-"""Datasets: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset`` and
-``random_split``, with ``torch.utils.data``'s names and semantics.
+"""Datasets: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
+``ChainDataset``, ``StackDataset`` and ``random_split``, with ``torch.utils.data``'s names and semantics.
 
 A map-style dataset answers ``len(ds)`` and ``ds[i]``. It may also answer ``ds.__getitems__(indices)``
 with a whole batch at once; the ``DataLoader`` uses that when present (as PyTorch does), which is how
@@ -12,7 +12,7 @@ import bisect
 import itertools
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,8 @@ __all__ = [
     "TensorDataset",
     "Subset",
     "ConcatDataset",
+    "ChainDataset",
+    "StackDataset",
     "BatchedSamples",
     "random_split",
 ]
@@ -194,6 +196,71 @@ class ConcatDataset(Dataset):
             raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
         start = 0 if which == 0 else self.cumulative_sizes[which - 1]
         return self.datasets[which][idx - start]
+
+
+class ChainDataset(IterableDataset):
+    """Several streams one after another: iterating gives every sample of each in turn.
+
+    Args:
+        datasets: the ``IterableDataset`` objects to chain (read lazily, once per iteration).
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: expected IterableDatasets, got {type(d).__name__}")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)  # TypeError from a stream without __len__
+
+
+class StackDataset(Dataset):
+    """Equal-length datasets read side by side: sample i is ``(a[i], b[i], ...)`` for
+    ``StackDataset(a, b)`` or ``{"x": a[i], "y": b[i]}`` for ``StackDataset(x=a, y=b)``.
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: expected datasets as positional or as keyword arguments, not both"
+            )
+        parts = list(args) or list(kwargs.values())
+        if not parts:
+            raise ValueError("StackDataset: expected at least one dataset, got none")
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"StackDataset: expected datasets of one length, got lengths {lengths}")
+        self._length = lengths[0]
+        self.datasets: tuple | dict = args if args else kwargs
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch of samples; a part with its own ``__getitems__`` answers its column in one call."""
+        named = isinstance(self.datasets, dict)
+        parts = list(self.datasets.values()) if named else list(self.datasets)
+        cols = []
+        for d in parts:
+            getitems = getattr(d, "__getitems__", None)
+            col = getitems(indices) if getitems is not None else [d[i] for i in indices]
+            if len(col) != len(indices):
+                raise ValueError(
+                    f"StackDataset: expected {len(indices)} samples from __getitems__, got {len(col)}"
+                )
+            cols.append(col)
+        if named:
+            return [dict(zip(self.datasets, row, strict=True)) for row in zip(*cols, strict=True)]
+        return [tuple(row) for row in zip(*cols, strict=True)]
+
+    def __len__(self) -> int:
+        return self._length
 
 
 def _fractions_to_lengths(n: int, fractions: Sequence[float]) -> list[int]:

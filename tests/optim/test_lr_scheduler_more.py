@@ -78,6 +78,20 @@ def test_warm_restarts_with_fractional_epochs_match_torch(torch, config):
     assert ours == theirs
 
 
+@pytest.mark.parametrize(("t_mult", "last_epoch"), [(1, 5), (2, 9), (1, 25), (3, 40)])
+def test_warm_restarts_resumed_with_last_epoch_match_torch(torch, t_mult, last_epoch):
+    """Built with ``last_epoch=k`` (each group has its ``initial_lr``), the schedule goes on from
+    step k + 1; T_cur can be several periods past T_i there, so a restart keeps the remainder."""
+    opt, topt = _optimizers(torch)
+    for o in (opt, topt):
+        for g in o.param_groups:
+            g["initial_lr"] = g["lr"]
+    kwargs = dict(T_0=3, T_mult=t_mult, eta_min=0.01, last_epoch=last_epoch)
+    ours = _run(lr_scheduler.CosineAnnealingWarmRestarts(opt, **kwargs), opt, 12)
+    theirs = _run(torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, **kwargs), topt, 12)
+    assert ours == theirs
+
+
 @pytest.mark.parametrize("config", [c for c in CONFIGS if "scale_fn" not in c])  # a lambda is not saved
 def test_torch_scheduler_state_loads_into_glassgrad(torch, config):
     opt, topt = _optimizers(torch)

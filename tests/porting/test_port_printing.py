@@ -35,3 +35,15 @@ def test_layout_port(torch):
     # wrapping, elisions, nesting and number modes of large and wide tensors
     for ours, theirs in zip(script_layout(glassgrad), script_layout(torch)):
         assert ours == theirs
+
+
+def script_half(torch):
+    return [str(t).replace(torch.__name__ + ".", "LIB.") for t in (
+        torch.ones(2, dtype=torch.float16), torch.tensor([1e-3, 6e4], dtype=torch.float16),
+        torch.tensor([1.5, 3e4], dtype=torch.float16))]  # fmt: skip
+
+
+def test_float16_prints_as_torch_without_warnings(torch, recwarn):
+    # the mode is chosen in float64: float16 cannot hold the 1e8 limit (it warned of an overflow)
+    assert script_half(glassgrad) == script_half(torch)
+    assert not [w for w in recwarn if w.category is RuntimeWarning]

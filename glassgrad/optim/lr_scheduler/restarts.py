@@ -60,7 +60,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:  # restart
-                self.T_cur -= self.T_i
+                # A remainder, not a subtraction: built with last_epoch = k, T_cur starts at k + 1.
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
         elif epoch < 0:
             raise ValueError(

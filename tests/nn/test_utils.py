@@ -74,6 +74,19 @@ def test_clip_grad_norm_nonfinite():
     assert math.isinf(clip_grad_norm_([p], 1.0).item())
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_clip_grad_norm_nonfinite_total_spreads_to_every_grad_as_torch(torch, bad):
+    # a NaN total once left the other gradients unclipped (NaN < 1 is False) and the step went on
+    ours = [nn.Parameter(gg.zeros(3)), nn.Parameter(gg.zeros(2))]
+    theirs = [torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)]
+    for lib, ps in ((gg, ours), (torch, theirs)):
+        ps[0].grad, ps[1].grad = lib.tensor([1.0, bad, 2.0]), lib.tensor([3.0, 4.0])
+    total, ttotal = clip_grad_norm_(ours, 1.0), torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    np.testing.assert_equal(total.item(), ttotal.item())
+    for p, t in zip(ours, theirs):
+        np.testing.assert_equal(p.grad.numpy(), t.grad.numpy())
+
+
 def test_clip_grad_value_matches_torch():
     torch = pytest.importorskip("torch")
     ours = _params_with_grads(3.0)

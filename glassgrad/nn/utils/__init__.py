@@ -75,7 +75,7 @@ def clip_grad_norm_(
             "pass error_if_nonfinite=False to clip anyway"
         )
     coef = max_norm / (float(total) + 1e-6)
-    if coef < 1.0:
+    if coef < 1.0 or math.isnan(coef):  # a NaN total makes every gradient NaN, as in PyTorch
         with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
             for g in grads:
                 g._data *= g._data.dtype.type(coef)  # in place, keeping the gradient's dtype

@@ -114,6 +114,11 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else as_array(value)
+        # The memory may be shared now (with value, or with the caller's array): on both sides a
+        # recorded in-place op must swap neither array.
+        self._vc[1] = True
+        if isinstance(value, Tensor):
+            value._vc[1] = True
 
     @property
     def grad(self) -> Tensor | None:
@@ -222,7 +227,12 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)  # a new array anyway
-        return self._data.copy() if copy else self._data  # np.array(t) asks for a copy: give one
+        if copy:
+            return self._data.copy()  # np.array(t) asks for a copy: give one
+        self._vc[1] = (
+            True  # the caller holds the memory (np.asarray): a recorded in-place op must not swap it
+        )
+        return self._data
 
     def __float__(self) -> float:
         return float(self.item())

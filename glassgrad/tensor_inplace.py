@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.ops import (
@@ -26,6 +27,23 @@ from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
+
+
+def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """``(self, src) -> src`` broadcast to self's shape and cast to its dtype, as a new tensor in
+    the graph: the value ``copy_``/``fill_`` writes, recorded (self's old values get no gradient)."""
+
+    def copied(dst: Tensor, src: Tensor) -> Tensor:
+        try:
+            shape = np.broadcast_shapes(src.shape, dst.shape)
+        except ValueError:
+            shape = None
+        if shape != tuple(dst.shape):
+            raise ShapeError(f"{op}: expected a value broadcastable to {dst.shape}, got shape {src.shape}")
+        out = src.expand(*dst.shape) if tuple(src.shape) != tuple(dst.shape) else src
+        return out.to(dst.dtype) if out.dtype != dst.dtype else out.clone()
+
+    return copied
 
 
 class _InPlace:
@@ -46,6 +64,9 @@ class _InPlace:
         self._vc[0] += 1  # the counter shared with views and detach()
 
     def _set(self, op: str, value: Any) -> Tensor:
+        if isinstance(value, Tensor) and value.requires_grad and _grad_state.enabled:
+            # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
+            return self._update(op, _copied(op), value)
         self._check_inplace(op)
         xp = array_module(self._data)
         value = value._data if isinstance(value, Tensor) else value
@@ -94,7 +115,9 @@ class _InPlace:
             # No other tensor shares self's memory, so self can take the result's array instead of
             # being overwritten: arrays saved for backward (self's old values) stay valid.
             self._data = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
+            old_node = self._node
             self._node, self.requires_grad = out._node, out.requires_grad
+            move_retain_grad(old_node, self)
             # ... and takes the result's version counter too: the node may have saved that array
             # (exp_, sigmoid_ ...), so a later in-place change of self must be seen at backward.
             self._vc = out._vc

@@ -52,6 +52,7 @@ class FunctionCtx:
         self._saved: tuple | None = ()
         self._versions: list = []
         self._non_diff: set[int] = set()
+        self._dirty: set[int] = set()
         self._materialize = True
         self._name = "Function"
 
@@ -86,9 +87,11 @@ class FunctionCtx:
         self._non_diff.update(id(o) for o in outputs)
 
     def mark_dirty(self, *tensors: Any) -> None:
-        """Declare inputs changed in place by forward (they get a new version)."""
+        """Declare inputs changed in place by forward: they get a new version, and an input that
+        forward returns is then that output (recorded on this Function's node), as in PyTorch."""
         for t in tensors:
             t._vc[0] += 1
+            self._dirty.add(id(t))
 
     def set_materialize_grads(self, value: bool) -> None:
         """Whether missing output gradients reach backward as zeros (default) or as None."""
@@ -211,6 +214,11 @@ class Function:
         if not (_grad_state.enabled and any(needs)):
             return result
         outs = result if isinstance(result, tuple) else (result,)
+        if fctx._dirty - {id(o) for o in outs}:
+            raise GraphError(
+                f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
+                "return every tensor it changes in place, as PyTorch asks"
+            )
         positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
         inputs = [args[i] for i in positions]
         diff = [
@@ -228,20 +236,34 @@ class Function:
         if not isinstance(result, tuple):
             if not diff[0]:
                 return result
-            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs)
+            _refuse_dirty_leaves(cls.__name__, fctx, inputs)
+            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx)
+        _refuse_dirty_leaves(cls.__name__, fctx, inputs)
         hub = node_cls.apply(*inputs, user=user, n=len(outs))
         return tuple(
-            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs) if d else o
+            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
             for i, (o, d) in enumerate(zip(outs, diff))
         )
 
 
-def _adopt(original: Any, recorded: Any, inputs: list) -> Any:
+def _refuse_dirty_leaves(name: str, fctx: FunctionCtx, inputs: list) -> None:
+    for x in inputs:
+        if id(x) in fctx._dirty and x.requires_grad and x._node is None:
+            raise GraphError(
+                f"{name}: forward changed in place (mark_dirty) a leaf tensor that requires grad, of "
+                f"shape {tuple(x.shape)}; pass a clone(), as PyTorch asks"
+            )
+
+
+def _adopt(original: Any, recorded: Any, inputs: list, fctx: FunctionCtx) -> Any:
     """The tensor forward returned, now carrying the recorded node (as PyTorch returns it). An
-    input returned as is keeps its own node and leafness (rewriting them would loop the graph
-    back onto the input); the caller gets the recorded tensor instead."""
+    input forward changed in place (``mark_dirty``) and returned is rebased onto that node: its
+    old node is already this node's input, so the graph does not loop. Any other input returned
+    as is keeps its own node and leafness; the caller gets the recorded tensor (sharing its
+    memory and version counter) instead."""
     if any(original is x for x in inputs):
-        return recorded
+        if id(original) not in fctx._dirty:
+            return recorded
     original._node = recorded._node
     original.requires_grad = recorded.requires_grad
     return original

@@ -176,7 +176,7 @@ class Primitive:
         if out.__class__ is not ndarray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
-        if out.base is not None:
+        if out.base is not None or any(out is a for a in arrays):  # a view of an input, or the input
             _share_version(result, inputs, arrays)
         if record and _grad_state.enabled and out.dtype.kind == "f":
             ctx.fn = cls

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from glassgrad.errors import GraphError
 
-__all__ = ["register_hook", "retain_grad", "retains_grad", "RemovableHandle"]
+__all__ = ["register_hook", "retain_grad", "retains_grad", "move_retain_grad", "RemovableHandle"]
 
 
 class RemovableHandle:
@@ -75,3 +75,15 @@ def retain_grad(t: Any) -> None:
 
     keep.retains_grad = True  # type: ignore[attr-defined]  # register_hook keeps it last
     register_hook(t, keep)
+
+
+def move_retain_grad(old_node: Any, t: Any) -> None:
+    """After a recorded in-place op gave ``t`` a new node: ``retain_grad`` moves with ``t`` (its
+    ``.grad`` is the new version's gradient, as in PyTorch); other hooks stay on the old version."""
+    hooks = old_node.hooks if old_node is not None else None
+    if hooks and getattr(hooks[-1], "retains_grad", False) and t._node is not old_node:
+        keep = hooks.pop()
+        if t._node is not None:
+            if t._node.hooks is None:
+                t._node.hooks = []
+            t._node.hooks.append(keep)

@@ -36,6 +36,12 @@ class Parameter(Tensor):
         else:
             arr = as_array(data)
         Tensor.__init__(self, arr, _wrap=True)
+        if isinstance(data, Tensor):
+            # The memory is shared, as in PyTorch: so is the version counter (a change through
+            # data is seen by graphs that saved the parameter), and a recorded in-place op must
+            # swap neither array.
+            self._vc = data._vc
+            data._vc[1] = True
         if requires_grad:
             self.requires_grad_(True)
 

@@ -214,7 +214,8 @@ class ConvTranspose2d(Function):
         gcols = im2col(g, (kh, kw), a["stride"], a["dilation"], ((p[0], p[0]), (p[1], p[1])))
         if gcols.shape[3:5] != (h, w_):  # output_padding >= stride (allowed below dilation)
             gcols = gcols[:, :, :, :h, :w_, :].copy()
-        gcols = gcols.reshape(groups, -1, h * w_ * n)  # (Cout, kh, kw, H, W, N) -> (G, Og*K, L*N)
+        og_k = gcols.shape[0] * kh * kw // groups  # not -1: NumPy cannot infer it when N is 0
+        gcols = gcols.reshape(groups, og_k, h * w_ * n)  # (Cout, kh, kw, H, W, N) -> (G, Og*K, L*N)
         dx = dw = db = None
         if need[0]:
             dx = (w @ gcols).reshape(cin, h, w_, n)  # (G, Cg, Og*K) @ (G, Og*K, L*N) -> (Cin, H, W, N)

@@ -334,7 +334,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast)."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    # a copy of a tensor's condition: backward reads it, and an in-place change must not move it
+    cond = condition._data.copy() if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)

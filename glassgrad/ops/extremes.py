@@ -110,7 +110,7 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     xp, a = array_module(x._data), axis[0]
     idx = (xp.argmax if largest else xp.argmin)(x._data, axis=a, keepdims=True)  # first extreme, as PyTorch
     values = MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim)
-    idx = idx.astype(np.int64, copy=False)
+    idx = idx.astype(np.int64)  # a copy: MaxMinDim saved idx, and the user may change the indices
     return MaxMinResult(values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 
 

@@ -216,7 +216,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     Shape:
         x and mask broadcast together, e.g. scores ``(N, h, L, L)`` and causal mask ``(L, L)``.
     """
-    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    # a copy of a tensor's mask: backward reads it, and an in-place change must not move it
+    m = mask._data.copy() if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     broadcast_shape(x.shape, m.shape, op="masked_fill")
@@ -363,7 +364,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
     xp = array_module(x._data)
     idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
-    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))
+    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002
@@ -394,4 +395,4 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     # at the k-th place (a partial selection, argpartition, picks an arbitrary one there).
     order = xp.argsort(key, axis=d, kind="stable")
     idx = order[(slice(None),) * d + (slice(0, k),)]  # (*A, n, *B) -> (*A, k, *B)
-    return TopK(Gather.apply(x, idx, dim=d), Tensor(idx, _wrap=True))
+    return TopK(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx

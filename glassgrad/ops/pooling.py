@@ -63,7 +63,8 @@ def _taps(x: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
     stride-2 slices of the input, so the taps are gathered once and the rest runs contiguous."""
     win = _windows(x.shape, kernel, stride, dilation)
     taps = array_module(x).ascontiguousarray(_tap_view(x, kernel, stride, dilation, win, False))
-    return taps.reshape(-1, *taps.shape[2:])  # (kh, kw, N, C, Ho, Wo) -> (K, N, C, Ho, Wo)
+    k = taps.shape[0] * taps.shape[1]  # not -1: NumPy cannot infer it when N is 0
+    return taps.reshape(k, *taps.shape[2:])  # (kh, kw, N, C, Ho, Wo) -> (K, N, C, Ho, Wo)
 
 
 def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
@@ -286,5 +287,6 @@ class AdaptiveMaxPool2d(Function):
         n, c, h, w = ctx.shapes[0]
         dx = xp.zeros((n * c, h * w), dtype=g.dtype)
         rows = xp.arange(n * c)[:, None]  # (N*C, 1): one plane per (n, c)
-        xp.add.at(dx, (rows, flat.reshape(n * c, -1)), g.reshape(n * c, -1))
+        plane = g.size // (n * c) if n * c else 0  # not -1: NumPy cannot infer it when N is 0
+        xp.add.at(dx, (rows, flat.reshape(n * c, plane)), g.reshape(n * c, plane))
         return dx.reshape(n, c, h, w)

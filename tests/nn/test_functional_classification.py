@@ -433,3 +433,14 @@ def test_binary_cross_entropy_refuses_a_target_of_another_dtype():
 
     with pytest.raises(DTypeError, match="binary_cross_entropy: expected target of the input's dtype"):
         F.binary_cross_entropy(gg.rand(3), gg.rand(3).double())
+
+
+def test_cross_entropy_probabilities_refuse_ignore_index(torch):
+    # it was passed along and ignored: the loss came out as if no class were ignored
+    x, t = gg.randn(3, 4), gg.softmax(gg.randn(3, 4), 1)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        torch.nn.functional.cross_entropy(
+            torch.from_numpy(x.numpy()), torch.from_numpy(t.numpy()), ignore_index=1
+        )
+    with pytest.raises(ValueError, match=r"cross_entropy: ignore_index=1 applies to class-index targets"):
+        F.cross_entropy(x, t, ignore_index=1)

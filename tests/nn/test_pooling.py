@@ -232,3 +232,26 @@ def test_pool_errors():
         F.adaptive_avg_pool2d(x, (0, 2))
     with pytest.raises(ShapeError, match="max_unpool2d: expected indices"):
         F.max_unpool2d(gg.zeros(1, 2, 2, 2), gg.zeros(1, 2, 3, 3, dtype=gg.int64), 2)
+
+
+@pytest.mark.parametrize("size", [(9, 9), (2, 2), (6, 6), (3, 7)])
+def test_max_unpool_output_size_outside_one_stride_is_refused_as_torch(torch, size):
+    # (9, 9) was accepted: the 4x4 plane's flat indices were reused on a 9-wide plane
+    x = gg.arange(16.0).reshape(1, 1, 4, 4)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+    with pytest.raises(ValueError, match="invalid output_size"):
+        torch.nn.functional.max_unpool2d(ty, tidx, 2, output_size=size)
+    with pytest.raises(ValueError, match=r"max_unpool2d: invalid output_size .* must be between 2 and 6"):
+        F.max_unpool2d(y, idx, 2, output_size=size)
+
+
+def test_max_unpool_output_size_within_one_stride_matches_torch(torch):
+    x = gg.arange(16.0).reshape(1, 1, 4, 4)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+    for size in [(5, 5), (1, 1, 4, 5)]:
+        ours = F.max_unpool2d(y, idx, 2, output_size=size)
+        np.testing.assert_array_equal(
+            ours.numpy(), torch.nn.functional.max_unpool2d(ty, tidx, 2, output_size=size).numpy()
+        )

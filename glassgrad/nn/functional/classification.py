@@ -165,6 +165,11 @@ def cross_entropy(
                 f"class probabilities of shape {input.shape}, got {t_arr.dtype} of shape {t_arr.shape}; "
                 "for class indices use target.long()"
             )
+        if ignore_index != -100:  # PyTorch refuses it too: there is no class index to ignore
+            raise ValueError(
+                f"cross_entropy: ignore_index={ignore_index} applies to class-index targets, not to "
+                f"class probabilities of shape {t_arr.shape}"
+            )
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     x, tgt, unbatched = _class_inputs("cross_entropy", input, target, weight, ignore_index)
     loss = _L.cross_entropy(x, tgt, weight, ignore_index, label_smoothing, reduction)

@@ -3,6 +3,7 @@ local_response_norm, normalize, cosine_similarity and rms_norm."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -123,8 +124,14 @@ def batch_norm(
     _check_channel_params(
         "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
+    if input._data.size == 0:
+        # an empty batch: nothing to normalise and no statistics to update; weight and bias stay
+        # in the graph (zero gradients), as PyTorch does
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     if training:
-        if input._data.size <= channels:
+        if input._data.size == channels:  # one value per channel (PyTorch's test)
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
@@ -252,7 +259,8 @@ def group_norm(
         )
     _check_channel_params("group_norm", input, weight=weight, bias=bias)
     n = input.shape[0]
-    x = input.reshape(n, num_groups, -1)  # (N, C, *) -> (N, G, C/G * prod(*))
+    per_group = math.prod(input.shape[1:]) // num_groups  # not -1: NumPy cannot infer it when N is 0
+    x = input.reshape(n, num_groups, per_group)  # (N, C, *) -> (N, G, C/G * prod(*))
     out = _N.layer_norm(x, 1, None, None, eps).reshape(input.shape)  # -> (N, C, *)
     return _affine(out, weight, bias)
 
@@ -289,12 +297,12 @@ def instance_norm(
             )
         return batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
     n, c = input.shape[:2]
-    if input._data.size <= n * c:
+    if input._data.size == n * c and n * c:  # one spatial element (PyTorch's test)
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input {input.shape}"
         )
     out = group_norm(input, c, weight, bias, eps)
-    if running_mean is not None or running_var is not None:
+    if (running_mean is not None or running_var is not None) and n:  # an empty batch updates nothing
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
         _update_running(running_mean, running_var, mean, var, momentum)

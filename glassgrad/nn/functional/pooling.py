@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.factories import zeros
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
+from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.matmul import matmul
-from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -293,66 +292,6 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
         input ``(N, C, L)``; returns ``(N, C, output_size)``.
     """
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
-
-
-def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_size):  # noqa: A002
-    x, unbatched = _batched(op, input, nd)
-    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1)
-    stride = kernel if stride is None else ntuple(stride, nd, op, "stride", 1)
-    padding = ntuple(padding, nd, op, "padding")
-    size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
-    if output_size is not None:
-        size = tuple(output_size)[-nd:]
-    idx = indices.unsqueeze(0) if unbatched else indices
-    if tuple(idx.shape) != tuple(x.shape):
-        raise ShapeError(f"{op}: expected indices of the input's shape {x.shape}, got {indices.shape}")
-    n, c = x.shape[:2]
-    plane = int(np.prod(size))
-    flat = idx._data.reshape(n, c, -1)
-    if flat.size and (flat.min() < 0 or flat.max() >= plane):
-        raise ShapeError(
-            f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
-        )
-    canvas = zeros(n, c, plane, dtype=x.dtype)
-    # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
-    # for the same input element; it is written once, not summed (as PyTorch).
-    out = scatter(canvas, 2, flat, x.reshape(n, c, -1))
-    out = out.reshape(n, c, *size)
-    return out.squeeze(0) if unbatched else out
-
-
-def max_unpool2d(
-    input: Tensor,  # noqa: A002
-    indices: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    output_size: Any = None,
-) -> Tensor:
-    """Put each pooled value back at the position ``indices`` recorded (``max_pool2d(...,
-    return_indices=True)``); everything else is 0.
-
-    Shape:
-        input, indices ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``, ``Ho = (H - 1) s - 2p + k`` unless
-        ``output_size`` is given.
-    """
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
-
-
-def max_unpool1d(
-    input: Tensor,  # noqa: A002
-    indices: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    output_size: Any = None,
-) -> Tensor:
-    """1-D max unpooling (see ``max_unpool2d``).
-
-    Shape:
-        input, indices ``(N, C, L)``; returns ``(N, C, Lo)``.
-    """
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
 def _lp_pool(

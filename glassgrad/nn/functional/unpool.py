@@ -1,0 +1,92 @@
+"""Max unpooling: ``max_unpool1d`` and ``max_unpool2d``, the partial inverse of max pooling.
+
+Kept apart from ``pooling.py`` for size; ``glassgrad.nn.functional.pooling`` re-exports both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import ShapeError
+from glassgrad.factories import zeros
+from glassgrad.nn.functional.conv import _batched, ntuple
+from glassgrad.ops.scatter import scatter
+from glassgrad.tensor import Tensor
+
+__all__ = ["max_unpool1d", "max_unpool2d"]
+
+
+def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_size):  # noqa: A002
+    x, unbatched = _batched(op, input, nd)
+    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1)
+    stride = kernel if stride is None else ntuple(stride, nd, op, "stride", 1)
+    padding = ntuple(padding, nd, op, "padding")
+    size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    if output_size is not None:
+        want = tuple(int(v) for v in output_size)
+        if len(want) not in (nd, nd + 2):
+            raise ShapeError(
+                f"{op}: expected output_size of {nd} or {nd + 2} sizes, got {tuple(output_size)}"
+            )
+        want = want[-nd:]
+        # PyTorch's rule: strictly within one stride of the default size (else the flat indices
+        # of the pooled plane would land in the wrong rows of the output plane)
+        for d, (w, default, s) in enumerate(zip(want, size, stride)):
+            if not default - s < w < default + s:
+                raise ValueError(
+                    f"{op}: invalid output_size {want} (dim {d} must be between {default - s} and "
+                    f"{default + s}, exclusive)"
+                )
+        size = want
+    idx = indices.unsqueeze(0) if unbatched else indices
+    if tuple(idx.shape) != tuple(x.shape):
+        raise ShapeError(f"{op}: expected indices of the input's shape {x.shape}, got {indices.shape}")
+    n, c = x.shape[:2]
+    plane = int(np.prod(size))
+    flat = idx._data.reshape(n, c, -1).copy()  # the scatter saves it: a later change must not move it
+    if flat.size and (flat.min() < 0 or flat.max() >= plane):
+        raise ShapeError(
+            f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
+        )
+    canvas = zeros(n, c, plane, dtype=x.dtype)
+    # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
+    # for the same input element; it is written once, not summed (as PyTorch).
+    out = scatter(canvas, 2, flat, x.reshape(n, c, -1))
+    out = out.reshape(n, c, *size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool2d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """Put each pooled value back at the position ``indices`` recorded (``max_pool2d(...,
+    return_indices=True)``); everything else is 0.
+
+    Shape:
+        input, indices ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``, ``Ho = (H - 1) s - 2p + k`` unless
+        ``output_size`` is given.
+    """
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool1d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """1-D max unpooling (see ``max_unpool2d``).
+
+    Shape:
+        input, indices ``(N, C, L)``; returns ``(N, C, Lo)``.
+    """
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)

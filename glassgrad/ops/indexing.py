@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from collections import namedtuple
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -62,8 +62,9 @@ def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
 
 
 # ------------------------------------------------------------------ getitem
-def _key(key: Any, op: str) -> tuple[tuple, bool]:
-    """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced."""
+def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, bool]:
+    """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced.
+    Given the indexed tensor's ``ndim``, an advanced key is put in PyTorch's order (``_torch_order``)."""
     parts = key if isinstance(key, tuple) else (key,)
     out = []
     advanced = False
@@ -96,7 +97,49 @@ def _key(key: Any, op: str) -> tuple[tuple, bool]:
                     f"got {type(k).__name__}"
                 )
         out.append(k)
-    return tuple(out), advanced
+    key = tuple(out)
+    return (_torch_order(key, ndim) if advanced and ndim is not None else key), advanced
+
+
+class SplitKey(NamedTuple):
+    """An advanced key applied as PyTorch applies it: ``x[basic][rest]``, the ints first."""
+
+    basic: tuple
+    rest: tuple
+
+
+def _torch_order(key: tuple, ndim: int) -> tuple | SplitKey:
+    """An advanced key laid out as PyTorch lays it out, where NumPy differs (a silent transpose).
+
+    NumPy counts an int as an advanced index, so in ``x[0, :, [0, 2]]`` the int and the list are
+    "separated by a slice" and the list's dims move to the front ((2, 3) for x (2, 3, 4)). PyTorch
+    selects the ints first and indexes what is left ((3, 2)). An Ellipsis that stands for no dims
+    does not separate advanced indices in PyTorch either. So: the Ellipsis becomes its slices, and
+    a key with ints is split into the ints (a view) and the rest.
+    """
+
+    def dims(k: Any) -> int:  # the dims an entry of the key consumes
+        if k is None or k is Ellipsis or isinstance(k, bool):
+            return 0
+        return k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+
+    ints = sum(isinstance(k, int) and not isinstance(k, bool) for k in key)
+    if Ellipsis in [k for k in key if not isinstance(k, np.ndarray)]:
+        spread = ndim - sum(dims(k) for k in key)
+        at = next(i for i, k in enumerate(key) if k is Ellipsis and not isinstance(k, np.ndarray))
+        key = key[:at] + (slice(None),) * max(spread, 0) + key[at + 1 :]
+    if not ints:
+        return key
+    basic, rest = [], []
+    for k in key:
+        if isinstance(k, int) and not isinstance(k, bool):
+            basic.append(k)
+        elif k is not None:
+            basic.extend([slice(None)] * dims(k))
+            rest.append(k)
+        else:
+            rest.append(k)
+    return SplitKey((*basic, Ellipsis), tuple(rest))
 
 
 class GetItem(Function):
@@ -108,6 +151,8 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, a, key=(), advanced=False):
+        if isinstance(key, SplitKey):
+            return _split_view(a, key)[key.rest]
         if not advanced and not any(k is Ellipsis for k in key):
             key = (*key, Ellipsis)  # an all-int key then gives a 0-d view (as PyTorch), not a scalar
         try:
@@ -122,13 +167,22 @@ class GetItem(Function):
         key, advanced = ctx.attrs["key"], ctx.attrs["advanced"]
         xp = array_module(g)
         out = xp.zeros(ctx.shapes[0], dtype=g.dtype)
-        if advanced and len(key) == 1 and getattr(key[0], "ndim", 0) == 1 and key[0].dtype.kind in "iu":
+        if isinstance(key, SplitKey):
+            xp.add.at(_split_view(out, key), key.rest, g)  # the view writes into out
+        elif advanced and len(key) == 1 and getattr(key[0], "ndim", 0) == 1 and key[0].dtype.kind in "iu":
             _scatter_add_rows(out, key[0], g)  # rows of a table (embedding backward): the common case
         elif advanced:
             xp.add.at(out, key, g)
         else:
             out[key] = g
         return out
+
+
+def _split_view(a: Any, key: SplitKey) -> Any:
+    try:
+        return a[key.basic]
+    except IndexError as e:
+        raise IndexOutOfRangeError(f"getitem: expected a key that fits shape {a.shape}, got {e}") from None
 
 
 def _scatter_add_rows(out: Any, idx: Any, g: Any) -> None:
@@ -150,7 +204,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     >>> gg.tensor([[1, 2], [3, 4]])[[1, 1], 0]
     tensor([3, 3])
     """
-    key, advanced = _key(key, "getitem")
+    key, advanced = _key(key, "getitem", x.ndim)
     return GetItem.apply(x, key=key, advanced=advanced)
 
 
@@ -165,9 +219,12 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
             )
         value = value._data
     x._check_inplace("__setitem__")
-    key, _ = _key(key, "__setitem__")
+    key, _ = _key(key, "__setitem__", x.ndim)
     try:
-        x._data[key] = value
+        if isinstance(key, SplitKey):
+            _split_view(x._data, key)[key.rest] = value  # the view writes into x
+        else:
+            x._data[key] = value
     except IndexError as e:
         raise IndexOutOfRangeError(
             f"__setitem__: expected a key that fits shape {x.shape}, got {e}"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.elementwise import operands
 from glassgrad.tensor import Tensor
 
@@ -28,7 +28,11 @@ __all__ = [
 # ------------------------------------------------------------------ non-differentiable results
 def _const(name: str, *args: Any) -> Tensor:
     arrays = [x._data if isinstance(x, Tensor) else x for x in args]
-    return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
+    try:
+        return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
+    except ValueError:
+        shapes = " and ".join(str(np.shape(a)) for a in arrays)
+        raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}") from None
 
 
 def _compare(name: str):
@@ -59,7 +63,12 @@ def _division(name: str):
         # Floats give inf / nan on a zero divisor, as in PyTorch (no NumPy warning); integers have
         # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = getattr(xp, name)(x, y)
+            try:
+                out = _DIVISIONS[name](xp, x, y)
+            except ValueError:
+                raise ShapeError(
+                    f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
+                ) from None
         if out.dtype.kind in "iub" and bool(xp.any(xp.asarray(y) == 0)):
             raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
         return Tensor(out, _wrap=True)
@@ -72,8 +81,22 @@ def _division(name: str):
     return op
 
 
+def _trunc_divide(xp: Any, x: Any, y: Any) -> Any:
+    """The quotient rounded toward zero; integers stay exact (no trip through floats)."""
+    if xp.result_type(x, y).kind in "iub":
+        q = xp.floor_divide(x, y)
+        return q + ((xp.remainder(x, y) != 0) & ((xp.asarray(x) < 0) != (xp.asarray(y) < 0)))
+    return xp.trunc(xp.true_divide(x, y))
+
+
+_DIVISIONS = {
+    "floor_divide": lambda xp, x, y: xp.floor_divide(x, y),
+    "remainder": lambda xp, x, y: xp.remainder(x, y),
+    "trunc_divide": _trunc_divide,
+}
 floor_divide = _division("floor_divide")
 remainder = _division("remainder")
+trunc_divide = _division("trunc_divide")
 
 
 def _integral_only(name: str, *args: Any) -> None:

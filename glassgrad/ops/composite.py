@@ -88,25 +88,35 @@ def addmm(
 ) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)``."""
     prod = mm(mat1, mat2)
-    return with_out(_scaled(input, beta) + _scaled(prod, alpha), out, "addmm")
+    return with_out(_term(input, beta) + _term(prod, alpha), out, "addmm")
 
 
 def baddbmm(
     input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batched."""
-    return with_out(_scaled(input, beta) + _scaled(bmm(batch1, batch2), alpha), out, "baddbmm")
+    return with_out(
+        _term(input, beta) + _scaled(bmm(batch1, batch2), alpha), out, "baddbmm"
+    )  # as PyTorch: alpha = 0 still multiplies
 
 
 def addmv(
     input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
-    return with_out(_scaled(input, beta) + _scaled(mv(mat, vec), alpha), out, "addmv")
+    return with_out(_term(input, beta) + _term(mv(mat, vec), alpha), out, "addmv")
 
 
 def _scaled(t: Tensor, s: Any) -> Tensor:
     return t if s == 1 else t * s
+
+
+def _term(t: Tensor, s: Any) -> Tensor:
+    """``s * t`` in the addmm family, where a factor of 0 drops the term, as PyTorch documents:
+    NaN or inf in it do not reach the result (0 * nan would), and its inputs get zero gradients."""
+    if s == 0:
+        return elementwise.where(np.zeros(t.shape, dtype=bool), t, 0.0)
+    return _scaled(t, s)
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
@@ -154,14 +164,22 @@ def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Te
     if dim is None:
         input, dim = input.reshape(-1), 0
     d = normalize_dim(dim, input.ndim, "repeat_interleave", input.shape)
-    reps = repeats._data if isinstance(repeats, Tensor) else repeats
+    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, input.shape[d])):
+        raise ShapeError(
+            f"repeat_interleave: expected repeats of one value or {input.shape[d]} values (the size of dim "
+            f"{dim} of shape {input.shape}), got shape {reps.shape}"
+        )
+    if reps.dtype.kind not in "iu" or (reps.size and reps.min() < 0):
+        raise ValueError(f"repeat_interleave: expected non-negative integer repeats, got {reps.tolist()}")
     idx = np.repeat(np.arange(input.shape[d]), reps)
     return index_select(input, d, Tensor(idx, _wrap=True))
 
 
-def tile(input: Tensor, dims: Any) -> Tensor:
-    """``input`` repeated along each dim (leading 1s added to whichever is shorter), as ``numpy.tile``."""
-    dims = tuple(dims)
+def tile(input: Tensor, *dims: Any) -> Tensor:
+    """``input`` repeated along each dim (leading 1s added to whichever is shorter), as ``numpy.tile``;
+    ``dims`` a sequence or ints (``x.tile(2)``, ``x.tile((2, 1))``)."""
+    dims = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return input.repeat(*dims)
@@ -246,7 +264,7 @@ def _arr(t: Any) -> Any:
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
+    axis = dim if dim is None or isinstance(dim, int) else (tuple(dim) or None)  # () counts all, as PyTorch
     return Tensor(
         np.asarray(array_module(input._data).count_nonzero(input._data, axis=axis), dtype=np.int64),
         _wrap=True,

@@ -208,6 +208,13 @@ class Neg(Function):
         return -g
 
 
+def _pick(g, a, b):
+    """The gradients of max(a, b): g to a unless a < b, to b unless a > b, g/2 each at a tie (so
+    both get g where either is NaN, as in PyTorch). Bool masks keep g's dtype."""
+    half = (0.5 * g) * (a == b)
+    return g * ~(a < b) - half, g * ~(a > b) - half
+
+
 class Maximum(Function):
     """z = max(a, b) elementwise.   VJP: g to the larger; at ties g/2 to each (as PyTorch)."""
 
@@ -219,8 +226,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = g * (a > b) + (0.5 * g) * (a == b)  # g times bool masks: stays in g's dtype
-        return ga, g - ga
+        return _pick(g, a, b)
 
 
 class Minimum(Function):
@@ -234,8 +240,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        ga = g * (a < b) + (0.5 * g) * (a == b)
-        return ga, g - ga
+        return _pick(g, b, a)  # min(a, b) = -max(-a, -b): a's gradient unless a > b, b's unless b > a
 
 
 class Where(Function):

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops import elementwise, joining
+from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.composite import _arr, _scaled, with_out
 from glassgrad.tensor import Tensor
@@ -37,14 +37,16 @@ def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
-    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (no gradient then)."""
-    q = elementwise.div(input, other)
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (no gradient then),
+    computed as ``//`` is (integers stay integers and exact; an integer 0 divisor raises)."""
     if rounding_mode == "floor":
-        q = q.floor()
+        q = compare.floor_divide(input, other)
     elif rounding_mode == "trunc":
-        q = q.sign() * q.abs().floor()
+        q = compare.trunc_divide(input, other)
     elif rounding_mode is not None:
         raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got {rounding_mode!r}")
+    else:
+        q = elementwise.div(input, other)
     return with_out(q, out, "div")
 
 

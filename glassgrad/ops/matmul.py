@@ -245,4 +245,4 @@ def outer(a: Any, b: Any) -> Tensor:
     a, b = _operand(a), _operand(b)
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"outer: expected two 1-D tensors, got {a.shape} and {b.shape}")
-    return einsum("i,j->ij", a, b)
+    return a.reshape(-1, 1) * b  # (n, 1) * (m,): the product's promotion (int and float mix)

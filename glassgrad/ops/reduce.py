@@ -106,12 +106,20 @@ def _nonempty(op: str, x: Tensor, axis: tuple | None) -> None:
             raise ShapeError(f"{op}: expected the reduced dim {a} to be non-empty, got shape {x.shape}")
 
 
+def acc_dtype(x: Any) -> Any:
+    """The dtype a sum over ``x`` accumulates in: float32 for float16, as PyTorch's sums do (a
+    float16 running sum stops growing at 2048 + ... and overflows at 65504); else x's own (None)."""
+    return np.float32 if x.dtype == np.float16 else None
+
+
 # ------------------------------------------------------------------ primitives
 class Sum(Function):
     """z = sum of x over ``axis``.   VJP: g broadcast back over the reduced axes."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        if x.dtype == np.float16:
+            return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
         return x.sum(axis=axis, keepdims=keepdims)  # the array's own method: no Python-level wrapper
 
     @staticmethod
@@ -126,10 +134,10 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         n = _count(x.shape, axis)
-        if n == 0:  # 0 / 0: nan, as PyTorch, without NumPy's warning
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return x.sum(axis=axis, keepdims=keepdims) / n
-        return x.sum(axis=axis, keepdims=keepdims) / n
+        acc = acc_dtype(x)
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: nan, as PyTorch, without a warning
+            total = x.sum(axis=axis, keepdims=keepdims, dtype=acc) / n
+        return total if acc is None else total.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -137,6 +145,10 @@ class Mean(Function):
         n = _count(shape, a["axis"])
         if n == 0:  # an empty input has an empty gradient: nothing to divide
             return array_module(g).zeros(shape, dtype=g.dtype)
+        if g.dtype == np.float16:  # N itself may be past float16's 65504
+            return _expand(
+                (_unsqueeze(g, a["axis"], a["keepdims"]).astype(np.float32) / n).astype(g.dtype), shape
+            )
         return _expand(_unsqueeze(g, a["axis"], a["keepdims"]) / n, shape)
 
 
@@ -181,12 +193,14 @@ class CumSum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=0):
-        return array_module(x).cumsum(x, axis=axis)
+        return array_module(x).cumsum(x, axis=axis, dtype=acc_dtype(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         xp, axis = array_module(g), ctx.attrs["axis"]
-        return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+        return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis, dtype=acc_dtype(g)), axis).astype(
+            g.dtype, copy=False
+        )
 
 
 # ------------------------------------------------------------------ tensor-level functions

@@ -18,17 +18,18 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
-from glassgrad.ops.reduce import normalize_dims
+from glassgrad.ops.reduce import acc_dtype, normalize_dims
 from glassgrad.tensor import Tensor
 
 __all__ = ["softmax", "log_softmax"]
 
 
 def _shifted(x, axis):
-    """x minus its max along ``axis`` (0 where that max is not finite): exp of it cannot overflow."""
+    """x minus its max along ``axis`` (0 where that max is -inf): exp of it cannot overflow."""
     xp = array_module(x)
     m = xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)  # initial: an empty dim is fine
-    return x - xp.where(xp.isfinite(m), m, 0)
+    with np.errstate(invalid="ignore"):  # a +inf max gives nan, as in PyTorch
+        return x - xp.where(m == -xp.inf, 0, m)  # an all -inf (or empty) row: x - (-inf) would be nan
 
 
 class Softmax(Function):
@@ -45,7 +46,7 @@ class Softmax(Function):
             out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
         xp.exp(out, out=out)
         with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
-            out /= xp.sum(out, axis=axis, keepdims=True)
+            out /= xp.sum(out, axis=axis, keepdims=True, dtype=acc_dtype(out))
         out = out.reshape(x.shape)
         ctx.save_for_backward(out)
         return out
@@ -72,7 +73,8 @@ class LogSoftmax(Function):
         xp = array_module(x)
         shifted = _shifted(x, axis)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+            total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True, dtype=acc_dtype(shifted))
+            out = (shifted - xp.log(total)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 

@@ -35,16 +35,22 @@ def _centered(x, axis, correction):
     return d, float(n - correction)
 
 
+def _wide(x: Any) -> Any:
+    """float16 in float32 for the statistics, as PyTorch computes them (squares of 300 overflow float16)."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
 class Var(Function):
     """v = sum((x - mean)^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / (N - correction)."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
-        d, dof = _centered(x, axis, correction)
-        ctx.save_for_backward(d)
+        d, dof = _centered(_wide(x), axis, correction)
+        ctx.save_for_backward(d.astype(x.dtype, copy=False))
         ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
-            return array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)
+            out = array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -61,10 +67,12 @@ class Std(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         xp = array_module(x)
-        d, dof = _centered(x, axis, correction)
+        d, dof = _centered(_wide(x), axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof))
-        ctx.save_for_backward(d, out)
+            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)).astype(
+                x.dtype, copy=False
+            )
+        ctx.save_for_backward(d.astype(x.dtype, copy=False), out)
         ctx.attrs["dof"] = dof
         return out
 

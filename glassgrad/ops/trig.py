@@ -80,7 +80,8 @@ class Atan(Function):
 
 
 class Atan2(Function):
-    """z = atan2(a, b), the angle of the point (b, a).   VJP: (g b / r^2, -g a / r^2), r^2 = a^2 + b^2."""
+    """z = atan2(a, b), the angle of the point (b, a).   VJP: (g b / r^2, -g a / r^2), r^2 = a^2 + b^2,
+    and 0 where r^2 is 0 (the origin, or an underflow), as PyTorch: no direction to move in."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -92,7 +93,8 @@ class Atan2(Function):
         a, b = ctx.saved
         xp = array_module(a)
         r2 = a * a + b * b
-        return quietly(xp.divide, g * b, r2), quietly(xp.divide, -g * a, r2)  # nan at the origin
+        r2 = xp.where(r2 == 0, xp.inf, r2)  # g * 0 / inf = 0 at the origin
+        return xp.divide(g * b, r2), xp.divide(-g * a, r2)
 
 
 class Sinh(Function):

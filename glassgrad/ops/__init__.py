@@ -6,7 +6,7 @@ trig (tan, inverse and hyperbolic trig, atan2, erf, expm1), pieces (split/chunk/
 compare (comparisons, bitwise and logical ops, rounding; no gradient), reduce (sum, mean, prod, cumsum, all/any), extremes (max/min,
 argmax/argmin), statistics (var/std, logsumexp, norm), movement (reshape, permute, expand ...),
 joining (cat, stack), padding (pad), indexing (getitem, gather, scatter_add, sort, topk), sampling
-(multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, softmax (softmax, log_softmax), special (erf on arrays), and
+(multinomial, nonzero, one_hot), matmul (matmul, einsum), activation, activation_more (logsigmoid), softmax (softmax, log_softmax), special (erf on arrays), and
 the fused linear, normalization, loss and recurrent (whole-sequence RNN/LSTM/GRU, and the dense LSTM layer) primitives.
 composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``) hold no backward
 rule: they compose the primitives.
@@ -14,6 +14,7 @@ rule: they compose the primitives.
 
 from glassgrad.ops import (
     activation,
+    activation_more,
     clamp,
     compare,
     composite,
@@ -53,6 +54,7 @@ __all__ = [
     "composite",
     "clamp",
     "activation",
+    "activation_more",
     "compare",
     "conversion",
     "elementwise",

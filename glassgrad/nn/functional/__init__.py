@@ -5,10 +5,16 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
 
     activation      relu, relu6, hardtanh, leaky_relu, elu, gelu, silu, sigmoid, tanh, softplus,
                     softmax, log_softmax, step
+    activation_more celu, glu, hardshrink, hardsigmoid, hardswish, logsigmoid, mish, prelu, rrelu,
+                    selu, softmin, softshrink, softsign, tanhshrink, threshold
     layers          linear, bilinear, dropout, embedding, one_hot, pad
     normalization   layer_norm, batch_norm, normalize, cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
+    loss_more       cosine_embedding_loss, margin_ranking_loss, hinge_embedding_loss,
+                    triplet_margin_loss, triplet_margin_with_distance_loss, pairwise_distance,
+                    soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
+                    multilabel_soft_margin_loss, poisson_nll_loss, gaussian_nll_loss
     attention       scaled_dot_product_attention, attention_weights
     masks           causal_mask, local_window_mask, padding_mask
     (normalization) rms_norm
@@ -33,6 +39,23 @@ from glassgrad.nn.functional.activation import (
     step,
     tanh,
 )
+from glassgrad.nn.functional.activation_more import (
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    prelu,
+    rrelu,
+    selu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from glassgrad.nn.functional.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -53,6 +76,20 @@ from glassgrad.nn.functional.image import (
 )
 from glassgrad.nn.functional.layers import bilinear, dropout, embedding, linear, one_hot, pad
 from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
+from glassgrad.nn.functional.loss_more import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from glassgrad.nn.functional.normalization import (
     batch_norm,
     cosine_similarity,
@@ -98,6 +135,21 @@ __all__ = [
     "softmax",
     "log_softmax",
     "step",
+    "celu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "rrelu",
+    "selu",
+    "softmin",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
     # layers
     "linear",
     "bilinear",
@@ -121,6 +173,19 @@ __all__ = [
     "cross_entropy",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    # margin, embedding and likelihood losses
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "pairwise_distance",
+    "soft_margin_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
     # attention and Transformers (issue 10)
     "scaled_dot_product_attention",
     "attention_weights",

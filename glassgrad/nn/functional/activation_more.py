@@ -1,0 +1,310 @@
+"""PyTorch's long tail of activations: prelu, selu, celu, mish, hardswish, hardsigmoid, softsign,
+logsigmoid, softmin, glu, threshold, hardshrink, softshrink, tanhshrink, rrelu.
+
+Each keeps PyTorch's signature and formula, and its gradient at the kinks: every one is a composite
+of primitives whose own one-sided choices give PyTorch's (hardswish'(-3) = 0 and hardswish'(3) = 1,
+hardshrink' = softshrink' = 0 at +-lambd, threshold' = 0 at the threshold, prelu'(0) = weight),
+except ``logsigmoid``, a primitive (``ops.activation_more``) because no composite is stable.
+Integer inputs are promoted to the default float dtype, as in ``activation.py``.
+
+``inplace=True`` is accepted and returns a new tensor, as for the activations of ``activation.py``
+(a deliberate difference, docs/design.md): ``x = F.selu(x, inplace=True)`` ports unchanged, also
+where ``x`` is a view, which a recorded in-place write would have to refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from glassgrad.backend import array_module, quietly
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.activation import _implicit_dim
+from glassgrad.ops import activation as _A
+from glassgrad.ops import activation_more as _AM
+from glassgrad.ops import clamp as _C
+from glassgrad.ops import elementwise as _E
+from glassgrad.ops import softmax as _SM
+from glassgrad.ops import trig as _T
+from glassgrad.ops import unary as _U
+from glassgrad.ops import views as _V
+from glassgrad.ops.elementwise import floating
+from glassgrad.ops.indexing import normalize_dim
+from glassgrad.ops.movement import reshape
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "prelu", "rrelu",
+    "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
+]  # fmt: skip
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _maybe_inplace(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Tensor]) -> Tensor:  # noqa: A002
+    """``fn(input)``, a new tensor whatever ``inplace`` says (see the module docstring)."""
+    return fn(input)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
+    """x where x > 0, else weight * x, with one learned slope per channel (dim 1) or one for all.
+
+    Gradients (as PyTorch): d/dx = 1 where x > 0, else weight (weight at x = 0); d/dweight = x where
+    x <= 0, else 0, summed over every dim but the channel dim.
+
+    Args:
+        input: the activations; channels on dim 1 (a 1-d input has one channel).
+        weight: a 0-d or 1-d tensor of 1 or C elements, in input's dtype.
+
+    Shape:
+        input: (*) or (N, C, *); weight: (), (1,) or (C,); returns input's shape.
+    """
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: expected weight to be a Tensor, got {type(weight).__name__}")
+    if weight.ndim > 1:
+        raise ShapeError(f"prelu: expected weight to be a scalar or 1-D tensor, got shape {weight.shape}")
+    n = weight.numel()
+    if n != 1:
+        if input.ndim == 0:
+            raise ShapeError(
+                f"prelu: expected a 1-element weight for a 0-d input, got weight shape {weight.shape}"
+            )
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if n != channels:
+            raise ShapeError(
+                f"prelu: expected weight of {channels} element(s), one per channel (dim 1) of input "
+                f"shape {input.shape}, or 1 for all, got weight shape {weight.shape}"
+            )
+    if input.dtype != weight.dtype:
+        raise DTypeError(
+            f"prelu: expected weight of the input's dtype {input.dtype} (no type promotion, as "
+            f"PyTorch), got {weight.dtype}"
+        )
+    w = weight
+    if weight.ndim != input.ndim:
+        w = reshape(weight, tuple(n if i == 1 else 1 for i in range(input.ndim)))  # (C,) -> (1, C, 1, ...)
+    return _E.where(input._data > 0, input, _E.mul(input, w))
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """scale * (x if x > 0 else alpha (e^x - 1)), self-normalising.
+
+    PyTorch's constants alpha = 1.6732632423543772, scale = 1.0507009873554805; ``e^x`` is taken
+    on min(x, 0), so there is no overflow.
+
+    Gradient scale where x > 0, scale alpha e^x otherwise (scale alpha at 0).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _maybe_inplace(
+        "selu", input, inplace, lambda t: _E.mul(_A.elu(floating(t), SELU_ALPHA), SELU_SCALE)
+    )
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x if x > 0 else alpha (e^(x / alpha) - 1): continuously differentiable for any alpha != 0.
+
+    Gradient 1 where x > 0, e^(x / alpha) otherwise (1 at 0). The branch is chosen on x itself, so
+    a negative alpha gives PyTorch's values too.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    if alpha == 0:
+        raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
+
+    def fn(t: Tensor) -> Tensor:
+        x = floating(t)
+        pos = x._data > 0
+        neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
+        # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
+        return _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha))
+
+    return _maybe_inplace("celu", input, inplace, fn)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x * tanh(softplus(x)) (softplus stable at any magnitude: mish(1000) = 1000, mish(-1000) = -0).
+
+    Shape:
+        input: (*); returns (*).
+    """
+
+    def fn(t: Tensor) -> Tensor:
+        x = floating(t)
+        return _E.mul(x, _U.tanh(_A.softplus(x)))
+
+    return _maybe_inplace("mish", input, inplace, fn)
+
+
+def _plus3(x: Tensor) -> Tensor:
+    """clip(x, -3, 3) + 3 = relu6(x + 3), its gradient 1 strictly inside (-3, 3), 0 at and beyond.
+
+    Clipping x, not x + 3, keeps the mask on x itself: for x one ulp below 3, x + 3 rounds to 6."""
+    return _E.add(_A.hardtanh(x, -3.0, 3.0), 3.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x * relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3.
+
+    Gradient (as PyTorch): 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3 (the one-sided
+    values at the kinks: 0 at -3, 1 at 3).
+
+    Shape:
+        input: (*); returns (*).
+    """
+
+    def fn(t: Tensor) -> Tensor:
+        x = floating(t)
+        return _E.div(_E.mul(x, _plus3(x)), 6.0)
+
+    return _maybe_inplace("hardswish", input, inplace, fn)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """relu6(x + 3) / 6: 0 for x <= -3, 1 for x >= 3, linear between.
+
+    Gradient 1/6 for -3 < x < 3, 0 elsewhere, the kinks included (as PyTorch).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _maybe_inplace("hardsigmoid", input, inplace, lambda t: _E.div(_plus3(floating(t)), 6.0))
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """x / (1 + |x|).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    x = floating(input)
+    return _E.div(x, _E.add(_U.abs(x), 1.0))
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log(sigmoid(x)) = -softplus(-x), stable at any magnitude (logsigmoid(-1000) = -1000).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    return _AM.logsigmoid(input)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """softmax(-x) along ``dim``: the smallest entries get the largest weights.
+
+    Args:
+        dim: the axis that sums to one; omitted, PyTorch's legacy choice with its warning.
+        dtype: cast to this dtype before the softmax.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    dim = _implicit_dim("softmin", input, dim)
+    return _SM.softmax(_E.neg(input), dim, dtype)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """The gated linear unit: a * sigmoid(b), a and b the first and second halves along ``dim``.
+
+    Shape:
+        input: (*, 2M, *); returns (*, M, *).
+    """
+    if input.ndim == 0:
+        raise ShapeError("glu: expected an input with at least 1 dim to halve, got a 0-d tensor")
+    d = normalize_dim(dim, input.ndim, "glu", input.shape)
+    size = input.shape[d]
+    if size % 2:
+        raise ShapeError(
+            f"glu: expected an even size along dim {dim} to split into two halves, got size {size} "
+            f"(input shape {input.shape})"
+        )
+    half = size // 2
+    x = floating(input)
+    return _E.mul(_V.narrow(x, d, 0, half), _A.sigmoid(_V.narrow(x, d, half, half)))
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """``value`` where x <= threshold, else x (NaN passes through, as PyTorch).
+
+    Gradient 1 where x > threshold, else 0 (0 at the threshold). An integer input stays integer.
+
+    Shape:
+        input: (*); returns (*).
+    """
+
+    def fn(t: Tensor) -> Tensor:
+        v = value if t._data.dtype.kind == "f" else t._data.dtype.type(value)  # int input: int(value)
+        return _E.where(t._data <= threshold, v, t)
+
+    return _maybe_inplace("threshold", input, inplace, fn)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """0 where -lambd <= x <= lambd, else x.   Gradient 0 there (the bounds included), else 1.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    x = floating(input)
+    d = x._data
+    return _E.where((d >= -lambd) & (d <= lambd), 0.0, x)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x - lambd for x > lambd, x + lambd for x < -lambd, else 0 (= x - clamp(x, -lambd, lambd)).
+
+    Gradient 1 outside [-lambd, lambd], 0 inside, the bounds included (as PyTorch).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
+    x = floating(input)
+    return _E.sub(x, _C.clamp(x, -lambd, lambd))
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """x - tanh(x).
+
+    Shape:
+        input: (*); returns (*).
+    """
+    x = floating(input)
+    return _E.sub(x, _U.tanh(x))
+
+
+def rrelu(
+    input: Tensor,  # noqa: A002
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomized leaky ReLU: x where x > 0, else a * x.
+
+    In training, ``a`` is drawn per element from U(lower, upper) by the generator that
+    ``glassgrad.manual_seed`` seeds (the gradient is ``a`` there, 1 where x > 0); in evaluation
+    it is the mean slope (lower + upper) / 2, i.e. ``leaky_relu(x, (lower + upper) / 2)``.
+
+    Shape:
+        input: (*); returns (*).
+    """
+    if not lower <= upper:
+        raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
+
+    def fn(t: Tensor) -> Tensor:
+        x = floating(t)
+        if not training:
+            return _A.leaky_relu(x, (lower + upper) / 2)
+        d = x._data
+        draw_dtype = d.dtype if d.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/64 only
+        slope = get_generator().random(d.shape, dtype=draw_dtype) * (upper - lower) + lower
+        noise = array_module(d).where(d <= 0, slope, 1)  # the slope where x <= 0, else 1 (NaN too)
+        return _E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True))
+
+    return _maybe_inplace("rrelu", input, inplace, fn)

@@ -1,0 +1,394 @@
+"""Margin, embedding and likelihood losses and ``pairwise_distance``: PyTorch's formulas, as composites.
+
+Each gradient is PyTorch's, kinks included: a ``clamp(min=0)`` hinge passes the gradient at the kink
+(PyTorch's ``clamp_min``), a ``relu`` hinge does not (the strict ``z > 0`` of the multi(label)-margin
+kernels). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2 at 0 (max
+splits ties, sign(0) = 0). These broadcast input and target as PyTorch does (it does not warn for
+them, unlike for mse_loss); shapes that cannot broadcast are errors naming the op.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.classification import _constant
+from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
+from glassgrad.nn.functional.loss import reduce as _reduce
+from glassgrad.ops import elementwise as _E
+from glassgrad.ops import indexing as _I
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = [
+    "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "pairwise_distance", "soft_margin_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+]  # fmt: skip
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+# ------------------------------------------------------------------ shared helpers
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(as_array(x), _wrap=True)
+
+
+def _broadcast(op: str, into: tuple[int, ...] | None = None, **named: Tensor) -> tuple[int, ...]:
+    """The broadcast shape of the named tensors (which must equal ``into`` when given), else a ShapeError."""
+    shapes = {k: tuple(t.shape) for k, t in named.items()}
+    listed = ", ".join(f"{k} {s}" for k, s in shapes.items())
+    try:
+        shape = array_module(next(iter(named.values()))._data).broadcast_shapes(*shapes.values())
+    except ValueError:
+        raise ShapeError(f"{op}: expected shapes that broadcast together, got {listed}") from None
+    if into is not None and tuple(shape) != tuple(into):
+        raise ShapeError(f"{op}: expected shapes that broadcast to the input's {into}, got {listed}")
+    return tuple(shape)
+
+
+def _same_ndim(op: str, **named: Tensor) -> None:
+    if len({t.ndim for t in named.values()}) > 1:
+        listed = ", ".join(f"{k} {t.shape}" for k, t in named.items())
+        raise ShapeError(f"{op}: expected inputs with the same number of dims, got {listed}")
+
+
+def _softplus(z: Tensor) -> Tensor:
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows; gradient sigmoid(z), 1/2 at 0."""
+    return _E.maximum(z, 0.0) + (-z.abs()).exp().log1p()
+
+
+def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:
+    """Float scores as (N, C) (() -> (1, 1), (C,) -> (1, C): PyTorch's 'non-empty vector or matrix')
+    and the integer target's array."""
+    idx = (
+        target._data.copy() if isinstance(target, Tensor) else as_array(target)
+    )  # a later change must not move the gradient
+    if x._data.dtype.kind != "f" or idx.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected float input and int64 target, got {x.dtype} and {idx.dtype}")
+    if x.ndim > 2 or (x.ndim >= 1 and x.shape[-1] == 0):
+        raise ShapeError(f"{op}: expected input of shape (N, C) or (C,) with C > 0, got {x.shape}")
+    return (x.reshape(1, -1) if x.ndim < 2 else x), idx
+
+
+def _mean_or_zero(loss: Tensor, reduction: str) -> Tensor:
+    """PyTorch's multi(label)-margin kernels give 0, not nan, for the mean of an empty batch."""
+    if reduction == "mean" and loss.numel() == 0:
+        return loss.sum()
+    return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------------ embedding losses
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+    size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1, else 0.
+
+    cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12) (sum(x2^2) + 1e-12)); targets are not checked (PyTorch).
+
+    Shape:
+        input1, input2: (N, D) or (D,); target: (N,) or (); returns () or (N,) / () for 'none'.
+    """
+    op = "cosine_embedding_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    t = _tensor(target)._data
+    if t.ndim > 1:
+        raise ShapeError(f"{op}: expected target of shape (N,) or () (no multi-target), got {t.shape}")
+    if input1.ndim != t.ndim + 1 or input2.ndim != t.ndim + 1:
+        shapes = f"input1 {input1.shape} and input2 {input2.shape}"
+        raise ShapeError(f"{op}: expected {t.ndim + 1}-d inputs for target {t.shape}, got {shapes}")
+    _broadcast(op, input1=input1, input2=input2)
+    d = t.ndim  # the feature dim
+    mag1, mag2 = (input1 * input1).sum(d) + 1e-12, (input2 * input2).sum(d) + 1e-12
+    cos = (input1 * input2).sum(d) / (mag1 * mag2).sqrt()
+    _broadcast(op, cos=cos, target=_tensor(t))
+    loss = _E.where(t == 1, 1.0 - cos, 0.0) + _E.where(t == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+    size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2 by ``margin``, y = -1 below.
+
+    Shape:
+        input1, input2, target: (*) with the same number of dims, broadcasting; returns () or (*).
+    """
+    op = "margin_ranking_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    target = as_target(op, input1, target, same_shape=False)
+    _same_ndim(op, input1=input1, input2=input2, target=target)
+    _broadcast(op, input1=input1, input2=input2, target=target)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """x where target = 1, max(0, margin - x) where target = -1 (other targets add both, as PyTorch).
+
+    Shape:
+        input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
+    """
+    op = "hinge_embedding_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    t = _tensor(target)._data
+    _broadcast(op, input=input, target=_tensor(t))
+    hinge = (margin - input).clamp(min=0.0)
+    return _reduce(_E.where(t != 1, hinge, 0.0) + _E.where(t != -1, input, 0.0), reduction)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim, as PyTorch (eps is added to the difference).
+
+    Shape:
+        x1, x2: broadcastable (*, D); returns (*), or (*, 1) with ``keepdim``.
+    """
+    _broadcast("pairwise_distance", x1=x1, x2=x2)
+    diff = _E.floating(x1 - x2) + float(eps)
+    return diff.norm(p, -1, keepdim=keepdim)  # a 0-d difference is its own last dim, as in PyTorch
+
+
+def _triplet(op: str, anchor, positive, negative, dist: Callable, margin, swap, shapes) -> Tensor:
+    """max(0, d(a, p) + margin - d(a, n)), after PyTorch's checks (and broadcasting, if ``shapes``)."""
+    if margin <= 0:
+        raise ValueError(f"{op}: expected margin > 0, got {margin}")
+    _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
+    if shapes:
+        _broadcast(op, anchor=anchor, positive=positive, negative=negative)
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _E.minimum(d_neg, dist(positive, negative))  # ties split the gradient, as torch.minimum
+    return (d_pos + margin - d_neg).clamp(min=0.0)
+
+
+def triplet_margin_loss(
+    anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+    eps: float = 1e-6, swap: bool = False, size_average: bool | None = None,
+    reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """max(0, d(a, p) - d(a, n) + margin) with d = pairwise_distance(., ., p, eps).
+
+    ``swap`` uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al.).
+
+    Shape:
+        anchor, positive, negative: (N, D) or (D,), the same number of dims; returns () or (N,).
+    """
+    op = "triplet_margin_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    dist = lambda a, b: pairwise_distance(a, b, p, eps)  # noqa: E731
+    return _reduce(_triplet(op, anchor, positive, negative, dist, margin, swap, True), reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor, positive: Tensor, negative: Tensor, *,
+    distance_function: Callable[[Tensor, Tensor], Tensor] | None = None, margin: float = 1.0,
+    swap: bool = False, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """The triplet loss with any ``distance_function`` (default :func:`pairwise_distance`).
+
+    Shape:
+        anchor, positive, negative: (N, *) or (*), the same number of dims; returns () or (N,).
+    """
+    op = "triplet_margin_with_distance_loss"
+    check_reduction(op, reduction)
+    dist = pairwise_distance if distance_function is None else distance_function
+    return _reduce(_triplet(op, anchor, positive, negative, dist, margin, swap, False), reduction)
+
+
+# ------------------------------------------------------------------ margin losses
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """log(1 + exp(-y x)), the two-class logistic loss on targets y in {-1, 1}, computed stably.
+
+    Shape:
+        input: (*); target broadcastable to (*); returns () or (*) for 'none'.
+    """
+    op = "soft_margin_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    target = as_target(op, input, target, same_shape=False)
+    _broadcast(op, input.shape, input=input, target=target)
+    return _reduce(_softplus(-input * target), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """-mean_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)) over the classes (last dim).
+
+    Shape:
+        input: (N, C) or (C,); target: broadcastable, in [0, 1]; weight broadcastable (usually
+        (C,)); returns () or (N,) / () for 'none'.
+    """
+    op = "multilabel_soft_margin_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    if input.ndim == 0:
+        raise ShapeError(f"{op}: expected input of shape (N, C) or (C,), got {input.shape}")
+    target = as_target(op, input, target, same_shape=False)
+    _broadcast(op, input=input, target=target)
+    loss = target * _softplus(-input) + (1 - target) * _softplus(input)  # -log sigmoid(x) = softplus(-x)
+    if weight is not None:
+        _broadcast(op, loss=loss, weight=weight)
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    return _reduce(loss.sum(class_dim) / input.shape[class_dim], reduction)
+
+
+def multi_margin_loss(
+    input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """Multi-class hinge: sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C per sample (p = 1 or 2).
+
+    Shape:
+        input: (N, C), (C,) or (); target: (N,) int64 or () (unbatched); weight: (C,); returns ()
+        or the target's shape for 'none'. The mean of an empty batch is 0, as in PyTorch.
+    """
+    op = "multi_margin_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    if p not in (1, 2):
+        raise ValueError(f"{op}: expected p = 1 or p = 2, got {p}")
+    x, idx = _class_inputs(op, input, target)
+    n, c = x.shape
+    if idx.ndim > 1 or idx.size != n:
+        raise ShapeError(f"{op}: expected target ({n},) or () for input {input.shape}, got {idx.shape}")
+    flat = idx.reshape(n)
+    if n and (flat.min() < 0 or flat.max() >= c):
+        raise IndexError(f"{op}: expected class indices in [0, {c}), got [{flat.min()}, {flat.max()}]")
+    if weight is not None:
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise ShapeError(f"{op}: expected weight of shape ({c},), got {weight.shape}")
+        if weight._data.dtype != x._data.dtype:
+            raise DTypeError(f"{op}: expected weight of dtype {x.dtype} like input, got {weight.dtype}")
+        _constant(op, "weight", weight)
+    xp = array_module(flat)
+    picked = _I.gather(x, 1, Tensor(flat[:, None], _wrap=True))  # (N, 1): x_y
+    h = ((margin - picked) + x).relu()  # (N, C); relu: no gradient at the kink, as PyTorch's z > 0
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * Tensor(weight._data[flat][:, None], _wrap=True)
+    others = flat[:, None] != xp.arange(c)  # (N, C): every class but the target
+    loss = _E.where(others, h, 0.0).sum(1) / c  # (N,)
+    return _mean_or_zero(loss.reshape(idx.shape) if reduction == "none" else loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """sum_{j in targets} sum_{i not in targets} max(0, 1 - (x_j - x_i)) / C per sample.
+
+    ``target`` lists the sample's classes first and is padded with -1: the first negative entry
+    ends the list (a repeated class counts twice, as in PyTorch).
+
+    Shape:
+        input: (N, C), (C,) or (); target: int64 of the input's shape; returns () or (N,) / ()
+        for 'none'. The mean of an empty batch is 0, as in PyTorch.
+    """
+    op = "multilabel_margin_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    x, idx = _class_inputs(op, input, target)
+    n, c = x.shape
+    ok = idx.shape == (n, c) if input.ndim == 2 else (idx.ndim <= 1 and idx.size == c)
+    if not ok:
+        raise ShapeError(f"{op}: expected target of the input's shape {input.shape}, got {idx.shape}")
+    idx = idx.reshape(n, c)
+    if idx.size and (idx.min() < -1 or idx.max() >= c):
+        raise IndexError(
+            f"{op}: expected target entries in [-1, {c}) (-1 ends a list), got [{idx.min()}, {idx.max()}]"
+        )
+    xp = array_module(idx)
+    listed = xp.cumprod(idx >= 0, axis=1).astype(bool)  # (N, K): entries before the first -1
+    safe = xp.where(listed, idx, 0)
+    is_target = ((safe[:, :, None] == xp.arange(c)) & listed[:, :, None]).any(1)  # (N, C)
+    picked = _I.gather(x, 1, Tensor(safe, _wrap=True))  # (N, K): x at each listed class
+    z = (1.0 - picked).unsqueeze(2) + x.unsqueeze(1)  # (N, K, C): 1 - x_j + x_i
+    pairs = listed[:, :, None] & ~is_target[:, None, :]
+    loss = _E.where(pairs, z.relu(), 0.0).sum((1, 2)) / c  # (N,)
+    if reduction == "none" and input.ndim < 2:
+        return loss.reshape(())
+    return _mean_or_zero(loss, reduction)
+
+
+# ------------------------------------------------------------------ likelihood losses
+def poisson_nll_loss(
+    input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,  # noqa: A002
+    size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """Poisson negative log-likelihood: exp(x) - y x (``log_input``) or x - y log(x + eps).
+
+    ``full`` adds Stirling's y log y - y + log(2 pi y) / 2, only where y > 1 (no nan at y = 0).
+
+    Shape:
+        input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
+    """
+    op = "poisson_nll_loss"
+    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    target = as_target(op, input, target, same_shape=False)
+    _broadcast(op, input=input, target=target)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        big = target._data > 1
+        safe = _E.where(big, target, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
+        loss = loss + _E.where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _var_shape(op: str, input: Tensor, var: Tensor) -> Tensor:  # noqa: A002
+    """PyTorch's rules: var of the input's shape, or of it without the last dim (unsqueezed), or
+    of the input's ndim with exactly one size-1 dim where the input's differs."""
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1] and input.ndim > 0:
+        return var.unsqueeze(-1)
+    if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+        return var
+    want = f"{input.shape}, {input.shape[:-1]} or one dim 1"
+    raise ShapeError(f"{op}: expected var of shape {want}, got {var.shape}")
+
+
+def gaussian_nll_loss(
+    input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,  # noqa: A002
+    reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """Gaussian negative log-likelihood: (log(max(var, eps)) + (x - y)^2 / max(var, eps)) / 2.
+
+    The ``eps`` floor is applied outside the graph, as PyTorch's in-place ``clamp_`` under
+    ``no_grad``: the gradient reaches ``var`` as if it were unfloored. ``full`` adds log(2 pi) / 2.
+
+    Shape:
+        input: (*); target: broadcastable; var: a float, (*), (*) without the last dim, or (*) with
+        one dim of size 1; returns () or (*) for 'none'.
+    """
+    op = "gaussian_nll_loss"
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{op}: expected var >= 0, got {var}")
+        var = Tensor(array_module(input._data).full(input.shape, var, dtype=input._data.dtype), _wrap=True)
+    elif not isinstance(var, Tensor):
+        raise DTypeError(f"{op}: expected var to be a Tensor or a float, got {type(var).__name__}")
+    elif var._data.size and (var._data < 0).any():
+        raise ValueError(f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()})")
+    var = _var_shape(op, input, as_target(op, input, var, same_shape=False))
+    check_reduction(op, reduction)
+    target = as_target(op, input, target, same_shape=False)
+    _broadcast(op, input=input, target=target, var=var)
+    floored = var._data.clip(min=eps)
+    var = var + Tensor(floored - var._data, _wrap=True)  # value max(var, eps), gradient straight through
+    diff = input - target
+    loss = 0.5 * (var.log() + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * _LOG_2PI
+    return _reduce(loss, reduction)

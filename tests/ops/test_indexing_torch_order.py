@@ -94,4 +94,6 @@ def test_mixed_keys_match_torch(torch):
     ],
 )
 def test_the_reported_keys(key, shape):
-    assert tuple(gg.zeros(2, 3, 4)[key].shape) == shape  # x (2, 3, 4); NumPy's order gave (2, 3), (2, 3), (2, 2)
+    assert (
+        tuple(gg.zeros(2, 3, 4)[key].shape) == shape
+    )  # x (2, 3, 4); NumPy's order gave (2, 3), (2, 3), (2, 2)

@@ -56,7 +56,7 @@ from glassgrad.ops.compare import (
 )
 from glassgrad.ops.elementwise import maximum, minimum, neg, pow, where
 from glassgrad.ops.extremes import amax, amin, argmax, argmin, max, min
-from glassgrad.ops.indexing import gather, index_select, masked_fill, scatter_add, sort, topk
+from glassgrad.ops.indexing import gather, index_select, masked_fill, scatter_add
 from glassgrad.ops.matmul import einsum, outer
 from glassgrad.ops.movement import (
     flatten,
@@ -74,6 +74,7 @@ from glassgrad.ops.pieces import chunk, split, unbind
 from glassgrad.ops.reduce import all, any, cumsum, mean, prod, sum
 from glassgrad.ops.sampling import multinomial, nonzero
 from glassgrad.ops.softmax import log_softmax, softmax
+from glassgrad.ops.sorting import sort, topk
 from glassgrad.ops.statistics import logsumexp, norm, std, var
 from glassgrad.ops.unary import abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh
 from glassgrad.ops.views import diagonal, movedim, narrow, select, swapaxes

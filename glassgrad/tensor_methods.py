@@ -26,6 +26,7 @@ from glassgrad.ops import (
     reduce,
     sampling,
     softmax,
+    sorting,
     statistics,
     unary,
     views,
@@ -366,13 +367,13 @@ class _Methods:
         return indexing.index_select(self, dim, index)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
-        return indexing.topk(self, k, dim, largest, sorted)
+        return sorting.topk(self, k, dim, largest, sorted)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
-        return indexing.sort(self, dim, descending, stable)  # always stable
+        return sorting.sort(self, dim, descending, stable)  # always stable
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-        return indexing.sort(self, dim, descending, stable)[1]
+        return sorting.sort(self, dim, descending, stable)[1]
 
     def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
         return sampling.multinomial(self, num_samples, replacement, generator=generator)

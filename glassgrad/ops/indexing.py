@@ -1,5 +1,5 @@
 """Indexing primitives: ``getitem`` (basic and advanced), ``masked_fill``, ``gather``,
-``scatter_add``; and ``topk`` and ``sort``, whose values are a gather at the indices they find.
+``scatter_add`` (``sort`` and ``topk``, a gather at the indices they find, are in ``sorting.py``).
 (``multinomial``, ``nonzero`` and ``one_hot``, which produce indices without a gradient, are in
 ``sampling.py``.)
 
@@ -13,7 +13,6 @@ only one of the repeated contributions.
 from __future__ import annotations
 
 import operator
-from collections import namedtuple
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,13 +26,8 @@ from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "getitem", "setitem", "masked_fill", "gather", "index_select", "scatter_add", "topk", "sort",
-    "normalize_dim",
+    "getitem", "setitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim",
 ]  # fmt: skip
-
-#: Results of ``topk`` / ``sort``, read as ``values, indices = ...`` or ``.values`` / ``.indices``.
-TopK = namedtuple("topk", ["values", "indices"])
-Sort = namedtuple("sort", ["values", "indices"])
 
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
@@ -397,59 +391,3 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     if src_data.dtype != x._data.dtype:
         raise DTypeError(f"scatter_add: expected src of dtype {x._data.dtype}, got {src_data.dtype}")
     return ScatterAdd.apply(x, idx, src if isinstance(src, Tensor) else src_data, dim=d)
-
-
-# ------------------------------------------------------------------ sort / topk
-def _order_key(a: Any, descending: bool) -> Any:
-    """An array whose ascending order is the wanted order; NaN counts as the largest (PyTorch)."""
-    xp = array_module(a)
-    if a.dtype.kind in "ub":
-        a = a.astype(np.int64)
-    if not descending:
-        return a  # NumPy already sorts NaN last
-    key = -a
-    if a.dtype.kind == "f":
-        key = xp.where(xp.isnan(a), -xp.inf, key)
-    return key
-
-
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Sort:
-    """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
-    their order). ``values`` is differentiable (a gather at ``indices``)."""
-    if x.ndim == 0:
-        raise ShapeError(f"sort: expected a tensor with at least 1 dim, got shape {x.shape}")
-    d = normalize_dim(dim, x.ndim, "sort", x.shape)
-    xp = array_module(x._data)
-    idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
-    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
-
-
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002
-    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, best first.
-
-    Always returned sorted and stable: among equal values the lower index comes first, also at
-    the k-th place (PyTorch's order among ties is unspecified). ``values`` is differentiable (a
-    gather at ``indices``).
-
-    >>> import glassgrad as gg
-    >>> gg.tensor([1.0, 0, 1, 0, 1, 1, 0, 1]).topk(3).indices
-    tensor([0, 2, 4])
-
-    Shape:
-        x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``.
-    """
-    if x.ndim == 0:
-        raise ShapeError(f"topk: expected a tensor with at least 1 dim, got shape {x.shape}")
-    d = normalize_dim(dim, x.ndim, "topk", x.shape)
-    n = x.shape[d]
-    if not 0 <= k <= n:
-        raise ShapeError(
-            f"topk: expected 0 <= k <= {n} (the size of dim {dim} of shape {x.shape}), got k={k}"
-        )
-    xp = array_module(x._data)
-    key = _order_key(x._data, largest)
-    # A stable sort, then the first k: among equal values the earlier position always wins, also
-    # at the k-th place (a partial selection, argpartition, picks an arbitrary one there).
-    order = xp.argsort(key, axis=d, kind="stable")
-    idx = order[(slice(None),) * d + (slice(0, k),)]  # (*A, n, *B) -> (*A, k, *B)
-    return TopK(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx

@@ -1,0 +1,75 @@
+"""Sorting: ``sort`` and ``topk``, stable, with their values differentiable (a gather at the
+returned indices). Kept apart from ``indexing.py`` for size; the gather is ``indexing.Gather``."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.ops.indexing import Gather, normalize_dim
+from glassgrad.tensor import Tensor
+
+__all__ = ["sort", "topk"]
+
+#: Results of ``topk`` / ``sort``, read as ``values, indices = ...`` or ``.values`` / ``.indices``.
+TopK = namedtuple("topk", ["values", "indices"])
+Sort = namedtuple("sort", ["values", "indices"])
+
+
+def _order_key(a: Any, descending: bool) -> Any:
+    """An array whose ascending order is the wanted order; NaN counts as the largest (PyTorch)."""
+    xp = array_module(a)
+    if a.dtype.kind in "ub":
+        a = a.astype(np.int64)
+    if not descending:
+        return a  # NumPy already sorts NaN last
+    key = -a
+    if a.dtype.kind == "f":
+        key = xp.where(xp.isnan(a), -xp.inf, key)
+    return key
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Sort:
+    """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
+    their order). ``values`` is differentiable (a gather at ``indices``)."""
+    if x.ndim == 0:
+        raise ShapeError(f"sort: expected a tensor with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, "sort", x.shape)
+    xp = array_module(x._data)
+    idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
+    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, best first.
+
+    Always returned sorted and stable: among equal values the lower index comes first, also at
+    the k-th place (PyTorch's order among ties is unspecified). ``values`` is differentiable (a
+    gather at ``indices``).
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 0, 1, 0, 1, 1, 0, 1]).topk(3).indices
+    tensor([0, 2, 4])
+
+    Shape:
+        x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``.
+    """
+    if x.ndim == 0:
+        raise ShapeError(f"topk: expected a tensor with at least 1 dim, got shape {x.shape}")
+    d = normalize_dim(dim, x.ndim, "topk", x.shape)
+    n = x.shape[d]
+    if not 0 <= k <= n:
+        raise ShapeError(
+            f"topk: expected 0 <= k <= {n} (the size of dim {dim} of shape {x.shape}), got k={k}"
+        )
+    xp = array_module(x._data)
+    key = _order_key(x._data, largest)
+    # A stable sort, then the first k: among equal values the earlier position always wins, also
+    # at the k-th place (a partial selection, argpartition, picks an arbitrary one there).
+    order = xp.argsort(key, axis=d, kind="stable")
+    idx = order[(slice(None),) * d + (slice(0, k),)]  # (*A, n, *B) -> (*A, k, *B)
+    return TopK(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx

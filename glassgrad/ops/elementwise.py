@@ -90,7 +90,20 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
             return operands(t, Tensor(as_array(s), _wrap=True))
     if isinstance(s, float) and t._data.dtype.kind != "f":
         t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)
+    elif s.__class__ is int and t._data.dtype.kind in "iu":
+        s = _wrapped(s, t._data.dtype)
     return t, s
+
+
+def _wrapped(s: int, dtype: Any) -> int:
+    """A Python int outside an integer tensor's range, wrapped into it as PyTorch casts it
+    (uint8 + -3 adds 253); NumPy would raise a bare OverflowError. Past 64 bits: an error."""
+    info = np.iinfo(dtype)
+    if info.min <= s <= info.max:
+        return s
+    if not -(2**63) <= s < 2**64:
+        raise OverflowError(f"expected an integer that fits 64 bits for a {dtype} tensor, got {s}")
+    return int(np.array(s, dtype=np.int64 if s < 2**63 else np.uint64).astype(dtype))
 
 
 def floating(x: Tensor) -> Tensor:

@@ -60,6 +60,8 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
     """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced.
     Given the indexed tensor's ``ndim``, an advanced key is put in PyTorch's order (``_torch_order``)."""
     parts = key if isinstance(key, tuple) else (key,)
+    if sum(k is Ellipsis for k in parts) > 1:
+        raise IndexOutOfRangeError(f"{op}: expected at most one Ellipsis (...) in the key, got {key}")
     out = []
     advanced = False
     for k in parts:

@@ -138,3 +138,23 @@ def test_forms_that_now_port(torch):
         == torch.count_nonzero(torch.eye(2), dim=()).tolist()
         == 2
     )
+
+
+def test_python_ints_outside_an_integer_dtype_wrap_as_torch(torch):
+    cases = [
+        ("uint8", lambda x: x + (-3)),
+        ("int32", lambda x: x + 2**40),
+        ("uint8", lambda x: x < -3),
+        ("int32", lambda x: x * 2**33),
+    ]
+    for dtype, fn in cases:
+        ours = fn(gg.tensor([1, 2], dtype=getattr(gg, dtype)))
+        theirs = fn(torch.tensor([1, 2], dtype=getattr(torch, dtype)))
+        assert ours.tolist() == theirs.tolist()
+    with pytest.raises(OverflowError, match="expected an integer that fits 64 bits"):
+        gg.tensor([1]) + 2**70
+
+
+def test_two_ellipses_name_the_op():
+    with pytest.raises(IndexError, match=r"getitem: expected at most one Ellipsis"):
+        gg.zeros(2, 3)[..., 0, ...]

@@ -22,6 +22,7 @@ from glassgrad.ops import (
     compare,
     elementwise,
     indexing,
+    setitem,
 )
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
@@ -198,7 +199,7 @@ class _InPlace:
         return self._update("__ixor__", compare.bitwise_xor, other)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        indexing.setitem(self, key, value)
+        setitem.setitem(self, key, value)
 
 
 attach(_InPlace)

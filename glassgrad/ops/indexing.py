@@ -18,15 +18,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, GraphError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "getitem", "setitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim",
+    "getitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim",
 ]  # fmt: skip
 
 
@@ -202,34 +201,6 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     """
     key, advanced = _key(key, "getitem", x.ndim)
     return GetItem.apply(x, key=key, advanced=advanced)
-
-
-def setitem(x: Tensor, key: Any, value: Any) -> None:
-    """``x[key] = value`` in place (value broadcast). Not recorded: raises ``GraphError`` when x
-    requires grad (or value does) in grad mode; use ``glassgrad.no_grad()`` or change a ``clone()``."""
-    if isinstance(value, Tensor):
-        if value.requires_grad and _grad_state.enabled:
-            raise GraphError(
-                f"__setitem__: writing a tensor that requires grad (shape {value.shape}) into another "
-                "is not recorded; build the result with cat/stack/where, or use glassgrad.no_grad()"
-            )
-        value = value._data
-    x._check_inplace("__setitem__")
-    key, _ = _key(key, "__setitem__", x.ndim)
-    try:
-        if isinstance(key, SplitKey):
-            _split_view(x._data, key)[key.rest] = value  # the view writes into x
-        else:
-            x._data[key] = value
-    except IndexError as e:
-        raise IndexOutOfRangeError(
-            f"__setitem__: expected a key that fits shape {x.shape}, got {e}"
-        ) from None
-    except ValueError as e:
-        raise ShapeError(
-            f"__setitem__: expected a value broadcastable to x[key] of x with shape {x.shape}, "
-            f"got shape {np.shape(value)} ({e})"
-        ) from None
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:

@@ -1,0 +1,87 @@
+"""``x[key] = value``: written in place, and recorded in the graph while a gradient can flow.
+
+Outside the graph (grad mode off, or neither side requires grad) the array is written where it
+is. While recording, ``SetItem`` computes the new value out of place and ``Tensor._update`` puts
+it in ``x`` as every recorded in-place op does: refused for a leaf that requires grad and for a
+tensor sharing memory with another (a view, its base), as documented in docs/design.md; on any
+other tensor recorded, so ``y = x.clone(); y[0] = 0`` and ``buf[1:] = w`` backpropagate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.ops.indexing import SplitKey, _key, _split_view
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = ["setitem"]
+
+
+def _at(a: Any, key: Any, advanced: bool) -> Any:
+    """The view (basic key) or copy (advanced key) ``a[key]``, never a NumPy scalar."""
+    if isinstance(key, SplitKey):
+        return _split_view(a, key)[key.rest]
+    return a[key] if advanced or any(k is Ellipsis for k in key) else a[(*key, Ellipsis)]
+
+
+def _write(a: Any, key: Any, value: Any, shape: tuple) -> None:
+    try:
+        if isinstance(key, SplitKey):
+            _split_view(a, key)[key.rest] = value  # the view writes into a
+        else:
+            a[key] = value
+    except IndexError as e:
+        raise IndexOutOfRangeError(f"__setitem__: expected a key that fits shape {shape}, got {e}") from None
+    except ValueError as e:
+        raise ShapeError(
+            f"__setitem__: expected a value broadcastable to x[key] of x with shape {shape}, "
+            f"got shape {np.shape(value)} ({e})"
+        ) from None
+
+
+class SetItem(Function):
+    """z = x with z[key] = v (v broadcast to the shape of x[key]).
+
+    VJP: (g with g[key] = 0, g[key]): the overwritten entries of x get no gradient; v gets the
+    gradient of every place it was written to (the engine sums a broadcast v back to its shape).
+    """
+
+    name = "setitem"
+
+    @staticmethod
+    def forward(ctx, a, v, key=(), advanced=False):
+        out = a.copy()
+        _write(out, key, v, a.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        key, advanced = ctx.attrs["key"], ctx.attrs["advanced"]
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = g.copy()
+            _write(ga, key, 0, g.shape)
+        gv = _at(g, key, advanced).copy() if ctx.needs_input_grad[1] else None
+        return ga, gv
+
+
+def setitem(x: Tensor, key: Any, value: Any) -> None:
+    """``x[key] = value`` in place (value broadcast to ``x[key]``); recorded while recording (see
+    the module docstring), so gradients reach both the kept entries of x and the written value."""
+    key, advanced = _key(key, "__setitem__", x.ndim)
+    recording = _grad_state.enabled and (
+        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+    )
+    if recording:
+        v = value if isinstance(value, Tensor) else Tensor(as_array(value, dtype=x._data.dtype), _wrap=True)
+        if v._data.dtype != x._data.dtype:
+            v = v.to(x.dtype)
+        x._update("__setitem__", lambda t, val: SetItem.apply(t, val, key=key, advanced=advanced), v)
+        return
+    x._check_inplace("__setitem__")
+    _write(x._data, key, value._data if isinstance(value, Tensor) else value, x.shape)

@@ -158,3 +158,11 @@ def test_python_ints_outside_an_integer_dtype_wrap_as_torch(torch):
 def test_two_ellipses_name_the_op():
     with pytest.raises(IndexError, match=r"getitem: expected at most one Ellipsis"):
         gg.zeros(2, 3)[..., 0, ...]
+
+
+def test_hstack_vstack_of_0d_tensors_as_torch(torch):
+    for ours, theirs in [
+        (gg.hstack([gg.tensor(1.0), gg.tensor(2.0)]), torch.hstack([torch.tensor(1.0), torch.tensor(2.0)])),
+        (gg.vstack([gg.tensor(1.0), gg.tensor(2.0)]), torch.vstack([torch.tensor(1.0), torch.tensor(2.0)])),
+    ]:
+        assert ours.tolist() == theirs.tolist()

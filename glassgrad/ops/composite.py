@@ -115,7 +115,7 @@ def _term(t: Tensor, s: Any) -> Tensor:
     """``s * t`` in the addmm family, where a factor of 0 drops the term, as PyTorch documents:
     NaN or inf in it do not reach the result (0 * nan would), and its inputs get zero gradients."""
     if s == 0:
-        return elementwise.where(np.zeros(t.shape, dtype=bool), t, 0.0)
+        return elementwise.where(array_module(t._data).zeros(t.shape, dtype=bool), t, 0.0)
     return _scaled(t, s)
 
 

@@ -178,11 +178,16 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = a ** b.   VJP: (g * b * a^(b-1), taken as 0 where b == 0; g * z * ln a, taken as 0 where a == 0)."""
+    """z = a ** b.   VJP: (g * b * a^(b-1), taken as 0 where b == 0; g * z * ln a, taken as 0 where
+    a == 0 and b >= 0, -inf where a == 0 and b < 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a**b
+        if b.__class__ in _PY_SCALARS and b >= 0:
+            out = a**b  # the common x ** 2: no 0 ** negative, no errstate cost
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan
+                out = a**b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -200,12 +205,16 @@ class Pow(Function):
                     # d/da a^0 = 0 everywhere, also at a = 0 where 0 * 0^-1 would be nan (as PyTorch)
                     ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if need[1]:
+            # at a = 0: 0 where b >= 0 (0 * -inf would be nan), and inf * -inf = -inf where b < 0,
+            # as PyTorch
             if a.__class__ in _PY_SCALARS:  # 2 ** x: math.log stays a weak Python float (np.log would
-                log_a = math.log(a) if a > 0 else 0.0 if a == 0 else math.nan  # upcast float32)
-                gb = g * out * log_a
+                if a == 0:  # upcast float32)
+                    gb = xp.where(b < 0, g * -math.inf, 0.0 * g)
+                else:
+                    gb = g * out * (math.log(a) if a > 0 else math.nan)
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    gb = g * xp.where(a == 0, 0.0, out * xp.log(a))
+                    gb = g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))
         return ga, gb
 
 

@@ -30,7 +30,8 @@ def _even_split(g, x, out, axis, keepdims):
     """g shared evenly among the elements equal to the extreme ``out`` (ties split, as PyTorch)."""
     mask = x == _unsqueeze(out, axis, keepdims)
     count = mask.sum(axis=axis, keepdims=True, dtype=g.dtype)  # in g's dtype: float32 / int64 is float64
-    return _unsqueeze(g, axis, keepdims) * mask / count
+    with np.errstate(invalid="ignore", divide="ignore"):  # a NaN extreme matches nothing: nan, as PyTorch
+        return _unsqueeze(g, axis, keepdims) * mask / count
 
 
 class Amax(Function):

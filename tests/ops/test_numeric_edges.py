@@ -166,3 +166,20 @@ def test_hstack_vstack_of_0d_tensors_as_torch(torch):
         (gg.vstack([gg.tensor(1.0), gg.tensor(2.0)]), torch.vstack([torch.tensor(1.0), torch.tensor(2.0)])),
     ]:
         assert ours.tolist() == theirs.tolist()
+
+
+def test_pow_exponent_gradient_at_a_zero_base_as_torch(torch, recwarn):
+    # 0 ** b for b < 0 is inf, and its b-gradient inf * log 0 = -inf (it was 0)
+    for make in (
+        lambda lib: lib.tensor(0.0),
+        lambda lib: 0.0,
+        lambda lib: 2.0,
+        lambda lib: lib.tensor([0.0, 2.0, -1.0]),
+    ):
+        grads = []
+        for lib in (gg, torch):
+            b = lib.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+            (make(lib) ** b).sum().backward()
+            grads.append(b.grad.numpy())
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+    assert not [w for w in recwarn if w.category is RuntimeWarning]

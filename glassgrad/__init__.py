@@ -348,6 +348,13 @@ from glassgrad import decode  # noqa: E402
 
 __all__ += ["decode"]
 
+# the long tail of torch.* functions (indexing, movement, products, reductions, scans, math),
+# re-exported from torch_more.py to keep this file short
+from glassgrad import torch_more as _more  # noqa: E402
+from glassgrad.torch_more import *  # noqa: E402, F403
+
+__all__ += _more.__all__
+
 # out= on the top-level unary functions (torch.exp(x, out=y)), as PyTorch.
 from glassgrad.ops.forms import unary_with_out as _unary_with_out  # noqa: E402
 

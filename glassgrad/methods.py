@@ -12,9 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
+from glassgrad import dtypes, linalg_more
 from glassgrad import factories as fac
+from glassgrad.errors import DTypeError
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
+from glassgrad.ops import cumulative as _cu
+from glassgrad.ops import indexing_more as _im
+from glassgrad.ops import math_more as _mm
+from glassgrad.ops import movement_more as _mv
+from glassgrad.ops import products_more as _pm
+from glassgrad.ops import reduce_more as _rm
+from glassgrad.ops import unary_more as _um
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -81,7 +89,35 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     return self
 
 
+def _float_power_(self: Tensor, exponent: Any) -> Tensor:
+    if self._data.dtype != np.float64:
+        raise DTypeError(f"float_power_: expected a float64 tensor (the result is float64), got {self.dtype}")
+    return self._update("float_power_", _mm.float_power, exponent)
+
+
+# elementwise math (ops/math_more.py, ops/unary_more.py), with the in-place form where PyTorch has one
+_MATH = {
+    **{n: getattr(_mm, n) for n in ("copysign", "fmod", "hypot", "xlogy", "nextafter", "bitwise_left_shift",
+                                    "bitwise_right_shift")},
+    **{n: getattr(_um, n) for n in ("asinh", "acosh", "atanh", "sinc", "deg2rad", "rad2deg", "frac", "trunc", "fix",
+                                    "sgn", "erfc", "erfinv", "lgamma", "digamma", "i0")},
+    **{n: getattr(compare, n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and",
+                                        "logical_or", "logical_xor", "logical_not")},
+    "arcsinh": _um.asinh, "arccosh": _um.acosh, "arctanh": _um.atanh,
+    "polygamma": lambda self, n: _um.polygamma(n, self),
+    "true_divide": elementwise.div, "divide": elementwise.div, "multiply": elementwise.mul, "subtract": Tensor.sub,
+}  # fmt: skip
+_MATH_METHODS = {
+    **_MATH,
+    **{n: getattr(_mm, n) for n in ("fmax", "fmin", "logaddexp", "logaddexp2", "float_power")},
+    "signbit": _um.signbit,
+    **{f"{n}_": _inplace(f"{n}_", fn) for n, fn in _MATH.items()},
+    "float_power_": _float_power_,
+}  # fmt: skip
+
+
 METHODS: dict[str, Any] = {
+    **_MATH_METHODS,  # first, so that an entry below of the same name wins
     "abs_": _inplace("abs_", unary.abs),
     "exp_": _inplace("exp_", unary.exp),
     "log_": _inplace("log_", unary.log),
@@ -199,6 +235,50 @@ METHODS: dict[str, Any] = {
     "log_normal_": _random_fill("log_normal_", lambda g, s, mean=1.0, std=2.0: g.lognormal(mean, std, s)),
     "geometric_": _random_fill("geometric_", lambda g, s, p: g.geometric(p, s)),
     "random_": _random_fill("random_", _random_),
+    # reduce_more / cumulative
+    "median": _rm.median,
+    "nanmedian": _rm.nanmedian,
+    "mode": _rm.mode,
+    "kthvalue": _rm.kthvalue,
+    "nansum": _rm.nansum,
+    "nanmean": _rm.nanmean,
+    "aminmax": _rm.aminmax,
+    "cumprod": _cu.cumprod,
+    "cumprod_": _inplace("cumprod_", _cu.cumprod),
+    "cummax": _cu.cummax,
+    "cummin": _cu.cummin,
+    "logcumsumexp": _cu.logcumsumexp,
+    "msort": _cu.msort,
+    # indexing_more / movement_more / products_more / linalg_more
+    "index_add": _im.index_add,
+    "index_add_": _inplace("index_add_", _im.index_add),
+    "index_copy": _im.index_copy,
+    "index_copy_": _inplace("index_copy_", _im.index_copy),
+    "index_put": _im.index_put,
+    "index_put_": _inplace("index_put_", _im.index_put),
+    "masked_scatter": _im.masked_scatter,
+    "masked_scatter_": _inplace("masked_scatter_", _im.masked_scatter),
+    "scatter_reduce": _im.scatter_reduce,
+    "scatter_reduce_": _inplace("scatter_reduce_", _im.scatter_reduce),
+    "take": _mv.take,
+    "take_along_dim": _mv.take_along_dim,
+    "fliplr": _mv.fliplr,
+    "flipud": _mv.flipud,
+    "rot90": _mv.rot90,
+    "tensor_split": _mv.tensor_split,
+    "diff": _mv.diff,
+    "diag_embed": _mv.diag_embed,
+    "diagflat": _mv.diagflat,
+    "unfold": _mv.unfold,
+    "kron": _pm.kron,
+    "inner": _pm.inner,
+    "vdot": _pm.vdot,
+    "dist": _pm.dist,
+    "addbmm": _pm.addbmm,
+    "addbmm_": _inplace("addbmm_", _pm.addbmm),
+    "addr": _pm.addr,
+    "addr_": _inplace("addr_", _pm.addr),
+    "cross": linalg_more.torch_cross,
 }
 
 

@@ -10,6 +10,7 @@ from glassgrad.ops import (
     compare,
     elementwise,
     indexing,
+    math_more,
     matmul,
     unary,
 )
@@ -118,6 +119,24 @@ class _Operators:
 
     def __invert__(self) -> Tensor:
         return compare.bitwise_not(self)
+
+    def __lshift__(self, other: Any) -> Tensor:
+        return math_more.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        return math_more.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return math_more.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        return math_more.bitwise_right_shift(other, self)
+
+    def __ilshift__(self, other: Any) -> Tensor:
+        return self._update("__ilshift__", math_more.bitwise_left_shift, other)
+
+    def __irshift__(self, other: Any) -> Tensor:
+        return self._update("__irshift__", math_more.bitwise_right_shift, other)
 
     def __getitem__(self, key: Any) -> Tensor:
         return indexing.getitem(self, key)

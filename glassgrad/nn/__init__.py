@@ -49,7 +49,22 @@ from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, 
 from glassgrad.nn.distance import CosineSimilarity, PairwiseDistance
 from glassgrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from glassgrad.nn.embedding import Embedding
+from glassgrad.nn.embedding_bag import EmbeddingBag
 from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from glassgrad.nn.layers3d import (
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool3d,
+    AvgPool3d,
+    BatchNorm3d,
+    CircularPad3d,
+    ConstantPad3d,
+    Conv3d,
+    ConvTranspose3d,
+    MaxPool3d,
+    ReflectionPad3d,
+    ReplicationPad3d,
+    ZeroPad3d,
+)
 from glassgrad.nn.linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from glassgrad.nn.loss import (
     BCELoss,
@@ -270,4 +285,18 @@ __all__ = [
     "LSTMCell",
     "GRUCell",
     "AdditiveAttention",
+    # 3-D layers and bags of embeddings
+    "Conv3d",
+    "ConvTranspose3d",
+    "MaxPool3d",
+    "AvgPool3d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d",
+    "BatchNorm3d",
+    "ReflectionPad3d",
+    "ReplicationPad3d",
+    "CircularPad3d",
+    "ConstantPad3d",
+    "ZeroPad3d",
+    "EmbeddingBag",
 ]

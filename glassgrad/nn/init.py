@@ -35,6 +35,8 @@ __all__ = [
     "kaiming_uniform_",
     "kaiming_normal_",
     "orthogonal_",
+    "dirac_",
+    "sparse_",
 ]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -219,3 +221,39 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     if rows < cols:
         q = q.T  # (cols, rows) -> (rows, cols)
     return _fill(tensor, (gain * q).reshape(tensor.shape))  # (rows, cols) -> tensor.shape
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the identity map on as many
+    input channels as there are output channels per group (each group's ``d``-th filter is 1 at
+    the kernel centre of input channel ``d``, else 0).
+    """
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got {tuple(tensor.shape)}"
+        )
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({tensor.shape[0]}) must be divisible by groups={groups}")
+    xp = array_module(tensor._data)
+    per_group = tensor.shape[0] // groups
+    n = min(per_group, tensor.shape[1])
+    out = xp.zeros(tensor.shape)
+    d = xp.arange(n)
+    rows = (xp.arange(groups)[:, None] * per_group + d).reshape(-1)  # (groups * n,)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    out[(rows, xp.tile(d, groups), *centre)] = 1
+    return _fill(tensor, out)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Generator | None = None) -> Tensor:
+    """Fill a 2-D tensor with N(0, std^2) samples, then zero ``ceil(sparsity * rows)`` random rows of
+    every column (Martens 2010), as ``torch.nn.init.sparse_``."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got {tuple(tensor.shape)}")
+    rows, cols = tensor.shape
+    gen = get_generator(generator)
+    values = gen.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    picked = gen.random((rows, cols)).argsort(axis=0)[:zeros]  # a random permutation per column
+    values[picked, array_module(values).arange(cols)] = 0
+    return _fill(tensor, values)

@@ -139,6 +139,7 @@ class Conv2d(Function):
         cols = cols.reshape(groups, cg * kh * kw, ho * wo * n)  # -> (G, Cg*K, L*N)
         w = weight.reshape(groups, o // groups, cg * kh * kw)  # (O, Cg, kh, kw) -> (G, Og, Cg*K)
         out = (w @ cols).reshape(o, ho, wo, n)  # (G, Og, L*N) -> (O, Ho, Wo, N)
+        ctx.attrs["kernel"] = (kh, kw)  # ctx.shapes[1] is None when the weight needs no gradient
         ctx.save_for_backward(cols, w)
         return _batch_first(out, bias)  # -> (N, O, Ho, Wo)
 
@@ -152,7 +153,7 @@ class Conv2d(Function):
         dx = dw = db = None
         if need[0]:
             c, h, wd = ctx.shapes[0][1:]
-            kh, kw = ctx.shapes[1][2:]
+            kh, kw = ctx.attrs["kernel"]
             dcols = w.swapaxes(1, 2) @ gt  # (G, Cg*K, Og) @ (G, Og, L*N) -> (G, Cg*K, L*N)
             dcols = dcols.reshape(c, kh, kw, ho, wo, n)
             a = ctx.attrs
@@ -198,6 +199,7 @@ class ConvTranspose2d(Function):
         out = col2im(cols, size, stride, dilation, crop)  # (N, Cout, Ho, Wo)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
+        ctx.attrs["shapes"] = (x.shape, weight.shape)  # ctx.shapes holds None for inputs needing no gradient
         ctx.save_for_backward(xt, w)
         return out
 
@@ -206,10 +208,11 @@ class ConvTranspose2d(Function):
         xt, w = ctx.saved
         need = ctx.needs_input_grad
         a = ctx.attrs
-        kh, kw = ctx.shapes[1][2:]
+        x_shape, w_shape = a["shapes"]
+        kh, kw = w_shape[2:]
         groups = w.shape[0]
         p = a["padding"]
-        n, cin, h, w_ = ctx.shapes[0]
+        n, cin, h, w_ = x_shape
         # pad g back to the uncropped canvas; the windows over it are the input's pixels
         gcols = im2col(g, (kh, kw), a["stride"], a["dilation"], ((p[0], p[0]), (p[1], p[1])))
         if gcols.shape[3:5] != (h, w_):  # output_padding >= stride (allowed below dilation)
@@ -221,7 +224,7 @@ class ConvTranspose2d(Function):
             dx = (w @ gcols).reshape(cin, h, w_, n)  # (G, Cg, Og*K) @ (G, Og*K, L*N) -> (Cin, H, W, N)
             dx = _batch_first(dx)  # -> (N, Cin, H, W)
         if need[1]:
-            dw = _times_t(xt, gcols).reshape(ctx.shapes[1])  # (G, Cg, Og*K) -> (Cin, Og, kh, kw)
+            dw = _times_t(xt, gcols).reshape(w_shape)  # (G, Cg, Og*K) -> (Cin, Og, kh, kw)
         if need[2]:
             db = g.sum(axis=(0, 2, 3))
         return dx, dw, db

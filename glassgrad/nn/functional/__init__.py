@@ -22,6 +22,9 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
                     (and group_norm, instance_norm, local_response_norm in normalization)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
+    conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max pool 3d
+    embedding_bag   embedding_bag
+    sampling        gumbel_softmax, affine_grid, grid_sample
 """
 
 from glassgrad.nn.functional.activation import (
@@ -65,6 +68,8 @@ from glassgrad.nn.functional.classification import (
 
 # convolution and pooling
 from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from glassgrad.nn.functional.conv3d import conv3d, conv_transpose3d
+from glassgrad.nn.functional.embedding_bag import embedding_bag
 from glassgrad.nn.functional.image import (
     channel_shuffle,
     dropout1d,
@@ -99,6 +104,7 @@ from glassgrad.nn.functional.normalization import (
     local_response_norm,
     normalize,
 )
+from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d
 from glassgrad.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -119,6 +125,7 @@ from glassgrad.nn.functional.pooling import (
 from glassgrad.nn.functional.attention import attention_weights, scaled_dot_product_attention
 from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
 from glassgrad.nn.functional.normalization import rms_norm
+from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_softmax
 
 __all__ = [
     # activation
@@ -223,4 +230,15 @@ __all__ = [
     "max_unpool2d",
     "lp_pool1d",
     "lp_pool2d",
+    # 3-D layers, bags of embeddings, spatial sampling
+    "conv3d",
+    "conv_transpose3d",
+    "max_pool3d",
+    "avg_pool3d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "embedding_bag",
+    "gumbel_softmax",
+    "affine_grid",
+    "grid_sample",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conv as _C
+from glassgrad.ops import conv3d as _C3
 from glassgrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "ntuple"]
@@ -139,7 +140,8 @@ def _conv(
     if nd == 1:  # a height of 1: (N, C, L) -> (N, C, 1, L)
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
-    out = _C.Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    prim = _C3.Conv3d if nd == 3 else _C.Conv2d
+    out = prim.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
     return _unbatched(out, nd, unbatched)
 
 
@@ -231,7 +233,7 @@ def _conv_transpose(
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation = (1, *stride), (1, *dilation)
         padding, output_padding = (0, *padding), (0, *output_padding)
-    out = _C.ConvTranspose2d.apply(
+    out = (_C3.ConvTranspose3d if nd == 3 else _C.ConvTranspose2d).apply(
         x,
         weight,
         bias,

@@ -14,6 +14,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import rnn
+from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
@@ -27,6 +28,9 @@ __all__ = [
     "ModelSummary",
     # recurrent networks
     "rnn",
+    # weight normalisation
+    "weight_norm",
+    "remove_weight_norm",
 ]
 
 

@@ -1,0 +1,143 @@
+"""``embedding_bag``: sums, means or maxima of bags of embeddings, as
+``torch.nn.functional.embedding_bag``, without building the ``(bag, length, D)`` lookup.
+
+The bags are described once as flat arrays (each kept id and its bag number; ``padding_idx``
+entries dropped, as PyTorch excludes them), then one fused primitive
+(``glassgrad.ops.embedding_bag``) gathers and reduces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.layers import _renorm_rows
+from glassgrad.ops.embedding_bag import EmbeddingBag
+from glassgrad.tensor import Tensor
+
+__all__ = ["embedding_bag"]
+
+_MODES = ("sum", "mean", "max")
+
+
+def _ints(value: Any) -> np.ndarray:
+    return value._data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _bags(
+    op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(flat ids, bag of each id, number of bags)``; ids past the last bag's end are dropped."""
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                f"{op}: if input is 2-D, offsets has to be None (each row is a bag), got offsets of "
+                f"type {type(offsets).__name__}"
+            )
+        n, length = idx.shape
+        return idx.reshape(-1), np.repeat(np.arange(n), length), n
+    if idx.ndim != 1:
+        raise ShapeError(f"{op}: expected a 1-D (with offsets) or 2-D input, got shape {idx.shape}")
+    if offsets is None:
+        raise ValueError(f"{op}: offsets has to be a 1-D tensor when input is 1-D, got None")
+    off = _ints(offsets)
+    if off.ndim != 1 or off.dtype.kind not in "iu":
+        raise ShapeError(
+            f"{op}: expected offsets as a 1-D integer tensor, got {off.dtype} of shape {off.shape}"
+        )
+    if off.size and off[0] != 0:
+        raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {off[0]}")
+    if off.size and off[-1] > idx.size:
+        raise ValueError(
+            f"{op}: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}"
+        )
+    if (np.diff(off) < 0).any():
+        raise ValueError(f"{op}: expected non-decreasing offsets, got {off.tolist()}")
+    if include_last_offset:
+        num, end = max(off.size - 1, 0), (int(off[-1]) if off.size else 0)
+    else:
+        num, end = off.size, idx.size
+    starts = off[:num]
+    bags = np.searchsorted(starts, np.arange(end), side="right") - 1  # bag of each position
+    return idx[:end], bags, num
+
+
+def embedding_bag(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Reduce bags of embedding rows: ``out[b] = reduce_(i in bag b) weight[input[i]]``.
+
+    Args:
+        input: a 2-D ``(B, L)`` tensor of ids (each row a bag, ``offsets`` None), or 1-D ids with
+            ``offsets``, the start of each bag in it.
+        mode: ``"sum"``, ``"mean"`` or ``"max"`` (first maximum on ties takes the gradient).
+        per_sample_weights: with ``mode="sum"``, one weight per id (same shape as ``input``).
+        include_last_offset: ``offsets`` has one more entry, the end of the last bag.
+        padding_idx: an id left out of every bag (not summed, not counted in the mean).
+        max_norm, norm_type: rescale the rows looked up, in place, to norm at most ``max_norm``.
+
+    An empty bag gives zeros.
+
+    Shape:
+        input ``(B, L)`` or ``(L,)``; offsets ``(B,)`` (``(B + 1,)`` with include_last_offset);
+        weight ``(num_embeddings, D)``; returns ``(B, D)``.
+
+    >>> import glassgrad as gg
+    >>> w = gg.arange(12.0).reshape(6, 2)
+    >>> embedding_bag(gg.tensor([1, 2, 4, 5]), w, gg.tensor([0, 2]), mode="sum")
+    tensor([[ 6.,  8.],
+            [18., 20.]])
+    """
+    op = "embedding_bag"
+    idx = _ints(input)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected integer ids (int64 or int32), got {idx.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(
+            f"{op}: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"
+        )
+    if mode not in _MODES:
+        raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{op}: scale_grad_by_freq and sparse gradients are not supported")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"{op}: per_sample_weights is only supported for mode='sum', got mode={mode!r}"
+            )
+        if tuple(per_sample_weights.shape) != tuple(idx.shape):
+            raise ShapeError(
+                f"{op}: expected per_sample_weights of the input's shape {tuple(idx.shape)}, "
+                f"got {tuple(per_sample_weights.shape)}"
+            )
+        if per_sample_weights._data.dtype != weight._data.dtype:
+            raise DTypeError(
+                f"{op}: expected per_sample_weights of the weight's dtype {weight.dtype}, got {per_sample_weights.dtype}"
+            )
+    num = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
+        raise IndexError(f"{op}: expected ids in [0, {num}), got id {bad}")
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"{op}: expected padding_idx in [-{num}, {num}), got {padding_idx}")
+        padding_idx %= num
+    ids, bags, num_bags = _bags(op, idx, offsets, include_last_offset)
+    keep = np.arange(ids.size) if padding_idx is None else np.flatnonzero(ids != padding_idx)
+    ids, bags = ids[keep].astype(np.int64), bags[keep]
+    if max_norm is not None:
+        _renorm_rows(weight, ids, max_norm, norm_type)
+    psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    return EmbeddingBag.apply(weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode)

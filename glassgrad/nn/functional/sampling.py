@@ -1,0 +1,176 @@
+"""Sampling functions: ``gumbel_softmax`` (differentiable discrete samples), ``affine_grid`` and
+``grid_sample`` (spatial transformers), as ``torch.nn.functional``.
+
+``gumbel_softmax`` and ``affine_grid`` are composites (a softmax of noisy logits; one matmul of a
+fixed base grid with ``theta``); ``grid_sample`` is the fused primitive of ``glassgrad.ops.grid_sample``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.grid_sample import GridSample
+from glassgrad.ops.matmul import matmul
+from glassgrad.random import get_generator
+from glassgrad.tensor import Tensor
+
+__all__ = ["gumbel_softmax", "affine_grid", "grid_sample"]
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """A sample from the Gumbel-softmax (Concrete) distribution over ``dim``.
+
+    ``y = softmax((logits + G) / tau)`` with ``G = -log(E)``, ``E ~ Exponential(1)`` (Gumbel
+    noise). With ``hard=True`` the result is the one-hot vector of ``argmax y`` in the forward
+    pass, while the gradient is that of the soft ``y`` (straight-through: ``y_hard - y.detach() + y``).
+    ``eps`` is unused, as in PyTorch. The noise comes from glassgrad's generator (``manual_seed``).
+
+    Shape:
+        logits ``(*)``; returns ``(*)``, summing to 1 over ``dim``.
+
+    >>> import glassgrad as gg
+    >>> y = gumbel_softmax(gg.zeros(2, 5), tau=0.5, hard=True)
+    >>> y.sum(-1).tolist()
+    [1.0, 1.0]
+    """
+    from glassgrad.nn.functional.activation import softmax
+
+    if logits._data.dtype.kind != "f":
+        raise DTypeError(f"gumbel_softmax: expected floating-point logits, got {logits.dtype}")
+    dt = logits._data.dtype
+    noise = get_generator().exponential(size=logits.shape).astype(dt)
+    gumbels = Tensor(-np.log(noise), _wrap=True)
+    y = softmax((logits + gumbels) / tau, dim=dim)
+    if not hard:
+        return y
+    d = dim % max(y.ndim, 1)
+    onehot = np.zeros_like(y._data)
+    np.put_along_axis(onehot, np.expand_dims(y._data.argmax(axis=d), d), 1.0, axis=d)
+    return Tensor(onehot, _wrap=True) - y.detach() + y
+
+
+def _linspace(n: int, align_corners: bool, dtype: Any) -> np.ndarray:
+    """The normalised coordinates of ``n`` pixel centres (corners with ``align_corners``); 0 for one."""
+    if n <= 1:
+        return np.zeros(max(n, 0), dtype=dtype)
+    steps = np.linspace(-1.0, 1.0, n)
+    return (steps if align_corners else steps * (n - 1) / n).astype(dtype)
+
+
+def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid of an affine map, for ``grid_sample``: ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``.
+
+    ``x_j, y_i`` are the normalised coordinates of the output pixels (``-1`` and ``1`` are the
+    corner pixels' centres with ``align_corners=True``, the image's edges otherwise). One matmul of
+    the fixed base grid with ``theta``, so ``theta`` gets its gradient from matmul's.
+
+    Shape:
+        theta ``(N, 2, 3)`` with size ``(N, C, H, W)`` -> ``(N, H, W, 2)``; theta ``(N, 3, 4)`` with
+        size ``(N, C, D, H, W)`` -> ``(N, D, H, W, 3)``.
+
+    >>> import glassgrad as gg
+    >>> affine_grid(gg.tensor([[[1.0, 0, 0], [0, 1, 0]]]), (1, 1, 2, 2), align_corners=True).tolist()
+    [[[[-1.0, -1.0], [1.0, -1.0]], [[-1.0, 1.0], [1.0, 1.0]]]]
+    """
+    if align_corners is None:
+        warnings.warn(
+            "affine_grid: the default align_corners is False; pass align_corners explicitly "
+            "(PyTorch's behaviour changed to False in 1.3)",
+            UserWarning,
+            stacklevel=2,
+        )
+        align_corners = False
+    if theta._data.dtype.kind != "f":
+        raise DTypeError(f"affine_grid: expected a floating-point theta, got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) not in (4, 5):
+        raise NotImplementedError(
+            f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size {size}."
+        )
+    nd = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (nd, nd + 1) or theta.shape[0] != size[0]:
+        raise ShapeError(
+            f"affine_grid: expected theta of shape ({size[0]}, {nd}, {nd + 1}) for size {size}, got {tuple(theta.shape)}"
+        )
+    if min(size) <= 0:
+        raise ValueError(f"affine_grid: expected non-zero, positive output size, got {size}")
+    dt = theta._data.dtype
+    axes = [_linspace(s, align_corners, dt) for s in size[2:]]  # (D,) H, W
+    mesh = np.meshgrid(*axes, indexing="ij")  # each (D,) H, W
+    base = np.stack([*reversed(mesh), np.ones_like(mesh[0])], axis=-1)  # (..., x, y, (z,) 1)
+    base = Tensor(base.reshape(1, -1, nd + 1), _wrap=True)  # (1, L, nd + 1)
+    grid = matmul(base, theta.transpose(1, 2))  # (1, L, nd + 1) @ (N, nd + 1, nd) -> (N, L, nd)
+    return grid.reshape(size[0], *size[2:], nd)
+
+
+_MODES = ("bilinear", "nearest")
+_PADDING = ("zeros", "border", "reflection")
+
+
+def grid_sample(
+    input: Tensor,  # noqa: A002
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Sample ``input`` at the points of ``grid`` (normalised ``(x, y)`` in ``[-1, 1]``).
+
+    Args:
+        mode: ``"bilinear"`` (the four neighbours, weighted) or ``"nearest"`` (no gradient to grid).
+        padding_mode: points outside the image read ``"zeros"``, the ``"border"`` pixels, or the
+            image folded back (``"reflection"``).
+        align_corners: whether -1 and 1 are the centres of the corner pixels (True) or the image's
+            outer edges (False, the default).
+
+    Gradients flow to ``input`` and (bilinear) to ``grid``, as PyTorch's. ``"bicubic"`` and
+    5-D (volumetric) input are not supported.
+
+    Shape:
+        input ``(N, C, H, W)``, grid ``(N, Ho, Wo, 2)``; returns ``(N, C, Ho, Wo)``.
+
+    >>> import glassgrad as gg
+    >>> img = gg.arange(4.0).reshape(1, 1, 2, 2)
+    >>> grid_sample(img, gg.zeros(1, 1, 1, 2), align_corners=True).item()  # the centre: the mean
+    1.5
+    """
+    if mode not in _MODES:
+        if mode == "bicubic":
+            raise NotImplementedError(
+                "grid_sample: mode 'bicubic' is not supported (use 'bilinear' or 'nearest')"
+            )
+        raise ValueError(f"grid_sample: expected mode 'bilinear' or 'nearest', got {mode!r}")
+    if padding_mode not in _PADDING:
+        raise ValueError(
+            f"grid_sample: expected padding_mode 'zeros', 'border' or 'reflection', got {padding_mode!r}"
+        )
+    if align_corners is None:
+        warnings.warn(
+            "grid_sample: the default align_corners is False; pass align_corners explicitly "
+            "(PyTorch's behaviour changed to False in 1.3)",
+            UserWarning,
+            stacklevel=2,
+        )
+        align_corners = False
+    if input.ndim == 5:
+        raise NotImplementedError("grid_sample: 5-D (volumetric) input is not supported")
+    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise ShapeError(
+            f"grid_sample: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) with the same N, "
+            f"got input {tuple(input.shape)} and grid {tuple(grid.shape)}"
+        )
+    if input._data.dtype != grid._data.dtype or input._data.dtype.kind != "f":
+        raise DTypeError(
+            f"grid_sample: expected floating-point input and grid of one dtype, got {input.dtype} and {grid.dtype}"
+        )
+    if min(input.shape[2:]) < 1:
+        raise ShapeError(f"grid_sample: expected non-empty spatial dims, got input {tuple(input.shape)}")
+    return GridSample.apply(
+        input, grid, mode=mode, padding_mode=padding_mode, align_corners=bool(align_corners)
+    )

@@ -1,0 +1,98 @@
+"""Weight normalisation (Salimans and Kingma 2016), PyTorch's original hook-based API:
+``weight_norm(module)`` replaces ``weight`` by two parameters, a direction ``weight_v`` and a
+magnitude ``weight_g``, and recomputes ``weight = g * v / ||v||`` before every forward.
+
+The norm is taken over every dim except ``dim`` (the output channels by default), so each
+output unit's weight vector gets its own length ``g``; ``dim=None`` (or -1, as PyTorch) uses one
+norm for the whole tensor. The recomputation is a composite of differentiable ops, so ``g`` and
+``v`` receive their gradients through autograd.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.module import Module, Parameter
+from glassgrad.tensor import Tensor
+
+__all__ = ["weight_norm", "remove_weight_norm", "WeightNorm"]
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The ``pow``-norm of ``v`` over every dim but ``dim`` (kept as size-1 dims); all dims for -1."""
+    if dim == -1:
+        return (v.abs() ** pow).sum() ** (1.0 / pow)
+    dim = dim % v.ndim
+    others = tuple(d for d in range(v.ndim) if d != dim)
+    return (v.abs() ** pow).sum(dim=others, keepdim=True) ** (1.0 / pow)
+
+
+def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
+    return v * (g / norm_except_dim(v, 2, dim))
+
+
+class WeightNorm:
+    """The forward pre-hook that recomputes ``module.<name>`` from ``<name>_g`` and ``<name>_v``."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def compute_weight(self, module: Module) -> Tensor:
+        return _weight_norm(getattr(module, self.name + "_v"), getattr(module, self.name + "_g"), self.dim)
+
+    @staticmethod
+    def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
+        for hook in module._forward_pre_hooks.values():
+            if isinstance(hook, WeightNorm) and hook.name == name:
+                raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
+        dim = -1 if dim is None else dim
+        fn = WeightNorm(name, dim)
+        weight = getattr(module, name)
+        if not isinstance(weight, Parameter):
+            raise ValueError(f"weight_norm: expected {name!r} to be a parameter of {type(module).__name__}")
+        del module._parameters[name]
+        with no_grad():
+            g = norm_except_dim(weight, 2, dim)
+        module.register_parameter(name + "_g", Parameter(g.detach().clone()))
+        module.register_parameter(name + "_v", Parameter(weight.detach()))
+        setattr(module, name, fn.compute_weight(module))
+        module.register_forward_pre_hook(fn)
+        return fn
+
+    def remove(self, module: Module) -> None:
+        with no_grad():
+            weight = self.compute_weight(module)
+        delattr(module, self.name)
+        del module._parameters[self.name + "_g"]
+        del module._parameters[self.name + "_v"]
+        setattr(module, self.name, Parameter(weight.detach()))
+
+    def __call__(self, module: Module, inputs: Any) -> None:
+        setattr(module, self.name, self.compute_weight(module))
+
+
+def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
+    """Reparametrise ``module.<name>`` as ``g * v / ||v||`` (``<name>_g``, ``<name>_v``), as
+    ``torch.nn.utils.weight_norm``; returns the module.
+
+    ``g`` has the weight's shape with every dim but ``dim`` of size 1 (a 0-d tensor for ``dim=None``).
+
+    >>> import glassgrad.nn as nn
+    >>> m = weight_norm(nn.Linear(3, 4))
+    >>> list(m.state_dict()), tuple(m.weight_g.shape)
+    (['bias', 'weight_g', 'weight_v'], (4, 1))
+    """
+    WeightNorm.apply(module, name, dim)
+    return module
+
+
+def remove_weight_norm(module: Module, name: str = "weight") -> Module:
+    """Undo ``weight_norm``: ``<name>`` becomes a plain parameter again (holding ``g * v / ||v||``)."""
+    for key, hook in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, WeightNorm) and hook.name == name:
+            hook.remove(module)
+            del module._forward_pre_hooks[key]
+            module._forward_pre_hooks_with_kwargs.discard(key)
+            return module
+    raise ValueError(f"weight_norm of '{name}' not found in {module}")

@@ -1,0 +1,197 @@
+"""Scans along one dim: ``cumprod`` (exact gradient with zeros), ``cummax``/``cummin`` (values
+and indices), the stable ``logcumsumexp``, and ``msort``, which shares their gather.
+
+``cummax``/``cummin`` move the index to the later element on ties and keep a NaN once seen, as
+PyTorch; their values are an :class:`IndexAlong` gather, whose backward adds up the gradients of
+repeated indices. Kept apart from ``reduce_more.py`` for size; the dim check is its ``_dim``.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module, quietly
+from glassgrad.ops import conversion as _K
+from glassgrad.ops.reduce import _floating_only, acc_dtype
+from glassgrad.ops.reduce_more import _dim, _scalar_result
+from glassgrad.tensor import Tensor
+
+__all__ = ["cumprod", "cummax", "cummin", "logcumsumexp", "msort"]
+
+CumMaxResult = namedtuple("cummax", ["values", "indices"])
+CumMinResult = namedtuple("cummin", ["values", "indices"])
+
+
+# ------------------------------------------------------------------ primitives
+class IndexAlong(Function):
+    """z = x gathered at ``idx`` (same shape as z) along ``axis``.   VJP: g added up at idx.
+
+    The gradient of repeated indices (a running maximum that stays) is summed with one
+    ``bincount`` over (row, index) pairs.
+    """
+
+    name = "index_along"
+
+    @staticmethod
+    def forward(ctx, x, idx, axis=0):
+        ctx.save_for_backward(idx)
+        return array_module(x).take_along_axis(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved
+        xp, axis, shape = array_module(g), ctx.attrs["axis"], ctx.shapes[0]
+        gm, im = xp.moveaxis(g, axis, -1), xp.moveaxis(idx, axis, -1)  # (rows..., n_out)
+        rows, n_in = int(np.prod(gm.shape[:-1])), shape[axis]
+        flat = (xp.arange(rows).reshape(-1, 1) * n_in + im.reshape(rows, -1)).reshape(-1)
+        gx = xp.bincount(flat, weights=gm.reshape(-1), minlength=rows * n_in).astype(g.dtype)
+        return xp.moveaxis(gx.reshape(gm.shape[:-1] + (n_in,)), -1, axis), None
+
+
+class CumProd(Function):
+    """z_i = x_0 * ... * x_i along ``axis``.
+
+    VJP (exact with zeros, PyTorch's rule): before a slice's first zero z1, dx_j = (sum over
+    j <= i < z1 of g_i z_i) / x_j; at z1, dx = z_{z1-1} * sum over z1 <= i < z2 of g_i x_{z1+1}
+    ... x_i (z2 the second zero); 0 after z1. Terms that are 0 on paper are left out, not summed
+    as 0 * inf.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        out = quietly(array_module(x).cumprod, x, axis, acc_dtype(x)).astype(
+            x.dtype, copy=False
+        )  # 0 * inf: nan
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        xp, axis = array_module(g), ctx.attrs["axis"]
+        x, out, g = (xp.moveaxis(a, axis, -1) for a in (x, out, g))  # the scanned axis last
+        rsum = lambda a: xp.flip(xp.cumsum(xp.flip(a, -1), -1), -1)  # noqa: E731 - sum over i >= j
+        zero = x == 0
+        if not zero.any():
+            return xp.moveaxis(quietly(lambda: rsum(out * g) / x), -1, axis)
+        seen = xp.cumsum(zero, -1)  # zeros up to here: 0 before z1, 1 on [z1, z2)
+        before, first = seen == 0, zero & (seen == 1)
+        gx = quietly(lambda: xp.where(before, rsum(xp.where(before, out * g, 0)) / xp.where(before, x, 1), 0))
+        z1 = xp.argmax(first, -1)[..., None]
+        head = xp.where(z1 > 0, xp.take_along_axis(out, xp.maximum(z1 - 1, 0), -1), 1)  # z_{z1-1}
+        tail = quietly(xp.cumprod, xp.where((seen == 1) & ~zero, x, 1), -1)  # x_{z1+1} ... x_i on [z1, z2)
+        at_z1 = quietly(lambda: head * xp.sum(xp.where(seen == 1, g * tail, 0), -1, keepdims=True))
+        return xp.moveaxis(xp.where(first, at_z1, gx), -1, axis)
+
+
+class LogCumSumExp(Function):
+    """z_i = log(exp(x_0) + ... + exp(x_i)), one stable ``logaddexp`` step at a time.
+
+    VJP: dx_j = sum_{i >= j} g_i exp(x_j - z_i), summed in log space separately for g > 0 and
+    g < 0 (PyTorch's formula), so nothing overflows.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        xp = array_module(x)
+        wide = x.astype(np.float32) if x.dtype == np.float16 else x
+        out = quietly(xp.logaddexp.accumulate, wide, axis).astype(x.dtype, copy=False)  # inf - inf: nan
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        xp, axis = array_module(g), ctx.attrs["axis"]
+        lowest = xp.finfo(g.dtype).min
+
+        def part(mask):  # log(sum_{i >= j} |g_i| exp(-z_i)) + x_j, exponentiated
+            log_g = xp.where(mask, xp.log(xp.abs(g)), lowest) - out
+            rev = xp.flip(xp.logaddexp.accumulate(xp.flip(log_g, axis), axis=axis), axis)
+            return xp.exp(rev + x)
+
+        return quietly(lambda: part(g > 0) - part(g < 0))
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running product along ``dim``; integer and bool inputs give int64 (no gradient); the
+    gradient is exact where the input holds zeros.
+
+    Shape:
+        ``x.shape``.
+    """
+    a = _dim("cumprod", x, dim)
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
+        x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    if x._data.dtype.kind != "f":
+        dt, data = x._data.dtype if dtype is not None else np.int64, x._data
+        out = data.astype(dt) if x.ndim == 0 else array_module(data).cumprod(data, axis=a, dtype=dt)
+        return Tensor(out, _wrap=True)
+    if x.ndim == 0:
+        return _K.clone(x)
+    return CumProd.apply(x, axis=a)
+
+
+def _cumulative_extreme(op: str, x: Tensor, dim: int) -> Any:
+    a, result = _dim(op, x, dim), CumMaxResult if op == "cummax" else CumMinResult
+    if x.ndim == 0:
+        return _scalar_result(result, x)
+    xp, data = array_module(x._data), x._data
+    run = (xp.maximum if op == "cummax" else xp.minimum).accumulate(data, axis=a)  # NaN stays
+    hit = data == run  # a new extreme or a tie: PyTorch moves the index to the later one
+    if data.dtype.kind == "f":
+        hit |= xp.isnan(data)
+    pos = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - a - 1))
+    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=a)
+    return result(IndexAlong.apply(x, idx, axis=a), Tensor(idx.astype(np.int64), _wrap=True))
+
+
+def cummax(x: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running maximum along ``dim`` and where it was last reached (a
+    NaN, once seen, stays); the gradient goes to the index.
+
+    Shape:
+        ``x.shape`` for both.
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 3.0, 3.0, 2.0]).cummax(0).indices
+    tensor([0, 1, 2, 2])
+    """
+    return _cumulative_extreme("cummax", x, dim)
+
+
+def cummin(x: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running minimum; see :func:`cummax`.
+
+    Shape:
+        ``x.shape`` for both.
+    """
+    return _cumulative_extreme("cummin", x, dim)
+
+
+def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    """log(cumsum(exp(x))) along ``dim``, stable at any magnitude; floating inputs only.
+
+    Shape:
+        ``x.shape``.
+    """
+    _floating_only("logcumsumexp", x)
+    a = _dim("logcumsumexp", x, dim)
+    return _K.clone(x) if x.ndim == 0 else LogCumSumExp.apply(x, axis=a)
+
+
+def msort(x: Tensor) -> Tensor:
+    """``x`` sorted along dim 0 (stable; NaN last), differentiable: ``sort(x, 0).values``.
+
+    Shape:
+        ``x.shape``.
+    """
+    if x.ndim == 0:
+        return _K.clone(x)
+    return IndexAlong.apply(x, array_module(x._data).argsort(x._data, axis=0, kind="stable"), axis=0)

@@ -1,0 +1,101 @@
+"""The ``embedding_bag`` primitive: look up rows of a table and reduce them per bag (sum, mean, max).
+
+The ids arrive flat, with the bag of each (bags are contiguous runs, so the bag numbers never
+decrease) and ``padding_idx`` entries already dropped. The forward is one gather and one
+``reduceat`` over the runs (no loop over bags or ids); an empty bag gives zeros, as in PyTorch.
+
+    sum:  out[b] = sum_(i in b) w_i * W[id_i]      (w_i the per-sample weights, else 1)
+    mean: out[b] = sum_(i in b) W[id_i] / |b|
+    max:  out[b, d] = max_(i in b) W[id_i, d]      (first maximum on ties)
+
+VJP: each id's row receives its bag's gradient (times w_i; divided by |b| for the mean; for max,
+only the row that held each column's maximum), scatter-added since an id may repeat;
+``dw_i = <g[b], W[id_i]>``. Backward is first-order only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+
+__all__ = ["EmbeddingBag"]
+
+
+def _runs(bags: Any) -> tuple[Any, Any]:
+    """``(bag numbers that are not empty, index of each one's first entry)`` of the sorted ``bags``."""
+    xp = array_module(bags)
+    if not bags.size:
+        return bags[:0], bags[:0]
+    first = xp.flatnonzero(xp.concatenate([[True], bags[1:] != bags[:-1]]))
+    return bags[first], first
+
+
+class EmbeddingBag(Function):
+    """out[b] = reduction over bag b of the rows ``weight[ids]`` (see the module docstring).
+
+    Attributes ``ids``, ``bags`` (the kept entries, flat), ``keep`` (their positions in the input,
+    to place per-sample-weight gradients), ``num_bags`` and ``mode``.
+
+    Shape:
+        weight ``(num_embeddings, D)``, per_sample_weights ``(L,)`` or None -> ``(num_bags, D)``.
+    """
+
+    name = "embedding_bag"
+
+    @staticmethod
+    def forward(ctx, weight, per_sample_weights, ids=None, bags=None, keep=None, num_bags=0, mode="mean"):
+        xp = array_module(weight)
+        dim = weight.shape[1]
+        rows = weight[ids]  # (M, D)
+        if per_sample_weights is not None:  # mode "sum" only
+            ctx.save_for_backward(weight, per_sample_weights)
+            rows = rows * per_sample_weights[keep][:, None]
+        out = xp.zeros((num_bags, dim), dtype=weight.dtype)
+        nonempty, first = _runs(bags)
+        if not len(first):
+            ctx.attrs["arg"] = None
+            return out
+        if mode == "max":
+            best = xp.maximum.reduceat(rows, first, axis=0)  # (U, D)
+            out[nonempty] = best
+            # the first row of each bag holding the column's maximum: the smallest such position
+            pos = xp.where(
+                rows == best[xp.searchsorted(nonempty, bags)], xp.arange(len(rows))[:, None], len(rows)
+            )
+            winner = xp.minimum.reduceat(pos, first, axis=0)  # (U, D) rows of ``rows``
+            ctx.attrs["arg"] = ids[xp.minimum(winner, len(rows) - 1)]  # NaN columns: any row of the bag
+            return out
+        out[nonempty] = xp.add.reduceat(rows, first, axis=0)
+        if mode == "mean":
+            out /= xp.maximum(xp.bincount(bags, minlength=num_bags), 1)[:, None].astype(weight.dtype)
+        ctx.attrs["arg"] = None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.attrs
+        xp = array_module(g)
+        ids, bags, mode = a["ids"], a["bags"], a["mode"]
+        shape = ctx.shapes[0]
+        dw = dpsw = None
+        if mode == "max":
+            if ctx.needs_input_grad[0]:
+                dw = xp.zeros(shape, dtype=g.dtype)
+                if a["arg"] is not None:
+                    nonempty, _ = _runs(bags)
+                    xp.add.at(dw, (a["arg"], xp.arange(shape[1])), g[nonempty])
+            return dw, None
+        gb = g[bags]  # (M, D): each entry's bag gradient
+        if mode == "mean":
+            counts = xp.bincount(bags, minlength=a["num_bags"])
+            gb = gb / counts[bags][:, None].astype(g.dtype)
+        weight, psw = ctx.saved if ctx.saved else (None, None)
+        if ctx.needs_input_grad[1]:
+            dpsw = xp.zeros(ctx.shapes[1], dtype=g.dtype)
+            dpsw[a["keep"]] = (gb * weight[ids]).sum(axis=1)
+        if ctx.needs_input_grad[0]:
+            dw = xp.zeros(shape, dtype=g.dtype)
+            xp.add.at(dw, ids, gb if psw is None else gb * psw[a["keep"]][:, None])
+        return dw, dpsw

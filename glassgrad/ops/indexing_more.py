@@ -1,0 +1,383 @@
+"""More of PyTorch's indexing ops: ``index_add``, ``index_copy``, ``index_put``, ``masked_scatter``
+and ``scatter_reduce``, primitives with PyTorch's gradients (``take`` and ``take_along_dim``, reads
+through ``getitem`` / ``gather``, are in ``movement_more.py``).
+
+As in ``indexing.py``, every index or mask kept for backward is a copy, so a later in-place change
+of the caller's index tensor cannot move the gradient. Writes with repeated indices keep one of the
+candidates (NumPy's last, as PyTorch's CPU kernels); the gradients follow PyTorch's formulas, which
+send every repeated source entry the gradient of the position it was written to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.ops import indexing as _ix
+from glassgrad.tensor import Tensor, as_array
+
+__all__ = [
+    "index_add", "index_copy", "index_put", "masked_scatter", "scatter_reduce",
+]  # fmt: skip
+
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _tensor(v: Any, op: str, name: str) -> Tensor:
+    if isinstance(v, Tensor):
+        return v
+    raise DTypeError(f"{op}: expected {name} to be a Tensor, got {type(v).__name__}")
+
+
+def _same_dtype(op: str, x: Tensor, src: Tensor, name: str) -> None:
+    if src._data.dtype != x._data.dtype:
+        raise DTypeError(f"{op}: expected {name} of the input's dtype {x.dtype}, got {src.dtype}")
+
+
+# ------------------------------------------------------------------ index_add / index_copy
+class IndexAdd(Function):
+    """z = x, then z[.., index[i], ..] += alpha * src[.., i, ..] along ``dim`` (repeats add up).
+    VJP: (g, None, alpha * g[.., index, ..])."""
+
+    name = "index_add"
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim=0, alpha=1):
+        out = a.copy()
+        array_module(a).add.at(out, (slice(None),) * dim + (index,), src if alpha == 1 else src * alpha)
+        ctx.attrs["idx"] = index  # a copy of the caller's index (``_int_array``)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        at = ctx.attrs
+        gsrc = None
+        if ctx.needs_input_grad[2]:
+            gsrc = array_module(g).take(g, at["idx"], axis=at["dim"])
+            gsrc = gsrc if at["alpha"] == 1 else gsrc * at["alpha"]
+        return g, None, gsrc
+
+
+class IndexCopy(Function):
+    """z = x, then z[.., index[i], ..] = src[.., i, ..] along ``dim``.
+    VJP: (g with the written slices zeroed, None, g[.., index, ..]) (PyTorch's formula: a repeated
+    index sends the gradient of its slice to every source slice written there)."""
+
+    name = "index_copy"
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim=0):
+        out = a.copy()
+        out[(slice(None),) * dim + (index,)] = src
+        ctx.attrs["idx"] = index  # a copy of the caller's index (``_int_array``)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, d = ctx.attrs["idx"], ctx.attrs["dim"]
+        ga = gsrc = None
+        if ctx.needs_input_grad[0]:
+            ga = g.copy()
+            ga[(slice(None),) * d + (idx,)] = 0
+        if ctx.needs_input_grad[2]:
+            gsrc = array_module(g).take(g, idx, axis=d)
+        return ga, None, gsrc
+
+
+def _index_args(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[Tensor, Tensor, Any, int]:
+    src = _tensor(src, op, "source")
+    _same_dtype(op, x, src, "source")
+    idx = _ix._int_array(index, op)
+    if idx.ndim > 1:
+        raise ShapeError(f"{op}: expected a 0-d or 1-D index, got shape {idx.shape}")
+    idx = idx.reshape(-1)
+    if x.ndim == 0:  # PyTorch takes a 0-d input as one of shape (1,)
+        x = x.reshape(1)
+    if src.ndim == 0:
+        src = src.reshape(1)
+    d = _ix.normalize_dim(dim, x.ndim, op, x.shape)
+    _ix._check_range(idx, x.shape[d], op, d, x.shape)
+    want = x.shape[:d] + (idx.size,) + x.shape[d + 1 :]
+    if tuple(src.shape) != want:
+        raise ShapeError(
+            f"{op}: expected source of shape {want} (input {x.shape} with dim {dim} of the index's "
+            f"length {idx.size}), got {src.shape}"
+        )
+    return x, src, idx, d
+
+
+def index_add(x: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """``x`` with ``alpha * source`` added at the slices ``index`` along ``dim`` (out-of-place
+    ``index_add_``); repeated indices add up.
+
+    Shape:
+        x ``(*A, n, *B)``, index ``(k,)``, source ``(*A, k, *B)`` -> ``(*A, n, *B)``.
+    """
+    shape = x.shape
+    x2, src, idx, d = _index_args("index_add", x, dim, index, source)
+    if x._data.dtype.kind in "iub" and not isinstance(alpha, int | np.integer):
+        raise DTypeError(f"index_add: expected an integer alpha for an {x.dtype} input, got {alpha!r}")
+    out = IndexAdd.apply(x2, idx, src, dim=d, alpha=alpha)
+    return out if out.shape == shape else out.reshape(shape)
+
+
+def index_copy(x: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
+    """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s (out-of-place
+    ``index_copy_``).
+
+    Shape:
+        x ``(*A, n, *B)``, index ``(k,)``, source ``(*A, k, *B)`` -> ``(*A, n, *B)``.
+    """
+    shape = x.shape
+    x2, src, idx, d = _index_args("index_copy", x, dim, index, source)
+    out = IndexCopy.apply(x2, idx, src, dim=d)
+    return out if out.shape == shape else out.reshape(shape)
+
+
+# ------------------------------------------------------------------ index_put
+class IndexPut(Function):
+    """z = x, then z[indices] = values (or += with ``accumulate``, repeats adding up).
+    VJP (PyTorch's): (g, or g with the written positions zeroed; None; g[indices], which the engine
+    sums back to values' shape)."""
+
+    name = "index_put"
+
+    @staticmethod
+    def forward(ctx, a, values, key=(), accumulate=False):
+        out = a.copy()
+        v = array_module(a).broadcast_to(values, a[key].shape)
+        if accumulate:
+            array_module(a).add.at(out, key, v)
+        else:
+            out[key] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        key = ctx.attrs["key"]
+        ga = g
+        if not ctx.attrs["accumulate"] and ctx.needs_input_grad[0]:
+            ga = g.copy()
+            ga[key] = 0
+        return ga, (g[key] if ctx.needs_input_grad[1] else None)
+
+
+def _put_key(op: str, x: Tensor, indices: Any) -> tuple:
+    if isinstance(indices, Tensor) or not isinstance(indices, tuple | list):
+        raise DTypeError(f"{op}: expected indices as a tuple of tensors, got {type(indices).__name__}")
+    key: list[Any] = []
+    for i in indices:
+        if i is None:
+            key.append(slice(None))
+            continue
+        arr = i._data.copy() if isinstance(i, Tensor) else np.asarray(i)  # copied: backward reads it
+        if arr.dtype == np.bool_:
+            key.extend(array_module(arr).nonzero(arr))  # a mask stands for its nonzero positions
+        elif arr.dtype.kind in "iu":
+            key.append(arr)
+        else:
+            raise DTypeError(f"{op}: expected integer or bool index tensors, got {arr.dtype}")
+    if len(key) > x.ndim:
+        raise IndexOutOfRangeError(
+            f"{op}: too many indices ({len(key)} dims) for an input of shape {x.shape}"
+        )
+    try:
+        x._data[tuple(key)]
+    except IndexError as e:
+        raise IndexOutOfRangeError(f"{op}: expected indices that fit shape {x.shape}, got {e}") from None
+    return tuple(key)
+
+
+def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``x`` with ``values`` (broadcast) written at ``x[indices]`` (out-of-place ``index_put_``);
+    with ``accumulate`` added there instead, repeated indices adding up.
+
+    Shape:
+        ``values`` broadcastable to ``x[indices].shape``; the result has x's shape.
+    """
+    key = _put_key("index_put", x, indices)
+    v = values if isinstance(values, Tensor) else Tensor(as_array(values, dtype=x._data.dtype), _wrap=True)
+    _same_dtype("index_put", x, v, "values")
+    target = x._data[key].shape
+    try:
+        if np.broadcast_shapes(v.shape, target) != target:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(
+            f"index_put: expected values broadcastable to x[indices] of shape {target} (input {x.shape}), "
+            f"got {v.shape}"
+        ) from None
+    return IndexPut.apply(x, v, key=key, accumulate=bool(accumulate))
+
+
+# ------------------------------------------------------------------ masked_scatter
+class MaskedScatter(Function):
+    """z = x, then z[mask] = the first mask.sum() entries of src (flattened, in order).
+    VJP: (g with the masked positions zeroed, None, g[mask] in src's first entries, 0 after)."""
+
+    name = "masked_scatter"
+
+    @staticmethod
+    def forward(ctx, a, mask, src):
+        out = a.copy()
+        k = int(mask.sum())
+        out[mask] = src.reshape(-1)[:k]
+        ctx.save_for_backward(mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved
+        xp = array_module(g)
+        ga = xp.where(mask, 0, g) if ctx.needs_input_grad[0] else None
+        gsrc = None
+        if ctx.needs_input_grad[2]:
+            sel = g[mask]
+            gsrc = xp.zeros(int(np.prod(ctx.shapes[2])), dtype=g.dtype)
+            gsrc[: sel.size] = sel
+            gsrc = gsrc.reshape(ctx.shapes[2])
+        return ga, None, gsrc
+
+
+def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
+    """``x`` with the entries where ``mask`` is True replaced, in row-major order, by the first
+    entries of ``source`` (out-of-place ``masked_scatter_``); x and mask broadcast together.
+
+    Shape:
+        source holds at least ``mask.sum()`` entries (after broadcasting); the result has the
+        broadcast shape of x and mask.
+    """
+    m = mask._data.copy() if isinstance(mask, Tensor) else np.asarray(mask)  # copied: backward reads it
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
+    source = _tensor(source, "masked_scatter", "source")
+    _same_dtype("masked_scatter", x, source, "source")
+    try:
+        shape = tuple(np.broadcast_shapes(x.shape, m.shape))
+    except ValueError:
+        raise ShapeError(
+            f"masked_scatter: expected a mask broadcastable with {x.shape}, got {m.shape}"
+        ) from None
+    m = np.broadcast_to(m, shape).copy()  # (np.ascontiguousarray would make a 0-d mask 1-D)
+    if int(m.sum()) > source.numel():
+        raise ShapeError(
+            f"masked_scatter: expected source with at least {int(m.sum())} elements (the number of True "
+            f"in the mask), got {source.numel()} (shape {source.shape})"
+        )
+    if tuple(x.shape) != shape:
+        x = x.expand(*shape)
+    return MaskedScatter.apply(x, m, source)
+
+
+# ------------------------------------------------------------------ scatter_reduce
+def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> Any:
+    """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at key."""
+    xp = array_module(a)
+    out = a.copy()
+    if reduce in ("sum", "mean"):
+        if not include_self:
+            out[key] = 0
+        xp.add.at(out, key, src)
+        if reduce == "mean":
+            count = xp.full(a.shape, 1 if include_self else 0, dtype=np.int64)
+            xp.add.at(count, key, 1)
+            count[count == 0] = 1
+            out = out // count if a.dtype.kind in "iu" else (out / count).astype(a.dtype, copy=False)
+        return out
+    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+    if not include_self:
+        if reduce == "prod":
+            out[key] = 1
+        else:
+            big = np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max  # the identity of amax / amin
+            out[key] = -big if reduce == "amax" else big
+    ufunc.at(out, key, src)
+    return out
+
+
+class ScatterReduce(Function):
+    """z = x with src reduced into it at index along ``dim`` ('sum', 'prod', 'mean', 'amax', 'amin';
+    x's own entries take part unless ``include_self=False``).
+
+    VJP (PyTorch's ``scatter_reduce_backward``): sum: g, g[index]; mean: g / N, g[index] / N[index]
+    (N the number of values reduced into each place); prod: the product of the others (the exact
+    exclusive product where a single zero took part); amax/amin: g split evenly among the entries
+    equal to the result (x's entry counted even with include_self=False, as PyTorch); x's gradient
+    is zero where src was scattered with include_self=False.
+    """
+
+    name = "scatter_reduce"
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim=0, reduce="sum", include_self=True):
+        key = _ix._grid_key(index, dim)
+        box = tuple(slice(0, n) for n in index.shape)
+        out = _reduce(a, key, src[box], reduce, include_self)
+        ctx.save_for_backward(a, src, out)
+        ctx.attrs.update(key=key, box=box)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, src, out = ctx.saved
+        at = ctx.attrs
+        key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
+        xp = array_module(g)
+        s = src[box]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if reduce == "sum":
+                gself, gs = g, g[key]
+            elif reduce == "mean":
+                n = xp.full(a.shape, 1 if inc else 0, dtype=g.dtype)
+                xp.add.at(n, key, 1)
+                n[n == 0] = 1
+                gself, gs = g / n, g[key] / n[key]
+            elif reduce == "prod":
+                masked_self = xp.where(a == 0, 1, a)
+                gself = g * _reduce(masked_self, key, s, "prod", True) / masked_self
+                zero = s == 0
+                nzero = xp.zeros(a.shape, dtype=np.int64)
+                xp.add.at(nzero, key, zero.astype(np.int64))
+                single = zero & (nzero[key] == 1)
+                masked_src_result = _reduce(a, key, xp.where(single, 1, s), "prod", inc)
+                gs = xp.where(single, (g * masked_src_result)[key], (g * out)[key] / xp.where(zero, 1, s))
+            else:  # amax / amin
+                self_is = (a == out).astype(g.dtype)
+                src_is = s == out[key]
+                count = self_is.copy()
+                xp.add.at(count, key, src_is.astype(g.dtype))
+                share = g / count
+                gself, gs = self_is * share, src_is * share[key]
+        if not inc:
+            gself = gself.copy() if gself is g else gself
+            gself[key] = 0
+        gsrc = None
+        if ctx.needs_input_grad[2]:
+            gsrc = xp.zeros(src.shape, dtype=g.dtype)
+            gsrc[box] = gs
+        return gself, None, gsrc
+
+
+def scatter_reduce(
+    x: Tensor, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``x`` with ``src`` reduced into it at ``index`` along ``dim``: ``reduce`` one of 'sum',
+    'prod', 'mean', 'amax', 'amin' (out-of-place ``scatter_reduce_``).
+
+    Shape:
+        index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
+    """
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"scatter_reduce: expected reduce to be one of {REDUCTIONS}, got {reduce!r}")
+    src = _tensor(src, "scatter_reduce", "src")
+    idx, d = _ix._check_gather_index("scatter_reduce", x, dim, index)
+    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+        raise ShapeError(
+            f"scatter_reduce: expected index sizes <= src sizes, got index {idx.shape} and src {src.shape}"
+        )
+    _same_dtype("scatter_reduce", x, src, "src")
+    return ScatterReduce.apply(x, idx, src, dim=d, reduce=reduce, include_self=bool(include_self))

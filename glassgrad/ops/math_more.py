@@ -1,0 +1,358 @@
+"""More two-input elementwise math, as PyTorch has it: copysign, fmax/fmin, fmod, hypot,
+logaddexp/logaddexp2, xlogy and float_power; and, without a gradient, nextafter and the bit shifts.
+The one-input functions (asinh ..., sinc, frac, trunc, the special functions) are in
+``unary_more.py``.
+
+Dtypes follow PyTorch: integer inputs of copysign and xlogy are promoted to the default float
+dtype; hypot, logaddexp(2) and nextafter refuse integers, as PyTorch does; fmax/fmin and fmod keep
+integers (fmod by an integer 0 raises ``ZeroDivisionError``, as ``remainder``); float_power
+computes in float64. Where PyTorch takes only Tensors (hypot, fmax ...), a Python number is a
+``TypeError`` here too. Gradients are PyTorch's, also at its special points (each VJP below says
+what it gives there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module, quietly
+from glassgrad.errors import DTypeError
+from glassgrad.ops.conversion import cast
+from glassgrad.ops.elementwise import floating, operands
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "copysign", "fmax", "fmin", "fmod", "hypot", "logaddexp", "logaddexp2", "xlogy", "float_power",
+    "nextafter", "bitwise_left_shift", "bitwise_right_shift",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------ binary primitives
+class Copysign(Function):
+    """z = |a| with b's sign.   VJP: (g z / a, taken as 0 where a == 0; 0 for b), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = array_module(a).copysign(a, b)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved
+        xp = array_module(a)
+        ga = g * xp.where(a == 0, 0.0, quietly(xp.divide, out, xp.where(a == 0, 1.0, a))).astype(
+            g.dtype, copy=False
+        )
+        return ga, (xp.zeros_like(g) if ctx.needs_input_grad[1] else None)
+
+
+def _fmax_mask(a, b, xp):
+    return (a >= b) | xp.isnan(b)  # where the result is a: a tie goes to a, as PyTorch
+
+
+def _fmin_mask(a, b, xp):
+    return (a <= b) | xp.isnan(b)
+
+
+class Fmax(Function):
+    """z = max(a, b), ignoring a NaN operand.   VJP: g to a where a >= b or b is NaN, else to b
+    (a tie goes wholly to a, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).fmax(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        to_a = _fmax_mask(a, b, array_module(a))
+        return g * to_a, g * ~to_a
+
+
+class Fmin(Function):
+    """z = min(a, b), ignoring a NaN operand.   VJP: g to a where a <= b or b is NaN, else to b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).fmin(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        to_a = _fmin_mask(a, b, array_module(a))
+        return g * to_a, g * ~to_a
+
+
+class Fmod(Function):
+    """z = a - trunc(a / b) b, with a's sign (C's fmod).   VJP: (g, -g trunc(a / b)); -inf for b at b = 0."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        return quietly(array_module(a).fmod, a, b)  # fmod(x, 0) = nan, as PyTorch
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        gb = None
+        if ctx.needs_input_grad[1]:
+            xp = array_module(a)
+            gb = -g * quietly(xp.trunc, quietly(xp.divide, a, b))
+        return g, gb
+
+
+class Hypot(Function):
+    """z = sqrt(a^2 + b^2) without overflow.   VJP: (g a / z, g b / z); NaN at the origin, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = array_module(a).hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved
+        xp = array_module(a)
+        return quietly(xp.divide, g * a, out), quietly(xp.divide, g * b, out)
+
+
+class Logaddexp(Function):
+    """z = ln(e^a + e^b).   VJP: (g / (1 + e^(b-a)), g / (1 + e^(a-b))); NaN where a = b = +-inf."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return quietly(array_module(a).logaddexp, a, b)  # NaN in, NaN out, without a warning
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        xp = array_module(a)
+        return quietly(lambda: (g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b))))
+
+
+class Logaddexp2(Function):
+    """z = log2(2^a + 2^b).   VJP: (g / (1 + 2^(b-a)), g / (1 + 2^(a-b)))."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return quietly(array_module(a).logaddexp2, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        xp = array_module(a)
+        return quietly(lambda: (g / (1 + xp.exp2(b - a)), g / (1 + xp.exp2(a - b))))
+
+
+def _xlogy(xp, a, b):
+    """a ln b, 0 where a == 0 unless b is NaN (PyTorch's xlogy)."""
+    return xp.where(xp.isnan(b), xp.nan, xp.where(a == 0, 0.0, a * xp.log(b)))
+
+
+class Xlogy(Function):
+    """z = a ln b, 0 where a == 0 (NaN if b is).   VJP: (xlogy(g, b), taken as 0 where a == 0 and
+    b <= 0; g a / b), as PyTorch: so NaN for b at a = b = 0."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        xp = array_module(a)
+        return quietly(_xlogy, xp, a, b).astype(xp.result_type(a, b), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        xp = array_module(a)
+        need = ctx.needs_input_grad
+        ga = gb = None
+        if need[0]:
+            ga = xp.where((a == 0) & (b <= 0), 0.0, quietly(_xlogy, xp, g, b)).astype(g.dtype, copy=False)
+        if need[1]:
+            gb = quietly(xp.divide, g * a, b)
+        return ga, gb
+
+
+class FloatPower(Function):
+    """z = a ** b in float64.   VJP: (g b a^(b-1), 0 where b == 0; g z ln a, 0 where a == 0 and b >= 0),
+    as PyTorch's pow (so +-inf for b at a = 0, b < 0); without NumPy's warnings."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = quietly(array_module(a).power, a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved
+        xp = array_module(a)
+        need = ctx.needs_input_grad
+        ga = quietly(lambda: xp.where(b == 0, 0.0, g * b * a ** (b - 1))) if need[0] else None
+        gb = quietly(lambda: g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))) if need[1] else None
+        return ga, gb
+
+
+# ------------------------------------------------------------------ operand checks
+def _tensor_only(name: str, **args: Any) -> None:
+    """PyTorch takes only Tensors for these arguments (a Python number is its TypeError too)."""
+    for arg, x in args.items():
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: expected a Tensor for {arg}, got {type(x).__name__}")
+
+
+def _dtype_of(x: Any) -> Any:
+    return x.dtype if isinstance(x, Tensor) else type(x).__name__
+
+
+def _float_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
+    """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter refuse integers)."""
+    a, b = operands(a, b)
+    for x in (a, b):
+        if isinstance(x, Tensor) and x._data.dtype.kind != "f":
+            raise DTypeError(
+                f"{name}: expected floating point tensors, got {_dtype_of(a)} and {_dtype_of(b)}"
+            )
+    return a, b
+
+
+def _promoted_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Operands promoted to a float dtype (integers to the default float); a Python number becomes
+    a 0-d array of the tensor's dtype, so NumPy cannot widen the result."""
+    a, b = operands(a, b)
+    a = floating(a) if isinstance(a, Tensor) else a
+    b = floating(b) if isinstance(b, Tensor) else b
+    if not isinstance(a, Tensor):
+        a = Tensor(np.asarray(a, dtype=b._data.dtype), _wrap=True)
+    if not isinstance(b, Tensor):
+        b = Tensor(np.asarray(b, dtype=a._data.dtype), _wrap=True)
+    return a, b
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
+    """|input| with the sign of ``other`` (a tensor or a number), elementwise; always floating."""
+    _tensor_only("copysign", input=input)
+    return Copysign.apply(*_promoted_operands(input, other))
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Elementwise maximum that ignores NaN (NaN only where both are); integers stay integers."""
+    _tensor_only("fmax", input=input, other=other)
+    return Fmax.apply(*operands(input, other))
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Elementwise minimum that ignores NaN (NaN only where both are); integers stay integers."""
+    _tensor_only("fmin", input=input, other=other)
+    return Fmin.apply(*operands(input, other))
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+    """C's remainder, with the dividend's sign (``remainder`` takes the divisor's). An integer
+    divisor holding 0 raises ``ZeroDivisionError``; a float one gives NaN."""
+    _tensor_only("fmod", input=input)
+    a, b = operands(input, other)
+    if a._data.dtype.kind == "f":
+        return Fmod.apply(a, b)
+    y = b._data if isinstance(b, Tensor) else b
+    if a._data.dtype.kind == "b" or (isinstance(b, Tensor) and y.dtype.kind == "b"):
+        raise DTypeError(
+            f"fmod: expected integer or floating point operands, got {_dtype_of(a)} and {_dtype_of(b)}"
+        )
+    xp = array_module(a._data)
+    if bool(xp.any(xp.asarray(y) == 0)):
+        raise ZeroDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
+    return Tensor(xp.asarray(xp.fmod(a._data, y)), _wrap=True)
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """sqrt(input^2 + other^2), elementwise, without overflow; floating tensors only."""
+    _tensor_only("hypot", input=input, other=other)
+    return Hypot.apply(*_float_operands("hypot", input, other))
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """ln(e^input + e^other), elementwise, without overflow; floating tensors only."""
+    _tensor_only("logaddexp", input=input, other=other)
+    return Logaddexp.apply(*_float_operands("logaddexp", input, other))
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """log2(2^input + 2^other), elementwise; floating tensors only."""
+    _tensor_only("logaddexp2", input=input, other=other)
+    return Logaddexp2.apply(*_float_operands("logaddexp2", input, other))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input * ln(other), 0 where input == 0 (NaN where other is NaN); either may be a number."""
+    return Xlogy.apply(*_promoted_operands(input, other))
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
+    """input ** exponent computed in float64 (the result is float64 whatever the inputs)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(
+            f"float_power: expected a Tensor for input or exponent, got {type(input).__name__} "
+            f"and {type(exponent).__name__}"
+        )
+    a, b = _double(input), _double(exponent)
+    if not isinstance(a, Tensor):
+        a = Tensor(np.asarray(a), _wrap=True)
+    if not isinstance(b, Tensor):
+        b = Tensor(np.asarray(b), _wrap=True)
+    return FloatPower.apply(a, b)
+
+
+def _double(x: Any) -> Any:
+    if not isinstance(x, Tensor):
+        return float(x)
+    if x._data.dtype == np.float64:
+        return x
+    return cast(x, np.float64) if x.requires_grad else Tensor(x._data.astype(np.float64), _wrap=True)
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The next float after input toward other, elementwise; floating tensors only, no gradient."""
+    _tensor_only("nextafter", input=input, other=other)
+    a, b = _float_operands("nextafter", input, other)
+    return Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
+
+
+def _shift(name: str, left: bool):
+    def op(input: Any, other: Any) -> Tensor:  # noqa: A002
+        a, b = operands(input, other)
+        for t in (a, b):
+            kind = t._data.dtype.kind if isinstance(t, Tensor) else "f" if isinstance(t, float) else "i"
+            if kind not in "iu":
+                raise DTypeError(f"{name}: expected integer operands, got {_dtype_of(a)} and {_dtype_of(b)}")
+        x = a._data if isinstance(a, Tensor) else int(a)
+        s = b._data if isinstance(b, Tensor) else int(b)
+        xp = array_module(x, s)
+        bits = 8 * xp.result_type(x, s).itemsize
+        # PyTorch: a shift by a negative count or by the width or more gives 0 (left) or the sign (right)
+        fill = 0 if left else xp.where(xp.asarray(x) < 0, -1, 0)
+        shift = xp.left_shift if left else xp.right_shift
+        if isinstance(b, Tensor):
+            out = xp.where((s < 0) | (s >= bits), fill, shift(x, xp.clip(s, 0, bits - 1).astype(s.dtype)))
+        elif 0 <= s < bits:
+            out = shift(x, s)
+        else:
+            out = xp.broadcast_to(fill, xp.shape(x))
+        return Tensor(xp.asarray(out, dtype=xp.result_type(x, s)).copy(), _wrap=True)
+
+    op.__name__ = name
+    op.__doc__ = f"``{'<<' if left else '>>'}`` of integer tensors (or numbers), elementwise; no gradient."
+    return op
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", left=True)
+bitwise_right_shift = _shift("bitwise_right_shift", left=False)

@@ -1,0 +1,251 @@
+# ruff: noqa: A002 - PyTorch's parameter names (input) are the API
+"""More of PyTorch's products: ``tensordot``, ``kron``, ``inner``, ``vdot``, ``addbmm``, ``addr``
+(compositions of einsum, matmul and broadcasting products), ``dist`` (a norm of the difference)
+and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.autograd.shapes import broadcast_shape
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import matmul as _mm
+from glassgrad.ops import statistics
+from glassgrad.ops.composite import _dims, _term, with_out
+from glassgrad.tensor import Tensor
+
+__all__ = ["tensordot", "kron", "inner", "vdot", "addbmm", "addr", "cdist", "dist"]
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _same(op: str, a: Tensor, b: Tensor) -> None:
+    if a._data.dtype != b._data.dtype:
+        raise DTypeError(f"{op}: expected both inputs of one dtype, got {a.dtype} and {b.dtype}")
+
+
+def _dim_list(dims: Any) -> list[int]:
+    if isinstance(dims, Tensor):
+        dims = dims._data.tolist()
+    return [dims] if isinstance(dims, int) else [operator.index(d) for d in dims]
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
+    """Contract ``a``'s dims ``dims[0]`` with ``b``'s ``dims[1]`` (or a's last ``dims`` with b's first).
+
+    Shape:
+        the result has a's free dims, then b's free dims.
+    """
+    _same("tensordot", a, b)
+    if isinstance(dims, Tensor) and dims.ndim == 0:
+        dims = int(dims.item())
+    if isinstance(dims, int | np.integer):
+        k = int(dims)
+        if k < 0 or k > a.ndim or k > b.ndim:
+            raise ShapeError(
+                f"tensordot: expected 0 <= dims <= both ranks, got {k} for {a.shape} and {b.shape}"
+            )
+        da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
+    else:
+        try:
+            da, db = (_dim_list(d) for d in dims)
+        except (TypeError, ValueError):
+            raise ShapeError(
+                f"tensordot: expected dims as an int or a pair of dim lists, got {dims!r}"
+            ) from None
+        if len(da) != len(db):
+            raise ShapeError(f"tensordot: expected as many dims of a as of b, got {da} and {db}")
+        from glassgrad.ops.indexing import normalize_dim
+
+        da = [normalize_dim(d, a.ndim, "tensordot", a.shape) for d in da]
+        db = [normalize_dim(d, b.ndim, "tensordot", b.shape) for d in db]
+    if len(set(da)) != len(da) or len(set(db)) != len(db):
+        raise ShapeError(f"tensordot: expected distinct dims, got {da} and {db}")
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(
+                f"tensordot: contracted dims must match, got a.shape[{i}] = {a.shape[i]} and "
+                f"b.shape[{j}] = {b.shape[j]} ({a.shape} and {b.shape})"
+            )
+    if a.ndim + b.ndim - len(da) > len(_LETTERS):
+        raise ShapeError(f"tensordot: too many dims ({a.shape} and {b.shape})")
+    sa = list(_LETTERS[: a.ndim])
+    sb = list(_LETTERS[a.ndim : a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    free = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb) if k not in db]
+    return with_out(_mm.einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(free)}", a, b), out, "tensordot")
+
+
+def kron(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Kronecker product: block (i, j, ...) of the result is ``input[i, j, ...] * other``.
+
+    Shape:
+        ``(a_0, .., a_n), (b_0, .., b_n) -> (a_0 b_0, .., a_n b_n)`` (the shorter padded with 1s).
+    """
+    nd = max(input.ndim, other.ndim)
+    sa = (1,) * (nd - input.ndim) + tuple(input.shape)
+    sb = (1,) * (nd - other.ndim) + tuple(other.shape)
+    a = input.reshape([v for s in sa for v in (s, 1)])  # (a0, 1, a1, 1, ...)
+    b = other.reshape([v for s in sb for v in (1, s)])  # (1, b0, 1, b1, ...)
+    return with_out((a * b).reshape([x * y for x, y in zip(sa, sb)]), out, "kron")
+
+
+def inner(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Sum of products over the last dims (a product when either is 0-d).
+
+    Shape:
+        ``(*A, k), (*B, k) -> (*A, *B)``.
+    """
+    if input.ndim == 0 or other.ndim == 0:
+        return with_out(input * other, out, "inner")
+    _same("inner", input, other)
+    if input.shape[-1] != other.shape[-1]:
+        raise ShapeError(f"inner: expected equal last dims, got {input.shape} and {other.shape}")
+    return with_out(tensordot(input, other, ([-1], [-1])), out, "inner")
+
+
+def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Dot product of two 1-D tensors (real: no conjugation)."""
+    _dims("vdot", input, 1, "input")
+    _dims("vdot", other, 1, "other")
+    _same("vdot", input, other)
+    if input.shape[0] != other.shape[0]:
+        raise ShapeError(f"vdot: expected vectors of one length, got {input.shape} and {other.shape}")
+    return with_out(_mm.matmul(input, other), out, "vdot")
+
+
+def addbmm(
+    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    """beta * input + alpha * sum_b (batch1[b] @ batch2[b]).
+
+    Shape:
+        batch1 ``(b, n, k)``, batch2 ``(b, k, m)``, input broadcastable to ``(n, m)`` -> ``(n, m)``.
+    """
+    _dims("addbmm", batch1, 3, "batch1")
+    _dims("addbmm", batch2, 3, "batch2")
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise ShapeError(f"addbmm: expected (b, n, k) and (b, k, m), got {batch1.shape} and {batch2.shape}")
+    _same("addbmm", batch1, batch2)
+    n, m = batch1.shape[1], batch2.shape[2]
+    broadcast_shape(input.shape, (n, m), op="addbmm")
+    prod = _mm.einsum("bnk,bkm->nm", batch1, batch2)
+    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addbmm")
+
+
+def addr(
+    input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2).
+
+    Shape:
+        vec1 ``(n,)``, vec2 ``(m,)``, input broadcastable to ``(n, m)`` -> ``(n, m)``.
+    """
+    _dims("addr", vec1, 1, "vec1")
+    _dims("addr", vec2, 1, "vec2")
+    n, m = vec1.shape[0], vec2.shape[0]
+    broadcast_shape(input.shape, (n, m), op="addr")
+    prod = _mm.outer(vec1, vec2)
+    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addr")
+
+
+def _bcast(t: Tensor, shape: tuple) -> Tensor:
+    return t if tuple(t.shape) == shape else t.expand(*shape)
+
+
+# ------------------------------------------------------------------ distances
+class Cdist(Function):
+    """z[.., i, j] = ||x1[.., i, :] - x2[.., j, :]||_p (p >= 0; p = 0 counts non-zeros, inf is the max).
+
+    VJP (PyTorch's ``_cdist_backward``), with d = x1_i - x2_j and z its norm, per pair:
+    p = 1: sign(d); p = 2: d / z; p = inf: sign(d) where |d| = z (every tie in full);
+    other p: sign(d) |d|^(p-1) / z^(p-1); all 0 where z = 0, and where d = 0 for p < 1; p = 0: 0.
+    x1 gets the sum over j, x2 minus the sum over i.
+    """
+
+    name = "cdist"
+
+    @staticmethod
+    def forward(ctx, x1, x2, p=2.0):
+        xp = array_module(x1)
+        d = x1[..., :, None, :] - x2[..., None, :, :]  # (B, P, R, M)
+        ad = xp.abs(d)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if p == 0:
+                out = (d != 0).sum(-1).astype(x1.dtype)
+            elif p == 1:
+                out = ad.sum(-1)
+            elif p == 2:
+                out = xp.sqrt((d * d).sum(-1))
+            elif p == math.inf:
+                out = ad.max(-1) if d.shape[-1] else xp.zeros(d.shape[:-1], dtype=x1.dtype)
+            else:
+                out = (ad**p).sum(-1) ** (1.0 / p)
+        ctx.save_for_backward(x1, x2, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x1, x2, z = ctx.saved
+        p = ctx.attrs["p"]
+        xp = array_module(g)
+        d = x1[..., :, None, :] - x2[..., None, :, :]
+        zz, gg = z[..., None], g[..., None]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if p == 0:
+                per = xp.zeros_like(d)
+            elif p == 1:
+                per = xp.sign(d) * gg
+            elif p == 2:
+                per = d * gg / zz
+            elif p == math.inf:
+                per = xp.sign(d) * (xp.abs(d) == zz) * gg
+            else:
+                per = xp.sign(d) * xp.abs(d) ** (p - 1) * gg / zz ** (p - 1)
+                if p < 1:
+                    per = xp.where(d == 0, 0, per)
+        per = xp.where(zz == 0, 0, per)
+        g1 = per.sum(-2) if ctx.needs_input_grad[0] else None  # (B, P, M)
+        g2 = -per.sum(-3) if ctx.needs_input_grad[1] else None  # (B, R, M)
+        return g1, g2
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> Tensor:
+    """Pairwise p-norm distances between the rows of ``x1`` and of ``x2`` (batch dims broadcast).
+
+    Computed exactly from the differences whatever ``compute_mode`` says (PyTorch's matrix-product
+    shortcut for p = 2 differs from it only by rounding).
+
+    Shape:
+        ``(*B, P, M), (*B, R, M) -> (*B, P, R)``.
+    """
+    for name, t in (("x1", x1), ("x2", x2)):
+        if t.ndim < 2:
+            raise ShapeError(f"cdist: expected {name} with at least 2 dims, got shape {t.shape}")
+        if t._data.dtype.kind != "f":
+            raise DTypeError(f"cdist: expected floating point inputs, got {name} of dtype {t.dtype}")
+    _same("cdist", x1, x2)
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: expected x1 and x2 with the same last dim, got {x1.shape} and {x2.shape}")
+    if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
+        raise ValueError(f"cdist: expected p to be a non-negative number, got {p!r}")
+    if compute_mode not in (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):  # fmt: skip
+        raise ValueError(f"cdist: unknown compute_mode {compute_mode!r}")
+    batch = broadcast_shape(x1.shape[:-2], x2.shape[:-2], op="cdist")
+    a = x1 if tuple(x1.shape[:-2]) == tuple(batch) else x1.expand(*batch, *x1.shape[-2:])
+    b = x2 if tuple(x2.shape[:-2]) == tuple(batch) else x2.expand(*batch, *x2.shape[-2:])
+    return Cdist.apply(a, b, p=float(p))
+
+
+def dist(input: Tensor, other: Any, p: Any = 2) -> Tensor:
+    """The p-norm of ``input - other`` (broadcast), a 0-d tensor."""
+    return statistics.norm(input - other, p)

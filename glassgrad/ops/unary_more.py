@@ -1,0 +1,332 @@
+"""More one-input elementwise math, as PyTorch has it: the inverse hyperbolic functions, sinc,
+deg2rad/rad2deg and frac; the special functions erfc, erfinv, lgamma, digamma, polygamma and i0
+(its gradient is I1); and, without a gradient (like floor and sign; PyTorch records a zero one),
+signbit, trunc/fix and sgn. Integer inputs are promoted to the default float dtype, as in
+``unary.py``, except for frac (floating only, as PyTorch) and trunc/sgn/signbit (kept).
+
+The special functions are evaluated on float64 arrays by ``special_series.py`` (vectorised NumPy;
+SciPy is not a dependency) and rounded to the input's dtype: float32 results are the float64 values
+rounded, so they can differ from PyTorch's float32 kernels by an ulp or so. Poles and infinities give
+PyTorch's values: lgamma is +inf at 0 and the negative integers, digamma is -inf at 0, +inf at -0
+and NaN at the negative integers, erfinv is +-inf at +-1 and NaN beyond; i0 overflows to inf where
+PyTorch's e^x does (|x| above about 709.78 in float64, 88.72 in float32).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module, quietly
+from glassgrad.errors import DTypeError
+from glassgrad.ops import compare, elementwise
+from glassgrad.ops.elementwise import floating
+from glassgrad.ops.special_series import (
+    digamma_array,
+    erfc_array,
+    erfinv_array,
+    i0_array,
+    i1_array,
+    lgamma_array,
+    polygamma_array,
+)
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "asinh", "acosh", "atanh", "sinc", "deg2rad", "rad2deg", "frac", "signbit", "trunc", "fix", "sgn",
+    "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
+]  # fmt: skip
+
+_PI = math.pi
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+
+
+def _in_float64(fn, a, *args):
+    """fn on a's values in float64, rounded back to a's dtype, without NumPy's warnings."""
+
+    def run():
+        out = fn(a.astype(np.float64, copy=False), *args)
+        return array_module(a).asarray(out).astype(a.dtype, copy=False)
+
+    return quietly(run)
+
+
+def _overflow_like_pytorch(out, a):
+    """inf where PyTorch's e^|a| overflows in a's dtype (its i0/i1 multiply by e^|a|)."""
+    xp = array_module(a)
+    if a.dtype.itemsize < 4:
+        return out  # float16 rounds an overflowing float64 value to inf by itself
+    limit = math.log(float(np.finfo(a.dtype).max))
+    over = (xp.abs(a) > limit) & xp.isfinite(a)  # I0(+-inf) stays NaN (inf / inf), as PyTorch
+    return xp.where(over, xp.copysign(xp.inf, out), out).astype(a.dtype, copy=False)
+
+
+# ------------------------------------------------------------------ elementary primitives
+class Asinh(Function):
+    """z = asinh a.   VJP: g / sqrt(a^2 + 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).arcsinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        xp = array_module(a)
+        return quietly(lambda: g / xp.sqrt(a * a + 1))
+
+
+class Acosh(Function):
+    """z = acosh a (NaN below 1).   VJP: g / sqrt(a^2 - 1): inf at 1, NaN below."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return quietly(array_module(a).arccosh, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        xp = array_module(a)
+        return quietly(lambda: g / xp.sqrt(a * a - 1))
+
+
+class Atanh(Function):
+    """z = atanh a (+-inf at +-1, NaN beyond).   VJP: g / (1 - a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return quietly(array_module(a).arctanh, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return quietly(lambda: g / (1 - a * a))
+
+
+class Sinc(Function):
+    """z = sin(pi a) / (pi a), 1 at 0.   VJP: g (pi a cos(pi a) - sin(pi a)) / (pi a^2), 0 where pi a^2 is 0
+    (as PyTorch, also where it underflows)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        xp = array_module(a)
+        y = _PI * a
+        return xp.where(a == 0, 1.0, quietly(lambda: xp.sin(y) / y)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        xp = array_module(a)
+        y = _PI * a
+        y2 = y * a
+        d = quietly(lambda: (y * xp.cos(y) - xp.sin(y)) / y2)
+        return g * xp.where(y2 == 0, 0.0, d).astype(g.dtype, copy=False)  # also where pi a^2 underflows
+
+
+class Frac(Function):
+    """z = a - trunc(a), with a's sign.   VJP: g."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return quietly(lambda: a - array_module(a).trunc(a))  # inf - inf = nan, as PyTorch
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+# ------------------------------------------------------------------ special functions
+class Erfc(Function):
+    """z = 1 - erf a, accurate for large a.   VJP: -g 2/sqrt(pi) e^(-a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _in_float64(erfc_array, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * _in_float64(lambda x: -_TWO_OVER_SQRT_PI * np.exp(-x * x), a)
+
+
+class Erfinv(Function):
+    """z = erf^-1(a) on [-1, 1].   VJP: g sqrt(pi)/2 e^(z^2) (inf at +-1, NaN beyond)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _in_float64(erfinv_array, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * _in_float64(lambda z: _SQRT_PI_OVER_TWO * np.exp(z * z), out)
+
+
+class Lgamma(Function):
+    """z = ln |Gamma(a)|.   VJP: g digamma(a)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _in_float64(lgamma_array, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * _in_float64(digamma_array, a)
+
+
+class Digamma(Function):
+    """z = psi(a) = d/da ln Gamma(a).   VJP: g polygamma(1, a)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _in_float64(digamma_array, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * _in_float64(lambda x: polygamma_array(1, x), a)
+
+
+class Polygamma(Function):
+    """z = psi^(n)(a), the n-th derivative of digamma (attribute n >= 0).   VJP: g psi^(n+1)(a)."""
+
+    @staticmethod
+    def forward(ctx, a, n):
+        ctx.save_for_backward(a)
+        return _in_float64(lambda x: polygamma_array(n, x), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        n = ctx.attrs["n"]
+        return g * _in_float64(lambda x: polygamma_array(n + 1, x), a)
+
+
+class I0(Function):
+    """z = I0(a), the modified Bessel function of the first kind, order 0.   VJP: g I1(a)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _overflow_like_pytorch(_in_float64(i0_array, a), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * _overflow_like_pytorch(_in_float64(i1_array, a), a)
+
+
+# ------------------------------------------------------------------ tensor-level functions
+def _floating_input(name: str, a: Tensor) -> Tensor:
+    if a._data.dtype.kind != "f":
+        raise DTypeError(f"{name}: expected a floating point tensor, got {a.dtype}")
+    return a
+
+
+def asinh(input: Tensor) -> Tensor:  # noqa: A002
+    """The inverse hyperbolic sine."""
+    return Asinh.apply(floating(input))
+
+
+def acosh(input: Tensor) -> Tensor:  # noqa: A002
+    """The inverse hyperbolic cosine (NaN below 1)."""
+    return Acosh.apply(floating(input))
+
+
+def atanh(input: Tensor) -> Tensor:  # noqa: A002
+    """The inverse hyperbolic tangent (+-inf at +-1, NaN beyond)."""
+    return Atanh.apply(floating(input))
+
+
+def sinc(input: Tensor) -> Tensor:  # noqa: A002
+    """The normalised sinc, sin(pi x) / (pi x), 1 at 0."""
+    return Sinc.apply(floating(input))
+
+
+def deg2rad(input: Tensor) -> Tensor:  # noqa: A002
+    """Degrees to radians: input * pi / 180."""
+    return elementwise.mul(floating(input), _PI / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:  # noqa: A002
+    """Radians to degrees: input * 180 / pi."""
+    return elementwise.mul(floating(input), 180 / _PI)
+
+
+def frac(input: Tensor) -> Tensor:  # noqa: A002
+    """The fractional part, input - trunc(input) (floating tensors only, as PyTorch)."""
+    return Frac.apply(_floating_input("frac", input))
+
+
+def signbit(input: Tensor) -> Tensor:  # noqa: A002
+    """True where the sign bit is set (-0.0 and negative NaN included); a bool tensor, no gradient."""
+    x = input._data
+    xp = array_module(x)
+    if x.dtype.kind == "b":
+        return Tensor(xp.zeros(x.shape, bool), _wrap=True)
+    return Tensor(xp.asarray(xp.signbit(x)), _wrap=True)
+
+
+def trunc(input: Tensor) -> Tensor:  # noqa: A002
+    """Rounded toward zero; integers are returned as they are (copied); no gradient, as ``floor``."""
+    x = input._data
+    if x.dtype.kind == "b":
+        raise DTypeError("trunc: expected a numeric tensor, got bool")
+    return Tensor(array_module(x).trunc(x) if x.dtype.kind == "f" else x.copy(), _wrap=True)
+
+
+fix = trunc
+
+
+def sgn(input: Tensor) -> Tensor:  # noqa: A002
+    """The sign (``sign`` for real tensors); no gradient."""
+    return compare.sign(input)
+
+
+def erfc(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
+    """The complementary error function 1 - erf(x), without cancellation for large x."""
+    return Erfc.apply(floating(input))
+
+
+def erfinv(input: Tensor) -> Tensor:  # noqa: A002
+    """The inverse error function: erfinv(erf(x)) = x; +-inf at +-1, NaN outside [-1, 1]."""
+    return Erfinv.apply(floating(input))
+
+
+def lgamma(input: Tensor) -> Tensor:  # noqa: A002
+    """ln |Gamma(x)|; +inf at the poles (0 and the negative integers)."""
+    return Lgamma.apply(floating(input))
+
+
+def digamma(input: Tensor) -> Tensor:  # noqa: A002
+    """psi(x), the derivative of lgamma; -inf at 0, NaN at the negative integers."""
+    return Digamma.apply(floating(input))
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
+    """psi^(n)(x), the n-th derivative of digamma (n = 0 is digamma itself)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma: expected an int n, got {type(n).__name__}")
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"polygamma: expected n >= 0, got {n}")
+    return Polygamma.apply(floating(input), n=n)
+
+
+def i0(input: Tensor) -> Tensor:  # noqa: A002
+    """I0(x), the zeroth-order modified Bessel function of the first kind."""
+    return I0.apply(floating(input))

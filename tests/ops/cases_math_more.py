@@ -1,0 +1,78 @@
+"""Gradcheck cases for ops/math_more.py and ops/unary_more.py, each on a domain away from its
+poles, kinks and jumps (fmod and frac jump where a/b or x is an integer: random draws miss them)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from glassgrad.ops import math_more as mm
+from glassgrad.ops import unary_more as um
+from tests.ops.harness import broadcast_pair, case, shapes, values
+
+
+def _unary(fn, low=-2.0, high=2.0, away=0.0):
+    def strategy(draw):
+        return fn, (values(draw, draw(shapes()), low, high, away),)
+
+    return strategy
+
+
+def _binary(fn, a=(-2.0, 2.0), b=(-2.0, 2.0), away_a=0.0, away_b=0.0):
+    def strategy(draw):
+        sa, sb = draw(broadcast_pair())
+        return fn, (values(draw, sa, *a, away=away_a), values(draw, sb, *b, away=away_b))
+
+    return strategy
+
+
+case("copysign")(_binary(mm.copysign, away_a=0.1, away_b=0.1))
+case("fmax")(_binary(mm.fmax, b=(-1.9, 2.1)))  # no ties, where the gradient is one-sided
+case("fmin")(_binary(mm.fmin, b=(-1.9, 2.1)))
+case("fmod")(_binary(mm.fmod, b=(-1.5, 1.5), away_b=0.5))
+case("hypot")(_binary(mm.hypot, away_a=0.2))
+case("logaddexp")(_binary(mm.logaddexp, (-5.0, 5.0), (-5.0, 5.0)))
+case("logaddexp2")(_binary(mm.logaddexp2, (-5.0, 5.0), (-5.0, 5.0)))
+case("xlogy")(_binary(mm.xlogy, b=(0.3, 3.0)))
+case("asinh")(_unary(um.asinh, -3.0, 3.0))
+case("acosh")(_unary(um.acosh, 1.2, 4.0))
+case("atanh")(_unary(um.atanh, -0.9, 0.9))
+case("sinc")(_unary(um.sinc, -3.0, 3.0))
+case("frac")(_unary(um.frac, -3.0, 3.0))
+case("erfc")(_unary(um.erfc, -3.0, 3.0))
+case("erfinv")(_unary(um.erfinv, -0.95, 0.95))
+case("lgamma")(_unary(um.lgamma, 0.2, 6.0))
+case("lgamma")(_unary(um.lgamma, -2.9, -2.1))  # between poles, where Gamma < 0
+case("digamma")(_unary(um.digamma, 0.2, 12.0))
+case("digamma")(_unary(um.digamma, -0.9, -0.1))
+case("i0")(_unary(um.i0, -4.0, 4.0))
+
+
+@case("polygamma")
+def _polygamma(draw):
+    n = draw(st.integers(0, 4))
+    return (lambda x: um.polygamma(n, x)), (values(draw, draw(shapes()), 0.3, 6.0),)
+
+
+@case("copysign")
+def _copysign_scalar(draw):
+    s = draw(st.sampled_from([-1.0, 2.0, -0.0]))
+    return (lambda a: mm.copysign(a, s)), (values(draw, draw(shapes()), -2.0, 2.0, away=0.1),)
+
+
+@case("xlogy")
+def _xlogy_scalar_first(draw):
+    return (lambda b: mm.xlogy(1.5, b)), (values(draw, draw(shapes()), 0.3, 3.0),)
+
+
+@case("floatpower")
+def _float_power(draw):
+    sa, sb = draw(broadcast_pair())
+    return mm.float_power, (values(draw, sa, 0.5, 2.0), values(draw, sb, -2.0, 2.0))
+
+
+@case("floatpower")
+def _float_power_numbers(draw):
+    c = draw(st.sampled_from([0.0, 0.5, 2.0, -1.5]))
+    return (lambda a: mm.float_power(a, c) + mm.float_power(1.5, a)), (
+        values(draw, draw(shapes()), 0.5, 2.0),
+    )

@@ -57,16 +57,9 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:  # NumPy ints too
-                raise ValueError(f"Embedding: expected {key} to be a non-negative int, got {v!r}")
-        num_embeddings, embedding_dim = int(num_embeddings), int(embedding_dim)
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"Embedding: expected padding_idx in [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
-                )
-            padding_idx = padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+        num_embeddings, embedding_dim, padding_idx = _table_sizes(
+            "Embedding", num_embeddings, embedding_dim, padding_idx
+        )
         if scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are not supported")
         self.num_embeddings = num_embeddings
@@ -76,17 +69,11 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
+        self.weight = _table(
+            "Embedding", num_embeddings, embedding_dim, _weight, dtype, requires_grad=not _freeze
+        )
         if _weight is None:
-            dt = dtype if dtype is not None else dtypes.get_default_dtype()
-            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt), requires_grad=not _freeze)
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ShapeError(
-                    f"Embedding: expected _weight of shape {(num_embeddings, embedding_dim)}, "
-                    f"got {tuple(_weight.shape)}"
-                )
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -128,9 +115,55 @@ class Embedding(Module):
         Shape:
             embeddings ``(num_embeddings, embedding_dim)``.
         """
-        if embeddings.ndim != 2:
-            raise ShapeError(
-                f"Embedding.from_pretrained: expected a 2-D tensor, got shape {tuple(embeddings.shape)}"
-            )
-        rows, cols = embeddings.shape
+        rows, cols = _pretrained_shape("Embedding", embeddings)
         return cls(rows, cols, padding_idx, max_norm, norm_type, _weight=embeddings, _freeze=freeze)
+
+
+# What Embedding and EmbeddingBag share: the checks on the table's sizes, its padding row and an
+# initial weight; each names the class in its errors.
+def _table_sizes(
+    owner: str, num_embeddings: Any, embedding_dim: Any, padding_idx: Any
+) -> tuple[int, int, Any]:
+    """``(num_embeddings, embedding_dim, padding_idx)`` checked: the sizes as ints, padding_idx
+    counted from the front (None stays None)."""
+    for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:  # NumPy ints too
+            raise ValueError(f"{owner}: expected {key} to be a non-negative int, got {v!r}")
+    num_embeddings, embedding_dim = int(num_embeddings), int(embedding_dim)
+    if padding_idx is not None:
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(
+                f"{owner}: expected padding_idx in [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
+            )
+        padding_idx = padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+    return num_embeddings, embedding_dim, padding_idx
+
+
+def _table(
+    owner: str,
+    num_embeddings: int,
+    embedding_dim: int,
+    _weight: Tensor | None,
+    dtype: Any,
+    requires_grad: bool,
+) -> Parameter:
+    """The table as a Parameter: ``_weight`` itself (shared; its shape checked), else a new
+    uninitialised one of ``dtype`` (the default dtype when None) that the caller then initialises."""
+    if _weight is None:
+        dt = dtype if dtype is not None else dtypes.get_default_dtype()
+        return Parameter(empty(num_embeddings, embedding_dim, dtype=dt), requires_grad=requires_grad)
+    if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+        raise ShapeError(
+            f"{owner}: expected _weight of shape {(num_embeddings, embedding_dim)}, got {tuple(_weight.shape)}"
+        )
+    return Parameter(_weight, requires_grad=requires_grad)
+
+
+def _pretrained_shape(owner: str, embeddings: Tensor) -> tuple[int, int]:
+    """``from_pretrained``'s table size, from a 2-D ``embeddings``."""
+    if embeddings.ndim != 2:
+        raise ShapeError(
+            f"{owner}.from_pretrained: expected a 2-D tensor, got shape {tuple(embeddings.shape)}"
+        )
+    rows, cols = embeddings.shape
+    return rows, cols

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import glassgrad.nn.functional as F
-from glassgrad import dtypes
-from glassgrad.errors import ShapeError
-from glassgrad.factories import empty
 from glassgrad.nn import init
-from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.embedding import _pretrained_shape, _table, _table_sizes
+from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
 
 __all__ = ["EmbeddingBag"]
@@ -58,16 +55,9 @@ class EmbeddingBag(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"EmbeddingBag: expected {key} to be a non-negative int, got {v!r}")
-        num_embeddings, embedding_dim = int(num_embeddings), int(embedding_dim)
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"EmbeddingBag: expected padding_idx in [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
-                )
-            padding_idx = padding_idx % num_embeddings
+        num_embeddings, embedding_dim, padding_idx = _table_sizes(
+            "EmbeddingBag", num_embeddings, embedding_dim, padding_idx
+        )
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
         if scale_grad_by_freq or sparse:
@@ -78,17 +68,11 @@ class EmbeddingBag(Module):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         self.mode, self.include_last_offset, self.padding_idx = mode, include_last_offset, padding_idx
+        self.weight = _table(
+            "EmbeddingBag", num_embeddings, embedding_dim, _weight, dtype, requires_grad=True
+        )
         if _weight is None:
-            dt = dtype if dtype is not None else dtypes.get_default_dtype()
-            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt))
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ShapeError(
-                    f"EmbeddingBag: expected _weight of shape {(num_embeddings, embedding_dim)}, "
-                    f"got {tuple(_weight.shape)}"
-                )
-            self.weight = Parameter(_weight)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -144,11 +128,7 @@ class EmbeddingBag(Module):
         Shape:
             embeddings ``(num_embeddings, embedding_dim)``.
         """
-        if embeddings.ndim != 2:
-            raise ShapeError(
-                f"EmbeddingBag.from_pretrained: expected a 2-D tensor, got shape {tuple(embeddings.shape)}"
-            )
-        rows, cols = embeddings.shape
+        rows, cols = _pretrained_shape("EmbeddingBag", embeddings)
         bag = cls(
             rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
             include_last_offset, padding_idx,

@@ -11,10 +11,9 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad.nn.conv import _Conv, _ConvTranspose
-from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import _BatchNorm
 from glassgrad.nn.padding import _ConstantPadNd, _PadNd
-from glassgrad.nn.pooling import _Adaptive, _AdaptiveMax, _MaxPoolNd
+from glassgrad.nn.pooling import _AdaptiveAvg, _AdaptiveMax, _AvgPoolNd, _MaxPoolNd
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -104,19 +103,8 @@ class MaxPool3d(_MaxPoolNd):
 
     _nd = 3
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.max_pool3d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
 
-
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """Mean over each window of a volume (padded zeros count unless ``count_include_pad=False``).
 
     Shape:
@@ -126,45 +114,17 @@ class AvgPool3d(Module):
     AvgPool3d(kernel_size=2, stride=2, padding=0)
     """
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        divisor_override: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.avg_pool3d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
+    _nd = 3
 
 
-class AdaptiveAvgPool3d(_Adaptive):
+class AdaptiveAvgPool3d(_AdaptiveAvg):
     """Average over ``output_size`` bins whatever the volume's size (``1`` is global average pooling).
 
     Shape:
         input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output ``(N, C, *output_size)``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.adaptive_avg_pool3d(input, self.output_size)
+    _nd = 3
 
 
 class AdaptiveMaxPool3d(_AdaptiveMax):
@@ -174,8 +134,7 @@ class AdaptiveMaxPool3d(_AdaptiveMax):
         input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output ``(N, C, *output_size)``.
     """
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+    _nd = 3
 
 
 class BatchNorm3d(_BatchNorm):

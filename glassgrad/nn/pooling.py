@@ -1,6 +1,8 @@
 """Pooling layers with PyTorch's names, arguments and reprs: max, average, adaptive, unpooling, LP.
 
-None has parameters; each stores its arguments as given (as PyTorch does) and calls ``F``.
+None has parameters; each stores its arguments as given (as PyTorch does) and calls ``F``. Each
+family shares one base class parameterised by ``_nd``, the number of spatial dims, which picks the
+function ``F.<name>{_nd}d``; the 3-D layers in ``nn.layers3d`` are these bases with ``_nd = 3``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = [
 
 
 class _MaxPoolNd(Module):
+    """MaxPool1d/2d/3d: input ``(N, C, *spatial)`` with ``_nd`` spatial dims, output ``(N, C, *windows)``."""
+
     _nd = 2
 
     def __init__(
@@ -53,8 +57,7 @@ class _MaxPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
-        pool = F.max_pool2d if self._nd == 2 else F.max_pool1d
-        return pool(
+        return getattr(F, f"max_pool{self._nd}d")(
             input,
             self.kernel_size,
             self.stride,
@@ -87,15 +90,10 @@ class MaxPool1d(_MaxPoolNd):
     _nd = 1
 
 
-class AvgPool2d(Module):
-    """Mean over each window (padded zeros count unless ``count_include_pad=False``).
+class _AvgPoolNd(Module):
+    """AvgPool2d/3d: input ``(N, C, *spatial)`` with ``_nd`` spatial dims, output ``(N, C, *windows)``."""
 
-    Shape:
-        input ``(N, C, H, W)``, output ``(N, C, Ho, Wo)``.
-
-    >>> AvgPool2d(2)
-    AvgPool2d(kernel_size=2, stride=2, padding=0)
-    """
+    _nd = 2
 
     def __init__(
         self,
@@ -113,7 +111,7 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.avg_pool2d(
+        return getattr(F, f"avg_pool{self._nd}d")(
             input,
             self.kernel_size,
             self.stride,
@@ -127,8 +125,19 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AvgPool2d(_AvgPoolNd):
+    """Mean over each window (padded zeros count unless ``count_include_pad=False``).
+
+    Shape:
+        input ``(N, C, H, W)``, output ``(N, C, Ho, Wo)``.
+
+    >>> AvgPool2d(2)
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
+    """
+
+
 class AvgPool1d(Module):
-    """1-D average pooling; sizes are kept as 1-tuples, as PyTorch.
+    """1-D average pooling; sizes are kept as 1-tuples and there is no ``divisor_override``, as PyTorch.
 
     Shape:
         input ``(N, C, L)``, output ``(N, C, Lo)``.
@@ -161,6 +170,10 @@ class AvgPool1d(Module):
 
 
 class _Adaptive(Module):
+    """Adaptive pools: input ``(N, C, *spatial)`` with ``_nd`` spatial dims, output ``(N, C, *output_size)``."""
+
+    _nd = 2
+
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
@@ -169,7 +182,21 @@ class _Adaptive(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool2d(_Adaptive):
+class _AdaptiveAvg(_Adaptive):
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return getattr(F, f"adaptive_avg_pool{self._nd}d")(input, self.output_size)
+
+
+class _AdaptiveMax(_Adaptive):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002
+        return getattr(F, f"adaptive_max_pool{self._nd}d")(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvg):
     """Average over ``output_size`` bins whatever the input size (``(1, 1)`` is global average pooling).
 
     Shape:
@@ -179,25 +206,15 @@ class AdaptiveAvgPool2d(_Adaptive):
     AdaptiveAvgPool2d(output_size=(1, 1))
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.adaptive_avg_pool2d(input, self.output_size)
 
-
-class AdaptiveAvgPool1d(_Adaptive):
+class AdaptiveAvgPool1d(_AdaptiveAvg):
     """1-D adaptive average pooling.
 
     Shape:
         input ``(N, C, L)``, output ``(N, C, output_size)``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.adaptive_avg_pool1d(input, self.output_size)
-
-
-class _AdaptiveMax(_Adaptive):
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__(output_size)
-        self.return_indices = return_indices
+    _nd = 1
 
 
 class AdaptiveMaxPool2d(_AdaptiveMax):
@@ -207,9 +224,6 @@ class AdaptiveMaxPool2d(_AdaptiveMax):
         input ``(N, C, H, W)``, output ``(N, C, *output_size)``.
     """
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
 
 class AdaptiveMaxPool1d(_AdaptiveMax):
     """1-D adaptive max pooling.
@@ -218,8 +232,7 @@ class AdaptiveMaxPool1d(_AdaptiveMax):
         input ``(N, C, L)``, output ``(N, C, output_size)``.
     """
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _nd = 1
 
 
 class _MaxUnpoolNd(Module):
@@ -236,8 +249,9 @@ class _MaxUnpoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
-        unpool = F.max_unpool2d if self._nd == 2 else F.max_unpool1d
-        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return getattr(F, f"max_unpool{self._nd}d")(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -278,8 +292,9 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        pool = F.lp_pool2d if self._nd == 2 else F.lp_pool1d
-        return pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+        return getattr(F, f"lp_pool{self._nd}d")(
+            input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode
+        )
 
 
 class LPPool2d(_LPPoolNd):

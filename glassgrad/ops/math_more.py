@@ -13,7 +13,9 @@ what it gives there).
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
 from glassgrad.ops.conversion import cast
-from glassgrad.ops.elementwise import floating, operands
+from glassgrad.ops.elementwise import Pow, floating, operands
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -50,43 +52,38 @@ class Copysign(Function):
         return ga, (xp.zeros_like(g) if ctx.needs_input_grad[1] else None)
 
 
-def _fmax_mask(a, b, xp):
-    return (a >= b) | xp.isnan(b)  # where the result is a: a tie goes to a, as PyTorch
+class _NanIgnoring(Function):
+    """fmax/fmin: NumPy's function of the class's name (``xp.fmax``, ``xp.fmin``), which ignores a
+    NaN operand.   VJP: g to a where ``keeps_a(a, b)`` or b is NaN, else to b: a tie goes wholly
+    to a, as PyTorch (``maximum``'s ``_pick`` does not serve here: it splits a tie and gives g to
+    both where either is NaN)."""
+
+    register = False
+    keeps_a: ClassVar[Callable]  # operator.ge for fmax, le for fmin
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return getattr(array_module(a), cls.name)(a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved
+        to_a = cls.keeps_a(a, b) | array_module(a).isnan(b)
+        return g * to_a, g * ~to_a
 
 
-def _fmin_mask(a, b, xp):
-    return (a <= b) | xp.isnan(b)
-
-
-class Fmax(Function):
+class Fmax(_NanIgnoring):
     """z = max(a, b), ignoring a NaN operand.   VJP: g to a where a >= b or b is NaN, else to b
     (a tie goes wholly to a, as PyTorch)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return array_module(a).fmax(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        to_a = _fmax_mask(a, b, array_module(a))
-        return g * to_a, g * ~to_a
+    keeps_a = staticmethod(operator.ge)
 
 
-class Fmin(Function):
+class Fmin(_NanIgnoring):
     """z = min(a, b), ignoring a NaN operand.   VJP: g to a where a <= b or b is NaN, else to b."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return array_module(a).fmin(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        to_a = _fmin_mask(a, b, array_module(a))
-        return g * to_a, g * ~to_a
+    keeps_a = staticmethod(operator.le)
 
 
 class Fmod(Function):
@@ -123,34 +120,36 @@ class Hypot(Function):
         return quietly(xp.divide, g * a, out), quietly(xp.divide, g * b, out)
 
 
-class Logaddexp(Function):
+class _LogAddExp(Function):
+    """logaddexp in base e or 2: forward is NumPy's function of the class's name (``xp.logaddexp``,
+    ``xp.logaddexp2``); ``power`` names the matching exponential (``exp``, ``exp2``).
+    VJP: (g / (1 + power(b-a)), g / (1 + power(a-b)))."""
+
+    register = False
+    power: ClassVar[str]
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return quietly(getattr(array_module(a), cls.name), a, b)  # NaN in, NaN out, without a warning
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved
+        power = getattr(array_module(a), cls.power)
+        return quietly(lambda: (g / (1 + power(b - a)), g / (1 + power(a - b))))
+
+
+class Logaddexp(_LogAddExp):
     """z = ln(e^a + e^b).   VJP: (g / (1 + e^(b-a)), g / (1 + e^(a-b))); NaN where a = b = +-inf."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return quietly(array_module(a).logaddexp, a, b)  # NaN in, NaN out, without a warning
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        xp = array_module(a)
-        return quietly(lambda: (g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b))))
+    power = "exp"
 
 
-class Logaddexp2(Function):
+class Logaddexp2(_LogAddExp):
     """z = log2(2^a + 2^b).   VJP: (g / (1 + 2^(b-a)), g / (1 + 2^(a-b)))."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return quietly(array_module(a).logaddexp2, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        xp = array_module(a)
-        return quietly(lambda: (g / (1 + xp.exp2(b - a)), g / (1 + xp.exp2(a - b))))
+    power = "exp2"
 
 
 def _xlogy(xp, a, b):
@@ -183,22 +182,19 @@ class Xlogy(Function):
 
 class FloatPower(Function):
     """z = a ** b in float64.   VJP: (g b a^(b-1), 0 where b == 0; g z ln a, 0 where a == 0 and b >= 0),
-    as PyTorch's pow (so +-inf for b at a = 0, b < 0); without NumPy's warnings."""
+    as PyTorch's pow (so +-inf for b at a = 0, b < 0); without NumPy's warnings.
+
+    That is ``Pow``'s forward and backward, run on the float64 arrays ``float_power`` always hands
+    it (so Pow's general array path), with every floating-point warning off.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
-        out = quietly(array_module(a).power, a, b)
-        ctx.save_for_backward(a, b, out)
-        return out
+        return quietly(Pow.forward, ctx, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b, out = ctx.saved
-        xp = array_module(a)
-        need = ctx.needs_input_grad
-        ga = quietly(lambda: xp.where(b == 0, 0.0, g * b * a ** (b - 1))) if need[0] else None
-        gb = quietly(lambda: g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))) if need[1] else None
-        return ga, gb
+        return quietly(Pow.backward, ctx, g)
 
 
 # ------------------------------------------------------------------ operand checks

@@ -1,18 +1,22 @@
-"""Pooling primitives: max pooling (routing the gradient to each window's maximum), average
-pooling, and adaptive max pooling. Adaptive average pooling is a linear map per axis and is built
-from matmuls in ``nn.functional.pooling``.
+"""Pooling primitives for any number of spatial dims: max pooling (routing the gradient to each
+window's maximum), average pooling, and adaptive max pooling. The 2-D ops are here; the 3-D ones in
+``ops/pool3d.py`` are the same classes with three spatial dims. Adaptive average pooling is a linear
+map per axis and is built from matmuls in ``nn.functional.pooling``.
 
 Tap ``(i, j)`` of every window at once is one strided view of the padded input,
-``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to ``Ho x Wo``); the ``kh * kw`` taps are gathered once
-into a contiguous ``(kh*kw, N, C, Ho, Wo)`` array, and the ops loop over the kernel offsets, never
-over pixels or batch items. A running maximum over the taps, with a strict ``>``, keeps the FIRST
-maximum of each window on ties (NaN wins, as in PyTorch). Backward writes ``g`` back through the
-same strided views, so where windows overlap a pixel collects the gradient of every window whose
-maximum it is. 1-D pools are the 2-D ones with a height of 1. Backward is first-order only.
+``xpad[:, :, i*dh :: sh, j*dw :: sw]`` (cut to ``Ho x Wo``); the ``K = kh * kw`` taps (``kd * kh *
+kw`` in 3-D) are gathered once into a contiguous ``(K, N, C, *windows)`` array, and the ops loop
+over the kernel taps, never over pixels or batch items. A running maximum over the taps, with a
+strict ``>``, keeps the FIRST maximum of each window on ties (NaN wins, as in PyTorch). Backward
+writes ``g`` back through the same strided views, so where windows overlap a pixel collects the
+gradient of every window whose maximum it is. 1-D pools are the 2-D ones with a height of 1.
+Backward is first-order only.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -21,50 +25,65 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.ops.conv import out_size
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "max_pool_indices", "adaptive_bins"]
+__all__ = [
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveMaxPool2d",
+    "max_pool_indices",
+    "max_pool_indices_nd",
+    "max_windows_nd",
+    "adaptive_bins",
+    "adaptive_max_windows",
+]
+
+
+def _padded_shape(shape: tuple, padding: tuple) -> tuple:
+    """``(N, C, *spatial)`` grown by ``((before, after), ...)`` per spatial dim."""
+    n, c, *size = shape
+    return (n, c, *(s + lo + hi for s, (lo, hi) in zip(size, padding)))
 
 
 def _pad(x: Any, padding: tuple, value: float) -> Any:
-    """Pad the last two dims by ``((top, bottom), (left, right))`` with ``value``; no copy when 0."""
-    (pt, pb), (pl, pr) = padding
-    if not (pt or pb or pl or pr):
+    """Pad the spatial dims by ``((before, after), ...)`` with ``value``; no copy when all are 0."""
+    if not any(lo or hi for lo, hi in padding):
         return x
-    n, c, h, w = x.shape
-    out = array_module(x).full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
-    out[:, :, pt : pt + h, pl : pl + w] = x
+    out = array_module(x).full(_padded_shape(x.shape, padding), value, dtype=x.dtype)
+    out[(slice(None), slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], padding)))] = x
     return out
 
 
-def _windows(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple[int, int]:
-    """``(Ho, Wo)``: the number of windows over a padded ``(N, C, Hp, Wp)`` input."""
-    return (
-        out_size(shape[2], kernel[0], stride[0], dilation[0]),
-        out_size(shape[3], kernel[1], stride[1], dilation[1]),
-    )
+def _unpad(dx: Any, padding: tuple) -> Any:
+    """Crop ``_pad``'s border off a gradient (a contiguous copy, so callers get a plain array)."""
+    if not any(lo or hi for lo, hi in padding):
+        return dx
+    crop = tuple(slice(lo, n - hi) for n, (lo, hi) in zip(dx.shape[2:], padding))
+    return array_module(dx).ascontiguousarray(dx[(slice(None), slice(None), *crop)])
 
 
 def _tap_view(x: Any, kernel: tuple, stride: tuple, dilation: tuple, windows: tuple, writeable: bool) -> Any:
-    """``(kh, kw, N, C, Ho, Wo)`` strided view of padded ``x``: ``[i, j]`` is tap ``(i, j)`` of every window."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    n, c = x.shape[:2]
-    s_n, s_c, s_h, s_w = x.strides
+    """``(*kernel, N, C, *windows)`` strided view of padded ``x``: ``[i, j]`` is that tap of every window."""
+    s_n, s_c, *s_sp = x.strides
     return array_module(x).lib.stride_tricks.as_strided(
         x,
-        shape=(kh, kw, n, c, *windows),
-        strides=(s_h * dh, s_w * dw, s_n, s_c, s_h * sh, s_w * sw),
+        shape=(*kernel, *x.shape[:2], *windows),
+        strides=(
+            *(s * d for s, d in zip(s_sp, dilation)),
+            s_n,
+            s_c,
+            *(s * st for s, st in zip(s_sp, stride)),
+        ),
         writeable=writeable,
     )
 
 
 def _taps(x: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
-    """Every window's taps, tap-major and contiguous: ``(kh*kw, N, C, Ho, Wo)`` (one copy).
+    """Every window's taps, tap-major and contiguous: ``(K, N, C, *windows)`` (one copy).
 
     Elementwise loops over contiguous arrays are many times faster in NumPy than over the
     stride-2 slices of the input, so the taps are gathered once and the rest runs contiguous."""
-    win = _windows(x.shape, kernel, stride, dilation)
+    win = tuple(out_size(n, k, s, d) for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
     taps = array_module(x).ascontiguousarray(_tap_view(x, kernel, stride, dilation, win, False))
-    k = taps.shape[0] * taps.shape[1]  # not -1: NumPy cannot infer it when N is 0
-    return taps.reshape(k, *taps.shape[2:])  # (kh, kw, N, C, Ho, Wo) -> (K, N, C, Ho, Wo)
+    return taps.reshape(math.prod(kernel), *taps.shape[len(kernel) :])  # not -1: N may be 0
 
 
 def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
@@ -72,29 +91,24 @@ def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
     return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
 
 
-def _unpad(dx: Any, padding: tuple) -> Any:
-    (pt, pb), (pl, pr) = padding
-    if not (pt or pb or pl or pr):
-        return dx
-    h, w = dx.shape[2] - pt - pb, dx.shape[3] - pl - pr
-    return array_module(dx).ascontiguousarray(dx[:, :, pt : pt + h, pl : pl + w])
+def _kernel_taps(kernel: tuple) -> Any:
+    """Each tap's offset tuple, in C order: tap ``k`` of the flat ``(K, ...)`` layout is the k-th."""
+    return itertools.product(*(range(k) for k in kernel))
 
 
-def _padded_zeros(shape: tuple, padding: tuple, dtype: Any, xp: Any) -> Any:
-    (pt, pb), (pl, pr) = padding
-    n, c, h, w = shape
-    return xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=dtype)
-
-
-def _max_windows(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple) -> tuple[Any, Any]:
-    """``(max, arg)`` of every window; ``arg`` is the kernel offset ``i * kw + j`` of the first maximum.
+def max_windows_nd(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple) -> tuple[Any, Any]:
+    """``(max, arg)`` of every window; ``arg`` is the flat kernel tap (C order) of the first maximum.
 
     A running maximum over the taps; a tap replaces the current best only when strictly greater, so
     ties keep the first. ``arg`` is updated by arithmetic (``arg += take * (k - arg)``), which NumPy
     runs several times faster than ``where`` or a masked assignment. A NaN wins its window, as in
-    PyTorch (its last NaN, like PyTorch's loop); that rare case is fixed up after the loop."""
+    PyTorch (its last NaN, like PyTorch's loop); that rare case is fixed up after the loop.
+
+    Shape:
+        x ``(N, C, *spatial)`` -> both ``(N, C, *windows)``.
+    """
     xp = array_module(x)
-    taps = _taps(_pad(x, padding, -np.inf), kernel, stride, dilation)  # (K, N, C, Ho, Wo)
+    taps = _taps(_pad(x, padding, -np.inf), kernel, stride, dilation)  # (K, N, C, *windows)
     best = taps[0].copy()
     itype = np.int8 if len(taps) < 128 else np.int32
     arg = xp.zeros(best.shape, dtype=itype)
@@ -113,35 +127,43 @@ def _max_windows(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding:
     return best, arg
 
 
+def max_pool_indices_nd(
+    arg: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple, size: tuple
+) -> Any:
+    """PyTorch's ``return_indices``: each maximum's flat position (C order) in its unpadded plane or
+    volume of spatial ``size``, e.g. ``row * W + col``. ``arg`` ``(N, C, *windows)`` -> same shape."""
+    xp = array_module(arg)
+    nd = len(kernel)
+    taps = xp.unravel_index(arg.astype(np.int64), kernel)
+    flat = 0
+    for axis in range(nd):
+        shape = [1] * nd
+        shape[axis] = arg.shape[2 + axis]
+        start = xp.arange(shape[axis]).reshape(shape) * stride[axis] - padding[axis][0]
+        flat = flat * size[axis] + start + taps[axis] * dilation[axis]
+    return flat
+
+
 def max_pool_indices(
     arg: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple, width: int
 ) -> Any:
-    """PyTorch's ``return_indices``: each maximum's flat position ``row * W + col`` in its unpadded plane."""
-    xp = array_module(arg)
-    ho, wo = arg.shape[-2:]
-    kw = kernel[1]
-    a = arg.astype(np.int64)
-    rows = xp.arange(ho).reshape(ho, 1) * stride[0] + (a // kw) * dilation[0] - padding[0][0]
-    cols = xp.arange(wo) * stride[1] + (a % kw) * dilation[1] - padding[1][0]
-    return rows * width + cols
+    """``max_pool_indices_nd`` of a 2-D pool: ``row * width + col`` (the height never enters it)."""
+    return max_pool_indices_nd(arg, kernel, stride, dilation, padding, (0, width))
 
 
-class MaxPool2d(Function):
+class _MaxPool(Function):
     """out = max over each window (first maximum on ties). VJP: g goes to that maximum only;
     where windows overlap, a pixel sums the gradients of all windows it is the maximum of.
 
-    ``padding`` is ``((top, bottom), (left, right))`` of -inf; ``ceil_mode`` is already folded in
-    as extra bottom/right padding.
-
-    Shape:
-        x ``(N, C, H, W)`` -> ``(N, C, Ho, Wo)``.
+    ``padding`` is ``((before, after), ...)`` per spatial dim of -inf; ``ceil_mode`` is already
+    folded in as extra padding after.
     """
 
-    name = "max_pool2d"
+    register = False  # the shared body of MaxPool2d / MaxPool3d
 
     @staticmethod
-    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding=((0, 0), (0, 0))):
-        out, arg = _max_windows(x, kernel, stride, dilation, padding)
+    def forward(ctx, x, kernel, stride, dilation, padding):
+        out, arg = max_windows_nd(x, kernel, stride, dilation, padding)
         ctx.save_for_backward(arg)
         return out
 
@@ -150,21 +172,28 @@ class MaxPool2d(Function):
         (arg,) = ctx.saved
         a = ctx.attrs
         xp = array_module(g)
-        kernel, stride, dilation = a["kernel"], a["stride"], a["dilation"]
-        kh, kw = kernel
-        dx = _padded_zeros(ctx.shapes[0], a["padding"], g.dtype, xp)
-        view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (kh, kw, N, C, Ho, Wo)
+        kernel, stride, dilation, padding = a["kernel"], a["stride"], a["dilation"], a["padding"]
+        dx = xp.zeros(_padded_shape(ctx.shapes[0], padding), dtype=g.dtype)
+        view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (*kernel, N, C, *windows)
         if _disjoint(kernel, stride, dilation):
-            # each pixel belongs to one window at most: write g where tap i * kw + j held the
-            # maximum (else 0) straight into that tap's pixels, one pass per kernel offset
-            for i in range(kh):
-                for j in range(kw):
-                    xp.multiply(g, arg == i * kw + j, out=view[i, j])
+            # each pixel belongs to one window at most: write g where tap k held the maximum
+            # (else 0) straight into that tap's pixels, one pass per kernel offset
+            for k, tap in enumerate(_kernel_taps(kernel)):
+                xp.multiply(g, arg == k, out=view[tap])
         else:  # overlapping windows: one accumulating pass per kernel offset
-            for i in range(kh):
-                for j in range(kw):
-                    view[i, j] += g * (arg == i * kw + j)
-        return _unpad(dx, a["padding"])
+            for k, tap in enumerate(_kernel_taps(kernel)):
+                view[tap] += g * (arg == k)
+        return _unpad(dx, padding)
+
+
+class MaxPool2d(_MaxPool):
+    """Max pooling over ``(N, C, H, W)`` (see ``_MaxPool``).
+
+    Shape:
+        x ``(N, C, H, W)`` -> ``(N, C, Ho, Wo)``.
+    """
+
+    name = "max_pool2d"
 
 
 def _divisor(xp: Any, size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
@@ -178,40 +207,34 @@ def _divisor(xp: Any, size: int, k: int, s: int, p: int, windows: int, include_p
     return end - start
 
 
-class AvgPool2d(Function):
+class _AvgPool(Function):
     """out = sum over each window * scale, scale = 1 / divisor per window. VJP: g * scale spread
     evenly over each window's taps (overlaps add).
 
-    Shape:
-        x ``(N, C, H, W)`` -> ``(N, C, Ho, Wo)``.
+    ``padding`` is the symmetric zero padding per spatial dim; ``extra`` is ceil_mode's overhang
+    past the far end of each axis (zeros that never count).
     """
 
-    name = "avg_pool2d"
+    register = False  # the shared body of AvgPool2d / AvgPool3d
 
     @staticmethod
-    def forward(
-        ctx,
-        x,
-        kernel=(1, 1),
-        stride=(1, 1),
-        padding=(0, 0),
-        extra=(0, 0),
-        count_include_pad=True,
-        divisor=None,
-    ):
+    def forward(ctx, x, kernel, stride, padding, extra, count_include_pad, divisor):
         xp = array_module(x)
-        (ph, pw), (kh, kw) = padding, kernel
-        taps = _taps(_pad(x, ((ph, ph + extra[0]), (pw, pw + extra[1])), 0.0), kernel, stride, (1, 1))
-        win = taps.shape[-2:]
+        pads = tuple((p, p + e) for p, e in zip(padding, extra))
+        taps = _taps(_pad(x, pads, 0.0), kernel, stride, (1,) * len(kernel))  # (K, N, C, *windows)
         if divisor is not None:
             scale = xp.asarray(1.0 / divisor, dtype=x.dtype)
         else:
-            h, w = x.shape[2:]
-            dh = _divisor(xp, h, kh, stride[0], ph, win[0], count_include_pad)
-            dw = _divisor(xp, w, kw, stride[1], pw, win[1], count_include_pad)
-            scale = xp.asarray(1.0 / (dh[:, None] * dw[None, :]), dtype=x.dtype)  # (Ho, Wo)
+            counts = [
+                _divisor(xp, n, k, s, p, o, count_include_pad)
+                for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, taps.shape[3:])
+            ]
+            total = counts[0]
+            for c in counts[1:]:  # outer product of the per-axis counts: (*windows,)
+                total = total[..., None] * c
+            scale = xp.asarray(1.0 / total, dtype=x.dtype)
         ctx.save_for_backward(scale)
-        out = taps.sum(axis=0)  # (K, N, C, Ho, Wo) -> (N, C, Ho, Wo)
+        out = taps.sum(axis=0)  # (K, N, C, *windows) -> (N, C, *windows)
         out *= scale
         return out
 
@@ -220,19 +243,28 @@ class AvgPool2d(Function):
         (scale,) = ctx.saved
         a = ctx.attrs
         xp = array_module(g)
-        (ph, pw), extra = a["padding"], a["extra"]
         kernel, stride = a["kernel"], a["stride"]
-        pads = ((ph, ph + extra[0]), (pw, pw + extra[1]))
+        pads = tuple((p, p + e) for p, e in zip(a["padding"], a["extra"]))
         gs = g * scale  # every tap of a window receives its window's g / divisor
-        dx = _padded_zeros(ctx.shapes[0], pads, g.dtype, xp)
-        view = _tap_view(dx, kernel, stride, (1, 1), g.shape[2:], True)  # (kh, kw, N, C, Ho, Wo)
-        if _disjoint(kernel, stride, (1, 1)):
+        dx = xp.zeros(_padded_shape(ctx.shapes[0], pads), dtype=g.dtype)
+        ones = (1,) * len(kernel)
+        view = _tap_view(dx, kernel, stride, ones, g.shape[2:], True)  # (*kernel, N, C, *windows)
+        if _disjoint(kernel, stride, ones):
             view[...] = gs
         else:
-            for i in range(kernel[0]):
-                for j in range(kernel[1]):
-                    view[i, j] += gs
+            for tap in _kernel_taps(kernel):
+                view[tap] += gs
         return _unpad(dx, pads)
+
+
+class AvgPool2d(_AvgPool):
+    """Average pooling over ``(N, C, H, W)`` (see ``_AvgPool``).
+
+    Shape:
+        x ``(N, C, H, W)`` -> ``(N, C, Ho, Wo)``.
+    """
+
+    name = "avg_pool2d"
 
 
 def adaptive_bins(size: int, windows: int) -> tuple[Any, Any]:
@@ -250,32 +282,40 @@ def _bin_taps(size: int, windows: int) -> Any:
 
 
 def adaptive_max_windows(x: Any, output_size: tuple) -> tuple[Any, Any]:
-    """``(max, flat index row * W + col of the first maximum)`` per adaptive bin."""
+    """``(max, flat index of the first maximum)`` per adaptive bin; the index is C order in the
+    unpadded plane or volume (``row * W + col``, ``(d * H + h) * W + w``).
+
+    Shape:
+        x ``(N, C, *spatial)`` -> both ``(N, C, *output_size)``.
+    """
     xp = array_module(x)
-    n, c, h, w = x.shape
-    rows, cols = _bin_taps(h, output_size[0]), _bin_taps(w, output_size[1])
-    ho, kh = rows.shape
-    wo, kw = cols.shape
-    win = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]  # (N, C, Ho, kh, Wo, kw)
-    win = win.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)  # -> (N, C, Ho, Wo, kh*kw)
+    n, c, *size = x.shape
+    nd = len(size)
+    bins = [_bin_taps(s, o) for s, o in zip(size, output_size)]  # (o, k) positions per axis
+    # axis i's bins index dims (2i, 2i+1) of an (o0, k0, o1, k1, ...) grid
+    grid = tuple(b.reshape((1,) * (2 * i) + b.shape + (1,) * (2 * (nd - 1 - i))) for i, b in enumerate(bins))
+    win = x[(slice(None), slice(None), *grid)]  # (N, C, o0, k0, o1, k1, ...)
+    outs, widths = [b.shape[0] for b in bins], [b.shape[1] for b in bins]
+    order = (0, 1, *range(2, 2 + 2 * nd, 2), *range(3, 3 + 2 * nd, 2))
+    win = win.transpose(order).reshape(n, c, *outs, math.prod(widths))  # -> (N, C, *outs, K)
     arg = win.argmax(axis=-1)  # first maximum (and first NaN)
     out = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-    flat = rows[xp.arange(ho)[:, None], arg // kw] * w + cols[xp.arange(wo), arg % kw]
+    flat = 0
+    for i, (b, t) in enumerate(zip(bins, xp.unravel_index(arg, widths))):
+        o = xp.arange(b.shape[0]).reshape((-1,) + (1,) * (nd - 1 - i))  # bin number along axis i
+        flat = flat * size[i] + b[o, t]
     return out, flat
 
 
-class AdaptiveMaxPool2d(Function):
+class _AdaptiveMaxPool(Function):
     """out = max over each adaptive bin (first maximum on ties). VJP: g to that maximum, summed
     where neighbouring bins share a pixel.
-
-    Shape:
-        x ``(N, C, H, W)`` -> ``(N, C, *output_size)``.
     """
 
-    name = "adaptive_max_pool2d"
+    register = False  # the shared body of AdaptiveMaxPool2d / AdaptiveMaxPool3d
 
     @staticmethod
-    def forward(ctx, x, output_size=(1, 1)):
+    def forward(ctx, x, output_size):
         out, flat = adaptive_max_windows(x, output_size)
         ctx.save_for_backward(flat)
         return out
@@ -284,9 +324,19 @@ class AdaptiveMaxPool2d(Function):
     def backward(ctx, g):
         (flat,) = ctx.saved
         xp = array_module(g)
-        n, c, h, w = ctx.shapes[0]
-        dx = xp.zeros((n * c, h * w), dtype=g.dtype)
-        rows = xp.arange(n * c)[:, None]  # (N*C, 1): one plane per (n, c)
-        plane = g.size // (n * c) if n * c else 0  # not -1: NumPy cannot infer it when N is 0
-        xp.add.at(dx, (rows, flat.reshape(n * c, plane)), g.reshape(n * c, plane))
-        return dx.reshape(n, c, h, w)
+        n, c, *size = ctx.shapes[0]
+        planes = n * c  # one plane (or volume) per (n, c)
+        dx = xp.zeros((planes, math.prod(size)), dtype=g.dtype)
+        per = g.size // planes if planes else 0  # not -1: NumPy cannot infer it when N is 0
+        xp.add.at(dx, (xp.arange(planes)[:, None], flat.reshape(planes, per)), g.reshape(planes, per))
+        return dx.reshape(n, c, *size)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Adaptive max pooling over ``(N, C, H, W)`` (see ``_AdaptiveMaxPool``).
+
+    Shape:
+        x ``(N, C, H, W)`` -> ``(N, C, *output_size)``.
+    """
+
+    name = "adaptive_max_pool2d"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 
@@ -144,61 +146,62 @@ class Frac(Function):
 
 
 # ------------------------------------------------------------------ special functions
-class Erfc(Function):
-    """z = 1 - erf a, accurate for large a.   VJP: -g 2/sqrt(pi) e^(-a^2)."""
+class _InFloat64(Function):
+    """z = value(a) evaluated in float64 and rounded to a's dtype.   VJP: g slope(a), likewise.
+
+    What the special functions below share: each subclass names its float64 array functions
+    ``value`` and ``slope`` (the derivative); ``slope_of_output`` says the derivative is written in
+    terms of z rather than a (erfinv), so z is what forward saves.
+    """
+
+    register = False
+    value: ClassVar[Callable]
+    slope: ClassVar[Callable]
+    slope_of_output: ClassVar[bool] = False
 
     @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return _in_float64(erfc_array, a)
+    def _evaluate(fn, a):
+        return _in_float64(fn, a)
 
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g * _in_float64(lambda x: -_TWO_OVER_SQRT_PI * np.exp(-x * x), a)
-
-
-class Erfinv(Function):
-    """z = erf^-1(a) on [-1, 1].   VJP: g sqrt(pi)/2 e^(z^2) (inf at +-1, NaN beyond)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = _in_float64(erfinv_array, a)
-        ctx.save_for_backward(out)
+    @classmethod
+    def forward(cls, ctx, a):
+        out = cls._evaluate(cls.value, a)
+        ctx.save_for_backward(out if cls.slope_of_output else a)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g * _in_float64(lambda z: _SQRT_PI_OVER_TWO * np.exp(z * z), out)
+    @classmethod
+    def backward(cls, ctx, g):
+        (x,) = ctx.saved
+        return g * cls._evaluate(cls.slope, x)
 
 
-class Lgamma(Function):
+class Erfc(_InFloat64):
+    """z = 1 - erf a, accurate for large a.   VJP: -g 2/sqrt(pi) e^(-a^2)."""
+
+    value = staticmethod(erfc_array)
+    slope = staticmethod(lambda x: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
+
+
+class Erfinv(_InFloat64):
+    """z = erf^-1(a) on [-1, 1].   VJP: g sqrt(pi)/2 e^(z^2) (inf at +-1, NaN beyond)."""
+
+    value = staticmethod(erfinv_array)
+    slope = staticmethod(lambda z: _SQRT_PI_OVER_TWO * np.exp(z * z))
+    slope_of_output = True
+
+
+class Lgamma(_InFloat64):
     """z = ln |Gamma(a)|.   VJP: g digamma(a)."""
 
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return _in_float64(lgamma_array, a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g * _in_float64(digamma_array, a)
+    value = staticmethod(lgamma_array)
+    slope = staticmethod(digamma_array)
 
 
-class Digamma(Function):
+class Digamma(_InFloat64):
     """z = psi(a) = d/da ln Gamma(a).   VJP: g polygamma(1, a)."""
 
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return _in_float64(digamma_array, a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g * _in_float64(lambda x: polygamma_array(1, x), a)
+    value = staticmethod(digamma_array)
+    slope = staticmethod(lambda x: polygamma_array(1, x))
 
 
 class Polygamma(Function):
@@ -216,18 +219,16 @@ class Polygamma(Function):
         return g * _in_float64(lambda x: polygamma_array(n + 1, x), a)
 
 
-class I0(Function):
+class I0(_InFloat64):
     """z = I0(a), the modified Bessel function of the first kind, order 0.   VJP: g I1(a)."""
 
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return _overflow_like_pytorch(_in_float64(i0_array, a), a)
+    value = staticmethod(i0_array)
+    slope = staticmethod(i1_array)
 
     @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return g * _overflow_like_pytorch(_in_float64(i1_array, a), a)
+    def _evaluate(fn, a):
+        """I0 and I1 both overflow to inf where PyTorch's e^|a| factor does."""
+        return _overflow_like_pytorch(_in_float64(fn, a), a)
 
 
 # ------------------------------------------------------------------ tensor-level functions
@@ -237,24 +238,33 @@ def _floating_input(name: str, a: Tensor) -> Tensor:
     return a
 
 
-def asinh(input: Tensor) -> Tensor:  # noqa: A002
-    """The inverse hyperbolic sine."""
-    return Asinh.apply(floating(input))
+def _on_floating(function: type[Function], name: str, doc: str) -> Callable[[Tensor], Tensor]:
+    """The tensor-level form of a one-input op whose integer inputs are promoted to the default
+    float dtype first (``floating``), as PyTorch does for these functions."""
+
+    def op(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        return function.apply(floating(input))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
-def acosh(input: Tensor) -> Tensor:  # noqa: A002
-    """The inverse hyperbolic cosine (NaN below 1)."""
-    return Acosh.apply(floating(input))
-
-
-def atanh(input: Tensor) -> Tensor:  # noqa: A002
-    """The inverse hyperbolic tangent (+-inf at +-1, NaN beyond)."""
-    return Atanh.apply(floating(input))
-
-
-def sinc(input: Tensor) -> Tensor:  # noqa: A002
-    """The normalised sinc, sin(pi x) / (pi x), 1 at 0."""
-    return Sinc.apply(floating(input))
+asinh = _on_floating(Asinh, "asinh", "The inverse hyperbolic sine.")
+acosh = _on_floating(Acosh, "acosh", "The inverse hyperbolic cosine (NaN below 1).")
+atanh = _on_floating(Atanh, "atanh", "The inverse hyperbolic tangent (+-inf at +-1, NaN beyond).")
+sinc = _on_floating(Sinc, "sinc", "The normalised sinc, sin(pi x) / (pi x), 1 at 0.")
+erfc = _on_floating(
+    Erfc, "erfc", "The complementary error function 1 - erf(x), without cancellation for large x."
+)
+erfinv = _on_floating(
+    Erfinv, "erfinv", "The inverse error function: erfinv(erf(x)) = x; +-inf at +-1, NaN outside [-1, 1]."
+)
+lgamma = _on_floating(Lgamma, "lgamma", "ln |Gamma(x)|; +inf at the poles (0 and the negative integers).")
+digamma = _on_floating(
+    Digamma, "digamma", "psi(x), the derivative of lgamma; -inf at 0, NaN at the negative integers."
+)
+i0 = _on_floating(I0, "i0", "I0(x), the zeroth-order modified Bessel function of the first kind.")
 
 
 def deg2rad(input: Tensor) -> Tensor:  # noqa: A002
@@ -297,26 +307,6 @@ def sgn(input: Tensor) -> Tensor:  # noqa: A002
     return compare.sign(input)
 
 
-def erfc(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
-    """The complementary error function 1 - erf(x), without cancellation for large x."""
-    return Erfc.apply(floating(input))
-
-
-def erfinv(input: Tensor) -> Tensor:  # noqa: A002
-    """The inverse error function: erfinv(erf(x)) = x; +-inf at +-1, NaN outside [-1, 1]."""
-    return Erfinv.apply(floating(input))
-
-
-def lgamma(input: Tensor) -> Tensor:  # noqa: A002
-    """ln |Gamma(x)|; +inf at the poles (0 and the negative integers)."""
-    return Lgamma.apply(floating(input))
-
-
-def digamma(input: Tensor) -> Tensor:  # noqa: A002
-    """psi(x), the derivative of lgamma; -inf at 0, NaN at the negative integers."""
-    return Digamma.apply(floating(input))
-
-
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     """psi^(n)(x), the n-th derivative of digamma (n = 0 is digamma itself)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
@@ -325,8 +315,3 @@ def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     if n < 0:
         raise ValueError(f"polygamma: expected n >= 0, got {n}")
     return Polygamma.apply(floating(input), n=n)
-
-
-def i0(input: Tensor) -> Tensor:  # noqa: A002
-    """I0(x), the zeroth-order modified Bessel function of the first kind."""
-    return I0.apply(floating(input))

@@ -37,22 +37,18 @@ def test_a_mask_changed_after_the_op_does_not_move_the_gradient(op):
 @pytest.mark.parametrize("op", ["max", "min", "sort", "topk"])
 def test_returned_indices_changed_in_place_do_not_move_the_gradient(op):
     w = _w([[3.0, 5.0, 1.0], [4.0, 0.0, 2.0]])
-    v, i = {
+    call = {
         "max": lambda: w.max(1),
         "min": lambda: w.min(1),
         "sort": lambda: w.sort(1),
         "topk": lambda: w.topk(2, 1),
-    }[op]()
+    }[op]
+    v, i = call()
     up = gg.arange(1.0, v.numel() + 1, dtype=F64).reshape(v.shape)
     (v * up).sum().backward()
-    want = w.grad.numpy().copy()
+    want = w.grad.numpy().copy()  # the gradient with the indices left alone
     w.grad = None
-    v, i = {
-        "max": lambda: w.max(1),
-        "min": lambda: w.min(1),
-        "sort": lambda: w.sort(1),
-        "topk": lambda: w.topk(2, 1),
-    }[op]()
+    v, i = call()
     z = (v * up).sum()
     i.fill_(0)  # the user's indices, not the ones backward routes by
     z.backward()

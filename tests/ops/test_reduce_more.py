@@ -122,13 +122,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("i", range(len(CASES)))
-def test_parity(torch, i, dtype):
-    fn, x = CASES[i]
-    _parity(fn, x, dtype)
-
-
 # size-1, 0-d and empty inputs where PyTorch accepts them
 EDGES = [
     (lambda m, a: a.median(0), np.array(3.0)),
@@ -163,9 +156,12 @@ EDGES = [
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("i", range(len(EDGES)))
-def test_parity_at_the_edges(torch, i, dtype):
-    fn, x = EDGES[i]
+@pytest.mark.parametrize(
+    ("fn", "x"),
+    [pytest.param(*case, id=f"case{i}") for i, case in enumerate(CASES)]
+    + [pytest.param(*case, id=f"edge{i}") for i, case in enumerate(EDGES)],
+)
+def test_parity(torch, fn, x, dtype):
     _parity(fn, x, dtype)
 
 

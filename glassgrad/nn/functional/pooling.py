@@ -1,9 +1,11 @@
 """Pooling functions with PyTorch's signatures: max, average, adaptive, unpooling and power-average.
 
 Max pooling, average pooling and adaptive max pooling are fused primitives in
-``glassgrad.ops.pooling``; adaptive average pooling is two matmuls with fixed averaging matrices,
-max unpooling a scatter, LP pooling a composite of average pooling. The 1-D functions run the 2-D
-ones on a height of 1. An input without a batch dim is a batch of one.
+``glassgrad.ops.pooling`` (``ops.pool3d`` for volumes); adaptive average pooling is one matmul per
+spatial axis with fixed averaging matrices, max unpooling a scatter, LP pooling a composite of
+average pooling. The 1-D functions run the 2-D ones on a height of 1. An input without a batch dim
+is a batch of one. The ``_max_pool``/``_avg_pool``/``_adaptive_*`` bodies here take the number of
+spatial dims and also serve the 3-D functions of ``nn.functional.pool3d``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
+from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
@@ -61,8 +64,9 @@ def _pool_args(
 
 
 def _to2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
-    """1-D arguments as 2-D ones on a height of 1: ``(N, C, L) -> (N, C, 1, L)``, ``(k,) -> (1, k)``."""
-    if nd == 2:
+    """1-D arguments as 2-D ones on a height of 1: ``(N, C, L) -> (N, C, 1, L)``, ``(k,) -> (1, k)``;
+    2-D and 3-D ones pass through."""
+    if nd != 1:
         return (x, *pairs)
     fill = {0: 1, 1: 1, 2: 0, 3: 1}  # kernel, stride, padding, dilation
     return (x.unsqueeze(2), *((fill[i], *p) for i, p in enumerate(pairs)))
@@ -82,21 +86,23 @@ def _windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, cei
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):  # noqa: A002
+    """``max_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, dilation = _pool_args(op, x, nd, kernel_size, stride, padding, dilation)
     sizes = _windows_or_raise(op, x, kernel, stride, padding, dilation, ceil_mode)
     x, kernel, stride, padding, dilation = _to2d(nd, x, kernel, stride, padding, dilation)
     sizes = (1, *sizes) if nd == 1 else sizes
-    # ceil_mode's extra windows read past the end: pad bottom/right until the last window fits
+    # ceil_mode's extra windows read past the end: pad the far side until the last window fits
     pads = tuple(
         (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
         for n, o, k, s, p, d in zip(x.shape[2:], sizes, kernel, stride, padding, dilation)
     )
-    out = _P.MaxPool2d.apply(x, kernel=kernel, stride=stride, dilation=dilation, padding=pads)
+    pool = _P3.MaxPool3d if nd == 3 else _P.MaxPool2d
+    out = pool.apply(x, kernel=kernel, stride=stride, dilation=dilation, padding=pads)
     idx = None
     if return_indices:
-        _, arg = _P._max_windows(x._data, kernel, stride, dilation, pads)
-        idx = Tensor(_P.max_pool_indices(arg, kernel, stride, dilation, pads, x.shape[3]), _wrap=True)
+        _, arg = _P.max_windows_nd(x._data, kernel, stride, dilation, pads)
+        idx = Tensor(_P.max_pool_indices_nd(arg, kernel, stride, dilation, pads, x.shape[2:]), _wrap=True)
     out, idx = _unbatched(out, nd, unbatched), _unbatched(idx, nd, unbatched)
     return (out, idx) if return_indices else out
 
@@ -153,6 +159,7 @@ def max_pool1d(
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):  # noqa: A002
+    """``avg_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)``."""
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
     sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
@@ -164,7 +171,8 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         max(0, (o - 1) * s + k - n - 2 * p)
         for n, o, k, s, p in zip(x.shape[2:], sizes, kernel, stride, padding)
     )
-    out = _P.AvgPool2d.apply(
+    pool = _P3.AvgPool3d if nd == 3 else _P.AvgPool2d
+    out = pool.apply(
         x,
         kernel=kernel,
         stride=stride,
@@ -236,12 +244,17 @@ def _averaging_matrix(n: int, o: int, dtype: Any) -> Tensor:
 
 
 def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """``adaptive_avg_pool{nd}d``: one matmul per spatial axis, ``(N, C, *spatial) -> (N, C, *output_size)``."""
     x, unbatched = _batched(op, input, nd)
     size = _adaptive_size(op, x, nd, output_size)
     dtype = x._data.dtype
     out = matmul(x, _averaging_matrix(x.shape[-1], size[-1], dtype).t())  # (..., W) @ (W, Wo) -> (..., Wo)
-    if nd == 2:
-        out = matmul(_averaging_matrix(x.shape[2], size[0], dtype), out)  # (Ho, H) @ (N, C, H, Wo)
+    if nd >= 2:  # (Ho, H) @ (..., H, Wo) -> (..., Ho, Wo)
+        out = matmul(_averaging_matrix(x.shape[-2], size[-2], dtype), out)
+    if nd == 3:  # (Do, D) @ (N, C, D, Ho*Wo) -> (N, C, Do, Ho*Wo), H and W flattened
+        n, c, d = x.shape[:3]
+        out = matmul(_averaging_matrix(d, size[0], dtype), out.reshape(n, c, d, size[1] * size[2]))
+        out = out.reshape(n, c, *size)
     return out.squeeze(0) if unbatched else out
 
 
@@ -266,11 +279,13 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 
 
 def _adaptive_max(op: str, nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:  # noqa: A002
+    """``adaptive_max_pool{nd}d``: ``(N, C, *spatial) -> (N, C, *output_size)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
     size = _adaptive_size(op, x, nd, output_size)
     if nd == 1:
         x, size = x.unsqueeze(2), (1, *size)  # (N, C, L) -> (N, C, 1, L)
-    out = _P.AdaptiveMaxPool2d.apply(x, output_size=size)
+    pool = _P3.AdaptiveMaxPool3d if nd == 3 else _P.AdaptiveMaxPool2d
+    out = pool.apply(x, output_size=size)
     idx = Tensor(_P.adaptive_max_windows(x._data, size)[1], _wrap=True) if return_indices else None
     out, idx = _unbatched(out, nd, unbatched), _unbatched(idx, nd, unbatched)
     return (out, idx) if return_indices else out

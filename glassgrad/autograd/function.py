@@ -176,8 +176,13 @@ class Primitive:
         if out.__class__ is not ndarray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
-        if out.base is not None or any(out is a for a in arrays):  # a view of an input, or the input
+        if out.base is not None:  # a view of an input
             _share_version(result, inputs, arrays)
+        else:
+            for a in arrays:
+                if out is a:  # the input itself (a user Function returning its input)
+                    _share_version(result, inputs, arrays)
+                    break
         if record and _grad_state.enabled and out.dtype.kind == "f":
             ctx.fn = cls
             ctx.next = nexts

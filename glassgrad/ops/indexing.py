@@ -59,15 +59,17 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
     """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced.
     Given the indexed tensor's ``ndim``, an advanced key is put in PyTorch's order (``_torch_order``)."""
     parts = key if isinstance(key, tuple) else (key,)
-    if sum(k is Ellipsis for k in parts) > 1:
-        raise IndexOutOfRangeError(f"{op}: expected at most one Ellipsis (...) in the key, got {key}")
     out = []
-    advanced = False
+    advanced = seen_ellipsis = False
     for k in parts:
         if isinstance(k, bool):
             advanced = True  # NumPy (and PyTorch) treat a bool as a 0-d mask
-        elif isinstance(k, int | slice) or k is None or k is Ellipsis:
+        elif isinstance(k, int | slice) or k is None:
             pass
+        elif k is Ellipsis:
+            if seen_ellipsis:
+                raise IndexOutOfRangeError(f"{op}: expected at most one Ellipsis (...) in the key, got {key}")
+            seen_ellipsis = True
         else:
             if isinstance(k, Tensor):
                 k = k._data.copy()  # kept for backward: an in-place change must not move the gradient

@@ -134,10 +134,11 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         n = _count(x.shape, axis)
-        acc = acc_dtype(x)
+        if n and x.dtype != np.float16:
+            return x.sum(axis=axis, keepdims=keepdims) / n  # the common case: no errstate cost
         with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: nan, as PyTorch, without a warning
-            total = x.sum(axis=axis, keepdims=keepdims, dtype=acc) / n
-        return total if acc is None else total.astype(x.dtype)
+            total = x.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)) / n
+        return total.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -95,7 +95,9 @@ def test_polygamma_matches_pytorch(torch, n):
     _run(torch, lambda t: t.polygamma(n), lambda t: t.polygamma(n), [x], rtol)
     with np.errstate(invalid="ignore"):  # inf - inf
         away = x[np.abs(x - np.round(x)) > 0.05].astype(np.float32)  # float32 poles differ in rounding
-    _run(torch, lambda t: gg.polygamma(n, t), lambda t: torch.polygamma(n, t), [away], 1e-5)
+    # float32: PyTorch's own kernel, good to a few float32 ulps of the result's scale, not relatively
+    # near digamma's root (1.4616...), where the value itself is small
+    _run(torch, lambda t: gg.polygamma(n, t), lambda t: torch.polygamma(n, t), [away], 1e-5, 1e-6)
 
 
 def _grid(a, b):

@@ -14,7 +14,13 @@ import glassgrad as gg
 from glassgrad.errors import DTypeError, GraphError
 
 INF, NAN = math.inf, math.nan
-RNG = np.random.default_rng(0)
+
+
+def _rng():
+    """A generator per test: the draws do not depend on which tests ran before (xdist)."""
+    return np.random.default_rng(0)
+
+
 COMMON = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, 40.0, -40.0, INF, -INF, NAN]
 
 # name -> the points at which it is checked besides 40 random ones in [low, high]
@@ -73,7 +79,7 @@ def test_unary_matches_pytorch(torch, name, dtype):
     if dtype == "float32":
         points = [p for p in points if p not in FLOAT64_ONLY.get(name, [])]
     with np.errstate(over="ignore"):  # 1e200 is inf in float32
-        x = np.concatenate([np.array(points), RNG.uniform(low, high, 40)]).astype(dtype)
+        x = np.concatenate([np.array(points), _rng().uniform(low, high, 40)]).astype(dtype)
     rtol, atol = (1e-11, 1e-300) if dtype == "float64" else (2e-5, 1e-300)
     if name == "digamma" and dtype == "float64":
         rtol = 1e-9  # its gradient: PyTorch's trigamma is good to ~5e-10 (ours to ~1e-15)
@@ -87,7 +93,7 @@ def test_unary_matches_pytorch(torch, name, dtype):
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
 def test_polygamma_matches_pytorch(torch, n):
     x = np.array(
-        [0.0, -0.0, -1.0, -0.5, -1.5, 0.3, 1.0, 2.0, 7.5, 1e9, INF, -INF, NAN, *RNG.uniform(-5, 10, 30)]
+        [0.0, -0.0, -1.0, -0.5, -1.5, 0.3, 1.0, 2.0, 7.5, 1e9, INF, -INF, NAN, *_rng().uniform(-5, 10, 30)]
     )
     # PyTorch's trigamma (n = 1, and n = 0's gradient) is good to ~5e-10; ours to ~1e-15
     rtol = 1e-9 if n <= 1 else 1e-11
@@ -129,7 +135,8 @@ def test_binary_matches_pytorch_at_special_points(torch, name, dtype):
 
 @pytest.mark.parametrize("name", BINARY)
 def test_binary_broadcasts_like_pytorch(torch, name):
-    a, b = RNG.uniform(-3, 3, (4, 1, 3)), RNG.uniform(0.5, 3, (2, 3))
+    rng = _rng()
+    a, b = rng.uniform(-3, 3, (4, 1, 3)), rng.uniform(0.5, 3, (2, 3))
     _run(torch, getattr(gg, name), getattr(torch, name), [a, b], 1e-12)
     _run(torch, getattr(gg, name), getattr(torch, name), [b.astype(np.float32), a[0]], 1e-6)
 

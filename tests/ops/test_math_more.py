@@ -78,8 +78,12 @@ def test_unary_matches_pytorch(torch, name, dtype):
     points, low, high = UNARY[name]
     if dtype == "float32":
         points = [p for p in points if p not in FLOAT64_ONLY.get(name, [])]
+    drawn = _rng().uniform(low, high, 40)
+    if name in ("digamma", "lgamma") and dtype == "float32":
+        # near the poles at 0, -1, -2 ... float32 values and slopes are rounding noise in both
+        drawn = drawn[(drawn > 0) | (np.abs(drawn - np.round(drawn)) > 0.05)]
     with np.errstate(over="ignore"):  # 1e200 is inf in float32
-        x = np.concatenate([np.array(points), _rng().uniform(low, high, 40)]).astype(dtype)
+        x = np.concatenate([np.array(points), drawn]).astype(dtype)
     rtol, atol = (1e-11, 1e-300) if dtype == "float64" else (2e-5, 1e-300)
     if name == "digamma" and dtype == "float64":
         rtol = 1e-9  # its gradient: PyTorch's trigamma is good to ~5e-10 (ours to ~1e-15)

@@ -373,7 +373,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     d = indexing.normalize_dim(dim, x.ndim, "take_along_dim", x.shape)
     n = x.shape[d]
     _wrapping_range(idx, n, "take_along_dim", f"dim {dim} of shape {x.shape}")
-    idx = np.where(idx < 0, idx + n, idx)
+    idx = array_module(idx).where(idx < 0, idx + n, idx)
     sx, si = list(x.shape), list(idx.shape)
     sx[d] = si[d] = 1
     try:

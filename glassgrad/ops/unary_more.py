@@ -179,14 +179,14 @@ class Erfc(_InFloat64):
     """z = 1 - erf a, accurate for large a.   VJP: -g 2/sqrt(pi) e^(-a^2)."""
 
     value = staticmethod(erfc_array)
-    slope = staticmethod(lambda x: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
+    slope = staticmethod(lambda x: -_TWO_OVER_SQRT_PI * array_module(x).exp(-x * x))
 
 
 class Erfinv(_InFloat64):
     """z = erf^-1(a) on [-1, 1].   VJP: g sqrt(pi)/2 e^(z^2) (inf at +-1, NaN beyond)."""
 
     value = staticmethod(erfinv_array)
-    slope = staticmethod(lambda z: _SQRT_PI_OVER_TWO * np.exp(z * z))
+    slope = staticmethod(lambda z: _SQRT_PI_OVER_TWO * array_module(z).exp(z * z))
     slope_of_output = True
 
 

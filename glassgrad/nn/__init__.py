@@ -42,7 +42,7 @@ from glassgrad.nn.activation_more import (
     Tanhshrink,
     Threshold,
 )
-from glassgrad.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from glassgrad.nn.container import ModuleDict, ModuleList, Sequential
 
 # convolution and pooling
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
@@ -104,6 +104,8 @@ from glassgrad.nn.padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from glassgrad.nn.param_containers import ParameterDict, ParameterList
+from glassgrad.nn.parameter import Buffer
 from glassgrad.nn.perceptron import Perceptron
 from glassgrad.nn.pooling import (
     AdaptiveAvgPool1d,
@@ -148,6 +150,7 @@ __all__ = [
     # base
     "Module",
     "Parameter",
+    "Buffer",
     # containers
     "Sequential",
     "ModuleList",

@@ -11,10 +11,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from glassgrad.nn.module import Module, Parameter, _addindent
-from glassgrad.tensor import Tensor
+from glassgrad.nn.module import Module, _addindent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
 def _abs_index(idx: Any, size: int) -> int:
@@ -75,6 +74,23 @@ class Sequential(Module):
         if not isinstance(other, Sequential):
             raise ValueError(f"Sequential +: expected a Sequential, got {type(other).__name__}")
         return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        """``seq += other``: other's modules appended to this Sequential itself (as PyTorch)."""
+        if not isinstance(other, Sequential):
+            raise TypeError(f"Sequential +=: expected a Sequential, got {type(other).__name__}")
+        return self.extend(list(other))
+
+    def __mul__(self, n: int) -> Sequential:
+        """``seq * n``: a new Sequential holding the same modules n times over (shared, as PyTorch)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"Sequential *: expected a positive int, got {n!r}")
+        return Sequential(*(list(self) * n))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, n: int) -> Sequential:
+        return self.extend(list(self * n)[len(self) :])
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -251,132 +267,3 @@ class ModuleDict(Module):
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict.update: element #{j} should be a (key, module) pair")
             self[pair[0]] = pair[1]
-
-
-def _param_line(key: Any, p: Any) -> str:
-    if isinstance(p, Tensor):
-        kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        size = "x".join(str(s) for s in p.shape)
-        return f"  ({key}): {kind} containing: [{p.dtype} of size {size}]"
-    return f"  ({key}): Object of type: {type(p).__name__}"
-
-
-class ParameterList(Module):
-    """A list of parameters registered under ``"0"``, ``"1"``...; Tensors are wrapped as Parameters.
-
-    >>> import glassgrad as gg, glassgrad.nn as nn
-    >>> ps = nn.ParameterList([nn.Parameter(gg.zeros(2)), gg.ones(3)])
-    >>> [tuple(p.shape) for p in ps], list(ps.state_dict())
-    ([(2,), (3,)], ['0', '1'])
-    """
-
-    def __init__(self, values: Iterable[Any] | None = None) -> None:
-        super().__init__()
-        self._size = 0
-        if values is not None:
-            self.extend(values)
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
-            return type(self)([self[i] for i in range(len(self))[idx]])
-        return getattr(self, str(_abs_index(idx, len(self))))
-
-    def __setitem__(self, idx: int, param: Any) -> None:
-        if isinstance(param, Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, str(_abs_index(idx, len(self))), param)
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self) -> Iterator[Any]:
-        return (self[i] for i in range(len(self)))
-
-    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
-        return self.extend(values)
-
-    def append(self, value: Any) -> ParameterList:
-        self._size += 1
-        self[self._size - 1] = value
-        return self
-
-    def extend(self, values: Iterable[Any]) -> ParameterList:
-        if not isinstance(values, Iterable) or isinstance(values, Tensor):
-            raise TypeError(f"ParameterList.extend: expected an iterable, got {type(values).__name__}")
-        for value in values:
-            self.append(value)
-        return self
-
-    def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p) for k, p in enumerate(self))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("ParameterList should not be called.")
-
-
-class ParameterDict(Module):
-    """An ordered dict of parameters registered under their keys; Tensors are wrapped as Parameters.
-
-    >>> import glassgrad as gg, glassgrad.nn as nn
-    >>> pd = nn.ParameterDict({"scale": gg.ones(2)})
-    >>> list(pd.state_dict()), isinstance(pd["scale"], nn.Parameter)
-    (['scale'], True)
-    """
-
-    def __init__(self, parameters: Mapping[str, Any] | Iterable | None = None) -> None:
-        super().__init__()
-        self._keys: dict[str, None] = {}
-        if parameters is not None:
-            self.update(parameters)
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._keys:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        self._keys[key] = None
-        setattr(self, key, value)
-
-    def __delitem__(self, key: str) -> None:
-        del self._keys[key]
-        delattr(self, key)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def keys(self) -> Iterable[str]:
-        return self._keys.keys()
-
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return [(k, self[k]) for k in self._keys]
-
-    def values(self) -> Iterable[Any]:
-        return [self[k] for k in self._keys]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in self._keys else default
-
-    def pop(self, key: str) -> Any:
-        v = self[key]
-        del self[key]
-        return v
-
-    def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
-        pairs = parameters.items() if isinstance(parameters, Mapping | ParameterDict) else parameters
-        for key, value in pairs:
-            self[key] = value
-
-    def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p) for k, p in self.items())
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("ParameterDict should not be called.")

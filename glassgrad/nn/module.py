@@ -32,7 +32,7 @@ from glassgrad.nn.hooks import (
     register_module_forward_pre_hook,
 )
 from glassgrad.nn.module_path import annotate_shape_error
-from glassgrad.nn.parameter import Parameter
+from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
 
@@ -131,6 +131,11 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
                     "(glassgrad.nn.Parameter or None expected)"
                 )
             params[name] = None
+        elif isinstance(value, Buffer):
+            self._discard(name, d, params or {}, d.get("_modules", {}))
+            self.register_buffer(
+                name, value.detach(), persistent=value.persistent
+            )  # a plain Tensor, as PyTorch
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")

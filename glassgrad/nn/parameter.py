@@ -9,7 +9,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.tensor import Tensor, as_array
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -47,3 +47,20 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + Tensor.__repr__(self)
+
+
+class Buffer(Tensor):
+    """A Tensor that a ``Module`` registers as a buffer when assigned as an attribute
+    (``torch.nn.Buffer``): ``self.pe = nn.Buffer(table, persistent=False)`` is
+    ``self.register_buffer("pe", table, persistent=False)``. Its data is shared, not copied.
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        arr = data._data if isinstance(data, Tensor) else as_array(data if data is not None else [])
+        Tensor.__init__(self, arr, _wrap=True)
+        if isinstance(data, Tensor):  # shared memory, shared version counter (as Parameter)
+            self._vc = data._vc
+            data._vc[1] = True
+        self.persistent = persistent

@@ -41,6 +41,14 @@ def _state_array(value: Any) -> np.ndarray | None:
     return arr if arr.dtype.kind in "fiub" else None
 
 
+_EXTRA = "_extra_state"
+
+
+def _overrides(module: Any, method: str) -> bool:
+    """Whether ``module``'s class overrides ``StateDict.method`` (extra state is opt-in)."""
+    return getattr(type(module), method) is not getattr(StateDict, method)
+
+
 class StateDict:
     """The state half of ``Module``: saving and loading parameters and persistent buffers."""
 
@@ -67,13 +75,29 @@ class StateDict:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if _overrides(self, "get_extra_state"):
+            destination[prefix + _EXTRA] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """State beyond parameters and buffers (a vocabulary, a config), saved under
+        ``"_extra_state"`` when a subclass overrides this and ``set_extra_state``, as in PyTorch."""
+        raise RuntimeError(
+            "get_extra_state: reached the base Module's; override it (and set_extra_state) to save extra state"
+        )
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore what ``get_extra_state`` returned (called by ``load_state_dict``)."""
+        raise RuntimeError(
+            "set_extra_state: reached the base Module's; override it to load the extra state in a state_dict"
+        )
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict`` into this module and its descendants.
 
         Values may be glassgrad Tensors, NumPy arrays or anything array-like (torch tensors too);
         they are copied into the existing arrays, keeping each array's dtype (``assign=True``
-        rebinds the arrays instead). With ``strict`` (default) missing or unexpected keys are an
+        makes the module take the given tensors instead). A module that overrides
+        ``get_extra_state``/``set_extra_state`` saves and loads ``"_extra_state"`` too. With ``strict`` (default) missing or unexpected keys are an
         error; a shape mismatch is always an error. All problems are reported in one message.
 
         Returns:
@@ -132,14 +156,32 @@ class StateDict:
             elif arr.shape != target.shape:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
             elif local_metadata.get("assign"):
-                target._data = np.array(arr, copy=True)
-                target._version += 1
+                self._assign(name, target, state_dict[key], arr)
             else:
                 target._data[...] = arr
                 target._version += 1
+        extra = _overrides(self, "set_extra_state")
+        if extra:
+            if prefix + _EXTRA in state_dict:
+                self.set_extra_state(state_dict[prefix + _EXTRA])
+            else:
+                missing_keys.append(prefix + _EXTRA)
         if strict:
             for key in state_dict:
                 if key.startswith(prefix):
                     head, dot, _ = key[len(prefix) :].partition(".")
-                    if (dot and head not in self._modules) or (not dot and head not in local):
+                    known = head in local or (extra and head == _EXTRA)
+                    if (dot and head not in self._modules) or (not dot and not known):
                         unexpected_keys.append(key)
+
+    def _assign(self, name: str, target: Tensor, value: Any, arr: np.ndarray) -> None:
+        """``load_state_dict(assign=True)``: the module takes the given tensor itself (a glassgrad
+        Tensor is used as it is, sharing its memory; other values become new arrays), so a tie
+        between two names is undone, as in PyTorch."""
+        from glassgrad.nn.parameter import Parameter
+
+        new = value if isinstance(value, Tensor) else Tensor(np.array(arr, copy=True), _wrap=True)
+        if name in self._parameters:
+            self._parameters[name] = Parameter(new, requires_grad=target.requires_grad)
+        else:
+            self._buffers[name] = new

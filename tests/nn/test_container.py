@@ -178,10 +178,7 @@ def test_parameter_list_and_dict():
     pd = nn.ParameterDict({"scale": gg.ones(2), "shift": nn.Parameter(gg.zeros(2))})
     tpd = torch.nn.ParameterDict({"scale": torch.ones(2), "shift": torch.nn.Parameter(torch.zeros(2))})
     assert list(pd.state_dict()) == list(tpd.state_dict()) == ["scale", "shift"]
-    assert repr(pd) == (  # PyTorch prints the legacy type name (torch.FloatTensor) here
-        "ParameterDict(\n    (scale): Parameter containing: [glassgrad.float32 of size 2]\n"
-        "    (shift): Parameter containing: [glassgrad.float32 of size 2]\n)"
-    )
+    assert repr(pd) == repr(tpd)  # the legacy type name (torch.FloatTensor), as PyTorch prints it
     assert isinstance(pd["scale"], nn.Parameter) and "shift" in pd and len(pd) == 2
     pd["extra"] = gg.zeros(1)
     assert list(pd.keys()) == ["scale", "shift", "extra"] and pd.get("none") is None

@@ -1,0 +1,100 @@
+"""Module API paths that once lost state or differed from PyTorch silently: extra state in the
+state_dict, ``load_state_dict(assign=True)``, ``nn.Buffer``, ParameterDict's key order and dict
+methods, ``Sequential +=`` / ``*``."""
+
+from __future__ import annotations
+
+import pytest
+
+import glassgrad as gg
+
+
+def _tok(lib):
+    class Tok(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(1, 1)
+            self.vocab = {"a": 0}
+
+        def get_extra_state(self):
+            return {"vocab": self.vocab}
+
+        def set_extra_state(self, state):
+            self.vocab = state["vocab"]
+
+    return Tok
+
+
+def test_extra_state_is_saved_and_loaded_as_torch(torch, tmp_path):
+    results = []
+    for lib in (gg, torch):
+        tok = _tok(lib)
+        src = tok()
+        src.vocab = {"a": 0, "b": 1}
+        dst = tok()
+        dst.load_state_dict(src.state_dict())
+        results.append((list(src.state_dict()), dst.vocab))
+    assert results[0] == results[1] == (["_extra_state", "lin.weight", "lin.bias"], {"a": 0, "b": 1})
+    gg.save(_tok(gg)().state_dict(), tmp_path / "tok.gg")  # survives a checkpoint (no pickle)
+    dst = _tok(gg)()
+    dst.load_state_dict(gg.load(tmp_path / "tok.gg"))
+    assert dst.vocab == {"a": 0}
+    with pytest.raises(RuntimeError, match=r"missing keys \['_extra_state'\]"):
+        _tok(gg)().load_state_dict({"lin.weight": gg.zeros(1, 1), "lin.bias": gg.zeros(1)})
+
+
+def test_load_state_dict_assign_takes_the_tensors_as_torch(torch):
+    results = []
+    for lib in (gg, torch):
+        a, b = lib.nn.Linear(1, 1, bias=False), lib.nn.Linear(1, 1, bias=False)
+        b.weight = a.weight  # tied
+        model = lib.nn.Sequential(a, b)
+        w1, w2 = lib.ones(1, 1), lib.full((1, 1), 2.0)
+        model.load_state_dict({"0.weight": w1, "1.weight": w2}, assign=True)
+        with lib.no_grad():
+            w1.add_(1)
+        results.append((a.weight.item(), b.weight.item(), a.weight is b.weight, a.weight.requires_grad))
+    assert results[0] == results[1] == (2.0, 2.0, False, True)
+
+
+def test_buffer_assignment_registers_a_buffer_as_torch(torch):
+    results = []
+    for lib in (gg, torch):
+
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pe = lib.nn.Buffer(lib.ones(3), persistent=False)
+                self.c = lib.nn.Buffer(lib.zeros(2))
+
+        m = M()
+        results.append((list(m.state_dict()), [n for n, _ in m.named_buffers()], type(m.pe).__name__))
+    assert results[0] == results[1]
+
+
+def test_parameter_dict_orders_and_methods_as_torch(torch):
+    results = []
+    for lib in (gg, torch):
+        pd = lib.nn.ParameterDict({"w": lib.nn.Parameter(lib.ones(3)), "b": lib.nn.Parameter(lib.zeros(2))})
+        pd.update({"z": lib.ones(1), "c": lib.ones(1)})  # a plain dict: sorted, as PyTorch
+        order = [n for n, _ in pd.named_parameters()]
+        key, _ = pd.popitem()
+        pd.setdefault("q", lib.nn.Parameter(lib.ones(1)))
+        merged = pd | lib.nn.ParameterDict({"a": lib.ones(1)})
+        text = repr(pd).replace("torch.", "LIB.")  # Tensor.type() names the legacy type in both
+        results.append((order, key, list(reversed(pd)), list(merged.keys()), text, len(pd.copy())))
+        pd.clear()
+        results[-1] += (len(pd),)
+    assert results[0] == results[1]
+
+
+def test_sequential_iadd_in_place_and_repetition_as_torch(torch):
+    results = []
+    for lib in (gg, torch):
+        seq = lib.nn.Sequential(lib.nn.ReLU())
+        alias = seq
+        seq += lib.nn.Sequential(lib.nn.Tanh())
+        doubled, rdoubled = seq * 2, 2 * seq
+        seq *= 2
+        results.append((len(alias), len(doubled), len(rdoubled), len(seq), doubled[0] is doubled[2]))
+    assert results[0] == results[1] == (4, 4, 4, 4, True)

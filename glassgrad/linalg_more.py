@@ -35,7 +35,14 @@ class SingularValues(Function):
 
     @staticmethod
     def forward(ctx, a):
-        u, s, vh = array_module(a).linalg.svd(a, full_matrices=False)
+        xp = array_module(a)
+        try:
+            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        except xp.linalg.LinAlgError:  # NaN or inf entries: PyTorch's svd fails too
+            raise ShapeError(
+                f"linalg.matrix_norm: expected a finite matrix, got one (of shape {a.shape}) on which the "
+                "SVD did not converge"
+            ) from None
         ctx.save_for_backward(u, vh)
         return s
 
@@ -103,9 +110,11 @@ def matrix_norm(
         s = SingularValues.apply(movedim(A, (d0, d1), (-2, -1)))
         if ord == "nuc":
             out = s.sum(-1)
-        else:
-            if s.shape[-1] == 0:
+        elif s.shape[-1] == 0:  # an empty matrix: its 2-norm is 0 (PyTorch), the smallest is undefined
+            if ord == -2:
                 raise ShapeError(f"{op}: expected a non-empty matrix for ord={ord}, got shape {A.shape}")
+            out = s.sum(-1)
+        else:
             out = extremes.amax(s, -1) if ord == 2 else extremes.amin(s, -1)
         if keepdim:
             for d in sorted((d0, d1)):
@@ -120,7 +129,9 @@ def matrix_norm(
     if not keepdim and d0 < d1:
         d1 -= 1
     sums = statistics.norm(A, 1, d0, keepdim)
-    if sums.shape[d1] == 0:
+    if sums.shape[d1] == 0:  # no rows / columns: the largest sum is 0 (PyTorch), the smallest undefined
+        if ord > 0:
+            return sums.sum(d1, keepdim)
         raise ShapeError(f"{op}: expected a non-empty matrix for ord={ord}, got shape {A.shape}")
     return extremes.amax(sums, d1, keepdim) if ord > 0 else extremes.amin(sums, d1, keepdim)
 

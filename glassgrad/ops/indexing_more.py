@@ -10,12 +10,13 @@ send every repeated source entry the gradient of the position it was written to.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import indexing as _ix
 from glassgrad.tensor import Tensor, as_array
@@ -47,8 +48,9 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, a, index, src, dim=0, alpha=1):
-        out = a.copy()
-        array_module(a).add.at(out, (slice(None),) * dim + (index,), src if alpha == 1 else src * alpha)
+        out, xp = a.copy(), array_module(a)
+        v = src if alpha == 1 else quietly(xp.multiply, src, alpha)
+        quietly(xp.add.at, out, (slice(None),) * dim + (index,), v)  # inf + -inf: nan, without a warning
         ctx.attrs["idx"] = index  # a copy of the caller's index (``_int_array``)
         return out
 
@@ -151,7 +153,7 @@ class IndexPut(Function):
         out = a.copy()
         v = array_module(a).broadcast_to(values, a[key].shape)
         if accumulate:
-            array_module(a).add.at(out, key, v)
+            quietly(array_module(a).add.at, out, key, v)
         else:
             out[key] = v
         return out
@@ -175,7 +177,16 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple:
             key.append(slice(None))
             continue
         arr = i._data.copy() if isinstance(i, Tensor) else np.asarray(i)  # copied: backward reads it
+        if arr.dtype == np.uint8:  # PyTorch reads a uint8 index as a mask (deprecated there)
+            warnings.warn(f"{op}: a uint8 index is read as a mask; use a bool one", UserWarning, stacklevel=3)
+            arr = arr != 0
         if arr.dtype == np.bool_:
+            at = x.shape[len(key) : len(key) + max(arr.ndim, 1)]
+            if arr.ndim == 0 or arr.shape != at:  # nonzero() would read a short mask as indices
+                raise IndexOutOfRangeError(
+                    f"{op}: expected a mask of the sizes {at} at dim {len(key)} of shape {x.shape} (at least "
+                    f"1 dim), got shape {arr.shape}"
+                )
             key.extend(array_module(arr).nonzero(arr))  # a mask stands for its nonzero positions
         elif arr.dtype.kind in "iu":
             key.append(arr)
@@ -262,7 +273,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
         raise ShapeError(
             f"masked_scatter: expected a mask broadcastable with {x.shape}, got {m.shape}"
         ) from None
-    m = np.broadcast_to(m, shape).copy()  # (np.ascontiguousarray would make a 0-d mask 1-D)
+    m = array_module(m).broadcast_to(m, shape).copy()  # (np.ascontiguousarray would make a 0-d mask 1-D)
     if int(m.sum()) > source.numel():
         raise ShapeError(
             f"masked_scatter: expected source with at least {int(m.sum())} elements (the number of True "
@@ -286,15 +297,16 @@ def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> An
             count = xp.full(a.shape, 1 if include_self else 0, dtype=np.int64)
             xp.add.at(count, key, 1)
             count[count == 0] = 1
-            out = out // count if a.dtype.kind in "iu" else (out / count).astype(a.dtype, copy=False)
-        return out
+            out = out // count if a.dtype.kind in "iu" else out / count
+        return out.astype(a.dtype, copy=False)
     ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
     if not include_self:
         if reduce == "prod":
             out[key] = 1
-        else:
-            big = np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max  # the identity of amax / amin
-            out[key] = -big if reduce == "amax" else big
+        elif a.dtype.kind in "iu":  # the identity of amax / amin: the dtype's lowest / highest value
+            out[key] = np.iinfo(a.dtype).min if reduce == "amax" else np.iinfo(a.dtype).max
+        else:  # float or bool
+            out[key] = (-np.inf if reduce == "amax" else np.inf) if a.dtype.kind == "f" else reduce == "amin"
     ufunc.at(out, key, src)
     return out
 
@@ -316,7 +328,7 @@ class ScatterReduce(Function):
     def forward(ctx, a, index, src, dim=0, reduce="sum", include_self=True):
         key = _ix._grid_key(index, dim)
         box = tuple(slice(0, n) for n in index.shape)
-        out = _reduce(a, key, src[box], reduce, include_self)
+        out = quietly(_reduce, a, key, src[box], reduce, include_self)
         ctx.save_for_backward(a, src, out)
         ctx.attrs.update(key=key, box=box)
         return out
@@ -328,7 +340,7 @@ class ScatterReduce(Function):
         key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
         xp = array_module(g)
         s = src[box]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             if reduce == "sum":
                 gself, gs = g, g[key]
             elif reduce == "mean":

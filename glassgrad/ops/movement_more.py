@@ -370,6 +370,8 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
             f"take_along_dim: expected input and indices with the same number of dims, got {x.shape} "
             f"and {idx.shape}"
         )
+    if x.ndim == 0:  # PyTorch: no dim to take along
+        raise ShapeError(f"take_along_dim: expected an input with at least 1 dim for dim={dim}, got shape ()")
     d = indexing.normalize_dim(dim, x.ndim, "take_along_dim", x.shape)
     n = x.shape[d]
     _wrapping_range(idx, n, "take_along_dim", f"dim {dim} of shape {x.shape}")
@@ -384,7 +386,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
             f"dim {dim}"
         ) from None
     shape[d] = idx.shape[d]
-    idx = np.broadcast_to(idx, tuple(shape))
+    idx = array_module(idx).broadcast_to(idx, tuple(shape))
     shape[d] = n
     if tuple(x.shape) != tuple(shape):
         x = x.expand(*shape)

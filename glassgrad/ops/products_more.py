@@ -176,9 +176,9 @@ class Cdist(Function):
     @staticmethod
     def forward(ctx, x1, x2, p=2.0):
         xp = array_module(x1)
-        d = x1[..., :, None, :] - x2[..., None, :, :]  # (B, P, R, M)
-        ad = xp.abs(d)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # inf - inf: nan, as PyTorch
+            d = x1[..., :, None, :] - x2[..., None, :, :]  # (B, P, R, M)
+            ad = xp.abs(d)
             if p == 0:
                 out = (d != 0).sum(-1).astype(x1.dtype)
             elif p == 1:
@@ -197,9 +197,9 @@ class Cdist(Function):
         x1, x2, z = ctx.saved
         p = ctx.attrs["p"]
         xp = array_module(g)
-        d = x1[..., :, None, :] - x2[..., None, :, :]
         zz, gg = z[..., None], g[..., None]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            d = x1[..., :, None, :] - x2[..., None, :, :]
             if p == 0:
                 per = xp.zeros_like(d)
             elif p == 1:
@@ -212,9 +212,9 @@ class Cdist(Function):
                 per = xp.sign(d) * xp.abs(d) ** (p - 1) * gg / zz ** (p - 1)
                 if p < 1:
                     per = xp.where(d == 0, 0, per)
-        per = xp.where(zz == 0, 0, per)
-        g1 = per.sum(-2) if ctx.needs_input_grad[0] else None  # (B, P, M)
-        g2 = -per.sum(-3) if ctx.needs_input_grad[1] else None  # (B, R, M)
+            per = xp.where(zz == 0, 0, per)
+            g1 = per.sum(-2) if ctx.needs_input_grad[0] else None  # (B, P, M)
+            g2 = -per.sum(-3) if ctx.needs_input_grad[1] else None  # (B, R, M)
         return g1, g2
 
 

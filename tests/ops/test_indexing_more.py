@@ -4,6 +4,8 @@ the in-place variants; index tensors changed after the op; error messages."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -296,3 +298,94 @@ def test_bad_input_gets_clear_errors():
     for kind, message, call in cases:
         with pytest.raises(kind, match=message):
             call()
+
+
+# ------------------------------------------------------------------ review regressions
+def test_index_put_reads_a_uint8_index_as_a_mask_as_pytorch(torch):
+    # was: read as the integer positions [1, 0, 1], silently writing other entries than PyTorch
+    with pytest.warns(UserWarning, match="index_put: a uint8 index is read as a mask"):
+        out = gg.zeros(3).index_put((gg.tensor([1, 0, 1], dtype=gg.uint8),), gg.tensor([5.0, 6.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's deprecation warning
+        t = torch.zeros(3).index_put((torch.tensor([1, 0, 1], dtype=torch.uint8),), torch.tensor([5.0, 6.0]))
+    assert out.tolist() == t.tolist() == [5.0, 0.0, 6.0]
+
+
+def test_index_put_refuses_a_mask_of_the_wrong_shape():
+    # was: a short mask went through nonzero() as positions (a silent write), a 0-d one raised NumPy's error
+    x = gg.zeros(3, 4)
+    for mask in (gg.tensor([True, False]), gg.ones(3, 3).bool(), gg.tensor(True)):
+        with pytest.raises(IndexOutOfRangeError, match=r"index_put: expected a mask of the sizes \(3"):
+            x.index_put((mask,), gg.tensor(1.0))
+    with pytest.raises(IndexOutOfRangeError, match=r"mask of the sizes \(4,\) at dim 1 .* got shape \(3,\)"):
+        x.index_put((None, gg.tensor([True, False, True])), gg.tensor(1.0))
+    with pytest.raises(IndexOutOfRangeError, match="index_put: expected a mask"):
+        gg.tensor(1.0).index_put((gg.tensor(True),), gg.tensor(2.0))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint8", "bool"])
+def test_scatter_reduce_keeps_integer_dtypes_and_their_extremes(torch, dtype):
+    # was: 'mean' returned int64 for int32 / uint8; amax without self started from -max (int8: -127
+    # where src held -128) and raised for uint8 (OverflowError) and bool
+    lo = False if dtype == "bool" else np.iinfo(dtype).min
+    x, src, idx = np.array([1, 7, 3]).astype(dtype), np.array([lo, 5, 2, 0]).astype(dtype), [0, 2, 2, 1]
+    for reduce in ("sum", "prod", "amax", "amin") + (() if dtype == "bool" else ("mean",)):
+        for inc in (True, False):
+            g, t = (
+                L.tensor(x).scatter_reduce(0, L.tensor(idx), L.tensor(src), reduce, include_self=inc)
+                for L in (gg, torch)
+            )
+            assert g.tolist() == t.tolist(), (reduce, inc)
+            assert str(g.dtype).split(".")[-1] == str(t.dtype).split(".")[-1] == dtype, (reduce, inc)
+
+
+def test_non_finite_values_give_no_numpy_warning(torch):
+    # was: RuntimeWarning from add.at / multiply.at for inf + -inf, an overflowing alpha or product
+    x, src, idx = np.array([1.0, 2.0, 3.0]), np.array([np.inf, -np.inf, 1e300, 1e300]), np.array([0, 0, 1, 1])
+    cases = [
+        lambda L, a, s: a.index_add(0, L.tensor(idx), s),
+        lambda L, a, s: a.index_add(0, L.tensor(idx[:2]), s[2:], alpha=1e300),
+        lambda L, a, s: a.index_put((L.tensor(idx),), s, accumulate=True),
+        *(
+            lambda L, a, s, r=r: a.scatter_reduce(0, L.tensor(idx), s, r)
+            for r in ("sum", "mean", "prod", "amax")
+        ),
+    ]
+    for fn in cases:
+        res = []
+        for L in (gg, torch):
+            a, s = L.tensor(x, requires_grad=True), L.tensor(src, requires_grad=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                out = fn(L, a, s)
+                out.backward(L.ones_like(out))
+            res.append(
+                [np.asarray(t.detach().numpy() if L is torch else t._data) for t in (out, a.grad, s.grad)]
+            )
+        for g, t in zip(*res):
+            np.testing.assert_allclose(g, t)
+
+
+def test_take_along_dim_of_a_0d_input_with_a_dim_is_a_clear_error():
+    # was: a bare IndexError ("tuple index out of range")
+    with pytest.raises(ShapeError, match="take_along_dim: expected an input with at least 1 dim"):
+        gg.tensor(1.0).take_along_dim(gg.tensor(0), 0)
+    assert gg.tensor(2.0).take_along_dim(gg.tensor(0)).tolist() == [2.0]  # dim=None, as PyTorch
+
+
+def test_masked_scatter_and_take_along_dim_go_through_the_array_module(monkeypatch):
+    # was: np.broadcast_to on the mask / index arrays, around the backend seam
+    from glassgrad.ops import indexing_more, movement_more
+
+    asked = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            asked.append(name)
+            return getattr(np, name)
+
+    for mod in (indexing_more, movement_more):
+        monkeypatch.setattr(mod, "array_module", lambda *a: Recorder())
+    gg.zeros(2, 3).masked_scatter(gg.tensor([True, False, True]), gg.ones(6))
+    gg.zeros(2, 3).take_along_dim(gg.tensor([[0]]), 1)
+    assert asked.count("broadcast_to") == 2

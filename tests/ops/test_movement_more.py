@@ -261,3 +261,36 @@ def test_bad_input_gets_clear_errors():
     for kind, message, call in cases:
         with pytest.raises(kind, match=message):
             call()
+
+
+# ------------------------------------------------------------------ review regressions
+def test_cdist_of_infinite_values_gives_no_numpy_warning(torch):
+    # was: RuntimeWarning for inf - inf (forward) and in the backward's sums
+    x1, x2 = np.array([[np.inf, 0.0], [1.0, 2.0]]), np.array([[np.inf, 1.0], [-np.inf, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for p in (1.0, 2.0, 3.0, 0.5):
+            a, b = gg.tensor(x1, requires_grad=True), gg.tensor(x2, requires_grad=True)
+            out = gg.cdist(a, b, p)
+            out.backward(gg.ones_like(out))
+            ta, tb = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
+            t = torch.cdist(ta, tb, p)
+            t.backward(torch.ones_like(t))
+            for g, r in ((out, t), (a.grad, ta.grad), (b.grad, tb.grad)):
+                np.testing.assert_allclose(g._data, r.detach().numpy())
+
+
+@pytest.mark.parametrize("ord", [2, 1, math.inf])
+def test_matrix_norm_of_an_empty_matrix_is_zero_as_pytorch(torch, ord):
+    # was: ShapeError for the largest singular value / column sum / row sum of no entries
+    for shape in [(0, 4), (4, 0), (2, 0, 3)]:
+        for keepdim in (False, True):
+            parity(torch, lambda L, c, a: L.linalg.matrix_norm(a, ord, keepdim=keepdim), [rand(*shape)])
+    with pytest.raises(ShapeError, match="linalg.matrix_norm: expected a non-empty matrix for ord=-2"):
+        gg.linalg.matrix_norm(gg.zeros(0, 4), -2)  # the smallest of none: PyTorch raises too
+
+
+def test_matrix_norm_of_a_non_finite_matrix_says_so():
+    # was: "singular_values: (3, 3) float32 cannot be combined (SVD did not converge)"
+    with pytest.raises(ShapeError, match="linalg.matrix_norm: expected a finite matrix"):
+        gg.linalg.matrix_norm(gg.full((3, 3), float("nan")), 2)

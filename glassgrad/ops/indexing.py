@@ -13,6 +13,7 @@ only one of the repeated contributions.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -73,6 +74,14 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
         else:
             if isinstance(k, Tensor):
                 k = k._data.copy()  # kept for backward: an in-place change must not move the gradient
+                if k.dtype == np.uint8:  # a byte tensor is a mask in PyTorch (deprecated there)
+                    warnings.warn(
+                        f"{op}: indexing with a uint8 tensor reads it as a mask, as PyTorch does "
+                        "(deprecated there too); use a bool tensor",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+                    k = k.astype(bool)
             elif isinstance(k, range):
                 k = np.arange(k.start, k.stop, k.step, dtype=np.int64)  # PyTorch indexes with it as a list
             elif isinstance(k, list | tuple):

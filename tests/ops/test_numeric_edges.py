@@ -183,3 +183,12 @@ def test_pow_exponent_gradient_at_a_zero_base_as_torch(torch, recwarn):
             grads.append(b.grad.numpy())
         np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
     assert not [w for w in recwarn if w.category is RuntimeWarning]
+
+
+def test_a_uint8_index_tensor_is_a_mask_as_torch(torch):
+    with pytest.warns(UserWarning, match="uint8 tensor reads it as a mask"):
+        ours = gg.arange(3.0)[gg.tensor([1, 0, 1], dtype=gg.uint8)]
+    with pytest.warns(UserWarning):
+        theirs = torch.arange(3.0)[torch.tensor([1, 0, 1], dtype=torch.uint8)]
+    assert ours.tolist() == theirs.tolist() == [0.0, 2.0]
+    assert gg.arange(3.0)[[1, 0, 1]].tolist() == [1.0, 0.0, 1.0]  # a list is positions, in both

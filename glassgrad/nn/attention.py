@@ -64,6 +64,10 @@ def _pad_key(mask: Any) -> Any:
     return np.concatenate([mask, pad(mask.shape[:-1] + (1,), dtype=mask.dtype)], axis=-1)
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """``MultiheadAttention.out_proj``: a plain ``Linear`` under PyTorch's class name, so a model
+    prints as PyTorch's does (PyTorch uses the name to keep quantization off this layer)."""
+
 class MultiheadAttention(Module):
     """Multi-head attention: concat(head_1 .. head_h) W_O, head_i = attention(Q W_Q^i, K W_K^i, V W_V^i).
 
@@ -133,7 +137,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(empty(3 * embed_dim, dtype=dt))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
         if add_bias_kv:
             self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dt))
             self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dt))

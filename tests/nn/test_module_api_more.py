@@ -98,3 +98,12 @@ def test_sequential_iadd_in_place_and_repetition_as_torch(torch):
         seq *= 2
         results.append((len(alias), len(doubled), len(rdoubled), len(seq), doubled[0] is doubled[2]))
     assert results[0] == results[1] == (4, 4, 4, 4, True)
+
+
+def test_transformer_layers_print_as_torch(torch):
+    for make in (
+        lambda nn: nn.MultiheadAttention(4, 2),
+        lambda nn: nn.TransformerEncoderLayer(4, 2, 8),
+        lambda nn: nn.TransformerDecoderLayer(4, 2, 8, norm_first=True),
+    ):
+        assert repr(make(gg.nn)) == repr(make(torch.nn))  # out_proj: NonDynamicallyQuantizableLinear

@@ -68,6 +68,7 @@ class NonDynamicallyQuantizableLinear(Linear):
     """``MultiheadAttention.out_proj``: a plain ``Linear`` under PyTorch's class name, so a model
     prints as PyTorch's does (PyTorch uses the name to keep quantization off this layer)."""
 
+
 class MultiheadAttention(Module):
     """Multi-head attention: concat(head_1 .. head_h) W_O, head_i = attention(Q W_Q^i, K W_K^i, V W_V^i).
 

@@ -6,7 +6,7 @@ decrease) and ``padding_idx`` entries already dropped. The forward is one gather
 
     sum:  out[b] = sum_(i in b) w_i * W[id_i]      (w_i the per-sample weights, else 1)
     mean: out[b] = sum_(i in b) W[id_i] / |b|
-    max:  out[b, d] = max_(i in b) W[id_i, d]      (first maximum on ties)
+    max:  out[b, d] = max_(i in b) W[id_i, d]      (first maximum on ties; NaN only as b's first entry)
 
 VJP: each id's row receives its bag's gradient (times w_i; divided by |b| for the mean; for max,
 only the row that held each column's maximum), scatter-added since an id may repeat;
@@ -58,14 +58,17 @@ class EmbeddingBag(Function):
             ctx.attrs["arg"] = None
             return out
         if mode == "max":
-            best = xp.maximum.reduceat(rows, first, axis=0)  # (U, D)
-            out[nonempty] = best
+            # PyTorch keeps a bag's first entry and replaces it only by a strictly greater one:
+            # a NaN wins only as the first entry, later NaNs are skipped (fmax)
+            best = xp.fmax.reduceat(rows, first, axis=0)  # (U, D)
             # the first row of each bag holding the column's maximum: the smallest such position
             pos = xp.where(
                 rows == best[xp.searchsorted(nonempty, bags)], xp.arange(len(rows))[:, None], len(rows)
             )
             winner = xp.minimum.reduceat(pos, first, axis=0)  # (U, D) rows of ``rows``
-            ctx.attrs["arg"] = ids[xp.minimum(winner, len(rows) - 1)]  # NaN columns: any row of the bag
+            winner = xp.where(xp.isnan(rows[first]), first[:, None], winner)  # a NaN first entry stays
+            out[nonempty] = xp.take_along_axis(rows, winner, axis=0)  # the winners' values (NaN, -0.0)
+            ctx.attrs["arg"] = ids[winner]
             return out
         out[nonempty] = xp.add.reduceat(rows, first, axis=0)
         if mode == "mean":

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 
 __all__ = ["GridSample", "source_coordinates"]
 
@@ -80,8 +80,54 @@ def _corners(ix: Any, iy: Any, h: int, w: int, mode: str) -> list[tuple[Any, Any
     for x, y, wgt, dwx, dwy in pts:
         ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
         flat = xp.where(ok, y * w + x, 0).astype(xp.int64)
-        out.append((flat, ok, wgt * ok, dwx, dwy))
+        out.append((flat, ok, wgt, dwx, dwy))  # wgt is NaN at a NaN or infinite coordinate
     return out
+
+
+def _forward(ctx, x, grid, mode, padding_mode, align_corners):
+    """GridSample's forward (see the class), run with floating-point warnings off."""
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    _, ho, wo, _ = grid.shape
+    ix, sx = source_coordinates(grid[..., 0].reshape(n, 1, ho * wo), w, padding_mode, align_corners)
+    iy, sy = source_coordinates(grid[..., 1].reshape(n, 1, ho * wo), h, padding_mode, align_corners)
+    flat_x = x.reshape(n, c, h * w)
+    corners = _corners(ix, iy, h, w, mode)
+    out = xp.zeros((n, c, ho * wo), dtype=x.dtype)
+    for flat, ok, wgt, _, _ in corners:
+        out += xp.take_along_axis(flat_x, flat, axis=2) * (wgt * ok)  # (N, C, L) * (N, 1, L)
+    ctx.save_for_backward(x, ix, iy, sx, sy)
+    return out.reshape(n, c, ho, wo)
+
+
+def _backward(ctx, g):
+    """GridSample's VJP (see the module docstring), run with floating-point warnings off."""
+    x, ix, iy, sx, sy = ctx.saved
+    a = ctx.attrs
+    xp = array_module(g)
+    n, c, h, w = x.shape
+    gf = g.reshape(n, c, -1) if g.size else g.reshape(n, c, ix.shape[-1])  # (N, C, L)
+    corners = _corners(ix, iy, h, w, a["mode"])
+    dx = dgrid = None
+    if ctx.needs_input_grad[0]:
+        base = (xp.arange(n * c) * (h * w)).reshape(n, c, 1)  # (N, C, 1): each plane's offset
+        index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in corners])
+        # a corner outside the image sends nothing (not NaN * 0, into the stand-in pixel 0)
+        weights = xp.concatenate([xp.where(ok, gf * wgt, 0).reshape(-1) for _, ok, wgt, _, _ in corners])
+        dx = xp.bincount(index, weights=weights, minlength=n * c * h * w).astype(g.dtype).reshape(x.shape)
+    if ctx.needs_input_grad[1]:
+        gx = xp.zeros(ix.shape, dtype=g.dtype)  # (N, 1, L)
+        gy = xp.zeros(ix.shape, dtype=g.dtype)
+        if a["mode"] == "bilinear":
+            flat_x = x.reshape(n, c, h * w)
+            for flat, ok, _, dwx, dwy in corners:
+                # sum over channels of g * value at this corner (0 outside the image)
+                gv = (xp.take_along_axis(flat_x, flat, axis=2) * gf).sum(axis=1, keepdims=True) * ok
+                gx += gv * dwx
+                gy += gv * dwy
+        ho, wo = ctx.shapes[1][1:3]
+        dgrid = xp.stack([(gx * sx).reshape(n, ho, wo), (gy * sy).reshape(n, ho, wo)], axis=-1)
+    return dx, dgrid
 
 
 class GridSample(Function):
@@ -95,43 +141,9 @@ class GridSample(Function):
 
     @staticmethod
     def forward(ctx, x, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
-        xp = array_module(x)
-        n, c, h, w = x.shape
-        _, ho, wo, _ = grid.shape
-        ix, sx = source_coordinates(grid[..., 0].reshape(n, 1, ho * wo), w, padding_mode, align_corners)
-        iy, sy = source_coordinates(grid[..., 1].reshape(n, 1, ho * wo), h, padding_mode, align_corners)
-        flat_x = x.reshape(n, c, h * w)
-        corners = _corners(ix, iy, h, w, mode)
-        out = xp.zeros((n, c, ho * wo), dtype=x.dtype)
-        for flat, _, wgt, _, _ in corners:
-            out += xp.take_along_axis(flat_x, flat, axis=2) * wgt  # (N, C, L) * (N, 1, L)
-        ctx.save_for_backward(x, ix, iy, sx, sy)
-        return out.reshape(n, c, ho, wo)
+        # quietly: an infinite or NaN grid point gives NaN, as in PyTorch, without NumPy's warning
+        return quietly(_forward, ctx, x, grid, mode, padding_mode, align_corners)
 
     @staticmethod
     def backward(ctx, g):
-        x, ix, iy, sx, sy = ctx.saved
-        a = ctx.attrs
-        xp = array_module(g)
-        n, c, h, w = x.shape
-        gf = g.reshape(n, c, -1) if g.size else g.reshape(n, c, ix.shape[-1])  # (N, C, L)
-        corners = _corners(ix, iy, h, w, a["mode"])
-        dx = dgrid = None
-        if ctx.needs_input_grad[0]:
-            base = (xp.arange(n * c) * (h * w)).reshape(n, c, 1)  # (N, C, 1): each plane's offset
-            index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in corners])
-            weights = xp.concatenate([(gf * wgt).reshape(-1) for _, _, wgt, _, _ in corners])
-            dx = xp.bincount(index, weights=weights, minlength=n * c * h * w).astype(g.dtype).reshape(x.shape)
-        if ctx.needs_input_grad[1]:
-            gx = xp.zeros(ix.shape, dtype=g.dtype)  # (N, 1, L)
-            gy = xp.zeros(ix.shape, dtype=g.dtype)
-            if a["mode"] == "bilinear":
-                flat_x = x.reshape(n, c, h * w)
-                for flat, ok, _, dwx, dwy in corners:
-                    # sum over channels of g * value at this corner (0 outside the image)
-                    gv = (xp.take_along_axis(flat_x, flat, axis=2) * gf).sum(axis=1, keepdims=True) * ok
-                    gx += gv * dwx
-                    gy += gv * dwy
-            ho, wo = ctx.shapes[1][1:3]
-            dgrid = xp.stack([(gx * sx).reshape(n, ho, wo), (gy * sy).reshape(n, ho, wo)], axis=-1)
-        return dx, dgrid
+        return quietly(_backward, ctx, g)

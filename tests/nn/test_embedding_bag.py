@@ -125,3 +125,40 @@ def test_errors():
         F.embedding_bag(gg.tensor([1.0]), w, gg.tensor([0]))
     with pytest.raises(ValueError, match="mode has to be one of"):
         nn.EmbeddingBag(3, 2, mode="min")
+
+
+def test_max_mode_nan_follows_pytorch_and_its_gradient_stays_in_the_bag(torch):
+    # PyTorch keeps a bag's first entry and replaces it only by a strictly greater one: a NaN
+    # wins only as the first entry. The gradient of a NaN column once went to the last row of the
+    # whole input (here id 3, of another bag); later NaNs turned a bag's maximum into NaN.
+    w = np.array([[1.0, 2.0], [1.0, 5.0], [np.nan, 0.0], [3.0, 3.0]])
+    for ids, off in (([2, 0, 1, 3], [0, 1]), ([0, 1, 0, 2], [0, 2]), ([2, 3, 2], [0])):
+        gw, tw = gg.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+        out = F.embedding_bag(gg.tensor(ids), gw, gg.tensor(off), mode="max")
+        tout = torch.nn.functional.embedding_bag(torch.tensor(ids), tw, torch.tensor(off), mode="max")
+        np.testing.assert_array_equal(out._data, tout.detach().numpy())
+        out.sum().backward()
+        tout.sum().backward()
+        np.testing.assert_array_equal(gw.grad._data, tw.grad.numpy())
+
+
+def test_no_offsets_give_no_bags(torch):
+    # an empty offsets tensor: PyTorch returns (0, D); glassgrad raised NumPy's IndexError
+    w = gg.randn(4, 2)
+    out = F.embedding_bag(gg.tensor([0, 1]), w, gg.tensor([], dtype=gg.int64), mode="sum")
+    tout = torch.nn.functional.embedding_bag(
+        torch.tensor([0, 1]), torch.randn(4, 2), torch.tensor([], dtype=torch.int64), mode="sum"
+    )
+    assert out.shape == tuple(tout.shape) == (0, 2)
+    with pytest.raises(ValueError, match="at least 1 offset with include_last_offset"):
+        F.embedding_bag(gg.tensor([0, 1]), w, gg.tensor([], dtype=gg.int64), include_last_offset=True)
+
+
+def test_max_norm_renormalises_every_input_id_as_pytorch(torch):
+    # PyTorch rescales every id of the input, padding_idx and ids past offsets[-1] included;
+    # glassgrad rescaled only the ids that entered a bag
+    ours, theirs = gg.full((4, 2), 3.0), torch.full((4, 2), 3.0)
+    kw = dict(max_norm=1.0, padding_idx=1, include_last_offset=True)
+    F.embedding_bag(gg.tensor([0, 1, 2, 3]), ours, gg.tensor([0, 2]), **kw)
+    torch.nn.functional.embedding_bag(torch.tensor([0, 1, 2, 3]), theirs, torch.tensor([0, 2]), **kw)
+    np.testing.assert_allclose(ours._data, theirs.numpy(), atol=1e-6)

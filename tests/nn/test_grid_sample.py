@@ -4,6 +4,7 @@ the grid and theta), in float64 and float32, every mode and padding mode, and th
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -106,3 +107,31 @@ def test_errors():
         F.affine_grid(gg.zeros(1, 2, 3), (1, 1, 3), align_corners=False)
     with pytest.raises(ValueError, match="positive output size"):
         F.affine_grid(gg.zeros(1, 2, 3), (1, 1, 0, 3), align_corners=False)
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_non_finite_grid_points_read_nan_without_warnings_or_nan_image_gradients(torch, value):
+    # a NaN or infinite point (zeros padding) gives NaN, as PyTorch; NumPy's 'invalid value'
+    # warning leaked, and the point's NaN weights were scattered into pixel 0 of the image gradient
+    x = np.arange(20.0).reshape(1, 1, 4, 5)
+    grid = np.array([[[[value, 0.3], [0.2, -0.4]]]])
+    gx, gr = gg.tensor(x, requires_grad=True), gg.tensor(grid, requires_grad=True)
+    tx, tr = torch.tensor(x, requires_grad=True), torch.tensor(grid, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = F.grid_sample(gx, gr, align_corners=False)
+        out.sum().backward()
+    tout = torch.nn.functional.grid_sample(tx, tr, align_corners=False)
+    tout.sum().backward()
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(gr.grad._data, tr.grad.numpy(), atol=1e-12)
+
+
+def test_gumbel_softmax_of_a_0d_tensor(torch):
+    # one class: PyTorch returns 1 (hard) for a 0-d logit; glassgrad raised NumPy's AxisError
+    logit = gg.tensor(0.3, requires_grad=True)
+    hard = F.gumbel_softmax(logit, hard=True)
+    assert hard.shape == () and hard.item() == 1.0
+    assert F.gumbel_softmax(gg.tensor(0.3)).item() == pytest.approx(1.0)
+    assert torch.nn.functional.gumbel_softmax(torch.tensor(0.3), hard=True).item() == 1.0

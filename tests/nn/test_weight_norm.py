@@ -97,3 +97,16 @@ def test_sparse():
     assert 0.2 < w._data[w._data != 0].std() < 0.9
     with pytest.raises(ValueError, match="only tensors with 2 dimensions"):
         init.sparse_(gg.empty(3), 0.1)
+
+
+@pytest.mark.parametrize("dim", [2, -3, 5])
+def test_weight_norm_refuses_a_dim_out_of_range(torch, dim):
+    # PyTorch raises IndexError ("Dimension out of range"); glassgrad wrapped dim modulo ndim
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PyTorch's deprecation of the hook API
+        with pytest.raises(IndexError):
+            torch.nn.utils.weight_norm(torch.nn.Linear(3, 2), dim=dim)
+    m = nn.Linear(3, 2)
+    with pytest.raises(IndexError, match=rf"weight_norm: expected dim in \[-2, 1\].*got {dim}"):
+        nn.utils.weight_norm(m, dim=dim)
+    assert list(m.state_dict()) == ["weight", "bias"]  # the module is left as it was

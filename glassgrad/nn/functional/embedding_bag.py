@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.layers import _renorm_rows
 from glassgrad.ops.embedding_bag import EmbeddingBag
@@ -22,14 +21,13 @@ __all__ = ["embedding_bag"]
 _MODES = ("sum", "mean", "max")
 
 
-def _ints(value: Any) -> np.ndarray:
-    return value._data if isinstance(value, Tensor) else np.asarray(value)
+def _ints(value: Any, xp: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else xp.asarray(value)
 
 
-def _bags(
-    op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool
-) -> tuple[np.ndarray, np.ndarray, int]:
+def _bags(op: str, idx: Any, offsets: Any, include_last_offset: bool) -> tuple[Any, Any, int]:
     """``(flat ids, bag of each id, number of bags)``; ids past the last bag's end are dropped."""
+    xp = array_module(idx)
     if idx.ndim == 2:
         if offsets is not None:
             raise ValueError(
@@ -37,12 +35,12 @@ def _bags(
                 f"type {type(offsets).__name__}"
             )
         n, length = idx.shape
-        return idx.reshape(-1), np.repeat(np.arange(n), length), n
+        return idx.reshape(-1), xp.repeat(xp.arange(n), length), n
     if idx.ndim != 1:
         raise ShapeError(f"{op}: expected a 1-D (with offsets) or 2-D input, got shape {idx.shape}")
     if offsets is None:
         raise ValueError(f"{op}: offsets has to be a 1-D tensor when input is 1-D, got None")
-    off = _ints(offsets)
+    off = _ints(offsets, xp)
     if off.ndim != 1 or off.dtype.kind not in "iu":
         raise ShapeError(
             f"{op}: expected offsets as a 1-D integer tensor, got {off.dtype} of shape {off.shape}"
@@ -53,14 +51,16 @@ def _bags(
         raise ValueError(
             f"{op}: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}"
         )
-    if (np.diff(off) < 0).any():
+    if (xp.diff(off) < 0).any():
         raise ValueError(f"{op}: expected non-decreasing offsets, got {off.tolist()}")
     if include_last_offset:
-        num, end = max(off.size - 1, 0), (int(off[-1]) if off.size else 0)
+        if not off.size:
+            raise ValueError(f"{op}: expected at least 1 offset with include_last_offset, got none")
+        num, end = off.size - 1, int(off[-1])
     else:
-        num, end = off.size, idx.size
+        num, end = off.size, (idx.size if off.size else 0)  # no offsets: no bags, every id dropped
     starts = off[:num]
-    bags = np.searchsorted(starts, np.arange(end), side="right") - 1  # bag of each position
+    bags = xp.searchsorted(starts, xp.arange(end), side="right") - 1  # bag of each position
     return idx[:end], bags, num
 
 
@@ -101,7 +101,8 @@ def embedding_bag(
             [18., 20.]])
     """
     op = "embedding_bag"
-    idx = _ints(input)
+    xp = array_module(weight._data)
+    idx = _ints(input, xp)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer ids (int64 or int32), got {idx.dtype}")
     if weight.ndim != 2:
@@ -135,9 +136,9 @@ def embedding_bag(
             raise ValueError(f"{op}: expected padding_idx in [-{num}, {num}), got {padding_idx}")
         padding_idx %= num
     ids, bags, num_bags = _bags(op, idx, offsets, include_last_offset)
-    keep = np.arange(ids.size) if padding_idx is None else np.flatnonzero(ids != padding_idx)
-    ids, bags = ids[keep].astype(np.int64), bags[keep]
-    if max_norm is not None:
-        _renorm_rows(weight, ids, max_norm, norm_type)
+    keep = xp.arange(ids.size) if padding_idx is None else xp.flatnonzero(ids != padding_idx)
+    ids, bags = ids[keep].astype(xp.int64), bags[keep]  # copies: changing input later moves nothing
+    if max_norm is not None:  # every id of the input, padding and ids past the last bag too, as PyTorch
+        _renorm_rows(weight, idx.reshape(-1), max_norm, norm_type)
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
     return EmbeddingBag.apply(weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode)

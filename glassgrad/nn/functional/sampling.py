@@ -10,8 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
+from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.grid_sample import GridSample
 from glassgrad.ops.matmul import matmul
@@ -43,23 +42,25 @@ def gumbel_softmax(
 
     if logits._data.dtype.kind != "f":
         raise DTypeError(f"gumbel_softmax: expected floating-point logits, got {logits.dtype}")
-    dt = logits._data.dtype
-    noise = get_generator().exponential(size=logits.shape).astype(dt)
-    gumbels = Tensor(-np.log(noise), _wrap=True)
+    xp = array_module(logits._data)
+    noise = xp.asarray(get_generator().exponential(size=logits.shape)).astype(logits._data.dtype)
+    gumbels = Tensor(-xp.log(noise), _wrap=True)
     y = softmax((logits + gumbels) / tau, dim=dim)
     if not hard:
         return y
-    d = dim % max(y.ndim, 1)
-    onehot = np.zeros_like(y._data)
-    np.put_along_axis(onehot, np.expand_dims(y._data.argmax(axis=d), d), 1.0, axis=d)
+    if y.ndim == 0:  # one class: the sample is 1
+        return Tensor(xp.ones_like(y._data), _wrap=True) - y.detach() + y
+    d = dim % y.ndim
+    onehot = xp.zeros_like(y._data)
+    xp.put_along_axis(onehot, xp.expand_dims(y._data.argmax(axis=d), d), 1.0, axis=d)
     return Tensor(onehot, _wrap=True) - y.detach() + y
 
 
-def _linspace(n: int, align_corners: bool, dtype: Any) -> np.ndarray:
+def _linspace(xp: Any, n: int, align_corners: bool, dtype: Any) -> Any:
     """The normalised coordinates of ``n`` pixel centres (corners with ``align_corners``); 0 for one."""
     if n <= 1:
-        return np.zeros(max(n, 0), dtype=dtype)
-    steps = np.linspace(-1.0, 1.0, n)
+        return xp.zeros(max(n, 0), dtype=dtype)
+    steps = xp.linspace(-1.0, 1.0, n)
     return (steps if align_corners else steps * (n - 1) / n).astype(dtype)
 
 
@@ -100,10 +101,10 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         )
     if min(size) <= 0:
         raise ValueError(f"affine_grid: expected non-zero, positive output size, got {size}")
-    dt = theta._data.dtype
-    axes = [_linspace(s, align_corners, dt) for s in size[2:]]  # (D,) H, W
-    mesh = np.meshgrid(*axes, indexing="ij")  # each (D,) H, W
-    base = np.stack([*reversed(mesh), np.ones_like(mesh[0])], axis=-1)  # (..., x, y, (z,) 1)
+    xp = array_module(theta._data)
+    axes = [_linspace(xp, s, align_corners, theta._data.dtype) for s in size[2:]]  # (D,) H, W
+    mesh = xp.meshgrid(*axes, indexing="ij")  # each (D,) H, W
+    base = xp.stack([*reversed(mesh), xp.ones_like(mesh[0])], axis=-1)  # (..., x, y, (z,) 1)
     base = Tensor(base.reshape(1, -1, nd + 1), _wrap=True)  # (1, L, nd + 1)
     grid = matmul(base, theta.transpose(1, 2))  # (1, L, nd + 1) @ (N, nd + 1, nd) -> (N, L, nd)
     return grid.reshape(size[0], *size[2:], nd)

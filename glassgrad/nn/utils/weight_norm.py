@@ -51,6 +51,11 @@ class WeightNorm:
         weight = getattr(module, name)
         if not isinstance(weight, Parameter):
             raise ValueError(f"weight_norm: expected {name!r} to be a parameter of {type(module).__name__}")
+        if dim != -1 and not -weight.ndim <= dim < weight.ndim:  # -1: one norm for the whole tensor
+            raise IndexError(
+                f"weight_norm: expected dim in [{-weight.ndim}, {weight.ndim - 1}] (or None) for "
+                f"{name!r} of shape {weight.shape}, got {dim}"
+            )
         del module._parameters[name]
         with no_grad():
             g = norm_except_dim(weight, 2, dim)

@@ -8,6 +8,7 @@ repeated indices. Kept apart from ``reduce_more.py`` for size; the dim check is 
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -47,8 +48,9 @@ class IndexAlong(Function):
         (idx,) = ctx.saved
         xp, axis, shape = array_module(g), ctx.attrs["axis"], ctx.shapes[0]
         gm, im = xp.moveaxis(g, axis, -1), xp.moveaxis(idx, axis, -1)  # (rows..., n_out)
-        rows, n_in = int(np.prod(gm.shape[:-1])), shape[axis]
-        flat = (xp.arange(rows).reshape(-1, 1) * n_in + im.reshape(rows, -1)).reshape(-1)
+        rows, n_in = math.prod(gm.shape[:-1]), shape[axis]
+        # im's shape spelled out: with no rows, reshape(0, -1) cannot infer the -1
+        flat = (xp.arange(rows).reshape(-1, 1) * n_in + im.reshape(rows, im.shape[-1])).reshape(-1)
         gx = xp.bincount(flat, weights=gm.reshape(-1), minlength=rows * n_in).astype(g.dtype)
         return xp.moveaxis(gx.reshape(gm.shape[:-1] + (n_in,)), -1, axis), None
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.elementwise import Pow, floating, operands
 from glassgrad.tensor import Tensor
@@ -226,11 +226,24 @@ def _promoted_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     a, b = operands(a, b)
     a = floating(a) if isinstance(a, Tensor) else a
     b = floating(b) if isinstance(b, Tensor) else b
+    xp = array_module(a._data if isinstance(a, Tensor) else b._data)
+    # quietly: a number past the dtype's range becomes inf (1e300 in float32), as in PyTorch
     if not isinstance(a, Tensor):
-        a = Tensor(np.asarray(a, dtype=b._data.dtype), _wrap=True)
+        a = Tensor(quietly(xp.asarray, a, b._data.dtype), _wrap=True)
     if not isinstance(b, Tensor):
-        b = Tensor(np.asarray(b, dtype=a._data.dtype), _wrap=True)
+        b = Tensor(quietly(xp.asarray, b, a._data.dtype), _wrap=True)
     return a, b
+
+
+def _broadcastable(name: str, x: Any, y: Any) -> None:
+    """Shapes check for the ops that are not a ``Function`` (whose ``apply`` names the op)."""
+    xp = array_module(x, y)
+    try:
+        xp.broadcast_shapes(xp.shape(x), xp.shape(y))
+    except ValueError:
+        raise ShapeError(
+            f"{name}: expected broadcastable shapes, got {tuple(xp.shape(x))} and {tuple(xp.shape(y))}"
+        ) from None
 
 
 # ------------------------------------------------------------------ tensor-level functions
@@ -265,6 +278,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
             f"fmod: expected integer or floating point operands, got {_dtype_of(a)} and {_dtype_of(b)}"
         )
     xp = array_module(a._data)
+    _broadcastable("fmod", a._data, y)
     if bool(xp.any(xp.asarray(y) == 0)):
         raise ZeroDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
     return Tensor(xp.asarray(xp.fmod(a._data, y)), _wrap=True)
@@ -310,6 +324,8 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
 
 def _double(x: Any) -> Any:
     if not isinstance(x, Tensor):
+        if not isinstance(x, int | float | np.number):
+            raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")
         return float(x)
     if x._data.dtype == np.float64:
         return x
@@ -320,6 +336,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """The next float after input toward other, elementwise; floating tensors only, no gradient."""
     _tensor_only("nextafter", input=input, other=other)
     a, b = _float_operands("nextafter", input, other)
+    _broadcastable("nextafter", a._data, b._data)
     return Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
 
 
@@ -333,6 +350,7 @@ def _shift(name: str, left: bool):
         x = a._data if isinstance(a, Tensor) else int(a)
         s = b._data if isinstance(b, Tensor) else int(b)
         xp = array_module(x, s)
+        _broadcastable(name, x, s)
         bits = 8 * xp.result_type(x, s).itemsize
         # PyTorch: a shift by a negative count or by the width or more gives 0 (left) or the sign (right)
         fill = 0 if left else xp.where(xp.asarray(x) < 0, -1, 0)

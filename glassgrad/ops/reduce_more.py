@@ -164,7 +164,7 @@ def _at_index(op: str, cls: Any, result: Any, x: Tensor, a: int, pos: Any, order
 
 def _scalar_result(result: Any, x: Tensor) -> Any:
     """A 0-d tensor's order statistic along dim 0 or -1: itself, at index 0."""
-    return result(_K.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
+    return result(_K.clone(x), Tensor(array_module(x._data).zeros((), dtype=np.int64), _wrap=True))
 
 
 def _median(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
@@ -282,7 +282,8 @@ def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = No
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     if x._data.dtype.kind != "f":
         dt = x._data.dtype if dtype is not None else np.int64
-        return Tensor(np.asarray(x._data.sum(axis=axis, keepdims=keepdim, dtype=dt)), _wrap=True)
+        xp = array_module(x._data)
+        return Tensor(xp.asarray(x._data.sum(axis=axis, keepdims=keepdim, dtype=dt)), _wrap=True)
     return NanSum.apply(x, axis=axis, keepdims=keepdim)
 
 
@@ -305,7 +306,9 @@ def _moments(op: str, cls: Any, x: Tensor, dim: Any, unbiased: Any, keepdim: boo
     _floating_only(op, x)
     axis = normalize_dims(op, x._data.ndim, dim)
     c = _correction(op, unbiased, correction)
-    return cls.apply(x, axis=axis, keepdims=keepdim, correction=c), Mean.apply(x, axis=axis, keepdims=keepdim)
+    # quietly: the mean of inf and -inf is nan without NumPy's warning, as the var beside it (and PyTorch)
+    mean = quietly(lambda: Mean.apply(x, axis=axis, keepdims=keepdim))
+    return cls.apply(x, axis=axis, keepdims=keepdim, correction=c), mean
 
 
 def var_mean(

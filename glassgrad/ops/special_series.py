@@ -89,6 +89,7 @@ _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.323
             -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
             1.5056327351493116e-7)  # fmt: skip
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+_LOG_PI = math.log(math.pi)
 
 
 def _lgamma_right(x):
@@ -110,9 +111,13 @@ def lgamma_array(x):
     right = _lgamma_right(xp.where(left, 1 - x, x))
     finite = xp.isfinite(x)
     r = xp.where(finite, x - xp.round(x), 0.5)  # sin(pi x) from x's distance to an integer: exact
-    reflected = xp.log(_PI / xp.abs(xp.sin(_PI * r))) - right
+    # log pi - log|sin|, not log(pi / |sin|): pi / sin(pi x) overflows for subnormal x; at the poles
+    # (r = 0) +inf, not inf - inf where 1 - x is so large that lgamma(1 - x) is inf too
+    reflected = xp.where(r == 0, xp.inf, _LOG_PI - xp.log(xp.abs(xp.sin(_PI * r))) - right)
     out = xp.where(left, reflected, right)
     out = xp.where((x == 1) | (x == 2), 0.0, out)  # exact zeros, as PyTorch
+    tiny = xp.abs(x) < 1e-300  # -ln|x| - gamma x: sin(pi x) of a subnormal x has lost digits
+    out = xp.where(tiny, -xp.log(xp.where(tiny, xp.abs(x), 1.0)), out)
     return xp.where(xp.isinf(x), xp.inf, out)
 
 
@@ -182,12 +187,13 @@ def zeta_array(s: int, q):
     for i in range(1, 10):  # every element takes nine more terms
         total = total + (q + i) ** -s
     (rest,) = xp.nonzero(need > 9)  # q < 0 takes more, summed in blocks of terms
-    if rest.size:
-        qr, nr = q[rest, None], need[rest, None]
+    for lo in range(0, rest.size, 256):  # 256 elements by 4096 terms: 8 MB at a time, not rows x 32 KB
+        part = rest[lo : lo + 256]
+        qr, nr = q[part, None], need[part, None]
         last = int(nr.max())
         for start in range(10, last + 1, 4096):
             k = xp.arange(start, min(start + 4096, last + 1))
-            total[rest] += xp.where(k <= nr, (qr + k) ** -s, 0.0).sum(axis=1)
+            total[part] += xp.where(k <= nr, (qr + k) ** -s, 0.0).sum(axis=1)
     w = q + need
     b = w**-s
     total = total + b * w / (s - 1) - 0.5 * b
@@ -214,7 +220,9 @@ def polygamma_array(n: int, x):
         return digamma_array(x)
     if n == 1:
         return trigamma_array(x)
-    return (-1.0) ** (n + 1) * math.factorial(n) * zeta_array(n + 1, x)
+    fact = math.factorial(n)
+    fact = float(fact) if n < 171 else math.inf  # 171! is past the largest double: inf, as PyTorch
+    return (-1.0) ** (n + 1) * fact * zeta_array(n + 1, x)
 
 
 def _bessel(x, nu: int):
@@ -233,7 +241,8 @@ def _bessel(x, nu: int):
     for k in range(1, 30):
         term = term * -(4 * nu * nu - (2 * k - 1) ** 2) / (8 * k * big)
         series = series + term
-    asym = xp.exp(big) * (series / xp.sqrt(2 * _PI * big))  # overflows as PyTorch's e^x * chbevl(..)
+    # overflows as PyTorch's e^x * chbevl(..); sqrt(2 pi) sqrt(x), as 2 pi x is inf past 2.9e307
+    asym = xp.exp(big) * (series / (math.sqrt(2 * _PI) * xp.sqrt(big)))
     return xp.where(ax <= 30.0, total, xp.where(ax == xp.inf, xp.nan, asym))  # inf / inf, as PyTorch
 
 

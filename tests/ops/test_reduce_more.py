@@ -4,6 +4,8 @@ dims and keepdim; integer dtypes; the function and method forms; error messages.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -262,6 +264,30 @@ def test_logcumsumexp_is_stable():
     np.testing.assert_allclose(out.detach().numpy(), [-1000.0, 0.0, 1000.0, 1000.0 + np.log(2.0)])
     out.sum().backward()
     assert np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("shape", [(4, 0), (0, 3), (2, 0, 3)])
+def test_scans_and_msort_backpropagate_through_empty_tensors(shape):
+    """IndexAlong's backward once reshaped the indices with reshape(0, -1), which NumPy refuses."""
+    for dim in range(len(shape)):
+        for op in (gg.cummax, gg.cummin):
+            x = gg.zeros(shape, requires_grad=True)
+            op(x, dim).values.sum().backward()
+            assert x.grad.shape == shape
+    x = gg.zeros(shape, requires_grad=True)
+    gg.msort(x).sum().backward()
+    assert x.grad.shape == shape
+
+
+def test_var_mean_of_infinities_is_nan_without_a_warning(torch):
+    x = np.array([[np.inf, -np.inf, 1.0], [1.0, 2.0, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = [gg.var_mean(gg.tensor(x), 1), gg.std_mean(gg.tensor(x))]
+    theirs = [torch.var_mean(torch.tensor(x), 1), torch.std_mean(torch.tensor(x))]
+    for pair, ref in zip(ours, theirs):
+        for a, b in zip(pair, ref):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_cumprod_gradient_with_zeros_is_exact():

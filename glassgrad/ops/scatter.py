@@ -92,7 +92,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
         ) from None
     if tuple(shape) != tuple(x.shape):
         x = x.expand(*shape)
-    return GetItem.apply(x, key=(np.broadcast_to(m, shape),), advanced=True)
+    return GetItem.apply(x, key=(array_module(m).broadcast_to(m, shape),), advanced=True)
 
 
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:

@@ -77,3 +77,13 @@ class Conversion:
         """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
         dt = dtypes.to_np_dtype(dst_type)
         return self._apply_arrays(lambda a: a.astype(dt, copy=False))
+
+    def share_memory(self) -> Self:
+        """Accepted for PyTorch code (it moves tensors to shared memory for worker processes);
+        glassgrad runs in one process, so the module is returned unchanged."""
+        return self
+
+    def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:
+        """PyTorch's way out of the ``meta`` device; glassgrad has only CPU arrays, which already
+        hold storage, so the module is returned unchanged."""
+        return self

@@ -31,6 +31,7 @@ from glassgrad.nn.hooks import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
+from glassgrad.nn.lookup import Lookup
 from glassgrad.nn.module_path import annotate_shape_error
 from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import StateDict
@@ -52,7 +53,7 @@ def _addindent(s: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
+class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
     """Base class of every layer and model; subclass it and define ``forward``.
 
     Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and
@@ -243,30 +244,6 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion):
         self._modules[name] = module
 
     register_module = add_module
-
-    def get_submodule(self, target: str) -> Module:
-        """The submodule at dotted path ``target`` (``""`` is self)."""
-        mod = self
-        for item in target.split(".") if target else []:
-            sub = mod._modules.get(item)
-            if not isinstance(sub, Module):
-                raise AttributeError(f"{mod._get_name()} has no submodule `{item}` (looking up {target!r})")
-            mod = sub
-        return mod
-
-    def get_parameter(self, target: str) -> Parameter:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
-        return mod._parameters[name]
-
-    def get_buffer(self, target: str) -> Tensor:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
-        if name not in mod._buffers:
-            raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
-        return mod._buffers[name]
 
     # ------------------------------------------------------------------ walking the tree
     def named_modules(

@@ -107,3 +107,23 @@ def test_transformer_layers_print_as_torch(torch):
         lambda nn: nn.TransformerDecoderLayer(4, 2, 8, norm_first=True),
     ):
         assert repr(make(gg.nn)) == repr(make(torch.nn))  # out_proj: NonDynamicallyQuantizableLinear
+
+
+def test_set_submodule_and_the_accepted_no_ops_as_torch(torch):
+    results = []
+    for lib in (gg, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(1, 1, bias=False), lib.nn.Sequential(lib.nn.ReLU()))
+        m.set_submodule("1.0", lib.nn.Tanh())
+        m.set_submodule("1.new", lib.nn.ReLU())
+        errors = []
+        for target in ("2.x", "0.weight", ""):
+            try:
+                m.set_submodule(target, lib.nn.Tanh())
+            except (AttributeError, ValueError) as e:
+                errors.append(type(e).__name__)
+        try:
+            m.get_parameter("0.bias")
+        except AttributeError as e:
+            errors.append(type(e).__name__)
+        results.append((repr(m), errors, m.share_memory() is m, m.to_empty(device="cpu") is m))
+    assert results[0] == results[1]

@@ -48,6 +48,13 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + Tensor.__repr__(self)
 
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        """A new parameter over a copy of the data, without ``.grad`` or hooks, as PyTorch's
+        (a tie between two attributes survives through ``memo``)."""
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(Tensor(self._data.copy(), _wrap=True), self.requires_grad)
+        return memo[id(self)]
+
 
 class Buffer(Tensor):
     """A Tensor that a ``Module`` registers as a buffer when assigned as an attribute

@@ -127,3 +127,19 @@ def test_set_submodule_and_the_accepted_no_ops_as_torch(torch):
             errors.append(type(e).__name__)
         results.append((repr(m), errors, m.share_memory() is m, m.to_empty(device="cpu") is m))
     assert results[0] == results[1]
+
+
+def test_deepcopy_drops_grads_and_keeps_ties_as_torch(torch):
+    import copy
+
+    results = []
+    for lib in (gg, torch):
+        m = lib.nn.Linear(2, 2)
+        m.tied = m.weight
+        m(lib.ones(1, 2)).sum().backward()
+        c = copy.deepcopy(m)
+        same = bool((c.weight == m.weight).all())
+        results.append(
+            (c.weight.grad is None, c.tied is c.weight, c.weight is m.weight, same, c.weight.requires_grad)
+        )
+    assert results[0] == results[1] == (True, True, False, True, True)

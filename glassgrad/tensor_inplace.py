@@ -15,6 +15,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
+from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.ops import (
@@ -35,11 +36,7 @@ def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
     the graph: the value ``copy_``/``fill_`` writes, recorded (self's old values get no gradient)."""
 
     def copied(dst: Tensor, src: Tensor) -> Tensor:
-        try:
-            shape = np.broadcast_shapes(src.shape, dst.shape)
-        except ValueError:
-            shape = None
-        if shape != tuple(dst.shape):
+        if broadcast_shape(src.shape, dst.shape, op=op) != tuple(dst.shape):
             raise ShapeError(f"{op}: expected a value broadcastable to {dst.shape}, got shape {src.shape}")
         out = src.expand(*dst.shape) if tuple(src.shape) != tuple(dst.shape) else src
         return out.to(dst.dtype) if out.dtype != dst.dtype else out.clone()

@@ -219,6 +219,7 @@ class Function:
                 f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
                 "return every tensor it changes in place, as PyTorch asks"
             )
+        _refuse_dirty_leaves(cls.__name__, fctx, args)
         positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
         inputs = [args[i] for i in positions]
         diff = [
@@ -236,9 +237,7 @@ class Function:
         if not isinstance(result, tuple):
             if not diff[0]:
                 return result
-            _refuse_dirty_leaves(cls.__name__, fctx, inputs)
             return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx)
-        _refuse_dirty_leaves(cls.__name__, fctx, inputs)
         hub = node_cls.apply(*inputs, user=user, n=len(outs))
         return tuple(
             _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
@@ -246,8 +245,8 @@ class Function:
         )
 
 
-def _refuse_dirty_leaves(name: str, fctx: FunctionCtx, inputs: list) -> None:
-    for x in inputs:
+def _refuse_dirty_leaves(name: str, fctx: FunctionCtx, args: tuple) -> None:
+    for x in args:
         if id(x) in fctx._dirty and x.requires_grad and x._node is None:
             raise GraphError(
                 f"{name}: forward changed in place (mark_dirty) a leaf tensor that requires grad, of "

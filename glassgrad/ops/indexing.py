@@ -130,9 +130,9 @@ def _torch_order(key: tuple, ndim: int) -> tuple | SplitKey:
         return k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
 
     ints = sum(isinstance(k, int) and not isinstance(k, bool) for k in key)
-    if Ellipsis in [k for k in key if not isinstance(k, np.ndarray)]:
+    at = next((i for i, k in enumerate(key) if k is Ellipsis), None)
+    if at is not None:
         spread = ndim - sum(dims(k) for k in key)
-        at = next(i for i, k in enumerate(key) if k is Ellipsis and not isinstance(k, np.ndarray))
         key = key[:at] + (slice(None),) * max(spread, 0) + key[at + 1 :]
     if not ints:
         return key
@@ -157,16 +157,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, a, key=(), advanced=False):
-        if isinstance(key, SplitKey):
-            return _split_view(a, key)[key.rest]
-        if not advanced and not any(k is Ellipsis for k in key):
-            key = (*key, Ellipsis)  # an all-int key then gives a 0-d view (as PyTorch), not a scalar
-        try:
-            return a[key]  # (apply turns a NumPy scalar from an advanced key into an array)
-        except IndexError as e:
-            raise IndexOutOfRangeError(
-                f"getitem: expected a key that fits shape {a.shape}, got {e}"
-            ) from None
+        return read_at(a, key, advanced)
 
     @staticmethod
     def backward(ctx, g):
@@ -182,6 +173,19 @@ class GetItem(Function):
         else:
             out[key] = g
         return out
+
+
+def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
+    """``a[key]`` for a key from ``_key``: a view for a basic key (an all-int key gives a 0-d view,
+    as PyTorch, not a NumPy scalar), a new array for an advanced one."""
+    if isinstance(key, SplitKey):
+        return _split_view(a, key)[key.rest]
+    if not advanced and not any(k is Ellipsis for k in key):
+        key = (*key, Ellipsis)
+    try:
+        return a[key]  # (apply turns a NumPy scalar from an advanced key into an array)
+    except IndexError as e:
+        raise IndexOutOfRangeError(f"getitem: expected a key that fits shape {a.shape}, got {e}") from None
 
 
 def _split_view(a: Any, key: SplitKey) -> Any:

@@ -16,17 +16,10 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
-from glassgrad.ops.indexing import SplitKey, _key, _split_view
+from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["setitem"]
-
-
-def _at(a: Any, key: Any, advanced: bool) -> Any:
-    """The view (basic key) or copy (advanced key) ``a[key]``, never a NumPy scalar."""
-    if isinstance(key, SplitKey):
-        return _split_view(a, key)[key.rest]
-    return a[key] if advanced or any(k is Ellipsis for k in key) else a[(*key, Ellipsis)]
 
 
 def _write(a: Any, key: Any, value: Any, shape: tuple) -> None:
@@ -66,7 +59,7 @@ class SetItem(Function):
         if ctx.needs_input_grad[0]:
             ga = g.copy()
             _write(ga, key, 0, g.shape)
-        gv = _at(g, key, advanced).copy() if ctx.needs_input_grad[1] else None
+        gv = read_at(g, key, advanced).copy() if ctx.needs_input_grad[1] else None
         return ga, gv
 
 

@@ -18,7 +18,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.extremes import _even_split
-from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims
+from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, acc_dtype, normalize_dims
 from glassgrad.tensor import Tensor
 
 __all__ = ["var", "std", "logsumexp", "norm"]
@@ -37,7 +37,8 @@ def _centered(x, axis, correction):
 
 def _wide(x: Any) -> Any:
     """float16 in float32 for the statistics, as PyTorch computes them (squares of 300 overflow float16)."""
-    return x.astype(np.float32) if x.dtype == np.float16 else x
+    acc = acc_dtype(x)
+    return x if acc is None else x.astype(acc)
 
 
 class Var(Function):

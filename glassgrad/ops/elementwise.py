@@ -361,8 +361,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast)."""
-    # a copy of a tensor's condition: backward reads it, and an in-place change must not move it
-    cond = condition._data.copy() if isinstance(condition, Tensor) else np.asarray(condition)
+    # a copy of the condition (a tensor's or an array's): backward reads it, and an in-place change must not move it
+    cond = np.array(condition._data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)

@@ -40,8 +40,8 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
 
 
 def _int_array(index: Any, op: str) -> Any:
-    # a copy of a tensor's indices: backward reads them, and an in-place change must not move it
-    idx = index._data.copy() if isinstance(index, Tensor) else np.asarray(index)
+    # a copy of the indices (a tensor's or an array's): backward reads them, and an in-place change must not move it
+    idx = np.array(index._data if isinstance(index, Tensor) else index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
     return idx
@@ -255,8 +255,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     Shape:
         x and mask broadcast together, e.g. scores ``(N, h, L, L)`` and causal mask ``(L, L)``.
     """
-    # a copy of a tensor's mask: backward reads it, and an in-place change must not move it
-    m = mask._data.copy() if isinstance(mask, Tensor) else np.asarray(mask)
+    # a copy of the mask (a tensor's or an array's): backward reads it, and an in-place change must not move it
+    m = np.array(mask._data if isinstance(mask, Tensor) else mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     broadcast_shape(x.shape, m.shape, op="masked_fill")

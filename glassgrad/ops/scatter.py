@@ -80,8 +80,8 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     Shape:
         x and mask broadcast to a common shape S; the result is ``(number of True in mask,)``.
     """
-    # a copy of a tensor's mask: backward reads it, and an in-place change must not move it
-    m = mask._data.copy() if isinstance(mask, Tensor) else np.asarray(mask)
+    # a copy of the mask (a tensor's or an array's): backward reads it, and an in-place change must not move it
+    m = np.array(mask._data if isinstance(mask, Tensor) else mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_select: expected a bool mask, got {m.dtype}")
     try:

@@ -23,6 +23,13 @@ def _abs_index(idx: Any, size: int) -> int:
     return idx + size if idx < 0 else idx
 
 
+def _repeats(n: Any) -> int:
+    """``n`` of ``seq * n``, checked to be a positive int."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"Sequential *: expected a positive int, got {n!r}")
+    return n
+
+
 class Sequential(Module):
     """Modules applied one after the other; ``forward`` chains each output into the next.
 
@@ -83,14 +90,12 @@ class Sequential(Module):
 
     def __mul__(self, n: int) -> Sequential:
         """``seq * n``: a new Sequential holding the same modules n times over (shared, as PyTorch)."""
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-            raise ValueError(f"Sequential *: expected a positive int, got {n!r}")
-        return Sequential(*(list(self) * n))
+        return Sequential(*(list(self) * _repeats(n)))
 
     __rmul__ = __mul__
 
     def __imul__(self, n: int) -> Sequential:
-        return self.extend(list(self * n)[len(self) :])
+        return self.extend(list(self) * (_repeats(n) - 1))
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)

@@ -8,6 +8,12 @@ from typing import Any
 __all__ = ["Lookup"]
 
 
+def _owner(root: Any, target: str) -> tuple[Any, str]:
+    """The submodule of ``root`` holding dotted path ``target``, and the path's last name."""
+    mod_path, _, name = target.rpartition(".")
+    return root.get_submodule(mod_path), name
+
+
 class Lookup:
     """The path half of ``Module``: ``"encoder.layers.0.linear1"`` style names to modules and tensors."""
 
@@ -26,8 +32,7 @@ class Lookup:
         must already be a submodule there (PyTorch's arguments)."""
         if not target:
             raise ValueError("set_submodule: expected a target name, got ''")
-        parent_path, _, name = target.rpartition(".")
-        parent = self.get_submodule(parent_path)
+        parent, name = _owner(self, target)
         if name in parent._parameters or name in parent._buffers:
             raise AttributeError(f"set_submodule: `{name}` of {parent._get_name()} is not a submodule")
         if strict and name not in parent._modules:
@@ -37,8 +42,7 @@ class Lookup:
         parent.add_module(name, module)
 
     def get_parameter(self, target: str) -> Any:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
+        mod, name = _owner(self, target)
         if name not in mod._parameters:
             raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
         if mod._parameters[name] is None:  # registered as None (bias=False): PyTorch refuses it too
@@ -46,8 +50,7 @@ class Lookup:
         return mod._parameters[name]
 
     def get_buffer(self, target: str) -> Any:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
+        mod, name = _owner(self, target)
         if name not in mod._buffers:
             raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
         return mod._buffers[name]

@@ -162,7 +162,7 @@ class ParameterDict(Module):
         return ParameterDict(OrderedDict(self.items()))
 
     def __reversed__(self) -> Iterator[str]:
-        return reversed(list(self._keys))
+        return reversed(self._keys)
 
     def __or__(self, other: ParameterDict) -> ParameterDict:
         out = self.copy()

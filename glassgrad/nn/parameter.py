@@ -12,6 +12,18 @@ from glassgrad.tensor import Tensor, as_array
 __all__ = ["Parameter", "Buffer"]
 
 
+def _init_shared(t: Tensor, data: Any) -> None:
+    """``Tensor.__init__`` of ``t`` over ``data``'s memory. A Tensor's memory is shared, as in
+    PyTorch: so is its version counter (a change through ``data`` is seen by graphs that saved
+    ``t``), and a recorded in-place op must swap neither array."""
+    if isinstance(data, Tensor):
+        Tensor.__init__(t, data._data, _wrap=True)
+        t._vc = data._vc
+        data._vc[1] = True
+    else:
+        Tensor.__init__(t, as_array(data), _wrap=True)
+
+
 class Parameter(Tensor):
     """A Tensor that a ``Module`` registers as a learnable parameter when assigned as an attribute.
 
@@ -29,19 +41,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
-        if data is None:
-            arr = np.empty((0,), dtype=dtypes.get_default_dtype().np)
-        elif isinstance(data, Tensor):
-            arr = data._data
-        else:
-            arr = as_array(data)
-        Tensor.__init__(self, arr, _wrap=True)
-        if isinstance(data, Tensor):
-            # The memory is shared, as in PyTorch: so is the version counter (a change through
-            # data is seen by graphs that saved the parameter), and a recorded in-place op must
-            # swap neither array.
-            self._vc = data._vc
-            data._vc[1] = True
+        _init_shared(self, np.empty((0,), dtype=dtypes.get_default_dtype().np) if data is None else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -52,7 +52,7 @@ class Parameter(Tensor):
         """A new parameter over a copy of the data, without ``.grad`` or hooks, as PyTorch's
         (a tie between two attributes survives through ``memo``)."""
         if id(self) not in memo:
-            memo[id(self)] = type(self)(Tensor(self._data.copy(), _wrap=True), self.requires_grad)
+            memo[id(self)] = type(self)(self._data.copy(), self.requires_grad)  # its own memory: not shared
         return memo[id(self)]
 
 
@@ -65,9 +65,5 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
-        arr = data._data if isinstance(data, Tensor) else as_array(data if data is not None else [])
-        Tensor.__init__(self, arr, _wrap=True)
-        if isinstance(data, Tensor):  # shared memory, shared version counter (as Parameter)
-            self._vc = data._vc
-            data._vc[1] = True
+        _init_shared(self, [] if data is None else data)
         self.persistent = persistent

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.nn.parameter import Parameter
 from glassgrad.tensor import Tensor
 
 __all__ = ["StateDict"]
@@ -175,13 +176,13 @@ class StateDict:
                         unexpected_keys.append(key)
 
     def _assign(self, name: str, target: Tensor, value: Any, arr: np.ndarray) -> None:
-        """``load_state_dict(assign=True)``: the module takes the given tensor itself (a glassgrad
-        Tensor is used as it is, sharing its memory; other values become new arrays), so a tie
-        between two names is undone, as in PyTorch."""
-        from glassgrad.nn.parameter import Parameter
-
-        new = value if isinstance(value, Tensor) else Tensor(np.array(arr, copy=True), _wrap=True)
-        if name in self._parameters:
-            self._parameters[name] = Parameter(new, requires_grad=target.requires_grad)
+        """``load_state_dict(assign=True)``: the module takes the given tensor itself (a Parameter as
+        it is, another glassgrad Tensor wrapped sharing its memory, other values as new arrays), so
+        a tie between two names is undone, as in PyTorch."""
+        new = value if isinstance(value, Tensor) else np.array(arr, copy=True)
+        if name not in self._parameters:
+            self._buffers[name] = new if isinstance(new, Tensor) else Tensor(new, _wrap=True)
+        elif isinstance(new, Parameter):
+            self._parameters[name] = new.requires_grad_(target.requires_grad)
         else:
-            self._buffers[name] = new
+            self._parameters[name] = Parameter(new, requires_grad=target.requires_grad)

@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.reduce import _floating_only, acc_dtype
-from glassgrad.ops.reduce_more import _dim, _scalar_result
+from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
 from glassgrad.tensor import Tensor
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp", "msort"]
@@ -101,8 +100,8 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)
-        wide = x.astype(np.float32) if x.dtype == np.float16 else x
-        out = quietly(xp.logaddexp.accumulate, wide, axis).astype(x.dtype, copy=False)  # inf - inf: nan
+        # float16 accumulates in float32; inf - inf gives nan quietly
+        out = quietly(xp.logaddexp.accumulate, x, axis, acc_dtype(x)).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, out)
         return out
 
@@ -129,8 +128,7 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         ``x.shape``.
     """
     a = _dim("cumprod", x, dim)
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
-        x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    x = _with_dtype(x, dtype)
     if x._data.dtype.kind != "f":
         dt, data = x._data.dtype if dtype is not None else np.int64, x._data
         out = data.astype(dt) if x.ndim == 0 else array_module(data).cumprod(data, axis=a, dtype=dt)

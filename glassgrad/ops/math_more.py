@@ -46,7 +46,8 @@ class Copysign(Function):
     def backward(ctx, g):
         a, out = ctx.saved
         xp = array_module(a)
-        ga = g * xp.where(a == 0, 0.0, quietly(xp.divide, out, xp.where(a == 0, 1.0, a))).astype(
+        zero = a == 0
+        ga = g * xp.where(zero, 0.0, quietly(xp.divide, out, xp.where(zero, 1.0, a))).astype(
             g.dtype, copy=False
         )
         return ga, (xp.zeros_like(g) if ctx.needs_input_grad[1] else None)
@@ -91,17 +92,17 @@ class Fmod(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        if ctx.needs_input_grad[1]:  # a's gradient is g alone
+            ctx.save_for_backward(a, b)
         return quietly(array_module(a).fmod, a, b)  # fmod(x, 0) = nan, as PyTorch
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
         a, b = ctx.saved
-        gb = None
-        if ctx.needs_input_grad[1]:
-            xp = array_module(a)
-            gb = -g * quietly(xp.trunc, quietly(xp.divide, a, b))
-        return g, gb
+        xp = array_module(a)
+        return g, -g * quietly(lambda: xp.trunc(a / b))
 
 
 class Hypot(Function):
@@ -314,19 +315,15 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
             f"float_power: expected a Tensor for input or exponent, got {type(input).__name__} "
             f"and {type(exponent).__name__}"
         )
-    a, b = _double(input), _double(exponent)
-    if not isinstance(a, Tensor):
-        a = Tensor(np.asarray(a), _wrap=True)
-    if not isinstance(b, Tensor):
-        b = Tensor(np.asarray(b), _wrap=True)
-    return FloatPower.apply(a, b)
+    return FloatPower.apply(_double(input), _double(exponent))
 
 
-def _double(x: Any) -> Any:
+def _double(x: Any) -> Tensor:
+    """``x`` as a float64 tensor (a number as a 0-d one), recorded where it requires grad."""
     if not isinstance(x, Tensor):
         if not isinstance(x, int | float | np.number):
             raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")
-        return float(x)
+        return Tensor(np.asarray(float(x)), _wrap=True)
     if x._data.dtype == np.float64:
         return x
     return cast(x, np.float64) if x.requires_grad else Tensor(x._data.astype(np.float64), _wrap=True)

@@ -94,17 +94,22 @@ class Mode(MaxMinDim):
     name = "mode"
 
 
+def _nan_as_zero(x):
+    """(where x is not NaN, x with its NaNs set to 0)."""
+    xp = array_module(x)
+    keep = ~xp.isnan(x)
+    return keep, xp.where(keep, x, 0)
+
+
 class NanSum(Function):
     """z = sum of x over ``axis``, NaN counted as 0.   VJP: g broadcast back, 0 at the NaNs."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        xp = array_module(x)
-        keep = ~xp.isnan(x)
+        keep, zeroed = _nan_as_zero(x)
         ctx.save_for_backward(keep)
-        total = xp.where(keep, x, 0)
         # quietly: inf - inf gives nan, and a float16 sum past 65504 inf, as in PyTorch
-        return quietly(lambda: total.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)).astype(x.dtype))
+        return quietly(lambda: zeroed.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)).astype(x.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -120,11 +125,10 @@ class NanMean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        xp = array_module(x)
-        keep = ~xp.isnan(x)
+        keep, zeroed = _nan_as_zero(x)
         count = keep.sum(axis=axis, keepdims=True).astype(acc_dtype(x) or x.dtype)  # float16: float32
         ctx.save_for_backward(keep, count)
-        total = quietly(lambda: xp.where(keep, x, 0).sum(axis=axis, keepdims=True, dtype=acc_dtype(x)))
+        total = quietly(lambda: zeroed.sum(axis=axis, keepdims=True, dtype=acc_dtype(x)))
         out = quietly(lambda: (total / count).astype(x.dtype))
         return out if keepdims else (out.reshape(()) if axis is None else out.squeeze(axis))
 
@@ -146,6 +150,13 @@ def _dim(op: str, x: Tensor, dim: Any) -> int:
             f"{op}: expected dim in range [{-n}, {n - 1}] for shape {x.shape}, got {dim}"
         )
     return int(dim) % n
+
+
+def _with_dtype(x: Tensor, dtype: Any) -> Tensor:
+    """``x`` cast (recorded) to the ``dtype`` argument of a reduction, when one is given and differs."""
+    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
+        return _K.cast(x, dtypes.to_np_dtype(dtype))
+    return x
 
 
 def _not_bool(op: str, x: Tensor) -> None:
@@ -278,8 +289,7 @@ def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = No
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("nansum", x._data.ndim, dim)
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
-        x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    x = _with_dtype(x, dtype)
     if x._data.dtype.kind != "f":
         dt = x._data.dtype if dtype is not None else np.int64
         xp = array_module(x._data)
@@ -295,8 +305,7 @@ def nanmean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     """
     _floating_only("nanmean", x)
     axis = normalize_dims("nanmean", x._data.ndim, dim)
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
-        x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    x = _with_dtype(x, dtype)
     return NanMean.apply(x, axis=axis, keepdims=keepdim)
 
 

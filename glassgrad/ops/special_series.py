@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from glassgrad.backend import array_module
-from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _ratio, erf_array
+from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _horner, _ratio, erf_array
 
 __all__ = [
     "erfc_array", "erfinv_array", "lgamma_array", "digamma_array", "trigamma_array",
@@ -54,13 +54,6 @@ _GILES_TAIL = (2.83297682, 1.00167406, 0.00943887047, -0.0076224613, 0.005739507
                0.00134934322, 0.000100950558, -0.000200214257)  # fmt: skip
 
 
-def _poly(t, coeffs):
-    acc = array_module(t).full_like(t, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        acc = acc * t + c
-    return acc
-
-
 def erfinv_array(y):
     """The inverse of erf on [-1, 1]: Giles' approximation, then four Halley steps on erf(x) = |y|,
     or, for |y| > 0.5, four Newton steps on ln erfc(x) = ln(1 - |y|) (1 - |y| is exact there).
@@ -70,7 +63,7 @@ def erfinv_array(y):
     inside = ay < 1
     a = xp.where(inside, ay, 0.5)
     w = -xp.log((1 - a) * (1 + a))
-    x = a * xp.where(w < 5, _poly(w - 2.5, _GILES_CENTRAL), _poly(xp.sqrt(w) - 3, _GILES_TAIL))
+    x = a * xp.where(w < 5, _horner(w - 2.5, _GILES_CENTRAL), _horner(xp.sqrt(w) - 3, _GILES_TAIL))
     tail = a > 0.5
     log_q = xp.log(1 - a)
     for _ in range(4):
@@ -125,9 +118,12 @@ def lgamma_array(x):
 _DIGAMMA_SERIES = tuple(b / (2 * k) for k, b in enumerate(_BERNOULLI[:7], 1))
 
 
-def _shift_up(x, xp, acc, fn, steps=10):
-    """Add fn(x) to acc and 1 to x, while x < 10 (at most ``steps`` times; x >= 0 here)."""
-    for _ in range(steps):
+def _shift_up(x, fn):
+    """(x shifted up by 1 while x < 10, at most ten times; the sum of fn(x) over the steps taken).
+    x >= 0 here."""
+    xp = array_module(x)
+    acc = xp.zeros_like(x)
+    for _ in range(10):
         m = x < 10
         if not m.any():
             break
@@ -144,9 +140,9 @@ def digamma_array(x):
     neg = x < 0
     pos = xp.where(neg, 1 - x, x)
     pos = xp.where(pos == 0, 1.0, pos)
-    y, acc = _shift_up(pos, xp, xp.zeros_like(pos), lambda v: -1 / v)
+    y, acc = _shift_up(pos, lambda v: -1 / v)
     z = 1 / (y * y)
-    out = acc + xp.log(y) - 0.5 / y - z * _poly(z, _DIGAMMA_SERIES)
+    out = acc + xp.log(y) - 0.5 / y - z * _horner(z, _DIGAMMA_SERIES)
     frac = x - xp.trunc(xp.where(xp.isfinite(x), x, 0.0))
     out = xp.where(neg, out - _PI / xp.tan(_PI * frac), out)
     out = xp.where(neg & (x == xp.trunc(x)), xp.nan, out)
@@ -160,9 +156,9 @@ def trigamma_array(x):
     xp = array_module(x)
     left = x < 0.5
     pos = xp.where(left, 1 - x, x)
-    y, acc = _shift_up(pos, xp, xp.zeros_like(pos), lambda v: 1 / (v * v))
+    y, acc = _shift_up(pos, lambda v: 1 / (v * v))
     z = 1 / (y * y)
-    out = acc + 1 / y + 0.5 * z + z / y * _poly(z, _BERNOULLI[:8])
+    out = acc + 1 / y + 0.5 * z + z / y * _horner(z, _BERNOULLI[:8])
     s = xp.sin(_PI * x)
     return xp.where(left, _PI * _PI / (s * s) - out, out)
 
@@ -199,17 +195,14 @@ def zeta_array(s: int, q):
     total = total + b * w / (s - 1) - 0.5 * b
     fac = xp.ones_like(q)
     done = xp.zeros(q.shape, bool)
-    k = 0
-    for coeff in _ZETA_A:
-        fac = fac * (s + k)
+    for j, coeff in enumerate(_ZETA_A):
+        fac = fac * (s + 2 * j)
         b = b / w
         t = fac * b / coeff
         total = total + xp.where(done, 0.0, t)
         done = done | (xp.abs(t) < _EPS * xp.abs(total))
-        k += 1
-        fac = fac * (s + k)
+        fac = fac * (s + 2 * j + 1)
         b = b / w
-        k += 1
     return xp.where(pole, xp.inf, total).reshape(shape)
 
 

@@ -47,11 +47,11 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
-def _in_float64(fn, a, *args):
+def _in_float64(fn, a):
     """fn on a's values in float64, rounded back to a's dtype, without NumPy's warnings."""
 
     def run():
-        out = fn(a.astype(np.float64, copy=False), *args)
+        out = fn(a.astype(np.float64, copy=False))
         return array_module(a).asarray(out).astype(a.dtype, copy=False)
 
     return quietly(run)

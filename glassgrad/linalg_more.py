@@ -19,6 +19,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import extremes, joining, statistics
 from glassgrad.ops import matmul as _mm
+from glassgrad.ops.composite import with_out
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.movement_more import broadcast_tensors
 from glassgrad.ops.views import movedim, narrow
@@ -184,8 +185,6 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 def torch_cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:
     """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, along the first dim of
     size 3 (with PyTorch's deprecation warning)."""
-    from glassgrad.ops.composite import with_out
-
     if dim is None:
         warnings.warn(
             "Using torch.cross without specifying the dim arg is deprecated; pass dim or use linalg.cross",
@@ -205,8 +204,6 @@ def multi_dot(tensors: Any, *, out: Any = None) -> Tensor:
     Shape:
         ``(n,) or (m, n), (n, k), ..., (k, p) or (k,)``.
     """
-    from glassgrad.ops.composite import with_out
-
     ts = list(tensors)
     if len(ts) < 2:
         raise ShapeError(f"linalg.multi_dot: expected at least 2 tensors, got {len(ts)}")

@@ -55,7 +55,9 @@ logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
 
 
-def _division(name: str):
+def _division(name: str, fn: Any = None):
+    """The op ``name``: ``fn(xp, x, y)``, by default NumPy's function of that name."""
+
     def op(a: Any, b: Any) -> Tensor:
         a, b = operands(a, b)
         x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
@@ -64,7 +66,7 @@ def _division(name: str):
         # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.
         with np.errstate(divide="ignore", invalid="ignore"):
             try:
-                out = _DIVISIONS[name](xp, x, y)
+                out = fn(xp, x, y) if fn else getattr(xp, name)(x, y)
             except ValueError:
                 raise ShapeError(
                     f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
@@ -89,14 +91,9 @@ def _trunc_divide(xp: Any, x: Any, y: Any) -> Any:
     return xp.trunc(xp.true_divide(x, y))
 
 
-_DIVISIONS = {
-    "floor_divide": lambda xp, x, y: xp.floor_divide(x, y),
-    "remainder": lambda xp, x, y: xp.remainder(x, y),
-    "trunc_divide": _trunc_divide,
-}
 floor_divide = _division("floor_divide")
 remainder = _division("remainder")
-trunc_divide = _division("trunc_divide")
+trunc_divide = _division("trunc_divide", _trunc_divide)
 
 
 def _integral_only(name: str, *args: Any) -> None:

@@ -150,12 +150,11 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, a, values, key=(), accumulate=False):
-        out = a.copy()
-        v = array_module(a).broadcast_to(values, a[key].shape)
+        out = a.copy()  # values broadcast to x[key]'s shape in the write itself (index_put checked it)
         if accumulate:
-            quietly(array_module(a).add.at, out, key, v)
+            quietly(array_module(a).add.at, out, key, values)
         else:
-            out[key] = v
+            out[key] = values
         return out
 
     @staticmethod
@@ -168,7 +167,8 @@ class IndexPut(Function):
         return ga, (g[key] if ctx.needs_input_grad[1] else None)
 
 
-def _put_key(op: str, x: Tensor, indices: Any) -> tuple:
+def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
+    """The NumPy key for ``indices`` (masks as their nonzero positions), and ``x[key]``'s shape."""
     if isinstance(indices, Tensor) or not isinstance(indices, tuple | list):
         raise DTypeError(f"{op}: expected indices as a tuple of tensors, got {type(indices).__name__}")
     key: list[Any] = []
@@ -196,11 +196,12 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple:
         raise IndexOutOfRangeError(
             f"{op}: too many indices ({len(key)} dims) for an input of shape {x.shape}"
         )
+    key = tuple(key)
     try:
-        x._data[tuple(key)]
+        target = x._data[key].shape
     except IndexError as e:
         raise IndexOutOfRangeError(f"{op}: expected indices that fit shape {x.shape}, got {e}") from None
-    return tuple(key)
+    return key, target
 
 
 def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
@@ -210,10 +211,9 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
     Shape:
         ``values`` broadcastable to ``x[indices].shape``; the result has x's shape.
     """
-    key = _put_key("index_put", x, indices)
+    key, target = _put_key("index_put", x, indices)
     v = values if isinstance(values, Tensor) else Tensor(as_array(values, dtype=x._data.dtype), _wrap=True)
     _same_dtype("index_put", x, v, "values")
-    target = x._data[key].shape
     try:
         if np.broadcast_shapes(v.shape, target) != target:
             raise ValueError
@@ -262,7 +262,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
         source holds at least ``mask.sum()`` entries (after broadcasting); the result has the
         broadcast shape of x and mask.
     """
-    m = mask._data.copy() if isinstance(mask, Tensor) else np.asarray(mask)  # copied: backward reads it
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
     source = _tensor(source, "masked_scatter", "source")
@@ -273,10 +273,13 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
         raise ShapeError(
             f"masked_scatter: expected a mask broadcastable with {x.shape}, got {m.shape}"
         ) from None
-    m = array_module(m).broadcast_to(m, shape).copy()  # (np.ascontiguousarray would make a 0-d mask 1-D)
-    if int(m.sum()) > source.numel():
+    # a copy, which backward reads: an in-place change of the caller's mask must not move the gradient
+    # (np.ascontiguousarray would make a 0-d mask 1-D)
+    m = array_module(m).broadcast_to(m, shape).copy()
+    k = int(m.sum())
+    if k > source.numel():
         raise ShapeError(
-            f"masked_scatter: expected source with at least {int(m.sum())} elements (the number of True "
+            f"masked_scatter: expected source with at least {k} elements (the number of True "
             f"in the mask), got {source.numel()} (shape {source.shape})"
         )
     if tuple(x.shape) != shape:
@@ -285,6 +288,15 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ scatter_reduce
+def _counts(shape: tuple, key: tuple, include_self: bool, dtype: Any) -> Any:
+    """The number of values reduced into each place (1 where none, the divisor of 'mean')."""
+    xp = array_module(key[0])
+    n = xp.full(shape, 1 if include_self else 0, dtype=dtype)
+    xp.add.at(n, key, 1)
+    n[n == 0] = 1
+    return n
+
+
 def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> Any:
     """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at key."""
     xp = array_module(a)
@@ -294,9 +306,7 @@ def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> An
             out[key] = 0
         xp.add.at(out, key, src)
         if reduce == "mean":
-            count = xp.full(a.shape, 1 if include_self else 0, dtype=np.int64)
-            xp.add.at(count, key, 1)
-            count[count == 0] = 1
+            count = _counts(a.shape, key, include_self, np.int64)
             out = out // count if a.dtype.kind in "iu" else out / count
         return out.astype(a.dtype, copy=False)
     ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
@@ -344,9 +354,7 @@ class ScatterReduce(Function):
             if reduce == "sum":
                 gself, gs = g, g[key]
             elif reduce == "mean":
-                n = xp.full(a.shape, 1 if inc else 0, dtype=g.dtype)
-                xp.add.at(n, key, 1)
-                n[n == 0] = 1
+                n = _counts(a.shape, key, inc, g.dtype)
                 gself, gs = g / n, g[key] / n[key]
             elif reduce == "prod":
                 masked_self = xp.where(a == 0, 1, a)

@@ -19,6 +19,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
 from glassgrad.ops.composite import _dims, _term, with_out
+from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
 __all__ = ["tensordot", "kron", "inner", "vdot", "addbmm", "addr", "cdist", "dist"]
@@ -62,8 +63,6 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
             ) from None
         if len(da) != len(db):
             raise ShapeError(f"tensordot: expected as many dims of a as of b, got {da} and {db}")
-        from glassgrad.ops.indexing import normalize_dim
-
         da = [normalize_dim(d, a.ndim, "tensordot", a.shape) for d in da]
         db = [normalize_dim(d, b.ndim, "tensordot", b.shape) for d in db]
     if len(set(da)) != len(da) or len(set(db)) != len(db):
@@ -241,8 +240,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
                             "donot_use_mm_for_euclid_dist"):  # fmt: skip
         raise ValueError(f"cdist: unknown compute_mode {compute_mode!r}")
     batch = broadcast_shape(x1.shape[:-2], x2.shape[:-2], op="cdist")
-    a = x1 if tuple(x1.shape[:-2]) == tuple(batch) else x1.expand(*batch, *x1.shape[-2:])
-    b = x2 if tuple(x2.shape[:-2]) == tuple(batch) else x2.expand(*batch, *x2.shape[-2:])
+    a, b = (_bcast(t, (*batch, *t.shape[-2:])) for t in (x1, x2))
     return Cdist.apply(a, b, p=float(p))
 
 

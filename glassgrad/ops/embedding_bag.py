@@ -36,7 +36,8 @@ class EmbeddingBag(Function):
     """out[b] = reduction over bag b of the rows ``weight[ids]`` (see the module docstring).
 
     Attributes ``ids``, ``bags`` (the kept entries, flat), ``keep`` (their positions in the input,
-    to place per-sample-weight gradients), ``num_bags`` and ``mode``.
+    to place per-sample-weight gradients), ``num_bags`` and ``mode``; the forward adds ``arg`` (for
+    max, the row of each bag's maximum per column, else None) and, for max, ``nonempty``.
 
     Shape:
         weight ``(num_embeddings, D)``, per_sample_weights ``(L,)`` or None -> ``(num_bags, D)``.
@@ -54,8 +55,8 @@ class EmbeddingBag(Function):
             rows = rows * per_sample_weights[keep][:, None]
         out = xp.zeros((num_bags, dim), dtype=weight.dtype)
         nonempty, first = _runs(bags)
+        ctx.attrs["arg"] = None
         if not len(first):
-            ctx.attrs["arg"] = None
             return out
         if mode == "max":
             # PyTorch keeps a bag's first entry and replaces it only by a strictly greater one:
@@ -68,12 +69,11 @@ class EmbeddingBag(Function):
             winner = xp.minimum.reduceat(pos, first, axis=0)  # (U, D) rows of ``rows``
             winner = xp.where(xp.isnan(rows[first]), first[:, None], winner)  # a NaN first entry stays
             out[nonempty] = xp.take_along_axis(rows, winner, axis=0)  # the winners' values (NaN, -0.0)
-            ctx.attrs["arg"] = ids[winner]
+            ctx.attrs["arg"], ctx.attrs["nonempty"] = ids[winner], nonempty
             return out
         out[nonempty] = xp.add.reduceat(rows, first, axis=0)
         if mode == "mean":
             out /= xp.maximum(xp.bincount(bags, minlength=num_bags), 1)[:, None].astype(weight.dtype)
-        ctx.attrs["arg"] = None
         return out
 
     @staticmethod
@@ -87,8 +87,7 @@ class EmbeddingBag(Function):
             if ctx.needs_input_grad[0]:
                 dw = xp.zeros(shape, dtype=g.dtype)
                 if a["arg"] is not None:
-                    nonempty, _ = _runs(bags)
-                    xp.add.at(dw, (a["arg"], xp.arange(shape[1])), g[nonempty])
+                    xp.add.at(dw, (a["arg"], xp.arange(shape[1])), g[a["nonempty"]])
             return dw, None
         gb = g[bags]  # (M, D): each entry's bag gradient
         if mode == "mean":

@@ -106,7 +106,7 @@ def _backward(ctx, g):
     a = ctx.attrs
     xp = array_module(g)
     n, c, h, w = x.shape
-    gf = g.reshape(n, c, -1) if g.size else g.reshape(n, c, ix.shape[-1])  # (N, C, L)
+    gf = g.reshape(n, c, ix.shape[-1])  # (N, C, L)
     corners = _corners(ix, iy, h, w, a["mode"])
     dx = dgrid = None
     if ctx.needs_input_grad[0]:

@@ -14,7 +14,7 @@ where ``x`` is a view, which a recorded in-place write would have to refuse.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
@@ -40,11 +40,6 @@ __all__ = [
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _maybe_inplace(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Tensor]) -> Tensor:  # noqa: A002
-    """``fn(input)``, a new tensor whatever ``inplace`` says (see the module docstring)."""
-    return fn(input)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -98,9 +93,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return _maybe_inplace(
-        "selu", input, inplace, lambda t: _E.mul(_A.elu(floating(t), SELU_ALPHA), SELU_SCALE)
-    )
+    return _E.mul(_A.elu(floating(input), SELU_ALPHA), SELU_SCALE)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -114,15 +107,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     """
     if alpha == 0:
         raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
-
-    def fn(t: Tensor) -> Tensor:
-        x = floating(t)
-        pos = x._data > 0
-        neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
-        # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
-        return _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha))
-
-    return _maybe_inplace("celu", input, inplace, fn)
+    x = floating(input)
+    pos = x._data > 0
+    neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
+    # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
+    return _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -131,12 +120,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-
-    def fn(t: Tensor) -> Tensor:
-        x = floating(t)
-        return _E.mul(x, _U.tanh(_A.softplus(x)))
-
-    return _maybe_inplace("mish", input, inplace, fn)
+    x = floating(input)
+    return _E.mul(x, _U.tanh(_A.softplus(x)))
 
 
 def _plus3(x: Tensor) -> Tensor:
@@ -155,12 +140,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-
-    def fn(t: Tensor) -> Tensor:
-        x = floating(t)
-        return _E.div(_E.mul(x, _plus3(x)), 6.0)
-
-    return _maybe_inplace("hardswish", input, inplace, fn)
+    x = floating(input)
+    return _E.div(_E.mul(x, _plus3(x)), 6.0)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -171,7 +152,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return _maybe_inplace("hardsigmoid", input, inplace, lambda t: _E.div(_plus3(floating(t)), 6.0))
+    return _E.div(_plus3(floating(input)), 6.0)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
@@ -235,12 +216,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     Shape:
         input: (*); returns (*).
     """
-
-    def fn(t: Tensor) -> Tensor:
-        v = value if t._data.dtype.kind == "f" else t._data.dtype.type(value)  # int input: int(value)
-        return _E.where(t._data <= threshold, v, t)
-
-    return _maybe_inplace("threshold", input, inplace, fn)
+    d = input._data
+    v = value if d.dtype.kind == "f" else d.dtype.type(value)  # int input: int(value)
+    return _E.where(d <= threshold, v, input)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
@@ -296,15 +274,11 @@ def rrelu(
     """
     if not lower <= upper:
         raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
-
-    def fn(t: Tensor) -> Tensor:
-        x = floating(t)
-        if not training:
-            return _A.leaky_relu(x, (lower + upper) / 2)
-        d = x._data
-        draw_dtype = d.dtype if d.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/64 only
-        slope = get_generator().random(d.shape, dtype=draw_dtype) * (upper - lower) + lower
-        noise = array_module(d).where(d <= 0, slope, 1)  # the slope where x <= 0, else 1 (NaN too)
-        return _E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True))
-
-    return _maybe_inplace("rrelu", input, inplace, fn)
+    x = floating(input)
+    if not training:
+        return _A.leaky_relu(x, (lower + upper) / 2)
+    d = x._data
+    draw_dtype = d.dtype if d.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/64 only
+    slope = get_generator().random(d.shape, dtype=draw_dtype) * (upper - lower) + lower
+    noise = array_module(d).where(d <= 0, slope, 1)  # the slope where x <= 0, else 1 (NaN too)
+    return _E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True))

@@ -139,6 +139,6 @@ def embedding_bag(
     keep = xp.arange(ids.size) if padding_idx is None else xp.flatnonzero(ids != padding_idx)
     ids, bags = ids[keep].astype(xp.int64), bags[keep]  # copies: changing input later moves nothing
     if max_norm is not None:  # every id of the input, padding and ids past the last bag too, as PyTorch
-        _renorm_rows(weight, idx.reshape(-1), max_norm, norm_type)
+        _renorm_rows(weight, idx, max_norm, norm_type)
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
     return EmbeddingBag.apply(weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode)

@@ -93,7 +93,8 @@ def cosine_embedding_loss(
     """
     op = "cosine_embedding_loss"
     check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
-    t = _tensor(target)._data
+    target = _tensor(target)
+    t = target._data
     if t.ndim > 1:
         raise ShapeError(f"{op}: expected target of shape (N,) or () (no multi-target), got {t.shape}")
     if input1.ndim != t.ndim + 1 or input2.ndim != t.ndim + 1:
@@ -103,7 +104,7 @@ def cosine_embedding_loss(
     d = t.ndim  # the feature dim
     mag1, mag2 = (input1 * input1).sum(d) + 1e-12, (input2 * input2).sum(d) + 1e-12
     cos = (input1 * input2).sum(d) / (mag1 * mag2).sqrt()
-    _broadcast(op, cos=cos, target=_tensor(t))
+    _broadcast(op, cos=cos, target=target)
     loss = _E.where(t == 1, 1.0 - cos, 0.0) + _E.where(t == -1, (cos - margin).clamp(min=0.0), 0.0)
     return _reduce(loss, reduction)
 
@@ -136,8 +137,9 @@ def hinge_embedding_loss(
     """
     op = "hinge_embedding_loss"
     check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
-    t = _tensor(target)._data
-    _broadcast(op, input=input, target=_tensor(t))
+    target = _tensor(target)
+    t = target._data
+    _broadcast(op, input=input, target=target)
     hinge = (margin - input).clamp(min=0.0)
     return _reduce(_E.where(t != 1, hinge, 0.0) + _E.where(t != -1, input, 0.0), reduction)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.activation import softmax
 from glassgrad.ops.grid_sample import GridSample
 from glassgrad.ops.matmul import matmul
 from glassgrad.random import get_generator
@@ -38,8 +39,6 @@ def gumbel_softmax(
     >>> y.sum(-1).tolist()
     [1.0, 1.0]
     """
-    from glassgrad.nn.functional.activation import softmax
-
     if logits._data.dtype.kind != "f":
         raise DTypeError(f"gumbel_softmax: expected floating-point logits, got {logits.dtype}")
     xp = array_module(logits._data)

@@ -5,9 +5,8 @@ Kept apart from ``pooling.py`` for size; ``glassgrad.nn.functional.pooling`` re-
 
 from __future__ import annotations
 
+import math
 from typing import Any
-
-import numpy as np
 
 from glassgrad.errors import ShapeError
 from glassgrad.factories import zeros
@@ -44,8 +43,8 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     if tuple(idx.shape) != tuple(x.shape):
         raise ShapeError(f"{op}: expected indices of the input's shape {x.shape}, got {indices.shape}")
     n, c = x.shape[:2]
-    plane = int(np.prod(size))
-    flat = idx._data.reshape(n, c, -1).copy()  # the scatter saves it: a later change must not move it
+    plane, pooled = math.prod(size), math.prod(x.shape[2:])  # not -1 below: N may be 0
+    flat = idx._data.reshape(n, c, pooled).copy()  # the scatter saves it: a later change must not move it
     if flat.size and (flat.min() < 0 or flat.max() >= plane):
         raise ShapeError(
             f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
@@ -53,7 +52,7 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     canvas = zeros(n, c, plane, dtype=x.dtype)
     # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
     # for the same input element; it is written once, not summed (as PyTorch).
-    out = scatter(canvas, 2, flat, x.reshape(n, c, -1))
+    out = scatter(canvas, 2, flat, x.reshape(n, c, pooled))
     out = out.reshape(n, c, *size)
     return out.squeeze(0) if unbatched else out
 

@@ -18,7 +18,6 @@ from glassgrad.ops.indexing_more import (
     index_copy,
     index_put,
     masked_scatter,
-    scatter_reduce,
 )
 from glassgrad.ops.math_more import (
     bitwise_left_shift,
@@ -65,6 +64,7 @@ from glassgrad.ops.reduce_more import (
     std_mean,
     var_mean,
 )
+from glassgrad.ops.scatter import scatter_reduce
 from glassgrad.ops.unary_more import (
     acosh,
     asinh,

@@ -1,6 +1,6 @@
-"""More of PyTorch's indexing ops: ``index_add``, ``index_copy``, ``index_put``, ``masked_scatter``
-and ``scatter_reduce``, primitives with PyTorch's gradients (``take`` and ``take_along_dim``, reads
-through ``getitem`` / ``gather``, are in ``movement_more.py``).
+"""More of PyTorch's indexing ops: ``index_add``, ``index_copy``, ``index_put`` and ``masked_scatter``,
+primitives with PyTorch's gradients (``scatter_reduce`` is in ``scatter.py``; ``take`` and
+``take_along_dim``, reads through ``getitem`` / ``gather``, are in ``movement_more.py``).
 
 As in ``indexing.py``, every index or mask kept for backward is a copy, so a later in-place change
 of the caller's index tensor cannot move the gradient. Writes with repeated indices keep one of the
@@ -22,10 +22,8 @@ from glassgrad.ops import indexing as _ix
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
-    "index_add", "index_copy", "index_put", "masked_scatter", "scatter_reduce",
+    "index_add", "index_copy", "index_put", "masked_scatter",
 ]  # fmt: skip
-
-REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
 def _tensor(v: Any, op: str, name: str) -> Tensor:
@@ -285,119 +283,3 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
     if tuple(x.shape) != shape:
         x = x.expand(*shape)
     return MaskedScatter.apply(x, m, source)
-
-
-# ------------------------------------------------------------------ scatter_reduce
-def _counts(shape: tuple, key: tuple, include_self: bool, dtype: Any) -> Any:
-    """The number of values reduced into each place (1 where none, the divisor of 'mean')."""
-    xp = array_module(key[0])
-    n = xp.full(shape, 1 if include_self else 0, dtype=dtype)
-    xp.add.at(n, key, 1)
-    n[n == 0] = 1
-    return n
-
-
-def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> Any:
-    """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at key."""
-    xp = array_module(a)
-    out = a.copy()
-    if reduce in ("sum", "mean"):
-        if not include_self:
-            out[key] = 0
-        xp.add.at(out, key, src)
-        if reduce == "mean":
-            count = _counts(a.shape, key, include_self, np.int64)
-            out = out // count if a.dtype.kind in "iu" else out / count
-        return out.astype(a.dtype, copy=False)
-    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
-    if not include_self:
-        if reduce == "prod":
-            out[key] = 1
-        elif a.dtype.kind in "iu":  # the identity of amax / amin: the dtype's lowest / highest value
-            out[key] = np.iinfo(a.dtype).min if reduce == "amax" else np.iinfo(a.dtype).max
-        else:  # float or bool
-            out[key] = (-np.inf if reduce == "amax" else np.inf) if a.dtype.kind == "f" else reduce == "amin"
-    ufunc.at(out, key, src)
-    return out
-
-
-class ScatterReduce(Function):
-    """z = x with src reduced into it at index along ``dim`` ('sum', 'prod', 'mean', 'amax', 'amin';
-    x's own entries take part unless ``include_self=False``).
-
-    VJP (PyTorch's ``scatter_reduce_backward``): sum: g, g[index]; mean: g / N, g[index] / N[index]
-    (N the number of values reduced into each place); prod: the product of the others (the exact
-    exclusive product where a single zero took part); amax/amin: g split evenly among the entries
-    equal to the result (x's entry counted even with include_self=False, as PyTorch); x's gradient
-    is zero where src was scattered with include_self=False.
-    """
-
-    name = "scatter_reduce"
-
-    @staticmethod
-    def forward(ctx, a, index, src, dim=0, reduce="sum", include_self=True):
-        key = _ix._grid_key(index, dim)
-        box = tuple(slice(0, n) for n in index.shape)
-        out = quietly(_reduce, a, key, src[box], reduce, include_self)
-        ctx.save_for_backward(a, src, out)
-        ctx.attrs.update(key=key, box=box)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        a, src, out = ctx.saved
-        at = ctx.attrs
-        key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
-        xp = array_module(g)
-        s = src[box]
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if reduce == "sum":
-                gself, gs = g, g[key]
-            elif reduce == "mean":
-                n = _counts(a.shape, key, inc, g.dtype)
-                gself, gs = g / n, g[key] / n[key]
-            elif reduce == "prod":
-                masked_self = xp.where(a == 0, 1, a)
-                gself = g * _reduce(masked_self, key, s, "prod", True) / masked_self
-                zero = s == 0
-                nzero = xp.zeros(a.shape, dtype=np.int64)
-                xp.add.at(nzero, key, zero.astype(np.int64))
-                single = zero & (nzero[key] == 1)
-                masked_src_result = _reduce(a, key, xp.where(single, 1, s), "prod", inc)
-                gs = xp.where(single, (g * masked_src_result)[key], (g * out)[key] / xp.where(zero, 1, s))
-            else:  # amax / amin
-                self_is = (a == out).astype(g.dtype)
-                src_is = s == out[key]
-                count = self_is.copy()
-                xp.add.at(count, key, src_is.astype(g.dtype))
-                share = g / count
-                gself, gs = self_is * share, src_is * share[key]
-        if not inc:
-            gself = gself.copy() if gself is g else gself
-            gself[key] = 0
-        gsrc = None
-        if ctx.needs_input_grad[2]:
-            gsrc = xp.zeros(src.shape, dtype=g.dtype)
-            gsrc[box] = gs
-        return gself, None, gsrc
-
-
-def scatter_reduce(
-    x: Tensor, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
-) -> Tensor:
-    """``x`` with ``src`` reduced into it at ``index`` along ``dim``: ``reduce`` one of 'sum',
-    'prod', 'mean', 'amax', 'amin' (out-of-place ``scatter_reduce_``).
-
-    Shape:
-        index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
-    """
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"scatter_reduce: expected reduce to be one of {REDUCTIONS}, got {reduce!r}")
-    src = _tensor(src, "scatter_reduce", "src")
-    idx, d = _ix._check_gather_index("scatter_reduce", x, dim, index)
-    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
-        raise ShapeError(
-            f"scatter_reduce: expected index sizes <= src sizes, got index {idx.shape} and src {src.shape}"
-        )
-    _same_dtype("scatter_reduce", x, src, "src")
-    return ScatterReduce.apply(x, idx, src, dim=d, reduce=reduce, include_self=bool(include_self))

@@ -1,5 +1,6 @@
-"""``scatter`` (write values at indices along a dim) and ``masked_select``, PyTorch's remaining
-indexing ops. ``scatter`` is a primitive; ``masked_select`` is an advanced ``getitem``.
+"""``scatter`` (write values at indices along a dim), ``scatter_reduce`` (reduce values into them)
+and ``masked_select``, PyTorch's remaining indexing ops. ``scatter`` and ``scatter_reduce`` are
+primitives; ``masked_select`` is an advanced ``getitem``.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.indexing import GetItem, _check_gather_index, _grid_key, masked_fill, normalize_dim
+from glassgrad.ops.indexing_more import _same_dtype, _tensor
 from glassgrad.tensor import Tensor
 
-__all__ = ["scatter", "masked_select", "index_fill"]
+__all__ = ["scatter", "scatter_reduce", "masked_select", "index_fill"]
+
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
 class Scatter(Function):
@@ -104,3 +108,119 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     shape = [1] * x.ndim
     shape[d] = x.shape[d]
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)
+
+
+# ------------------------------------------------------------------ scatter_reduce
+def _counts(shape: tuple, key: tuple, include_self: bool, dtype: Any) -> Any:
+    """The number of values reduced into each place (1 where none, the divisor of 'mean')."""
+    xp = array_module(key[0])
+    n = xp.full(shape, 1 if include_self else 0, dtype=dtype)
+    xp.add.at(n, key, 1)
+    n[n == 0] = 1
+    return n
+
+
+def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> Any:
+    """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at key."""
+    xp = array_module(a)
+    out = a.copy()
+    if reduce in ("sum", "mean"):
+        if not include_self:
+            out[key] = 0
+        xp.add.at(out, key, src)
+        if reduce == "mean":
+            count = _counts(a.shape, key, include_self, np.int64)
+            out = out // count if a.dtype.kind in "iu" else out / count
+        return out.astype(a.dtype, copy=False)
+    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+    if not include_self:
+        if reduce == "prod":
+            out[key] = 1
+        elif a.dtype.kind in "iu":  # the identity of amax / amin: the dtype's lowest / highest value
+            out[key] = np.iinfo(a.dtype).min if reduce == "amax" else np.iinfo(a.dtype).max
+        else:  # float or bool
+            out[key] = (-np.inf if reduce == "amax" else np.inf) if a.dtype.kind == "f" else reduce == "amin"
+    ufunc.at(out, key, src)
+    return out
+
+
+class ScatterReduce(Function):
+    """z = x with src reduced into it at index along ``dim`` ('sum', 'prod', 'mean', 'amax', 'amin';
+    x's own entries take part unless ``include_self=False``).
+
+    VJP (PyTorch's ``scatter_reduce_backward``): sum: g, g[index]; mean: g / N, g[index] / N[index]
+    (N the number of values reduced into each place); prod: the product of the others (the exact
+    exclusive product where a single zero took part); amax/amin: g split evenly among the entries
+    equal to the result (x's entry counted even with include_self=False, as PyTorch); x's gradient
+    is zero where src was scattered with include_self=False.
+    """
+
+    name = "scatter_reduce"
+
+    @staticmethod
+    def forward(ctx, a, index, src, dim=0, reduce="sum", include_self=True):
+        key = _grid_key(index, dim)
+        box = tuple(slice(0, n) for n in index.shape)
+        out = quietly(_reduce, a, key, src[box], reduce, include_self)
+        ctx.save_for_backward(a, src, out)
+        ctx.attrs.update(key=key, box=box)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, src, out = ctx.saved
+        at = ctx.attrs
+        key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
+        xp = array_module(g)
+        s = src[box]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if reduce == "sum":
+                gself, gs = g, g[key]
+            elif reduce == "mean":
+                n = _counts(a.shape, key, inc, g.dtype)
+                gself, gs = g / n, g[key] / n[key]
+            elif reduce == "prod":
+                masked_self = xp.where(a == 0, 1, a)
+                gself = g * _reduce(masked_self, key, s, "prod", True) / masked_self
+                zero = s == 0
+                nzero = xp.zeros(a.shape, dtype=np.int64)
+                xp.add.at(nzero, key, zero.astype(np.int64))
+                single = zero & (nzero[key] == 1)
+                masked_src_result = _reduce(a, key, xp.where(single, 1, s), "prod", inc)
+                gs = xp.where(single, (g * masked_src_result)[key], (g * out)[key] / xp.where(zero, 1, s))
+            else:  # amax / amin
+                self_is = (a == out).astype(g.dtype)
+                src_is = s == out[key]
+                count = self_is.copy()
+                xp.add.at(count, key, src_is.astype(g.dtype))
+                share = g / count
+                gself, gs = self_is * share, src_is * share[key]
+        if not inc:
+            gself = gself.copy() if gself is g else gself
+            gself[key] = 0
+        gsrc = None
+        if ctx.needs_input_grad[2]:
+            gsrc = xp.zeros(src.shape, dtype=g.dtype)
+            gsrc[box] = gs
+        return gself, None, gsrc
+
+
+def scatter_reduce(
+    x: Tensor, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``x`` with ``src`` reduced into it at ``index`` along ``dim``: ``reduce`` one of 'sum',
+    'prod', 'mean', 'amax', 'amin' (out-of-place ``scatter_reduce_``).
+
+    Shape:
+        index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
+    """
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"scatter_reduce: expected reduce to be one of {REDUCTIONS}, got {reduce!r}")
+    src = _tensor(src, "scatter_reduce", "src")
+    idx, d = _check_gather_index("scatter_reduce", x, dim, index)
+    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+        raise ShapeError(
+            f"scatter_reduce: expected index sizes <= src sizes, got index {idx.shape} and src {src.shape}"
+        )
+    _same_dtype("scatter_reduce", x, src, "src")
+    return ScatterReduce.apply(x, idx, src, dim=d, reduce=reduce, include_self=bool(include_self))

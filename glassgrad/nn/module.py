@@ -90,6 +90,11 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
         setattr_(self, "_forward_hooks_always_called", set())
         setattr_(self, "_backward_hooks", OrderedDict())  # full backward hooks (backward_hooks.py)
         setattr_(self, "_backward_pre_hooks", OrderedDict())
+        # state-dict hooks (state_dict.py); __call__ never tests these tables
+        setattr_(self, "_state_dict_pre_hooks", OrderedDict())
+        setattr_(self, "_state_dict_hooks", OrderedDict())
+        setattr_(self, "_load_state_dict_pre_hooks", OrderedDict())
+        setattr_(self, "_load_state_dict_post_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(

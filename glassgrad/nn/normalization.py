@@ -94,6 +94,7 @@ class LayerNorm(Module):
 class _BatchNorm(Module):
     """Shared code of the batch norms: per-channel statistics over every dim but dim 1."""
 
+    _version = 2  # PyTorch's: version 2 added num_batches_tracked (see _load_from_state_dict)
     _dims: tuple[int, ...] = ()
     _layout = ""
 
@@ -187,9 +188,12 @@ class _BatchNorm(Module):
         unexpected_keys: list,
         error_msgs: list,
     ) -> None:
-        # As PyTorch: checkpoints from before num_batches_tracked existed may lack it; keep ours.
+        # As PyTorch: checkpoints from before num_batches_tracked existed (version 2) may lack it;
+        # keep ours. A version-2 checkpoint without it is missing a key.
         key = prefix + "num_batches_tracked"
-        if self.track_running_stats and key not in state_dict:
+        version = local_metadata.get("version")
+        old = version is None or version < 2
+        if old and self.track_running_stats and key not in state_dict:
             state_dict[key] = self.num_batches_tracked
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs

@@ -1,13 +1,23 @@
-"""``state_dict`` / ``load_state_dict``: a module's parameters and buffers by PyTorch's dotted keys."""
+"""``state_dict`` / ``load_state_dict``: a module's parameters and buffers by PyTorch's dotted keys.
+
+Also the state-dict hooks (``register_state_dict_pre_hook``, ``register_state_dict_post_hook``,
+``register_load_state_dict_pre_hook``, ``register_load_state_dict_post_hook`` and the private
+spellings programs use), called for every submodule in PyTorch's order, and the ``_metadata``
+(module prefix -> ``{"version": module._version}``) that ``state_dict`` attaches and
+``load_state_dict`` hands to each ``_load_from_state_dict`` so that overrides can migrate old
+checkpoints. The hook tables are kept out of ``Module.__call__``'s truth tests.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.nn.parameter import Parameter
 from glassgrad.tensor import Tensor
 
@@ -45,6 +55,46 @@ def _state_array(value: Any) -> np.ndarray | None:
 _EXTRA = "_extra_state"
 
 
+class _LoadPreHook:
+    """A load-state-dict pre-hook, bound to its module when it takes the module first.
+
+    The module is held weakly (a strong reference from its own hook table would be a cycle), but
+    copied strongly: ``copy.deepcopy`` of the module then binds the copy's hook to the copy.
+    """
+
+    def __init__(self, hook: Callable, module: Any = None) -> None:
+        self.hook = hook
+        self.module = None if module is None else weakref.ref(module)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.module is None:
+            return self.hook(*args)
+        module = self.module()
+        if module is None:
+            raise RuntimeError("load_state_dict pre-hook: expected its module alive, got a deleted one")
+        return self.hook(module, *args)
+
+    def __getstate__(self) -> dict:
+        return {"hook": self.hook, "module": None if self.module is None else self.module()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.hook = state["hook"]
+        module = state["module"]
+        self.module = None if module is None else weakref.ref(module)
+
+
+class _PublicPostHook:
+    """Carries the public-API mark for a post-hook that cannot take attributes (a bound method)."""
+
+    _from_public_api = True
+
+    def __init__(self, hook: Callable) -> None:
+        self.hook = hook
+
+    def __call__(self, *args: Any) -> Any:
+        return self.hook(*args)
+
+
 def _overrides(module: Any, method: str) -> bool:
     """Whether ``module``'s class overrides ``StateDict.method`` (extra state is opt-in)."""
     return getattr(type(module), method) is not getattr(StateDict, method)
@@ -59,15 +109,89 @@ class StateDict:
         """Parameters and persistent buffers by dotted name (PyTorch's keys), sharing their data.
 
         Values are detached Tensors over the same arrays (the Parameters themselves with
-        ``keep_vars=True``). Tied parameters appear under every name, as in PyTorch.
+        ``keep_vars=True``). Tied parameters appear under every name, as in PyTorch. The returned
+        dict carries ``_metadata``: module prefix (``"0"``, ``""`` for the root) to
+        ``{"version": module._version}``. Pre-hooks run before a module saves its own entries,
+        post-hooks after its descendants'.
         """
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:  # a caller's plain dict as destination gets no metadata, as in PyTorch
+            metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
+                # a child's replacement dict is dropped: only the root's hooks may replace it (PyTorch)
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError(
+                        "state_dict: expected a state_dict post-hook to return None (change the dict "
+                        f"in place), got {type(result).__name__}"
+                    )
+            elif result is not None:
+                destination = result
         return destination
+
+    # ------------------------------------------------------------------ hooks
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(module, state_dict, prefix, local_metadata)`` once this module and its
+        descendants are saved; it changes ``state_dict`` in place and must return None."""
+        try:  # PyTorch marks the function itself, so _register_state_dict_hook can refuse it later
+            hook._from_public_api = True
+        except (AttributeError, TypeError):
+            hook = _PublicPostHook(hook)
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """The older post-hook: like ``register_state_dict_post_hook``, but a dict it returns
+        replaces the state_dict when this module is the one ``state_dict`` was called on."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError(
+                "_register_state_dict_hook: expected a hook not registered with "
+                "register_state_dict_post_hook, got one that was"
+            )
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module loads its entries; it may rename or
+        change the keys of ``state_dict`` (this module's share of the input, a copy)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable, with_module: bool = False
+    ) -> RemovableHandle:
+        """As ``register_load_state_dict_pre_hook``; without ``with_module`` the hook is not
+        given the module."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = _LoadPreHook(hook, self if with_module else None)
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(module, incompatible_keys)`` after this module and its descendants are
+        loaded; clearing ``incompatible_keys.missing_keys``/``unexpected_keys`` in place lets a
+        strict load pass. It must return None."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
 
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         for name, p in self._parameters.items():
@@ -106,18 +230,32 @@ class StateDict:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a Mapping, got {type(state_dict).__name__}")
-        state_dict = dict(state_dict)
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # a copy: pre-hooks and overrides may change it
+        if metadata is not None:
+            state_dict._metadata = metadata
         missing: list[str] = []
         unexpected: list[str] = []
         errors: list[str] = []
 
         def load(module: StateDict, local: dict, prefix: str) -> None:
-            meta = {"assign": assign}
+            meta = {} if metadata is None else metadata.get(prefix[:-1], {})
+            if assign:  # on a copy: PyTorch writes the flag into the caller's metadata
+                meta = {**meta, "assign_to_params_buffers": True}
             module._load_from_state_dict(local, prefix, meta, True, missing, unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
                     child_prefix = prefix + name + "."
                     load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
+            # the hooks share the lists, so what they remove no longer fails a strict load
+            incompatible = _IncompatibleKeys(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                result = hook(module, incompatible)
+                if result is not None:  # PyTorch's error type, so callers' except clauses still match
+                    raise AssertionError(
+                        "load_state_dict: expected a load_state_dict post-hook to return None (change "
+                        f"incompatible_keys in place), got {type(result).__name__}"
+                    )
 
         load(self, state_dict, "")
         problems = []
@@ -139,7 +277,14 @@ class StateDict:
         unexpected_keys: list,
         error_msgs: list,
     ) -> None:
-        """Load this module's own entries (PyTorch's signature, so subclasses can override it)."""
+        """Load this module's own entries (PyTorch's signature, so subclasses can override it).
+
+        Runs the load pre-hooks first, so an override that calls ``super()`` keeps them.
+        ``local_metadata`` is this module's entry of the input's ``_metadata`` (``{"version": n}``,
+        empty without one): compare the version with ``self._version`` to migrate old keys.
+        """
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         local = {k: v for k, v in self._parameters.items() if v is not None}
         for k, v in self._buffers.items():
             if v is not None and k not in self._non_persistent_buffers_set:
@@ -156,7 +301,7 @@ class StateDict:
                 )
             elif arr.shape != target.shape:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
-            elif local_metadata.get("assign"):
+            elif local_metadata.get("assign_to_params_buffers"):
                 self._assign(name, target, state_dict[key], arr)
             else:
                 target._data[...] = arr

@@ -79,6 +79,7 @@ from glassgrad.nn.loss import (
 )
 from glassgrad.nn.loss_more import (
     CosineEmbeddingLoss,
+    CTCLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     MarginRankingLoss,
@@ -220,6 +221,7 @@ __all__ = [
     "MultiLabelSoftMarginLoss",
     "PoissonNLLLoss",
     "GaussianNLLLoss",
+    "CTCLoss",
     # distances
     "PairwiseDistance",
     "CosineSimilarity",

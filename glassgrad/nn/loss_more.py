@@ -1,4 +1,4 @@
-"""Margin, embedding and likelihood loss modules with PyTorch's constructor arguments.
+"""Margin, embedding, likelihood and CTC loss modules with PyTorch's constructor arguments.
 
 Each ``forward`` calls its ``F.*`` function (``glassgrad.nn.functional.loss_more``); the reprs are
 PyTorch's (no extra fields), and ``weight`` is a buffer, as in PyTorch.
@@ -25,6 +25,7 @@ __all__ = [
     "MultiLabelSoftMarginLoss",
     "PoissonNLLLoss",
     "GaussianNLLLoss",
+    "CTCLoss",
 ]
 
 
@@ -258,3 +259,29 @@ class GaussianNLLLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:  # noqa: A002
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss over all alignments of a target to its input.
+
+    ``reduction='mean'`` divides each sequence's loss by its target length (at least 1), then
+    averages over the batch; ``zero_infinity`` zeroes the loss and gradient of unreachable targets.
+
+    Shape:
+        log_probs ``(T, N, C)`` or ``(T, C)``, targets ``(N, S)`` or ``(sum(target_lengths),)``,
+        input_lengths and target_lengths ``(N,)`` (Tensors or lists); output scalar, or ``(N,)``.
+
+    >>> CTCLoss(blank=3, zero_infinity=True)
+    CTCLoss()
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(None, None, reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths, target_lengths) -> Tensor:
+        return F.ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, blank=self.blank, reduction=self.reduction,
+            zero_infinity=self.zero_infinity,
+        )  # fmt: skip

@@ -11,12 +11,12 @@
 - shapes and indexing: movement (reshape, permute, expand ...), movement_more (diag_embed,
   Tensor.unfold ...), joining (cat, stack), pieces (split/chunk/unbind), views (narrow, select,
   diagonal, movedim), padding (pad), indexing (getitem, gather, scatter_add), setitem (x[key] = v,
-  recorded), sorting (sort, topk), scatter (scatter, masked_select, index_fill), indexing_more
-  (index_add/copy/put, masked_scatter, scatter_reduce), sampling (multinomial, nonzero, one_hot);
+  recorded), sorting (sort, topk), scatter (scatter, scatter_reduce, masked_select, index_fill),
+  indexing_more (index_add/copy/put, masked_scatter), sampling (multinomial, nonzero, one_hot);
 - products: matmul (matmul, einsum), products_more (cdist ...);
 - networks: activation, activation_more (logsigmoid), softmax (softmax, log_softmax), conv,
-  conv3d, pooling, pool3d, embedding_bag, grid_sample, and the fused linear, normalization, loss
-  and recurrent (whole-sequence RNN/LSTM/GRU, and the dense LSTM layer) primitives.
+  conv3d, pooling, pool3d, embedding_bag, grid_sample, and the fused linear, normalization, loss,
+  ctc (CTC loss) and recurrent (whole-sequence RNN/LSTM/GRU, and the dense LSTM layer) primitives.
 
 composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``) hold no backward
 rule: they compose the primitives.
@@ -29,6 +29,7 @@ from glassgrad.ops import (
     compare,
     composite,
     conversion,
+    ctc,
     cumulative,
     elementwise,
     extremes,
@@ -74,6 +75,7 @@ __all__ = [
     "activation_more",
     "compare",
     "conversion",
+    "ctc",
     "cumulative",
     "elementwise",
     "extremes",

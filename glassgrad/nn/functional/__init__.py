@@ -15,6 +15,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
                     triplet_margin_loss, triplet_margin_with_distance_loss, pairwise_distance,
                     soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
                     multilabel_soft_margin_loss, poisson_nll_loss, gaussian_nll_loss
+    ctc             ctc_loss (connectionist temporal classification)
     attention       scaled_dot_product_attention, attention_weights
     masks           causal_mask, local_window_mask, padding_mask
     (normalization) rms_norm
@@ -69,6 +70,7 @@ from glassgrad.nn.functional.classification import (
 # convolution and pooling
 from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from glassgrad.nn.functional.conv3d import conv3d, conv_transpose3d
+from glassgrad.nn.functional.ctc import ctc_loss
 from glassgrad.nn.functional.embedding_bag import embedding_bag
 from glassgrad.nn.functional.image import (
     channel_shuffle,
@@ -193,6 +195,7 @@ __all__ = [
     "multilabel_soft_margin_loss",
     "poisson_nll_loss",
     "gaussian_nll_loss",
+    "ctc_loss",
     # attention and Transformers (issue 10)
     "scaled_dot_product_attention",
     "attention_weights",

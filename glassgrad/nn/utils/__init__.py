@@ -1,6 +1,7 @@
 """Utilities over a model's parameters: gradient clipping, flattening to a vector, parameter counts,
 and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the packed-sequence
-helpers (``nn.utils.rnn.pack_padded_sequence`` ...)."""
+helpers (``nn.utils.rnn.pack_padded_sequence`` ...); ``parametrize`` and ``parametrizations`` hold
+PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
-from glassgrad.nn.utils import rnn
+from glassgrad.nn.utils import parametrizations, parametrize, rnn
+from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
@@ -31,6 +33,11 @@ __all__ = [
     # weight normalisation
     "weight_norm",
     "remove_weight_norm",
+    "spectral_norm",
+    "remove_spectral_norm",
+    # parametrizations
+    "parametrize",
+    "parametrizations",
 ]
 
 

@@ -13,17 +13,35 @@ from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas
 __all__ = ["Adam", "AdamW"]
 
 
+def lerp_(start: Any, end: Any, weight: float, buf: Any) -> None:
+    """``start ← start + weight (end − start)`` in place, rounded as PyTorch's ``lerp_``.
+
+    PyTorch computes ``start + w (end − start)`` for ``w < 0.5`` but ``end − (end − start)(1 − w)``
+    otherwise, so that ``w = 1`` gives ``end`` exactly (RMSprop's centered variance with
+    ``alpha = 0`` subtracts two such values and would otherwise be off by orders of magnitude).
+    ``buf`` is a scratch array of ``start``'s shape; it is overwritten.
+    """
+    xp = array_module(start)
+    xp.subtract(end, start, out=buf)
+    if abs(weight) < 0.5:
+        buf *= weight
+        start += buf
+    else:
+        buf *= 1 - weight
+        xp.subtract(end, buf, out=start)
+
+
 def update_moments(m: Any, v: Any, g: Any, beta1: float, beta2: float) -> Any:
     """Adam's moment estimates, in place: ``m ← β₁ m + (1 − β₁) g`` and ``v ← β₂ v + (1 − β₂) g²``.
 
-    The arithmetic and its order are PyTorch's (m moves by PyTorch's lerp, m + (1 − β₁)(g − m)),
-    so results are bit-identical; one scratch array replaces a temporary per operation and is
-    returned for the caller's next use. Shared by ``Adam``, ``NAdam`` and ``RAdam``.
+    The arithmetic and its order are PyTorch's (m moves by PyTorch's lerp, see ``lerp_``), so
+    results match to the last bit or two (PyTorch's vectorised lerp fuses a multiply-add); one
+    scratch array replaces a temporary per operation and is returned for the caller's next use.
+    Shared by ``Adam``, ``NAdam`` and ``RAdam``.
     """
     xp = array_module(m)
-    buf = xp.subtract(g, m, out=xp.empty_like(m))  # out=: an array even for 0-d params
-    buf *= 1 - beta1
-    m += buf  # m ← m + (1 − β₁)(g − m) = β₁ m + (1 − β₁) g
+    buf = xp.empty_like(m)  # an array even for 0-d params
+    lerp_(m, g, 1 - beta1, buf)  # m ← β₁ m + (1 − β₁) g
     xp.multiply(g, 1 - beta2, out=buf)
     buf *= g
     v *= beta2

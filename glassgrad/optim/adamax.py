@@ -7,6 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
 
 __all__ = ["Adamax"]
@@ -80,7 +81,7 @@ class Adamax(Optimizer):
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 m, u = state["exp_avg"]._data, state["exp_inf"]._data
-                m += (1 - beta1) * (g - m)  # = β₁ m + (1 − β₁) g, as PyTorch's lerp
+                lerp_(m, g, 1 - beta1, xp.empty_like(m))  # m ← β₁ m + (1 − β₁) g, as PyTorch's lerp
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)
                 p._data -= lr / (1 - beta1**t) * (m / u)

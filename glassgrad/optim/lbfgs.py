@@ -206,9 +206,9 @@ class LBFGS(Optimizer):
                         p._version += 1
                     return result
 
-                loss, g, t, used = strong_wolfe(
-                    phi, d, t, loss, g, slope, tolerance_change=tol_change, max_ls=max_eval - evals
-                )
+                # The search keeps its own tolerance_change of 1e-9, as PyTorch's (the group's
+                # would end the zoom at once when large, leaving t = 0: no move at all).
+                loss, g, t, used = strong_wolfe(phi, d, t, loss, g, slope, max_ls=max_eval - evals)
                 self._move(t, d)
                 converged = np.abs(g).max() <= tol_grad
             else:

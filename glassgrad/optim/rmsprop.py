@@ -7,6 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
 from glassgrad.tensor import Tensor
 
@@ -108,7 +109,7 @@ class RMSprop(Optimizer):
                 v += (1 - alpha) * g * g
                 if group["centered"]:
                     g_avg = state["grad_avg"]._data
-                    g_avg += (1 - alpha) * (g - g_avg)  # = α ḡ + (1 − α) g, as PyTorch's lerp
+                    lerp_(g_avg, g, 1 - alpha, xp.empty_like(g_avg))  # ḡ ← α ḡ + (1 − α) g, as PyTorch
                     d = xp.sqrt(v - g_avg * g_avg) + eps
                 else:
                     d = xp.sqrt(v) + eps

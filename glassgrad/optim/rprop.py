@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
@@ -27,6 +29,7 @@ class Rprop(Optimizer):
         θ ← θ − sign(g) Δ
         g' ← g
 
+    A NaN gradient moves nothing (its sign counts as 0, as ``torch.sign``'s does).
     Only the sign of the gradient is used, never its size, which makes Rprop robust to badly
     scaled gradients but suits full-batch training only (minibatch noise flips signs at random).
     State: ``step`` (a float), ``prev`` (g'), ``step_size`` (Δ).
@@ -89,12 +92,14 @@ class Rprop(Optimizer):
                 if group["maximize"]:
                     g = -g
                 prev, size = state["prev"]._data, state["step_size"]._data
-                s = xp.sign(g * prev)
+                with np.errstate(invalid="ignore"):  # 0 · inf: NaN, which counts as sign 0
+                    s = xp.sign(g * prev)
                 flipped = s < 0
                 factor = xp.where(s > 0, eta_plus, xp.where(flipped, eta_minus, 1.0)).astype(size.dtype)
                 size *= factor
                 xp.clip(size, size_min, size_max, out=size)
                 g = xp.where(flipped, 0, g)  # (a new array: the gradient itself is never changed)
-                p._data -= xp.sign(g) * size
+                # sign(NaN) is 0 here, as torch.sign's: a NaN gradient leaves its coordinate alone
+                p._data -= ((g > 0).astype(size.dtype) - (g < 0).astype(size.dtype)) * size
                 prev[...] = g
         return loss

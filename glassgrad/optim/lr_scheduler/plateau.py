@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Literal, SupportsFloat
 
 from glassgrad.optim.lr_scheduler.base import LRScheduler
@@ -96,6 +97,12 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics: SupportsFloat, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record one value of the watched metric and cut the lr if it has stalled."""
         current = float(metrics)
+        if epoch is not None:
+            warnings.warn(
+                "ReduceLROnPlateau.step(metrics, epoch) is deprecated in PyTorch; call step(metrics)",
+                UserWarning,
+                stacklevel=2,
+            )
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current

@@ -53,7 +53,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one step, or jump to ``epoch`` (which may be fractional)."""
-        self._step_count += 1
+        # _step_count is left at 0, as PyTorch's override of step() leaves it (it is in state_dict)
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:

@@ -228,11 +228,9 @@ class LinearLR(LRScheduler):
         return [g["lr"] * ratio for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        done = min(self.total_iters, self.last_epoch) / self.total_iters
-        return [
-            base * (self.start_factor + (self.end_factor - self.start_factor) * done)
-            for base in self.base_lrs
-        ]
+        done = min(self.total_iters, self.last_epoch)  # (end − start) · done / total: PyTorch's rounding
+        slope = self.end_factor - self.start_factor
+        return [base * (self.start_factor + slope * done / self.total_iters) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):

@@ -75,11 +75,17 @@ class _LoadPreHook:
         return self.hook(module, *args)
 
     def __getstate__(self) -> dict:
-        return {"hook": self.hook, "module": None if self.module is None else self.module()}
+        if self.module is None:
+            return {"hook": self.hook, "module": None}
+        return {"hook": self.hook, "module": self.module(), "with_module": True}
 
     def __setstate__(self, state: dict) -> None:
         self.hook = state["hook"]
         module = state["module"]
+        if module is None and state.get("with_module"):  # else it would run without its module
+            raise RuntimeError(
+                "load_state_dict pre-hook: expected its module alive to copy it, got a deleted one"
+            )
         self.module = None if module is None else weakref.ref(module)
 
 
@@ -121,13 +127,22 @@ class StateDict:
         metadata = getattr(destination, "_metadata", None)
         if metadata is not None:  # a caller's plain dict as destination gets no metadata, as in PyTorch
             metadata[prefix[:-1]] = local_metadata
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
+        # Truth tests before the hook loops: most modules have no hooks, and a loop over an empty
+        # table costs about 0.1 us per module (the _metadata entry above costs about 0.25 us).
+        if self._state_dict_pre_hooks:
+            for hook in self._state_dict_pre_hooks.values():
+                hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 # a child's replacement dict is dropped: only the root's hooks may replace it (PyTorch)
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        if self._state_dict_hooks:
+            destination = self._run_state_dict_hooks(destination, prefix, local_metadata)
+        return destination
+
+    def _run_state_dict_hooks(self, destination: dict, prefix: str, local_metadata: dict) -> dict:
+        """The post-hooks; a private (``_register_state_dict_hook``) one may return a new dict."""
         for hook in self._state_dict_hooks.values():
             result = hook(self, destination, prefix, local_metadata)
             if getattr(hook, "_from_public_api", False):
@@ -194,12 +209,15 @@ class StateDict:
         return handle
 
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
+        # the truth tests skip the loops of the many modules without parameters or buffers
+        if self._parameters:
+            for name, p in self._parameters.items():
+                if p is not None:
+                    destination[prefix + name] = p if keep_vars else p.detach()
+        if self._buffers:
+            for name, b in self._buffers.items():
+                if b is not None and name not in self._non_persistent_buffers_set:
+                    destination[prefix + name] = b if keep_vars else b.detach()
         if _overrides(self, "get_extra_state"):
             destination[prefix + _EXTRA] = self.get_extra_state()
 
@@ -247,6 +265,8 @@ class StateDict:
                 if child is not None:
                     child_prefix = prefix + name + "."
                     load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
+            if not module._load_state_dict_post_hooks:
+                return
             # the hooks share the lists, so what they remove no longer fails a strict load
             incompatible = _IncompatibleKeys(missing, unexpected)
             for hook in module._load_state_dict_post_hooks.values():
@@ -283,8 +303,9 @@ class StateDict:
         ``local_metadata`` is this module's entry of the input's ``_metadata`` (``{"version": n}``,
         empty without one): compare the version with ``self._version`` to migrate old keys.
         """
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        if self._load_state_dict_pre_hooks:
+            for hook in self._load_state_dict_pre_hooks.values():
+                hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         local = {k: v for k, v in self._parameters.items() if v is not None}
         for k, v in self._buffers.items():
             if v is not None and k not in self._non_persistent_buffers_set:

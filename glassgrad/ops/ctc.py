@@ -55,7 +55,10 @@ def extended_labels(targets: Any, target_lengths: Any, blank: int) -> tuple[Any,
 
 
 def _logsumexp3(a: Any, b: Any, c: Any) -> Any:
-    """log(e^a + e^b + e^c) elementwise, shifted by the max (0 when all are -inf, giving -inf)."""
+    """log(e^a + e^b + e^c) elementwise, shifted by the max (0 when all are -inf, giving -inf).
+
+    Inside the loop over time; two ``xp.logaddexp`` calls give the same values 2.5 times slower.
+    """
     xp = array_module(a)
     m = xp.maximum(xp.maximum(a, b), c)
     m = xp.where(m == _NEG_INF, 0.0, m)
@@ -130,7 +133,7 @@ class CTCLoss(Function):
         n = log_probs.shape[1]
         ext, skip = extended_labels(targets, target_lengths, blank)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # -inf is a value here
-            em = log_probs.astype(np.float64)[:, xp.arange(n)[:, None], ext]  # (T, N, S')
+            em = log_probs.astype(np.float64, copy=False)[:, xp.arange(n)[:, None], ext]  # (T, N, S')
             alpha = _alpha(em, skip)
             last = input_lengths - 1  # (N,); -1 for an empty input
             rows = alpha[xp.maximum(last, 0), xp.arange(n)]  # (N, S'): each sequence's final step
@@ -163,7 +166,7 @@ class CTCLoss(Function):
             scale = g / (xp.maximum(target_lengths, 1) * n)  # (N,)
         else:
             scale = xp.broadcast_to(g, (n,))
-        x = log_probs.astype(np.float64)
+        x = log_probs.astype(np.float64, copy=False)
         last = input_lengths - 1
         live = xp.arange(steps)[:, None] <= last  # (T, N): steps inside each input
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.errors import ShapeError
 from glassgrad.nn.container import ModuleDict, ModuleList
 from glassgrad.nn.module import Module, Parameter
@@ -138,8 +138,8 @@ class ParametrizationList(ModuleList):
             try:
                 with no_grad():
                     _check_kept("the parametrized tensor", self(), shape, dtype)
-            except ValueError:
-                if self.is_tensor:  # a refused registration leaves the module's tensor as it was
+            except BaseException:  # a refused check, or a forward that raised
+                if self.is_tensor:  # a failed registration leaves the module's tensor as it was
                     original.data = Tensor(before, _wrap=True)
                 raise
 
@@ -171,12 +171,13 @@ class ParametrizationList(ModuleList):
 
     def forward(self) -> Tensor:
         """The parametrized tensor: the first parametrization on the original(s), then the rest."""
-        modules = list(self)
+        modules = iter(self._modules.values())  # runs on every access: no list of the chain
+        first = next(modules)
         if self.is_tensor:
-            x = modules[0](self.original)
+            x = first(self.original)
         else:
-            x = modules[0](*(getattr(self, f"original{i}") for i in range(self.ntensors)))
-        for module in modules[1:]:
+            x = first(*(getattr(self, f"original{i}") for i in range(self.ntensors)))
+        for module in modules:
             x = module(x)
         return x
 
@@ -189,10 +190,14 @@ def _refuse_pickle(self: Module) -> Any:
 
 
 def _deepcopy(self: Module, memo: dict) -> Module:
-    """``copy.deepcopy`` of a parametrized module: the copy has the same (generated) class."""
+    """``copy.deepcopy`` of a parametrized module. The copy gets its own copy of the generated
+    class: the properties live on the class, so with one class shared, removing a parametrization
+    from the copy (or adding one) would break the original. PyTorch shares the class."""
     if id(self) in memo:
         return memo[id(self)]
-    replica = type(self).__new__(type(self))
+    cls = type(self)
+    attrs = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
+    replica = object.__new__(type(cls.__name__, cls.__bases__, attrs))
     memo[id(self)] = replica
     replica.__dict__ = copy.deepcopy(self.__dict__, memo)
     return replica
@@ -210,7 +215,8 @@ def _inject_new_class(module: Module) -> None:
 
 def _inject_property(module: Module, tensor_name: str) -> None:
     def get_parametrized(self: Module) -> Tensor:
-        plist = self.parametrizations[tensor_name]
+        # from the module table: Module.__getattr__'s fallback would cost more on every access
+        plist = self._modules["parametrizations"][tensor_name]
         try:
             if not _cache_depth:
                 return plist()
@@ -337,7 +343,10 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
                 "remove_parametrizations: cannot restore the unparametrized tensor "
                 f"(leave_parametrized=False) of '{tensor_name}', which is held as {plist.ntensors} tensors"
             )
-        value = getattr(module, tensor_name)  # with grad mode on: does any original require grad?
+        # Grad mode on even inside no_grad(), so that requires_grad says whether the originals
+        # were trained: otherwise a weight_norm'd weight would come back a buffer (PyTorch's does).
+        with enable_grad():
+            value = getattr(module, tensor_name)
         original = Parameter(value.detach(), value.requires_grad) if value.requires_grad else value.detach()
     delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]

@@ -62,7 +62,10 @@ class SpectralNorm:
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters.get(name)
         if not isinstance(weight, Parameter):
-            raise ValueError(f"spectral_norm: expected {name!r} to be a parameter of {type(module).__name__}")
+            got = "a buffer" if name in module._buffers else "none"
+            raise ValueError(
+                f"spectral_norm: expected {name!r} to be a parameter of {type(module).__name__}, got {got}"
+            )
         if not -weight.ndim <= dim < weight.ndim:
             raise IndexError(
                 f"spectral_norm: expected dim in [{-weight.ndim}, {weight.ndim - 1}] for {name!r} of "
@@ -95,6 +98,13 @@ class SpectralNorm:
         setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
 
 
+def output_dim(module: Module) -> int:
+    """The weight's output dim, spectral norm's default: 1 for transposed convolutions, else 0."""
+    from glassgrad.nn.conv import _ConvTranspose  # the layers import nn.utils: import at call time
+
+    return 1 if isinstance(module, _ConvTranspose) else 0
+
+
 def spectral_norm(
     module: Module,
     name: str = "weight",
@@ -114,9 +124,7 @@ def spectral_norm(
     [('bias', (40,)), ('weight_orig', (40, 20)), ('weight_u', (40,)), ('weight_v', (20,))]
     """
     if dim is None:
-        from glassgrad.nn.conv import _ConvTranspose  # the layers import nn.utils: import at call time
-
-        dim = 1 if isinstance(module, _ConvTranspose) else 0
+        dim = output_dim(module)
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
 
@@ -129,4 +137,7 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
             del module._forward_pre_hooks[key]
             module._forward_pre_hooks_with_kwargs.discard(key)
             return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    raise ValueError(
+        f"remove_spectral_norm: expected a module given to spectral_norm(module, {name!r}); "
+        f"spectral_norm of '{name}' not found in {module}"
+    )

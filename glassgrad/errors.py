@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError"]
+__all__ = ["ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError", "LinAlgError"]
 
 
 class ShapeError(ValueError):
@@ -19,6 +19,11 @@ class DTypeError(TypeError):
 
 class GraphError(RuntimeError):
     """The autograd graph cannot do what was asked (freed buffers, in-place on a recorded tensor)."""
+
+
+class LinAlgError(RuntimeError):
+    """A linear-algebra op met a matrix it cannot handle (a singular matrix for ``solve``/``inv``, one
+    that is not positive-definite for ``cholesky_ex``); ``torch.linalg.LinAlgError`` in PyTorch."""
 
 
 class CheckpointError(ValueError):

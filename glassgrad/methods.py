@@ -14,10 +14,15 @@ import numpy as np
 
 from glassgrad import dtypes, linalg_more
 from glassgrad import factories as fac
+from glassgrad import linalg_decomp as _ld
+from glassgrad import linalg_solve as _ls
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.errors import DTypeError
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import cumulative as _cu
 from glassgrad.ops import indexing_more as _im
+from glassgrad.ops import linalg_svd as _svd
 from glassgrad.ops import math_more as _mm
 from glassgrad.ops import movement_more as _mv
 from glassgrad.ops import products_more as _pm
@@ -69,6 +74,34 @@ def _inplace(name: str, fn: Any) -> Any:
     return method
 
 
+def _inplace_of(name: str) -> Any:
+    """``x.<name>_(...)``: the method ``x.<name>(...)`` written back in place (looked up at call time)."""
+    return _inplace(f"{name}_", lambda t, *a, **k: getattr(t, name)(*a, **k))
+
+
+def _view_inplace(name: str, view: Any) -> Any:
+    """``x.unsqueeze_(d)``, ``x.t_()`` ...: x itself becomes the view (same memory, new shape).
+
+    As PyTorch: refused on a leaf that requires grad while recording; on a tensor in the graph,
+    recorded (x takes the view's node). Its values do not change, so no saved array goes stale.
+    """
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        recording = _grad_state.enabled and self.requires_grad
+        if recording and self._node is None:
+            self._check_inplace(name)  # raises: a leaf that requires grad
+        shared = self._vc[1]
+        out = view(self, *args, **kwargs)
+        self._data, self._vc[1] = out._data, shared  # the temporary view is gone: nothing new shares it
+        if recording:
+            old_node, self._node = self._node, out._node
+            move_retain_grad(old_node, self)
+        return self
+
+    method.__name__ = name
+    return method
+
+
 def _random_fill(name: str, draw: Any) -> Any:
     def method(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
         return self._set(name, draw(get_generator(generator), self.shape, *args))
@@ -115,6 +148,13 @@ _MATH_METHODS = {
     "float_power_": _float_power_,
 }  # fmt: skip
 
+
+_SAME_SHAPE_INPLACE = (
+    "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "erf",
+    "expm1", "log1p", "log2", "log10", "exp2", "reciprocal", "rsqrt", "sign", "negative", "absolute",
+    "atan2", "arctan2", "logit", "nan_to_num", "tril", "triu", "cumsum", "remainder", "floor_divide",
+    "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal",
+)  # fmt: skip
 
 METHODS: dict[str, Any] = {
     **_MATH_METHODS,  # first, so that an entry below of the same name wins
@@ -226,11 +266,13 @@ METHODS: dict[str, Any] = {
     "is_shared": lambda self: False,
     "is_complex": lambda self: self._data.dtype.kind == "c",
     "is_signed": lambda self: self._data.dtype.kind in "fi",
-    "t_": lambda self: (
-        self._update("t_", lambda t: t.t())
-        if self.ndim == 2 and self.shape[0] == self.shape[1]
-        else _refuse("t_")
-    ),
+    "t_": _view_inplace("t_", Tensor.t),
+    "transpose_": _view_inplace("transpose_", Tensor.transpose),
+    "swapaxes_": _view_inplace("swapaxes_", Tensor.transpose),
+    "swapdims_": _view_inplace("swapdims_", Tensor.transpose),
+    "unsqueeze_": _view_inplace("unsqueeze_", Tensor.unsqueeze),
+    "squeeze_": _view_inplace("squeeze_", Tensor.squeeze),
+    **{f"{n}_": _inplace_of(n) for n in _SAME_SHAPE_INPLACE},  # the rest of the same-shape in-place forms
     "exponential_": _random_fill("exponential_", lambda g, s, lambd=1.0: g.exponential(1.0 / lambd, s)),
     "log_normal_": _random_fill("log_normal_", lambda g, s, mean=1.0, std=2.0: g.lognormal(mean, std, s)),
     "geometric_": _random_fill("geometric_", lambda g, s, p: g.geometric(p, s)),
@@ -279,11 +321,18 @@ METHODS: dict[str, Any] = {
     "addr": _pm.addr,
     "addr_": _inplace("addr_", _pm.addr),
     "cross": linalg_more.torch_cross,
+    "svd": _svd.svd,
+    "qr": _ld.torch_qr,
+    "pinverse": _ld.pinverse,
+    "matrix_exp": _ld.matrix_exp,
+    "inverse": _ls.inv,
+    "det": _ls.det,
+    "logdet": _ls.logdet,
+    "slogdet": _ls.slogdet,
+    "matrix_power": _ls.matrix_power,
+    "cholesky_solve": _ls.cholesky_solve,
+    "cholesky_inverse": _ls.cholesky_inverse,
 }
-
-
-def _refuse(name: str) -> Any:
-    raise NotImplementedError(f"{name}: only square matrices can be transposed in place here; use .t()")
 
 
 for _name, _fn in METHODS.items():

@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.device import check_device
+from glassgrad.device import device as _device
+
 __all__ = [
     "manual_seed",
     "seed",
@@ -19,9 +22,18 @@ __all__ = [
 
 
 class Generator:
-    """A seedable random source, like ``torch.Generator`` (wraps ``numpy.random.Generator``)."""
+    """A seedable random source, like ``torch.Generator`` (wraps ``numpy.random.Generator``).
 
-    def __init__(self, seed: int | None = None) -> None:
+    ``Generator(device="cpu")`` and ``Generator("cpu")`` take PyTorch's device argument (any
+    device but the CPU is refused, as every device is here); ``Generator(5)`` is glassgrad's
+    shorthand for ``Generator().manual_seed(5)``.
+    """
+
+    def __init__(self, seed: Any = None, device: Any = None) -> None:
+        if isinstance(seed, (str, _device)):  # torch.Generator("cpu"): PyTorch's first argument
+            seed, device = None, seed
+        check_device(device, "Generator")
+        self.device = _device("cpu")
         self._seed = 0 if seed is None else int(seed)
         self.rng = np.random.default_rng(self._seed)
 
@@ -32,6 +44,10 @@ class Generator:
 
     def initial_seed(self) -> int:
         return self._seed
+
+    def seed(self) -> int:
+        """Reseed from fresh OS entropy, as ``torch.Generator.seed``; returns the new seed."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy) % 2**63).initial_seed()
 
     def get_state(self) -> dict:
         return self.rng.bit_generator.state

@@ -31,6 +31,7 @@ from glassgrad.ops import (
     unary,
     views,
 )
+from glassgrad.ops.composite import scalar_first
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -88,9 +89,13 @@ class _Methods:
         return self
 
     def add(self, other: Any, alpha: float = 1.0) -> Tensor:
+        if isinstance(alpha, Tensor):  # PyTorch's deprecated add(Number alpha, Tensor other)
+            other, alpha = alpha, scalar_first("add", other, "alpha")
         return elementwise.add(self, other if alpha == 1.0 else other * alpha)
 
     def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
+        if isinstance(alpha, Tensor):  # PyTorch's deprecated sub(Number alpha, Tensor other)
+            other, alpha = alpha, scalar_first("sub", other, "alpha")
         return elementwise.sub(self, other if alpha == 1.0 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:

@@ -5,8 +5,15 @@ Each lives in its ops module; this file only gathers the names."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from glassgrad.linalg_decomp import matrix_exp, pinverse
+from glassgrad.linalg_decomp import torch_qr as qr
+
 # indexing, movement and product ops of indexing_more / movement_more / products_more, linalg_more
 from glassgrad.linalg_more import torch_cross as cross
+from glassgrad.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet, matrix_power, slogdet
+from glassgrad.linalg_solve import inv as inverse
 
 # elementwise math: copysign ... bit shifts (ops/math_more.py), asinh ... i0 (ops/unary_more.py)
 from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor
@@ -19,6 +26,7 @@ from glassgrad.ops.indexing_more import (
     index_put,
     masked_scatter,
 )
+from glassgrad.ops.linalg_svd import svd
 from glassgrad.ops.math_more import (
     bitwise_left_shift,
     bitwise_right_shift,
@@ -86,6 +94,31 @@ from glassgrad.ops.unary_more import (
 )
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def _inplace_function(name: str) -> Any:
+    """``torch.sin_(x)``: the function form of the in-place method ``x.sin_()``."""
+
+    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (
+        f"``x.{name}()`` in function form (PyTorch's ``torch.{name}(x)``): x changed in place and returned."
+    )
+    return fn
+
+
+#: PyTorch's top-level in-place functions (``torch.sin_(x)``, ``torch.relu_(x)``, ``torch.zero_(x)``).
+_INPLACE = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_",
+    "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_",
+    "frac_", "i0_", "index_put_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_",
+    "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+)  # fmt: skip
+globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 
 __all__ = [
     "cross",
@@ -169,4 +202,16 @@ __all__ = [
     "i0",
     "lgamma",
     "polygamma",
+    "svd",
+    "qr",
+    "pinverse",
+    "matrix_exp",
+    "inverse",
+    "det",
+    "logdet",
+    "slogdet",
+    "matrix_power",
+    "cholesky_solve",
+    "cholesky_inverse",
+    *_INPLACE,
 ]

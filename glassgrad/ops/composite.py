@@ -8,6 +8,8 @@ diag/trace, repeat_interleave, the log/exp variants, comparisons that return Pyt
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv",
+    "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "scalar_first",
     "diag", "trace", "repeat_interleave", "tile", "log2", "log10", "exp2", "square", "reciprocal",
     "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
     "unique", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
@@ -124,13 +126,46 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
     return with_out(input + weight * (end - input), out, "lerp")
 
 
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
-    """input + value * tensor1 * tensor2."""
+def scalar_first(op: str, scalar: Any, name: str) -> Any:
+    """PyTorch's deprecated overloads that put the number first (``p.data.add_(-lr, grad)``,
+    ``v.addcmul_(1 - beta, g, g)``, from scripts of 2017-2019): warn as PyTorch does and hand the
+    number back; anything but a number in that place is a ``TypeError``."""
+    if isinstance(scalar, Tensor) or not isinstance(scalar, numbers.Number):
+        raise TypeError(
+            f"{op}: expected a number before the tensors in the deprecated form {op}(Number {name}, "
+            f"Tensor ...), got {type(scalar).__name__}"
+        )
+    warnings.warn(
+        f"This overload of {op} is deprecated:\n\t{op}(Number {name}, Tensor ...)\nConsider using "
+        f"{op}(Tensor ..., *, Number {name}) instead",
+        UserWarning,
+        stacklevel=3,
+    )
+    return scalar
+
+
+def _value_first(op: str, tensor1: Any, tensor2: Any, legacy: tuple, value: Any) -> tuple:
+    """``(tensor1, tensor2, value)``, also from the deprecated ``op(input, value, tensor1, tensor2)``."""
+    if not legacy:
+        return tensor1, tensor2, value
+    if len(legacy) > 1:
+        raise TypeError(f"{op}: expected at most 4 positional arguments, got {3 + len(legacy)}")
+    return tensor2, legacy[0], scalar_first(op, tensor1, "value")
+
+
+def addcmul(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = 1, out: Any = None
+) -> Tensor:
+    """input + value * tensor1 * tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
+    tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy, value)
     return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
 
 
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Any = None) -> Tensor:
-    """input + value * tensor1 / tensor2."""
+def addcdiv(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = 1, out: Any = None
+) -> Tensor:
+    """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
+    tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy, value)
     return with_out(input + _scaled(tensor1 / tensor2, value), out, "addcdiv")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.tensor import Tensor
 
 __all__ = ["cholesky", "solve_triangular"]
@@ -38,7 +38,7 @@ class Cholesky(Function):
         try:
             low = xp.linalg.cholesky(xp.tril(a) + xp.swapaxes(xp.tril(a, -1), -1, -2))
         except np.linalg.LinAlgError as e:
-            raise ValueError(
+            raise LinAlgError(  # PyTorch's type: torch.linalg.LinAlgError, a RuntimeError
                 f"cholesky: expected a positive-definite matrix of shape {a.shape}, got one that is not ({e})"
             ) from None
         ctx.save_for_backward(low)

@@ -1,5 +1,6 @@
-"""Ready-made parametrizations (``torch.nn.utils.parametrizations``): ``weight_norm`` and
-``spectral_norm``, registered with :func:`glassgrad.nn.utils.parametrize.register_parametrization`.
+"""Ready-made parametrizations (``torch.nn.utils.parametrizations``): ``weight_norm``,
+``spectral_norm`` and ``orthogonal`` (in ``orthogonal.py``), registered with
+:func:`glassgrad.nn.utils.parametrize.register_parametrization`.
 
 Unlike the hook-based ``nn.utils.weight_norm``/``spectral_norm``, these keep the module's own
 attribute name: ``module.weight`` is recomputed on each access from
@@ -16,10 +17,12 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.functional import normalize
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import parametrize
+from glassgrad.nn.utils.orthogonal import orthogonal
+from glassgrad.nn.utils.spectral_norm import output_dim
 from glassgrad.nn.utils.weight_norm import _weight_norm, norm_except_dim
 from glassgrad.tensor import Tensor
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 class _WeightNorm(Module):
@@ -64,9 +67,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
             state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
             state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
 
-    register = getattr(module, "_register_load_state_dict_pre_hook", None)
-    if register is not None:
-        register(load_hook_based_keys)
+    module._register_load_state_dict_pre_hook(load_hook_based_keys)  # old weight_g/weight_v checkpoints
     return module
 
 
@@ -131,12 +132,6 @@ class _SpectralNorm(Module):
         return value  # any W / sigma(W) is a fine preimage: we store W itself
 
 
-def _is_transposed_conv(module: Module) -> bool:
-    from glassgrad.nn.conv import _ConvTranspose  # the layers import nn.utils: import at call time
-
-    return isinstance(module, _ConvTranspose)
-
-
 def spectral_norm(
     module: Module,
     name: str = "weight",
@@ -163,6 +158,6 @@ def spectral_norm(
             f"{'none' if weight is None else type(weight).__name__}"
         )
     if dim is None:
-        dim = 1 if _is_transposed_conv(module) else 0
+        dim = output_dim(module)
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

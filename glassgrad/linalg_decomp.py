@@ -1,0 +1,220 @@
+# ruff: noqa: A002 - PyTorch's parameter names (input) are the API
+"""``glassgrad.linalg`` decompositions and matrix functions: ``qr``, ``eigh``, ``eigvalsh``,
+``matrix_exp``, ``pinv``, ``matrix_rank``, ``cond``, ``householder_product``, and the torch-level
+spellings ``torch_qr`` and ``pinverse`` (the SVD is ``ops/linalg_svd.py``'s). They call the
+primitives of ``ops/linalg_decomp.py``, ``ops/linalg_matfn.py`` and ``ops/linalg_svd.py``, and cut
+their packed outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad import factories
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.linalg_more import matrix_norm
+from glassgrad.linalg_solve import inv_ex
+from glassgrad.ops.composite import with_out
+from glassgrad.ops.elementwise import where
+from glassgrad.ops.linalg_decomp import QR, Eigh
+from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
+from glassgrad.ops.linalg_solve import check_matrix, lapack, rcond_of
+from glassgrad.ops.linalg_svd import linalg_svd
+from glassgrad.ops.pieces import split
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "qr",
+    "eigh",
+    "eigvalsh",
+    "matrix_exp",
+    "pinv",
+    "matrix_rank",
+    "cond",
+    "householder_product",
+    "torch_qr",
+    "pinverse",
+]
+
+#: Named results, read as ``Q, R = ...`` or by field, like ``torch.return_types``.
+QRResult = namedtuple("qr", ["Q", "R"])
+EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+
+
+def _cut(packed: Tensor, batch: tuple, *shapes: tuple) -> list[Tensor]:
+    """Cut a primitive's packed output (*batch, total) into tensors of shapes ``batch + shape``."""
+    pieces = split(packed, [math.prod(s) for s in shapes], -1)
+    return [p.reshape(*batch, *s) for p, s in zip(pieces, shapes, strict=True)]
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:
+    """``A = Q R`` (``torch.linalg.qr``). ``mode``: 'reduced' (Q (..., m, k), R (..., k, n),
+    k = min(m, n)), 'complete' (Q (..., m, m), R (..., m, n)) or 'r' (R only; Q is an empty
+    tensor). Differentiable in 'reduced' mode and in 'complete' mode when m <= n.
+
+    Shape:
+        (..., m, n) -> Q, R as above.
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: expected mode 'reduced', 'complete' or 'r', got {mode!r}")
+    check_matrix("linalg.qr", A._data)
+    (m, n), batch = A.shape[-2:], tuple(A.shape[:-2])
+    if mode == "r":
+        return QRResult(factories.zeros(0, dtype=A.dtype), QR.apply(A, mode="r"))
+    k = min(m, n) if mode == "reduced" else m
+    q, r = _cut(QR.apply(A, mode=mode), batch, (m, k), (k, n))
+    return QRResult(q, r)
+
+
+def torch_qr(input: Tensor, some: bool = True) -> QRResult:
+    """``torch.qr``: ``linalg.qr`` with mode 'reduced' (``some=True``) or 'complete'."""
+    return qr(input, "reduced" if some else "complete")
+
+
+def _uplo(op: str, UPLO: str) -> str:
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"{op}: expected UPLO to be 'L' or 'U', got {UPLO!r}")
+    return UPLO
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
+    """Eigenvalues (ascending) and orthonormal eigenvectors (the columns) of symmetric ``A``,
+    reading only its ``UPLO`` triangle (``torch.linalg.eigh``). The gradient assumes distinct
+    eigenvalues and is symmetric.
+
+    Shape:
+        (..., n, n) -> eigenvalues (..., n), eigenvectors (..., n, n).
+    """
+    check_matrix("linalg.eigh", A._data, square=True)
+    n, batch = A.shape[-1], tuple(A.shape[:-2])
+    w, v = _cut(Eigh.apply(A, uplo=_uplo("linalg.eigh", UPLO)), batch, (n,), (n, n))
+    return EighResult(w, v)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of symmetric ``A`` (``torch.linalg.eigvalsh``); VJP V diag(ḡ) Vᵀ.
+
+    Shape:
+        (..., n, n) -> (..., n).
+    """
+    check_matrix("linalg.eigvalsh", A._data, square=True)
+    return Eigh.apply(A, uplo=_uplo("linalg.eigvalsh", UPLO), vectors=False)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential ``exp(A) = Σ_k A^k / k!`` (``torch.linalg.matrix_exp``).
+
+    Shape:
+        (..., n, n) -> (..., n, n).
+    """
+    check_matrix("linalg.matrix_exp", A._data, square=True)
+    return MatrixExp.apply(A)
+
+
+def _tolerances(op: str, A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
+    """PyTorch's defaults: no rtol means eps * max(m, n) when atol is absent or 0, else 0."""
+    unwrap = lambda t: t._data if isinstance(t, Tensor) else t  # noqa: E731
+    atol, rtol = unwrap(atol), unwrap(rtol)
+    if rtol is None:
+        atol_zero = atol is None or (np.ndim(atol) == 0 and float(atol) == 0.0)
+        rtol = rcond_of(A._data, None) if atol_zero else 0.0
+    return (0.0 if atol is None else atol), rtol
+
+
+def pinv(
+    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, out: Any = None
+) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (``torch.linalg.pinv``): singular values at or below
+    ``max(atol, rtol * S_max)`` count as zero. ``hermitian`` uses the eigendecomposition of
+    symmetric ``A`` (its lower triangle). The gradient holds the rank fixed.
+
+    Shape:
+        (..., m, n) -> (..., n, m).
+    """
+    check_matrix("linalg.pinv", A._data, square=hermitian)
+    atol, rtol = _tolerances("linalg.pinv", A, atol, rtol)
+    return with_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out, "linalg.pinv")
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with ``rtol=rcond``."""
+    return pinv(input, rtol=rcond)
+
+
+def matrix_rank(
+    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
+) -> Tensor:
+    """The number of singular values above ``max(atol, rtol * S_max)`` (``torch.linalg.matrix_rank``;
+    ``tol`` is the older spelling of ``atol``). Not differentiable; an int64 tensor.
+
+    Shape:
+        (..., m, n) -> (...).
+    """
+    check_matrix("linalg.matrix_rank", A._data, square=hermitian)
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise ValueError("linalg.matrix_rank: expected tol or atol/rtol, got both")
+        atol, rtol = tol, 0.0
+    atol, rtol = _tolerances("linalg.matrix_rank", A, atol, rtol)
+    a = A._data
+    xp = array_module(a)
+    if hermitian:
+        s = xp.abs(lapack("linalg.matrix_rank", xp.linalg.eigvalsh, a))
+    else:
+        s = lapack("linalg.matrix_rank", xp.linalg.svd, a, compute_uv=False)
+    cut = xp.maximum(
+        xp.asarray(atol, dtype=a.dtype), xp.asarray(rtol, dtype=a.dtype) * s.max(-1, initial=0.0)
+    )
+    return Tensor((s > cut[..., None]).sum(-1).astype(np.int64), _wrap=True)
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """The condition number in the ``p``-norm (``torch.linalg.cond``): for None / 2 / -2 the ratio
+    of the largest to the smallest singular value (or its inverse); for 'fro', 'nuc', inf, -inf,
+    1, -1 ``norm(A, p) * norm(inv(A), p)`` (square A), inf for a singular A, as PyTorch's.
+
+    Shape:
+        (..., m, n) -> (...).
+    """
+    check_matrix("linalg.cond", A._data, square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        s = linalg_svd(A, full_matrices=False).S
+        if s.shape[-1] == 0:
+            raise ShapeError(f"linalg.cond: expected non-empty matrices, got shape {A.shape}")
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    inverse, info = inv_ex(A)
+    bad = info._data > 0  # singular: inf, whatever the (NaN) inverse says
+    inverse = where(bad[..., None, None], 0.0, inverse)  # (..., n, n)
+    return where(bad, math.inf, matrix_norm(A, p) * matrix_norm(inverse, p))
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_iᵀ, where v_i is column i of A
+    below the diagonal with a 1 on it (``torch.linalg.householder_product``, LAPACK's orgqr).
+    A composite of matmuls, one Householder reflection per step.
+
+    Shape:
+        A (..., m, n), tau (..., k) with m >= n >= k -> (..., m, n).
+    """
+    check_matrix("linalg.householder_product", A._data)
+    (m, n), k = A.shape[-2:], tau.shape[-1] if tau.ndim else -1
+    if not m >= n >= k >= 0 or tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise ShapeError(
+            "linalg.householder_product: expected A (..., m, n) and tau (..., k) with m >= n >= k and "
+            f"the same batch dims, got {A.shape} and {tau.shape}"
+        )
+    if tau._data.dtype != A._data.dtype:
+        raise DTypeError(f"linalg.householder_product: expected tau of A's dtype {A.dtype}, got {tau.dtype}")
+    eye = factories.eye(m, n, dtype=A.dtype)
+    vs = A.tril(-1) + eye  # (..., m, n): column i is v_i
+    q = where(array_module(A._data).ones(A.shape, dtype=bool), eye, A)  # I (..., m, n), joined to A's graph
+    for i in reversed(range(k)):  # Q <- H_i Q = Q - tau_i v_i (v_iᵀ Q), from the last reflection back
+        v = vs[..., :, i : i + 1]  # (..., m, 1)
+        q = q - tau[..., i, None, None] * (v @ (v.mT @ q))
+    return q

@@ -1,0 +1,346 @@
+# ruff: noqa: A002 - PyTorch's parameter names (input) are the API
+"""``glassgrad.linalg``'s solve / inverse / determinant family and its ``torch.*`` spellings, on top
+of the primitives of ``ops/linalg_solve.py``: ``solve`` (a vector or matrix B, ``left=False``),
+``solve_ex``, ``inv``/``inv_ex``, ``det``, ``slogdet``/``logdet``, ``matrix_power``, ``lstsq``,
+``cholesky_ex``, ``vander``, ``tensorsolve``/``tensorinv``, ``cholesky_solve``/``cholesky_inverse``.
+Everything here composes primitives; the ``*_ex`` forms return PyTorch's int32 ``info``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import LinAlgError, ShapeError
+from glassgrad.ops import linalg as _tri
+from glassgrad.ops.composite import with_out
+from glassgrad.ops.elementwise import where
+from glassgrad.ops.joining import cat
+from glassgrad.ops.linalg_solve import (
+    Det,
+    Inv,
+    LogAbsDet,
+    Lstsq,
+    Solve,
+    check_float,
+    check_square,
+    lu_info,
+    rcond_of,
+    singular_error,
+)
+from glassgrad.ops.views import movedim
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet", "logdet", "matrix_power", "lstsq", "cholesky_ex",
+    "vander", "tensorsolve", "tensorinv", "cholesky_solve", "cholesky_inverse", "LinAlgError",
+]  # fmt: skip
+
+SolveExResult = namedtuple("solve_ex", ["result", "info"])
+InvExResult = namedtuple("inv_ex", ["inverse", "info"])
+SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor(arr, _wrap=True)
+
+
+def _vector_rhs(A: Tensor, B: Tensor) -> bool:
+    """PyTorch's rule: B is a (batch of) vector(s) if it is 1-D, or if its shape is A's without the last dim."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor:
+    """X with A X = B (``left=False``: X A = B), for invertible A; raises ``LinAlgError`` if singular.
+
+    Shape:
+        A (..., n, n), B (..., n, k) or a vector B (..., n) -> X of B's shape; batch dims broadcast.
+    """
+    vec = _vector_rhs(A, B)
+    b = B.unsqueeze(-1) if vec else B  # (..., n) -> (..., n, 1)
+    if left:
+        x = Solve.apply(A, b)
+    else:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
+        if A.ndim >= 2 and b.shape[-1] != A.shape[-1]:
+            raise ShapeError(f"linalg.solve: expected B (..., k, {A.shape[-1]}) for XA = B, got {B.shape}")
+        x = Solve.apply(A.mT, b.mT).mT
+    return with_out(x.squeeze(-1) if vec else x, out, "linalg.solve")
+
+
+def _masked(result: Tensor, bad: Any, batch_dims: int) -> Tensor:
+    """``result`` with the matrices flagged in ``bad`` (A's batch shape) set to NaN."""
+    return where(bad.reshape(bad.shape + (1,) * batch_dims), math.nan, result)
+
+
+def _safe(A: Tensor, bad: Any) -> Tensor:
+    """A with its flagged matrices replaced by the identity (so that a primitive can run on it)."""
+    eye = array_module(A._data).eye(A.shape[-1], dtype=A._data.dtype)
+    return where(bad[..., None, None], _const(eye), A)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
+    """``(result, info)``: ``solve`` that does not raise for a singular A unless ``check_errors``;
+    ``info`` (int32, the batch shape) is the 1-based column of the first zero pivot, else 0. The
+    result for a singular matrix is unspecified (NaN here)."""
+    check_float("linalg.solve_ex", A._data, B._data)
+    check_square("linalg.solve_ex", A._data)
+    info = lu_info(A._data)
+    bad = info > 0
+    if check_errors and bad.any():
+        raise singular_error("linalg.solve_ex", A._data, B._data)
+    x = solve(_safe(A, bad) if bad.any() else A, B, left=left)
+    mat = 1 if _vector_rhs(A, B) else 2
+    if bad.any():
+        x = _masked(x, bad, mat)
+    info = array_module(info).broadcast_to(info, x.shape[: x.ndim - mat]).copy()
+    return SolveExResult(x, _const(info))
+
+
+def inv(A: Tensor, *, out: Any = None) -> Tensor:
+    """A⁻¹ for invertible A; raises ``LinAlgError`` if singular.
+
+    Shape:
+        (..., n, n) -> (..., n, n)
+    """
+    return with_out(Inv.apply(A), out, "linalg.inv")
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
+    """``(inverse, info)``: ``inv`` that does not raise for a singular A unless ``check_errors``
+    (its inverse is then NaN; ``info`` as in ``solve_ex``)."""
+    check_float("linalg.inv_ex", A._data)
+    check_square("linalg.inv_ex", A._data)
+    info = lu_info(A._data)
+    bad = info > 0
+    if check_errors and bad.any():
+        raise singular_error("linalg.inv_ex", A._data)
+    y = _masked(Inv.apply(_safe(A, bad)), bad, 2) if bad.any() else Inv.apply(A)
+    return InvExResult(y, _const(info))
+
+
+def det(A: Tensor, *, out: Any = None) -> Tensor:
+    """det(A); 1 for a 0x0 matrix. Its gradient is the cofactor matrix, also at a singular A.
+
+    Shape:
+        (..., n, n) -> (...)
+    """
+    return with_out(Det.apply(A), out, "linalg.det")
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """``(sign, logabsdet)`` with det(A) = sign · exp(logabsdet); sign is 0 and logabsdet -inf for
+    a singular A. Only ``logabsdet`` carries a gradient.
+
+    Shape:
+        (..., n, n) -> (...), (...)
+    """
+    logabs = LogAbsDet.apply(A)
+    sign = array_module(A._data).linalg.slogdet(A._data)[0]
+    return SlogdetResult(_const(array_module(A._data).asarray(sign, dtype=A._data.dtype)), logabs)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log det(A): nan for a negative determinant (with a zero gradient), -inf for a singular A.
+
+    Shape:
+        (..., n, n) -> (...)
+    """
+    sign, logabs = slogdet(input)
+    return where(sign._data < 0, math.nan, logabs)
+
+
+def matrix_power(A: Tensor, n: int, *, out: Any = None) -> Tensor:
+    """A to the integer power n by repeated squaring; A⁰ = I, negative n through ``inv``.
+
+    Shape:
+        (..., m, m) -> (..., m, m)
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"linalg.matrix_power: expected an integer power n, got {n!r}")
+    check_square("linalg.matrix_power", A._data)
+    if n == 0:
+        xp = array_module(A._data)
+        eye = xp.eye(A.shape[-1], dtype=A._data.dtype)
+        res = where(xp.ones(A.shape, dtype=bool), _const(eye), A)  # I, with a zero gradient for A
+    else:
+        base, k, res = (inv(A) if n < 0 else A), abs(int(n)), None
+        while k:  # binary exponentiation: about 2 log2(|n|) products
+            if k & 1:
+                res = base if res is None else res @ base
+            k >>= 1
+            if k:
+                base = base @ base
+        res = res.clone() if res is A else res
+    return with_out(res, out, "linalg.matrix_power")
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
+    """The minimum-norm least-squares solution of A X ≈ B, with PyTorch's extras per ``driver``
+    (default 'gelsy'): ``rank`` (int64, not for 'gels'), ``singular_values`` ('gelsd', 'gelss'),
+    ``residuals`` (squared column norms of A X − B; not for 'gelsy', only when m > n and A has
+    full rank); the rest are empty tensors. B of ``A.ndim - 1`` dims is a batch of vectors.
+
+    Shape:
+        A (..., m, n), B (..., m, k) or (..., m) -> solution (..., n, k) or (..., n).
+    """
+    driver = "gelsy" if driver is None else driver
+    if driver not in ("gels", "gelsy", "gelsd", "gelss"):
+        raise ValueError(
+            f"linalg.lstsq: expected driver to be one of gels, gelsy, gelsd, gelss, got {driver!r}"
+        )
+    if A.ndim < 2 or not 0 <= A.ndim - B.ndim <= 1:
+        raise ShapeError(
+            f"linalg.lstsq: expected A (..., m, n) and B (..., m, k) or (..., m), got {A.shape} and {B.shape}"
+        )
+    vec = B.ndim == A.ndim - 1
+    b = B.unsqueeze(-1) if vec else B  # (..., m) -> (..., m, 1)
+    x = Lstsq.apply(A, b, rcond=rcond)
+    a = A._data
+    xp = array_module(a)
+    m, n = a.shape[-2:]
+    s = xp.linalg.svd(a, compute_uv=False)  # (..., min(m, n))
+    rank = xp.zeros(a.shape[:-2], dtype=np.int64)
+    if s.shape[-1]:
+        rank = (s > rcond_of(a, rcond) * s[..., :1]).sum(-1).astype(np.int64)
+    empty = _const(xp.zeros(0, dtype=a.dtype))
+    residuals = empty
+    if driver != "gelsy" and m > n and (driver == "gels" or bool((rank == n).all())):
+        residuals = ((A @ x - b) ** 2).sum(-2)  # (..., k)
+    return LstsqResult(
+        x.squeeze(-1) if vec else x,
+        residuals,
+        _const(xp.zeros(0, dtype=np.int64) if driver == "gels" else rank),
+        _const(s) if driver in ("gelsd", "gelss") else empty,
+    )
+
+
+def _cholesky_partial(a: Any) -> tuple[Any, Any]:
+    """The column-by-column Cholesky of ``a`` (its lower triangle), vectorised over the batch:
+    (L, info) with info the order of the first leading minor that is not positive-definite (0 if
+    none); a failed matrix keeps the columns before that one, zeros after."""
+    xp = array_module(a)
+    n = a.shape[-1]
+    low = xp.zeros_like(a)
+    info = xp.zeros(a.shape[:-2], dtype=np.int32)
+    for j in range(n):
+        d = a[..., j, j] - (low[..., j, :j] ** 2).sum(-1)
+        info = xp.where(~(d > 0) & (info == 0), j + 1, info).astype(np.int32)
+        ok = info == 0
+        root = xp.sqrt(xp.where(ok, d, 1))
+        low[..., j, j] = xp.where(ok, root, 0)
+        col = (a[..., j + 1 :, j] - (low[..., j + 1 :, :j] @ low[..., j, :j, None])[..., 0]) / root[..., None]
+        low[..., j + 1 :, j] = xp.where(ok[..., None], col, 0)
+    return low, info
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
+    """``(L, info)``: the Cholesky factor (Lᴴ with ``upper``) without raising for a matrix that is
+    not positive-definite unless ``check_errors``; ``info`` (int32) is the order of the first
+    leading minor that is not, else 0. The factor of such a matrix is partial (unspecified in PyTorch).
+
+    Shape:
+        (..., n, n) -> (..., n, n), info (...)
+    """
+    check_float("linalg.cholesky_ex", A._data)
+    check_square("linalg.cholesky_ex", A._data)
+    try:
+        low, info = _tri.cholesky(A), array_module(A._data).zeros(A.shape[:-2], dtype=np.int32)
+    except LinAlgError:
+        partial, info = _cholesky_partial(A._data)
+        bad = info > 0
+        if check_errors:
+            k = int(info[bad].flat[0])
+            raise LinAlgError(
+                f"linalg.cholesky_ex: expected positive-definite matrices, got one whose leading minor of "
+                f"order {k} is not (input shape {A.shape})"
+            ) from None
+        low = where(bad[..., None, None], _const(partial), _tri.cholesky(_safe(A, bad)))
+    return CholeskyExResult(low.mT if upper else low, _const(info))
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix of increasing powers: out[..., i, j] = x[..., i] ** j, j < N.
+
+    Shape:
+        (..., n) -> (..., n, N), N = n by default.
+    """
+    if x.ndim < 1:
+        raise ShapeError(f"linalg.vander: expected x with at least 1 dim, got shape {x.shape}")
+    N = x.shape[-1] if N is None else N
+    if N <= 1:
+        raise ValueError(f"linalg.vander: expected N greater than 1, got {N}")
+    col = x.unsqueeze(-1)  # (..., n) -> (..., n, 1)
+    ones = _const(array_module(x._data).ones_like(col._data))  # (..., n, 1)
+    return cat([ones, col.expand(*x.shape, N - 1)], -1).cumprod(-1)  # 1, x, x², ...: (..., n, N)
+
+
+def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
+    """The inverse for ``tensordot(·, ·, ind)``: A's first ``ind`` dims against the rest.
+
+    Shape:
+        (*I, *J) with prod(I) = prod(J) -> (*J, *I)
+    """
+    if ind <= 0:
+        raise ValueError(f"linalg.tensorinv: expected a positive ind, got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise ShapeError(
+            f"linalg.tensorinv: expected prod(shape[:{ind}]) == prod(shape[{ind}:]), got {A.shape}"
+        )
+    y = inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])  # (p, p) -> (*J, *I)
+    return with_out(y, out, "linalg.tensorinv")
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) = B`` (A's ``dims`` moved to the end first).
+
+    Shape:
+        A (*B, *X), B -> X
+    """
+    if dims is not None:
+        dims = [dims] if isinstance(dims, int) else list(dims)
+        A = movedim(A, dims, list(range(A.ndim - len(dims), A.ndim)))
+    xshape = A.shape[B.ndim :]
+    if tuple(A.shape[: B.ndim]) != tuple(B.shape) or math.prod(xshape) != B.numel():
+        raise ShapeError(
+            f"linalg.tensorsolve: expected A of shape (*B, *X) with prod(X) = B.numel(), got {A.shape} and B {B.shape}"
+        )
+    x = solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(xshape)  # (p, p) @ (p,) -> X
+    return with_out(x, out, "linalg.tensorsolve")
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
+    """X = (L Lᵀ)⁻¹ B from the Cholesky factor L (``upper``: A = Uᵀ U): two triangular solves, so
+    only L's triangle is read, and only that triangle gets a gradient.
+
+    Shape:
+        B (..., n, k), L (..., n, n) -> (..., n, k), batch dims broadcast.
+    """
+    check_float("cholesky_solve", B._data, L._data)
+    check_square("cholesky_solve", L._data, "L")
+    if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
+        raise ShapeError(
+            f"cholesky_solve: expected B (..., {L.shape[-1]}, k) for L {tuple(L.shape)}, got shape {tuple(B.shape)}"
+        )
+    if upper:  # Uᵀ Y = B, then U X = Y
+        x = _tri.solve_triangular(L, _tri.solve_triangular(L.mT, B, upper=False), upper=True)
+    else:  # L Y = B, then Lᵀ X = Y
+        x = _tri.solve_triangular(L.mT, _tri.solve_triangular(L, B, upper=False), upper=True)
+    return with_out(x, out, "cholesky_solve")
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
+    """(L Lᵀ)⁻¹ (``upper``: (Uᵀ U)⁻¹) from a Cholesky factor: ``cholesky_solve(I, L)``.
+
+    Shape:
+        (..., n, n) -> (..., n, n)
+    """
+    check_square("cholesky_inverse", L._data, "L")
+    eye = _const(array_module(L._data).eye(L.shape[-1], dtype=L._data.dtype))
+    return with_out(cholesky_solve(eye, L, upper), out, "cholesky_inverse")

@@ -1,18 +1,8 @@
-"""``glassgrad.linalg``: the ``torch.linalg`` functions glassgrad has (``cholesky``, ``solve_triangular``,
-``svd``/``svdvals``, and the norms, ``cross`` and ``multi_dot`` of ``linalg_more.py``)."""
+"""``glassgrad.linalg``: the ``torch.linalg`` functions glassgrad has. Each lives in its own module
+(the primitives in ``ops/linalg*.py``, the wrappers in ``linalg_solve.py`` and ``linalg_decomp.py``,
+the norms and products in ``linalg_more.py``); this file only gathers the names."""
 
-from typing import Any
-
-from glassgrad.linalg_more import cross, matrix_norm, multi_dot, norm, vector_norm
-from glassgrad.ops.linalg import cholesky, solve_triangular
-from glassgrad.ops.linalg_svd import linalg_svd as svd
-from glassgrad.tensor import Tensor
-
-__all__ = [
-    "cholesky", "solve_triangular", "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "svd", "svdvals",
-]  # fmt: skip
-
-# decompositions and matrix functions (linalg_decomp.py)
+# decompositions and matrix functions
 from glassgrad.linalg_decomp import (
     cond,
     eigh,
@@ -24,10 +14,11 @@ from glassgrad.linalg_decomp import (
     qr,
 )
 
-__all__ += ["qr", "eigh", "eigvalsh", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product"]
+# norms and products
+from glassgrad.linalg_more import cross, matrix_norm, multi_dot, norm, vector_norm
 
-# solve, inverse, determinants, least squares (linalg_solve.py)
-from glassgrad.linalg_solve import (  # noqa: E402
+# solve, inverse, determinants, least squares
+from glassgrad.linalg_solve import (
     LinAlgError,
     cholesky_ex,
     det,
@@ -42,15 +33,13 @@ from glassgrad.linalg_solve import (  # noqa: E402
     tensorsolve,
     vander,
 )
+from glassgrad.ops.linalg import cholesky, solve_triangular
+from glassgrad.ops.linalg_svd import linalg_svd as svd
+from glassgrad.ops.linalg_svd import svdvals
 
-__all__ += ["solve", "solve_ex", "inv", "inv_ex", "det", "slogdet", "matrix_power", "lstsq", "cholesky_ex"]
-__all__ += ["vander", "tensorinv", "tensorsolve", "LinAlgError"]
-
-
-def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
-    """The singular values of ``A``, largest first (``torch.linalg.svdvals``).
-
-    Shape:
-        ``(..., m, n) -> (..., min(m, n))``.
-    """
-    return svd(A, full_matrices=False).S
+__all__ = [
+    "cholesky", "cholesky_ex", "solve_triangular", "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet",
+    "matrix_power", "lstsq", "vander", "tensorinv", "tensorsolve", "LinAlgError",
+    "qr", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
+    "vector_norm", "matrix_norm", "norm", "cross", "multi_dot",
+]  # fmt: skip

@@ -1,8 +1,7 @@
 # ruff: noqa: A002 - PyTorch's parameter names (input, ord) are the API
 """``glassgrad.linalg`` norms and products: ``vector_norm``, ``matrix_norm``, ``norm``, ``cross``,
-``multi_dot`` (and ``torch.cross``'s spelling, ``cross_default``). Compositions of the primitives,
-plus one primitive of their own, the singular values (for the 'nuc' and 2-norms), whose backward
-is ``U diag(g) Vᵀ`` as PyTorch's ``svdvals``.
+``multi_dot`` (and ``torch.cross``'s spelling, ``cross_default``). Compositions of the primitives;
+the 'nuc' and 2-norms take the singular values of ``ops/linalg_svd.py``.
 """
 
 from __future__ import annotations
@@ -14,43 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import extremes, joining, statistics
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.indexing import normalize_dim
+from glassgrad.ops.linalg_svd import singular_values
 from glassgrad.ops.movement_more import broadcast_tensors
 from glassgrad.ops.views import movedim, narrow
 from glassgrad.tensor import Tensor
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "torch_cross"]
-
-
-class SingularValues(Function):
-    """z = the singular values of x, largest first: (..., m, n) -> (..., min(m, n)).
-    VJP: U diag(g) Vᵀ from the reduced SVD x = U diag(z) Vᵀ (the signs of U and V cancel)."""
-
-    name = "singular_values"
-
-    @staticmethod
-    def forward(ctx, a):
-        xp = array_module(a)
-        try:
-            u, s, vh = xp.linalg.svd(a, full_matrices=False)
-        except xp.linalg.LinAlgError:  # NaN or inf entries: PyTorch's svd fails too
-            raise ShapeError(
-                f"linalg.matrix_norm: expected a finite matrix, got one (of shape {a.shape}) on which the "
-                "SVD did not converge"
-            ) from None
-        ctx.save_for_backward(u, vh)
-        return s
-
-    @staticmethod
-    def backward(ctx, g):
-        u, vh = ctx.saved
-        return (u * g[..., None, :]) @ vh
 
 
 def _floating(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -108,7 +81,7 @@ def matrix_norm(
     if ord == "fro":
         return statistics.norm(A, 2, (d0, d1), keepdim)
     if ord == "nuc" or ord in (2, -2):
-        s = SingularValues.apply(movedim(A, (d0, d1), (-2, -1)))
+        s = singular_values(movedim(A, (d0, d1), (-2, -1)), op)
         if ord == "nuc":
             out = s.sum(-1)
         elif s.shape[-1] == 0:  # an empty matrix: its 2-norm is 0 (PyTorch), the smallest is undefined

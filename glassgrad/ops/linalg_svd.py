@@ -25,7 +25,7 @@ from glassgrad.ops.linalg_solve import check_matrix, lapack
 from glassgrad.ops.linalg_solve import mt as _mt
 from glassgrad.tensor import Tensor
 
-__all__ = ["linalg_svd", "svd", "LinalgSvdResult", "SvdResult"]
+__all__ = ["linalg_svd", "svd", "svdvals", "singular_values", "LinalgSvdResult", "SvdResult"]
 
 #: Named results, as ``torch.return_types.linalg_svd`` and ``torch.return_types.svd``.
 LinalgSvdResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -142,6 +142,26 @@ def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> 
     u, s, vh = lapack("linalg.svd", xp.linalg.svd, A._data, full_matrices=full_matrices)
     factors = tuple(xp.ascontiguousarray(p) for p in (u, s, vh))
     return LinalgSvdResult(*(P.apply(A, factors=factors) for P in (SvdU, SvdS, SvdVh)))
+
+
+def singular_values(A: Tensor, op: str) -> Tensor:
+    """The singular values of ``A``, largest first, as one ``SvdS`` node (no U or Vh handed out);
+    ``op`` names the caller in errors. ``(..., m, n) -> (..., min(m, n))``."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(A).__name__}")
+    check_matrix(op, A._data)
+    xp = array_module(A._data)
+    u, s, vh = lapack(op, xp.linalg.svd, A._data, full_matrices=False)
+    return SvdS.apply(A, factors=tuple(xp.ascontiguousarray(p) for p in (u, s, vh)))
+
+
+def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
+    """The singular values of ``A``, largest first (``torch.linalg.svdvals``).
+
+    Shape:
+        ``(..., m, n) -> (..., min(m, n))``.
+    """
+    return singular_values(A, "linalg.svdvals")
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002

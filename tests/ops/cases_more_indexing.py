@@ -1,6 +1,6 @@
 """Gradcheck cases for ops/indexing_more.py (index_add, index_copy, index_put, masked_scatter,
 scatter_reduce), ops/movement_more.py (diag_embed, tensor_unfold), ops/products_more.py (cdist) and
-linalg_more.py (singular_values), on hypothesis-drawn shapes with repeated indices and negative
+linalg_more.py's matrix norms (svd_s), on hypothesis-drawn shapes with repeated indices and negative
 dims; plus the compositions built on other primitives (take_along_dim, tensordot, rot90 ...)."""
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _cdist(draw):
     return (lambda a, b: gg.cdist(a, b, p)), (x1, x2)
 
 
-@case("singular_values")
+@case("svd_s")  # matrix_norm's nuclear and 2-norms take the singular values
 def _matrix_norm(draw):
     shape = (*draw(shapes(0, 1, max_side=3)), draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     ord = draw(st.sampled_from(["nuc", 2, -2]))

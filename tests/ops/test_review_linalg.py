@@ -17,7 +17,7 @@ NAN = np.full((3, 3), np.nan)
 
 NON_CONVERGING = [  # (name in the message, call): NaN entries make LAPACK give up, as in PyTorch
     ("linalg.svd", lambda x: gg.linalg.svd(x)),
-    ("linalg.svd", lambda x: gg.linalg.svdvals(x)),
+    ("linalg.svdvals", lambda x: gg.linalg.svdvals(x)),
     ("linalg.svd", lambda x: gg.svd(x)),
     ("linalg.eigh", lambda x: gg.linalg.eigh(x)),
     ("linalg.eigh", lambda x: gg.linalg.eigvalsh(x)),

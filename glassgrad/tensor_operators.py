@@ -23,8 +23,8 @@ class _Operators:
     def __add__(self, other: Any) -> Tensor:
         return elementwise.add(self, other)
 
-    def __radd__(self, other: Any) -> Tensor:
-        return elementwise.add(other, self)
+    def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
+        return elementwise.add(self, other)
 
     def __sub__(self, other: Any) -> Tensor:
         return elementwise.sub(self, other)
@@ -35,8 +35,8 @@ class _Operators:
     def __mul__(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)
 
-    def __rmul__(self, other: Any) -> Tensor:
-        return elementwise.mul(other, self)
+    def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
+        return elementwise.mul(self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
         return elementwise.div(self, other)

@@ -1,7 +1,7 @@
 """Reverse-mode autodiff: ``Function`` (a user's op, PyTorch's contract), ``Primitive`` (the library's
 ops, on raw arrays), the backward engine, grad mode and gradient checks."""
 
-from glassgrad.autograd import functional
+from glassgrad.autograd import functional, profiler
 
 # --- anomaly detection (glass box)
 from glassgrad.autograd.anomaly import (
@@ -39,6 +39,7 @@ __all__ = [
     "is_grad_enabled",
     "gradcheck",
     "functional",
+    "profiler",
     "grad",
     # anomaly detection (glass box)
     "AnomalyError",

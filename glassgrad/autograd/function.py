@@ -93,10 +93,33 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        return tuple(self.next)
+        """PyTorch's ``((node, 0), ...)``, one pair per input: the input's node, an
+        ``AccumulateGrad`` for a leaf that wants a gradient, or None."""
+        return tuple((_next_node(n), 0) for n in self.next)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf tensor that wants a gradient, as PyTorch's
+    ``AccumulateGrad`` node: ``variable`` is the leaf, and it has no ``next_functions``."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_node(n: Any) -> Any:
+    return AccumulateGrad(n) if n is not None and not isinstance(n, Node) else n
 
 
 def _freed_message(node: Node) -> str:

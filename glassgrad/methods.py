@@ -17,7 +17,6 @@ from glassgrad import factories as fac
 from glassgrad import linalg_decomp as _ld
 from glassgrad import linalg_solve as _ls
 from glassgrad.autograd.grad_mode import state as _grad_state
-from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.errors import DTypeError
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import cumulative as _cu
@@ -83,7 +82,9 @@ def _view_inplace(name: str, view: Any) -> Any:
     """``x.unsqueeze_(d)``, ``x.t_()`` ...: x itself becomes the view (same memory, new shape).
 
     As PyTorch: refused on a leaf that requires grad while recording; on a tensor in the graph,
-    recorded (x takes the view's node). Its values do not change, so no saved array goes stale.
+    recorded (x takes the view's node). The version goes up, as PyTorch's does, so an op that saved
+    x raises at backward there as here. ``retain_grad`` stays with the old node: PyTorch's ``x.grad``
+    is then the gradient of x before the change (its old shape).
     """
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -93,9 +94,9 @@ def _view_inplace(name: str, view: Any) -> Any:
         shared = self._vc[1]
         out = view(self, *args, **kwargs)
         self._data, self._vc[1] = out._data, shared  # the temporary view is gone: nothing new shares it
+        self._vc[0] += 1  # the counter shared with the views and detach()
         if recording:
-            old_node, self._node = self._node, out._node
-            move_retain_grad(old_node, self)
+            self._node = out._node
         return self
 
     method.__name__ = name
@@ -128,6 +129,11 @@ def _float_power_(self: Tensor, exponent: Any) -> Tensor:
     return self._update("float_power_", _mm.float_power, exponent)
 
 
+def _subtract(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
+    """``x.subtract(y, alpha=a)``: ``sub`` without its deprecated ``sub(a, y)`` form (PyTorch's has none)."""
+    return self.sub(other, alpha=alpha)
+
+
 # elementwise math (ops/math_more.py, ops/unary_more.py), with the in-place form where PyTorch has one
 _MATH = {
     **{n: getattr(_mm, n) for n in ("copysign", "fmod", "hypot", "xlogy", "nextafter", "bitwise_left_shift",
@@ -138,7 +144,7 @@ _MATH = {
                                         "logical_or", "logical_xor", "logical_not")},
     "arcsinh": _um.asinh, "arccosh": _um.acosh, "arctanh": _um.atanh,
     "polygamma": lambda self, n: _um.polygamma(n, self),
-    "true_divide": elementwise.div, "divide": elementwise.div, "multiply": elementwise.mul, "subtract": Tensor.sub,
+    "true_divide": elementwise.div, "divide": elementwise.div, "multiply": elementwise.mul, "subtract": _subtract,
 }  # fmt: skip
 _MATH_METHODS = {
     **_MATH,
@@ -219,6 +225,14 @@ METHODS: dict[str, Any] = {
     "atan": trig.atan,
     "atan2": trig.atan2,
     "arctan2": trig.atan2,
+    "arcsin": trig.asin,
+    "arccos": trig.acos,
+    "arctan": trig.atan,
+    "not_equal": compare.ne,
+    "less": compare.lt,
+    "less_equal": compare.le,
+    "greater": compare.gt,
+    "greater_equal": compare.ge,
     "sinh": trig.sinh,
     "cosh": trig.cosh,
     "erf": trig.erf,
@@ -236,7 +250,7 @@ METHODS: dict[str, Any] = {
     "true_divide": elementwise.div,
     "divide": elementwise.div,
     "multiply": elementwise.mul,
-    "subtract": Tensor.sub,
+    "subtract": _subtract,
     "negative": elementwise.neg,
     "absolute": Tensor.abs,
     "floor_divide": compare.floor_divide,
@@ -268,8 +282,8 @@ METHODS: dict[str, Any] = {
     "is_signed": lambda self: self._data.dtype.kind in "fi",
     "t_": _view_inplace("t_", Tensor.t),
     "transpose_": _view_inplace("transpose_", Tensor.transpose),
-    "swapaxes_": _view_inplace("swapaxes_", Tensor.transpose),
-    "swapdims_": _view_inplace("swapdims_", Tensor.transpose),
+    "swapaxes_": _view_inplace("swapaxes_", Tensor.swapaxes),
+    "swapdims_": _view_inplace("swapdims_", Tensor.swapdims),
     "unsqueeze_": _view_inplace("unsqueeze_", Tensor.unsqueeze),
     "squeeze_": _view_inplace("squeeze_", Tensor.squeeze),
     **{f"{n}_": _inplace_of(n) for n in _SAME_SHAPE_INPLACE},  # the rest of the same-shape in-place forms

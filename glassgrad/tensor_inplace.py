@@ -25,6 +25,7 @@ from glassgrad.ops import (
     indexing,
     setitem,
 )
+from glassgrad.ops.composite import number_first
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
 
@@ -142,11 +143,13 @@ class _InPlace:
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
         return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._update("add_", Tensor.add, other, alpha)
+    def add_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
+        (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add_(-lr, g)
+        return self._update("add_", lambda t, o: Tensor.add(t, o, alpha=alpha), other)
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._update("sub_", Tensor.sub, other, alpha)
+    def sub_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
+        (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub_(lr, g)
+        return self._update("sub_", lambda t, o: Tensor.sub(t, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
         return self._update("mul_", elementwise.mul, other)

@@ -31,7 +31,7 @@ from glassgrad.ops import (
     unary,
     views,
 )
-from glassgrad.ops.composite import scalar_first
+from glassgrad.ops.composite import number_first
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -88,15 +88,13 @@ class _Methods:
     def cpu(self) -> Tensor:
         return self
 
-    def add(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if isinstance(alpha, Tensor):  # PyTorch's deprecated add(Number alpha, Tensor other)
-            other, alpha = alpha, scalar_first("add", other, "alpha")
-        return elementwise.add(self, other if alpha == 1.0 else other * alpha)
+    def add(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
+        (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add(-lr, g)
+        return elementwise.add(self, other if alpha == 1 else other * alpha)
 
-    def sub(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if isinstance(alpha, Tensor):  # PyTorch's deprecated sub(Number alpha, Tensor other)
-            other, alpha = alpha, scalar_first("sub", other, "alpha")
-        return elementwise.sub(self, other if alpha == 1.0 else other * alpha)
+    def sub(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
+        (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub(lr, g)
+        return elementwise.sub(self, other if alpha == 1 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)
@@ -312,7 +310,8 @@ class _Methods:
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return views.swapaxes(self, axis0, axis1)
 
-    swapdims = swapaxes
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return views.swapaxes(self, dim0, dim1)
 
     def permute(self, *dims: Any) -> Tensor:
         return movement.permute(self, *dims)

@@ -16,7 +16,7 @@ from glassgrad.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet
 from glassgrad.linalg_solve import inv as inverse
 
 # elementwise math: copysign ... bit shifts (ops/math_more.py), asinh ... i0 (ops/unary_more.py)
-from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor
+from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ge, gt, le, lt, ne
 
 # reduce_more / cumulative: median, mode, kthvalue, nansum/nanmean, var_mean/std_mean, aminmax, scans
 from glassgrad.ops.cumulative import cummax, cummin, cumprod, logcumsumexp, msort
@@ -73,6 +73,7 @@ from glassgrad.ops.reduce_more import (
     var_mean,
 )
 from glassgrad.ops.scatter import scatter_reduce
+from glassgrad.ops.trig import acos, asin, atan
 from glassgrad.ops.unary_more import (
     acosh,
     asinh,
@@ -94,6 +95,8 @@ from glassgrad.ops.unary_more import (
 )
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+arcsin, arccos, arctan = asin, acos, atan
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 
 def _inplace_function(name: str) -> Any:
@@ -121,6 +124,14 @@ _INPLACE = (
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 
 __all__ = [
+    "arcsin",
+    "arccos",
+    "arctan",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
     "cross",
     "index_add",
     "index_copy",

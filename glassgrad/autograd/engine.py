@@ -197,6 +197,16 @@ def _check_versions(node: Node) -> None:
             )
 
 
+def _reshaped_leaf(t, g) -> None:
+    """A leaf whose shape changed after the graph was recorded (an in-place shape method or
+    ``.data = `` under no_grad): adding into its ``.grad`` would broadcast silently."""
+    old = "" if t.grad is None else f" and its .grad has shape {tuple(t.grad._data.shape)}"
+    raise GraphError(
+        f"backward: expected a gradient of the leaf's shape {tuple(t._data.shape)}, got {tuple(g.shape)}"
+        f"{old}: the leaf's shape changed after the graph was recorded"
+    )
+
+
 def _accumulate_leaves(leaves: dict) -> None:
     tensor_cls = _tensor_cls[0]
     given: set[int] = set()
@@ -205,6 +215,8 @@ def _accumulate_leaves(leaves: dict) -> None:
             g = _run_hooks(t._hooks, g)
         if g.dtype != t._data.dtype:
             g = g.astype(t._data.dtype)
+        if g.shape != t._data.shape or (t.grad is not None and t.grad._data.shape != g.shape):
+            _reshaped_leaf(t, g)
         if observers.leaf:
             for obs in observers.leaf:
                 obs(t, g)

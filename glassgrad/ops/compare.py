@@ -1,5 +1,6 @@
 """Comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``: computed directly on the
-arrays, with results that carry no gradient (no node is recorded).
+arrays, with results that carry no gradient (no node is recorded) — except ``remainder`` (``%``) of
+floats, which PyTorch differentiates: its primitive ``Remainder`` is the one node recorded here.
 
 ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, the ``logical_*`` ops, ``isnan`` and ``isfinite`` give
 bool tensors. Binary ones broadcast and coerce their operands like every elementwise op
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.backend import array_module
+from glassgrad.autograd.function import Function
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.elementwise import operands
 from glassgrad.tensor import Tensor
@@ -92,7 +94,38 @@ def _trunc_divide(xp: Any, x: Any, y: Any) -> Any:
 
 
 floor_divide = _division("floor_divide")
-remainder = _division("remainder")
+_int_remainder = _division("remainder")
+
+
+class Remainder(Function):
+    """z = a - floor(a / b) b, with b's sign (Python's ``%``).   VJP: (g, -g floor(a / b)); the
+    jumps where a / b is an integer get the one-sided slopes, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:  # a's gradient is g alone
+            ctx.save_for_backward(a, b)
+        return quietly(array_module(a).remainder, a, b)  # remainder(x, 0.) = nan, as PyTorch
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None
+        a, b = ctx.saved
+        xp = array_module(a)
+        return g, -g * quietly(lambda: xp.floor(a / b))
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a % b`` with the divisor's sign (broadcasting). Floats are differentiable, as
+    PyTorch's; an integer divisor holding 0 raises ``ZeroDivisionError``; a float one gives nan."""
+    x, y = operands(a, b)
+    tensors = [t for t in (x, y) if isinstance(t, Tensor)]
+    if tensors[0]._data.dtype.kind == "f" and any(t.requires_grad for t in tensors):
+        return Remainder.apply(x, y)
+    return _int_remainder(a, b)
+
+
 trunc_divide = _division("trunc_divide", _trunc_divide)
 
 

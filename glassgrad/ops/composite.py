@@ -23,7 +23,7 @@ from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "scalar_first",
+    "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "number_first",
     "diag", "trace", "repeat_interleave", "tile", "log2", "log10", "exp2", "square", "reciprocal",
     "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
     "unique", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
@@ -126,46 +126,60 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
     return with_out(input + weight * (end - input), out, "lerp")
 
 
-def scalar_first(op: str, scalar: Any, name: str) -> Any:
-    """PyTorch's deprecated overloads that put the number first (``p.data.add_(-lr, grad)``,
-    ``v.addcmul_(1 - beta, g, g)``, from scripts of 2017-2019): warn as PyTorch does and hand the
-    number back; anything but a number in that place is a ``TypeError``."""
-    if isinstance(scalar, Tensor) or not isinstance(scalar, numbers.Number):
+def _number(op: str, s: Any, name: str) -> Any:
+    """``s`` as the number PyTorch's parser takes for a Scalar: a Python/NumPy number or a 0-d
+    tensor that does not require grad (its value); anything else is a ``TypeError``."""
+    if isinstance(s, Tensor):
+        if s.ndim == 0 and not s.requires_grad:
+            return s.item()
+        raise TypeError(f"{op}: expected a number for {name}, got a tensor of shape {s.shape}")
+    if not isinstance(s, numbers.Number):
+        raise TypeError(f"{op}: expected a number for {name}, got {type(s).__name__}")
+    return s
+
+
+def number_first(op: str, args: tuple, n: int, number: Any, name: str) -> tuple[tuple, Any]:
+    """``(tensors, number)`` from the ``args`` after ``input``: ``n`` tensors with ``name=`` as a
+    keyword (None: not given, 1), or PyTorch's deprecated overload that puts the number first
+    (``p.data.add_(-lr, grad)``, ``v.addcmul_(1 - beta, g, g)``, from scripts of 2017-2019), which
+    warns as PyTorch does. As PyTorch's parser, a number both first and as a keyword, an extra
+    argument (``x.add(y, 2)``) or a tensor where the number goes is a ``TypeError``: no call is misread."""
+    if len(args) == n:
+        return args, 1 if number is None else _number(op, number, name)
+    if len(args) > n + 1 or number is not None:
+        raise TypeError(
+            f"{op}: expected at most {n + 2} positional arguments (the deprecated {op}(input, Number "
+            f"{name}, Tensor ...)) and {name} only as a keyword, got {len(args) + 1} positional"
+            + (f" and {name}=" if number is not None else "")
+        )
+    if isinstance(args[0], Tensor) and args[0].ndim:  # kept apart: the message names the form
         raise TypeError(
             f"{op}: expected a number before the tensors in the deprecated form {op}(Number {name}, "
-            f"Tensor ...), got {type(scalar).__name__}"
+            f"Tensor ...), got a tensor of shape {args[0].shape}"
         )
+    number = _number(op, args[0], name)
     warnings.warn(
         f"This overload of {op} is deprecated:\n\t{op}(Number {name}, Tensor ...)\nConsider using "
         f"{op}(Tensor ..., *, Number {name}) instead",
         UserWarning,
         stacklevel=3,
     )
-    return scalar
-
-
-def _value_first(op: str, tensor1: Any, tensor2: Any, legacy: tuple, value: Any) -> tuple:
-    """``(tensor1, tensor2, value)``, also from the deprecated ``op(input, value, tensor1, tensor2)``."""
-    if not legacy:
-        return tensor1, tensor2, value
-    if len(legacy) > 1:
-        raise TypeError(f"{op}: expected at most 4 positional arguments, got {3 + len(legacy)}")
-    return tensor2, legacy[0], scalar_first(op, tensor1, "value")
+    return args[1:], number
 
 
 def addcmul(
-    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = 1, out: Any = None
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = None, out: Any = None
 ) -> Tensor:
     """input + value * tensor1 * tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
-    tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy, value)
+    (tensor1, tensor2), value = number_first("addcmul", (tensor1, tensor2, *legacy), 2, value, "value")
     return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
 
 
 def addcdiv(
-    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = 1, out: Any = None
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *legacy: Tensor, value: Any = None, out: Any = None
 ) -> Tensor:
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
-    tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy, value)
+    (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
     return with_out(input + _scaled(tensor1 / tensor2, value), out, "addcdiv")
 
 

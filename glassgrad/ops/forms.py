@@ -13,7 +13,7 @@ import numpy as np
 
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
-from glassgrad.ops.composite import _arr, _scaled, scalar_first, with_out
+from glassgrad.ops.composite import _arr, _scaled, number_first, with_out
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -22,25 +22,16 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _alpha_first(op: str, other: Any, legacy: tuple, alpha: Any) -> tuple:
-    """``(other, alpha)``, also from PyTorch's deprecated ``op(input, Number alpha, Tensor other)``."""
-    if not legacy:
-        return other, alpha
-    if len(legacy) > 1:
-        raise TypeError(f"{op}: expected at most 3 positional arguments, got {2 + len(legacy)}")
-    return legacy[0], scalar_first(op, other, "alpha")
+def add(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
+    """input + alpha * other (``legacy``: PyTorch's deprecated ``add(input, Number alpha, other)``)."""
+    (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")
+    return with_out(elementwise.add(input, _scaled(other, alpha)), out, "add")
 
 
-def add(input: Any, other: Any, *legacy: Any, alpha: Any = 1, out: Any = None) -> Tensor:
-    """input + alpha * other."""
-    other, alpha = _alpha_first("add", other, legacy, alpha)
-    return with_out(elementwise.add(input, _scaled(other, alpha) if alpha != 1 else other), out, "add")
-
-
-def sub(input: Any, other: Any, *legacy: Any, alpha: Any = 1, out: Any = None) -> Tensor:
-    """input - alpha * other."""
-    other, alpha = _alpha_first("sub", other, legacy, alpha)
-    return with_out(elementwise.sub(input, _scaled(other, alpha) if alpha != 1 else other), out, "sub")
+def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
+    """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
+    (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
+    return with_out(elementwise.sub(input, _scaled(other, alpha)), out, "sub")
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -1,5 +1,6 @@
-"""Gradcheck cases for ops/math_more.py and ops/unary_more.py, each on a domain away from its
-poles, kinks and jumps (fmod and frac jump where a/b or x is an integer: random draws miss them)."""
+"""Gradcheck cases for ops/math_more.py, ops/unary_more.py and remainder (ops/compare.py), each on a
+domain away from its poles, kinks and jumps (fmod, remainder and frac jump where a/b or x is an
+integer: random draws miss them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from glassgrad.ops import math_more as mm
 from glassgrad.ops import unary_more as um
+from glassgrad.ops.compare import remainder
 from tests.ops.harness import broadcast_pair, case, shapes, values
 
 
@@ -41,6 +43,17 @@ def _fmod(draw):
     q = values(draw, shape, -2.9, 2.9)
     q = np.where(np.abs(q - np.round(q)) < 0.1, q + 0.25, q)
     return mm.fmod, (np.array(np.broadcast_to(b, shape) * q), b)
+
+
+@case("remainder")
+def _remainder(draw):
+    # as fmod's case: a / b kept at least 0.1 from an integer, where remainder jumps
+    sa, sb = draw(broadcast_pair())
+    shape = np.broadcast_shapes(sa, sb)
+    b = values(draw, sb, -1.5, 1.5, away=0.5)
+    q = values(draw, shape, -2.9, 2.9)
+    q = np.where(np.abs(q - np.round(q)) < 0.1, q + 0.25, q)
+    return remainder, (np.array(np.broadcast_to(b, shape) * q), b)
 
 
 case("hypot")(_binary(mm.hypot, away_a=0.2))

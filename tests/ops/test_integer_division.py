@@ -74,3 +74,23 @@ def test_float_division_by_zero_gives_pytorchs_values_without_a_warning(torch):
     for g, w in zip(got, want):
         assert g.dtype == gg.float32
         np.testing.assert_array_equal(g._data, w.numpy())
+
+
+def test_float_remainder_has_pytorchs_gradient(torch):
+    # was: % recorded no node, so (x % m).sum() + x.sum() gave x.grad = 1 where PyTorch gives 2
+    a = np.array([[2.5, -1.3, 3.7], [0.4, -2.2, 5.1]])
+    b = np.array([2.0, 2.0, -1.5])
+    grads = []
+    for lib in (gg, torch):
+        x, m = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        ((x % m) * lib.tensor(a)).sum().backward()
+        y = lib.tensor(a, requires_grad=True)
+        ((y % 0.7).sum() + y.sum()).backward()
+        grads.append([x.grad.numpy(), m.grad.numpy(), y.grad.numpy(), (x % m).detach().numpy()])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_integer_remainder_records_no_node():
+    x = gg.tensor([5, -7, 3])
+    assert (x % 2).grad_fn is None and not (x % 2).requires_grad

@@ -30,6 +30,8 @@ from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
+_KIND = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's categories: bool < integer < floating
+_TRUE = np.ones((), dtype=bool)
 
 
 def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
@@ -63,9 +65,16 @@ class _InPlace:
         self._vc[0] += 1  # the counter shared with views and detach()
 
     def _set(self, op: str, value: Any) -> Tensor:
-        if isinstance(value, Tensor) and value.requires_grad and _grad_state.enabled:
-            # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
-            return self._update(op, _copied(op), value)
+        if _grad_state.enabled and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            if isinstance(value, Tensor) and value.requires_grad:
+                # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
+                return self._update(op, _copied(op), value)
+            if self._node is not None:  # a constant over a recorded non-leaf (y = x.clone(); y.zero_()):
+                src = value if isinstance(value, Tensor) else Tensor(np.asarray(value), _wrap=True)
+                # recorded as where(True, value, y), so y's old values get a zero gradient, as PyTorch
+                return self._update(op, lambda t, v: elementwise.where(_TRUE, _copied(op)(t, v), t), src)
         self._check_inplace(op)
         xp = array_module(self._data)
         value = value._data if isinstance(value, Tensor) else value
@@ -103,7 +112,8 @@ class _InPlace:
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
         arr = out._data
-        if arr.dtype != self._data.dtype and not np.can_cast(arr.dtype, self._data.dtype, "same_kind"):
+        if arr.dtype != self._data.dtype and _KIND[arr.dtype.kind] > _KIND[self._data.dtype.kind]:
+            # PyTorch's canCast: only a float into an integer or a number into a bool is refused
             raise DTypeError(
                 f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
                 f"got {dtypes.from_np_dtype(arr.dtype)}"
@@ -129,6 +139,8 @@ class _InPlace:
         return self._set("copy_", src)
 
     def fill_(self, value: Any) -> Tensor:
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ShapeError(f"fill_: expected a number or a 0-dim value tensor, got shape {value.shape}")
         return self._set("fill_", value)
 
     def zero_(self) -> Tensor:

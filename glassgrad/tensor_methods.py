@@ -124,6 +124,8 @@ class _Methods:
         return unary.rsqrt(self)
 
     def square(self) -> Tensor:
+        if self._data.dtype == np.bool_:  # PyTorch squares bools as int64 (pow(x, 2))
+            return elementwise.pow(self, 2)
         return elementwise.mul(self, self)
 
     def reciprocal(self) -> Tensor:

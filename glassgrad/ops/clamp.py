@@ -4,20 +4,36 @@ bounds (``ClampBounds``, bounds as inputs that receive gradients), as PyTorch's 
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.ops.elementwise import floating, operands
+from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
-__all__ = ["clamp"]
+__all__ = ["clamp", "scalar_into"]
+
+
+def scalar_into(op: str, v: Any, dtype: Any) -> Any:
+    """A Python number converted for an integer tensor of ``dtype`` as PyTorch converts a Scalar:
+    an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8), a float
+    must lie within the type's range; otherwise ``OverflowError``. Other numbers pass through."""
+    if dtype.kind not in "iu" or v.__class__ not in (int, float):
+        return v
+    info = np.iinfo(dtype)
+    if v.__class__ is int and dtype.kind == "u" and -info.max <= v < 0:
+        return v % (info.max + 1)
+    if not info.min <= v <= info.max:
+        raise OverflowError(f"{op}: expected a value that fits {dtype}, got {v}")
+    return v
 
 
 class Clamp(Function):
-    """z = min(max(a, lo), hi).   VJP: g where lo <= a <= hi, else 0 (the bounds pass gradient)."""
+    """z = min(max(a, lo), hi).   VJP: g where lo <= a <= hi, else 0 (selected, so a NaN in g does
+    not leak to clamped places, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
@@ -33,7 +49,7 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         (mask,) = ctx.saved
-        return g * mask
+        return array_module(g).where(mask, g, 0)
 
 
 class ClampBounds(Function):
@@ -56,25 +72,48 @@ class ClampBounds(Function):
     def backward(ctx, g):
         a, lo, hi = ctx.saved
         need = ctx.needs_input_grad
+        xp = array_module(g)  # selected, not masked by multiplying: 0 * nan would leak a NaN in g
         inside = True if lo is None else a >= lo
         if hi is not None:
             inside = inside & (a <= hi)
-        ga = g * inside if need[0] else None
-        glo = g * ((a < lo) & (True if hi is None else lo <= hi)) if need[1] else None
-        ghi = g * ((a > hi) | (False if lo is None else lo > hi)) if need[2] else None
+        ga = xp.where(inside, g, 0) if need[0] else None
+        glo = xp.where((a < lo) & (True if hi is None else lo <= hi), g, 0) if need[1] else None
+        ghi = xp.where((a > hi) | (False if lo is None else lo > hi), g, 0) if need[2] else None
         return ga, glo, ghi
+
+
+def _result_dtype(*tensors: Any) -> Any:
+    """PyTorch's result dtype of several tensors when they differ in category or dims: the highest
+    category wins, then, within it, tensors with dims beat 0-d ones. None: NumPy's promotion is it."""
+    ts = [t._data for t in tensors if isinstance(t, Tensor)]
+    top = builtins.max(_CATEGORY[t.dtype.kind] for t in ts)
+    ts = [t for t in ts if _CATEGORY[t.dtype.kind] == top]
+    wide = [t for t in ts if t.ndim] or ts
+    return np.result_type(*[t.dtype for t in wide]) if top == 2 else None
 
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
+    x = a
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
+    if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):
+        # a number beside a 0-d tensor: PyTorch's parser picks clamp(Tensor, Scalar, Scalar), reading
+        # the 0-d tensor as a number (a float16 x stays float16 beside a float32 0-d bound)
+        t = min if isinstance(min, Tensor) else max
+        if (
+            t.ndim == 0 and not t.requires_grad
+        ):  # PyTorch refuses one that requires grad; we keep its gradient
+            min, max = (v.item() if v is t else v for v in (min, max))  # noqa: A001
+    bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
+    if a._data.dtype.kind in "iu" and not isinstance(min, float) and not isinstance(max, float):
+        min, max = (scalar_into("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001 - uint8 -1: 255
     if a._data.dtype.kind != "f":
         if isinstance(min, float) or isinstance(max, float):
             a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)
-        elif a._data.dtype == np.bool_:
+        elif a._data.dtype == np.bool_ and not bounds:  # tensor bounds promote bool as any op does
             a = Tensor(a._data.astype(np.int64), _wrap=True)
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    if bounds:
         lo, hi = min, max
         if lo is not None:
             a, lo = operands(a, lo)
@@ -82,5 +121,8 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
             a, hi = operands(a, hi)
             if isinstance(lo, Tensor) and lo._data.dtype != a._data.dtype:
                 a, lo = operands(a, lo)  # hi widened a: bring lo along
+        target = _result_dtype(x, min, max)  # the pairs above can disagree with the three at once
+        if target is not None and a._data.dtype != target:
+            a, lo, hi = (v.to(target) if isinstance(v, Tensor) else v for v in (a, lo, hi))
         return ClampBounds.apply(a, lo, hi)
     return Clamp.apply(a, lo=min, hi=max)

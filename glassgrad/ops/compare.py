@@ -31,7 +31,8 @@ __all__ = [
 def _const(name: str, *args: Any) -> Tensor:
     arrays = [x._data if isinstance(x, Tensor) else x for x in args]
     try:
-        return Tensor(getattr(array_module(*arrays), name)(*arrays), _wrap=True)
+        xp = array_module(*arrays)
+        return Tensor(xp.asarray(getattr(xp, name)(*arrays)), _wrap=True)  # 0-d ufuncs give NumPy scalars
     except ValueError:
         shapes = " and ".join(str(np.shape(a)) for a in arrays)
         raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}") from None
@@ -73,9 +74,9 @@ def _division(name: str, fn: Any = None):
                 raise ShapeError(
                     f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
                 ) from None
-        if out.dtype.kind in "iub" and bool(xp.any(xp.asarray(y) == 0)):
+        if out.dtype.kind in "iub" and out.size and bool(xp.any(xp.asarray(y) == 0)):  # empty: no division
             raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
-        return Tensor(out, _wrap=True)
+        return Tensor(xp.asarray(out), _wrap=True)
 
     op.__name__ = name
     op.__doc__ = (
@@ -169,15 +170,23 @@ def sign(a: Tensor) -> Tensor:
     return _const("sign", a)
 
 
+def _not_bool(name: str, a: Tensor) -> None:
+    if a._data.dtype == np.bool_:  # as PyTorch ("not implemented for 'Bool'"); NumPy's round gave float16
+        raise DTypeError(f"{name}: expected a numeric tensor, got bool")
+
+
 def floor(a: Tensor) -> Tensor:
+    _not_bool("floor", a)
     return _const("floor", a)
 
 
 def ceil(a: Tensor) -> Tensor:
+    _not_bool("ceil", a)
     return _const("ceil", a)
 
 
 def round(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    _not_bool("round", a)
     return _const("round", a)
 
 

@@ -232,9 +232,11 @@ class Neg(Function):
 
 def _pick(g, a, b):
     """The gradients of max(a, b): g to a unless a < b, to b unless a > b, g/2 each at a tie (so
-    both get g where either is NaN, as in PyTorch). Bool masks keep g's dtype."""
-    half = (0.5 * g) * (a == b)
-    return g * ~(a < b) - half, g * ~(a > b) - half
+    both get g where either is NaN, as in PyTorch). Selected with ``where``, not multiplied by a
+    mask, so a NaN or inf in g stays out of the side that lost (0 * nan is nan), as in PyTorch."""
+    xp = array_module(g)
+    g = xp.where(a == b, 0.5 * g, g)
+    return xp.where(a < b, 0, g), xp.where(a > b, 0, g)
 
 
 class Maximum(Function):
@@ -266,7 +268,9 @@ class Minimum(Function):
 
 
 class Where(Function):
-    """z = a where cond else b.   VJP: (None, g * cond, g * ~cond); cond gets no gradient."""
+    """z = a where cond else b.   VJP: (None, g where cond else 0, 0 where cond else g); cond gets
+    no gradient. Selected, not multiplied by the mask: a NaN in g must not leak to the branch that
+    was not taken (0 * nan is nan), as PyTorch's ``where`` backward."""
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -277,7 +281,8 @@ class Where(Function):
     def backward(ctx, g):
         (cond,) = ctx.saved
         need = ctx.needs_input_grad
-        return None, (g * cond if need[1] else None), (g * ~cond if need[2] else None)
+        xp = array_module(g)
+        return None, (xp.where(cond, g, 0) if need[1] else None), (xp.where(cond, 0, g) if need[2] else None)
 
 
 # ------------------------------------------------------------------ tensor-level functions

@@ -70,8 +70,9 @@ class _NanIgnoring(Function):
     @classmethod
     def backward(cls, ctx, g):
         a, b = ctx.saved
-        to_a = cls.keeps_a(a, b) | array_module(a).isnan(b)
-        return g * to_a, g * ~to_a
+        xp = array_module(a)
+        to_a = cls.keeps_a(a, b) | xp.isnan(b)
+        return xp.where(to_a, g, 0), xp.where(to_a, 0, g)  # selected: a NaN in g stays on its side
 
 
 class Fmax(_NanIgnoring):

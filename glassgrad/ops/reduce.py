@@ -262,28 +262,37 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     axis = normalize_dims("cumsum", x._data.ndim, dim)
     if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
+    acc = np.int64 if dtype is None else x._data.dtype  # an integer dtype= asked for is kept (uint8 wraps)
     if not axis:  # 0-d: the running sum of one element is itself
-        return _K.clone(x) if x._data.dtype.kind == "f" else Tensor(x._data.astype(np.int64), _wrap=True)
+        return _K.clone(x) if x._data.dtype.kind == "f" else Tensor(x._data.astype(acc), _wrap=True)
     if x._data.dtype.kind != "f":
-        return Tensor(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=np.int64), _wrap=True)
+        return Tensor(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=acc), _wrap=True)
     return CumSum.apply(x, axis=axis[0])
 
 
 def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether every element over ``dim`` is non-zero (bool, no gradient); ``dim=()`` reduces nothing.
+    """Whether every element over ``dim`` is non-zero (bool, uint8 for a uint8 input as PyTorch; no
+    gradient); ``dim=()`` reduces nothing.
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("all", x._data.ndim, dim, empty_means_all=False)
-    return _constant(array_module(x._data).all(x._data, axis=axis, keepdims=keepdim))
+    out = array_module(x._data).all(x._data, axis=axis, keepdims=keepdim)
+    return _constant(
+        out.astype(np.uint8) if x._data.dtype == np.uint8 else out
+    )  # uint8 in, uint8 out (PyTorch)
 
 
 def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether some element over ``dim`` is non-zero (bool, no gradient); ``dim=()`` reduces nothing.
+    """Whether some element over ``dim`` is non-zero (bool, uint8 for a uint8 input as PyTorch; no
+    gradient); ``dim=()`` reduces nothing.
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("any", x._data.ndim, dim, empty_means_all=False)
-    return _constant(array_module(x._data).any(x._data, axis=axis, keepdims=keepdim))
+    out = array_module(x._data).any(x._data, axis=axis, keepdims=keepdim)
+    return _constant(
+        out.astype(np.uint8) if x._data.dtype == np.uint8 else out
+    )  # uint8 in, uint8 out (PyTorch)

@@ -15,7 +15,9 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.ops.clamp import scalar_into
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.tensor import Tensor, as_array
 
@@ -57,16 +59,28 @@ class SetItem(Function):
         key, advanced = ctx.attrs["key"], ctx.attrs["advanced"]
         ga = None
         if ctx.needs_input_grad[0]:
-            ga = g.copy()
+            ga = array_module(g).array(g)  # a copy, and an array even for a 0-d NumPy scalar
             _write(ga, key, 0, g.shape)
         gv = read_at(g, key, advanced).copy() if ctx.needs_input_grad[1] else None
         return ga, gv
+
+
+def _drop_leading_ones(v: Tensor) -> Tensor:
+    n = 0
+    while n < v.ndim and v.shape[n] == 1:
+        n += 1
+    return v.reshape(v.shape[n:]) if n else v
 
 
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value`` in place (value broadcast to ``x[key]``); recorded while recording (see
     the module docstring), so gradients reach both the kept entries of x and the written value."""
     key, advanced = _key(key, "__setitem__", x.ndim)
+    if isinstance(value, Tensor):
+        if value.ndim > x.ndim or (value.ndim and value.shape[0] == 1):
+            value = _drop_leading_ones(value)  # y[0] = t of shape (1, n): PyTorch drops leading 1s
+    else:
+        value = scalar_into("__setitem__", value, x._data.dtype)  # uint8 y[0] = -1 is 255, as PyTorch
     recording = _grad_state.enabled and (
         x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
     )

@@ -172,8 +172,10 @@ def atan(a: Tensor) -> Tensor:
 
 def atan2(a: Tensor, b: Tensor) -> Tensor:
     """The angle of (b, a) in (-pi, pi] (``torch.atan2(input, other)``); a and b broadcast."""
-    a, b = operands(floating(a) if isinstance(a, Tensor) else a, floating(b) if isinstance(b, Tensor) else b)
-    return Atan2.apply(a, b)
+    a, b = operands(a, b)  # promote first: a bool (2,) beside a float16 0-d is float16, as PyTorch
+    return Atan2.apply(
+        floating(a) if isinstance(a, Tensor) else a, floating(b) if isinstance(b, Tensor) else b
+    )
 
 
 def sinh(a: Tensor) -> Tensor:

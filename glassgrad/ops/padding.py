@@ -8,7 +8,6 @@ source position); edge positions are read several times, so that backward scatte
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -74,7 +73,10 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
     ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
 
     Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
-    (repeat the edge), "circular" (wrap around).
+    (repeat the edge), "circular" (wrap around). Reflect and replicate also crop with negative
+    sizes, as PyTorch (reflect mirrors about the uncropped edges); circular does not (PyTorch's
+    result there can read uninitialised memory). Unlike PyTorch, the last three accept any number
+    of padded dims up to the input's rank.
 
     Shape:
         ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
@@ -91,7 +93,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
         for d, n in enumerate(input.shape):
             lo, hi = pairs.get(d, (0, 0))
             m = n + lo + hi
-            if m < 0:
+            if m < 0 or n + min(lo, 0) + min(hi, 0) < 0:  # PyTorch crops before it pads
                 raise ShapeError(f"pad: padding {pad} crops dim {d} of {input.shape} below size 0")
             a, b = max(-lo, 0), n - max(-hi, 0)  # the part of input that survives cropping
             src.append(slice(a, max(a, b)))
@@ -102,11 +104,31 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
     if mode not in _INDEX_MODES:
         raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
     index = []
+    sizes = [input.shape[d] + lo + hi for d, (lo, hi) in pairs.items()]
+    empty = max(sizes) < 1  # PyTorch allows an empty result along some padded dims, not all
     for d, (lo, hi) in sorted(pairs.items()):
         n = input.shape[d]
-        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
-        if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
-            raise ShapeError(f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}")
-        idx = np.pad(np.arange(n), (lo, hi), mode=_INDEX_MODES[mode])  # output pos -> source pos
+        if mode == "circular":  # PyTorch's circular crops read stale memory for some sizes: refused
+            bad = min(lo, hi) < 0 or max(lo, hi) > n
+        else:  # negative sizes crop; reflect mirrors about the uncropped edges, as PyTorch
+            bad = n + lo + hi < 0 or empty or (mode == "reflect" and max(lo, hi) >= n)
+        if bad or n == 0:
+            crop = "" if mode == "circular" else ", or negative (a crop) leaving some dim non-empty"
+            raise ShapeError(
+                f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}{crop}"
+            )
+        idx = _source_index(n, lo, hi, mode)
         index.append((d, idx))
     return IndexPad.apply(input, index=tuple(index))
+
+
+def _source_index(n: int, lo: int, hi: int, mode: str) -> Any:
+    """The source position of each of the ``n + lo + hi`` output positions along one dim."""
+    j = np.arange(-lo, n + hi)  # output position -> unpadded coordinate (negative pads crop)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    if mode == "circular":
+        return j % n
+    period = 2 * (n - 1)  # reflect: the mirror images repeat every 2 (n - 1) positions
+    j = np.abs(j) % period if period else np.zeros_like(j)
+    return np.where(j > n - 1, period - j, j)

@@ -230,8 +230,8 @@ def test_bilinear_by_hand_and_checks():
         F.interpolate(x, scale_factor=2, align_corners=True)
     with pytest.raises(ShapeError, match="expects 2 spatial dims"):
         F.interpolate(gg.zeros(1, 1, 4), scale_factor=2, mode="bilinear")
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="recompute_scale_factor"):  # as PyTorch: it needs scale_factor
+        F.interpolate(x, size=(3, 3), mode="bicubic", recompute_scale_factor=True)
 
 
 # ------------------------------------------------------------------ padding layers

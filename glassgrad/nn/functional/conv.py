@@ -306,15 +306,20 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     """im2col: every kernel-sized window as a column (``torch.nn.functional.unfold``).
 
     Shape:
-        input ``(N, C, H, W)``; returns ``(N, C * kh * kw, L)``, L the number of windows.
+        input ``(N, C, H, W)`` or ``(C, H, W)``; returns ``(N, C * kh * kw, L)`` (or ``(C * kh * kw, L)``),
+        L the number of windows.
 
     >>> import glassgrad as gg
     >>> unfold(gg.ones(2, 3, 4, 4), 2).shape
     glassgrad.Size([2, 12, 9])
     """
     kernel, dilation, pads, stride = _fold_args("unfold", kernel_size, dilation, padding, stride)
+    if input.ndim == 3:  # unbatched (C, H, W) -> (C * kh * kw, L), as PyTorch
+        return unfold(input.unsqueeze(0), kernel, dilation, tuple(p for p, _ in pads), stride).squeeze(0)
     if input.ndim != 4:
-        raise ShapeError(f"unfold: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+        raise ShapeError(
+            f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
+        )
     for n, (p, _), k, d in zip(input.shape[2:], pads, kernel, dilation):
         if n + 2 * p < d * (k - 1) + 1:
             raise ShapeError(
@@ -334,10 +339,13 @@ def fold(
     """col2im: sum columns back into an image; overlapping entries add (``torch.nn.functional.fold``).
 
     Shape:
-        input ``(N, C * kh * kw, L)``; returns ``(N, C, *output_size)``.
+        input ``(N, C * kh * kw, L)`` or ``(C * kh * kw, L)``; returns ``(N, C, *output_size)`` (or
+        ``(C, *output_size)``).
     """
     kernel, dilation, pads, stride = _fold_args("fold", kernel_size, dilation, padding, stride)
     size = ntuple(output_size, 2, "fold", "output_size", 1)
+    if input.ndim == 2:  # unbatched (C * kh * kw, L) -> (C, H, W), as PyTorch
+        return fold(input.unsqueeze(0), size, kernel, dilation, tuple(p for p, _ in pads), stride).squeeze(0)
     windows = tuple(
         _C.out_size(n + 2 * p, k, s, d) for n, (p, _), k, s, d in zip(size, pads, kernel, stride, dilation)
     )

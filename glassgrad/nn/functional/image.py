@@ -30,6 +30,7 @@ import numpy as np
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.layers import dropout, scaled_dropout
 from glassgrad.ops import resample as _R
+from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -67,7 +68,7 @@ def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[t
             f"{op}: expected {k} positive scale factors for spatial shape {spatial}, got {scale_factor}"
         )
     sizes = tuple(math.floor(n * float(f)) for n, f in zip(spatial, factors))
-    if min(sizes) <= 0:
+    if min(sizes) <= 0:  # area mode too: PyTorch computes an empty result there but cannot backward
         raise ShapeError(
             f"{op}: scale_factor {scale_factor} gives an empty output for spatial shape {spatial}"
         )
@@ -107,6 +108,37 @@ def _resize_axis(
     return _R.resample(x, axis, lo, hi, lam)
 
 
+def _cubic_matrix(n_in: int, n_out: int, factor: float | None, align_corners: bool, dt: Any) -> Any:
+    """``(n_out, n_in)`` bicubic weights (Keys' kernel, a = -0.75, taps clamped at the edges, as PyTorch).
+
+    Output ``i`` reads ``s`` = ``i (n_in - 1) / (n_out - 1)`` (align_corners) or ``(i + 0.5) * scale - 0.5``
+    (not clamped at 0, unlike linear), then taps ``floor(s) - 1 .. floor(s) + 2`` weighted by the
+    cubic convolution of ``t = s - floor(s)``.
+    """
+    dt = np.dtype(dt)
+    i = np.arange(n_out, dtype=dt)
+    if align_corners:
+        src = i * dt.type((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
+    else:
+        scale = dt.type(1.0 / factor) if factor is not None else dt.type(n_in) / dt.type(n_out)
+        src = (i + dt.type(0.5)) * scale - dt.type(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(dt)
+    a = dt.type(-0.75)
+
+    def near(x: Any) -> Any:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1)  # (n_out, 4)
+    taps = np.clip(base.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n_in - 1)  # (n_out, 4)
+    m = np.zeros((n_out, n_in), dtype=dt)
+    np.add.at(m, (np.repeat(np.arange(n_out), 4), taps.ravel()), weights.ravel())  # clamped taps add up
+    return m
+
+
 def interpolate(
     input: Tensor,  # noqa: A002 - PyTorch's names
     size: Any = None,
@@ -118,9 +150,13 @@ def interpolate(
 ) -> Tensor:
     """Resize the spatial dims of ``input`` to ``size``, or by ``scale_factor``.
 
-    Modes: ``"nearest"``, ``"nearest-exact"``, and ``"linear"`` / ``"bilinear"`` / ``"trilinear"``
-    for 1, 2 and 3 spatial dims, with ``align_corners`` (default False): True lines up the centres
-    of the corner pixels of input and output, False their outer edges. With a ``scale_factor`` the
+    Modes: ``"nearest"``, ``"nearest-exact"``, ``"area"`` (adaptive average pooling), ``"bicubic"``
+    (2 spatial dims) and ``"linear"`` / ``"bilinear"`` / ``"trilinear"`` for 1, 2 and 3 spatial
+    dims, with ``align_corners`` (default False): True lines up the centres of the corner pixels of
+    input and output, False their outer edges. The backward is the true vector-Jacobian product of
+    the forward; PyTorch's bicubic backward copies the gradient through unchanged when the output
+    size equals the input size, even where a scale factor other than 1 moved the sampling points in
+    its forward. With a ``scale_factor`` the
     coordinates use ``1 / scale_factor`` unless ``recompute_scale_factor=True`` (then in/out sizes).
 
     Shape:
@@ -140,6 +176,11 @@ def interpolate(
     if mode in ("nearest", "nearest-exact"):
         if align_corners is not None:
             raise ValueError(f"{op}: align_corners can only be set with the linear modes, got mode {mode!r}")
+    elif mode in ("area", "bicubic"):
+        if mode == "area" and align_corners is not None:
+            raise ValueError(f"{op}: align_corners can only be set with the linear modes, got mode {mode!r}")
+        if mode == "bicubic" and k != 2:
+            raise ShapeError(f"{op}: mode 'bicubic' expects 2 spatial dims, got input {input.shape}")
     elif mode in _LINEAR:
         if _LINEAR[mode] != k:
             raise ShapeError(
@@ -147,13 +188,32 @@ def interpolate(
             )
     else:
         raise NotImplementedError(
-            f"{op}: expected mode nearest, nearest-exact, linear, bilinear or trilinear, got {mode!r}"
+            f"{op}: expected mode nearest, nearest-exact, linear, bilinear, bicubic, trilinear or area, "
+            f"got {mode!r}"
         )
     if antialias:
         raise NotImplementedError(f"{op}: antialias=True is not supported")
+    if recompute_scale_factor and size is not None:
+        raise ValueError(
+            f"{op}: recompute_scale_factor is not meaningful with an explicit size, got size={size}"
+        )
     sizes, factors = _out_sizes(op, tuple(input.shape[2:]), size, scale_factor)
     if recompute_scale_factor:
         factors = (None,) * k
+    if mode == "area":  # PyTorch's area mode is adaptive average pooling to the output size
+        from glassgrad.nn.functional import pool3d, pooling
+
+        pool = {
+            1: pooling.adaptive_avg_pool1d,
+            2: pooling.adaptive_avg_pool2d,
+            3: pool3d.adaptive_avg_pool3d,
+        }[k]
+        return pool(input, sizes)
+    if mode == "bicubic":  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed 4-tap matrix per axis
+        (h, w), dt = input.shape[2:], input._data.dtype
+        rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
+        cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
+        return matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True)))
     out = input
     for axis, (n_out, f) in enumerate(zip(sizes, factors), start=2):
         n_in = input.shape[axis]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.errors import ShapeError
+from glassgrad.nn.functional.conv import ntuple
 from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _max_pool
 from glassgrad.tensor import Tensor
 
@@ -54,11 +56,18 @@ def avg_pool3d(
     divisor_override: int | None = None,
 ) -> Tensor:
     """Mean over each window of a volume; padded zeros count unless ``count_include_pad=False``;
-    ``divisor_override`` replaces the window size as the divisor.
+    ``divisor_override`` replaces the window size as the divisor. As PyTorch, the unpadded input
+    must be at least as large as the kernel.
 
     Shape:
         input ``(N, C, D, H, W)`` or ``(C, D, H, W)``; returns ``(N, C, Do, Ho, Wo)``.
     """
+    kernel = ntuple(kernel_size, 3, "avg_pool3d", "kernel_size", 1)
+    if input.ndim in (4, 5) and any(n < k for n, k in zip(input.shape[-3:], kernel)):
+        raise ShapeError(  # PyTorch refuses this before padding, unlike avg_pool1d/2d
+            f"avg_pool3d: expected an input at least as large as the kernel {kernel} (before padding), "
+            f"got shape {input.shape}"
+        )
     return _avg_pool(
         "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )

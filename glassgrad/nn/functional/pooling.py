@@ -225,8 +225,10 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, 
         output_size = (output_size,) * nd
     if not isinstance(output_size, tuple | list) or len(output_size) != nd:
         raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
+    if nd == 1 and output_size[0] is None:  # PyTorch's 1-D functions take no None
+        raise ShapeError(f"{op}: expected output_size as an int, got {output_size!r}")
     size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
-    if any(not isinstance(o, int) or o < 1 for o in size):
+    if any(not isinstance(o, int) or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
         raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
     if min(x.shape[2:]) < 1:
         raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")
@@ -318,6 +320,10 @@ def _lp_pool(
     ceil_mode: bool,
 ) -> Tensor:
     kernel = ntuple(kernel_size, nd, f"lp_pool{nd}d", "kernel_size", 1)
+    if norm_type in (float("inf"), float("-inf")):  # the limits: the largest (smallest) |x| of each window
+        sign = 1.0 if norm_type > 0 else -1.0
+        peak = max_pool2d if nd == 2 else max_pool1d
+        return peak(input.abs() * sign, kernel, stride, 0, 1, ceil_mode) * sign
     pool = avg_pool2d if nd == 2 else avg_pool1d
     mean = pool(input**norm_type, kernel, stride, 0, ceil_mode)
     total = mean.sign() * mean.abs().relu() * float(np.prod(kernel))  # the window sum of x^p
@@ -331,7 +337,8 @@ def lp_pool2d(
     stride: Any = None,
     ceil_mode: bool = False,
 ) -> Tensor:
-    """Power-average pooling: ``(sum over the window of x^p)^(1/p)`` (p = inf is max pooling in the limit).
+    """Power-average pooling: ``(sum over the window of x^p)^(1/p)``; ``p = inf`` is max pooling of ``|x|``
+    (``-inf`` the minimum of ``|x|``), as PyTorch.
 
     Shape:
         input ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``.

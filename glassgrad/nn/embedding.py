@@ -25,6 +25,8 @@ class Embedding(Module):
         padding_idx: an id whose row starts at zero and gets no gradient (negative counts from the end).
         max_norm: if given, rows looked up are rescaled in place to norm at most ``max_norm``.
         norm_type: the p of the p-norm for ``max_norm``.
+        scale_grad_by_freq: divide each row's gradient by its id's count in the mini-batch.
+        sparse: only False (glassgrad has no sparse gradients).
         _weight: an initial weight ``(num_embeddings, embedding_dim)`` (used by ``from_pretrained``).
         _freeze: whether that weight is frozen.
 
@@ -60,8 +62,8 @@ class Embedding(Module):
         num_embeddings, embedding_dim, padding_idx = _table_sizes(
             "Embedding", num_embeddings, embedding_dim, padding_idx
         )
-        if scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are not supported")
+        if sparse:
+            raise NotImplementedError("Embedding: sparse gradients are not supported (sparse=False only)")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -89,7 +91,9 @@ class Embedding(Module):
             raise DTypeError(
                 f"{self!r}: expected integer ids, got {getattr(ids, 'dtype', type(input).__name__)}"
             )
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
+        return F.embedding(
+            input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -99,6 +103,8 @@ class Embedding(Module):
             s += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         return s
 
     @classmethod
@@ -109,6 +115,8 @@ class Embedding(Module):
         padding_idx: int | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
     ) -> Embedding:
         """An Embedding whose weight is ``embeddings`` (shared), frozen unless ``freeze=False``.
 
@@ -116,7 +124,17 @@ class Embedding(Module):
             embeddings ``(num_embeddings, embedding_dim)``.
         """
         rows, cols = _pretrained_shape("Embedding", embeddings)
-        return cls(rows, cols, padding_idx, max_norm, norm_type, _weight=embeddings, _freeze=freeze)
+        return cls(
+            rows,
+            cols,
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=embeddings,
+            _freeze=freeze,
+        )
 
 
 # What Embedding and EmbeddingBag share: the checks on the table's sizes, its padding row and an

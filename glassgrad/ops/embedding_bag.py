@@ -36,7 +36,8 @@ class EmbeddingBag(Function):
     """out[b] = reduction over bag b of the rows ``weight[ids]`` (see the module docstring).
 
     Attributes ``ids``, ``bags`` (the kept entries, flat), ``keep`` (their positions in the input,
-    to place per-sample-weight gradients), ``num_bags`` and ``mode``; the forward adds ``arg`` (for
+    to place per-sample-weight gradients), ``num_bags``, ``mode`` and ``freq`` (None, or for
+    ``scale_grad_by_freq`` the count of each kept id in the input, dividing its weight gradient); the forward adds ``arg`` (for
     max, the row of each bag's maximum per column, else None) and, for max, ``nonempty``.
 
     Shape:
@@ -46,7 +47,9 @@ class EmbeddingBag(Function):
     name = "embedding_bag"
 
     @staticmethod
-    def forward(ctx, weight, per_sample_weights, ids=None, bags=None, keep=None, num_bags=0, mode="mean"):
+    def forward(
+        ctx, weight, per_sample_weights, ids=None, bags=None, keep=None, num_bags=0, mode="mean", freq=None
+    ):
         xp = array_module(weight)
         dim = weight.shape[1]
         rows = weight[ids]  # (M, D)
@@ -99,5 +102,8 @@ class EmbeddingBag(Function):
             dpsw[a["keep"]] = (gb * weight[ids]).sum(axis=1)
         if ctx.needs_input_grad[0]:
             dw = xp.zeros(shape, dtype=g.dtype)
-            xp.add.at(dw, ids, gb if psw is None else gb * psw[a["keep"]][:, None])
+            rows = gb if psw is None else gb * psw[a["keep"]][:, None]
+            if a.get("freq") is not None:  # scale_grad_by_freq: each entry's share / its id's count
+                rows = rows / a["freq"][:, None].astype(g.dtype)
+            xp.add.at(dw, ids, rows)
         return dw, dpsw

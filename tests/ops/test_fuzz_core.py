@@ -9,7 +9,12 @@ import pytest
 
 import glassgrad as gg
 
-torch = pytest.importorskip("torch")
+torch = None  # set by _torch below
+
+
+@pytest.fixture(autouse=True)
+def _torch(torch):  # the session fixture (tests/conftest.py): each test skips alone without PyTorch
+    globals()["torch"] = torch
 
 
 def both(fn, *arrays, grad=()):

@@ -87,6 +87,8 @@ def embedding_bag(
         include_last_offset: ``offsets`` has one more entry, the end of the last bag.
         padding_idx: an id left out of every bag (not summed, not counted in the mean).
         max_norm, norm_type: rescale the rows looked up, in place, to norm at most ``max_norm``.
+        scale_grad_by_freq: divide each id's weight gradient by its count in ``input`` (not "max";
+            PyTorch 2.13's CPU path divides by another id's count, pytorch/pytorch#190063).
 
     An empty bag gives zeros.
 
@@ -111,8 +113,10 @@ def embedding_bag(
         )
     if mode not in _MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError(f"{op}: scale_grad_by_freq and sparse gradients are not supported")
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse gradients are not supported (sparse=False only)")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError(f"{op}: expected mode 'sum' or 'mean' with scale_grad_by_freq, got mode='max'")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(
@@ -141,4 +145,9 @@ def embedding_bag(
     if max_norm is not None:  # every id of the input, padding and ids past the last bag too, as PyTorch
         _renorm_rows(weight, idx, max_norm, norm_type)
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
-    return EmbeddingBag.apply(weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode)
+    freq = None
+    if scale_grad_by_freq:  # counted over every id of the input, as PyTorch
+        freq = xp.bincount(idx.reshape(-1).astype(xp.int64), minlength=num)[ids]  # (M,)
+    return EmbeddingBag.apply(
+        weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode, freq=freq
+    )

@@ -136,7 +136,8 @@ def embedding(
     The backward scatter-adds each output row's gradient into the row it came from (an index that
     occurs twice gets both contributions). The ``padding_idx`` row gets no gradient. With
     ``max_norm``, the rows looked up are first rescaled in place (outside the graph) so their
-    ``norm_type``-norm is at most ``max_norm``, as PyTorch does.
+    ``norm_type``-norm is at most ``max_norm``, as PyTorch does. With ``scale_grad_by_freq`` each
+    row's gradient is divided by how often its id occurs in ``input`` (the forward is unchanged).
 
     Shape:
         input: (*) integer indices in [0, num_embeddings); weight: (num_embeddings, embedding_dim);
@@ -149,8 +150,8 @@ def embedding(
         raise ShapeError(
             f"embedding: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"
         )
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported (sparse=False only)")
     num = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
@@ -163,6 +164,11 @@ def embedding(
         _renorm_rows(weight, idx, max_norm, norm_type)
     flat = Tensor(idx.reshape(-1), _wrap=True)  # (*) -> (M,)
     rows = _I.index_select(weight, 0, flat)  # (M, D)
+    if scale_grad_by_freq and rows.requires_grad:
+        xp = array_module(weight._data)
+        _, inverse, counts = xp.unique(idx.reshape(-1), return_inverse=True, return_counts=True)
+        scale = Tensor((1.0 / counts[inverse]).astype(weight._data.dtype)[:, None], _wrap=True)  # (M, 1)
+        rows.register_hook(lambda g: g * scale)  # each row's gradient / its id's count in the batch
     out = rows.reshape(*idx.shape, weight.shape[1])  # (M, D) -> (*, D)
     if padding_idx is not None and out.requires_grad:
         # Same values either way; only the detached copy is taken at the padding positions,

@@ -259,6 +259,10 @@ def group_norm(
         )
     _check_channel_params("group_norm", input, weight=weight, bias=bias)
     n = input.shape[0]
+    if n * input.shape[1] // num_groups * math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_batch_size
+        raise ValueError(
+            f"group_norm: expected more than 1 value per channel when training, got input {input.shape}"
+        )
     per_group = math.prod(input.shape[1:]) // num_groups  # not -1: NumPy cannot infer it when N is 0
     x = input.reshape(n, num_groups, per_group)  # (N, C, *) -> (N, G, C/G * prod(*))
     out = _N.layer_norm(x, 1, None, None, eps).reshape(input.shape)  # -> (N, C, *)

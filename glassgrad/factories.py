@@ -64,6 +64,15 @@ def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
+def _size_arg(sizes: tuple, size: Any, op: str) -> tuple[int, ...]:
+    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or PyTorch's keyword ``zeros(size=(2, 3))``."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{op}: expected the size positionally or as size=, got both")
+        sizes = (size,)  # _size unpacks a single tuple or list
+    return _size(sizes, op)
+
+
 def _float(dtype: Any) -> np.dtype:
     return dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
@@ -91,28 +100,28 @@ def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: s
 
 
 def zeros(
-    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     _check("zeros", device, layout, pin_memory)
-    return _make(np.zeros(_size(size, "zeros"), dtype=_float(dtype)), requires_grad, out, "zeros")
+    return _make(np.zeros(_size_arg(sizes, size, "zeros"), dtype=_float(dtype)), requires_grad, out, "zeros")
 
 
 def ones(
-    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     _check("ones", device, layout, pin_memory)
-    return _make(np.ones(_size(size, "ones"), dtype=_float(dtype)), requires_grad, out, "ones")
+    return _make(np.ones(_size_arg(sizes, size, "ones"), dtype=_float(dtype)), requires_grad, out, "ones")
 
 
 def empty(
-    *size: Any, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
+    *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
     """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory."""
     _check("empty", device, layout, pin_memory)
-    return _make(np.zeros(_size(size, "empty"), dtype=_float(dtype)), requires_grad, out, "empty")
+    return _make(np.zeros(_size_arg(sizes, size, "empty"), dtype=_float(dtype)), requires_grad, out, "empty")
 
 
 def full(
@@ -187,27 +196,27 @@ def _random_float(op: str, dtype: Any) -> np.dtype:
 
 
 def rand(
-    *size: Any, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+    *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1), drawn directly in the requested float dtype."""
     _check("rand", device, layout, pin_memory)
     dt = _random_float("rand", dtype)
     gen = get_generator(generator)
-    shape = _size(size, "rand")
+    shape = _size_arg(sizes, size, "rand")
     arr = gen.random(shape, dtype=dt) if dt in (np.float32, np.float64) else gen.random(shape).astype(dt)
     return _make(arr, requires_grad, out, "rand")
 
 
 def randn(
-    *size: Any, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
+    *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Standard normal samples, drawn directly in the requested float dtype (no float64 detour)."""
     _check("randn", device, layout, pin_memory)
     dt = _random_float("randn", dtype)
     gen = get_generator(generator)
-    shape = _size(size, "randn")
+    shape = _size_arg(sizes, size, "randn")
     if dt in (np.float32, np.float64):
         arr = gen.standard_normal(shape, dtype=dt)
     else:

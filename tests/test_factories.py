@@ -68,3 +68,12 @@ def test_tensor_int64_limits_and_large_ints_beside_floats(torch, recwarn):
         assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert not [w for w in recwarn if w.category is RuntimeWarning]  # 1e300 -> inf quietly, as PyTorch
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_size_as_a_keyword_as_pytorch(torch, name):
+    # was: TypeError (gat/main.py writes torch.empty(size=(n, m)))
+    for size in [(2, 3), [4], (0,)]:
+        assert tuple(getattr(gg, name)(size=size).shape) == tuple(getattr(torch, name)(size=size).shape)
+    with pytest.raises(TypeError, match=f"{name}: expected the size positionally or as size=, got both"):
+        getattr(gg, name)(2, size=(2, 3))

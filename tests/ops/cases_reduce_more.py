@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import glassgrad as gg
 from tests.ops.cases_reduce import dims
-from tests.ops.harness import case, shapes, values
+from tests.ops.harness import case, distinct_values, shapes, values
 
 
 def _one_dim(draw, shape: tuple) -> int:
@@ -131,4 +131,4 @@ def _aminmax(draw):
         lo, hi = gg.aminmax(a, dim=dim, keepdim=keep)
         return lo * 2 + hi
 
-    return f, (values(draw, shape),)
+    return f, (distinct_values(draw, shape),)

@@ -53,6 +53,17 @@ def values(draw, shape: tuple, low: float = -2.0, high: float = 2.0, away: float
     return x
 
 
+def distinct_values(draw, shape: tuple, low: float = -2.0, high: float = 2.0) -> np.ndarray:
+    """float64 values on [low, high], pairwise at least (high - low) / (2n) apart, in a random order:
+    the cases of max/min-like ops, where two values closer than the finite-difference step would
+    split the gradient between them."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = int(np.prod(shape))
+    step = (high - low) / max(n, 1)
+    grid = low + step * (np.arange(n) + 0.25 + 0.5 * rng.random(n))  # one value per cell
+    return rng.permutation(grid).reshape(shape)
+
+
 def to_inputs(raw: tuple) -> tuple:
     """float64 arrays -> tensors that require grad; other arrays -> constant tensors."""
     out: list[Any] = []

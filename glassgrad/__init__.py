@@ -290,6 +290,7 @@ from glassgrad.ops.composite import (  # noqa: E402
     mv,
     nan_to_num,
     numel,
+    positive,
     reciprocal,
     repeat_interleave,
     square,
@@ -335,7 +336,7 @@ __all__ += [
     "floor_divide", "logical_xor", "remainder", "round", "sign", "addcdiv", "addcmul", "addmm",
     "addmv", "allclose", "argwhere", "baddbmm", "bmm", "clone", "count_nonzero", "diag", "dot",
     "equal", "exp2", "hstack", "is_floating_point", "is_tensor", "isclose", "isinf", "lerp",
-    "log2", "log10", "logit", "meshgrid", "mm", "mv", "nan_to_num", "numel", "reciprocal",
+    "log2", "log10", "logit", "meshgrid", "mm", "mv", "nan_to_num", "numel", "positive", "reciprocal",
     "repeat_interleave", "square", "tile", "trace", "unique", "vstack", "index_fill",
     "masked_select", "scatter", "acos", "asin", "atan", "atan2", "cosh", "erf", "expm1", "sinh",
     "tan", "initial_seed", "Size", "concat", "concatenate", "clip", "true_divide", "divide",
@@ -361,3 +362,11 @@ from glassgrad.ops.forms import unary_with_out as _unary_with_out  # noqa: E402
 abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid = (  # noqa: A001
     _unary_with_out(f, f.__name__) for f in (abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid)
 )
+
+# sparse COO tensors (sparse_tensor.py): the layouts (strided replaces legacy's plain string, and
+# still compares equal to "strided"), the factory, spmm and the glassgrad.sparse namespace
+from glassgrad import sparse  # noqa: E402
+from glassgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
+from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
+
+__all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]

@@ -252,6 +252,7 @@ METHODS: dict[str, Any] = {
     "multiply": elementwise.mul,
     "subtract": _subtract,
     "negative": elementwise.neg,
+    "positive": composite.positive,
     "absolute": Tensor.abs,
     "floor_divide": compare.floor_divide,
     "remainder": compare.remainder,
@@ -352,3 +353,12 @@ METHODS: dict[str, Any] = {
 for _name, _fn in METHODS.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _fn)
+
+# A dense tensor's side of sparse COO tensors (sparse_tensor.py); SparseTensor overrides all four.
+# is_sparse is a plain class attribute because matmul reads it on its hot path.
+from glassgrad import sparse_tensor as _sp  # noqa: E402
+
+Tensor.is_sparse = False
+Tensor.layout = property(lambda self: _sp.strided)
+Tensor.to_sparse = _sp.to_sparse
+Tensor.to_dense = _sp.dense_to_dense

@@ -3,8 +3,11 @@ step (the fused, numerically stable softmax and log_softmax are in ``softmax.py`
 
 Each works elementwise (softmax/log_softmax along one dim) and keeps its input's shape and
 floating dtype; integer inputs are promoted to the default float dtype (``floating``) except in
-``relu`` and ``step``, which keep them as PyTorch does. Non-differentiable points take PyTorch's
-one-sided choice: relu'(0) = 0, leaky_relu'(0) = negative_slope, hardtanh' = 0 at its bounds.
+``relu`` and ``step``, which keep them as PyTorch does. Non-differentiable points take
+PyTorch's one-sided choice: relu'(0) = 0, leaky_relu'(0) = negative_slope, hardtanh' = 0 at its
+bounds. At NaN, relu passes g and leaky_relu gives slope g, as PyTorch always does; hardtanh gives
+0 and elu NaN, as PyTorch's vectorised kernels (its scalar path, for tensors under one SIMD width,
+passes g: PyTorch has no single rule there).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import erf_array
 from glassgrad.tensor import Tensor
@@ -50,12 +54,18 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0).   VJP: g where x > 0, else 0 (relu'(0) = 0, as PyTorch)."""
+    """z = max(x, 0).   VJP: g where z != 0, else 0: relu'(0) = 0, and a NaN input passes g on.
+
+    As PyTorch's backward, which tests the output (0 where z <= 0): z is >= 0 or NaN, so
+    ``z != 0`` is that test in one comparison (``x > 0`` would drop the gradient at NaN).
+    """
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x > 0)
-        return array_module(x).maximum(x, 0)
+        out = array_module(x).maximum(x, 0)  # NaN stays NaN
+        if ctx.needs_input_grad[0]:  # no mask when no gradient is wanted (eval, integer input)
+            ctx.save_for_backward(out != 0)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -64,7 +74,8 @@ class Relu(Function):
 
 
 class LeakyRelu(Function):
-    """z = x if x > 0 else slope x.   VJP: g if x > 0 else slope g (slope at 0, as PyTorch)."""
+    """z = x if x > 0 else slope x.   VJP: g if x > 0 else slope g (slope at 0 and at NaN, as
+    PyTorch)."""
 
     name = "leaky_relu"
 
@@ -81,7 +92,8 @@ class LeakyRelu(Function):
 
 
 class Elu(Function):
-    """z = x if x > 0 else alpha (e^x - 1).   VJP: g if x > 0 else g alpha e^x."""
+    """z = x if x > 0 else alpha (e^x - 1).   VJP: g if x > 0 else g alpha e^x (NaN at NaN, as
+    PyTorch's vectorised kernel; its scalar tail of under one SIMD width passes g there)."""
 
     @staticmethod
     def forward(ctx, x, alpha=1.0):
@@ -180,7 +192,8 @@ class Softplus(Function):
 
 
 class Hardtanh(Function):
-    """z = clip(x, lo, hi).   VJP: g where lo < x < hi, else 0 (0 at the bounds, as PyTorch)."""
+    """z = clip(x, lo, hi).   VJP: g where lo < x < hi, else 0 (0 at the bounds, as PyTorch; 0 at
+    NaN too, as PyTorch's vectorised kernel: its scalar tail of under one SIMD width passes g)."""
 
     @staticmethod
     def forward(ctx, x, lo=-1.0, hi=1.0):
@@ -207,11 +220,14 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise; relu'(0) = 0. Integer inputs stay integer (as PyTorch).
+    """max(x, 0), elementwise; relu'(0) = 0 and relu'(NaN) = 1 (as PyTorch). Integer inputs stay
+    integer; bool inputs raise (as PyTorch).
 
     Shape:
         Any shape; the output has the input's shape.
     """
+    if x._data.dtype.kind == "b":
+        raise DTypeError("relu: expected a numeric tensor, got bool (PyTorch: not supported)")
     return Relu.apply(x)
 
 
@@ -267,12 +283,15 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 0 at and beyond the bounds (as PyTorch).
+    Bool inputs raise (as PyTorch).
 
     Shape:
         Any shape; the output has the input's shape.
     """
     if min_val > max_val:
         raise ValueError(f"hardtanh: expected min_val <= max_val, got {min_val} > {max_val}")
+    if x._data.dtype.kind == "b":
+        raise DTypeError("hardtanh: expected a numeric tensor, got bool (PyTorch: not supported)")
     return Hardtanh.apply(floating(x), lo=min_val, hi=max_val)
 
 

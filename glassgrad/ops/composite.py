@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
@@ -25,7 +25,7 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "number_first",
     "diag", "trace", "repeat_interleave", "tile", "log2", "log10", "exp2", "square", "reciprocal",
-    "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
+    "positive", "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
     "unique", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
 ]  # fmt: skip
 
@@ -247,7 +247,14 @@ def exp2(input: Tensor) -> Tensor:
 
 
 def square(input: Tensor) -> Tensor:
-    return input * input
+    return input.square()  # a bool tensor gives int64, as PyTorch
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (PyTorch's ``torch.positive``, unary plus); a bool tensor raises, as PyTorch."""
+    if input._data.dtype == np.bool_:
+        raise DTypeError("positive: expected a numeric tensor, got bool (PyTorch: + of a bool tensor)")
+    return input
 
 
 def reciprocal(input: Tensor) -> Tensor:
@@ -283,22 +290,15 @@ def nan_to_num(
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    return Tensor(
-        array_module(input._data).isclose(
-            input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan
-        ),
-        _wrap=True,
-    )
+    xp = array_module(input._data)
+    return Tensor(xp.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
 
 
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
-    return bool(
-        array_module(input._data).allclose(
-            input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan
-        )
-    )
+    xp = array_module(input._data)
+    return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:

@@ -219,15 +219,22 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
-    """The slices of ``x`` at ``index`` (1-D, repeats allowed) along ``dim``: ``x[..., index, ...]``.
+    """The slices of ``x`` at ``index`` (0-d or 1-D, repeats allowed) along ``dim``: ``x[..., index, ...]``.
 
     Shape:
-        x ``(*A, n, *B)``, index ``(k,)`` -> ``(*A, k, *B)``.
+        x ``(*A, n, *B)``, index ``(k,)`` -> ``(*A, k, *B)``; a 0-d x is one element (as PyTorch):
+        one index, and the result is 0-d.
     """
-    idx = _int_array(index, "index_select").reshape(-1)  # () or (k,) -> (k,)
-    if x.ndim == 0:
-        raise ShapeError(f"index_select: expected an input with at least 1 dim, got shape {x.shape}")
+    idx = _int_array(index, "index_select")
+    if idx.ndim > 1:
+        raise ShapeError(f"index_select: expected a 0-d or 1-D index, got shape {idx.shape}")
+    idx = idx.reshape(-1)  # () or (k,) -> (k,)
     d = normalize_dim(dim, x.ndim, "index_select", x.shape)
+    if x.ndim == 0:
+        if idx.size != 1:
+            raise ShapeError(f"index_select: expected one index for a 0-d input, got {idx.size}")
+        _check_range(idx, 1, "index_select", d, x.shape)
+        return GetItem.apply(x.reshape(1), key=(idx,), advanced=True).reshape(())  # () -> (1,) -> ()
     _check_range(idx, x.shape[d], "index_select", d, x.shape)
     return GetItem.apply(x, key=(slice(None),) * d + (idx,), advanced=True)
 
@@ -333,26 +340,35 @@ class ScatterAdd(Function):
 
 
 def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, int]:
+    """index (a copy) and dim for gather/scatter; a 0-d input, index or src counts as one element
+    along one dim, as in PyTorch: all are then at most 1-D, and the op runs on them flattened."""
     idx = _int_array(index, op)
-    if x.ndim == 0:
-        raise ShapeError(f"{op}: expected an input with at least 1 dim, got shape {x.shape}")
     d = normalize_dim(dim, x.ndim, op, x.shape)
-    if idx.ndim != x.ndim:
-        raise ShapeError(f"{op}: expected an index with {x.ndim} dims like input {x.shape}, got {idx.shape}")
-    if any(i > s for k, (i, s) in enumerate(zip(idx.shape, x.shape)) if k != d):
+    xs, ish = tuple(x.shape) or (1,), idx.shape or (1,)
+    if len(ish) != len(xs):
+        raise ShapeError(f"{op}: expected an index with {len(xs)} dims like input {x.shape}, got {idx.shape}")
+    if any(i > s for k, (i, s) in enumerate(zip(ish, xs)) if k != d):
         raise ShapeError(
             f"{op}: expected index.size(d) <= input.size(d) for d != {d}, got index {idx.shape} "
             f"and input {x.shape}"
         )
-    _check_range(idx, x.shape[d], op, d, x.shape)
+    _check_range(idx, xs[d], op, d, x.shape)
     return idx, d
+
+
+def check_src(op: str, idx: Any, src_shape: tuple) -> None:
+    """src of a scatter: index's number of dims and sizes <= src's (a 0-d one counts as (1,))."""
+    ish, ss = idx.shape or (1,), tuple(src_shape) or (1,)
+    if len(ss) != len(ish) or any(i > s for i, s in zip(ish, ss)):
+        raise ShapeError(f"{op}: expected index sizes <= src sizes, got index {idx.shape} and src {ss}")
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """``out[i][j][k] = x[i][index[i][j][k]][k]`` for dim=1 (PyTorch's ``gather``).
 
     Shape:
-        index has x's number of dims and sizes <= x's except along ``dim``; out has index's shape.
+        index has x's number of dims and sizes <= x's except along ``dim`` (0-d counts as (1,), as
+        PyTorch); out has index's shape.
 
     >>> import glassgrad as gg
     >>> gg.tensor([[1, 2], [3, 4]]).gather(1, gg.tensor([[1, 1], [0, 1]]))
@@ -360,7 +376,9 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
             [3, 4]])
     """
     idx, d = _check_gather_index("gather", x, dim, index)
-    return Gather.apply(x, idx, dim=d)
+    if x.ndim and idx.ndim:
+        return Gather.apply(x, idx, dim=d)
+    return Gather.apply(x.reshape(-1), idx.reshape(-1), dim=0).reshape(idx.shape)  # 0-d: () -> (1,) -> ()
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
@@ -372,10 +390,10 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """
     idx, d = _check_gather_index("scatter_add", x, dim, index)
     src_data = src._data if isinstance(src, Tensor) else np.asarray(src)
-    if src_data.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src_data.shape)):
-        raise ShapeError(
-            f"scatter_add: expected index sizes <= src sizes, got index {idx.shape} and src {src_data.shape}"
-        )
+    check_src("scatter_add", idx, src_data.shape)
     if src_data.dtype != x._data.dtype:
         raise DTypeError(f"scatter_add: expected src of dtype {x._data.dtype}, got {src_data.dtype}")
-    return ScatterAdd.apply(x, idx, src if isinstance(src, Tensor) else src_data, dim=d)
+    src = src if isinstance(src, Tensor) else src_data
+    if x.ndim and idx.ndim and src_data.ndim:
+        return ScatterAdd.apply(x, idx, src, dim=d)
+    return ScatterAdd.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0).reshape(x.shape)

@@ -95,6 +95,10 @@ def matmul(a: Any, b: Any) -> Tensor:
     glassgrad.Size([5, 2, 4])
     """
     a, b = _operand(a), _operand(b)
+    if getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False):
+        from glassgrad.sparse_tensor import sparse_matmul  # a COO operand: product from its nonzeros
+
+        return sparse_matmul(a, b)
     da, db = a._data, b._data  # checks on the raw arrays: this is a hot path
     if da.dtype != db.dtype:
         raise DTypeError(f"matmul: expected both operands of one dtype, got {da.dtype} and {db.dtype}")

@@ -228,12 +228,14 @@ def nanmedian(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """``(values, indices)`` of the k-th smallest element along ``dim`` (k from 1; NaN counts as
-    the largest); the gradient goes to the returned index.
+    the largest); the gradient goes to the returned index. A 0-d tensor is one element (also a
+    bool one, which PyTorch takes there and refuses with dims).
 
     Shape:
         ``x.shape`` without ``dim`` (kept as 1 with ``keepdim``).
     """
-    _not_bool("kthvalue", x)
+    if x.ndim:
+        _not_bool("kthvalue", x)
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         raise DTypeError(f"kthvalue: expected k to be an int, got {k!r}")
     a = _dim("kthvalue", x, dim)

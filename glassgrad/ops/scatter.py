@@ -12,7 +12,14 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.ops.indexing import GetItem, _check_gather_index, _grid_key, masked_fill, normalize_dim
+from glassgrad.ops.indexing import (
+    GetItem,
+    _check_gather_index,
+    _grid_key,
+    check_src,
+    masked_fill,
+    normalize_dim,
+)
 from glassgrad.ops.indexing_more import _same_dtype, _tensor
 from glassgrad.tensor import Tensor
 
@@ -58,7 +65,8 @@ def scatter(
     ``out[i][index[i][j][k]][k] = src[i][j][k]`` for dim=1 (out-of-place ``scatter_``).
 
     Shape:
-        index has x's number of dims, sizes <= src's, and <= x's except along ``dim``.
+        index has x's number of dims, sizes <= src's, and <= x's except along ``dim`` (a 0-d one
+        counts as one element, as PyTorch).
     """
     if reduce is not None:
         raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add for 'add'")
@@ -68,14 +76,15 @@ def scatter(
         raise ValueError("scatter: expected src (a tensor) or value (a number)")
     idx, d = _check_gather_index("scatter", x, dim, index)
     if isinstance(src, Tensor):
-        if src._data.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src._data.shape)):
-            raise ShapeError(
-                f"scatter: expected index sizes <= src sizes, got index {idx.shape} and src {src.shape}"
-            )
+        check_src("scatter", idx, src.shape)
         if src._data.dtype != x._data.dtype:
             raise DTypeError(f"scatter: expected src of dtype {x.dtype}, got {src.dtype}")
+    else:
+        src = np.asarray(src, dtype=x._data.dtype)  # a number: 0-d, broadcast to every place
+    if x.ndim and idx.ndim and (src.ndim or not isinstance(src, Tensor)):
         return Scatter.apply(x, idx, src, dim=d)
-    return Scatter.apply(x, idx, np.asarray(src, dtype=x._data.dtype), dim=d)
+    # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
+    return Scatter.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0).reshape(x.shape)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:
@@ -218,9 +227,11 @@ def scatter_reduce(
         raise ValueError(f"scatter_reduce: expected reduce to be one of {REDUCTIONS}, got {reduce!r}")
     src = _tensor(src, "scatter_reduce", "src")
     idx, d = _check_gather_index("scatter_reduce", x, dim, index)
-    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
-        raise ShapeError(
-            f"scatter_reduce: expected index sizes <= src sizes, got index {idx.shape} and src {src.shape}"
-        )
+    check_src("scatter_reduce", idx, src.shape)
     _same_dtype("scatter_reduce", x, src, "src")
-    return ScatterReduce.apply(x, idx, src, dim=d, reduce=reduce, include_self=bool(include_self))
+    attrs = {"reduce": reduce, "include_self": bool(include_self)}
+    if x.ndim and idx.ndim and src.ndim:
+        return ScatterReduce.apply(x, idx, src, dim=d, **attrs)
+    # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
+    out = ScatterReduce.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0, **attrs)
+    return out.reshape(x.shape)

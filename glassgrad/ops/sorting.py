@@ -33,12 +33,20 @@ def _order_key(a: Any, descending: bool) -> Any:
     return key
 
 
+def _one(x: Tensor) -> tuple[Tensor, Tensor]:
+    """The values and indices of sorting a 0-d tensor: a gather at index 0, and that index."""
+    xp = array_module(x._data)
+    values = Gather.apply(x.reshape(1), xp.zeros((1,), dtype=np.int64), dim=0).reshape(())  # () -> (1,) -> ()
+    return values, Tensor(xp.zeros((), dtype=np.int64), _wrap=True)  # not the array Gather saved
+
+
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Sort:
     """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
-    their order). ``values`` is differentiable (a gather at ``indices``)."""
-    if x.ndim == 0:
-        raise ShapeError(f"sort: expected a tensor with at least 1 dim, got shape {x.shape}")
+    their order). ``values`` is differentiable (a gather at ``indices``). A 0-d tensor counts as
+    one element, as in PyTorch."""
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
+    if x.ndim == 0:  # one element (dim 0 or -1), as PyTorch: itself, at index 0
+        return Sort(*_one(x))
     xp = array_module(x._data)
     idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
     return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
@@ -56,16 +64,17 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     tensor([0, 2, 4])
 
     Shape:
-        x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``.
+        x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``; a 0-d x (one element, k 0 or 1,
+        as PyTorch) -> 0-d values and indices.
     """
-    if x.ndim == 0:
-        raise ShapeError(f"topk: expected a tensor with at least 1 dim, got shape {x.shape}")
     d = normalize_dim(dim, x.ndim, "topk", x.shape)
-    n = x.shape[d]
+    n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise ShapeError(
             f"topk: expected 0 <= k <= {n} (the size of dim {dim} of shape {x.shape}), got k={k}"
         )
+    if x.ndim == 0:  # one element, as PyTorch: itself at index 0, for k = 1 and (PyTorch's) k = 0
+        return TopK(*_one(x))
     xp = array_module(x._data)
     key = _order_key(x._data, largest)
     # A stable sort, then the first k: among equal values the earlier position always wins, also

@@ -1,0 +1,111 @@
+"""``glassgrad.sparse``: PyTorch's ``torch.sparse`` functions over sparse COO tensors
+(``glassgrad.sparse_tensor``): ``mm``, ``sum`` and ``addmm``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import ShapeError
+from glassgrad.ops.sparse import unsupported
+from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
+from glassgrad.tensor import Tensor, tensor
+
+__all__ = ["mm", "sum", "addmm", "sparse_coo_tensor", "spmm", "sparse_sum"]
+
+
+def sparse_coo_tensor(
+    indices: Any, values: Any, size: Any = None, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False, check_invariants: Any = None, is_coalesced: Any = None,
+) -> SparseTensor:  # fmt: skip
+    """A sparse COO tensor from ``indices`` ``(sparse_dim, nnz)`` and ``values`` ``(nnz, *dense)``.
+
+    Duplicates are kept (summed by ``coalesce()`` and ``to_dense()``); ``size`` defaults to the
+    smallest that holds every index. Differentiable w.r.t. ``values``.
+
+    >>> import glassgrad as gg
+    >>> gg.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3., 4., 5.], (2, 3)).to_dense()
+    tensor([[0., 0., 3.],
+            [4., 0., 5.]])
+    """
+    ix = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if ix.ndim != 2 or (ix.size and ix.dtype.kind not in "iu"):
+        raise ShapeError(
+            f"sparse_coo_tensor: expected integer indices (sparse_dim, nnz), got {ix.shape} {ix.dtype}"
+        )
+    ix = ix.astype(np.int64)
+    vals = values if isinstance(values, Tensor) else tensor(values)
+    if dtype is not None:
+        vals = vals.to(dtype)
+    vs = vals._data.shape
+    if len(vs) == 0 or vs[0] != ix.shape[1]:
+        raise ShapeError(f"sparse_coo_tensor: expected values of shape (nnz={ix.shape[1]}, ...), got {vs}")
+    sd = ix.shape[0]
+    if size is None:  # the smallest size holding every index
+        size = (tuple(int(m) + 1 for m in ix.max(axis=1)) if ix.shape[1] else (0,) * sd) + vs[1:]
+    size = tuple(int(s) for s in size)
+    if len(size) != sd + len(vs) - 1 or size[sd:] != tuple(vs[1:]):
+        raise ShapeError(f"sparse_coo_tensor: size {size} does not match indices {ix.shape} and values {vs}")
+    if ix.shape[1] and (bool((ix < 0).any()) or bool((ix >= np.array(size[:sd])[:, None]).any())):
+        raise ShapeError(f"sparse_coo_tensor: indices out of bounds for size {size}")
+    if requires_grad:
+        vals = Tensor(vals._data, _wrap=True).requires_grad_()  # a leaf: the tensor made here
+    return _make(ix, vals, size, bool(is_coalesced))
+
+
+def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
+    """``torch.spmm``: sparse (or dense) matrix times dense matrix."""
+    if not isinstance(input, SparseTensor) and not isinstance(mat2, SparseTensor):
+        return input @ mat2
+    return sparse_matmul(input, mat2, "spmm")
+
+
+def sparse_sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """``torch.sparse.sum``: over everything (a dense 0-d tensor) or over sparse dims (sparse while
+    sparse dims remain, else dense)."""
+    if not isinstance(input, SparseTensor):
+        return input.sum() if dim is None else input.sum(dim)
+    vals = input._vals if dtype is None else input._vals.to(dtype)
+    if dim is None:
+        return vals.sum()
+    sd, nd = input._ix.shape[0], input._data.ndim
+    dims = {d % nd for d in ((dim,) if isinstance(dim, int) else dim)}
+    if any(d >= sd for d in dims):
+        raise NotImplementedError(unsupported("sparse.sum over a dense dim"))
+    keep = [d for d in range(sd) if d not in dims]
+    if not keep:
+        return vals.sum(0)  # (nnz, *dense) -> (*dense)
+    size = tuple(input._data.shape[d] for d in keep) + input._data.shape[sd:]
+    part = _make(input._ix[keep], vals, size, False)
+    return part.coalesce()
+
+
+def mm(mat1: Any, mat2: Any) -> Tensor:
+    """``mat1 @ mat2`` with a sparse COO ``mat1`` (or ``mat2``) and a dense other operand.
+
+    Differentiable w.r.t. the dense operand (``S^T G``, from the nonzeros) and the sparse one's
+    values (``G[row] . D[col]`` per nonzero; a sparse leaf's ``.grad`` is sparse).
+
+    Shape:
+        ``(n, k) @ (k, m) -> (n, m)``, dense result.
+
+    >>> import glassgrad as gg
+    >>> s = gg.sparse_coo_tensor([[0, 1], [1, 0]], [2., 3.], (2, 2))
+    >>> gg.sparse.mm(s, gg.ones(2, 1))
+    tensor([[2.],
+            [3.]])
+    """
+    if not isinstance(mat1, SparseTensor) and not isinstance(mat2, SparseTensor):
+        return mat1 @ mat2
+    return sparse_matmul(mat1, mat2, "sparse.mm")
+
+
+def sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001, A002
+    """Sum of a sparse tensor: all of it (dense 0-d) or over sparse dims (sparse result)."""
+    return sparse_sum(input, dim, dtype)
+
+
+def addmm(input: Tensor, mat1: Any, mat2: Any, *, beta: float = 1.0, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``beta * input + alpha * (mat1 @ mat2)`` with a sparse ``mat1``; dense ``input`` and result."""
+    return beta * input + alpha * mm(mat1, mat2)

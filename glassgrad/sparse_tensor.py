@@ -1,0 +1,364 @@
+"""Sparse COO tensors: ``SparseTensor``, ``sparse_coo_tensor``, the layouts and the sparse products.
+
+A ``SparseTensor`` stores an int64 ``(sparse_dim, nnz)`` index array and a values Tensor
+``(nnz, *dense_dims)``; it never holds the dense array. It is a ``Tensor`` subclass (so
+``isinstance(s, Tensor)`` holds, as in PyTorch, and ``dense + s`` / ``dense @ s`` reach its reflected
+operators first), but its ``_data`` slot holds an ``ops.sparse.SparseStorage``: it answers ``shape``/``dtype``
+and refuses every array operation. A dense op handed a sparse tensor therefore raises
+``NotImplementedError`` naming the op instead of computing on the values or densifying silently.
+
+Autograd runs through the values Tensor: the ops of ``ops/sparse.py`` take the values as their
+input, so gradients reach the values (and, for a leaf sparse tensor, its ``.grad`` is a sparse
+tensor with the leaf's coalesced indices).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.dtypes import get_default_dtype
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.joining import cat
+from glassgrad.ops.sparse import (
+    SparseCoalesce,
+    SparseMM,
+    SparseStorage,
+    SparseToDense,
+    coalesce_index,
+    unsupported,
+)
+from glassgrad.printing import LINEWIDTH, tensor_repr
+from glassgrad.tensor import Tensor, tensor
+
+__all__ = ["Layout", "strided", "sparse_coo", "SparseTensor", "to_sparse", "sparse_matmul"]
+
+
+class Layout:
+    """A tensor layout, ``glassgrad.strided`` (dense) or ``glassgrad.sparse_coo``, as PyTorch's."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"glassgrad.{self._name}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: Any) -> bool:  # the old string value "strided" still compares equal
+        return other is self or (isinstance(other, str) and other in (self._name, repr(self)))
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+
+strided = Layout("strided")
+sparse_coo = Layout("sparse_coo")
+
+
+def _make(ix: Any, vals: Tensor, size: tuple, coalesced: bool) -> SparseTensor:
+    out = SparseTensor.__new__(SparseTensor)
+    out._vc = [0, False]
+    out._data = SparseStorage(size, vals._data.dtype)
+    out._grad = None
+    out._node = None
+    out._hooks = None
+    out.name = None
+    out.requires_grad = vals.requires_grad
+    out._ix = ix
+    out._vals = vals
+    out._coalesced = coalesced
+    return out
+
+
+def _unique(s: SparseTensor) -> tuple:
+    """(coalesced indices, first stored entry of each, inverse map), in PyTorch's row-major order."""
+    return coalesce_index(s._ix, s._data.shape[: s._ix.shape[0]])
+
+
+class SparseTensor(Tensor):
+    """A sparse COO tensor; make one with ``glassgrad.sparse_coo_tensor`` or ``dense.to_sparse()``.
+
+    Shape:
+        ``indices()`` ``(sparse_dim, nnz)`` int64, ``values()`` ``(nnz, *dense_dims)``; the tensor's
+        ``shape`` is ``(*sparse_sizes, *dense_dims)``.
+    """
+
+    __slots__ = ("_coalesced", "_ix", "_vals")
+    is_sparse = True
+
+    def __getattribute__(self, name: str) -> Any:
+        # A Tensor method this class does not redefine would run on the storage stub: refuse it
+        # by name, as PyTorch does for ops without a sparse kernel.
+        if name[0] != "_" and name not in _OWN and name not in _ALLOWED and hasattr(Tensor, name):
+            raise NotImplementedError(unsupported(name))
+        return object.__getattribute__(self, name)
+
+    # ------------------------------------------------------------ structure
+    @property
+    def layout(self) -> Layout:
+        return sparse_coo
+
+    def sparse_dim(self) -> int:
+        return int(self._ix.shape[0])
+
+    def dense_dim(self) -> int:
+        return self._data.ndim - int(self._ix.shape[0])
+
+    def _nnz(self) -> int:
+        return int(self._ix.shape[1])
+
+    def is_coalesced(self) -> bool:
+        return self._coalesced
+
+    def _indices(self) -> Tensor:
+        return Tensor(self._ix, _wrap=True)
+
+    def _values(self) -> Tensor:
+        return self._vals
+
+    def indices(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("indices: expected a coalesced sparse tensor; call .coalesce() first")
+        return Tensor(self._ix, _wrap=True)
+
+    def values(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("values: expected a coalesced sparse tensor; call .coalesce() first")
+        return self._vals
+
+    def coalesce(self) -> SparseTensor:
+        """Sort the entries row-major and sum duplicates (differentiable w.r.t. the values)."""
+        if self._coalesced:
+            return self
+        ix, _, inverse = _unique(self)
+        vals = SparseCoalesce.apply(self._vals, inverse=inverse, n=int(ix.shape[1]))
+        return _make(ix, vals, self._data.shape, True)
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+        out = SparseToDense.apply(self._vals, index=tuple(self._ix), shape=self._data.shape)
+        return out if dtype is None else out.to(dtype)
+
+    def to_sparse(self, *args: Any, **kwargs: Any) -> SparseTensor:
+        return self
+
+    # ------------------------------------------------------------ autograd and conversion
+    @property
+    def grad(self) -> SparseTensor | None:
+        """The values' gradient as a sparse tensor with this tensor's coalesced indices (PyTorch
+        also returns the gradient of a sparse leaf as a coalesced sparse tensor)."""
+        g = self._vals.grad
+        if g is None:
+            return None
+        if self._coalesced:
+            return _make(self._ix, g, self._data.shape, True)
+        ix, first, _ = _unique(self)
+        # Every stored copy of a position gets the same gradient (d loss / d that dense entry).
+        return _make(ix, Tensor(g._data[first], _wrap=True), self._data.shape, True)
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            raise TypeError("grad: a sparse tensor's .grad can only be set to None")
+        self._vals.grad = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._vals.is_leaf
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._vals.grad_fn
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseTensor:
+        self._vals.requires_grad_(requires_grad)
+        self.requires_grad = self._vals.requires_grad
+        return self
+
+    def detach(self) -> SparseTensor:
+        return _make(self._ix, self._vals.detach(), self._data.shape, self._coalesced)
+
+    def clone(self) -> SparseTensor:
+        return _make(self._ix.copy(), self._vals.clone(), self._data.shape, self._coalesced)
+
+    def to(self, *args: Any, **kwargs: Any) -> SparseTensor:
+        vals = self._vals.to(*args, **kwargs)
+        return self if vals is self._vals else _make(self._ix, vals, self._data.shape, self._coalesced)
+
+    def cpu(self) -> SparseTensor:
+        return self
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(unsupported("conversion to a NumPy array"))
+
+    def __getitem__(self, key: Any) -> Any:
+        raise NotImplementedError(unsupported("indexing"))
+
+    # ------------------------------------------------------------ shape ops and arithmetic
+    def transpose(self, dim0: int, dim1: int) -> SparseTensor:
+        sd = self._ix.shape[0]
+        d0, d1 = dim0 % self._data.ndim, dim1 % self._data.ndim
+        if d0 >= sd or d1 >= sd:
+            raise NotImplementedError(unsupported("transpose of a dense dim"))
+        order = list(range(sd))
+        order[d0], order[d1] = order[d1], order[d0]
+        size = list(self._data.shape)
+        size[d0], size[d1] = size[d1], size[d0]
+        return _make(self._ix[order], self._vals, tuple(size), self._coalesced and d0 == d1)
+
+    def t(self) -> SparseTensor:
+        if self._data.ndim > 2:
+            raise ShapeError(f"t: expected a tensor with at most 2 dims, got shape {self._data.shape}")
+        return self if self._data.ndim < 2 else self.transpose(0, 1)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        if keepdim:
+            raise NotImplementedError(unsupported("sum(keepdim=True)"))
+        from glassgrad.sparse import sparse_sum  # the namespace builds on this module
+
+        return sparse_sum(self, dim, dtype=dtype)
+
+    def mm(self, mat2: Any) -> Tensor:
+        return sparse_matmul(self, mat2)
+
+    matmul = mm
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return sparse_matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return sparse_matmul(other, self)
+
+    def __neg__(self) -> SparseTensor:
+        return _make(self._ix, -self._vals, self._data.shape, self._coalesced)
+
+    def __mul__(self, other: Any) -> SparseTensor:
+        if isinstance(other, SparseTensor):
+            raise NotImplementedError(unsupported("mul of two sparse tensors"))
+        if isinstance(other, Tensor) and other._data.ndim > 0:
+            if tuple(other._data.shape) != self._data.shape:
+                raise ShapeError(f"mul: expected a dense operand of shape {self.shape}, got {other.shape}")
+            s = self.coalesce()
+            return _make(s._ix, s._vals * other[tuple(s._ix)], s._data.shape, True)
+        return _make(self._ix, self._vals * other, self._data.shape, self._coalesced)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> SparseTensor:
+        if isinstance(other, Tensor) and other._data.ndim > 0:
+            raise NotImplementedError(unsupported("div by a tensor with dims"))
+        return _make(self._ix, self._vals / other, self._data.shape, self._coalesced)
+
+    def __add__(self, other: Any) -> Tensor:
+        if not isinstance(other, SparseTensor):
+            raise NotImplementedError(unsupported("add(sparse, dense or number); write dense + sparse"))
+        if other._data.shape != self._data.shape or other._ix.shape[0] != self._ix.shape[0]:
+            raise ShapeError(f"add: expected sparse tensors of one shape, got {self.shape} and {other.shape}")
+        if other._vals._data.dtype != self._vals._data.dtype:
+            raise DTypeError(f"add: expected sparse tensors of one dtype, got {self.dtype} and {other.dtype}")
+        xp = array_module(self._ix)
+        ix = xp.concatenate((self._ix, other._ix), axis=1)  # (sd, nnz1 + nnz2): duplicates stay
+        return _make(ix, cat([self._vals, other._vals], 0), self._data.shape, False)
+
+    def __radd__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.ndim > 0:
+            return other + self.to_dense()  # dense + sparse is dense, as PyTorch
+        raise NotImplementedError(unsupported("add(number, sparse)"))
+
+    def __sub__(self, other: Any) -> Tensor:
+        if not isinstance(other, SparseTensor):
+            raise NotImplementedError(unsupported("sub(sparse, dense or number)"))
+        return self + (-other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.ndim > 0:
+            return other - self.to_dense()
+        raise NotImplementedError(unsupported("sub(number, sparse)"))
+
+    # ------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        pad = " " * len("tensor(")
+        text = _inner(self._ix, "tensor(indices=") + ",\n"
+        text += _inner(self._vals._data, pad + "values=") + ",\n" + pad
+        dt = self._vals._data.dtype
+        extras = [f"nnz={self._ix.shape[1]}"]
+        if dt != get_default_dtype().np and dt not in (np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype}")
+        extras.append(f"layout={sparse_coo}")
+        if self._vals._node is not None:
+            extras.append(f"grad_fn=<{self._vals._node.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        text += f"size={self._data.shape}"
+        line = len(pad) + len(f"size={self._data.shape}")
+        for e in extras:  # the same wrapping as dense printing: a new line when it would pass 80
+            if line + 2 + len(e) + 1 > LINEWIDTH:
+                text += ",\n" + pad + e
+                line = len(pad) + len(e)
+            else:
+                text += ", " + e
+                line += 2 + len(e)
+        return text + ")"
+
+    __str__ = __repr__
+
+
+def _inner(arr: Any, lead: str) -> str:
+    extras = [f"size={tuple(arr.shape)}"] if arr.size == 0 else []
+    body = tensor_repr(np.asarray(arr), extras)
+    return lead + body.replace("\n", "\n" + " " * len(lead))  # continuation lines under the body
+
+
+_OWN = frozenset(n for c in (SparseTensor,) for n in vars(c))
+_ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim", "size", "dim",
+                      "numel", "element_size", "requires_grad", "name", "is_floating_point"))  # fmt: skip
+
+
+def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwargs: Any) -> Tensor:
+    """``dense.to_sparse()``: the nonzero entries, coalesced; differentiable w.r.t. the dense tensor."""
+    if layout is not None and layout != sparse_coo:
+        raise NotImplementedError(f"to_sparse: only layout=glassgrad.sparse_coo is supported, got {layout}")
+    data = self._data
+    sd = data.ndim if sparse_dim is None else int(sparse_dim)
+    if not 1 <= sd <= data.ndim:
+        raise ShapeError(f"to_sparse: expected 1 <= sparse_dim <= {data.ndim}, got {sd}")
+    xp = array_module(data)
+    mask = data != 0
+    if sd < data.ndim:
+        mask = mask.any(axis=tuple(range(sd, data.ndim)))  # a slice is stored if any entry is nonzero
+    idx = xp.nonzero(mask)
+    ix = xp.stack(idx).astype(xp.int64).reshape(sd, -1)
+    return _make(ix, self[idx], tuple(data.shape), True)
+
+
+def dense_to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+    return self if dtype is None else self.to(dtype)
+
+
+def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
+    """sparse @ dense and dense @ sparse (2-D sparse, 1-D or 2-D dense), computed from the nonzeros."""
+    a_sp, b_sp = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
+    if a_sp and b_sp:
+        raise NotImplementedError(unsupported(f"{op} of two sparse tensors"))
+    if b_sp:  # d @ S = (S^T @ d^T)^T
+        if not isinstance(a, Tensor):
+            a = tensor(a)
+        return sparse_matmul(b.t(), a.t() if a._data.ndim == 2 else a, op).t()
+    if not isinstance(b, Tensor):
+        b = tensor(b)
+    if a._data.ndim != 2 or a._ix.shape[0] != 2 or b._data.ndim not in (1, 2):
+        raise ShapeError(
+            f"{op}: expected a 2-D sparse matrix and a 1-D or 2-D dense operand, got {a._data.shape} and {b._data.shape}"
+        )
+    if a._data.shape[1] != b._data.shape[0]:
+        raise ShapeError(f"{op}: expected (n, k) @ (k, m), got {a._data.shape} @ {tuple(b._data.shape)}")
+    if a._vals._data.dtype != b._data.dtype:
+        raise DTypeError(f"{op}: expected operands of one dtype, got {a.dtype} and {b.dtype}")
+    col = b._data.ndim == 1
+    d = b.reshape(-1, 1) if col else b  # (k,) -> (k, 1)
+    out = SparseMM.apply(a._vals, d, rows=a._ix[0], cols=a._ix[1], m=a._data.shape[0])
+    return out.reshape(-1) if col else out  # (n, 1) -> (n,)

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.elementwise import operands
+from glassgrad.ops.math_more import modulo_backward, modulo_forward
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -104,17 +105,11 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if ctx.needs_input_grad[1]:  # a's gradient is g alone
-            ctx.save_for_backward(a, b)
-        return quietly(array_module(a).remainder, a, b)  # remainder(x, 0.) = nan, as PyTorch
+        return modulo_forward(ctx, "remainder", a, b)
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.needs_input_grad[1]:
-            return g, None
-        a, b = ctx.saved
-        xp = array_module(a)
-        return g, -g * quietly(lambda: xp.floor(a / b))
+        return modulo_backward(ctx, g, "floor")
 
 
 def remainder(a: Any, b: Any) -> Tensor:

@@ -57,6 +57,13 @@ def _only_reduced(op: str, g: Any, k: int, axis: int) -> Any:
     return g[..., :k] if axis == -1 else g[..., :k, :]
 
 
+def _hand_out(ctx: Any, factors: tuple, i: int) -> Any:
+    """Save the whole SVD for backward; hand out factor i in its own memory, so that an in-place
+    change of it leaves the saved SVD intact."""
+    ctx.save_for_backward(*factors)
+    return factors[i].copy()
+
+
 class SvdU(Function):
     """z = U of x = U diag(S) Vh (the ``factors`` attr holds the SVD). VJP: Ū's term above."""
 
@@ -64,8 +71,7 @@ class SvdU(Function):
 
     @staticmethod
     def forward(ctx, a, factors=None):
-        ctx.save_for_backward(*factors)
-        return factors[0].copy()  # its own memory: an in-place change of it leaves the saved SVD intact
+        return _hand_out(ctx, factors, 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -91,8 +97,7 @@ class SvdS(Function):
 
     @staticmethod
     def forward(ctx, a, factors=None):
-        ctx.save_for_backward(*factors)
-        return factors[1].copy()  # its own memory: an in-place change of it leaves the saved SVD intact
+        return _hand_out(ctx, factors, 1)
 
     @staticmethod
     def backward(ctx, g):
@@ -107,8 +112,7 @@ class SvdVh(Function):
 
     @staticmethod
     def forward(ctx, a, factors=None):
-        ctx.save_for_backward(*factors)
-        return factors[2].copy()  # its own memory: an in-place change of it leaves the saved SVD intact
+        return _hand_out(ctx, factors, 2)
 
     @staticmethod
     def backward(ctx, g):

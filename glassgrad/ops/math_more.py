@@ -88,22 +88,32 @@ class Fmin(_NanIgnoring):
     keeps_a = staticmethod(operator.le)
 
 
+def modulo_forward(ctx, name: str, a: Any, b: Any) -> Any:
+    """a - q(a / b) b by NumPy's ``name`` (``fmod``, ``remainder``), saving what b's gradient needs."""
+    if ctx.needs_input_grad[1]:  # a's gradient is g alone
+        ctx.save_for_backward(a, b)
+    return quietly(getattr(array_module(a), name), a, b)  # x mod 0 = nan, as PyTorch
+
+
+def modulo_backward(ctx, g: Any, rounding: str) -> tuple:
+    """(g, -g q(a / b)) with q NumPy's ``rounding`` (``trunc`` for fmod, ``floor`` for remainder)."""
+    if not ctx.needs_input_grad[1]:
+        return g, None
+    a, b = ctx.saved
+    xp = array_module(a)
+    return g, -g * quietly(lambda: getattr(xp, rounding)(a / b))
+
+
 class Fmod(Function):
     """z = a - trunc(a / b) b, with a's sign (C's fmod).   VJP: (g, -g trunc(a / b)); -inf for b at b = 0."""
 
     @staticmethod
     def forward(ctx, a, b):
-        if ctx.needs_input_grad[1]:  # a's gradient is g alone
-            ctx.save_for_backward(a, b)
-        return quietly(array_module(a).fmod, a, b)  # fmod(x, 0) = nan, as PyTorch
+        return modulo_forward(ctx, "fmod", a, b)
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.needs_input_grad[1]:
-            return g, None
-        a, b = ctx.saved
-        xp = array_module(a)
-        return g, -g * quietly(lambda: xp.trunc(a / b))
+        return modulo_backward(ctx, g, "trunc")
 
 
 class Hypot(Function):

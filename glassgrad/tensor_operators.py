@@ -8,6 +8,7 @@ from typing import Any
 
 from glassgrad.ops import (
     compare,
+    composite,
     elementwise,
     indexing,
     math_more,
@@ -60,7 +61,7 @@ class _Operators:
         return elementwise.neg(self)
 
     def __pos__(self) -> Tensor:
-        return self
+        return composite.positive(self)  # self, but a bool tensor raises, as PyTorch
 
     def __abs__(self) -> Tensor:
         return unary.abs(self)

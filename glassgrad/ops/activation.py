@@ -283,16 +283,24 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 0 at and beyond the bounds (as PyTorch).
-    Bool inputs raise (as PyTorch).
+    Integer inputs keep their dtype (bounds truncated toward zero) and bool inputs raise, as PyTorch.
 
     Shape:
         Any shape; the output has the input's shape.
     """
     if min_val > max_val:
         raise ValueError(f"hardtanh: expected min_val <= max_val, got {min_val} > {max_val}")
-    if x._data.dtype.kind == "b":
+    kind = x._data.dtype.kind
+    if kind == "b":
         raise DTypeError("hardtanh: expected a numeric tensor, got bool (PyTorch: not supported)")
-    return Hardtanh.apply(floating(x), lo=min_val, hi=max_val)
+    if kind in "iu":  # PyTorch keeps the integer dtype, its bounds truncated toward zero; no gradient
+        if kind == "u" and min(min_val, max_val) < 0:
+            raise ValueError(
+                f"hardtanh: expected non-negative limits for {x.dtype}, got {min_val} and {max_val}"
+            )
+        clipped = array_module(x._data).clip(x._data, int(min_val), int(max_val))
+        return Tensor(clipped.astype(x._data.dtype, copy=False), _wrap=True)
+    return Hardtanh.apply(x, lo=min_val, hi=max_val)
 
 
 def heaviside(x: Tensor, values: Any) -> Tensor:

@@ -232,10 +232,24 @@ def test_softmax_arguments():
 def test_integer_inputs(torch):
     i = gg.tensor([-2, 0, 3])
     assert A.relu(i).dtype == gg.int64 and A.relu(i).tolist() == [0, 0, 3]  # as torch.relu
-    for fn in [A.sigmoid, A.silu, A.gelu, A.elu, A.softplus, A.leaky_relu, A.hardtanh]:
+    for fn in [A.sigmoid, A.silu, A.gelu, A.elu, A.softplus, A.leaky_relu]:
         out = fn(i)
         assert out.dtype == gg.float32, fn.__name__
     np.testing.assert_allclose(A.sigmoid(i)._data, torch.sigmoid(torch.tensor([-2, 0, 3])).numpy())
+    # hardtanh/relu6 keep the integer dtype, bounds truncated toward zero (was: float32)
+    for dtype, lo, hi in [
+        ("int64", -0.5, 0.5),
+        ("int64", -1.7, 2.5),
+        ("int32", 0.0, 6.0),
+        ("uint8", 0.0, 2.0),
+    ]:
+        a = np.array([-2, 0, 3, 7]).astype(dtype)
+        ours = A.hardtanh(gg.tensor(a), lo, hi)
+        theirs = torch.nn.functional.hardtanh(torch.tensor(a), lo, hi)
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        assert ours.tolist() == theirs.tolist()
+    with pytest.raises(ValueError, match="hardtanh: expected non-negative limits for"):
+        A.hardtanh(gg.tensor(np.array([1], dtype=np.uint8)))
 
 
 def test_float32_in_float32_out_and_grads():

@@ -292,3 +292,13 @@ def test_gather_family_0d_errors_as_torch(torch):
             fn(torch, tx)
         with pytest.raises(err, match=msg):
             fn(gg, x)
+
+
+def test_unary_plus_of_a_bool_tensor_raises_as_pytorch(torch):
+    # was: +t returned a bool tensor unchanged
+    with pytest.raises(RuntimeError):
+        +torch.tensor([True])
+    with pytest.raises(DTypeError, match="positive: expected a numeric tensor, got bool"):
+        +gg.tensor([True])
+    x = gg.tensor([1.0, -2.0])
+    assert +x is x

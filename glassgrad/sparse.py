@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import ShapeError
+from glassgrad.ops.composite import _term
 from glassgrad.ops.sparse import unsupported
 from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
 from glassgrad.tensor import Tensor, tensor
@@ -49,8 +50,10 @@ def sparse_coo_tensor(
         raise ShapeError(f"sparse_coo_tensor: size {size} does not match indices {ix.shape} and values {vs}")
     if ix.shape[1] and (bool((ix < 0).any()) or bool((ix >= np.array(size[:sd])[:, None]).any())):
         raise ShapeError(f"sparse_coo_tensor: indices out of bounds for size {size}")
-    if requires_grad:
-        vals = Tensor(vals._data, _wrap=True).requires_grad_()  # a leaf: the tensor made here
+    if requires_grad:  # a leaf of its own, sharing the values' memory and version counter
+        vals = vals.detach().requires_grad_()
+    elif vals.requires_grad:  # not a leaf (grad_fn set, .grad None), as PyTorch: an alias in the graph
+        vals = vals.view(vals.shape)
     return _make(ix, vals, size, bool(is_coalesced))
 
 
@@ -108,4 +111,5 @@ def sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A
 
 def addmm(input: Tensor, mat1: Any, mat2: Any, *, beta: float = 1.0, alpha: float = 1.0) -> Tensor:  # noqa: A002
     """``beta * input + alpha * (mat1 @ mat2)`` with a sparse ``mat1``; dense ``input`` and result."""
-    return beta * input + alpha * mm(mat1, mat2)
+    # beta=0 drops input (its NaN and inf do not reach the result), as PyTorch; alpha=0 does not.
+    return _term(input, beta) + alpha * mm(mat1, mat2)

@@ -175,6 +175,10 @@ class SparseTensor(Tensor):
         return self._vals.grad_fn
 
     def requires_grad_(self, requires_grad: bool = True) -> SparseTensor:
+        if requires_grad and not self._vals.requires_grad:
+            # The values may be the caller's tensor: switch on a leaf of our own (same memory and
+            # version counter), so that tensor neither requires grad nor shares our .grad.
+            self._vals = self._vals.detach()
         self._vals.requires_grad_(requires_grad)
         self.requires_grad = self._vals.requires_grad
         return self
@@ -258,11 +262,15 @@ class SparseTensor(Tensor):
             raise NotImplementedError(unsupported("add(sparse, dense or number); write dense + sparse"))
         if other._data.shape != self._data.shape or other._ix.shape[0] != self._ix.shape[0]:
             raise ShapeError(f"add: expected sparse tensors of one shape, got {self.shape} and {other.shape}")
-        if other._vals._data.dtype != self._vals._data.dtype:
-            raise DTypeError(f"add: expected sparse tensors of one dtype, got {self.dtype} and {other.dtype}")
+        a, b = self._vals, other._vals
+        if a._data.dtype != b._data.dtype:  # promoted as PyTorch (read off an empty dense add)
+            xp = array_module(a._data)
+            empty = [Tensor(xp.zeros(0, dtype=v._data.dtype), _wrap=True) for v in (a, b)]
+            dt = (empty[0] + empty[1]).dtype
+            a, b = a.to(dt), b.to(dt)
         xp = array_module(self._ix)
         ix = xp.concatenate((self._ix, other._ix), axis=1)  # (sd, nnz1 + nnz2): duplicates stay
-        return _make(ix, cat([self._vals, other._vals], 0), self._data.shape, False)
+        return _make(ix, cat([a, b], 0), self._data.shape, False)
 
     def __radd__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor) and other._data.ndim > 0:

@@ -1,20 +1,23 @@
-"""Activation primitives that cannot be composed soundly from the others: ``logsigmoid``.
+"""Activation primitives that cannot be composed soundly from the others: ``logsigmoid`` and
+``hardswish``.
 
 The rest of PyTorch's long tail of activations (selu, celu, mish, hardswish, softshrink ...) is
 built in ``nn/functional/activation_more.py`` from the primitives of ``activation``, ``unary``,
 ``trig`` and ``elementwise``: those composites are stable and take PyTorch's gradient at the kinks.
 ``logsigmoid`` is not: ``-softplus(-x)`` switches to the linear branch below x = -20 (an error of
 e^x there, and the gradient 1 instead of sigmoid(-x)), and ``log(sigmoid(x))`` gives -inf at x = -1000.
+``hardswish`` as ``x * relu6(x + 3) / 6`` gives a NaN gradient at x = +-inf (inf * 0), where
+PyTorch's piecewise gradient gives 1 and 0.
 """
 
 from __future__ import annotations
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
-__all__ = ["logsigmoid"]
+__all__ = ["logsigmoid", "hardswish"]
 
 
 class LogSigmoid(Function):
@@ -50,3 +53,33 @@ def logsigmoid(x: Tensor) -> Tensor:
     [-1000.0, -0.6931471824645996, 0.0]
     """
     return LogSigmoid.apply(floating(x))
+
+
+class Hardswish(Function):
+    """z = x * (clip(x, -3, 3) + 3) / 6: 0 for x <= -3, x for x >= 3 (NaN at -inf, as PyTorch).
+
+    VJP (PyTorch's, piecewise): 0 for x <= -3, g (x / 3 + 1/2) for -3 < x < 3, g for x >= 3 and
+    for NaN (the one-sided values at the kinks: 0 at -3, 1 at 3).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        # clip x, not x + 3: for x one ulp below 3, x + 3 would round to 6; -inf * 0 = nan, as PyTorch
+        return quietly(lambda: x * (xp.clip(x, -3, 3) + 3) / 6)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        xp = array_module(x)
+        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)).astype(g.dtype, copy=False)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x * relu6(x + 3) / 6, elementwise, with PyTorch's gradient at every x (+-inf included).
+
+    Shape:
+        Any shape; the output has the input's shape.
+    """
+    return Hardswish.apply(floating(x))

@@ -1,6 +1,9 @@
-"""Gradcheck case for ops/activation_more.py (logsigmoid: smooth, so no kink to keep away from)."""
+"""Gradcheck cases for ops/activation_more.py: logsigmoid (smooth, so no kink to keep away from) and
+hardswish (kept 0.1 away from its kinks at -3 and 3)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from glassgrad.ops import activation_more as AM
 from tests.ops.harness import case, shapes, values
@@ -9,3 +12,10 @@ from tests.ops.harness import case, shapes, values
 @case("logsigmoid")
 def _logsigmoid(draw):
     return AM.logsigmoid, (values(draw, draw(shapes()), -30.0, 30.0),)
+
+
+@case("hardswish")
+def _hardswish(draw):
+    x = values(draw, draw(shapes()), -5.0, 5.0)
+    x = np.where(np.abs(np.abs(x) - 3) < 0.1, x + 0.25, x)  # off the kinks
+    return AM.hardswish, (x,)

@@ -134,14 +134,13 @@ def _plus3(x: Tensor) -> Tensor:
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3.
 
-    Gradient (as PyTorch): 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3 (the one-sided
-    values at the kinks: 0 at -3, 1 at 3).
+    Gradient (as PyTorch): 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3 and NaN (the
+    one-sided values at the kinks: 0 at -3, 1 at 3), by the primitive ``ops.activation_more.Hardswish``.
 
     Shape:
         input: (*); returns (*).
     """
-    x = floating(input)
-    return _E.div(_E.mul(x, _plus3(x)), 6.0)
+    return _AM.hardswish(input)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002

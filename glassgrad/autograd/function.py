@@ -9,6 +9,7 @@ there is no double backward.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, ClassVar
 
 from glassgrad.autograd.grad_mode import state as _grad_state
@@ -103,13 +104,30 @@ class Node:
 
 class AccumulateGrad:
     """What ``next_functions`` shows for a leaf tensor that wants a gradient, as PyTorch's
-    ``AccumulateGrad`` node: ``variable`` is the leaf, and it has no ``next_functions``."""
+    ``AccumulateGrad`` node: ``variable`` is the leaf, and it has no ``next_functions``.
 
-    __slots__ = ("variable",)
+    As in PyTorch, a leaf has one ``AccumulateGrad`` for its lifetime, so ``is`` comparisons and
+    walks that remember the nodes they have seen work. Unlike PyTorch, it holds its leaf weakly
+    (the graph holds the leaf itself): once the leaf is gone, ``variable`` is None.
+    """
+
+    __slots__ = ("_ref",)
     next_functions: tuple = ()
 
     def __init__(self, variable: Any) -> None:
-        self.variable = variable
+        key = id(variable)
+
+        def forget(ref: Any) -> None:  # the leaf died: drop its entry (unless id reused since)
+            acc = _accumulators.get(key)
+            if acc is not None and acc._ref is ref:
+                del _accumulators[key]
+
+        self._ref = weakref.ref(variable, forget)
+
+    @property
+    def variable(self) -> Any:
+        """The leaf tensor whose ``.grad`` this node accumulates into."""
+        return self._ref()
 
     def name(self) -> str:
         return "AccumulateGrad"
@@ -118,8 +136,17 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+#: ``id(leaf) -> AccumulateGrad``, an entry living as long as its leaf.
+_accumulators: dict[int, AccumulateGrad] = {}
+
+
 def _next_node(n: Any) -> Any:
-    return AccumulateGrad(n) if n is not None and not isinstance(n, Node) else n
+    if n is None or isinstance(n, Node):
+        return n
+    acc = _accumulators.get(id(n))
+    if acc is None or acc._ref() is not n:
+        acc = _accumulators[id(n)] = AccumulateGrad(n)
+    return acc
 
 
 def _freed_message(node: Node) -> str:

@@ -7,7 +7,9 @@ before, so an op's time is the wall time since the previous event (the previous 
 the profile or the end of a ``record_function`` block). In a loop of tensor ops that is the op
 plus the little Python between two ops. Forward ops are named as the library names them (``mul``,
 ``div``; PyTorch: ``aten::mul``), backward nodes as their ``grad_fn`` (``MulBackward0``). Only the
-CPU is profiled: ``use_cuda`` / ``use_device`` are accepted and ignored, there being no device.
+CPU is profiled: ``use_cuda`` / ``use_device`` are accepted and ignored, there being no device
+(the device and memory columns are 0, still accepted by ``table(sort_by=...)``).
+``export_chrome_trace`` raises ``NotImplementedError``: only per-name totals are kept.
 
 >>> import glassgrad as gg
 >>> x = gg.ones(3, requires_grad=True)
@@ -36,6 +38,10 @@ class FunctionEventAvg:
         self.self_cpu_time_total = 0.0
         self.cpu_time_total = 0.0
 
+    # PyTorch's device and memory columns, accepted by ``table(sort_by=...)``: always 0 here.
+    cuda_time_total = self_cuda_time_total = device_time_total = self_device_time_total = 0.0
+    cpu_memory_usage = self_cpu_memory_usage = 0
+
     @property
     def cpu_time(self) -> float:
         """Average CPU total per call, in microseconds."""
@@ -48,7 +54,18 @@ class FunctionEventAvg:
         )
 
 
-_SORT_KEYS = ("self_cpu_time_total", "cpu_time_total", "cpu_time", "count")
+_SORT_KEYS = (
+    "self_cpu_time_total",
+    "cpu_time_total",
+    "cpu_time",
+    "count",
+    "cuda_time_total",
+    "self_cuda_time_total",
+    "device_time_total",
+    "self_device_time_total",
+    "cpu_memory_usage",
+    "self_cpu_memory_usage",
+)
 
 
 class EventList(list):
@@ -57,8 +74,11 @@ class EventList(list):
     def table(
         self, sort_by: str | None = None, row_limit: int = 100, header: str | None = None, **_: Any
     ) -> str:
-        """PyTorch's profiler table, sorted (descending) by ``sort_by`` when given."""
+        """PyTorch's profiler table, sorted (descending) by ``sort_by`` when given; "" when
+        nothing ran, as PyTorch."""
         rows = list(self)
+        if not rows:
+            return ""
         if sort_by is not None:
             if sort_by not in _SORT_KEYS:
                 raise ValueError(f"EventList.table: expected sort_by in {_SORT_KEYS}, got {sort_by!r}")
@@ -149,6 +169,8 @@ class profile:  # noqa: N801 - PyTorch's name
 
     def _begin(self, name: str) -> list:
         self._op_pending_flush()
+        if name not in self._rows:  # rows in the order they start, as PyTorch
+            self._rows[name] = FunctionEventAvg(name)
         block = [name, time.perf_counter(), 0.0]
         self._open.append(block)
         return block
@@ -166,7 +188,14 @@ class profile:  # noqa: N801 - PyTorch's name
 
     def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0) -> EventList:
         """One row per op name, in the order first seen."""
-        return EventList(self._rows.values())
+        return EventList(e for e in self._rows.values() if e.count)
+
+    def export_chrome_trace(self, path: str) -> None:
+        """Not implemented: the profile keeps per-name totals, not the timed events a trace needs."""
+        raise NotImplementedError(
+            "glassgrad.autograd.profiler.profile.export_chrome_trace is not implemented: the "
+            "profile keeps per-name totals only; use key_averages().table() instead"
+        )
 
     def table(self, sort_by: str | None = None, row_limit: int = 100, **kwargs: Any) -> str:
         return self.key_averages().table(sort_by=sort_by, row_limit=row_limit, **kwargs)

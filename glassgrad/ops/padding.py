@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
@@ -117,18 +115,17 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
             raise ShapeError(
                 f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}{crop}"
             )
-        idx = _source_index(n, lo, hi, mode)
-        index.append((d, idx))
+        index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
     return IndexPad.apply(input, index=tuple(index))
 
 
-def _source_index(n: int, lo: int, hi: int, mode: str) -> Any:
+def _source_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:
     """The source position of each of the ``n + lo + hi`` output positions along one dim."""
-    j = np.arange(-lo, n + hi)  # output position -> unpadded coordinate (negative pads crop)
+    j = xp.arange(-lo, n + hi)  # output position -> unpadded coordinate (negative pads crop)
     if mode == "replicate":
-        return np.clip(j, 0, n - 1)
+        return xp.clip(j, 0, n - 1)
     if mode == "circular":
         return j % n
     period = 2 * (n - 1)  # reflect: the mirror images repeat every 2 (n - 1) positions
-    j = np.abs(j) % period if period else np.zeros_like(j)
-    return np.where(j > n - 1, period - j, j)
+    j = xp.abs(j) % period if period else xp.zeros_like(j)
+    return xp.where(j > n - 1, period - j, j)

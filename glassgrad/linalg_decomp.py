@@ -116,7 +116,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     return MatrixExp.apply(A)
 
 
-def _tolerances(op: str, A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
+def _tolerances(A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
     """PyTorch's defaults: no rtol means eps * max(m, n) when atol is absent or 0, else 0."""
     unwrap = lambda t: t._data if isinstance(t, Tensor) else t  # noqa: E731
     atol, rtol = unwrap(atol), unwrap(rtol)
@@ -137,7 +137,7 @@ def pinv(
         (..., m, n) -> (..., n, m).
     """
     check_matrix("linalg.pinv", A._data, square=hermitian)
-    atol, rtol = _tolerances("linalg.pinv", A, atol, rtol)
+    atol, rtol = _tolerances(A, atol, rtol)
     return with_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out, "linalg.pinv")
 
 
@@ -160,7 +160,7 @@ def matrix_rank(
         if atol is not None or rtol is not None:
             raise ValueError("linalg.matrix_rank: expected tol or atol/rtol, got both")
         atol, rtol = tol, 0.0
-    atol, rtol = _tolerances("linalg.matrix_rank", A, atol, rtol)
+    atol, rtol = _tolerances(A, atol, rtol)
     a = A._data
     xp = array_module(a)
     if hermitian:

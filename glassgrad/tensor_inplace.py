@@ -26,11 +26,11 @@ from glassgrad.ops import (
     setitem,
 )
 from glassgrad.ops.composite import number_first
+from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
-_KIND = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's categories: bool < integer < floating
 _TRUE = np.ones((), dtype=bool)
 
 
@@ -112,7 +112,7 @@ class _InPlace:
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
         arr = out._data
-        if arr.dtype != self._data.dtype and _KIND[arr.dtype.kind] > _KIND[self._data.dtype.kind]:
+        if arr.dtype != self._data.dtype and _CATEGORY[arr.dtype.kind] > _CATEGORY[self._data.dtype.kind]:
             # PyTorch's canCast: only a float into an integer or a number into a bool is refused
             raise DTypeError(
                 f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "

@@ -37,8 +37,9 @@ class EmbeddingBag(Function):
 
     Attributes ``ids``, ``bags`` (the kept entries, flat), ``keep`` (their positions in the input,
     to place per-sample-weight gradients), ``num_bags``, ``mode`` and ``freq`` (None, or for
-    ``scale_grad_by_freq`` the count of each kept id in the input, dividing its weight gradient); the forward adds ``arg`` (for
-    max, the row of each bag's maximum per column, else None) and, for max, ``nonempty``.
+    ``scale_grad_by_freq`` the count of each kept id in the input, dividing its weight gradient);
+    the forward adds ``arg`` (for max, the row of each bag's maximum per column, else None) and,
+    for max, ``nonempty``.
 
     Shape:
         weight ``(num_embeddings, D)``, per_sample_weights ``(L,)`` or None -> ``(num_bags, D)``.

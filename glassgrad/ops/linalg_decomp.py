@@ -54,10 +54,9 @@ class QR(Function):
     @staticmethod
     def forward(ctx, a, mode="reduced"):
         xp = array_module(a)
-        q, r = (None, xp.linalg.qr(a, mode="r")) if mode == "r" else xp.linalg.qr(a, mode=mode)
-        if mode == "r":
-            ctx.save_for_backward(r)
-            return r
+        if mode == "r":  # no Q: backward refuses, so nothing is saved
+            return xp.linalg.qr(a, mode="r")
+        q, r = xp.linalg.qr(a, mode=mode)
         ctx.save_for_backward(q, r)
         return _pack(xp, a.shape[:-2], q, r)
 

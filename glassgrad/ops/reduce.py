@@ -270,6 +270,11 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return CumSum.apply(x, axis=axis[0])
 
 
+def _truth(x: Tensor, out: Any) -> Tensor:
+    """The result of ``all``/``any``: uint8 for a uint8 input (PyTorch), bool otherwise."""
+    return _constant(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
+
+
 def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether every element over ``dim`` is non-zero (bool, uint8 for a uint8 input as PyTorch; no
     gradient); ``dim=()`` reduces nothing.
@@ -278,10 +283,7 @@ def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("all", x._data.ndim, dim, empty_means_all=False)
-    out = array_module(x._data).all(x._data, axis=axis, keepdims=keepdim)
-    return _constant(
-        out.astype(np.uint8) if x._data.dtype == np.uint8 else out
-    )  # uint8 in, uint8 out (PyTorch)
+    return _truth(x, array_module(x._data).all(x._data, axis=axis, keepdims=keepdim))
 
 
 def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -292,7 +294,4 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("any", x._data.ndim, dim, empty_means_all=False)
-    out = array_module(x._data).any(x._data, axis=axis, keepdims=keepdim)
-    return _constant(
-        out.astype(np.uint8) if x._data.dtype == np.uint8 else out
-    )  # uint8 in, uint8 out (PyTorch)
+    return _truth(x, array_module(x._data).any(x._data, axis=axis, keepdims=keepdim))

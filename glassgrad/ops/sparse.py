@@ -12,6 +12,7 @@ about twice as fast as ``add.at`` on a Cora-sized graph (2,708 nodes, 13,000 non
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -160,7 +161,7 @@ class SparseToDense(Function):
         xp = array_module(v)
         sizes = shape[: len(index)]
         lin = xp.ravel_multi_index(index, sizes) if len(index) else xp.zeros(v.shape[0], dtype=xp.int64)
-        flat = segment_sum(lin, v, _prod(sizes))  # (prod(sparse sizes), *dense)
+        flat = segment_sum(lin, v, math.prod(sizes))  # (prod(sparse sizes), *dense)
         return flat.reshape(shape)
 
     @staticmethod
@@ -186,10 +187,3 @@ class SparseCoalesce(Function):
     @staticmethod
     def backward(ctx, g):
         return g[ctx.attrs["inverse"]]
-
-
-def _prod(sizes: tuple) -> int:
-    out = 1
-    for s in sizes:
-        out *= int(s)
-    return out

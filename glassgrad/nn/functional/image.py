@@ -29,6 +29,8 @@ import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.layers import dropout, scaled_dropout
+from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
+from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from glassgrad.ops import resample as _R
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
@@ -201,14 +203,7 @@ def interpolate(
     if recompute_scale_factor:
         factors = (None,) * k
     if mode == "area":  # PyTorch's area mode is adaptive average pooling to the output size
-        from glassgrad.nn.functional import pool3d, pooling
-
-        pool = {
-            1: pooling.adaptive_avg_pool1d,
-            2: pooling.adaptive_avg_pool2d,
-            3: pool3d.adaptive_avg_pool3d,
-        }[k]
-        return pool(input, sizes)
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[k - 1](input, sizes)
     if mode == "bicubic":  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed 4-tap matrix per axis
         (h, w), dt = input.shape[2:], input._data.dtype
         rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)

@@ -234,6 +234,23 @@ def test_pool_errors():
         F.max_unpool2d(gg.zeros(1, 2, 2, 2), gg.zeros(1, 2, 3, 3, dtype=gg.int64), 2)
 
 
+@pytest.mark.parametrize(
+    ("name", "shape", "kw"),
+    [
+        ("avg_pool1d", (1, 1, 2), {"kernel_size": 3}),
+        ("avg_pool2d", (1, 1, 2, 2), {"kernel_size": 3}),
+        ("avg_pool2d", (1, 1, 2, 5), {"kernel_size": (3, 2), "stride": 1, "ceil_mode": True}),
+        ("avg_pool3d", (1, 1, 2, 2, 2), {"kernel_size": 3}),
+    ],
+)
+def test_avg_pool_input_smaller_than_kernel_refused_as_torch(torch, name, shape, kw):
+    """No output window fits: PyTorch refuses, so do we, by name."""
+    with pytest.raises(RuntimeError, match="too small|smaller than kernel"):
+        getattr(torch.nn.functional, name)(torch.zeros(shape), **kw)
+    with pytest.raises(ShapeError, match=rf"{name}: expected (a padded|an) input at least as large as the"):
+        getattr(F, name)(gg.zeros(*shape), **kw)
+
+
 @pytest.mark.parametrize("size", [(9, 9), (2, 2), (6, 6), (3, 7)])
 def test_max_unpool_output_size_outside_one_stride_is_refused_as_torch(torch, size):
     # (9, 9) was accepted: the 4x4 plane's flat indices were reused on a 9-wide plane

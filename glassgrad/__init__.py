@@ -370,3 +370,8 @@ from glassgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
 from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
+
+# the BLAS thread pool's size, as torch.get_num_threads / set_num_threads (threads.py; port round 5)
+from glassgrad.threads import get_num_threads, set_num_threads  # noqa: E402
+
+__all__ += ["get_num_threads", "set_num_threads"]

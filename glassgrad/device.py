@@ -24,6 +24,9 @@ class device:  # noqa: N801 - PyTorch's name
     True
     >>> gg.device("cuda:0")
     device(type='cuda', index=0)
+    >>> with gg.device("cpu"):
+    ...     gg.zeros(2).device
+    device(type='cpu')
     """
 
     __slots__ = ("index", "type")
@@ -56,6 +59,15 @@ class device:  # noqa: N801 - PyTorch's name
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))
+
+    # `with torch.device("cpu"):` makes factories inside default to that device; the CPU is
+    # already the default here, and any other device is refused on entry, as using it would be.
+    def __enter__(self) -> device:
+        check_device(self, "with device(...)")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 _CPU = device("cpu")

@@ -29,7 +29,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from glassgrad.device import check_device, device
 from glassgrad.errors import CheckpointError
+from glassgrad.mapped_read import read_mapped
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.tensor import Tensor
 
@@ -239,8 +241,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 # ---------------------------------------------------------------------------------------- decode
 class _Decoder:
-    def __init__(self, arrays: dict[str, np.ndarray], where: str) -> None:
-        self.arrays, self.where = arrays, where
+    def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any) -> None:
+        self.arrays, self.where, self.relocate = arrays, where, relocate
         self.made: dict[str, Any] = {}  # key -> object, so a tensor stored once comes back shared
 
     def _array(self, node: dict, tag: str) -> Any:
@@ -251,7 +253,7 @@ class _Decoder:
             )
         if key not in self.made:
             arr = self.arrays[key]
-            self.made[key] = Tensor(arr, _wrap=True) if tag == "__tensor__" else arr
+            self.made[key] = self.relocate(Tensor(arr, _wrap=True)) if tag == "__tensor__" else arr
             if node.get("requires_grad"):
                 self.made[key].requires_grad_(True)
         return self.made[key]
@@ -274,11 +276,31 @@ class _Decoder:
         return {k: self.decode(v) for k, v in node.items()}
 
 
+def _map_location(where: Any) -> Any:
+    """``tensor -> tensor`` for ``map_location``; refuses any target but the CPU up front."""
+    if callable(where) and not isinstance(where, str | device):
+
+        def call(t: Tensor) -> Tensor:
+            out = where(t, "cpu")  # PyTorch passes (storage, location); tensors here are on the CPU
+            return t if out is None else out
+
+        return call
+    if isinstance(where, dict):
+        where = where.get("cpu")  # saved tensors are all on "cpu": only that entry applies
+    check_device(where, "load")
+    return lambda t: t
+
+
 def _hashable(key: Any) -> Any:
     return tuple(_hashable(k) for k in key) if isinstance(key, list | tuple) else key
 
 
-def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(
+    f: str | os.PathLike | BinaryIO,
+    map_location: Any = None,
+    weights_only: bool = True,
+    mmap: bool | None = None,
+) -> Any:
     """Load what :func:`save` wrote (or any safetensors file) as glassgrad Tensors and Python data.
 
     Nothing is executed: the file holds raw tensor bytes and JSON. Dtypes are kept (int64 stays
@@ -286,8 +308,14 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
 
     Args:
         f: a path or a binary file object.
-        map_location: accepted for PyTorch code; only ``None`` or ``"cpu"``.
+        map_location: where tensors go, as in PyTorch: None, ``"cpu"``, a ``device``, a dict
+            from saved locations to targets (tensors here are saved on ``"cpu"``), or a function
+            ``(tensor, "cpu") -> tensor`` (None keeps the tensor). Any other device than the CPU
+            raises ``RuntimeError``.
         weights_only: accepted for PyTorch code; loading is always weights-only safe.
+        mmap: map the file into memory instead of reading it (``f`` must be a path): tensors are
+            views of the mapping, paged in when first read; writing to one copies the page and
+            never changes the file (``mapped_read.py``).
 
     Returns:
         The saved object; a file without glassgrad metadata gives a dict of name -> Tensor.
@@ -296,19 +324,21 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
         CheckpointError: the file is missing (also a ``FileNotFoundError``), truncated or corrupted;
             the message names the file and what is wrong.
     """
-    if map_location not in (None, "cpu"):
-        raise ValueError(f"load: expected map_location None or 'cpu', got {map_location!r}")
-    stn = _safetensors_numpy()
-    where, raw, header = read_checkpoint(f)
-    try:
-        arrays = stn.load(raw)
-    except Exception as e:  # safetensors' own error type is not importable on every version
-        raise CheckpointError(f"load: {where}: corrupted safetensors data ({e})") from None
-    # Own, writable copies: optimizers update loaded state in place.
-    arrays = {k: np.array(v) for k, v in arrays.items()}
+    relocate = _map_location(map_location)
+    if mmap:
+        where, arrays, header = read_mapped(f)  # writable copy-on-write views of the file
+    else:
+        stn = _safetensors_numpy()
+        where, raw, header = read_checkpoint(f)
+        try:
+            arrays = stn.load(raw)
+        except Exception as e:  # safetensors' own error type is not importable on every version
+            raise CheckpointError(f"load: {where}: corrupted safetensors data ({e})") from None
+        # Own, writable copies: optimizers update loaded state in place.
+        arrays = {k: np.array(v) for k, v in arrays.items()}
     meta = header.get("__metadata__") or {}
     if meta.get(_FORMAT_KEY) is None:
-        return {k: Tensor(v, _wrap=True) for k, v in arrays.items()}
+        return {k: relocate(Tensor(v, _wrap=True)) for k, v in arrays.items()}
     if meta[_FORMAT_KEY] != _FORMAT:
         raise CheckpointError(
             f"load: {where}: expected glassgrad format {_FORMAT}, got {meta[_FORMAT_KEY]!r}"
@@ -317,7 +347,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
         raise CheckpointError(f"load: {where}: corrupted structure metadata (no {_STRUCT_KEY!r})")
     skeleton = parse_json(meta[_STRUCT_KEY], where, "structure metadata")
     try:
-        return _Decoder(arrays, where).decode(skeleton)
+        return _Decoder(arrays, where, relocate).decode(skeleton)
     except CheckpointError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as e:

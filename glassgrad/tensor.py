@@ -165,6 +165,12 @@ class Tensor:
     def is_cuda(self) -> bool:
         return False
 
+    # PyTorch's other device and layout flags (scripts test `x.is_cuda or x.is_xpu`): always on
+    # the CPU, dense, unquantized
+    is_cpu = True
+    is_xpu = is_mps = is_meta = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
+    is_mkldnn = is_quantized = is_nested = is_sparse_csr = False
+
     def get_device(self) -> int:
         return -1  # the CPU, as PyTorch
 

@@ -12,7 +12,9 @@ False
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import sys
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 __all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp"]
 
@@ -25,7 +27,17 @@ def _yes() -> bool:
     return True
 
 
-cudnn = SimpleNamespace(
+def _module(name: str, **attrs: Any) -> ModuleType:
+    """A real submodule, so that ``import torch.backends.cudnn as cudnn`` ports as well as
+    attribute access; registered in ``sys.modules`` under its dotted name."""
+    mod = ModuleType(f"{__name__}.{name}")
+    mod.__dict__.update(attrs)
+    sys.modules[mod.__name__] = mod
+    return mod
+
+
+cudnn = _module(
+    "cudnn",
     enabled=True,
     deterministic=False,
     benchmark=False,
@@ -33,10 +45,11 @@ cudnn = SimpleNamespace(
     is_available=_no,
     version=lambda: None,
 )
-mps = SimpleNamespace(is_available=_no, is_built=_no)
-cuda = SimpleNamespace(
+mps = _module("mps", is_available=_no, is_built=_no)
+cuda = _module(
+    "cuda",
     is_built=_no,
     matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduced_precision_reduction=True),
 )
-mkldnn = SimpleNamespace(enabled=True, is_available=_no)
-openmp = SimpleNamespace(is_available=_yes)
+mkldnn = _module("mkldnn", enabled=True, is_available=_no)
+openmp = _module("openmp", is_available=_yes)

@@ -1,7 +1,8 @@
 """Utilities over a model's parameters: gradient clipping, flattening to a vector, parameter counts,
 and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the packed-sequence
 helpers (``nn.utils.rnn.pack_padded_sequence`` ...); ``parametrize`` and ``parametrizations`` hold
-PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...)."""
+PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...);
+``prune`` holds pruning (``prune.l1_unstructured``, ``prune.global_unstructured`` ...)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
-from glassgrad.nn.utils import parametrizations, parametrize, rnn
+from glassgrad.nn.utils import parametrizations, parametrize, prune, rnn
 from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
@@ -38,6 +39,8 @@ __all__ = [
     # parametrizations
     "parametrize",
     "parametrizations",
+    # pruning
+    "prune",
 ]
 
 

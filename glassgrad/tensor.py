@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import engine, function, hooks
+from glassgrad.autograd import accumulate_hooks, engine, function, hooks
 from glassgrad.device import get_default_device
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.printing import tensor_repr
@@ -297,14 +297,17 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate the gradient of this tensor w.r.t. every leaf into the leaves' ``.grad``.
 
         Args:
             gradient: d(loss)/d(self), same shape as self; may be omitted for one-element tensors.
             retain_graph: keep saved arrays so backward can run through this graph again.
+            create_graph: must be False: backward is first order (True raises NotImplementedError).
         """
-        engine.backward(self, gradient, retain_graph)
+        engine.backward(self, gradient, retain_graph, create_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor (of the
@@ -319,6 +322,12 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (after its hooks ran)."""
         hooks.retain_grad(self)
+
+    # --- post-accumulate-grad hooks (autograd/accumulate_hooks.py)
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """Call ``hook(self)`` after backward has accumulated this leaf's gradient into ``.grad``
+        (an optimizer step fused into backward). Returns a handle with ``remove()``."""
+        return accumulate_hooks.register_post_accumulate_grad_hook(self, hook)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
@@ -45,6 +46,14 @@ def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
         return out.to(dst.dtype) if out.dtype != dst.dtype else out.clone()
 
     return copied
+
+
+def _alias(t: Tensor) -> Tensor:
+    """A second Tensor for ``t``'s array, node and version counter: what a recorded in-place op
+    computes from, so that ``t`` can take the result's array while what was saved keeps the old."""
+    alias = Tensor(t._data, _wrap=True)
+    alias._node, alias.requires_grad, alias._vc = t._node, t.requires_grad, t._vc
+    return alias
 
 
 class _InPlace:
@@ -108,7 +117,10 @@ class _InPlace:
                     f"another (a view, its base or a detach(); shape {self.shape}); write it out of "
                     "place (y = x + ...), or change a clone()"
                 )
-            out = fn(self, *args)
+            # self is about to take the result's array; with saved-tensor hooks installed, a
+            # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's old
+            # values (PyTorch hands it a copy of them); no hooks: the op saves the array itself
+            out = fn(_alias(self) if _saved_hooks_active[0] else self, *args)
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
         arr = out._data

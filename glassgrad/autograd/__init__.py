@@ -1,7 +1,11 @@
 """Reverse-mode autodiff: ``Function`` (a user's op, PyTorch's contract), ``Primitive`` (the library's
 ops, on raw arrays), the backward engine, grad mode and gradient checks."""
 
-from glassgrad.autograd import functional, profiler
+from glassgrad.autograd import (
+    functional,
+    graph,  # saved-tensor hooks, grad_fn._saved_* (round 5)
+    profiler,
+)
 
 # --- anomaly detection (glass box)
 from glassgrad.autograd.anomaly import (
@@ -20,7 +24,7 @@ from glassgrad.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from glassgrad.autograd.gradcheck import gradcheck
+from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck
 from glassgrad.autograd.variable import Variable
 
 __all__ = [
@@ -38,6 +42,8 @@ __all__ = [
     "inference_mode",
     "is_grad_enabled",
     "gradcheck",
+    "gradgradcheck",
+    "graph",
     "functional",
     "profiler",
     "grad",
@@ -50,6 +56,7 @@ __all__ = [
 ]
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
-    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad`` (first order only)."""
-    return functional.grad(outputs, inputs, grad_outputs, retain_graph)
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, *args, **kwargs):
+    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad`` (first order only;
+    the other arguments as ``autograd.functional.grad``: ``create_graph``, ``allow_unused`` ...)."""
+    return functional.grad(outputs, inputs, grad_outputs, retain_graph, *args, **kwargs)

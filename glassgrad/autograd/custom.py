@@ -38,6 +38,8 @@ from typing import Any, Callable
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.graph import active as _saved_hooks_active
+from glassgrad.autograd.graph import pack_user_saved
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError, ShapeError
 
@@ -55,6 +57,7 @@ class FunctionCtx:
         self._dirty: set[int] = set()
         self._materialize = True
         self._name = "Function"
+        self._packed: Any = None  # what saved-tensor hooks kept instead of _saved (graph.py)
 
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for backward; an in-place change before backward is caught."""
@@ -75,6 +78,8 @@ class FunctionCtx:
                 f"{self._name}: trying to backward through the graph a second time (or after its saved "
                 "tensors were freed); pass retain_graph=True to the first backward() if you need a second one"
             )
+        if self._packed is not None:  # saved-tensor hooks: they own the values (graph.py)
+            return self._packed.unpack_all(self._name)
         for counter, expected in self._versions:
             if counter[0] != expected:
                 raise GraphError(
@@ -163,6 +168,8 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
         result = cls.backward(fctx, *wrapped)
     if not isinstance(result, tuple):
         result = (result,)
+    if len(result) > shapes["n_args"] and all(g is None for g in result[shapes["n_args"] :]):
+        result = result[: shapes["n_args"]]  # extra trailing Nones are allowed, as in PyTorch
     if len(result) < len(positions) or len(result) > shapes["n_args"]:
         raise GraphError(
             f"{cls.__name__}.backward: expected {shapes['n_args']} gradients (one per forward argument), "
@@ -233,6 +240,8 @@ class Function:
             "n_args": len(args),
         }
         user = (cls, fctx, positions, shapes)
+        if _saved_hooks_active[0] and fctx._saved:  # autograd.graph.saved_tensors_hooks
+            pack_user_saved(fctx)
         node_cls = _named(cls, _UserNode if len(outs) == 1 else _UserHub)
         if not isinstance(result, tuple):
             if not diff[0]:

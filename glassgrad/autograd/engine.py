@@ -8,12 +8,14 @@ identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed un
 
 from __future__ import annotations
 
+from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
+from glassgrad.autograd.accumulate_hooks import run_post_accumulate_hooks
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
 
-__all__ = ["backward", "run_backward", "pass_id"]
+__all__ = ["backward", "run_backward", "pass_id", "FIRST_ORDER"]
 
 #: Counts backward passes, so an op that keeps per-pass scratch (split's shared gradient buffer)
 #: can tell a new pass from the one that filled it.
@@ -25,8 +27,18 @@ def pass_id() -> int:
     return _passes[0]
 
 
-def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
+#: Why ``create_graph=True`` is refused (``Tensor.backward``, ``autograd.grad``).
+FIRST_ORDER = (
+    "create_graph=True asks for a differentiable gradient (double backward, higher-order "
+    "derivatives), which glassgrad does not support: backward is first order by design "
+    "(gradients are arrays, not recorded Tensors)"
+)
+
+
+def backward(tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    if create_graph:
+        raise NotImplementedError(f"backward: {FIRST_ORDER}")
     if not tensor.requires_grad:
         raise GraphError(
             "backward: expected a tensor that requires grad (the result of ops on a tensor with "
@@ -48,20 +60,29 @@ def backward(tensor, gradient=None, retain_graph: bool = False) -> None:
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
-    leaves = run_backward([(tensor, grad)], retain_graph=retain_graph)
+    if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
+        leaves = run_backward([(tensor, grad)], retain_graph, None, True)
+    else:
+        leaves = run_backward([(tensor, grad)], retain_graph)
     _accumulate_leaves(leaves)
 
 
-def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = None) -> dict:
+def run_backward(
+    roots: list, retain_graph: bool = False, inputs: list | None = None, accumulate: bool = False
+) -> dict:
     """Propagate gradients from ``roots`` (pairs of tensor and gradient array).
 
     Returns ``{id(leaf): [leaf, grad]}`` for the leaves reached, summed but not yet stored. When
     ``inputs`` (tensors) is given, their gradients are captured too, keyed by ``id(tensor)``, for
-    ``autograd.grad``-style use without touching ``.grad``.
+    ``autograd.grad``-style use without touching ``.grad``. With ``accumulate=True`` (``backward``
+    while post-accumulate-grad hooks exist), a leaf with such hooks gets its ``.grad`` and runs
+    them as soon as every node that feeds it has run, as PyTorch does, so an optimizer step in the
+    hook frees that gradient before the rest of backward; it is then absent from the result.
     """
     _passes[0] += 1
     grads: dict[Node, object] = {}
     leaves: dict[int, list] = {}
+    early: dict[int, int] | None = {} if accumulate else None  # hooked leaf -> feeds still to come
     starts = []
     for t, g in roots:
         if t._node is None:
@@ -90,6 +111,8 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
+            elif early is not None and nxt is not None and id(nxt) in _post_hooks:
+                early[id(nxt)] = early.get(id(nxt), 0) + 1
 
     ready = [n for n in starts if n not in pending]
     watch_backward = observers.backward
@@ -128,15 +151,37 @@ def run_backward(roots: list, retain_graph: bool = False, inputs: list | None = 
                 pending[nxt] = left
                 if left == 0:
                     ready.append(nxt)
-            elif g is not None:
-                _add_leaf(leaves, nxt, g)
+            else:
+                if g is not None:
+                    _add_leaf(leaves, nxt, g)
+                if early and id(nxt) in early:
+                    _leaf_ready(early, leaves, nxt)
         if not retain_graph and node.saved and (node.versions or _holds_arrays(node.saved)):
             # Only saved arrays are freed: a node that saved none (add, sum, a product with a
             # Python number ...) can run again, as in PyTorch, where the error comes from reading
             # freed saved tensors.
             node.saved = _FREED
             node.versions = None
+        elif retain_graph and node.versions is not None and node.versions.__class__ is not list:
+            node.saved = node.versions.template  # saved-tensor hooks: drop the unpacked values again
     return leaves
+
+
+def _leaf_ready(early: dict, leaves: dict, t) -> None:
+    """One more feed of hooked leaf ``t`` has run; after the last, store its gradient and run its
+    post-accumulate hooks now."""
+    left = early[id(t)] - 1
+    if left:
+        early[id(t)] = left
+        return
+    del early[id(t)]
+    entry = leaves.pop(id(t), None)
+    if entry is not None:
+        if t.grad is None:
+            # backward is still running: the array may also be on its way to other nodes or leaves
+            # (add hands one array to both inputs), and the hooks may change .grad in place
+            entry[1] = entry[1].copy()
+        _accumulate_leaves({id(t): entry})
 
 
 def _holds_arrays(saved: tuple) -> bool:
@@ -183,7 +228,11 @@ def _run_hooks(hooks: list, grad):
 
 
 def _check_versions(node: Node) -> None:
-    for counter, expected, which, shape in node.versions:
+    versions = node.versions
+    if versions.__class__ is not list:  # saved-tensor hooks packed the saved arrays (graph.py)
+        versions.restore(node)
+        return
+    for counter, expected, which, shape, _ in versions:
         if counter[0] != expected:
             what = (
                 f"its output of shape {tuple(shape)}"
@@ -231,3 +280,5 @@ def _accumulate_leaves(leaves: dict) -> None:
             t._grad = tensor_cls(g, _wrap=True)
         else:
             t.grad._data = asarray(t.grad._data + g)
+        if _post_hooks:  # register_post_accumulate_grad_hook: one truth test per leaf when none
+            run_post_accumulate_hooks(t)

@@ -101,6 +101,21 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
+    # PyTorch's grad_fn._saved_self / _saved_other / _saved_result (autograd/graph.py). Properties,
+    # not a __getattr__: a class with __getattr__ keeps CPython from specialising every attribute
+    # read of every node (about 10% of a small backward).
+    @property
+    def _saved_self(self) -> Any:
+        return _saved_value(self, 0)
+
+    @property
+    def _saved_other(self) -> Any:
+        return _saved_value(self, 1)
+
+    @property
+    def _saved_result(self) -> Any:
+        return _saved_value(self, -1)
+
 
 class AccumulateGrad:
     """What ``next_functions`` shows for a leaf tensor that wants a gradient, as PyTorch's
@@ -237,9 +252,14 @@ class Primitive:
             ctx.fn = cls
             ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
-            ctx.versions = _saved_versions(ctx.saved, inputs, arrays, result) if ctx.saved else None
             result.requires_grad = True
             result._node = ctx
+            if ctx.saved:
+                ctx.versions = _saved_versions(ctx.saved, inputs, arrays, result)
+                if _saved_hooks_active[0]:  # autograd.graph.saved_tensors_hooks is installed
+                    _pack_saved(ctx, inputs, arrays, result)
+            else:
+                ctx.versions = None
         else:
             record = False
         if observers.forward:
@@ -284,28 +304,33 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
 
 def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:
     """For each array forward saved that is (or views) an input's or the output's memory: that
-    tensor's version counter, the version now, and which one it is (-1: the output; else the
-    input's position) with its shape, checked before backward runs."""
+    tensor's version counter, the version now, which one it is (-1: the output; else the input's
+    position), its shape, and the array's position in ``saved`` (read by ``grad_fn._saved_self``),
+    checked before backward runs."""
     tensor_cls = _tensor_cls[0]
     res = result._data
     out = []
-    for s in saved:
+    for j, s in enumerate(saved):
         if s.__class__ is not ndarray:
             continue
         if s is res:
-            out.append((result._vc, result._vc[0], -1, s.shape))
+            out.append((result._vc, result._vc[0], -1, s.shape, j))
+            continue
+        # x * x saves one array twice: the j-th saved value is input j where it can be
+        if j < len(arrays) and s is arrays[j] and isinstance(inputs[j], tensor_cls):
+            out.append((inputs[j]._vc, inputs[j]._vc[0], j, s.shape, j))
             continue
         for i, a in enumerate(arrays):  # the common case: forward saved an input itself
             if s is a and isinstance(inputs[i], tensor_cls):
-                out.append((inputs[i]._vc, inputs[i]._vc[0], i, a.shape))
+                out.append((inputs[i]._vc, inputs[i]._vc[0], i, a.shape, j))
                 break
         else:  # not an input itself: a view of one (or of the output), or an array of its own
             if _shares(s, res):
-                out.append((result._vc, result._vc[0], -1, s.shape))
+                out.append((result._vc, result._vc[0], -1, s.shape, j))
                 continue
             for i, (x, a) in enumerate(zip(inputs, arrays)):
                 if isinstance(x, tensor_cls) and _shares(s, a):
-                    out.append((x._vc, x._vc[0], i, a.shape))
+                    out.append((x._vc, x._vc[0], i, a.shape, j))
                     break
     return out
 
@@ -325,3 +350,9 @@ _tensor_cls: list = [None]
 # PyTorch's path torch.autograd.function.{FunctionCtx, once_differentiable} for user code;
 # imported last because custom.py builds on Primitive above.
 from glassgrad.autograd.custom import FunctionCtx, once_differentiable  # noqa: E402
+
+# Saved-tensor hooks (autograd/graph.py builds on Node above): the count of installed pairs that
+# apply reads, and the packing it calls while one is installed.
+from glassgrad.autograd.graph import active as _saved_hooks_active  # noqa: E402
+from glassgrad.autograd.graph import pack_saved as _pack_saved  # noqa: E402
+from glassgrad.autograd.graph import saved_value as _saved_value  # noqa: E402

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.engine import _run_hooks, run_backward
+from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 
@@ -21,12 +21,38 @@ def _prepare(x: Any) -> tuple[tuple, bool]:
     return tuple(Tensor(t._data, _wrap=True).requires_grad_() for t in xs), single
 
 
-def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = False) -> tuple:
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
     """d(outputs)/d(inputs), weighted by ``grad_outputs``; ``.grad`` attributes are not touched.
 
-    Returns a tuple with one array-backed Tensor per input.
+    An input the outputs do not depend on raises ``GraphError``, unless ``allow_unused=True``
+    (its gradient is then None) or ``materialize_grads=True`` (zeros), as in PyTorch.
+    ``create_graph=True`` and ``is_grads_batched=True`` raise ``NotImplementedError``: backward is
+    first order by design, and there is no ``vmap``.
+
+    Returns a tuple with one array-backed Tensor (or None) per input.
     """
     from glassgrad.tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError(f"grad: {FIRST_ORDER}")
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True needs vmap, which glassgrad does not have")
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "grad: expected allow_unused to be True or None with materialize_grads=True, got False"
+        )
+    allow_unused = bool(allow_unused) or materialize_grads
+    retain_graph = bool(retain_graph)
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -46,12 +72,26 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                 raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
             g = g.astype(o._data.dtype, copy=False)
         roots.append((o, g))
+    for i, t in enumerate(ins):  # else allow_unused would hand back None for it, hiding the mistake
+        if not t.requires_grad:
+            raise GraphError(
+                f"grad: expected inputs that require grad, got input {i} of shape {t.shape} that does not"
+            )
     found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
     result = []
     for t in ins:
         entry = found.get(id(t))
         if entry is None:
-            raise GraphError(f"grad: an input of shape {t.shape} was not used to compute the outputs")
+            if materialize_grads:
+                result.append(Tensor(np.zeros_like(t._data), _wrap=True))
+                continue
+            if allow_unused:
+                result.append(None)
+                continue
+            raise GraphError(
+                f"grad: an input of shape {t.shape} was not used to compute the outputs "
+                "(pass allow_unused=True to get None for it)"
+            )
         g = entry[1]
         if t._node is None and t._hooks:
             g = _run_hooks(t._hooks, g)  # a leaf's hooks see its gradient, as in backward()

@@ -16,7 +16,7 @@ from glassgrad.autograd.engine import run_backward
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import DTypeError
 
-__all__ = ["gradcheck", "GradcheckError", "numerical_jacobian", "analytical_jacobian"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobian", "analytical_jacobian"]
 
 
 class GradcheckError(RuntimeError):
@@ -99,6 +99,16 @@ def gradcheck(
     rtol: float = 1e-3,
     raise_exception: bool = True,
     seed: int = 0,
+    *,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: bool | None = None,
 ) -> bool:
     """Check ``fn``'s backward against central differences at ``inputs`` (float64 tensors).
 
@@ -108,12 +118,33 @@ def gradcheck(
         eps, atol, rtol: step and tolerances (PyTorch's defaults).
         raise_exception: raise ``GradcheckError`` on a mismatch instead of returning False.
         seed: for the random-direction check.
+        nondet_tol, check_undefined_grad, check_grad_dtypes, fast_mode: PyTorch's options, accepted.
+            The check is always the full one (every Jacobian element, plus a random direction),
+            which is what ``fast_mode=True`` approximates; glassgrad's backward is deterministic,
+            gives missing output gradients as zeros, and stores gradients in each input's dtype.
+        check_backward_ad: must be True (with forward-mode AD absent, False would check nothing;
+            PyTorch refuses both False as well).
+        check_forward_ad, check_batched_grad, check_batched_forward_grad, masked: need
+            forward-mode AD, ``vmap`` or sparse masking, which glassgrad does not have: True
+            raises ``NotImplementedError`` rather than passing unchecked.
 
     Returns:
         True when every check passes.
     """
     from glassgrad.tensor import Tensor
 
+    for flag, what in (
+        (check_forward_ad, "check_forward_ad=True needs forward-mode AD (autograd.forward_ad)"),
+        (check_batched_grad, "check_batched_grad=True needs vmap"),
+        (check_batched_forward_grad, "check_batched_forward_grad=True needs vmap and forward-mode AD"),
+        (masked, "masked=True needs sparse masked semantics"),
+    ):
+        if flag:
+            raise NotImplementedError(f"gradcheck: {what}, which glassgrad does not have")
+    if not check_backward_ad:
+        raise ValueError(
+            "gradcheck: expected check_backward_ad=True (the only check glassgrad has), got False"
+        )
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
@@ -171,3 +202,12 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
             f"gradcheck: random-direction check failed: <u, J v> = {jv_u:.8g} by finite differences, "
             f"<J^T u, v> = {jtu_v:.8g} by backward"
         )
+
+
+def gradgradcheck(fn: Callable, inputs: Sequence[Any] | Any, *args: Any, **kwargs: Any) -> bool:
+    """PyTorch's second-order check. glassgrad's backward is first order by design (gradients are
+    arrays, not recorded Tensors), so there is no second derivative to check: this raises."""
+    raise NotImplementedError(
+        "gradgradcheck: second-order gradients (double backward, create_graph=True) are not "
+        "supported: glassgrad's backward is first order by design; gradcheck checks the first order"
+    )

@@ -8,7 +8,13 @@ layers, activations, losses, and the ``functional``, ``init`` and ``utils`` subm
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
 
-from glassgrad.nn import blocks, functional, init, utils
+from glassgrad.nn import (
+    blocks,
+    functional,
+    grad,  # torch.nn.grad: conv gradients as functions (nn/grad.py)
+    init,
+    utils,
+)
 from glassgrad.nn.activation import (
     ELU,
     GELU,
@@ -105,6 +111,7 @@ from glassgrad.nn.padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from glassgrad.nn.parallel import DataParallel  # PyTorch's CPU path (nn/parallel.py)
 from glassgrad.nn.param_containers import ParameterDict, ParameterList
 from glassgrad.nn.parameter import Buffer
 from glassgrad.nn.perceptron import Perceptron
@@ -148,6 +155,7 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "grad",
     # base
     "Module",
     "Parameter",
@@ -158,6 +166,7 @@ __all__ = [
     "ModuleDict",
     "ParameterList",
     "ParameterDict",
+    "DataParallel",
     # layers
     "Identity",
     "Linear",

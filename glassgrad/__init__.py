@@ -375,3 +375,15 @@ __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 from glassgrad.threads import get_num_threads, set_num_threads  # noqa: E402
 
 __all__ += ["get_num_threads", "set_num_threads"]
+
+# torch.jit (eager stand-ins: script/trace return their argument) and torch.profiler, reachable
+# as attributes after `import glassgrad` as PyTorch's are (jit.py, profiler.py; port round 5)
+from glassgrad import jit, profiler  # noqa: E402
+
+__all__ += ["jit", "profiler"]
+
+# torch.set/get_float32_matmul_precision: kept and read back; NumPy's float32 BLAS always
+# computes at "highest" (matmul_precision.py; port round 5)
+from glassgrad.matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+
+__all__ += ["get_float32_matmul_precision", "set_float32_matmul_precision"]

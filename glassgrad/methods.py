@@ -8,6 +8,8 @@ on non-leaves, refused on leaves that require grad, as PyTorch).
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,11 @@ from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
 __all__ = ["METHODS"]
+
+
+def _multiprocessing() -> Any:
+    """glassgrad.multiprocessing, loaded on first use (it imports Python's multiprocessing)."""
+    return importlib.import_module("glassgrad.multiprocessing")
 
 
 def _new(fn: Any) -> Any:
@@ -276,9 +283,12 @@ METHODS: dict[str, Any] = {
     ),
     "data_ptr": lambda self: int(self._data.__array_interface__["data"][0]),
     "pin_memory": lambda self: self,
-    "share_memory_": lambda self: self,
+    "share_memory_": lambda self: _multiprocessing().share_memory_(self),
     "is_pinned": lambda self: False,
-    "is_shared": lambda self: False,
+    # before glassgrad.multiprocessing is loaded (by share_memory_) nothing can be shared
+    "is_shared": lambda self: (
+        "glassgrad.multiprocessing" in sys.modules and _multiprocessing().is_shared(self)
+    ),
     "is_complex": lambda self: self._data.dtype.kind == "c",
     "is_signed": lambda self: self._data.dtype.kind in "fi",
     "t_": _view_inplace("t_", Tensor.t),

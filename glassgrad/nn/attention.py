@@ -12,6 +12,7 @@ A query whose keys are all masked gets a zero attention output (PyTorch returns 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -21,15 +22,23 @@ from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
+from glassgrad.nn import attention_bias as bias
+from glassgrad.nn import attention_flex as flex_attention
 from glassgrad.nn import init
 from glassgrad.nn.functional.attention import attention_weights
+from glassgrad.nn.functional.sdpa_backend import SDPBackend, sdpa_kernel
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.ops.joining import cat
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
 
-__all__ = ["MultiheadAttention"]
+__all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel", "bias", "flex_attention"]
+
+# torch.nn.attention is a package: its backend switch and its `bias` and `flex_attention`
+# submodules live here too, registered so that `from ...attention.bias import ...` works.
+sys.modules[__name__ + ".bias"] = bias
+sys.modules[__name__ + ".flex_attention"] = flex_attention
 
 
 def _blocked_to_sdpa(mask: Any, dtype: Any) -> Any:

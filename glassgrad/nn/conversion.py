@@ -79,8 +79,10 @@ class Conversion:
         return self._apply_arrays(lambda a: a.astype(dt, copy=False))
 
     def share_memory(self) -> Self:
-        """Accepted for PyTorch code (it moves tensors to shared memory for worker processes);
-        glassgrad runs in one process, so the module is returned unchanged."""
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so that
+        processes started afterwards with ``glassgrad.multiprocessing`` update the same weights."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
         return self
 
     def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:

@@ -17,6 +17,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.half_precision import HALF, matmul_half
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["matmul", "einsum", "outer"]
@@ -24,6 +25,8 @@ __all__ = ["matmul", "einsum", "outer"]
 
 def _mm(a: Any, b: Any) -> Any:
     """a @ b; a stack of matrices times one matrix runs as a single 2-D product (one BLAS call)."""
+    if a.dtype is HALF:  # float16: multiplied in float32 (ops/half_precision.py)
+        return matmul_half(a, b)
     if b.ndim == 2 and a.ndim > 2:
         out = a.reshape(math.prod(a.shape[:-1]), a.shape[-1]) @ b  # (..., n, k) -> (... * n, k)
         return out.reshape(a.shape[:-1] + (b.shape[-1],))  # (... * n, m) -> (..., n, m)
@@ -63,9 +66,10 @@ class MatMul(Function):
             if b2.ndim == 2:
                 # b has no batch dims, so sum over a's batch in the product itself
                 rows = math.prod(g.shape[:-1])
-                gb = a2.reshape(rows, a2.shape[-1]).T @ g.reshape(rows, g.shape[-1])  # (k, ...n) @ (...n, m)
+                # (k, ...n) @ (...n, m)
+                gb = _mm(a2.reshape(rows, a2.shape[-1]).T, g.reshape(rows, g.shape[-1]))
             else:
-                gb = a2.swapaxes(-1, -2) @ g  # (..., k, m)
+                gb = a2.swapaxes(-1, -2) @ g if g.dtype is not HALF else matmul_half(a2.swapaxes(-1, -2), g)
             if b.ndim == 1:
                 gb = gb[..., 0]  # (..., k, 1) -> (..., k)
         return ga, gb

@@ -24,6 +24,7 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.layers import dropout
+from glassgrad.nn.functional.sdpa_backend import check_math_enabled, math_on, query_layout
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
 from glassgrad.ops import softmax as _SM
@@ -129,7 +130,11 @@ def scaled_dot_product_attention(
             of them; each key/value head serves Hq / Hk consecutive query heads.
 
     Shape:
-        query: (*, L, E); key: (*, S, E); value: (*, S, Ev); returns (*, L, Ev).
+        query: (*, L, E); key: (*, S, E); value: (*, S, Ev); returns (*, L, Ev), laid out in
+        memory as PyTorch's CPU kernels lay it out (``sdpa_backend.query_layout``).
+
+    Raises ``RuntimeError`` inside ``sdpa_kernel(...)`` without ``SDPBackend.MATH`` (glassgrad's
+    only implementation).
 
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
@@ -137,14 +142,18 @@ def scaled_dot_product_attention(
     >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
     glassgrad.Size([2, 4, 5, 8])
     """
+    if not math_on[0]:  # sdpa_kernel(...) without SDPBackend.MATH: no implementation may run
+        check_math_enabled()
     _check(query, key, value, enable_gqa)
+    given = (query, key, value)  # PyTorch picks its kernel (and so the layout) from these strides
     if enable_gqa:
         groups = query.shape[-3] // key.shape[-3]
         key, value = _repeat_heads(key, groups), _repeat_heads(value, groups)
     w = _weights(query, key, attn_mask, is_causal, scale)
     if dropout_p > 0.0:
         w = dropout(w, dropout_p, training=True)
-    return _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
+    out = _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
+    return query_layout(out, *given, dropout_p)  # PyTorch's memory layout for this call
 
 
 def attention_weights(

@@ -1,0 +1,123 @@
+"""``glassgrad.jit``: TorchScript's names, so that scripts which ``import torch.jit`` (or
+``from torch.jit import script, trace``) still import and run eagerly.
+
+glassgrad has no graph compiler (TorchScript is out of scope by design, like ``compile`` and
+ONNX export). A scripted or traced function computes what the eager one computes, so
+:func:`script` and :func:`trace` return what they are given; the decorators that steer the
+compiler (:func:`ignore`, :func:`unused`, :func:`export`) return the function unchanged.
+Serialising a compiled program (:func:`save`, :func:`load`) raises: save the ``state_dict``
+with ``glassgrad.save`` instead.
+
+>>> import glassgrad as gg
+>>> import glassgrad.jit
+>>> model = gg.nn.Linear(2, 1)
+>>> import warnings
+>>> with warnings.catch_warnings():  # TorchScript is deprecated in PyTorch too: both warn
+...     warnings.simplefilter("ignore", DeprecationWarning)
+...     print(glassgrad.jit.script(model) is model, glassgrad.jit.trace(model, gg.zeros(1, 2)) is model)
+True True
+>>> glassgrad.jit.is_scripting()
+False
+"""
+
+from __future__ import annotations
+
+import typing
+import warnings
+from typing import Any, Callable, TypeVar
+
+__all__ = [
+    "Final",
+    "ScriptFunction",
+    "ScriptModule",
+    "export",
+    "ignore",
+    "is_scripting",
+    "is_tracing",
+    "load",
+    "save",
+    "script",
+    "trace",
+    "trace_module",
+    "unused",
+]
+
+T = TypeVar("T")
+
+# `Final[int]` in a module's class body only tells the compiler an attribute is constant; it must
+# stay subscriptable (PyTorch's is typing.Final).
+Final = typing.Final
+
+
+class ScriptModule:
+    """Never instantiated: present so that ``isinstance(m, torch.jit.ScriptModule)`` is False."""
+
+
+class ScriptFunction:
+    """Never instantiated: present so that ``isinstance(f, torch.jit.ScriptFunction)`` is False."""
+
+
+def _check_callable(op: str, obj: Any) -> None:
+    if not callable(obj):
+        raise TypeError(f"jit.{op}: expected a Module or a function, got {type(obj).__name__}")
+    # PyTorch 2.13 deprecates TorchScript with this warning category; scripts filter on it
+    warnings.warn(
+        f"jit.{op} is deprecated in PyTorch (use compile); glassgrad returns its argument to run eagerly",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def script(obj: T, *args: Any, **kwargs: Any) -> T:
+    """``torch.jit.script``: returns ``obj`` itself (a Module, function or class), run eagerly."""
+    _check_callable("script", obj)
+    return obj
+
+
+def trace(func: T, example_inputs: Any = None, *args: Any, **kwargs: Any) -> T:
+    """``torch.jit.trace``: returns ``func`` itself; nothing is recorded, so data-dependent
+    control flow keeps working (a real trace would freeze the branch the example took)."""
+    _check_callable("trace", func)
+    return func
+
+
+def trace_module(mod: T, inputs: Any = None, *args: Any, **kwargs: Any) -> T:
+    """``torch.jit.trace_module``: returns ``mod`` itself."""
+    _check_callable("trace_module", mod)
+    return mod
+
+
+def _identity_decorator(fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    # Usable bare (`@ignore`) or called (`@ignore(drop=True)`), as PyTorch's.
+    if fn is None:
+        return lambda f: f
+    return fn
+
+
+ignore = _identity_decorator
+unused = _identity_decorator
+export = _identity_decorator
+
+
+def is_scripting() -> bool:
+    """False: code under glassgrad always runs eagerly."""
+    return False
+
+
+def is_tracing() -> bool:
+    """False: code under glassgrad is never traced."""
+    return False
+
+
+def save(m: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+    """Not supported: there is no compiled program to serialise."""
+    raise NotImplementedError(
+        "jit.save: glassgrad has no TorchScript; save the weights with glassgrad.save(model.state_dict(), path)"
+    )
+
+
+def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """Not supported: TorchScript archives cannot be read."""
+    raise NotImplementedError(
+        "jit.load: glassgrad cannot read TorchScript archives; load a state_dict instead"
+    )

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import mmap
 import os
-import stat
 import struct
 
 import numpy as np
@@ -30,10 +29,9 @@ import numpy as np
 from glassgrad.errors import CheckpointError
 from glassgrad.safe_read import (
     MAX_HEADER_BYTES,
-    MissingCheckpointError,
-    UnreadableCheckpointError,
     _check_entries,
     _read_up_to,
+    checkpoint_file,
     parse_json,
     torch_file_hint,
 )
@@ -127,21 +125,10 @@ def read_mapped(path: str | os.PathLike) -> tuple[str, dict[str, np.ndarray], di
     if hasattr(path, "read"):
         raise ValueError("load: expected a file path with mmap=True, got a file object")
     where = os.fspath(path)
-    try:
-        st = os.stat(where)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise UnreadableCheckpointError(f"load: {where}: {kind}; expected a checkpoint file")
-        with open(where, "rb") as fh:
-            header, start = _header(fh, where, st.st_size)
-            layout = _layout(header, where, st.st_size - start)
-            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # the mapping outlives the fd
-    except FileNotFoundError:
-        raise MissingCheckpointError(f"load: {where}: no such checkpoint file") from None
-    except CheckpointError:
-        raise
-    except OSError as e:
-        raise UnreadableCheckpointError(f"load: {where}: cannot read the file ({e.strerror})") from None
+    with checkpoint_file(where) as (fh, size):
+        header, start = _header(fh, where, size)
+        layout = _layout(header, where, size - start)
+        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # the mapping outlives the fd
     arrays = {
         k: np.frombuffer(buf, dtype=dtype, count=math.prod(shape), offset=start + begin).reshape(shape)
         for k, (dtype, shape, begin) in layout.items()

@@ -12,10 +12,12 @@ file, and no file makes ``load`` do unbounded work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
 import struct
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -182,6 +184,15 @@ def read_checkpoint(f: str | os.PathLike | BinaryIO) -> tuple[str, bytes, dict]:
         where = str(getattr(f, "name", "<file object>"))
         return (where, *_read_stream(f, where, None))  # type: ignore[arg-type]
     where = os.fspath(f)  # type: ignore[arg-type]
+    with checkpoint_file(where) as (fh, size):
+        return (where, *_read_stream(fh, where, size))
+
+
+@contextlib.contextmanager
+def checkpoint_file(where: str) -> Iterator[tuple[BinaryIO, int]]:
+    """The regular file at ``where`` open for binary reading, and its size; what the OS refuses,
+    inside the block too, comes out as a ``CheckpointError`` naming the file (shared with
+    ``mapped_read``)."""
     try:
         st = os.stat(where)
         if stat.S_ISDIR(st.st_mode):
@@ -191,7 +202,7 @@ def read_checkpoint(f: str | os.PathLike | BinaryIO) -> tuple[str, bytes, dict]:
                 f"load: {where}: not a regular file (a device, pipe or socket); expected a checkpoint file"
             )
         with open(where, "rb") as fh:
-            return (where, *_read_stream(fh, where, st.st_size))
+            yield fh, st.st_size
     except FileNotFoundError:
         raise MissingCheckpointError(f"load: {where}: no such checkpoint file") from None
     except CheckpointError:

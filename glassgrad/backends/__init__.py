@@ -58,14 +58,5 @@ openmp = _module("openmp", is_available=_yes)
 # glassgrad.nn.attention.sdpa_kernel sets (nn/functional/sdpa_backend.py; port round 5)
 from glassgrad.nn.functional import sdpa_backend as _sdpa  # noqa: E402
 
-for _name in (
-    "math_sdp_enabled",
-    "flash_sdp_enabled",
-    "mem_efficient_sdp_enabled",
-    "cudnn_sdp_enabled",
-    "enable_math_sdp",
-    "enable_flash_sdp",
-    "enable_mem_efficient_sdp",
-    "enable_cudnn_sdp",
-):
+for _name in _sdpa.SWITCHES:
     setattr(cuda, _name, getattr(_sdpa, _name))

@@ -38,11 +38,8 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
 
-__all__ = [
-    "SDPBackend",
-    "sdpa_kernel",
-    "enabled_backends",
-    "check_math_enabled",
+#: torch.backends.cuda's switches over the same table (glassgrad.backends sets them on its `cuda`)
+SWITCHES = (
     "math_sdp_enabled",
     "flash_sdp_enabled",
     "mem_efficient_sdp_enabled",
@@ -51,7 +48,16 @@ __all__ = [
     "enable_flash_sdp",
     "enable_mem_efficient_sdp",
     "enable_cudnn_sdp",
+)
+
+__all__ = [
+    "SDPBackend",
+    "sdpa_kernel",
+    "enabled_backends",
+    "check_math_enabled",
+    *SWITCHES,
     "query_layout",
+    "SWITCHES",
 ]
 
 

@@ -54,8 +54,9 @@ def _unstructured_mask(default_mask: Tensor, prune_idx: Any) -> Tensor:
     return as_tensor(mask)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Zeroes ``amount`` entries drawn uniformly at random (from glassgrad's generator)."""
+class _Unstructured(BasePruningMethod):
+    """What the two unstructured methods share: ``amount`` entries are zeroed, and a subclass says
+    which (``_pruned``: the flat indices of ``k`` entries of ``t``)."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -67,31 +68,31 @@ class RandomUnstructured(BasePruningMethod):
         k = nparams_to_prune(self.amount, t.numel())
         if k == 0:
             return as_tensor(default_mask._data.copy())
+        return _unstructured_mask(default_mask, self._pruned(t, k))
+
+    def _pruned(self, t: Tensor, k: int) -> Any:
+        raise NotImplementedError
+
+
+class RandomUnstructured(_Unstructured):
+    """Zeroes ``amount`` entries drawn uniformly at random (from glassgrad's generator)."""
+
+    def _pruned(self, t: Tensor, k: int) -> Any:
         xp = array_module(t._data)
         scores = xp.asarray(get_generator().random(t.numel()))  # (numel,) uniform keys
-        return _unstructured_mask(default_mask, xp.argpartition(-scores, k - 1)[:k])  # k largest keys
+        return xp.argpartition(-scores, k - 1)[:k]  # the k largest keys
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float | int) -> RandomUnstructured:
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Zeroes the ``amount`` entries of least absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: float | int) -> None:
-        validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = nparams_to_prune(self.amount, t.numel())
-        if k == 0:
-            return as_tensor(default_mask._data.copy())
+    def _pruned(self, t: Tensor, k: int) -> Any:
         xp = array_module(t._data)
-        order = xp.argsort(xp.abs(t._data).reshape(-1), kind="stable")  # (numel,) smallest first
-        return _unstructured_mask(default_mask, order[:k])
+        return xp.argsort(xp.abs(t._data).reshape(-1), kind="stable")[:k]  # (numel,) smallest first
 
     @classmethod
     def apply(

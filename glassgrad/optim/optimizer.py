@@ -29,6 +29,7 @@ __all__ = [
     "required",
     "scalar_state",
     "refuse_differentiable",
+    "IMPL_SWITCHES",
     "check_betas",
     "apply_weight_decay",
 ]
@@ -53,6 +54,11 @@ def scalar_state(value: float) -> Tensor:
     arrays (updated in place) gives the same trajectories bit for bit, before and after a load.
     """
     return Tensor(np.array(value, dtype=get_default_dtype().np), _wrap=True)
+
+
+#: PyTorch's implementation switches, kept in every param group as PyTorch keeps them (so state
+#: dicts have PyTorch's keys) and otherwise ignored: there is one implementation here.
+IMPL_SWITCHES = ("foreach", "capturable", "differentiable", "fused")
 
 
 def refuse_differentiable(name: str, differentiable: bool) -> None:
@@ -293,9 +299,10 @@ class Optimizer:
                 f"{name}.load_state_dict: expected {len(self.param_groups)} param groups, "
                 f"got {len(saved_groups)}"
             )
-        # Flags (amsgrad, maximize, ...) were added over PyTorch versions and default sensibly; the
-        # numeric hyperparameters name the algorithm, so a group without them is another optimizer's.
-        own = [k for k, v in self.defaults.items() if not isinstance(v, bool)]
+        # Flags (amsgrad, maximize, ...) and PyTorch's implementation switches (foreach, fused: None
+        # by default) were added over versions and default sensibly; the numeric hyperparameters
+        # name the algorithm, so a group without them is another optimizer's.
+        own = [k for k, v in self.defaults.items() if not isinstance(v, bool) and k not in IMPL_SWITCHES]
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if not isinstance(saved, dict) or "params" not in saved:
                 raise ValueError(f"{name}.load_state_dict: expected param group {i} as a dict with 'params'")

@@ -91,10 +91,8 @@ CASES = [
     ("multi_margin_loss", lambda: (rn(5), np.array(3)), {"p": 2, "weight": "w5"}),
     ("multi_margin_loss", lambda: (rn(5), np.array([3])), {}),
     ("multi_margin_loss", lambda: (rn(), np.array(0)), {}),
-    ("multi_margin_loss", lambda: (rn(0, 5), cls(0, 5)), {}),
     ("multilabel_margin_loss", lambda: (rn(5, 4), labels(5, 4)), {}),
     ("multilabel_margin_loss", lambda: (rn(4), np.array([2, 2, 0, -1])), {}),
-    ("multilabel_margin_loss", lambda: (rn(0, 4), labels(0, 4)), {}),
     ("poisson_nll_loss", lambda: (rn(3, 4), R.random((3, 4)) * 4), {}),
     ("poisson_nll_loss", lambda: (R.random((3, 4)) + 0.1, R.random((3, 4)) * 4), {"log_input": False, "eps": 1e-3}),
     ("poisson_nll_loss", lambda: (rn(3, 4), Const(np.array([0.0, 0.5, 1, 3]))), {"full": True}),
@@ -138,6 +136,27 @@ def _run(torch, name, arrays, kwargs, reduction, tol=None):
 @pytest.mark.parametrize(("name", "make", "kwargs"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_parity(torch, name, make, kwargs, reduction):
     _run(torch, name, make(), kwargs, reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("multi_margin_loss", np.zeros(0, np.int64)), ("multilabel_margin_loss", np.zeros((0, 4), np.int64))],
+)
+def test_margin_losses_of_an_empty_batch(name, target, reduction):
+    """Not against PyTorch: its CPU kernels return the output buffer unwritten for an empty batch
+    (uninitialised memory: 6.9e-310 in one call, -0.26 in another), so there is no value to match.
+    glassgrad gives 0 for 'mean' and 'sum' (an empty batch adds nothing to a training loss) and an
+    empty vector for 'none', and the input's gradient is empty."""
+    x = gg.zeros(0, 4, dtype=gg.float64, requires_grad=True)
+    loss = getattr(F, name)(x, gg.tensor(target), reduction=reduction)
+    if reduction == "none":
+        assert loss.shape == (0,)
+        loss = loss.sum()
+    else:
+        assert loss.shape == () and loss.item() == 0.0
+    loss.backward()
+    assert x.grad.shape == (0, 4)
 
 
 @pytest.mark.parametrize(

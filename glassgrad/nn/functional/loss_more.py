@@ -73,7 +73,8 @@ def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:
 
 
 def _mean_or_zero(loss: Tensor, reduction: str) -> Tensor:
-    """PyTorch's multi(label)-margin kernels give 0, not nan, for the mean of an empty batch."""
+    """The mean of an empty batch is 0 here, not nan: PyTorch's multi(label)-margin kernels leave
+    their output unwritten for an empty batch (uninitialised memory), and 0 adds nothing to a loss."""
     if reduction == "mean" and loss.numel() == 0:
         return loss.sum()
     return _reduce(loss, reduction)
@@ -253,7 +254,7 @@ def multi_margin_loss(
 
     Shape:
         input: (N, C), (C,) or (); target: (N,) int64 or () (unbatched); weight: (C,); returns ()
-        or the target's shape for 'none'. The mean of an empty batch is 0, as in PyTorch.
+        or the target's shape for 'none'. The mean of an empty batch is 0 (PyTorch's is undefined).
     """
     op = "multi_margin_loss"
     check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
@@ -295,7 +296,7 @@ def multilabel_margin_loss(
 
     Shape:
         input: (N, C), (C,) or (); target: int64 of the input's shape; returns () or (N,) / ()
-        for 'none'. The mean of an empty batch is 0, as in PyTorch.
+        for 'none'. The mean of an empty batch is 0 (PyTorch's is undefined).
     """
     op = "multilabel_margin_loss"
     check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))

@@ -157,6 +157,8 @@ _MATH_METHODS = {
     **_MATH,
     **{n: getattr(_mm, n) for n in ("fmax", "fmin", "logaddexp", "logaddexp2", "float_power")},
     "signbit": _um.signbit,
+    "isposinf": _um.isposinf,
+    "isneginf": _um.isneginf,
     **{f"{n}_": _inplace(f"{n}_", fn) for n, fn in _MATH.items()},
     "float_power_": _float_power_,
 }  # fmt: skip

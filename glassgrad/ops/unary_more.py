@@ -38,7 +38,8 @@ from glassgrad.ops.special_series import (
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "asinh", "acosh", "atanh", "sinc", "deg2rad", "rad2deg", "frac", "signbit", "trunc", "fix", "sgn",
+    "asinh", "acosh", "atanh", "sinc", "deg2rad", "rad2deg", "frac", "signbit", "isposinf", "isneginf", "trunc",
+    "fix", "sgn",
     "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
 ]  # fmt: skip
 
@@ -289,6 +290,27 @@ def signbit(input: Tensor) -> Tensor:  # noqa: A002
     if x.dtype.kind == "b":
         return Tensor(xp.zeros(x.shape, bool), _wrap=True)
     return Tensor(xp.asarray(xp.signbit(x)), _wrap=True)
+
+
+def isposinf(input: Tensor) -> Tensor:  # noqa: A002
+    """True where the value is +inf (never for integers or bools); a bool tensor, no gradient."""
+    return _infinite(input, positive=True)
+
+
+def isneginf(input: Tensor) -> Tensor:  # noqa: A002
+    """True where the value is -inf (never for integers or bools); a bool tensor, no gradient."""
+    return _infinite(input, positive=False)
+
+
+def _infinite(input: Tensor, positive: bool) -> Tensor:  # noqa: A002
+    x = input._data
+    xp = array_module(x)
+    if x.dtype.kind == "c":  # which infinity a complex number is has no single answer
+        op = "isposinf" if positive else "isneginf"
+        raise DTypeError(f"{op}: expected a real tensor, got dtype {x.dtype}")
+    if x.dtype.kind != "f":
+        return Tensor(xp.zeros(x.shape, bool), _wrap=True)
+    return Tensor(xp.asarray(x == (xp.inf if positive else -xp.inf)), _wrap=True)
 
 
 def trunc(input: Tensor) -> Tensor:  # noqa: A002

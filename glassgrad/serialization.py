@@ -32,10 +32,20 @@ import numpy as np
 from glassgrad.device import check_device, device
 from glassgrad.errors import CheckpointError
 from glassgrad.mapped_read import read_mapped
+from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.tensor import Tensor
 
-__all__ = ["save", "load", "SAFETENSORS_HINT"]
+__all__ = [
+    "save",
+    "load",
+    "SAFETENSORS_HINT",
+    # torch.serialization's weights-only allowlist (kept for PyTorch code; load never unpickles)
+    "add_safe_globals",
+    "get_safe_globals",
+    "clear_safe_globals",
+    "safe_globals",
+]
 
 SAFETENSORS_HINT = "save/load: needs safetensors; pip install glassgrad[train] (or pip install safetensors)"
 _FORMAT_KEY, _STRUCT_KEY, _FORMAT = "glassgrad.format", "glassgrad.structure", "1"

@@ -314,3 +314,8 @@ __all__ = [
     "ZeroPad3d",
     "EmbeddingBag",
 ]
+
+# torch.nn.modules.<file> import paths (nn/modules/ re-exports the layers above, so it comes last)
+from glassgrad.nn import modules
+
+__all__ += ["modules"]

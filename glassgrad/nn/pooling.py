@@ -136,7 +136,7 @@ class AvgPool2d(_AvgPoolNd):
     """
 
 
-class AvgPool1d(Module):
+class AvgPool1d(_AvgPoolNd):
     """1-D average pooling; sizes are kept as 1-tuples and there is no ``divisor_override``, as PyTorch.
 
     Shape:
@@ -146,6 +146,8 @@ class AvgPool1d(Module):
     AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))
     """
 
+    _nd = 1
+
     def __init__(
         self,
         kernel_size: Any,
@@ -154,7 +156,8 @@ class AvgPool1d(Module):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        super().__init__()
+        # a _AvgPoolNd for isinstance checks, as in PyTorch, but its sizes are 1-tuples: skip that __init__
+        Module.__init__(self)
         self.kernel_size = ntuple(kernel_size, 1, "AvgPool1d", "kernel_size", 1)
         self.stride = ntuple(stride if stride is not None else kernel_size, 1, "AvgPool1d", "stride", 1)
         self.padding = ntuple(padding, 1, "AvgPool1d", "padding")

@@ -1,0 +1,5 @@
+"""``torch.nn.modules.linear``'s import path: the same classes as ``glassgrad.nn``."""
+
+from glassgrad.nn.linear import Bilinear, Identity, Linear
+
+__all__ = ["Bilinear", "Identity", "Linear"]

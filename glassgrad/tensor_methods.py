@@ -36,13 +36,21 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
+_TO_KWARGS = frozenset({"dtype", "device", "non_blocking", "copy", "memory_format", "tensor"})
+
 
 class _Methods:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
 
-        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy`` are accepted.
+        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy``/
+        ``memory_format`` are accepted, ``tensor=`` is ``other``; another keyword raises ``TypeError``.
         """
+        if kwargs and not _TO_KWARGS.issuperset(kwargs):
+            # as PyTorch: an unknown keyword (an old script's requires_grad=) is an error, not ignored
+            raise TypeError(f"to: expected keywords among {sorted(_TO_KWARGS)}, got {sorted(kwargs)}")
+        if "tensor" in kwargs:
+            args = (*args, kwargs["tensor"])
         dtype = kwargs.get("dtype")
         check_device(kwargs.get("device"), "to")
         for a in args:

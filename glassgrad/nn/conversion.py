@@ -21,6 +21,8 @@ from glassgrad.tensor import Tensor
 
 __all__ = ["Conversion"]
 
+_MODULE_TO_KWARGS = frozenset({"dtype", "device", "non_blocking", "memory_format", "tensor"})
+
 
 class Conversion:
     """The dtype half of ``Module``: casting every parameter and buffer of the module tree."""
@@ -42,9 +44,15 @@ class Conversion:
         return self._apply_arrays(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
-        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``: floating params and buffers change dtype."""
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
+        buffers change dtype. ``non_blocking``/``memory_format`` are accepted; another keyword raises
+        ``TypeError``, as PyTorch."""
+        if kwargs and not _MODULE_TO_KWARGS.issuperset(kwargs):
+            raise TypeError(
+                f"Module.to: expected keywords among {sorted(_MODULE_TO_KWARGS)}, got {sorted(kwargs)}"
+            )
         dtype = kwargs.get("dtype")
-        for a in (*args, kwargs.get("device")):
+        for a in (*args, kwargs.get("device"), kwargs.get("tensor")):
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif (

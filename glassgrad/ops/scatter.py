@@ -64,16 +64,20 @@ def scatter(
     """``x`` with ``src`` (a tensor, or the number ``value``) written at ``index`` along ``dim``:
     ``out[i][index[i][j][k]][k] = src[i][j][k]`` for dim=1 (out-of-place ``scatter_``).
 
+    ``reduce='add'`` / ``'multiply'`` (PyTorch's older form) adds / multiplies src into x instead of
+    writing it: ``scatter_reduce`` with 'sum' / 'prod' and include_self=True, gradients included
+    (PyTorch itself has no derivative for this form).
+
     Shape:
         index has x's number of dims, sizes <= src's, and <= x's except along ``dim`` (a 0-d one
         counts as one element, as PyTorch).
     """
-    if reduce is not None:
-        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add for 'add'")
     if src is None:
         src = value
     if src is None:
         raise ValueError("scatter: expected src (a tensor) or value (a number)")
+    if reduce is not None:
+        return _scatter_legacy_reduce(x, dim, index, src, reduce)
     idx, d = _check_gather_index("scatter", x, dim, index)
     if isinstance(src, Tensor):
         check_src("scatter", idx, src.shape)
@@ -85,6 +89,20 @@ def scatter(
         return Scatter.apply(x, idx, src, dim=d)
     # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
     return Scatter.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0).reshape(x.shape)
+
+
+def _scatter_legacy_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: Any) -> Tensor:
+    """``scatter(..., reduce='add' | 'multiply')`` as the matching ``scatter_reduce``."""
+    modes = {"add": "sum", "multiply": "prod"}
+    if not isinstance(reduce, str) or reduce not in modes:
+        raise ValueError(f"scatter: expected reduce to be 'add' or 'multiply', got {reduce!r}")
+    idx, _ = _check_gather_index("scatter", x, dim, index)
+    if isinstance(src, Tensor):
+        check_src("scatter", idx, src.shape)
+        _same_dtype("scatter", x, src, "src")
+    else:  # a number: one value for every place index names
+        src = Tensor(array_module(x._data).full(idx.shape, src, dtype=x._data.dtype), _wrap=True)
+    return scatter_reduce(x, dim, index, src, modes[reduce], include_self=True)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:

@@ -6,21 +6,9 @@ from __future__ import annotations
 import pytest
 
 import glassgrad as gg
+from tests.optim.test_optim_parity_sweep import OPTIMIZERS
 
-NAMES = [
-    "SGD",
-    "Adam",
-    "AdamW",
-    "RMSprop",
-    "Adagrad",
-    "Adadelta",
-    "Adamax",
-    "NAdam",
-    "RAdam",
-    "Rprop",
-    "ASGD",
-    "LBFGS",
-]
+NAMES = [*OPTIMIZERS, "LBFGS"]
 
 
 @pytest.mark.parametrize("name", NAMES)

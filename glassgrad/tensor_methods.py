@@ -53,15 +53,20 @@ class _Methods:
             args = (*args, kwargs["tensor"])
         dtype = kwargs.get("dtype")
         check_device(kwargs.get("device"), "to")
+        copy = kwargs.get("copy", False)
+        flags = 0  # positional bools are non_blocking then copy, as in PyTorch's signatures
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
+            elif isinstance(a, bool):
+                flags += 1
+                copy = copy or (flags == 2 and a)
             elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
                 dtype = a
             elif a is not None:
                 check_device(a, "to")
         if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
-            return conversion.clone(self) if kwargs.get("copy") else self
+            return conversion.clone(self) if copy else self
         return conversion.cast(self, dtypes.to_np_dtype(dtype))
 
     def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:

@@ -55,6 +55,8 @@ class Conversion:
         for a in (*args, kwargs.get("device"), kwargs.get("tensor")):
             if isinstance(a, Tensor):
                 dtype = a.dtype
+            elif isinstance(a, bool):  # non_blocking, given positionally: nothing to wait for here
+                continue
             elif (
                 isinstance(a, dtypes.DType | np.dtype)
                 or a is float

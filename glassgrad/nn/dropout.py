@@ -13,7 +13,22 @@ from glassgrad.tensor import Tensor
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 
 
-class Dropout(Module):
+class _DropoutNd(Module):
+    """What every dropout layer shares: ``p`` and ``inplace``. The channel dropouts derive from this,
+    not from ``Dropout``, as in PyTorch, so that ``isinstance(m, Dropout)`` answers as there."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: expected a probability p in [0, 1], got {p!r}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """Randomly zero elements with probability ``p`` during training (inverted dropout).
 
     Masks are drawn from ``glassgrad.random`` (``manual_seed`` repeats them). ``inplace`` is accepted
@@ -30,21 +45,11 @@ class Dropout(Module):
     [1.0, 1.0, 1.0, 1.0]
     """
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: expected a probability p in [0, 1], got {p!r}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         return F.dropout(input, self.p, self.training)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
 
-
-class _ChannelDropout(Dropout):
+class _ChannelDropout(_DropoutNd):
     """Shared code of the channel dropouts: the mask has one draw per (sample, channel)."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -7,14 +7,14 @@ import warnings
 
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
-from glassgrad.nn.normalization import _BatchNorm
+from glassgrad.nn.normalization import _NormBase
 from glassgrad.tensor import Tensor
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
-class _InstanceNorm(_BatchNorm):
-    """Shared code: the parameters and buffers are batch norm's; only forward differs.
+class _InstanceNorm(_NormBase):
+    """Shared code: the parameters and buffers are batch norm's (``_NormBase``); only forward differs.
 
     Training (or no running statistics): each (sample, channel) is normalised with its own mean and
     biased variance over the spatial positions; tracked running statistics move towards the

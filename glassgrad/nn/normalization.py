@@ -91,12 +91,12 @@ class LayerNorm(Module):
         )
 
 
-class _BatchNorm(Module):
-    """Shared code of the batch norms: per-channel statistics over every dim but dim 1."""
+class _NormBase(Module):
+    """What batch and instance norm share: the affine parameters, the running statistics and the
+    loading of checkpoints older than ``num_batches_tracked``. Instance norm is not a ``_BatchNorm``,
+    as in PyTorch, so that ``isinstance(m, _BatchNorm)`` picks the same layers in both libraries."""
 
     _version = 2  # PyTorch's: version 2 added num_batches_tracked (see _load_from_state_dict)
-    _dims: tuple[int, ...] = ()
-    _layout = ""
 
     def __init__(
         self,
@@ -145,6 +145,40 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         _reset_affine(self)
 
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        # As PyTorch: checkpoints from before num_batches_tracked existed (version 2) may lack it;
+        # keep ours. A version-2 checkpoint without it is missing a key.
+        key = prefix + "num_batches_tracked"
+        version = local_metadata.get("version")
+        old = version is None or version < 2
+        if old and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """Shared code of the batch norms: per-channel statistics over every dim but dim 1."""
+
+    _dims: tuple[int, ...] = ()
+    _layout = ""
+
     def _check_input(self, shape: tuple) -> None:
         if len(shape) not in self._dims or shape[1] != self.num_features:
             raise ShapeError(
@@ -176,33 +210,6 @@ class _BatchNorm(Module):
             use_batch_stats,
             factor,
             self.eps,
-        )
-
-    def _load_from_state_dict(
-        self,
-        state_dict: dict,
-        prefix: str,
-        local_metadata: dict,
-        strict: bool,
-        missing_keys: list,
-        unexpected_keys: list,
-        error_msgs: list,
-    ) -> None:
-        # As PyTorch: checkpoints from before num_batches_tracked existed (version 2) may lack it;
-        # keep ours. A version-2 checkpoint without it is missing a key.
-        key = prefix + "num_batches_tracked"
-        version = local_metadata.get("version")
-        old = version is None or version < 2
-        if old and self.track_running_stats and key not in state_dict:
-            state_dict[key] = self.num_batches_tracked
-        super()._load_from_state_dict(
-            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

@@ -168,9 +168,6 @@ class AvgPool1d(_AvgPoolNd):
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
         )
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
 
 class _Adaptive(Module):
     """Adaptive pools: input ``(N, C, *spatial)`` with ``_nd`` spatial dims, output ``(N, C, *output_size)``."""

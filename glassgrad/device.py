@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["device", "check_device", "set_default_device", "get_default_device"]
+__all__ = ["device", "check_device", "check_to_keywords", "set_default_device", "get_default_device"]
 
 _KNOWN = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mtia", "privateuseone")
 
@@ -71,6 +71,18 @@ class device:  # noqa: N801 - PyTorch's name
 
 
 _CPU = device("cpu")
+
+
+#: The keywords ``Tensor.to`` and ``Module.to`` take (PyTorch's; ``Module.to`` has no ``copy``).
+TENSOR_TO_KEYWORDS = frozenset({"dtype", "device", "non_blocking", "copy", "memory_format", "tensor"})
+MODULE_TO_KEYWORDS = TENSOR_TO_KEYWORDS - {"copy"}
+
+
+def check_to_keywords(op: str, kwargs: dict, allowed: frozenset) -> None:
+    """Raise ``TypeError`` for a keyword ``op`` does not take: PyTorch refuses it, and ignoring it
+    would hide a mistake (an old script's ``x.to(requires_grad=True)`` did nothing)."""
+    if not allowed.issuperset(kwargs):
+        raise TypeError(f"{op}: expected keywords among {sorted(allowed)}, got {sorted(kwargs)}")
 
 
 def check_device(where: Any, op: str) -> None:

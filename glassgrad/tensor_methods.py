@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.device import check_device
+from glassgrad.device import TENSOR_TO_KEYWORDS, check_device, check_to_keywords
 from glassgrad.legacy import legacy_dtype, legacy_type_name
 from glassgrad.ops import (
     activation,
@@ -36,19 +36,15 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
-_TO_KWARGS = frozenset({"dtype", "device", "non_blocking", "copy", "memory_format", "tensor"})
-
 
 class _Methods:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
 
-        Only the CPU exists: moving to another device raises. ``non_blocking``/``copy``/
-        ``memory_format`` are accepted, ``tensor=`` is ``other``; another keyword raises ``TypeError``.
+        Moving off the CPU raises; ``non_blocking``, ``copy``, ``memory_format``, ``tensor=`` are taken.
         """
-        if kwargs and not _TO_KWARGS.issuperset(kwargs):
-            # as PyTorch: an unknown keyword (an old script's requires_grad=) is an error, not ignored
-            raise TypeError(f"to: expected keywords among {sorted(_TO_KWARGS)}, got {sorted(kwargs)}")
+        if kwargs:
+            check_to_keywords("to", kwargs, TENSOR_TO_KEYWORDS)
         if "tensor" in kwargs:
             args = (*args, kwargs["tensor"])
         dtype = kwargs.get("dtype")

@@ -16,12 +16,10 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.device import check_device
+from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conversion"]
-
-_MODULE_TO_KWARGS = frozenset({"dtype", "device", "non_blocking", "memory_format", "tensor"})
 
 
 class Conversion:
@@ -47,10 +45,8 @@ class Conversion:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
         buffers change dtype. ``non_blocking``/``memory_format`` are accepted; another keyword raises
         ``TypeError``, as PyTorch."""
-        if kwargs and not _MODULE_TO_KWARGS.issuperset(kwargs):
-            raise TypeError(
-                f"Module.to: expected keywords among {sorted(_MODULE_TO_KWARGS)}, got {sorted(kwargs)}"
-            )
+        if kwargs:
+            check_to_keywords("Module.to", kwargs, MODULE_TO_KEYWORDS)
         dtype = kwargs.get("dtype")
         for a in (*args, kwargs.get("device"), kwargs.get("tensor")):
             if isinstance(a, Tensor):

@@ -26,19 +26,13 @@ from typing import Any, Sequence
 
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
+from glassgrad.nn.functional.conv import ntuple
 from glassgrad.ops.matmul import einsum
 from glassgrad.tensor import Tensor
 
 __all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input", "conv3d_weight"]
 
 _TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
-
-def _per_dim(op: str, value: Any, nd: int, what: str) -> tuple[int, ...]:
-    values = (value,) * nd if isinstance(value, int) else tuple(int(v) for v in value)
-    if len(values) != nd:
-        raise ValueError(f"{op}: expected {what} as an int or {nd} ints, got {value!r}")
-    return values
 
 
 def _spatial(op: str, size: Sequence[int], nd: int, what: str) -> tuple[int, ...]:
@@ -62,7 +56,7 @@ def _input_grad(
 ) -> Tensor:
     op = f"conv{nd}d_input"
     stride, padding, dilation = (
-        _per_dim(op, v, nd, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+        ntuple(v, nd, op, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
     )
     want = _spatial(op, input_size, nd, "input_size")
     got = grad_output.shape[2:]
@@ -97,7 +91,7 @@ def _weight_grad(
 ) -> Tensor:
     op = f"conv{nd}d_weight"
     stride, padding, dilation = (
-        _per_dim(op, v, nd, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+        ntuple(v, nd, op, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
     )
     weight_size = tuple(int(s) for s in weight_size)
     if len(weight_size) != nd + 2 or input.ndim != nd + 2 or grad_output.ndim != nd + 2:

@@ -94,16 +94,20 @@ class Translator(nn.Module):
 def train(
     model: Translator,
     task: DateTranslation,
-    steps: int = 300,
+    steps: int = 400,
     batch_size: int = 64,
     warmup: int = 100,
+    factor: float = 0.5,
     label_smoothing: float = 0.1,
     log_every: int = 0,
 ) -> list[float]:
     """Teacher forcing: predict tgt[1:] from tgt[:-1]; returns the loss of every step."""
     src_all, tgt_all = task.tensors("train")
     opt = optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    sched = optim.lr_scheduler.NoamLR(opt, d_model=model.d_model, warmup_steps=warmup)
+    # Half the paper's schedule: at d_model 64 its peak (0.0125 at step 100) left the year's digits
+    # unsettled ("twenty nineteen" -> 1920): 80% to 99% exact match by seed and CPU. At half, with 400
+    # steps: 96% to 100% over seeds 0-16.
+    sched = optim.lr_scheduler.NoamLR(opt, d_model=model.d_model, warmup_steps=warmup, factor=factor)
     n = src_all.shape[0]
     losses = []
     model.train()
@@ -166,7 +170,7 @@ def evaluate(model: Translator, task: DateTranslation, n: int | None = None, bea
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--train-size", type=int, default=10_000)
     parser.add_argument("--test-size", type=int, default=200)
     parser.add_argument("--beam", type=int, default=4)

@@ -57,12 +57,13 @@ def test_main_prints_greedy_and_beam_side_by_side(ex, capsys):
 
 @pytest.mark.slow
 def test_translation_reaches_90_percent_exact_match_with_beam_search(ex):
-    # ~12 s of CPU on one thread (~9 s training, ~3 s beam decoding); 99% / 97% / 99% for seeds
-    # 0 / 1 / 2. Measured 26 s wall on 2 cores shared at load ~8, and 115 s at load ~16 in the full suite.
+    # ~17 s of CPU on one thread (~13 s training, ~4 s beam decoding). 96% to 100% over seeds 0-16
+    # on an AMD EPYC host; the earlier recipe (the paper's full schedule, 300 steps) gave 80% to 99%
+    # by seed and CPU. Measured 26 s wall on 2 cores shared at load ~8 (300 steps).
     gg.manual_seed(0)
     task = DateTranslation(n_train=10_000, n_test=200, seed=0)
     model = ex.Translator(len(task.src_tokenizer), len(task.tgt_tokenizer))
-    losses = ex.train(model, task, steps=300)
+    losses = ex.train(model, task, steps=400)
     assert np.mean(losses[-20:]) < 0.3 * np.mean(losses[:20])
     accuracy = ex.evaluate(model, task, beam_size=4)
     assert accuracy >= 0.9, accuracy

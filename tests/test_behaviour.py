@@ -149,8 +149,13 @@ def test_zero_init_keeps_hidden_units_identical_default_init_breaks_symmetry():
     np.testing.assert_allclose(b, np.full_like(b, b[0]), rtol=0, atol=1e-6 * max(np.abs(b).max(), 1e-3))
     np.testing.assert_allclose(W2, np.broadcast_to(W2[:, :1], W2.shape), rtol=0, atol=1e-6 * np.abs(W2).max())
     default, default_acc = _train_spirals(zero_init=False)
-    Wd = default[0].weight._data
-    spread = np.abs(Wd - Wd[0]).max(axis=1)  # distance of each hidden unit from unit 0
+    # A hidden unit is its incoming weights, its bias and its outgoing weights (the three found alike
+    # above). Over 300 seeds on an AMD EPYC host the smallest distance to unit 0 was 0.12 (next 0.24);
+    # the incoming weights alone came within 0.1 of unit 0's for 4 of the 300 (two units drawn close).
+    units = np.concatenate(
+        [default[0].weight._data, default[0].bias._data[:, None], default[2].weight._data.T], axis=1
+    )  # (16, 2 + 1 + 3)
+    spread = np.linalg.norm(units - units[0], axis=1)  # distance of each hidden unit from unit 0
     assert (spread[1:] > 0.1).all()  # every unit differs: symmetry broken
     assert default_acc > zero_acc + 0.2  # 16 different units beat 16 copies of one
 
@@ -167,7 +172,9 @@ def test_mlp_reaches_97_percent_on_digits():
     train_set, test_set = random_split(data, [0.8, 0.2], generator=gg.Generator(0))
     assert (len(train_set), len(test_set)) == (1438, 359)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = optim.Adam(model.parameters(), lr=3e-3)
+    # lr 1e-2: 98.6-99.4 % over 40 seeds of the init and shuffle on an AMD EPYC host (this split);
+    # 3e-3 did not quite fit the training set and gave 97.8-98.9 %, two images above the bar at worst.
+    opt = optim.Adam(model.parameters(), lr=1e-2)
     epochs = 30
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     hist = fit(model, nn.CrossEntropyLoss(), opt, DataLoader(train_set, batch_size=64, shuffle=True), epochs,

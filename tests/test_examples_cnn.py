@@ -38,6 +38,9 @@ def test_small_resnet_reaches_98_percent_on_digits():
     resnet, cnn = _load("digits_resnet"), _load("digits_cnn")
     start = time.thread_time()
     # Small matrices: a second BLAS thread buys nothing, and on a shared machine it spins.
+    # train() seeds the shuffling; the model is built before it, so seed its init here. 99.2-100 %
+    # over seeds 0-7 of both on an AMD EPYC host.
+    gg.manual_seed(0)
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         model, acc, _ = cnn.train(resnet.small_resnet(), epochs=6, lr=3e-3)
     elapsed = time.thread_time() - start

@@ -269,7 +269,9 @@ RECIPES: dict[str, Recipe] = {
             "digits-cnn",
             "two conv layers + max-pool on the 8x8 digits",
             8,
-            3e-3,
+            # 1e-2: 95-96 % held out after the tour's 3 --quick epochs, 97-99 % after 8 (seeds 0-7);
+            # 3e-3 gave 85-93 % after 3, below the tour's 90 % bar for most seeds (an AMD EPYC host).
+            1e-2,
             lambda c: build_cnn(c["channels"]),
             lambda c: digits_split(False, c["seed"]),
             _minibatch_fit,

@@ -44,7 +44,10 @@ def test_unigram_loss_is_the_entropy_of_character_frequencies(ex):
 
 @pytest.mark.slow
 def test_gpt_learns_the_corpus_far_below_unigram_and_generates_it(ex):
-    # ~5 s of CPU on one thread; measured 9 s wall on 2 cores shared at load ~8, up to 60 s at load ~16.
+    # 300 steps (the example's default), ~7 s of CPU on one thread. Varying the seeds of the init, the
+    # batches and the sampling on an AMD EPYC host: with 150 steps 80-93 % of the sampled words were
+    # real over seeds 0-7 (one below the 0.8 bar); with 300 they are 92-100 % over seeds 0-15, and the
+    # held-out loss is 0.10-0.11 of the unigram baseline.
     gg.manual_seed(0)
     text = ex.make_corpus(2000, seed=0)
     tok = CharTokenizer.from_text(text)
@@ -52,7 +55,7 @@ def test_gpt_learns_the_corpus_far_below_unigram_and_generates_it(ex):
     train_ids, val_ids = ids[: int(0.9 * ids.size)], ids[int(0.9 * ids.size) :]
     model = ex.GPT(len(tok))
     baseline = ex.unigram_loss(train_ids)  # ~2.75 nats/char
-    losses = ex.train(model, train_ids, steps=150)
+    losses = ex.train(model, train_ids, steps=300)
     held_out = ex.evaluate(model, val_ids)
     assert held_out < 0.35 * baseline, (held_out, baseline)
     assert np.mean(losses[-10:]) < 0.35 * baseline

@@ -132,21 +132,24 @@ def test_adaptive_residual_gates_stay_in_unit_interval_and_start_at_init_alpha()
 
 
 def test_training_switches_off_a_branch_that_does_not_help():
-    # target = x + x W^T: the identity and the linear branch help; a frozen random branch only adds noise.
+    # target = x + tanh(x W^T): the identity and the tanh branch help; a frozen random branch only adds
+    # noise. (With a linear "helpful" branch the identity's gate would be arbitrary: the branch can take
+    # over the identity's part, so alpha_0 only drifted, and fell below 0.5 for some seeds.) Measured over
+    # seeds 0-19 on an AMD EPYC host: alpha_0 and alpha_1 >= 0.98, alpha_2 <= 0.018, loss 8e-5 to 3e-4.
     gg.manual_seed(0)
-    helpful = nn.Linear(4, 4, bias=False)
+    helpful = nn.Sequential(nn.Linear(4, 4, bias=False), nn.Tanh())
     useless = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
     useless.requires_grad_(False)
     block = AdaptiveResidual([helpful, useless])
-    w = gg.randn(4, 4) * 0.5
+    w = gg.randn(4, 4)
     opt = optim.Adam(block.parameters(), lr=0.1)
-    for _ in range(400):
+    for _ in range(800):
         x = gg.randn(64, 4)
-        loss = ((block(x) - (x + x @ w.t())) ** 2).mean()
+        loss = ((block(x) - (x + (x @ w.t()).tanh())) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     alpha = block.alphas._data  # all three started at 0.5
     assert alpha[2] < 0.1, alpha  # the useless branch is (nearly) switched off ...
-    assert alpha[0] > 0.5 and alpha[1] > 0.3, alpha  # ... the identity and the helpful branch stay on
+    assert alpha[0] > 0.5 and alpha[1] > 0.3, alpha  # ... the identity and the helpful branch open
     assert float(loss.item()) < 1e-3

@@ -1,6 +1,6 @@
 """glassgrad: a glass-box deep-learning library on NumPy, with PyTorch's names and semantics."""
 
-from glassgrad import autograd, cuda, data, datasets, nn, optim
+from glassgrad import autograd, cuda, data, datasets, nn, optim, xpu
 from glassgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from glassgrad.device import device
 from glassgrad.dtypes import (
@@ -92,6 +92,7 @@ __all__ = [
     "autograd",
     "optim",
     "cuda",
+    "xpu",
     "device",
     "half",
     "float",

@@ -12,6 +12,9 @@ import os
 
 import numpy as np
 
+from glassgrad.meta_array import MetaArray, meta_numpy
+from glassgrad.meta_array import seen as _meta_seen
+
 __all__ = [
     "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
     "quietly",
@@ -52,7 +55,12 @@ def quietly(fn, *args):
 
 
 def array_module(*arrays: object):
-    """Return the array module (``numpy`` today) that the given arrays belong to."""
+    """Return the array module (``numpy`` today) that the given arrays belong to: NumPy, or for
+    arrays of the meta device (``MetaArray``) NumPy that keeps them meta (``meta_numpy``)."""
+    if _meta_seen[0]:  # one truth test until a meta array has ever been made
+        for a in arrays:
+            if a.__class__ is MetaArray:
+                return meta_numpy
     return np
 
 

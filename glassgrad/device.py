@@ -1,17 +1,22 @@
-"""``device``: where tensors live. glassgrad computes on the CPU only.
+"""``device``: where tensors live. glassgrad computes on the CPU, and has PyTorch's ``meta`` device
+(tensors with a shape and a dtype but no data; see ``meta_array.py``).
 
 It exists so that PyTorch code that names devices (``torch.device("cuda" if available else
 "cpu")``, ``x.to(device)``, ``model.cuda()``) ports with an import change. Naming another device
 is allowed, as in PyTorch, where ``torch.device("cuda")`` is only a name; *using* it (creating a
 tensor there, moving a tensor or module there) fails with a clear message instead of silently
-running elsewhere.
+running elsewhere. ``with device("meta"):`` and ``set_default_device("meta")`` make factories (and
+so module constructors) build meta tensors.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["device", "check_device", "check_to_keywords", "set_default_device", "get_default_device"]
+__all__ = [
+    "device", "check_device", "check_to_keywords", "set_default_device", "get_default_device", "wants_meta",
+    "is_meta_device",
+]  # fmt: skip
 
 _KNOWN = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mtia", "privateuseone")
 
@@ -60,17 +65,22 @@ class device:  # noqa: N801 - PyTorch's name
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
-    # `with torch.device("cpu"):` makes factories inside default to that device; the CPU is
-    # already the default here, and any other device is refused on entry, as using it would be.
+    # `with torch.device("meta"):` makes factories inside default to that device (the CPU or
+    # meta); any other device is refused on entry, as using it would be.
     def __enter__(self) -> device:
-        check_device(self, "with device(...)")
+        wants_meta(self, "with device(...)")
+        _DEFAULT.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if len(_DEFAULT) > 1:
+            _DEFAULT.pop()
 
 
 _CPU = device("cpu")
+_META = device("meta")
+#: The default device: ``set_default_device``'s at [0], then one entry per open ``with device(...)``.
+_DEFAULT: list = [_CPU]
 
 
 #: The keywords ``Tensor.to`` and ``Module.to`` take (PyTorch's; ``Module.to`` has no ``copy``).
@@ -104,10 +114,29 @@ def check_device(where: Any, op: str) -> None:
         )
 
 
+def is_meta_device(where: Any) -> bool:
+    """Whether ``where`` (a device, a str or None) names the meta device; nothing is checked."""
+    if isinstance(where, device):
+        return where.type == "meta"
+    return isinstance(where, str) and where.partition(":")[0] == "meta"
+
+
+def wants_meta(where: Any, op: str) -> bool:
+    """Whether ``op`` should make its tensor on the meta device: ``where`` names it, or is None
+    while the default device is meta. Any device but the CPU and meta is refused."""
+    if where is None:
+        return _DEFAULT[-1] is _META or _DEFAULT[-1].type == "meta"
+    if is_meta_device(where):
+        return True
+    check_device(where, op)
+    return False
+
+
 def set_default_device(where: Any) -> None:
-    """Set the device new tensors are made on: only ``"cpu"`` (or None) is possible here."""
-    check_device(where, "set_default_device")
+    """Set the device new tensors are made on: ``"cpu"`` (or None) or ``"meta"``."""
+    _DEFAULT[0] = _META if wants_meta("cpu" if where is None else where, "set_default_device") else _CPU
 
 
 def get_default_device() -> device:
-    return _CPU
+    """The device factories use when given none (the CPU unless set to meta)."""
+    return _DEFAULT[-1]

@@ -5,8 +5,9 @@ from __future__ import annotations
 __all__ = ["ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError", "LinAlgError"]
 
 
-class ShapeError(ValueError):
-    """An op was given shapes it cannot combine."""
+class ShapeError(ValueError, RuntimeError):
+    """An op was given shapes it cannot combine; a ``RuntimeError`` too, as PyTorch raises (so
+    ``except RuntimeError`` around a shape mismatch catches it)."""
 
 
 class IndexOutOfRangeError(ShapeError, IndexError):

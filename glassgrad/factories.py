@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.device import check_device
+from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.inference import as_array
+from glassgrad.meta_array import meta_array
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -43,12 +44,13 @@ def tensor(
     >>> gg.tensor(range(3))
     tensor([0, 1, 2])
     """
-    _check("tensor", device, None, pin_memory)
+    meta = _check("tensor", device, None, pin_memory)
     if isinstance(data, str | bytes | dict | set) or not isinstance(
         data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable
     ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
-    t = Tensor(np.array(as_array(data, dtype), copy=True), _wrap=True)
+    arr = as_array(data, dtype)
+    t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -77,12 +79,19 @@ def _float(dtype: Any) -> np.dtype:
     return dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
 
-def _check(op: str, device: Any, layout: Any = None, pin_memory: bool = False) -> None:
-    check_device(device, op)
+def _check(op: str, device: Any, layout: Any = None, pin_memory: bool = False) -> bool:
+    """Check the keywords every factory takes; return whether the tensor goes on the meta device."""
+    meta = wants_meta(device, op)
     if layout is not None and str(layout) not in ("strided", "torch.strided", "glassgrad.strided"):
         raise ValueError(f"{op}: expected layout strided (dense tensors), got {layout!r}")
     if pin_memory:
         raise RuntimeError(f"{op}: pin_memory needs a GPU; glassgrad computes on the CPU only")
+    return meta
+
+
+def _sized(meta: bool, make: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    """``make(shape, dtype)``, or on the meta device an array of that shape with no data."""
+    return meta_array(shape, dtype) if meta else make(shape, dtype)
 
 
 def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: str = "") -> Tensor:
@@ -103,16 +112,19 @@ def zeros(
     *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    _check("zeros", device, layout, pin_memory)
-    return _make(np.zeros(_size_arg(sizes, size, "zeros"), dtype=_float(dtype)), requires_grad, out, "zeros")
+    meta = _check("zeros", device, layout, pin_memory)
+    arr = _sized(meta, np.zeros, _size_arg(sizes, size, "zeros"), _float(dtype))
+    return _make(arr, requires_grad, out, "zeros")
 
 
 def ones(
     *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    _check("ones", device, layout, pin_memory)
-    return _make(np.ones(_size_arg(sizes, size, "ones"), dtype=_float(dtype)), requires_grad, out, "ones")
+    meta = _check("ones", device, layout, pin_memory)
+    return _make(
+        _sized(meta, np.ones, _size_arg(sizes, size, "ones"), _float(dtype)), requires_grad, out, "ones"
+    )
 
 
 def empty(
@@ -120,8 +132,9 @@ def empty(
     requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
     """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory."""
-    _check("empty", device, layout, pin_memory)
-    return _make(np.zeros(_size_arg(sizes, size, "empty"), dtype=_float(dtype)), requires_grad, out, "empty")
+    meta = _check("empty", device, layout, pin_memory)
+    arr = _sized(meta, np.zeros, _size_arg(sizes, size, "empty"), _float(dtype))
+    return _make(arr, requires_grad, out, "empty")
 
 
 def full(
@@ -129,7 +142,7 @@ def full(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it as PyTorch does)."""
-    _check("full", device, layout, pin_memory)
+    meta = _check("full", device, layout, pin_memory)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
@@ -138,7 +151,8 @@ def full(
         elif isinstance(fill_value, int):
             dtype = dtypes.int64
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
-    return _make(np.full(shape, fill_value, dtype=_float(dtype)), requires_grad, out, "full")
+    arr = _sized(meta, lambda s, d: np.full(s, fill_value, dtype=d), shape, _float(dtype))
+    return _make(arr, requires_grad, out, "full")
 
 
 def _number(v: Any) -> Any:
@@ -150,7 +164,7 @@ def arange(
     layout: Any = None, device: Any = None, requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints."""
-    _check("arange", device, layout)
+    meta = _check("arange", device, layout)
     start, end, step = _number(start), _number(end), _number(step)
     if end is None:
         start, end = 0, start
@@ -159,15 +173,21 @@ def arange(
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
-    return _make(np.arange(start, end, step).astype(dtypes.to_np_dtype(dtype)), requires_grad, out, "arange")
+    arr = np.arange(start, end, step).astype(dtypes.to_np_dtype(dtype))
+    return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "arange")
 
 
 def linspace(
     start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
-    _check("linspace", device, layout)
-    arr = np.linspace(_number(start), _number(end), int(steps)).astype(_float(dtype))
+    meta = _check("linspace", device, layout)
+    arr = _sized(
+        meta,
+        lambda s, d: np.linspace(_number(start), _number(end), s[0]).astype(d),
+        (int(steps),),
+        _float(dtype),
+    )
     return _make(arr, requires_grad, out, "linspace")
 
 
@@ -175,8 +195,9 @@ def logspace(
     start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
     layout: Any = None, device: Any = None, requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
-    _check("logspace", device, layout)
+    meta = _check("logspace", device, layout)
     arr = np.logspace(_number(start), _number(end), int(steps), base=base).astype(_float(dtype))
+    arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")
 
 
@@ -184,8 +205,11 @@ def eye(
     n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    _check("eye", device, layout, pin_memory)
-    return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad, out, "eye")
+    meta = _check("eye", device, layout, pin_memory)
+    shape = (n, n if m is None else m)
+    return _make(
+        _sized(meta, lambda s, d: np.eye(*s, dtype=d), shape, _float(dtype)), requires_grad, out, "eye"
+    )
 
 
 def _random_float(op: str, dtype: Any) -> np.dtype:
@@ -200,10 +224,12 @@ def rand(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1), drawn directly in the requested float dtype."""
-    _check("rand", device, layout, pin_memory)
+    meta = _check("rand", device, layout, pin_memory)
     dt = _random_float("rand", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "rand")
+    if meta:  # no values: nothing is drawn
+        return _make(meta_array(shape, dt), requires_grad, out, "rand")
     arr = gen.random(shape, dtype=dt) if dt in (np.float32, np.float64) else gen.random(shape).astype(dt)
     return _make(arr, requires_grad, out, "rand")
 
@@ -213,10 +239,12 @@ def randn(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Standard normal samples, drawn directly in the requested float dtype (no float64 detour)."""
-    _check("randn", device, layout, pin_memory)
+    meta = _check("randn", device, layout, pin_memory)
     dt = _random_float("randn", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "randn")
+    if meta:  # no values: nothing is drawn
+        return _make(meta_array(shape, dt), requires_grad, out, "randn")
     if dt in (np.float32, np.float64):
         arr = gen.standard_normal(shape, dtype=dt)
     else:
@@ -229,7 +257,7 @@ def randint(
     dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
-    _check("randint", device, layout)
+    meta = _check("randint", device, layout)
     if size is None:
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")
@@ -239,8 +267,11 @@ def randint(
     low, high = int(_number(low)), int(_number(high))
     if low >= high:
         raise ValueError(f"randint: expected low < high, got low={low} and high={high}")
-    arr = get_generator(generator).integers(low, high, size=_size((tuple(size),), "randint"))
-    return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randint")
+    shape, dt = _size((tuple(size),), "randint"), dtypes.to_np_dtype(dtype or dtypes.int64)
+    if meta:  # no values: nothing is drawn
+        return _make(meta_array(shape, dt), requires_grad, out, "randint")
+    arr = get_generator(generator).integers(low, high, size=shape)
+    return _make(arr.astype(dt), requires_grad, out, "randint")
 
 
 def randperm(
@@ -248,7 +279,8 @@ def randperm(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1."""
-    _check("randperm", device, layout, pin_memory)
+    if _check("randperm", device, layout, pin_memory):  # no values: nothing is drawn
+        return _make(meta_array((int(_number(n)),), dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad)
     arr = get_generator(generator).permutation(int(_number(n)))
     return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randperm")
 
@@ -260,28 +292,33 @@ def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_forma
     return dtype or x.dtype
 
 
+def _like_device(x: Tensor, device: Any) -> Any:
+    """A ``*_like`` factory's device: the one given, else ``x``'s (not the default device)."""
+    return x.device if device is None else device
+
+
 def zeros_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
     requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
-    return zeros(input.shape, dtype=_like("zeros_like", input, dtype, device, layout, memory_format),
-                 requires_grad=requires_grad)  # fmt: skip
+    dt = _like("zeros_like", input, dtype, device, layout, memory_format)
+    return zeros(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
 
 
 def ones_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
     requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
-    return ones(input.shape, dtype=_like("ones_like", input, dtype, device, layout, memory_format),
-                requires_grad=requires_grad)  # fmt: skip
+    dt = _like("ones_like", input, dtype, device, layout, memory_format)
+    return ones(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
 
 
 def empty_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
     requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
-    return empty(input.shape, dtype=_like("empty_like", input, dtype, device, layout, memory_format),
-                 requires_grad=requires_grad)  # fmt: skip
+    dt = _like("empty_like", input, dtype, device, layout, memory_format)
+    return empty(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
 
 
 def full_like(
@@ -289,7 +326,9 @@ def full_like(
     device: Any = None, requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
     dt = _like("full_like", input, dtype, device, layout, memory_format)
-    return full(input.shape, fill_value, dtype=dt, requires_grad=requires_grad)
+    return full(
+        input.shape, fill_value, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad
+    )
 
 
 def rand_like(
@@ -297,7 +336,8 @@ def rand_like(
     device: Any = None, requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
     dt = _like("rand_like", input, dtype, device, layout, memory_format)
-    return rand(input.shape, dtype=dt, generator=generator, requires_grad=requires_grad)
+    return rand(input.shape, dtype=dt, generator=generator, device=_like_device(input, device),
+                requires_grad=requires_grad)  # fmt: skip
 
 
 def randn_like(
@@ -305,7 +345,8 @@ def randn_like(
     device: Any = None, requires_grad: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
     dt = _like("randn_like", input, dtype, device, layout, memory_format)
-    return randn(input.shape, dtype=dt, generator=generator, requires_grad=requires_grad)
+    return randn(input.shape, dtype=dt, generator=generator, device=_like_device(input, device),
+                 requires_grad=requires_grad)  # fmt: skip
 
 
 def randint_like(
@@ -315,7 +356,7 @@ def randint_like(
     dt = _like("randint_like", input, dtype, device, layout, memory_format)
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dt, generator=generator)
+    return randint(low, high, input.shape, dtype=dt, generator=generator, device=_like_device(input, device))
 
 
 def _shared(t: Tensor) -> Tensor:

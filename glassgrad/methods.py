@@ -49,7 +49,8 @@ def _new(fn: Any) -> Any:
         requires_grad: bool = False,
         **kw: Any,
     ) -> Tensor:
-        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, **kw)
+        where = self.device if device is None else device  # x.new_zeros(...) on x's device (meta)
+        return fn(*size, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad, **kw)
 
     return method
 
@@ -63,13 +64,25 @@ def new_full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return fac.full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    where = self.device if device is None else device
+    return fac.full(size, fill_value, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
 
 
 def new_tensor(
     self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    return fac.tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    where = self.device if device is None else device
+    return fac.tensor(data, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
+
+
+def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
+    """PyTorch's legacy ``x.new(...)``: ``Tensor(...)``'s rules (sizes, a ``Size``, data or nothing)
+    in x's dtype; ``x.new(t)`` of a tensor of x's dtype is t itself."""
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype != self.dtype:
+            raise TypeError(f"new: expected a tensor of dtype {self.dtype}, got one of {args[0].dtype}")
+        return args[0]
+    return Tensor(*args, dtype=self.dtype, device=device)
 
 
 def _inplace(name: str, fn: Any) -> Any:
@@ -192,6 +205,7 @@ METHODS: dict[str, Any] = {
     "new_empty": _new(fac.empty),
     "new_full": new_full,
     "new_tensor": new_tensor,
+    "new": new,
     "masked_select": scatter.masked_select,
     "scatter": scatter.scatter,
     "scatter_": _inplace("scatter_", scatter.scatter),

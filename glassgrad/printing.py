@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array_str", "tensor_repr"]
+from glassgrad import dtypes
+
+__all__ = ["array_str", "tensor_repr", "meta_repr"]
 
 PRECISION = 4
 THRESHOLD = 1000
@@ -106,4 +108,24 @@ def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> 
         else:
             text += ", " + e
             line += 2 + len(e)
+    return text + ")"
+
+
+def meta_repr(t: Any) -> str:
+    """A meta tensor's repr, as PyTorch prints one: no values, its size always, its dtype unless
+    it is the default float dtype (an int64 one included), then grad_fn or requires_grad."""
+    arr = t._data
+    extras = ["device='meta'", f"size={tuple(arr.shape)}"]
+    if arr.dtype != dtypes.get_default_dtype().np:
+        extras.append(f"dtype={dtypes.from_np_dtype(arr.dtype)}")
+    if t._node is not None:
+        extras.append(f"grad_fn=<{t._node.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    text, line = "tensor(...", len("tensor(...") + 2  # PyTorch counts two more on the first line
+    for e in extras:  # PyTorch's rule for the suffixes: wrap once a line would pass the width
+        if line + len(e) + 2 > LINEWIDTH:
+            text, line = text + ",\n" + " " * len("tensor(") + e, len("tensor(") + len(e)
+        else:
+            text, line = text + ", " + e, line + len(e) + 2
     return text + ")"

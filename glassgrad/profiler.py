@@ -2,9 +2,10 @@
 ``schedule``, over the op counter and timer of ``glassgrad.autograd.profiler``.
 
 Only the CPU is profiled (``ProfilerActivity.CPU``); asking for CUDA or another device is accepted
-and records nothing more, as PyTorch does on a machine without one. ``record_shapes``,
-``profile_memory``, ``with_stack``, ``with_flops`` and ``with_modules`` are accepted and ignored
-(the table keeps per-name call counts and times). With a ``schedule``, ops are recorded only in the
+and records nothing more, as PyTorch does on a machine without one. ``record_shapes=True`` keeps
+each op's input shapes for ``key_averages(group_by_input_shape=True)``; ``profile_memory``,
+``with_stack``, ``with_flops`` and ``with_modules`` are accepted and ignored (the table keeps
+per-name call counts and times). With a ``schedule``, ops are recorded only in the
 steps where it answers RECORD or RECORD_AND_SAVE (each new cycle starts a fresh table), and
 ``on_trace_ready(prof)`` is called at the end of every cycle; without one, everything between
 ``start()`` and ``stop()`` is recorded and ``on_trace_ready`` is called at ``stop()``.
@@ -128,11 +129,11 @@ class profile(_autograd_profiler.profile):  # noqa: N801 - PyTorch's name
         for a in acts:
             if not isinstance(a, ProfilerActivity):
                 raise TypeError(f"profile: expected ProfilerActivity values, got {type(a).__name__}")
-        super().__init__(enabled=ProfilerActivity.CPU in acts)
+        super().__init__(enabled=ProfilerActivity.CPU in acts, record_shapes=record_shapes)
         self.activities = acts
         self.schedule = schedule
         self.on_trace_ready = on_trace_ready
-        self.record_shapes, self.profile_memory, self.with_stack = record_shapes, profile_memory, with_stack
+        self.profile_memory, self.with_stack = profile_memory, with_stack
         self.with_flops, self.with_modules = with_flops, with_modules
         self.step_num = 0
         self.current_action = ProfilerAction.NONE
@@ -143,7 +144,7 @@ class profile(_autograd_profiler.profile):  # noqa: N801 - PyTorch's name
 
     def _attach(self) -> None:
         if self.enabled and not self._attached:
-            self._rows = {}  # a new recording starts a fresh table
+            self._rows, self._shape_rows = {}, {}  # a new recording starts a fresh table
             super().__enter__()
             self._attached = True
 
@@ -179,7 +180,7 @@ class profile(_autograd_profiler.profile):  # noqa: N801 - PyTorch's name
         elif prev in _RECORDING and now not in _RECORDING:
             self._detach()
         if prev is ProfilerAction.WARMUP and now is not ProfilerAction.WARMUP:
-            self._rows = {}  # warmup steps are run, not reported
+            self._rows, self._shape_rows = {}, {}  # warmup steps are run, not reported
         self.current_action = now
         if now in _RECORDING:
             self._attach()

@@ -32,6 +32,7 @@ import numpy as np
 from glassgrad.device import check_device, device
 from glassgrad.errors import CheckpointError
 from glassgrad.mapped_read import read_mapped
+from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.tensor import Tensor
@@ -80,6 +81,11 @@ class _Encoder:
         key = self.seen.get(id(obj))
         if key is None:
             arr = obj._data if isinstance(obj, Tensor) else obj
+            if arr.__class__ is MetaArray:  # PyTorch pickles the metadata; safetensors needs data
+                raise NotImplementedError(
+                    f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "
+                    "data to write; give the module storage first (to_empty + init, or load_state_dict)"
+                )
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"

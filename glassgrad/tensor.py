@@ -14,9 +14,9 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd import accumulate_hooks, engine, function, hooks
-from glassgrad.device import get_default_device
 from glassgrad.errors import DTypeError, GraphError, ShapeError
-from glassgrad.printing import tensor_repr
+from glassgrad.meta_array import MetaArray
+from glassgrad.printing import meta_repr, tensor_repr
 
 __all__ = ["Tensor", "Size", "tensor", "as_array"]
 
@@ -157,22 +157,10 @@ class Tensor:
     def dtype(self) -> dtypes.DType:
         return dtypes.from_np_dtype(self._data.dtype)
 
-    @property
-    def device(self) -> Any:
-        return get_default_device()
-
-    @property
-    def is_cuda(self) -> bool:
-        return False
-
-    # PyTorch's other device and layout flags (scripts test `x.is_cuda or x.is_xpu`): always on
-    # the CPU, dense, unquantized
-    is_cpu = True
-    is_xpu = is_mps = is_meta = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
+    # `device`, `is_meta`, `is_cpu`, `is_cuda`, `to`, `cpu`: tensor_device.py. PyTorch's other
+    # device and layout flags (scripts test `x.is_cuda or x.is_xpu`): dense, unquantized, no accelerator
+    is_xpu = is_mps = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
     is_mkldnn = is_quantized = is_nested = is_sparse_csr = False
-
-    def get_device(self) -> int:
-        return -1  # the CPU, as PyTorch
 
     @property
     def ndim(self) -> int:
@@ -192,14 +180,6 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> Size | int:
         return Size(self._data.shape) if dim is None else self._data.shape[dim]
-
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
-
-    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """Strides in elements (NumPy's are in bytes), as PyTorch."""
-        strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[dim]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -225,12 +205,16 @@ class Tensor:
         return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
+        if self._data.__class__ is MetaArray:
+            raise TypeError("numpy: can't convert meta device type tensor to numpy (it holds no data)")
         if self.requires_grad:
             raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
         self._vc[1] = True  # the caller holds the memory: a recorded in-place op must not swap it
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._data.__class__ is MetaArray:
+            raise TypeError("__array__: can't convert meta device type tensor to numpy (it holds no data)")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)  # a new array anyway
         if copy:
@@ -331,6 +315,8 @@ class Tensor:
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
+        if self._data.__class__ is MetaArray:
+            return meta_repr(self)
         extras = []
         dt = self._data.dtype
         if self._data.size == 0 and self._data.ndim != 1:
@@ -377,4 +363,4 @@ from glassgrad.ops import conversion  # noqa: E402
 
 # isort: split
 # Last, once the ops can import Tensor: the operators and methods over the ops (see ``attach``).
-from glassgrad import tensor_inplace, tensor_methods, tensor_operators  # noqa: E402, F401
+from glassgrad import tensor_device, tensor_inplace, tensor_methods, tensor_operators  # noqa: E402, F401

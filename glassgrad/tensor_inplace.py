@@ -19,6 +19,7 @@ from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import (
     clamp,
     compare,
@@ -66,7 +67,7 @@ class _InPlace:
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
                 "do it inside glassgrad.no_grad(), or change a clone() instead"
             )
-        if not self._data.flags.writeable:
+        if not self._data.flags.writeable and self._data.__class__ is not MetaArray:
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
                 "expand/broadcast_to, whose elements share memory); clone() it first"
@@ -87,6 +88,8 @@ class _InPlace:
         self._check_inplace(op)
         xp = array_module(self._data)
         value = value._data if isinstance(value, Tensor) else value
+        if value.__class__ is MetaArray and self._data.__class__ is not MetaArray:
+            raise no_data(op)  # a CPU tensor cannot take a meta tensor's (missing) values
         try:
             self._data[...] = xp.broadcast_to(value, self._data.shape)
         except ValueError:
@@ -159,13 +162,17 @@ class _InPlace:
         return self._set("zero_", 0)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-        return self._set("normal_", get_generator(generator).normal(mean, std, self.shape))
+        return self._set(
+            "normal_", 0.0 if self.is_meta else get_generator(generator).normal(mean, std, self.shape)
+        )
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-        return self._set("uniform_", get_generator(generator).uniform(a, b, self.shape))
+        return self._set(
+            "uniform_", 0.0 if self.is_meta else get_generator(generator).uniform(a, b, self.shape)
+        )
 
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
-        return self._set("bernoulli_", get_generator(generator).random(self.shape) < p)
+        return self._set("bernoulli_", 0 if self.is_meta else get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add_(-lr, g)

@@ -10,13 +10,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.device import TENSOR_TO_KEYWORDS, check_device, check_to_keywords
 from glassgrad.legacy import legacy_dtype, legacy_type_name
 from glassgrad.ops import (
     activation,
     clamp,
     compare,
-    conversion,
     elementwise,
     extremes,
     indexing,
@@ -38,37 +36,6 @@ __all__: list[str] = []
 
 
 class _Methods:
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; self when nothing changes.
-
-        Moving off the CPU raises; ``non_blocking``, ``copy``, ``memory_format``, ``tensor=`` are taken.
-        """
-        if kwargs:
-            check_to_keywords("to", kwargs, TENSOR_TO_KEYWORDS)
-        if "tensor" in kwargs:
-            args = (*args, kwargs["tensor"])
-        dtype = kwargs.get("dtype")
-        check_device(kwargs.get("device"), "to")
-        copy = kwargs.get("copy", False)
-        flags = 0  # positional bools are non_blocking then copy, as in PyTorch's signatures
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, bool):
-                flags += 1
-                copy = copy or (flags == 2 and a)
-            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
-                dtype = a
-            elif a is not None:
-                check_device(a, "to")
-        if dtype is None or dtypes.to_np_dtype(dtype) == self._data.dtype:
-            return conversion.clone(self) if copy else self
-        return conversion.cast(self, dtypes.to_np_dtype(dtype))
-
-    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
-        check_device("cuda" if device is None else device, "cuda")
-        return self
-
     def type(self, dtype: Any = None) -> Any:
         """The type name (``"torch.FloatTensor"``) without an argument, else a cast to ``dtype``
         (a dtype or a legacy name such as ``"torch.LongTensor"``)."""
@@ -93,9 +60,6 @@ class _Methods:
 
     def bool(self) -> Tensor:
         return self.to(dtypes.bool_)
-
-    def cpu(self) -> Tensor:
-        return self
 
     def add(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add(-lr, g)

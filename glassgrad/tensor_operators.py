@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops import (
     compare,
     composite,
@@ -140,7 +141,11 @@ class _Operators:
         return self._update("__irshift__", math_more.bitwise_right_shift, other)
 
     def __getitem__(self, key: Any) -> Tensor:
+        if _meta_seen[0]:  # one truth test until a meta tensor has ever been made
+            check_meta_key(self, key)
         return indexing.getitem(self, key)
 
 
 attach(_Operators)
+
+from glassgrad.meta import check_meta_key  # noqa: E402 - meta.py imports Tensor

@@ -33,6 +33,7 @@ tensor([12.])
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any, Callable
 
 from glassgrad.autograd.function import Primitive, _tensor_cls
@@ -201,6 +202,22 @@ class Function:
     Subclass it with static ``forward(ctx, *args, **kwargs)`` and ``backward(ctx, *grad_outputs)``
     and call ``MyOp.apply(*args)``; see the module docstring for the contract.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn(
+            f"{type(self).__name__}: an autograd Function is not meant to be instantiated; its "
+            f"methods are static, so call {type(self).__name__}.apply(...) on the class",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = type(self).__name__
+        raise RuntimeError(
+            f"{name}: calling an instance of an autograd Function (the legacy style with "
+            f"non-static forward/backward) is not supported; make forward(ctx, ...) and "
+            f"backward(ctx, ...) static methods and call {name}.apply(...)"
+        )
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:

@@ -8,12 +8,15 @@ identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed un
 
 from __future__ import annotations
 
+from typing import Any
+
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_post_accumulate_hooks
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["backward", "run_backward", "pass_id", "FIRST_ORDER"]
 
@@ -52,11 +55,12 @@ def backward(tensor, gradient=None, retain_graph: bool | None = None, create_gra
                 f"backward: a gradient can be created implicitly only for scalar outputs, got shape "
                 f"{data.shape}; pass gradient= of that shape"
             )
-        grad = xp.ones_like(data)
+        grad = xp.ones(data.shape, dtype=data.dtype)  # (not ones_like: a meta root's seed is plain)
     else:
         # A copy: the seed may end up as a leaf's .grad, which optimizers and zero_grad() change
         # in place; the caller's tensor must not change with it.
         src = gradient._data if isinstance(gradient, _tensor_cls[0]) else gradient
+        check_seed_device("backward", data, src)
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
@@ -65,6 +69,14 @@ def backward(tensor, gradient=None, retain_graph: bool | None = None, create_gra
     else:
         leaves = run_backward([(tensor, grad)], retain_graph)
     _accumulate_leaves(leaves)
+
+
+def check_seed_device(op: str, data: Any, seed: Any) -> None:
+    """A gradient given for an output must be on its device (a meta seed has no values for a CPU
+    graph, a CPU one none a meta graph can use), as PyTorch checks."""
+    if (seed.__class__ is MetaArray) is not (data.__class__ is MetaArray) and hasattr(seed, "shape"):
+        where, other = ("meta", "cpu") if data.__class__ is MetaArray else ("cpu", "meta")
+        raise RuntimeError(f"{op}: invalid gradient - expected device {where} but got {other}")
 
 
 def run_backward(
@@ -269,7 +281,10 @@ def _accumulate_leaves(leaves: dict) -> None:
         if observers.leaf:
             for obs in observers.leaf:
                 obs(t, g)
-        if t.grad is None:
+        if t._data.__class__ is MetaArray:  # a meta leaf: its gradient has no data either
+            if t.grad is None:
+                t._grad = tensor_cls(meta_array(g.shape, g.dtype), _wrap=True)
+        elif t.grad is None:
             # Backward may hand back views or one array shared by several inputs; a leaf's
             # .grad must own its memory because optimizers and zero_grad() change it in place.
             if g.__class__ is not ndarray:

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import asarray, may_share_memory, ndarray
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.meta_array import MetaArray
+from glassgrad.meta_array import seen as _meta_seen
 
 __all__ = ["Primitive", "Function", "Node", "REGISTRY", "observers", "FunctionCtx", "once_differentiable"]
 
@@ -208,6 +210,12 @@ class Primitive:
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
         """Run the op on Tensors (or constants); record a node when a gradient is wanted."""
         tensor_cls = _tensor_cls[0]
+        if _meta_seen[0]:  # one truth test per op until a meta tensor has ever been made
+            for x in inputs:
+                if isinstance(x, tensor_cls) and x._data.__class__ is MetaArray:
+                    return _meta_apply(cls, inputs, attrs)
+            if _meta_raw(cls, inputs, attrs):  # a meta index, mask or condition passed as an array
+                return _meta_apply(cls, inputs, attrs)
         arrays = []
         needs = []
         nexts = []
@@ -238,7 +246,7 @@ class Primitive:
             raise DTypeError(
                 f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})"
             ) from e
-        if out.__class__ is not ndarray:
+        if out.__class__ is not ndarray and out.__class__ is not MetaArray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
         if out.base is not None:  # a view of an input
@@ -356,3 +364,7 @@ from glassgrad.autograd.custom import FunctionCtx, once_differentiable  # noqa: 
 from glassgrad.autograd.graph import active as _saved_hooks_active  # noqa: E402
 from glassgrad.autograd.graph import pack_saved as _pack_saved  # noqa: E402
 from glassgrad.autograd.graph import saved_value as _saved_value  # noqa: E402
+
+# Ops with a meta input (autograd/meta_apply.py builds on Node and the helpers above).
+from glassgrad.autograd.meta_apply import meta_apply as _meta_apply  # noqa: E402
+from glassgrad.autograd.meta_apply import meta_raw as _meta_raw  # noqa: E402

@@ -6,9 +6,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, run_backward
+from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, check_seed_device, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["jacobian", "vjp", "grad"]
 
@@ -68,6 +69,7 @@ def grad(
             g = np.ones_like(o._data)
         else:
             g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)
+            check_seed_device("grad", o._data, g)
             if g.shape != o.shape:
                 raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
             g = g.astype(o._data.dtype, copy=False)
@@ -96,6 +98,9 @@ def grad(
         if t._node is None and t._hooks:
             g = _run_hooks(t._hooks, g)  # a leaf's hooks see its gradient, as in backward()
         # each gradient in its input's dtype (a float64 op downstream must not upcast float32)
+        if t._data.__class__ is MetaArray:  # backward on meta gave a stand-in: the gradient is meta
+            result.append(Tensor(meta_array(t.shape, t._data.dtype), _wrap=True))
+            continue
         result.append(Tensor(np.asarray(g).astype(t._data.dtype, copy=False), _wrap=True))
     return tuple(result)
 

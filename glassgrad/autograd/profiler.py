@@ -32,8 +32,9 @@ __all__ = ["profile", "record_function", "EventList", "FunctionEventAvg"]
 class FunctionEventAvg:
     """One row of ``key_averages()``: every event of one name, times in microseconds."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, input_shapes: list | None = None) -> None:
         self.key = key
+        self.input_shapes = input_shapes if input_shapes is not None else []
         self.count = 0
         self.self_cpu_time_total = 0.0
         self.cpu_time_total = 0.0
@@ -89,6 +90,10 @@ class EventList(list):
         name_w = min(max([len(e.key) for e in rows] + [4]) + 4, 55)
         widths = [name_w] + [12] * 6
         titles = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg", "# of Calls"]
+        shapes = getattr(self, "_by_shape", False)
+        if shapes:  # key_averages(group_by_input_shape=True) of a profile with record_shapes=True
+            widths.append(min(max(len(str(e.input_shapes)) for e in rows) + 4, 80))
+            titles.append("Input Shapes")
         rule = "".join("-" * w + "  " for w in widths)
         lines = [header] if header else []
         lines += [rule, "".join(t.rjust(w) + "  " for t, w in zip(titles, widths)), rule]
@@ -102,6 +107,9 @@ class EventList(list):
                 _fmt(e.cpu_time),
                 str(e.count),
             ]
+            if shapes:
+                text = str(e.input_shapes)
+                cells.append(text if len(text) <= widths[-1] else text[: widths[-1] - 3] + "...")
             lines.append("".join(c.rjust(w) + "  " for c, w in zip(cells, widths)))
         lines += [rule, f"Self CPU time total: {_fmt(sum(e.self_cpu_time_total for e in self))}", ""]
         return "\n".join(lines)
@@ -124,10 +132,18 @@ class profile:  # noqa: N801 - PyTorch's name
     ``torch.autograd.profiler.profile``. ``enabled=False`` records nothing."""
 
     def __init__(
-        self, enabled: bool = True, *, use_cuda: bool = False, use_device: Any = None, **_: Any
+        self,
+        enabled: bool = True,
+        *,
+        use_cuda: bool = False,
+        use_device: Any = None,
+        record_shapes: bool = False,
+        **_: Any,
     ) -> None:
         self.enabled = enabled
+        self.record_shapes = record_shapes
         self._rows: dict[str, FunctionEventAvg] = {}
+        self._shape_rows: dict[tuple[str, str], FunctionEventAvg] = {}  # with record_shapes
         self._last = 0.0
         self._open: list[list] = []  # record_function blocks: [name, start, op time inside]
 
@@ -145,33 +161,42 @@ class profile:  # noqa: N801 - PyTorch's name
             observers.backward.remove(self._on_backward)
             _active.remove(self)
 
-    def _add(self, key: str, self_us: float, total_us: float) -> None:
+    def _row(self, key: str, shapes: list | None) -> list[FunctionEventAvg]:
+        """The row of ``key`` and, when shapes are recorded, its row for these input shapes."""
         row = self._rows.get(key)
         if row is None:
             row = self._rows[key] = FunctionEventAvg(key)
-        row.count += 1
-        row.self_cpu_time_total += self_us
-        row.cpu_time_total += total_us
+        if shapes is None or not self.record_shapes:
+            return [row]
+        by_shape = self._shape_rows.get((key, str(shapes)))
+        if by_shape is None:
+            by_shape = self._shape_rows[(key, str(shapes))] = FunctionEventAvg(key, shapes)
+        return [row, by_shape]
 
-    def _op(self, key: str) -> None:
+    def _add(self, key: str, self_us: float, total_us: float, shapes: list | None = None) -> None:
+        for row in self._row(key, shapes if shapes is not None else []):
+            row.count += 1
+            row.self_cpu_time_total += self_us
+            row.cpu_time_total += total_us
+
+    def _op(self, key: str, shapes: list | None = None) -> None:
         now = time.perf_counter()
         us = (now - self._last) * 1e6
         self._last = now
-        self._add(key, us, us)
+        self._add(key, us, us, shapes)
         for block in self._open:
             block[2] += us
 
     def _on_forward(self, fn: Any, node: Any, inputs: Any, output: Any, attrs: Any) -> None:
-        self._op(fn.name)
+        self._op(fn.name, _shapes(inputs) if self.record_shapes else None)
 
     def _on_backward(self, node: Any, grad: Any, in_grads: Any) -> None:
-        self._op(node.name())
+        self._op(node.name(), _shapes((grad,)) if self.record_shapes else None)
 
     def _begin(self, name: str) -> list:
+        self._row(name, [])  # rows in the order they start, as PyTorch
         self._op_pending_flush()
-        if name not in self._rows:  # rows in the order they start, as PyTorch
-            self._rows[name] = FunctionEventAvg(name)
-        block = [name, time.perf_counter(), 0.0]
+        block = [name, self._last, 0.0]  # the block starts where the next op's time does
         self._open.append(block)
         return block
 
@@ -187,7 +212,12 @@ class profile:  # noqa: N801 - PyTorch's name
         self._last = time.perf_counter()  # Python outside any op is not charged to the next op
 
     def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0) -> EventList:
-        """One row per op name, in the order first seen."""
+        """One row per op name, in the order first seen; with ``group_by_input_shape`` (and
+        ``record_shapes=True``) one row per name and input shapes, and an Input Shapes column."""
+        if group_by_input_shape and self.record_shapes:
+            rows = EventList(e for e in self._shape_rows.values() if e.count)
+            rows._by_shape = True
+            return rows
         return EventList(e for e in self._rows.values() if e.count)
 
     def export_chrome_trace(self, path: str) -> None:
@@ -207,6 +237,15 @@ class profile:  # noqa: N801 - PyTorch's name
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _shapes(values: Any) -> list:
+    """PyTorch's ``input_shapes``: each input's shape as a list, ``[]`` for a non-tensor."""
+    out = []
+    for v in values:
+        shape = getattr(v, "shape", None)
+        out.append(list(shape) if shape is not None else [])
+    return out
 
 
 class record_function:  # noqa: N801 - PyTorch's name

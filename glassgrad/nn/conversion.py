@@ -1,5 +1,10 @@
-"""Dtype conversion of a module's parameters and buffers: ``to``, ``cpu``, ``half``, ``float``,
-``double``, ``type``.
+"""Dtype and device conversion of a module's parameters and buffers: ``to``, ``cpu``, ``half``,
+``float``, ``double``, ``type``, ``to_empty``, and the ``device=`` keyword of module constructors.
+
+The devices are the CPU and meta (shapes and dtypes without data): ``to("meta")`` drops the
+values, ``to_empty(device="cpu")`` gives a meta module fresh (zero) storage to initialise or load,
+``to("cpu")`` of a meta module raises as PyTorch does. A subclass whose ``__init__`` takes
+``device`` builds its parameters on meta when given ``device="meta"``.
 
 ``Module`` inherits these from :class:`Conversion`. They change each array in place of the same
 Parameter/buffer object (and its ``.grad``), so optimizers that already hold the parameters keep
@@ -8,6 +13,8 @@ working, as in PyTorch.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 from collections.abc import Callable
 from typing import Any, Self
@@ -16,14 +23,87 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords
+from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords, is_meta_device, wants_meta
+from glassgrad.device import device as _device
+from glassgrad.meta_array import MetaArray, meta_array, no_data
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conversion"]
 
 
+def _with_device(init: Callable) -> Callable:
+    """Wrap a module's ``__init__`` that takes ``device``: with ``device="meta"`` it runs inside
+    ``with device("meta")``, so the factories it calls make meta parameters and buffers."""
+
+    @functools.wraps(init)
+    def init_on_device(self: Any, *args: Any, **kwargs: Any) -> None:
+        where = kwargs.get("device")
+        if where is not None and is_meta_device(where):
+            with _device("meta"):
+                return init(self, *args, **kwargs)
+        return init(self, *args, **kwargs)
+
+    init_on_device._takes_device = True  # type: ignore[attr-defined]
+    return init_on_device
+
+
 class Conversion:
-    """The dtype half of ``Module``: casting every parameter and buffer of the module tree."""
+    """The dtype and device half of ``Module``: converting every parameter and buffer of the
+    module tree."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_takes_device", False):
+            return
+        try:
+            takes = "device" in inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            return
+        if takes:
+            cls.__init__ = _with_device(init)
+
+    def _tensors(self, recurse: bool = True) -> Any:
+        modules = self.modules() if recurse else (self,)
+        for module in modules:
+            for t in itertools.chain(module._parameters.values(), module._buffers.values()):
+                if t is not None:
+                    yield t
+
+    def _to_device(self, meta: bool, op: str) -> Self:
+        """Move every parameter and buffer to meta (``meta=True``: drop the values) or refuse to
+        leave meta for the CPU, as PyTorch does (there are no values to copy)."""
+        tensors = list(self._tensors())
+        if not meta:
+            if any(t._data.__class__ is MetaArray for t in tensors):
+                raise NotImplementedError(
+                    f"{no_data(op)}; use Module.to_empty(device=...) to give a meta module new "
+                    "storage, then initialise it or load a state dict"
+                )
+            return self
+        for t in tensors:
+            t._data = meta_array(t._data.shape, t._data.dtype)
+            if t.grad is not None:
+                t.grad._data = meta_array(t.grad._data.shape, t.grad._data.dtype)
+        return self
+
+    def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:
+        """Give every parameter and buffer new storage on ``device`` (``"cpu"`` or ``"meta"``;
+        None keeps each tensor's device), with its shape and dtype, as PyTorch's ``to_empty``:
+        the way out of the meta device (the values are zeros here, uninitialised in PyTorch;
+        initialise them with ``reset_parameters()`` or load a state dict). The Parameter objects
+        are kept (PyTorch makes new ones when the device changes)."""
+        meta = None if device is None else wants_meta(device, "Module.to_empty")
+        with no_grad():
+            for t in self._tensors(recurse):
+                on_meta = t._data.__class__ is MetaArray if meta is None else meta
+                shape, dt = t._data.shape, t._data.dtype
+                t._data = meta_array(shape, dt) if on_meta else np.zeros(shape, dtype=dt)
+                t._vc[0] += 1
+                if t.grad is not None:
+                    g = t.grad._data
+                    t.grad._data = meta_array(g.shape, g.dtype) if on_meta else np.zeros(g.shape, g.dtype)
+        return self
 
     def _apply_arrays(self, convert: Callable[[np.ndarray], np.ndarray]) -> Self:
         with no_grad():
@@ -47,10 +127,10 @@ class Conversion:
         ``TypeError``, as PyTorch."""
         if kwargs:
             check_to_keywords("Module.to", kwargs, MODULE_TO_KEYWORDS)
-        dtype = kwargs.get("dtype")
+        dtype, target = kwargs.get("dtype"), None
         for a in (*args, kwargs.get("device"), kwargs.get("tensor")):
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, target = a.dtype, a.device
             elif isinstance(a, bool):  # non_blocking, given positionally: nothing to wait for here
                 continue
             elif (
@@ -60,11 +140,13 @@ class Conversion:
             ):
                 dtype = a
             elif a is not None:
-                check_device(a, "Module.to")
+                target = a
+        if target is not None:
+            self._to_device(wants_meta(target, "Module.to"), "Module.to")
         return self if dtype is None else self._cast_floating(dtype)
 
     def cpu(self) -> Self:
-        return self
+        return self._to_device(False, "Module.cpu")
 
     def cuda(self, device: Any = None) -> Self:
         check_device("cuda" if device is None else device, "Module.cuda")
@@ -89,9 +171,4 @@ class Conversion:
         processes started afterwards with ``glassgrad.multiprocessing`` update the same weights."""
         for t in (*self.parameters(), *self.buffers()):
             t.share_memory_()
-        return self
-
-    def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:
-        """PyTorch's way out of the ``meta`` device; glassgrad has only CPU arrays, which already
-        hold storage, so the module is returned unchanged."""
         return self

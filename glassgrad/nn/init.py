@@ -92,8 +92,16 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
         return tensor.copy_(values)
 
 
+def _meta(tensor: Tensor) -> bool:
+    """A tensor on the meta device has no values to fill: the random draws are skipped (the
+    arguments are still checked), as PyTorch's initialisers leave a meta tensor as it is."""
+    return isinstance(tensor, Tensor) and tensor.is_meta
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Fill with samples of U(a, b)."""
+    if _meta(tensor):
+        return tensor
     return _fill(tensor, get_generator(generator).uniform(a, b, tensor.shape))
 
 
@@ -101,6 +109,8 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill with samples of N(mean, std^2)."""
+    if _meta(tensor):
+        return tensor
     return _fill(tensor, get_generator(generator).normal(mean, std, tensor.shape))
 
 
@@ -122,6 +132,8 @@ def trunc_normal_(
     accept = 0.5 * (math.erf(hi) - math.erf(lo))
     if accept < 1e-6:
         raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {accept:.2e} of N({mean}, {std}^2)")
+    if _meta(tensor):
+        return tensor
     rng = get_generator(generator)
     xp = array_module(tensor._data)
     out = rng.normal(mean, std, tensor.shape)
@@ -208,7 +220,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
         raise ValueError(
             f"orthogonal_: expected a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
         )
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or _meta(tensor):
         return tensor
     xp = array_module(tensor._data)
     rows = tensor.shape[0]
@@ -251,6 +263,8 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Gener
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got {tuple(tensor.shape)}")
     rows, cols = tensor.shape
+    if _meta(tensor):
+        return tensor
     gen = get_generator(generator)
     values = gen.normal(0.0, std, (rows, cols))
     zeros = math.ceil(sparsity * rows)

@@ -8,8 +8,6 @@ import math
 import numbers
 from typing import Any
 
-import numpy as np
-
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.errors import ShapeError
@@ -128,7 +126,7 @@ class _NormBase(Module):
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dt))
             self.register_buffer("running_var", ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64), _wrap=True))
+            self.register_buffer("num_batches_tracked", zeros((), dtype=dtypes.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

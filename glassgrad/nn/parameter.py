@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.meta_array import MetaArray
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["Parameter", "Buffer"]
@@ -20,6 +21,8 @@ def _init_shared(t: Tensor, data: Any) -> None:
         Tensor.__init__(t, data._data, _wrap=True)
         t._vc = data._vc
         data._vc[1] = True
+    elif data.__class__ is MetaArray:  # a meta array (a deepcopied meta parameter's) stays meta
+        Tensor.__init__(t, data, _wrap=True)
     else:
         Tensor.__init__(t, as_array(data), _wrap=True)
 

@@ -170,7 +170,7 @@ class RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         want = (self.num_layers * dirs, n, width)
         if hx is None:
-            return zeros(*want, dtype=dtype)
+            return zeros(*want, dtype=dtype, device=self.weight_ih_l0.device)  # meta beside meta weights
         if unbatched:
             if hx.ndim != 2:
                 raise ShapeError(

@@ -78,7 +78,7 @@ class RNNCellBase(Module):
         return x, hx, batched
 
     def _zeros(self, x: Tensor) -> Tensor:
-        return zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+        return zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
 
 
 class RNNCell(RNNCellBase):

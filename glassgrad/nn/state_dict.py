@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.meta import load_into
+from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.nn.parameter import Parameter
 from glassgrad.tensor import Tensor
@@ -324,7 +326,7 @@ class StateDict:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
             elif local_metadata.get("assign_to_params_buffers"):
                 self._assign(name, target, state_dict[key], arr)
-            else:
+            elif not (_meta_seen[0] and load_into(target, arr, key, error_msgs)):
                 target._data[...] = arr
                 target._version += 1
         extra = _overrides(self, "set_extra_state")

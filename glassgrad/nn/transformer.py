@@ -22,6 +22,7 @@ import numpy as np
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
+from glassgrad.device import is_meta_device
 from glassgrad.errors import ShapeError
 from glassgrad.nn import init
 from glassgrad.nn.attention import MultiheadAttention
@@ -387,4 +388,5 @@ class Transformer(Module):
         """
         dt = dtypes.to_np_dtype(dtype if dtype is not None else dtypes.get_default_dtype())
         above = np.triu(np.ones((sz, sz), dtype=bool), 1)
-        return Tensor(np.where(above, -np.inf, 0.0).astype(dt), _wrap=True)
+        mask = Tensor(np.where(above, -np.inf, 0.0).astype(dt), _wrap=True)
+        return mask.to("meta") if is_meta_device(device) else mask  # meta: no values

@@ -213,6 +213,8 @@ def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Te
     if dim is None:
         input, dim = input.reshape(-1), 0
     d = normalize_dim(dim, input.ndim, "repeat_interleave", input.shape)
+    if isinstance(repeats, Tensor) and repeats.is_meta:  # the result's length is the repeats' sum
+        raise RuntimeError("repeat_interleave: cannot repeat_interleave a meta tensor without output_size")
     reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, input.shape[d])):
         raise ShapeError(

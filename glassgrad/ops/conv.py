@@ -44,6 +44,17 @@ def out_size(n: int, k: int, s: int, d: int) -> int:
     return (n - d * (k - 1) - 1) // s + 1
 
 
+def conv_shape(x: Any, weight: Any, stride: tuple, padding: tuple, dilation: tuple) -> tuple:
+    """``(shape, dtype)`` of a convolution's result, for meta tensors (nothing is computed):
+    ``(N, O, *windows)`` with ``windows`` per spatial dim of the padded input."""
+    spatial = x.shape[2:]
+    windows = (
+        out_size(n + lo + hi, k, s, d)
+        for n, (lo, hi), k, s, d in zip(spatial, padding, weight.shape[2:], stride, dilation)
+    )
+    return (x.shape[0], weight.shape[0], *windows), array_module(x).result_type(x, weight)
+
+
 def im2col(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple) -> Any:
     """Windows of ``x`` as columns, batch last, contiguous.
 
@@ -241,6 +252,11 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
         return conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col)
+
+    @staticmethod
+    def meta_shape(x, weight, bias, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
+        """The result's shape and dtype without computing (meta tensors; F.conv2d checked the shapes)."""
+        return conv_shape(x, weight, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, g):

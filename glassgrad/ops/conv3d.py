@@ -28,6 +28,7 @@ from glassgrad.ops.conv import (
     batch_last_nd,
     conv_backward,
     conv_forward,
+    conv_shape,
     conv_transpose_backward,
     conv_transpose_forward,
     out_size,
@@ -105,6 +106,11 @@ class Conv3d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1, 1), padding=((0, 0),) * 3, dilation=(1, 1, 1), groups=1):
         return conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col_nd)
+
+    @staticmethod
+    def meta_shape(x, weight, bias, stride=(1, 1, 1), padding=((0, 0),) * 3, dilation=(1, 1, 1), groups=1):
+        """The result's shape and dtype without computing (meta tensors; F.conv3d checked the shapes)."""
+        return conv_shape(x, weight, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, g):

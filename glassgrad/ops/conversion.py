@@ -7,9 +7,10 @@ from typing import Any
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.meta_array import meta_like, no_data
 from glassgrad.tensor import Tensor
 
-__all__ = ["cast", "clone"]
+__all__ = ["cast", "clone", "to_meta"]
 
 
 class Cast(Function):
@@ -35,6 +36,28 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
+
+
+class ToMeta(Function):
+    """z = a moved to the meta device: a's shape and dtype, no data (``x.to("meta")``).
+
+    VJP: none can be given: the gradient would be a meta tensor, which has no values to send back
+    to a CPU input (backward raises ``NotImplementedError``)."""
+
+    register = False  # no values to check a gradient on
+
+    @staticmethod
+    def forward(ctx, a):
+        return meta_like(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise no_data("to('meta') backward")
+
+
+def to_meta(a: Tensor) -> Tensor:
+    """``a`` on the meta device (recorded, as PyTorch's copy to another device)."""
+    return ToMeta.apply(a)
 
 
 def cast(a: Tensor, dtype: Any) -> Tensor:

@@ -367,7 +367,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast)."""
     # a copy of the condition (a tensor's or an array's): backward reads it, and an in-place change must not move it
-    cond = np.array(condition._data if isinstance(condition, Tensor) else condition)
+    cond = condition._data if isinstance(condition, Tensor) else condition
+    cond = array_module(cond).array(cond)  # a meta condition stays meta
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)

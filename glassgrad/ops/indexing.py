@@ -22,6 +22,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
@@ -40,15 +41,14 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
 
 
 def _int_array(index: Any, op: str) -> Any:
-    # a copy of the indices (a tensor's or an array's): backward reads them, and an in-place change must not move it
-    idx = np.array(index._data if isinstance(index, Tensor) else index)
+    idx = array_module(a := index._data if isinstance(index, Tensor) else index).array(a)  # copy; meta stays
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
     return idx
 
 
 def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= n):  # meta: no values
         raise IndexOutOfRangeError(
             f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
             f"got values in [{idx.min()}, {idx.max()}]"
@@ -263,7 +263,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         x and mask broadcast together, e.g. scores ``(N, h, L, L)`` and causal mask ``(L, L)``.
     """
     # a copy of the mask (a tensor's or an array's): backward reads it, and an in-place change must not move it
-    m = np.array(mask._data if isinstance(mask, Tensor) else mask)
+    m = array_module(m := mask._data if isinstance(mask, Tensor) else mask).array(m)  # meta stays meta
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     broadcast_shape(x.shape, m.shape, op="masked_fill")

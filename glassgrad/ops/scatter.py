@@ -12,6 +12,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.indexing import (
     GetItem,
     _check_gather_index,
@@ -112,7 +113,13 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
         x and mask broadcast to a common shape S; the result is ``(number of True in mask,)``.
     """
     # a copy of the mask (a tensor's or an array's): backward reads it, and an in-place change must not move it
-    m = np.array(mask._data if isinstance(mask, Tensor) else mask)
+    m = mask._data if isinstance(mask, Tensor) else mask
+    if x._data.__class__ is MetaArray or m.__class__ is MetaArray:
+        raise NotImplementedError(
+            "masked_select: the result's shape is the mask's number of True values, which a meta "
+            "tensor does not have (PyTorch has no meta kernel for it either)"
+        )
+    m = np.array(m)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_select: expected a bool mask, got {m.dtype}")
     try:
@@ -130,8 +137,11 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices at ``index`` along ``dim`` set to ``value`` (out-of-place ``index_fill_``)."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     d = normalize_dim(dim, x.ndim, "index_fill", x.shape)
-    sel = np.zeros(x.shape[d], dtype=bool)
-    sel[idx.reshape(-1)] = True
+    if idx.__class__ is MetaArray:  # which slices is unknown: a meta selection, refused beside CPU data
+        sel = meta_array((x.shape[d],), bool)
+    else:
+        sel = np.zeros(x.shape[d], dtype=bool)
+        sel[idx.reshape(-1)] = True
     shape = [1] * x.ndim
     shape[d] = x.shape[d]
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)

@@ -17,6 +17,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.meta_array import no_data
 from glassgrad.ops.clamp import scalar_into
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.tensor import Tensor, as_array
@@ -91,4 +92,6 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
         x._update("__setitem__", lambda t, val: SetItem.apply(t, val, key=key, advanced=advanced), v)
         return
     x._check_inplace("__setitem__")
+    if isinstance(value, Tensor) and value.is_meta and not x.is_meta:
+        raise no_data("__setitem__")  # a CPU tensor cannot take a meta tensor's (missing) values
     _write(x._data, key, value._data if isinstance(value, Tensor) else value, x.shape)

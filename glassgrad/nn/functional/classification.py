@@ -13,6 +13,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
@@ -68,7 +69,9 @@ def _class_inputs(
     if idx.shape != expected:
         raise ShapeError(f"{op}: expected target of shape {expected} for input {x.shape}, got {idx.shape}")
     n_classes = x.shape[1]
-    if idx.size and (idx.min() < 0 or idx.max() >= n_classes):  # cheap test first; details if needed
+    if (
+        idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= n_classes)
+    ):  # meta: no values
         _check_class_range(op, idx, n_classes, ignore_index)
     if weight is not None:
         if weight.shape != (n_classes,):
@@ -114,7 +117,7 @@ def nll_loss(
     w_t = valid.astype(dtype) if weight is None else weight._data[safe] * valid  # (N, *)
     loss = picked * Tensor(-w_t, _wrap=True)
     if reduction == "mean":
-        if not valid.any():
+        if valid.__class__ is not MetaArray and not valid.any():
             # every target ignored: the mean is 0 / 0 = nan, yet no input affects it, so the
             # gradient is 0 (as in PyTorch); the nan is selected, not computed from the inputs
             return _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.factories import empty
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import linear as _Lin
@@ -116,6 +118,8 @@ def scaled_dropout(op: str, input: Tensor, p: float, training: bool, lead: int |
     if p == 1.0:
         return input * 0.0  # everything dropped; still in the graph, with zero gradient
     mask_shape = x.shape if lead is None else x.shape[:lead] + (1,) * (x.ndim - lead)  # (N, C, 1, ...)
+    if input.is_meta:  # no values: no draw, a meta mask of the same shape
+        return _E.mul(input, empty(mask_shape, dtype=input.dtype, device="meta"))
     draw_dtype = x.dtype if x.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/float64 only
     keep = get_generator().random(mask_shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
@@ -153,7 +157,7 @@ def embedding(
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported (sparse=False only)")
     num = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= num):
+    if idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= num):  # meta: no values
         bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
         raise IndexError(f"embedding: expected indices in [0, {num}), got index {bad}")
     if padding_idx is not None:

@@ -237,12 +237,14 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, 
     return size
 
 
-def _averaging_matrix(n: int, o: int, dtype: Any) -> Tensor:
-    """``(o, n)``: row ``i`` averages bin ``i`` of the adaptive bins over ``n`` positions."""
+def _averaging_matrix(n: int, o: int, dtype: Any, meta: bool = False) -> Tensor:
+    """``(o, n)``: row ``i`` averages bin ``i`` of the adaptive bins over ``n`` positions (on the
+    meta device beside a meta input)."""
     start, end = _P.adaptive_bins(n, o)
     pos = np.arange(n)
     a = ((pos >= start[:, None]) & (pos < end[:, None])) / (end - start)[:, None]
-    return Tensor(a.astype(dtype), _wrap=True)
+    out = Tensor(a.astype(dtype), _wrap=True)
+    return out.to("meta") if meta else out
 
 
 def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
@@ -250,12 +252,14 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
     x, unbatched = _batched(op, input, nd)
     size = _adaptive_size(op, x, nd, output_size)
     dtype = x._data.dtype
-    out = matmul(x, _averaging_matrix(x.shape[-1], size[-1], dtype).t())  # (..., W) @ (W, Wo) -> (..., Wo)
+    out = matmul(
+        x, _averaging_matrix(x.shape[-1], size[-1], dtype, x.is_meta).t()
+    )  # (..., W) @ (W, Wo) -> (..., Wo)
     if nd >= 2:  # (Ho, H) @ (..., H, Wo) -> (..., Ho, Wo)
-        out = matmul(_averaging_matrix(x.shape[-2], size[-2], dtype), out)
+        out = matmul(_averaging_matrix(x.shape[-2], size[-2], dtype, x.is_meta), out)
     if nd == 3:  # (Do, D) @ (N, C, D, Ho*Wo) -> (N, C, Do, Ho*Wo), H and W flattened
         n, c, d = x.shape[:3]
-        out = matmul(_averaging_matrix(d, size[0], dtype), out.reshape(n, c, d, size[1] * size[2]))
+        out = matmul(_averaging_matrix(d, size[0], dtype, x.is_meta), out.reshape(n, c, d, size[1] * size[2]))
         out = out.reshape(n, c, *size)
     return out.squeeze(0) if unbatched else out
 

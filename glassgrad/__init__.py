@@ -388,3 +388,10 @@ __all__ += ["jit", "profiler"]
 from glassgrad.matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 
 __all__ += ["get_float32_matmul_precision", "set_float32_matmul_precision"]
+
+# memory formats (memory_formats.py: contiguous_format/preserve_format come from legacy.py) and
+# empty_strided (factories_like.py)
+from glassgrad.factories_like import empty_strided  # noqa: E402
+from glassgrad.memory_formats import channels_last, channels_last_3d, memory_format  # noqa: E402
+
+__all__ += ["channels_last", "channels_last_3d", "memory_format", "empty_strided"]

@@ -17,7 +17,7 @@ from glassgrad.meta_array import seen as _meta_seen
 
 __all__ = [
     "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
-    "quietly",
+    "quietly", "dense",
 ]  # fmt: skip
 
 np_module = np
@@ -62,6 +62,15 @@ def array_module(*arrays: object):
             if a.__class__ is MetaArray:
                 return meta_numpy
     return np
+
+
+def dense(a: object) -> object:
+    """``a``, or a C-contiguous copy when its strides are another layout (a channels-last or
+    transposed array). Reductions and normalisations read their input through this, so that the
+    order of their sums, hence the rounding, never depends on the memory layout."""
+    if a.__class__ is not np.ndarray or a.flags.c_contiguous:
+        return a  # a meta array has no layout
+    return np.ascontiguousarray(a)
 
 
 def to_numpy(a: object) -> np.ndarray:

@@ -4,8 +4,9 @@ randint, randperm, the ``*_like``s, from_numpy and as_tensor.
 Sizes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``. Floating factories use the default dtype
 (float32); random ones draw from the generator that ``manual_seed`` seeds (or ``generator=``).
 Every factory takes PyTorch's keywords: ``dtype``, ``device`` (the CPU only; another device is a
-clear error), ``requires_grad``, ``layout``/``pin_memory``/``memory_format`` (accepted and checked),
-and ``out=`` where PyTorch has it.
+clear error), ``requires_grad``, ``layout``/``pin_memory`` (accepted and checked), ``memory_format``
+where PyTorch takes it (``empty`` and the ``*_like``s, which live in ``factories_like.py``) and
+``out=`` where PyTorch has it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from glassgrad import dtypes
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.inference import as_array
+from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -28,7 +30,7 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
-    "randn_like", "randint_like", "from_numpy", "as_tensor", "scalar_tensor",
+    "randn_like", "randint_like", "from_numpy", "as_tensor", "scalar_tensor", "empty_strided",
 ]  # fmt: skip
 
 
@@ -131,9 +133,14 @@ def empty(
     *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None,
 ) -> Tensor:  # fmt: skip
-    """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory."""
+    """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory.
+    ``memory_format=channels_last`` (4-D) or ``channels_last_3d`` (5-D) lays it out so."""
     meta = _check("empty", device, layout, pin_memory)
-    arr = _sized(meta, np.zeros, _size_arg(sizes, size, "empty"), _float(dtype))
+    shape = _size_arg(sizes, size, "empty")
+    fmt = check_format("empty", contiguous_format if memory_format is None else memory_format, len(shape))
+    if fmt is preserve_format:
+        raise RuntimeError("empty: unsupported memory format preserve_format (it needs a tensor to preserve)")
+    arr = _sized(meta, lambda s, d: empty_format(s, d, fmt), shape, _float(dtype))
     return _make(arr, requires_grad, out, "empty")
 
 
@@ -285,80 +292,6 @@ def randperm(
     return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randperm")
 
 
-def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_format: Any) -> Any:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    _check(op, device, layout)
-    return dtype or x.dtype
-
-
-def _like_device(x: Tensor, device: Any) -> Any:
-    """A ``*_like`` factory's device: the one given, else ``x``'s (not the default device)."""
-    return x.device if device is None else device
-
-
-def zeros_like(
-    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("zeros_like", input, dtype, device, layout, memory_format)
-    return zeros(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
-
-
-def ones_like(
-    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("ones_like", input, dtype, device, layout, memory_format)
-    return ones(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
-
-
-def empty_like(
-    input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("empty_like", input, dtype, device, layout, memory_format)
-    return empty(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad)
-
-
-def full_like(
-    input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("full_like", input, dtype, device, layout, memory_format)
-    return full(
-        input.shape, fill_value, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad
-    )
-
-
-def rand_like(
-    input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("rand_like", input, dtype, device, layout, memory_format)
-    return rand(input.shape, dtype=dt, generator=generator, device=_like_device(input, device),
-                requires_grad=requires_grad)  # fmt: skip
-
-
-def randn_like(
-    input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("randn_like", input, dtype, device, layout, memory_format)
-    return randn(input.shape, dtype=dt, generator=generator, device=_like_device(input, device),
-                 requires_grad=requires_grad)  # fmt: skip
-
-
-def randint_like(
-    input: Tensor, low: int = 0, high: int | None = None, *, generator: Any = None,  # noqa: A002
-    dtype: Any = None, layout: Any = None, device: Any = None, memory_format: Any = None,
-) -> Tensor:  # fmt: skip
-    dt = _like("randint_like", input, dtype, device, layout, memory_format)
-    if high is None:
-        low, high = 0, low
-    return randint(low, high, input.shape, dtype=dt, generator=generator, device=_like_device(input, device))
-
-
 def _shared(t: Tensor) -> Tensor:
     """Mark ``t``'s memory as held elsewhere too: a recorded in-place op then raises instead of
     giving ``t`` a new array the other holder would not see."""
@@ -387,3 +320,16 @@ def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_gra
     """A 0-d tensor holding ``s`` (of the default float dtype unless ``dtype`` says otherwise)."""
     check_device(device, "scalar_tensor")
     return _make(np.asarray(s, dtype=_float(dtype)), requires_grad)
+
+
+# The *_like factories and empty_strided (factories_like.py) build on the ones above.
+from glassgrad.factories_like import (  # noqa: E402
+    empty_like,
+    empty_strided,
+    full_like,
+    ones_like,
+    rand_like,
+    randint_like,
+    randn_like,
+    zeros_like,
+)

@@ -17,19 +17,20 @@ import numpy as np
 
 from glassgrad import dtypes, printing
 from glassgrad.device import check_device
-from glassgrad.factories import _float, _size, as_array
+from glassgrad.device import device as _Device
+from glassgrad.factories import _float, _size, as_array, empty
+from glassgrad.memory_formats import contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
     "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
-    "legacy_dtype", "legacy_type_name",
+    "legacy_dtype", "legacy_type_name", "legacy_new",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
 strided = "strided"
-contiguous_format = preserve_format = "contiguous_format"
 
 
 # ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)
@@ -61,6 +62,36 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         data._vc[1] = True
         return data._data
     return np.array(as_array(data, dt), copy=True)
+
+
+def legacy_new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
+    """PyTorch's legacy ``x.new(...)``: ``Tensor(...)``'s rules (sizes, a ``Size``, data or nothing)
+    in x's dtype and on x's device (a ``device`` must be x's); ``x.new(t)`` of a tensor of x's
+    dtype and device is t itself."""
+    own = self.device.type
+    if device is not None and _device_type(device) != own:
+        raise RuntimeError(
+            f"new: legacy constructor expects device type: {own} but device type: {_device_type(device)} "
+            "was passed (the device of the tensor new is called on)"
+        )
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        t = args[0]
+        if t.dtype != self.dtype or t.device.type != own:
+            raise TypeError(
+                f"new: expected a tensor of dtype {self.dtype} on {own}, got one of {t.dtype} on {t.device.type}"
+            )
+        return t
+    if own != "meta":
+        return Tensor(*args, dtype=self.dtype)
+    if args and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args):
+        return empty(*args, dtype=self.dtype, device="meta")  # sizes: nothing allocated
+    if len(args) == 1 and isinstance(args[0], Size):
+        return empty(args[0], dtype=self.dtype, device="meta")
+    return Tensor(*args, dtype=self.dtype).to("meta")  # data (or nothing): its shape, on meta
+
+
+def _device_type(where: Any) -> str:
+    return (where if isinstance(where, _Device) else _Device(where)).type
 
 
 def legacy_dtype(name: Any) -> Any:

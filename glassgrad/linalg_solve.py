@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import LinAlgError, ShapeError
+from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.ops import linalg as _tri
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
@@ -49,6 +50,11 @@ CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
 
 def _const(arr: Any) -> Tensor:
     return Tensor(arr, _wrap=True)
+
+
+def _any(bad: Any) -> bool:
+    """Whether any matrix is flagged; on meta none is (no values: PyTorch's meta kernels check none)."""
+    return bad.__class__ is not MetaArray and bool(bad.any())
 
 
 def _vector_rhs(A: Tensor, B: Tensor) -> bool:
@@ -92,11 +98,11 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     check_square("linalg.solve_ex", A._data)
     info = lu_info(A._data)
     bad = info > 0
-    if check_errors and bad.any():
+    if check_errors and _any(bad):
         raise singular_error("linalg.solve_ex", A._data, B._data)
-    x = solve(_safe(A, bad) if bad.any() else A, B, left=left)
+    x = solve(_safe(A, bad) if _any(bad) else A, B, left=left)
     mat = 1 if _vector_rhs(A, B) else 2
-    if bad.any():
+    if _any(bad):
         x = _masked(x, bad, mat)
     info = array_module(info).broadcast_to(info, x.shape[: x.ndim - mat]).copy()
     return SolveExResult(x, _const(info))
@@ -118,9 +124,9 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     check_square("linalg.inv_ex", A._data)
     info = lu_info(A._data)
     bad = info > 0
-    if check_errors and bad.any():
+    if check_errors and _any(bad):
         raise singular_error("linalg.inv_ex", A._data)
-    y = _masked(Inv.apply(_safe(A, bad)), bad, 2) if bad.any() else Inv.apply(A)
+    y = _masked(Inv.apply(_safe(A, bad)), bad, 2) if _any(bad) else Inv.apply(A)
     return InvExResult(y, _const(info))
 
 
@@ -250,7 +256,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     check_float("linalg.cholesky_ex", A._data)
     check_square("linalg.cholesky_ex", A._data)
     try:
-        low, info = _tri.cholesky(A), array_module(A._data).zeros(A.shape[:-2], dtype=np.int32)
+        low, info = _tri.cholesky(A), on_device_of(A._data, np.zeros(A.shape[:-2], dtype=np.int32))
     except LinAlgError:
         partial, info = _cholesky_partial(A._data)
         bad = info > 0

@@ -22,7 +22,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MetaArray", "meta_array", "meta_like", "seen", "NO_DATA", "no_data", "quiet_call", "meta_numpy"]
+__all__ = [
+    "MetaArray", "meta_array", "meta_like", "seen", "NO_DATA", "no_data", "quiet_call", "meta_numpy", "same_device",
+    "on_device_of", "valued",
+]  # fmt: skip
 
 #: What PyTorch says when data is read out of a meta tensor.
 NO_DATA = "Cannot copy out of meta tensor; no data!"
@@ -36,13 +39,54 @@ _METADATA = frozenset({np.shape, np.ndim, np.size, np.result_type, np.may_share_
 # NumPy functions whose result's shape depends on the values: refused, as PyTorch's meta kernels.
 _DATA_DEPENDENT = frozenset({
     np.nonzero, np.argwhere, np.flatnonzero, np.unique, np.extract, np.compress, np.bincount,
-    np.histogram, np.trim_zeros, np.array_equal, np.allclose, np.isclose, np.array_equiv,
+    np.histogram, np.trim_zeros, np.array_equal, np.allclose, np.array_equiv,
 })  # fmt: skip
+
+
+# NumPy functions that write into their first argument: into a MetaArray they change nothing.
+_WRITES = frozenset({np.put_along_axis, np.put, np.place, np.copyto, np.fill_diagonal, np.putmask})
 
 
 def no_data(op: str) -> NotImplementedError:
     """The error for reading the values of a meta tensor (PyTorch's type and words)."""
     return NotImplementedError(f"{op}: {NO_DATA} (a tensor on the meta device has a shape and a dtype only)")
+
+
+def same_device(op: str, *operands: Any) -> None:
+    """Raise PyTorch's device mismatch when one of an op's ``operands`` (tensors, raw arrays or
+    numbers) is on meta and another is a CPU one with dims (a 0-d CPU tensor or a number goes with
+    any device). The first operand with a device names the expected one, as in PyTorch. For the op
+    paths that are not a ``Function`` (comparisons, logical ops, ``where``'s condition, masks):
+    call it only once ``seen[0]`` is set, so the CPU path pays nothing."""
+    expected = None
+    for x in operands:
+        a = getattr(x, "_data", x)
+        if a.__class__ is MetaArray:
+            dev = "meta"
+        elif isinstance(a, np.ndarray) and a.ndim:
+            dev = "cpu"
+        else:
+            continue
+        if expected is None:
+            expected, first = dev, a
+        elif dev != expected:
+            raise RuntimeError(
+                f"{op}: expected all tensors on one device, got a {dev} tensor of shape {tuple(a.shape)} "
+                f"beside a {expected} tensor of shape {tuple(first.shape)} (Tensor on device {dev} is not "
+                f"on the expected device {expected}!)"
+            )
+
+
+def valued(a: Any) -> bool:
+    """Whether array ``a`` has values to check (it is not a ``MetaArray``): a value check (an index
+    in range, a probability in [0, 1]) is skipped on meta, as PyTorch's meta kernels skip it."""
+    return not (seen[0] and a.__class__ is MetaArray)
+
+
+def on_device_of(ref: Any, arr: Any) -> Any:
+    """``arr``, a constant an op built with NumPy, on the device of ``ref`` (an array): a
+    ``MetaArray`` of its shape and dtype when ``ref`` is meta, else ``arr`` itself."""
+    return meta_array(np.shape(arr), arr.dtype) if seen[0] and ref.__class__ is MetaArray else arr
 
 
 def _plain(x: Any) -> Any:
@@ -59,7 +103,8 @@ def _to_meta(r: Any, op: str) -> Any:
     if isinstance(r, np.ndarray | np.generic):
         return meta_array(np.shape(r), r.dtype)
     if isinstance(r, tuple | list):
-        return type(r)(_to_meta(e, op) for e in r)
+        items = [_to_meta(e, op) for e in r]
+        return type(r)(*items) if hasattr(r, "_fields") else type(r)(items)  # a namedtuple (SVDResult)
     if r is None:
         return None
     raise no_data(op)
@@ -90,7 +135,13 @@ class MetaArray(np.ndarray):
         if func in _METADATA:
             return super().__array_function__(func, types, args, kwargs)
         name = getattr(func, "__name__", str(func))
+        if func is np.allclose:  # PyTorch's allclose reads the item() of isclose(...).all()
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if func in _DATA_DEPENDENT:
+            raise no_data(name)
+        if func in _WRITES:  # nothing to write into a meta array; meta values into a CPU one: no data
+            if args and args[0].__class__ is MetaArray:
+                return None
             raise no_data(name)
         if "out" in kwargs and not isinstance(kwargs["out"], MetaArray | None):
             raise no_data(name)
@@ -175,5 +226,23 @@ class _MetaNumPy:
             return meta_array(a.shape, a.dtype if dtype is None else dtype)
         return np.array(a, dtype, *args, **kwargs)
 
+
+def _sized(name: str) -> Any:
+    """``meta_numpy.<name>`` for NumPy's constructors (``zeros``, ``arange``, ``eye`` ...): a constant
+    an op builds with the array module of a meta input is made on meta too, never on the CPU."""
+    fn = getattr(np, name)
+
+    def make(shape: Any, *args: Any, **kwargs: Any) -> MetaArray:
+        if name in ("zeros", "ones", "empty"):  # no allocation, whatever the size
+            dtype = kwargs.get("dtype", args[0] if args else None)
+            return meta_array(shape if isinstance(shape, tuple | list) else (shape,), dtype or np.float64)
+        return meta_like(np.asarray(fn(shape, *args, **kwargs)))
+
+    make.__name__ = name
+    return make
+
+
+for _name in ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace", "tri"):
+    setattr(_MetaNumPy, _name, staticmethod(_sized(_name)))
 
 meta_numpy = _MetaNumPy()

@@ -20,6 +20,7 @@ from glassgrad import linalg_decomp as _ld
 from glassgrad import linalg_solve as _ls
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError
+from glassgrad.legacy import legacy_new
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import cumulative as _cu
 from glassgrad.ops import indexing_more as _im
@@ -73,16 +74,6 @@ def new_tensor(
 ) -> Tensor:
     where = self.device if device is None else device
     return fac.tensor(data, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
-
-
-def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
-    """PyTorch's legacy ``x.new(...)``: ``Tensor(...)``'s rules (sizes, a ``Size``, data or nothing)
-    in x's dtype; ``x.new(t)`` of a tensor of x's dtype is t itself."""
-    if len(args) == 1 and isinstance(args[0], Tensor):
-        if args[0].dtype != self.dtype:
-            raise TypeError(f"new: expected a tensor of dtype {self.dtype}, got one of {args[0].dtype}")
-        return args[0]
-    return Tensor(*args, dtype=self.dtype, device=device)
 
 
 def _inplace(name: str, fn: Any) -> Any:
@@ -205,7 +196,7 @@ METHODS: dict[str, Any] = {
     "new_empty": _new(fac.empty),
     "new_full": new_full,
     "new_tensor": new_tensor,
-    "new": new,
+    "new": legacy_new,
     "masked_select": scatter.masked_select,
     "scatter": scatter.scatter,
     "scatter_": _inplace("scatter_", scatter.scatter),

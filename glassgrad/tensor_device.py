@@ -1,7 +1,8 @@
 """Where a ``Tensor`` lives: ``device``, ``is_meta``/``is_cpu`` and PyTorch's other device flags,
-``to`` (dtype and device), ``cpu``, ``cuda``, and ``stride``/``is_contiguous`` (which report a meta
-tensor's strides as PyTorch does, its storage being zero-strided). Attached to ``Tensor`` when
-``tensor.py`` finishes loading, as ``tensor_methods.py`` is.
+``to`` (dtype, device and memory format), ``cpu``, ``cuda``, and ``stride``/``is_contiguous``/
+``contiguous``/``clone`` (memory formats, ``memory_formats.py``; a meta tensor reports PyTorch's
+contiguous strides, its storage being zero-strided). Attached to ``Tensor`` when ``tensor.py``
+finishes loading, as ``tensor_methods.py`` is.
 
 A tensor is on the meta device when its array is a ``MetaArray`` (``meta_array.py``); every other
 tensor is on the CPU.
@@ -23,8 +24,10 @@ from glassgrad.device import (
     device,
     is_meta_device,
 )
+from glassgrad.memory_formats import check_format, is_contiguous_as, preserve_format, suggest_format
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import conversion
+from glassgrad.ops.layout import restride
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -69,13 +72,33 @@ class _Device:
         return -1  # the CPU (and meta), as PyTorch
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        if self._data.__class__ is MetaArray:
-            return True  # PyTorch gives a meta tensor contiguous strides; ours are zero (no memory)
-        return bool(self._data.flags.c_contiguous)
+        """Whether the tensor is laid out as ``memory_format`` (default ``contiguous_format``; dims
+        of size 1 do not count). ``channels_last`` on a tensor that is not 4-D is False, as PyTorch."""
+        fmt = check_format("is_contiguous", memory_format)
+        if self._data.__class__ is MetaArray:  # no memory: judged by the contiguous strides it reports
+            return fmt is preserve_format or is_contiguous_as(self._data, fmt, self.stride())
+        return is_contiguous_as(self._data, fmt)
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Self when already laid out as ``memory_format`` (default ``contiguous_format``), else a
+        recorded copy that is. An ``N1HW`` tensor is both contiguous and channels-last, so this can
+        return it unchanged where ``to(memory_format=...)`` restrides it, as in PyTorch."""
+        if memory_format is None:
+            return self if self._data.flags.c_contiguous else conversion.clone(self)
+        fmt = check_format("contiguous", memory_format, self._data.ndim, preserve=False)
+        if self._data.__class__ is MetaArray or is_contiguous_as(self._data, fmt):
+            return self
+        return restride(self, fmt)
+
+    def clone(self, *, memory_format: Any = None) -> Tensor:
+        """A recorded copy; ``preserve_format`` (the default) keeps the stride order, as PyTorch."""
+        fmt = check_format("clone", memory_format, self._data.ndim)
+        return restride(self, fmt)
 
     def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """Strides in elements (NumPy's are in bytes), as PyTorch; contiguous ones on meta."""
-        if self._data.__class__ is MetaArray:
+        """Strides in elements (NumPy's are in bytes), as PyTorch; contiguous ones on meta and for an
+        empty tensor."""
+        if self._data.__class__ is MetaArray or self._data.size == 0:  # NumPy gives an empty array 0s
             strides = _contiguous_strides(self._data.shape)
         else:
             strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -87,7 +110,8 @@ class _Device:
         ``"cpu"`` and ``"meta"`` are the devices: a CPU tensor moves to meta (shape and dtype only),
         a meta one cannot move back (no data: ``NotImplementedError``, as PyTorch; use
         ``empty_like(t, device="cpu")``); another device raises. ``non_blocking``, ``copy``,
-        ``memory_format``, ``tensor=`` are taken.
+        ``tensor=`` are taken; ``memory_format`` restrides unless the strides already suggest it
+        (so an ``N1HW`` tensor gets channels-last strides, where ``contiguous`` keeps it).
         """
         if kwargs:
             check_to_keywords("to", kwargs, TENSOR_TO_KEYWORDS)
@@ -108,6 +132,12 @@ class _Device:
             elif a is not None:
                 target = a
         out = self
+        fmt = kwargs.get("memory_format")
+        if fmt is not None:
+            fmt = check_format("to", fmt, self._data.ndim)
+            if fmt is not preserve_format and out._data.__class__ is not MetaArray:
+                if suggest_format(out._data) is not fmt:
+                    out, copy = restride(out, fmt), False
         if target is not None:
             meta = _is_meta_target(target, "to")
             if out._data.__class__ is MetaArray and not meta:
@@ -115,7 +145,7 @@ class _Device:
             if meta and out._data.__class__ is not MetaArray:
                 out, copy = conversion.to_meta(out), False
         if dtype is None or dtypes.to_np_dtype(dtype) == out._data.dtype:
-            return conversion.clone(out) if copy else out
+            return restride(out, preserve_format) if copy else out
         return conversion.cast(out, dtypes.to_np_dtype(dtype))
 
     def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:

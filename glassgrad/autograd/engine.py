@@ -292,8 +292,19 @@ def _accumulate_leaves(leaves: dict) -> None:
             elif g.base is not None or not g.flags.writeable or id(g) in given:
                 g = g.copy()
             given.add(id(g))
-            t._grad = tensor_cls(g, _wrap=True)
+            t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
         else:
-            t.grad._data = asarray(t.grad._data + g)
+            g = asarray(t.grad._data + g)
+            t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
         if _post_hooks:  # register_post_accumulate_grad_hook: one truth test per leaf when none
             run_post_accumulate_hooks(t)
+
+
+def _laid_as(data, g):
+    """``g`` in the memory layout of the leaf's ``data`` (a channels-last weight gets a channels-last
+    ``.grad``, as PyTorch's gradient layout contract); ``g`` itself when it already is."""
+    if g.strides == data.strides or g.shape != data.shape or data.__class__ is not ndarray:
+        return g  # a meta leaf has no layout
+    out = array_module(g).empty_like(data, dtype=g.dtype)  # data's strides (or order, if not dense)
+    out[...] = g
+    return out

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as _np
+
 from glassgrad.autograd import function as _fn
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.shapes import broadcast_shape
@@ -57,9 +59,11 @@ def meta_apply(cls: Any, inputs: tuple, attrs: dict) -> Any:
                 nexts.append(x._node or x)
                 continue
         else:
-            arrays.append(x)
+            arrays.append(x.view(ndarray) if x.__class__ is MetaArray else x)  # a raw meta mask: zeros too
         needs.append(False)
         nexts.append(None)
+    if getattr(cls, "meta_identity", False):  # linear algebra: zeros are singular, the identity is not
+        arrays = [_identity(a) for a in arrays]
     ctx = _fn.Node(attrs)
     ctx.needs_input_grad = needs
     rule = getattr(cls, "meta_shape", None)
@@ -108,6 +112,15 @@ def meta_apply(cls: Any, inputs: tuple, attrs: dict) -> Any:
         for obs in _fn.observers.forward:
             obs(cls, ctx if record else None, inputs, result, attrs)
     return result
+
+
+def _identity(a: Any) -> Any:
+    """For ops marked ``meta_identity`` (inverse, solve, Cholesky): a stack of square float
+    stand-ins becomes identity matrices (one n x n array broadcast over the batch), which every
+    such op accepts, so a value check (singular, not positive-definite) cannot fail on meta."""
+    if isinstance(a, ndarray) and a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.dtype.kind in "fc":
+        return _np.broadcast_to(_np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    return a
 
 
 def _holds_meta(v: Any) -> bool:

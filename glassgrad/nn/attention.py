@@ -245,7 +245,7 @@ class MultiheadAttention(Module):
             mask = None if mask is None else _pad_key(mask)
         q, k, v = self._heads(q), self._heads(k), self._heads(v)  # (N, T, E) -> (N, h, T, E/h)
         if self.add_zero_attn:
-            zero = zeros(N, H, 1, self.head_dim, dtype=dt)
+            zero = zeros(N, H, 1, self.head_dim, dtype=dt, device=k.device)
             k, v = cat([k, zero], dim=2), cat([v, zero], dim=2)  # (N, h, S, E/h) -> (N, h, S+1, E/h)
             mask = None if mask is None else _pad_key(mask)
 

@@ -25,6 +25,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords, is_meta_device, wants_meta
 from glassgrad.device import device as _device
+from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
 from glassgrad.tensor import Tensor
 
@@ -123,8 +124,8 @@ class Conversion:
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
-        buffers change dtype. ``non_blocking``/``memory_format`` are accepted; another keyword raises
-        ``TypeError``, as PyTorch."""
+        buffers change dtype; ``memory_format=channels_last`` lays out the 4-D ones (``channels_last_3d``
+        the 5-D ones). ``non_blocking`` is accepted; another keyword raises ``TypeError``, as PyTorch."""
         if kwargs:
             check_to_keywords("Module.to", kwargs, MODULE_TO_KEYWORDS)
         dtype, target = kwargs.get("dtype"), None
@@ -143,7 +144,23 @@ class Conversion:
                 target = a
         if target is not None:
             self._to_device(wants_meta(target, "Module.to"), "Module.to")
+        if kwargs.get("memory_format") is not None:
+            self._to_format(check_format("Module.to", kwargs["memory_format"]))
         return self if dtype is None else self._cast_floating(dtype)
+
+    def _to_format(self, fmt: Any) -> Self:
+        """Lay out every 4-D and 5-D parameter and buffer (and gradient) as ``fmt``, as PyTorch; a
+        rank the format does not fit raises ``RuntimeError`` (``channels_last`` on a Conv3d weight)."""
+        if fmt is preserve_format:
+            return self
+
+        def convert(a: np.ndarray) -> np.ndarray:
+            if a.ndim not in (4, 5) or a.__class__ is not np.ndarray:
+                return a  # a meta array has no layout
+            check_format("Module.to", fmt, a.ndim)
+            return a if suggest_format(a) is fmt else to_format(a, fmt)
+
+        return self._apply_arrays(convert)
 
     def cpu(self) -> Self:
         return self._to_device(False, "Module.cpu")

@@ -17,6 +17,8 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import same_device
+from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
 from glassgrad.ops.math_more import modulo_backward, modulo_forward
 from glassgrad.tensor import Tensor
@@ -31,6 +33,8 @@ __all__ = [
 # ------------------------------------------------------------------ non-differentiable results
 def _const(name: str, *args: Any) -> Tensor:
     arrays = [x._data if isinstance(x, Tensor) else x for x in args]
+    if _meta_seen[0]:  # a meta operand beside a CPU one with dims: PyTorch's device mismatch
+        same_device(name, *arrays)
     try:
         xp = array_module(*arrays)
         return Tensor(xp.asarray(getattr(xp, name)(*arrays)), _wrap=True)  # 0-d ufuncs give NumPy scalars
@@ -65,6 +69,8 @@ def _division(name: str, fn: Any = None):
     def op(a: Any, b: Any) -> Tensor:
         a, b = operands(a, b)
         x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
+        if _meta_seen[0]:
+            same_device(name, x, y)
         xp = array_module(x, y)
         # Floats give inf / nan on a zero divisor, as in PyTorch (no NumPy warning); integers have
         # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.
@@ -75,7 +81,8 @@ def _division(name: str, fn: Any = None):
                 raise ShapeError(
                     f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
                 ) from None
-        if out.dtype.kind in "iub" and out.size and bool(xp.any(xp.asarray(y) == 0)):  # empty: no division
+        # empty: no division; meta (meta_numpy): no values to check
+        if out.dtype.kind in "iub" and out.size and xp is np and bool(np.any(np.asarray(y) == 0)):
             raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
         return Tensor(xp.asarray(out), _wrap=True)
 

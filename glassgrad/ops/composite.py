@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
@@ -197,7 +198,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     n = m + abs(diagonal)
     # entry i goes to (i, i + d) for d >= 0, (i - d, i) below: flat position i (n + 1) + offset
     offset = diagonal if diagonal >= 0 else -diagonal * n
-    at = Tensor(np.arange(m, dtype=np.int64) * (n + 1) + offset, _wrap=True)
+    at = Tensor(on_device_of(input._data, np.arange(m, dtype=np.int64) * (n + 1) + offset), _wrap=True)
     zeros = Tensor(array_module(input._data).zeros(n * n, dtype=input._data.dtype), _wrap=True)
     return scatter(zeros, 0, at, input).reshape(n, n)  # (n*n,) -> (n, n)
 
@@ -292,8 +293,10 @@ def nan_to_num(
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    xp = array_module(input._data)
-    return Tensor(xp.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
+    xp = array_module(input._data, b := _arr(other))
+    if xp is not np:  # meta: a device mismatch as PyTorch's; the result is meta (no values read)
+        same_device("isclose", input, b)
+    return Tensor(xp.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
 
 
 def allclose(
@@ -316,10 +319,8 @@ def _arr(t: Any) -> Any:
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     axis = dim if dim is None or isinstance(dim, int) else (tuple(dim) or None)  # () counts all, as PyTorch
-    return Tensor(
-        np.asarray(array_module(input._data).count_nonzero(input._data, axis=axis), dtype=np.int64),
-        _wrap=True,
-    )
+    xp = array_module(input._data)  # meta_numpy keeps a meta count meta
+    return Tensor(xp.asarray(xp.count_nonzero(input._data, axis=axis), dtype=np.int64), _wrap=True)
 
 
 def argwhere(input: Tensor) -> Tensor:
@@ -395,4 +396,4 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
-    return input.clone()
+    return input.clone(memory_format=memory_format)

@@ -1,4 +1,5 @@
-"""Conversions: ``cast`` (to another dtype) and ``clone`` (a C-contiguous copy), both differentiable."""
+"""Conversions: ``cast`` (to another dtype) and ``clone`` (a copy: C-contiguous, or in a memory
+format), both differentiable."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.meta_array import meta_like, no_data
+from glassgrad.memory_formats import to_format
+from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
 
 __all__ = ["cast", "clone", "to_meta"]
@@ -27,11 +29,13 @@ class Cast(Function):
 
 
 class Clone(Function):
-    """z = a copy of a (C-contiguous).   VJP: g."""
+    """z = a copy of a (C-contiguous, or laid out as memory format ``fmt``).   VJP: g."""
 
     @staticmethod
-    def forward(ctx, a):
-        return array_module(a).array(a, copy=True, order="C")
+    def forward(ctx, a, fmt=None):
+        if fmt is None or a.__class__ is MetaArray:  # a meta tensor has no memory to lay out
+            return array_module(a).array(a, copy=True, order="C")
+        return to_format(a, fmt, array_module(a))
 
     @staticmethod
     def backward(ctx, g):

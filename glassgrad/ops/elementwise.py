@@ -20,6 +20,8 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
+from glassgrad.meta_array import same_device
+from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.tensor import Tensor, as_array
 
@@ -372,4 +374,6 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyT
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)
+    if _meta_seen[0]:  # the condition is a raw array here: check its device against the values'
+        same_device("where", cond, a, b)
     return Where.apply(cond, a, b)

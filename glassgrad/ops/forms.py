@@ -82,7 +82,9 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     from glassgrad.factories import rand
 
     probs = input if p is None else p
-    return (rand(*input.shape, dtype=input.dtype, generator=generator) < probs).to(input.dtype)
+    return (rand(*input.shape, dtype=input.dtype, generator=generator, device=input.device) < probs).to(
+        input.dtype
+    )
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
@@ -93,7 +95,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(tuple(_arr(mean).shape), tuple(_arr(std).shape))
-        z = randn(*shape, generator=generator, dtype=ref.dtype)
+        z = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
     else:
         z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
     return with_out(z * std + mean, out, "normal")

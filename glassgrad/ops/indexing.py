@@ -22,7 +22,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
-from glassgrad.meta_array import MetaArray
+from glassgrad.meta_array import MetaArray, same_device, seen
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
@@ -252,8 +252,7 @@ class MaskedFill(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved
-        return array_module(g).where(mask, 0, g), None
+        return array_module(g).where(ctx.saved[0], 0, g), None  # ctx.saved: (mask,)
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -267,6 +266,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     broadcast_shape(x.shape, m.shape, op="masked_fill")
+    seen[0] and same_device("masked_fill", x, m)  # once meta exists: a raw mask's device must be x's
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise ShapeError(f"masked_fill: expected a 0-dim value tensor, got shape {value.shape}")

@@ -18,6 +18,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
 from glassgrad.tensor import Tensor, as_array
 
@@ -274,7 +275,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
     # a copy, which backward reads: an in-place change of the caller's mask must not move the gradient
     # (np.ascontiguousarray would make a 0-d mask 1-D)
     m = array_module(m).broadcast_to(m, shape).copy()
-    k = int(m.sum())
+    k = int(m.sum()) if valued(m) else 0  # meta: no count to check, as PyTorch's meta kernel
     if k > source.numel():
         raise ShapeError(
             f"masked_scatter: expected source with at least {k} elements (the number of True "

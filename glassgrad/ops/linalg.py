@@ -30,6 +30,8 @@ class Cholesky(Function):
     P = Φ(Lᵀ Ḡ), S = L⁻ᵀ P L⁻¹, and Ā = (S + Sᵀ) / 2 — a symmetric gradient, as PyTorch's.
     """
 
+    meta_identity = True  # on meta, A's stand-in is the identity (zeros are not positive-definite)
+
     @staticmethod
     def forward(ctx, a):
         xp = array_module(a)
@@ -64,6 +66,8 @@ class SolveTriangular(Function):
 
     VJP: B̄ = A⁻ᵀ X̄ (a solve with the transposed triangle), Ā = −B̄ Xᵀ restricted to A's triangle.
     """
+
+    meta_identity = True
 
     @staticmethod
     def forward(ctx, a, b, upper=False):

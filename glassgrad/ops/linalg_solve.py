@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, LinAlgError, ShapeError
+from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = [
     "Solve", "Inv", "Det", "LogAbsDet", "Lstsq", "lu_info", "check_float", "check_square", "check_matrix", "mt",
@@ -73,6 +74,8 @@ def lu_info(a: Any) -> Any:
     LU factorisation with partial pivoting, or 0. Only matrices whose determinant is exactly 0 are
     factorised (a loop over the n columns, vectorised over those matrices)."""
     xp = array_module(a)
+    if a.__class__ is MetaArray:  # no values: no pivot to find; the info is meta, as PyTorch's
+        return meta_array(a.shape[:-2], np.int32)
     info = xp.zeros(a.shape[:-2], dtype=np.int32)
     sing = xp.linalg.det(a) == 0 if a.shape[-1] else xp.zeros(a.shape[:-2], dtype=bool)
     if not sing.any():
@@ -114,6 +117,7 @@ class Solve(Function):
     """
 
     name = "linalg_solve"
+    meta_identity = True  # on meta, A's stand-in is the identity (zeros are singular)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -147,6 +151,7 @@ class Inv(Function):
     """
 
     name = "linalg_inv"
+    meta_identity = True
 
     @staticmethod
     def forward(ctx, a):

@@ -22,6 +22,8 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import same_device
+from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.elementwise import Pow, floating, operands
 from glassgrad.tensor import Tensor
@@ -248,7 +250,9 @@ def _promoted_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def _broadcastable(name: str, x: Any, y: Any) -> None:
-    """Shapes check for the ops that are not a ``Function`` (whose ``apply`` names the op)."""
+    """Shapes (and devices) check for the ops that are not a ``Function`` (``apply`` does both there)."""
+    if _meta_seen[0]:
+        same_device(name, x, y)
     xp = array_module(x, y)
     try:
         xp.broadcast_shapes(xp.shape(x), xp.shape(y))
@@ -291,7 +295,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
         )
     xp = array_module(a._data)
     _broadcastable("fmod", a._data, y)
-    if bool(xp.any(xp.asarray(y) == 0)):
+    if xp is np and bool(np.any(np.asarray(y) == 0)):  # meta operands (meta_numpy) have no values
         raise ZeroDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
     return Tensor(xp.asarray(xp.fmod(a._data, y)), _wrap=True)
 

@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops import compare, indexing, joining, movement
 from glassgrad.ops.composite import vstack
 from glassgrad.ops.indexing import GetItem, normalize_dim
@@ -337,7 +338,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
 
 # ------------------------------------------------------------------ take / take_along_dim
 def _wrapping_range(idx: Any, n: int, op: str, where: str) -> None:
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and idx.__class__ is not MetaArray and (idx.min() < -n or idx.max() >= n):  # meta: no values
         raise IndexOutOfRangeError(
             f"{op}: expected indices in [{-n}, {n}) for {where}, got values in [{idx.min()}, {idx.max()}]"
         )

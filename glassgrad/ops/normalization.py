@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, dense
 from glassgrad.tensor import Tensor
 
 __all__ = ["LayerNorm", "BatchNorm", "layer_norm", "batch_norm_train", "batch_stats"]
@@ -48,6 +48,7 @@ def _mean(a: Any, axes: tuple[int, ...]) -> Any:
 def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims)."""
     xp = array_module(x)
+    x = dense(x)  # means in C order whatever the layout: the rounding never depends on it
     mean = _mean(x, axes)
     centered = x - mean
     var = _mean(centered * centered, axes)
@@ -58,6 +59,7 @@ def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
 
 def _normalize_backward(gx: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) -> Any:
     """The closed-form VJP of ``xhat`` w.r.t. ``x`` (see the module docstring)."""
+    gx = dense(gx)
     mean_gx = _mean(gx, axes)
     mean_gx_xhat = _mean(gx * xhat, axes)
     dx = gx - mean_gx  # then in place on this fresh array, in the formula's order
@@ -94,6 +96,7 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, weight = ctx.saved
+        g = dense(g)
         need = ctx.needs_input_grad
         axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
         dx = None
@@ -137,6 +140,7 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, w = ctx.saved
+        g = dense(g)  # a channels-last gradient: sums in C order, as for a contiguous one
         need = ctx.needs_input_grad
         axes = (0, *range(2, xhat.ndim))
         dx = None
@@ -181,5 +185,5 @@ def batch_stats(x: Tensor) -> tuple[Any, Any]:
     They feed the running averages, which are bookkeeping outside the graph, so no gradient.
     The caller makes sure each channel has more than one value.
     """
-    axes = (0, *range(2, x._data.ndim))
-    return x._data.mean(axis=axes), x._data.var(axis=axes, ddof=1)
+    axes, data = (0, *range(2, x._data.ndim)), dense(x._data)
+    return data.mean(axis=axes), data.var(axis=axes, ddof=1)

@@ -13,6 +13,7 @@ from typing import Any
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.movement import _ints
 from glassgrad.tensor import Tensor
 
@@ -98,7 +99,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
             dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
             out_shape.append(m)
         fill = 0 if value is None else value
-        return Pad.apply(input, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
+        out = Pad.apply(input, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
+        return channels_last_if(out, input)  # a channels-last image stays so (PyTorch)
     if mode not in _INDEX_MODES:
         raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
     index = []
@@ -116,7 +118,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
                 f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}{crop}"
             )
         index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
-    return IndexPad.apply(input, index=tuple(index))
+    out = IndexPad.apply(input, index=tuple(index))
+    return out if mode == "circular" else channels_last_if(out, input)  # PyTorch's circular: contiguous
 
 
 def _source_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.tensor import Tensor
@@ -118,6 +118,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        x = dense(x)  # sums in C order whatever the layout: the rounding never depends on it
         if x.dtype == np.float16:
             return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
         return x.sum(axis=axis, keepdims=keepdims)  # the array's own method: no Python-level wrapper
@@ -133,6 +134,7 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        x = dense(x)
         n = _count(x.shape, axis)
         if n and x.dtype != np.float16:
             return x.sum(axis=axis, keepdims=keepdims) / n  # the common case: no errstate cost

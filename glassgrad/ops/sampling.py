@@ -12,6 +12,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.indexing import _check_range, _int_array
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -40,6 +41,10 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
     p2 = p.reshape(-1, n).astype(np.float64)  # (B, n); float64 keeps the CDF accurate
     if num_samples <= 0:
         raise ShapeError(f"multinomial: expected num_samples > 0, got {num_samples}")
+    if p.__class__ is MetaArray:  # no values to check or draw from; PyTorch's meta kernel checks no more
+        return Tensor(
+            meta_array((num_samples,) if p.ndim == 1 else (p.shape[0], num_samples), np.int64), _wrap=True
+        )
     if not replacement and num_samples > n:
         raise ShapeError(
             f"multinomial: expected num_samples <= {n} categories without replacement, got {num_samples}"

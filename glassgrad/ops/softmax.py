@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
@@ -41,6 +41,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=(-1,)):
         xp = array_module(x)
+        x = dense(x)  # sums in C order whatever the layout (the result is contiguous, as PyTorch's)
         out = _shifted(x, axis)  # a fresh array: exp and the division run in place on it
         if out.ndim == 0:
             out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
@@ -54,6 +55,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
+        g = dense(g)
         d = g - array_module(g).sum(g * out, axis=ctx.attrs["axis"], keepdims=True)
         d *= out  # in place on the fresh difference
         return d
@@ -71,7 +73,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=(-1,)):
         xp = array_module(x)
-        shifted = _shifted(x, axis)
+        shifted = _shifted(dense(x), axis)
         with np.errstate(divide="ignore", invalid="ignore"):
             total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True, dtype=acc_dtype(shifted))
             out = (shifted - xp.log(total)).astype(x.dtype, copy=False)
@@ -81,7 +83,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        xp = array_module(g)
+        xp, g = array_module(g), dense(g)
         return g - xp.exp(out) * xp.sum(g, axis=ctx.attrs["axis"], keepdims=True)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, dense
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.extremes import _even_split
 from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, acc_dtype, normalize_dims
@@ -46,7 +46,7 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
-        d, dof = _centered(_wide(x), axis, correction)
+        d, dof = _centered(_wide(dense(x)), axis, correction)
         ctx.save_for_backward(d.astype(x.dtype, copy=False))
         ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -68,7 +68,7 @@ class Std(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         xp = array_module(x)
-        d, dof = _centered(_wide(x), axis, correction)
+        d, dof = _centered(_wide(dense(x)), axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)).astype(
                 x.dtype, copy=False

@@ -23,6 +23,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.nn.functional.layers import dropout
 from glassgrad.nn.functional.sdpa_backend import check_math_enabled, math_on, query_layout
 from glassgrad.ops import indexing as _I
@@ -77,7 +78,7 @@ def _weights(
     if is_causal:
         if attn_mask is not None:
             raise ValueError("scaled_dot_product_attention: expected attn_mask=None with is_causal=True")
-        attn_mask = xp.tril(xp.ones((L, S), dtype=bool))  # (L, S): query i sees keys 0..i
+        attn_mask = on_device_of(scores._data, xp.tril(xp.ones((L, S), dtype=bool)))  # query i sees keys 0..i
     if attn_mask is None:
         return _SM.softmax(scores, -1)
     mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
@@ -99,7 +100,7 @@ def _weights(
             f"scaled_dot_product_attention: expected a bool or float attn_mask, got {mask.dtype}"
         )
     dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)  # (*, L, 1): no key to attend to
-    if not dead.any():
+    if dead.__class__ is not MetaArray and not dead.any():  # meta: no values, take the general path
         return _SM.softmax(scores, -1)
     # A blocked row's softmax would be 0/0: give it a harmless row, then zero its weights, so the
     # query reads nothing and no gradient flows back through it.

@@ -13,7 +13,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
-from glassgrad.meta_array import MetaArray
+from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
@@ -242,7 +242,7 @@ def binary_cross_entropy(
     _broadcasts_to("binary_cross_entropy", "weight", weight, input.shape)
     _constant("binary_cross_entropy", "weight", weight)
     p = input._data
-    if p.size and not ((p >= 0) & (p <= 1)).all():
+    if p.size and valued(p) and not ((p >= 0) & (p <= 1)).all():
         raise ValueError(
             f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "
             f"[{p.min()}, {p.max()}] (use binary_cross_entropy_with_logits on raw scores)"

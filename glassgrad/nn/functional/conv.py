@@ -13,6 +13,7 @@ from typing import Any
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "ntuple"]
@@ -172,7 +173,8 @@ def conv2d(
     >>> conv2d(gg.ones(1, 3, 6, 6), gg.ones(10, 3, 3, 3)).shape
     glassgrad.Size([1, 10, 4, 4])
     """
-    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    out = _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    return channels_last_if(out, input, weight)  # channels-last in, channels-last out (PyTorch)
 
 
 def conv1d(
@@ -269,9 +271,10 @@ def conv_transpose2d(
     >>> conv_transpose2d(gg.ones(1, 4, 5, 5), gg.ones(4, 2, 3, 3), stride=2).shape
     glassgrad.Size([1, 2, 11, 11])
     """
-    return _conv_transpose(
+    out = _conv_transpose(
         "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
     )
+    return channels_last_if(out, input, weight)
 
 
 def conv_transpose1d(

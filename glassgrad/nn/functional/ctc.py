@@ -16,6 +16,8 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.meta_array import no_data
+from glassgrad.meta_array import seen as meta_seen
 from glassgrad.nn.functional.loss import check_reduction
 from glassgrad.ops.ctc import CTCLoss
 from glassgrad.tensor import Tensor, as_array
@@ -110,6 +112,10 @@ def ctc_loss(
     >>> round(ctc_loss(lp, Tensor([1]).long(), [2], [1]).item(), 4)
     0.0
     """
+    if meta_seen[0] and any(
+        getattr(t, "is_meta", False) for t in (log_probs, targets, input_lengths, target_lengths)
+    ):
+        raise no_data("ctc_loss (no meta kernel: the alignments depend on the lengths' values)")
     check_reduction(_OP, reduction)
     if not isinstance(log_probs, Tensor):
         raise TypeError(f"{_OP}: expected log_probs to be a Tensor, got {type(log_probs).__name__}")

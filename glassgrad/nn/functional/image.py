@@ -32,6 +32,7 @@ from glassgrad.nn.functional.layers import dropout, scaled_dropout
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from glassgrad.ops import resample as _R
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
 
@@ -208,7 +209,9 @@ def interpolate(
         (h, w), dt = input.shape[2:], input._data.dtype
         rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
         cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
-        return matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True)))
+        return channels_last_if(
+            matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True))), input
+        )
     out = input
     for axis, (n_out, f) in enumerate(zip(sizes, factors), start=2):
         n_in = input.shape[axis]
@@ -221,7 +224,7 @@ def interpolate(
             f = None
         if n_out != n_in or f not in (None, 1.0):
             out = _resize_axis(out, axis, n_out, f, mode, bool(align_corners))
-    return out
+    return channels_last_if(out, input)  # a channels-last image stays channels-last (PyTorch)
 
 
 # ------------------------------------------------------------------ shuffles

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import valued
 from glassgrad.nn.functional.classification import _constant
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
@@ -265,7 +266,7 @@ def multi_margin_loss(
     if idx.ndim > 1 or idx.size != n:
         raise ShapeError(f"{op}: expected target ({n},) or () for input {input.shape}, got {idx.shape}")
     flat = idx.reshape(n)
-    if n and (flat.min() < 0 or flat.max() >= c):
+    if n and valued(flat) and (flat.min() < 0 or flat.max() >= c):
         raise IndexError(f"{op}: expected class indices in [0, {c}), got [{flat.min()}, {flat.max()}]")
     if weight is not None:
         if weight.ndim != 1 or weight.shape[0] != c:
@@ -306,7 +307,7 @@ def multilabel_margin_loss(
     if not ok:
         raise ShapeError(f"{op}: expected target of the input's shape {input.shape}, got {idx.shape}")
     idx = idx.reshape(n, c)
-    if idx.size and (idx.min() < -1 or idx.max() >= c):
+    if idx.size and valued(idx) and (idx.min() < -1 or idx.max() >= c):
         raise IndexError(
             f"{op}: expected target entries in [-1, {c}) (-1 ends a list), got [{idx.min()}, {idx.max()}]"
         )

@@ -12,6 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
 
@@ -137,7 +138,7 @@ def batch_norm(
             )
         if momentum is None:
             raise ValueError("batch_norm: expected a float momentum, got None (nn.BatchNorm handles None)")
-        out = _N.batch_norm_train(input, weight, bias, eps)
+        out = channels_last_if(_N.batch_norm_train(input, weight, bias, eps), input)
         if running_mean is not None or running_var is not None:
             mean, var = _N.batch_stats(input)  # (C,), (C,): unbiased variance
             _update_running(running_mean, running_var, mean, var, momentum)
@@ -266,7 +267,7 @@ def group_norm(
     per_group = math.prod(input.shape[1:]) // num_groups  # not -1: NumPy cannot infer it when N is 0
     x = input.reshape(n, num_groups, per_group)  # (N, C, *) -> (N, G, C/G * prod(*))
     out = _N.layer_norm(x, 1, None, None, eps).reshape(input.shape)  # -> (N, C, *)
-    return _affine(out, weight, bias)
+    return channels_last_if(_affine(out, weight, bias), input)  # keeps a channels-last layout
 
 
 def instance_norm(

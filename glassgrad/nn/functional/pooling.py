@@ -19,6 +19,7 @@ from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
 from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
 
@@ -107,6 +108,13 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     return (out, idx) if return_indices else out
 
 
+def _cl(res: Any, input: Tensor) -> Any:  # noqa: A002
+    """A 2-D pooling's output (and indices) channels-last when its input is, as PyTorch's."""
+    if isinstance(res, tuple):
+        return tuple(channels_last_if(r, input) for r in res)
+    return channels_last_if(res, input)
+
+
 def max_pool2d(
     input: Tensor,  # noqa: A002
     kernel_size: Any,
@@ -134,8 +142,9 @@ def max_pool2d(
     tensor([[[[ 5.,  7.],
               [13., 15.]]]])
     """
-    return _max_pool(
-        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    return _cl(
+        _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices),
+        input,
     )
 
 
@@ -199,9 +208,10 @@ def avg_pool2d(
     Shape:
         input ``(N, C, H, W)``; returns ``(N, C, Ho, Wo)``.
     """
-    return _avg_pool(
+    out = _avg_pool(
         "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
+    return _cl(out, input)
 
 
 def avg_pool1d(
@@ -272,7 +282,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     Shape:
         input ``(N, C, H, W)``; returns ``(N, C, *output_size)`` (None keeps that input size).
     """
-    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+    return _cl(_adaptive_avg("adaptive_avg_pool2d", 2, input, output_size), input)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
@@ -303,7 +313,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     Shape:
         input ``(N, C, H, W)``; returns ``(N, C, *output_size)``.
     """
-    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+    return _cl(_adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices), input)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:  # noqa: A002

@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import valued
 from glassgrad.nn.functional.activation import softmax
 from glassgrad.ops.grid_sample import GridSample
 from glassgrad.ops.matmul import matmul
@@ -42,7 +43,10 @@ def gumbel_softmax(
     if logits._data.dtype.kind != "f":
         raise DTypeError(f"gumbel_softmax: expected floating-point logits, got {logits.dtype}")
     xp = array_module(logits._data)
-    noise = xp.asarray(get_generator().exponential(size=logits.shape)).astype(logits._data.dtype)
+    if valued(logits._data):
+        noise = xp.asarray(get_generator().exponential(size=logits.shape)).astype(logits._data.dtype)
+    else:  # meta: nothing to draw (the generator is not advanced)
+        noise = xp.ones(logits.shape, dtype=logits._data.dtype)
     gumbels = Tensor(-xp.log(noise), _wrap=True)
     y = softmax((logits + gumbels) / tau, dim=dim)
     if not hard:

@@ -10,6 +10,7 @@ from typing import Any
 
 from glassgrad.errors import ShapeError
 from glassgrad.factories import zeros
+from glassgrad.meta_array import valued
 from glassgrad.nn.functional.conv import _batched, ntuple
 from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
@@ -45,11 +46,11 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     n, c = x.shape[:2]
     plane, pooled = math.prod(size), math.prod(x.shape[2:])  # not -1 below: N may be 0
     flat = idx._data.reshape(n, c, pooled).copy()  # the scatter saves it: a later change must not move it
-    if flat.size and (flat.min() < 0 or flat.max() >= plane):
+    if flat.size and valued(flat) and (flat.min() < 0 or flat.max() >= plane):
         raise ShapeError(
             f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
         )
-    canvas = zeros(n, c, plane, dtype=x.dtype)
+    canvas = zeros(n, c, plane, dtype=x.dtype, device=x.device)
     # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
     # for the same input element; it is written once, not summed (as PyTorch).
     out = scatter(canvas, 2, flat, x.reshape(n, c, pooled))

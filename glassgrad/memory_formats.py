@@ -1,0 +1,155 @@
+"""Memory formats: ``contiguous_format``, ``channels_last``, ``channels_last_3d``, ``preserve_format``.
+
+A tensor's array is a NumPy array, which may have any strides, so PyTorch's memory formats are
+real here: a ``channels_last`` tensor of shape ``(N, C, H, W)`` is an ``(N, H, W, C)`` C-ordered
+buffer viewed as ``(N, C, H, W)``, and ``stride()`` reports ``(H*W*C, 1, W*C, C)`` as PyTorch does.
+The layout never changes a value, only where the values sit in memory.
+
+This module holds the format objects and the array-level rules (PyTorch's): the strides of each
+format, whether an array is contiguous in a format (sizes of 1 are ignored), which format an
+array's strides suggest, and copying an array into a format. ``Restride`` (``ops/layout.py``) is
+the recorded copy that ``to``/``contiguous``/``clone`` use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]
+
+
+class memory_format:  # noqa: N801 - PyTorch's name
+    """A memory format, ``glassgrad.channels_last`` ..., compared by identity as PyTorch's."""
+
+    __slots__ = ("_name",)
+    __module__ = "glassgrad"  # printed as glassgrad.memory_format; pickles by its glassgrad name
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> memory_format:
+        if _FORMATS.get("_frozen"):
+            raise TypeError("cannot create 'glassgrad.memory_format' instances")
+        return super().__new__(cls)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"glassgrad.{self._name}"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        return self._name  # pickles as the module-level name, so the same object comes back
+
+
+_FORMATS: dict[str, Any] = {}
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+_FORMATS["_frozen"] = True
+
+#: the dims of a channels-last tensor from the fastest-moving to the slowest
+_ORDER = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}
+_RANK = {channels_last: 4, channels_last_3d: 5}
+
+
+def check_format(op: str, fmt: Any, ndim: int | None = None, preserve: bool = True) -> Any:
+    """``fmt`` (None meaning ``preserve_format``), checked: a memory format, of the right rank for
+    the tensor (``RuntimeError``, as PyTorch), and not ``preserve_format`` where ``op`` has none."""
+    if fmt is None:
+        fmt = preserve_format
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{op}: expected memory_format to be a glassgrad.memory_format, got {fmt!r}")
+    if fmt is preserve_format and not preserve:
+        raise RuntimeError(f"{op}: preserve memory format is unsupported by the {op} operator")
+    rank = _RANK.get(fmt)
+    if rank is not None and ndim is not None and ndim != rank:
+        raise RuntimeError(f"{op}: required rank {rank} tensor to use {fmt._name} format, got rank {ndim}")
+    return fmt
+
+
+def format_strides(shape: tuple, fmt: Any) -> tuple[int, ...]:
+    """The strides (in elements) of a fresh tensor of ``shape`` in ``fmt`` (sizes of 0 count as 1)."""
+    order = _ORDER[len(shape)] if fmt in _RANK else tuple(range(len(shape) - 1, -1, -1))
+    out, step = [0] * len(shape), 1
+    for d in order:
+        out[d] = step
+        step *= max(shape[d], 1)
+    return tuple(out)
+
+
+def element_strides(arr: Any) -> tuple[int, ...]:
+    return tuple(s // arr.itemsize for s in arr.strides)
+
+
+def is_contiguous_as(arr: Any, fmt: Any, strides: tuple | None = None) -> bool:
+    """Whether ``arr`` is laid out as ``fmt`` (PyTorch's rule: dims of size 1 are skipped; an empty
+    array is contiguous, but channels-last only if its strides say so). ``strides`` (in elements)
+    stand in for the array's own (a meta array has none)."""
+    if fmt not in _RANK and strides is None:
+        return bool(arr.flags.c_contiguous)
+    if fmt in _RANK and arr.ndim != _RANK[fmt]:
+        return False
+    strides, expected = strides or element_strides(arr), 1
+    order = _ORDER[arr.ndim] if fmt in _RANK else range(arr.ndim - 1, -1, -1)
+    for d in order:
+        size = arr.shape[d]
+        if size != 1:
+            if strides[d] != expected:
+                return False
+            expected *= size
+    return True
+
+
+def _strides_like_channels_last(shape: tuple, strides: tuple) -> bool:
+    """PyTorch's guess that strides mean channels-last: the dims grow in channels-last order, with
+    its tie-breaks for sizes of 1 (an ``N111`` or ``N1H1`` tensor counts as contiguous)."""
+    if strides[1] == 0:
+        return False
+    low = 0
+    for d in _ORDER[len(shape)]:
+        if shape[d] == 0 or strides[d] < low:
+            return False
+        if d == 0 and low == strides[1]:
+            return False
+        low = strides[d] * (shape[d] if shape[d] > 1 else 1)
+    return True
+
+
+def suggest_format(arr: Any) -> Any:
+    """The format ``arr``'s strides suggest: channels-last (4-D) or channels-last-3d (5-D) when they
+    look like it, else ``contiguous_format``."""
+    if arr.ndim in _ORDER and _strides_like_channels_last(arr.shape, element_strides(arr)):
+        return channels_last if arr.ndim == 4 else channels_last_3d
+    return contiguous_format
+
+
+def is_channels_last_like(arr: Any) -> bool:
+    """Whether a layer given ``arr`` answers in channels-last (PyTorch's conv/norm/pool rule)."""
+    return arr.__class__ is np.ndarray and arr.ndim == 4 and suggest_format(arr) is channels_last
+
+
+def to_format(arr: Any, fmt: Any, xp: Any = np) -> Any:
+    """A copy of ``arr`` laid out as ``fmt``; ``preserve_format`` keeps ``arr``'s stride order (NumPy's
+    ``order="K"``: dense arrays keep their strides, others become dense in the same order)."""
+    if fmt is preserve_format:
+        return xp.array(arr, copy=True, order="K")
+    if fmt not in _RANK:
+        return xp.array(arr, copy=True, order="C")
+    order = _ORDER[arr.ndim]
+    perm = order[::-1]  # (0, 2, 3, 1) or (0, 2, 3, 4, 1): the buffer's dim order
+    buf = xp.empty(tuple(arr.shape[d] for d in perm), dtype=arr.dtype)
+    out = buf.transpose(tuple(perm.index(d) for d in range(arr.ndim)))
+    out[...] = arr
+    return out
+
+
+def empty_format(shape: tuple, dtype: Any, fmt: Any, fill: Any = 0, xp: Any = np) -> Any:
+    """A new array of ``shape`` in ``fmt`` filled with ``fill``."""
+    if fmt not in _RANK:
+        return xp.full(shape, fill, dtype=dtype)
+    perm = _ORDER[len(shape)][::-1]
+    buf = xp.full(tuple(shape[d] for d in perm), fill, dtype=dtype)
+    return buf.transpose(tuple(perm.index(d) for d in range(len(shape))))

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from glassgrad.factories import _check, _float, _make, _size, empty, full, ones, rand, randint, randn, zeros
-from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
+from glassgrad.memory_formats import (
+    check_format,
+    contiguous_format,
+    empty_format,
+    empty_preserving,
+    plain,
+    preserve_format,
+    strided_zeros,
+)
 from glassgrad.meta_array import meta_array
 from glassgrad.tensor import Tensor
 
@@ -32,14 +40,14 @@ def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_forma
 
 def _laid(t: Tensor, x: Tensor, fmt: Any) -> Tensor:
     """``t`` (new, C-ordered, of ``x``'s shape) laid out as ``fmt``; ``preserve_format`` keeps
-    ``x``'s strides when ``x`` is dense, else its stride order (NumPy's ``empty_like``, as PyTorch)."""
+    ``x``'s strides when ``x`` is dense, else its stride order (``preserved_strides``, as PyTorch)."""
     arr, src = t._data, x._data
     if arr.__class__ is not np.ndarray or fmt is contiguous_format:
         return t  # a meta tensor has no memory to lay out
     if fmt is preserve_format:
-        if src.__class__ is not np.ndarray or src.flags.c_contiguous:
+        if src.__class__ is not np.ndarray or plain(src):
             return t
-        out = np.empty_like(src, dtype=arr.dtype)
+        out = empty_preserving(src, arr.dtype)
     else:
         out = empty_format(arr.shape, arr.dtype, fmt)
     out[...] = arr
@@ -170,6 +178,4 @@ def empty_strided(
     dt = _float(dtype)
     if meta:
         return _make(meta_array(shape, dt), requires_grad)
-    n = 0 if 0 in shape else 1 + sum((s - 1) * st for s, st in zip(shape, strides, strict=True))
-    arr = np.lib.stride_tricks.as_strided(np.zeros(n, dt), shape, tuple(st * dt.itemsize for st in strides))
-    return _make(arr, requires_grad)
+    return _make(strided_zeros(shape, strides, dt), requires_grad)

@@ -131,11 +131,77 @@ def is_channels_last_like(arr: Any) -> bool:
     return arr.__class__ is np.ndarray and arr.ndim == 4 and suggest_format(arr) is channels_last
 
 
+def non_overlapping_and_dense(shape: tuple, strides: tuple) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense``: the elements fill their memory exactly once, in
+    some order of the dims (dims of size 0 or 1 do not count)."""
+    expected = 1
+    for d in sorted(range(len(shape)), key=lambda d: (shape[d] < 2, strides[d])):
+        if shape[d] < 2:
+            return True
+        if strides[d] != expected:
+            return False
+        expected *= shape[d]
+    return True
+
+
+def preserved_strides(shape: tuple, strides: tuple) -> tuple[int, ...]:
+    """The strides ``preserve_format`` gives a new tensor like one of ``shape`` and ``strides``
+    (PyTorch's ``empty_like``): the same ones when non-overlapping and dense, else dense strides in
+    the same dim order (PyTorch's ``infer_dense_strides``: a stride of 0 and ties keep the order)."""
+    if non_overlapping_and_dense(shape, strides):
+        return tuple(strides)
+    perm = list(range(len(shape) - 1, -1, -1))  # fastest dim first
+    for i in range(1, len(perm)):
+        j = i
+        for k in range(i - 1, -1, -1):
+            s0, s1 = strides[perm[k]], strides[perm[j]]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                break
+            if s0 > s1 or shape[perm[k]] > shape[perm[j]]:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+    out, step = [0] * len(shape), 1
+    for d in perm:
+        out[d] = step
+        step *= shape[d] if shape[d] > 1 else 1
+    return tuple(out)
+
+
+def strided_zeros(shape: tuple, strides: tuple, dtype: Any, xp: Any = np) -> Any:
+    """A zeroed array of ``shape`` with ``strides`` (in elements, non-negative; they may overlap)
+    over a fresh buffer just large enough."""
+    n = 0 if 0 in shape else 1 + sum((s - 1) * st for s, st in zip(shape, strides, strict=True))
+    size = xp.dtype(dtype).itemsize
+    return xp.lib.stride_tricks.as_strided(xp.zeros(n, dtype), shape, tuple(st * size for st in strides))
+
+
+def plain(arr: Any) -> bool:
+    """Whether ``arr`` has C-ordered strides throughout, so a ``preserve_format`` copy is a plain
+    C-ordered one (a size-1 dim's stride is kept by PyTorch too: an ``N1HW`` channels-last one)."""
+    if not arr.flags.c_contiguous:
+        return False
+    return 1 not in arr.shape or element_strides(arr) == format_strides(arr.shape, contiguous_format)
+
+
+def empty_preserving(arr: Any, dtype: Any = None, xp: Any = np) -> Any:
+    """A zeroed array of ``arr``'s shape laid out as ``preserve_format`` lays out a copy of it."""
+    dtype = arr.dtype if dtype is None else dtype
+    if plain(arr):
+        return xp.zeros(arr.shape, dtype)
+    return strided_zeros(arr.shape, preserved_strides(arr.shape, element_strides(arr)), dtype, xp)
+
+
 def to_format(arr: Any, fmt: Any, xp: Any = np) -> Any:
-    """A copy of ``arr`` laid out as ``fmt``; ``preserve_format`` keeps ``arr``'s stride order (NumPy's
-    ``order="K"``: dense arrays keep their strides, others become dense in the same order)."""
+    """A copy of ``arr`` laid out as ``fmt``; ``preserve_format`` keeps ``arr``'s strides when it is
+    dense, else its stride order (``preserved_strides``, as PyTorch)."""
     if fmt is preserve_format:
-        return xp.array(arr, copy=True, order="K")
+        if plain(arr):
+            return xp.array(arr, copy=True, order="C")
+        out = empty_preserving(arr, xp=xp)
+        out[...] = arr
+        return out
     if fmt not in _RANK:
         return xp.array(arr, copy=True, order="C")
     order = _ORDER[arr.ndim]

@@ -24,21 +24,21 @@ from glassgrad.device import (
     device,
     is_meta_device,
 )
-from glassgrad.memory_formats import check_format, is_contiguous_as, preserve_format, suggest_format
+from glassgrad.memory_formats import (
+    check_format,
+    contiguous_format,
+    element_strides,
+    format_strides,
+    is_contiguous_as,
+    preserve_format,
+    suggest_format,
+)
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import conversion
 from glassgrad.ops.layout import restride
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
-
-
-def _contiguous_strides(shape: tuple) -> tuple[int, ...]:
-    out, step = [], 1
-    for s in reversed(shape):
-        out.append(step)
-        step *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def _is_meta_target(where: Any, op: str) -> bool:
@@ -85,9 +85,10 @@ class _Device:
         return it unchanged where ``to(memory_format=...)`` restrides it, as in PyTorch."""
         if memory_format is None:
             return self if self._data.flags.c_contiguous else conversion.clone(self)
-        fmt = check_format("contiguous", memory_format, self._data.ndim, preserve=False)
+        fmt = check_format("contiguous", memory_format, self._data.ndim)
         if self._data.__class__ is MetaArray or is_contiguous_as(self._data, fmt):
-            return self
+            return self  # preserve_format asks for C-contiguity here, as PyTorch's is_contiguous
+        check_format("contiguous", fmt, preserve=False)
         return restride(self, fmt)
 
     def clone(self, *, memory_format: Any = None) -> Tensor:
@@ -99,9 +100,9 @@ class _Device:
         """Strides in elements (NumPy's are in bytes), as PyTorch; contiguous ones on meta and for an
         empty tensor."""
         if self._data.__class__ is MetaArray or self._data.size == 0:  # NumPy gives an empty array 0s
-            strides = _contiguous_strides(self._data.shape)
+            strides = format_strides(self._data.shape, contiguous_format)
         else:
-            strides = tuple(s // self._data.itemsize for s in self._data.strides)
+            strides = element_strides(self._data)
         return strides if dim is None else strides[dim]
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:

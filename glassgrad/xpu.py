@@ -8,38 +8,18 @@ branch is skipped, as on a PyTorch build without XPU, and seeding or synchronisi
 
 from __future__ import annotations
 
-from typing import Any
+# The same answers as glassgrad.cuda's: no device, nothing to seed, wait for or free.
+from glassgrad.cuda import (
+    device_count,
+    empty_cache,
+    is_available,
+    is_initialized,
+    manual_seed,
+    manual_seed_all,
+    synchronize,
+)
 
 __all__ = [
     "is_available", "device_count", "is_initialized", "manual_seed", "manual_seed_all",
     "synchronize", "empty_cache",
 ]  # fmt: skip
-
-
-def is_available() -> bool:
-    """False: glassgrad computes on the CPU."""
-    return False
-
-
-def device_count() -> int:
-    return 0
-
-
-def is_initialized() -> bool:
-    return False
-
-
-def manual_seed(seed: int) -> None:
-    """Nothing to seed: there is no XPU generator."""
-
-
-def manual_seed_all(seed: int) -> None:
-    """Nothing to seed: there is no XPU generator."""
-
-
-def synchronize(device: Any = None) -> None:
-    """Nothing to wait for."""
-
-
-def empty_cache() -> None:
-    """No device memory is cached."""

@@ -157,7 +157,6 @@ DIFFERENT = [
     ("T.where(c > 0, c, x)", "contiguous", "channels_last"),
     ("F.dropout(c, 0.5)", "contiguous", "channels_last"),
     ("c.masked_fill(c > 0, 0)", "channels_last", "contiguous"),
-    ("F.instance_norm(c)", "channels_last", "contiguous"),
 ]
 
 

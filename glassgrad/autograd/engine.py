@@ -16,6 +16,7 @@ from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cl
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["backward", "run_backward", "pass_id", "FIRST_ORDER"]
@@ -301,10 +302,14 @@ def _accumulate_leaves(leaves: dict) -> None:
 
 
 def _laid_as(data, g):
-    """``g`` in the memory layout of the leaf's ``data`` (a channels-last weight gets a channels-last
-    ``.grad``, as PyTorch's gradient layout contract); ``g`` itself when it already is."""
+    """``g`` in the memory layout of the leaf's ``data``, PyTorch's gradient layout contract: a
+    dense leaf's ``.grad`` takes its strides (a channels-last weight gets a channels-last grad),
+    any other leaf's is C-contiguous; ``g`` itself when it already is laid out so."""
     if g.strides == data.strides or g.shape != data.shape or data.__class__ is not ndarray:
         return g  # a meta leaf has no layout
-    out = array_module(g).empty_like(data, dtype=g.dtype)  # data's strides (or order, if not dense)
+    strides = element_strides(data)
+    if not non_overlapping_and_dense(data.shape, strides):  # a sliced or expanded leaf
+        return g if g.flags.c_contiguous else array_module(g).ascontiguousarray(g)
+    out = strided_zeros(data.shape, strides, g.dtype, array_module(g))
     out[...] = g
     return out

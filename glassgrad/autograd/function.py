@@ -236,16 +236,11 @@ class Primitive:
         ctx.needs_input_grad = needs
         try:
             out = cls.forward(ctx, *arrays, **attrs)
-        except (ValueError, IndexError) as e:
-            if isinstance(e, ShapeError):
+        except (ValueError, IndexError, TypeError) as e:
+            err = op_error(cls, arrays, e)
+            if err is e:
                 raise
-            raise ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})") from e
-        except TypeError as e:  # NumPy refusing a dtype (bool - bool, -bool ...): name the op
-            if isinstance(e, DTypeError):
-                raise
-            raise DTypeError(
-                f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})"
-            ) from e
+            raise err from e
         if out.__class__ is not ndarray and out.__class__ is not MetaArray:
             out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
         result = tensor_cls(out, _wrap=True)
@@ -341,6 +336,17 @@ def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> l
                     out.append((x._vc, x._vc[0], i, a.shape, j))
                     break
     return out
+
+
+def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
+    """The error to raise for ``e`` from op ``cls``'s forward: NumPy's ValueError/IndexError as a
+    ``ShapeError`` and its TypeError (a refused dtype: bool - bool, -bool ...) as a ``DTypeError``,
+    both naming the op and its inputs; ``e`` itself when it already is one of ours."""
+    if isinstance(e, ShapeError | DTypeError):
+        return e
+    if isinstance(e, TypeError):
+        return DTypeError(f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})")
+    return ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})")
 
 
 def _describe(arrays: list) -> str:

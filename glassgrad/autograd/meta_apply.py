@@ -30,7 +30,6 @@ from glassgrad.autograd import function as _fn
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import asarray, ndarray, quietly
-from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array, meta_like, no_data
 
 __all__ = ["meta_apply", "meta_raw"]
@@ -74,16 +73,11 @@ def meta_apply(cls: Any, inputs: tuple, attrs: dict) -> Any:
             out = _elementwise(cls, ctx, arrays, attrs)
         else:
             out = quietly(lambda: cls.forward(ctx, *arrays, **attrs))  # zeros: 0/0 must not warn
-    except (ValueError, IndexError) as e:
-        if isinstance(e, ShapeError):
+    except (ValueError, IndexError, TypeError) as e:
+        err = _fn.op_error(cls, arrays, e)
+        if err is e:
             raise
-        raise ShapeError(f"{cls.name}: {_fn._describe(arrays)} cannot be combined ({e})") from e
-    except TypeError as e:
-        if isinstance(e, DTypeError):
-            raise
-        raise DTypeError(
-            f"{cls.name}: expected dtypes the op supports, got {_fn._describe(arrays)} ({e})"
-        ) from e
+        raise err from e
     if out.__class__ is not ndarray and out.__class__ is not MetaArray:
         out = asarray(out)
     result = tensor_cls(out, _wrap=True)

@@ -300,7 +300,8 @@ def instance_norm(
             raise ValueError(
                 "instance_norm: expected running_mean and running_var when use_input_stats=False"
             )
-        return batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
+        out = batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
+        return out.contiguous()  # PyTorch's instance norm answers contiguous, whatever the layout
     n, c = input.shape[:2]
     if input._data.size == n * c and n * c:  # one spatial element (PyTorch's test)
         raise ValueError(
@@ -311,7 +312,7 @@ def instance_norm(
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
         _update_running(running_mean, running_var, mean, var, momentum)
-    return out
+    return out.contiguous()
 
 
 def local_response_norm(

@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.meta_array import same_device
+from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
 from glassgrad.ops.math_more import modulo_backward, modulo_forward
@@ -81,8 +81,14 @@ def _division(name: str, fn: Any = None):
                 raise ShapeError(
                     f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
                 ) from None
-        # empty: no division; meta (meta_numpy): no values to check
-        if out.dtype.kind in "iub" and out.size and xp is np and bool(np.any(np.asarray(y) == 0)):
+        # empty: no division; meta: no values to check
+        if (
+            out.dtype.kind in "iub"
+            and out.size
+            and valued(out)
+            and valued(y)
+            and bool(xp.any(xp.asarray(y) == 0))
+        ):
             raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
         return Tensor(xp.asarray(out), _wrap=True)
 

@@ -22,7 +22,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.meta_array import same_device
+from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.elementwise import Pow, floating, operands
@@ -295,7 +295,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
         )
     xp = array_module(a._data)
     _broadcastable("fmod", a._data, y)
-    if xp is np and bool(np.any(np.asarray(y) == 0)):  # meta operands (meta_numpy) have no values
+    if valued(a._data) and valued(y) and bool(xp.any(xp.asarray(y) == 0)):  # meta: no values to check
         raise ZeroDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
     return Tensor(xp.asarray(xp.fmod(a._data, y)), _wrap=True)
 

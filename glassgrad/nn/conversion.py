@@ -74,19 +74,14 @@ class Conversion:
     def _to_device(self, meta: bool, op: str) -> Self:
         """Move every parameter and buffer to meta (``meta=True``: drop the values) or refuse to
         leave meta for the CPU, as PyTorch does (there are no values to copy)."""
-        tensors = list(self._tensors())
         if not meta:
-            if any(t._data.__class__ is MetaArray for t in tensors):
+            if any(t._data.__class__ is MetaArray for t in self._tensors()):
                 raise NotImplementedError(
                     f"{no_data(op)}; use Module.to_empty(device=...) to give a meta module new "
                     "storage, then initialise it or load a state dict"
                 )
             return self
-        for t in tensors:
-            t._data = meta_array(t._data.shape, t._data.dtype)
-            if t.grad is not None:
-                t.grad._data = meta_array(t.grad._data.shape, t.grad._data.dtype)
-        return self
+        return self._apply_arrays(lambda a: meta_array(a.shape, a.dtype))
 
     def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:
         """Give every parameter and buffer new storage on ``device`` (``"cpu"`` or ``"meta"``;
@@ -95,25 +90,25 @@ class Conversion:
         initialise them with ``reset_parameters()`` or load a state dict). The Parameter objects
         are kept (PyTorch makes new ones when the device changes)."""
         meta = None if device is None else wants_meta(device, "Module.to_empty")
+
+        def fresh(a: np.ndarray) -> np.ndarray:
+            on_meta = a.__class__ is MetaArray if meta is None else meta
+            return meta_array(a.shape, a.dtype) if on_meta else np.zeros(a.shape, dtype=a.dtype)
+
+        return self._apply_arrays(fresh, recurse, bump=True)
+
+    def _apply_arrays(
+        self, convert: Callable[[np.ndarray], np.ndarray], recurse: bool = True, bump: bool = False
+    ) -> Self:
+        """``convert`` every parameter's and buffer's array and its gradient's; ``bump`` marks new
+        storage (to_empty) in the version counters, so a graph that saved the old values refuses."""
         with no_grad():
             for t in self._tensors(recurse):
-                on_meta = t._data.__class__ is MetaArray if meta is None else meta
-                shape, dt = t._data.shape, t._data.dtype
-                t._data = meta_array(shape, dt) if on_meta else np.zeros(shape, dtype=dt)
-                t._vc[0] += 1
+                t._data = convert(t._data)
+                if bump:
+                    t._vc[0] += 1
                 if t.grad is not None:
-                    g = t.grad._data
-                    t.grad._data = meta_array(g.shape, g.dtype) if on_meta else np.zeros(g.shape, g.dtype)
-        return self
-
-    def _apply_arrays(self, convert: Callable[[np.ndarray], np.ndarray]) -> Self:
-        with no_grad():
-            for module in self.modules():
-                for t in itertools.chain(module._parameters.values(), module._buffers.values()):
-                    if t is not None:
-                        t._data = convert(t._data)
-                        if t.grad is not None:
-                            t.grad._data = convert(t.grad._data)
+                    t.grad._data = convert(t.grad._data)
         return self
 
     def _cast_floating(self, dtype: Any) -> Self:

@@ -379,9 +379,10 @@ __all__ += ["get_num_threads", "set_num_threads"]
 
 # torch.jit (eager stand-ins: script/trace return their argument) and torch.profiler, reachable
 # as attributes after `import glassgrad` as PyTorch's are (jit.py, profiler.py; port round 5)
-from glassgrad import jit, profiler  # noqa: E402
+from glassgrad import func, jit, profiler  # noqa: E402 - torch.func (glassgrad/func, no vmap)
+from glassgrad.func import vmap  # noqa: E402 - torch.vmap: raises NotImplementedError, saying why
 
-__all__ += ["jit", "profiler"]
+__all__ += ["func", "jit", "profiler", "vmap"]
 
 # torch.set/get_float32_matmul_precision: kept and read back; NumPy's float32 BLAS always
 # computes at "highest" (matmul_precision.py; port round 5)

@@ -2,7 +2,8 @@
 and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the packed-sequence
 helpers (``nn.utils.rnn.pack_padded_sequence`` ...); ``parametrize`` and ``parametrizations`` hold
 PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...);
-``prune`` holds pruning (``prune.l1_unstructured``, ``prune.global_unstructured`` ...)."""
+``prune`` holds pruning (``prune.l1_unstructured``, ``prune.global_unstructured`` ...);
+``stateless`` holds the deprecated ``functional_call``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
-from glassgrad.nn.utils import parametrizations, parametrize, prune, rnn
+from glassgrad.nn.utils import parametrizations, parametrize, prune, rnn, stateless
 from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
@@ -41,6 +42,8 @@ __all__ = [
     "parametrizations",
     # pruning
     "prune",
+    # functional_call (deprecated path; glassgrad.func.functional_call)
+    "stateless",
 ]
 
 

@@ -1,0 +1,153 @@
+"""Forward-mode transforms: ``jvp``, ``jacfwd``, ``linearize``, on the public API of
+``glassgrad.autograd.forward_ad`` (``dual_level``, ``make_dual``, ``unpack_dual``), imported when
+first called so that ``glassgrad.func`` imports without it. Without that module they raise
+``NotImplementedError`` naming it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from glassgrad.func._pytree import tree_flatten, tree_unflatten
+from glassgrad.func.transforms import _level, normalize_argnums, split_aux
+from glassgrad.tensor import Tensor
+
+__all__ = ["jvp", "jacfwd", "linearize"]
+
+
+def _forward_ad(op: str) -> Any:
+    try:
+        from glassgrad.autograd import forward_ad
+    except ImportError as e:
+        raise NotImplementedError(
+            f"{op}: expected forward-mode AD (glassgrad.autograd.forward_ad) to be importable, got {e}"
+        ) from e
+    return forward_ad
+
+
+def _flat_tensors(tree: Any, op: str, what: str) -> tuple[list, Any]:
+    flat, spec = tree_flatten(tree)
+    for t in flat:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{op}: expected {what} to be Tensors (or a pytree of them), got {type(t).__name__}"
+            )
+    return flat, spec
+
+
+def _run_dual(func: Callable, args: list, where: dict, has_aux: bool, op: str, kwargs: dict) -> tuple:
+    """Run ``func`` on ``args`` where ``where[(i, j)]`` gives leaf ``j`` of argument ``i`` a tangent.
+
+    Returns ``(primal outputs, tangent outputs, output spec, aux)``; a missing tangent is zeros.
+    """
+    fwad = _forward_ad(op)
+    with _level(op, record=False), fwad.dual_level():
+        call = list(args)
+        for i in {i for i, _ in where}:
+            flat, spec = tree_flatten(args[i])
+            flat = [fwad.make_dual(t, where[(i, j)]) if (i, j) in where else t for j, t in enumerate(flat)]
+            call[i] = tree_unflatten(flat, spec)
+        out = func(*call, **kwargs)
+        out, aux = split_aux(out, has_aux, op)
+        outs, spec = _flat_tensors(out, op, "f's outputs")
+        primals, tangents = [], []
+        for o in outs:
+            p, t = fwad.unpack_dual(o)
+            primals.append(p)
+            tangents.append(t if t is not None else Tensor(np.zeros_like(p._data), _wrap=True))
+    return primals, tangents, spec, aux
+
+
+def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
+    """``(func(*primals), J @ tangents)`` (and ``aux`` third with ``has_aux``), by forward mode.
+
+    ``primals`` is a tuple of arguments (each a Tensor or a pytree of Tensors); ``tangents`` has the
+    same structure and shapes. ``strict`` is accepted for PyTorch's signature.
+
+    Shape:
+        the output and its tangent share the output's structure and shapes.
+    """
+    if not isinstance(primals, tuple):
+        raise TypeError(
+            f"jvp: expected primals to be a tuple (so that f(*primals) is valid), got {type(primals).__name__}"
+        )
+    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
+        raise TypeError("jvp: expected tangents to be a tuple with one entry per primal")
+    where = {}
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        pf, ps = _flat_tensors(p, "jvp", f"primal {i}")
+        tf, ts = _flat_tensors(t, "jvp", f"tangent {i}")
+        if ps != ts:
+            raise ValueError(
+                f"jvp: expected tangent {i} with the pytree structure of primal {i}, got another"
+            )
+        for j, (a, b) in enumerate(zip(pf, tf)):
+            if tuple(a.shape) != tuple(b.shape):
+                raise ValueError(
+                    f"jvp: expected tangent of shape {tuple(a.shape)} for primal {i}, got {tuple(b.shape)}"
+                )
+            where[(i, j)] = b
+    outs, tans, spec, aux = _run_dual(func, list(primals), where, has_aux, "jvp", {})
+    result = (tree_unflatten(outs, spec), tree_unflatten(tans, spec))
+    return (*result, aux) if has_aux else result
+
+
+def linearize(func: Callable, *primals: Any) -> tuple:
+    """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the JVP at ``primals`` (forward mode
+    rerun per call; PyTorch traces the linear map once instead)."""
+    out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
+    return out, lambda *tangents: jvp(func, primals, tangents)[1]
+
+
+def _zeros_like_tree(tree: Any) -> Any:
+    flat, spec = _flat_tensors(tree, "linearize", "primals")
+    return tree_unflatten([Tensor(np.zeros_like(t._data), _wrap=True) for t in flat], spec)
+
+
+def jacfwd(
+    func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *, randomness: str = "error"
+) -> Callable:
+    """The function ``args -> Jacobian of func at args`` by forward mode: one forward pass per input
+    element (a one-hot tangent each; PyTorch vmaps these), so it suits few inputs and many outputs.
+
+    Returns and Shape: as :func:`glassgrad.func.jacrev` (``out.shape + in.shape`` per pair).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), "jacfwd")
+        inputs = []  # (argnum, leaf index, leaf)
+        specs = []
+        for i in nums:
+            flat, spec = _flat_tensors(args[i], "jacfwd", f"argument {i}")
+            specs.append((spec, len(flat)))
+            inputs += [(i, j, t) for j, t in enumerate(flat)]
+        # the outputs (and aux) once, with no tangents; then one pass per input element
+        outs, _, out_spec, aux = _run_dual(func, list(args), {}, has_aux, "jacfwd", kwargs)
+        cols = [[np.zeros((o.numel(), t.numel()), dtype=o._data.dtype) for _, _, t in inputs] for o in outs]
+        for c, (i, j, t) in enumerate(inputs):
+            for k in range(t.numel()):  # column k of d out / d t: the tangent of a one-hot direction
+                onehot = np.zeros(t.numel(), dtype=t._data.dtype)
+                onehot[k] = 1
+                where = {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}  # others: no tangent
+                _, tans, _, _ = _run_dual(func, list(args), where, has_aux, "jacfwd", kwargs)
+                for n, tan in enumerate(tans):
+                    cols[n][c][:, k] = tan._data.reshape(-1)
+        per_out = []
+        for n, o in enumerate(outs):
+            jacs = [
+                Tensor(m.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True)
+                for m, (_, _, t) in zip(cols[n], inputs)
+            ]
+            trees, k = [], 0
+            for spec, cnt in specs:
+                trees.append(tree_unflatten(jacs[k : k + cnt], spec))
+                k += cnt
+            per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
+        jac = tree_unflatten(per_out, out_spec)
+        return (jac, aux) if has_aux else jac
+
+    return wrapper

@@ -1,0 +1,176 @@
+"""What glassgrad.func cannot do says so (nesting, vmap, hessian, bad arguments); forward-mode
+transforms (jvp, jacfwd, linearize) against PyTorch once glassgrad.autograd.forward_ad exists."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.func import grad, hessian, jacfwd, jacrev, jvp, linearize, vjp, vmap
+
+
+def np_of(t):
+    return np.array(t.detach().numpy())
+
+
+HAVE_FORWARD_AD = importlib.util.find_spec("glassgrad.autograd.forward_ad") is not None
+needs_forward_ad = pytest.mark.skipif(
+    not HAVE_FORWARD_AD,
+    reason="glassgrad.autograd.forward_ad is not importable yet (forward-mode AD is being built "
+    "separately); jvp/jacfwd/linearize run on it once it lands",
+)
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        lambda f: grad(grad(f)),
+        lambda f: grad(lambda x: jacrev(lambda y: f(y).reshape(1))(x).sum()),
+        lambda f: jacrev(grad(f)),
+        lambda f: grad(lambda x: vjp(f, x)[0]),
+    ],
+)
+def test_nested_transforms_raise_naming_double_backward(nested):
+    f = lambda x: x.sin().sum()  # noqa: E731
+    with pytest.raises(NotImplementedError, match="no higher-order AD") as e:
+        nested(f)(gg.tensor([0.5, 1.0]))
+    assert "no double backward" in str(e.value)
+    assert grad(f)(gg.tensor([0.0])).tolist() == [1.0]  # the state was reset after the error
+
+
+def test_vjp_fn_inside_a_transform_raises():
+    _, fn = vjp(lambda x: x * 2, gg.ones(2))
+    with pytest.raises(NotImplementedError, match="vjp_fn: expected no glassgrad.func transform"):
+        grad(lambda c: fn(c)[0].sum())(gg.ones(2))
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        fn(gg.ones(2), create_graph=True)
+
+
+def test_vmap_and_hessian_say_why():
+    with pytest.raises(NotImplementedError, match="vmap: .*batching rules"):
+        vmap(lambda x: x)
+    with pytest.raises(NotImplementedError, match="hessian: .*double backward or forward-over-reverse"):
+        hessian(lambda x: x.sum())
+    assert gg.func.functionalize(abs) is abs
+
+
+def test_grad_argument_errors():
+    x = gg.ones(3)
+    with pytest.raises(
+        ShapeError, match=r"grad: expected f\(\*args\) to return a scalar \(0-dim\) Tensor, got shape \(3,\)"
+    ):
+        grad(lambda x: x)(x)
+    with pytest.raises(ShapeError, match="0-dim"):
+        grad(lambda x: x.sum().reshape(1))(x)  # one element but 1-d: PyTorch refuses it too
+    with pytest.raises(ValueError, match="argnums within the 1 positional inputs"):
+        grad(lambda x: x.sum(), argnums=1)(x)
+    with pytest.raises(ValueError, match="non-empty tuple"):
+        grad(lambda x: x.sum(), argnums=())(x)
+    with pytest.raises(TypeError, match="argnums to be an int or a tuple of ints"):
+        grad(lambda x: x.sum(), argnums=[0])(x)
+    with pytest.raises(DTypeError, match="grad: expected floating-point inputs"):
+        grad(lambda x: x.sum())(gg.tensor([1, 2]))
+    with pytest.raises(TypeError, match="Tensor or a pytree of Tensors, got float"):
+        grad(lambda x: x)(1.0)
+    with pytest.raises(TypeError, match=r"\(output, aux\)"):
+        grad(lambda x: x.sum(), has_aux=True)(x)
+    with pytest.raises(ValueError, match="chunk_size"):
+        jacrev(lambda x: x, chunk_size=0)
+
+
+def test_pytorch_refuses_the_same_things(torch):
+    """The errors above mirror PyTorch's: a non-0-dim output and nested-free misuse."""
+    x = torch.ones(3)
+    with pytest.raises(RuntimeError):
+        torch.func.grad(lambda x: x)(x)
+    with pytest.raises(RuntimeError):
+        torch.func.grad(lambda x: x.sum().reshape(1))(x)
+
+
+def test_inputs_requiring_grad_warn_once_at_the_caller():
+    p = gg.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="first-order MAML") as w:
+        grad(lambda x: (x**2).sum())(p)
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad(lambda x: (x**2).sum())(p.detach())
+        with gg.no_grad():
+            grad(lambda x: (x**2).sum())(p)
+
+
+def test_results_are_constants_and_inputs_untouched():
+    x = gg.tensor([1.0, 2.0])
+    g = grad(lambda x: (x**2).sum())(x)
+    assert not g.requires_grad and g.grad_fn is None and x.grad is None and not x.requires_grad
+
+
+@pytest.mark.skipif(HAVE_FORWARD_AD, reason="forward_ad exists: the transforms run instead")
+def test_forward_transforms_without_forward_ad_name_it():
+    with pytest.raises(
+        NotImplementedError, match=r"jvp: expected forward-mode AD \(glassgrad.autograd.forward_ad\)"
+    ):
+        jvp(lambda x: x, (gg.ones(1),), (gg.ones(1),))
+
+
+@needs_forward_ad
+def test_jvp_parity(torch):
+    rng = np.random.default_rng(0)
+    xa, ya, ta, ua = (rng.standard_normal(4) for _ in range(4))
+
+    def f(lib):
+        return lambda x, y: (x.sin() * y, (x * y).sum())
+
+    out, tan = jvp(f(gg), (gg.tensor(xa), gg.tensor(ya)), (gg.tensor(ta), gg.tensor(ua)))
+    tout, ttan = torch.func.jvp(
+        f(torch), (torch.from_numpy(xa), torch.from_numpy(ya)), (torch.from_numpy(ta), torch.from_numpy(ua))
+    )
+    for a, b in zip((*out, *tan), (*tout, *ttan)):
+        np.testing.assert_allclose(np_of(a), b.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="primals to be a tuple"):
+        jvp(f(gg), gg.ones(1), gg.ones(1))
+
+
+@needs_forward_ad
+def test_jvp_has_aux_and_linearize(torch):
+    x, t = gg.tensor([0.3, -1.2], dtype=gg.float64), gg.tensor([1.0, 2.0], dtype=gg.float64)
+    out, tan, aux = jvp(lambda x: (x.exp(), x.sum()), (x,), (t,), has_aux=True)
+    np.testing.assert_allclose(np_of(tan), np.exp([0.3, -1.2]) * [1.0, 2.0])
+    assert aux.item() == pytest.approx(-0.9)
+    np.testing.assert_allclose(np_of(out), np.exp([0.3, -1.2]))
+    out2, fn = linearize(lambda x: x.exp(), x)
+    np.testing.assert_allclose(np_of(out2), np_of(out))
+    np.testing.assert_allclose(np_of(fn(t)), np_of(tan))
+
+
+@needs_forward_ad
+def test_jacfwd_matches_jacrev_and_pytorch(torch):
+    rng = np.random.default_rng(2)
+    xa, ya = rng.standard_normal(3), rng.standard_normal((2, 3))
+
+    def f(lib):
+        return lambda x, y: {"p": (y * x).sum(1).tanh(), "q": x.exp()}
+
+    for argnums in (0, (0, 1)):
+        ours = jacfwd(f(gg), argnums=argnums)(gg.tensor(xa), gg.tensor(ya))
+        rev = jacrev(f(gg), argnums=argnums)(gg.tensor(xa), gg.tensor(ya))
+        theirs = torch.func.jacfwd(f(torch), argnums=argnums)(torch.from_numpy(xa), torch.from_numpy(ya))
+        for k in ("p", "q"):
+            a, r, b = (ours[k],), (rev[k],), (theirs[k],)
+            if isinstance(argnums, tuple):
+                a, r, b = ours[k], rev[k], theirs[k]
+            for u, v, w in zip(a, r, b):
+                np.testing.assert_allclose(np_of(u), w.numpy(), rtol=1e-10, atol=1e-12)
+                np.testing.assert_allclose(np_of(u), np_of(v), rtol=1e-10, atol=1e-12)
+
+
+def test_names_are_pytorchs(torch):
+    absent = [n for n in gg.func.__all__ if not hasattr(torch.func, n)]
+    assert not absent
+    assert gg.vmap is gg.func.vmap and hasattr(torch, "vmap")
+    assert gg.nn.utils.stateless.__all__ == ["functional_call"]

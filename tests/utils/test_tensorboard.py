@@ -166,7 +166,7 @@ def test_image_errors_name_the_op_and_the_shape(tb, tmp_path):
             ShapeError, match=r"add_image: expected 1, 3 or 4 channels .*got shape \(2, 4, 4\)"
         ):
             w.add_image("x", np.zeros((2, 4, 4)), 0)
-        with pytest.raises(ShapeError, match=r"make_grid: expected images .*got \(2, 5, 4, 4\)"):
+        with pytest.raises(ShapeError, match=r"add_images: expected images .*got \(2, 5, 4, 4\)"):
             w.add_images("x", np.zeros((2, 5, 4, 4)), 0)
 
 
@@ -285,11 +285,18 @@ def test_nothing_is_lost_at_exit_without_close(tb, tmp_path):
 def test_a_writer_dropped_without_close_still_writes(tb, tmp_path):
     import gc
 
+    from tensorboard.compat.proto.event_pb2 import Event
+
     w = tb(tmp_path, flush_secs=1000)
     w.add_scalar("x", 1.0, 0)
+    events_file = w.file_writer.event_writer
     del w
     gc.collect()
     assert [(e.step, e.value) for e in read(tmp_path).Scalars("x")] == [(0, 1.0)]
+    # tensorboard's local files take each event as it is written, so the read above passes even
+    # without a close; that the writer was closed shows in its event file refusing more
+    with pytest.raises(IOError, match="closed"):
+        events_file.add_event(Event())
 
 
 def test_import_error_says_how_to_install(monkeypatch):

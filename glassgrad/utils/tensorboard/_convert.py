@@ -43,7 +43,7 @@ def to_numpy(x: Any, op: str = "SummaryWriter") -> np.ndarray:
     raise DTypeError(f"{op}: expected a Tensor, a NumPy array or a Python number, got {type(x).__name__}")
 
 
-def grid_nchw(images: np.ndarray, ncols: int = 8) -> np.ndarray:
+def grid_nchw(images: np.ndarray, ncols: int = 8, op: str = "add_images") -> np.ndarray:
     """Tile ``(N, C, H, W)`` images (C in 1, 3, 4; one channel is repeated to RGB) row by row into one
     ``(C, rows*H, ncols*W)`` canvas, the empty cells black.
 
@@ -52,7 +52,7 @@ def grid_nchw(images: np.ndarray, ncols: int = 8) -> np.ndarray:
     """
     if images.ndim != 4 or images.shape[1] not in (1, 3, 4):
         raise ShapeError(
-            f"make_grid: expected images of shape (N, C, H, W) with C in 1, 3 or 4, got {tuple(images.shape)}"
+            f"{op}: expected images of shape (N, C, H, W) with C in 1, 3 or 4, got {tuple(images.shape)}"
         )
     if images.shape[1] == 1:
         images = np.concatenate([images] * 3, axis=1)  # (N, 1, H, W) -> (N, 3, H, W)
@@ -93,7 +93,8 @@ def to_hwc(img: np.ndarray, dataformats: str, op: str = "add_image") -> np.ndarr
             f"{op}: expected a {len(fmt)}-D image for dataformats={dataformats!r}, got shape {tuple(img.shape)}"
         )
     if len(fmt) == 4:
-        chw = grid_nchw(img.transpose([fmt.index(ch) for ch in "NCHW"]))  # -> (N, C, H, W) -> (C, H', W')
+        nchw = img.transpose([fmt.index(ch) for ch in "NCHW"])  # -> (N, C, H, W)
+        chw = grid_nchw(nchw, op=op)  # (N, C, H, W) -> (C, H', W')
         hwc = chw.transpose(1, 2, 0)  # (C, H, W) -> (H, W, C)
     elif len(fmt) == 3:
         hwc = img.transpose([fmt.index(ch) for ch in "HWC"])  # -> (H, W, C)

@@ -30,7 +30,7 @@ def _check_domains(hparam_dict: dict, domains: dict | None) -> dict:
         )
     for k, values in domains.items():
         if k not in hparam_dict:
-            raise ValueError(f"add_hparams: expected hparam_domain_discrete keys from hparam_dict, got {k!r}")
+            raise TypeError(f"add_hparams: expected hparam_domain_discrete keys from hparam_dict, got {k!r}")
         if not isinstance(values, list) or not all(isinstance(d, type(hparam_dict[k])) for d in values):
             raise TypeError(
                 f"add_hparams: expected hparam_domain_discrete[{k!r}] as a list of "

@@ -1,8 +1,8 @@
 """``SummaryWriter``: PyTorch's ``torch.utils.tensorboard.SummaryWriter`` for glassgrad.
 
 Events go through the ``tensorboard`` package's own ``EventFileWriter`` (a background thread that
-writes TFRecord files of ``Event`` protocol buffers, flushed every ``flush_secs`` seconds or when
-``max_queue`` events wait); this module only builds the events.
+writes TFRecord files of ``Event`` protocol buffers from a queue of at most ``max_queue`` events, an
+``add_*`` waiting while it is full, and flushes every ``flush_secs``); this module builds the events.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import atexit
 import contextlib
 import os
 import socket
+import sys
+import threading
 import time
 import weakref
 from datetime import datetime
@@ -109,12 +111,17 @@ class SummaryWriter:
         self.filename_suffix = filename_suffix
         self.file_writer: FileWriter | None = None
         self.all_writers: dict[str, FileWriter] | None = None
+        self._lock = threading.RLock()  # threads that log through one writer open each file once
         self._projector_config = ProjectorConfig()
         self._get_file_writer()
         self.default_bins = S.default_bins()
 
     def _get_file_writer(self) -> FileWriter:
         """The main event file, (re)opened on first use and after ``close()``."""
+        with self._lock:
+            return self._open_file_writer()
+
+    def _open_file_writer(self) -> FileWriter:
         if self.file_writer is None:
             self.file_writer = FileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
             self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
@@ -149,15 +156,16 @@ class SummaryWriter:
         """Several curves on one chart: each ``{name: value}`` goes to its own run directory
         ``<log_dir>/<main_tag with / as _>_<name>`` under the tag ``main_tag``."""
         walltime = time.time() if walltime is None else walltime
-        base = self._get_file_writer().get_logdir()
-        assert self.all_writers is not None
         for name, value in tag_scalar_dict.items():
-            sub = base + "/" + main_tag.replace("/", "_") + "_" + name
-            fw = self.all_writers.get(sub)
-            if fw is None:
-                fw = FileWriter(sub, self.max_queue, self.flush_secs, self.filename_suffix)
-                self.all_writers[sub] = fw
-            fw.add_summary(S.scalar(main_tag, value), global_step, walltime)
+            summary = S.scalar(main_tag, value)
+            with self._lock:
+                base = self._open_file_writer().get_logdir()
+                sub = base + "/" + main_tag.replace("/", "_") + "_" + name
+                fw = self.all_writers.get(sub)  # type: ignore[union-attr]
+                if fw is None:
+                    fw = FileWriter(sub, self.max_queue, self.flush_secs, self.filename_suffix)
+                    self.all_writers[sub] = fw  # type: ignore[index]
+            fw.add_summary(summary, global_step, walltime)
 
     def add_histogram(
         self,
@@ -350,19 +358,31 @@ class SummaryWriter:
 
     def flush(self) -> None:
         """Write everything queued to disk (every run directory of ``add_scalars`` too)."""
-        for w in (self.all_writers or {}).values():
+        with self._lock:
+            writers = list((self.all_writers or {}).values())
+        for w in writers:
             w.flush()
 
     def close(self) -> None:
         """Flush and close every event file; a later ``add_*`` opens a new one."""
-        for w in (self.all_writers or {}).values():
-            w.flush()
-            w.close()
-        self.file_writer = self.all_writers = None
-        _open_writers.discard(self)
+        with self._lock:
+            writers = list((self.all_writers or {}).values())
+            self.file_writer = self.all_writers = None
+            _open_writers.discard(self)
+        errors = []
+        for w in writers:  # every file closed even if one fails (the first error is raised)
+            try:
+                w.flush()
+                w.close()
+            except Exception as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
 
     def __del__(self) -> None:  # a writer dropped without close() still writes what it queued
-        if getattr(self, "file_writer", None) is not None:
+        # Not while the interpreter shuts down: the event writers' threads are gone by then and
+        # close() would wait for them forever (the atexit hook has closed every writer before).
+        if getattr(self, "file_writer", None) is not None and not sys.is_finalizing():
             with contextlib.suppress(Exception):
                 self.close()
 

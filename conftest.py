@@ -1,0 +1,22 @@
+"""Collection rules for the whole checkout (``pytest`` collects ``tests`` and, for doctests, ``glassgrad``).
+
+``glassgrad.utils.tensorboard`` needs the optional ``tensorboard`` package: without it, importing
+any of its modules raises ``ImportError``, so ``--doctest-modules`` leaves that subpackage out
+instead of failing to collect it (its tests in ``tests/utils`` skip one by one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent that fails to import, a module set to None
+        return False
+
+
+# the subpackage, and each file in it (so that naming the folder on the command line collects nothing)
+collect_ignore = [] if _installed("tensorboard") else ["glassgrad/utils/tensorboard"]
+collect_ignore_glob = [] if _installed("tensorboard") else ["glassgrad/utils/tensorboard/*"]

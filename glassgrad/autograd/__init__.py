@@ -2,6 +2,7 @@
 ops, on raw arrays), the backward engine, grad mode and gradient checks."""
 
 from glassgrad.autograd import (
+    forward_ad,  # forward-mode AD: dual_level, make_dual, unpack_dual
     functional,
     graph,  # saved-tensor hooks, grad_fn._saved_* (round 5)
     profiler,
@@ -45,6 +46,7 @@ __all__ = [
     "gradgradcheck",
     "graph",
     "functional",
+    "forward_ad",
     "profiler",
     "grad",
     # anomaly detection (glass box)

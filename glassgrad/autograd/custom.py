@@ -46,6 +46,10 @@ from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
+#: Set by ``forward_ad.enter_dual_level`` to its handler of user Functions (forward on the primals,
+#: then the user's ``jvp``); None outside a dual level, so ``apply`` pays one truth test.
+forward_ad_apply: list = [None]
+
 
 class FunctionCtx:
     """The ``ctx`` a user Function's forward and backward share (attributes may be set freely)."""
@@ -59,6 +63,8 @@ class FunctionCtx:
         self._materialize = True
         self._name = "Function"
         self._packed: Any = None  # what saved-tensor hooks kept instead of _saved (graph.py)
+        self._saved_forward: tuple | None = None  # save_for_forward's tensors, read in jvp
+        self._in_jvp = False
 
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for backward; an in-place change before backward is caught."""
@@ -72,8 +78,21 @@ class FunctionCtx:
         self._saved = tensors
         self._versions = [(t._vc, t._vc[0]) for t in tensors if t is not None]
 
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep tensors (or None) for ``jvp``, where ``ctx.saved_tensors`` gives them, as in PyTorch."""
+        tensor_cls = _tensor_cls[0]
+        for t in tensors:
+            if t is not None and not isinstance(t, tensor_cls):
+                raise TypeError(
+                    f"save_for_forward: expected Tensors or None, got {type(t).__name__}; "
+                    "keep other values as attributes of ctx"
+                )
+        self._saved_forward = tensors
+
     @property
     def saved_tensors(self) -> tuple:
+        if self._in_jvp and self._saved_forward is not None:  # jvp reads what save_for_forward kept
+            return self._saved_forward
         if self._saved is None:
             raise GraphError(
                 f"{self._name}: trying to backward through the graph a second time (or after its saved "
@@ -227,48 +246,64 @@ class Function:
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         raise NotImplementedError("Function.backward: a subclass must define backward(ctx, *grads)")
 
+    @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward mode (``autograd.forward_ad``): one tangent per forward input (zeros for a tensor
+        without one) -> one tangent per output. Defined by a subclass that supports forward AD."""
+        raise NotImplementedError(
+            "Function.jvp: you must implement the jvp function of a custom autograd.Function to use "
+            "it with forward mode AD"
+        )
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        tensor_cls = _tensor_cls[0]
-        needs = tuple(isinstance(a, tensor_cls) and a.requires_grad for a in args)
-        fctx = FunctionCtx(needs)
-        fctx._name = cls.__name__
-        with no_grad():
-            result = cls.forward(fctx, *args, **kwargs)
-        if not (_grad_state.enabled and any(needs)):
-            return result
-        outs = result if isinstance(result, tuple) else (result,)
-        if fctx._dirty - {id(o) for o in outs}:
-            raise GraphError(
-                f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
-                "return every tensor it changes in place, as PyTorch asks"
-            )
-        _refuse_dirty_leaves(cls.__name__, fctx, args)
-        positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
-        inputs = [args[i] for i in positions]
-        diff = [
-            isinstance(o, tensor_cls) and o._data.dtype.kind == "f" and id(o) not in fctx._non_diff
-            for o in outs
-        ]
-        shapes = {
-            "in": [t._data.shape for t in inputs],
-            "out": [o._data.shape if isinstance(o, tensor_cls) else () for o in outs],
-            "out_dtype": [o._data.dtype if isinstance(o, tensor_cls) else None for o in outs],
-            "n_args": len(args),
-        }
-        user = (cls, fctx, positions, shapes)
-        if _saved_hooks_active[0] and fctx._saved:  # autograd.graph.saved_tensors_hooks
-            pack_user_saved(fctx)
-        node_cls = _named(cls, _UserNode if len(outs) == 1 else _UserHub)
-        if not isinstance(result, tuple):
-            if not diff[0]:
-                return result
-            return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx)
-        hub = node_cls.apply(*inputs, user=user, n=len(outs))
-        return tuple(
-            _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
-            for i, (o, d) in enumerate(zip(outs, diff))
+        if forward_ad_apply[0] is not None:  # a dual level is active: tangents may flow
+            return forward_ad_apply[0](cls, args, kwargs, _apply)
+        return _apply(cls, args, kwargs)[0]
+
+
+def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
+    """Run a user Function (forward, then the recorded node); returns (result, ctx)."""
+    tensor_cls = _tensor_cls[0]
+    needs = tuple(isinstance(a, tensor_cls) and a.requires_grad for a in args)
+    fctx = FunctionCtx(needs)
+    fctx._name = cls.__name__
+    with no_grad():
+        result = cls.forward(fctx, *args, **kwargs)
+    if not (_grad_state.enabled and any(needs)):
+        return result, fctx
+    outs = result if isinstance(result, tuple) else (result,)
+    if fctx._dirty - {id(o) for o in outs}:
+        raise GraphError(
+            f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
+            "return every tensor it changes in place, as PyTorch asks"
         )
+    _refuse_dirty_leaves(cls.__name__, fctx, args)
+    positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
+    inputs = [args[i] for i in positions]
+    diff = [
+        isinstance(o, tensor_cls) and o._data.dtype.kind == "f" and id(o) not in fctx._non_diff for o in outs
+    ]
+    shapes = {
+        "in": [t._data.shape for t in inputs],
+        "out": [o._data.shape if isinstance(o, tensor_cls) else () for o in outs],
+        "out_dtype": [o._data.dtype if isinstance(o, tensor_cls) else None for o in outs],
+        "n_args": len(args),
+    }
+    user = (cls, fctx, positions, shapes)
+    if _saved_hooks_active[0] and fctx._saved:  # autograd.graph.saved_tensors_hooks
+        pack_user_saved(fctx)
+    node_cls = _named(cls, _UserNode if len(outs) == 1 else _UserHub)
+    if not isinstance(result, tuple):
+        if not diff[0]:
+            return result, fctx
+        return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx), fctx
+    hub = node_cls.apply(*inputs, user=user, n=len(outs))
+    outs = tuple(
+        _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
+        for i, (o, d) in enumerate(zip(outs, diff))
+    )
+    return outs, fctx
 
 
 def _refuse_dirty_leaves(name: str, fctx: FunctionCtx, args: tuple) -> None:

@@ -1,4 +1,5 @@
-"""Whole-Jacobian tools: ``jacobian(fn, x)``, ``vjp(fn, x, v)`` and ``grad(outputs, inputs)``."""
+"""Whole-Jacobian tools: ``jacobian(fn, x)``, ``vjp(fn, x, v)``, ``jvp(fn, x, v)`` (by forward-mode
+AD) and ``grad(outputs, inputs)``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
-__all__ = ["jacobian", "vjp", "grad"]
+__all__ = ["jacobian", "vjp", "jvp", "grad"]
 
 
 def _prepare(x: Any) -> tuple[tuple, bool]:
@@ -156,3 +157,56 @@ def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
         Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x._data), _wrap=True) for x in xs
     )
     return y.detach(), (grads[0] if single else grads)
+
+
+def jvp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), J v)``: the output and the Jacobian-vector product with ``v``, computed in
+    one forward pass with forward-mode AD (``autograd.forward_ad``); PyTorch's signature.
+
+    ``v`` may be None only for one input with one element (then v = 1). An output that does not
+    depend on the inputs gets a zero JVP (PyTorch's ``strict=False``; ``strict=True`` raises).
+
+    Shape:
+        inputs: a Tensor or a tuple of them; v: the same structure and shapes. Returns the outputs
+        (detached) and, per output, a JVP of that output's shape, in func's structure.
+
+    >>> import glassgrad as gg
+    >>> out, t = gg.autograd.functional.jvp(lambda x: x ** 2, gg.tensor([3.0]), gg.tensor([1.0]))
+    >>> t
+    tensor([6.])
+    """
+    from glassgrad.autograd import forward_ad as fwAD
+    from glassgrad.tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError(f"jvp: {FIRST_ORDER}")
+    single = isinstance(inputs, Tensor)
+    xs = (inputs,) if single else tuple(inputs)
+    if v is None:
+        if len(xs) != 1 or xs[0]._data.size != 1:
+            raise ValueError("jvp: v can be None only for a single input with one element")
+        vs = (Tensor(np.ones_like(xs[0]._data), _wrap=True),)
+    else:
+        vs = (v,) if isinstance(v, Tensor) else tuple(v)
+    if len(vs) != len(xs):
+        raise ValueError(f"jvp: expected one v per input ({len(xs)}), got {len(vs)}")
+    for x, t in zip(xs, vs):
+        if tuple(t.shape) != tuple(x.shape):
+            raise ShapeError(f"jvp: expected v of the input's shape {tuple(x.shape)}, got {tuple(t.shape)}")
+    with fwAD.dual_level():
+        out = func(*(fwAD.make_dual(x.detach(), t) for x, t in zip(xs, vs)))
+        outs = (out,) if isinstance(out, Tensor) else tuple(out)
+        prims, tans = [], []
+        for o in outs:
+            primal, tangent = fwAD.unpack_dual(o)
+            if tangent is None:
+                if strict:
+                    raise GraphError("jvp: an output does not depend on the inputs (strict=True)")
+                tangent = Tensor(np.zeros_like(o._data), _wrap=True)
+            prims.append(primal.detach())
+            tans.append(Tensor(np.asarray(tangent._data), _wrap=True))
+    if isinstance(out, Tensor):
+        return prims[0], tans[0]
+    return tuple(prims), tuple(tans)

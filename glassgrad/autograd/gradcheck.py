@@ -16,7 +16,14 @@ from glassgrad.autograd.engine import run_backward
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import DTypeError
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobian", "analytical_jacobian"]
+__all__ = [
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
+    "numerical_jacobian",
+    "analytical_jacobian",
+    "forward_jacobian",
+]
 
 
 class GradcheckError(RuntimeError):
@@ -91,6 +98,32 @@ def analytical_jacobian(fn: Callable, inputs: Sequence[Any], idx: Sequence[int])
     return jac
 
 
+def forward_jacobian(fn: Callable, inputs: Sequence[Any], i: int) -> np.ndarray:
+    """d(flattened outputs)/d(flattened input i) by forward-mode AD, one JVP per input element
+    (tangent e_j on input i, none on the others): shape (n_out, n_in)."""
+    from glassgrad.autograd import forward_ad as fwAD
+    from glassgrad.tensor import Tensor
+
+    x = inputs[i]
+    cols = []
+    for j in range(x._data.size):
+        e = np.zeros(x._data.size, dtype=x._data.dtype)
+        e[j] = 1.0
+        with fwAD.dual_level():
+            args = list(inputs)
+            args[i] = fwAD.make_dual(x, Tensor(e.reshape(x.shape), _wrap=True))
+            parts = []
+            for o in _outputs(fn(*args)):
+                t = fwAD.unpack_dual(o).tangent
+                parts.append(
+                    np.zeros(o._data.size) if t is None else np.asarray(t._data, dtype=np.float64).ravel()
+                )
+        cols.append(np.concatenate(parts) if parts else np.zeros(0))
+    if not cols:
+        return np.zeros((_flat(fn(*inputs)).size, 0))
+    return np.stack(cols, axis=1)
+
+
 def gradcheck(
     fn: Callable,
     inputs: Sequence[Any] | Any,
@@ -122,11 +155,13 @@ def gradcheck(
             The check is always the full one (every Jacobian element, plus a random direction),
             which is what ``fast_mode=True`` approximates; glassgrad's backward is deterministic,
             gives missing output gradients as zeros, and stores gradients in each input's dtype.
-        check_backward_ad: must be True (with forward-mode AD absent, False would check nothing;
-            PyTorch refuses both False as well).
-        check_forward_ad, check_batched_grad, check_batched_forward_grad, masked: need
-            forward-mode AD, ``vmap`` or sparse masking, which glassgrad does not have: True
-            raises ``NotImplementedError`` rather than passing unchecked.
+        check_backward_ad: check backward (reverse mode); False needs check_forward_ad=True
+            (else nothing would be checked; PyTorch refuses that too).
+        check_forward_ad: also check forward-mode AD (``autograd.forward_ad``): the Jacobian
+            built one JVP per input element against the same central differences.
+        check_batched_grad, check_batched_forward_grad, masked: need ``vmap`` or sparse masking,
+            which glassgrad does not have: True raises ``NotImplementedError`` rather than
+            passing unchecked.
 
     Returns:
         True when every check passes.
@@ -134,39 +169,55 @@ def gradcheck(
     from glassgrad.tensor import Tensor
 
     for flag, what in (
-        (check_forward_ad, "check_forward_ad=True needs forward-mode AD (autograd.forward_ad)"),
         (check_batched_grad, "check_batched_grad=True needs vmap"),
         (check_batched_forward_grad, "check_batched_forward_grad=True needs vmap and forward-mode AD"),
         (masked, "masked=True needs sparse masked semantics"),
     ):
         if flag:
             raise NotImplementedError(f"gradcheck: {what}, which glassgrad does not have")
-    if not check_backward_ad:
+    if not (check_backward_ad or check_forward_ad):
         raise ValueError(
-            "gradcheck: expected check_backward_ad=True (the only check glassgrad has), got False"
+            "gradcheck: expected check_backward_ad=True or check_forward_ad=True, got both False "
+            "(nothing would be checked)"
         )
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
     idx = _checked(inputs)
     try:
-        analytical = analytical_jacobian(fn, inputs, idx)
-        for col, i in enumerate(idx):
-            numerical = numerical_jacobian(fn, inputs, i, eps)
-            if not np.allclose(analytical[col], numerical, atol=atol, rtol=rtol):
-                diff = np.abs(analytical[col] - numerical)
-                k, j = np.unravel_index(np.argmax(diff), diff.shape)
-                raise GradcheckError(
-                    f"gradcheck: Jacobian mismatch for input {i} (shape {inputs[i].shape}) at output {k}, "
-                    f"input element {j}: backward gives {analytical[col][k, j]:.6g}, finite differences "
-                    f"give {numerical[k, j]:.6g}\nbackward:\n{analytical[col]}\nnumerical:\n{numerical}"
+        numerical = {i: numerical_jacobian(fn, inputs, i, eps) for i in idx}
+        if check_backward_ad:
+            analytical = analytical_jacobian(fn, inputs, idx)
+            for col, i in enumerate(idx):
+                _compare("backward", i, inputs[i].shape, analytical[col], numerical[i], atol, rtol)
+            _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed)
+        if check_forward_ad:
+            for i in idx:
+                _compare(
+                    "forward AD",
+                    i,
+                    inputs[i].shape,
+                    forward_jacobian(fn, inputs, i),
+                    numerical[i],
+                    atol,
+                    rtol,
                 )
-        _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed)
     except GradcheckError:
         if raise_exception:
             raise
         return False
     return True
+
+
+def _compare(how: str, i: int, shape: Any, analytical: np.ndarray, numerical: np.ndarray, atol, rtol) -> None:
+    if not np.allclose(analytical, numerical, atol=atol, rtol=rtol):
+        diff = np.abs(analytical - numerical)
+        k, j = np.unravel_index(np.argmax(diff), diff.shape)
+        raise GradcheckError(
+            f"gradcheck: Jacobian mismatch for input {i} (shape {shape}) at output {k}, "
+            f"input element {j}: {how} gives {analytical[k, j]:.6g}, finite differences "
+            f"give {numerical[k, j]:.6g}\n{how}:\n{analytical}\nnumerical:\n{numerical}"
+        )
 
 
 def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:

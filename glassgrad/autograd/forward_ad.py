@@ -1,0 +1,325 @@
+"""Forward-mode AD with PyTorch's API (``torch.autograd.forward_ad``): dual tensors and JVPs.
+
+A *dual tensor* pairs a primal value x with a tangent t (the direction v of a Jacobian-vector
+product). Inside a ``dual_level``, every op whose inputs carry tangents also computes its
+output's tangent, t_z = J t, by the op's forward-mode rule (``autograd/jvp_rules*.py``), eagerly,
+alongside the forward pass. Leaving the level drops every tangent.
+
+>>> import glassgrad as gg
+>>> import glassgrad.autograd.forward_ad as fwAD
+>>> x = gg.tensor([1.0, 2.0])
+>>> with fwAD.dual_level():
+...     y = fwAD.make_dual(x, gg.tensor([1.0, 0.0])) ** 2
+...     fwAD.unpack_dual(y).tangent  # d(x^2) along (1, 0) = 2 x * (1, 0)
+tensor([2., 0.])
+
+Where tangents live: a side table ``id(tensor) -> (weakref, tangent, version)`` here, not a slot
+on ``Tensor``. Tensor's hot path is untouched, and nothing is installed until a level is entered:
+``enter_dual_level`` appends one callable to ``function.observers.forward`` (called after every
+op) and wraps the three in-place funnels of ``Tensor`` (``jvp_rules_inplace``);
+``exit_dual_level`` removes them and clears the table. With no level, ops pay nothing new.
+
+Differences from PyTorch: one level at a time (PyTorch refuses nesting too); a tangent is kept
+in its own dtype by ``make_dual`` and every op's output tangent is cast to the output's dtype; an
+in-place change that does not go through those funnels (an in-place shape method such as
+``unsqueeze_``, or a change through a view of a dual tensor) makes the next read of the old
+tangent raise instead of following the change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd import jvp_rules_inplace
+from glassgrad.autograd.function import observers
+
+__all__ = [
+    "dual_level",
+    "enter_dual_level",
+    "exit_dual_level",
+    "make_dual",
+    "unpack_dual",
+    "UnpackedDualTensor",
+]
+
+#: What ``unpack_dual`` returns: ``primal`` (a view of the tensor without its tangent) and
+#: ``tangent`` (a Tensor, or None when the tensor has none at this level).
+UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
+
+
+class _State:
+    def __init__(self) -> None:
+        self.level: int | None = None  # the active level, None outside any dual_level
+        self.paused = 0  # > 0 while tangents must not flow (a user Function's forward, make_dual's view)
+        self.originals: dict = {}  # the Tensor in-place funnels replaced while a level is active
+
+
+_state = _State()
+#: id(tensor) -> [weakref to the tensor, tangent Tensor, the tensor's version counter, its version]
+_tangents: dict[int, list] = {}
+
+
+def _tensor_cls() -> type:
+    from glassgrad.tensor import Tensor
+
+    return Tensor
+
+
+# --- the side table -------------------------------------------------------------------------
+
+
+def get_tangent(x: Any) -> Any:
+    """The tangent Tensor of ``x`` at the active level, or None (also for non-tensors)."""
+    entry = _tangents.get(id(x))
+    if entry is None or entry[0]() is not x:
+        return None
+    if x._vc is not entry[2] or x._vc[0] != entry[3]:
+        raise RuntimeError(
+            f"forward_ad: a dual tensor of shape {tuple(x.shape)} was changed in place in a way forward "
+            "AD cannot follow (an in-place shape method, or a write through a view or base of it); "
+            "its tangent would be stale. Change it before make_dual, or out of place"
+        )
+    return entry[1]
+
+
+def set_tangent(x: Any, tangent: Any) -> None:
+    """Give ``x`` the tangent Tensor ``tangent`` (None removes it) at the active level."""
+    key = id(x)
+    if tangent is None:
+        _tangents.pop(key, None)
+        return
+
+    def forget(ref: Any) -> None:  # x died: drop its entry, unless the id was reused since
+        entry = _tangents.get(key)
+        if entry is not None and entry[0] is ref:
+            del _tangents[key]
+
+    _tangents[key] = [weakref.ref(x, forget), tangent, x._vc, x._vc[0]]
+
+
+def is_active() -> bool:
+    """Whether a dual level is active and tangents flow (not paused)."""
+    return _state.level is not None and not _state.paused
+
+
+@contextlib.contextmanager
+def paused():
+    """Run ops without propagating tangents (a user Function's forward runs so, as in PyTorch)."""
+    _state.paused += 1
+    try:
+        yield
+    finally:
+        _state.paused -= 1
+
+
+# --- the observer: one call after every op while a level is active ---------------------------
+
+
+def _observe(fn: Any, node: Any, inputs: tuple, result: Any, attrs: dict) -> None:
+    """Compute the output's tangent from the inputs' tangents with the op's rule."""
+    if _state.paused:
+        return
+    tangents = None
+    for i, x in enumerate(inputs):
+        entry = _tangents.get(id(x))
+        if entry is not None and entry[0]() is x:
+            if tangents is None:
+                tangents = [None] * len(inputs)
+            tangents[i] = get_tangent(x)._data
+    if tangents is None:
+        return  # no dual input: nothing to do (the common case, one dict lookup per input)
+    out = result._data
+    if out.dtype.kind not in "fc":
+        return  # comparisons, argmax, integer casts: not differentiable, no tangent (as PyTorch)
+    from glassgrad.autograd.jvp_rules import RULES
+
+    rule = RULES.get(fn.name)
+    if rule is None:
+        raise NotImplementedError(
+            f"forward_ad: no forward-mode rule for op '{fn.name}' (called with a dual tensor); "
+            "add one in glassgrad/autograd/jvp_rules*.py, or compute this part outside the dual_level"
+        )
+    arrays = [x._data if hasattr(x, "_data") else x for x in inputs]
+    t_out = rule(tangents, arrays, out, attrs)
+    if t_out is None:
+        return
+    t_out = np.asarray(t_out)
+    if t_out.shape != out.shape:  # a rule may return a tangent that broadcasts to the output
+        t_out = np.broadcast_to(t_out, out.shape)
+    # the output's dtype: a float64 tangent must not upcast a float32 computation (house rule)
+    t_out = np.array(t_out, dtype=out.dtype, copy=t_out.dtype != out.dtype or not t_out.flags.writeable)
+    set_tangent(result, _tensor_cls()(t_out, _wrap=True))
+
+
+# --- levels ----------------------------------------------------------------------------------
+
+
+def enter_dual_level() -> int:
+    """Start a dual level (PyTorch's function) and return it; prefer ``with dual_level():``.
+
+    Raises:
+        RuntimeError: a level is already active (nested forward AD is not supported, as in PyTorch).
+    """
+    if _state.level is not None:
+        raise RuntimeError(
+            "forward_ad: nested forward mode AD is not supported (a dual level is already active)"
+        )
+    _state.level = 0
+    observers.forward.append(_observe)
+    jvp_rules_inplace.install()
+    from glassgrad.autograd import custom
+
+    custom.forward_ad_apply[0] = _custom_apply
+    return 0
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """End the active dual level; every tangent made inside it is dropped."""
+    if _state.level is None:
+        raise RuntimeError("forward_ad: exit_dual_level called with no active dual level")
+    if level is not None and level != _state.level:
+        raise RuntimeError(f"forward_ad: expected level {_state.level} (the active one), got {level}")
+    _state.level = None
+    observers.forward.remove(_observe)
+    jvp_rules_inplace.remove()
+    from glassgrad.autograd import custom
+
+    custom.forward_ad_apply[0] = None
+    _tangents.clear()
+
+
+class dual_level(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
+    """Context manager (or decorator) for one dual level: ``with fwAD.dual_level(): ...``.
+
+    Tangents made inside are dropped on exit, so an output reused later carries none.
+    """
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, *exc: Any) -> None:
+        exit_dual_level()
+
+
+def _check_level(level: int | None, what: str) -> None:
+    if _state.level is None:
+        raise RuntimeError(
+            f"forward_ad.{what}: no dual level exists; enter one first (with fwAD.dual_level(): ...)"
+        )
+    if level is not None and level != _state.level:
+        raise RuntimeError(f"forward_ad.{what}: invalid level {level}; the active level is {_state.level}")
+
+
+# --- the public API --------------------------------------------------------------------------
+
+
+def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
+    """A dual tensor: a view of ``tensor`` carrying ``tangent`` as its forward gradient.
+
+    The tangent is used as is when its layout (strides) matches the primal's, else copied into
+    the primal's layout, as in PyTorch. Backward still flows through the view to ``tensor``.
+
+    Shape:
+        tensor and tangent: the same shape (any); output: that shape.
+
+    Raises:
+        RuntimeError: no active level, or a tangent of another shape.
+        ValueError: a primal or tangent that is not floating point.
+    """
+    tensor_cls = _tensor_cls()
+    _check_level(level, "make_dual")
+    if not isinstance(tensor, tensor_cls) or not isinstance(tangent, tensor_cls):
+        raise TypeError(
+            f"make_dual: expected Tensors, got {type(tensor).__name__} and {type(tangent).__name__}"
+        )
+    if tensor._data.dtype.kind not in "fc":
+        raise ValueError(f"make_dual: expected primal to be floating point or complex, got {tensor.dtype}")
+    if tangent._data.dtype.kind not in "fc":
+        raise ValueError(f"make_dual: expected tangent to be floating point or complex, got {tangent.dtype}")
+    if tuple(tangent.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            f"make_dual: expected a tangent of the primal's shape {tuple(tensor.shape)}, "
+            f"got {tuple(tangent.shape)}"
+        )
+    p, t = tensor._data, tangent._data
+    if _elem_strides(p) != _elem_strides(t):  # another layout: copy into the primal's
+        laid = np.empty_like(p, dtype=t.dtype)
+        laid[...] = t
+        tangent = tensor_cls(laid, _wrap=True)
+    with paused():
+        dual = tensor.view_as(tensor)  # a view: shares memory and version, backward flows to tensor
+    set_tangent(dual, tangent)
+    return dual
+
+
+def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)`` of ``tensor``: its value as a view without a tangent, and its tangent
+    (None when it has none, or outside any level)."""
+    if _state.level is None or (level is not None and level != _state.level):
+        return UnpackedDualTensor(tensor, None)
+    tangent = get_tangent(tensor)
+    if tangent is None:
+        return UnpackedDualTensor(tensor, None)
+    with paused():
+        primal = tensor.view_as(tensor)
+    return UnpackedDualTensor(primal, tangent)
+
+
+def _elem_strides(a: Any) -> tuple:
+    return tuple(s // a.itemsize for s in a.strides)
+
+
+# --- user Functions (autograd.Function with a jvp staticmethod) -------------------------------
+
+
+def _custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> Any:
+    """A user Function under forward AD: forward runs on the primals (tangents paused), then the
+    user's ``jvp(ctx, *tangents)`` gives the outputs' tangents, as PyTorch's contract."""
+    tensor_cls = _tensor_cls()
+    if _state.paused:
+        return apply_reverse(cls, args, kwargs)[0]
+    tangents = [get_tangent(a) if isinstance(a, tensor_cls) else None for a in args]
+    if all(t is None for t in tangents):
+        return apply_reverse(cls, args, kwargs)[0]
+    from glassgrad.autograd.custom import Function
+
+    if cls.jvp is Function.jvp:
+        raise NotImplementedError(
+            f"{cls.__name__}: you must implement the jvp function of a custom autograd.Function "
+            "to use it with forward mode AD"
+        )
+    with paused():
+        result, fctx = apply_reverse(cls, args, kwargs)
+    grads = []
+    for a, t in zip(args, tangents):
+        if t is None and isinstance(a, tensor_cls):
+            t = tensor_cls(np.zeros_like(a._data), _wrap=True)  # a tensor without tangent: zeros
+        grads.append(t)
+    from glassgrad.autograd.grad_mode import no_grad
+
+    fctx._in_jvp = True
+    try:
+        with paused(), no_grad():
+            out_t = cls.jvp(fctx, *grads)
+    finally:
+        fctx._in_jvp = False
+    outs = result if isinstance(result, tuple) else (result,)
+    out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
+    if len(out_ts) != len(outs):
+        raise RuntimeError(
+            f"{cls.__name__}.jvp: expected {len(outs)} tangents (one per forward output), got {len(out_ts)}"
+        )
+    for o, t in zip(outs, out_ts):
+        if isinstance(o, tensor_cls) and t is not None and o._data.dtype.kind in "fc":
+            if tuple(t.shape) != tuple(o.shape):
+                raise RuntimeError(
+                    f"{cls.__name__}.jvp: expected a tangent of the output's shape {tuple(o.shape)}, "
+                    f"got {tuple(t.shape)}"
+                )
+            set_tangent(o, t)
+    return result

@@ -1,0 +1,108 @@
+"""JVP rules of the linear-algebra ops and the remaining losses. See ``jvp_rules``.
+
+Shapes: A (..., n, n), B and X (..., n, k), batch dims broadcast; dA, dB are the tangents.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.autograd.jvp_rules import _grads as grads
+from glassgrad.autograd.jvp_rules import rule, run, scalar
+
+__all__: list[str] = []
+
+
+def _per_matrix(name: str, formula: str) -> None:
+    def jvp(ts, xs, z, attrs):
+        _, ctx = run(name, list(xs), attrs)
+        g = grads(ctx, np.ones_like(z), ts)[0]  # (..., n, n): dz/dA per matrix (each entry feeds one z)
+        return np.sum(g * ts[0], axis=(-2, -1))
+
+    jvp.__doc__ = formula
+    rule(name)(jvp)
+
+
+_per_matrix(
+    "linalg_det", "d = det A per matrix:  t_d = sum_ij (d A^-T)_ij dA_ij (dd/dA from the VJP with g = 1)."
+)
+_per_matrix("linalg_logabsdet", "l = log|det A| per matrix:  t_l = sum_ij (A^-T)_ij dA_ij = trace(A^-1 dA).")
+
+
+@rule("linalg_inv")
+def _inv(ts, xs, z, attrs):
+    """Y = A^-1:  dY = -Y dA Y."""
+    return -z @ ts[0] @ z
+
+
+@rule("linalg_solve")
+def _solve(ts, xs, z, attrs):
+    """X = A^-1 B:  dX = A^-1 (dB - dA X)."""
+    a = xs[0]
+    rhs = (0 if ts[1] is None else ts[1]) - (0 if ts[0] is None else ts[0] @ z)
+    return np.linalg.solve(a, np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape)))
+
+
+@rule("solvetriangular")
+def _solve_triangular(ts, xs, z, attrs):
+    """X = A^-1 B, A triangular (only its lower, or upper, triangle is read):
+    dX = A^-1 (dB - tri(dA) X)."""
+    a = xs[0]
+    tri = np.triu if attrs.get("upper", False) else np.tril
+    rhs = (0 if ts[1] is None else ts[1]) - (0 if ts[0] is None else tri(ts[0]) @ z)
+    a_used = tri(a)
+    return np.linalg.solve(a_used, np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape)))
+
+
+_ctc_scalar = scalar("ctc_loss")
+
+
+@rule("ctc_loss")
+def _ctc(ts, xs, z, attrs):
+    """CTC loss of log-probs (T, N, C):  'mean'/'sum': t_z = <grad z, t>; 'none' (one loss per
+    sequence n, fed by log_probs[:, n, :] only): t_z[n] = sum over T and C of dz_n/dlp * t, both
+    from the VJP."""
+    if z.ndim == 0:
+        return _ctc_scalar(ts, xs, z, attrs)
+    _, ctx = run("ctc_loss", list(xs), attrs)
+    g = grads(ctx, np.ones_like(z), ts)[0]  # (T, N, C)
+    return np.sum(g * ts[0], axis=(0, 2))
+
+
+def _mt(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _symmetric(t, lower: bool = True):
+    """The symmetric matrix an op reads from one triangle of t (the tangent of that reading)."""
+    tri = np.tril if lower else np.triu
+    return tri(t) + _mt(tri(t, -1 if lower else 1))
+
+
+@rule("cholesky")
+def _cholesky(ts, xs, z, attrs):
+    """L = cholesky(A), A read from its lower triangle:  dL = L Phi(L^-1 dA L^-T), Phi = the lower
+    triangle with the diagonal halved (from dA = dL L^T + L dL^T)."""
+    low = z
+    inner = np.linalg.solve(low, _mt(np.linalg.solve(low, _symmetric(ts[0]))))  # L^-1 dA L^-T (symmetric)
+    phi = np.tril(inner) - 0.5 * np.tril(np.triu(inner))
+    return low @ phi
+
+
+@rule("eigh")
+def _eigh(ts, xs, z, attrs):
+    """A = V diag(L) V^T (A read from the ``uplo`` triangle), M = V^T dA V:  dL = diag(M),
+    dV = V (F * M) with F_ij = 1 / (L_j - L_i) off the diagonal, 0 on it (inf/nan at repeated
+    eigenvalues, as the VJP)."""
+    from glassgrad.ops.linalg_decomp import _pack
+
+    a, n = xs[0], xs[0].shape[-1]
+    w, v = np.linalg.eigh(a, UPLO=attrs.get("uplo", "L"))
+    m = _mt(v) @ _symmetric(ts[0], attrs.get("uplo", "L") == "L") @ v
+    dw = np.diagonal(m, axis1=-2, axis2=-1)
+    if not attrs.get("vectors", True):
+        return dw
+    eye = np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, w[..., None, :] - w[..., :, None]))
+    return _pack(np, a.shape[:-2], dw, v @ (f * m))

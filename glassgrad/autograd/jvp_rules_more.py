@@ -1,0 +1,106 @@
+"""JVP rules of the cumulative ops, ``cdist``, ``scatter_reduce``, ``embedding_bag`` and
+``grid_sample``. See ``jvp_rules`` for the rule contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.autograd.jvp_rules import RULES, linear, multilinear, rule, run
+
+__all__: list[str] = []
+
+
+def _along(name: str, step) -> None:
+    """A scan along ``axis`` whose tangent follows the forward recurrence step by step (exact,
+    zeros and -inf included): ``step(z_prev, t_prev, x_i, t_i, z_i) -> t_z_i``."""
+
+    def jvp(ts, xs, z, attrs):
+        axis = attrs.get("axis", 0)
+        x, t, zz = (np.moveaxis(a, axis, 0) for a in (xs[0], ts[0], z))  # the scanned axis first
+        out = np.empty(zz.shape, dtype=np.result_type(t, zz))
+        for i in range(x.shape[0]):
+            out[i] = t[0] if i == 0 else step(zz[i - 1], out[i - 1], x[i], t[i], zz[i])
+        return np.moveaxis(out, 0, axis)
+
+    rule(name)(jvp)
+
+
+# z_i = z_{i-1} x_i:  t_z_i = t_z_{i-1} x_i + z_{i-1} t_i (the product rule, one step at a time)
+_along("cumprod", lambda zp, tp, x, t, z: tp * x + zp * t)
+
+
+def _logaddexp_step(zp, tp, x, t, z):
+    """z_i = log(e^{z_{i-1}} + e^{x_i}):  t_z_i = e^{z_{i-1} - z_i} t_z_{i-1} + e^{x_i - z_i} t_i
+    (0 for a term whose exponent is -inf - -inf)."""
+    with np.errstate(invalid="ignore"):
+        a, b = np.exp(zp - z), np.exp(x - z)
+    return np.where(np.isnan(a), 0.0, a) * tp + np.where(np.isnan(b), 0.0, b) * t
+
+
+_along("logcumsumexp", _logaddexp_step)
+
+
+@rule("cdist")
+def _cdist(ts, xs, z, attrs):
+    """z_ij = ||d_ij||_p with d_ij = x1_i - x2_j:  t_z_ij = sum_k dz_ij/dd_ijk (t1_ik - t2_jk),
+    dz/dd from the ``norm`` op's VJP over the last axis of d (each d entry feeds one z)."""
+    x1, x2 = xs
+    d = x1[..., :, None, :] - x2[..., None, :, :]  # (..., n, k) (..., m, k) -> (..., n, m, k)
+    _, ctx = run("norm", [d], {"p": attrs.get("p", 2.0), "axis": -1, "keepdims": False})
+    g = ctx.fn.backward(ctx, np.ones(d.shape[:-1], dtype=d.dtype))
+    g = g[0] if isinstance(g, tuple) else g
+    t1 = 0 if ts[0] is None else ts[0][..., :, None, :]
+    t2 = 0 if ts[1] is None else ts[1][..., None, :, :]
+    return np.sum(g * (t1 - t2), axis=-1)
+
+
+linear("scatter_reduce", diff=(0, 2))
+_scatter_sum = RULES.pop("scatter_reduce")
+
+
+@rule("scatter_reduce")
+def _scatter_reduce(ts, xs, z, attrs):
+    """z = x with src reduced in at index: 'sum' and 'mean' are linear in (x, src) (the counts
+    are constants), t_z = scatter_reduce(t_x, index, t_src); 'prod', 'amax', 'amin' have no rule."""
+    if attrs.get("reduce", "sum") not in ("sum", "mean"):
+        raise NotImplementedError(
+            f"forward_ad: no forward-mode rule for op 'scatter_reduce' with reduce={attrs.get('reduce')!r}"
+        )
+    return _scatter_sum(ts, xs, z, attrs)
+
+
+multilinear("embedding_bag")
+_bag_products = RULES.pop("embedding_bag")
+
+
+@rule("embedding_bag")
+def _embedding_bag(ts, xs, z, attrs):
+    """'sum'/'mean' bags: z[b] = sum (or mean) of w_i weight[id_i], linear in weight and in the
+    per-sample weights w:  t_z = bag(t_weight, w) + bag(weight, t_w). 'max' has no rule."""
+    if attrs.get("mode") == "max":
+        raise NotImplementedError("forward_ad: no forward-mode rule for op 'embedding_bag' with mode='max'")
+    return _bag_products(ts, xs, z, attrs)
+
+
+linear("grid_sample")
+_sample = RULES.pop("grid_sample")
+
+
+@rule("grid_sample")
+def _grid_sample(ts, xs, z, attrs):
+    """z[n, c, i, j] = x sampled at grid[n, i, j] (a weighted sum of x's pixels, the weights from
+    the grid): linear in x, so t_z = grid_sample(t_x, grid); plus, for a grid tangent,
+    sum_k dz[n, c, i, j]/dgrid[n, i, j, k] t_grid[n, i, j, k], the derivatives of channel c taken
+    from the VJP with g = 1 on channel c only (one backward per channel)."""
+    out = _sample([ts[0], None], xs, z, attrs) if ts[0] is not None else 0
+    if ts[1] is not None:
+        _, ctx = run("grid_sample", list(xs), attrs)
+        per_channel = []
+        for c in range(z.shape[1]):
+            g = np.zeros_like(z)
+            g[:, c] = 1.0
+            d_grid = ctx.fn.backward(ctx, g)[1]  # (N, H_out, W_out, 2): dz[:, c]/dgrid
+            per_channel.append(np.sum(d_grid * ts[1], axis=-1))
+        out = out + np.stack(per_channel, axis=1)  # (N, C, H_out, W_out)
+    return out

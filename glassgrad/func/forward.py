@@ -11,8 +11,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.errors import GraphError, ShapeError
+from glassgrad.func._levels import level, normalize_argnums, split_aux, warn_if_outer_graph
 from glassgrad.func._pytree import tree_flatten, tree_unflatten
-from glassgrad.func.transforms import _level, normalize_argnums, split_aux
+from glassgrad.random import get_rng_state, set_rng_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["jvp", "jacfwd", "linearize"]
@@ -38,24 +40,44 @@ def _flat_tensors(tree: Any, op: str, what: str) -> tuple[list, Any]:
     return flat, spec
 
 
-def _run_dual(func: Callable, args: list, where: dict, has_aux: bool, op: str, kwargs: dict) -> tuple:
+def _run_dual(
+    func: Callable,
+    args: list,
+    where: dict,
+    has_aux: bool,
+    op: str,
+    kwargs: dict,
+    warn: bool = True,
+    strict: bool = False,
+) -> tuple:
     """Run ``func`` on ``args`` where ``where[(i, j)]`` gives leaf ``j`` of argument ``i`` a tangent.
 
-    Returns ``(primal outputs, tangent outputs, output spec, aux)``; a missing tangent is zeros.
+    Returns ``(primal outputs, tangent outputs, output spec, aux)``; a missing tangent is zeros
+    (an error with ``strict``, as PyTorch's jvp).
+    Warns when PyTorch's tangents would be differentiable in the caller's graph (glassgrad's are
+    constants): a tangent requires grad, or an output depends on a tensor requiring grad.
     """
     fwad = _forward_ad(op)
-    with _level(op, record=False), fwad.dual_level():
+    with level(op, record=False), fwad.dual_level():
         call = list(args)
         for i in {i for i, _ in where}:
             flat, spec = tree_flatten(args[i])
             flat = [fwad.make_dual(t, where[(i, j)]) if (i, j) in where else t for j, t in enumerate(flat)]
             call[i] = tree_unflatten(flat, spec)
         out = func(*call, **kwargs)
+        if warn:  # once per call: jacfwd's per-column passes would repeat it
+            uses_graph = any(isinstance(t, Tensor) and t.requires_grad for t in tree_flatten(out)[0])
+            warn_if_outer_graph(op, list(where.values()), uses_graph)
         out, aux = split_aux(out, has_aux, op)
         outs, spec = _flat_tensors(out, op, "f's outputs")
         primals, tangents = [], []
         for o in outs:
             p, t = fwad.unpack_dual(o)
+            if t is None and strict:
+                raise GraphError(
+                    f"{op}: expected every output of f to depend on the primals with strict=True, got "
+                    f"an output of shape {tuple(p.shape)} independent of them"
+                )
             primals.append(p)
             tangents.append(t if t is not None else Tensor(np.zeros_like(p._data), _wrap=True))
     return primals, tangents, spec, aux
@@ -65,7 +87,8 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
     """``(func(*primals), J @ tangents)`` (and ``aux`` third with ``has_aux``), by forward mode.
 
     ``primals`` is a tuple of arguments (each a Tensor or a pytree of Tensors); ``tangents`` has the
-    same structure and shapes. ``strict`` is accepted for PyTorch's signature.
+    same structure and shapes. ``strict=True`` makes an output independent of the primals a
+    ``GraphError`` (a ``RuntimeError``, as PyTorch's) instead of giving it a zero tangent.
 
     Shape:
         the output and its tangent share the output's structure and shapes.
@@ -86,20 +109,31 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
             )
         for j, (a, b) in enumerate(zip(pf, tf)):
             if tuple(a.shape) != tuple(b.shape):
-                raise ValueError(
+                raise ShapeError(
                     f"jvp: expected tangent of shape {tuple(a.shape)} for primal {i}, got {tuple(b.shape)}"
                 )
             where[(i, j)] = b
-    outs, tans, spec, aux = _run_dual(func, list(primals), where, has_aux, "jvp", {})
+    outs, tans, spec, aux = _run_dual(func, list(primals), where, has_aux, "jvp", {}, strict=strict)
     result = (tree_unflatten(outs, spec), tree_unflatten(tans, spec))
     return (*result, aux) if has_aux else result
 
 
 def linearize(func: Callable, *primals: Any) -> tuple:
     """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the JVP at ``primals`` (forward mode
-    rerun per call; PyTorch traces the linear map once instead)."""
+    rerun per call; PyTorch traces the linear map once instead). Each rerun replays the global
+    generator's draws of the first run, so dropout's mask is the one ``func(*primals)`` used."""
+    state = get_rng_state()
     out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
-    return out, lambda *tangents: jvp(func, primals, tangents)[1]
+
+    def jvp_fn(*tangents: Any) -> Any:
+        now = get_rng_state()
+        set_rng_state(state)
+        try:
+            return jvp(func, primals, tangents)[1]
+        finally:
+            set_rng_state(now)  # the caller's later draws are not repeats
+
+    return out, jvp_fn
 
 
 def _zeros_like_tree(tree: Any) -> Any:
@@ -113,8 +147,14 @@ def jacfwd(
     """The function ``args -> Jacobian of func at args`` by forward mode: one forward pass per input
     element (a one-hot tangent each; PyTorch vmaps these), so it suits few inputs and many outputs.
 
+    ``randomness`` (PyTorch's): ``"error"`` refuses an ``f`` that draws from the global generator
+    (each column reruns ``f``, so the columns would mix different draws); ``"same"`` replays one
+    draw for every column; ``"different"`` lets each column draw anew.
+
     Returns and Shape: as :func:`glassgrad.func.jacrev` (``out.shape + in.shape`` per pair).
     """
+    if randomness not in ("error", "same", "different"):
+        raise ValueError(f"jacfwd: expected randomness 'error', 'same' or 'different', got {randomness!r}")
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -126,16 +166,28 @@ def jacfwd(
             specs.append((spec, len(flat)))
             inputs += [(i, j, t) for j, t in enumerate(flat)]
         # the outputs (and aux) once, with no tangents; then one pass per input element
+        before = get_rng_state()
         outs, _, out_spec, aux = _run_dual(func, list(args), {}, has_aux, "jacfwd", kwargs)
+        after = get_rng_state()
+        if randomness == "error" and after != before:
+            raise GraphError(
+                "jacfwd: expected f to draw no random numbers with randomness='error' (f reruns once "
+                "per input element, so the Jacobian's columns would mix different draws), got a draw "
+                "from the global generator; pass randomness='same' or 'different'"
+            )
         cols = [[np.zeros((o.numel(), t.numel()), dtype=o._data.dtype) for _, _, t in inputs] for o in outs]
         for c, (i, j, t) in enumerate(inputs):
             for k in range(t.numel()):  # column k of d out / d t: the tangent of a one-hot direction
                 onehot = np.zeros(t.numel(), dtype=t._data.dtype)
                 onehot[k] = 1
                 where = {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}  # others: no tangent
-                _, tans, _, _ = _run_dual(func, list(args), where, has_aux, "jacfwd", kwargs)
+                if randomness == "same":
+                    set_rng_state(before)  # replay the first pass's draws
+                _, tans, _, _ = _run_dual(func, list(args), where, has_aux, "jacfwd", kwargs, warn=False)
                 for n, tan in enumerate(tans):
                     cols[n][c][:, k] = tan._data.reshape(-1)
+        if randomness == "same":
+            set_rng_state(after)  # as if f had run once
         per_out = []
         for n, o in enumerate(outs):
             jacs = [

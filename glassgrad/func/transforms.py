@@ -8,86 +8,35 @@ double backward). As in PyTorch, a ``no_grad()`` around the transform is ignored
 is a new level of differentiation) and a ``no_grad()`` inside ``func`` is respected.
 
 Transforms do not nest: ``grad(grad(f))`` differentiates a gradient, which needs double backward.
-A transform called while another one runs ``func`` raises ``NotImplementedError`` at once rather
-than returning a gradient with the inner derivative's terms missing.
+A transform called while another one runs ``func`` (or inside a forward-mode dual level) raises
+``NotImplementedError`` at once rather than returning a gradient with the inner derivative's terms
+missing. Where PyTorch's result would be differentiable in the caller's graph (an input, or a
+tensor ``func`` uses from outside, requires grad), a ``UserWarning`` says the result is a constant
+(``_levels.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import sys
-import threading
-import warnings
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
 
 from glassgrad.autograd.functional import grad as _autograd_grad
-from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.func._pytree import tree_flatten, tree_map, tree_unflatten
+from glassgrad.func._levels import (
+    check_no_dual_level,
+    check_not_nested,
+    inner_graph,
+    level,
+    normalize_argnums,
+    split_aux,
+    warn_if_outer_graph,
+)
+from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "vmap", "hessian"]
-
-
-class _Active(threading.local):
-    name: str | None = None  # the transform running ``func`` in this thread, if any
-    outer_grad: bool = True  # grad mode where that transform was called
-
-
-_active = _Active()
-
-_NESTED = (
-    "{inner}: expected no glassgrad.func transform inside another, got {inner} called while {outer} "
-    "runs its function: composing transforms (grad(grad(f)), jacrev(jacrev(f)), jvp(grad(f)), "
-    "hessian) differentiates a derivative, and glassgrad has no higher-order AD: backward is first "
-    "order by design (no double backward: gradients are arrays, not recorded Tensors) and forward_ad "
-    "holds one dual level at a time"
-)
-
-
-@contextlib.contextmanager
-def _level(name: str, record: bool = True) -> Iterator[None]:
-    """Mark ``name`` as the running transform (refusing nesting); turn grad mode on if ``record``."""
-    check_not_nested(name)
-    _active.name, _active.outer_grad = name, is_grad_enabled()
-    try:
-        if record:
-            with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)
-                yield
-        else:
-            yield
-    finally:
-        _active.name = None
-
-
-def check_not_nested(name: str) -> None:
-    """Raise ``NotImplementedError`` if another transform is running its function in this thread."""
-    if _active.name is not None:
-        raise NotImplementedError(_NESTED.format(inner=name, outer=_active.name))
-
-
-def normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[int, ...]:
-    """``argnums`` (an int or a tuple of ints, negative counting from the end) as a tuple."""
-    many = isinstance(argnums, tuple)
-    nums = argnums if many else (argnums,)
-    if many and not nums:
-        raise ValueError(f"{op}: expected argnums to be a non-empty tuple of ints, got ()")
-    out = []
-    for a in nums:
-        if isinstance(a, bool) or not isinstance(a, int):
-            raise TypeError(f"{op}: expected argnums to be an int or a tuple of ints, got {argnums!r}")
-        if not -nargs <= a < nargs:
-            raise ValueError(
-                f"{op}: expected argnums within the {nargs} positional inputs, got argnums={argnums!r}"
-            )
-        out.append(a % nargs)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: expected argnums without repeats, got {argnums!r}")
-    return tuple(out)
 
 
 def fresh_leaves(arg: Any, op: str, where: str) -> tuple[Any, list[Tensor], Any]:
@@ -105,45 +54,33 @@ def fresh_leaves(arg: Any, op: str, where: str) -> tuple[Any, list[Tensor], Any]
             raise DTypeError(
                 f"{op}: expected floating-point inputs to differentiate, got {t.dtype} in {where}"
             )
-        leaves.append(Tensor(t._data, _wrap=True).requires_grad_())  # shares memory, no graph behind
-    _warn_outer_graph(op, flat)
+        # shares memory and the version counter (an in-place change under no_grad inside f is seen
+        # by the caller's graphs that saved t, as in PyTorch); no graph behind
+        leaves.append(t.detach().requires_grad_())
     return tree_unflatten(leaves, spec), leaves, spec
 
 
-def _warn_outer_graph(op: str, flat: list) -> None:
-    # PyTorch would record the returned derivative in the outer graph (second order, as in MAML);
-    # glassgrad returns a constant, so say so rather than let a later backward differ silently
-    if _active.outer_grad and any(t.requires_grad for t in flat):
-        warnings.warn(
-            f"{op}: an input requires grad, but the derivative comes back as a constant: glassgrad "
-            "has no double backward, so a later backward through it drops the second-order terms "
-            "PyTorch would keep (first-order MAML). Pass detached inputs to silence this.",
-            UserWarning,
-            stacklevel=_user_stacklevel(),
-        )
+def check_outputs(outs: list, op: str) -> None:
+    """Tensors of a floating or complex dtype, as PyTorch's vjp/jacrev require of f's outputs."""
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(
+                f"{op}: expected f's outputs to be Tensors (or a pytree of them), got {type(o).__name__}"
+            )
+        if not (o.is_floating_point() or o.is_complex()):
+            raise DTypeError(
+                f"{op}: expected f's outputs to be floating-point or complex Tensors, got {o.dtype}"
+            )
 
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside glassgrad.func."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad.func"):
-        frame, level = frame.f_back, level + 1
-    return level
+def backward_all(
+    outs: list[Tensor], seeds: list, leaves: list[Tensor], retain: bool, reaches: Callable
+) -> list[np.ndarray]:
+    """Sum over ``outs`` of seed^T d(out)/d(leaf), one array per leaf (zeros where unreached).
 
-
-def split_aux(out: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(
-            f"{op}: expected f(*args) to return a tuple (output, aux) with has_aux=True, got {type(out).__name__}"
-        )
-    return out[0], tree_map(lambda a: a.detach() if isinstance(a, Tensor) else a, out[1])
-
-
-def backward_all(outs: list[Tensor], seeds: list, leaves: list[Tensor], retain: bool) -> list[np.ndarray]:
-    """Sum over ``outs`` of seed^T d(out)/d(leaf), one array per leaf (zeros where unreached)."""
-    pairs = [(o, s) for o, s in zip(outs, seeds) if o.requires_grad]
+    Run inside :func:`inner_graph`, whose ``reaches`` skips outputs that do not lead to ``leaves``.
+    """
+    pairs = [(o, s) for o, s in zip(outs, seeds) if o.requires_grad and reaches(o)]
     if not pairs:
         return [np.zeros_like(t._data) for t in leaves]
     grads = _autograd_grad(
@@ -155,22 +92,25 @@ def backward_all(outs: list[Tensor], seeds: list, leaves: list[Tensor], retain: 
 def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: tuple, kwargs: dict) -> tuple:
     nums = normalize_argnums(argnums, len(args), op)
     args = list(args)
-    specs, flat = [], []
-    with _level(op):
+    specs, flat, inputs = [], [], []
+    with level(op):
         for i in nums:
+            inputs += tree_flatten(args[i])[0]
             args[i], leaves, spec = fresh_leaves(args[i], op, f"argument {i}")
             specs.append((spec, len(leaves)))
             flat += leaves
         out = func(*args, **kwargs)
-    out, aux = split_aux(out, has_aux, op)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
-    if out.dim() != 0:
-        raise ShapeError(
-            f"{op}: expected f(*args) to return a scalar (0-dim) Tensor, got shape {tuple(out.shape)} "
-            "(vjp or jacrev take a non-scalar output)"
-        )
-    arrays = backward_all([out], [None], flat, retain=False)
+    with inner_graph([out], flat) as (outer, reaches):
+        warn_if_outer_graph(op, inputs, outer)
+        out, aux = split_aux(out, has_aux, op)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
+        if out.dim() != 0:
+            raise ShapeError(
+                f"{op}: expected f(*args) to return a scalar (0-dim) Tensor, got shape {tuple(out.shape)} "
+                "(vjp or jacrev take a non-scalar output)"
+            )
+        arrays = backward_all([out], [None], flat, retain=False, reaches=reaches)
     grads, k = [], 0
     for spec, n in specs:
         grads.append(tree_unflatten([Tensor(a, _wrap=True) for a in arrays[k : k + n]], spec))
@@ -232,23 +172,22 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     specs, flat = [], []
     leaves_args = []
-    with _level("vjp"):
+    with level("vjp"):
         for i, p in enumerate(primals):
             tree, leaves, spec = fresh_leaves(p, "vjp", f"primal {i}")
             leaves_args.append(tree)
             specs.append((spec, len(leaves)))
             flat += leaves
         out = func(*leaves_args)
+    with inner_graph([out], flat) as (outer, _):
+        warn_if_outer_graph("vjp", [t for p in primals for t in tree_flatten(p)[0]], outer)
     out, aux = split_aux(out, has_aux, "vjp")
     outs, out_spec = tree_flatten(out)
-    for o in outs:
-        if not isinstance(o, Tensor):
-            raise TypeError(
-                f"vjp: expected f(*primals) to return Tensors (or a pytree of them), got {type(o).__name__}"
-            )
+    check_outputs(outs, "vjp")
 
     def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: bool = False) -> tuple:
         check_not_nested("vjp_fn")
+        check_no_dual_level("vjp_fn")
         if create_graph:
             raise NotImplementedError(
                 "vjp_fn: create_graph=True needs double backward, which glassgrad does not have"
@@ -262,7 +201,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape):
                 got = tuple(c.shape) if isinstance(c, Tensor) else type(c).__name__
                 raise ShapeError(f"vjp_fn: expected cotangent {k} of shape {tuple(o.shape)}, got {got}")
-        arrays = backward_all(outs, cts, flat, retain=retain_graph)
+        with inner_graph(outs, flat) as (_, reaches):
+            arrays = backward_all(outs, cts, flat, retain=retain_graph, reaches=reaches)
         result, k = [], 0
         for spec, n in specs:
             result.append(tree_unflatten([Tensor(a, _wrap=True) for a in arrays[k : k + n]], spec))
@@ -306,42 +246,43 @@ def jacrev(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacrev")
         args = list(args)
-        specs, flat = [], []
-        with _level("jacrev"):
+        specs, flat, inputs = [], [], []
+        with level("jacrev"):
             for i in nums:
+                inputs += tree_flatten(args[i])[0]
                 args[i], leaves, spec = fresh_leaves(args[i], "jacrev", f"argument {i}")
                 specs.append((spec, len(leaves)))
                 flat += leaves
             out = func(*args, **kwargs)
-        out, aux = split_aux(out, has_aux, "jacrev")
-        outs, out_spec = tree_flatten(out)
-        per_out = []
-        for o in outs:
-            if not isinstance(o, Tensor):
-                raise TypeError(
-                    f"jacrev: expected f(*args) to return Tensors (or a pytree of them), got {type(o).__name__}"
-                )
-            rows = [np.zeros((o.numel(),) + tuple(t.shape), dtype=t._data.dtype) for t in flat]  # (m, *in)
-            if o.requires_grad:
-                seed = np.zeros(o.numel(), dtype=o._data.dtype)
-                for k in range(o.numel()):  # row k of the Jacobian: the gradient of output element k
-                    seed[:] = 0
-                    seed[k] = 1
-                    grads = backward_all([o], [seed.reshape(o.shape)], flat, retain=True)
-                    for r, g in zip(rows, grads):
-                        r[k] = g
-            jacs = [
-                Tensor(r.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True) for r, t in zip(rows, flat)
-            ]
-            trees, k = [], 0
-            for spec, n in specs:
-                trees.append(tree_unflatten(jacs[k : k + n], spec))
-                k += n
-            per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
+        with inner_graph([out], flat) as (outer, reaches):
+            warn_if_outer_graph("jacrev", inputs, outer)
+            out, aux = split_aux(out, has_aux, "jacrev")
+            outs, out_spec = tree_flatten(out)
+            check_outputs(outs, "jacrev")
+            per_out = [_jacobian_of(o, flat, specs, isinstance(argnums, int), reaches) for o in outs]
         jac = tree_unflatten(per_out, out_spec)
         return (jac, aux) if has_aux else jac
 
     return wrapper
+
+
+def _jacobian_of(o: Tensor, flat: list[Tensor], specs: list, single: bool, reaches: Callable) -> Any:
+    """d o / d flat by one backward per element of ``o``, as the argnums' pytrees (one, or a tuple)."""
+    rows = [np.zeros((o.numel(),) + tuple(t.shape), dtype=t._data.dtype) for t in flat]  # (m, *in)
+    if o.requires_grad and reaches(o):
+        seed = np.zeros(o.numel(), dtype=o._data.dtype)
+        for k in range(o.numel()):  # row k of the Jacobian: the gradient of output element k
+            seed[:] = 0
+            seed[k] = 1
+            grads = backward_all([o], [seed.reshape(o.shape)], flat, retain=True, reaches=reaches)
+            for r, g in zip(rows, grads):
+                r[k] = g
+    jacs = [Tensor(r.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True) for r, t in zip(rows, flat)]
+    trees, k = [], 0
+    for spec, n in specs:
+        trees.append(tree_unflatten(jacs[k : k + n], spec))
+        k += n
+    return trees[0] if single else tuple(trees)
 
 
 def vmap(

@@ -1,0 +1,203 @@
+"""What every glassgrad.func transform checks: that it is not nested in another (no higher-order
+AD), its ``argnums`` and ``has_aux`` output, and whether PyTorch would have returned a result that
+is differentiable in the caller's graph where glassgrad returns a constant (then it warns).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable
+
+from glassgrad.autograd.function import Node
+from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
+from glassgrad.func._pytree import tree_flatten, tree_map
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "check_not_nested",
+    "inner_graph",
+    "level",
+    "normalize_argnums",
+    "split_aux",
+    "warn_if_outer_graph",
+]
+
+
+class _Active(threading.local):
+    name: str | None = None  # the transform running ``func`` in this thread, if any
+    outer_grad: bool = True  # grad mode where that transform was called
+
+
+_active = _Active()
+
+_NESTED = (
+    "{inner}: expected no glassgrad.func transform inside another, got {inner} called while {outer} "
+    "runs its function: composing transforms (grad(grad(f)), jacrev(jacrev(f)), jvp(grad(f)), "
+    "hessian) differentiates a derivative, and glassgrad has no higher-order AD: backward is first "
+    "order by design (no double backward: gradients are arrays, not recorded Tensors) and forward_ad "
+    "holds one dual level at a time"
+)
+
+
+@contextlib.contextmanager
+def level(name: str, record: bool = True) -> Iterator[None]:
+    """Mark ``name`` as the running transform (refusing nesting); turn grad mode on if ``record``.
+
+    ``record`` is for the reverse transforms, which also refuse to run inside a forward-mode dual
+    level: the derivative they return is a constant, so a tangent would silently be dropped.
+    """
+    check_not_nested(name)
+    if record:
+        check_no_dual_level(name)
+    _active.name, _active.outer_grad = name, is_grad_enabled()
+    try:
+        if record:
+            with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)
+                yield
+        else:
+            yield
+    finally:
+        _active.name = None
+
+
+def check_not_nested(name: str) -> None:
+    """Raise ``NotImplementedError`` if another transform is running its function in this thread."""
+    if _active.name is not None:
+        raise NotImplementedError(_NESTED.format(inner=name, outer=_active.name))
+
+
+def check_no_dual_level(name: str) -> None:
+    """Raise ``NotImplementedError`` inside an active ``forward_ad.dual_level``: PyTorch propagates
+    tangents through a reverse transform (forward-over-reverse, an HVP); glassgrad's gradients are
+    arrays, not recorded ops, so their tangents would come back missing."""
+    fwad = sys.modules.get("glassgrad.autograd.forward_ad")  # not loaded: no level can be active
+    if fwad is not None and fwad.is_active():
+        raise NotImplementedError(
+            f"{name}: expected no active forward-mode dual level (glassgrad.autograd.forward_ad), got "
+            "one: a reverse-mode transform under forward mode is forward-over-reverse (an HVP), and "
+            "glassgrad's backward is not recorded, so the tangents of its result would be lost. Take "
+            "the derivative outside the dual_level, or use finite differences of grad"
+        )
+
+
+def normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[int, ...]:
+    """``argnums`` (an int or a tuple of ints, negative counting from the end) as a tuple."""
+    many = isinstance(argnums, tuple)
+    nums = argnums if many else (argnums,)
+    if many and not nums:
+        raise ValueError(f"{op}: expected argnums to be a non-empty tuple of ints, got ()")
+    out = []
+    for a in nums:
+        if isinstance(a, bool) or not isinstance(a, int):
+            raise TypeError(f"{op}: expected argnums to be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(
+                f"{op}: expected argnums within the {nargs} positional inputs, got argnums={argnums!r}"
+            )
+        out.append(a % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: expected argnums without repeats, got {argnums!r}")
+    return tuple(out)
+
+
+def split_aux(out: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
+    """``(output, aux)``; aux's tensors detached (glassgrad returns no outer-graph results)."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"{op}: expected f(*args) to return a tuple (output, aux) with has_aux=True, got {type(out).__name__}"
+        )
+    return out[0], tree_map(lambda a: a.detach() if isinstance(a, Tensor) else a, out[1])
+
+
+@contextlib.contextmanager
+def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[bool, Callable]]:
+    """Within the block, the graph behind ``trees`` (f's outputs) leads only to ``own`` (the
+    transform's fresh leaves). Yields ``(outer, reaches)``: whether the graph reached any other
+    tensor requiring grad, and a predicate telling whether a tensor leads to ``own`` at all (a
+    backward from one that does not would only walk the caller's graph, so it is skipped).
+
+    f may use tensors from outside that carry the caller's graph (a closure's ``h = W @ z``, an
+    argument not in ``argnums``, a module's own weights). PyTorch's inner backward never enters
+    that graph (it lives one level out); glassgrad's would: running the caller's hooks with inner
+    gradients, computing gradients nobody asked for, and freeing the caller's saved arrays. So the
+    recorded ops that lead to ``own`` have their links to anything else cut (``next`` entries set
+    to None) for the block, and put back afterwards.
+    """
+    own_ids = {id(t) for t in own}
+    outer, roots = False, []
+    for tree in trees:
+        for t in tree_flatten(tree)[0]:
+            if isinstance(t, Tensor) and t.requires_grad:
+                if t._node is not None:
+                    roots.append(t._node)
+                elif id(t) not in own_ids:
+                    outer = True
+    order, seen, stack = [], set(), [(n, False) for n in roots]
+    while stack:  # post-order: a node after every node it leads to
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            for nxt in node.next:
+                if nxt.__class__ is Node:
+                    stack.append((nxt, False))
+                elif nxt is not None and id(nxt) not in own_ids:
+                    outer = True
+    leads: set[int] = set()  # ids of the nodes with a path to one of own
+    cut = []
+    for node in order:
+        keep = [
+            nxt if (nxt.__class__ is Node and id(nxt) in leads) or id(nxt) in own_ids else None
+            for nxt in node.next
+        ]
+        if any(k is not None for k in keep):
+            leads.add(id(node))
+            if any(k is None and n is not None for k, n in zip(keep, node.next)):
+                outer = True
+                cut.append((node, node.next, node.needs_input_grad, tuple(keep)))
+    try:
+        for node, _, needs, keep in cut:
+            node.next = keep
+            if len(needs) == len(keep):  # no gradient computed for a cut input
+                node.needs_input_grad = tuple(bool(w) and k is not None for w, k in zip(needs, keep))
+        yield outer, lambda t: id(t) in own_ids or (t._node is not None and id(t._node) in leads)
+    finally:
+        for node, nexts, needs, _ in cut:
+            node.next, node.needs_input_grad = nexts, needs
+
+
+def warn_if_outer_graph(op: str, inputs: list, outer: bool) -> None:
+    """Warn (at the caller) when PyTorch would return a result differentiable in the caller's graph.
+
+    That is when grad mode was on where the transform was called and an input (``inputs``) requires
+    grad, or ``outer``: a result depends on a tensor requiring grad other than the transform's own
+    leaves (see :func:`inner_graph`). glassgrad returns constants there, so a later backward would
+    silently miss those terms (second-order MAML, a gradient penalty training the critic).
+    """
+    if not _active.outer_grad or not (outer or any(t.requires_grad for t in inputs)):
+        return
+    warnings.warn(
+        f"{op}: an input, or a tensor f uses, requires grad, but the result comes back as a constant "
+        "(derivatives, outputs and aux alike): glassgrad has no double backward, so a later backward "
+        "through it drops the terms PyTorch would keep (first-order MAML; a gradient penalty gives "
+        "no gradient to the weights f uses). Pass detached tensors, or call the transform under "
+        "no_grad() (same values), to silence this.",
+        UserWarning,
+        stacklevel=_user_stacklevel(),
+    )
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside glassgrad.func."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad.func"):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -29,6 +29,7 @@ from glassgrad.ops import math_more as _mm
 from glassgrad.ops import movement_more as _mv
 from glassgrad.ops import products_more as _pm
 from glassgrad.ops import reduce_more as _rm
+from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import unary_more as _um
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -102,12 +103,23 @@ def _view_inplace(name: str, view: Any) -> Any:
         recording = _grad_state.enabled and self.requires_grad
         if recording and self._node is None:
             self._check_inplace(name)  # raises: a leaf that requires grad
+        if recording and self._vc[1]:  # a split's piece, a view of a leaf: refused, as PyTorch
+            _stale.refuse_view_inplace(self, name)
         shared = self._vc[1]
-        out = view(self, *args, **kwargs)
+        # a non-leaf in the graph keeps a node of its new shape, under no_grad too (else backward
+        # would hand its old node a gradient of the new shape), as PyTorch regenerates it
+        keep = self.requires_grad and self._node is not None
+        mode, _grad_state.enabled = _grad_state.enabled, _grad_state.enabled or keep
+        try:
+            out = view(self, *args, **kwargs)
+        finally:
+            _grad_state.enabled = mode
         self._data, self._vc[1] = out._data, shared  # the temporary view is gone: nothing new shares it
         self._vc[0] += 1  # the counter shared with the views and detach()
-        if recording:
+        if keep:
             self._node = out._node
+        if len(self._vc) > 2 and self._vc[2]:  # pieces of a split share this memory
+            _stale.poison(self._vc, name)
         return self
 
     method.__name__ = name

@@ -26,6 +26,7 @@ from glassgrad.ops import (
     elementwise,
     indexing,
     setitem,
+    stale_views,
 )
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
@@ -73,18 +74,21 @@ class _InPlace:
                 "expand/broadcast_to, whose elements share memory); clone() it first"
             )
         self._vc[0] += 1  # the counter shared with views and detach()
+        if len(self._vc) > 2 and self._vc[2]:  # pieces of a split share this memory
+            stale_views.poison(self._vc, op)
 
     def _set(self, op: str, value: Any) -> Tensor:
         if _grad_state.enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         ):
+            if self._node is not None:  # over a recorded non-leaf (y = x.clone(); y.zero_() or y.copy_(w)):
+                src = value if isinstance(value, Tensor) else Tensor(np.asarray(value), _wrap=True)
+                # recorded as where(True, value, y), so y's old values get a zero gradient, as
+                # PyTorch: y's node stays in the graph, and its saved arrays are still checked
+                return self._update(op, lambda t, v: elementwise.where(_TRUE, _copied(op)(t, v), t), src)
             if isinstance(value, Tensor) and value.requires_grad:
                 # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
                 return self._update(op, _copied(op), value)
-            if self._node is not None:  # a constant over a recorded non-leaf (y = x.clone(); y.zero_()):
-                src = value if isinstance(value, Tensor) else Tensor(np.asarray(value), _wrap=True)
-                # recorded as where(True, value, y), so y's old values get a zero gradient, as PyTorch
-                return self._update(op, lambda t, v: elementwise.where(_TRUE, _copied(op)(t, v), t), src)
         self._check_inplace(op)
         xp = array_module(self._data)
         value = value._data if isinstance(value, Tensor) else value
@@ -120,6 +124,10 @@ class _InPlace:
                     f"another (a view, its base or a detach(); shape {self.shape}); write it out of "
                     "place (y = x + ...), or change a clone()"
                 )
+            # As PyTorch, the change makes self's old values stale for every op that saved them
+            # (z = y * y; y.add_(1); z.backward() raises), though glassgrad's swap keeps them
+            # intact: the same program must not compute here and raise there.
+            self._vc[0] += 1
             # self is about to take the result's array; with saved-tensor hooks installed, a
             # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's old
             # values (PyTorch hands it a copy of them); no hooks: the op saves the array itself

@@ -242,7 +242,10 @@ class Primitive:
                 raise
             raise err from e
         if out.__class__ is not ndarray and out.__class__ is not MetaArray:
-            out = asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
+            scalar, out = out, asarray(out)  # NumPy reductions return scalars; a Tensor holds an array
+            if ctx.saved:  # a 0-d op that saved its output (exp, sigmoid ...) saves the array the
+                # result holds, so that an in-place change of the result is seen at backward
+                ctx.saved = tuple(out if s is scalar else s for s in ctx.saved)
         result = tensor_cls(out, _wrap=True)
         if out.base is not None:  # a view of an input
             _share_version(result, inputs, arrays)
@@ -300,9 +303,21 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
     out = result._data
     for x, a in zip(inputs, arrays):
         if isinstance(x, tensor_cls) and _shares(out, a):
-            result._vc = x._vc
-            x._vc[1] = True  # shared: in-place changes of either are no longer recorded
+            vc = result._vc = x._vc
+            vc[1] = True  # shared: in-place changes of either are no longer recorded
+            if len(vc) > 2 and id(x) in vc[2] and vc[2][id(x)]() is x:  # a view of a split's piece
+                remember(vc[2], result)  # is one too (ops/stale_views.py)
             return
+
+
+def remember(views: dict, t: Any) -> None:
+    """Add ``t`` to ``views`` (``id -> weakref``), dropping the dead entries whenever the count
+    reaches a power of two from 1024 on (amortised O(1): a base cut every step does not grow it)."""
+    views[id(t)] = weakref.ref(t)
+    n = len(views)
+    if n >= 1024 and n & (n - 1) == 0:
+        for k in [k for k, r in views.items() if r() is None]:
+            del views[k]
 
 
 def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> list:

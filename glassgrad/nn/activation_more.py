@@ -3,8 +3,8 @@ CELU, Mish, Hardswish, Hardsigmoid, Softsign, LogSigmoid, Softmin, GLU, Threshol
 Softshrink, Tanhshrink, RReLU, Softmax2d. Same constructor arguments, reprs and state_dict keys
 as PyTorch's (only PReLU has a parameter, ``weight``).
 
-``inplace=True`` is accepted (and shown in the repr, as PyTorch's) but returns a new tensor, as
-the functions of ``nn.functional.activation_more`` do (a deliberate difference, docs/design.md).
+``inplace=True`` (shown in the repr, as PyTorch's) writes the result into the input, as the
+functions of ``nn.functional.activation_more`` do (the rules of ``relu_``).
 """
 
 from __future__ import annotations

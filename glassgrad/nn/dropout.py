@@ -31,8 +31,8 @@ class _DropoutNd(Module):
 class Dropout(_DropoutNd):
     """Randomly zero elements with probability ``p`` during training (inverted dropout).
 
-    Masks are drawn from ``glassgrad.random`` (``manual_seed`` repeats them). ``inplace`` is accepted
-    for PyTorch compatibility; the result is always a new tensor.
+    Masks are drawn from ``glassgrad.random`` (``manual_seed`` repeats them). ``inplace=True``
+    writes the result into the input, as PyTorch (the rules of ``relu_``).
 
     Shape:
         input ``(*)``, output ``(*)``.
@@ -46,14 +46,14 @@ class Dropout(_DropoutNd):
     """
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class _ChannelDropout(_DropoutNd):
     """Shared code of the channel dropouts: the mask has one draw per (sample, channel)."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        return self._fn(input, self.p, self.training)
+        return self._fn(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_ChannelDropout):

@@ -54,23 +54,24 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0).   VJP: g where z != 0, else 0: relu'(0) = 0, and a NaN input passes g on.
+    """z = max(x, 0).   VJP: 0 where z <= 0, else g: relu'(0) = 0, and a NaN input passes g on.
 
-    As PyTorch's backward, which tests the output (0 where z <= 0): z is >= 0 or NaN, so
-    ``z != 0`` is that test in one comparison (``x > 0`` would drop the gradient at NaN).
+    As PyTorch's backward, which tests the output (0 where z <= 0; ``x > 0`` would drop the
+    gradient at NaN). Saves z itself, as PyTorch, so that an in-place change of z before backward
+    is caught, and a change PyTorch does not see (through ``.data``) gives PyTorch's gradient.
     """
 
     @staticmethod
     def forward(ctx, x):
         out = array_module(x).maximum(x, 0)  # NaN stays NaN
-        if ctx.needs_input_grad[0]:  # no mask when no gradient is wanted (eval, integer input)
-            ctx.save_for_backward(out != 0)
+        if ctx.needs_input_grad[0]:  # nothing saved when no gradient is wanted (eval, integer input)
+            ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved
-        return g * mask
+        (out,) = ctx.saved
+        return array_module(g).where(out <= 0, 0, g)
 
 
 class LeakyRelu(Function):
@@ -81,14 +82,13 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, x, slope=0.01):
-        mask = x > 0
-        ctx.save_for_backward(mask)
-        return array_module(x).where(mask, x, x * slope)
+        ctx.save_for_backward(x)  # x, not a mask: the version check sees an in-place change of x
+        return array_module(x).where(x > 0, x, x * slope)
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved
-        return array_module(g).where(mask, g, g * ctx.attrs["slope"])
+        (x,) = ctx.saved
+        return array_module(g).where(x > 0, g, g * ctx.attrs["slope"])
 
 
 class Elu(Function):
@@ -197,13 +197,13 @@ class Hardtanh(Function):
 
     @staticmethod
     def forward(ctx, x, lo=-1.0, hi=1.0):
-        ctx.save_for_backward((x > lo) & (x < hi))
+        ctx.save_for_backward(x)  # x, not a mask: the version check sees an in-place change of x
         return array_module(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (inside,) = ctx.saved
-        return g * inside
+        (x,) = ctx.saved
+        return g * ((x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"]))
 
 
 def sigmoid(x: Tensor) -> Tensor:

@@ -33,22 +33,21 @@ def scalar_into(op: str, v: Any, dtype: Any) -> Any:
 
 class Clamp(Function):
     """z = min(max(a, lo), hi).   VJP: g where lo <= a <= hi, else 0 (selected, so a NaN in g does
-    not leak to clamped places, as PyTorch)."""
+    not leak to clamped places, as PyTorch). Saves a itself, as PyTorch, so that an in-place
+    change of a before backward is caught by the version check (a mask would hide it)."""
 
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
-        xp = array_module(a)
-        mask = xp.ones(a.shape, dtype=bool)
-        if lo is not None:
-            mask &= a >= lo
-        if hi is not None:
-            mask &= a <= hi
-        ctx.save_for_backward(mask)
-        return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
+        ctx.save_for_backward(a)
+        return array_module(a).clip(a, lo, hi).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved
+        (a,) = ctx.saved
+        lo, hi = ctx.attrs["lo"], ctx.attrs["hi"]
+        mask = True if lo is None else a >= lo
+        if hi is not None:
+            mask = mask & (a <= hi)
         return array_module(g).where(mask, g, 0)
 
 

@@ -190,7 +190,9 @@ class Pow(Function):
         else:
             with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan
                 out = a**b
-        ctx.save_for_backward(a, b, out)
+        # z only for b's gradient, as PyTorch (x ** 2 saves x alone): a later in-place change of z
+        # must not make backward raise where PyTorch computes
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod

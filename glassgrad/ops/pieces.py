@@ -27,6 +27,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.movement import _ints
+from glassgrad.ops.stale_views import register
 from glassgrad.tensor import Tensor
 
 __all__ = ["split", "chunk", "unbind"]
@@ -68,9 +69,14 @@ class Piece(Function):
         return None
 
 
-def _pieces(x: Tensor, keys: list) -> tuple[Tensor, ...]:
+def _pieces(x: Tensor, keys: list, multi: bool = True) -> tuple[Tensor, ...]:
+    """The pieces at ``keys``; ``multi``: they follow PyTorch's rule for the outputs of a function
+    returning several views (split, chunk, unbind; not tensor_split, whose pieces are slices)."""
     hub = Split.apply(x)
-    return tuple(Piece.apply(hub, key=k) for k in keys)
+    pieces = tuple(Piece.apply(hub, key=k) for k in keys)
+    if multi and hub.requires_grad:  # PyTorch's rule for the views of a multi-view function (stale_views.py)
+        register(pieces)
+    return pieces
 
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:

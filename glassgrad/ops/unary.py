@@ -100,14 +100,13 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, a):
-        xp = array_module(a)
-        ctx.save_for_backward(xp.sign(a))
-        return xp.abs(a)
+        ctx.save_for_backward(a)  # a, not its sign: the version check sees an in-place change of a
+        return array_module(a).abs(a)
 
     @staticmethod
     def backward(ctx, g):
-        (sign,) = ctx.saved
-        return g * sign
+        (a,) = ctx.saved
+        return g * array_module(a).sign(a)
 
 
 class Sin(Function):

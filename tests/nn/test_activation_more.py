@@ -13,7 +13,7 @@ import glassgrad as gg
 import glassgrad.nn as nn
 import glassgrad.nn.functional as F
 from glassgrad.autograd import gradcheck
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, GraphError, ShapeError
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 LAMBD, THRESH = 0.5, 0.25
@@ -271,20 +271,25 @@ INPLACE = [
 
 
 @pytest.mark.parametrize(("name", "fn"), INPLACE, ids=[n for n, _ in INPLACE])
-def test_inplace_returns_a_new_tensor_with_the_same_result(name, fn):
-    # the documented difference of every activation (docs/design.md): x = F.f(x, inplace=True) ports
+def test_inplace_writes_the_result_into_the_input_as_pytorch(name, fn):
+    # inplace=True changes the input, as PyTorch (a script reading x afterwards sees the same values)
     data = np.random.default_rng(8).standard_normal((3, 4)) * 4
     gg.manual_seed(1)
     expected = fn(gg.tensor(data), False).numpy()
     x = gg.tensor(data)
     gg.manual_seed(1)
     y = fn(x, True)
-    np.testing.assert_array_equal(y.numpy(), expected)
-    np.testing.assert_array_equal(x.numpy(), data)
+    assert y is x
+    np.testing.assert_array_equal(x.numpy(), expected)
     leaf = gg.tensor(data, requires_grad=True)
+    with pytest.raises(GraphError):  # a view of a leaf that requires grad: PyTorch refuses it too
+        fn(leaf[1:], True)
     gg.manual_seed(1)
-    fn(leaf[1:], True).sum().backward()  # a view of a leaf: fine, as out of place
-    assert leaf.grad is not None
+    fn(leaf * 1, True).sum().backward()  # a non-leaf: recorded, as relu_
+    gg.manual_seed(1)
+    ref = gg.tensor(data, requires_grad=True)
+    fn(ref, False).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), ref.grad.numpy())
 
 
 def test_inplace_modules_return_the_activation():

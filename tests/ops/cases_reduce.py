@@ -86,7 +86,8 @@ def _max_dim(draw):
     shape = draw(shapes(min_dims=1))
     dim = draw(st.integers(-len(shape), len(shape) - 1))
     keep, method = draw(st.booleans()), draw(st.sampled_from(["max", "min"]))
-    return (lambda a: getattr(a, method)(dim, keep).values), (values(draw, shape),)
+    # distinct values: a near-tie closer than the finite-difference step splits the numeric gradient
+    return (lambda a: getattr(a, method)(dim, keep).values), (distinct_values(draw, shape),)
 
 
 @case("amax")

@@ -1,8 +1,8 @@
 """Activation functions: thin, PyTorch-named wrappers over the primitives in ``ops.activation``.
 
-Every function keeps PyTorch's signature. ``inplace=`` is accepted so that PyTorch code ports
-unchanged, but glassgrad never overwrites its input: the result is always a new tensor (use the
-return value, as ``x = F.relu(x, inplace=True)`` already does).
+Every function keeps PyTorch's signature. ``inplace=True`` writes the result into the input, as
+PyTorch (``in_place``: the rules of ``relu_`` and the other in-place methods), so that a script
+which reads the input afterwards sees the same values as in PyTorch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,16 @@ __all__ = [
     "softmax",
     "log_softmax",
     "step",
+    "in_place",
 ]
+
+
+def in_place(input: Tensor, op: str, fn: Any, *args: Any) -> Tensor:  # noqa: A002
+    """PyTorch's ``inplace=True``: ``input`` takes ``fn(input, *args)``'s values and returns itself,
+    as ``input.relu_()``: recorded on a non-leaf, refused (``GraphError``) on a leaf that requires
+    grad and, while recording, on a tensor that shares memory with another (a view, its base).
+    Never a new tensor that leaves the input as it was (a different forward value than PyTorch's)."""
+    return input._update(op + "_", fn, *args)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -43,7 +52,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorc
     >>> F.relu(gg.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 2.])
     """
-    return _A.relu(input)
+    return in_place(input, "relu", _A.relu) if inplace else _A.relu(input)
 
 
 def hardtanh(
@@ -59,6 +68,8 @@ def hardtanh(
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "hardtanh", _A.hardtanh, min_val, max_val)
     return _A.hardtanh(input, min_val, max_val)
 
 
@@ -68,7 +79,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -77,6 +88,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "leaky_relu", _A.leaky_relu, negative_slope)
     return _A.leaky_relu(input, negative_slope)
 
 
@@ -86,7 +99,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     Shape:
         input: (*); returns (*).
     """
-    return _A.elu(input, alpha)
+    return in_place(input, "elu", _A.elu, alpha) if inplace else _A.elu(input, alpha)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -106,7 +119,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return _A.silu(input)
+    return in_place(input, "silu", _A.silu) if inplace else _A.silu(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002

@@ -7,9 +7,8 @@ hardshrink' = softshrink' = 0 at +-lambd, threshold' = 0 at the threshold, prelu
 except ``logsigmoid``, a primitive (``ops.activation_more``) because no composite is stable.
 Integer inputs are promoted to the default float dtype, as in ``activation.py``.
 
-``inplace=True`` is accepted and returns a new tensor, as for the activations of ``activation.py``
-(a deliberate difference, docs/design.md): ``x = F.selu(x, inplace=True)`` ports unchanged, also
-where ``x`` is a view, which a recorded in-place write would have to refuse.
+``inplace=True`` writes the result into the input, as PyTorch (``activation.in_place``: the rules
+of ``relu_``; a view is refused while recording, where PyTorch rebases the view's graph).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.nn.functional.activation import _implicit_dim
+from glassgrad.nn.functional.activation import _implicit_dim, in_place
 from glassgrad.ops import activation as _A
 from glassgrad.ops import activation_more as _AM
 from glassgrad.ops import clamp as _C
@@ -93,6 +92,8 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "selu", selu)
     return _E.mul(_A.elu(floating(input), SELU_ALPHA), SELU_SCALE)
 
 
@@ -107,6 +108,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     """
     if alpha == 0:
         raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
+    if inplace:
+        return in_place(input, "celu", celu, alpha)
     x = floating(input)
     pos = x._data > 0
     neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
@@ -120,6 +123,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "mish", mish)
     x = floating(input)
     return _E.mul(x, _U.tanh(_A.softplus(x)))
 
@@ -140,7 +145,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    return _AM.hardswish(input)
+    return in_place(input, "hardswish", _AM.hardswish) if inplace else _AM.hardswish(input)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -151,6 +156,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "hardsigmoid", hardsigmoid)
     return _E.div(_plus3(floating(input)), 6.0)
 
 
@@ -215,9 +222,14 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     Shape:
         input: (*); returns (*).
     """
+    if inplace:
+        return in_place(input, "threshold", lambda t: _threshold(t, threshold, value))
     d = input._data
     v = value if d.dtype.kind == "f" else d.dtype.type(value)  # int input: int(value)
     return _E.where(d <= threshold, v, input)
+
+
+_threshold = threshold  # for the in-place path, where the argument shadows the function
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
@@ -273,6 +285,8 @@ def rrelu(
     """
     if not lower <= upper:
         raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
+    if inplace:
+        return in_place(input, "rrelu", rrelu, lower, upper, training)
     x = floating(input)
     if not training:
         return _A.leaky_relu(x, (lower + upper) / 2)

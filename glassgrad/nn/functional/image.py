@@ -294,7 +294,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: expected input (N, C, L) or (C, L), got {input.shape}")
-    return scaled_dropout("dropout1d", input, p, training, 2 if input.ndim == 3 else 1)
+    return scaled_dropout("dropout1d", input, p, training, 2 if input.ndim == 3 else 1, inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -317,7 +317,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         return dropout(input, p, training, inplace)
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
-    return scaled_dropout("dropout2d", input, p, training, 2)
+    return scaled_dropout("dropout2d", input, p, training, 2, inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -328,4 +328,4 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (4, 5):
         raise ShapeError(f"dropout3d: expected input (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
-    return scaled_dropout("dropout3d", input, p, training, 2 if input.ndim == 5 else 1)
+    return scaled_dropout("dropout3d", input, p, training, 2 if input.ndim == 5 else 1, inplace)

@@ -96,22 +96,32 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
     The scaling ("inverted dropout") keeps each element's expected value, so evaluation needs no
     change: with ``training=False`` (or p = 0) the input is returned as is. The mask is drawn from
-    the generator that ``glassgrad.manual_seed`` seeds. ``inplace`` is accepted for PyTorch
-    compatibility; the result is always a new tensor.
+    the generator that ``glassgrad.manual_seed`` seeds. ``inplace=True`` writes the result into
+    the input, as PyTorch (the rules of ``relu_``: see ``activation.in_place``).
 
     Shape:
         input: (*); returns (*).
     """
-    return scaled_dropout("dropout", input, p, training)
+    return scaled_dropout("dropout", input, p, training, inplace=inplace)
 
 
-def scaled_dropout(op: str, input: Tensor, p: float, training: bool, lead: int | None = None) -> Tensor:  # noqa: A002
+def scaled_dropout(
+    op: str,
+    input: Tensor,  # noqa: A002
+    p: float,
+    training: bool,
+    lead: int | None = None,
+    inplace: bool = False,
+) -> Tensor:
     """Inverted dropout: one draw per element, or (``lead`` set, channel dropout) one per index of
-    the first ``lead`` dims, shared along the rest; ``op`` names the caller in errors."""
+    the first ``lead`` dims, shared along the rest; ``op`` names the caller in errors; ``inplace``
+    writes the result into ``input`` (PyTorch's ``inplace=True``)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
+    if inplace:
+        return input._update(op + "_", lambda t: scaled_dropout(op, t, p, training, lead))
     x = input._data
     if x.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")

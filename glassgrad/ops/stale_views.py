@@ -1,0 +1,106 @@
+"""PyTorch's rule for the pieces of ``split``/``chunk``/``unbind``/``tensor_split`` (outputs of a
+function that returns several views): once their memory is changed in place (through the base,
+another view, ``detach()``, or the piece itself under ``no_grad``), a piece that requires grad, or
+a view cut from one, may no longer be used in the graph.
+
+PyTorch raises when such a view is used after the change ("Output 0 of UnbindBackward0 is a view
+and its base or another view of its base has been modified inplace"). glassgrad raises at
+backward: the change (``Tensor._check_inplace``) gives every such tensor still alive a new node,
+``StaleView``, whose backward raises; uses before the change hold the old node and are not
+affected, as in PyTorch. The tensors are found through their shared version counter: its third
+item, ``{id(t): weakref(t)}``, is set by ``register`` and extended by ``Function.apply`` to views
+cut from a registered tensor, so tensors without such pieces pay nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Function, Node, remember
+from glassgrad.errors import GraphError
+
+__all__ = ["register", "poison", "refuse_view_inplace", "StaleView"]
+
+
+class StaleView(Function):
+    """The node of a piece (or a view of one) used after its memory changed in place: its backward
+    raises, as PyTorch refuses the use itself."""
+
+    name = "stale_view"
+    register = False
+
+    @staticmethod
+    def forward(ctx: Node, a: Any) -> Any:  # never run: poison() builds the node directly
+        return a
+
+    @staticmethod
+    def backward(ctx: Node, g: Any) -> Any:
+        raise GraphError(
+            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind/tensor_split (or a view of one) "
+            f"whose memory was not changed in place before it was used, got one of shape "
+            f"{ctx.shapes[0]} used after an in-place change (PyTorch refuses this too: such functions "
+            "do not allow their output views to be modified in place); clone() the pieces, or write "
+            "the change out of place"
+        )
+
+
+def register(pieces: tuple) -> None:
+    """Mark the pieces of one split as views of a multi-view function (those that require grad)."""
+    for t in pieces:
+        if t.requires_grad:
+            vc = t._vc
+            if len(vc) < 3:
+                vc.append({})
+            remember(vc[2], t)
+
+
+def poison(vc: list, op: str) -> None:
+    """Called after an in-place change bumped ``vc``: every registered tensor still alive takes a
+    ``StaleView`` node, so a later use of it raises at backward."""
+    for ref in vc[2].values():
+        t = ref()
+        if t is None or not t.requires_grad or t._node is None or t._node.fn is StaleView:
+            continue
+        node = Node({"op": op})
+        node.fn = StaleView
+        node.next = [t._node]
+        node.shapes = [t._data.shape]
+        node.needs_input_grad = [True]
+        node.versions = None
+        t._node = node
+    vc[2].clear()
+
+
+def _is_multi_view(t: Any) -> bool:
+    vc = t._vc
+    if len(vc) > 2 and id(t) in vc[2] and vc[2][id(t)]() is t:
+        return True
+    return t._node is not None and t._node.fn is StaleView
+
+
+def _is_view_of_leaf(t: Any) -> bool:
+    """Whether ``t`` is a view of a leaf that requires grad: following the first input of each node
+    from ``t``'s node reaches a leaf sharing ``t``'s version counter (views share their base's)."""
+    n = t._node
+    while n.__class__ is Node:
+        n = n.next[0] if n.next else None
+    return n is not None and n._vc is t._vc
+
+
+def refuse_view_inplace(t: Any, op: str) -> None:
+    """PyTorch's two refusals of an in-place op, while recording, on a view that requires grad:
+    a piece of a multi-view function (or a view of one), and a view of a leaf that requires grad.
+    Called only for a tensor whose memory is shared (``_vc[1]``), on the in-place shape methods
+    (``unsqueeze_``, ``t_`` ...), which keep the values and so are not refused as shared."""
+    if _is_multi_view(t):
+        raise GraphError(
+            f"{op}: expected a tensor that may change in place, got a piece of split/chunk/unbind/"
+            f"tensor_split (or a view of one) of shape {t.shape}, which requires grad (PyTorch refuses "
+            "it too); change a clone(), or write it out of place"
+        )
+    if _is_view_of_leaf(t):
+        raise GraphError(
+            f"{op}: expected a tensor that may change in place, got a view of shape {t.shape} of a leaf "
+            "that requires grad (PyTorch refuses it too); do it inside glassgrad.no_grad(), or change a "
+            "clone()"
+        )

@@ -1,7 +1,5 @@
 """Forward-mode transforms: ``jvp``, ``jacfwd``, ``linearize``, on the public API of
-``glassgrad.autograd.forward_ad`` (``dual_level``, ``make_dual``, ``unpack_dual``), imported when
-first called so that ``glassgrad.func`` imports without it. Without that module they raise
-``NotImplementedError`` naming it.
+``glassgrad.autograd.forward_ad`` (``dual_level``, ``make_dual``, ``unpack_dual``).
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd import forward_ad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.func._levels import level, normalize_argnums, split_aux, warn_if_outer_graph
 from glassgrad.func._pytree import tree_flatten, tree_unflatten
@@ -18,16 +17,6 @@ from glassgrad.random import get_rng_state, set_rng_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["jvp", "jacfwd", "linearize"]
-
-
-def _forward_ad(op: str) -> Any:
-    try:
-        from glassgrad.autograd import forward_ad
-    except ImportError as e:
-        raise NotImplementedError(
-            f"{op}: expected forward-mode AD (glassgrad.autograd.forward_ad) to be importable, got {e}"
-        ) from e
-    return forward_ad
 
 
 def _flat_tensors(tree: Any, op: str, what: str) -> tuple[list, Any]:
@@ -57,7 +46,7 @@ def _run_dual(
     Warns when PyTorch's tangents would be differentiable in the caller's graph (glassgrad's are
     constants): a tangent requires grad, or an output depends on a tensor requiring grad.
     """
-    fwad = _forward_ad(op)
+    fwad = forward_ad
     with level(op, record=False), fwad.dual_level():
         call = list(args)
         for i in {i for i, _ in where}:

@@ -1,9 +1,8 @@
 """What glassgrad.func cannot do says so (nesting, vmap, hessian, bad arguments); forward-mode
-transforms (jvp, jacfwd, linearize) against PyTorch once glassgrad.autograd.forward_ad exists."""
+transforms (jvp, jacfwd, linearize) against PyTorch."""
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -16,14 +15,6 @@ from glassgrad.func import grad, hessian, jacfwd, jacrev, jvp, linearize, vjp, v
 
 def np_of(t):
     return np.array(t.detach().numpy())
-
-
-HAVE_FORWARD_AD = importlib.util.find_spec("glassgrad.autograd.forward_ad") is not None
-needs_forward_ad = pytest.mark.skipif(
-    not HAVE_FORWARD_AD,
-    reason="glassgrad.autograd.forward_ad is not importable yet (forward-mode AD is being built "
-    "separately); jvp/jacfwd/linearize run on it once it lands",
-)
 
 
 @pytest.mark.parametrize(
@@ -110,15 +101,6 @@ def test_results_are_constants_and_inputs_untouched():
     assert not g.requires_grad and g.grad_fn is None and x.grad is None and not x.requires_grad
 
 
-@pytest.mark.skipif(HAVE_FORWARD_AD, reason="forward_ad exists: the transforms run instead")
-def test_forward_transforms_without_forward_ad_name_it():
-    with pytest.raises(
-        NotImplementedError, match=r"jvp: expected forward-mode AD \(glassgrad.autograd.forward_ad\)"
-    ):
-        jvp(lambda x: x, (gg.ones(1),), (gg.ones(1),))
-
-
-@needs_forward_ad
 def test_jvp_parity(torch):
     rng = np.random.default_rng(0)
     xa, ya, ta, ua = (rng.standard_normal(4) for _ in range(4))
@@ -136,7 +118,6 @@ def test_jvp_parity(torch):
         jvp(f(gg), gg.ones(1), gg.ones(1))
 
 
-@needs_forward_ad
 def test_jvp_has_aux_and_linearize(torch):
     x, t = gg.tensor([0.3, -1.2], dtype=gg.float64), gg.tensor([1.0, 2.0], dtype=gg.float64)
     out, tan, aux = jvp(lambda x: (x.exp(), x.sum()), (x,), (t,), has_aux=True)
@@ -148,7 +129,6 @@ def test_jvp_has_aux_and_linearize(torch):
     np.testing.assert_allclose(np_of(fn(t)), np_of(tan))
 
 
-@needs_forward_ad
 def test_jacfwd_matches_jacrev_and_pytorch(torch):
     rng = np.random.default_rng(2)
     xa, ya = rng.standard_normal(3), rng.standard_normal((2, 3))

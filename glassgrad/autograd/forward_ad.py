@@ -16,19 +16,21 @@ tensor([2., 0.])
 Where tangents live: a side table ``id(tensor) -> (weakref, tangent, version)`` here, not a slot
 on ``Tensor``. Tensor's hot path is untouched, and nothing is installed until a level is entered:
 ``enter_dual_level`` appends one callable to ``function.observers.forward`` (called after every
-op) and wraps the three in-place funnels of ``Tensor`` (``jvp_rules_inplace``);
+op) and wraps the three in-place funnels of ``Tensor`` and ``detach_`` (``jvp_rules_inplace``);
 ``exit_dual_level`` removes them and clears the table. With no level, ops pay nothing new.
 
 Differences from PyTorch: one level at a time (PyTorch refuses nesting too); a tangent is kept
 in its own dtype by ``make_dual`` and every op's output tangent is cast to the output's dtype; an
 in-place change that does not go through those funnels (an in-place shape method such as
 ``unsqueeze_``, or a change through a view of a dual tensor) makes the next read of the old
-tangent raise instead of following the change.
+tangent raise instead of following the change; and a tensor without a tangent whose view or base
+took one in place (``x[0].copy_(dual)``) raises when read, where PyTorch gives it the tangent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections import namedtuple
 from typing import Any
@@ -55,13 +57,27 @@ UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 class _State:
     def __init__(self) -> None:
         self.level: int | None = None  # the active level, None outside any dual_level
-        self.paused = 0  # > 0 while tangents must not flow (a user Function's forward, make_dual's view)
         self.originals: dict = {}  # the Tensor in-place funnels replaced while a level is active
+        self._local = threading.local()
+
+    @property
+    def paused(self) -> int:
+        """> 0 while tangents must not flow (a user Function's forward, make_dual's view): per
+        thread, so that one thread's pause does not drop another thread's tangents."""
+        return getattr(self._local, "n", 0)
+
+    @paused.setter
+    def paused(self, n: int) -> None:
+        self._local.n = n
 
 
 _state = _State()
 #: id(tensor) -> [weakref to the tensor, tangent Tensor, the tensor's version counter, its version]
 _tangents: dict[int, list] = {}
+#: id(version counter) -> the counter, for the memory a tensor without a tangent took one into in
+#: place while sharing it (a view, or the base of views): every other tensor on that memory that
+#: has no tangent of its own would silently read as constant, so reading it raises instead.
+_written: dict[int, list] = {}
 
 
 def _tensor_cls() -> type:
@@ -73,10 +89,37 @@ def _tensor_cls() -> type:
 # --- the side table -------------------------------------------------------------------------
 
 
+def _unfollowed(x: Any) -> None:
+    """``x`` has no tangent of its own; raise if a tensor sharing its memory took one in place."""
+    vc = getattr(x, "_vc", None)
+    if vc is not None and id(vc) in _written:
+        raise RuntimeError(
+            f"forward_ad: a tensor of shape {tuple(x.shape)} without a tangent shares memory with a "
+            "view or base that was given one in place (x[0].copy_(dual), base[0] = dual); forward AD "
+            "cannot follow the tangent into it (PyTorch does). Write into the tensor itself "
+            "(x[0] = dual), or build the result out of place (cat, stack)"
+        )
+
+
+def written_in_place(x: Any) -> None:
+    """``x`` took a tangent in place; if its memory is shared, its views and base cannot follow."""
+    if x._vc[1]:
+        _written[id(x._vc)] = x._vc
+
+
+def is_dual(x: Any) -> bool:
+    """Whether ``x`` carries a tangent at the active level (False outside a level; O(1)): for an
+    op's fast path that computes outside ``Primitive.apply``, which must take the op's path then."""
+    entry = _tangents.get(id(x))
+    return entry is not None and entry[0]() is x
+
+
 def get_tangent(x: Any) -> Any:
     """The tangent Tensor of ``x`` at the active level, or None (also for non-tensors)."""
     entry = _tangents.get(id(x))
     if entry is None or entry[0]() is not x:
+        if _written:
+            _unfollowed(x)
         return None
     if x._vc is not entry[2] or x._vc[0] != entry[3]:
         raise RuntimeError(
@@ -131,6 +174,8 @@ def _observe(fn: Any, node: Any, inputs: tuple, result: Any, attrs: dict) -> Non
             if tangents is None:
                 tangents = [None] * len(inputs)
             tangents[i] = get_tangent(x)._data
+        elif _written:
+            _unfollowed(x)
     if tangents is None:
         return  # no dual input: nothing to do (the common case, one dict lookup per input)
     out = result._data
@@ -191,6 +236,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
 
     custom.forward_ad_apply[0] = None
     _tangents.clear()
+    _written.clear()
 
 
 class dual_level(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
@@ -314,7 +360,15 @@ def _custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> A
         raise RuntimeError(
             f"{cls.__name__}.jvp: expected {len(outs)} tangents (one per forward output), got {len(out_ts)}"
         )
+    inputs = {id(a): g for a, g in zip(args, grads) if isinstance(a, tensor_cls)}
     for o, t in zip(outs, out_ts):
+        if id(o) in inputs and id(o) not in fctx._dirty and t is not inputs[id(o)]:
+            # the input itself, returned as is: giving it another tangent would change the
+            # input's (PyTorch refuses this too)
+            raise RuntimeError(
+                f"{cls.__name__}: forward returned an input as is (not marked dirty), but jvp did not "
+                "return that input's tangent for it; return x.view_as(x) from forward instead"
+            )
         if isinstance(o, tensor_cls) and t is not None and o._data.dtype.kind in "fc":
             if tuple(t.shape) != tuple(o.shape):
                 raise RuntimeError(

@@ -98,30 +98,69 @@ def analytical_jacobian(fn: Callable, inputs: Sequence[Any], idx: Sequence[int])
     return jac
 
 
-def forward_jacobian(fn: Callable, inputs: Sequence[Any], i: int) -> np.ndarray:
-    """d(flattened outputs)/d(flattened input i) by forward-mode AD, one JVP per input element
-    (tangent e_j on input i, none on the others): shape (n_out, n_in)."""
+def _jvp_outputs(fn: Callable, inputs: Sequence[Any], tangents: dict) -> list[np.ndarray]:
+    """The outputs' tangents (float64, zeros where an output has none) with ``tangents[i]`` on
+    input i and none on the others, by forward-mode AD."""
     from glassgrad.autograd import forward_ad as fwAD
     from glassgrad.tensor import Tensor
 
+    with fwAD.dual_level():
+        args = list(inputs)
+        for i, t in tangents.items():
+            args[i] = fwAD.make_dual(inputs[i], Tensor(t, _wrap=True))
+        parts = []
+        for o in _outputs(fn(*args)):
+            t = fwAD.unpack_dual(o).tangent
+            parts.append(np.zeros(o._data.shape) if t is None else np.asarray(t._data, dtype=np.float64))
+    return parts
+
+
+def forward_jacobian(fn: Callable, inputs: Sequence[Any], i: int) -> np.ndarray:
+    """d(flattened outputs)/d(flattened input i) by forward-mode AD, one JVP per input element
+    (tangent e_j on input i, none on the others): shape (n_out, n_in). The inputs are passed as
+    tensors that do not require grad (sharing their memory): forward mode must not depend on
+    ``requires_grad``, and ops take other paths without it (``_check_forward_direction`` covers
+    the inputs as given)."""
+    from glassgrad.tensor import Tensor
+
+    plain = [Tensor(x._data, _wrap=True) if isinstance(x, Tensor) and x.requires_grad else x for x in inputs]
     x = inputs[i]
     cols = []
     for j in range(x._data.size):
         e = np.zeros(x._data.size, dtype=x._data.dtype)
         e[j] = 1.0
-        with fwAD.dual_level():
-            args = list(inputs)
-            args[i] = fwAD.make_dual(x, Tensor(e.reshape(x.shape), _wrap=True))
-            parts = []
-            for o in _outputs(fn(*args)):
-                t = fwAD.unpack_dual(o).tangent
-                parts.append(
-                    np.zeros(o._data.size) if t is None else np.asarray(t._data, dtype=np.float64).ravel()
-                )
-        cols.append(np.concatenate(parts) if parts else np.zeros(0))
+        parts = _jvp_outputs(fn, plain, {i: e.reshape(x.shape)})
+        cols.append(np.concatenate([p.ravel() for p in parts]) if parts else np.zeros(0))
     if not cols:
         return np.zeros((_flat(fn(*inputs)).size, 0))
     return np.stack(cols, axis=1)
+
+
+def _check_forward_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
+    """J v by forward AD with a random tangent on every checked input at once (the inputs as
+    given, requiring grad) equals the central difference along v."""
+    if not idx:
+        return
+    rng = np.random.default_rng(seed + 1)
+    vs = {i: rng.standard_normal(inputs[i].shape) for i in idx}
+    originals = {i: inputs[i]._data.copy() for i in idx}
+    with no_grad():
+        for i in idx:
+            inputs[i]._data[...] = originals[i] + eps * vs[i]
+        plus = [p._data.astype(np.float64) for p in _outputs(fn(*inputs))]
+        for i in idx:
+            inputs[i]._data[...] = originals[i] - eps * vs[i]
+        minus = [m._data.astype(np.float64) for m in _outputs(fn(*inputs))]
+        for i in idx:
+            inputs[i]._data[...] = originals[i]
+    jvs = _jvp_outputs(fn, inputs, vs)
+    for k, (jv, p, m) in enumerate(zip(jvs, plus, minus)):
+        fd = (p - m) / (2 * eps)
+        if not np.allclose(jv, fd, atol=atol * 10, rtol=rtol):
+            raise GradcheckError(
+                f"gradcheck: forward AD random-direction check failed for output {k}: J v by forward "
+                f"AD (tangents on every input at once) gives\n{jv}\nfinite differences give\n{fd}"
+            )
 
 
 def gradcheck(
@@ -202,6 +241,7 @@ def gradcheck(
                     atol,
                     rtol,
                 )
+            _check_forward_direction(fn, inputs, idx, eps, atol, rtol, seed)
     except GradcheckError:
         if raise_exception:
             raise

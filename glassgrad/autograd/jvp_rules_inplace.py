@@ -25,10 +25,17 @@ def install() -> None:
     from glassgrad.autograd import forward_ad as _fw
     from glassgrad.tensor import Tensor
 
-    _fw._state.originals = {k: Tensor.__dict__[k] for k in ("_update", "_set", "__setitem__")}
-    orig_update, orig_set, orig_setitem = (
-        _fw._state.originals[k] for k in ("_update", "_set", "__setitem__")
+    _fw._state.originals = {k: Tensor.__dict__[k] for k in ("_update", "_set", "__setitem__", "detach_")}
+    orig_update, orig_set, orig_setitem, orig_detach_ = (
+        _fw._state.originals[k] for k in ("_update", "_set", "__setitem__", "detach_")
     )
+
+    def taken(self: Any, own: Any, new: Any) -> None:
+        """self's tangent is now ``new`` (was ``own``): set it; a tensor without one that takes
+        one in place while sharing memory leaves its views/base unable to follow (they raise)."""
+        _fw.set_tangent(self, new)
+        if own is None and new is not None:
+            _fw.written_in_place(self)
 
     def _update(self: Any, op: str, fn: Any, *args: Any) -> Any:
         """``self = fn(self, *args)``: self's new tangent is the tangent of fn's result."""
@@ -48,7 +55,7 @@ def install() -> None:
         new = _fw.get_tangent(results[-1]) if results else None
         if new is None and own is not None:
             new = Tensor(np.zeros_like(own._data), _wrap=True)  # tangent of a constant: zeros
-        _fw.set_tangent(self, new)
+        taken(self, own, new)
         return self
 
     def _set(self: Any, op: str, value: Any) -> Any:
@@ -64,7 +71,7 @@ def install() -> None:
             new = np.zeros_like(own._data)
         else:
             new = None
-        _fw.set_tangent(self, None if new is None else Tensor(new, _wrap=True))
+        taken(self, own, None if new is None else Tensor(new, _wrap=True))
         return self
 
     def setitem(self: Any, key: Any, value: Any) -> None:
@@ -83,10 +90,15 @@ def install() -> None:
         new = Tensor(base, _wrap=True)
         with _fw.paused(), no_grad():
             orig_setitem(new, key, src if src is not None else 0.0)
-        _fw.set_tangent(self, new)
+        taken(self, own, new)
         return None
 
-    Tensor._update, Tensor._set, Tensor.__setitem__ = _update, _set, setitem
+    def detach_(self: Any) -> Any:
+        """Cut from the graph in place: as PyTorch, the tensor loses its tangent too."""
+        _fw.set_tangent(self, None)
+        return orig_detach_(self)
+
+    Tensor._update, Tensor._set, Tensor.__setitem__, Tensor.detach_ = _update, _set, setitem, detach_
 
 
 def remove() -> None:

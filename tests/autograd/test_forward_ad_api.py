@@ -270,3 +270,62 @@ def test_functional_jvp():
     assert j.item() == 3.0
     with pytest.raises(ValueError, match="v can be None"):
         gg.autograd.functional.jvp(lambda a: a, x)
+
+
+# --- review: user Functions ---
+
+
+def test_user_function_returning_its_input_keeps_the_inputs_tangent():
+    """forward returning its input as is, jvp a new tangent: the input's own tangent was
+    overwritten silently (d's tangent became 2 t); PyTorch refuses, and so does glassgrad now."""
+
+    class Id(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t * 2
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(gg.tensor([1.0, 2.0], dtype=gg.float64), gg.ones(2, dtype=gg.float64))
+        with pytest.raises(RuntimeError, match="returned an input as is"):
+            Id.apply(d)
+        np.testing.assert_array_equal(fwAD.unpack_dual(d).tangent.numpy(), [1.0, 1.0])
+
+
+def test_a_pause_in_one_thread_does_not_drop_another_threads_tangents():
+    """A user Function's forward pauses tangents; the pause was process-wide, so another thread's
+    ops inside the same level silently lost their tangents meanwhile."""
+    import threading
+
+    inside, done, got = threading.Event(), threading.Event(), []
+
+    class Waits(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            inside.set()
+            done.wait(10)
+            return x * 1
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t
+
+    def other(d):
+        inside.wait(10)
+        got.append(fwAD.unpack_dual(d * 3).tangent)
+        done.set()
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(gg.tensor([1.0, 2.0], dtype=gg.float64), gg.ones(2, dtype=gg.float64))
+        worker = threading.Thread(target=other, args=(d,))
+        worker.start()
+        Waits.apply(d)
+        worker.join()
+        np.testing.assert_array_equal(got[0].numpy(), [3.0, 3.0])

@@ -114,6 +114,13 @@ def is_dual(x: Any) -> bool:
     return entry is not None and entry[0]() is x
 
 
+def tracked(x: Any) -> bool:
+    """Whether an op must run through ``Primitive.apply`` for ``x``: it requires grad, or carries a
+    tangent. Every fast path that skips ``apply`` for inputs that do not require grad asks this
+    instead, so that a dual input never loses its tangent there (one truth test outside a level)."""
+    return x.requires_grad or (bool(_tangents) and is_dual(x))
+
+
 def get_tangent(x: Any) -> Any:
     """The tangent Tensor of ``x`` at the active level, or None (also for non-tensors)."""
     entry = _tangents.get(id(x))

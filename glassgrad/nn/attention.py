@@ -19,6 +19,7 @@ import numpy as np
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
+from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
@@ -43,11 +44,11 @@ sys.modules[__name__ + ".flex_attention"] = flex_attention
 
 def _blocked_to_sdpa(mask: Any, dtype: Any) -> Any:
     """MHA's mask (bool True = blocked, or float additive) as an array in SDPA's convention."""
-    if isinstance(mask, Tensor) and mask.requires_grad and is_grad_enabled():
+    if isinstance(mask, Tensor) and ((mask.requires_grad and is_grad_enabled()) or is_dual(mask)):
         raise ValueError(
-            "MultiheadAttention: expected masks that do not require grad (the masks are merged as "
-            "constants, so a learned float mask would get no gradient; add it to the scores with "
-            f"F.scaled_dot_product_attention), got a {tuple(mask.shape)} mask that requires grad"
+            "MultiheadAttention: expected masks that do not require grad or carry a tangent (the masks "
+            "are merged as constants, so a learned float mask would get no gradient; add it to the scores "
+            f"with F.scaled_dot_product_attention), got a {tuple(mask.shape)} mask that does"
         )
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
@@ -130,7 +131,7 @@ def remainder(a: Any, b: Any) -> Tensor:
     PyTorch's; an integer divisor holding 0 raises ``ZeroDivisionError``; a float one gives nan."""
     x, y = operands(a, b)
     tensors = [t for t in (x, y) if isinstance(t, Tensor)]
-    if tensors[0]._data.dtype.kind == "f" and any(t.requires_grad for t in tensors):
+    if tensors[0]._data.dtype.kind == "f" and any(tracked(t) for t in tensors):
         return Remainder.apply(x, y)
     return _int_remainder(a, b)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.forward_ad import tracked
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import on_device_of, same_device
@@ -37,10 +38,10 @@ def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
-    if result.requires_grad:  # the written values would carry no graph: a silently lost gradient
+    if tracked(result):  # the written values would carry no graph or tangent: silently lost
         raise GraphError(
-            f"{op}: out= does not support automatic differentiation (an input requires grad); "
-            "write y = op(...) instead, or use glassgrad.no_grad()"
+            f"{op}: out= does not support automatic differentiation (an input requires grad or has a "
+            "forward-mode tangent); write y = op(...) instead, or use glassgrad.no_grad()"
         )
     out._check_inplace(op)
     arr = result._data.astype(out._data.dtype, copy=False)

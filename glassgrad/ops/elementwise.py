@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
@@ -79,8 +80,8 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
     if t._data.dtype == dtype:
         return t
-    if t.requires_grad:
-        return cast(t, dtype)  # recorded, so the gradient flows back in t's own dtype
+    if tracked(t):
+        return cast(t, dtype)  # recorded, so the gradient (or tangent) flows back in t's own dtype
     return Tensor(t._data.astype(dtype), _wrap=True)
 
 

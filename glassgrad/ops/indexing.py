@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
@@ -270,7 +271,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise ShapeError(f"masked_fill: expected a 0-dim value tensor, got shape {value.shape}")
-        if value.requires_grad:
+        if tracked(value):  # a value in the graph, or with a tangent: through where
             from glassgrad.ops.elementwise import where
 
             return where(m, value.to(x.dtype), x)

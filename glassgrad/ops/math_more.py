@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
@@ -341,7 +342,7 @@ def _double(x: Any) -> Tensor:
         return Tensor(np.asarray(float(x)), _wrap=True)
     if x._data.dtype == np.float64:
         return x
-    return cast(x, np.float64) if x.requires_grad else Tensor(x._data.astype(np.float64), _wrap=True)
+    return cast(x, np.float64) if tracked(x) else Tensor(x._data.astype(np.float64), _wrap=True)
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

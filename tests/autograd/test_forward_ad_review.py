@@ -32,7 +32,6 @@ for _path in sorted((pathlib.Path(__file__).parents[1] / "ops").glob("cases_*.py
 EPS = 1e-6
 #: Ops whose forward-only path (inputs that do not require grad) computes outside
 #: Primitive.apply and drops the tangent; the fix is in glassgrad/ops (see the review notes).
-GATED = {"remainder": "ops/compare.py remainder: the float path without requires_grad skips Remainder.apply"}
 
 
 def _outs(r):
@@ -94,8 +93,7 @@ def _jvp_vs_differences(fn, raw, rng, grad, strided):
 
 def _params():
     for name in sorted(set(CASES) & set(RULES)):
-        marks = [pytest.mark.xfail(reason=GATED[name], strict=True)] if name in GATED else []
-        yield pytest.param(name, marks=marks)
+        yield pytest.param(name)
 
 
 @pytest.mark.parametrize("name", list(_params()))
@@ -132,32 +130,18 @@ def _dual(lib, fw, a, t, dtype=None):
     return fw.make_dual(lib.tensor(a, **kw), lib.tensor(t, **kw))
 
 
-def _gate(reason):
-    return pytest.mark.xfail(reason=reason, strict=True)
-
-
+# Each of these once computed outside Primitive.apply unless an input required grad, so a dual
+# input lost its tangent there (the fast paths now ask forward_ad.tracked).
 GATES = {
-    "remainder": pytest.param(lambda L, F: L.remainder(_dual(L, F, [5.5, -3.2], [1.0, 2.0]), 2.0), marks=_gate(
-        "ops/compare.py:133 remainder takes _int_remainder unless an input requires grad")),
-    "mod_inplace": pytest.param(lambda L, F: _dual(L, F, [5.5, -3.2], [1.0, 2.0]).clone().__imod__(2.0), marks=_gate(
-        "the same remainder gate; _update's wrapper then gives zeros, a wrong tangent")),
-    "promote_0d": pytest.param(lambda L, F: _dual(L, F, 2.0, 1.0) * L.tensor([3.0, 4.0], dtype=L.float32), marks=_gate(
-        "ops/elementwise.py:82 _as_dtype casts without cast() unless requires_grad")),
-    "masked_fill_0d": pytest.param(
-        lambda L, F: L.tensor([1.0, 2.0]).masked_fill(L.tensor([True, False]), _dual(L, F, 5.0, 1.0)),
-        marks=_gate("ops/indexing.py:273 masked_fill reads a 0-d value with .item() unless it requires grad")),
-    "index_fill_0d": pytest.param(
-        lambda L, F: L.zeros(3).index_fill_(0, L.tensor([0, 2]), _dual(L, F, 5.0, 1.0)),
-        marks=_gate("the same masked_fill gate (ops/scatter.py index_fill calls masked_fill)"),
-    ),
-    "float_power_f32": pytest.param(
-        lambda L, F: L.float_power(_dual(L, F, [1.0, 2.0], [1.0, 1.0], "float32"), 2),
-        marks=_gate("ops/math_more.py:344 _double casts without cast() unless requires_grad")),
-    "embedding_padding_idx": pytest.param(
-        lambda L, F: L.nn.functional.embedding(
-            L.tensor([1, 0]), F.make_dual(L.ones(3, 2, dtype=L.float64, requires_grad=True), L.ones(3, 2, dtype=L.float64)),
-            padding_idx=1),
-        marks=_gate("nn/functional/layers.py:191 where(keep, out, out.detach()) zeroes the padding rows' tangent")),
+    "remainder": lambda L, F: L.remainder(_dual(L, F, [5.5, -3.2], [1.0, 2.0]), 2.0),
+    "mod_inplace": lambda L, F: _dual(L, F, [5.5, -3.2], [1.0, 2.0]).clone().__imod__(2.0),
+    "promote_0d": lambda L, F: _dual(L, F, 2.0, 1.0) * L.tensor([3.0, 4.0], dtype=L.float32),
+    "masked_fill_0d": lambda L, F: L.tensor([1.0, 2.0]).masked_fill(L.tensor([True, False]), _dual(L, F, 5.0, 1.0)),
+    "index_fill_0d": lambda L, F: L.zeros(3).index_fill_(0, L.tensor([0, 2]), _dual(L, F, 5.0, 1.0)),
+    "float_power_f32": lambda L, F: L.float_power(_dual(L, F, [1.0, 2.0], [1.0, 1.0], "float32"), 2),
+    "embedding_padding_idx": lambda L, F: L.nn.functional.embedding(
+        L.tensor([1, 0]), F.make_dual(L.ones(3, 2, dtype=L.float64, requires_grad=True), L.ones(3, 2, dtype=L.float64)),
+        padding_idx=1),
     "fmod": lambda L, F: L.fmod(_dual(L, F, [5.5, -3.2], [1.0, 2.0]), 2.0),
     "promote_f32_f64": lambda L, F: _dual(L, F, [1.0, 2.0], [1.0, 1.0], "float32") * L.tensor([3.0, 4.0]),
     "where_scalar": lambda L, F: L.where(L.tensor([True, False]), _dual(L, F, [1.0, 2.0], [1.0, 3.0]), 0.0),
@@ -191,7 +175,6 @@ def test_paths_outside_apply_match_torch(torch, build):
         np.testing.assert_allclose(got, want, atol=1e-12)
 
 
-@pytest.mark.xfail(reason="ops/composite.py with_out writes out= outside apply; PyTorch raises", strict=True)
 def test_out_argument_does_not_drop_the_tangent():
     with fwAD.dual_level(), pytest.raises((NotImplementedError, RuntimeError)):
         gg.add(
@@ -361,3 +344,13 @@ def test_level_is_undone_even_when_its_body_raises():
     assert fwAD._tangents == {} and fwAD._written == {} and fwAD._state.level is None
     with fwAD.dual_level():  # usable again, and a tensor that raised before is plain now
         assert fwAD.unpack_dual(z).tangent is None
+
+
+def test_multihead_attention_refuses_a_dual_float_mask():
+    """MHA merges its masks as constants: a mask's tangent would be dropped, so it is refused."""
+    mha = gg.nn.MultiheadAttention(4, 2, dtype=gg.float64)
+    x = gg.randn(3, 1, 4, dtype=gg.float64)
+    with fwAD.dual_level():
+        mask = fwAD.make_dual(gg.zeros(3, 3, dtype=gg.float64), gg.ones(3, 3, dtype=gg.float64))
+        with pytest.raises(ValueError, match="carry a tangent"):
+            mha(x, x, x, attn_mask=mask)

@@ -74,13 +74,11 @@ def _no_rule_inside(err: NotImplementedError, name: str) -> bool:
 
 #: Ops whose path for inputs that do not require grad (where gradcheck's forward check runs)
 #: skips Primitive.apply and drops the tangent: the fix belongs in glassgrad/ops.
-GATED = {"remainder": "ops/compare.py remainder: the float path without requires_grad skips Remainder.apply"}
 
 
 def _rule_params():
     for name in sorted(set(CASES) & set(RULES)):
-        marks = [pytest.mark.xfail(reason=GATED[name], strict=True)] if name in GATED else []
-        yield pytest.param(name, marks=marks)
+        yield pytest.param(name)
 
 
 @pytest.mark.parametrize("name", list(_rule_params()))

@@ -183,13 +183,12 @@ def embedding(
         _, inverse, counts = xp.unique(idx.reshape(-1), return_inverse=True, return_counts=True)
         scale = Tensor((1.0 / counts[inverse]).astype(weight._data.dtype)[:, None], _wrap=True)  # (M, 1)
         rows.register_hook(lambda g: g * scale)  # each row's gradient / its id's count in the batch
-    out = rows.reshape(*idx.shape, weight.shape[1])  # (M, D) -> (*, D)
-    if padding_idx is not None and out.requires_grad:
-        # Same values either way; only the detached copy is taken at the padding positions,
-        # so no gradient reaches that row.
-        keep = (idx != padding_idx)[..., None]  # (*) -> (*, 1)
-        out = _E.where(keep, out, out.detach())
-    return out
+    if padding_idx is not None and rows.requires_grad:
+        # Only the gradient changes, as PyTorch: the padding positions' share is zeroed on its way
+        # to the weight, while values and forward-mode tangents pass unchanged.
+        keep = (idx.reshape(-1) != padding_idx).astype(weight._data.dtype)[:, None]  # (M, 1)
+        rows.register_hook(lambda g: g * keep)
+    return rows.reshape(*idx.shape, weight.shape[1])  # (M, D) -> (*, D)
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:

@@ -107,6 +107,16 @@ def written_in_place(x: Any) -> None:
         _written[id(x._vc)] = x._vc
 
 
+#: How many dual levels were ever entered: a reverse transform compares it around its function, to
+#: refuse one entered inside (glassgrad.func._levels).
+_entered = [0]
+
+
+def levels_entered() -> int:
+    """How many dual levels have been entered in this process so far."""
+    return _entered[0]
+
+
 def is_dual(x: Any) -> bool:
     """Whether ``x`` carries a tangent at the active level (False outside a level; O(1)): for an
     op's fast path that computes outside ``Primitive.apply``, which must take the op's path then."""
@@ -222,6 +232,7 @@ def enter_dual_level() -> int:
             "forward_ad: nested forward mode AD is not supported (a dual level is already active)"
         )
     _state.level = 0
+    _entered[0] += 1
     observers.forward.append(_observe)
     jvp_rules_inplace.install()
     from glassgrad.autograd import custom

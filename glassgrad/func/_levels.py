@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
+from glassgrad.autograd import forward_ad
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.func._pytree import tree_flatten, tree_map
@@ -54,6 +55,7 @@ def level(name: str, record: bool = True) -> Iterator[None]:
     if record:
         check_no_dual_level(name)
     _active.name, _active.outer_grad = name, is_grad_enabled()
+    entered = forward_ad.levels_entered()
     try:
         if record:
             with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)
@@ -62,6 +64,13 @@ def level(name: str, record: bool = True) -> Iterator[None]:
             yield
     finally:
         _active.name = None
+    if record and forward_ad.levels_entered() != entered:
+        raise NotImplementedError(
+            f"{name}: expected no forward-mode dual level inside the function, got one entered there: "
+            "reverse-over-forward needs the tangents recorded for backward, and glassgrad's are "
+            "constants, so the derivative would come back as zeros. Take the tangent outside the "
+            "transform, or use finite differences"
+        )
 
 
 def check_not_nested(name: str) -> None:
@@ -74,8 +83,7 @@ def check_no_dual_level(name: str) -> None:
     """Raise ``NotImplementedError`` inside an active ``forward_ad.dual_level``: PyTorch propagates
     tangents through a reverse transform (forward-over-reverse, an HVP); glassgrad's gradients are
     arrays, not recorded ops, so their tangents would come back missing."""
-    fwad = sys.modules.get("glassgrad.autograd.forward_ad")  # not loaded: no level can be active
-    if fwad is not None and fwad.is_active():
+    if forward_ad.is_active():
         raise NotImplementedError(
             f"{name}: expected no active forward-mode dual level (glassgrad.autograd.forward_ad), got "
             "one: a reverse-mode transform under forward mode is forward-over-reverse (an HVP), and "

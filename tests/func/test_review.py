@@ -278,3 +278,16 @@ def test_in_place_change_of_an_input_is_seen_by_the_callers_graph(torch):
     y = run(gg)
     with pytest.raises(RuntimeError):
         y.backward()
+
+
+def test_a_dual_level_entered_inside_a_reverse_transform_is_refused():
+    """grad of a function that opens its own dual level: PyTorch differentiates the tangent
+    (reverse-over-forward); glassgrad's tangents are constants, so the gradient would be zeros."""
+
+    def f(x):
+        with fwAD.dual_level():
+            y = fwAD.make_dual(x, gg.ones_like(x)) ** 2
+            return fwAD.unpack_dual(y).tangent.sum()  # d/dx of sum(2x) is 2 in PyTorch
+
+    with pytest.raises(NotImplementedError, match="dual level inside the function"):
+        grad(f)(gg.tensor([1.0, 2.0]))

@@ -8,6 +8,7 @@ on a non-leaf as PyTorch does, refused where a wrong gradient could follow. Kept
 
 from __future__ import annotations
 
+from sys import getrefcount
 from typing import Any, Callable
 
 import numpy as np
@@ -56,6 +57,40 @@ def _alias(t: Tensor) -> Tensor:
     alias = Tensor(t._data, _wrap=True)
     alias._node, alias.requires_grad, alias._vc = t._node, t.requires_grad, t._vc
     return alias
+
+
+def _refs(t: Any) -> int:
+    a = t._data
+    return getrefcount(a)
+
+
+class _Probe:
+    __slots__ = ("_data",)
+
+
+_probe = _Probe()
+_probe._data = np.empty(1)
+#: The reference count of an array held by one attribute alone, as read in ``_held_elsewhere``
+#: (measured, not assumed: it depends on the interpreter's calling convention).
+_SOLE = _refs(_probe)
+del _probe
+
+
+def _held_elsewhere(t: Tensor) -> bool:
+    """Whether anything but ``t`` may hold ``t``'s memory: another array object, a Tensor sharing
+    it (a view, its base, a detach()), a saved array, the caller's NumPy array. A tensor marked
+    shared (``_vc[1]``) whose sharers are all gone (the base a composite cut its output from, as
+    conv1d, instance_norm, embedding do) can then take a new array like any other: nobody is left
+    to see the old one. Conservative: an owner that is not a plain array (a strided view's buffer,
+    shared memory, a meta array) counts as held, and so does a read-only view (expand, unfold:
+    elements that share memory, which PyTorch refuses to write)."""
+    a = t._data
+    if a.__class__ is not np.ndarray or not a.flags.writeable or getrefcount(a) > _SOLE:
+        return True
+    b = a.base
+    if b is None:
+        return False
+    return b.__class__ is not np.ndarray or b.base is not None or getrefcount(b) > _SOLE
 
 
 class _InPlace:
@@ -108,9 +143,11 @@ class _InPlace:
         higher kind (an integer tensor cannot hold a true division or a float sum).
 
         While recording, an in-place op on a non-leaf (``out += identity`` in a residual block,
-        ``x.relu_()``) is recorded: self takes the new node and the new array. A leaf that requires grad, or a tensor
-        that shares memory with another (a view, its base, a ``detach()``), is refused instead:
-        PyTorch rebases the views' graphs, glassgrad does not, and a wrong gradient must not follow.
+        ``x.relu_()``) is recorded: self takes the new node and the new array. Refused instead: a
+        leaf that requires grad; a piece of split/chunk/unbind, as PyTorch; a tensor whose memory
+        another holder still sees (a view, its base, a ``detach()``: ``_held_elsewhere``), since
+        PyTorch rebases the views' graphs, glassgrad does not, and a wrong value must not follow;
+        a shared tensor that does not require grad (PyTorch refuses its views made in no_grad).
         """
         recording = _grad_state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -118,7 +155,12 @@ class _InPlace:
         if recording:
             if self.requires_grad and self._node is None:
                 self._check_inplace(op)  # raises: a leaf that requires grad
-            if self._vc[1]:
+            if self._vc[1] and stale_views.is_multi_view(self):
+                stale_views.refuse_view_inplace(self, op)  # raises: a piece of split/chunk/unbind
+            # shared memory: refused while another holder is alive (PyTorch rebases its graph; here it
+            # would keep the old values), and on a tensor outside the graph (a view PyTorch may have
+            # made in no_grad mode, or a piece of a split of a constant: both refused there)
+            if self._vc[1] and (not self.requires_grad or _held_elsewhere(self)):
                 raise GraphError(
                     f"{op}: in-place change, while recording, of a tensor that shares memory with "
                     f"another (a view, its base or a detach(); shape {self.shape}); write it out of "

@@ -310,12 +310,15 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
             return
 
 
-def remember(views: dict, t: Any) -> None:
-    """Add ``t`` to ``views`` (``id -> weakref``), dropping the dead entries whenever the count
-    reaches a power of two from 1024 on (amortised O(1): a base cut every step does not grow it)."""
-    views[id(t)] = weakref.ref(t)
+def remember(views: dict, *ts: Any) -> None:
+    """Add ``ts`` to ``views`` (``id -> weakref``), dropping the dead entries whenever the count
+    passes a power of two from 1024 on (amortised O(1): a base cut every step does not grow it)."""
+    before = len(views)
+    ref = weakref.ref
+    for t in ts:
+        views[id(t)] = ref(t)
     n = len(views)
-    if n >= 1024 and n & (n - 1) == 0:
+    if n >= 1024 and n.bit_length() > before.bit_length():
         for k in [k for k, r in views.items() if r() is None]:
             del views[k]
 

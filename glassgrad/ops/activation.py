@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, GraphError
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import erf_array
 from glassgrad.tensor import Tensor
@@ -53,6 +53,21 @@ class Sigmoid(Function):
         return g * out * (1 - out)
 
 
+_SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def zero_where(cond: Any, g: Any) -> Any:
+    """``where(cond, 0, g)``, exactly (+0.0 where ``cond``, a NaN or inf of g there too), in a
+    quarter of ``np.where``'s time: a float array's bits ANDed with a mask of all ones or zeros,
+    the hot backward of relu. Other arrays (meta, complex) take ``where``."""
+    iv = _SAME_WIDTH_INT.get(g.dtype.itemsize) if g.__class__ is np.ndarray and g.dtype.kind == "f" else None
+    if iv is None or cond.__class__ is not np.ndarray:
+        return array_module(g, cond).where(cond, 0, g)
+    mask = cond.astype(iv)
+    mask -= 1  # 0 where cond, all bits set elsewhere
+    return (g.view(iv) & mask).view(g.dtype)
+
+
 class Relu(Function):
     """z = max(x, 0).   VJP: 0 where z <= 0, else g: relu'(0) = 0, and a NaN input passes g on.
 
@@ -71,41 +86,70 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        return array_module(g).where(out <= 0, 0, g)
+        return zero_where(out <= 0, g)
+
+
+def _refuse_negative(op: str, name: str, value: float) -> None:
+    """PyTorch's backward of an in-place leaky_relu_/elu_ with a negative slope or alpha, whose
+    sign the result no longer tells."""
+    if value < 0:
+        raise GraphError(
+            f"{op}: expected {name} >= 0 for the backward of the in-place op (inplace=True), got "
+            f"{value} (PyTorch refuses it too); call the out-of-place version"
+        )
 
 
 class LeakyRelu(Function):
     """z = x if x > 0 else slope x.   VJP: g if x > 0 else slope g (slope at 0 and at NaN, as
-    PyTorch)."""
+    PyTorch).
+
+    ``result=True`` (``leaky_relu(x, inplace=True)``) saves z instead of x and tests z > 0, as
+    PyTorch's ``leaky_relu_``: a later in-place change of the result is then caught at backward,
+    and a change through ``.data`` gives PyTorch's gradient."""
 
     name = "leaky_relu"
 
     @staticmethod
-    def forward(ctx, x, slope=0.01):
-        ctx.save_for_backward(x)  # x, not a mask: the version check sees an in-place change of x
-        return array_module(x).where(x > 0, x, x * slope)
+    def forward(ctx, x, slope=0.01, result=False):
+        out = array_module(x).where(x > 0, x, x * slope)
+        ctx.save_for_backward(out if result else x)  # an array, not a mask: the version check sees it
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved
-        return array_module(g).where(x > 0, g, g * ctx.attrs["slope"])
+        (a,) = ctx.saved
+        slope = ctx.attrs["slope"]
+        if ctx.attrs.get("result"):
+            _refuse_negative("leaky_relu_", "negative_slope", slope)
+        return array_module(g).where(a > 0, g, g * slope)
 
 
 class Elu(Function):
     """z = x if x > 0 else alpha (e^x - 1).   VJP: g if x > 0 else g alpha e^x (NaN at NaN, as
-    PyTorch's vectorised kernel; its scalar tail of under one SIMD width passes g there)."""
+    PyTorch's vectorised kernel; its scalar tail of under one SIMD width passes g there).
+
+    ``result=True`` (``elu(x, inplace=True)``) saves z alone, as PyTorch's ``elu_``: VJP g where
+    z > 0 (or NaN), else g (z + alpha)."""
 
     @staticmethod
-    def forward(ctx, x, alpha=1.0):
+    def forward(ctx, x, alpha=1.0, result=False):
         xp = array_module(x)
         neg = alpha * xp.expm1(xp.minimum(x, 0))  # minimum: no overflow in the branch not taken
-        ctx.save_for_backward(x, neg)
-        return xp.where(x > 0, x, neg)
+        out = xp.where(x > 0, x, neg)
+        if result:
+            ctx.save_for_backward(out, None)
+        else:
+            ctx.save_for_backward(x, neg)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, neg = ctx.saved
-        return array_module(g).where(x > 0, g, g * (neg + ctx.attrs["alpha"]))
+        a, neg = ctx.saved
+        alpha = ctx.attrs["alpha"]
+        if neg is None:  # saved the result
+            _refuse_negative("elu_", "alpha", alpha)
+            return array_module(g).where(a <= 0, g * (a + alpha), g)
+        return array_module(g).where(a > 0, g, g * (neg + alpha))
 
 
 _SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
@@ -231,21 +275,27 @@ def relu(x: Tensor) -> Tensor:
     return Relu.apply(x)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else ``negative_slope`` x.
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, result: bool = False) -> Tensor:
+    """x where x > 0, else ``negative_slope`` x; ``result``: save the result for backward, as the
+    in-place op does (``LeakyRelu``).
 
     Shape:
         Any shape; the output has the input's shape.
     """
+    if result:
+        return LeakyRelu.apply(floating(x), slope=negative_slope, result=True)
     return LeakyRelu.apply(floating(x), slope=negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x where x > 0, else alpha (e^x - 1).
+def elu(x: Tensor, alpha: float = 1.0, result: bool = False) -> Tensor:
+    """x where x > 0, else alpha (e^x - 1); ``result``: save the result for backward, as the
+    in-place op does (``Elu``).
 
     Shape:
         Any shape; the output has the input's shape.
     """
+    if result:
+        return Elu.apply(floating(x), alpha=alpha, result=True)
     return Elu.apply(floating(x), alpha=alpha)
 
 

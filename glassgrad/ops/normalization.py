@@ -86,8 +86,10 @@ class LayerNorm(Function):
         axes = tuple(range(x.ndim - ndim, x.ndim))
         xhat, rstd = _normalize(x, axes, eps)
         ctx.save_for_backward(xhat, rstd, weight)
-        if weight is None:
-            return xhat if bias is None else xhat + bias
+        if weight is None:  # a copy when xhat would be the output: the caller may change the output
+            # in place (relu_ after a non-affine norm), which must not touch what backward reads
+            # (PyTorch saves the input and the statistics, never the output, so it computes there)
+            return xhat.copy() if bias is None else xhat + bias
         out = xhat * weight
         if bias is not None:
             out += bias  # in place on the fresh product (its shape is x's: bias only broadcasts)
@@ -130,7 +132,7 @@ class BatchNorm(Function):
         xhat, rstd = _normalize(x, axes, eps)
         w = None if weight is None else weight.reshape(param_shape)
         ctx.save_for_backward(xhat, rstd, w)
-        out = xhat
+        out = xhat.copy() if w is None and bias is None else xhat  # as layer_norm: the output is the caller's
         if w is not None:
             out = out * w
         if bias is not None:

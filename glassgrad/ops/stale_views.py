@@ -1,7 +1,8 @@
-"""PyTorch's rule for the pieces of ``split``/``chunk``/``unbind``/``tensor_split`` (outputs of a
-function that returns several views): once their memory is changed in place (through the base,
-another view, ``detach()``, or the piece itself under ``no_grad``), a piece that requires grad, or
-a view cut from one, may no longer be used in the graph.
+"""PyTorch's rule for the pieces of ``split``/``chunk``/``unbind`` (outputs of a function that
+returns several views; ``tensor_split``'s pieces are plain slices in PyTorch): once their memory
+is changed in place (through the base, another view, ``detach()``, or the piece itself under
+``no_grad``), a piece that requires grad, or a view cut from one, may no longer be used in the
+graph.
 
 PyTorch raises when such a view is used after the change ("Output 0 of UnbindBackward0 is a view
 and its base or another view of its base has been modified inplace"). glassgrad raises at
@@ -19,7 +20,7 @@ from typing import Any
 from glassgrad.autograd.function import Function, Node, remember
 from glassgrad.errors import GraphError
 
-__all__ = ["register", "poison", "refuse_view_inplace", "StaleView"]
+__all__ = ["register", "poison", "is_multi_view", "refuse_view_inplace", "StaleView"]
 
 
 class StaleView(Function):
@@ -36,7 +37,7 @@ class StaleView(Function):
     @staticmethod
     def backward(ctx: Node, g: Any) -> Any:
         raise GraphError(
-            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind/tensor_split (or a view of one) "
+            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind (or a view of one) "
             f"whose memory was not changed in place before it was used, got one of shape "
             f"{ctx.shapes[0]} used after an in-place change (PyTorch refuses this too: such functions "
             "do not allow their output views to be modified in place); clone() the pieces, or write "
@@ -45,13 +46,17 @@ class StaleView(Function):
 
 
 def register(pieces: tuple) -> None:
-    """Mark the pieces of one split as views of a multi-view function (those that require grad)."""
-    for t in pieces:
-        if t.requires_grad:
-            vc = t._vc
-            if len(vc) < 3:
-                vc.append({})
-            remember(vc[2], t)
+    """Mark the pieces of one split (which require grad) as views of a multi-view function."""
+    vc = pieces[0]._vc if pieces else None
+    if vc is None or pieces[-1]._vc is not vc:  # not the hub's one counter (all or none): one by one
+        for t in pieces:
+            if len(t._vc) < 3:
+                t._vc.append({})
+            remember(t._vc[2], t)
+        return
+    if len(vc) < 3:
+        vc.append({})
+    remember(vc[2], *pieces)  # at once: split runs every step in an LSTM
 
 
 def poison(vc: list, op: str) -> None:
@@ -71,7 +76,9 @@ def poison(vc: list, op: str) -> None:
     vc[2].clear()
 
 
-def _is_multi_view(t: Any) -> bool:
+def is_multi_view(t: Any) -> bool:
+    """Whether ``t`` is a registered piece of split/chunk/unbind or a view of one (or was, and is
+    poisoned): PyTorch refuses to change such a tensor in place while recording."""
     vc = t._vc
     if len(vc) > 2 and id(t) in vc[2] and vc[2][id(t)]() is t:
         return True
@@ -90,12 +97,13 @@ def _is_view_of_leaf(t: Any) -> bool:
 def refuse_view_inplace(t: Any, op: str) -> None:
     """PyTorch's two refusals of an in-place op, while recording, on a view that requires grad:
     a piece of a multi-view function (or a view of one), and a view of a leaf that requires grad.
-    Called only for a tensor whose memory is shared (``_vc[1]``), on the in-place shape methods
-    (``unsqueeze_``, ``t_`` ...), which keep the values and so are not refused as shared."""
-    if _is_multi_view(t):
+    Called for a tensor whose memory is shared (``_vc[1]``), by the in-place shape methods
+    (``unsqueeze_``, ``t_`` ...), which keep the values and so are not refused as shared, and by
+    ``Tensor._update`` for a piece."""
+    if is_multi_view(t):
         raise GraphError(
-            f"{op}: expected a tensor that may change in place, got a piece of split/chunk/unbind/"
-            f"tensor_split (or a view of one) of shape {t.shape}, which requires grad (PyTorch refuses "
+            f"{op}: expected a tensor that may change in place, got a piece of split/chunk/unbind "
+            f"(or a view of one) of shape {t.shape}, which requires grad (PyTorch refuses "
             "it too); change a clone(), or write it out of place"
         )
     if _is_view_of_leaf(t):

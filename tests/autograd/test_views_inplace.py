@@ -343,11 +343,12 @@ def test_recorded_inplace_refuses_leaves_and_tensors_with_views():
     _ = y[0]  # a view of y exists: changing y in place would leave the view's graph stale
     with pytest.raises(GraphError, match="shares memory"):
         y.add_(1.0)
-    z = (w * 2.0).t()  # z is itself a view
+    base = w * 2.0
+    z = base.t()  # z is itself a view, of a base still alive
     with pytest.raises(GraphError, match="shares memory"):
         z.relu_()
     d = w * 3.0
-    d.detach()
+    _d = d.detach()  # held: a detach() nobody holds shares nothing
     with pytest.raises(GraphError, match="shares memory"):
         d.mul_(2.0)
 
@@ -369,11 +370,8 @@ def test_memory_held_outside_is_never_swapped_by_a_recorded_inplace_op():
     w = gg.tensor([1.0, 2.0], requires_grad=True)
     held = gg.zeros(2)
     _ = held.numpy()
-    for t in (
-        held,
-        gg.from_numpy(np.zeros(2, dtype=np.float32)),
-        gg.as_tensor(np.zeros(2, dtype=np.float32)),
-    ):
+    a, b = np.zeros(2, dtype=np.float32), np.zeros(2, dtype=np.float32)  # held by the caller
+    for t in (held, gg.from_numpy(a), gg.as_tensor(b)):
         with pytest.raises(GraphError, match="shares memory"):
             t += w
     y = w * 2.0

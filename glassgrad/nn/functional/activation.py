@@ -36,7 +36,8 @@ __all__ = [
 def in_place(input: Tensor, op: str, fn: Any, *args: Any) -> Tensor:  # noqa: A002
     """PyTorch's ``inplace=True``: ``input`` takes ``fn(input, *args)``'s values and returns itself,
     as ``input.relu_()``: recorded on a non-leaf, refused (``GraphError``) on a leaf that requires
-    grad and, while recording, on a tensor that shares memory with another (a view, its base).
+    grad and, while recording, on a piece of split/chunk/unbind or a tensor whose memory another
+    tensor still sees (a view, its base: ``Tensor._update``).
     Never a new tensor that leaves the input as it was (a different forward value than PyTorch's)."""
     return input._update(op + "_", fn, *args)
 
@@ -89,7 +90,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
         input: (*); returns (*).
     """
     if inplace:
-        return in_place(input, "leaky_relu", _A.leaky_relu, negative_slope)
+        return in_place(input, "leaky_relu", _A.leaky_relu, negative_slope, True)  # saves its result
     return _A.leaky_relu(input, negative_slope)
 
 
@@ -99,7 +100,9 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     Shape:
         input: (*); returns (*).
     """
-    return in_place(input, "elu", _A.elu, alpha) if inplace else _A.elu(input, alpha)
+    if inplace:  # True: elu_ saves its result, as PyTorch
+        return in_place(input, "elu", _A.elu, alpha, True)
+    return _A.elu(input, alpha)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002

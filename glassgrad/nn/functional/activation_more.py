@@ -285,6 +285,8 @@ def rrelu(
     """
     if not lower <= upper:
         raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
+    if inplace and not training:  # leaky_relu_ with the mean slope, which saves its result as PyTorch
+        return in_place(input, "rrelu", _A.leaky_relu, (lower + upper) / 2, True)
     if inplace:
         return in_place(input, "rrelu", rrelu, lower, upper, training)
     x = floating(input)

@@ -146,7 +146,9 @@ class Tensor:
 
     @_version.setter
     def _version(self, value: int) -> None:
-        self._vc[0] = value
+        self._vc[0] = value  # optimizers bump it after writing a parameter's array in place
+        if len(self._vc) > 2 and self._vc[2]:  # so split/chunk pieces of it go stale (stale_views.py)
+            _stale_views.poison(self._vc, "an in-place update (_version bumped)")
 
     # ----------------------------------------------------------------- metadata
     @property
@@ -360,6 +362,7 @@ def attach(body: type) -> None:
 from glassgrad.factories import as_array, tensor  # noqa: E402
 from glassgrad.legacy import legacy_data  # noqa: E402
 from glassgrad.ops import conversion  # noqa: E402
+from glassgrad.ops import stale_views as _stale_views  # noqa: E402
 
 # isort: split
 # Last, once the ops can import Tensor: the operators and methods over the ops (see ``attach``).

@@ -275,3 +275,21 @@ def test_chunking_a_parameter_every_step_keeps_the_registry_bounded():
         opt.step()
         sizes.append(len(w._vc[2]))
     assert max(sizes) <= 1024 and sizes[-1] < 1024  # dead entries are dropped at 1024
+
+
+def test_pieces_used_after_an_optimizer_step_raise_as_pytorch(torch):
+    """An optimizer writes the parameter's array and bumps _version: the chunk pieces cut before
+    the step are stale, and PyTorch refuses to use them (so must glassgrad, not use old values)."""
+    results = []
+    for lib in (torch, gg):
+        w = lib.nn.Parameter(lib.ones(8, 3))
+        opt = lib.optim.SGD([w], lr=0.1)
+        a, b = w.chunk(2)
+        (a * b).sum().backward()
+        opt.step()
+        try:
+            (a * b).sum().backward()
+            results.append("computed")
+        except RuntimeError:
+            results.append("raised")
+    assert results == ["raised", "raised"]

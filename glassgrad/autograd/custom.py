@@ -51,6 +51,17 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 forward_ad_apply: list = [None]
 
 
+def _only_tensors(op: str, tensors: tuple) -> tuple:
+    """``tensors`` if each is a Tensor or None; a ``TypeError`` naming ``op`` otherwise."""
+    tensor_cls = _tensor_cls[0]
+    for t in tensors:
+        if t is not None and not isinstance(t, tensor_cls):
+            raise TypeError(
+                f"{op}: expected Tensors or None, got {type(t).__name__}; keep other values as attributes of ctx"
+            )
+    return tensors
+
+
 class FunctionCtx:
     """The ``ctx`` a user Function's forward and backward share (attributes may be set freely)."""
 
@@ -68,26 +79,12 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for backward; an in-place change before backward is caught."""
-        tensor_cls = _tensor_cls[0]
-        for t in tensors:
-            if t is not None and not isinstance(t, tensor_cls):
-                raise TypeError(
-                    f"save_for_backward: expected Tensors or None, got {type(t).__name__}; "
-                    "keep other values as attributes of ctx"
-                )
-        self._saved = tensors
+        self._saved = _only_tensors("save_for_backward", tensors)
         self._versions = [(t._vc, t._vc[0]) for t in tensors if t is not None]
 
     def save_for_forward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for ``jvp``, where ``ctx.saved_tensors`` gives them, as in PyTorch."""
-        tensor_cls = _tensor_cls[0]
-        for t in tensors:
-            if t is not None and not isinstance(t, tensor_cls):
-                raise TypeError(
-                    f"save_for_forward: expected Tensors or None, got {type(t).__name__}; "
-                    "keep other values as attributes of ctx"
-                )
-        self._saved_forward = tensors
+        self._saved_forward = _only_tensors("save_for_forward", tensors)
 
     @property
     def saved_tensors(self) -> tuple:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,9 +52,17 @@ def tensor(
         data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable
     ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
+    if isinstance(data, Tensor):
+        warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=2)  # PyTorch's warning
     arr = as_array(data, dtype)
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t
+
+
+_COPY_CONSTRUCT = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+    "sourceTensor.detach().clone().requires_grad_(True), rather than glassgrad.tensor(sourceTensor)."
+)
 
 
 # ------------------------------------------------------------------ sized factories

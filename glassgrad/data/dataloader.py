@@ -23,7 +23,7 @@ import numpy as np
 
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
-from glassgrad.ops.joining import stack
+from glassgrad.ops.joining import stack, torch_layout
 from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
 
@@ -40,7 +40,8 @@ def _stack(arrays: list[np.ndarray], what: str) -> np.ndarray:
         raise RuntimeError(
             f"default_collate: expected {what} of equal shape to stack, got shapes {sorted(shapes)}"
         )
-    return np.stack(arrays)  # B x (*) -> (B, *)
+    # B x (*) -> (B, *), laid out as torch.stack lays it out (contiguous for non-contiguous images)
+    return torch_layout(np.stack(arrays), arrays, stacked=True)
 
 
 def default_collate(batch: Any) -> Any:

@@ -14,6 +14,7 @@ of the dims after the first two (the kernel of a conv weight ``(C_out, C_in, kH,
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
@@ -271,3 +272,35 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Gener
     picked = gen.random((rows, cols)).argsort(axis=0)[:zeros]  # a random permutation per column
     values[picked, array_module(values).arange(cols)] = 0
     return _fill(tensor, values)
+
+
+def _make_deprecate(meth: Any) -> Any:
+    """The old name without the trailing underscore (``xavier_uniform``), as PyTorch keeps it: calls
+    ``meth`` after a FutureWarning with PyTorch's words."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(
+            f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, as in PyTorch; use ``{new_name}``."
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)

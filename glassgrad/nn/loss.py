@@ -51,7 +51,9 @@ class _Loss(Module):
                 reduction = "none"
             else:
                 reduction = "sum" if size_average is False else "mean"
-        if reduction not in self._allowed:
+        if reduction not in self._allowed and not (
+            reduction == "elementwise_mean" and "mean" in self._allowed
+        ):
             raise ValueError(
                 f"{type(self).__name__}: expected reduction in {self._allowed}, got {reduction!r}"
             )

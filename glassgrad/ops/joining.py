@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.memory_formats import contiguous_format, suggest_format, to_format
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor, as_array
 
@@ -26,7 +27,7 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.attrs["sizes"] = [a.shape[dim] for a in arrays]
-        return array_module(*arrays).concatenate(arrays, axis=dim)
+        return torch_layout(array_module(*arrays).concatenate(arrays, axis=dim), arrays)
 
     @staticmethod
     def backward(ctx, g):
@@ -41,12 +42,28 @@ class Stack(Function):
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        return array_module(*arrays).stack(arrays, axis=dim)
+        out = array_module(*arrays).stack(arrays, axis=dim)
+        return torch_layout(out, arrays, stacked=True)
 
     @staticmethod
     def backward(ctx, g):
         pieces = array_module(g).moveaxis(g, ctx.attrs["dim"], 0)  # (..., n, ...) -> (n, ...)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+def torch_layout(out: Any, arrays: tuple, stacked: bool = False) -> Any:
+    """``out`` laid out as PyTorch lays out a ``cat``: in the memory format every input suggests
+    (channels-last when all are), else contiguous. NumPy instead keeps the inputs' stride order, so a
+    stack of ``(C, H, W)`` images with channels-first strides (an HWC array transposed) would not be
+    contiguous and ``view`` on it would fail. A ``stack`` of channels-last inputs keeps their
+    stride order (NumPy's and PyTorch's result agree there)."""
+    if out.__class__ is not np.ndarray or all(a.flags.c_contiguous for a in arrays):
+        return out  # C-ordered inputs: NumPy's result is C-ordered, and so is PyTorch's
+    fmts = {suggest_format(a) for a in arrays if a.__class__ is np.ndarray}
+    fmt = fmts.pop() if len(fmts) == 1 else contiguous_format
+    if fmt is contiguous_format:
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+    return out if stacked or suggest_format(out) is fmt else to_format(out, fmt)
 
 
 # ------------------------------------------------------------------ tensor-level functions

@@ -106,7 +106,7 @@ def nll_loss(
         weight: (C,); returns () or (N, *) for 'none'.
     """
     reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
-    check_reduction("nll_loss", reduction)
+    reduction = check_reduction("nll_loss", reduction)
     x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
     idx = tgt._data
     xp = array_module(idx)
@@ -154,7 +154,7 @@ def cross_entropy(
     0.6931
     """
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
-    check_reduction("cross_entropy", reduction)
+    reduction = check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     if input._data.dtype.kind != "f":
@@ -233,7 +233,7 @@ def binary_cross_entropy(
         input, target: (*) of the same shape; weight broadcasts to (*); returns () or (*) for 'none'.
     """
     reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
-    check_reduction("binary_cross_entropy", reduction)
+    reduction = check_reduction("binary_cross_entropy", reduction)
     target = as_target("binary_cross_entropy", input, target)
     if target._data.dtype != input._data.dtype:  # PyTorch refuses here rather than promote
         raise DTypeError(
@@ -271,7 +271,7 @@ def binary_cross_entropy_with_logits(
     """
     reduction = legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     op = "binary_cross_entropy_with_logits"
-    check_reduction(op, reduction)
+    reduction = check_reduction(op, reduction)
     target = as_target(op, input, target)
     _broadcasts_to(op, "weight", weight, input.shape)
     _broadcasts_to(op, "pos_weight", pos_weight, input.shape)

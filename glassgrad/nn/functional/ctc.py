@@ -116,7 +116,7 @@ def ctc_loss(
         getattr(t, "is_meta", False) for t in (log_probs, targets, input_lengths, target_lengths)
     ):
         raise no_data("ctc_loss (no meta kernel: the alignments depend on the lengths' values)")
-    check_reduction(_OP, reduction)
+    reduction = check_reduction(_OP, reduction)
     if not isinstance(log_probs, Tensor):
         raise TypeError(f"{_OP}: expected log_probs to be a Tensor, got {type(log_probs).__name__}")
     if log_probs.ndim not in (2, 3):

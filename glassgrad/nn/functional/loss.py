@@ -20,10 +20,19 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
-    """Raise unless ``reduction`` is one of ``allowed``."""
+def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
+    """``reduction``, checked to be one of ``allowed``; PyTorch's deprecated ``'elementwise_mean'``
+    is ``'mean'``, with PyTorch's warning."""
+    if reduction == "elementwise_mean" and "mean" in allowed:
+        warnings.warn(
+            "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "mean"
     if reduction not in allowed:
         raise ValueError(f"{op}: expected reduction in {allowed}, got {reduction!r}")
+    return reduction
 
 
 def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True) -> Tensor:
@@ -102,7 +111,7 @@ def mse_loss(
     tensor(2.)
     """
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
-    check_reduction("mse_loss", reduction)
+    reduction = check_reduction("mse_loss", reduction)
     target = as_target("mse_loss", input, target)
     check_weight("mse_loss", input, weight)
     diff = input - target
@@ -126,7 +135,7 @@ def l1_loss(
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
     reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
-    check_reduction("l1_loss", reduction)
+    reduction = check_reduction("l1_loss", reduction)
     target = as_target("l1_loss", input, target)
     check_weight("l1_loss", input, weight)
     return _weighted((input - target).abs(), weight, reduction, mean_by_weight=True)
@@ -155,7 +164,7 @@ def smooth_l1_loss(
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
     reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
-    check_reduction("smooth_l1_loss", reduction)
+    reduction = check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target)
@@ -177,7 +186,7 @@ def huber_loss(
     Shape:
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
-    check_reduction("huber_loss", reduction)
+    reduction = check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
     target = as_target("huber_loss", input, target)
@@ -207,7 +216,7 @@ def kl_div(
         input, target: (N, *) of the same shape; returns () or (N, *) for 'none'.
     """
     reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
-    check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
+    reduction = check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
     target = as_target("kl_div", input, target)
     if log_target:
         loss = target.exp() * (target - input)

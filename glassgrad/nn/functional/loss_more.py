@@ -94,7 +94,7 @@ def cosine_embedding_loss(
         input1, input2: (N, D) or (D,); target: (N,) or (); returns () or (N,) / () for 'none'.
     """
     op = "cosine_embedding_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = _tensor(target)
     t = target._data
     if t.ndim > 1:
@@ -121,7 +121,7 @@ def margin_ranking_loss(
         input1, input2, target: (*) with the same number of dims, broadcasting; returns () or (*).
     """
     op = "margin_ranking_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = as_target(op, input1, target, same_shape=False)
     _same_ndim(op, input1=input1, input2=input2, target=target)
     _broadcast(op, input1=input1, input2=input2, target=target)
@@ -138,7 +138,7 @@ def hinge_embedding_loss(
         input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
     """
     op = "hinge_embedding_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = _tensor(target)
     t = target._data
     _broadcast(op, input=input, target=target)
@@ -185,7 +185,7 @@ def triplet_margin_loss(
         anchor, positive, negative: (N, D) or (D,), the same number of dims; returns () or (N,).
     """
     op = "triplet_margin_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     dist = lambda a, b: pairwise_distance(a, b, p, eps)  # noqa: E731
     return _reduce(_triplet(op, anchor, positive, negative, dist, margin, swap, True), reduction)
 
@@ -201,7 +201,7 @@ def triplet_margin_with_distance_loss(
         anchor, positive, negative: (N, *) or (*), the same number of dims; returns () or (N,).
     """
     op = "triplet_margin_with_distance_loss"
-    check_reduction(op, reduction)
+    reduction = check_reduction(op, reduction)
     dist = pairwise_distance if distance_function is None else distance_function
     return _reduce(_triplet(op, anchor, positive, negative, dist, margin, swap, False), reduction)
 
@@ -217,7 +217,7 @@ def soft_margin_loss(
         input: (*); target broadcastable to (*); returns () or (*) for 'none'.
     """
     op = "soft_margin_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input.shape, input=input, target=target)
     return _reduce(_softplus(-input * target), reduction)
@@ -234,7 +234,7 @@ def multilabel_soft_margin_loss(
         (C,)); returns () or (N,) / () for 'none'.
     """
     op = "multilabel_soft_margin_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     if input.ndim == 0:
         raise ShapeError(f"{op}: expected input of shape (N, C) or (C,), got {input.shape}")
     target = as_target(op, input, target, same_shape=False)
@@ -258,7 +258,7 @@ def multi_margin_loss(
         or the target's shape for 'none'. The mean of an empty batch is 0 (PyTorch's is undefined).
     """
     op = "multi_margin_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     if p not in (1, 2):
         raise ValueError(f"{op}: expected p = 1 or p = 2, got {p}")
     x, idx = _class_inputs(op, input, target)
@@ -300,7 +300,7 @@ def multilabel_margin_loss(
         for 'none'. The mean of an empty batch is 0 (PyTorch's is undefined).
     """
     op = "multilabel_margin_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     x, idx = _class_inputs(op, input, target)
     n, c = x.shape
     ok = idx.shape == (n, c) if input.ndim == 2 else (idx.ndim <= 1 and idx.size == c)
@@ -338,7 +338,7 @@ def poisson_nll_loss(
         input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
     """
     op = "poisson_nll_loss"
-    check_reduction(op, reduction := legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
@@ -386,7 +386,7 @@ def gaussian_nll_loss(
     elif var._data.size and (var._data < 0).any():
         raise ValueError(f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()})")
     var = _var_shape(op, input, as_target(op, input, var, same_shape=False))
-    check_reduction(op, reduction)
+    reduction = check_reduction(op, reduction)
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target, var=var)
     floored = var._data.clip(min=eps)

@@ -53,15 +53,16 @@ def tensor(
     ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     if isinstance(data, Tensor):
-        warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=2)  # PyTorch's warning
+        warnings.warn(COPY_CONSTRUCT.format("glassgrad.tensor"), UserWarning, stacklevel=2)  # PyTorch's
     arr = as_array(data, dtype)
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t
 
 
-_COPY_CONSTRUCT = (
+#: PyTorch's warning for ``tensor(t)`` and ``x.new_tensor(t)`` of a Tensor (``{}``: what was called).
+COPY_CONSTRUCT = (
     "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
-    "sourceTensor.detach().clone().requires_grad_(True), rather than glassgrad.tensor(sourceTensor)."
+    "sourceTensor.detach().clone().requires_grad_(True), rather than {}(sourceTensor)."
 )
 
 
@@ -318,8 +319,8 @@ def from_numpy(arr: np.ndarray) -> Tensor:
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """``data`` as a tensor, without a copy when it already is one (or an ndarray) of the right dtype."""
     check_device(device, "as_tensor")
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
-        return data
+    if isinstance(data, Tensor):  # a cast without tensor()'s copy-construct warning (PyTorch has none)
+        return data if dtype is None or data.dtype == dtype else data.detach().to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_np_dtype(dtype) == data.dtype):
         return _shared(Tensor(data, _wrap=True))  # shares memory, as torch.as_tensor does for arrays
     return tensor(data, dtype=dtype)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,9 @@ def new_tensor(
     self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     where = self.device if device is None else device
+    if isinstance(data, Tensor):  # PyTorch's warning, naming new_tensor and pointing at the caller
+        warnings.warn(fac.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=2)
+        data = data._data  # the copy below, without tensor()'s own warning
     return fac.tensor(data, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
 
 

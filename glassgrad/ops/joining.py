@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
@@ -43,7 +44,7 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         out = array_module(*arrays).stack(arrays, axis=dim)
-        return torch_layout(out, arrays, stacked=True)
+        return torch_layout(out, arrays, stacked=True, dim=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -51,19 +52,29 @@ class Stack(Function):
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
 
 
-def torch_layout(out: Any, arrays: tuple, stacked: bool = False) -> Any:
+def torch_layout(out: Any, arrays: tuple, stacked: bool = False, dim: int = 0) -> Any:
     """``out`` laid out as PyTorch lays out a ``cat``: in the memory format every input suggests
     (channels-last when all are), else contiguous. NumPy instead keeps the inputs' stride order, so a
     stack of ``(C, H, W)`` images with channels-first strides (an HWC array transposed) would not be
-    contiguous and ``view`` on it would fail. A ``stack`` of channels-last inputs keeps their
-    stride order (NumPy's and PyTorch's result agree there)."""
-    if out.__class__ is not np.ndarray or all(a.flags.c_contiguous for a in arrays):
+    contiguous and ``view`` on it would fail. A ``stack`` along ``dim`` is PyTorch's: a ``cat`` along
+    ``dim`` viewed with that dim split when ``dim < ndim``, else a ``cat`` of the inputs unsqueezed
+    at the end (so a stack of channels-last images along dim 1 is not NumPy's layout)."""
+    if out.__class__ is not np.ndarray:
+        return out
+    for a in arrays:  # a loop, not all(): the common C-ordered case pays no generator
+        if not a.flags.c_contiguous:
+            break
+    else:
         return out  # C-ordered inputs: NumPy's result is C-ordered, and so is PyTorch's
+    if stacked and dim < arrays[0].ndim:
+        return torch_layout(np.concatenate(arrays, axis=dim), arrays).reshape(out.shape)
+    if stacked:  # unsqueezed at the end as PyTorch does: the new dim has stride 1
+        arrays = [as_strided(a, a.shape + (1,), a.strides + (a.itemsize,)) for a in arrays]
     fmts = {suggest_format(a) for a in arrays if a.__class__ is np.ndarray}
     fmt = fmts.pop() if len(fmts) == 1 else contiguous_format
     if fmt is contiguous_format:
         return out if out.flags.c_contiguous else np.ascontiguousarray(out)
-    return out if stacked or suggest_format(out) is fmt else to_format(out, fmt)
+    return out if suggest_format(out) is fmt else to_format(out, fmt)
 
 
 # ------------------------------------------------------------------ tensor-level functions

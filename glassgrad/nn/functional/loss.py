@@ -20,10 +20,14 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
+def check_reduction(
+    op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS, legacy: bool = True
+) -> str:
     """``reduction``, checked to be one of ``allowed``; PyTorch's deprecated ``'elementwise_mean'``
-    is ``'mean'``, with PyTorch's warning."""
-    if reduction == "elementwise_mean" and "mean" in allowed:
+    is ``'mean'``, with PyTorch's warning, unless ``legacy`` is False (the losses PyTorch checks in
+    Python, which refuse it: poisson_nll, gaussian_nll, multilabel_soft_margin,
+    triplet_margin_with_distance)."""
+    if reduction == "elementwise_mean" and "mean" in allowed and legacy:
         warnings.warn(
             "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
             UserWarning,

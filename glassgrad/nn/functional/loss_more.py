@@ -201,7 +201,7 @@ def triplet_margin_with_distance_loss(
         anchor, positive, negative: (N, *) or (*), the same number of dims; returns () or (N,).
     """
     op = "triplet_margin_with_distance_loss"
-    reduction = check_reduction(op, reduction)
+    reduction = check_reduction(op, reduction, legacy=False)
     dist = pairwise_distance if distance_function is None else distance_function
     return _reduce(_triplet(op, anchor, positive, negative, dist, margin, swap, False), reduction)
 
@@ -234,7 +234,7 @@ def multilabel_soft_margin_loss(
         (C,)); returns () or (N,) / () for 'none'.
     """
     op = "multilabel_soft_margin_loss"
-    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction), legacy=False)
     if input.ndim == 0:
         raise ShapeError(f"{op}: expected input of shape (N, C) or (C,), got {input.shape}")
     target = as_target(op, input, target, same_shape=False)
@@ -338,7 +338,7 @@ def poisson_nll_loss(
         input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
     """
     op = "poisson_nll_loss"
-    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
+    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction), legacy=False)
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
@@ -386,7 +386,7 @@ def gaussian_nll_loss(
     elif var._data.size and (var._data < 0).any():
         raise ValueError(f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()})")
     var = _var_shape(op, input, as_target(op, input, var, same_shape=False))
-    reduction = check_reduction(op, reduction)
+    reduction = check_reduction(op, reduction, legacy=False)
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target, var=var)
     floored = var._data.clip(min=eps)

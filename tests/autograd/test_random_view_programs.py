@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import glassgrad as gg
+from tests.autograd.view_programs import _compute  # the same computations as the second fuzzer
 
 # ------------------------------------------------------------------ random programs against PyTorch
 _VIEW_STEPS = [
@@ -49,22 +50,6 @@ def _apply_view(lib, t, step, plain=False):
     if step == "view":
         return t.view(-1) if t.is_contiguous() else t
     return t.unsqueeze(0)
-
-
-def _compute(lib, v, kind):
-    if kind == "square":
-        return (v * v).sum()
-    if kind == "exp":
-        return v.exp().sum()
-    if kind == "sigmoid":
-        return v.sigmoid().sum()
-    if kind == "tanh":
-        return v.tanh().sum()
-    if kind == "scale":
-        return (v * 3.0).sum()
-    if kind == "softmax":
-        return (v.reshape(-1).softmax(0) * lib.arange(v.numel(), dtype=v.dtype)).sum()
-    return v.sum()
 
 
 def _change(lib, t, how):

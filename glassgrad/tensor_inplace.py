@@ -158,9 +158,12 @@ class _InPlace:
             if self._vc[1] and stale_views.is_multi_view(self):
                 stale_views.refuse_view_inplace(self, op)  # raises: a piece of split/chunk/unbind
             # shared memory: refused while another holder is alive (PyTorch rebases its graph; here it
-            # would keep the old values), and on a tensor outside the graph (a view PyTorch may have
-            # made in no_grad mode, or a piece of a split of a constant: both refused there)
-            if self._vc[1] and (not self.requires_grad or _held_elsewhere(self)):
+            # would keep the old values), and on a view outside the graph (one PyTorch may have made
+            # in no_grad mode, or a piece of a split of a constant: both refused there); a base whose
+            # views are all gone (forces[i] = forces[i] + f, after forces[i] was read) is not shared
+            if self._vc[1] and (
+                _held_elsewhere(self) or (not self.requires_grad and self._data.base is not None)
+            ):
                 raise GraphError(
                     f"{op}: in-place change, while recording, of a tensor that shares memory with "
                     f"another (a view, its base or a detach(); shape {self.shape}); write it out of "

@@ -293,3 +293,25 @@ def test_pieces_used_after_an_optimizer_step_raise_as_pytorch(torch):
         except RuntimeError:
             results.append("raised")
     assert results == ["raised", "raised"]
+
+
+def test_setitem_into_a_constant_whose_views_are_gone_is_recorded_as_pytorch(torch):
+    """forces[i] = forces[i] + f (differentiable physics): the view read on the right is gone by
+    the time of the write, so forces, outside the graph, takes a recorded SetItem as in PyTorch;
+    with a view of it still alive the write is refused (PyTorch rebases that view's graph)."""
+    grads = []
+    for lib in (torch, gg):
+        w = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+        forces = lib.zeros(3, 2, dtype=lib.float64)
+        for i, j in ((0, 1), (1, 2)):
+            f = w[i] * w[j % 2]
+            forces[i] = forces[i] + f
+            forces[j] = forces[j] - f
+        (forces * lib.arange(6, dtype=lib.float64).reshape(3, 2)).sum().backward()
+        grads.append(np.asarray(w.grad.numpy() if lib is gg else w.grad.detach().numpy()))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+    forces = gg.zeros(3, 2, dtype=gg.float64)
+    row = forces[0]  # noqa: F841 - alive: the write below would leave it with the old values
+    w = gg.ones(2, dtype=gg.float64, requires_grad=True)
+    with pytest.raises(GraphError, match="shares memory"):
+        forces[1] = w * 2

@@ -122,8 +122,7 @@ def _view_inplace(name: str, view: Any) -> Any:
         self._vc[0] += 1  # the counter shared with the views and detach()
         if keep:
             self._node = out._node
-        if len(self._vc) > 2 and self._vc[2]:  # pieces of a split share this memory
-            _stale.poison(self._vc, name)
+        _stale.changed(self._vc, name)
         return self
 
     method.__name__ = name

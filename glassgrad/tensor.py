@@ -146,9 +146,8 @@ class Tensor:
 
     @_version.setter
     def _version(self, value: int) -> None:
-        self._vc[0] = value  # optimizers bump it after writing a parameter's array in place
-        if len(self._vc) > 2 and self._vc[2]:  # so split/chunk pieces of it go stale (stale_views.py)
-            _stale_views.poison(self._vc, "an in-place update (_version bumped)")
+        self._vc[0] = value  # optimizers bump it after writing a parameter's array in place,
+        _stale_views.changed(self._vc, "an in-place update (_version bumped)")  # so pieces go stale
 
     # ----------------------------------------------------------------- metadata
     @property

@@ -109,8 +109,7 @@ class _InPlace:
                 "expand/broadcast_to, whose elements share memory); clone() it first"
             )
         self._vc[0] += 1  # the counter shared with views and detach()
-        if len(self._vc) > 2 and self._vc[2]:  # pieces of a split share this memory
-            stale_views.poison(self._vc, op)
+        stale_views.changed(self._vc, op)
 
     def _set(self, op: str, value: Any) -> Tensor:
         if _grad_state.enabled and (

@@ -20,7 +20,7 @@ from typing import Any
 from glassgrad.autograd.function import Function, Node, remember
 from glassgrad.errors import GraphError
 
-__all__ = ["register", "poison", "is_multi_view", "refuse_view_inplace", "StaleView"]
+__all__ = ["register", "changed", "poison", "is_multi_view", "refuse_view_inplace", "StaleView"]
 
 
 class StaleView(Function):
@@ -57,6 +57,13 @@ def register(pieces: tuple) -> None:
     if len(vc) < 3:
         vc.append({})
     remember(vc[2], *pieces)  # at once: split runs every step in an LSTM
+
+
+def changed(vc: list, op: str) -> None:
+    """After an in-place change of the memory behind version counter ``vc`` (bumped by the caller):
+    the registered pieces of it, if any, go stale. One test when there are none."""
+    if len(vc) > 2 and vc[2]:
+        poison(vc, op)
 
 
 def poison(vc: list, op: str) -> None:

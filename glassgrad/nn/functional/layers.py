@@ -9,6 +9,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.meta_array import MetaArray
+from glassgrad.nn.functional.activation import in_place
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import linear as _Lin
@@ -121,7 +122,7 @@ def scaled_dropout(
     if not training or p == 0.0:
         return input
     if inplace:
-        return input._update(op + "_", lambda t: scaled_dropout(op, t, p, training, lead))
+        return in_place(input, op, lambda t: scaled_dropout(op, t, p, training, lead))
     x = input._data
     if x.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["tree_flatten", "tree_unflatten", "tree_map"]
+__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "unflatten_groups"]
 
 _LEAF = "leaf"
 
@@ -55,3 +55,12 @@ def tree_map(fn: Any, tree: Any) -> Any:
     """``tree`` with ``fn`` applied to every leaf."""
     leaves, spec = tree_flatten(tree)
     return tree_unflatten([fn(x) for x in leaves], spec)
+
+
+def unflatten_groups(leaves: list, specs: list) -> list:
+    """One tree per ``(spec, count)`` of ``specs``, each built from the next ``count`` of ``leaves``."""
+    trees, k = [], 0
+    for spec, n in specs:
+        trees.append(tree_unflatten(leaves[k : k + n], spec))
+        k += n
+    return trees

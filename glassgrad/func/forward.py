@@ -12,7 +12,7 @@ import numpy as np
 from glassgrad.autograd import forward_ad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.func._levels import level, normalize_argnums, split_aux, warn_if_outer_graph
-from glassgrad.func._pytree import tree_flatten, tree_unflatten
+from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
 from glassgrad.random import get_rng_state, set_rng_state
 from glassgrad.tensor import Tensor
 
@@ -183,10 +183,7 @@ def jacfwd(
                 Tensor(m.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True)
                 for m, (_, _, t) in zip(cols[n], inputs)
             ]
-            trees, k = [], 0
-            for spec, cnt in specs:
-                trees.append(tree_unflatten(jacs[k : k + cnt], spec))
-                k += cnt
+            trees = unflatten_groups(jacs, specs)
             per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
         jac = tree_unflatten(per_out, out_spec)
         return (jac, aux) if has_aux else jac

@@ -33,7 +33,7 @@ from glassgrad.func._levels import (
     split_aux,
     warn_if_outer_graph,
 )
-from glassgrad.func._pytree import tree_flatten, tree_unflatten
+from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
 from glassgrad.tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "vmap", "hessian"]
@@ -58,6 +58,19 @@ def fresh_leaves(arg: Any, op: str, where: str) -> tuple[Any, list[Tensor], Any]
         # by the caller's graphs that saved t, as in PyTorch); no graph behind
         leaves.append(t.detach().requires_grad_())
     return tree_unflatten(leaves, spec), leaves, spec
+
+
+def fresh_args(args: Any, nums: Any, op: str, what: str) -> tuple[list, list, list[Tensor], list]:
+    """``(args with fresh leaves at nums, [(spec, leaf count)] per differentiated argument, every
+    fresh leaf in order, the original tensors they replace)``; errors name ``f"{what} {i}"``."""
+    args = list(args)
+    specs, flat, inputs = [], [], []
+    for i in nums:
+        inputs += tree_flatten(args[i])[0]
+        args[i], leaves, spec = fresh_leaves(args[i], op, f"{what} {i}")
+        specs.append((spec, len(leaves)))
+        flat += leaves
+    return args, specs, flat, inputs
 
 
 def check_outputs(outs: list, op: str) -> None:
@@ -91,14 +104,8 @@ def backward_all(
 
 def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: tuple, kwargs: dict) -> tuple:
     nums = normalize_argnums(argnums, len(args), op)
-    args = list(args)
-    specs, flat, inputs = [], [], []
     with level(op):
-        for i in nums:
-            inputs += tree_flatten(args[i])[0]
-            args[i], leaves, spec = fresh_leaves(args[i], op, f"argument {i}")
-            specs.append((spec, len(leaves)))
-            flat += leaves
+        args, specs, flat, inputs = fresh_args(args, nums, op, "argument")
         out = func(*args, **kwargs)
     with inner_graph([out], flat) as (outer, reaches):
         warn_if_outer_graph(op, inputs, outer)
@@ -111,10 +118,7 @@ def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: 
                 "(vjp or jacrev take a non-scalar output)"
             )
         arrays = backward_all([out], [None], flat, retain=False, reaches=reaches)
-    grads, k = [], 0
-    for spec, n in specs:
-        grads.append(tree_unflatten([Tensor(a, _wrap=True) for a in arrays[k : k + n]], spec))
-        k += n
+    grads = unflatten_groups([Tensor(a, _wrap=True) for a in arrays], specs)
     g = grads[0] if isinstance(argnums, int) else tuple(grads)
     value = out.detach()
     return (g, (value, aux)) if has_aux else (g, value)
@@ -170,17 +174,11 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     Shape:
         cotangents: as the output; results: as the primals.
     """
-    specs, flat = [], []
-    leaves_args = []
     with level("vjp"):
-        for i, p in enumerate(primals):
-            tree, leaves, spec = fresh_leaves(p, "vjp", f"primal {i}")
-            leaves_args.append(tree)
-            specs.append((spec, len(leaves)))
-            flat += leaves
+        leaves_args, specs, flat, inputs = fresh_args(primals, range(len(primals)), "vjp", "primal")
         out = func(*leaves_args)
     with inner_graph([out], flat) as (outer, _):
-        warn_if_outer_graph("vjp", [t for p in primals for t in tree_flatten(p)[0]], outer)
+        warn_if_outer_graph("vjp", inputs, outer)
     out, aux = split_aux(out, has_aux, "vjp")
     outs, out_spec = tree_flatten(out)
     check_outputs(outs, "vjp")
@@ -203,11 +201,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
                 raise ShapeError(f"vjp_fn: expected cotangent {k} of shape {tuple(o.shape)}, got {got}")
         with inner_graph(outs, flat) as (_, reaches):
             arrays = backward_all(outs, cts, flat, retain=retain_graph, reaches=reaches)
-        result, k = [], 0
-        for spec, n in specs:
-            result.append(tree_unflatten([Tensor(a, _wrap=True) for a in arrays[k : k + n]], spec))
-            k += n
-        return tuple(result)
+        return tuple(unflatten_groups([Tensor(a, _wrap=True) for a in arrays], specs))
 
     primal_out = tree_unflatten([o.detach() for o in outs], out_spec)
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
@@ -245,14 +239,8 @@ def jacrev(
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacrev")
-        args = list(args)
-        specs, flat, inputs = [], [], []
         with level("jacrev"):
-            for i in nums:
-                inputs += tree_flatten(args[i])[0]
-                args[i], leaves, spec = fresh_leaves(args[i], "jacrev", f"argument {i}")
-                specs.append((spec, len(leaves)))
-                flat += leaves
+            args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument")
             out = func(*args, **kwargs)
         with inner_graph([out], flat) as (outer, reaches):
             warn_if_outer_graph("jacrev", inputs, outer)
@@ -278,10 +266,7 @@ def _jacobian_of(o: Tensor, flat: list[Tensor], specs: list, single: bool, reach
             for r, g in zip(rows, grads):
                 r[k] = g
     jacs = [Tensor(r.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True) for r, t in zip(rows, flat)]
-    trees, k = [], 0
-    for spec, n in specs:
-        trees.append(tree_unflatten(jacs[k : k + n], spec))
-        k += n
+    trees = unflatten_groups(jacs, specs)
     return trees[0] if single else tuple(trees)
 
 

@@ -51,22 +51,16 @@ def hparams(hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict |
     for k, v in hparam_dict.items():
         if v is None:
             continue
-        if isinstance(v, (int, float)):
-            start.hparams[k].number_value = v
-            kind = "DATA_TYPE_FLOAT64"
-            domain = (
-                struct_pb2.ListValue(values=[struct_pb2.Value(number_value=d) for d in domains[k]])
-                if k in domains
-                else None
+        if isinstance(v, (int, float, str)):
+            field, kind = (
+                ("string_value", "DATA_TYPE_STRING")
+                if isinstance(v, str)
+                else ("number_value", "DATA_TYPE_FLOAT64")
             )
-        elif isinstance(v, str):
-            start.hparams[k].string_value = v
-            kind = "DATA_TYPE_STRING"
-            domain = (
-                struct_pb2.ListValue(values=[struct_pb2.Value(string_value=d) for d in domains[k]])
-                if k in domains
-                else None
-            )
+            setattr(start.hparams[k], field, v)
+            domain = None
+            if k in domains:
+                domain = struct_pb2.ListValue(values=[struct_pb2.Value(**{field: d}) for d in domains[k]])
         elif hasattr(v, "detach") or hasattr(v, "shape"):
             start.hparams[k].number_value = float(to_numpy(v, "add_hparams").reshape(-1)[0])
             kind, domain = "DATA_TYPE_FLOAT64", None

@@ -118,20 +118,21 @@ class SummaryWriter:
 
     def _get_file_writer(self) -> FileWriter:
         """The main event file, (re)opened on first use and after ``close()``."""
-        with self._lock:
-            return self._open_file_writer()
-
-    def _open_file_writer(self) -> FileWriter:
-        if self.file_writer is None:
-            self.file_writer = FileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
-            self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
-            _open_writers.add(self)
-            if self.purge_step is not None:
-                step = int(self.purge_step)
-                self.file_writer.add_event(Event(step=step, file_version="brain.Event:2"))
-                self.file_writer.add_event(Event(step=step, session_log=SessionLog(status=SessionLog.START)))
-                self.purge_step = None
-        return self.file_writer
+        with self._lock:  # an RLock: add_scalars calls this while holding it
+            if self.file_writer is None:
+                self.file_writer = FileWriter(
+                    self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix
+                )
+                self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
+                _open_writers.add(self)
+                if self.purge_step is not None:
+                    step = int(self.purge_step)
+                    self.file_writer.add_event(Event(step=step, file_version="brain.Event:2"))
+                    self.file_writer.add_event(
+                        Event(step=step, session_log=SessionLog(status=SessionLog.START))
+                    )
+                    self.purge_step = None
+            return self.file_writer
 
     def get_logdir(self) -> str:
         """The directory this writer writes to."""
@@ -159,7 +160,7 @@ class SummaryWriter:
         for name, value in tag_scalar_dict.items():
             summary = S.scalar(main_tag, value)
             with self._lock:
-                base = self._open_file_writer().get_logdir()
+                base = self._get_file_writer().get_logdir()
                 sub = base + "/" + main_tag.replace("/", "_") + "_" + name
                 fw = self.all_writers.get(sub)  # type: ignore[union-attr]
                 if fw is None:

@@ -206,7 +206,7 @@ def jvp(
                     raise GraphError("jvp: an output does not depend on the inputs (strict=True)")
                 tangent = Tensor(np.zeros_like(o._data), _wrap=True)
             prims.append(primal.detach())
-            tans.append(Tensor(np.asarray(tangent._data), _wrap=True))
+            tans.append(Tensor(tangent._data, _wrap=True))
     if isinstance(out, Tensor):
         return prims[0], tans[0]
     return tuple(prims), tuple(tans)

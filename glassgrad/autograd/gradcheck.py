@@ -143,19 +143,10 @@ def _check_forward_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
         return
     rng = np.random.default_rng(seed + 1)
     vs = {i: rng.standard_normal(inputs[i].shape) for i in idx}
-    originals = {i: inputs[i]._data.copy() for i in idx}
-    with no_grad():
-        for i in idx:
-            inputs[i]._data[...] = originals[i] + eps * vs[i]
-        plus = [p._data.astype(np.float64) for p in _outputs(fn(*inputs))]
-        for i in idx:
-            inputs[i]._data[...] = originals[i] - eps * vs[i]
-        minus = [m._data.astype(np.float64) for m in _outputs(fn(*inputs))]
-        for i in idx:
-            inputs[i]._data[...] = originals[i]
+    plus, minus = _along(fn, inputs, vs, eps)
     jvs = _jvp_outputs(fn, inputs, vs)
     for k, (jv, p, m) in enumerate(zip(jvs, plus, minus)):
-        fd = (p - m) / (2 * eps)
+        fd = (p.astype(np.float64) - m.astype(np.float64)) / (2 * eps)
         if not np.allclose(jv, fd, atol=atol * 10, rtol=rtol):
             raise GradcheckError(
                 f"gradcheck: forward AD random-direction check failed for output {k}: J v by forward "
@@ -260,6 +251,24 @@ def _compare(how: str, i: int, shape: Any, analytical: np.ndarray, numerical: np
         )
 
 
+def _along(fn: Callable, inputs: Sequence[Any], vs: dict, eps: float) -> tuple[list, list]:
+    """The outputs (copies) with each input i in ``vs`` moved to x_i + eps v_i, then x_i - eps v_i;
+    the inputs are restored after."""
+    originals = {i: inputs[i]._data.copy() for i in vs}
+    with no_grad():
+        # Copies: an op may return a view of its input (reshape, expand ...), which the next
+        # perturbation (or the restore) would otherwise change under us.
+        for i in vs:
+            inputs[i]._data[...] = originals[i] + eps * vs[i]
+        plus = [p._data.copy() for p in _outputs(fn(*inputs))]
+        for i in vs:
+            inputs[i]._data[...] = originals[i] - eps * vs[i]
+        minus = [m._data.copy() for m in _outputs(fn(*inputs))]
+        for i in vs:
+            inputs[i]._data[...] = originals[i]
+    return plus, minus
+
+
 def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
     """<u, J v> by finite differences along v equals <J^T u, v> by one backward."""
     if not idx:
@@ -268,18 +277,7 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
     vs = {i: rng.standard_normal(inputs[i].shape) for i in idx}
     outs = _outputs(fn(*inputs))
     us = [rng.standard_normal(o.shape) for o in outs]
-    originals = {i: inputs[i]._data.copy() for i in idx}
-    with no_grad():
-        # Copies: an op may return a view of its input (reshape, expand ...), which the next
-        # perturbation (or the restore) would otherwise change under us.
-        for i in idx:
-            inputs[i]._data[...] = originals[i] + eps * vs[i]
-        plus = [p._data.copy() for p in _outputs(fn(*inputs))]
-        for i in idx:
-            inputs[i]._data[...] = originals[i] - eps * vs[i]
-        minus = [m._data.copy() for m in _outputs(fn(*inputs))]
-        for i in idx:
-            inputs[i]._data[...] = originals[i]
+    plus, minus = _along(fn, inputs, vs, eps)
     jv_u = sum(float(np.sum(u * (p - m) / (2 * eps))) for u, p, m in zip(us, plus, minus))
     roots = [(o, u.astype(o._data.dtype)) for o, u in zip(outs, us) if o.requires_grad]
     grads = run_backward(roots, retain_graph=False) if roots else {}

@@ -7,7 +7,8 @@ A rule maps the inputs' tangents to the output's tangent, t_z = J t:
 ``ts[i]`` is input i's tangent array (None: no tangent, i.e. zero), ``xs[i]`` its primal array
 (or the constant passed there), ``z`` the op's output and ``attrs`` its keyword attributes.
 Adding a rule is one function: decorate it with ``@rule("opname")``. Each rule's docstring gives
-its formula. Three shapes of rule are generic, because most ops share them:
+its formula. Three shapes of rule are generic, because most ops share them (each helper registers
+the rule and returns it, for a rule that covers some variants with it):
 
 - ``linear``: an op linear in some inputs (views, movement, indexing, sum, cat ...) maps the
   tangents with the op itself: t_z = f(t) (zeros for inputs without a tangent).
@@ -100,7 +101,7 @@ def refuse(name: str, ts: list, diff: Any) -> None:
             )
 
 
-def linear(name: str, diff: tuple | None = (0,), **fixed: Any) -> None:
+def linear(name: str, diff: tuple | None = (0,), **fixed: Any) -> Callable:
     """``name`` is linear in the inputs at ``diff`` (jointly), the others constants (indices,
     masks, sizes); ``diff=None``: all inputs (cat, stack). t_z = f(t_diff, constants). ``fixed``
     attrs replace the op's own (a fill value becomes 0: the tangent of a constant)."""
@@ -115,16 +116,18 @@ def linear(name: str, diff: tuple | None = (0,), **fixed: Any) -> None:
 
     jvp.__doc__ = f"{name} is linear in inputs {diff}: t_z = {name}(t)."
     RULES[name] = jvp
+    return jvp
 
 
-def multilinear(name: str, diff: tuple = (0, 1)) -> None:
-    """``name`` is linear in each input at ``diff`` separately (a product):
-    t_z = sum_i f(x_1, .., t_i, .., x_n)."""
+def multilinear(name: str, diff: tuple | None = (0, 1)) -> Callable:
+    """``name`` is linear in each input at ``diff`` separately (a product; ``diff=None``: every
+    input, as einsum): t_z = sum_i f(x_1, .., t_i, .., x_n)."""
 
     def jvp(ts, xs, z, attrs):
-        refuse(name, ts, diff)
+        where = range(len(xs)) if diff is None else diff
+        refuse(name, ts, where)
         total = None
-        for i in diff:
+        for i in where:
             if ts[i] is not None:
                 args = list(xs)
                 args[i] = ts[i]
@@ -134,9 +137,10 @@ def multilinear(name: str, diff: tuple = (0, 1)) -> None:
 
     jvp.__doc__ = f"{name} is multilinear in inputs {diff}: t_z = sum_i {name}(.., t_i, ..)."
     RULES[name] = jvp
+    return jvp
 
 
-def elementwise(name: str) -> None:
+def elementwise(name: str) -> Callable:
     """``name`` is elementwise (z_k depends on each input at position k only, after broadcasting):
     J is diagonal per input, so J t = J^T t, and backward with g = t_i gives input i's term."""
 
@@ -151,9 +155,10 @@ def elementwise(name: str) -> None:
 
     jvp.__doc__ = f"{name} is elementwise: t_z = sum_i dz/dx_i * t_i, from its VJP with g = t_i."
     RULES[name] = jvp
+    return jvp
 
 
-def reduction(name: str, axis_attr: str | None = "axis", keep_attr: str = "keepdims") -> None:
+def reduction(name: str, axis_attr: str | None = "axis", keep_attr: str = "keepdims") -> Callable:
     """``name`` reduces over ``attrs[axis_attr]`` (all axes when None or absent): each input
     element feeds one output element, so backward(ones) holds dz_k/dx_j at every j, and
     t_z = sum over the reduced axes of backward(ones) * t."""
@@ -173,6 +178,7 @@ def reduction(name: str, axis_attr: str | None = "axis", keep_attr: str = "keepd
 
     jvp.__doc__ = f"{name} reduces: t_z = sum over the reduced axes of dz/dx * t, dz/dx from its VJP."
     RULES[name] = jvp
+    return jvp
 
 
 def scalar(name: str) -> Callable:

@@ -82,7 +82,6 @@ def install() -> None:
         src = _fw.get_tangent(value) if isinstance(value, Tensor) else None
         orig_setitem(self, key, value)
         if own is None and src is None:
-            _fw.set_tangent(self, None)
             return None
         from glassgrad.autograd.grad_mode import no_grad
 

@@ -35,23 +35,24 @@ def _inv(ts, xs, z, attrs):
     return -z @ ts[0] @ z
 
 
+def _solve_tangent(a, ta, tb, z):
+    """dX = A^-1 (dB - dA X), A and dA as the op reads them (None: no tangent)."""
+    rhs = (0 if tb is None else tb) - (0 if ta is None else ta @ z)
+    return np.linalg.solve(a, np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape)))
+
+
 @rule("linalg_solve")
 def _solve(ts, xs, z, attrs):
     """X = A^-1 B:  dX = A^-1 (dB - dA X)."""
-    a = xs[0]
-    rhs = (0 if ts[1] is None else ts[1]) - (0 if ts[0] is None else ts[0] @ z)
-    return np.linalg.solve(a, np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape)))
+    return _solve_tangent(xs[0], ts[0], ts[1], z)
 
 
 @rule("solvetriangular")
 def _solve_triangular(ts, xs, z, attrs):
     """X = A^-1 B, A triangular (only its lower, or upper, triangle is read):
     dX = A^-1 (dB - tri(dA) X)."""
-    a = xs[0]
     tri = np.triu if attrs.get("upper", False) else np.tril
-    rhs = (0 if ts[1] is None else ts[1]) - (0 if ts[0] is None else tri(ts[0]) @ z)
-    a_used = tri(a)
-    return np.linalg.solve(a_used, np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape)))
+    return _solve_tangent(tri(xs[0]), None if ts[0] is None else tri(ts[0]), ts[1], z)
 
 
 _ctc_scalar = scalar("ctc_loss")

@@ -49,17 +49,7 @@ multilinear("matmul")  # z = a @ b:  t_z = t_a @ b + a @ t_b
 multilinear("sparse_mm")  # z = S(v) @ d:  t_z = S(t_v) @ d + S(v) @ t_d
 
 
-@rule("einsum")
-def _einsum(ts, xs, z, attrs):
-    """z = einsum(x_1, ..., x_n):  t_z = sum_i einsum(x_1, .., t_i, .., x_n) (linear in each)."""
-    total = None
-    for i, t in enumerate(ts):
-        if t is not None:
-            args = list(xs)
-            args[i] = t
-            term = run("einsum", args, attrs)[0]
-            total = term if total is None else total + term
-    return total
+multilinear("einsum", diff=None)  # t_z = sum_i einsum(x_1, .., t_i, .., x_n)
 
 
 @rule("linear")

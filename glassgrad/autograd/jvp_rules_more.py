@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd.jvp_rules import RULES, linear, multilinear, rule, run
+from glassgrad.autograd.jvp_rules import _grads as grads
+from glassgrad.autograd.jvp_rules import linear, multilinear, rule, run
 
 __all__: list[str] = []
 
@@ -48,15 +49,13 @@ def _cdist(ts, xs, z, attrs):
     x1, x2 = xs
     d = x1[..., :, None, :] - x2[..., None, :, :]  # (..., n, k) (..., m, k) -> (..., n, m, k)
     _, ctx = run("norm", [d], {"p": attrs.get("p", 2.0), "axis": -1, "keepdims": False})
-    g = ctx.fn.backward(ctx, np.ones(d.shape[:-1], dtype=d.dtype))
-    g = g[0] if isinstance(g, tuple) else g
+    g = grads(ctx, np.ones(d.shape[:-1], dtype=d.dtype), [None])[0]
     t1 = 0 if ts[0] is None else ts[0][..., :, None, :]
     t2 = 0 if ts[1] is None else ts[1][..., None, :, :]
     return np.sum(g * (t1 - t2), axis=-1)
 
 
-linear("scatter_reduce", diff=(0, 2))
-_scatter_sum = RULES.pop("scatter_reduce")
+_scatter_sum = linear("scatter_reduce", diff=(0, 2))
 
 
 @rule("scatter_reduce")
@@ -70,8 +69,7 @@ def _scatter_reduce(ts, xs, z, attrs):
     return _scatter_sum(ts, xs, z, attrs)
 
 
-multilinear("embedding_bag")
-_bag_products = RULES.pop("embedding_bag")
+_bag_products = multilinear("embedding_bag")
 
 
 @rule("embedding_bag")
@@ -83,8 +81,7 @@ def _embedding_bag(ts, xs, z, attrs):
     return _bag_products(ts, xs, z, attrs)
 
 
-linear("grid_sample")
-_sample = RULES.pop("grid_sample")
+_sample = linear("grid_sample")
 
 
 @rule("grid_sample")

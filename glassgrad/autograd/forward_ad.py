@@ -301,10 +301,12 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
         raise TypeError(
             f"make_dual: expected Tensors, got {type(tensor).__name__} and {type(tangent).__name__}"
         )
-    if tensor._data.dtype.kind not in "fc":
-        raise ValueError(f"make_dual: expected primal to be floating point or complex, got {tensor.dtype}")
-    if tangent._data.dtype.kind not in "fc":
-        raise ValueError(f"make_dual: expected tangent to be floating point or complex, got {tangent.dtype}")
+    # Real only: the rules are written for real inputs (abs's sign(a) t, the VJP-built ones assume
+    # J t = J^T t), so a complex tangent would come out silently wrong; PyTorch takes complex too.
+    if tensor._data.dtype.kind != "f":
+        raise ValueError(f"make_dual: expected primal to be floating point (real), got {tensor.dtype}")
+    if tangent._data.dtype.kind != "f":
+        raise ValueError(f"make_dual: expected tangent to be floating point (real), got {tangent.dtype}")
     if tuple(tangent.shape) != tuple(tensor.shape):
         raise RuntimeError(
             f"make_dual: expected a tangent of the primal's shape {tuple(tensor.shape)}, "

@@ -354,3 +354,12 @@ def test_multihead_attention_refuses_a_dual_float_mask():
         mask = fwAD.make_dual(gg.zeros(3, 3, dtype=gg.float64), gg.ones(3, 3, dtype=gg.float64))
         with pytest.raises(ValueError, match="carry a tangent"):
             mha(x, x, x, attn_mask=mask)
+
+
+def test_make_dual_refuses_complex_rather_than_give_a_wrong_tangent():
+    """abs of 1+2j along 1j is +0.894; the real-valued rules gave -0.894: complex is refused."""
+    with fwAD.dual_level():
+        with pytest.raises(ValueError, match=r"primal to be floating point \(real\)"):
+            fwAD.make_dual(gg.from_numpy(np.array([1 + 2j])), gg.from_numpy(np.array([1j])))
+        with pytest.raises(ValueError, match=r"tangent to be floating point \(real\)"):
+            fwAD.make_dual(gg.tensor([1.0], dtype=gg.float64), gg.from_numpy(np.array([1j])))

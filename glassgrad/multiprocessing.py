@@ -115,6 +115,15 @@ def _unaliased_refcounts() -> tuple[int, int]:
 _UNALIASED = _unaliased_refcounts()
 
 
+def _sole_base() -> int:
+    """What ``sys.getrefcount(t._base)`` reads in ``share_memory_`` when only ``t`` holds its base."""
+    view = Tensor(np.empty(2), _wrap=True)[:1]
+    return sys.getrefcount(view._base)
+
+
+_SOLE_BASE = _sole_base()
+
+
 def share_memory_(t: Tensor) -> Tensor:
     """Move ``t``'s array into shared memory (no-op if it is there already); returns ``t``.
 
@@ -124,6 +133,13 @@ def share_memory_(t: Tensor) -> Tensor:
     if _shared_block(t._data) is not None:
         return t
     own, base = _refcounts(t._data)
+    # a view keeps its base tensor (PyTorch's ._base): when nothing else holds that base, the
+    # base's own hold on the memory does not count, and the moved tensor stops being its view
+    lone_root = (
+        t._base is not None and sys.getrefcount(t._base) <= _SOLE_BASE and t._base._data is t._data.base
+    )
+    if lone_root:
+        base -= 1
     if own > _UNALIASED[0] or base > _UNALIASED[1]:
         raise GraphError(
             f"share_memory_: expected a tensor whose memory nothing else holds, got one of shape "
@@ -140,6 +156,8 @@ def share_memory_(t: Tensor) -> Tensor:
     new[...] = arr
     t._data = new
     t._vc[1] = True  # the memory is shared: a recorded in-place op must not swap in a new array
+    if lone_root:
+        t._base = None
     return t
 
 

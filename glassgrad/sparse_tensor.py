@@ -63,6 +63,7 @@ sparse_coo = Layout("sparse_coo")
 def _make(ix: Any, vals: Tensor, size: tuple, coalesced: bool) -> SparseTensor:
     out = SparseTensor.__new__(SparseTensor)
     out._vc = [0, False]
+    out._base = out._views = None
     out._data = SparseStorage(size, vals._data.dtype)
     out._grad = None
     out._node = None

@@ -72,7 +72,9 @@ class Tensor:
         ``.shape`` is the NumPy shape of the array it holds, as a ``Size``.
     """
 
-    __slots__ = ("__weakref__", "_data", "_grad", "_hooks", "_node", "_vc", "name", "requires_grad")
+    __slots__ = (
+        "__weakref__", "_base", "_data", "_grad", "_hooks", "_node", "_vc", "_views", "name", "requires_grad",
+    )  # fmt: skip
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 
     def __init__(
@@ -86,6 +88,8 @@ class Tensor:
     ) -> None:
         # [version, shared]: one list for a tensor, its detach() and its views; shared once it has any
         self._vc = [0, False]
+        # _base: the tensor this one is a view of (PyTorch's name), its views: autograd/view_rebase.py
+        self._base = self._views = None
         if _wrap:
             self._data = data
         else:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.autograd import view_rebase
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
@@ -103,13 +104,16 @@ class _InPlace:
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
                 "do it inside glassgrad.no_grad(), or change a clone() instead"
             )
+        self._refuse_read_only(op)
+        self._vc[0] += 1  # the counter shared with views and detach()
+        stale_views.changed(self._vc, op)
+
+    def _refuse_read_only(self, op: str) -> None:
         if not self._data.flags.writeable and self._data.__class__ is not MetaArray:
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
                 "expand/broadcast_to, whose elements share memory); clone() it first"
             )
-        self._vc[0] += 1  # the counter shared with views and detach()
-        stale_views.changed(self._vc, op)
 
     def _set(self, op: str, value: Any) -> Tensor:
         if _grad_state.enabled and (
@@ -151,31 +155,33 @@ class _InPlace:
         recording = _grad_state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
+        complete = None
         if recording:
             if self.requires_grad and self._node is None:
                 self._check_inplace(op)  # raises: a leaf that requires grad
             if self._vc[1] and stale_views.is_multi_view(self):
                 stale_views.refuse_view_inplace(self, op)  # raises: a piece of split/chunk/unbind
-            # shared memory: refused while another holder is alive (PyTorch rebases its graph; here it
-            # would keep the old values), and on a view outside the graph (one PyTorch may have made
-            # in no_grad mode, or a piece of a split of a constant: both refused there); a base whose
-            # views are all gone (forces[i] = forces[i] + f, after forces[i] was read) is not shared
-            if self._vc[1] and (
-                _held_elsewhere(self) or (not self.requires_grad and self._data.base is not None)
-            ):
-                raise GraphError(
-                    f"{op}: in-place change, while recording, of a tensor that shares memory with "
-                    f"another (a view, its base or a detach(); shape {self.shape}); write it out of "
-                    "place (y = x + ...), or change a clone()"
-                )
-            # As PyTorch, the change makes self's old values stale for every op that saved them
-            # (z = y * y; y.add_(1); z.backward() raises), though glassgrad's swap keeps them
-            # intact: the same program must not compute here and raise there.
-            self._vc[0] += 1
-            # self is about to take the result's array; with saved-tensor hooks installed, a
-            # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's old
-            # values (PyTorch hands it a copy of them); no hooks: the op saves the array itself
-            out = fn(_alias(self) if _saved_hooks_active[0] else self, *args)
+            if self._base is not None:
+                view_rebase.check_view(self, op)  # raises: a view of a leaf, or made in no_grad mode
+            if self._base is not None or (self._vc[1] and _held_elsewhere(self)):
+                # Another tensor sees this memory (its base, a view, a detach()): the result is
+                # written into it and their graphs are rebased, as PyTorch (autograd/view_rebase.py)
+                self._refuse_read_only(op)
+                if self._data.__class__ is not np.ndarray:
+                    raise GraphError(
+                        f"{op}: in-place change, while recording, of a meta tensor of shape {self.shape} "
+                        "that shares its (missing) memory with another tensor; change a clone()"
+                    )
+                out, complete = view_rebase.rebase(self, op, fn, args)
+            else:
+                # As PyTorch, the change makes self's old values stale for every op that saved
+                # them (z = y * y; y.add_(1); z.backward() raises), though the swap below keeps
+                # them intact: the same program must not compute here and raise there.
+                self._vc[0] += 1
+                # self is about to take the result's array; with saved-tensor hooks installed, a
+                # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's
+                # old values (PyTorch hands it a copy of them); no hooks: the op saves the array itself
+                out = fn(_alias(self) if _saved_hooks_active[0] else self, *args)
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
         arr = out._data
@@ -187,6 +193,10 @@ class _InPlace:
             )
         if arr.shape != self._data.shape:
             raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {arr.shape}")
+        if complete is not None:
+            complete()
+            stale_views.changed(self._vc, op)
+            return self
         if recording:
             # No other tensor shares self's memory, so self can take the result's array instead of
             # being overwritten: arrays saved for backward (self's old values) stay valid.

@@ -91,8 +91,8 @@ class Node:
         return self.saved
 
     def name(self) -> str:
-        """PyTorch-style node name, e.g. ``MulBackward0``."""
-        return self.fn.__name__ + "Backward0"
+        """PyTorch-style node name, e.g. ``MulBackward0`` (or the op's own ``node_name``)."""
+        return getattr(self.fn, "node_name", None) or self.fn.__name__ + "Backward0"
 
     @property
     def next_functions(self) -> tuple:
@@ -304,9 +304,24 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
     for x, a in zip(inputs, arrays):
         if isinstance(x, tensor_cls) and _shares(out, a):
             vc = result._vc = x._vc
-            vc[1] = True  # shared: in-place changes of either are no longer recorded
+            vc[1] = True  # shared: a recorded in-place change of either rebases the other's graph
             if len(vc) > 2 and id(x) in vc[2] and vc[2][id(x)]() is x:  # a view of a split's piece
                 remember(vc[2], result)  # is one too (ops/stale_views.py)
+            # the base remembers its views, for rebasing them after a recorded in-place change
+            # (autograd/view_rebase.py); inlined: this runs for every view an op makes
+            root = x._base
+            if root is None:
+                root = x
+            result._base = root
+            views = root._views
+            if views is None:
+                views = root._views = {}
+            if _grad_state.enabled and (root is x or views.get(id(x)).__class__ is weakref.ref):
+                views[id(result)] = weakref.ref(result)
+            else:  # made in no_grad mode, or cut from such a view: marked, as PyTorch
+                views[id(result)] = _Marked(result)
+            if len(views) >= 1024:
+                _prune(views)
             return
 
 
@@ -392,3 +407,7 @@ from glassgrad.autograd.graph import saved_value as _saved_value  # noqa: E402
 # Ops with a meta input (autograd/meta_apply.py builds on Node and the helpers above).
 from glassgrad.autograd.meta_apply import meta_apply as _meta_apply  # noqa: E402
 from glassgrad.autograd.meta_apply import meta_raw as _meta_raw  # noqa: E402
+
+# The views a base has, for rebasing their graphs after a recorded in-place change.
+from glassgrad.autograd.view_rebase import Marked as _Marked  # noqa: E402
+from glassgrad.autograd.view_rebase import prune as _prune  # noqa: E402

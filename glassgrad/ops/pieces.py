@@ -23,6 +23,7 @@ import numpy as np
 
 from glassgrad.autograd.engine import pass_id
 from glassgrad.autograd.function import Function
+from glassgrad.autograd.view_rebase import mark_multi
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops.indexing import normalize_dim
@@ -74,8 +75,10 @@ def _pieces(x: Tensor, keys: list, multi: bool = True) -> tuple[Tensor, ...]:
     returning several views (split, chunk, unbind; not tensor_split, whose pieces are slices)."""
     hub = Split.apply(x)
     pieces = tuple(Piece.apply(hub, key=k) for k in keys)
-    if multi and hub.requires_grad:  # PyTorch's rule for the views of a multi-view function (stale_views.py)
-        register(pieces)
+    if multi:  # PyTorch's rules for the views of a multi-view function
+        mark_multi(pieces)  # autograd/view_rebase.py: not changed in place while recording
+        if hub.requires_grad:
+            register(pieces)  # stale_views.py: not used after their memory changed
     return pieces
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import glassgrad as gg
-from tests.autograd.view_programs import BASES, CHANGES, COMPUTE, TARGETS, USES, VIEWS, compare, run
+from tests.autograd.view_programs import BASES, CHANGES, COMPUTE, TARGETS, USES, VIEWS, check
 
 _SWEEP = int(os.environ.get("GG_VIEW_FUZZ", "0"))
 
@@ -42,7 +42,7 @@ _programs = st.tuples(
 
 
 def _check(torch, program) -> str:
-    return compare(run(gg, program), run(torch, program), program)
+    return check(gg, torch, program)
 
 
 @_settings(600)

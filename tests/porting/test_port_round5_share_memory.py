@@ -59,15 +59,16 @@ def test_module_share_memory_after_optimizer_and_with_tied_weights():
     assert row.tolist() != before and np.array_equal(row.numpy(), head.weight.detach().numpy()[0])
 
 
-def test_shared_tensor_refuses_a_recorded_inplace_swap():
+def test_shared_tensor_takes_a_recorded_inplace_change_in_its_shared_memory():
     buf = glassgrad.zeros(3).share_memory_()
     x = glassgrad.ones(3, requires_grad=True)
-    with pytest.raises(GraphError, match="shares memory"):
-        buf.add_(x)  # recorded: it would take a new array, no longer shared
-    assert buf.is_shared()
+    buf.add_(x)  # recorded, and written into the shared memory (not a new array), as PyTorch
+    assert buf.is_shared() and buf.tolist() == [1.0, 1.0, 1.0]
+    (buf * 2.0).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
     with glassgrad.no_grad():
         buf.add_(x)  # not recorded: written in place, in the shared memory
-    assert buf.is_shared() and buf.tolist() == [1.0, 1.0, 1.0]
+    assert buf.is_shared() and buf.tolist() == [2.0, 2.0, 2.0]
 
 
 def test_sharing_strategies_port(torch):

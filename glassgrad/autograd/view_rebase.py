@@ -1,0 +1,295 @@
+"""A recorded in-place change of memory that other tensors see: PyTorch's view rebasing.
+
+When ``v = base[0]`` and then ``v.add_(w)`` runs while recording, the change writes into the memory
+``base`` and every other view of it share, so their graphs must change too (PyTorch's
+``CopySlices``). ``rebase`` does it in four moves:
+
+1. the out-of-place op runs on a copy of ``v``'s values that carries ``v``'s node (what it saves
+   stays as it was), giving ``out``;
+2. ``out`` is written into ``v``'s memory and the shared version counter is bumped, so every op
+   that saved the old values raises at backward, as in PyTorch;
+3. the base (the root of the view chain, ``t._base``) takes a ``CopySlices`` node: its gradient
+   outside ``v``'s region goes to the base's old node, inside it to ``out``;
+4. ``v`` and every other live view of the base take an ``AsStrided`` node of the base's new
+   node: the view's elements, found by their place in the base's memory.
+
+A tensor without a base whose memory is seen elsewhere (its own views, a ``detach()``, a NumPy
+array) takes ``out``'s node after step 2, and its views are rebased as in step 4. Views made in
+no_grad mode and the pieces of split/chunk/unbind are PyTorch's exceptions: a recorded in-place
+change of one is refused, and a use of one after its base was rebased raises at backward.
+
+Views are known from ``Function.apply``: an output that shares memory with an input gets
+``_base`` (the input's base, or the input) and a weak entry in the base's ``_views``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from glassgrad.autograd.function import Function, Node, observers
+from glassgrad.autograd.hooks import move_retain_grad
+from glassgrad.backend import array_module
+from glassgrad.errors import GraphError
+
+__all__ = ["Marked", "prune", "mark_multi", "check_view", "rebase", "CopySlices", "AsStrided"]
+
+
+class Marked(weakref.ref):
+    """A base's weak reference to a view made in no_grad mode or cut by split/chunk/unbind (or
+    from such a view): a recorded in-place change of it is refused, as PyTorch's, and it may not
+    be used once its base is rebased. Every other view is held by a plain ``weakref.ref``.
+    ``Function.apply`` (``_share_version``) fills a base's table as its ops make views."""
+
+    __slots__ = ()
+
+
+def prune(views: dict) -> None:
+    """Drop the dead entries of a base's table when its size reaches a power of two (from 1024
+    on; every rebase drops them too), so a base cut at every step stays small (amortised O(1))."""
+    n = len(views)
+    if not n & (n - 1):
+        for k in [k for k, r in views.items() if r() is None]:
+            del views[k]
+
+
+_ref_class = weakref.ref
+
+
+def _ref(t: Any) -> Any:
+    views = t._base._views
+    ref = views.get(id(t)) if views is not None else None
+    return ref if ref is not None and ref() is t else None
+
+
+def _plain(ref: Any) -> bool:
+    return ref.__class__ is _ref_class
+
+
+def mark_multi(pieces: tuple) -> None:
+    """The pieces of split/chunk/unbind: PyTorch refuses a recorded in-place change of them."""
+    for p in pieces:
+        if p._base is not None and _ref(p) is not None:
+            p._base._views[id(p)] = Marked(p)
+
+
+def check_view(t: Any, op: str) -> None:
+    """PyTorch's refusals of a recorded in-place change of view ``t``: a view of a leaf that
+    requires grad, and a view made in no_grad mode or cut by split/chunk/unbind."""
+    base = t._base
+    if base.requires_grad and base._node is None:
+        raise GraphError(
+            f"{op}: expected a tensor that may change in place, got a view of shape {t.shape} of a leaf "
+            "that requires grad (PyTorch refuses it too); do it inside glassgrad.no_grad(), or change a "
+            "clone()"
+        )
+    if t._data.dtype != base._data.dtype:
+        raise GraphError(
+            f"{op}: expected a view of its base's dtype {base.dtype}, got a {t.dtype} view (view(dtype), "
+            "view_as_real) changed in place while recording; change the base, or a clone()"
+        )
+    ref = _ref(t)
+    if ref is None or not _plain(ref):
+        raise GraphError(
+            f"{op}: expected a view made in grad mode, got a view of shape {t.shape} made in no_grad "
+            "mode or cut by split/chunk/unbind, changed in place with grad mode on (PyTorch refuses it "
+            "too); change a clone(), or write it out of place"
+        )
+
+
+def _span(a: Any) -> tuple[int, int]:
+    """The lowest and one-past-highest element offsets ``a`` reaches from its first element."""
+    k = a.itemsize
+    lo = hi = 0
+    for n, s in zip(a.shape, a.strides):
+        if n == 0:
+            return 0, 0
+        step = s // k * (n - 1)
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + 1
+
+
+def _address(a: Any) -> int:
+    return a.__array_interface__["data"][0] // a.itemsize
+
+
+def geometry(root: Any, view: Any) -> tuple:
+    """Where ``view``'s elements lie in ``root``'s memory, in elements: ``(span, root_at,
+    root_strides, root_shape, view_at, view_strides, view_shape, overlaps)``, offsets counted from
+    the lowest element either reaches."""
+    k = root.itemsize
+    rlo, rhi = _span(root)
+    vlo, vhi = _span(view)
+    r0, v0 = _address(root), _address(view)
+    low = min(r0 + rlo, v0 + vlo)
+    span = max(r0 + rhi, v0 + vhi) - low
+    rs = tuple(s // k for s in root.strides)
+    vs = tuple(s // k for s in view.strides)
+    # a read-only view (expand, unfold) may reach one element twice: its gradient is summed there
+    return span, r0 - low, rs, root.shape, v0 - low, vs, view.shape, not view.flags.writeable
+
+
+def _layout(g: Any, geo: tuple) -> tuple[Any, Any, Any]:
+    """A zeroed buffer laid out as the base's memory, and the base's and the view's places in it."""
+    xp = array_module(g)
+    span, r_at, r_st, r_shape, v_at, v_st, v_shape, _ = geo
+    buf = xp.zeros(max(span, 1), dtype=g.dtype)
+    k = buf.itemsize
+    strided = xp.lib.stride_tricks.as_strided
+    root = strided(buf[r_at:], r_shape, tuple(s * k for s in r_st))
+    view = strided(buf[v_at:], v_shape, tuple(s * k for s in v_st))
+    return buf, root, view
+
+
+class CopySlices(Function):
+    """The base's node after a view of it changed in place: base_new = base_old with the view's
+    region replaced by ``out``. VJP: (g with the region zeroed, g's region)."""
+
+    name = "copy_slices"
+    node_name = "CopySlices"  # PyTorch's grad_fn name
+    register = False  # built by rebase, never applied
+
+    @staticmethod
+    def backward(ctx: Node, g: Any) -> tuple:
+        _, root, view = _layout(g, ctx.attrs["geometry"])
+        root[...] = g
+        g_out = view.copy() if ctx.needs_input_grad[1] else None
+        view[...] = 0
+        return (root if ctx.needs_input_grad[0] else None), g_out
+
+
+class AsStrided(Function):
+    """A view's node regenerated from its base's: the elements at the view's places in the base's
+    memory. VJP: zeros of the base's shape with g at those places (summed where a read-only view
+    reaches an element twice)."""
+
+    name = "as_strided"
+    register = False  # built by rebase, never applied
+
+    @staticmethod
+    def backward(ctx: Node, g: Any) -> tuple:
+        geo = ctx.attrs["geometry"]
+        buf, root, view = _layout(g, geo)
+        if not geo[-1]:
+            view[...] = g
+        else:
+            xp = array_module(g)
+            at = xp.lib.stride_tricks.as_strided(
+                xp.arange(buf.size)[geo[4] :], geo[6], tuple(s * 8 for s in geo[5])
+            )
+            xp.add.at(buf, at.reshape(-1), g.reshape(-1))
+        return (root,)
+
+
+def _node(fn: Any, attrs: dict, nexts: list, shapes: list) -> Node:
+    node = Node(attrs)
+    node.fn = fn
+    node.next = nexts
+    node.shapes = shapes
+    node.needs_input_grad = [n is not None for n in nexts]
+    node.versions = None
+    return node
+
+
+def _grad_edge(t: Any) -> Any:
+    """What a node's ``next`` holds for input ``t``: its node, the leaf itself, or None."""
+    return t._node if t._node is not None else (t if t.requires_grad else None)
+
+
+def _view_node(root: Any, view: Any) -> Node:
+    geo = geometry(root._data, view._data)
+    return _node(AsStrided, {"geometry": geo}, [_grad_edge(root)], [root._data.shape])
+
+
+def _clone(t: Any) -> Any:
+    from glassgrad.ops.conversion import clone  # ops import the autograd package: not at load time
+
+    return clone(t)
+
+
+def _observe(fn: Any, t: Any, inputs: tuple) -> None:
+    """Show the node ``t`` just took to the forward observers (traces, graph writers), as
+    ``Function.apply`` shows every op's."""
+    for obs in observers.forward:
+        obs(fn, t._node, inputs, t, t._node.attrs)
+
+
+def _repoint_saved(out: Any, t: Any) -> None:
+    """``out``'s node saved ``out``'s array (exp_, sigmoid_ ...): it is ``t``'s memory now, so a
+    later change of that memory must be seen at backward, as PyTorch's node saves the view itself."""
+    node = out._node
+    if node is None or not node.versions:
+        return
+    saved = list(node.saved)
+    for i, (_vc, _version, which, shape, j) in enumerate(node.versions):
+        if which == -1 and saved[j] is out._data:
+            saved[j] = t._data
+            node.versions[i] = (t._vc, t._vc[0], -1, shape, j)
+    node.saved = tuple(saved)
+
+
+def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
+    """``t = fn(t, *args)`` written into ``t``'s memory, recorded, with the graphs of the base and
+    of every live view rebased (module docstring). Returns ``out`` before it is written, for the
+    caller's dtype and shape checks, and a function that completes the change."""
+    # a recorded clone of t's values: what the op saves stays as it was when t is written
+    src = _clone(t)
+    out = fn(src, *args)
+
+    def complete() -> None:
+        root = t._base if t._base is not None else t
+        old = _grad_edge(root) if root is not t else None
+        t._data[...] = out._data
+        vc = t._vc
+        vc[0] += 1
+        _repoint_saved(out, t)
+        t_old = t._node
+        if root is t:
+            t._node, t.requires_grad = out._node, out.requires_grad
+        else:
+            r_old = root._node
+            geo = geometry(root._data, t._data)
+            shapes = [root._data.shape, out._data.shape]
+            root._node = _node(CopySlices, {"geometry": geo}, [old, _grad_edge(out)], shapes)
+            root.requires_grad = True
+            _observe(CopySlices, root, (root, out))
+            move_retain_grad(r_old, root)
+            t._node, t.requires_grad = _view_node(root, t), True
+            _observe(AsStrided, t, (root,))
+        move_retain_grad(t_old, t)
+        _rebase_views(root, t, vc)
+
+    return out, complete
+
+
+def _rebase_views(root: Any, changed: Any, vc: list) -> None:
+    """Every live view of ``root`` but ``changed`` takes a node of ``root``'s new one; the views
+    PyTorch would refuse to use now (made in no_grad mode, pieces of split/chunk/unbind) are marked
+    so that ``stale_views.changed`` poisons them."""
+    views = root._views
+    if not views:
+        return
+    stale = None
+    for key, ref in list(views.items()):
+        v = ref()
+        if v is None:  # dropped here too: a base written through a fresh view per step stays small
+            del views[key]
+            continue
+        if v is changed or v._base is not root or v._data.dtype != root._data.dtype:
+            continue  # another dtype (view(dtype), view_as_real): not a differentiable view
+        if not _plain(ref):
+            if not v.requires_grad:  # a piece of a constant: poisoned like the pieces that require grad
+                v._node, v.requires_grad = _view_node(root, v), True
+            if stale is None:
+                if len(vc) < 3:
+                    vc.append({})
+                stale = vc[2]
+            stale[id(v)] = weakref.ref(v)
+            continue
+        old = v._node
+        v._node, v.requires_grad = _view_node(root, v), True
+        _observe(AsStrided, v, (root,))
+        move_retain_grad(old, v)

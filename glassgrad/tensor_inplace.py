@@ -146,11 +146,11 @@ class _InPlace:
         higher kind (an integer tensor cannot hold a true division or a float sum).
 
         While recording, an in-place op on a non-leaf (``out += identity`` in a residual block,
-        ``x.relu_()``) is recorded: self takes the new node and the new array. Refused instead: a
-        leaf that requires grad; a piece of split/chunk/unbind, as PyTorch; a tensor whose memory
-        another holder still sees (a view, its base, a ``detach()``: ``_held_elsewhere``), since
-        PyTorch rebases the views' graphs, glassgrad does not, and a wrong value must not follow;
-        a shared tensor that does not require grad (PyTorch refuses its views made in no_grad).
+        ``x.relu_()``) is recorded: self takes the new node and the new array. When another holder
+        still sees self's memory (a view, its base, a ``detach()``: ``_held_elsewhere``), the result
+        is written into it instead and the graphs of the base and of its views are rebased, as
+        PyTorch's CopySlices (``autograd/view_rebase.py``). Refused, as PyTorch: a leaf that requires
+        grad or a view of one, a piece of split/chunk/unbind, a view made in no_grad mode.
         """
         recording = _grad_state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)

@@ -2,9 +2,10 @@
 
 Outside the graph (grad mode off, or neither side requires grad) the array is written where it
 is. While recording, ``SetItem`` computes the new value out of place and ``Tensor._update`` puts
-it in ``x`` as every recorded in-place op does: refused for a leaf that requires grad and for a
-tensor sharing memory with another (a view, its base), as documented in docs/design.md; on any
-other tensor recorded, so ``y = x.clone(); y[0] = 0`` and ``buf[1:] = w`` backpropagate.
+it in ``x`` as every recorded in-place op does: refused for a leaf that requires grad (and a view
+of one), written through to the base and its other views (their graphs rebased) when ``x`` shares
+memory, as documented in docs/design.md; so ``y = x.clone(); y[0] = 0``, ``buf[1:] = w`` and
+``forces[i][0] = f`` backpropagate.
 """
 
 from __future__ import annotations

@@ -264,7 +264,23 @@ class Tensor:
         self._vc[1] = True
         return out
 
+    def __getstate__(self) -> tuple:
+        # a copy (pickle, deepcopy) is no view: its base link and its table of views stay behind
+        state, slots = object.__getstate__(self)
+        return state, {k: v for k, v in slots.items() if k != "_base" and k != "_views"}
+
+    def __setstate__(self, state: tuple) -> None:
+        extra, slots = state
+        self._base = self._views = None
+        for k, v in {**(extra or {}), **slots}.items():
+            setattr(self, k, v)
+
     def detach_(self) -> Tensor:
+        if self._base is not None and _live_base(self) is not None:
+            raise GraphError(
+                f"detach_: expected a tensor that is not a view, got a view of shape {self.shape} (PyTorch "
+                "refuses it too: its base's graph would still reach it); use detach() instead"
+            )
         self._node = None
         self.requires_grad = False
         return self
@@ -362,6 +378,7 @@ def attach(body: type) -> None:
 
 # The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
 # logic cycle. The factories come first: the ops modules import as_array from here.
+from glassgrad.autograd.view_rebase import live_base as _live_base  # noqa: E402
 from glassgrad.factories import as_array, tensor  # noqa: E402
 from glassgrad.legacy import legacy_data  # noqa: E402
 from glassgrad.ops import conversion  # noqa: E402

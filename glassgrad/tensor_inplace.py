@@ -161,7 +161,7 @@ class _InPlace:
                 self._check_inplace(op)  # raises: a leaf that requires grad
             if self._vc[1] and stale_views.is_multi_view(self):
                 stale_views.refuse_view_inplace(self, op)  # raises: a piece of split/chunk/unbind
-            if self._base is not None:
+            if view_rebase.live_base(self) is not None:
                 view_rebase.check_view(self, op)  # raises: a view of a leaf, or made in no_grad mode
             if self._base is not None or (self._vc[1] and _held_elsewhere(self)):
                 # Another tensor sees this memory (its base, a view, a detach()): the result is

@@ -280,9 +280,15 @@ Function = Primitive
 
 
 def _owner(a: Any) -> Any:
-    """The object that owns ``a``'s memory (NumPy points a view's ``base`` at the owner)."""
+    """The object that owns ``a``'s memory. NumPy points a view's ``base`` at the owner, except
+    through an array that does not own its memory either (``as_strided``'s, whose base is a
+    ``DummyArray``): that chain is followed to its end."""
     b = a.base
-    return a if b is None else b
+    if b is None:
+        return a
+    while b.__class__ is ndarray and b.base is not None:
+        b = b.base
+    return b
 
 
 def _shares(s: Any, a: Any) -> bool:
@@ -310,6 +316,8 @@ def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
             # the base remembers its views, for rebasing them after a recorded in-place change
             # (autograd/view_rebase.py); inlined: this runs for every view an op makes
             root = x._base
+            if root is not None and not _shares(a, root._data):
+                root = x._base = None  # x's or its base's array was swapped: x is no view of it now
             if root is None:
                 root = x
             result._base = root

@@ -27,7 +27,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from glassgrad.autograd.function import Function, Node, observers
+from glassgrad.autograd.function import Function, Node, _owner, _shares, observers
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
@@ -154,7 +154,7 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx: Node, g: Any) -> tuple:
-        _, root, view = _layout(g, ctx.attrs["geometry"])
+        _, root, view = _layout(g, _geometry_of(ctx))
         root[...] = g
         g_out = view.copy() if ctx.needs_input_grad[1] else None
         view[...] = 0
@@ -171,7 +171,7 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx: Node, g: Any) -> tuple:
-        geo = ctx.attrs["geometry"]
+        geo = _geometry_of(ctx)
         buf, root, view = _layout(g, geo)
         if not geo[-1]:
             view[...] = g
@@ -182,6 +182,15 @@ class AsStrided(Function):
             )
             xp.add.at(buf, at.reshape(-1), g.reshape(-1))
         return (root,)
+
+
+def _geometry_of(ctx: Node) -> tuple:
+    """The node's geometry, worked out from the base's and the view's arrays at the first backward
+    (a rebase may remake the node of every live view: making each one must stay cheap)."""
+    geo = ctx.attrs.get("geometry")
+    if geo is None:
+        geo = ctx.attrs["geometry"] = geometry(*ctx.attrs.pop("arrays"))
+    return geo
 
 
 def _node(fn: Any, attrs: dict, nexts: list, shapes: list) -> Node:
@@ -199,9 +208,19 @@ def _grad_edge(t: Any) -> Any:
     return t._node if t._node is not None else (t if t.requires_grad else None)
 
 
-def _view_node(root: Any, view: Any) -> Node:
-    geo = geometry(root._data, view._data)
-    return _node(AsStrided, {"geometry": geo}, [_grad_edge(root)], [root._data.shape])
+def _view_node(root: Any, view: Any, edge: Any) -> Node:
+    """An ``as_strided`` node: ``view``'s elements of ``root``'s memory, from ``edge`` (the node
+    or leaf that stands for ``root``'s values)."""
+    return _node(AsStrided, {"arrays": (root._data, view._data)}, [edge], [root._data.shape])
+
+
+def live_base(t: Any) -> Any:
+    """``t``'s base while ``t`` is still a view of it; None once either array was swapped
+    (``.data =``, ``Module.double()``, a recorded change with no other holder), the link dropped."""
+    base = t._base
+    if base is not None and not _shares(t._data, base._data):
+        t._base = base = None
+    return base
 
 
 def _clone(t: Any) -> Any:
@@ -235,13 +254,21 @@ def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
     """``t = fn(t, *args)`` written into ``t``'s memory, recorded, with the graphs of the base and
     of every live view rebased (module docstring). Returns ``out`` before it is written, for the
     caller's dtype and shape checks, and a function that completes the change."""
-    # a recorded clone of t's values: what the op saves stays as it was when t is written
-    src = _clone(t)
+    root = t._base if t._base is not None else t
+    if root is t:  # a recorded clone of t's values: what the op saves stays as it was
+        old = None
+        src = _clone(t)
+    else:
+        # the values t had, as a view of the base's old node: as PyTorch's CopySlices, the
+        # gradient of the changed region goes back to the base without t's old node (or its hooks)
+        old = _grad_edge(root)
+        src = t.__class__(t._data.copy(), _wrap=True)
+        if old is not None:
+            src._node, src.requires_grad = _view_node(root, t, old), True
+            _observe(AsStrided, src, (root,))
     out = fn(src, *args)
 
     def complete() -> None:
-        root = t._base if t._base is not None else t
-        old = _grad_edge(root) if root is not t else None
         t._data[...] = out._data
         vc = t._vc
         vc[0] += 1
@@ -251,13 +278,13 @@ def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
             t._node, t.requires_grad = out._node, out.requires_grad
         else:
             r_old = root._node
-            geo = geometry(root._data, t._data)
+            arrays = (root._data, t._data)
             shapes = [root._data.shape, out._data.shape]
-            root._node = _node(CopySlices, {"geometry": geo}, [old, _grad_edge(out)], shapes)
+            root._node = _node(CopySlices, {"arrays": arrays}, [old, _grad_edge(out)], shapes)
             root.requires_grad = True
             _observe(CopySlices, root, (root, out))
             move_retain_grad(r_old, root)
-            t._node, t.requires_grad = _view_node(root, t), True
+            t._node, t.requires_grad = _view_node(root, t, root._node), True
             _observe(AsStrided, t, (root,))
         move_retain_grad(t_old, t)
         _rebase_views(root, t, vc)
@@ -268,21 +295,32 @@ def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
 def _rebase_views(root: Any, changed: Any, vc: list) -> None:
     """Every live view of ``root`` but ``changed`` takes a node of ``root``'s new one; the views
     PyTorch would refuse to use now (made in no_grad mode, pieces of split/chunk/unbind) are marked
-    so that ``stale_views.changed`` poisons them."""
+    so that ``stale_views.changed`` poisons them. Eager (PyTorch remakes a view's node when it is
+    next read), so this loop runs once per live view per change and is kept lean."""
     views = root._views
     if not views:
         return
     stale = None
+    edge = _grad_edge(root)
+    arr = root._data
+    owner = _owner(arr)
+    shape, dtype = [arr.shape], arr.dtype
+    watched = observers.forward
     for key, ref in list(views.items()):
         v = ref()
         if v is None:  # dropped here too: a base written through a fresh view per step stays small
             del views[key]
             continue
-        if v is changed or v._base is not root or v._data.dtype != root._data.dtype:
-            continue  # another dtype (view(dtype), view_as_real): not a differentiable view
-        if not _plain(ref):
+        if v is changed or v._base is not root:
+            continue
+        a = v._data
+        if _owner(a) is not owner and live_base(v) is None:
+            continue  # v's array was swapped: no longer a view of root
+        if a.dtype != dtype:
+            continue  # another dtype (view_as_real): not a differentiable view
+        if ref.__class__ is not _ref_class:
             if not v.requires_grad:  # a piece of a constant: poisoned like the pieces that require grad
-                v._node, v.requires_grad = _view_node(root, v), True
+                v._node, v.requires_grad = _view_node(root, v, edge), True
             if stale is None:
                 if len(vc) < 3:
                     vc.append({})
@@ -290,6 +328,12 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
             stale[id(v)] = weakref.ref(v)
             continue
         old = v._node
-        v._node, v.requires_grad = _view_node(root, v), True
-        _observe(AsStrided, v, (root,))
-        move_retain_grad(old, v)
+        node = Node({"arrays": (arr, a)})
+        node.fn, node.next, node.shapes = AsStrided, [edge], shape
+        node.needs_input_grad, node.versions = [edge is not None], None
+        v._node = node
+        v.requires_grad = True
+        if watched:
+            _observe(AsStrided, v, (root,))
+        if old is not None and old.hooks:
+            move_retain_grad(old, v)

@@ -192,7 +192,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         ``(n,) -> (n + |d|, n + |d|)``; ``(n, m) -> (L,)``.
     """
     if input.ndim == 2:
-        return input.diagonal(diagonal)
+        return input.diagonal(diagonal).clone()  # a copy, as PyTorch's (diagonal() is the view)
     if input.ndim != 1:
         raise ShapeError(f"diag: expected a 1-D or 2-D input, got shape {input.shape}")
     m = input.shape[0]

@@ -102,11 +102,12 @@ class Repeat(Function):
 
 
 class Flip(Function):
-    """z = x reversed along ``dims``.   VJP: g reversed along the same dims."""
+    """z = x reversed along ``dims`` (a copy, as PyTorch's: NumPy's reversed view would share x's
+    memory, so a change of either would show in the other).   VJP: g reversed along the same dims."""
 
     @staticmethod
     def forward(ctx, a, dims=()):
-        return array_module(a).flip(a, dims)
+        return array_module(a).flip(a, dims).copy()
 
     @staticmethod
     def backward(ctx, g):

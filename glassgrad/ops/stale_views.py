@@ -37,11 +37,10 @@ class StaleView(Function):
     @staticmethod
     def backward(ctx: Node, g: Any) -> Any:
         raise GraphError(
-            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind (or a view of one) "
-            f"whose memory was not changed in place before it was used, got one of shape "
-            f"{ctx.shapes[0]} used after an in-place change (PyTorch refuses this too: such functions "
-            "do not allow their output views to be modified in place); clone() the pieces, or write "
-            "the change out of place"
+            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind or a view made in no_grad "
+            f"mode (or a view of one) whose memory was not changed in place before it was used, got "
+            f"one of shape {ctx.shapes[0]} used after an in-place change (PyTorch refuses this too); "
+            "clone() the pieces, or write the change out of place"
         )
 
 

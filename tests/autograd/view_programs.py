@@ -10,6 +10,7 @@ gradients, or where it raised and what. ``compare(ours, theirs)`` holds glassgra
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,10 +278,9 @@ def run(lib: Any, program: tuple, touch: bool = False) -> Outcome:
             stage = f"change {i}"
             if touch:
                 for t in named.values():
-                    try:
+                    # a view PyTorch refuses to use now raises here: that is for its use to show
+                    with contextlib.suppress(RuntimeError):
                         t.grad_fn  # noqa: B018 - PyTorch regenerates a view's node when it is read
-                    except RuntimeError:  # a view PyTorch refuses to use now: that is for its use to show
-                        pass
             if how.startswith("use:"):
                 losses.append(_compute(lib, named[target], how[4:]))
             elif grad_on:

@@ -25,7 +25,10 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None):
-        ctx.save_for_backward(x, w)
+        need = ctx.needs_input_grad
+        # what PyTorch saves: x only for W's gradient, W only for x's (so a step that changes W in
+        # place does not stale a graph that never needed it: the first layer's, x a constant)
+        ctx.save_for_backward(x if len(need) > 1 and need[1] else None, w if need[0] else None)
         # N spelled out, not -1: reshape(-1, 0) is ambiguous for an empty x (in_features 0)
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (*, in) -> (N, in)
         # (N, in) @ (in, out) -> (N, out); float16 is multiplied in float32 (ops/half_precision.py)
@@ -38,13 +41,14 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved
         need = ctx.needs_input_grad
-        n = math.prod(x.shape[:-1])
-        g2 = g.reshape(n, w.shape[0])  # (*, out) -> (N, out)
+        n = math.prod(g.shape[:-1])
+        g2 = g.reshape(n, g.shape[-1])  # (*, out) -> (N, out)
+        x_shape = ctx.shapes[0]
         if g2.dtype is not HALF:
-            gx = (g2 @ w).reshape(x.shape) if need[0] else None  # (N, out) @ (out, in) -> (*, in)
+            gx = (g2 @ w).reshape(x_shape) if need[0] else None  # (N, out) @ (out, in) -> (*, in)
             gw = g2.T @ x.reshape(n, x.shape[-1]) if need[1] else None  # (out, N) @ (N, in)
         else:  # float16: multiplied in float32 (ops/half_precision.py)
-            gx = matmul_half(g2, w).reshape(x.shape) if need[0] else None
+            gx = matmul_half(g2, w).reshape(x_shape) if need[0] else None
             gw = matmul_half(g2.T, x.reshape(n, x.shape[-1])) if need[1] else None
         # The bias gradient as ones^T g: BLAS runs this column sum about twice as fast as NumPy's
         # sum over axis 0 at a GPT's shapes (0.14 against 0.32 ms for its nine layers). float16

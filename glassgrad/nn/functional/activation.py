@@ -35,9 +35,9 @@ __all__ = [
 
 def in_place(input: Tensor, op: str, fn: Any, *args: Any) -> Tensor:  # noqa: A002
     """PyTorch's ``inplace=True``: ``input`` takes ``fn(input, *args)``'s values and returns itself,
-    as ``input.relu_()``: recorded on a non-leaf, refused (``GraphError``) on a leaf that requires
-    grad and, while recording, on a piece of split/chunk/unbind or a tensor whose memory another
-    tensor still sees (a view, its base: ``Tensor._update``).
+    as ``input.relu_()``: recorded on a non-leaf, written through to its base and other views
+    (their graphs rebased), refused (``GraphError``) on a leaf that requires grad and, while
+    recording, on a piece of split/chunk/unbind (``Tensor._update``).
     Never a new tensor that leaves the input as it was (a different forward value than PyTorch's)."""
     return input._update(op + "_", fn, *args)
 

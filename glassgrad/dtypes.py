@@ -1,4 +1,5 @@
-"""Dtypes: ``float32`` (the default), ``float64``, ``int64`` (alias ``long``) and ``bool``.
+"""Dtypes: ``float32`` (the default), ``float64``, ``int64`` (alias ``long``) and ``bool``; the
+complex ones, and ``bfloat16`` as a name only (NumPy has no such type).
 
 A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`` as in PyTorch.
 """
@@ -24,6 +25,9 @@ __all__ = [
     "long",
     "bool",
     "bool_",
+    "bfloat16",
+    "complex64",
+    "complex128",
     "get_default_dtype",
     "set_default_dtype",
     "to_np_dtype",
@@ -59,7 +63,35 @@ class DType:
         return hash(self.np)
 
 
+class _NoNumPyDType(DType):
+    """A PyTorch dtype NumPy has no type for (``bfloat16``): it exists, so that tables such as
+    ``{"bfloat16": torch.bfloat16, "float32": torch.float32}`` port, compares equal to itself only,
+    and making a tensor of it raises ``DTypeError`` saying why."""
+
+    __slots__ = ("itemsize",)
+
+    def __init__(self, name: str, itemsize: int) -> None:
+        self.name = name
+        self.itemsize = itemsize
+        self.is_floating_point = True
+
+    @property
+    def np(self) -> np.dtype:  # type: ignore[override]
+        raise DTypeError(
+            f"{self.name}: NumPy has no {self.name} type, so glassgrad has no {self.name} tensors; use float32"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
 float16 = DType("float16", np.float16)
+bfloat16 = _NoNumPyDType("bfloat16", 2)
+complex64 = DType("complex64", np.complex64)
+complex128 = DType("complex128", np.complex128)
 float32 = DType("float32", np.float32)
 float64 = DType("float64", np.float64)
 int32 = DType("int32", np.int32)
@@ -71,7 +103,10 @@ bool_ = DType("bool", np.bool_)
 long = int64
 bool = bool_  # noqa: A001 - PyTorch's public name
 
-_BY_NP = {d.np: d for d in (float16, float32, float64, int32, int64, int16, int8, uint8, bool_)}
+_BY_NP = {
+    d.np: d
+    for d in (float16, float32, float64, int32, int64, int16, int8, uint8, bool_, complex64, complex128)
+}
 _default = float32
 
 

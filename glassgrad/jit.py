@@ -30,8 +30,12 @@ __all__ = [
     "Final",
     "ScriptFunction",
     "ScriptModule",
+    "enable_onednn_fusion",
     "export",
+    "freeze",
     "ignore",
+    "onednn_fusion_enabled",
+    "optimize_for_inference",
     "is_scripting",
     "is_tracing",
     "load",
@@ -79,6 +83,31 @@ def trace(func: T, example_inputs: Any = None, *args: Any, **kwargs: Any) -> T:
     control flow keeps working (a real trace would freeze the branch the example took)."""
     _check_callable("trace", func)
     return func
+
+
+def freeze(mod: T, preserved_attrs: Any = None, optimize_numerics: bool = True) -> T:
+    """``torch.jit.freeze``: returns ``mod`` itself (nothing was scripted, so nothing to inline)."""
+    _check_callable("freeze", mod)
+    return mod
+
+
+def optimize_for_inference(mod: T, other_methods: Any = None) -> T:
+    """``torch.jit.optimize_for_inference``: returns ``mod`` itself, run eagerly."""
+    _check_callable("optimize_for_inference", mod)
+    return mod
+
+
+_onednn_fusion = [False]
+
+
+def enable_onednn_fusion(enabled: bool) -> None:
+    """``torch.jit.enable_onednn_fusion``: kept (``onednn_fusion_enabled`` reads it back); NumPy
+    has no oneDNN graph to fuse."""
+    _onednn_fusion[0] = bool(enabled)
+
+
+def onednn_fusion_enabled() -> bool:
+    return _onednn_fusion[0]
 
 
 def trace_module(mod: T, inputs: Any = None, *args: Any, **kwargs: Any) -> T:

@@ -125,6 +125,13 @@ _INPLACE = (
 )  # fmt: skip
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 
+# Names that ported training scripts reach for at import time (port round 9): the dtypes NumPy has
+# (complex) or lacks (bfloat16: a name only, dtypes.py) and the one-process torch.distributed.
+from glassgrad import distributed  # noqa: E402
+from glassgrad.dtypes import bfloat16, complex64, complex128  # noqa: E402
+
+cfloat, cdouble = complex64, complex128
+
 __all__ = [
     "arcsin",
     "arccos",
@@ -229,4 +236,10 @@ __all__ = [
     "cholesky_solve",
     "cholesky_inverse",
     *_INPLACE,
+    "distributed",
+    "bfloat16",
+    "complex64",
+    "complex128",
+    "cfloat",
+    "cdouble",
 ]

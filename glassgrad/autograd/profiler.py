@@ -26,7 +26,7 @@ from typing import Any
 
 from glassgrad.autograd.function import observers
 
-__all__ = ["profile", "record_function", "EventList", "FunctionEventAvg"]
+__all__ = ["profile", "record_function", "emit_nvtx", "EventList", "FunctionEventAvg"]
 
 
 class FunctionEventAvg:
@@ -271,3 +271,20 @@ class record_function:  # noqa: N801 - PyTorch's name
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class emit_nvtx:  # noqa: N801 - PyTorch's name
+    """``torch.autograd.profiler.emit_nvtx``: NVTX ranges for NVIDIA's profilers. There is no GPU:
+    ``enabled=False`` (the tuning guide's advice for training) runs the block as it is, and an
+    enabled one raises, as PyTorch's CPU build does."""
+
+    def __init__(self, enabled: bool = True, record_shapes: bool = False) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> emit_nvtx:
+        if self.enabled:
+            raise RuntimeError("emit_nvtx: NVTX ranges need CUDA, and glassgrad has none; pass enabled=False")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

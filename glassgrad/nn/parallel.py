@@ -1,4 +1,5 @@
-"""``nn.DataParallel`` (``nn.parallel.DataParallel``) on a machine without accelerators.
+"""``nn.DataParallel`` (``nn.parallel.DataParallel``) on a machine without accelerators, and
+``DistributedDataParallel`` over ``glassgrad.distributed``'s world of one process.
 
 PyTorch's ``DataParallel`` splits each batch across GPUs; on a machine with none it keeps the
 module and calls it directly. glassgrad runs on the CPU only, so this is that path: the wrapper
@@ -15,11 +16,13 @@ glassgrad.Size([4, 3])
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from glassgrad.nn.module import Module
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
 
 
 class DataParallel(Module):
@@ -48,3 +51,27 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
+
+
+class DistributedDataParallel(DataParallel):
+    """PyTorch's ``DistributedDataParallel`` in a world of one process (``glassgrad.distributed``):
+    there is nothing to synchronise, so it calls ``module`` as ``DataParallel`` does, with the same
+    ``module.`` prefix on its ``state_dict`` keys. Like PyTorch's, it needs
+    ``init_process_group`` first (``ValueError`` otherwise).
+
+    Shape:
+        whatever ``module`` takes and returns.
+    """
+
+    def __init__(
+        self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0, **kwargs: Any
+    ) -> None:
+        from glassgrad import distributed
+
+        distributed.get_world_size()  # PyTorch's ValueError before init_process_group
+        super().__init__(module, device_ids, output_device, dim)
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Skip the gradient all-reduce inside the block: with one process there is none."""
+        yield

@@ -1,0 +1,140 @@
+"""``glassgrad.distributed``: PyTorch's ``torch.distributed`` for one process.
+
+glassgrad runs in one process on the CPU. Training scripts import ``torch.distributed`` and
+``DistributedDataParallel`` even when they run alone (nanoGPT, the FSDP and DDP examples), and
+decide from ``RANK``/``WORLD_SIZE`` whether to start a process group. So this module has PyTorch's
+names, and the group it can start is a world of one: rank 0 of 1, where every collective leaves
+its tensors as they are (the sum, mean, min or max over one process is the value itself). A group
+of more than one process raises ``NotImplementedError``. Before ``init_process_group`` the
+queries raise PyTorch's ``ValueError``.
+
+>>> import glassgrad.distributed as dist
+>>> dist.is_available(), dist.is_initialized()
+(True, False)
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
+    "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather", "reduce",
+    "ReduceOp", "new_group", "is_torchelastic_launched",
+]  # fmt: skip
+
+_NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
+_state: dict[str, Any] = {"backend": None}
+
+
+class ReduceOp(Enum):
+    """The reductions of ``all_reduce``/``reduce``; over a world of one each is the identity."""
+
+    SUM = "sum"
+    PRODUCT = "product"
+    MIN = "min"
+    MAX = "max"
+    AVG = "avg"
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
+
+
+def is_available() -> bool:
+    """True: the package is there (a world of one process; see the module docstring)."""
+    return True
+
+
+def is_initialized() -> bool:
+    return _state["backend"] is not None
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether ``torchrun`` started this process (it sets ``TORCHELASTIC_RUN_ID``)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+
+
+def init_process_group(
+    backend: str | None = None,
+    init_method: str | None = None,
+    timeout: Any = None,
+    world_size: int = -1,
+    rank: int = -1,
+    **kwargs: Any,
+) -> None:
+    """Start the default group: only a world of one process (``world_size`` and ``rank`` from the
+    arguments, else ``WORLD_SIZE``/``RANK``, else 1 and 0)."""
+    if is_initialized():
+        raise ValueError("trying to initialize the default process group twice!")
+    size = world_size if world_size != -1 else int(os.environ.get("WORLD_SIZE", "1"))
+    me = rank if rank != -1 else int(os.environ.get("RANK", "0"))
+    if size != 1 or me != 0:
+        raise NotImplementedError(
+            f"init_process_group: glassgrad runs in one process; expected world_size 1 and rank 0, got "
+            f"world_size {size} and rank {me} (run the script without torchrun, or with one process)"
+        )
+    _state["backend"] = backend or "gloo"
+
+
+def destroy_process_group(group: Any = None) -> None:
+    _require()
+    _state["backend"] = None
+
+
+def _require() -> None:
+    if not is_initialized():
+        raise ValueError(_NOT_INIT)
+
+
+def get_rank(group: Any = None) -> int:
+    _require()
+    return 0
+
+
+def get_world_size(group: Any = None) -> int:
+    _require()
+    return 1
+
+
+def get_backend(group: Any = None) -> str:
+    _require()
+    return _state["backend"]
+
+
+def new_group(ranks: Any = None, **kwargs: Any) -> None:
+    """A subgroup of the world of one: the default group itself (None, as PyTorch's default)."""
+    _require()
+
+
+def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> None:
+    """Wait for every process: there is only this one."""
+    _require()
+
+
+def all_reduce(tensor: Any, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False) -> None:
+    """Reduce ``tensor`` over the processes, in place: over one process it keeps its values."""
+    _require()
+
+
+def reduce(
+    tensor: Any, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False
+) -> None:
+    _require()
+
+
+def broadcast(tensor: Any, src: int = 0, group: Any = None, async_op: bool = False) -> None:
+    """Send rank ``src``'s ``tensor`` to every process: this process is rank 0 and has it."""
+    _require()
+
+
+def all_gather(tensor_list: list, tensor: Any, group: Any = None, async_op: bool = False) -> None:
+    """Fill ``tensor_list`` (one tensor per process) with each process's ``tensor``: here, one."""
+    _require()
+    if len(tensor_list) != 1:
+        raise ValueError(f"all_gather: expected a list of 1 tensor (world size 1), got {len(tensor_list)}")
+    from glassgrad.autograd import no_grad
+
+    with no_grad():
+        tensor_list[0].copy_(tensor)

@@ -8,11 +8,12 @@ False
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __all__ = [
     "is_available", "device_count", "manual_seed", "manual_seed_all", "seed", "seed_all",
-    "synchronize", "empty_cache", "current_device", "is_initialized",
+    "synchronize", "empty_cache", "current_device", "is_initialized", "is_bf16_supported", "amp",
 ]  # fmt: skip
 
 
@@ -53,5 +54,18 @@ def empty_cache() -> None:
     """Free cached GPU memory: there is none."""
 
 
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False, as PyTorch's without a GPU (nanoGPT picks its dtype from it)."""
+    return False
+
+
 def current_device() -> int:
     raise RuntimeError("cuda.current_device: glassgrad computes on the CPU only; there is no CUDA device")
+
+
+# ``torch.cuda.amp`` (deprecated there): ``GradScaler`` and ``autocast`` warn and disable
+# themselves, there being no CUDA. Registered as a module so ``from glassgrad.cuda.amp import
+# GradScaler`` works. Imported last: it needs ``is_available`` above.
+from glassgrad.amp import cuda_amp as amp  # noqa: E402
+
+sys.modules[__name__ + ".amp"] = amp

@@ -126,8 +126,17 @@ _INPLACE = (
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 
 # Names that ported training scripts reach for at import time (port round 9): the dtypes NumPy has
-# (complex) or lacks (bfloat16: a name only, dtypes.py) and the one-process torch.distributed.
-from glassgrad import distributed  # noqa: E402
+# (complex) or lacks (bfloat16: a name only, dtypes.py), the one-process torch.distributed, and
+# torch.amp (GradScaler; autocast casts nothing, amp/autocast_mode.py).
+from glassgrad import amp, cpu, distributed  # noqa: E402
+from glassgrad.amp import (  # noqa: E402 - torch.autocast is torch.amp.autocast
+    GradScaler,
+    autocast,
+    get_autocast_dtype,
+    is_autocast_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from glassgrad.dtypes import bfloat16, complex64, complex128  # noqa: E402
 
 cfloat, cdouble = complex64, complex128
@@ -237,6 +246,14 @@ __all__ = [
     "cholesky_inverse",
     *_INPLACE,
     "distributed",
+    "amp",
+    "cpu",
+    "GradScaler",
+    "autocast",
+    "get_autocast_dtype",
+    "is_autocast_enabled",
+    "set_autocast_dtype",
+    "set_autocast_enabled",
     "bfloat16",
     "complex64",
     "complex128",

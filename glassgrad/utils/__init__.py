@@ -13,9 +13,10 @@ import sys
 
 from glassgrad import data
 from glassgrad.data import dataloader, dataset, sampler
+from glassgrad.utils import checkpoint  # torch.utils.checkpoint, reachable after `import glassgrad`
 from glassgrad.utils.swap import swap_tensors
 
-__all__ = ["data", "swap_tensors"]
+__all__ = ["checkpoint", "data", "swap_tensors"]
 
 # The same module objects under torch.utils.data's names, so `import glassgrad.utils.data`,
 # `from glassgrad.utils.data.dataloader import default_collate` and attribute access all work.

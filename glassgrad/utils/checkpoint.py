@@ -1,0 +1,390 @@
+"""``glassgrad.utils.checkpoint``: PyTorch's activation checkpointing (``torch.utils.checkpoint``).
+
+Training keeps, for backward, what every op saved: for an MLP block on a ``(N, D)`` batch with a
+``(N, 4D)`` hidden layer, about ``N * 4D`` values per activation, for every block of the network.
+``checkpoint(block, x)`` keeps only the block's inputs (``x``: ``(N, D)``) and runs the block a
+second time during backward to get its activations back, just before they are needed. Memory for
+the block's activations drops to that of its inputs; the price is one more forward of the block
+(about a third more compute for the whole step when every block is checkpointed). Worth it when
+memory, not time, limits the batch or the depth; not for a block whose inputs are as big as its
+activations. ``checkpoint_sequential(model, segments, x)`` checkpoints all but the last of
+``segments`` runs of an ``nn.Sequential``.
+
+Two implementations, chosen by ``use_reentrant`` (pass it: ``None`` warns, as PyTorch 2.13, and
+means True):
+
+- ``use_reentrant=True``: one autograd ``Function`` node (``CheckpointFunction``) stands for the
+  whole block; its forward runs the block under ``no_grad`` (no graph inside), its backward reruns
+  it with grad on from the detached inputs and runs a nested backward through that, which also
+  accumulates into the ``.grad`` of the parameters used inside. If no input requires grad there is
+  no node, so no gradient reaches those parameters either ("None of the inputs have
+  requires_grad=True"), and ``autograd.grad`` cannot see parameters inside (PyTorch refuses it).
+- ``use_reentrant=False``: the block runs with grad on, so the graph is the ordinary one, but under
+  ``saved_tensors_hooks`` that keep a counter instead of each saved array; the first unpack at
+  backward reruns the block (stopping once every value is back, unless ``early_stop=False``) to
+  recompute them. Parameters get gradients whatever the inputs, ``autograd.grad`` works, and keyword
+  arguments reach the function. A rerun whose saved values differ in number, shape or dtype raises
+  ``CheckpointError`` (``determinism_check="none"`` skips the shape/dtype check).
+
+With ``preserve_rng_state=True`` (the default) the rerun starts from the RNG state the forward
+started from, so dropout draws the same mask; the caller's RNG state is restored afterwards.
+Backward is first order, as everywhere in glassgrad.
+
+>>> import glassgrad as gg
+>>> from glassgrad.utils.checkpoint import checkpoint
+>>> lin = gg.nn.Linear(3, 3)
+>>> x = gg.ones(2, 3, requires_grad=True)
+>>> y = checkpoint(lambda t: lin(t).tanh(), x, use_reentrant=True)
+>>> y.grad_fn
+<CheckpointFunctionBackward0>
+>>> y.sum().backward()
+>>> lin.weight.grad.shape, x.grad.shape
+(glassgrad.Size([3, 3]), glassgrad.Size([2, 3]))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import warnings
+from typing import Any, Callable, Iterator
+
+from glassgrad import random as _random
+from glassgrad.autograd import engine
+from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
+from glassgrad.autograd.custom import Function
+from glassgrad.autograd.function import _tensor_cls
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.graph import saved_tensors_hooks
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = [
+    "checkpoint",
+    "checkpoint_sequential",
+    "CheckpointError",
+    "CheckpointFunction",
+    "check_backward_validity",
+    "detach_variable",
+    "noop_context_fn",
+    "set_checkpoint_early_stop",
+]
+
+_REENTRANT_WARNING = (
+    "{}: the use_reentrant parameter should be passed explicitly. {} use_reentrant=False is "
+    "recommended, but if you need to preserve the current default behavior, you can pass "
+    "use_reentrant=True. Refer to docs for more details on the differences between the two variants."
+)
+
+
+class CheckpointError(RuntimeError):
+    """The rerun of a checkpointed function did not save what its forward saved."""
+
+
+def noop_context_fn() -> tuple:
+    """The default ``context_fn``: no context around the forward, none around the rerun."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+_early_stop = [True]
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool) -> Iterator[None]:
+    """Within it, non-reentrant checkpoints made with the default ``early_stop`` stop (or not)
+    rerunning once every saved value is back."""
+    previous, _early_stop[0] = _early_stop[0], bool(enable)
+    try:
+        yield
+    finally:
+        _early_stop[0] = previous
+
+
+def check_backward_validity(inputs: Any) -> None:
+    """Warn, as PyTorch, when no tensor among ``inputs`` requires grad."""
+    if not any(x.requires_grad for x in inputs if isinstance(x, _tensor_cls[0])):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+
+
+def detach_variable(inputs: tuple) -> tuple:
+    """Each tensor detached (sharing memory and version counter), requiring grad as it did; other
+    values as they are."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError(
+            f"Only tuple of tensors is supported. Got Unsupported input type: {type(inputs).__name__}"
+        )
+    out = []
+    for x in inputs:
+        if isinstance(x, _tensor_cls[0]):
+            d = x.detach()
+            d.requires_grad = x.requires_grad
+            x = d
+        out.append(x)
+    return tuple(out)
+
+
+@contextlib.contextmanager
+def _rng_as_in_forward(state: dict | None) -> Iterator[None]:
+    """Run the body from the forward's RNG state (if kept), then give the caller's state back."""
+    if state is None:
+        yield
+        return
+    caller = _random.get_rng_state()
+    _random.set_rng_state(state)
+    try:
+        yield
+    finally:
+        _random.set_rng_state(caller)
+
+
+#: Pass ids for nested backward passes: negative, so they never equal an outer pass's id. The outer
+#: pass's id is put back afterwards, so split/chunk pieces of the outer graph whose backward runs
+#: after this node's still write into the one buffer their siblings filled (ops/pieces.py), instead
+#: of each allocating one of the whole input (quadratic over a checkpointed, unbound sequence).
+_nested_ids = itertools.count(-2, -2)
+
+
+def _nested_backward(roots: list, leaves_wanted: list) -> list:
+    """Backward from ``roots`` (pairs of tensor and seed array) inside an outer backward: the
+    parameters reached accumulate into ``.grad`` (hooks included), while the gradients of
+    ``leaves_wanted`` (the detached inputs) are returned, not stored."""
+    outer = engine._passes[0]
+    engine._passes[0] = next(_nested_ids)
+    try:
+        leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
+    finally:
+        engine._passes[0] = outer
+    wanted = [None if t is None else leaves.pop(id(t), None) for t in leaves_wanted]
+    engine._accumulate_leaves(leaves)
+    tensor_cls = _tensor_cls[0]
+    return [
+        None if w is None else tensor_cls(w[1].astype(w[0]._data.dtype, copy=False), _wrap=True)
+        for w in wanted
+    ]
+
+
+class CheckpointFunction(Function):
+    """The reentrant checkpoint: one node for the whole function (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx: Any, run_function: Callable, preserve_rng_state: bool, *args: Any) -> Any:
+        check_backward_validity(args)
+        tensor_cls = _tensor_cls[0]
+        ctx.run_function = run_function
+        ctx.fwd_rng_state = _random.get_rng_state() if preserve_rng_state else None
+        ctx.inputs = [None if isinstance(a, tensor_cls) else a for a in args]
+        ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
+        ctx.save_for_backward(*(args[i] for i in ctx.tensor_indices))
+        with no_grad():
+            return run_function(*args)
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> tuple:
+        tensor_cls = _tensor_cls[0]
+        inputs = list(ctx.inputs)
+        for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
+            inputs[i] = t
+        with _rng_as_in_forward(ctx.fwd_rng_state):
+            detached = detach_variable(tuple(inputs))
+            for x, needs in zip(detached, ctx.needs_input_grad[2:]):
+                if isinstance(x, tensor_cls):  # (a value unpacked by saved-tensor hooks forgets it)
+                    x.requires_grad = needs
+            with enable_grad():
+                outputs = ctx.run_function(*detached)
+        if isinstance(outputs, tensor_cls):
+            outputs = (outputs,)
+        roots = []
+        for o, g in zip(outputs, grad_outputs):
+            if isinstance(o, tensor_cls) and o.requires_grad and g is not None:
+                if tuple(g.shape) != tuple(o.shape):
+                    raise ShapeError(
+                        f"checkpoint: expected gradient of shape {tuple(o.shape)}, got {tuple(g.shape)}"
+                    )
+                # a copy: the seed may become a parameter's .grad, which optimizers change in place
+                roots.append((o, g._data.astype(o._data.dtype, copy=True)))
+        if not roots:
+            raise RuntimeError("none of output has requires_grad=True, this checkpoint() is not necessary")
+        wanted = [x if isinstance(x, tensor_cls) and x.requires_grad else None for x in detached]
+        return (None, None, *_nested_backward(roots, wanted))
+
+
+class _StopRecomputationError(Exception):
+    """Raised inside the rerun once every saved value is back (``early_stop``)."""
+
+
+class _Frame:
+    """One non-reentrant checkpoint call: what its forward saved (only shape and dtype, in order)
+    and how to rerun it to get the values back."""
+
+    def __init__(
+        self, fn: Callable, args: tuple, kwargs: dict, rng: dict | None, check: bool, stop: bool
+    ) -> None:
+        tensor_cls = _tensor_cls[0]
+        self.fn, self.args, self.kwargs, self.rng = fn, args, kwargs, rng
+        self.check, self.early_stop = check, stop
+        self.recompute_context: Any = contextlib.nullcontext()
+        self.versions = [(a._vc, a._vc[0], i) for i, a in enumerate(args) if isinstance(a, tensor_cls)]
+        self.metadata: list = []  # (shape, dtype) of each value the forward saved
+        self.recomputed: dict = {}  # index -> tensor, filled by a rerun, emptied by the unpacks
+
+    def pack(self, t: Any) -> int:
+        self.metadata.append((tuple(t.shape), t.dtype))
+        return len(self.metadata) - 1
+
+    def unpack(self, k: int) -> Any:
+        if k not in self.recomputed:  # first unpack of this backward (or of a later one)
+            self.rerun()
+        return self.recomputed.pop(k)
+
+    def rerun(self) -> None:
+        for counter, expected, i in self.versions:
+            if counter[0] != expected:
+                raise GraphError(
+                    f"checkpoint: input {i} was modified in place after the checkpointed forward "
+                    f"(version {counter[0]}, expected {expected}); change a clone() instead"
+                )
+        tensor_cls, got, wanted = _tensor_cls[0], [], len(self.metadata)
+
+        def keep(t: Any) -> None:
+            got.append(tensor_cls(t._data, _wrap=True))  # the array as saved, no graph, no counter
+            if self.early_stop and len(got) == wanted:
+                raise _StopRecomputationError
+
+        def refuse(_: Any) -> Any:
+            raise CheckpointError("torch.utils.checkpoint: the rerun's own saved values cannot be unpacked")
+
+        with _rng_as_in_forward(self.rng), self.recompute_context:
+            args = detach_variable(self.args)
+            with (
+                contextlib.suppress(_StopRecomputationError),
+                enable_grad(),
+                saved_tensors_hooks(keep, refuse),
+            ):
+                self.fn(*args, **self.kwargs)
+        if len(got) < wanted:
+            raise CheckpointError(
+                f"torch.utils.checkpoint: the rerun of the checkpointed function saved {len(got)} values for "
+                f"backward, the forward {wanted}; the function must do the same ops both times"
+            )
+        if self.check:
+            for k, (t, (shape, dtype)) in enumerate(zip(got, self.metadata)):
+                if (tuple(t.shape), t.dtype) != (shape, dtype):
+                    raise CheckpointError(
+                        "torch.utils.checkpoint: Recomputed values for the following tensors have different "
+                        f"metadata than during the forward pass.\ntensor at position {k}:\nsaved metadata: "
+                        f"{{'shape': {shape}, 'dtype': {dtype}}}\nrecomputed metadata: "
+                        f"{{'shape': {tuple(t.shape)}, 'dtype': {t.dtype}}}"
+                    )
+        self.recomputed = dict(enumerate(got[:wanted]))
+
+
+def _checkpoint_without_reentrant(
+    function: Callable,
+    preserve: bool,
+    context_fn: Callable,
+    check: str,
+    stop: bool,
+    args: tuple,
+    kwargs: dict,
+) -> Any:
+    if check not in ("default", "none"):
+        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {check}")
+    forward_context, recompute_context = context_fn()
+    if not _grad_state.enabled:  # nothing is saved without grad mode: a plain call
+        with forward_context:
+            return function(*args, **kwargs)
+    rng = _random.get_rng_state() if preserve else None
+    frame = _Frame(function, args, kwargs, rng, check == "default", stop)
+    frame.recompute_context = recompute_context
+    with forward_context, saved_tensors_hooks(frame.pack, frame.unpack):
+        return function(*args, **kwargs)
+
+
+def checkpoint(
+    function: Callable,
+    *args: Any,
+    use_reentrant: bool | None = None,
+    context_fn: Callable = noop_context_fn,
+    determinism_check: str = "default",
+    debug: bool = False,
+    early_stop: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """``function(*args, **kwargs)``, keeping only its inputs for backward and rerunning it there
+    (see the module docstring for the trade-off and the two variants).
+
+    Args:
+        function: what to run; its tensor outputs (one, or a tuple) are differentiable.
+        use_reentrant: True (one node, nested backward) or False (saved-value hooks); pass it
+            explicitly, ``None`` warns and means True, as in PyTorch 2.13.
+        context_fn: non-reentrant only: a callable returning two context managers, entered around
+            the forward and around the rerun.
+        determinism_check: ``"default"`` compares the shapes and dtypes of the rerun's saved
+            values with the forward's; ``"none"`` does not.
+        debug: accepted (non-reentrant only); glassgrad prints no op trace.
+        early_stop: non-reentrant only: stop the rerun once every saved value is back.
+        preserve_rng_state: (keyword) rerun from the forward's RNG state; default True.
+    """
+    if use_reentrant is None:
+        warnings.warn(
+            _REENTRANT_WARNING.format(
+                "torch.utils.checkpoint",
+                "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an exception.",
+            ),
+            stacklevel=2,
+        )
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs and use_reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    if use_reentrant:
+        if context_fn is not noop_context_fn or debug is not False:
+            raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
+        return CheckpointFunction.apply(function, preserve, *args)
+    stop = early_stop and _early_stop[0]
+    return _checkpoint_without_reentrant(
+        function, preserve, context_fn, determinism_check, stop, args, kwargs
+    )
+
+
+def checkpoint_sequential(
+    functions: Any,
+    segments: int,
+    input: Any,  # noqa: A002 (PyTorch's name)
+    use_reentrant: bool | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run ``functions`` (an ``nn.Sequential`` or a list of modules or callables) on ``input`` in
+    ``segments`` runs of ``len(functions) // segments``; every run but the last is checkpointed.
+    Keyword: ``preserve_rng_state`` (default True)."""
+    if use_reentrant is None:
+        warnings.warn(
+            _REENTRANT_WARNING.format(
+                "torch.utils.checkpoint.checkpoint_sequential",
+                "In version 2.9 we will raise an exception if use_reentrant is not passed.",
+            ),
+            stacklevel=2,
+        )
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+
+    def run(start: int, end: int) -> Callable:
+        def forward(x: Any) -> Any:
+            for j in range(start, end + 1):
+                x = functions[j](x)
+            return x
+
+        return forward
+
+    from glassgrad.nn import Sequential
+
+    if isinstance(functions, Sequential):
+        functions = list(functions.children())
+    size = len(functions) // segments
+    end, x = -1, input
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        x = checkpoint(run(start, end), x, use_reentrant=use_reentrant, preserve_rng_state=preserve)
+    return run(end + 1, len(functions) - 1)(x)

@@ -214,6 +214,10 @@ class GradScaler:
                     raise AssertionError(reason)
                 if new_scale.numel() != 1 or new_scale.requires_grad is True:
                     raise AssertionError(reason)
+                if new_scale.ndim:  # PyTorch copies it into its 0-d scale, which refuses a shape (1,)
+                    raise RuntimeError(
+                        f"update: output with shape [] doesn't match the broadcast shape {list(new_scale.shape)}"
+                    )
                 _scale.fill_(new_scale.item())
         else:
             found_infs = [

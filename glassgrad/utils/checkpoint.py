@@ -226,14 +226,18 @@ class _Frame:
         self.versions = [(a._vc, a._vc[0], i) for i, a in enumerate(args) if isinstance(a, tensor_cls)]
         self.metadata: list = []  # (shape, dtype) of each value the forward saved
         self.recomputed: dict = {}  # index -> tensor, filled by a rerun, emptied by the unpacks
+        self.rerun_in: int | None = None  # the backward pass the recomputed values belong to
 
     def pack(self, t: Any) -> int:
         self.metadata.append((tuple(t.shape), t.dtype))
         return len(self.metadata) - 1
 
     def unpack(self, k: int) -> Any:
-        if k not in self.recomputed:  # first unpack of this backward (or of a later one)
+        # first unpack of this backward pass: rerun, as PyTorch does for every pass, never reusing
+        # what an earlier pass left unread (a parameter may have changed in between)
+        if k not in self.recomputed or self.rerun_in != engine.pass_id():
             self.rerun()
+            self.rerun_in = engine.pass_id()
         return self.recomputed.pop(k)
 
     def rerun(self) -> None:

@@ -138,11 +138,12 @@ def batch_norm(
             )
         if momentum is None:
             raise ValueError("batch_norm: expected a float momentum, got None (nn.BatchNorm handles None)")
-        out = channels_last_if(_N.batch_norm_train(input, weight, bias, eps), input)
+        # the running statistics first, then the op that saves for backward: a non-reentrant
+        # checkpoint's rerun stops at the last save, and must have updated them by then, as PyTorch's
         if running_mean is not None or running_var is not None:
             mean, var = _N.batch_stats(input)  # (C,), (C,): unbiased variance
             _update_running(running_mean, running_var, mean, var, momentum)
-        return out
+        return channels_last_if(_N.batch_norm_train(input, weight, bias, eps), input)
     if running_mean is None or running_var is None:
         raise ValueError(
             "batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None"
@@ -307,12 +308,11 @@ def instance_norm(
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input {input.shape}"
         )
-    out = group_norm(input, c, weight, bias, eps)
     if (running_mean is not None or running_var is not None) and n:  # an empty batch updates nothing
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
-        _update_running(running_mean, running_var, mean, var, momentum)
-    return out.contiguous()
+        _update_running(running_mean, running_var, mean, var, momentum)  # before the saving op (batch_norm)
+    return group_norm(input, c, weight, bias, eps).contiguous()
 
 
 def local_response_norm(

@@ -329,15 +329,11 @@ def checkpoint(
         early_stop: non-reentrant only: stop the rerun once every saved value is back.
         preserve_rng_state: (keyword) rerun from the forward's RNG state; default True.
     """
-    if use_reentrant is None:
-        warnings.warn(
-            _REENTRANT_WARNING.format(
-                "torch.utils.checkpoint",
-                "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an exception.",
-            ),
-            stacklevel=2,
-        )
-        use_reentrant = True
+    use_reentrant = _reentrant_or_warn(
+        use_reentrant,
+        "torch.utils.checkpoint",
+        "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an exception.",
+    )
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs and use_reentrant:
         raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
@@ -351,6 +347,15 @@ def checkpoint(
     )
 
 
+def _reentrant_or_warn(use_reentrant: bool | None, where: str, when: str) -> bool:
+    """``use_reentrant`` as given, or True with PyTorch 2.13's warning when it was not passed."""
+    if use_reentrant is None:
+        # stacklevel 3: the warning points at the caller of checkpoint / checkpoint_sequential
+        warnings.warn(_REENTRANT_WARNING.format(where, when), stacklevel=3)
+        return True
+    return use_reentrant
+
+
 def checkpoint_sequential(
     functions: Any,
     segments: int,
@@ -361,15 +366,11 @@ def checkpoint_sequential(
     """Run ``functions`` (an ``nn.Sequential`` or a list of modules or callables) on ``input`` in
     ``segments`` runs of ``len(functions) // segments``; every run but the last is checkpointed.
     Keyword: ``preserve_rng_state`` (default True)."""
-    if use_reentrant is None:
-        warnings.warn(
-            _REENTRANT_WARNING.format(
-                "torch.utils.checkpoint.checkpoint_sequential",
-                "In version 2.9 we will raise an exception if use_reentrant is not passed.",
-            ),
-            stacklevel=2,
-        )
-        use_reentrant = True
+    use_reentrant = _reentrant_or_warn(
+        use_reentrant,
+        "torch.utils.checkpoint.checkpoint_sequential",
+        "In version 2.9 we will raise an exception if use_reentrant is not passed.",
+    )
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))

@@ -42,35 +42,40 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        # what PyTorch saves: a only for b's gradient, b only for a's (so a step that changes a
+        # weight in place does not stale a graph that never needed it: x @ W with x a constant)
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         return array_module(a).asarray(_mm(a, b))  # vector @ vector gives a NumPy scalar
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         need = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:  # dot product: g is 0-d
+        a_nd = len(ctx.shapes[0]) if need[0] else a.ndim  # an input not saved wants a gradient
+        b_nd = len(ctx.shapes[1]) if need[1] else b.ndim
+        if a_nd == 1 and b_nd == 1:  # dot product: g is 0-d
             return (g * b if need[0] else None), (g * a if need[1] else None)
-        a2 = a[None, :] if a.ndim == 1 else a  # (k,) -> (1, k)
-        b2 = b[:, None] if b.ndim == 1 else b  # (k,) -> (k, 1)
-        if a.ndim == 1:
+        if a_nd == 1:
             g = g[..., None, :]  # (..., m) -> (..., 1, m)
-        if b.ndim == 1:
+        if b_nd == 1:
             g = g[..., None]  # (..., n) -> (..., n, 1)
         ga = gb = None
         if need[0]:
+            b2 = b[:, None] if b_nd == 1 else b  # (k,) -> (k, 1)
             ga = _mm(g, b2.swapaxes(-1, -2))  # (..., n, k)
-            if a.ndim == 1:
+            if a_nd == 1:
                 ga = ga[..., 0, :]  # (..., 1, k) -> (..., k)
         if need[1]:
-            if b2.ndim == 2:
+            a2 = a[None, :] if a_nd == 1 else a  # (k,) -> (1, k)
+            if b_nd <= 2:
                 # b has no batch dims, so sum over a's batch in the product itself
                 rows = math.prod(g.shape[:-1])
                 # (k, ...n) @ (...n, m)
                 gb = _mm(a2.reshape(rows, a2.shape[-1]).T, g.reshape(rows, g.shape[-1]))
             else:
                 gb = a2.swapaxes(-1, -2) @ g if g.dtype is not HALF else matmul_half(a2.swapaxes(-1, -2), g)
-            if b.ndim == 1:
+            if b_nd == 1:
                 gb = gb[..., 0]  # (..., k, 1) -> (..., k)
         return ga, gb
 

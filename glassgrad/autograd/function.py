@@ -302,37 +302,6 @@ def _shares(s: Any, a: Any) -> bool:
     return may_share_memory(s, a)
 
 
-def _share_version(result: Any, inputs: tuple, arrays: list) -> None:
-    """An output that is a view of an input (reshape, transpose, slices, expand ...) shares the
-    input's version counter, so an in-place change through either is seen by every saved copy."""
-    tensor_cls = _tensor_cls[0]
-    out = result._data
-    for x, a in zip(inputs, arrays):
-        if isinstance(x, tensor_cls) and _shares(out, a):
-            vc = result._vc = x._vc
-            vc[1] = True  # shared: a recorded in-place change of either rebases the other's graph
-            if len(vc) > 2 and id(x) in vc[2] and vc[2][id(x)]() is x:  # a view of a split's piece
-                remember(vc[2], result)  # is one too (ops/stale_views.py)
-            # the base remembers its views, for rebasing them after a recorded in-place change
-            # (autograd/view_rebase.py); inlined: this runs for every view an op makes
-            root = x._base
-            if root is not None and not _shares(a, root._data):
-                root = x._base = None  # x's or its base's array was swapped: x is no view of it now
-            if root is None:
-                root = x
-            result._base = root
-            views = root._views
-            if views is None:
-                views = root._views = {}
-            if _grad_state.enabled and (root is x or views.get(id(x)).__class__ is weakref.ref):
-                views[id(result)] = weakref.ref(result)
-            else:  # made in no_grad mode, or cut from such a view: marked, as PyTorch
-                views[id(result)] = _Marked(result)
-            if len(views) >= 1024:
-                _prune(views)
-            return
-
-
 def remember(views: dict, *ts: Any) -> None:
     """Add ``ts`` to ``views`` (``id -> weakref``), dropping the dead entries whenever the count
     passes a power of two from 1024 on (amortised O(1): a base cut every step does not grow it)."""
@@ -416,6 +385,6 @@ from glassgrad.autograd.graph import saved_value as _saved_value  # noqa: E402
 from glassgrad.autograd.meta_apply import meta_apply as _meta_apply  # noqa: E402
 from glassgrad.autograd.meta_apply import meta_raw as _meta_raw  # noqa: E402
 
-# The views a base has, for rebasing their graphs after a recorded in-place change.
-from glassgrad.autograd.view_rebase import Marked as _Marked  # noqa: E402
-from glassgrad.autograd.view_rebase import prune as _prune  # noqa: E402
+# An output that is a view of an input shares its version counter and is remembered by its base,
+# for rebasing the views' graphs after a recorded in-place change (autograd/view_rebase.py).
+from glassgrad.autograd.view_rebase import share_version as _share_version  # noqa: E402

@@ -27,19 +27,29 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from glassgrad.autograd.function import Function, Node, _owner, _shares, observers
+from glassgrad.autograd.function import Function, Node, _owner, _shares, _tensor_cls, observers, remember
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
 
-__all__ = ["Marked", "prune", "mark_multi", "check_view", "rebase", "CopySlices", "AsStrided"]
+__all__ = [
+    "Marked",
+    "prune",
+    "share_version",
+    "mark_multi",
+    "check_view",
+    "rebase",
+    "CopySlices",
+    "AsStrided",
+]
 
 
 class Marked(weakref.ref):
     """A base's weak reference to a view made in no_grad mode or cut by split/chunk/unbind (or
     from such a view): a recorded in-place change of it is refused, as PyTorch's, and it may not
     be used once its base is rebased. Every other view is held by a plain ``weakref.ref``.
-    ``Function.apply`` (``_share_version``) fills a base's table as its ops make views."""
+    ``share_version`` fills a base's table as ``Function.apply``'s ops make views."""
 
     __slots__ = ()
 
@@ -54,6 +64,38 @@ def prune(views: dict) -> None:
 
 
 _ref_class = weakref.ref
+
+
+def share_version(result: Any, inputs: tuple, arrays: list) -> None:
+    """Called by ``Function.apply``: an output that is a view of an input (reshape, transpose,
+    slices, expand ...) shares the input's version counter, so an in-place change through either
+    is seen by every saved copy, and gets ``_base`` and an entry in its base's table of views."""
+    tensor_cls = _tensor_cls[0]
+    out = result._data
+    for x, a in zip(inputs, arrays):
+        if isinstance(x, tensor_cls) and _shares(out, a):
+            vc = result._vc = x._vc
+            vc[1] = True  # shared: a recorded in-place change of either rebases the other's graph
+            if len(vc) > 2 and id(x) in vc[2] and vc[2][id(x)]() is x:  # a view of a split's piece
+                remember(vc[2], result)  # is one too (ops/stale_views.py)
+            # the base remembers its views, for rebasing them after a recorded in-place change;
+            # kept inline: this runs for every view an op makes
+            root = x._base
+            if root is not None and not _shares(a, root._data):
+                root = x._base = None  # x's or its base's array was swapped: x is no view of it now
+            if root is None:
+                root = x
+            result._base = root
+            views = root._views
+            if views is None:
+                views = root._views = {}
+            if _grad_state.enabled and (root is x or views.get(id(x)).__class__ is weakref.ref):
+                views[id(result)] = weakref.ref(result)
+            else:  # made in no_grad mode, or cut from such a view: marked, as PyTorch
+                views[id(result)] = Marked(result)
+            if len(views) >= 1024:
+                prune(views)
+            return
 
 
 def _ref(t: Any) -> Any:

@@ -1,7 +1,7 @@
-"""View rebasing (autograd/view_rebase.py) held to PyTorch: writes through views, bases, detach() and
-.data while they are alive, and what its review found: ops that
-PyTorch answers with a copy and NumPy with a view, hooks on a view changed in place, views whose
-array was swapped, copies of views (pickle, deepcopy), views of non-owning arrays, ``detach_``."""
+"""View rebasing (autograd/view_rebase.py) held to PyTorch: writes through views, bases, detach()
+and .data while they are alive, and what its review found: ops that PyTorch answers with a copy
+and NumPy with a view, hooks on a view changed in place, views whose array was swapped, copies of
+views (pickle, deepcopy), views of non-owning arrays, ``detach_``."""
 
 from __future__ import annotations
 

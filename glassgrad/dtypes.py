@@ -87,6 +87,9 @@ class _NoNumPyDType(DType):
     def __hash__(self) -> int:
         return hash(self.name)
 
+    def __reduce__(self) -> str:
+        return self.name  # pickle and copy give the one module-level object, as PyTorch's dtypes
+
 
 float16 = DType("float16", np.float16)
 bfloat16 = _NoNumPyDType("bfloat16", 2)
@@ -120,6 +123,7 @@ def set_default_dtype(dtype: DType) -> None:
     global _default
     if not isinstance(dtype, DType) or not dtype.is_floating_point:
         raise DTypeError(f"set_default_dtype: expected a floating dtype, got {dtype!r}")
+    dtype.np  # noqa: B018 - bfloat16 raises here, saying why, not at the next factory call
     _default = dtype
 
 

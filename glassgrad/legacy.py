@@ -11,6 +11,7 @@ the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/`
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -143,8 +144,17 @@ ByteTensor = _typed("ByteTensor", np.uint8)
 BoolTensor = _typed("BoolTensor", np.bool_)
 
 
+#: bfloat16's limits (8 exponent bits as float32's, 7 mantissa bits), for ``finfo``: NumPy has no type
+_BFLOAT16 = SimpleNamespace(
+    bits=16, eps=2.0**-7, max=3.3895313892515355e38, min=-3.3895313892515355e38,
+    tiny=2.0**-126, smallest_normal=2.0**-126, resolution=0.01, dtype="bfloat16",
+)  # fmt: skip
+
+
 def finfo(dtype: Any = None) -> Any:
     """Limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``, ``bits``), as ``torch.finfo``."""
+    if dtype is dtypes.bfloat16:
+        return _BFLOAT16
     return np.finfo(dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np)
 
 

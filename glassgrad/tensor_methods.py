@@ -52,6 +52,9 @@ class _Methods:
     def double(self) -> Tensor:
         return self.to(dtypes.float64)
 
+    def bfloat16(self) -> Tensor:
+        return self.to(dtypes.bfloat16)  # raises DTypeError: NumPy has no bfloat16 (dtypes.py)
+
     def long(self) -> Tensor:
         return self.to(dtypes.int64)
 

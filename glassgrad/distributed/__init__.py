@@ -22,7 +22,8 @@ from typing import Any
 __all__ = [
     "is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
     "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather", "reduce",
-    "ReduceOp", "new_group", "is_torchelastic_launched",
+    "all_gather_into_tensor", "reduce_scatter_tensor", "ReduceOp", "Work", "new_group",
+    "is_torchelastic_launched",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -40,6 +41,25 @@ class ReduceOp(Enum):
     BAND = "band"
     BOR = "bor"
     BXOR = "bxor"
+
+
+class Work:
+    """What a collective called with ``async_op=True`` returns: with one process it is done."""
+
+    def wait(self, timeout: Any = None) -> bool:
+        return True
+
+    def is_completed(self) -> bool:
+        return True
+
+
+def _done(async_op: bool) -> Work | None:
+    return Work() if async_op else None
+
+
+def _root(src: int) -> None:
+    if src != 0:
+        raise RuntimeError(f"invalid root rank: {src}")
 
 
 def is_available() -> bool:
@@ -108,33 +128,68 @@ def new_group(ranks: Any = None, **kwargs: Any) -> None:
     _require()
 
 
-def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> None:
+def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Work | None:
     """Wait for every process: there is only this one."""
     _require()
+    return _done(async_op)
 
 
-def all_reduce(tensor: Any, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False) -> None:
+def all_reduce(
+    tensor: Any, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False
+) -> Work | None:
     """Reduce ``tensor`` over the processes, in place: over one process it keeps its values."""
     _require()
+    return _done(async_op)
 
 
 def reduce(
     tensor: Any, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False
-) -> None:
+) -> Work | None:
     _require()
+    _root(dst)
+    return _done(async_op)
 
 
-def broadcast(tensor: Any, src: int = 0, group: Any = None, async_op: bool = False) -> None:
+def broadcast(tensor: Any, src: int = 0, group: Any = None, async_op: bool = False) -> Work | None:
     """Send rank ``src``'s ``tensor`` to every process: this process is rank 0 and has it."""
     _require()
+    _root(src)
+    return _done(async_op)
 
 
-def all_gather(tensor_list: list, tensor: Any, group: Any = None, async_op: bool = False) -> None:
+def all_gather(tensor_list: list, tensor: Any, group: Any = None, async_op: bool = False) -> Work | None:
     """Fill ``tensor_list`` (one tensor per process) with each process's ``tensor``: here, one."""
     _require()
     if len(tensor_list) != 1:
         raise ValueError(f"all_gather: expected a list of 1 tensor (world size 1), got {len(tensor_list)}")
+    return _copy_into(tensor_list[0], tensor, async_op)
+
+
+def all_gather_into_tensor(output: Any, input: Any, group: Any = None, async_op: bool = False) -> Work | None:  # noqa: A002
+    """Every process's ``input`` concatenated into ``output``: with one process, ``input`` itself."""
+    _require()
+    return _copy_into(output, input, async_op)
+
+
+def reduce_scatter_tensor(
+    output: Any,
+    input: Any,  # noqa: A002 - PyTorch's name
+    op: ReduceOp = ReduceOp.SUM,
+    group: Any = None,
+    async_op: bool = False,
+) -> Work | None:
+    """``input`` reduced over the processes and split among them into ``output``: with one, a copy."""
+    _require()
+    return _copy_into(output, input, async_op)
+
+
+def _copy_into(dst: Any, src: Any, async_op: bool) -> Work | None:
     from glassgrad.autograd import no_grad
 
+    if tuple(dst.shape) != tuple(src.shape):
+        raise ValueError(
+            f"expected an output of the input's shape {tuple(src.shape)} (world size 1), got {tuple(dst.shape)}"
+        )
     with no_grad():
-        tensor_list[0].copy_(tensor)
+        dst.copy_(src)
+    return _done(async_op)

@@ -53,7 +53,7 @@ class DataParallel(Module):
         return self.module(*inputs, **kwargs)
 
 
-class DistributedDataParallel(DataParallel):
+class DistributedDataParallel(Module):
     """PyTorch's ``DistributedDataParallel`` in a world of one process (``glassgrad.distributed``):
     there is nothing to synchronise, so it calls ``module`` as ``DataParallel`` does, with the same
     ``module.`` prefix on its ``state_dict`` keys. Like PyTorch's, it needs
@@ -69,7 +69,16 @@ class DistributedDataParallel(DataParallel):
         from glassgrad import distributed
 
         distributed.get_world_size()  # PyTorch's ValueError before init_process_group
-        super().__init__(module, device_ids, output_device, dim)
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
+        self.module = module
+        self.device_ids = None if device_ids is None else list(device_ids)
+        self.output_device = output_device
+        self.dim = int(dim)
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        return self.module(*inputs, **kwargs)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:

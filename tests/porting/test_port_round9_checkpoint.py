@@ -345,3 +345,14 @@ def _two_passes(lib):
 
 def test_each_backward_pass_recomputes_as_pytorch(torch):
     assert_same(_two_passes(glassgrad), _two_passes(torch), rtol=1e-12, atol=1e-14)
+
+
+def _instance_norm_last(lib):
+    m = lib.nn.InstanceNorm2d(3, track_running_stats=True, dtype=lib.float64)
+    x = lib.tensor(np.random.default_rng(0).standard_normal((4, 3, 5, 2)), requires_grad=True)
+    lib.utils.checkpoint.checkpoint(m, x, use_reentrant=False).pow(2).sum().backward()
+    return [m.running_mean.tolist(), m.running_var.tolist(), x.grad.tolist()]
+
+
+def test_an_instance_norm_last_in_the_block_updates_its_statistics_once_as_pytorch(torch):
+    assert_same(_instance_norm_last(glassgrad), _instance_norm_last(torch), rtol=1e-12, atol=1e-14)

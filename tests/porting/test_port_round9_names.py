@@ -6,6 +6,9 @@ both compute, and to glassgrad's documented difference where NumPy lacks the thi
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 import glassgrad
@@ -48,6 +51,13 @@ def test_a_world_of_one_process(monkeypatch):
         with net.no_sync():
             net(glassgrad.ones(4, 2)).sum().backward()
         assert net.module.weight.grad is not None
+        assert gdist.all_reduce(t, async_op=True).wait() and gdist.barrier(async_op=True).is_completed()
+        with pytest.raises(RuntimeError, match="invalid root rank: 1"):
+            gdist.broadcast(t, src=1)
+        out = glassgrad.zeros(2)
+        gdist.all_gather_into_tensor(out, t)
+        assert out.tolist() == [1.0, -2.0]
+        assert not isinstance(net, glassgrad.nn.DataParallel)
         with pytest.raises(ValueError, match="twice"):
             gdist.init_process_group("gloo")
     finally:
@@ -80,7 +90,18 @@ def test_bfloat16_is_a_name_as_pytorch(torch):
     assert _dtype_table(glassgrad) == _dtype_table(torch)
 
 
+def test_bfloat16_copies_to_itself_and_has_pytorchs_limits(torch):
+    assert copy.deepcopy(glassgrad.bfloat16) is glassgrad.bfloat16
+    assert pickle.loads(pickle.dumps(glassgrad.bfloat16)) is glassgrad.bfloat16
+    ours, theirs = glassgrad.finfo(glassgrad.bfloat16), torch.finfo(torch.bfloat16)
+    for name in ("bits", "eps", "max", "min", "tiny", "resolution"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+
+
 def test_bfloat16_tensors_are_refused_saying_why():
+    with pytest.raises(DTypeError, match="NumPy has no bfloat16"):
+        glassgrad.set_default_dtype(glassgrad.bfloat16)
+    assert glassgrad.get_default_dtype() == glassgrad.float32
     with pytest.raises(DTypeError, match="NumPy has no bfloat16"):
         glassgrad.zeros(2, dtype=glassgrad.bfloat16)
     with pytest.raises(DTypeError, match="NumPy has no bfloat16"):

@@ -308,11 +308,14 @@ def instance_norm(
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input {input.shape}"
         )
+    # after the op that saves, unlike batch_norm: PyTorch's instance norm writes its statistics back
+    # after its op, so a non-reentrant checkpoint's rerun (which stops at that save) updates them once
+    out = group_norm(input, c, weight, bias, eps)
     if (running_mean is not None or running_var is not None) and n:  # an empty batch updates nothing
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
-        _update_running(running_mean, running_var, mean, var, momentum)  # before the saving op (batch_norm)
-    return group_norm(input, c, weight, bias, eps).contiguous()
+        _update_running(running_mean, running_var, mean, var, momentum)
+    return out.contiguous()
 
 
 def local_response_norm(

@@ -303,7 +303,11 @@ class Tensor:
         return self
 
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
     ) -> None:
         """Accumulate the gradient of this tensor w.r.t. every leaf into the leaves' ``.grad``.
 
@@ -311,8 +315,9 @@ class Tensor:
             gradient: d(loss)/d(self), same shape as self; may be omitted for one-element tensors.
             retain_graph: keep saved arrays so backward can run through this graph again.
             create_graph: must be False: backward is first order (True raises NotImplementedError).
+            inputs: a tensor or tensors (leaves or not) whose ``.grad`` alone accumulates.
         """
-        engine.backward(self, gradient, retain_graph, create_graph)
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor (of the

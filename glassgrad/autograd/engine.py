@@ -39,8 +39,11 @@ FIRST_ORDER = (
 )
 
 
-def backward(tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+def backward(
+    tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None
+) -> None:
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``, or, given ``inputs`` (tensors),
+    into theirs only, non-leaves included (see ``Tensor.backward``)."""
     if create_graph:
         raise NotImplementedError(f"backward: {FIRST_ORDER}")
     if not tensor.requires_grad:
@@ -65,6 +68,20 @@ def backward(tensor, gradient=None, retain_graph: bool | None = None, create_gra
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
+    if inputs is not None:
+        ins = [inputs] if isinstance(inputs, _tensor_cls[0]) else list(inputs)
+        if not ins:
+            raise RuntimeError("backward: `inputs` argument to `backward()` cannot be empty.")
+        for t in ins:
+            if not t.requires_grad:
+                raise RuntimeError(
+                    f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
+                )
+        found = run_backward([(tensor, grad)], retain_graph, ins)
+        _accumulate_leaves(
+            {id(t): found[id(t)] for t in ins if id(t) in found}
+        )  # an unreached one stays None
+        return
     if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
         leaves = run_backward([(tensor, grad)], retain_graph, None, True)
     else:

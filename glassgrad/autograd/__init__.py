@@ -49,6 +49,7 @@ __all__ = [
     "forward_ad",
     "profiler",
     "grad",
+    "backward",
     # anomaly detection (glass box)
     "AnomalyError",
     "detect_anomaly",
@@ -56,6 +57,9 @@ __all__ = [
     "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled",
 ]
+
+
+from glassgrad.autograd.functional import backward
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, *args, **kwargs):

@@ -68,6 +68,12 @@ def backward(
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
+    backward_roots([(tensor, grad)], retain_graph, inputs)
+
+
+def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -> None:
+    """One backward pass from ``roots`` (pairs of tensor and seed) into every leaf's ``.grad``, or
+    into ``inputs``' alone (tensors, leaves or not; an unreached one keeps None)."""
     if inputs is not None:
         ins = [inputs] if isinstance(inputs, _tensor_cls[0]) else list(inputs)
         if not ins:
@@ -77,15 +83,13 @@ def backward(
                 raise RuntimeError(
                     f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
                 )
-        found = run_backward([(tensor, grad)], retain_graph, ins)
-        _accumulate_leaves(
-            {id(t): found[id(t)] for t in ins if id(t) in found}
-        )  # an unreached one stays None
+        found = run_backward(roots, retain_graph, ins)
+        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found})
         return
     if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
-        leaves = run_backward([(tensor, grad)], retain_graph, None, True)
+        leaves = run_backward(roots, retain_graph, None, True)
     else:
-        leaves = run_backward([(tensor, grad)], retain_graph)
+        leaves = run_backward(roots, retain_graph)
     _accumulate_leaves(leaves)
 
 

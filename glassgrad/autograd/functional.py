@@ -1,5 +1,5 @@
 """Whole-Jacobian tools: ``jacobian(fn, x)``, ``vjp(fn, x, v)``, ``jvp(fn, x, v)`` (by forward-mode
-AD) and ``grad(outputs, inputs)``."""
+AD), ``grad(outputs, inputs)`` and ``backward(tensors)`` (several outputs in one pass)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, check_seed_device, run_backward
+from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, backward_roots, check_seed_device, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
-__all__ = ["jacobian", "vjp", "jvp", "grad"]
+__all__ = ["jacobian", "vjp", "jvp", "grad", "backward"]
 
 
 def _prepare(x: Any) -> tuple[tuple, bool]:
@@ -21,6 +21,56 @@ def _prepare(x: Any) -> tuple[tuple, bool]:
     single = isinstance(x, Tensor)
     xs = (x,) if single else tuple(x)
     return tuple(Tensor(t._data, _wrap=True).requires_grad_() for t in xs), single
+
+
+def _roots(op: str, outs: list, seeds: Any, copy: bool = False) -> list:
+    """``(output, seed array)`` pairs: a given seed of the output's shape (cast to its dtype; a copy
+    with ``copy``, for seeds that may become a leaf's ``.grad``), or ones for a one-element output."""
+    from glassgrad.tensor import Tensor
+
+    if seeds is None:
+        seeds = [None] * len(outs)
+    elif isinstance(seeds, Tensor):
+        seeds = [seeds]
+    roots = []
+    for o, g in zip(outs, seeds):
+        if g is None:
+            if o._data.size != 1:
+                raise GraphError(f"{op}: grad_outputs is needed for a non-scalar output of shape {o.shape}")
+            g = np.ones_like(o._data)
+        else:
+            g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)
+            check_seed_device(op, o._data, g)
+            if g.shape != o.shape:
+                raise ShapeError(f"{op}: expected grad_output of shape {o.shape}, got {g.shape}")
+            g = g.astype(o._data.dtype, copy=copy)
+        roots.append((o, g))
+    return roots
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
+    """PyTorch's ``torch.autograd.backward``: the sum of ``tensors`` (each weighted by its
+    ``grad_tensors`` entry; omitted for one-element tensors) backpropagated in one pass into the
+    leaves' ``.grad``, or into ``inputs``' alone when given, as ``Tensor.backward``."""
+    from glassgrad.tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError(f"backward: {FIRST_ORDER}")
+    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            raise GraphError(
+                f"backward: element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+    roots = _roots("backward", outs, grad_tensors if grad_tensors is not None else grad_variables, copy=True)
+    backward_roots(roots, bool(retain_graph), inputs)
 
 
 def grad(
@@ -58,23 +108,7 @@ def grad(
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
-    roots = []
-    for o, g in zip(outs, grad_outputs):
-        if g is None:
-            if o._data.size != 1:
-                raise GraphError(f"grad: grad_outputs is needed for a non-scalar output of shape {o.shape}")
-            g = np.ones_like(o._data)
-        else:
-            g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)
-            check_seed_device("grad", o._data, g)
-            if g.shape != o.shape:
-                raise ShapeError(f"grad: expected grad_output of shape {o.shape}, got {g.shape}")
-            g = g.astype(o._data.dtype, copy=False)
-        roots.append((o, g))
+    roots = _roots("grad", outs, grad_outputs)
     for i, t in enumerate(ins):  # else allow_unused would hand back None for it, hiding the mistake
         if not t.requires_grad:
             raise GraphError(

@@ -1,5 +1,6 @@
-"""``Tensor.backward(inputs=...)``: only the given tensors (leaves or not) accumulate a gradient,
-as PyTorch's; an unreached one keeps ``None``."""
+"""``Tensor.backward(inputs=...)`` and ``autograd.backward`` (several outputs in one pass), as
+PyTorch's: given ``inputs``, only they accumulate a gradient (leaves or not; an unreached one keeps
+``None``)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ def test_backward_into_given_inputs_only_as_torch(torch):
         y.backward(inputs=[])
     with pytest.raises(RuntimeError, match="require grad"):
         y.backward(inputs=[gg.ones(2)])
+
+
+def _several_outputs(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    w = lib.tensor([3.0, -1.0], requires_grad=True)
+    a, b = (x * w).sum(), x * x
+    seed = lib.tensor([0.5, 2.0])
+    lib.autograd.backward([a, b], [None, seed], retain_graph=True)  # one pass, summed
+    first = [x.grad.tolist(), w.grad.tolist()]
+    x.grad.zero_()
+    lib.autograd.backward(b, seed, inputs=[x])
+    seed.mul_(3.0)  # the seed is copied: x.grad does not follow it
+    return first + [x.grad.tolist(), w.grad.tolist()]
+
+
+def test_autograd_backward_of_several_outputs_as_torch(torch):
+    assert _several_outputs(gg) == _several_outputs(torch)
+    with pytest.raises(gg.errors.GraphError, match="element 0 of tensors does not require grad"):
+        gg.autograd.backward([gg.ones(1)])

@@ -276,7 +276,7 @@ class Tensor:
             setattr(self, k, v)
 
     def detach_(self) -> Tensor:
-        if self._base is not None and _live_base(self) is not None:
+        if _live_base(self) is not None:
             raise GraphError(
                 f"detach_: expected a tensor that is not a view, got a view of shape {self.shape} (PyTorch "
                 "refuses it too: its base's graph would still reach it); use detach() instead"

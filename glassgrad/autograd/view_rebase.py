@@ -342,7 +342,6 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
     views = root._views
     if not views:
         return
-    stale = None
     edge = _grad_edge(root)
     arr = root._data
     owner = _owner(arr)
@@ -363,14 +362,12 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
         if ref.__class__ is not _ref_class:
             if not v.requires_grad:  # a piece of a constant: poisoned like the pieces that require grad
                 v._node, v.requires_grad = _view_node(root, v, edge), True
-            if stale is None:
-                if len(vc) < 3:
-                    vc.append({})
-                stale = vc[2]
-            stale[id(v)] = weakref.ref(v)
+            if len(vc) < 3:
+                vc.append({})
+            remember(vc[2], v)  # stale_views' table of the pieces to poison
             continue
         old = v._node
-        node = Node({"arrays": (arr, a)})
+        node = Node({"arrays": (arr, a)})  # _view_node(root, v, edge), inlined: once per live view
         node.fn, node.next, node.shapes = AsStrided, [edge], shape
         node.needs_input_grad, node.versions = [edge is not None], None
         v._node = node

@@ -186,7 +186,11 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if b.__class__ in _PY_SCALARS and b >= 0:
+        if b.__class__ in _PY_SCALARS and b == 3 and a.dtype.kind == "f":
+            # PyTorch's x ** 3 is x * x * x (bit for bit); NumPy's float32 power of a negative
+            # base takes a slow path, 50 times slower (GELU's tanh form: x ** 3 of every activation)
+            out = a * a * a
+        elif b.__class__ in _PY_SCALARS and b >= 0:
             out = a**b  # the common x ** 2: no 0 ** negative, no errstate cost
         else:
             with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan

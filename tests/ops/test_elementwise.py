@@ -137,11 +137,11 @@ def test_pow_gradients_match_pytorch_at_zero_base(torch):
     np.testing.assert_allclose(y.grad._data, ty.grad.numpy(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("exponent", [3, 3.0])
+@pytest.mark.parametrize("exponent", [3, 3.0, -2, -2.0])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_cube_is_pytorchs_bit_for_bit_with_its_gradient(torch, exponent, dtype):
-    # PyTorch computes x ** 3 as x * x * x; NumPy's power rounds differently (and is slow for a
-    # negative float32 base), so a plain a ** 3 would differ in the last bit
+def test_cube_and_inverse_square_are_pytorchs_bit_for_bit(torch, exponent, dtype):
+    # PyTorch computes x ** 3 as x * x * x and x ** -2 as 1 / (x * x); NumPy's power rounds
+    # differently (and is slow for a negative base), so a plain a ** b would differ in the last bit
     a = (np.random.default_rng(0).standard_normal((7, 33)) * 3).astype(dtype)
     a[0, :3] = [0.0, -0.0, 1e-30]
     x, tx = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)

@@ -8,6 +8,7 @@ source position); edge positions are read several times, so that backward scatte
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from glassgrad.autograd.function import Function
@@ -58,9 +59,32 @@ class IndexPad(Function):
         shape = ctx.shapes[0]
         for d, idx in reversed(ctx.attrs["index"]):
             out = xp.zeros(g.shape[:d] + (shape[d],) + g.shape[d + 1 :], dtype=g.dtype)
-            xp.add.at(out, (slice(None),) * d + (idx,), g)
+            _scatter_add_along(out, idx, g, d)
             g = out
         return g
+
+
+def _scatter_add_along(out: Any, idx: Any, g: Any, d: int) -> None:
+    """out[.., idx[i], ..] += g[.., i, ..] along dim ``d``, in the order of i (as ``add.at`` and
+    PyTorch's loop, so the sums round alike). The longest run of consecutive sources (the
+    unpadded middle) is one slab add; the few padded positions on either side are one slab add
+    each. ``add.at`` along an inner dim took 30 ms for an (8, 16, 68, 68) gradient, this 2."""
+    xp = array_module(g)
+    if idx.size == 0:
+        return
+    step = xp.flatnonzero(idx[1:] != idx[:-1] + 1)  # breaks between runs of consecutive sources
+    bounds = xp.concatenate(([0], step + 1, [idx.size])).tolist()
+    lo, hi = max(itertools.pairwise(bounds), key=lambda r: r[1] - r[0])
+    if idx.size - (hi - lo) > 32:  # many scattered positions (a wide circular pad): add.at
+        xp.add.at(out, (slice(None),) * d + (idx,), g)
+        return
+    pre = (slice(None),) * d
+    for i in range(lo):
+        out[pre + (int(idx[i]),)] += g[pre + (i,)]
+    first = int(idx[lo])
+    out[pre + (slice(first, first + hi - lo),)] += g[pre + (slice(lo, hi),)]
+    for i in range(hi, idx.size):
+        out[pre + (int(idx[i]),)] += g[pre + (i,)]
 
 
 # ------------------------------------------------------------------ tensor-level function

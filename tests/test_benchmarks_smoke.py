@@ -174,3 +174,11 @@ def test_command_line_rejects_unknown_workloads():
     out = _cli("nonexistent", "--no-torch")
     assert out.returncode == 2
     assert "nonexistent" in out.stderr
+
+
+def test_op_sweep_runs_every_case_in_both_libraries(torch):
+    from benchmarks.op_sweep import CASES, sweep
+
+    rows = sweep(list(CASES), scale=0.02, number=1, repeat=1)
+    assert [r[0] for r in rows] == list(CASES)
+    assert all(ours > 0 and theirs > 0 for _, ours, theirs in rows)

@@ -1,4 +1,5 @@
-"""One seeded generator behind every random draw in glassgrad (``manual_seed`` makes runs repeat)."""
+"""One seeded generator behind every random draw in glassgrad (``manual_seed`` makes runs repeat;
+unseeded, it starts from OS entropy, as PyTorch's)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Generator:
             seed, device = None, seed
         check_device(device, "Generator")
         self.device = _device("cpu")
-        self._seed = 0 if seed is None else int(seed)
+        self._seed = DEFAULT_SEED if seed is None else int(seed)
         self.rng = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
@@ -57,7 +58,14 @@ class Generator:
         self.rng.bit_generator.state = check_state(state, "Generator.set_state")
 
 
-_default_generator = Generator(0)
+#: A new ``Generator()``'s seed, PyTorch's (``torch.Generator().initial_seed()``).
+DEFAULT_SEED = 67280421310721
+
+# The global generator starts from fresh OS entropy, as PyTorch's does: an unseeded program draws
+# differently on every run, and processes started by spawn draw independently (a fixed start would
+# give every worker the same stream). ``manual_seed`` makes runs repeat.
+_default_generator = Generator()
+_default_generator.seed()
 
 
 def manual_seed(seed: int) -> Generator:
@@ -65,10 +73,13 @@ def manual_seed(seed: int) -> Generator:
     return _default_generator.manual_seed(seed)
 
 
-seed = manual_seed
+def seed() -> int:
+    """Reseed the global generator from fresh OS entropy and return the seed (``torch.seed``)."""
+    return _default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the global generator was last seeded with (``torch.initial_seed``)."""
     return _default_generator.initial_seed()
 
 

@@ -30,6 +30,11 @@ __all__ = [
     "complex128",
     "get_default_dtype",
     "set_default_dtype",
+    "default_complex",
+    "complex_of",
+    "complex_result",
+    "complex_seen",
+    "note_complex",
     "to_np_dtype",
     "from_np_dtype",
 ]
@@ -38,12 +43,13 @@ __all__ = [
 class DType:
     """A tensor element type; ``.np`` is the NumPy dtype behind it."""
 
-    __slots__ = ("is_floating_point", "name", "np")
+    __slots__ = ("is_complex", "is_floating_point", "name", "np")
 
     def __init__(self, name: str, np_dtype: np.dtype) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = self.np.kind == "f"
+        self.is_complex = self.np.kind == "c"
 
     def __repr__(self) -> str:
         return f"glassgrad.{self.name}"
@@ -74,6 +80,7 @@ class _NoNumPyDType(DType):
         self.name = name
         self.itemsize = itemsize
         self.is_floating_point = True
+        self.is_complex = False
 
     @property
     def np(self) -> np.dtype:  # type: ignore[override]
@@ -127,18 +134,67 @@ def set_default_dtype(dtype: DType) -> None:
     _default = dtype
 
 
+#: ``[True]`` once a complex dtype has been asked for or complex data seen in this process (a
+#: factory's or a cast's dtype, complex data given to ``tensor()``, an op that makes complex
+#: values): ``Function.apply`` checks ops for complex operands only then (its complex gate,
+#: ``autograd/complex_gate.py``), so a real program pays one truth test per op.
+complex_seen: list = [False]
+
+
+def note_complex() -> None:
+    """Record that complex tensors may exist from now on (see ``complex_seen``)."""
+    complex_seen[0] = True
+
+
+def default_complex() -> np.dtype:
+    """The complex dtype of complex Python data: complex64 while the default dtype is float32
+    (or float16), complex128 under float64, as PyTorch's ``torch.tensor(1 + 2j)``."""
+    return np.dtype(np.complex128) if _default.np == np.float64 else np.dtype(np.complex64)
+
+
+def complex_of(dt: np.dtype) -> np.dtype:
+    """The complex dtype holding two of floating ``dt`` (float64: complex128; float32 and float16:
+    complex64, NumPy has no complex32); a complex ``dt`` itself; the default complex otherwise."""
+    if dt.kind == "c":
+        return dt
+    if dt == np.float64:
+        return np.dtype(np.complex128)
+    return np.dtype(np.complex64) if dt.kind == "f" else default_complex()
+
+
+def complex_result(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """The dtype of a binary op on a float array and a complex one (either order), as PyTorch: a
+    0-d complex beside a float with dims gives the float's complex counterpart (float32 (3,) *
+    complex128 () is complex64), a 0-d float beside a complex with dims the complex's dtype, else
+    the wider precision of the two (complex64 (3,) * float64 (3,) is complex128)."""
+    f, c = (a, b) if b.dtype.kind == "c" else (b, a)
+    if c.ndim == 0 and f.ndim != 0:
+        return complex_of(f.dtype)
+    if f.ndim == 0 and c.ndim != 0:
+        return c.dtype
+    return np.result_type(f.dtype, c.dtype)
+
+
 def to_np_dtype(dtype: object) -> np.dtype:
     """NumPy dtype for a glassgrad dtype, a NumPy dtype, a Python type or a string."""
     if isinstance(dtype, DType):
+        if dtype.is_complex:
+            complex_seen[0] = True
         return dtype.np
     if dtype is float:
         return _default.np
     if dtype is int:
         return int64.np
+    if dtype is complex:
+        complex_seen[0] = True
+        return default_complex()
     try:
-        return np.dtype(dtype)  # type: ignore[arg-type]
+        out = np.dtype(dtype)  # type: ignore[arg-type]
     except TypeError:
         raise DTypeError(f"dtype: expected a glassgrad dtype, got {dtype!r}") from None
+    if out.kind == "c":
+        complex_seen[0] = True
+    return out
 
 
 def from_np_dtype(np_dtype: np.dtype) -> DType:

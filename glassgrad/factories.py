@@ -167,6 +167,8 @@ def full(
             dtype = dtypes.bool_
         elif isinstance(fill_value, int):
             dtype = dtypes.int64
+        elif isinstance(fill_value, complex):
+            dtype = dtypes.to_np_dtype(complex)  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
     arr = _sized(meta, lambda s, d: np.full(s, fill_value, dtype=d), shape, _float(dtype))
     return _make(arr, requires_grad, out, "full")
@@ -231,23 +233,37 @@ def eye(
 
 def _random_float(op: str, dtype: Any) -> np.dtype:
     dt = _float(dtype)
-    if dt.kind != "f":
-        raise DTypeError(f"{op}: expected a floating dtype, got {dtypes.from_np_dtype(dt)}")
+    if dt.kind not in "fc":
+        raise DTypeError(f"{op}: expected a floating or complex dtype, got {dtypes.from_np_dtype(dt)}")
     return dt
+
+
+def _draw(draw: Any, shape: tuple, dt: np.dtype, scale: float = 1.0) -> np.ndarray:
+    """``draw(shape, float dtype)`` in ``dt``; a complex ``dt`` draws its real and imaginary parts
+    (each times ``scale``) as one float array of shape ``(*shape, 2)`` viewed as complex, as
+    PyTorch's complex ``rand``/``randn`` (which scales both parts of a normal draw by sqrt(1/2))."""
+    if dt.kind == "c":
+        part = np.dtype(np.float32 if dt == np.complex64 else np.float64)
+        pairs = draw((*shape, 2), part)  # (*shape, 2) -> (*shape) complex, parts side by side
+        if scale != 1.0:
+            pairs *= part.type(scale)
+        return pairs.view(dt)[..., 0]
+    return draw(shape, dt) if dt in (np.float32, np.float64) else draw(shape, np.float64).astype(dt)
 
 
 def rand(
     *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    """Uniform samples on [0, 1), drawn directly in the requested float dtype."""
+    """Uniform samples on [0, 1), drawn directly in the requested float dtype (complex: the real
+    and the imaginary part each uniform on [0, 1), as PyTorch)."""
     meta = _check("rand", device, layout, pin_memory)
     dt = _random_float("rand", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "rand")
     if meta:  # no values: nothing is drawn
         return _make(meta_array(shape, dt), requires_grad, out, "rand")
-    arr = gen.random(shape, dtype=dt) if dt in (np.float32, np.float64) else gen.random(shape).astype(dt)
+    arr = _draw(lambda s, d: gen.random(s, dtype=d), shape, dt)
     return _make(arr, requires_grad, out, "rand")
 
 
@@ -255,17 +271,15 @@ def randn(
     *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    """Standard normal samples, drawn directly in the requested float dtype (no float64 detour)."""
+    """Standard normal samples, drawn directly in the requested float dtype (no float64 detour);
+    complex: the real and the imaginary part each of variance 1/2 (E|z|^2 = 1), as PyTorch."""
     meta = _check("randn", device, layout, pin_memory)
     dt = _random_float("randn", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "randn")
     if meta:  # no values: nothing is drawn
         return _make(meta_array(shape, dt), requires_grad, out, "randn")
-    if dt in (np.float32, np.float64):
-        arr = gen.standard_normal(shape, dtype=dt)
-    else:
-        arr = gen.standard_normal(shape).astype(dt)
+    arr = _draw(lambda s, d: gen.standard_normal(s, dtype=d), shape, dt, scale=0.5**0.5)
     return _make(arr, requires_grad, out, "randn")
 
 
@@ -313,6 +327,8 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``arr`` (no copy), as ``torch.from_numpy``."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(arr).__name__}")
+    if arr.dtype.kind == "c":
+        dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
     return _shared(Tensor(arr, _wrap=True))
 
 
@@ -322,7 +338,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):  # a cast without tensor()'s copy-construct warning (PyTorch has none)
         return data if dtype is None or data.dtype == dtype else data.detach().to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_np_dtype(dtype) == data.dtype):
-        return _shared(Tensor(data, _wrap=True))  # shares memory, as torch.as_tensor does for arrays
+        return from_numpy(data)  # shares memory, as torch.as_tensor does for arrays
     return tensor(data, dtype=dtype)
 
 

@@ -1,6 +1,7 @@
 """``as_array``: data of any kind to an ndarray with PyTorch's dtype inference (``tensor()``'s rules:
-floats to the default dtype, ints to int64 (refused past int64), bools to bool, ndarrays and
-tensors keep theirs). Kept apart from ``factories.py`` for size; ``factories`` re-exports it."""
+floats to the default dtype, complex numbers to its complex counterpart (complex64 under
+float32), ints to int64 (refused past int64), bools to bool, ndarrays and tensors keep theirs).
+Kept apart from ``factories.py`` for size; ``factories`` re-exports it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = data._data
     elif isinstance(data, np.ndarray | np.generic):
         arr = np.asarray(data)
+        if arr.dtype.kind == "c":
+            dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
     else:
         if not isinstance(data, list | tuple | numbers.Number) and isinstance(data, Iterable):
             data = list(data)  # range, deque, generator ...
@@ -47,6 +50,10 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
                 raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
             arr = arr.astype(np.int64)
+        elif arr.dtype.kind == "c":
+            dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
+            if dtype is None and not seq:  # complex64 under the default float32, as PyTorch
+                arr = arr.astype(dtypes.default_complex())
         elif arr.dtype.kind not in "fiub" and dtype is None:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
     if dtype is not None:

@@ -23,6 +23,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_new
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
+from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
 from glassgrad.ops import indexing_more as _im
 from glassgrad.ops import linalg_svd as _svd
@@ -379,6 +380,7 @@ METHODS: dict[str, Any] = {
     "matrix_power": _ls.matrix_power,
     "cholesky_solve": _ls.cholesky_solve,
     "cholesky_inverse": _ls.cholesky_inverse,
+    **_cx.METHODS,  # complex tensors: .real/.imag (writable views), conj, angle ... (ops/complex.py)
 }
 
 

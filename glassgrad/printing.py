@@ -41,8 +41,28 @@ def _float_formatter(arr: np.ndarray):
             return f"{v:.{PRECISION}e}"
         return f"{v:.0f}." if ints else f"{v:.{PRECISION}f}"
 
-    width = max((len(fmt(float(v))) for v in shown.flat if np.isfinite(v)), default=0)
+    # as PyTorch: the width of the non-zero finite entries (a -0. is not padded for)
+    width = max((len(fmt(float(v))) for v in finite.flat if v != 0), default=0)
     return lambda v: fmt(float(v)).rjust(width)
+
+
+def _complex_formatter(arr: np.ndarray):
+    """PyTorch's complex layout: the real parts formatted as a float tensor of their own, then the
+    imaginary parts likewise with a sign and ``j`` (``1.+2.j``, ``0.5000-1.2500j``). A row holds
+    as many entries as fit at the real width + the imaginary width + 3 (PyTorch's count)."""
+    real, imag = _float_formatter(arr.real), _float_formatter(arr.imag)
+
+    def fmt(v: complex) -> str:
+        im = (imag(v.imag) + "j").lstrip()
+        return real(v.real) + (im if im[0] in "+-" else "+" + im)
+
+    def width(part: np.ndarray, f: Any) -> int:  # PyTorch's: that of its non-zero finite entries, or 1
+        shown = _summarised(part)
+        nonzero = shown[np.isfinite(shown) & (shown != 0)]
+        return len(f(nonzero.flat[0])) if nonzero.size else 1
+
+    fmt.width = width(arr.real, real) + width(arr.imag, imag) + 3  # type: ignore[attr-defined]
+    return fmt
 
 
 def _summarised(arr: np.ndarray) -> np.ndarray:
@@ -62,13 +82,14 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
     if arr.ndim == 0:
         if kind == "f":
             return _float_formatter(arr.reshape(1))(arr.item()).strip()
+        if kind == "c":
+            return _complex_formatter(arr.reshape(1))(arr.item()).strip()
         return str(arr.item())
     if arr.size == 0:
         return "[]"
-    if kind == "c":  # complex: NumPy's layout (PyTorch's differs in detail)
-        return np.array2string(arr, separator=", ", prefix=prefix, threshold=THRESHOLD,
-                               edgeitems=EDGEITEMS, max_line_width=LINEWIDTH)  # fmt: skip
-    if kind == "f":
+    if kind == "c":
+        fmt = _complex_formatter(arr)
+    elif kind == "f":
         fmt = _float_formatter(arr)
     else:
         shown = _summarised(arr)
@@ -85,7 +106,8 @@ def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
         ends = (arr[:EDGEITEMS], arr[-EDGEITEMS:]) if cut else (arr, arr[:0])
         head, tail = ([fmt(v) for v in part] for part in ends)
         items = head + [" ..."] + tail if cut else head
-        per_line = max(1, (LINEWIDTH - indent) // (max(len(t) for t in head + tail) + 2))
+        width = getattr(fmt, "width", None) or max(len(t) for t in head + tail) + 2  # complex: its own
+        per_line = max(1, (LINEWIDTH - indent) // width)
         lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     rows = (

@@ -86,6 +86,12 @@ class _Encoder:
                     f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "
                     "data to write; give the module storage first (to_empty + init, or load_state_dict)"
                 )
+            if arr.dtype.kind == "c":  # safetensors has no complex dtype
+                raise TypeError(
+                    f"save: the tensor at '{'/'.join(map(str, path))}' is {arr.dtype}, which safetensors "
+                    "cannot store; save view_as_real(t) (its (..., 2) float view) and view_as_complex it "
+                    "after load, or register it with persistent=False if it can be recomputed"
+                )
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"

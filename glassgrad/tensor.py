@@ -274,6 +274,8 @@ class Tensor:
         self._base = self._views = None
         for k, v in {**(extra or {}), **slots}.items():
             setattr(self, k, v)
+        if self._data.dtype.kind == "c":  # unpickled in a new process: ops check complex operands now
+            dtypes.note_complex()
 
     def detach_(self) -> Tensor:
         if _live_base(self) is not None:
@@ -293,9 +295,9 @@ class Tensor:
 
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise DTypeError(
-                f"requires_grad_: only floating-point tensors can require gradients, got {self.dtype}"
+                f"requires_grad_: only floating-point and complex tensors can require gradients, got {self.dtype}"
             )
         if not requires_grad and self._node is not None:
             raise GraphError("requires_grad_: cannot turn off requires_grad of a non-leaf; use .detach()")
@@ -347,7 +349,10 @@ class Tensor:
         dt = self._data.dtype
         if self._data.size == 0 and self._data.ndim != 1:
             extras.append(f"size={tuple(self._data.shape)}")  # the body "[]" does not show the shape
-        if dt != dtypes.get_default_dtype().np and (self._data.size == 0 or dt not in (np.int64, np.bool_)):
+        # PyTorch leaves out the default float dtype; with data, also int64, bool and complex64 (float32's)
+        if dt != dtypes.get_default_dtype().np and (
+            self._data.size == 0 or dt not in (np.int64, np.bool_, dtypes.default_complex())
+        ):
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")

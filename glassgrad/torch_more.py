@@ -139,6 +139,22 @@ from glassgrad.amp import (  # noqa: E402 - torch.autocast is torch.amp.autocast
 )
 from glassgrad.dtypes import bfloat16, complex64, complex128  # noqa: E402
 
+# complex tensors (ops/complex.py; port round 10: llama's rotary embeddings)
+from glassgrad.ops.complex import (  # noqa: E402
+    angle,
+    complex,
+    conj,
+    conj_physical,
+    imag,
+    is_complex,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    view_as_complex,
+    view_as_real,
+)
+
 cfloat, cdouble = complex64, complex128
 
 __all__ = [
@@ -259,4 +275,16 @@ __all__ = [
     "complex128",
     "cfloat",
     "cdouble",
+    "angle",
+    "complex",
+    "conj",
+    "conj_physical",
+    "imag",
+    "is_complex",
+    "is_conj",
+    "polar",
+    "real",
+    "resolve_conj",
+    "view_as_complex",
+    "view_as_real",
 ]

@@ -59,7 +59,7 @@ def test_random_factories_keep_their_dtype_and_follow_the_seed(factory, dtype):
 @pytest.mark.parametrize("factory", [gg.randn, gg.rand])
 def test_random_floats_refuse_an_integer_dtype(factory):
     with pytest.raises(
-        DTypeError, match=f"{factory.__name__}: expected a floating dtype, got glassgrad.int64"
+        DTypeError, match=f"{factory.__name__}: expected a floating or complex dtype, got glassgrad.int64"
     ):
         factory(3, dtype=gg.int64)
 

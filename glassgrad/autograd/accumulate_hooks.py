@@ -8,7 +8,9 @@ full set of gradients is held at once.
 The hooks live here, keyed by the leaf's identity and dropped when the leaf dies, rather than in a
 slot of every Tensor: the engine pays one truth test per leaf when none is registered. As in
 PyTorch they run only when a gradient is accumulated into ``.grad`` (``backward``), not for
-``autograd.grad``, which leaves ``.grad`` alone.
+``autograd.grad``, which leaves ``.grad`` alone. A leaf's entry also holds its ``AccumulateGrad``'s
+pre-hooks and hooks (``grad_fn.next_functions[i][0].register_prehook``, autograd/node_hooks.py),
+which ``run_accumulate_hooks`` runs around the store.
 
 >>> import glassgrad as gg
 >>> w = gg.tensor([1.0, 2.0], requires_grad=True)
@@ -24,26 +26,48 @@ import weakref
 from typing import Any, Callable
 
 from glassgrad.autograd.hooks import RemovableHandle
+from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.errors import GraphError
 
-__all__ = ["register_post_accumulate_grad_hook", "run_post_accumulate_hooks", "registered"]
+__all__ = [
+    "register_post_accumulate_grad_hook",
+    "run_post_accumulate_hooks",
+    "run_accumulate_hooks",
+    "hooks_of",
+    "registered",
+]
 
 #: ``id(leaf) -> (weakref to the leaf, [hooks])``; empty when no hook is registered anywhere.
 registered: dict[int, tuple[Any, list]] = {}
 
 
 class _Hooks(list):
-    """One leaf's hooks. When its handles have removed the last one, the leaf's entry goes too:
-    backward takes its plain path again once no leaf has hooks."""
+    """One leaf's hooks: its post-accumulate-grad hooks (the list), and its ``AccumulateGrad``'s
+    pre-hooks and hooks (``pre``, ``post``; autograd/node_hooks.py). When its handles have removed
+    the last one, the leaf's entry goes too: backward takes its plain path again once no leaf has
+    hooks."""
 
-    __slots__ = ("key",)
+    __slots__ = ("key", "post", "pre")
 
     def remove(self, hook: Any) -> None:
         super().remove(hook)
-        if not self:
+        self.forget_if_empty()
+
+    def forget_if_empty(self) -> None:
+        if not self and not self.pre and not self.post:
             entry = registered.get(self.key)
             if entry is not None and entry[1] is self:
                 del registered[self.key]
+
+
+class _NodeHooks(list):
+    """An ``AccumulateGrad``'s pre-hooks or hooks, part of its leaf's ``_Hooks``."""
+
+    __slots__ = ("owner",)
+
+    def remove(self, hook: Any) -> None:
+        super().remove(hook)
+        self.owner.forget_if_empty()
 
 
 def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> RemovableHandle:
@@ -68,6 +92,13 @@ def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> R
             "register_post_accumulate_grad_hook: expected a leaf tensor (post accumulate grad hooks "
             f"run when .grad is stored, which only leaves have), got the output of {t._node.name()}"
         )
+    hooks = hooks_of(t)
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def hooks_of(t: Any) -> _Hooks:
+    """Leaf ``t``'s hooks at accumulation, its entry made if it has none."""
     key = id(t)
     entry = registered.get(key)
     if entry is None or entry[0]() is not t:
@@ -81,9 +112,10 @@ def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> R
 
         hooks = _Hooks()
         hooks.key = key
+        hooks.pre, hooks.post = _NodeHooks(), _NodeHooks()
+        hooks.pre.owner = hooks.post.owner = hooks
         entry = registered[key] = (weakref.ref(t, forget), hooks)
-    entry[1].append(hook)
-    return RemovableHandle(entry[1], hook)
+    return entry[1]
 
 
 def run_post_accumulate_hooks(t: Any) -> None:
@@ -98,3 +130,24 @@ def run_post_accumulate_hooks(t: Any) -> None:
             raise TypeError(
                 f"post accumulate grad hook {name}: expected to return None, got {type(out).__name__}"
             )
+
+
+def run_accumulate_hooks(t: Any, g: Any, given: set, store: Callable) -> None:
+    """Accumulate ``g`` into leaf ``t`` (``store(t, g, given)``, the engine's) with its hooks
+    around it, in PyTorch's order: its ``AccumulateGrad``'s pre-hooks (which may replace ``g``;
+    None: nothing is stored), the store, its post-accumulate-grad hooks, its ``AccumulateGrad``'s
+    hooks (given ``()`` and ``(g,)``)."""
+    entry = registered.get(id(t))
+    if entry is None or entry[0]() is not t:
+        store(t, g, given)
+        return
+    hooks = entry[1]
+    if hooks.pre:
+        if g.dtype != t._data.dtype:  # as the node would receive it: in the leaf's dtype
+            g = g.astype(t._data.dtype)
+        (g,) = run_prehooks("AccumulateGrad", hooks.pre, (g,))
+    if g is not None:
+        store(t, g, given)
+    run_post_accumulate_hooks(t)
+    if hooks.post:
+        run_posthooks("AccumulateGrad", hooks.post, (), (g,))

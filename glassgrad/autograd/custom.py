@@ -130,6 +130,10 @@ class _UserNode(Primitive):
     VJP: the user's backward, given and giving Tensors."""
 
     register = False
+    # complex tensors pass the complex gate: the user's backward is the rule, given and giving
+    # gradients in PyTorch's convention, as PyTorch hands them to a custom Function
+    complex_ok = True
+    grads_as_returned = True  # grad_fn hooks see the user's gradients, as PyTorch (node_hooks.py)
 
     @staticmethod
     def forward(ctx, *arrays, out=None, user=None):
@@ -145,6 +149,8 @@ class _UserHub(Primitive):
     hangs from. VJP: the user's backward on the gradients the output nodes collected."""
 
     register = False
+    complex_ok = True
+    grads_as_returned = True
 
     @staticmethod
     def forward(ctx, *arrays, user=None, n=0):
@@ -155,16 +161,34 @@ class _UserHub(Primitive):
         grads = ctx.attrs.pop("grads", {})
         return _call_user_backward(ctx, tuple(grads.get(i) for i in range(ctx.attrs["n"])))
 
+    @staticmethod
+    def hook_outputs(ctx, g):
+        """For grad_fn hooks (node_hooks.py): one gradient per output, None for one that got none."""
+        grads = ctx.attrs.get("grads", {})
+        return tuple(grads.get(i) for i in range(ctx.attrs["n"]))
+
+    @staticmethod
+    def hook_grad(ctx, g, grads):
+        """The outputs' gradients a pre-hook returned become the ones backward reads."""
+        ctx.attrs["grads"] = {i: x for i, x in enumerate(grads) if x is not None}
+        return g
+
 
 class _UserOutput(Primitive):
     """Output ``i`` of a user Function with several outputs: z = that output.
     VJP: g stored on the hub for the user's backward; a 0 for the hub's placeholder."""
 
     register = False
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, hub, out=None, i=0):
         return out
+
+    @staticmethod
+    def grad_fn_of(ctx):
+        """PyTorch's outputs share one grad_fn: grad_fn hooks go on the hub (node_hooks.py)."""
+        return ctx.next[0]
 
     @staticmethod
     def backward(ctx, g):
@@ -203,6 +227,11 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
             # not the incoming gradient: may be an array the user keeps (a saved or captured
             # tensor), which must not become a leaf's .grad that zero_grad() changes in place
             arr = arr.copy()
+        if arr.dtype.kind == "c" and shapes["in_dtype"][k].kind != "c":  # PyTorch refuses it too
+            raise GraphError(
+                f"{cls.__name__}.backward: expected a real gradient for the real argument {pos}, got "
+                f"{arr.dtype} (return the gradient's .real: only a real change of that argument exists)"
+            )
         if arr.shape != shapes["in"][k]:
             raise ShapeError(
                 f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
@@ -279,10 +308,11 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
     inputs = [args[i] for i in positions]
     diff = [
-        isinstance(o, tensor_cls) and o._data.dtype.kind == "f" and id(o) not in fctx._non_diff for o in outs
+        isinstance(o, tensor_cls) and o._data.dtype.kind in "fc" and id(o) not in fctx._non_diff for o in outs
     ]
     shapes = {
         "in": [t._data.shape for t in inputs],
+        "in_dtype": [t._data.dtype for t in inputs],
         "out": [o._data.shape if isinstance(o, tensor_cls) else () for o in outs],
         "out_dtype": [o._data.dtype if isinstance(o, tensor_cls) else None for o in outs],
         "n_args": len(args),

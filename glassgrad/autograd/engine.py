@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
-from glassgrad.autograd.accumulate_hooks import run_post_accumulate_hooks
+from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
+from glassgrad.autograd.engine_hooked import prune, run_hooked
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
+from glassgrad.autograd.hooks import retains_grad
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
@@ -54,10 +56,10 @@ def backward(
     data = tensor._data
     xp = array_module(data)
     if gradient is None:
-        if data.size != 1:
+        if data.size != 1 or data.dtype.kind == "c":
             raise GraphError(
-                f"backward: a gradient can be created implicitly only for scalar outputs, got shape "
-                f"{data.shape}; pass gradient= of that shape"
+                f"backward: grad can be implicitly created only for real scalar outputs, got shape "
+                f"{data.shape} {data.dtype}; pass gradient= of that shape"
             )
         grad = xp.ones(data.shape, dtype=data.dtype)  # (not ones_like: a meta root's seed is plain)
     else:
@@ -83,8 +85,9 @@ def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -
                 raise RuntimeError(
                     f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
                 )
-        found = run_backward(roots, retain_graph, ins)
-        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found})
+        found = run_backward(roots, retain_graph, ins, run_inputs=True)
+        # (a non-leaf input that retains its grad has had it stored by its retain_grad hook)
+        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and not retains_grad(t)})
         return
     if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
         leaves = run_backward(roots, retain_graph, None, True)
@@ -102,7 +105,11 @@ def check_seed_device(op: str, data: Any, seed: Any) -> None:
 
 
 def run_backward(
-    roots: list, retain_graph: bool = False, inputs: list | None = None, accumulate: bool = False
+    roots: list,
+    retain_graph: bool = False,
+    inputs: list | None = None,
+    accumulate: bool = False,
+    run_inputs: bool = False,
 ) -> dict:
     """Propagate gradients from ``roots`` (pairs of tensor and gradient array).
 
@@ -112,6 +119,8 @@ def run_backward(
     while post-accumulate-grad hooks exist), a leaf with such hooks gets its ``.grad`` and runs
     them as soon as every node that feeds it has run, as PyTorch does, so an optimizer step in the
     hook frees that gradient before the rest of backward; it is then absent from the result.
+    With ``inputs``, only the nodes that lead to one run, as in PyTorch (``engine_hooked.prune``;
+    ``run_inputs``: the inputs' own nodes run too, as ``backward(inputs=...)`` does).
     """
     _passes[0] += 1
     grads: dict[Node, object] = {}
@@ -148,17 +157,24 @@ def run_backward(
             elif early is not None and nxt is not None and id(nxt) in _post_hooks:
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 
+    need = prune(starts, pending, capture, inputs, run_inputs) if inputs else None
     ready = [n for n in starts if n not in pending]
     watch_backward = observers.backward
     while ready:
         node = ready.pop()
         grad = grads.pop(node, None)
-        if grad is not None:
+        if node.node_hooks:  # grad_fn.register_(pre)hook: one truth test per node (engine_hooked.py)
+            in_grads = run_hooked(node, grad, capture, leaves, need, watch_backward)
+            if in_grads is None:
+                continue
+        elif grad is not None:
             if node.hooks:
                 grad = _run_hooks(node.hooks, grad)
             if capture and id(node) in capture:
                 t = capture[id(node)]
                 leaves[id(t)] = [t, grad]
+                if need is not None and node not in need.nodes:
+                    continue  # autograd.grad takes an input's gradient; nothing past it is needed
             if node.versions:
                 _check_versions(node)
             in_grads = node.fn.backward(node, grad)
@@ -291,35 +307,41 @@ def _reshaped_leaf(t, g) -> None:
 
 
 def _accumulate_leaves(leaves: dict) -> None:
-    tensor_cls = _tensor_cls[0]
     given: set[int] = set()
     for t, g in leaves.values():
         if t._hooks:
             g = _run_hooks(t._hooks, g)
-        if g.dtype != t._data.dtype:
-            g = g.astype(t._data.dtype)
-        if g.shape != t._data.shape or (t.grad is not None and t.grad._data.shape != g.shape):
-            _reshaped_leaf(t, g)
-        if observers.leaf:
-            for obs in observers.leaf:
-                obs(t, g)
-        if t._data.__class__ is MetaArray:  # a meta leaf: its gradient has no data either
-            if t.grad is None:
-                t._grad = tensor_cls(meta_array(g.shape, g.dtype), _wrap=True)
-        elif t.grad is None:
-            # Backward may hand back views or one array shared by several inputs; a leaf's
-            # .grad must own its memory because optimizers and zero_grad() change it in place.
-            if g.__class__ is not ndarray:
-                g = asarray(g)  # a NumPy scalar from a 0-d backward
-            elif g.base is not None or not g.flags.writeable or id(g) in given:
-                g = g.copy()
-            given.add(id(g))
-            t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
+        if _post_hooks and id(t) in _post_hooks:  # hooks around accumulation (accumulate_hooks.py)
+            run_accumulate_hooks(t, g, given, _store_grad)
         else:
-            g = asarray(t.grad._data + g)
-            t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
-        if _post_hooks:  # register_post_accumulate_grad_hook: one truth test per leaf when none
-            run_post_accumulate_hooks(t)
+            _store_grad(t, g, given)
+
+
+def _store_grad(t, g, given: set) -> None:
+    """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
+    tensor_cls = _tensor_cls[0]
+    if g.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
+    if g.shape != t._data.shape or (t.grad is not None and t.grad._data.shape != g.shape):
+        _reshaped_leaf(t, g)
+    if observers.leaf:
+        for obs in observers.leaf:
+            obs(t, g)
+    if t._data.__class__ is MetaArray:  # a meta leaf: its gradient has no data either
+        if t.grad is None:
+            t._grad = tensor_cls(meta_array(g.shape, g.dtype), _wrap=True)
+    elif t.grad is None:
+        # Backward may hand back views or one array shared by several inputs; a leaf's
+        # .grad must own its memory because optimizers and zero_grad() change it in place.
+        if g.__class__ is not ndarray:
+            g = asarray(g)  # a NumPy scalar from a 0-d backward
+        elif g.base is not None or not g.flags.writeable or id(g) in given:
+            g = g.copy()
+        given.add(id(g))
+        t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
+    else:
+        g = asarray(t.grad._data + g)
+        t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
 
 
 def _laid_as(data, g):

@@ -12,8 +12,11 @@ from __future__ import annotations
 import weakref
 from typing import Any, ClassVar
 
+from glassgrad.autograd import complex_gate as _complex
 from glassgrad.autograd.grad_mode import state as _grad_state
+from glassgrad.autograd.node_hooks import AccumulateGradHooks, NodeHookMethods
 from glassgrad.backend import asarray, may_share_memory, ndarray
+from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.meta_array import seen as _meta_seen
@@ -45,7 +48,7 @@ observers = _Observers()
 _FREED = "freed"
 
 
-class Node:
+class Node(NodeHookMethods):
     """One recorded op: the ``ctx`` of forward/backward and a vertex of the backward graph.
 
     Attributes:
@@ -69,6 +72,7 @@ class Node:
         "hooks",
         "needs_input_grad",
         "next",
+        "node_hooks",
         "saved",
         "shapes",
         "versions",
@@ -78,6 +82,7 @@ class Node:
         self.attrs = attrs
         self.saved: tuple = ()
         self.hooks: list | None = None
+        self.node_hooks = None  # grad_fn.register_prehook/register_hook/metadata: node_hooks.py
         self.needs_input_grad: tuple = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
@@ -119,7 +124,7 @@ class Node:
         return _saved_value(self, -1)
 
 
-class AccumulateGrad:
+class AccumulateGrad(AccumulateGradHooks):
     """What ``next_functions`` shows for a leaf tensor that wants a gradient, as PyTorch's
     ``AccumulateGrad`` node: ``variable`` is the leaf, and it has no ``next_functions``.
 
@@ -183,11 +188,13 @@ class Primitive:
     (``unbroadcast``); only a fused op whose inputs broadcast by design (linear's bias, batched
     matmul, the normalisations' weights) sums those dims itself, and says so in its docstring.
     Set ``name`` for error messages (defaults to the lower-cased class name); ``register = False``
-    keeps an abstract helper class out of the registry.
+    keeps an abstract helper class out of the registry; ``complex_ok = True`` lets complex tensors
+    through the complex gate (``autograd/complex_gate.py``) once the backward gives PyTorch's gradients.
     """
 
     name: ClassVar[str] = "function"
     register: ClassVar[bool] = True
+    complex_ok: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -216,6 +223,8 @@ class Primitive:
                     return _meta_apply(cls, inputs, attrs)
             if _meta_raw(cls, inputs, attrs):  # a meta index, mask or condition passed as an array
                 return _meta_apply(cls, inputs, attrs)
+        if _complex_seen[0] and not cls.complex_ok:  # one truth test per op until complex data exists
+            cls = _complex.gate(cls, inputs)  # a complex operand: the op's complex twin, or refused
         arrays = []
         needs = []
         nexts = []
@@ -254,7 +263,7 @@ class Primitive:
                 if out is a:  # the input itself (a user Function returning its input)
                     _share_version(result, inputs, arrays)
                     break
-        if record and _grad_state.enabled and out.dtype.kind == "f":
+        if record and _grad_state.enabled and (out.dtype.kind == "f" or _complex.recordable(cls, out)):
             ctx.fn = cls
             ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]

@@ -35,8 +35,11 @@ def _roots(op: str, outs: list, seeds: Any, copy: bool = False) -> list:
     roots = []
     for o, g in zip(outs, seeds):
         if g is None:
-            if o._data.size != 1:
-                raise GraphError(f"{op}: grad_outputs is needed for a non-scalar output of shape {o.shape}")
+            if o._data.size != 1 or o._data.dtype.kind == "c":
+                raise GraphError(
+                    f"{op}: grad can be implicitly created only for real scalar outputs, got shape "
+                    f"{o.shape} {o.dtype}; pass grad_outputs"
+                )
             g = np.ones_like(o._data)
         else:
             g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)

@@ -357,9 +357,8 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
         a = v._data
         if _owner(a) is not owner and live_base(v) is None:
             continue  # v's array was swapped: no longer a view of root
-        if a.dtype != dtype:
-            continue  # another dtype (view_as_real): not a differentiable view
-        if ref.__class__ is not _ref_class:
+        if ref.__class__ is not _ref_class or a.dtype != dtype:  # marked, or of another dtype
+            # (view_as_real, .real: its node is not regenerated here), so its use now raises
             if not v.requires_grad:  # a piece of a constant: poisoned like the pieces that require grad
                 v._node, v.requires_grad = _view_node(root, v, edge), True
             if len(vc) < 3:

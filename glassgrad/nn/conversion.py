@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import warnings
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -111,11 +112,18 @@ class Conversion:
                     t.grad._data = convert(t.grad._data)
         return self
 
-    def _cast_floating(self, dtype: Any) -> Self:
+    def _cast_floating(self, dtype: Any, kinds: str = "f") -> Self:
+        """Cast the tensors of ``kinds`` (floating; ``to`` also complex ones, as PyTorch's: a complex
+        buffer cast to a real dtype keeps its real part, with PyTorch's warning)."""
         dt = dtypes.to_np_dtype(dtype)
-        if dt.kind != "f":
-            raise TypeError(f"Module.to: expected a floating dtype, got {dtype!r}")
-        return self._apply_arrays(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+        if dt.kind not in kinds:
+            raise TypeError(
+                f"Module.to: expected a floating{' or complex' * (kinds == 'fc')} dtype, got {dtype!r}"
+            )
+        if any(t._data.dtype.kind == "c" for t in self._tensors()) and dt.kind == "f" and kinds == "fc":
+            warnings.warn("Casting complex values to real discards the imaginary part", stacklevel=3)
+        part = (lambda a: a.real) if dt.kind == "f" else (lambda a: a)  # (a real array's .real is itself)
+        return self._apply_arrays(lambda a: part(a).astype(dt, copy=False) if a.dtype.kind in kinds else a)
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
@@ -141,7 +149,7 @@ class Conversion:
             self._to_device(wants_meta(target, "Module.to"), "Module.to")
         if kwargs.get("memory_format") is not None:
             self._to_format(check_format("Module.to", kwargs["memory_format"]))
-        return self if dtype is None else self._cast_floating(dtype)
+        return self if dtype is None else self._cast_floating(dtype, "fc")
 
     def _to_format(self, fmt: Any) -> Self:
         """Lay out every 4-D and 5-D parameter and buffer (and gradient) as ``fmt``, as PyTorch; a

@@ -14,6 +14,8 @@
   recorded), sorting (sort, topk), scatter (scatter, scatter_reduce, masked_select, index_fill),
   indexing_more (index_add/copy/put, masked_scatter), sampling (multinomial, nonzero, one_hot);
 - products: matmul (matmul, einsum), products_more (cdist ...);
+- complex numbers: complex (view_as_complex/real, polar, complex, real/imag, conj, angle),
+  complex_twins (the complex forms of add ... matmul, abs; the ops marked complex-aware);
 - networks: activation, activation_more (logsigmoid), softmax (softmax, log_softmax), conv,
   conv3d, pooling, pool3d, embedding_bag, grid_sample, and the fused linear, normalization, loss,
   ctc (CTC loss) and recurrent (whole-sequence RNN/LSTM/GRU, and the dense LSTM layer) primitives.
@@ -27,6 +29,8 @@ from glassgrad.ops import (
     activation_more,
     clamp,
     compare,
+    complex,
+    complex_twins,
     composite,
     conversion,
     ctc,
@@ -74,6 +78,8 @@ __all__ = [
     "activation",
     "activation_more",
     "compare",
+    "complex",
+    "complex_twins",
     "conversion",
     "ctc",
     "cumulative",

@@ -17,6 +17,7 @@ import numpy as np
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
@@ -32,10 +33,18 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ non-differentiable results
+#: The results that need an order (NumPy would compare complex numbers lexicographically).
+_ORDERED = frozenset({"less", "less_equal", "greater", "greater_equal", "sign", "floor", "ceil", "round"})
+
+
 def _const(name: str, *args: Any) -> Tensor:
     arrays = [x._data if isinstance(x, Tensor) else x for x in args]
     if _meta_seen[0]:  # a meta operand beside a CPU one with dims: PyTorch's device mismatch
         same_device(name, *arrays)
+    if _complex_seen[0] and name in _ORDERED:
+        for a in arrays:
+            if isinstance(a, np.ndarray | np.generic) and a.dtype.kind == "c":
+                raise DTypeError(f"{name}: expected real tensors, got {a.dtype} (unordered)")
     try:
         xp = array_module(*arrays)
         return Tensor(xp.asarray(getattr(xp, name)(*arrays)), _wrap=True)  # 0-d ufuncs give NumPy scalars

@@ -3,6 +3,8 @@ format), both differentiable."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Any
 
 from glassgrad import dtypes
@@ -16,16 +18,31 @@ __all__ = ["cast", "clone", "to_meta"]
 
 
 class Cast(Function):
-    """z = a converted to ``dtype``.   VJP: g converted back to a's dtype."""
+    """z = a converted to ``dtype``; complex to real keeps the real part, with PyTorch's warning.
+    VJP: g converted back to a's dtype (its real part for a real a: a real change of a is all
+    there is; g + 0i for a complex a cast to real: the imaginary part does not reach z)."""
 
     @staticmethod
     def forward(ctx, a, dtype=None):
         ctx.attrs["from_dtype"] = a.dtype  # a plain value: only arrays go through save_for_backward
+        if a.dtype.kind == "c" and dtype.kind != "c":
+            msg = "Casting complex values to real discards the imaginary part"  # PyTorch's warning
+            warnings.warn(msg, stacklevel=_user_level())
+            a = a.real
         return a.astype(dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.attrs["from_dtype"])
+        src = ctx.attrs["from_dtype"]
+        return (g.real if g.dtype.kind == "c" and src.kind != "c" else g).astype(src)
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the first caller outside glassgrad, so a warning names the user's line."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Clone(Function):

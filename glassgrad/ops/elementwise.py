@@ -34,7 +34,7 @@ __all__ = [
 
 # ------------------------------------------------------------------ operand coercion
 _PY_SCALARS = (float, int, bool)
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's type categories: bool < integer < floating
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
 
 
 def operands(a: Any, b: Any) -> tuple[Any, Any]:
@@ -65,11 +65,13 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     upcast); otherwise NumPy already promotes to the larger type, as PyTorch does.
     """
     da, db = a._data.dtype, b._data.dtype
-    ca, cb = _CATEGORY.get(da.kind, 3), _CATEGORY.get(db.kind, 3)
+    ca, cb = _CATEGORY.get(da.kind, 4), _CATEGORY.get(db.kind, 4)
     if ca != cb:
         if ca < 2 and cb < 2:
             return a, b  # bool meets integer: NumPy gives the integer type, as PyTorch
         target = da if ca > cb else db
+        if ca + cb == 5:  # float meets complex: PyTorch's precision rule
+            target = dtypes.complex_result(a._data, b._data)
     elif (a._data.ndim == 0) != (b._data.ndim == 0):
         target = db if a._data.ndim == 0 else da
     else:
@@ -91,7 +93,7 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
         elif not isinstance(s, _PY_SCALARS):
             return operands(t, Tensor(as_array(s), _wrap=True))
-    if isinstance(s, float) and t._data.dtype.kind != "f":
+    if isinstance(s, float) and t._data.dtype.kind not in "fc":
         t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)
     elif s.__class__ is int and t._data.dtype.kind in "iu":
         s = _wrapped(s, t._data.dtype)
@@ -110,8 +112,8 @@ def _wrapped(s: int, dtype: Any) -> int:
 
 
 def floating(x: Tensor) -> Tensor:
-    """``x`` itself if floating point, else a float copy (PyTorch promotes ints for exp, log ...)."""
-    if x._data.dtype.kind == "f":
+    """``x`` itself if floating point or complex, else a float copy (PyTorch promotes ints for exp, log)."""
+    if x._data.dtype.kind in "fc":
         return x
     if not isinstance(x, Tensor):
         raise DTypeError(f"expected a Tensor, got {type(x).__name__}")

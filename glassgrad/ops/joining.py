@@ -15,6 +15,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.memory_formats import contiguous_format, suggest_format, to_format
+from glassgrad.ops.conversion import cast
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor, as_array
 
@@ -84,6 +85,10 @@ def _joinable(tensors: Any, op: str) -> list[Tensor]:
     if not ts:
         raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
     floats = {t._data.dtype for t in ts if t._data.dtype.kind == "f"}
+    complexes = {t._data.dtype for t in ts if t._data.dtype.kind == "c"}
+    if complexes:  # complex wins, at the widest precision present; the real ones are cast recorded
+        target = np.result_type(*complexes, *floats)  # (their gradient is the real part of theirs)
+        return [t if t._data.dtype == target else cast(t, target) for t in ts]
     if len(floats) > 1:
         names = " and ".join(sorted(str(f) for f in floats))
         raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")

@@ -111,7 +111,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     da, db = a._data, b._data  # checks on the raw arrays: this is a hot path
     if da.dtype != db.dtype:
         raise DTypeError(f"matmul: expected both operands of one dtype, got {da.dtype} and {db.dtype}")
-    if da.dtype.kind not in "fiu":
+    if da.dtype.kind not in "fiuc":  # complex: its twin conjugates in backward (ops/complex_twins.py)
         raise DTypeError(f"matmul: expected floating or integer operands, got {da.dtype}")
     if da.ndim == 0 or db.ndim == 0:
         raise ShapeError(f"matmul: expected operands with at least 1 dim, got {da.shape} @ {db.shape}")

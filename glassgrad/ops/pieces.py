@@ -47,6 +47,26 @@ class Split(Function):
         ctx.attrs.pop("buffer", None)  # the buffer now belongs to the engine; the next pass starts anew
         return g
 
+    # grad_fn hooks (autograd/node_hooks.py): PyTorch's SplitBackward0/UnbindBackward0 hooks see
+    # one gradient per piece, which the pieces record while the hub has hooks.
+    @staticmethod
+    def hook_outputs(ctx, g):
+        """One gradient per piece (None for a piece that got none this pass)."""
+        held = ctx.attrs.pop("grads", None)
+        got = held[1] if held is not None and held[0] == pass_id() else {}
+        return tuple(got.get(id(k)) for k in ctx.attrs["keys"])
+
+    @staticmethod
+    def hook_grad(ctx, g, grads):
+        """x's gradient from the pieces' gradients a pre-hook returned (None if all are None)."""
+        buf = None
+        for k, p in zip(ctx.attrs["keys"], grads):
+            if p is not None:
+                if buf is None:
+                    buf = array_module(p).zeros(ctx.shapes[0], dtype=p.dtype)
+                buf[k] = p
+        return buf
+
 
 class Piece(Function):
     """z = hub[key] for one basic (slice or int) key.
@@ -60,6 +80,8 @@ class Piece(Function):
     def backward(ctx, g):
         hub = ctx.next[0]  # the Split node: pieces are only recorded when it is
         key = ctx.attrs["key"]
+        if hub.node_hooks:  # the hub's grad_fn hooks see every piece's gradient
+            _record(hub, key, g)
         held = hub.attrs.get("buffer")
         if held is None or held[0] != pass_id():
             buf = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
@@ -69,12 +91,41 @@ class Piece(Function):
         held[1][key] = g
         return None
 
+    @staticmethod
+    def grad_fn_of(ctx):
+        """The node PyTorch's ``grad_fn`` is, for grad_fn hooks: the hub for split/chunk/unbind
+        (one node for all pieces), the piece itself for tensor_split (a SliceBackward0 each)."""
+        hub = ctx.next[0]
+        return hub if hub.attrs.get("multi") else ctx
+
+    @staticmethod
+    def hook_backward(ctx, g):
+        """The backward of a piece with grad_fn hooks of its own: an array of x's shape that is
+        its own (its hooks may keep or replace it), not the buffer its siblings share."""
+        hub = ctx.next[0]
+        if hub.node_hooks:
+            _record(hub, ctx.attrs["key"], g)
+        hub.attrs.pop("buffer", None)  # the engine sums this array with it: later pieces start anew
+        buf = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
+        buf[ctx.attrs["key"]] = g
+        return buf
+
+
+def _record(hub, key, g) -> None:
+    """Keep a piece's gradient for its hub's grad_fn hooks (``Split.hook_outputs``)."""
+    held = hub.attrs.get("grads")
+    if held is None or held[0] != pass_id():
+        held = hub.attrs["grads"] = (pass_id(), {})
+    held[1][id(key)] = g
+
 
 def _pieces(x: Tensor, keys: list, multi: bool = True) -> tuple[Tensor, ...]:
     """The pieces at ``keys``; ``multi``: they follow PyTorch's rule for the outputs of a function
     returning several views (split, chunk, unbind; not tensor_split, whose pieces are slices)."""
     hub = Split.apply(x)
     pieces = tuple(Piece.apply(hub, key=k) for k in keys)
+    if hub._node is not None:  # for grad_fn hooks: the pieces in order, and whether they share one
+        hub._node.attrs.update(keys=keys, multi=multi)
     if multi:  # PyTorch's rules for the views of a multi-view function
         mark_multi(pieces)  # autograd/view_rebase.py: not changed in place while recording
         if hub.requires_grad:

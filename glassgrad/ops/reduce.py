@@ -220,11 +220,11 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     axis = normalize_dims("sum", x._data.ndim, dim)
     if dtype is not None:
         dt = dtypes.to_np_dtype(dtype)
-        if dt.kind == "f" and x._data.dtype != dt:
+        if dt.kind in "fc" and x._data.dtype != dt:
             x = _K.cast(x, dt)
-        elif dt.kind != "f":
+        elif dt.kind not in "fc":
             return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=dt))
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fc":  # complex sums keep their dtype, as PyTorch
         return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
     return Sum.apply(x, axis=axis, keepdims=keepdim)
 
@@ -237,7 +237,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     """
     if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
-    _floating_only("mean", x)
+    if x._data.dtype.kind != "c":  # complex means are complex, as PyTorch
+        _floating_only("mean", x)
     return Mean.apply(x, axis=normalize_dims("mean", x._data.ndim, dim), keepdims=keepdim)
 
 
@@ -248,7 +249,7 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("prod", x._data.ndim, dim)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fc":  # (complex: to the op, which the complex gate judges)
         return _constant(array_module(x._data).prod(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
     return Prod.apply(x, axis=axis, keepdims=keepdim)
 
@@ -266,8 +267,8 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     acc = np.int64 if dtype is None else x._data.dtype  # an integer dtype= asked for is kept (uint8 wraps)
     if not axis:  # 0-d: the running sum of one element is itself
-        return _K.clone(x) if x._data.dtype.kind == "f" else Tensor(x._data.astype(acc), _wrap=True)
-    if x._data.dtype.kind != "f":
+        return _K.clone(x) if x._data.dtype.kind in "fc" else Tensor(x._data.astype(acc), _wrap=True)
+    if x._data.dtype.kind not in "fc":
         return Tensor(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=acc), _wrap=True)
     return CumSum.apply(x, axis=axis[0])
 

@@ -39,8 +39,9 @@ class StaleView(Function):
         raise GraphError(
             f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind or a view made in no_grad "
             f"mode (or a view of one) whose memory was not changed in place before it was used, got "
-            f"one of shape {ctx.shapes[0]} used after an in-place change (PyTorch refuses this too); "
-            "clone() the pieces, or write the change out of place"
+            f"one of shape {ctx.shapes[0]} used after an in-place change (PyTorch refuses this too; a "
+            "view of another dtype, view_as_real or .real, is refused here alone); clone() the pieces, "
+            "or write the change out of place"
         )
 
 

@@ -89,6 +89,9 @@ def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool 
 class Optimizer:
     """Base class of the optimizers: holds the parameters in groups and their per-parameter state.
 
+    A subclass sets ``complex_params = True`` when its update is right for complex parameters as
+    written (SGD's, linear in the gradient); the others refuse them.
+
     Args:
         params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter groups:
             ``{"params": [...], "lr": 0.1}``; options a group leaves out come from ``defaults``).
@@ -108,6 +111,7 @@ class Optimizer:
 
     #: names of the state entries shaped like their parameter (checked by ``load_state_dict``)
     _param_shaped_state: tuple[str, ...] = ()
+    complex_params: bool = False
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         name = type(self).__name__
@@ -163,7 +167,13 @@ class Optimizer:
                     f"{name}: expected leaf tensors, got a non-leaf of shape {p.shape} (made by "
                     f"{p.grad_fn.name()}); optimize the tensors it was computed from"
                 )
-            if p._data.dtype.kind != "f":
+            if p._data.dtype.kind == "c" and not self.complex_params:
+                raise DTypeError(
+                    f"{name}: complex parameters are not supported (got {p.dtype} {p.shape}): its update "
+                    "would treat them as numbers where PyTorch's treats real and imaginary parts apart; "
+                    "keep a real (..., 2) parameter and view_as_complex it in forward, or use SGD"
+                )
+            if p._data.dtype.kind not in "fc":
                 raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: expected each parameter once, got a parameter twice in one group")

@@ -57,6 +57,7 @@ class SGD(Optimizer):
     """
 
     _param_shaped_state = ("momentum_buffer",)
+    complex_params = True  # every step is linear in g and θ: right for complex ones as written
 
     def __init__(
         self,

@@ -231,7 +231,7 @@ def test_inplace_change_of_saved_input_is_caught_at_backward():
 
 def test_integer_tensors_never_require_grad():
     with pytest.raises(
-        DTypeError, match="only floating-point tensors can require gradients, got glassgrad.int64"
+        DTypeError, match="only floating-point and complex tensors can require gradients, got glassgrad.int64"
     ):
         gg.tensor([1, 2], requires_grad=True)
     i = gg.tensor([1, 2])

@@ -1,0 +1,100 @@
+"""Complex twins of real ops, and the real ops marked complex-aware as they are (see
+``ops/complex.py`` for the convention and ``autograd/complex_gate.py`` for the gate).
+
+A *twin* has its real op's forward (NumPy computes it on complex arrays) and a backward that gives
+PyTorch's complex gradient; ``Function.apply``'s gate runs it in place of the real op when an
+operand is complex (``TWINS``), and its grad_fn keeps the real op's name (``MulBackward0``).
+"""
+
+from __future__ import annotations
+
+from glassgrad.autograd.complex_gate import TWINS
+from glassgrad.backend import array_module
+from glassgrad.ops import conversion, elementwise, indexing, joining, matmul, movement, pieces, reduce, unary
+from glassgrad.ops import views as views_ops
+
+__all__ = [
+    "AWARE", "ComplexAbs", "ComplexAdd", "ComplexSub", "ComplexMul", "ComplexDiv", "ComplexExp", "ComplexMatMul",
+]  # fmt: skip
+
+
+class ComplexAbs(unary.Abs):
+    """y = |z| (real: float32 for complex64).   VJP: g z / |z|, 0 at z = 0 (PyTorch's choice).
+    The complex twin of ``abs``."""
+
+    name = "complex_abs"
+    node_name = "AbsBackward0"
+    complex_ok = True
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved
+        xp = array_module(g)
+        if z.dtype.kind != "c":
+            return unary.Abs.backward(ctx, g)
+        r = xp.abs(z)
+        zero = r == 0
+        return xp.where(zero, 0, g * (z / xp.where(zero, 1, r)))
+
+
+TWINS[unary.Abs] = ComplexAbs
+
+
+# ------------------------------------------------------------------ holomorphic twins
+def _twin(base: type, doc: str) -> type:
+    """The complex twin of real op ``base``, holomorphic in each input: ``base``'s forward (NumPy
+    computes it on complex arrays), and as backward ``base``'s VJP applied to conj(g), conjugated
+    back: the real rule is ``g * f'(z)``, so this gives ``g * conj(f'(z))``, PyTorch's gradient. An
+    input that was real gets the real part. ``Function.apply``'s gate runs it when an operand is
+    complex; its grad_fn keeps ``base``'s name (``MulBackward0``)."""
+
+    def forward(ctx, *arrays, **attrs):
+        ctx.attrs["real_inputs"] = tuple(
+            getattr(a, "dtype", None) is not None and a.dtype.kind != "c" for a in arrays
+        )
+        return base.forward(ctx, *arrays, **attrs)
+
+    def backward(ctx, g):
+        xp = array_module(g)
+        grads = base.backward(ctx, xp.conj(g))
+        if grads.__class__ is not tuple:
+            grads = (grads,)
+        flags = ctx.attrs["real_inputs"]
+        return tuple(d if d is None else (d.real if real else xp.conj(d)) for d, real in zip(grads, flags))
+
+    body = {
+        "__doc__": doc, "__module__": __name__, "name": "complex_" + base.name, "complex_ok": True,
+        "node_name": base.__name__ + "Backward0", "forward": staticmethod(forward), "backward": staticmethod(backward),
+    }  # fmt: skip
+    twin = type("Complex" + base.__name__, (base,), body)
+    TWINS[base] = twin
+    return twin
+
+
+ComplexAdd = _twin(elementwise.Add, "z = a + b, complex.   VJP: (g, g), real parts for real inputs.")
+ComplexSub = _twin(elementwise.Sub, "z = a - b, complex.   VJP: (g, -g), real parts for real inputs.")
+ComplexMul = _twin(
+    elementwise.Mul, "z = a * b, complex.   VJP: (g conj(b), g conj(a)), real parts for real inputs."
+)
+ComplexDiv = _twin(
+    elementwise.Div,
+    "z = a / b, complex.   VJP: (g / conj(b), -g conj(a / b^2)), real parts for real inputs.",
+)
+ComplexExp = _twin(unary.Exp, "z = e^a, complex.   VJP: g conj(z).")
+ComplexMatMul = _twin(
+    matmul.MatMul,
+    "z = a @ b, complex: (..., n, k) @ (..., k, m) -> (..., n, m) with matmul's 1-D and batch rules.\n"
+    "    VJP: (g @ conj(b)^T, conj(a)^T @ g), real parts for real inputs.",
+)
+
+#: The real ops whose backward is already right for complex values: linear with real coefficients
+#: (moves, copies, slices, sums; each reads only g's shape), or conjugation-free by construction
+#: (neg, cast: see ``conversion.Cast``). They are marked complex-aware as they are.
+AWARE = (
+    movement.Reshape, movement.Permute, movement.Expand, movement.Repeat, movement.Flip, movement.Roll,
+    movement.Tril, movement.Triu, indexing.GetItem, joining.Cat, joining.Stack, conversion.Clone,
+    conversion.Cast, pieces.Split, pieces.Piece, views_ops.Diagonal, reduce.Sum, reduce.Mean,
+    reduce.CumSum, elementwise.Neg,
+)  # fmt: skip
+for _cls in AWARE:
+    _cls.complex_ok = True

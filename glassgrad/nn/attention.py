@@ -13,6 +13,7 @@ A query whose keys are all masked gets a zero attention output (PyTorch returns 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -237,6 +238,13 @@ class MultiheadAttention(Module):
         H, dt = self.num_heads, query._data.dtype
         if is_causal and attn_mask is None:  # PyTorch requires the mask with the hint; build it
             attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
+        both = isinstance(key_padding_mask, Tensor) and isinstance(attn_mask, Tensor)
+        if both and key_padding_mask.dtype != attn_mask.dtype:
+            # PyTorch's F._canonical_mask warns so; the masks still merge
+            warnings.warn(
+                "Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.",
+                stacklevel=2,
+            )
         mask = self._mask(attn_mask, key_padding_mask, N, L, S, batched, dt)
 
         q, k, v = self._project(query, key, value)  # (N, L, E), (N, S, E), (N, S, E)

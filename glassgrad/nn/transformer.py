@@ -31,6 +31,7 @@ from glassgrad.nn.dropout import Dropout
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import LayerNorm
+from glassgrad.nn.transformer_fastpath import use_nested_tensor
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -222,6 +223,10 @@ class TransformerEncoder(Module):
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check  # PyTorch's
+        self.use_nested_tensor = use_nested_tensor(
+            encoder_layer, TransformerEncoderLayer, enable_nested_tensor
+        )
 
     def forward(
         self,

@@ -6,7 +6,10 @@ decide from ``RANK``/``WORLD_SIZE`` whether to start a process group. So this mo
 names, and the group it can start is a world of one: rank 0 of 1, where every collective leaves
 its tensors as they are (the sum, mean, min or max over one process is the value itself). A group
 of more than one process raises ``NotImplementedError``. Before ``init_process_group`` the
-queries raise PyTorch's ``ValueError``.
+queries raise PyTorch's ``ValueError``. The same world of one carries device meshes
+(``device_mesh``), ``DTensor`` (``tensor``), tensor parallelism (``tensor.parallel``), FSDP2
+(``fsdp``) and the model state-dict helpers of ``checkpoint.state_dict``, so that the
+tensor-parallel and FSDP2 examples run: placements change no value with one process.
 
 >>> import glassgrad.distributed as dist
 >>> dist.is_available(), dist.is_initialized()
@@ -23,7 +26,7 @@ __all__ = [
     "is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
     "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather", "reduce",
     "all_gather_into_tensor", "reduce_scatter_tensor", "ReduceOp", "Work", "new_group",
-    "is_torchelastic_launched",
+    "is_torchelastic_launched", "get_default_backend_for_device", "DeviceMesh", "init_device_mesh",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -88,6 +91,8 @@ def init_process_group(
     arguments, else ``WORLD_SIZE``/``RANK``, else 1 and 0)."""
     if is_initialized():
         raise ValueError("trying to initialize the default process group twice!")
+    if kwargs.get("device_id") is not None:
+        _refuse_device_id(kwargs["device_id"])
     size = world_size if world_size != -1 else int(os.environ.get("WORLD_SIZE", "1"))
     me = rank if rank != -1 else int(os.environ.get("RANK", "0"))
     if size != 1 or me != 0:
@@ -95,7 +100,54 @@ def init_process_group(
             f"init_process_group: glassgrad runs in one process; expected world_size 1 and rank 0, got "
             f"world_size {size} and rank {me} (run the script without torchrun, or with one process)"
         )
-    _state["backend"] = backend or "gloo"
+    _state["backend"] = backend or "undefined"  # PyTorch's name for a group started without one
+
+
+def _refuse_device_id(device_id: Any) -> None:
+    """PyTorch's ``ValueError`` for ``device_id`` on a build without an accelerator."""
+    from glassgrad.device import device as _device
+
+    if isinstance(device_id, int):
+        raise ValueError(
+            "init_process_group: device_id is an int, but no accelerator support is found from the current "
+            "compilation (glassgrad has none; pass no device_id)"
+        )
+    d = _device(device_id)
+    if d.type in ("cpu", "meta"):
+        raise ValueError(
+            f"init_process_group device_id parameter must be an accelerator with an index, got {d} "
+            "(glassgrad has no accelerator; pass no device_id)"
+        )
+    raise ValueError(
+        f"init_process_group: device_id {d} does not match the current compilation's accelerator support: None "
+        "(glassgrad runs on the CPU; pass no device_id)"
+    )
+
+
+_BACKENDS = {"cpu": "gloo", "cuda": "nccl", "xpu": "xccl", "mps": "gloo"}  # PyTorch 2.13's table
+
+
+def get_default_backend_for_device(device: Any) -> str:
+    """The backend PyTorch picks for ``device`` (a string, ``device`` or accelerator): "gloo" for the
+    CPU (and MPS), "nccl" for CUDA, "xccl" for XPU; ``ValueError`` for a type without one ("meta")."""
+    from glassgrad.device import device as _device
+
+    if device is None:
+        raise TypeError(
+            "get_default_backend_for_device: expected a device (a string such as 'cpu' or a device), got None "
+            "(torch.accelerator.current_accelerator() is None on a machine without an accelerator)"
+        )
+    if isinstance(device, int):
+        raise RuntimeError(
+            f"get_default_backend_for_device: Cannot access accelerator device when none is available "
+            f"(device index {device}; glassgrad runs on the CPU)"
+        )
+    kind = _device(device).type
+    if kind not in _BACKENDS:
+        raise ValueError(
+            f"get_default_backend_for_device: Default backend not registered for device : {kind}"
+        )
+    return _BACKENDS[kind]
 
 
 def destroy_process_group(group: Any = None) -> None:
@@ -193,3 +245,7 @@ def _copy_into(dst: Any, src: Any, async_op: bool) -> Work | None:
     with no_grad():
         dst.copy_(src)
     return _done(async_op)
+
+
+# after the functions above: device_mesh reads them through this package
+from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh  # noqa: E402

@@ -57,7 +57,10 @@ class DistributedDataParallel(Module):
     """PyTorch's ``DistributedDataParallel`` in a world of one process (``glassgrad.distributed``):
     there is nothing to synchronise, so it calls ``module`` as ``DataParallel`` does, with the same
     ``module.`` prefix on its ``state_dict`` keys. Like PyTorch's, it needs
-    ``init_process_group`` first (``ValueError`` otherwise).
+    ``init_process_group`` first (``ValueError`` otherwise), a module with a parameter that
+    requires grad (``RuntimeError``), and no ``device_ids``/``output_device`` for a CPU module
+    (``ValueError``: ``device_ids=[rank]`` is for a GPU module; ``device_ids`` and
+    ``output_device`` are then None, as in PyTorch).
 
     Shape:
         whatever ``module`` takes and returns.
@@ -72,9 +75,10 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
+        _check_devices(module, device_ids, output_device)
         self.module = module
-        self.device_ids = None if device_ids is None else list(device_ids)
-        self.output_device = output_device
+        self.device_ids = None
+        self.output_device = None
         self.dim = int(dim)
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
@@ -84,3 +88,25 @@ class DistributedDataParallel(Module):
     def no_sync(self) -> Iterator[None]:
         """Skip the gradient all-reduce inside the block: with one process there is none."""
         yield
+
+
+def _check_devices(module: Module, device_ids: Any, output_device: Any) -> None:
+    """PyTorch's checks of a CPU module's DDP arguments (every glassgrad module is on the CPU)."""
+    params = list(module.parameters())
+    if not any(p.requires_grad for p in params):
+        raise RuntimeError(
+            "DistributedDataParallel is not needed when a module doesn't have any parameter that requires a gradient."
+        )
+    if device_ids is not None and not isinstance(device_ids, list | tuple):
+        raise TypeError(
+            f"DistributedDataParallel: expected device_ids to be None or a list, got {type(device_ids).__name__}"
+        )
+    if device_ids is not None and len(device_ids) > 1:
+        raise ValueError("DistributedDataParallel: device_ids can only be None or contain a single element.")
+    if device_ids or output_device:
+        raise ValueError(
+            "DistributedDataParallel device_ids and output_device arguments only work with single-device/"
+            f"multiple-device GPU modules or CPU modules, but got device_ids {device_ids!r}, output_device "
+            f"{output_device}, and module parameters {set(p.device for p in params)} (a CPU module takes "
+            "device_ids=None; glassgrad's modules are all on the CPU)"
+        )

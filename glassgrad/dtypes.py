@@ -35,6 +35,8 @@ __all__ = [
     "complex_result",
     "complex_seen",
     "note_complex",
+    "check_complex_into",
+    "complex_scalar",
     "to_np_dtype",
     "from_np_dtype",
 ]
@@ -204,3 +206,32 @@ def from_np_dtype(np_dtype: np.dtype) -> DType:
         d = DType(str(np_dtype), np_dtype)
         _BY_NP[d.np] = d
     return d
+
+
+def check_complex_into(op: str, src: np.dtype, dst: np.dtype) -> None:
+    """Refuse a complex result written into a tensor of real dtype ``dst`` (``out=``, a backward
+    seed), as PyTorch: NumPy would keep the real part and drop the imaginary one silently."""
+    if src.kind == "c" and dst.kind != "c":
+        raise DTypeError(
+            f"{op}: result type {from_np_dtype(src)} can't be cast to the desired output type "
+            f"{from_np_dtype(dst)} (its imaginary part would be lost)"
+        )
+
+
+def complex_scalar(op: str, v: object, dt: np.dtype) -> object:
+    """A number ``v`` to be written into a tensor of dtype ``dt``, checked as PyTorch converts a
+    Scalar: a complex number into a real or integer tensor must have a zero imaginary part (its
+    real part is written; NumPy would drop a non-zero one silently), into a bool tensor it is its
+    truth. Anything else is returned as it is."""
+    if v.__class__ is not complex and not isinstance(v, np.complexfloating):
+        return v
+    if dt.kind == "c":
+        return v
+    if dt.kind == "b":
+        return builtins.bool(v)
+    if v.imag != 0:
+        raise DTypeError(
+            f"{op}: value {v} cannot be converted to type {from_np_dtype(dt)} without overflow (a "
+            "complex number with a non-zero imaginary part into a real tensor)"
+        )
+    return builtins.float(v.real)

@@ -110,6 +110,7 @@ def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: s
     if out is not None:
         if not isinstance(out, Tensor):
             raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+        dtypes.check_complex_into(op, arr.dtype, out._data.dtype)
         out._check_inplace(op)
         if arr.shape == out._data.shape:
             out._data[...] = arr  # written into its memory, so its views and base see it (PyTorch)
@@ -170,7 +171,8 @@ def full(
         elif isinstance(fill_value, complex):
             dtype = dtypes.to_np_dtype(complex)  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
-    arr = _sized(meta, lambda s, d: np.full(s, fill_value, dtype=d), shape, _float(dtype))
+    fill_value = dtypes.complex_scalar("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
+    arr = _sized(meta, lambda s, d: np.full(s, fill_value, dtype=d), shape, dt)
     return _make(arr, requires_grad, out, "full")
 
 

@@ -54,6 +54,9 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
             if dtype is None and not seq:  # complex64 under the default float32, as PyTorch
                 arr = arr.astype(dtypes.default_complex())
+            elif dtype is not None and not seq and dtypes.to_np_dtype(dtype).kind not in "cb":
+                # Python complex numbers for a real dtype: PyTorch refuses (NumPy would drop Im)
+                raise TypeError(f"tensor: must be real number, not complex (for dtype {dtype})")
         elif arr.dtype.kind not in "fiub" and dtype is None:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
     if dtype is not None:

@@ -269,9 +269,6 @@ METHODS: dict[str, Any] = {
     "expm1": trig.expm1,
     "clamp_min": lambda self, min: clamp.clamp(self, min, None),
     "clamp_max": lambda self, max: clamp.clamp(self, None, max),
-    "sgn": compare.sign,
-    "trunc": lambda self: compare.sign(self) * compare.floor(self.abs()),
-    "frac": lambda self: self - compare.sign(self) * compare.floor(self.abs()),
     "logical_and": compare.logical_and,
     "logical_or": compare.logical_or,
     "logical_xor": lambda self, other: compare.ne(

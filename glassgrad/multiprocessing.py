@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.dtypes import note_complex
 from glassgrad.errors import GraphError
 from glassgrad.tensor import Tensor
 
@@ -187,6 +188,8 @@ def _rebuild(
     root = np.frombuffer(mv, dtype=np.uint8)
     _register(root, wrapper)
     arr = np.ndarray(shape, dtype=np.dtype(dtype), buffer=root, offset=offset, strides=strides)
+    if arr.dtype.kind == "c":
+        note_complex()  # complex data in this process: Function.apply's complex gate judges every op
     t = cls.__new__(cls)
     Tensor.__init__(t, arr, _wrap=True)
     t._vc[1] = True  # shared with the sender: a recorded in-place op must not swap the array

@@ -19,6 +19,8 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
     "check_state",
+    "uniform_values",
+    "normal_values",
 ]
 
 
@@ -86,6 +88,22 @@ def initial_seed() -> int:
 def get_generator(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s, else the global one."""
     return (generator or _default_generator).rng
+
+
+def uniform_values(rng: np.random.Generator, a: float, b: float, shape: tuple, dtype: np.dtype) -> Any:
+    """U(a, b) samples to fill a tensor of ``shape`` and ``dtype``: for a complex one its real and
+    imaginary parts each, side by side (PyTorch's ``uniform_`` fills ``view_as_real``)."""
+    if dtype.kind != "c":
+        return rng.uniform(a, b, shape)
+    return rng.uniform(a, b, (*shape, 2)).view(np.complex128)[..., 0]  # (*shape, 2) -> (*shape)
+
+
+def normal_values(rng: np.random.Generator, mean: float, std: float, shape: tuple, dtype: np.dtype) -> Any:
+    """N(mean, std^2) samples to fill a tensor of ``shape`` and ``dtype``: for a complex one its
+    real and imaginary parts each N(mean, std^2 / 2), as PyTorch's ``normal_`` (E|z - mean|^2 = std^2)."""
+    if dtype.kind != "c":
+        return rng.normal(mean, std, shape)
+    return rng.normal(mean, std / 2**0.5, (*shape, 2)).view(np.complex128)[..., 0]  # (*shape, 2) -> (*shape)
 
 
 def get_rng_state() -> dict:

@@ -153,8 +153,10 @@ class SparseTensor(Tensor):
         """The values' gradient as a sparse tensor with this tensor's coalesced indices (PyTorch
         also returns the gradient of a sparse leaf as a coalesced sparse tensor)."""
         g = self._vals.grad
-        if g is None:
-            return None
+        return None if g is None else self._grad_of_values(g)
+
+    def _grad_of_values(self, g: Tensor) -> SparseTensor:
+        """The sparse gradient whose values' gradient is ``g`` (also for ``autograd.grad``)."""
         if self._coalesced:
             return _make(self._ix, g, self._data.shape, True)
         ix, first, _ = _unique(self)

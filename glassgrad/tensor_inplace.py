@@ -32,7 +32,7 @@ from glassgrad.ops import (
 )
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
-from glassgrad.random import get_generator
+from glassgrad.random import get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -218,19 +218,25 @@ class _InPlace:
     def fill_(self, value: Any) -> Tensor:
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ShapeError(f"fill_: expected a number or a 0-dim value tensor, got shape {value.shape}")
-        return self._set("fill_", value)
+        return self._set("fill_", dtypes.complex_scalar("fill_", value, self._data.dtype))
 
     def zero_(self) -> Tensor:
         return self._set("zero_", 0)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-        return self._set(
-            "normal_", 0.0 if self.is_meta else get_generator(generator).normal(mean, std, self.shape)
+        return self._set(  # (complex: both parts, as PyTorch)
+            "normal_",
+            0.0
+            if self.is_meta
+            else normal_values(get_generator(generator), mean, std, self.shape, self._data.dtype),
         )
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-        return self._set(
-            "uniform_", 0.0 if self.is_meta else get_generator(generator).uniform(a, b, self.shape)
+        return self._set(  # (complex: both parts, as PyTorch)
+            "uniform_",
+            0.0
+            if self.is_meta
+            else uniform_values(get_generator(generator), a, b, self.shape, self._data.dtype),
         )
 
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:

@@ -26,7 +26,9 @@ from typing import Any
 from glassgrad.dtypes import note_complex
 from glassgrad.errors import DTypeError
 
-__all__ = ["TWINS", "gate", "recordable", "supported", "complex_operand"]
+__all__ = [
+    "TWINS", "gate", "recordable", "supported", "complex_operand", "refuse_unordered", "check_seed", "check_hook_result",
+]  # fmt: skip
 
 #: A real-only op's class -> its complex-aware twin (ops/complex_twins.py fills it).
 TWINS: dict[type, type] = {}
@@ -77,3 +79,35 @@ def supported() -> str:
     names = {c.name for c in REGISTRY.values() if c.complex_ok and c not in TWINS.values()}
     names |= {c.name for c in TWINS}
     return ", ".join(sorted(names))
+
+
+def refuse_unordered(op: str, *operands: Any) -> None:
+    """Refuse complex operands (Tensors or arrays) of an op that needs an order or real parts
+    alone (sort, argmax, trunc, floor_divide ...), as PyTorch does, naming the op: NumPy would
+    order complex numbers lexicographically, or fail with a message of its own."""
+    i = complex_operand(operands)
+    if i >= 0:
+        x = getattr(operands[i], "_data", operands[i])
+        what = getattr(x, "dtype", "a Python complex")
+        raise DTypeError(f"{op}: expected real tensors, got {what} (complex numbers are unordered)")
+
+
+def check_seed(op: str, seed: Any, out: Any) -> None:
+    """Refuse a complex gradient given for a real output (``backward(gradient=)``,
+    ``autograd.grad(grad_outputs=)``), as PyTorch does: cast to the output's dtype, its imaginary
+    part would be dropped silently. ``seed`` and ``out`` are arrays (or anything with a dtype)."""
+    dt = getattr(seed, "dtype", None)
+    if dt is not None and dt.kind == "c" and out.dtype.kind != "c":
+        raise DTypeError(
+            f"{op}: for complex tensors, both grad_output and output are required to have the same "
+            f"dtype, got a {dt} gradient for a {out.dtype} output (its imaginary part would be lost)"
+        )
+
+
+def check_hook_result(hook: Any, grad: Any, new: Any) -> None:
+    """Refuse a tensor hook's gradient that is complex for a real tensor or real for a complex one,
+    as PyTorch ("hook has changed the type of value"): cast back, a complex one would lose its
+    imaginary part silently. ``grad`` and ``new`` are arrays."""
+    if (new.dtype.kind == "c") != (grad.dtype.kind == "c"):
+        name = getattr(hook, "__qualname__", type(hook).__name__)
+        raise DTypeError(f"hook {name!r} has changed the type of value (was {grad.dtype}, got {new.dtype})")

@@ -12,9 +12,10 @@ from typing import Any
 
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
-from glassgrad.autograd.engine_hooked import prune, run_hooked
+from glassgrad.autograd.complex_gate import check_hook_result, check_seed
+from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
-from glassgrad.autograd.hooks import retains_grad
+from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.backend import array_module, asarray, ndarray
 from glassgrad.errors import GraphError, ShapeError
@@ -67,6 +68,7 @@ def backward(
         # in place; the caller's tensor must not change with it.
         src = gradient._data if isinstance(gradient, _tensor_cls[0]) else gradient
         check_seed_device("backward", data, src)
+        check_seed("backward", src, data)  # a complex seed for a real output: refused, as PyTorch
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
@@ -78,6 +80,8 @@ def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -
     into ``inputs``' alone (tensors, leaves or not; an unreached one keeps None)."""
     if inputs is not None:
         ins = [inputs] if isinstance(inputs, _tensor_cls[0]) else list(inputs)
+        # a sparse tensor's gradient is its values' (its .grad reads theirs)
+        ins = [t._vals if getattr(t, "_vals", None) is not None else t for t in ins]
         if not ins:
             raise RuntimeError("backward: `inputs` argument to `backward()` cannot be empty.")
         for t in ins:
@@ -85,9 +89,11 @@ def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -
                 raise RuntimeError(
                     f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
                 )
+        for t in ins:
+            if t._node is not None:
+                retain_grad(t)  # as PyTorch: its .grad is stored by its retain_grad hook, in every pass
         found = run_backward(roots, retain_graph, ins, run_inputs=True)
-        # (a non-leaf input that retains its grad has had it stored by its retain_grad hook)
-        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and not retains_grad(t)})
+        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and t._node is None})
         return
     if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
         leaves = run_backward(roots, retain_graph, None, True)
@@ -168,19 +174,20 @@ def run_backward(
             if in_grads is None:
                 continue
         elif grad is not None:
-            if node.hooks:
-                grad = _run_hooks(node.hooks, grad)
-            if capture and id(node) in capture:
-                t = capture[id(node)]
-                leaves[id(t)] = [t, grad]
-                if need is not None and node not in need.nodes:
+            if capture and id(node) in capture:  # an input's node (engine_hooked.take_input)
+                grad = take_input(node, grad, capture, leaves, need)
+                if grad is None:
                     continue  # autograd.grad takes an input's gradient; nothing past it is needed
+            elif node.hooks:
+                grad = _run_hooks(node.hooks, grad)
             if node.versions:
                 _check_versions(node)
             in_grads = node.fn.backward(node, grad)
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             if watch_backward:
+                if need is not None:  # tracers see what PyTorch computes: None for what leads nowhere
+                    in_grads = need.computed(node, in_grads)
                 for obs in watch_backward:
                     obs(node, grad, in_grads)
             if len(in_grads) != len(node.next):
@@ -262,9 +269,13 @@ def _add_leaf(leaves: dict, t, g) -> None:
 
 def _run_hooks(hooks: list, grad):
     tensor_cls = _tensor_cls[0]
+    shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
     for hook in hooks:
         out = hook(tensor_cls(grad, _wrap=True))
-        if out is not None:
+        if out is None:
+            if not getattr(hook, "retains_grad", False):  # (retain_grad's hook keeps a copy)
+                shown = grad
+        else:
             new = out._data if isinstance(out, tensor_cls) else asarray(out)
             if new is not grad and new.base is None:
                 new = new.copy()  # the user may keep it: it must not become a .grad changed in place
@@ -273,8 +284,13 @@ def _run_hooks(hooks: list, grad):
                 raise ShapeError(
                     f"hook {name}: expected a gradient of shape {grad.shape} (the tensor's), got {new.shape}"
                 )
+            check_hook_result(hook, grad, new)  # complex for a real tensor (or real for complex): refused
+            if new is grad:
+                shown = grad
             grad = new
-    return grad
+    # PyTorch's AccumulateGrad copies a gradient someone else holds: a hook's log of gradients
+    # must not change with .grad (zero_grad, clip_grad_norm_), nor .grad with it
+    return grad.copy() if shown is grad else grad
 
 
 def _check_versions(node: Node) -> None:

@@ -5,8 +5,9 @@
 - ``prune``: a pass with ``inputs`` (``autograd.grad``, ``backward(inputs=...)``) runs only the
   nodes from which an input can be reached, as PyTorch's engine does: the hooks of the others do
   not run, their saved arrays are kept, and a hook's ``grad_inputs`` holds None for an input that
-  leads to none. An input's own node runs for ``backward(inputs=...)`` (PyTorch marks it needed)
-  and not for ``autograd.grad``, which only takes its gradient (after its tensor hooks).
+  leads to none. An input's own node runs for ``backward(inputs=...)`` (PyTorch marks it needed,
+  and with it the node a multi-output op's outputs share) and not for ``autograd.grad``, which
+  only takes its gradient (``take_input``).
 """
 
 from __future__ import annotations
@@ -17,26 +18,80 @@ from glassgrad.autograd.function import Node
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.errors import GraphError
 
-__all__ = ["Needed", "prune", "run_hooked"]
+__all__ = ["Needed", "prune", "run_hooked", "take_input", "refuse_reentrant_checkpoint"]
 
 #: The pending count of a node a pruned pass does not run: it never reaches 0.
 _NEVER = 1 << 62
 
+#: The id (``engine.pass_id()``) of the latest pass with ``inputs``: a reentrant checkpoint
+#: refuses to run its nested backward inside one (``refuse_reentrant_checkpoint``), as PyTorch's.
+_pruned_pass = [None]
+
 
 class Needed:
     """What a pass with ``inputs`` runs: ``nodes`` (those that lead to an input), and what it
-    delivers to: those nodes, the inputs' own nodes (``capture``) and the input leaves' ids."""
+    delivers to: those nodes, the inputs' own nodes (``capture``) and the input leaves' ids;
+    ``run_inputs``: whether the inputs' own nodes run (``backward(inputs=...)``)."""
 
-    __slots__ = ("capture", "leaves", "nodes")
+    __slots__ = ("capture", "leaves", "nodes", "run_inputs")
 
-    def __init__(self, nodes: set, capture: dict, leaves: set) -> None:
-        self.nodes, self.capture, self.leaves = nodes, capture, leaves
+    def __init__(self, nodes: set, capture: dict, leaves: set, run_inputs: bool = False) -> None:
+        self.nodes, self.capture, self.leaves, self.run_inputs = nodes, capture, leaves, run_inputs
 
     def wants(self, nxt: Any) -> bool:
         """Whether a gradient sent to ``nxt`` (a node or a leaf) reaches an input."""
         if nxt.__class__ is Node:
             return nxt in self.nodes or id(nxt) in self.capture
         return id(nxt) in self.leaves
+
+    def computed(self, node: Node, in_grads: tuple) -> tuple:
+        """``in_grads`` as PyTorch computes them (what hooks and observers such as anomaly mode
+        and the tracer see): None for an input that leads to no input of the pass, but all of a
+        user Function's and of an op whose inputs are one list (cat, stack: ``grads_together``),
+        which PyTorch computes together."""
+        fn = node.fn
+        if getattr(fn, "grads_as_returned", False):
+            return in_grads
+        wanted = [nxt is not None and self.wants(nxt) for nxt in node.next]
+        if getattr(fn, "grads_together", False) and any(wanted):
+            return in_grads
+        return tuple(g if w or nxt is None else None for nxt, g, w in zip(node.next, in_grads, wanted))
+
+
+def refuse_reentrant_checkpoint() -> None:
+    """Raise PyTorch's error when a reentrant checkpoint's backward runs in a pass with
+    ``inputs``: its nested backward would fill the ``.grad`` of every parameter inside."""
+    from glassgrad.autograd.engine import pass_id
+
+    if _pruned_pass[0] == pass_id():
+        raise RuntimeError(
+            "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or passing "
+            "an `inputs` parameter to .backward(). To resolve this error, you can either set "
+            "use_reentrant=False, or call .backward() without passing the `inputs` argument."
+        )
+
+
+def take_input(node: Node, grad: Any, capture: dict, leaves: dict, need: Needed) -> Any:
+    """Take the gradient of the input whose node is ``node``, as PyTorch's engine does: for
+    ``autograd.grad``, before the tensor's hooks when the node runs for another input (they run
+    with it), after them when it does not run; for ``backward(inputs=...)`` after them (its
+    ``retain_grad`` hook stores it). Returns the gradient the node goes on with, None if it does
+    not run."""
+    from glassgrad.autograd import engine
+
+    t = capture[id(node)]
+    runs = node in need.nodes  # (with run_inputs, every input's node is)
+    if t is None:  # another output of an input's multi-output op (_siblings): its hooks run
+        if node.hooks:
+            grad = engine._run_hooks(node.hooks, grad)
+        return grad if runs else None
+    if runs and not need.run_inputs:
+        leaves[id(t)] = [t, grad]
+        return engine._run_hooks(node.hooks, grad) if node.hooks else grad
+    if node.hooks:
+        grad = engine._run_hooks(node.hooks, grad)
+    leaves[id(t)] = [t, grad]
+    return grad if runs else None
 
 
 def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: bool) -> Needed:
@@ -56,11 +111,21 @@ def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: 
                 left[nxt] = c
                 if not c:
                     stack.append(nxt)
+    from glassgrad.autograd.engine import pass_id
+
+    _pruned_pass[0] = pass_id()
     leaves = {id(t) for t in inputs if t._node is None}
     needed: set = set()
+    if run_inputs:  # the inputs' nodes run, and the node PyTorch has for all of a multi-output op's
+        for t in capture.values():  # (even for an output the roots do not reach)
+            needed.add(t._node)
+            of = getattr(t._node.fn, "grad_fn_of", None)
+            if of is not None:
+                needed.add(of(t._node))
+    else:
+        _siblings(order, capture)
     for node in reversed(order):  # producers first
-        if run_inputs and id(node) in capture:
-            needed.add(node)
+        if node in needed:
             continue
         for nxt in node.next:
             if nxt.__class__ is Node:
@@ -73,7 +138,24 @@ def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: 
     for node in order:
         if node not in needed and id(node) not in capture:
             pending[node] = _NEVER
-    return Needed(needed, capture, leaves)
+    return Needed(needed, capture, leaves, run_inputs)
+
+
+def _siblings(order: list, capture: dict) -> None:
+    """For ``autograd.grad``: the other outputs of a multi-output op one of whose outputs is an
+    input go into ``capture`` too, with no tensor. PyTorch has one node for all the outputs, which
+    takes the input's gradient after the nodes feeding any output ran, and runs every output's
+    tensor hooks and ``retain_grad``; so they run (``take_input``), and their consumers with them."""
+    hubs = set()
+    for t in capture.values():
+        of = getattr(t._node.fn, "grad_fn_of", None)
+        if of is not None and of(t._node) is not t._node:
+            hubs.add(of(t._node))
+    if hubs:
+        for node in order:
+            of = getattr(node.fn, "grad_fn_of", None)
+            if of is not None and id(node) not in capture and of(node) in hubs:
+                capture[id(node)] = None
 
 
 def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed | None, watch: list) -> Any:
@@ -83,14 +165,15 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
     not to run (an input's node that ``autograd.grad`` only reads)."""
     from glassgrad.autograd import engine
 
-    if grad is not None and node.hooks:
-        grad = engine._run_hooks(node.hooks, grad)
     if capture and id(node) in capture:
         if grad is not None:
-            t = capture[id(node)]
-            leaves[id(t)] = [t, grad]
-        if need is not None and node not in need.nodes:
+            grad = take_input(node, grad, capture, leaves, need)
+            if grad is None:
+                return None
+        elif node not in need.nodes:
             return None
+    elif grad is not None and node.hooks:
+        grad = engine._run_hooks(node.hooks, grad)
     hooks = node.node_hooks
     fn = node.fn
     where = node.name()
@@ -113,13 +196,13 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
         if len(in_grads) != n:
             raise GraphError(f"{fn.name}: backward expected to return {n} gradients, got {len(in_grads)}")
         as_returned = getattr(fn, "grads_as_returned", False)  # a user Function's, as PyTorch
+        if need is not None:
+            in_grads = need.computed(node, in_grads)  # None for what leads to no input of this pass
         shown = []
         for nxt, g, shape in zip(node.next, in_grads, node.shapes):
             if g is not None:
                 if nxt is None:
                     g = g if as_returned else None  # PyTorch computes no gradient for it
-                elif need is not None and not as_returned and not need.wants(nxt):
-                    g = None  # leads to no input of this pass: PyTorch computes none
                 elif g.shape != shape:
                     g = engine._unbroadcast_for(node, g, shape)
             shown.append(g)

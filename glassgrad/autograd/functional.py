@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, backward_roots, check_seed_device, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
@@ -44,6 +45,7 @@ def _roots(op: str, outs: list, seeds: Any, copy: bool = False) -> list:
         else:
             g = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=o._data.dtype)
             check_seed_device(op, o._data, g)
+            check_seed(op, g, o._data)  # a complex seed for a real output: refused, as PyTorch
             if g.shape != o.shape:
                 raise ShapeError(f"{op}: expected grad_output of shape {o.shape}, got {g.shape}")
             g = g.astype(o._data.dtype, copy=copy)
@@ -117,6 +119,9 @@ def grad(
             raise GraphError(
                 f"grad: expected inputs that require grad, got input {i} of shape {t.shape} that does not"
             )
+    sparse = {i: t for i, t in enumerate(ins) if getattr(t, "_vals", None) is not None}
+    if sparse:  # autograd runs through a sparse tensor's values: its gradient is theirs, made sparse
+        ins = [t._vals if i in sparse else t for i, t in enumerate(ins)]
     found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
     result = []
     for t in ins:
@@ -140,6 +145,9 @@ def grad(
             result.append(Tensor(meta_array(t.shape, t._data.dtype), _wrap=True))
             continue
         result.append(Tensor(np.asarray(g).astype(t._data.dtype, copy=False), _wrap=True))
+    for i, s in sparse.items():
+        if result[i] is not None:
+            result[i] = s._grad_of_values(result[i])
     return tuple(result)
 
 
@@ -163,12 +171,21 @@ def jacobian(fn: Callable, inputs: Any) -> Any:
         y = fn(*xs)
     if not isinstance(y, Tensor):
         raise TypeError(f"jacobian: expected fn to return one Tensor, got {type(y).__name__}")
-    jac = [np.zeros((y._data.size,) + x.shape, dtype=y._data.dtype) for x in xs]
+    if y._data.dtype.kind == "c":  # one-hot real seeds would give conj(dy/dx): PyTorch refuses
+        raise GraphError(
+            "jacobian: grad can be implicitly created only for real scalar outputs, got a "
+            f"{y.dtype} output; take the Jacobian of view_as_real(fn(...))"
+        )
+    # a complex input's rows are complex (its gradients: dL/dx + i dL/dy), as PyTorch's
+    jac = [
+        np.zeros((y._data.size,) + x.shape, dtype=x._data.dtype if x.is_complex() else y._data.dtype)
+        for x in xs
+    ]
     if y.requires_grad:
         for k in range(y._data.size):
             seed = np.zeros(y._data.size, dtype=y._data.dtype)
             seed[k] = 1
-            found = run_backward([(y, seed.reshape(y.shape))], retain_graph=True)
+            found = run_backward([(y, seed.reshape(y.shape))], retain_graph=True, inputs=list(xs))
             for j, x in enumerate(xs):
                 entry = found.get(id(x))
                 if entry is not None:
@@ -189,7 +206,7 @@ def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
     v = v._data if isinstance(v, Tensor) else np.asarray(v, dtype=y._data.dtype)
     if v.shape != y.shape:
         raise ShapeError(f"vjp: expected v of the output's shape {y.shape}, got {v.shape}")
-    found = run_backward([(y, v)], retain_graph=False) if y.requires_grad else {}
+    found = run_backward([(y, v)], retain_graph=False, inputs=list(xs)) if y.requires_grad else {}
     grads = tuple(
         Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x._data), _wrap=True) for x in xs
     )

@@ -86,7 +86,8 @@ def analytical_jacobian(fn: Callable, inputs: Sequence[Any], idx: Sequence[int])
             start += n
         if not roots:
             continue
-        grads = run_backward(roots, retain_graph=True)
+        # a pass with inputs, as PyTorch's autograd.grad: only what leads to them runs
+        grads = run_backward(roots, retain_graph=True, inputs=[inputs[i] for i in idx])
         for col, i in enumerate(idx):
             g = grads.get(id(inputs[i]))
             if g is not None:
@@ -302,7 +303,7 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
     plus, minus = _along(fn, inputs, vs, eps)
     jv_u = sum(float(np.sum(u * (p - m) / (2 * eps))) for u, p, m in zip(us, plus, minus))
     roots = [(o, u.astype(o._data.dtype)) for o, u in zip(outs, us) if o.requires_grad]
-    grads = run_backward(roots, retain_graph=False) if roots else {}
+    grads = run_backward(roots, retain_graph=False, inputs=[inputs[i] for i in idx]) if roots else {}
     jtu_v = 0.0
     for i in idx:
         g = grads.get(id(inputs[i]))

@@ -197,21 +197,36 @@ def _unwrap(where: str, hook: Any, out: Any, old: tuple) -> tuple:
     return tuple(new)
 
 
+def _own(grads: tuple, shown: list) -> tuple:
+    """``grads`` with a copy of each array a hook was given (in one of the tuples ``shown``): the
+    hook may keep it (a log of gradients), and PyTorch's AccumulateGrad copies a gradient someone
+    else holds, so a later in-place change of ``.grad`` (zero_grad, clip_grad_norm_) must not reach
+    it, nor its change the ``.grad``. Changes the hook made in place are kept."""
+    ids = {id(a) for given in shown for a in given if a is not None}
+    if not any(a is not None and id(a) in ids for a in grads):
+        return grads
+    return tuple(a.copy() if a is not None and id(a) in ids else a for a in grads)
+
+
 def run_prehooks(where: str, hooks: list, grads: tuple) -> tuple:
     """``grads`` (arrays or None) through pre-hooks ``fn(grad_outputs)``; ``grads`` itself when
-    none returned a replacement."""
+    no hook was given an array."""
+    shown = []
     for hook in tuple(hooks):
+        shown.append(grads)
         out = hook(_wrap(grads))
         if out is not None:
             grads = _unwrap(where, hook, out, grads)
-    return grads
+    return _own(grads, shown)
 
 
 def run_posthooks(where: str, hooks: list, grad_inputs: tuple, grad_outputs: tuple) -> tuple:
     """``grad_inputs`` through hooks ``fn(grad_inputs, grad_outputs)``."""
     outs = _wrap(grad_outputs)
+    shown = [grad_outputs]  # (a backward may hand its output's gradient on as it is: add's)
     for hook in tuple(hooks):
+        shown.append(grad_inputs)
         out = hook(_wrap(grad_inputs), outs)
         if out is not None:
             grad_inputs = _unwrap(where, hook, out, grad_inputs)
-    return grad_inputs
+    return _own(grad_inputs, shown)

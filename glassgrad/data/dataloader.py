@@ -23,6 +23,7 @@ import numpy as np
 
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from glassgrad.dtypes import note_complex
 from glassgrad.ops.joining import stack, torch_layout
 from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
@@ -70,9 +71,9 @@ def default_collate(batch: Any) -> Any:
     if isinstance(elem, np.ndarray):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:
             raise TypeError(_COLLATE_ERR.format(elem.dtype))
-        return Tensor(_stack([np.asarray(a) for a in batch], "arrays"), _wrap=True)
+        return _wrapped(_stack([np.asarray(a) for a in batch], "arrays"))
     if isinstance(elem, np.bool_ | np.number):
-        return Tensor(np.asarray(batch), _wrap=True)  # (B,), the scalars' dtype
+        return _wrapped(np.asarray(batch))  # (B,), the scalars' dtype
     if isinstance(elem, float):
         return Tensor(np.asarray(batch, dtype=np.float64), _wrap=True)  # (B,)
     if isinstance(elem, int):
@@ -99,15 +100,23 @@ def default_collate(batch: Any) -> Any:
     raise TypeError(_COLLATE_ERR.format(type(elem)))
 
 
+def _wrapped(arr: np.ndarray) -> Tensor:
+    """A tensor holding a sample's array; complex data turns on the complex gate (``dtypes.complex_seen``),
+    as ``from_numpy`` does, so that every op on it is judged (its twin, or refused)."""
+    if arr.dtype.kind == "c":
+        note_complex()
+    return Tensor(arr, _wrap=True)
+
+
 def default_convert(data: Any) -> Any:
     """Turn NumPy arrays and scalars inside ``data`` into tensors, leaving everything else.
 
     Used instead of :func:`default_collate` when automatic batching is off (``batch_size=None``).
     """
     if isinstance(data, np.ndarray) and _NP_STR_OBJ.search(data.dtype.str) is None:
-        return Tensor(data, _wrap=True)
+        return _wrapped(data)
     if isinstance(data, np.bool_ | np.number):
-        return Tensor(np.asarray(data), _wrap=True)
+        return _wrapped(np.asarray(data))
     if isinstance(data, str | bytes | Tensor):
         return data
     if isinstance(data, collections.abc.Mapping):

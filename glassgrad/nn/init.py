@@ -19,7 +19,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.random import Generator, get_generator
+from glassgrad.random import Generator, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -103,7 +103,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generato
     """Fill with samples of U(a, b)."""
     if _meta(tensor):
         return tensor
-    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, uniform_values(get_generator(generator), a, b, tensor.shape, tensor._data.dtype))
 
 
 def normal_(
@@ -112,7 +112,7 @@ def normal_(
     """Fill with samples of N(mean, std^2)."""
     if _meta(tensor):
         return tensor
-    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, normal_values(get_generator(generator), mean, std, tensor.shape, tensor._data.dtype))
 
 
 def trunc_normal_(

@@ -11,6 +11,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.dtypes import complex_scalar
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
@@ -20,7 +21,9 @@ __all__ = ["clamp", "scalar_into"]
 def scalar_into(op: str, v: Any, dtype: Any) -> Any:
     """A Python number converted for an integer tensor of ``dtype`` as PyTorch converts a Scalar:
     an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8), a float
-    must lie within the type's range; otherwise ``OverflowError``. Other numbers pass through."""
+    must lie within the type's range; otherwise ``OverflowError``. A complex number must have a
+    zero imaginary part (``dtypes.complex_scalar``). Other numbers pass through."""
+    v = complex_scalar(op, v, dtype)
     if dtype.kind not in "iu" or v.__class__ not in (int, float):
         return v
     info = np.iinfo(dtype)
@@ -94,6 +97,8 @@ def _result_dtype(*tensors: Any) -> Any:
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
     x = a
+    if complex in (min.__class__, max.__class__):  # a complex bound must be real valued, as PyTorch's
+        min, max = (complex_scalar("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):

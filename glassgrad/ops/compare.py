@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
@@ -81,6 +82,8 @@ def _division(name: str, fn: Any = None):
         x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
         if _meta_seen[0]:
             same_device(name, x, y)
+        if _complex_seen[0]:
+            refuse_unordered(name, x, y)  # (NumPy's own TypeError would not name the op)
         xp = array_module(x, y)
         # Floats give inf / nan on a zero divisor, as in PyTorch (no NumPy warning); integers have
         # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.

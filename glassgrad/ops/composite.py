@@ -14,14 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.backend import array_module
+from glassgrad.dtypes import check_complex_into
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import on_device_of, same_device
+from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
 from glassgrad.ops.scatter import scatter
+from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -43,6 +47,7 @@ def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
             f"{op}: out= does not support automatic differentiation (an input requires grad or has a "
             "forward-mode tangent); write y = op(...) instead, or use glassgrad.no_grad()"
         )
+    check_complex_into(op, result._data.dtype, out._data.dtype)  # PyTorch refuses; NumPy would drop Im
     out._check_inplace(op)
     arr = result._data.astype(out._data.dtype, copy=False)
     if out._data.shape == arr.shape:
@@ -195,6 +200,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         return input.diagonal(diagonal).clone()  # a copy, as PyTorch's (diagonal() is the view)
     if input.ndim != 1:
         raise ShapeError(f"diag: expected a 1-D or 2-D input, got shape {input.shape}")
+    if input._data.dtype.kind == "c":  # scatter has no complex rule: each part's diagonal matrix
+        return _cx.complex(diag(_cx.real(input), diagonal), diag(_cx.imag(input), diagonal))
     m = input.shape[0]
     n = m + abs(diagonal)
     # entry i goes to (i, i + d) for d >= 0, (i - d, i) below: flat position i (n + 1) + offset
@@ -275,22 +282,6 @@ def isinf(input: Tensor) -> Tensor:
     return Tensor(array_module(input._data).isinf(input._data), _wrap=True)
 
 
-def nan_to_num(
-    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
-) -> Tensor:
-    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``."""
-    info = np.finfo(input._data.dtype) if input._data.dtype.kind == "f" else None
-    if info is None:
-        return input
-    hi = info.max if posinf is None else posinf
-    lo = info.min if neginf is None else neginf
-    arr = input._data
-    xp = array_module(arr)
-    out = elementwise.where(Tensor(xp.isnan(arr), _wrap=True), nan, input)
-    out = elementwise.where(Tensor(arr == np.inf, _wrap=True), hi, out)
-    return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
-
-
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
@@ -336,6 +327,7 @@ def unique(
     dim: Any = None,
 ) -> Any:
     """The distinct values (sorted), and optionally where each input entry went and how often each occurs."""
+    refuse_unordered("unique", input)  # (PyTorch's CPU refuses complex too: NumPy's order is lexicographic)
     res = array_module(input._data).unique(
         input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim
     )

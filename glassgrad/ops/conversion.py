@@ -18,13 +18,16 @@ __all__ = ["cast", "clone", "to_meta"]
 
 
 class Cast(Function):
-    """z = a converted to ``dtype``; complex to real keeps the real part, with PyTorch's warning.
+    """z = a converted to ``dtype``; complex to real keeps the real part, with PyTorch's warning
+    (complex to bool: whether either part is non-zero, no warning, as PyTorch).
     VJP: g converted back to a's dtype (its real part for a real a: a real change of a is all
     there is; g + 0i for a complex a cast to real: the imaginary part does not reach z)."""
 
     @staticmethod
     def forward(ctx, a, dtype=None):
         ctx.attrs["from_dtype"] = a.dtype  # a plain value: only arrays go through save_for_backward
+        if a.dtype.kind == "c" and dtype.kind == "b":
+            return a != 0  # as PyTorch: a complex number is true when either part is non-zero
         if a.dtype.kind == "c" and dtype.kind != "c":
             msg = "Casting complex values to real discards the imaginary part"  # PyTorch's warning
             warnings.warn(msg, stacklevel=_user_level())

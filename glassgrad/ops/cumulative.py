@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops import conversion as _K
@@ -163,6 +164,7 @@ def cummax(x: Tensor, dim: int) -> Any:
     >>> gg.tensor([1.0, 3.0, 3.0, 2.0]).cummax(0).indices
     tensor([0, 1, 2, 2])
     """
+    refuse_unordered("cummax", x)
     return _cumulative_extreme("cummax", x, dim)
 
 
@@ -172,6 +174,7 @@ def cummin(x: Tensor, dim: int) -> Any:
     Shape:
         ``x.shape`` for both.
     """
+    refuse_unordered("cummin", x)
     return _cumulative_extreme("cummin", x, dim)
 
 
@@ -192,6 +195,7 @@ def msort(x: Tensor) -> Tensor:
     Shape:
         ``x.shape``.
     """
+    refuse_unordered("msort", x)
     if x.ndim == 0:
         return _K.clone(x)
     return IndexAlong.apply(x, array_module(x._data).argsort(x._data, axis=0, kind="stable"), axis=0)

@@ -89,9 +89,9 @@ def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
 
 def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
     if s.__class__ not in _PY_SCALARS:
-        if isinstance(s, np.generic) and s.dtype.kind in "biuf":
+        if isinstance(s, np.generic) and s.dtype.kind in "biufc":
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
-        elif not isinstance(s, _PY_SCALARS):
+        if not isinstance(s, _PY_SCALARS):  # (a complex one: a 0-d tensor of the default complex dtype)
             return operands(t, Tensor(as_array(s), _wrap=True))
     if isinstance(s, float) and t._data.dtype.kind not in "fc":
         t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
@@ -97,6 +98,7 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     largest = op == "max"
     if isinstance(dim, Tensor):  # torch.max(a, other): the elementwise maximum
         return _E.maximum(x, dim) if largest else _E.minimum(x, dim)
+    refuse_unordered(op, x)  # (its ops would refuse too, under their own names)
     if dim is None:
         if keepdim:
             raise ShapeError(f"{op}: expected a dim with keepdim=True, got dim=None")
@@ -164,6 +166,7 @@ def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be None or an int, got {dim!r}")
+    refuse_unordered(op, x)  # (NumPy would order complex numbers lexicographically)
     axis = normalize_dims(op, x._data.ndim, dim)
     _nonempty(op, x, axis)
     xp, find = array_module(x._data), getattr(array_module(x._data), op)

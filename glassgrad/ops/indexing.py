@@ -22,14 +22,13 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
+from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
-__all__ = [
-    "getitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim",
-]  # fmt: skip
+__all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim"]
 
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
@@ -276,7 +275,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 
             return where(m, value.to(x.dtype), x)
         value = value.item()
-    return MaskedFill.apply(x, m, value=value)
+    return MaskedFill.apply(x, m, value=complex_scalar("masked_fill", value, x._data.dtype))
 
 
 # ------------------------------------------------------------------ gather / scatter_add

@@ -26,6 +26,8 @@ __all__ = ["cat", "stack"]
 class Cat(Function):
     """z = [x_1, ..., x_n] joined along ``dim``.   VJP: g cut back into pieces of the inputs' sizes."""
 
+    grads_together = True  # one formula for the list, as PyTorch: grad_fn hooks see every piece
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.attrs["sizes"] = [a.shape[dim] for a in arrays]
@@ -41,6 +43,8 @@ class Cat(Function):
 
 class Stack(Function):
     """z = [x_1, ..., x_n] stacked along a new dim ``dim``.   VJP: g unstacked along dim."""
+
+    grads_together = True  # one formula for the list, as PyTorch: grad_fn hooks see every piece
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):

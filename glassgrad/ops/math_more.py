@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
@@ -290,6 +291,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
     if a._data.dtype.kind == "f":
         return Fmod.apply(a, b)
     y = b._data if isinstance(b, Tensor) else b
+    refuse_unordered("fmod", a, y)  # (NumPy's own TypeError would not name the op)
     if a._data.dtype.kind == "b" or (isinstance(b, Tensor) and y.dtype.kind == "b"):
         raise DTypeError(
             f"fmod: expected integer or floating point operands, got {_dtype_of(a)} and {_dtype_of(b)}"
@@ -336,6 +338,10 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
 
 def _double(x: Any) -> Tensor:
     """``x`` as a float64 tensor (a number as a 0-d one), recorded where it requires grad."""
+    # complex: PyTorch computes in complex128, but pow has no complex rule here (a cast would drop Im)
+    if isinstance(x, complex | np.complexfloating) or (isinstance(x, Tensor) and x._data.dtype.kind == "c"):
+        what = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise DTypeError(f"float_power: complex tensors are not supported (got {what})")
     if not isinstance(x, Tensor):
         if not isinstance(x, int | float | np.number):
             raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")

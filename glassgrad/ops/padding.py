@@ -13,6 +13,7 @@ from typing import Any
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import ShapeError
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.movement import _ints
@@ -122,7 +123,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
             src.append(slice(a, max(a, b)))
             dst.append(slice(max(lo, 0), max(lo, 0) + max(b - a, 0)))
             out_shape.append(m)
-        fill = 0 if value is None else value
+        # (a complex value for a real tensor: refused unless its imaginary part is 0, as PyTorch)
+        fill = 0 if value is None else complex_scalar("pad", value, input._data.dtype)
         out = Pad.apply(input, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
         return channels_last_if(out, input)  # a channels-last image stays so (PyTorch)
     if mode not in _INDEX_MODES:

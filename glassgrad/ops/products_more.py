@@ -18,6 +18,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
+from glassgrad.ops.complex import conj
 from glassgrad.ops.composite import _dims, _term, with_out
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
@@ -112,13 +113,14 @@ def inner(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
-    """Dot product of two 1-D tensors (real: no conjugation)."""
+    """Dot product of two 1-D tensors, the first conjugated: ``sum(conj(input) * other)``, as
+    PyTorch's (``dot`` conjugates neither; for real tensors the two agree)."""
     _dims("vdot", input, 1, "input")
     _dims("vdot", other, 1, "other")
     _same("vdot", input, other)
     if input.shape[0] != other.shape[0]:
         raise ShapeError(f"vdot: expected vectors of one length, got {input.shape} and {other.shape}")
-    return with_out(_mm.matmul(input, other), out, "vdot")
+    return with_out(_mm.matmul(conj(input), other), out, "vdot")
 
 
 def addbmm(

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops.indexing import Gather, normalize_dim
@@ -44,6 +45,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
     their order). ``values`` is differentiable (a gather at ``indices``). A 0-d tensor counts as
     one element, as in PyTorch."""
+    refuse_unordered("sort", x)
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
     if x.ndim == 0:  # one element (dim 0 or -1), as PyTorch: itself, at index 0
         return Sort(*_one(x))
@@ -67,6 +69,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``; a 0-d x (one element, k 0 or 1,
         as PyTorch) -> 0-d values and indices.
     """
+    refuse_unordered("topk", x)
     d = normalize_dim(dim, x.ndim, "topk", x.shape)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
@@ -39,7 +40,7 @@ from glassgrad.tensor import Tensor
 
 __all__ = [
     "asinh", "acosh", "atanh", "sinc", "deg2rad", "rad2deg", "frac", "signbit", "isposinf", "isneginf", "trunc",
-    "fix", "sgn",
+    "fix", "sgn", "nan_to_num",
     "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
 ]  # fmt: skip
 
@@ -287,6 +288,7 @@ def signbit(input: Tensor) -> Tensor:  # noqa: A002
     """True where the sign bit is set (-0.0 and negative NaN included); a bool tensor, no gradient."""
     x = input._data
     xp = array_module(x)
+    refuse_unordered("signbit", x)
     if x.dtype.kind == "b":
         return Tensor(xp.zeros(x.shape, bool), _wrap=True)
     return Tensor(xp.asarray(xp.signbit(x)), _wrap=True)
@@ -316,6 +318,7 @@ def _infinite(input: Tensor, positive: bool) -> Tensor:  # noqa: A002
 def trunc(input: Tensor) -> Tensor:  # noqa: A002
     """Rounded toward zero; integers are returned as they are (copied); no gradient, as ``floor``."""
     x = input._data
+    refuse_unordered("trunc", x)  # (it would be returned as it is: PyTorch refuses)
     if x.dtype.kind == "b":
         raise DTypeError("trunc: expected a numeric tensor, got bool")
     return Tensor(array_module(x).trunc(x) if x.dtype.kind == "f" else x.copy(), _wrap=True)
@@ -325,8 +328,35 @@ fix = trunc
 
 
 def sgn(input: Tensor) -> Tensor:  # noqa: A002
-    """The sign (``sign`` for real tensors); no gradient."""
+    """The sign (``sign`` for real tensors); no gradient. Complex tensors (PyTorch: z / |z|) are
+    refused."""
+    refuse_unordered("sgn", input)
     return compare.sign(input)
+
+
+def nan_to_num(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``; a
+    complex tensor's real and imaginary parts each so, as PyTorch. Integers and bools as they are."""
+    kind = input._data.dtype.kind
+    if kind == "c":  # each part is a real tensor of the part's dtype; complex() puts them together
+        from glassgrad.ops.complex import complex, imag, real  # (ops.complex imports this package)
+
+        return complex(*(nan_to_num(part(input), nan, posinf, neginf) for part in (real, imag)))
+    if kind != "f":
+        return input
+    info = np.finfo(input._data.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    arr = input._data
+    xp = array_module(arr)
+    out = elementwise.where(Tensor(xp.isnan(arr), _wrap=True), nan, input)
+    out = elementwise.where(Tensor(arr == np.inf, _wrap=True), hi, out)
+    return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002

@@ -53,6 +53,7 @@ from glassgrad import random as _random
 from glassgrad.autograd import engine
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.custom import Function
+from glassgrad.autograd.engine_hooked import refuse_reentrant_checkpoint
 from glassgrad.autograd.function import _tensor_cls
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
@@ -180,6 +181,7 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, *grad_outputs: Any) -> tuple:
+        refuse_reentrant_checkpoint()  # under autograd.grad or backward(inputs=...), as PyTorch
         tensor_cls = _tensor_cls[0]
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):

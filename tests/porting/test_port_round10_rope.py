@@ -7,6 +7,8 @@ gradients: to 1e-5 in float32, 1e-10 in float64."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -120,11 +122,17 @@ def test_rope_attention_block_matches_torch(torch, dtype_name, tol):
 
 def test_module_to_a_real_dtype_casts_a_complex_buffer_to_real_as_pytorch(torch):
     """PyTorch's ``Module.to(dtype)`` casts complex buffers too (keeping the real part, with a
-    warning); ``float()``/``double()`` leave them alone. Both libraries agree."""
+    warning); ``float()``/``double()`` leave them alone. Both libraries agree. (PyTorch warns once
+    per process, TORCH_WARN_ONCE: after any earlier complex-to-real cast in the session it is silent,
+    so only glassgrad's warning is required here.)"""
     for lib in (glassgrad, torch):
         block = make_block(lib)
-        with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             block.to(lib.float64)
+        said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+        if lib is glassgrad:
+            assert any("Casting complex values to real discards the imaginary part" in m for m in said)
         assert str(block.freqs_cis.dtype).split(".")[-1] == "float64"
         assert str(make_block(lib).double().freqs_cis.dtype).split(".")[-1] == "complex64"
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from glassgrad import dtypes
+from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
@@ -106,6 +107,7 @@ def clip_grad_value_(
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
+            refuse_unordered("clip_grad_value_", p.grad)  # NumPy's clip of complex values is lexicographic
             xp = array_module(p.grad._data)
             xp.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 

@@ -43,6 +43,14 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
+        # A tensor subclass with a parameter class of its own stays that subclass, as PyTorch's
+        # nn.Parameter(dtensor) is a DTensor: DTensor's hook returns a built DTensorParameter.
+        make = getattr(type(data), "_parameter_of", None)
+        if cls is Parameter and make is not None:
+            return make(data, requires_grad)
+        return super().__new__(cls)
+
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         _init_shared(self, np.empty((0,), dtype=dtypes.get_default_dtype().np) if data is None else data)
         if requires_grad:

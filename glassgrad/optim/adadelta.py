@@ -8,6 +8,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.scalars import bump_step
 
 __all__ = ["Adadelta"]
 
@@ -84,7 +85,7 @@ class Adadelta(Optimizer):
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, "square_avg", "acc_delta")
-                state["step"] += 1
+                bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ

@@ -8,6 +8,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adagrad"]
@@ -90,11 +91,10 @@ class Adagrad(Optimizer):
                 xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0.0
+                    state["step"] = scalar_state(0.0)
                     s0 = xp.full_like(p._data, group["initial_accumulator_value"])
                     state["sum"] = Tensor(s0, _wrap=True)
-                state["step"] += 1
-                t = state["step"]
+                t = bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ

@@ -9,6 +9,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
+from glassgrad.optim.scalars import bump_step
 
 __all__ = ["Adamax"]
 
@@ -84,8 +85,7 @@ class Adamax(Optimizer):
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, "exp_avg", "exp_inf")
-                state["step"] += 1
-                t = state["step"]
+                t = bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ

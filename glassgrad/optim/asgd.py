@@ -7,6 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, scalar_state
+from glassgrad.optim.scalars import bump_step
 
 __all__ = ["ASGD"]
 
@@ -85,8 +86,8 @@ class ASGD(Optimizer):
             lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
             for p, g in self._grads(group):
                 state = self._state_of(p, "ax", eta=lr, mu=1.0)
-                state["step"] += 1
-                t, eta, mu = state["step"], float(state["eta"]._data), float(state["mu"]._data)
+                t = bump_step(state)
+                eta, mu = float(state["eta"]._data), float(state["mu"]._data)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ

@@ -14,6 +14,7 @@ from glassgrad.optim.optimizer import (
     check_betas,
     refuse_differentiable,
 )
+from glassgrad.optim.scalars import bump_step
 
 __all__ = ["NAdam"]
 
@@ -104,8 +105,7 @@ class NAdam(Optimizer):
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
-                state["step"] += 1
-                t = state["step"]
+                t = bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])

@@ -20,8 +20,8 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
-from glassgrad.dtypes import get_default_dtype
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.optim.scalars import scalar_state, step_state
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -43,18 +43,6 @@ class _Required:
 
 
 required = _Required()
-
-
-def scalar_state(value: float) -> Tensor:
-    """A 0-d Tensor of the default dtype (float32 unless changed) holding ``value``.
-
-    PyTorch keeps an optimizer's scalar running quantities (NAdam's ``mu_product``, ASGD's ``eta``
-    and ``mu``) in such tensors, so they are rounded to float32 at every update, and loading a
-    state_dict casts them to the parameter's dtype like the other state. Keeping the same 0-d
-    arrays (updated in place) gives the same trajectories bit for bit, before and after a load.
-    """
-    return Tensor(np.array(value, dtype=get_default_dtype().np), _wrap=True)
-
 
 #: PyTorch's implementation switches, kept in every param group as PyTorch keeps them (so state
 #: dicts have PyTorch's keys) and otherwise ignored: there is one implementation here.
@@ -247,12 +235,12 @@ class Optimizer:
             p._version += 1
 
     def _state_of(self, p: Tensor, *zeros: str, **scalars: float) -> dict[str, Any]:
-        """``p``'s state, created on its first step as PyTorch orders it: ``step`` = 0, a
+        """``p``'s state, created on its first step as PyTorch orders it: ``step`` (a 0-d tensor of 0), a
         ``scalar_state`` per keyword, then an array of zeros shaped like ``p`` per name in ``zeros``.
         """
         state = self.state[p]
         if not state:
-            state["step"] = 0.0
+            state["step"] = scalar_state(0.0)
             for key, value in scalars.items():
                 state[key] = scalar_state(value)
             xp = array_module(p._data)
@@ -270,7 +258,7 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in PyTorch's layout, with parameters replaced by their position.
 
-        ``{"state": {index: {"exp_avg": Tensor, "step": 3.0, ...}}, "param_groups": [{"lr": ...,
+        ``{"state": {index: {"exp_avg": Tensor, "step": tensor(3.), ...}}, "param_groups": [{"lr": ...,
         "params": [indices]}]}``, indices counting through the groups in order. As in PyTorch the
         state tensors are the live ones, not copies: save them (or ``copy.deepcopy``) to keep a snapshot.
         """
@@ -290,7 +278,8 @@ class Optimizer:
         every saved group carries this optimizer's hyperparameters (an SGD ``state_dict`` has no
         ``betas`` for Adam) and every state entry is one this optimizer keeps. Adam and AdamW share
         theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
-        and cast to their parameter's dtype; ``step`` becomes a Python float. Saved keys are read as
+        and cast to their parameter's dtype; ``step`` becomes a 0-d tensor (a copy; a number saved by an
+        older version is read as one of the default dtype). Saved keys are read as
         ints, so a dict that went through JSON loads too.
         """
         self.state, self.param_groups = self._prepare_state_dict(state_dict)
@@ -360,9 +349,10 @@ class Optimizer:
         return state, saved_groups
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
-        """One loaded state entry: ``step`` -> float, arrays -> a Tensor copy in the param's dtype."""
+        """One loaded state entry: ``step`` -> a 0-d tensor copy (its float dtype kept, as PyTorch
+        keeps it), arrays -> a Tensor copy in the param's dtype."""
         if key == "step":
-            return float(value)
+            return step_state(value, f"{type(self).__name__}.load_state_dict")
         if isinstance(value, numbers.Number) or value is None:
             return value
         if isinstance(value, Tensor):

@@ -10,6 +10,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import update_moments
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
+from glassgrad.optim.scalars import bump_step
 
 __all__ = ["RAdam"]
 
@@ -99,8 +100,7 @@ class RAdam(Optimizer):
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, "exp_avg", "exp_avg_sq")
-                state["step"] += 1
-                t = state["step"]
+                t = bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])

@@ -9,6 +9,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
@@ -97,13 +98,13 @@ class RMSprop(Optimizer):
                 xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0.0
+                    state["step"] = scalar_state(0.0)
                     state["square_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     if mu > 0:
                         state["momentum_buffer"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     if group["centered"]:
                         state["grad_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                state["step"] += 1
+                bump_step(state)
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ

@@ -10,6 +10,7 @@ import numpy as np
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["Rprop"]
@@ -93,10 +94,10 @@ class Rprop(Optimizer):
                 xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0.0
+                    state["step"] = scalar_state(0.0)
                     state["prev"] = Tensor(xp.zeros_like(p._data), _wrap=True)
                     state["step_size"] = Tensor(xp.full_like(p._data, group["lr"]), _wrap=True)
-                state["step"] += 1
+                bump_step(state)
                 if group["maximize"]:
                     g = -g
                 prev, size = state["prev"]._data, state["step_size"]._data

@@ -176,11 +176,3 @@ def _checkpoint_answers(lib):
 
 def test_checkpoint_model_state_dict_helpers_as_pytorch(torch, gworld, tworld):
     assert _checkpoint_answers(glassgrad) == _checkpoint_answers(torch)
-
-
-def test_the_optimizer_state_dict_helpers_are_refused(gworld):
-    from glassgrad.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
-
-    for fn in (get_optimizer_state_dict, set_optimizer_state_dict):
-        with pytest.raises(NotImplementedError, match="use optimizer.state_dict"):
-            fn(None, None, {}) if fn is set_optimizer_state_dict else fn(None, None)

@@ -40,7 +40,7 @@ def _step_torch(opt, ps):
 def _state_to_torch(sd):
     torch = pytest.importorskip("torch")
     state = {
-        i: {k: torch.tensor(v) if k == "step" else torch.from_numpy(v._data.copy()) for k, v in s.items()}
+        i: {k: torch.from_numpy(v._data.copy()) for k, v in s.items()}  # step too: a 0-d tensor in both
         for i, s in sd["state"].items()
     }
     return {"state": state, "param_groups": sd["param_groups"]}

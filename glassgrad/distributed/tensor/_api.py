@@ -12,7 +12,7 @@ place, ``state_dict`` and ``load_state_dict`` see it. Parameters become ``DTenso
 
 Differences from PyTorch, all about types, none about values: an op on a DTensor returns a plain
 Tensor (PyTorch returns a DTensor, and refuses to mix DTensor and Tensor operands);
-``nn.Parameter(dtensor)`` is a plain Parameter; ``DTensor.from_local`` refuses a global ``shape``
+``DTensor.from_local`` refuses a global ``shape``
 other than the local one, which no world of one can have.
 """
 
@@ -225,13 +225,24 @@ class DTensorParameter(DTensor, Parameter):
 
     __slots__ = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # nn.Parameter(dtensor) returns the DTensorParameter that as_parameter built, and Python
+        # then calls __init__ on it: nothing is left to do. Called on a new object, refuse.
+        try:
+            self._data  # noqa: B018 (a slot: unset on an object not built by as_parameter)
+        except AttributeError:
+            raise TypeError("DTensorParameter: make one with nn.Parameter(dtensor), as in PyTorch") from None
+
 
 def as_parameter(d: DTensor, requires_grad: bool = True) -> DTensorParameter:
-    """``d`` as a leaf ``DTensorParameter`` over the same array."""
+    """``d`` as a leaf ``DTensorParameter`` over the same array (what ``nn.Parameter(d)`` gives)."""
     p = _alias(DTensorParameter, d, d._mesh, d._placements)
     if requires_grad:
         p.requires_grad_(True)
     return p
+
+
+DTensor._parameter_of = staticmethod(as_parameter)  # nn.Parameter(dtensor) is a DTensorParameter
 
 
 def distribute_tensor(

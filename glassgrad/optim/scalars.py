@@ -1,0 +1,62 @@
+"""The 0-d tensors an optimizer keeps in its state: the step count and scalar running quantities.
+
+PyTorch keeps these as 0-d tensors of the default dtype (float32 unless changed), not Python
+numbers: code that reads ``state["step"].item()``, or saves an optimizer's state tensor by tensor,
+depends on it, and the float32 rounding of NAdam's ``mu_product`` or ASGD's ``eta`` shapes their
+trajectories.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from glassgrad.dtypes import get_default_dtype
+from glassgrad.tensor import Tensor
+
+__all__ = ["bump_step", "scalar_state", "step_state"]
+
+
+def scalar_state(value: float) -> Tensor:
+    """A 0-d Tensor of the default dtype (float32 unless changed) holding ``value``.
+
+    PyTorch keeps an optimizer's scalar running quantities (NAdam's ``mu_product``, ASGD's ``eta``
+    and ``mu``) in such tensors, so they are rounded to float32 at every update, and loading a
+    state_dict casts them to the parameter's dtype like the other state. Keeping the same 0-d
+    arrays (updated in place) gives the same trajectories bit for bit, before and after a load.
+    """
+    return Tensor(np.array(value, dtype=get_default_dtype().np), _wrap=True)
+
+
+def bump_step(state: dict[str, Any]) -> float:
+    """Count one more step in ``state["step"]``, in place, and return the new count as a float.
+
+    The count is a 0-d tensor of the default dtype, as PyTorch keeps it, so code that reads
+    ``state["step"].item()`` or saves the state with its tensors works unchanged; the update formulas
+    take the float, as PyTorch's do.
+    """
+    step = state["step"]._data
+    step += 1
+    return float(step)
+
+
+def step_state(value: Any, where: str) -> Tensor:
+    """A loaded ``step``: a 0-d tensor copy of ``value`` (a tensor, array or number).
+
+    A float tensor keeps its dtype, as PyTorch's ``load_state_dict`` keeps it; a number (saved by
+    glassgrad before steps became tensors, or written by hand) becomes one of the default dtype.
+    """
+    if isinstance(value, Tensor):
+        arr = value._data
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return scalar_state(float(value))
+    else:
+        arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{where}: expected 'step' as a number or a 0-d tensor, got {arr.dtype} of shape {arr.shape}"
+        )
+    dtype = arr.dtype if arr.dtype.kind == "f" else get_default_dtype().np
+    return Tensor(np.array(arr.reshape(()), dtype=dtype), _wrap=True)

@@ -45,9 +45,10 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
         # A tensor subclass with a parameter class of its own stays that subclass, as PyTorch's
-        # nn.Parameter(dtensor) is a DTensor: DTensor's hook returns a built DTensorParameter.
+        # nn.Parameter(dtensor) is a DTensor: DTensor's hook returns a built DTensorParameter. So
+        # does a Parameter subclass's: PyTorch's MyParam(dtensor) is a DTensor too, not a MyParam.
         make = getattr(type(data), "_parameter_of", None)
-        if cls is Parameter and make is not None:
+        if make is not None:
             return make(data, requires_grad)
         return super().__new__(cls)
 

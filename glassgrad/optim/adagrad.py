@@ -7,7 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
 from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
 
@@ -29,9 +29,9 @@ class Adagrad(Optimizer):
 
     Coordinates with large past gradients take small steps, rare ones large steps; since s only
     grows, the steps shrink for good (RMSprop and Adam replace the sum by a running mean).
-    State: ``step`` (a float) and ``sum`` (s), created at a parameter's first step from its
-    group's ``initial_accumulator_value`` (PyTorch creates them in the constructor, from the
-    constructor's value).
+    State: ``step`` (a 0-d tensor) and ``sum`` (s), created in the constructor from the
+    constructor's ``initial_accumulator_value``, as PyTorch does (a group's own value is ignored,
+    as in PyTorch; a parameter of a group added later gets its state at its first step).
 
     Args:
         params: Tensors or param-group dicts to optimize.
@@ -77,6 +77,15 @@ class Adagrad(Optimizer):
             fused=fused,
         )
         super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p)
+
+    def _init_state(self, p: Tensor) -> None:
+        """``p``'s state as PyTorch's constructor makes it: ``step`` 0, ``sum`` filled with the
+        constructor's ``initial_accumulator_value`` (laid out as ``p``)."""
+        fill = array_module(p._data).full_like(p._data, self.defaults["initial_accumulator_value"])
+        self.state[p].update(step=scalar_state(0.0), sum=state_like(p, fill))
 
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
@@ -91,9 +100,7 @@ class Adagrad(Optimizer):
                 xp = array_module(p._data)
                 state = self.state[p]
                 if not state:
-                    state["step"] = scalar_state(0.0)
-                    s0 = xp.full_like(p._data, group["initial_accumulator_value"])
-                    state["sum"] = Tensor(s0, _wrap=True)
+                    self._init_state(p)
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g

@@ -32,6 +32,7 @@ __all__ = [
     "IMPL_SWITCHES",
     "check_betas",
     "apply_weight_decay",
+    "state_like",
 ]
 
 
@@ -72,6 +73,13 @@ def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool 
         p._data *= 1 - lr * wd
         return g
     return g + wd * p._data
+
+
+def state_like(p: Tensor, arr: Any) -> Tensor:
+    """A state tensor over ``arr`` (shaped like ``p``) laid out as ``p``: a plain Tensor, or for a
+    DTensor parameter a DTensor with its mesh and placements, as PyTorch's ``zeros_like(p)`` is."""
+    make = getattr(type(p), "_state_like", None)
+    return make(p, arr) if make is not None else Tensor(arr, _wrap=True)
 
 
 class Optimizer:
@@ -245,7 +253,7 @@ class Optimizer:
                 state[key] = scalar_state(value)
             xp = array_module(p._data)
             for key in zeros:
-                state[key] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                state[key] = state_like(p, xp.zeros_like(p._data))
         return state
 
     def _bad_grad(self, p: Tensor, g: np.ndarray) -> None:
@@ -349,8 +357,9 @@ class Optimizer:
         return state, saved_groups
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
-        """One loaded state entry: ``step`` -> a 0-d tensor copy (its float dtype kept, as PyTorch
-        keeps it), arrays -> a Tensor copy in the param's dtype."""
+        """One loaded state entry: ``step`` -> a 0-d tensor copy (its dtype kept, as PyTorch keeps
+        it), arrays -> a Tensor copy in the param's dtype (laid out as a DTensor parameter, so the
+        state of one stays a DTensor, as in PyTorch)."""
         if key == "step":
             return step_state(value, f"{type(self).__name__}.load_state_dict")
         if isinstance(value, numbers.Number) or value is None:
@@ -367,7 +376,7 @@ class Optimizer:
                 f"shape {p.shape}, got {arr.shape}"
             )
         arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" else arr.copy()
-        return Tensor(arr, _wrap=True)
+        return state_like(p, arr) if key in self._param_shaped_state else Tensor(arr, _wrap=True)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:

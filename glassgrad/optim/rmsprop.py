@@ -8,9 +8,8 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
 from glassgrad.optim.scalars import bump_step, scalar_state
-from glassgrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
 
@@ -99,11 +98,11 @@ class RMSprop(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = scalar_state(0.0)
-                    state["square_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                    state["square_avg"] = state_like(p, xp.zeros_like(p._data))
                     if mu > 0:
-                        state["momentum_buffer"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                        state["momentum_buffer"] = state_like(p, xp.zeros_like(p._data))
                     if group["centered"]:
-                        state["grad_avg"] = Tensor(xp.zeros_like(p._data), _wrap=True)
+                        state["grad_avg"] = state_like(p, xp.zeros_like(p._data))
                 bump_step(state)
                 if group["maximize"]:
                     g = -g

@@ -9,9 +9,8 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
 from glassgrad.optim.scalars import bump_step, scalar_state
-from glassgrad.tensor import Tensor
 
 __all__ = ["Rprop"]
 
@@ -95,8 +94,8 @@ class Rprop(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = scalar_state(0.0)
-                    state["prev"] = Tensor(xp.zeros_like(p._data), _wrap=True)
-                    state["step_size"] = Tensor(xp.full_like(p._data, group["lr"]), _wrap=True)
+                    state["prev"] = state_like(p, xp.zeros_like(p._data))
+                    state["step_size"] = state_like(p, xp.full_like(p._data, group["lr"]))
                 bump_step(state)
                 if group["maximize"]:
                     g = -g

@@ -45,18 +45,18 @@ def bump_step(state: dict[str, Any]) -> float:
 def step_state(value: Any, where: str) -> Tensor:
     """A loaded ``step``: a 0-d tensor copy of ``value`` (a tensor, array or number).
 
-    A float tensor keeps its dtype, as PyTorch's ``load_state_dict`` keeps it; a number (saved by
-    glassgrad before steps became tensors, or written by hand) becomes one of the default dtype.
+    A tensor (glassgrad's or torch's) keeps its dtype, float or integer, as PyTorch's
+    ``load_state_dict`` keeps it, and so does a float NumPy array; a number (saved by glassgrad
+    before steps became tensors, or written by hand) becomes one of the default dtype, as PyTorch's
+    ``__setstate__`` makes ``torch.tensor(float(step))``, and so does an integer NumPy array.
     """
-    if isinstance(value, Tensor):
-        arr = value._data
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return scalar_state(float(value))
-    else:
-        arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
+    tensor = not isinstance(value, np.ndarray | np.generic)  # glassgrad's or torch's
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)  # torch's via __array__
     if arr.size != 1 or arr.dtype.kind not in "iuf":
         raise ValueError(
             f"{where}: expected 'step' as a number or a 0-d tensor, got {arr.dtype} of shape {arr.shape}"
         )
-    dtype = arr.dtype if arr.dtype.kind == "f" else get_default_dtype().np
+    dtype = arr.dtype if tensor or arr.dtype.kind == "f" else get_default_dtype().np
     return Tensor(np.array(arr.reshape(()), dtype=dtype), _wrap=True)

@@ -7,8 +7,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
-from glassgrad.tensor import Tensor
+from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
 
 __all__ = ["SGD"]
 
@@ -108,7 +107,7 @@ class SGD(Optimizer):
                 if mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:  # b ← g (a copy, as an array even for 0-d)
-                        state["momentum_buffer"] = Tensor(array_module(g).array(g), _wrap=True)
+                        state["momentum_buffer"] = state_like(p, array_module(g).array(g))
                     else:  # b ← μ b + (1 − τ) g, in place
                         b = state["momentum_buffer"]._data
                         b *= mu

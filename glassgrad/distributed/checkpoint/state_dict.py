@@ -15,6 +15,7 @@ from typing import Any
 
 from glassgrad.autograd import no_grad
 from glassgrad.distributed.tensor._api import DTensor, distribute_tensor
+from glassgrad.factories_like import zeros_like
 
 __all__ = [
     "StateDictOptions", "get_model_state_dict", "set_model_state_dict", "get_optimizer_state_dict",
@@ -233,7 +234,7 @@ def _init_optim_state(optim: Any) -> None:
         for g in groups:
             for p in g["params"]:
                 if p.requires_grad:
-                    p.grad = p.detach() * 0
+                    p.grad = zeros_like(p)  # not p * 0: an inf or nan in p would make a nan gradient
     lrs = [g.get("lr") for g in groups]
     for g in groups:
         if "lr" in g:

@@ -18,6 +18,7 @@ other than the local one, which no world of one can have.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 from collections.abc import Callable, Sequence
@@ -69,31 +70,32 @@ def _alias(cls: type, src: Tensor, mesh: DeviceMesh, placements: tuple, copy_dat
 
 
 class _ToTorchTensor(Function):
-    """``DTensor.to_local``: the local tensor (here the whole one), the gradient passed through."""
+    """``DTensor.to_local``/``full_tensor``: the local tensor (here the whole one, sharing its
+    memory and version counter), the gradient passed through."""
 
     @staticmethod
-    def forward(ctx: Any, d: Any, copy_data: bool) -> Tensor:
-        out = Tensor(d._data.copy() if copy_data else d._data, _wrap=True)
-        if not copy_data:
-            out._vc = d._vc
-            d._vc[1] = True
+    def forward(ctx: Any, d: Any) -> Tensor:
+        out = Tensor(d._data, _wrap=True)
+        out._vc = d._vc
+        d._vc[1] = True
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple:
-        return grad, None
+        return (grad,)
 
 
 class _FromTorchTensor(Function):
-    """``DTensor.from_local``/``redistribute``: a DTensor over the local tensor, the gradient passed through."""
+    """``DTensor.from_local``/``redistribute``: a DTensor over the local tensor (sharing its
+    memory), the gradient passed through."""
 
     @staticmethod
-    def forward(ctx: Any, t: Any, mesh: DeviceMesh, placements: tuple, copy_data: bool) -> DTensor:
-        return _alias(DTensor, t, mesh, placements, copy_data)
+    def forward(ctx: Any, t: Any, mesh: DeviceMesh, placements: tuple) -> DTensor:
+        return _alias(DTensor, t, mesh, placements)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple:
-        return grad, None, None, None
+        return grad, None, None
 
 
 class DTensor(Tensor):
@@ -144,13 +146,13 @@ class DTensor(Tensor):
                 f"DTensor.from_local: in a world of one process the global shape is the local one, "
                 f"{tuple(local_tensor.shape)}, got shape {tuple(shape)}"
             )
-        return _FromTorchTensor.apply(local_tensor, mesh, placements, False)
+        return _FromTorchTensor.apply(local_tensor, mesh, placements)
 
     def to_local(self, *, grad_placements: Sequence[Placement] | None = None) -> Tensor:
         """This process's piece as a plain Tensor (here the whole tensor; differentiable)."""
         if grad_placements is not None:
             _placements("DTensor.to_local", self._mesh, grad_placements, self.ndim)
-        return _ToTorchTensor.apply(self, False)
+        return _ToTorchTensor.apply(self)
 
     def redistribute(
         self,
@@ -161,8 +163,8 @@ class DTensor(Tensor):
         forward_dtype: Any = None,
         backward_dtype: Any = None,
     ) -> DTensor:
-        """The same values laid out as ``placements`` (no communication with one process; a new
-        array when the placements change, as PyTorch's collectives make one)."""
+        """The same values laid out as ``placements``, over the same memory: with one process
+        PyTorch 2.13 skips every collective and keeps the local tensor (differentiable)."""
         mesh = device_mesh or self._mesh
         if mesh != self._mesh:
             raise NotImplementedError("DTensor.redistribute: Cross device mesh comm not supported yet!")
@@ -179,14 +181,14 @@ class DTensor(Tensor):
                     f"DTensor.redistribute: Can not redistribute from {old} to {new}, redistributing to "
                     "Partial is for internal use only!"
                 )
-        return _FromTorchTensor.apply(self, mesh, placements, placements != self._placements)
+        return _FromTorchTensor.apply(self, mesh, placements)
 
     def full_tensor(self, *, grad_placements: Sequence[Placement] | None = None) -> Tensor:
-        """The whole tensor as a plain Tensor (differentiable): here the local one."""
+        """The whole tensor as a plain Tensor (differentiable): here the local one, sharing its
+        memory, as PyTorch 2.13's is with one process (its gather is skipped)."""
         if grad_placements is not None:
             _placements("DTensor.full_tensor", self._mesh, grad_placements, self.ndim)
-        replicated = all(isinstance(p, Replicate) for p in self._placements)
-        return _ToTorchTensor.apply(self, not replicated)
+        return _ToTorchTensor.apply(self)
 
     # ------------------------------------------------------------------ what stays a DTensor
     @property
@@ -205,11 +207,27 @@ class DTensor(Tensor):
     def detach(self) -> DTensor:
         return _alias(DTensor, self, self._mesh, self._placements)
 
+    @property
+    def data(self) -> DTensor:
+        """``Tensor.data`` (the same memory, cut from the graph, its own version counter) as a
+        DTensor with this tensor's mesh and placements, as PyTorch's is."""
+        out = _laid_out_as(self, self._data)
+        self._vc[1] = out._vc[1] = True  # the memory is shared now (see Tensor.data)
+        return out
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        Tensor.data.fset(self, value)
+
     def __deepcopy__(self, memo: dict) -> DTensor:
+        """A DTensor over a copy of the data, with a copy of ``.grad``, as PyTorch's (a tensor's
+        deepcopy keeps its gradient, and PyTorch's DTensor parameter is a DTensor, so it does too)."""
         if id(self) not in memo:
             out = _alias(type(self), self, self._mesh, self._placements, copy_data=True)
             out.requires_grad = self.requires_grad
             memo[id(self)] = out
+            if self._grad is not None:
+                out.grad = copy.deepcopy(self.grad, memo)
         return memo[id(self)]
 
     def __repr__(self) -> str:
@@ -242,7 +260,17 @@ def as_parameter(d: DTensor, requires_grad: bool = True) -> DTensorParameter:
     return p
 
 
+def _laid_out_as(p: DTensor, arr: Any) -> DTensor:
+    """A DTensor over ``arr`` laid out as ``p``: its ``.data``, or an optimizer's state of a DTensor
+    parameter, as PyTorch's ``zeros_like(p)`` is one (``optim.optimizer.state_like`` asks for it)."""
+    out = DTensor.__new__(DTensor)
+    Tensor.__init__(out, arr, _wrap=True)
+    out._mesh, out._placements = p._mesh, p._placements
+    return out
+
+
 DTensor._parameter_of = staticmethod(as_parameter)  # nn.Parameter(dtensor) is a DTensorParameter
+DTensor._state_like = staticmethod(_laid_out_as)  # an optimizer's state of a DTensor is a DTensor
 
 
 def distribute_tensor(

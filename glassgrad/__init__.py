@@ -372,11 +372,6 @@ from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 
-# the BLAS thread pool's size, as torch.get_num_threads / set_num_threads (threads.py; port round 5)
-from glassgrad.threads import get_num_threads, set_num_threads  # noqa: E402
-
-__all__ += ["get_num_threads", "set_num_threads"]
-
 # torch.jit (eager stand-ins: script/trace return their argument) and torch.profiler, reachable
 # as attributes after `import glassgrad` as PyTorch's are (jit.py, profiler.py; port round 5)
 from glassgrad import func, jit, profiler  # noqa: E402 - torch.func (glassgrad/func, no vmap)
@@ -384,15 +379,7 @@ from glassgrad.func import vmap  # noqa: E402 - torch.vmap: raises NotImplemente
 
 __all__ += ["func", "jit", "profiler", "vmap"]
 
-# torch.set/get_float32_matmul_precision: kept and read back; NumPy's float32 BLAS always
-# computes at "highest" (matmul_precision.py; port round 5)
-from glassgrad.matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+# NumPy's axis=/keepdims= on torch.* functions and Tensor methods, as PyTorch's parser (numpy_names.py)
+from glassgrad import numpy_names as _numpy_names  # noqa: E402
 
-__all__ += ["get_float32_matmul_precision", "set_float32_matmul_precision"]
-
-# memory formats (memory_formats.py: contiguous_format/preserve_format come from legacy.py) and
-# empty_strided (factories_like.py)
-from glassgrad.factories_like import empty_strided  # noqa: E402
-from glassgrad.memory_formats import channels_last, channels_last_3d, memory_format  # noqa: E402
-
-__all__ += ["channels_last", "channels_last_3d", "memory_format", "empty_strided"]
+_numpy_names.install(globals(), __all__, Tensor)

@@ -25,6 +25,7 @@ from glassgrad.legacy import legacy_new
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
+from glassgrad.ops import histogram as _hist
 from glassgrad.ops import indexing_more as _im
 from glassgrad.ops import linalg_svd as _svd
 from glassgrad.ops import math_more as _mm
@@ -377,6 +378,7 @@ METHODS: dict[str, Any] = {
     "matrix_power": _ls.matrix_power,
     "cholesky_solve": _ls.cholesky_solve,
     "cholesky_inverse": _ls.cholesky_inverse,
+    **_hist.METHODS,  # histogram, histc, bincount (ops/histogram.py)
     **_cx.METHODS,  # complex tensors: .real/.imag (writable views), conj, angle ... (ops/complex.py)
 }
 

@@ -230,7 +230,7 @@ class Tensor:
         return self._data
 
     def __float__(self) -> float:
-        return float(self.item())
+        return conversion.python_scalar(self, float)  # PyTorch's warning when self requires grad
 
     def __int__(self) -> int:
         return int(self.item())

@@ -1,12 +1,15 @@
 """The long tail of PyTorch's top-level functions, re-exported by ``glassgrad/__init__.py``:
 indexing, movement and product ops (``index_add`` ... ``vdot``, ``cross``), reductions and scans
-(``median`` ... ``var_mean``, ``cumprod`` ...) and elementwise math (``copysign`` ... ``i0``).
-Each lives in its ops module; this file only gathers the names."""
+(``median`` ... ``var_mean``, ``cumprod`` ...), elementwise math (``copysign`` ... ``i0``) and
+the runtime settings: the BLAS thread pool's size (``threads.py``), the float32 matmul precision
+(kept and read back: NumPy's float32 BLAS always computes at "highest"), memory formats and
+``empty_strided``. Each lives in its own module; this file only gathers the names."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.factories_like import empty_strided
 from glassgrad.linalg_decomp import matrix_exp, pinverse
 from glassgrad.linalg_decomp import torch_qr as qr
 
@@ -14,12 +17,15 @@ from glassgrad.linalg_decomp import torch_qr as qr
 from glassgrad.linalg_more import torch_cross as cross
 from glassgrad.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet, matrix_power, slogdet
 from glassgrad.linalg_solve import inv as inverse
+from glassgrad.matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision
+from glassgrad.memory_formats import channels_last, channels_last_3d, memory_format
 
 # elementwise math: copysign ... bit shifts (ops/math_more.py), asinh ... i0 (ops/unary_more.py)
 from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ge, gt, le, lt, ne
 
 # reduce_more / cumulative: median, mode, kthvalue, nansum/nanmean, var_mean/std_mean, aminmax, scans
 from glassgrad.ops.cumulative import cummax, cummin, cumprod, logcumsumexp, msort
+from glassgrad.ops.histogram import bincount, histc, histogram
 from glassgrad.ops.indexing_more import (
     index_add,
     index_copy,
@@ -95,6 +101,7 @@ from glassgrad.ops.unary_more import (
     sinc,
     trunc,
 )
+from glassgrad.threads import get_num_threads, set_num_threads
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 arcsin, arccos, arctan = asin, acos, atan
@@ -168,6 +175,9 @@ __all__ = [
     "greater_equal",
     "cross",
     "index_add",
+    "bincount",
+    "histc",
+    "histogram",
     "index_copy",
     "index_put",
     "masked_scatter",
@@ -287,4 +297,12 @@ __all__ = [
     "resolve_conj",
     "view_as_complex",
     "view_as_real",
+    "get_num_threads",
+    "set_num_threads",
+    "get_float32_matmul_precision",
+    "set_float32_matmul_precision",
+    "channels_last",
+    "channels_last_3d",
+    "memory_format",
+    "empty_strided",
 ]

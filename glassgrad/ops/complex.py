@@ -32,6 +32,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import complex_twins as complex_twins  # the twins and the AWARE marks, made at import
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise
 from glassgrad.tensor import Tensor
 
@@ -349,5 +350,5 @@ METHODS = {
     "resolve_conj": resolve_conj,
     "is_conj": is_conj,
     "angle": angle,
-    "__complex__": lambda self: builtins.complex(self.item()),  # complex(t) of a one-element tensor
+    "__complex__": lambda self: _K.python_scalar(self, builtins.complex),  # complex(t), one element
 }

@@ -14,7 +14,7 @@ from glassgrad.memory_formats import to_format
 from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
 
-__all__ = ["cast", "clone", "to_meta"]
+__all__ = ["cast", "clone", "python_scalar", "to_meta"]
 
 
 class Cast(Function):
@@ -91,3 +91,21 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
 
 def clone(a: Tensor) -> Tensor:
     return Clone.apply(a)
+
+
+_SCALAR_WARNED = [False]  # PyTorch warns once per process (TORCH_WARN_ONCE)
+
+
+def python_scalar(a: Tensor, convert: Any) -> Any:
+    """``float(a)`` / ``complex(a)``: ``convert(a.item())``, with PyTorch's UserWarning (once per
+    process) when ``a`` requires grad, since the number leaves the graph (``int``, ``item`` and
+    ``format`` do not warn, as in PyTorch)."""
+    if a.requires_grad and not _SCALAR_WARNED[0]:
+        _SCALAR_WARNED[0] = True
+        warnings.warn(
+            "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+            "Consider using tensor.detach() first.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return convert(a.item())

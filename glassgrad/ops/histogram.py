@@ -1,0 +1,182 @@
+"""Counting values into bins: ``torch.histogram``, ``torch.histc`` and ``torch.bincount`` (and
+their ``Tensor`` methods), with PyTorch's rules. None of them is differentiable (counts are
+piecewise constant), so they return tensors that carry no gradient, as PyTorch's do.
+
+- ``histogram(input, bins=100, *, range=None, weight=None, density=False)``: ``bins`` equal bins
+  between ``range`` (default: the input's min and max; widened by 0.5 each side when they are
+  equal) or the edges given as a 1-D tensor; a value lands in the bin ``[e_i, e_{i+1})`` (the last
+  bin also holds ``e_bins``), values outside the edges are not counted. Returns
+  ``(hist, bin_edges)``; the edges are PyTorch's ``linspace`` in the input's dtype (computed as
+  its kernel computes them, so values on an edge fall in the same bin).
+- ``histc(input, bins=100, min=0, max=0)``: the counts only, bins between ``min`` and ``max``
+  (equal, e.g. both 0: the data's min and max; widened by 1 each side when equal), a value's bin computed as
+  ``int((x - min) * bins / (max - min))`` in the input's dtype, as PyTorch's kernel does.
+- ``bincount(input, weights=None, minlength=0)``: occurrences of each value of a 1-D int tensor.
+
+Example:
+    >>> import glassgrad as gg
+    >>> hist, edges = gg.histogram(gg.tensor([0.0, 1.0, 1.0, 3.0]), bins=3)
+    >>> hist.tolist(), edges.tolist()
+    ([1.0, 2.0, 1.0], [0.0, 1.0, 2.0, 3.0])
+    >>> gg.bincount(gg.tensor([0, 2, 2])).tolist()
+    [1, 0, 2]
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.tensor import Tensor
+
+__all__ = ["Histogram", "METHODS", "bincount", "histc", "histogram"]
+
+#: ``hist, bin_edges = torch.histogram(...)``, by position or by field, as ``torch.return_types``.
+Histogram = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def _float_input(op: str, x: Any) -> Any:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
+    return x._data
+
+
+def _linspace(lo: Any, hi: Any, steps: int, dtype: Any) -> Any:
+    """PyTorch's CPU ``linspace`` kernel in ``dtype``: the first half counts up from ``lo``, the
+    second half down from ``hi`` (so both ends are exact), each point rounded once from the exact
+    value of ``lo + step * i`` (the kernel's fused multiply-add). (steps,)"""
+    t = np.dtype(dtype).type
+    lo, hi = t(lo), t(hi)
+    if steps == 1:
+        return np.array([lo], dtype)
+    step = Fraction(float((hi - lo) / t(steps - 1)))  # the step as the kernel rounds it
+    half = steps // 2
+    exact = [
+        Fraction(float(lo)) + step * i if i < half else Fraction(float(hi)) - step * (steps - i - 1)
+        for i in range(steps)
+    ]
+    return np.array([float(v) for v in exact], np.float64).astype(dtype)
+
+
+def _outer_edges(data: Any, range: Any, widen: float) -> tuple[float, float]:  # noqa: A002
+    if range is not None:
+        lo, hi = (float(v) for v in range)
+    elif data.size:
+        lo, hi = float(data.min()), float(data.max())
+    else:
+        lo = hi = 0.0
+    if lo > hi or not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ShapeError(f"histogram: expected a finite range with min <= max, got ({lo}, {hi})")
+    if lo == hi:
+        lo, hi = lo - widen, hi + widen
+    return lo, hi
+
+
+def histogram(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    bins: Any = 100,
+    *,
+    range: Any = None,  # noqa: A002
+    weight: Tensor | None = None,
+    density: bool = False,
+    out: Any = None,
+) -> Histogram:
+    """Counts (or summed ``weight``) of ``input``'s values in ``bins`` bins (see the module docstring).
+
+    Shape:
+        input: any shape, floating point (flattened); weight: ``input``'s shape;
+        returns hist ``(bins,)`` and bin_edges ``(bins + 1,)``, both of ``input``'s dtype.
+    """
+    data = _float_input("histogram", input)
+    xp = array_module(data)
+    flat = data.reshape(-1)  # (N,)
+    if isinstance(bins, Tensor):
+        edges = bins._data
+        if edges.ndim != 1 or edges.shape[0] < 1 or edges.dtype != data.dtype:
+            raise ShapeError(
+                f"histogram: expected bins as a 1-D tensor of {input.dtype} with at least one edge, "
+                f"got shape {tuple(edges.shape)} of {bins.dtype}"
+            )
+        n_bins = edges.shape[0] - 1
+    else:
+        n_bins = int(bins)
+        if n_bins < 1:
+            raise ShapeError(f"histogram: expected bins >= 1, got {bins}")
+        edges = xp.asarray(_linspace(*_outer_edges(flat, range, 0.5), n_bins + 1, data.dtype))
+    weights = None
+    if weight is not None:
+        weights = weight._data.reshape(-1) if isinstance(weight, Tensor) else xp.asarray(weight).reshape(-1)
+        if weights.shape != flat.shape:
+            raise ShapeError(f"histogram: expected weight of shape {input.shape}, got {tuple(weight.shape)}")
+    inside = (flat >= edges[0]) & (flat <= edges[-1])  # (N,) NaN and outside values are not counted
+    pos = xp.minimum(xp.searchsorted(edges, flat[inside], side="right") - 1, builtins.max(n_bins - 1, 0))
+    w = None if weights is None else weights[inside].astype(np.float64)
+    hist = xp.bincount(pos, weights=w, minlength=n_bins)[:n_bins].astype(data.dtype)  # (bins,)
+    if density:
+        hist = hist / hist.sum() / xp.diff(edges)  # in the input's dtype and order, as PyTorch
+    result = Histogram(Tensor(hist, _wrap=True), Tensor(xp.asarray(edges, dtype=data.dtype), _wrap=True))
+    if out is not None:
+        for dst, src in zip(out, result):
+            dst.resize_(src.shape).copy_(src)
+        return Histogram(*out)
+    return result
+
+
+def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Counts of ``input``'s values in ``bins`` equal bins between ``min`` and ``max``.
+
+    Shape:
+        input: any shape, floating point; returns ``(bins,)`` of its dtype.
+    """
+    data = _float_input("histc", input)
+    xp = array_module(data)
+    n_bins = int(bins)
+    if n_bins < 1:
+        raise ShapeError(f"histc: expected bins >= 1, got {bins}")
+    flat = data.reshape(-1)  # (N,)
+    given = None if float(min) == float(max) else (min, max)  # equal bounds: the data's, as PyTorch
+    lo, hi = _outer_edges(flat, given, 1.0)
+    lo_t, hi_t = np.asarray(lo, data.dtype), np.asarray(hi, data.dtype)
+    kept = flat[(flat >= lo_t) & (flat <= hi_t)]
+    pos = ((kept - lo_t) * np.asarray(n_bins, data.dtype) / (hi_t - lo_t)).astype(np.int64)
+    pos = xp.minimum(pos, n_bins - 1)
+    hist = Tensor(xp.bincount(pos, minlength=n_bins)[:n_bins].astype(data.dtype), _wrap=True)
+    return hist if out is None else out.resize_(hist.shape).copy_(hist)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:  # noqa: A002
+    """How many times each value ``0 .. max(input)`` occurs in ``input`` (or the sum of its
+    ``weights``). int64 counts; with weights, their dtype if floating point, else float64.
+
+    Shape:
+        input: ``(N,)`` non-negative integers; weights: ``(N,)``; returns
+        ``(max(max(input) + 1, minlength),)``.
+    """
+    if not isinstance(input, Tensor) or input._data.ndim != 1 or input._data.dtype.kind not in "iu":
+        shape = tuple(getattr(input, "shape", ()))
+        raise ShapeError(
+            f"bincount: expected a 1-D integer tensor, got shape {shape} of {getattr(input, 'dtype', type(input))}"
+        )
+    data = input._data
+    xp = array_module(data)
+    if data.size and data.min() < 0:
+        raise ShapeError("bincount: expected non-negative values, got a negative one")
+    if weights is None:
+        return Tensor(xp.bincount(data, minlength=int(minlength)).astype(np.int64), _wrap=True)
+    w = weights._data if isinstance(weights, Tensor) else xp.asarray(weights)
+    if w.shape != data.shape:
+        raise ShapeError(f"bincount: expected weights of shape {tuple(data.shape)}, got {tuple(w.shape)}")
+    dtype = w.dtype if w.dtype.kind == "f" else np.float64
+    return Tensor(xp.bincount(data, weights=w, minlength=int(minlength)).astype(dtype), _wrap=True)
+
+
+#: The Tensor methods (``x.histogram(...)``, ``x.histc(...)``, ``x.bincount(...)``), for methods.py.
+METHODS = {"histogram": histogram, "histc": histc, "bincount": bincount}

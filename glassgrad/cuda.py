@@ -13,7 +13,8 @@ from typing import Any
 
 __all__ = [
     "is_available", "device_count", "manual_seed", "manual_seed_all", "seed", "seed_all",
-    "synchronize", "empty_cache", "current_device", "is_initialized", "is_bf16_supported", "amp",
+    "synchronize", "empty_cache", "current_device", "set_device",
+    "Event", "Stream", "is_initialized", "is_bf16_supported", "amp",
 ]  # fmt: skip
 
 
@@ -61,6 +62,46 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
 
 def current_device() -> int:
     raise RuntimeError("cuda.current_device: glassgrad computes on the CPU only; there is no CUDA device")
+
+
+def set_device(device: Any) -> None:
+    """Select the CUDA device: there is none. A negative index does nothing (as in PyTorch); a
+    non-CUDA device raises PyTorch's ``ValueError``; any CUDA device raises ``RuntimeError``."""
+    from glassgrad.device import device as _device
+
+    if isinstance(device, int) and not isinstance(device, bool):
+        if device < 0:
+            return
+    elif _device(device).type != "cuda":
+        raise ValueError(f"cuda.set_device: Expected a cuda device, but got: {_device(device)}")
+    raise RuntimeError(
+        f"cuda.set_device: glassgrad computes on the CPU only; there is no CUDA device (got {device!r}; "
+        "guard the call with glassgrad.cuda.is_available())"
+    )
+
+
+class _NoCuda:
+    """``torch.cuda.Event``/``Stream`` on a build without CUDA: the names exist, and making one
+    raises PyTorch's ``RuntimeError`` (time CPU code with ``time.perf_counter`` instead)."""
+
+    _said = ""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"cuda.{cls.__name__}: {cls._said} (glassgrad computes on the CPU only; there is no CUDA device)"
+        )
+
+
+class Event(_NoCuda):
+    """A CUDA event (timing, synchronisation): there is no GPU, so making one raises."""
+
+    _said = "Tried to instantiate dummy base class Event"
+
+
+class Stream(_NoCuda):
+    """A CUDA stream: there is no GPU, so making one raises."""
+
+    _said = "torch.cuda.Stream requires CUDA support"
 
 
 # ``torch.cuda.amp`` (deprecated there): ``GradScaler`` and ``autocast`` warn and disable

@@ -43,6 +43,11 @@ import numpy as np
 
 from glassgrad.dtypes import note_complex
 from glassgrad.errors import GraphError
+from glassgrad.multiprocessing_spawn import ProcessContext as ProcessContext
+from glassgrad.multiprocessing_spawn import ProcessExitedException as ProcessExitedException
+from glassgrad.multiprocessing_spawn import ProcessRaisedException as ProcessRaisedException
+from glassgrad.multiprocessing_spawn import spawn as spawn
+from glassgrad.multiprocessing_spawn import start_processes as start_processes
 from glassgrad.tensor import Tensor
 
 _OWN = [
@@ -51,6 +56,11 @@ _OWN = [
     "get_sharing_strategy",
     "set_sharing_strategy",
     "get_all_sharing_strategies",
+    "spawn",
+    "start_processes",
+    "ProcessContext",
+    "ProcessRaisedException",
+    "ProcessExitedException",
 ]
 __all__ = _OWN + [n for n in _mp.__all__ if n not in _OWN]
 

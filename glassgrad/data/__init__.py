@@ -12,6 +12,7 @@ from glassgrad.data.dataset import (
     TensorDataset,
     random_split,
 )
+from glassgrad.data.distributed import DistributedSampler
 from glassgrad.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -37,6 +38,7 @@ __all__ = [
     "SubsetRandomSampler",
     "WeightedRandomSampler",
     "BatchSampler",
+    "DistributedSampler",
     "DataLoader",
     "default_collate",
     "default_convert",

@@ -93,6 +93,7 @@ def init_process_group(
         raise ValueError("trying to initialize the default process group twice!")
     if kwargs.get("device_id") is not None:
         _refuse_device_id(kwargs["device_id"])
+    _refuse_unbuilt_backend(backend)
     size = world_size if world_size != -1 else int(os.environ.get("WORLD_SIZE", "1"))
     me = rank if rank != -1 else int(os.environ.get("RANK", "0"))
     if size != 1 or me != 0:
@@ -101,6 +102,22 @@ def init_process_group(
             f"world_size {size} and rank {me} (run the script without torchrun, or with one process)"
         )
     _state["backend"] = backend or "undefined"  # PyTorch's name for a group started without one
+
+
+# Backends a CPU build of PyTorch lacks: asking for one raises its RuntimeError, here as there.
+_UNBUILT = {"nccl": "NCCL", "xccl": "XCCL", "mpi": "MPI"}
+
+
+def _refuse_unbuilt_backend(backend: str | None) -> None:
+    """PyTorch's ``RuntimeError`` for a backend its CPU build does not have ("nccl", also inside
+    "cpu:gloo,cuda:nccl"); "gloo" (the CPU's) and no backend are accepted."""
+    for part in str(backend or "").lower().split(","):
+        name = part.split(":")[-1].strip()
+        if name in _UNBUILT:
+            raise RuntimeError(
+                f"init_process_group: Distributed package doesn't have {_UNBUILT[name]} built in "
+                f"(glassgrad runs on the CPU; use backend='gloo', got backend={backend!r})"
+            )
 
 
 def _refuse_device_id(device_id: Any) -> None:

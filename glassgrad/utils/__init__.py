@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from glassgrad import data
-from glassgrad.data import dataloader, dataset, sampler
+from glassgrad.data import dataloader, dataset, distributed, sampler
 from glassgrad.utils import checkpoint  # torch.utils.checkpoint, reachable after `import glassgrad`
 from glassgrad.utils.swap import swap_tensors
 
@@ -24,3 +24,4 @@ sys.modules[__name__ + ".data"] = data
 sys.modules[__name__ + ".data.dataloader"] = dataloader
 sys.modules[__name__ + ".data.dataset"] = dataset
 sys.modules[__name__ + ".data.sampler"] = sampler
+sys.modules[__name__ + ".data.distributed"] = distributed

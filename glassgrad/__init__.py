@@ -239,6 +239,7 @@ from glassgrad.device import get_default_device, set_default_device  # noqa: E40
 from glassgrad.dtypes import int8, int16, uint8  # noqa: E402
 from glassgrad.dtypes import int16 as short  # noqa: E402
 from glassgrad.factories import logspace, randint_like, scalar_tensor  # noqa: E402
+from glassgrad.factories_range import range  # noqa: E402 - PyTorch's deprecated inclusive range
 from glassgrad.legacy import (  # noqa: E402
     BoolTensor,
     ByteTensor,
@@ -330,7 +331,7 @@ arctan2 = atan2
 
 __all__ += [
     "accelerator", "backends", "utils", "get_default_device", "set_default_device",
-    "short", "int8", "int16", "uint8", "logspace", "randint_like", "scalar_tensor",
+    "short", "int8", "int16", "uint8", "logspace", "randint_like", "scalar_tensor", "range",
     "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
     "IntTensor", "LongTensor", "ShortTensor", "compile", "contiguous_format", "e", "finfo",
     "iinfo", "inf", "nan", "pi", "preserve_format", "set_printoptions", "strided", "ceil", "floor",
@@ -383,3 +384,8 @@ __all__ += ["func", "jit", "profiler", "vmap"]
 from glassgrad import numpy_names as _numpy_names  # noqa: E402
 
 _numpy_names.install(globals(), __all__, Tensor)
+
+# pickle finds every public function by its public name (public_names.py), as PyTorch's
+from glassgrad.public_names import own_names as _own_names  # noqa: E402
+
+_own_names(globals(), __all__, "glassgrad", Tensor)

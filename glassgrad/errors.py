@@ -14,8 +14,10 @@ class IndexOutOfRangeError(ShapeError, IndexError):
     """An index or dim outside the tensor; an ``IndexError`` too, as PyTorch raises."""
 
 
-class DTypeError(TypeError):
-    """An op was given a dtype it cannot take."""
+class DTypeError(TypeError, RuntimeError):
+    """An op was given a dtype it cannot take; a ``RuntimeError`` too, as PyTorch raises for a dtype
+    mismatch ("Input type (unsigned char) and bias type (float) should be the same"), so a script's
+    ``except RuntimeError`` catches it as there."""
 
 
 class GraphError(RuntimeError):

@@ -12,8 +12,11 @@ without a GPU returns at once, as PyTorch's does).
 from __future__ import annotations
 
 import multiprocessing as _mp
+import os
+import pickle
 import signal
 import sys
+import tempfile
 import traceback
 import warnings
 from collections.abc import Callable
@@ -58,22 +61,25 @@ class ProcessExitedException(ProcessException):
         return type(self), (self.msg, self.error_index, self.pid, self.exit_code, self.signal_name)
 
 
-def _wrap(fn: Callable[..., Any], i: int, args: tuple, error_queue: Any) -> None:
-    """The child's entry point: ``fn(i, *args)``; an exception's traceback goes to the parent."""
+def _wrap(fn: Callable[..., Any], i: int, args: tuple, error_file: str) -> None:
+    """The child's entry point: ``fn(i, *args)``; an exception's traceback goes to the parent
+    through ``error_file``, as PyTorch's does: through a pipe, a traceback longer than the pipe's
+    buffer (64 KiB) blocked the child in its write while the parent waited for it to exit."""
     try:
         fn(i, *args)
     except KeyboardInterrupt:
         pass  # the parent is shutting the processes down
     except Exception:
-        error_queue.put(traceback.format_exc())
+        with open(error_file, "wb") as fh:
+            pickle.dump(traceback.format_exc(), fh)
         sys.exit(1)
 
 
 class ProcessContext:
     """The processes started by ``start_processes(..., join=False)``."""
 
-    def __init__(self, processes: list[Any], error_queues: list[Any]) -> None:
-        self.processes, self.error_queues = processes, error_queues
+    def __init__(self, processes: list[Any], error_files: list[str]) -> None:
+        self.processes, self.error_files = processes, error_files
 
     def pids(self) -> list[int]:
         return [int(p.pid) for p in self.processes]
@@ -93,12 +99,12 @@ class ProcessContext:
             if p.is_alive():
                 p.terminate()
             p.join()
-        queue = self.error_queues[index]
-        if not queue.empty():
+        if os.access(self.error_files[index], os.R_OK):  # written only when fn raised
+            with open(self.error_files[index], "rb") as fh:
+                trace = pickle.load(fh)
+            os.unlink(self.error_files[index])
             raise ProcessRaisedException(
-                f"\n\n-- Process {index} terminated with the following error:\n{queue.get()}",
-                index,
-                proc.pid,
+                f"\n\n-- Process {index} terminated with the following error:\n{trace}", index, proc.pid
             )
         code = proc.exitcode
         if code < 0:
@@ -122,14 +128,17 @@ def start_processes(
     """Start ``nprocs`` processes (``start_method``: "spawn", "fork" or "forkserver") running
     ``fn(i, *args)``; wait for them if ``join`` (None), else return their ``ProcessContext``."""
     ctx = _mp.get_context(start_method)
-    processes, queues = [], []
+    processes, error_files = [], []
     for i in range(nprocs):
-        queue = ctx.SimpleQueue()
-        proc = ctx.Process(target=_wrap, args=(fn, i, args, queue), daemon=daemon)
+        # a fresh name, no file: the child creates it only to report an exception (PyTorch's way)
+        with tempfile.NamedTemporaryFile(prefix="glassgrad-errorfile-", suffix=".pickle", delete=False) as tf:
+            pass
+        os.unlink(tf.name)
+        proc = ctx.Process(target=_wrap, args=(fn, i, args, tf.name), daemon=daemon)
         proc.start()
         processes.append(proc)
-        queues.append(queue)
-    context = ProcessContext(processes, queues)
+        error_files.append(tf.name)
+    context = ProcessContext(processes, error_files)
     if not join:
         return context
     while not context.join():

@@ -5,9 +5,11 @@ function (``counts.sum(1, keepdims=True)``, ``x.max(axis=0)``, ``torch.mean(x, a
 PyTorch does this once, in the parser, for every signature with a ``dim`` or ``keepdim``
 parameter; glassgrad does it once too: ``install`` wraps each public function and each ``Tensor``
 method whose signature has one of those parameters, when ``glassgrad/__init__.py`` finishes
-loading. The wrapper renames the keyword and calls the function, so a call without the NumPy
-names costs one ``if``. ``F.*`` functions keep PyTorch's Python signatures (no aliases there,
-as in PyTorch).
+loading. The wrapper has the function's own parameters plus keyword-only ``axis``/``keepdims``
+(generated from its signature, so a call costs one frame and builds no ``**kwargs`` dict). The
+functions PyTorch writes in Python (``split``, ``unique``, ``norm``, ``unflatten``) and ``F.*``
+keep PyTorch's Python signatures (no aliases there, as in PyTorch); ``x.sum(keepdim=True)``,
+without a dim, is PyTorch's TypeError.
 
 Example:
     >>> import glassgrad as gg
@@ -21,12 +23,25 @@ from __future__ import annotations
 
 import functools
 import inspect
+import linecache
 from types import FunctionType
 from typing import Any, Callable
 
 __all__ = ["ALIASES", "accept_numpy_names", "install"]
 
 ALIASES = {"axis": "dim", "keepdims": "keepdim"}  # NumPy's name -> PyTorch's
+
+# Written in Python in PyTorch (torch/functional.py, torch/_tensor.py), so its parser never sees
+# their arguments: they refuse axis=/keepdims= there, and so here.
+PYTHON_IN_TORCH = frozenset({"split", "unique", "norm", "unflatten"})
+
+# Reductions whose PyTorch signatures take keepdim only together with dim: there
+# x.sum(keepdim=True) is a TypeError, not a sum of everything with the missing dim unnoticed.
+# (max, min, median and nanmedian raise their own ShapeError for it.)
+KEEPDIM_NEEDS_DIM = frozenset({"sum", "mean", "prod", "logsumexp"})
+
+_ABSENT: Any = type("NotGiven", (), {"__repr__": lambda self: "<not given>"})()
+_PLAIN = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 def _renamed(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -39,20 +54,92 @@ def _renamed(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _one_of(name: str, arg: str, value: Any, alias: str, alias_value: Any) -> Any:
+    if value is not _ABSENT:
+        raise TypeError(f"{name}() got multiple values for argument '{arg}' (as '{arg}' and '{alias}')")
+    return alias_value
+
+
+def _missing(name: str, arg: str) -> None:
+    raise TypeError(f"{name}() missing required argument '{arg}'")
+
+
+def _no_dim(name: str) -> None:
+    raise TypeError(f"{name}() got keepdim without dim: PyTorch's {name} takes keepdim with a dim")
+
+
 def accept_numpy_names(fn: Callable, name: str | None = None) -> Callable:
     """``fn`` taking ``axis=``/``keepdims=`` as its ``dim=``/``keepdim=`` (TypeError if both
-    spellings of one are given). ``inspect.signature`` of the result is ``fn``'s."""
+    spellings of one are given). ``inspect.signature`` and ``inspect.getsource`` of the result
+    are ``fn``'s (through ``__wrapped__``)."""
     name = name or fn.__name__
-    names = ALIASES.keys()
+    params = list(inspect.signature(fn).parameters.values())
+    plain = all(p.kind in _PLAIN for p in params)
+    wrapper = _exact(fn, name, params) if plain else _generic(fn, name)
+    functools.update_wrapper(wrapper, fn)
+    wrapper.__numpy_names__ = True
+    return wrapper
 
-    @functools.wraps(fn)
+
+def _generic(fn: Callable, name: str) -> Callable:
+    """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods)."""
+
     def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
-        if kwargs and not names.isdisjoint(kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
             kwargs = _renamed(name, kwargs)
         return fn(*args, **kwargs)
 
-    with_numpy_names.__numpy_names__ = True
     return with_numpy_names
+
+
+def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable:
+    """The wrapper of a function of named parameters, generated with ``fn``'s parameters plus
+    keyword-only ``axis``/``keepdims``: a call builds no ``**kwargs`` dict, so it costs one frame,
+    with keywords or without (``x.sum(1, keepdim=True)`` is common and small). ``dim``/``keepdim``
+    default to a marker there, to tell "given" from "left at its default"; a required parameter
+    after them gets the marker too (a signature has no required parameter after a default) and a
+    TypeError when it is still missing."""
+    env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
+    env["_no_dim"] = _no_dim
+    head, call, marked = [], [], []
+    for p in params:
+        positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        if not positional and "*" not in head:
+            head.append("*")
+        if p.name in ALIASES.values() or (positional and p.default is p.empty and marked):
+            marked.append(p)
+            head.append(f"{p.name}=_absent")
+        elif p.default is not p.empty:
+            env[f"_default_{p.name}"] = p.default
+            head.append(f"{p.name}=_default_{p.name}")
+        else:
+            head.append(p.name)
+        call.append(p.name if positional else f"{p.name}={p.name}")
+    given = {p.name for p in params}
+    body = []
+    for alias, arg in ALIASES.items():
+        if arg in given:
+            if "*" not in head:
+                head.append("*")
+            head.append(f"{alias}=_absent")
+            body.append(
+                f"if {alias} is not _absent: {arg} = _one_of({name!r}, {arg!r}, {arg}, {alias!r}, {alias})"
+            )
+    if name in KEEPDIM_NEEDS_DIM and {"dim", "keepdim"} <= given:
+        body.append(f"if dim is _absent and keepdim is not _absent: _no_dim({name!r})")
+    for p in marked:
+        if p.default is p.empty:
+            body.append(f"if {p.name} is _absent: _missing({name!r}, {p.name!r})")
+        else:
+            env[f"_default_{p.name}"] = p.default
+            body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
+    body.append(f"return _fn({', '.join(call)})")
+    source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
+    filename = f"<numpy names of {fn.__module__}.{fn.__qualname__}>"
+    exec(compile(source, filename, "exec"), env)  # text made here from fn's signature only
+    # the text, for tracebacks through the wrapper (as the dataclasses module keeps its own)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return env[name]
 
 
 def _wants(fn: Any) -> bool:
@@ -73,11 +160,17 @@ def _wants(fn: Any) -> bool:
 
 def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
     """Wrap the functions ``namespace[name]`` (for ``name`` in ``names``) and ``cls``'s methods
-    that take ``dim``/``keepdim``, in place (see the module docstring)."""
+    that take ``dim``/``keepdim``, in place (see the module docstring), and the in-place forms of
+    those methods (``x.unsqueeze_(axis=0)``, ``x.cumprod_(axis=1)``, as PyTorch's parser)."""
     for name in names:
         fn = namespace.get(name)
-        if _wants(fn):
+        if name not in PYTHON_IN_TORCH and _wants(fn):
             namespace[name] = accept_numpy_names(fn, name)
-    for name, fn in list(vars(cls).items()):
-        if not name.startswith("__") and _wants(fn):
+    methods = vars(cls)
+    for name, fn in list(methods.items()):
+        if not name.startswith("__") and name not in PYTHON_IN_TORCH and _wants(fn):
+            setattr(cls, name, accept_numpy_names(fn, name))
+    for name, fn in list(methods.items()):
+        base = methods.get(name[:-1]) if name.endswith("_") else None
+        if getattr(base, "__numpy_names__", False) and isinstance(fn, FunctionType) and not _wants(fn):
             setattr(cls, name, accept_numpy_names(fn, name))

@@ -276,17 +276,20 @@ class DataLoader:
         return len(index_sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
-        if self.pin_memory:  # PyTorch's warnings when an epoch starts: there is no accelerator to pin for
+        # PyTorch's warnings when an epoch starts: there is no accelerator to pin for. Attributed
+        # to this line (stacklevel 1), as PyTorch's to its own, so the default filters show each
+        # once per process, not once per loop of the caller's
+        if self.pin_memory:
             if self.pin_memory_device:
                 warnings.warn(
                     "pin_memory_device is deprecated, the current accelerator will be used as the device,"
                     f"ignore pin_memory_device='{self.pin_memory_device}'.",
-                    stacklevel=2,
+                    stacklevel=1,
                 )
             warnings.warn(
                 "'pin_memory' argument is set as true but no accelerator is found, "
                 "then device pinned memory won't be used.",
-                stacklevel=2,
+                stacklevel=1,
             )
         if isinstance(self.dataset, IterableDataset):
             return self._iter_stream()

@@ -24,6 +24,7 @@ from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.indexing import index_select, normalize_dim
+from glassgrad.ops.meshgrid import meshgrid  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
 from glassgrad.tensor import Tensor
@@ -340,27 +341,6 @@ def unique(
         k += 1
     if return_counts:
         out.append(Tensor(res[k].astype(np.int64), _wrap=True))
-    return tuple(out)
-
-
-def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
-    """Coordinate grids from 1-D tensors (``indexing="ij"`` as PyTorch's default, or ``"xy"``)."""
-    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
-        tensors = tuple(tensors[0])
-    if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: expected indexing 'ij' or 'xy', got {indexing!r}")
-    n = len(tensors)
-    shape = [t.shape[0] for t in tensors]
-    if indexing == "xy" and n >= 2:
-        shape[0], shape[1] = shape[1], shape[0]
-    out = []
-    for i, t in enumerate(tensors):
-        axis = i
-        if indexing == "xy" and n >= 2 and i < 2:
-            axis = 1 - i
-        view = [1] * n
-        view[axis] = t.shape[0]
-        out.append(t.reshape(*view).expand(*shape))  # (len,) -> (1, .., len, .., 1) -> grid
     return tuple(out)
 
 

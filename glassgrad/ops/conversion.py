@@ -9,6 +9,7 @@ from typing import Any
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.memory_formats import to_format
 from glassgrad.meta_array import MetaArray, meta_like, no_data
@@ -98,9 +99,10 @@ _SCALAR_WARNED = [False]  # PyTorch warns once per process (TORCH_WARN_ONCE)
 
 def python_scalar(a: Tensor, convert: Any) -> Any:
     """``float(a)`` / ``complex(a)``: ``convert(a.item())``, with PyTorch's UserWarning (once per
-    process) when ``a`` requires grad, since the number leaves the graph (``int``, ``item`` and
-    ``format`` do not warn, as in PyTorch)."""
-    if a.requires_grad and not _SCALAR_WARNED[0]:
+    process) when ``a`` requires grad while grad mode is on, since the number leaves the graph
+    (``int``, ``item`` and ``format`` do not warn, and nothing warns under ``no_grad``, as in
+    PyTorch; optimizers' and schedulers' ``float(loss)`` run there)."""
+    if a.requires_grad and _grad_state.enabled and not _SCALAR_WARNED[0]:
         _SCALAR_WARNED[0] = True
         warnings.warn(
             "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"

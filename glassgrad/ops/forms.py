@@ -88,16 +88,35 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
-           device: Any = None, out: Any = None) -> Tensor:  # fmt: skip
-    """Samples of N(mean, std^2): from tensors of means/stds (broadcast), or numbers and ``size``."""
+           device: Any = None, out: Any = None, layout: Any = None, pin_memory: bool = False,
+           requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Samples of N(mean, std^2): from tensors of means/stds (broadcast), or numbers and ``size``.
+
+    The numbers-and-``size`` form is a factory, as in PyTorch: it takes ``dtype``, ``device``,
+    ``layout``, ``pin_memory`` and ``requires_grad`` (a leaf, as d2l's
+    ``torch.normal(0, sigma, (n, 1), requires_grad=True)``); the tensor form takes none of them."""
     from glassgrad.factories import randn
 
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        factory_args = {
+            "dtype": dtype,
+            "device": device,
+            "layout": layout,
+            "requires_grad": requires_grad or None,
+        }
+        given = [k for k, v in factory_args.items() if v is not None]
+        if given or pin_memory:
+            raise TypeError(
+                f"normal(): the form with tensor mean/std takes no {', '.join(given or ['pin_memory'])} "
+                "(only the form normal(float mean, float std, size) is a factory)"
+            )
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(tuple(_arr(mean).shape), tuple(_arr(std).shape))
         z = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
     else:
         z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
+        if requires_grad:
+            return with_out(z * std + mean, out, "normal").requires_grad_(True)
     return with_out(z * std + mean, out, "normal")
 
 

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import operator
 from collections import namedtuple
 from fractions import Fraction
 from typing import Any
@@ -33,6 +34,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops.composite import with_out
 from glassgrad.tensor import Tensor
 
 __all__ = ["Histogram", "METHODS", "bincount", "histc", "histogram"]
@@ -47,6 +49,26 @@ def _float_input(op: str, x: Any) -> Any:
     if x._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
     return x._data
+
+
+def _int_arg(op: str, name: str, value: Any) -> int:
+    """An int argument, as PyTorch's parser takes it: a float or a bool is a TypeError (it would
+    otherwise be truncated to a bin count silently)."""
+    if isinstance(value, (bool, Tensor)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}") from None
+
+
+def _add_at(out: Any, pos: Any, weights: Any) -> Any:
+    """``out[pos[i]] += weights[i]`` one by one in ``out``'s dtype, as PyTorch's CPU kernels add
+    weights (one thread; a float64 ``bincount`` rounded at the end differs from it in the last
+    bits, or more when large weights cancel)."""
+    xp = array_module(out)
+    xp.add.at(out, pos, weights.astype(out.dtype, copy=False))
+    return out
 
 
 def _linspace(lo: Any, hi: Any, steps: int, dtype: Any) -> Any:
@@ -96,38 +118,63 @@ def histogram(
         returns hist ``(bins,)`` and bin_edges ``(bins + 1,)``, both of ``input``'s dtype.
     """
     data = _float_input("histogram", input)
+    if data.dtype.itemsize < 4:  # PyTorch's histogramdd kernel has no half-precision version
+        raise DTypeError(f"histogram: expected float32 or float64 input, got {input.dtype} (not implemented)")
     xp = array_module(data)
     flat = data.reshape(-1)  # (N,)
     if isinstance(bins, Tensor):
         edges = bins._data
-        if edges.ndim != 1 or edges.shape[0] < 1 or edges.dtype != data.dtype:
+        if edges.ndim != 1 or edges.shape[0] < 2 or edges.dtype != data.dtype:
             raise ShapeError(
-                f"histogram: expected bins as a 1-D tensor of {input.dtype} with at least one edge, "
+                f"histogram: expected bins as a 1-D tensor of {input.dtype} with at least two edges, "
                 f"got shape {tuple(edges.shape)} of {bins.dtype}"
             )
+        if range is not None:  # PyTorch has no signature with both
+            raise TypeError("histogram(): expected range only with bins as a number, got bins as a tensor")
         n_bins = edges.shape[0] - 1
     else:
-        n_bins = int(bins)
+        n_bins = _int_arg("histogram", "bins", bins)
         if n_bins < 1:
             raise ShapeError(f"histogram: expected bins >= 1, got {bins}")
-        edges = xp.asarray(_linspace(*_outer_edges(flat, range, 0.5), n_bins + 1, data.dtype))
+        given = (0.0, 1.0) if range is None and not flat.size else range  # no data: PyTorch's [0, 1]
+        edges = xp.asarray(_linspace(*_outer_edges(flat, given, 0.5), n_bins + 1, data.dtype))
     weights = None
     if weight is not None:
-        weights = weight._data.reshape(-1) if isinstance(weight, Tensor) else xp.asarray(weight).reshape(-1)
-        if weights.shape != flat.shape:
-            raise ShapeError(f"histogram: expected weight of shape {input.shape}, got {tuple(weight.shape)}")
+        # any shape of input's size (PyTorch flattens both), of input's dtype (PyTorch adds in it)
+        if (
+            not isinstance(weight, Tensor)
+            or weight._data.size != data.size
+            or weight._data.dtype != data.dtype
+        ):
+            raise ShapeError(
+                f"histogram: expected weight of input's size {data.size} and dtype {input.dtype}, got "
+                f"{type(weight).__name__} of shape {tuple(getattr(weight, 'shape', ()))} and dtype "
+                f"{getattr(weight, 'dtype', None)}"
+            )
+        weights = weight._data.reshape(-1)
     inside = (flat >= edges[0]) & (flat <= edges[-1])  # (N,) NaN and outside values are not counted
     pos = xp.minimum(xp.searchsorted(edges, flat[inside], side="right") - 1, builtins.max(n_bins - 1, 0))
-    w = None if weights is None else weights[inside].astype(np.float64)
-    hist = xp.bincount(pos, weights=w, minlength=n_bins)[:n_bins].astype(data.dtype)  # (bins,)
+    if weights is None:
+        hist = xp.bincount(pos, minlength=n_bins)[:n_bins].astype(data.dtype)  # (bins,)
+    else:
+        hist = _add_at(xp.zeros(n_bins, data.dtype), pos, weights[inside])
     if density:
-        hist = hist / hist.sum() / xp.diff(edges)  # in the input's dtype and order, as PyTorch
+        with np.errstate(invalid="ignore", divide="ignore"):  # no data: nan, without NumPy's warning
+            hist = hist / hist.sum() / xp.diff(edges)  # in the input's dtype and order, as PyTorch
     result = Histogram(Tensor(hist, _wrap=True), Tensor(xp.asarray(edges, dtype=data.dtype), _wrap=True))
     if out is not None:
         for dst, src in zip(out, result):
-            dst.resize_(src.shape).copy_(src)
+            _check_out("histogram", dst, src)
+            with_out(src, dst, "histogram")
         return Histogram(*out)
     return result
+
+
+def _check_out(op: str, out: Any, result: Tensor) -> None:
+    if not isinstance(out, Tensor) or out.dtype != result.dtype:
+        raise DTypeError(
+            f"{op}: expected out= of the input's dtype {result.dtype}, got {getattr(out, 'dtype', type(out))}"
+        )
 
 
 def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: Any = None) -> Tensor:  # noqa: A002
@@ -138,7 +185,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     """
     data = _float_input("histc", input)
     xp = array_module(data)
-    n_bins = int(bins)
+    n_bins = _int_arg("histc", "bins", bins)
     if n_bins < 1:
         raise ShapeError(f"histc: expected bins >= 1, got {bins}")
     flat = data.reshape(-1)  # (N,)
@@ -149,7 +196,10 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     pos = ((kept - lo_t) * np.asarray(n_bins, data.dtype) / (hi_t - lo_t)).astype(np.int64)
     pos = xp.minimum(pos, n_bins - 1)
     hist = Tensor(xp.bincount(pos, minlength=n_bins)[:n_bins].astype(data.dtype), _wrap=True)
-    return hist if out is None else out.resize_(hist.shape).copy_(hist)
+    if out is None:
+        return hist
+    _check_out("histc", out, hist)
+    return with_out(hist, out, "histc")
 
 
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:  # noqa: A002
@@ -167,15 +217,19 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         )
     data = input._data
     xp = array_module(data)
+    minlength = _int_arg("bincount", "minlength", minlength)
+    if minlength < 0:
+        raise ShapeError(f"bincount: expected minlength >= 0, got {minlength}")
     if data.size and data.min() < 0:
         raise ShapeError("bincount: expected non-negative values, got a negative one")
-    if weights is None:
-        return Tensor(xp.bincount(data, minlength=int(minlength)).astype(np.int64), _wrap=True)
+    if weights is None or not data.size:  # no values: int64 zeros, with weights too, as PyTorch
+        return Tensor(xp.bincount(data, minlength=minlength).astype(np.int64), _wrap=True)
     w = weights._data if isinstance(weights, Tensor) else xp.asarray(weights)
     if w.shape != data.shape:
         raise ShapeError(f"bincount: expected weights of shape {tuple(data.shape)}, got {tuple(w.shape)}")
-    dtype = w.dtype if w.dtype.kind == "f" else np.float64
-    return Tensor(xp.bincount(data, weights=w, minlength=int(minlength)).astype(dtype), _wrap=True)
+    dtype = np.float32 if w.dtype == np.float32 else np.float64  # PyTorch's two kernels: float, double
+    out = xp.zeros(builtins.max(int(data.max()) + 1, minlength), dtype)
+    return Tensor(_add_at(out, data, w), _wrap=True)
 
 
 #: The Tensor methods (``x.histogram(...)``, ``x.histc(...)``, ``x.bincount(...)``), for methods.py.

@@ -1,5 +1,5 @@
 """The array-level ``a ** b`` behind ``Pow`` (``elementwise.py``): PyTorch's special exponents
-bit for bit, and NumPy's errstate quieted where PyTorch returns inf or nan without a word."""
+(3, -2, -0.5; float16 through float32) bit for bit, and NumPy's errstate quieted where PyTorch returns inf or nan without a word."""
 
 from __future__ import annotations
 
@@ -23,12 +23,29 @@ def _pow_special(a: Any, b: float) -> Any:
         return 1 / (a * a) if b == -2 else 1 / array_module(a).sqrt(a)
 
 
+def _pow_half(a: Any, b: float) -> Any:
+    """float16 ``a ** b`` as PyTorch's Half kernel: ``pow`` in float32 with the exponent rounded
+    to half, rounded once to half. No special exponents there: ``x * x * x`` in half rounds twice,
+    ``1 / (x * x)`` overflows to 0 from |x| = 256 where ``x ** -2`` is about 1e-6, and NumPy's own
+    half ``** 0.5`` is a sqrt (-0 and -inf give -0 and nan where pow gives +0 and inf)."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        base = a.astype(np.float32)
+        # the exponent as a full array: NumPy's loop takes a sqrt for a scalar 0.5, not pow
+        exponent = array_module(a).full_like(base, np.float16(b))
+        return array_module(a).power(base, exponent).astype(np.float16)
+
+
 def pow_array(a: Any, b: Any) -> Any:
-    """``a ** b`` as PyTorch's kernel computes it (its special exponents, see ``_pow_special``);
-    Pow's forward and its VJP's ``a ** (b - 1)`` both go through here, so a hand-written
-    derivative (``-x ** -2 * g``) equals autograd's bit for bit, as in PyTorch."""
-    if b.__class__ in _PY_SCALARS and (b == 3 or b == -2 or b == -0.5) and a.dtype.kind == "f":
-        return _pow_special(a, b)
+    """``a ** b`` as PyTorch's kernel computes it for its special exponents (see ``_pow_special``);
+    Pow's forward and its VJP's ``a ** (b - 1)`` both go through here, so where ``b - 1`` is one
+    of them (``x ** -1``, ``x ** 0.5``, ``x ** 4``) a hand-written derivative (``-x ** -2 * g``)
+    equals autograd's bit for bit, as in PyTorch. Other exponents go through NumPy's ``power``,
+    which can differ from PyTorch's in the last bit (``x ** -3`` at 0.3 in float32)."""
+    if b.__class__ in _PY_SCALARS and a.dtype.kind == "f":
+        if a.dtype.itemsize == 2:
+            return _pow_half(a, b)
+        if b == 3 or b == -2 or b == -0.5:  # float32 and float64 only, as PyTorch's fast paths
+            return _pow_special(a, b)
     if b.__class__ in _PY_SCALARS and b >= 0:
         return a**b  # the common x ** 2: no 0 ** negative, no errstate cost
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan

@@ -14,7 +14,7 @@
 [1.0, 1.0, 0.5, 0.5, 0.25]
 """
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler
+from glassgrad.optim.lr_scheduler.base import LRScheduler, _LRScheduler  # noqa: F401 - PyTorch keeps it out of __all__ too
 from glassgrad.optim.lr_scheduler.composite import ChainedScheduler, SequentialLR
 from glassgrad.optim.lr_scheduler.cyclic import CyclicLR
 from glassgrad.optim.lr_scheduler.noam import NoamLR
@@ -52,3 +52,9 @@ __all__ = [
     "ReduceLROnPlateau",
     "NoamLR",
 ]
+
+# PyTorch defines every schedule in torch.optim.lr_scheduler itself, and scripts test it:
+# d2l's train() asks `scheduler.__module__ == lr_scheduler.__name__` to tell a built-in schedule
+# (stepped with .step()) from a plain function of the epoch. Ours live in submodules; name them here.
+for _name in [*__all__, "_LRScheduler"]:
+    globals()[_name].__module__ = __name__

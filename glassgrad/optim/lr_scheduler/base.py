@@ -111,6 +111,11 @@ class LRScheduler:
         return [group["lr"] for group in self.optimizer.param_groups]
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name for ``LRScheduler``, still subclassed by published schedulers (a subclass,
+    not an alias, so ``__name__`` and ``isinstance`` checks read as in PyTorch; not in ``__all__``)."""
+
+
 def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """``value`` for each param group: a list of one per group, or one value repeated."""
     if isinstance(value, list | tuple):

@@ -81,6 +81,13 @@ class _Encoder:
         key = self.seen.get(id(obj))
         if key is None:
             arr = obj._data if isinstance(obj, Tensor) else obj
+            from glassgrad.nn.parameter import is_lazy  # (glassgrad.nn imports this module)
+
+            if is_lazy(obj):  # written as data it would load back as an empty (0,) tensor
+                raise NotImplementedError(
+                    f"save: the tensor at '{'/'.join(map(str, path))}' is an uninitialized parameter or "
+                    "buffer of a lazy layer; call the model on a batch first so that it has a shape"
+                )
             if arr.__class__ is MetaArray:  # PyTorch pickles the metadata; safetensors needs data
                 raise NotImplementedError(
                     f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "

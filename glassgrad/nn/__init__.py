@@ -149,6 +149,22 @@ from glassgrad.nn.transformer import (
     TransformerEncoderLayer,
 )
 
+# isort: split
+# lazy layers (round 12: d2l builds its models from them) and their placeholders
+from glassgrad.nn.lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyLinear,
+)
+from glassgrad.nn.parameter import UninitializedBuffer, UninitializedParameter
+
 __all__ = [
     # submodules
     "blocks",
@@ -319,3 +335,18 @@ __all__ = [
 from glassgrad.nn import modules
 
 __all__ += ["modules"]
+
+__all__ += [
+    "LazyLinear",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "UninitializedParameter",
+    "UninitializedBuffer",
+]

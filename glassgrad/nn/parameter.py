@@ -10,7 +10,7 @@ from glassgrad import dtypes
 from glassgrad.meta_array import MetaArray
 from glassgrad.tensor import Tensor, as_array
 
-__all__ = ["Parameter", "Buffer"]
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
 
 def _init_shared(t: Tensor, data: Any) -> None:
@@ -79,3 +79,141 @@ class Buffer(Tensor):
     def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
         _init_shared(self, [] if data is None else data)
         self.persistent = persistent
+
+
+# ---------------------------------------------------------------- uninitialized (lazy modules)
+_UNINIT_USE = (
+    "Attempted to use an uninitialized parameter in {}. This error happens when you are using a "
+    "`LazyModule` or explicitly manipulating `torch.nn.parameter.UninitializedParameter` objects. "
+    "When using LazyModules Call `forward` with a dummy batch to initialize the parameters before "
+    "calling torch functions"
+)
+_UNINIT_SHAPE = (
+    "Can't access the shape of an uninitialized parameter or buffer. This error usually happens in "
+    "`load_state_dict` when trying to load an uninitialized parameter into an initialized one. Call "
+    "`forward` to initialize the parameters before accessing their attributes."
+)
+
+
+class _NoDataArray(np.ndarray):
+    """A placeholder's array (empty, of its dtype): any computation with it, or a write into it,
+    raises PyTorch's "uninitialized parameter" error instead of giving an empty or zero answer."""
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        raise ValueError(_UNINIT_USE.format(ufunc.__name__))
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        raise ValueError(_UNINIT_USE.format(getattr(func, "__name__", str(func))))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise ValueError(_UNINIT_USE.format("__setitem__"))
+
+    def fill(self, value: Any) -> None:
+        raise ValueError(_UNINIT_USE.format("fill_"))
+
+
+def _no_data(np_dtype: Any) -> np.ndarray:
+    return np.empty((0,), dtype=np_dtype).view(_NoDataArray)
+
+
+class _UninitializedMixin:
+    """A placeholder of unknown shape (an empty 1-d array of the right dtype) until ``materialize``
+    gives it storage and turns it, in place, into ``cls_to_become``: optimizers and modules that
+    already hold the object see the real parameter. Its shape, its size and any computation with it
+    are errors until then, with PyTorch's messages (``.data`` stays reachable: ``p.data.normal_()``
+    fills nothing, as there)."""
+
+    __slots__ = ()
+    cls_to_become: type = Tensor
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        """Give the placeholder storage of ``shape`` (uninitialized: zeros here) and make it a
+        ``cls_to_become``; ``dtype`` defaults to the placeholder's."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        np_dtype = dtypes.to_np_dtype(dtype) if dtype is not None else self._data.dtype
+        self._data = np.zeros(shape, dtype=np_dtype)
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self) -> Any:
+        raise RuntimeError(_UNINIT_SHAPE)
+
+    @property
+    def data(self) -> Tensor:
+        # an empty plain tensor, as PyTorch's: d2l's ``p.data.normal_()`` before the first call fills nothing
+        return Tensor(np.empty((0,), dtype=self._data.dtype), _wrap=True)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        Tensor.data.fset(self, value)
+
+    def numel(self) -> int:
+        raise ValueError(_UNINIT_USE.format("numel()"))
+
+    def dim(self) -> int:
+        raise ValueError(_UNINIT_USE.format("dim()"))
+
+    @property
+    def ndim(self) -> int:
+        raise ValueError(_UNINIT_USE.format("ndim"))
+
+    def __len__(self) -> int:
+        raise ValueError(_UNINIT_USE.format("__len__"))
+
+    def clone(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise ValueError(_UNINIT_USE.format("clone()"))
+
+    def numpy(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise ValueError(_UNINIT_USE.format("numpy()"))
+
+    def tolist(self) -> Any:
+        raise ValueError(_UNINIT_USE.format("tolist()"))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(_UninitializedMixin, Parameter):
+    """A ``Parameter`` whose shape a lazy module learns from its first input (``torch.nn.UninitializedParameter``)."""
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __new__(
+        cls, requires_grad: bool = True, device: Any = None, dtype: Any = None
+    ) -> UninitializedParameter:
+        return Tensor.__new__(cls)
+
+    def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> None:
+        dt = dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
+        Parameter.__init__(self, None, requires_grad)
+        self._data = _no_data(dt)  # set after: Tensor.__init__ would make it a plain array
+
+    def __deepcopy__(self, memo: dict) -> UninitializedParameter:
+        if id(self) not in memo:
+            memo[id(self)] = UninitializedParameter(self.requires_grad, dtype=self.dtype)
+        return memo[id(self)]
+
+
+class UninitializedBuffer(_UninitializedMixin, Tensor):
+    """A buffer whose shape a lazy module learns from its first input (``torch.nn.UninitializedBuffer``)."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
+        dt = dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
+        Tensor.__init__(self, np.empty((0,), dtype=dt), _wrap=True)
+        self._data = _no_data(dt)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __deepcopy__(self, memo: dict) -> UninitializedBuffer:
+        if id(self) not in memo:
+            memo[id(self)] = UninitializedBuffer(self.requires_grad, dtype=self.dtype)
+        return memo[id(self)]
+
+
+def is_lazy(param: Any) -> bool:
+    """Whether ``param`` is a placeholder still waiting for its shape (``torch.nn.parameter.is_lazy``)."""
+    return isinstance(param, _UninitializedMixin)

@@ -20,7 +20,7 @@ import numpy as np
 from glassgrad.meta import load_into
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.nn.hooks import RemovableHandle
-from glassgrad.nn.parameter import Parameter
+from glassgrad.nn.parameter import Parameter, is_lazy
 from glassgrad.tensor import Tensor
 
 __all__ = ["StateDict"]
@@ -316,6 +316,8 @@ class StateDict:
             key = prefix + name
             if key not in state_dict:
                 missing_keys.append(key)
+                continue
+            if is_lazy(target):  # a lazy layer's placeholder loads another placeholder: nothing to copy
                 continue
             arr = _state_array(state_dict[key])
             if arr is None:

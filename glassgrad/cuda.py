@@ -15,6 +15,11 @@ __all__ = [
     "is_available", "device_count", "manual_seed", "manual_seed_all", "seed", "seed_all",
     "synchronize", "empty_cache", "current_device", "set_device",
     "Event", "Stream", "is_initialized", "is_bf16_supported", "amp",
+    # memory queries and device context managers (cuda_more.py)
+    "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
+    "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
+    "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
+    "mem_get_info",
 ]  # fmt: skip
 
 
@@ -108,5 +113,25 @@ class Stream(_NoCuda):
 # themselves, there being no CUDA. Registered as a module so ``from glassgrad.cuda.amp import
 # GradScaler`` works. Imported last: it needs ``is_available`` above.
 from glassgrad.amp import cuda_amp as amp  # noqa: E402
+from glassgrad.cuda_more import (  # noqa: E402
+    current_stream,
+    default_stream,
+    device,
+    device_of,
+    get_arch_list,
+    get_device_capability,
+    get_device_name,
+    get_device_properties,
+    get_rng_state,
+    init,
+    initial_seed,
+    max_memory_allocated,
+    max_memory_reserved,
+    mem_get_info,
+    memory_allocated,
+    memory_reserved,
+    memory_stats,
+    stream,
+)
 
 sys.modules[__name__ + ".amp"] = amp

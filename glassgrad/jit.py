@@ -64,11 +64,13 @@ class ScriptFunction:
 def _check_callable(op: str, obj: Any) -> None:
     if not callable(obj):
         raise TypeError(f"jit.{op}: expected a Module or a function, got {type(obj).__name__}")
-    # PyTorch 2.13 deprecates TorchScript with this warning category; scripts filter on it
+    # PyTorch 2.13 deprecates TorchScript with this warning category; scripts filter on it. Like
+    # PyTorch's, the warning is attributed to the jit module itself (stacklevel=2: `script`), not
+    # to the caller, so Python's default filters hide it in a script's __main__ as they hide PyTorch's
     warnings.warn(
         f"jit.{op} is deprecated in PyTorch (use compile); glassgrad returns its argument to run eagerly",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=2,
     )
 
 

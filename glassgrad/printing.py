@@ -43,7 +43,11 @@ def _float_formatter(arr: np.ndarray):
 
     # as PyTorch: the width of the non-zero finite entries (a -0. is not padded for)
     width = max((len(fmt(float(v))) for v in finite.flat if v != 0), default=0)
-    return lambda v: fmt(float(v)).rjust(width)
+    out = lambda v: fmt(float(v)).rjust(width)  # noqa: E731
+    # PyTorch's row length counts that width (at least 1, so all zeros, nan and inf count 1) + ", ",
+    # not the printed text: 20 zeros fit one line, `0.` being two characters
+    out.width = max(width, 1) + 2  # type: ignore[attr-defined]
+    return out
 
 
 def _complex_formatter(arr: np.ndarray):

@@ -20,7 +20,7 @@ for _name in (
     "reshape", "permute", "expand", "repeat", "flip", "roll", "tril", "triu", "split", "piece",
     "diagonal", "diag_embed", "tensor_unfold", "index_pad", "unfold", "fold",
     # indexing by constant indices: t_z = t at the same indices
-    "getitem", "gather", "index_along", "maxmin_dim", "median_dim", "kthvalue", "mode", "resample",
+    "getitem", "gather", "index_along", "maxmin_dim", "median_dim", "kthvalue", "mode", "resample", "embedding",
     # sums and averages: t_z = the same sum / average of t
     "sum", "mean", "cumsum", "avg_pool2d", "avg_pool3d",
     # sparse values: t_z = the same layout of t_values

@@ -21,8 +21,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from glassgrad.nn.module import Module
+from glassgrad.nn.parallel_functions import data_parallel, gather, parallel_apply, replicate, scatter
 
-__all__ = ["DataParallel", "DistributedDataParallel"]
+__all__ = [
+    "DataParallel", "DistributedDataParallel",
+    # the functional API: names with PyTorch's CPU-build behaviour (parallel_functions.py)
+    "data_parallel", "gather", "parallel_apply", "replicate", "scatter",
+]  # fmt: skip
 
 
 class DataParallel(Module):

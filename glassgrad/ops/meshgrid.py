@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 
 __all__ = ["meshgrid"]
@@ -30,6 +31,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: expected indexing 'ij' or 'xy', got {indexing!r}")
+    tensors = _checked(tensors)
     n = len(tensors)
     shape = [t.shape[0] for t in tensors]
     if indexing == "xy" and n >= 2:
@@ -43,3 +45,22 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         view[axis] = t.shape[0]
         out.append(t.reshape(*view).expand(*shape))  # (len,) -> (1, .., len, .., 1) -> grid
     return tuple(out)
+
+
+def _checked(tensors: tuple) -> tuple:
+    """PyTorch's checks: a non-empty list of 0-D or 1-D tensors of one dtype (no promotion); a
+    0-D tensor counts as one of length 1."""
+    if not tensors:
+        raise ShapeError("meshgrid: expected a non-empty list of tensors, got none")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"meshgrid: expected Tensor as element {i}, got {type(t).__name__}")
+        if t.ndim > 1:
+            raise ShapeError(
+                f"meshgrid: expected 0-D or 1-D tensors, got shape {tuple(t.shape)} as element {i}"
+            )
+        if t.dtype != tensors[0].dtype:
+            raise DTypeError(
+                f"meshgrid: expected all tensors to have one dtype, got {tensors[0].dtype} and {t.dtype}"
+            )
+    return tuple(t.reshape(1) if t.ndim == 0 else t for t in tensors)

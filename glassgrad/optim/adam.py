@@ -118,7 +118,8 @@ class Adam(Optimizer):
         refuse_differentiable(type(self).__name__, differentiable)
         defaults = dict(
             lr=lr,
-            betas=betas,
+            # PyTorch's Adam stores betas as a tuple whatever sequence it was given (DCGAN passes a list)
+            betas=tuple(betas) if isinstance(betas, list) else betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,

@@ -126,6 +126,24 @@ def test_conv_transpose2d_matches_pytorch(torch, kw):
     assert repr(nn.ConvTranspose2d(**kw)) == repr(torch.nn.ConvTranspose2d(**kw))
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda nn: nn.Conv2d(64, 64, 3, padding=1),  # Og x K = 64 x 576, past the swapped-order limit
+        lambda nn: nn.Conv2d(128, 128, 3, groups=2, bias=False),  # per group 64 x 576
+        lambda nn: nn.Conv2d(8, 8, 3),  # 8 x 72: the swapped order
+        lambda nn: nn.ConvTranspose2d(64, 64, 3, stride=2),  # 64 x (64 * 9)
+    ],
+)
+def test_large_weight_gradients_match_pytorch_and_are_contiguous(torch, make):
+    """Weight gradients big enough to be computed in the direct order (no transposing copy) agree
+    with PyTorch's, and every ``.grad`` owns C-contiguous memory, as the optimizers expect."""
+    ours, theirs = make(nn), make(torch.nn)
+    parity(torch, ours, theirs, randn(2, ours.in_channels, 6, 5), atol=2e-3)
+    for name, p in ours.named_parameters():
+        assert p.grad._data.flags.c_contiguous, name
+
+
 def test_conv_transpose1d_matches_pytorch(torch):
     kw = dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1, output_padding=1, groups=2)
     parity(torch, nn.ConvTranspose1d(**kw), torch.nn.ConvTranspose1d(**kw), randn(2, 4, 7))

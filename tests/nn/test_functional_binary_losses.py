@@ -169,3 +169,55 @@ def test_binary_cross_entropy_refuses_a_target_of_another_dtype():
 
     with pytest.raises(DTypeError, match="binary_cross_entropy: expected target of the input's dtype"):
         F.binary_cross_entropy(gg.rand(3), gg.rand(3).double())
+
+
+@pytest.mark.parametrize("wdtype", ["int64", "int32", "bool", "float64", "float16"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_losses_keep_the_input_dtype_whatever_the_weight(torch, wdtype, reduction):
+    # a 0/1 int64 mask as `weight` (skip-gram's masked BCE) must not make a float32 loss float64
+    TF = torch.nn.functional
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 2, (2, 4)).astype(np.float32)
+    y = (rng.uniform(size=(2, 4)) < 0.5).astype(np.float32)
+    w = np.array([[1, 1, 1, 1], [1, 1, 0, 0]]).astype(wdtype)
+    cases = [
+        (F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, x, "weight"),
+        (F.binary_cross_entropy, TF.binary_cross_entropy, 1 / (1 + np.exp(-x)), "weight"),
+    ]
+    if wdtype != "bool":
+        cases.append(
+            (F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits, x, "pos_weight")
+        )
+    for ours, theirs, inp, name in cases:
+        ww = w[0] if name == "pos_weight" else w
+        got = ours(gg.tensor(inp), gg.tensor(y), reduction=reduction, **{name: gg.tensor(ww)})
+        want = theirs(torch.tensor(inp), torch.tensor(y), reduction=reduction, **{name: torch.tensor(ww)})
+        assert str(want.dtype) == "torch.float32" and got.dtype == gg.float32
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_bce_with_logits_refuses_a_bool_pos_weight(torch):
+    x, y, pw = np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32), np.array([True, False, True])
+    with pytest.raises(RuntimeError):  # PyTorch: "Subtraction ... with a bool tensor is not supported"
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.tensor(x), torch.tensor(y), pos_weight=torch.tensor(pw)
+        )
+    with pytest.raises(DTypeError, match="pos_weight"):
+        F.binary_cross_entropy_with_logits(gg.tensor(x), gg.tensor(y), pos_weight=gg.tensor(pw))
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"),
+    [
+        ("binary_cross_entropy", "weight"),
+        ("binary_cross_entropy_with_logits", "weight"),
+        ("binary_cross_entropy_with_logits", "pos_weight"),
+    ],
+)
+def test_binary_losses_refuse_a_complex_weight(torch, fn, name):
+    # PyTorch: "result type ComplexFloat can't be cast to the desired output type Float"; casting
+    # the weight to the input's real dtype would silently drop its imaginary parts
+    x, y, w = np.full(3, 0.3, np.float32), np.ones(3, np.float32), np.array([1, 2, 3], np.complex64)
+    for lib, error in ((torch, RuntimeError), (gg, DTypeError)):
+        with pytest.raises(error, match="[Cc]omplex"):
+            getattr(lib.nn.functional, fn)(lib.tensor(x), lib.tensor(y), **{name: lib.tensor(w)})

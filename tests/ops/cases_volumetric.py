@@ -1,4 +1,4 @@
-"""Gradcheck cases for the volumetric ops (ops/conv3d.py, ops/pool3d.py), embedding_bag and
+"""Gradcheck cases for the volumetric ops (ops/conv3d.py, ops/pool3d.py), embedding(_bag) and
 grid_sample, through the functional API, on small random geometries.
 
 Max pooling and max bags are differentiable only away from ties, so their inputs are distinct
@@ -103,6 +103,17 @@ def _embedding_bag(draw):
             )
         ), (w, psw)
     return (lambda w: F.embedding_bag(ids, w, offsets, mode=mode, padding_idx=padding_idx)), (w,)
+
+
+@case("embedding")
+def _embedding(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    num = draw(st.integers(1, 5))
+    ids = rng.integers(0, num, draw(st.sampled_from([(), (4,), (2, 3)])))  # repeats likely
+    # padding_idx and scale_grad_by_freq change the gradient away from the derivative, by design:
+    # they have PyTorch parity tests (tests/nn/test_embedding_node.py) instead
+    w = values(draw, (num, 3))
+    return (lambda w: F.embedding(ids, w)), (w,)
 
 
 @case("grid_sample")

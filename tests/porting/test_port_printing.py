@@ -47,3 +47,18 @@ def test_float16_prints_as_torch_without_warnings(torch, recwarn):
     # the mode is chosen in float64: float16 cannot hold the 1e8 limit (it warned of an overflow)
     assert script_half(glassgrad) == script_half(torch)
     assert not [w for w in recwarn if w.category is RuntimeWarning]
+
+
+def script_row_length(torch):
+    # PyTorch counts a row's entries by the width of the non-zero finite values (at least 1), not
+    # by the printed text: all zeros (d2l's `b1 weight:`), nan/inf and -0. rows hold more entries
+    nan, inf = float("nan"), float("inf")
+    return [str(t).replace(torch.__name__ + ".", "LIB.") for t in (
+        torch.zeros(20), torch.zeros(30, requires_grad=True), torch.full((30,), nan), torch.zeros(3, 26),
+        torch.tensor([1.0] + [nan] * 25), torch.tensor([inf, -inf] * 14), torch.tensor([-0.0] * 25 + [2.5]),
+        torch.zeros(40, dtype=torch.float64), torch.zeros(30, dtype=torch.int64))]  # fmt: skip
+
+
+def test_row_length_of_zero_nan_inf_rows_port(torch):
+    for ours, theirs in zip(script_row_length(glassgrad), script_row_length(torch)):
+        assert ours == theirs

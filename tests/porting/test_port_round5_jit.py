@@ -67,3 +67,28 @@ def test_jit_final_annotation_port(torch):
     # `factor: torch.jit.Final[int]` in a module's class body is evaluated when the class is made
     # (the chatbot tutorial has no `from __future__ import annotations`): it must subscript
     assert glassgrad.jit.Final[int] == torch.jit.Final[int]
+
+
+def _main_script_stderr(lib: str) -> str:
+    """stderr of a script's ``__main__`` that scripts and traces a Linear, default warning filters."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"import {lib} as t\nm = t.nn.Linear(2, 1)\nt.jit.script(m)\nt.jit.trace(m, t.zeros(1, 2))\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_jit_deprecation_hidden_in_main_like_pytorch_port(torch):
+    # d2l's hybridize section: PyTorch attributes its DeprecationWarning to torch/jit, so a script
+    # run with Python's default filters shows nothing; glassgrad's used to point at the caller
+    assert _main_script_stderr(torch.__name__) == ""
+    assert _main_script_stderr("glassgrad") == ""
+    with warnings.catch_warnings(record=True) as got:  # still raised, from glassgrad/jit.py
+        warnings.simplefilter("always")
+        glassgrad.jit.script(glassgrad.nn.Linear(2, 1))
+    assert [w.category for w in got] == [DeprecationWarning]
+    assert got[0].filename.endswith("jit.py")

@@ -33,6 +33,20 @@ def _constant(op: str, name: str, t: Tensor | None) -> None:
         )
 
 
+def _like_input(op: str, name: str, t: Tensor | None, x: Tensor) -> Tensor | None:
+    """An elementwise ``weight``/``pos_weight`` in the input's float dtype: PyTorch's binary losses
+    return the input's dtype whatever the weight's (an int64 mask must not make the loss float64)."""
+    if t is None or t._data.dtype == x._data.dtype or x._data.dtype.kind != "f":
+        return t
+    if name == "pos_weight" and t._data.dtype.kind == "b":  # PyTorch fails on its `pos_weight - 1`
+        raise DTypeError(f"{op}: expected a numeric pos_weight, got {t.dtype} (subtraction of bools)")
+    if t._data.dtype.kind == "c":  # a cast would drop the imaginary parts; PyTorch refuses the result
+        raise DTypeError(
+            f"{op}: expected a real {name}, got {t.dtype}, whose result can't be cast to {x.dtype}"
+        )
+    return t.to(x.dtype)
+
+
 def _check_class_range(op: str, idx: Any, n_classes: int, ignore_index: int) -> None:
     bad = (idx != ignore_index) & ((idx < 0) | (idx >= n_classes))
     if bad.any():
@@ -247,6 +261,7 @@ def binary_cross_entropy(
             f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "
             f"[{p.min()}, {p.max()}] (use binary_cross_entropy_with_logits on raw scores)"
         )
+    weight = _like_input("binary_cross_entropy", "weight", weight, input)
     return _L.binary_cross_entropy(input, target, weight, reduction)
 
 
@@ -277,4 +292,8 @@ def binary_cross_entropy_with_logits(
     _broadcasts_to(op, "pos_weight", pos_weight, input.shape)
     _constant(op, "weight", weight)
     _constant(op, "pos_weight", pos_weight)
+    weight, pos_weight = (
+        _like_input(op, "weight", weight, input),
+        _like_input(op, "pos_weight", pos_weight, input),
+    )
     return _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)

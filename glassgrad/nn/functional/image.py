@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.layers import dropout, scaled_dropout
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -156,7 +157,8 @@ def interpolate(
     Modes: ``"nearest"``, ``"nearest-exact"``, ``"area"`` (adaptive average pooling), ``"bicubic"``
     (2 spatial dims) and ``"linear"`` / ``"bilinear"`` / ``"trilinear"`` for 1, 2 and 3 spatial
     dims, with ``align_corners`` (default False): True lines up the centres of the corner pixels of
-    input and output, False their outer edges. The backward is the true vector-Jacobian product of
+    input and output, False their outer edges. ``antialias=True`` (bilinear and bicubic, 4-D input)
+    widens the kernel when downscaling so that every input pixel counts (PIL's resize). The backward is the true vector-Jacobian product of
     the forward; PyTorch's bicubic backward copies the gradient through unchanged when the output
     size equals the input size, even where a scale factor other than 1 moved the sampling points in
     its forward. With a ``scale_factor`` the
@@ -173,8 +175,18 @@ def interpolate(
     op = "interpolate"
     if not 3 <= input.ndim <= 5:
         raise ShapeError(f"{op}: expected input (N, C, *S) with 1 to 3 spatial dims, got {input.shape}")
-    if input._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point input, got {input.dtype}")
+    # uint8 images resize with the nearest modes, as in PyTorch (segmentation masks, uint8 photos);
+    # PyTorch's uint8 bilinear/bicubic round in their own way and are not offered here
+    if input._data.dtype.kind != "f" and not (input._data.dtype == np.uint8 and mode.startswith("nearest")):
+        raise DTypeError(
+            f"{op}: expected a floating-point input (uint8 only with the nearest modes), got {input.dtype} "
+            f"with mode {mode!r}"
+        )
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError(
+            f"{op}: antialias=True is restricted to the bilinear and bicubic modes on a 4-D input "
+            f"(N, C, H, W), got mode {mode!r} and input {tuple(input.shape)}"
+        )
     k = input.ndim - 2
     if mode in ("nearest", "nearest-exact"):
         if align_corners is not None:
@@ -194,8 +206,6 @@ def interpolate(
             f"{op}: expected mode nearest, nearest-exact, linear, bilinear, bicubic, trilinear or area, "
             f"got {mode!r}"
         )
-    if antialias:
-        raise NotImplementedError(f"{op}: antialias=True is not supported")
     if recompute_scale_factor and size is not None:
         raise ValueError(
             f"{op}: recompute_scale_factor is not meaningful with an explicit size, got size={size}"
@@ -205,10 +215,14 @@ def interpolate(
         factors = (None,) * k
     if mode == "area":  # PyTorch's area mode is adaptive average pooling to the output size
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[k - 1](input, sizes)
-    if mode == "bicubic":  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed 4-tap matrix per axis
+    if mode == "bicubic" or antialias:  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed matrix per axis
         (h, w), dt = input.shape[2:], input._data.dtype
-        rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
-        cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
+        if antialias:  # kernels widened by the downscale factor (image_aa.py)
+            rows = aa_matrix(h, sizes[0], factors[0], bool(align_corners), mode, dt)
+            cols = aa_matrix(w, sizes[1], factors[1], bool(align_corners), mode, dt)
+        else:
+            rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
+            cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
         return channels_last_if(
             matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True))), input
         )

@@ -11,7 +11,7 @@ from glassgrad.factories import empty
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.activation import in_place
 from glassgrad.ops import elementwise as _E
-from glassgrad.ops import indexing as _I
+from glassgrad.ops import embedding as _Emb
 from glassgrad.ops import linear as _Lin
 from glassgrad.ops import matmul as _M
 from glassgrad.ops.padding import pad
@@ -177,19 +177,10 @@ def embedding(
         padding_idx = padding_idx % num
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
-    flat = Tensor(idx.reshape(-1), _wrap=True)  # (*) -> (M,)
-    rows = _I.index_select(weight, 0, flat)  # (M, D)
-    if scale_grad_by_freq and rows.requires_grad:
-        xp = array_module(weight._data)
-        _, inverse, counts = xp.unique(idx.reshape(-1), return_inverse=True, return_counts=True)
-        scale = Tensor((1.0 / counts[inverse]).astype(weight._data.dtype)[:, None], _wrap=True)  # (M, 1)
-        rows.register_hook(lambda g: g * scale)  # each row's gradient / its id's count in the batch
-    if padding_idx is not None and rows.requires_grad:
-        # Only the gradient changes, as PyTorch: the padding positions' share is zeroed on its way
-        # to the weight, while values and forward-mode tangents pass unchanged.
-        keep = (idx.reshape(-1) != padding_idx).astype(weight._data.dtype)[:, None]  # (M, 1)
-        rows.register_hook(lambda g: g * keep)
-    return rows.reshape(*idx.shape, weight.shape[1])  # (M, D) -> (*, D)
+    # one node, EmbeddingBackward0: padding_idx and scale_grad_by_freq change only its gradient
+    return _Emb.Embedding.apply(
+        weight, ids=idx, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
+    )
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:

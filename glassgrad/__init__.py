@@ -380,9 +380,17 @@ from glassgrad.func import vmap  # noqa: E402 - torch.vmap: raises NotImplemente
 
 __all__ += ["func", "jit", "profiler", "vmap"]
 
-# NumPy's axis=/keepdims= on torch.* functions and Tensor methods, as PyTorch's parser (numpy_names.py)
-from glassgrad import numpy_names as _numpy_names  # noqa: E402
+# torch.compiler (compiler.py): compile and its decorators, eager here as glassgrad.compile is
+from glassgrad import compiler  # noqa: E402
 
+__all__ += ["compiler"]
+
+# out= on the remaining top-level functions and their aliases (out_keyword.py), then NumPy's axis=/
+# keepdims= on torch.* functions and Tensor methods, as PyTorch's parser (numpy_names.py), keeping out=
+from glassgrad import numpy_names as _numpy_names  # noqa: E402
+from glassgrad import out_keyword as _out_keyword  # noqa: E402
+
+_out_keyword.install(globals(), __all__)
 _numpy_names.install(globals(), __all__, Tensor)
 
 # pickle finds every public function by its public name (public_names.py), as PyTorch's

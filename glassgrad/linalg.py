@@ -26,13 +26,13 @@ from glassgrad.linalg_solve import (
     inv_ex,
     lstsq,
     matrix_power,
-    slogdet,
     solve,
     solve_ex,
     tensorinv,
     tensorsolve,
     vander,
 )
+from glassgrad.linalg_solve import linalg_slogdet as slogdet
 from glassgrad.ops.linalg import cholesky, solve_triangular
 from glassgrad.ops.linalg_svd import linalg_svd as svd
 from glassgrad.ops.linalg_svd import svdvals

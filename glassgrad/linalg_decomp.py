@@ -9,7 +9,6 @@ their packed outputs.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
 from glassgrad.ops.linalg_solve import check_matrix, lapack, rcond_of
 from glassgrad.ops.linalg_svd import linalg_svd
 from glassgrad.ops.pieces import split
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -42,8 +42,10 @@ __all__ = [
 ]
 
 #: Named results, read as ``Q, R = ...`` or by field, like ``torch.return_types``.
-QRResult = namedtuple("qr", ["Q", "R"])
-EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+#: The type names are PyTorch's: ``linalg.qr`` gives ``linalg_qr``, the older ``torch.qr`` ``qr``.
+QRResult = return_type("linalg_qr", ["Q", "R"])
+TorchQRResult = return_type("qr", ["Q", "R"])
+EighResult = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
 
 
 def _cut(packed: Tensor, batch: tuple, *shapes: tuple) -> list[Tensor]:
@@ -71,9 +73,9 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     return QRResult(q, r)
 
 
-def torch_qr(input: Tensor, some: bool = True) -> QRResult:
+def torch_qr(input: Tensor, some: bool = True) -> TorchQRResult:
     """``torch.qr``: ``linalg.qr`` with mode 'reduced' (``some=True``) or 'complete'."""
-    return qr(input, "reduced" if some else "complete")
+    return TorchQRResult(*qr(input, "reduced" if some else "complete"))
 
 
 def _uplo(op: str, UPLO: str) -> str:
@@ -170,7 +172,7 @@ def matrix_rank(
     cut = xp.maximum(
         xp.asarray(atol, dtype=a.dtype), xp.asarray(rtol, dtype=a.dtype) * s.max(-1, initial=0.0)
     )
-    return Tensor((s > cut[..., None]).sum(-1).astype(np.int64), _wrap=True)
+    return Tensor(xp.asarray((s > cut[..., None]).sum(-1), dtype=np.int64), _wrap=True)  # 0-d: an array
 
 
 def cond(A: Tensor, p: Any = None) -> Tensor:

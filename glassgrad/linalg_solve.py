@@ -9,7 +9,6 @@ Everything here composes primitives; the ``*_ex`` forms return PyTorch's int32 `
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from glassgrad.ops.linalg_solve import (
     singular_error,
 )
 from glassgrad.ops.views import movedim
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -41,11 +41,13 @@ __all__ = [
     "vander", "tensorsolve", "tensorinv", "cholesky_solve", "cholesky_inverse", "LinAlgError",
 ]  # fmt: skip
 
-SolveExResult = namedtuple("solve_ex", ["result", "info"])
-InvExResult = namedtuple("inv_ex", ["inverse", "info"])
-SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
-LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
-CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
+#: PyTorch's type names (``torch.slogdet`` gives ``slogdet``, ``linalg.slogdet`` ``linalg_slogdet``).
+SolveExResult = return_type("linalg_solve_ex", ["result", "info"])
+InvExResult = return_type("linalg_inv_ex", ["inverse", "info"])
+SlogdetResult = return_type("slogdet", ["sign", "logabsdet"])
+LinalgSlogdetResult = return_type("linalg_slogdet", ["sign", "logabsdet"])  # torch.linalg.slogdet's
+LstsqResult = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+CholeskyExResult = return_type("linalg_cholesky_ex", ["L", "info"])
 
 
 def _const(arr: Any) -> Tensor:
@@ -149,6 +151,12 @@ def slogdet(A: Tensor) -> SlogdetResult:
     logabs = LogAbsDet.apply(A)
     sign = array_module(A._data).linalg.slogdet(A._data)[0]
     return SlogdetResult(_const(array_module(A._data).asarray(sign, dtype=A._data.dtype)), logabs)
+
+
+def linalg_slogdet(A: Tensor) -> LinalgSlogdetResult:
+    """``torch.linalg.slogdet``: :func:`slogdet`'s result, named as PyTorch names it there
+    (``return_types.linalg_slogdet``; ``torch.slogdet`` gives ``return_types.slogdet``)."""
+    return LinalgSlogdetResult(*slogdet(A))
 
 
 def logdet(input: Tensor) -> Tensor:

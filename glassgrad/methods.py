@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import importlib
 import sys
-import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad import dtypes, linalg_more
-from glassgrad import factories as fac
 from glassgrad import linalg_decomp as _ld
 from glassgrad import linalg_solve as _ls
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_new
+from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
@@ -36,6 +35,7 @@ from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import unary_more as _um
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
+from glassgrad.tensor_new import NEW_METHODS
 
 __all__ = ["METHODS"]
 
@@ -45,46 +45,11 @@ def _multiprocessing() -> Any:
     return importlib.import_module("glassgrad.multiprocessing")
 
 
-def _new(fn: Any) -> Any:
-    def method(
-        self: Tensor,
-        *size: Any,
-        dtype: Any = None,
-        device: Any = None,
-        requires_grad: bool = False,
-        **kw: Any,
-    ) -> Tensor:
-        where = self.device if device is None else device  # x.new_zeros(...) on x's device (meta)
-        return fn(*size, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad, **kw)
-
-    return method
-
-
-def new_full(
-    self: Tensor,
-    size: Any,
-    fill_value: Any,
-    *,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    where = self.device if device is None else device
-    return fac.full(size, fill_value, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
-
-
-def new_tensor(
-    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    where = self.device if device is None else device
-    if isinstance(data, Tensor):  # PyTorch's warning, naming new_tensor and pointing at the caller
-        warnings.warn(fac.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=2)
-        data = data._data  # the copy below, without tensor()'s own warning
-    return fac.tensor(data, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
-
-
 def _inplace(name: str, fn: Any) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        for v in kwargs.values():  # _update checks the positional ones
+            if isinstance(v, Tensor):
+                refuse_partial_overlap(name, self._data, v._data)
         return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
 
     method.__name__ = name
@@ -208,11 +173,7 @@ METHODS: dict[str, Any] = {
     "round_": _inplace("round_", compare.round),
     "clamp_min_": _inplace("clamp_min_", lambda t, lo: clamp.clamp(t, lo, None)),
     "clamp_max_": _inplace("clamp_max_", lambda t, hi: clamp.clamp(t, None, hi)),
-    "new_zeros": _new(fac.zeros),
-    "new_ones": _new(fac.ones),
-    "new_empty": _new(fac.empty),
-    "new_full": new_full,
-    "new_tensor": new_tensor,
+    **NEW_METHODS,
     "new": legacy_new,
     "masked_select": scatter.masked_select,
     "scatter": scatter.scatter,
@@ -284,9 +245,9 @@ METHODS: dict[str, Any] = {
     "absolute": Tensor.abs,
     "floor_divide": compare.floor_divide,
     "remainder": compare.remainder,
-    "byte": lambda self: self.to(np.uint8),
-    "char": lambda self: self.to(np.int8),
-    "short": lambda self: self.to(np.int16),
+    "byte": lambda self: self.to(dtypes.uint8),
+    "char": lambda self: self.to(dtypes.int8),
+    "short": lambda self: self.to(dtypes.int16),
     "half": lambda self: self.to(dtypes.float16),
     "nelement": Tensor.numel,
     "ndimension": Tensor.dim,
@@ -344,6 +305,8 @@ METHODS: dict[str, Any] = {
     "index_copy_": _inplace("index_copy_", _im.index_copy),
     "index_put": _im.index_put,
     "index_put_": _inplace("index_put_", _im.index_put),
+    "put": _im.put,
+    "put_": _inplace("put_", _im.put),
     "masked_scatter": _im.masked_scatter,
     "masked_scatter_": _inplace("masked_scatter_", _im.masked_scatter),
     "scatter_reduce": scatter.scatter_reduce,

@@ -220,13 +220,13 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._data.__class__ is MetaArray:
             raise TypeError("__array__: can't convert meta device type tensor to numpy (it holds no data)")
+        if self.requires_grad:  # as PyTorch's (numpy()): np.exp(w) would silently leave the graph
+            raise GraphError("__array__: expected a tensor that does not require grad; call .detach() first")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)  # a new array anyway
         if copy:
             return self._data.copy()  # np.array(t) asks for a copy: give one
-        self._vc[1] = (
-            True  # the caller holds the memory (np.asarray): a recorded in-place op must not swap it
-        )
+        self._vc[1] = True  # the caller holds the memory (np.asarray): no swap by a recorded in-place op
         return self._data
 
     def __float__(self) -> float:

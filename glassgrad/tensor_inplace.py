@@ -21,6 +21,7 @@ from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import (
     clamp,
@@ -116,6 +117,8 @@ class _InPlace:
             )
 
     def _set(self, op: str, value: Any) -> Tensor:
+        if isinstance(value, Tensor):
+            refuse_partial_overlap(op, self._data, value._data)
         if _grad_state.enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         ):
@@ -152,6 +155,10 @@ class _InPlace:
         PyTorch's CopySlices (``autograd/view_rebase.py``). Refused, as PyTorch: a leaf that requires
         grad or a view of one, a piece of split/chunk/unbind, a view made in no_grad mode.
         """
+        if op != "__setitem__":  # setitem checks x[key], not x (ops/setitem.py)
+            for a in args:
+                if isinstance(a, Tensor):
+                    refuse_partial_overlap(op, self._data, a._data)
         recording = _grad_state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )

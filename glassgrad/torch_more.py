@@ -31,6 +31,7 @@ from glassgrad.ops.indexing_more import (
     index_copy,
     index_put,
     masked_scatter,
+    put,
 )
 from glassgrad.ops.linalg_svd import svd
 from glassgrad.ops.math_more import (
@@ -181,6 +182,7 @@ __all__ = [
     "index_copy",
     "index_put",
     "masked_scatter",
+    "put",
     "scatter_reduce",
     "take",
     "take_along_dim",

@@ -1,4 +1,4 @@
-# ruff: noqa: A001, A002 - PyTorch's parameter names (input, sorted) are the API
+# ruff: noqa: A002 - PyTorch's parameter names (input, sorted) are the API
 """PyTorch's tensor functions that are compositions of the primitives (no backward rule of their
 own): matrix-product spellings (mm, bmm, mv, dot, addmm, baddbmm, addmv), lerp/addcmul/addcdiv,
 diag/trace, repeat_interleave, the log/exp variants, comparisons that return Python values, and
@@ -19,12 +19,13 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.backend import array_module
 from glassgrad.dtypes import check_complex_into
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
-from glassgrad.ops.indexing import index_select, normalize_dim
 from glassgrad.ops.meshgrid import meshgrid  # (its own file: re-exported)
+from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
 from glassgrad.tensor import Tensor
@@ -37,12 +38,20 @@ __all__ = [
 ]  # fmt: skip
 
 
-def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
-    """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it."""
+def with_out(
+    result: Tensor, out: Tensor | None, op: str, inputs: Any = (), warn_resize: bool = True
+) -> Tensor:
+    """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it.
+    ``inputs``: the tensors PyTorch refuses to see partly overlapping ``out`` (elementwise ops,
+    cat/stack; its matrix products allow it, and so does this). ``warn_resize``: PyTorch's
+    warning when an ``out`` holding elements is resized (its samplers resize without one)."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+    for a in inputs:
+        if isinstance(a, Tensor):
+            refuse_partial_overlap(op, out._data, a._data)
     if tracked(result):  # the written values would carry no graph or tangent: silently lost
         raise GraphError(
             f"{op}: out= does not support automatic differentiation (an input requires grad or has a "
@@ -54,6 +63,15 @@ def with_out(result: Tensor, out: Tensor | None, op: str) -> Tensor:
     if out._data.shape == arr.shape:
         out._data[...] = arr
     else:
+        if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
+            warnings.warn(
+                f"{op}: an output with one or more elements was resized since it had shape "
+                f"{list(out.shape)}, which does not match the required output shape {list(arr.shape)}. "
+                "This behavior is deprecated (PyTorch will resize only outs of zero elements); "
+                "pass an empty out (glassgrad.empty(0)) to have it resized without a warning",
+                UserWarning,
+                stacklevel=3,
+            )
         out._data = arr.copy()
     return out
 
@@ -216,25 +234,6 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix."""
     _dims("trace", input, 2, "input")
     return input.diagonal().sum()
-
-
-def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
-    """Each entry (or slice along ``dim``) repeated ``repeats`` times in place: [a, b] -> [a, a, b, b]."""
-    if dim is None:
-        input, dim = input.reshape(-1), 0
-    d = normalize_dim(dim, input.ndim, "repeat_interleave", input.shape)
-    if isinstance(repeats, Tensor) and repeats.is_meta:  # the result's length is the repeats' sum
-        raise RuntimeError("repeat_interleave: cannot repeat_interleave a meta tensor without output_size")
-    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
-    if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, input.shape[d])):
-        raise ShapeError(
-            f"repeat_interleave: expected repeats of one value or {input.shape[d]} values (the size of dim "
-            f"{dim} of shape {input.shape}), got shape {reps.shape}"
-        )
-    if reps.dtype.kind not in "iu" or (reps.size and reps.min() < 0):
-        raise ValueError(f"repeat_interleave: expected non-negative integer repeats, got {reps.tolist()}")
-    idx = np.repeat(np.arange(input.shape[d]), reps)
-    return index_select(input, d, Tensor(idx, _wrap=True))
 
 
 def tile(input: Tensor, *dims: Any) -> Tensor:

@@ -9,7 +9,6 @@ repeated indices. Kept apart from ``reduce_more.py`` for size; the dim check is 
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -20,12 +19,13 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.reduce import _floating_only, acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp", "msort"]
 
-CumMaxResult = namedtuple("cummax", ["values", "indices"])
-CumMinResult = namedtuple("cummin", ["values", "indices"])
+CumMaxResult = return_type("cummax", ["values", "indices"])
+CumMinResult = return_type("cummin", ["values", "indices"])
 
 
 # ------------------------------------------------------------------ primitives

@@ -10,20 +10,21 @@ an extreme has no identity.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops.reduce import _constant, _nonempty, _unsqueeze, normalize_dims
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
-__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "MaxMinResult"]
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin"]
 
 
 # ------------------------------------------------------------------ primitives
@@ -87,11 +88,8 @@ class MaxMinDim(Function):
 
 
 # ------------------------------------------------------------------ tensor-level functions
-class MaxMinResult(NamedTuple):
-    """``(values, indices)`` from ``max``/``min`` along a dim, like ``torch.return_types.max``."""
-
-    values: Tensor
-    indices: Tensor
+#: ``(values, indices)`` from ``max``/``min`` along a dim, as ``torch.return_types.max``/``min``.
+_RESULTS = {op: return_type(op, ["values", "indices"]) for op in ("max", "min")}
 
 
 def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
@@ -101,20 +99,20 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     refuse_unordered(op, x)  # (its ops would refuse too, under their own names)
     if dim is None:
         if keepdim:
-            raise ShapeError(f"{op}: expected a dim with keepdim=True, got dim=None")
+            raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
         _nonempty(op, x, None)
         return (Amax if largest else Amin).apply(x, axis=None, keepdims=False)
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")
     axis = normalize_dims(op, x._data.ndim, dim)
     if not axis:  # a 0-d tensor: its only element, at index 0
-        return MaxMinResult(_K.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
+        return _RESULTS[op](_K.clone(x), Tensor(np.zeros((), dtype=np.int64), _wrap=True))
     _nonempty(op, x, axis)
     xp, a = array_module(x._data), axis[0]
     idx = (xp.argmax if largest else xp.argmin)(x._data, axis=a, keepdims=True)  # first extreme, as PyTorch
     values = MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim)
     idx = idx.astype(np.int64)  # a copy: MaxMinDim saved idx, and the user may change the indices
-    return MaxMinResult(values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
+    return _RESULTS[op](values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001

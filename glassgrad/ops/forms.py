@@ -25,17 +25,17 @@ __all__ = [
 def add(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
     """input + alpha * other (``legacy``: PyTorch's deprecated ``add(input, Number alpha, other)``)."""
     (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")
-    return with_out(elementwise.add(input, _scaled(other, alpha)), out, "add")
+    return with_out(elementwise.add(input, _scaled(other, alpha)), out, "add", (input, other))
 
 
 def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
     """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
     (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
-    return with_out(elementwise.sub(input, _scaled(other, alpha)), out, "sub")
+    return with_out(elementwise.sub(input, _scaled(other, alpha)), out, "sub", (input, other))
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
-    return with_out(elementwise.mul(input, other), out, "mul")
+    return with_out(elementwise.mul(input, other), out, "mul", (input, other))
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
@@ -49,7 +49,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got {rounding_mode!r}")
     else:
         q = elementwise.div(input, other)
-    return with_out(q, out, "div")
+    return with_out(q, out, "div", (input, other))
 
 
 def matmul(input: Any, other: Any, *, out: Any = None) -> Tensor:
@@ -58,11 +58,11 @@ def matmul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 
 def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
-    return with_out(joining.cat(tensors, dim), out, "cat")
+    return with_out(joining.cat(tensors, dim), out, "cat", tensors)
 
 
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
-    return with_out(joining.stack(tensors, dim), out, "stack")
+    return with_out(joining.stack(tensors, dim), out, "stack", tensors)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -124,7 +124,7 @@ def unary_with_out(fn: Any, name: str) -> Any:
     """``fn(input)`` as PyTorch's top-level function ``torch.<name>(input, *, out=None)``."""
 
     def function(input: Tensor, *, out: Any = None) -> Tensor:
-        return with_out(fn(input), out, name)
+        return with_out(fn(input), out, name, (input,))
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = fn.__doc__

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import builtins
 import operator
-from collections import namedtuple
 from fractions import Fraction
 from typing import Any
 
@@ -35,12 +34,13 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.composite import with_out
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = ["Histogram", "METHODS", "bincount", "histc", "histogram"]
 
 #: ``hist, bin_edges = torch.histogram(...)``, by position or by field, as ``torch.return_types``.
-Histogram = namedtuple("histogram", ["hist", "bin_edges"])
+Histogram = return_type("histogram", ["hist", "bin_edges"])
 
 
 def _float_input(op: str, x: Any) -> Any:

@@ -23,7 +23,7 @@ from glassgrad.ops import indexing as _ix
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
-    "index_add", "index_copy", "index_put", "masked_scatter",
+    "index_add", "index_copy", "index_put", "masked_scatter", "put",
 ]  # fmt: skip
 
 
@@ -284,3 +284,36 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
     if tuple(x.shape) != shape:
         x = x.expand(*shape)
     return MaskedScatter.apply(x, m, source)
+
+
+# ------------------------------------------------------------------ put
+def put(x: Tensor, index: Any, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``x`` read as a 1-D tensor with ``source``'s entries written at ``index`` (negative counts
+    from the end), or added there with ``accumulate`` (repeated indices adding up); the
+    out-of-place ``put_``.
+
+    Shape:
+        ``index`` and ``source`` any shapes with the same number of elements; the result has x's shape.
+    """
+    if not isinstance(index, Tensor) or not isinstance(source, Tensor):
+        raise TypeError(
+            f"put: expected index and source tensors, got {type(index).__name__} and {type(source).__name__}"
+        )
+    if index._data.dtype != np.int64:  # PyTorch asks for a long index here, not any integer
+        raise DTypeError(f"put: expected an int64 index, got {index.dtype}")
+    _same_dtype("put", x, source, "source")
+    n = x.numel()
+    if index.numel() != source.numel():  # an IndexError as PyTorch's (and a ShapeError)
+        raise IndexOutOfRangeError(
+            f"put: expected source and index with the same number of elements, got source {source.shape} "
+            f"and index {index.shape}"
+        )
+    idx = _ix._int_array(index, "put").reshape(-1)
+    if idx.size and valued(idx) and (idx.min() < -n or idx.max() >= n):
+        raise IndexOutOfRangeError(
+            f"put: expected indices in [{-n}, {n}) for the {n} entries of shape {x.shape}, "
+            f"got values in [{idx.min()}, {idx.max()}]"
+        )
+    idx = array_module(idx).where(idx < 0, idx + n, idx)
+    flat = index_put(x.reshape(-1), (Tensor(idx, _wrap=True),), source.reshape(-1), accumulate)
+    return flat.reshape(x.shape)

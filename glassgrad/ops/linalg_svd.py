@@ -15,7 +15,6 @@ is infinite where two singular values are equal (or one is zero, for U's and V's
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 from glassgrad.autograd.function import Function
@@ -23,13 +22,14 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.errors import ShapeError
 from glassgrad.ops.linalg_solve import check_matrix, lapack
 from glassgrad.ops.linalg_solve import mt as _mt
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = ["linalg_svd", "svd", "svdvals", "singular_values", "LinalgSvdResult", "SvdResult"]
 
 #: Named results, as ``torch.return_types.linalg_svd`` and ``torch.return_types.svd``.
-LinalgSvdResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
-SvdResult = namedtuple("svd", ["U", "S", "V"])
+LinalgSvdResult = return_type("linalg_svd", ["U", "S", "Vh"])
+SvdResult = return_type("svd", ["U", "S", "V"])
 
 
 def _reduced(ctx: Any) -> tuple:

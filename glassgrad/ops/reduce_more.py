@@ -13,7 +13,6 @@ splits its gradient evenly among the elements equal to it (among the NaNs when i
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from glassgrad.ops.reduce import (
     normalize_dims,
 )
 from glassgrad.ops.statistics import Std, Var, _correction
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -41,11 +41,11 @@ __all__ = [
 ]  # fmt: skip
 
 #: Named results, read as ``values, indices = ...`` or by field, like ``torch.return_types``.
-MedianResult = namedtuple("median", ["values", "indices"])
-NanMedianResult = namedtuple("nanmedian", ["values", "indices"])
-ModeResult = namedtuple("mode", ["values", "indices"])
-KthValueResult = namedtuple("kthvalue", ["values", "indices"])
-AminmaxResult = namedtuple("aminmax", ["min", "max"])
+MedianResult = return_type("median", ["values", "indices"])
+NanMedianResult = return_type("nanmedian", ["values", "indices"])
+ModeResult = return_type("mode", ["values", "indices"])
+KthValueResult = return_type("kthvalue", ["values", "indices"])
+AminmaxResult = return_type("aminmax", ["min", "max"])
 
 
 # ------------------------------------------------------------------ primitives
@@ -183,7 +183,7 @@ def _median(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     _not_bool(op, x)
     if dim is None:
         if keepdim:
-            raise ShapeError(f"{op}: expected a dim with keepdim=True, got dim=None")
+            raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
         if x._data.size == 0 and x._data.dtype.kind != "f":
             raise ShapeError(f"{op}: expected a non-empty tensor for an integer dtype, got shape {x.shape}")
         return Median.apply(x, ignore_nan=ignore_nan)
@@ -212,7 +212,9 @@ def median(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
     >>> import glassgrad as gg
     >>> gg.tensor([[1.0, 5.0, 2.0, 4.0], [3.0, 3.0, 0.0, 9.0]]).median(1)
-    median(values=tensor([2., 3.]), indices=tensor([2, 0]))
+    glassgrad.return_types.median(
+    values=tensor([2., 3.]),
+    indices=tensor([2, 0]))
     """
     return _median("median", x, dim, keepdim)
 
@@ -263,7 +265,9 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 
     >>> import glassgrad as gg
     >>> gg.tensor([5, 1, 5, 1, 1, 5]).mode()
-    mode(values=tensor(1), indices=tensor(4))
+    glassgrad.return_types.mode(
+    values=tensor(1),
+    indices=tensor(4))
     """
     a = _dim("mode", x, dim)
     if x.ndim == 0:

@@ -17,7 +17,8 @@ import numpy as np
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
-from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import no_data
 from glassgrad.ops.clamp import scalar_into
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
@@ -74,13 +75,57 @@ def _drop_leading_ones(v: Tensor) -> Tensor:
     return v.reshape(v.shape[n:]) if n else v
 
 
+def _written(a: Any, key: Any, advanced: bool) -> Any:
+    """The array ``x[key] = v`` writes into, as PyTorch sees it: the view ``x[key]`` for a basic
+    key (copy_), ``x`` (or its basic part) for an advanced one (index_put_)."""
+    if isinstance(key, SplitKey):
+        return a[key.basic]
+    return a if advanced else a[key]
+
+
+def _refuse_overlap(a: Any, key: Any, advanced: bool, v: Any) -> None:
+    """PyTorch's overlap check of ``x[key] = v`` (memory_overlap.py), where it makes one: not for a
+    value that a basic key repeats (``x[:] = x[0]``: copied from its broadcast, a "too hard" block),
+    nor for one number written through a single bool mask (``x[x > 0] = x[0]``: its masked_fill_)."""
+    if advanced:
+        entries = key.rest if isinstance(key, SplitKey) else key
+        arrays = [k for k in entries if isinstance(k, np.ndarray | bool)]
+        if v.size == 1 and len(arrays) == 1 and getattr(arrays[0], "dtype", None) == np.bool_:
+            return
+    written = _written(a, key, advanced)
+    if not advanced and v.size != written.size:
+        return
+    refuse_partial_overlap("__setitem__", written, v)
+
+
+def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
+    """PyTorch writes through a tensor index with ``index_put_``, which converts nothing: a value
+    tensor of another dtype is an error there, but for one number through a single bool mask
+    (its ``masked_fill_``). Python bools and 0-D integer tensors in the key index as basic
+    (``copy_``, which converts), so they never get here as arrays."""
+    entries = key.rest if isinstance(key, SplitKey) else key
+    arrays = [k for k in entries if isinstance(k, np.ndarray)]
+    if not arrays or value.dtype == x.dtype:
+        return
+    if value.numel() == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_:
+        return
+    raise DTypeError(
+        f"__setitem__: index put requires the source and destination dtypes match, got {x.dtype} "
+        f"for the destination and {value.dtype} for the source (convert with value.to(x.dtype))"
+    )
+
+
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value`` in place (value broadcast to ``x[key]``); recorded while recording (see
     the module docstring), so gradients reach both the kept entries of x and the written value."""
     key, advanced = _key(key, "__setitem__", x.ndim)
     if isinstance(value, Tensor):
+        if advanced:
+            _refuse_other_dtype(x, key, value)
         if value.ndim > x.ndim or (value.ndim and value.shape[0] == 1):
             value = _drop_leading_ones(value)  # y[0] = t of shape (1, n): PyTorch drops leading 1s
+        if value.ndim or advanced:  # x[:2] = x[1] reads one number first (PyTorch's fill_)
+            _refuse_overlap(x._data, key, advanced, value._data)
     else:
         value = scalar_into("__setitem__", value, x._data.dtype)  # uint8 y[0] = -1 is 255, as PyTorch
     recording = _grad_state.enabled and (

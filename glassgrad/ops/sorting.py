@@ -3,7 +3,6 @@ returned indices). Kept apart from ``indexing.py`` for size; the gather is ``ind
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -12,13 +11,14 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops.indexing import Gather, normalize_dim
+from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
 __all__ = ["sort", "topk"]
 
 #: Results of ``topk`` / ``sort``, read as ``values, indices = ...`` or ``.values`` / ``.indices``.
-TopK = namedtuple("topk", ["values", "indices"])
-Sort = namedtuple("sort", ["values", "indices"])
+TopK = return_type("topk", ["values", "indices"])
+Sort = return_type("sort", ["values", "indices"])
 
 
 def _order_key(a: Any, descending: bool) -> Any:

@@ -2,11 +2,11 @@
 
 ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``,
 ``Rprop``, ``ASGD`` and ``LBFGS`` follow ``torch.optim`` step for step;
-``lr_scheduler`` holds the schedules. Each optimizer's docstring gives its algorithm, and its
-``step()`` reads like it.
+``lr_scheduler`` holds the schedules and ``swa_utils`` weight averaging (SWA, EMA). Each
+optimizer's docstring gives its algorithm, and its ``step()`` reads like it.
 """
 
-from glassgrad.optim import lr_scheduler
+from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam, AdamW
@@ -21,4 +21,4 @@ from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
-__all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS"]
+__all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]

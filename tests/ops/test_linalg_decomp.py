@@ -251,3 +251,12 @@ def test_householder_product(torch, shape, k):
         _close(gt.grad, tt.grad, 1e-10)
     with pytest.raises(ShapeError, match="householder_product"):
         gg.linalg.householder_product(gg.randn(2, 3), gg.randn(2))
+
+
+def test_matrix_rank_of_one_matrix_converts_to_numpy(torch):
+    # the 0-d rank of a single matrix is an array: np.asarray / .numpy() of it as PyTorch's
+    a = [[1.0, 3.0], [2.0, 2.0]]
+    want = torch.linalg.matrix_rank(torch.tensor(a))
+    got = gg.linalg.matrix_rank(gg.tensor(a, requires_grad=True))
+    assert np.asarray(got).tolist() == got.numpy().tolist() == want.numpy().tolist()
+    assert np.asarray(got).dtype == want.numpy().dtype

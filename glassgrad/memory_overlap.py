@@ -1,0 +1,68 @@
+"""Whether an in-place op's destination and one of its inputs partly share memory.
+
+PyTorch refuses ``y[1:] += y[:-1]``, ``x.copy_(x.t())`` or ``x[1:] = x[:-1]`` ("some elements of
+the input tensor and the written-to tensor refer to a single memory location"): its kernels read
+and write the same elements in an order of their own, so the result would depend on that order.
+glassgrad computes every in-place op out of place and writes the result back, so it would give
+a well-defined answer where PyTorch raises; it raises instead, so that a program behaves the same
+in both libraries. The rule is PyTorch's (``get_overlap_status``): two blocks that are each dense
+and non-overlapping (a permutation of a contiguous layout) and cover intersecting byte ranges
+overlap *partly* unless they are the same block with the same strides (``x.add_(x)`` is allowed).
+Blocks that are not dense (steps, broadcast rows) are "too hard" for PyTorch and allowed here too.
+Size-1 dimensions are left out of the stride comparison: their strides carry no meaning and NumPy
+and PyTorch assign them differently, so this check never raises where PyTorch would not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.errors import ShapeError
+
+__all__ = ["refuse_partial_overlap"]
+
+#: Ops whose tensor value is read as one number before anything is written (a 0-dim value of x
+#: itself is fine there, as in PyTorch). PyTorch leaves ``masked_scatter_`` unchecked and its
+#: result then depends on the order its kernel writes in; glassgrad refuses that one too.
+_SCALAR_VALUE = frozenset({"fill_", "masked_fill_", "index_fill_"})
+#: PyTorch's in-place matrix products (BLAS into self) make no overlap check at all.
+_UNCHECKED = frozenset({"addmm_", "addbmm_", "addmv_", "baddbmm_"})
+
+
+def _dense_block(a: Any) -> tuple[int, int, tuple] | None:
+    """``(begin, end, strides of the dims larger than 1)`` of a dense, non-overlapping array;
+    None when it is not one (or holds no elements or no addressable memory)."""
+    if a.__class__.__name__ != "ndarray" or a.size == 0:
+        return None
+    dims = [(s, n) for s, n in zip(a.strides, a.shape, strict=True) if n != 1]
+    expected = a.itemsize
+    for stride, n in sorted(dims):
+        if stride != expected:  # a gap, a repeat (stride 0) or a reversed axis (negative stride)
+            return None
+        expected *= n
+    begin = a.__array_interface__["data"][0]
+    return begin, begin + a.size * a.itemsize, tuple(dims)
+
+
+def refuse_partial_overlap(op: str, dst: Any, src: Any) -> None:
+    """Raise ``ShapeError`` when the arrays ``dst`` (written) and ``src`` (read) partly overlap."""
+    # NumPy points a view's .base at the array owning the memory: arrays with different owners
+    # cannot overlap, which settles the common case (an optimizer's state and its gradient) cheaply.
+    if (src.ndim == 0 and op in _SCALAR_VALUE) or op in _UNCHECKED:
+        return
+    dst_owner, src_owner = getattr(dst, "base", None), getattr(src, "base", None)
+    if (dst if dst_owner is None else dst_owner) is not (src if src_owner is None else src_owner):
+        return
+    a = _dense_block(dst)
+    if a is None:
+        return
+    b = _dense_block(src)
+    if b is None or a[0] >= b[1] or b[0] >= a[1]:
+        return
+    if a == b:
+        return  # the same elements at the same places: x.add_(x)
+    raise ShapeError(
+        f"{op}: some elements of the input (shape {src.shape}) and of the written-to tensor (shape "
+        f"{dst.shape}) refer to the same memory at different positions; PyTorch refuses this too: "
+        "clone() the input first"
+    )

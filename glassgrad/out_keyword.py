@@ -1,0 +1,241 @@
+"""PyTorch's ``out=`` on the top-level functions that compute a new tensor (``torch.where(c, a, b,
+out=buf)``, ``torch.max(x, 1, out=(values, indices))``), given to all of them in one place.
+
+``install`` replaces each function named in ``RULES``, and every alias bound to the same function
+(``clip``, ``arccos``, ``greater`` ...), in the top-level namespace by a wrapper generated from its
+signature: its own parameters plus keyword-only ``out``, so ``inspect.signature`` shows both and a
+call without ``out`` costs one frame and one test. The ops the library calls internally
+(``glassgrad.ops.*``) stay as they are. Given ``out``, ``out``'s dtype is checked against the op's
+rule (below) and the result is written by ``composite.with_out``: resized, with PyTorch's warning,
+when the shapes differ; refused when it partly overlaps an input or when autograd would be needed.
+A function of several results (``max`` with a dim, ``std_mean``) takes a tuple of tensors and
+returns them in its named tuple, as PyTorch.
+
+Example:
+    >>> import glassgrad as gg
+    >>> buf = gg.empty(3)
+    >>> gg.where(gg.tensor([True, False, True]), 1.0, 0.0, out=buf) is buf
+    True
+    >>> buf.tolist()
+    [1.0, 0.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import linecache
+from types import FunctionType
+from typing import Any, Callable
+
+import numpy as np
+
+from glassgrad.autograd import is_grad_enabled
+from glassgrad.dtypes import from_np_dtype
+from glassgrad.errors import DTypeError, GraphError
+from glassgrad.ops.composite import with_out
+from glassgrad.tensor import Tensor
+
+__all__ = ["RULES", "install", "out_keyword"]
+
+# What dtype ``out`` may have, per function, as PyTorch's kernels decide (probed on PyTorch 2.13):
+_WHY = {
+    # TensorIterator's canCast from the result's dtype: no float -> integer, no number -> bool,
+    # no complex -> real (a bool result goes anywhere; an int result into a float out)
+    "cast": "PyTorch casts the result only where no value is lost",
+    # kernels that write their own dtype: rounding, indexing, triangles, where, clamp ...
+    "same": "the op writes its result's dtype only",
+    "bool": "the op writes a bool result only",
+    # "cast", but PyTorch's std/var/nansum kernels have no complex out
+    "real": "PyTorch casts the result only where no value is lost, and not to complex",
+    # the sampler draws straight into out's dtype: any real one
+    "sample": "the op samples into a real dtype only",
+    # the op runs in out's dtype (cumsum/cumprod take it as their dtype=), any but bool
+    "compute": "the op computes in out's dtype, which must not be bool",
+}
+_SAME, _CAST, _BOOL, _REAL = "same", "cast", "bool", "real"
+RULES: dict[str, str] = {
+    **dict.fromkeys([
+        "acos", "acosh", "angle", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+        "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "column_stack",
+        "copysign", "cosh", "deg2rad", "diff", "dstack", "eq", "erf", "erfinv", "exp2", "expm1",
+        "floor_divide", "fmax", "fmin", "logit", "xlogy",
+        "fmod", "ge", "gt", "hypot", "le", "lgamma", "log10", "log2", "logaddexp", "logaddexp2",
+        "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "max",
+        "maximum", "mean", "min", "minimum", "ne", "nextafter", "outer", "pow", "rad2deg",
+        "reciprocal", "remainder", "sinh", "square", "tan"
+    ], _CAST),
+    **dict.fromkeys([
+        "amax", "amin", "bitwise_not", "ceil", "clamp", "complex", "conj_physical", "diag",
+        "float_power", "floor", "gather", "index_select", "logcumsumexp", "masked_select", "msort",
+        "multinomial", "nan_to_num", "neg", "norm", "polar", "round", "sgn", "sign", "std_mean",
+        "take_along_dim", "tril", "triu", "trunc", "var_mean", "where"
+    ], _SAME),
+    # several results (values and int64 indices, or min and max): each out of its result's dtype
+    **dict.fromkeys([
+        "aminmax", "cummax", "cummin", "kthvalue", "median", "mode", "nanmedian", "sort", "topk"
+    ], _SAME),
+    **dict.fromkeys(["all", "any", "isneginf", "isposinf", "signbit"], _BOOL),
+    **dict.fromkeys(["std", "var", "nanmean"], _REAL),
+    "bernoulli": "sample",
+    "cumsum": "compute",
+    "cumprod": "compute",
+}  # fmt: skip
+
+
+# PyTorch gives these a derivative (zero for the steps, unimplemented for nextafter, bernoulli's
+# through its probabilities; cumsum/cumprod's even when computed in an integer out), so its out=
+# refuses an input that requires grad; glassgrad's results of them may record no graph, so their
+# inputs are asked instead of the result.
+_DIFFERENTIABLE_IN_PYTORCH = frozenset(
+    {"bernoulli", "ceil", "cumprod", "cumsum", "floor", "nextafter", "round", "sgn", "sign", "trunc"}
+)
+# PyTorch's samplers resize their out without its warning
+_QUIET_RESIZE = frozenset({"bernoulli", "multinomial"})
+# PyTorch's reductions, cummax/cummin and tril/triu/diag write an out that partly overlaps their
+# input without refusing it (probed on PyTorch 2.13); so do max/min of one tensor without a dim
+# and diff with prepend/append (it diffs a concatenated copy): no overlap check for them
+_NO_OVERLAP_CHECK = frozenset(
+    {"amax", "amin", "cummax", "cummin", "diag", "logsumexp", "mean", "nanmean", "norm", "std", "tril",
+     "triu", "var"}
+)  # fmt: skip
+
+
+def _overlap_checked(op: str, args: tuple, result: Any) -> bool:
+    if op in _NO_OVERLAP_CHECK:
+        return False
+    if op in ("max", "min"):  # max(x, dim) and max(x, y) are checked, max(x) is not
+        return isinstance(result, tuple) or (len(args) > 1 and isinstance(args[1], Tensor))
+    if op == "diff":
+        return args[3] is None and args[4] is None
+    return True
+
+
+def _allowed(rule: str, src: np.dtype, dst: np.dtype) -> bool:
+    if rule == _SAME:
+        return src == dst
+    if rule == _BOOL:
+        return dst.kind == "b"
+    if rule == "sample":
+        return dst.kind != "c"
+    if rule == "compute":
+        return dst.kind != "b"
+    if rule == _REAL and dst.kind == "c":
+        return False
+    if src.kind == "c" and dst.kind != "c":
+        return False
+    if src.kind in "fc" and dst.kind in "iub":
+        return False
+    return src.kind == "b" or dst.kind != "b"
+
+
+def _check(op: str, rule: str, result: Tensor, out: Any) -> None:
+    if isinstance(out, Tensor) and not _allowed(rule, result._data.dtype, out._data.dtype):
+        raise DTypeError(
+            f"{op}: out= has dtype {from_np_dtype(out._data.dtype)}, which can't hold its result of "
+            f"dtype {from_np_dtype(result._data.dtype)} ({_WHY[rule]})"
+        )
+
+
+def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
+    """``result`` written into ``out`` (a tuple of tensors for a tuple of results), and ``out``."""
+    # the tensors read, for with_out's overlap check: the arguments and those in a list of tensors
+    inputs = [t for a in args for t in (a if isinstance(a, list | tuple) else (a,))]
+    checked = inputs if _overlap_checked(op, args, result) else []
+    if op in _DIFFERENTIABLE_IN_PYTORCH and is_grad_enabled():
+        if any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+            raise GraphError(
+                f"{op}: out= does not support automatic differentiation (an input requires grad); "
+                "write y = op(...) instead, or use glassgrad.no_grad()"
+            )
+    if not isinstance(result, tuple):
+        _check(op, rule, result, out)
+        return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE)
+    if not isinstance(out, list | tuple) or len(out) != len(result):
+        raise TypeError(f"{op}: expected out= to be a tuple of {len(result)} tensors, got {out!r:.80}")
+    for r, o in zip(result, out):  # every dtype first, so that a refusal writes nothing
+        _check(op, _SAME, r, o)  # as PyTorch's max/min: values in the input's dtype, indices int64
+    written = [with_out(r, o, op, checked) for r, o in zip(result, out)]
+    return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+
+
+def _in_dtype_of(out: Any, dtype: Any) -> Any:
+    """The ``dtype=`` a "compute" op runs in: out's, unless the call gives one. A complex out
+    gets the real result cast (the same values: glassgrad's cumprod has no complex rule)."""
+    if dtype is None and isinstance(out, Tensor) and out._data.dtype.kind != "c":
+        return out.dtype
+    return dtype
+
+
+def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
+    """``fn`` with PyTorch's keyword-only ``out=`` (see the module docstring); ``rule`` a key of ``_WHY``.
+
+    The wrapper is generated with ``fn``'s own parameters, passed on as they came (as
+    ``numpy_names`` does: no ``*args``/``**kwargs`` to build on every call)."""
+    sig = inspect.signature(fn)
+    env: dict[str, Any] = {"_fn": fn, "_write": _write, "_rule": rule, "_in_dtype_of": _in_dtype_of}
+    head: list[str] = []
+    call: list[str] = []
+    star = False  # whether the header has its * (or *args) yet
+    posonly = False  # whether a positional-only parameter awaits its /
+    for p in sig.parameters.values():
+        if posonly and p.kind is not p.POSITIONAL_ONLY:
+            head.append("/")
+            posonly = False
+        text = p.name
+        if p.default is not p.empty:
+            env[f"_d_{p.name}"] = p.default
+            text = f"{p.name}=_d_{p.name}"
+        if p.kind is p.VAR_POSITIONAL:
+            star = True
+            head.append(f"*{p.name}")
+            call.append(f"*{p.name}")
+        elif p.kind is p.VAR_KEYWORD:
+            raise TypeError(f"out_keyword: {name} takes **{p.name}; give it out= by hand")
+        elif p.kind is p.KEYWORD_ONLY:
+            if not star:
+                head.append("*")
+                star = True
+            head.append(text)
+            call.append(f"{p.name}={p.name}")
+        else:
+            posonly = p.kind is p.POSITIONAL_ONLY
+            head.append(text)
+            call.append(p.name)
+    if posonly:
+        head.append("/")
+    head += ([] if star else ["*"]) + ["out=None"]
+    args = ", ".join(p.name for p in sig.parameters.values())
+    compute = rule == "compute" and "dtype" in sig.parameters
+    source = (
+        f"def {name}({', '.join(head)}):\n"
+        "    if out is None:\n"
+        f"        return _fn({', '.join(call)})\n"
+        + ("    dtype = _in_dtype_of(out, dtype)\n" if compute else "")
+        + f"    return _write(_fn({', '.join(call)}), out, {name!r}, ({args},), _rule)\n"
+    )
+    filename = f"<out= of {fn.__module__}.{fn.__qualname__}>"
+    exec(compile(source, filename, "exec"), env)  # text made here from fn's signature only
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
+    wrapper = env[name]
+    functools.update_wrapper(wrapper, fn)
+    one = sig.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
+    kind = "Tensor | None" if one else "Tensor | tuple[Tensor, ...] | None"
+    out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), out_param])
+    wrapper.__out_keyword__ = True
+    return wrapper
+
+
+def install(namespace: dict[str, Any], names: list[str]) -> None:
+    """Give the functions of ``RULES`` in ``namespace`` their ``out=``, under every name in
+    ``names`` that is bound to one of them (PyTorch's aliases take ``out=`` too)."""
+    made: dict[int, Callable] = {}
+    for name, rule in RULES.items():
+        fn = namespace.get(name)  # (a name gone from the namespace fails the signature test, not import)
+        if isinstance(fn, FunctionType) and not getattr(fn, "__out_keyword__", False):
+            made[id(fn)] = namespace[name] = out_keyword(fn, name, rule)
+    for name in names:
+        fn = namespace.get(name)
+        if isinstance(fn, FunctionType) and id(fn) in made:
+            namespace[name] = made[id(fn)]

@@ -19,7 +19,7 @@ __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
     "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
     "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
-    "mem_get_info",
+    "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
 ]  # fmt: skip
 
 
@@ -122,7 +122,9 @@ from glassgrad.cuda_more import (  # noqa: E402
     get_device_capability,
     get_device_name,
     get_device_properties,
+    get_gencode_flags,
     get_rng_state,
+    get_rng_state_all,
     init,
     initial_seed,
     max_memory_allocated,
@@ -131,6 +133,8 @@ from glassgrad.cuda_more import (  # noqa: E402
     memory_allocated,
     memory_reserved,
     memory_stats,
+    set_rng_state,
+    set_rng_state_all,
     stream,
 )
 

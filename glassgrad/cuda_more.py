@@ -2,7 +2,10 @@
 
 * Memory queries answer as there: ``memory_allocated()`` and friends are ``0`` and
   ``memory_stats()`` is an empty ``OrderedDict`` (logging code that prints them runs).
-* ``get_arch_list()`` is ``[]``.
+* ``get_arch_list()`` is ``[]``, ``get_gencode_flags()`` ``""``, ``get_rng_state_all()`` ``[]``
+  (the states of no devices); ``set_rng_state``/``set_rng_state_all`` do nothing (PyTorch queues
+  them for a CUDA initialisation that never comes), so checkpoint code that saves and restores
+  every generator's state runs.
 * ``device(i)``, ``device_of(tensor)`` and ``stream(None)`` are context managers: selecting no
   device (``-1``, what ``device_of`` gives for a CPU tensor) or no stream does nothing; entering
   a real CUDA device raises ``RuntimeError``; a non-CUDA device is PyTorch's ``ValueError``.
@@ -29,7 +32,7 @@ __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
     "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
     "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
-    "mem_get_info",
+    "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
 ]  # fmt: skip
 
 
@@ -152,3 +155,21 @@ def get_rng_state(device: Any = "cuda") -> Any:
 
 def mem_get_info(device: Any = None) -> tuple[int, int]:
     raise _no_cuda("mem_get_info")
+
+
+def get_rng_state_all() -> list[Any]:
+    """Every CUDA device's generator state: none."""
+    return []
+
+
+def set_rng_state(new_state: Any, device: Any = "cuda") -> None:
+    """Restore a CUDA generator's state: nothing to restore."""
+
+
+def set_rng_state_all(new_states: Any) -> None:
+    """Restore every CUDA generator's state: nothing to restore."""
+
+
+def get_gencode_flags() -> str:
+    """The NVCC flags compiled in: none."""
+    return ""

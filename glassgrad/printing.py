@@ -126,15 +126,21 @@ def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:
     """``tensor(<body>, <extras>)``: extras such as ``dtype=...``, ``grad_fn=<...>``."""
     text = prefix + array_str(arr, prefix)
-    line = len(text.rsplit("\n", 1)[-1])
+    line = len(text.rsplit("\n", 1)[-1]) + 2  # PyTorch's count: two more until a suffix wraps
     for e in extras:  # on the last line while it fits, else on a new line under the first bracket
-        if line + 2 + len(e) + 1 > LINEWIDTH:
+        if line + _torch_len(e) + 2 > LINEWIDTH:
             text += ",\n" + " " * len(prefix) + e
-            line = len(prefix) + len(e)
+            line = len(prefix) + _torch_len(e)
         else:
             text += ", " + e
-            line += 2 + len(e)
+            line += _torch_len(e) + 2
     return text + ")"
+
+
+def _torch_len(suffix: str) -> int:
+    """A suffix's length as PyTorch measures it, ``dtype=torch.float16``: the same tensors wrap
+    their suffixes at the same places (the text may pass the width by the longer name)."""
+    return len(suffix) - (len("glassgrad.") - len("torch.")) * suffix.count("glassgrad.")
 
 
 def meta_repr(t: Any) -> str:
@@ -150,8 +156,8 @@ def meta_repr(t: Any) -> str:
         extras.append("requires_grad=True")
     text, line = "tensor(...", len("tensor(...") + 2  # PyTorch counts two more on the first line
     for e in extras:  # PyTorch's rule for the suffixes: wrap once a line would pass the width
-        if line + len(e) + 2 > LINEWIDTH:
-            text, line = text + ",\n" + " " * len("tensor(") + e, len("tensor(") + len(e)
+        if line + _torch_len(e) + 2 > LINEWIDTH:
+            text, line = text + ",\n" + " " * len("tensor(") + e, len("tensor(") + _torch_len(e)
         else:
-            text, line = text + ", " + e, line + len(e) + 2
+            text, line = text + ", " + e, line + _torch_len(e) + 2
     return text + ")"

@@ -203,6 +203,13 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
     return key, target
 
 
+def _one_bool_mask(indices: Any) -> bool:
+    """Whether ``indices`` hold a single bool mask (and Nones), which PyTorch's ``index_put_``
+    hands to ``masked_fill_`` for a one-element value."""
+    given = [i for i in indices if i is not None]
+    return len(given) == 1 and isinstance(given[0], Tensor) and given[0]._data.dtype == np.bool_
+
+
 def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``x`` with ``values`` (broadcast) written at ``x[indices]`` (out-of-place ``index_put_``);
     with ``accumulate`` added there instead, repeated indices adding up.
@@ -212,6 +219,10 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
     """
     key, target = _put_key("index_put", x, indices)
     v = values if isinstance(values, Tensor) else Tensor(as_array(values, dtype=x._data.dtype), _wrap=True)
+    if not accumulate and v.numel() == 1 and v.ndim and _one_bool_mask(indices):
+        v = v.reshape(())  # PyTorch's masked_fill_ path: one number through a single bool mask
+    if not accumulate and v.ndim == 0 and v._data.dtype != x._data.dtype and _one_bool_mask(indices):
+        v = v.to(x.dtype)  # ... which converts it to x's dtype
     _same_dtype("index_put", x, v, "values")
     try:
         if np.broadcast_shapes(v.shape, target) != target:

@@ -102,13 +102,16 @@ def max_windows_nd(x: Any, kernel: tuple, stride: tuple, dilation: tuple, paddin
     A running maximum over the taps; a tap replaces the current best only when strictly greater, so
     ties keep the first. ``arg`` is updated by arithmetic (``arg += take * (k - arg)``), which NumPy
     runs several times faster than ``where`` or a masked assignment. A NaN wins its window, as in
-    PyTorch (its last NaN, like PyTorch's loop); that rare case is fixed up after the loop.
+    PyTorch (its last NaN, like PyTorch's loop); that rare case is fixed up after the loop. An
+    integer input is padded with its dtype's minimum instead of -inf (see ``_first_real_tap``).
 
     Shape:
         x ``(N, C, *spatial)`` -> both ``(N, C, *windows)``.
     """
     xp = array_module(x)
-    taps = _taps(_pad(x, padding, -np.inf), kernel, stride, dilation)  # (K, N, C, *windows)
+    integer = x.dtype.kind in "iu"
+    fill = xp.iinfo(x.dtype).min if integer else -np.inf
+    taps = _taps(_pad(x, padding, fill), kernel, stride, dilation)  # (K, N, C, *windows)
     best = taps[0].copy()
     itype = np.int8 if len(taps) < 128 else np.int32
     arg = xp.zeros(best.shape, dtype=itype)
@@ -121,10 +124,28 @@ def max_windows_nd(x: Any, kernel: tuple, stride: tuple, dilation: tuple, paddin
         xp.subtract(itype(k), arg, out=step)
         xp.multiply(step, take, out=step)
         arg += step
-    if xp.isnan(best).any():
+    if any(lo or hi for lo, hi in padding):  # a maximum equal to the fill ties with the padding
+        _first_real_tap(arg, best == fill, x.shape, kernel, stride, dilation, padding)
+    if not integer and xp.isnan(best).any():
         for k in range(len(taps)):
             xp.copyto(arg, itype(k), where=xp.isnan(taps[k]))
     return best, arg
+
+
+def _first_real_tap(
+    arg: Any, hit: Any, shape: tuple, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple
+) -> None:
+    """Point ``arg`` at each ``hit`` window's first unpadded tap, in place.
+
+    A maximum equal to the padding's fill (an integer dtype's minimum, or -inf) ties with it, so a
+    padded tap before the first real one would win; PyTorch's loop never reads the padding and
+    keeps the first real tap. (Every window holds one: padding is at most half the kernel.)"""
+    xp = array_module(arg)
+    if not any(lo or hi for lo, hi in padding) or not hit.any():
+        return
+    real = _taps(_pad(xp.ones((1, 1, *shape[2:]), dtype=bool), padding, False), kernel, stride, dilation)
+    for k in reversed(range(len(real))):  # (K, 1, 1, *windows); the last write is the first real tap
+        xp.copyto(arg, arg.dtype.type(k), where=hit & real[k])
 
 
 def max_pool_indices_nd(
@@ -155,8 +176,8 @@ class _MaxPool(Function):
     """out = max over each window (first maximum on ties). VJP: g goes to that maximum only;
     where windows overlap, a pixel sums the gradients of all windows it is the maximum of.
 
-    ``padding`` is ``((before, after), ...)`` per spatial dim of -inf; ``ceil_mode`` is already
-    folded in as extra padding after.
+    ``padding`` is ``((before, after), ...)`` per spatial dim of -inf (an integer dtype's minimum);
+    ``ceil_mode`` is already folded in as extra padding after. Integer inputs run forward only.
     """
 
     register = False  # the shared body of MaxPool2d / MaxPool3d

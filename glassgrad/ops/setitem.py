@@ -107,8 +107,8 @@ def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
     arrays = [k for k in entries if isinstance(k, np.ndarray)]
     if not arrays or value.dtype == x.dtype:
         return
-    if value.numel() == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_:
-        return
+    if value.numel() == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and arrays[0].ndim:
+        return  # (a 0-D bool tensor is no mask there: PyTorch indexes with it as a long tensor)
     raise DTypeError(
         f"__setitem__: index put requires the source and destination dtypes match, got {x.dtype} "
         f"for the destination and {value.dtype} for the source (convert with value.to(x.dtype))"

@@ -8,7 +8,13 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, check_betas, refuse_differentiable
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    apply_weight_decay,
+    betas_of,
+    check_betas,
+    refuse_differentiable,
+)
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["Adam", "AdamW"]
@@ -141,7 +147,7 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps, wd = group["lr"], betas_of(group), group["eps"], group["weight_decay"]
             moments = (
                 ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
             )

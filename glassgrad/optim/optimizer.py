@@ -62,6 +62,12 @@ def check_betas(name: str, betas: Any) -> None:
         raise ValueError(f"{name}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
 
 
+def betas_of(group: dict) -> tuple[float, float]:
+    """A group's ``(β₁, β₂)`` as numbers: PyTorch also takes one-element tensors there (kept in the
+    group as given), which the NumPy updates would otherwise mix in as tensors."""
+    return tuple(float(b) for b in group["betas"])  # type: ignore[return-value]
+
+
 def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool = False) -> Any:
     """Weight decay λ = ``wd``: ``θ ← θ (1 − γ λ)`` in place if ``decoupled``, else ``g ← g + λ θ``.
 

@@ -179,3 +179,20 @@ def test_centered_rmsprop_alpha_zero_has_zero_variance():
     w.grad = gg.tensor(g)
     opt.step()
     np.testing.assert_allclose(w._data, -0.1 * g / 1e-3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RAdam", "Adamax"])
+def test_betas_given_as_one_element_tensors_step_as_pytorch(torch, name):
+    # PyTorch takes (tensor(b1), tensor(b2)) and keeps them in the group; the step must use their
+    # values (glassgrad mixed the tensors into its NumPy updates: no step at all, or a huge one)
+    out = []
+    for L in (gg, torch):
+        p = L.nn.Parameter(L.ones(3, dtype=L.float64))
+        opt = getattr(L.optim, name)(
+            [p], lr=0.1, betas=(L.tensor(0.8, dtype=L.float64), L.tensor(0.99, dtype=L.float64))
+        )
+        for _ in range(3):
+            p.grad = L.tensor([1.0, -2.0, 0.5], dtype=L.float64)
+            opt.step()
+        out.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-10)

@@ -62,3 +62,18 @@ def script_row_length(torch):
 def test_row_length_of_zero_nan_inf_rows_port(torch):
     for ours, theirs in zip(script_row_length(glassgrad), script_row_length(torch)):
         assert ours == theirs
+
+
+def script_suffix_wrap(torch):
+    # PyTorch wraps the dtype= and grad_fn= suffixes by its own count (the last line plus two) and
+    # by `torch.`'s length: the same tensors keep their suffixes on one line in both libraries
+    return [str(t).replace(torch.__name__ + ".", "LIB.") for t in (
+        torch.arange(6, dtype=torch.float16).requires_grad_() * 1, torch.arange(21, dtype=torch.int16),
+        torch.arange(4, dtype=torch.float64).requires_grad_() * 100, torch.arange(13, dtype=torch.int32),
+        torch.arange(3, dtype=torch.float16).requires_grad_() * 0.001, torch.arange(18, dtype=torch.uint8),
+        torch.empty(5, 12, dtype=torch.float16, device="meta", requires_grad=True))]  # fmt: skip
+
+
+def test_suffixes_wrap_where_pytorch_wraps_them_port(torch):
+    for ours, theirs in zip(script_suffix_wrap(glassgrad), script_suffix_wrap(torch)):
+        assert ours == theirs

@@ -60,3 +60,15 @@ def test_gpu_only_questions_raise(call):
         eval("glassgrad.cuda." + call)
     with pytest.raises(RuntimeError, match="cuda.stream"), glassgrad.cuda.stream(object()):
         pass
+
+
+def script_rng_state_round_trip(torch):
+    # Checkpoint code that saves every generator's state and restores it later.
+    states = torch.cuda.get_rng_state_all()
+    torch.cuda.set_rng_state_all(states)
+    torch.cuda.set_rng_state(torch.get_rng_state())
+    return states, torch.cuda.get_gencode_flags()
+
+
+def test_cuda_rng_state_round_trip_port(torch):
+    assert script_rng_state_round_trip(glassgrad) == script_rng_state_round_trip(torch)

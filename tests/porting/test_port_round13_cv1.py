@@ -23,6 +23,8 @@ SETITEM_OTHER_DTYPE = [
     ("float32", lambda L: L.tensor([True, False, True]), lambda L: L.tensor([1])),
     ("float32", lambda L: [True, False, True], lambda L: L.tensor(1)),
     ("float32", lambda L: L.tensor(True), lambda L: L.tensor([1, 2, 3])),
+    ("float32", lambda L: L.tensor(True), lambda L: L.tensor(1)),  # a 0-D bool is no mask: refused
+    ("float32", lambda L: L.tensor(False), lambda L: L.tensor([1])),
     ("float32", lambda L: True, lambda L: L.tensor([1, 2, 3])),
     ("float32", lambda L: L.tensor(1), lambda L: L.tensor(7)),
     ("float32", lambda L: slice(0, 2), lambda L: L.tensor([1, 2])),

@@ -59,9 +59,18 @@ def _pool_args(
     dilation = ntuple(dilation, nd, op, "dilation", 1)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ShapeError(f"{op}: expected padding at most half the kernel size {kernel}, got {padding}")
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
     return kernel, stride, padding, dilation
+
+
+def _check_dtype(op: str, x: Tensor, ints: bool) -> None:
+    """Floating-point inputs; ``ints`` also admits PyTorch's integer dtypes for max pooling (int8 to
+    int64 and uint8; not bool, not uint16 to uint64)."""
+    dt = x._data.dtype
+    if dt.kind != "f" and not (ints and (dt.kind == "i" or dt == np.uint8)):
+        what = "a floating-point, signed integer or uint8 input" if ints else "a floating-point input"
+        if op == "max_pool1d" and not ints:
+            what += " (an integer one with return_indices=True, as PyTorch)"
+        raise DTypeError(f"{op}: expected {what}, got {x.dtype}")
 
 
 def _to2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
@@ -90,6 +99,7 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     """``max_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, dilation = _pool_args(op, x, nd, kernel_size, stride, padding, dilation)
+    _check_dtype(op, x, nd > 1 or return_indices)  # PyTorch's max_pool1d without indices: float only
     sizes = _windows_or_raise(op, x, kernel, stride, padding, dilation, ceil_mode)
     x, kernel, stride, padding, dilation = _to2d(nd, x, kernel, stride, padding, dilation)
     sizes = (1, *sizes) if nd == 1 else sizes
@@ -130,7 +140,7 @@ def max_pool2d(
     that is the maximum of several overlapping windows gets the sum of their gradients.
 
     Args:
-        padding: implicit -inf on both sides, at most half the kernel.
+        padding: implicit -inf (an integer dtype's minimum) on both sides, at most half the kernel.
         ceil_mode: round the window count up (a last partial window), as PyTorch.
         return_indices: also return each maximum's flat index ``row * W + col`` (for ``max_unpool2d``).
 
@@ -171,6 +181,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     """``avg_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)``."""
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
+    _check_dtype(op, x, False)
     sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override <= 0):
         raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")

@@ -9,6 +9,7 @@ import warnings
 from typing import Any
 
 from glassgrad.meta_array import MetaArray, no_data
+from glassgrad.ops.index_keys import key_parts
 from glassgrad.tensor import Tensor
 
 __all__ = ["check_meta_key", "load_into"]
@@ -18,7 +19,7 @@ def check_meta_key(t: Tensor, key: Any) -> None:
     """Refuse an index that would read a meta tensor's values: a meta index into a CPU tensor, and
     a meta bool mask (the result's shape depends on its values; PyTorch's meta ``nonzero``
     raises). A meta integer index into a meta tensor gives a meta result, as PyTorch."""
-    for k in key if isinstance(key, tuple) else (key,):
+    for k in key_parts(key):
         if isinstance(k, Tensor) and k._data.__class__ is MetaArray:
             if t._data.__class__ is not MetaArray:
                 raise no_data("indexing a CPU tensor with a meta tensor")

@@ -25,6 +25,7 @@ from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
+from glassgrad.ops.index_keys import key_parts
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
@@ -59,7 +60,7 @@ def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
 def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, bool]:
     """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced.
     Given the indexed tensor's ``ndim``, an advanced key is put in PyTorch's order (``_torch_order``)."""
-    parts = key if isinstance(key, tuple) else (key,)
+    parts = key_parts(key)  # a list may stand for a tuple of indices, as in PyTorch
     out = []
     advanced = seen_ellipsis = False
     for k in parts:

@@ -1,0 +1,42 @@
+"""How PyTorch reads a list used as an index: sometimes as a tuple of indices.
+
+PyTorch keeps NumPy's old rule (``treatSequenceAsTuple``): a list shorter than 32 that holds a
+tensor, a sequence (list, tuple, range ...), a slice, ``None`` or ``...`` is read as the tuple of
+those indices, so ``x[[rows, cols]]`` is ``x[rows, cols]`` and ``x[[[0, 1], [1, 2]]]`` is
+``x[[0, 1], [1, 2]]``. NumPy 1.23+ reads such a list as one array index instead (a different
+shape, silently), so the key is rewritten here before NumPy sees it. A list of plain numbers or
+bools stays one index, and so does a NumPy array (PyTorch excludes arrays from the rule). As in
+PyTorch, reading a list as a tuple warns (PyTorch has deprecated it).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["key_parts"]
+
+
+def _tuple_like(item: Any) -> bool:
+    from glassgrad.tensor import Tensor  # (a module-level import would be circular)
+
+    if item is None or item is Ellipsis or isinstance(item, slice | Tensor):
+        return True
+    # NumPy arrays count: they are sequences to Python, as in PyTorch's check of the items
+    return isinstance(item, Sequence) or type(item).__name__ == "ndarray"
+
+
+def key_parts(key: Any) -> tuple:
+    """The indices ``x[key]`` stands for, one per indexed dim, as PyTorch reads ``key``."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and len(key) < 32 and any(_tuple_like(k) for k in key):
+        warnings.warn(  # PyTorch warns here too: it plans to read the list as one index
+            "indexing with a list that holds tensors, sequences, slices, None or ... reads it as a "
+            "tuple of indices, as PyTorch does (deprecated there); write x[tuple(key)]",
+            UserWarning,
+            stacklevel=5,
+        )
+        return tuple(key)
+    return (key,)

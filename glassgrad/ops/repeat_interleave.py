@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import on_device_of
 from glassgrad.ops.indexing import index_select, normalize_dim
@@ -44,7 +45,10 @@ def repeat_interleave(
         if repeats._data.dtype.kind not in "iu":
             raise DTypeError(f"repeat_interleave: expected integer repeats, got {repeats.dtype}")
         input = Tensor(
-            on_device_of(repeats._data, np.arange(repeats.shape[0], dtype=repeats._data.dtype)), _wrap=True
+            on_device_of(
+                repeats._data, array_module(repeats._data).arange(repeats.shape[0], dtype=repeats._data.dtype)
+            ),
+            _wrap=True,
         )
     if dim is None:
         input, dim = input.reshape(-1), 0
@@ -54,9 +58,12 @@ def repeat_interleave(
             raise RuntimeError(
                 "repeat_interleave: cannot repeat_interleave a meta tensor without output_size"
             )
-        idx = on_device_of(repeats._data, np.zeros(output_size, dtype=np.int64))  # no values: a meta index
+        idx = on_device_of(
+            repeats._data, array_module(input._data).zeros(output_size, dtype=np.int64)
+        )  # no values: a meta index
         return index_select(input, d, Tensor(idx, _wrap=True))
-    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    xp = array_module(input._data)
+    reps = xp.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, input.shape[d])):
         raise ShapeError(
             f"repeat_interleave: expected repeats of one value or {input.shape[d]} values (the size of dim "
@@ -66,7 +73,7 @@ def repeat_interleave(
         raise DTypeError(f"repeat_interleave: expected integer repeats, got {reps.dtype}")
     if reps.size and reps.min() < 0:  # PyTorch: RuntimeError "repeats can not be negative"
         raise RuntimeError(f"repeat_interleave: expected non-negative repeats, got {reps.tolist()}")
-    idx = np.repeat(np.arange(input.shape[d]), reps)
+    idx = xp.repeat(xp.arange(input.shape[d]), reps)
     if output_size is not None and output_size != idx.size:
         raise RuntimeError(
             f"repeat_interleave: expected output_size equal to the repeats' total {idx.size}, got {output_size}"

@@ -135,9 +135,13 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
     body.append(f"return _fn({', '.join(call)})")
     source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
-    filename = f"<numpy names of {fn.__module__}.{fn.__qualname__}>"
-    exec(compile(source, filename, "exec"), env)  # text made here from fn's signature only
-    # the text, for tracebacks through the wrapper (as the dataclasses module keeps its own)
+    return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>")
+
+
+def generated(source: str, name: str, env: dict[str, Any], filename: str) -> Callable:
+    """The function ``name`` defined by ``source`` (text made from a signature only) in ``env``,
+    its text kept for tracebacks through it (as the dataclasses module keeps its own)."""
+    exec(compile(source, filename, "exec"), env)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return env[name]
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import linecache
 from types import FunctionType
 from typing import Any, Callable
 
@@ -33,6 +32,7 @@ import numpy as np
 from glassgrad.autograd import is_grad_enabled
 from glassgrad.dtypes import from_np_dtype
 from glassgrad.errors import DTypeError, GraphError
+from glassgrad.numpy_names import generated
 from glassgrad.ops.composite import with_out
 from glassgrad.tensor import Tensor
 
@@ -214,10 +214,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
         + ("    dtype = _in_dtype_of(out, dtype)\n" if compute else "")
         + f"    return _write(_fn({', '.join(call)}), out, {name!r}, ({args},), _rule)\n"
     )
-    filename = f"<out= of {fn.__module__}.{fn.__qualname__}>"
-    exec(compile(source, filename, "exec"), env)  # text made here from fn's signature only
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
-    wrapper = env[name]
+    wrapper = generated(source, name, env, f"<out= of {fn.__module__}.{fn.__qualname__}>")
     functools.update_wrapper(wrapper, fn)
     one = sig.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
     kind = "Tensor | None" if one else "Tensor | tuple[Tensor, ...] | None"

@@ -117,8 +117,6 @@ class _InPlace:
             )
 
     def _set(self, op: str, value: Any) -> Tensor:
-        if isinstance(value, Tensor):
-            refuse_partial_overlap(op, self._data, value._data)
         if _grad_state.enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         ):
@@ -130,6 +128,8 @@ class _InPlace:
             if isinstance(value, Tensor) and value.requires_grad:
                 # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
                 return self._update(op, _copied(op), value)
+        if isinstance(value, Tensor):  # (the recorded paths above check it in _update)
+            refuse_partial_overlap(op, self._data, value._data)
         self._check_inplace(op)
         xp = array_module(self._data)
         value = value._data if isinstance(value, Tensor) else value

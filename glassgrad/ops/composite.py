@@ -65,10 +65,9 @@ def with_out(
     else:
         if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
             warnings.warn(
-                f"{op}: an output with one or more elements was resized since it had shape "
-                f"{list(out.shape)}, which does not match the required output shape {list(arr.shape)}. "
-                "This behavior is deprecated (PyTorch will resize only outs of zero elements); "
-                "pass an empty out (glassgrad.empty(0)) to have it resized without a warning",
+                f"{op}: an output of shape {list(out.shape)} holding elements was resized to the "
+                f"result's shape {list(arr.shape)}; PyTorch deprecates resizing an out that is not empty "
+                "(pass glassgrad.empty(0) to be resized without this warning)",
                 UserWarning,
                 stacklevel=3,
             )

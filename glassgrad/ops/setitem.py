@@ -83,13 +83,18 @@ def _written(a: Any, key: Any, advanced: bool) -> Any:
     return a if advanced else a[key]
 
 
+def _index_arrays(key: Any) -> list:
+    """The array (and Python bool) entries of a normalised advanced key, which index_put_ reads."""
+    entries = key.rest if isinstance(key, SplitKey) else key
+    return [k for k in entries if isinstance(k, np.ndarray | bool)]
+
+
 def _refuse_overlap(a: Any, key: Any, advanced: bool, v: Any) -> None:
     """PyTorch's overlap check of ``x[key] = v`` (memory_overlap.py), where it makes one: not for a
     value that a basic key repeats (``x[:] = x[0]``: copied from its broadcast, a "too hard" block),
     nor for one number written through a single bool mask (``x[x > 0] = x[0]``: its masked_fill_)."""
     if advanced:
-        entries = key.rest if isinstance(key, SplitKey) else key
-        arrays = [k for k in entries if isinstance(k, np.ndarray | bool)]
+        arrays = _index_arrays(key)
         if v.size == 1 and len(arrays) == 1 and getattr(arrays[0], "dtype", None) == np.bool_:
             return
     written = _written(a, key, advanced)
@@ -103,8 +108,7 @@ def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
     tensor of another dtype is an error there, but for one number through a single bool mask
     (its ``masked_fill_``). Python bools and 0-D integer tensors in the key index as basic
     (``copy_``, which converts), so they never get here as arrays."""
-    entries = key.rest if isinstance(key, SplitKey) else key
-    arrays = [k for k in entries if isinstance(k, np.ndarray)]
+    arrays = [k for k in _index_arrays(key) if isinstance(k, np.ndarray)]
     if not arrays or value.dtype == x.dtype:
         return
     if value.numel() == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and arrays[0].ndim:

@@ -73,3 +73,14 @@ def test_padding_rows_gradient_is_skipped_even_when_not_finite(torch):
         lib.nn.functional.embedding(lib.tensor([0, 1, 2]), w, padding_idx=1).backward(lib.tensor(g))
         grads.append(w.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_ids_changed_in_place_after_the_lookup_do_not_move_the_gradient():
+    # The node keeps its own copy of the ids (as getitem keeps its key): the rows read get the
+    # gradient, not the rows the changed ids would name.
+    w = gg.randn(5, 2, requires_grad=True)
+    ids = gg.tensor([0, 1])
+    y = gg.nn.functional.embedding(ids, w)
+    ids.add_(2)
+    y.sum().backward()
+    assert w.grad[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]

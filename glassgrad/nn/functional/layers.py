@@ -178,8 +178,8 @@ def embedding(
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     # one node, EmbeddingBackward0: padding_idx and scale_grad_by_freq change only its gradient
-    return _Emb.Embedding.apply(
-        weight, ids=idx, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
+    return _Emb.Embedding.apply(  # a copy of the ids: changing them in place must not move the gradient
+        weight, ids=idx.copy(), padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
     )
 
 

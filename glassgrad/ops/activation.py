@@ -20,7 +20,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.ops.elementwise import floating
-from glassgrad.ops.special import erf_array
+from glassgrad.ops.special import gelu_exact, gelu_exact_grad
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -160,8 +160,6 @@ class Elu(Function):
         return array_module(g).where(a > 0, g, g * (neg + alpha))
 
 
-_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
-_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 _SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2 / pi)
 
 
@@ -181,30 +179,18 @@ class Gelu(Function):
             s = _sigmoid(2 * _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             ctx.save_for_backward(x, s)
             return x * s
-        cdf = erf_array(x * _SQRT_HALF)
-        cdf += 1.0  # in place: this runs on every hidden unit of a Transformer MLP
-        cdf *= 0.5
+        y, cdf = gelu_exact(x)  # in cache-sized pieces (ops/special.py)
         ctx.save_for_backward(x, cdf)
-        return x * cdf
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, s_or_cdf = ctx.saved
-        xp = array_module(x)
         if ctx.attrs["approximate"] == "tanh":
             s = s_or_cdf
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (s + 2 * x * s * (1 - s) * inner)
-        d = xp.multiply(
-            x, x, out=xp.empty_like(x)
-        )  # an array even when 0-d; then in place: g (cdf + x phi(x))
-        d *= -0.5
-        xp.exp(d, out=d)
-        d *= x
-        d *= _INV_SQRT_2PI
-        d += s_or_cdf
-        d *= g
-        return d
+        return gelu_exact_grad(x, s_or_cdf, g)  # g (cdf + x phi(x))
 
 
 class Silu(Function):

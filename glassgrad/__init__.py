@@ -375,10 +375,10 @@ __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 
 # torch.jit (eager stand-ins: script/trace return their argument) and torch.profiler, reachable
 # as attributes after `import glassgrad` as PyTorch's are (jit.py, profiler.py; port round 5)
-from glassgrad import func, jit, profiler  # noqa: E402 - torch.func (glassgrad/func, no vmap)
+from glassgrad import func, jit, profiler, special  # noqa: E402 - torch.func (no vmap), torch.special
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: raises NotImplementedError, saying why
 
-__all__ += ["func", "jit", "profiler", "vmap"]
+__all__ += ["func", "jit", "profiler", "special", "vmap"]
 
 # torch.compiler (compiler.py): compile and its decorators, eager here as glassgrad.compile is
 from glassgrad import compiler  # noqa: E402

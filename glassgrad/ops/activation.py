@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import gelu_exact, gelu_exact_grad
@@ -179,7 +179,8 @@ class Gelu(Function):
             s = _sigmoid(2 * _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             ctx.save_for_backward(x, s)
             return x * s
-        y, cdf = gelu_exact(x)  # in cache-sized pieces (ops/special.py)
+        # in cache-sized pieces (ops/special.py); quietly: -inf Phi(-inf) is nan, as in PyTorch
+        y, cdf = quietly(gelu_exact, x)
         ctx.save_for_backward(x, cdf)
         return y
 
@@ -190,7 +191,7 @@ class Gelu(Function):
             s = s_or_cdf
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (s + 2 * x * s * (1 - s) * inner)
-        return gelu_exact_grad(x, s_or_cdf, g)  # g (cdf + x phi(x))
+        return quietly(gelu_exact_grad, x, s_or_cdf, g)  # g (cdf + x phi(x)); nan at +-inf, silently
 
 
 class Silu(Function):

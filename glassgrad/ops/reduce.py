@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module, dense
+from glassgrad.backend import array_module, dense, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.tensor import Tensor
@@ -119,9 +119,10 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = dense(x)  # sums in C order whatever the layout: the rounding never depends on it
+        # quietly: inf + -inf is nan without a word, as in PyTorch (NumPy would warn from in here)
         if x.dtype == np.float16:
-            return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
-        return x.sum(axis=axis, keepdims=keepdims)  # the array's own method: no Python-level wrapper
+            return quietly(x.sum, axis, np.float32, None, keepdims).astype(np.float16)
+        return quietly(x.sum, axis, None, None, keepdims)  # the array's own method: no Python-level wrapper
 
     @staticmethod
     def backward(ctx, g):
@@ -137,7 +138,7 @@ class Mean(Function):
         x = dense(x)
         n = _count(x.shape, axis)
         if n and x.dtype != np.float16:
-            return x.sum(axis=axis, keepdims=keepdims) / n  # the common case: no errstate cost
+            return quietly(x.sum, axis, None, None, keepdims) / n  # inf + -inf: nan, without a warning
         with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: nan, as PyTorch, without a warning
             total = x.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)) / n
         return total.astype(x.dtype, copy=False)
@@ -173,7 +174,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.save_for_backward(x)
-        return array_module(x).prod(x, axis=axis, keepdims=keepdims)
+        return quietly(lambda: array_module(x).prod(x, axis=axis, keepdims=keepdims))  # inf * 0: nan, silently
 
     @staticmethod
     def backward(ctx, g):
@@ -185,10 +186,10 @@ class Prod(Function):
         moved = xp.transpose(x, front + list(axes))  # (kept..., reduced...)
         # (kept..., reduced...) -> (kept..., R); R spelled out, as -1 cannot be inferred for empty x
         flat = moved.reshape(moved.shape[: x.ndim - k] + (math.prod(moved.shape[x.ndim - k :]),))
-        others = _exclusive_cumprod(flat) * _exclusive_cumprod(flat[..., ::-1])[..., ::-1]
+        others = quietly(lambda: _exclusive_cumprod(flat) * _exclusive_cumprod(flat[..., ::-1])[..., ::-1])
         others = others.reshape(moved.shape)  # (kept..., R) -> (kept..., reduced...)
         others = xp.transpose(others, np.argsort(front + list(axes)))  # back to x's layout
-        return _unsqueeze(g, axis, ctx.attrs["keepdims"]) * others
+        return quietly(xp.multiply, _unsqueeze(g, axis, ctx.attrs["keepdims"]), others)
 
 
 class CumSum(Function):
@@ -196,7 +197,8 @@ class CumSum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=0):
-        return array_module(x).cumsum(x, axis=axis, dtype=acc_dtype(x)).astype(x.dtype, copy=False)
+        xp = array_module(x)  # quietly: inf + -inf is nan without a word, as in PyTorch
+        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=acc_dtype(x))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, ndarray
 from glassgrad.ops.blocks import Blocks
 
 __all__ = ["erf_array", "gelu_exact", "gelu_exact_grad"]
@@ -77,6 +77,15 @@ def _typed(coeffs: tuple, dtype: Any) -> tuple:
     return tuple(dtype.type(c) for c in coeffs)
 
 
+def _unbroadcast(x):
+    """``x``, or for a broadcast view (a 0 stride) a copy laid out as NumPy's ufuncs (and PyTorch)
+    lay out an elementwise result: the results below are ``empty_like`` their input, and
+    ``empty_like`` of an expanded array puts its broadcast axes innermost (other strides)."""
+    if x.__class__ is ndarray and x.size > 1 and 0 in x.strides:
+        return array_module(x).positive(x)
+    return x
+
+
 def _erf32_piece(x, out, xc, t, q) -> None:
     """erf of one piece into ``out``: x P(x^2) / Q(x^2) on x clipped to [-4.5, 4.5], clipped to
     [-1, 1]. ``xc``, ``t``, ``q`` are scratch arrays of the piece's size."""
@@ -94,9 +103,13 @@ def _erf_float32(x):
     """erf for float32/float16 arrays, in cache-sized pieces (ops/blocks.py).
 
     Within 4e-7 of the exact value everywhere (a few float32 ulps; checked against ``math.erf``
-    in the tests); NaN stays NaN.
+    in the tests); NaN stays NaN. float16 is computed in float32 and rounded, as PyTorch does.
     """
-    out = array_module(x).empty_like(x)
+    xp = array_module(x)
+    x = _unbroadcast(x)
+    if x.dtype.itemsize < 4:
+        return _erf_float32(x.astype(xp.float32)).astype(x.dtype)
+    out = xp.empty_like(x)
     pieces = Blocks(x, out)
     work = pieces.work(3)
     for xs, ys in pieces:
@@ -148,6 +161,7 @@ def gelu_exact(x):
         cdf += 1.0
         cdf *= 0.5
         return x * cdf, cdf
+    x = _unbroadcast(x)
     if x.dtype.itemsize < 4:
         y, cdf = gelu_exact(x.astype(xp.float32))
         return y.astype(x.dtype), cdf.astype(x.dtype)
@@ -160,8 +174,12 @@ def gelu_exact(x):
 
 
 def gelu_exact_grad(x, cdf, g):
-    """g (Phi(x) + x phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi): exact GELU's VJP, piece by piece."""
+    """g (Phi(x) + x phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi): exact GELU's VJP, piece by piece.
+    float16 is computed in float32 from x (Phi again, not the rounded ``cdf``) and rounded, as PyTorch."""
     xp = array_module(x, g)
+    if x.dtype.itemsize < 4:
+        x32 = x.astype(xp.float32)
+        return gelu_exact_grad(x32, gelu_exact(x32)[1], g.astype(xp.float32)).astype(x.dtype)
     d = xp.empty_like(x)
     dt = d.dtype.type
     neg_half, inv = dt(-0.5), dt(_INV_SQRT_2PI)

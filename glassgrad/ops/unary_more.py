@@ -174,7 +174,7 @@ class _InFloat64(Function):
     @classmethod
     def backward(cls, ctx, g):
         (x,) = ctx.saved
-        return g * cls._evaluate(cls.slope, x)
+        return quietly(array_module(g).multiply, g, cls._evaluate(cls.slope, x))  # 0 * inf: nan, silently
 
 
 class Erfc(_InFloat64):

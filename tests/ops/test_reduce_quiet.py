@@ -1,0 +1,42 @@
+"""Reductions over infinities give PyTorch's nan silently: no NumPy RuntimeWarning from inside
+glassgrad (sum, mean, cumsum, prod, forward and backward; the special functions' backward)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import glassgrad as gg
+
+VALUES = [np.inf, -np.inf, 0.0, 2.0]
+
+
+def test_reductions_of_infinities_match_pytorch_without_warnings(torch):
+    for name, call in [
+        ("sum", lambda m, x: x.sum()),
+        ("mean", lambda m, x: x.mean()),
+        ("cumsum", lambda m, x: x.cumsum(0).sum()),
+        ("prod", lambda m, x: x.prod()),
+        ("dim sum", lambda m, x: x.reshape(2, 2).sum(1).sum()),
+    ]:
+        a = gg.tensor(VALUES, requires_grad=True)
+        t = torch.tensor(VALUES, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = call(gg, a)
+            y.backward()
+        ref = call(torch, t)
+        ref.backward()
+        np.testing.assert_array_equal(y.detach().numpy(), ref.detach().numpy(), err_msg=name)
+        np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy(), err_msg=name)
+
+
+def test_special_function_backward_through_a_zero_gradient_is_silent(torch):
+    x = np.array([0.0, -1.0, 2.5])  # lgamma's slope (digamma) is nan/inf at the poles
+    a, t = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gg.lgamma(a)[2].backward()
+    torch.lgamma(t)[2].backward()
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())

@@ -27,7 +27,7 @@ __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
     "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
-    "legacy_dtype", "legacy_type_name", "legacy_new",
+    "legacy_dtype", "legacy_type_name", "legacy_new", "typename",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
@@ -40,6 +40,8 @@ _LEGACY = {
     "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
     "ByteTensor": np.uint8, "BoolTensor": np.bool_,
 }  # fmt: skip
+# type names without a legacy constructor (Tensor.type() answers them, t.type(name) takes them)
+_COMPLEX_NAMES = {"ComplexFloatTensor": np.complex64, "ComplexDoubleTensor": np.complex128}
 
 
 def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any) -> np.ndarray:
@@ -99,8 +101,8 @@ def legacy_dtype(name: Any) -> Any:
     """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
     if isinstance(name, str):
         short = name.rsplit(".", 1)[-1]
-        if short in _LEGACY:
-            return np.dtype(_LEGACY[short])
+        if short in _LEGACY or short in _COMPLEX_NAMES:
+            return np.dtype({**_LEGACY, **_COMPLEX_NAMES}[short])
     if isinstance(name, type) and name.__name__ in _LEGACY:
         return np.dtype(_LEGACY[name.__name__])
     return name
@@ -111,7 +113,26 @@ def legacy_type_name(dt: np.dtype) -> str:
     for k, v in _LEGACY.items():
         if np.dtype(v) == dt:
             return "torch." + k
+    for k, v in _COMPLEX_NAMES.items():
+        if np.dtype(v) == dt:
+            return "torch." + k
     return f"torch.{dt.name}"
+
+
+def typename(obj: Any) -> str:
+    """A readable type name, as PyTorch's: ``"torch.LongTensor"`` for a tensor (``Tensor.type()``),
+    ``module.QualName`` for other objects, the bare name for builtins (torchtext's legacy ``Batch``
+    prints its tensors with it)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:  # an instance: its class's names
+        module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
 class _TypedTensor(type):

@@ -59,7 +59,7 @@ RULES: dict[str, str] = {
         "acos", "acosh", "angle", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
         "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "column_stack",
         "copysign", "cosh", "deg2rad", "diff", "dstack", "eq", "erf", "erfinv", "exp2", "expm1",
-        "floor_divide", "fmax", "fmin", "logit", "xlogy",
+        "floor_divide", "fmax", "fmin", "logit", "xlogy", "digamma", "erfc", "i0", "sinc", "polygamma", "mvlgamma",
         "fmod", "ge", "gt", "hypot", "le", "lgamma", "log10", "log2", "logaddexp", "logaddexp2",
         "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "max",
         "maximum", "mean", "min", "minimum", "ne", "nextafter", "outer", "pow", "rad2deg",

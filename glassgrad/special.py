@@ -3,18 +3,26 @@
 Most are glassgrad's top-level functions under the same or another name (``expit`` is
 ``sigmoid``, ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``), looked up when first asked for,
 so that they are the finished top-level functions (with ``out=``). The rest are in
-``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py and multigammaln.
+``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py, multigammaln, i1, i0e and
+i1e, each with PyTorch's ``out=``.
 
-Not here, as not implemented: the Bessel and Airy functions, the orthogonal polynomials
-(Chebyshev, Hermite, Laguerre, Legendre), zeta, gammainc/gammaincc and the scaled
-i0e/i1/i1e; asking for one raises ``AttributeError`` naming it.
+Not here, as not implemented: the other Bessel functions and Airy's, the orthogonal polynomials
+(Chebyshev, Hermite, Laguerre, Legendre), zeta and gammainc/gammaincc; asking for one raises
+``AttributeError`` naming it (``_NOT_IMPLEMENTED``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.ops.special_more import entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py
+from glassgrad.ops import special_more as _sm
+from glassgrad.out_keyword import out_keyword as _out_keyword
+
+# the new ops with PyTorch's out= (checked as its TensorIterator casts: no float into an integer out)
+entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
+    _out_keyword(getattr(_sm, n), n, "cast")
+    for n in ("entr", "erfcx", "log_ndtr", "multigammaln", "ndtr", "ndtri", "xlog1py", "i1", "i0e", "i1e")
+)
 
 #: torch.special name -> glassgrad top-level name
 _TOP_LEVEL = {
@@ -26,10 +34,22 @@ _TOP_LEVEL = {
 
 # The aliases are served by __getattr__ below (ruff cannot see them: F822).
 __all__ = [  # noqa: F822
-    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
     "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
 ]  # fmt: skip
+
+
+#: torch.special's functions (PyTorch 2.13) that glassgrad does not have
+_NOT_IMPLEMENTED = frozenset({
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "gammainc", "gammaincc",
+    "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+    "legendre_polynomial_p", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+    "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+    "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "spherical_bessel_j0", "zeta",
+})  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -37,9 +57,8 @@ def __getattr__(name: str) -> Any:
         import glassgrad
 
         return getattr(glassgrad, _TOP_LEVEL[name])
-    raise AttributeError(
-        f"module 'glassgrad.special' has no attribute {name!r} (torch.special.{name} is not implemented)"
-    )
+    why = f" (torch.special.{name} is not implemented in glassgrad)" if name in _NOT_IMPLEMENTED else ""
+    raise AttributeError(f"module 'glassgrad.special' has no attribute {name!r}{why}")
 
 
 def __dir__() -> list[str]:

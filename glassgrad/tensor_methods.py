@@ -145,8 +145,8 @@ class _Methods:
     def ceil(self) -> Tensor:
         return compare.ceil(self)
 
-    def round(self) -> Tensor:
-        return compare.round(self)
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return compare.round(self, decimals=decimals)
 
     def eq(self, other: Any) -> Tensor:
         return compare.eq(self, other)
@@ -360,8 +360,8 @@ class _Methods:
     def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
         return sampling.multinomial(self, num_samples, replacement, generator=generator)
 
-    def nonzero(self) -> Tensor:
-        return sampling.nonzero(self)
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return sampling.nonzero(self, as_tuple=as_tuple)
 
 
 attach(_Methods)

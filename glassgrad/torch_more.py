@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# torch.version (cuda None, as PyTorch's CPU build): importing the submodule binds glassgrad.version;
+# kept out of __all__ (and so of docs/api.md's name list) as a module, like torch's
+from glassgrad import version  # noqa: F401
 from glassgrad.factories_like import empty_strided
+from glassgrad.legacy import typename
 from glassgrad.linalg_decomp import matrix_exp, pinverse
 from glassgrad.linalg_decomp import torch_qr as qr
 
@@ -80,6 +84,7 @@ from glassgrad.ops.reduce_more import (
     var_mean,
 )
 from glassgrad.ops.scatter import scatter_reduce
+from glassgrad.ops.special_more import mvlgamma
 from glassgrad.ops.trig import acos, asin, atan
 from glassgrad.ops.unary_more import (
     acosh,
@@ -261,6 +266,7 @@ __all__ = [
     "i0",
     "lgamma",
     "polygamma",
+    "mvlgamma",
     "svd",
     "qr",
     "pinverse",
@@ -307,4 +313,5 @@ __all__ = [
     "channels_last_3d",
     "memory_format",
     "empty_strided",
+    "typename",
 ]

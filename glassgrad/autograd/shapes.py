@@ -44,7 +44,11 @@ def unbroadcast(grad, shape: tuple[int, ...]):
         i + extra for i, d in enumerate(shape) if d == 1 and grad.shape[i + extra] != 1
     )
     if axes:
-        grad = xp.sum(grad, axis=axes, keepdims=True)
+        # float32/float16 summed in float64: NumPy adds a leading axis's rows one by one, an error
+        # growing with their number (8x PyTorch's cascade sum over a batch's 2,304 tokens), which
+        # made training drift several times further from float64 than PyTorch's float32 does.
+        acc = xp.float64 if grad.dtype in (xp.float32, xp.float16) else None
+        grad = xp.sum(grad, axis=axes, keepdims=True, dtype=acc).astype(grad.dtype, copy=False)
     if extra:
         grad = grad.reshape(grad.shape[extra:])
     if grad.shape != shape:

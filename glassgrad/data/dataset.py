@@ -50,7 +50,11 @@ class IterableDataset(Dataset):
     """A stream of samples: subclasses define ``__iter__``. The ``DataLoader`` batches it in order.
 
     Shuffling and samplers do not apply to a stream (``DataLoader`` raises ``ValueError``).
+    ``s1 + s2`` chains the streams (a :class:`ChainDataset`), as PyTorch's does.
     """
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(

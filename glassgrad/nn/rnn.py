@@ -21,6 +21,8 @@ padded ``(T, N, I)`` batch is reshaped to ``(T * N, I)`` with ``N`` rows at ever
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -40,6 +42,18 @@ from glassgrad.tensor import Tensor
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNInputDTypeError(DTypeError, ValueError):
+    """An RNN's input is not of its weights' dtype: a ``ValueError`` too, as PyTorch raises there."""
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside glassgrad.nn (each constructor is wrapped)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad.nn"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class RNNBase(Module):
@@ -74,6 +88,13 @@ class RNNBase(Module):
                 raise ValueError(f"{name}: expected {key} to be an int >= {low}, got {v!r}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout only acts between layers
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size is supported only by LSTM, got proj_size={proj_size}")
         if proj_size >= hidden_size:
@@ -189,6 +210,12 @@ class RNNBase(Module):
 
     def _run(self, data: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
         x, sizes, packed, unbatched = self._layout(data)
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            raise RNNInputDTypeError(
+                f"{type(self).__name__}: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
+                f"convert the input (input.to({w.dtype})) or the model (model.to({x.dtype}))"
+            )
         n = sizes[0] if sizes else 0
         real = self.proj_size or self.hidden_size
         lstm = self.mode == "LSTM"

@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import same_device, valued
@@ -206,9 +206,19 @@ def ceil(a: Tensor) -> Tensor:
     return _const("ceil", a)
 
 
-def round(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
-    _not_bool("round", a)
-    return _const("round", a)
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    """Round half to even; ``decimals``: to that many decimal places (negative: to tens, hundreds
+    ...), as PyTorch: rint(x * 10^d) / 10^d, or rint(x / 10^-d) * 10^-d, in the input's dtype."""
+    _not_bool("round", input)
+    x = input._data
+    if decimals == 0 or x.dtype.kind != "f" or x.__class__ is not np.ndarray:  # meta: shape and dtype only
+        return _const("round", input)
+    xp = array_module(x)
+    y = x.astype(xp.float32) if x.dtype.itemsize < 4 else x  # float16 in float32, as PyTorch
+    # quietly: 10^d past the dtype's range is inf (and a result nan), as PyTorch
+    ten = quietly(y.dtype.type, 10.0 ** abs(decimals) if abs(decimals) < 309 else float("inf"))
+    out = quietly(lambda: xp.rint(y * ten) / ten if decimals > 0 else xp.rint(y / ten) * ten)
+    return Tensor(quietly(xp.asarray(out).astype, x.dtype), _wrap=True)
 
 
 def isnan(a: Tensor) -> Tensor:

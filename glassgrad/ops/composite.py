@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import check_complex_into
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
@@ -274,7 +274,7 @@ def reciprocal(input: Tensor) -> Tensor:
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
     p = input if eps is None else input.clamp(eps, 1 - eps)
-    return unary.log(p / (1 - p))
+    return quietly(lambda: unary.log(p / (1 - p)))  # +-inf at 0 and 1 without NumPy's warning, as PyTorch
 
 
 def isinf(input: Tensor) -> Tensor:

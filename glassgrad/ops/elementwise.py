@@ -369,8 +369,17 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum.apply(*operands(a, b))
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
-    """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast)."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002 - PyTorch's names
+    """Elementwise choice: ``input`` where ``condition`` is true, else ``other`` (all broadcast).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: one index tensor per dim."""
+    if input is None or other is None:
+        if input is not None or other is not None:
+            raise TypeError("where: expected (condition) or (condition, input, other), got two arguments")
+        from glassgrad.ops.sampling import nonzero  # sampling imports this module's neighbours
+
+        return nonzero(
+            condition if isinstance(condition, Tensor) else Tensor(as_array(condition)), as_tuple=True
+        )
     # a copy of the condition (a tensor's or an array's): backward reads it, and an in-place change must not move it
     cond = condition._data if isinstance(condition, Tensor) else condition
     cond = array_module(cond).array(cond)  # a meta condition stays meta

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.dtypes import check_complex_into
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.composite import _arr, _scaled, number_first, with_out
@@ -124,7 +125,13 @@ def unary_with_out(fn: Any, name: str) -> Any:
     """``fn(input)`` as PyTorch's top-level function ``torch.<name>(input, *, out=None)``."""
 
     def function(input: Tensor, *, out: Any = None) -> Tensor:
-        return with_out(fn(input), out, name, (input,))
+        result = fn(input)
+        if isinstance(out, Tensor):  # out's dtype as PyTorch casts: no float result into an integer out
+            from glassgrad.out_keyword import _check
+
+            check_complex_into(name, result._data.dtype, out._data.dtype)  # PyTorch's words for complex
+            _check(name, "cast", result, out)
+        return with_out(result, out, name, (input,))
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = fn.__doc__

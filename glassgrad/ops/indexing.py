@@ -219,25 +219,25 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     return GetItem.apply(x, key=key, advanced=advanced)
 
 
-def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
-    """The slices of ``x`` at ``index`` (0-d or 1-D, repeats allowed) along ``dim``: ``x[..., index, ...]``.
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002 - PyTorch's `input=`
+    """The slices of ``input`` at ``index`` (0-d or 1-D, repeats allowed) along ``dim``: ``input[..., index, ...]``.
 
     Shape:
-        x ``(*A, n, *B)``, index ``(k,)`` -> ``(*A, k, *B)``; a 0-d x is one element (as PyTorch):
+        input ``(*A, n, *B)``, index ``(k,)`` -> ``(*A, k, *B)``; a 0-d input is one element (as PyTorch):
         one index, and the result is 0-d.
     """
     idx = _int_array(index, "index_select")
     if idx.ndim > 1:
         raise ShapeError(f"index_select: expected a 0-d or 1-D index, got shape {idx.shape}")
     idx = idx.reshape(-1)  # () or (k,) -> (k,)
-    d = normalize_dim(dim, x.ndim, "index_select", x.shape)
-    if x.ndim == 0:
+    d = normalize_dim(dim, input.ndim, "index_select", input.shape)
+    if input.ndim == 0:
         if idx.size != 1:
             raise ShapeError(f"index_select: expected one index for a 0-d input, got {idx.size}")
-        _check_range(idx, 1, "index_select", d, x.shape)
-        return GetItem.apply(x.reshape(1), key=(idx,), advanced=True).reshape(())  # () -> (1,) -> ()
-    _check_range(idx, x.shape[d], "index_select", d, x.shape)
-    return GetItem.apply(x, key=(slice(None),) * d + (idx,), advanced=True)
+        _check_range(idx, 1, "index_select", d, input.shape)
+        return GetItem.apply(input.reshape(1), key=(idx,), advanced=True).reshape(())  # () -> (1,) -> ()
+    _check_range(idx, input.shape[d], "index_select", d, input.shape)
+    return GetItem.apply(input, key=(slice(None),) * d + (idx,), advanced=True)
 
 
 # ------------------------------------------------------------------ masked_fill

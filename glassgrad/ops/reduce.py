@@ -19,7 +19,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, dense, quietly
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.tensor import Tensor
 
@@ -98,12 +98,17 @@ def _floating_only(op: str, x: Tensor) -> None:
 
 
 def _nonempty(op: str, x: Tensor, axis: tuple | None) -> None:
-    """Max-like reductions have no identity: reducing over nothing is an error (as in PyTorch)."""
+    """Max-like reductions have no identity: reducing over nothing is an error (as in PyTorch).
+
+    PyTorch's error classes: IndexError for an empty reduced dim and for argmax/argmin of an empty
+    tensor, RuntimeError otherwise and for the inf norm (ShapeError is a RuntimeError)."""
     if axis is None and x._data.size == 0:
-        raise ShapeError(f"{op}: expected a non-empty tensor (or a dim to reduce), got shape {x.shape}")
+        err = IndexOutOfRangeError if op in ("argmax", "argmin") else ShapeError
+        raise err(f"{op}: expected a non-empty tensor (or a dim to reduce), got shape {x.shape}")
     for a in axis or ():
         if x.shape[a] == 0:
-            raise ShapeError(f"{op}: expected the reduced dim {a} to be non-empty, got shape {x.shape}")
+            err = ShapeError if op == "norm" else IndexOutOfRangeError
+            raise err(f"{op}: expected the reduced dim {a} to be non-empty, got shape {x.shape}")
 
 
 def acc_dtype(x: Any) -> Any:
@@ -121,7 +126,7 @@ class Sum(Function):
         x = dense(x)  # sums in C order whatever the layout: the rounding never depends on it
         # quietly: inf + -inf is nan without a word, as in PyTorch (NumPy would warn from in here)
         if x.dtype == np.float16:
-            return quietly(x.sum, axis, np.float32, None, keepdims).astype(np.float16)
+            return quietly(lambda: x.sum(axis, np.float32, None, keepdims).astype(np.float16))  # 65504+: inf
         return quietly(x.sum, axis, None, None, keepdims)  # the array's own method: no Python-level wrapper
 
     @staticmethod
@@ -174,7 +179,8 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.save_for_backward(x)
-        return quietly(lambda: array_module(x).prod(x, axis=axis, keepdims=keepdims))  # inf * 0: nan, silently
+        # quietly: inf * 0 is nan, silently
+        return quietly(lambda: array_module(x).prod(x, axis=axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
@@ -198,7 +204,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)  # quietly: inf + -inf is nan without a word, as in PyTorch
-        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=acc_dtype(x))).astype(x.dtype, copy=False)
+        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=acc_dtype(x)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, g):

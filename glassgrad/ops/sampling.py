@@ -74,9 +74,14 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
 
 
 def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
-    """Indices of the non-zero entries: an int64 ``(n, x.ndim)`` tensor (or one per dim)."""
+    """Indices of the non-zero entries: an int64 ``(n, x.ndim)`` tensor (or one per dim).
+
+    ``as_tuple=True`` gives ``x.ndim`` tensors of shape ``(n,)``; a 0-d ``x`` counts as 1-d there
+    (PyTorch's ``(tensor([0]),)`` for a non-zero scalar)."""
     idx = array_module(x._data).argwhere(x._data).astype(np.int64)
     if as_tuple:
+        if x._data.ndim == 0:
+            return (Tensor(array_module(idx).zeros(idx.shape[0], dtype=np.int64), _wrap=True),)
         return tuple(Tensor(idx[:, k].copy(), _wrap=True) for k in range(idx.shape[1]))
     return Tensor(idx, _wrap=True)
 

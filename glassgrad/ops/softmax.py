@@ -99,7 +99,7 @@ def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tu
     return floating(x), axis
 
 
-def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """e^x / sum(e^x) along ``dim``, fused and stable at any magnitude.
 
     Args:
@@ -113,15 +113,15 @@ def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     >>> gg.tensor([1e4, -1e4, 1e4]).softmax(0)
     tensor([0.5000, 0.0000, 0.5000])
     """
-    x, axis = _softmax_input("softmax", x, dim, dtype)
+    x, axis = _softmax_input("softmax", input, dim, dtype)
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     """log(softmax(x)) along ``dim``, fused: x - max - log(sum(e^(x - max))).
 
     Shape:
         Any shape; the output has the input's shape.
     """
-    x, axis = _softmax_input("log_softmax", x, dim, dtype)
+    x, axis = _softmax_input("log_softmax", input, dim, dtype)
     return LogSoftmax.apply(x, axis=axis)

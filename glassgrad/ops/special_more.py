@@ -18,11 +18,13 @@ from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.math_more import _promoted_operands
 from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _ratio
-from glassgrad.ops.special_series import erfc_array
-from glassgrad.ops.unary_more import _InFloat64, lgamma
+from glassgrad.ops.special_series import erfc_array, i0_array, i0e_array, i1_array, i1e_array
+from glassgrad.ops.unary_more import _in_float64, _InFloat64, _overflow_like_pytorch, lgamma
 from glassgrad.tensor import Tensor
 
-__all__ = ["entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "multigammaln"]
+__all__ = [
+    "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "multigammaln", "mvlgamma", "i1", "i0e", "i1e",
+]  # fmt: skip
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -135,6 +137,42 @@ class Ndtri(_InFloat64):
     slope = staticmethod(lambda p: _SQRT_2PI * array_module(p).exp(0.5 * ndtri_array(p) ** 2))
 
 
+class I1(_InFloat64):
+    """z = I1(a), the modified Bessel function of the first kind, order 1.   VJP: g (I0(a) - I1(a) / a),
+    1/2 at 0, and +inf where it overflows (it is positive): PyTorch's inf - inf gives NaN there."""
+
+    value = staticmethod(i1_array)
+
+    @staticmethod
+    def slope(x):
+        xp = array_module(x)
+        d = i0_array(x) - i1_array(x) / xp.where(x == 0, 1.0, x)
+        return xp.where(x == 0, 0.5, xp.where(xp.isnan(d) & ~xp.isnan(x), xp.inf, d))
+
+    @staticmethod
+    def _evaluate(fn, a):
+        """inf where PyTorch's e^|a| factor overflows in a's dtype (as ``I0``)."""
+        return _overflow_like_pytorch(_in_float64(fn, a), a)
+
+
+class I0e(_InFloat64):
+    """z = e^-|a| I0(a).   VJP: g (i1e(a) - sign(a) z) (0 at 0)."""
+
+    value = staticmethod(i0e_array)
+    slope = staticmethod(lambda x: i1e_array(x) - array_module(x).sign(x) * i0e_array(x))
+
+
+class I1e(_InFloat64):
+    """z = e^-|a| I1(a).   VJP: g (i0e(a) - z (sign(a) + 1 / a)), 1/2 at 0."""
+
+    value = staticmethod(i1e_array)
+
+    @staticmethod
+    def slope(x):
+        xp = array_module(x)
+        return xp.where(x == 0, 0.5, i0e_array(x) - i1e_array(x) * (xp.sign(x) + 1 / x))
+
+
 def _xlog1py(xp, a, b):
     """a ln(1 + b), 0 where a == 0 unless b is NaN (PyTorch's xlog1py)."""
     return xp.where(xp.isnan(b), xp.nan, xp.where(a == 0, 0.0, a * xp.log1p(b)))
@@ -178,11 +216,16 @@ erfcx = _unary(Erfcx, "erfcx", "The scaled complementary error function e^(x^2) 
 ndtr = _unary(Ndtr, "ndtr", "The standard normal CDF Phi(x).")
 ndtri = _unary(Ndtri, "ndtri", "The inverse standard normal CDF (-inf at 0, inf at 1, NaN outside [0, 1]).")
 log_ndtr = _unary(LogNdtr, "log_ndtr", "log Phi(x), accurate in both tails.")
+i1 = _unary(I1, "i1", "I1(x), the first-order modified Bessel function of the first kind.")
+i0e = _unary(I0e, "i0e", "e^-|x| I0(x), the exponentially scaled I0.")
+i1e = _unary(I1e, "i1e", "e^-|x| I1(x), the exponentially scaled I1.")
 
 
 def xlog1py(input, other) -> Tensor:  # noqa: A002
     """input * log1p(other), 0 where input is 0 (unless other is NaN); either may be a number,
     integers become floats."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # PyTorch's parser refuses it
+        raise TypeError(f"xlog1py: expected a Tensor as input or other, got numbers {input!r} and {other!r}")
     return Xlog1py.apply(*_promoted_operands(input, other))
 
 
@@ -190,10 +233,14 @@ def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
     """The multivariate log-gamma function of dimension ``p``:
     p (p - 1) / 4 ln(pi) + sum_{j < p} lgamma(input - j / 2). As PyTorch 2.13, no domain check:
     below (p - 1) / 2 it is the same sum of lgamma (inf at the poles)."""
+    if isinstance(p, Tensor) and p.ndim == 0 and p._data.dtype.kind in "iu":  # PyTorch's parser takes it
+        p = int(p._data)
     if not isinstance(p, int) or isinstance(p, bool):
         raise TypeError(f"multigammaln: expected p to be an int, got {type(p).__name__}")
     if p < 1:
         raise RuntimeError(f"multigammaln: p has to be greater than or equal to 1, got {p}")
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise RuntimeError("multigammaln: the input tensor may not be a boolean tensor (as PyTorch)")
     x = floating(input)
     if x._data.dtype.kind != "f":
         raise DTypeError(f"multigammaln: expected a floating point tensor, got {x.dtype}")
@@ -201,3 +248,8 @@ def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
     for j in range(1, p):  # p terms: the dimension, not the elements
         out = out + lgamma(x - j / 2)
     return out + p * (p - 1) / 4 * _LOG_PI
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:  # noqa: A002
+    """``torch.mvlgamma``: ``multigammaln`` under its top-level name."""
+    return multigammaln(input, p)

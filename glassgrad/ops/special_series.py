@@ -18,7 +18,7 @@ from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _horner,
 
 __all__ = [
     "erfc_array", "erfinv_array", "lgamma_array", "digamma_array", "trigamma_array",
-    "polygamma_array", "i0_array", "i1_array",
+    "polygamma_array", "i0_array", "i1_array", "i0e_array", "i1e_array",
 ]  # fmt: skip
 
 _PI = math.pi
@@ -218,8 +218,9 @@ def polygamma_array(n: int, x):
     return (-1.0) ** (n + 1) * fact * zeta_array(n + 1, x)
 
 
-def _bessel(x, nu: int):
-    """I_nu(|x|) for nu in (0, 1): the power series to |x| = 30, the asymptotic series beyond."""
+def _bessel(x, nu: int, scaled: bool = False):
+    """I_nu(|x|) for nu in (0, 1): the power series to |x| = 30, the asymptotic series beyond;
+    ``scaled``: e^-|x| I_nu(|x|) (i0e, i1e), which the asymptotic series gives without e^|x|."""
     xp = array_module(x)
     ax = xp.abs(x)
     small = xp.minimum(ax, 30.0)
@@ -235,7 +236,10 @@ def _bessel(x, nu: int):
         term = term * -(4 * nu * nu - (2 * k - 1) ** 2) / (8 * k * big)
         series = series + term
     # overflows as PyTorch's e^x * chbevl(..); sqrt(2 pi) sqrt(x), as 2 pi x is inf past 2.9e307
-    asym = xp.exp(big) * (series / (math.sqrt(2 * _PI) * xp.sqrt(big)))
+    asym = series / (math.sqrt(2 * _PI) * xp.sqrt(big))
+    if scaled:  # 0 at +-inf, as PyTorch
+        return xp.where(ax <= 30.0, total * xp.exp(-small), asym)
+    asym = xp.exp(big) * asym
     return xp.where(ax <= 30.0, total, xp.where(ax == xp.inf, xp.nan, asym))  # inf / inf, as PyTorch
 
 
@@ -247,3 +251,13 @@ def i0_array(x):
 def i1_array(x):
     """I1(x), of order 1 (odd): i0's derivative."""
     return array_module(x).copysign(_bessel(x, 1), x)
+
+
+def i0e_array(x):
+    """e^-|x| I0(x), exponentially scaled (finite everywhere; 0 at +-inf)."""
+    return _bessel(x, 0, scaled=True)
+
+
+def i1e_array(x):
+    """e^-|x| I1(x), exponentially scaled (odd)."""
+    return array_module(x).copysign(_bessel(x, 1, scaled=True), x)

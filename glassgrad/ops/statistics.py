@@ -199,7 +199,7 @@ def std(
     return Std.apply(x, axis=axis, keepdims=keepdim, correction=_correction("std", unbiased, correction))
 
 
-def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """log(sum(exp(x))) over ``dim``, stable at any magnitude; integer inputs become float.
 
     Shape:
@@ -209,6 +209,7 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     >>> round(gg.tensor([10000.0, 10000.0]).logsumexp(0).item(), 3)  # 1e4 + log 2, no overflow
     10000.693
     """
+    x = input
     return LogSumExp.apply(floating(x), axis=normalize_dims("logsumexp", x._data.ndim, dim), keepdims=keepdim)
 
 

@@ -186,9 +186,9 @@ def cosh(a: Tensor) -> Tensor:
     return Cosh.apply(floating(a))
 
 
-def erf(a: Tensor) -> Tensor:
-    return Erf.apply(floating(a))
+def erf(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    return Erf.apply(floating(input))
 
 
-def expm1(a: Tensor) -> Tensor:
-    return Expm1.apply(floating(a))
+def expm1(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    return Expm1.apply(floating(input))

@@ -359,11 +359,15 @@ def nan_to_num(
     return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
 
 
+class _NegativeOrderError(ValueError, RuntimeError):
+    """polygamma of a negative order: PyTorch's RuntimeError, and the ValueError glassgrad raised."""
+
+
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     """psi^(n)(x), the n-th derivative of digamma (n = 0 is digamma itself)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"polygamma: expected an int n, got {type(n).__name__}")
     n = operator.index(n)
     if n < 0:
-        raise ValueError(f"polygamma: expected n >= 0, got {n}")
+        raise _NegativeOrderError(f"polygamma: expected n >= 0, got {n} (it does not support negative n)")
     return Polygamma.apply(floating(input), n=n)

@@ -88,3 +88,14 @@ def test_stack_and_chain_refusals():
     with pytest.raises(TypeError, match="ChainDataset: expected IterableDatasets, got TensorDataset"):
         list(ChainDataset([TensorDataset(gg.arange(2))]))
     assert get_worker_info() is None and isinstance(ChainDataset([]), IterableDataset)
+
+
+def _add_script(lib):
+    """``stream + stream`` chains (torchtext's ``train + val + test`` of Multi30k datapipes)."""
+    chained = _stream(lib, 0, 2) + _stream(lib, 10, 1) + _stream(lib, 20, 2)
+    inner = chained.datasets[0]
+    return type(chained).__name__, type(inner).__name__, len(chained), list(chained)
+
+
+def test_iterable_dataset_add_chains_like_torch(torch):
+    assert _add_script(gg) == _add_script(torch) == ("ChainDataset", "ChainDataset", 5, [0, 1, 10, 20, 21])

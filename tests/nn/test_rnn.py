@@ -3,6 +3,8 @@ state_dicts, validation. Packing helpers are in test_rnn_packing.py."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -313,6 +315,16 @@ def test_mixed_dtypes_are_refused(kind, packed):
         layer(nn.utils.rnn.pack_padded_sequence(x32, [5, 3]) if packed else x32, hx)
 
 
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_input_of_another_dtype_is_a_value_error_as_pytorch(torch, kind, dtype):
+    """PyTorch raises ValueError ("RNN input dtype ... does not match weight dtype") for a padded input."""
+    with pytest.raises(ValueError, match="dtype"):
+        getattr(torch.nn, kind)(3, 4)(torch.zeros(5, 2, 3, dtype=getattr(torch, dtype)))
+    with pytest.raises(ValueError, match=rf"{kind}: input dtype .*{dtype}.* does not match weight dtype"):
+        getattr(nn, kind)(3, 4)(gg.zeros(5, 2, 3, dtype=getattr(gg, dtype)))
+
+
 def test_dropout_between_layers_only_in_training():
     gg.manual_seed(0)
     layer = nn.LSTM(I, H, num_layers=2, dropout=0.5)
@@ -324,3 +336,18 @@ def test_dropout_between_layers_only_in_training():
     layer.train()
     c, _ = layer(x)
     assert not np.allclose(a.detach().numpy(), c.detach().numpy())
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_dropout_with_one_layer_warns_as_pytorch(torch, kind):
+    """dropout acts only between layers: one layer with dropout > 0 gets PyTorch's UserWarning."""
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1") as theirs:
+        getattr(torch.nn, kind)(3, 4, dropout=0.5)
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1") as ours:
+        getattr(nn, kind)(3, 4, dropout=0.5)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert ours[0].filename == __file__  # points at the caller, not at glassgrad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(nn, kind)(3, 4, num_layers=2, dropout=0.5)
+        getattr(nn, kind)(3, 4, dropout=0.0)

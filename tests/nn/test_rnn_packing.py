@@ -81,10 +81,21 @@ def test_pack_sequence_parity(torch):
 
 def test_unsorted_lengths_need_enforce_sorted_false():
     x = gg.zeros(4, 2, 1)
-    with pytest.raises(ValueError, match="enforce_sorted=False"):
+    with pytest.raises(RuntimeError, match="enforce_sorted=False"):
         pack_padded_sequence(x, [2, 4])
-    with pytest.raises(ValueError, match="lengths in"):
+    with pytest.raises(RuntimeError, match="lengths in"):
         pack_padded_sequence(x, [5, 1])
+
+
+@pytest.mark.parametrize("lengths, enforce_sorted", [([1, 3], True), ([3, 0], False), ([2, -1], False)])
+def test_bad_lengths_raise_runtime_error_as_pytorch(torch, lengths, enforce_sorted):
+    """PyTorch raises RuntimeError for increasing lengths under enforce_sorted and for lengths <= 0."""
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.rnn.pack_padded_sequence(
+            torch.zeros(4, 2, 1), torch.tensor(lengths), enforce_sorted=enforce_sorted
+        )
+    with pytest.raises(RuntimeError):
+        pack_padded_sequence(gg.zeros(4, 2, 1), gg.tensor(lengths), enforce_sorted=enforce_sorted)
 
 
 def test_packed_output_of_a_layer_unpacks_to_the_padded_run():
@@ -98,3 +109,44 @@ def test_packed_output_of_a_layer_unpacks_to_the_padded_run():
     np.testing.assert_allclose(unpacked.detach().numpy(), out.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(h_packed.detach().numpy(), h.detach().numpy(), rtol=1e-6)
     assert lengths.tolist() == [4, 4, 4]
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_sequence_parity_and_gradient(torch, batch_first):
+    seqs = _seqs([3, 5, 1])
+    lengths = [3, 5, 1]
+    xt = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=batch_first)
+    xt.requires_grad_()
+    xg = gg.tensor(xt.detach().numpy(), requires_grad=True)
+    ot = torch.nn.utils.rnn.unpad_sequence(xt * 1, torch.tensor(lengths), batch_first=batch_first)
+    og = nn.utils.rnn.unpad_sequence(xg * 1, gg.tensor(lengths), batch_first=batch_first)
+    assert [tuple(o.shape) for o in og] == [tuple(o.shape) for o in ot] == [(3, 2), (5, 2), (1, 2)]
+    for a, b, s in zip(og, ot, seqs):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), s)
+    sum(o.sum() * (i + 1) for i, o in enumerate(ot)).backward()
+    sum(o.sum() * (i + 1) for i, o in enumerate(og)).backward()
+    np.testing.assert_array_equal(xg.grad.numpy(), xt.grad.numpy())  # padding gets 0
+
+
+def test_unpad_sequence_transposes_its_input_in_place_as_pytorch(torch):
+    """Without batch_first PyTorch's unpad_sequence calls transpose_ on the caller's tensor."""
+    pt, pg = torch.zeros(4, 3), gg.zeros(4, 3)
+    torch.nn.utils.rnn.unpad_sequence(pt, torch.tensor([1, 4, 2]))
+    nn.utils.rnn.unpad_sequence(pg, gg.tensor([1, 4, 2]))
+    assert tuple(pg.shape) == tuple(pt.shape) == (3, 4)
+    with pytest.raises(AttributeError):  # lengths must be a Tensor (PyTorch reads lengths.device)
+        torch.nn.utils.rnn.unpad_sequence(torch.zeros(4, 3), [1, 4, 2])
+    with pytest.raises(AttributeError):
+        nn.utils.rnn.unpad_sequence(gg.zeros(4, 3), [1, 4, 2])
+
+
+def test_unpack_sequence_restores_the_original_order(torch):
+    seqs = _seqs([2, 4, 3])
+    ot = torch.nn.utils.rnn.unpack_sequence(
+        torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    )
+    og = nn.utils.rnn.unpack_sequence(pack_sequence([gg.tensor(s) for s in seqs], enforce_sorted=False))
+    for a, b, s in zip(og, ot, seqs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.numpy(), s)

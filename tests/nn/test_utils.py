@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from glassgrad.errors import ShapeError
 from glassgrad.nn.utils import (
     clip_grad_norm_,
     clip_grad_value_,
+    clip_grads_with_norm_,
     count_parameters,
+    get_total_norm,
     parameters_to_vector,
     summary,
     vector_to_parameters,
@@ -85,6 +88,48 @@ def test_clip_grad_norm_nonfinite_total_spreads_to_every_grad_as_torch(torch, ba
     np.testing.assert_equal(total.item(), ttotal.item())
     for p, t in zip(ours, theirs):
         np.testing.assert_equal(p.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_get_total_norm_and_clip_grads_with_norm_match_torch(torch, norm_type):
+    ours = _params_with_grads(10.0)
+    theirs = []
+    for p in ours:
+        t = torch.zeros(p.shape, requires_grad=True)
+        if p.grad is not None:
+            t.grad = torch.from_numpy(p.grad._data.copy())
+        theirs.append(t)
+    total = get_total_norm([p.grad for p in ours if p.grad is not None], norm_type)
+    ttotal = torch.nn.utils.get_total_norm([t.grad for t in theirs if t.grad is not None], norm_type)
+    np.testing.assert_allclose(total.item(), ttotal.item(), rtol=1e-6)
+    assert total.dtype == gg.float32 and total.ndim == 0
+    assert clip_grads_with_norm_(ours, 1.5, total) is None
+    torch.nn.utils.clip_grads_with_norm_(theirs, 1.5, ttotal)
+    for p, t in zip(ours, theirs):
+        if p.grad is not None:
+            np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+    assert get_total_norm([]).item() == torch.nn.utils.get_total_norm([]).item() == 0.0
+    with pytest.raises(RuntimeError, match="non-finite"):
+        get_total_norm([gg.tensor([float("nan")])], error_if_nonfinite=True)
+
+
+def test_clip_grads_with_norm_never_scales_up():
+    p = nn.Parameter(gg.zeros(2))
+    p.grad = gg.tensor([3.0, 4.0])
+    clip_grads_with_norm_([p], 10.0, gg.tensor(5.0))
+    assert p.grad.tolist() == [3.0, 4.0]
+    clip_grads_with_norm_([p], 1.0, gg.tensor(5.0))
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-5)
+
+
+def test_clip_grad_norm_of_an_empty_generator_warns_as_torch(torch):
+    with pytest.warns(UserWarning, match="empty generator"):
+        torch.nn.utils.clip_grad_norm_((p for p in []), 1.0)
+    with pytest.warns(UserWarning, match="empty generator"):
+        clip_grad_norm_((p for p in []), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an empty list is not a spent generator: no warning
+        assert clip_grad_norm_([], 1.0).item() == 0.0
 
 
 def test_clip_grad_value_matches_torch():

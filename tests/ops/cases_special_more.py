@@ -25,3 +25,8 @@ case("log_ndtr")(_unary(sm.log_ndtr, -30.0, 5.0))
 def _xlog1py(draw):
     sa, sb = draw(broadcast_pair())
     return sm.xlog1py, (values(draw, sa, -2.0, 2.0), values(draw, sb, -0.7, 3.0))
+
+
+case("i1")(_unary(sm.i1, -8.0, 8.0))
+case("i0e")(_unary(sm.i0e, -40.0, 40.0))
+case("i1e")(_unary(sm.i1e, -40.0, 40.0))

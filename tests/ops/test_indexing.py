@@ -219,6 +219,17 @@ def test_index_select_parity(torch, dim, index):
     check(g.index_select(dim, gg.tensor(idx)), t.index_select(dim, torch.tensor(idx)), g, t)
 
 
+def test_index_select_takes_pytorch_keyword_names(torch):
+    # torch.index_select(input=..., index=..., dim=0), as uvadlc tutorial 7's GAT layer calls it
+    g, t = both(rand(5, 3))
+    idx = np.array([4, 0, 4], dtype=np.int64)
+    out_g = gg.index_select(input=g, index=gg.tensor(idx), dim=0)
+    out_t = torch.index_select(input=t, index=torch.tensor(idx), dim=0)
+    check(out_g, out_t, g, t)
+    with pytest.raises(TypeError):
+        gg.index_select(x=g, index=gg.tensor(idx), dim=0)  # not a PyTorch name
+
+
 @pytest.mark.parametrize("dim, index", [(0, [[2, 2, 0], [1, 2, 2]]), (-1, [[0, 0], [3, 1], [0, 0]])])
 def test_scatter_add_parity(torch, dim, index):
     idx = np.array(index)

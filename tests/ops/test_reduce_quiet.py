@@ -40,3 +40,21 @@ def test_special_function_backward_through_a_zero_gradient_is_silent(torch):
         gg.lgamma(a)[2].backward()
     torch.lgamma(t)[2].backward()
     np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+
+
+def test_float16_sums_past_its_range_are_inf_silently(torch):
+    """float16 sums in float32 and rounds back: past 65504 that is inf, as PyTorch, without NumPy's
+    overflow warning from the cast."""
+    for call in [
+        lambda m, x: x.sum(),
+        lambda m, x: x.sum(0, keepdim=True),
+        lambda m, x: x.cumsum(0),
+        lambda m, x: x.mean(),
+        lambda m, x: x.prod(),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = call(gg, gg.tensor([60000.0, 60000.0], dtype=gg.float16))
+        ref = call(torch, torch.tensor([60000.0, 60000.0], dtype=torch.float16))
+        assert y.dtype == gg.float16
+        np.testing.assert_array_equal(y.numpy(), ref.numpy())

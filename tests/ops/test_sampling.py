@@ -106,3 +106,56 @@ def test_multinomial_errors():
         gg.tensor([1, 2]).multinomial(1)
     with pytest.raises(ShapeError, match="num_samples > 0"):
         gg.tensor([0.5, 0.5]).multinomial(0, replacement=True)
+
+
+def test_nonzero_method_as_tuple_keyword(torch):
+    # GAT layers call adj.nonzero(as_tuple=False) (uvadlc tutorial 7); keyword-only as in PyTorch
+    a = np.array([[0, 1, 0], [2, 0, 3]])
+    for as_tuple in (False, True):
+        g, t = gg.tensor(a).nonzero(as_tuple=as_tuple), torch.tensor(a).nonzero(as_tuple=as_tuple)
+        if not as_tuple:
+            np.testing.assert_array_equal(g.numpy(), t.numpy())
+            continue
+        assert isinstance(g, tuple) and len(g) == len(t) == 2
+        for gi, ti in zip(g, t):
+            np.testing.assert_array_equal(gi.numpy(), ti.numpy())
+            assert gi.dtype == gg.int64
+    with pytest.raises(TypeError):
+        gg.tensor(a).nonzero(True)
+
+
+@pytest.mark.parametrize("value", [5, 0])
+def test_nonzero_as_tuple_of_a_scalar_counts_it_as_1d(torch, value):
+    g = gg.nonzero(gg.tensor(value), as_tuple=True)
+    t = torch.nonzero(torch.tensor(value), as_tuple=True)
+    assert len(g) == len(t) == 1
+    np.testing.assert_array_equal(g[0].numpy(), t[0].numpy())
+    assert g[0].dtype == gg.int64
+    assert gg.tensor(value).nonzero().shape == tuple(torch.tensor(value).nonzero().shape)
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        np.array([[True, False], [False, True]]),
+        np.array([0, 1, 2]),
+        np.array(True),
+        np.zeros((2, 0, 3), bool),
+    ],
+)
+def test_where_of_a_condition_alone_is_nonzero_as_tuple(torch, cond):
+    # torch.where(orig != reconst) (uvadlc tutorial 11)
+    g, t = gg.where(gg.tensor(cond)), torch.where(torch.tensor(cond))
+    assert isinstance(g, tuple) and len(g) == len(t)
+    for gi, ti in zip(g, t):
+        np.testing.assert_array_equal(gi.numpy(), ti.numpy())
+        assert gi.dtype == gg.int64
+
+
+def test_where_with_two_arguments_is_a_type_error(torch):
+    with pytest.raises(TypeError):
+        torch.where(torch.tensor([True]), torch.tensor([1.0]))
+    with pytest.raises(TypeError):
+        gg.where(gg.tensor([True]), gg.tensor([1.0]))
+    out = gg.where(gg.tensor([True, False]), gg.tensor([1.0, 2.0]), 0.0)  # the 3-argument form unchanged
+    np.testing.assert_array_equal(out.numpy(), [1.0, 0.0])

@@ -94,3 +94,35 @@ def test_functional_legacy_arguments_warn():
     x, y = glassgrad.tensor([0.5, 1.5]), glassgrad.tensor([0.0, 1.0])
     with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
         assert glassgrad.nn.functional.mse_loss(x, y, size_average=False).item() == 0.5
+
+
+def test_typename_port(torch):
+    """torch.typename (torchtext's legacy Batch prints its tensors with it): a tensor's legacy type
+    name, complex ones included; the qualified name of other objects, bare for builtins."""
+
+    class Local:
+        pass
+
+    dts = (
+        "float32",
+        "float64",
+        "float16",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint8",
+        "bool",
+        "complex64",
+        "complex128",
+    )
+    for dt in dts:
+        theirs = torch.typename(torch.zeros(2, dtype=getattr(torch, dt)))
+        assert glassgrad.typename(glassgrad.zeros(2, dtype=getattr(glassgrad, dt))) == theirs
+        assert glassgrad.zeros(2, dtype=getattr(glassgrad, dt)).type() == theirs
+        assert glassgrad.zeros(2).type(theirs).dtype == getattr(glassgrad, dt)  # and back
+    param = torch.nn.Parameter(torch.zeros(1))
+    assert glassgrad.typename(glassgrad.nn.Parameter(glassgrad.zeros(1))) == torch.typename(param)
+    for obj in (3, "s", len, Local, Local(), 2.5):
+        assert glassgrad.typename(obj) == torch.typename(obj)
+    assert glassgrad.typename(glassgrad.nn.Linear(1, 1)) == "glassgrad.nn.linear.Linear"

@@ -8,6 +8,8 @@ PyTorch's parametrizations (``register_parametrization``, ``parametrizations.wei
 from __future__ import annotations
 
 import math
+import types
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +27,8 @@ from glassgrad.tensor import Tensor
 
 __all__ = [
     "clip_grad_norm_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
     "clip_grad_value_",
     "parameters_to_vector",
     "vector_to_parameters",
@@ -52,6 +56,61 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The p-norm of all ``tensors`` taken as one vector: ``|| (||t_1||, ..., ||t_k||) ||_p``.
+
+    Shape:
+        any tensors -> a 0-d Tensor (0.0 for no tensors).
+
+    >>> import glassgrad as gg
+    >>> get_total_norm([gg.tensor([3.0, 4.0]), gg.tensor([12.0])]).item()
+    13.0
+    """
+    tensors = _as_list(tensors)
+    if not tensors:
+        return Tensor(0.0)
+    xp = array_module(tensors[0]._data)
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        norms = xp.stack(
+            [xp.abs(t._data).max() if t._data.size else xp.zeros((), t._data.dtype) for t in tensors]
+        )
+        total = norms.max()
+    else:
+        norms = xp.stack([xp.linalg.norm(t._data.reshape(-1), ord=norm_type) for t in tensors])  # (*) -> (n,)
+        total = xp.linalg.norm(norms, ord=norm_type)
+    if error_if_nonfinite and not xp.isfinite(total):
+        raise RuntimeError(
+            f"get_total_norm: the total norm of order {norm_type} of the gradients is non-finite ({float(total)}); "
+            "pass error_if_nonfinite=False to clip anyway"
+        )
+    return Tensor(xp.asarray(total), _wrap=True)
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    total_norm: Tensor | float,
+    foreach: bool | None = None,
+) -> None:
+    """Multiply every gradient in place by ``min(max_norm / (total_norm + 1e-6), 1)``, with
+    ``total_norm`` computed beforehand (``get_total_norm``)."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    xp = array_module(grads[0]._data)
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
+    if coef < 1.0 or math.isnan(coef):  # a NaN total makes every gradient NaN, as in PyTorch
+        with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
+            for g in grads:
+                g._data *= g._data.dtype.type(coef)  # in place, keeping the gradient's dtype
+
+
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -59,7 +118,8 @@ def clip_grad_norm_(
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+    """Scale all gradients together so that their joint norm is at most ``max_norm``:
+    ``get_total_norm`` of the gradients, then ``clip_grads_with_norm_``.
 
     ``total = || (||g_1||, ..., ||g_k||) ||_p`` (the p-norm of all gradients as one vector); when
     ``total > max_norm`` every gradient is multiplied in place by ``max_norm / (total + 1e-6)``.
@@ -74,30 +134,13 @@ def clip_grad_norm_(
     >>> round(clip_grad_norm_([p], 1.0).item(), 4), [round(v, 4) for v in p.grad.tolist()]
     (5.0, [0.6, 0.8])
     """
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    if not grads:
-        return Tensor(0.0)
-    xp = array_module(grads[0]._data)
-    norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        norms = xp.stack(
-            [xp.abs(g._data).max() if g._data.size else xp.zeros((), g._data.dtype) for g in grads]
-        )
-        total = norms.max()
-    else:
-        norms = xp.stack([xp.linalg.norm(g._data.reshape(-1), ord=norm_type) for g in grads])  # (*) -> (n,)
-        total = xp.linalg.norm(norms, ord=norm_type)
-    if error_if_nonfinite and not xp.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} is non-finite ({float(total)}); "
-            "pass error_if_nonfinite=False to clip anyway"
-        )
-    coef = max_norm / (float(total) + 1e-6)
-    if coef < 1.0 or math.isnan(coef):  # a NaN total makes every gradient NaN, as in PyTorch
-        with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
-            for g in grads:
-                g._data *= g._data.dtype.type(coef)  # in place, keeping the gradient's dtype
-    return Tensor(xp.asarray(total), _wrap=True)
+    params = _as_list(parameters)
+    if isinstance(parameters, types.GeneratorType) and not params:
+        # PyTorch's warning: an exhausted generator (model.parameters() used twice) clips nothing
+        warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
+    total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
 
 
 def clip_grad_value_(

@@ -22,13 +22,21 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import ShapeError
-from glassgrad.factories import full
+from glassgrad.factories import arange, full
 from glassgrad.ops.indexing import index_select
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
 
-__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
+__all__ = [
+    "PackedSequence",
+    "pad_sequence",
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+    "pack_sequence",
+    "unpad_sequence",
+    "unpack_sequence",
+]
 
 
 def _inverse(perm: Tensor) -> Tensor:
@@ -118,13 +126,14 @@ def pack_padded_sequence(
             f"pack_padded_sequence: expected input (T, N, *) and {lens.shape[0]} lengths, got "
             f"{tuple(input.shape)} with batch_first={batch_first}"
         )
+    # RuntimeError, as PyTorch's (it does not check the upper bound and reads past the input).
     if lens.size and (lens.min() <= 0 or lens.max() > input.shape[t_dim]):
-        raise ValueError(
+        raise RuntimeError(
             f"pack_padded_sequence: expected lengths in [1, {input.shape[t_dim]}], got {lens.tolist()}"
         )
     if enforce_sorted:
         if np.any(np.diff(lens) > 0):
-            raise ValueError(
+            raise RuntimeError(
                 f"pack_padded_sequence: expected lengths in decreasing order, got {lens.tolist()}; "
                 "pass enforce_sorted=False to sort them here"
             )
@@ -187,3 +196,24 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
     """Pack a list of sequences ``(L_i, *)`` (``pad_sequence`` then ``pack_padded_sequence``)."""
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths: Tensor, batch_first: bool = False) -> list[Tensor]:
+    """Undo :func:`pad_sequence`: the first ``lengths[i]`` steps of each sequence, as a list.
+
+    As PyTorch's, without ``batch_first`` it transposes ``padded_sequences`` in place (the caller's
+    tensor is ``(N, T, *)`` afterwards), and ``lengths`` must be a Tensor.
+
+    Shape:
+        padded ``(T, N, *)`` (``(N, T, *)`` with ``batch_first``), lengths ``(N,)`` -> N tensors ``(L_i, *)``.
+    """
+    if not batch_first:
+        padded_sequences.transpose_(0, 1)  # (T, N, *) -> (N, T, *), in place as PyTorch does
+    idx = arange(padded_sequences.shape[1], device=lengths.device)
+    return [seq[idx < length] for seq, length in zip(padded_sequences, lengths, strict=True)]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """Undo :func:`pack_sequence`: the list of sequences ``(L_i, *)`` in their original order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)

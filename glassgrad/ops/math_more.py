@@ -168,31 +168,37 @@ class Logaddexp2(_LogAddExp):
     power = "exp2"
 
 
-def _xlogy(xp, a, b):
-    """a ln b, 0 where a == 0 unless b is NaN (PyTorch's xlogy)."""
-    return xp.where(xp.isnan(b), xp.nan, xp.where(a == 0, 0.0, a * xp.log(b)))
+def _xlogy(xp, a, b, shift=0):
+    """a ln(b + shift), 0 where a == 0 unless b is NaN (PyTorch's xlogy; xlog1py with shift 1)."""
+    log = xp.log1p(b) if shift else xp.log(b)
+    return xp.where(xp.isnan(b), xp.nan, xp.where(a == 0, 0.0, a * log))
 
 
 class Xlogy(Function):
     """z = a ln b, 0 where a == 0 (NaN if b is).   VJP: (xlogy(g, b), taken as 0 where a == 0 and
-    b <= 0; g a / b), as PyTorch: so NaN for b at a = b = 0."""
+    b <= 0; g a / b), as PyTorch: so NaN for b at a = b = 0.
 
-    @staticmethod
-    def forward(ctx, a, b):
+    ``shift`` 1 makes it xlog1py, a ln(1 + b) (``ops/special_more.py``): the same with 1 + b."""
+
+    shift = 0
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
         xp = array_module(a)
-        return quietly(_xlogy, xp, a, b).astype(xp.result_type(a, b), copy=False)
+        return quietly(_xlogy, xp, a, b, cls.shift).astype(xp.result_type(a, b), copy=False)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.saved
         xp = array_module(a)
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:
-            ga = xp.where((a == 0) & (b <= 0), 0.0, quietly(_xlogy, xp, g, b)).astype(g.dtype, copy=False)
+            edge = (a == 0) & (b <= -cls.shift)
+            ga = xp.where(edge, 0.0, quietly(_xlogy, xp, g, b, cls.shift)).astype(g.dtype, copy=False)
         if need[1]:
-            gb = quietly(xp.divide, g * a, b)
+            gb = quietly(xp.divide, g * a, b + cls.shift if cls.shift else b)
         return ga, gb
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import floating
-from glassgrad.ops.math_more import _promoted_operands
+from glassgrad.ops.math_more import Xlogy, _promoted_operands
 from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _ratio
 from glassgrad.ops.special_series import erfc_array, i0_array, i0e_array, i1_array, i1e_array
-from glassgrad.ops.unary_more import _in_float64, _InFloat64, _overflow_like_pytorch, lgamma
+from glassgrad.ops.unary_more import _in_float64, _InFloat64, _on_floating, _overflow_like_pytorch, lgamma
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -173,52 +172,24 @@ class I1e(_InFloat64):
         return xp.where(x == 0, 0.5, i0e_array(x) - i1e_array(x) * (xp.sign(x) + 1 / x))
 
 
-def _xlog1py(xp, a, b):
-    """a ln(1 + b), 0 where a == 0 unless b is NaN (PyTorch's xlog1py)."""
-    return xp.where(xp.isnan(b), xp.nan, xp.where(a == 0, 0.0, a * xp.log1p(b)))
-
-
-class Xlog1py(Function):
+class Xlog1py(Xlogy):
     """z = a ln(1 + b), 0 where a == 0 (NaN if b is).   VJP: (g ln(1 + b), taken as 0 where a == 0
-    and b <= -1; g a / (1 + b)), as PyTorch: so NaN for b at a = 0, b = -1."""
+    and b <= -1; g a / (1 + b)), as PyTorch: so NaN for b at a = 0, b = -1 (``Xlogy`` with 1 + b)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        xp = array_module(a)
-        return quietly(_xlog1py, xp, a, b).astype(xp.result_type(a, b), copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        xp = array_module(a)
-        need = ctx.needs_input_grad
-        ga = gb = None
-        if need[0]:
-            ga = xp.where((a == 0) & (b <= -1), 0.0, quietly(_xlog1py, xp, g, b)).astype(g.dtype, copy=False)
-        if need[1]:
-            gb = quietly(xp.divide, g * a, 1 + b)
-        return ga, gb
+    shift = 1
 
 
 # ------------------------------------------------------------------ tensor-level functions
-def _unary(function: type[Function], name: str, doc: str):
-    def op(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        return function.apply(floating(input))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
-
-
-entr = _unary(Entr, "entr", "Elementwise entropy -x ln x (0 at 0, -inf for negative x).")
-erfcx = _unary(Erfcx, "erfcx", "The scaled complementary error function e^(x^2) erfc(x).")
-ndtr = _unary(Ndtr, "ndtr", "The standard normal CDF Phi(x).")
-ndtri = _unary(Ndtri, "ndtri", "The inverse standard normal CDF (-inf at 0, inf at 1, NaN outside [0, 1]).")
-log_ndtr = _unary(LogNdtr, "log_ndtr", "log Phi(x), accurate in both tails.")
-i1 = _unary(I1, "i1", "I1(x), the first-order modified Bessel function of the first kind.")
-i0e = _unary(I0e, "i0e", "e^-|x| I0(x), the exponentially scaled I0.")
-i1e = _unary(I1e, "i1e", "e^-|x| I1(x), the exponentially scaled I1.")
+entr = _on_floating(Entr, "entr", "Elementwise entropy -x ln x (0 at 0, -inf for negative x).")
+erfcx = _on_floating(Erfcx, "erfcx", "The scaled complementary error function e^(x^2) erfc(x).")
+ndtr = _on_floating(Ndtr, "ndtr", "The standard normal CDF Phi(x).")
+ndtri = _on_floating(
+    Ndtri, "ndtri", "The inverse standard normal CDF (-inf at 0, inf at 1, NaN outside [0, 1])."
+)
+log_ndtr = _on_floating(LogNdtr, "log_ndtr", "log Phi(x), accurate in both tails.")
+i1 = _on_floating(I1, "i1", "I1(x), the first-order modified Bessel function of the first kind.")
+i0e = _on_floating(I0e, "i0e", "e^-|x| I0(x), the exponentially scaled I0.")
+i1e = _on_floating(I1e, "i1e", "e^-|x| I1(x), the exponentially scaled I1.")
 
 
 def xlog1py(input, other) -> Tensor:  # noqa: A002

@@ -19,7 +19,7 @@ def check_meta_key(t: Tensor, key: Any) -> None:
     """Refuse an index that would read a meta tensor's values: a meta index into a CPU tensor, and
     a meta bool mask (the result's shape depends on its values; PyTorch's meta ``nonzero``
     raises). A meta integer index into a meta tensor gives a meta result, as PyTorch."""
-    for k in key_parts(key):
+    for k in key_parts(key, warn=False):  # indexing reads the key again, and warns there
         if isinstance(k, Tensor) and k._data.__class__ is MetaArray:
             if t._data.__class__ is not MetaArray:
                 raise no_data("indexing a CPU tensor with a meta tensor")

@@ -27,16 +27,18 @@ def _tuple_like(item: Any) -> bool:
     return isinstance(item, Sequence) or type(item).__name__ == "ndarray"
 
 
-def key_parts(key: Any) -> tuple:
-    """The indices ``x[key]`` stands for, one per indexed dim, as PyTorch reads ``key``."""
+def key_parts(key: Any, warn: bool = True) -> tuple:
+    """The indices ``x[key]`` stands for, one per indexed dim, as PyTorch reads ``key``; ``warn``
+    False for a second reading of the same key (the meta device's check), so it warns once."""
     if isinstance(key, tuple):
         return key
     if isinstance(key, list) and len(key) < 32 and any(_tuple_like(k) for k in key):
-        warnings.warn(  # PyTorch warns here too: it plans to read the list as one index
-            "indexing with a list that holds tensors, sequences, slices, None or ... reads it as a "
-            "tuple of indices, as PyTorch does (deprecated there); write x[tuple(key)]",
-            UserWarning,
-            stacklevel=5,
-        )
+        if warn:
+            warnings.warn(  # PyTorch warns here too: it plans to read the list as one index
+                "indexing with a list that holds tensors, sequences, slices, None or ... reads it as a "
+                "tuple of indices, as PyTorch does (deprecated there); write x[tuple(key)]",
+                UserWarning,
+                stacklevel=5,
+            )
         return tuple(key)
     return (key,)

@@ -65,3 +65,14 @@ def test_list_keys_write_as_pytorch_writes_them(torch, name):
     assert x.tolist() == t.tolist()
     ours = [w for w in warned if str(w.message).startswith("indexing with a list")]
     assert len(ours) == 1 and ours[0].filename == __file__  # pointing at the line that indexed
+
+
+def test_a_list_key_warns_once_after_a_meta_tensor_exists():
+    """Once any meta tensor exists, indexing also checks the key for meta tensors: that second
+    reading of the key warned a second time (the full suite's order showed it)."""
+    gg.zeros(2, device="meta")
+    x = gg.arange(12.0).reshape(3, 4)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        x[[[0, 1], [1, 2]]]
+    assert [str(w.message).startswith("indexing with a list") for w in seen] == [True]

@@ -90,8 +90,8 @@ class RNNBase(Module):
             raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout only acts between layers
             warnings.warn(
-                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
-                f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                f"{name}: dropout={dropout} has no effect with num_layers={num_layers}: it is applied to "
+                "the outputs of every layer but the last, so it needs num_layers greater than 1",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )

@@ -209,9 +209,11 @@ def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
     if not isinstance(p, int) or isinstance(p, bool):
         raise TypeError(f"multigammaln: expected p to be an int, got {type(p).__name__}")
     if p < 1:
-        raise RuntimeError(f"multigammaln: p has to be greater than or equal to 1, got {p}")
+        raise RuntimeError(f"multigammaln: expected p to be at least 1, got {p}")
     if isinstance(input, Tensor) and input._data.dtype.kind == "b":
-        raise RuntimeError("multigammaln: the input tensor may not be a boolean tensor (as PyTorch)")
+        raise RuntimeError(
+            "multigammaln: expected a non-boolean tensor, got a bool one (refused, as in PyTorch)"
+        )
     x = floating(input)
     if x._data.dtype.kind != "f":
         raise DTypeError(f"multigammaln: expected a floating point tensor, got {x.dtype}")

@@ -137,7 +137,10 @@ def clip_grad_norm_(
     params = _as_list(parameters)
     if isinstance(parameters, types.GeneratorType) and not params:
         # PyTorch's warning: an exhausted generator (model.parameters() used twice) clips nothing
-        warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
+        warnings.warn(
+            "clip_grad_norm_: parameters is an empty generator (already used up?), so nothing is clipped",
+            stacklevel=2,
+        )
     total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
     clip_grads_with_norm_(params, max_norm, total)
     return total

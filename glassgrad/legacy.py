@@ -40,8 +40,9 @@ _LEGACY = {
     "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
     "ByteTensor": np.uint8, "BoolTensor": np.bool_,
 }  # fmt: skip
-# type names without a legacy constructor (Tensor.type() answers them, t.type(name) takes them)
-_COMPLEX_NAMES = {"ComplexFloatTensor": np.complex64, "ComplexDoubleTensor": np.complex128}
+# every type name: the legacy constructors' and two without one (Tensor.type() answers them,
+# t.type(name) takes them)
+_TYPE_NAMES = {**_LEGACY, "ComplexFloatTensor": np.complex64, "ComplexDoubleTensor": np.complex128}
 
 
 def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any) -> np.ndarray:
@@ -101,8 +102,8 @@ def legacy_dtype(name: Any) -> Any:
     """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
     if isinstance(name, str):
         short = name.rsplit(".", 1)[-1]
-        if short in _LEGACY or short in _COMPLEX_NAMES:
-            return np.dtype({**_LEGACY, **_COMPLEX_NAMES}[short])
+        if short in _TYPE_NAMES:
+            return np.dtype(_TYPE_NAMES[short])
     if isinstance(name, type) and name.__name__ in _LEGACY:
         return np.dtype(_LEGACY[name.__name__])
     return name
@@ -110,10 +111,7 @@ def legacy_dtype(name: Any) -> Any:
 
 def legacy_type_name(dt: np.dtype) -> str:
     """``"torch.FloatTensor"`` for float32, as ``Tensor.type()`` answers in PyTorch."""
-    for k, v in _LEGACY.items():
-        if np.dtype(v) == dt:
-            return "torch." + k
-    for k, v in _COMPLEX_NAMES.items():
+    for k, v in _TYPE_NAMES.items():
         if np.dtype(v) == dt:
             return "torch." + k
     return f"torch.{dt.name}"

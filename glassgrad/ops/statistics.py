@@ -209,8 +209,8 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor: 
     >>> round(gg.tensor([10000.0, 10000.0]).logsumexp(0).item(), 3)  # 1e4 + log 2, no overflow
     10000.693
     """
-    x = input
-    return LogSumExp.apply(floating(x), axis=normalize_dims("logsumexp", x._data.ndim, dim), keepdims=keepdim)
+    axis = normalize_dims("logsumexp", input._data.ndim, dim)
+    return LogSumExp.apply(floating(input), axis=axis, keepdims=keepdim)
 
 
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:

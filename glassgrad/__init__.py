@@ -385,8 +385,8 @@ from glassgrad import compiler  # noqa: E402
 
 __all__ += ["compiler"]
 
-# out= on the remaining top-level functions and their aliases (out_keyword.py), then NumPy's axis=/
-# keepdims= on torch.* functions and Tensor methods, as PyTorch's parser (numpy_names.py), keeping out=
+# out= on the remaining top-level functions and their aliases (out_keyword.py), then NumPy's axis=/keepdims=
+# and PyTorch's input=/other= on torch.* functions and Tensor methods (numpy_names.py, torch_keywords.py)
 from glassgrad import numpy_names as _numpy_names  # noqa: E402
 from glassgrad import out_keyword as _out_keyword  # noqa: E402
 

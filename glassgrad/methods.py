@@ -266,9 +266,9 @@ METHODS: dict[str, Any] = {
         )
     ),
     "data_ptr": lambda self: int(self._data.__array_interface__["data"][0]),
-    "pin_memory": lambda self: self,
+    "pin_memory": lambda self, device=None: self,
     "share_memory_": lambda self: _multiprocessing().share_memory_(self),
-    "is_pinned": lambda self: False,
+    "is_pinned": lambda self, device=None: False,
     # before glassgrad.multiprocessing is loaded (by share_memory_) nothing can be shared
     "is_shared": lambda self: (
         "glassgrad.multiprocessing" in sys.modules and _multiprocessing().is_shared(self)

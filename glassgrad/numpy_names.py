@@ -27,6 +27,8 @@ import linecache
 from types import FunctionType
 from typing import Any, Callable
 
+from glassgrad import torch_keywords
+
 __all__ = ["ALIASES", "accept_numpy_names", "install"]
 
 ALIASES = {"axis": "dim", "keepdims": "keepdim"}  # NumPy's name -> PyTorch's
@@ -55,6 +57,8 @@ def _renamed(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_of(name: str, arg: str, value: Any, alias: str, alias_value: Any) -> Any:
+    if value is not _ABSENT and alias not in ALIASES:  # PyTorch's own name, given twice
+        raise TypeError(f"{name}() got multiple values for argument '{alias}'")
     if value is not _ABSENT:
         raise TypeError(f"{name}() got multiple values for argument '{arg}' (as '{arg}' and '{alias}')")
     return alias_value
@@ -64,20 +68,43 @@ def _missing(name: str, arg: str) -> None:
     raise TypeError(f"{name}() missing required argument '{arg}'")
 
 
+def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
+    """The other names ``fn`` should take (alias -> parameter): NumPy's where ``_wants`` says
+    so, PyTorch's operand names where ours differ; none for a function wrapped already."""
+    if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
+        return {}
+    found = dict(ALIASES) if name not in PYTHON_IN_TORCH and _wants(fn) else {}
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return found
+    if all(p.kind in _PLAIN for p in params):  # (a *args signature gets NumPy's names only)
+        found.update(torch_keywords.aliases(name, fn, method))
+    return found
+
+
 def _no_dim(name: str) -> None:
     raise TypeError(f"{name}() got keepdim without dim: PyTorch's {name} takes keepdim with a dim")
 
 
-def accept_numpy_names(fn: Callable, name: str | None = None) -> Callable:
+def accept_numpy_names(
+    fn: Callable, name: str | None = None, aliases: dict[str, str] | None = None
+) -> Callable:
     """``fn`` taking ``axis=``/``keepdims=`` as its ``dim=``/``keepdim=`` (TypeError if both
-    spellings of one are given). ``inspect.signature`` and ``inspect.getsource`` of the result
-    are ``fn``'s (through ``__wrapped__``)."""
+    spellings of one are given), or the other names of ``aliases`` (alias -> ``fn``'s parameter;
+    PyTorch's ``input=``/``other=`` from torch_keywords.py) where ``fn``'s parameters are all
+    named. ``inspect.signature`` and ``inspect.getsource`` of the result are ``fn``'s (through
+    ``__wrapped__``)."""
     name = name or fn.__name__
     params = list(inspect.signature(fn).parameters.values())
     plain = all(p.kind in _PLAIN for p in params)
-    wrapper = _exact(fn, name, params) if plain else _generic(fn, name)
+    wrapper = (
+        _exact(fn, name, params, ALIASES if aliases is None else aliases) if plain else _generic(fn, name)
+    )
     functools.update_wrapper(wrapper, fn)
     wrapper.__numpy_names__ = True
+    wrapper.__numpy_axis__ = aliases is None or "axis" in aliases
+    wrapper.__keyword_aliases__ = dict(ALIASES if aliases is None else aliases)
     return wrapper
 
 
@@ -92,13 +119,13 @@ def _generic(fn: Callable, name: str) -> Callable:
     return with_numpy_names
 
 
-def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable:
+def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: dict[str, str]) -> Callable:
     """The wrapper of a function of named parameters, generated with ``fn``'s parameters plus
     keyword-only ``axis``/``keepdims``: a call builds no ``**kwargs`` dict, so it costs one frame,
     with keywords or without (``x.sum(1, keepdim=True)`` is common and small). ``dim``/``keepdim``
     default to a marker there, to tell "given" from "left at its default"; a required parameter
     after them gets the marker too (a signature has no required parameter after a default) and a
-    TypeError when it is still missing."""
+    TypeError, naming PyTorch's name for it, when it is still missing."""
     env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
     env["_no_dim"] = _no_dim
     head, call, marked = [], [], []
@@ -106,7 +133,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable
         positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         if not positional and "*" not in head:
             head.append("*")
-        if p.name in ALIASES.values() or (positional and p.default is p.empty and marked):
+        if p.name in aliases.values() or (positional and p.default is p.empty and marked):
             marked.append(p)
             head.append(f"{p.name}=_absent")
         elif p.default is not p.empty:
@@ -117,7 +144,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable
         call.append(p.name if positional else f"{p.name}={p.name}")
     given = {p.name for p in params}
     body = []
-    for alias, arg in ALIASES.items():
+    for alias, arg in aliases.items():
         if arg in given:
             if "*" not in head:
                 head.append("*")
@@ -129,7 +156,10 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable
         body.append(f"if dim is _absent and keepdim is not _absent: _no_dim({name!r})")
     for p in marked:
         if p.default is p.empty:
-            body.append(f"if {p.name} is _absent: _missing({name!r}, {p.name!r})")
+            called = next(
+                (alias for alias, arg in aliases.items() if arg == p.name and alias not in ALIASES), p.name
+            )
+            body.append(f"if {p.name} is _absent: _missing({name!r}, {called!r})")
         else:
             env[f"_default_{p.name}"] = p.default
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
@@ -168,13 +198,13 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
     those methods (``x.unsqueeze_(axis=0)``, ``x.cumprod_(axis=1)``, as PyTorch's parser)."""
     for name in names:
         fn = namespace.get(name)
-        if name not in PYTHON_IN_TORCH and _wants(fn):
-            namespace[name] = accept_numpy_names(fn, name)
+        if found := _wanted(fn, name, method=False):
+            namespace[name] = accept_numpy_names(fn, name, found)
     methods = vars(cls)
     for name, fn in list(methods.items()):
-        if not name.startswith("__") and name not in PYTHON_IN_TORCH and _wants(fn):
-            setattr(cls, name, accept_numpy_names(fn, name))
+        if not name.startswith("__") and (found := _wanted(fn, name, method=True)):
+            setattr(cls, name, accept_numpy_names(fn, name, found))
     for name, fn in list(methods.items()):
         base = methods.get(name[:-1]) if name.endswith("_") else None
-        if getattr(base, "__numpy_names__", False) and isinstance(fn, FunctionType) and not _wants(fn):
+        if getattr(base, "__numpy_axis__", False) and isinstance(fn, FunctionType) and not _wants(fn):
             setattr(cls, name, accept_numpy_names(fn, name))

@@ -149,14 +149,15 @@ class _Device:
             return restride(out, preserve_format) if copy else out
         return conversion.cast(out, dtypes.to_np_dtype(dtype))
 
-    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+    def cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = preserve_format) -> Tensor:
         check_device("cuda" if device is None else device, "cuda")
         return self
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = preserve_format) -> Tensor:
+        """``self`` (already on the CPU), or a copy in ``memory_format`` when one is asked for."""
         if self._data.__class__ is MetaArray:
             raise no_data("cpu")
-        return self
+        return self if memory_format is preserve_format else self.to(memory_format=memory_format)
 
 
 attach(_Device)

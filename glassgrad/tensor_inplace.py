@@ -219,8 +219,8 @@ class _InPlace:
         self._data[...] = arr
         return self
 
-    def copy_(self, src: Any) -> Tensor:
-        return self._set("copy_", src)
+    def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
+        return self._set("copy_", src)  # (non_blocking: every copy here is synchronous)
 
     def fill_(self, value: Any) -> Tensor:
         if isinstance(value, Tensor) and value.ndim != 0:

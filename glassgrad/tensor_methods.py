@@ -36,7 +36,7 @@ __all__: list[str] = []
 
 
 class _Methods:
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """The type name (``"torch.FloatTensor"``) without an argument, else a cast to ``dtype``
         (a dtype or a legacy name such as ``"torch.LongTensor"``)."""
         if dtype is None:

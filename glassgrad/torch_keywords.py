@@ -1,0 +1,81 @@
+"""PyTorch's keyword names for the operands of ``torch.*`` functions and ``Tensor`` methods:
+``torch.sum(input=x)``, ``torch.eq(x, other=y)``, ``torch.pow(x, exponent=2)``, ``x.mm(mat2=w)``.
+
+glassgrad's ops name their operands ``a``, ``b``, ``x``, ``A`` (short, as a course writes them);
+PyTorch's parser names them ``input`` and ``other``, and a ported program may pass them by those
+names. ``aliases`` says which of PyTorch's names a function takes for which of its parameters;
+``numpy_names.install`` generates one wrapper per function for these and for NumPy's
+``axis=``/``keepdims=`` together, so a call still costs one extra frame at most.
+
+The rule: a top-level function's first parameter called ``a``, ``x`` or ``A`` is PyTorch's
+``input``; a second parameter called ``b`` (a method's first after ``self``) is ``other``. The
+tables hold the exceptions, each checked against PyTorch 2.13's parser.
+
+Example:
+    >>> import glassgrad as gg
+    >>> gg.sum(input=gg.ones(2, 3)).item()
+    6.0
+    >>> gg.eq(gg.ones(2), other=gg.ones(2)).tolist()
+    [True, True]
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+__all__ = ["aliases"]
+
+OPERANDS = frozenset({"a", "x", "A"})  # our names for the first operand, PyTorch's ``input``
+
+# Functions PyTorch writes in Python with other names for their first operand
+# (torch.split(tensor, ...), torch.tensordot(a, b, ...)).
+FIRST_NOT_INPUT = frozenset({"split", "tensordot"})
+
+# PyTorch's name for a second operand ``b`` where it is not ``other``.
+SECOND = {"outer": "vec2", "ger": "vec2", "pow": "exponent", "tensordot": "b"}
+
+# Further names, PyTorch's -> ours.
+FUNCTIONS = {
+    "multinomial": {"input": "probs"},
+    "cholesky_solve": {"input": "B", "input2": "L"},
+    "cholesky_inverse": {"input": "L"},
+    "swapdims": {"dim0": "axis0", "dim1": "axis1"},
+    "max": {"other": "dim"},  # torch.max(x, other=y) is the elementwise maximum, as max(x, y)
+    "min": {"other": "dim"},
+}
+METHODS = {
+    "bmm": {"mat2": "other"},
+    "mm": {"mat2": "other"},
+    "cholesky_solve": {"input2": "B"},
+    "copy_": {"other": "src"},  # PyTorch's documentation says src; its parser takes other
+    "broadcast_to": {"size": "shape"},
+    "swapdims": {"dim0": "axis0", "dim1": "axis1"},
+    "split": {"split_size": "split_size_or_sections"},
+    "max": {"other": "dim"},
+    "min": {"other": "dim"},
+    "uniform_": {"to": "b"},  # (its "from" is a Python keyword: not a name a wrapper can take)
+}
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def aliases(name: str, fn: Callable, method: bool) -> dict[str, str]:
+    """PyTorch's keyword names that ``fn`` (published as ``name``, a ``Tensor`` method when
+    ``method``) should also take, each mapped to the parameter of ``fn`` it stands for. Empty
+    when PyTorch's names are already ``fn``'s."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    found: dict[str, Any] = dict((METHODS if method else FUNCTIONS).get(name, {}))
+    if params and not method and params[0].name in OPERANDS and name not in FIRST_NOT_INPUT:
+        found["input"] = params[0].name
+    if len(params) > 1 and params[1].name == "b":
+        found[SECOND.get(name, "other")] = "b"
+    mine = {p.name: p for p in params}
+    return {
+        alias: own
+        for alias, own in found.items()
+        if alias != own and alias not in mine and own in mine and mine[own].kind in _NAMED
+    }

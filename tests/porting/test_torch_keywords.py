@@ -1,0 +1,160 @@
+"""PyTorch's keyword names for operands (torch_keywords.py): ``torch.sum(input=x)``,
+``torch.eq(x, other=y)``, ``x.mm(mat2=w)``, checked against PyTorch's own parser signatures."""
+
+import ast
+import inspect
+import pathlib
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+
+# PyTorch names no glassgrad function takes, each for a reason:
+# - "self" only in PyTorch's deprecated overloads (torch.addmm(beta, self, alpha, mat1, mat2));
+# - tensor_split's three overloads name the second operand by its kind; ours takes the one name of
+#   PyTorch's documentation, indices_or_sections;
+# - from_numpy takes no keywords in PyTorch; uniform_'s "from" is a Python keyword;
+# - out_dtype (mm, bmm, addmm, baddbmm) runs on CUDA only: PyTorch's CPU build raises
+#   NotImplementedError for it.
+ANY = {"self", "out_dtype"}
+NOT_TAKEN = {
+    ("top", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
+    ("top", "from_numpy"): {"ndarray"},
+    ("method", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
+    ("method", "uniform_"): {"from_"},
+    ("method", "requires_grad_"): {"mode"},  # the stub's name; PyTorch's parser takes requires_grad
+    ("method", "new_tensor"): {"pin_memory"},  # the stub has it; PyTorch's new_tensor refuses it
+}
+
+
+def _overloads(path, cls=None):
+    tree = ast.parse(path.read_text())
+    body = tree.body
+    if cls:
+        body = next(n for n in body if isinstance(n, ast.ClassDef) and n.name == cls).body
+    found = {}
+    for node in body:
+        if isinstance(node, ast.FunctionDef):
+            names = [a.arg for a in node.args.posonlyargs + node.args.args]
+            found.setdefault(node.name, set()).update(names[1:] if cls else names)
+    return found
+
+
+def _accepted(fn):
+    names = set(inspect.signature(fn).parameters)
+    return names | set(getattr(fn, "__keyword_aliases__", {}))
+
+
+def _unaccepted(table, lookup, kind):
+    missing = {}
+    for name, torch_names in table.items():
+        fn = lookup(name)
+        if fn is None or isinstance(fn, type) or not callable(fn) or name.startswith("__"):
+            continue
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+            continue  # (*shape, *dims: PyTorch's names there are positional in practice)
+        lost = torch_names - _accepted(fn) - ANY - NOT_TAKEN.get((kind, name), set())
+        if lost:
+            missing[name] = sorted(lost)
+    return missing
+
+
+def test_every_torch_operand_name_is_taken(torch):
+    stubs = pathlib.Path(torch.__file__).parent / "_C"
+    top = _overloads(stubs / "_VariableFunctions.pyi")
+    methods = _overloads(stubs / "__init__.pyi", "TensorBase")
+    public = set(gg.__all__)
+    assert _unaccepted(top, lambda n: getattr(gg, n, None) if n in public else None, "top") == {}
+    assert _unaccepted(methods, lambda n: vars(gg.Tensor).get(n), "method") == {}
+
+
+CALLS = [
+    "sum(input=x)",
+    "sum(input=x, dim=1)",
+    "mean(input=x, axis=0, keepdims=True)",
+    "acos(input=x / 10)",
+    "clamp(input=x, min=0.5)",
+    "eq(x, other=y)",
+    "eq(input=x, other=y)",
+    "maximum(input=x, other=y)",
+    "atan2(input=x, other=y)",
+    "remainder(input=x, other=y)",
+    "pow(input=x, exponent=2)",
+    "outer(input=x[0], vec2=y[0])",
+    "max(x, other=y)",
+    "min(input=x, dim=1).values",
+    "sort(input=x, dim=0).values",
+    "swapdims(input=x, dim0=0, dim1=1)",
+    "gather(input=x, dim=1, index=i)",
+    "det(input=x[:, :3] ** 2)",
+    "cumsum(input=x, dim=0)",
+    "flatten(input=x)",
+]
+METHOD_CALLS = [
+    "x.atan2(other=y)",
+    "x.remainder(other=y)",
+    "x.mm(mat2=y.T)",
+    "x[None].bmm(mat2=y.T[None])",
+    "x.max(other=y)",
+    "x.broadcast_to(size=(2, 3, 4))",
+    "x.split(split_size=2, dim=1)[0]",
+    "x.swapdims(dim0=0, dim1=1)",
+    "x.clone().copy_(other=y)",
+    "x.greater_equal(other=y)",
+    "x.clone().copy_(y, non_blocking=True)",
+]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_functions_take_torch_names(torch, call):
+    data = np.arange(1.0, 13.0).reshape(3, 4)
+    env = {"x": data, "y": data[::-1].copy(), "i": np.array([[0, 1], [2, 3], [1, 0]])}
+    ours = eval("gg." + call, {"gg": gg, **{k: gg.tensor(v) for k, v in env.items()}})
+    theirs = eval("torch." + call, {"torch": torch, **{k: torch.tensor(v) for k, v in env.items()}})
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", METHOD_CALLS)
+def test_methods_take_torch_names(torch, call):
+    data = np.arange(1.0, 13.0).reshape(3, 4)
+    ours = eval(call, {"x": gg.tensor(data), "y": gg.tensor(data[::-1].copy())})
+    theirs = eval(call, {"x": torch.tensor(data), "y": torch.tensor(data[::-1].copy())})
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_operand_given_twice_or_missing_is_a_type_error(torch):
+    x = gg.ones(2)
+    with pytest.raises(TypeError, match=r"acos\(\) got multiple values for argument 'input'"):
+        gg.acos(x, input=x)
+    with pytest.raises(TypeError, match=r"acos\(\) missing required argument 'input'"):
+        gg.acos()
+    with pytest.raises(TypeError, match="multiple values"):
+        gg.eq(x, x, other=x)
+    with pytest.raises(TypeError):  # PyTorch refuses both spellings too
+        torch.acos(torch.ones(2), input=torch.ones(2))
+
+
+def test_our_own_names_still_work_and_signatures_are_ours():
+    x = gg.ones(2)
+    assert gg.eq(a=x, b=x).all()
+    assert next(iter(inspect.signature(gg.acos).parameters)) == "a"
+    assert gg.Tensor.atan2.__keyword_aliases__ == {"other": "b"}
+
+
+def test_transfer_keywords_of_the_device_methods(torch):
+    data = np.arange(24.0).reshape(1, 2, 3, 4)
+    ours, theirs = gg.tensor(data), torch.tensor(data)
+    assert (
+        ours.cpu(memory_format=gg.channels_last).stride()
+        == theirs.cpu(memory_format=torch.channels_last).stride()
+    )
+    assert ours.cpu() is ours
+    target = gg.zeros(1, 2, 3, 4)
+    assert target.copy_(ours, non_blocking=True) is target and (target == ours).all()
+    assert ours.type(gg.float32, non_blocking=True).dtype == gg.float32
+    assert ours.pin_memory(device=None) is ours and ours.is_pinned(device=None) is False

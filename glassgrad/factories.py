@@ -182,10 +182,10 @@ def _number(v: Any) -> Any:
 
 def arange(
     start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
-    layout: Any = None, device: Any = None, requires_grad: bool = False,
+    layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints."""
-    meta = _check("arange", device, layout)
+    meta = _check("arange", device, layout, pin_memory)
     start, end, step = _number(start), _number(end), _number(step)
     if end is None:
         start, end = 0, start
@@ -200,9 +200,9 @@ def arange(
 
 def linspace(
     start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
-    device: Any = None, requires_grad: bool = False,
+    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("linspace", device, layout)
+    meta = _check("linspace", device, layout, pin_memory)
     arr = _sized(
         meta,
         lambda s, d: np.linspace(_number(start), _number(end), s[0]).astype(d),
@@ -214,9 +214,9 @@ def linspace(
 
 def logspace(
     start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
-    layout: Any = None, device: Any = None, requires_grad: bool = False,
+    layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("logspace", device, layout)
+    meta = _check("logspace", device, layout, pin_memory)
     arr = np.logspace(_number(start), _number(end), int(steps), base=base).astype(_float(dtype))
     arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")
@@ -288,9 +288,10 @@ def randn(
 def randint(
     low: Any, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
     dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
-    meta = _check("randint", device, layout)
+    meta = _check("randint", device, layout, pin_memory)
     if size is None:
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")
@@ -344,10 +345,15 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A 0-d tensor holding ``s`` (of the default float dtype unless ``dtype`` says otherwise)."""
-    check_device(device, "scalar_tensor")
-    return _make(np.asarray(s, dtype=_float(dtype)), requires_grad)
+def scalar_tensor(
+    s: Any, *, dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    """A 0-d tensor holding ``s`` (of the default float dtype unless ``dtype`` says otherwise).
+    ``layout`` is taken and not used: PyTorch's scalar_tensor gives a dense tensor whatever it says."""
+    meta = _check("scalar_tensor", device, None, pin_memory)
+    arr = np.asarray(s, dtype=_float(dtype))
+    return _make(meta_array((), arr.dtype) if meta else arr, requires_grad)
 
 
 # The *_like factories and empty_strided (factories_like.py) build on the ones above.

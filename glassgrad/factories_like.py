@@ -31,10 +31,10 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_format: Any) -> Any:
+def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_format: Any, pin: Any) -> Any:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    _check(op, device, layout)
+    _check(op, device, layout, pin)
     return dtype or x.dtype, check_format(op, memory_format, x._data.ndim)
 
 
@@ -62,9 +62,9 @@ def _like_device(x: Tensor, device: Any) -> Any:
 
 def zeros_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
+    requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("zeros_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("zeros_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         zeros(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
         input,
@@ -74,9 +74,9 @@ def zeros_like(
 
 def ones_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
+    requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("ones_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("ones_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         ones(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
         input,
@@ -86,9 +86,9 @@ def ones_like(
 
 def empty_like(
     input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
-    requires_grad: bool = False, memory_format: Any = None,
+    requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("empty_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("empty_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         empty(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
         input,
@@ -98,9 +98,9 @@ def empty_like(
 
 def full_like(
     input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("full_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("full_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         full(
             input.shape, fill_value, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad
@@ -112,9 +112,9 @@ def full_like(
 
 def rand_like(
     input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("rand_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("rand_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         rand(
             input.shape,
@@ -130,9 +130,9 @@ def rand_like(
 
 def randn_like(
     input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,  # noqa: A002
-    device: Any = None, requires_grad: bool = False, memory_format: Any = None,
+    device: Any = None, requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("randn_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("randn_like", input, dtype, device, layout, memory_format, pin_memory)
     return _laid(
         randn(
             input.shape,
@@ -149,15 +149,13 @@ def randn_like(
 def randint_like(
     input: Tensor, low: int = 0, high: int | None = None, *, generator: Any = None,  # noqa: A002
     dtype: Any = None, layout: Any = None, device: Any = None, memory_format: Any = None,
+    requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    dt, fmt = _like("randint_like", input, dtype, device, layout, memory_format)
+    dt, fmt = _like("randint_like", input, dtype, device, layout, memory_format, pin_memory)
     if high is None:
         low, high = 0, low
-    return _laid(
-        randint(low, high, input.shape, dtype=dt, generator=generator, device=_like_device(input, device)),
-        input,
-        fmt,
-    )
+    kw = {"dtype": dt, "generator": generator, "device": _like_device(input, device)}
+    return _laid(randint(low, high, input.shape, **kw, requires_grad=requires_grad), input, fmt)
 
 
 def empty_strided(

@@ -239,7 +239,7 @@ METHODS: dict[str, Any] = {
         self.bool(), other.bool() if isinstance(other, Tensor) else bool(other)
     ),
     "true_divide": elementwise.div,
-    "divide": elementwise.div,
+    "divide": lambda self, other, *, rounding_mode=None: self.div(other, rounding_mode=rounding_mode),
     "multiply": elementwise.mul,
     "subtract": _subtract,
     "negative": elementwise.neg,

@@ -52,6 +52,8 @@ _WHY = {
     "sample": "the op samples into a real dtype only",
     # the op runs in out's dtype (cumsum/cumprod take it as their dtype=), any but bool
     "compute": "the op computes in out's dtype, which must not be bool",
+    # sum and prod compute in out's dtype, bool included (a sum in bool is any, a product all)
+    "reduce": "the op computes in out's dtype",
 }
 _SAME, _CAST, _BOOL, _REAL = "same", "cast", "bool", "real"
 RULES: dict[str, str] = {
@@ -69,17 +71,23 @@ RULES: dict[str, str] = {
         "amax", "amin", "bitwise_not", "ceil", "clamp", "complex", "conj_physical", "diag",
         "float_power", "floor", "gather", "index_select", "logcumsumexp", "masked_select", "msort",
         "multinomial", "nan_to_num", "neg", "norm", "polar", "round", "sgn", "sign", "std_mean",
-        "take_along_dim", "tril", "triu", "trunc", "var_mean", "where"
+        "take_along_dim", "tril", "triu", "trunc", "var_mean", "where", "argmax", "argmin", "nonzero",
+        "softmax", "log_softmax", "take", "frac", "absolute", "scatter", "scatter_add", "index_add",
+        "index_copy", "scatter_reduce"
     ], _SAME),
     # several results (values and int64 indices, or min and max): each out of its result's dtype
     **dict.fromkeys([
-        "aminmax", "cummax", "cummin", "kthvalue", "median", "mode", "nanmedian", "sort", "topk"
+        "aminmax", "cummax", "cummin", "kthvalue", "median", "mode", "nanmedian", "sort", "topk",
+        "qr", "slogdet", "svd"
     ], _SAME),
     **dict.fromkeys(["all", "any", "isneginf", "isposinf", "signbit"], _BOOL),
-    **dict.fromkeys(["std", "var", "nanmean"], _REAL),
+    **dict.fromkeys(["std", "var", "nanmean", "nansum"], _REAL),
+    "row_stack": _CAST,
     "bernoulli": "sample",
     "cumsum": "compute",
     "cumprod": "compute",
+    "sum": "reduce",
+    "prod": "reduce",
 }  # fmt: skip
 
 
@@ -118,6 +126,8 @@ def _allowed(rule: str, src: np.dtype, dst: np.dtype) -> bool:
         return dst.kind == "b"
     if rule == "sample":
         return dst.kind != "c"
+    if rule == "reduce":
+        return True
     if rule == "compute":
         return dst.kind != "b"
     if rule == _REAL and dst.kind == "c":
@@ -160,7 +170,7 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
 
 
 def _in_dtype_of(out: Any, dtype: Any) -> Any:
-    """The ``dtype=`` a "compute" op runs in: out's, unless the call gives one. A complex out
+    """The ``dtype=`` a "compute" or "reduce" op runs in: out's, unless the call gives one. A complex out
     gets the real result cast (the same values: glassgrad's cumprod has no complex rule)."""
     if dtype is None and isinstance(out, Tensor) and out._data.dtype.kind != "c":
         return out.dtype
@@ -206,7 +216,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
         head.append("/")
     head += ([] if star else ["*"]) + ["out=None"]
     args = ", ".join(p.name for p in sig.parameters.values())
-    compute = rule == "compute" and "dtype" in sig.parameters
+    compute = rule in ("compute", "reduce") and "dtype" in sig.parameters
     source = (
         f"def {name}({', '.join(head)}):\n"
         "    if out is None:\n"

@@ -209,10 +209,10 @@ class Tensor:
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self, force: bool = False) -> np.ndarray:  # (force: PyTorch's detach, conj, copy to the CPU)
         if self._data.__class__ is MetaArray:
             raise TypeError("numpy: can't convert meta device type tensor to numpy (it holds no data)")
-        if self.requires_grad:
+        if self.requires_grad and not force:
             raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
         self._vc[1] = True  # the caller holds the memory: a recorded in-place op must not swap it
         return self._data

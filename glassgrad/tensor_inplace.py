@@ -27,6 +27,7 @@ from glassgrad.ops import (
     clamp,
     compare,
     elementwise,
+    forms,
     indexing,
     setitem,
     stale_views,
@@ -260,8 +261,10 @@ class _InPlace:
     def mul_(self, other: Any) -> Tensor:
         return self._update("mul_", elementwise.mul, other)
 
-    def div_(self, other: Any) -> Tensor:
-        return self._update("div_", elementwise.div, other)
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return self._update("div_", elementwise.div, other)
+        return self._update("div_", lambda a, b: forms.div(a, b, rounding_mode=rounding_mode), other)
 
     def pow_(self, exponent: Any) -> Tensor:
         return self._update("pow_", elementwise.pow, exponent)

@@ -17,6 +17,7 @@ from glassgrad.ops import (
     compare,
     elementwise,
     extremes,
+    forms,
     indexing,
     matmul,
     movement,
@@ -75,8 +76,10 @@ class _Methods:
     def mul(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)
 
-    def div(self, other: Any) -> Tensor:
-        return elementwise.div(self, other)
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return elementwise.div(self, other)
+        return forms.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return elementwise.pow(self, exponent)
@@ -194,8 +197,8 @@ class _Methods:
     ) -> Tensor:
         return statistics.std(self, dim, unbiased, keepdim, correction=correction)
 
-    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return reduce.prod(self, dim, keepdim)
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return reduce.prod(self, dim, keepdim, dtype)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         return extremes.max(self, dim, keepdim)
@@ -342,8 +345,8 @@ class _Methods:
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return indexing.masked_fill(self, mask, value)
 
-    def gather(self, dim: int, index: Any) -> Tensor:
-        return indexing.gather(self, dim, index)
+    def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
+        return indexing.gather(self, dim, index, sparse_grad=sparse_grad)
 
     def index_select(self, dim: int, index: Any) -> Tensor:
         return indexing.index_select(self, dim, index)

@@ -33,11 +33,16 @@ def new_full(
     fill_value: Any,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     where = self.device if device is None else device
-    return fac.full(size, fill_value, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
+    return fac.full(
+        size, fill_value, dtype=dtype or self.dtype, layout=layout, device=where,
+        requires_grad=requires_grad, pin_memory=pin_memory,
+    )  # fmt: skip
 
 
 def new_tensor(

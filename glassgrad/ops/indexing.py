@@ -364,18 +364,18 @@ def check_src(op: str, idx: Any, src_shape: tuple) -> None:
         raise ShapeError(f"{op}: expected index sizes <= src sizes, got index {idx.shape} and src {ss}")
 
 
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """``out[i][j][k] = x[i][index[i][j][k]][k]`` for dim=1 (PyTorch's ``gather``).
-
-    Shape:
-        index has x's number of dims and sizes <= x's except along ``dim`` (0-d counts as (1,), as
-        PyTorch); out has index's shape.
+def gather(x: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = x[i][index[i][j][k]][k]`` for dim=1 (PyTorch's ``gather``); index has x's
+    number of dims and sizes <= x's except along ``dim`` (0-d counts as (1,), as PyTorch); out has
+    index's shape. ``sparse_grad=True`` (a sparse COO gradient for x) is refused: not supported.
 
     >>> import glassgrad as gg
     >>> gg.tensor([[1, 2], [3, 4]]).gather(1, gg.tensor([[1, 1], [0, 1]]))
     tensor([[2, 2],
             [3, 4]])
     """
+    if sparse_grad:
+        raise NotImplementedError("gather: sparse gradients are not supported (sparse_grad=False only)")
     idx, d = _check_gather_index("gather", x, dim, index)
     if x.ndim and idx.ndim:
         return Gather.apply(x, idx, dim=d)

@@ -230,8 +230,8 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
         dt = dtypes.to_np_dtype(dtype)
         if dt.kind in "fc" and x._data.dtype != dt:
             x = _K.cast(x, dt)
-        elif dt.kind not in "fc":
-            return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=dt))
+        elif dt.kind not in "fc":  # (quietly: nan to an integer without a warning, as PyTorch)
+            return _constant(quietly(array_module(x._data).sum, x._data, axis, dt, None, keepdim))
     if x._data.dtype.kind not in "fc":  # complex sums keep their dtype, as PyTorch
         return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
     return Sum.apply(x, axis=axis, keepdims=keepdim)
@@ -250,15 +250,22 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     return Mean.apply(x, axis=normalize_dims("mean", x._data.ndim, dim), keepdims=keepdim)
 
 
-def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Product over ``dim`` (a tuple is accepted too); integer inputs give int64 (no gradient).
+    ``dtype`` casts the input before the product, as PyTorch (a float cast to an integer is
+    truncated first: ``prod([2.5, 3.5], dtype=int64)`` is 6).
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
     """
     axis = normalize_dims("prod", x._data.ndim, dim)
-    if x._data.dtype.kind not in "fc":  # (complex: to the op, which the complex gate judges)
-        return _constant(array_module(x._data).prod(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
+    dt = None if dtype is None else dtypes.to_np_dtype(dtype)
+    if dt is not None and dt.kind in "fc" and x._data.dtype != dt:
+        x = _K.cast(x, dt)
+    if x._data.dtype.kind not in "fc" or (dt is not None and dt.kind not in "fc"):
+        # (nan cast to an integer: no warning, as PyTorch; complex: to the op, which the complex gate judges)
+        data = x._data if dt is None else quietly(x._data.astype, dt)
+        return _constant(array_module(data).prod(data, axis=axis, keepdims=keepdim, dtype=dt or np.int64))
     return Prod.apply(x, axis=axis, keepdims=keepdim)
 
 

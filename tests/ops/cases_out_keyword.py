@@ -155,4 +155,30 @@ CASES: dict[str, tuple[str, Any]] = {
     "sort": ("sort", lambda m: ((m.tensor(A), 1), {"descending": True})),
     "topk": ("topk", lambda m: ((m.tensor(A), 2), {})),
     "where": ("where", lambda m: ((m.tensor(MASK), m.tensor(A), m.tensor(B)), {})),
+    # the fourteenth session's survey of PyTorch's parser stubs (tests/porting/test_torch_keywords.py)
+    "argmax": ("argmax", lambda m: ((m.tensor(A), 1), {})),
+    "argmin": ("argmin", lambda m: ((m.tensor(A),), {})),
+    "nonzero": ("nonzero", _one(A)),
+    "softmax": ("softmax", lambda m: ((m.tensor(A), 1), {})),
+    "log_softmax": ("log_softmax", lambda m: ((m.tensor(A), 0), {})),
+    "take": ("take", lambda m: ((m.tensor(A), m.tensor([[0, 5], [2, 2]])), {})),
+    "frac": ("frac", _one(A)),
+    "absolute": ("absolute", _one(A)),
+    "scatter": ("scatter", lambda m: ((m.tensor(A), 1, m.tensor([[2, 0]]), m.tensor(B)), {})),
+    "scatter_add": ("scatter_add", lambda m: ((m.tensor(A), 1, m.tensor([[2, 2]]), m.tensor(B)), {})),
+    "scatter_reduce": (
+        "scatter_reduce",
+        lambda m: ((m.tensor(A), 1, m.tensor([[2, 2]]), m.tensor(B), "amax"), {}),
+    ),
+    "index_add": ("index_add", lambda m: ((m.tensor(A), 1, m.tensor([2, 0]), m.tensor(P)[:, :2]), {})),
+    "index_copy": ("index_copy", lambda m: ((m.tensor(A), 1, m.tensor([2, 0]), m.tensor(P)[:, :2]), {})),
+    "row_stack": ("row_stack", lambda m: (([m.tensor(A), m.tensor(B)],), {})),
+    "nansum": ("nansum", lambda m: ((m.tensor(SPECIAL), 1), {})),
+    "sum_dim": ("sum", lambda m: ((m.tensor(A), 1), {})),
+    "sum_int": ("sum", lambda m: ((m.tensor(I1), 0), {})),
+    "prod_dim": ("prod", lambda m: ((m.tensor(P), 1), {})),
+    # out= of the deprecated torch.qr/torch.svd and of torch.slogdet (the keyword-only survey)
+    "qr": ("qr", lambda m: ((m.tensor(A).T,), {})),
+    "svd": ("svd", lambda m: ((m.tensor(A).T,), {})),  # (the singular vectors' signs agree here)
+    "slogdet": ("slogdet", lambda m: ((m.tensor(A)[:, :2],), {})),
 }

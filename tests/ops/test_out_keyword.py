@@ -23,7 +23,9 @@ ATEN_OUT = {"std_mean", "var_mean"}
 # PyTorch's diag, conj_physical and aten std_mean/var_mean write into out= without refusing an
 # input that requires grad (their out forms detach); glassgrad refuses there too, rather than
 # write values that have lost their graph.
-REFUSES_WHERE_PYTORCH_DETACHES = {"diag", "diag_of_matrix", "conj_physical", "std_mean", "var_mean"}
+REFUSES_WHERE_PYTORCH_DETACHES = {
+    "diag", "diag_of_matrix", "conj_physical", "std_mean", "var_mean", "softmax", "log_softmax"
+}  # fmt: skip
 DTYPES = ["float64", "int64", "bool", "complex64"]
 
 

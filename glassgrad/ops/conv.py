@@ -35,6 +35,7 @@ from typing import Any
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.ops.cascade_sum import cascade_sum
 
 __all__ = ["Conv2d", "ConvTranspose2d", "Unfold", "Fold", "im2col", "col2im", "out_size"]
 
@@ -244,7 +245,7 @@ def conv_transpose_backward(ctx, g, im2col):
     if need[1]:
         dw = _times_t(xt, gcols).reshape(w_shape)  # (G, Cg, Og*K) -> (Cin, Og, *kernel)
     if need[2]:
-        db = g.sum(axis=(0, *range(2, g.ndim)))
+        db = cascade_sum(g, (0, *range(2, g.ndim)))  # (the batch's rows as a cascade, as PyTorch)
     return dx, dw, db
 
 

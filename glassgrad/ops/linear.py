@@ -11,6 +11,7 @@ import math
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
+from glassgrad.ops.cascade_sum import cascade_sum, partial_rows
 from glassgrad.ops.half_precision import HALF, matmul_half
 
 __all__ = ["Linear"]
@@ -57,7 +58,10 @@ class Linear(Function):
         if len(need) > 2 and need[2]:
             xp = array_module(g2)
             if g2.dtype.itemsize >= 4:
-                gb = xp.ones(n, dtype=g2.dtype) @ g2  # (N,) @ (N, out) -> (out,)
+                # (more than 256 rows: first added in blocks of 16, as ops/cascade_sum.py, so that
+                # the rounding error grows as PyTorch's cascade, not with the number of rows)
+                rows = partial_rows(g2, 0, 256) if n > 256 and g2.dtype.itemsize == 4 else g2
+                gb = xp.ones(rows.shape[0], dtype=g2.dtype) @ rows  # (N,) @ (N, out) -> (out,)
             else:
-                gb = g2.sum(axis=0, dtype=xp.float32).astype(g2.dtype)
+                gb = cascade_sum(g2, 0)  # float16: in float32, as PyTorch
         return gx, gw, gb

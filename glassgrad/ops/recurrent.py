@@ -32,6 +32,7 @@ from typing import Any
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
+from glassgrad.ops.cascade_sum import cascade_sum
 
 __all__ = ["RNNSeq", "LSTMSeq", "GRUSeq", "step_rows"]
 
@@ -130,7 +131,7 @@ class RNNSeq(Function):
             dh[:b] = d @ w_hh  # (b, H) @ (H, H)
         need = ctx.needs_input_grad
         gw = _weight_grad(da, h_prev) if need[2] else None
-        gb = da.sum(axis=0) if len(need) > 3 and need[3] else None
+        gb = cascade_sum(da, 0) if len(need) > 3 and need[3] else None
         return da, dh, gw, gb
 
 
@@ -239,7 +240,7 @@ class LSTMSeq(Function):
             dc = dcp if b == n else xp.concatenate([dcp, dc[b:]])
         need = ctx.needs_input_grad
         gw = _weight_grad(dgates, h_prev) if need[3] else None
-        gb = dgates.sum(axis=0) if need[4] else None
+        gb = cascade_sum(dgates, 0) if need[4] else None  # (steps x batch rows: a cascade)
         gr = _weight_grad(dh_all, ms) if len(need) > 5 and need[5] else None
         return dgates, dh, dc, gw, gb, gr
 
@@ -317,5 +318,5 @@ class GRUSeq(Function):
             dh[:b] = dht * z[rows] + d @ w_hh  # (b, 3H) @ (3H, H)
         need = ctx.needs_input_grad
         gw = _weight_grad(dhg, h_prev) if need[2] else None
-        gb = dhg.sum(axis=0) if len(need) > 3 and need[3] else None
+        gb = cascade_sum(dhg, 0) if len(need) > 3 and need[3] else None
         return dxg, dh, gw, gb

@@ -21,6 +21,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, dense, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
+from glassgrad.ops.cascade_sum import cascade_sum, drifts
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -124,6 +125,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = dense(x)  # sums in C order whatever the layout: the rounding never depends on it
+        if x.dtype.kind == "f" and x.dtype.itemsize < 8 and drifts(x.shape, axis):
+            return cascade_sum(x, axis, keepdims)  # (x.sum(0) of many rows: a cascade, as PyTorch's)
         # quietly: inf + -inf is nan without a word, as in PyTorch (NumPy would warn from in here)
         if x.dtype == np.float16:
             return quietly(lambda: x.sum(axis, np.float32, None, keepdims).astype(np.float16))  # 65504+: inf
@@ -142,6 +145,9 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         x = dense(x)
         n = _count(x.shape, axis)
+        if n and x.dtype.kind == "f" and x.dtype.itemsize < 8 and drifts(x.shape, axis):
+            total = cascade_sum(x.astype(np.float32, copy=False), axis, keepdims)  # (float16: no overflow)
+            return (total / n).astype(x.dtype, copy=False)
         if n and x.dtype != np.float16:
             return quietly(x.sum, axis, None, None, keepdims) / n  # inf + -inf: nan, without a warning
         with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: nan, as PyTorch, without a warning

@@ -40,3 +40,5 @@ def own_names(namespace: dict[str, Any], names: list[str], module: str, cls: typ
     for name, fn in vars(cls).items():
         if isinstance(fn, FunctionType) and not _reached(fn):
             fn.__module__, fn.__qualname__ = module, f"{cls.__name__}.{name}"
+    # and the class itself, as PyTorch's prints: <class 'glassgrad.Tensor'> (still reached both ways)
+    cls.__module__ = module

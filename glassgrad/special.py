@@ -6,9 +6,10 @@ so that they are the finished top-level functions (with ``out=``). The rest are 
 ``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py, multigammaln, i1, i0e and
 i1e, each with PyTorch's ``out=``.
 
-Not here, as not implemented: the other Bessel functions and Airy's, the orthogonal polynomials
-(Chebyshev, Hermite, Laguerre, Legendre), zeta and gammainc/gammaincc; asking for one raises
-``AttributeError`` naming it (``_NOT_IMPLEMENTED``).
+``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. Not here, as not implemented: the other
+Bessel functions and Airy's, the orthogonal polynomials (Chebyshev, Hermite, Laguerre, Legendre),
+zeta and gammainc/gammaincc; asking for one raises ``AttributeError`` naming it
+(``_NOT_IMPLEMENTED``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
     _out_keyword(getattr(_sm, n), n, "cast")
     for n in ("entr", "erfcx", "log_ndtr", "multigammaln", "ndtr", "ndtri", "xlog1py", "i1", "i0e", "i1e")
 )
+# PyTorch's second names for I1 and I0 (its modified_bessel_* record no gradient; these do)
+modified_bessel_i1 = i1
 
 #: torch.special name -> glassgrad top-level name
 _TOP_LEVEL = {
@@ -30,12 +33,14 @@ _TOP_LEVEL = {
     "polygamma": "polygamma", "erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "exp2": "exp2",
     "expm1": "expm1", "log1p": "log1p", "i0": "i0", "sinc": "sinc", "round": "round",
     "softmax": "softmax", "log_softmax": "log_softmax", "logsumexp": "logsumexp", "xlogy": "xlogy",
+    "modified_bessel_i0": "i0",
 }  # fmt: skip
 
 # The aliases are served by __getattr__ below (ruff cannot see them: F822).
 __all__ = [  # noqa: F822
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
-    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
+    "multigammaln", "ndtr", "ndtri",
     "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
 ]  # fmt: skip
 
@@ -45,7 +50,7 @@ _NOT_IMPLEMENTED = frozenset({
     "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
     "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "gammainc", "gammaincc",
     "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
-    "legendre_polynomial_p", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+    "legendre_polynomial_p", "modified_bessel_k0",
     "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
     "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
     "shifted_chebyshev_polynomial_w", "spherical_bessel_j0", "zeta",

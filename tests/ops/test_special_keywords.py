@@ -214,3 +214,12 @@ def test_input_keyword_as_pytorch(torch):
             getattr(torch, name)(input=torch.tensor(x), **kwargs).numpy(),
             rtol=1e-6,
         )
+
+
+def test_modified_bessel_i0_and_i1_are_i0_and_i1(torch):
+    data = np.array([0.5, -2.0, 30.0, 0.0])
+    for name, same in (("modified_bessel_i0", "i0"), ("modified_bessel_i1", "i1")):
+        ours = getattr(gg_special, name)(gg.tensor(data))
+        theirs = getattr(torch.special, name)(torch.tensor(data))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-13)
+        assert getattr(gg_special, name) is getattr(gg_special, same)

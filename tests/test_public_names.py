@@ -29,3 +29,8 @@ def test_wrapped_functions_pickle_and_keep_their_source():
     assert collate([glassgrad.ones(2), glassgrad.zeros(2)]).tolist() == [[1.0, 0.0], [1.0, 0.0]]
     assert pickle.loads(pickle.dumps(glassgrad.sum))(glassgrad.ones(2, 3), axis=1).tolist() == [3.0, 3.0]
     assert "def sum(" in inspect.getsource(glassgrad.sum)
+
+
+def test_the_tensor_class_prints_by_its_public_name(torch):
+    assert str(type(glassgrad.ones(1))) == str(type(torch.ones(1))).replace("torch", "glassgrad")
+    assert pickle.loads(pickle.dumps(glassgrad.Tensor)) is glassgrad.Tensor

@@ -1,7 +1,8 @@
 """Probability distributions with ``torch.distributions``' names and semantics.
 
-``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``, ``MultivariateNormal`` (full covariance,
-through its Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
+``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``, ``OneHotCategorical`` (and its
+straight-through variant), ``Gumbel``, ``MultivariateNormal`` (full covariance, through its
+Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
 ``entropy``, ``mean``/``mode``/``stddev``/``variance``, and ``kl_divergence`` for each pair of
 the same family (``register_kl`` adds more). They are built from Tensor ops, so gradients flow
 through ``log_prob``, ``entropy`` and ``rsample`` — the policy-gradient and VAE recipes::
@@ -17,10 +18,12 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions.bernoulli import Bernoulli
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.gumbel import Gumbel
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.kl import kl_divergence, register_kl
 from glassgrad.distributions.multivariate_normal import MultivariateNormal
 from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from glassgrad.distributions.uniform import Uniform
 
 __all__ = [
@@ -29,6 +32,9 @@ __all__ = [
     "Uniform",
     "Bernoulli",
     "Categorical",
+    "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
+    "Gumbel",
     "MultivariateNormal",
     "Independent",
     "kl_divergence",

@@ -23,6 +23,7 @@ __all__ = [
     "real_vector",
     "lower_cholesky",
     "positive_definite",
+    "one_hot",
 ]
 
 
@@ -105,6 +106,17 @@ class _Simplex(Constraint):
         return np.all(v >= 0, axis=-1) & (np.abs(v.sum(-1) - 1) < 1e-6)
 
 
+class _OneHot(Constraint):
+    """One-hot vectors: each entry 0 or 1, summing to 1 over the last dim."""
+
+    event_dim = 1
+    is_discrete = True
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return np.all((v == 0) | (v == 1), axis=-1) & (v.sum(-1) == 1)
+
+
 class _RealVector(Constraint):
     event_dim = 1
 
@@ -140,6 +152,7 @@ simplex = _Simplex()
 real_vector = _RealVector()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
+one_hot = _OneHot()
 
 
 def interval(low: Any, high: Any) -> Constraint:

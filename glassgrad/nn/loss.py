@@ -42,15 +42,13 @@ class _Loss(Module):
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
-            warnings.warn(
-                f"{type(self).__name__}: size_average and reduce are deprecated; use reduction=",
+            reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
+            warnings.warn(  # naming the reduction that replaces them, as PyTorch's warning does
+                f"{type(self).__name__}: size_average and reduce are deprecated; pass reduction='{reduction}' "
+                "instead",
                 UserWarning,
                 stacklevel=3,
             )
-            if reduce is False:
-                reduction = "none"
-            else:
-                reduction = "sum" if size_average is False else "mean"
         if reduction not in self._allowed and not (
             reduction == "elementwise_mean" and "mean" in self._allowed
         ):

@@ -65,10 +65,13 @@ def legacy_reduction(op: str, size_average: bool | None, reduce: bool | None, re
     given, with a warning): ``reduce=False`` is 'none', else ``size_average=False`` is 'sum'."""
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn(f"{op}: size_average and reduce are deprecated; use reduction=", UserWarning, stacklevel=3)
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
+    new = "none" if reduce is False else ("sum" if size_average is False else "mean")
+    warnings.warn(  # naming the reduction that replaces them, as PyTorch's warning does
+        f"{op}: size_average and reduce are deprecated; pass reduction='{new}' instead",
+        UserWarning,
+        stacklevel=3,
+    )
+    return new
 
 
 def reduce(loss: Tensor, reduction: str) -> Tensor:

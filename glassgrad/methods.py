@@ -98,14 +98,18 @@ def _view_inplace(name: str, view: Any) -> Any:
 
 
 def _random_fill(name: str, draw: Any) -> Any:
-    def method(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
-        return self._set(name, draw(get_generator(generator), self.shape, *args))
+    def method(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
+        # (kwargs: PyTorch's names for the draw's parameters, exponential_(lambd=2.0) ...)
+        return self._set(name, draw(get_generator(generator), self.shape, *args, **kwargs))
 
     method.__name__ = name
     return method
 
 
-def _random_(gen: Any, shape: tuple, low: int = 0, high: int | None = None) -> np.ndarray:
+def _random_(gen: Any, shape: tuple, low: int = 0, high: int | None = None, **named: Any) -> np.ndarray:
+    low, high = named.pop("from", low), named.pop("to", high)  # PyTorch's names (from is a keyword)
+    if named:
+        raise TypeError(f"random_() got an unexpected keyword argument {next(iter(named))!r}")
     if high is None:
         low, high = 0, low if low else 2**24
     return gen.integers(low, high, size=shape)
@@ -147,7 +151,7 @@ _MATH_METHODS = {
     "signbit": _um.signbit,
     "isposinf": _um.isposinf,
     "isneginf": _um.isneginf,
-    **{f"{n}_": _inplace(f"{n}_", fn) for n, fn in _MATH.items()},
+    **{f"{n}_": _inplace_of(n) for n in _MATH},  # through the methods: their keywords (other=, rounding_mode=)
     "float_power_": _float_power_,
 }  # fmt: skip
 

@@ -200,10 +200,14 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
         fn = namespace.get(name)
         if found := _wanted(fn, name, method=False):
             namespace[name] = accept_numpy_names(fn, name, found)
+        elif name in torch_keywords.VARARGS and isinstance(fn, FunctionType):
+            namespace[name] = torch_keywords.with_varargs(fn, name, method=False)
     methods = vars(cls)
     for name, fn in list(methods.items()):
         if not name.startswith("__") and (found := _wanted(fn, name, method=True)):
             setattr(cls, name, accept_numpy_names(fn, name, found))
+        elif name in torch_keywords.VARARGS and isinstance(fn, FunctionType):
+            setattr(cls, name, torch_keywords.with_varargs(fn, name, method=True))
     for name, fn in list(methods.items()):
         base = methods.get(name[:-1]) if name.endswith("_") else None
         if getattr(base, "__numpy_axis__", False) and isinstance(fn, FunctionType) and not _wants(fn):

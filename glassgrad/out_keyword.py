@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad.autograd import is_grad_enabled
-from glassgrad.dtypes import from_np_dtype
+from glassgrad.dtypes import from_np_dtype, to_np_dtype
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.numpy_names import generated
 from glassgrad.ops.composite import with_out
@@ -169,11 +169,22 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
     return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
 
-def _in_dtype_of(out: Any, dtype: Any) -> Any:
-    """The ``dtype=`` a "compute" or "reduce" op runs in: out's, unless the call gives one. A complex out
-    gets the real result cast (the same values: glassgrad's cumprod has no complex rule)."""
+def _in_dtype_of(out: Any, dtype: Any, op: str) -> Any:
+    """The ``dtype=`` a "compute" or "reduce" op runs in: out's, unless the call gives one, which
+    must then be out's (PyTorch's rule). A complex out gets the real result cast (the same values:
+    glassgrad's cumprod has no complex rule)."""
     if dtype is None and isinstance(out, Tensor) and out._data.dtype.kind != "c":
         return out.dtype
+    return _dtype_of_out(out, dtype, op)
+
+
+def _dtype_of_out(out: Any, dtype: Any, op: str) -> Any:
+    """``dtype``, checked against out's when both are given (PyTorch refuses a mismatch)."""
+    if dtype is not None and isinstance(out, Tensor) and to_np_dtype(dtype) != out._data.dtype:
+        raise DTypeError(
+            f"{op}: out= has dtype {from_np_dtype(out._data.dtype)} but dtype= asks for {dtype}; give "
+            "them the same dtype, or leave dtype= out"
+        )
     return dtype
 
 
@@ -184,6 +195,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
     ``numpy_names`` does: no ``*args``/``**kwargs`` to build on every call)."""
     sig = inspect.signature(fn)
     env: dict[str, Any] = {"_fn": fn, "_write": _write, "_rule": rule, "_in_dtype_of": _in_dtype_of}
+    env["_dtype_of_out"] = _dtype_of_out
     head: list[str] = []
     call: list[str] = []
     star = False  # whether the header has its * (or *args) yet
@@ -216,12 +228,14 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
         head.append("/")
     head += ([] if star else ["*"]) + ["out=None"]
     args = ", ".join(p.name for p in sig.parameters.values())
-    compute = rule in ("compute", "reduce") and "dtype" in sig.parameters
+    # a dtype= must be out's; the "compute"/"reduce" ops run in out's when none is given
+    pick = "_in_dtype_of" if rule in ("compute", "reduce") else "_dtype_of_out"
+    compute = "dtype" in sig.parameters
     source = (
         f"def {name}({', '.join(head)}):\n"
         "    if out is None:\n"
         f"        return _fn({', '.join(call)})\n"
-        + ("    dtype = _in_dtype_of(out, dtype)\n" if compute else "")
+        + (f"    dtype = {pick}(out, dtype, {name!r})\n" if compute else "")
         + f"    return _write(_fn({', '.join(call)}), out, {name!r}, ({args},), _rule)\n"
     )
     wrapper = generated(source, name, env, f"<out= of {fn.__module__}.{fn.__qualname__}>")

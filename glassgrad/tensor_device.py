@@ -149,7 +149,9 @@ class _Device:
             return restride(out, preserve_format) if copy else out
         return conversion.cast(out, dtypes.to_np_dtype(dtype))
 
-    def cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = preserve_format) -> Tensor:
+    def cuda(
+        self, device: Any = None, non_blocking: bool = False, memory_format: Any = preserve_format
+    ) -> Tensor:
         check_device("cuda" if device is None else device, "cuda")
         return self
 

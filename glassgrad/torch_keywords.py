@@ -21,10 +21,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Callable
 
-__all__ = ["aliases"]
+__all__ = ["VARARGS", "aliases", "with_varargs"]
 
 OPERANDS = frozenset({"a", "x", "A"})  # our names for the first operand, PyTorch's ``input``
 
@@ -41,23 +42,43 @@ FUNCTIONS = {
     "cholesky_solve": {"input": "B", "input2": "L"},
     "cholesky_inverse": {"input": "L"},
     "swapdims": {"dim0": "axis0", "dim1": "axis1"},
-    "max": {"other": "dim"},  # torch.max(x, other=y) is the elementwise maximum, as max(x, y)
-    "min": {"other": "dim"},
 }
 METHODS = {
     "bmm": {"mat2": "other"},
     "mm": {"mat2": "other"},
-    "cholesky_solve": {"input2": "B"},
+    "cholesky_solve": {"input2": "L"},  # (self is B)
     "copy_": {"other": "src"},  # PyTorch's documentation says src; its parser takes other
     "broadcast_to": {"size": "shape"},
     "swapdims": {"dim0": "axis0", "dim1": "axis1"},
     "split": {"split_size": "split_size_or_sections"},
-    "max": {"other": "dim"},
-    "min": {"other": "dim"},
     "uniform_": {"to": "b"},  # (its "from" is a Python keyword: not a name a wrapper can take)
 }
 
+# Functions taking their sizes as ``*args`` (``x.view(2, 3)``), and PyTorch's keyword for them
+# (``x.view(size=(2, 3))``).
+VARARGS = {"reshape": ("shape",), "view": ("size",), "expand": ("size",), "repeat": ("repeats",),
+           "permute": ("dims",), "tile": ("dims",)}  # fmt: skip
+
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def with_varargs(fn: Callable, name: str, method: bool) -> Callable:
+    """``fn`` (a function of ``*args`` in ``VARARGS``) also taking PyTorch's keyword for those
+    arguments, and ``input=`` for a top-level function's first operand."""
+    names = VARARGS[name]
+
+    def with_torch_names(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            if not method and "input" in kwargs:
+                args = (kwargs.pop("input"), *args)
+            for keyword in names:
+                if keyword in kwargs:
+                    args = (*args, kwargs.pop(keyword))
+        return fn(*args, **kwargs)
+
+    functools.update_wrapper(with_torch_names, fn)
+    with_torch_names.__keyword_aliases__ = dict.fromkeys(names if method else ("input", *names), "*")
+    return with_torch_names
 
 
 def aliases(name: str, fn: Callable, method: bool) -> dict[str, str]:

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module, dense
+from glassgrad.backend import array_module, dense, quietly
 from glassgrad.ops.cascade_sum import cascade_sum
 from glassgrad.tensor import Tensor
 
@@ -34,8 +34,9 @@ def _mean(a: Any, axes: tuple[int, ...]) -> Any:
     column of 1/M: BLAS runs that about 4x faster than NumPy's reduction of many short rows (10
     against 44 us for (1024, 128) float32, one thread), and on every BLAS thread. With Linear's
     bias gradient done the same way, the ``gpt_sdpa`` benchmark step ran about 5% faster at two
-    threads (interleaved A/B, median of 12). Other axes (batch norm), float16 (whose product would
-    accumulate in float16) and empty axes use ``mean``.
+    threads (interleaved A/B, median of 12). Other axes (batch norm) go through ``cascade_sum``
+    in float32 (ops/cascade_sum.py); float16 (whose product would accumulate in float16), float64
+    there and empty axes use ``mean``.
     """
     k = len(axes)
     m = math.prod(a.shape[a.ndim - k :])
@@ -51,15 +52,20 @@ def _mean(a: Any, axes: tuple[int, ...]) -> Any:
 
 def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims)."""
+    return quietly(_centred_scaled, x, axes, eps)  # (inf - inf: nan without a warning, as PyTorch)
+
+
+def _centred_scaled(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
     xp = array_module(x)
     x = dense(x)  # means in C order whatever the layout: the rounding never depends on it
     mean = _mean(x, axes)
     centered = x - mean
-    # The corrected two-pass algorithm: float32's rounding of the mean, measured and taken off,
-    # so that xhat is not shifted by it. A shifted xhat sums into the weight gradient without
-    # cancelling: BatchNorm's over a batch of 256 was 10x PyTorch's error without this (its CPU
-    # kernels accumulate in float64), 0.5x with it.
-    if x.dtype.itemsize < 8:
+    # Batch norm: the corrected two-pass algorithm. float32's rounding of the mean, measured and
+    # taken off, so that xhat is not shifted by it: a shifted xhat sums into the weight gradient
+    # without cancelling (over a batch of 256, 10x PyTorch's error without this, whose CPU kernels
+    # accumulate in float64; 0.5x with it). Layer norm's rows are short: it costs more than it
+    # gains there (+40% on the forward).
+    if x.dtype.itemsize < 8 and axes[:1] == (0,):
         centered -= _mean(centered, axes)
     var = _mean(centered * centered, axes)
     rstd = 1.0 / xp.sqrt(var + eps)  # eps is a Python float: float32 stays float32

@@ -25,6 +25,14 @@ NOT_TAKEN = {
     ("method", "uniform_"): {"from_"},
     ("method", "requires_grad_"): {"mode"},  # the stub's name; PyTorch's parser takes requires_grad
     ("method", "new_tensor"): {"pin_memory"},  # the stub has it; PyTorch's new_tensor refuses it
+    # max(x, other=y): our max's second parameter is dim, so other=1 would reduce over dim 1
+    # where PyTorch refuses a number; refused here, max(x, y) positionally is the elementwise max
+    ("top", "max"): {"other"},
+    ("top", "min"): {"other"},
+    ("method", "max"): {"other"},
+    ("method", "min"): {"other"},
+    ("method", "view"): {"dtype"},  # x.view(dtype) (reinterpreting the bits) is not implemented
+    ("method", "new"): {"cls", "other", "size", "storage"},  # the legacy constructor's overloads
 }
 
 
@@ -59,8 +67,8 @@ def _unaccepted(table, lookup, kind):
             params = inspect.signature(fn).parameters.values()
         except (TypeError, ValueError):
             continue
-        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-            continue  # (*shape, *dims: PyTorch's names there are positional in practice)
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            continue  # (**kwargs: passed on to the op, which names them)
         lost = torch_names - _accepted(fn) - ANY - NOT_TAKEN.get((kind, name), set())
         if lost:
             missing[name] = sorted(lost)
@@ -125,7 +133,6 @@ CALLS = [
     "remainder(input=x, other=y)",
     "pow(input=x, exponent=2)",
     "outer(input=x[0], vec2=y[0])",
-    "max(x, other=y)",
     "min(input=x, dim=1).values",
     "sort(input=x, dim=0).values",
     "swapdims(input=x, dim0=0, dim1=1)",
@@ -133,19 +140,30 @@ CALLS = [
     "det(input=x[:, :3] ** 2)",
     "cumsum(input=x, dim=0)",
     "flatten(input=x)",
+    "reshape(input=x, shape=(4, 3))",
+    "permute(input=x, dims=(1, 0))",
+    "tile(input=x, dims=(2,))",
 ]
 METHOD_CALLS = [
     "x.atan2(other=y)",
     "x.remainder(other=y)",
     "x.mm(mat2=y.T)",
     "x[None].bmm(mat2=y.T[None])",
-    "x.max(other=y)",
     "x.broadcast_to(size=(2, 3, 4))",
     "x.split(split_size=2, dim=1)[0]",
     "x.swapdims(dim0=0, dim1=1)",
     "x.clone().copy_(other=y)",
     "x.greater_equal(other=y)",
     "x.clone().copy_(y, non_blocking=True)",
+    "x.clone().multiply_(other=y)",
+    "x.clone().divide_(y, rounding_mode='floor')",
+    "x.clone().true_divide_(other=y)",
+    "x.view(size=(4, 3))",
+    "x.reshape(shape=(2, 6))",
+    "x[:1].expand(size=(2, 4))",
+    "x.repeat(repeats=(2, 1))",
+    "x.permute(dims=(1, 0))",
+    "(x @ x.T + 10 * y[:, :3]).cholesky_solve(input2=(x[:, :3] ** 2).tril() + 5)",
 ]
 
 
@@ -242,3 +260,27 @@ def test_numpy_force_detaches_as_pytorch(torch):
     with pytest.raises(gg.errors.GraphError):
         x.numpy()
     np.testing.assert_array_equal(x.numpy(force=True), torch.ones(2, requires_grad=True).numpy(force=True))
+
+
+def test_max_refuses_other_as_a_dim():
+    x = gg.ones(2, 3)
+    with pytest.raises(TypeError):
+        gg.max(x, other=1)  # PyTorch refuses it too (other must be a tensor)
+    assert gg.max(x, gg.zeros(2, 3)).tolist() == [[1.0] * 3] * 2
+
+
+def test_random_fills_take_torchs_names(torch):
+    for lib in (gg, torch):
+        x = lib.empty(1000, dtype=lib.float64)
+        assert x.exponential_(lambd=4.0).mean().item() < 0.5
+        assert x.log_normal_(mean=0.0, std=0.01).min().item() > 0.9
+        assert x.geometric_(p=0.999).max().item() <= 2.0
+        assert set(x.random_(**{"from": 3, "to": 5}).tolist()) <= {3.0, 4.0}
+
+
+def test_a_dtype_that_is_not_outs_is_refused(torch):
+    x = np.ones((2, 3), np.float32)
+    for name in ("sum", "cumsum", "nansum", "softmax"):
+        for lib, error in ((torch, RuntimeError), (gg, gg.errors.DTypeError)):
+            with pytest.raises(error):
+                getattr(lib, name)(lib.tensor(x), 1, dtype=lib.float64, out=lib.empty(2, 3))

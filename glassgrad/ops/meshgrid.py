@@ -22,7 +22,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         if not _meshgrid_warned[0]:
             _meshgrid_warned[0] = True
             warnings.warn(
-                "meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                "torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -203,13 +203,13 @@ class Tensor:
     # ----------------------------------------------------------------- conversion
     def item(self) -> Any:
         if self._data.size != 1:
-            raise ValueError(f"item: expected a tensor with one element, got shape {self._data.shape}")
+            raise ShapeError(f"item: expected a tensor with one element, got shape {self._data.shape}")
         return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def numpy(self, force: bool = False) -> np.ndarray:  # (force: PyTorch's detach, conj, copy to the CPU)
+    def numpy(self, *, force: bool = False) -> np.ndarray:  # (force: PyTorch's detach, conj, copy to CPU)
         if self._data.__class__ is MetaArray:
             raise TypeError("numpy: can't convert meta device type tensor to numpy (it holds no data)")
         if self.requires_grad and not force:
@@ -244,7 +244,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"bool: the truth value of a tensor with {self._data.size} elements is ambiguous; use .any() or .all()"
             )
         return bool(self._data.reshape(()).item())

@@ -55,6 +55,17 @@ def test_conversions():
         bool(t)
 
 
+def test_scalar_conversion_errors_are_pytorchs_kinds(torch):
+    """item() and bool() of a many-element tensor raise RuntimeError in PyTorch, float()/int()
+    ValueError: glassgrad's error is both, so either `except` catches it as there."""
+    for lib in (torch, gg):
+        t = lib.ones(2)
+        for conv, kind in ((lambda: t.item(), RuntimeError), (lambda: bool(t), RuntimeError),
+                           (lambda: float(t), ValueError), (lambda: int(t), ValueError)):
+            with pytest.raises(kind):
+                conv()
+
+
 def test_numpy_refuses_a_tensor_that_requires_grad():
     w = gg.tensor([1.0], requires_grad=True)
     with pytest.raises(GraphError, match=r"detach\(\).numpy\(\)"):

@@ -147,6 +147,18 @@ def test_fused_bce_ops_equal_composites(reduction, pos_weight):
             np.testing.assert_allclose(a.grad._data, b.grad._data, atol=1e-10, rtol=1e-10)
 
 
+@pytest.mark.parametrize("bad", [1.5, -0.5, float("nan")])
+def test_binary_cross_entropy_out_of_range_is_pytorchs_runtime_error(torch, bad):
+    """Probabilities outside [0, 1] (NaN too): PyTorch raises RuntimeError (the uvadlc debugging
+    guide's "use loss functions on logits"); glassgrad's error is a RuntimeError and a ValueError."""
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([bad]), torch.tensor([1.0]))
+    with pytest.raises(RuntimeError, match=r"binary_cross_entropy: expected input probabilities in \[0, 1\]"):
+        F.binary_cross_entropy(gg.tensor([bad]), gg.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="binary_cross_entropy"):
+        gg.nn.BCELoss()(gg.tensor([0.5, bad]), gg.tensor([1.0, 0.0]))
+
+
 def test_binary_loss_errors():
     x = gg.rand(4, 3)
     with pytest.raises(ShapeError, match=r"binary_cross_entropy: .*input \(4, 3\) and target \(4,\)"):

@@ -25,6 +25,11 @@ from glassgrad.tensor import Tensor, as_array
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 
+class _ProbabilityRangeError(ValueError, RuntimeError):
+    """binary_cross_entropy's input outside [0, 1]: PyTorch's RuntimeError, and the ValueError
+    glassgrad raised."""
+
+
 def _constant(op: str, name: str, t: Tensor | None) -> None:
     if t is not None and t.requires_grad and is_grad_enabled():
         raise GraphError(
@@ -257,7 +262,7 @@ def binary_cross_entropy(
     _constant("binary_cross_entropy", "weight", weight)
     p = input._data
     if p.size and valued(p) and not ((p >= 0) & (p <= 1)).all():
-        raise ValueError(
+        raise _ProbabilityRangeError(
             f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "
             f"[{p.min()}, {p.max()}] (use binary_cross_entropy_with_logits on raw scores)"
         )

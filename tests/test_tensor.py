@@ -60,8 +60,12 @@ def test_scalar_conversion_errors_are_pytorchs_kinds(torch):
     ValueError: glassgrad's error is both, so either `except` catches it as there."""
     for lib in (torch, gg):
         t = lib.ones(2)
-        for conv, kind in ((lambda: t.item(), RuntimeError), (lambda: bool(t), RuntimeError),
-                           (lambda: float(t), ValueError), (lambda: int(t), ValueError)):
+        for conv, kind in (
+            (lambda: t.item(), RuntimeError),
+            (lambda: bool(t), RuntimeError),
+            (lambda: float(t), ValueError),
+            (lambda: int(t), ValueError),
+        ):
             with pytest.raises(kind):
                 conv()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,17 @@ try:
         _FP_IGNORE = _FP_STATE.get()
 except (ImportError, AttributeError):  # NumPy 1.x: the public, slower route
     _FP_STATE = None
+
+
+def quiet_start() -> Any:
+    """Turn NumPy's floating-point warnings off until ``quiet_end(token)``: once around a whole
+    backward pass, where a gradient may be inf or nan on purpose (1/0, 0 * inf), as in PyTorch."""
+    return None if _FP_STATE is None else _FP_STATE.set(_FP_IGNORE)
+
+
+def quiet_end(token: Any) -> None:
+    if token is not None:
+        _FP_STATE.reset(token)
 
 
 def quietly(fn, *args):

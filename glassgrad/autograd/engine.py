@@ -17,7 +17,7 @@ from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
-from glassgrad.backend import array_module, asarray, ndarray
+from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
@@ -111,6 +111,22 @@ def check_seed_device(op: str, data: Any, seed: Any) -> None:
 
 
 def run_backward(
+    roots: list,
+    retain_graph: bool = False,
+    inputs: list | None = None,
+    accumulate: bool = False,
+    run_inputs: bool = False,
+) -> dict:
+    """``_propagate`` with NumPy's floating-point warnings off: a gradient may be inf or nan on
+    purpose (the backward of 1/x at 0), and PyTorch says nothing then; set once per pass."""
+    token = quiet_start()
+    try:
+        return _propagate(roots, retain_graph, inputs, accumulate, run_inputs)
+    finally:
+        quiet_end(token)
+
+
+def _propagate(
     roots: list,
     retain_graph: bool = False,
     inputs: list | None = None,

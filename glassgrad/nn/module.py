@@ -32,7 +32,7 @@ from glassgrad.nn.hooks import (
     register_module_forward_pre_hook,
 )
 from glassgrad.nn.lookup import Lookup
-from glassgrad.nn.module_path import annotate_shape_error
+from glassgrad.nn.module_path import annotate_shape_error, non_tensor_error
 from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
@@ -119,6 +119,10 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
             return self.forward(*args, **kwargs)
         except ShapeError as e:
             annotate_shape_error(e, self, args)
+            raise
+        except AttributeError as e:  # model(np_array): PyTorch's TypeError, not ours from deep inside
+            if (error := non_tensor_error(e, self, args)) is not None:
+                raise error from e
             raise
 
     # ------------------------------------------------------------------ registration

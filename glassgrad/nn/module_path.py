@@ -53,6 +53,23 @@ def annotate_shape_error(e: Exception, module: Any, args: tuple) -> None:
     e.args = (msg, *e.args[1:])
 
 
+def non_tensor_error(e: AttributeError, module: Any, args: tuple) -> TypeError | None:
+    """The TypeError PyTorch gives where ``module`` was called with something that is not a
+    tensor (a NumPy array, a list) and an op then looked for a tensor's attribute on it; None
+    for any other AttributeError (error path only)."""
+    from glassgrad.tensor import Tensor
+
+    obj = getattr(e, "obj", None)
+    for i, a in enumerate(args):
+        if a is obj and not isinstance(a, Tensor):
+            how = "glassgrad.from_numpy(a)" if type(a).__module__ == "numpy" else "glassgrad.tensor(a)"
+            return TypeError(
+                f"{type(module).__name__}: expected a Tensor as argument {i}, got {type(a).__name__} "
+                f"(make one with {how})"
+            )
+    return None
+
+
 class _ModuleStack:
     """The modules being called right now, outermost first (kept only in anomaly mode)."""
 

@@ -12,6 +12,7 @@ do not change a tensor's dtype; an integer tensor meeting a float is promoted to
 from __future__ import annotations
 
 import math
+from operator import truediv
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
 from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
@@ -172,7 +173,9 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return a / b
+        if b.__class__ is float or b.__class__ is int:
+            return a / b if b else quietly(truediv, a, b)  # x / 0: inf and nan, quietly as PyTorch
+        return quietly(truediv, a, b)  # (a divisor with zeros: the same)
 
     @staticmethod
     def backward(ctx, g):

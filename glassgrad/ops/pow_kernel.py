@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 
 _PY_SCALARS = (float, int, bool)
 
@@ -46,7 +46,6 @@ def pow_array(a: Any, b: Any) -> Any:
             return _pow_half(a, b)
         if b == 3 or b == -2 or b == -0.5:  # float32 and float64 only, as PyTorch's fast paths
             return _pow_special(a, b)
-    if b.__class__ in _PY_SCALARS and b >= 0:
-        return a**b  # the common x ** 2: no 0 ** negative, no errstate cost
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan
-        return a**b
+    if b.__class__ in _PY_SCALARS and b >= 0 and (b.__class__ is not float or b.is_integer()):
+        return a**b  # the common x ** 2: no 0 ** negative, no (-1) ** 0.5, no errstate cost
+    return quietly(pow, a, b)  # 0 ** -1 = inf, (-1) ** 0.5 = nan, without a warning, as PyTorch

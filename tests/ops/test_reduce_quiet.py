@@ -58,3 +58,17 @@ def test_float16_sums_past_its_range_are_inf_silently(torch):
         ref = call(torch, torch.tensor([60000.0, 60000.0], dtype=torch.float16))
         assert y.dtype == gg.float16
         np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+def test_division_by_zero_powers_and_their_gradients_are_quiet(torch):
+    data = np.array([1.0, 0.0, -1.0])
+    results = []
+    for lib in (gg, torch):
+        x = lib.tensor(data, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = [x / 0, 1 / x, x / lib.zeros(3), x**0.5, x**-1.0, 2 / x]
+            sum(o.sum() for o in out[1:2] + out[3:4]).backward()
+        results.append([o.detach().numpy() for o in out] + [x.grad.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_array_equal(ours, theirs)  # inf and nan where PyTorch has them

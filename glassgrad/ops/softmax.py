@@ -24,6 +24,33 @@ from glassgrad.tensor import Tensor
 __all__ = ["softmax", "log_softmax"]
 
 
+def _row_sums(a, axis):
+    """The sums of ``a`` along ``axis``, kept as size-1 dims. Along the last axis of a float32 or
+    float64 array, a BLAS product with a column of ones: NumPy's reduction of many short rows
+    (a GPT's attention rows of 64) runs about 4x slower (197 against 41 us at (16, 4, 64, 64))."""
+    xp = array_module(a)
+    n = a.shape[-1] if a.ndim else 0
+    if axis == (a.ndim - 1,) and n and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous:
+        return (a.reshape(-1, n) @ xp.ones((n, 1), a.dtype)).reshape(a.shape[:-1] + (1,))
+    return xp.sum(a, axis=axis, keepdims=True, dtype=acc_dtype(a))
+
+
+def _row_dots(g, z, axis):
+    """sum(g * z) along ``axis``, kept; along the last axis one ``vecdot`` pass (NumPy 2), where
+    the product and the reduction of short rows took 3x longer."""
+    xp = array_module(g)
+    vecdot = getattr(xp, "vecdot", None)
+    if (
+        vecdot is not None
+        and axis == (g.ndim - 1,)
+        and g.ndim
+        and g.dtype == z.dtype
+        and g.dtype.itemsize >= 4
+    ):
+        return vecdot(g, z)[..., None]
+    return xp.sum(g * z, axis=axis, keepdims=True)
+
+
 def _shifted(x, axis):
     """x minus its max along ``axis`` (0 where that max is -inf): exp of it cannot overflow."""
     xp = array_module(x)
@@ -47,7 +74,7 @@ class Softmax(Function):
             out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
         xp.exp(out, out=out)
         with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
-            out /= xp.sum(out, axis=axis, keepdims=True, dtype=acc_dtype(out))
+            out /= _row_sums(out, axis)
         out = out.reshape(x.shape)
         ctx.save_for_backward(out)
         return out
@@ -56,7 +83,7 @@ class Softmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved
         g = dense(g)
-        d = g - array_module(g).sum(g * out, axis=ctx.attrs["axis"], keepdims=True)
+        d = g - _row_dots(g, out, ctx.attrs["axis"])
         d *= out  # in place on the fresh difference
         return d
 
@@ -75,7 +102,7 @@ class LogSoftmax(Function):
         xp = array_module(x)
         shifted = _shifted(dense(x), axis)
         with np.errstate(divide="ignore", invalid="ignore"):
-            total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True, dtype=acc_dtype(shifted))
+            total = _row_sums(xp.exp(shifted), axis)
             out = (shifted - xp.log(total)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
@@ -84,7 +111,7 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved
         xp, g = array_module(g), dense(g)
-        return g - xp.exp(out) * xp.sum(g, axis=ctx.attrs["axis"], keepdims=True)
+        return g - xp.exp(out) * _row_sums(g, ctx.attrs["axis"])
 
 
 # ------------------------------------------------------------------ tensor-level functions

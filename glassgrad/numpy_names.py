@@ -68,6 +68,20 @@ def _missing(name: str, arg: str) -> None:
     raise TypeError(f"{name}() missing required argument '{arg}'")
 
 
+def _not_tensor(e: AttributeError, name: str, values: tuple, names: tuple) -> None:
+    """Raise PyTorch's TypeError if ``e`` came from an op looking for a tensor's attribute on one
+    of the call's arguments that is not a tensor (a list, a NumPy array); else return."""
+    from glassgrad.tensor import Tensor
+
+    obj = getattr(e, "obj", None)
+    for arg, value in zip(names, values, strict=True):
+        if value is obj and obj is not None and not isinstance(obj, Tensor):
+            raise TypeError(
+                f"{name}(): expected a Tensor as argument {arg!r}, got {type(obj).__name__} "
+                "(glassgrad.tensor(...) makes one)"
+            ) from e
+
+
 def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
     """The other names ``fn`` should take (alias -> parameter): NumPy's where ``_wants`` says
     so, PyTorch's operand names where ours differ; none for a function wrapped already."""
@@ -128,6 +142,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
     TypeError, naming PyTorch's name for it, when it is still missing."""
     env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
     env["_no_dim"] = _no_dim
+    env["_not_tensor"] = _not_tensor
     head, call, marked = [], [], []
     for p in params:
         positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -163,7 +178,13 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
         else:
             env[f"_default_{p.name}"] = p.default
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
-    body.append(f"return _fn({', '.join(call)})")
+    # (zero-cost on success: a non-tensor operand, torch.exp([1.0]), becomes PyTorch's TypeError)
+    names = ", ".join(p.name for p in params)
+    body += ["try:", f"    return _fn({', '.join(call)})", "except AttributeError as _e:"]
+    shown = tuple(
+        next((a for a, arg in aliases.items() if arg == p.name and a not in ALIASES), p.name) for p in params
+    )
+    body += [f"    _not_tensor(_e, {name!r}, ({names},), {shown!r})", "    raise"]
     source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
     return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>")
 

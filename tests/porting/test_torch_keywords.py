@@ -284,3 +284,11 @@ def test_a_dtype_that_is_not_outs_is_refused(torch):
         for lib, error in ((torch, RuntimeError), (gg, gg.errors.DTypeError)):
             with pytest.raises(error):
                 getattr(lib, name)(lib.tensor(x), 1, dtype=lib.float64, out=lib.empty(2, 3))
+
+
+@pytest.mark.parametrize("call", ["sum([1.0, 2.0])", "acos(np.ones(2))", "cumsum([1.0], 0)"])
+def test_a_non_tensor_operand_is_pytorchs_type_error(torch, call):
+    with pytest.raises(TypeError):
+        eval("torch." + call, {"torch": torch, "np": np})
+    with pytest.raises(TypeError, match=r"\(\): expected a Tensor as argument 'input'"):
+        eval("gg." + call, {"gg": gg, "np": np})

@@ -31,7 +31,6 @@ NOT_TAKEN = {
     ("top", "min"): {"other"},
     ("method", "max"): {"other"},
     ("method", "min"): {"other"},
-    ("method", "view"): {"dtype"},  # x.view(dtype) (reinterpreting the bits) is not implemented
     ("method", "new"): {"cls", "other", "size", "storage"},  # the legacy constructor's overloads
 }
 
@@ -292,3 +291,17 @@ def test_a_non_tensor_operand_is_pytorchs_type_error(torch, call):
         eval("torch." + call, {"torch": torch, "np": np})
     with pytest.raises(TypeError, match=r"\(\): expected a Tensor as argument 'input'"):
         eval("gg." + call, {"gg": gg, "np": np})
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float16", "int64", "uint8"])
+def test_view_as_another_dtype_reads_the_same_bits(torch, dtype):
+    data = np.arange(1.0, 9.0, dtype=np.float32).reshape(2, 4)
+    x, t = gg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = x.view(getattr(gg, dtype)), t.view(dtype=getattr(torch, dtype))
+    assert tuple(ours.shape) == tuple(theirs.shape) and not ours.requires_grad
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    bits = x.detach().view(gg.int32)
+    bits[0, 0] = 0  # the same memory, as PyTorch's
+    assert x[0, 0].item() == 0.0
+    with pytest.raises(RuntimeError):
+        gg.ones(2, 3).t().view(gg.float16)  # another element size needs a last dim of stride 1

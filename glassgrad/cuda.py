@@ -20,6 +20,9 @@ __all__ = [
     "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
     "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
     "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
+    # legacy constructors that raise (cuda_tensors.py)
+    "BFloat16Tensor", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
+    "HalfTensor", "IntTensor", "LongTensor", "ShortTensor",
 ]  # fmt: skip
 
 
@@ -136,6 +139,18 @@ from glassgrad.cuda_more import (  # noqa: E402
     set_rng_state,
     set_rng_state_all,
     stream,
+)
+from glassgrad.cuda_tensors import (  # noqa: E402
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
 )
 
 sys.modules[__name__ + ".amp"] = amp

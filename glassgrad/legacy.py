@@ -100,6 +100,13 @@ def _device_type(where: Any) -> str:
 
 def legacy_dtype(name: Any) -> Any:
     """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
+    cuda = isinstance(name, str) and ".cuda." in name
+    if cuda or (isinstance(name, type) and getattr(name, "__module__", "") == "glassgrad.cuda"):
+        # PyTorch's CPU build raises here too; a quiet CPU tensor would hide the script's intent
+        raise RuntimeError(
+            f"Tensor.type: {name if cuda else 'torch.cuda.' + name.__name__} is a CUDA "
+            "tensor type; glassgrad computes on the CPU only (use the CPU type or .to('cpu'))"
+        )
     if isinstance(name, str):
         short = name.rsplit(".", 1)[-1]
         if short in _TYPE_NAMES:

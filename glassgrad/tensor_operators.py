@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.errors import IndexOutOfRangeError
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops import (
     compare,
@@ -143,7 +144,15 @@ class _Operators:
     def __getitem__(self, key: Any) -> Tensor:
         if _meta_seen[0]:  # one truth test until a meta tensor has ever been made
             check_meta_key(self, key)
-        return indexing.getitem(self, key)
+        try:
+            return indexing.getitem(self, key)
+        except IndexOutOfRangeError as e:
+            if self.ndim != 0:
+                raise
+            # old scripts read a loss as `loss.data[0]` (PyTorch < 0.4): say what to write instead
+            raise IndexOutOfRangeError(
+                f"{e}; a 0-dim tensor has no index: use tensor.item() for its number"
+            ) from None
 
 
 attach(_Operators)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.errors import DeviceError
+
 __all__ = [
     "device", "check_device", "check_to_keywords", "set_default_device", "get_default_device", "wants_meta",
     "is_meta_device",
@@ -108,7 +110,7 @@ def check_device(where: Any, op: str) -> None:
     else:
         raise TypeError(f"{op}: expected a device (str or glassgrad.device), got {type(where).__name__}")
     if kind != "cpu":
-        raise RuntimeError(
+        raise DeviceError(
             f"{op}: glassgrad computes on the CPU only, got device {str(where)!r}; "
             "pick the device with glassgrad.cuda.is_available() (False) or use 'cpu'"
         )

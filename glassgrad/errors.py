@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError", "LinAlgError"]
+__all__ = [
+    "ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError", "LinAlgError", "DeviceError",
+]  # fmt: skip
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -27,6 +29,12 @@ class GraphError(RuntimeError):
 class LinAlgError(RuntimeError):
     """A linear-algebra op met a matrix it cannot handle (a singular matrix for ``solve``/``inv``, one
     that is not positive-definite for ``cholesky_ex``); ``torch.linalg.LinAlgError`` in PyTorch."""
+
+
+class DeviceError(RuntimeError, AssertionError):
+    """A device other than the CPU (and meta) was asked for. PyTorch's CPU build raises
+    ``AssertionError`` for CUDA ("not compiled with CUDA"), other builds a ``RuntimeError``: a
+    script's ``except`` of either catches this one."""
 
 
 class CheckpointError(ValueError):

@@ -69,3 +69,13 @@ def test_inference_mode_takes_a_mode_and_decorates():
         return t * 2
 
     assert not f(w).requires_grad and gg.is_grad_enabled()
+
+
+def test_a_cuda_device_is_pytorchs_assertion_error_too(torch):
+    for lib in (torch, gg):
+        with pytest.raises(AssertionError):
+            lib.ones(2).to("cuda")
+        with pytest.raises(AssertionError):
+            lib.zeros(2, device="cuda")
+    with pytest.raises(RuntimeError):  # and still the RuntimeError it was
+        gg.ones(2).cuda()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.bit_view import view_as_dtype
 from glassgrad.legacy import legacy_dtype, legacy_type_name
 from glassgrad.ops import (
     activation,
@@ -35,29 +35,6 @@ from glassgrad.ops.composite import number_first
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
-
-
-def _view_as_dtype(x: Tensor, dtype: Any) -> Tensor:
-    """``x.view(dtype)``: the same memory read as ``dtype`` (PyTorch's bit view). A wider or
-    narrower element divides or multiplies the last dim, which must then have stride 1. Cut from
-    the graph, as PyTorch's; it shares x's version counter, as ``detach()`` does."""
-    dt = dtypes.to_np_dtype(dtype)
-    arr = x._data
-    if dt.itemsize != arr.dtype.itemsize:
-        if arr.ndim == 0 or (arr.shape[-1] != 1 and arr.strides[-1] != arr.dtype.itemsize):
-            raise ShapeError(
-                f"view: viewing {x.dtype} as {dtype} (another element size) needs a last dim of stride 1, "
-                f"got shape {tuple(arr.shape)} with strides {arr.strides}"
-            )
-        if (arr.shape[-1] * arr.dtype.itemsize) % dt.itemsize:
-            raise ShapeError(
-                f"view: the last dim of {tuple(arr.shape)} ({arr.shape[-1]} x {arr.dtype.itemsize} bytes) "
-                f"does not divide into {dtype} elements of {dt.itemsize} bytes"
-            )
-    out = Tensor(arr.view(dt), _wrap=True)
-    out._vc = x._vc  # an in-place change through it is seen by graphs that saved x
-    x._vc[1] = True
-    return out
 
 
 class _Methods:
@@ -277,7 +254,7 @@ class _Methods:
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
-            return _view_as_dtype(self, shape[0])
+            return view_as_dtype(self, shape[0])
         return movement.view(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:

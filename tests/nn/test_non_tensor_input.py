@@ -30,3 +30,27 @@ def test_other_attribute_errors_stay_attribute_errors():
 
     with pytest.raises(AttributeError, match="missing"):
         Broken()(gg.ones(1))
+
+
+def test_a_typo_in_the_users_forward_on_a_non_tensor_stays_an_attribute_error(torch):
+    from collections import namedtuple
+
+    Batch = namedtuple("Batch", "inputs labels")
+    for lib in (gg, torch):
+
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = lib.nn.Linear(3, 2)
+
+            def forward(self, batch):
+                return self.lin(batch.input)  # the field is called inputs
+
+        class Masked(lib.nn.Module):
+            def forward(self, x, mask):
+                return x * mask.logical_not()  # called with mask=None
+
+        with pytest.raises(AttributeError, match="input"):
+            M()(Batch(lib.ones(1, 3), None))
+        with pytest.raises(AttributeError, match="logical_not"):
+            Masked()(lib.ones(2), None)

@@ -305,3 +305,26 @@ def test_view_as_another_dtype_reads_the_same_bits(torch, dtype):
     assert x[0, 0].item() == 0.0
     with pytest.raises(RuntimeError):
         gg.ones(2, 3).t().view(gg.float16)  # another element size needs a last dim of stride 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "lib.empty(2, 4, device='meta').view(lib.float64).shape",
+        "lib.zeros(0, 4).view(lib.float64).shape",
+        "lib.tensor([1.0, 2.0, 3.0, 4.0])[2:4].view(lib.float64).dtype",
+        "lib.tensor([1.0, 2.0, 3.0, 4.0])[1:3].view(lib.float64)",  # an odd offset: refused
+        "lib.ones(4, 2)[:, ::2].view(lib.int16)",  # stride 2: refused
+        "lib.tensor(1.0).view(lib.float64)",  # 0-dim, another size: refused
+    ],
+)
+def test_view_as_dtype_edges_as_pytorch(torch, call):
+    results = []
+    for lib in (torch, gg):
+        try:
+            results.append(
+                str(tuple(eval(call, {"lib": lib}))) if "shape" in call else str(eval(call, {"lib": lib}))
+            )
+        except RuntimeError:
+            results.append("refused")
+    assert results[0].replace("torch.", "") == results[1].replace("glassgrad.", "")

@@ -117,7 +117,6 @@ def accept_numpy_names(
     )
     functools.update_wrapper(wrapper, fn)
     wrapper.__numpy_names__ = True
-    wrapper.__numpy_axis__ = aliases is None or "axis" in aliases
     wrapper.__keyword_aliases__ = dict(ALIASES if aliases is None else aliases)
     return wrapper
 
@@ -158,6 +157,11 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
             head.append(p.name)
         call.append(p.name if positional else f"{p.name}={p.name}")
     given = {p.name for p in params}
+    # each parameter as a message names it: PyTorch's name where it has another (input, other)
+    shown = {
+        p.name: next((a for a, arg in aliases.items() if arg == p.name and a not in ALIASES), p.name)
+        for p in params
+    }
     body = []
     for alias, arg in aliases.items():
         if arg in given:
@@ -171,20 +175,14 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
         body.append(f"if dim is _absent and keepdim is not _absent: _no_dim({name!r})")
     for p in marked:
         if p.default is p.empty:
-            called = next(
-                (alias for alias, arg in aliases.items() if arg == p.name and alias not in ALIASES), p.name
-            )
-            body.append(f"if {p.name} is _absent: _missing({name!r}, {called!r})")
+            body.append(f"if {p.name} is _absent: _missing({name!r}, {shown[p.name]!r})")
         else:
             env[f"_default_{p.name}"] = p.default
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
     # (zero-cost on success: a non-tensor operand, torch.exp([1.0]), becomes PyTorch's TypeError)
     names = ", ".join(p.name for p in params)
     body += ["try:", f"    return _fn({', '.join(call)})", "except AttributeError as _e:"]
-    shown = tuple(
-        next((a for a, arg in aliases.items() if arg == p.name and a not in ALIASES), p.name) for p in params
-    )
-    body += [f"    _not_tensor(_e, {name!r}, ({names},), {shown!r})", "    raise"]
+    body += [f"    _not_tensor(_e, {name!r}, ({names},), {tuple(shown.values())!r})", "    raise"]
     source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
     return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>")
 
@@ -231,5 +229,9 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
             setattr(cls, name, torch_keywords.with_varargs(fn, name, method=True))
     for name, fn in list(methods.items()):
         base = methods.get(name[:-1]) if name.endswith("_") else None
-        if getattr(base, "__numpy_axis__", False) and isinstance(fn, FunctionType) and not _wants(fn):
+        if (
+            "axis" in getattr(base, "__keyword_aliases__", ())
+            and isinstance(fn, FunctionType)
+            and not _wants(fn)
+        ):
             setattr(cls, name, accept_numpy_names(fn, name))

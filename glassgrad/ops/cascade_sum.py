@@ -3,8 +3,8 @@ PyTorch's reductions have, at NumPy's speed.
 
 NumPy sums the contiguous last axis pairwise (an error growing with log n), but any other axis
 row by row: ``x.sum(0)`` of a ``(1024, 512)`` float32 gradient adds 1,024 rows into one running
-row, and its error grows with n (7x PyTorch's on a batch of 1,024, 20x on 2,048 tokens). Bias,
-LayerNorm and BatchNorm weight gradients and ``x.sum(0)`` are such sums.
+row, and its error grows with n (7x PyTorch's on a batch of 1,024, 20x on 2,048 tokens). Bias
+gradients, BatchNorm's sums and ``x.sum(0)`` are such sums.
 
 ``cascade_sum`` reduces such an axis of length n in levels: the first ``16 * (n // 16)`` rows are
 seen as 16 blocks of ``n // 16`` rows, added block onto block (one NumPy call, 16 rows per running
@@ -41,10 +41,17 @@ def drifts(shape: tuple[int, ...], axes: Any) -> bool:
     non-negative ints, or None for all) would add more than 128 rows one by one."""
     if axes is None:
         return False  # (a contiguous array summed whole is summed pairwise, as one long axis)
-    k = len(shape)
+    k = _trailing(len(shape), axes)
+    return any(shape[ax] > _LEAF for ax in axes if ax < k)
+
+
+def _trailing(ndim: int, axes: Any) -> int:
+    """The first of the reduced axes that run to the end (``ndim`` if the last is kept): those
+    NumPy sums pairwise, as one contiguous axis."""
+    k = ndim
     while k - 1 in axes:
         k -= 1
-    return any(shape[ax] > _LEAF for ax in axes if ax < k)
+    return k
 
 
 def partial_rows(a: Any, ax: int, leaf: int = _LEAF) -> Any:
@@ -92,9 +99,7 @@ def _cascade(a: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     # (float16 accumulates in float32; the blocks are views only of a contiguous array)
     a = a.astype(xp.float32) if a.dtype == xp.float16 else xp.ascontiguousarray(a)
     kept = a.shape
-    k = a.ndim
-    while k - 1 in axes:
-        k -= 1
+    k = _trailing(a.ndim, axes)
     if k < a.ndim:  # trailing reduced axes: NumPy's pairwise sum over them as one contiguous axis
         a = a.reshape(*a.shape[:k], math.prod(a.shape[k:])).sum(-1, keepdims=True)
     for ax in reversed([ax for ax in axes if ax < k]):

@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad.factories import _check, _float, _make, _number
 from glassgrad.meta_array import meta_array
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["range"]
 
@@ -29,7 +30,7 @@ def range(  # noqa: A001 - PyTorch's name
         "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
         "[start, end).",
         UserWarning,
-        stacklevel=2,
+        stacklevel=user_stacklevel(),
     )
     meta = _check("range", device, layout)
     start, end, step = _number(start), _number(end), _number(step)

@@ -43,3 +43,8 @@ __all__ = [
     "qr", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot",
 ]  # fmt: skip
+
+# PyTorch's TypeError for an operand that is not a tensor (operand_errors.py)
+from glassgrad import operand_errors as _operand_errors
+
+_operand_errors.install(globals(), __all__)

@@ -22,6 +22,7 @@ from glassgrad.ops.linalg_svd import singular_values
 from glassgrad.ops.movement_more import broadcast_tensors
 from glassgrad.ops.views import movedim, narrow
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "torch_cross"]
 
@@ -162,7 +163,7 @@ def torch_cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: An
         warnings.warn(
             "Using torch.cross without specifying the dim arg is deprecated; pass dim or use linalg.cross",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         dim = next((i for i, s in enumerate(input.shape) if s == 3), None)
         if dim is None:

@@ -27,7 +27,8 @@ import linecache
 from types import FunctionType
 from typing import Any, Callable
 
-from glassgrad import torch_keywords
+from glassgrad import operand_errors, torch_keywords
+from glassgrad.operand_errors import is_operand, not_tensor
 
 __all__ = ["ALIASES", "accept_numpy_names", "install"]
 
@@ -68,20 +69,6 @@ def _missing(name: str, arg: str) -> None:
     raise TypeError(f"{name}() missing required argument '{arg}'")
 
 
-def _not_tensor(e: AttributeError, name: str, values: tuple, names: tuple) -> None:
-    """Raise PyTorch's TypeError if ``e`` came from an op looking for a tensor's attribute on one
-    of the call's arguments that is not a tensor (a list, a NumPy array); else return."""
-    from glassgrad.tensor import Tensor
-
-    obj = getattr(e, "obj", None)
-    for arg, value in zip(names, values, strict=True):
-        if value is obj and obj is not None and not isinstance(obj, Tensor):
-            raise TypeError(
-                f"{name}(): expected a Tensor as argument {arg!r}, got {type(obj).__name__} "
-                "(glassgrad.tensor(...) makes one)"
-            ) from e
-
-
 def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
     """The other names ``fn`` should take (alias -> parameter): NumPy's where ``_wants`` says
     so, PyTorch's operand names where ours differ; none for a function wrapped already."""
@@ -113,7 +100,9 @@ def accept_numpy_names(
     params = list(inspect.signature(fn).parameters.values())
     plain = all(p.kind in _PLAIN for p in params)
     wrapper = (
-        _exact(fn, name, params, ALIASES if aliases is None else aliases) if plain else _generic(fn, name)
+        _exact(fn, name, params, ALIASES if aliases is None else aliases)
+        if plain
+        else _generic(fn, name, params)
     )
     functools.update_wrapper(wrapper, fn)
     wrapper.__numpy_names__ = True
@@ -121,13 +110,20 @@ def accept_numpy_names(
     return wrapper
 
 
-def _generic(fn: Callable, name: str) -> Callable:
+def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable:
     """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods)."""
+    named = [p for p in params if p.kind in _PLAIN]
+    first = [p.name for p in named if is_operand(p)][:1]  # a non-tensor operand is named only if first
 
     def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
         if "axis" in kwargs or "keepdims" in kwargs:
             kwargs = _renamed(name, kwargs)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except AttributeError as e:
+            if first and named[0].name == first[0]:
+                not_tensor(e, name, (args[0] if args else kwargs.get(first[0]),), ("input",))
+            raise
 
     return with_numpy_names
 
@@ -141,7 +137,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
     TypeError, naming PyTorch's name for it, when it is still missing."""
     env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
     env["_no_dim"] = _no_dim
-    env["_not_tensor"] = _not_tensor
+    env["_not_tensor"] = not_tensor
     head, call, marked = [], [], []
     for p in params:
         positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -180,16 +176,23 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
             env[f"_default_{p.name}"] = p.default
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
     # (zero-cost on success: a non-tensor operand, torch.exp([1.0]), becomes PyTorch's TypeError)
-    names = ", ".join(p.name for p in params)
+    # the operands, those without a default first (a None there is PyTorch's TypeError too)
+    operands = sorted((p for p in params if is_operand(p)), key=lambda p: p.default is not p.empty)
+    values = "".join(f"{p.name}, " for p in operands)
+    required = sum(p.default is p.empty for p in operands)
+    shown_operands = tuple(shown[p.name] for p in operands)
     body += ["try:", f"    return _fn({', '.join(call)})", "except AttributeError as _e:"]
-    body += [f"    _not_tensor(_e, {name!r}, ({names},), {tuple(shown.values())!r})", "    raise"]
+    body += [f"    _not_tensor(_e, {name!r}, ({values}), {shown_operands!r}, {required})", "    raise"]
     source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
-    return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>")
+    return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>", fn.__module__)
 
 
-def generated(source: str, name: str, env: dict[str, Any], filename: str) -> Callable:
+def generated(source: str, name: str, env: dict[str, Any], filename: str, module: str) -> Callable:
     """The function ``name`` defined by ``source`` (text made from a signature only) in ``env``,
-    its text kept for tracebacks through it (as the dataclasses module keeps its own)."""
+    its text kept for tracebacks through it (as the dataclasses module keeps its own). Its
+    globals are named ``module`` (the wrapped function's), so that walks out of glassgrad's frames
+    (``user_frames``) count it as glassgrad's."""
+    env["__name__"] = module
     exec(compile(source, filename, "exec"), env)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return env[name]
@@ -214,7 +217,8 @@ def _wants(fn: Any) -> bool:
 def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
     """Wrap the functions ``namespace[name]`` (for ``name`` in ``names``) and ``cls``'s methods
     that take ``dim``/``keepdim``, in place (see the module docstring), and the in-place forms of
-    those methods (``x.unsqueeze_(axis=0)``, ``x.cumprod_(axis=1)``, as PyTorch's parser)."""
+    those methods (``x.unsqueeze_(axis=0)``, ``x.cumprod_(axis=1)``, as PyTorch's parser); then
+    every other function with a tensor operand, for PyTorch's TypeError (``operand_errors``)."""
     for name in names:
         fn = namespace.get(name)
         if found := _wanted(fn, name, method=False):
@@ -235,3 +239,4 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
             and not _wants(fn)
         ):
             setattr(cls, name, accept_numpy_names(fn, name))
+    operand_errors.install(namespace, names)  # the remaining functions: PyTorch's TypeError only

@@ -238,7 +238,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
         + (f"    dtype = {pick}(out, dtype, {name!r})\n" if compute else "")
         + f"    return _write(_fn({', '.join(call)}), out, {name!r}, ({args},), _rule)\n"
     )
-    wrapper = generated(source, name, env, f"<out= of {fn.__module__}.{fn.__qualname__}>")
+    wrapper = generated(source, name, env, f"<out= of {fn.__module__}.{fn.__qualname__}>", fn.__module__)
     functools.update_wrapper(wrapper, fn)
     one = sig.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
     kind = "Tensor | None" if one else "Tensor | tuple[Tensor, ...] | None"

@@ -25,6 +25,8 @@ import functools
 import inspect
 from typing import Any, Callable
 
+from glassgrad.operand_errors import not_tensor
+
 __all__ = ["VARARGS", "aliases", "with_varargs"]
 
 OPERANDS = frozenset({"a", "x", "A"})  # our names for the first operand, PyTorch's ``input``
@@ -74,7 +76,12 @@ def with_varargs(fn: Callable, name: str, method: bool) -> Callable:
             for keyword in names:
                 if keyword in kwargs:
                     args = (*args, kwargs.pop(keyword))
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except AttributeError as e:
+            if not method and args:  # torch.reshape(np_array, ...): PyTorch's TypeError
+                not_tensor(e, name, args[:1], ("input",))
+            raise
 
     functools.update_wrapper(with_torch_names, fn)
     with_torch_names.__keyword_aliases__ = dict.fromkeys(names if method else ("input", *names), "*")

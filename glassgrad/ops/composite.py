@@ -29,6 +29,7 @@ from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: 
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "number_first",
@@ -69,7 +70,7 @@ def with_out(
                 f"result's shape {list(arr.shape)}; PyTorch deprecates resizing an out that is not empty "
                 "(pass glassgrad.empty(0) to be resized without this warning)",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         out._data = arr.copy()
     return out
@@ -187,7 +188,7 @@ def number_first(op: str, args: tuple, n: int, number: Any, name: str) -> tuple[
         f"This overload of {op} is deprecated:\n\t{op}(Number {name}, Tensor ...)\nConsider using "
         f"{op}(Tensor ..., *, Number {name}) instead",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return args[1:], number
 

@@ -3,7 +3,6 @@ format), both differentiable."""
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any
 
@@ -14,6 +13,7 @@ from glassgrad.backend import array_module
 from glassgrad.memory_formats import to_format
 from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["cast", "clone", "python_scalar", "to_meta"]
 
@@ -31,7 +31,7 @@ class Cast(Function):
             return a != 0  # as PyTorch: a complex number is true when either part is non-zero
         if a.dtype.kind == "c" and dtype.kind != "c":
             msg = "Casting complex values to real discards the imaginary part"  # PyTorch's warning
-            warnings.warn(msg, stacklevel=_user_level())
+            warnings.warn(msg, stacklevel=user_stacklevel())
             a = a.real
         return a.astype(dtype)
 
@@ -39,14 +39,6 @@ class Cast(Function):
     def backward(ctx, g):
         src = ctx.attrs["from_dtype"]
         return (g.real if g.dtype.kind == "c" and src.kind != "c" else g).astype(src)
-
-
-def _user_level() -> int:
-    """The ``stacklevel`` of the first caller outside glassgrad, so a warning names the user's line."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad"):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class Clone(Function):
@@ -108,6 +100,6 @@ def python_scalar(a: Tensor, convert: Any) -> Any:
             "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
             "Consider using tensor.detach() first.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return convert(a.item())

@@ -8,6 +8,7 @@ from typing import Any
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["meshgrid"]
 
@@ -24,7 +25,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
             warnings.warn(
                 "torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         indexing = "ij"
     if len(tensors) == 1 and isinstance(tensors[0], list | tuple):

@@ -245,3 +245,8 @@ __all__ = [
     "affine_grid",
     "grid_sample",
 ]
+
+# PyTorch's TypeError for an operand that is not a tensor, F.relu(np_array) (operand_errors.py)
+from glassgrad import operand_errors as _operand_errors
+
+_operand_errors.install(globals(), __all__)

@@ -14,6 +14,7 @@ from glassgrad.ops import activation as _A
 from glassgrad.ops import softmax as _SM
 from glassgrad.ops import unary as _U
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "relu",
@@ -160,7 +161,7 @@ def _implicit_dim(name: str, input: Tensor, dim: Any) -> Any:  # noqa: A002
     warnings.warn(
         f"{name}: implicit dimension choice is deprecated (as in PyTorch); pass dim= explicitly",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return 0 if input.ndim in (0, 1, 3) else 1
 

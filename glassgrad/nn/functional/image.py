@@ -36,6 +36,7 @@ from glassgrad.ops import resample as _R
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "interpolate",
@@ -326,7 +327,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             "dropout2d: a 2-D input is deprecated (PyTorch will refuse it); it is dropped element-wise, "
             "as by dropout",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return dropout(input, p, training, inplace)
     if input.ndim not in (3, 4):

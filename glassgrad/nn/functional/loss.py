@@ -14,6 +14,7 @@ from typing import Any
 from glassgrad.errors import ShapeError
 from glassgrad.ops import elementwise as _E
 from glassgrad.tensor import Tensor, as_array
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 
@@ -31,7 +32,7 @@ def check_reduction(
         warnings.warn(
             "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return "mean"
     if reduction not in allowed:
@@ -69,7 +70,7 @@ def legacy_reduction(op: str, size_average: bool | None, reduce: bool | None, re
     warnings.warn(  # naming the reduction that replaces them, as PyTorch's warning does
         f"{op}: size_average and reduce are deprecated; pass reduction='{new}' instead",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return new
 

@@ -18,6 +18,7 @@ from glassgrad.ops.grid_sample import GridSample
 from glassgrad.ops.matmul import matmul
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["gumbel_softmax", "affine_grid", "grid_sample"]
 
@@ -87,7 +88,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
             "affine_grid: the default align_corners is False; pass align_corners explicitly "
             "(PyTorch's behaviour changed to False in 1.3)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         align_corners = False
     if theta._data.dtype.kind != "f":
@@ -159,7 +160,7 @@ def grid_sample(
             "grid_sample: the default align_corners is False; pass align_corners explicitly "
             "(PyTorch's behaviour changed to False in 1.3)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         align_corners = False
     if input.ndim == 5:

@@ -1,0 +1,110 @@
+"""PyTorch's ``TypeError`` for an operand that is not a tensor: ``F.relu(np_array)``,
+``torch.exp([1.0])``, ``F.linear(x, weight_list)``.
+
+glassgrad's ops read a tensor's attributes (``x._data``, ``x.unsqueeze``) without checking first,
+so a NumPy array or a list would reach the user as ``AttributeError: 'numpy.ndarray' object has
+no attribute '_data'`` from deep inside an op. PyTorch's parser raises ``TypeError: relu():
+argument 'input' (position 1) must be Tensor, not numpy.ndarray`` instead. The check costs
+nothing on the way through: the public function's wrapper (``numpy_names``, generated with the
+function's own signature) catches the ``AttributeError`` and, when the object that lacked the
+attribute is one of the call's operands and the error was raised inside glassgrad, raises the
+``TypeError`` naming the function and the argument.
+
+``install`` gives that wrapper to every public function of a namespace (``glassgrad``,
+``glassgrad.nn.functional``, ``glassgrad.linalg``, ``glassgrad.special``) that has a tensor operand and
+no wrapper yet; a function published in two namespaces gets the same wrapper in both.
+
+Example:
+    >>> import numpy as np
+    >>> import glassgrad.nn.functional as F
+    >>> F.relu(np.ones(2))
+    Traceback (most recent call last):
+    ...
+    TypeError: relu(): expected a Tensor as argument 'input', got ndarray (glassgrad.from_numpy(a) makes one)
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from types import FunctionType
+from typing import Any, Callable
+
+__all__ = ["install", "is_operand", "not_tensor"]
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+# Parameter names that hold a tensor operand where the annotation does not say so (``Any``).
+OPERAND_NAMES = frozenset({"input", "other", "x", "a", "b", "A", "B", "tensor", "tensors", "self"})
+
+#: original function -> its checked wrapper, so that ``F.relu is glassgrad.relu`` stays true.
+_checked: dict[Callable, Callable] = {}
+
+
+def is_operand(p: inspect.Parameter) -> bool:
+    """Whether parameter ``p`` holds a tensor: by its annotation, else by its name."""
+    ann = p.annotation
+    if isinstance(ann, str) and ann != "Any":
+        return "Tensor" in ann
+    return p.name in OPERAND_NAMES
+
+
+def _raised_inside(e: BaseException) -> bool:
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE)
+
+
+def not_tensor(e: AttributeError, name: str, values: tuple, names: tuple, required: int = 0) -> None:
+    """Raise PyTorch's TypeError if ``e`` came from one of glassgrad's ops looking for a tensor's
+    attribute on ``values[k]`` (the operand PyTorch calls ``names[k]``) and that value is not a
+    tensor (a list, a NumPy array, or None for one of the first ``required`` operands, which
+    have no default); else return, and the caller re-raises ``e``."""
+    from glassgrad.tensor import Tensor
+
+    obj = getattr(e, "obj", None)
+    if e.name is None or isinstance(obj, Tensor) or not _raised_inside(e):
+        return
+    pairs = list(zip(names, values, strict=True))
+    for arg, value in pairs:  # an element of a sequence of tensors: torch.cat([t, [1.0]])
+        if isinstance(value, (list, tuple)) and any(v is obj for v in value):
+            at = next(i for i, v in enumerate(value) if v is obj)
+            raise TypeError(
+                f"{name}(): expected a Tensor as element {at} of argument {arg!r}, got {type(obj).__name__}"
+            ) from e
+    if obj is None:  # None where an operand without a default belongs (an optional bias is not one)
+        pairs = pairs[:required]
+    # the operand itself lacked the attribute; else a value made from it did (np_array.diagonal())
+    found = [p for p in pairs if p[1] is obj] or [p for p in pairs if type(p[1]) is type(obj)]
+    for arg, value in found[:1]:
+        if not isinstance(value, Tensor):
+            how = "glassgrad.from_numpy(a)" if type(obj).__module__ == "numpy" else "glassgrad.tensor(a)"
+            hint = "" if obj is None else f" ({how} makes one)"
+            raise TypeError(
+                f"{name}(): expected a Tensor as argument {arg!r}, got {type(obj).__name__}{hint}"
+            ) from e
+
+
+def _operands(fn: Callable) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(is_operand(p) for p in params)
+
+
+def install(namespace: dict[str, Any], names: list[str]) -> None:
+    """Wrap, in place, each function ``namespace[name]`` that has a tensor operand and no
+    wrapper of ``numpy_names`` yet."""
+    from glassgrad.numpy_names import accept_numpy_names
+
+    for name in names:
+        fn = namespace.get(name)
+        if not isinstance(fn, FunctionType) or hasattr(fn, "__keyword_aliases__"):
+            continue
+        if fn not in _checked:
+            if not _operands(fn):
+                continue
+            _checked[fn] = accept_numpy_names(fn, name, {})
+        namespace[name] = _checked[fn]

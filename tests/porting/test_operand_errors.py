@@ -1,0 +1,117 @@
+"""A non-tensor operand (a NumPy array, a list, None where a tensor is required) given to a public
+function of ``glassgrad``, ``glassgrad.nn.functional`` or ``glassgrad.linalg`` raises a TypeError
+naming the function and the argument, never an AttributeError from inside an op
+(``glassgrad/operand_errors.py``)."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+
+NAMESPACES = {"glassgrad": gg, "F": F, "linalg": gg.linalg}
+# Not operands: the device type these take is a string (torch.get_autocast_dtype("cpu")).
+NOT_OPERANDS = {"get_autocast_dtype", "set_autocast_dtype"}
+
+
+def _public_functions():
+    for prefix, mod in NAMESPACES.items():
+        for name in getattr(mod, "__all__", ()):
+            fn = getattr(mod, name, None)
+            if name in NOT_OPERANDS or not inspect.isfunction(fn):
+                continue
+            try:
+                params = inspect.signature(fn).parameters.values()
+            except (TypeError, ValueError):
+                continue
+            required = [
+                p
+                for p in params
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            if required:
+                yield pytest.param(fn, len(required), id=f"{prefix}.{name}")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # (deprecated forms some functions warn about)
+@pytest.mark.parametrize("value", [np.ones((2, 3), np.float32), [[1.0, 2.0, 3.0]]], ids=["ndarray", "list"])
+@pytest.mark.parametrize("fn, n", list(_public_functions()))
+def test_no_attribute_error_from_inside_for_a_non_tensor_first_operand(fn, n, value):
+    args = [value] + [gg.ones(2, 3) for _ in range(n - 1)]
+    try:
+        fn(*args)
+    except AttributeError as e:  # the defect this file is about
+        pytest.fail(f"{fn.__name__}: AttributeError for a {type(value).__name__} operand: {e}")
+    except Exception:  # any other error (TypeError, ShapeError ...) is a named one
+        pass
+
+
+@pytest.mark.parametrize(
+    "call, arg",
+    [
+        ("F.relu(np.ones(3))", "input"),
+        ("F.linear(gg.ones(2, 3), np.ones((4, 3), np.float32))", "weight"),
+        ("F.cross_entropy(np.ones((2, 3)), gg.tensor([0, 1]))", "input"),
+        ("F.max_pool1d(np.ones((1, 1, 4)), 2)", "input"),
+        ("gg.exp([1.0])", "input"),
+        ("gg.reshape(np.ones(4), 2, 2)", "input"),
+        ("gg.diag(np.ones((2, 3)))", "input"),
+        ("gg.sin_(np.ones(2))", "input"),
+        ("gg.linalg.inv([[1.0, 0.0], [0.0, 1.0]])", "A"),
+        ("F.relu(None)", "input"),
+        ("F.linear(gg.ones(2, 3), None)", "weight"),
+    ],
+)
+def test_the_type_error_names_the_function_and_the_argument(call, arg):
+    name = call.split("(")[0].split(".")[-1]
+    with pytest.raises(TypeError, match=rf"^{name}\(\): expected a Tensor as argument '{arg}', got "):
+        eval(call, {"gg": gg, "F": F, "np": np})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "F.relu(np.ones(3))",
+        "F.linear(lib.ones(2, 3), np.ones((4, 3), np.float32))",
+        "lib.exp([1.0])",
+        "F.relu(None)",
+    ],
+)
+def test_pytorch_raises_a_type_error_there_too(torch, call):
+    for lib, functional in ((torch, torch.nn.functional), (gg, F)):
+        with pytest.raises(TypeError):
+            eval(call, {"lib": lib, "F": functional, "np": np})
+
+
+def test_an_optional_operand_left_none_is_not_blamed():
+    # linear's bias is optional: None there is fine, and an error elsewhere keeps its own kind
+    assert F.linear(gg.ones(2, 3), gg.ones(4, 3), None).shape == (2, 4)
+    with pytest.raises(gg.errors.ShapeError):
+        F.linear(gg.ones(2, 3), gg.ones(4, 5), None)
+
+
+def test_a_function_published_twice_gets_one_wrapper():
+    from glassgrad import operand_errors
+
+    def double(input):
+        return input * 2
+
+    first, second = {"double": double}, {"twice": double}
+    operand_errors.install(first, ["double"])
+    operand_errors.install(second, ["twice"])
+    assert first["double"] is second["twice"] is not double
+    assert first["double"](gg.ones(2)).tolist() == [2.0, 2.0]
+    assert inspect.signature(F.relu).parameters.keys() == {"input", "inplace"}
+    assert "def relu" in inspect.getsource(F.relu)
+
+
+def test_an_attribute_error_of_the_users_own_object_stays_one():
+    class NotATensor:
+        def __getattr__(self, name):
+            raise AttributeError(f"NotATensor has no {name}")
+
+    # raised in the user's own code, not in an op of glassgrad's: left as it is
+    with pytest.raises(AttributeError, match="NotATensor has no"):
+        F.relu(NotATensor())

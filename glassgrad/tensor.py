@@ -177,7 +177,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._node
+        return None if self._node is None else function.shown(self._node)  # (named as PyTorch's)
 
     @property
     def is_floating_point(self) -> Callable[[], bool]:

@@ -168,7 +168,7 @@ def _propagate(
         if node.saved is _FREED:
             raise GraphError(_freed_message(node))
         for nxt in node.next:
-            if nxt.__class__ is Node:
+            if isinstance(nxt, Node):
                 if nxt in pending:
                     pending[nxt] += 1
                 else:
@@ -217,7 +217,7 @@ def _propagate(
                 continue
             if g is not None and g.shape != shape:
                 g = _unbroadcast_for(node, g, shape)
-            if nxt.__class__ is Node:
+            if isinstance(nxt, Node):
                 if g is not None:
                     _add(grads, nxt, g)
                 left = pending[nxt] - 1

@@ -40,7 +40,7 @@ class Needed:
 
     def wants(self, nxt: Any) -> bool:
         """Whether a gradient sent to ``nxt`` (a node or a leaf) reaches an input."""
-        if nxt.__class__ is Node:
+        if isinstance(nxt, Node):
             return nxt in self.nodes or id(nxt) in self.capture
         return id(nxt) in self.leaves
 
@@ -106,7 +106,7 @@ def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: 
         node = stack.pop()
         order.append(node)
         for nxt in node.next:
-            if nxt.__class__ is Node:
+            if isinstance(nxt, Node):
                 c = left[nxt] - 1
                 left[nxt] = c
                 if not c:
@@ -128,7 +128,7 @@ def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: 
         if node in needed:
             continue
         for nxt in node.next:
-            if nxt.__class__ is Node:
+            if isinstance(nxt, Node):
                 if nxt in needed or id(nxt) in capture:
                     needed.add(node)
                     break

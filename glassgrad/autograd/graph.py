@@ -305,7 +305,7 @@ def _as_tensor(node: Node, arr: Any, counter: list, role: int) -> Any:
         return src
     t = tensor_cls(arr, _wrap=True)
     t._vc = counter
-    if src.__class__ is Node:
+    if isinstance(src, Node):
         t.requires_grad = True
         t._node = src
     return t

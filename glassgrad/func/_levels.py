@@ -155,7 +155,7 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
             seen.add(id(node))
             stack.append((node, True))
             for nxt in node.next:
-                if nxt.__class__ is Node:
+                if isinstance(nxt, Node):
                     stack.append((nxt, False))
                 elif nxt is not None and id(nxt) not in own_ids:
                     outer = True
@@ -163,7 +163,7 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
     cut = []
     for node in order:
         keep = [
-            nxt if (nxt.__class__ is Node and id(nxt) in leads) or id(nxt) in own_ids else None
+            nxt if (isinstance(nxt, Node) and id(nxt) in leads) or id(nxt) in own_ids else None
             for nxt in node.next
         ]
         if any(k is not None for k in keep):

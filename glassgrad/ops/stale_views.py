@@ -96,7 +96,7 @@ def _is_view_of_leaf(t: Any) -> bool:
     """Whether ``t`` is a view of a leaf that requires grad: following the first input of each node
     from ``t``'s node reaches a leaf sharing ``t``'s version counter (views share their base's)."""
     n = t._node
-    while n.__class__ is Node:
+    while isinstance(n, Node):
         n = n.next[0] if n.next else None
     return n is not None and n._vc is t._vc
 

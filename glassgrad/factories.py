@@ -22,7 +22,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.inference import as_array
+from glassgrad.inference import as_array, warn_ndarray_list
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
 from glassgrad.random import get_generator
@@ -54,6 +54,7 @@ def tensor(
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     if isinstance(data, Tensor):
         warnings.warn(COPY_CONSTRUCT.format("glassgrad.tensor"), UserWarning, stacklevel=2)  # PyTorch's
+    warn_ndarray_list(data)
     arr = as_array(data, dtype)
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
     return t.requires_grad_(True) if requires_grad else t

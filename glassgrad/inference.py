@@ -6,6 +6,7 @@ Kept apart from ``factories.py`` for size; ``factories`` re-exports it."""
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,8 +15,37 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
+from glassgrad.type_promotion import promote_np
+from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["as_array"]
+__all__ = ["as_array", "warn_ndarray_list"]
+
+#: PyTorch's warning (TORCH_WARN_ONCE) for ``tensor``/``Tensor``/``new_tensor`` of a list of ndarrays.
+NDARRAY_LIST = (
+    "Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider converting the "
+    "list to a single numpy.ndarray with numpy.array() before converting to a tensor."
+)
+_NDARRAY_LIST_WARNED = [False]
+
+
+def warn_ndarray_list(data: Any) -> None:
+    """Give PyTorch's once-per-process warning, pointing at the user's line, when the list or tuple
+    ``data`` (nested at any depth) holds an ndarray with elements (an empty one or a NumPy scalar
+    does not warn in PyTorch either)."""
+    if not _NDARRAY_LIST_WARNED[0] and isinstance(data, list | tuple) and _holds_ndarray(data):
+        _NDARRAY_LIST_WARNED[0] = True
+        warnings.warn(NDARRAY_LIST, UserWarning, stacklevel=user_stacklevel())
+
+
+def _holds_ndarray(data: list | tuple) -> bool:
+    kinds = set(map(type, data))  # the types first: a row of floats costs one C pass
+    if any(issubclass(k, np.ndarray) for k in kinds) and any(
+        isinstance(d, np.ndarray) and d.size for d in data
+    ):
+        return True
+    return any(issubclass(k, list | tuple) for k in kinds) and any(
+        isinstance(d, list | tuple) and _holds_ndarray(d) for d in data
+    )
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -43,7 +73,12 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             ) from None
         seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
         arr = _check_int64(arr, data)
-        if arr.dtype.kind == "f" and dtype is None and not seq:
+        leaf = None if seq or dtype is not None else _numpy_leaf_dtype(data)
+        if leaf is not None:  # NumPy scalars or arrays in the list: their own dtypes count, as in PyTorch
+            arr = arr.astype(leaf)
+            if leaf.kind == "c":
+                dtypes.note_complex()
+        elif arr.dtype.kind == "f" and dtype is None and not seq:
             with np.errstate(over="ignore"):  # 1e300 becomes inf in float32, as in PyTorch
                 arr = arr.astype(dtypes.get_default_dtype().np)
         elif arr.dtype.kind in "iu" and dtype is None and not seq:
@@ -62,6 +97,45 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
     return arr
+
+
+_PY_LEAF = {bool: "bool", int: "int64", float: "float", complex: "complex"}
+
+
+def _numpy_leaf_dtype(data: Any) -> np.dtype | None:
+    """PyTorch's dtype for a nested list holding NumPy scalars or arrays: every leaf's own type
+    (Python floats the default dtype, ints int64, NumPy values their dtype), promoted together
+    (``[np.float64(1), 2.0]`` is float64, ``[np.int64(1), 2.5]`` float32); None without NumPy values."""
+    if not isinstance(data, list | tuple):
+        return None  # a Python number: the plain rules
+    found: list[np.dtype] = []
+    out = _leaf_dtype(data, found)
+    return out if found else None
+
+
+def _leaf_dtype(data: list | tuple, found: list) -> np.dtype | None:
+    out = None
+    for kind in set(map(type, data)):  # the types first: a flat list of floats costs one C pass
+        if issubclass(kind, list | tuple):
+            dts = [_leaf_dtype(d, found) for d in data if isinstance(d, kind)]
+        elif issubclass(kind, np.ndarray):
+            dts = [d.dtype for d in data if isinstance(d, kind)]
+            found.append(dts[0])
+        elif issubclass(kind, np.generic):
+            dts = [np.dtype(kind)]
+            found.append(dts[0])
+        elif kind in _PY_LEAF:
+            name = _PY_LEAF[kind]
+            dts = [
+                dtypes.get_default_dtype().np if name == "float"
+                else dtypes.default_complex() if name == "complex" else np.dtype(name)
+            ]  # fmt: skip
+        else:
+            continue
+        for dt in dts:
+            if dt is not None and dt.kind in "biufc":
+                out = dt if out is None else promote_np(out, dt, "tensor")
+    return out
 
 
 def _ints(data: Any) -> bool:

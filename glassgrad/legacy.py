@@ -20,6 +20,7 @@ from glassgrad import dtypes, printing
 from glassgrad.device import check_device
 from glassgrad.device import device as _Device
 from glassgrad.factories import _float, _size, as_array, empty
+from glassgrad.inference import warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
 
@@ -65,6 +66,7 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
         data._vc[1] = True
         return data._data
+    warn_ndarray_list(data)  # PyTorch's, as tensor() gives it
     return np.array(as_array(data, dt), copy=True)
 
 

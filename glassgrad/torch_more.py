@@ -108,6 +108,7 @@ from glassgrad.ops.unary_more import (
     trunc,
 )
 from glassgrad.threads import get_num_threads, set_num_threads
+from glassgrad.type_promotion import can_cast, promote_types, result_type
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 arcsin, arccos, arctan = asin, acos, atan
@@ -314,4 +315,7 @@ __all__ = [
     "memory_format",
     "empty_strided",
     "typename",
+    "promote_types",
+    "result_type",
+    "can_cast",
 ]

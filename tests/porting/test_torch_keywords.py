@@ -32,6 +32,9 @@ NOT_TAKEN = {
     ("method", "max"): {"other"},
     ("method", "min"): {"other"},
     ("method", "new"): {"cls", "other", "size", "storage"},  # the legacy constructor's overloads
+    # result_type's Number overloads name their operands scalar, scalar1, scalar2; ours takes a
+    # number or a tensor in either place, named as the Tensor overload names them (tensor, other)
+    ("top", "result_type"): {"scalar", "scalar1", "scalar2"},
 }
 
 

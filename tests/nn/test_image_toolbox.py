@@ -127,6 +127,17 @@ def test_channel_dropout_keeps_the_mean_and_checks_shape():
         F.dropout1d(gg.ones(2, 3, 4), p=1.5)
 
 
+def test_channel_dropout_of_a_3d_input_warns_as_pytorch(torch):
+    # both warn on every call, in eval too, and drop each (sample, channel) row whole
+    for lib in (torch, gg):
+        for training in (False, True):
+            with pytest.warns(UserWarning, match="^dropout2d: Received a 3D input") as seen:
+                y = lib.nn.functional.dropout2d(lib.ones(64, 32, 5), 0.5, training)
+            assert seen[0].filename == __file__
+        dropped = (y == 0).all(dim=-1)  # (the training call's output)
+        assert bool((dropped | (y != 0).all(dim=-1)).all()) and 0.3 < float(dropped.float().mean()) < 0.7
+
+
 # ------------------------------------------------------------------ shuffles
 @pytest.mark.parametrize(
     ("ours", "theirs", "shape"),

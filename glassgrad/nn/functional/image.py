@@ -332,6 +332,14 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         return dropout(input, p, training, inplace)
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
+    if input.ndim == 3:  # on every call, in training and in eval, as PyTorch's (its opening words too)
+        warnings.warn(
+            "dropout2d: Received a 3D input; it is read as (N, C, L) and each channel is dropped whole "
+            "(channel-wise 1-D dropout). PyTorch plans to read a 3-D input as one unbatched (C, H, W) "
+            "map; dropout1d keeps today's behaviour",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return scaled_dropout("dropout2d", input, p, training, 2, inplace)
 
 

@@ -37,15 +37,31 @@ def warn_ndarray_list(data: Any) -> None:
         warnings.warn(NDARRAY_LIST, UserWarning, stacklevel=user_stacklevel())
 
 
+#: Leaf types that make a nested list plain Python (no NumPy value to look at).
+_PLAIN_LEAVES = frozenset({float, int, bool, complex})
+
+
 def _holds_ndarray(data: list | tuple) -> bool:
-    kinds = set(map(type, data))  # the types first: a row of floats costs one C pass
-    if any(issubclass(k, np.ndarray) for k in kinds) and any(
-        isinstance(d, np.ndarray) and d.size for d in data
-    ):
+    kinds = set(map(type, data))  # the types first: a row of floats costs one C pass and a test
+    if kinds <= _PLAIN_LEAVES:
+        return False
+    for d in data:
+        if isinstance(d, np.ndarray):
+            if d.size:
+                return True
+        elif isinstance(d, list | tuple) and _holds_ndarray(d):
+            return True
+    return False
+
+
+def _holds_numpy(data: list | tuple) -> bool:
+    """Whether the nested list ``data`` holds a NumPy scalar or array anywhere."""
+    kinds = set(map(type, data))
+    if kinds <= _PLAIN_LEAVES:
+        return False
+    if any(issubclass(k, np.generic | np.ndarray) for k in kinds):
         return True
-    return any(issubclass(k, list | tuple) for k in kinds) and any(
-        isinstance(d, list | tuple) and _holds_ndarray(d) for d in data
-    )
+    return any(isinstance(d, list | tuple) and _holds_numpy(d) for d in data)
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -106,8 +122,8 @@ def _numpy_leaf_dtype(data: Any) -> np.dtype | None:
     """PyTorch's dtype for a nested list holding NumPy scalars or arrays: every leaf's own type
     (Python floats the default dtype, ints int64, NumPy values their dtype), promoted together
     (``[np.float64(1), 2.0]`` is float64, ``[np.int64(1), 2.5]`` float32); None without NumPy values."""
-    if not isinstance(data, list | tuple):
-        return None  # a Python number: the plain rules
+    if not isinstance(data, list | tuple) or not _holds_numpy(data):
+        return None  # a Python number or plain Python values: the plain rules
     found: list[np.dtype] = []
     out = _leaf_dtype(data, found)
     return out if found else None

@@ -233,7 +233,8 @@ class _AvgPool(Function):
     evenly over each window's taps (overlaps add).
 
     ``padding`` is the symmetric zero padding per spatial dim; ``extra`` is ceil_mode's overhang
-    past the far end of each axis (zeros that never count).
+    past the far end of each axis (zeros that never count). An int64 input is averaged as PyTorch's
+    CPU kernel does: the exact integer sum divided with truncation toward zero (no gradient).
     """
 
     register = False  # the shared body of AvgPool2d / AvgPool3d
@@ -242,20 +243,20 @@ class _AvgPool(Function):
     def forward(ctx, x, kernel, stride, padding, extra, count_include_pad, divisor):
         xp = array_module(x)
         pads = tuple((p, p + e) for p, e in zip(padding, extra))
-        taps = _taps(_pad(x, pads, 0.0), kernel, stride, (1,) * len(kernel))  # (K, N, C, *windows)
-        if divisor is not None:
-            scale = xp.asarray(1.0 / divisor, dtype=x.dtype)
-        else:
+        taps = _taps(_pad(x, pads, 0), kernel, stride, (1,) * len(kernel))  # (K, N, C, *windows)
+        if divisor is None:
             counts = [
                 _divisor(xp, n, k, s, p, o, count_include_pad)
                 for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, taps.shape[3:])
             ]
-            total = counts[0]
+            divisor = counts[0]
             for c in counts[1:]:  # outer product of the per-axis counts: (*windows,)
-                total = total[..., None] * c
-            scale = xp.asarray(1.0 / total, dtype=x.dtype)
-        ctx.save_for_backward(scale)
+                divisor = divisor[..., None] * c
         out = taps.sum(axis=0)  # (K, N, C, *windows) -> (N, C, *windows)
+        if x.dtype.kind == "i":
+            return xp.sign(out) * (xp.abs(out) // divisor)  # C's integer division, as PyTorch
+        scale = xp.asarray(1.0 / xp.asarray(divisor), dtype=x.dtype)
+        ctx.save_for_backward(scale)
         out *= scale
         return out
 

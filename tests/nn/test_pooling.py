@@ -272,3 +272,31 @@ def test_max_unpool_output_size_within_one_stride_matches_torch(torch):
         np.testing.assert_array_equal(
             ours.numpy(), torch.nn.functional.max_unpool2d(ty, tidx, 2, output_size=size).numpy()
         )
+
+
+@pytest.mark.parametrize(
+    "nd, shape, kw",
+    [
+        (2, (2, 3, 7, 6), dict(kernel_size=2)),
+        (2, (2, 3, 7, 6), dict(kernel_size=3, stride=1, padding=1, count_include_pad=False)),
+        (2, (2, 3, 7, 6), dict(kernel_size=2, divisor_override=3)),
+        (2, (1, 2, 7, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+        (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+        (3, (1, 2, 4, 5, 6), dict(kernel_size=2)),
+    ],
+)
+def test_int64_average_pooling_truncates_as_pytorch(torch, nd, shape, kw):
+    # PyTorch's CPU kernel sums int64 windows exactly and divides with truncation toward zero
+    x = np.random.default_rng(nd).integers(-50, 50, shape)
+    ours = getattr(gg.nn.functional, f"avg_pool{nd}d")(gg.tensor(x), **kw)
+    theirs = getattr(torch.nn.functional, f"avg_pool{nd}d")(torch.tensor(x), **kw)
+    assert ours.dtype == gg.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_other_integer_average_pooling_is_refused_as_pytorch(torch):
+    x = np.ones((1, 1, 2, 2), np.int32)
+    with pytest.raises(NotImplementedError):
+        torch.nn.functional.avg_pool2d(torch.tensor(x), 2)
+    with pytest.raises(gg.errors.DTypeError, match="avg_pool2d: expected a floating-point or int64 input"):
+        gg.nn.functional.avg_pool2d(gg.tensor(x), 2)

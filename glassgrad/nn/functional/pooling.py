@@ -62,12 +62,17 @@ def _pool_args(
     return kernel, stride, padding, dilation
 
 
-def _check_dtype(op: str, x: Tensor, ints: bool) -> None:
+def _check_dtype(op: str, x: Tensor, ints: bool, int64: bool = False) -> None:
     """Floating-point inputs; ``ints`` also admits PyTorch's integer dtypes for max pooling (int8 to
-    int64 and uint8; not bool, not uint16 to uint64)."""
+    int64 and uint8; not bool, not uint16 to uint64), ``int64`` int64 alone (average pooling)."""
     dt = x._data.dtype
-    if dt.kind != "f" and not (ints and (dt.kind == "i" or dt == np.uint8)):
+    if (
+        dt.kind != "f"
+        and not (ints and (dt.kind == "i" or dt == np.uint8))
+        and not (int64 and dt == np.int64)
+    ):
         what = "a floating-point, signed integer or uint8 input" if ints else "a floating-point input"
+        what = "a floating-point or int64 input" if int64 else what
         if op == "max_pool1d" and not ints:
             what += " (an integer one with return_indices=True, as PyTorch)"
         raise DTypeError(f"{op}: expected {what}, got {x.dtype}")
@@ -181,7 +186,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     """``avg_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)``."""
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
-    _check_dtype(op, x, False)
+    _check_dtype(op, x, False, int64=True)
     sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override <= 0):
         raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")

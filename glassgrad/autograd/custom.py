@@ -326,8 +326,9 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
             return result, fctx
         return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx), fctx
     hub = node_cls.apply(*inputs, user=user, n=len(outs))
+    out_cls = _named(cls, _UserOutput)  # each output's grad_fn reads <MyOpBackward>, as the hub's
     outs = tuple(
-        _adopt(o, _UserOutput.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
+        _adopt(o, out_cls.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
         for i, (o, d) in enumerate(zip(outs, diff))
     )
     return outs, fctx
@@ -358,5 +359,7 @@ def _adopt(original: Any, recorded: Any, inputs: list, fctx: FunctionCtx) -> Any
 
 @functools.cache
 def _named(user_cls: type, base: type) -> type:
-    """A primitive subclass named after the user's class, so grad_fn reads ``<MyOpBackward0>``."""
-    return type(user_cls.__name__, (base,), {"register": False, "__doc__": base.__doc__})
+    """A primitive subclass named after the user's class, so grad_fn reads ``<MyOpBackward>``, as
+    PyTorch names a custom Function's node (no ``0``: that suffix is its generated ops')."""
+    attrs = {"register": False, "__doc__": base.__doc__, "node_name": f"{user_cls.__name__}Backward"}
+    return type(user_cls.__name__, (base,), attrs)

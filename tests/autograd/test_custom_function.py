@@ -126,11 +126,36 @@ def test_grad_fn_is_named_after_the_class_and_forward_runs_without_grad():
 
     x = gg.tensor([1.0], requires_grad=True)
     y = Double.apply(x)
-    assert repr(y) == "tensor([2.], grad_fn=<DoubleBackward0>)"
+    assert repr(y) == "tensor([2.], grad_fn=<DoubleBackward>)"  # PyTorch's node name
     y.backward()
     assert seen == [False, False] and x.grad.tolist() == [2.0]
     with gg.no_grad():
         assert not Double.apply(x).requires_grad
+
+
+def test_outputs_of_a_multi_output_function_are_named_after_the_class(torch):
+    """NYU-DLSP20 extra/b-custom_grads prints a split Function's outputs: PyTorch shows
+    grad_fn=<MySplitBackward> on each (not an internal node's name)."""
+
+    def run(lib):
+        class MySplit(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x.clone(), x.clone()
+
+            @staticmethod
+            def backward(ctx, g1, g2):
+                return g1 + g2
+
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        x1, x2 = MySplit.apply(x)
+        (1 * x1 + 2 * x2).mean().backward()
+        return [x1.grad_fn.name(), x2.grad_fn.name()], x.grad.tolist()
+
+    (n1, n2), grad = run(gg)
+    (t1, t2), tgrad = run(torch)
+    assert n1 == n2 == t1 == t2 == "MySplitBackward"
+    assert grad == tgrad == [1.5, 1.5]
 
 
 def test_saved_tensor_changed_in_place_is_caught_and_bad_gradients_are_named():

@@ -188,7 +188,7 @@ def test_reentrant_forward_keeps_no_graph_inside():
     x = glassgrad.ones(2, 5, dtype=glassgrad.float64, requires_grad=True)
     h = x * 2
     y = gg_checkpoint.checkpoint(lambda t: lin2(lin1(t).tanh()), h, use_reentrant=True)
-    assert repr(y.grad_fn) == "<CheckpointFunctionBackward0>"
+    assert repr(y.grad_fn) == "<CheckpointFunctionBackward>"  # PyTorch's node name
     assert [n for n, _ in y.grad_fn.next_functions] == [h.grad_fn]  # straight to the input's node
 
 

@@ -95,11 +95,9 @@ def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -
         found = run_backward(roots, retain_graph, ins, run_inputs=True)
         _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and t._node is None})
         return
-    if _post_hooks:  # register_post_accumulate_grad_hook: such leaves accumulate during the walk
-        leaves = run_backward(roots, retain_graph, None, True)
-    else:
-        leaves = run_backward(roots, retain_graph)
-    _accumulate_leaves(leaves)
+    # A leaf with hooks (register_hook, register_post_accumulate_grad_hook) accumulates during the
+    # walk, once its last feed has run: PyTorch's AccumulateGrad runs first of the ready nodes.
+    _accumulate_leaves(run_backward(roots, retain_graph, None, True))
 
 
 def check_seed_device(op: str, data: Any, seed: Any) -> None:
@@ -137,10 +135,11 @@ def _propagate(
 
     Returns ``{id(leaf): [leaf, grad]}`` for the leaves reached, summed but not yet stored. When
     ``inputs`` (tensors) is given, their gradients are captured too, keyed by ``id(tensor)``, for
-    ``autograd.grad``-style use without touching ``.grad``. With ``accumulate=True`` (``backward``
-    while post-accumulate-grad hooks exist), a leaf with such hooks gets its ``.grad`` and runs
-    them as soon as every node that feeds it has run, as PyTorch does, so an optimizer step in the
-    hook frees that gradient before the rest of backward; it is then absent from the result.
+    ``autograd.grad``-style use without touching ``.grad``. With ``accumulate=True`` (``backward``),
+    a leaf with hooks (``register_hook``, post-accumulate-grad hooks) runs them and gets its
+    ``.grad`` as soon as every node that feeds it has run, as PyTorch does (hooks fire in PyTorch's
+    order; an optimizer step in a post-accumulate hook frees that gradient before the rest of
+    backward); it is then absent from the result.
     With ``inputs``, only the nodes that lead to one run, as in PyTorch (``engine_hooked.prune``;
     ``run_inputs``: the inputs' own nodes run too, as ``backward(inputs=...)`` does).
     """
@@ -176,7 +175,7 @@ def _propagate(
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
-            elif early is not None and nxt is not None and id(nxt) in _post_hooks:
+            elif early is not None and nxt is not None and (nxt._hooks or id(nxt) in _post_hooks):
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 
     need = prune(starts, pending, capture, inputs, run_inputs) if inputs else None

@@ -265,4 +265,6 @@ def _copy_into(dst: Any, src: Any, async_op: bool) -> Work | None:
 
 
 # after the functions above: device_mesh reads them through this package
+# (PyTorch's `import torch` makes torch.distributed.rpc too)
+from glassgrad.distributed import rpc  # noqa: E402,F401
 from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh  # noqa: E402

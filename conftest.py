@@ -26,13 +26,20 @@ def pytest_collection_modifyitems(items: list) -> None:
     """Drop the second run of a wrapper's doctest. ``public_names.py`` names public wrappers
     (``glassgrad.sum``: NumPy's ``axis=`` names, ``out=`` forms) after ``glassgrad`` so they
     pickle, which makes doctest find their copied docstrings in ``glassgrad/__init__.py`` too,
-    where ``round``, ``max`` ... are glassgrad's; the wrapped function's own module runs them."""
-    import glassgrad
+    where ``round``, ``max`` ... are glassgrad's; the wrapped function's own module runs them
+    (the same for ``glassgrad.nn.functional``, ``glassgrad.linalg`` and ``glassgrad.special``, whose
+    wrappers ``operand_errors.py`` names after them: a wrapper's doctest runs in its own module.)"""
+    import inspect
+    import sys
 
     def duplicate(item: object) -> bool:
         test = getattr(item, "dtest", None)
-        if test is None or not test.name.startswith("glassgrad.") or test.name.count(".") != 1:
+        if test is None or not test.name.startswith("glassgrad."):
             return False
-        return hasattr(getattr(glassgrad, test.name.split(".")[1], None), "__wrapped__")
+        module, _, name = test.name.rpartition(".")
+        fn = getattr(sys.modules.get(module), name, None)
+        if not hasattr(fn, "__wrapped__"):
+            return False
+        return module == "glassgrad" or getattr(inspect.unwrap(fn), "__module__", module) != module
 
     items[:] = [item for item in items if not duplicate(item)]

@@ -55,11 +55,11 @@ def _holds_ndarray(data: list | tuple) -> bool:
 
 
 def _holds_numpy(data: list | tuple) -> bool:
-    """Whether the nested list ``data`` holds a NumPy scalar or array anywhere."""
+    """Whether the nested list ``data`` holds a NumPy scalar or array, or a tensor, anywhere."""
     kinds = set(map(type, data))
     if kinds <= _PLAIN_LEAVES:
         return False
-    if any(issubclass(k, np.generic | np.ndarray) for k in kinds):
+    if any(issubclass(k, np.generic | np.ndarray | Tensor) for k in kinds):
         return True
     return any(isinstance(d, list | tuple) and _holds_numpy(d) for d in data)
 
@@ -89,8 +89,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             ) from None
         seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
         arr = _check_int64(arr, data)
-        leaf = None if seq or dtype is not None else _numpy_leaf_dtype(data)
-        if leaf is not None:  # NumPy scalars or arrays in the list: their own dtypes count, as in PyTorch
+        leaf = None if dtype is not None else _numpy_leaf_dtype(data)
+        if leaf is not None:  # NumPy values or tensors in the list: their own dtypes count, as in PyTorch
             arr = arr.astype(leaf)
             if leaf.kind == "c":
                 dtypes.note_complex()
@@ -140,6 +140,9 @@ def _leaf_dtype(data: list | tuple, found: list) -> np.dtype | None:
         elif issubclass(kind, np.generic):
             dts = [np.dtype(kind)]
             found.append(dts[0])
+        elif issubclass(kind, Tensor):  # a tensor's dtype counts too: [x_float64, np.int16(1)] is float64
+            dts = [d._data.dtype for d in data if isinstance(d, kind)]
+            found.append(dts[0])
         elif kind in _PY_LEAF:
             name = _PY_LEAF[kind]
             dts = [
@@ -172,7 +175,7 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
     """Refuse Python ints outside int64, as PyTorch does: NumPy would make them float64 (beside
     smaller ints) or objects, and the tensor would hold rounded values or fail later. Beside a
     float they are floats, as in PyTorch (NumPy makes that an object array)."""
-    big = arr.dtype == object or (arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= 2.0**63)
+    big = arr.dtype == object or (arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0**63)
     if big and _ints(data):
         raise OverflowError("tensor: expected integers that fit int64 (|x| < 2**63), got a larger one")
     if arr.dtype == object and _reals(data):

@@ -98,7 +98,9 @@ def install(namespace: dict[str, Any], names: list[str]) -> None:
     """Wrap, in place, each function ``namespace[name]`` that has a tensor operand and no
     wrapper of ``numpy_names`` yet."""
     from glassgrad.numpy_names import accept_numpy_names
+    from glassgrad.public_names import reached
 
+    module = namespace.get("__name__")
     for name in names:
         fn = namespace.get(name)
         if not isinstance(fn, FunctionType) or hasattr(fn, "__keyword_aliases__"):
@@ -107,4 +109,6 @@ def install(namespace: dict[str, Any], names: list[str]) -> None:
             if not _operands(fn):
                 continue
             _checked[fn] = accept_numpy_names(fn, name, {})
-        namespace[name] = _checked[fn]
+        wrapper = namespace[name] = _checked[fn]
+        if module and not reached(wrapper):  # pickled by its public name, F.relu as PyTorch's
+            wrapper.__module__, wrapper.__qualname__ = module, name

@@ -19,10 +19,10 @@ import sys
 from types import FunctionType
 from typing import Any
 
-__all__ = ["own_names"]
+__all__ = ["own_names", "reached"]
 
 
-def _reached(fn: FunctionType) -> bool:
+def reached(fn: FunctionType) -> bool:
     """Whether ``fn.__module__`` + ``fn.__qualname__`` lead back to ``fn`` (what pickle checks)."""
     obj: Any = sys.modules.get(fn.__module__)
     for part in fn.__qualname__.split("."):
@@ -35,10 +35,10 @@ def own_names(namespace: dict[str, Any], names: list[str], module: str, cls: typ
     ``module.Cls.name`` where their own names do not reach them."""
     for name in names:
         fn = namespace.get(name)
-        if isinstance(fn, FunctionType) and not _reached(fn):
+        if isinstance(fn, FunctionType) and not reached(fn):
             fn.__module__, fn.__qualname__ = module, name
     for name, fn in vars(cls).items():
-        if isinstance(fn, FunctionType) and not _reached(fn):
+        if isinstance(fn, FunctionType) and not reached(fn):
             fn.__module__, fn.__qualname__ = module, f"{cls.__name__}.{name}"
     # and the class itself, as PyTorch's prints: <class 'glassgrad.Tensor'> (still reached both ways)
     cls.__module__ = module

@@ -68,3 +68,9 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return list(__all__)
+
+
+# PyTorch's TypeError for an operand that is not a tensor, special.entr(np_array) (operand_errors.py)
+from glassgrad import operand_errors as _operand_errors  # noqa: E402
+
+_operand_errors.install(globals(), __all__)

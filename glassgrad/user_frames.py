@@ -17,6 +17,11 @@ def user_stacklevel() -> int:
     """The ``stacklevel`` that makes a ``warnings.warn`` in the calling function name the first
     frame outside glassgrad (call it as the argument: ``stacklevel=user_stacklevel()``)."""
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("glassgrad"):
+    while frame is not None and _ours(frame.f_globals.get("__name__", "")):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _ours(module: str) -> bool:
+    """Whether ``module`` is glassgrad or one of its modules (a user's ``glassgrad_utils`` is not)."""
+    return module == "glassgrad" or module.startswith("glassgrad.")

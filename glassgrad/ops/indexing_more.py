@@ -21,6 +21,7 @@ from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
 from glassgrad.tensor import Tensor, as_array
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "index_add", "index_copy", "index_put", "masked_scatter", "put",
@@ -177,7 +178,11 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
             continue
         arr = i._data.copy() if isinstance(i, Tensor) else np.asarray(i)  # copied: backward reads it
         if arr.dtype == np.uint8:  # PyTorch reads a uint8 index as a mask (deprecated there)
-            warnings.warn(f"{op}: a uint8 index is read as a mask; use a bool one", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{op}: a uint8 index is read as a mask; use a bool one",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
             arr = arr != 0
         if arr.dtype == np.bool_:
             at = x.shape[len(key) : len(key) + max(arr.ndim, 1)]

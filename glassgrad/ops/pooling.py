@@ -254,7 +254,9 @@ class _AvgPool(Function):
                 divisor = divisor[..., None] * c
         out = taps.sum(axis=0)  # (K, N, C, *windows) -> (N, C, *windows)
         if x.dtype.kind == "i":
-            return xp.sign(out) * (xp.abs(out) // divisor)  # C's integer division, as PyTorch
+            # C's integer division, as PyTorch: the floor, one up for a negative sum with a remainder
+            # (no abs(), which wraps a sum of exactly -2**63)
+            return out // divisor + ((out % divisor != 0) & (out < 0))
         scale = xp.asarray(1.0 / xp.asarray(divisor), dtype=x.dtype)
         ctx.save_for_backward(scale)
         out *= scale

@@ -300,3 +300,12 @@ def test_other_integer_average_pooling_is_refused_as_pytorch(torch):
         torch.nn.functional.avg_pool2d(torch.tensor(x), 2)
     with pytest.raises(gg.errors.DTypeError, match="avg_pool2d: expected a floating-point or int64 input"):
         gg.nn.functional.avg_pool2d(gg.tensor(x), 2)
+
+
+def test_int64_average_pooling_of_a_sum_of_exactly_int64_min(torch):
+    # was: sign(sum) * (abs(sum) // n), and abs(-2**63) wraps to -2**63: 2**62 where PyTorch gives -2**62
+    x = np.array([[[-(2**63), 0, -(2**63) + 1, -1, -7, 2]]], np.int64)
+    for kw in (dict(kernel_size=2), dict(kernel_size=1), dict(kernel_size=3, stride=1, padding=1)):
+        ours = F.avg_pool1d(gg.tensor(x), **kw)
+        theirs = torch.nn.functional.avg_pool1d(torch.tensor(x), **kw)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -126,3 +126,38 @@ def test_a_given_dtype_and_the_default_dtype_still_rule(torch):
     finally:
         gg.set_default_dtype(gg.float32)
     assert got == want  # float32 meeting a Python float under the default float64 is float64
+
+
+# (lib, values): a 0-d tensor of each library for ("T", dtype name, value)
+TENSOR_LISTS = [
+    [("T", "complex64", 1 + 2j), np.int8(3)],  # was int8 [1, 3]: the imaginary part dropped
+    [("T", "float32", 1.5), np.int64(2)],  # was int64 [1, 2]: 1.5 truncated
+    [("T", "float64", 1.0), np.int16(1)],
+    [np.uint8(3), ("T", "float16", 1.0), True],
+    [7, ("T", "float64", 1.0)],  # (no NumPy value: a tensor's dtype counts too)
+    [("T", "int64", 1), ("T", "float16", 1.0)],  # all tensors: PyTorch's promotion, not NumPy's float64
+    [[("T", "int32", 1), 1], [("T", "float64", 1.0), False]],
+    [[("T", "complex128", 1j), ("T", "float64", 1.0)], [("T", "bool", True), np.float32(1.0)]],
+]
+
+
+def _with_tensors(lib, data):
+    if isinstance(data, tuple):
+        return lib.tensor(data[2], dtype=getattr(lib, data[1]))
+    return [_with_tensors(lib, d) for d in data] if isinstance(data, list) else data
+
+
+@pytest.mark.parametrize("data", TENSOR_LISTS)
+def test_tensor_of_a_list_holding_tensors_takes_their_dtypes(torch, data):
+    want, got = torch.tensor(_with_tensors(torch, data)), gg.tensor(_with_tensors(gg, data))
+    assert _name(got.dtype) == _name(want.dtype)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_a_list_of_float16_values_gives_no_overflow_warning(torch):
+    # was: RuntimeWarning "overflow encountered in cast" (the int64 range check compared float16 with 2**63)
+    for lib in (torch, gg):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = [lib.tensor([np.float16(1.5)]), lib.tensor([lib.tensor(2.5, dtype=lib.float16)])]
+        assert [_name(t.dtype) for t in got] == ["float16", "float16"]

@@ -4,6 +4,7 @@ naming the function and the argument, never an AttributeError from inside an op
 (``glassgrad/operand_errors.py``)."""
 
 import inspect
+import pickle
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 
-NAMESPACES = {"glassgrad": gg, "F": F, "linalg": gg.linalg}
+NAMESPACES = {"glassgrad": gg, "F": F, "linalg": gg.linalg, "special": gg.special}
 # Not operands: the device type these take is a string (torch.get_autocast_dtype("cpu")).
 NOT_OPERANDS = {"get_autocast_dtype", "set_autocast_dtype"}
 
@@ -115,3 +116,70 @@ def test_an_attribute_error_of_the_users_own_object_stays_one():
     # raised in the user's own code, not in an op of glassgrad's: left as it is
     with pytest.raises(AttributeError, match="NotATensor has no"):
         F.relu(NotATensor())
+
+
+def _pickles(fn):
+    try:
+        return fn is not None and pickle.loads(pickle.dumps(fn)) is fn
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+
+
+def test_wrapped_functions_pickle_by_their_public_names_as_pytorchs(torch):
+    # was: F.relu, linalg.inv ... (the wrappers) kept the wrapped function's module and name, so
+    # pickle refused them ("not the same object as glassgrad.nn.functional.activation.relu"): a
+    # model holding self.act = F.relu could not be saved whole, nor a partial sent to a worker
+    for ours, theirs in ((F, torch.nn.functional), (gg.linalg, torch.linalg), (gg.special, torch.special)):
+        failed = []
+        for name in ours.__all__:
+            fn = getattr(ours, name)
+            if inspect.isfunction(fn) and _pickles(getattr(theirs, name, None)) and not _pickles(fn):
+                failed.append(name)  # (PyTorch's max_pool*d, boolean_dispatch closures, do not pickle)
+        assert failed == [], ours.__name__
+    assert pickle.loads(pickle.dumps(F.relu))(gg.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("name", ["entr", "ndtr", "i1e", "log_ndtr"])
+def test_special_functions_raise_the_type_error_too(torch, name):
+    with pytest.raises(TypeError):
+        getattr(torch.special, name)(np.ones(3))
+    with pytest.raises(TypeError, match=rf"^{name}\(\): expected a Tensor as argument 'input', got ndarray"):
+        getattr(gg.special, name)(np.ones(3))
+
+
+@pytest.mark.parametrize("module", ["glassgrad_helpers", "torch_helpers"])
+def test_a_warning_names_a_line_of_a_user_module_named_like_the_library(torch, module):
+    # was: user_stacklevel skipped every frame whose module name starts with "glassgrad", so a
+    # user's glassgrad_helpers.py was passed over and the warning named the caller of the caller
+    import types
+    import warnings
+
+    helpers = types.ModuleType(module)
+    source = "def probs(F, x):\n    return F.softmax(x)\n"  # (no dim: PyTorch's deprecation warning)
+    exec(compile(source, f"<{module}>", "exec"), helpers.__dict__)
+    for lib, functional in ((torch, torch.nn.functional), (gg, F)):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            helpers.probs(functional, lib.ones(3))
+        assert [(x.filename, x.lineno) for x in w] == [(f"<{module}>", 2)], lib.__name__
+
+
+def test_index_put_uint8_warning_names_the_callers_line(torch):
+    # was: stacklevel=3 named the generated wrapper (<numpy names of ...index_put>) or methods.py
+    import warnings
+
+    calls = {
+        "gg.index_put": lambda m: m.index_put(m.zeros(3), (m.tensor([1, 0, 1], dtype=m.uint8),), m.ones(2)),
+        "x.index_put_": lambda m: m.zeros(3).index_put_((m.tensor([1, 0, 1], dtype=m.uint8),), m.ones(2)),
+        "x.index_put": lambda m: m.zeros(3).index_put((m.tensor([1, 0, 1], dtype=m.uint8),), m.ones(2)),
+    }
+    for name, call in calls.items():
+        for m in (gg, torch):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                call(m)
+            assert [x.filename for x in w] == [__file__], (
+                name,
+                m.__name__,
+                [(x.filename, x.lineno) for x in w],
+            )

@@ -32,11 +32,13 @@ from glassgrad.ops import movement_more as _mv
 from glassgrad.ops import products_more as _pm
 from glassgrad.ops import reduce_more as _rm
 from glassgrad.ops import special_more as _sm
+from glassgrad.ops import split_directions as _sd
 from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import unary_more as _um
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_new import NEW_METHODS
+from glassgrad.tensor_resize import METHODS as _RESIZE_METHODS
 
 __all__ = ["METHODS"]
 
@@ -323,6 +325,9 @@ METHODS: dict[str, Any] = {
     "flipud": _mv.flipud,
     "rot90": _mv.rot90,
     "tensor_split": _mv.tensor_split,
+    "hsplit": _sd.hsplit,
+    "vsplit": _sd.vsplit,
+    "dsplit": _sd.dsplit,
     "diff": _mv.diff,
     "diag_embed": _mv.diag_embed,
     "diagflat": _mv.diagflat,
@@ -349,6 +354,7 @@ METHODS: dict[str, Any] = {
     "cholesky_inverse": _ls.cholesky_inverse,
     **_hist.METHODS,  # histogram, histc, bincount (ops/histogram.py)
     **_cx.METHODS,  # complex tensors: .real/.imag (writable views), conj, angle ... (ops/complex.py)
+    **_RESIZE_METHODS,  # resize_, resize_as_ (tensor_resize.py)
 }
 
 

@@ -59,7 +59,7 @@ METHODS = {
 # Functions taking their sizes as ``*args`` (``x.view(2, 3)``), and PyTorch's keyword for them
 # (``x.view(size=(2, 3))``; view's dtype= is its one positional dtype, ``x.view(gg.int32)``).
 VARARGS = {"reshape": ("shape",), "view": ("size", "dtype"), "expand": ("size",), "repeat": ("repeats",),
-           "permute": ("dims",), "tile": ("dims",)}  # fmt: skip
+           "permute": ("dims",), "tile": ("dims",), "resize_": ("size",)}  # fmt: skip
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 

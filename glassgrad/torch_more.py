@@ -85,6 +85,7 @@ from glassgrad.ops.reduce_more import (
 )
 from glassgrad.ops.scatter import scatter_reduce
 from glassgrad.ops.special_more import mvlgamma
+from glassgrad.ops.split_directions import dsplit, hsplit, vsplit
 from glassgrad.ops.trig import acos, asin, atan
 from glassgrad.ops.unary_more import (
     acosh,
@@ -207,6 +208,9 @@ __all__ = [
     "rot90",
     "row_stack",
     "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
     "addbmm",
     "addr",
     "cdist",

@@ -181,6 +181,15 @@ class Conversion:
     def double(self) -> Self:
         return self._cast_floating(dtypes.float64)
 
+    def bfloat16(self) -> Self:
+        """Raises ``DTypeError`` as ``Tensor.bfloat16`` does: NumPy has no bfloat16 type."""
+        return self._cast_floating(dtypes.bfloat16)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """``model.compile()``: PyTorch compiles the module's forward in place and returns None;
+        glassgrad runs eagerly (``glassgrad.compile`` returns what it is given), so nothing changes."""
+        return None
+
     def type(self, dst_type: Any) -> Self:
         """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
         dt = dtypes.to_np_dtype(dst_type)

@@ -111,6 +111,23 @@ class Piece(Function):
         return buf
 
 
+def _named_piece(node_name: str) -> type:
+    """A ``Piece`` whose nodes carry PyTorch's name for the op that cut it (``grad_fn.name()``,
+    ``type(grad_fn).__name__``): ``SplitBackward0``, ``SplitWithSizesBackward0``, ``UnbindBackward0``,
+    ``SliceBackward0`` (tensor_split)."""
+    return type(
+        node_name.removesuffix("Backward0") + "Piece",
+        (Piece,),
+        {"register": False, "name": "piece", "node_name": node_name},  # the op is still a piece
+    )
+
+
+_PIECES = {
+    n: _named_piece(n)
+    for n in ("SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0", "SliceBackward0")
+}
+
+
 def _record(hub, key, g) -> None:
     """Keep a piece's gradient for its hub's grad_fn hooks (``Split.hook_outputs``)."""
     held = hub.attrs.get("grads")
@@ -119,11 +136,13 @@ def _record(hub, key, g) -> None:
     held[1][id(key)] = g
 
 
-def _pieces(x: Tensor, keys: list, multi: bool = True) -> tuple[Tensor, ...]:
-    """The pieces at ``keys``; ``multi``: they follow PyTorch's rule for the outputs of a function
-    returning several views (split, chunk, unbind; not tensor_split, whose pieces are slices)."""
+def _pieces(x: Tensor, keys: list, multi: bool = True, node: str = "SplitBackward0") -> tuple[Tensor, ...]:
+    """The pieces at ``keys``, their nodes named ``node``; ``multi``: they follow PyTorch's rule for
+    the outputs of a function returning several views (split, chunk, unbind; not tensor_split, whose
+    pieces are slices)."""
     hub = Split.apply(x)
-    pieces = tuple(Piece.apply(hub, key=k) for k in keys)
+    piece = _PIECES[node]
+    pieces = tuple(piece.apply(hub, key=k) for k in keys)
     if hub._node is not None:  # for grad_fn hooks: the pieces in order, and whether they share one
         hub._node.attrs.update(keys=keys, multi=multi)
     if multi:  # PyTorch's rules for the views of a multi-view function
@@ -157,7 +176,8 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
             )
     starts = np.cumsum([0, *sections])
     pre = (slice(None),) * d
-    return _pieces(x, [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)])
+    node = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
+    return _pieces(x, [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)], node=node)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -183,4 +203,4 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
         raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "unbind", x.shape)
     pre = (slice(None),) * d
-    return _pieces(x, [(*pre, i, Ellipsis) for i in range(x.shape[d])])
+    return _pieces(x, [(*pre, i, Ellipsis) for i in range(x.shape[d])], node="UnbindBackward0")

@@ -32,7 +32,7 @@ from glassgrad.ops.reduce import (
     acc_dtype,
     normalize_dims,
 )
-from glassgrad.ops.statistics import Std, Var, _correction
+from glassgrad.ops.statistics import Std, Var, _correction, warn_few_dof
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
@@ -321,6 +321,7 @@ def _moments(op: str, cls: Any, x: Tensor, dim: Any, unbiased: Any, keepdim: boo
     _floating_only(op, x)
     axis = normalize_dims(op, x._data.ndim, dim)
     c = _correction(op, unbiased, correction)
+    warn_few_dof(op, x, axis, c)
     # quietly: the mean of inf and -inf is nan without NumPy's warning, as the var beside it (and PyTorch)
     mean = quietly(lambda: Mean.apply(x, axis=axis, keepdims=keepdim))
     return cls.apply(x, axis=axis, keepdims=keepdim, correction=c), mean

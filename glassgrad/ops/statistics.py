@@ -10,16 +10,19 @@ among tied maxima.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, dense
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.extremes import _even_split
 from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, acc_dtype, normalize_dims
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["var", "std", "logsumexp", "norm"]
 
@@ -167,6 +170,24 @@ def _correction(op: str, unbiased: bool | None, correction: Any) -> float:
     return 0 if unbiased is False else 1
 
 
+def warn_few_dof(op: str, x: Tensor, axis: tuple | None, correction: float) -> None:
+    """PyTorch's warning when a var/std has no degrees of freedom left: the reduction factor
+    (input numel / output numel, 0 for an empty input or output) minus ``correction`` is <= 0.
+    The result is then nan or inf, as PyTorch's. Not for meta tensors (no values), as PyTorch."""
+    if isinstance(x._data, MetaArray):
+        return
+    shape = x._data.shape
+    n_in = math.prod(shape)
+    n_out = 1 if axis is None else math.prod(n for i, n in enumerate(shape) if i not in axis)
+    if n_in / max(n_out, 1) - correction <= 0:
+        warnings.warn(
+            f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+            "factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def var(
     x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, correction: Any = None
 ) -> Tensor:
@@ -181,7 +202,9 @@ def var(
         dim, unbiased = None, dim
     _floating_only("var", x)
     axis = normalize_dims("var", x._data.ndim, dim)
-    return Var.apply(x, axis=axis, keepdims=keepdim, correction=_correction("var", unbiased, correction))
+    c = _correction("var", unbiased, correction)
+    warn_few_dof("var", x, axis, c)
+    return Var.apply(x, axis=axis, keepdims=keepdim, correction=c)
 
 
 def std(
@@ -196,7 +219,9 @@ def std(
         dim, unbiased = None, dim
     _floating_only("std", x)
     axis = normalize_dims("std", x._data.ndim, dim)
-    return Std.apply(x, axis=axis, keepdims=keepdim, correction=_correction("std", unbiased, correction))
+    c = _correction("std", unbiased, correction)
+    warn_few_dof("std", x, axis, c)
+    return Std.apply(x, axis=axis, keepdims=keepdim, correction=c)
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002

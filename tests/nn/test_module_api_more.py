@@ -143,3 +143,25 @@ def test_deepcopy_drops_grads_and_keeps_ties_as_torch(torch):
             (c.weight.grad is None, c.tied is c.weight, c.weight is m.weight, same, c.weight.requires_grad)
         )
     assert results[0] == results[1] == (True, True, False, True, True)
+
+
+def test_module_compile_returns_none_and_keeps_the_module_working(torch):
+    """``model.compile()`` (PyTorch >= 2.2; NYU-DLSP20 06-convnet prints dir(model)): None, and the
+    module computes as before."""
+    results = []
+    for lib in (gg, torch):
+        m = lib.nn.Linear(2, 1)
+        with lib.no_grad():
+            m.weight.fill_(0.5)
+            m.bias.fill_(1.0)
+        results.append((m.compile(), m(lib.ones(1, 2)).item(), "compile" in dir(m), "bfloat16" in dir(m)))
+    assert results[0] == results[1] == (None, 2.0, True, True)
+
+
+def test_module_bfloat16_is_refused_as_the_tensor_method():
+    m = gg.nn.Linear(2, 1)
+    with pytest.raises(gg.errors.DTypeError, match="bfloat16"):
+        m.bfloat16()
+    with pytest.raises(gg.errors.DTypeError, match="bfloat16"):
+        gg.ones(2).bfloat16()
+    assert m.weight.dtype == gg.float32

@@ -20,6 +20,13 @@ import glassgrad as gg
 ANY = {"self", "out_dtype"}
 NOT_TAKEN = {
     ("top", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
+    # (hsplit, vsplit, dsplit: the same two overloads, taken as PyTorch documents them)
+    ("top", "hsplit"): {"indices", "sections"},
+    ("top", "vsplit"): {"indices", "sections"},
+    ("top", "dsplit"): {"indices", "sections"},
+    ("method", "hsplit"): {"indices", "sections"},
+    ("method", "vsplit"): {"indices", "sections"},
+    ("method", "dsplit"): {"indices", "sections"},
     ("top", "from_numpy"): {"ndarray"},
     ("method", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
     ("method", "uniform_"): {"from_"},

@@ -1,0 +1,102 @@
+"""``Tensor.resize_`` and ``Tensor.resize_as_``: PyTorch's in-place change of a tensor's shape over
+its memory (NYU-DLSP20's tensor tutorial: ``r = torch.Tensor(t); r.resize_(3, 8)``).
+
+PyTorch keeps the storage and lays the new shape over it contiguously from the tensor's first
+element: a shape with no more elements than the memory from there to the end of the storage
+reads that memory (still shared with ``t`` and the other views of it); a larger one grows the
+storage, keeping its contents. glassgrad reads NumPy's memory the same way: from the tensor's
+first element to the end of the array that owns the memory. Growing makes a new array with the
+old contents first (and zeros after them, where PyTorch leaves memory uninitialised); other
+tensors that shared the old memory keep it (PyTorch's grow the shared storage with it).
+
+As PyTorch: refused on a tensor that requires grad (even under ``no_grad``), and the version goes
+up, so an op that saved the tensor for backward raises there.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from glassgrad.backend import array_module
+from glassgrad.errors import GraphError
+from glassgrad.meta_array import MetaArray
+from glassgrad.ops import stale_views as _stale
+from glassgrad.tensor import Tensor
+
+__all__ = ["METHODS", "resize_", "resize_as_"]
+
+
+def _shape(sizes: tuple) -> tuple[int, ...]:
+    """``resize_(2, 3)``, ``resize_((2, 3))``, ``resize_(torch.Size([2, 3]))`` -> (2, 3)."""
+    if len(sizes) == 1 and not isinstance(sizes[0], int) and hasattr(sizes[0], "__iter__"):
+        sizes = tuple(sizes[0])
+    shape = []
+    for s in sizes:
+        try:
+            shape.append(operator.index(s))
+        except TypeError:
+            raise TypeError(
+                f"resize_(): argument 'size' must be a tuple of ints, not {type(s).__name__}"
+            ) from None
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"resize_(): negative size in {tuple(shape)}: every size must be >= 0")
+    return tuple(shape)
+
+
+def _memory_from_first_element(arr: np.ndarray) -> np.ndarray | None:
+    """A 1-D view of the memory from ``arr``'s first element to the end of the array owning it
+    (PyTorch's storage from the storage offset), or None where that is not one plain run of
+    ``arr``'s dtype (negative strides, a dtype view, an owner that is not contiguous)."""
+    if any(s < 0 for s in arr.strides):
+        return None
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root.dtype != arr.dtype or not root.flags.c_contiguous:
+        return None
+    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    if start % arr.itemsize or not 0 <= start // arr.itemsize <= root.size:
+        return None
+    return root.reshape(-1)[start // arr.itemsize :]
+
+
+def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """Give ``self`` the shape ``sizes`` over its memory, laid out contiguously (see the module
+    docstring); returns ``self``."""
+    shape = _shape(sizes)
+    if self.requires_grad:
+        raise GraphError(
+            "resize_: cannot resize a tensor that requires grad (PyTorch refuses it too); resize a detached copy"
+        )
+    arr, n = self._data, math.prod(shape)
+    if isinstance(arr, MetaArray):  # no memory to keep: only the shape changes
+        self._data = array_module(arr).empty(shape, dtype=arr.dtype)
+    else:
+        memory = _memory_from_first_element(arr)
+        if memory is None:  # not one plain run: the elements in their order stand for it
+            memory = arr.reshape(-1)
+        if n <= memory.size:
+            self._data = memory[:n].reshape(shape)
+        else:
+            grown = np.zeros(n, dtype=arr.dtype)
+            grown[: memory.size] = memory
+            self._data = grown.reshape(shape)
+    self._vc[0] += 1  # the counter shared with the views and detach(): saved copies go stale
+    _stale.changed(self._vc, "resize_")
+    return self
+
+
+def resize_as_(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``self.resize_(the_template.shape)`` (PyTorch's parameter name)."""
+    if not isinstance(the_template, Tensor):
+        raise TypeError(
+            f"resize_as_(): expected a Tensor as argument 'the_template', got {type(the_template).__name__}"
+        )
+    return resize_(self, tuple(the_template.shape))
+
+
+METHODS = {"resize_": resize_, "resize_as_": resize_as_}

@@ -81,8 +81,9 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         if not isinstance(data, list | tuple | numbers.Number) and isinstance(data, Iterable):
             data = list(data)  # range, deque, generator ...
         seq = _is_tensor_seq(data)
+        numbers_of = _tensor_seq(data) if seq else data  # (a tensor of more than one element: ValueError)
         try:
-            arr = np.asarray(_tensor_seq(data) if seq else data)
+            arr = np.asarray(numbers_of)
         except ValueError:
             raise ShapeError(
                 "tensor: expected a rectangular nested sequence (equal lengths per dim)"
@@ -184,15 +185,28 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
 
 
 def _is_tensor_seq(data: Any) -> bool:
-    return isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data)
+    """Whether the nested list ``data`` holds a tensor at any depth."""
+    if not isinstance(data, list | tuple):
+        return False
+    kinds = set(map(type, data))
+    if kinds <= _PLAIN_LEAVES:
+        return False
+    return any(issubclass(k, Tensor) for k in kinds) or any(_is_tensor_seq(d) for d in data)
 
 
 def _tensor_seq(data: Any) -> list:
+    """``data`` with each tensor as the number it holds: PyTorch reads a tensor inside a list as a
+    scalar (``tensor([t1, t2])`` of one-element tensors has shape (2,)), and refuses a larger one."""
     out = []
     for d in data:
         if isinstance(d, Tensor):
-            out.append(d._data)
-        elif isinstance(d, list | tuple) and _is_tensor_seq(d):
+            if d._data.size != 1:  # (PyTorch's kinds: an integer tensor is refused as an index)
+                raise (TypeError if d._data.dtype.kind in "biu" else ValueError)(
+                    f"tensor: a tensor inside a list stands for one number, got one of shape {tuple(d.shape)} "
+                    "(PyTorch refuses it too); glassgrad.stack joins tensors"
+                )
+            out.append(d._data.reshape(()))
+        elif isinstance(d, list | tuple):
             out.append(_tensor_seq(d))
         else:
             out.append(d)

@@ -56,7 +56,7 @@ def test_a_list_holding_ndarrays_warns_once_at_the_callers_line(fresh, make):
         lambda: gg.tensor([np.float64(1.0), 2.0]),  # NumPy scalars
         lambda: gg.tensor([np.zeros((0,))]),  # an ndarray without elements
         lambda: gg.tensor([[1, 2], [3, 4]]),
-        lambda: gg.tensor([gg.tensor([1, 2])]),
+        lambda: gg.tensor([gg.tensor(1), gg.tensor([2])]),
     ],
 )
 def test_no_warning_without_an_ndarray_of_elements_in_a_list(fresh, make):
@@ -75,3 +75,28 @@ def test_values_and_dtypes_match_pytorch(fresh, torch):
             want, got = torch.tensor(data), gg.tensor(data)
             assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
             np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda lib: [lib.tensor([1.0]), lib.tensor([2.0])],
+        lambda lib: [lib.tensor([[1.0]]), lib.tensor(2.0)],
+        lambda lib: [[lib.tensor([1.0])], [lib.tensor(2)]],
+        lambda lib: [lib.tensor([1], dtype=lib.int32), lib.tensor([2], dtype=lib.int16)],
+        lambda lib: (lib.tensor(1.0, dtype=lib.float64), 2, np.float32(3.0)),
+    ],
+)
+def test_a_one_element_tensor_in_a_list_is_a_number_as_in_pytorch(torch, build):
+    ours, theirs = gg.tensor(build(gg)), torch.tensor(build(torch))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_a_larger_tensor_in_a_list_is_refused_as_in_pytorch(torch):
+    for lib in (gg, torch):
+        with pytest.raises(ValueError):
+            lib.tensor([lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])])
+        with pytest.raises(TypeError):  # an integer one: refused as an index there
+            lib.tensor([lib.tensor([1, 2])])

@@ -75,7 +75,7 @@ def test_weighted_regression_loss_parity(torch, dtype, reduction, name):
     )
 
 
-@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # torch's, not ours
+@pytest.mark.filterwarnings("ignore:.*'mean' divides:UserWarning")  # torch's and ours (tested below)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
@@ -96,12 +96,6 @@ def test_kl_div_parity(torch, dtype, reduction, log_target, shape):
             target if log_target else Const(target),
             dtype=dtype,
         )
-
-
-def test_kl_div_mean_does_not_warn():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        F.kl_div(gg.randn(2, 3), gg.rand(2, 3))
 
 
 def test_kl_div_of_equal_distributions_is_zero():
@@ -141,3 +135,26 @@ def test_loss_option_errors():
         match=r"mse_loss: expected weight of the same shape as input, got input \(3,\) and weight \(1,\)",
     ):
         F.mse_loss(x, y, weight=gg.ones(1))
+
+
+def test_kl_div_warns_for_its_mean_reduction_as_pytorch(torch):
+    x = np.log(np.full((3, 4), 0.25, np.float32))
+    y = np.full((3, 4), 0.25, np.float32)
+    for lib in (gg, torch):
+        for call in (
+            lambda: lib.nn.functional.kl_div(lib.tensor(x), lib.tensor(y)),
+            lambda: lib.nn.KLDivLoss()(lib.tensor(x), lib.tensor(y)),
+        ):
+            with pytest.warns(UserWarning, match="'mean'"):
+                call()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lib.nn.functional.kl_div(lib.tensor(x), lib.tensor(y), reduction="batchmean")
+
+
+def test_multilabel_soft_margin_loss_takes_a_number_as_weight(torch):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    y = (x > 0).astype(np.float32)
+    ours = F.multilabel_soft_margin_loss(gg.tensor(x), gg.tensor(y), weight=2.0)
+    theirs = torch.nn.functional.multilabel_soft_margin_loss(torch.tensor(x), torch.tensor(y), weight=2.0)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)

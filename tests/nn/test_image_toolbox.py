@@ -118,7 +118,7 @@ def test_channel_dropout_keeps_the_mean_and_checks_shape():
     y = F.dropout2d(gg.ones(200, 50, 2, 2), p=0.3)
     assert abs(float(y.mean().item()) - 1.0) < 0.03
     with pytest.raises(ShapeError, match="dropout2d"):
-        F.dropout2d(gg.ones(2, 3, 4, 5, 6))
+        F.dropout2d(gg.ones(2, 3, 4, 5, 6, 7))
     with pytest.warns(UserWarning, match="2-D input"):  # PyTorch too: element-wise, as dropout
         flat = F.dropout2d(gg.ones(400, 50), p=0.5)
     assert 0.3 < float((flat == 0).float().mean().item()) < 0.7
@@ -136,6 +136,17 @@ def test_channel_dropout_of_a_3d_input_warns_as_pytorch(torch):
             assert seen[0].filename == __file__
         dropped = (y == 0).all(dim=-1)  # (the training call's output)
         assert bool((dropped | (y != 0).all(dim=-1)).all()) and 0.3 < float(dropped.float().mean()) < 0.7
+
+
+def test_channel_dropout_of_a_5d_input_warns_and_drops_whole_channels_as_pytorch(torch):
+    for lib in (torch, gg):
+        with pytest.warns(UserWarning, match="dropout2d") as seen:
+            y = lib.nn.functional.dropout2d(lib.ones(64, 8, 2, 3, 4), 0.5, True)
+        assert seen[0].filename == __file__
+        dropped = (y == 0).all(dim=(2, 3, 4))
+        assert (
+            bool((dropped | (y != 0).all(dim=(2, 3, 4))).all()) and 0.3 < float(dropped.float().mean()) < 0.7
+        )
 
 
 # ------------------------------------------------------------------ shuffles

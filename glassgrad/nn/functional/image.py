@@ -330,8 +330,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             stacklevel=user_stacklevel(),
         )
         return dropout(input, p, training, inplace)
-    if input.ndim not in (3, 4):
+    if input.ndim not in (3, 4, 5):
         raise ShapeError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
+    if input.ndim == 5:  # PyTorch warns, then drops whole channels as for 4-D
+        warnings.warn(
+            "dropout2d: a 5-D input is deprecated (PyTorch will refuse it); each (sample, channel) "
+            "is dropped whole, as dropout3d does",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     if input.ndim == 3:  # on every call, in training and in eval, as PyTorch's (its opening words too)
         warnings.warn(
             "dropout2d: Received a 3D input; it is read as (N, C, L) and each channel is dropped whole "

@@ -217,14 +217,24 @@ def kl_div(
     Pointwise: target * (log(target) - input), taken as 0 where target = 0; with
     ``log_target=True`` the target is given as log-probabilities: exp(target) * (target - input).
     'batchmean' divides the sum by the batch size (input.shape[0]), which is the true KL divergence
-    per sample; 'mean' divides by the number of elements (PyTorch's default, kept, without its
-    warning).
+    per sample; 'mean' divides by the number of elements (PyTorch's default, kept, with a warning
+    on every call, as PyTorch gives one).
 
     Shape:
         input, target: (N, *) of the same shape; returns () or (N, *) for 'none'.
     """
+    # 'mean' asked for in so many words (the default too; not the legacy forms), as PyTorch warns
+    mean_asked = reduction == "mean" and size_average is None and reduce is None
     reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     reduction = check_reduction("kl_div", reduction, (*_REDUCTIONS, "batchmean"))
+    if mean_asked:
+        warnings.warn(
+            "kl_div: reduction 'mean' divides the summed loss by the batch size and by the number of "
+            "classes; 'batchmean' divides by the batch size only, the KL divergence's definition "
+            "(PyTorch plans to make 'mean' mean that)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     target = as_target("kl_div", input, target)
     if log_target:
         loss = target.exp() * (target - input)

@@ -241,7 +241,8 @@ def multilabel_soft_margin_loss(
     _broadcast(op, input=input, target=target)
     loss = target * _softplus(-input) + (1 - target) * _softplus(input)  # -log sigmoid(x) = softplus(-x)
     if weight is not None:
-        _broadcast(op, loss=loss, weight=weight)
+        if isinstance(weight, Tensor):  # (a Python number scales every class, as PyTorch's)
+            _broadcast(op, loss=loss, weight=weight)
         loss = loss * weight
     class_dim = input.ndim - 1
     return _reduce(loss.sum(class_dim) / input.shape[class_dim], reduction)

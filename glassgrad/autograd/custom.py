@@ -9,7 +9,9 @@ There are two kinds of Function in glassgrad, with two names:
   keeps Tensors, ``backward(ctx, *grad_outputs)`` receives and returns Tensors (one gradient per
   forward argument, None for non-tensors), ``ctx.saved_tensors``, ``ctx.needs_input_grad``,
   ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads`` and ``once_differentiable`` all
-  behave as in PyTorch, so code written for PyTorch ports unchanged.
+  behave as in PyTorch, so code written for PyTorch ports unchanged. PyTorch 2's other style
+  works too: ``forward(*args)`` without ``ctx`` and ``setup_context(ctx, inputs, output)``, with
+  ``inputs`` bound as PyTorch binds them (keywords and defaults in forward's order).
 
 Internally a user Function records one primitive node, whose backward calls the user's
 ``backward``; several outputs hang from one hub node that collects their gradients first.
@@ -33,6 +35,7 @@ tensor([12.])
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from typing import Any, Callable
 
@@ -273,6 +276,13 @@ class Function:
         raise NotImplementedError("Function.backward: a subclass must define backward(ctx, *grads)")
 
     @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> Any:
+        """PyTorch 2's other style: ``forward(*args)`` without ``ctx``, then
+        ``setup_context(ctx, inputs, output)`` saves what backward needs. Defined by a subclass
+        that uses that style."""
+        raise NotImplementedError("Function.setup_context: defined by a subclass whose forward takes no ctx")
+
+    @staticmethod
     def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
         """Forward mode (``autograd.forward_ad``): one tangent per forward input (zeros for a tensor
         without one) -> one tangent per output. Defined by a subclass that supports forward AD."""
@@ -291,11 +301,18 @@ class Function:
 def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     """Run a user Function (forward, then the recorded node); returns (result, ctx)."""
     tensor_cls = _tensor_cls[0]
+    styled = cls.setup_context is not Function.setup_context  # forward(*args) + setup_context, PyTorch 2
+    if styled:
+        args, kwargs = _bound(cls, args, kwargs), {}
     needs = tuple(isinstance(a, tensor_cls) and a.requires_grad for a in args)
     fctx = FunctionCtx(needs)
     fctx._name = cls.__name__
     with no_grad():
-        result = cls.forward(fctx, *args, **kwargs)
+        if not styled:
+            result = cls.forward(fctx, *args, **kwargs)
+        else:
+            result = cls.forward(*args)
+            cls.setup_context(fctx, args, result)
     if not (_grad_state.enabled and any(needs)):
         return result, fctx
     outs = result if isinstance(result, tuple) else (result,)
@@ -355,6 +372,14 @@ def _adopt(original: Any, recorded: Any, inputs: list, fctx: FunctionCtx) -> Any
     original._node = recorded._node
     original.requires_grad = recorded.requires_grad
     return original
+
+
+def _bound(cls: type, args: tuple, kwargs: dict) -> tuple:
+    """The ``inputs`` forward and setup_context receive, as PyTorch binds them: every argument of
+    forward in order, keywords and defaults included."""
+    bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args
 
 
 @functools.cache

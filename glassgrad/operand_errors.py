@@ -37,7 +37,7 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Parameter names that hold a tensor operand where the annotation does not say so (``Any``).
 OPERAND_NAMES = frozenset({"input", "other", "x", "a", "b", "A", "B", "tensor", "tensors", "self"})
 
-#: original function -> its checked wrapper, so that ``F.relu is glassgrad.relu`` stays true.
+#: original function -> its checked wrapper: a function published in two namespaces stays one object.
 _checked: dict[Callable, Callable] = {}
 
 

@@ -34,9 +34,9 @@ tensor([12.])
 
 from __future__ import annotations
 
-import functools
 import inspect
 import warnings
+import weakref
 from typing import Any, Callable
 
 from glassgrad.autograd.function import Primitive, _tensor_cls
@@ -382,9 +382,15 @@ def _bound(cls: type, args: tuple, kwargs: dict) -> tuple:
     return bound.args
 
 
-@functools.cache
+#: user Function class -> {base: its primitive}, dropped with the class (one defined in a loop)
+_NAMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _named(user_cls: type, base: type) -> type:
     """A primitive subclass named after the user's class, so grad_fn reads ``<MyOpBackward>``, as
     PyTorch names a custom Function's node (no ``0``: that suffix is its generated ops')."""
-    attrs = {"register": False, "__doc__": base.__doc__, "node_name": f"{user_cls.__name__}Backward"}
-    return type(user_cls.__name__, (base,), attrs)
+    made = _NAMED.setdefault(user_cls, {})
+    if base not in made:
+        attrs = {"register": False, "__doc__": base.__doc__, "node_name": f"{user_cls.__name__}Backward"}
+        made[base] = type(user_cls.__name__, (base,), attrs)
+    return made[base]

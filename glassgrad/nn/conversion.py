@@ -172,6 +172,34 @@ class Conversion:
         check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
+    def xpu(self, device: Any = None) -> Self:
+        check_device("xpu" if device is None else device, "Module.xpu")  # DeviceError, as cuda()
+        return self
+
+    def ipu(self, device: Any = None) -> Self:
+        check_device("ipu" if device is None else device, "Module.ipu")
+        return self
+
+    def mtia(self, device: Any = None) -> Self:
+        check_device("mtia" if device is None else device, "Module.mtia")
+        return self
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Self:
+        """PyTorch's ``Module._apply``, which third-party code calls: ``fn`` (tensor -> tensor) on
+        every parameter, its gradient and every buffer, without recording. A parameter keeps its
+        object and takes the result as its ``.data``, as PyTorch's default; a buffer is replaced."""
+        with no_grad():
+            for module in self.modules() if recurse else (self,):
+                for p in module._parameters.values():
+                    if p is not None:
+                        p.data = fn(p)
+                        if p.grad is not None:
+                            p.grad.data = fn(p.grad)
+                for key, b in module._buffers.items():
+                    if b is not None:
+                        module._buffers[key] = fn(b)
+        return self
+
     def half(self) -> Self:
         return self._cast_floating(dtypes.float16)
 

@@ -81,3 +81,25 @@ def test_a_tensor_passed_by_keyword_gets_its_gradient(torch):
         Mul.apply(a, b=b).sum().backward()
         grads.append((a.grad.tolist(), b.grad.tolist()))
     assert grads[0] == grads[1] == ([5.0, 7.0], [2.0, 3.0])
+
+
+def test_a_function_class_made_in_a_loop_is_freed():
+    import gc
+    import weakref
+
+    def make():
+        class Tmp(gg.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        Tmp.apply(gg.ones(1, requires_grad=True)).backward()
+        return weakref.ref(Tmp)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None

@@ -165,3 +165,27 @@ def test_module_bfloat16_is_refused_as_the_tensor_method():
     with pytest.raises(gg.errors.DTypeError, match="bfloat16"):
         gg.ones(2).bfloat16()
     assert m.weight.dtype == gg.float32
+
+
+def test_module_apply_casts_parameters_gradients_and_buffers_as_pytorch(torch):
+    got = []
+    for lib in (gg, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        w = m[0].weight
+        w.grad = lib.ones(2, 2)
+        assert m._apply(lambda t: t.double()) is m
+        got.append(
+            (m[0].weight is w, str(w.dtype), str(w.grad.dtype), str(m[1].running_mean.dtype), w.requires_grad)
+        )
+    assert [g[0] for g in got] == [True, True] and got[0][4] and got[1][4]
+    assert (
+        [d.split(".")[-1] for d in got[0][1:4]] == [d.split(".")[-1] for d in got[1][1:4]] == ["float64"] * 3
+    )
+
+
+@pytest.mark.parametrize("name", ["xpu", "ipu", "mtia"])
+def test_other_accelerators_are_refused_as_pytorch(torch, name):
+    with pytest.raises((AssertionError, RuntimeError)):
+        getattr(torch.nn.Linear(1, 1), name)()
+    with pytest.raises(gg.errors.DeviceError):
+        getattr(gg.nn.Linear(1, 1), name)()

@@ -29,6 +29,7 @@ from glassgrad.ops import indexing_more as _im
 from glassgrad.ops import linalg_svd as _svd
 from glassgrad.ops import math_more as _mm
 from glassgrad.ops import movement_more as _mv
+from glassgrad.ops import pieces as _pieces
 from glassgrad.ops import products_more as _pm
 from glassgrad.ops import reduce_more as _rm
 from glassgrad.ops import special_more as _sm
@@ -326,6 +327,9 @@ METHODS: dict[str, Any] = {
     "rot90": _mv.rot90,
     "tensor_split": _mv.tensor_split,
     "hsplit": _sd.hsplit,
+    "unsafe_split": _pieces.unsafe_split,
+    "unsafe_split_with_sizes": _pieces.unsafe_split_with_sizes,
+    "unsafe_chunk": _pieces.unsafe_chunk,
     "vsplit": _sd.vsplit,
     "dsplit": _sd.dsplit,
     "diff": _mv.diff,

@@ -71,6 +71,7 @@ from glassgrad.ops.movement_more import (
     take_along_dim,
     tensor_split,
 )
+from glassgrad.ops.pieces import unsafe_chunk, unsafe_split, unsafe_split_with_sizes
 from glassgrad.ops.products_more import addbmm, addr, cdist, dist, inner, kron, tensordot, vdot
 from glassgrad.ops.reduce_more import (
     aminmax,
@@ -209,6 +210,9 @@ __all__ = [
     "row_stack",
     "tensor_split",
     "hsplit",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "unsafe_chunk",
     "vsplit",
     "dsplit",
     "addbmm",

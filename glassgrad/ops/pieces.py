@@ -31,7 +31,7 @@ from glassgrad.ops.movement import _ints
 from glassgrad.ops.stale_views import register
 from glassgrad.tensor import Tensor
 
-__all__ = ["split", "chunk", "unbind"]
+__all__ = ["split", "chunk", "unbind", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"]
 
 
 class Split(Function):
@@ -124,8 +124,11 @@ def _named_piece(node_name: str) -> type:
 
 _PIECES = {
     n: _named_piece(n)
-    for n in ("SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0", "SliceBackward0")
-}
+    for n in (
+        "SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0", "SliceBackward0",
+        "UnsafeSplitBackward0", "UnsafeSplitWithSizesBackward0",
+    )
+}  # fmt: skip
 
 
 def _record(hub, key, g) -> None:
@@ -159,6 +162,10 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     Shape:
         x ``(*A, n, *B)`` -> pieces ``(*A, n_i, *B)`` with ``sum(n_i) = n``.
     """
+    return _split(x, split_size_or_sections, dim, unsafe=False)
+
+
+def _split(x: Tensor, split_size_or_sections: Any, dim: int, unsafe: bool) -> tuple[Tensor, ...]:
     if x.ndim == 0:
         raise ShapeError("split: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "split", x.shape)
@@ -177,7 +184,31 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     starts = np.cumsum([0, *sections])
     pre = (slice(None),) * d
     node = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
-    return _pieces(x, [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)], node=node)
+    keys = [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)]
+    return _pieces(x, keys, multi=not unsafe, node="Unsafe" + node if unsafe else node)
+
+
+def unsafe_split(input: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+    """``split`` whose pieces PyTorch leaves out of its multi-view rules (so they may be changed in
+    place). PyTorch then does not track such a change, and its gradients can be wrong; here the
+    pieces are tracked as slices are, so the change is allowed and the gradients stay right."""
+    return _split(input, split_size, dim, unsafe=True)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+    """``unsafe_split`` by the listed section sizes."""
+    return _split(input, list(split_sizes), dim, unsafe=True)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
+    """``chunk`` with ``unsafe_split``'s pieces."""
+    if chunks <= 0 or input.ndim == 0:
+        raise ShapeError(
+            f"unsafe_chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {input.shape}"
+        )
+    d = normalize_dim(dim, input.ndim, "unsafe_chunk", input.shape)
+    n = input.shape[d]
+    return _split(input, [0] * chunks if n == 0 else -(-n // chunks), d, unsafe=True)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:

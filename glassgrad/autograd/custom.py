@@ -194,6 +194,11 @@ class _UserOutput(Primitive):
         return ctx.next[0]
 
     @staticmethod
+    def output_nr(ctx):
+        """Which output of the Function this is (``next_functions``' output number)."""
+        return ctx.attrs["i"]
+
+    @staticmethod
     def backward(ctx, g):
         hub = ctx.next[0]
         hub.attrs.setdefault("grads", {})[ctx.attrs["i"]] = g

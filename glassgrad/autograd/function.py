@@ -96,14 +96,16 @@ class Node(NodeHookMethods):
         return self.saved
 
     def name(self) -> str:
-        """PyTorch-style node name, e.g. ``MulBackward0`` (or the op's own ``node_name``)."""
-        return node_name(self.fn)
+        """PyTorch-style node name, e.g. ``MulBackward0`` (or the op's own ``node_name``; a hub
+        shown for its outputs, ``shown``, is named as they are)."""
+        cls = type(self)
+        return node_name(self.fn) if cls is Node else cls.__name__
 
     @property
     def next_functions(self) -> tuple:
         """PyTorch's ``((node, 0), ...)``, one pair per input: the input's node, an
         ``AccumulateGrad`` for a leaf that wants a gradient, or None."""
-        return tuple((_next_node(n), 0) for n in self.next)
+        return tuple(_edge(n) for n in self.next)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -147,7 +149,15 @@ def shown(node: Any) -> Any:
     ``Node``, so that ``type(grad_fn).__name__`` is PyTorch's node name, as graph drawers
     (torchviz) read it. Nodes are made plain and change class only here, when a user first looks
     at one: the engine's attribute reads stay specialised on one class (a class per op made a
-    graph of small ops 5 to 10% slower)."""
+    graph of small ops 5 to 10% slower). An output of a multi-output op (split's pieces, a custom
+    Function's outputs) is shown as the op's one node, its hub, as PyTorch has one node there."""
+    of = getattr(getattr(node, "fn", None), "grad_fn_of", None)
+    if of is not None:
+        hub = of(node)
+        if hub is not node:
+            if hub.__class__ is Node:
+                hub.__class__ = node.fn.node_type  # named as the outputs' op (UnbindBackward0 ...)
+            return hub
     if node.__class__ is Node:
         fn = getattr(node, "fn", None)
         if fn is not None and hasattr(fn, "node_type"):
@@ -191,6 +201,16 @@ class AccumulateGrad(AccumulateGradHooks):
 
 #: ``id(leaf) -> AccumulateGrad``, an entry living as long as its leaf.
 _accumulators: dict[int, AccumulateGrad] = {}
+
+
+def _edge(n: Any) -> tuple:
+    """``(node, output number)`` as PyTorch's ``next_functions`` pairs: the number of the output
+    of a multi-output op that the edge comes from (a piece's index), else 0."""
+    if isinstance(n, Node):
+        hub = shown(n)
+        nr = getattr(n.fn, "output_nr", None)
+        return hub, (nr(n) if hub is not n and nr is not None else 0)
+    return _next_node(n), 0
 
 
 def _next_node(n: Any) -> Any:

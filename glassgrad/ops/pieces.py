@@ -99,6 +99,12 @@ class Piece(Function):
         return hub if hub.attrs.get("multi") else ctx
 
     @staticmethod
+    def output_nr(ctx):
+        """Which piece of its hub this is (``next_functions``' output number)."""
+        key = ctx.attrs["key"]
+        return next(i for i, k in enumerate(ctx.next[0].attrs["keys"]) if k is key)
+
+    @staticmethod
     def hook_backward(ctx, g):
         """The backward of a piece with grad_fn hooks of its own: an array of x's shape that is
         its own (its hooks may keep or replace it), not the buffer its siblings share."""

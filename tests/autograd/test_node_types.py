@@ -67,3 +67,43 @@ def test_custom_function_nodes_are_named_after_the_class():
     node = Double.apply(gg.ones(1, requires_grad=True)).grad_fn
     assert type(node).__name__ == node.name()
     assert type(node).__name__.startswith("DoubleBackward")
+
+
+@pytest.mark.parametrize("cut", ["split", "chunk", "unbind"])
+def test_the_outputs_of_a_multi_output_op_share_one_node_as_in_pytorch(torch, cut):
+    def walk(lib):
+        x = lib.ones(4, 2, requires_grad=True)
+        pieces = {
+            "split": lambda y: y.split(2),
+            "chunk": lambda y: y.chunk(2),
+            "unbind": lambda y: y.unbind(),
+        }[cut](x * 1)
+        a, b = pieces[0], pieces[1]
+        loss = (a * b).sum()
+        mul = loss.grad_fn.next_functions[0][0]
+        edges = [(type(n).__name__, nr) for n, nr in mul.next_functions]
+        return a.grad_fn is b.grad_fn, type(a.grad_fn).__name__, a.grad_fn.name(), edges
+
+    assert walk(gg) == walk(torch)
+
+
+def test_a_multi_output_custom_function_has_one_node_as_in_pytorch(torch):
+    def run(lib):
+        class Two(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, ga, gb):
+                return ga * 2 + gb * 3
+
+        x = lib.ones(3, requires_grad=True)
+        a, b = Two.apply(x)
+        loss = (a * b).sum()
+        mul = loss.grad_fn.next_functions[0][0]
+        edges = [(type(n).__name__, nr) for n, nr in mul.next_functions]
+        loss.backward()
+        return a.grad_fn is b.grad_fn, type(a.grad_fn).__name__, edges, x.grad.tolist()
+
+    assert run(gg) == run(torch)

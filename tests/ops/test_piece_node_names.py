@@ -52,4 +52,4 @@ def test_piece_nodes_keep_their_names_on_meta(torch, label, cut):
 def test_the_pieces_are_still_one_op_for_observers_and_messages():
     x = gg.ones(4, requires_grad=True)
     for p in (*x.split(2), *x.unbind(0), *x.tensor_split(2)):
-        assert p.grad_fn.fn.name == "piece"
+        assert p._node.fn.name == "piece"  # (grad_fn shows the hub, as PyTorch has one node)

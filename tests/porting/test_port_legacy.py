@@ -27,6 +27,54 @@ def test_variable_port(torch):
     assert_same(script_variable(glassgrad), script_variable(torch))
 
 
+def script_variable_alias(torch):
+    # MorvanZhou 202_variable.py: the wrapped tensor keeps requires_grad=False, shares storage
+    Variable = __import__(torch.__name__ + ".autograd", fromlist=["Variable"]).Variable
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    v = Variable(t, requires_grad=True)
+    t_out = torch.mean(t * t)
+    v.data.add_(1.0)
+    w = torch.ones(2, requires_grad=True)
+    d = Variable(w * 2)
+    return [
+        v is t,
+        t.requires_grad,
+        t_out.requires_grad,
+        t,
+        v.requires_grad,
+        d.requires_grad,
+        d.grad_fn is None,
+        isinstance(t, Variable),
+        isinstance(3, Variable),
+    ]
+
+
+def test_variable_detached_alias(torch):
+    assert_same(script_variable_alias(glassgrad), script_variable_alias(torch))
+
+
+def test_variable_volatile_warns_and_empty(torch):
+    from glassgrad.autograd import Variable
+
+    for lib, V in ((glassgrad, Variable), (torch, torch.autograd.Variable)):
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            assert not V(lib.ones(2), volatile=True).requires_grad
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            V(lib.ones(2), volatile=False)
+    assert_same([Variable()], [torch.autograd.Variable()])
+
+
+@pytest.mark.parametrize("data", [[1.0, 2.0], 3.0])
+def test_variable_non_tensor_raises(torch, data):
+    from glassgrad.autograd import Variable
+
+    with pytest.raises(TypeError, match="Variable data has to be a tensor"):
+        Variable(data)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor"):
+        torch.autograd.Variable(data)
+
+
 def script_tensor_constructor(torch):
     empty = torch.Tensor(3, 4)
     return [empty.shape, empty.dtype, torch.Tensor([0]), torch.Tensor([[1, 2]]), torch.Tensor().shape]

@@ -40,6 +40,7 @@ from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_new import NEW_METHODS
 from glassgrad.tensor_resize import METHODS as _RESIZE_METHODS
+from glassgrad.tensor_storage import METHODS as _STORAGE_METHODS
 
 __all__ = ["METHODS"]
 
@@ -359,6 +360,7 @@ METHODS: dict[str, Any] = {
     **_hist.METHODS,  # histogram, histc, bincount (ops/histogram.py)
     **_cx.METHODS,  # complex tensors: .real/.imag (writable views), conj, angle ... (ops/complex.py)
     **_RESIZE_METHODS,  # resize_, resize_as_ (tensor_resize.py)
+    **_STORAGE_METHODS,  # storage, untyped_storage (tensor_storage.py)
 }
 
 

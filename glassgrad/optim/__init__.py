@@ -1,13 +1,14 @@
 """Optimizers and learning-rate schedules with PyTorch's names, defaults and update rules.
 
 ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``,
-``Rprop``, ``ASGD`` and ``LBFGS`` follow ``torch.optim`` step for step;
+``Rprop``, ``ASGD``, ``LBFGS`` and ``Adafactor`` follow ``torch.optim`` step for step;
 ``lr_scheduler`` holds the schedules and ``swa_utils`` weight averaging (SWA, EMA). Each
 optimizer's docstring gives its algorithm, and its ``step()`` reads like it.
 """
 
 from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim.adadelta import Adadelta
+from glassgrad.optim.adafactor import Adafactor
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam, AdamW
 from glassgrad.optim.adamax import Adamax
@@ -22,3 +23,4 @@ from glassgrad.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]
+__all__ += ["Adafactor"]

@@ -1,0 +1,142 @@
+"""``Tensor.storage()`` and ``Tensor.untyped_storage()``: the flat memory under a tensor and its views
+(Deep Learning with PyTorch, ch. 3: ``points.storage()[0] = 2.0`` changes ``points``).
+
+glassgrad's memory is the NumPy array that owns a tensor's data (the ``.base`` chain's end), laid out
+flat in memory order: a transpose or a row of ``points`` shows the same six numbers as ``points``, as
+PyTorch's shared storage does, and writing an element writes the tensors viewing it. ``storage()``
+gives PyTorch's deprecation ``UserWarning`` once per process, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad.tensor import Tensor
+
+__all__ = ["METHODS", "TypedStorage", "UntypedStorage"]
+
+_WARNED = [False]
+_DEPRECATION = (
+    "TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the only"
+    " storage class. This should only matter to you if you are using storages directly.  To access"
+    " UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()"
+)
+
+
+def _flat_memory(t: Tensor, op: str) -> np.ndarray:
+    """The 1-D array over all the memory of ``t``'s owning array, in memory order (a view: writes
+    reach ``t``)."""
+    a = t._data
+    if not isinstance(a, np.ndarray):
+        raise RuntimeError(f"{op}: a tensor on the meta device has no data to show (got {type(a).__name__})")
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if a.flags.f_contiguous:
+        return a.reshape(-1, order="F")
+    return a.ravel(order="K")  # memory not one block (rare): a copy, so writes do not reach t
+
+
+class _Storage:
+    """Shared by both kinds: a 1-D NumPy array ``_flat`` read and written element by element."""
+
+    _flat: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self._flat.shape[0])
+
+    def size(self) -> int:
+        return len(self)
+
+    def _index(self, idx: Any) -> int:
+        n = len(self)
+        if not isinstance(idx, numbers.Integral) or not -n <= idx < n:
+            raise IndexError(f"index {idx} out of range for storage of size {n}")
+        return int(idx) % n if n else 0
+
+    def __getitem__(self, idx: Any) -> Any:
+        return self._flat[self._index(idx)].item()
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        if not isinstance(value, (numbers.Number, np.generic)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a storage of {self._flat.dtype}")
+        self._flat[self._index(idx)] = value
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+    def tolist(self) -> list:
+        return self._flat.tolist()
+
+    def data_ptr(self) -> int:
+        return int(self._flat.__array_interface__["data"][0])
+
+    def nbytes(self) -> int:
+        return int(self._flat.nbytes)
+
+    def fill_(self, value: Any) -> _Storage:
+        self._flat[...] = value
+        return self
+
+    @property
+    def device(self):
+        from glassgrad.device import device
+
+        return device("cpu")
+
+    def _info(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        # PyTorch's layout: one element a line, each after a space, then the kind and size
+        body = " " + "\n ".join(str(v) for v in self.tolist())
+        return f"{body}\n{self._info()}"
+
+    __str__ = __repr__
+
+
+class TypedStorage(_Storage):
+    """The elements of a tensor's memory in its dtype (``tensor.storage()``)."""
+
+    def __init__(self, flat: np.ndarray, dtype: Any):
+        self._flat, self.dtype = flat, dtype
+
+    def element_size(self) -> int:
+        return int(self._flat.itemsize)
+
+    def _info(self) -> str:
+        return f"[glassgrad.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size {len(self)}]"
+
+
+class UntypedStorage(_Storage):
+    """The bytes of a tensor's memory (``tensor.untyped_storage()``)."""
+
+    def __init__(self, flat: np.ndarray):
+        self._flat = flat.view(np.uint8)
+
+    def element_size(self) -> int:
+        return 1
+
+    def _info(self) -> str:
+        return f"[glassgrad.storage.UntypedStorage(device=cpu) of size {len(self)}]"
+
+
+def storage(self: Tensor) -> TypedStorage:
+    """``tensor.storage()``: the flat memory under ``self`` (and its views), in ``self``'s dtype."""
+    if not _WARNED[0]:
+        _WARNED[0] = True
+        warnings.warn(_DEPRECATION, UserWarning, stacklevel=2)
+    return TypedStorage(_flat_memory(self, "storage"), self.dtype)
+
+
+def untyped_storage(self: Tensor) -> UntypedStorage:
+    """``tensor.untyped_storage()``: the bytes of the memory under ``self``."""
+    return UntypedStorage(_flat_memory(self, "untyped_storage"))
+
+
+METHODS = {"storage": storage, "untyped_storage": untyped_storage}

@@ -24,7 +24,7 @@ from glassgrad.backend import array_module, dense, quietly
 from glassgrad.ops.cascade_sum import cascade_sum
 from glassgrad.tensor import Tensor
 
-__all__ = ["LayerNorm", "BatchNorm", "layer_norm", "batch_norm_train", "batch_stats"]
+__all__ = ["LayerNorm", "BatchNorm", "layer_norm", "batch_norm_train"]
 
 
 def _mean(a: Any, axes: tuple[int, ...]) -> Any:
@@ -50,12 +50,13 @@ def _mean(a: Any, axes: tuple[int, ...]) -> Any:
     return (a.reshape(lead + (m,)) @ col).reshape(lead + (1,) * k)  # (..., M) @ (M, 1) -> (..., 1, ...)
 
 
-def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
-    """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims)."""
-    return quietly(_centred_scaled, x, axes, eps)  # (inf - inf: nan without a warning, as PyTorch)
+def _normalize(x: Any, axes: tuple[int, ...], eps: float, stats: Any = None) -> tuple[Any, Any]:
+    """``(xhat, rstd)`` with mean and biased variance taken over ``axes`` (kept as size-1 dims);
+    ``stats(mean, var)`` is called with them first, when given (batch norm's running averages)."""
+    return quietly(_centred_scaled, x, axes, eps, stats)  # (inf - inf: nan without a warning, as PyTorch)
 
 
-def _centred_scaled(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
+def _centred_scaled(x: Any, axes: tuple[int, ...], eps: float, stats: Any = None) -> tuple[Any, Any]:
     xp = array_module(x)
     x = dense(x)  # means in C order whatever the layout: the rounding never depends on it
     mean = _mean(x, axes)
@@ -66,8 +67,12 @@ def _centred_scaled(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any
     # accumulate in float64; 0.5x with it). Layer norm's rows are short: it costs more than it
     # gains there (+40% on the forward).
     if x.dtype.itemsize < 8 and axes[:1] == (0,):
-        centered -= _mean(centered, axes)
+        shift = _mean(centered, axes)
+        centered -= shift
+        mean = mean + shift  # the corrected mean, for stats
     var = _mean(centered * centered, axes)
+    if stats is not None:
+        stats(mean, var)
     rstd = 1.0 / xp.sqrt(var + eps)  # eps is a Python float: float32 stays float32
     centered *= rstd  # in place: centered is our own temporary (x itself is untouched)
     return centered, rstd
@@ -142,10 +147,12 @@ class BatchNorm(Function):
     name = "batch_norm"
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps=1e-5):
+    def forward(ctx, x, weight, bias, eps=1e-5, stats=None):
         axes = (0, *range(2, x.ndim))
         param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
-        xhat, rstd = _normalize(x, axes, eps)
+        # (stats: the caller's running averages take the batch's statistics from here, before
+        # anything is saved, so that they are computed once and a checkpoint's rerun updates them)
+        xhat, rstd = _normalize(x, axes, eps, stats)
         w = None if weight is None else weight.reshape(param_shape)
         ctx.save_for_backward(xhat, rstd, w)
         out = xhat.copy() if w is None and bias is None else xhat  # as layer_norm: the output is the caller's
@@ -187,21 +194,14 @@ def layer_norm(
 
 
 def batch_norm_train(
-    x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+    x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5, stats: Any = None
 ) -> Tensor:
-    """Normalise each channel of ``x`` with the batch statistics (no validation; see ``F.batch_norm``).
+    """Normalise each channel of ``x`` with the batch statistics (no validation; see ``F.batch_norm``);
+    ``stats(mean, var)``, when given, receives them as ``(1, C, 1, ...)`` arrays, var biased.
 
     Shape:
         x: (N, C, *); weight, bias: (C,); returns x's shape.
     """
-    return BatchNorm.apply(x, weight, bias, eps=float(eps))
-
-
-def batch_stats(x: Tensor) -> tuple[Any, Any]:
-    """Per-channel batch mean and unbiased variance of ``x`` (N, C, *) as raw (C,) arrays.
-
-    They feed the running averages, which are bookkeeping outside the graph, so no gradient.
-    The caller makes sure each channel has more than one value.
-    """
-    axes, data = (0, *range(2, x._data.ndim)), dense(x._data)
-    return data.mean(axis=axes), data.var(axis=axes, ddof=1)
+    if stats is None:
+        return BatchNorm.apply(x, weight, bias, eps=float(eps))
+    return BatchNorm.apply(x, weight, bias, eps=float(eps), stats=stats)

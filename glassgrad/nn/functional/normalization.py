@@ -140,10 +140,16 @@ def batch_norm(
             raise ValueError("batch_norm: expected a float momentum, got None (nn.BatchNorm handles None)")
         # the running statistics first, then the op that saves for backward: a non-reentrant
         # checkpoint's rerun stops at the last save, and must have updated them by then, as PyTorch's
+        stats = None
         if running_mean is not None or running_var is not None:
-            mean, var = _N.batch_stats(input)  # (C,), (C,): unbiased variance
-            _update_running(running_mean, running_var, mean, var, momentum)
-        return channels_last_if(_N.batch_norm_train(input, weight, bias, eps), input)
+            n = input._data.size // channels  # values per channel: the variance's unbiasing factor
+
+            def stats(mean: Any, var: Any) -> None:  # the op's own (1, C, 1, ...) statistics
+                _update_running(
+                    running_mean, running_var, mean.reshape(-1), var.reshape(-1) * (n / (n - 1)), momentum
+                )
+
+        return channels_last_if(_N.batch_norm_train(input, weight, bias, eps, stats), input)
     if running_mean is None or running_var is None:
         raise ValueError(
             "batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None"

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import accumulate_hooks, engine, function, hooks
+from glassgrad.autograd import accumulate_hooks, engine, function, hooks, node_views
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.printing import meta_repr, tensor_repr
@@ -177,7 +177,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return None if self._node is None else function.shown(self._node)  # (named as PyTorch's)
+        return None if self._node is None else node_views.shown(self._node)  # (named as PyTorch's)
 
     @property
     def is_floating_point(self) -> Callable[[], bool]:

@@ -282,9 +282,8 @@ class Function:
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> Any:
-        """PyTorch 2's other style: ``forward(*args)`` without ``ctx``, then
-        ``setup_context(ctx, inputs, output)`` saves what backward needs. Defined by a subclass
-        that uses that style."""
+        """PyTorch 2's other style, defined by a subclass whose ``forward(*args)`` takes no ``ctx``:
+        ``setup_context(ctx, inputs, output)`` then saves what backward needs."""
         raise NotImplementedError("Function.setup_context: defined by a subclass whose forward takes no ctx")
 
     @staticmethod
@@ -380,8 +379,7 @@ def _adopt(original: Any, recorded: Any, inputs: list, fctx: FunctionCtx) -> Any
 
 
 def _bound(cls: type, args: tuple, kwargs: dict) -> tuple:
-    """The ``inputs`` forward and setup_context receive, as PyTorch binds them: every argument of
-    forward in order, keywords and defaults included."""
+    """forward's arguments in order, keywords and defaults included, as PyTorch binds them."""
     bound = inspect.signature(cls.forward).bind(*args, **kwargs)
     bound.apply_defaults()
     return bound.args

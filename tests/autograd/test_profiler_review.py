@@ -7,6 +7,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import function as fmod
+from glassgrad.autograd import node_views
 from glassgrad.autograd import profiler as P
 
 
@@ -55,7 +56,7 @@ def test_accumulate_grad_cache_does_not_keep_leaf_alive():
     del a
     gc.collect()
     assert ref() is None and acc.variable is None
-    assert key not in fmod._accumulators or fmod._accumulators[key] is not acc
+    assert key not in node_views._accumulators or node_views._accumulators[key] is not acc
 
 
 def test_record_function_rows_in_start_order():

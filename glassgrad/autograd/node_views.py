@@ -1,0 +1,114 @@
+"""What users see of the backward graph: ``grad_fn`` and ``next_functions``.
+
+``Node`` (``autograd/function.py``) is one class for every op inside the engine. A user who reaches
+a node (``t.grad_fn``, ``grad_fn.next_functions``) gets it as PyTorch shows it:
+
+- of a subclass of ``Node`` named after its op (``node_type``), so that ``type(grad_fn).__name__``
+  is ``AddBackward0``, as graph drawers such as torchviz read it;
+- the one node of a multi-output op (split's pieces, a custom Function's outputs) for each of its
+  outputs, with the output number in ``next_functions``' pairs;
+- an ``AccumulateGrad`` for a leaf that wants a gradient, one per leaf.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from glassgrad.autograd.function import Node
+from glassgrad.autograd.node_hooks import AccumulateGradHooks
+
+__all__ = ["AccumulateGrad", "edge", "node_type", "shown"]
+
+
+#: The subclasses of ``Node`` by name, made once each (``node_type``).
+_NODE_TYPES: dict[str, type] = {}
+
+
+def node_type(name: str) -> type:
+    """The subclass of ``Node`` called ``name`` (``AddBackward0``): see ``shown``. Each op's class
+    holds its own (``Primitive.node_type``); nothing else differs from ``Node``."""
+    t = _NODE_TYPES.get(name)
+    if t is None:
+        t = _NODE_TYPES[name] = type(name, (Node,), {"__slots__": (), "__module__": Node.__module__})
+    return t
+
+
+def shown(node: Any) -> Any:
+    """``node`` as ``grad_fn`` and ``next_functions`` hand it to the user: of its op's subclass of
+    ``Node``, so that ``type(grad_fn).__name__`` is PyTorch's node name, as graph drawers
+    (torchviz) read it. Nodes are made plain and change class only here, when a user first looks
+    at one: the engine's attribute reads stay specialised on one class (a class per op made a
+    graph of small ops 5 to 10% slower). An output of a multi-output op (split's pieces, a custom
+    Function's outputs) is shown as the op's one node, its hub, as PyTorch has one node there."""
+    of = getattr(getattr(node, "fn", None), "grad_fn_of", None)
+    if of is not None:
+        hub = of(node)
+        if hub is not node:
+            if hub.__class__ is Node:
+                hub.__class__ = node.fn.node_type  # named as the outputs' op (UnbindBackward0 ...)
+            return hub
+    if node.__class__ is Node:
+        fn = getattr(node, "fn", None)
+        if fn is not None and hasattr(fn, "node_type"):
+            node.__class__ = fn.node_type
+    return node
+
+
+class AccumulateGrad(AccumulateGradHooks):
+    """What ``next_functions`` shows for a leaf tensor that wants a gradient, as PyTorch's
+    ``AccumulateGrad`` node: ``variable`` is the leaf, and it has no ``next_functions``.
+
+    As in PyTorch, a leaf has one ``AccumulateGrad`` for its lifetime, so ``is`` comparisons and
+    walks that remember the nodes they have seen work. Unlike PyTorch, it holds its leaf weakly
+    (the graph holds the leaf itself): once the leaf is gone, ``variable`` is None.
+    """
+
+    __slots__ = ("_ref",)
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        key = id(variable)
+
+        def forget(ref: Any) -> None:  # the leaf died: drop its entry (unless id reused since)
+            acc = _accumulators.get(key)
+            if acc is not None and acc._ref is ref:
+                del _accumulators[key]
+
+        self._ref = weakref.ref(variable, forget)
+
+    @property
+    def variable(self) -> Any:
+        """The leaf tensor whose ``.grad`` this node accumulates into."""
+        return self._ref()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+#: ``id(leaf) -> AccumulateGrad``, an entry living as long as its leaf.
+_accumulators: dict[int, AccumulateGrad] = {}
+
+
+def edge(n: Any) -> tuple:
+    """``(node, output number)`` as PyTorch's ``next_functions`` pairs: the number of the output
+    of a multi-output op that the edge comes from (a piece's index), else 0."""
+    if isinstance(n, Node):
+        hub = shown(n)
+        nr = getattr(n.fn, "output_nr", None)
+        return hub, (nr(n) if hub is not n and nr is not None else 0)
+    return _next_node(n), 0
+
+
+def _next_node(n: Any) -> Any:
+    if n is None:
+        return None
+    if isinstance(n, Node):
+        return shown(n)
+    acc = _accumulators.get(id(n))
+    if acc is None or acc._ref() is not n:
+        acc = _accumulators[id(n)] = AccumulateGrad(n)
+    return acc

@@ -94,21 +94,16 @@ _accumulators: dict[int, AccumulateGrad] = {}
 
 
 def edge(n: Any) -> tuple:
-    """``(node, output number)`` as PyTorch's ``next_functions`` pairs: the number of the output
-    of a multi-output op that the edge comes from (a piece's index), else 0."""
+    """``(node, output number)`` as PyTorch's ``next_functions`` pairs, for one entry of a node's
+    ``next``: the input's node (with the number of the output of a multi-output op that the edge
+    comes from, a piece's index, else 0), the leaf's ``AccumulateGrad``, or None."""
+    if n is None:
+        return None, 0
     if isinstance(n, Node):
         hub = shown(n)
         nr = getattr(n.fn, "output_nr", None)
         return hub, (nr(n) if hub is not n and nr is not None else 0)
-    return _next_node(n), 0
-
-
-def _next_node(n: Any) -> Any:
-    if n is None:
-        return None
-    if isinstance(n, Node):
-        return shown(n)
     acc = _accumulators.get(id(n))
     if acc is None or acc._ref() is not n:
         acc = _accumulators[id(n)] = AccumulateGrad(n)
-    return acc
+    return acc, 0

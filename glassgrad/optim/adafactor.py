@@ -81,19 +81,17 @@ class Adafactor(Optimizer):
         foreach: bool | None = None,
         maximize: bool = False,
     ) -> None:
-        # PyTorch's checks and messages, in its order
-        if not lr >= 0.0:
-            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
-        if not beta2_decay <= 0.0:
-            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
-        if eps[0] is not None and not eps[0] >= 0.0:
-            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
-        if not eps[1] >= 0.0:
-            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
-        if not d >= 1.0:
-            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        # PyTorch's checks, in its order (a NaN fails each, as there)
+        for ok, what, value in (
+            (lr >= 0.0, "lr >= 0", lr),
+            (beta2_decay <= 0.0, "beta2_decay <= 0", beta2_decay),
+            (eps[0] is None or eps[0] >= 0.0, "eps[0] (epsilon1) >= 0 or None", eps[0]),
+            (eps[1] >= 0.0, "eps[1] (epsilon2) >= 0", eps[1]),
+            (d >= 1.0, "the clipping threshold d >= 1", d),
+            (weight_decay >= 0.0, "weight_decay >= 0", weight_decay),
+        ):
+            if not ok:
+                raise ValueError(f"Adafactor: expected {what}, got {value!r}")
         defaults = dict(
             lr=lr,
             beta2_decay=beta2_decay,

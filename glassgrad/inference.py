@@ -32,7 +32,7 @@ def warn_ndarray_list(data: Any) -> None:
     """Give PyTorch's once-per-process warning, pointing at the user's line, when the list or tuple
     ``data`` (nested at any depth) holds an ndarray with elements (an empty one or a NumPy scalar
     does not warn in PyTorch either)."""
-    if not _NDARRAY_LIST_WARNED[0] and isinstance(data, list | tuple) and _holds_ndarray(data):
+    if not _NDARRAY_LIST_WARNED[0] and isinstance(data, list | tuple) and _holds(data, _filled_ndarray):
         _NDARRAY_LIST_WARNED[0] = True
         warnings.warn(NDARRAY_LIST, UserWarning, stacklevel=user_stacklevel())
 
@@ -41,27 +41,24 @@ def warn_ndarray_list(data: Any) -> None:
 _PLAIN_LEAVES = frozenset({float, int, bool, complex})
 
 
-def _holds_ndarray(data: list | tuple) -> bool:
+def _holds(data: list | tuple, found: Any) -> bool:
+    """Whether the nested list ``data`` holds, at any depth, a leaf for which ``found`` is true."""
     kinds = set(map(type, data))  # the types first: a row of floats costs one C pass and a test
     if kinds <= _PLAIN_LEAVES:
         return False
-    for d in data:
-        if isinstance(d, np.ndarray):
-            if d.size:
-                return True
-        elif isinstance(d, list | tuple) and _holds_ndarray(d):
-            return True
-    return False
+    return any(found(d) or (isinstance(d, list | tuple) and _holds(d, found)) for d in data)
 
 
-def _holds_numpy(data: list | tuple) -> bool:
-    """Whether the nested list ``data`` holds a NumPy scalar or array, or a tensor, anywhere."""
-    kinds = set(map(type, data))
-    if kinds <= _PLAIN_LEAVES:
-        return False
-    if any(issubclass(k, np.generic | np.ndarray | Tensor) for k in kinds):
-        return True
-    return any(isinstance(d, list | tuple) and _holds_numpy(d) for d in data)
+def _filled_ndarray(d: Any) -> bool:
+    return isinstance(d, np.ndarray) and d.size > 0
+
+
+def _numpy_or_tensor(d: Any) -> bool:
+    return isinstance(d, np.generic | np.ndarray | Tensor)
+
+
+def _tensor(d: Any) -> bool:
+    return isinstance(d, Tensor)
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -116,14 +113,20 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
-_PY_LEAF = {bool: "bool", int: "int64", float: "float", complex: "complex"}
+#: A Python number's dtype as a leaf beside NumPy values (floats and complex follow the default dtype).
+_PY_LEAF = {
+    bool: lambda: np.dtype(np.bool_),
+    int: lambda: np.dtype(np.int64),
+    float: lambda: dtypes.get_default_dtype().np,
+    complex: dtypes.default_complex,
+}
 
 
 def _numpy_leaf_dtype(data: Any) -> np.dtype | None:
     """PyTorch's dtype for a nested list holding NumPy scalars or arrays: every leaf's own type
     (Python floats the default dtype, ints int64, NumPy values their dtype), promoted together
     (``[np.float64(1), 2.0]`` is float64, ``[np.int64(1), 2.5]`` float32); None without NumPy values."""
-    if not isinstance(data, list | tuple) or not _holds_numpy(data):
+    if not isinstance(data, list | tuple) or not _holds(data, _numpy_or_tensor):
         return None  # a Python number or plain Python values: the plain rules
     found: list[np.dtype] = []
     out = _leaf_dtype(data, found)
@@ -145,11 +148,7 @@ def _leaf_dtype(data: list | tuple, found: list) -> np.dtype | None:
             dts = [d._data.dtype for d in data if isinstance(d, kind)]
             found.append(dts[0])
         elif kind in _PY_LEAF:
-            name = _PY_LEAF[kind]
-            dts = [
-                dtypes.get_default_dtype().np if name == "float"
-                else dtypes.default_complex() if name == "complex" else np.dtype(name)
-            ]  # fmt: skip
+            dts = [_PY_LEAF[kind]()]
         else:
             continue
         for dt in dts:
@@ -186,12 +185,7 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
 
 def _is_tensor_seq(data: Any) -> bool:
     """Whether the nested list ``data`` holds a tensor at any depth."""
-    if not isinstance(data, list | tuple):
-        return False
-    kinds = set(map(type, data))
-    if kinds <= _PLAIN_LEAVES:
-        return False
-    return any(issubclass(k, Tensor) for k in kinds) or any(_is_tensor_seq(d) for d in data)
+    return isinstance(data, list | tuple) and _holds(data, _tensor)
 
 
 def _tensor_seq(data: Any) -> list:

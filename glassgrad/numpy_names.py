@@ -113,7 +113,7 @@ def accept_numpy_names(
 def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable:
     """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods)."""
     named = [p for p in params if p.kind in _PLAIN]
-    first = [p.name for p in named if is_operand(p)][:1]  # a non-tensor operand is named only if first
+    first = named[0].name if named and is_operand(named[0]) else None  # (only a first operand is named)
 
     def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
         if "axis" in kwargs or "keepdims" in kwargs:
@@ -121,8 +121,8 @@ def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callab
         try:
             return fn(*args, **kwargs)
         except AttributeError as e:
-            if first and named[0].name == first[0]:
-                not_tensor(e, name, (args[0] if args else kwargs.get(first[0]),), ("input",))
+            if first is not None:
+                not_tensor(e, name, (args[0] if args else kwargs.get(first),), ("input",))
             raise
 
     return with_numpy_names

@@ -30,7 +30,7 @@ import os
 from types import FunctionType
 from typing import Any, Callable
 
-__all__ = ["install", "is_operand", "not_tensor"]
+__all__ = ["install", "is_operand", "not_tensor", "raised_inside"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -49,7 +49,8 @@ def is_operand(p: inspect.Parameter) -> bool:
     return p.name in OPERAND_NAMES
 
 
-def _raised_inside(e: BaseException) -> bool:
+def raised_inside(e: BaseException) -> bool:
+    """Whether ``e`` was raised in glassgrad's own code (its innermost frame), not in the user's."""
     tb = e.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -64,7 +65,7 @@ def not_tensor(e: AttributeError, name: str, values: tuple, names: tuple, requir
     from glassgrad.tensor import Tensor
 
     obj = getattr(e, "obj", None)
-    if e.name is None or isinstance(obj, Tensor) or not _raised_inside(e):
+    if e.name is None or isinstance(obj, Tensor) or not raised_inside(e):
         return
     pairs = list(zip(names, values, strict=True))
     for arg, value in pairs:  # an element of a sequence of tensors: torch.cat([t, [1.0]])

@@ -11,7 +11,6 @@ only while anomaly detection is on.
 from __future__ import annotations
 
 import itertools
-import os
 from typing import Any
 
 from glassgrad.autograd import anomaly
@@ -54,21 +53,16 @@ def annotate_shape_error(e: Exception, module: Any, args: tuple) -> None:
     e.args = (msg, *e.args[1:])
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def non_tensor_error(e: AttributeError, module: Any, args: tuple) -> TypeError | None:
     """The TypeError PyTorch gives where ``module`` was called with something that is not a
     tensor (a NumPy array, a list) and one of glassgrad's ops then looked for a tensor's attribute
     on it; None for any other AttributeError, such as a typo in the user's own ``forward`` on a
     batch object or a None (error path only)."""
+    from glassgrad.operand_errors import raised_inside
     from glassgrad.tensor import Tensor
 
     obj = getattr(e, "obj", None)
-    tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if obj is None or tb is None or not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+    if obj is None or not raised_inside(e):
         return None  # raised by the user's code, not by an op of glassgrad's
     for i, a in enumerate(args):
         if a is obj and not isinstance(a, Tensor):

@@ -208,26 +208,22 @@ def unsafe_split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tu
 
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """``chunk`` with ``unsafe_split``'s pieces."""
-    if chunks <= 0 or input.ndim == 0:
-        raise ShapeError(
-            f"unsafe_chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {input.shape}"
-        )
-    d = normalize_dim(dim, input.ndim, "unsafe_chunk", input.shape)
-    n = input.shape[d]
-    return _split(input, [0] * chunks if n == 0 else -(-n // chunks), d, unsafe=True)
+    return _chunk("unsafe_chunk", input, chunks, dim, unsafe=True)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces along ``dim`` of size ceil(n / chunks) each (so maybe fewer pieces), as PyTorch."""
+    return _chunk("chunk", x, chunks, dim, unsafe=False)
+
+
+def _chunk(op: str, x: Tensor, chunks: int, dim: int, unsafe: bool) -> tuple[Tensor, ...]:
     if chunks <= 0 or x.ndim == 0:
         raise ShapeError(
-            f"chunk: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
+            f"{op}: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
         )
-    d = normalize_dim(dim, x.ndim, "chunk", x.shape)
+    d = normalize_dim(dim, x.ndim, op, x.shape)
     n = x.shape[d]
-    if n == 0:
-        return split(x, [0] * chunks, d)
-    return split(x, -(-n // chunks), d)
+    return _split(x, [0] * chunks if n == 0 else -(-n // chunks), d, unsafe)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:

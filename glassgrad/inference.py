@@ -32,7 +32,11 @@ def warn_ndarray_list(data: Any) -> None:
     """Give PyTorch's once-per-process warning, pointing at the user's line, when the list or tuple
     ``data`` (nested at any depth) holds an ndarray with elements (an empty one or a NumPy scalar
     does not warn in PyTorch either)."""
-    if not _NDARRAY_LIST_WARNED[0] and isinstance(data, list | tuple) and _holds(data, _filled_ndarray):
+    if (
+        not _NDARRAY_LIST_WARNED[0]
+        and isinstance(data, list | tuple)
+        and _holds(data, np.ndarray, filled=True)
+    ):
         _NDARRAY_LIST_WARNED[0] = True
         warnings.warn(NDARRAY_LIST, UserWarning, stacklevel=user_stacklevel())
 
@@ -41,24 +45,16 @@ def warn_ndarray_list(data: Any) -> None:
 _PLAIN_LEAVES = frozenset({float, int, bool, complex})
 
 
-def _holds(data: list | tuple, found: Any) -> bool:
-    """Whether the nested list ``data`` holds, at any depth, a leaf for which ``found`` is true."""
+def _holds(data: list | tuple, types: Any, filled: bool = False) -> bool:
+    """Whether the nested list ``data`` holds, at any depth, a leaf of ``types`` (``filled``: an
+    ndarray with elements, PyTorch's test for its list-of-ndarrays warning)."""
     kinds = set(map(type, data))  # the types first: a row of floats costs one C pass and a test
     if kinds <= _PLAIN_LEAVES:
         return False
-    return any(found(d) or (isinstance(d, list | tuple) and _holds(d, found)) for d in data)
-
-
-def _filled_ndarray(d: Any) -> bool:
-    return isinstance(d, np.ndarray) and d.size > 0
-
-
-def _numpy_or_tensor(d: Any) -> bool:
-    return isinstance(d, np.generic | np.ndarray | Tensor)
-
-
-def _tensor(d: Any) -> bool:
-    return isinstance(d, Tensor)
+    if any(issubclass(k, types) for k in kinds):
+        if not filled or any(isinstance(d, types) and d.size for d in data):
+            return True
+    return any(isinstance(d, list | tuple) and _holds(d, types, filled) for d in data)
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -126,7 +122,7 @@ def _numpy_leaf_dtype(data: Any) -> np.dtype | None:
     """PyTorch's dtype for a nested list holding NumPy scalars or arrays: every leaf's own type
     (Python floats the default dtype, ints int64, NumPy values their dtype), promoted together
     (``[np.float64(1), 2.0]`` is float64, ``[np.int64(1), 2.5]`` float32); None without NumPy values."""
-    if not isinstance(data, list | tuple) or not _holds(data, _numpy_or_tensor):
+    if not isinstance(data, list | tuple) or not _holds(data, np.generic | np.ndarray | Tensor):
         return None  # a Python number or plain Python values: the plain rules
     found: list[np.dtype] = []
     out = _leaf_dtype(data, found)
@@ -185,7 +181,7 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
 
 def _is_tensor_seq(data: Any) -> bool:
     """Whether the nested list ``data`` holds a tensor at any depth."""
-    return isinstance(data, list | tuple) and _holds(data, _tensor)
+    return isinstance(data, list | tuple) and _holds(data, Tensor)
 
 
 def _tensor_seq(data: Any) -> list:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.ops import stale_views as _stale
 from glassgrad.tensor import Tensor
 
 __all__ = ["METHODS", "TypedStorage", "UntypedStorage"]
@@ -43,9 +44,17 @@ def _flat_memory(t: Tensor, op: str) -> np.ndarray:
 
 
 class _Storage:
-    """Shared by both kinds: a 1-D NumPy array ``_flat`` read and written element by element."""
+    """Shared by both kinds: a 1-D NumPy array ``_flat`` read and written element by element.
+    A write is an in-place change of the tensor's memory: it bumps the tensor's version counter
+    ``_vc``, so that a graph that saved the old values refuses at backward instead of giving a
+    wrong gradient."""
 
     _flat: np.ndarray
+    _vc: list
+
+    def _written(self) -> None:
+        self._vc[0] += 1
+        _stale.changed(self._vc, "a write through storage()")
 
     def __len__(self) -> int:
         return int(self._flat.shape[0])
@@ -66,6 +75,7 @@ class _Storage:
         if not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a storage of {self._flat.dtype}")
         self._flat[self._index(idx)] = value
+        self._written()
 
     def __iter__(self):
         return iter(self.tolist())
@@ -81,6 +91,7 @@ class _Storage:
 
     def fill_(self, value: Any) -> _Storage:
         self._flat[...] = value
+        self._written()
         return self
 
     @property
@@ -103,8 +114,8 @@ class _Storage:
 class TypedStorage(_Storage):
     """The elements of a tensor's memory in its dtype (``tensor.storage()``)."""
 
-    def __init__(self, flat: np.ndarray, dtype: Any):
-        self._flat, self.dtype = flat, dtype
+    def __init__(self, flat: np.ndarray, dtype: Any, vc: list):
+        self._flat, self.dtype, self._vc = flat, dtype, vc
 
     def element_size(self) -> int:
         return int(self._flat.itemsize)
@@ -116,8 +127,8 @@ class TypedStorage(_Storage):
 class UntypedStorage(_Storage):
     """The bytes of a tensor's memory (``tensor.untyped_storage()``)."""
 
-    def __init__(self, flat: np.ndarray):
-        self._flat = flat.view(np.uint8)
+    def __init__(self, flat: np.ndarray, vc: list):
+        self._flat, self._vc = flat.view(np.uint8), vc
 
     def element_size(self) -> int:
         return 1
@@ -131,12 +142,12 @@ def storage(self: Tensor) -> TypedStorage:
     if not _WARNED[0]:
         _WARNED[0] = True
         warnings.warn(_DEPRECATION, UserWarning, stacklevel=2)
-    return TypedStorage(_flat_memory(self, "storage"), self.dtype)
+    return TypedStorage(_flat_memory(self, "storage"), self.dtype, self._vc)
 
 
 def untyped_storage(self: Tensor) -> UntypedStorage:
     """``tensor.untyped_storage()``: the bytes of the memory under ``self``."""
-    return UntypedStorage(_flat_memory(self, "untyped_storage"))
+    return UntypedStorage(_flat_memory(self, "untyped_storage"), self._vc)
 
 
 METHODS = {"storage": storage, "untyped_storage": untyped_storage}

@@ -85,3 +85,21 @@ def test_deprecation_warned_once(monkeypatch):
         warnings.simplefilter("error")
         g.storage()
         g.untyped_storage()
+
+
+def test_a_write_through_storage_is_an_in_place_change_for_autograd():
+    # exp saves its output: changed through the storage, backward must refuse, not use the new values
+    x = gg.tensor([0.0, 1.0], requires_grad=True)
+    y = x.exp()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = y.detach().storage()
+    version = y._version
+    s[0] = 5.0
+    assert y._version == version + 1 and y.tolist()[0] == 5.0
+    with pytest.raises(gg.errors.GraphError):
+        y.sum().backward()
+    z = x.exp()
+    z.detach().untyped_storage().fill_(0)
+    with pytest.raises(gg.errors.GraphError):
+        z.sum().backward()

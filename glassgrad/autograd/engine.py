@@ -17,6 +17,7 @@ from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
+from glassgrad.autograd.sparse_grad import SparseRows, dense_each, store
 from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
@@ -204,7 +205,7 @@ def _propagate(
                 if need is not None:  # tracers see what PyTorch computes: None for what leads nowhere
                     in_grads = need.computed(node, in_grads)
                 for obs in watch_backward:
-                    obs(node, grad, in_grads)
+                    obs(node, grad, dense_each(in_grads))
             if len(in_grads) != len(node.next):
                 raise GraphError(
                     f"{node.fn.name}: backward expected to return {len(node.next)} gradients, got {len(in_grads)}"
@@ -270,6 +271,8 @@ def _unbroadcast_for(node: Node, g, shape: tuple):
 
 
 def _add(grads: dict, node: Node, g) -> None:
+    if g.__class__ is SparseRows:  # a node's backward works on arrays: the table's dense gradient
+        g = g.dense()
     prev = grads.get(node)
     grads[node] = g if prev is None else prev + g
 
@@ -284,6 +287,8 @@ def _add_leaf(leaves: dict, t, g) -> None:
 
 def _run_hooks(hooks: list, grad):
     tensor_cls = _tensor_cls[0]
+    if grad.__class__ is SparseRows:  # hooks see the dense gradient (PyTorch's see a sparse one)
+        grad = grad.dense()
     shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
     for hook in hooks:
         out = hook(tensor_cls(grad, _wrap=True))
@@ -353,6 +358,8 @@ def _store_grad(t, g, given: set) -> None:
     tensor_cls = _tensor_cls[0]
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
+    if g.__class__ is SparseRows and g.shape == t._data.shape:  # embedding(sparse=True)'s table:
+        return store(t, g, observers.leaf)  # a sparse .grad (sparse_grad.py)
     if g.shape != t._data.shape or (t.grad is not None and t.grad._data.shape != g.shape):
         _reshaped_leaf(t, g)
     if observers.leaf:
@@ -371,6 +378,8 @@ def _store_grad(t, g, given: set) -> None:
         given.add(id(g))
         t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
     else:
+        if t.grad.is_sparse:  # embedding(sparse=True)'s sparse .grad plus a dense gradient: dense
+            t._grad = t.grad.to_dense()
         g = asarray(t.grad._data + g)
         t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
 

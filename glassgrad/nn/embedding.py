@@ -26,7 +26,7 @@ class Embedding(Module):
         max_norm: if given, rows looked up are rescaled in place to norm at most ``max_norm``.
         norm_type: the p of the p-norm for ``max_norm``.
         scale_grad_by_freq: divide each row's gradient by its id's count in the mini-batch.
-        sparse: only False (glassgrad has no sparse gradients).
+        sparse: the weight's ``.grad`` a sparse COO tensor of the rows looked up (``optim.SparseAdam``).
         _weight: an initial weight ``(num_embeddings, embedding_dim)`` (used by ``from_pretrained``).
         _freeze: whether that weight is frozen.
 
@@ -62,8 +62,6 @@ class Embedding(Module):
         num_embeddings, embedding_dim, padding_idx = _table_sizes(
             "Embedding", num_embeddings, embedding_dim, padding_idx
         )
-        if sparse:
-            raise NotImplementedError("Embedding: sparse gradients are not supported (sparse=False only)")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -92,7 +90,13 @@ class Embedding(Module):
                 f"{self!r}: expected integer ids, got {getattr(ids, 'dtype', type(input).__name__)}"
             )
         return F.embedding(
-            input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
         )
 
     def extra_repr(self) -> str:
@@ -105,6 +109,8 @@ class Embedding(Module):
             s += f", norm_type={self.norm_type}"
         if self.scale_grad_by_freq:
             s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse:
+            s += ", sparse=True"
         return s
 
     @classmethod

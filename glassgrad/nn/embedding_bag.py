@@ -60,8 +60,6 @@ class EmbeddingBag(Module):
         )
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
-        if sparse:
-            raise NotImplementedError("EmbeddingBag: sparse gradients are not supported (sparse=False only)")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse

@@ -10,7 +10,8 @@ decrease) and ``padding_idx`` entries already dropped. The forward is one gather
 
 VJP: each id's row receives its bag's gradient (times w_i; divided by |b| for the mean; for max,
 only the row that held each column's maximum), scatter-added since an id may repeat;
-``dw_i = <g[b], W[id_i]>``. Backward is first-order only.
+``dw_i = <g[b], W[id_i]>``. With ``sparse`` (sum and mean) the table's gradient is handed on as
+``SparseRows``, one row per kept id (autograd/sparse_grad.py). Backward is first-order only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.function import Function
+from glassgrad.autograd.sparse_grad import SparseRows
 from glassgrad.backend import array_module
+from glassgrad.ops.embedding import NO_FREQ
 
 __all__ = ["EmbeddingBag"]
 
@@ -36,8 +39,8 @@ class EmbeddingBag(Function):
     """out[b] = reduction over bag b of the rows ``weight[ids]`` (see the module docstring).
 
     Attributes ``ids``, ``bags`` (the kept entries, flat), ``keep`` (their positions in the input,
-    to place per-sample-weight gradients), ``num_bags``, ``mode`` and ``freq`` (None, or for
-    ``scale_grad_by_freq`` the count of each kept id in the input, dividing its weight gradient);
+    to place per-sample-weight gradients), ``num_bags``, ``mode``, ``sparse`` and ``freq`` (None,
+    or for ``scale_grad_by_freq`` the count of each kept id in the input, dividing its weight gradient);
     the forward adds ``arg`` (for max, the row of each bag's maximum per column, else None) and,
     for max, ``nonempty``.
 
@@ -49,7 +52,16 @@ class EmbeddingBag(Function):
 
     @staticmethod
     def forward(
-        ctx, weight, per_sample_weights, ids=None, bags=None, keep=None, num_bags=0, mode="mean", freq=None
+        ctx,
+        weight,
+        per_sample_weights,
+        ids=None,
+        bags=None,
+        keep=None,
+        num_bags=0,
+        mode="mean",
+        freq=None,
+        sparse=False,
     ):
         xp = array_module(weight)
         dim = weight.shape[1]
@@ -102,9 +114,13 @@ class EmbeddingBag(Function):
             dpsw = xp.zeros(ctx.shapes[1], dtype=g.dtype)
             dpsw[a["keep"]] = (gb * weight[ids]).sum(axis=1)
         if ctx.needs_input_grad[0]:
-            dw = xp.zeros(shape, dtype=g.dtype)
             rows = gb if psw is None else gb * psw[a["keep"]][:, None]
+            if a.get("freq") is not None and a.get("sparse"):
+                raise RuntimeError(NO_FREQ)
             if a.get("freq") is not None:  # scale_grad_by_freq: each entry's share / its id's count
                 rows = rows / a["freq"][:, None].astype(g.dtype)
+            if a.get("sparse"):
+                return SparseRows(ids, rows, shape), dpsw  # (M,) kept ids, (M, D) their rows
+            dw = xp.zeros(shape, dtype=g.dtype)
             xp.add.at(dw, ids, rows)
         return dw, dpsw

@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedules with PyTorch's names, defaults and update rules.
 
 ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``,
-``Rprop``, ``ASGD``, ``LBFGS`` and ``Adafactor`` follow ``torch.optim`` step for step;
+``Rprop``, ``ASGD``, ``LBFGS``, ``Adafactor`` and ``SparseAdam`` follow ``torch.optim`` step for step;
 ``lr_scheduler`` holds the schedules and ``swa_utils`` weight averaging (SWA, EMA). Each
 optimizer's docstring gives its algorithm, and its ``step()`` reads like it.
 """
@@ -20,7 +20,8 @@ from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
 from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
+from glassgrad.optim.sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]
-__all__ += ["Adafactor"]
+__all__ += ["Adafactor", "SparseAdam"]

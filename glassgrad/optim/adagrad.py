@@ -49,6 +49,7 @@ class Adagrad(Optimizer):
     """
 
     _param_shaped_state = ("sum",)
+    sparse_grads = "dense"  # a sparse .grad (Embedding(sparse=True)) steps as its dense form: sparse_grads.py
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.optim.scalars import scalar_state, step_state
+from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -217,6 +218,8 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
+                elif p.grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
+                    p._grad = zeroed(p.grad)
                 else:
                     p.grad._data = array_module(p.grad._data).zeros_like(p.grad._data)
 
@@ -243,7 +246,9 @@ class Optimizer:
             if p.grad is None:
                 continue
             g = p.grad._data
-            if g.shape != p._data.shape or g.dtype != p._data.dtype:
+            if p.grad.is_sparse:  # Embedding(sparse=True): what this optimizer takes (sparse_grads.py)
+                g = step_input(self, p, group)
+            elif g.shape != p._data.shape or g.dtype != p._data.dtype:
                 self._bad_grad(p, g)
             yield p, g
             p._version += 1

@@ -56,6 +56,7 @@ class SGD(Optimizer):
     """
 
     _param_shaped_state = ("momentum_buffer",)
+    sparse_grads = "dense"  # a sparse .grad (Embedding(sparse=True)) steps as its dense form: sparse_grads.py
     complex_params = True  # every step is linear in g and θ: right for complex ones as written
 
     def __init__(

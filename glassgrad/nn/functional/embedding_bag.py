@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.layers import _renorm_rows
 from glassgrad.ops.embedding_bag import EmbeddingBag
 from glassgrad.tensor import Tensor
@@ -113,8 +114,8 @@ def embedding_bag(
         )
     if mode not in _MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
-    if sparse:
-        raise NotImplementedError(f"{op}: sparse gradients are not supported (sparse=False only)")
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")  # PyTorch's words
     if scale_grad_by_freq and mode == "max":
         raise ValueError(f"{op}: expected mode 'sum' or 'mean' with scale_grad_by_freq, got mode='max'")
     if per_sample_weights is not None:
@@ -148,6 +149,7 @@ def embedding_bag(
     freq = None
     if scale_grad_by_freq:  # counted over every id of the input, as PyTorch
         freq = xp.bincount(idx.reshape(-1).astype(xp.int64), minlength=num)[ids]  # (M,)
+    sparse = bool(sparse) and weight._data.__class__ is not MetaArray  # a meta table's gradient stays dense
     return EmbeddingBag.apply(
-        weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode, freq=freq
+        weight, psw, ids=ids, bags=bags, keep=keep, num_bags=num_bags, mode=mode, freq=freq, sparse=sparse
     )

@@ -153,6 +153,8 @@ def embedding(
     ``max_norm``, the rows looked up are first rescaled in place (outside the graph) so their
     ``norm_type``-norm is at most ``max_norm``, as PyTorch does. With ``scale_grad_by_freq`` each
     row's gradient is divided by how often its id occurs in ``input`` (the forward is unchanged).
+    With ``sparse`` the weight's ``.grad`` is a sparse COO tensor of the rows looked up (for
+    ``optim.SparseAdam``, ``SGD``, ``Adagrad``), as PyTorch's.
 
     Shape:
         input: (*) integer indices in [0, num_embeddings); weight: (num_embeddings, embedding_dim);
@@ -165,8 +167,6 @@ def embedding(
         raise ShapeError(
             f"embedding: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"
         )
-    if sparse:
-        raise NotImplementedError("embedding: sparse gradients are not supported (sparse=False only)")
     num = weight.shape[0]
     if idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= num):  # meta: no values
         bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
@@ -179,7 +179,11 @@ def embedding(
         _renorm_rows(weight, idx, max_norm, norm_type)
     # one node, EmbeddingBackward0: padding_idx and scale_grad_by_freq change only its gradient
     return _Emb.Embedding.apply(  # a copy of the ids: changing them in place must not move the gradient
-        weight, ids=idx.copy(), padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
+        weight,
+        ids=idx.copy(),
+        padding_idx=padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+        sparse=bool(sparse) and idx.__class__ is not MetaArray,  # a meta table's gradient stays dense
     )
 
 

@@ -70,6 +70,13 @@ class SparseAdam(Optimizer):
         if found:
             raise ValueError(f"Sparse params at indices {found}: SparseAdam requires dense parameter tensors")
 
+    def _cast_state(self, p: Any, index: int, key: str, value: Any) -> Any:
+        if key == "step" and isinstance(
+            value, int
+        ):  # stays a Python int through load_state_dict, as PyTorch's
+            return value
+        return super()._cast_state(p, index, key, value)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps")
         check_betas("SparseAdam", group["betas"])

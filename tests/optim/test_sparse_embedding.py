@@ -155,6 +155,10 @@ def test_sparse_adam_updates_only_rows_looked_up():
     assert state["step"] == 1 and isinstance(state["step"], int)
     m = state["exp_avg"].numpy()
     assert m[[2, 5], 0].tolist() == pytest.approx([0.4, 0.2]) and not m[[0, 1, 3, 4, 6, 7]].any()
+    again = gg.optim.SparseAdam(e.parameters())
+    again.load_state_dict(opt.state_dict())
+    again.step()  # the same gradient: its step count goes on as a Python int
+    assert again.state[e.weight]["step"] == 2 and isinstance(again.state[e.weight]["step"], int)
 
 
 def test_sparse_adam_refuses_dense_gradients_and_sparse_params():

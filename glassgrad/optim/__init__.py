@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedules with PyTorch's names, defaults and update rules.
 
 ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``,
-``Rprop``, ``ASGD``, ``LBFGS``, ``Adafactor`` and ``SparseAdam`` follow ``torch.optim`` step for step;
+``Rprop``, ``ASGD``, ``LBFGS``, ``Adafactor``, ``SparseAdam`` and ``Muon`` follow ``torch.optim`` step for step;
 ``lr_scheduler`` holds the schedules and ``swa_utils`` weight averaging (SWA, EMA). Each
 optimizer's docstring gives its algorithm, and its ``step()`` reads like it.
 """
@@ -14,6 +14,7 @@ from glassgrad.optim.adam import Adam, AdamW
 from glassgrad.optim.adamax import Adamax
 from glassgrad.optim.asgd import ASGD
 from glassgrad.optim.lbfgs import LBFGS
+from glassgrad.optim.muon import Muon
 from glassgrad.optim.nadam import NAdam
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.radam import RAdam
@@ -24,4 +25,4 @@ from glassgrad.optim.sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]
-__all__ += ["Adafactor", "SparseAdam"]
+__all__ += ["Adafactor", "SparseAdam", "Muon"]

@@ -147,6 +147,10 @@ def _times_t(a: Any, b: Any) -> Any:
 _TRANSPOSE_MAX = 32768
 
 
+# Columns larger than this are made again in backward instead of kept (see ``conv_forward``): LeNet's
+# (5 MB at batch 64) stay, a ResNet block's at (64, 32, 16, 16) (19 MB) do not.
+COLS_KEPT_MAX = 8 << 20
+
 # The four bodies below serve Conv2d / ConvTranspose2d here and Conv3d / ConvTranspose3d in
 # ``ops/conv3d.py``: they are written for any number of spatial dims ``S`` and take the one
 # window function they need, the 2-D ``im2col`` / ``col2im`` above or the N-d ones of conv3d
@@ -169,13 +173,24 @@ def conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col
     w = weight.reshape(groups, o // groups, cg * k)  # (O, Cg, *kernel) -> (G, Og, Cg*K)
     out = (w @ cols).reshape(o, *windows, n)  # (G, Og, L*N) -> (O, *windows, N)
     ctx.attrs["kernel"] = kernel  # ctx.shapes[1] is None when the weight needs no gradient
-    ctx.save_for_backward(cols, w)
+    # dW needs the columns, dx only W. Large columns (K times the input: 9x for 3x3 kernels) are
+    # not kept but made again from x in backward, as PyTorch keeps the input: a deep network's
+    # would otherwise hold several times its activations (ESRGAN's test ran at 4.6x PyTorch's
+    # peak memory), and allocating fresh pages for them cost more than the second im2col.
+    saved = None if not ctx.needs_input_grad[1] else cols if cols.nbytes <= COLS_KEPT_MAX else x
+    ctx.attrs["recompute"] = saved is x
+    ctx.save_for_backward(saved, w)
     return batch_first_nd(out, bias)  # -> (N, O, *windows)
 
 
-def conv_backward(ctx, g, col2im):
-    """dW = g @ cols^T,  db = sum of g over (N, *windows),  dx = col2im(W^T @ g)."""
+def conv_backward(ctx, g, col2im, im2col):
+    """dW = g @ cols^T,  db = sum of g over (N, *windows),  dx = col2im(W^T @ g); the columns are
+    made again from the saved input when the forward did not keep them (``conv_forward``)."""
     cols, w = ctx.saved
+    if ctx.attrs.get("recompute"):
+        a = ctx.attrs
+        cols = im2col(cols, a["kernel"], a["stride"], a["dilation"], a["padding"])
+        cols = cols.reshape(w.shape[0], w.shape[2], -1)  # (C, *kernel, *windows, N) -> (G, Cg*K, L*N)
     need = ctx.needs_input_grad
     groups, og = w.shape[:2]
     n, windows = g.shape[0], g.shape[2:]
@@ -272,7 +287,7 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return conv_backward(ctx, g, col2im)
+        return conv_backward(ctx, g, col2im, im2col)
 
 
 class ConvTranspose2d(Function):

@@ -114,7 +114,7 @@ class Conv3d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return conv_backward(ctx, g, col2im_nd)
+        return conv_backward(ctx, g, col2im_nd, im2col_nd)
 
 
 class ConvTranspose3d(Function):

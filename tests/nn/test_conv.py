@@ -273,3 +273,39 @@ def test_errors_name_the_op_and_shapes():
         nn.Conv2d(3, 4, 3, padding_mode="mirror")
     with pytest.raises(ShapeError, match="fold: expected input"):
         F.fold(gg.zeros(1, 8, 5), (4, 4), 2)
+
+
+@pytest.mark.parametrize("kw", CONV2D_CASES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_columns_made_again_in_backward_match_pytorch(torch, monkeypatch, kw):
+    """Columns larger than ``COLS_KEPT_MAX`` are not kept: backward makes them again from the input."""
+    import glassgrad.ops.conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "COLS_KEPT_MAX", 0)
+    parity(torch, nn.Conv2d(**kw), torch.nn.Conv2d(**kw), randn(2, kw["in_channels"], 9, 8))
+    kw3 = dict(in_channels=2, out_channels=3, kernel_size=(2, 3, 2), padding=1, stride=(1, 2, 1))
+    parity(torch, nn.Conv3d(**kw3), torch.nn.Conv3d(**kw3), randn(2, 2, 5, 6, 4))
+
+
+def test_input_changed_in_place_after_a_large_conv_is_refused(torch, monkeypatch):
+    """With its columns made again in backward, a conv keeps its input, as PyTorch's does: an
+    in-place change of it before backward raises instead of giving a wrong weight gradient."""
+    import glassgrad.ops.conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "COLS_KEPT_MAX", 0)
+    for lib, error in ((gg, gg.errors.GraphError), (torch, RuntimeError)):
+        x = lib.tensor(randn(1, 2, 5, 5)) * 1
+        w = lib.tensor(randn(3, 2, 3, 3), requires_grad=True)
+        y = lib.nn.functional.conv2d(x, w)
+        x.mul_(2)
+        with pytest.raises(error, match="modified"):
+            y.sum().backward()
+
+
+def test_frozen_weight_conv_gives_the_input_gradient(torch):
+    x, w = randn(2, 3, 7, 6), randn(4, 3, 3, 3)
+    grads = []
+    for lib in (gg, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.conv2d(xt, lib.tensor(w), padding=1).pow(2).sum().backward()
+        grads.append(xt.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-4)

@@ -189,6 +189,10 @@ class SparseTensor(Tensor):
     def detach(self) -> SparseTensor:
         return _make(self._ix, self._vals.detach(), self._data.shape, self._coalesced)
 
+    @property
+    def data(self) -> SparseTensor:  # e.g. ``p.grad.data`` of Embedding(sparse=True): as detach()
+        return self.detach()
+
     def clone(self) -> SparseTensor:
         return _make(self._ix.copy(), self._vals.clone(), self._data.shape, self._coalesced)
 

@@ -136,7 +136,8 @@ class GradScaler:
                     continue
                 if (not allow_fp16) and param.grad.dtype == dtypes.float16:
                     raise ValueError("Attempting to unscale FP16 gradients.")
-                grads.append(param.grad)
+                grad = param.grad  # a sparse one (Embedding(sparse=True)): its values, as PyTorch's
+                grads.append(grad._vals if grad.is_sparse else grad)
         if not grads:
             return {}
         found = False

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from glassgrad.autograd.hooks import RemovableHandle
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
+from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked
 from glassgrad.errors import GraphError
 
 __all__ = [
@@ -145,9 +146,12 @@ def run_accumulate_hooks(t: Any, g: Any, given: set, store: Callable) -> None:
     if hooks.pre:
         if g.dtype != t._data.dtype:  # as the node would receive it: in the leaf's dtype
             g = g.astype(t._data.dtype)
-        (g,) = run_prehooks("AccumulateGrad", hooks.pre, (g,))
+        if g.__class__ is SparseRows:  # Embedding(sparse=True): the hooks see the dense gradient
+            g = hooked(lambda pre, d: run_prehooks("AccumulateGrad", pre, (d,))[0], hooks.pre, g)
+        else:
+            (g,) = run_prehooks("AccumulateGrad", hooks.pre, (g,))
     if g is not None:
         store(t, g, given)
     run_post_accumulate_hooks(t)
     if hooks.post:
-        run_posthooks("AccumulateGrad", hooks.post, (), (g,))
+        run_posthooks("AccumulateGrad", hooks.post, (), dense_each((g,)))

@@ -17,7 +17,7 @@ from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
-from glassgrad.autograd.sparse_grad import SparseRows, dense_each, store
+from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked, store
 from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
@@ -288,7 +288,7 @@ def _add_leaf(leaves: dict, t, g) -> None:
 def _run_hooks(hooks: list, grad):
     tensor_cls = _tensor_cls[0]
     if grad.__class__ is SparseRows:  # hooks see the dense gradient (PyTorch's see a sparse one)
-        grad = grad.dense()
+        return hooked(_run_hooks, hooks, grad)
     shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
     for hook in hooks:
         out = hook(tensor_cls(grad, _wrap=True))

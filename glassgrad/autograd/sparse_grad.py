@@ -18,7 +18,7 @@ from typing import Any
 
 from glassgrad.backend import array_module
 
-__all__ = ["SparseRows", "store", "dense_each"]
+__all__ = ["SparseRows", "store", "dense_each", "hooked"]
 
 
 class SparseRows:
@@ -90,8 +90,25 @@ def store(t: Any, g: SparseRows, observers: list) -> None:
     if t.grad is not None and not getattr(t.grad, "is_sparse", False):
         t.grad._data = t.grad._data + g.dense()
         return
-    if t.grad is not None:
-        old = t.grad
+    old = t.grad
+    if old is not None:
         g = SparseRows(old._ix[0], old._vals._data, g.shape) + g
     vals = Tensor(g.values if g.values.base is None else g.values.copy(), _wrap=True)
-    t._grad = _make(g.rows[None, :].astype("int64"), vals, g.shape, coalesced=False)
+    ix, coalesced = g.rows[None, :].astype("int64"), len(g.rows) < 2  # PyTorch's: nnz < 2 is coalesced
+    if old is None:
+        t._grad = _make(ix, vals, g.shape, coalesced=coalesced)
+    else:  # in place, as PyTorch's AccumulateGrad: whoever holds the .grad sees the sum
+        old._ix, old._vals, old._coalesced = ix, vals, coalesced
+
+
+def hooked(run: Any, hooks: list, g: SparseRows) -> Any:
+    """Tensor hooks (``run``: the engine's ``_run_hooks``) on a sparse gradient ``g``: they see the
+    dense one; if they leave it as it was (they only look), ``g`` stays sparse, as in PyTorch, so the
+    ``.grad`` stays sparse for ``SparseAdam``; if they change it, the dense result goes on."""
+    dense = g.dense()
+    was = dense.copy()  # a hook may change ``dense`` in place
+    out = run(hooks, dense)
+    if out is None:  # (an AccumulateGrad pre-hook's None: nothing is stored)
+        return None
+    same = out.shape == was.shape and array_module(out).array_equal(out, was, equal_nan=True)
+    return g if same else out

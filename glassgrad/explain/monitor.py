@@ -93,7 +93,8 @@ class GradientMonitor:
             weights[name] = p._data.copy()
             if p.grad is None:
                 continue
-            n = float(np.linalg.norm(p.grad._data))
+            g = p.grad.to_dense() if p.grad.is_sparse else p.grad  # (Embedding(sparse=True)'s)
+            n = float(np.linalg.norm(g._data))
             norms[name] = n
             layer = name.rpartition(".")[0] or name
             layers[layer] = layers.get(layer, 0.0) + n * n

@@ -101,7 +101,8 @@ class SparseAdam(Optimizer):
                 state["step"] += 1
                 t = state["step"]
                 c = grad.coalesce()
-                rows, g = c._ix[0], c._vals._data  # (R,) distinct rows, (R, *D) their gradient
+                # R distinct entries: (R,) ids per sparse dim (a hand-made .grad may have several)
+                rows, g = tuple(c._ix), c._vals._data  # and (R, *D) their gradient
                 if group["maximize"]:
                     g = -g
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data

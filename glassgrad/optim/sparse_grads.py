@@ -36,11 +36,11 @@ def step_input(opt: Any, p: Any, group: dict) -> Any:
 
 
 def zeroed(grad: Any) -> Any:
-    """A sparse gradient with no entries, of ``grad``'s size and dtype: ``zero_grad(set_to_none=False)``
-    of a sparse ``.grad``, as PyTorch's ``zero_()`` of one."""
-    from glassgrad.sparse_tensor import _make
+    """``grad`` emptied in place (no entries, its size and dtype kept) and returned:
+    ``zero_grad(set_to_none=False)`` of a sparse ``.grad``, as PyTorch's ``zero_()`` of one (whoever
+    holds the ``.grad`` sees it)."""
     from glassgrad.tensor import Tensor
 
-    xp_vals = grad._vals._data
-    vals = Tensor(xp_vals[:0].copy(), _wrap=True)
-    return _make(grad._ix[:, :0].copy(), vals, grad._data.shape, coalesced=True)
+    grad._vals = Tensor(grad._vals._data[:0].copy(), _wrap=True)
+    grad._ix, grad._coalesced = grad._ix[:, :0].copy(), True
+    return grad

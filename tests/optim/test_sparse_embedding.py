@@ -77,7 +77,11 @@ def test_hooks_and_computed_tables_see_dense_gradients():
     seen = []
     e.weight.register_hook(lambda g: seen.append(g.shape))
     e(gg.tensor([2, 2])).sum().backward()
-    assert seen == [(8, 3)] and not e.weight.grad.is_sparse  # (PyTorch's hook gets the sparse one)
+    assert seen == [(8, 3)]  # (PyTorch's hook gets the sparse one)
+    assert e.weight.grad.is_sparse  # a hook that only looks leaves it sparse, as PyTorch's
+    e.weight.register_hook(lambda g: g * 2)  # one that changes it: the dense result
+    e(gg.tensor([2])).sum().backward()
+    assert not e.weight.grad.is_sparse and e.weight.grad.numpy()[2].tolist() == [4.0, 4.0, 4.0]
     w = gg.tensor(TABLE, requires_grad=True)
     gg.nn.functional.embedding(gg.tensor([1, 1]), w * 2, sparse=True).sum().backward()
     assert w.grad.numpy()[1].tolist() == [4.0, 4.0, 4.0] and w.grad.numpy().sum() == 12.0
@@ -171,3 +175,63 @@ def test_sparse_adam_refuses_dense_gradients_and_sparse_params():
     s = gg.sparse_coo_tensor([[0]], [1.0], (2,))
     with pytest.raises(ValueError, match=r"Sparse params at indices \[\[0, 0\]\]"):
         gg.optim.SparseAdam([s])
+
+
+def test_sparse_grad_accumulates_in_place_and_observing_hooks_keep_it_sparse(torch):
+    for lib in (gg, torch):
+        e = _emb(lib)
+        e.weight.register_hook(lambda g: None)  # only looks: SparseAdam still gets a sparse .grad
+        opt = lib.optim.SparseAdam(e.parameters(), lr=0.1)
+        e(lib.tensor([3])).sum().backward()
+        held = e.weight.grad
+        assert held.is_coalesced()  # one entry: coalesced, as PyTorch's
+        e(lib.tensor([1])).sum().backward()
+        assert e.weight.grad is held and held._indices().tolist() == [[3, 1]]  # summed in place
+        assert not held.is_coalesced() and held.data._indices().tolist() == [[3, 1]]  # .data works
+        opt.step()
+        opt.zero_grad(set_to_none=False)  # emptied in place
+        assert e.weight.grad is held and held._nnz() == 0
+
+
+def test_sparse_adam_steps_on_a_gradient_with_two_sparse_dims(torch):
+    got = []
+    for lib in (gg, torch):
+        w = lib.nn.Parameter(lib.zeros(3, 3))
+        w.grad = lib.sparse_coo_tensor(lib.tensor([[1, 2], [0, 2]]), lib.tensor([1.0, -2.0]), (3, 3))
+        lib.optim.SparseAdam([w], lr=0.1).step()
+        got.append(w.detach().numpy())
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-6)
+
+
+def test_grad_scaler_unscales_a_sparse_gradient_as_torch(torch):
+    got = []
+    for lib in (gg, torch):
+        e = _emb(lib)
+        opt, scaler = lib.optim.SGD(e.parameters(), lr=0.1), lib.amp.GradScaler("cpu", init_scale=4.0)
+        scaler.scale(e(lib.tensor(IDS)).sum()).backward()
+        scaler.unscale_(opt)  # the sparse .grad's values, in place
+        assert e.weight.grad.is_sparse
+        scaler.step(opt)
+        scaler.update()
+        got.append(e.weight.detach().numpy())
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-6)
+
+
+def test_accumulate_grad_pre_hooks_get_a_usable_gradient(torch):
+    for lib in (gg, torch):
+        e, seen = _emb(lib), []
+        acc = e.weight.view_as(e.weight).grad_fn.next_functions[0][0]  # the weight's AccumulateGrad
+        acc.register_prehook(lambda gs: (gs[0] * 2,))
+        acc.register_hook(lambda gi, go: seen.append(go[0].to_dense().sum().item()))
+        e(lib.tensor([1, 2])).sum().backward()
+        assert e.weight.grad.to_dense()[[1, 2]].tolist() == [[2.0] * 3] * 2 and seen == [12.0]
+
+
+def test_gradient_monitor_records_a_sparse_gradient():
+    from glassgrad.explain import GradientMonitor
+
+    e = _emb(gg)
+    monitor = GradientMonitor(e)
+    e(gg.tensor([1, 1])).sum().backward()  # row 1 twice: its dense gradient is 2, norm 2 sqrt(3)
+    monitor.record()
+    assert monitor.param_norms[0]["weight"] == pytest.approx(2 * 3**0.5)

@@ -13,7 +13,7 @@ from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
-__all__ = ["jacobian", "vjp", "jvp", "grad", "backward"]
+__all__ = ["jacobian", "vjp", "jvp", "grad", "backward", "hessian", "hvp", "vhp"]
 
 
 def _prepare(x: Any) -> tuple[tuple, bool]:
@@ -151,8 +151,20 @@ def grad(
     return tuple(result)
 
 
-def jacobian(fn: Callable, inputs: Any) -> Any:
-    """The Jacobian of ``fn`` at ``inputs``, one backward per output element.
+def jacobian(
+    fn: Callable,
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
+    """The Jacobian of ``fn`` at ``inputs``, one backward per output element; PyTorch's signature.
+
+    ``create_graph=True`` raises ``NotImplementedError`` (first-order backward); ``strict=True``
+    refuses an input the output does not depend on (else its Jacobian is zeros). ``vectorize`` and
+    ``strategy`` only choose how PyTorch computes the same matrix: checked as PyTorch checks them
+    (not ``strict`` with ``vectorize``; forward mode only vectorized), then the same loop runs.
 
     Shape:
         For one input ``x`` and output ``y``: ``y.shape + x.shape``. For several inputs a tuple
@@ -166,6 +178,14 @@ def jacobian(fn: Callable, inputs: Any) -> Any:
     """
     from glassgrad.tensor import Tensor
 
+    if create_graph:
+        raise NotImplementedError(f"jacobian: {FIRST_ORDER}")
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError(f'jacobian: expected strategy "forward-mode" or "reverse-mode", got {strategy!r}')
+    if strict and vectorize:  # refused as PyTorch refuses them (its vectorized path cannot tell)
+        raise RuntimeError("jacobian: strict=True and vectorize=True are not supported together")
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError('jacobian: strategy="forward-mode" is only implemented for vectorize=True')
     xs, single = _prepare(inputs)
     with enable_grad():
         y = fn(*xs)
@@ -181,6 +201,7 @@ def jacobian(fn: Callable, inputs: Any) -> Any:
         np.zeros((y._data.size,) + x.shape, dtype=x._data.dtype if x.is_complex() else y._data.dtype)
         for x in xs
     ]
+    reached = set()
     if y.requires_grad:
         for k in range(y._data.size):
             seed = np.zeros(y._data.size, dtype=y._data.dtype)
@@ -190,14 +211,19 @@ def jacobian(fn: Callable, inputs: Any) -> Any:
                 entry = found.get(id(x))
                 if entry is not None:
                     jac[j][k] = entry[1]
+                    reached.add(j)
+    _check_strict("jacobian", strict, reached, len(xs))
     out = tuple(Tensor(J.reshape(y.shape + x.shape), _wrap=True) for J, x in zip(jac, xs))
     return out[0] if single else out
 
 
-def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
-    """``(fn(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``."""
+def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
+    """``(fn(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``; PyTorch's
+    signature (``create_graph=True`` raises; ``strict=True`` refuses an input ``fn`` ignores)."""
     from glassgrad.tensor import Tensor
 
+    if create_graph:
+        raise NotImplementedError(f"vjp: {FIRST_ORDER}")
     xs, single = _prepare(inputs)
     with enable_grad():
         y = fn(*xs)
@@ -207,6 +233,7 @@ def vjp(fn: Callable, inputs: Any, v: Any = None) -> tuple:
     if v.shape != y.shape:
         raise ShapeError(f"vjp: expected v of the output's shape {y.shape}, got {v.shape}")
     found = run_backward([(y, v)], retain_graph=False, inputs=list(xs)) if y.requires_grad else {}
+    _check_strict("vjp", strict, {j for j, x in enumerate(xs) if id(x) in found}, len(xs))
     grads = tuple(
         Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x._data), _wrap=True) for x in xs
     )
@@ -264,3 +291,29 @@ def jvp(
     if isinstance(out, Tensor):
         return prims[0], tans[0]
     return tuple(prims), tuple(tans)
+
+
+def _check_strict(op: str, strict: bool, reached: set, n: int) -> None:
+    """PyTorch's ``strict=True``: an input the output does not depend on is an error, not zeros."""
+    for j in range(n):
+        if strict and j not in reached:
+            raise GraphError(f"{op}: the output is independent of input {j}, which strict=True refuses")
+
+
+def _second_order(op: str) -> Callable:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        # the Hessian is the Jacobian of a gradient: it needs the recorded gradients we do not make
+        raise NotImplementedError(
+            f"{op}: second derivatives need double backward, which glassgrad does not support: "
+            "backward is first order by design (gradients are arrays, not recorded Tensors). Use "
+            "finite differences of autograd.grad, or PyTorch"
+        )
+
+    refuse.__name__ = refuse.__qualname__ = op
+    refuse.__doc__ = f"Not available: ``{op}`` raises ``NotImplementedError`` (no double backward)."
+    return refuse
+
+
+hessian = _second_order("hessian")
+hvp = _second_order("hvp")
+vhp = _second_order("vhp")

@@ -39,6 +39,20 @@ def test_pad_sequence_parity(torch, batch_first, side):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_pad_sequence_takes_a_tensor_or_generator_as_pytorch(torch):
+    # PyTorch iterates its input: a (N, L, *) tensor's rows, or a generator, are the sequences
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(
+        pad_sequence(gg.tensor(x)).numpy(), torch.nn.utils.rnn.pad_sequence(torch.tensor(x)).numpy()
+    )
+    seqs = _seqs([2, 4])
+    ours = pad_sequence((gg.tensor(s) for s in seqs), batch_first=True)
+    theirs = torch.nn.utils.rnn.pad_sequence((torch.tensor(s) for s in seqs), batch_first=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match="pad_sequence: expected an iterable"):
+        pad_sequence(3)
+
+
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_pack_and_pad_round_trip_parity(torch, enforce_sorted, batch_first):

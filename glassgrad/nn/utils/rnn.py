@@ -16,7 +16,7 @@ Packing and unpacking are each one gather (``index_select``) of rows, so they ar
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,9 +89,14 @@ def pad_sequence(
     Shape:
         each sequence ``(L_i, *)`` -> ``(T, N, *)``, or ``(N, T, *)`` with ``batch_first``
         (T = max L_i); padding goes after each sequence ("right") or before it ("left").
+        A tensor ``(N, L, *)`` is taken as its N rows, as PyTorch does.
     """
     if padding_side not in ("right", "left"):
         raise ValueError(f"pad_sequence: expected padding_side 'right' or 'left', got {padding_side!r}")
+    if not isinstance(sequences, Iterable):
+        raise TypeError(f"pad_sequence: expected an iterable of tensors, got {type(sequences).__name__}")
+    # PyTorch takes any iterable (a generator, a tensor's rows); `not` on a tensor is ambiguous.
+    sequences = tuple(sequences)
     if not sequences:
         raise ShapeError("pad_sequence: expected a non-empty list of tensors, got none")
     longest = max(s.shape[0] for s in sequences)

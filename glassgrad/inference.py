@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,7 +73,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
     else:
         if not isinstance(data, list | tuple | numbers.Number) and isinstance(data, Iterable):
-            data = list(data)  # range, deque, generator ...
+            data = _items(data)  # range, deque, pandas Series, generator ...
         seq = _is_tensor_seq(data)
         numbers_of = _tensor_seq(data) if seq else data  # (a tensor of more than one element: ValueError)
         try:
@@ -107,6 +108,22 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
     return arr
+
+
+def _items(data: Iterable) -> list:
+    """The elements of an iterable that is not a list or tuple, read as PyTorch reads them.
+
+    A sequence (``len`` and ``[i]``: range, deque, array, pandas Series) is read by position, so a
+    float64 Series gives its NumPy scalars and stays float64 (iterating it boxes Python floats,
+    which would make float32), and a Series whose index has labels, which PyTorch cannot read by
+    position, is refused with PyTorch's ValueError. Anything else (a generator) is iterated.
+    """
+    if isinstance(data, range | deque) or not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+        return list(data)  # (a deque's [i] walks from an end: read it in order)
+    try:
+        return [data[i] for i in range(len(data))]
+    except (KeyError, IndexError, TypeError):
+        raise ValueError(f"could not determine the shape of object type '{type(data).__name__}'") from None
 
 
 #: A Python number's dtype as a leaf beside NumPy values (floats and complex follow the default dtype).

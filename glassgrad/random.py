@@ -90,6 +90,15 @@ def get_generator(generator: Generator | None = None) -> np.random.Generator:
     return (generator or _default_generator).rng
 
 
+def check_floating(op: str, dtype: np.dtype) -> None:
+    """Refuse to fill an integer or bool tensor from a continuous distribution, as PyTorch's kernels
+    do (NotImplementedError, a RuntimeError); NumPy would truncate the draws into it silently."""
+    if dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"{op}: expected a floating point tensor (a continuous distribution), got {dtype}"
+        )
+
+
 def uniform_values(rng: np.random.Generator, a: float, b: float, shape: tuple, dtype: np.dtype) -> Any:
     """U(a, b) samples to fill a tensor of ``shape`` and ``dtype``: for a complex one its real and
     imaginary parts each, side by side (PyTorch's ``uniform_`` fills ``view_as_real``)."""

@@ -34,7 +34,7 @@ from glassgrad.ops import (
 )
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
-from glassgrad.random import get_generator, normal_values, uniform_values
+from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -232,6 +232,7 @@ class _InPlace:
         return self._set("zero_", 0)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        check_floating("normal_", self._data.dtype)
         return self._set(  # (complex: both parts, as PyTorch)
             "normal_",
             0.0
@@ -240,6 +241,7 @@ class _InPlace:
         )
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        check_floating("uniform_", self._data.dtype)
         return self._set(  # (complex: both parts, as PyTorch)
             "uniform_",
             0.0

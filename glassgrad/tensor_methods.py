@@ -31,7 +31,7 @@ from glassgrad.ops import (
     unary,
     views,
 )
-from glassgrad.ops.composite import number_first
+from glassgrad.ops.composite import bmm, mm, number_first
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -243,11 +243,11 @@ class _Methods:
     def matmul(self, other: Any) -> Tensor:
         return matmul.matmul(self, other)
 
-    def mm(self, other: Any) -> Tensor:
-        return matmul.matmul(self, other)
+    def mm(self, other: Any) -> Tensor:  # 2-d only, as torch.mm (matmul would take a vector)
+        return mm(self, other)
 
-    def bmm(self, other: Any) -> Tensor:
-        return matmul.matmul(self, other)
+    def bmm(self, other: Any) -> Tensor:  # 3-d only, equal batches, as torch.bmm
+        return bmm(self, other)
 
     def reshape(self, *shape: Any) -> Tensor:
         return movement.reshape(self, *shape)

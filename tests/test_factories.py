@@ -77,3 +77,26 @@ def test_size_as_a_keyword_as_pytorch(torch, name):
         assert tuple(getattr(gg, name)(size=size).shape) == tuple(getattr(torch, name)(size=size).shape)
     with pytest.raises(TypeError, match=f"{name}: expected the size positionally or as size=, got both"):
         getattr(gg, name)(2, size=(2, 3))
+
+
+def test_tensor_of_a_sequence_reads_it_by_position_as_pytorch(torch):
+    # custom_FCNN.py (Machine-Learning-Collection) calls torch.tensor(df.iloc[i, 0:11]): a pandas
+    # Series. PyTorch reads a sequence by position: a float64 Series stays float64, one whose index
+    # has labels cannot be read so and is refused (glassgrad iterated it: float32, and no error).
+    pd = pytest.importorskip("pandas")
+    import collections
+
+    for data in (
+        pd.Series([1.5, 2.5]),
+        pd.Series(np.array([1, 2], np.int32)),
+        range(3),
+        collections.deque([1.0, 2]),
+    ):
+        ours, theirs = gg.tensor(data), torch.tensor(data)
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        assert ours.tolist() == theirs.tolist()
+    labelled = pd.Series([1.5, 2.5], index=["a", "b"])
+    with pytest.raises(ValueError, match="could not determine the shape of object type 'Series'"):
+        torch.tensor(labelled)
+    with pytest.raises(ValueError, match="could not determine the shape of object type 'Series'"):
+        gg.tensor(labelled)

@@ -88,3 +88,26 @@ def test_linear_matches_pytorch_on_empty_shapes(torch):
         np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
         np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
         np.testing.assert_array_equal(ours.bias.grad.numpy(), theirs.bias.grad.numpy())
+
+
+@pytest.mark.parametrize("fill", ["normal_()", "uniform_()", "exponential_()", "log_normal_()", "cauchy_()"])
+def test_continuous_fills_refuse_integer_tensors_as_pytorch(torch, fill):
+    # found by tensorbasics probing (Machine-Learning-Collection): int64.normal_() filled truncated
+    # draws where PyTorch's kernels refuse (NotImplementedError or RuntimeError; ours is both)
+    for dtype in ("int64", "bool"):
+        with pytest.raises(RuntimeError):
+            eval(f"lib.zeros(3, dtype=lib.{dtype}).{fill}", {"lib": torch})
+        with pytest.raises(NotImplementedError, match="expected a floating point tensor"):
+            eval(f"lib.zeros(3, dtype=lib.{dtype}).{fill}", {"lib": gg})
+    assert eval(f"lib.zeros(3, dtype=lib.float64).{fill}", {"lib": gg}).dtype == gg.float64
+    assert gg.zeros(3, dtype=gg.int64).random_(0, 5).dtype == gg.int64  # discrete fills still take ints
+    assert gg.zeros(3, dtype=gg.int64).geometric_(0.5).min().item() >= 1
+
+
+def test_cauchy_fill_has_pytorchs_parameters():
+    gg.manual_seed(0)
+    x = gg.zeros(100_000).cauchy_(median=1.0, sigma=2.0)
+    q1, q3 = np.quantile(x.numpy(), [0.25, 0.75])
+    assert (
+        abs(np.median(x.numpy()) - 1.0) < 0.05 and abs((q3 - q1) / 2 - 2.0) < 0.05
+    )  # quartiles at median +- sigma

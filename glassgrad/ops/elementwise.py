@@ -12,6 +12,7 @@ do not change a tensor's dtype; an integer tensor meeting a float is promoted to
 from __future__ import annotations
 
 import math
+from operator import mul as mul_op
 from operator import truediv
 from typing import Any
 
@@ -25,6 +26,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
+from glassgrad.ops.half_precision import by_number
 from glassgrad.ops.pow_kernel import pow_array
 from glassgrad.tensor import Tensor, as_array
 
@@ -158,13 +160,19 @@ class Mul(Function):
     def forward(ctx, a, b):
         need = ctx.needs_input_grad  # keep only what a wanted gradient reads, as PyTorch
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
-        return a * b
+        if (
+            a.__class__ in _PY_SCALARS
+        ):  # a float16 array by a number: in float32, as PyTorch (half_precision.py)
+            return by_number(mul_op, b, a)
+        return by_number(mul_op, a, b) if b.__class__ in _PY_SCALARS else a * b
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         need = ctx.needs_input_grad
-        return (g * b if need[0] else None), (g * a if need[1] else None)
+        ga = (by_number(mul_op, g, b) if b.__class__ in _PY_SCALARS else g * b) if need[0] else None
+        gb = (by_number(mul_op, g, a) if a.__class__ in _PY_SCALARS else g * a) if need[1] else None
+        return ga, gb
 
 
 class Div(Function):
@@ -174,14 +182,14 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         if b.__class__ is float or b.__class__ is int:
-            return a / b if b else quietly(truediv, a, b)  # x / 0: inf and nan, quietly as PyTorch
+            return by_number(truediv, a, b) if b else quietly(truediv, a, b)  # x / 0: quietly as PyTorch
         return quietly(truediv, a, b)  # (a divisor with zeros: the same)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         need = ctx.needs_input_grad
-        ga = g / b if need[0] else None
+        ga = by_number(truediv, g, b) if need[0] else None  # (float16 by a number: PyTorch's kernel)
         gb = -g * a / (b * b) if need[1] else None
         return ga, gb
 

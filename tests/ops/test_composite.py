@@ -111,3 +111,20 @@ def test_out_and_shape_errors():
         gg.masked_select(a, gg.ones(5, dtype=gg.bool))
     with pytest.raises(ValueError, match="div: expected rounding_mode"):
         gg.div(a, 2.0, rounding_mode="up")
+
+
+def test_mm_and_bmm_methods_check_dims_as_the_functions(torch):
+    # found by tensorbasics probing (Machine-Learning-Collection): x.mm(y) went to matmul, so a
+    # vector was taken (PyTorch: "self must be a matrix") and bmm took 2-d matrices
+    for lib, err in ((torch, RuntimeError), (gg, gg.errors.ShapeError)):
+        with pytest.raises(err):
+            lib.ones(3).mm(lib.ones(3, 1))
+        with pytest.raises(err):
+            lib.ones(2, 3).mm(lib.ones(3))
+        with pytest.raises(err):
+            lib.ones(2, 3).bmm(lib.ones(3, 2))
+        with pytest.raises(err):
+            lib.ones(2, 2, 3).bmm(lib.ones(3, 3, 1))
+    a, b = gg.tensor(BATCH1), gg.tensor(BATCH2)
+    np.testing.assert_allclose(a.bmm(b).numpy(), torch.tensor(BATCH1).bmm(torch.tensor(BATCH2)).numpy())
+    np.testing.assert_allclose(gg.tensor(A).mm(gg.tensor(B)).numpy(), A @ B)

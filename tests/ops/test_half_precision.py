@@ -71,3 +71,28 @@ def test_half_products_keep_float16():
         and x.grad.dtype == glassgrad.float16
         and w.grad.dtype == glassgrad.float16
     )
+
+
+def test_float16_by_a_python_number_is_pytorchs_half_kernel(torch):
+    # found by tensorbasics probing (Machine-Learning-Collection): `half_tensor * 0.1` rounded 0.1 to
+    # float16 first (NumPy), about a third of the elements one ulp off PyTorch's float32 computation
+    x = (np.random.default_rng(3).standard_normal(4000) * 100).astype(np.float16)
+    g = _h(4000, seed=4)
+    for fn in (
+        lambda t: t * 0.1,
+        lambda t: 0.1 * t,
+        lambda t: t / 0.3,
+        lambda t: t * 130.7,
+        lambda t: t / 3.3,
+    ):
+        ours, theirs = glassgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        a, b = fn(ours), fn(theirs)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        a.backward(glassgrad.tensor(g))
+        b.backward(torch.tensor(g))
+        # the gradients (g * 0.1, g / 0.3 ...) go through the same kernel
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    t, u = glassgrad.tensor(x), torch.tensor(x)
+    t.mul_(0.1)
+    u.mul_(0.1)
+    np.testing.assert_array_equal(t.numpy(), u.numpy())

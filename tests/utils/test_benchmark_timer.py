@@ -3,6 +3,7 @@ fake clock where the numbers matter, checked against ``torch.utils.benchmark.Tim
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import timeit
 import warnings
@@ -204,3 +205,19 @@ def test_block_sizes_and_counts_match_pytorchs_timer(torch):
         return out
 
     assert runs(Timer) == runs(tb.Timer)
+
+
+def test_import_torch_in_timed_code_imports_glassgrad():
+    # bmm_einsum_matmul.py (Machine-Learning-Collection) times `setup="import torch; x = torch.randn(...)"`;
+    # ported, that must time glassgrad, not PyTorch (or fail where PyTorch is not installed)
+    seen = []
+    t = Timer(
+        "seen.append((type(x).__module__.split('.')[0], nn.__name__))",
+        setup="import torch; import torch.nn as nn; x = torch.randn(2, 3)",
+        globals={"seen": seen, "__builtins__": __builtins__},
+    )
+    t.timeit(2)
+    assert set(seen) == {("glassgrad", "glassgrad.nn")}
+    # where globals binds torch to something else, its imports are left alone
+    own = Timer("pass", globals={"torch": np})._globals["__builtins__"]
+    assert (own if isinstance(own, dict) else vars(own))["__import__"] is builtins.__import__

@@ -15,7 +15,9 @@ off while it times), with ``torch.utils.benchmark.Timer``'s API and algorithms:
 
 All three run with ``num_threads`` BLAS threads (default 1) and restore the previous count.
 The names ``torch`` and ``glassgrad`` are bound to glassgrad in the statement's globals unless
-``globals`` binds them, so ``setup="x = torch.ones(128)"`` in a ported script runs on glassgrad.
+``globals`` binds them, so ``setup="x = torch.ones(128)"`` in a ported script runs on glassgrad;
+so does ``setup="import torch; x = torch.ones(128)"``: there ``import torch`` (and ``torch.xxx``)
+imports glassgrad (and ``glassgrad.xxx``) unless ``globals`` binds ``torch`` to something else.
 
 ``Language.CPP`` and ``collect_callgrind`` need PyTorch's C++ library and Valgrind's view of
 it; glassgrad has neither, so they raise ``NotImplementedError``.
@@ -23,6 +25,7 @@ it; glassgrad has neither, so they raise ``NotImplementedError``.
 
 from __future__ import annotations
 
+import builtins
 import enum
 import statistics
 import textwrap
@@ -38,6 +41,18 @@ __all__ = ["Timer", "timer", "Language"]
 _MAX_BLOCK = 2**31 - 1
 
 timer = _timeit.default_timer  # no accelerator to synchronise: the host clock is the clock
+
+
+def _import_torch_as_glassgrad(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    """``__import__`` for timed code: a ported script's ``setup="import torch; ..."`` must time
+    glassgrad, not PyTorch (which need not be installed)."""
+    if level == 0 and (name == "torch" or name.startswith("torch.")):
+        name = "glassgrad" + name[len("torch") :]
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+# The builtins that timed code sees when ``torch`` means glassgrad in it.
+_TORCH_IS_GLASSGRAD_BUILTINS = {**vars(builtins), "__import__": _import_torch_as_glassgrad}
 
 
 class Language(enum.Enum):
@@ -100,6 +115,8 @@ class Timer:
         self._globals = dict(globals or {})
         self._globals.setdefault("torch", glassgrad)  # PyTorch's implied `import torch`
         self._globals.setdefault("glassgrad", glassgrad)
+        if self._globals["torch"] is glassgrad:  # the copy's builtins only: the caller's stay
+            self._globals["__builtins__"] = _TORCH_IS_GLASSGRAD_BUILTINS
         stmt, setup = _clean(stmt), _clean(setup)
         self._timer = _timeit.Timer(stmt=stmt, setup=setup, timer=timer, globals=self._globals)
         self._task_spec = TaskSpec(

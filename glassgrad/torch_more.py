@@ -87,6 +87,7 @@ from glassgrad.ops.reduce_more import (
 from glassgrad.ops.scatter import scatter_reduce
 from glassgrad.ops.special_more import mvlgamma
 from glassgrad.ops.split_directions import dsplit, hsplit, vsplit
+from glassgrad.ops.trapezoid import cumulative_trapezoid, trapezoid, trapz
 from glassgrad.ops.trig import acos, asin, atan
 from glassgrad.ops.unary_more import (
     acosh,
@@ -228,6 +229,9 @@ __all__ = [
     "cumprod",
     "logcumsumexp",
     "msort",
+    "trapezoid",
+    "trapz",
+    "cumulative_trapezoid",
     "aminmax",
     "kthvalue",
     "median",

@@ -21,7 +21,16 @@ from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.meta_array import seen as _meta_seen
 
-__all__ = ["Primitive", "Function", "Node", "REGISTRY", "observers", "FunctionCtx", "once_differentiable"]
+__all__ = [
+    "Primitive",
+    "Function",
+    "Node",
+    "REGISTRY",
+    "observers",
+    "FunctionCtx",
+    "once_differentiable",
+    "named",
+]
 
 #: Every primitive op by name. Tests iterate it so that an op without a gradient check fails.
 REGISTRY: dict[str, type[Primitive]] = {}
@@ -99,7 +108,7 @@ class Node(NodeHookMethods):
         """PyTorch-style node name, e.g. ``MulBackward0`` (or the op's own ``node_name``; a hub
         shown for its outputs, ``shown``, is named as they are)."""
         cls = type(self)
-        return node_name(self.fn) if cls is Node else cls.__name__
+        return (self.attrs.get("node_name") or node_name(self.fn)) if cls is Node else cls.__name__
 
     @property
     def next_functions(self) -> tuple:
@@ -126,6 +135,16 @@ class Node(NodeHookMethods):
     @property
     def _saved_result(self) -> Any:
         return _saved_value(self, -1)
+
+
+def named(t: Any, name: str) -> Any:
+    """``t``, its node shown as ``name``: PyTorch names a node after the call (``view``,
+    ``unsqueeze``, ``x[0]``), where glassgrad may run one primitive for several (a reshape, a
+    getitem). Only the name changes; returns ``t``."""
+    node = t._node
+    if node is not None:
+        node.attrs["node_name"] = name
+    return t
 
 
 def node_name(fn: Any) -> str:

@@ -51,7 +51,8 @@ def shown(node: Any) -> Any:
     if node.__class__ is Node:
         fn = getattr(node, "fn", None)
         if fn is not None and hasattr(fn, "node_type"):
-            node.__class__ = fn.node_type
+            name = node.attrs.get("node_name")  # named after its call (function.named)
+            node.__class__ = node_type(name) if name else fn.node_type
     return node
 
 

@@ -39,6 +39,8 @@ class Clamp(Function):
     not leak to clamped places, as PyTorch). Saves a itself, as PyTorch, so that an in-place
     change of a before backward is caught by the version check (a mask would hide it)."""
 
+    node_name = "ClampBackward1"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
         ctx.save_for_backward(a)
@@ -62,6 +64,8 @@ class ClampBounds(Function):
     """
 
     name = "clamp_bounds"
+
+    node_name = "ClampBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, a, lo, hi):

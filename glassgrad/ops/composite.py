@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import check_complex_into
 from glassgrad.errors import DTypeError, GraphError, ShapeError
@@ -94,7 +95,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     _dims("bmm", mat2, 3, "mat2")
     if input.shape[0] != mat2.shape[0]:
         raise ShapeError(f"bmm: expected equal batch sizes, got {input.shape} and {mat2.shape}")
-    return with_out(_mm.matmul(input, mat2), out, "bmm")
+    return with_out(named(_mm.matmul(input, mat2), "BmmBackward0"), out, "bmm")
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -276,6 +276,8 @@ class Conv2d(Function):
         x ``(N, C, H, W)``, weight ``(O, C/G, kh, kw)``, bias ``(O,)`` or None -> ``(N, O, Ho, Wo)``.
     """
 
+    node_name = "ConvolutionBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
         return conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col)
@@ -305,6 +307,8 @@ class ConvTranspose2d(Function):
 
     name = "conv_transpose2d"
 
+    node_name = "ConvolutionBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(
         ctx, x, weight, bias, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1), groups=1
@@ -324,6 +328,8 @@ class Unfold(Function):
     Shape:
         x ``(N, C, H, W)`` -> ``(N, C*kh*kw, Ho*Wo)``.
     """
+
+    node_name = "Im2ColBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding=((0, 0), (0, 0))):

@@ -103,6 +103,8 @@ class Conv3d(Function):
         ``(N, O, Do, Ho, Wo)``.
     """
 
+    node_name = "ConvolutionBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1, 1), padding=((0, 0),) * 3, dilation=(1, 1, 1), groups=1):
         return conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col_nd)
@@ -130,6 +132,8 @@ class ConvTranspose3d(Function):
     """
 
     name = "conv_transpose3d"
+
+    node_name = "ConvolutionBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(

@@ -24,6 +24,8 @@ class Cast(Function):
     VJP: g converted back to a's dtype (its real part for a real a: a real change of a is all
     there is; g + 0i for a complex a cast to real: the imaginary part does not reach z)."""
 
+    node_name = "ToCopyBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, a, dtype=None):
         ctx.attrs["from_dtype"] = a.dtype  # a plain value: only arrays go through save_for_backward

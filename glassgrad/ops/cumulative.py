@@ -17,7 +17,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops import conversion as _K
-from glassgrad.ops.reduce import _floating_only, acc_dtype
+from glassgrad.ops.reduce import _floating_only, scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -64,9 +64,11 @@ class CumProd(Function):
     as 0 * inf.
     """
 
+    node_name = "CumprodBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, axis=0):
-        out = quietly(array_module(x).cumprod, x, axis, acc_dtype(x)).astype(
+        out = quietly(array_module(x).cumprod, x, axis, scan_acc_dtype(x)).astype(
             x.dtype, copy=False
         )  # 0 * inf: nan
         ctx.save_for_backward(x, out)
@@ -101,8 +103,8 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)
-        # float16 accumulates in float32; inf - inf gives nan quietly
-        out = quietly(xp.logaddexp.accumulate, x, axis, acc_dtype(x)).astype(x.dtype, copy=False)
+        # float32 accumulates in float64, float16 in float32 (PyTorch's CPU scans); inf - inf: nan quietly
+        out = quietly(xp.logaddexp.accumulate, x, axis, scan_acc_dtype(x)).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, out)
         return out
 

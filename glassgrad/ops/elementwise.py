@@ -1,8 +1,7 @@
 """Elementwise primitives: arithmetic, clamp, maximum/minimum, where; and the operand coercion
 every elementwise op shares (``operands``, ``promote``, ``floating``). Casts and clone are in
-``conversion.py``; the one-input math functions (exp, log, sqrt, trig ...) in ``unary.py``;
-comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``, which carry no gradient, in
-``compare.py``.
+``conversion.py``; exp, log, sqrt, trig ... in ``unary.py``; comparisons, logical ops, rounding,
+``floor_divide`` and ``remainder`` in ``compare.py``.
 
 Every binary op broadcasts like NumPy; the engine undoes the broadcast in backward. Python scalars
 do not change a tensor's dtype; an integer tensor meeting a float is promoted to that float dtype
@@ -38,6 +37,7 @@ __all__ = [
 
 # ------------------------------------------------------------------ operand coercion
 _PY_SCALARS = (float, int, bool)
+_POW_NODES = (("PowBackward1", "PowBackward0"), ("PowBackward2",) * 2)  # [number base][number exponent]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
 
 
@@ -146,6 +146,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if a.__class__ in _PY_SCALARS:
+            ctx.attrs["node_name"] = "RsubBackward1"  # PyTorch's node for number - tensor
         return a - b
 
     @staticmethod
@@ -160,9 +162,7 @@ class Mul(Function):
     def forward(ctx, a, b):
         need = ctx.needs_input_grad  # keep only what a wanted gradient reads, as PyTorch
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
-        if (
-            a.__class__ in _PY_SCALARS
-        ):  # a float16 array by a number: in float32, as PyTorch (half_precision.py)
+        if a.__class__ in _PY_SCALARS:  # float16 by a number: in float32, as PyTorch (by_number)
             return by_number(mul_op, b, a)
         return by_number(mul_op, a, b) if b.__class__ in _PY_SCALARS else a * b
 
@@ -200,6 +200,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.attrs["node_name"] = _POW_NODES[a.__class__ in _PY_SCALARS][b.__class__ in _PY_SCALARS]
         out = pow_array(a, b)
         # z only for b's gradient, as PyTorch (x ** 2 saves x alone): a later in-place change of z
         # must not make backward raise where PyTorch computes
@@ -342,8 +343,7 @@ def _integral(x: Any) -> bool:
 
 def _int_pow(a: Any, b: Any) -> Tensor:
     """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
-    base = a._data if isinstance(a, Tensor) else a
-    exp = b._data if isinstance(b, Tensor) else b
+    base, exp = (v._data if isinstance(v, Tensor) else v for v in (a, b))
     xp = array_module(base)
     base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
     if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
@@ -356,14 +356,12 @@ def _int_pow(a: Any, b: Any) -> Tensor:
         if exp < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
         return Tensor(xp.asarray(base**exp), _wrap=True)
-    neg = exp < 0
-    if not neg.any():
+    if not (neg := exp < 0).any():
         return Tensor(xp.asarray(base**exp), _wrap=True)
     dtype = xp.result_type(base, exp)  # before asarray: a Python int base stays weak
     base = xp.asarray(base)
-    odd = (exp & 1).astype(bool)
     # a ** -n = 1 / a ** n is an integer only for a = 1 (1) and a = -1 (+-1); PyTorch gives 0 elsewhere
-    at_neg = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0))
+    at_neg = xp.where(base == 1, 1, xp.where(base == -1, xp.where((exp & 1).astype(bool), -1, 1), 0))
     out = xp.where(neg, at_neg, base ** xp.where(neg, 0, exp))
     return Tensor(xp.asarray(out.astype(dtype, copy=False)), _wrap=True)
 

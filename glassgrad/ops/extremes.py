@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K
@@ -101,7 +101,8 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
         if keepdim:
             raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
         _nonempty(op, x, None)
-        return (Amax if largest else Amin).apply(x, axis=None, keepdims=False)
+        out = (Amax if largest else Amin).apply(x, axis=None, keepdims=False)
+        return named(out, "MaxBackward1" if largest else "MinBackward1")  # PyTorch's names for max()
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")
     axis = normalize_dims(op, x._data.ndim, dim)
@@ -110,7 +111,9 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     _nonempty(op, x, axis)
     xp, a = array_module(x._data), axis[0]
     idx = (xp.argmax if largest else xp.argmin)(x._data, axis=a, keepdims=True)  # first extreme, as PyTorch
-    values = MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim)
+    values = named(
+        MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim), "MaxBackward0" if largest else "MinBackward0"
+    )
     idx = idx.astype(np.int64)  # a copy: MaxMinDim saved idx, and the user may change the indices
     return _RESULTS[op](values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 

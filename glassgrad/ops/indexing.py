@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassgrad.autograd.forward_ad import tracked
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
@@ -237,7 +237,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002 -
         _check_range(idx, 1, "index_select", d, input.shape)
         return GetItem.apply(input.reshape(1), key=(idx,), advanced=True).reshape(())  # () -> (1,) -> ()
     _check_range(idx, input.shape[d], "index_select", d, input.shape)
-    return GetItem.apply(input, key=(slice(None),) * d + (idx,), advanced=True)
+    return named(GetItem.apply(input, key=(slice(None),) * d + (idx,), advanced=True), "IndexSelectBackward0")
 
 
 # ------------------------------------------------------------------ masked_fill

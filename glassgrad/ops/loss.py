@@ -133,6 +133,8 @@ class BCEWithLogits(Function):
 
     name = "binary_cross_entropy_with_logits"
 
+    node_name = "BinaryCrossEntropyWithLogitsBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction="mean"):
         xp = array_module(x)

@@ -13,11 +13,12 @@ import string
 from collections import Counter
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.half_precision import HALF, matmul_half
+from glassgrad.ops.node_names import matmul_name
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["matmul", "einsum", "outer"]
@@ -123,7 +124,8 @@ def matmul(a: Any, b: Any) -> Tensor:
             ok = False
     if not ok:
         raise ShapeError(f"matmul: expected (..., n, k) @ (..., k, m), got {da.shape} @ {db.shape}")
-    return MatMul.apply(a, b)
+    out = MatMul.apply(a, b)
+    return out if out._node is None else named(out, matmul_name(da.ndim, db.ndim))  # MmBackward0 ...
 
 
 # ------------------------------------------------------------------ einsum

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.backend import array_module, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.indexing import normalize_dim
@@ -183,7 +183,14 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
         raise ShapeError(
             f"reshape: expected a shape with {n} elements, got {shape} for input of shape {x.shape}"
         )
-    return Reshape.apply(x, shape=new)
+    return _viewed(Reshape.apply(x, shape=new), x)
+
+
+def _viewed(out: Tensor, x: Tensor) -> Tensor:
+    """``out`` of a reshape of ``x``, its node named as PyTorch's: a view, or a copy (``UnsafeView``)."""
+    if out._node is not None:
+        named(out, "ViewBackward0" if may_share_memory(out._data, x._data) else "UnsafeViewBackward0")
+    return out
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
@@ -206,13 +213,15 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     """Remove size-1 dims (all, or those in ``dim``; a named dim of another size is kept, as PyTorch)."""
     dims = range(x.ndim) if dim is None else _dims(dim, x, "squeeze")
     drop = {d for d in dims if x.ndim and x.shape[d] == 1}
-    return Reshape.apply(x, shape=tuple(s for i, s in enumerate(x.shape) if i not in drop))
+    out = Reshape.apply(x, shape=tuple(s for i, s in enumerate(x.shape) if i not in drop))
+    # PyTorch's squeeze(), squeeze(int), squeeze(tuple) are three ops
+    return named(out, f"SqueezeBackward{0 if dim is None else 2 if isinstance(dim, tuple | list) else 1}")
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in [-ndim-1, ndim])."""
     d = normalize_dim(dim, x.ndim + 1, "unsqueeze", x.shape)
-    return Reshape.apply(x, shape=x.shape[:d] + (1,) + x.shape[d:])
+    return named(Reshape.apply(x, shape=x.shape[:d] + (1,) + x.shape[d:]), "UnsqueezeBackward0")
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -224,7 +233,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
             f"flatten: expected start_dim <= end_dim, got {start_dim} and {end_dim} for {x.shape}"
         )
     shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
-    return Reshape.apply(x, shape=shape)
+    return _viewed(Reshape.apply(x, shape=shape), x)
 
 
 def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
@@ -238,7 +247,7 @@ def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
         raise ShapeError(
             f"unflatten: expected sizes with product {x.shape[d]} (dim {dim} of {x.shape}), got {sizes}"
         )
-    return Reshape.apply(x, shape=x.shape[:d] + inner + x.shape[d + 1 :])
+    return _viewed(Reshape.apply(x, shape=x.shape[:d] + inner + x.shape[d + 1 :]), x)
 
 
 # ------------------------------------------------------------------ dim orders and broadcasts
@@ -257,14 +266,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims = list(range(x.ndim))
     if x.ndim:
         dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(x, dims=tuple(dims))
+    return named(Permute.apply(x, dims=tuple(dims)), "TransposeBackward0")
 
 
 def t(x: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims (0-d and 1-d come back unchanged), as PyTorch."""
     if x.ndim > 2:
         raise ShapeError(f"t: expected a tensor with at most 2 dims, got shape {x.shape}; use transpose")
-    return Permute.apply(x, dims=tuple(range(x.ndim))[::-1])
+    return named(Permute.apply(x, dims=tuple(range(x.ndim))[::-1]), "TBackward0")
 
 
 def expand(x: Tensor, *sizes: Any) -> Tensor:

@@ -102,6 +102,8 @@ class LayerNorm(Function):
 
     name = "layer_norm"
 
+    node_name = "NativeLayerNormBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, weight, bias, ndim=1, eps=1e-5):
         axes = tuple(range(x.ndim - ndim, x.ndim))
@@ -145,6 +147,8 @@ class BatchNorm(Function):
     """
 
     name = "batch_norm"
+
+    node_name = "NativeBatchNormBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps=1e-5, stats=None):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.backend import array_module, dense, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
@@ -118,6 +118,13 @@ def acc_dtype(x: Any) -> Any:
     return np.float32 if x.dtype == np.float16 else None
 
 
+def scan_acc_dtype(x: Any) -> Any:
+    """The dtype a running scan (cumsum, cumprod, logcumsumexp) accumulates in: PyTorch's CPU scans
+    carry ``acc_type<T, false>``, float64 for float32 (complex128 for complex64), so every prefix is
+    the exactly rounded one; a float32 running sum's error would grow with the length (2e-5 at 1e6)."""
+    return {np.float16: np.float32, np.float32: np.float64, np.complex64: np.complex128}.get(x.dtype.type)
+
+
 # ------------------------------------------------------------------ primitives
 class Sum(Function):
     """z = sum of x over ``axis``.   VJP: g broadcast back over the reduced axes."""
@@ -207,15 +214,17 @@ class Prod(Function):
 class CumSum(Function):
     """z_k = x_0 + ... + x_k along ``axis``.   VJP: reversed cumulative sum of g along ``axis``."""
 
+    node_name = "CumsumBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)  # quietly: inf + -inf is nan without a word, as in PyTorch
-        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=acc_dtype(x)).astype(x.dtype, copy=False))
+        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=scan_acc_dtype(x)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, g):
         xp, axis = array_module(g), ctx.attrs["axis"]
-        return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis, dtype=acc_dtype(g)), axis).astype(
+        return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis, dtype=scan_acc_dtype(g)), axis).astype(
             g.dtype, copy=False
         )
 
@@ -240,7 +249,8 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
             return _constant(quietly(array_module(x._data).sum, x._data, axis, dt, None, keepdim))
     if x._data.dtype.kind not in "fc":  # complex sums keep their dtype, as PyTorch
         return _constant(array_module(x._data).sum(x._data, axis=axis, keepdims=keepdim, dtype=np.int64))
-    return Sum.apply(x, axis=axis, keepdims=keepdim)
+    out = Sum.apply(x, axis=axis, keepdims=keepdim)
+    return out if dim is None else named(out, "SumBackward1")  # PyTorch's sum(dim) is its own op
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -253,7 +263,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     if x._data.dtype.kind != "c":  # complex means are complex, as PyTorch
         _floating_only("mean", x)
-    return Mean.apply(x, axis=normalize_dims("mean", x._data.ndim, dim), keepdims=keepdim)
+    out = Mean.apply(x, axis=normalize_dims("mean", x._data.ndim, dim), keepdims=keepdim)
+    return out if dim is None else named(out, "MeanBackward1")
 
 
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -272,7 +283,8 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         # (nan cast to an integer: no warning, as PyTorch; complex: to the op, which the complex gate judges)
         data = x._data if dt is None else quietly(x._data.astype, dt)
         return _constant(array_module(data).prod(data, axis=axis, keepdims=keepdim, dtype=dt or np.int64))
-    return Prod.apply(x, axis=axis, keepdims=keepdim)
+    out = Prod.apply(x, axis=axis, keepdims=keepdim)
+    return out if dim is None else named(out, "ProdBackward1")
 
 
 def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:

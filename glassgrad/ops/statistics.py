@@ -95,6 +95,8 @@ class LogSumExp(Function):
     VJP: g * exp(x - z) (the softmax of x along ``axis``).
     """
 
+    node_name = "LogsumexpBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         xp = array_module(x)
@@ -122,6 +124,8 @@ class Norm(Function):
     zeros has gradient 0, not nan; p = ±inf: g * sign(x) split evenly among the extremes;
     p = 1: g * sign(x); p = 0: 0.
     """
+
+    node_name = "LinalgVectorNormBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Function, named
 from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim
@@ -82,7 +82,8 @@ def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
             f"narrow: expected 0 <= start and start + length <= {n} (dim {dim} of {x.shape}), "
             f"got start {start} and length {length}"
         )
-    return GetItem.apply(x, key=(slice(None),) * d + (slice(start, start + length),), advanced=False)
+    out = GetItem.apply(x, key=(slice(None),) * d + (slice(start, start + length),), advanced=False)
+    return named(out, "SliceBackward0")  # PyTorch's narrow is a slice
 
 
 def select(x: Tensor, dim: int, index: Any) -> Tensor:

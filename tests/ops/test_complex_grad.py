@@ -157,7 +157,7 @@ def test_every_twin_and_aware_op_is_in_the_registry_and_named_as_pytorch():
     z = gg.tensor([1 + 1j], requires_grad=True)
     assert [t.grad_fn.name() for t in (z * z, z / z, z + z, z - z, z.exp(), z.abs(), z @ z)] == [
         "MulBackward0", "DivBackward0", "AddBackward0", "SubBackward0", "ExpBackward0", "AbsBackward0",
-        "MatMulBackward0",
+        "DotBackward0",
     ]  # fmt: skip
     assert gg.view_as_complex(gg.zeros(1, 2, requires_grad=True)).grad_fn.name() == "ViewAsComplexBackward0"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import named
 from glassgrad.errors import IndexOutOfRangeError
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops import (
@@ -18,7 +17,6 @@ from glassgrad.ops import (
     matmul,
     unary,
 )
-from glassgrad.ops.node_names import getitem_name
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -147,7 +145,7 @@ class _Operators:
         if _meta_seen[0]:  # one truth test until a meta tensor has ever been made
             check_meta_key(self, key)
         try:
-            out = indexing.getitem(self, key)
+            return indexing.getitem(self, key)
         except IndexOutOfRangeError as e:
             if self.ndim != 0:
                 raise
@@ -155,8 +153,6 @@ class _Operators:
             raise IndexOutOfRangeError(
                 f"{e}; a 0-dim tensor has no index: use tensor.item() for its number"
             ) from None
-        # named as PyTorch's node for this key (SelectBackward0, SliceBackward0, IndexBackward0 ...)
-        return out if out._node is None else named(out, getitem_name(key))
 
 
 attach(_Operators)

@@ -108,7 +108,7 @@ class Node(NodeHookMethods):
         """PyTorch-style node name, e.g. ``MulBackward0`` (or the op's own ``node_name``; a hub
         shown for its outputs, ``shown``, is named as they are)."""
         cls = type(self)
-        return (self.attrs.get("node_name") or node_name(self.fn)) if cls is Node else cls.__name__
+        return call_name(self) if cls is Node else cls.__name__
 
     @property
     def next_functions(self) -> tuple:
@@ -145,6 +145,14 @@ def named(t: Any, name: str) -> Any:
     if node is not None:
         node.attrs["node_name"] = name
     return t
+
+
+def call_name(node: Any) -> str:
+    """``node``'s name as PyTorch shows it: the one its call gave it (``named``), the one its op
+    makes from its attrs when the user looks (``node_name_by``: getitem, matmul), else its op's."""
+    attrs, fn = node.attrs, node.fn
+    by = getattr(fn, "node_name_by", None)
+    return attrs.get("node_name") or (by(attrs) if by is not None else None) or node_name(fn)
 
 
 def node_name(fn: Any) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from glassgrad.autograd.function import Node
+from glassgrad.autograd.function import Node, call_name
 from glassgrad.autograd.node_hooks import AccumulateGradHooks
 
 __all__ = ["AccumulateGrad", "edge", "node_type", "shown"]
@@ -51,8 +51,7 @@ def shown(node: Any) -> Any:
     if node.__class__ is Node:
         fn = getattr(node, "fn", None)
         if fn is not None and hasattr(fn, "node_type"):
-            name = node.attrs.get("node_name")  # named after its call (function.named)
-            node.__class__ = node_type(name) if name else fn.node_type
+            node.__class__ = node_type(call_name(node))  # named as PyTorch names its call
     return node
 
 

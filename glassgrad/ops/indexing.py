@@ -1,7 +1,6 @@
 """Indexing primitives: ``getitem`` (basic and advanced), ``masked_fill``, ``gather``,
-``scatter_add`` (``sort`` and ``topk``, a gather at the indices they find, are in ``sorting.py``).
-(``multinomial``, ``nonzero`` and ``one_hot``, which produce indices without a gradient, are in
-``sampling.py``.)
+``scatter_add`` (``sort`` and ``topk`` are in ``sorting.py``; ``multinomial``, ``nonzero`` and
+``one_hot``, which make indices without a gradient, in ``sampling.py``).
 
 The backward of reading positions is writing the gradient back to them. Basic indexing (ints,
 slices, None, Ellipsis) reads each input position at most once, so a slice-assign into zeros is
@@ -26,6 +25,7 @@ from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
 from glassgrad.ops.index_keys import key_parts
+from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
 
@@ -34,8 +34,7 @@ __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "n
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
     """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as in PyTorch."""
-    n = max(ndim, 1)
-    d = operator.index(dim)
+    n, d = max(ndim, 1), operator.index(dim)
     if not -n <= d < n:
         raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")
     return d % n
@@ -155,6 +154,8 @@ class GetItem(Function):
     VJP: zeros like x, then g written back at key: ``out[key] = g`` for basic keys (each position
     read once), ``xp.add.at(out, key, g)`` for advanced keys (repeated indices add up).
     """
+
+    node_name_by = staticmethod(getitem_name)  # (from the node's attrs, when the user looks)
 
     @staticmethod
     def forward(ctx, a, key=(), advanced=False):

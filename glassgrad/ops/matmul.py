@@ -13,7 +13,7 @@ import string
 from collections import Counter
 from typing import Any
 
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
@@ -41,12 +41,15 @@ class MatMul(Function):
     VJP: ga = g @ b^T, gb = a^T @ g (^T swaps the last two dims), in the broadcast batch shape.
     """
 
+    node_name_by = staticmethod(matmul_name)  # MmBackward0, MvBackward0 ... as PyTorch's
+
     @staticmethod
     def forward(ctx, a, b):
         need = ctx.needs_input_grad
         # what PyTorch saves: a only for b's gradient, b only for a's (so a step that changes a
         # weight in place does not stale a graph that never needed it: x @ W with x a constant)
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+        ctx.attrs["ndims"] = (a.ndim, b.ndim)  # for its node's name (node_name_by)
         return array_module(a).asarray(_mm(a, b))  # vector @ vector gives a NumPy scalar
 
     @staticmethod
@@ -124,8 +127,7 @@ def matmul(a: Any, b: Any) -> Tensor:
             ok = False
     if not ok:
         raise ShapeError(f"matmul: expected (..., n, k) @ (..., k, m), got {da.shape} @ {db.shape}")
-    out = MatMul.apply(a, b)
-    return out if out._node is None else named(out, matmul_name(da.ndim, db.ndim))  # MmBackward0 ...
+    return MatMul.apply(a, b)
 
 
 # ------------------------------------------------------------------ einsum

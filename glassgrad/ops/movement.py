@@ -188,8 +188,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 def _viewed(out: Tensor, x: Tensor) -> Tensor:
     """``out`` of a reshape of ``x``, its node named as PyTorch's: a view, or a copy (``UnsafeView``)."""
-    if out._node is not None:
-        named(out, "ViewBackward0" if may_share_memory(out._data, x._data) else "UnsafeViewBackward0")
+    if out._node is not None:  # (NumPy gives a view the memory's owner as its base, a copy another)
+        owner = x._data if x._data.base is None else x._data.base
+        named(out, "ViewBackward0" if out._data.base is owner else "UnsafeViewBackward0")
     return out
 
 

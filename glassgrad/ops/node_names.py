@@ -2,14 +2,13 @@
 
 PyTorch names a node after the ATen op a call lands on: ``x[0]`` is a ``SelectBackward0``,
 ``x[1:]`` a ``SliceBackward0``, ``x[[0, 2]]`` an ``IndexBackward0``, ``a @ b`` of two matrices an
-``MmBackward0``. glassgrad has one getitem and one matmul primitive; these functions give the name
-PyTorch would show, which ``autograd.function.named`` puts on the node (the graph and gradients
-are unchanged).
+``MmBackward0``. glassgrad has one getitem and one matmul primitive; their ``node_name_by`` (these
+functions) makes the name PyTorch would show from the node's attrs, only when a user looks at the
+node (``autograd.function.call_name``), so the hot path pays nothing. Calls whose name their
+arguments decide (``view``, ``squeeze``, ``sum(dim)``) set it with ``autograd.function.named``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 __all__ = ["getitem_name", "matmul_name"]
 
@@ -17,29 +16,18 @@ __all__ = ["getitem_name", "matmul_name"]
 _MATMUL = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}
 
 
-def matmul_name(a_ndim: int, b_ndim: int) -> str:
-    """The node of ``a @ b`` for operands of these ranks."""
-    return _MATMUL.get((a_ndim, b_ndim), "UnsafeViewBackward0")
+def matmul_name(attrs: dict) -> str:
+    """The node of ``a @ b`` from its matmul's attrs (``ndims``: the operands' ranks)."""
+    return _MATMUL.get(attrs.get("ndims"), "UnsafeViewBackward0")
 
 
-def _advanced(k: Any) -> bool:
-    """An index that PyTorch applies as advanced indexing (a list, an array, a bool, a tensor of
-    more than one element or of bools)."""
-    if isinstance(k, bool | list):
-        return True
-    shape = getattr(k, "shape", None)
-    if shape is None:
-        return False
-    dtype = getattr(k, "dtype", None)
-    return len(shape) > 0 or str(dtype).endswith("bool")
-
-
-def getitem_name(key: Any) -> str:
-    """The node of ``x[key]``: PyTorch applies the basic parts of ``key`` one by one (the last
-    one applied names the node: an int selects, a slice slices, None unsqueezes; full slices and
-    Ellipsis apply nothing) and then any advanced part (``IndexBackward0``)."""
-    parts = key if isinstance(key, tuple) else (key,)
-    if any(_advanced(k) for k in parts):
+def getitem_name(attrs: dict) -> str:
+    """The node of ``x[key]`` from its getitem's attrs (``key``, a tuple, and ``advanced``):
+    PyTorch applies the basic parts of the key one by one (the last one applied names the node: an
+    int selects, a slice slices, None unsqueezes; full slices and Ellipsis apply nothing, but
+    ``x[:]`` alone is a slice) and then any advanced part (``IndexBackward0``)."""
+    parts = attrs["key"]
+    if attrs.get("advanced") or not isinstance(parts, tuple):  # (a SplitKey: ints, then arrays)
         return "IndexBackward0"
     for k in reversed(parts):
         if k is None:
@@ -49,4 +37,4 @@ def getitem_name(key: Any) -> str:
                 return "SliceBackward0"
         elif k is not Ellipsis:
             return "SelectBackward0"  # an int, or a one-element integer tensor
-    return "SliceBackward0" if isinstance(key, slice) else "AliasBackward0"
+    return "SliceBackward0" if parts == (slice(None),) else "AliasBackward0"

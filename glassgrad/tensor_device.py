@@ -103,6 +103,8 @@ class _Device:
             strides = format_strides(self._data.shape, contiguous_format)
         else:
             strides = element_strides(self._data)
+            if 0 in strides:
+                strides = _size_one_strides(self._data.shape, strides)
         return strides if dim is None else strides[dim]
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -163,3 +165,16 @@ class _Device:
 
 
 attach(_Device)
+
+
+def _size_one_strides(shape: tuple, strides: tuple) -> tuple[int, ...]:
+    """PyTorch's strides for NumPy's: a new or broadcast dim of size 1 has NumPy's stride 0, where
+    PyTorch gives it the next dim's stride times that dim's size (1 for the last dim), the stride a
+    contiguous layout would have there. Only the reported numbers change: a size-1 dim is never
+    stepped along."""
+    out, after = list(strides), 1
+    for d in range(len(shape) - 1, -1, -1):
+        if shape[d] == 1 and out[d] == 0:
+            out[d] = after
+        after = out[d] * shape[d]
+    return tuple(out)

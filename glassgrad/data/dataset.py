@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.errors import ShapeError
 from glassgrad.random import Generator, get_generator
 from glassgrad.tensor import Tensor
 
@@ -97,6 +98,11 @@ class BatchedSamples(Sequence):
         return f"BatchedSamples({len(self)} samples; columns {shapes})"
 
 
+class _SizeMismatchError(ShapeError, AssertionError):
+    """Tensors of different lengths given to ``TensorDataset``: PyTorch asserts it
+    (``AssertionError``), so a script's ``except AssertionError`` catches this one too."""
+
+
 class TensorDataset(Dataset):
     """Samples are the rows of tensors that share their first dimension: ``ds[i] = (t[i] for t)``.
 
@@ -125,7 +131,7 @@ class TensorDataset(Dataset):
         sizes = [t.shape[0] for t in tensors]
         if any(s != sizes[0] for s in sizes):
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-            raise ValueError(
+            raise _SizeMismatchError(
                 f"TensorDataset: expected the same size of dimension 0 in every tensor, got {shapes}"
             )
         self.tensors = tuple(tensors)

@@ -36,6 +36,8 @@ def test_tensor_dataset_items_and_len():
 def test_tensor_dataset_length_mismatch_names_shapes():
     with pytest.raises(ValueError, match=r"\(5, 2\), \(4,\)"):
         TensorDataset(gg.zeros(5, 2), gg.zeros(4))
+    with pytest.raises(AssertionError):  # what PyTorch raises (its sizes are an assert)
+        TensorDataset(gg.zeros(5, 2), gg.zeros(4))
     with pytest.raises(ValueError):
         TensorDataset()
     with pytest.raises(TypeError):

@@ -33,6 +33,7 @@ class MaxPool3d(_MaxPool):
     """
 
     name = "max_pool3d"
+    node_name = "MaxPool3DWithIndicesBackward0"  # PyTorch's
 
 
 class AvgPool3d(_AvgPool):
@@ -43,6 +44,7 @@ class AvgPool3d(_AvgPool):
     """
 
     name = "avg_pool3d"
+    node_name = "AvgPool3DBackward0"  # PyTorch's
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPool):
@@ -53,3 +55,4 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPool):
     """
 
     name = "adaptive_max_pool3d"
+    node_name = "AdaptiveMaxPool3DBackward0"  # PyTorch's

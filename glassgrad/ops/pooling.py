@@ -215,6 +215,7 @@ class MaxPool2d(_MaxPool):
     """
 
     name = "max_pool2d"
+    node_name = "MaxPool2DWithIndicesBackward0"  # PyTorch's
 
 
 def _divisor(xp: Any, size: int, k: int, s: int, p: int, windows: int, include_pad: bool) -> Any:
@@ -289,6 +290,7 @@ class AvgPool2d(_AvgPool):
     """
 
     name = "avg_pool2d"
+    node_name = "AvgPool2DBackward0"  # PyTorch's
 
 
 def adaptive_bins(size: int, windows: int) -> tuple[Any, Any]:
@@ -364,3 +366,4 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """
 
     name = "adaptive_max_pool2d"
+    node_name = "AdaptiveMaxPool2DBackward0"  # PyTorch's

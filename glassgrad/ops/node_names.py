@@ -10,7 +10,7 @@ arguments decide (``view``, ``squeeze``, ``sum(dim)``) set it with ``autograd.fu
 
 from __future__ import annotations
 
-__all__ = ["getitem_name", "matmul_name"]
+__all__ = ["getitem_name", "matmul_name", "setitem_name"]
 
 # (a.ndim, b.ndim) -> PyTorch's node; any other pair goes through bmm and a view: UnsafeViewBackward0
 _MATMUL = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}
@@ -38,3 +38,15 @@ def getitem_name(attrs: dict) -> str:
         elif k is not Ellipsis:
             return "SelectBackward0"  # an int, or a one-element integer tensor
     return "SliceBackward0" if parts == (slice(None),) else "AliasBackward0"
+
+
+def setitem_name(attrs: dict) -> str:
+    """The node of ``x[key] = v`` from its setitem's attrs (those of getitem): PyTorch writes a
+    tensor key with ``index_put_`` (``IndexPutBackward0``) and a basic one with ``copy_`` into the
+    view ``x[key]``, whose base takes a ``CopySlices``; a key of full slices and Ellipsis alone
+    (``x[:]``, ``x[...]``: PyTorch's setitem skips them) copies into ``x`` itself (``CopyBackwards``)."""
+    parts = attrs["key"]
+    if attrs.get("advanced") or not isinstance(parts, tuple):
+        return "IndexPutBackward0"
+    whole = all(k is Ellipsis or k == slice(None) for k in parts)
+    return "CopyBackwards" if whole else "CopySlices"

@@ -22,6 +22,7 @@ from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import no_data
 from glassgrad.ops.clamp import scalar_into
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
+from glassgrad.ops.node_names import setitem_name
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["setitem"]
@@ -50,6 +51,7 @@ class SetItem(Function):
     """
 
     name = "setitem"
+    node_name_by = staticmethod(setitem_name)  # CopySlices, IndexPutBackward0 ... as PyTorch's
 
     @staticmethod
     def forward(ctx, a, v, key=(), advanced=False):

@@ -26,6 +26,10 @@ CALLS = [
     "lib.nn.functional.batch_norm(x, None, None, training=True)", "x.cumprod(0)",
     "lib.nn.functional.conv2d(x[None, None], x[None, None, :, :2])",
     "lib.nn.functional.unfold(x[None, None], 2)",
+    "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]))", "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]), reduction=\"sum\")",
+    "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]), reduction=\"none\")", "lib.nn.functional.nll_loss(x[0], lib.tensor(1))", "lib.nn.functional.max_pool2d(x[None, None], 2)",
+    "lib.nn.functional.avg_pool2d(x[None, None], 2)", "lib.nn.functional.adaptive_max_pool2d(x[None, None], 1)",
+    "lib.nn.functional.max_pool3d(x[None, None, None], 1)", "lib.nn.functional.avg_pool3d(x[None, None, None], 1)",
 ]  # fmt: skip
 
 
@@ -45,3 +49,30 @@ def test_named_nodes_print_as_pytorch():
     assert repr(x.sum(1)) == "tensor([3.], grad_fn=<SumBackward1>)"
     assert repr(x[0]) == "tensor([1., 2.], grad_fn=<SelectBackward0>)"
     assert repr(x.view(2)) == "tensor([1., 2.], grad_fn=<ViewBackward0>)"
+
+
+SETS = [
+    "(0, 0)",
+    "0",
+    "(slice(None), 0)",
+    "slice(None)",
+    "(slice(None), slice(None))",
+    "Ellipsis",
+    "None",
+    "lib.tensor([0, 1])",
+    "x > 0",
+]
+
+
+@pytest.mark.parametrize("key", SETS)
+def test_setitem_node_name_as_pytorch(torch, key):
+    # ``n[0, 0] = m[0, 0] ** 2`` (pytorch-beginner's backward.py): PyTorch's node is its copy_'s
+    # CopySlices (a basic key), index_put_'s IndexPutBackward0 (a tensor key), or CopyBackwards
+    names = []
+    for lib in (gg, torch):
+        x = lib.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+        n = lib.zeros(2, 2)
+        k = eval(key, {"x": x, "lib": lib})
+        n[k] = x[k] * 2
+        names.append(repr(n).split("grad_fn=")[1])
+    assert names[0] == names[1]

@@ -306,3 +306,20 @@ def test_padding_layers_check_input():
 def test_image_functions_gradcheck(fn):
     x = gg.tensor(np.random.default_rng(1).standard_normal((2, 4, 4, 6)), requires_grad=True)
     assert gg.autograd.gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("upsample", {"scale_factor": 2}), ("upsample", {"size": (3, 5), "mode": "bilinear"}),
+     ("upsample_nearest", {"scale_factor": 2}), ("upsample_bilinear", {"size": (4, 6)})],
+)  # fmt: skip
+def test_deprecated_upsample_names_warn_and_resize_as_torch(torch, name, kwargs):
+    # old tutorials call F.upsample*: PyTorch warns (UserWarning) and resizes as interpolate
+    x = np.random.default_rng(0).standard_normal((1, 2, 2, 3)).astype(np.float32)
+    outs = []
+    for lib in (gg, torch):
+        with pytest.warns(UserWarning, match="deprecated. Use `nn.functional.interpolate`") as rec:
+            y = getattr(lib.nn.functional, name)(lib.tensor(x), **kwargs)
+        outs.append((y.detach().numpy(), str(rec[0].message)))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6, atol=1e-6)
+    assert outs[0][1] == outs[1][1]

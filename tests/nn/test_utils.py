@@ -208,3 +208,15 @@ def test_summary_without_input_nested_and_embedding_input():
     s = summary(model, input_data=gg.tensor([[1, 2, 3]]))
     assert s.rows[-1][2] == "[1, 3]"
     assert count_parameters(model) == s.total_params == 40 + 39
+
+
+def test_deprecated_clip_grad_norm_warns_and_clips_as_torch(torch):
+    # pytorch-beginner's language model calls the old name; PyTorch warns (FutureWarning) and clips
+    out = []
+    for lib in (gg, torch):
+        p = lib.zeros(2, requires_grad=True)
+        p.grad = lib.tensor([3.0, 4.0])
+        with pytest.warns(FutureWarning, match="clip_grad_norm_") as rec:
+            total = lib.nn.utils.clip_grad_norm([p], 1.0)
+        out.append((round(total.item(), 6), [round(v, 6) for v in p.grad.tolist()], str(rec[0].message)))
+    assert out[0] == out[1]

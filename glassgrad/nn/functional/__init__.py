@@ -21,6 +21,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     (normalization) rms_norm
     image           interpolate, pixel_shuffle, pixel_unshuffle, channel_shuffle, dropout1d/2d/3d
                     (and group_norm, instance_norm, local_response_norm in normalization)
+    upsample        upsample, upsample_nearest, upsample_bilinear (interpolate's deprecated names)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
     conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max pool 3d
@@ -121,6 +122,7 @@ from glassgrad.nn.functional.pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from glassgrad.nn.functional.upsample import upsample, upsample_bilinear, upsample_nearest
 
 # isort: split
 # attention and Transformers (issue 10)
@@ -208,6 +210,9 @@ __all__ = [
     "instance_norm",
     "local_response_norm",
     "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
     "pixel_shuffle",
     "pixel_unshuffle",
     "channel_shuffle",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.function import named
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
@@ -140,8 +141,10 @@ def nll_loss(
             # every target ignored: the mean is 0 / 0 = nan, yet no input affects it, so the
             # gradient is 0 (as in PyTorch); the nan is selected, not computed from the inputs
             return _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))
-        return loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
-    return _squeeze_unbatched(_reduce(loss, reduction), unbatched, reduction)
+        out = loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
+    else:
+        out = _squeeze_unbatched(_reduce(loss, reduction), unbatched, reduction)
+    return named(out, "NllLossBackward0")  # PyTorch's one node, not our last op's (Div, Sum ...)
 
 
 def cross_entropy(

@@ -27,6 +27,7 @@ from glassgrad.tensor import Tensor
 
 __all__ = [
     "clip_grad_norm_",
+    "clip_grad_norm",
     "clip_grads_with_norm_",
     "get_total_norm",
     "clip_grad_value_",
@@ -144,6 +145,22 @@ def clip_grad_norm_(
     total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
     clip_grads_with_norm_(params, max_norm, total)
     return total
+
+
+def clip_grad_norm(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The deprecated name of ``clip_grad_norm_`` (old tutorials call it), with PyTorch's warning."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(

@@ -106,7 +106,9 @@ def test_fused_normalization_equals_composite(op, shape, param_shape):
     comp.backward(up)
     for a, b in zip(ins[0], ins[1]):
         np.testing.assert_allclose(a.grad._data, b.grad._data, rtol=1e-10, atol=1e-10)
-    assert fused.grad_fn.name() == ("NativeLayerNormBackward0" if op == "layer" else "NativeBatchNormBackward0")
+    assert fused.grad_fn.name() == (
+        "NativeLayerNormBackward0" if op == "layer" else "NativeBatchNormBackward0"
+    )
 
 
 def test_layer_norm_errors():

@@ -162,7 +162,7 @@ def test_embedding_checks_and_from_pretrained():
         emb(gg.zeros(3))
     with pytest.raises(ValueError, match="padding_idx"):
         nn.Embedding(5, 2, padding_idx=5)
-    assert nn.Embedding(5, 2, sparse=True).sparse  # (its sparse gradients: tests/optim/test_sparse_embedding.py)
+    assert nn.Embedding(5, 2, sparse=True).sparse  # (sparse gradients: optim/test_sparse_embedding.py)
     table = gg.tensor([[1.0, 2.0], [3.0, 4.0]])
     frozen = nn.Embedding.from_pretrained(table)
     assert not frozen.weight.requires_grad and frozen.weight._data is table._data

@@ -53,7 +53,9 @@ def test_muon_steps_as_torch(torch, monkeypatch, kw):
     want, topt = _train(torch, **kw)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
     buf = next(iter(opt.state.values()))["momentum_buffer"].numpy()
-    np.testing.assert_allclose(buf, next(iter(topt.state.values()))["momentum_buffer"].numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        buf, next(iter(topt.state.values()))["momentum_buffer"].numpy(), rtol=1e-5, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (3, 9), (16, 16)])

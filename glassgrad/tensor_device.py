@@ -10,6 +10,7 @@ tensor is on the CPU.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,18 @@ class _Device:
     @property
     def is_cuda(self) -> bool:
         return False
+
+    @property
+    def volatile(self) -> bool:
+        """Removed in PyTorch 0.4 (``with no_grad():`` replaced it): False, with PyTorch's warning."""
+        warnings.warn("volatile was removed (Variable.volatile is always False)", stacklevel=2)
+        return False
+
+    @volatile.setter
+    def volatile(self, value: Any) -> None:
+        warnings.warn(
+            "volatile was removed and now has no effect. Use `with torch.no_grad():` instead.", stacklevel=2
+        )
 
     def get_device(self) -> int:
         return -1  # the CPU (and meta), as PyTorch

@@ -176,3 +176,19 @@ def test_typename_port(torch):
     for obj in (3, "s", len, Local, Local(), 2.5):
         assert glassgrad.typename(obj) == torch.typename(obj)
     assert glassgrad.typename(glassgrad.nn.Linear(1, 1)) == "glassgrad.nn.linear.Linear"
+
+
+def script_volatile(torch):
+    x = torch.ones(2)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        read = x.volatile
+        x.volatile = True
+    return [read, x.volatile, [str(w.message) for w in said]]
+
+
+def test_volatile_port(torch):
+    """``volatile`` (removed in PyTorch 0.4): always False, with PyTorch's two warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert script_volatile(glassgrad) == script_volatile(torch)

@@ -248,7 +248,14 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` (or None) as the child ``name``."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: expected a Module or None, got {type(module).__name__}")
+            cls = type(module)
+            # a torch.nn.Module that a library made behind the rewritten imports (einops'
+            # einops.layers.torch.Rearrange) reaches here: say so, since its name alone hides it
+            from_torch = any(c.__module__.split(".")[0] == "torch" for c in cls.__mro__)
+            hint = " (a PyTorch module; glassgrad needs a glassgrad.nn.Module)" if from_torch else ""
+            raise TypeError(
+                f"add_module: expected a Module or None, got {cls.__module__}.{cls.__qualname__}{hint}"
+            )
         self._check_name("module", name, self._modules)
         self._modules[name] = module
 

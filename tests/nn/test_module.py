@@ -123,6 +123,14 @@ def test_register_validation():
         nn.Module()(1)
 
 
+def test_add_module_names_a_pytorch_module_as_one(torch):
+    # what a ported script meets when a library (einops.layers.torch) hands it a torch layer
+    with pytest.raises(TypeError, match=r"got torch\.nn\.modules\.activation\.ReLU \(a PyTorch module"):
+        nn.Sequential(torch.nn.ReLU())
+    with pytest.raises(TypeError, match=r"got builtins\.int$"):
+        Scale().add_module("y", 3)
+
+
 def test_register_refuses_a_name_taken_by_another_kind_of_member():
     # As PyTorch: a buffer named like a parameter (or a module like a buffer ...) would make two
     # state_dict entries share one key, the second silently overwriting the first.

@@ -393,7 +393,8 @@ from glassgrad import out_keyword as _out_keyword  # noqa: E402
 _out_keyword.install(globals(), __all__)
 _numpy_names.install(globals(), __all__, Tensor)
 
-# pickle finds every public function by its public name (public_names.py), as PyTorch's
-from glassgrad.public_names import own_names as _own_names  # noqa: E402
+from glassgrad.public_names import own_names as _own_names  # noqa: E402 - pickle by public names
 
 _own_names(globals(), __all__, "glassgrad", Tensor)
+if __import__("importlib.util").util.find_spec("einops"):  # einops on our tensors (einops.py)
+    from glassgrad import einops as _einops  # noqa: F401

@@ -32,7 +32,7 @@ from glassgrad import dtypes
 from glassgrad.autograd import no_grad
 from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import _BatchNorm
-from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group
+from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, warn_get_lr_outside_step
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.tensor import Tensor, tensor
 
@@ -304,6 +304,7 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         # the step comes from _step_count, not last_epoch, so step(epoch) does not move it
         step = self._step_count - 1
         if self.anneal_epochs == 0:

@@ -14,7 +14,7 @@ from typing import Any
 
 from glassgrad.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "per_group", "start_momentum_cycle", "set_momentum"]
+__all__ = ["LRScheduler", "per_group", "start_momentum_cycle", "set_momentum", "warn_get_lr_outside_step"]
 
 
 class LRScheduler:
@@ -35,6 +35,9 @@ class LRScheduler:
     """
 
     _is_initial: bool = False
+    # True only while step() asks get_lr() for the new rates; set on the instance, so state_dict()
+    # carries it, as PyTorch's does
+    _get_lr_called_within_step: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -85,12 +88,20 @@ class LRScheduler:
     def _update_lr(self, epoch: int | None = None) -> None:
         if epoch is None:
             self.last_epoch += 1
-            values = self.get_lr()
+            values = self._get_lr_in_step()
         else:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
+            values = closed_form() if closed_form is not None else self._get_lr_in_step()
         self._set_lrs(values)
+
+    def _get_lr_in_step(self) -> list[float]:
+        """``get_lr()`` as ``step()`` calls it (the built-in schedules warn when it is called by hand)."""
+        self._get_lr_called_within_step = True
+        try:
+            return self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
 
     def _set_lrs(self, values: list[float]) -> None:
         """Write one ``lr`` per group and remember them for ``get_last_lr()``."""
@@ -114,6 +125,17 @@ class LRScheduler:
 class _LRScheduler(LRScheduler):
     """PyTorch's old name for ``LRScheduler``, still subclassed by published schedulers (a subclass,
     not an alias, so ``__name__`` and ``isinstance`` checks read as in PyTorch; not in ``__all__``)."""
+
+
+def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:
+    """PyTorch's built-in schedules warn when ``get_lr()`` is called outside ``step()``: being
+    chainable, it then answers the *next* rate, not the current one."""
+    if not scheduler._get_lr_called_within_step:
+        warnings.warn(
+            "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:

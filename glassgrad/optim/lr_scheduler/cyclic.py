@@ -7,7 +7,13 @@ import types
 from collections.abc import Callable
 from typing import Any, Literal
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, set_momentum, start_momentum_cycle
+from glassgrad.optim.lr_scheduler.base import (
+    LRScheduler,
+    per_group,
+    set_momentum,
+    start_momentum_cycle,
+    warn_get_lr_outside_step,
+)
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["CyclicLR"]
@@ -104,6 +110,7 @@ class CyclicLR(LRScheduler):
         return self.gamma**x
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         t = self.last_epoch
         cycle = math.floor(1 + t / self.total_size)
         x = 1.0 + t / self.total_size - cycle

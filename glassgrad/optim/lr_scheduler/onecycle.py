@@ -6,7 +6,13 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, set_momentum, start_momentum_cycle
+from glassgrad.optim.lr_scheduler.base import (
+    LRScheduler,
+    per_group,
+    set_momentum,
+    start_momentum_cycle,
+    warn_get_lr_outside_step,
+)
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["OneCycleLR"]
@@ -120,6 +126,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler
+from glassgrad.optim.lr_scheduler.base import LRScheduler, warn_get_lr_outside_step
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["CosineAnnealingWarmRestarts"]
@@ -48,6 +48,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         lo, phase = self.eta_min, math.pi * self.T_cur / self.T_i
         return [lo + (base - lo) * (1 + math.cos(phase)) / 2 for base in self.base_lrs]
 
@@ -77,4 +78,4 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
             self.T_i = self.T_0 * self.T_mult**n
         self.last_epoch = math.floor(epoch)
-        self._set_lrs(self.get_lr())
+        self._set_lrs(self._get_lr_in_step())

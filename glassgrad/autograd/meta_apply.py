@@ -183,6 +183,7 @@ def _meta_backward(cls: Any) -> Any:
     if meta_cls is None:
         body = {"name": cls.name, "register": False, "backward": staticmethod(_no_values)}
         body["node_name"] = _fn.node_name(cls)  # an op's own node name (SplitBackward0 ...) too
+        body["node_name_by"] = getattr(cls, "node_name_by", None)  # (getitem's, matmul's: from attrs)
         meta_cls = type(cls.__name__, (_fn.Primitive,), body)
         meta_cls.__qualname__ = cls.__qualname__
         _BACKWARDS[cls] = meta_cls

@@ -17,6 +17,7 @@ import numpy as np
 from glassgrad.autograd.function import Function, named
 from glassgrad.backend import array_module, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -189,8 +190,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 def _viewed(out: Tensor, x: Tensor) -> Tensor:
     """``out`` of a reshape of ``x``, its node named as PyTorch's: a view, or a copy (``UnsafeView``)."""
     if out._node is not None:  # (NumPy gives a view the memory's owner as its base, a copy another)
-        owner = x._data if x._data.base is None else x._data.base
-        named(out, "ViewBackward0" if out._data.base is owner else "UnsafeViewBackward0")
+        owner = x._data if x._data.base is None else x._data.base  # (meta arrays hold no memory: views)
+        view = out._data.base is owner or out._data.__class__ is MetaArray
+        named(out, "ViewBackward0" if view else "UnsafeViewBackward0")
     return out
 
 

@@ -76,3 +76,11 @@ def test_setitem_node_name_as_pytorch(torch, key):
         n[k] = x[k] * 2
         names.append(repr(n).split("grad_fn=")[1])
     assert names[0] == names[1]
+
+
+def test_meta_nodes_are_named_as_pytorch(torch):
+    names = []
+    for lib in (gg, torch):
+        x = lib.ones(2, 3, device="meta", requires_grad=True)
+        names.append([t.grad_fn.name() for t in (x.reshape(6), x.view(3, 2), x[0], x @ x.t(), x[:, 1:])])
+    assert names[0] == names[1]

@@ -149,11 +149,9 @@ def _torch_order(key: tuple, ndim: int) -> tuple | SplitKey:
 
 
 class GetItem(Function):
-    """z = x[key] (NumPy/PyTorch indexing).
-
-    VJP: zeros like x, then g written back at key: ``out[key] = g`` for basic keys (each position
-    read once), ``xp.add.at(out, key, g)`` for advanced keys (repeated indices add up).
-    """
+    """z = x[key] (NumPy/PyTorch indexing).   VJP: zeros like x, then g written back at key:
+    ``out[key] = g`` for basic keys (each position read once), ``xp.add.at(out, key, g)`` for
+    advanced keys (repeated indices add up)."""
 
     node_name_by = staticmethod(getitem_name)  # (from the node's attrs, when the user looks)
 

@@ -114,7 +114,8 @@ class _InPlace:
         if not self._data.flags.writeable and self._data.__class__ is not MetaArray:
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
-                "expand/broadcast_to, whose elements share memory); clone() it first"
+                "expand/broadcast_to, whose elements share memory, or from_numpy/as_tensor of a read-only "
+                "NumPy array, which PyTorch writes into after a warning); clone() it first"
             )
 
     def _set(self, op: str, value: Any) -> Tensor:

@@ -29,7 +29,7 @@ from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_
 
 # reduce_more / cumulative: median, mode, kthvalue, nansum/nanmean, var_mean/std_mean, aminmax, scans
 from glassgrad.ops.cumulative import cummax, cummin, cumprod, logcumsumexp, msort
-from glassgrad.ops.histogram import bincount, histc, histogram
+from glassgrad.ops.histogram import bincount, bucketize, histc, histogram, searchsorted
 from glassgrad.ops.indexing_more import (
     index_add,
     index_copy,
@@ -186,6 +186,8 @@ __all__ = [
     "cross",
     "index_add",
     "bincount",
+    "bucketize",
+    "searchsorted",
     "histc",
     "histogram",
     "index_copy",

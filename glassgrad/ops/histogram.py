@@ -1,5 +1,6 @@
 """Counting values into bins: ``torch.histogram``, ``torch.histc`` and ``torch.bincount`` (and
-their ``Tensor`` methods), with PyTorch's rules. None of them is differentiable (counts are
+their ``Tensor`` methods), with PyTorch's rules, and the binary searches ``torch.searchsorted`` and
+``torch.bucketize``. None of them is differentiable (counts are
 piecewise constant), so they return tensors that carry no gradient, as PyTorch's do.
 
 - ``histogram(input, bins=100, *, range=None, weight=None, density=False)``: ``bins`` equal bins
@@ -12,6 +13,9 @@ piecewise constant), so they return tensors that carry no gradient, as PyTorch's
   (equal, e.g. both 0: the data's min and max; widened by 1 each side when equal), a value's bin computed as
   ``int((x - min) * bins / (max - min))`` in the input's dtype, as PyTorch's kernel does.
 - ``bincount(input, weights=None, minlength=0)``: occurrences of each value of a 1-D int tensor.
+- ``searchsorted(sorted_sequence, input, *, right=False, side=None, sorter=None)`` and
+  ``bucketize(input, boundaries, *, right=False)``: NumPy's ``searchsorted`` per row (``right``:
+  its ``side="right"``), int64 indices (int32 with ``out_int32``).
 
 Example:
     >>> import glassgrad as gg
@@ -37,7 +41,7 @@ from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
-__all__ = ["Histogram", "METHODS", "bincount", "histc", "histogram"]
+__all__ = ["Histogram", "METHODS", "bincount", "bucketize", "histc", "histogram", "searchsorted"]
 
 #: ``hist, bin_edges = torch.histogram(...)``, by position or by field, as ``torch.return_types``.
 Histogram = return_type("histogram", ["hist", "bin_edges"])
@@ -230,6 +234,104 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     dtype = np.float32 if w.dtype == np.float32 else np.float64  # PyTorch's two kernels: float, double
     out = xp.zeros(builtins.max(int(data.max()) + 1, minlength), dtype)
     return Tensor(_add_at(out, data, w), _wrap=True)
+
+
+def _sorted_search(op: str, seq: Any, values: Any, right: bool, side: Any, out_int32: bool) -> Tensor:
+    """``torch.searchsorted``'s rule: for each value, the index to insert it at in its row of
+    ``seq`` (``side="left"``: the first ``i`` with ``seq[i] >= v``; ``"right"``: ``seq[i] > v``)."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ValueError(f"{op}: expected side 'left' or 'right', got {side!r}")
+        if right and side == "left":  # PyTorch refuses the contradiction
+            raise ValueError(
+                f"{op}: side and right can't be set to opposites, got side of left while right was True"
+            )
+        right = side == "right"
+    if not isinstance(seq, Tensor):
+        raise TypeError(f"{op}: expected the sorted sequence as a Tensor, got {type(seq).__name__}")
+    s = seq._data
+    xp = array_module(s)
+    v = values._data if isinstance(values, Tensor) else xp.asarray(values)
+    if s.ndim > 1 and s.shape[:-1] != v.shape[:-1]:
+        raise ShapeError(
+            f"{op}: expected the sorted sequence and input to have the same leading dimensions, got "
+            f"{tuple(s.shape)} and {tuple(v.shape)}"
+        )
+    nan = s.dtype.kind == "f" and bool(xp.isnan(s).any() or xp.isnan(v).any())
+    if s.ndim <= 1 and not nan:  # NumPy's search gives PyTorch's answer for a NaN-free sequence
+        found = xp.searchsorted(s.reshape(-1), v, side="right" if right else "left")
+    else:
+        found = _bisect(xp, s.reshape(-1) if s.ndim <= 1 else s, v, right)
+    return Tensor(xp.asarray(found, dtype=np.int32 if out_int32 else np.int64), _wrap=True)
+
+
+def _bisect(xp: Any, s: Any, v: Any, right: bool) -> Any:
+    """PyTorch's binary search, run for every value at once (one loop step per halving, about
+    log2 S of them): a row's ``start`` moves past ``mid`` unless ``s[mid] >= v`` (``> v`` for
+    ``right``), so a NaN, which compares false, goes as PyTorch's kernel takes it.
+
+    Shape: s ``(S,)`` or ``(*, S)``, v ``(*, M)`` -> ``(*, M)`` int64."""
+    rows = xp.broadcast_to(s, (*v.shape[:-1], s.shape[-1])) if s.ndim > 1 else s
+    start = xp.zeros(v.shape, dtype=np.int64)
+    end = xp.full(v.shape, s.shape[-1], dtype=np.int64)
+    while (live := start < end).any():
+        mid = start + ((end - start) >> 1)
+        at = xp.minimum(mid, s.shape[-1] - 1)
+        mid_val = xp.take_along_axis(rows, at, axis=-1) if s.ndim > 1 else rows[at]
+        past = ~(mid_val > v) if right else ~(mid_val >= v)
+        start = xp.where(live & past, mid + 1, start)
+        end = xp.where(live & ~past, mid, end)
+    return start
+
+
+def searchsorted(
+    sorted_sequence: Tensor,
+    input: Any,  # noqa: A002 - PyTorch's name
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: Any = None,
+    sorter: Tensor | None = None,
+    out: Any = None,
+) -> Tensor:
+    """Indices that keep ``sorted_sequence`` sorted if each of ``input``'s values went there.
+
+    Shape:
+        sorted_sequence: ``(S,)`` or ``(*, S)``; input: any shape (a number: 0-dim), ``(*, M)``
+        with the same leading dims when ``sorted_sequence`` has more than one; returns input's shape,
+        int64 (int32 with ``out_int32``).
+    """
+    if sorter is not None:
+        sorted_sequence = Tensor(_take_sorted(sorted_sequence._data, sorter._data), _wrap=True)
+    result = _sorted_search("searchsorted", sorted_sequence, input, right, side, out_int32)
+    return result if out is None else with_out(result, out, "searchsorted")
+
+
+def _take_sorted(data: Any, sorter: Any) -> Any:
+    """``data`` gathered along its last dim by ``sorter`` (searchsorted's ``sorter=``)."""
+    return array_module(data).take_along_axis(data, sorter.astype(np.int64), axis=-1)
+
+
+def bucketize(
+    input: Any,  # noqa: A002 - PyTorch's name
+    boundaries: Tensor,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    out: Any = None,
+) -> Tensor:
+    """The bucket of each value: ``i`` with ``boundaries[i-1] < x <= boundaries[i]``
+    (``right=True``: ``boundaries[i-1] <= x < boundaries[i]``).
+
+    Shape:
+        input: any shape (a number: 0-dim); boundaries: ``(B,)`` increasing; returns input's
+        shape, int64 (int32 with ``out_int32``).
+    """
+    if not isinstance(boundaries, Tensor) or boundaries.ndim != 1:
+        got = getattr(boundaries, "ndim", type(boundaries).__name__)
+        raise ShapeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({got})")
+    result = _sorted_search("bucketize", boundaries, input, right, None, out_int32)
+    return result if out is None else with_out(result, out, "bucketize")
 
 
 #: The Tensor methods (``x.histogram(...)``, ``x.histc(...)``, ``x.bincount(...)``), for methods.py.

@@ -1,0 +1,61 @@
+"""Round 21, rasbt/machine-learning-book ch12-ch18: ``torch.bucketize`` (ch13's auto-MPG model
+buckets the model year with ``right=True``) and ``torch.searchsorted``, against PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad
+from glassgrad.errors import ShapeError
+
+
+def script(torch):
+    b = torch.tensor([73, 76, 79])
+    v = torch.tensor([70, 73, 75, 76, 80])
+    rows = torch.tensor([[1.0, 3.0], [2.0, 4.0]])
+    out = [
+        torch.bucketize(v, b, right=True),
+        torch.bucketize(v, b),
+        torch.bucketize(76, b),
+        torch.bucketize(torch.tensor([[1.5, 9.0]]), torch.tensor([1.0, 2.0]), out_int32=True),
+        torch.searchsorted(b, v, side="right"),
+        torch.searchsorted(b, v),
+        torch.searchsorted(rows, torch.tensor([[2.0], [2.0]])),
+        torch.searchsorted(torch.tensor([3, 1, 2]), torch.tensor([2]), sorter=torch.tensor([1, 2, 0])),
+    ]
+    return [(t.tolist(), str(t.dtype).split(".")[-1], tuple(t.shape)) for t in out]
+
+
+def test_bucketize_and_searchsorted_match_pytorch(torch):
+    assert script(glassgrad) == script(torch)
+
+
+def test_bucketize_refuses_2d_boundaries():
+    with pytest.raises(ShapeError, match="bucketize: boundaries tensor must be 1 dimension"):
+        glassgrad.bucketize(glassgrad.tensor([1]), glassgrad.tensor([[1, 2]]))
+
+
+def test_inplace_on_read_only_numpy_array_names_the_cause():
+    """``from_numpy`` of a read-only array (pandas' ``.values``, ``np.asarray(PIL image)``): PyTorch
+    warns and writes into it; glassgrad refuses the write, with a message naming that cause."""
+    a = np.arange(4.0, dtype=np.float32)
+    a.flags.writeable = False
+    with pytest.raises(ShapeError, match="from_numpy/as_tensor of a read-only NumPy array"):
+        glassgrad.from_numpy(a).add_(1)
+
+
+def test_searchsorted_with_nans_and_rows_takes_pytorchs_binary_search(torch):
+    """A NaN in the sequence or the values goes where PyTorch's binary search takes it."""
+    rng = np.random.default_rng(1)
+    for trial in range(60):
+        lead = (int(rng.integers(1, 4)),) if trial % 2 else ()
+        s = np.sort(rng.standard_normal((*lead, int(rng.integers(1, 9)))), -1)
+        s[..., -1:] = np.nan if trial % 3 == 0 else s[..., -1:]
+        s[..., :1] = np.nan if trial % 5 == 0 else s[..., :1]
+        v = rng.standard_normal((*lead, int(rng.integers(1, 6))))
+        v.flat[0] = np.nan if trial % 4 == 0 else v.flat[0]
+        for right in (False, True):
+            ours = glassgrad.searchsorted(glassgrad.tensor(s), glassgrad.tensor(v), right=right).numpy()
+            theirs = torch.searchsorted(torch.tensor(s), torch.tensor(v), right=right).numpy()
+            np.testing.assert_array_equal(ours, theirs)

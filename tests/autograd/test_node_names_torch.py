@@ -30,6 +30,20 @@ CALLS = [
     "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]), reduction=\"none\")", "lib.nn.functional.nll_loss(x[0], lib.tensor(1))", "lib.nn.functional.max_pool2d(x[None, None], 2)",
     "lib.nn.functional.avg_pool2d(x[None, None], 2)", "lib.nn.functional.adaptive_max_pool2d(x[None, None], 1)",
     "lib.nn.functional.max_pool3d(x[None, None, None], 1)", "lib.nn.functional.avg_pool3d(x[None, None, None], 1)",
+    "lib.nn.MSELoss()(x, x.detach() / 2)", "lib.nn.functional.mse_loss(x, x.detach() / 2, reduction=\"sum\")",
+    "lib.nn.functional.mse_loss(x, x.detach() / 2, reduction=\"none\")",
+    "lib.nn.functional.mse_loss(x, x.detach() / 2, weight=x.detach().abs())",
+    "lib.nn.SmoothL1Loss()(x, x.detach() / 2)", "lib.nn.functional.smooth_l1_loss(x, x.detach() / 2, beta=0.0)",
+    "lib.nn.functional.smooth_l1_loss(x, x.detach() / 2, reduction=\"none\")",
+    "lib.nn.HuberLoss()(x, x.detach() / 2)", "lib.nn.functional.huber_loss(x, x.detach() / 2, reduction=\"sum\")",
+    "lib.nn.functional.huber_loss(x, x.detach() / 2, weight=x.detach().abs())",
+    "lib.nn.functional.adaptive_avg_pool2d(x[None, None], 1)", "lib.nn.functional.adaptive_avg_pool2d(x[None], (1, 1))",
+    "lib.nn.functional.adaptive_avg_pool2d(x[None, None], (1, 2))", "lib.nn.functional.adaptive_avg_pool1d(x[None], 1)",
+    "lib.nn.functional.adaptive_avg_pool3d(x[None, None, None], 1)", "lib.nn.functional.adaptive_avg_pool3d(x[None, None, None], (1, 2, 2))",
+    "lib.nn.functional.selu(x)", "lib.nn.functional.celu(x, 2.0)", "lib.nn.functional.mish(x)",
+    "lib.nn.functional.prelu(x, lib.tensor([0.25]))", "lib.nn.functional.rrelu(x)", "lib.nn.functional.rrelu(x, training=True)",
+    "lib.nn.functional.glu(x, 0)", "lib.nn.functional.hardsigmoid(x)", "lib.nn.functional.threshold(x, 0.5, 0.0)",
+    "lib.nn.functional.hardshrink(x)", "lib.nn.functional.softshrink(x)",
 ]  # fmt: skip
 
 

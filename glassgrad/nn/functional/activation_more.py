@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.activation import _implicit_dim, in_place
@@ -78,7 +79,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002 - PyTorch's na
     w = weight
     if weight.ndim != input.ndim:
         w = reshape(weight, tuple(n if i == 1 else 1 for i in range(input.ndim)))  # (C,) -> (1, C, 1, ...)
-    return _E.where(input._data > 0, input, _E.mul(input, w))
+    # PyTorch's one node for these composites (here and below), not our last op's (Where, Mul ...)
+    return named(_E.where(input._data > 0, input, _E.mul(input, w)), "PreluKernelBackward0")
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -94,7 +96,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """
     if inplace:
         return in_place(input, "selu", selu)
-    return _E.mul(_A.elu(floating(input), SELU_ALPHA), SELU_SCALE)
+    return named(_E.mul(_A.elu(floating(input), SELU_ALPHA), SELU_SCALE), "EluBackward0")  # PyTorch's elu
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -114,7 +116,9 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     pos = x._data > 0
     neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
     # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
-    return _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha))
+    return named(
+        _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha)), "CeluBackward0"
+    )
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -126,7 +130,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     if inplace:
         return in_place(input, "mish", mish)
     x = floating(input)
-    return _E.mul(x, _U.tanh(_A.softplus(x)))
+    return named(_E.mul(x, _U.tanh(_A.softplus(x))), "MishBackward0")
 
 
 def _plus3(x: Tensor) -> Tensor:
@@ -158,7 +162,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """
     if inplace:
         return in_place(input, "hardsigmoid", hardsigmoid)
-    return _E.div(_plus3(floating(input)), 6.0)
+    return named(_E.div(_plus3(floating(input)), 6.0), "HardsigmoidBackward0")
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
@@ -211,7 +215,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
         )
     half = size // 2
     x = floating(input)
-    return _E.mul(_V.narrow(x, d, 0, half), _A.sigmoid(_V.narrow(x, d, half, half)))
+    return named(_E.mul(_V.narrow(x, d, 0, half), _A.sigmoid(_V.narrow(x, d, half, half))), "GluBackward0")
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -226,7 +230,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         return in_place(input, "threshold", lambda t: _threshold(t, threshold, value))
     d = input._data
     v = value if d.dtype.kind == "f" else d.dtype.type(value)  # int input: int(value)
-    return _E.where(d <= threshold, v, input)
+    return named(_E.where(d <= threshold, v, input), "ThresholdBackward0")
 
 
 _threshold = threshold  # for the in-place path, where the argument shadows the function
@@ -240,7 +244,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """
     x = floating(input)
     d = x._data
-    return _E.where((d >= -lambd) & (d <= lambd), 0.0, x)
+    return named(_E.where((d >= -lambd) & (d <= lambd), 0.0, x), "HardshrinkBackward0")
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
@@ -254,7 +258,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
     x = floating(input)
-    return _E.sub(x, _C.clamp(x, -lambd, lambd))
+    return named(_E.sub(x, _C.clamp(x, -lambd, lambd)), "SoftshrinkBackward0")
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
@@ -291,9 +295,9 @@ def rrelu(
         return in_place(input, "rrelu", rrelu, lower, upper, training)
     x = floating(input)
     if not training:
-        return _A.leaky_relu(x, (lower + upper) / 2)
+        return named(_A.leaky_relu(x, (lower + upper) / 2), "RreluWithNoiseBackward0")  # as PyTorch's
     d = x._data
     draw_dtype = d.dtype if d.dtype.itemsize >= 4 else "float32"  # NumPy draws float32/64 only
     slope = get_generator().random(d.shape, dtype=draw_dtype) * (upper - lower) + lower
     noise = array_module(d).where(d <= 0, slope, 1)  # the slope where x <= 0, else 1 (NaN too)
-    return _E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True))
+    return named(_E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True)), "RreluWithNoiseBackward0")

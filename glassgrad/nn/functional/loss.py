@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops import elementwise as _E
 from glassgrad.tensor import Tensor, as_array
@@ -123,7 +124,10 @@ def mse_loss(
     target = as_target("mse_loss", input, target)
     check_weight("mse_loss", input, weight)
     diff = input - target
-    return _weighted(diff * diff, weight, reduction, mean_by_weight=True)
+    out = _weighted(diff * diff, weight, reduction, mean_by_weight=True)
+    # PyTorch's one node (MseLossBackward0), not our last op's (Mean, Sum, Mul); a weighted loss
+    # is a composite in PyTorch too, its node its last op's
+    return out if weight is not None else named(out, "MseLossBackward0")
 
 
 def l1_loss(
@@ -177,7 +181,9 @@ def smooth_l1_loss(
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target)
     diff = input - target
-    return _reduce(diff.abs() if beta == 0 else _smooth(diff, beta), reduction)
+    if beta == 0:  # PyTorch's l1_loss then, a composite named by its last op
+        return _reduce(diff.abs(), reduction)
+    return named(_reduce(_smooth(diff, beta), reduction), "SmoothL1LossBackward0")
 
 
 def huber_loss(
@@ -200,7 +206,8 @@ def huber_loss(
     target = as_target("huber_loss", input, target)
     check_weight("huber_loss", input, weight)
     diff = input - target
-    return _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)
+    out = _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)
+    return out if weight is not None else named(out, "HuberLossBackward0")  # as mse_loss
 
 
 def kl_div(

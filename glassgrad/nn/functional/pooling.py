@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
@@ -287,7 +288,11 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
         n, c, d = x.shape[:3]
         out = matmul(_averaging_matrix(d, size[0], dtype, x.is_meta), out.reshape(n, c, d, size[1] * size[2]))
         out = out.reshape(n, c, *size)
-    return out.squeeze(0) if unbatched else out
+    out = out.squeeze(0) if unbatched else out
+    # PyTorch's node: its 1-D pooling is the 2-D one and a squeeze, an output of ones a mean
+    if nd == 1:
+        return named(out, "SqueezeBackward1")
+    return named(out, "MeanBackward1" if all(o == 1 for o in size) else f"AdaptiveAvgPool{nd}DBackward0")
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002

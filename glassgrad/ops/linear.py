@@ -17,6 +17,11 @@ from glassgrad.ops.half_precision import HALF, matmul_half
 __all__ = ["Linear"]
 
 
+# PyTorch's node for F.linear by the input's rank (1, 2, more) and whether there is a bias
+_NODES = {1: ("ViewBackward0", "SqueezeBackward4"), 2: ("AddmmBackward0", "MmBackward0")}
+_NODES[3] = ("ViewBackward0", "UnsafeViewBackward0")
+
+
 class Linear(Function):
     """y = x W^T + b:  x (*, in), W (out, in), b (out,) or None  ->  y (*, out).
 
@@ -30,6 +35,7 @@ class Linear(Function):
         # what PyTorch saves: x only for W's gradient, W only for x's (so a step that changes W in
         # place does not stale a graph that never needed it: the first layer's, x a constant)
         ctx.save_for_backward(x if len(need) > 1 and need[1] else None, w if need[0] else None)
+        ctx.attrs["node_name"] = _NODES[min(x.ndim, 3)][b is None]  # PyTorch's, which has no one op
         # N spelled out, not -1: reshape(-1, 0) is ambiguous for an empty x (in_features 0)
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (*, in) -> (N, in)
         # (N, in) @ (in, out) -> (N, out); float16 is multiplied in float32 (ops/half_precision.py)

@@ -81,6 +81,8 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        if not label_smoothing:  # PyTorch's node (its cross_entropy is log_softmax + nll_loss)
+            ctx.attrs["node_name"] = "NllLossBackward0" if x.ndim <= 2 else "NllLoss2DBackward0"
         xp = array_module(x)
         shifted = x - x.max(axis=1, keepdims=True)  # the max subtracted: exp cannot overflow
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))  # (N, C, *)

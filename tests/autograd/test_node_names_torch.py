@@ -44,6 +44,10 @@ CALLS = [
     "lib.nn.functional.prelu(x, lib.tensor([0.25]))", "lib.nn.functional.rrelu(x)", "lib.nn.functional.rrelu(x, training=True)",
     "lib.nn.functional.glu(x, 0)", "lib.nn.functional.hardsigmoid(x)", "lib.nn.functional.threshold(x, 0.5, 0.0)",
     "lib.nn.functional.hardshrink(x)", "lib.nn.functional.softshrink(x)",
+    "lib.nn.functional.linear(x, x)", "lib.nn.functional.linear(x, x, x[0, :2])",
+    "lib.nn.functional.linear(x[0], x, x[0, :2])", "lib.nn.functional.linear(x[0], x)",
+    "lib.nn.functional.linear(x[None], x)", "lib.nn.functional.linear(x[None], x, x[0, :2])",
+    "lib.nn.functional.cross_entropy(x, lib.tensor([0, 2]))", "lib.nn.functional.cross_entropy(x[None], lib.tensor([[0, 1, 1]]))",
 ]  # fmt: skip
 
 

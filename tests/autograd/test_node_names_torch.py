@@ -48,6 +48,7 @@ CALLS = [
     "lib.nn.functional.linear(x[0], x, x[0, :2])", "lib.nn.functional.linear(x[0], x)",
     "lib.nn.functional.linear(x[None], x)", "lib.nn.functional.linear(x[None], x, x[0, :2])",
     "lib.nn.functional.cross_entropy(x, lib.tensor([0, 2]))", "lib.nn.functional.cross_entropy(x[None], lib.tensor([[0, 1, 1]]))",
+    "lib.nn.utils.rnn.pack_padded_sequence(x[:, :, None], [2, 1], batch_first=True).data",
 ]  # fmt: skip
 
 

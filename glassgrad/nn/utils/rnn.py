@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.factories import arange, full
 from glassgrad.ops.indexing import index_select
@@ -155,7 +156,7 @@ def pack_padded_sequence(
     rows = np.concatenate([t * n + order[:b] for t, b in enumerate(batch_sizes)])
     x = input.transpose(0, 1) if batch_first else input  # (N, T, *) -> (T, N, *)
     flat = x.reshape(x.shape[0] * n, *x.shape[2:])  # (T, N, *) -> (T * N, *)
-    data = index_select(flat, 0, rows)
+    data = named(index_select(flat, 0, rows), "PackPaddedSequenceBackward0")  # PyTorch's node
     return PackedSequence(data, Tensor(batch_sizes.astype(np.int64), _wrap=True), sorted_indices, None)
 
 

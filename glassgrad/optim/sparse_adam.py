@@ -71,9 +71,8 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Sparse params at indices {found}: SparseAdam requires dense parameter tensors")
 
     def _cast_state(self, p: Any, index: int, key: str, value: Any) -> Any:
-        if key == "step" and isinstance(
-            value, int
-        ):  # stays a Python int through load_state_dict, as PyTorch's
+        # the step stays a Python int through load_state_dict, as PyTorch's
+        if key == "step" and isinstance(value, int):
             return value
         return super()._cast_state(p, index, key, value)
 
@@ -106,8 +105,9 @@ class SparseAdam(Optimizer):
                 if group["maximize"]:
                     g = -g
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m_r = m[rows] + (1 - beta1) * (g - m[rows])  # β₁ m + (1 − β₁) g, on rows R only
-                v_r = v[rows] + (1 - beta2) * (g * g - v[rows])
+                m_old, v_old = m[rows], v[rows]  # (R, *D), read once
+                m_r = m_old + (1 - beta1) * (g - m_old)  # β₁ m + (1 − β₁) g, on rows R only
+                v_r = v_old + (1 - beta2) * (g * g - v_old)
                 m[rows], v[rows] = m_r, v_r
                 step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
                 p._data[rows] -= step_size * (m_r / (xp.sqrt(v_r) + eps))  # PyTorch's rounding order

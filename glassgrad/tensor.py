@@ -316,7 +316,8 @@ class Tensor:
         Args:
             gradient: d(loss)/d(self), same shape as self; may be omitted for one-element tensors.
             retain_graph: keep saved arrays so backward can run through this graph again.
-            create_graph: must be False: backward is first order (True raises NotImplementedError).
+            create_graph: record the backward itself, so that ``.grad`` can be differentiated
+                again (double backward; autograd/recorded.py); implies ``retain_graph``.
             inputs: a tensor or tensors (leaves or not) whose ``.grad`` alone accumulates.
         """
         engine.backward(self, gradient, retain_graph, create_graph, inputs)

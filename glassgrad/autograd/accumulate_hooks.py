@@ -143,6 +143,10 @@ def run_accumulate_hooks(t: Any, g: Any, given: set, store: Callable) -> None:
         store(t, g, given)
         return
     hooks = entry[1]
+    if (hooks.pre or hooks.post) and hasattr(g, "requires_grad"):  # a recorded gradient (create_graph)
+        raise NotImplementedError(
+            "AccumulateGrad: create_graph=True with grad_fn hooks on a leaf's AccumulateGrad"
+        )
     if hooks.pre:
         if g.dtype != t._data.dtype:  # as the node would receive it: in the leaf's dtype
             g = g.astype(t._data.dtype)

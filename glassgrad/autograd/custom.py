@@ -39,6 +39,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
+from glassgrad.autograd.custom_recorded import checked_results
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
@@ -124,7 +125,8 @@ class FunctionCtx:
 
 
 def once_differentiable(fn: Callable) -> Callable:
-    """Marks a backward as first order; every backward here is, so it returns ``fn`` unchanged."""
+    """Marks a backward first order: a second backward through its gradients raises (custom_recorded.py)."""
+    fn.once_differentiable = True  # type: ignore[attr-defined]
     return fn
 
 
@@ -215,15 +217,7 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
         wrapped.append(None if g is None else tensor_cls(g, _wrap=True))
     with no_grad():
         result = cls.backward(fctx, *wrapped)
-    if not isinstance(result, tuple):
-        result = (result,)
-    if len(result) > shapes["n_args"] and all(g is None for g in result[shapes["n_args"] :]):
-        result = result[: shapes["n_args"]]  # extra trailing Nones are allowed, as in PyTorch
-    if len(result) < len(positions) or len(result) > shapes["n_args"]:
-        raise GraphError(
-            f"{cls.__name__}.backward: expected {shapes['n_args']} gradients (one per forward argument), "
-            f"got {len(result)}"
-        )
+    result = checked_results(cls, result, shapes, positions)
     out = []
     for k, pos in enumerate(positions):
         g = result[pos] if pos < len(result) else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd import recorded
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
 from glassgrad.autograd.complex_gate import check_hook_result, check_seed
+from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
@@ -23,7 +25,7 @@ from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
 
-__all__ = ["backward", "run_backward", "pass_id", "FIRST_ORDER"]
+__all__ = ["backward", "run_backward", "pass_id"]
 
 #: Counts backward passes, so an op that keeps per-pass scratch (split's shared gradient buffer)
 #: can tell a new pass from the one that filled it.
@@ -35,26 +37,20 @@ def pass_id() -> int:
     return _passes[0]
 
 
-#: Why ``create_graph=True`` is refused (``Tensor.backward``, ``autograd.grad``).
-FIRST_ORDER = (
-    "create_graph=True asks for a differentiable gradient (double backward, higher-order "
-    "derivatives), which glassgrad does not support: backward is first order by design "
-    "(gradients are arrays, not recorded Tensors)"
-)
-
-
 def backward(
     tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None
 ) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``, or, given ``inputs`` (tensors),
     into theirs only, non-leaves included (see ``Tensor.backward``)."""
-    if create_graph:
-        raise NotImplementedError(f"backward: {FIRST_ORDER}")
     if not tensor.requires_grad:
         raise GraphError(
             "backward: expected a tensor that requires grad (the result of ops on a tensor with "
             "requires_grad=True, recorded outside no_grad), got one that does not"
         )
+    if create_graph:  # the gradients are recorded Tensors (autograd/recorded.py)
+        recorded.warn_leaf_cycle()
+        root = (tensor, recorded.seed("backward", tensor, gradient))
+        return backward_roots([root], True if retain_graph is None else retain_graph, inputs, True)
     data = tensor._data
     xp = array_module(data)
     if gradient is None:
@@ -76,9 +72,12 @@ def backward(
     backward_roots([(tensor, grad)], retain_graph, inputs)
 
 
-def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -> None:
+def backward_roots(
+    roots: list, retain_graph: bool | None, inputs: Any = None, create_graph: bool = False
+) -> None:
     """One backward pass from ``roots`` (pairs of tensor and seed) into every leaf's ``.grad``, or
-    into ``inputs``' alone (tensors, leaves or not; an unreached one keeps None)."""
+    into ``inputs``' alone (tensors, leaves or not; an unreached one keeps None); with
+    ``create_graph`` the seeds and gradients are recorded Tensors."""
     if inputs is not None:
         ins = [inputs] if isinstance(inputs, _tensor_cls[0]) else list(inputs)
         # a sparse tensor's gradient is its values' (its .grad reads theirs)
@@ -93,12 +92,12 @@ def backward_roots(roots: list, retain_graph: bool | None, inputs: Any = None) -
         for t in ins:
             if t._node is not None:
                 retain_grad(t)  # as PyTorch: its .grad is stored by its retain_grad hook, in every pass
-        found = run_backward(roots, retain_graph, ins, run_inputs=True)
+        found = run_backward(roots, retain_graph, ins, run_inputs=True, create_graph=create_graph)
         _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and t._node is None})
         return
     # A leaf with hooks (register_hook, register_post_accumulate_grad_hook) accumulates during the
     # walk, once its last feed has run: PyTorch's AccumulateGrad runs first of the ready nodes.
-    _accumulate_leaves(run_backward(roots, retain_graph, None, True))
+    _accumulate_leaves(run_backward(roots, retain_graph, None, True, create_graph=create_graph))
 
 
 def check_seed_device(op: str, data: Any, seed: Any) -> None:
@@ -115,12 +114,13 @@ def run_backward(
     inputs: list | None = None,
     accumulate: bool = False,
     run_inputs: bool = False,
+    create_graph: bool = False,
 ) -> dict:
     """``_propagate`` with NumPy's floating-point warnings off: a gradient may be inf or nan on
     purpose (the backward of 1/x at 0), and PyTorch says nothing then; set once per pass."""
     token = quiet_start()
     try:
-        return _propagate(roots, retain_graph, inputs, accumulate, run_inputs)
+        return _propagate(roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
     finally:
         quiet_end(token)
 
@@ -131,8 +131,10 @@ def _propagate(
     inputs: list | None = None,
     accumulate: bool = False,
     run_inputs: bool = False,
+    create_graph: bool = False,
 ) -> dict:
-    """Propagate gradients from ``roots`` (pairs of tensor and gradient array).
+    """Propagate gradients from ``roots`` (pairs of tensor and gradient array; with
+    ``create_graph``, of tensor and gradient Tensor, each node running its recorded rule).
 
     Returns ``{id(leaf): [leaf, grad]}`` for the leaves reached, summed but not yet stored. When
     ``inputs`` (tensors) is given, their gradients are captured too, keyed by ``id(tensor)``, for
@@ -186,6 +188,8 @@ def _propagate(
         node = ready.pop()
         grad = grads.pop(node, None)
         if node.node_hooks:  # grad_fn.register_(pre)hook: one truth test per node (engine_hooked.py)
+            if create_graph:
+                raise NotImplementedError(f"{node.fn.name}: create_graph=True with grad_fn hooks")
             in_grads = run_hooked(node, grad, capture, leaves, need, watch_backward)
             if in_grads is None:
                 continue
@@ -198,14 +202,15 @@ def _propagate(
                 grad = _run_hooks(node.hooks, grad)
             if node.versions:
                 _check_versions(node)
-            in_grads = node.fn.backward(node, grad)
+            in_grads = recorded.vjp(node, grad) if create_graph else node.fn.backward(node, grad)
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             if watch_backward:
                 if need is not None:  # tracers see what PyTorch computes: None for what leads nowhere
                     in_grads = need.computed(node, in_grads)
+                shown = recorded.arrays(grad, in_grads) if create_graph else (grad, dense_each(in_grads))
                 for obs in watch_backward:
-                    obs(node, grad, dense_each(in_grads))
+                    obs(node, *shown)
             if len(in_grads) != len(node.next):
                 raise GraphError(
                     f"{node.fn.name}: backward expected to return {len(node.next)} gradients, got {len(in_grads)}"
@@ -250,7 +255,7 @@ def _leaf_ready(early: dict, leaves: dict, t) -> None:
     del early[id(t)]
     entry = leaves.pop(id(t), None)
     if entry is not None:
-        if t.grad is None:
+        if t.grad is None and entry[1].__class__ is not _tensor_cls[0]:
             # backward is still running: the array may also be on its way to other nodes or leaves
             # (add hands one array to both inputs), and the hooks may change .grad in place
             entry[1] = entry[1].copy()
@@ -263,7 +268,7 @@ def _holds_arrays(saved: tuple) -> bool:
 
 def _unbroadcast_for(node: Node, g, shape: tuple):
     try:
-        return unbroadcast(g, shape)
+        return unbroadcast(g, shape) if g.__class__ is not _tensor_cls[0] else recorded.unbroadcast(g, shape)
     except ShapeError:
         raise ShapeError(
             f"{node.fn.name}: backward returned a gradient of shape {g.shape} for an input of shape {shape}"
@@ -287,6 +292,8 @@ def _add_leaf(leaves: dict, t, g) -> None:
 
 def _run_hooks(hooks: list, grad):
     tensor_cls = _tensor_cls[0]
+    if grad.__class__ is tensor_cls:  # a create_graph pass: the hooks see the recorded gradient
+        return recorded.run_hooks(hooks, grad)
     if grad.__class__ is SparseRows:  # hooks see the dense gradient (PyTorch's see a sparse one)
         return hooked(_run_hooks, hooks, grad)
     shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
@@ -313,35 +320,6 @@ def _run_hooks(hooks: list, grad):
     return grad.copy() if shown is grad else grad
 
 
-def _check_versions(node: Node) -> None:
-    versions = node.versions
-    if versions.__class__ is not list:  # saved-tensor hooks packed the saved arrays (graph.py)
-        versions.restore(node)
-        return
-    for counter, expected, which, shape, _ in versions:
-        if counter[0] != expected:
-            what = (
-                f"its output of shape {tuple(shape)}"
-                if which < 0
-                else f"input {which} of shape {tuple(shape)}"
-            )
-            raise GraphError(
-                f"{node.fn.name}: {what}, saved for backward, was modified in place after the op ran "
-                f"(version {counter[0]}, expected {expected}; a tensor and its views share one version); "
-                "change a clone() instead"
-            )
-
-
-def _reshaped_leaf(t, g) -> None:
-    """A leaf whose shape changed after the graph was recorded (an in-place shape method or
-    ``.data = `` under no_grad): adding into its ``.grad`` would broadcast silently."""
-    old = "" if t.grad is None else f" and its .grad has shape {tuple(t.grad._data.shape)}"
-    raise GraphError(
-        f"backward: expected a gradient of the leaf's shape {tuple(t._data.shape)}, got {tuple(g.shape)}"
-        f"{old}: the leaf's shape changed after the graph was recorded"
-    )
-
-
 def _accumulate_leaves(leaves: dict) -> None:
     given: set[int] = set()
     for t, g in leaves.values():
@@ -356,6 +334,8 @@ def _accumulate_leaves(leaves: dict) -> None:
 def _store_grad(t, g, given: set) -> None:
     """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
     tensor_cls = _tensor_cls[0]
+    if g.__class__ is tensor_cls:
+        return recorded.store_grad(t, g, given)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     if g.__class__ is SparseRows and g.shape == t._data.shape:  # embedding(sparse=True)'s table:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.engine_checks import _check_versions
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.errors import GraphError
@@ -189,7 +190,7 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
         in_grads: tuple = (None,) * n
     else:
         if node.versions:
-            engine._check_versions(node)
+            _check_versions(node)
         in_grads = getattr(fn, "hook_backward", fn.backward)(node, grad)
         if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)

@@ -7,11 +7,15 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd import functional_second as second
+from glassgrad.autograd import recorded
 from glassgrad.autograd.complex_gate import check_seed
-from glassgrad.autograd.engine import FIRST_ORDER, _run_hooks, backward_roots, check_seed_device, run_backward
+from glassgrad.autograd.engine import _run_hooks, backward_roots, check_seed_device, run_backward
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
+
+hessian, hvp, vhp = second.hessian, second.hvp, second.vhp
 
 __all__ = ["jacobian", "vjp", "jvp", "grad", "backward", "hessian", "hvp", "vhp"]
 
@@ -24,17 +28,25 @@ def _prepare(x: Any) -> tuple[tuple, bool]:
     return tuple(Tensor(t._data, _wrap=True).requires_grad_() for t in xs), single
 
 
+def seed_list(op: str, outs: list, seeds: Any) -> list:
+    """One seed (or None) per output, as given; PyTorch's error when the counts differ."""
+    from glassgrad.tensor import Tensor
+
+    if seeds is None:
+        return [None] * len(outs)
+    seeds = [seeds] if isinstance(seeds, Tensor) else list(seeds)
+    if len(seeds) != len(outs):
+        raise RuntimeError(f"{op}: got {len(outs)} tensors and {len(seeds)} gradients")
+    return seeds
+
+
 def _roots(op: str, outs: list, seeds: Any, copy: bool = False) -> list:
     """``(output, seed array)`` pairs: a given seed of the output's shape (cast to its dtype; a copy
     with ``copy``, for seeds that may become a leaf's ``.grad``), or ones for a one-element output."""
     from glassgrad.tensor import Tensor
 
-    if seeds is None:
-        seeds = [None] * len(outs)
-    elif isinstance(seeds, Tensor):
-        seeds = [seeds]
     roots = []
-    for o, g in zip(outs, seeds):
+    for o, g in zip(outs, seed_list(op, outs, seeds)):
         if g is None:
             if o._data.size != 1 or o._data.dtype.kind == "c":
                 raise GraphError(
@@ -66,15 +78,20 @@ def backward(
     leaves' ``.grad``, or into ``inputs``' alone when given, as ``Tensor.backward``."""
     from glassgrad.tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError(f"backward: {FIRST_ORDER}")
     outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     for i, o in enumerate(outs):
         if not o.requires_grad:
             raise GraphError(
                 f"backward: element {i} of tensors does not require grad and does not have a grad_fn"
             )
-    roots = _roots("backward", outs, grad_tensors if grad_tensors is not None else grad_variables, copy=True)
+    seeds = grad_tensors if grad_tensors is not None else grad_variables
+    if create_graph:  # recorded gradients (autograd/recorded.py)
+        recorded.warn_leaf_cycle()
+        roots = [
+            (o, recorded.seed("backward", o, g)) for o, g in zip(outs, seed_list("backward", outs, seeds))
+        ]
+        return backward_roots(roots, True if retain_graph is None else retain_graph, inputs, True)
+    roots = _roots("backward", outs, seeds, copy=True)
     backward_roots(roots, bool(retain_graph), inputs)
 
 
@@ -93,15 +110,13 @@ def grad(
 
     An input the outputs do not depend on raises ``GraphError``, unless ``allow_unused=True``
     (its gradient is then None) or ``materialize_grads=True`` (zeros), as in PyTorch.
-    ``create_graph=True`` and ``is_grads_batched=True`` raise ``NotImplementedError``: backward is
-    first order by design, and there is no ``vmap``.
+    ``create_graph=True`` gives gradients with a graph of their own (``autograd/recorded.py``), to
+    differentiate again; ``is_grads_batched=True`` raises ``NotImplementedError`` (no ``vmap``).
 
     Returns a tuple with one array-backed Tensor (or None) per input.
     """
     from glassgrad.tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError(f"grad: {FIRST_ORDER}")
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True needs vmap, which glassgrad does not have")
     if materialize_grads and allow_unused is False:
@@ -109,11 +124,16 @@ def grad(
             "grad: expected allow_unused to be True or None with materialize_grads=True, got False"
         )
     allow_unused = bool(allow_unused) or materialize_grads
-    retain_graph = bool(retain_graph)
+    retain_graph = create_graph if retain_graph is None else bool(retain_graph)
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    roots = _roots("grad", outs, grad_outputs)
+    if create_graph:  # seeds and gradients are recorded Tensors (autograd/recorded.py)
+        roots = [
+            (o, recorded.seed("grad", o, g)) for o, g in zip(outs, seed_list("grad", outs, grad_outputs))
+        ]
+    else:
+        roots = _roots("grad", outs, grad_outputs)
     for i, t in enumerate(ins):  # else allow_unused would hand back None for it, hiding the mistake
         if not t.requires_grad:
             raise GraphError(
@@ -122,7 +142,7 @@ def grad(
     sparse = {i: t for i, t in enumerate(ins) if getattr(t, "_vals", None) is not None}
     if sparse:  # autograd runs through a sparse tensor's values: its gradient is theirs, made sparse
         ins = [t._vals if i in sparse else t for i, t in enumerate(ins)]
-    found = run_backward(roots, retain_graph=retain_graph, inputs=ins)
+    found = run_backward(roots, retain_graph=retain_graph, inputs=ins, create_graph=create_graph)
     result = []
     for t in ins:
         entry = found.get(id(t))
@@ -144,6 +164,9 @@ def grad(
         if t._data.__class__ is MetaArray:  # backward on meta gave a stand-in: the gradient is meta
             result.append(Tensor(meta_array(t.shape, t._data.dtype), _wrap=True))
             continue
+        if g.__class__ is Tensor:  # a recorded gradient (create_graph)
+            result.append(g.to(t.dtype) if g.dtype != t.dtype else g)
+            continue
         result.append(Tensor(np.asarray(g).astype(t._data.dtype, copy=False), _wrap=True))
     for i, s in sparse.items():
         if result[i] is not None:
@@ -161,7 +184,7 @@ def jacobian(
 ) -> Any:
     """The Jacobian of ``fn`` at ``inputs``, one backward per output element; PyTorch's signature.
 
-    ``create_graph=True`` raises ``NotImplementedError`` (first-order backward); ``strict=True``
+    ``create_graph=True`` gives a Jacobian with a graph back to ``inputs``; ``strict=True``
     refuses an input the output does not depend on (else its Jacobian is zeros). ``vectorize`` and
     ``strategy`` only choose how PyTorch computes the same matrix: checked as PyTorch checks them
     (not ``strict`` with ``vectorize``; forward mode only vectorized), then the same loop runs.
@@ -178,14 +201,14 @@ def jacobian(
     """
     from glassgrad.tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError(f"jacobian: {FIRST_ORDER}")
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(f'jacobian: expected strategy "forward-mode" or "reverse-mode", got {strategy!r}')
     if strict and vectorize:  # refused as PyTorch refuses them (its vectorized path cannot tell)
         raise RuntimeError("jacobian: strict=True and vectorize=True are not supported together")
     if strategy == "forward-mode" and not vectorize:
         raise NotImplementedError('jacobian: strategy="forward-mode" is only implemented for vectorize=True')
+    if create_graph:
+        return second.jacobian_graph(fn, inputs, strict)
     xs, single = _prepare(inputs)
     with enable_grad():
         y = fn(*xs)
@@ -219,11 +242,11 @@ def jacobian(
 
 def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
     """``(fn(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``; PyTorch's
-    signature (``create_graph=True`` raises; ``strict=True`` refuses an input ``fn`` ignores)."""
+    signature (``create_graph=True``: both with a graph; ``strict=True`` refuses an input ``fn`` ignores)."""
     from glassgrad.tensor import Tensor
 
     if create_graph:
-        raise NotImplementedError(f"vjp: {FIRST_ORDER}")
+        return second.vjp_graph(fn, inputs, v, strict)
     xs, single = _prepare(inputs)
     with enable_grad():
         y = fn(*xs)
@@ -261,8 +284,8 @@ def jvp(
     from glassgrad.autograd import forward_ad as fwAD
     from glassgrad.tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError(f"jvp: {FIRST_ORDER}")
+    if create_graph:  # by double backward, so that J v has a graph
+        return second.jvp_graph(func, inputs, v, strict)
     single = isinstance(inputs, Tensor)
     xs = (inputs,) if single else tuple(inputs)
     if v is None:
@@ -298,22 +321,3 @@ def _check_strict(op: str, strict: bool, reached: set, n: int) -> None:
     for j in range(n):
         if strict and j not in reached:
             raise GraphError(f"{op}: the output is independent of input {j}, which strict=True refuses")
-
-
-def _second_order(op: str) -> Callable:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        # the Hessian is the Jacobian of a gradient: it needs the recorded gradients we do not make
-        raise NotImplementedError(
-            f"{op}: second derivatives need double backward, which glassgrad does not support: "
-            "backward is first order by design (gradients are arrays, not recorded Tensors). Use "
-            "finite differences of autograd.grad, or PyTorch"
-        )
-
-    refuse.__name__ = refuse.__qualname__ = op
-    refuse.__doc__ = f"Not available: ``{op}`` raises ``NotImplementedError`` (no double backward)."
-    return refuse
-
-
-hessian = _second_order("hessian")
-hvp = _second_order("hvp")
-vhp = _second_order("vhp")

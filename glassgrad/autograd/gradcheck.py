@@ -316,10 +316,74 @@ def _check_random_direction(fn, inputs, idx, eps, atol, rtol, seed) -> None:
         )
 
 
-def gradgradcheck(fn: Callable, inputs: Sequence[Any] | Any, *args: Any, **kwargs: Any) -> bool:
-    """PyTorch's second-order check. glassgrad's backward is first order by design (gradients are
-    arrays, not recorded Tensors), so there is no second derivative to check: this raises."""
-    raise NotImplementedError(
-        "gradgradcheck: second-order gradients (double backward, create_graph=True) are not "
-        "supported: glassgrad's backward is first order by design; gradcheck checks the first order"
-    )
+def gradgradcheck(
+    fn: Callable,
+    inputs: Sequence[Any] | Any,
+    grad_outputs: Sequence[Any] | Any | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+    raise_exception: bool = True,
+    seed: int = 0,
+    **kwargs: Any,
+) -> bool:
+    """PyTorch's second-order check: ``gradcheck`` of the map (inputs, v) -> the VJP of ``fn``
+    with v. Its values by the recorded backward (``create_graph=True``) must equal the first-order
+    backward's, and their derivatives (a backward through the recorded graph) must equal central
+    differences of the first-order VJP.
+
+    ``grad_outputs``: the v (float64 tensors, one per output); random ones (that require grad,
+    so d/dv is checked too) when omitted. Other keywords go to ``gradcheck``.
+    """
+    from glassgrad.autograd.functional import grad as autograd_grad
+    from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
+    from glassgrad.tensor import Tensor
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        outs = _outputs(fn(*inputs))
+        grad_outputs = tuple(
+            Tensor(rng.standard_normal(o.shape).astype(o._data.dtype), _wrap=True).requires_grad_()
+            for o in outs
+        )
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    n = len(inputs)
+
+    def vjp(*args: Any) -> tuple:
+        # gradcheck's finite differences call this under no_grad: those take the first-order VJP,
+        # its analytic Jacobian (grad mode on) the recorded one
+        xs, vs, recording = args[:n], args[n:], is_grad_enabled()
+        with enable_grad():
+            return _vjp(xs, vs, recording)
+
+    def _vjp(xs: tuple, vs: tuple, recording: bool = True) -> tuple:
+        outs = _outputs(fn(*xs))
+        pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+        grads = autograd_grad(
+            [o for o, _ in pairs],
+            [xs[i] for i in diff],
+            [v for _, v in pairs],
+            create_graph=recording,
+            allow_unused=True,
+        )
+        return tuple(g for g in grads if g is not None)
+
+    with enable_grad():
+        plain, recorded = _vjp(inputs, grad_outputs, False), _vjp(inputs, grad_outputs, True)
+    for i, (p, r) in enumerate(zip(plain, recorded)):
+        if not np.allclose(r._data, p._data, atol=atol, rtol=rtol, equal_nan=True):
+            err = GradcheckError(
+                f"gradgradcheck: the create_graph=True gradient of input {diff[i]} differs from the "
+                f"first-order backward's by up to {np.max(np.abs(r._data - p._data)):.6g}"
+            )
+            if raise_exception:
+                raise err
+            return False
+    return gradcheck(vjp, inputs + grad_outputs, eps, atol, rtol, raise_exception, seed, **kwargs)

@@ -69,7 +69,9 @@ def retain_grad(t: Any) -> None:
 
     def keep(grad: Any) -> None:
         owner = ref()
-        if owner is not None:
+        if owner is not None and grad.requires_grad:  # a create_graph pass: keep its graph
+            owner._grad = grad.clone() if owner._grad is None else owner._grad + grad  # (as PyTorch)
+        elif owner is not None:
             copy = type(grad)(grad._data.copy(), _wrap=True)
             owner._grad = copy if owner._grad is None else owner._grad + grad._data
 

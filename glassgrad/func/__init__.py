@@ -2,11 +2,11 @@
 
 - ``functional_call``, ``stack_module_state``, ``replace_all_batch_norm_modules_``: a module as a
   function of its parameters and buffers (``functional_call.py``).
-- ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``: reverse mode (``transforms.py``); results are
-  constants, and transforms do not nest (no double backward).
+- ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``, ``hessian`` (by double backward): reverse
+  mode (``transforms.py``); results are constants, and transforms do not nest.
 - ``jvp``, ``jacfwd``, ``linearize``: forward mode on ``glassgrad.autograd.forward_ad``
   (``forward.py``).
-- ``vmap``, ``hessian``: raise ``NotImplementedError`` (no batching rules; no double backward).
+- ``vmap``: raises ``NotImplementedError`` (no batching rules).
 - ``functionalize``: returns ``func`` itself (glassgrad runs eagerly; mutations happen as written).
 """
 

@@ -38,9 +38,9 @@ _active = _Active()
 _NESTED = (
     "{inner}: expected no glassgrad.func transform inside another, got {inner} called while {outer} "
     "runs its function: composing transforms (grad(grad(f)), jacrev(jacrev(f)), jvp(grad(f)), "
-    "hessian) differentiates a derivative, and glassgrad has no higher-order AD: backward is first "
-    "order by design (no double backward: gradients are arrays, not recorded Tensors) and forward_ad "
-    "holds one dual level at a time"
+    "jacfwd(jacrev(f))) differentiates a derivative, and glassgrad's transforms give constants, so "
+    "they have no higher-order AD between them (forward_ad holds one dual level at a time); use "
+    "glassgrad.func.hessian, or autograd.grad(..., create_graph=True), which record the gradient"
 )
 
 

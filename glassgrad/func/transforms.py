@@ -1,5 +1,5 @@
-"""Reverse-mode transforms: ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``; and the two that
-glassgrad cannot give, ``vmap`` and ``hessian``, as clear errors.
+"""Reverse-mode transforms: ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``, ``hessian`` (by
+double backward); and the one glassgrad cannot give, ``vmap``, as a clear error.
 
 Each runs on glassgrad's ordinary autograd: the differentiated arguments become fresh leaves that
 require grad (sharing memory with what was passed), ``func`` runs with grad mode on, and
@@ -7,8 +7,8 @@ require grad (sharing memory with what was passed), ``func`` runs with grad mode
 double backward). As in PyTorch, a ``no_grad()`` around the transform is ignored (the transform
 is a new level of differentiation) and a ``no_grad()`` inside ``func`` is respected.
 
-Transforms do not nest: ``grad(grad(f))`` differentiates a gradient, which needs double backward.
-A transform called while another one runs ``func`` (or inside a forward-mode dual level) raises
+Transforms do not nest: ``grad(grad(f))`` would need each transform's results recorded at the
+level outside it (``hessian`` takes its second derivative by double backward instead). A transform called while another one runs ``func`` (or inside a forward-mode dual level) raises
 ``NotImplementedError`` at once rather than returning a gradient with the inner derivative's terms
 missing. Where PyTorch's result would be differentiable in the caller's graph (an input, or a
 tensor ``func`` uses from outside, requires grad), a ``UserWarning`` says the result is a constant
@@ -145,7 +145,7 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
     Returns:
         a function giving the gradient with the structure and shapes of ``args[argnums]`` (a tuple
         of those for a tuple ``argnums``), or ``(gradient, aux)`` with ``has_aux``. Gradients are
-        constants: ``grad(grad(f))`` raises ``NotImplementedError`` (no double backward).
+        constants: ``grad(grad(f))`` raises ``NotImplementedError`` (use ``hessian``).
 
     Shape:
         each gradient has its input's shape and dtype.
@@ -188,7 +188,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         check_no_dual_level("vjp_fn")
         if create_graph:
             raise NotImplementedError(
-                "vjp_fn: create_graph=True needs double backward, which glassgrad does not have"
+                "vjp_fn: create_graph=True is not supported: glassgrad.func's results are constants "
+                "(autograd.grad(..., create_graph=True) records the gradient)"
             )
         cts, ct_spec = tree_flatten(cotangents)
         if ct_spec != out_spec:
@@ -287,13 +288,76 @@ def vmap(
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
-    """Not available: raises ``NotImplementedError``.
+    """The function ``args -> Hessian of func at args``: PyTorch's ``jacfwd(jacrev(func))``, here
+    by double backward (``autograd/recorded.py``): one recorded gradient per output element, then
+    one backward per element of it. Differentiated arguments must be Tensors (not pytrees).
 
-    The Hessian is the Jacobian of the gradient: forward-over-reverse (``jacfwd(jacrev(f))``) or
-    double backward, and glassgrad's backward is first order (gradients are not recorded).
+    Returns:
+        for an int ``argnums``, one Tensor of shape ``out.shape + x.shape + x.shape``; for a tuple,
+        ``H[i][j]`` of shape ``out.shape + x_i.shape + x_j.shape``. Constants, as the other
+        transforms' results.
+
+    >>> import glassgrad as gg
+    >>> gg.func.hessian(lambda x: (x ** 3).sum())(gg.tensor([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
     """
-    raise NotImplementedError(
-        "hessian: expected double backward or forward-over-reverse AD, got glassgrad, whose backward "
-        "is first order (gradients are not recorded), so the Jacobian of a gradient cannot be taken. "
-        "Use finite differences of glassgrad.func.grad, or PyTorch"
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), "hessian")
+        for i in nums:
+            if not isinstance(args[i], Tensor):
+                raise NotImplementedError(
+                    f"hessian: expected a Tensor at argnums {i}, got {type(args[i]).__name__} (pytrees of "
+                    "inputs are not supported by glassgrad.func.hessian)"
+                )
+        with level("hessian"):
+            args, _, flat, inputs = fresh_args(args, nums, "hessian", "argument")
+            out = func(*args, **kwargs)
+        with inner_graph([out], flat) as (outer, reaches):
+            warn_if_outer_graph("hessian", inputs, outer)
+            check_outputs([out], "hessian")
+            h = _hessian_of(out, flat, reaches)
+        return h[0][0] if isinstance(argnums, int) else h
+
+    return wrapper
+
+
+def _hessian_of(o: Tensor, flat: list[Tensor], reaches: Callable) -> tuple:
+    """``H[i][j]`` = d^2 o / d flat_i d flat_j, each ``o.shape + flat_i.shape + flat_j.shape``."""
+    blocks = [[np.zeros((o.numel(), t.numel(), u.numel()), dtype=u._data.dtype) for u in flat] for t in flat]
+    if o.requires_grad and reaches(o):
+        for k in range(o.numel()):
+            seed = np.zeros(o.numel(), dtype=o._data.dtype)
+            seed[k] = 1
+            gs = _autograd_grad(
+                o,
+                flat,
+                Tensor(seed.reshape(o.shape), _wrap=True),
+                retain_graph=True,
+                create_graph=True,
+                allow_unused=True,
+            )
+            for i, g in enumerate(gs):
+                if g is None or not g.requires_grad:
+                    continue  # o is linear in flat_i (or ignores it): its block stays zero
+                for m in range(g.numel()):
+                    unit = np.zeros(g.numel(), dtype=g._data.dtype)
+                    unit[m] = 1
+                    row = _autograd_grad(
+                        g,
+                        flat,
+                        Tensor(unit.reshape(g.shape), _wrap=True),
+                        retain_graph=True,
+                        allow_unused=True,
+                    )
+                    for j, r in enumerate(row):
+                        if r is not None:
+                            blocks[i][j][k, m] = r._data.reshape(-1)
+    return tuple(
+        tuple(
+            Tensor(b.reshape(tuple(o.shape) + tuple(t.shape) + tuple(u.shape)), _wrap=True)
+            for b, u in zip(row, flat)
+        )
+        for row, t in zip(blocks, flat)
     )

@@ -1,6 +1,6 @@
 """autograd.functional with PyTorch's keywords: ``jacobian``/``vjp`` take ``create_graph``,
-``strict``, ``vectorize``, ``strategy``; second-order ``hessian``/``hvp``/``vhp`` exist and refuse
-clearly (first-order backward), found porting GAN scripts whose penalties need double backward."""
+``strict``, ``vectorize``, ``strategy``; second-order ``hessian``/``hvp``/``vhp`` (double backward,
+tests/autograd/test_double_backward.py), found porting GAN scripts whose penalties need it."""
 
 from __future__ import annotations
 
@@ -66,13 +66,20 @@ def test_keyword_combinations_torch_refuses_are_refused(torch):
 
 
 @pytest.mark.parametrize("name", ["jacobian", "vjp"])
-def test_create_graph_true_refuses(name):
-    with pytest.raises(NotImplementedError, match=f"{name}: create_graph=True .*double backward"):
-        getattr(F, name)(lambda x: x**2, gg.ones(2), create_graph=True)
+def test_create_graph_true_gives_a_graph(name):
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    args = () if name == "jacobian" else (gg.ones(2),)
+    out = getattr(F, name)(lambda x: x**2, x, *args, create_graph=True)
+    res = out if name == "jacobian" else out[1]
+    assert res.requires_grad  # differentiable again, back to x
 
 
 @pytest.mark.parametrize("name", ["hessian", "hvp", "vhp"])
-def test_second_order_names_exist_and_refuse(torch, name):
+def test_second_order_names_exist(torch, name):
     assert hasattr(torch.autograd.functional, name)
-    with pytest.raises(NotImplementedError, match=f"{name}: second derivatives need double backward"):
-        getattr(gg.autograd.functional, name)(lambda x: (x**3).sum(), gg.ones(2), gg.ones(2))
+    x = gg.tensor([1.0, 2.0])
+    args = (x,) if name == "hessian" else (x, gg.ones(2))
+    out = getattr(gg.autograd.functional, name)(lambda x: (x**3).sum(), *args)
+    res = out if name == "hessian" else out[1]
+    want = np.diag([6.0, 12.0]) if name == "hessian" else np.array([6.0, 12.0])
+    np.testing.assert_allclose(res.numpy(), want)

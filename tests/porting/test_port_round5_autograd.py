@@ -1,8 +1,8 @@
 """What the fifth round's autograd tutorials needed (docs/porting.md, "Real scripts ported"):
 PyTorch's keyword arguments of ``gradcheck`` (``fast_mode=``), a custom Function whose backward
 returns extra trailing ``None``s, ``autograd.grad(allow_unused=, materialize_grads=)``,
-``nn.DataParallel`` on a machine without GPUs, and clear refusals where a tutorial needs double
-backward (``gradgradcheck``, ``create_graph=True``) or vmap (gradcheck's ``check_batched_grad``;
+``nn.DataParallel`` on a machine without GPUs, double backward (``gradgradcheck``,
+``create_graph=True``), and a clear refusal where a tutorial needs vmap (gradcheck's ``check_batched_grad``;
 ``check_forward_ad`` runs since forward-mode AD landed). Each script runs on glassgrad and on PyTorch."""
 
 from __future__ import annotations
@@ -80,14 +80,12 @@ def test_gradcheck_refuses_checks_it_cannot_make(torch):
         glassgrad.autograd.gradcheck(lambda t: t.detach() * t, (x,), fast_mode=True)
 
 
-def test_double_backward_is_refused_by_name():
+def test_double_backward_runs():
     x = glassgrad.tensor(A, dtype=glassgrad.float64, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="double backward"):
-        glassgrad.autograd.gradgradcheck(lambda t: t**2, (x,))
-    with pytest.raises(NotImplementedError, match="create_graph=True"):
-        glassgrad.autograd.grad((x**2).sum(), x, create_graph=True)
-    with pytest.raises(NotImplementedError, match="create_graph=True"):
-        (x**2).sum().backward(create_graph=True)
+    assert glassgrad.autograd.gradgradcheck(lambda t: t**2, (x,))
+    (g,) = glassgrad.autograd.grad((x**3).sum(), x, create_graph=True)
+    (h,) = glassgrad.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 6 * A.astype(np.float64))
     (x**2).sum().backward(create_graph=False, retain_graph=None)
     np.testing.assert_allclose(x.grad.numpy(), 2 * A.astype(np.float64))
 

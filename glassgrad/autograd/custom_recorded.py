@@ -1,0 +1,106 @@
+"""A user Function's backward under ``create_graph=True``: PyTorch's contract, where the user's
+``backward`` runs on Tensors with grad mode on, so whatever Tensor ops it uses are recorded and
+the gradient it returns can be differentiated again (its saved tensors are the forward's own,
+in the graph). A backward marked ``@once_differentiable`` runs with grad mode off, and its
+gradients get a node that refuses a second backward, as PyTorch's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Primitive, _tensor_cls
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = ["user_vjp"]
+
+
+class _OnceDifferentiable(Primitive):
+    """z = the gradient a ``@once_differentiable`` backward gave.   VJP: refused."""
+
+    register = False
+
+    @staticmethod
+    def forward(ctx, grad, *inputs, once=""):
+        return grad
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError(
+            f"{ctx.attrs['once']}: trying to differentiate twice a function that was marked with "
+            "@once_differentiable"
+        )
+
+
+def user_vjp(node: Any, g: Any) -> tuple:
+    """The input gradients of user Function node ``node`` for output gradient Tensor ``g``."""
+    cls, fctx, positions, shapes = node.attrs["user"]
+    tensor_cls = _tensor_cls[0]
+    # several outputs: ``g`` is the hub's placeholder; the outputs' nodes left theirs on the hub
+    gs = [g]
+    if "n" in node.attrs:
+        kept = node.attrs.pop("grads", {})
+        gs = [kept.get(i) for i in range(node.attrs["n"])]
+    if fctx._materialize:
+        gs = [
+            tensor_cls(_zeros(shape, dtype), _wrap=True) if x is None else x
+            for x, shape, dtype in zip(gs, shapes["out"], shapes["out_dtype"])
+        ]
+    once = getattr(cls.backward, "once_differentiable", False)
+    with no_grad() if once else enable_grad():
+        result = cls.backward(fctx, *gs)
+    result = checked_results(cls, result, shapes, positions)
+    out = []
+    for k, pos in enumerate(positions):
+        r = result[pos] if pos < len(result) else None
+        if r is None:
+            out.append(None)
+            continue
+        if not isinstance(r, tensor_cls):
+            r = tensor_cls(r)
+        if tuple(r.shape) != tuple(shapes["in"][k]):
+            raise ShapeError(
+                f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
+                f"{pos}, got {tuple(r.shape)}"
+            )
+        if once:
+            linked = [t for t in (*gs, *(fctx._saved or ())) if t is not None and t.requires_grad]
+            if linked:
+                r = _OnceDifferentiable.apply(r, *linked, once=cls.__name__)
+        out.append(r)
+    return tuple(out)
+
+
+def is_user_output(node: Any) -> bool:
+    """Whether ``node`` is one output of a user Function with several outputs."""
+    from glassgrad.autograd.custom import _UserOutput
+
+    return issubclass(node.fn, _UserOutput)
+
+
+def user_output_vjp(node: Any, g: Any) -> Any:
+    """Output ``i``'s gradient kept on the hub for the user's backward (as first order's
+    ``_UserOutput.backward``); a constant 0 for the hub's placeholder."""
+    node.next[0].attrs.setdefault("grads", {})[node.attrs["i"]] = g
+    return _tensor_cls[0](_zeros((), g._data.dtype), _wrap=True)
+
+
+def _zeros(shape: tuple, dtype: Any) -> Any:
+    from glassgrad.backend import array_module
+
+    return array_module().zeros(shape, dtype=dtype)
+
+
+def checked_results(cls: type, result: Any, shapes: dict, positions: list) -> tuple:
+    """A user backward's result as a tuple of one gradient per forward argument (extra trailing
+    Nones allowed, as in PyTorch); a clear error for any other count."""
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) > shapes["n_args"] and all(r is None for r in result[shapes["n_args"] :]):
+        result = result[: shapes["n_args"]]
+    if len(result) < len(positions) or len(result) > shapes["n_args"]:
+        raise GraphError(
+            f"{cls.__name__}.backward: expected {shapes['n_args']} gradients (one per forward argument), "
+            f"got {len(result)}"
+        )
+    return result

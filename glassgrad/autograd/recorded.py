@@ -1,0 +1,232 @@
+"""Differentiable backward (``create_graph=True``): each op's VJP written once more on Tensors.
+
+The engine's first-order backward runs every op's ``backward`` on raw arrays, the lean path every
+training step takes. With ``create_graph=True`` (``Tensor.backward``, ``autograd.grad``) the same
+walk instead calls the op's *recorded rule*: the same VJP formula written with glassgrad's own
+Tensor ops, run with grad mode on, so the gradients it returns are Tensors with a graph of their
+own, and a second backward through them gives second derivatives (gradient penalties, Hessians,
+physics-informed losses, MAML).
+
+A rule is ``rule(ctx, g) -> Tensor | None | tuple`` (one entry per input of the op), keyed by the
+op's registered name in ``RULES`` (``recorded_rules*.py``); ``g`` is the output gradient, a
+Tensor. The saved arrays become Tensors linked back into the forward graph:
+
+- ``operand(ctx, i, a)``: input ``i``'s value ``a`` (an array forward saved) as a Tensor whose
+  node is the node that produced input ``i`` (or the leaf itself), so d(rule)/d(input) flows on
+  through the forward graph;
+- ``output(ctx, a)``: the op's own output as a Tensor whose node is ``ctx`` (a tanh rule
+  ``g * (1 - y ** 2)`` differentiates through y = tanh(x) by the op's own backward).
+
+An op without a rule refuses ``create_graph=True`` with its name: never a gradient that silently
+lacks its second-order part.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, call_name
+from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.errors import GraphError, ShapeError
+
+__all__ = [
+    "RULES",
+    "rule",
+    "operand",
+    "output",
+    "constant",
+    "vjp",
+    "unbroadcast",
+    "seed",
+    "store_grad",
+    "run_hooks",
+]
+
+#: op name -> recorded VJP rule. ``tests/autograd/test_double_backward.py`` checks each one.
+RULES: dict[str, Callable] = {}
+
+_loaded = [False]
+
+
+def rule(*names: str) -> Callable:
+    """Register ``fn`` as the recorded VJP rule of each op in ``names``."""
+
+    def register(fn: Callable) -> Callable:
+        for name in names:
+            if name in RULES and RULES[name] is not fn:  # two modules writing one op's rule
+                raise TypeError(f"recorded rule for {name!r} registered twice")
+            RULES[name] = fn
+        return fn
+
+    return register
+
+
+def _load() -> None:
+    if not _loaded[0]:
+        from glassgrad.autograd import (  # noqa: F401  (each registers its rules)
+            recorded_rules,
+            recorded_rules_conv,
+            recorded_rules_math,
+            recorded_rules_math2,
+            recorded_rules_movement,
+            recorded_rules_nn,
+            recorded_rules_nn2,
+        )
+
+        _loaded[0] = True
+
+
+def rules() -> dict:
+    """Every recorded rule, by op name (the rule modules loaded on first use)."""
+    _load()
+    return RULES
+
+
+def constant(a: Any) -> Any:
+    """Array ``a`` as a Tensor outside any graph."""
+    return _tensor_cls[0](a, _wrap=True)
+
+
+def operand(ctx: Node, i: int, a: Any) -> Any:
+    """Input ``i`` of ``ctx`` as a Tensor in the forward graph; ``a`` is its value, as forward
+    saved it (the input array itself, not a copy or a cast of it)."""
+    nxt = ctx.next[i]
+    if nxt is None:
+        return constant(a) if hasattr(a, "shape") else a  # (a Python number stays one)
+    if isinstance(nxt, Node):
+        t = _tensor_cls[0](a, _wrap=True)
+        t.requires_grad = True
+        t._node = nxt
+        return t
+    if nxt._data is not a and (getattr(a, "shape", None) != nxt._data.shape):
+        raise GraphError(f"{ctx.fn.name}: its saved input {i} is not the leaf's value ({ctx.name()})")
+    return nxt
+
+
+def output(ctx: Node, a: Any) -> Any:
+    """The op's own output ``a`` as a Tensor whose node is ``ctx``."""
+    t = _tensor_cls[0](a, _wrap=True)
+    t.requires_grad = True
+    t._node = ctx
+    return t
+
+
+def saved(ctx: Node) -> tuple:
+    """``ctx``'s saved values; an error when a backward without ``retain_graph`` freed them."""
+    if ctx.saved is _FREED:
+        raise GraphError(_freed_message(ctx))
+    return ctx.saved
+
+
+def vjp(node: Node, g: Any) -> tuple:
+    """Node ``node``'s input gradients as recorded Tensors: its op's rule, run with grad mode on."""
+    from glassgrad.autograd import custom_recorded
+
+    # A user Function's nodes first: their op name is the user's class name (``Add``, ``Exp``),
+    # which must not pick the library op's rule of the same name.
+    if "user" in node.attrs:  # its own backward, on Tensors
+        fn = custom_recorded.user_vjp
+    elif custom_recorded.is_user_output(node):  # one output of a user Function with several
+        fn = custom_recorded.user_output_vjp
+    elif node.fn is custom_recorded._OnceDifferentiable:  # (its "once" attr names the Function)
+        fn = node.fn.backward  # refuses, as at first order
+    else:
+        fn = rules().get(node.fn.name)
+    if fn is None:
+        raise NotImplementedError(
+            f"{node.fn.name}: create_graph=True needs a differentiable backward of every op in the "
+            f"graph, and {call_name(node)} ({node.fn.name}) has none yet; the ops that have one: "
+            "glassgrad.autograd.recorded.rules()"
+        )
+    if g.dtype.is_complex:
+        raise NotImplementedError(
+            f"{node.fn.name}: create_graph=True with complex gradients is not supported"
+        )
+    with enable_grad():
+        out = fn(node, g)
+    return out if out.__class__ is tuple else (out,)
+
+
+def arrays(grad: Any, in_grads: tuple) -> tuple:
+    """A node's recorded gradients as the arrays the engine's observers (tracers) are shown."""
+    return grad._data, tuple(None if g is None else g._data for g in in_grads)
+
+
+def unbroadcast(g: Any, shape: tuple) -> Any:
+    """Tensor ``g`` summed over the dims broadcasting added or stretched, to ``shape`` (recorded)."""
+    extra = g.dim() - len(shape)
+    if extra < 0:
+        raise ShapeError(
+            f"unbroadcast: expected a gradient with at least {len(shape)} dims, got {tuple(g.shape)}"
+        )
+    dims = tuple(range(extra)) + tuple(
+        i + extra for i, d in enumerate(shape) if d == 1 and g.shape[i + extra] != 1
+    )
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    return g.reshape(shape) if tuple(g.shape) != tuple(shape) else g
+
+
+def seed(op: str, out: Any, given: Any) -> Any:
+    """The output gradient a create_graph pass starts from: ``given`` itself when it is a Tensor
+    (its own graph, if any, carries on), else ones for a one-element real output."""
+    tensor_cls = _tensor_cls[0]
+    if given is None:
+        data = out._data
+        if data.size != 1 or data.dtype.kind == "c":
+            raise GraphError(
+                f"{op}: grad can be implicitly created only for real scalar outputs, got shape "
+                f"{data.shape} {data.dtype}; pass a gradient of that shape"
+            )
+        import numpy as np
+
+        return constant(np.ones(data.shape, dtype=data.dtype))
+    g = given if isinstance(given, tensor_cls) else tensor_cls(given, dtype=out.dtype)
+    if tuple(g.shape) != tuple(out.shape):
+        raise ShapeError(f"{op}: expected a gradient of shape {tuple(out.shape)}, got {tuple(g.shape)}")
+    return g.to(out.dtype) if g.dtype != out.dtype else g
+
+
+def store_grad(t: Any, g: Any, given: set) -> None:
+    """Leaf ``t``'s ``.grad`` plus recorded gradient ``g``: out of place, so the sum stays in the
+    graph (as PyTorch's accumulation under create_graph)."""
+    if g.dtype != t.dtype:
+        g = g.to(t.dtype)
+    if tuple(g.shape) != tuple(t.shape):
+        raise GraphError(
+            f"backward: expected a gradient of the leaf's shape {tuple(t.shape)}, got {tuple(g.shape)}"
+        )
+    if t._grad is None:
+        # always a copy (PyTorch's AccumulateGrad clones under create_graph): ``g`` may also be a
+        # seed, another leaf's gradient, a retained one or one a hook kept, and .grad is changed
+        # in place (zero_grad, optimizers)
+        t._grad = g.clone()
+    else:
+        t._grad = t._grad + g
+
+
+def run_hooks(hooks: list, grad: Any) -> Any:
+    """A tensor's hooks on a recorded gradient: each sees the Tensor, and may replace it."""
+    for hook in hooks:
+        out = hook(grad)
+        if out is not None and not getattr(hook, "retains_grad", False):
+            if tuple(out.shape) != tuple(grad.shape):
+                name = getattr(hook, "__qualname__", type(hook).__name__)
+                raise ShapeError(
+                    f"hook {name}: expected a gradient of shape {tuple(grad.shape)}, got {tuple(out.shape)}"
+                )
+            grad = out
+    return grad
+
+
+def warn_leaf_cycle() -> None:
+    """PyTorch's warning for ``backward(create_graph=True)`` into leaves' ``.grad``."""
+    warnings.warn(
+        "Using backward() with create_graph=True will create a reference cycle between the parameter "
+        "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+        "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+        ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,249 @@
+"""Recorded VJP rules (``autograd/recorded.py``) of the rest of the math ops: trig, hyperbolic and
+special functions, binary math (hypot, logaddexp, xlogy, copysign, fmax/fmin), the running
+product and log-sum-exp, and the NaN-ignoring reductions. Helpers: ``recorded_rules_math.py``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import glassgrad as gg
+from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.autograd.recorded_rules_math import _kept, _safe, _sel
+
+__all__: list[str] = []
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+# ------------------------------------------------------------------ trig, hyperbolic, special
+@rule("tan")
+def _tan(ctx, g):
+    """g (1 + z^2)."""
+    (y,) = saved(ctx)
+    z = output(ctx, y)
+    return g * (1 + z * z)
+
+
+@rule("sinh")
+def _sinh(ctx, g):
+    """g cosh a."""
+    (a,) = saved(ctx)
+    return g * gg.cosh(operand(ctx, 0, a))
+
+
+@rule("cosh")
+def _cosh(ctx, g):
+    """g sinh a."""
+    (a,) = saved(ctx)
+    return g * gg.sinh(operand(ctx, 0, a))
+
+
+@rule("asin")
+def _asin(ctx, g):
+    """g / sqrt(1 - a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g / gg.sqrt(1 - x * x)
+
+
+@rule("acos")
+def _acos(ctx, g):
+    """-g / sqrt(1 - a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return -g / gg.sqrt(1 - x * x)
+
+
+@rule("atan")
+def _atan(ctx, g):
+    """g / (1 + a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g / (1 + x * x)
+
+
+@rule("atan2")
+def _atan2(ctx, g):
+    """(g b / r^2, -g a / r^2), r^2 = a^2 + b^2, 0 where r^2 is 0."""
+    a, b = saved(ctx)
+    at, bt = operand(ctx, 0, a), operand(ctx, 1, b)
+    r2 = at * at + bt * bt
+    r2 = _sel(r2._data == 0, math.inf, r2)
+    return (g * bt) / r2, (-g * at) / r2
+
+
+@rule("erf")
+def _erf(ctx, g):
+    """g 2/sqrt(pi) e^(-a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g * (_TWO_OVER_SQRT_PI * gg.exp(-x * x))
+
+
+@rule("erfc")
+def _erfc(ctx, g):
+    """-g 2/sqrt(pi) e^(-a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g * (-_TWO_OVER_SQRT_PI * gg.exp(-x * x))
+
+
+@rule("asinh")
+def _asinh(ctx, g):
+    """g / sqrt(a^2 + 1)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g / gg.sqrt(x * x + 1)
+
+
+@rule("acosh")
+def _acosh(ctx, g):
+    """g / sqrt(a^2 - 1)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g / gg.sqrt(x * x - 1)
+
+
+@rule("atanh")
+def _atanh(ctx, g):
+    """g / (1 - a^2)."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    return g / (1 - x * x)
+
+
+@rule("sinc")
+def _sinc(ctx, g):
+    """g (pi a cos(pi a) - sin(pi a)) / (pi a^2), 0 where pi a^2 is 0."""
+    (a,) = saved(ctx)
+    x = operand(ctx, 0, a)
+    y = math.pi * x
+    y2 = y * x
+    small = y2._data == 0
+    d = (y * gg.cos(y) - gg.sin(y)) / _safe(small, y2)
+    # where pi a^2 is 0 the slope is 0, and its own slope is sinc''(0) = -pi^2/3 (sinc'(a) ~ -pi^2 a / 3)
+    return g * _sel(small, (-(math.pi**2) / 3) * x, d)
+
+
+@rule("frac")
+def _frac(ctx, g):
+    """g."""
+    return g
+
+
+# ------------------------------------------------------------------ binary math
+@rule("hypot")
+def _hypot(ctx, g):
+    """(g a / z, g b / z)."""
+    a, b, out = saved(ctx)
+    z = output(ctx, out)
+    return (g * operand(ctx, 0, a)) / z, (g * operand(ctx, 1, b)) / z
+
+
+def _logaddexp(ctx, g, power):
+    a, b = saved(ctx)
+    at, bt = operand(ctx, 0, a), operand(ctx, 1, b)
+    return g / (1 + power(bt - at)), g / (1 + power(at - bt))
+
+
+@rule("logaddexp")
+def _logaddexp_e(ctx, g):
+    """(g / (1 + e^(b-a)), g / (1 + e^(a-b)))."""
+    return _logaddexp(ctx, g, gg.exp)
+
+
+@rule("logaddexp2")
+def _logaddexp_2(ctx, g):
+    """(g / (1 + 2^(b-a)), g / (1 + 2^(a-b)))."""
+    return _logaddexp(ctx, g, lambda t: gg.pow(2.0, t))
+
+
+@rule("xlogy")
+def _xlogy(ctx, g):
+    """(xlogy(g, b), 0 where a == 0 and b <= 0; g a / b)."""
+    a, b = saved(ctx)
+    need = ctx.needs_input_grad
+    bt = operand(ctx, 1, b)
+    ga = gb = None
+    if need[0]:
+        edge = (a == 0) & (b <= 0)
+        ga = _sel(~edge, gg.xlogy(g, _safe(edge, bt)))
+    if need[1]:
+        gb = (g * operand(ctx, 0, a)) / bt
+    return ga, gb
+
+
+@rule("copysign")
+def _copysign(ctx, g):
+    """(g z / a, 0 where a == 0; 0)."""
+    a, out = saved(ctx)
+    zero = a == 0
+    ga = g * _sel(~zero, output(ctx, out) / _safe(zero, operand(ctx, 0, a)))
+    gb = constant(np.zeros(g.shape, dtype=g._data.dtype)) if ctx.needs_input_grad[1] else None
+    return ga, gb
+
+
+@rule("fmax", "fmin")
+def _fmax(ctx, g):
+    """(g where a wins or b is NaN, the rest to b): a tie goes wholly to a."""
+    a, b = saved(ctx)
+    to_a = ctx.fn.keeps_a(a, b) | np.isnan(b)
+    return _sel(to_a, g), _sel(~to_a, g)
+
+
+# ------------------------------------------------------------------ scans
+def _rsum(t, axis):
+    """sum over i >= j along axis."""
+    return t.flip(axis).cumsum(axis).flip(axis)
+
+
+@rule("cumprod")
+def _cumprod(ctx, g):
+    """dx_j = sum_{i >= j} g_i z_i / x_j; with zeros, each prod_{k <= i, k != j} x_k formed."""
+    x, out = saved(ctx)
+    axis = ctx.attrs["axis"]
+    xt = operand(ctx, 0, x)
+    if np.isfinite(x).all() and not (x == 0).any():
+        return _rsum(output(ctx, out) * g, axis) / xt
+    # exact with zeros: row j is x with x_j replaced by 1, its running product prod_{k <= i, k != j} x_k
+    n = x.shape[axis]
+    xm, gm = xt.movedim(axis, -1), g.movedim(axis, -1)
+    square = xm.unsqueeze(-2).expand(tuple(xm.shape[:-1]) + (n, n))
+    runs = gg.cumprod(_sel(np.eye(n, dtype=bool), 1.0, square), -1)  # [..., j, i]
+    upper = np.triu(np.ones((n, n), dtype=bool))  # i >= j
+    gx = _sel(upper, gm.unsqueeze(-2) * runs).sum(-1)
+    return gx.movedim(-1, axis)
+
+
+@rule("logcumsumexp")
+def _logcumsumexp(ctx, g):
+    """dx_j = sum_{i >= j} g_i exp(x_j - z_i), summed in log space apart for g > 0 and g < 0."""
+    x, out = saved(ctx)
+    axis = ctx.attrs["axis"]
+    xt, z = operand(ctx, 0, x), output(ctx, out)
+    lowest = float(np.finfo(g._data.dtype).min)
+
+    def part(mask):
+        log_g = _sel(mask, gg.log(gg.abs(_safe(~mask, g))), lowest) - z
+        rev = log_g.flip(axis).logcumsumexp(axis).flip(axis)
+        return gg.exp(rev + xt)
+
+    return part(g._data > 0) - part(g._data < 0)
+
+
+# ------------------------------------------------------------------ NaN-ignoring reductions
+@rule("nansum")
+def _nansum(ctx, g):
+    """g broadcast back, 0 at the NaNs."""
+    (keep,) = saved(ctx)
+    return _kept(ctx, g).expand(ctx.shapes[0]) * constant(keep.astype(g._data.dtype))
+
+
+@rule("nanmean")
+def _nanmean(ctx, g):
+    """g / count at the non-NaN x, 0 at the NaNs."""
+    keep, count = saved(ctx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _kept(ctx, g) / constant(count) * constant(keep.astype(g._data.dtype))

@@ -1,0 +1,192 @@
+"""Recorded VJP rules (``autograd/recorded.py``) of the products and the activations: matmul,
+linear, relu ... hardswish, softmax, log_softmax (the losses, norms, einsum and cdist are in
+``recorded_rules_nn2.py``).
+
+Each rule is its op's ``backward`` written again with Tensor ops, so that the gradient it returns
+has a graph (``create_graph=True``). ``x``, ``y`` and ``g`` are Tensors: an input, the op's output
+and the output's gradient. Masks (which branch, which side of a kink) are constants, as in
+PyTorch. Where a branch not taken could be inf or NaN (e^x for large x, x / 3 at x = inf), its
+input is replaced by a finite value first: ``where`` passes 0 to the branch it did not pick, and
+0 times inf would otherwise give NaN second derivatives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import glassgrad as gg
+from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.ops.activation import _refuse_negative
+
+__all__: list[str] = []
+
+_SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2 / pi), as ops/activation.py
+_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2), as ops/special.py
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+
+
+def _mask(cond):
+    """A bool array as a constant Tensor (a branch choice carries no gradient)."""
+    return constant(cond)
+
+
+# ------------------------------------------------------------------ products
+@rule("matmul")
+def _matmul(ctx, g):
+    """ga = g @ b^T, gb = a^T @ g (a 1-D a a row, a 1-D b a column); batch dims unbroadcast by the engine."""
+    a, b = saved(ctx)
+    need = ctx.needs_input_grad
+    # (the shape of an input that wants no gradient is not kept: forward saved the array instead)
+    a_nd = len(ctx.shapes[0]) if need[0] else a.ndim
+    b_nd = len(ctx.shapes[1]) if need[1] else b.ndim
+    # forward saved a only for b's gradient and b only for a's: exactly what each product needs
+    A = operand(ctx, 0, a) if need[1] else None
+    B = operand(ctx, 1, b) if need[0] else None
+    if a_nd == 1 and b_nd == 1:  # dot product: g is 0-d
+        return (g * B if need[0] else None), (g * A if need[1] else None)
+    if a_nd == 1:
+        g = g.unsqueeze(-2)  # (..., m) -> (..., 1, m)
+    if b_nd == 1:
+        g = g.unsqueeze(-1)  # (..., n) -> (..., n, 1)
+    ga = gb = None
+    if need[0]:
+        b2 = B.unsqueeze(-1) if b_nd == 1 else B  # (k,) -> (k, 1)
+        ga = g @ b2.transpose(-1, -2)
+        if a_nd == 1:
+            ga = ga.squeeze(-2)
+    if need[1]:
+        a2 = A.unsqueeze(0) if a_nd == 1 else A  # (k,) -> (1, k)
+        gb = a2.transpose(-1, -2) @ g  # (..., k, m): the engine sums a's batch dims away
+        if b_nd == 1:
+            gb = gb.squeeze(-1)
+    return ga, gb
+
+
+@rule("linear")
+def _linear(ctx, g):
+    """gx = g W, gW = g^T x (over all leading dims), gb = sum of g over the leading dims."""
+    x, w = saved(ctx)
+    need = ctx.needs_input_grad
+    n, out = math.prod(g.shape[:-1]), g.shape[-1]
+    gx = g @ operand(ctx, 1, w) if need[0] else None  # (*, out) @ (out, in) -> (*, in)
+    g2 = g.reshape(n, out)
+    gw = None
+    if need[1]:
+        xt = operand(ctx, 0, x)
+        gw = g2.transpose(0, 1) @ xt.reshape(n, xt.shape[-1])  # (out, N) @ (N, in)
+    gb = g2.sum(0) if len(need) > 2 and need[2] else None
+    return gx, gw, gb
+
+
+# ------------------------------------------------------------------ activations
+@rule("relu")
+def _relu(ctx, g):
+    """where(y <= 0, 0, g): relu'(0) = 0; a NaN output passes g."""
+    (y,) = saved(ctx)
+    return gg.where(_mask(y <= 0), 0.0, g)
+
+
+@rule("leaky_relu")
+def _leaky_relu(ctx, g):
+    """where(a > 0, g, slope g), a = x (or the result, for the in-place op)."""
+    (a,) = saved(ctx)
+    slope = ctx.attrs["slope"]
+    if ctx.attrs.get("result"):  # the result's sign is x's only for slope >= 0, as the op's own backward
+        _refuse_negative("leaky_relu_", "negative_slope", slope)
+    return gg.where(_mask(a > 0), g, g * slope)
+
+
+@rule("sigmoid")
+def _sigmoid(ctx, g):
+    """g y (1 - y)."""
+    (y,) = saved(ctx)
+    y = output(ctx, y)
+    return g * y * (1 - y)
+
+
+@rule("silu")
+def _silu(ctx, g):
+    """g s (1 + x (1 - s)), s = sigmoid(x) recomputed from x (its own derivative included)."""
+    x, _ = saved(ctx)
+    x = operand(ctx, 0, x)
+    s = x.sigmoid()
+    return g * s * (1 + x * (1 - s))
+
+
+@rule("gelu")
+def _gelu(ctx, g):
+    """none: g (Phi(x) + x phi(x)); tanh: g (s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)), s = sigmoid(2u)."""
+    x, _ = saved(ctx)
+    x = operand(ctx, 0, x)
+    if ctx.attrs["approximate"] == "tanh":
+        s = (2 * _SQRT_2_OVER_PI * (x + x * 0.044715 * x * x)).sigmoid()
+        inner = _SQRT_2_OVER_PI * (1 + x * (3 * 0.044715) * x)
+        return g * (s + 2 * x * s * (1 - s) * inner)
+    cdf = (gg.erf(x * _SQRT_HALF) + 1.0) * 0.5
+    return g * ((x * x * -0.5).exp() * x * _INV_SQRT_2PI + cdf)
+
+
+@rule("elu")
+def _elu(ctx, g):
+    """where(x > 0, g, g (alpha expm1(x) + alpha)); in-place op: where(y <= 0, g (y + alpha), g)."""
+    a, neg = saved(ctx)
+    alpha = ctx.attrs["alpha"]
+    # At x = 0 the first derivative takes the left branch (alpha) and the second the right one
+    # (0), as PyTorch's elu_double_backward (its mask is x < 0): x's value there enters as a constant.
+    if neg is None:  # saved the result
+        _refuse_negative("elu_", "alpha", alpha)
+        y = gg.where(_mask(a == 0), 0.0, output(ctx, a))
+        return gg.where(_mask(a <= 0), g * (y + alpha), g)
+    x = gg.where(_mask(a >= 0), 0.0, operand(ctx, 0, a))  # (and e^x of the branch not taken: no overflow)
+    return gg.where(_mask(a > 0), g, g * (x.expm1() * alpha + alpha))
+
+
+@rule("softplus")
+def _softplus(ctx, g):
+    """where(beta x > threshold, g, g sigmoid(beta x))."""
+    bx, linear = saved(ctx)
+    beta = ctx.attrs["beta"]
+    # forward saved beta x, not x: for beta = 1 that is x's value exactly; otherwise x is
+    # bx / beta to within rounding (x matters only through beta x, so its node is all that counts)
+    x = operand(ctx, 0, bx if beta == 1 else bx / beta)
+    return gg.where(_mask(linear), g, g * (x if beta == 1 else x * beta).sigmoid())
+
+
+@rule("hardtanh")
+def _hardtanh(ctx, g):
+    """g ((lo < x) & (x < hi)), a product as the op's backward (0 at the bounds and at NaN)."""
+    (x,) = saved(ctx)
+    inside = (x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"])
+    return g * constant(inside.astype(x.dtype))
+
+
+@rule("logsigmoid")
+def _logsigmoid(ctx, g):
+    """g sigmoid(-x)."""
+    x, _ = saved(ctx)
+    return g * (-operand(ctx, 0, x)).sigmoid()
+
+
+@rule("hardswish")
+def _hardswish(ctx, g):
+    """0 where x <= -3, g (x / 3 + 1/2) where -3 < x < 3, g where x >= 3 (and NaN)."""
+    (x,) = saved(ctx)
+    low, mid = x <= -3, (x > -3) & (x < 3)
+    xm = gg.where(_mask(mid), operand(ctx, 0, x), 0.0)  # x / 3 of the other branches: never inf
+    inner = gg.where(_mask(x < 3), g * (xm / 3 + 0.5), g)
+    return gg.where(_mask(low), 0.0, inner)
+
+
+@rule("softmax")
+def _softmax(ctx, g):
+    """y (g - sum(g y)), the sum along the op's dims."""
+    (y,) = saved(ctx)
+    y = output(ctx, y)
+    return (g - (g * y).sum(dim=ctx.attrs["axis"], keepdim=True)) * y
+
+
+@rule("log_softmax")
+def _log_softmax(ctx, g):
+    """g - e^y sum(g), the sum along the op's dims."""
+    (y,) = saved(ctx)
+    return g - output(ctx, y).exp() * g.sum(dim=ctx.attrs["axis"], keepdim=True)

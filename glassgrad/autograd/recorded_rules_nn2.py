@@ -1,0 +1,213 @@
+"""Recorded VJP rules (``autograd/recorded.py``) of the losses, the normalisations, einsum and
+cdist (the products and activations are in ``recorded_rules_nn.py``).
+
+Each rule is its op's ``backward`` written again with Tensor ops, so that the gradient it returns
+has a graph (``create_graph=True``). Several of these ops save an intermediate instead of their
+input (cross_entropy its log-softmax, the norms x-hat and 1/std); their rules recompute it from
+the input, so that its own derivative is included. Where only the intermediate was saved, the
+input's value is rebuilt from it up to a shift the op cannot see (log-softmax and the norms are
+shift invariant along their dims): the gradients are the same function of it, to within rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import glassgrad as gg
+from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.backend import array_module
+from glassgrad.ops.loss import _BCE_EPS
+
+__all__: list[str] = []
+
+
+def _scale(g, reduction, count):
+    """d(reduced)/d(loss_i) times g, as ``ops.loss._scale``."""
+    if reduction == "mean":
+        return g / float(count) if count != 0 else g * float("nan")
+    return g
+
+
+# ------------------------------------------------------------------ losses
+@rule("cross_entropy")
+def _cross_entropy(ctx, g):
+    """(Q_i softmax(x)_ic - q_ic) s_i, q the (smoothed, weighted) target mass and Q_i its sum."""
+    logp, at, w_t, valid, weight, denom = saved(ctx)
+    xp = array_module(logp)
+    if not valid.any():  # every target ignored: no input affects the (nan) loss
+        return constant(xp.zeros_like(logp)), None, None
+    eps = ctx.attrs.get("label_smoothing", 0.0)
+    n_classes, dt = logp.shape[1], logp.dtype
+    s = _scale(g, ctx.attrs.get("reduction", "mean"), denom)  # 0-d, or (N, *) for 'none'
+    coef = s * constant(((1.0 - eps) * w_t).astype(dt, copy=False))  # the one-hot part, (N, *)
+    total = coef
+    if eps > 0:
+        w_sum = n_classes if weight is None else float(weight.sum())
+        smooth = s * constant((valid * (eps / n_classes)).astype(dt))
+        total = coef + smooth * w_sum
+    # x itself was not saved; log_softmax(x) is, and softmax(log_softmax(x)) = softmax(x)
+    p = operand(ctx, 0, logp).softmax(1)
+    grad = p * total.unsqueeze(1)
+    if eps > 0:
+        wshape = (1, n_classes) + (1,) * (logp.ndim - 2)  # (C,) -> (1, C, 1, ...)
+        sm = smooth.unsqueeze(1)
+        grad = grad - (sm if weight is None else sm * constant(weight.reshape(wshape)))
+    onehot = xp.zeros(logp.shape, dtype=dt)
+    onehot[at] = 1  # ignored positions point at class 0 with coef 0
+    return grad - coef.unsqueeze(1) * constant(onehot), None, None
+
+
+@rule("binary_cross_entropy_with_logits")
+def _bce_logits(ctx, g):
+    """dx = w ((1 - y) - l (1 - sigmoid(x))), l = 1 + (pw - 1) y; dy = w (-x + (pw - 1) softplus(-x)); times g."""
+    x, y, weight, pos_weight, count = saved(ctx)
+    need = ctx.needs_input_grad
+    g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
+    if weight is not None:
+        g = g * constant(weight)
+    xt, yt = operand(ctx, 0, x), operand(ctx, 1, y)
+    pw1 = None if pos_weight is None else constant(pos_weight - 1)
+    dx = dy = None
+    if need[0]:
+        sig = xt.sigmoid()
+        dx = sig - yt if pw1 is None else (1 - yt) - (1 + pw1 * yt) * (1 - sig)
+        dx = dx * g
+    if need[1]:
+        if pw1 is None:
+            dy = -xt * g
+        else:  # softplus(-x) = -logsigmoid(x), in the op's own stable form at any x
+            dy = (-xt - pw1 * gg.nn.functional.logsigmoid(xt)) * g
+    return dx, dy, None, None
+
+
+def _clamped_log(u, logged):
+    """max(log u, -100) with ``logged`` its forward value: -100 (a constant) where clamped; the
+    log of a clamped place is never taken (its derivative there would be 0 * inf)."""
+    low = constant(logged <= -100)
+    return gg.where(low, -100.0, gg.where(low, 1.0, u).log())
+
+
+@rule("binary_cross_entropy")
+def _bce(ctx, g):
+    """dp = w (p - y) / max(p (1 - p), 1e-12), dy = w (max(log(1 - p), -100) - max(log p, -100)); times g."""
+    p, y, weight, log_p, log_1mp, count = saved(ctx)
+    need = ctx.needs_input_grad
+    g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
+    if weight is not None:
+        g = g * constant(weight)
+    pt, yt = operand(ctx, 0, p), operand(ctx, 1, y)
+    dp = dy = None
+    if need[0]:
+        den = gg.where(constant(p * (1 - p) < _BCE_EPS), _BCE_EPS, pt * (1 - pt))  # a constant floor
+        dp = g * (pt - yt) / den
+    if need[1]:
+        dy = g * (_clamped_log(1 - pt, log_1mp) - _clamped_log(pt, log_p))
+    return dp, dy, None
+
+
+# ------------------------------------------------------------------ normalisation
+def _normalized(x, axes, eps):
+    """(xhat, rstd) of Tensor x over ``axes``, biased variance, as ``ops.normalization``."""
+    xc = x - x.mean(dim=axes, keepdim=True)
+    rstd = 1.0 / ((xc * xc).mean(dim=axes, keepdim=True) + eps).sqrt()
+    return xc * rstd, rstd
+
+
+def _normalize_backward(gx, xhat, rstd, axes):
+    """rstd (gx - mean(gx) - xhat mean(gx xhat)), the means over ``axes``."""
+    mean_gx = gx.mean(dim=axes, keepdim=True)
+    mean_gx_xhat = (gx * xhat).mean(dim=axes, keepdim=True)
+    return (gx - mean_gx - xhat * mean_gx_xhat) * rstd
+
+
+@rule("layer_norm")
+def _layer_norm(ctx, g):
+    """dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g weight; dweight = g xhat, dbias = g."""
+    xhat, rstd, weight = saved(ctx)
+    need = ctx.needs_input_grad
+    axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
+    # x was not saved: x - mean(x) = xhat / rstd stands for it (the norm cannot see the shift)
+    xh, rs = _normalized(operand(ctx, 0, xhat / rstd), axes, ctx.attrs.get("eps", 1e-5))
+    dx = None
+    if need[0]:
+        gx = g if weight is None else g * operand(ctx, 1, weight)
+        dx = _normalize_backward(gx, xh, rs, axes)
+    dweight = g * xh if need[1] else None
+    dbias = g if need[2] else None
+    return dx, dweight, dbias
+
+
+@rule("batch_norm")
+def _batch_norm(ctx, g):
+    """dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g weight; dweight = sum(g xhat), dbias = sum(g)."""
+    xhat, rstd, w = saved(ctx)
+    need = ctx.needs_input_grad
+    axes = (0, *range(2, xhat.ndim))
+    xh, rs = _normalized(operand(ctx, 0, xhat / rstd), axes, ctx.attrs.get("eps", 1e-5))
+    dx = None
+    if need[0]:
+        # forward saved weight as (1, C, 1, ...): the input's value is its (C,) view
+        gx = g if w is None else g * operand(ctx, 1, w.reshape(-1)).reshape(w.shape)
+        dx = _normalize_backward(gx, xh, rs, axes)
+    dweight = (g * xh).sum(dim=axes) if need[1] else None
+    dbias = g.sum(dim=axes) if need[2] else None
+    return dx, dweight, dbias
+
+
+# ------------------------------------------------------------------ einsum, cdist
+@rule("einsum")
+def _einsum(ctx, g):
+    """g_i = einsum(out, s_j (j != i) -> s_i)(g, x_j ...), broadcast over the indices only x_i has."""
+    arrays, subs, out = saved(ctx), ctx.attrs["subs"], ctx.attrs["out"]
+    xs = [operand(ctx, j, a) for j, a in enumerate(arrays)]
+    grads = []
+    for i, (sub, x) in enumerate(zip(subs, arrays)):
+        if not ctx.needs_input_grad[i]:
+            grads.append(None)
+            continue
+        others = [j for j in range(len(subs)) if j != i]
+        have = set(out).union(*(subs[j] for j in others))
+        keep = "".join(c for c in sub if c in have)
+        eq = ",".join((out, *(subs[j] for j in others))) + "->" + keep
+        gi = gg.einsum(eq, g, *(xs[j] for j in others))
+        sizes = dict(zip(keep, gi.shape))
+        gi = gi.reshape([sizes.get(c, 1) for c in sub])  # (keep...) -> (sub...)
+        target = tuple(n if sizes.get(c, 1) == 1 else sizes[c] for c, n in zip(sub, x.shape))
+        grads.append(gi.expand(*target) if tuple(gi.shape) != target else gi)
+    return tuple(grads)
+
+
+@rule("cdist")
+def _cdist(ctx, g):
+    """per pair, d = x1_i - x2_j, z = ||d||_p: p = 1: sign(d) g; 2: d g / z; inf: sign(d) [|d| = z] g;
+    else sign(d) |d|^(p-1) g / z^(p-1) (0 where z = 0 or d = 0); x1 gets sum_j, x2 -sum_i."""
+    x1, x2, z = saved(ctx)
+    p = ctx.attrs["p"]
+    need = ctx.needs_input_grad
+    xp = array_module(x1)
+    with np.errstate(invalid="ignore"):
+        d = x1[..., :, None, :] - x2[..., None, :, :]  # (B, P, R, M)
+        zz = z[..., None]
+        gz = g.unsqueeze(-1)
+        if p == 0:
+            per = constant(xp.zeros_like(d)) * gz
+        elif p == 1:
+            per = constant(xp.sign(d)) * gz
+        elif p == math.inf:
+            per = constant(xp.sign(d) * (xp.abs(d) == zz)) * gz
+        else:
+            dt = operand(ctx, 0, x1).unsqueeze(-2) - operand(ctx, 1, x2).unsqueeze(-3)
+            zero = constant(zz == 0)
+            zs = gg.where(zero, 1.0, output(ctx, z).unsqueeze(-1))  # no 0 / 0 in the branch not taken
+            if p == 2:
+                per = dt * gz / zs
+            else:  # d = 0 gives 0, as the op's first derivative there (a kink for p < 2)
+                at0 = constant(d == 0)
+                ad = gg.where(at0, 1.0, dt.abs())
+                per = gg.where(at0, 0.0, constant(xp.sign(d)) * ad ** (p - 1) * gz / zs ** (p - 1))
+            per = gg.where(zero, 0.0, per)
+    g1 = per.sum(-2) if need[0] else None  # (B, P, M)
+    g2 = -per.sum(-3) if need[1] else None  # (B, R, M)
+    return g1, g2

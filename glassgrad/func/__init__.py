@@ -2,8 +2,9 @@
 
 - ``functional_call``, ``stack_module_state``, ``replace_all_batch_norm_modules_``: a module as a
   function of its parameters and buffers (``functional_call.py``).
-- ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``, ``hessian`` (by double backward): reverse
-  mode (``transforms.py``); results are constants, and transforms do not nest.
+- ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``, ``hessian``: reverse mode (``transforms.py``);
+  results are differentiable in the caller's graph where PyTorch's are (double backward), so
+  reverse transforms nest; forward-mode ones do not nest with any.
 - ``jvp``, ``jacfwd``, ``linearize``: forward mode on ``glassgrad.autograd.forward_ad``
   (``forward.py``).
 - ``vmap``: raises ``NotImplementedError`` (no batching rules).

@@ -29,41 +29,47 @@ __all__ = [
 
 
 class _Active(threading.local):
-    name: str | None = None  # the transform running ``func`` in this thread, if any
+    name: str | None = None  # the innermost transform running ``func`` in this thread, if any
     outer_grad: bool = True  # grad mode where that transform was called
+    reverse: bool = False  # whether it is a reverse-mode transform (another may nest inside it)
 
 
 _active = _Active()
 
 _NESTED = (
-    "{inner}: expected no glassgrad.func transform inside another, got {inner} called while {outer} "
-    "runs its function: composing transforms (grad(grad(f)), jacrev(jacrev(f)), jvp(grad(f)), "
-    "jacfwd(jacrev(f))) differentiates a derivative, and glassgrad's transforms give constants, so "
-    "they have no higher-order AD between them (forward_ad holds one dual level at a time); use "
-    "glassgrad.func.hessian, or autograd.grad(..., create_graph=True), which record the gradient"
+    "{inner}: expected no forward-mode glassgrad.func transform together with another, got {inner} "
+    "called while {outer} runs its function: reverse-mode transforms nest (grad(grad(f)), "
+    "jacrev(jacrev(f)): the inner one's derivative is recorded by double backward), but forward "
+    "mode has no higher-order AD here (jvp(grad(f)), jacfwd(jacrev(f)): forward_ad holds one dual "
+    "level at a time and does not see recorded gradients); use jacrev(jacrev(f)) or "
+    "glassgrad.func.hessian"
 )
 
 
 @contextlib.contextmanager
-def level(name: str, record: bool = True) -> Iterator[None]:
-    """Mark ``name`` as the running transform (refusing nesting); turn grad mode on if ``record``.
+def level(name: str, record: bool = True) -> Iterator[bool]:
+    """Mark ``name`` as the running transform; turn grad mode on if ``record``. Yields the grad mode
+    where the transform was called (its result is differentiable in the caller's graph only then).
 
-    ``record`` is for the reverse transforms, which also refuse to run inside a forward-mode dual
-    level: the derivative they return is a constant, so a tangent would silently be dropped.
+    ``record`` is for the reverse transforms, which may nest inside one another (the inner one's
+    derivative is recorded, ``transforms.py``), and refuse to run inside a forward-mode dual level:
+    the derivative they return carries no tangent, so it would silently be dropped. A forward
+    transform refuses to run inside any other, and any transform inside it.
     """
-    check_not_nested(name)
+    check_not_nested(name, reverse_ok=record)
     if record:
         check_no_dual_level(name)
-    _active.name, _active.outer_grad = name, is_grad_enabled()
+    before = (_active.name, _active.outer_grad, _active.reverse)
+    _active.name, _active.outer_grad, _active.reverse = name, is_grad_enabled(), record
     entered = forward_ad.levels_entered()
     try:
         if record:
             with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)
-                yield
+                yield _active.outer_grad
         else:
-            yield
+            yield _active.outer_grad
     finally:
-        _active.name = None
+        _active.name, _active.outer_grad, _active.reverse = before
     if record and forward_ad.levels_entered() != entered:
         raise NotImplementedError(
             f"{name}: expected no forward-mode dual level inside the function, got one entered there: "
@@ -73,9 +79,10 @@ def level(name: str, record: bool = True) -> Iterator[None]:
         )
 
 
-def check_not_nested(name: str) -> None:
-    """Raise ``NotImplementedError`` if another transform is running its function in this thread."""
-    if _active.name is not None:
+def check_not_nested(name: str, reverse_ok: bool = False) -> None:
+    """Raise ``NotImplementedError`` if another transform is running its function in this thread
+    (unless ``reverse_ok`` and that one is a reverse-mode transform)."""
+    if _active.name is not None and not (reverse_ok and _active.reverse):
         raise NotImplementedError(_NESTED.format(inner=name, outer=_active.name))
 
 
@@ -182,7 +189,35 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
             node.next, node.needs_input_grad = nexts, needs
 
 
-def warn_if_outer_graph(op: str, inputs: list, outer: bool) -> None:
+def outer_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> bool:
+    """Whether the graph behind ``trees`` (f's outputs) reaches a tensor requiring grad other than
+    ``own`` (a closure's weight, an argument not differentiated, an input that requires grad)."""
+    own_ids = {id(t) for t in own}
+    stack, seen = [], set()
+    for tree in trees:
+        for t in tree_flatten(tree)[0]:
+            if isinstance(t, Tensor) and t.requires_grad:
+                if t._node is None:
+                    if id(t) not in own_ids:
+                        return True
+                elif id(t) not in own_ids:
+                    stack.append(t._node)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for nxt in node.next:
+            if isinstance(nxt, Node):
+                stack.append(nxt)
+            elif nxt is not None and id(nxt) not in own_ids:
+                return True
+    return False
+
+
+def warn_if_outer_graph(
+    op: str, inputs: list, outer: bool, outer_grad: bool | None = None, why: str = ""
+) -> None:
     """Warn (at the caller) when PyTorch would return a result differentiable in the caller's graph.
 
     That is when grad mode was on where the transform was called and an input (``inputs``) requires
@@ -190,14 +225,16 @@ def warn_if_outer_graph(op: str, inputs: list, outer: bool) -> None:
     leaves (see :func:`inner_graph`). glassgrad returns constants there, so a later backward would
     silently miss those terms (second-order MAML, a gradient penalty training the critic).
     """
-    if not _active.outer_grad or not (outer or any(t.requires_grad for t in inputs)):
+    if outer_grad is None:
+        outer_grad = _active.outer_grad
+    if not outer_grad or not (outer or any(t.requires_grad for t in inputs)):
         return
     warnings.warn(
         f"{op}: an input, or a tensor f uses, requires grad, but the result comes back as a constant "
-        "(derivatives, outputs and aux alike): glassgrad has no double backward, so a later backward "
-        "through it drops the terms PyTorch would keep (first-order MAML; a gradient penalty gives "
-        "no gradient to the weights f uses). Pass detached tensors, or call the transform under "
-        "no_grad() (same values), to silence this.",
+        f"(derivatives, outputs and aux alike){why or ''}, so a later backward through it drops "
+        "the terms PyTorch would keep (first-order MAML; a gradient penalty gives no gradient to the "
+        "weights f uses). Pass detached tensors, or call the transform under no_grad() (same "
+        "values), to silence this.",
         UserWarning,
         stacklevel=_user_stacklevel(),
     )

@@ -3,16 +3,17 @@ double backward); and the one glassgrad cannot give, ``vmap``, as a clear error.
 
 Each runs on glassgrad's ordinary autograd: the differentiated arguments become fresh leaves that
 require grad (sharing memory with what was passed), ``func`` runs with grad mode on, and
-``autograd.grad`` takes the gradients, which come back as constants (first order: there is no
-double backward). As in PyTorch, a ``no_grad()`` around the transform is ignored (the transform
-is a new level of differentiation) and a ``no_grad()`` inside ``func`` is respected.
+``autograd.grad`` takes the gradients. As in PyTorch, a ``no_grad()`` around the transform is
+ignored (the transform is a new level of differentiation) and a ``no_grad()`` inside ``func`` is
+respected.
 
-Transforms do not nest: ``grad(grad(f))`` would need each transform's results recorded at the
-level outside it (``hessian`` takes its second derivative by double backward instead). A transform called while another one runs ``func`` (or inside a forward-mode dual level) raises
-``NotImplementedError`` at once rather than returning a gradient with the inner derivative's terms
-missing. Where PyTorch's result would be differentiable in the caller's graph (an input, or a
-tensor ``func`` uses from outside, requires grad), a ``UserWarning`` says the result is a constant
-(``_levels.py``).
+Where PyTorch's result is differentiable in the caller's graph (grad mode on at the call, and an
+input or a tensor ``func`` uses requires grad), the derivative is recorded by double backward and
+the inputs stay linked to the caller's (``derivatives.py``); so reverse transforms nest
+(``grad(grad(f))``, ``jacrev(jacrev(f))``, MAML's inner step) as PyTorch's do. Elsewhere the
+results are constants. A reverse transform inside a forward one, or inside a dual level, raises
+``NotImplementedError`` (forward mode does not see recorded gradients), as does an op without a
+recorded rule turning the result constant with a ``UserWarning`` naming it (``_levels.py``).
 """
 
 from __future__ import annotations
@@ -30,17 +31,22 @@ from glassgrad.func._levels import (
     inner_graph,
     level,
     normalize_argnums,
+    outer_graph,
     split_aux,
     warn_if_outer_graph,
 )
 from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
+from glassgrad.func.derivatives import derivatives, links
+from glassgrad.ops.joining import stack
 from glassgrad.tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "vmap", "hessian"]
 
 
-def fresh_leaves(arg: Any, op: str, where: str) -> tuple[Any, list[Tensor], Any]:
-    """``(tree of new leaves, their flat list, spec)`` for one differentiated argument (a pytree)."""
+def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any, list[Tensor], Any]:
+    """``(tree of new leaves, their flat list, spec)`` for one differentiated argument (a pytree);
+    with ``link``, a tensor that requires grad becomes a view of itself instead, so a recorded
+    derivative stays in the caller's graph (``derivatives.py``)."""
     flat, spec = tree_flatten(arg)
     if not flat:
         raise ValueError(f"{op}: expected {where} to hold at least one Tensor, got {arg!r}")
@@ -56,18 +62,20 @@ def fresh_leaves(arg: Any, op: str, where: str) -> tuple[Any, list[Tensor], Any]
             )
         # shares memory and the version counter (an in-place change under no_grad inside f is seen
         # by the caller's graphs that saved t, as in PyTorch); no graph behind
-        leaves.append(t.detach().requires_grad_())
+        leaves.append(t.view_as(t) if link and t.requires_grad else t.detach().requires_grad_())
     return tree_unflatten(leaves, spec), leaves, spec
 
 
-def fresh_args(args: Any, nums: Any, op: str, what: str) -> tuple[list, list, list[Tensor], list]:
+def fresh_args(
+    args: Any, nums: Any, op: str, what: str, link: bool = False
+) -> tuple[list, list, list[Tensor], list]:
     """``(args with fresh leaves at nums, [(spec, leaf count)] per differentiated argument, every
     fresh leaf in order, the original tensors they replace)``; errors name ``f"{what} {i}"``."""
     args = list(args)
     specs, flat, inputs = [], [], []
     for i in nums:
         inputs += tree_flatten(args[i])[0]
-        args[i], leaves, spec = fresh_leaves(args[i], op, f"{what} {i}")
+        args[i], leaves, spec = fresh_leaves(args[i], op, f"{what} {i}", link)
         specs.append((spec, len(leaves)))
         flat += leaves
     return args, specs, flat, inputs
@@ -86,41 +94,24 @@ def check_outputs(outs: list, op: str) -> None:
             )
 
 
-def backward_all(
-    outs: list[Tensor], seeds: list, leaves: list[Tensor], retain: bool, reaches: Callable
-) -> list[np.ndarray]:
-    """Sum over ``outs`` of seed^T d(out)/d(leaf), one array per leaf (zeros where unreached).
-
-    Run inside :func:`inner_graph`, whose ``reaches`` skips outputs that do not lead to ``leaves``.
-    """
-    pairs = [(o, s) for o, s in zip(outs, seeds) if o.requires_grad and reaches(o)]
-    if not pairs:
-        return [np.zeros_like(t._data) for t in leaves]
-    grads = _autograd_grad(
-        [o for o, _ in pairs], leaves, [s for _, s in pairs], retain_graph=retain, materialize_grads=True
-    )
-    return [g._data for g in grads]
-
-
 def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: tuple, kwargs: dict) -> tuple:
     nums = normalize_argnums(argnums, len(args), op)
-    with level(op):
-        args, specs, flat, inputs = fresh_args(args, nums, op, "argument")
+    with level(op) as outer_grad:
+        linked = links(args, nums, outer_grad)
+        args, specs, flat, inputs = fresh_args(args, nums, op, "argument", linked)
         out = func(*args, **kwargs)
-    with inner_graph([out], flat) as (outer, reaches):
-        warn_if_outer_graph(op, inputs, outer)
-        out, aux = split_aux(out, has_aux, op)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
-        if out.dim() != 0:
-            raise ShapeError(
-                f"{op}: expected f(*args) to return a scalar (0-dim) Tensor, got shape {tuple(out.shape)} "
-                "(vjp or jacrev take a non-scalar output)"
-            )
-        arrays = backward_all([out], [None], flat, retain=False, reaches=reaches)
-    grads = unflatten_groups([Tensor(a, _wrap=True) for a in arrays], specs)
+    out, aux = split_aux(out, has_aux, op)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
+    if out.dim() != 0:
+        raise ShapeError(
+            f"{op}: expected f(*args) to return a scalar (0-dim) Tensor, got shape {tuple(out.shape)} "
+            "(vjp or jacrev take a non-scalar output)"
+        )
+    (grads,), recorded = derivatives(op, [out], [[None]], flat, inputs, outer_grad, linked, linked)
+    grads = unflatten_groups(grads, specs)
     g = grads[0] if isinstance(argnums, int) else tuple(grads)
-    value = out.detach()
+    value = out if recorded else out.detach()
     return (g, (value, aux)) if has_aux else (g, value)
 
 
@@ -174,23 +165,19 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     Shape:
         cotangents: as the output; results: as the primals.
     """
-    with level("vjp"):
-        leaves_args, specs, flat, inputs = fresh_args(primals, range(len(primals)), "vjp", "primal")
+    everything = range(len(primals))
+    with level("vjp") as outer_grad:
+        linked = links(primals, everything, outer_grad)
+        leaves_args, specs, flat, inputs = fresh_args(primals, everything, "vjp", "primal", linked)
         out = func(*leaves_args)
-    with inner_graph([out], flat) as (outer, _):
-        warn_if_outer_graph("vjp", inputs, outer)
     out, aux = split_aux(out, has_aux, "vjp")
     outs, out_spec = tree_flatten(out)
     check_outputs(outs, "vjp")
+    record = outer_grad and (linked or outer_graph(outs, flat))  # (derivatives.py)
 
     def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: bool = False) -> tuple:
-        check_not_nested("vjp_fn")
+        check_not_nested("vjp_fn", reverse_ok=True)
         check_no_dual_level("vjp_fn")
-        if create_graph:
-            raise NotImplementedError(
-                "vjp_fn: create_graph=True is not supported: glassgrad.func's results are constants "
-                "(autograd.grad(..., create_graph=True) records the gradient)"
-            )
         cts, ct_spec = tree_flatten(cotangents)
         if ct_spec != out_spec:
             raise ValueError(
@@ -200,11 +187,20 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape):
                 got = tuple(c.shape) if isinstance(c, Tensor) else type(c).__name__
                 raise ShapeError(f"vjp_fn: expected cotangent {k} of shape {tuple(o.shape)}, got {got}")
-        with inner_graph(outs, flat) as (_, reaches):
-            arrays = backward_all(outs, cts, flat, retain=retain_graph, reaches=reaches)
-        return tuple(unflatten_groups([Tensor(a, _wrap=True) for a in arrays], specs))
+        (grads,), _ = derivatives(
+            "vjp_fn",
+            outs,
+            [cts],
+            flat,
+            inputs,
+            outer_grad or create_graph,
+            linked,
+            retain_graph or linked,
+            record or create_graph or any(c.requires_grad for c in cts),  # (a cotangent in a graph)
+        )
+        return tuple(unflatten_groups(grads, specs))
 
-    primal_out = tree_unflatten([o.detach() for o in outs], out_spec)
+    primal_out = tree_unflatten([o if record else o.detach() for o in outs], out_spec)
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
 
 
@@ -240,33 +236,35 @@ def jacrev(
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacrev")
-        with level("jacrev"):
-            args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument")
+        with level("jacrev") as outer_grad:
+            linked = links(args, nums, outer_grad)
+            args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument", linked)
             out = func(*args, **kwargs)
-        with inner_graph([out], flat) as (outer, reaches):
-            warn_if_outer_graph("jacrev", inputs, outer)
-            out, aux = split_aux(out, has_aux, "jacrev")
-            outs, out_spec = tree_flatten(out)
-            check_outputs(outs, "jacrev")
-            per_out = [_jacobian_of(o, flat, specs, isinstance(argnums, int), reaches) for o in outs]
+        out, aux = split_aux(out, has_aux, "jacrev")
+        outs, out_spec = tree_flatten(out)
+        check_outputs(outs, "jacrev")
+        single = isinstance(argnums, int)
+        per_out = [_jacobian_of(o, flat, specs, single, inputs, outer_grad, linked) for o in outs]
         jac = tree_unflatten(per_out, out_spec)
         return (jac, aux) if has_aux else jac
 
     return wrapper
 
 
-def _jacobian_of(o: Tensor, flat: list[Tensor], specs: list, single: bool, reaches: Callable) -> Any:
-    """d o / d flat by one backward per element of ``o``, as the argnums' pytrees (one, or a tuple)."""
-    rows = [np.zeros((o.numel(),) + tuple(t.shape), dtype=t._data.dtype) for t in flat]  # (m, *in)
-    if o.requires_grad and reaches(o):
-        seed = np.zeros(o.numel(), dtype=o._data.dtype)
-        for k in range(o.numel()):  # row k of the Jacobian: the gradient of output element k
-            seed[:] = 0
-            seed[k] = 1
-            grads = backward_all([o], [seed.reshape(o.shape)], flat, retain=True, reaches=reaches)
-            for r, g in zip(rows, grads):
-                r[k] = g
-    jacs = [Tensor(r.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True) for r, t in zip(rows, flat)]
+def _jacobian_of(
+    o: Tensor, flat: list[Tensor], specs: list, single: bool, inputs: list, outer_grad: bool, linked: bool
+) -> Any:
+    """d o / d flat by one backward per element of ``o`` (recorded where PyTorch's Jacobian would
+    be differentiable, ``derivatives.py``), as the argnums' pytrees (one, or a tuple)."""
+    units = np.eye(o.numel(), dtype=o._data.dtype).reshape((o.numel(), *o.shape))  # row k: output k
+    rows, _ = derivatives("jacrev", [o], [[u] for u in units], flat, inputs, outer_grad, linked, True)
+    shape = tuple(o.shape)
+    jacs = [
+        stack([r[i] for r in rows]).reshape(shape + tuple(t.shape))
+        if rows
+        else Tensor(np.zeros(shape + tuple(t.shape), dtype=t._data.dtype), _wrap=True)
+        for i, t in enumerate(flat)
+    ]
     trees = unflatten_groups(jacs, specs)
     return trees[0] if single else tuple(trees)
 
@@ -311,11 +309,11 @@ def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
                     f"hessian: expected a Tensor at argnums {i}, got {type(args[i]).__name__} (pytrees of "
                     "inputs are not supported by glassgrad.func.hessian)"
                 )
-        with level("hessian"):
+        with level("hessian") as outer_grad:
             args, _, flat, inputs = fresh_args(args, nums, "hessian", "argument")
             out = func(*args, **kwargs)
         with inner_graph([out], flat) as (outer, reaches):
-            warn_if_outer_graph("hessian", inputs, outer)
+            warn_if_outer_graph("hessian", inputs, outer, outer_grad)
             check_outputs([out], "hessian")
             h = _hessian_of(out, flat, reaches)
         return h[0][0] if isinstance(argnums, int) else h

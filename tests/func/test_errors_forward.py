@@ -17,29 +17,51 @@ def np_of(t):
     return np.array(t.detach().numpy())
 
 
+def _f(x):
+    return (x.sin() * x).sum()
+
+
 @pytest.mark.parametrize(
     "nested",
     [
-        lambda f: grad(grad(f)),
-        lambda f: grad(lambda x: jacrev(lambda y: f(y).reshape(1))(x).sum()),
-        lambda f: jacrev(grad(f)),
-        lambda f: grad(lambda x: vjp(f, x)[0]),
+        lambda F, f: F.grad(lambda x: F.grad(f)(x).sum()),
+        lambda F, f: F.grad(lambda x: F.jacrev(lambda y: f(y).reshape(1))(x).sum()),
+        lambda F, f: F.jacrev(F.grad(f)),
+        lambda F, f: F.jacrev(F.jacrev(lambda y: y.sin() * y)),
+        lambda F, f: F.grad(lambda x: F.vjp(f, x)[0]),
+        lambda F, f: F.grad(lambda x: F.vjp(lambda y: y.sin() * y, x)[1](x)[0].sum()),
     ],
 )
-def test_nested_transforms_raise_naming_double_backward(nested):
-    f = lambda x: x.sin().sum()  # noqa: E731
-    with pytest.raises(NotImplementedError, match="no higher-order AD") as e:
-        nested(f)(gg.tensor([0.5, 1.0]))
-    assert "glassgrad.func.hessian" in str(e.value)
-    assert grad(f)(gg.tensor([0.0])).tolist() == [1.0]  # the state was reset after the error
+def test_reverse_transforms_nest_as_pytorch(torch, nested):
+    a = np.array([0.5, 1.0, -2.0])
+    ours = nested(gg.func, _f)(gg.tensor(a))
+    theirs = nested(torch.func, _f)(torch.tensor(a))
+    np.testing.assert_allclose(np_of(ours), theirs.numpy(), rtol=1e-12, atol=1e-15)
 
 
-def test_vjp_fn_inside_a_transform_raises():
-    _, fn = vjp(lambda x: x * 2, gg.ones(2))
-    with pytest.raises(NotImplementedError, match="vjp_fn: expected no glassgrad.func transform"):
-        grad(lambda c: fn(c)[0].sum())(gg.ones(2))
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        fn(gg.ones(2), create_graph=True)
+@pytest.mark.parametrize(
+    "nested",
+    [
+        lambda f: jvp(grad(f), (gg.tensor([0.5, 1.0]),), (gg.ones(2),)),
+        lambda f: grad(lambda x: jvp(f, (x,), (x,))[1])(gg.tensor([0.5, 1.0])),
+        lambda f: jacfwd(jacrev(f))(gg.tensor([0.5, 1.0])),
+    ],
+)
+def test_forward_mode_nesting_raises(nested):
+    with pytest.raises(NotImplementedError, match="no higher-order AD|dual level"):
+        nested(_f)
+    assert grad(_f)(gg.tensor([0.0])).tolist() == [0.0]  # the state was reset after the error
+
+
+def test_vjp_fn_inside_a_transform_and_with_create_graph(torch):
+    _, fn = vjp(lambda x: x * x, gg.tensor([1.0, 3.0]))
+    np.testing.assert_allclose(np_of(grad(lambda c: fn(c)[0].sum())(gg.ones(2))), [2.0, 6.0])
+    x = gg.tensor([1.0, 3.0], requires_grad=True)
+    _, fn = vjp(lambda a: a * a * a, x)
+    (g,) = fn(gg.ones(2), create_graph=True)
+    assert g.requires_grad
+    g.sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), [6.0, 18.0])
 
 
 def test_vmap_says_why():
@@ -100,16 +122,17 @@ def test_pytorch_refuses_the_same_things(torch):
         torch.func.grad(lambda x: x.sum().reshape(1))(x)
 
 
-def test_inputs_requiring_grad_warn_once_at_the_caller():
+def test_inputs_requiring_grad_give_differentiable_results():
     p = gg.ones(2, requires_grad=True)
-    with pytest.warns(UserWarning, match="first-order MAML") as w:
-        grad(lambda x: (x**2).sum())(p)
-    assert w[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        grad(lambda x: (x**2).sum())(p.detach())
+        g = grad(lambda x: (x**3).sum())(p)
+        assert g.requires_grad  # 3 x^2, differentiable again (PyTorch's is too)
+        (h,) = gg.autograd.grad(g.sum(), p)
+        np.testing.assert_allclose(np_of(h), [6.0, 6.0])
+        assert not grad(lambda x: (x**2).sum())(p.detach()).requires_grad
         with gg.no_grad():
-            grad(lambda x: (x**2).sum())(p)
+            assert not grad(lambda x: (x**2).sum())(p).requires_grad
 
 
 def test_results_are_constants_and_inputs_untouched():

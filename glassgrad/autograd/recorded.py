@@ -67,11 +67,14 @@ def _load() -> None:
         from glassgrad.autograd import (  # noqa: F401  (each registers its rules)
             recorded_rules,
             recorded_rules_conv,
+            recorded_rules_linalg,
             recorded_rules_math,
             recorded_rules_math2,
             recorded_rules_movement,
             recorded_rules_nn,
             recorded_rules_nn2,
+            recorded_rules_recurrent,
+            recorded_rules_special,
         )
 
         _loaded[0] = True

@@ -28,7 +28,7 @@ Only two transposing copies remain, at the edges: ``x`` into the ``z`` blocks an
 in backward, the gate gradients are regrouped once for the weight-gradient product.
 
 Output ``(S + 2N, H)`` with ``S = T * N``: every ``h_t`` (time-major rows, as the input), then
-``h_n``, then ``c_n``. Backward is first-order only.
+``h_n``, then ``c_n``. Its recorded rule (double backward) is in ``autograd/recorded_rules_recurrent.py``.
 """
 
 from __future__ import annotations
@@ -175,12 +175,13 @@ class LSTMDense(Function):
         y[:s].reshape(steps, n, hid)[...] = (hs[::-1] if reverse else hs).transpose(0, 2, 1)
         y[s : s + n] = h[steps].T
         y[s + n :] = c[steps & 1].T
-        ctx.save_for_backward(x, w_ih, w_hh, z, ks)
+        # c0 and the biases only for the recorded rule (create_graph; references, no copies)
+        ctx.save_for_backward(x, w_ih, w_hh, z, ks, c0, b_ih, b_hh)
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        x, w_ih, w_hh, z, ks = ctx.saved
+        x, w_ih, w_hh, z, ks = ctx.saved[:5]
         xp = array_module(gy)
         steps, hid, n = ks.shape[0], ks.shape[1] // 6, z.shape[2]
         inp = x.shape[1]

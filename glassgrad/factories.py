@@ -333,7 +333,19 @@ def from_numpy(arr: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: expected an ndarray, got {type(arr).__name__}")
     if arr.dtype.kind == "c":
         dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
+    if not arr.flags.writeable and not _read_only_warned[0]:  # once per process, as PyTorch
+        _read_only_warned[0] = True
+        warnings.warn(
+            "from_numpy: the given NumPy array is not writable; the tensor shares its memory, so an "
+            "in-place change of it raises (PyTorch's would be undefined behavior). Copy the array, "
+            "or make it writable, before converting it. This warning is shown once per program.",
+            UserWarning,
+            stacklevel=2,
+        )
     return _shared(Tensor(arr, _wrap=True))
+
+
+_read_only_warned = [False]
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

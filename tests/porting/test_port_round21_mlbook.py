@@ -3,6 +3,8 @@ buckets the model year with ``right=True``) and ``torch.searchsorted``, against 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -36,13 +38,22 @@ def test_bucketize_refuses_2d_boundaries():
         glassgrad.bucketize(glassgrad.tensor([1]), glassgrad.tensor([[1, 2]]))
 
 
-def test_inplace_on_read_only_numpy_array_names_the_cause():
+def test_inplace_on_read_only_numpy_array_names_the_cause(monkeypatch):
     """``from_numpy`` of a read-only array (pandas' ``.values``, ``np.asarray(PIL image)``): PyTorch
-    warns and writes into it; glassgrad refuses the write, with a message naming that cause."""
+    warns once per program and writes into it; glassgrad warns the same way, then refuses the
+    write with a message naming that cause."""
+    from glassgrad import factories
+
+    monkeypatch.setattr(factories, "_read_only_warned", [False])
     a = np.arange(4.0, dtype=np.float32)
     a.flags.writeable = False
+    with pytest.warns(UserWarning, match="from_numpy: the given NumPy array is not writable"):
+        t = glassgrad.from_numpy(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        glassgrad.from_numpy(a)  # once per program
     with pytest.raises(ShapeError, match="from_numpy/as_tensor of a read-only NumPy array"):
-        glassgrad.from_numpy(a).add_(1)
+        t.add_(1)
 
 
 def test_searchsorted_with_nans_and_rows_takes_pytorchs_binary_search(torch):

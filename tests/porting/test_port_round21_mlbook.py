@@ -70,3 +70,20 @@ def test_searchsorted_with_nans_and_rows_takes_pytorchs_binary_search(torch):
             ours = glassgrad.searchsorted(glassgrad.tensor(s), glassgrad.tensor(v), right=right).numpy()
             theirs = torch.searchsorted(torch.tensor(s), torch.tensor(v), right=right).numpy()
             np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(("xdt", "tdt"), [(np.float64, np.float32), (np.float32, np.float64)])
+def test_bce_with_logits_takes_the_targets_dtype(torch, xdt, tdt):
+    """Mixed float dtypes: PyTorch's loss has the target's dtype, the input's gradient its own."""
+    out = []
+    for lib in (glassgrad, torch):
+        x = lib.tensor(np.array([0.5, -1.0, 3.0], dtype=xdt), requires_grad=True)
+        t = lib.tensor(np.array([1.0, 0.0, 0.5], dtype=tdt))
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(x, t)
+        loss.backward()
+        out.append(
+            (str(loss.dtype).split(".")[-1], loss.item(), str(x.grad.dtype).split(".")[-1], x.grad.tolist())
+        )
+    assert out[0][0] == out[1][0] and out[0][2] == out[1][2]
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-6)
+    np.testing.assert_allclose(out[0][3], out[1][3], rtol=1e-6)

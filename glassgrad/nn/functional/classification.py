@@ -304,4 +304,7 @@ def binary_cross_entropy_with_logits(
         _like_input(op, "weight", weight, input),
         _like_input(op, "pos_weight", pos_weight, input),
     )
-    return _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
+    out = _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
+    # PyTorch's result takes the target's floating dtype (float64 logits, float32 targets: float32)
+    tdt = target._data.dtype
+    return out.to(target.dtype) if tdt.kind == "f" and tdt != out._data.dtype else out

@@ -13,6 +13,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import gradgradcheck
+from tests.autograd.second_order_helpers import gg_inputs, second_order, v_w
 
 _R = np.random.default_rng(4321)
 
@@ -125,41 +126,18 @@ GROUP2 = {
 ALL = {**CASES, **GROUP2}
 
 
-def _gg_inputs(arrays):
-    return [gg.tensor(a.copy()).requires_grad_() for a in arrays]
-
-
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_gradgradcheck(name):
     fn, arrays = ALL[name]
-    assert gradgradcheck(lambda *xs: fn(gg, *xs), _gg_inputs(arrays))
-
-
-def _second_order(lib, fn, arrays, v, w):
-    if lib is gg:
-        xs, vt = _gg_inputs(arrays), gg.tensor(v).requires_grad_()
-    else:
-        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
-        vt = lib.tensor(v, requires_grad=True)
-    out = fn(lib, *xs)
-    firsts = lib.autograd.grad(out, xs, vt, create_graph=True)
-    total = sum((f * lib.tensor(wi)).sum() for f, wi in zip(firsts, w))
-    seconds = lib.autograd.grad(total, [*xs, vt])
-    return [f.detach().numpy() for f in firsts], [s.detach().numpy() for s in seconds]
-
-
-def _v_w(fn, arrays):
-    out = fn(gg, *_gg_inputs(arrays))
-    rng = np.random.default_rng(7)
-    return rng.standard_normal(tuple(out.shape)), [rng.standard_normal(a.shape) for a in arrays]
+    assert gradgradcheck(lambda *xs: fn(gg, *xs), gg_inputs(arrays))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_second_order_like_torch(name, torch):
     fn, arrays = CASES[name]
-    v, w = _v_w(fn, arrays)
-    f_gg, s_gg = _second_order(gg, fn, arrays, v, w)
-    f_t, s_t = _second_order(torch, fn, arrays, v, w)
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w, allow_unused=False)
+    f_t, s_t = second_order(torch, fn, arrays, v, w, allow_unused=False)
     for a, b in zip(f_gg, f_t):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
     for a, b in zip(s_gg, s_t):
@@ -169,8 +147,8 @@ def test_second_order_like_torch(name, torch):
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_create_graph_first_order_equals_plain(name):
     fn, arrays = ALL[name]
-    v, _ = _v_w(fn, arrays)
-    xs = _gg_inputs(arrays)
+    v, _ = v_w(fn, arrays)
+    xs = gg_inputs(arrays)
     plain = gg.autograd.grad(fn(gg, *xs), xs, gg.tensor(v))
     recorded = gg.autograd.grad(fn(gg, *xs), xs, gg.tensor(v), create_graph=True)
     for p, r in zip(plain, recorded):

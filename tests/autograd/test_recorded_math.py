@@ -14,6 +14,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import gradgradcheck
+from tests.autograd.second_order_helpers import gg_inputs, second_order, v_w
 
 _R = np.random.default_rng(1234)
 _ZEROS = np.array([[0.0, 1.5, -0.7], [0.3, 0.0, 2.0]])  # exact zeros: the ops' special cases there
@@ -172,46 +173,18 @@ GROUP2 = {
 ALL = {**CASES, **GROUP2}
 
 
-def _gg_inputs(arrays):
-    return [gg.tensor(a.copy()).requires_grad_() for a in arrays]
-
-
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_gradgradcheck(name):
     fn, arrays = ALL[name]
-    assert gradgradcheck(lambda *xs: fn(gg, *xs), _gg_inputs(arrays))
-
-
-def _second_order(lib, fn, arrays, v, w):
-    """(create_graph first-order grads, second-order grads of sum(grads * w) in (inputs, v))."""
-    if lib is gg:
-        xs, vt = _gg_inputs(arrays), gg.tensor(v).requires_grad_()
-        grad = gg.autograd.grad
-    else:
-        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
-        vt = lib.tensor(v, requires_grad=True)
-        grad = lib.autograd.grad
-    out = fn(lib, *xs)
-    firsts = grad(out, xs, vt, create_graph=True)
-    total = sum((f * lib.tensor(wi)).sum() for f, wi in zip(firsts, w))
-    if not total.requires_grad:  # (x ** 0: a constant first-order gradient, in both libraries)
-        return [f.detach().numpy() for f in firsts], [None] * (len(xs) + 1)
-    seconds = grad(total, [*xs, vt], allow_unused=True)
-    return [f.detach().numpy() for f in firsts], [None if s is None else s.detach().numpy() for s in seconds]
-
-
-def _v_w(fn, arrays):
-    out = fn(gg, *_gg_inputs(arrays))
-    rng = np.random.default_rng(7)
-    return rng.standard_normal(tuple(out.shape)), [rng.standard_normal(a.shape) for a in arrays]
+    assert gradgradcheck(lambda *xs: fn(gg, *xs), gg_inputs(arrays))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_second_order_like_torch(name, torch):
     fn, arrays = CASES[name]
-    v, w = _v_w(fn, arrays)
-    f_gg, s_gg = _second_order(gg, fn, arrays, v, w)
-    f_t, s_t = _second_order(torch, fn, arrays, v, w)
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w)
+    f_t, s_t = second_order(torch, fn, arrays, v, w)
     for a, b in zip(f_gg, f_t):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     for a, b in zip(s_gg, s_t):
@@ -224,8 +197,8 @@ def test_second_order_like_torch(name, torch):
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_create_graph_first_order_equals_plain(name):
     fn, arrays = ALL[name]
-    v, _ = _v_w(fn, arrays)
-    xs = _gg_inputs(arrays)
+    v, _ = v_w(fn, arrays)
+    xs = gg_inputs(arrays)
     plain = gg.autograd.grad(fn(gg, *xs), xs, gg.tensor(v))
     recorded = gg.autograd.grad(fn(gg, *xs), xs, gg.tensor(v), create_graph=True)
     for p, r in zip(plain, recorded):
@@ -266,9 +239,9 @@ EDGES = {
 @pytest.mark.parametrize("name", sorted(EDGES))
 def test_edges_like_torch(name, torch):
     fn, arrays = EDGES[name]
-    v, w = _v_w(fn, arrays)
-    f_gg, s_gg = _second_order(gg, fn, arrays, v, w)
-    f_t, s_t = _second_order(torch, fn, arrays, v, w)
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w)
+    f_t, s_t = second_order(torch, fn, arrays, v, w)
     for a, b in zip(f_gg, f_t):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     for a, b, x in zip(s_gg, s_t, [*arrays, v]):
@@ -313,7 +286,7 @@ def test_binary_random_broadcast(name, seed):
     fn, sa, sb = BINARY[name]
     rng = np.random.default_rng(seed)
     shape_a, shape_b = _broadcast_shapes(rng)
-    xs = _gg_inputs([sa(*shape_a), sb(*shape_b)])
+    xs = gg_inputs([sa(*shape_a), sb(*shape_b)])
     assert gradgradcheck(lambda *t: fn(gg, *t), xs)
 
 
@@ -345,16 +318,16 @@ def _cast_fn(m, a):
 
 
 def test_cast_gradgradcheck():
-    (x,) = _gg_inputs([_normal(2, 3)])
+    (x,) = gg_inputs([_normal(2, 3)])
     # float32 in the middle: differences of rounded values need a wide step (the map is cubic)
     assert gradgradcheck(lambda t: _cast_fn(gg, t), (x,), eps=1e-2, atol=1e-4, rtol=1e-3)
 
 
 def test_cast_like_torch(torch):
     arrays = [_normal(2, 3)]
-    v, w = _v_w(_cast_fn, arrays)
-    (f_gg,), s_gg = _second_order(gg, _cast_fn, arrays, v, w)
-    (f_t,), s_t = _second_order(torch, _cast_fn, arrays, v, w)
+    v, w = v_w(_cast_fn, arrays)
+    (f_gg,), s_gg = second_order(gg, _cast_fn, arrays, v, w)
+    (f_t,), s_t = second_order(torch, _cast_fn, arrays, v, w)
     np.testing.assert_allclose(f_gg, f_t, rtol=1e-6)
     for a, b in zip(s_gg, s_t):
         np.testing.assert_allclose(a, b, rtol=1e-6)

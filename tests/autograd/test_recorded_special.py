@@ -16,6 +16,7 @@ import pytest
 import glassgrad as gg
 from glassgrad.autograd import gradgradcheck
 from glassgrad.nn.functional.sdpa_backend import QueryLayoutCopy
+from tests.autograd.second_order_helpers import gg_inputs, second_order, v_w
 
 _R = np.random.default_rng(4321)
 
@@ -104,40 +105,16 @@ GG_ONLY = {
 ALL = {**CASES, **GG_ONLY}
 
 
-def _gg_inputs(arrays, dtype=np.float64):
-    return [gg.tensor(a.astype(dtype)).requires_grad_() for a in arrays]
-
-
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_gradgradcheck(name):
     fn, arrays = ALL[name]
-    assert gradgradcheck(lambda *xs: fn(gg, *xs), _gg_inputs(arrays))
-
-
-def _second_order(lib, fn, arrays, v, w):
-    """(create_graph first-order grads, second-order grads of sum(grads * w) in (inputs, v))."""
-    if lib is gg:
-        xs, vt = _gg_inputs(arrays), gg.tensor(v).requires_grad_()
-    else:
-        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
-        vt = lib.tensor(v, requires_grad=True)
-    out = fn(lib, *xs)
-    firsts = lib.autograd.grad(out, xs, vt, create_graph=True)
-    total = sum((f * lib.tensor(wi)).sum() for f, wi in zip(firsts, w))
-    seconds = lib.autograd.grad(total, [*xs, vt], allow_unused=True)
-    return [f.detach().numpy() for f in firsts], [None if s is None else s.detach().numpy() for s in seconds]
-
-
-def _v_w(fn, arrays):
-    out = fn(gg, *_gg_inputs(arrays))
-    rng = np.random.default_rng(7)
-    return rng.standard_normal(tuple(out.shape)), [rng.standard_normal(a.shape) for a in arrays]
+    assert gradgradcheck(lambda *xs: fn(gg, *xs), gg_inputs(arrays))
 
 
 def _like_torch(fn, arrays, torch, rtol=1e-10):
-    v, w = _v_w(fn, arrays)
-    f_gg, s_gg = _second_order(gg, fn, arrays, v, w)
-    f_t, s_t = _second_order(torch, fn, arrays, v, w)
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w)
+    f_t, s_t = second_order(torch, fn, arrays, v, w)
     for a, b in zip(f_gg, f_t):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
     for a, b, x in zip(s_gg, s_t, [*arrays, v]):
@@ -161,8 +138,8 @@ def test_second_order_like_torch(name, torch):
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_create_graph_first_order_equals_plain(name, dtype):
     fn, arrays = ALL[name]
-    v, _ = _v_w(fn, arrays)
-    xs = _gg_inputs(arrays, dtype)
+    v, _ = v_w(fn, arrays)
+    xs = gg_inputs(arrays, dtype)
     vt = gg.tensor(v.astype(dtype))
     plain = gg.autograd.grad(fn(gg, *xs), xs, vt)
     recorded = gg.autograd.grad(fn(gg, *xs), xs, vt, create_graph=True)
@@ -193,7 +170,7 @@ def test_binary_random_broadcast(name, seed, torch):
     rng = np.random.default_rng(seed)
     shape_a, shape_b = _broadcast_shapes(rng)
     arrays = [sa(*shape_a), sb(*shape_b)]
-    assert gradgradcheck(lambda *t: fn(gg, *t), _gg_inputs(arrays))
+    assert gradgradcheck(lambda *t: fn(gg, *t), gg_inputs(arrays))
     _like_torch(fn, arrays, torch)
 
 
@@ -206,7 +183,7 @@ def test_unary_random_shapes(seed):
     shape = tuple(int(n) for n in rng.integers(1, 4, rng.integers(0, 4)))
     for name in UNARY:
         fn, _ = CASES[name]
-        (x,) = _gg_inputs([rng.uniform(0.2, 2.5, shape)])
+        (x,) = gg_inputs([rng.uniform(0.2, 2.5, shape)])
         assert gradgradcheck(lambda t, fn=fn: fn(gg, t), (x,))
 
 
@@ -214,7 +191,7 @@ def test_polygamma_orders_random_shapes():
     rng = np.random.default_rng(3)
     for n in (0, 1, 2, 4):
         shape = tuple(int(s) for s in rng.integers(1, 4, rng.integers(1, 3)))
-        (x,) = _gg_inputs([rng.uniform(0.5, 3.0, shape)])
+        (x,) = gg_inputs([rng.uniform(0.5, 3.0, shape)])
         assert gradgradcheck(lambda t, n=n: gg.polygamma(n, t), (x,))
 
 
@@ -238,7 +215,7 @@ def test_order_statistics_random(which, seed, torch):
         return _order_statistic(m, a, which, dim, keepdim, k) ** 2
 
     arrays = [rng.standard_normal(shape)]
-    assert gradgradcheck(lambda t: fn(gg, t), _gg_inputs(arrays))
+    assert gradgradcheck(lambda t: fn(gg, t), gg_inputs(arrays))
     _like_torch(fn, arrays, torch)
 
 
@@ -262,9 +239,9 @@ EDGES = {
 @pytest.mark.parametrize("name", sorted(EDGES))
 def test_edges_like_torch(name, torch):
     fn, arrays = EDGES[name]
-    v, w = _v_w(fn, arrays)
-    f_gg, s_gg = _second_order(gg, fn, arrays, v, w)
-    f_t, s_t = _second_order(torch, fn, arrays, v, w)
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w)
+    f_t, s_t = second_order(torch, fn, arrays, v, w)
     for a, b in zip(f_gg, f_t):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     for a, b, x in zip(s_gg, s_t, [*arrays, v]):
@@ -316,7 +293,7 @@ def _query_copy(t):
 
 
 def test_query_layout_copy_gradgradcheck():
-    (x,) = _gg_inputs([_normal(2, 3, 2, 2)])
+    (x,) = gg_inputs([_normal(2, 3, 2, 2)])
     assert gradgradcheck(_query_copy, (x,))
 
 
@@ -326,7 +303,7 @@ def _attention(m, x):
 
 
 def test_sdpa_query_layout_gradgradcheck():
-    (x,) = _gg_inputs([_normal(1, 3, 2, 2)])
+    (x,) = gg_inputs([_normal(1, 3, 2, 2)])
     assert _attention(gg, x).grad_fn.name() == "QueryLayoutCopyBackward0"
     assert gradgradcheck(lambda t: _attention(gg, t), (x,))
 

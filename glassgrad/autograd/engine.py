@@ -335,7 +335,7 @@ def _store_grad(t, g, given: set) -> None:
     """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
     tensor_cls = _tensor_cls[0]
     if g.__class__ is tensor_cls:
-        return recorded.store_grad(t, g, given)
+        return recorded.store_grad(t, g)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     if g.__class__ is SparseRows and g.shape == t._data.shape:  # embedding(sparse=True)'s table:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, call_name
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
@@ -182,8 +184,6 @@ def seed(op: str, out: Any, given: Any) -> Any:
                 f"{op}: grad can be implicitly created only for real scalar outputs, got shape "
                 f"{data.shape} {data.dtype}; pass a gradient of that shape"
             )
-        import numpy as np
-
         return constant(np.ones(data.shape, dtype=data.dtype))
     g = given if isinstance(given, tensor_cls) else tensor_cls(given, dtype=out.dtype)
     if tuple(g.shape) != tuple(out.shape):
@@ -191,7 +191,7 @@ def seed(op: str, out: Any, given: Any) -> Any:
     return g.to(out.dtype) if g.dtype != out.dtype else g
 
 
-def store_grad(t: Any, g: Any, given: set) -> None:
+def store_grad(t: Any, g: Any) -> None:
     """Leaf ``t``'s ``.grad`` plus recorded gradient ``g``: out of place, so the sum stays in the
     graph (as PyTorch's accumulation under create_graph)."""
     if g.dtype != t.dtype:

@@ -20,6 +20,7 @@ from glassgrad.tensor import Tensor
 
 __all__ = [
     "check_not_nested",
+    "detached",
     "inner_graph",
     "level",
     "normalize_argnums",
@@ -119,15 +120,21 @@ def normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def split_aux(out: Any, has_aux: bool, op: str) -> tuple[Any, Any]:
-    """``(output, aux)``; aux's tensors detached (glassgrad returns no outer-graph results)."""
+def split_aux(out: Any, has_aux: bool, op: str, detach: bool = True) -> tuple[Any, Any]:
+    """``(output, aux)``; aux's tensors detached with ``detach`` (a forward transform's results
+    are constants; a reverse one detaches them itself unless its derivative is recorded)."""
     if not has_aux:
         return out, None
     if not (isinstance(out, tuple) and len(out) == 2):
         raise TypeError(
             f"{op}: expected f(*args) to return a tuple (output, aux) with has_aux=True, got {type(out).__name__}"
         )
-    return out[0], tree_map(lambda a: a.detach() if isinstance(a, Tensor) else a, out[1])
+    return out[0], (detached(out[1]) if detach else out[1])
+
+
+def detached(tree: Any) -> Any:
+    """``tree`` with its tensors detached."""
+    return tree_map(lambda a: a.detach() if isinstance(a, Tensor) else a, tree)
 
 
 @contextlib.contextmanager

@@ -23,17 +23,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.functional import grad as _autograd_grad
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.func._levels import (
     check_no_dual_level,
     check_not_nested,
-    inner_graph,
+    detached,
     level,
     normalize_argnums,
     outer_graph,
     split_aux,
-    warn_if_outer_graph,
 )
 from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
 from glassgrad.func.derivatives import derivatives, links
@@ -100,7 +98,7 @@ def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: 
         linked = links(args, nums, outer_grad)
         args, specs, flat, inputs = fresh_args(args, nums, op, "argument", linked)
         out = func(*args, **kwargs)
-    out, aux = split_aux(out, has_aux, op)
+    out, aux = split_aux(out, has_aux, op, detach=False)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
     if out.dim() != 0:
@@ -112,12 +110,14 @@ def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: 
     grads = unflatten_groups(grads, specs)
     g = grads[0] if isinstance(argnums, int) else tuple(grads)
     value = out if recorded else out.detach()
+    aux = aux if recorded else detached(aux)
     return (g, (value, aux)) if has_aux else (g, value)
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """Like :func:`grad`, but the function returns ``(gradient, value)`` (or
-    ``(gradient, (value, aux))`` with ``has_aux``); ``value`` is ``func``'s output, detached."""
+    ``(gradient, (value, aux))`` with ``has_aux``); ``value`` is ``func``'s output (detached unless
+    the gradient is recorded, as ``grad``'s)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
@@ -135,8 +135,9 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
 
     Returns:
         a function giving the gradient with the structure and shapes of ``args[argnums]`` (a tuple
-        of those for a tuple ``argnums``), or ``(gradient, aux)`` with ``has_aux``. Gradients are
-        constants: ``grad(grad(f))`` raises ``NotImplementedError`` (use ``hessian``).
+        of those for a tuple ``argnums``), or ``(gradient, aux)`` with ``has_aux``. Gradients (and
+        aux) are differentiable in the caller's graph where PyTorch's are (``derivatives.py``), so
+        ``grad(grad(f))`` works; constants elsewhere.
 
     Shape:
         each gradient has its input's shape and dtype.
@@ -170,7 +171,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         linked = links(primals, everything, outer_grad)
         leaves_args, specs, flat, inputs = fresh_args(primals, everything, "vjp", "primal", linked)
         out = func(*leaves_args)
-    out, aux = split_aux(out, has_aux, "vjp")
+    out, aux = split_aux(out, has_aux, "vjp", detach=False)
     outs, out_spec = tree_flatten(out)
     check_outputs(outs, "vjp")
     record = outer_grad and (linked or outer_graph(outs, flat))  # (derivatives.py)
@@ -201,6 +202,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         return tuple(unflatten_groups(grads, specs))
 
     primal_out = tree_unflatten([o if record else o.detach() for o in outs], out_spec)
+    aux = aux if record else detached(aux)
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
 
 
@@ -240,7 +242,7 @@ def jacrev(
             linked = links(args, nums, outer_grad)
             args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument", linked)
             out = func(*args, **kwargs)
-        out, aux = split_aux(out, has_aux, "jacrev")
+        out, aux = split_aux(out, has_aux, "jacrev", detach=False)
         outs, out_spec = tree_flatten(out)
         check_outputs(outs, "jacrev")
         single = isinstance(argnums, int)
@@ -287,75 +289,15 @@ def vmap(
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """The function ``args -> Hessian of func at args``: PyTorch's ``jacfwd(jacrev(func))``, here
-    by double backward (``autograd/recorded.py``): one recorded gradient per output element, then
-    one backward per element of it. Differentiated arguments must be Tensors (not pytrees).
+    ``jacrev(jacrev(func))``: the inner Jacobian is recorded (double backward), the outer one
+    differentiates it. Recorded itself where PyTorch's would be differentiable, as ``jacrev``.
 
     Returns:
-        for an int ``argnums``, one Tensor of shape ``out.shape + x.shape + x.shape``; for a tuple,
-        ``H[i][j]`` of shape ``out.shape + x_i.shape + x_j.shape``. Constants, as the other
-        transforms' results.
+        for an int ``argnums``, ``out.shape + x.shape + x.shape``; for a tuple, ``H[i][j]`` of shape
+        ``out.shape + x_i.shape + x_j.shape`` (pytrees of inputs as ``jacrev`` gives them).
 
     >>> import glassgrad as gg
     >>> gg.func.hessian(lambda x: (x ** 3).sum())(gg.tensor([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "hessian")
-        for i in nums:
-            if not isinstance(args[i], Tensor):
-                raise NotImplementedError(
-                    f"hessian: expected a Tensor at argnums {i}, got {type(args[i]).__name__} (pytrees of "
-                    "inputs are not supported by glassgrad.func.hessian)"
-                )
-        with level("hessian") as outer_grad:
-            args, _, flat, inputs = fresh_args(args, nums, "hessian", "argument")
-            out = func(*args, **kwargs)
-        with inner_graph([out], flat) as (outer, reaches):
-            warn_if_outer_graph("hessian", inputs, outer, outer_grad)
-            check_outputs([out], "hessian")
-            h = _hessian_of(out, flat, reaches)
-        return h[0][0] if isinstance(argnums, int) else h
-
-    return wrapper
-
-
-def _hessian_of(o: Tensor, flat: list[Tensor], reaches: Callable) -> tuple:
-    """``H[i][j]`` = d^2 o / d flat_i d flat_j, each ``o.shape + flat_i.shape + flat_j.shape``."""
-    blocks = [[np.zeros((o.numel(), t.numel(), u.numel()), dtype=u._data.dtype) for u in flat] for t in flat]
-    if o.requires_grad and reaches(o):
-        for k in range(o.numel()):
-            seed = np.zeros(o.numel(), dtype=o._data.dtype)
-            seed[k] = 1
-            gs = _autograd_grad(
-                o,
-                flat,
-                Tensor(seed.reshape(o.shape), _wrap=True),
-                retain_graph=True,
-                create_graph=True,
-                allow_unused=True,
-            )
-            for i, g in enumerate(gs):
-                if g is None or not g.requires_grad:
-                    continue  # o is linear in flat_i (or ignores it): its block stays zero
-                for m in range(g.numel()):
-                    unit = np.zeros(g.numel(), dtype=g._data.dtype)
-                    unit[m] = 1
-                    row = _autograd_grad(
-                        g,
-                        flat,
-                        Tensor(unit.reshape(g.shape), _wrap=True),
-                        retain_graph=True,
-                        allow_unused=True,
-                    )
-                    for j, r in enumerate(row):
-                        if r is not None:
-                            blocks[i][j][k, m] = r._data.reshape(-1)
-    return tuple(
-        tuple(
-            Tensor(b.reshape(tuple(o.shape) + tuple(t.shape) + tuple(u.shape)), _wrap=True)
-            for b, u in zip(row, flat)
-        )
-        for row, t in zip(blocks, flat)
-    )
+    return jacrev(jacrev(func, argnums), argnums)

@@ -85,8 +85,36 @@ def test_hessian_matches_torch(torch):
     tone = torch.func.hessian(lambda x: x.sin())(torch.tensor(a))
     assert tuple(one.shape) == tuple(tone.shape) == (3, 3, 3)
     np.testing.assert_allclose(one.numpy(), tone.numpy(), rtol=1e-12, atol=1e-15)
-    with pytest.raises(NotImplementedError, match="hessian: expected a Tensor at argnums 0"):
-        hessian(lambda d: d["x"].sum())({"x": gg.ones(2)})
+    d = hessian(lambda d: (d["x"] ** 3).sum())({"x": gg.tensor(a)})  # pytrees, as jacrev's
+    td = torch.func.hessian(lambda d: (d["x"] ** 3).sum())({"x": torch.tensor(a)})
+    np.testing.assert_allclose(np_of(d["x"]["x"]), td["x"]["x"].numpy())
+    x, tx = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (h,) = gg.autograd.grad(hessian(lambda v: (v.sin() * v).sum())(x).sum(), x)  # recorded, as PyTorch's
+    (th,) = torch.autograd.grad(torch.func.hessian(lambda v: (v.sin() * v).sum())(tx).sum(), tx)
+    np.testing.assert_allclose(np_of(h), th.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["grad", "grad_and_value", "jacrev", "vjp"])
+def test_aux_is_differentiable_where_the_result_is(torch, which):
+    a = np.array([0.3, -1.2, 2.0])
+
+    def run(lib):
+        F = lib.func
+        x = lib.tensor(a, requires_grad=True)
+        f = lambda z: ((z**3).sum(), z.sin() * x.sum())  # noqa: E731
+        if which == "grad":
+            g, aux = F.grad(f, has_aux=True)(x)
+        elif which == "grad_and_value":
+            g, (_, aux) = F.grad_and_value(f, has_aux=True)(x)
+        elif which == "jacrev":
+            g, aux = F.jacrev(lambda z: (z**3, f(z)[1]), has_aux=True)(x)
+        else:
+            _, fn, aux = F.vjp(f, x, has_aux=True)
+            (g,) = fn(lib.tensor(1.0, dtype=lib.float64))
+        (d,) = lib.autograd.grad(g.sum() + aux.sum(), x)
+        return d.detach().numpy()
+
+    np.testing.assert_allclose(run(gg), run(torch), rtol=1e-12)
 
 
 def test_grad_argument_errors():

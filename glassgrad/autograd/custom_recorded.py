@@ -8,28 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Primitive, _tensor_cls
+from glassgrad.autograd.function import _tensor_cls
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.recorded import delayed_error
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["user_vjp"]
-
-
-class _OnceDifferentiable(Primitive):
-    """z = the gradient a ``@once_differentiable`` backward gave.   VJP: refused."""
-
-    register = False
-
-    @staticmethod
-    def forward(ctx, grad, *inputs, once=""):
-        return grad
-
-    @staticmethod
-    def backward(ctx, g):
-        raise GraphError(
-            f"{ctx.attrs['once']}: trying to differentiate twice a function that was marked with "
-            "@once_differentiable"
-        )
 
 
 def user_vjp(node: Any, g: Any) -> tuple:
@@ -64,9 +48,8 @@ def user_vjp(node: Any, g: Any) -> tuple:
                 f"{pos}, got {tuple(r.shape)}"
             )
         if once:
-            linked = [t for t in (*gs, *(fctx._saved or ())) if t is not None and t.requires_grad]
-            if linked:
-                r = _OnceDifferentiable.apply(r, *linked, once=cls.__name__)
+            why = f"{cls.__name__}: trying to differentiate twice a function that was marked with @once_differentiable"
+            r = delayed_error(r._data, [*gs, *(fctx._saved or ())], why)
         out.append(r)
     return tuple(out)
 

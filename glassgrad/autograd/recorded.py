@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, call_name
+from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 
@@ -117,6 +117,37 @@ def output(ctx: Node, a: Any) -> Any:
     return t
 
 
+class DelayedError(Primitive):
+    """z = a gradient whose own derivative is not available.   VJP: refused with ``message``
+    (PyTorch's ``DelayedError`` node: the first backward gives the value, a second one raises)."""
+
+    register = False
+    name = "delayed_error"
+    node_name = "DelayedError"
+
+    @staticmethod
+    def forward(ctx, value, *inputs, message=""):
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError(ctx.attrs["message"])
+
+
+@rule("delayed_error")
+def _delayed_error(ctx, g):
+    raise GraphError(ctx.attrs["message"])
+
+
+def delayed_error(value: Any, inputs: list, message: str) -> Any:
+    """Array ``value`` as a Tensor hanging from those of ``inputs`` that require grad through a
+    node that refuses a second backward with ``message``; a constant when none does."""
+    linked = [t for t in inputs if t is not None and getattr(t, "requires_grad", False)]
+    if not linked:
+        return constant(value)
+    return DelayedError.apply(constant(value), *linked, message=message)
+
+
 def saved(ctx: Node) -> tuple:
     """``ctx``'s saved values; an error when a backward without ``retain_graph`` freed them."""
     if ctx.saved is _FREED:
@@ -134,8 +165,6 @@ def vjp(node: Node, g: Any) -> tuple:
         fn = custom_recorded.user_vjp
     elif custom_recorded.is_user_output(node):  # one output of a user Function with several
         fn = custom_recorded.user_output_vjp
-    elif node.fn is custom_recorded._OnceDifferentiable:  # (its "once" attr names the Function)
-        fn = node.fn.backward  # refuses, as at first order
     else:
         fn = rules().get(node.fn.name)
     if fn is None:

@@ -20,7 +20,7 @@ import numpy as np
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.autograd.function import Primitive
-from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.autograd.recorded import constant, delayed_error, operand, output, rule, saved
 from glassgrad.backend import array_module
 from glassgrad.ops.grid_sample import _corners as _gs_corners
 from glassgrad.ops.recurrent import step_rows
@@ -310,10 +310,12 @@ def _grid_sample(ctx, g):
 
 @rule("ctc_loss")
 def _ctc_loss(ctx, g):
-    """Refused: its VJP is alpha-beta over every alignment (float64 recursions in log space)."""
-    # Not written yet: a recorded version needs the alpha recursion recomputed step by step with
-    # logsumexp on Tensors (and the -inf / zero_infinity conventions of ops/ctc.py kept exactly).
-    raise NotImplementedError(
-        "ctc_loss: create_graph=True is not supported (its alpha-beta backward has no "
-        "differentiable form yet)"
+    """The first-order gradient (alpha-beta occupancies), whose own derivative is refused at the
+    second backward, as PyTorch's (``derivative for aten::_ctc_loss_backward is not implemented``)."""
+    grads = ctx.fn.backward(ctx, g._data)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    why = "ctc_loss: the derivative of its backward is not implemented (PyTorch's is not either)"
+    return tuple(
+        None if a is None else delayed_error(a, [g, operand(ctx, i, np.zeros(ctx.shapes[i]))], why)
+        for i, a in enumerate(grads)
     )

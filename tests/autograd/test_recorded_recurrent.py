@@ -223,8 +223,25 @@ def test_grid_sample_second_order_matches_torch(torch, padding_mode):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
 
 
-def test_ctc_loss_refused():
-    lp = gg.tensor(np.log(np.full((4, 1, 3), 1 / 3)), dtype=gg.float64, requires_grad=True)
-    loss = F.ctc_loss(lp, gg.tensor([[1, 2]]), [4], [2])
-    with pytest.raises(NotImplementedError, match="ctc_loss"):
-        gg.autograd.grad(loss, [lp], create_graph=True)
+def test_ctc_loss_gives_its_gradient_and_refuses_the_second_as_pytorch(torch):
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((5, 2, 4))
+    out = []
+    for lib in (gg, torch):
+        lp = lib.tensor(raw).log_softmax(2).detach().requires_grad_(True)
+        loss = lib.nn.functional.ctc_loss(
+            lp, lib.tensor([[1, 2], [3, 1]]), lib.tensor([5, 4]), lib.tensor([2, 1])
+        )
+        (g,) = lib.autograd.grad(loss, lp, create_graph=True)
+        plain = lib.autograd.grad(
+            lib.nn.functional.ctc_loss(
+                lp, lib.tensor([[1, 2], [3, 1]]), lib.tensor([5, 4]), lib.tensor([2, 1])
+            ),
+            lp,
+        )[0]
+        np.testing.assert_allclose(g.detach().numpy(), plain.numpy(), rtol=1e-14)
+        assert g.requires_grad
+        with pytest.raises(RuntimeError, match="ctc_loss"):  # (GraphError is a RuntimeError)
+            g.sum().backward()
+        out.append(g.detach().numpy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-10, atol=1e-12)

@@ -25,6 +25,8 @@ CALLS = [
     "lib.nn.functional.binary_cross_entropy_with_logits(x, x.detach())",
     "lib.nn.functional.batch_norm(x, None, None, training=True)", "x.cumprod(0)",
     "lib.nn.functional.conv2d(x[None, None], x[None, None, :, :2])",
+    "lib.nn.functional.conv1d(x[None], x[None, :, :2])", "lib.nn.functional.conv1d(x, x[None, :, :2])",
+    "lib.nn.functional.conv_transpose1d(x[None], x[:, None, :2])",
     "lib.nn.functional.unfold(x[None, None], 2)",
     "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]))", "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]), reduction=\"sum\")",
     "lib.nn.functional.nll_loss(x, lib.tensor([0, 2]), reduction=\"none\")", "lib.nn.functional.nll_loss(x[0], lib.tensor(1))", "lib.nn.functional.max_pool2d(x[None, None], 2)",

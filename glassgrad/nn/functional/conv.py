@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
@@ -52,6 +53,12 @@ def _unbatched(t: Tensor | None, nd: int, unbatched: bool) -> Tensor | None:
     if nd == 1:
         t = t.squeeze(2)  # (N, C, 1, Lo) -> (N, C, Lo)
     return t.squeeze(0) if unbatched else t
+
+
+def _conv_named(t: Tensor, nd: int, unbatched: bool) -> Tensor:
+    """A batched 1-D convolution's top node shown as PyTorch's, ``ConvolutionBackward0`` (here the
+    squeeze of its height of 1; an unbatched one's is a squeeze in PyTorch too)."""
+    return named(t, "ConvolutionBackward0") if nd == 1 and not unbatched else t
 
 
 def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
@@ -143,7 +150,7 @@ def _conv(
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
     prim = _C3.Conv3d if nd == 3 else _C.Conv2d
     out = prim.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
-    return _unbatched(out, nd, unbatched)
+    return _conv_named(_unbatched(out, nd, unbatched), nd, unbatched)
 
 
 def conv2d(
@@ -245,7 +252,7 @@ def _conv_transpose(
         dilation=dilation,
         groups=groups,
     )
-    return _unbatched(out, nd, unbatched)
+    return _conv_named(_unbatched(out, nd, unbatched), nd, unbatched)
 
 
 def conv_transpose2d(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
-    "ShapeError", "IndexOutOfRangeError", "DTypeError", "GraphError", "CheckpointError", "LinAlgError", "DeviceError",
+    "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
+    "LinAlgError", "DeviceError",
 ]  # fmt: skip
 
 
@@ -20,6 +21,11 @@ class DTypeError(TypeError, RuntimeError):
     """An op was given a dtype it cannot take; a ``RuntimeError`` too, as PyTorch raises for a dtype
     mismatch ("Input type (unsigned char) and bias type (float) should be the same"), so a script's
     ``except RuntimeError`` catches it as there."""
+
+
+class IndexDTypeError(DTypeError, IndexError):
+    """An indexing key of a kind that cannot index (a float tensor, a float); an ``IndexError`` too,
+    as PyTorch raises ("tensors used as indices must be long, int, byte or bool tensors")."""
 
 
 class GraphError(RuntimeError):

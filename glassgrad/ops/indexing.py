@@ -22,7 +22,7 @@ from glassgrad.autograd.function import Function, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
 from glassgrad.ops.index_keys import key_parts
 from glassgrad.ops.node_names import getitem_name
@@ -92,13 +92,13 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
                 k = int(k)
             if isinstance(k, np.ndarray):
                 if k.dtype.kind not in "iub":
-                    raise DTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")
+                    raise IndexDTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")
                 if k.ndim == 0 and k.dtype.kind != "b":
                     k = int(k)  # a 0-d integer tensor indexes like a Python int
                 else:
                     advanced = True
             elif not isinstance(k, int):
-                raise DTypeError(
+                raise IndexDTypeError(
                     f"{op}: expected ints, slices, None, Ellipsis or integer/bool arrays, "
                     f"got {type(k).__name__}"
                 )

@@ -104,6 +104,21 @@ def test_getitem_errors():
         x["a"]
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")  # PyTorch reads "a" as a sequence
+def test_float_index_raises_index_error_like_torch(torch):
+    # caption.py's beam search (sgrvinod) indexes with `top_k_words / vocab_size`, a float tensor
+    # since PyTorch 1.5: PyTorch raises IndexError (TypeError for a str key), so must glassgrad
+    for lib in (torch, gg):
+        x = lib.arange(6.0)
+        for bad in (lambda: x[lib.tensor([1.0, 2.0])], lambda: x[lib.tensor(1.0)], lambda: x[1.5]):
+            with pytest.raises(IndexError):
+                bad()
+        with pytest.raises(IndexError):
+            x[lib.tensor([1.0])] = 0.0
+        with pytest.raises(TypeError):
+            x["a"]
+
+
 # ------------------------------------------------------------------ setitem
 def test_setitem_on_leaf_requiring_grad_raises_in_grad_mode_but_works_under_no_grad():
     x = gg.tensor(rand(3, 4), requires_grad=True)

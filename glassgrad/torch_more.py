@@ -142,6 +142,22 @@ _INPLACE = (
 )  # fmt: skip
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 
+
+def clamp_min(input: Any, min: Any) -> Any:  # noqa: A002 - PyTorch's names
+    """``torch.clamp_min(x, min)``: ``clamp(x, min=min)`` (a number or a broadcasting tensor); port
+    round 24 (labml_nn's sketch_rnn calls it). Shape: x's, or the broadcast of x and a tensor bound."""
+    from glassgrad.ops.clamp import clamp
+
+    return clamp(input, min, None)
+
+
+def clamp_max(input: Any, max: Any) -> Any:  # noqa: A002 - PyTorch's names
+    """``torch.clamp_max(x, max)``: ``clamp(x, max=max)``. Shape: as ``clamp_min``'s."""
+    from glassgrad.ops.clamp import clamp
+
+    return clamp(input, None, max)
+
+
 # Names that ported training scripts reach for at import time (port round 9): the dtypes NumPy has
 # (complex) or lacks (bfloat16: a name only, dtypes.py), the one-process torch.distributed, and
 # torch.amp (GradScaler; autocast casts nothing, amp/autocast_mode.py).
@@ -294,6 +310,8 @@ __all__ = [
     "cholesky_solve",
     "cholesky_inverse",
     *_INPLACE,
+    "clamp_min",
+    "clamp_max",
     "distributed",
     "amp",
     "cpu",

@@ -138,6 +138,8 @@ class Trace:
                     n_op += 1
                     name = f"f{n_op}"
             names[id(t)] = name
+            if rec.node is not None:  # a double backward's rule reads this value through its node
+                names[id(rec.node)] = name
         return names
 
     def rows(self) -> list[Row]:
@@ -190,7 +192,7 @@ class Trace:
 
 def _input_name(x: Any, names: dict[int, str]) -> str:
     if isinstance(x, Tensor):
-        name = names.get(id(x)) or get_name(x)
+        name = names.get(id(x)) or get_name(x) or (x._node is not None and names.get(id(x._node))) or None
         if name is not None:
             return name
         if x._data.size == 1:

@@ -170,3 +170,16 @@ def test_graph_png_and_save(tmp_path):
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="expected a .dot, .svg or .png"):
         g.save(tmp_path / "g.pdf")
+
+
+def test_trace_of_a_double_backward_names_the_forward_values_it_reads():
+    """d/dx of dy/dx for y = x^3: the recorded backward's ops read f1 = x*x through its node, and
+    the table names it f1 (as a student writes 3 x^2 = x*x + x*x + x*x), not its value 2.25."""
+    x = set_name(gg.tensor(1.5, requires_grad=True), "x")
+    with trace() as tr:
+        y = set_name(x * x * x, "y")
+        (g,) = gg.autograd.grad(y, x, create_graph=True)
+        g.backward()
+    rows = {r.name: r for r in tr.rows()}
+    assert any(r.inputs == ["1", "f1"] for r in rows.values())
+    assert float(g.detach()) == 3 * 1.5**2 and float(x.grad) == 6 * 1.5

@@ -5,7 +5,10 @@ backward call sees all their gradients together (and may replace them).
 to *all* the module's inputs at the same moment, but every recorded op has one output and the
 engine runs each node once. So the inputs are joined: ``hook_pack`` flattens them into one array
 (one node, whose backward receives every input's gradient at once) and ``hook_unpack`` gives each
-input back as a view of that array; the module computes on the views. The outputs are joined the
+input back as a copy of its slice of that array; the module computes on the copies. Not views: an
+in-place change of a view is rebased onto its base's graph (autograd/view_rebase.py), past these
+nodes, so an in-place module with hooks (``ReLU(inplace=True)``) or an in-place op on a hooked
+module's output would silently skip the hooks. The outputs are joined the
 same way, so the gradients with respect to all outputs arrive together too. Without hooks none of
 this runs. These two are plumbing, not user ops: they are left out of the op registry (and its
 gradient checks) and tested through the module-hook parity tests.
@@ -57,15 +60,16 @@ class HookPack(Function):
 
 
 class HookUnpack(Function):
-    """Forward: the slice ``[start, stop)`` of a packed array, in its original shape and dtype.
-    Backward: that gradient placed in a zero array of the packed size."""
+    """Forward: a copy of the slice ``[start, stop)`` of a packed array, in its original shape and
+    dtype (a copy, not a view: see the module docstring). Backward: that gradient placed in a zero
+    array of the packed size."""
 
     register = False
 
     @staticmethod
     def forward(ctx: Any, flat: Any, start: int, stop: int, shape: tuple, dtype: Any) -> Any:
         ctx.attrs["total"], ctx.attrs["flat_dtype"] = flat.size, flat.dtype
-        return flat[start:stop].reshape(shape).astype(dtype, copy=False)  # (size,) -> shape
+        return flat[start:stop].reshape(shape).astype(dtype, copy=True)  # (size,) -> shape, a copy
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> Any:

@@ -144,3 +144,53 @@ def test_no_hooks_leave_the_graph_alone():
     assert m(gg.tensor(X, requires_grad=True)).grad_fn.name() == "HookUnpackBackward0"
     with gg.no_grad():
         assert m(gg.tensor(X, requires_grad=True)).grad_fn is None  # nothing routed without grad mode
+
+
+def _guided_backprop(lib):
+    """utkuozbulak/pytorch-cnn-visualizations' guided backprop: ``register_backward_hook`` on the
+    first conv (reads grad_input[0]) and on ``ReLU(inplace=True)``s (clamps their gradient)."""
+    nn = lib.nn
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3), nn.ReLU(inplace=True), nn.Conv2d(3, 2, 3), nn.ReLU(inplace=True)
+    )
+    model.load_state_dict(
+        {
+            k: lib.tensor(rng.standard_normal(tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both libraries warn (forward and backward), each its own text
+        model[0].register_backward_hook(lambda m, gi, go: seen.append(_arr(gi[0])))
+        for relu in (model[1], model[3]):
+            relu.register_backward_hook(lambda m, gi, go: (lib.clamp(gi[0], min=0.0),))
+        x = lib.tensor(rng.standard_normal((1, 2, 7, 7)).astype(np.float32), requires_grad=True)
+        model(x).sum().backward()
+    return seen, _arr(x.grad)
+
+
+def test_hooks_run_on_modules_changed_in_place_as_torch_legacy_hooks(torch):
+    # the conv's output is changed in place by the ReLU, and each ReLU changes its input in place:
+    # the hooks must still run (they were skipped when the routed tensors were views)
+    (ours, ours_grad), (theirs, theirs_grad) = _guided_backprop(gg), _guided_backprop(torch)
+    assert len(ours) == len(theirs) == 1
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-5, atol=1e-6)
+    assert (theirs_grad != _guided_backprop_plain(torch)).any()  # the clamps changed something
+
+
+def _guided_backprop_plain(torch):
+    nn = torch.nn
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Conv2d(3, 2, 3), nn.ReLU())
+    model.load_state_dict(
+        {
+            k: torch.tensor(rng.standard_normal(tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
+    x = torch.tensor(rng.standard_normal((1, 2, 7, 7)).astype(np.float32), requires_grad=True)
+    model(x).sum().backward()
+    return _arr(x.grad)

@@ -68,7 +68,7 @@ RULES: dict[str, str] = {
         "reciprocal", "remainder", "sinh", "square", "tan"
     ], _CAST),
     **dict.fromkeys([
-        "amax", "amin", "bitwise_not", "ceil", "clamp", "complex", "conj_physical", "diag",
+        "amax", "amin", "bitwise_not", "ceil", "clamp", "clamp_max", "clamp_min", "complex", "conj_physical", "diag",
         "float_power", "floor", "gather", "index_select", "logcumsumexp", "masked_select", "msort",
         "multinomial", "nan_to_num", "neg", "norm", "polar", "round", "sgn", "sign", "std_mean",
         "take_along_dim", "tril", "triu", "trunc", "var_mean", "where", "argmax", "argmin", "nonzero",

@@ -292,8 +292,8 @@ class DataLoader:
                 stacklevel=1,
             )
         if isinstance(self.dataset, IterableDataset):
-            return self._iter_stream()
-        return self._iter_map()
+            return _LoaderIter(self, self._iter_stream())
+        return _LoaderIter(self, self._iter_map())
 
     def _iter_map(self) -> Iterator[Any]:
         ds, collate = self.dataset, self.collate_fn
@@ -325,3 +325,21 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield collate(batch)
+
+
+class _LoaderIter:
+    """What ``iter(loader)`` returns: the batches, and ``len()`` as PyTorch's
+    ``_SingleProcessDataLoaderIter`` has it (the CycleGAN notebook takes
+    ``min(len(iter_X), len(iter_Y))`` as its batches per epoch); a plain generator has no length."""
+
+    def __init__(self, loader: DataLoader, batches: Iterator[Any]) -> None:
+        self._loader, self._batches = loader, batches
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)

@@ -9,14 +9,17 @@ from typing import Any
 
 from glassgrad.nn.functional.image import interpolate
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["upsample", "upsample_bilinear", "upsample_nearest"]
 
 
 def _deprecated(name: str) -> None:
     # PyTorch's text (a UserWarning, so it shows by default)
+    # at the user's line: a fixed stacklevel named the generated operand-check wrapper's frame
     warnings.warn(
-        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -19,6 +19,7 @@ from glassgrad.factories import empty
 from glassgrad.nn import init as _init
 from glassgrad.nn.activation import _check_dim, _inplace
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -50,15 +51,7 @@ class PReLU(Module):
         self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        if (
-            not isinstance(num_parameters, numbers.Integral)
-            or isinstance(num_parameters, bool)
-            or num_parameters < 0
-        ):
-            raise ValueError(
-                f"PReLU: expected num_parameters to be a non-negative int, got {num_parameters!r}"
-            )
-        self.num_parameters = int(num_parameters)
+        (self.num_parameters,) = layer_sizes("PReLU", num_parameters=num_parameters)
         self.init = init
         self.weight = Parameter(
             empty(self.num_parameters, dtype=dtype if dtype is not None else dtypes.get_default_dtype())

@@ -13,6 +13,7 @@ from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.functional.conv import conv_padding, ntuple
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
@@ -42,11 +43,9 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name, nd = type(self).__name__, self._nd
-        for key, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "groups" else 0):
-                raise ValueError(
-                    f"{name}: expected {key} to be a {'positive' if key == 'groups' else 'non-negative'} int, got {v!r}"
-                )
+        in_channels, out_channels = layer_sizes(name, in_channels=in_channels, out_channels=out_channels)
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            raise ValueError(f"{name}: expected groups to be a positive int, got {groups!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: expected groups={groups} to divide in_channels={in_channels} and out_channels={out_channels}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -11,6 +10,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
 
 __all__ = ["Embedding"]
@@ -150,10 +150,9 @@ def _table_sizes(
 ) -> tuple[int, int, Any]:
     """``(num_embeddings, embedding_dim, padding_idx)`` checked: the sizes as ints, padding_idx
     counted from the front (None stays None)."""
-    for key, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:  # NumPy ints too
-            raise ValueError(f"{owner}: expected {key} to be a non-negative int, got {v!r}")
-    num_embeddings, embedding_dim = int(num_embeddings), int(embedding_dim)
+    num_embeddings, embedding_dim = layer_sizes(
+        owner, num_embeddings=num_embeddings, embedding_dim=embedding_dim
+    )
     if padding_idx is not None:
         if not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -12,17 +11,10 @@ from glassgrad.errors import ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
 
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
-
-
-def _positive(name: str, **sizes: int) -> tuple[int, ...]:
-    """The sizes as Python ints; NumPy integers are accepted, as PyTorch does (``y.max() + 1``)."""
-    for key, v in sizes.items():
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
-            raise ValueError(f"{name}: expected {key} to be a non-negative int, got {v!r}")
-    return tuple(int(v) for v in sizes.values())
 
 
 def _dtype(dtype: Any) -> Any:
@@ -72,7 +64,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        in_features, out_features = _positive("Linear", in_features=in_features, out_features=out_features)
+        in_features, out_features = layer_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in_features, dtype=_dtype(dtype)))
@@ -125,7 +117,7 @@ class Bilinear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        in1_features, in2_features, out_features = _positive(
+        in1_features, in2_features, out_features = layer_sizes(
             "Bilinear", in1_features=in1_features, in2_features=in2_features, out_features=out_features
         )
         self.in1_features = in1_features

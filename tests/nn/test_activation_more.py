@@ -341,7 +341,7 @@ def test_errors_name_the_op_the_shapes_and_what_was_expected():
         nn.PReLU()(x.double())
     with pytest.raises(TypeError, match="prelu: expected weight to be a Tensor, got float"):
         F.prelu(x, 0.25)
-    with pytest.raises(ValueError, match="PReLU: expected num_parameters to be a non-negative int, got 2.5"):
+    with pytest.raises(TypeError, match="PReLU: expected num_parameters to be a non-negative int, got 2.5"):
         nn.PReLU(2.5)
     with pytest.raises(
         ShapeError, match=r"glu: expected an even size along dim 1 .*size 3 \(input shape \(2, 3, 4\)\)"

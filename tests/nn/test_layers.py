@@ -328,3 +328,21 @@ def test_numpy_integer_sizes_are_accepted_like_torch(torch, build):
     with pytest.raises((TypeError, ValueError)):  # a float size is still refused, as in torch
         build(nn, lambda v: float(v))
     nn.Dropout(np.float32(0.25))  # any real p in [0, 1], as torch
+
+
+def test_layer_sizes_refused_with_pytorchs_error_classes(torch):
+    """A float size is a TypeError (PyTorch's empty() refuses it), a negative one a RuntimeError."""
+    for make in (
+        lambda lib: lib.nn.Linear(4, 2.0),
+        lambda lib: lib.nn.Conv2d(8, 2.0, 1),
+        lambda lib: lib.nn.Embedding(3.0, 2),
+        lambda lib: lib.nn.PReLU(2.5),
+    ):
+        with pytest.raises(TypeError):
+            make(torch)
+        with pytest.raises(TypeError, match="to be a non-negative int"):
+            make(gg)
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(-1, 3)
+    with pytest.raises(RuntimeError, match="in_features to be a non-negative int"):
+        gg.nn.Linear(-1, 3)

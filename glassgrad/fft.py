@@ -10,6 +10,7 @@ real part. The rest of ``torch.fft`` (rfft, fftn, fftfreq ...) is not here yet.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,11 @@ def _apply(op: type[Function], name: str, input: Tensor, n: int | None, dim: int
     if input._data.dtype == np.float16 or kind not in "biufc":
         raise DTypeError(f"{name}: Unsupported dtype {input.dtype}")
     x = input if kind in "fc" else elementwise.floating(input)  # integers: the default float first
+    # ints only, as in PyTorch (not n=4.7 cut to 4, nor a tuple dim)
+    for arg, value in (("dim", dim), ("n", n)):
+        if value is not None and (isinstance(value, bool) or not hasattr(type(value), "__index__")):
+            raise TypeError(f"{name}: argument '{arg}' must be int, not {type(value).__name__}")
+    dim = operator.index(dim)
     if x.dim() == 0:
         raise IndexError(f"{name}: Dimension specified as {dim} but tensor has no dimensions")
     if not -x.dim() <= dim < x.dim():
@@ -101,7 +107,7 @@ def _apply(op: type[Function], name: str, input: Tensor, n: int | None, dim: int
             f"{name}: Dimension out of range (expected to be in range of [{-x.dim()}, {x.dim() - 1}], but got {dim})"
         )
     dim %= x.dim()
-    n = x.shape[dim] if n is None else int(n)
+    n = x.shape[dim] if n is None else operator.index(n)
     if n < 1:
         raise RuntimeError(f"{name}: Invalid number of data points ({n}) specified")
     norm = "backward" if norm is None else norm

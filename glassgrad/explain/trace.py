@@ -53,11 +53,24 @@ class Row:
 
 
 class _Rec:
-    __slots__ = ("delivered", "fn", "grad", "input_values", "inputs", "node", "tensor", "value")
+    __slots__ = (
+        "delivered",
+        "fn",
+        "grad",
+        "input_nodes",
+        "input_values",
+        "inputs",
+        "node",
+        "tensor",
+        "value",
+    )
 
-    def __init__(self, fn: Any, node: Any, tensor: Any, inputs: list, input_values: list, value: Any) -> None:
+    def __init__(
+        self, fn: Any, node: Any, tensor: Any, inputs: list, input_values: list, value: Any, input_nodes: list
+    ) -> None:
         self.fn, self.node, self.tensor = fn, node, tensor
         self.inputs, self.input_values, self.value = inputs, input_values, value
+        self.input_nodes = input_nodes  # each input's node when the op ran (in-place ops rebind it later)
         self.grad = None
         self.delivered: tuple = ()
 
@@ -79,6 +92,7 @@ class Trace:
         self._recs: list[_Rec] = []
         self._by_node: dict[int, _Rec] = {}
         self._by_leaf: dict[int, _Rec] = {}
+        self._out_node: dict[int, Any] = {}  # id(tensor) -> the node that last output it (in-place ops)
         self._param_names: dict[int, str] = {}
         if model is not None:
             self._param_names = {id(p): n for n, p in model.named_parameters()}
@@ -91,13 +105,17 @@ class Trace:
         for x in inputs:
             if isinstance(x, Tensor):
                 if x._node is None and x.requires_grad and id(x) not in self._by_leaf:
-                    rec = _Rec(None, None, x, [], [], _snap(x._data))
+                    rec = _Rec(None, None, x, [], [], _snap(x._data), [])
                     self._by_leaf[id(x)] = rec
                     self._recs.append(rec)
                 values.append(_snap(x._data))
             else:
                 values.append(x)
-        rec = _Rec(fn, node, output, list(inputs), values, _snap(output._data))
+        nodes = [x._node if isinstance(x, Tensor) else None for x in inputs]
+        # an in-place op's base has been rebound to this op's node already: its node before
+        nodes = [self._out_node.get(id(x)) if n is node else n for x, n in zip(inputs, nodes)]
+        rec = _Rec(fn, node, output, list(inputs), values, _snap(output._data), nodes)
+        self._out_node[id(output)] = node
         self._by_node[id(node)] = rec
         self._recs.append(rec)
 
@@ -123,9 +141,12 @@ class Trace:
         observers.leaf.remove(self._leaf)
 
     # ------------------------------------------------------------------ views
-    def _names(self) -> dict[int, str]:
-        """id(tensor) -> display name: user-given, parameter name, else x1.. for leaves, f1.. for ops."""
-        names: dict[int, str] = {}
+    def _names(self) -> tuple[list[str], dict[int, str]]:
+        """The display name of each record (user-given, parameter name, else x1.. for leaves, f1..
+        for ops) and id(node) (id(tensor) for a leaf) -> name. By node, not by tensor: an in-place
+        op leaves one tensor the output of several nodes, each its own row."""
+        row_names: list[str] = []
+        by_id: dict[int, str] = {}
         n_leaf = n_op = 0
         for rec in self._recs:
             t = rec.tensor
@@ -137,21 +158,19 @@ class Trace:
                 else:
                     n_op += 1
                     name = f"f{n_op}"
-            names[id(t)] = name
-            if rec.node is not None:  # a double backward's rule reads this value through its node
-                names[id(rec.node)] = name
-        return names
+            row_names.append(name)
+            by_id[id(t) if rec.node is None else id(rec.node)] = name
+        return row_names, by_id
 
     def rows(self) -> list[Row]:
         """One :class:`Row` per node (leaves where first used), in topological order."""
-        names = self._names()
+        row_names, names = self._names()
         out = []
-        for rec in self._recs:
-            name = names[id(rec.tensor)]
+        for rec, name in zip(self._recs, row_names):
             if rec.fn is None:
                 out.append(Row(name, "input", [], rec.value, grad=rec.grad, is_leaf=True))
                 continue
-            in_names = [_input_name(x, names) for x in rec.inputs]
+            in_names = [_input_name(x, node, names) for x, node in zip(rec.inputs, rec.input_nodes)]
             needs = rec.node.needs_input_grad
             op = rec.fn.name
             local = local_derivatives(op, in_names, rec.input_values, rec.value)
@@ -190,9 +209,12 @@ class Trace:
         return Graph(self.rows())
 
 
-def _input_name(x: Any, names: dict[int, str]) -> str:
+def _input_name(x: Any, node: Any, names: dict[int, str]) -> str:
     if isinstance(x, Tensor):
-        name = names.get(id(x)) or get_name(x) or (x._node is not None and names.get(id(x._node))) or None
+        # the node x had when the op ran (a double backward's rule reads a forward value through
+        # its node), else x itself (a leaf), else a name given to it
+        name = names.get(id(node)) if node is not None else names.get(id(x))
+        name = name or get_name(x)
         if name is not None:
             return name
         if x._data.size == 1:

@@ -97,6 +97,8 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
                     k = int(k)  # a 0-d integer tensor indexes like a Python int
                 else:
                     advanced = True
+            elif not isinstance(k, int) and hasattr(type(k), "__index__") and not isinstance(k, np.bool_):
+                k = operator.index(k)  # an object with __index__ indexes as its int, as in PyTorch
             elif not isinstance(k, int):
                 raise IndexDTypeError(
                     f"{op}: expected ints, slices, None, Ellipsis or integer/bool arrays, "

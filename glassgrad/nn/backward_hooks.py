@@ -89,14 +89,32 @@ class BackwardHookCall:
 
     def setup_inputs(self, args: tuple) -> tuple:
         self.n_inputs = len(args)
+        given = args
         args, self.input_blanks, self.input_routed = self._route(args, self._on_input_grads)
+        # the routed inputs are copies (ops/backward_hook.py): what an in-place module writes into
+        # one is written back into the caller's tensor after forward (``_write_back``)
+        self._given = [(given[i], args[i], args[i]._node, args[i]._vc[0]) for i in self.input_routed]
         return args
+
+    def _write_back(self, values: tuple, routed_values: tuple) -> None:
+        """An in-place module (``ReLU(inplace=True)``) changed the copy it was given: the caller's
+        tensor takes its values, recorded (``copy_``), so that its later uses see them, as with
+        PyTorch's in-place module; from the module's routed output when it returned that copy, so
+        the gradient of those uses passes the hooks too."""
+        for original, routed, node, version in self._given:
+            if routed._node is not node or routed._vc[0] != version:  # (a recorded in-place op
+                src = next(
+                    (r for v, r in zip(values, routed_values) if v is routed), routed
+                )  # gives a new node)
+                original.copy_(src)
+        self._given = []
 
     def setup_outputs(self, result: Any) -> Any:
         single = not isinstance(result, tuple)
-        values = (result,) if single else result
-        self.n_outputs = len(values)
-        values, self.output_blanks, self.output_routed = self._route(values, self._on_output_grads)
+        given = (result,) if single else result
+        self.n_outputs = len(given)
+        values, self.output_blanks, self.output_routed = self._route(given, self._on_output_grads)
+        self._write_back(given, values)
         return (
             values[0] if single else type(result)(values) if type(result) is tuple else type(result)(*values)
         )

@@ -194,3 +194,23 @@ def _guided_backprop_plain(torch):
     x = torch.tensor(rng.standard_normal((1, 2, 7, 7)).astype(np.float32), requires_grad=True)
     model(x).sum().backward()
     return _arr(x.grad)
+
+
+@pytest.mark.parametrize("rebind", [True, False])
+def test_hooked_in_place_module_changes_the_callers_tensor_as_torch(torch, rebind):
+    """ReLU(inplace=True) with a backward hook: the caller's tensor is changed in place (its later
+    uses see the values), and the hook runs on the gradient of either use, as PyTorch's legacy
+    hook does (a routed copy is written back, nn/backward_hooks.py)."""
+    out = []
+    for lib in (gg, torch):
+        x = lib.tensor([-1.0, 2.0, -3.0], requires_grad=True)
+        y = x * 1
+        m, calls = lib.nn.ReLU(inplace=True), []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (deprecated in both)
+            m.register_backward_hook(lambda mod, gi, go: calls.append(1) or (lib.clamp(gi[0], min=0) * 10,))
+        o = m(y)
+        loss = ((o if rebind else y) * 3).sum()
+        loss.backward()
+        out.append((y.detach().tolist(), loss.item(), x.grad.tolist(), len(calls)))
+    assert out[0] == out[1]

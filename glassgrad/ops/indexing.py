@@ -88,8 +88,6 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
                 k = np.asarray([e._data if isinstance(e, Tensor) else e for e in k])
                 if k.size == 0:
                     k = k.astype(np.int64)
-            elif isinstance(k, np.integer):
-                k = int(k)
             if isinstance(k, np.ndarray):
                 if k.dtype.kind not in "iub":
                     raise IndexDTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")
@@ -98,7 +96,7 @@ def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, 
                 else:
                     advanced = True
             elif not isinstance(k, int) and hasattr(type(k), "__index__") and not isinstance(k, np.bool_):
-                k = operator.index(k)  # an object with __index__ indexes as its int, as in PyTorch
+                k = operator.index(k)  # a NumPy integer, any object with __index__: its int, as PyTorch
             elif not isinstance(k, int):
                 raise IndexDTypeError(
                     f"{op}: expected ints, slices, None, Ellipsis or integer/bool arrays, "

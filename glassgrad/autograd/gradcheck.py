@@ -342,7 +342,7 @@ def gradgradcheck(
 
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
-    inputs = tuple(inputs)
+    fn, inputs = _through_real_views(fn, tuple(inputs))  # complex inputs and outputs: their real views
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         outs = _outputs(fn(*inputs))

@@ -68,6 +68,7 @@ def _load() -> None:
     if not _loaded[0]:
         from glassgrad.autograd import (  # noqa: F401  (each registers its rules)
             recorded_rules,
+            recorded_rules_complex,
             recorded_rules_conv,
             recorded_rules_linalg,
             recorded_rules_math,
@@ -172,10 +173,6 @@ def vjp(node: Node, g: Any) -> tuple:
             f"{node.fn.name}: create_graph=True needs a differentiable backward of every op in the "
             f"graph, and {call_name(node)} ({node.fn.name}) has none yet; the ops that have one: "
             "glassgrad.autograd.recorded.rules()"
-        )
-    if g.dtype.is_complex:
-        raise NotImplementedError(
-            f"{node.fn.name}: create_graph=True with complex gradients is not supported"
         )
     with enable_grad():
         out = fn(node, g)

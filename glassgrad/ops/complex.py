@@ -93,12 +93,12 @@ class Polar(Function):
     def forward(ctx, r, t):
         xp = array_module(r)
         c, s = xp.cos(t), xp.sin(t)
-        ctx.save_for_backward(r, c, s)
+        ctx.save_for_backward(r, c, s, t)  # (t for the recorded rule, create_graph)
         return _pack(r * c, r * s)
 
     @staticmethod
     def backward(ctx, g):
-        r, c, s = ctx.saved
+        r, c, s, _ = ctx.saved
         need = ctx.needs_input_grad
         gr = g.real * c + g.imag * s if need[0] else None
         gt = r * (g.imag * c - g.real * s) if need[1] else None

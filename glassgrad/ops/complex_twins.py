@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.backend import array_module
-from glassgrad.ops import conversion, elementwise, indexing, joining, matmul, movement, pieces, reduce, unary
+from glassgrad.ops import (
+    conversion,
+    elementwise,
+    indexing,
+    indexing_more,
+    joining,
+    matmul,
+    movement,
+    movement_more,
+    pieces,
+    reduce,
+    unary,
+)
 from glassgrad.ops import views as views_ops
 
 __all__ = [
@@ -94,7 +106,7 @@ AWARE = (
     movement.Reshape, movement.Permute, movement.Expand, movement.Repeat, movement.Flip, movement.Roll,
     movement.Tril, movement.Triu, indexing.GetItem, joining.Cat, joining.Stack, conversion.Clone,
     conversion.Cast, pieces.Split, pieces.Piece, views_ops.Diagonal, reduce.Sum, reduce.Mean,
-    reduce.CumSum, elementwise.Neg,
+    reduce.CumSum, elementwise.Neg, indexing_more.IndexPut, movement_more.DiagEmbed,
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

@@ -35,3 +35,25 @@ def v_w(fn, arrays):
     out = fn(gg, *gg_inputs(arrays))
     rng = np.random.default_rng(7)
     return rng.standard_normal(tuple(out.shape)), [rng.standard_normal(a.shape) for a in arrays]
+
+
+def like_torch(torch, fn, arrays, rtol=1e-10, atol=1e-12, nans=None, allow_unused=True):
+    """glassgrad's first- and second-order gradients of ``fn`` equal PyTorch's (an unused input's
+    None counts as zeros). ``nans``: None (none expected), "same" (NaN exactly where PyTorch's is),
+    "finite" (glassgrad's finite where PyTorch's may be NaN, compared elsewhere)."""
+    v, w = v_w(fn, arrays)
+    f_gg, s_gg = second_order(gg, fn, arrays, v, w, allow_unused)
+    f_t, s_t = second_order(torch, fn, arrays, v, w, allow_unused)
+    for a, b in zip(f_gg, f_t):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    for a, b, x in zip(s_gg, s_t, [*arrays, v]):
+        a = np.zeros_like(x) if a is None else a
+        b = np.zeros_like(x) if b is None else b
+        if nans is not None:
+            nan = np.isnan(b)
+            if nans == "same":
+                np.testing.assert_array_equal(np.isnan(a), nan)
+            else:
+                assert not np.isnan(a).any()
+            a, b = a[~nan], b[~nan]
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)

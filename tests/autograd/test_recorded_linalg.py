@@ -13,7 +13,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import gradgradcheck
-from tests.autograd.second_order_helpers import gg_inputs, second_order, v_w
+from tests.autograd.second_order_helpers import gg_inputs, like_torch, v_w
 
 _R = np.random.default_rng(4321)
 
@@ -135,13 +135,7 @@ def test_gradgradcheck(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_second_order_like_torch(name, torch):
     fn, arrays = CASES[name]
-    v, w = v_w(fn, arrays)
-    f_gg, s_gg = second_order(gg, fn, arrays, v, w, allow_unused=False)
-    f_t, s_t = second_order(torch, fn, arrays, v, w, allow_unused=False)
-    for a, b in zip(f_gg, f_t):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
-    for a, b in zip(s_gg, s_t):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    like_torch(torch, fn, arrays, rtol=1e-9, atol=1e-11, allow_unused=False)
 
 
 @pytest.mark.parametrize("name", sorted(ALL))

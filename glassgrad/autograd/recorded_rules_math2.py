@@ -163,15 +163,21 @@ def _logaddexp_2(ctx, g):
 @rule("xlogy")
 def _xlogy(ctx, g):
     """(xlogy(g, b), 0 where a == 0 and b <= 0; g a / b)."""
+    return xlog_shifted(ctx, g, 0, gg.xlogy)
+
+
+def xlog_shifted(ctx, g, shift: int, fn) -> tuple:
+    """The rule of a * log(b + shift) (``fn``: xlogy for 0, xlog1py for 1): (fn(g, b), 0 where
+    a == 0 and b + shift <= 0; g a / (b + shift))."""
     a, b = saved(ctx)
     need = ctx.needs_input_grad
     bt = operand(ctx, 1, b)
     ga = gb = None
     if need[0]:
-        edge = (a == 0) & (b <= 0)
-        ga = _sel(~edge, gg.xlogy(g, _safe(edge, bt)))
+        edge = (a == 0) & (b + shift <= 0)
+        ga = _sel(~edge, fn(g, _safe(edge, bt)))
     if need[1]:
-        gb = (g * operand(ctx, 0, a)) / bt
+        gb = (g * operand(ctx, 0, a)) / (bt + shift if shift else bt)
     return ga, gb
 
 

@@ -19,6 +19,7 @@ import glassgrad as gg
 from glassgrad import special
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.autograd.recorded_rules_math import _maxmin_dim, _pow, _safe, _sel
+from glassgrad.autograd.recorded_rules_math2 import xlog_shifted
 from glassgrad.ops.special_more import I1
 
 __all__: list[str] = []
@@ -166,16 +167,7 @@ def _log_ndtr(ctx, g):
 @rule("xlog1py")
 def _xlog1py(ctx, g):
     """(xlog1py(g, b), 0 where a == 0 and b <= -1; g a / (b + 1))."""
-    a, b = saved(ctx)
-    need = ctx.needs_input_grad
-    bt = operand(ctx, 1, b)
-    ga = gb = None
-    if need[0]:
-        edge = (a == 0) & (b <= -1)
-        ga = _sel(~edge, special.xlog1py(g, _safe(edge, bt)))
-    if need[1]:
-        gb = (g * operand(ctx, 0, a)) / (bt + 1)
-    return ga, gb
+    return xlog_shifted(ctx, g, 1, special.xlog1py)
 
 
 # ------------------------------------------------------------------ powers and modulo

@@ -12,8 +12,8 @@ input or a tensor ``func`` uses requires grad), the derivative is recorded by do
 the inputs stay linked to the caller's (``derivatives.py``); so reverse transforms nest
 (``grad(grad(f))``, ``jacrev(jacrev(f))``, MAML's inner step) as PyTorch's do. Elsewhere the
 results are constants. A reverse transform inside a forward one, or inside a dual level, raises
-``NotImplementedError`` (forward mode does not see recorded gradients), as does an op without a
-recorded rule turning the result constant with a ``UserWarning`` naming it (``_levels.py``).
+``NotImplementedError`` (forward mode does not see recorded gradients); an op without a recorded
+rule turns the result into a constant, with a ``UserWarning`` naming the op (``_levels.py``).
 """
 
 from __future__ import annotations

@@ -334,7 +334,9 @@ def gradgradcheck(
     differences of the first-order VJP.
 
     ``grad_outputs``: the v (float64 tensors, one per output); random ones (that require grad,
-    so d/dv is checked too) when omitted. Other keywords go to ``gradcheck``.
+    so d/dv is checked too) when omitted. ``gen_non_contig_grad_outputs`` is accepted (the
+    gradients here do not depend on the v's layout). Complex inputs and outputs are checked
+    through their real views, as ``gradcheck``'s. Other keywords go to ``gradcheck``.
     """
     from glassgrad.autograd.functional import grad as autograd_grad
     from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled

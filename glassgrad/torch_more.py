@@ -12,6 +12,13 @@ from typing import Any
 # torch.version (cuda None, as PyTorch's CPU build): importing the submodule binds glassgrad.version;
 # kept out of __all__ (and so of docs/api.md's name list) as a module, like torch's
 from glassgrad import version  # noqa: F401
+from glassgrad.deterministic import (
+    are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
+    use_deterministic_algorithms,
+)
 from glassgrad.factories_like import empty_strided
 from glassgrad.legacy import typename
 from glassgrad.linalg_decomp import matrix_exp, pinverse
@@ -340,6 +347,11 @@ __all__ = [
     "view_as_real",
     "get_num_threads",
     "set_num_threads",
+    "are_deterministic_algorithms_enabled",
+    "get_deterministic_debug_mode",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "set_deterministic_debug_mode",
+    "use_deterministic_algorithms",
     "get_float32_matmul_precision",
     "set_float32_matmul_precision",
     "channels_last",

@@ -241,7 +241,8 @@ class RNNBase(Module):
                         x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, steps=len(sizes), reverse=rev
                     )
                     ys, yh, yc = split(y, [s, n, n])  # one node: backward fills one buffer, not three
-                    outs.append(ys)
+                    # a fresh output, not a piece of split: PyTorch's may change in place (squeeze_)
+                    outs.append(ys.clone())
                     h_n.append(yh)
                     c_n.append(yc)
                     continue

@@ -56,6 +56,7 @@ class BackwardHookCall:
         self.output_blanks: list[tuple] | None = None
         self.input_routed: list[int] = []
         self.output_routed: list[int] = []
+        self._given: list[tuple] = []  # (caller's tensor, routed copy, its node, its version)
 
     @staticmethod
     def _route(values: tuple, on_grads: Callable) -> tuple[tuple, list[tuple] | None, list[int]]:

@@ -17,11 +17,31 @@ from glassgrad.optim.lbfgs import LBFGS
 from glassgrad.optim.muon import Muon
 from glassgrad.optim.nadam import NAdam
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.quiet import quiet_step
 from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
 from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
 from glassgrad.optim.sparse_adam import SparseAdam
+
+# their updates overflow to inf silently, as PyTorch's (LBFGS's step runs the user's closure: not it)
+for _cls in (
+    SGD,
+    Adam,
+    AdamW,
+    RMSprop,
+    Adagrad,
+    Adadelta,
+    Adamax,
+    NAdam,
+    RAdam,
+    Rprop,
+    ASGD,
+    Adafactor,
+    SparseAdam,
+    Muon,
+):
+    quiet_step(_cls)
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]

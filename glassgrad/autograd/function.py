@@ -18,6 +18,7 @@ from glassgrad.autograd.node_hooks import NodeHookMethods
 from glassgrad.backend import asarray, may_share_memory, ndarray
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.iterator_layout import relayout as _relayout
 from glassgrad.meta_array import MetaArray
 from glassgrad.meta_array import seen as _meta_seen
 
@@ -179,11 +180,13 @@ class Primitive:
     Set ``name`` for error messages (defaults to the lower-cased class name); ``register = False``
     keeps an abstract helper class out of the registry; ``complex_ok = True`` lets complex tensors
     through the complex gate (``autograd/complex_gate.py``) once the backward gives PyTorch's gradients.
+    ``layout``: how a fresh result gets PyTorch's strides where NumPy's differ (``iterator_layout.py``).
     """
 
     name: ClassVar[str] = "function"
     register: ClassVar[bool] = True
     complex_ok: ClassVar[bool] = False
+    layout: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -247,6 +250,8 @@ class Primitive:
             if ctx.saved:  # a 0-d op that saved its output (exp, sigmoid ...) saves the array the
                 # result holds, so that an in-place change of the result is seen at backward
                 ctx.saved = tuple(out if s is scalar else s for s in ctx.saved)
+        elif cls.layout is not None and 3 < out.ndim < 6 and 1 in out.shape and out.base is None:
+            out = _relayout(ctx, out, arrays, cls.layout)  # a size-1 dim's stride, as PyTorch's
         result = tensor_cls(out, _wrap=True)
         if out.base is not None:  # a view of an input
             _share_version(result, inputs, arrays)

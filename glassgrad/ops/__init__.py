@@ -24,6 +24,7 @@ composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``
 rule: they compose the primitives.
 """
 
+from glassgrad.iterator_layout import iterator_result, pointwise_result, pow_result, preserved_result
 from glassgrad.ops import (
     activation,
     activation_more,
@@ -107,3 +108,26 @@ __all__ = [
     "statistics",
     "unary",
 ]
+
+# The pointwise primitives, PyTorch's TensorIterator ops: a fresh result with a size-1 dim gets
+# its strides (the layout a conv after it reads); a cast keeps the input's, as ``empty_like``.
+_NUMBER_OPERANDS = (  # a Python number is wrapped as an operand, as PyTorch's 0-d tensor
+    *(elementwise.Add, elementwise.Sub, elementwise.Mul, elementwise.Div, elementwise.Where),
+    *(compare.Remainder, math_more.Fmod, math_more.Xlogy, math_more.Copysign),
+)
+_NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation's slope)
+    *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),
+    *(unary.Exp, unary.Log, unary.Log1p, unary.Sqrt, unary.Rsqrt, unary.Abs, unary.Sin, unary.Cos),
+    *(unary.Tanh, unary_more.Asinh, unary_more.Acosh, unary_more.Atanh, unary_more.Sinc),
+    *(unary_more.Frac, unary_more._InFloat64, unary_more.Polygamma, math_more.FloatPower),  # + special_more's
+    *(trig.Tan, trig.Asin, trig.Acos, trig.Atan, trig.Atan2, trig.Sinh, trig.Cosh, trig.Erf, trig.Expm1),
+    *(activation.Sigmoid, activation.Relu, activation.LeakyRelu, activation.Elu, activation.Gelu),
+    *(activation.Silu, activation.Softplus, activation.Hardtanh, activation_more.LogSigmoid),
+    *(activation_more.Hardswish, math_more._NanIgnoring, math_more.Hypot, math_more._LogAddExp),
+)
+for _cls in _NUMBER_OPERANDS:
+    _cls.layout = staticmethod(iterator_result)
+for _cls in _NUMBER_PARAMETERS:
+    _cls.layout = staticmethod(pointwise_result)
+elementwise.Pow.layout = staticmethod(pow_result)
+conversion.Cast.layout = staticmethod(preserved_result)

@@ -20,6 +20,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.iterator_layout import iterator_result
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
@@ -48,7 +49,10 @@ def _const(name: str, *args: Any) -> Tensor:
                 raise DTypeError(f"{name}: expected real tensors, got {a.dtype} (unordered)")
     try:
         xp = array_module(*arrays)
-        return Tensor(xp.asarray(getattr(xp, name)(*arrays)), _wrap=True)  # 0-d ufuncs give NumPy scalars
+        out = xp.asarray(getattr(xp, name)(*arrays))  # 0-d ufuncs give NumPy scalars
+        if 3 < out.ndim < 6 and 1 in out.shape and out.__class__ is np.ndarray:
+            out = iterator_result(out, arrays)  # a size-1 dim's stride, as PyTorch's
+        return Tensor(out, _wrap=True)
     except ValueError:
         shapes = " and ".join(str(np.shape(a)) for a in arrays)
         raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}") from None

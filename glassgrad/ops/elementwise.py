@@ -22,6 +22,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
+from glassgrad.iterator_layout import preserved_result
 from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
@@ -386,12 +387,11 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
             raise TypeError("where: expected (condition) or (condition, input, other), got two arguments")
         from glassgrad.ops.sampling import nonzero  # sampling imports this module's neighbours
 
-        return nonzero(
-            condition if isinstance(condition, Tensor) else Tensor(as_array(condition)), as_tuple=True
-        )
+        cond = condition if isinstance(condition, Tensor) else Tensor(as_array(condition))
+        return nonzero(cond, as_tuple=True)
     # a copy of the condition (a tensor's or an array's): backward reads it, and an in-place change must not move it
     cond = condition._data if isinstance(condition, Tensor) else condition
-    cond = array_module(cond).array(cond)  # a meta condition stays meta
+    cond = preserved_result(array_module(cond).array(cond), [cond])  # its strides kept (size-1 dims too)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
     a, b = operands(input, other)

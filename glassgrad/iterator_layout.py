@@ -1,0 +1,160 @@
+"""The layout PyTorch's elementwise kernels (its ``TensorIterator``) give a result, for the case
+NumPy lays out differently: a result with a dim of size 1.
+
+A size-1 dim's stride never moves a value, but PyTorch reads it: a conv, pool or norm layer answers
+in channels-last when its input's strides suggest it (``memory_formats.suggest_format``), and a
+later ``view`` then fails or succeeds on that. NumPy gives a size-1 dim of an elementwise result the
+stride of its C-order place; PyTorch's iterator sorts the dims by the operands' own strides,
+size-1 dims included. So the classic single-image path
+
+    x = torch.from_numpy(hwc.transpose(2, 0, 1)).unsqueeze(0).float() / 255   # (1, 3, H, W)
+    model(x)  # conv ... x.view(x.size(0), -1)
+
+gives ``x`` the strides ``(3, 1, 3W, 3)`` in PyTorch (not channels-last by its rule: the conv
+answers contiguous) and ``(3HW, 1, 3W, 3)`` from NumPy (channels-last: the conv answered
+channels-last and the ``view`` failed). ``iterator_result`` gives the result PyTorch's strides.
+
+PyTorch's rule (``TensorIteratorBase``): when every operand has the result's shape, a result is
+laid out contiguous if all operands are, channels-last if all are (4-D), with the operands' own
+strides if all are dense with equal strides; otherwise the dims are sorted from the fastest by the
+operands' strides (an insertion sort; broadcast dims, stride 0, do not vote; equal strides put the
+smaller dim first) and the result is dense in that order. Only results of 4 or 5 dims with a size-1
+dim are touched (the ones a layer's format choice reads), so the common op pays one test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.memory_formats import (
+    channels_last,
+    contiguous_format,
+    element_strides,
+    format_strides,
+    is_contiguous_as,
+    non_overlapping_and_dense,
+    preserved_strides,
+)
+
+__all__ = [
+    "iterator_strides", "iterator_result", "pointwise_result", "pow_result", "preserved_result", "relayout",
+]  # fmt: skip
+
+
+def _fast_setup(shape: tuple, arrays: list) -> tuple[int, ...] | None:
+    """PyTorch's shortcut when every operand has the result's shape, else None."""
+    if all(is_contiguous_as(a, contiguous_format) for a in arrays):
+        return format_strides(shape, contiguous_format)
+    if len(shape) == 4 and all(is_contiguous_as(a, channels_last) for a in arrays):
+        return format_strides(shape, channels_last)
+    first = element_strides(arrays[0])
+    if all(non_overlapping_and_dense(shape, element_strides(a)) for a in arrays) and all(
+        element_strides(a) == first for a in arrays[1:]
+    ):
+        return first
+    return None
+
+
+def iterator_strides(shape: tuple, operands: list) -> tuple[int, ...]:
+    """The strides (in elements) PyTorch gives an elementwise result of ``shape`` computed from
+    ``operands`` (arrays broadcastable to ``shape``; Python numbers and 0-d arrays count as
+    operands of another shape)."""
+    arrays = [a for a in operands if isinstance(a, np.ndarray) and a.ndim]
+    if not arrays or 0 in shape:
+        return format_strides(shape, contiguous_format)
+    if len(arrays) == len(operands) and all(a.shape == shape for a in arrays):
+        fast = _fast_setup(shape, arrays)
+        if fast is not None:
+            return fast
+    nd = len(shape)
+    votes = []  # each operand's strides over the result's dims; 0 where it is broadcast
+    for a in arrays:
+        st, off = element_strides(a), nd - a.ndim
+        stretched = [d < off or (a.shape[d - off] == 1 and shape[d] != 1) for d in range(nd)]
+        votes.append(tuple(0 if stretched[d] else st[d - off] for d in range(nd)))
+
+    def after(d0: int, d1: int) -> int:  # 1: d0 goes after (outside) d1; -1: before; 0: no vote
+        for st in votes:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                return -1
+            if s0 > s1 or shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(nd - 1, -1, -1))  # fastest dim first
+    for i in range(1, nd):
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = after(perm[k], perm[j])
+            if c > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif c < 0:
+                break
+    out, step = [0] * nd, 1
+    for d in perm:
+        out[d] = step
+        step *= shape[d]
+    return tuple(out)
+
+
+def relayout(ctx: Any, out: Any, operands: list, rule: Any) -> Any:
+    """``Function.apply``'s call for an op with a ``layout`` rule: ``out`` laid out by ``rule``, and
+    the node's saved arrays pointed at the new result (an in-place change of it is then seen)."""
+    if out.__class__ is not np.ndarray:
+        return out
+    res = rule(out, operands)
+    if res is not out and ctx.saved:
+        ctx.saved = tuple(res if s is out else s for s in ctx.saved)
+    return res
+
+
+def iterator_result(out: Any, operands: list) -> Any:
+    """``out`` (a fresh elementwise result) with PyTorch's strides (``iterator_strides``), a Python
+    number counting as an operand: PyTorch wraps it in a 0-d tensor (``+ - * /``, ``where``,
+    comparisons, ``fmod``, ``remainder``, ``xlogy``, ``copysign``)."""
+    return _restrided(out, iterator_strides(out.shape, operands))
+
+
+def pointwise_result(out: Any, operands: list) -> Any:
+    """As ``iterator_result`` for the ops whose numbers are parameters, not operands (``x ** 2``,
+    ``clamp(x, 0, 1)``, the activations): a unary op on a dense input keeps its strides."""
+    return _restrided(out, iterator_strides(out.shape, [a for a in operands if isinstance(a, np.ndarray)]))
+
+
+def pow_result(out: Any, operands: list) -> Any:
+    """``pow``'s: a number base (``2 ** x``) gives a contiguous result in PyTorch, whatever ``x``'s
+    layout; a number exponent is a parameter."""
+    if not isinstance(operands[0], np.ndarray):
+        return _restrided(out, format_strides(out.shape, contiguous_format))
+    return pointwise_result(out, operands)
+
+
+def preserved_result(out: Any, operands: list) -> Any:
+    """``out`` (a fresh copy of ``operands[0]``: a cast, a clone) with ``preserve_format``'s strides:
+    the input's own when it is dense (PyTorch's ``empty_like``)."""
+    x = operands[0]
+    if x.__class__ is not np.ndarray or x.shape != out.shape:
+        return out
+    return _restrided(out, preserved_strides(x.shape, element_strides(x)))
+
+
+def _restrided(out: Any, want: tuple) -> Any:
+    """``out`` with strides ``want`` (in elements). Only size-1 strides differ in the common case:
+    then the result is a view of ``out``'s buffer; else (NumPy ordered the other dims otherwise
+    too) a copy."""
+    shape = out.shape
+    if element_strides(out) == want:
+        return out
+    order = sorted(range(out.ndim), key=lambda d: (want[d], shape[d]), reverse=True)  # slowest first
+    packed = out.transpose(order)
+    flat = (packed if packed.flags.c_contiguous else np.ascontiguousarray(packed)).reshape(-1)
+    res = flat.reshape(packed.shape).transpose(np.argsort(order))
+    if element_strides(res) != want:  # ties among size-1 dims sorted otherwise: set them directly
+        res = np.lib.stride_tricks.as_strided(flat, shape, tuple(s * out.itemsize for s in want))
+    return res

@@ -374,8 +374,9 @@ from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 
 # torch.jit (eager stand-ins: script/trace return their argument), torch.profiler, torch.func (no
-# vmap), torch.special, torch.fft (fft/ifft so far) and torch.compiler (compile's decorators, eager
-# as glassgrad.compile is), reachable as attributes after `import glassgrad` as PyTorch's are
+# vmap), torch.special, torch.fft (every transform, fftfreq, fftshift) and torch.compiler (compile's
+# decorators, eager as glassgrad.compile is), reachable as attributes after `import glassgrad` as
+# PyTorch's are
 from glassgrad import compiler, fft, func, jit, profiler, special  # noqa: E402
 from glassgrad.dtypes import DType as dtype  # noqa: E402, N813 - torch.dtype, the dtypes' class
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: raises NotImplementedError, saying why

@@ -1,120 +1,124 @@
-"""``torch.fft``'s one-dimensional complex transforms, ``fft`` and ``ifft``, with PyTorch's gradients.
+"""``torch.fft``: the discrete Fourier transforms, with PyTorch's values, dtypes, errors and gradients.
 
-Found missing by porting labml_nn's FNet (``torch.fft.fft(x, dim=2)``, then ``.real``), round 24.
-The transforms are linear, so the gradient (PyTorch's convention, see ``ops/complex.py``) is the
-adjoint applied to the output's gradient: the adjoint of ``fft`` with a norm is ``ifft`` with the
-dual norm ("backward" <-> "forward", "ortho" itself), and the other way round; a length ``n`` that
-padded the input is cut off again, one that cut it is padded back with zeros; a real input gets the
-real part. The rest of ``torch.fft`` (rfft, fftn, fftfreq ...) is not here yet.
+``fft``/``ifft`` (found missing by porting labml_nn's FNet, round 24) and their 2-d and n-d forms
+are here; the real-input and Hermitian transforms (``rfft``, ``irfft``, ``hfft``, ``ihfft`` and
+their 2-d and n-d forms) are in ``fft_real.py``, and ``fftfreq``, ``rfftfreq``, ``fftshift``,
+``ifftshift`` in ``fft_freq.py``; all are names of this module.
+
+Three primitives carry them all, as PyTorch's three (``FftC2CBackward0``, ``FftR2CBackward0``,
+``FftC2RBackward0``), each over any set of dims at once. The transforms are linear, so the gradient
+(PyTorch's convention, see ``ops/complex.py``) is the adjoint applied to the output's gradient: for
+the complex-to-complex ones (``Fft``, ``Ifft``, here) it is the opposite transform under the dual
+norm ("backward" <-> "forward", "ortho" itself); sizes ``s`` that padded the input are cut off
+again, ones that cut it padded back with zeros; a real input gets the real part.
 """
 
 from __future__ import annotations
 
-import operator
 from typing import Any
-
-import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
-from glassgrad.ops import elementwise
+from glassgrad.fft_common import DUAL as _DUAL  # (recorded_rules_complex imports it from here)
+from glassgrad.fft_common import check_norm, n_dims, one_dim, prepare, resize
+from glassgrad.fft_freq import fftfreq, fftshift, ifftshift, rfftfreq
+from glassgrad.fft_real import (
+    hfft,
+    hfft2,
+    hfftn,
+    ihfft,
+    ihfft2,
+    ihfftn,
+    irfft,
+    irfft2,
+    irfftn,
+    rfft,
+    rfft2,
+    rfftn,
+)
 from glassgrad.tensor import Tensor
 
-__all__ = ["fft", "ifft"]
+__all__ = [
+    "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn",
+    "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+    "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn",
+    "fftfreq", "rfftfreq", "fftshift", "ifftshift",
+]  # fmt: skip
 
-_DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
-
-def _transform(a: Any, inverse: bool, n: int, dim: int, norm: str) -> Any:
-    """The (inverse) DFT of ``a`` along ``dim``, padded or cut to length ``n``, complex of ``a``'s precision."""
+def _c2c(a: Any, inverse: bool, s: tuple | None, dim: tuple, norm: str) -> Any:
+    """The (inverse) DFT of ``a`` over ``dim``, padded or cut to ``s``, complex of ``a``'s precision."""
     xp = array_module(a)
-    out = (xp.fft.ifft if inverse else xp.fft.fft)(a, n=n, axis=dim, norm=norm)
+    # no dims (fftn(x, dim=())): PyTorch still returns a complex copy
+    out = (xp.fft.ifftn if inverse else xp.fft.fftn)(a, s=s, axes=dim, norm=norm) if dim else a.copy()
     return out.astype(dtypes.complex_of(a.dtype), copy=False)
 
 
-def _forward(ctx: Any, a: Any, inverse: bool, n: int, dim: int, norm: str) -> Any:
-    ctx.save_for_backward(a.shape[dim], a.dtype.kind != "c")  # the input's length, whether it is real
-    return _transform(a, inverse, n, dim, norm)
+def _node_name(attrs: dict) -> str | None:
+    # PyTorch runs a one-dimensional transform of a real input through its real-to-complex op
+    return "FftR2CBackward0" if attrs.get("r2c") else None
 
 
-def _backward(ctx: Any, g: Any, inverse: bool) -> Any:
-    """The adjoint transform of g, cut or zero-padded back to the input's length; real for a real input."""
-    (length, real), (n, dim, norm) = ctx.saved, (ctx.attrs["n"], ctx.attrs["dim"], ctx.attrs["norm"])
-    gx = _transform(g, not inverse, n, dim, _DUAL[norm])
-    if n != length:  # undo the forward's zero-padding (cut) or cut (zero-pad)
-        gx = _resize(gx, length, dim)
-    return gx.real.copy() if real else gx
-
-
-class Fft(Function):
-    """y = DFT of x along ``dim`` (length ``n``), scaled as ``norm`` says: (..., L, ...) -> (..., n, ...) complex.
-    VJP: the adjoint transform of g (``ifft`` under the dual norm), cut or zero-padded back to L."""
-
+class _C2C(Function):
+    register = False
     complex_ok = True
+    inverse = False
+    node_name = "FftC2CBackward0"
+    node_name_by = staticmethod(_node_name)
+
+    @classmethod
+    def _forward(cls, ctx, a, s, dim, norm):
+        ctx.save_for_backward(tuple(a.shape[d] for d in dim), a.dtype.kind != "c")  # lengths, real
+        return _c2c(a, cls.inverse, s, dim, norm)
+
+    @classmethod
+    def _backward(cls, ctx, g):
+        (lengths, real), (dim, norm) = ctx.saved, (ctx.attrs["dim"], ctx.attrs["norm"])
+        gx = resize(_c2c(g, not cls.inverse, None, dim, _DUAL[norm]), lengths, dim)
+        return gx.real.copy() if real else gx
+
+
+class Fft(_C2C):
+    """y = DFT of x over ``dim``, padded or cut to sizes ``s``, scaled as ``norm`` says: complex.
+    VJP: ``ifftn`` of g under the dual norm, cut or zero-padded back to x's sizes; Re for a real x."""
 
     @staticmethod
-    def forward(ctx, a, n, dim, norm):
-        return _forward(ctx, a, False, n, dim, norm)
+    def forward(ctx, a, s, dim, norm, r2c=False):
+        return Fft._forward(ctx, a, s, dim, norm)
 
     @staticmethod
     def backward(ctx, g):
-        return _backward(ctx, g, False)
+        return Fft._backward(ctx, g)
 
 
-class Ifft(Function):
-    """y = inverse DFT of x along ``dim`` (length ``n``), scaled as ``norm`` says.
-    VJP: ``fft`` of g under the dual norm, cut or zero-padded back to L."""
+class Ifft(_C2C):
+    """y = inverse DFT of x over ``dim``, padded or cut to sizes ``s``, scaled as ``norm`` says.
+    VJP: ``fftn`` of g under the dual norm, cut or zero-padded back to x's sizes; Re for a real x."""
 
-    complex_ok = True
+    inverse = True
 
     @staticmethod
-    def forward(ctx, a, n, dim, norm):
-        return _forward(ctx, a, True, n, dim, norm)
+    def forward(ctx, a, s, dim, norm, r2c=False):
+        return Ifft._forward(ctx, a, s, dim, norm)
 
     @staticmethod
     def backward(ctx, g):
-        return _backward(ctx, g, True)
+        return Ifft._backward(ctx, g)
 
 
-def _resize(a: Any, length: int, dim: int) -> Any:
-    """``a`` cut or zero-padded to ``length`` along ``dim``."""
-    xp = array_module(a)
-    if a.shape[dim] >= length:
-        return xp.take(a, xp.arange(length), axis=dim)
-    pad = [(0, 0)] * a.ndim
-    pad[dim] = (0, length - a.shape[dim])
-    return xp.pad(a, pad)
+def _one(op: type[Function], name: str, input: Tensor, n: Any, dim: Any, norm: str | None) -> Tensor:  # noqa: A002
+    x = prepare(name, input)
+    n, dim = one_dim(name, x, n, dim)
+    norm = check_norm(name, norm)
+    n = x.shape[dim] if n is None else n
+    return op.apply(x, s=(n,), dim=(dim,), norm=norm, r2c=x._data.dtype.kind != "c")
 
 
-def _apply(op: type[Function], name: str, input: Tensor, n: int | None, dim: int, norm: str | None) -> Tensor:  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
-    kind = input._data.dtype.kind
-    if input._data.dtype == np.float16 or kind not in "biufc":
-        raise DTypeError(f"{name}: Unsupported dtype {input.dtype}")
-    x = input if kind in "fc" else elementwise.floating(input)  # integers: the default float first
-    # ints only, as in PyTorch (not n=4.7 cut to 4, nor a tuple dim)
-    for arg, value in (("dim", dim), ("n", n)):
-        if value is not None and (isinstance(value, bool) or not hasattr(type(value), "__index__")):
-            raise TypeError(f"{name}: argument '{arg}' must be int, not {type(value).__name__}")
-    dim = operator.index(dim)
-    if x.dim() == 0:
-        raise IndexError(f"{name}: Dimension specified as {dim} but tensor has no dimensions")
-    if not -x.dim() <= dim < x.dim():
-        raise IndexError(
-            f"{name}: Dimension out of range (expected to be in range of [{-x.dim()}, {x.dim() - 1}], but got {dim})"
-        )
-    dim %= x.dim()
-    n = x.shape[dim] if n is None else operator.index(n)
-    if n < 1:
-        raise RuntimeError(f"{name}: Invalid number of data points ({n}) specified")
-    norm = "backward" if norm is None else norm
-    if norm not in _DUAL:
-        raise RuntimeError(f'{name}: Invalid normalization mode: "{norm}"')
-    dtypes.note_complex()
-    return op.apply(x, n=n, dim=dim, norm=norm)
+def _many(op: type[Function], name: str, input: Tensor, s: Any, dim: Any, norm: str | None) -> Tensor:  # noqa: A002
+    x = prepare(name, input)
+    s, dim = n_dims(name, x, s, dim)
+    return op.apply(x, s=s, dim=dim, norm=check_norm(name, norm))
 
 
 def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:  # noqa: A002
@@ -129,7 +133,7 @@ def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = N
     >>> gg.fft.fft(gg.tensor([1.0, 0.0, -1.0, 0.0]))
     tensor([0.+0.j, 2.+0.j, 0.+0.j, 2.+0.j])
     """
-    return _apply(Fft, "fft", input, n, dim, norm)
+    return _one(Fft, "fft", input, n, dim, norm)
 
 
 def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:  # noqa: A002
@@ -138,4 +142,43 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
     Shape:
         as ``fft``'s; "backward" scales by 1/n here, "forward" not at all.
     """
-    return _apply(Ifft, "ifft", input, n, dim, norm)
+    return _one(Ifft, "ifft", input, n, dim, norm)
+
+
+def fftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None) -> Tensor:  # noqa: A002
+    """The n-dimensional discrete Fourier transform over ``dim`` (default: every dim), as ``torch.fft.fftn``.
+
+    Shape:
+        ``(*, L1, *, L2, *)`` real or complex -> ``(*, s1, *, s2, *)`` complex of its precision:
+        ``s[i]`` pads or cuts ``dim[i]`` (-1 keeps it); ``s`` alone names the last ``len(s)`` dims.
+        ``norm`` scales by the product of the sizes: "backward" (default) not at all, "ortho"
+        1/sqrt(prod), "forward" 1/prod.
+    """
+    return _many(Fft, "fftn", input, s, dim, norm)
+
+
+def ifftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None) -> Tensor:  # noqa: A002
+    """The inverse of ``fftn``, as ``torch.fft.ifftn``.
+
+    Shape:
+        as ``fftn``'s; "backward" scales by 1/prod(s) here, "forward" not at all.
+    """
+    return _many(Ifft, "ifftn", input, s, dim, norm)
+
+
+def fft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None) -> Tensor:  # noqa: A002
+    """``fftn`` over the last two dims by default, as ``torch.fft.fft2``.
+
+    Shape:
+        ``(*, H, W)`` -> ``(*, s0, s1)`` complex (``s`` defaults to ``(H, W)``).
+    """
+    return _many(Fft, "fft2", input, s, dim, norm)
+
+
+def ifft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None) -> Tensor:  # noqa: A002
+    """``ifftn`` over the last two dims by default, as ``torch.fft.ifft2``.
+
+    Shape:
+        ``(*, H, W)`` -> ``(*, s0, s1)`` complex (``s`` defaults to ``(H, W)``).
+    """
+    return _many(Ifft, "ifft2", input, s, dim, norm)

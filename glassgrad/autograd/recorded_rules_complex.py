@@ -1,6 +1,6 @@
 """Recorded VJP rules (``autograd/recorded.py``) of the complex ops: the complex twins of the real
 arithmetic ops (``ops/complex_twins.py``), the ops that make and take apart complex tensors
-(``ops/complex.py``) and the Fourier transforms (``fft.py``).
+(``ops/complex.py``) and the Fourier transforms (``fft.py``, ``fft_real.py``).
 
 The convention is PyTorch's (see ``ops/complex.py``): for a real loss L and z = x + iy the gradient
 is dL/dx + i dL/dy. A holomorphic twin's rule is its real op's rule applied to conj(g), conjugated
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import glassgrad as gg
-from glassgrad.autograd.recorded import RULES, constant, operand, rule, saved
+from glassgrad.autograd.recorded import RULES, constant, operand, output, rule, saved
 from glassgrad.backend import array_module
 from glassgrad.fft import _DUAL
 
@@ -35,7 +35,15 @@ def _zeros(t, shape=None):
 
 
 # ------------------------------------------------------------------ holomorphic twins
-@rule("complex_add", "complex_sub", "complex_mul", "complex_div", "complex_exp", "complex_matmul")
+@rule(
+    "complex_add",
+    "complex_sub",
+    "complex_mul",
+    "complex_div",
+    "complex_exp",
+    "complex_matmul",
+    "complex_einsum",
+)
 def _holomorphic(ctx, g):
     """conj(real rule(conj g)) = g conj(f'(z)) per input; its real part for a real input."""
     base = RULES[ctx.fn.name[len("complex_") :]]
@@ -44,6 +52,37 @@ def _holomorphic(ctx, g):
         grads = (grads,)
     flags = ctx.attrs["real_inputs"]
     return tuple(d if d is None else (d.real if real else d.conj()) for d, real in zip(grads, flags))
+
+
+@rule("complex_pow")
+def _complex_pow(ctx, g):
+    """(g conj(b a^(b-1)), 0 where b == 0; g conj(z ln a), 0 where a == 0 and Re b >= 0), the real
+    rule's selections done with constant 0/1 factors (``where`` has no complex twin) and the
+    principal ln a as ln|a| + i angle(a) (``log`` has none either); real parts for real inputs."""
+    a, b, out = saved(ctx)
+    need, flags = ctx.needs_input_grad, ctx.attrs["real_inputs"]
+    rdt = np.zeros(0, dtype=g._data.dtype).real.dtype
+    at, bt = operand(ctx, 0, a), operand(ctx, 1, b)
+    ga = gb = None
+    if need[0]:
+        if not hasattr(b, "shape"):  # a Python number
+            ga = g * (b * at ** (b - 1)).conj() if b != 0 else g * 0.0
+        else:
+            zero = np.asarray(b == 0)
+            bs = bt * constant((~zero).astype(rdt)) + constant(zero.astype(rdt))  # 1 where b == 0
+            ga = g * (bs * at ** (bs - 1)).conj() * constant((~zero).astype(rdt))
+        ga = ga.real if flags[0] else ga
+    if need[1]:
+        z = output(ctx, out)
+        if not hasattr(a, "shape"):  # a Python number: ln a a constant (0 ** b gives 0 here)
+            gb = g * (z * complex(np.log(complex(a)))).conj() if a != 0 else g * 0.0
+        else:
+            edge = np.asarray((a == 0) & (np.real(b) >= 0))
+            sa = at + constant(edge.astype(rdt))  # 1 where the edge: ln 1 = 0, no -inf
+            ln = gg.complex(gg.log(gg.abs(sa)), gg.angle(sa))
+            gb = g * (z * ln).conj() * constant((~edge).astype(rdt))
+        gb = gb.real if flags[1] else gb
+    return ga, gb
 
 
 @rule("complex_abs")
@@ -127,26 +166,64 @@ def _view_as_real(ctx, g):
 
 
 # ------------------------------------------------------------------ Fourier transforms
-def _transform_vjp(ctx, g, adjoint):
-    (length, real) = saved(ctx)
-    n, dim, norm = ctx.attrs["n"], ctx.attrs["dim"], ctx.attrs["norm"]
-    gx = adjoint(g, n=n, dim=dim, norm=_DUAL[norm])
-    if n > length:  # forward zero-padded: the pad's gradient goes nowhere
-        gx = gx[(slice(None),) * dim + (slice(0, length),)]
-    elif n < length:  # forward cut: the cut entries get 0
-        shape = list(gx.shape)
-        shape[dim] = length - n
-        gx = gg.cat([gx, _zeros(gx, shape)], dim=dim)
+def _along(d, part):
+    return (slice(None),) * d + (part,)
+
+
+def _resize(gx, lengths, dims):
+    """gx cut or zero-padded (at the end) to ``lengths`` along ``dims``."""
+    for length, d in zip(lengths, dims):
+        n = gx.shape[d]
+        if n > length:  # forward zero-padded: the pad's gradient goes nowhere
+            gx = gx[_along(d, slice(0, length))]
+        elif n < length:  # forward cut: the cut entries get 0
+            shape = list(gx.shape)
+            shape[d] = length - n
+            gx = gg.cat([gx, _zeros(gx, shape)], dim=d)
+    return gx
+
+
+def _c2c_vjp(ctx, g, adjoint):
+    lengths, real = saved(ctx)
+    gx = _resize(adjoint(g, dim=ctx.attrs["dim"], norm=_DUAL[ctx.attrs["norm"]]), lengths, ctx.attrs["dim"])
     return gx.real if real else gx
 
 
 @rule("fft")
 def _fft(ctx, g):
-    """ifft(g) under the dual norm, cut or zero-padded back to the input's length; Re for a real input."""
-    return _transform_vjp(ctx, g, gg.fft.ifft)
+    """ifftn(g) under the dual norm, cut or zero-padded back to the input's sizes; Re for a real input."""
+    return _c2c_vjp(ctx, g, gg.fft.ifftn)
 
 
 @rule("ifft")
 def _ifft(ctx, g):
-    """fft(g) under the dual norm, cut or zero-padded back to the input's length; Re for a real input."""
-    return _transform_vjp(ctx, g, gg.fft.fft)
+    """fftn(g) under the dual norm, cut or zero-padded back to the input's sizes; Re for a real input."""
+    return _c2c_vjp(ctx, g, gg.fft.fftn)
+
+
+@rule("rfft")
+def _rfft(ctx, g):
+    """Re ifftn(g zero-filled to s[-1] bins) under the dual norm, cut or zero-padded back."""
+    (lengths,) = saved(ctx)
+    s, dims, norm = ctx.attrs["s"], ctx.attrs["dim"], ctx.attrs["norm"]
+    full = _resize(g, (s[-1],), (dims[-1],))
+    return _resize(gg.fft.ifftn(full, dim=dims, norm=_DUAL[norm]).real, lengths, dims)
+
+
+@rule("irfft")
+def _irfft(ctx, g):
+    """rfftn(g) under the dual norm with the interior bins doubled, cut or zero-padded back; Re
+    for a real input."""
+    lengths, real = saved(ctx)
+    s, dims, norm = ctx.attrs["s"], ctx.attrs["dim"], ctx.attrs["norm"]
+    gx, d = gg.fft.rfftn(g, dim=dims, norm=_DUAL[norm]), dims[-1]
+    count = s[-1] - gx.shape[d]
+    if count > 0:
+        parts = (
+            gx[_along(d, slice(0, 1))],
+            gx[_along(d, slice(1, 1 + count))] * 2,
+            gx[_along(d, slice(1 + count, None))],
+        )
+        gx = gg.cat([p for p in parts if p.shape[d]], dim=d)
+    gx = _resize(gx, lengths, dims)
+    return gx.real if real else gx

@@ -27,6 +27,7 @@ from glassgrad.ops import views as views_ops
 
 __all__ = [
     "AWARE", "ComplexAbs", "ComplexAdd", "ComplexSub", "ComplexMul", "ComplexDiv", "ComplexExp", "ComplexMatMul",
+    "ComplexEinsum", "ComplexPow",
 ]  # fmt: skip
 
 
@@ -93,10 +94,20 @@ ComplexDiv = _twin(
     "z = a / b, complex.   VJP: (g / conj(b), -g conj(a / b^2)), real parts for real inputs.",
 )
 ComplexExp = _twin(unary.Exp, "z = e^a, complex.   VJP: g conj(z).")
+ComplexPow = _twin(
+    elementwise.Pow,
+    "z = a ** b, complex (S4's omega ** arange(L)).   VJP: (g conj(b a^(b-1)), g conj(z ln a)), with\n"
+    "    the principal ln; real parts for real inputs.",
+)
 ComplexMatMul = _twin(
     matmul.MatMul,
     "z = a @ b, complex: (..., n, k) @ (..., k, m) -> (..., n, m) with matmul's 1-D and batch rules.\n"
     "    VJP: (g @ conj(b)^T, conj(a)^T @ g), real parts for real inputs.",
+)
+ComplexEinsum = _twin(
+    matmul.Einsum,
+    "z = einsum(s_1, ..., s_n -> out)(x_1, ..., x_n), complex (S4D's kernel, mamba's complex scan).\n"
+    "    VJP for x_i: einsum's real rule with conj of the other operands, real part for a real x_i.",
 )
 
 #: The real ops whose backward is already right for complex values: linear with real coefficients

@@ -13,6 +13,7 @@ import string
 from collections import Counter
 from typing import Any
 
+from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
@@ -20,6 +21,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.half_precision import HALF, matmul_half
 from glassgrad.ops.node_names import matmul_name
 from glassgrad.tensor import Tensor, as_array
+from glassgrad.type_promotion import promote_np
 
 __all__ = ["matmul", "einsum", "outer"]
 
@@ -92,8 +94,8 @@ def _same_dtype(op: str, ts: list[Tensor]) -> None:
     dts = [t._data.dtype for t in ts]
     if any(d != dts[0] for d in dts):
         raise DTypeError(f"{op}: expected operands of one dtype, got {' and '.join(str(d) for d in dts)}")
-    if dts[0].kind not in "fiu":
-        raise DTypeError(f"{op}: expected floating or integer operands, got {dts[0]}")
+    if dts[0].kind not in "fiuc":  # complex: its twin conjugates in backward (ops/complex_twins.py)
+        raise DTypeError(f"{op}: expected floating, complex or integer operands, got {dts[0]}")
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -248,9 +250,35 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     ts = [_operand(x) for x in operands]
     if not ts:
         raise ShapeError(f"einsum: expected at least one operand for {equation!r}, got none")
-    _same_dtype("einsum", ts)
     subs, out = _parse(equation, tuple(t.shape for t in ts))
+    ts = _promote_unsummed(ts, subs, out)
+    _same_dtype("einsum", ts)
     return Einsum.apply(*ts, subs=subs, out=out)
+
+
+def _promote_unsummed(ts: list[Tensor], subs: tuple, out: str) -> list[Tensor]:
+    """Operands of mixed dtypes cast to their promoted dtype where PyTorch's einsum takes them.
+
+    PyTorch pairs the operands left to right: a pair that sums an index of size > 1 present in
+    both is a BLAS product and needs one dtype ("expected scalar type Double but found Float"),
+    any other pair is a broadcast multiply, which promotes (mamba's ``"bdl,dn->bdln"`` of a
+    float64 delta and a float32 A is float64). The cast is recorded, so each operand's gradient
+    comes back in its own dtype."""
+    dts = [t._data.dtype for t in ts]
+    if all(d == dts[0] for d in dts):
+        return ts
+    cur_dt, cur = dts[0], {c for c, n in zip(subs[0], ts[0].shape) if n != 1}
+    for k in range(1, len(ts)):
+        big = {c for c, n in zip(subs[k], ts[k].shape) if n != 1}
+        kept = set(out).union(*subs[k + 1 :])
+        if dts[k] != cur_dt and (cur & big) - kept:
+            raise DTypeError(
+                f"einsum: expected scalar type {cur_dt} but found {dts[k]} (operand {k} is summed "
+                f"over {''.join(sorted((cur & big) - kept))!r} with the operands before it, which "
+                "needs one dtype, as in PyTorch; cast them first)"
+            )
+        cur_dt, cur = promote_np(cur_dt, dts[k], "einsum"), (cur | big) & kept
+    return [t if t._data.dtype == cur_dt else t.to(dtypes.from_np_dtype(cur_dt)) for t in ts]
 
 
 def outer(a: Any, b: Any) -> Tensor:

@@ -100,7 +100,25 @@ INDEXED = {
     "diagonal": (lambda m, a: m.diagonal(a * a), [_c(3, 3)]),
     "unbind": (lambda m, a: (a * a).unbind(0)[1], [_c(2, 3)]),
 }
-ALL = {**CASES, **MIXED}
+# the n-d and the real/Hermitian transforms (drawn after the others, so their data stay as they were)
+FFT = {
+    "fftn_pad_cut_ortho": (lambda m, a: m.fft.fftn(a * a, s=(3, 5), norm="ortho"), [_c(2, 4)]),
+    "ifft2_real": (lambda m, a: m.fft.ifft2(a * a, dim=(1, 0), norm="forward"), [_r(3, 2)]),
+    "rfft": (lambda m, a: m.fft.rfft(a * a), [_r(2, 5)]),
+    "rfft_pad_ortho": (lambda m, a: m.fft.rfft(a * a, n=6, dim=0, norm="ortho"), [_r(4, 2)]),
+    "rfftn_cut_forward": (lambda m, a: m.fft.rfftn(a * a, s=(2, 3), norm="forward"), [_r(3, 5)]),
+    "irfft": (lambda m, a: m.fft.irfft(a * a), [_c(2, 4)]),
+    "irfft_odd_ortho": (lambda m, a: m.fft.irfft(a * a, n=5, dim=0, norm="ortho"), [_c(4, 2)]),
+    "irfft_real_pad": (lambda m, a: m.fft.irfft(a * a, n=9, norm="forward"), [_r(2, 3)]),
+    "irfftn": (lambda m, a: m.fft.irfftn(a * a, s=(3, 6)), [_c(4, 3)]),
+    "hfft": (lambda m, a: m.fft.hfft(a * a, n=6), [_c(2, 4)]),
+    "ihfft": (lambda m, a: m.fft.ihfft(a * a, dim=0, norm="ortho"), [_r(5, 2)]),
+    "hfft2": (lambda m, a: m.fft.hfft2(a * a, s=(2, 5)), [_c(3, 3)]),
+    "ihfftn": (lambda m, a: m.fft.ihfftn(a * a, norm="forward"), [_r(3, 4)]),
+    "rfft_irfft": (lambda m, a: m.fft.irfft(m.fft.rfft(a) * m.fft.rfft(a * a), n=5), [_r(5)]),
+    "fftshift": (lambda m, a: m.fft.fftshift(m.fft.fft2(a * a)), [_c(3, 4)]),
+}
+ALL = {**CASES, **MIXED, **FFT}
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
@@ -238,6 +256,24 @@ def test_third_order_like_torch(torch):
         warnings.simplefilter("error")
         got = run(gg)
     _close(got, run(torch))
+
+
+def test_third_order_through_the_real_transforms_like_torch(torch):
+    """rfft/irfft/ihfft/hfft rules (each written with the others), three orders deep."""
+    x0 = _r(6)
+
+    def run(lib):
+        x = _leaf(lib, x0)
+        f, h = lib.fft.rfft(x * x), lib.fft.ihfft(x, norm="ortho")
+        y = (lib.fft.irfft(f * f, n=6, norm="ortho") ** 2).sum() + (lib.fft.hfft(h * h, n=5) ** 3).sum()
+        out = []
+        for create in (True, True, False):
+            (g,) = lib.autograd.grad(y, [x], create_graph=create)
+            out.append(_np(g))
+            y = (g * g).sum()
+        return out
+
+    _close(run(gg), run(torch))
 
 
 def test_mixed_real_complex_warns_nothing():

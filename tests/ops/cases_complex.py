@@ -101,3 +101,36 @@ def _scalars(draw):
     """Python scalars (real and complex) beside complex tensors, and the real parts of the shape ops."""
     s = draw(st.floats(-2, 2))
     return (lambda x: R((C(x) * s + 1j) * (2.0 - C(x)) / (s + 3j))), (_pairs(draw, draw(shapes())),)
+
+
+@case("complex_pow")
+def _pow(draw):
+    """z ** w with both complex, z ** k for a real power, and a number base: the principal branch,
+    so the base stays off the negative real axis (the cut) and away from 0."""
+    shape = draw(shapes())
+    form = draw(st.sampled_from(["zw", "zk", "2z"]))
+    z = values(draw, (*shape, 2), 0.3, 2.0)  # positive real parts: off the branch cut
+    if form == "zw":
+        return (lambda x, y: R(C(x) ** C(y))), (z, _pairs(draw, shape, -1.0, 1.0))
+    if form == "zk":
+        k = draw(st.sampled_from([2, 3, 0.5, -1.5]))
+        return (lambda x: R(C(x) ** k)), (z,)
+    return (lambda x: R(2.0 ** C(x))), (_pairs(draw, shape, -1.0, 1.0),)
+
+
+@case("complex_einsum")
+def _einsum(draw):
+    """A contraction, an outer product and a batched product of complex (or one real) operands."""
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    eq, sa, sb = draw(
+        st.sampled_from(
+            [("ik,km->im", (n, k), (k, m)), ("i,j->ij", (n,), (m,)), ("bik,bk->bi", (2, n, k), (2, k))]
+        )
+    )
+    real_b = draw(st.booleans())
+    b = values(draw, sb) if real_b else _pairs(draw, sb)
+
+    def fn(x, y):
+        return R(gg.einsum(eq, C(x), y.to(gg.complex128) if real_b else C(y)))
+
+    return fn, (_pairs(draw, sa), b)

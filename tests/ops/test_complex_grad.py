@@ -100,7 +100,7 @@ def test_gradcheck_takes_complex_inputs_and_catches_a_missing_conjugate():
     [
         (lambda z: gg.relu(z), "relu"),
         (lambda z: z.sigmoid(), "sigmoid"),
-        (lambda z: z**2, "pow"),
+        (lambda z: z.tanh(), "tanh"),  # (pow has a twin since round 26: S4's omega ** arange)
         (lambda z: z.log(), "log"),
         (lambda z: gg.maximum(z, z), "maximum"),
         (lambda z: z.sqrt(), "sqrt"),

@@ -9,7 +9,9 @@ schedules are written, as in PyTorch, in a *chainable* form that multiplies the 
 
 from __future__ import annotations
 
+import functools
 import warnings
+import weakref
 from typing import Any
 
 from glassgrad.optim.optimizer import Optimizer
@@ -55,6 +57,7 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_step_called(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -76,6 +79,19 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance the schedule one step (or jump to ``epoch``, PyTorch's deprecated form)."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            # the first step() after the initial one, before any optimizer.step(): the schedule's
+            # first value is skipped (PyTorch's warning, pytorch/pytorch#20124)
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+                "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+                "will result in PyTorch skipping the first value of the learning rate schedule. "
+                "See more details at "
+                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(
@@ -125,6 +141,26 @@ class LRScheduler:
 class _LRScheduler(LRScheduler):
     """PyTorch's old name for ``LRScheduler``, still subclassed by published schedulers (a subclass,
     not an alias, so ``__name__`` and ``isinstance`` checks read as in PyTorch; not in ``__all__``)."""
+
+
+def _track_step_called(optimizer: Optimizer) -> None:
+    """Wrap ``optimizer.step`` so that calling it sets ``optimizer._opt_called``, as PyTorch's
+    schedulers do: ``LRScheduler.step()`` warns when it runs before the optimizer ever stepped.
+    Wrapped once per optimizer; a ``step`` that is not a bound method is left as it is."""
+    step = optimizer.step
+    func = getattr(step, "__func__", None)
+    if hasattr(step, "_wrapped_by_lr_sched") or func is None:
+        return
+    opt_ref = weakref.ref(optimizer)  # no cycle: the optimizer holds the wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = opt_ref()
+        opt._opt_called = True  # type: ignore[union-attr]
+        return func.__get__(opt, type(opt))(*args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper  # type: ignore[method-assign]
 
 
 def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:

@@ -72,8 +72,8 @@ class Tensor:
         ``.shape`` is the NumPy shape of the array it holds, as a ``Size``.
     """
 
-    __slots__ = (
-        "__weakref__", "_base", "_data", "_grad", "_hooks", "_node", "_vc", "_views", "name", "requires_grad",
+    __slots__ = (  # __dict__: a user's own attributes (p._no_weight_decay = True), as PyTorch's tensors
+        "__dict__", "__weakref__", "_base", "_data", "_grad", "_hooks", "_node", "_vc", "_views", "name", "requires_grad",
     )  # fmt: skip
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to the Tensor's reflected op
 

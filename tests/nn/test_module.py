@@ -39,7 +39,26 @@ def test_parameter_repr_and_ops_return_plain_tensors():
     y = p * 2.0
     assert type(y) is gg.Tensor and not isinstance(y, nn.Parameter)
     assert type(p.detach()) is gg.Tensor
-    assert not hasattr(p, "__dict__")  # __slots__ = (): as lean as a Tensor
+
+
+def test_tensors_and_parameters_take_user_attributes_as_torch(torch):
+    """S4 sets ``p._optim``, mamba ``p._no_weight_decay`` (porting round 26): PyTorch's tensors take
+    any attribute; deepcopy keeps a tensor's, not a Parameter's; clone/detach start without."""
+    import copy
+
+    for lib in (gg, torch):
+        t = lib.ones(2)
+        t.note = {"lr": 0.1}
+        p = lib.nn.Parameter(lib.ones(2))
+        p._no_weight_decay = True
+        m = lib.nn.Linear(2, 2)
+        m.weight._optim = {"weight_decay": 0.0}
+        m.double()  # converts in place: the Parameter object, with its attributes, stays
+        got = (
+            copy.deepcopy(t).note, hasattr(t.clone(), "note"), hasattr(t.detach(), "note"),
+            p._no_weight_decay, hasattr(copy.deepcopy(p), "_no_weight_decay"), m.weight._optim,
+        )  # fmt: skip
+        assert got == ({"lr": 0.1}, False, False, True, False, {"weight_decay": 0.0}), lib.__name__
 
 
 # ------------------------------------------------------------------ registration

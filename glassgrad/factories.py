@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.inference import as_array, warn_ndarray_list
@@ -173,7 +174,8 @@ def full(
             dtype = dtypes.to_np_dtype(complex)  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
     fill_value = dtypes.complex_scalar("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
-    arr = _sized(meta, lambda s, d: np.full(s, fill_value, dtype=d), shape, dt)
+    # quietly: 1e30 fills a float16 tensor with inf, as PyTorch, without NumPy's cast warning
+    arr = _sized(meta, lambda s, d: quietly(np.full, s, fill_value, dtype=d), shape, dt)
     return _make(arr, requires_grad, out, "full")
 
 

@@ -106,7 +106,10 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         elif arr.dtype.kind not in "fiub" and dtype is None:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
     if dtype is not None:
-        arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
+        # 1e30 becomes inf in float16, as in PyTorch; (nan, inf and floats past an integer type's
+        # range give NumPy's values where PyTorch raises: see tests/ops/test_fp_warnings.py)
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
     return arr
 
 

@@ -30,7 +30,8 @@ def _float_formatter(arr: np.ndarray):
     finite = shown[np.isfinite(shown)]  # as PyTorch: the mode is chosen from the entries shown
     nonzero = np.abs(finite[finite != 0]).astype(np.float64)  # float16 would overflow at 1e8
     ints = bool(finite.size) and bool(np.all(finite == np.ceil(finite)))
-    sci = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
+    # max / 1000 > min, not max / min > 1000: the quotient of 1e300 and 1e-300 overflows (and warns)
+    sci = nonzero.size > 0 and (nonzero.max() / 1000.0 > nonzero.min() or nonzero.max() > 1e8)
     if not ints:
         sci = sci or (nonzero.size > 0 and nonzero.min() < 1e-4)
 

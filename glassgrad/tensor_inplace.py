@@ -19,7 +19,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import MetaArray, no_data
@@ -137,8 +137,9 @@ class _InPlace:
         value = value._data if isinstance(value, Tensor) else value
         if value.__class__ is MetaArray and self._data.__class__ is not MetaArray:
             raise no_data(op)  # a CPU tensor cannot take a meta tensor's (missing) values
-        try:
-            self._data[...] = xp.broadcast_to(value, self._data.shape)
+        try:  # quietly: a value past the dtype's range (1e30 into float16) is cast without
+            # NumPy's warning, as PyTorch's copy_ casts
+            quietly(self._data.__setitem__, Ellipsis, xp.broadcast_to(value, self._data.shape))
         except ValueError:
             raise ShapeError(
                 f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
@@ -209,7 +210,8 @@ class _InPlace:
         if recording:
             # No other tensor shares self's memory, so self can take the result's array instead of
             # being overwritten: arrays saved for backward (self's old values) stay valid.
-            self._data = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
+            # (a float32 result into a float16 tensor: cast quietly, past its range to inf, as PyTorch)
+            self._data = arr if arr.dtype == self._data.dtype else quietly(arr.astype, self._data.dtype)
             old_node = self._node
             self._node, self.requires_grad = out._node, out.requires_grad
             move_retain_grad(old_node, self)
@@ -218,7 +220,7 @@ class _InPlace:
             self._vc = out._vc
             return self
         self._check_inplace(op)
-        self._data[...] = arr
+        quietly(self._data.__setitem__, Ellipsis, arr)  # (cast into self's dtype: as above)
         return self
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:

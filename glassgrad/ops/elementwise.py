@@ -89,7 +89,7 @@ def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
         return t
     if tracked(t):
         return cast(t, dtype)  # recorded, so the gradient (or tangent) flows back in t's own dtype
-    return Tensor(t._data.astype(dtype), _wrap=True)
+    return Tensor(quietly(t._data.astype, dtype), _wrap=True)  # 1e30 into float16: inf, as PyTorch
 
 
 def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:

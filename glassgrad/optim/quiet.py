@@ -2,8 +2,9 @@
 without a word: an update on a huge or infinite gradient overflows to inf (the parameter's value
 is the same in both libraries), and NumPy would otherwise warn from inside the optimizer.
 
-A user's own optimizer (a subclass with its own ``step``) keeps NumPy's warnings, as the Tensor
-arithmetic it does elsewhere (docs/porting.md)."""
+A user's own optimizer (a subclass with its own ``step``) is not wrapped: its Tensor ops are
+quiet anyway (every op's forward is, ``Function.apply``), and NumPy code of its own keeps the
+user's NumPy error state."""
 
 from __future__ import annotations
 

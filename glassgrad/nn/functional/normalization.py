@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.layout import channels_last_if
@@ -204,7 +204,10 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     for x in (x1, x2):
         norm = x.norm(2, dim, keepdim=True)  # (*, 1, *)
         floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
-        units.append(x / (norm + Tensor(floored - norm._data, _wrap=True)))
+        # quietly: an infinite norm gives inf - inf = nan, as in PyTorch, without NumPy's warning
+        units.append(
+            x / (norm + Tensor(quietly(array_module(floored).subtract, floored, norm._data), _wrap=True))
+        )
     return (units[0] * units[1]).sum(dim)
 
 

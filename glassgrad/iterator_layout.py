@@ -1,5 +1,5 @@
-"""The layout PyTorch's elementwise kernels (its ``TensorIterator``) give a result, for the case
-NumPy lays out differently: a result with a dim of size 1.
+"""The layout PyTorch's elementwise kernels (its ``TensorIterator``) give a result, for the cases
+NumPy lays out differently: a result with a dim of size 1, and operands of different layouts.
 
 A size-1 dim's stride never moves a value, but PyTorch reads it: a conv, pool or norm layer answers
 in channels-last when its input's strides suggest it (``memory_formats.suggest_format``), and a
@@ -18,8 +18,11 @@ PyTorch's rule (``TensorIteratorBase``): when every operand has the result's sha
 laid out contiguous if all operands are, channels-last if all are (4-D), with the operands' own
 strides if all are dense with equal strides; otherwise the dims are sorted from the fastest by the
 operands' strides (an insertion sort; broadcast dims, stride 0, do not vote; equal strides put the
-smaller dim first) and the result is dense in that order. Only results of 4 or 5 dims with a size-1
-dim are touched (the ones a layer's format choice reads), so the common op pays one test.
+smaller dim first) and the result is dense in that order: the first operand that orders two dims
+decides, so ``channels_last + contiguous`` is channels-last in PyTorch (NumPy's ``order="K"`` gives
+the common layout, contiguous). Only results of 4 or 5 dims are touched (the ones a layer's format
+choice reads), and only when they have a size-1 dim or an operand is not C-ordered
+(``needs_layout``), so the common contiguous op pays two tests.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from glassgrad.memory_formats import (
 
 __all__ = [
     "iterator_strides", "iterator_result", "pointwise_result", "pow_result", "preserved_result", "relayout",
+    "needs_layout",
 ]  # fmt: skip
 
 
@@ -103,10 +107,19 @@ def iterator_strides(shape: tuple, operands: list) -> tuple[int, ...]:
     return tuple(out)
 
 
+def needs_layout(out: Any, operands: list) -> bool:
+    """Whether NumPy's layout of ``out`` may differ from PyTorch's: it has a size-1 dim, or an
+    operand is not C-ordered (a channels-last one beside a contiguous one: PyTorch's result takes
+    the first operand's layout, NumPy's the common one). Two tests for the common contiguous case."""
+    if 1 in out.shape:
+        return True
+    return any(a.__class__ is np.ndarray and not a.flags.c_contiguous for a in operands)
+
+
 def relayout(ctx: Any, out: Any, operands: list, rule: Any) -> Any:
     """``Function.apply``'s call for an op with a ``layout`` rule: ``out`` laid out by ``rule``, and
     the node's saved arrays pointed at the new result (an in-place change of it is then seen)."""
-    if out.__class__ is not np.ndarray:
+    if out.__class__ is not np.ndarray or not needs_layout(out, operands):
         return out
     res = rule(out, operands)
     if res is not out and ctx.saved:

@@ -138,6 +138,12 @@ SAME = [
     "x.is_contiguous(memory_format=T.channels_last)",
     "c.is_contiguous(memory_format=T.preserve_format)",
     "x.is_contiguous(memory_format=T.preserve_format)",
+    "(c + x).stride()",  # operands that disagree: the first one's layout, as PyTorch's iterator
+    "(x + c).stride()",
+    "(c * x).stride()",
+    "T.where(c > 0, c, x).stride()",
+    "T.where(x > 0, x, c).stride()",
+    "F.dropout(c, 0.5).stride()",
 ]
 
 
@@ -151,11 +157,9 @@ def test_strides_and_layouts_match_pytorch(torch, expr):
 
 
 # The deliberate differences (docs/design.md): glassgrad's layout, then PyTorch's. Values agree.
+# (c + x, c * x, where(c > 0, c, x) and dropout(c) were here: the first operand's layout now wins,
+# as PyTorch's iterator does, iterator_layout.py; they are in SAME below.)
 DIFFERENT = [
-    ("c + x", "contiguous", "channels_last"),  # NumPy: operands that disagree give C order
-    ("c * x", "contiguous", "channels_last"),
-    ("T.where(c > 0, c, x)", "contiguous", "channels_last"),
-    ("F.dropout(c, 0.5)", "contiguous", "channels_last"),
     ("c.masked_fill(c > 0, 0)", "channels_last", "contiguous"),
 ]
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from glassgrad.autograd import complex_gate as _complex
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.node_hooks import NodeHookMethods
-from glassgrad.backend import asarray, may_share_memory, ndarray
+from glassgrad.backend import asarray, may_share_memory, ndarray, quiet_busy, quiet_run, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.iterator_layout import relayout as _relayout
@@ -238,8 +238,13 @@ class Primitive:
             nexts.append(None)
         ctx = Node(attrs)
         ctx.needs_input_grad = needs
-        try:
-            out = cls.forward(ctx, *arrays, **attrs)
+        try:  # NumPy's float warnings off in every forward: PyTorch's ops give inf/nan silently
+            try:  # (backend._quiet_context: about 0.05 us; the user's NumPy keeps its own state)
+                out = quiet_run(cls.forward, ctx, *arrays, **attrs)
+            except RuntimeError as e:
+                if not quiet_busy(e):  # a forward run inside a forward, or by a second thread
+                    raise
+                out = quietly(cls.forward, ctx, *arrays, **attrs)
         except (ValueError, IndexError, TypeError) as e:
             err = op_error(cls, arrays, e)
             if err is e:
@@ -250,8 +255,8 @@ class Primitive:
             if ctx.saved:  # a 0-d op that saved its output (exp, sigmoid ...) saves the array the
                 # result holds, so that an in-place change of the result is seen at backward
                 ctx.saved = tuple(out if s is scalar else s for s in ctx.saved)
-        elif cls.layout is not None and 3 < out.ndim < 6 and 1 in out.shape and out.base is None:
-            out = _relayout(ctx, out, arrays, cls.layout)  # a size-1 dim's stride, as PyTorch's
+        elif cls.layout is not None and 3 < out.ndim < 6 and out.base is None:
+            out = _relayout(ctx, out, arrays, cls.layout)  # PyTorch's strides (iterator_layout.py)
         result = tensor_cls(out, _wrap=True)
         if out.base is not None:  # a view of an input
             _share_version(result, inputs, arrays)
@@ -275,8 +280,8 @@ class Primitive:
         else:
             record = False
         if observers.forward:
-            for obs in observers.forward:
-                obs(cls, ctx if record else None, inputs, result, attrs)
+            for obs in observers.forward:  # quietly: forward AD's tangent of log(0) is inf, as PyTorch
+                quietly(obs, cls, ctx if record else None, inputs, result, attrs)
         return result
 
 
@@ -366,11 +371,8 @@ def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
 
 
 def _describe(arrays: list) -> str:
-    parts = []
-    for a in arrays:
-        shape = getattr(a, "shape", None)
-        parts.append(f"{tuple(shape)} {a.dtype}" if shape is not None else repr(a))
-    return ", ".join(parts)
+    shapes = [getattr(a, "shape", None) for a in arrays]
+    return ", ".join(repr(a) if s is None else f"{tuple(s)} {a.dtype}" for a, s in zip(arrays, shapes))
 
 
 # Set by glassgrad.tensor once Tensor exists (tensor.py imports this module, not the reverse).

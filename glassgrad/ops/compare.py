@@ -20,7 +20,7 @@ from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.iterator_layout import iterator_result
+from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
@@ -49,9 +49,11 @@ def _const(name: str, *args: Any) -> Tensor:
                 raise DTypeError(f"{name}: expected real tensors, got {a.dtype} (unordered)")
     try:
         xp = array_module(*arrays)
-        out = xp.asarray(getattr(xp, name)(*arrays))  # 0-d ufuncs give NumPy scalars
-        if 3 < out.ndim < 6 and 1 in out.shape and out.__class__ is np.ndarray:
-            out = iterator_result(out, arrays)  # a size-1 dim's stride, as PyTorch's
+        # 0-d ufuncs give NumPy scalars; quietly: a Python number past a float16 tensor's range
+        # (x == 1e30) is inf to NumPy, which warns of the cast, where PyTorch compares silently
+        out = xp.asarray(quietly(getattr(xp, name), *arrays))
+        if 3 < out.ndim < 6 and out.__class__ is np.ndarray and needs_layout(out, arrays):
+            out = iterator_result(out, arrays)  # PyTorch's strides (iterator_layout.py)
         return Tensor(out, _wrap=True)
     except ValueError:
         shapes = " and ".join(str(np.shape(a)) for a in arrays)
@@ -89,9 +91,10 @@ def _division(name: str, fn: Any = None):
         if _complex_seen[0]:
             refuse_unordered(name, x, y)  # (NumPy's own TypeError would not name the op)
         xp = array_module(x, y)
-        # Floats give inf / nan on a zero divisor, as in PyTorch (no NumPy warning); integers have
-        # no such value, and NumPy's silent 0 would be a wrong answer: raise, as PyTorch does.
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # Floats give inf / nan on a zero divisor or past their range, as in PyTorch (no NumPy
+        # warning); integers have no such value, and NumPy's silent 0 would be a wrong answer:
+        # raise, as PyTorch does.
+        with np.errstate(all="ignore"):
             try:
                 out = fn(xp, x, y) if fn else getattr(xp, name)(x, y)
             except ValueError:

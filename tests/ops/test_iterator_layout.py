@@ -51,8 +51,9 @@ def _strided(rng, shape):
 
 
 def _shape(rng, ndim):
+    """A shape with one or two dims of size 1, or (one draw in four) none."""
     shape = [int(rng.integers(2, 5)) for _ in range(ndim)]
-    for d in rng.choice(ndim, size=int(rng.integers(1, 3)), replace=False):
+    for d in rng.choice(ndim, size=int(rng.integers(0 if rng.random() < 0.25 else 1, 3)), replace=False):
         shape[d] = 1
     return tuple(shape)
 
@@ -61,7 +62,7 @@ def _pair(torch, a):
     return gg.from_numpy(a), torch.from_numpy(a)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_results_take_torch_strides(torch, name, seed):
     rng = np.random.default_rng(seed)
@@ -86,6 +87,18 @@ def test_unary_and_scalar_results_take_torch_strides(torch, name, seed):
     g, t = UNARY[name](gg, ga), UNARY[name](torch, ta)
     assert g.stride() == t.stride(), (a.shape, a.strides)
     np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "where"])
+def test_channels_last_beside_contiguous_takes_the_first_operands_layout(torch, name):
+    """PyTorch's iterator lets the first operand order the dims (NumPy's order="K" answered contiguous)."""
+    cl = np.random.default_rng(5).standard_normal((2, 4, 4, 3)).astype(np.float32).transpose(0, 3, 1, 2)
+    c = np.random.default_rng(6).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    for a, b in ((cl, c), (c, cl)):
+        (ga, ta), (gb, tb) = _pair(torch, a), _pair(torch, b)
+        g, t = BINARY[name](gg, ga, gb), BINARY[name](torch, ta, tb)
+        assert g.stride() == t.stride()
+        assert g.is_contiguous(memory_format=gg.channels_last) == (a is cl)
 
 
 def test_single_image_path_runs_conv_then_view_as_torch(torch):

@@ -18,6 +18,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.linalg_more import matrix_norm
 from glassgrad.linalg_solve import inv_ex
+from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - eigh's complex twin, made at import
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.linalg_decomp import QR, Eigh
@@ -85,26 +86,30 @@ def _uplo(op: str, UPLO: str) -> str:
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
-    """Eigenvalues (ascending) and orthonormal eigenvectors (the columns) of symmetric ``A``,
-    reading only its ``UPLO`` triangle (``torch.linalg.eigh``). The gradient assumes distinct
-    eigenvalues and is symmetric.
+    """Eigenvalues (ascending, real) and orthonormal eigenvectors (the columns) of symmetric or
+    complex Hermitian ``A``, reading only its ``UPLO`` triangle (``torch.linalg.eigh``). The
+    gradient assumes distinct eigenvalues and is symmetric (Hermitian). A complex eigenvector is
+    unique only up to a phase: a loss that depends on it raises GraphError in backward, as PyTorch.
 
     Shape:
-        (..., n, n) -> eigenvalues (..., n), eigenvectors (..., n, n).
+        (..., n, n) -> eigenvalues (..., n) real, eigenvectors (..., n, n) of A's dtype.
     """
-    check_matrix("linalg.eigh", A._data, square=True)
+    check_matrix("linalg.eigh", A._data, square=True, complex_ok=True)
     n, batch = A.shape[-1], tuple(A.shape[:-2])
     w, v = _cut(Eigh.apply(A, uplo=_uplo("linalg.eigh", UPLO)), batch, (n,), (n, n))
+    if w.is_complex():  # complex A packs the real eigenvalues with the complex vectors
+        w = w.real
     return EighResult(w, v)
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
-    """The eigenvalues (ascending) of symmetric ``A`` (``torch.linalg.eigvalsh``); VJP V diag(ḡ) Vᵀ.
+    """The eigenvalues (ascending, real) of symmetric or complex Hermitian ``A``
+    (``torch.linalg.eigvalsh``); VJP V diag(ḡ) Vᴴ.
 
     Shape:
         (..., n, n) -> (..., n).
     """
-    check_matrix("linalg.eigvalsh", A._data, square=True)
+    check_matrix("linalg.eigvalsh", A._data, square=True, complex_ok=True)
     return Eigh.apply(A, uplo=_uplo("linalg.eigvalsh", UPLO), vectors=False)
 
 

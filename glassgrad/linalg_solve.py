@@ -17,6 +17,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.ops import linalg as _tri
+from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - solve's complex twin, made at import
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.joining import cat
@@ -66,6 +67,7 @@ def _vector_rhs(A: Tensor, B: Tensor) -> bool:
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor:
     """X with A X = B (``left=False``: X A = B), for invertible A; raises ``LinAlgError`` if singular.
+    A and B may be complex (of one dtype, as PyTorch's); their gradients are PyTorch's.
 
     Shape:
         A (..., n, n), B (..., n, k) or a vector B (..., n) -> X of B's shape; batch dims broadcast.

@@ -1,5 +1,6 @@
 """Recorded VJP rules (``autograd/recorded.py``) of the linalg ops: solves, inverse, determinants,
-least squares, Cholesky, QR, eigh, the SVD's factors, pinv and the matrix exponential.
+least squares, Cholesky, QR, eigh, the SVD's factors, pinv and the matrix exponential, and the
+complex twins of solve and eigh (``ops/linalg_complex.py``: the real rules with ᴴ for ᵀ).
 
 Each rule is its op's ``backward`` written again with Tensor ops, the solves and inverses as the
 linalg primitives themselves (each with its rule here), so the recorded VJP differentiates again.
@@ -19,6 +20,7 @@ import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.ops.linalg import SolveTriangular
+from glassgrad.ops.linalg_complex import check_gauge
 from glassgrad.ops.linalg_decomp import Eigh, _pack
 from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
 from glassgrad.ops.linalg_solve import Inv, Solve, rcond_of
@@ -212,6 +214,44 @@ def _eigh(ctx, g):
         gaps = gg.where(eye, 1.0, wt[..., None, :] - wt[..., :, None])
         mid = gg.where(eye, gw[..., None, :] * constant(eye.astype(w.dtype)), skew / gaps)
         return vt @ mid @ vt.mT
+
+
+@rule("complex_linalg_solve")
+def _complex_solve(ctx, g):
+    """(Ā, B̄) = (−B̄ Xᴴ, A⁻ᴴ X̄); the solve with Aᴴ is complex, so the gate runs this twin again."""
+    a, x = saved(ctx)
+    at = operand(ctx, 0, a)
+    gb = Solve.apply(at.mT.conj(), g)
+    ga = -(gb @ output(ctx, x).mT.conj()) if ctx.needs_input_grad[0] else None
+    return ga, gb
+
+
+@rule("complex_eigh")
+def _complex_eigh(ctx, g):
+    """Ā = V (diag(Re L̄) + K / E off the diagonal) Vᴴ, K = (Vᴴ V̄ − (Vᴴ V̄)ᴴ) / 2, E_ij = L_j − L_i.
+    ``where`` has no complex twin, so the diagonal and the off-diagonal part are joined by
+    constant 0/1 factors."""
+    w, v = saved(ctx)
+    n, batch = w.shape[-1], w.shape[:-1]
+    eye = np.eye(n, dtype=w.dtype)
+    if not ctx.attrs.get("vectors", True):
+        # as the real rule: a fresh node's V (its phases may differ; V diag(ḡ) Vᴴ does not see them)
+        at = operand(ctx, 0, (v * w[..., None, :]) @ np.conj(np.swapaxes(v, -1, -2)))
+        _, vt = _cut(Eigh.apply(at, uplo=ctx.attrs.get("uplo", "L"), vectors=True), batch, (n,), (n, n))
+        return (vt * g[..., None, :]) @ vt.mT.conj()
+    wt, vt = _cut(_packed_output(ctx, batch, w, v), batch, (n,), (n, n))
+    gw, gv = _cut(g, batch, (n,), (n, n))
+    wt, gw, vh = wt.real, gw.real, vt.mT.conj()
+    gaps_np = np.where(eye == 1, 1.0, w[..., None, :] - w[..., :, None])
+    if not gv._data.any() and (not g.requires_grad or not np.all(gaps_np)):
+        return (vt * gw[..., None, :]) @ vh  # eigenvalues only, as the real rule
+    inner = vh @ gv
+    check_gauge(np, inner._data)
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf / nan at repeated eigenvalues
+        skew = 0.5 * (inner - inner.mT.conj())
+        gaps = gg.where(eye == 1, 1.0, wt[..., None, :] - wt[..., :, None])
+        mid = skew / gaps * constant(1.0 - eye) + gw[..., None, :] * constant(eye)
+        return vt @ mid @ vh
 
 
 # ------------------------------------------------------------------ SVD factors

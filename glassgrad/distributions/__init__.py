@@ -1,6 +1,6 @@
 """Probability distributions with ``torch.distributions``' names and semantics.
 
-``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``, ``OneHotCategorical`` (and its
+``Normal``, ``Uniform``, ``Bernoulli``, ``Binomial``, ``Categorical``, ``OneHotCategorical`` (and its
 straight-through variant), ``Gumbel``, ``MultivariateNormal`` (full covariance, through its
 Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
 ``entropy``, ``mean``/``mode``/``stddev``/``variance``, and ``kl_divergence`` for each pair of
@@ -16,6 +16,7 @@ through ``log_prob``, ``entropy`` and ``rsample`` — the policy-gradient and VA
 
 from glassgrad.distributions import constraints
 from glassgrad.distributions.bernoulli import Bernoulli
+from glassgrad.distributions.binomial import Binomial
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.gumbel import Gumbel
@@ -31,6 +32,7 @@ __all__ = [
     "Normal",
     "Uniform",
     "Bernoulli",
+    "Binomial",
     "Categorical",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",

@@ -18,6 +18,7 @@ __all__ = [
     "boolean",
     "simplex",
     "integer_interval",
+    "nonnegative_integer",
     "interval",
     "half_open_interval",
     "real_vector",
@@ -98,6 +99,22 @@ class _IntegerInterval(Constraint):
         return f"IntegerInterval(lower_bound={self.low}, upper_bound={self.high})"
 
 
+class _IntegerGreaterThan(Constraint):
+    """Integers ``k >= lower`` (PyTorch's ``IntegerGreaterThan``)."""
+
+    is_discrete = True
+
+    def __init__(self, lower: int) -> None:
+        self.lower = lower
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return (v % 1 == 0) & (v >= self.lower)
+
+    def __repr__(self) -> str:
+        return f"IntegerGreaterThan(lower_bound={self.lower})"
+
+
 class _Simplex(Constraint):
     event_dim = 1
 
@@ -153,6 +170,7 @@ real_vector = _RealVector()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
 one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
 
 
 def interval(low: Any, high: Any) -> Constraint:

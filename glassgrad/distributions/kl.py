@@ -11,6 +11,7 @@ import numpy as np
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.distributions.bernoulli import Bernoulli
+from glassgrad.distributions.binomial import Binomial
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
@@ -77,6 +78,18 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
     t2 = _where(p.probs == 1, 0.0, _where(q.probs == 1, math.inf, t2))
     return t1 + t2
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
+    # n (p log(p/q) + log((1 − p)/(1 − q))) for equal counts; +∞ where p has more trials than q
+    # (mass beyond q's support). Fewer trials than q has no closed form (PyTorch refuses it too).
+    if np.any(p.total_count._data < q.total_count._data):
+        raise NotImplementedError(
+            "kl_divergence: KL between Binomials where q.total_count > p.total_count is not implemented"
+        )
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
+    return _where(p.total_count > q.total_count, math.inf, kl)
 
 
 @register_kl(Categorical, Categorical)

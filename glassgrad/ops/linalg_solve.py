@@ -23,7 +23,7 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = [
     "Solve", "Inv", "Det", "LogAbsDet", "Lstsq", "lu_info", "check_float", "check_square", "check_matrix", "mt",
-    "lapack",
+    "lapack", "solve_forward",
 ]  # fmt: skip
 
 
@@ -33,11 +33,15 @@ def mt(x: Any) -> Any:
     return array_module(x).swapaxes(x, -1, -2)
 
 
-def check_float(op: str, *arrays: Any) -> None:
-    """float32/float64 only (NumPy's and PyTorch's CPU linalg refuse the rest), one dtype for all."""
+def check_float(op: str, *arrays: Any, complex_ok: bool = False) -> None:
+    """float32/float64 only (NumPy's and PyTorch's CPU linalg refuse the rest), one dtype for all;
+    with ``complex_ok`` complex64/complex128 too (the ops that have a complex form)."""
+    kinds, allowed = (
+        ("fc", "a float32, float64, complex64 or complex128") if complex_ok else ("f", "a float32 or float64")
+    )
     for a in arrays:
-        if a.dtype.kind != "f" or a.dtype.itemsize < 4:
-            raise DTypeError(f"{op}: expected a float32 or float64 input, got {a.dtype} (shape {a.shape})")
+        if a.dtype.kind not in kinds or a.dtype.itemsize < 4:
+            raise DTypeError(f"{op}: expected {allowed} input, got {a.dtype} (shape {a.shape})")
     if len({a.dtype for a in arrays}) > 1:
         got = " and ".join(f"{a.dtype} {a.shape}" for a in arrays)
         raise DTypeError(f"{op}: expected inputs of one dtype, got {got}")
@@ -48,13 +52,14 @@ def check_square(op: str, a: Any, name: str = "A") -> None:
         raise ShapeError(f"{op}: expected {name} to be square matrices (..., n, n), got shape {a.shape}")
 
 
-def check_matrix(op: str, a: Any, square: bool = False) -> None:
-    """Refuse what LAPACK cannot take: fewer than 2 dims, non-square (if ``square``), not float32/64."""
+def check_matrix(op: str, a: Any, square: bool = False, complex_ok: bool = False) -> None:
+    """Refuse what LAPACK cannot take: fewer than 2 dims, non-square (if ``square``), not float32/64
+    (nor complex64/128 when ``complex_ok``)."""
     if a.ndim < 2:
         raise ShapeError(f"{op}: expected a matrix or a batch of matrices (..., m, n), got shape {a.shape}")
     if square:
         check_square(op, a)
-    check_float(op, a)
+    check_float(op, a, complex_ok=complex_ok)
 
 
 def lapack(op: str, fn: Any, a: Any, *args: Any, **kwargs: Any) -> Any:
@@ -122,18 +127,7 @@ class Solve(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_float("linalg.solve", a, b)
-        check_square("linalg.solve", a)
-        if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
-            raise ShapeError(
-                f"linalg.solve: expected B (..., {a.shape[-1]}, k) for A {a.shape}, got {b.shape}"
-            )
-        xp = array_module(a, b)
-        try:
-            x = xp.linalg.solve(a, b)  # a gufunc: batch dims broadcast
-        except xp.linalg.LinAlgError:
-            raise singular_error("linalg.solve", a, b) from None
-        ctx.save_for_backward(a, x)
-        return x
+        return solve_forward(ctx, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -142,6 +136,20 @@ class Solve(Function):
         gb = xp.linalg.solve(mt(a), g)  # A⁻ᵀ X̄, (..., n, k)
         ga = -(gb @ mt(x)) if ctx.needs_input_grad[0] else None  # (..., n, n)
         return ga, gb
+
+
+def solve_forward(ctx: Any, a: Any, b: Any) -> Any:
+    """X = A⁻¹ B once the dtypes are checked (``Solve``'s and its complex twin's), saving (A, X)."""
+    check_square("linalg.solve", a)
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ShapeError(f"linalg.solve: expected B (..., {a.shape[-1]}, k) for A {a.shape}, got {b.shape}")
+    xp = array_module(a, b)
+    try:
+        x = xp.linalg.solve(a, b)  # a gufunc: batch dims broadcast
+    except xp.linalg.LinAlgError:
+        raise singular_error("linalg.solve", a, b) from None
+    ctx.save_for_backward(a, x)
+    return x
 
 
 class Inv(Function):

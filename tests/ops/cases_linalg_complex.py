@@ -1,0 +1,59 @@
+"""Gradcheck cases for ops/linalg_complex.py (the complex twins of linalg.solve and linalg.eigh).
+
+A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
+output viewed as real (as in cases_complex.py). Solve's A gets 3 I added (well conditioned); eigh's
+input is H + Hᴴ plus a spread diagonal (eigenvalues ~3 apart), and the outputs differentiated are
+phase-free (V diag(L) Vᴴ, |V|²), since a complex eigenvector is unique only up to e^{iφ}.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+import glassgrad as gg
+from glassgrad import linalg
+from tests.ops.harness import case, values
+
+C, R = gg.view_as_complex, gg.view_as_real
+
+
+def _pairs(draw, shape, low=-1.0, high=1.0):
+    return values(draw, (*shape, 2), low, high)
+
+
+@case("complex_linalg_solve")
+def _solve(draw):
+    n, k = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    batch_a, batch_b = draw(st.sampled_from([((), ()), ((2,), (2,)), ((2, 1), (3,)), ((), (2,))]))
+    form = draw(st.sampled_from(["left", "right", "vector"]))
+    sb = {"left": (*batch_b, n, k), "right": (*batch_b, k, n), "vector": (n,)}[form]
+    eye = gg.eye(n, dtype=gg.float64)
+
+    def fn(x, y):
+        a = C(x) + 3.0 * eye
+        return R(linalg.solve(a if form != "vector" else a[(0,) * len(batch_a)], C(y), left=form != "right"))
+
+    return fn, (_pairs(draw, (*batch_a, n, n)), _pairs(draw, sb))
+
+
+@case("complex_eigh")
+def _eigh(draw):
+    n = draw(st.integers(1, 4))
+    uplo = draw(st.sampled_from(["L", "U"]))
+    batch = draw(st.sampled_from([(), (2,), (2, 1)]))
+    spread = gg.tensor(np.diag(3.0 * np.arange(n)))
+
+    def hermitian(x):
+        h = C(x)
+        return h + h.mT.conj() + spread
+
+    def vectors(x):
+        w, v = linalg.eigh(hermitian(x), UPLO=uplo)
+        p = v * v.conj()  # |V|², real valued
+        return R((v * w.unsqueeze(-2)) @ v.mT.conj() + p @ p.mT) + w[..., None, None]
+
+    def vals(x):
+        return linalg.eigvalsh(hermitian(x), UPLO=uplo)
+
+    return draw(st.sampled_from([vectors, vals])), (_pairs(draw, (*batch, n, n), -0.5, 0.5),)

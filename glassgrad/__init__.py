@@ -299,6 +299,7 @@ from glassgrad.ops.composite import (  # noqa: E402
     tile,
     trace,
     unique,
+    unique_consecutive,
     vstack,
 )
 from glassgrad.ops.forms import (  # noqa: E402
@@ -339,7 +340,7 @@ __all__ += [
     "addmv", "allclose", "argwhere", "baddbmm", "bmm", "clone", "count_nonzero", "diag", "dot",
     "equal", "exp2", "hstack", "is_floating_point", "is_tensor", "isclose", "isinf", "lerp",
     "log2", "log10", "logit", "meshgrid", "mm", "mv", "nan_to_num", "numel", "positive", "reciprocal",
-    "repeat_interleave", "square", "tile", "trace", "unique", "vstack", "index_fill",
+    "repeat_interleave", "square", "tile", "trace", "unique", "unique_consecutive", "vstack", "index_fill",
     "masked_select", "scatter", "acos", "asin", "atan", "atan2", "cosh", "erf", "expm1", "sinh",
     "tan", "initial_seed", "Size", "concat", "concatenate", "clip", "true_divide", "divide",
     "multiply", "subtract", "negative", "absolute", "arctan2", "argsort", "t", "broadcast_to",

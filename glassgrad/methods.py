@@ -223,6 +223,7 @@ METHODS: dict[str, Any] = {
     "count_nonzero": composite.count_nonzero,
     "argwhere": composite.argwhere,
     "unique": composite.unique,
+    "unique_consecutive": composite.unique_consecutive,
     "tan": trig.tan,
     "asin": trig.asin,
     "acos": trig.acos,

@@ -130,6 +130,7 @@ from glassgrad.nn.pooling import (
     MaxUnpool2d,
 )
 from glassgrad.nn.shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from glassgrad.nn.sync_batchnorm import SyncBatchNorm
 from glassgrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # isort: split
@@ -194,6 +195,7 @@ __all__ = [
     "LayerNorm",
     "BatchNorm1d",
     "BatchNorm2d",
+    "SyncBatchNorm",
     "Perceptron",
     # activations
     "Sigmoid",

@@ -17,6 +17,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
                     multilabel_soft_margin_loss, poisson_nll_loss, gaussian_nll_loss
     ctc             ctc_loss (connectionist temporal classification)
     attention       scaled_dot_product_attention, attention_weights
+    mha             multi_head_attention_forward (nn.MultiheadAttention's computation)
     masks           causal_mask, local_window_mask, padding_mask
     (normalization) rms_norm
     image           interpolate, pixel_shuffle, pixel_unshuffle, channel_shuffle, dropout1d/2d/3d
@@ -128,6 +129,7 @@ from glassgrad.nn.functional.upsample import upsample, upsample_bilinear, upsamp
 # attention and Transformers (issue 10)
 from glassgrad.nn.functional.attention import attention_weights, scaled_dot_product_attention
 from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
+from glassgrad.nn.functional.mha import multi_head_attention_forward
 from glassgrad.nn.functional.normalization import rms_norm
 from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_softmax
 
@@ -200,6 +202,7 @@ __all__ = [
     "ctc_loss",
     # attention and Transformers (issue 10)
     "scaled_dot_product_attention",
+    "multi_head_attention_forward",
     "attention_weights",
     "causal_mask",
     "local_window_mask",

@@ -1,0 +1,99 @@
+"""``F.multi_head_attention_forward``: ``nn.MultiheadAttention``'s computation on weights the caller
+holds (CLIP's ``AttentionPool2d`` passes separate q/k/v Linear weights; port round 26).
+
+The computation is ``MultiheadAttention.forward``'s own: its methods run on a small holder of the
+given tensors, so masks, ``bias_k``/``bias_v``, ``add_zero_attn``, dropout and the returned weights
+follow the module exactly. Inputs are sequence-first, ``(L, N, E)``, or unbatched ``(L, E)``.
+"""
+
+from __future__ import annotations
+
+import glassgrad.nn.functional as F
+from glassgrad.errors import ShapeError
+from glassgrad.tensor import Tensor
+
+__all__ = ["multi_head_attention_forward"]
+
+
+def _holder() -> type:
+    """A class carrying MultiheadAttention's forward and helpers, without being a Module (the weights
+    stay the caller's tensors, not Parameters of a new layer)."""
+    from glassgrad.nn.attention import MultiheadAttention as M  # (nn.attention imports F: no cycle at load)
+
+    names = ("forward", "_check", "_project", "_heads", "_join", "_mask")
+    return type("_MultiHeadAttentionCall", (), {n: getattr(M, n) for n in names})
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """Multi-head attention with the given projection weights (see ``nn.MultiheadAttention``).
+
+    Shape:
+        query ``(L, N, E)`` or ``(L, E)``; key ``(S, N, kdim)``; value ``(S, N, vdim)``;
+        ``in_proj_weight`` ``(3E, E)``, or with ``use_separate_proj_weight`` ``q/k/v_proj_weight``
+        ``(E, E)``, ``(E, kdim)``, ``(E, vdim)``; ``in_proj_bias`` ``(3E,)``; ``out_proj_weight`` ``(E, E)``.
+        Returns output ``(L, N, E)`` and weights ``(N, L, S)`` (per head ``(N, h, L, S)`` without
+        ``average_attn_weights``), or None without ``need_weights``.
+    """
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported yet")
+    E = query.shape[-1]
+    if embed_dim_to_check != E or num_heads <= 0 or E % num_heads:
+        raise ShapeError(
+            f"multi_head_attention_forward: expected query width {embed_dim_to_check} divisible by "
+            f"num_heads={num_heads}, got query of shape {tuple(query.shape)}"
+        )
+    h = _holder()()
+    h.embed_dim, h.num_heads, h.head_dim = E, num_heads, E // num_heads
+    h.kdim, h.vdim = key.shape[-1], value.shape[-1]
+    h._qkv_same_embed_dim = not use_separate_proj_weight
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError(
+                "multi_head_attention_forward: use_separate_proj_weight=True needs q_proj_weight, "
+                "k_proj_weight and v_proj_weight"
+            )
+    elif in_proj_weight is None:
+        raise ValueError(
+            "multi_head_attention_forward: expected in_proj_weight (or use_separate_proj_weight=True)"
+        )
+    h.in_proj_weight, h.in_proj_bias = in_proj_weight, in_proj_bias
+    h.q_proj_weight, h.k_proj_weight, h.v_proj_weight = q_proj_weight, k_proj_weight, v_proj_weight
+    h.bias_k, h.bias_v, h.add_zero_attn = bias_k, bias_v, add_zero_attn
+    h.dropout, h.training, h.batch_first = dropout_p, training, False
+    h.out_proj = lambda x: F.linear(x, out_proj_weight, out_proj_bias)
+    return h.forward(
+        query,
+        key,
+        value,
+        key_padding_mask=key_padding_mask,
+        need_weights=need_weights,
+        attn_mask=attn_mask,
+        average_attn_weights=average_attn_weights,
+        is_causal=is_causal,
+    )

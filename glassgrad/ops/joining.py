@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError
 from glassgrad.memory_formats import contiguous_format, suggest_format, to_format
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.indexing import normalize_dim
@@ -84,7 +84,9 @@ def torch_layout(out: Any, arrays: tuple, stacked: bool = False, dim: int = 0) -
 
 # ------------------------------------------------------------------ tensor-level functions
 def _joinable(tensors: Any, op: str) -> list[Tensor]:
-    """Tensors of one dtype: ints/bools meeting floats become that float; two float dtypes raise."""
+    """Tensors of one dtype, PyTorch's result type: ints/bools meeting floats become that float, two
+    float dtypes the wider (an empty float32 accumulator joined with float64 rows is float64, as
+    DINO's MultiCropWrapper does), the casts recorded so each gradient returns in its own dtype."""
     ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
     if not ts:
         raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
@@ -94,8 +96,8 @@ def _joinable(tensors: Any, op: str) -> list[Tensor]:
         target = np.result_type(*complexes, *floats)  # (their gradient is the real part of theirs)
         return [t if t._data.dtype == target else cast(t, target) for t in ts]
     if len(floats) > 1:
-        names = " and ".join(sorted(str(f) for f in floats))
-        raise DTypeError(f"{op}: expected tensors of one floating dtype, got {names}")
+        target = np.result_type(*floats)
+        return [t if t._data.dtype == target else cast(t, target) for t in ts]
     target = floats.pop() if floats else np.result_type(*[t._data.dtype for t in ts])
     return [t if t._data.dtype == target else Tensor(t._data.astype(target), _wrap=True) for t in ts]
 

@@ -251,7 +251,8 @@ def test_layer_norm_refuses_a_weight_of_another_dtype():
     from glassgrad.errors import DTypeError
 
     with pytest.raises(
-        DTypeError, match="layer_norm: expected weight of the input's dtype glassgrad.float32"
+        DTypeError,
+        match="layer_norm: mixed dtype: expected parameters of the input's dtype float32, got float64",
     ):
         F.layer_norm(gg.randn(2, 3), (3,), gg.ones(3).double())
 

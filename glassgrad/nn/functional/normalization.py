@@ -60,9 +60,24 @@ def layer_norm(
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ShapeError(f"layer_norm: expected {name} of shape {shape}, got {p.shape}")
-        if p is not None and p._data.dtype != input._data.dtype:  # as PyTorch: no silent promotion
-            raise DTypeError(f"layer_norm: expected {name} of the input's dtype {input.dtype}, got {p.dtype}")
+    if _in_float32("layer_norm", input, weight, bias):
+        return layer_norm(input.float(), shape, weight, bias, eps).half()
     return _N.layer_norm(input, k, weight, bias, eps)
+
+
+def _in_float32(op: str, input: Tensor, *params: Tensor | None) -> bool:  # noqa: A002
+    """PyTorch's mixed-dtype rule for the norms on a CPU: a float16 input with float32 parameters
+    (or running statistics) is normalised in float32 and answers float16 (CLIP's ResNet after
+    ``convert_weights``); any other pair of dtypes raises. True when that float32 run is needed."""
+    dt = input._data.dtype
+    pdts = {p._data.dtype for p in params if p is not None}
+    if not pdts or pdts == {dt}:
+        return False
+    if dt == np.float16 and pdts == {np.dtype(np.float32)}:
+        return True
+    want = "float32 (the input is float16) or " if dt == np.float16 else ""
+    got = " and ".join(sorted(str(d) for d in pdts))
+    raise DTypeError(f"{op}: mixed dtype: expected parameters of {want}the input's dtype {dt}, got {got}")
 
 
 def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
@@ -125,6 +140,9 @@ def batch_norm(
     _check_channel_params(
         "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
+    if _in_float32("batch_norm", input, running_mean, running_var, weight, bias):
+        args = (running_mean, running_var, weight, bias, training, momentum, eps)
+        return batch_norm(input.float(), *args).half()
     if input._data.size == 0:
         # an empty batch: nothing to normalise and no statistics to update; weight and bias stay
         # in the graph (zero gradients), as PyTorch does
@@ -269,6 +287,8 @@ def group_norm(
             f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {input.shape}"
         )
     _check_channel_params("group_norm", input, weight=weight, bias=bias)
+    if _in_float32("group_norm", input, weight, bias):
+        return group_norm(input.float(), num_groups, weight, bias, eps).half()
     n = input.shape[0]
     if n * input.shape[1] // num_groups * math.prod(input.shape[2:]) == 1:  # PyTorch's _verify_batch_size
         raise ValueError(

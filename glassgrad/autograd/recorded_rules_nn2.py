@@ -142,10 +142,11 @@ def _layer_norm(ctx, g):
 @rule("batch_norm")
 def _batch_norm(ctx, g):
     """dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g weight; dweight = sum(g xhat), dbias = sum(g)."""
-    xhat, rstd, w = saved(ctx)
+    centered, _, w, _ = saved(ctx)  # (c, rstd, w, shift): c = x - mean, the op's own temporary
     need = ctx.needs_input_grad
-    axes = (0, *range(2, xhat.ndim))
-    xh, rs = _normalized(operand(ctx, 0, xhat / rstd), axes, ctx.attrs.get("eps", 1e-5))
+    axes = (0, *range(2, centered.ndim))
+    # x was not saved: c stands for it (the norm cannot see the shift)
+    xh, rs = _normalized(operand(ctx, 0, centered), axes, ctx.attrs.get("eps", 1e-5))
     dx = None
     if need[0]:
         # forward saved weight as (1, C, 1, ...): the input's value is its (C,) view

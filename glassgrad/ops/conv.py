@@ -25,7 +25,8 @@ the whole batch), never over pixels or batch items.
 A transposed convolution is the backward-data pass of a convolution run forward (matmul, then
 col2im), and its backward is a convolution (im2col, then matmul): the two ops are mirror images.
 Groups split the channels into ``G`` independent convolutions, done as one batched matmul over a
-leading ``G`` axis. Backward is first-order only.
+leading ``G`` axis. Backward is first-order only. Long rows (pointwise kernels, 1-D convolutions)
+skip the batch-last layout and its transposing copies: ``ops/conv_direct.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.ops.cascade_sum import cascade_sum
+from glassgrad.ops.conv_direct import direct_backward, direct_forward, direct_layout
 
 __all__ = ["Conv2d", "ConvTranspose2d", "Unfold", "Fold", "im2col", "col2im", "out_size"]
 
@@ -167,12 +169,18 @@ def conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col
     o, cg = weight.shape[:2]
     kernel = weight.shape[2:]
     k = math.prod(kernel)
+    w = weight.reshape(groups, o // groups, cg * k)  # (O, Cg, *kernel) -> (G, Og, Cg*K)
+    ctx.attrs["kernel"] = kernel  # ctx.shapes[1] is None when the weight needs no gradient
+    layout = direct_layout(x, kernel, stride, padding, dilation)
+    if layout:  # long rows (1x1, or 1-D): on x's own layout, no transposing copies (conv_direct.py)
+        # x is saved as the "recompute" path saves it, so the recorded rule reads it the same way
+        ctx.attrs["direct"], ctx.attrs["recompute"] = layout, ctx.needs_input_grad[1]
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w)
+        return direct_forward(x, w, bias, layout, kernel, stride, padding, dilation)
     cols = im2col(x, kernel, stride, dilation, padding)  # (C, *kernel, *windows, N)
     windows, n = cols.shape[len(kernel) + 1 : -1], cols.shape[-1]
     cols = cols.reshape(groups, cg * k, math.prod(windows) * n)  # -> (G, Cg*K, L*N)
-    w = weight.reshape(groups, o // groups, cg * k)  # (O, Cg, *kernel) -> (G, Og, Cg*K)
     out = (w @ cols).reshape(o, *windows, n)  # (G, Og, L*N) -> (O, *windows, N)
-    ctx.attrs["kernel"] = kernel  # ctx.shapes[1] is None when the weight needs no gradient
     # dW needs the columns, dx only W. Large columns (K times the input: 9x for 3x3 kernels) are
     # not kept but made again from x in backward, as PyTorch keeps the input: a deep network's
     # would otherwise hold several times its activations (ESRGAN's test ran at 4.6x PyTorch's
@@ -186,6 +194,9 @@ def conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col
 def conv_backward(ctx, g, col2im, im2col):
     """dW = g @ cols^T,  db = sum of g over (N, *windows),  dx = col2im(W^T @ g); the columns are
     made again from the saved input when the forward did not keep them (``conv_forward``)."""
+    if ctx.attrs.get("direct"):
+        dx, dw, db = direct_backward(g, *ctx.saved, ctx.needs_input_grad, ctx.attrs, ctx.shapes[0])
+        return dx, None if dw is None else dw.reshape(ctx.shapes[1]), db
     cols, w = ctx.saved
     if ctx.attrs.get("recompute"):
         a = ctx.attrs

@@ -1,6 +1,6 @@
 """``torch.functional`` for glassgrad: the module a script reaches with ``import torch.functional``.
 It holds the same functions as the top level (``glassgrad.einsum is glassgrad.functional.einsum``).
-PyTorch's ``cartesian_prod``, ``block_diag``, ``chain_matmul``, ``stft``/``istft``, ``lu``,
+PyTorch's ``cartesian_prod``, ``block_diag``, ``chain_matmul``, ``lu``,
 ``pca_lowrank``/``svd_lowrank``, ``unique_consecutive`` and ``unravel_index`` are not there yet.
 ``torch.functional`` is not ``torch.nn.functional``: ``F.relu`` is an ``AttributeError`` here, as in
 PyTorch.
@@ -21,9 +21,11 @@ from glassgrad import (
     broadcast_tensors,
     cdist,
     einsum,
+    istft,
     meshgrid,
     norm,
     split,
+    stft,
     tensordot,
     unique,
 )
@@ -36,9 +38,11 @@ __all__ = [
     "broadcast_tensors",
     "cdist",
     "einsum",
+    "istft",
     "meshgrid",
     "norm",
     "split",
+    "stft",
     "tensordot",
     "unique",
 ]

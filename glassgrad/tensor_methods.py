@@ -222,8 +222,8 @@ class _Methods:
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         return statistics.logsumexp(self, dim, keepdim)
 
-    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return statistics.norm(self, p, dim, keepdim)
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return statistics.norm(self, p, dim, keepdim, dtype=dtype)
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         return reduce.cumsum(self, dim, dtype=dtype)
@@ -276,6 +276,22 @@ class _Methods:
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
         return movement.transpose(self, -2, -1)
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        # the conjugate transpose of a (batch of) matrices, as linalg writes Aᴴ (a real one's mT)
+        return self.mT.conj()
+
+    def adjoint(self) -> Tensor:
+        return self.mH
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        if self._data.ndim != 2:  # (PyTorch's: H is only for matrices, mH for batches of them)
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors). Got {self._data.ndim}-D tensor."
+            )
+        return self.mH
 
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
         return views.narrow(self, dim, start, length)

@@ -44,6 +44,7 @@ from glassgrad.ops.indexing_more import (
     masked_scatter,
     put,
 )
+from glassgrad.ops.isin import isin
 from glassgrad.ops.linalg_svd import svd
 from glassgrad.ops.math_more import (
     bitwise_left_shift,
@@ -117,6 +118,7 @@ from glassgrad.ops.unary_more import (
     sinc,
     trunc,
 )
+from glassgrad.spectral import bartlett_window, blackman_window, hamming_window, hann_window, istft, stft
 from glassgrad.threads import get_num_threads, set_num_threads
 from glassgrad.type_promotion import can_cast, promote_types, result_type
 
@@ -210,6 +212,13 @@ __all__ = [
     "index_add",
     "bincount",
     "bucketize",
+    "isin",
+    "stft",
+    "istft",
+    "hann_window",
+    "hamming_window",
+    "blackman_window",
+    "bartlett_window",
     "searchsorted",
     "histc",
     "histogram",

@@ -147,11 +147,16 @@ class _Conv(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)
-        conv = F.conv2d if self._nd == 2 else F.conv1d
+        return self._conv_forward(input, self.weight, self.bias)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
+        # PyTorch's hook point: subclasses (Whisper's Conv1d, weight-standardised convs) override it to
+        # transform weight/bias (cast, normalise) while keeping the layer's padding and stride
+        conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self._nd]
         if self.padding_mode == "zeros":
-            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
         padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
 
 
 class Conv2d(_Conv):

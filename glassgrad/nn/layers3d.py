@@ -53,16 +53,7 @@ class Conv3d(_Conv):
     Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))
     """
 
-    _nd = 3
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        self._check_input(input)
-        if self.padding_mode == "zeros":
-            return F.conv3d(
-                input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-            )
-        padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-        return F.conv3d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+    _nd = 3  # forward and _conv_forward come from _Conv
 
 
 class ConvTranspose3d(_ConvTranspose):

@@ -17,6 +17,7 @@ glassgrad.Size([4, 3])
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,3 +116,9 @@ def _check_devices(module: Module, device_ids: Any, output_device: Any) -> None:
             f"{output_device}, and module parameters {set(p.device for p in params)} (a CPU module takes "
             "device_ids=None; glassgrad's modules are all on the CPU)"
         )
+
+
+# torch.nn.parallel is a package whose ``distributed`` submodule defines DistributedDataParallel;
+# programs import it by that path (guided-diffusion's train_util), so that name is this module too.
+distributed = sys.modules[__name__]
+sys.modules[__name__ + ".distributed"] = distributed

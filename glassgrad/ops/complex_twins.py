@@ -19,6 +19,7 @@ from glassgrad.ops import (
     matmul,
     movement,
     movement_more,
+    padding,
     pieces,
     reduce,
     unary,
@@ -118,6 +119,7 @@ AWARE = (
     movement.Tril, movement.Triu, indexing.GetItem, joining.Cat, joining.Stack, conversion.Clone,
     conversion.Cast, pieces.Split, pieces.Piece, views_ops.Diagonal, reduce.Sum, reduce.Mean,
     reduce.CumSum, elementwise.Neg, indexing_more.IndexPut, movement_more.DiagEmbed,
+    padding.Pad, padding.IndexPad, movement_more.TensorUnfold,  # (torch.stft frames complex signals)
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

@@ -242,8 +242,9 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor: 
     return LogSumExp.apply(floating(input), axis=axis, keepdims=keepdim)
 
 
-def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (every dim by default): p a number, ``inf``, ``-inf`` or ``"fro"`` (2).
+    ``dtype`` casts the input first, as PyTorch's (fp16 weights measured in float32).
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
@@ -252,6 +253,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         p = 2
     if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
         raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
+    if dtype is not None:
+        x = x.to(dtype)
     _floating_only("norm", x)
     axis = normalize_dims("norm", x._data.ndim, dim)
     if p in (math.inf, -math.inf):

@@ -1,0 +1,48 @@
+"""``glassgrad._utils``: the two helpers of PyTorch's private ``torch._utils`` that published
+training code imports (guided-diffusion's fp16 master weights, apex-style gradient buckets).
+
+>>> import glassgrad as gg
+>>> from glassgrad._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+>>> a, b = gg.ones(2, 2), gg.zeros(3)
+>>> flat = _flatten_dense_tensors([a, b])
+>>> flat.shape
+glassgrad.Size([7])
+>>> [t.shape for t in _unflatten_dense_tensors(flat, [a, b])]
+[glassgrad.Size([2, 2]), glassgrad.Size([3])]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import glassgrad
+from glassgrad.tensor import Tensor
+
+__all__ = ["_flatten_dense_tensors", "_unflatten_dense_tensors"]
+
+
+def _flatten_dense_tensors(tensors: Iterable[Tensor]) -> Tensor:
+    """One new contiguous 1-D tensor holding every tensor's elements in order (each (*s_i,) ->
+    (sum of numel,)); differentiable, like torch's (it is a ``cat`` of the flattened tensors)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("_flatten_dense_tensors: expected a non-empty sequence of tensors")
+    if len(tensors) == 1:
+        # torch returns a flattened *copy* here too, never the input itself.
+        return tensors[0].reshape(-1).clone()
+    return glassgrad.cat([t.reshape(-1) for t in tensors], dim=0)
+
+
+def _unflatten_dense_tensors(flat: Tensor, tensors: Iterable[Tensor]) -> tuple[Tensor, ...]:
+    """Views of the 1-D ``flat`` (sum of numel,) shaped like each of ``tensors`` in order, as
+    torch's: writing into one writes into ``flat``."""
+    out, offset = [], 0
+    for t in tensors:
+        n = t.numel()
+        if offset + n > flat.numel():
+            raise ValueError(
+                f"_unflatten_dense_tensors: flat has {flat.numel()} elements, fewer than the tensors' total"
+            )
+        out.append(flat.narrow(0, offset, n).view(t.shape))
+        offset += n
+    return tuple(out)

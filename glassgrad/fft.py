@@ -21,7 +21,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module
 from glassgrad.fft_common import DUAL as _DUAL  # (recorded_rules_complex imports it from here)
-from glassgrad.fft_common import check_norm, n_dims, one_dim, prepare, resize
+from glassgrad.fft_common import check_norm, n_dims, one_dim, points, prepare, resize
 from glassgrad.fft_freq import fftfreq, fftshift, ifftshift, rfftfreq
 from glassgrad.fft_real import (
     hfft,
@@ -111,7 +111,7 @@ def _one(op: type[Function], name: str, input: Tensor, n: Any, dim: Any, norm: s
     x = prepare(name, input)
     n, dim = one_dim(name, x, n, dim)
     norm = check_norm(name, norm)
-    n = x.shape[dim] if n is None else n
+    n = points(name, x.shape[dim]) if n is None else n  # a size-0 dim: PyTorch's error, not NumPy's
     return op.apply(x, s=(n,), dim=(dim,), norm=norm, r2c=x._data.dtype.kind != "c")
 
 
@@ -182,3 +182,18 @@ def ifft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = 
         ``(*, H, W)`` -> ``(*, s0, s1)`` complex (``s`` defaults to ``(H, W)``).
     """
     return _many(Ifft, "ifft2", input, s, dim, norm)
+
+
+def _with_out() -> None:
+    """PyTorch's keyword-only ``out=`` on every transform and on ``fftfreq``/``rfftfreq`` (not the
+    shifts, which have none): a transform's result may be cast into a wider out (complex64 into
+    complex128), not into a real one ("cast"); the frequencies are computed in out's dtype."""
+    from glassgrad.out_keyword import out_keyword  # (imports the ops package: after the names above)
+
+    names = globals()
+    for name in __all__:
+        if not name.endswith("shift"):
+            names[name] = out_keyword(names[name], name, "compute" if name.endswith("freq") else "cast")
+
+
+_with_out()

@@ -88,7 +88,7 @@ def _r2c(name: str, input: Tensor, s: Any, dim: Any, norm: str | None, inverse: 
     x = prepare(name, input, real_only=True)
     if one:
         n, d = one_dim(name, x, s, dim)
-        sizes, dims = (x.shape[d] if n is None else n,), (d,)
+        sizes, dims = (points(name, x.shape[d]) if n is None else n,), (d,)
     else:
         sizes, dims = n_dims(name, x, s, dim)
         if not dims:

@@ -43,8 +43,23 @@ from glassgrad.memory_formats import (
 
 __all__ = [
     "iterator_strides", "iterator_result", "pointwise_result", "pow_result", "preserved_result", "relayout",
-    "needs_layout",
+    "needs_layout", "contiguous_result",
 ]  # fmt: skip
+
+
+def _strides(a: Any) -> tuple[int, ...]:
+    """``a``'s strides (in elements) as PyTorch has them, the ones ``Tensor.stride`` reports: NumPy
+    gives a size-1 dim made by ``expand``/``broadcast_to`` or ``unsqueeze`` the stride 0, where
+    PyTorch keeps a real one, which votes in the sort below (``tensor_device._size_one_strides``)."""
+    st = element_strides(a)
+    if 0 not in st:
+        return st
+    out, after = list(st), 1
+    for d in range(a.ndim - 1, -1, -1):
+        if a.shape[d] == 1 and out[d] == 0:
+            out[d] = after
+        after = out[d] * a.shape[d]
+    return tuple(out)
 
 
 def _fast_setup(shape: tuple, arrays: list) -> tuple[int, ...] | None:
@@ -53,9 +68,9 @@ def _fast_setup(shape: tuple, arrays: list) -> tuple[int, ...] | None:
         return format_strides(shape, contiguous_format)
     if len(shape) == 4 and all(is_contiguous_as(a, channels_last) for a in arrays):
         return format_strides(shape, channels_last)
-    first = element_strides(arrays[0])
-    if all(non_overlapping_and_dense(shape, element_strides(a)) for a in arrays) and all(
-        element_strides(a) == first for a in arrays[1:]
+    first = _strides(arrays[0])
+    if all(non_overlapping_and_dense(shape, _strides(a)) for a in arrays) and all(
+        _strides(a) == first for a in arrays[1:]
     ):
         return first
     return None
@@ -75,7 +90,7 @@ def iterator_strides(shape: tuple, operands: list) -> tuple[int, ...]:
     nd = len(shape)
     votes = []  # each operand's strides over the result's dims; 0 where it is broadcast
     for a in arrays:
-        st, off = element_strides(a), nd - a.ndim
+        st, off = _strides(a), nd - a.ndim
         stretched = [d < off or (a.shape[d - off] == 1 and shape[d] != 1) for d in range(nd)]
         votes.append(tuple(0 if stretched[d] else st[d - off] for d in range(nd)))
 
@@ -140,11 +155,17 @@ def pointwise_result(out: Any, operands: list) -> Any:
     return _restrided(out, iterator_strides(out.shape, [a for a in operands if isinstance(a, np.ndarray)]))
 
 
+def contiguous_result(out: Any, operands: list) -> Any:
+    """``out`` contiguous, whatever the operands' layouts (the ops whose PyTorch kernel allocates
+    its result so: ``masked_fill``, ``logsigmoid``)."""
+    return _restrided(out, format_strides(out.shape, contiguous_format))
+
+
 def pow_result(out: Any, operands: list) -> Any:
     """``pow``'s: a number base (``2 ** x``) gives a contiguous result in PyTorch, whatever ``x``'s
     layout; a number exponent is a parameter."""
     if not isinstance(operands[0], np.ndarray):
-        return _restrided(out, format_strides(out.shape, contiguous_format))
+        return contiguous_result(out, operands)
     return pointwise_result(out, operands)
 
 
@@ -154,7 +175,7 @@ def preserved_result(out: Any, operands: list) -> Any:
     x = operands[0]
     if x.__class__ is not np.ndarray or x.shape != out.shape:
         return out
-    return _restrided(out, preserved_strides(x.shape, element_strides(x)))
+    return _restrided(out, preserved_strides(x.shape, _strides(x)))
 
 
 def _restrided(out: Any, want: tuple) -> Any:

@@ -24,7 +24,13 @@ composite (mm, addmm, lerp, diag ...) and forms (the keyword forms with ``out=``
 rule: they compose the primitives.
 """
 
-from glassgrad.iterator_layout import iterator_result, pointwise_result, pow_result, preserved_result
+from glassgrad.iterator_layout import (
+    contiguous_result,
+    iterator_result,
+    pointwise_result,
+    pow_result,
+    preserved_result,
+)
 from glassgrad.ops import (
     activation,
     activation_more,
@@ -122,12 +128,18 @@ _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation'
     *(unary_more.Frac, unary_more._InFloat64, unary_more.Polygamma, math_more.FloatPower),  # + special_more's
     *(trig.Tan, trig.Asin, trig.Acos, trig.Atan, trig.Atan2, trig.Sinh, trig.Cosh, trig.Erf, trig.Expm1),
     *(activation.Sigmoid, activation.Relu, activation.LeakyRelu, activation.Elu, activation.Gelu),
-    *(activation.Silu, activation.Softplus, activation.Hardtanh, activation_more.LogSigmoid),
+    *(activation.Silu, activation.Softplus, activation.Hardtanh, complex.Complex, complex.Polar),
     *(activation_more.Hardswish, math_more._NanIgnoring, math_more.Hypot, math_more._LogAddExp),
 )
+# PyTorch writes these into a fresh contiguous tensor whatever the input's layout: log_sigmoid's
+# kernel allocates its output so (masked_fill's clone(contiguous_format) too, but glassgrad keeps
+# the input's layout there: a documented difference, docs/design.md)
+_CONTIGUOUS = (activation_more.LogSigmoid,)
 for _cls in _NUMBER_OPERANDS:
     _cls.layout = staticmethod(iterator_result)
 for _cls in _NUMBER_PARAMETERS:
     _cls.layout = staticmethod(pointwise_result)
+for _cls in _CONTIGUOUS:
+    _cls.layout = staticmethod(contiguous_result)
 elementwise.Pow.layout = staticmethod(pow_result)
 conversion.Cast.layout = staticmethod(preserved_result)

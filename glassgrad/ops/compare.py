@@ -110,7 +110,11 @@ def _division(name: str, fn: Any = None):
             and bool(xp.any(xp.asarray(y) == 0))
         ):
             raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
-        return Tensor(xp.asarray(out), _wrap=True)
+        out = xp.asarray(out)
+        if 3 < out.ndim < 6 and out.__class__ is np.ndarray and needs_layout(out, [x, y]):
+            # PyTorch's strides, as _const's (a remainder without gradient is this op, not Remainder)
+            out = iterator_result(out, [x, y])
+        return Tensor(out, _wrap=True)
 
     op.__name__ = name
     op.__doc__ = (

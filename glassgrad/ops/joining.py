@@ -29,16 +29,21 @@ class Cat(Function):
     grads_together = True  # one formula for the list, as PyTorch: grad_fn hooks see every piece
 
     @staticmethod
-    def forward(ctx, *arrays, dim=0):
-        ctx.attrs["sizes"] = [a.shape[dim] for a in arrays]
+    def forward(ctx, *arrays, dim=0, skip=()):
+        # skip: legacy empty (0,) inputs, not joined but kept as inputs (``cat``); sizes[i] None
+        ctx.attrs["sizes"] = [None if i in skip else a.shape[dim] for i, a in enumerate(arrays)]
+        arrays = tuple(a for i, a in enumerate(arrays) if i not in skip) if skip else arrays
         return torch_layout(array_module(*arrays).concatenate(arrays, axis=dim), arrays)
 
     @staticmethod
     def backward(ctx, g):
         sizes = ctx.attrs["sizes"]
         xp = array_module(g)
-        pieces = xp.split(g, np.cumsum(sizes)[:-1], axis=ctx.attrs["dim"])
-        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+        joined = [n for n in sizes if n is not None]
+        pieces = iter(xp.split(g, np.cumsum(joined)[:-1], axis=ctx.attrs["dim"]))
+        empty = xp.zeros((0,), dtype=g.dtype)  # a skipped input's gradient: (0,), as PyTorch's
+        grads = [empty if n is None else next(pieces) for n in sizes]
+        return tuple(p if need else None for p, need in zip(grads, ctx.needs_input_grad))
 
 
 class Stack(Function):
@@ -114,18 +119,23 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     glassgrad.Size([3, 3])
     """
     ts = _joinable(tensors, "cat")
+    joined = ts
     if any(t.ndim != 1 or t.shape[0] for t in ts):
-        ts = [t for t in ts if t.ndim != 1 or t.shape[0]] or ts[:1]  # PyTorch skips legacy empty (0,)
-    ref = ts[0]
+        joined = [t for t in ts if t.ndim != 1 or t.shape[0]]  # PyTorch skips legacy empty (0,)
+    ref = joined[0]
     if ref.ndim == 0:
         raise ShapeError("cat: expected tensors with at least 1 dim, got shape ()")
     d = normalize_dim(dim, ref.ndim, "cat", ref.shape)
-    for t in ts[1:]:
+    for t in joined[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(ref.shape, t.shape)) if i != d):
             raise ShapeError(
                 f"cat: expected tensors with equal sizes except in dim {dim}, got {ref.shape} and {t.shape}"
             )
-    return Cat.apply(*ts, dim=d)
+    if len(joined) == len(ts):
+        return Cat.apply(*ts, dim=d)
+    # the skipped stay inputs, so that their gradient is an empty (0,) one as PyTorch's, not None
+    skip = tuple(i for i, t in enumerate(ts) if t.ndim == 1 and not t.shape[0])
+    return Cat.apply(*ts, dim=d, skip=skip)
 
 
 def stack(tensors: Any, dim: int = 0) -> Tensor:

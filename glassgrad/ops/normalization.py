@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.function import Function
 from glassgrad.backend import array_module, dense, quietly
 from glassgrad.ops.cascade_sum import cascade_sum
@@ -81,6 +83,9 @@ def _centred_scaled(x: Any, axes: tuple[int, ...], eps: float, stats: Any = None
 # sum). Past 8,192 positions the dot's own running sums (64 lanes) err more than NumPy's pairwise
 # sum (measured against float64: 1.3x at 2,500, 2x at 8,192, 3.4x at 65,536), so those multiply.
 _DOTS_MIN, _DOTS_MAX = 64, 8192
+
+# The norms' computing dtype where it is not the input's (float16's: see ``BatchNorm.forward``).
+_BN_COMPUTE = {np.dtype(np.float16): np.dtype(np.float32)}
 
 
 def _bn_sum_products(a: Any, b: Any) -> Any:
@@ -192,21 +197,24 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, ndim=1, eps=1e-5):
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        xhat, rstd = _normalize(x, axes, eps)
+        # float16 in float32, as batch norm (``_BN_COMPUTE``): its squares overflow past |x - mean| = 256
+        dt = _BN_COMPUTE.get(x.dtype, x.dtype)
+        xhat, rstd = _normalize(x.astype(dt, copy=False), axes, eps)
         ctx.save_for_backward(xhat, rstd, weight)
         if weight is None:  # a copy when xhat would be the output: the caller may change the output
             # in place (relu_ after a non-affine norm), which must not touch what backward reads
             # (PyTorch saves the input and the statistics, never the output, so it computes there)
-            return xhat.copy() if bias is None else xhat + bias
+            out = xhat.copy() if bias is None else xhat + bias
+            return out.astype(x.dtype, copy=False)
         out = xhat * weight
         if bias is not None:
             out += bias  # in place on the fresh product (its shape is x's: bias only broadcasts)
-        return out
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         xhat, rstd, weight = ctx.saved
-        g = dense(g)
+        g, dt = dense(g).astype(xhat.dtype, copy=False), g.dtype  # (float16: in float32, as forward)
         need = ctx.needs_input_grad
         axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
         dx = None
@@ -215,7 +223,7 @@ class LayerNorm(Function):
             dx = _normalize_backward(gx, xhat, rstd, axes)
         dweight = g * xhat if need[1] else None
         dbias = g if need[2] else None
-        return dx, dweight, dbias
+        return tuple(None if a is None else a.astype(dt, copy=False) for a in (dx, dweight, dbias))
 
 
 class BatchNorm(Function):
@@ -241,16 +249,23 @@ class BatchNorm(Function):
         # (stats: the caller's running averages take the batch's statistics from here, before
         # anything is saved, so that they are computed once and a checkpoint's rerun updates them)
         # dense: means in C order whatever the layout, the rounding never depends on it
-        c, shift, rstd = quietly(_bn_statistics, dense(x), eps, stats)  # (inf - inf: nan, quietly)
+        # float16 runs in float32, as PyTorch's CPU kernels: its squares and their sums overflow
+        # past 65,504 (a batch's sum of c^2 at unit scale from 65,504 values per channel)
+        dt = _BN_COMPUTE.get(x.dtype, x.dtype)
+        c, shift, rstd = quietly(_bn_statistics, dense(x).astype(dt, copy=False), eps, stats)
         w = None if weight is None else weight.reshape(param_shape)
         ctx.save_for_backward(c, rstd, w, shift)  # c, not xhat: xhat = (c - shift) * rstd
-        b = None if bias is None else bias.reshape(param_shape)
-        return quietly(_bn_output, c, shift, rstd, w, b)  # a fresh array, never the saved c
+        b = None if bias is None else bias.reshape(param_shape).astype(dt, copy=False)
+        w = None if w is None else w.astype(dt, copy=False)
+        out = quietly(_bn_output, c, shift, rstd, w, b)  # a fresh array, never the saved c
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         c, rstd, w, shift = ctx.saved
-        g = dense(g)  # a channels-last gradient: sums in C order, as for a contiguous one
+        # a channels-last gradient: sums in C order, as for a contiguous one (float16: in float32)
+        g, dt = dense(g).astype(c.dtype, copy=False), g.dtype
+        w = None if w is None else w.astype(c.dtype, copy=False)
         need = ctx.needs_input_grad
         # Not broadcasting: the channel axis is not trailing, so these sums are the op's own; dx
         # reuses them (``_bn_input_grad``). sum(g xhat) = rstd (sum(g c) - shift sum(g)).
@@ -262,7 +277,8 @@ class BatchNorm(Function):
                 sum_gxhat -= shift.reshape(-1) * sum_g
             sum_gxhat *= rstd.reshape(-1)
         dx = _bn_input_grad(g, c, shift, rstd, w, sum_g, sum_gxhat) if need[0] else None
-        return dx, sum_gxhat if need[1] else None, sum_g if need[2] else None
+        dw, db = sum_gxhat if need[1] else None, sum_g if need[2] else None
+        return tuple(None if a is None else a.astype(dt, copy=False) for a in (dx, dw, db))
 
 
 def layer_norm(

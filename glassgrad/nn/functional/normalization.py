@@ -325,6 +325,8 @@ def instance_norm(
     _check_channel_params(
         "instance_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
+    # a mix PyTorch refuses raises here, naming this op (group_norm and batch_norm below would name theirs)
+    _in_float32("instance_norm", input, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(

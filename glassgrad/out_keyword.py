@@ -160,12 +160,12 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
             )
     if not isinstance(result, tuple):
         _check(op, rule, result, out)
-        return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE)
+        return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE, cast=False)
     if not isinstance(out, list | tuple) or len(out) != len(result):
         raise TypeError(f"{op}: expected out= to be a tuple of {len(result)} tensors, got {out!r:.80}")
     for r, o in zip(result, out):  # every dtype first, so that a refusal writes nothing
         _check(op, _SAME, r, o)  # as PyTorch's max/min: values in the input's dtype, indices int64
-    written = [with_out(r, o, op, checked) for r, o in zip(result, out)]
+    written = [with_out(r, o, op, checked, cast=False) for r, o in zip(result, out)]
     return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
 

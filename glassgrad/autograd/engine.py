@@ -360,7 +360,11 @@ def _store_grad(t, g, given: set) -> None:
     else:
         if t.grad.is_sparse:  # embedding(sparse=True)'s sparse .grad plus a dense gradient: dense
             t._grad = t.grad.to_dense()
-        g = asarray(t.grad._data + g)
+        token = quiet_start()  # float16 sums past 65,504 are inf without a word, as PyTorch's
+        try:
+            g = asarray(t.grad._data + g)
+        finally:
+            quiet_end(token)
         t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
 
 

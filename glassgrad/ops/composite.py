@@ -18,7 +18,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
-from glassgrad.dtypes import check_complex_into
+from glassgrad.dtypes import check_complex_into, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
@@ -42,12 +42,14 @@ __all__ = [
 
 
 def with_out(
-    result: Tensor, out: Tensor | None, op: str, inputs: Any = (), warn_resize: bool = True
+    result: Tensor, out: Tensor | None, op: str, inputs: Any = (), warn_resize: bool = True, cast: bool = True
 ) -> Tensor:
     """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it.
     ``inputs``: the tensors PyTorch refuses to see partly overlapping ``out`` (elementwise ops,
     cat/stack; its matrix products allow it, and so does this). ``warn_resize``: PyTorch's
-    warning when an ``out`` holding elements is resized (its samplers resize without one)."""
+    warning when an ``out`` holding elements is resized (its samplers resize without one).
+    ``cast``: refuse a float result into an integer out, or a number into a bool one (PyTorch's
+    canCast); ``out_keyword.py`` passes False, its table holding each op's own rule."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -61,6 +63,11 @@ def with_out(
             "forward-mode tangent); write y = op(...) instead, or use glassgrad.no_grad()"
         )
     check_complex_into(op, result._data.dtype, out._data.dtype)  # PyTorch refuses; NumPy would drop Im
+    src, dst = result._data.dtype, out._data.dtype
+    if cast and ((src.kind in "fc" and dst.kind in "iu") or (src.kind != "b" and dst.kind == "b")):
+        raise DTypeError(  # PyTorch refuses; NumPy's cast would truncate (2.7 -> 2) without a word
+            f"{op}: result type {from_np_dtype(src)} can't be cast to the desired output type {from_np_dtype(dst)}"
+        )
     out._check_inplace(op)
     arr = result._data.astype(out._data.dtype, copy=False)
     if out._data.shape == arr.shape:

@@ -20,7 +20,7 @@ import numpy as np
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Function, named
 from glassgrad.autograd.shapes import broadcast_shape
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, dense
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
@@ -248,7 +248,8 @@ class MaskedFill(Function):
     @staticmethod
     def forward(ctx, a, mask, value=0.0):
         ctx.save_for_backward(mask)
-        return array_module(a).where(mask, value, a).astype(a.dtype, copy=False)
+        # contiguous, as PyTorch's (a clone in contiguous format, then filled)
+        return dense(array_module(a).where(mask, value, a).astype(a.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, g):

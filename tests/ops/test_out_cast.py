@@ -1,0 +1,44 @@
+"""``out=`` refuses a result its dtype cannot hold, as PyTorch's canCast (a float result into an
+integer or bool out was truncated silently, NumPy's cast; review of porting round 26), and a
+float16 gradient accumulating past its range is inf without NumPy's warning, as PyTorch's."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import glassgrad as gg
+
+CALLS = {
+    "cat": lambda lib, o: lib.cat([lib.ones(2) * 2.7, lib.ones(2)], out=o),
+    "hstack": lambda lib, o: lib.hstack([lib.ones(2) * 2.7, lib.ones(2)], out=o),
+    "mm": lambda lib, o: lib.mm(lib.ones(2, 2), lib.ones(2, 2), out=o.reshape(2, 2)),
+    "lerp": lambda lib, o: lib.lerp(lib.ones(4), lib.zeros(4), 0.3, out=o),
+}
+
+
+@pytest.mark.parametrize("out_dtype", ["int64", "bool"])
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_float_result_into_an_integer_or_bool_out_raises_as_torch(torch, name, out_dtype):
+    for lib in (gg, torch):
+        out = lib.zeros(4, dtype=getattr(lib, out_dtype))
+        with pytest.raises((TypeError, RuntimeError)):
+            CALLS[name](lib, out)
+        assert not out.any(), lib.__name__  # nothing written
+
+
+def test_an_integer_result_into_a_float_out_is_written(torch):
+    for lib in (gg, torch):
+        out = lib.zeros(4)
+        lib.cat([lib.ones(2, dtype=lib.int64), lib.ones(2, dtype=lib.int64) * 3], out=out)
+        assert out.tolist() == [1.0, 1.0, 3.0, 3.0]
+
+
+def test_float16_gradient_accumulating_past_its_range_is_inf_without_a_warning():
+    x = gg.tensor([1.0], dtype=gg.float16, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x * 40000).sum().backward()
+        (x * 40000).sum().backward()
+    assert x.grad.tolist() == [float("inf")]

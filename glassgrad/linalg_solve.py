@@ -73,6 +73,10 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor
         A (..., n, n), B (..., n, k) or a vector B (..., n) -> X of B's shape; batch dims broadcast.
     """
     vec = _vector_rhs(A, B)
+    if vec and not left:  # PyTorch's refusal: X A = b for a vector b is B / A.squeeze(-1)
+        raise ShapeError(
+            f"linalg.solve: expected a matrix B (..., k, n) for left=False, got the vector {B.shape}"
+        )
     b = B.unsqueeze(-1) if vec else B  # (..., n) -> (..., n, 1)
     if left:
         x = Solve.apply(A, b)

@@ -42,3 +42,9 @@ def test_float16_gradient_accumulating_past_its_range_is_inf_without_a_warning()
         (x * 40000).sum().backward()
         (x * 40000).sum().backward()
     assert x.grad.tolist() == [float("inf")]
+
+
+def test_solve_refuses_a_vector_b_with_left_false_as_torch(torch):
+    for lib in (gg, torch):
+        with pytest.raises(RuntimeError, match="left=False"):
+            lib.linalg.solve(lib.ones(1, 1), lib.ones(1), left=False)

@@ -59,7 +59,12 @@ class device:  # noqa: N801 - PyTorch's name
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
-            other = device(other)
+            try:
+                other = device(other)
+            except ValueError:
+                # PyTorch's comparison never raises: a name that is no device ("auto", as in
+                # SB3/cleanrl's `if device == "auto"`) is simply unequal
+                return False
         if isinstance(other, device):
             return self.type == other.type and self.index == other.index
         return NotImplemented

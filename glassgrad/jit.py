@@ -28,6 +28,7 @@ from typing import Any, Callable, TypeVar
 
 __all__ = [
     "Final",
+    "annotate",
     "ScriptFunction",
     "ScriptModule",
     "enable_onednn_fusion",
@@ -128,6 +129,12 @@ def _identity_decorator(fn: Callable[..., Any] | None = None, **kwargs: Any) -> 
 ignore = _identity_decorator
 unused = _identity_decorator
 export = _identity_decorator
+
+
+def annotate(the_type: Any, the_value: T) -> T:
+    """``torch.jit.annotate``: gives the compiler the type of ``the_value`` (``annotate(List[Tensor],
+    [])``); eagerly it returns ``the_value`` itself, as PyTorch's does."""
+    return the_value
 
 
 def is_scripting() -> bool:

@@ -22,6 +22,7 @@ from glassgrad.ops import (
     padding,
     pieces,
     reduce,
+    setitem,
     unary,
 )
 from glassgrad.ops import views as views_ops
@@ -120,6 +121,7 @@ AWARE = (
     conversion.Cast, pieces.Split, pieces.Piece, views_ops.Diagonal, reduce.Sum, reduce.Mean,
     reduce.CumSum, elementwise.Neg, indexing_more.IndexPut, movement_more.DiagEmbed,
     padding.Pad, padding.IndexPad, movement_more.TensorUnfold,  # (torch.stft frames complex signals)
+    setitem.SetItem,  # (FEDformer's out_ft[..., wi] = ... into a cfloat buffer)
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

@@ -146,4 +146,6 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     x._check_inplace("__setitem__")
     if isinstance(value, Tensor) and value.is_meta and not x.is_meta:
         raise no_data("__setitem__")  # a CPU tensor cannot take a meta tensor's (missing) values
+    if isinstance(value, Tensor) and value._data.dtype.kind == "c" and x._data.dtype.kind != "c":
+        value = value.to(x.dtype)  # the cast's PyTorch warning, not NumPy's ComplexWarning
     _write(x._data, key, value._data if isinstance(value, Tensor) else value, x.shape)

@@ -81,8 +81,7 @@ from glassgrad.ops.views import diagonal, movedim, narrow, select, swapaxes
 from glassgrad.random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from glassgrad.serialization import load, save
 from glassgrad.tensor import Tensor, tensor
-
-__version__ = "0.1.0"
+from glassgrad.torch_version import __version__ as __version__  # 2.13.0+glassgrad.0.1.0: torch_version.py
 
 __all__ = [
     "Tensor",

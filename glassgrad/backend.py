@@ -20,7 +20,7 @@ from glassgrad.meta_array import seen as _meta_seen
 
 __all__ = [
     "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
-    "quietly", "dense", "quiet_start", "quiet_end", "quiet_run", "quiet_busy",
+    "quietly", "dense", "quiet_start", "quiet_end", "quiet_run", "quiet_busy", "user_code",
 ]  # fmt: skip
 
 np_module = np
@@ -41,14 +41,35 @@ except (ImportError, AttributeError):  # NumPy 1.x: the public, slower route
     _FP_STATE = None
 
 
+#: the caller's NumPy state while a quiet stretch (``quiet_start``) runs, for ``user_code``
+_CALLER: contextvars.ContextVar = contextvars.ContextVar("glassgrad_caller_fp_state", default=None)
+
+
 def quiet_start() -> Any:
     """Turn NumPy's floating-point warnings off until ``quiet_end(token)``: once around a whole
     backward pass, where a gradient may be inf or nan on purpose (1/0, 0 * inf), as in PyTorch."""
-    return None if _FP_STATE is None else _FP_STATE.set(_FP_IGNORE)
+    if _FP_STATE is None:
+        return None
+    return _CALLER.set(_FP_STATE.get()), _FP_STATE.set(_FP_IGNORE)
 
 
 def quiet_end(token: Any) -> None:
     if token is not None:
+        _FP_STATE.reset(token[1])
+        _CALLER.reset(token[0])
+
+
+def user_code(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, a user's own code run by glassgrad inside a quiet stretch (a hook, a
+    custom ``Function.backward``), with the caller's NumPy state back: their own NumPy arithmetic
+    warns or raises as they set it (``np.seterr(all="raise")``); glassgrad's ops stay quiet."""
+    caller = None if _FP_STATE is None else _CALLER.get()
+    if caller is None or _FP_STATE.get() is not _FP_IGNORE:
+        return fn(*args, **kwargs)
+    token = _FP_STATE.set(caller)
+    try:
+        return fn(*args, **kwargs)
+    finally:
         _FP_STATE.reset(token)
 
 

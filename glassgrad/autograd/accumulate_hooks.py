@@ -28,6 +28,7 @@ from typing import Any, Callable
 from glassgrad.autograd.hooks import RemovableHandle
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked
+from glassgrad.backend import user_code
 from glassgrad.errors import GraphError
 
 __all__ = [
@@ -125,7 +126,7 @@ def run_post_accumulate_hooks(t: Any) -> None:
     if entry is None or entry[0]() is not t:
         return
     for hook in tuple(entry[1]):  # a hook may remove itself
-        out = hook(t)
+        out = user_code(hook, t)
         if out is not None:
             name = getattr(hook, "__qualname__", type(hook).__name__)
             raise TypeError(

@@ -45,7 +45,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.graph import pack_user_saved
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, user_code
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -216,7 +216,7 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
             g = array_module().zeros(shape, dtype=dtype)
         wrapped.append(None if g is None else tensor_cls(g, _wrap=True))
     with no_grad():
-        result = cls.backward(fctx, *wrapped)
+        result = user_code(cls.backward, fctx, *wrapped)  # the user's NumPy state (backend.py)
     result = checked_results(cls, result, shapes, positions)
     out = []
     for k, pos in enumerate(positions):

@@ -20,7 +20,7 @@ from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cl
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked, store
-from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
+from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start, user_code
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
@@ -298,7 +298,7 @@ def _run_hooks(hooks: list, grad):
         return hooked(_run_hooks, hooks, grad)
     shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
     for hook in hooks:
-        out = hook(tensor_cls(grad, _wrap=True))
+        out = user_code(hook, tensor_cls(grad, _wrap=True))  # the user's NumPy state, not the pass's
         if out is None:
             if not getattr(hook, "retains_grad", False):  # (retain_grad's hook keeps a copy)
                 shown = grad

@@ -43,7 +43,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from glassgrad.autograd.hooks import RemovableHandle
-from glassgrad.backend import ndarray
+from glassgrad.backend import ndarray, user_code
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = ["NodeHooks", "NodeHookMethods", "AccumulateGradHooks", "run_prehooks", "run_posthooks"]
@@ -214,7 +214,7 @@ def run_prehooks(where: str, hooks: list, grads: tuple) -> tuple:
     shown = []
     for hook in tuple(hooks):
         shown.append(grads)
-        out = hook(_wrap(grads))
+        out = user_code(hook, _wrap(grads))
         if out is not None:
             grads = _unwrap(where, hook, out, grads)
     return _own(grads, shown)
@@ -226,7 +226,7 @@ def run_posthooks(where: str, hooks: list, grad_inputs: tuple, grad_outputs: tup
     shown = [grad_outputs]  # (a backward may hand its output's gradient on as it is: add's)
     for hook in tuple(hooks):
         shown.append(grad_inputs)
-        out = hook(_wrap(grad_inputs), outs)
+        out = user_code(hook, _wrap(grad_inputs), outs)
         if out is not None:
             grad_inputs = _unwrap(where, hook, out, grad_inputs)
     return _own(grad_inputs, shown)

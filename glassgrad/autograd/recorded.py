@@ -30,6 +30,7 @@ import numpy as np
 
 from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name
 from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.backend import user_code
 from glassgrad.errors import GraphError, ShapeError
 
 __all__ = [
@@ -239,7 +240,7 @@ def store_grad(t: Any, g: Any) -> None:
 def run_hooks(hooks: list, grad: Any) -> Any:
     """A tensor's hooks on a recorded gradient: each sees the Tensor, and may replace it."""
     for hook in hooks:
-        out = hook(grad)
+        out = user_code(hook, grad)
         if out is not None and not getattr(hook, "retains_grad", False):
             if tuple(out.shape) != tuple(grad.shape):
                 name = getattr(hook, "__qualname__", type(hook).__name__)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.backend import array_module
 from glassgrad.ops import (
+    conv,
     conversion,
     elementwise,
     indexing,
@@ -122,6 +123,7 @@ AWARE = (
     reduce.CumSum, elementwise.Neg, indexing_more.IndexPut, movement_more.DiagEmbed,
     padding.Pad, padding.IndexPad, movement_more.TensorUnfold,  # (torch.stft frames complex signals)
     setitem.SetItem,  # (FEDformer's out_ft[..., wi] = ... into a cfloat buffer)
+    conv.Fold, conv.Unfold,  # (istft's overlap-add of complex frames; moves and sums only)
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

@@ -215,3 +215,17 @@ def test_pad_and_unfold_take_complex_tensors(torch, mode):
         outs.append((y.detach().numpy(), t.grad.numpy()))
     np.testing.assert_allclose(outs[1][0], outs[0][0])
     np.testing.assert_allclose(outs[1][1], outs[0][1])
+
+
+def test_fold_and_unfold_take_complex_tensors(torch):
+    """istft's overlap-add folds complex frames; PyTorch's fold/unfold take them (round 26 review)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 4, 9)) + 1j * rng.standard_normal((1, 4, 9))
+    outs = []
+    for lib in (gg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        z = lib.nn.functional.unfold(lib.nn.functional.fold(t, (4, 4), 2), 2)
+        (lib.view_as_real(z) * lib.tensor(np.arange(2.0))).sum().backward()
+        outs.append((z.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], atol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], atol=1e-12)

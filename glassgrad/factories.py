@@ -289,12 +289,16 @@ def randn(
 
 
 def randint(
-    low: Any, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
+    low: Any = None, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
     dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
     pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
     meta = _check("randint", device, layout, pin_memory)
+    if low is None:  # randint(high=2, size=(n,)), as stylegan2-pytorch's ADA augment calls it
+        if high is None:
+            raise TypeError("randint: expected high (the exclusive upper bound), got neither low nor high")
+        low = 0
     if size is None:
         if not isinstance(high, tuple | list):
             raise ValueError(f"randint: expected a size tuple, got {high!r}")

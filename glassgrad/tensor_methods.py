@@ -249,6 +249,11 @@ class _Methods:
     def bmm(self, other: Any) -> Tensor:  # 3-d only, equal batches, as torch.bmm
         return bmm(self, other)
 
+    def outer(self, vec2: Any) -> Tensor:  # x.ger(y): PyTorch's older name, still in 2.13
+        return matmul.outer(self, vec2)
+
+    ger = outer
+
     def reshape(self, *shape: Any) -> Tensor:
         return movement.reshape(self, *shape)
 

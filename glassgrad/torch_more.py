@@ -60,6 +60,7 @@ from glassgrad.ops.math_more import (
     nextafter,
     xlogy,
 )
+from glassgrad.ops.matmul import outer
 from glassgrad.ops.movement_more import (
     atleast_1d,
     atleast_2d,
@@ -125,6 +126,7 @@ from glassgrad.type_promotion import can_cast, promote_types, result_type
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 arcsin, arccos, arctan = asin, acos, atan
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+ger = outer  # PyTorch 2.13 keeps its old name, without a warning (stylegan2-pytorch's ADA augment)
 
 
 def _inplace_function(name: str) -> Any:
@@ -256,6 +258,7 @@ __all__ = [
     "dist",
     "inner",
     "kron",
+    "ger",
     "tensordot",
     "vdot",
     "cummax",

@@ -16,6 +16,7 @@ from glassgrad.optim.optimizer import (
     refuse_differentiable,
 )
 from glassgrad.optim.scalars import bump_step
+from glassgrad.tensor import Tensor
 
 __all__ = ["Adam", "AdamW"]
 
@@ -137,6 +138,14 @@ class Adam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
+        # PyTorch 2.13's Adam (and so AdamW) refuses a pair that mixes types, such as older GAN
+        # code's integer ``(0, 0.99)``: a script glassgrad ran would stop under PyTorch
+        if not (
+            all(isinstance(b, float) for b in betas[:2]) or all(isinstance(b, Tensor) for b in betas[:2])
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: betas must be either both floats or both Tensors, got {betas!r}"
+            )
 
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps", "weight_decay")

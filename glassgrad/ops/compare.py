@@ -199,7 +199,11 @@ def logical_not(a: Tensor) -> Tensor:
 def sign(a: Tensor) -> Tensor:
     if a._data.dtype.kind == "b":
         return Tensor(a._data.copy(), _wrap=True)  # NumPy has no bool sign; PyTorch returns the bools
-    return _const("sign", a)
+    out = _const("sign", a)
+    d = out._data
+    if d.dtype.kind == "f" and d.__class__ is np.ndarray:
+        d[d != d] = 0  # sign(nan) is 0, as PyTorch's (NumPy: nan); a fresh result, no graph
+    return out
 
 
 def _not_bool(name: str, a: Tensor) -> None:

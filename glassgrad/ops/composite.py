@@ -157,8 +157,16 @@ def _term(t: Tensor, s: Any) -> Tensor:
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
-    """input + weight * (end - input)."""
-    return with_out(input + weight * (end - input), out, "lerp")
+    """input + weight * (end - input), in PyTorch's two forms so that it rounds as PyTorch's:
+    from ``input`` for |weight| < 0.5, from ``end`` (end - diff * (1 - weight)) otherwise, which
+    also gives ``end`` exactly at weight 1."""
+    diff = end - input
+    if isinstance(weight, Tensor):
+        low = input + weight * diff
+        high = end - diff * (1 - weight)
+        return with_out(elementwise.where(weight.abs() < 0.5, low, high), out, "lerp")
+    near = abs(weight) < 0.5
+    return with_out(input + weight * diff if near else end - diff * (1 - weight), out, "lerp")
 
 
 def _number(op: str, s: Any, name: str) -> Any:

@@ -48,3 +48,25 @@ def test_solve_refuses_a_vector_b_with_left_false_as_torch(torch):
     for lib in (gg, torch):
         with pytest.raises(RuntimeError, match="left=False"):
             lib.linalg.solve(lib.ones(1, 1), lib.ones(1), left=False)
+
+
+@pytest.mark.parametrize("weight", [0.3, 0.5, 0.7, 1.0, -0.6, "tensor"])
+def test_lerp_takes_torchs_two_forms(torch, weight):
+    """From start below |w| = 0.5, from end above, as PyTorch's: lerp(a, b, 1) is b exactly and the
+    values agree; bit for bit where neither form multiplies by an inexact weight (PyTorch's
+    vectorized kernel fuses the multiply-add, NumPy rounds the product first: 1 ulp elsewhere)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 1000)).astype(np.float32)
+    w = rng.random(1000).astype(np.float32) * 2 - 0.5 if weight == "tensor" else weight
+    outs = [
+        lib.lerp(lib.tensor(a), lib.tensor(b), lib.tensor(w) if weight == "tensor" else w).numpy()
+        for lib in (gg, torch)
+    ]
+    if weight in (0.5, 1.0):
+        np.testing.assert_array_equal(outs[0], outs[1])
+    else:
+        np.testing.assert_allclose(outs[0], outs[1], rtol=0, atol=5e-7)
+    if weight == 1.0:
+        np.testing.assert_array_equal(outs[0], b)

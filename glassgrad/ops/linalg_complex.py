@@ -18,9 +18,9 @@ from typing import Any
 
 from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.autograd.function import node_name
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
-from glassgrad.ops.linalg_decomp import Eigh, unpack
+from glassgrad.ops.linalg_decomp import Eigh, eigh_vjp
 from glassgrad.ops.linalg_solve import Solve, check_float, mt, solve_forward
 
 __all__ = ["ComplexSolve", "ComplexEigh", "mh", "check_gauge"]
@@ -84,28 +84,7 @@ class ComplexEigh(Eigh):
 
     @staticmethod
     def backward(ctx, g):
-        w, v = ctx.saved
-        xp = array_module(v)
-        n = w.shape[-1]
-        if not ctx.attrs.get("vectors", True):
-            return (v * g[..., None, :]) @ mh(v)
-        gw, gv = unpack(g, w.shape[:-1], (n,), (n, n))
-        gw = gw.real  # L is real: the packed gradient's imaginary part there is the cast's zero
-        if not gv.any():  # only the eigenvalues were used: no division by gaps
-            return (v * gw[..., None, :]) @ mh(v)
-        inner = mh(v) @ gv  # Vᴴ V̄
-        check_gauge(xp, inner)
-        return quietly(_vectors_vjp, xp, w, v, gw, inner)  # inf / nan at repeated eigenvalues
-
-
-def _vectors_vjp(xp: Any, w: Any, v: Any, gw: Any, inner: Any) -> Any:
-    """Ā = V (diag(L̄) + K / E off the diagonal) Vᴴ, K = (Vᴴ V̄ − (Vᴴ V̄)ᴴ) / 2, E_ij = L_j − L_i."""
-    n = w.shape[-1]
-    skew = 0.5 * (inner - mh(inner))  # K, skew-Hermitian
-    eye = xp.eye(n, dtype=bool)
-    gaps = xp.where(eye, 1.0, w[..., None, :] - w[..., :, None])  # E_ij = L_j − L_i
-    mid = xp.where(eye, gw[..., None, :] * eye, skew / gaps)  # diagonal: L̄
-    return v @ mid @ mh(v)
+        return eigh_vjp(ctx, g, check_gauge)
 
 
 TWINS[Solve] = ComplexSolve

@@ -106,23 +106,39 @@ class Eigh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        w, v = ctx.saved
-        xp = array_module(v)
-        n = w.shape[-1]
-        if not ctx.attrs.get("vectors", True):
-            return (v * g[..., None, :]) @ _mt(v)
-        gw, gv = unpack(g, w.shape[:-1], (n,), (n, n))
-        if not gv.any():  # only the eigenvalues were used: no division by gaps
-            return (v * gw[..., None, :]) @ _mt(v)
-        return quietly(_vectors_vjp, xp, w, v, gw, gv)  # inf / nan at repeated eigenvalues, as PyTorch
+        return eigh_vjp(ctx, g)
 
 
-def _vectors_vjp(xp: Any, w: Any, v: Any, gw: Any, gv: Any) -> Any:
-    """Ā = V (diag(L̄) + K / E off the diagonal) Vᵀ, K = (Vᵀ V̄ - V̄ᵀ V) / 2, E_ij = L_j - L_i."""
+def ht(x: Any) -> Any:
+    """Xᵀ of a real batch of matrices, Xᴴ of a complex one: (..., m, n) -> (..., n, m)."""
+    xp = array_module(x)
+    return xp.conj(_mt(x)) if xp.iscomplexobj(x) else _mt(x)
+
+
+def eigh_vjp(ctx: Any, g: Any, gauge: Any = None) -> Any:
+    """Ā for ``Eigh`` (real) and its complex twin: transposes are ᴴ for complex V, and ``gauge``
+    (the twin's phase check) sees Vᴴ V̄ before the division by the gaps."""
+    w, v = ctx.saved
+    xp = array_module(v)
     n = w.shape[-1]
-    inner = _mt(v) @ gv
-    skew = 0.5 * (inner - _mt(inner))  # K
+    if not ctx.attrs.get("vectors", True):
+        return (v * g[..., None, :]) @ ht(v)
+    gw, gv = unpack(g, w.shape[:-1], (n,), (n, n))
+    gw = gw.real  # L is real: a complex packed gradient's imaginary part there is the cast's zero
+    if not gv.any():  # only the eigenvalues were used: no division by gaps
+        return (v * gw[..., None, :]) @ ht(v)
+    inner = ht(v) @ gv  # Vᵀ V̄ (Vᴴ V̄)
+    if gauge is not None:
+        gauge(xp, inner)
+    return quietly(_vectors_vjp, xp, w, v, gw, inner)  # inf / nan at repeated eigenvalues, as PyTorch
+
+
+def _vectors_vjp(xp: Any, w: Any, v: Any, gw: Any, inner: Any) -> Any:
+    """Ā = V (diag(L̄) + K / E off the diagonal) Vᵀ, K = (Vᵀ V̄ - (Vᵀ V̄)ᵀ) / 2, E_ij = L_j - L_i
+    (ᴴ in place of ᵀ for complex V)."""
+    n = w.shape[-1]
+    skew = 0.5 * (inner - ht(inner))  # K
     eye = xp.eye(n, dtype=bool)
     gaps = xp.where(eye, 1.0, w[..., None, :] - w[..., :, None])  # E_ij = L_j - L_i
     mid = xp.where(eye, gw[..., None, :] * eye, skew / gaps)  # diagonal: L̄
-    return v @ mid @ _mt(v)
+    return v @ mid @ ht(v)

@@ -5,7 +5,9 @@ the norms and products in ``linalg_more.py``); this file only gathers the names.
 # decompositions and matrix functions
 from glassgrad.linalg_decomp import (
     cond,
+    eig,
     eigh,
+    eigvals,
     eigvalsh,
     householder_product,
     matrix_exp,
@@ -40,7 +42,7 @@ from glassgrad.ops.linalg_svd import svdvals
 __all__ = [
     "cholesky", "cholesky_ex", "solve_triangular", "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet",
     "matrix_power", "lstsq", "vander", "tensorinv", "tensorsolve", "LinAlgError",
-    "qr", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
+    "qr", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot",
 ]  # fmt: skip
 

@@ -22,6 +22,7 @@ from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - eigh
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.linalg_decomp import QR, Eigh
+from glassgrad.ops.linalg_eig import Eig
 from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
 from glassgrad.ops.linalg_solve import check_matrix, lapack, rcond_of
 from glassgrad.ops.linalg_svd import linalg_svd
@@ -33,6 +34,8 @@ __all__ = [
     "qr",
     "eigh",
     "eigvalsh",
+    "eig",
+    "eigvals",
     "matrix_exp",
     "pinv",
     "matrix_rank",
@@ -47,6 +50,7 @@ __all__ = [
 QRResult = return_type("linalg_qr", ["Q", "R"])
 TorchQRResult = return_type("qr", ["Q", "R"])
 EighResult = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+EigResult = return_type("linalg_eig", ["eigenvalues", "eigenvectors"])
 
 
 def _cut(packed: Tensor, batch: tuple, *shapes: tuple) -> list[Tensor]:
@@ -100,6 +104,30 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     if w.is_complex():  # complex A packs the real eigenvalues with the complex vectors
         w = w.real
     return EighResult(w, v)
+
+
+def eig(A: Tensor) -> EigResult:
+    """Eigenvalues and unit-norm eigenvectors (the columns) of a general square ``A``
+    (``torch.linalg.eig``): complex whatever A's dtype, each vector's largest component real. The
+    gradient assumes distinct eigenvalues; a loss that depends on the vectors' phases raises
+    GraphError in backward, as PyTorch.
+
+    Shape:
+        (..., n, n) -> eigenvalues (..., n), eigenvectors (..., n, n), complex64 or complex128.
+    """
+    n, batch = A.shape[-1] if A.ndim else 0, tuple(A.shape[:-2])
+    w, v = _cut(Eig.apply(A), batch, (n,), (n, n))
+    return EigResult(w, v)
+
+
+def eigvals(A: Tensor) -> Tensor:
+    """The eigenvalues of a general square ``A`` (``torch.linalg.eigvals``), complex; VJP
+    V⁻ᴴ diag(ḡ) Vᴴ (Re of it for a real A).
+
+    Shape:
+        (..., n, n) -> (..., n), complex64 or complex128.
+    """
+    return Eig.apply(A, vectors=False)
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:

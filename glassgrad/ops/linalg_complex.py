@@ -31,14 +31,14 @@ def mh(x: Any) -> Any:
     return array_module(x).conj(mt(x))
 
 
-def check_gauge(xp: Any, vhgv: Any) -> None:
+def check_gauge(xp: Any, vhgv: Any, op: str = "linalg.eigh (linalg_eigh_backward)") -> None:
     """Refuse a loss that depends on the eigenvectors' phases: under V -> V diag(e^{iφ}) it changes
     by Σ_j φ_j Im (Vᴴ V̄)_jj, so those imaginary parts must vanish. PyTorch's test and tolerance
     (``allclose(Im diag, 0, rtol=1e-2, atol=1e-2)``), and its RuntimeError (GraphError is one)."""
     im = xp.diagonal(vhgv, axis1=-2, axis2=-1).imag  # (..., n)
     if not xp.allclose(im, 0.0, rtol=1e-2, atol=1e-2):
         raise GraphError(
-            "linalg.eigh (linalg_eigh_backward): The eigenvectors in the complex case are specified up to "
+            f"{op}: The eigenvectors in the complex case are specified up to "
             "multiplication by e^{i phi}. The specified loss function depends on this quantity, so it is "
             "ill-defined."
         )

@@ -17,7 +17,9 @@ from glassgrad.linalg_decomp import (
 )
 
 # norms and products
-from glassgrad.linalg_more import cross, matrix_norm, multi_dot, norm, vector_norm
+from glassgrad.linalg_more import cross, matrix_norm, multi_dot, norm, vecdot, vector_norm
+from glassgrad.linalg_more import linalg_diagonal as diagonal
+from glassgrad.linalg_more import linalg_matmul as matmul
 
 # solve, inverse, determinants, least squares
 from glassgrad.linalg_solve import (
@@ -43,7 +45,7 @@ __all__ = [
     "cholesky", "cholesky_ex", "solve_triangular", "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet",
     "matrix_power", "lstsq", "vander", "tensorinv", "tensorsolve", "LinAlgError",
     "qr", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
-    "vector_norm", "matrix_norm", "norm", "cross", "multi_dot",
+    "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal",
 ]  # fmt: skip
 
 # PyTorch's TypeError for an operand that is not a tensor (operand_errors.py)

@@ -1,6 +1,6 @@
 # ruff: noqa: A002 - PyTorch's parameter names (input, ord) are the API
 """``glassgrad.linalg`` norms and products: ``vector_norm``, ``matrix_norm``, ``norm``, ``cross``,
-``multi_dot`` (and ``torch.cross``'s spelling, ``cross_default``). Compositions of the primitives;
+``multi_dot``, ``vecdot``, ``matmul``, ``diagonal`` (and ``torch.cross``'s spelling, ``cross_default``). Compositions of the primitives;
 the 'nuc' and 2-norms take the singular values of ``ops/linalg_svd.py``.
 """
 
@@ -20,11 +20,13 @@ from glassgrad.ops.composite import with_out
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.linalg_svd import singular_values
 from glassgrad.ops.movement_more import broadcast_tensors
-from glassgrad.ops.views import movedim, narrow
+from glassgrad.ops.views import diagonal, movedim, narrow
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "torch_cross"]
+__all__ = [
+    "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "torch_cross", "vecdot", "linalg_matmul", "linalg_diagonal",
+]  # fmt: skip
 
 
 def _floating(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -208,3 +210,38 @@ def multi_dot(tensors: Any, *, out: Any = None) -> Tensor:
         res = _mm.matmul(res, m)
     shape = ([] if first_vec else [res.shape[0]]) + ([] if last_vec else [res.shape[1]])
     return with_out(res.reshape(shape), out, "linalg.multi_dot")
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
+    """The dot product of vectors along ``dim``, conjugating ``x``: Σ conj(x) y (the other dims
+    broadcast).
+
+    Shape:
+        ``(*A, n)`` and ``(*B, n)`` (broadcastable) -> the broadcast shape without ``dim``.
+    """
+    if x._data.dtype != y._data.dtype:
+        raise DTypeError(f"linalg.vecdot: expected x and y of one dtype, got {x.dtype} and {y.dtype}")
+    if x._data.dtype.kind not in "fc":
+        raise DTypeError(f"linalg.vecdot: expected a floating-point or complex input, got {x.dtype}")
+    a, b = broadcast_tensors(x, y)
+    d = normalize_dim(dim, a.ndim, "linalg.vecdot", a.shape)
+    a = a.conj() if a.is_complex() else a
+    return with_out((a * b).sum(d), out, "linalg.vecdot")
+
+
+def linalg_matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """``torch.linalg.matmul``: ``torch.matmul`` under the linalg name.
+
+    Shape:
+        as ``matmul``: ``(*, n, m) @ (*, m, p) -> (*, n, p)``, 1-D operands as vectors.
+    """
+    return with_out(_mm.matmul(input, other), out, "linalg.matmul")
+
+
+def linalg_diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """``torch.linalg.diagonal``: ``torch.diagonal`` over the last two dims by default (a view).
+
+    Shape:
+        ``(*, m, n) -> (*, k)``, k the diagonal's length at ``offset``.
+    """
+    return diagonal(A, offset, dim1, dim2)

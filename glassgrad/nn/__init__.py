@@ -53,7 +53,7 @@ from glassgrad.nn.container import ModuleDict, ModuleList, Sequential
 # convolution and pooling
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from glassgrad.nn.distance import CosineSimilarity, PairwiseDistance
-from glassgrad.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from glassgrad.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from glassgrad.nn.embedding import Embedding
 from glassgrad.nn.embedding_bag import EmbeddingBag
 from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -272,6 +272,8 @@ __all__ = [
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
     "PixelShuffle",
     "PixelUnshuffle",
     "ChannelShuffle",

@@ -90,3 +90,27 @@ class Dropout3d(_ChannelDropout):
     """
 
     _fn = staticmethod(F.dropout3d)
+
+
+class AlphaDropout(_ChannelDropout):
+    """Alpha dropout for self-normalising (SELU) networks while training: a dropped unit takes
+    SELU's saturation value and an affine map keeps mean 0 and variance 1 (``F.alpha_dropout``).
+
+    Shape:
+        input ``(*)``, output the same.
+
+    >>> AlphaDropout(0.2)
+    AlphaDropout(p=0.2, inplace=False)
+    """
+
+    _fn = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(_ChannelDropout):
+    """Alpha dropout of whole channels while training (``F.feature_alpha_dropout``).
+
+    Shape:
+        input ``(N, C, *)``, output the same.
+    """
+
+    _fn = staticmethod(F.feature_alpha_dropout)

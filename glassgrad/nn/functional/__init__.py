@@ -8,6 +8,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     activation_more celu, glu, hardshrink, hardsigmoid, hardswish, logsigmoid, mish, prelu, rrelu,
                     selu, softmin, softshrink, softsign, tanhshrink, threshold
     layers          linear, bilinear, dropout, embedding, one_hot, pad
+    alpha_dropout   alpha_dropout, feature_alpha_dropout (SELU networks); relu_, elu_ ... in place
     normalization   layer_norm, batch_norm, normalize, cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
@@ -61,6 +62,18 @@ from glassgrad.nn.functional.activation_more import (
     softsign,
     tanhshrink,
     threshold,
+)
+from glassgrad.nn.functional.alpha_dropout import (
+    alpha_dropout,
+    celu_,
+    elu_,
+    feature_alpha_dropout,
+    hardtanh_,
+    leaky_relu_,
+    relu_,
+    rrelu_,
+    selu_,
+    threshold_,
 )
 from glassgrad.nn.functional.classification import (
     binary_cross_entropy,
@@ -163,10 +176,20 @@ __all__ = [
     "softsign",
     "tanhshrink",
     "threshold",
+    "relu_",
+    "elu_",
+    "celu_",
+    "selu_",
+    "leaky_relu_",
+    "hardtanh_",
+    "rrelu_",
+    "threshold_",
     # layers
     "linear",
     "bilinear",
     "dropout",
+    "alpha_dropout",
+    "feature_alpha_dropout",
     "embedding",
     "one_hot",
     "pad",

@@ -66,7 +66,9 @@ from glassgrad.nn.layers3d import (
     ConstantPad3d,
     Conv3d,
     ConvTranspose3d,
+    LPPool3d,
     MaxPool3d,
+    MaxUnpool3d,
     ReflectionPad3d,
     ReplicationPad3d,
     ZeroPad3d,
@@ -81,6 +83,7 @@ from glassgrad.nn.loss import (
     L1Loss,
     MSELoss,
     NLLLoss,
+    NLLLoss2d,
     SmoothL1Loss,
 )
 from glassgrad.nn.loss_more import (
@@ -162,6 +165,9 @@ from glassgrad.nn.lazy import (
     LazyConvTranspose1d,
     LazyConvTranspose2d,
     LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LazyLinear,
 )
 from glassgrad.nn.parameter import UninitializedBuffer, UninitializedParameter
@@ -233,6 +239,7 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "NLLLoss",
+    "NLLLoss2d",
     "CrossEntropyLoss",
     "SmoothL1Loss",
     "HuberLoss",
@@ -323,6 +330,8 @@ __all__ = [
     "Conv3d",
     "ConvTranspose3d",
     "MaxPool3d",
+    "MaxUnpool3d",
+    "LPPool3d",
     "AvgPool3d",
     "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d",
@@ -351,6 +360,9 @@ __all__ += [
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
     "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
     "UninitializedParameter",
     "UninitializedBuffer",
 ]

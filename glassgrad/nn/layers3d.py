@@ -13,7 +13,7 @@ import glassgrad.nn.functional as F
 from glassgrad.nn.conv import _Conv, _ConvTranspose
 from glassgrad.nn.normalization import _BatchNorm
 from glassgrad.nn.padding import _ConstantPadNd, _PadNd
-from glassgrad.nn.pooling import _AdaptiveAvg, _AdaptiveMax, _AvgPoolNd, _MaxPoolNd
+from glassgrad.nn.pooling import _AdaptiveAvg, _AdaptiveMax, _AvgPoolNd, _LPPoolNd, _MaxPoolNd, _MaxUnpoolNd
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "CircularPad3d",
     "ConstantPad3d",
     "ZeroPad3d",
+    "MaxUnpool3d",
+    "LPPool3d",
 ]
 
 
@@ -201,3 +203,29 @@ class ZeroPad3d(ConstantPad3d):
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Undo ``MaxPool3d(..., return_indices=True)``: each value back at its index, zeros elsewhere.
+
+    Shape:
+        input, indices ``(N, C, D, H, W)``, output ``(N, C, (D-1)s - 2p + k, ...)`` or ``output_size``.
+
+    >>> MaxUnpool3d(2)
+    MaxUnpool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))
+    """
+
+    _nd = 3
+
+
+class LPPool3d(_LPPoolNd):
+    """3-D power-average pooling ``(sum over the window of x^p)^(1/p)``.
+
+    Shape:
+        input ``(N, C, D, H, W)``, output ``(N, C, Do, Ho, Wo)``.
+
+    >>> LPPool3d(2, 2)
+    LPPool3d(norm_type=2, kernel_size=2, stride=None, ceil_mode=False)
+    """
+
+    _nd = 3

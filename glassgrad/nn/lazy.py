@@ -17,6 +17,7 @@ from glassgrad import dtypes
 from glassgrad.errors import ShapeError
 from glassgrad.factories import tensor as _tensor
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm
 from glassgrad.nn.layers3d import BatchNorm3d, Conv3d, ConvTranspose3d
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module
@@ -36,6 +37,9 @@ __all__ = [
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
     "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
 ]
 
 
@@ -255,13 +259,16 @@ class _LazyNormBase(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
 
+    def _channel_dim(self, x: Tensor) -> int:
+        return 1
+
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         x = _first_input(self._get_name(), args)
         if x.ndim < 2:
             raise ShapeError(f"{self._get_name()}: expected an input (N, C, ...), got {tuple(x.shape)}")
         # loaded from a state dict, the size is the loaded tensors'; with nothing to learn, the input's
         known = [t for t in (self.weight, self.running_mean) if t is not None and not is_lazy(t)]
-        self.num_features = int(known[0].shape[0]) if known else int(x.shape[1])
+        self.num_features = int(known[0].shape[0]) if known else int(x.shape[self._channel_dim(x)])
         if self.has_uninitialized_params():
             for t in (self.weight, self.bias, self.running_mean, self.running_var):
                 if t is not None:
@@ -290,3 +297,35 @@ class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
 
     cls_to_become = BatchNorm3d
     _dims, _layout = BatchNorm3d._dims, BatchNorm3d._layout
+
+
+class _LazyInstanceNormBase(_LazyNormBase):
+    """The lazy instance norms, with PyTorch's defaults (``affine=True``, ``track_running_stats=True``,
+    unlike ``InstanceNorm``'s): ``num_features`` is the channel dim of the first input, dim 1 of
+    ``(N, C, *S)`` or dim 0 of an unbatched ``(C, *S)``. With nothing to learn or track it stays 0,
+    as PyTorch's, and the layer warns that the input's channels differ."""
+
+    def _channel_dim(self, x: Tensor) -> int:
+        return x.ndim - self._spatial - 1
+
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
+        if self.has_uninitialized_params():
+            super().initialize_parameters(*args, **kwargs)
+
+
+class LazyInstanceNorm1d(_LazyInstanceNormBase, _InstanceNorm):
+    """``InstanceNorm1d`` whose ``num_features`` is the channels of the first input ``(N, C, L)`` or ``(C, L)``."""
+
+    cls_to_become, _spatial = InstanceNorm1d, 1
+
+
+class LazyInstanceNorm2d(_LazyInstanceNormBase, _InstanceNorm):
+    """``InstanceNorm2d`` whose ``num_features`` is the channels of the first input ``(N, C, H, W)`` or ``(C, H, W)``."""
+
+    cls_to_become, _spatial = InstanceNorm2d, 2
+
+
+class LazyInstanceNorm3d(_LazyInstanceNormBase, _InstanceNorm):
+    """``InstanceNorm3d`` whose ``num_features`` is the channels of the first input ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
+
+    cls_to_become, _spatial = InstanceNorm3d, 3

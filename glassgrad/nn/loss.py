@@ -12,6 +12,7 @@ from typing import Any
 import glassgrad.nn.functional as F
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "L1Loss",
@@ -19,6 +20,7 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "NLLLoss",
+    "NLLLoss2d",
     "CrossEntropyLoss",
     "SmoothL1Loss",
     "HuberLoss",
@@ -162,6 +164,25 @@ class NLLLoss(_WeightedLoss):
         return F.nll_loss(
             input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction
         )
+
+
+class NLLLoss2d(NLLLoss):
+    """The deprecated name of ``NLLLoss`` for ``(N, C, H, W)`` inputs; warns (``FutureWarning``) as PyTorch's."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        warnings.warn(
+            "NLLLoss2d is deprecated: use NLLLoss, which takes the same arguments and (N, C, H, W) inputs",
+            FutureWarning,
+            stacklevel=user_stacklevel(),
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):

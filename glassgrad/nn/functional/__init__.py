@@ -26,7 +26,8 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     upsample        upsample, upsample_nearest, upsample_bilinear (interpolate's deprecated names)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
-    conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max pool 3d
+    conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max/lp pool 3d, max_unpool3d
+    pool_indices    max_pool1d/2d/3d_with_indices, adaptive_max_pool1d/2d/3d_with_indices
     embedding_bag   embedding_bag
     sampling        gumbel_softmax, affine_grid, grid_sample
 """
@@ -121,7 +122,21 @@ from glassgrad.nn.functional.normalization import (
     local_response_norm,
     normalize,
 )
-from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d
+from glassgrad.nn.functional.pool3d import (
+    adaptive_avg_pool3d,
+    adaptive_max_pool3d,
+    avg_pool3d,
+    lp_pool3d,
+    max_pool3d,
+)
+from glassgrad.nn.functional.pool_indices import (
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d_with_indices,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_pool3d_with_indices,
+)
 from glassgrad.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -136,6 +151,7 @@ from glassgrad.nn.functional.pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from glassgrad.nn.functional.unpool import max_unpool3d
 from glassgrad.nn.functional.upsample import upsample, upsample_bilinear, upsample_nearest
 
 # isort: split
@@ -145,6 +161,10 @@ from glassgrad.nn.functional.masks import causal_mask, local_window_mask, paddin
 from glassgrad.nn.functional.mha import multi_head_attention_forward
 from glassgrad.nn.functional.normalization import rms_norm
 from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_softmax
+
+# isort: split
+# ``F.grad`` is the module ``nn.grad`` (conv2d_input, conv2d_weight ...), as PyTorch's
+from glassgrad.nn import grad as grad
 
 __all__ = [
     # activation
@@ -271,6 +291,14 @@ __all__ = [
     "avg_pool3d",
     "adaptive_avg_pool3d",
     "adaptive_max_pool3d",
+    "lp_pool3d",
+    "max_unpool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
     "embedding_bag",
     "gumbel_softmax",
     "affine_grid",

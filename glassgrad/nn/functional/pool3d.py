@@ -12,10 +12,10 @@ from typing import Any
 
 from glassgrad.errors import ShapeError
 from glassgrad.nn.functional.conv import ntuple
-from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _max_pool
+from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _lp_pool, _max_pool
 from glassgrad.tensor import Tensor
 
-__all__ = ["max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"]
+__all__ = ["max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "lp_pool3d"]
 
 
 def max_pool3d(
@@ -92,3 +92,18 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
         input ``(N, C, D, H, W)`` or ``(C, D, H, W)``; returns ``(N, C, *output_size)``.
     """
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def lp_pool3d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """3-D power-average pooling, ``(sum over the window of x^p)^(1/p)`` (see ``lp_pool2d``).
+
+    Shape:
+        input ``(N, C, D, H, W)`` or ``(C, D, H, W)``; returns ``(N, C, Do, Ho, Wo)``.
+    """
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode, (avg_pool3d, max_pool3d))

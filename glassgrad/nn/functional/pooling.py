@@ -353,13 +353,14 @@ def _lp_pool(
     kernel_size: Any,
     stride: Any,
     ceil_mode: bool,
+    pools: tuple = (),
 ) -> Tensor:
+    """(Σ_window x^p)^(1/p) from the average pool of x^p; ``pools`` = (avg, max) for ``nd`` = 3."""
     kernel = ntuple(kernel_size, nd, f"lp_pool{nd}d", "kernel_size", 1)
+    pool, peak = pools or ((avg_pool2d, max_pool2d) if nd == 2 else (avg_pool1d, max_pool1d))
     if norm_type in (float("inf"), float("-inf")):  # the limits: the largest (smallest) |x| of each window
         sign = 1.0 if norm_type > 0 else -1.0
-        peak = max_pool2d if nd == 2 else max_pool1d
         return peak(input.abs() * sign, kernel, stride, 0, 1, ceil_mode) * sign
-    pool = avg_pool2d if nd == 2 else avg_pool1d
     mean = pool(input**norm_type, kernel, stride, 0, ceil_mode)
     total = mean.sign() * mean.abs().relu() * float(np.prod(kernel))  # the window sum of x^p
     return total ** (1.0 / norm_type)

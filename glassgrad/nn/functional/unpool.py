@@ -1,6 +1,6 @@
-"""Max unpooling: ``max_unpool1d`` and ``max_unpool2d``, the partial inverse of max pooling.
+"""Max unpooling: ``max_unpool1d``, ``max_unpool2d`` and ``max_unpool3d``, the partial inverse of max pooling.
 
-Kept apart from ``pooling.py`` for size; ``glassgrad.nn.functional.pooling`` re-exports both.
+Kept apart from ``pooling.py`` for size; ``glassgrad.nn.functional.pooling`` re-exports them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from glassgrad.nn.functional.conv import _batched, ntuple
 from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
-__all__ = ["max_unpool1d", "max_unpool2d"]
+__all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
 def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_size):  # noqa: A002
@@ -90,3 +90,19 @@ def max_unpool1d(
         input, indices ``(N, C, L)``; returns ``(N, C, Lo)``.
     """
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """3-D max unpooling (see ``max_unpool2d``); ``indices`` from ``max_pool3d(..., return_indices=True)``.
+
+    Shape:
+        input, indices ``(N, C, D, H, W)`` or ``(C, D, H, W)``; returns ``(N, C, Do, Ho, Wo)``.
+    """
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)

@@ -119,6 +119,9 @@ from glassgrad.ops.unary_more import (
     sinc,
     trunc,
 )
+
+# PyTorch's removed symeig/eig/lstsq/solve/matrix_rank: stubs that raise with the replacement
+from glassgrad.removed_linalg import eig, lstsq, matrix_rank, solve, symeig
 from glassgrad.spectral import bartlett_window, blackman_window, hamming_window, hann_window, istft, stft
 from glassgrad.threads import get_num_threads, set_num_threads
 from glassgrad.type_promotion import can_cast, promote_types, result_type
@@ -202,6 +205,11 @@ from glassgrad.ops.complex import (  # noqa: E402
 cfloat, cdouble = complex64, complex128
 
 __all__ = [
+    "symeig",
+    "eig",
+    "lstsq",
+    "solve",
+    "matrix_rank",
     "arcsin",
     "arccos",
     "arctan",

@@ -6,7 +6,9 @@ decide from ``RANK``/``WORLD_SIZE`` whether to start a process group. So this mo
 names, and the group it can start is a world of one: rank 0 of 1, where every collective leaves
 its tensors as they are (the sum, mean, min or max over one process is the value itself). A group
 of more than one process raises ``NotImplementedError``. Before ``init_process_group`` the
-queries raise PyTorch's ``ValueError``. The same world of one carries device meshes
+queries raise PyTorch's ``ValueError``. A backward through a tensor given to the in-place
+``all_reduce``/``broadcast`` passes its gradient through unchanged and warns, as PyTorch's (whose
+collectives have no gradient formula). The same world of one carries device meshes
 (``device_mesh``), ``DTensor`` (``tensor``), tensor parallelism (``tensor.parallel``), FSDP2
 (``fsdp``) and the model state-dict helpers of ``checkpoint.state_dict``, so that the
 tensor-parallel and FSDP2 examples run: placements change no value with one process.
@@ -19,6 +21,7 @@ tensor-parallel and FSDP2 examples run: placements change no value with one proc
 from __future__ import annotations
 
 import os
+import warnings
 from enum import Enum
 from typing import Any
 
@@ -208,6 +211,7 @@ def all_reduce(
 ) -> Work | None:
     """Reduce ``tensor`` over the processes, in place: over one process it keeps its values."""
     _require()
+    _warn_on_backprop(tensor, "c10d::allreduce_")
     return _done(async_op)
 
 
@@ -223,7 +227,31 @@ def broadcast(tensor: Any, src: int = 0, group: Any = None, async_op: bool = Fal
     """Send rank ``src``'s ``tensor`` to every process: this process is rank 0 and has it."""
     _require()
     _root(src)
+    _warn_on_backprop(tensor, "c10d::broadcast_")
     return _done(async_op)
+
+
+def _warn_on_backprop(tensor: Any, op: str) -> None:
+    """PyTorch's in-place ``all_reduce``/``broadcast`` have no gradient formula: a gradient that
+    later flows back through ``tensor`` passes unchanged, with a ``UserWarning`` at every backward
+    that reaches it (Barlow Twins' ``all_reduce`` of its cross-correlation). Users silence it by its
+    opening words, so those are PyTorch's."""
+    from glassgrad.autograd.grad_mode import is_grad_enabled
+    from glassgrad.user_frames import user_stacklevel
+
+    if not (is_grad_enabled() and getattr(tensor, "requires_grad", False)):
+        return
+    message = (
+        f"{op}: an autograd kernel was not registered to the Autograd key(s) but we are trying to "
+        "backprop through it. The collective has no gradient formula, so the gradient passed through "
+        "it unchanged; use a differentiable collective, or all_reduce a detached tensor, if that is not "
+        "what you meant."
+    )
+
+    def warn(grad: Any) -> None:
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())  # the user's backward() line
+
+    tensor.register_hook(warn)
 
 
 def all_gather(tensor_list: list, tensor: Any, group: Any = None, async_op: bool = False) -> Work | None:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from glassgrad.nn.module import Module
 from glassgrad.nn.parallel_functions import data_parallel, gather, parallel_apply, replicate, scatter
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "DataParallel", "DistributedDataParallel",
@@ -66,26 +68,63 @@ class DistributedDataParallel(Module):
     ``init_process_group`` first (``ValueError`` otherwise), a module with a parameter that
     requires grad (``RuntimeError``), and no ``device_ids``/``output_device`` for a CPU module
     (``ValueError``: ``device_ids=[rank]`` is for a GPU module; ``device_ids`` and
-    ``output_device`` are then None, as in PyTorch).
+    ``output_device`` are then None, as in PyTorch). Its keywords are PyTorch's (another one is a
+    ``TypeError``); the deprecated ``broadcast_buffers`` warns ``FutureWarning`` as PyTorch does and
+    is a property over ``forward_sync_buffers``.
 
     Shape:
         whatever ``module`` takes and returns.
     """
 
     def __init__(
-        self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0, **kwargs: Any
+        self,
+        module: Module,
+        device_ids: Any = None,
+        output_device: Any = None,
+        dim: int = 0,
+        broadcast_buffers: bool | None = None,
+        find_unused_parameters: bool = False,
+        gradient_as_bucket_view: bool = False,
+        static_graph: bool = False,
+        forward_sync_buffers: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         from glassgrad import distributed
 
+        unknown = sorted(set(kwargs) - _DDP_OTHER_KEYWORDS)
+        if unknown:  # PyTorch's signature is closed: a misspelt keyword is a TypeError, not ignored
+            raise TypeError(
+                f"DistributedDataParallel.__init__() got an unexpected keyword argument '{unknown[0]}'"
+            )
         distributed.get_world_size()  # PyTorch's ValueError before init_process_group
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
         _check_devices(module, device_ids, output_device)
+        if broadcast_buffers is not None:
+            _warn_broadcast_buffers(forward_sync_buffers is not None)
         self.module = module
         self.device_ids = None
         self.output_device = None
         self.dim = int(dim)
+        # One process has no buffers to sync; the flags are kept for code that reads them.
+        if forward_sync_buffers is None:
+            forward_sync_buffers = True if broadcast_buffers is None else broadcast_buffers
+        self.forward_sync_buffers = bool(forward_sync_buffers)
+        self.find_unused_parameters = bool(find_unused_parameters)
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
+        self.static_graph = bool(static_graph)
+        self.require_backward_grad_sync = True
+        self.require_forward_param_sync = True
+
+    @property
+    def broadcast_buffers(self) -> bool:
+        """PyTorch's deprecated name of ``forward_sync_buffers``."""
+        return self.forward_sync_buffers
+
+    @broadcast_buffers.setter
+    def broadcast_buffers(self, value: bool) -> None:
+        self.forward_sync_buffers = value
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
@@ -94,6 +133,32 @@ class DistributedDataParallel(Module):
     def no_sync(self) -> Iterator[None]:
         """Skip the gradient all-reduce inside the block: with one process there is none."""
         yield
+
+
+# The rest of PyTorch's keywords: about buckets, process groups and devices, none of which a world
+# of one process has, so they are accepted and have no effect.
+_DDP_OTHER_KEYWORDS = frozenset({
+    "init_sync", "process_group", "bucket_cap_mb", "check_reduction", "delay_all_reduce_named_params",
+    "param_to_hook_all_reduce", "mixed_precision", "device_mesh", "skip_all_reduce_unused_params",
+    "bucket_cap_mb_list", "batched_grad_copy",
+})  # fmt: skip
+
+
+def _warn_broadcast_buffers(both: bool) -> None:
+    """The FutureWarning PyTorch gives for the deprecated ``broadcast_buffers`` keyword (its
+    opening words, which filters match)."""
+    if both:
+        text = (
+            "Both `broadcast_buffers` and `forward_sync_buffers` were specified. `broadcast_buffers` is "
+            "deprecated, and forward_sync_buffers decides: broadcast_buffers's value is ignored."
+        )
+    else:
+        text = (
+            "`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead; note that "
+            "forward_sync_buffers=False still syncs the buffers once, when the module is wrapped, where "
+            "broadcast_buffers=False does not."
+        )
+    warnings.warn(text, FutureWarning, stacklevel=user_stacklevel())
 
 
 def _check_devices(module: Module, device_ids: Any, output_device: Any) -> None:

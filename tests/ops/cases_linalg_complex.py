@@ -1,4 +1,5 @@
-"""Gradcheck cases for ops/linalg_complex.py (the complex twins of linalg.solve and linalg.eigh).
+"""Gradcheck cases for ops/linalg_complex.py (the complex twins of linalg.solve and linalg.eigh) and
+ops/linalg_eig.py (linalg.eig and eigvals, real or complex input).
 
 A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
 output viewed as real (as in cases_complex.py). Solve's A gets 3 I added (well conditioned); eigh's
@@ -57,3 +58,26 @@ def _eigh(draw):
         return linalg.eigvalsh(hermitian(x), UPLO=uplo)
 
     return draw(st.sampled_from([vectors, vals])), (_pairs(draw, (*batch, n, n), -0.5, 0.5),)
+
+
+@case("linalg_eig")
+def _eig(draw):
+    n = draw(st.integers(1, 4))
+    batch = draw(st.sampled_from([(), (2,), (2, 1)]))
+    spread = np.diag(3.0 * np.arange(n))  # eigenvalues ~3 apart: distinct under any small step
+    complex_input = draw(st.booleans())
+
+    def matrix(x):
+        return (C(x) if complex_input else x) + gg.tensor(spread)
+
+    def vectors(x):
+        w, v = linalg.eig(matrix(x))
+        p = (v * v.conj()).real  # |V|²: free of each column's phase
+        return (R(w).sum(-1) + (p * R(w)[..., 0].unsqueeze(-2)).sum(-1)).unsqueeze(-1) + p @ p.mT
+
+    def vals(x):
+        return R(linalg.eigvals(matrix(x)))
+
+    shape = (*batch, n, n)
+    raw = _pairs(draw, shape, -0.5, 0.5) if complex_input else values(draw, shape, -0.5, 0.5)
+    return draw(st.sampled_from([vectors, vals])), (raw,)

@@ -1,6 +1,13 @@
 """``torch.nn.modules.pooling``'s import path: the same classes as ``glassgrad.nn``."""
 
-from glassgrad.nn.layers3d import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
+from glassgrad.nn.layers3d import (
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool3d,
+    AvgPool3d,
+    LPPool3d,
+    MaxPool3d,
+    MaxUnpool3d,
+)
 from glassgrad.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -40,11 +47,13 @@ __all__ = [
     "AvgPool3d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "_AvgPoolNd",
     "_LPPoolNd",
     "_MaxPoolNd",

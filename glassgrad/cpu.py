@@ -38,3 +38,5 @@ def synchronize(device: Any = None) -> None:
 from glassgrad.amp import cpu_amp as amp  # noqa: E402
 
 sys.modules[__name__ + ".amp"] = amp
+# A package, as torch.cpu is, so `torch.cpu.amp` imports through a `torch` -> `glassgrad` hook.
+__path__: list[str] = []

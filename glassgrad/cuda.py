@@ -35,6 +35,11 @@ def device_count() -> int:
     return 0
 
 
+# PyTorch's private flag behind is_initialized(), read directly by published code (reversible
+# layers: `if torch.cuda._initialized:` before saving GPU RNG states).
+_initialized = False
+
+
 def is_initialized() -> bool:
     return False
 
@@ -154,3 +159,6 @@ from glassgrad.cuda_tensors import (  # noqa: E402
 )
 
 sys.modules[__name__ + ".amp"] = amp
+# torch.cuda is a package: an empty search path makes this module one too, so an importer that
+# maps `torch.X` onto `glassgrad.X` (an import hook) can reach `torch.cuda.amp` through it.
+__path__: list[str] = []

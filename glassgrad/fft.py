@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.fft_common import DUAL as _DUAL  # (recorded_rules_complex imports it from here)
 from glassgrad.fft_common import check_norm, n_dims, one_dim, points, prepare, resize

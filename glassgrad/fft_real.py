@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.fft_common import DUAL, c2r_dims, check_norm, n_dims, one_dim, points, prepare, real_of, resize
 from glassgrad.ops.complex import conj

@@ -3,12 +3,14 @@ unseeded, it starts from OS entropy, as PyTorch's)."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import numpy as np
 
 from glassgrad.device import check_device
 from glassgrad.device import device as _device
+from glassgrad.errors import DeviceError
 
 __all__ = [
     "manual_seed",
@@ -18,6 +20,7 @@ __all__ = [
     "Generator",
     "get_rng_state",
     "set_rng_state",
+    "fork_rng",
     "check_state",
     "uniform_values",
     "normal_values",
@@ -121,6 +124,34 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     _default_generator.rng.bit_generator.state = check_state(state, "set_rng_state")
+
+
+@contextlib.contextmanager
+def fork_rng(
+    devices: Any = None,
+    enabled: bool = True,
+    _caller: str = "fork_rng",
+    _devices_kw: str = "devices",
+    device_type: str | None = None,
+) -> Iterator[None]:
+    """Within it, random draws leave the global generator as they found it: its state is saved on
+    entry and put back on exit (also on an exception), as ``torch.random.fork_rng``. ``enabled=False``
+    (or ``device_type="meta"``) forks nothing. ``devices`` lists accelerator ids to fork too: there
+    are none here, so only ``None`` or an empty list is accepted."""
+    if not enabled or device_type == "meta":
+        yield
+        return
+    ids = [] if devices is None else list(devices)
+    if ids:
+        raise DeviceError(
+            f"{_caller}({_devices_kw}={ids}, device_type={device_type!r}): glassgrad has no "
+            "accelerator generator to fork, only the CPU's (always forked); expected None or []"
+        )
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def check_state(state: Any, where: str = "set_rng_state") -> dict:

@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 import glassgrad as gg
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 
 from .test_meta_device import meta, sig
 

@@ -22,6 +22,8 @@ custom_fwd, custom_bwd = make_custom("cuda")
 grad_scaler = types.ModuleType(__name__ + ".grad_scaler", "torch.cuda.amp.grad_scaler: GradScaler, OptState.")
 grad_scaler.GradScaler, grad_scaler.OptState = GradScaler, OptState
 sys.modules["glassgrad.cuda.amp.grad_scaler"] = grad_scaler
+# A package, as torch.cuda.amp is, so its `grad_scaler` submodule imports by its dotted path.
+__path__: list[str] = []
 
 
 def amp_definitely_not_available() -> bool:

@@ -285,11 +285,6 @@ class Primitive:
         return result
 
 
-#: The primitive base under its historical name: ``from glassgrad.autograd.function import Function``
-#: in ``ops/`` means ``Primitive`` (``glassgrad.autograd.Function`` is the user-facing one).
-Function = Primitive
-
-
 def _owner(a: Any) -> Any:
     """The object that owns ``a``'s memory. NumPy points a view's ``base`` at the owner, except
     through an array that does not own its memory either (``as_strided``'s, whose base is a
@@ -379,9 +374,11 @@ def _describe(arrays: list) -> str:
 _tensor_cls: list = [None]
 
 
-# PyTorch's path torch.autograd.function.{FunctionCtx, once_differentiable} for user code;
-# imported last because custom.py builds on Primitive above.
-from glassgrad.autograd.custom import FunctionCtx, once_differentiable  # noqa: E402
+# PyTorch's path torch.autograd.function.{Function, FunctionCtx, once_differentiable} for user
+# code (`from torch.autograd.function import Function` subclasses the user-facing Function, with
+# `ctx` attributes; library ops subclass Primitive); imported last because custom.py builds on
+# Primitive above.
+from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable  # noqa: E402
 
 # Saved-tensor hooks (autograd/graph.py builds on Node above): the count of installed pairs that
 # apply reads, and the packing it calls while one is installed.

@@ -27,7 +27,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from glassgrad.autograd.function import Function, Node, _owner, _shares, _tensor_cls, observers, remember
+from glassgrad.autograd.function import Node, _owner, _shares, _tensor_cls, observers, remember
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.backend import array_module

@@ -41,6 +41,9 @@ __all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel", "bias", "flex_atte
 # submodules live here too, registered so that `from ...attention.bias import ...` works.
 sys.modules[__name__ + ".bias"] = bias
 sys.modules[__name__ + ".flex_attention"] = flex_attention
+# An empty search path makes this module a package, so those paths also import through a hook
+# that maps `torch.X` onto `glassgrad.X`.
+__path__: list[str] = []
 
 
 def _blocked_to_sdpa(mask: Any, dtype: Any) -> Any:

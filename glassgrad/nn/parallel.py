@@ -187,3 +187,6 @@ def _check_devices(module: Module, device_ids: Any, output_device: Any) -> None:
 # programs import it by that path (guided-diffusion's train_util), so that name is this module too.
 distributed = sys.modules[__name__]
 sys.modules[__name__ + ".distributed"] = distributed
+# A package, as torch.nn.parallel is, so `torch.nn.parallel.distributed` imports through a hook
+# that maps `torch.X` onto `glassgrad.X`.
+__path__: list[str] = []

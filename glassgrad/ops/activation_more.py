@@ -12,7 +12,7 @@ PyTorch's piecewise gradient gives 1 and 0.
 
 from __future__ import annotations
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor

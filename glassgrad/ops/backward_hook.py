@@ -20,7 +20,7 @@ from collections.abc import Callable
 from math import prod
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
 

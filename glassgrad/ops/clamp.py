@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands

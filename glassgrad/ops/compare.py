@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
 from glassgrad.errors import DTypeError, ShapeError

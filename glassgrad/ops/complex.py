@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import complex_twins as complex_twins  # the twins and the AWARE marks, made at import

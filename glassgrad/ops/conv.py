@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.cascade_sum import cascade_sum
 from glassgrad.ops.conv_direct import direct_backward, direct_forward, direct_layout

@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.memory_formats import to_format

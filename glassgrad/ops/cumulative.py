@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.reduce import _floating_only, scan_acc_dtype

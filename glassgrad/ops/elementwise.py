@@ -19,7 +19,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.forward_ad import tracked
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
 from glassgrad.iterator_layout import preserved_result

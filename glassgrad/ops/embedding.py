@@ -14,7 +14,7 @@ lives in ``nn.functional.embedding``.
 
 from __future__ import annotations
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.sparse_grad import SparseRows
 from glassgrad.backend import array_module
 from glassgrad.ops.indexing import _scatter_add_rows

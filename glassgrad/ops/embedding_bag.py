@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.sparse_grad import SparseRows
 from glassgrad.backend import array_module
 from glassgrad.ops.embedding import NO_FREQ

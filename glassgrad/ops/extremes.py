@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassgrad.autograd.forward_ad import tracked
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Primitive, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, dense
 from glassgrad.dtypes import complex_scalar
@@ -148,7 +148,7 @@ def _torch_order(key: tuple, ndim: int) -> tuple | SplitKey:
     return SplitKey((*basic, Ellipsis), tuple(rest))
 
 
-class GetItem(Function):
+class GetItem(Primitive):
     """z = x[key] (NumPy/PyTorch indexing).   VJP: zeros like x, then g written back at key:
     ``out[key] = g`` for basic keys (each position read once), ``xp.add.at(out, key, g)`` for
     advanced keys (repeated indices add up)."""
@@ -240,7 +240,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002 -
 
 
 # ------------------------------------------------------------------ masked_fill
-class MaskedFill(Function):
+class MaskedFill(Primitive):
     """z = value where mask else x (mask broadcast).   VJP: (g where not mask else 0, None)."""
 
     name = "masked_fill"
@@ -291,7 +291,7 @@ def _grid_key(index: Any, dim: int) -> tuple:
     return tuple(key)
 
 
-class Gather(Function):
+class Gather(Primitive):
     """z[i, j, k] = x[i, index[i, j, k], k] (dim=1), i.e. x[grid key].
 
     VJP: (zeros like x with g added at the same key (``xp.add.at``: repeats add up), None).
@@ -312,7 +312,7 @@ class Gather(Function):
         return out, None
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Primitive):
     """z = x, then z[i, index[i, j, k], k] += src[i, j, k] (dim=1) for every position of index.
 
     VJP: (g, None, g read back at the same key (a gather), zero outside index's box of src).

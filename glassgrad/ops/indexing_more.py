@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import valued

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.tensor import Tensor

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import GraphError
 from glassgrad.ops.linalg import _tril_solve

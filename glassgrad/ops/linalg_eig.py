@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import LinAlgError
 from glassgrad.ops.linalg_complex import check_gauge

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.linalg_solve import lapack, mt
 

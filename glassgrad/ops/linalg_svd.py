@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import ShapeError
 from glassgrad.ops.linalg_solve import check_matrix, lapack

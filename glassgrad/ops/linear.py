@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.cascade_sum import cascade_sum, partial_rows
 from glassgrad.ops.half_precision import HALF, matmul_half

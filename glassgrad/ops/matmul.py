@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
@@ -135,7 +135,14 @@ def matmul(a: Any, b: Any) -> Tensor:
 # ------------------------------------------------------------------ einsum
 def _contract(subs: tuple[str, ...], out: str, arrays: tuple) -> Any:
     xp = array_module(*arrays)
-    return xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 1))
+    z = xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 1)
+    # NumPy's optimised path can hand back a transposed view of its BLAS result; PyTorch's product
+    # of several operands is a fresh tensor, contiguous in the common cases (attention's
+    # 'bhid,bhjd->bhij'), which programs then .view() (reformer's dots.view_as(...)). One
+    # operand stays as NumPy gives it: a pure permutation is a view in PyTorch too. (0-d results
+    # skip it: ascontiguousarray would make them 1-d.)
+    z = xp.asarray(z)
+    return xp.ascontiguousarray(z) if len(arrays) > 1 and z.ndim else z
 
 
 class Einsum(Function):

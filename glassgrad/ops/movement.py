@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray

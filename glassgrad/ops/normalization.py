@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense, quietly
 from glassgrad.ops.cascade_sum import cascade_sum
 from glassgrad.tensor import Tensor

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import ShapeError

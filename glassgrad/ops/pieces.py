@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import pass_id
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.view_rebase import mark_multi
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.conv import out_size
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.ops.cascade_sum import cascade_sum

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError

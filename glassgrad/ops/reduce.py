@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, dense, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError

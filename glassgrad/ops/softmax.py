@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K

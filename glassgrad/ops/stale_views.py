@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function, Node, remember
+from glassgrad.autograd.function import Node, remember
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.errors import GraphError
 
 __all__ = ["register", "changed", "poison", "is_multi_view", "refuse_view_inplace", "StaleView"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating

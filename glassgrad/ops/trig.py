@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating, operands
 from glassgrad.ops.special import erf_array

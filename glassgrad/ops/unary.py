@@ -9,7 +9,7 @@ RuntimeWarning (``backend.quietly``).
 
 from __future__ import annotations
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor

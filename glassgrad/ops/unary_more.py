@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
 from glassgrad.ops import compare, elementwise

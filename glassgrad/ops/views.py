@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.function import Function, named
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim

@@ -59,6 +59,7 @@ from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import saved_tensors_hooks
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.utils.checkpoint_devices import get_device_states, set_device_states
 
 __all__ = [
     "checkpoint",
@@ -67,6 +68,8 @@ __all__ = [
     "CheckpointFunction",
     "check_backward_validity",
     "detach_variable",
+    "get_device_states",
+    "set_device_states",
     "noop_context_fn",
     "set_checkpoint_early_stop",
 ]

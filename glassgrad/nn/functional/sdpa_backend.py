@@ -34,7 +34,7 @@ import contextlib
 import enum
 from collections.abc import Iterable, Iterator
 
-from glassgrad.autograd.function import Function
+from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
 

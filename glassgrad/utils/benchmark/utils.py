@@ -18,3 +18,7 @@ __all__ = ["common", "compare", "fuzzer", "timer"]
 
 for _name, _module in (("common", common), ("compare", compare), ("fuzzer", fuzzer), ("timer", timer)):
     sys.modules[f"{__name__}.{_name}"] = _module
+
+# A package, as torch.utils.benchmark.utils is, so those paths also import through a hook that
+# maps `torch.X` onto `glassgrad.X`.
+__path__: list[str] = []

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 import glassgrad as gg
+from glassgrad.ops import composite as _composite
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     gg.manual_seed(0)
+    # once-per-process warnings start unsaid in every test, whatever ran before it in this worker
+    _composite._number_first_warned[0] = False
     yield
 
 

@@ -181,12 +181,18 @@ def _number(op: str, s: Any, name: str) -> Any:
     return s
 
 
+# PyTorch warns about its deprecated number-first overloads once per process, whichever op comes
+# first (an optimizer written with add_(a, g) and addcmul_(v, g, g) prints one warning, not two)
+_number_first_warned = [False]
+
+
 def number_first(op: str, args: tuple, n: int, number: Any, name: str) -> tuple[tuple, Any]:
     """``(tensors, number)`` from the ``args`` after ``input``: ``n`` tensors with ``name=`` as a
     keyword (None: not given, 1), or PyTorch's deprecated overload that puts the number first
     (``p.data.add_(-lr, grad)``, ``v.addcmul_(1 - beta, g, g)``, from scripts of 2017-2019), which
-    warns as PyTorch does. As PyTorch's parser, a number both first and as a keyword, an extra
-    argument (``x.add(y, 2)``) or a tensor where the number goes is a ``TypeError``: no call is misread."""
+    warns as PyTorch does: once per process. As PyTorch's parser, a number both first and as a
+    keyword, an extra argument (``x.add(y, 2)``) or a tensor where the number goes is a
+    ``TypeError``: no call is misread."""
     if len(args) == n:
         return args, 1 if number is None else _number(op, number, name)
     if len(args) > n + 1 or number is not None:
@@ -201,6 +207,9 @@ def number_first(op: str, args: tuple, n: int, number: Any, name: str) -> tuple[
             f"Tensor ...), got a tensor of shape {args[0].shape}"
         )
     number = _number(op, args[0], name)
+    if _number_first_warned[0]:
+        return args[1:], number
+    _number_first_warned[0] = True
     warnings.warn(
         f"This overload of {op} is deprecated:\n\t{op}(Number {name}, Tensor ...)\nConsider using "
         f"{op}(Tensor ..., *, Number {name}) instead",

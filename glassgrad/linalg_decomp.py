@@ -9,6 +9,7 @@ their packed outputs.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from glassgrad.ops.linalg_svd import linalg_svd
 from glassgrad.ops.pieces import split
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "qr",
@@ -78,8 +80,20 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     return QRResult(q, r)
 
 
+_QR_WARNED = [False]
+
+
 def torch_qr(input: Tensor, some: bool = True) -> TorchQRResult:
-    """``torch.qr``: ``linalg.qr`` with mode 'reduced' (``some=True``) or 'complete'."""
+    """``torch.qr``: ``linalg.qr`` with mode 'reduced' (``some=True``) or 'complete'; PyTorch's
+    deprecation ``UserWarning`` on the first call of the process."""
+    if not _QR_WARNED[0]:
+        _QR_WARNED[0] = True
+        warnings.warn(
+            "torch.qr is deprecated in favor of torch.linalg.qr (PyTorch's warning, once a process): "
+            "write Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete') for torch.qr(A, some)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return TorchQRResult(*qr(input, "reduced" if some else "complete"))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops import stale_views as _stale
+from glassgrad.ops.as_strided import as_strided
 from glassgrad.tensor import Tensor
 
 __all__ = ["METHODS", "TypedStorage", "UntypedStorage"]
@@ -150,4 +151,4 @@ def untyped_storage(self: Tensor) -> UntypedStorage:
     return UntypedStorage(_flat_memory(self, "untyped_storage"), self._vc)
 
 
-METHODS = {"storage": storage, "untyped_storage": untyped_storage}
+METHODS = {"storage": storage, "untyped_storage": untyped_storage, "as_strided": as_strided}

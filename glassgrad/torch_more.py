@@ -30,6 +30,7 @@ from glassgrad.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet
 from glassgrad.linalg_solve import inv as inverse
 from glassgrad.matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision
 from glassgrad.memory_formats import channels_last, channels_last_3d, memory_format
+from glassgrad.ops.as_strided import as_strided
 
 # elementwise math: copysign ... bit shifts (ops/math_more.py), asinh ... i0 (ops/unary_more.py)
 from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ge, gt, le, lt, ne
@@ -205,6 +206,7 @@ from glassgrad.ops.complex import (  # noqa: E402
 cfloat, cdouble = complex64, complex128
 
 __all__ = [
+    "as_strided",
     "symeig",
     "eig",
     "lstsq",

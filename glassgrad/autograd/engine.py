@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd import recorded
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
@@ -217,11 +219,14 @@ def _propagate(
                 )
         else:
             in_grads = (None,) * len(node.next)
-        for nxt, g, shape in zip(node.next, in_grads, node.shapes):
+        casts = node.in_dtypes
+        for i, (nxt, g, shape) in enumerate(zip(node.next, in_grads, node.shapes)):
             if nxt is None:
                 continue
             if g is not None and g.shape != shape:
                 g = _unbroadcast_for(node, g, shape)
+            if casts is not None and g is not None:
+                g = _cast_for(g, casts[i])
             if isinstance(nxt, Node):
                 if g is not None:
                     _add(grads, nxt, g)
@@ -273,6 +278,14 @@ def _unbroadcast_for(node: Node, g, shape: tuple):
         raise ShapeError(
             f"{node.fn.name}: backward returned a gradient of shape {g.shape} for an input of shape {shape}"
         ) from None
+
+
+def _cast_for(g, dtype):
+    """An input's gradient in the input's float dtype (a float32 operand of a float64 op gets a
+    float32 gradient, rounded here, as PyTorch's engine casts it)."""
+    if (g.__class__ is ndarray or isinstance(g, np.generic)) and g.dtype != dtype and g.dtype.kind == "f":
+        return g.astype(dtype)  # (a 0-d op's backward may give a NumPy scalar)
+    return g
 
 
 def _add(grads: dict, node: Node, g) -> None:

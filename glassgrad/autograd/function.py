@@ -68,6 +68,7 @@ class Node(NodeHookMethods):
         next: per input, the input's ``Node``, the leaf ``Tensor`` that wants a gradient, or None.
         shapes: per input, its shape (gradients are unbroadcast to it).
         needs_input_grad: per input, whether a gradient is wanted.
+        in_dtypes: None, or per input its float dtype where one differs from the result's (the engine casts).
         hooks: callables run on this node's output gradient (``Tensor.register_hook``).
         versions: for every saved array that is an input's or the output's memory, that tensor's
             shared version counter and its value at forward time, so that an in-place change
@@ -75,18 +76,8 @@ class Node(NodeHookMethods):
             instead of giving wrong gradients.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "attrs",
-        "fn",
-        "hooks",
-        "needs_input_grad",
-        "next",
-        "node_hooks",
-        "saved",
-        "shapes",
-        "versions",
-    )
+    __slots__ = ("__weakref__", "attrs", "fn", "hooks", "in_dtypes", "needs_input_grad", "next",
+                 "node_hooks", "saved", "shapes", "versions")  # fmt: skip
 
     def __init__(self, attrs: dict) -> None:
         self.attrs = attrs
@@ -94,6 +85,7 @@ class Node(NodeHookMethods):
         self.hooks: list | None = None
         self.node_hooks = None  # grad_fn.register_prehook/register_hook/metadata: node_hooks.py
         self.needs_input_grad: tuple = ()
+        self.in_dtypes: list | None = None
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (or small values) for backward; nothing else survives to backward."""
@@ -224,11 +216,14 @@ class Primitive:
         needs = []
         nexts = []
         record = False
+        grad_dtype = None  # the dtype of the inputs that want a gradient, or False when they differ
         for x in inputs:
             if isinstance(x, tensor_cls):
                 arrays.append(x._data)
                 if x.requires_grad:
                     record = True
+                    d = x._data.dtype
+                    grad_dtype = d if grad_dtype is None or grad_dtype is d else False
                     needs.append(True)
                     nexts.append(x._node or x)
                     continue
@@ -269,6 +264,8 @@ class Primitive:
             ctx.fn = cls
             ctx.next = nexts
             ctx.shapes = [a.shape if n else None for a, n in zip(arrays, needs)]
+            if grad_dtype is not out.dtype:  # maybe mixed float dtypes (f32 op f64): PyTorch casts back
+                _note_in_dtypes(ctx, arrays, needs, out.dtype)
             result.requires_grad = True
             result._node = ctx
             if ctx.saved:
@@ -283,6 +280,14 @@ class Primitive:
             for obs in observers.forward:  # quietly: forward AD's tangent of log(0) is inf, as PyTorch
                 quietly(obs, cls, ctx if record else None, inputs, result, attrs)
         return result
+
+
+def _note_in_dtypes(ctx: Node, arrays: list, needs: list, odt: Any) -> None:
+    """``ctx.in_dtypes`` if an input wanting a gradient has another float dtype than the result."""
+    for a, n in zip(arrays, needs):
+        if n and a.dtype != odt and a.dtype.kind == "f":
+            ctx.in_dtypes = [a.dtype if n else None for a, n in zip(arrays, needs)]
+            return
 
 
 def _owner(a: Any) -> Any:

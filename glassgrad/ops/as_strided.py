@@ -1,0 +1,110 @@
+"""``as_strided(x, size, stride, storage_offset=None)``: a view of the memory under ``x`` with the
+given sizes and element strides, starting ``storage_offset`` elements into that memory (``x``'s own
+offset when omitted), as PyTorch's ``torch.as_strided`` / ``Tensor.as_strided``.
+
+The result shares memory (and the version counter) with ``x``. Its gradient reaches the elements
+of ``x`` it reads (summed where it reads one element twice); memory it reads outside ``x``'s own
+elements gets none, as in PyTorch. A view that reads one element twice is read-only: writing
+into it raises, as PyTorch's in-place ops refuse an overlapping destination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.view_rebase import AsStrided as _ViewNode
+from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
+from glassgrad.tensor import Tensor
+
+__all__ = ["as_strided"]
+
+
+def _memory(a: Any) -> Any:
+    """The 1-D array over the whole block of memory ``a`` views, in memory order."""
+    root = a
+    while root.base is not None and root.base.__class__ is a.__class__:
+        root = root.base
+    if root.flags.c_contiguous:
+        return root.reshape(-1)
+    if root.flags.f_contiguous:
+        return root.reshape(-1, order="F")
+    return None  # memory that is not one block: only x's own elements can be reached
+
+
+def _overlaps(size: tuple, stride: tuple) -> bool:
+    """Whether two indices of the view reach one element (dims sorted by stride: each stride must
+    pass the reach of the smaller ones)."""
+    reach = 0
+    for s, n in sorted((s, n) for n, s in zip(size, stride) if n > 1):
+        if s <= reach:
+            return True
+        reach += s * (n - 1)
+    return False
+
+
+class AsStridedView(_ViewNode):
+    """z = the elements at ``storage_offset + sum(i_k * stride_k)`` of x's memory, shape ``size``.
+    VJP: zeros laid out as x's memory with g added at those places, read at x's places."""
+
+    name = "as_strided"  # the internal view node's name: its create_graph rule is this op's
+    node_name = "AsStridedBackward0"  # PyTorch's grad_fn name
+    register = False
+
+    @staticmethod
+    def meta_shape(a, size=(), stride=(), storage_offset=None):
+        """The result's shape and dtype (a meta tensor has no memory to bound-check against)."""
+        return size, a.dtype
+
+    @staticmethod
+    def forward(ctx, a, size=(), stride=(), storage_offset=None):
+        xp = array_module(a)
+        flat = _memory(a)
+        k = a.itemsize
+        if flat is None:  # (rare) memory in pieces: x's own elements, copied, stand for it
+            flat, base = xp.ascontiguousarray(a).reshape(-1), 0
+        else:
+            base = (a.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // k
+        start = base if storage_offset is None else storage_offset
+        need = start + 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+        if need > flat.size:
+            raise ShapeError(
+                f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {start},"
+                f" and itemsize {k} requiring a storage size of {need * k} are out of bounds for"
+                f" storage of size {flat.size * k}"
+            )
+        # made over the memory itself (not stride_tricks' wrapper), so that its base is that memory
+        # and storage_offset() / the view bookkeeping see where it starts
+        at = start if need else min(start, flat.size)  # (an empty view may start past the end)
+        view = xp.ndarray(size, a.dtype, buffer=flat, offset=at * k, strides=tuple(s * k for s in stride))
+        if not flat.flags.writeable or _overlaps(size, stride):
+            view.flags.writeable = False
+        ctx.attrs["arrays"] = (a, view)  # geometry for the backward, worked out at first use
+        return view
+
+
+def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: Any = None) -> Tensor:
+    """A view of ``x``'s memory with sizes ``size`` and element strides ``stride``, starting at
+    element ``storage_offset`` of that memory (``x.storage_offset()`` when None).
+
+    Shape:
+        x any shape -> ``size``.
+    """
+    size = tuple(int(n) for n in size)
+    stride = tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise ShapeError(
+            f"as_strided: mismatch in length of strides and shape, got size {list(size)} and"
+            f" stride {list(stride)}"
+        )
+    if any(s < 0 for s in stride):
+        raise ShapeError(
+            f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}"
+        )
+    if any(n < 0 for n in size):
+        raise ShapeError(f"as_strided: expected sizes of at least 0, got size {list(size)}")
+    if storage_offset is not None:
+        storage_offset = int(storage_offset)
+        if storage_offset < 0:
+            raise ShapeError(f"as_strided: invalid storage offset {storage_offset}, expected at least 0")
+    return AsStridedView.apply(x, size=size, stride=stride, storage_offset=storage_offset)

@@ -374,7 +374,7 @@ for _name, _fn in METHODS.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _fn)
 
-# A dense tensor's side of sparse COO tensors (sparse_tensor.py); SparseTensor overrides all four.
+# A dense tensor's side of sparse COO tensors (sparse_tensor.py; sparse_mask: sparse_more.py).
 # is_sparse is a plain class attribute because matmul reads it on its hot path.
 from glassgrad import sparse_tensor as _sp  # noqa: E402
 

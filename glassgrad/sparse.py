@@ -10,10 +10,23 @@ import numpy as np
 from glassgrad.errors import ShapeError
 from glassgrad.ops.composite import _term
 from glassgrad.ops.sparse import unsupported
+from glassgrad.sparse_more import (
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)  # fmt: skip
 from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
 from glassgrad.tensor import Tensor, tensor
 
-__all__ = ["mm", "sum", "addmm", "sparse_coo_tensor", "spmm", "sparse_sum"]
+__all__ = [
+    "mm", "sum", "addmm", "sparse_coo_tensor", "spmm", "sparse_sum", "FloatTensor", "DoubleTensor",
+    "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+]  # fmt: skip
 
 
 def sparse_coo_tensor(

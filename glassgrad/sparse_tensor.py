@@ -144,6 +144,11 @@ class SparseTensor(Tensor):
         out = SparseToDense.apply(self._vals, index=tuple(self._ix), shape=self._data.shape)
         return out if dtype is None else out.to(dtype)
 
+    def new(self, *args: Any, device: Any = None) -> SparseTensor:
+        from glassgrad.sparse_more import sparse_new  # (it builds on this module)
+
+        return sparse_new(self, *args, device=device)
+
     def to_sparse(self, *args: Any, **kwargs: Any) -> SparseTensor:
         return self
 
@@ -281,8 +286,17 @@ class SparseTensor(Tensor):
 
     def __radd__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor) and other._data.ndim > 0:
-            return other + self.to_dense()  # dense + sparse is dense, as PyTorch
+            return other + self.dense_operand(other, "add")  # dense + sparse is dense, as PyTorch
         raise NotImplementedError(unsupported("add(number, sparse)"))
+
+    def dense_operand(self, dense: Tensor, op: str) -> Tensor:
+        """This tensor densified as ``dense``'s operand in ``op``: PyTorch does not broadcast there."""
+        if tuple(dense.shape) != tuple(self._data.shape):
+            raise ShapeError(
+                f"{op}: expected 'self' and 'other' to have same size, but self has size {list(dense.shape)} "
+                f"while other has size {list(self._data.shape)} (dense-sparse {op} does not broadcast)"
+            )
+        return self.to_dense()
 
     def __sub__(self, other: Any) -> Tensor:
         if not isinstance(other, SparseTensor):
@@ -291,7 +305,7 @@ class SparseTensor(Tensor):
 
     def __rsub__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor) and other._data.ndim > 0:
-            return other - self.to_dense()
+            return other - self.dense_operand(other, "sub")
         raise NotImplementedError(unsupported("sub(number, sparse)"))
 
     # ------------------------------------------------------------ printing

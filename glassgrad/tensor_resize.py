@@ -1,5 +1,7 @@
 """``Tensor.resize_`` and ``Tensor.resize_as_``: PyTorch's in-place change of a tensor's shape over
-its memory (NYU-DLSP20's tensor tutorial: ``r = torch.Tensor(t); r.resize_(3, 8)``).
+its memory (NYU-DLSP20's tensor tutorial: ``r = torch.Tensor(t); r.resize_(3, 8)``); and
+``Tensor.set_``, which makes a tensor use another's memory (GRU4Rec re-initialises its parameters
+with ``p.set_(torch.tensor(array))`` under ``no_grad``).
 
 PyTorch keeps the storage and lays the new shape over it contiguously from the tensor's first
 element: a shape with no more elements than the memory from there to the end of the storage
@@ -27,7 +29,7 @@ from glassgrad.meta_array import MetaArray
 from glassgrad.ops import stale_views as _stale
 from glassgrad.tensor import Tensor
 
-__all__ = ["METHODS", "resize_", "resize_as_"]
+__all__ = ["METHODS", "resize_", "resize_as_", "set_"]
 
 
 def _shape(sizes: tuple) -> tuple[int, ...]:
@@ -99,4 +101,30 @@ def resize_as_(self: Tensor, the_template: Tensor, *, memory_format: Any = None)
     return resize_(self, tuple(the_template.shape))
 
 
-METHODS = {"resize_": resize_, "resize_as_": resize_as_}
+def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+    """``t.set_(source)``: ``t`` takes ``source``'s memory and shape (the two share memory from then
+    on; each keeps its own version counter, whose ``t``'s goes up); ``t.set_()`` empties ``t`` to
+    shape ``(0,)``. The dtypes must match. As PyTorch: refused on a tensor that requires grad while
+    grad mode is on. The storage forms (``set_(storage, offset, size, stride)``) are not supported."""
+    if not (source is None or isinstance(source, Tensor)):
+        raise TypeError(f"set_(): expected a Tensor source (or nothing), got {type(source).__name__}")
+    if args or kwargs:
+        raise NotImplementedError(
+            f"set_: only set_(Tensor source) and set_() are supported, got {len(args) + len(kwargs)} more "
+            "argument(s); glassgrad has no set_(storage, offset, size, stride)"
+        )
+    if source is not None and source._data.dtype != self._data.dtype:
+        raise RuntimeError(
+            f"set_: Could not set tensor of type {source.dtype} to a tensor of type {self.dtype} (the dtypes must match)"
+        )
+    self._check_inplace("set_")  # grad mode, read-only memory; the version goes up
+    if source is None:
+        self._data = array_module(self._data).empty((0,), dtype=self._data.dtype)
+        return self
+    self._data = source._data
+    # the memory is shared now: a recorded in-place op on either must write into it, not swap it
+    self._vc[1] = source._vc[1] = True
+    return self
+
+
+METHODS = {"resize_": resize_, "resize_as_": resize_as_, "set_": set_}

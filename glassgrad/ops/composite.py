@@ -232,7 +232,8 @@ def addcdiv(
 ) -> Tensor:
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
-    return with_out(input + _scaled(tensor1 / tensor2, value), out, "addcdiv")
+    # (value * tensor1) / tensor2, in PyTorch's order: the last bit of each entry matches its kernel's
+    return with_out(input + _scaled(tensor1, value) / tensor2, out, "addcdiv")
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:

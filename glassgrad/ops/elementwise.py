@@ -27,7 +27,7 @@ from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.half_precision import by_number
-from glassgrad.ops.pow_kernel import pow_array
+from glassgrad.ops.pow_kernel import int_pow, integral, pow_array
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
@@ -43,13 +43,10 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < intege
 
 
 def operands(a: Any, b: Any) -> tuple[Any, Any]:
-    """Make a binary op's operands agree on dtype the PyTorch way.
-
-    Tensors pass through when their dtypes match, else :func:`promote` picks one dtype. A Python
-    (or NumPy) scalar stays a scalar, which NumPy treats as weak, so float32 stays float32,
-    unless it is a float meeting an integer tensor, which then becomes float32. Lists/arrays
-    become constant tensors.
-    """
+    """Make a binary op's operands agree on dtype the PyTorch way: tensors pass through when their
+    dtypes match, else :func:`promote` picks one. A Python (or NumPy) scalar stays a scalar, weak
+    for NumPy (float32 stays float32) unless a float meets an integer tensor: then float32.
+    Lists/arrays become constant tensors."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if a._data.dtype != b._data.dtype:
@@ -60,6 +57,11 @@ def operands(a: Any, b: Any) -> tuple[Any, Any]:
         b2, a2 = _with_scalar(b, a)
         return a2, b2
     return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True))
+
+
+def _sparse(a: Any, b: Any) -> bool:  # plain tensors answer at the first test (the hot path)
+    return (a.__class__ is not Tensor and getattr(a, "is_sparse", False)) or (
+        b.__class__ is not Tensor and getattr(b, "is_sparse", False))  # fmt: skip
 
 
 def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -305,12 +307,16 @@ class Where(Function):
 
 # ------------------------------------------------------------------ tensor-level functions
 def add(a: Any, b: Any) -> Tensor:
-    """a + b, broadcasting."""
+    """a + b, broadcasting; dense + sparse is dense (SparseTensor's reflected operator)."""
+    if _sparse(a, b):
+        return a + b  # SparseTensor's reflected operator runs first (it is a Tensor subclass)
     return Add.apply(*operands(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting."""
+    """a - b, broadcasting; a sparse operand as in ``add``."""
+    if _sparse(a, b):
+        return a - b
     return Sub.apply(*operands(a, b))
 
 
@@ -333,38 +339,9 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """a ** b, broadcasting. Integer powers stay integer (no gradient), with PyTorch's rules for
     negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
     a, b = operands(a, b)
-    if _integral(a) and _integral(b):
-        return _int_pow(a, b)
+    if integral(a) and integral(b):
+        return int_pow(a, b)
     return Pow.apply(a, b)
-
-
-def _integral(x: Any) -> bool:
-    return x._data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
-
-
-def _int_pow(a: Any, b: Any) -> Tensor:
-    """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
-    base, exp = (v._data if isinstance(v, Tensor) else v for v in (a, b))
-    xp = array_module(base)
-    base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
-    if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
-        raise DTypeError("pow: expected a numeric base or exponent, got bool ** bool")
-    if base_is_bool and not isinstance(base, bool):
-        if isinstance(exp, bool):  # bool ** True is the bools themselves, ** False all True
-            return Tensor(base.copy() if exp else xp.ones_like(base), _wrap=True)
-        base = base.astype(exp.dtype if isinstance(b, Tensor) else np.int64)  # NumPy would give int8
-    if not isinstance(b, Tensor):  # a Python int exponent
-        if exp < 0:
-            raise ValueError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
-        return Tensor(xp.asarray(base**exp), _wrap=True)
-    if not (neg := exp < 0).any():
-        return Tensor(xp.asarray(base**exp), _wrap=True)
-    dtype = xp.result_type(base, exp)  # before asarray: a Python int base stays weak
-    base = xp.asarray(base)
-    # a ** -n = 1 / a ** n is an integer only for a = 1 (1) and a = -1 (+-1); PyTorch gives 0 elsewhere
-    at_neg = xp.where(base == 1, 1, xp.where(base == -1, xp.where((exp & 1).astype(bool), -1, 1), 0))
-    out = xp.where(neg, at_neg, base ** xp.where(neg, 0, exp))
-    return Tensor(xp.asarray(out.astype(dtype, copy=False)), _wrap=True)
 
 
 def neg(a: Tensor) -> Tensor:

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module, quietly
+from glassgrad.errors import DTypeError
+from glassgrad.tensor import Tensor
 
 _PY_SCALARS = (float, int, bool)
 
@@ -49,3 +51,33 @@ def pow_array(a: Any, b: Any) -> Any:
     if b.__class__ in _PY_SCALARS and b >= 0 and (b.__class__ is not float or b.is_integer()):
         return a**b  # the common x ** 2: no 0 ** negative, no (-1) ** 0.5, no errstate cost
     return quietly(pow, a, b)  # 0 ** -1 = inf, (-1) ** 0.5 = nan, without a warning, as PyTorch
+
+
+def integral(x: Any) -> bool:
+    """Whether a ``pow`` operand is an integer or bool tensor, or a Python int (not a float)."""
+    return x._data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
+
+
+def int_pow(a: Any, b: Any) -> Tensor:
+    """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
+    base, exp = (v._data if isinstance(v, Tensor) else v for v in (a, b))
+    xp = array_module(base)
+    base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
+    if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
+        raise DTypeError("pow: expected a numeric base or exponent, got bool ** bool")
+    if base_is_bool and not isinstance(base, bool):
+        if isinstance(exp, bool):  # bool ** True is the bools themselves, ** False all True
+            return Tensor(base.copy() if exp else xp.ones_like(base), _wrap=True)
+        base = base.astype(exp.dtype if isinstance(b, Tensor) else np.int64)  # NumPy would give int8
+    if not isinstance(b, Tensor):  # a Python int exponent
+        if exp < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
+        return Tensor(xp.asarray(base**exp), _wrap=True)
+    if not (neg := exp < 0).any():
+        return Tensor(xp.asarray(base**exp), _wrap=True)
+    dtype = xp.result_type(base, exp)  # before asarray: a Python int base stays weak
+    base = xp.asarray(base)
+    # a ** -n = 1 / a ** n is an integer only for a = 1 (1) and a = -1 (+-1); PyTorch gives 0 elsewhere
+    at_neg = xp.where(base == 1, 1, xp.where(base == -1, xp.where((exp & 1).astype(bool), -1, 1), 0))
+    out = xp.where(neg, at_neg, base ** xp.where(neg, 0, exp))
+    return Tensor(xp.asarray(out.astype(dtype, copy=False)), _wrap=True)

@@ -17,7 +17,7 @@ glassgrad.Size([4, 3])
 from __future__ import annotations
 
 import contextlib
-import sys
+import importlib
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -183,10 +183,10 @@ def _check_devices(module: Module, device_ids: Any, output_device: Any) -> None:
         )
 
 
-# torch.nn.parallel is a package whose ``distributed`` submodule defines DistributedDataParallel;
-# programs import it by that path (guided-diffusion's train_util), so that name is this module too.
-distributed = sys.modules[__name__]
-sys.modules[__name__ + ".distributed"] = distributed
-# A package, as torch.nn.parallel is, so `torch.nn.parallel.distributed` imports through a hook
-# that maps `torch.X` onto `glassgrad.X`.
-__path__: list[str] = []
+# PyTorch's submodules (guided-diffusion imports ``nn.parallel.distributed``, DLRM
+# ``nn.parallel.parallel_apply``/``replicate``/``scatter_gather``), loaded here so that a later
+# ``import torch.nn.parallel.replicate`` cannot rebind the package's function names to the modules;
+# the functions are bound again after, as PyTorch's package has them.
+for _sub in ("data_parallel", "distributed", "parallel_apply", "replicate", "scatter_gather"):
+    importlib.import_module(f"{__name__}.{_sub}")
+from glassgrad.nn.parallel_functions import data_parallel, parallel_apply, replicate  # noqa: E402, F811

@@ -60,7 +60,7 @@ def _deprecated(form: str) -> None:
     _WARNED.add(form)
     old, new = _FORMS[form]
     warnings.warn(
-        f"{old} is deprecated.  Please use torch.sparse_coo_tensor{new}.", UserWarning, stacklevel=4
+        f"{old} is deprecated: build the tensor with torch.sparse_coo_tensor{new}", UserWarning, stacklevel=4
     )
 
 

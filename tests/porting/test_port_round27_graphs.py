@@ -97,8 +97,8 @@ def test_legacy_sparse_constructor_warns_once_per_form():
         gg.sparse.FloatTensor(4)
     texts = [str(w.message) for w in caught]
     assert texts == [
-        "torch.sparse.SparseTensor(shape, *, device=) is deprecated.  Please use "
-        "torch.sparse_coo_tensor(shape, dtype=, device=)."
+        "torch.sparse.SparseTensor(shape, *, device=) is deprecated: build the tensor with "
+        "torch.sparse_coo_tensor(shape, dtype=, device=)"
     ]
     assert caught[0].filename == __file__  # pointed at the caller
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 import glassgrad as gg
+from glassgrad import linalg_decomp as _linalg_decomp
+from glassgrad import sparse_more as _sparse_more
 from glassgrad.ops import composite as _composite
 
 
@@ -13,6 +15,8 @@ def _seed():
     gg.manual_seed(0)
     # once-per-process warnings start unsaid in every test, whatever ran before it in this worker
     _composite._number_first_warned[0] = False
+    _sparse_more._WARNED.clear()
+    _linalg_decomp._QR_WARNED[0] = False
     yield
 
 

@@ -12,16 +12,19 @@ import pytest
 import glassgrad as gg
 import glassgrad.distributed.nn.functional as gfn
 
+# group=None: PyTorch's functions take group.WORLD as a default bound when the module was first
+# imported, which another test's (destroyed) process group may have been
+G = {"group": None}
 CALLS = {
-    "broadcast": lambda f, x: f.broadcast(x, 0),
-    "gather": lambda f, x: f.gather(x)[0],
-    "scatter": lambda f, x: f.scatter([x]),
-    "reduce": lambda f, x: f.reduce(x, 0),
-    "reduce_scatter": lambda f, x: f.reduce_scatter(x.detach().clone(), [x]),
-    "all_gather": lambda f, x: f.all_gather(x)[0],
-    "all_to_all": lambda f, x: f.all_to_all([x.detach().clone()], [x])[0],
-    "all_to_all_single": lambda f, x: f.all_to_all_single(x.detach().clone(), x),
-    "all_reduce": lambda f, x: f.all_reduce(x),
+    "broadcast": lambda f, x: f.broadcast(x, 0, **G),
+    "gather": lambda f, x: f.gather(x, **G)[0],
+    "scatter": lambda f, x: f.scatter([x], **G),
+    "reduce": lambda f, x: f.reduce(x, 0, **G),
+    "reduce_scatter": lambda f, x: f.reduce_scatter(x.detach().clone(), [x], **G),
+    "all_gather": lambda f, x: f.all_gather(x, **G)[0],
+    "all_to_all": lambda f, x: f.all_to_all([x.detach().clone()], [x], **G)[0],
+    "all_to_all_single": lambda f, x: f.all_to_all_single(x.detach().clone(), x, **G),
+    "all_reduce": lambda f, x: f.all_reduce(x, **G),
 }
 
 

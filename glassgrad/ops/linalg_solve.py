@@ -214,6 +214,7 @@ class Det(Function):
     """
 
     name = "linalg_det"
+    node_name = "LinalgDetBackward0"
 
     @staticmethod
     def forward(ctx, a):
@@ -241,6 +242,7 @@ class LogAbsDet(Function):
     """
 
     name = "linalg_logabsdet"
+    node_name = "LinalgSlogdetBackward0"  # PyTorch records slogdet as one node
 
     @staticmethod
     def forward(ctx, a):

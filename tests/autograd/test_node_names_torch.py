@@ -51,6 +51,7 @@ CALLS = [
     "lib.nn.functional.linear(x[None], x)", "lib.nn.functional.linear(x[None], x, x[0, :2])",
     "lib.nn.functional.cross_entropy(x, lib.tensor([0, 2]))", "lib.nn.functional.cross_entropy(x[None], lib.tensor([[0, 1, 1]]))",
     "lib.nn.utils.rnn.pack_padded_sequence(x[:, :, None], [2, 1], batch_first=True).data",
+    "lib.linalg.det(x[:, :2])", "lib.det(x[:, :2])", "lib.slogdet(x[:, :2])[1]", "lib.linalg.slogdet(x[:, :2]).logabsdet",
 ]  # fmt: skip
 
 

@@ -283,6 +283,11 @@ def _unbroadcast_for(node: Node, g, shape: tuple):
 def _cast_for(g, dtype):
     """An input's gradient in the input's float dtype (a float32 operand of a float64 op gets a
     float32 gradient, rounded here, as PyTorch's engine casts it)."""
+    if g.__class__ is _tensor_cls[0]:  # create_graph: a recorded cast, so that it is differentiated too
+        from glassgrad.ops.conversion import cast  # (ops import the autograd package)
+
+        d = g._data.dtype
+        return cast(g, dtype) if d != dtype and d.kind == "f" else g
     if (g.__class__ is ndarray or isinstance(g, np.generic)) and g.dtype != dtype and g.dtype.kind == "f":
         return g.astype(dtype)  # (a 0-d op's backward may give a NumPy scalar)
     return g

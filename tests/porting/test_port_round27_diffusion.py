@@ -156,3 +156,22 @@ def test_as_strided_on_meta_gives_the_shape(torch):
         return tuple(y.shape), str(y.device), tuple(x.grad.shape)
 
     assert run(glassgrad) == run(torch)
+
+
+def test_mixed_dtype_gradient_cast_is_recorded_under_create_graph(torch):
+    """With create_graph=True the float32 rounding of a float32 input's gradient is itself recorded:
+    the first derivative is float32-rounded and the second is taken through it, as PyTorch's."""
+    out = []
+    for lib in (glassgrad, torch):
+        x = lib.tensor([1.1], dtype=lib.float64, requires_grad=True)
+        y = x.float() * 3.3 + lib.tensor([0.7], dtype=lib.float64)
+        (gx,) = lib.autograd.grad(y.sum() / 7, x, create_graph=True)
+        w = lib.tensor([2.0], dtype=lib.float32, requires_grad=True)
+        (gw,) = lib.autograd.grad(
+            ((w * lib.tensor([1.3], dtype=lib.float64)) ** 2).sum(), w, create_graph=True
+        )
+        (gww,) = lib.autograd.grad(gw.sum(), w)
+        out.append(
+            [gx.item(), str(gw.dtype).split(".")[1], gw.item(), str(gww.dtype).split(".")[1], gww.item()]
+        )
+    assert out[0] == out[1]

@@ -219,12 +219,31 @@ class AsStrided(Function):
         if not geo[-1]:
             view[...] = g
         else:
-            xp = array_module(g)
-            at = xp.lib.stride_tricks.as_strided(
-                xp.arange(buf.size)[geo[4] :], geo[6], tuple(s * 8 for s in geo[5])
-            )
-            xp.add.at(buf, at.reshape(-1), g.reshape(-1))
+            array_module(g).add.at(buf, _places(buf, geo[4], geo[5], geo[6]), g.reshape(-1))
+        if overlaps(geo[3], geo[2]):  # the base reads an element twice (expand, unfold): as PyTorch,
+            # each of its readers gets an equal share of that element's gradient
+            at = _places(buf, geo[1], geo[2], geo[3])
+            count = array_module(g).bincount(at, minlength=buf.size)
+            root = buf[at].reshape(geo[3]) / count[at].reshape(geo[3])
         return (root,)
+
+
+def _places(buf: Any, at: int, strides: tuple, shape: tuple) -> Any:
+    """The flat positions in ``buf`` of the elements of a view starting at ``at`` (C order)."""
+    xp = array_module(buf)
+    index = xp.arange(buf.size, dtype=xp.int64)
+    return xp.lib.stride_tricks.as_strided(index[at:], shape, tuple(s * 8 for s in strides)).reshape(-1)
+
+
+def overlaps(size: tuple, stride: tuple) -> bool:
+    """Whether two indices of a view of ``size`` and element ``stride`` reach one element (dims sorted
+    by stride: each stride must pass the reach of the smaller ones)."""
+    reach = 0
+    for s, n in sorted((s, n) for n, s in zip(size, stride) if n > 1):
+        if s <= reach:
+            return True
+        reach += s * (n - 1)
+    return False
 
 
 def _geometry_of(ctx: Node) -> tuple:

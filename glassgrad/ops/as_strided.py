@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.view_rebase import AsStrided as _ViewNode
+from glassgrad.autograd.view_rebase import overlaps
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.tensor import Tensor
@@ -21,26 +22,21 @@ __all__ = ["as_strided"]
 
 
 def _memory(a: Any) -> Any:
-    """The 1-D array over the whole block of memory ``a`` views, in memory order."""
+    """The 1-D array over the whole block of memory ``a`` views, in memory order (through NumPy's
+    stride-trick wrappers, whose ``base`` holds the array they view), or None."""
     root = a
-    while root.base is not None and root.base.__class__ is a.__class__:
-        root = root.base
+    while True:
+        base = root.base
+        if base is not None and base.__class__ is not a.__class__:  # stride_tricks' DummyArray
+            base = getattr(base, "base", None)
+        if base is None or base.__class__ is not a.__class__:
+            break
+        root = base
     if root.flags.c_contiguous:
         return root.reshape(-1)
     if root.flags.f_contiguous:
         return root.reshape(-1, order="F")
-    return None  # memory that is not one block: only x's own elements can be reached
-
-
-def _overlaps(size: tuple, stride: tuple) -> bool:
-    """Whether two indices of the view reach one element (dims sorted by stride: each stride must
-    pass the reach of the smaller ones)."""
-    reach = 0
-    for s, n in sorted((s, n) for n, s in zip(size, stride) if n > 1):
-        if s <= reach:
-            return True
-        reach += s * (n - 1)
-    return False
+    return None
 
 
 class AsStridedView(_ViewNode):
@@ -61,10 +57,11 @@ class AsStridedView(_ViewNode):
         xp = array_module(a)
         flat = _memory(a)
         k = a.itemsize
-        if flat is None:  # (rare) memory in pieces: x's own elements, copied, stand for it
-            flat, base = xp.ascontiguousarray(a).reshape(-1), 0
-        else:
-            base = (a.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // k
+        if flat is None:  # (rare) memory not in one block: no storage to index, as PyTorch's has
+            raise NotImplementedError(
+                f"as_strided: the input's memory (shape {a.shape}, strides {a.strides}) is not one block"
+            )
+        base = (a.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // k
         start = base if storage_offset is None else storage_offset
         need = start + 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
         if need > flat.size:
@@ -77,7 +74,7 @@ class AsStridedView(_ViewNode):
         # and storage_offset() / the view bookkeeping see where it starts
         at = start if need else min(start, flat.size)  # (an empty view may start past the end)
         view = xp.ndarray(size, a.dtype, buffer=flat, offset=at * k, strides=tuple(s * k for s in stride))
-        if not flat.flags.writeable or _overlaps(size, stride):
+        if not flat.flags.writeable or overlaps(size, stride):
             view.flags.writeable = False
         ctx.attrs["arrays"] = (a, view)  # geometry for the backward, worked out at first use
         return view

@@ -65,11 +65,11 @@ class Eig(Function):
         xp = array_module(v)
         n = w.shape[-1]
         vh = ht(v)
-        if ctx.attrs.get("vectors", True):
-            gw, gv = unpack(g, w.shape[:-1], (n,), (n, n))
+        gw, gv = unpack(g, w.shape[:-1], (n,), (n, n)) if ctx.attrs.get("vectors", True) else (g, None)
+        if gv is not None and gv.any():
             mid = quietly(_vectors_mid, xp, w, v, vh, gw, gv)  # inf / nan at repeated eigenvalues
-        else:
-            mid = g[..., None, :] * xp.eye(n, dtype=v.dtype)  # diag(L̄)
+        else:  # only the eigenvalues were used: no division by gaps (finite at repeated ones)
+            mid = gw[..., None, :] * xp.eye(n, dtype=v.dtype)  # diag(L̄)
         ga = xp.linalg.solve(vh, mid @ vh)  # V⁻ᴴ M Vᴴ
         return ga.real.copy() if real else ga
 

@@ -114,3 +114,13 @@ def test_eig_errors(make, error, match):
 def test_eig_on_meta_gives_shapes_and_dtypes():
     w, v = gg.linalg.eig(gg.zeros(2, 3, 3, device="meta"))
     assert (w.shape, v.shape, str(w.dtype)) == ((2, 3), (2, 3, 3), "glassgrad.complex64")
+
+
+def test_eigenvalues_alone_have_a_gradient_at_repeated_eigenvalues(torch):
+    for a in (np.eye(2) * 2.0, np.eye(3)):
+        g = gg.tensor(a, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        gg.linalg.eig(g)[0].real.sum().backward()
+        torch.linalg.eig(t)[0].real.sum().backward()
+        np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), atol=1e-14)
+        np.testing.assert_allclose(g.grad.numpy(), np.eye(len(a)), atol=1e-14)  # d tr(A) / dA = I

@@ -175,3 +175,22 @@ def test_mixed_dtype_gradient_cast_is_recorded_under_create_graph(torch):
             [gx.item(), str(gw.dtype).split(".")[1], gw.item(), str(gww.dtype).split(".")[1], gww.item()]
         )
     assert out[0] == out[1]
+
+
+def test_as_strided_of_an_overlapping_input_shares_its_gradient_as_pytorch(torch):
+    """An input that reads one element twice (expand, unfold): each reader gets an equal share of
+    that element's gradient (the sum over them is the element's gradient once, not twice)."""
+    cases = (
+        (lambda x: x[:3].expand(2, 3), [1.0, 10.0, 100.0, 0.0, 0.0, 0.0]),
+        (lambda x: (x * 1).unfold(0, 2, 1), [1.0, 10.0, 100.0, 0.0, 0.0, 0.0]),
+    )
+    for make, want in cases:
+        out = []
+        for lib in (glassgrad, torch):
+            x = lib.tensor([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], dtype=lib.float64, requires_grad=True)
+            v = make(x).as_strided((3,), (1,))
+            (v * lib.tensor([1.0, 10.0, 100.0], dtype=lib.float64)).sum().backward()
+            out.append((v.detach().numpy().copy(), x.grad.numpy().copy()))
+        np.testing.assert_array_equal(out[0][0], out[1][0])
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-15)
+        np.testing.assert_allclose(out[0][1], want, rtol=1e-15)

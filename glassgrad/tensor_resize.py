@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
 from glassgrad.meta_array import MetaArray
@@ -116,6 +117,17 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     if source is not None and source._data.dtype != self._data.dtype:
         raise RuntimeError(
             f"set_: Could not set tensor of type {source.dtype} to a tensor of type {self.dtype} (the dtypes must match)"
+        )
+    if source is not None and source.device != self.device:
+        raise RuntimeError(
+            f"set_: expected a source on the tensor's device {self.device}, got {source.device}"
+        )
+    if source is not None and source.requires_grad and grad_enabled():
+        # PyTorch records set_ with a node whose backward raises; the value would otherwise
+        # arrive here with no graph link, and gradients through ``self`` be silently lost
+        raise GraphError(
+            "set_: the source requires grad and set_ has no derivative; call it under no_grad() "
+            "or on source.detach()"
         )
     self._check_inplace("set_")  # grad mode, read-only memory; the version goes up
     if source is None:

@@ -74,3 +74,15 @@ def test_set_semantics(torch):
         p.set_(gg.ones(2))  # outside no_grad: refused, as PyTorch's leaf in-place error
     with pytest.raises(RuntimeError, match="requires grad"):
         torch.nn.Parameter(torch.zeros(2)).set_(torch.ones(2))
+
+
+def test_set_refuses_a_source_in_the_graph_and_another_device():
+    x = gg.ones(3, requires_grad=True)
+    y, z = x * 2, gg.zeros(3)
+    with pytest.raises(RuntimeError, match="set_: the source requires grad"):
+        z.set_(y)  # PyTorch records a node whose backward raises: never a silently lost gradient
+    with gg.no_grad():
+        z.set_(y)
+    np.testing.assert_array_equal(z.numpy(), [2.0, 2.0, 2.0])
+    with pytest.raises(RuntimeError, match="set_: expected a source on the tensor's device"):
+        gg.zeros(3).set_(gg.zeros(5, device="meta"))

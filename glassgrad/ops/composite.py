@@ -18,7 +18,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
-from glassgrad.dtypes import check_complex_into, from_np_dtype
+from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
@@ -149,8 +149,7 @@ def _scaled(t: Tensor, s: Any) -> Tensor:
 
 
 def _term(t: Tensor, s: Any) -> Tensor:
-    """``s * t`` in the addmm family, where a factor of 0 drops the term, as PyTorch documents:
-    NaN or inf in it do not reach the result (0 * nan would), and its inputs get zero gradients."""
+    """``s * t`` in the addmm family; a factor of 0 drops the term (no nan from 0 * inf), as PyTorch."""
     if s == 0:
         return elementwise.where(array_module(t._data).zeros(t.shape, dtype=bool), t, 0.0)
     return _scaled(t, s)
@@ -232,8 +231,11 @@ def addcdiv(
 ) -> Tensor:
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
-    # (value * tensor1) / tensor2, in PyTorch's order: the last bit of each entry matches its kernel's
-    return with_out(input + _scaled(tensor1, value) / tensor2, out, "addcdiv")
+    # (value * t1) / t2 in PyTorch's order (its kernel's last bit); float16 in float32, as its CPU kernel
+    half = all(getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2))
+    a, t1, t2 = (t.float() for t in (input, tensor1, tensor2)) if half else (input, tensor1, tensor2)
+    result = a + _scaled(t1, value) / t2
+    return with_out(result.half() if half else result, out, "addcdiv")
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:

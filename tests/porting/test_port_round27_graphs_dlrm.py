@@ -145,3 +145,16 @@ def test_addcdiv_rounds_as_pytorch(torch):
         np.testing.assert_array_equal(
             gg.addcdiv(gg.tensor(g), gg.tensor(h), gg.tensor(a), value=value).numpy(), theirs
         )
+
+
+def test_addcdiv_float16_computes_in_float32_as_pytorch(torch):
+    # value * t1 alone passes float16's range (1e6); PyTorch's CPU kernel works in float32
+    out = []
+    for lib in (gg, torch):
+        h = lib.float16
+        out.append(
+            lib.addcdiv(
+                lib.tensor([1.0], dtype=h), lib.tensor([1e4], dtype=h), lib.tensor([1e4], dtype=h), value=100
+            )
+        )
+    assert out[0].dtype == gg.float16 and out[0].item() == out[1].item() == 101.0

@@ -178,7 +178,7 @@ class NLLLoss2d(NLLLoss):
         reduction: str = "mean",
     ) -> None:
         warnings.warn(
-            "NLLLoss2d is deprecated: use NLLLoss, which takes the same arguments and (N, C, H, W) inputs",
+            "`NLLLoss2d` has been deprecated: use NLLLoss, which takes the same arguments and (N, C, H, W) inputs",
             FutureWarning,
             stacklevel=user_stacklevel(),
         )

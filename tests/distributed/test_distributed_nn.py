@@ -66,3 +66,26 @@ def test_package_names():
     import glassgrad.distributed.nn as dnn
 
     assert dnn.all_gather is gfn.all_gather and dnn.all_reduce is gfn.all_reduce
+
+
+@pytest.mark.parametrize("name", ["reduce_scatter", "all_to_all", "all_to_all_single"])
+def test_collectives_fill_the_callers_outputs(torch, tmp_path, name):
+    import torch.distributed.nn.functional as tfn
+
+    calls = {
+        "reduce_scatter": lambda f, out, x: f.reduce_scatter(out, [x], group=None),
+        "all_to_all": lambda f, out, x: f.all_to_all([out], [x], group=None),
+        "all_to_all_single": lambda f, out, x: f.all_to_all_single(out, x, group=None),
+    }
+    for lib, fn_module in ((gg, gfn), (torch, tfn)):
+        lib.distributed.init_process_group(
+            "gloo", init_method=f"file://{tmp_path / lib.__name__}", rank=0, world_size=1
+        )
+        try:
+            out = lib.zeros(3, dtype=lib.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                calls[name](fn_module, out, lib.arange(3, dtype=lib.float64))
+            np.testing.assert_array_equal(out.numpy(), [0.0, 1.0, 2.0])
+        finally:
+            lib.distributed.destroy_process_group()

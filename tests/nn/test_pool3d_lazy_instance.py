@@ -108,7 +108,7 @@ def test_lazy_instance_norm_unbatched_and_nothing_to_learn():
 def test_nll_loss_2d_warns_and_is_nll_loss(torch):
     x = RNG.standard_normal((2, 3, 4, 4))
     y = RNG.integers(0, 3, (2, 4, 4))
-    with pytest.warns(FutureWarning, match="NLLLoss2d is deprecated"):
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):  # PyTorch's opening
         loss = gg.nn.NLLLoss2d()
     assert isinstance(loss, gg.nn.NLLLoss)
     with warnings.catch_warnings():

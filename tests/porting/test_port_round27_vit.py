@@ -200,3 +200,20 @@ def test_deit_soft_distillation_loss_matches_pytorch_float64(torch):
     (la, ga), (lb, gb) = _deit_soft_distillation(glassgrad, *args), _deit_soft_distillation(torch, *args)
     assert la == pytest.approx(lb, rel=1e-13)
     np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-15)
+
+
+def test_ddp_positional_arguments_in_pytorchs_order(torch, tmp_path):
+    """DistributedDataParallel's arguments by position, as PyTorch's signature orders them."""
+    out = []
+    for lib in (glassgrad, torch):
+        dist = lib.distributed
+        dist.init_process_group("gloo", init_method=f"file://{tmp_path / lib.__name__}", rank=0, world_size=1)
+        try:
+            net = lib.nn.Linear(2, 2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                ddp = lib.nn.parallel.DistributedDataParallel(net, None, None, 0, True, True, None, 25, True)
+            out.append((ddp.find_unused_parameters, ddp.static_graph, ddp.gradient_as_bucket_view))
+        finally:
+            dist.destroy_process_group()
+    assert out[0] == out[1] == (True, False, False)

@@ -4,7 +4,7 @@ Unlike the in-place ``dist.all_reduce``, each returns new tensors that stay in t
 ``gather_with_grad`` gathers features with ``torch.distributed.nn.all_gather`` so that the loss
 reaches every rank's encoder). With one process every collective's value is its input (the sum over
 one process is the value itself), and so is its gradient: each result is a copy of its input, and a
-list-valued one is a tuple of one copy. As PyTorch's, the five that PyTorch deprecates for
+list-valued one is a tuple of one copy; results also go into the caller's output tensors. As PyTorch's, the five that PyTorch deprecates for
 ``torch.distributed._functional_collectives`` warn (``FutureWarning``), and all need
 ``init_process_group`` first.
 
@@ -51,6 +51,16 @@ def _one(name: str, tensor: Tensor) -> Tensor:
     return tensor.clone().contiguous()  # a new tensor, contiguous as PyTorch's result
 
 
+def _fill(outputs: list, results: list) -> None:
+    """Write the results into the caller's output tensors, as PyTorch's collectives do (the
+    returned results are the differentiable ones)."""
+    from glassgrad.autograd.grad_mode import no_grad
+
+    with no_grad():
+        for out, r in zip(outputs, results, strict=True):
+            out.copy_(r)
+
+
 def broadcast(tensor: Tensor, src: int, group: Any = None) -> Tensor:
     """Rank ``src``'s ``tensor`` on every process: here a copy (``src`` must be 0)."""
     _dist._root(src)
@@ -89,7 +99,9 @@ def reduce_scatter(output: Tensor, input_list: Any, op: Any = None, group: Any =
             f"distributed.nn.reduce_scatter: expected one input per process (1) of the output's shape "
             f"{tuple(output.shape)}, got {[tuple(t.shape) for t in inputs]}"
         )
-    return _one("reduce_scatter", inputs[0])
+    result = _one("reduce_scatter", inputs[0])
+    _fill([output], [result])
+    return result
 
 
 def all_gather(tensor: Tensor, group: Any = None) -> tuple[Tensor, ...]:
@@ -100,10 +112,12 @@ def all_gather(tensor: Tensor, group: Any = None) -> tuple[Tensor, ...]:
 
 def all_to_all(output_tensor_list: Any, input_tensor_list: Any, group: Any = None) -> tuple[Tensor, ...]:
     """Rank j's ``input_tensor_list[i]`` goes to rank i's output j: a tuple of one copy."""
-    inputs = list(input_tensor_list)
-    if len(inputs) != 1 or len(list(output_tensor_list)) != 1:
+    inputs, outputs = list(input_tensor_list), list(output_tensor_list)
+    if len(inputs) != 1 or len(outputs) != 1:
         raise ShapeError("distributed.nn.all_to_all: expected one input and one output per process (1)")
-    return (_one("all_to_all", inputs[0]),)
+    result = _one("all_to_all", inputs[0])
+    _fill(outputs, [result])
+    return (result,)
 
 
 def all_to_all_single(
@@ -120,7 +134,9 @@ def all_to_all_single(
             f"distributed.nn.all_to_all_single: expected output of the input's shape {tuple(input.shape)}, "
             f"got {tuple(output.shape)}"
         )
-    return _one("all_to_all_single", input)
+    result = _one("all_to_all_single", input)
+    _fill([output], [result])
+    return result
 
 
 def all_reduce(tensor: Tensor, op: Any = None, group: Any = None) -> Tensor:

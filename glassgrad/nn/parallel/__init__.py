@@ -83,19 +83,26 @@ class DistributedDataParallel(Module):
         output_device: Any = None,
         dim: int = 0,
         broadcast_buffers: bool | None = None,
+        # PyTorch's order: about syncs, buckets, process groups and devices, none of which a world of
+        # one process has; accepted (by position too) and without effect
+        init_sync: bool = True,
+        process_group: Any = None,
+        bucket_cap_mb: Any = None,
         find_unused_parameters: bool = False,
+        check_reduction: bool = False,
         gradient_as_bucket_view: bool = False,
         static_graph: bool = False,
+        delay_all_reduce_named_params: Any = None,
+        param_to_hook_all_reduce: Any = None,
+        mixed_precision: Any = None,
+        device_mesh: Any = None,
+        skip_all_reduce_unused_params: bool = False,
+        bucket_cap_mb_list: Any = None,
+        batched_grad_copy: bool = False,
         forward_sync_buffers: bool | None = None,
-        **kwargs: Any,
     ) -> None:
         from glassgrad import distributed
 
-        unknown = sorted(set(kwargs) - _DDP_OTHER_KEYWORDS)
-        if unknown:  # PyTorch's signature is closed: a misspelt keyword is a TypeError, not ignored
-            raise TypeError(
-                f"DistributedDataParallel.__init__() got an unexpected keyword argument '{unknown[0]}'"
-            )
         distributed.get_world_size()  # PyTorch's ValueError before init_process_group
         super().__init__()
         if not isinstance(module, Module):
@@ -133,15 +140,6 @@ class DistributedDataParallel(Module):
     def no_sync(self) -> Iterator[None]:
         """Skip the gradient all-reduce inside the block: with one process there is none."""
         yield
-
-
-# The rest of PyTorch's keywords: about buckets, process groups and devices, none of which a world
-# of one process has, so they are accepted and have no effect.
-_DDP_OTHER_KEYWORDS = frozenset({
-    "init_sync", "process_group", "bucket_cap_mb", "check_reduction", "delay_all_reduce_named_params",
-    "param_to_hook_all_reduce", "mixed_precision", "device_mesh", "skip_all_reduce_unused_params",
-    "bucket_cap_mb_list", "batched_grad_copy",
-})  # fmt: skip
 
 
 def _warn_broadcast_buffers(both: bool) -> None:

@@ -4,9 +4,9 @@ Unlike the in-place ``dist.all_reduce``, each returns new tensors that stay in t
 ``gather_with_grad`` gathers features with ``torch.distributed.nn.all_gather`` so that the loss
 reaches every rank's encoder). With one process every collective's value is its input (the sum over
 one process is the value itself), and so is its gradient: each result is a copy of its input, and a
-list-valued one is a tuple of one copy; results also go into the caller's output tensors. As PyTorch's, the five that PyTorch deprecates for
-``torch.distributed._functional_collectives`` warn (``FutureWarning``), and all need
-``init_process_group`` first.
+list-valued one is a tuple of one copy; results also go into the caller's output tensors. As
+PyTorch's, the five that PyTorch deprecates for ``torch.distributed._functional_collectives`` warn
+(``FutureWarning``), and all need ``init_process_group`` first.
 
 >>> import glassgrad as gg, glassgrad.distributed as dist, tempfile, os
 >>> store = os.path.join(tempfile.mkdtemp(), "store")

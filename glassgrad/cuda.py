@@ -22,7 +22,7 @@ __all__ = [
     "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
     # legacy constructors that raise (cuda_tensors.py)
     "BFloat16Tensor", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
-    "HalfTensor", "IntTensor", "LongTensor", "ShortTensor",
+    "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "OutOfMemoryError",
 ]  # fmt: skip
 
 
@@ -157,6 +157,7 @@ from glassgrad.cuda_tensors import (  # noqa: E402
     LongTensor,
     ShortTensor,
 )
+from glassgrad.errors import OutOfMemoryError  # noqa: E402 - the same class as torch.OutOfMemoryError
 
 sys.modules[__name__ + ".amp"] = amp
 # torch.cuda is a package: an empty search path makes this module one too, so an importer that

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
-    "LinAlgError", "DeviceError",
+    "LinAlgError", "DeviceError", "OutOfMemoryError",
 ]  # fmt: skip
 
 
@@ -45,3 +45,9 @@ class DeviceError(RuntimeError, AssertionError):
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupted or of the wrong format."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): raised by PyTorch when a
+    device allocation fails. glassgrad has no device memory to run out of and never raises it; it
+    exists so that ``except torch.cuda.OutOfMemoryError:`` clauses (U-Net's train.py) evaluate."""

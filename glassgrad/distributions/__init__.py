@@ -1,7 +1,7 @@
 """Probability distributions with ``torch.distributions``' names and semantics.
 
 ``Normal``, ``Uniform``, ``Bernoulli``, ``Binomial``, ``Categorical``, ``OneHotCategorical`` (and its
-straight-through variant), ``Gumbel``, ``MultivariateNormal`` (full covariance, through its
+straight-through variant), ``Gumbel``, ``Dirichlet``, ``MultivariateNormal`` (full covariance, through its
 Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
 ``entropy``, ``mean``/``mode``/``stddev``/``variance``, and ``kl_divergence`` for each pair of
 the same family (``register_kl`` adds more). They are built from Tensor ops, so gradients flow
@@ -18,6 +18,7 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions.bernoulli import Bernoulli
 from glassgrad.distributions.binomial import Binomial
 from glassgrad.distributions.categorical import Categorical
+from glassgrad.distributions.dirichlet import Dirichlet
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.gumbel import Gumbel
 from glassgrad.distributions.independent import Independent
@@ -34,6 +35,7 @@ __all__ = [
     "Bernoulli",
     "Binomial",
     "Categorical",
+    "Dirichlet",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
     "Gumbel",

@@ -25,6 +25,7 @@ __all__ = [
     "lower_cholesky",
     "positive_definite",
     "one_hot",
+    "independent",
 ]
 
 
@@ -186,3 +187,37 @@ def half_open_interval(low: Any, high: Any) -> Constraint:
 def integer_interval(low: int, high: Any) -> Constraint:
     """Integers ``low <= k <= high``."""
     return _IntegerInterval(low, high)
+
+
+class _IndependentConstraint(Constraint):
+    """``base_constraint`` on every entry of the last ``reinterpreted_batch_ndims`` dims, checked as
+    one event (a Dirichlet's concentration: positive in every coordinate of the vector)."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        if not isinstance(base_constraint, Constraint) or int(reinterpreted_batch_ndims) < 0:
+            raise ValueError(
+                f"constraints.independent: expected a Constraint and a count >= 0, got "
+                f"{base_constraint!r} and {reinterpreted_batch_ndims!r}"
+            )
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
+        self.event_dim = base_constraint.event_dim + self.reinterpreted_batch_ndims
+        self.is_discrete = base_constraint.is_discrete
+
+    def check(self, value: Any) -> np.ndarray:
+        ok = np.asarray(self.base_constraint.check(value))
+        n = self.reinterpreted_batch_ndims
+        if ok.ndim < n:
+            raise ValueError(
+                f"constraints.independent: expected a value of at least {self.event_dim} dims, got "
+                f"shape {tuple(_arr(value).shape)}"
+            )
+        return np.all(ok, axis=tuple(range(-n, 0))) if n else ok
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+def independent(base_constraint: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
+    """``base_constraint`` over whole events of ``reinterpreted_batch_ndims`` trailing dims."""
+    return _IndependentConstraint(base_constraint, reinterpreted_batch_ndims)

@@ -13,6 +13,7 @@ import glassgrad.nn.functional as F
 from glassgrad.distributions.bernoulli import Bernoulli
 from glassgrad.distributions.binomial import Binomial
 from glassgrad.distributions.categorical import Categorical
+from glassgrad.distributions.dirichlet import Dirichlet
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.multivariate_normal import MultivariateNormal, diagonal, mahalanobis
@@ -67,6 +68,15 @@ def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
     var_ratio = (p.scale / q.scale) ** 2
     t1 = ((p.loc - q.loc) / q.scale) ** 2
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    # lgamma(Σα) − Σ lgamma(α) − lgamma(Σβ) + Σ lgamma(β) + Σ (α − β)(ψ(α) − ψ(Σα))
+    a, b = p.concentration, q.concentration
+    a0 = a.sum(-1)
+    t1 = gg.lgamma(a0) - gg.lgamma(a).sum(-1) - gg.lgamma(b.sum(-1)) + gg.lgamma(b).sum(-1)
+    return t1 + ((a - b) * (gg.digamma(a) - gg.digamma(a0).unsqueeze(-1))).sum(-1)
 
 
 @register_kl(Bernoulli, Bernoulli)

@@ -45,9 +45,9 @@ class _Loss(Module):
         super().__init__()
         if size_average is not None or reduce is not None:
             reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
-            warnings.warn(  # naming the reduction that replaces them, as PyTorch's warning does
-                f"{type(self).__name__}: size_average and reduce are deprecated; pass reduction='{reduction}' "
-                "instead",
+            warnings.warn(  # PyTorch's opening words, which users filter on; then the loss and its reduction
+                f"size_average and reduce args will be deprecated: {type(self).__name__} reads them as "
+                f"reduction='{reduction}'; pass reduction='{reduction}' instead",
                 UserWarning,
                 stacklevel=3,
             )

@@ -329,14 +329,14 @@ def test_legacy_size_average_and_reduce(torch, size_average, reduce, expected):
 
 def test_legacy_arguments_warn(torch):
     with pytest.warns(
-        UserWarning, match="soft_margin_loss: size_average and reduce are deprecated"
+        UserWarning, match="size_average and reduce args will be deprecated: soft_margin_loss reads them as"
     ) as record:
         F.soft_margin_loss(gg.randn(3), gg.ones(3), size_average=False)
     assert record[0].filename == __file__  # points at the caller
     with pytest.warns(UserWarning) as theirs:  # both name the reduction to use instead
         torch.nn.functional.soft_margin_loss(torch.randn(3), torch.ones(3), size_average=False)
     assert "reduction='sum'" in str(record[0].message) and "reduction='sum'" in str(theirs[0].message)
-    with pytest.warns(UserWarning, match="HingeEmbeddingLoss: .* pass reduction='none' instead"):
+    with pytest.warns(UserWarning, match="deprecated: HingeEmbeddingLoss .* pass reduction='none' instead"):
         nn.HingeEmbeddingLoss(reduce=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

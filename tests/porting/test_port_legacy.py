@@ -141,7 +141,8 @@ def test_size_port(torch):
 def test_functional_legacy_arguments_warn():
     x, y = glassgrad.tensor([0.5, 1.5]), glassgrad.tensor([0.0, 1.0])
     with pytest.warns(
-        UserWarning, match="size_average and reduce are deprecated; pass reduction='sum' instead"
+        UserWarning,
+        match="size_average and reduce args will be deprecated: mse_loss .* pass reduction='sum' instead",
     ):
         assert glassgrad.nn.functional.mse_loss(x, y, size_average=False).item() == 0.5
 

@@ -68,8 +68,9 @@ def legacy_reduction(op: str, size_average: bool | None, reduce: bool | None, re
     if size_average is None and reduce is None:
         return reduction
     new = "none" if reduce is False else ("sum" if size_average is False else "mean")
-    warnings.warn(  # naming the reduction that replaces them, as PyTorch's warning does
-        f"{op}: size_average and reduce are deprecated; pass reduction='{new}' instead",
+    warnings.warn(  # PyTorch's opening words, which users filter on; then the op and its reduction
+        f"size_average and reduce args will be deprecated: {op} reads them as reduction='{new}'; "
+        f"pass reduction='{new}' instead",
         UserWarning,
         stacklevel=user_stacklevel(),
     )

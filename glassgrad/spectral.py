@@ -123,8 +123,10 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         raise TypeError(f"stft: expected input to be a Tensor, got {type(input).__name__}")
     is_complex = input.dtype.is_complex or (window is not None and window.dtype.is_complex)
     if return_complex is None and not is_complex:
-        raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will "
-                           "further require that return_complex=True in a future PyTorch release.")  # fmt: skip
+        raise RuntimeError(
+            f"stft: a real input ({input.dtype}, shape {tuple(input.shape)}) needs return_complex given: "
+            "True for a complex result (view_as_real gives the (..., 2) layout), or the deprecated False"
+        )
     if input.ndim not in (1, 2):
         raise ValueError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
     hop, win = _sizes("stft", n_fft, hop_length, win_length)

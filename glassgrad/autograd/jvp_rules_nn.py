@@ -106,6 +106,7 @@ def _loss(name: str) -> None:
 
 _loss("binary_cross_entropy")
 _loss("binary_cross_entropy_with_logits")
+_loss("mse_loss")
 
 
 # --- max poolings: the tangent at each window's maximum -------------------------------------

@@ -107,6 +107,16 @@ def _bce(ctx, g):
     return dp, dy, None
 
 
+@rule("mse_loss")
+def _mse(ctx, g):
+    """dx = 2 (x - y) s, dy = -dx."""
+    x, y, count = saved(ctx)
+    need = ctx.needs_input_grad
+    g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
+    dx = 2 * (operand(ctx, 0, x) - operand(ctx, 1, y)) * g
+    return (dx if need[0] else None), (-dx if need[1] else None)
+
+
 # ------------------------------------------------------------------ normalisation
 def _normalized(x, axes, eps):
     """(xhat, rstd) of Tensor x over ``axes``, biased variance, as ``ops.normalization``."""

@@ -149,9 +149,12 @@ def _times_t(a: Any, b: Any) -> Any:
 _TRANSPOSE_MAX = 32768
 
 
-# Columns larger than this are made again in backward instead of kept (see ``conv_forward``): LeNet's
-# (5 MB at batch 64) stay, a ResNet block's at (64, 32, 16, 16) (19 MB) do not.
-COLS_KEPT_MAX = 8 << 20
+# Columns larger than this are made again in backward instead of kept (see ``conv_forward``). None
+# are kept: PyTorch's backward reads the input itself, so a change of its memory that autograd
+# cannot see (Tacotron 2 masks its decoder output through ``.data`` after the postnet read it) gives
+# PyTorch's weight gradient, and a seen in-place change raises, whatever the layer's size. The
+# second im2col costs 0-10% of a small conv's forward + backward (LeNet's layers at batch 64).
+COLS_KEPT_MAX = 0
 
 # The four bodies below serve Conv2d / ConvTranspose2d here and Conv3d / ConvTranspose3d in
 # ``ops/conv3d.py``: they are written for any number of spatial dims ``S`` and take the one
@@ -181,10 +184,10 @@ def conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col
     windows, n = cols.shape[len(kernel) + 1 : -1], cols.shape[-1]
     cols = cols.reshape(groups, cg * k, math.prod(windows) * n)  # -> (G, Cg*K, L*N)
     out = (w @ cols).reshape(o, *windows, n)  # (G, Og, L*N) -> (O, *windows, N)
-    # dW needs the columns, dx only W. Large columns (K times the input: 9x for 3x3 kernels) are
-    # not kept but made again from x in backward, as PyTorch keeps the input: a deep network's
-    # would otherwise hold several times its activations (ESRGAN's test ran at 4.6x PyTorch's
-    # peak memory), and allocating fresh pages for them cost more than the second im2col.
+    # dW needs the columns, dx only W. The columns (K times the input: 9x for 3x3 kernels) are not
+    # kept but made again from x in backward, as PyTorch keeps the input: a deep network's would
+    # otherwise hold several times its activations (ESRGAN's test ran at 4.6x PyTorch's peak
+    # memory), and a change of x's memory after the forward would not reach dW (COLS_KEPT_MAX).
     saved = None if not ctx.needs_input_grad[1] else cols if cols.nbytes <= COLS_KEPT_MAX else x
     ctx.attrs["recompute"] = saved is x
     ctx.save_for_backward(saved, w)

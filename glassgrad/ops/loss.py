@@ -1,4 +1,5 @@
-"""Fused loss primitives: cross-entropy on logits, binary cross-entropy on logits and on probabilities.
+"""Fused loss primitives: cross-entropy on logits, binary cross-entropy on logits and on
+probabilities, mean squared error.
 
 Fused for numerical stability and because the backward is the lesson: composed from
 ``log_softmax`` and a gather, cross-entropy's gradient comes out as the famous
@@ -21,9 +22,11 @@ __all__ = [
     "CrossEntropy",
     "BCEWithLogits",
     "BinaryCrossEntropy",
+    "MseLoss",
     "cross_entropy",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
+    "mse_loss",
 ]
 
 
@@ -204,6 +207,42 @@ class BinaryCrossEntropy(Function):
         dp = g * (p - y) / xp.maximum(p * (1 - p), _BCE_EPS) if need[0] else None
         dy = g * (log_1mp - log_p) if need[1] else None
         return dp, dy, None
+
+
+class MseLoss(Function):
+    """Squared error ``(x - y)^2``, reduced.
+
+    VJP: dx = 2 (x - y) s, dy = -dx, with s = g_i ('none'), g ('sum') or g / N ('mean'). The
+    inputs themselves are saved (not their difference), as PyTorch's MseLossBackward0 keeps them:
+    a program that changes the input's memory after the loss (Tacotron 2 masks its outputs
+    through ``.data``) then gets the gradient PyTorch computes.
+    """
+
+    name = "mse_loss"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        d = x - y
+        loss = d * d
+        ctx.save_for_backward(x, y, loss.size)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, count = ctx.saved
+        need = ctx.needs_input_grad
+        g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
+        dx = 2 * (x - y) * g
+        return (dx if need[0] else None), (-dx if need[1] else None)
+
+
+def mse_loss(x: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    """Fused squared error (no validation; see ``F.mse_loss``).
+
+    Shape:
+        x, y: (*) of one shape and dtype; returns (*) for 'none', else ().
+    """
+    return MseLoss.apply(x, y, reduction=reduction)
 
 
 def cross_entropy(

@@ -60,3 +60,12 @@ def _bce(draw):
     weight = _const(draw, shape) if draw(st.booleans()) else None
     reduction = draw(_REDUCTIONS)
     return (lambda p, y: L.binary_cross_entropy(p, y, weight, reduction)), (p, y)
+
+
+@case("mse_loss")
+def _mse(draw):
+    shape = draw(shapes(0, 3))
+    x = values(draw, shape, -2.0, 2.0)
+    y = values(draw, shape, -2.0, 2.0)  # the target gets a gradient too
+    reduction = draw(_REDUCTIONS)
+    return (lambda x, y: L.mse_loss(x, y, reduction)), (x, y)

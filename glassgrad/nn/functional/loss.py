@@ -1,4 +1,4 @@
-"""Regression and distribution losses: mse, l1, smooth_l1, huber, kl_div (composites of primitives).
+"""Regression and distribution losses: mse (fused, ``ops.loss``), l1, smooth_l1, huber, kl_div (composites).
 
 Every loss takes ``reduction`` = ``'mean'`` (the default) | ``'sum'`` | ``'none'``. Unlike PyTorch,
 which only warns, a target whose shape differs from the input's is an error: broadcasting a (N,)
@@ -14,6 +14,7 @@ from typing import Any
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops import elementwise as _E
+from glassgrad.ops import loss as _L
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.user_frames import user_stacklevel
 
@@ -124,6 +125,9 @@ def mse_loss(
     reduction = check_reduction("mse_loss", reduction)
     target = as_target("mse_loss", input, target)
     check_weight("mse_loss", input, weight)
+    if weight is None and input._data.dtype == target._data.dtype and input._data.dtype.kind == "f":
+        # one node that keeps the inputs, as PyTorch's (its backward reads them then)
+        return named(_L.mse_loss(input, target, reduction), "MseLossBackward0")
     diff = input - target
     out = _weighted(diff * diff, weight, reduction, mean_by_weight=True)
     # PyTorch's one node (MseLossBackward0), not our last op's (Mean, Sum, Mul); a weighted loss

@@ -10,6 +10,7 @@ norm for the whole tensor. The recomputation is a composite of differentiable op
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
@@ -43,6 +44,14 @@ class WeightNorm:
 
     @staticmethod
     def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
+        # PyTorch deprecates the hook-based API at this entry (weight_norm calls it), every call;
+        # Python's once-per-location filter shows it once by default
+        warnings.warn(
+            "`torch.nn.utils.weight_norm` is deprecated; the parametrization-based "
+            "`torch.nn.utils.parametrizations.weight_norm` replaces it.",
+            FutureWarning,
+            stacklevel=2,
+        )
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")

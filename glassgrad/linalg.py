@@ -16,6 +16,10 @@ from glassgrad.linalg_decomp import (
     qr,
 )
 
+# LU factorisation
+from glassgrad.linalg_lu import linalg_lu_solve as lu_solve
+from glassgrad.linalg_lu import lu, lu_factor, lu_factor_ex
+
 # norms and products
 from glassgrad.linalg_more import cross, matrix_norm, multi_dot, norm, vecdot, vector_norm
 from glassgrad.linalg_more import linalg_diagonal as diagonal
@@ -45,6 +49,7 @@ __all__ = [
     "cholesky", "cholesky_ex", "solve_triangular", "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet",
     "matrix_power", "lstsq", "vander", "tensorinv", "tensorsolve", "LinAlgError",
     "qr", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
+    "lu", "lu_factor", "lu_factor_ex", "lu_solve",
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal",
 ]  # fmt: skip
 

@@ -23,6 +23,8 @@ from glassgrad.factories_like import empty_strided
 from glassgrad.legacy import typename
 from glassgrad.linalg_decomp import matrix_exp, pinverse
 from glassgrad.linalg_decomp import torch_qr as qr
+from glassgrad.linalg_lu import lu_solve, lu_unpack
+from glassgrad.linalg_lu import torch_lu as lu
 
 # indexing, movement and product ops of indexing_more / movement_more / products_more, linalg_more
 from glassgrad.linalg_more import torch_cross as cross
@@ -384,4 +386,7 @@ __all__ = [
     "promote_types",
     "result_type",
     "can_cast",
+    "lu",
+    "lu_unpack",
+    "lu_solve",
 ]

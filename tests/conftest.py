@@ -6,6 +6,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad import linalg_decomp as _linalg_decomp
+from glassgrad import linalg_lu as _linalg_lu
 from glassgrad import sparse_more as _sparse_more
 from glassgrad.ops import composite as _composite
 
@@ -17,6 +18,7 @@ def _seed():
     _composite._number_first_warned[0] = False
     _sparse_more._WARNED.clear()
     _linalg_decomp._QR_WARNED[0] = False
+    _linalg_lu._warned.clear()
     yield
 
 

@@ -2,7 +2,8 @@
 
 ``Normal``, ``Uniform``, ``Bernoulli``, ``Binomial``, ``Categorical``, ``OneHotCategorical`` (and its
 straight-through variant), ``Gumbel``, ``Dirichlet``, ``MultivariateNormal`` (full covariance, through its
-Cholesky factor) and ``Independent``, with ``sample``/``rsample``, ``log_prob``,
+Cholesky factor), ``Independent`` and ``TransformedDistribution`` (with the transforms of
+``distributions.transforms``), with ``sample``/``rsample``, ``log_prob``,
 ``entropy``, ``mean``/``mode``/``stddev``/``variance``, and ``kl_divergence`` for each pair of
 the same family (``register_kl`` adds more). They are built from Tensor ops, so gradients flow
 through ``log_prob``, ``entropy`` and ``rsample`` — the policy-gradient and VAE recipes::
@@ -14,7 +15,7 @@ through ``log_prob``, ``entropy`` and ``rsample`` — the policy-gradient and VA
     z = Normal(mu, (0.5 * logvar).exp()).rsample()   # differentiable in mu and logvar
 """
 
-from glassgrad.distributions import constraints
+from glassgrad.distributions import constraints, transforms
 from glassgrad.distributions.bernoulli import Bernoulli
 from glassgrad.distributions.binomial import Binomial
 from glassgrad.distributions.categorical import Categorical
@@ -26,6 +27,15 @@ from glassgrad.distributions.kl import kl_divergence, register_kl
 from glassgrad.distributions.multivariate_normal import MultivariateNormal
 from glassgrad.distributions.normal import Normal
 from glassgrad.distributions.one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from glassgrad.distributions.transformed_distribution import TransformedDistribution
+from glassgrad.distributions.transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    SigmoidTransform,
+    TanhTransform,
+    Transform,
+)
 from glassgrad.distributions.uniform import Uniform
 
 __all__ = [
@@ -44,4 +54,12 @@ __all__ = [
     "kl_divergence",
     "register_kl",
     "constraints",
+    "transforms",
+    "TransformedDistribution",
+    "Transform",
+    "ComposeTransform",
+    "ExpTransform",
+    "AffineTransform",
+    "SigmoidTransform",
+    "TanhTransform",
 ]

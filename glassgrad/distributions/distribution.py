@@ -108,6 +108,9 @@ class Distribution:
     def cdf(self, value: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}: cdf is not implemented")
 
+    def icdf(self, value: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: icdf is not implemented")
+
     def enumerate_support(self, expand: bool = True) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}: enumerate_support is not implemented")
 

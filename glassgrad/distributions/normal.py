@@ -73,5 +73,15 @@ class Normal(Distribution):
         var = self.scale**2
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
 
+    def cdf(self, value: Tensor) -> Tensor:
+        """P(X <= value) = ½ (1 + erf((value − μ) / (σ √2))), differentiable in all three."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """The quantile: μ + σ √2 erfinv(2 value − 1), for value in [0, 1]."""
+        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()

@@ -75,5 +75,15 @@ class Uniform(Distribution):
         inside = (self.low <= value) & (value < self.high)
         return gg.where(inside, -(self.high - self.low).log(), -math.inf)
 
+    def cdf(self, value: Tensor) -> Tensor:
+        """P(X <= value) = (value − low) / (high − low), clamped to [0, 1]."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """The quantile: low + value (high − low)."""
+        return self.low + value * (self.high - self.low)
+
     def entropy(self) -> Tensor:
         return (self.high - self.low).log()

@@ -73,7 +73,7 @@ from glassgrad.ops.movement import (
 from glassgrad.ops.pieces import chunk, split, unbind
 from glassgrad.ops.reduce import all, any, cumsum, mean, prod, sum
 from glassgrad.ops.sampling import multinomial, nonzero
-from glassgrad.ops.softmax import log_softmax, softmax
+from glassgrad.ops.softmax import _log_softmax_backward_data, _softmax_backward_data, log_softmax, softmax  # noqa: F401
 from glassgrad.ops.sorting import sort, topk
 from glassgrad.ops.statistics import logsumexp, norm, std, var
 from glassgrad.ops.unary import abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh
@@ -221,8 +221,7 @@ __all__ = [
     "softmax",
 ]
 
-moveaxis = movedim
-swapdims = swapaxes
+moveaxis, swapdims = movedim, swapaxes
 __all__ += ["moveaxis", "swapdims"]
 
 # probability distributions and torch.linalg's triangular tools (issue 7: optim-extra)
@@ -249,6 +248,7 @@ from glassgrad.legacy import (  # noqa: E402
     IntTensor,
     LongTensor,
     ShortTensor,
+    _assert,  # noqa: F401 - PyTorch's private torch._assert, kept out of __all__ as there
     compile,
     contiguous_format,
     e,

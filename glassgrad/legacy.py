@@ -28,11 +28,20 @@ __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
     "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
-    "legacy_dtype", "legacy_type_name", "legacy_new", "typename",
+    "legacy_dtype", "legacy_type_name", "legacy_new", "typename", "_assert",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
 strided = "strided"
+
+
+def _assert(condition: Any, message: str) -> None:
+    """PyTorch's ``torch._assert``: an assert written as a call (StyleGAN's and EDM's
+    ``misc.assert_shape``, torchvision's models), so tracing can keep it. ``condition`` is a bool or
+    a one-element tensor; a false one raises ``AssertionError(message)``. Unlike the statement it
+    also checks under ``python -O`` (the library never uses bare asserts)."""
+    if not condition:
+        raise AssertionError(message)
 
 
 # ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)

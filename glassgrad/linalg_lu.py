@@ -175,8 +175,8 @@ def _out(x: Tensor, out: Any) -> Tensor:
     return out.resize_(x.shape).copy_(x.detach())
 
 
-def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:
-    """The deprecated ``torch.lu_solve(b, LU_data, LU_pivots)``: ``linalg.lu_solve(LU, pivots, b)``
+def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
+    """The deprecated ``torch.lu_solve(input, LU_data, LU_pivots)``: ``linalg.lu_solve(LU, pivots, input)``
     (arguments in the other order); warns once per process, as PyTorch."""
     if "lu_solve" not in _warned:
         _warned.add("lu_solve")
@@ -186,7 +186,7 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) 
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return linalg_lu_solve(LU_data, LU_pivots, b, out=out)
+    return linalg_lu_solve(LU_data, LU_pivots, input, out=out)
 
 
 def torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = None) -> tuple:

@@ -109,7 +109,9 @@ def grad(
     """d(outputs)/d(inputs), weighted by ``grad_outputs``; ``.grad`` attributes are not touched.
 
     An input the outputs do not depend on raises ``GraphError``, unless ``allow_unused=True``
-    (its gradient is then None) or ``materialize_grads=True`` (zeros), as in PyTorch.
+    (its gradient is then None) or ``materialize_grads=True`` (zeros), as in PyTorch. An output
+    that does not require grad (made under ``no_grad``, or a constant) raises ``GraphError`` (a
+    ``RuntimeError``) whatever those flags say, also as in PyTorch.
     ``create_graph=True`` gives gradients with a graph of their own (``autograd/recorded.py``), to
     differentiate again; ``is_grads_batched=True`` raises ``NotImplementedError`` (no ``vmap``).
 
@@ -128,6 +130,15 @@ def grad(
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    # checked first, as PyTorch does: else allow_unused/materialize_grads would answer None/zeros
+    # for an output made under no_grad, and the "input not used" error would blame the input
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            raise GraphError(
+                f"grad: expected outputs that require grad, got output {i} of shape {o.shape} "
+                "that does not (it has no grad_fn: made under no_grad or from tensors without "
+                "requires_grad)"
+            )
     if create_graph:  # seeds and gradients are recorded Tensors (autograd/recorded.py)
         roots = [
             (o, recorded.seed("grad", o, g)) for o, g in zip(outs, seed_list("grad", outs, grad_outputs))

@@ -47,9 +47,28 @@ def _inputs(inputs: Any, create_graph: bool) -> tuple[tuple, bool]:
 
 
 def _grads(outputs: Any, xs: tuple, seeds: Any, create_graph: bool) -> tuple:
+    """``autograd.grad`` over the outputs that require grad (a constant one contributes nothing;
+    ``grad`` itself refuses it, as PyTorch's does); all None when none does."""
     from glassgrad.autograd.functional import grad
 
-    return grad(outputs, xs, seeds, retain_graph=True, create_graph=create_graph, allow_unused=True)
+    tensor = _tensor()
+    outs = [outputs] if isinstance(outputs, tensor) else list(outputs)
+    vs = [seeds] * len(outs) if seeds is None or isinstance(seeds, tensor) else list(seeds)
+    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    if not live:
+        return (None,) * len(xs)
+    if seeds is None:
+        return grad(
+            [o for o, _ in live], xs, None, retain_graph=True, create_graph=create_graph, allow_unused=True
+        )
+    return grad(
+        [o for o, _ in live],
+        xs,
+        [v for _, v in live],
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
 
 
 def _zeros_for(gs: tuple, xs: tuple) -> tuple:

@@ -104,6 +104,8 @@ def _link(ctx, i, a):
 def _regrad(out, operands, g):
     """d(out)/d(operands) weighted by g, recorded; None for constants and unused operands."""
     ins = [(i, t) for i, t in enumerate(operands) if t is not None and t.requires_grad]
+    if not ins or not out.requires_grad:  # grad refuses a constant output: nothing flows anyway
+        return (None,) * len(operands)
     got = gg.autograd.grad(out, [t for _, t in ins], g, create_graph=True, allow_unused=True)
     res = [None] * len(operands)
     for (i, _), gi in zip(ins, got):

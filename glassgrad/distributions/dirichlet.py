@@ -35,7 +35,7 @@ class Dirichlet(Distribution):
         >>> import glassgrad as gg
         >>> d = Dirichlet(gg.ones(3))
         >>> d.sample((2,)).shape
-        (2, 3)
+        glassgrad.Size([2, 3])
     """
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {

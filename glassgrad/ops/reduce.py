@@ -57,7 +57,7 @@ def normalize_dims(op: str, ndim: int, dim: Any, empty_means_all: bool = True) -
     lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
     for d in dims:
         if not lo <= d <= hi:
-            raise ShapeError(f"{op}: expected dim in range [{lo}, {hi}], got {d}")
+            raise IndexOutOfRangeError(f"{op}: expected dim in range [{lo}, {hi}], got {d}")
     if ndim == 0:
         return ()
     axes = sorted(int(d) % ndim for d in dims)

@@ -15,13 +15,13 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import acc_dtype, normalize_dims
 from glassgrad.tensor import Tensor
 
-__all__ = ["softmax", "log_softmax"]
+__all__ = ["softmax", "log_softmax", "_softmax_backward_data", "_log_softmax_backward_data"]
 
 
 def _row_sums(a, axis):
@@ -152,3 +152,52 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: 
     """
     x, axis = _softmax_input("log_softmax", input, dim, dtype)
     return LogSoftmax.apply(x, axis=axis)
+
+
+# ------------------------------------------------------------------ the backward formulas as functions
+
+
+def _backward_operands(op: str, grad_output: Tensor, output: Tensor, dim: Any, input_dtype: Any) -> tuple:
+    """Checks PyTorch's private softmax-backward entry points make (same shape, same dtype), and the
+    dim as a one-axis tuple; the dtype to return (the grad's, or a narrower float ``input_dtype``)."""
+    if tuple(grad_output.shape) != tuple(output.shape):
+        raise ShapeError(
+            f"{op}: grad_output and output must have the same shape, got "
+            f"{tuple(grad_output.shape)} and {tuple(output.shape)}"
+        )
+    if grad_output.dtype != output.dtype:
+        raise DTypeError(
+            f"{op}: grad_output and output must have the same dtype, got {grad_output.dtype} and {output.dtype}"
+        )
+    if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+        raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
+    normalize_dims(op, output.ndim, dim)  # raises for a dim out of range
+    want = dtypes.to_np_dtype(input_dtype) if input_dtype is not None else None
+    # a float16 input whose softmax ran in float32 (half_to_float) takes its gradient back in float16
+    narrower = want is not None and want.kind == "f" and want.itemsize < grad_output._data.dtype.itemsize
+    return (want if narrower and want.itemsize == 2 else None), dim
+
+
+def _softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int, input_dtype: Any) -> Tensor:
+    """The gradient of softmax's input from its output z: z * (g - sum(g * z, dim)).
+
+    PyTorch's private ``torch._softmax_backward_data``, which custom autograd Functions (EDM's
+    attention) call in their backward. Built from differentiable ops, so it has a double backward.
+
+    Shape:
+        grad_output and output: any shape, the same; the result has that shape.
+    """
+    cast, dim = _backward_operands("_softmax_backward_data", grad_output, output, dim, input_dtype)
+    out = output * (grad_output - (grad_output * output).sum(dim, keepdim=True))
+    return out if cast is None else _K.cast(out, cast)
+
+
+def _log_softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int, input_dtype: Any) -> Tensor:
+    """The gradient of log_softmax's input from its output z: g - e^z * sum(g, dim).
+
+    Shape:
+        grad_output and output: any shape, the same; the result has that shape.
+    """
+    cast, dim = _backward_operands("_log_softmax_backward_data", grad_output, output, dim, input_dtype)
+    out = grad_output - output.exp() * grad_output.sum(dim, keepdim=True)
+    return out if cast is None else _K.cast(out, cast)

@@ -118,7 +118,7 @@ def test_normal_cdf_icdf_and_grads(torch):
 
 def test_uniform_cdf_icdf(torch):
     for lib in (gg, torch):
-        u = lib.distributions.Uniform(lib.tensor(0.0), lib.tensor(2.0))
+        u = lib.distributions.Uniform(lib.tensor(0.0), lib.tensor(2.0), validate_args=True)
         with pytest.raises(ValueError):
             u.cdf(lib.tensor([-1.0, 0.5]))  # outside the support, validated as PyTorch
     gu = gd.Uniform(gg.tensor(0.0), gg.tensor(2.0), validate_args=False)

@@ -1,6 +1,6 @@
 """``torch.functional`` for glassgrad: the module a script reaches with ``import torch.functional``.
 It holds the same functions as the top level (``glassgrad.einsum is glassgrad.functional.einsum``).
-PyTorch's ``cartesian_prod``, ``block_diag``, ``chain_matmul``, ``lu``,
+PyTorch's ``block_diag``, ``chain_matmul``, ``lu``,
 ``pca_lowrank``/``svd_lowrank``, ``unique_consecutive`` and ``unravel_index`` are not there yet.
 ``torch.functional`` is not ``torch.nn.functional``: ``F.relu`` is an ``AttributeError`` here, as in
 PyTorch.
@@ -19,6 +19,7 @@ from glassgrad import (
     atleast_3d,
     broadcast_shapes,
     broadcast_tensors,
+    cartesian_prod,
     cdist,
     einsum,
     istft,
@@ -36,6 +37,7 @@ __all__ = [
     "atleast_3d",
     "broadcast_shapes",
     "broadcast_tensors",
+    "cartesian_prod",
     "cdist",
     "einsum",
     "istft",

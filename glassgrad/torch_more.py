@@ -19,6 +19,7 @@ from glassgrad.deterministic import (
     set_deterministic_debug_mode,
     use_deterministic_algorithms,
 )
+from glassgrad.factories_asarray import asarray
 from glassgrad.factories_like import empty_strided
 from glassgrad.legacy import typename
 from glassgrad.linalg_decomp import matrix_exp, pinverse
@@ -36,6 +37,7 @@ from glassgrad.ops.as_strided import as_strided
 
 # elementwise math: copysign ... bit shifts (ops/math_more.py), asinh ... i0 (ops/unary_more.py)
 from glassgrad.ops.compare import bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ge, gt, le, lt, ne
+from glassgrad.ops.composite import cartesian_prod
 
 # reduce_more / cumulative: median, mode, kthvalue, nansum/nanmean, var_mean/std_mean, aminmax, scans
 from glassgrad.ops.cumulative import cummax, cummin, cumprod, logcumsumexp, msort
@@ -209,6 +211,8 @@ cfloat, cdouble = complex64, complex128
 
 __all__ = [
     "as_strided",
+    "asarray",
+    "cartesian_prod",
     "symeig",
     "eig",
     "lstsq",

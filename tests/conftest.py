@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import glassgrad as gg
+from glassgrad import factories_asarray as _factories_asarray
 from glassgrad import linalg_decomp as _linalg_decomp
 from glassgrad import linalg_lu as _linalg_lu
 from glassgrad import sparse_more as _sparse_more
@@ -19,6 +20,7 @@ def _seed():
     _sparse_more._WARNED.clear()
     _linalg_decomp._QR_WARNED[0] = False
     _linalg_lu._warned.clear()
+    _factories_asarray._requires_grad_warned[0] = False
     yield
 
 

@@ -25,7 +25,7 @@ from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
-from glassgrad.ops.meshgrid import meshgrid  # (its own file: re-exported)
+from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
@@ -37,7 +37,7 @@ __all__ = [
     "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "number_first",
     "diag", "trace", "repeat_interleave", "tile", "log2", "log10", "exp2", "square", "reciprocal",
     "positive", "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
-    "unique", "unique_consecutive", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
+    "unique", "unique_consecutive", "cartesian_prod", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
 ]  # fmt: skip
 
 

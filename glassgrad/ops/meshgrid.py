@@ -1,5 +1,6 @@
 """``meshgrid``: coordinate grids from 1-D tensors, as expanded views (so each grid's gradient
-sums back into its tensor through ``expand``); re-exported by ``composite.py``."""
+sums back into its tensor through ``expand``); ``cartesian_prod``, the grids' points as rows.
+Both re-exported by ``composite.py``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import warnings
 from typing import Any
 
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.ops import joining
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["meshgrid"]
+__all__ = ["cartesian_prod", "meshgrid"]
 
 _meshgrid_warned = [False]
 
@@ -48,20 +50,36 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-def _checked(tensors: tuple) -> tuple:
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """The Cartesian product of 1-D tensors of one dtype, lengths ``(n_1, ..., n_k)``: a
+    ``(n_1 * ... * n_k, k)`` tensor whose rows are the tuples in lexicographic order (the last
+    tensor varies fastest). One tensor comes back as itself, as in PyTorch."""
+    if not tensors:
+        raise ShapeError("cartesian_prod: expected at least one 1-D tensor, got none")
+    for i, t in enumerate(tensors):
+        if isinstance(t, Tensor) and t.ndim != 1:
+            raise ShapeError(
+                f"cartesian_prod: expected 1-D tensors, got shape {tuple(t.shape)} as element {i}"
+            )
+    _checked(tensors, "cartesian_prod")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return joining.stack([g.reshape(-1) for g in grids], dim=1)
+
+
+def _checked(tensors: tuple, op: str = "meshgrid") -> tuple:
     """PyTorch's checks: a non-empty list of 0-D or 1-D tensors of one dtype (no promotion); a
     0-D tensor counts as one of length 1."""
     if not tensors:
-        raise ShapeError("meshgrid: expected a non-empty list of tensors, got none")
+        raise ShapeError(f"{op}: expected a non-empty list of tensors, got none")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"meshgrid: expected Tensor as element {i}, got {type(t).__name__}")
+            raise TypeError(f"{op}: expected Tensor as element {i}, got {type(t).__name__}")
         if t.ndim > 1:
-            raise ShapeError(
-                f"meshgrid: expected 0-D or 1-D tensors, got shape {tuple(t.shape)} as element {i}"
-            )
+            raise ShapeError(f"{op}: expected 0-D or 1-D tensors, got shape {tuple(t.shape)} as element {i}")
         if t.dtype != tensors[0].dtype:
             raise DTypeError(
-                f"meshgrid: expected all tensors to have one dtype, got {tensors[0].dtype} and {t.dtype}"
+                f"{op}: expected all tensors to have one dtype, got {tensors[0].dtype} and {t.dtype}"
             )
     return tuple(t.reshape(1) if t.ndim == 0 else t for t in tensors)

@@ -13,7 +13,10 @@ import sys
 
 from glassgrad import data
 from glassgrad.data import dataloader, dataset, distributed, sampler
-from glassgrad.utils import checkpoint  # torch.utils.checkpoint, reachable after `import glassgrad`
+from glassgrad.utils import (
+    _pytree,  # noqa: F401 - torch.utils._pytree, reachable as an attribute
+    checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
+)
 from glassgrad.utils.swap import swap_tensors
 
 __all__ = ["checkpoint", "data", "swap_tensors"]

@@ -1,0 +1,110 @@
+"""``asarray``: PyTorch's ``torch.asarray``, a tensor from ``obj`` that shares memory with it when it
+can (a tensor, an ndarray or a buffer of the asked dtype) and copies only when told to or when it
+must. Array libraries' generated code calls it (einx turns a Python constant into a tensor with
+``torch.asarray(c, device=x.device)``).
+
+>>> import numpy as np
+>>> import glassgrad as gg
+>>> a = np.array([1.0, 2.0])
+>>> t = gg.asarray(a)
+>>> a[0] = 5.0
+>>> t
+tensor([5., 2.], dtype=glassgrad.float64)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.device import check_device
+from glassgrad.factories import from_numpy, tensor
+from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
+
+__all__ = ["asarray"]
+
+_requires_grad_warned = [False]
+
+
+def asarray(
+    obj: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    copy: bool | None = None,
+    requires_grad: bool | None = None,
+) -> Tensor:
+    """``obj`` (a tensor, ndarray, NumPy scalar, buffer, Python number or nested sequence) as a
+    tensor of ``obj``'s shape.
+
+    ``copy=None`` shares memory when ``obj`` already holds data of ``dtype``, ``copy=True`` always
+    copies and ``copy=False`` refuses a copy (a ValueError where one is needed). A tensor of the
+    asked dtype comes back as itself; a cast or copy of it stays in the autograd graph unless
+    ``requires_grad=False`` (which, as in PyTorch, turns the flag off on ``obj`` itself when that
+    is what comes back)."""
+    check_device(device, "asarray")
+    want = None if dtype is None else dtypes.to_np_dtype(dtype)
+    if isinstance(obj, Tensor):
+        out = _from_tensor(obj, dtype, want, copy, requires_grad)
+    elif isinstance(obj, np.ndarray):
+        out = _from_ndarray(obj, want, copy)
+    elif isinstance(obj, bytes | bytearray | memoryview):
+        arr = np.frombuffer(obj, dtype=want or dtypes.to_np_dtype(dtypes.get_default_dtype()))
+        out = from_numpy(arr.copy() if copy else arr)
+    else:
+        if copy is False:
+            raise ValueError(
+                f"asarray: copy=False cannot alias a {type(obj).__name__} (a Python number or "
+                "sequence has no tensor memory to share); pass copy=None or copy=True"
+            )
+        out = tensor(obj, dtype=dtype)
+    return _with_flag(out, requires_grad)
+
+
+def _from_tensor(obj: Tensor, dtype: Any, want: Any, copy: bool | None, requires_grad: bool | None) -> Tensor:
+    cast = want is not None and want != dtypes.to_np_dtype(obj.dtype)
+    if cast and copy is False:
+        raise ValueError(
+            f"asarray: copy=False cannot alias a {obj.dtype} tensor as {dtypes.from_np_dtype(want)}; "
+            "a cast needs a copy (pass copy=None or copy=True)"
+        )
+    if requires_grad is None and obj.requires_grad and not _requires_grad_warned[0]:
+        _requires_grad_warned[0] = True  # once per process, as PyTorch
+        warnings.warn(
+            "torch.asarray: unspecified requires_grad follows obj.requires_grad (here True) rather "
+            "than defaulting to False; pass requires_grad=False to get a tensor without a graph "
+            "and to silence this warning",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if not cast and not copy:
+        return obj
+    return obj.to(dtype) if cast else obj.clone()
+
+
+def _with_flag(out: Tensor, requires_grad: bool | None) -> Tensor:
+    """PyTorch's final ``requires_grad_``: False takes a graph result off the graph (a leaf given
+    back as itself has its flag turned off), True makes a result without a graph a leaf that
+    requires grad; a result on the graph stays there."""
+    if requires_grad is False and out.requires_grad:
+        if out.is_leaf:
+            return out.requires_grad_(False)
+        return out.detach()
+    if requires_grad and not out.requires_grad:
+        return out.requires_grad_(True)
+    return out
+
+
+def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
+    if want is not None and want != arr.dtype:
+        if copy is False:
+            raise ValueError(
+                f"asarray: copy=False cannot alias an ndarray of {arr.dtype} as {dtypes.from_np_dtype(want)}; "
+                "a cast needs a copy (pass copy=None or copy=True)"
+            )
+        return from_numpy(arr.astype(want))
+    return from_numpy(arr.copy() if copy else arr)

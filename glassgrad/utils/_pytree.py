@@ -1,0 +1,275 @@
+"""``glassgrad.utils._pytree``: PyTorch's ``torch.utils._pytree`` path, which libraries import
+directly (x-transformers, torch-einops-utils) to walk nested containers of tensors.
+
+A pytree is a leaf or a container node (tuple, list, dict, OrderedDict, defaultdict, deque, a
+namedtuple, or a type given to :func:`register_pytree_node`) holding pytrees. As in PyTorch,
+``None`` is a leaf here (``glassgrad.func``'s own flattening, used by the transforms, treats it as
+an empty node instead). Dicts flatten in insertion order; a :class:`TreeSpec` records the
+containers so :func:`tree_unflatten` rebuilds the same structure.
+
+>>> from glassgrad.utils._pytree import tree_flatten, tree_map
+>>> tree_flatten([1, (2, None)])[0]
+[1, 2, None]
+>>> tree_map(lambda a, b: a + b, {"x": 1, "y": 2}, {"y": 20, "x": 10})
+{'x': 11, 'y': 22}
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = [
+    "LeafSpec",
+    "TreeSpec",
+    "register_pytree_node",
+    "tree_all",
+    "tree_any",
+    "tree_flatten",
+    "tree_iter",
+    "tree_leaves",
+    "tree_map",
+    "tree_map_",
+    "tree_map_only",
+    "tree_structure",
+    "tree_unflatten",
+]
+
+# type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
+SUPPORTED_NODES: dict[type, tuple[Callable, Callable]] = {}
+
+
+def register_pytree_node(
+    cls: type,
+    flatten_fn: Callable[[Any], tuple[list, Any]],
+    unflatten_fn: Callable[[list, Any], Any],
+    **kwargs: Any,
+) -> None:
+    """Make instances of ``cls`` container nodes: ``flatten_fn(node) -> (children, context)`` and
+    ``unflatten_fn(children, context) -> node``. The serialization keywords PyTorch accepts
+    (``serialized_type_name``, ``flatten_with_keys_fn``, ...) are taken and not used."""
+    if cls in SUPPORTED_NODES:
+        raise ValueError(f"register_pytree_node: {cls.__name__} is already registered as a pytree node")
+    SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
+
+
+def _is_namedtuple(node_type: type) -> bool:
+    return issubclass(node_type, tuple) and hasattr(node_type, "_fields")
+
+
+def _dict_unflatten(kind: type) -> Callable:
+    return lambda children, keys: kind(zip(keys, children))
+
+
+register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
+register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
+register_pytree_node(dict, lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(dict))
+register_pytree_node(OrderedDict, lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(OrderedDict))
+register_pytree_node(
+    defaultdict,
+    lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
+    lambda c, ctx: defaultdict(ctx[0], zip(ctx[1], c)),
+)
+register_pytree_node(deque, lambda d: (list(d), d.maxlen), lambda c, maxlen: deque(c, maxlen=maxlen))
+
+
+def _node_kind(node: Any) -> type | None:
+    """The registered kind of ``node`` (its class for a namedtuple), or None for a leaf."""
+    t = type(node)
+    if t in SUPPORTED_NODES:
+        return t
+    if _is_namedtuple(t):
+        return t
+    return None
+
+
+def _flatten_node(kind: type, node: Any) -> tuple[list, Any]:
+    if kind in SUPPORTED_NODES:
+        return SUPPORTED_NODES[kind][0](node)
+    return list(node), None  # a namedtuple: its class (the spec's type) rebuilds it
+
+
+def _unflatten_node(kind: type, children: list, context: Any) -> Any:
+    if kind in SUPPORTED_NODES:
+        return SUPPORTED_NODES[kind][1](children, context)
+    return kind(*children)
+
+
+class TreeSpec:
+    """The structure of a pytree: ``type`` (None for a leaf), the node's ``context`` (a dict's
+    keys, a deque's maxlen, ...) and one child spec per child."""
+
+    def __init__(self, type: type | None, context: Any, children_specs: list[TreeSpec]) -> None:  # noqa: A002
+        self.type = type
+        self.context = context
+        self._children = list(children_specs)
+        if type is None:
+            self.num_leaves, self.num_nodes = 1, 1
+        else:
+            self.num_leaves = sum(c.num_leaves for c in self._children)
+            self.num_nodes = 1 + sum(c.num_nodes for c in self._children)
+
+    @property
+    def num_children(self) -> int:
+        return len(self._children)
+
+    def is_leaf(self) -> bool:
+        return self.type is None
+
+    def children(self) -> list[TreeSpec]:
+        return list(self._children)
+
+    def child(self, index: int) -> TreeSpec:
+        return self._children[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TreeSpec):
+            return NotImplemented
+        return self.type is other.type and self.context == other.context and self._children == other._children
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self.is_leaf():
+            return "*"
+        return f"TreeSpec({self.type.__name__}, {self.context!r}, [{', '.join(map(repr, self._children))}])"
+
+    def unflatten(self, leaves: Any) -> Any:
+        """The pytree of this structure holding ``leaves`` in order."""
+        leaves = list(leaves)
+        if len(leaves) != self.num_leaves:
+            raise ValueError(
+                f"tree_unflatten: got {len(leaves)} leaves but the spec {self!r} holds "
+                f"{self.num_leaves}; expected exactly that many"
+            )
+        it = iter(leaves)
+
+        def build(spec: TreeSpec) -> Any:
+            if spec.is_leaf():
+                return next(it)
+            return _unflatten_node(spec.type, [build(c) for c in spec._children], spec.context)
+
+        return build(self)
+
+    def flatten_up_to(self, tree: Any) -> list:
+        """The subtrees of ``tree`` at this spec's leaves; ``tree`` must have this spec's containers
+        down to them (dicts matched by key, in this spec's key order)."""
+        out: list = []
+
+        def walk(spec: TreeSpec, node: Any) -> None:
+            if spec.is_leaf():
+                out.append(node)
+                return
+            kind = _node_kind(node)
+            if kind is None or not (kind is spec.type or _both_dicts(kind, spec.type)):
+                raise ValueError(
+                    f"tree_map: expected a {spec.type.__name__} node to match the first tree, "
+                    f"got {type(node).__name__}"
+                )
+            if isinstance(node, dict):
+                keys = spec.context[1] if spec.type is defaultdict else spec.context
+                if set(node.keys()) != set(keys):
+                    raise ValueError(
+                        f"tree_map: expected a dict with keys {sorted(map(str, keys))}, "
+                        f"got keys {sorted(map(str, node.keys()))}"
+                    )
+                children = [node[k] for k in keys]
+            else:
+                children, _ = _flatten_node(kind, node)
+                if len(children) != spec.num_children:
+                    raise ValueError(
+                        f"tree_map: expected a {kind.__name__} of {spec.num_children} children "
+                        f"to match the first tree, got {len(children)}"
+                    )
+            for c, s in zip(children, spec._children):
+                walk(s, c)
+
+        walk(self, tree)
+        return out
+
+
+def _both_dicts(a: type, b: type) -> bool:
+    return issubclass(a, dict) and issubclass(b, dict)
+
+
+def LeafSpec() -> TreeSpec:  # noqa: N802 - PyTorch's name
+    """The spec of a single leaf."""
+    return TreeSpec(None, None, [])
+
+
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeSpec]:
+    """``(leaves, spec)``: the leaves of ``tree`` in order and the :class:`TreeSpec` that rebuilds it.
+    ``is_leaf(node)`` returning True stops the walk at ``node``."""
+    leaves: list = []
+
+    def walk(node: Any) -> TreeSpec:
+        kind = None if (is_leaf is not None and is_leaf(node)) else _node_kind(node)
+        if kind is None:
+            leaves.append(node)
+            return LeafSpec()
+        children, context = _flatten_node(kind, node)
+        return TreeSpec(kind, context, [walk(c) for c in children])
+
+    spec = walk(tree)
+    return leaves, spec
+
+
+def tree_unflatten(leaves: Any, treespec: TreeSpec) -> Any:
+    """The pytree of structure ``treespec`` holding ``leaves`` in order."""
+    if not isinstance(treespec, TreeSpec):
+        raise TypeError(f"tree_unflatten: expected treespec to be a TreeSpec, got {type(treespec).__name__}")
+    return treespec.unflatten(leaves)
+
+
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list:
+    """The leaves of ``tree`` in order."""
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_iter(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> Iterator:
+    """An iterator over the leaves of ``tree``."""
+    return iter(tree_leaves(tree, is_leaf))
+
+
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> TreeSpec:
+    """The :class:`TreeSpec` of ``tree``."""
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def tree_map(func: Callable, tree: Any, *rests: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """``tree`` with each leaf ``x`` replaced by ``func(x, *ys)``, the ``ys`` being the subtrees at
+    the same place in each of ``rests`` (which must have ``tree``'s containers)."""
+    leaves, spec = tree_flatten(tree, is_leaf)
+    others = [spec.flatten_up_to(r) for r in rests]
+    return spec.unflatten([func(*xs) for xs in zip(leaves, *others)])
+
+
+def tree_map_(func: Callable, tree: Any, *rests: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """Call ``func`` on each leaf (with the matching subtrees of ``rests``) for its side effects;
+    returns ``tree`` itself."""
+    leaves, spec = tree_flatten(tree, is_leaf)
+    others = [spec.flatten_up_to(r) for r in rests]
+    for xs in zip(leaves, *others):
+        func(*xs)
+    return tree
+
+
+def tree_map_only(
+    type_or_types: type | tuple[type, ...],
+    func: Callable,
+    tree: Any,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> Any:
+    """:func:`tree_map` applying ``func`` only to leaves that are instances of ``type_or_types``."""
+    return tree_map(lambda x: func(x) if isinstance(x, type_or_types) else x, tree, is_leaf=is_leaf)
+
+
+def tree_all(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether ``pred`` holds for every leaf."""
+    return all(map(pred, tree_leaves(tree, is_leaf)))
+
+
+def tree_any(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether ``pred`` holds for some leaf."""
+    return any(map(pred, tree_leaves(tree, is_leaf)))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.distributions import constraints
-from glassgrad.distributions.utils import clamp_probs
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -166,6 +167,11 @@ class ComposeTransform(Transform):
         self.parts = list(parts)
         self.event_dim = max((p.event_dim for p in self.parts), default=0)
 
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if cache_size == self._cache_size:
+            return self
+        return ComposeTransform(self.parts, cache_size=cache_size)
+
     @property
     def domain(self) -> Any:  # type: ignore[override]
         return self.parts[0].domain if self.parts else constraints.real
@@ -248,18 +254,26 @@ class ExpTransform(Transform):
     __hash__ = object.__hash__
 
 
+def _clamp_unit(y: Tensor) -> Tensor:
+    """``y`` in [tiny, 1 − ε]: a lower bound of ε instead of tiny would cut the gradient below about
+    sigmoid(−16) in float32."""
+    info = np.finfo(y._data.dtype)
+    return y.clamp(min=float(info.tiny), max=1 - float(info.eps))
+
+
 class SigmoidTransform(Transform):
-    """``y = sigmoid(x)``, kept inside (0, 1) by the dtype's epsilon so that the inverse
-    (``log y − log1p(−y)``) stays finite; ``log|dy/dx| = −softplus(−x) − softplus(x)``."""
+    """``y = sigmoid(x)``, kept in [tiny, 1 − ε] (the dtype's smallest normal number and epsilon) so
+    that the inverse (``log y − log1p(−y)``) stays finite, as PyTorch's; ``log|dy/dx| =
+    −softplus(−x) − softplus(x)``."""
 
     codomain = constraints.unit_interval
     sign = 1
 
     def _call(self, x: Tensor) -> Tensor:
-        return clamp_probs(gg.sigmoid(x))
+        return _clamp_unit(gg.sigmoid(x))
 
     def _inverse(self, y: Tensor) -> Tensor:
-        y = clamp_probs(y)
+        y = _clamp_unit(y)
         return y.log() - (-y).log1p()
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
@@ -281,7 +295,7 @@ class TanhTransform(Transform):
         return x.tanh()
 
     def _inverse(self, y: Tensor) -> Tensor:
-        return 0.5 * ((1 + y).log() - (1 - y).log())
+        return y.atanh()  # (the log form loses y near 0: 1 ± y rounds to 1)
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         # the softplus form stays accurate where 1 − tanh(x)² underflows

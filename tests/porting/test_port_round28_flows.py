@@ -176,3 +176,20 @@ def test_reprs_and_equality_match_torch(torch):
             0.0, 2.0
         )
         assert T.AffineTransform(0.0, 2.0) != T.AffineTransform(0.0, 3.0)
+
+
+def test_sigmoid_and_tanh_transforms_at_the_extremes_as_pytorch(torch):
+    from glassgrad.distributions import transforms as gt
+
+    tt = torch.distributions.transforms
+    out = []
+    for lib, t in ((gg, gt), (torch, tt)):
+        x = lib.tensor([-20.0, 0.0, 30.0], requires_grad=True)
+        y = t.SigmoidTransform()(x)  # clamped at [tiny, 1 - eps]: a gradient below sigmoid(-16) too
+        y.sum().backward()
+        inv = t.SigmoidTransform().inv(lib.tensor([1e-30, 1e-9, 0.5]))
+        ath = t.TanhTransform().inv(lib.tensor([1e-8, 1e-4, 0.5]))  # atanh: exact near 0
+        out.append([y.detach().numpy(), x.grad.numpy(), inv.numpy(), ath.numpy()])
+        assert t.ComposeTransform([t.ExpTransform()]).with_cache(1)._cache_size == 1
+    for g, r in zip(*out):
+        np.testing.assert_allclose(g, r, rtol=2e-7)

@@ -232,10 +232,10 @@ def addcdiv(
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
     # (value * t1) / t2 in PyTorch's order (its kernel's last bit); float16 in float32, as its CPU kernel
-    half = all(getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2))
-    a, t1, t2 = (t.float() for t in (input, tensor1, tensor2)) if half else (input, tensor1, tensor2)
+    half = [getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2)]  # mixed ones too
+    a, t1, t2 = (t.float() if h else t for t, h in zip((input, tensor1, tensor2), half, strict=True))
     result = a + _scaled(t1, value) / t2
-    return with_out(result.half() if half else result, out, "addcdiv")
+    return with_out(result.half() if all(half) else result, out, "addcdiv")
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:

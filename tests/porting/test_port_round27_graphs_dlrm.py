@@ -158,3 +158,17 @@ def test_addcdiv_float16_computes_in_float32_as_pytorch(torch):
             )
         )
     assert out[0].dtype == gg.float16 and out[0].item() == out[1].item() == 101.0
+
+
+def test_addcdiv_mixed_float16_computes_in_float32_as_pytorch(torch):
+    out = []
+    for lib in (gg, torch):
+        h = lib.float16
+        a = lib.addcdiv(
+            lib.tensor([1.0]), lib.tensor([300.0], dtype=h), lib.tensor([0.01], dtype=h), value=300
+        )
+        b = lib.addcdiv(
+            lib.tensor([1.0], dtype=h), lib.tensor([300.0], dtype=h), lib.tensor([0.01]), value=300
+        )
+        out.append((a.item(), str(a.dtype).split(".")[1], b.item(), str(b.dtype).split(".")[1]))
+    assert out[0] == out[1]

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.function import Primitive
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
@@ -102,6 +103,23 @@ def resize_as_(self: Tensor, the_template: Tensor, *, memory_format: Any = None)
     return resize_(self, tuple(the_template.shape))
 
 
+class _SetBackward(Primitive):
+    """The node of a tensor that took, by ``set_``, the memory of one that requires grad: set_ has no
+    derivative, so reaching it in backward raises (PyTorch's ``<NotImplemented>`` node)."""
+
+    name = "set_"
+    node_name = "NotImplemented"
+    register = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError("set_: the derivative for set_ is not implemented (call it under no_grad())")
+
+
 def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     """``t.set_(source)``: ``t`` takes ``source``'s memory and shape (the two share memory from then
     on; each keeps its own version counter, whose ``t``'s goes up); ``t.set_()`` empties ``t`` to
@@ -122,18 +140,14 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
         raise RuntimeError(
             f"set_: expected a source on the tensor's device {self.device}, got {source.device}"
         )
-    if source is not None and source.requires_grad and grad_enabled():
-        # PyTorch records set_ with a node whose backward raises; the value would otherwise
-        # arrive here with no graph link, and gradients through ``self`` be silently lost
-        raise GraphError(
-            "set_: the source requires grad and set_ has no derivative; call it under no_grad() "
-            "or on source.detach()"
-        )
     self._check_inplace("set_")  # grad mode, read-only memory; the version goes up
     if source is None:
         self._data = array_module(self._data).empty((0,), dtype=self._data.dtype)
         return self
     self._data = source._data
+    if source.requires_grad and grad_enabled():
+        # as PyTorch: a node whose backward raises, so a gradient through ``self`` is never silently lost
+        self._node, self.requires_grad = _SetBackward.apply(source)._node, True
     # the memory is shared now: a recorded in-place op on either must write into it, not swap it
     self._vc[1] = source._vc[1] = True
     return self

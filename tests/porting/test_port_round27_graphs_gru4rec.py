@@ -76,11 +76,14 @@ def test_set_semantics(torch):
         torch.nn.Parameter(torch.zeros(2)).set_(torch.ones(2))
 
 
-def test_set_refuses_a_source_in_the_graph_and_another_device():
+def test_set_from_a_source_in_the_graph_raises_at_backward_and_refuses_another_device():
     x = gg.ones(3, requires_grad=True)
     y, z = x * 2, gg.zeros(3)
-    with pytest.raises(RuntimeError, match="set_: the source requires grad"):
-        z.set_(y)  # PyTorch records a node whose backward raises: never a silently lost gradient
+    z.set_(y)  # PyTorch records a node whose backward raises: never a silently lost gradient
+    assert z.requires_grad and type(z.grad_fn).__name__ == "NotImplemented"
+    with pytest.raises(RuntimeError, match="set_: the derivative for set_ is not implemented"):
+        ((z * 3).sum() + x.sum()).backward()
+    z = gg.zeros(3)
     with gg.no_grad():
         z.set_(y)
     np.testing.assert_array_equal(z.numpy(), [2.0, 2.0, 2.0])

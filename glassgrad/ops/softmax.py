@@ -173,9 +173,10 @@ def _backward_operands(op: str, grad_output: Tensor, output: Tensor, dim: Any, i
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
     normalize_dims(op, output.ndim, dim)  # raises for a dim out of range
     want = dtypes.to_np_dtype(input_dtype) if input_dtype is not None else None
-    # a float16 input whose softmax ran in float32 (half_to_float) takes its gradient back in float16
-    narrower = want is not None and want.kind == "f" and want.itemsize < grad_output._data.dtype.itemsize
-    return (want if narrower and want.itemsize == 2 else None), dim
+    # a float16 input whose softmax ran in float32 (half_to_float) takes its gradient back in float16;
+    # any other pair keeps the gradient's dtype, as PyTorch's
+    narrower = want is not None and want == np.float16 and grad_output._data.dtype == np.float32
+    return (want if narrower else None), dim
 
 
 def _softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int, input_dtype: Any) -> Tensor:

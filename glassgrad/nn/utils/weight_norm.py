@@ -47,8 +47,8 @@ class WeightNorm:
         # PyTorch deprecates the hook-based API at this entry (weight_norm calls it), every call;
         # Python's once-per-location filter shows it once by default
         warnings.warn(
-            "`torch.nn.utils.weight_norm` is deprecated; the parametrization-based "
-            "`torch.nn.utils.parametrizations.weight_norm` replaces it.",
+            "`torch.nn.utils.weight_norm` is deprecated in favor of "
+            "`torch.nn.utils.parametrizations.weight_norm` (the same weight_g, weight_v as a parametrization)",
             FutureWarning,
             stacklevel=2,
         )

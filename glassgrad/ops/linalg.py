@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.tensor import Tensor
 
@@ -19,7 +19,20 @@ __all__ = ["cholesky", "solve_triangular"]
 def _tril_solve(xp: Any, a: Any, b: Any, upper: bool) -> Any:
     """A⁻¹ b for triangular A (only its triangle is read). (..., n, n), (..., n, k) -> (..., n, k)."""
     tri = xp.triu(a) if upper else xp.tril(a)
-    return xp.linalg.solve(tri, b)
+    try:
+        return xp.linalg.solve(tri, b)
+    except xp.linalg.LinAlgError:  # a zero on the diagonal: substitution gives PyTorch's inf / nan
+        return quietly(_substitute, xp, tri, b, upper)
+
+
+def _substitute(xp: Any, tri: Any, b: Any, upper: bool) -> Any:
+    """Forward (back, if ``upper``) substitution, one row at a time, vectorised over the batch and
+    the columns of b; the rows not reached yet are zero. (..., n, n), (..., n, k) -> (..., n, k)."""
+    n = tri.shape[-1]
+    x = xp.zeros(xp.broadcast_shapes(tri.shape[:-2], b.shape[:-2]) + b.shape[-2:], xp.result_type(tri, b))
+    for i in range(n - 1, -1, -1) if upper else range(n):
+        x[..., i, :] = (b[..., i, :] - (tri[..., i, :, None] * x).sum(-2)) / tri[..., i, i, None]
+    return x
 
 
 class Cholesky(Function):

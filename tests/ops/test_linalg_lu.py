@@ -118,3 +118,19 @@ def test_lu_of_empty_matrices(torch, shape):
     assert (tuple(g.LU.shape), tuple(g.pivots.shape)) == (tuple(t.LU.shape), tuple(t.pivots.shape))
     gp, tp = gg.linalg.lu(gg.empty(*shape)), torch.linalg.lu(torch.empty(*shape))
     assert [tuple(a.shape) for a in gp] == [tuple(b.shape) for b in tp]
+
+
+def test_a_singular_u_gives_pytorchs_inf_and_nan(torch):
+    """A zero on U's diagonal: the triangular solves give inf / nan, as PyTorch's, not an error."""
+    s = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]
+    out = []
+    for lib in (gg, torch):
+        a = lib.tensor(s, dtype=lib.float64, requires_grad=True)
+        _, lower, upper = lib.linalg.lu(a)
+        (lower.sum() + upper.sum()).backward()
+        lu, piv, _ = lib.linalg.lu_factor_ex(lib.tensor(s, dtype=lib.float64))
+        x = lib.linalg.lu_solve(lu, piv, lib.ones(3, 1, dtype=lib.float64))
+        t = lib.linalg.solve_triangular(lib.tensor([[1.0, 0.0], [2.0, 0.0]]), lib.ones(2, 1), upper=False)
+        out.append([a.grad.numpy(), x.detach().numpy(), t.numpy()])
+    for g, r in zip(*out):
+        np.testing.assert_array_equal(g, r)

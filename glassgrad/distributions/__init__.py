@@ -63,3 +63,54 @@ __all__ = [
     "SigmoidTransform",
     "TanhTransform",
 ]
+
+# ---------------------------------------------------------------- round 29 (distB): discrete, relaxed, mixture,
+# low-rank families, more transforms and the constraint registries
+from glassgrad.distributions import constraint_registry
+from glassgrad.distributions.constraint_registry import biject_to, transform_to
+from glassgrad.distributions.continuous_bernoulli import ContinuousBernoulli
+from glassgrad.distributions.geometric import Geometric
+from glassgrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
+from glassgrad.distributions.mixture_same_family import MixtureSameFamily
+from glassgrad.distributions.multinomial import Multinomial
+from glassgrad.distributions.negative_binomial import NegativeBinomial
+from glassgrad.distributions.poisson import Poisson
+from glassgrad.distributions.relaxed_bernoulli import RelaxedBernoulli
+from glassgrad.distributions.relaxed_categorical import RelaxedOneHotCategorical
+from glassgrad.distributions.transforms import (
+    AbsTransform,
+    CatTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SoftmaxTransform,
+    SoftplusTransform,
+    StackTransform,
+    StickBreakingTransform,
+)
+
+__all__ += [
+    "Poisson",
+    "Geometric",
+    "NegativeBinomial",
+    "Multinomial",
+    "MixtureSameFamily",
+    "LowRankMultivariateNormal",
+    "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
+    "ContinuousBernoulli",
+    "biject_to",
+    "transform_to",
+    "constraint_registry",
+    "PowerTransform",
+    "SoftmaxTransform",
+    "StickBreakingTransform",
+    "AbsTransform",
+    "SoftplusTransform",
+    "IndependentTransform",
+    "ReshapeTransform",
+    "CatTransform",
+    "StackTransform",
+    "LowerCholeskyTransform",
+]

@@ -221,3 +221,97 @@ class _IndependentConstraint(Constraint):
 def independent(base_constraint: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
     """``base_constraint`` over whole events of ``reinterpreted_batch_ndims`` trailing dims."""
     return _IndependentConstraint(base_constraint, reinterpreted_batch_ndims)
+
+
+# ---------------------------------------------------------------- more constraints (round 29)
+class _GreaterThanEq(Constraint):
+    def __init__(self, lower: float) -> None:
+        self.lower = lower
+
+    def check(self, value: Any) -> np.ndarray:
+        return _arr(value) >= self.lower
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={self.lower})"
+
+
+class _LessThan(Constraint):
+    def __init__(self, upper: float) -> None:
+        self.upper = upper
+
+    def check(self, value: Any) -> np.ndarray:
+        return _arr(value) < self.upper
+
+    def __repr__(self) -> str:
+        return f"LessThan(upper_bound={self.upper})"
+
+
+class _Multinomial(Constraint):
+    """Non-negative integer counts over the last dim summing to at most ``upper_bound``."""
+
+    event_dim = 1
+    is_discrete = True
+
+    def __init__(self, upper_bound: Any) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return np.all(v >= 0, axis=-1) & (v.sum(-1) <= _arr(self.upper_bound))
+
+
+class _Cat(Constraint):
+    """Constraints ``cseq`` on consecutive slices of ``lengths`` along ``dim``."""
+
+    def __init__(self, cseq: list, dim: int = 0, lengths: Any = None) -> None:
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"constraints.cat: expected {len(self.cseq)} lengths, got {len(self.lengths)}")
+        self.dim = dim
+        self.event_dim = max((c.event_dim for c in self.cseq), default=0)
+        self.is_discrete = any(c.is_discrete for c in self.cseq)
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        bounds = np.cumsum([0] + self.lengths)
+        parts = [
+            c.check(np.take(v, np.arange(a, b), axis=self.dim))
+            for c, a, b in zip(self.cseq, bounds, bounds[1:])
+        ]
+        return np.concatenate(parts, axis=self.dim)
+
+
+class _Stack(Constraint):
+    """Constraint ``cseq[i]`` on index i along ``dim``."""
+
+    def __init__(self, cseq: list, dim: int = 0) -> None:
+        self.cseq, self.dim = list(cseq), dim
+        self.event_dim = max((c.event_dim for c in self.cseq), default=0)
+        self.is_discrete = any(c.is_discrete for c in self.cseq)
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _arr(value)
+        return np.stack(
+            [c.check(np.take(v, i, axis=self.dim)) for i, c in enumerate(self.cseq)], axis=self.dim
+        )
+
+
+nonnegative = _GreaterThanEq(0.0)
+positive_integer = _IntegerGreaterThan(1)
+multinomial = _Multinomial
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+cat = _Cat
+stack = _Stack
+__all__ += [
+    "nonnegative",
+    "positive_integer",
+    "multinomial",
+    "greater_than",
+    "greater_than_eq",
+    "less_than",
+    "cat",
+    "stack",
+]

@@ -46,6 +46,14 @@ class Independent(Distribution):
         split = len(batch) - n
         super().__init__(batch[:split], batch[split:] + tuple(base_distribution.event_shape), validate_args)
 
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Independent:
+        """The base expanded to ``batch_shape`` plus the reinterpreted dims, as PyTorch's."""
+        extra = tuple(self.event_shape[: self.reinterpreted_batch_ndims])
+        base = self.base_dist.expand(tuple(batch_shape) + extra)
+        new = Independent(base, self.reinterpreted_batch_ndims, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_rsample

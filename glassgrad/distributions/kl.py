@@ -140,3 +140,80 @@ def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError("kl_divergence: Independents with different reinterpreted_batch_ndims")
     return p._sum_rightmost(kl_divergence(p.base_dist, q.base_dist))
+
+
+# ---------------------------------------------------------------- round 29: discrete, relaxed and low-rank families
+from glassgrad.distributions.continuous_bernoulli import ContinuousBernoulli  # noqa: E402
+from glassgrad.distributions.geometric import Geometric  # noqa: E402
+from glassgrad.distributions.gumbel import Gumbel  # noqa: E402
+from glassgrad.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal  # noqa: E402
+from glassgrad.distributions.poisson import Poisson  # noqa: E402
+
+
+def _infinite_like(t: Tensor) -> Tensor:
+    return gg.full(tuple(t.shape), math.inf, dtype=t.dtype)
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
+    # λp log(λp/λq) − (λp − λq)
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p: Geometric, q: Geometric) -> Tensor:
+    # −H(p) − E_p[k] log(1 − q) − log q, with E_p[k] + 1 = 1/p
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson) -> Tensor:
+    return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_bounded(p: Poisson, q: Distribution) -> Tensor:
+    return _infinite_like(p.rate)  # Poisson mass beyond the bounded support
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_cb_cb(p: ContinuousBernoulli, q: ContinuousBernoulli) -> Tensor:
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + (-p.probs).log1p()
+    t3 = -q._cont_bern_log_norm() - (-q.probs).log1p()
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_cb_normal(p: ContinuousBernoulli, q: Normal) -> Tensor:
+    # −H(p) − E_p[log N(x; μ, σ)], from p's first two moments
+    t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale) ** 2) + q.scale.log()
+    t3 = (p.variance + p.mean**2 - 2.0 * q.loc * p.mean) / (2.0 * q.scale**2)
+    return -p.entropy() + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_cb_uniform(p: ContinuousBernoulli, q: Uniform) -> Tensor:
+    result = -p.entropy() + (q.high - q.low).log()
+    # PyTorch's test (kept for parity): finite only when [low, high] strictly contains [0, 1]
+    return _where((q.low >= 0.0) | (q.high <= 1.0), math.inf, result)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_cb(p: Uniform, q: ContinuousBernoulli) -> Tensor:
+    result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+    return _where((p.high >= 1.0) | (p.low <= 0.0), math.inf, result)
+
+
+@register_kl(Normal, ContinuousBernoulli)
+@register_kl(Gumbel, ContinuousBernoulli)
+def _kl_unbounded_cb(p: Distribution, q: ContinuousBernoulli) -> Tensor:
+    return _infinite_like(p.loc)  # mass outside [0, 1]
+
+
+# The low-rank normal keeps the Cholesky factor of its covariance, so the full-covariance closed
+# form applies to every pairing of the two.
+register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)(_kl_mvn_mvn)
+register_kl(LowRankMultivariateNormal, MultivariateNormal)(_kl_mvn_mvn)
+register_kl(MultivariateNormal, LowRankMultivariateNormal)(_kl_mvn_mvn)

@@ -47,6 +47,12 @@ class Normal(Distribution):
         self.loc, self.scale = utils.broadcast_all(loc, scale)
         super().__init__(tuple(self.loc.shape), (), validate_args)
 
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Normal:
+        shape = tuple(batch_shape)
+        new = Normal(self.loc.expand(*shape), self.scale.expand(*shape), validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def mean(self) -> Tensor:
         return self.loc

@@ -54,8 +54,14 @@ class TransformedDistribution(Distribution):
                 f"TransformedDistribution: a transform has event_dim {event_dim} but the base distribution's "
                 f"shape {shape} has only {len(shape)} dims"
             )
-        split = len(shape) - event_dim
-        super().__init__(shape[:split], shape[split:], validate_args=validate_args)
+        # shape-changing transforms (stick-breaking, reshape) move the event: follow forward_shape,
+        # the event dims changing by as many dims as the whole shape gains or loses
+        out = shape
+        for t in self.transforms:
+            out = tuple(t.forward_shape(out))
+        event_dim = event_dim + len(out) - len(shape)
+        split = len(out) - event_dim
+        super().__init__(out[:split], out[split:], validate_args=validate_args)
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
@@ -87,6 +93,7 @@ class TransformedDistribution(Distribution):
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
+            event_dim += x.ndim - y.ndim  # a reshape back to fewer or more event dims
             total = total - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.event_dim)
             y = x
         base = self.base_dist.log_prob(y)

@@ -114,3 +114,31 @@ __all__ += [
     "StackTransform",
     "LowerCholeskyTransform",
 ]
+# continuous families (round 29); importing each also makes glassgrad.distributions.<module> an attribute
+from glassgrad.distributions.beta import Beta  # noqa: E402
+from glassgrad.distributions.cauchy import Cauchy  # noqa: E402
+from glassgrad.distributions.chi2 import Chi2  # noqa: E402
+from glassgrad.distributions.exponential import Exponential  # noqa: E402
+from glassgrad.distributions.gamma import Gamma  # noqa: E402
+from glassgrad.distributions.half_cauchy import HalfCauchy  # noqa: E402
+from glassgrad.distributions.half_normal import HalfNormal  # noqa: E402
+from glassgrad.distributions.laplace import Laplace  # noqa: E402
+from glassgrad.distributions.log_normal import LogNormal  # noqa: E402
+from glassgrad.distributions.pareto import Pareto  # noqa: E402
+from glassgrad.distributions.studentT import StudentT  # noqa: E402
+from glassgrad.distributions.weibull import Weibull  # noqa: E402
+
+__all__ += [
+    "Beta",
+    "Cauchy",
+    "Chi2",
+    "Exponential",
+    "Gamma",
+    "HalfCauchy",
+    "HalfNormal",
+    "Laplace",
+    "LogNormal",
+    "Pareto",
+    "StudentT",
+    "Weibull",
+]

@@ -57,7 +57,7 @@ class _GreaterThan(Constraint):
         self.lower = lower
 
     def check(self, value: Any) -> np.ndarray:
-        return _arr(value) > self.lower
+        return _arr(value) > _arr(self.lower)
 
     def __repr__(self) -> str:
         return f"GreaterThan(lower_bound={self.lower})"
@@ -225,11 +225,13 @@ def independent(base_constraint: Constraint, reinterpreted_batch_ndims: int) -> 
 
 # ---------------------------------------------------------------- more constraints (round 29)
 class _GreaterThanEq(Constraint):
-    def __init__(self, lower: float) -> None:
+    """``x >= lower``; ``lower`` may be an array (a Pareto's scale)."""
+
+    def __init__(self, lower: Any) -> None:
         self.lower = lower
 
     def check(self, value: Any) -> np.ndarray:
-        return _arr(value) >= self.lower
+        return _arr(value) >= _arr(self.lower)
 
     def __repr__(self) -> str:
         return f"GreaterThanEq(lower_bound={self.lower})"
@@ -240,7 +242,7 @@ class _LessThan(Constraint):
         self.upper = upper
 
     def check(self, value: Any) -> np.ndarray:
-        return _arr(value) < self.upper
+        return _arr(value) < _arr(self.upper)
 
     def __repr__(self) -> str:
         return f"LessThan(upper_bound={self.upper})"

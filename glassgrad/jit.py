@@ -26,6 +26,12 @@ import typing
 import warnings
 from typing import Any, Callable, TypeVar
 
+from glassgrad import jit_annotations as annotations
+
+# `from torch.jit.annotations import List`: a submodule needs a package (a __path__) and a registered name
+__path__: list[str] = []
+__import__("sys").modules[__name__ + ".annotations"] = annotations
+
 __all__ = [
     "Final",
     "annotate",

@@ -17,7 +17,7 @@ import copy
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
+
+# covariant item type: `Dataset[int]` in annotations and subclass bases, as in PyTorch
+_T_co = TypeVar("_T_co", covariant=True)
 
 # NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O), as in PyTorch.
 _NP_STR_OBJ = re.compile("[SaUO]")
@@ -150,7 +153,7 @@ def get_worker_info() -> None:
 _warned_num_workers = False  # set by the first DataLoader(num_workers > 0)
 
 
-class DataLoader:
+class DataLoader(Generic[_T_co]):
     """Iterate a dataset in batches, as ``torch.utils.data.DataLoader`` does.
 
     Args:

@@ -13,7 +13,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -33,8 +33,12 @@ __all__ = [
     "random_split",
 ]
 
+# covariant item type: `Dataset[int]` in annotations and subclass bases, as in PyTorch
+_T_co = TypeVar("_T_co", covariant=True)
+_T_stack = TypeVar("_T_stack", tuple[Any, ...], dict[str, Any])
 
-class Dataset:
+
+class Dataset(Generic[_T_co]):
     """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__``.
 
     ``ds1 + ds2`` concatenates (a :class:`ConcatDataset`).
@@ -47,7 +51,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """A stream of samples: subclasses define ``__iter__``. The ``DataLoader`` batches it in order.
 
     Shuffling and samplers do not apply to a stream (``DataLoader`` raises ``ValueError``).
@@ -103,7 +107,7 @@ class _SizeMismatchError(ShapeError, AssertionError):
     (``AssertionError``), so a script's ``except AssertionError`` catches this one too."""
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Samples are the rows of tensors that share their first dimension: ``ds[i] = (t[i] for t)``.
 
     Args:
@@ -148,7 +152,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The samples of ``dataset`` at ``indices`` (in that order).
 
     Args:
@@ -177,7 +181,7 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """Several map-style datasets one after another.
 
     Args:
@@ -228,7 +232,7 @@ class ChainDataset(IterableDataset):
         return sum(len(d) for d in self.datasets)  # TypeError from a stream without __len__
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[_T_stack]):
     """Equal-length datasets read side by side: sample i is ``(a[i], b[i], ...)`` for
     ``StackDataset(a, b)`` or ``{"x": a[i], "y": b[i]}`` for ``StackDataset(x=a, y=b)``.
     """

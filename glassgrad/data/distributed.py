@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sized
+from typing import TypeVar
 
 from glassgrad.data.sampler import Sampler
 from glassgrad.random import Generator
 
+# covariant item type: `Dataset[int]` in annotations and subclass bases, as in PyTorch
+_T_co = TypeVar("_T_co", covariant=True)
+
 __all__ = ["DistributedSampler"]
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(Sampler[_T_co]):
     """The share of ``dataset``'s indices that process ``rank`` of ``num_replicas`` reads.
 
     Args:

@@ -12,7 +12,7 @@ happens when an epoch starts (``iter(sampler)``), so each epoch gets a new order
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -30,8 +30,11 @@ __all__ = [
 #: indices drawn at a time by the samplers whose epoch may be arbitrarily long
 CHUNK = 1 << 16
 
+# covariant item type: `Dataset[int]` in annotations and subclass bases, as in PyTorch
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
+
+class Sampler(Generic[_T_co]):
     """Base class: subclasses define ``__iter__`` (yielding dataset indices) and usually ``__len__``."""
 
     def __init__(self, data_source: Any = None) -> None:
@@ -41,7 +44,7 @@ class Sampler:
         raise NotImplementedError(f"{type(self).__name__}: subclasses of Sampler must define __iter__")
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """Indices ``0, 1, ..., len(data_source) - 1`` in order.
 
     >>> list(SequentialSampler(range(4)))
@@ -61,7 +64,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """Indices in random order: a fresh permutation per epoch, or draws with replacement.
 
     Args:
@@ -123,7 +126,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices, in a random order drawn per epoch.
 
     Args:
@@ -146,7 +149,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """Indices ``0 .. len(weights) - 1`` drawn with probabilities proportional to ``weights``.
 
     The usual cure for class imbalance: give each sample the weight ``1 / count(its class)``.
@@ -219,7 +222,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Groups another sampler's indices into lists of ``batch_size``.
 
     Args:

@@ -195,6 +195,20 @@ def get_backend(group: Any = None) -> str:
     return _state["backend"]
 
 
+class GroupMember:
+    """The group handles scripts pass as ``group=``: ``WORLD`` is the default group, which is None
+    here (the one group of a world of one, as ``new_group`` returns); ``NON_GROUP_MEMBER`` is -100."""
+
+    WORLD: Any = None
+    NON_GROUP_MEMBER = -100
+
+
+class group:  # noqa: N801 - PyTorch's name
+    """``dist.group.WORLD``: the default group (None here, as ``GroupMember.WORLD``)."""
+
+    WORLD: Any = None
+
+
 def new_group(ranks: Any = None, **kwargs: Any) -> None:
     """A subgroup of the world of one: the default group itself (None, as PyTorch's default)."""
     _require()

@@ -1,5 +1,5 @@
-"""Activation primitives that cannot be composed soundly from the others: ``logsigmoid`` and
-``hardswish``.
+"""Activation primitives that cannot be composed soundly from the others: ``logsigmoid``,
+``hardswish`` and ``hardsigmoid``.
 
 The rest of PyTorch's long tail of activations (selu, celu, mish, hardswish, softshrink ...) is
 built in ``nn/functional/activation_more.py`` from the primitives of ``activation``, ``unary``,
@@ -7,7 +7,8 @@ built in ``nn/functional/activation_more.py`` from the primitives of ``activatio
 ``logsigmoid`` is not: ``-softplus(-x)`` switches to the linear branch below x = -20 (an error of
 e^x there, and the gradient 1 instead of sigmoid(-x)), and ``log(sigmoid(x))`` gives -inf at x = -1000.
 ``hardswish`` as ``x * relu6(x + 3) / 6`` gives a NaN gradient at x = +-inf (inf * 0), where
-PyTorch's piecewise gradient gives 1 and 0.
+PyTorch's piecewise gradient gives 1 and 0. ``hardsigmoid``'s gradient is PyTorch's 1/6 rounded to
+float32 in every dtype (0.16666667163372040 in float64), which no composite reproduces.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
-__all__ = ["logsigmoid", "hardswish"]
+__all__ = ["logsigmoid", "hardsigmoid", "hardswish"]
 
 
 class LogSigmoid(Function):
@@ -83,3 +84,37 @@ def hardswish(x: Tensor) -> Tensor:
         Any shape; the output has the input's shape.
     """
     return Hardswish.apply(floating(x))
+
+
+# PyTorch's hardsigmoid backward multiplies by 1/6 held as a float32 constant, also for float64
+_ONE_SIXTH_F32 = 0.1666666716337204
+
+
+class Hardsigmoid(Function):
+    """z = (clip(x, -3, 3) + 3) / 6: 0 for x <= -3, 1 for x >= 3, linear between.
+
+    VJP: g * 1/6 (the float32-rounded constant, as PyTorch) strictly inside (-3, 3), 0 elsewhere
+    (the kinks included).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return (xp.clip(x, -3, 3) + 3) / 6
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        xp = array_module(x)
+        inside = (x > -3) & (x < 3)
+        return xp.where(inside, g * _ONE_SIXTH_F32, 0).astype(g.dtype, copy=False)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6, elementwise, with PyTorch's gradient (values and kinks).
+
+    Shape:
+        Any shape; the output has the input's shape.
+    """
+    return Hardsigmoid.apply(floating(x))

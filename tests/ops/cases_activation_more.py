@@ -1,5 +1,5 @@
 """Gradcheck cases for ops/activation_more.py: logsigmoid (smooth, so no kink to keep away from) and
-hardswish (kept 0.1 away from its kinks at -3 and 3)."""
+hardswish and hardsigmoid (kept 0.1 away from their kinks at -3 and 3)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ def _hardswish(draw):
     x = values(draw, draw(shapes()), -5.0, 5.0)
     x = np.where(np.abs(np.abs(x) - 3) < 0.1, x + 0.25, x)  # off the kinks
     return AM.hardswish, (x,)
+
+
+@case("hardsigmoid")
+def _hardsigmoid(draw):
+    x = values(draw, draw(shapes()), -5.0, 5.0)
+    x = np.where(np.abs(np.abs(x) - 3) < 0.1, x + 0.25, x)  # off the kinks
+    return AM.hardsigmoid, (x,)

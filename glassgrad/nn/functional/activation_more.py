@@ -133,13 +133,6 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return named(_E.mul(x, _U.tanh(_A.softplus(x))), "MishBackward0")
 
 
-def _plus3(x: Tensor) -> Tensor:
-    """clip(x, -3, 3) + 3 = relu6(x + 3), its gradient 1 strictly inside (-3, 3), 0 at and beyond.
-
-    Clipping x, not x + 3, keeps the mask on x itself: for x one ulp below 3, x + 3 rounds to 6."""
-    return _E.add(_A.hardtanh(x, -3.0, 3.0), 3.0)
-
-
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3.
 
@@ -155,14 +148,15 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6: 0 for x <= -3, 1 for x >= 3, linear between.
 
-    Gradient 1/6 for -3 < x < 3, 0 elsewhere, the kinks included (as PyTorch).
+    Gradient 1/6 for -3 < x < 3 (PyTorch's float32-rounded 1/6, in every dtype), 0 elsewhere, the
+    kinks included, by the primitive ``ops.activation_more.Hardsigmoid``.
 
     Shape:
         input: (*); returns (*).
     """
     if inplace:
         return in_place(input, "hardsigmoid", hardsigmoid)
-    return named(_E.div(_plus3(floating(input)), 6.0), "HardsigmoidBackward0")
+    return _AM.hardsigmoid(input)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002

@@ -1,0 +1,46 @@
+"""``torch.jit.annotations``: the typing names TorchScript-era model code imports from it
+(``from torch.jit.annotations import List, Tuple``). They are ``typing``'s own objects, as in
+PyTorch; the ``BroadcastingList`` names are plain ``List`` here, since nothing compiles. ``TensorType`` (also
+``torch.TensorType``) is TorchScript's type of a tensor, here only what annotations and ``get()`` need.
+
+>>> from glassgrad.jit_annotations import List
+>>> import typing
+>>> List is typing.List
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+# TorchScript reads a float/int that broadcasts to a list of N; eagerly it is just a list
+BroadcastingList1 = BroadcastingList2 = BroadcastingList3 = List  # noqa: UP006 - typing's name
+
+
+class TensorType:
+    """TorchScript's tensor type: ``TensorType.get()`` is its one instance, printed ``Tensor``."""
+
+    _the: TensorType | None = None
+
+    @classmethod
+    def get(cls) -> TensorType:
+        if cls._the is None:
+            cls._the = cls()
+        return cls._the
+
+    def __repr__(self) -> str:
+        return "Tensor"
+
+
+__all__ = [
+    "TensorType",
+    "Any",
+    "BroadcastingList1",
+    "BroadcastingList2",
+    "BroadcastingList3",
+    "Dict",
+    "List",
+    "Optional",
+    "Tuple",
+    "Union",
+]

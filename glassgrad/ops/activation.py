@@ -33,9 +33,12 @@ __all__ = [
 def _sigmoid(x):
     """1 / (1 + e^-x), PyTorch's formula. Below about -88 (float32) e^-x overflows to inf and the
     result is 0, as PyTorch's; that costs nothing in precision (the division keeps the tiny true
-    value above it) and is 7 times faster than a two-branch form. float16 (e^-x overflows from
-    x = -11, where sigmoid is still 1.7e-5) takes the branches: e^-|x| never exceeds 1."""
+    value above it) and is 7 times faster than a two-branch form. float16 is computed in float32
+    and rounded once, as PyTorch's Half kernel (in float16, e^-x would overflow from x = -11,
+    and each step would round: a third of the results one ulp off)."""
     xp = array_module(x)
+    if x.dtype == np.float16:
+        return _sigmoid(x.astype(np.float32)).astype(np.float16)
     if x.dtype.itemsize >= 4:
         with np.errstate(over="ignore"):
             e = xp.exp(-x)
@@ -58,7 +61,8 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        return g * out * (1 - out)
+        # PyTorch's order, (g (1 - z)) z, rounded at each step in every dtype (float16 too)
+        return g * (1 - out) * out
 
 
 _SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
@@ -29,6 +28,7 @@ from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
+from glassgrad.ops.unique import unique  # (its own file: re-exported)
 from glassgrad.ops.unique_consecutive import unique_consecutive  # (its own file: re-exported)
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -124,6 +124,8 @@ def addmm(
     input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)``."""
+    if _halves(input, mat1, mat2):
+        return with_out(addmm(*_wide(input, mat1, mat2), beta=beta, alpha=alpha).half(), out, "addmm")
     prod = mm(mat1, mat2)
     return with_out(_term(input, beta) + _term(prod, alpha), out, "addmm")
 
@@ -132,6 +134,8 @@ def baddbmm(
     input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batched."""
+    if _halves(input, batch1, batch2):
+        return with_out(baddbmm(*_wide(input, batch1, batch2), beta=beta, alpha=alpha).half(), out, "baddbmm")
     return with_out(
         _term(input, beta) + _scaled(bmm(batch1, batch2), alpha), out, "baddbmm"
     )  # as PyTorch: alpha = 0 still multiplies
@@ -141,7 +145,19 @@ def addmv(
     input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
+    if _halves(input, mat, vec):
+        return with_out(addmv(*_wide(input, mat, vec), beta=beta, alpha=alpha).half(), out, "addmv")
     return with_out(_term(input, beta) + _term(mv(mat, vec), alpha), out, "addmv")
+
+
+def _halves(*ts: Any) -> bool:
+    """All float16: PyTorch's CPU kernels then compute in float32 and round once (a float16 product
+    rounded before the bias is added is one ulp off)."""
+    return all(getattr(t, "dtype", None) == float16 for t in ts)
+
+
+def _wide(*ts: Tensor) -> list:
+    return [t.float() for t in ts]
 
 
 def _scaled(t: Tensor, s: Any) -> Tensor:
@@ -159,6 +175,11 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
     """input + weight * (end - input), in PyTorch's two forms so that it rounds as PyTorch's:
     from ``input`` for |weight| < 0.5, from ``end`` (end - diff * (1 - weight)) otherwise, which
     also gives ``end`` exactly at weight 1."""
+    tw = isinstance(weight, Tensor)
+    if _halves(input, end, weight if tw else input):
+        return with_out(
+            lerp(input.float(), end.float(), weight.float() if tw else weight).half(), out, "lerp"
+        )
     diff = end - input
     if isinstance(weight, Tensor):
         low = input + weight * diff
@@ -223,6 +244,8 @@ def addcmul(
 ) -> Tensor:
     """input + value * tensor1 * tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcmul", (tensor1, tensor2, *legacy), 2, value, "value")
+    if _halves(input, tensor1, tensor2):
+        return with_out(addcmul(*_wide(input, tensor1, tensor2), value=value).half(), out, "addcmul")
     return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
 
 
@@ -346,30 +369,6 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 
 def argwhere(input: Tensor) -> Tensor:
     return Tensor(array_module(input._data).argwhere(input._data).astype(np.int64), _wrap=True)
-
-
-def unique(
-    input: Tensor,
-    sorted: bool = True,
-    return_inverse: bool = False,
-    return_counts: bool = False,
-    dim: Any = None,
-) -> Any:
-    """The distinct values (sorted), and optionally where each input entry went and how often each occurs."""
-    refuse_unordered("unique", input)  # (PyTorch's CPU refuses complex too: NumPy's order is lexicographic)
-    res = array_module(input._data).unique(
-        input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim
-    )
-    if not (return_inverse or return_counts):
-        return Tensor(res, _wrap=True)
-    out = [Tensor(res[0], _wrap=True)]
-    k = 1
-    if return_inverse:
-        out.append(Tensor(res[k].reshape(input.shape if dim is None else -1).astype(np.int64), _wrap=True))
-        k += 1
-    if return_counts:
-        out.append(Tensor(res[k].astype(np.int64), _wrap=True))
-    return tuple(out)
 
 
 def hstack(tensors: Any, *, out: Any = None) -> Tensor:

@@ -21,10 +21,15 @@ __all__ = ["HALF", "matmul_half", "by_number"]
 HALF = np.dtype(np.float16)
 
 
-def matmul_half(a: Any, b: Any) -> Any:
-    """``a @ b`` for float16 operands: the product of their float32 copies, rounded to float16."""
+def matmul_half(a: Any, b: Any, bias: Any = None) -> Any:
+    """``a @ b`` (+ ``bias``) for float16 operands: the product of their float32 copies, rounded
+    to float16. A ``bias`` (broadcastable to the product) is added before that one rounding, as
+    PyTorch's addmm does: adding it to the rounded product would round twice (one ulp off)."""
     xp = array_module(a)
-    return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    y = xp.matmul(a.astype(np.float32), b.astype(np.float32))
+    if bias is not None:
+        y += bias
+    return y.astype(np.float16)
 
 
 def by_number(op: Any, x: Any, s: Any) -> Any:

@@ -38,8 +38,9 @@ class Linear(Function):
         ctx.attrs["node_name"] = _NODES[min(x.ndim, 3)][b is None]  # PyTorch's, which has no one op
         # N spelled out, not -1: reshape(-1, 0) is ambiguous for an empty x (in_features 0)
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (*, in) -> (N, in)
-        # (N, in) @ (in, out) -> (N, out); float16 is multiplied in float32 (ops/half_precision.py)
-        y = x2 @ w.T if x2.dtype is not HALF else matmul_half(x2, w.T)
+        if x2.dtype is HALF:  # product and bias in float32, rounded once (ops/half_precision.py)
+            return matmul_half(x2, w.T, b).reshape(x.shape[:-1] + (w.shape[0],))
+        y = x2 @ w.T  # (N, in) @ (in, out) -> (N, out)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],))  # (N, out) -> (*, out)

@@ -69,6 +69,10 @@ class Softmax(Function):
     def forward(ctx, x, axis=(-1,)):
         xp = array_module(x)
         x = dense(x)  # sums in C order whatever the layout (the result is contiguous, as PyTorch's)
+        if x.dtype == np.float16:  # in float32, rounded once, as PyTorch's Half kernel
+            out = Softmax.forward(ctx, x.astype(np.float32), axis).astype(np.float16)
+            ctx.save_for_backward(out)
+            return out
         out = _shifted(x, axis)  # a fresh array: exp and the division run in place on it
         if out.ndim == 0:
             out = out.reshape(1)  # NumPy would turn in-place 0-d results into scalars
@@ -83,6 +87,9 @@ class Softmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved
         g = dense(g)
+        if out.dtype == np.float16:  # in float32, rounded once, as PyTorch's Half kernel
+            g32, out32 = g.astype(np.float32), out.astype(np.float32)
+            return ((g32 - _row_dots(g32, out32, ctx.attrs["axis"])) * out32).astype(np.float16)
         d = g - _row_dots(g, out, ctx.attrs["axis"])
         d *= out  # in place on the fresh difference
         return d

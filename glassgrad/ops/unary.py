@@ -19,6 +19,8 @@ __all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sin", "cos", "tanh"]
 
 # ------------------------------------------------------------------ primitives
 def _rsqrt(xp, a):
+    if a.dtype == xp.float16:  # in float32, rounded once, as PyTorch's Half kernel (not twice)
+        return (1 / xp.sqrt(a.astype(xp.float32))).astype(xp.float16)
     return 1 / xp.sqrt(a)
 
 
@@ -92,7 +94,10 @@ class Rsqrt(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved
-        return -0.5 * g * out * out * out
+        # PyTorch's grouping, (-g / 2) z^3 with z^3 = z z z (float16: z^3 in float32, rounded once)
+        xp = array_module(out)
+        z3 = (out.astype(xp.float32) ** 3).astype(out.dtype) if out.dtype == xp.float16 else out * out * out
+        return -0.5 * g * z3
 
 
 class Abs(Function):
@@ -153,10 +158,12 @@ class Tanh(Function):
         (out,) = ctx.saved
         # 1 - z^2 cancels as |z| -> 1 (tanh(5) = 0.99991): z*z rounded first loses the digits
         # left (4.5e-5 off at 5 in float32). 1 - z is exact there (Sterbenz), so (1 - z)(1 + z)
-        # is within about an ulp, as PyTorch's fused kernel; float16 is computed in float32.
+        # is within about an ulp, as PyTorch's fused kernel; float16 is computed in float32,
+        # the product with g too, and rounded once (as PyTorch: rounding 1 - z^2 first is an ulp off).
         if out.dtype.itemsize < 4:
-            wide = out.astype(array_module(out).float32)
-            return g * ((1 - wide) * (1 + wide)).astype(out.dtype)
+            f32 = array_module(out).float32
+            wide = out.astype(f32)
+            return (g.astype(f32) * ((1 - wide) * (1 + wide))).astype(out.dtype)
         return g * ((1 - out) * (1 + out))
 
 

@@ -298,8 +298,8 @@ class Optimizer:
         ``betas`` for Adam) and every state entry is one this optimizer keeps. Adam and AdamW share
         theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
         and cast to their parameter's dtype; ``step`` becomes a 0-d tensor (a copy; a number saved by an
-        older version is read as one of the default dtype). Saved keys are read as
-        ints, so a dict that went through JSON loads too.
+        older version is read as one of the default dtype), except a number kept by an optimizer with
+        its own ``step()`` (PyTorch casts tensors only). Saved keys are read as ints (JSON loads too).
         """
         self.state, self.param_groups = self._prepare_state_dict(state_dict)
 
@@ -369,9 +369,10 @@ class Optimizer:
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
         """One loaded state entry: ``step`` -> a 0-d tensor copy (its dtype kept, as PyTorch keeps
-        it), arrays -> a Tensor copy in the param's dtype (laid out as a DTensor parameter, so the
-        state of one stays a DTensor, as in PyTorch)."""
-        if key == "step":
+        it; a number stays one for a user's own step(), whose int made float32 lost 7 digits of
+        b1 ** step), arrays -> a Tensor copy in the param's dtype (a DTensor parameter's stays one)."""
+        own = type(self).step.__module__.startswith("glassgrad.")
+        if key == "step" and (own or isinstance(value, Tensor)):
             return step_state(value, f"{type(self).__name__}.load_state_dict")
         if isinstance(value, numbers.Number) or value is None:
             return value

@@ -26,6 +26,8 @@ from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords, is_meta_device, wants_meta
 from glassgrad.device import device as _device
+from glassgrad.errors import DTypeError
+from glassgrad.legacy import legacy_dtype
 from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
 from glassgrad.tensor import Tensor
@@ -219,8 +221,18 @@ class Conversion:
         return None
 
     def type(self, dst_type: Any) -> Self:
-        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
-        dt = dtypes.to_np_dtype(dst_type)
+        """Cast every parameter and buffer to ``dst_type``: a dtype or a legacy tensor type
+        (``torch.FloatTensor`` or ``"torch.DoubleTensor"``), as ``Tensor.type`` takes. An integer
+        type is refused while a parameter requires grad, as in PyTorch."""
+        dt = dtypes.to_np_dtype(legacy_dtype(dst_type))
+        if dt.kind not in "fc":
+            # a parameter that requires grad must stay floating (PyTorch refuses the same cast)
+            bad = [n for n, p in self.named_parameters() if p.requires_grad]
+            if bad:
+                raise DTypeError(
+                    f"Module.type: parameter {bad[0]!r} requires grad, so it must stay floating or "
+                    f"complex; got {dst_type!r} ({dt.name})"
+                )
         return self._apply_arrays(lambda a: a.astype(dt, copy=False))
 
     def share_memory(self) -> Self:

@@ -160,6 +160,14 @@ def _hardtanh(ctx, g):
     return g * constant(inside.astype(x.dtype))
 
 
+@rule("hardsigmoid")
+def _hardsigmoid(ctx, g):
+    """g / 6 strictly inside (-3, 3), 0 elsewhere: a product by a constant, so its own derivative is 0."""
+    (x,) = saved(ctx)
+    inside = ((x > -3) & (x < 3)).astype(x.dtype)
+    return g * constant(inside * x.dtype.type(0.1666666716337204))  # PyTorch's float32 1/6
+
+
 @rule("logsigmoid")
 def _logsigmoid(ctx, g):
     """g sigmoid(-x)."""

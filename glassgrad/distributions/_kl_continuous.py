@@ -33,8 +33,8 @@ def inf_like(t: Tensor) -> Tensor:
 
 
 def x_log_x(t: Tensor) -> Tensor:
-    # t log t with PyTorch's convention at 0 (0 · −∞ = NaN, not the limit 0)
-    return t * t.log()
+    """t log t, 0 at t = 0 (the limit, as PyTorch's ``xlogy(t, t)``: Uniform(0, 1) against Beta)."""
+    return gg.special.xlogy(t, t)
 
 
 @register_kl(Beta, Beta)

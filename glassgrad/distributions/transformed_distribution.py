@@ -93,8 +93,11 @@ class TransformedDistribution(Distribution):
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
-            event_dim += x.ndim - y.ndim  # a reshape back to fewer or more event dims
-            total = total - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.event_dim)
+            # the event dims a transform declares it changes (a reshape), not the tensors' ndim,
+            # which broadcasting by the transform's parameters also changes
+            dom = max(t.event_dim, getattr(t.domain, "event_dim", 0))
+            event_dim += dom - max(t.event_dim, getattr(t.codomain, "event_dim", 0))
+            total = total - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - dom)
             y = x
         base = self.base_dist.log_prob(y)
         return total + _sum_rightmost(base, event_dim - len(self.base_dist.event_shape))

@@ -108,6 +108,8 @@ class Hardsigmoid(Function):
         (x,) = ctx.saved
         xp = array_module(x)
         inside = (x > -3) & (x < 3)
+        if g.dtype == xp.float16:  # multiplied in float32 and rounded once, as PyTorch's Half kernel
+            return xp.where(inside, g.astype(xp.float32) * xp.float32(_ONE_SIXTH_F32), 0).astype(g.dtype)
         return xp.where(inside, g * _ONE_SIXTH_F32, 0).astype(g.dtype, copy=False)
 
 

@@ -186,3 +186,25 @@ def test_registry_lower_cholesky_and_errors(torch):
         T.ReshapeTransform((2, 3), (4,))
     with pytest.raises(ValueError, match="CatTransform"):
         T.CatTransform([T.ExpTransform()], dim=0, lengths=[2])(gg.ones(3))
+
+
+def test_transformed_log_prob_with_broadcasting_parameters_and_kl_at_zero(torch):
+    """A transform whose parameters broadcast the value adds batch dims, not event dims; and
+    t log t is 0 at t = 0 in the closed-form KLs (Uniform(0, 1) against Beta, Gamma)."""
+    out = []
+    for lib in (gg, torch):
+        d = lib.distributions
+        affine = d.transforms.AffineTransform(lib.zeros(3), lib.full((3,), 2.0))
+        t = d.TransformedDistribution(d.Normal(lib.zeros(3), lib.ones(3)), [affine])
+        pareto = d.Pareto(lib.tensor(1.0), lib.tensor(2.0)).expand((3, 1, 4))
+        kl = [
+            d.kl_divergence(d.Uniform(lib.tensor(0.0), lib.tensor(1.0)), q)
+            for q in (d.Beta(lib.tensor(2.0), lib.tensor(1.0)), d.Gamma(lib.tensor(2.0), lib.tensor(1.0)))
+        ]
+        out.append(
+            [t.log_prob(lib.tensor(0.5)).numpy(), pareto.log_prob(lib.full((1, 4), 3.5)).numpy()]
+            + [k.numpy() for k in kl]
+        )
+    for g, r in zip(*out):
+        assert g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=1e-6)

@@ -211,3 +211,18 @@ def test_functional_collectives_need_a_process_group():
 
     with pytest.raises(ValueError, match="not been initialized"):
         fcol.all_gather_single(gg.ones(2), 0, None)
+
+
+def test_hardsigmoid_double_backward_forward_mode_and_float16_as_pytorch(torch):
+    out = []
+    for lib in (gg, torch):
+        x = lib.tensor([-4.0, -1.0, 0.0, 2.0, 3.5], dtype=lib.float64, requires_grad=True)
+        (gx,) = lib.autograd.grad(lib.nn.functional.hardsigmoid(x).sum(), x, create_graph=True)
+        with lib.autograd.forward_ad.dual_level():
+            dual = lib.autograd.forward_ad.make_dual(lib.tensor([-4.0, 0.0, 2.0]), lib.ones(3))
+            tangent = lib.autograd.forward_ad.unpack_dual(lib.nn.functional.hardsigmoid(dual)).tangent
+        xh = lib.tensor([0.1, 1.3, -2.2, 2.7], dtype=lib.float16, requires_grad=True)
+        lib.nn.functional.hardsigmoid(xh).backward(lib.tensor([1.7, -3.1, 0.9, 2.5], dtype=lib.float16))
+        out.append([gx.detach().numpy(), tangent.numpy(), xh.grad.numpy()])
+    for g, r in zip(*out):
+        np.testing.assert_array_equal(g, r)

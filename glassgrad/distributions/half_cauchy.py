@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
 
 import glassgrad as gg
-from glassgrad.distributions import constraints
-from glassgrad.distributions._continuous import check_properties
+from glassgrad.distributions._folded import Folded
 from glassgrad.distributions.cauchy import Cauchy
-from glassgrad.distributions.transformed_distribution import TransformedDistribution
-from glassgrad.distributions.transforms_more import AbsTransform
 from glassgrad.tensor import Tensor
 
 __all__ = ["HalfCauchy"]
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(Folded):
     r"""The half-Cauchy distribution, as ``torch.distributions.HalfCauchy``::
 
         log p(x) = log 2 + log Cauchy(x; 0, γ)  (x >= 0, −∞ below)
@@ -32,52 +28,12 @@ class HalfCauchy(TransformedDistribution):
         ``batch_shape`` = ``scale.shape``; ``event_shape`` = ().
     """
 
-    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        base = Cauchy(0, scale, validate_args=False)
-        super().__init__(base, AbsTransform(), validate_args=validate_args)
-        check_properties(self, ("scale",))
-
-    def expand(self, batch_shape: tuple, _instance: Any = None) -> HalfCauchy:
-        shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else HalfCauchy.__new__(HalfCauchy)
-        base = Cauchy(self.base_dist.loc.expand(shape), self.scale.expand(shape), validate_args=False)
-        TransformedDistribution.__init__(new, base, self.transforms, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def scale(self) -> Tensor:
-        return self.base_dist.scale
+    _base = Cauchy
 
     @property
     def mean(self) -> Tensor:
         return gg.full(tuple(self._extended_shape()), math.inf, dtype=self.scale.dtype)
 
     @property
-    def mode(self) -> Tensor:
-        return gg.zeros_like(self.scale)
-
-    @property
     def variance(self) -> Tensor:
         return gg.full(tuple(self._extended_shape()), math.inf, dtype=self.scale.dtype)
-
-    def log_prob(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return gg.where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Tensor) -> Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)

@@ -4,11 +4,11 @@ Most are glassgrad's top-level functions under the same or another name (``expit
 ``sigmoid``, ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``), looked up when first asked for,
 so that they are the finished top-level functions (with ``out=``). The rest are in
 ``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py, multigammaln, i1, i0e and
-i1e, each with PyTorch's ``out=``.
+i1e, each with PyTorch's ``out=``; gammainc/gammaincc in ``ops/special_gamma.py``.
 
 ``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. Not here, as not implemented: the other
 Bessel functions and Airy's, the orthogonal polynomials (Chebyshev, Hermite, Laguerre, Legendre),
-zeta and gammainc/gammaincc; asking for one raises ``AttributeError`` naming it
+and zeta; asking for one raises ``AttributeError`` naming it
 (``_NOT_IMPLEMENTED``).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.ops import special_more as _sm
+from glassgrad.ops.special_gamma import gammainc, gammaincc
 from glassgrad.out_keyword import out_keyword as _out_keyword
 
 # the new ops with PyTorch's out= (checked as its TensorIterator casts: no float into an integer out)
@@ -40,7 +41,7 @@ _TOP_LEVEL = {
 __all__ = [  # noqa: F822
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
-    "multigammaln", "ndtr", "ndtri",
+    "multigammaln", "ndtr", "ndtri", "gammainc", "gammaincc",
     "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
 ]  # fmt: skip
 
@@ -48,7 +49,7 @@ __all__ = [  # noqa: F822
 #: torch.special's functions (PyTorch 2.13) that glassgrad does not have
 _NOT_IMPLEMENTED = frozenset({
     "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
-    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "gammainc", "gammaincc",
+    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
     "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
     "legendre_polynomial_p", "modified_bessel_k0",
     "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",

@@ -99,6 +99,8 @@ from glassgrad.ops.reduce_more import (
     var_mean,
 )
 from glassgrad.ops.scatter import scatter_reduce
+from glassgrad.ops.special_gamma import gammainc as igamma
+from glassgrad.ops.special_gamma import gammaincc as igammac
 from glassgrad.ops.special_more import mvlgamma
 from glassgrad.ops.split_directions import dsplit, hsplit, vsplit
 from glassgrad.ops.trapezoid import cumulative_trapezoid, trapezoid, trapz
@@ -213,6 +215,8 @@ __all__ = [
     "as_strided",
     "asarray",
     "cartesian_prod",
+    "igamma",
+    "igammac",
     "symeig",
     "eig",
     "lstsq",

@@ -11,11 +11,13 @@ so neither has this: asking for one raises NotImplementedError naming the op.
 
 from __future__ import annotations
 
+from typing import Any
+
 from glassgrad.autograd.function import Primitive
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.special_series import lgamma_array
 
-__all__ = ["Gammainc", "gammainc_array"]
+__all__ = ["Gammainc", "gammainc_array", "gammainc", "gammaincc"]
 
 _EPS = 1e-16
 
@@ -66,9 +68,10 @@ def _continued_fraction(xp, a, x):
     return xp.exp(_log_prefactor(xp, a, x)) * h
 
 
-def gammainc_array(a, x):
-    """P(a, x) on float64 arrays (broadcast), with PyTorch's edges: 0 at x = 0 (a > 0), 1 at x = ∞,
-    1 at a = 0 for x > 0, NaN at a = x = 0 and for a < 0, x < 0 or NaN."""
+def gammainc_array(a, x, upper=False):
+    """P(a, x) (Q(a, x) = 1 − P when ``upper``) on float64 arrays (broadcast), with PyTorch's edges:
+    P = 0 at x = 0 (a > 0), 1 at x = ∞, 1 at a = 0 for x > 0, NaN at a = x = 0 and for a < 0, x < 0 or
+    NaN. Q is taken from the branch that gives it directly, not as 1 − P (no cancellation)."""
     xp = array_module(a, x)
     a, x = xp.broadcast_arrays(xp.asarray(a, dtype=xp.float64), xp.asarray(x, dtype=xp.float64))
     ok = (a > 0) & (x > 0) & xp.isfinite(x) & xp.isfinite(a)
@@ -76,24 +79,28 @@ def gammainc_array(a, x):
     use_cf = ok & ~use_series
     out = xp.full(a.shape, xp.nan)
     if xp.any(use_series):
-        out[use_series] = _series(xp, a[use_series], x[use_series])
+        p = _series(xp, a[use_series], x[use_series])
+        out[use_series] = 1 - p if upper else p
     if xp.any(use_cf):
-        out[use_cf] = 1 - _continued_fraction(xp, a[use_cf], x[use_cf])
-    out = xp.where((x == 0) & (a > 0), 0.0, out)
-    out = xp.where((a == 0) & (x > 0), 1.0, out)
-    out = xp.where((x == xp.inf) & (a >= 0), 1.0, out)
-    return xp.where((a == xp.inf) & (x >= 0) & (x < xp.inf), 0.0, out)
+        q = _continued_fraction(xp, a[use_cf], x[use_cf])
+        out[use_cf] = q if upper else 1 - q
+    lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)  # P's value 0 is Q's 1, and the other way round
+    out = xp.where((x == 0) & (a > 0), lo, out)
+    out = xp.where((a == 0) & (x > 0), hi, out)
+    out = xp.where((x == xp.inf) & (a >= 0), hi, out)
+    return xp.where((a == xp.inf) & (x >= 0) & (x < xp.inf), lo, out)
 
 
 class Gammainc(Primitive):
-    """z = P(a, x), in float64, rounded to the operands' dtype.   VJP: (refused for a, as PyTorch's;
-    g x^(a−1) e^−x / Γ(a) for x)."""
+    """z = P(a, x) (Q(a, x) = 1 − P when ``upper``), in float64, rounded to the operands' dtype.
+    VJP: refused for a, as PyTorch's; ±g x^(a−1) e^−x / Γ(a) for x (minus for Q)."""
 
     @staticmethod
-    def forward(ctx, a, x):
+    def forward(ctx, a, x, upper=False):
         ctx.save_for_backward(a, x)
+        ctx.attrs["node_name"] = "IgammacBackward0" if upper else "IgammaBackward0"  # PyTorch's
         xp = array_module(a, x)
-        return quietly(gammainc_array, a, x).astype(xp.result_type(a, x), copy=False)
+        return quietly(gammainc_array, a, x, upper).astype(xp.result_type(a, x), copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -107,4 +114,41 @@ class Gammainc(Primitive):
         xp = array_module(a, x)
         a64, x64 = a.astype(xp.float64), x.astype(xp.float64)
         dens = quietly(lambda: xp.exp((a64 - 1) * xp.log(x64) - x64 - lgamma_array(a64)))
+        dens = -dens if ctx.attrs.get("upper") else dens
         return None, (g * dens).astype(g.dtype, copy=False)
+
+
+def gammainc(input: Any, other: Any, *, out: Any = None) -> Any:  # noqa: A002 - PyTorch's names
+    """The regularized lower incomplete gamma function P(input, other) (``torch.special.gammainc``,
+    ``torch.igamma``); differentiable in ``other`` only, as PyTorch's.
+
+    Shape:
+        input and other broadcast; the result has the broadcast shape.
+    """
+    return _igamma("gammainc", input, other, out, upper=False)
+
+
+def gammaincc(input: Any, other: Any, *, out: Any = None) -> Any:  # noqa: A002
+    """The regularized upper incomplete gamma function Q = 1 − P (``torch.special.gammaincc``,
+    ``torch.igammac``), computed directly where P is near 1.
+
+    Shape:
+        input and other broadcast; the result has the broadcast shape.
+    """
+    return _igamma("gammaincc", input, other, out, upper=True)
+
+
+def _igamma(op: str, a: Any, x: Any, out: Any, upper: bool) -> Any:
+    from glassgrad.errors import DTypeError
+    from glassgrad.ops.composite import with_out
+    from glassgrad.ops.elementwise import promote
+    from glassgrad.tensor import Tensor
+
+    if not (isinstance(a, Tensor) and isinstance(x, Tensor)):
+        raise TypeError(f"{op}(): expected Tensors, got {type(a).__name__} and {type(x).__name__}")
+    a, x = promote(a, x) if a._data.dtype != x._data.dtype else (a, x)
+    if a._data.dtype.kind != "f":
+        raise DTypeError(
+            f"{op}: expected floating-point operands, got {a.dtype} (shapes {a.shape}, {x.shape})"
+        )
+    return with_out(Gammainc.apply(a, x, upper=upper), out, op)

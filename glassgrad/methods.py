@@ -32,6 +32,7 @@ from glassgrad.ops import movement_more as _mv
 from glassgrad.ops import pieces as _pieces
 from glassgrad.ops import products_more as _pm
 from glassgrad.ops import reduce_more as _rm
+from glassgrad.ops import special_gamma as _sg
 from glassgrad.ops import special_more as _sm
 from glassgrad.ops import split_directions as _sd
 from glassgrad.ops import stale_views as _stale
@@ -148,7 +149,7 @@ _MATH = {
                                         "logical_or", "logical_xor", "logical_not")},
     "arcsinh": _um.asinh, "arccosh": _um.acosh, "arctanh": _um.atanh,
     "polygamma": lambda self, n: _um.polygamma(n, self),
-    "mvlgamma": lambda self, p: _sm.mvlgamma(self, p),
+    "mvlgamma": lambda self, p: _sm.mvlgamma(self, p), "igamma": _sg.gammainc, "igammac": _sg.gammaincc,
     "true_divide": elementwise.div, "divide": elementwise.div, "multiply": elementwise.mul, "subtract": _subtract,
 }  # fmt: skip
 _MATH_METHODS = {

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.ops.activation import _refuse_negative
@@ -164,8 +166,10 @@ def _hardtanh(ctx, g):
 def _hardsigmoid(ctx, g):
     """g / 6 strictly inside (-3, 3), 0 elsewhere: a product by a constant, so its own derivative is 0."""
     (x,) = saved(ctx)
-    inside = ((x > -3) & (x < 3)).astype(x.dtype)
-    return g * constant(inside * x.dtype.type(0.1666666716337204))  # PyTorch's float32 1/6
+    wide = x.dtype.itemsize < 4  # float16: multiplied in float32 and rounded once, as the op's backward
+    inside = ((x > -3) & (x < 3)).astype(np.float32 if wide else x.dtype)
+    slope = constant(inside * inside.dtype.type(0.1666666716337204))  # PyTorch's float32 1/6
+    return (g.float() * slope).to(g.dtype) if wide else g * slope
 
 
 @rule("logsigmoid")

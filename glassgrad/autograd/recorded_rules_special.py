@@ -54,6 +54,21 @@ def _lgamma(ctx, g):
     return g * gg.digamma(x)
 
 
+@rule("gammainc")
+def _gammainc(ctx, g):
+    """d P(a, x) / dx = x^(a−1) e^−x / Γ(a) (minus for Q), evaluated in float64 as the op's backward;
+    a gets none (refused, as in the plain backward)."""
+    a, x = saved(ctx)
+    if ctx.needs_input_grad[0]:
+        raise NotImplementedError(
+            "gammainc: the derivative with respect to a (the first operand) is not implemented"
+        )
+    xt = _wide(operand(ctx, 1, x))
+    a64 = constant(a.astype(np.float64))
+    dens = ((a64 - 1) * xt.log() - xt - gg.lgamma(a64)).exp()
+    return None, g * _narrow(-dens if ctx.attrs.get("upper") else dens, x.dtype)
+
+
 @rule("digamma")
 def _digamma(ctx, g):
     """g polygamma(1, a)."""

@@ -87,7 +87,7 @@ def gammainc_array(a, x, upper=False):
     lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)  # P's value 0 is Q's 1, and the other way round
     out = xp.where((x == 0) & (a > 0), lo, out)
     out = xp.where((a == 0) & (x > 0), hi, out)
-    out = xp.where((x == xp.inf) & (a >= 0), hi, out)
+    out = xp.where((x == xp.inf) & (a >= 0) & (a < xp.inf), hi, out)  # (inf, inf): NaN, as PyTorch
     return xp.where((a == xp.inf) & (x >= 0) & (x < xp.inf), lo, out)
 
 
@@ -108,7 +108,8 @@ class Gammainc(Primitive):
         need = ctx.needs_input_grad
         if need[0]:
             raise NotImplementedError(
-                "gammainc: the derivative with respect to a (the first operand) is not implemented "
+                f"{'gammaincc' if ctx.attrs.get('upper') else 'gammainc'}: the derivative with respect to a "
+                "(the first operand) is not implemented "
                 "(PyTorch has none either); detach a"
             )
         xp = array_module(a, x)

@@ -67,3 +67,18 @@ def test_tensor_methods_as_torch(torch):
         out.append([p.numpy(), q.numpy(), a.numpy()])
     for g, r in zip(*out):
         np.testing.assert_allclose(g, r, rtol=1e-6)
+
+
+def test_second_derivative_in_x_and_inf_inf_as_torch(torch):
+    out = []
+    for lib in (gg, torch):
+        a = lib.tensor([0.5, 2.0], dtype=lib.float64)
+        x = lib.tensor([1.0, 3.0], dtype=lib.float64, requires_grad=True)
+        second = []
+        for f in (lib.special.gammainc, lib.special.gammaincc):
+            (gx,) = lib.autograd.grad(f(a, x).sum(), x, create_graph=True)
+            second.append(lib.autograd.grad(gx.sum(), x)[0].numpy())
+        inf = lib.tensor([float("inf")])
+        out.append(second + [lib.special.gammainc(inf, inf).numpy(), lib.special.gammaincc(inf, inf).numpy()])
+    for g, r in zip(*out):
+        np.testing.assert_allclose(g, r, rtol=1e-12, equal_nan=True)

@@ -226,3 +226,15 @@ def test_hardsigmoid_double_backward_forward_mode_and_float16_as_pytorch(torch):
         out.append([gx.detach().numpy(), tangent.numpy(), xh.grad.numpy()])
     for g, r in zip(*out):
         np.testing.assert_array_equal(g, r)
+
+
+def test_hardsigmoid_float16_gradient_under_create_graph_as_pytorch(torch):
+    rng = np.random.default_rng(0)
+    xv = rng.uniform(-4, 4, 2000).astype(np.float16)
+    gv = (rng.normal(size=2000) * 100).astype(np.float16)
+    out = []
+    for lib in (gg, torch):
+        x = lib.tensor(xv, requires_grad=True)
+        (h,) = lib.autograd.grad(lib.nn.functional.hardsigmoid(x), x, lib.tensor(gv), create_graph=True)
+        out.append(h.detach().numpy())
+    np.testing.assert_array_equal(out[0], out[1])

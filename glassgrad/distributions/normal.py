@@ -48,10 +48,9 @@ class Normal(Distribution):
         super().__init__(tuple(self.loc.shape), (), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Normal:
-        shape = tuple(batch_shape)
-        new = Normal(self.loc.expand(*shape), self.scale.expand(*shape), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        from glassgrad.distributions._continuous import expand_params  # (it imports the package)
+
+        return expand_params(self, Normal, batch_shape, ("loc", "scale"), _instance)
 
     @property
     def mean(self) -> Tensor:

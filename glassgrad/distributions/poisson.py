@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import glassgrad as gg
 from glassgrad.backend import array_module, to_numpy
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_params
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -38,9 +39,7 @@ class Poisson(Distribution):
         super().__init__(tuple(self.rate.shape), (), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Poisson:
-        new = Poisson(self.rate.expand(*tuple(batch_shape)), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, Poisson, batch_shape, ("rate",), _instance)
 
     @property
     def mean(self) -> Tensor:

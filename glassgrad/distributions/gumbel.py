@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_params
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -54,6 +55,11 @@ class Gumbel(Distribution):
         finfo = np.finfo(self.loc._data.dtype)
         self._low, self._high = float(finfo.tiny), 1 - float(finfo.eps)
         super().__init__(tuple(self.loc.shape), (), validate_args)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Gumbel:
+        new = expand_params(self, Gumbel, batch_shape, ("loc", "scale"), _instance)
+        new._low, new._high = self._low, self._high
+        return new
 
     @property
     def mean(self) -> Tensor:

@@ -6,7 +6,14 @@ from typing import Any, ClassVar
 
 import glassgrad as gg
 from glassgrad.distributions.distribution import Distribution
-from glassgrad.distributions.transforms import Transform, _sum_rightmost
+from glassgrad.distributions.independent import Independent
+from glassgrad.distributions.transforms import (
+    ComposeTransform,
+    Transform,
+    _event_dims,
+    _sum_rightmost,
+    _widen,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = ["TransformedDistribution"]
@@ -27,8 +34,11 @@ class TransformedDistribution(Distribution):
         validate_args: as for every distribution.
 
     Shape:
-        ``batch_shape`` and ``event_shape`` are the base's, the event widened to the largest
-        ``event_dim`` among the transforms.
+        the base's ``batch_shape + event_shape`` mapped by the transforms' ``forward_shape``
+        (broadcast with an affine's parameters, lengthened by stick breaking, ...); the event is
+        the last ``max(codomain.event_dim, base event dims + the change the transforms make)`` dims
+        of it. A base with fewer event dims than the transforms' domain is wrapped in
+        ``Independent``, as PyTorch does.
     """
 
     arg_constraints: ClassVar[dict] = {}
@@ -45,23 +55,40 @@ class TransformedDistribution(Distribution):
                 f"TransformedDistribution: expected transforms to be a Transform or a list of Transforms, got "
                 f"{type(transforms).__name__}"
             )
-        self.base_dist = base_distribution
         self.transforms = list(transforms)
-        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
-        event_dim = max([len(base_distribution.event_shape)] + [t.event_dim for t in self.transforms])
-        if event_dim > len(shape):
+        chain = ComposeTransform(self.transforms)
+        dom, cod = chain.domain.event_dim, chain.codomain.event_dim
+        base_event = len(base_distribution.event_shape)
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        if len(base_shape) < dom:
             raise ValueError(
-                f"TransformedDistribution: a transform has event_dim {event_dim} but the base distribution's "
-                f"shape {shape} has only {len(shape)} dims"
+                f"TransformedDistribution: the transforms' events span {dom} dims but the base "
+                f"distribution's shape {base_shape} has only {len(base_shape)}"
             )
-        # shape-changing transforms (stick-breaking, reshape) move the event: follow forward_shape,
-        # the event dims changing by as many dims as the whole shape gains or loses
-        out = shape
-        for t in self.transforms:
-            out = tuple(t.forward_shape(out))
-        event_dim = event_dim + len(out) - len(shape)
+        out = chain.forward_shape(base_shape)
+        # a transform whose parameters have more dims than the base (an AffineTransform's loc)
+        # widens the batch: the base is expanded to the shape the transforms map back from
+        wide = chain.inverse_shape(out)
+        if wide != base_shape:
+            base_distribution = base_distribution.expand(wide[: len(wide) - base_event])
+        if dom > base_event:  # events of several of the base's elements: one log density each
+            base_distribution = Independent(base_distribution, dom - base_event)
+        self.base_dist = base_distribution
+        event_dim = max(cod, base_event + cod - dom)
         split = len(out) - event_dim
         super().__init__(out[:split], out[split:], validate_args=validate_args)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> TransformedDistribution:
+        """The same transforms over the base expanded to the batch the transforms map back from."""
+        batch = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
+        cls = type(self)
+        new = _instance if _instance is not None else cls.__new__(cls)
+        shape = ComposeTransform(self.transforms).inverse_shape(batch + tuple(self.event_shape))
+        new.base_dist = self.base_dist.expand(shape[: len(shape) - len(self.base_dist.event_shape)])
+        new.transforms = self.transforms
+        Distribution.__init__(new, batch, tuple(self.event_shape), validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
@@ -69,7 +96,10 @@ class TransformedDistribution(Distribution):
 
     @property
     def support(self) -> Any:  # type: ignore[override]
-        return self.transforms[-1].codomain if self.transforms else self.base_dist.support
+        if not self.transforms:
+            return self.base_dist.support
+        # the codomain over the whole event (a vector of positives after ExpTransform of one)
+        return _widen(self.transforms[-1].codomain, len(self.event_shape))
 
     def sample(self, sample_shape: tuple = ()) -> Tensor:
         with gg.no_grad():
@@ -93,10 +123,8 @@ class TransformedDistribution(Distribution):
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
-            # the event dims a transform declares it changes (a reshape), not the tensors' ndim,
-            # which broadcasting by the transform's parameters also changes
-            dom = max(t.event_dim, getattr(t.domain, "event_dim", 0))
-            event_dim += dom - max(t.event_dim, getattr(t.codomain, "event_dim", 0))
+            dom, cod = _event_dims(t)
+            event_dim += dom - cod
             total = total - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - dom)
             y = x
         base = self.base_dist.log_prob(y)

@@ -139,29 +139,9 @@ not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 ger = outer  # PyTorch 2.13 keeps its old name, without a warning (stylegan2-pytorch's ADA augment)
 
 
-def _inplace_function(name: str) -> Any:
-    """``torch.sin_(x)``: the function form of the in-place method ``x.sin_()``."""
-
-    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
-        return getattr(input, name)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (
-        f"``x.{name}()`` in function form (PyTorch's ``torch.{name}(x)``): x changed in place and returned."
-    )
-    return fn
-
-
-#: PyTorch's top-level in-place functions (``torch.sin_(x)``, ``torch.relu_(x)``, ``torch.zero_(x)``).
-_INPLACE = (
-    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
-    "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_",
-    "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_",
-    "frac_", "i0_", "index_put_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
-    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_",
-    "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
-)  # fmt: skip
-globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
+# torch.sin_(x) and the other top-level in-place functions; torch._standard_gamma and kin
+from glassgrad.torch_functions_more import *  # noqa: E402, F403
+from glassgrad.torch_functions_more import _INPLACE, _standard_gamma, _standard_gamma_grad  # noqa: E402
 
 
 def clamp_min(input: Any, min: Any) -> Any:  # noqa: A002 - PyTorch's names
@@ -349,6 +329,8 @@ __all__ = [
     "cholesky_solve",
     "cholesky_inverse",
     *_INPLACE,
+    "_standard_gamma",
+    "_standard_gamma_grad",
     "clamp_min",
     "clamp_max",
     "distributed",

@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 
-import glassgrad as gg
 from glassgrad.distributions.distribution import Distribution
-from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
-__all__ = ["expand_params", "check_properties", "standard_gamma", "refuse_concentration_grad", "tiny"]
+__all__ = ["expand_params", "check_properties", "standard_gamma", "tiny"]
 
 
 def expand_params(self: Distribution, cls: type, batch_shape: Any, names: tuple, _instance: Any) -> Any:
@@ -47,21 +45,10 @@ def tiny(t: Tensor) -> float:
 
 
 def standard_gamma(concentration: Tensor, shape: tuple) -> Tensor:
-    """Gamma(α, 1) draws of ``shape`` (α broadcast to it), from the global generator; no graph."""
-    alpha = np.broadcast_to(concentration.detach().numpy(), tuple(shape))
-    draws = get_generator().standard_gamma(alpha).astype(alpha.dtype, copy=False)
-    return gg.tensor(np.maximum(draws, np.finfo(alpha.dtype).tiny))
+    """Gamma(α, 1) draws of ``shape`` (α broadcast to it), from the global generator; differentiable
+    in α where it requires grad (implicit reparameterisation, ``ops/gamma_reparam.py``)."""
+    from glassgrad.ops.gamma_reparam import sample_standard_gamma
 
-
-def refuse_concentration_grad(op: str, *params: Tensor) -> None:
-    """Raise where a gradient would have to flow through gamma draws' shape parameter.
-
-    PyTorch differentiates a gamma draw with respect to its concentration implicitly (through the
-    CDF, with its own numerical approximation); glassgrad has no such gradient, and refuses rather
-    than return a wrong one.
-    """
-    if gg.is_grad_enabled() and any(p.requires_grad for p in params):
-        raise NotImplementedError(
-            f"{op}: the gradient of gamma draws with respect to their concentration (implicit "
-            f"reparameterisation) is not implemented; detach that parameter or use sample()"
-        )
+    shape = tuple(shape)
+    alpha = concentration if tuple(concentration.shape) == shape else concentration.expand(shape)
+    return sample_standard_gamma(alpha)

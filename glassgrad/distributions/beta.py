@@ -22,8 +22,8 @@ class Beta(Distribution):
         log p(x) = (α − 1) log x + (β − 1) log(1 − x) − log B(α, β)
         mean = α / (α + β),   variance = α β / ((α + β)² (α + β + 1))
 
-    Sampling draws NumPy's gamma variates (``Dirichlet``); ``rsample`` refuses concentrations that
-    require grad (glassgrad has no implicit gradient of gamma draws).
+    Sampling draws NumPy's gamma variates (``Dirichlet``); ``rsample`` is differentiable in both
+    concentrations (through ``Dirichlet.rsample``).
 
     Args:
         concentration1: α > 0.
@@ -84,12 +84,7 @@ class Beta(Distribution):
         return self._dirichlet.sample(sample_shape)[..., 0]
 
     def rsample(self, sample_shape: tuple = ()) -> Tensor:
-        if gg.is_grad_enabled() and self._dirichlet.concentration.requires_grad:
-            raise NotImplementedError(
-                "Beta.rsample: the gradient of the beta draws with respect to the concentrations "
-                "(implicit reparameterisation of gamma draws) is not implemented; detach them or use sample()"
-            )
-        return self.sample(sample_shape)
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -14,7 +14,7 @@ __all__ = ["Chi2"]
 
 class Chi2(Gamma):
     r"""The chi-squared distribution χ²(k) = Γ(k/2, ½), as ``torch.distributions.Chi2``; log_prob,
-    entropy and the moments are the Gamma's. ``rsample`` refuses a ``df`` that requires grad (see
+    entropy and the moments are the Gamma's. ``rsample`` is differentiable in ``df`` (see
     ``Gamma``).
 
     Args:

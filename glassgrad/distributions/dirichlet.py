@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import standard_gamma
 from glassgrad.distributions.distribution import Distribution
-from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
 __all__ = ["Dirichlet"]
@@ -88,24 +86,19 @@ class Dirichlet(Distribution):
         return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
 
     def sample(self, sample_shape: tuple = ()) -> Tensor:
+        with gg.no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample(self, sample_shape: tuple = ()) -> Tensor:
+        """g / Σ g with g_k ~ Gamma(α_k, 1), differentiable in α through the gamma draws' implicit
+        gradient (``Gamma``) and the normalisation: an unbiased pathwise gradient, though not
+        PyTorch's estimator (which differentiates each marginal Beta's CDF instead)."""
         if isinstance(sample_shape, int):
             sample_shape = (sample_shape,)
         shape = self._extended_shape(tuple(sample_shape))
-        alpha = np.broadcast_to(self.concentration.detach().numpy(), shape)
-        draws = get_generator().standard_gamma(alpha)
-        # a draw that underflows to 0 in every coordinate (tiny α) would divide 0 / 0
-        tiny = np.finfo(alpha.dtype).tiny
-        draws = np.maximum(draws, tiny)
-        out = (draws / draws.sum(-1, keepdims=True)).astype(alpha.dtype, copy=False)
-        return gg.tensor(out)
-
-    def rsample(self, sample_shape: tuple = ()) -> Tensor:
-        if self.concentration.requires_grad and gg.is_grad_enabled():
-            raise NotImplementedError(
-                "Dirichlet.rsample: gradients through the gamma draws (implicit reparameterisation) "
-                "are not implemented; detach the concentration or use sample()"
-            )
-        return self.sample(sample_shape)
+        # each draw is floored at tiny: one underflowing to 0 in every coordinate would give 0 / 0
+        draws = standard_gamma(self.concentration, shape)
+        return draws / draws.sum(-1, keepdim=True)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
-from glassgrad.distributions._continuous import expand_params, refuse_concentration_grad, standard_gamma
+from glassgrad.distributions._continuous import expand_params, standard_gamma
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -24,8 +24,8 @@ class StudentT(Distribution):
         mean = μ (ν > 1, else NaN);  variance = σ² ν / (ν − 2) (ν > 2), ∞ (1 < ν <= 2), NaN (ν <= 1)
         rsample  = μ + σ z / √(c / ν),   z ~ N(0, 1),  c ~ χ²(ν)
 
-    ``rsample`` is differentiable in μ and σ; it refuses a ν that requires grad (the χ² draw would
-    need the implicit gradient of gamma draws, which glassgrad lacks).
+    ``rsample`` is differentiable in μ, σ and ν (the χ² draw by the implicit gradient of gamma
+    draws, ``Gamma``).
 
     Args:
         df: ν > 0.
@@ -66,10 +66,9 @@ class StudentT(Distribution):
         return gg.where(self.df > 2, finite, gg.where(self.df > 1, math.inf, math.nan))
 
     def rsample(self, sample_shape: tuple = ()) -> Tensor:
-        refuse_concentration_grad("StudentT.rsample", self.df)
         shape = self._extended_shape(sample_shape)
         z = utils.standard_normal(shape, self.df.dtype)
-        chi2 = standard_gamma(0.5 * self.df.detach(), shape) * 2  # χ²(ν) = 2 Γ(ν/2, 1)
+        chi2 = standard_gamma(0.5 * self.df, shape) * 2  # χ²(ν) = 2 Γ(ν/2, 1)
         return self.loc + self.scale * (z * (chi2 / self.df).rsqrt())
 
     def log_prob(self, value: Tensor) -> Tensor:

@@ -90,10 +90,11 @@ def test_entropy_gradient_finite_differences():
     np.testing.assert_allclose(conc.grad.numpy(), fd, rtol=1e-6)
 
 
-def test_rsample_refuses_a_concentration_that_needs_grad():
-    d = Dirichlet(gg.ones(3, requires_grad=True))
-    with pytest.raises(NotImplementedError, match="Dirichlet.rsample"):
-        d.rsample()
+def test_rsample_differentiates_the_concentration():
+    conc = gg.ones(3, requires_grad=True)
+    d = Dirichlet(conc)
+    (d.rsample((4,)) * gg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert conc.grad is not None and np.isfinite(conc.grad.numpy()).all()
     with gg.no_grad():
         assert tuple(d.rsample((2,)).shape) == (2, 3)
 

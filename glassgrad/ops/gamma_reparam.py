@@ -135,12 +135,11 @@ def sample_standard_gamma(alpha: Any) -> Any:
     """``torch._standard_gamma(alpha)``: one Gamma(α, 1) draw per element of α, from the global
     generator, floored at the dtype's smallest normal number (a draw that underflows to 0 would
     give 0 / 0 in a Dirichlet); differentiable in α (``StandardGamma``)."""
-    import numpy as np
-
     import glassgrad as gg
     from glassgrad.random import get_generator
 
     a = alpha.detach().numpy()
+    xp = array_module(a)
     draws = get_generator().standard_gamma(a).astype(a.dtype, copy=False)
-    draws = gg.tensor(np.maximum(draws, np.finfo(a.dtype).tiny))
+    draws = gg.tensor(xp.maximum(draws, xp.finfo(a.dtype).tiny))
     return StandardGamma.apply(alpha, draws) if alpha.requires_grad and gg.is_grad_enabled() else draws

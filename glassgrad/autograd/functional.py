@@ -113,14 +113,18 @@ def grad(
     that does not require grad (made under ``no_grad``, or a constant) raises ``GraphError`` (a
     ``RuntimeError``) whatever those flags say, also as in PyTorch.
     ``create_graph=True`` gives gradients with a graph of their own (``autograd/recorded.py``), to
-    differentiate again; ``is_grads_batched=True`` raises ``NotImplementedError`` (no ``vmap``).
+    differentiate again; ``is_grads_batched=True`` reads the first dim of every ``grad_outputs``
+    tensor as a batch of weightings and returns a batch of gradients (one backward per batch item,
+    where PyTorch vmaps the backward).
 
     Returns a tuple with one array-backed Tensor (or None) per input.
     """
     from glassgrad.tensor import Tensor
 
     if is_grads_batched:
-        raise NotImplementedError("grad: is_grads_batched=True needs vmap, which glassgrad does not have")
+        return _batched_grad(
+            outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads
+        )
     if materialize_grads and allow_unused is False:
         raise ValueError(
             "grad: expected allow_unused to be True or None with materialize_grads=True, got False"
@@ -332,3 +336,26 @@ def _check_strict(op: str, strict: bool, reached: set, n: int) -> None:
     for j in range(n):
         if strict and j not in reached:
             raise GraphError(f"{op}: the output is independent of input {j}, which strict=True refuses")
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``grad(..., is_grads_batched=True)``: one ``grad`` per row of the batched ``grad_outputs``,
+    stacked (an input without a gradient stays None)."""
+    from glassgrad.ops.joining import stack
+    from glassgrad.tensor import Tensor
+
+    seeds = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or ())
+    sizes = {g.shape[0] for g in seeds if isinstance(g, Tensor) and g.ndim}
+    if not seeds or len(sizes) != 1 or any(not isinstance(g, Tensor) or not g.ndim for g in seeds):
+        raise ValueError(
+            "grad: expected grad_outputs to be tensors with one common leading batch dim when "
+            f"is_grads_batched=True, got {[tuple(g.shape) if isinstance(g, Tensor) else g for g in seeds]}"
+        )
+    size = sizes.pop()
+    keep = create_graph if retain_graph is None else bool(retain_graph)
+    rows = [
+        grad(outputs, inputs, [g[b] for g in seeds], keep or b < size - 1, create_graph, True,
+             allow_unused, False, materialize_grads)
+        for b in range(size)
+    ]  # fmt: skip
+    return tuple(None if r[0] is None else stack(list(r)) for r in zip(*rows, strict=True))

@@ -1,4 +1,4 @@
-"""PyTorch's ``torch.func`` on glassgrad's autograd, without vmap.
+"""PyTorch's ``torch.func`` on glassgrad's autograd.
 
 - ``functional_call``, ``stack_module_state``, ``replace_all_batch_norm_modules_``: a module as a
   function of its parameters and buffers (``functional_call.py``).
@@ -7,7 +7,7 @@
   reverse transforms nest; forward-mode ones do not nest with any.
 - ``jvp``, ``jacfwd``, ``linearize``: forward mode on ``glassgrad.autograd.forward_ad``
   (``forward.py``).
-- ``vmap``: raises ``NotImplementedError`` (no batching rules).
+- ``vmap``: a loop over the batch, results stacked (``vmap.py``): PyTorch's values, a loop's time.
 - ``functionalize``: returns ``func`` itself (glassgrad runs eagerly; mutations happen as written).
 """
 
@@ -21,7 +21,8 @@ from glassgrad.func.functional_call import (
     replace_all_batch_norm_modules_,
     stack_module_state,
 )
-from glassgrad.func.transforms import grad, grad_and_value, hessian, jacrev, vjp, vmap
+from glassgrad.func.transforms import grad, grad_and_value, hessian, jacrev, vjp
+from glassgrad.func.vmap import vmap
 
 __all__ = [
     "functional_call",

@@ -38,7 +38,7 @@ from glassgrad.func.derivatives import derivatives, links
 from glassgrad.ops.joining import stack
 from glassgrad.tensor import Tensor
 
-__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "vmap", "hessian"]
+__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian"]
 
 
 def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any, list[Tensor], Any]:
@@ -269,22 +269,6 @@ def _jacobian_of(
     ]
     trees = unflatten_groups(jacs, specs)
     return trees[0] if single else tuple(trees)
-
-
-def vmap(
-    func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *, chunk_size: Any = None
-) -> Callable:
-    """Not available: raises ``NotImplementedError``.
-
-    vmap runs ``func`` once on a whole batch by giving every op a batching rule (how it acts on a
-    hidden batch dimension); glassgrad's ops have none. Loop over the batch instead (``torch.stack``
-    of per-sample results), or batch by hand (most ops already take a leading batch dimension).
-    """
-    raise NotImplementedError(
-        "vmap: expected an op set with batching rules, got glassgrad, which has none (vmap is not "
-        "implemented). Loop over the batch and stack the per-sample results instead, e.g. "
-        "torch.stack([f(x) for x in xs])"
-    )
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:

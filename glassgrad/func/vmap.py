@@ -1,0 +1,262 @@
+"""``vmap``: PyTorch's ``torch.func.vmap`` as a loop over the batch.
+
+PyTorch runs ``func`` once on tensors with a hidden batch dimension, each op following its
+batching rule. glassgrad's ops have no batching rules, so ``func`` runs once per batch item on
+that item's slices (views, ``x.select(in_dim, i)``) and the results are stacked at ``out_dims``
+(``stack``: differentiable, so ``vmap`` of ``grad`` gives per-sample gradients that a further
+backward can reach). The values are PyTorch's; the time is a Python loop's.
+
+What the loop changes, and how it is kept honest:
+
+- randomness: ``"error"`` (the default) refuses a ``func`` that draws from the global generator,
+  ``"same"`` replays the first item's draws for every item, ``"different"`` draws anew per item,
+  as PyTorch's three modes;
+- side effects would repeat once per item: a tensor ``func`` captured (a closure's, a global's,
+  a module's parameters and buffers, ``functools.partial``'s) changed in place, or given a
+  gradient by ``backward()``, raises instead (PyTorch also refuses these, BatchNorm's running
+  statistics among them);
+- a batch of size 0 runs ``func`` once on zeros of one item's shapes, for the output shapes;
+- ``out_dims=None`` returns the first item's output if every item's is equal (PyTorch: if it does
+  not depend on the mapped inputs), and raises otherwise, as PyTorch;
+- lenient where PyTorch refuses: ``.item()`` and data-dependent Python control flow work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Any, Callable
+
+from glassgrad.func._pytree import tree_flatten, tree_unflatten
+from glassgrad.ops.joining import stack
+from glassgrad.random import get_rng_state, set_rng_state
+from glassgrad.tensor import Tensor
+
+__all__ = ["vmap"]
+
+
+def vmap(
+    func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *, chunk_size: Any = None
+) -> Callable:
+    """``func`` mapped over a dimension of its inputs, as ``torch.func.vmap``.
+
+    Args:
+        func: takes tensors (or pytrees of them) and returns a tensor or a pytree of tensors.
+        in_dims: the mapped dim of every input (an int, or None for an input used whole), or a
+            tuple with one entry per positional argument, each an int, None or a pytree matching
+            that argument. Keyword arguments are passed whole.
+        out_dims: where the batch dim goes in each output (an int, None, or a pytree matching
+            the output).
+        randomness: ``"error"``, ``"same"`` or ``"different"`` (see the module's docstring).
+        chunk_size: None or a positive int; checked, and otherwise the loop's own concern.
+
+    Shape:
+        an input of shape ``(..., B at in_dim, ...)`` is seen by ``func`` without that dim; each
+        output gains a dim of size B at its out_dim.
+
+    >>> import glassgrad as gg
+    >>> gg.vmap(gg.dot, in_dims=(0, None))(gg.ones(3, 2), gg.tensor([1.0, 2.0])).tolist()
+    [3.0, 3.0, 3.0]
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"vmap: expected randomness 'error', 'different' or 'same', got {randomness!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"vmap: expected chunk_size None or an int greater than 0, got {chunk_size!r}")
+
+    @functools.wraps(func)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return _call(func, in_dims, out_dims, randomness, args, kwargs)
+
+    return wrapped
+
+
+def _name(func: Callable) -> str:
+    return getattr(func, "__name__", type(func).__name__)
+
+
+def _dims_of(dims: Any, tree: Any, what: str, where: str) -> list:
+    """One dim per leaf of ``tree`` (in ``tree_flatten``'s order): ``dims`` an int or None for
+    every leaf below it, or a container of the same kind, length (keys) as ``tree``'s."""
+    if dims is None or isinstance(dims, int):
+        return [dims] * len(tree_flatten(tree)[0])
+    same = type(dims) is type(tree) or (isinstance(dims, tuple) and isinstance(tree, list))
+    if isinstance(dims, dict) and isinstance(tree, dict) and dims.keys() == tree.keys():
+        return [d for k in tree for d in _dims_of(dims[k], tree[k], what, where)]
+    if same and isinstance(dims, tuple | list) and len(dims) == len(tree):
+        return [d for sub_d, sub in zip(dims, tree, strict=True) for d in _dims_of(sub_d, sub, what, where)]
+    raise ValueError(f"{where}: {what} {dims!r} does not match the structure it maps ({type(tree).__name__})")
+
+
+def _in_leaves(func: Callable, in_dims: Any, args: tuple) -> tuple[list, list, Any, int]:
+    """(leaves, dims, spec of args, batch size), after PyTorch's checks on in_dims."""
+    where = f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>)"
+    if not args:
+        raise ValueError(f"vmap({_name(func)})(<inputs>): expected inputs, got none (vmap maps over inputs)")
+    if not (in_dims is None or isinstance(in_dims, int | tuple)):
+        raise ValueError(
+            f"{where}: expected in_dims to be an int or a (possibly nested) tuple matching the inputs, "
+            f"got {type(in_dims).__name__}"
+        )
+    if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+        raise ValueError(
+            f"{where}: expected one in_dim per positional input ({len(args)}), got {len(in_dims)}"
+        )
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    leaves, dims = [], []
+    for arg, d in zip(args, per_arg, strict=True):
+        leaves += tree_flatten(arg)[0]
+        dims += _dims_of(d, arg, "in_dims", where)
+    sizes = []
+    for leaf, d in zip(leaves, dims, strict=True):
+        if d is None:
+            continue
+        if not isinstance(leaf, Tensor):
+            raise ValueError(
+                f"{where}: got in_dim={d} for an input of type {type(leaf).__name__}; only tensors can be "
+                "mapped over (use None as its in_dim)"
+            )
+        if not -leaf.ndim <= d < max(leaf.ndim, 0) or leaf.ndim == 0:
+            raise ValueError(
+                f"{where}: got in_dim={d} for a tensor of {leaf.ndim} dims; expected "
+                f"{-leaf.ndim} <= in_dim < {leaf.ndim}"
+            )
+        sizes.append(leaf.shape[d])
+    if not sizes:
+        raise ValueError("vmap: expected at least one tensor to map over, got none (every in_dim is None)")
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            f"vmap: expected all tensors to have the same size in the mapped dimension, got sizes {sizes}"
+        )
+    return leaves, dims, tree_flatten(args)[1], sizes[0]
+
+
+def _captured(func: Callable) -> list:
+    """The tensors ``func`` reaches without being given them: its closure's and globals' (a tensor,
+    a module's parameters and buffers, a list/tuple/dict of them), a bound module, a partial's."""
+    from glassgrad.nn.modules.module import Module
+
+    found: list = []
+
+    def take(v: Any, depth: int = 0) -> None:
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, Module):
+            found.extend(v.parameters())
+            found.extend(v.buffers())
+        elif depth == 0 and isinstance(v, list | tuple):
+            for x in v:
+                take(x, 1)
+        elif depth == 0 and isinstance(v, dict):
+            for x in v.values():
+                take(x, 1)
+
+    while isinstance(func, functools.partial):
+        for v in (*func.args, *func.keywords.values()):
+            take(v)
+        func = func.func
+    take(getattr(func, "__self__", None))
+    if isinstance(func, Module):
+        take(func)
+    code = getattr(func, "__code__", None)
+    for cell in getattr(func, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # a cell not yet filled
+            take(cell.cell_contents)
+    if code is not None:
+        glob = getattr(func, "__globals__", {})
+        for name in code.co_names:
+            take(glob.get(name))
+    return found
+
+
+def _state(t: Tensor) -> tuple:
+    """What an in-place change or a gradient accumulated by ``backward()`` inside func moves."""
+    g = t.grad
+    return t._version, id(g), None if g is None else g._version
+
+
+def _item_args(leaves: list, dims: list, spec: Any, i: int) -> list:
+    sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims, strict=True)]
+    return tree_unflatten(sliced, spec)
+
+
+def _zero_item_args(leaves: list, dims: list, spec: Any) -> list:
+    """An item of an empty batch: zeros of one item's shapes (for the output shapes only)."""
+    import glassgrad as gg
+
+    made = [
+        x if d is None else gg.zeros(*(s for k, s in enumerate(x.shape) if k != d % x.ndim), dtype=x.dtype)
+        for x, d in zip(leaves, dims, strict=True)
+    ]
+    return tree_unflatten(made, spec)
+
+
+def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tuple, kwargs: dict) -> Any:
+    leaves, dims, spec, size = _in_leaves(func, in_dims, args)
+    captured = _captured(func)
+    versions = [_state(t) for t in captured]
+    start = get_rng_state()
+    outs, after_first = [], None
+    for i in range(max(size, 1)):
+        if randomness == "same" and i:
+            set_rng_state(start)  # every item sees the first item's draws
+        item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
+        outs.append(func(*item, **kwargs))
+        if i == 0:
+            after_first = get_rng_state()
+            if randomness == "error" and after_first != start:
+                raise RuntimeError(
+                    "vmap: called a random operation with randomness='error'; pass randomness='same' "
+                    "or 'different' to vmap, or draw the random numbers outside it"
+                )
+            changed = [t for t, v in zip(captured, versions, strict=True) if _state(t) != v]
+            if changed:
+                raise RuntimeError(
+                    f"vmap: {_name(func)} changed a tensor it captured (shape {tuple(changed[0].shape)}: "
+                    "in place, or its .grad by backward()); glassgrad's vmap runs it once per batch item, "
+                    "so the change would repeat. Pass that tensor as an input, change a copy, or use "
+                    "torch.func.grad for gradients"
+                )
+    if randomness == "same":
+        set_rng_state(after_first)  # as if func had run once
+    return _stack_outputs(func, outs, out_dims, size)
+
+
+def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
+    where = f"vmap({_name(func)}, ...)"
+    if outs[0] is None and out_dims is not None:
+        raise ValueError(f"{where}: {_name(func)} must only return tensors, got type NoneType")
+    flat = [tree_flatten(o) for o in outs]
+    spec = flat[0][1]
+    if any(s != spec for _, s in flat):
+        raise ValueError(f"{where}: expected every batch item's output to have the same structure")
+    dims = _dims_of(out_dims, outs[0], "out_dims", where)
+    result = []
+    for k, d in enumerate(dims):
+        items = [leaves[k] for leaves, _ in flat]
+        first = items[0]
+        if d is None:
+            if size and any(not _same(first, x) for x in items[1:]):
+                raise ValueError(
+                    f"{where}: {_name(func)} can not return a batched tensor when out_dim is None"
+                )
+            result.append(first)
+            continue
+        if not isinstance(first, Tensor):
+            raise ValueError(
+                f"{where}: {_name(func)} must only return tensors, got type {type(first).__name__} "
+                "(out_dims=None returns a value that is not batched)"
+            )
+        if not -(first.ndim + 1) <= d <= first.ndim:
+            raise IndexError(
+                f"vmap: out_dim {d} is out of range for an output of {first.ndim} dims (expected "
+                f"{-(first.ndim + 1)} <= out_dim <= {first.ndim})"
+            )
+        stacked = stack(items, dim=d)
+        result.append(stacked if size else stacked.narrow(d, 0, 0).detach())
+    return tree_unflatten(result, spec)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a is b or (a.shape == b.shape and bool((a == b).all()))
+    return a is b or a == b

@@ -237,7 +237,7 @@ from glassgrad.device import get_default_device, set_default_device  # noqa: E40
 from glassgrad.dtypes import int8, int16, uint8  # noqa: E402
 from glassgrad.dtypes import int16 as short  # noqa: E402
 from glassgrad.factories import logspace, randint_like, scalar_tensor  # noqa: E402
-from glassgrad.factories_range import range  # noqa: E402 - PyTorch's deprecated inclusive range
+from glassgrad.factories_range import range, tril_indices, triu_indices  # noqa: E402 - (range: deprecated)
 from glassgrad.legacy import (  # noqa: E402
     BoolTensor,
     ByteTensor,
@@ -315,7 +315,8 @@ from glassgrad.ops.forms import (  # noqa: E402
     sub,
     t,
 )
-from glassgrad.ops.scatter import index_fill, masked_select, scatter  # noqa: E402
+from glassgrad.ops.meshgrid import combinations  # noqa: E402
+from glassgrad.ops.scatter import index_fill, index_reduce, masked_select, scatter, segment_reduce  # noqa: E402
 from glassgrad.ops.trig import acos, asin, atan, atan2, cosh, erf, expm1, sinh, tan  # noqa: E402
 from glassgrad.random import initial_seed  # noqa: E402
 from glassgrad.tensor import Size  # noqa: E402
@@ -343,7 +344,7 @@ __all__ += [
     "masked_select", "scatter", "acos", "asin", "atan", "atan2", "cosh", "erf", "expm1", "sinh",
     "tan", "initial_seed", "Size", "concat", "concatenate", "clip", "true_divide", "divide",
     "multiply", "subtract", "negative", "absolute", "arctan2", "argsort", "t", "broadcast_to",
-    "bernoulli", "normal",
+    "bernoulli", "normal", "index_reduce", "segment_reduce", "tril_indices", "triu_indices", "combinations",
 ]  # fmt: skip
 
 # decoding: greedy and beam search, sampling (issue 10)
@@ -351,8 +352,7 @@ from glassgrad import decode  # noqa: E402
 
 __all__ += ["decode"]
 
-# the long tail of torch.* functions (indexing, movement, products, reductions, scans, math),
-# re-exported from torch_more.py to keep this file short
+# the long tail of torch.* functions (indexing, movement, products, reductions, scans, math): torch_more.py
 from glassgrad import torch_more as _more  # noqa: E402
 from glassgrad.torch_more import *  # noqa: E402, F403
 

@@ -1,6 +1,8 @@
-"""``torch.range``: PyTorch's deprecated inclusive range, kept because course notebooks still call it.
+"""``torch.range``: PyTorch's deprecated inclusive range, kept because course notebooks still call it,
+and ``triu_indices`` / ``tril_indices``, the index ranges of a matrix's triangles (graph code builds
+its all-pairs edge lists with them).
 
-It lives in its own module because defining ``range`` shadows the builtin in the module that holds it.
+``range`` lives in its own module because defining it shadows the builtin in the module that holds it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.factories import _check, _float, _make, _number
 from glassgrad.meta_array import meta_array
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["range"]
+__all__ = ["range", "tril_indices", "triu_indices"]
 
 
 def range(  # noqa: A001 - PyTorch's name
@@ -47,3 +50,35 @@ def range(  # noqa: A001 - PyTorch's name
     n = int((end - start) / step + 1)
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt)  # start + i * step, as PyTorch fills it
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "range")
+
+
+def _triangle(op: str, row: Any, col: Any, offset: Any, dtype: Any, device: Any, layout: Any) -> Tensor:
+    meta = _check(op, device, layout)
+    row, col, offset = int(_number(row)), int(_number(col)), int(_number(offset))
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: expected row and col to be non-negative, got row={row}, col={col}")
+    dt = dtypes.to_np_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    if dt.kind not in "iu":
+        raise RuntimeError(f"{op}: expected an integer dtype, got {dtype}")
+    keep = np.triu if op == "triu_indices" else np.tril
+    # the positions (in row-major order, as PyTorch lists them) of a row x col block of ones that survive
+    # triu/tril at offset
+    rows, cols = np.nonzero(keep(np.ones((row, col), dtype=bool), offset))
+    arr = np.stack([rows, cols]).astype(dt)  # (2, count), even when count is 0
+    return _make(meta_array(arr.shape, arr.dtype) if meta else arr, False, None, op)
+
+
+def triu_indices(
+    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None
+) -> Tensor:
+    """The (row, column) indices of the upper triangle of a ``row x col`` matrix, diagonal shifted by
+    ``offset`` (> 0 above the main one): shape ``(2, count)``, int64 unless ``dtype`` says otherwise."""
+    return _triangle("triu_indices", row, col, offset, dtype, device, layout)
+
+
+def tril_indices(
+    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None
+) -> Tensor:
+    """The (row, column) indices of the lower triangle of a ``row x col`` matrix, diagonal shifted by
+    ``offset`` (< 0 below the main one): shape ``(2, count)``, int64 unless ``dtype`` says otherwise."""
+    return _triangle("tril_indices", row, col, offset, dtype, device, layout)

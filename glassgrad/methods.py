@@ -301,8 +301,7 @@ METHODS: dict[str, Any] = {
     ),
     "geometric_": _random_fill("geometric_", lambda g, s, p: g.geometric(p, s), floating=False),
     "random_": _random_fill("random_", _random_, floating=False),
-    # reduce_more / cumulative
-    "median": _rm.median,
+    "median": _rm.median,  # reduce_more / cumulative
     "nanmedian": _rm.nanmedian,
     "mode": _rm.mode,
     "kthvalue": _rm.kthvalue,
@@ -328,6 +327,8 @@ METHODS: dict[str, Any] = {
     "masked_scatter_": _inplace("masked_scatter_", _im.masked_scatter),
     "scatter_reduce": scatter.scatter_reduce,
     "scatter_reduce_": _inplace("scatter_reduce_", scatter.scatter_reduce),
+    "index_reduce": scatter.index_reduce,
+    "index_reduce_": _inplace("index_reduce_", scatter.index_reduce),
     "take": _mv.take,
     "take_along_dim": _mv.take_along_dim,
     "fliplr": _mv.fliplr,
@@ -375,8 +376,7 @@ for _name, _fn in METHODS.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _fn)
 
-# A dense tensor's side of sparse COO tensors (sparse_tensor.py; sparse_mask: sparse_more.py).
-# is_sparse is a plain class attribute because matmul reads it on its hot path.
+# sparse COO's dense side (sparse_tensor.py, sparse_more.py); is_sparse: a class attribute (matmul's hot path)
 from glassgrad import sparse_tensor as _sp  # noqa: E402
 
 Tensor.is_sparse = False

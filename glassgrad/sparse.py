@@ -1,5 +1,6 @@
 """``glassgrad.sparse``: PyTorch's ``torch.sparse`` functions over sparse COO tensors
-(``glassgrad.sparse_tensor``): ``mm``, ``sum`` and ``addmm``."""
+(``glassgrad.sparse_tensor``): ``mm``, ``sum`` and ``addmm``; ``softmax`` / ``log_softmax`` are in
+``sparse_softmax.py``."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ from glassgrad.sparse_more import (
     LongTensor,
     ShortTensor,
 )  # fmt: skip
+from glassgrad.sparse_softmax import log_softmax, softmax
 from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
 from glassgrad.tensor import Tensor, tensor
 
 __all__ = [
     "mm", "sum", "addmm", "sparse_coo_tensor", "spmm", "sparse_sum", "FloatTensor", "DoubleTensor",
-    "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+    "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "softmax",
+    "log_softmax",
 ]  # fmt: skip
 
 

@@ -86,7 +86,7 @@ from glassgrad.ops.movement_more import (
     tensor_split,
 )
 from glassgrad.ops.pieces import unsafe_chunk, unsafe_split, unsafe_split_with_sizes
-from glassgrad.ops.products_more import addbmm, addr, cdist, dist, inner, kron, tensordot, vdot
+from glassgrad.ops.products_more import addbmm, addr, cdist, dist, inner, kron, pdist, tensordot, vdot
 from glassgrad.ops.reduce_more import (
     aminmax,
     kthvalue,
@@ -133,8 +133,7 @@ from glassgrad.spectral import bartlett_window, blackman_window, hamming_window,
 from glassgrad.threads import get_num_threads, set_num_threads
 from glassgrad.type_promotion import can_cast, promote_types, result_type
 
-arcsinh, arccosh, arctanh = asinh, acosh, atanh
-arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh, arcsin, arccos, arctan = asinh, acosh, atanh, asin, acos, atan
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 ger = outer  # PyTorch 2.13 keeps its old name, without a warning (stylegan2-pytorch's ADA augment)
 
@@ -256,6 +255,7 @@ __all__ = [
     "addr",
     "cdist",
     "dist",
+    "pdist",
     "inner",
     "kron",
     "ger",

@@ -10,6 +10,7 @@ from glassgrad import linalg_decomp as _linalg_decomp
 from glassgrad import linalg_lu as _linalg_lu
 from glassgrad import sparse_more as _sparse_more
 from glassgrad.ops import composite as _composite
+from glassgrad.ops import scatter as _scatter
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +22,7 @@ def _seed():
     _linalg_decomp._QR_WARNED[0] = False
     _linalg_lu._warned.clear()
     _factories_asarray._requires_grad_warned[0] = False
+    _scatter._WARNED.clear()
     yield
 
 

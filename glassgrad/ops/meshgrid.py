@@ -1,18 +1,22 @@
 """``meshgrid``: coordinate grids from 1-D tensors, as expanded views (so each grid's gradient
-sums back into its tensor through ``expand``); ``cartesian_prod``, the grids' points as rows.
-Both re-exported by ``composite.py``."""
+sums back into its tensor through ``expand``); ``cartesian_prod``, the grids' points as rows
+(both re-exported by ``composite.py``); ``combinations``, the r-element subsets of a vector's
+entries as rows (graph code's all-pairs edges)."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
+
+import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import joining
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["cartesian_prod", "meshgrid"]
+__all__ = ["cartesian_prod", "combinations", "meshgrid"]
 
 _meshgrid_warned = [False]
 
@@ -83,3 +87,25 @@ def _checked(tensors: tuple, op: str = "meshgrid") -> tuple:
                 f"{op}: expected all tensors to have one dtype, got {tensors[0].dtype} and {t.dtype}"
             )
     return tuple(t.reshape(1) if t.ndim == 0 else t for t in tensors)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """The ``r``-element combinations of a 1-D tensor's entries, as Python's ``itertools``
+    lists them (by position; ``with_replacement`` lets a position repeat): shape ``(count, r)``,
+    ``(0,)`` for r=0; differentiable (a read of the input at the positions).
+
+    Shape:
+        input ``(n,)`` -> ``(C(n, r), r)``, or ``(C(n + r - 1, r), r)`` with replacement.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"combinations: expected a Tensor, got {type(input).__name__}")
+    if input.ndim != 1:
+        raise ShapeError(f"combinations: expected a 1-D tensor, got shape {tuple(input.shape)}")
+    if r < 0:
+        raise ValueError(f"combinations: expected a non-negative r, got {r}")
+    if r == 0:
+        return input.new_empty((0,))
+    make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    # the positions, flattened by itertools at C speed (no Python loop here)
+    flat = np.fromiter(itertools.chain.from_iterable(make(range(input.shape[0]), r)), dtype=np.int64)
+    return input[Tensor(flat.reshape(-1, r), _wrap=True)]

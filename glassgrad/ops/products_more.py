@@ -1,7 +1,8 @@
 # ruff: noqa: A002 - PyTorch's parameter names (input) are the API
 """More of PyTorch's products: ``tensordot``, ``kron``, ``inner``, ``vdot``, ``addbmm``, ``addr``
 (compositions of einsum, matmul and broadcasting products), ``dist`` (a norm of the difference)
-and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward).
+and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward), with ``pdist``
+(the distances between a matrix's own rows, read off ``cdist``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from glassgrad.ops.composite import _dims, _term, with_out
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
-__all__ = ["tensordot", "kron", "inner", "vdot", "addbmm", "addr", "cdist", "dist"]
+__all__ = ["tensordot", "kron", "inner", "vdot", "addbmm", "addr", "cdist", "dist", "pdist"]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -249,3 +250,22 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
 def dist(input: Tensor, other: Any, p: Any = 2) -> Tensor:
     """The p-norm of ``input - other`` (broadcast), a 0-d tensor."""
     return statistics.norm(input - other, p)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between every pair of rows ``i < j`` of ``input``, in row-major order
+    of the pairs (``cdist(input, input)``'s strict upper triangle, with its gradients).
+
+    Shape:
+        ``(N, M) -> (N * (N - 1) / 2,)``.
+    """
+    if not isinstance(input, Tensor) or input.ndim != 2:
+        got = f"{input.ndim}-D" if isinstance(input, Tensor) else type(input).__name__
+        raise ShapeError(f"pdist: expected a 2-D tensor (N, M), got {got}")
+    if input._data.dtype.kind != "f":
+        raise DTypeError(f"pdist: expected a floating point input, got {input.dtype}")
+    if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
+        raise ValueError(f"pdist: expected p to be a non-negative number, got {p!r}")
+    rows, cols = np.triu_indices(input.shape[0], 1)
+    # the diagonal's zero distances are left out, so their (zero) gradient never enters
+    return cdist(input, input, p)[Tensor(rows, _wrap=True), Tensor(cols, _wrap=True)]

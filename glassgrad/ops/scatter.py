@@ -1,10 +1,12 @@
 """``scatter`` (write values at indices along a dim), ``scatter_reduce`` (reduce values into them)
 and ``masked_select``, PyTorch's remaining indexing ops. ``scatter`` and ``scatter_reduce`` are
-primitives; ``masked_select`` is an advanced ``getitem``.
+primitives; ``masked_select`` is an advanced ``getitem``; ``index_reduce`` (whole slices) and
+``segment_reduce`` (runs of consecutive entries, graph pooling) compose ``scatter_reduce``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,10 +25,20 @@ from glassgrad.ops.indexing import (
 )
 from glassgrad.ops.indexing_more import _same_dtype, _tensor
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["scatter", "scatter_reduce", "masked_select", "index_fill"]
+__all__ = ["scatter", "scatter_reduce", "masked_select", "index_fill", "index_reduce", "segment_reduce"]
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+#: the once-per-process warnings already given ("scatter_reduce_arg", "index_reduce"), as PyTorch's
+#: warn-once; tests/conftest.py clears it before every test
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 
 class Scatter(Function):
@@ -101,6 +113,11 @@ def _scatter_legacy_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: An
     if isinstance(src, Tensor):
         check_src("scatter", idx, src.shape)
         _same_dtype("scatter", x, src, "src")
+        _warn_once(
+            "scatter_reduce_arg",
+            "The reduce argument of torch.scatter with a Tensor src is deprecated (PyTorch plans to drop "
+            "it); scatter_reduce does the same with more reductions ('sum', 'prod', 'mean', 'amax', 'amin').",
+        )
     else:  # a number: one value for every place index names
         src = Tensor(array_module(x._data).full(idx.shape, src, dtype=x._data.dtype), _wrap=True)
     return scatter_reduce(x, dim, index, src, modes[reduce], include_self=True)
@@ -263,3 +280,101 @@ def scatter_reduce(
     # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
     out = ScatterReduce.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0, **attrs)
     return out.reshape(x.shape)
+
+
+def index_reduce(
+    x: Tensor, dim: int, index: Any, source: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``x`` with the slices of ``source`` reduced into the slices ``index`` along ``dim``: ``reduce``
+    one of 'prod', 'mean', 'amax', 'amin' (out-of-place ``index_reduce_``); gradients as
+    ``scatter_reduce``'s, which it is with the index spread over the other dims.
+
+    Shape:
+        x ``(*A, n, *B)``, index ``(k,)`` (int64 or int32), source ``(*A, k, *B)`` -> ``(*A, n, *B)``.
+    """
+    if reduce not in REDUCTIONS[1:]:
+        raise ValueError(f"index_reduce: expected reduce to be one of {REDUCTIONS[1:]}, got {reduce!r}")
+    from glassgrad.ops.indexing_more import _index_args  # indexing_more imports this module's helpers
+
+    shape = x.shape
+    x2, src, idx, d = _index_args("index_reduce", x, dim, index, source)
+    _warn_once("index_reduce", "index_reduce() is in beta in PyTorch: its API may still change.")
+    spread = [1] * src.ndim
+    spread[d] = idx.size  # (k,) -> (1, .., k, .., 1), then broadcast to source's shape
+    full = array_module(idx).broadcast_to(idx.astype(np.int64).reshape(spread), src.shape)
+    out = scatter_reduce(x2, d, Tensor(full, _wrap=True), src, reduce, include_self=include_self)
+    return out if out.shape == shape else out.reshape(shape)
+
+
+SEGMENT_REDUCTIONS = {"sum": "sum", "mean": "sum", "prod": "prod", "max": "amax", "min": "amin"}
+
+
+def segment_reduce(
+    data: Tensor, reduce: str, *, lengths: Any = None, indices: Any = None, offsets: Any = None,
+    axis: int = 0, unsafe: bool = False, initial: Any = None,
+) -> Tensor:  # fmt: skip
+    """Each run of consecutive entries of ``data`` along ``axis`` reduced to one ('sum', 'mean',
+    'prod', 'max', 'min'; also 'amax' / 'amin'); the runs' sizes are ``lengths``, or the differences
+    of ``offsets``. ``initial`` takes part in every run, and is an empty run's value (else 0 for
+    'sum', 1 for 'prod', nan for 'mean', -inf / inf for 'max' / 'min'); as PyTorch, 'mean' divides
+    by the run's size, initial or not, and max / min send no gradient to ``initial``.
+
+    Shape:
+        data ``(*A, n, *B)`` with ``len(A) == axis``; lengths ``(*A, k)`` summing to n along the
+        last dim, or offsets ``(*A, k + 1)`` -> ``(*A, k, *B)``.
+    """
+    op = "segment_reduce"
+    red = {"amax": "max", "amin": "min"}.get(reduce, reduce)
+    if red not in SEGMENT_REDUCTIONS:
+        raise ValueError(f"{op}: expected reduce to be one of sum, prod, mean, max or min, got {reduce!r}")
+    if indices is not None:
+        raise NotImplementedError(f"{op}: indices= is not supported (PyTorch has no kernel for it either)")
+    if data._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"{op}: expected floating-point data (as PyTorch), got {data.dtype}")
+    xp = array_module(data._data)
+    if lengths is not None:
+        lens = xp.asarray(lengths._data if isinstance(lengths, Tensor) else lengths).astype(np.int64)
+    elif offsets is not None:
+        offs = xp.asarray(offsets._data if isinstance(offsets, Tensor) else offsets).astype(np.int64)
+        lens = xp.diff(offs, axis=-1)
+    else:
+        raise ValueError(f"{op}: expected lengths= or offsets=")
+    ax = normalize_dim(axis, data.ndim, op, data.shape)
+    n = data.shape[ax]
+    if lens.ndim != ax + 1 or tuple(lens.shape[:-1]) != tuple(data.shape[:ax]):
+        raise ShapeError(
+            f"{op}: expected lengths of shape {tuple(data.shape[:ax])} + (k,) for data {data.shape} "
+            f"reduced along axis {axis}, got {tuple(lens.shape)}"
+        )
+    rest = n - lens.sum(axis=-1, keepdims=True)
+    if (lens < 0).any() or (rest < 0).any() or (not unsafe and (rest != 0).any()):
+        want = f"at most {n}" if unsafe else str(n)
+        raise ValueError(
+            f"{op}: expected non-negative lengths summing to {want} along their last dim, got {lens}"
+        )
+    k = lens.shape[-1]
+    # the run of each entry: each row's runs numbered 0..k-1, and k for the entries after them (unsafe=True
+    # lengths may stop short); repeat over the flattened rows, then take each row's offset r * (k + 1) off
+    rows = xp.concatenate([lens, rest], axis=-1).reshape(-1, k + 1)
+    seg = xp.repeat(xp.arange(rows.size), rows.reshape(-1)).reshape(rows.shape[0], n)
+    seg = (seg - (xp.arange(rows.shape[0]) * (k + 1))[:, None]).reshape(data.shape[: ax + 1])
+    index = xp.broadcast_to(seg.reshape(seg.shape + (1,) * (data.ndim - ax - 1)), data.shape)
+    out_shape = data.shape[:ax] + (k + 1,) + data.shape[ax + 1 :]
+    dt = data._data.dtype
+    fill = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}[red]
+    has_init = initial is not None
+    base = Tensor(
+        xp.full(out_shape, initial if has_init and red not in ("max", "min") else fill, dt), _wrap=True
+    )
+    idx = Tensor(xp.ascontiguousarray(index), _wrap=True)
+    out = scatter_reduce(base, ax, idx, data, SEGMENT_REDUCTIONS[red], include_self=red not in ("max", "min"))
+    out = out.narrow(ax, 0, k)  # the entries past the last run (none unless unsafe) dropped
+    if red == "mean":
+        size = lens.reshape(lens.shape + (1,) * (data.ndim - ax - 1)).astype(dt)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an empty run: 0 / 0 = nan, as PyTorch
+            out = out / Tensor(xp.where(size == 0, 1, size) if has_init else size, _wrap=True)
+    elif has_init and red in ("max", "min"):
+        # initial in the max / min but outside its gradient: a tie with it still sends g to the data
+        keep = out >= initial if red == "max" else out <= initial
+        out = out.masked_fill(~keep, initial)
+    return out

@@ -153,6 +153,7 @@ from glassgrad.nn.functional.pooling import (
 )
 from glassgrad.nn.functional.unpool import max_unpool3d
 from glassgrad.nn.functional.upsample import upsample, upsample_bilinear, upsample_nearest
+from glassgrad.ops.products_more import pdist  # F.pdist is torch.pdist, as in PyTorch
 
 # isort: split
 # attention and Transformers (issue 10)
@@ -236,6 +237,7 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "pairwise_distance",
+    "pdist",
     "soft_margin_loss",
     "multi_margin_loss",
     "multilabel_margin_loss",

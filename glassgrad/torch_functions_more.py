@@ -1,14 +1,35 @@
-"""Top-level functions of ``torch`` that are one-line forms of something else: the in-place
-functions (``torch.sin_(x)`` is ``x.sin_()``) and the gamma draws of ``torch._standard_gamma``."""
+"""Top-level functions of ``torch`` gathered here from the modules that hold them: the in-place
+functions (``torch.sin_(x)`` is ``x.sin_()``), the gamma draws of ``torch._standard_gamma``,
+the layer functions (``torch_nn_functions.py``), the view copies and scatters
+(``torch_copies.py``), small predicates and switches (``torch_misc.py``), quantiles, covariance,
+integer arithmetic and index builders (twentieth session)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from glassgrad import (
+    index_builders,
+    tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
+    torch_copies,
+    torch_misc,
+    torch_nn_functions,
+)
+from glassgrad.index_builders import *  # noqa: F403
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
+from glassgrad.ops.int_math import frexp, gcd, heaviside, lcm, ldexp
+from glassgrad.ops.quantile import nanquantile, quantile
+from glassgrad.ops.stats_more import corrcoef, cov
+from glassgrad.torch_copies import *  # noqa: F403
+from glassgrad.torch_misc import *  # noqa: F403
+from glassgrad.torch_nn_functions import *  # noqa: F403
 
-__all__ = ["_standard_gamma", "_standard_gamma_grad"]
+__all__ = [
+    "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
+    "nanquantile", "cov", "corrcoef",
+    *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
+]  # fmt: skip
 
 
 def _inplace_function(name: str) -> Any:

@@ -140,7 +140,8 @@ ger = outer  # PyTorch 2.13 keeps its old name, without a warning (stylegan2-pyt
 
 # torch.sin_(x) and the other top-level in-place functions; torch._standard_gamma and kin
 from glassgrad.torch_functions_more import *  # noqa: E402, F403
-from glassgrad.torch_functions_more import _INPLACE, _standard_gamma, _standard_gamma_grad  # noqa: E402
+from glassgrad.torch_functions_more import _INPLACE  # noqa: E402, F401 - read by the in-place tests
+from glassgrad.torch_functions_more import __all__ as _functions_more_all  # noqa: E402
 
 
 def clamp_min(input: Any, min: Any) -> Any:  # noqa: A002 - PyTorch's names
@@ -328,9 +329,7 @@ __all__ = [
     "matrix_power",
     "cholesky_solve",
     "cholesky_inverse",
-    *_INPLACE,
-    "_standard_gamma",
-    "_standard_gamma_grad",
+    *_functions_more_all,  # (the in-place functions among them)
     "clamp_min",
     "clamp_max",
     "distributed",

@@ -50,7 +50,8 @@ def _addindent(s: str, spaces: int) -> str:
     lines = s.split("\n")
     if len(lines) == 1:
         return s
-    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+    # Lines that hold only whitespace (a blank line in an ``extra_repr``) stay empty, as in PyTorch.
+    return lines[0] + "\n" + "\n".join(" " * spaces + line if line.strip() else "" for line in lines[1:])
 
 
 class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):

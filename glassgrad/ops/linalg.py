@@ -109,21 +109,36 @@ class SolveTriangular(Function):
         return ga, gb
 
 
-def cholesky(a: Tensor) -> Tensor:
-    """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``).
+def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
+    """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``);
+    with ``upper`` its conjugate transpose U = Lᴴ (a = Uᴴ U).
 
     Shape:
         (..., n, n) -> (..., n, n)
     """
-    return Cholesky.apply(a)
+    from glassgrad.out_keyword import with_out
+
+    low = Cholesky.apply(a)
+    return with_out(low.mH if upper else low, out, "cholesky")
 
 
-def solve_triangular(a: Tensor, b: Tensor, *, upper: bool, left: bool = True) -> Tensor:
-    """Solve ``a @ x = b`` for triangular ``a`` (``torch.linalg.solve_triangular``; ``left=True`` only).
+def solve_triangular(
+    a: Tensor, b: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False, out: Any = None
+) -> Tensor:
+    """Solve ``a @ x = b`` (``x @ a = b`` with ``left=False``) for triangular ``a``, as
+    ``torch.linalg.solve_triangular``; ``unitriangular`` takes a's diagonal as ones (not read).
 
     Shape:
-        a (..., n, n), b (..., n, k) -> (..., n, k), batch dims broadcast.
+        a (..., n, n), b (..., n, k) -> (..., n, k) (left=False: b (..., k, n)), batch dims broadcast.
     """
-    if not left:
-        raise NotImplementedError("solve_triangular: left=False is not supported")
-    return SolveTriangular.apply(a, b, upper=upper)
+    from glassgrad.out_keyword import with_out
+
+    if unitriangular:  # the stored diagonal is ignored, and gets no gradient
+        n = a.shape[-1]
+        eye = Tensor(array_module(a._data).eye(n, dtype=a._data.dtype), _wrap=True)
+        a = (a.triu(1) if upper else a.tril(-1)) + eye
+    if not left:  # x a = b  <=>  aᵀ xᵀ = bᵀ
+        x = SolveTriangular.apply(a.mT, b.mT, upper=not upper).mT
+    else:
+        x = SolveTriangular.apply(a, b, upper=upper)
+    return with_out(x, out, "solve_triangular")

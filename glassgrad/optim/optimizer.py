@@ -21,6 +21,18 @@ import numpy as np
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.optim.optimizer_helpers import (
+    apply_weight_decay,
+    betas_of,
+    check_betas,
+    refuse_differentiable,
+    state_like,
+)
+from glassgrad.optim.optimizer_hooks import (
+    OptimizerHooks,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 from glassgrad.optim.scalars import scalar_state, step_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
@@ -32,8 +44,11 @@ __all__ = [
     "refuse_differentiable",
     "IMPL_SWITCHES",
     "check_betas",
+    "betas_of",
     "apply_weight_decay",
     "state_like",
+    "register_optimizer_step_pre_hook",
+    "register_optimizer_step_post_hook",
 ]
 
 
@@ -51,45 +66,7 @@ required = _Required()
 IMPL_SWITCHES = ("foreach", "capturable", "differentiable", "fused")
 
 
-def refuse_differentiable(name: str, differentiable: bool) -> None:
-    """Raise for ``differentiable=True``: glassgrad does not differentiate through optimizer steps."""
-    if differentiable:
-        raise NotImplementedError(f"{name}: differentiable=True is not supported")
-
-
-def check_betas(name: str, betas: Any) -> None:
-    """Raise unless ``betas`` is a pair ``(β₁, β₂)`` of numbers in [0, 1)."""
-    if not isinstance(betas, tuple | list) or len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-        raise ValueError(f"{name}: expected betas (b1, b2) with 0 <= b < 1, got {betas!r}")
-
-
-def betas_of(group: dict) -> tuple[float, float]:
-    """A group's ``(β₁, β₂)`` as numbers: PyTorch also takes one-element tensors there (kept in the
-    group as given), which the NumPy updates would otherwise mix in as tensors."""
-    return tuple(float(b) for b in group["betas"])  # type: ignore[return-value]
-
-
-def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool = False) -> Any:
-    """Weight decay λ = ``wd``: ``θ ← θ (1 − γ λ)`` in place if ``decoupled``, else ``g ← g + λ θ``.
-
-    Returns the gradient to use (a new array for the L2 penalty: the given one may be shared).
-    """
-    if wd == 0:
-        return g
-    if decoupled:
-        p._data *= 1 - lr * wd
-        return g
-    return g + wd * p._data
-
-
-def state_like(p: Tensor, arr: Any) -> Tensor:
-    """A state tensor over ``arr`` (shaped like ``p``) laid out as ``p``: a plain Tensor, or for a
-    DTensor parameter a DTensor with its mesh and placements, as PyTorch's ``zeros_like(p)`` is."""
-    make = getattr(type(p), "_state_like", None)
-    return make(p, arr) if make is not None else Tensor(arr, _wrap=True)
-
-
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of the optimizers: holds the parameters in groups and their per-parameter state.
 
     A subclass sets ``complex_params = True`` when its update is right for complex parameters as
@@ -126,6 +103,7 @@ class Optimizer:
         if isinstance(params, set):
             raise TypeError(f"{name}: expected parameters in an ordered collection (a list), got a set")
         self.defaults = defaults
+        self._patch_step_function()
         self._check_group(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -281,6 +259,9 @@ class Optimizer:
         "params": [indices]}]}``, indices counting through the groups in order. As in PyTorch the
         state tensors are the live ones, not copies: save them (or ``copy.deepcopy``) to keep a snapshot.
         """
+        return self._state_dict_with_hooks(self._packed_state)
+
+    def _packed_state(self) -> dict[str, Any]:
         index: dict[int, int] = {}  # id(param) -> its position across all groups
         groups = []
         for group in self.param_groups:
@@ -301,7 +282,8 @@ class Optimizer:
         older version is read as one of the default dtype), except a number kept by an optimizer with
         its own ``step()`` (PyTorch casts tensors only). Saved keys are read as ints (JSON loads too).
         """
-        self.state, self.param_groups = self._prepare_state_dict(state_dict)
+        self.state, self.param_groups = self._prepare_state_dict(self._load_state_dict_pre(state_dict))
+        self._load_state_dict_post()
 
     def _prepare_state_dict(
         self, state_dict: dict[str, Any]

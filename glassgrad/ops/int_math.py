@@ -1,0 +1,91 @@
+"""Integer and floating-point bit arithmetic: ``gcd``, ``lcm``, ``heaviside``, ``frexp``,
+``ldexp``, as PyTorch's (elementwise, broadcasting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Primitive
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, GraphError
+from glassgrad.out_keyword import with_out
+from glassgrad.return_types import return_type
+from glassgrad.tensor import Tensor
+
+__all__ = ["gcd", "lcm", "heaviside", "frexp", "ldexp"]
+
+_frexp_type = return_type("frexp", ["mantissa", "exponent"])
+
+
+def _ints(op: str, a: Tensor, b: Tensor) -> tuple[Any, Any]:
+    if a._data.dtype.kind not in "iu" or b._data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")
+    return a._data, b._data
+
+
+def gcd(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """The greatest common divisor, elementwise (non-negative; gcd(0, 0) = 0). Shape: broadcast."""
+    a, b = _ints("gcd", input, other)
+    return with_out(Tensor(array_module(a).gcd(a, b), _wrap=True), out, "gcd")
+
+
+def lcm(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
+    """The least common multiple, elementwise (non-negative; 0 where either is 0). Shape: broadcast."""
+    a, b = _ints("lcm", input, other)
+    return with_out(Tensor(array_module(a).lcm(a, b), _wrap=True), out, "lcm")
+
+
+class Heaviside(Primitive):
+    """0 where input < 0, ``values`` where input == 0, 1 where input > 0. No derivative (PyTorch's
+    ``NotImplemented`` node): reaching it in backward raises."""
+
+    name = "heaviside"
+    node_name = "NotImplemented"
+    register = False
+
+    @staticmethod
+    def forward(ctx, x, values):
+        return array_module(x).heaviside(x, values)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError("heaviside: the derivative for heaviside is not implemented")
+
+
+def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
+    """The Heaviside step of ``input`` with ``values`` at 0; the two must share a dtype (as PyTorch).
+    Shape: broadcast."""
+    if not isinstance(values, Tensor):
+        raise TypeError(f"heaviside: expected values to be a Tensor, got {type(values).__name__}")
+    if input.dtype != values.dtype:
+        raise DTypeError(f"heaviside: expected values of the input's dtype {input.dtype}, got {values.dtype}")
+    if input._data.dtype.kind == "c":
+        raise DTypeError("heaviside: expected a real input, got a complex one")
+    return with_out(Heaviside.apply(input, values), out, "heaviside")
+
+
+def frexp(input: Tensor, *, out: Any = None) -> Any:  # noqa: A002
+    """``(mantissa, exponent)`` with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
+    (0 for 0); the exponent is int32. Float inputs only. Shape: both as input's."""
+    if input._data.dtype.kind != "f":
+        raise DTypeError(f"frexp: expected a floating-point input, got {input.dtype}")
+    xp = array_module(input._data)
+    mantissa, exponent = xp.frexp(input._data)
+    result = _frexp_type(Tensor(mantissa, _wrap=True), Tensor(exponent.astype(xp.int32), _wrap=True))
+    if out is not None:
+        for dest, src in zip(out, result, strict=True):
+            with_out(src, dest, "frexp")
+        return _frexp_type(*out)
+    return result
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
+    """input * 2 ** other (differentiable in input, as PyTorch's composite). Shape: broadcast."""
+    import glassgrad as gg
+
+    other_t = other if isinstance(other, Tensor) else gg.tensor(other)
+    scale = gg.pow(2.0, other_t)
+    x = input
+    if x._data.dtype.kind in "iub":  # an integer input is promoted to the default float dtype
+        x = x.to(scale.dtype if scale._data.dtype.kind == "f" else gg.get_default_dtype())
+    return with_out(x * scale, out, "ldexp")

@@ -1,0 +1,83 @@
+"""Tensor methods added in the twentieth session, attached at import (``methods.py`` is at the file
+size limit): the method forms of quantile, cov, the integer arithmetic, the scatters and view
+copies, and small properties (``itemsize``, ``nbytes``, ``is_inference``...), as PyTorch's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad import torch_copies, torch_misc
+from glassgrad.ops import int_math, quantile, stats_more
+from glassgrad.tensor import Tensor
+
+__all__ = ["METHODS"]
+
+
+def _inplace(fn: Any) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self.copy_(fn(self, *args, **kwargs))
+
+    return method
+
+
+def sum_to_size(self: Tensor, *size: Any) -> Tensor:
+    """``self`` summed down to ``size`` (a shape ``self``'s expands from): the reverse of expand."""
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    lead = self.ndim - len(shape)
+    if lead < 0 or any(s not in (1, t) for s, t in zip(shape, self.shape[lead:], strict=True)):
+        raise RuntimeError(
+            f"sum_to_size: size {shape} is not expandable to the tensor's shape {tuple(self.shape)}"
+        )
+    out = self.sum(tuple(range(lead))) if lead else self
+    dims = tuple(k for k, (s, t) in enumerate(zip(shape, out.shape, strict=True)) if s == 1 and t != 1)
+    return out.sum(dims, keepdim=True) if dims else out
+
+
+def dim_order(self: Tensor) -> tuple:
+    """The dims from the largest stride to the smallest (ties in dim order), as PyTorch's."""
+    strides = self.stride()
+    return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+
+def narrow_copy(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    return torch_copies.alias_copy(self.narrow(dim, start, length))
+
+
+def new_empty_strided(self: Tensor, size: Any, stride: Any, *, dtype: Any = None, **kwargs: Any) -> Tensor:
+    import glassgrad as gg
+
+    return gg.empty_strided(size, stride, dtype=dtype or self.dtype)
+
+
+def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    import glassgrad as gg
+
+    return gg.bernoulli(self, p, generator=generator)
+
+
+def _prop(fn: Any) -> property:
+    return property(fn)
+
+
+METHODS: dict[str, Any] = {
+    "quantile": quantile.quantile, "nanquantile": quantile.nanquantile,
+    "cov": stats_more.cov, "corrcoef": stats_more.corrcoef,
+    "gcd": int_math.gcd, "gcd_": _inplace(int_math.gcd), "lcm": int_math.lcm, "lcm_": _inplace(int_math.lcm),
+    "heaviside": int_math.heaviside, "heaviside_": _inplace(int_math.heaviside),
+    "frexp": int_math.frexp, "ldexp": int_math.ldexp, "ldexp_": _inplace(int_math.ldexp),
+    "isreal": torch_misc.isreal, "is_nonzero": torch_misc.is_nonzero, "is_same_size": torch_misc.is_same_size,
+    "triangular_solve": torch_misc.triangular_solve, "cholesky": torch_misc.cholesky,
+    "slice_scatter": torch_copies.slice_scatter, "select_scatter": torch_copies.select_scatter,
+    "diagonal_scatter": torch_copies.diagonal_scatter, "as_strided_scatter": torch_copies.as_strided_scatter,
+    "split_with_sizes": torch_copies.split_with_sizes, "sum_to_size": sum_to_size, "dim_order": dim_order,
+    "narrow_copy": narrow_copy, "new_empty_strided": new_empty_strided, "bernoulli": bernoulli,
+    # glassgrad's inference_mode is no_grad: no tensor is an inference tensor, none has a lazy negation bit
+    "is_inference": lambda self: False, "is_neg": lambda self: False, "resolve_neg": lambda self: self,
+    "itemsize": _prop(lambda self: self._data.dtype.itemsize),
+    "nbytes": _prop(lambda self: self.numel() * self._data.dtype.itemsize),
+    "output_nr": _prop(lambda self: 0),
+}  # fmt: skip
+
+for _name, _fn in METHODS.items():
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _fn)

@@ -1,0 +1,209 @@
+"""Small top-level functions of ``torch``: predicates (``is_nonzero``, ``isreal``,
+``is_same_size``), ``rsub``, ``fill``, ``detach``, ``adjoint``, the deprecated linear-algebra
+spellings (``cholesky``, ``triangular_solve``, ``chain_matmul``: warn once, as PyTorch), the
+Poisson and binomial draws, and process-wide switches (anomaly mode, interop threads, denormals,
+``set_default_tensor_type``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import DTypeError
+from glassgrad.return_types import return_type
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "is_nonzero", "isreal", "is_same_size", "rsub", "fill", "detach", "adjoint", "cholesky",
+    "triangular_solve", "chain_matmul", "poisson", "binomial", "is_inference_mode_enabled",
+    "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled", "is_warn_always_enabled",
+    "set_warn_always", "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal",
+    "set_default_tensor_type", "get_device",
+]  # fmt: skip
+
+_triangular_solve_type = return_type("triangular_solve", ["solution", "cloned_coefficient"])
+_WARNED: set = set()  # the deprecations warned about in this process (reset per test in conftest)
+_settings = {"warn_always": False, "interop_threads": 1}
+
+
+def _deprecated(name: str, instead: str) -> None:
+    if name in _WARNED:
+        return
+    _WARNED.add(name)
+    warnings.warn(f"torch.{name} is deprecated in favor of {instead}", UserWarning, stacklevel=3)
+
+
+def is_nonzero(input: Tensor) -> bool:  # noqa: A002 - PyTorch's names
+    """Whether a one-element tensor is not zero; more or fewer elements raise, as PyTorch's."""
+    if input.numel() != 1:
+        what = "no values" if input.numel() == 0 else "more than one value"
+        raise RuntimeError(f"is_nonzero: Boolean value of Tensor with {what} is ambiguous")
+    return bool(input._data.reshape(-1)[0] != 0)
+
+
+def isreal(input: Tensor) -> Tensor:  # noqa: A002
+    """Elementwise: True where the imaginary part is 0 (everywhere for a real tensor)."""
+    import glassgrad as gg
+
+    if input.is_complex():
+        return input.imag == 0
+    return gg.ones(input.shape, dtype=gg.bool)
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """other − alpha · input (``sub`` with its operands swapped)."""
+    return (input * alpha if alpha != 1 else input).neg() + other
+
+
+def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """A new tensor like ``input`` holding ``value`` everywhere (out of place; differentiable in a
+    tensor ``value``, as PyTorch's)."""
+    import glassgrad as gg
+
+    if isinstance(value, Tensor):
+        return value.to(input.dtype).expand(input.shape).clone()
+    return gg.full_like(input, value)
+
+
+def detach(input: Tensor) -> Tensor:  # noqa: A002
+    return input.detach()
+
+
+def adjoint(input: Tensor) -> Tensor:  # noqa: A002
+    """The conjugate transpose of the last two dims (a view for real tensors). Shape: (..., m, n) -> (..., n, m)."""
+    return input.adjoint()
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated ``torch.cholesky``: ``linalg.cholesky`` (warns once)."""
+    from glassgrad import linalg
+
+    _deprecated("cholesky", "torch.linalg.cholesky")
+    return linalg.cholesky(input, upper=upper, out=out)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False) -> Any:  # fmt: skip
+    """Deprecated ``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b``, op the
+    transpose when asked (warns once). Shape: A (..., n, n), b (..., n, k)."""
+    from glassgrad import linalg
+
+    _deprecated("triangular_solve", "torch.linalg.solve_triangular (with its arguments reversed)")
+    a = A.mT if transpose else A
+    x = linalg.solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _triangular_solve_type(x, A.clone())
+
+
+def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
+    """Deprecated ``torch.chain_matmul``: ``linalg.multi_dot`` (warns once)."""
+    from glassgrad import linalg
+
+    _deprecated("chain_matmul", "torch.linalg.multi_dot")
+    return matrices[0].clone() if len(matrices) == 1 else linalg.multi_dot(list(matrices), out=out)
+
+
+def _draws(op: str, *params: Tensor) -> None:
+    for p in params:
+        if p._data.dtype.kind != "f":
+            raise DTypeError(f"{op}: expected floating-point parameters, got {p.dtype}")
+
+
+def poisson(input: Tensor, generator: Any = None) -> Tensor:  # noqa: A002
+    """One Poisson(λ) draw per element of the rates ``input``, in its dtype (no gradient)."""
+    import glassgrad as gg
+    from glassgrad.random import get_generator
+
+    _draws("poisson", input)
+    if bool((input._data < 0).any()):
+        raise ValueError("poisson: expected non-negative rates")
+    draws = get_generator(generator).poisson(input.detach().numpy())
+    return gg.tensor(draws.astype(input._data.dtype, copy=False))
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
+    """One Binomial(count, prob) draw per element (broadcast), in the parameters' dtype."""
+    import glassgrad as gg
+    from glassgrad.random import get_generator
+
+    _draws("binomial", count, prob)
+    n, p = np.broadcast_arrays(count.detach().numpy(), prob.detach().numpy())
+    draws = get_generator(generator).binomial(n.astype(np.int64), p)
+    return gg.tensor(draws.astype(np.result_type(count._data, prob._data), copy=False))
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block is active (glassgrad's is ``no_grad`` under the hood)."""
+    from glassgrad.autograd import grad_mode
+
+    return bool(getattr(grad_mode.state, "inference", False))
+
+
+def is_anomaly_enabled() -> bool:
+    from glassgrad.autograd import anomaly
+
+    return anomaly.is_anomaly_enabled()
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    from glassgrad.autograd import anomaly
+
+    return anomaly.is_anomaly_check_nan_enabled()
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    from glassgrad.autograd import anomaly
+
+    anomaly.set_detect_anomaly(enabled, check_nan)
+
+
+def is_warn_always_enabled() -> bool:
+    return _settings["warn_always"]
+
+
+def set_warn_always(b: bool) -> None:
+    """PyTorch's switch to repeat its warn-once warnings; recorded (glassgrad's once-per-process
+    warnings stay once)."""
+    _settings["warn_always"] = bool(b)
+
+
+def get_num_interop_threads() -> int:
+    return _settings["interop_threads"]
+
+
+def set_num_interop_threads(num: int) -> None:
+    """Recorded only: glassgrad runs no inter-op thread pool (NumPy's BLAS threads are
+    ``set_num_threads``)."""
+    if not isinstance(num, int) or num < 1:
+        raise ValueError(f"set_num_interop_threads: expected a positive int, got {num!r}")
+    _settings["interop_threads"] = num
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """False: NumPy cannot flush denormal numbers to zero, so the request is not supported (PyTorch
+    returns whether the CPU supports it)."""
+    return False
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated: the default float dtype from a tensor type (``torch.DoubleTensor`` or its
+    name ``"torch.DoubleTensor"``); use ``set_default_dtype``."""
+    import glassgrad as gg
+
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    by_name = {"FloatTensor": gg.float32, "DoubleTensor": gg.float64, "HalfTensor": gg.float16}
+    key = name.rsplit(".", 1)[-1]
+    if key not in by_name:
+        raise TypeError(f"set_default_tensor_type: expected a floating-point tensor type, got {name!r}")
+    _deprecated("set_default_tensor_type", "torch.set_default_dtype")
+    gg.set_default_dtype(by_name[key])
+
+
+def get_device(input: Tensor) -> int:  # noqa: A002
+    """-1: every glassgrad tensor is on the CPU (PyTorch's answer for a CPU tensor)."""
+    return -1

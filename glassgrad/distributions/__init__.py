@@ -142,3 +142,36 @@ __all__ += [
     "StudentT",
     "Weibull",
 ]
+
+# ---------------------------------------------------------------- round 30 (dist): matrix and CDF transforms,
+# more families
+from glassgrad.distributions.transforms import (  # noqa: E402
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
+    PositiveDefiniteTransform,
+    identity_transform,
+)
+
+__all__ += [
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
+    "PositiveDefiniteTransform",
+    "identity_transform",
+]
+from glassgrad.distributions.fishersnedecor import FisherSnedecor  # noqa: E402
+from glassgrad.distributions.generalized_pareto import GeneralizedPareto  # noqa: E402
+from glassgrad.distributions.inverse_gamma import InverseGamma  # noqa: E402
+from glassgrad.distributions.kumaraswamy import Kumaraswamy  # noqa: E402
+from glassgrad.distributions.logistic_normal import LogisticNormal  # noqa: E402
+
+__all__ += ["FisherSnedecor", "GeneralizedPareto", "InverseGamma", "Kumaraswamy", "LogisticNormal"]
+from glassgrad.distributions.exp_family import ExponentialFamily  # noqa: E402
+
+__all__ += ["ExponentialFamily"]
+from glassgrad.distributions.lkj_cholesky import LKJCholesky  # noqa: E402
+from glassgrad.distributions.von_mises import VonMises  # noqa: E402
+
+__all__ += ["LKJCholesky", "VonMises"]
+from glassgrad.distributions.wishart import Wishart  # noqa: E402
+
+__all__ += ["Wishart"]

@@ -8,13 +8,13 @@ from typing import Any, ClassVar
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.distributions import constraints, utils
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     r"""The Bernoulli distribution, as ``torch.distributions.Bernoulli``; give exactly one of
     ``probs`` (p) or ``logits`` (log p − log(1 − p)).
 
@@ -40,6 +40,7 @@ class Bernoulli(Distribution):
         "logits": constraints.real,
     }
     support = constraints.boolean
+    _mean_carrier_measure = 0
     has_enumerate_support = True
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
@@ -96,3 +97,11 @@ class Bernoulli(Distribution):
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = gg.tensor([0.0, 1.0], dtype=self.probs.dtype).reshape((2,) + (1,) * len(self.batch_shape))
         return values.expand(2, *self.batch_shape) if expand else values
+
+    # ------------------------------------------------------------ exponential family: θ = logit(p), F = log(1 + e^θ)
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (gg.logit(self.probs),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()

@@ -10,12 +10,13 @@ from glassgrad.distributions import constraints, utils
 from glassgrad.distributions._continuous import check_properties
 from glassgrad.distributions.dirichlet import Dirichlet
 from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
 __all__ = ["Beta"]
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     r"""The beta distribution Beta(α, β), as ``torch.distributions.Beta``: the first coordinate of
     a ``Dirichlet([α, β])``::
 
@@ -94,3 +95,11 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+    # ------------------------------------------------------------ exponential family: θ = (α, β), F = log B(α, β)
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return gg.lgamma(x) + gg.lgamma(y) - gg.lgamma(x + y)

@@ -120,3 +120,8 @@ biject_to.register(C.cat, _cat_biject)
 transform_to.register(C.cat, _cat_transform)
 biject_to.register(C.stack, _stack_biject)
 transform_to.register(C.stack, _stack_transform)
+# round 30: positive-(semi)definite matrices and correlation Cholesky factors
+transform_to.register(C.positive_definite, lambda c: T.PositiveDefiniteTransform())
+transform_to.register(C.positive_semidefinite, lambda c: T.PositiveDefiniteTransform())
+biject_to.register(C.corr_cholesky, lambda c: T.CorrCholeskyTransform())
+transform_to.register(C.corr_cholesky, lambda c: T.CorrCholeskyTransform())

@@ -152,16 +152,6 @@ class _LowerCholesky(Constraint):
         return lower & np.all(np.diagonal(v, axis1=-2, axis2=-1) > 0, axis=-1)
 
 
-class _PositiveDefinite(Constraint):
-    event_dim = 2
-
-    def check(self, value: Any) -> np.ndarray:
-        v = _arr(value)
-        symmetric = np.all(np.abs(v - np.swapaxes(v, -1, -2)) <= 1e-6 * (1 + np.abs(v)), axis=(-2, -1))
-        eig = np.linalg.eigvalsh(v)  # (..., n): all positive for a positive-definite matrix
-        return symmetric & np.all(eig > 0, axis=-1)
-
-
 real = _Real()
 positive = _GreaterThan(0.0)
 unit_interval = _Interval(0.0, 1.0)
@@ -169,7 +159,6 @@ boolean = _Boolean()
 simplex = _Simplex()
 real_vector = _RealVector()
 lower_cholesky = _LowerCholesky()
-positive_definite = _PositiveDefinite()
 one_hot = _OneHot()
 nonnegative_integer = _IntegerGreaterThan(0)
 
@@ -316,4 +305,32 @@ __all__ += [
     "less_than",
     "cat",
     "stack",
+]
+
+# the placeholder and matrix constraints (round 30) live in their own file (size limit)
+from glassgrad.distributions._constraints_matrix import (  # noqa: E402
+    MixtureSameFamilyConstraint,
+    _Dependent,  # noqa: F401
+    _DependentProperty,  # noqa: F401
+    corr_cholesky,
+    dependent,
+    dependent_property,
+    is_dependent,
+    lower_triangular,
+    positive_definite,
+    positive_semidefinite,
+    square,
+    symmetric,
+)
+
+__all__ += [
+    "dependent",
+    "dependent_property",
+    "is_dependent",
+    "MixtureSameFamilyConstraint",
+    "lower_triangular",
+    "corr_cholesky",
+    "square",
+    "symmetric",
+    "positive_semidefinite",
 ]

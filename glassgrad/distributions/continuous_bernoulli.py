@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.distributions import constraints, utils
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     r"""The continuous Bernoulli distribution on [0, 1], as ``torch.distributions.ContinuousBernoulli``::
 
         p(x) = C(λ) λ^x (1 − λ)^(1−x),   C(λ) = 2 atanh(1 − 2λ) / (1 − 2λ)   (C(½) = 2)
@@ -39,6 +39,7 @@ class ContinuousBernoulli(Distribution):
         "logits": constraints.real,
     }
     support = constraints.unit_interval
+    _mean_carrier_measure = 0
     has_rsample = True
 
     def __init__(
@@ -161,3 +162,17 @@ class ContinuousBernoulli(Distribution):
     @property
     def _natural_params(self) -> tuple:
         return (self.logits,)
+
+    # ------------------------------------------------------------ exponential family: θ = logits,
+    # F(θ) = log((e^θ − 1)/θ), by its Taylor series inside the unstable region around θ = 0
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        lo, hi = self._lims[0] - 0.5, self._lims[1] - 0.5
+        outside = (x <= lo) | (x > hi)
+        cut = gg.where(outside, x, lo * gg.ones_like(x))
+        exact = gg.expm1(cut).abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return gg.where(outside, exact, taylor)

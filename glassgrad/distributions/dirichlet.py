@@ -8,12 +8,13 @@ import glassgrad as gg
 from glassgrad.distributions import constraints, utils
 from glassgrad.distributions._continuous import standard_gamma
 from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     r"""The Dirichlet distribution Dir(α), as ``torch.distributions.Dirichlet``.
 
     ::
@@ -116,3 +117,11 @@ class Dirichlet(Distribution):
             - (k - a0) * gg.digamma(a0)
             - ((conc - 1.0) * gg.digamma(conc)).sum(-1)
         )
+
+    # ------------------------------------------------------------ exponential family: θ = α, F = Σ lgamma(α) − lgamma(Σα)
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return gg.lgamma(x).sum(-1) - gg.lgamma(x.sum(-1))

@@ -54,8 +54,8 @@ class Distribution:
         self._validate_args = _validate_default if validate_args is None else validate_args
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
-                if name not in self.__dict__:
-                    continue  # the form (probs or logits) that was not given, or a computed one
+                if name not in self.__dict__ or constraints.is_dependent(constraint):
+                    continue  # the form (probs or logits) not given, a computed one, or no check of its own
                 value = getattr(self, name)
                 if not np.all(constraint.check(value)):
                     raise ValueError(

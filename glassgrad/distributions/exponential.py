@@ -7,14 +7,14 @@ from typing import Any, ClassVar
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
 from glassgrad.distributions._continuous import expand_params
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     r"""The exponential distribution Exp(λ), as ``torch.distributions.Exponential``::
 
         log p(x) = log λ − λ x   (x >= 0)
@@ -32,6 +32,7 @@ class Exponential(Distribution):
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {"rate": constraints.positive}
     support = constraints.nonnegative
+    _mean_carrier_measure = 0
     has_rsample = True
 
     def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
@@ -77,3 +78,11 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    # ------------------------------------------------------------ exponential family: θ = −λ, F = −log(−θ)
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return -(-x).log()

@@ -11,14 +11,14 @@ from glassgrad.distributions._continuous import (
     standard_gamma,
     tiny,
 )
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.ops.special_gamma import Gammainc
 from glassgrad.tensor import Tensor
 
 __all__ = ["Gamma"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     r"""The gamma distribution Γ(α, β) (shape α, rate β), as ``torch.distributions.Gamma``::
 
         log p(x) = α log β + (α − 1) log x − β x − lgamma(α)
@@ -45,6 +45,7 @@ class Gamma(Distribution):
         "rate": constraints.positive,
     }
     support = constraints.nonnegative
+    _mean_carrier_measure = 0
     has_rsample = True
 
     def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
@@ -94,3 +95,12 @@ class Gamma(Distribution):
     def entropy(self) -> Tensor:
         conc = self.concentration
         return conc - self.rate.log() + gg.lgamma(conc) + (1.0 - conc) * gg.digamma(conc)
+
+    # ------------------------------------------------------------ exponential family: θ = (α − 1, −β),
+    # F = lgamma(θ₁ + 1) + (θ₁ + 1) log(−1/θ₂)
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return gg.lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()

@@ -219,3 +219,8 @@ register_kl(LowRankMultivariateNormal, MultivariateNormal)(_kl_mvn_mvn)
 register_kl(MultivariateNormal, LowRankMultivariateNormal)(_kl_mvn_mvn)
 # the continuous families' closed forms register themselves on import (round 29)
 from glassgrad.distributions import _kl_continuous  # noqa: E402, F401
+
+# two members of one exponential family without a closed form of their own: the Bregman divergence
+from glassgrad.distributions.exp_family import ExponentialFamily, kl_exponential_family  # noqa: E402
+
+register_kl(ExponentialFamily, ExponentialFamily)(kl_exponential_family)

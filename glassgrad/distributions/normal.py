@@ -6,13 +6,13 @@ import math
 from typing import Any, ClassVar
 
 from glassgrad.distributions import constraints, utils
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     r"""The normal distribution N(μ, σ²), as ``torch.distributions.Normal``.
 
     ::
@@ -41,6 +41,7 @@ class Normal(Distribution):
         "scale": constraints.positive,
     }
     support = constraints.real
+    _mean_carrier_measure = 0
     has_rsample = True
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
@@ -90,3 +91,12 @@ class Normal(Distribution):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    # ------------------------------------------------------------ exponential family: θ = (μ/σ², −1/(2σ²)),
+    # F = −θ₁²/(4θ₂) + ½ log(−π/θ₂)
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

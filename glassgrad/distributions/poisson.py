@@ -8,14 +8,14 @@ import glassgrad as gg
 from glassgrad.backend import array_module, to_numpy
 from glassgrad.distributions import constraints, utils
 from glassgrad.distributions._continuous import expand_params
-from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     r"""The Poisson distribution, as ``torch.distributions.Poisson``::
 
         log p(k) = k log λ − λ − log k!
@@ -66,3 +66,11 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = utils.broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    # ------------------------------------------------------------ exponential family: θ = log λ, F = e^θ
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()

@@ -363,3 +363,9 @@ from glassgrad.distributions.transforms_more import *  # noqa: E402, F403
 from glassgrad.distributions.transforms_more import __all__ as _more_all  # noqa: E402
 
 __all__ += _more_all
+
+# the matrix and CDF transforms (round 30) live in their own file too
+from glassgrad.distributions.transforms_matrix import *  # noqa: E402, F403
+from glassgrad.distributions.transforms_matrix import __all__ as _matrix_all  # noqa: E402
+
+__all__ += _matrix_all

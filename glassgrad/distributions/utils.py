@@ -3,6 +3,7 @@ sources that ``sample``/``rsample`` draw from (one place, so tests can fix the n
 
 from __future__ import annotations
 
+import math
 from numbers import Number
 from typing import Any
 
@@ -19,6 +20,8 @@ __all__ = [
     "logits_to_probs",
     "standard_normal",
     "standard_uniform",
+    "tril_matrix_to_vec",
+    "vec_to_tril_matrix",
 ]
 
 
@@ -65,3 +68,30 @@ def standard_normal(shape: tuple, dtype: Any) -> Tensor:
 def standard_uniform(shape: tuple, dtype: Any) -> Tensor:
     """U[0, 1) noise of ``shape``, from the global generator."""
     return gg.rand(tuple(shape), dtype=dtype)
+
+
+def _tril_flat_index(d: int, diag: int) -> np.ndarray:
+    """Flat positions in a (d, d) matrix of the entries on or below diagonal ``diag``, row by row."""
+    rows, cols = np.tril_indices(d, diag)
+    return rows * d + cols
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """(…, D, D) -> (…, N): the entries on or below diagonal ``diag``, row by row."""
+    d = mat.shape[-1]
+    return mat.reshape(tuple(mat.shape[:-2]) + (d * d,))[..., _tril_flat_index(d, diag)]
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """(…, N) -> (…, D, D): ``vec`` laid out row by row on and below diagonal ``diag``, zeros
+    elsewhere (inverse of ``tril_matrix_to_vec``)."""
+    n = vec.shape[-1]
+    # N = D(D + 1)/2 + D·diag: solve for D
+    d = round((-(1 + 2 * diag) + math.sqrt((1 + 2 * diag) ** 2 + 8 * n + 4 * abs(diag) * (diag + 1))) / 2)
+    idx = _tril_flat_index(d, diag)
+    if idx.size != n:
+        raise ValueError(f"vec_to_tril_matrix: a last dim of {n} is not the size of a triangle (diag={diag})")
+    # a 0/1 placement matrix: each output entry is one input times 1 (exact), the rest 0
+    place = np.zeros((n, d * d), dtype=vec._data.dtype)
+    place[np.arange(n), idx] = 1.0
+    return (vec @ gg.tensor(place)).reshape(tuple(vec.shape[:-1]) + (d, d))

@@ -218,12 +218,31 @@ def check_complex_into(op: str, src: np.dtype, dst: np.dtype) -> None:
         )
 
 
+# the largest finite value of the float dtypes narrower than a Python float (a lookup: np.finfo
+# costs about 0.5 us, on every fill_ and masked_fill)
+_NARROW_MAX = {
+    np.dtype(np.float16): float(np.finfo(np.float16).max),
+    np.dtype(np.float32): float(np.finfo(np.float32).max),
+}
+_INF = float("inf")
+
+
 def complex_scalar(op: str, v: object, dt: np.dtype) -> object:
     """A number ``v`` to be written into a tensor of dtype ``dt``, checked as PyTorch converts a
     Scalar: a complex number into a real or integer tensor must have a zero imaginary part (its
     real part is written; NumPy would drop a non-zero one silently), into a bool tensor it is its
-    truth. Anything else is returned as it is."""
+    truth. A finite real number past a float16 or float32 tensor's range is refused, as PyTorch
+    refuses it (``full((2,), -2.4e38, dtype=float16)``), where NumPy would write inf: float16
+    and float32 take nothing above their max (65504 and about 3.4e38; PyTorch's one-element
+    float16 fill skips its check and rounds, so 65519 is 65504 there, 7e4 inf; glassgrad refuses
+    at every size). Anything else is returned as it is."""
     if v.__class__ is not complex and not isinstance(v, np.complexfloating):
+        top = _NARROW_MAX.get(dt)
+        if top is not None and isinstance(v, int | float) and v.__class__ is not bool and top < abs(v) < _INF:
+            raise DTypeError(
+                f"{op}: value {v} cannot be converted to type {from_np_dtype(dt)} without overflow "
+                f"(its largest finite value is {top})"
+            )
         return v
     if dt.kind == "c":
         return v

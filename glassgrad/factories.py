@@ -174,7 +174,8 @@ def full(
             dtype = dtypes.to_np_dtype(complex)  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
     fill_value = dtypes.complex_scalar("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
-    # quietly: 1e30 fills a float16 tensor with inf, as PyTorch, without NumPy's cast warning
+    # quietly: inf fills a float16 tensor without NumPy's cast warning (a finite number past the
+    # range was refused just above, as PyTorch refuses it)
     arr = _sized(meta, lambda s, d: quietly(np.full, s, fill_value, dtype=d), shape, dt)
     return _make(arr, requires_grad, out, "full")
 

@@ -1,4 +1,4 @@
-"""``asarray``: PyTorch's ``torch.asarray``, a tensor from ``obj`` that shares memory with it when it
+"""``asarray`` and ``frombuffer``: PyTorch's ``torch.asarray``, a tensor from ``obj`` that shares memory with it when it
 can (a tensor, an ndarray or a buffer of the asked dtype) and copies only when told to or when it
 must. Array libraries' generated code calls it (einx turns a Python constant into a tensor with
 ``torch.asarray(c, device=x.device)``).
@@ -21,13 +21,15 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.device import check_device
-from glassgrad.factories import from_numpy, tensor
+from glassgrad.factories import _shared, from_numpy, tensor
 from glassgrad.tensor import Tensor
+from glassgrad.tensor_storage import UntypedStorage
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["asarray"]
+__all__ = ["asarray", "frombuffer"]
 
 _requires_grad_warned = [False]
+_read_only_buffer_warned = [False]
 
 
 def asarray(
@@ -39,7 +41,7 @@ def asarray(
     requires_grad: bool | None = None,
 ) -> Tensor:
     """``obj`` (a tensor, ndarray, NumPy scalar, buffer, Python number or nested sequence) as a
-    tensor of ``obj``'s shape.
+    tensor of ``obj``'s shape; an ``UntypedStorage``'s bytes as a 1-D tensor of ``dtype``.
 
     ``copy=None`` shares memory when ``obj`` already holds data of ``dtype``, ``copy=True`` always
     copies and ``copy=False`` refuses a copy (a ValueError where one is needed). A tensor of the
@@ -52,6 +54,8 @@ def asarray(
         out = _from_tensor(obj, dtype, want, copy, requires_grad)
     elif isinstance(obj, np.ndarray):
         out = _from_ndarray(obj, want, copy)
+    elif isinstance(obj, UntypedStorage):
+        out = _from_bytes(obj, dtype, copy)
     elif isinstance(obj, bytes | bytearray | memoryview):
         arr = np.frombuffer(obj, dtype=want or dtypes.to_np_dtype(dtypes.get_default_dtype()))
         out = from_numpy(arr.copy() if copy else arr)
@@ -99,6 +103,15 @@ def _with_flag(out: Tensor, requires_grad: bool | None) -> Tensor:
     return out
 
 
+def _from_bytes(storage: UntypedStorage, dtype: Any, copy: bool | None) -> Tensor:
+    """A 1-D tensor over a storage's bytes read as ``dtype`` (int64 when None, as PyTorch); a
+    partial last element is left out."""
+    want = dtypes.to_np_dtype(dtypes.int64 if dtype is None else dtype)
+    flat = storage._flat
+    arr = flat[: flat.shape[0] // want.itemsize * want.itemsize].view(want)
+    return from_numpy(arr.copy() if copy else arr)
+
+
 def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
     if want is not None and want != arr.dtype:
         if copy is False:
@@ -108,3 +121,49 @@ def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
             )
         return from_numpy(arr.astype(want))
     return from_numpy(arr.copy() if copy else arr)
+
+
+def frombuffer(
+    buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False
+) -> Tensor:
+    """A 1-D tensor of ``count`` elements of ``dtype`` (all that remain when -1) over the bytes
+    of ``buffer`` (bytes, bytearray, array.array, mmap ...) after ``offset`` bytes, sharing its
+    memory as ``torch.frombuffer`` does (``safetensors.torch.load`` reads tensors this way)."""
+    want = dtypes.to_np_dtype(dtype)
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise TypeError(
+            f"frombuffer: expected an object with the buffer protocol, got {type(buffer).__name__}"
+        ) from None
+    size, item = view.nbytes, want.itemsize
+    if size == 0 or count == 0:
+        raise ValueError(f"frombuffer: the buffer ({size} bytes) and count ({count}) must both be non-zero")
+    if not 0 <= offset < size:
+        raise ValueError(f"frombuffer: offset {offset} bytes is outside the buffer's {size} bytes")
+    left = size - offset
+    if count < 0 and left % item:
+        raise ValueError(
+            f"frombuffer: the {left} bytes after offset {offset} are not a whole number of {dtype} "
+            f"elements ({item} bytes each); pass count"
+        )
+    if count > 0 and count * item > left:
+        raise ValueError(
+            f"frombuffer: count={count} elements of {dtype} need {count * item} bytes after offset "
+            f"{offset}, the buffer has {left}"
+        )
+    arr = np.frombuffer(view.cast("B"), dtype=want, count=count, offset=offset)
+    if arr.flags.writeable:
+        out = from_numpy(arr)
+    else:
+        if not _read_only_buffer_warned[0]:  # once per process, as PyTorch
+            _read_only_buffer_warned[0] = True
+            warnings.warn(
+                "The given buffer is not writable: frombuffer's tensor shares its memory, so an "
+                "in-place change of it raises. Copy the buffer (bytearray(b)) to get a writable "
+                "tensor. This warning is shown once per program.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        out = _shared(Tensor(arr, _wrap=True))
+    return out.requires_grad_(True) if requires_grad else out

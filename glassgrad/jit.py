@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Callable, TypeVar
 
 from glassgrad import jit_annotations as annotations
+from glassgrad.nn.modules.module import Module
 
 # `from torch.jit.annotations import List`: a submodule needs a package (a __path__) and a registered name
 __path__: list[str] = []
@@ -48,6 +49,7 @@ __all__ = [
     "load",
     "save",
     "script",
+    "script_method",
     "trace",
     "trace_module",
     "unused",
@@ -60,8 +62,14 @@ T = TypeVar("T")
 Final = typing.Final
 
 
-class ScriptModule:
-    """Never instantiated: present so that ``isinstance(m, torch.jit.ScriptModule)`` is False."""
+class ScriptModule(Module):
+    """``torch.jit.ScriptModule``: a plain :class:`~glassgrad.nn.Module` run eagerly.
+
+    Older programs subclass it and mark methods with :func:`script_method` (RWKV's
+    ``class RWKV_RNN(torch.jit.ScriptModule)``); such a subclass is an ordinary Module here.
+    :func:`script` returns its argument, so a scripted Module is never an instance of this class
+    and ``isinstance(script(m), torch.jit.ScriptModule)`` stays False.
+    """
 
 
 class ScriptFunction:
@@ -85,6 +93,13 @@ def script(obj: T, *args: Any, **kwargs: Any) -> T:
     """``torch.jit.script``: returns ``obj`` itself (a Module, function or class), run eagerly."""
     _check_callable("script", obj)
     return obj
+
+
+def script_method(fn: T) -> T:
+    """``torch.jit.script_method``: returns the method itself, run eagerly (on a
+    :class:`ScriptModule` subclass or anywhere else)."""
+    _check_callable("script_method", fn)
+    return fn
 
 
 def trace(func: T, example_inputs: Any = None, *args: Any, **kwargs: Any) -> T:

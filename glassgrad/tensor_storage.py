@@ -126,10 +126,61 @@ class TypedStorage(_Storage):
 
 
 class UntypedStorage(_Storage):
-    """The bytes of a tensor's memory (``tensor.untyped_storage()``)."""
+    """The bytes of a tensor's memory (``tensor.untyped_storage()``), of a file
+    (:meth:`from_file`), or new ones: ``UntypedStorage(nbytes)`` (zeros) or
+    ``UntypedStorage([1, 2, 3])``. ``storage[a:b]`` is a storage over the same bytes, and
+    ``glassgrad.asarray(storage, dtype=...)`` a tensor over them (safetensors' ``load_file``
+    reads a file this way)."""
 
-    def __init__(self, flat: np.ndarray, vc: list):
-        self._flat, self._vc = flat.view(np.uint8), vc
+    def __init__(self, data: Any = 0, *, device: Any = None):
+        from glassgrad.device import check_device
+
+        check_device(device, "UntypedStorage")
+        if isinstance(data, numbers.Integral):
+            flat = np.zeros(int(data), np.uint8)
+        else:
+            flat = np.array(list(data), dtype=np.uint8)
+        self._flat, self._vc = flat, [0]
+
+    @classmethod
+    def _over(cls, flat: np.ndarray, vc: list) -> UntypedStorage:
+        """A storage over ``flat``'s bytes (no copy), counting writes in ``vc``."""
+        out = cls.__new__(cls)
+        out._flat, out._vc = flat.view(np.uint8), vc
+        return out
+
+    @classmethod
+    def from_file(cls, filename: Any, shared: bool = False, nbytes: int = 0) -> UntypedStorage:
+        """The first ``nbytes`` bytes of ``filename``, mapped into memory. ``shared=False``: the
+        file must hold them, and writes stay in this process (copy on write); ``shared=True``:
+        the file is made (or grown) to ``nbytes`` and writes reach it."""
+        import os
+
+        op, name = "UntypedStorage.from_file", os.fspath(filename)
+        if shared:
+            with open(name, "ab") as f:  # creates the file; never shortens it
+                if f.tell() < nbytes:
+                    f.truncate(nbytes)
+        elif not os.path.isfile(name):
+            raise RuntimeError(f"{op}: no file {name!r} to map (shared=False reads, never creates)")
+        size = os.path.getsize(name)
+        if size < nbytes:
+            raise RuntimeError(f"{op}: {name!r} holds {size} bytes, fewer than nbytes={nbytes}")
+        if nbytes == 0:
+            return cls._over(np.zeros(0, np.uint8), [0])  # NumPy cannot map zero bytes
+        mapped = np.memmap(name, dtype=np.uint8, mode="r+" if shared else "c", shape=(int(nbytes),))
+        return cls._over(mapped.view(np.ndarray), [0])
+
+    def untyped(self) -> UntypedStorage:
+        return self
+
+    def __getitem__(self, idx: Any) -> Any:
+        if not isinstance(idx, slice):
+            return super().__getitem__(idx)
+        start, stop, step = idx.indices(len(self))
+        if step != 1:
+            raise RuntimeError(f"UntypedStorage[{idx}]: a slice of a storage takes step 1, got step {step}")
+        return UntypedStorage._over(self._flat[start:stop], self._vc)
 
     def element_size(self) -> int:
         return 1
@@ -148,7 +199,7 @@ def storage(self: Tensor) -> TypedStorage:
 
 def untyped_storage(self: Tensor) -> UntypedStorage:
     """``tensor.untyped_storage()``: the bytes of the memory under ``self``."""
-    return UntypedStorage(_flat_memory(self, "untyped_storage"), self._vc)
+    return UntypedStorage._over(_flat_memory(self, "untyped_storage"), self._vc)
 
 
 METHODS = {"storage": storage, "untyped_storage": untyped_storage, "as_strided": as_strided}

@@ -19,7 +19,7 @@ from glassgrad.deterministic import (
     set_deterministic_debug_mode,
     use_deterministic_algorithms,
 )
-from glassgrad.factories_asarray import asarray
+from glassgrad.factories_asarray import asarray, frombuffer
 from glassgrad.factories_like import empty_strided
 from glassgrad.legacy import typename
 from glassgrad.linalg_decomp import matrix_exp, pinverse
@@ -42,13 +42,7 @@ from glassgrad.ops.composite import cartesian_prod
 # reduce_more / cumulative: median, mode, kthvalue, nansum/nanmean, var_mean/std_mean, aminmax, scans
 from glassgrad.ops.cumulative import cummax, cummin, cumprod, logcumsumexp, msort
 from glassgrad.ops.histogram import bincount, bucketize, histc, histogram, searchsorted
-from glassgrad.ops.indexing_more import (
-    index_add,
-    index_copy,
-    index_put,
-    masked_scatter,
-    put,
-)
+from glassgrad.ops.indexing_more import index_add, index_copy, index_put, masked_scatter, put
 from glassgrad.ops.isin import isin
 from glassgrad.ops.linalg_svd import svd
 from glassgrad.ops.math_more import (
@@ -130,6 +124,7 @@ from glassgrad.ops.unary_more import (
 # PyTorch's removed symeig/eig/lstsq/solve/matrix_rank: stubs that raise with the replacement
 from glassgrad.removed_linalg import eig, lstsq, matrix_rank, solve, symeig
 from glassgrad.spectral import bartlett_window, blackman_window, hamming_window, hann_window, istft, stft
+from glassgrad.tensor_storage import TypedStorage, UntypedStorage
 from glassgrad.threads import get_num_threads, set_num_threads
 from glassgrad.type_promotion import can_cast, promote_types, result_type
 
@@ -194,6 +189,9 @@ cfloat, cdouble = complex64, complex128
 __all__ = [
     "as_strided",
     "asarray",
+    "frombuffer",
+    "TypedStorage",
+    "UntypedStorage",
     "cartesian_prod",
     "igamma",
     "igammac",

@@ -25,6 +25,7 @@ def _seed():
     _factories_asarray._requires_grad_warned[0] = False
     _scatter._WARNED.clear()
     _torch_misc._WARNED.clear()
+    _factories_asarray._read_only_buffer_warned[0] = False
     yield
 
 

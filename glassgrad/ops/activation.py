@@ -199,17 +199,25 @@ class Gelu(Function):
 
 
 class Silu(Function):
-    """z = x sigmoid(x).   VJP: g s (1 + x (1 - s)), s = sigmoid(x)."""
+    """z = x sigmoid(x).   VJP: g s (1 + x (1 - s)), s = sigmoid(x).
+
+    float16 is computed in float32 and rounded once (both ways), as PyTorch's Half kernels: two
+    float16 roundings put about a fifth of the results one ulp off."""
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid(x)
+        # (x itself is saved: the create_graph rule links it to x's node; s is float32 for float16)
+        x32 = x.astype(np.float32) if x.dtype == np.float16 else x
+        s = _sigmoid(x32)
         ctx.save_for_backward(x, s)
-        return x * s
+        return (x32 * s).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved
+        if g.dtype == np.float16:
+            x = x.astype(np.float32)
+            return (g.astype(np.float32) * s * (1 + x * (1 - s))).astype(np.float16)
         return g * s * (1 + x * (1 - s))
 
 
@@ -222,16 +230,24 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         xp = array_module(x)
-        bx = x * beta
+        # float16 in float32, rounded once, as PyTorch's Half kernel: in float16, e^(beta x)
+        # would overflow to inf from beta x = 11.1, below the default threshold of 20
+        xc = x.astype(np.float32) if x.dtype == np.float16 else x
+        bx = xc * beta
         linear = bx > threshold
-        ctx.save_for_backward(bx, linear)
+        ctx.save_for_backward(bx.astype(x.dtype, copy=False), linear)
         # minimum: e^(beta x) is only taken where it cannot overflow
-        return xp.where(linear, x, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
+        out = xp.where(linear, xc, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         bx, linear = ctx.saved
-        return array_module(g).where(linear, g, g * _sigmoid(bx))
+        xp = array_module(g)
+        if g.dtype == np.float16:
+            g32 = g.astype(np.float32)
+            return xp.where(linear, g32, g32 * _sigmoid(bx.astype(np.float32))).astype(np.float16)
+        return xp.where(linear, g, g * _sigmoid(bx))
 
 
 class Hardtanh(Function):

@@ -67,14 +67,18 @@ class Hardswish(Function):
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
+        xc = x.astype(xp.float32) if x.dtype == xp.float16 else x  # float16: float32, rounded once
         # clip x, not x + 3: for x one ulp below 3, x + 3 would round to 6; -inf * 0 = nan, as PyTorch
-        return quietly(lambda: x * (xp.clip(x, -3, 3) + 3) / 6)
+        return quietly(lambda: xc * (xp.clip(xc, -3, 3) + 3) / 6).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
         xp = array_module(x)
-        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)).astype(g.dtype, copy=False)
+        dtype = g.dtype
+        if dtype == xp.float16:  # in float32, rounded once, as PyTorch's Half kernel
+            x, g = x.astype(xp.float32), g.astype(xp.float32)
+        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)).astype(dtype, copy=False)
 
 
 def hardswish(x: Tensor) -> Tensor:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
@@ -22,6 +24,7 @@ from glassgrad.nn.functional.activation import _implicit_dim, in_place
 from glassgrad.ops import activation as _A
 from glassgrad.ops import activation_more as _AM
 from glassgrad.ops import clamp as _C
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import softmax as _SM
 from glassgrad.ops import trig as _T
@@ -130,6 +133,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     if inplace:
         return in_place(input, "mish", mish)
     x = floating(input)
+    if x._data.dtype == np.float16:  # in float32, rounded once (both ways), as PyTorch's Half kernel
+        x32 = _K.cast(x, np.float32)
+        return named(_K.cast(_E.mul(x32, _U.tanh(_A.softplus(x32))), np.float16), "MishBackward0")
     return named(_E.mul(x, _U.tanh(_A.softplus(x))), "MishBackward0")
 
 

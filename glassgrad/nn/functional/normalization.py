@@ -239,7 +239,8 @@ def rms_norm(
     """x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims (no centring).
 
     LayerNorm without the mean and the bias, as in T5 and Llama; ``eps=None`` is the dtype's
-    machine epsilon, as PyTorch. A composite of primitives (square, mean, rsqrt, mul).
+    machine epsilon (float32's for float16, computed in float32), as PyTorch. A composite of
+    primitives (square, mean, rsqrt, mul).
 
     Shape:
         input: (*, *S) with S = normalized_shape; weight: S; returns input's shape.
@@ -257,6 +258,12 @@ def rms_norm(
         )
     if weight is not None and weight.shape != shape:
         raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {weight.shape}")
+    if input._data.dtype == np.float16 and (weight is None or weight._data.dtype == np.float16):
+        # PyTorch's fused kernel computes float16 in float32 and rounds once (both ways), with
+        # float32's eps by default; in float16 every step rounds (a third of the results one ulp
+        # off), and float16's eps (8192 times larger) moves every result of a small input
+        w32 = None if weight is None else weight.float()
+        return rms_norm(input.float(), shape, w32, eps).half()
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))

@@ -1,4 +1,4 @@
-"""How PyTorch reads a list used as an index: sometimes as a tuple of indices.
+"""How PyTorch reads an indexing key: a list that stands for a tuple of indices, and slice steps.
 
 PyTorch keeps NumPy's old rule (``treatSequenceAsTuple``): a list shorter than 32 that holds a
 tensor, a sequence (list, tuple, range ...), a slice, ``None`` or ``...`` is read as the tuple of
@@ -11,11 +11,12 @@ PyTorch, reading a list as a tuple warns (PyTorch has deprecated it).
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["key_parts"]
+__all__ = ["check_slice_step", "key_parts"]
 
 
 def _tuple_like(item: Any) -> bool:
@@ -42,3 +43,19 @@ def key_parts(key: Any, warn: bool = True) -> tuple:
             )
         return tuple(key)
     return (key,)
+
+
+def check_slice_step(step: Any, op: str, key: Any, shape: tuple | None) -> None:
+    """PyTorch refuses a slice step below 1 (a tensor view cannot run backwards): ``x[::-1]`` is a
+    ValueError there, so it is here too, rather than NumPy's reversed view."""
+    try:
+        step = operator.index(step)
+    except TypeError:
+        return  # not an integer: NumPy's own refusal names it
+    if step <= 0:
+        what = "zero" if step == 0 else "negative"
+        raise ValueError(
+            f"{op}: expected slice steps greater than zero, got a {what} step {step} in key {key!r}"
+            + (f" for shape {tuple(shape)}" if shape is not None else "")
+            + ("; reverse a dim with torch.flip" if step < 0 else "")
+        )

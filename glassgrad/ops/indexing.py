@@ -24,7 +24,7 @@ from glassgrad.backend import array_module, dense
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, same_device, seen
-from glassgrad.ops.index_keys import key_parts
+from glassgrad.ops.index_keys import check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
@@ -56,15 +56,17 @@ def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
 
 
 # ------------------------------------------------------------------ getitem
-def _key(key: Any, op: str, ndim: int | None = None) -> tuple[tuple | SplitKey, bool]:
-    """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced.
-    Given the indexed tensor's ``ndim``, an advanced key is put in PyTorch's order (``_torch_order``)."""
+def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple[tuple | SplitKey, bool]:
+    """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced. Given
+    the tensor's ``ndim`` (``shape``: for errors), an advanced key is put in PyTorch's order (``_torch_order``)."""
     parts = key_parts(key)  # a list may stand for a tuple of indices, as in PyTorch
     out = []
     advanced = seen_ellipsis = False
     for k in parts:
         if isinstance(k, bool):
             advanced = True  # NumPy (and PyTorch) treat a bool as a 0-d mask
+        elif isinstance(k, slice) and k.step is not None:
+            check_slice_step(k.step, op, key, shape)  # PyTorch refuses steps below 1
         elif isinstance(k, int | slice) or k is None:
             pass
         elif k is Ellipsis:
@@ -140,10 +142,8 @@ def _torch_order(key: tuple, ndim: int) -> tuple | SplitKey:
     for k in key:
         if isinstance(k, int) and not isinstance(k, bool):
             basic.append(k)
-        elif k is not None:
+        else:  # None consumes no dims: it only goes to the rest
             basic.extend([slice(None)] * dims(k))
-            rest.append(k)
-        else:
             rest.append(k)
     return SplitKey((*basic, Ellipsis), tuple(rest))
 
@@ -207,14 +207,14 @@ def _scatter_add_rows(out: Any, idx: Any, g: Any) -> None:
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
-    """``x[key]`` with ints, slices (any step), None, Ellipsis, integer arrays/lists/tensors
+    """``x[key]`` with ints, slices (steps > 0, as PyTorch), None, Ellipsis, integer arrays/lists/tensors
     (advanced indexing; several broadcast together) and bool masks.
 
     >>> import glassgrad as gg
     >>> gg.tensor([[1, 2], [3, 4]])[[1, 1], 0]
     tensor([3, 3])
     """
-    key, advanced = _key(key, "getitem", x.ndim)
+    key, advanced = _key(key, "getitem", x.ndim, x.shape)
     return GetItem.apply(x, key=key, advanced=advanced)
 
 

@@ -124,7 +124,7 @@ def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value`` in place (value broadcast to ``x[key]``); recorded while recording (see
     the module docstring), so gradients reach both the kept entries of x and the written value."""
-    key, advanced = _key(key, "__setitem__", x.ndim)
+    key, advanced = _key(key, "__setitem__", x.ndim, x.shape)
     if isinstance(value, Tensor):
         if advanced:
             _refuse_other_dtype(x, key, value)

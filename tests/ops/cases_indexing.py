@@ -20,7 +20,7 @@ def _rng(draw) -> np.random.Generator:
 def _basic(draw):
     shape = draw(shapes(2, 3, min_side=2, max_side=4))
     i = draw(st.integers(-shape[0], shape[0] - 1))
-    step = draw(st.sampled_from([1, 2, -1, -2]))
+    step = draw(st.sampled_from([1, 2, 3]))  # PyTorch refuses steps below 1
     key = draw(
         st.sampled_from(
             [

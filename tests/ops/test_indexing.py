@@ -74,9 +74,15 @@ def test_getitem_lists_and_arrays_index_like_tensors():
     assert x[[]].shape == (0, 4)
 
 
-def test_getitem_negative_steps_match_torch_flip():
+def test_getitem_negative_steps_refused_as_torch(torch):
     g, t = both(rand(5, 4))
-    check(g[::-2, 1:], t.flip(0)[::2, 1:], g, t)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        t[::-2, 1:]
+    with pytest.raises(
+        ValueError, match=r"getitem: expected slice steps greater than zero.*shape \(5, 4\).*torch.flip"
+    ):
+        g[::-2, 1:]
+    check(g.flip(0)[::2, 1:], t.flip(0)[::2, 1:], g, t)  # the way PyTorch spells it
 
 
 def test_getitem_repeated_index_gradient_counts_every_read():

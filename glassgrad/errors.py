@@ -51,3 +51,33 @@ class OutOfMemoryError(RuntimeError):
     """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): raised by PyTorch when a
     device allocation fails. glassgrad has no device memory to run out of and never raises it; it
     exists so that ``except torch.cuda.OutOfMemoryError:`` clauses (U-Net's train.py) evaluate."""
+
+
+_RUNTIME_OS_ERRORS: dict[type, type] = {}
+
+
+def runtime_os_error(e: OSError, where: str) -> OSError:
+    """``e`` as an error of its own kind that is also a ``RuntimeError``, its message led by ``where``.
+
+    PyTorch's ``save`` raises ``RuntimeError`` for a path it cannot write (a missing folder, a
+    folder, a read-only file), and scripts catch that; code written for plain Python catches the
+    ``OSError`` kind (``FileNotFoundError``, ``IsADirectoryError``): the error returned is both.
+    """
+    kind = type(e)
+    cls = _RUNTIME_OS_ERRORS.get(kind)
+    if cls is None:
+        doc = (
+            f"A ``{kind.__name__}`` that is also a ``RuntimeError``, as PyTorch raises for the same failure."
+        )
+        # Named as its kind in messages; found by pickle (a DataLoader worker's error) under a module name.
+        qual = f"_Runtime{kind.__name__}"
+        cls = type(
+            kind.__name__,
+            (kind, RuntimeError),
+            {"__module__": __name__, "__qualname__": qual, "__doc__": doc},
+        )
+        _RUNTIME_OS_ERRORS[kind] = globals()[qual] = cls
+    text = str(e)
+    out = cls(text if text.startswith(where) else f"{where}: {e.strerror or text}")
+    out.errno = e.errno  # (strerror/filename would make str() the bare OS text, without ``where``)
+    return out

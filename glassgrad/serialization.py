@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from glassgrad.device import check_device, device
-from glassgrad.errors import CheckpointError
+from glassgrad.errors import CheckpointError, runtime_os_error
 from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
@@ -249,6 +249,10 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
             lists and tuples holding tensors, NumPy arrays, numbers, strings, bools and None.
         f: a path (written atomically) or a binary file object (written as is).
 
+    Raises:
+        OSError: a path that cannot be written (a missing folder, a folder); the error is its own
+            kind (``FileNotFoundError``, ``IsADirectoryError``) and a ``RuntimeError``, as PyTorch's.
+
     >>> import glassgrad as gg, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
     >>> save({"w": gg.ones(2), "step": 3, "betas": (0.9, 0.999)}, path)
@@ -264,8 +268,12 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     data = stn.save(enc.tensors, metadata=metadata)
     if hasattr(f, "write"):
         _write_bytes(f, data)  # type: ignore[arg-type]
-    else:
-        _atomic_write(os.fspath(f), data)  # type: ignore[arg-type]
+        return
+    path = os.fspath(f)  # type: ignore[arg-type]
+    try:
+        _atomic_write(path, data)
+    except OSError as e:
+        raise runtime_os_error(e, f"save: {path}") from None
 
 
 # ---------------------------------------------------------------------------------------- decode

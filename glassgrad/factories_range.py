@@ -52,7 +52,16 @@ def range(  # noqa: A001 - PyTorch's name
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "range")
 
 
-def _triangle(op: str, row: Any, col: Any, offset: Any, dtype: Any, device: Any, layout: Any) -> Tensor:
+def _triangle(
+    op: str,
+    row: Any,
+    col: Any,
+    offset: Any,
+    dtype: Any,
+    device: Any,
+    layout: Any,
+    requires_grad: bool = False,
+) -> Tensor:
     meta = _check(op, device, layout)
     row, col, offset = int(_number(row)), int(_number(col)), int(_number(offset))
     if row < 0 or col < 0:
@@ -65,20 +74,22 @@ def _triangle(op: str, row: Any, col: Any, offset: Any, dtype: Any, device: Any,
     # triu/tril at offset
     rows, cols = np.nonzero(keep(np.ones((row, col), dtype=bool), offset))
     arr = np.stack([rows, cols]).astype(dt)  # (2, count), even when count is 0
-    return _make(meta_array(arr.shape, arr.dtype) if meta else arr, False, None, op)
+    return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, None, op)
 
 
 def triu_indices(
-    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None
-) -> Tensor:
+    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None,
+    pin_memory: bool = False, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
     """The (row, column) indices of the upper triangle of a ``row x col`` matrix, diagonal shifted by
     ``offset`` (> 0 above the main one): shape ``(2, count)``, int64 unless ``dtype`` says otherwise."""
-    return _triangle("triu_indices", row, col, offset, dtype, device, layout)
+    return _triangle("triu_indices", row, col, offset, dtype, device, layout, requires_grad)
 
 
 def tril_indices(
-    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None
-) -> Tensor:
+    row: Any, col: Any, offset: Any = 0, *, dtype: Any = None, device: Any = None, layout: Any = None,
+    pin_memory: bool = False, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
     """The (row, column) indices of the lower triangle of a ``row x col`` matrix, diagonal shifted by
     ``offset`` (< 0 below the main one): shape ``(2, count)``, int64 unless ``dtype`` says otherwise."""
-    return _triangle("tril_indices", row, col, offset, dtype, device, layout)
+    return _triangle("tril_indices", row, col, offset, dtype, device, layout, requires_grad)

@@ -1,3 +1,4 @@
+# ruff: noqa: A002 - the operands are named as PyTorch names them (input)
 """The copying forms of the view ops (``torch.view_copy``, ``transpose_copy``, ...: the view's
 values in a fresh contiguous tensor) and the scatters that are their inverses
 (``slice_scatter``, ``select_scatter``, ``diagonal_scatter``, ``as_strided_scatter``: the input
@@ -20,56 +21,64 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _fresh(v: Any) -> Any:
+def _fresh(v: Any, out: Any = None, op: str = "copy") -> Any:
+    """``v`` (a tensor or a tuple of them) copied into fresh contiguous tensors, or into ``out``."""
     import glassgrad as gg
+    from glassgrad.out_keyword import with_out
 
-    if isinstance(v, tuple | list):
-        return tuple(_fresh(t) for t in v)
-    return v.clone(memory_format=gg.contiguous_format)
+    if isinstance(v, tuple):  # (split's and unbind's pieces; a list is not a tensor operand)
+        if out is None:
+            return tuple(_fresh(t) for t in v)
+        return tuple(with_out(_fresh(t), o, op) for t, o in zip(v, out, strict=True))
+    return with_out(v.clone(memory_format=gg.contiguous_format), out, op)
 
 
-def _slices(input: Tensor, dim: int, start: Any, end: Any, step: int) -> tuple:  # noqa: A002
+def _slices(input: Tensor, dim: int, start: Any, end: Any, step: int) -> tuple:
     d = dim % input.ndim if input.ndim else 0
     return (slice(None),) * d + (slice(start, end, step),)
 
 
-def alias_copy(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
-    return _fresh(input)
+def alias_copy(input: Tensor, *, out: Any = None) -> Tensor:
+    return _fresh(input, out, "alias_copy")
 
 
-def as_strided_copy(input: Tensor, size: Any, stride: Any, storage_offset: Any = None) -> Tensor:  # noqa: A002
-    return _fresh(input.as_strided(size, stride, storage_offset))
+def as_strided_copy(
+    input: Tensor, size: Any, stride: Any, storage_offset: Any = None, *, out: Any = None
+) -> Tensor:
+    return _fresh(input.as_strided(size, stride, storage_offset), out, "as_strided_copy")
 
 
-def detach_copy(input: Tensor) -> Tensor:  # noqa: A002
-    return _fresh(input.detach())
+def detach_copy(input: Tensor, *, out: Any = None) -> Tensor:
+    return _fresh(input.detach(), out, "detach_copy")
 
 
-def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
-    return _fresh(input.diagonal(offset, dim1, dim2))
+def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1, *, out: Any = None) -> Tensor:
+    return _fresh(input.diagonal(offset, dim1, dim2), out, "diagonal_copy")
 
 
-def expand_copy(input: Tensor, size: Any, *, implicit: bool = False) -> Tensor:  # noqa: A002
-    return _fresh(input.expand(*size))
+def expand_copy(input: Tensor, size: Any, *, implicit: bool = False, out: Any = None) -> Tensor:
+    return _fresh(input.expand(*size), out, "expand_copy")
 
 
-def permute_copy(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
-    return _fresh(input.permute(*dims))
+def permute_copy(input: Tensor, dims: Any, *, out: Any = None) -> Tensor:
+    return _fresh(input.permute(*dims), out, "permute_copy")
 
 
-def select_copy(input: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
-    return _fresh(input.select(dim, index))
+def select_copy(input: Tensor, dim: int, index: int, *, out: Any = None) -> Tensor:
+    return _fresh(input.select(dim, index), out, "select_copy")
 
 
-def slice_copy(input: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1) -> Tensor:  # noqa: A002
-    return _fresh(input[_slices(input, dim, start, end, step)])
+def slice_copy(
+    input: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1, *, out: Any = None
+) -> Tensor:
+    return _fresh(input[_slices(input, dim, start, end, step)], out, "slice_copy")
 
 
-def split_copy(input: Tensor, split_size: Any, dim: int = 0) -> tuple:  # noqa: A002
-    return _fresh(input.split(split_size, dim))
+def split_copy(input: Tensor, split_size: Any, dim: int = 0, *, out: Any = None) -> tuple:
+    return _fresh(input.split(split_size, dim), out, "split_copy")
 
 
-def split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple:  # noqa: A002
+def split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple:
     """``input.split(split_sizes, dim)`` with a list of sizes that must add up to the dim's length."""
     if sum(split_sizes) != input.shape[dim]:
         raise ShapeError(
@@ -79,52 +88,59 @@ def split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple:  #
     return input.split(list(split_sizes), dim)
 
 
-def split_with_sizes_copy(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple:  # noqa: A002
-    return _fresh(split_with_sizes(input, split_sizes, dim))
+def split_with_sizes_copy(input: Tensor, split_sizes: Any, dim: int = 0, *, out: Any = None) -> tuple:
+    return _fresh(split_with_sizes(input, split_sizes, dim), out, "split_with_sizes_copy")
 
 
-def squeeze_copy(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
-    return _fresh(input.squeeze() if dim is None else input.squeeze(dim))
+def squeeze_copy(input: Tensor, dim: Any = None, *, out: Any = None) -> Tensor:
+    return _fresh(input.squeeze() if dim is None else input.squeeze(dim), out, "squeeze_copy")
 
 
-def t_copy(input: Tensor) -> Tensor:  # noqa: A002
-    return _fresh(input.t())
+def t_copy(input: Tensor, *, out: Any = None) -> Tensor:
+    return _fresh(input.t(), out, "t_copy")
 
 
-def transpose_copy(input: Tensor, dim0: int, dim1: int) -> Tensor:  # noqa: A002
-    return _fresh(input.transpose(dim0, dim1))
+def transpose_copy(input: Tensor, dim0: int, dim1: int, *, out: Any = None) -> Tensor:
+    return _fresh(input.transpose(dim0, dim1), out, "transpose_copy")
 
 
-def unbind_copy(input: Tensor, dim: int = 0) -> tuple:  # noqa: A002
-    return _fresh(input.unbind(dim))
+def unbind_copy(input: Tensor, dim: int = 0, *, out: Any = None) -> tuple:
+    return _fresh(input.unbind(dim), out, "unbind_copy")
 
 
-def unfold_copy(input: Tensor, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
-    return _fresh(input.unfold(dimension, size, step))
+def unfold_copy(input: Tensor, dimension: int, size: int, step: int, *, out: Any = None) -> Tensor:
+    return _fresh(input.unfold(dimension, size, step), out, "unfold_copy")
 
 
-def unsqueeze_copy(input: Tensor, dim: int) -> Tensor:  # noqa: A002
-    return _fresh(input.unsqueeze(dim))
+def unsqueeze_copy(input: Tensor, dim: int, *, out: Any = None) -> Tensor:
+    return _fresh(input.unsqueeze(dim), out, "unsqueeze_copy")
 
 
-def view_as_complex_copy(input: Tensor) -> Tensor:  # noqa: A002
+def view_as_complex_copy(input: Tensor, *, out: Any = None) -> Tensor:
     import glassgrad as gg
 
-    return _fresh(gg.view_as_complex(input))
+    return _fresh(gg.view_as_complex(input), out, "view_as_complex_copy")
 
 
-def view_as_real_copy(input: Tensor) -> Tensor:  # noqa: A002
+def view_as_real_copy(input: Tensor, *, out: Any = None) -> Tensor:
     import glassgrad as gg
 
-    return _fresh(gg.view_as_real(input))
+    return _fresh(gg.view_as_real(input), out, "view_as_real_copy")
 
 
-def view_copy(input: Tensor, size: Any) -> Tensor:  # noqa: A002
-    """A copy of ``input.view(size)`` (``size`` a shape, or a dtype to reinterpret as)."""
-    return _fresh(input.view(size) if not isinstance(size, list | tuple) else input.view(*size))
+def view_copy(input: Tensor, size: Any = None, dtype: Any = None, *, out: Any = None) -> Tensor:
+    """A copy of ``input.view(size)`` (``size`` a shape), or of ``input.view(dtype)``."""
+    view = (
+        input.view(dtype)
+        if size is None
+        else input.view(*size)
+        if isinstance(size, list | tuple)
+        else input.view(size)
+    )
+    return _fresh(view, out, "view_copy")
 
 
-def _scatter_into(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:  # noqa: A002
+def _scatter_into(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:
     out = input.clone()
     target = view(out)
     if tuple(target.shape) != tuple(src.shape):
@@ -135,24 +151,27 @@ def _scatter_into(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:  # 
     return out
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Any = None, end: Any = None,  # noqa: A002
-                  step: int = 1) -> Tensor:  # fmt: skip
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Any = None, end: Any = None,
+                  step: int = 1, *, out: Any = None) -> Tensor:  # fmt: skip
     """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``. Shape: input's."""
-    return _scatter_into("slice_scatter", input, src, lambda o: o[_slices(o, dim, start, end, step)])
+    from glassgrad.out_keyword import with_out
+
+    result = _scatter_into("slice_scatter", input, src, lambda o: o[_slices(o, dim, start, end, step)])
+    return with_out(result, out, "slice_scatter")
 
 
-def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """``input`` with ``input.select(dim, index)`` replaced by ``src``. Shape: input's."""
     return _scatter_into("select_scatter", input, src, lambda o: o.select(dim, index))
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """``input`` with ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``. Shape: input's."""
     return _scatter_into("diagonal_scatter", input, src, lambda o: o.diagonal(offset, dim1, dim2))
 
 
 def as_strided_scatter(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     src: Tensor,
     size: Any,
     stride: Any,

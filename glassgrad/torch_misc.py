@@ -28,6 +28,14 @@ _WARNED: set = set()  # the deprecations warned about in this process (reset per
 _settings = {"warn_always": False, "interop_threads": 1}
 
 
+def _flag(op: str, value: Any) -> bool:
+    """A switch's bool argument: anything else is a TypeError, as PyTorch's bindings raise (a list
+    given by mistake must not turn a process-wide mode on)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{op}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def _deprecated(name: str, instead: str) -> None:
     if name in _WARNED:
         return
@@ -88,15 +96,21 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor: 
     return linalg.cholesky(input, upper=upper, out=out)
 
 
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
-                     unitriangular: bool = False) -> Any:  # fmt: skip
+def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,  # noqa: A002
+                     unitriangular: bool = False, *, out: Any = None) -> Any:  # fmt: skip
     """Deprecated ``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b``, op the
-    transpose when asked (warns once). Shape: A (..., n, n), b (..., n, k)."""
+    transpose when asked (warns once). Shape: A (..., n, n), input (..., n, k)."""
     from glassgrad import linalg
 
     _deprecated("triangular_solve", "torch.linalg.solve_triangular (with its arguments reversed)")
     a = A.mT if transpose else A
-    x = linalg.solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    x = linalg.solve_triangular(a, input, upper=upper != transpose, unitriangular=unitriangular)
+    if out is not None:
+        from glassgrad.out_keyword import with_out
+
+        return _triangular_solve_type(
+            with_out(x, out[0], "triangular_solve"), with_out(A.clone(), out[1], "triangular_solve")
+        )
     return _triangular_solve_type(x, A.clone())
 
 
@@ -159,7 +173,7 @@ def is_anomaly_check_nan_enabled() -> bool:
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     from glassgrad.autograd import anomaly
 
-    anomaly.set_detect_anomaly(enabled, check_nan)
+    anomaly.set_detect_anomaly(_flag("set_anomaly_enabled", enabled), _flag("set_anomaly_enabled", check_nan))
 
 
 def is_warn_always_enabled() -> bool:
@@ -169,7 +183,7 @@ def is_warn_always_enabled() -> bool:
 def set_warn_always(b: bool) -> None:
     """PyTorch's switch to repeat its warn-once warnings; recorded (glassgrad's once-per-process
     warnings stay once)."""
-    _settings["warn_always"] = bool(b)
+    _settings["warn_always"] = _flag("set_warn_always", b)
 
 
 def get_num_interop_threads() -> int:
@@ -179,7 +193,7 @@ def get_num_interop_threads() -> int:
 def set_num_interop_threads(num: int) -> None:
     """Recorded only: glassgrad runs no inter-op thread pool (NumPy's BLAS threads are
     ``set_num_threads``)."""
-    if not isinstance(num, int) or num < 1:
+    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
         raise ValueError(f"set_num_interop_threads: expected a positive int, got {num!r}")
     _settings["interop_threads"] = num
 
@@ -187,6 +201,7 @@ def set_num_interop_threads(num: int) -> None:
 def set_flush_denormal(mode: bool) -> bool:
     """False: NumPy cannot flush denormal numbers to zero, so the request is not supported (PyTorch
     returns whether the CPU supports it)."""
+    _flag("set_flush_denormal", mode)
     return False
 
 

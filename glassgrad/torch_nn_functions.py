@@ -33,7 +33,7 @@ pixel_shuffle, pixel_unshuffle, channel_shuffle = F.pixel_shuffle, F.pixel_unshu
 pairwise_distance, cosine_similarity, bilinear, rms_norm = (
     F.pairwise_distance, F.cosine_similarity, F.bilinear, F.rms_norm
 )  # fmt: skip
-prelu, hardshrink, layer_norm, group_norm = F.prelu, F.hardshrink, F.layer_norm, F.group_norm
+prelu = F.prelu
 
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,  # noqa: A002
@@ -142,8 +142,26 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
     return F.celu(input, alpha, inplace=True)
 
 
-def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
-    return F.threshold(input, threshold, value)
+def threshold(input: Tensor, threshold: float, value: float, *, out: Any = None) -> Tensor:  # noqa: A002
+    from glassgrad.out_keyword import with_out
+
+    return with_out(F.threshold(input, threshold, value), out, "threshold")
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5, *, out: Any = None) -> Tensor:  # noqa: A002
+    from glassgrad.out_keyword import with_out
+
+    return with_out(F.hardshrink(input, lambd), out, "hardshrink")
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Any = None, bias: Any = None,  # noqa: A002
+               eps: float = 1e-5, cudnn_enable: bool = True) -> Tensor:  # fmt: skip
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Any = None, bias: Any = None,  # noqa: A002
+               eps: float = 1e-5, cudnn_enabled: bool = True) -> Tensor:  # fmt: skip
+    return F.group_norm(input, num_groups, weight, bias, eps)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002

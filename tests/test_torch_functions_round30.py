@@ -280,6 +280,10 @@ def test_draws_switches_and_methods(torch):
     assert not gg.is_inference_mode_enabled()
     with gg.inference_mode():
         assert gg.is_inference_mode_enabled() and not gg.ones(1).is_inference()
+    for switch in (gg.set_anomaly_enabled, gg.set_warn_always, gg.set_flush_denormal):
+        with pytest.raises(TypeError, match="expected a bool"):
+            switch([1.0])  # (a truthy list must not turn a process-wide mode on)
+    assert not gg.is_anomaly_enabled()
     gg.set_anomaly_enabled(True)
     assert gg.is_anomaly_enabled()
     gg.set_anomaly_enabled(False)

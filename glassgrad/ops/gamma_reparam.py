@@ -122,24 +122,25 @@ class StandardGamma(Primitive):
         return (g * grad).astype(g.dtype, copy=False), None
 
 
-def standard_gamma_grad(alpha: Any, x: Any) -> Any:
-    """``torch._standard_gamma_grad(alpha, x)``: dx/dα of Gamma(α, 1) draws x (no graph)."""
+def standard_gamma_grad(input: Any, output: Any) -> Any:  # noqa: A002 - PyTorch's names
+    """``torch._standard_gamma_grad(input, output)``: dx/dα of Gamma(α = input, 1) draws x = output
+    (no graph)."""
     import glassgrad as gg
 
-    xp = array_module(alpha._data)
-    grad = quietly(standard_gamma_grad_array, alpha._data, x._data)
-    return gg.tensor(grad.astype(xp.result_type(alpha._data, x._data), copy=False))
+    xp = array_module(input._data)
+    grad = quietly(standard_gamma_grad_array, input._data, output._data)
+    return gg.tensor(grad.astype(xp.result_type(input._data, output._data), copy=False))
 
 
-def sample_standard_gamma(alpha: Any) -> Any:
-    """``torch._standard_gamma(alpha)``: one Gamma(α, 1) draw per element of α, from the global
-    generator, floored at the dtype's smallest normal number (a draw that underflows to 0 would
+def sample_standard_gamma(input: Any, generator: Any = None) -> Any:  # noqa: A002 - PyTorch's names
+    """``torch._standard_gamma(input)``: one Gamma(α, 1) draw per element of α = ``input``, from
+    ``generator`` or the global one, floored at the dtype's smallest normal number (a draw that underflows to 0 would
     give 0 / 0 in a Dirichlet); differentiable in α (``StandardGamma``)."""
     import glassgrad as gg
     from glassgrad.random import get_generator
 
-    a = alpha.detach().numpy()
+    a = input.detach().numpy()
     xp = array_module(a)
-    draws = get_generator().standard_gamma(a).astype(a.dtype, copy=False)
+    draws = get_generator(generator).standard_gamma(a).astype(a.dtype, copy=False)
     draws = gg.tensor(xp.maximum(draws, xp.finfo(a.dtype).tiny))
-    return StandardGamma.apply(alpha, draws) if alpha.requires_grad and gg.is_grad_enabled() else draws
+    return StandardGamma.apply(input, draws) if input.requires_grad and gg.is_grad_enabled() else draws

@@ -260,8 +260,8 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         ``(N, M) -> (N * (N - 1) / 2,)``.
     """
     if not isinstance(input, Tensor) or input.ndim != 2:
-        got = f"{input.ndim}-D" if isinstance(input, Tensor) else type(input).__name__
-        raise ShapeError(f"pdist: expected a 2-D tensor (N, M), got {got}")
+        got = f"shape {tuple(input.shape)}" if isinstance(input, Tensor) else type(input).__name__
+        raise ShapeError(f"pdist: expected a 2-D input (N, M), got {got}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"pdist: expected a floating point input, got {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:

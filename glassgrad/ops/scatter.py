@@ -283,7 +283,14 @@ def scatter_reduce(
 
 
 def index_reduce(
-    x: Tensor, dim: int, index: Any, source: Tensor, reduce: str, *, include_self: bool = True
+    x: Tensor,
+    dim: int,
+    index: Any,
+    source: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+    out: Any = None,
 ) -> Tensor:
     """``x`` with the slices of ``source`` reduced into the slices ``index`` along ``dim``: ``reduce``
     one of 'prod', 'mean', 'amax', 'amin' (out-of-place ``index_reduce_``); gradients as
@@ -302,8 +309,10 @@ def index_reduce(
     spread = [1] * src.ndim
     spread[d] = idx.size  # (k,) -> (1, .., k, .., 1), then broadcast to source's shape
     full = array_module(idx).broadcast_to(idx.astype(np.int64).reshape(spread), src.shape)
-    out = scatter_reduce(x2, d, Tensor(full, _wrap=True), src, reduce, include_self=include_self)
-    return out if out.shape == shape else out.reshape(shape)
+    from glassgrad.out_keyword import with_out
+
+    result = scatter_reduce(x2, d, Tensor(full, _wrap=True), src, reduce, include_self=include_self)
+    return with_out(result if result.shape == shape else result.reshape(shape), out, "index_reduce")
 
 
 SEGMENT_REDUCTIONS = {"sum": "sum", "mean": "sum", "prod": "prod", "max": "amax", "min": "amin"}

@@ -29,9 +29,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _floating(op: str, x: Tensor, dtype: Any) -> Tensor:
+def _floating(op: str, x: Tensor, dtype: Any, moduli: bool = False) -> Tensor:
+    """``x`` (cast to ``dtype``) checked to be floating; with ``moduli``, a complex ``x``'s |x|
+    (the vector norms of a complex tensor are those of its moduli, real, as PyTorch's)."""
     if dtype is not None:
         x = x.to(dtype)
+    if moduli and x._data.dtype.kind == "c":
+        return x.abs()
     if x._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point input, got {x.dtype}")
     return x
@@ -48,7 +52,7 @@ def vector_norm(
     """
     if isinstance(ord, str | bool) or not isinstance(ord, int | float | np.number):
         raise ValueError(f"linalg.vector_norm: expected ord to be a number, inf or -inf, got {ord!r}")
-    x = _floating("linalg.vector_norm", x, dtype)
+    x = _floating("linalg.vector_norm", x, dtype, moduli=True)
     return statistics.norm(x, ord, dim, keepdim)
 
 
@@ -79,7 +83,7 @@ def matrix_norm(
         A's shape without the two dims (kept as 1s with ``keepdim``).
     """
     op = "linalg.matrix_norm"
-    A = _floating(op, A, dtype)
+    A = _floating(op, A, dtype, moduli=ord != "nuc" and ord not in (2, -2))  # (those take singular values)
     d0, d1 = _matrix_dims(op, A, dim)
     if ord == "fro":
         return statistics.norm(A, 2, (d0, d1), keepdim)

@@ -6,6 +6,8 @@ What a file holds:
   leads to it, joined by ``/``. A model's ``state_dict`` keeps its own keys (``fc.weight``), so any
   safetensors reader (``safetensors.torch.load_file``) sees the usual names; nested ones read
   ``model/fc.weight``, ``optimizer/state/0/exp_avg``.
+* a complex tensor as its ``view_as_real`` floats ``(..., 2)`` (safetensors has no complex dtype),
+  its reference in the structure marked ``"complex": true`` so that it loads complex again.
 * everything else (numbers, strings, bools, None, lists, tuples, dicts with int keys, ...) as JSON
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
@@ -69,6 +71,7 @@ class _Encoder:
     def __init__(self) -> None:
         self.tensors: dict[str, np.ndarray] = {}
         self.seen: dict[int, str] = {}  # id(tensor) -> key: a tensor held twice is stored once
+        self.complex_keys: set[str] = set()  # keys whose floats are a complex tensor's (..., 2) parts
 
     def _key(self, path: tuple) -> str:
         key = "/".join(str(p) for p in path) or "tensor"
@@ -93,12 +96,9 @@ class _Encoder:
                     f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "
                     "data to write; give the module storage first (to_empty + init, or load_state_dict)"
                 )
-            if arr.dtype.kind == "c":  # safetensors has no complex dtype
-                raise TypeError(
-                    f"save: the tensor at '{'/'.join(map(str, path))}' is {arr.dtype}, which safetensors "
-                    "cannot store; save view_as_real(t) (its (..., 2) float view) and view_as_complex it "
-                    "after load, or register it with persistent=False if it can be recomputed"
-                )
+            is_complex = arr.dtype.kind == "c"
+            if is_complex:  # safetensors has no complex dtype: stored as view_as_real's (..., 2) floats
+                arr = (arr if arr.flags.c_contiguous else arr.copy(order="C"))[..., None].view(arr.real.dtype)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"
@@ -107,7 +107,11 @@ class _Encoder:
             # ascontiguousarray would turn a 0-d array into 1-d; copy(order="C") keeps the shape.
             self.tensors[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
             self.seen[id(obj)] = key
+            if is_complex:
+                self.complex_keys.add(key)
         out: dict = {tag: key}
+        if key in self.complex_keys:
+            out["complex"] = True
         if isinstance(obj, Tensor) and obj.requires_grad:
             out["requires_grad"] = True
         return out
@@ -277,6 +281,16 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 
 # ---------------------------------------------------------------------------------------- decode
+def _complex_of(arr: np.ndarray, key: str, where: str) -> np.ndarray:
+    """The complex array whose (real, imaginary) pairs ``arr`` (``(..., 2)`` float32/64) holds."""
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8) or arr.ndim == 0 or arr.shape[-1] != 2:
+        raise CheckpointError(
+            f"load: {where}: corrupted: tensor {key!r} is marked complex but is {arr.dtype} {arr.shape}, "
+            "expected float32/float64 of shape (..., 2)"
+        )
+    return np.ascontiguousarray(arr).view(np.complex64 if arr.dtype.itemsize == 4 else np.complex128)[..., 0]
+
+
 class _Decoder:
     def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any) -> None:
         self.arrays, self.where, self.relocate = arrays, where, relocate
@@ -290,6 +304,8 @@ class _Decoder:
             )
         if key not in self.made:
             arr = self.arrays[key]
+            if node.get("complex"):
+                arr = _complex_of(arr, key, self.where)
             self.made[key] = self.relocate(Tensor(arr, _wrap=True)) if tag == "__tensor__" else arr
             if node.get("requires_grad"):
                 self.made[key].requires_grad_(True)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.backend import array_module
 from glassgrad.ops import (
+    activation,
     conv,
     conversion,
     elementwise,
     indexing,
     indexing_more,
     joining,
+    linear,
     matmul,
     movement,
     movement_more,
@@ -24,13 +26,16 @@ from glassgrad.ops import (
     pieces,
     reduce,
     setitem,
+    trig,
     unary,
 )
 from glassgrad.ops import views as views_ops
 
 __all__ = [
     "AWARE", "ComplexAbs", "ComplexAdd", "ComplexSub", "ComplexMul", "ComplexDiv", "ComplexExp", "ComplexMatMul",
-    "ComplexEinsum", "ComplexPow",
+    "ComplexEinsum", "ComplexPow", "ComplexSqrt", "ComplexLog", "ComplexLog1p", "ComplexSin", "ComplexCos",
+    "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
+    "ComplexRsqrt", "ComplexSigmoid",
 ]  # fmt: skip
 
 
@@ -97,6 +102,31 @@ ComplexDiv = _twin(
     "z = a / b, complex.   VJP: (g / conj(b), -g conj(a / b^2)), real parts for real inputs.",
 )
 ComplexExp = _twin(unary.Exp, "z = e^a, complex.   VJP: g conj(z).")
+ComplexSqrt = _twin(
+    unary.Sqrt,
+    "z = sqrt(a), complex, principal branch (FNO's Adam on complex moments).   VJP: g / conj(2 z).",
+)
+# holomorphic functions whose real backward is a polynomial or quotient in a or z (no branch
+# selections): the same formulas hold for complex values (SciML programs, complex activations)
+ComplexLog = _twin(unary.Log, "z = ln a, complex, principal branch.   VJP: g / conj(a).")
+ComplexLog1p = _twin(unary.Log1p, "z = ln(1 + a), complex, principal branch.   VJP: g / conj(1 + a).")
+ComplexSin = _twin(unary.Sin, "z = sin a, complex.   VJP: g conj(cos a).")
+ComplexCos = _twin(unary.Cos, "z = cos a, complex.   VJP: -g conj(sin a).")
+ComplexTanh = _twin(unary.Tanh, "z = tanh a, complex.   VJP: g conj(1 - z^2).")
+ComplexTan = _twin(trig.Tan, "z = tan a, complex.   VJP: g conj(1 + z^2).")
+ComplexSinh = _twin(trig.Sinh, "z = sinh a, complex.   VJP: g conj(cosh a).")
+ComplexCosh = _twin(trig.Cosh, "z = cosh a, complex.   VJP: g conj(sinh a).")
+ComplexExpm1 = _twin(trig.Expm1, "z = e^a - 1, complex.   VJP: g conj(z + 1).")
+ComplexRsqrt = _twin(unary.Rsqrt, "z = 1 / sqrt(a), complex, principal branch.   VJP: -g conj(z^3) / 2.")
+ComplexSigmoid = _twin(activation.Sigmoid, "z = 1 / (1 + e^-a), complex.   VJP: g conj(z (1 - z)).")
+# selections and the affine layer: linear in each differentiable input (bilinear for linear), so
+# conj(rule(conj g)) is the rule itself; the twin gives a real input the real part
+ComplexWhere = _twin(
+    elementwise.Where, "z = a where cond else b, complex.   VJP: (None, g where cond, g where not)."
+)
+ComplexLinear = _twin(
+    linear.Linear, "y = x W^T + b, complex (complex-valued layers).   VJP: (g conj(W), g^T conj(x), sum g)."
+)
 ComplexPow = _twin(
     elementwise.Pow,
     "z = a ** b, complex (S4's omega ** arange(L)).   VJP: (g conj(b a^(b-1)), g conj(z ln a)), with\n"
@@ -124,6 +154,7 @@ AWARE = (
     padding.Pad, padding.IndexPad, movement_more.TensorUnfold,  # (torch.stft frames complex signals)
     setitem.SetItem,  # (FEDformer's out_ft[..., wi] = ... into a cfloat buffer)
     conv.Fold, conv.Unfold,  # (istft's overlap-add of complex frames; moves and sums only)
+    indexing.MaskedFill, indexing.Gather,  # (one differentiable input, its gradient g moved or zeroed)
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

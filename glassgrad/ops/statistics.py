@@ -255,6 +255,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
         raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
     if dtype is not None:
         x = x.to(dtype)
+    if x._data.dtype.kind == "c":  # the norm of the moduli, real (PINO's HsLoss on Fourier coefficients)
+        x = x.abs()
     _floating_only("norm", x)
     axis = normalize_dims("norm", x._data.ndim, dim)
     if p in (math.inf, -math.inf):

@@ -7,7 +7,8 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["Adadelta"]
@@ -44,6 +45,7 @@ class Adadelta(Optimizer):
     """
 
     _param_shaped_state = ("square_avg", "acc_delta")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -88,12 +90,14 @@ class Adadelta(Optimizer):
                 bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
-                v, u = state["square_avg"]._data, state["acc_delta"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
+                v, u = real_view(state["square_avg"]._data), real_view(state["acc_delta"]._data)
                 v *= rho
                 v += (1 - rho) * g * g
                 delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
                 u *= rho
                 u += (1 - rho) * delta * delta
-                p._data -= lr * delta
+                theta -= lr * delta
         return loss

@@ -7,7 +7,8 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
 
@@ -49,6 +50,7 @@ class Adagrad(Optimizer):
     """
 
     _param_shaped_state = ("sum",)
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
     sparse_grads = "dense"  # a sparse .grad (Embedding(sparse=True)) steps as its dense form: sparse_grads.py
 
     def __init__(
@@ -85,7 +87,11 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor) -> None:
         """``p``'s state as PyTorch's constructor makes it: ``step`` 0, ``sum`` filled with the
         constructor's ``initial_accumulator_value`` (laid out as ``p``)."""
-        fill = array_module(p._data).full_like(p._data, self.defaults["initial_accumulator_value"])
+        init = self.defaults["initial_accumulator_value"]
+        # a complex θ's sum is its real view's: both parts start at the value (init + init·i)
+        fill = array_module(p._data).full_like(
+            p._data, complex(init, init) if p._data.dtype.kind == "c" else init
+        )
         self.state[p].update(step=scalar_state(0.0), sum=state_like(p, fill))
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -105,9 +111,11 @@ class Adagrad(Optimizer):
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
+                # a complex θ steps as its view_as_real pair (PyTorch's): a sum per part
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 lr_t = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"]._data
+                s = real_view(state["sum"]._data)
                 s += g * g
-                p._data -= lr_t * (g / (xp.sqrt(s) + eps))
+                theta -= lr_t * (g / (xp.sqrt(s) + eps))
         return loss

@@ -10,11 +10,11 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import (
     Optimizer,
-    apply_weight_decay,
     betas_of,
     check_betas,
     refuse_differentiable,
 )
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 from glassgrad.tensor import Tensor
 
@@ -105,6 +105,7 @@ class Adam(Optimizer):
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -166,18 +167,21 @@ class Adam(Optimizer):
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part, not of z²
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
+                m, v = real_view(state["exp_avg"]._data), real_view(state["exp_avg_sq"]._data)
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 buf = update_moments(m, v, g, beta1, beta2)
                 if group["amsgrad"]:
-                    v = xp.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
+                    v_max = real_view(state["max_exp_avg_sq"]._data)
+                    v = xp.maximum(v_max, v, out=v_max)
                 xp.sqrt(v, out=buf)
                 buf /= math.sqrt(1 - beta2**t)
                 buf += eps  # denom = √v / √(1 − β₂ᵗ) + ε
                 xp.divide(m, buf, out=buf)
                 buf *= lr / (1 - beta1**t)
-                p._data -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
+                theta -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
         return loss
 
 

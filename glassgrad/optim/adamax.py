@@ -10,11 +10,11 @@ from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import (
     Optimizer,
-    apply_weight_decay,
     betas_of,
     check_betas,
     refuse_differentiable,
 )
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["Adamax"]
@@ -51,6 +51,7 @@ class Adamax(Optimizer):
     """
 
     _param_shaped_state = ("exp_avg", "exp_inf")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -94,10 +95,12 @@ class Adamax(Optimizer):
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
-                m, u = state["exp_avg"]._data, state["exp_inf"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
+                m, u = real_view(state["exp_avg"]._data), real_view(state["exp_inf"]._data)
                 lerp_(m, g, 1 - beta1, xp.empty_like(m))  # m ← β₁ m + (1 − β₁) g, as PyTorch's lerp
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)
-                p._data -= lr / (1 - beta1**t) * (m / u)
+                theta -= lr / (1 - beta1**t) * (m / u)
         return loss

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, scalar_state
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, scalar_state
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["ASGD"]
@@ -47,6 +48,7 @@ class ASGD(Optimizer):
     """
 
     _param_shaped_state = ("ax",)
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -90,14 +92,16 @@ class ASGD(Optimizer):
                 eta, mu = float(state["eta"]._data), float(state["mu"]._data)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
-                p._data *= 1 - lambd * eta
-                p._data -= eta * g
-                ax = state["ax"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's)
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
+                theta *= 1 - lambd * eta
+                theta -= eta * g
+                ax = real_view(state["ax"]._data)
                 if mu != 1:
-                    ax += (p._data - ax) * mu
+                    ax += (theta - ax) * mu
                 else:
-                    ax[...] = p._data
+                    ax[...] = theta
                 # PyTorch rounds the new values to the default dtype, then stores them in the
                 # state's dtype (which a loaded state_dict has changed to the parameter's)
                 state["eta"]._data[...] = scalar_state(lr / (1 + lambd * lr * t) ** alpha)._data

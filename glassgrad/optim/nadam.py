@@ -10,11 +10,11 @@ from glassgrad.backend import array_module
 from glassgrad.optim.adam import update_moments
 from glassgrad.optim.optimizer import (
     Optimizer,
-    apply_weight_decay,
     betas_of,
     check_betas,
     refuse_differentiable,
 )
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["NAdam"]
@@ -61,6 +61,7 @@ class NAdam(Optimizer):
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -109,16 +110,18 @@ class NAdam(Optimizer):
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 prod_arr = state["mu_product"]._data
                 prod_arr *= prod_arr.dtype.type(mu)  # Π ← Π μₜ in Π's own dtype, as PyTorch
                 prod = float(prod_arr)
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                m, v = real_view(state["exp_avg"]._data), real_view(state["exp_avg_sq"]._data)
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 update_moments(m, v, g, beta1, beta2)
                 d = xp.sqrt(v / (1 - beta2**t)) + eps
-                p._data += (-lr * (1 - mu) / (1 - prod)) * (g / d)
-                p._data += (-lr * mu_next / (1 - prod * mu_next)) * (m / d)
+                theta += (-lr * (1 - mu) / (1 - prod)) * (g / d)
+                theta += (-lr * mu_next / (1 - prod * mu_next)) * (m / d)
         return loss

@@ -69,8 +69,9 @@ IMPL_SWITCHES = ("foreach", "capturable", "differentiable", "fused")
 class Optimizer(OptimizerHooks):
     """Base class of the optimizers: holds the parameters in groups and their per-parameter state.
 
-    A subclass sets ``complex_params = True`` when its update is right for complex parameters as
-    written (SGD's, linear in the gradient); the others refuse them.
+    A subclass sets ``complex_params = True`` when its update is right for complex parameters (SGD's,
+    linear in g; the adaptive ones', on real views: ``real_views.py``); the others refuse them. A
+    ``step`` defined outside glassgrad takes them (its author handles them).
 
     Args:
         params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter groups:
@@ -148,11 +149,11 @@ class Optimizer(OptimizerHooks):
                     f"{name}: expected leaf tensors, got a non-leaf of shape {p.shape} (made by "
                     f"{p.grad_fn.name()}); optimize the tensors it was computed from"
                 )
-            if p._data.dtype.kind == "c" and not self.complex_params:
+            if p._data.dtype.kind == "c" and not self._takes_complex():
                 raise DTypeError(
-                    f"{name}: complex parameters are not supported (got {p.dtype} {p.shape}): its update "
-                    "would treat them as numbers where PyTorch's treats real and imaginary parts apart; "
-                    "keep a real (..., 2) parameter and view_as_complex it in forward, or use SGD"
+                    f"{name}: complex parameters are not supported (got {p.dtype} {p.shape}): keep a real "
+                    "(..., 2) parameter and view_as_complex it in forward, or use SGD or one of the optimizers "
+                    "that step them as real pairs (Adam, AdamW, NAdam, RAdam, Adamax, RMSprop, Adagrad, ...)"
                 )
             if p._data.dtype.kind not in "fc":
                 raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
@@ -170,6 +171,12 @@ class Optimizer(OptimizerHooks):
             param_group.setdefault(key, default)
         self._check_group(param_group)
         self.param_groups.append(param_group)
+
+    def _takes_complex(self) -> bool:
+        """Whether ``step`` takes complex parameters: ours say so with ``complex_params``; a ``step``
+        written outside glassgrad (FNO's own Adam) handles them itself, as in PyTorch."""
+        own = getattr(type(self).step, "__module__", "") or ""
+        return self.complex_params or not own.startswith("glassgrad.")
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise if an option of ``group`` (or of the defaults) is invalid; subclasses override."""
@@ -352,7 +359,7 @@ class Optimizer(OptimizerHooks):
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
         """One loaded state entry: ``step`` -> a 0-d tensor copy (its dtype kept, as PyTorch keeps
         it; a number stays one for a user's own step(), whose int made float32 lost 7 digits of
-        b1 ** step), arrays -> a Tensor copy in the param's dtype (a DTensor parameter's stays one)."""
+        b1 ** step), arrays -> a Tensor copy, in a real param's dtype (PyTorch casts for those only; a DTensor's stays one)."""
         own = type(self).step.__module__.startswith("glassgrad.")
         if key == "step" and (own or isinstance(value, Tensor)):
             return step_state(value, f"{type(self).__name__}.load_state_dict")
@@ -369,7 +376,7 @@ class Optimizer(OptimizerHooks):
                 f"{type(self).__name__}.load_state_dict: expected state {key!r} of param {index} with "
                 f"shape {p.shape}, got {arr.shape}"
             )
-        arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" else arr.copy()
+        arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" == p._data.dtype.kind else arr.copy()
         return state_like(p, arr) if key in self._param_shaped_state else Tensor(arr, _wrap=True)
 
     # ----------------------------------------------------------------- printing

@@ -28,16 +28,11 @@ def betas_of(group: dict) -> tuple[float, float]:
 
 
 def apply_weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool = False) -> Any:
-    """Weight decay λ = ``wd``: ``θ ← θ (1 − γ λ)`` in place if ``decoupled``, else ``g ← g + λ θ``.
+    """Weight decay λ = ``wd`` on ``p``: ``θ ← θ (1 − γ λ)`` in place if ``decoupled``, else the new
+    gradient ``g + λ θ`` (a new array: the given one may be shared); see ``real_views.decay_array``."""
+    from glassgrad.optim.real_views import decay_array
 
-    Returns the gradient to use (a new array for the L2 penalty: the given one may be shared).
-    """
-    if wd == 0:
-        return g
-    if decoupled:
-        p._data *= 1 - lr * wd
-        return g
-    return g + wd * p._data
+    return decay_array(p._data, g, lr, wd, decoupled)
 
 
 def state_like(p: Tensor, arr: Any) -> Tensor:

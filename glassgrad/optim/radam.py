@@ -11,11 +11,11 @@ from glassgrad.backend import array_module
 from glassgrad.optim.adam import update_moments
 from glassgrad.optim.optimizer import (
     Optimizer,
-    apply_weight_decay,
     betas_of,
     check_betas,
     refuse_differentiable,
 )
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
 __all__ = ["RAdam"]
@@ -63,6 +63,7 @@ class RAdam(Optimizer):
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -109,8 +110,10 @@ class RAdam(Optimizer):
                 t = bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
+                m, v = real_view(state["exp_avg"]._data), real_view(state["exp_avg_sq"]._data)
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 update_moments(m, v, g, beta1, beta2)
                 bc2 = 1 - beta2**t
@@ -120,7 +123,7 @@ class RAdam(Optimizer):
                     r = math.sqrt(
                         (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                     )
-                    p._data -= m_hat * lr * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
+                    theta -= m_hat * lr * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
                 else:
-                    p._data -= m_hat * lr
+                    theta -= m_hat * lr
         return loss

@@ -8,7 +8,8 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
 
 __all__ = ["RMSprop"]
@@ -54,6 +55,7 @@ class RMSprop(Optimizer):
     """
 
     _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -106,21 +108,23 @@ class RMSprop(Optimizer):
                 bump_step(state)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
-                v = state["square_avg"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): moments per part, not of z²
+                theta, g = real_view(p._data), real_view(g)
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
+                v = real_view(state["square_avg"]._data)
                 v *= alpha
                 v += (1 - alpha) * g * g
                 if group["centered"]:
-                    g_avg = state["grad_avg"]._data
+                    g_avg = real_view(state["grad_avg"]._data)
                     lerp_(g_avg, g, 1 - alpha, xp.empty_like(g_avg))  # ḡ ← α ḡ + (1 − α) g, as PyTorch
                     d = xp.sqrt(v - g_avg * g_avg) + eps
                 else:
                     d = xp.sqrt(v) + eps
                 if mu > 0:
-                    b = state["momentum_buffer"]._data
+                    b = real_view(state["momentum_buffer"]._data)
                     b *= mu
                     b += g / d
-                    p._data -= lr * b
+                    theta -= lr * b
                 else:
-                    p._data -= lr * (g / d)
+                    theta -= lr * (g / d)
         return loss

@@ -10,6 +10,7 @@ import numpy as np
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.real_views import real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
 
 __all__ = ["Rprop"]
@@ -48,6 +49,7 @@ class Rprop(Optimizer):
     """
 
     _param_shaped_state = ("prev", "step_size")
+    complex_params = True  # stepped through real views, as PyTorch's view_as_real
 
     def __init__(
         self,
@@ -95,11 +97,15 @@ class Rprop(Optimizer):
                 if not state:
                     state["step"] = scalar_state(0.0)
                     state["prev"] = state_like(p, xp.zeros_like(p._data))
-                    state["step_size"] = state_like(p, xp.full_like(p._data, group["lr"]))
+                    lr = group["lr"]  # a complex θ's parts each start at lr (lr + lr·i), as PyTorch's
+                    size0 = complex(lr, lr) if p._data.dtype.kind == "c" else lr
+                    state["step_size"] = state_like(p, xp.full_like(p._data, size0))
                 bump_step(state)
                 if group["maximize"]:
                     g = -g
-                prev, size = state["prev"]._data, state["step_size"]._data
+                # a complex θ steps as its view_as_real pair (PyTorch's): signs per part
+                theta, g = real_view(p._data), real_view(g)
+                prev, size = real_view(state["prev"]._data), real_view(state["step_size"]._data)
                 with np.errstate(invalid="ignore"):  # 0 · inf: NaN, which counts as sign 0
                     s = xp.sign(g * prev)
                 flipped = s < 0
@@ -108,6 +114,6 @@ class Rprop(Optimizer):
                 xp.clip(size, size_min, size_max, out=size)
                 g = xp.where(flipped, 0, g)  # (a new array: the gradient itself is never changed)
                 # sign(NaN) is 0 here, as torch.sign's: a NaN gradient leaves its coordinate alone
-                p._data -= ((g > 0).astype(size.dtype) - (g < 0).astype(size.dtype)) * size
+                theta -= ((g > 0).astype(size.dtype) - (g < 0).astype(size.dtype)) * size
                 prev[...] = g
         return loss

@@ -7,6 +7,7 @@ inside the function; a complex output is viewed as real. So each case checks PyT
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 import glassgrad as gg
@@ -52,6 +53,39 @@ case("conj_physical")(_unary(lambda z: R(gg.conj_physical(z) * z.exp())))
 case("angle")(_unary(lambda z: z.angle(), away=0.3))
 case("complex_abs")(_unary(lambda z: z.abs(), away=0.3))
 case("complex_exp")(_unary(lambda z: R(z.exp())))
+case("complex_sqrt")(_unary(lambda z: R((z + 3).sqrt())))  # real part > 0: off the branch cut
+case("complex_log")(_unary(lambda z: R((z + 3).log())))
+case("complex_log1p")(_unary(lambda z: R((z + 2).log1p())))
+case("complex_sin")(_unary(lambda z: R(z.sin())))
+case("complex_cos")(_unary(lambda z: R(z.cos())))
+case("complex_tanh")(_unary(lambda z: R((z * 0.5).tanh())))  # |Im| < pi/2: away from the poles
+case("complex_tan")(_unary(lambda z: R((z * 0.5).tan())))  # |Re| < pi/2
+case("complex_sinh")(_unary(lambda z: R(z.sinh())))
+case("complex_cosh")(_unary(lambda z: R(z.cosh())))
+case("complex_expm1")(_unary(lambda z: R(z.expm1())))
+case("complex_rsqrt")(_unary(lambda z: R((z + 3).rsqrt())))
+case("complex_sigmoid")(_unary(lambda z: R((z * 0.5).sigmoid())))  # |Im| < pi: away from the poles
+
+
+@case("complex_where")
+def _complex_where(draw):
+    """where(cond, complex, complex | real), broadcasting cond."""
+    shape = draw(shapes(min_dims=1))
+    cond = np.asarray(draw(st.lists(st.booleans(), min_size=shape[-1], max_size=shape[-1])))
+    real_b = draw(st.booleans())
+    b = values(draw, shape) if real_b else _pairs(draw, shape)
+    return (lambda x, y: R(gg.where(gg.tensor(cond), C(x), y if real_b else C(y)))), (_pairs(draw, shape), b)
+
+
+@case("complex_linear")
+def _complex_linear(draw):
+    """F.linear with complex x (N, in), W (out, in) and b (out,)."""
+    n, i, o = (draw(st.integers(1, 3)) for _ in range(3))
+    return (lambda x, w, b: R(gg.nn.functional.linear(C(x), C(w), C(b)))), (
+        _pairs(draw, (n, i)), _pairs(draw, (o, i)), _pairs(draw, (o,)),
+    )  # fmt: skip
+
+
 case("complex_add")(_binary(lambda a, b: a + b))
 case("complex_sub")(_binary(lambda a, b: a - b))
 case("complex_mul")(_binary(lambda a, b: a * b))

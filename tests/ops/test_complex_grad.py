@@ -99,11 +99,9 @@ def test_gradcheck_takes_complex_inputs_and_catches_a_missing_conjugate():
     "call, op",
     [
         (lambda z: gg.relu(z), "relu"),
-        (lambda z: z.sigmoid(), "sigmoid"),
-        (lambda z: z.tanh(), "tanh"),  # (pow has a twin since round 26: S4's omega ** arange)
-        (lambda z: z.log(), "log"),
+        (lambda z: z.asinh(), "asinh"),  # (pow has a twin since round 26; tanh, log, sqrt... since round 30)
+        (lambda z: z.asin(), "asin"),
         (lambda z: gg.maximum(z, z), "maximum"),
-        (lambda z: z.sqrt(), "sqrt"),
         (lambda z: z.cumprod(0), "cumprod"),
         (lambda z: z.prod(), "prod"),
         (lambda z: z.nansum(), "nansum"),
@@ -296,7 +294,7 @@ def test_a_user_function_gets_and_gives_complex_gradients(torch):
 
 
 # ------------------------------------------------------------------ optimizers and state
-def test_sgd_steps_complex_parameters_as_pytorch_and_adam_refuses(torch):
+def test_sgd_steps_complex_parameters_as_pytorch_and_lbfgs_refuses(torch):
     def run(lib):
         p = lib.nn.Parameter(lib.tensor([1 + 2j, -1 + 0.5j]))
         opt = lib.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
@@ -307,8 +305,8 @@ def test_sgd_steps_complex_parameters_as_pytorch_and_adam_refuses(torch):
         return p.detach().numpy()
 
     np.testing.assert_allclose(run(gg), run(torch), rtol=1e-6)
-    with pytest.raises(DTypeError, match="Adam: complex parameters are not supported .*view_as_complex"):
-        gg.optim.Adam([gg.nn.Parameter(gg.tensor([1j]))])
+    with pytest.raises(DTypeError, match="LBFGS: complex parameters are not supported .*view_as_complex"):
+        gg.optim.LBFGS([gg.nn.Parameter(gg.tensor([1j]))])
 
 
 class Rope(gg.nn.Module):
@@ -323,8 +321,8 @@ def test_complex_buffers_in_state_dicts_and_files(tmp_path, torch):
     assert list(kept.state_dict()) == ["lin.weight", "lin.bias"]
     gg.save(kept.state_dict(), tmp_path / "ok.safetensors")  # a non-persistent complex buffer is not saved
     saved = Rope(True)
-    with pytest.raises(TypeError, match="'freqs_cis' is complex64, which safetensors cannot store"):
-        gg.save(saved.state_dict(), tmp_path / "bad.safetensors")
+    gg.save(saved.state_dict(), tmp_path / "rope.safetensors")  # (round 30: stored as its real view)
+    assert gg.load(tmp_path / "rope.safetensors")["freqs_cis"].dtype == gg.complex64
     other = Rope(True)
     other.freqs_cis = gg.zeros(
         3, dtype=gg.complex64

@@ -324,3 +324,24 @@ def test_solve_triangular_left_unitriangular_and_cholesky_upper(torch, left, upp
     wc = RNG.standard_normal((2, 3, 3))
     (t * torch.tensor(wc)).sum().backward(), (g * gg.tensor(wc)).sum().backward()
     np.testing.assert_allclose(gc.grad.numpy(), tc.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+LOSSES = {  # name -> call(lib, t, reduction)
+    "triplet_margin_loss": lambda L, t, r: L.triplet_margin_loss(t(X[0]), t(X[1]), t(X[2]), 0.5, 2, 1e-6, True, r),
+    "margin_ranking_loss": lambda L, t, r: L.margin_ranking_loss(t(X[0, 0]), t(X[1, 0]), t(np.array([1.0, -1, 1, -1])), 0.1, r),
+    "cosine_embedding_loss": lambda L, t, r: L.cosine_embedding_loss(t(X[0]), t(X[1]), t(np.array([1.0, -1, 1, -1, 1])), 0.2, r),
+    "hinge_embedding_loss": lambda L, t, r: L.hinge_embedding_loss(t(X[0]), t(np.sign(X[1])), 1.0, r),
+    "kl_div": lambda L, t, r: L.kl_div(t(X[0]), t(np.abs(X[1])), r),
+    "poisson_nll_loss": lambda L, t, r: L.poisson_nll_loss(t(X[0]), t(np.abs(X[1])), True, False, 1e-8, r),
+    "binary_cross_entropy_with_logits": lambda L, t, r: L.binary_cross_entropy_with_logits(t(X[0]), t((X[1] > 0) * 1.0), None, t(np.full(4, 2.0)), r),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("reduction", [0, 1, 2])
+def test_top_level_losses_take_atens_int_reduction(torch, name, reduction):
+    t = LOSSES[name](torch, torch.tensor, reduction)
+    g = LOSSES[name](gg, gg.tensor, reduction)
+    np.testing.assert_allclose(_np(g), _np(t), rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="reduction as ATen's int"):
+        LOSSES[name](gg, gg.tensor, "mean")

@@ -34,9 +34,40 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
 
 
 def dim_order(self: Tensor) -> tuple:
-    """The dims from the largest stride to the smallest (ties in dim order), as PyTorch's."""
-    strides = self.stride()
-    return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+    """The dims from the outermost in memory to the innermost, as PyTorch's: a tensor contiguous in
+    one layout only (row-major, or 4-D channels-last) gets that layout's order; otherwise the dims
+    are ordered by stride, a dim with the larger size going outside where strides tie, and a pair
+    that cannot be ordered (a stride of 0, or equal strides and sizes) left as it is."""
+    import glassgrad as gg
+
+    n, strides, sizes = self.ndim, self.stride(), tuple(self.shape)
+    if n <= 1:
+        return tuple(range(n))
+    plain = self.is_contiguous()
+    last = n == 4 and self.is_contiguous(memory_format=gg.channels_last)  # (4-D only, as PyTorch)
+    if plain and not last:
+        return tuple(range(n))
+    if last and not plain:
+        return (0, *range(2, n), 1)
+
+    def outer(a: int, b: int) -> int:  # 1: a lies outside b, -1: inside, 0: cannot tell
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if sizes[a] > sizes[b] else 0
+
+    order = list(range(n - 1, -1, -1))  # innermost first; an insertion sort that steps over ties
+    for i in range(1, n):
+        at = i
+        for j in range(i - 1, -1, -1):
+            side = outer(order[j], order[at])
+            if side > 0:
+                order[j], order[at] = order[at], order[j]
+                at = j
+            elif side < 0:
+                break
+    return tuple(reversed(order))
 
 
 def narrow_copy(self: Tensor, dim: int, start: int, length: int) -> Tensor:

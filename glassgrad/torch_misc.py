@@ -75,6 +75,8 @@ def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
     import glassgrad as gg
 
     if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill: expected a 0-dim value tensor, got shape {tuple(value.shape)}")
         return value.to(input.dtype).expand(input.shape).clone()
     return gg.full_like(input, value)
 

@@ -91,11 +91,17 @@ def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:  # n
 
 def _feature(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:  # noqa: A002
     by_dims = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}
-    if input.ndim not in by_dims:
+    if input.ndim < 2:
         raise ValueError(
-            f"feature_dropout: expected an input of 3, 4 or 5 dims (N, C, ...), got shape {input.shape}"
+            f"feature_dropout: expected an input of at least 2 dims (N, C, ...), got shape {tuple(input.shape)}"
         )
-    return by_dims[input.ndim](input, p, training=train, inplace=inplace)
+    if input.ndim in by_dims:
+        return by_dims[input.ndim](input, p, training=train, inplace=inplace)
+    if not train or p == 0:
+        return input
+    # (N, C) or (N, C, 5+ dims): one keep-or-drop per (sample, channel), as PyTorch's feature noise
+    keep = F.dropout(input.new_ones(tuple(input.shape[:2]) + (1,) * (input.ndim - 2)), p, training=True)
+    return input.mul_(keep) if inplace else input * keep
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:  # noqa: A002
@@ -121,8 +127,9 @@ def batch_norm(input: Tensor, weight: Any, bias: Any, running_mean: Any, running
 
 def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,
               sparse: bool = False) -> Tensor:  # fmt: skip
-    """``torch.embedding``: the weight first; ``padding_idx`` -1 is none (ATen's convention)."""
-    pad = None if padding_idx == -1 else padding_idx
+    """``torch.embedding``: the weight first; a negative ``padding_idx`` is none (ATen's convention)."""
+    # a negative padding_idx is none here (F.embedding makes a negative one count from the end first)
+    pad = padding_idx if padding_idx is not None and padding_idx >= 0 else None
     return F.embedding(indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 

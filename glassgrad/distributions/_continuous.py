@@ -10,7 +10,7 @@ import numpy as np
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
-__all__ = ["expand_params", "check_properties", "standard_gamma", "tiny"]
+__all__ = ["expand_params", "expand_attributes", "check_properties", "standard_gamma", "tiny"]
 
 
 def expand_params(self: Distribution, cls: type, batch_shape: Any, names: tuple, _instance: Any) -> Any:
@@ -19,6 +19,25 @@ def expand_params(self: Distribution, cls: type, batch_shape: Any, names: tuple,
     new = _instance if _instance is not None else cls.__new__(cls)
     for name in names:
         setattr(new, name, getattr(self, name).expand(shape))
+    Distribution.__init__(new, shape, tuple(self.event_shape), validate_args=False)
+    new._validate_args = self._validate_args
+    return new
+
+
+def expand_attributes(self: Distribution, batch_shape: Any, _instance: Any = None, keep: tuple = ()) -> Any:
+    """A copy of ``self`` with every tensor attribute whose shape starts with the batch shape broadcast
+    to ``batch_shape`` (its trailing, event or parameter, dims kept) and every distribution attribute
+    expanded alike; the attributes in ``keep`` are shared as they are. For distributions whose
+    parameters are stored in several forms (probs and logits, a matrix and its factor)."""
+    shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
+    new = _instance if _instance is not None else type(self).__new__(type(self))
+    old = tuple(self.batch_shape)
+    for name, value in self.__dict__.items():
+        if name not in keep and isinstance(value, Tensor) and tuple(value.shape[: len(old)]) == old:
+            value = value.expand(*shape, *value.shape[len(old) :])
+        elif name not in keep and isinstance(value, Distribution):
+            value = value.expand(shape)
+        new.__dict__[name] = value
     Distribution.__init__(new, shape, tuple(self.event_shape), validate_args=False)
     new._validate_args = self._validate_args
     return new

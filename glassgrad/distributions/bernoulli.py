@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_attributes
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
 
@@ -55,6 +56,9 @@ class Bernoulli(ExponentialFamily):
             self.probs_ = utils.logits_to_probs(self.logits, is_binary=True)
         param = self.probs if probs is not None else self.logits
         super().__init__(tuple(param.shape), (), validate_args)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Bernoulli:
+        return expand_attributes(self, batch_shape, _instance)
 
     def __getattr__(self, name: str) -> Any:
         # the form not given is computed from the other (PyTorch's lazy properties)

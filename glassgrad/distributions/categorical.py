@@ -9,6 +9,7 @@ import numpy as np
 
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_attributes
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -66,6 +67,9 @@ class Categorical(Distribution):
             self.probs_ = utils.logits_to_probs(self.logits)
         self._num_events = param.shape[-1]
         super().__init__(tuple(param.shape[:-1]), (), validate_args)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Categorical:
+        return expand_attributes(self, batch_shape, _instance)
 
     def __getattr__(self, name: str) -> Any:
         if name in ("probs", "logits") and name + "_" in self.__dict__:

@@ -9,6 +9,7 @@ import numpy as np
 
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_attributes
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.ops.linalg import cholesky, solve_triangular
 from glassgrad.tensor import Tensor
@@ -103,6 +104,9 @@ class MultivariateNormal(Distribution):
         self._unbroadcasted_scale_tril = cholesky(matrix) if covariance_matrix is not None else matrix
         if covariance_matrix is not None:
             self.scale_tril_ = self._unbroadcasted_scale_tril.expand(*batch, k, k)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> MultivariateNormal:
+        return expand_attributes(self, batch_shape, _instance, keep=("_unbroadcasted_scale_tril",))
 
     def __getattr__(self, name: str) -> Any:
         if name == "scale_tril" and "scale_tril_" in self.__dict__:

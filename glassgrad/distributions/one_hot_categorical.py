@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import glassgrad as gg
 from glassgrad.distributions import constraints
+from glassgrad.distributions._continuous import expand_attributes
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
@@ -51,6 +52,9 @@ class OneHotCategorical(Distribution):
         self._categorical = Categorical(probs, logits)  # validates the parameter, as PyTorch's does
         k = self._categorical.param_shape[-1]
         super().__init__(tuple(self._categorical.batch_shape), (k,), validate_args)
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> OneHotCategorical:
+        return expand_attributes(self, batch_shape, _instance)
 
     @property
     def probs(self) -> Tensor:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import glassgrad as gg
 from glassgrad.distributions import constraints, utils
+from glassgrad.distributions._continuous import expand_attributes
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -44,6 +45,9 @@ class Uniform(Distribution):
             raise ValueError(
                 f"Uniform: expected low < high everywhere, got low={self.low} and high={self.high}"
             )
+
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> Uniform:
+        return expand_attributes(self, batch_shape, _instance)
 
     @property
     def support(self) -> constraints.Constraint:  # type: ignore[override]

@@ -229,6 +229,8 @@ def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
     spec = flat[0][1]
     if any(s != spec for _, s in flat):
         raise ValueError(f"{where}: expected every batch item's output to have the same structure")
+    if isinstance(outs[0], Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1:
+        out_dims = out_dims[0]  # PyTorch reads a 1-tuple as the out_dim of a lone tensor output
     dims = _dims_of(out_dims, outs[0], "out_dims", where)
     result = []
     for k, d in enumerate(dims):

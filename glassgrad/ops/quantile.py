@@ -84,6 +84,8 @@ def _quantile(
     ranks = q.reshape(-1).expand(*ordered.shape[:-1], q.numel()) * last  # (..., Q)
     if not ignore_nan:  # a slice with a NaN points at its last element, a NaN
         ranks = ranks.masked_fill(Tensor(nans.any(axis=-1, keepdims=True), _wrap=True), float(n - 1))
+    else:  # an all-NaN slice: cut q's gradient there (q * 0 would carry the NaN's 0 · NaN back to q)
+        ranks = ranks.masked_fill(Tensor(nans.all(axis=-1, keepdims=True), _wrap=True), 0.0)
     rounded = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}.get(interpolation, xp.floor)
     below = rounded(ranks._data).astype(np.int64)
     result = ordered.gather(-1, Tensor(below, _wrap=True))

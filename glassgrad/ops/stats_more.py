@@ -16,6 +16,8 @@ def _weights(name: str, w: Any, n: int) -> Tensor:
         raise ShapeError(f"cov: expected {name} of shape ({n},) (one per observation), got {tuple(w.shape)}")
     if name == "fweights" and w._data.dtype.kind not in "iu":
         raise DTypeError(f"cov: expected integral fweights, got {w.dtype}")
+    if name == "aweights" and w._data.dtype.kind != "f":
+        raise DTypeError(f"cov: expected floating-point aweights, got {w.dtype}")
     if w.numel() and bool((w < 0).any()):
         raise ValueError(f"cov: expected non-negative {name}")
     return w
@@ -27,7 +29,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
     (frequency and importance weights), as PyTorch's.
 
     Shape:
-        (V, N) -> (V, V); a 1-D input (one variable) -> a 0-d tensor.
+        (V, N) -> (V, V); one variable (a 1-D input, or V = 1) -> a 0-d tensor.
     """
     import glassgrad as gg
 
@@ -38,6 +40,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
     x = input.reshape(1, -1) if input.ndim < 2 else input
     if x._data.dtype.kind in "iub":
         x = x.to(gg.get_default_dtype())
+    if aweights is not None and isinstance(aweights, Tensor):  # the result takes aweights' dtype too
+        x = x.to(gg.promote_types(x.dtype, aweights.dtype))
     n = x.shape[1]
     w = None
     if fweights is not None:
@@ -61,12 +65,14 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
         warnings.warn(
             "cov(): degrees of freedom is <= 0; the covariance is inf or nan", UserWarning, stacklevel=2
         )
-        norm = norm * 0 if isinstance(norm, Tensor) else 0
+        # +0 (not norm * 0, which is −0 for a negative norm and would flip the infinities' signs)
+        norm = gg.zeros_like(norm) if isinstance(norm, Tensor) else 0
     xm = x - avg.unsqueeze(1)
     right = xm if w is None else xm * w
     c = xm @ (right.conj() if right.is_complex() else right).transpose(0, 1)
     c = c / norm
-    return c.reshape(()) if input.ndim < 2 else c
+    # one variable (a 1-D input, or a single row) gives a 0-d result, as PyTorch's
+    return c.reshape(()) if input.ndim < 2 or x.shape[0] == 1 else c
 
 
 def corrcoef(input: Tensor) -> Tensor:  # noqa: A002

@@ -123,3 +123,19 @@ def test_dirichlet_rsample_gradient_is_unbiased():
     assert np.all(np.abs(batches.mean(0) - expected) < 4 * se), (batches.mean(0), expected, se)
     x = Dirichlet(alpha).rsample((4,))
     np.testing.assert_allclose(x.sum(-1).detach().numpy(), 1.0, rtol=1e-12)
+
+
+def test_large_alpha_switches_to_wilson_hilferty_smoothly():
+    import time
+
+    from glassgrad.ops import gamma_reparam
+
+    rng = np.random.default_rng(9)
+    a = np.full(50, 1e6)
+    x = rng.standard_gamma(a)
+    exact = quietly(gamma_reparam._series_grad, np, a, np.minimum(x, a + 0.5))  # the series side
+    approx = gamma_reparam._wilson_hilferty_grad(np, a, np.minimum(x, a + 0.5))
+    np.testing.assert_allclose(approx, exact, rtol=1e-8)
+    start = time.perf_counter()
+    big = standard_gamma_grad_array(np.full(100, 1e10), rng.standard_gamma(np.full(100, 1e10)))
+    assert time.perf_counter() - start < 0.5 and np.all(np.abs(big - 1) < 1e-3)  # dx/dα -> 1 as α grows

@@ -32,6 +32,16 @@ def mahalanobis(scale_tril: Tensor, diff: Tensor) -> Tensor:
     return (z**2).sum((-2, -1))
 
 
+def _precision_to_scale_tril(p: Tensor) -> Tensor:
+    """L with L Lᵀ = P⁻¹, from the Cholesky factor of P with rows and columns reversed (PyTorch's
+    way: reversing turns the upper factor of P⁻¹ into a lower one, and no inverse of P is formed).
+    (…, k, k) -> (…, k, k)."""
+    lf = cholesky(p.flip((-2, -1)))
+    l_inv = lf.flip((-2, -1)).mT
+    eye = gg.eye(p.shape[-1], dtype=p.dtype).expand(p.shape)
+    return solve_triangular(l_inv, eye, upper=False)
+
+
 class MultivariateNormal(Distribution):
     r"""The multivariate normal N(μ, Σ), as ``torch.distributions.MultivariateNormal``; give
     ``covariance_matrix`` Σ or ``scale_tril`` L (lower triangular, positive diagonal, Σ = L Lᵀ).
@@ -44,12 +54,13 @@ class MultivariateNormal(Distribution):
 
     A diagonal covariance is ``scale_tril=torch.diag_embed(sigma)`` or
     ``covariance_matrix=diag(sigma²)``; ``Independent(Normal(mu, sigma), 1)`` is the same
-    distribution, cheaper. ``precision_matrix`` is not supported.
+    distribution, cheaper. Given ``precision_matrix`` P = Σ⁻¹, L comes from the Cholesky factor of
+    P with its rows and columns reversed (no inverse of P is formed), as PyTorch's.
 
     Args:
         loc: μ, shape (…, k).
         covariance_matrix: Σ, shape (…, k, k), symmetric positive-definite.
-        precision_matrix: not supported (raises).
+        precision_matrix: P = Σ⁻¹, shape (…, k, k), symmetric positive-definite.
         scale_tril: L, shape (…, k, k).
         validate_args: check the parameters now and that log_prob's values are real vectors.
 
@@ -61,6 +72,7 @@ class MultivariateNormal(Distribution):
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
         "loc": constraints.real_vector,
         "covariance_matrix": constraints.positive_definite,
+        "precision_matrix": constraints.positive_definite,
         "scale_tril": constraints.lower_cholesky,
     }
     support = constraints.real_vector
@@ -74,35 +86,45 @@ class MultivariateNormal(Distribution):
         scale_tril: Any = None,
         validate_args: bool | None = None,
     ) -> None:
-        if precision_matrix is not None:
-            raise NotImplementedError(
-                "MultivariateNormal: precision_matrix is not supported; pass covariance_matrix or scale_tril"
+        given = {
+            name: m
+            for name, m in (
+                ("covariance_matrix", covariance_matrix),
+                ("precision_matrix", precision_matrix),
+                ("scale_tril", scale_tril),
             )
-        if (covariance_matrix is None) == (scale_tril is None):
-            raise ValueError("MultivariateNormal: expected exactly one of covariance_matrix or scale_tril")
+            if m is not None
+        }
+        if len(given) != 1:
+            raise ValueError(
+                "MultivariateNormal: expected exactly one of covariance_matrix, precision_matrix or "
+                f"scale_tril, got {sorted(given) or 'none'}"
+            )
+        ((which, matrix),) = given.items()
         loc = utils.as_param(loc)
         if loc.ndim < 1:
             raise ValueError(
                 f"MultivariateNormal: expected loc of at least one dim (…, k), got shape {tuple(loc.shape)}"
             )
-        matrix = utils.as_param(covariance_matrix if covariance_matrix is not None else scale_tril)
+        matrix = utils.as_param(matrix)
         k = loc.shape[-1]
         if matrix.ndim < 2 or tuple(matrix.shape[-2:]) != (k, k):
-            which = "covariance_matrix" if covariance_matrix is not None else "scale_tril"
             raise ValueError(
                 f"MultivariateNormal: expected {which} of shape (…, {k}, {k}) to match loc {tuple(loc.shape)}, "
                 f"got {tuple(matrix.shape)}"
             )
         batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(matrix.shape[:-2]))
         self.loc = loc.expand(*batch, k)
-        if covariance_matrix is not None:
-            self.covariance_matrix = matrix.expand(*batch, k, k)
-        else:
-            self.scale_tril = matrix.expand(*batch, k, k)
+        setattr(self, which, matrix.expand(*batch, k, k))
         super().__init__(batch, (k,), validate_args)
         # Validated first (a matrix that is not positive definite gets the constraint's message).
-        self._unbroadcasted_scale_tril = cholesky(matrix) if covariance_matrix is not None else matrix
-        if covariance_matrix is not None:
+        if which == "covariance_matrix":
+            self._unbroadcasted_scale_tril = cholesky(matrix)
+        elif which == "precision_matrix":
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
+        else:
+            self._unbroadcasted_scale_tril = matrix
+        if which != "scale_tril":
             self.scale_tril_ = self._unbroadcasted_scale_tril.expand(*batch, k, k)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> MultivariateNormal:
@@ -111,9 +133,10 @@ class MultivariateNormal(Distribution):
     def __getattr__(self, name: str) -> Any:
         if name == "scale_tril" and "scale_tril_" in self.__dict__:
             return self.__dict__["scale_tril_"]
-        if name == "covariance_matrix" and "_unbroadcasted_scale_tril" in self.__dict__:
+        if name in ("covariance_matrix", "precision_matrix") and "_unbroadcasted_scale_tril" in self.__dict__:
             low = self._unbroadcasted_scale_tril
-            return (low @ low.mT).expand(*self.batch_shape, *self.event_shape, *self.event_shape)
+            full = low @ low.mT if name == "covariance_matrix" else gg.cholesky_inverse(low)
+            return full.expand(*self.batch_shape, *self.event_shape, *self.event_shape)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     @property

@@ -37,6 +37,7 @@ from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
+from glassgrad.serialization_complex import complex_of, real_pairs
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -98,7 +99,7 @@ class _Encoder:
                 )
             is_complex = arr.dtype.kind == "c"
             if is_complex:  # safetensors has no complex dtype: stored as view_as_real's (..., 2) floats
-                arr = (arr if arr.flags.c_contiguous else arr.copy(order="C"))[..., None].view(arr.real.dtype)
+                arr = real_pairs(arr)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"
@@ -281,16 +282,6 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 
 # ---------------------------------------------------------------------------------------- decode
-def _complex_of(arr: np.ndarray, key: str, where: str) -> np.ndarray:
-    """The complex array whose (real, imaginary) pairs ``arr`` (``(..., 2)`` float32/64) holds."""
-    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8) or arr.ndim == 0 or arr.shape[-1] != 2:
-        raise CheckpointError(
-            f"load: {where}: corrupted: tensor {key!r} is marked complex but is {arr.dtype} {arr.shape}, "
-            "expected float32/float64 of shape (..., 2)"
-        )
-    return np.ascontiguousarray(arr).view(np.complex64 if arr.dtype.itemsize == 4 else np.complex128)[..., 0]
-
-
 class _Decoder:
     def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any) -> None:
         self.arrays, self.where, self.relocate = arrays, where, relocate
@@ -305,7 +296,7 @@ class _Decoder:
         if key not in self.made:
             arr = self.arrays[key]
             if node.get("complex"):
-                arr = _complex_of(arr, key, self.where)
+                arr = complex_of(arr, key, self.where)
             self.made[key] = self.relocate(Tensor(arr, _wrap=True)) if tag == "__tensor__" else arr
             if node.get("requires_grad"):
                 self.made[key].requires_grad_(True)

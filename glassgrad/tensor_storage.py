@@ -139,7 +139,13 @@ class UntypedStorage(_Storage):
         if isinstance(data, numbers.Integral):
             flat = np.zeros(int(data), np.uint8)
         else:
-            flat = np.array(list(data), dtype=np.uint8)
+            values = np.asarray(list(data))
+            if values.size and values.dtype.kind not in "biu":
+                raise RuntimeError(
+                    f"UntypedStorage: expected a sequence of ints (bytes), got {values.dtype} values"
+                )
+            # each int is taken modulo 256, as PyTorch's conversion to uint8 (-1 is 255, 300 is 44)
+            flat = (values.astype(np.int64) % 256).astype(np.uint8)
         self._flat, self._vc = flat, [0]
 
     @classmethod

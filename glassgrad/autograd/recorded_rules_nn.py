@@ -147,6 +147,8 @@ def _elu(ctx, g):
 def _softplus(ctx, g):
     """where(beta x > threshold, g, g sigmoid(beta x))."""
     bx, linear = saved(ctx)
+    if bx.dtype != g._data.dtype:  # float16's beta x is kept in float32; x's node is float16
+        bx = bx.astype(g._data.dtype)
     beta = ctx.attrs["beta"]
     # forward saved beta x, not x: for beta = 1 that is x's value exactly; otherwise x is
     # bx / beta to within rounding (x matters only through beta x, so its node is all that counts)
@@ -185,7 +187,10 @@ def _hardswish(ctx, g):
     (x,) = saved(ctx)
     low, mid = x <= -3, (x > -3) & (x < 3)
     xm = gg.where(_mask(mid), operand(ctx, 0, x), 0.0)  # x / 3 of the other branches: never inf
-    inner = gg.where(_mask(x < 3), g * (xm / 3 + 0.5), g)
+    if x.dtype == np.float16:  # in float32, rounded once, as the op's backward (and PyTorch's)
+        inner = gg.where(_mask(x < 3), g.float() * (xm.float() / 3 + 0.5), g.float()).half()
+    else:
+        inner = gg.where(_mask(x < 3), g * (xm / 3 + 0.5), g)
     return gg.where(_mask(low), 0.0, inner)
 
 

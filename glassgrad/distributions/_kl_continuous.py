@@ -1,6 +1,6 @@
 """Closed-form KL divergences of the continuous families added in round 29 (Beta, Cauchy,
 Exponential, Gamma, HalfNormal, Laplace, Pareto, TransformedDistribution pairs) and between them and
-Normal, Uniform and Gumbel: the pairs ``torch.distributions.kl`` registers. Pairs whose p puts mass
+Normal, Uniform, Gumbel and ContinuousBernoulli: the pairs ``torch.distributions.kl`` registers. Pairs whose p puts mass
 where q has none are +∞ (one per distribution of p's batch, as PyTorch's). Registered on import
 (``kl.py`` imports this module); the cross-family pairs are in ``_kl_continuous_cross``."""
 
@@ -11,6 +11,7 @@ import math
 import glassgrad as gg
 from glassgrad.distributions.beta import Beta
 from glassgrad.distributions.cauchy import Cauchy
+from glassgrad.distributions.continuous_bernoulli import ContinuousBernoulli
 from glassgrad.distributions.exponential import Exponential
 from glassgrad.distributions.gamma import Gamma
 from glassgrad.distributions.gumbel import Gumbel
@@ -126,5 +127,22 @@ _register_infinite(Gumbel, (Beta, Exponential, Gamma, Pareto, Uniform), "loc")
 _register_infinite(Laplace, (Beta, Exponential, Gamma, Pareto, Uniform), "loc")
 _register_infinite(Normal, (Beta, Exponential, Gamma, Pareto, Uniform), "loc")
 _register_infinite(Pareto, (Beta, Uniform), "scale")
+# ContinuousBernoulli lives on [0, 1]: the families reaching past it have infinite KL against it
+for _p_type, _param in ((Exponential, "rate"), (Gamma, "rate"), (Laplace, "loc"), (Pareto, "scale")):
+    _register_infinite(_p_type, (ContinuousBernoulli,), _param)
+_register_infinite(ContinuousBernoulli, (Pareto,), "probs")
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_cb(p: Beta, q: ContinuousBernoulli) -> Tensor:
+    # −H(p) − E_p[log q(x)], log q(x) = x logit(λ) + log(1 − λ) + log C(λ), linear in x
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_cb_exponential(p: ContinuousBernoulli, q: Exponential) -> Tensor:
+    # −H(p) − E_p[log r − r x]
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
 
 from glassgrad.distributions import _kl_continuous_cross  # noqa: E402, F401  (registers the rest)

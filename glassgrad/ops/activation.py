@@ -235,7 +235,7 @@ class Softplus(Function):
         xc = x.astype(np.float32) if x.dtype == np.float16 else x
         bx = xc * beta
         linear = bx > threshold
-        ctx.save_for_backward(bx.astype(x.dtype, copy=False), linear)
+        ctx.save_for_backward(bx, linear)  # (float32 for float16: its gradient rounds once)
         # minimum: e^(beta x) is only taken where it cannot overflow
         out = xp.where(linear, xc, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
         return out.astype(x.dtype, copy=False)
@@ -246,7 +246,7 @@ class Softplus(Function):
         xp = array_module(g)
         if g.dtype == np.float16:
             g32 = g.astype(np.float32)
-            return xp.where(linear, g32, g32 * _sigmoid(bx.astype(np.float32))).astype(np.float16)
+            return xp.where(linear, g32, g32 * _sigmoid(bx)).astype(np.float16)
         return xp.where(linear, g, g * _sigmoid(bx))
 
 

@@ -16,7 +16,28 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError, IndexOutOfRangeError
+from glassgrad.meta_array import MetaArray
+
 __all__ = ["check_slice_step", "key_parts"]
+
+
+def _int_array(index: Any, op: str) -> Any:
+    idx = array_module(a := getattr(index, "_data", index)).array(
+        a
+    )  # a copy (a Tensor's data or the index); meta stays
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
+    return idx
+
+
+def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
+    if idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= n):  # meta: no values
+        raise IndexOutOfRangeError(
+            f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
+            f"got values in [{idx.min()}, {idx.max()}]"
+        )
 
 
 def _tuple_like(item: Any) -> bool:

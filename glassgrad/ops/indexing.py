@@ -23,8 +23,8 @@ from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, dense
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
-from glassgrad.meta_array import MetaArray, same_device, seen
-from glassgrad.ops.index_keys import check_slice_step, key_parts
+from glassgrad.meta_array import same_device, seen
+from glassgrad.ops.index_keys import _check_range, _int_array, check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
@@ -38,21 +38,6 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
     if not -n <= d < n:
         raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")
     return d % n
-
-
-def _int_array(index: Any, op: str) -> Any:
-    idx = array_module(a := index._data if isinstance(index, Tensor) else index).array(a)  # copy; meta stays
-    if idx.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
-    return idx
-
-
-def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
-    if idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= n):  # meta: no values
-        raise IndexOutOfRangeError(
-            f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
-            f"got values in [{idx.min()}, {idx.max()}]"
-        )
 
 
 # ------------------------------------------------------------------ getitem
@@ -179,7 +164,12 @@ def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
     """``a[key]`` for a key from ``_key``: a view for a basic key (an all-int key gives a 0-d view,
     as PyTorch, not a NumPy scalar), a new array for an advanced one."""
     if isinstance(key, SplitKey):
-        return _split_view(a, key)[key.rest]
+        try:
+            return _split_view(a, key)[key.rest]
+        except IndexError as e:  # an index tensor past its dim, as PyTorch's IndexError
+            raise IndexOutOfRangeError(
+                f"getitem: expected a key that fits shape {a.shape}, got {e}"
+            ) from None
     if not advanced and not any(k is Ellipsis for k in key):
         key = (*key, Ellipsis)
     try:

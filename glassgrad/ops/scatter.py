@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
+from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.indexing import (
@@ -161,6 +162,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
         sel[idx.reshape(-1)] = True
     shape = [1] * x.ndim
     shape[d] = x.shape[d]
+    if not isinstance(value, Tensor):  # (checked here, so that a refusal names index_fill)
+        value = complex_scalar("index_fill", value, x._data.dtype)
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)
 
 

@@ -12,6 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.line_search import strong_wolfe
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.real_views import real_view
 from glassgrad.tensor import Tensor
 
 __all__ = ["LBFGS"]
@@ -53,7 +54,8 @@ class LBFGS(Optimizer):
         line_search_fn: None (fixed step t) or ``"strong_wolfe"``.
 
     Shape:
-        x and every vector in the state have shape ``(n,)``, n = the parameters' total size.
+        x and every vector in the state have shape ``(n,)``, n = the parameters' total size (a
+        complex parameter counts twice: x holds its real and imaginary parts, as PyTorch's).
 
     Example:
         >>> import glassgrad as gg
@@ -68,6 +70,8 @@ class LBFGS(Optimizer):
         >>> [round(v, 4) for v in x.tolist()]
         [1.0, 2.0]
     """
+
+    complex_params = True  # x is the real view of every parameter
 
     def __init__(
         self,
@@ -116,18 +120,21 @@ class LBFGS(Optimizer):
         if isinstance(value, list):
             return [self._cast_state(p, index, key, v) for v in value]
         if isinstance(value, Tensor):
-            return value._data.astype(p._data.dtype)
+            return value._data.astype(p._data.real.dtype)
         if hasattr(value, "__array__") and not isinstance(value, numbers.Number):
             arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
-            return arr.astype(p._data.dtype) if arr.ndim else float(arr)
+            return arr.astype(p._data.real.dtype) if arr.ndim else float(arr)
         return value
 
     # ------------------------------------------------------------ the flat vector x
     def _flat_grad(self) -> np.ndarray:
-        """All gradients as one vector (zeros for a parameter without one). Shape ``(n,)``."""
+        """All gradients as one real vector (zeros for a parameter without one; a complex one as
+        its (real, imaginary) pairs, as PyTorch's view_as_real). Shape ``(n,)``."""
         xp = array_module(self._params[0]._data)
         parts = [
-            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
+            xp.zeros(real_view(p._data).size, p._data.real.dtype)
+            if p.grad is None
+            else real_view(p.grad._data).reshape(-1)
             for p in self._params
         ]
         return xp.concatenate(parts)
@@ -136,8 +143,9 @@ class LBFGS(Optimizer):
         """x ← x + t d, parameter by parameter (in place, so views see it)."""
         start = 0
         for p in self._params:
-            n = p._data.size
-            p._data += t * d[start : start + n].reshape(p._data.shape)  # (n_p,) -> the param's shape
+            x = real_view(p._data)  # (a complex parameter's (..., 2) view: the update reaches it)
+            n = x.size
+            x += t * d[start : start + n].reshape(x.shape)  # (n_p,) -> the param's shape
             start += n
             p._version += 1
 

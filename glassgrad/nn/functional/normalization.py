@@ -258,17 +258,21 @@ def rms_norm(
         )
     if weight is not None and weight.shape != shape:
         raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {weight.shape}")
-    if input._data.dtype == np.float16 and (weight is None or weight._data.dtype == np.float16):
-        # PyTorch's fused kernel computes float16 in float32 and rounds once (both ways), with
-        # float32's eps by default; in float16 every step rounds (a third of the results one ulp
-        # off), and float16's eps (8192 times larger) moves every result of a small input
-        w32 = None if weight is None else weight.float()
+    if input._data.dtype == np.float16:
+        # PyTorch's kernels compute float16 in float32 and round once (both ways), with float32's
+        # eps by default; in float16 every step rounds (a third of the results one ulp off), and
+        # float16's eps (8192 times larger) moves every result of a small input
+        w32 = weight.float() if weight is not None and weight._data.dtype == np.float16 else weight
         return rms_norm(input.float(), shape, w32, eps).half()
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()  # (*, *S) * (*, 1, ..., 1)
-    return out if weight is None else out * weight
+    if weight is None:
+        return out
+    out = out * weight
+    # a weight of another dtype scales in the wider one, the result has the input's dtype (PyTorch's)
+    return out if out._data.dtype == input._data.dtype else out.to(input.dtype)
 
 
 # ------------------------------------------------------------------ image toolbox

@@ -345,3 +345,12 @@ def test_top_level_losses_take_atens_int_reduction(torch, name, reduction):
     np.testing.assert_allclose(_np(g), _np(t), rtol=1e-10, atol=1e-12)
     with pytest.raises(TypeError, match="reduction as ATen's int"):
         LOSSES[name](gg, gg.tensor, "mean")
+
+
+@pytest.mark.parametrize("dtype, bound", [("float16", 1e5), ("float32", 1e39), ("float16", -7e4)])
+def test_clamp_refuses_a_bound_past_the_dtype_range(torch, dtype, bound):
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, dtype=getattr(torch, dtype)).clamp(max=bound)
+    with pytest.raises(RuntimeError, match="clamp: value .* without overflow"):
+        gg.zeros(2, dtype=getattr(gg, dtype)).clamp(max=bound)
+    assert gg.zeros(2, dtype=getattr(gg, dtype)).clamp(max=6e4).dtype == getattr(gg, dtype)

@@ -103,6 +103,10 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     x = a
     if complex in (min.__class__, max.__class__):  # a complex bound must be real valued, as PyTorch's
         min, max = (complex_scalar("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001
+    elif a._data.dtype.kind == "f":  # a number past float16's or float32's range is refused, as PyTorch's
+        for v in (min, max):
+            if v.__class__ is float or v.__class__ is int:
+                complex_scalar("clamp", v, a._data.dtype)
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):

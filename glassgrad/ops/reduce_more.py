@@ -32,7 +32,7 @@ from glassgrad.ops.reduce import (
     acc_dtype,
     normalize_dims,
 )
-from glassgrad.ops.statistics import Std, Var, _correction, warn_few_dof
+from glassgrad.ops.statistics import Std, Var, _correction, _float_or_complex, warn_few_dof
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
@@ -318,7 +318,7 @@ def nanmean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 def _moments(op: str, cls: Any, x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any) -> tuple:
     if isinstance(dim, bool):  # the (x, unbiased) overload
         dim, unbiased = None, dim
-    _floating_only(op, x)
+    _float_or_complex(op, x)
     axis = normalize_dims(op, x._data.ndim, dim)
     c = _correction(op, unbiased, correction)
     warn_few_dof(op, x, axis, c)

@@ -17,10 +17,11 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
+from glassgrad.errors import DTypeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.extremes import _even_split
-from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, acc_dtype, normalize_dims
+from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims, scan_acc_dtype
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -39,13 +40,33 @@ def _centered(x, axis, correction):
 
 
 def _wide(x: Any) -> Any:
-    """float16 in float32 for the statistics, as PyTorch computes them (squares of 300 overflow float16)."""
-    acc = acc_dtype(x)
+    """float16 in float32 and float32 in float64 for the statistics, as PyTorch's CPU var/std
+    accumulate (squares of 300 overflow float16; a float32 mean and sum of squares land an ulp off
+    the once-rounded result about half the time, which a LayerNorm built on ``std`` then carries)."""
+    acc = scan_acc_dtype(x)
     return x if acc is None else x.astype(acc)
 
 
+def _squares(d: Any) -> Any:
+    """|d|^2, real for complex d: var/std of a complex input are real, as PyTorch's."""
+    return d.real * d.real + d.imag * d.imag if d.dtype.kind == "c" else d * d
+
+
+def _real_dtype(dtype: Any) -> Any:
+    return np.finfo(dtype).dtype  # complex64 -> float32; a float dtype stays itself
+
+
+def _float_or_complex(op: str, x: Tensor) -> None:
+    if x._data.dtype.kind not in "fc":
+        raise DTypeError(f"{op}: expected a floating dtype, got {x._data.dtype} (or a complex one)")
+
+
 class Var(Function):
-    """v = sum((x - mean)^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / (N - correction)."""
+    """v = sum(|x - mean|^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / (N - correction).
+
+    A complex x gives a real v; the same VJP is then PyTorch's dL/dRe + i dL/dIm."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
@@ -53,8 +74,8 @@ class Var(Function):
         ctx.save_for_backward(d.astype(x.dtype, copy=False))
         ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = array_module(x).sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)
-        return out.astype(x.dtype, copy=False)
+            out = array_module(x).sum(_squares(d), axis=axis, keepdims=keepdims) / max(0.0, dof)
+        return out.astype(_real_dtype(x.dtype), copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -66,15 +87,18 @@ class Var(Function):
 
 
 class Std(Function):
-    """s = sqrt(var(x)).   VJP: g (x - mean) / ((N - correction) s), taken as 0 where s = 0 (as PyTorch)."""
+    """s = sqrt(var(x)).   VJP: g (x - mean) / ((N - correction) s), taken as 0 where s = 0 (as PyTorch);
+    complex x as in :class:`Var`."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         xp = array_module(x)
         d, dof = _centered(_wide(dense(x)), axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = xp.sqrt(xp.sum(d * d, axis=axis, keepdims=keepdims) / max(0.0, dof)).astype(
-                x.dtype, copy=False
+            out = xp.sqrt(xp.sum(_squares(d), axis=axis, keepdims=keepdims) / max(0.0, dof)).astype(
+                _real_dtype(x.dtype), copy=False
             )
         ctx.save_for_backward(d.astype(x.dtype, copy=False), out)
         ctx.attrs["dof"] = dof
@@ -204,7 +228,7 @@ def var(
     """
     if isinstance(dim, bool):  # PyTorch's var(unbiased) overload
         dim, unbiased = None, dim
-    _floating_only("var", x)
+    _float_or_complex("var", x)
     axis = normalize_dims("var", x._data.ndim, dim)
     c = _correction("var", unbiased, correction)
     warn_few_dof("var", x, axis, c)
@@ -221,7 +245,7 @@ def std(
     """
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    _floating_only("std", x)
+    _float_or_complex("std", x)
     axis = normalize_dims("std", x._data.ndim, dim)
     c = _correction("std", unbiased, correction)
     warn_few_dof("std", x, axis, c)

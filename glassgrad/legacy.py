@@ -23,6 +23,7 @@ from glassgrad.factories import _float, _size, as_array, empty
 from glassgrad.inference import warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
+from glassgrad.tensor_storage import _Storage
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
@@ -158,6 +159,10 @@ class _TypedTensor(type):
         check_device(device, cls.__name__)
         if len(args) == 1 and isinstance(args[0], Tensor):
             return args[0].to(cls.np_dtype)
+        if len(args) == 1 and isinstance(args[0], _Storage):
+            from glassgrad.legacy_storage import tensor_over_storage
+
+            return tensor_over_storage(cls.__name__, cls.np_dtype, args[0])
         return Tensor(*args, dtype=cls.np_dtype)  # legacy_data's rules: sizes, a Size, data or nothing
 
     def __instancecheck__(cls, obj: Any) -> bool:

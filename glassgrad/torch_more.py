@@ -22,6 +22,8 @@ from glassgrad.deterministic import (
 from glassgrad.factories_asarray import asarray, frombuffer
 from glassgrad.factories_like import empty_strided
 from glassgrad.legacy import typename
+from glassgrad.legacy_storage import *  # noqa: F403 - ByteStorage, FloatStorage ... (legacy typed storages)
+from glassgrad.legacy_storage import __all__ as _legacy_storages
 from glassgrad.linalg_decomp import matrix_exp, pinverse
 from glassgrad.linalg_decomp import torch_qr as qr
 from glassgrad.linalg_lu import lu_solve, lu_unpack
@@ -377,3 +379,4 @@ __all__ = [
     "lu_unpack",
     "lu_solve",
 ]
+__all__ += _legacy_storages

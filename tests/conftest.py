@@ -9,6 +9,7 @@ from glassgrad import factories_asarray as _factories_asarray
 from glassgrad import linalg_decomp as _linalg_decomp
 from glassgrad import linalg_lu as _linalg_lu
 from glassgrad import sparse_more as _sparse_more
+from glassgrad import tensor_storage as _tensor_storage
 from glassgrad import torch_misc as _torch_misc
 from glassgrad.ops import composite as _composite
 from glassgrad.ops import scatter as _scatter
@@ -26,6 +27,7 @@ def _seed():
     _scatter._WARNED.clear()
     _torch_misc._WARNED.clear()
     _factories_asarray._read_only_buffer_warned[0] = False
+    _tensor_storage._WARNED[0] = False
     yield
 
 

@@ -17,38 +17,9 @@ from glassgrad.autograd import accumulate_hooks, engine, function, hooks, node_v
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.printing import meta_repr, tensor_repr
+from glassgrad.size import Size
 
 __all__ = ["Tensor", "Size", "tensor", "as_array"]
-
-
-class Size(tuple):
-    """A tensor's shape: a tuple of ints with PyTorch's ``numel()`` (``torch.Size``).
-
-    >>> import glassgrad as gg
-    >>> gg.zeros(2, 3).shape
-    glassgrad.Size([2, 3])
-    >>> print(gg.zeros(2, 3).shape), gg.zeros(2, 3).size() == (2, 3), gg.zeros(2, 3).shape.numel()
-    (2, 3)
-    (None, True, 6)
-    """
-
-    __slots__ = ()
-
-    def numel(self) -> int:
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-    def __getitem__(self, key: Any) -> Any:
-        out = tuple.__getitem__(self, key)
-        return Size(out) if isinstance(key, slice) else out
-
-    def __repr__(self) -> str:
-        return f"glassgrad.Size({list(self)})"
-
-    def __str__(self) -> str:
-        return tuple.__repr__(self)  # "(2, 3)" in messages and f-strings; repr() names the type
 
 
 _NO_DATA = object()

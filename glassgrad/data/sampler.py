@@ -37,8 +37,15 @@ _T_co = TypeVar("_T_co", covariant=True)
 class Sampler(Generic[_T_co]):
     """Base class: subclasses define ``__iter__`` (yielding dataset indices) and usually ``__len__``."""
 
-    def __init__(self, data_source: Any = None) -> None:
-        pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # PyTorch's Sampler takes no arguments since its unused `data_source` was removed (2.2);
+        # subclasses written for older releases pass it to super().__init__ and fail there.
+        if args or kwargs:
+            given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
+            raise TypeError(
+                f"{type(self).__name__}: Sampler.__init__ takes no arguments, got {', '.join(given)}; "
+                "the old data_source argument is gone, call super().__init__() without it"
+            )
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__}: subclasses of Sampler must define __iter__")

@@ -76,6 +76,12 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
         data._vc[1] = True
         return data._data
+    if isinstance(data, _Storage):  # over the storage's memory, as ByteTensor(storage)
+        from glassgrad.legacy_storage import tensor_over_storage
+
+        over = tensor_over_storage("Tensor", np.dtype(dt), data)
+        owner._vc = over._vc
+        return over._data
     warn_ndarray_list(data)  # PyTorch's, as tensor() gives it
     return np.array(as_array(data, dt), copy=True)
 

@@ -39,6 +39,20 @@ def _typed(flat: np.ndarray) -> TypedStorage:
     return TypedStorage(flat, dtypes.from_np_dtype(flat.dtype), [0, True])
 
 
+def _check_range(name: str, values: np.ndarray, dt: np.dtype) -> None:
+    """Integer storages refuse a value past their range, as PyTorch's (NumPy would wrap 300 to
+    44); a uint8 one takes -255 to -1 too (wrapped, two's complement), as PyTorch's does."""
+    if dt.kind not in "iu" or values.size == 0 or values.dtype.kind not in "iufO":
+        return
+    info = np.iinfo(dt)
+    lo = -int(info.max) if dt.kind == "u" else info.min
+    low, high = values.min(), values.max()
+    if low < lo or high > info.max:
+        raise RuntimeError(
+            f"{name}: expected values in [{lo}, {info.max}] for {dt} elements, got some in [{low}, {high}]"
+        )
+
+
 class _LegacyStorage(type):
     """``ByteStorage(n)`` (n zeros), ``ByteStorage(values)`` or ``ByteStorage.from_buffer(...)``."""
 
@@ -51,7 +65,9 @@ class _LegacyStorage(type):
             if data < 0:
                 raise RuntimeError(f"{cls.__name__}: expected a non-negative size, got {data}")
             return _typed(np.zeros(int(data), cls.np_dtype))
-        return _typed(np.array(list(data)).astype(cls.np_dtype).reshape(-1))
+        values = np.array(list(data))
+        _check_range(cls.__name__, values, cls.np_dtype)
+        return _typed(values.astype(cls.np_dtype).reshape(-1))
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, TypedStorage) and obj._flat.dtype == cls.np_dtype

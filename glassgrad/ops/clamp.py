@@ -34,6 +34,12 @@ def scalar_into(op: str, v: Any, dtype: Any) -> Any:
     return v
 
 
+def _in_float_range(dtype: np.dtype, *bounds: Any) -> None:
+    for v in bounds:
+        if isinstance(v, float) or v.__class__ is int:  # np.float64 is a float too
+            complex_scalar("clamp", v, dtype)
+
+
 class Clamp(Function):
     """z = min(max(a, lo), hi).   VJP: g where lo <= a <= hi, else 0 (selected, so a NaN in g does
     not leak to clamped places, as PyTorch). Saves a itself, as PyTorch, so that an in-place
@@ -104,9 +110,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     if complex in (min.__class__, max.__class__):  # a complex bound must be real valued, as PyTorch's
         min, max = (complex_scalar("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001
     elif a._data.dtype.kind == "f":  # a number past float16's or float32's range is refused, as PyTorch's
-        for v in (min, max):
-            if v.__class__ is float or v.__class__ is int:
-                complex_scalar("clamp", v, a._data.dtype)
+        _in_float_range(a._data.dtype, min, max)
     if min is None and max is None:
         raise ValueError("clamp: expected at least one of min or max, got neither")
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):
@@ -123,6 +127,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     if a._data.dtype.kind != "f":
         if isinstance(min, float) or isinstance(max, float):
             a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)
+            _in_float_range(a._data.dtype, min, max)  # and the bounds must fit those floats
         elif a._data.dtype == np.bool_ and not bounds:  # tensor bounds promote bool as any op does
             a = Tensor(a._data.astype(np.int64), _wrap=True)
     if bounds:

@@ -86,6 +86,18 @@ def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     return gg.bernoulli(self, p, generator=generator)
 
 
+def _gg() -> Any:
+    import glassgrad as gg
+
+    return gg
+
+
+def _F() -> Any:  # noqa: N802 - nn.functional, imported late (it imports Tensor's methods' users)
+    import glassgrad.nn.functional as F
+
+    return F
+
+
 def _prop(fn: Any) -> property:
     return property(fn)
 
@@ -107,6 +119,11 @@ METHODS: dict[str, Any] = {
     "itemsize": _prop(lambda self: self._data.dtype.itemsize),
     "nbytes": _prop(lambda self: self.numel() * self._data.dtype.itemsize),
     "output_nr": _prop(lambda self: 0),
+    "renorm": torch_misc.renorm, "renorm_": _inplace(torch_misc.renorm),
+    "cfloat": lambda self: self.to(_gg().complex64), "cdouble": lambda self: self.to(_gg().complex128),
+    "to_sparse_coo": lambda self: self.to_sparse(),
+    "hardshrink": lambda self, lambd=0.5: _F().hardshrink(self, lambd),
+    "prelu": lambda self, weight: _F().prelu(self, weight),
 }  # fmt: skip
 
 for _name, _fn in METHODS.items():

@@ -20,7 +20,9 @@ __all__ = [
     "triangular_solve", "chain_matmul", "poisson", "binomial", "is_inference_mode_enabled",
     "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled", "is_warn_always_enabled",
     "set_warn_always", "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal",
-    "set_default_tensor_type", "get_device",
+    "set_default_tensor_type", "get_device", "ravel", "unflatten", "renorm", "vander", "kaiser_window",
+    "nuclear_norm", "frobenius_norm", "empty_permuted", "is_signed", "is_neg", "resolve_neg",
+    "is_inference", "narrow_copy",
 ]  # fmt: skip
 
 _triangular_solve_type = return_type("triangular_solve", ["solution", "cloned_coefficient"])
@@ -224,3 +226,117 @@ def set_default_tensor_type(t: Any) -> None:
 def get_device(input: Tensor) -> int:  # noqa: A002
     """-1: every glassgrad tensor is on the CPU (PyTorch's answer for a CPU tensor)."""
     return -1
+
+
+def ravel(input: Tensor) -> Tensor:  # noqa: A002
+    return input.ravel()
+
+
+def unflatten(input: Tensor, dim: int, sizes: Any) -> Tensor:  # noqa: A002
+    return input.unflatten(dim, sizes)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
+    maxnorm / (norm + 1e-7), as PyTorch's); differentiable. Shape: input's."""
+    from glassgrad.out_keyword import with_out
+
+    if p <= 0:
+        raise ValueError(f"renorm: expected a positive p, got {p}")
+    if maxnorm < 0:
+        raise ValueError(f"renorm: expected a non-negative maxnorm, got {maxnorm}")
+    d = dim % input.ndim if input.ndim else 0
+    others = tuple(k for k in range(input.ndim) if k != d)
+    norm = input.norm(p, dim=others, keepdim=True) if others else input.abs()
+    factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, norm.new_ones(()))
+    return with_out(input * factor, out, "renorm")
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """``torch.vander``: columns x^(N−1) ... x^0 (``increasing``: x^0 ... x^(N−1)). Shape: (n,) -> (n, N)."""
+    if x.ndim != 1:
+        raise ValueError(f"vander: expected a 1-D input, got shape {tuple(x.shape)}")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise ValueError(f"vander: expected N >= 0, got {n}")
+    import glassgrad as gg
+
+    powers = gg.arange(n, dtype=x.dtype if x.is_floating_point() or x.is_complex() else gg.int64)
+    if not increasing:
+        powers = powers.flip(0)
+    base = x if x.is_floating_point() or x.is_complex() else x.to(gg.int64)
+    return base.unsqueeze(1) ** powers
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+                  layout: Any = None, device: Any = None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:  # fmt: skip
+    """The Kaiser window I0(β √(1 − (2n/(N − 1) − 1)²)) / I0(β); ``periodic`` drops the last point of
+    a window of N + 1, as PyTorch's. Shape: (window_length,)."""
+    import glassgrad as gg
+
+    if window_length < 0:
+        raise ValueError(f"kaiser_window: expected a non-negative window_length, got {window_length}")
+    if window_length <= 1:
+        return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
+    n = window_length + 1 if periodic else window_length
+    values = np.kaiser(n, beta)[:window_length]
+    return gg.tensor(values, dtype=dtype or gg.get_default_dtype(), requires_grad=requires_grad)
+
+
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated ``torch.nuclear_norm``: ``linalg.matrix_norm(input, 'nuc')`` (warns once)."""
+    from glassgrad import linalg
+    from glassgrad.out_keyword import with_out
+
+    _deprecated("nuclear_norm", "torch.linalg.matrix_norm(A, 'nuc')")
+    dims = (-2, -1) if dim is None else tuple(dim)
+    return with_out(linalg.matrix_norm(input, "nuc", dim=dims, keepdim=keepdim), out, "nuclear_norm")
+
+
+def frobenius_norm(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated ``torch.frobenius_norm``: ``linalg.vector_norm(input, 2, dim)`` (warns once)."""
+    from glassgrad import linalg
+    from glassgrad.out_keyword import with_out
+
+    _deprecated("frobenius_norm", "torch.linalg.vector_norm(A, 2, dim)")
+    dims = None if dim in ((), None) else tuple(dim)
+    return with_out(linalg.vector_norm(input, 2, dim=dims, keepdim=keepdim), out, "frobenius_norm")
+
+
+def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:  # fmt: skip
+    """An uninitialised (here zero) tensor of ``size`` laid out in memory in the dim order
+    ``physical_layout`` (outermost first), as PyTorch's."""
+    import glassgrad as gg
+
+    size, order = tuple(size), tuple(physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise ValueError(
+            f"empty_permuted: expected physical_layout to be a permutation of the dims, got {order}"
+        )
+    base = gg.zeros(*(size[d] for d in order), dtype=dtype)
+    inverse = sorted(range(len(order)), key=lambda k: order[k])
+    return base.permute(*inverse).requires_grad_(requires_grad)
+
+
+def is_signed(input: Tensor) -> bool:  # noqa: A002
+    return input.is_signed()
+
+
+def is_neg(input: Tensor) -> bool:  # noqa: A002
+    return False  # (no lazy negation bit)
+
+
+def resolve_neg(input: Tensor) -> Tensor:  # noqa: A002
+    return input
+
+
+def is_inference(input: Tensor) -> bool:  # noqa: A002
+    return input.is_inference()
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out: Any = None) -> Tensor:  # noqa: A002
+    from glassgrad.out_keyword import with_out
+
+    return with_out(input.narrow_copy(dim, start, length), out, "narrow_copy")

@@ -354,3 +354,55 @@ def test_clamp_refuses_a_bound_past_the_dtype_range(torch, dtype, bound):
     with pytest.raises(RuntimeError, match="clamp: value .* without overflow"):
         gg.zeros(2, dtype=getattr(gg, dtype)).clamp(max=bound)
     assert gg.zeros(2, dtype=getattr(gg, dtype)).clamp(max=6e4).dtype == getattr(gg, dtype)
+
+
+LAST = {  # name -> call(lib, t); compared as values (and gradients where differentiable)
+    "renorm": lambda L, t: L.renorm(t(X[0]), 2, 0, 1.5),
+    "renorm-p1-dim1": lambda L, t: t(X[0]).renorm(1, 1, 2.0),
+    "vander": lambda L, t: L.vander(t(X[0, 0])),
+    "vander-increasing-N": lambda L, t: L.vander(t(X[0, 0]), N=3, increasing=True),
+    "unflatten": lambda L, t: L.unflatten(t(X), 2, (2, 2)),
+    "ravel": lambda L, t: L.ravel(t(X).transpose(0, 2)),
+    "narrow_copy": lambda L, t: L.narrow_copy(t(X), 1, 1, 3),
+    "hardshrink-method": lambda L, t: t(X).hardshrink(0.4),
+    "prelu-method": lambda L, t: t(X).prelu(t(np.array([0.2]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAST))
+def test_last_functions(torch, name):
+    tx, gx = [], []
+    grad = not name.startswith("vander")
+    t = LAST[name](torch, lambda a: tx.append(torch.tensor(a, requires_grad=grad)) or tx[-1])
+    g = LAST[name](gg, lambda a: gx.append(gg.tensor(a, requires_grad=True)) or gx[-1])
+    assert tuple(g.shape) == tuple(t.shape)
+    np.testing.assert_allclose(_np(g), _np(t), rtol=1e-10, atol=1e-12)
+    if name.startswith("vander"):  # PyTorch 2.13's vander backward raises (its own in-place cumprod)
+        assert gradcheck(lambda x: LAST[name](gg, lambda a: x), (gg.tensor(X[0, 0], requires_grad=True),))
+        return
+    w = RNG.standard_normal(t.shape)
+    (t * torch.tensor(w)).sum().backward(), (g * gg.tensor(w)).sum().backward()
+    for a, b in zip(gx, tx, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_last_switches_windows_and_norms(torch):
+    for periodic, beta in ((True, 12.0), (False, 5.0)):
+        np.testing.assert_allclose(
+            _np(gg.kaiser_window(7, periodic, beta)), _np(torch.kaiser_window(7, periodic, beta)), rtol=1e-6
+        )
+    x = X[0]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        nuc, fro = gg.nuclear_norm(gg.tensor(x)), gg.frobenius_norm(gg.tensor(x), dim=(0, 1))
+    assert [str(w.message).split(" is ")[0] for w in seen] == ["torch.nuclear_norm", "torch.frobenius_norm"]
+    np.testing.assert_allclose(nuc.item(), np.linalg.norm(x, "nuc"))
+    np.testing.assert_allclose(fro.item(), np.linalg.norm(x))
+    assert (
+        gg.empty_permuted((2, 3, 4), (0, 2, 1)).stride()
+        == torch.empty_permuted((2, 3, 4), (0, 2, 1)).stride()
+    )
+    t = gg.tensor(x)
+    assert gg.is_signed(t) and not gg.is_neg(t) and gg.resolve_neg(t) is t and not gg.is_inference(t)
+    assert t.cfloat().dtype == gg.complex64 and t.cdouble().dtype == gg.complex128
+    assert t.to_sparse_coo().is_sparse

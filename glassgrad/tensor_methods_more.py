@@ -86,6 +86,12 @@ def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     return gg.bernoulli(self, p, generator=generator)
 
 
+def _dlpack() -> Any:
+    from glassgrad.utils import dlpack
+
+    return dlpack
+
+
 def _gg() -> Any:
     import glassgrad as gg
 
@@ -124,6 +130,8 @@ METHODS: dict[str, Any] = {
     "to_sparse_coo": lambda self: self.to_sparse(),
     "hardshrink": lambda self, lambd=0.5: _F().hardshrink(self, lambd),
     "prelu": lambda self, weight: _F().prelu(self, weight),
+    "__dlpack__": lambda self, **kw: _dlpack().tensor_dlpack(self, **kw),
+    "__dlpack_device__": lambda self: _dlpack().tensor_dlpack_device(self),
 }  # fmt: skip
 
 for _name, _fn in METHODS.items():

@@ -22,7 +22,7 @@ __all__ = [
     "set_warn_always", "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal",
     "set_default_tensor_type", "get_device", "ravel", "unflatten", "renorm", "vander", "kaiser_window",
     "nuclear_norm", "frobenius_norm", "empty_permuted", "is_signed", "is_neg", "resolve_neg",
-    "is_inference", "narrow_copy",
+    "is_inference", "narrow_copy", "from_dlpack",
 ]  # fmt: skip
 
 _triangular_solve_type = return_type("triangular_solve", ["solution", "cloned_coefficient"])
@@ -340,3 +340,10 @@ def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out: Any = 
     from glassgrad.out_keyword import with_out
 
     return with_out(input.narrow_copy(dim, start, length), out, "narrow_copy")
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """``torch.from_dlpack``: a tensor over another library's memory (``utils/dlpack.py``)."""
+    from glassgrad.utils.dlpack import from_dlpack as _from
+
+    return _from(ext_tensor)

@@ -16,10 +16,11 @@ from glassgrad.data import dataloader, dataset, distributed, sampler
 from glassgrad.utils import (
     _pytree,  # noqa: F401 - torch.utils._pytree, reachable as an attribute
     checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
+    dlpack,  # torch.utils.dlpack
 )
 from glassgrad.utils.swap import swap_tensors
 
-__all__ = ["checkpoint", "data", "swap_tensors"]
+__all__ = ["checkpoint", "data", "dlpack", "swap_tensors"]
 
 # The same module objects under torch.utils.data's names, so `import glassgrad.utils.data`,
 # `from glassgrad.utils.data.dataloader import default_collate` and attribute access all work.

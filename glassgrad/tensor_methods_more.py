@@ -7,17 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad import torch_copies, torch_misc
+from glassgrad.methods import _inplace
 from glassgrad.ops import int_math, quantile, stats_more
 from glassgrad.tensor import Tensor
 
 __all__ = ["METHODS"]
-
-
-def _inplace(fn: Any) -> Any:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return self.copy_(fn(self, *args, **kwargs))
-
-    return method
 
 
 def sum_to_size(self: Tensor, *size: Any) -> Tensor:
@@ -111,9 +105,9 @@ def _prop(fn: Any) -> property:
 METHODS: dict[str, Any] = {
     "quantile": quantile.quantile, "nanquantile": quantile.nanquantile,
     "cov": stats_more.cov, "corrcoef": stats_more.corrcoef,
-    "gcd": int_math.gcd, "gcd_": _inplace(int_math.gcd), "lcm": int_math.lcm, "lcm_": _inplace(int_math.lcm),
-    "heaviside": int_math.heaviside, "heaviside_": _inplace(int_math.heaviside),
-    "frexp": int_math.frexp, "ldexp": int_math.ldexp, "ldexp_": _inplace(int_math.ldexp),
+    "gcd": int_math.gcd, "gcd_": _inplace("gcd_", int_math.gcd), "lcm": int_math.lcm, "lcm_": _inplace("lcm_", int_math.lcm),
+    "heaviside": int_math.heaviside, "heaviside_": _inplace("heaviside_", int_math.heaviside),
+    "frexp": int_math.frexp, "ldexp": int_math.ldexp, "ldexp_": _inplace("ldexp_", int_math.ldexp),
     "isreal": torch_misc.isreal, "is_nonzero": torch_misc.is_nonzero, "is_same_size": torch_misc.is_same_size,
     "triangular_solve": torch_misc.triangular_solve, "cholesky": torch_misc.cholesky,
     "slice_scatter": torch_copies.slice_scatter, "select_scatter": torch_copies.select_scatter,
@@ -125,7 +119,7 @@ METHODS: dict[str, Any] = {
     "itemsize": _prop(lambda self: self._data.dtype.itemsize),
     "nbytes": _prop(lambda self: self.numel() * self._data.dtype.itemsize),
     "output_nr": _prop(lambda self: 0),
-    "renorm": torch_misc.renorm, "renorm_": _inplace(torch_misc.renorm),
+    "renorm": torch_misc.renorm, "renorm_": _inplace("renorm_", torch_misc.renorm),
     "cfloat": lambda self: self.to(_gg().complex64), "cdouble": lambda self: self.to(_gg().complex128),
     "to_sparse_coo": lambda self: self.to_sparse(),
     "hardshrink": lambda self, lambd=0.5: _F().hardshrink(self, lambd),

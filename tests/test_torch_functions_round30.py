@@ -406,3 +406,17 @@ def test_last_switches_windows_and_norms(torch):
     assert gg.is_signed(t) and not gg.is_neg(t) and gg.resolve_neg(t) is t and not gg.is_inference(t)
     assert t.cfloat().dtype == gg.complex64 and t.cdouble().dtype == gg.complex128
     assert t.to_sparse_coo().is_sparse
+
+
+def test_new_inplace_methods_refuse_a_result_the_tensor_cannot_hold(torch):
+    # ldexp_ on an integer tensor: PyTorch refuses the float result; a copy would truncate it
+    for lib, err in ((torch, RuntimeError), (gg, RuntimeError)):
+        a = lib.tensor([1, 2])
+        with pytest.raises(err):
+            a.ldexp_(lib.tensor([-1]))
+        assert a.tolist() == [1, 2]
+    a = gg.tensor([12, 18])
+    assert a.gcd_(gg.tensor([8, 12])) is a and a.tolist() == [4, 6]
+    w = gg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        w.renorm_(2, 0, 0.5)  # a leaf that requires grad, refused as every in-place op is

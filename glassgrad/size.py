@@ -42,6 +42,10 @@ class Size(tuple):
 
     __slots__ = ()
 
+    def __new__(cls, sizes: Any = ()) -> Size:
+        # A user's Size([2.5]) is refused here; tensors build theirs through ``_of`` unchecked.
+        return tuple.__new__(cls, _as_dims(tuple(sizes), "()"))
+
     def numel(self) -> int:
         n = 1
         for s in self:

@@ -19,6 +19,8 @@ from glassgrad.meta_array import MetaArray
 from glassgrad.printing import meta_repr, tensor_repr
 from glassgrad.size import Size
 
+_new_tuple = tuple.__new__  # NumPy shapes are ints: Size made unchecked
+
 __all__ = ["Tensor", "Size", "tensor", "as_array"]
 
 
@@ -127,7 +129,7 @@ class Tensor:
     # ----------------------------------------------------------------- metadata
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return _new_tuple(Size, self._data.shape)
 
     @property
     def dtype(self) -> dtypes.DType:
@@ -155,7 +157,7 @@ class Tensor:
         return lambda: self._data.dtype.kind == "f"
 
     def size(self, dim: int | None = None) -> Size | int:
-        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+        return _new_tuple(Size, self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
         return self._data.ndim

@@ -160,3 +160,14 @@ def test_sampler_init_takes_no_arguments_as_torch(torch):
             return iter(range(self.n))
 
     assert list(gg.utils.data.DataLoader(range(3), sampler=Fine(3), batch_size=None)) == [0, 1, 2]
+
+
+def test_size_constructor_refuses_non_int_as_torch(torch):
+    """``Size([2.5])`` is a TypeError in PyTorch; it made a Size holding a float here."""
+    with pytest.raises(TypeError):
+        torch.Size([2, 2.5])
+    with pytest.raises(TypeError, match=r"Size \(\): every size must be an int, got float at position 1"):
+        gg.Size([2, 2.5])
+    got = gg.Size([np.int64(2), gg.tensor(3)])
+    assert got == torch.Size([np.int64(2), torch.tensor(3)]) and all(type(v) is int for v in got)
+    assert gg.Size() == () and type(gg.zeros(2, 3).shape) is gg.Size

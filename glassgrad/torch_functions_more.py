@@ -19,6 +19,7 @@ from glassgrad import (
 from glassgrad.index_builders import *  # noqa: F403
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
+from glassgrad.ops.histogramdd import histogramdd
 from glassgrad.ops.int_math import frexp, gcd, heaviside, lcm, ldexp
 from glassgrad.ops.quantile import nanquantile, quantile
 from glassgrad.ops.stats_more import corrcoef, cov
@@ -29,7 +30,7 @@ from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
-    "nanquantile", "cov", "corrcoef",
+    "nanquantile", "cov", "corrcoef", "histogramdd",
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__,
 ]  # fmt: skip

@@ -92,7 +92,7 @@ def _linspace(lo: Any, hi: Any, steps: int, dtype: Any) -> Any:
     return np.array([float(v) for v in exact], np.float64).astype(dtype)
 
 
-def _outer_edges(data: Any, range: Any, widen: float) -> tuple[float, float]:  # noqa: A002
+def _outer_edges(data: Any, range: Any, widen: float, op: str = "histogram") -> tuple[float, float]:  # noqa: A002
     if range is not None:
         lo, hi = (float(v) for v in range)
     elif data.size:
@@ -100,7 +100,7 @@ def _outer_edges(data: Any, range: Any, widen: float) -> tuple[float, float]:  #
     else:
         lo = hi = 0.0
     if lo > hi or not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ShapeError(f"histogram: expected a finite range with min <= max, got ({lo}, {hi})")
+        raise ShapeError(f"{op}: expected a finite range with min <= max, got ({lo}, {hi})")
     if lo == hi:
         lo, hi = lo - widen, hi + widen
     return lo, hi

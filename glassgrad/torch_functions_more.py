@@ -16,6 +16,7 @@ from glassgrad import (
     torch_misc,
     torch_nn_functions,
 )
+from glassgrad.finite_differences import gradient
 from glassgrad.index_builders import *  # noqa: F403
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
@@ -30,7 +31,7 @@ from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
-    "nanquantile", "cov", "corrcoef", "histogramdd",
+    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient",
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__,
 ]  # fmt: skip

@@ -1,7 +1,5 @@
 """``torch.functional`` for glassgrad: the module a script reaches with ``import torch.functional``.
 It holds the same functions as the top level (``glassgrad.einsum is glassgrad.functional.einsum``).
-PyTorch's ``block_diag``, ``chain_matmul``, ``lu``,
-``pca_lowrank``/``svd_lowrank``, ``unique_consecutive`` and ``unravel_index`` are not there yet.
 ``torch.functional`` is not ``torch.nn.functional``: ``F.relu`` is an ``AttributeError`` here, as in
 PyTorch.
 
@@ -17,34 +15,48 @@ from glassgrad import (
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    block_diag,
     broadcast_shapes,
     broadcast_tensors,
     cartesian_prod,
     cdist,
+    chain_matmul,
     einsum,
     istft,
+    lu,
     meshgrid,
     norm,
+    pca_lowrank,
     split,
     stft,
+    svd_lowrank,
     tensordot,
     unique,
+    unique_consecutive,
+    unravel_index,
 )
 
 __all__ = [
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
+    "block_diag",
     "broadcast_shapes",
     "broadcast_tensors",
     "cartesian_prod",
     "cdist",
+    "chain_matmul",
     "einsum",
     "istft",
+    "lu",
     "meshgrid",
     "norm",
+    "pca_lowrank",
     "split",
     "stft",
+    "svd_lowrank",
     "tensordot",
     "unique",
+    "unique_consecutive",
+    "unravel_index",
 ]

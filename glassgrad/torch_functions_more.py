@@ -18,6 +18,7 @@ from glassgrad import (
 )
 from glassgrad.finite_differences import gradient
 from glassgrad.index_builders import *  # noqa: F403
+from glassgrad.linalg_lowrank import pca_lowrank, svd_lowrank
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
 from glassgrad.ops.histogramdd import histogramdd
@@ -31,7 +32,7 @@ from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
-    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient",
+    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank",
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__,
 ]  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad import torch_copies, torch_misc
+from glassgrad.autograd import node_views
 from glassgrad.methods import _inplace
 from glassgrad.ops import int_math, quantile, stats_more
 from glassgrad.tensor import Tensor
@@ -118,7 +119,7 @@ METHODS: dict[str, Any] = {
     "is_inference": lambda self: False, "is_neg": lambda self: False, "resolve_neg": lambda self: self,
     "itemsize": _prop(lambda self: self._data.dtype.itemsize),
     "nbytes": _prop(lambda self: self.numel() * self._data.dtype.itemsize),
-    "output_nr": _prop(lambda self: 0),
+    "output_nr": _prop(lambda self: 0 if self._node is None else node_views.edge(self._node)[1]),
     "renorm": torch_misc.renorm, "renorm_": _inplace("renorm_", torch_misc.renorm),
     "cfloat": lambda self: self.to(_gg().complex64), "cdouble": lambda self: self.to(_gg().complex128),
     "to_sparse_coo": lambda self: self.to_sparse(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
-    "LinAlgError", "DeviceError", "OutOfMemoryError",
+    "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
 ]  # fmt: skip
 
 
@@ -26,6 +26,11 @@ class DTypeError(TypeError, RuntimeError):
 class IndexDTypeError(DTypeError, IndexError):
     """An indexing key of a kind that cannot index (a float tensor, a float); an ``IndexError`` too,
     as PyTorch raises ("tensors used as indices must be long, int, byte or bool tensors")."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """A setting was given a value it cannot take (a thread count below 1); a ``RuntimeError`` too,
+    as PyTorch raises, so a script's ``except RuntimeError`` catches it as there."""
 
 
 class GraphError(RuntimeError):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from glassgrad.errors import ArgumentError, DTypeError
+
 __all__ = ["get_num_threads", "set_num_threads"]
 
 _ENV_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "OMP_NUM_THREADS")
@@ -61,18 +63,24 @@ def get_num_threads() -> int:
     return max(max(lib.num_threads for lib in controller.lib_controllers), 1)
 
 
+def check_thread_count(op: str, num: Any) -> None:
+    """Refuse a thread count that is not an int of at least 1, with PyTorch's ``RuntimeError``
+    kinds (ours are also ``TypeError``/``ValueError``, what plain Python code catches)."""
+    if isinstance(num, bool) or not isinstance(num, int):
+        raise DTypeError(f"{op}: expected an int, got {type(num).__name__}")
+    if num < 1:
+        raise ArgumentError(f"{op}: expected a positive number of threads, got {num}")
+
+
 def set_num_threads(num: int) -> None:
     """Use ``num`` threads in the BLAS library from now on (``torch.set_num_threads``).
 
     Raises:
-        TypeError: ``num`` is not an integer.
-        ValueError: ``num`` is below 1.
+        DTypeError: ``num`` is not an integer (a ``TypeError`` and, as PyTorch's, a ``RuntimeError``).
+        ArgumentError: ``num`` is below 1 (a ``ValueError`` and, as PyTorch's, a ``RuntimeError``).
         RuntimeError: threadpoolctl is not installed, so the pool cannot be resized.
     """
-    if isinstance(num, bool) or not isinstance(num, int):
-        raise TypeError(f"set_num_threads: expected an int, got {type(num).__name__}")
-    if num < 1:
-        raise ValueError(f"set_num_threads: expected a positive number of threads, got {num}")
+    check_thread_count("set_num_threads", num)
     controller = _blas_controller()
     if controller is None:
         raise RuntimeError(

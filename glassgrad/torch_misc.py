@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad.errors import DTypeError
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
+from glassgrad.threads import check_thread_count
 
 __all__ = [
     "is_nonzero", "isreal", "is_same_size", "rsub", "fill", "detach", "adjoint", "cholesky",
@@ -197,8 +198,7 @@ def get_num_interop_threads() -> int:
 def set_num_interop_threads(num: int) -> None:
     """Recorded only: glassgrad runs no inter-op thread pool (NumPy's BLAS threads are
     ``set_num_threads``)."""
-    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-        raise ValueError(f"set_num_interop_threads: expected a positive int, got {num!r}")
+    check_thread_count("set_num_interop_threads", num)
     _settings["interop_threads"] = num
 
 

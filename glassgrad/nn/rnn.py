@@ -90,8 +90,10 @@ class RNNBase(Module):
             raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout only acts between layers
             warnings.warn(
-                f"{name}: dropout={dropout} has no effect with num_layers={num_layers}: it is applied to "
-                "the outputs of every layer but the last, so it needs num_layers greater than 1",
+                # Opens with PyTorch's words, which programs pass to filterwarnings(message=...).
+                f"dropout option adds dropout after all but last recurrent layer ({name}: "
+                f"dropout={dropout} has no effect with num_layers={num_layers}: it is applied to "
+                "the outputs of every layer but the last, so it needs num_layers greater than 1)",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
@@ -113,6 +115,8 @@ class RNNBase(Module):
         real = proj_size or hidden_size
         dirs = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
+        # The names grouped per layer and direction: programs walk this to find e.g. the biases.
+        self._all_weights: list[list[str]] = []
         for layer in range(num_layers):
             width = input_size if layer == 0 else real * dirs
             for d in range(dirs):
@@ -125,6 +129,7 @@ class RNNBase(Module):
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
                     self._flat_weights_names.append(pname + sfx)
+                self._all_weights.append([pname + sfx for pname, _ in shapes])
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

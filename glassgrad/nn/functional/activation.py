@@ -158,12 +158,16 @@ def _implicit_dim(name: str, input: Tensor, dim: Any) -> Any:  # noqa: A002
     its deprecation warning: old tutorials call ``F.log_softmax(x)``, and they port."""
     if dim is not None:
         return dim
+    chosen = 0 if input.ndim in (0, 1, 3) else 1
+    # Opens with PyTorch's words: programs silence this with filterwarnings(message="Implicit dim...").
     warnings.warn(
-        f"{name}: implicit dimension choice is deprecated (as in PyTorch); pass dim= explicitly",
+        f"Implicit dimension choice for {name} has been deprecated ({name}: implicit dimension "
+        f"choice is deprecated since it follows the input's rank; chose dim={chosen} for this "
+        f"{input.ndim}-d input); pass dim= explicitly",
         UserWarning,
         stacklevel=user_stacklevel(),
     )
-    return 0 if input.ndim in (0, 1, 3) else 1
+    return chosen
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002

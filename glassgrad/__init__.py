@@ -372,16 +372,16 @@ from glassgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
 from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
-# torch.jit (eager: script/trace return their argument), profiler, func, special, fft, fx, hub and
+# torch.jit (eager: script/trace return their argument), profiler, func, special, fft, fx, hub, testing,
 # compiler (eager as glassgrad.compile), attributes after `import glassgrad` as PyTorch's; OutOfMemoryError
-from glassgrad import compiler, fft, func, fx, hub, jit, profiler, special  # noqa: E402, F401 - fx, hub
+from glassgrad import compiler, fft, func, fx, hub, jit, profiler, special, testing  # noqa: E402, F401
 from glassgrad.dtypes import DType as dtype  # noqa: E402, N813 - torch.dtype, the dtypes' class
 from glassgrad.errors import OutOfMemoryError  # noqa: E402
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: a loop over the batch (func/vmap.py)
 from glassgrad.jit_annotations import TensorType  # noqa: E402 - TorchScript's tensor type, for annotations
 
 __all__ += ["OutOfMemoryError", "TensorType", "compiler", "dtype", "fft", "func", "jit", "profiler"]
-__all__ += ["special", "vmap"]
+__all__ += ["special", "testing", "vmap"]
 
 # out= on the remaining top-level functions and their aliases (out_keyword.py), then NumPy's axis=/keepdims=
 # and PyTorch's input=/other= on torch.* functions and Tensor methods (numpy_names.py, torch_keywords.py)

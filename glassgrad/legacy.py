@@ -117,7 +117,8 @@ def _device_type(where: Any) -> str:
 
 
 def legacy_dtype(name: Any) -> Any:
-    """A dtype, or a legacy type name such as ``"torch.LongTensor"``, as a NumPy dtype."""
+    """A dtype, or a legacy type name such as ``"torch.LongTensor"`` (``torch.Tensor``: the default
+    float dtype), as a NumPy dtype."""
     cuda = isinstance(name, str) and ".cuda." in name
     if cuda or (isinstance(name, type) and getattr(name, "__module__", "") == "glassgrad.cuda"):
         # PyTorch's CPU build raises here too; a quiet CPU tensor would hide the script's intent
@@ -125,6 +126,10 @@ def legacy_dtype(name: Any) -> Any:
             f"Tensor.type: {name if cuda else 'torch.cuda.' + name.__name__} is a CUDA "
             "tensor type; glassgrad computes on the CPU only (use the CPU type or .to('cpu'))"
         )
+    if name is Tensor or (isinstance(name, str) and name == "torch.Tensor"):
+        # the default tensor type (nflows' `(x < 0).type(torch.Tensor)`): float64 after
+        # set_default_dtype(float64), as PyTorch's default tensor type follows it
+        return dtypes.get_default_dtype().np
     if isinstance(name, str):
         short = name.rsplit(".", 1)[-1]
         if short in _TYPE_NAMES:

@@ -12,6 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
+from glassgrad.ops.composite import with_out
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
@@ -189,14 +190,14 @@ def normalize(
     out: Any = None,
 ) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit-norm vectors (a zero vector stays zero).
+    ``out``: written and returned, as PyTorch's (the power iteration of spectral norms, under
+    ``no_grad``, updates its ``u``/``v`` buffers so); refused where autograd would be needed.
 
     Shape:
         input: (*); returns (*).
     """
-    if out is not None:
-        raise ValueError("normalize: out= is not supported; use the return value")
     norm = input.norm(p, dim, keepdim=True)  # (*) -> (*) with dim of size 1
-    return input / norm.clamp(min=eps)
+    return with_out(input / norm.clamp(min=eps), out, "normalize", (input,))
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

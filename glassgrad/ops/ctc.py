@@ -124,6 +124,11 @@ class CTCLoss(Function):
     """
 
     name = "ctc_loss"
+    # PyTorch's grad_fn: its CTC node for 'none'; 'mean' and 'sum' are reduction nodes after it
+    node_name = "CtcLossBackward0"
+    node_name_by = staticmethod(
+        lambda attrs: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(attrs.get("reduction", "mean"))
+    )
 
     @staticmethod
     def forward(

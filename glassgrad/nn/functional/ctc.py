@@ -157,4 +157,4 @@ def ctc_loss(
     loss = CTCLoss.apply(
         x, padded, il, tl, blank=int(blank), reduction=reduction, zero_infinity=bool(zero_infinity)
     )
-    return loss if batched or reduction != "none" else loss.reshape(())
+    return loss if batched or reduction != "none" else loss.squeeze(0)  # SqueezeBackward1, as PyTorch

@@ -7,6 +7,8 @@ so TensorBoard and ``EventAccumulator`` read glassgrad's logs as they read PyTor
 
 from __future__ import annotations
 
+import io
+import wave
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.utils.tensorboard._convert import encode_png, to_hwc, to_numpy, to_uint8
 
 __all__ = [
+    "audio",
     "custom_scalars",
     "default_bins",
     "histogram",
@@ -119,6 +122,32 @@ def image(tag: str, img: Any, dataformats: str = "CHW", rescale: float = 1, op: 
     png, h, w, c = encode_png(hwc, rescale)
     proto = Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=png)
     return Summary(value=[Summary.Value(tag=tag, image=proto)])
+
+
+def audio(tag: str, snd: Any, sample_rate: int = 44100) -> Summary:
+    """One mono clip, ``(L,)`` samples in [-1, 1] (size-1 dimensions are squeezed away, so ``(1, L)``
+    does too), stored as a 16-bit PCM WAV file for the audio plugin."""
+    arr = to_numpy(snd, "add_audio").squeeze()
+    if arr.ndim != 1:
+        raise ShapeError(
+            f"add_audio: expected one channel of samples, shape (L,) or (1, L), got {tuple(arr.shape)}"
+        )
+    if abs(arr).max() > 1:  # printed, not warned, as PyTorch does
+        print("warning: audio amplitude beyond [-1, 1]; the samples are clipped to it.")
+        arr = arr.clip(-1, 1)
+    # Scaled in the samples' own dtype and truncated toward zero, as PyTorch, so the bytes agree.
+    pcm = (arr * np.iinfo(np.int16).max).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+    proto = Summary.Audio(
+        sample_rate=sample_rate, num_channels=1, length_frames=pcm.shape[-1],
+        encoded_audio_string=buf.getvalue(), content_type="audio/wav",
+    )  # fmt: skip
+    return Summary(value=[Summary.Value(tag=tag, audio=proto)])
 
 
 def text(tag: str, text_string: str) -> Summary:

@@ -342,8 +342,11 @@ class SummaryWriter:
     def _unsupported(self, name: str) -> None:
         raise NotImplementedError(f"SummaryWriter.{name}: not implemented in glassgrad (PyTorch has it)")
 
-    def add_audio(self, *args: Any, **kwargs: Any) -> None:
-        self._unsupported("add_audio")
+    def add_audio(
+        self, tag: str, snd_tensor, global_step=None, sample_rate: int = 44100, walltime: float | None = None
+    ) -> None:
+        """A mono clip, ``(1, L)`` or ``(L,)`` samples in [-1, 1] (louder ones are clipped), as a WAV."""
+        self._get_file_writer().add_summary(S.audio(tag, snd_tensor, sample_rate), global_step, walltime)
 
     def add_video(self, *args: Any, **kwargs: Any) -> None:
         self._unsupported("add_video")

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+# PyTorch loads torch._functorch (and its config) with `import torch`; scripts use it unimported
+from glassgrad import _functorch  # noqa: F401
 from glassgrad._dynamo import disable, is_compiling, list_backends, reset
 from glassgrad.legacy import compile
 

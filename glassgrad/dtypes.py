@@ -56,6 +56,16 @@ class DType:
     def __repr__(self) -> str:
         return f"glassgrad.{self.name}"
 
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element, as ``torch.dtype.itemsize`` (gpt-fast sizes a model with it)."""
+        return self.np.itemsize
+
+    @property
+    def is_signed(self) -> builtins.bool:
+        """Whether the type holds negative values: floats, complex and signed ints (not bool or uint)."""
+        return self.np.kind in "fci"
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DType):
             return self.np == other.np
@@ -83,6 +93,10 @@ class _NoNumPyDType(DType):
         self.itemsize = itemsize
         self.is_floating_point = True
         self.is_complex = False
+
+    @property
+    def is_signed(self) -> builtins.bool:
+        return True
 
     @property
     def np(self) -> np.dtype:  # type: ignore[override]

@@ -58,5 +58,8 @@ openmp = _module("openmp", is_available=_yes)
 # glassgrad.nn.attention.sdpa_kernel sets (nn/functional/sdpa_backend.py; port round 5)
 from glassgrad.nn.functional import sdpa_backend as _sdpa  # noqa: E402
 
-for _name in _sdpa.SWITCHES:
+# sdp_kernel: the deprecated context manager over those switches (gpt-fast's generate.py; round 32)
+_SDPA_NAMES = (*_sdpa.SWITCHES, "sdp_kernel")
+
+for _name in _SDPA_NAMES:
     setattr(cuda, _name, getattr(_sdpa, _name))

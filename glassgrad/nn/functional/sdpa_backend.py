@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import warnings
 from collections.abc import Iterable, Iterator
 
 from glassgrad.autograd.function import Primitive as Function
@@ -53,6 +54,7 @@ SWITCHES = (
 __all__ = [
     "SDPBackend",
     "sdpa_kernel",
+    "sdp_kernel",
     "enabled_backends",
     "check_math_enabled",
     *SWITCHES,
@@ -122,6 +124,44 @@ def sdpa_kernel(backends: SDPBackend | Iterable[SDPBackend], set_priority: bool 
         for b in _ENABLED:
             _set(b, b in chosen)
         yield
+    finally:
+        for b, on in saved.items():
+            _set(b, on)
+
+
+def sdp_kernel(
+    enable_flash: bool = True,
+    enable_math: bool = True,
+    enable_mem_efficient: bool = True,
+    enable_cudnn: bool = True,
+) -> contextlib.AbstractContextManager[dict]:
+    """``torch.backends.cuda.sdp_kernel``, the deprecated form of ``sdpa_kernel``: within the block
+    each switch is on or off as its keyword says (gpt-fast's decode loop turns all but math off);
+    the previous switches come back on exit. Warns ``FutureWarning`` when called, as PyTorch."""
+    warnings.warn(
+        "`torch.backends.cuda.sdp_kernel()` is deprecated: glassgrad accepts it, but use "
+        "torch.nn.attention.sdpa_kernel(backends) instead, which takes a list of SDPBackend",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return _switched(
+        {
+            SDPBackend.FLASH_ATTENTION: enable_flash,
+            SDPBackend.MATH: enable_math,
+            SDPBackend.EFFICIENT_ATTENTION: enable_mem_efficient,
+            SDPBackend.CUDNN_ATTENTION: enable_cudnn,
+        }
+    )
+
+
+@contextlib.contextmanager
+def _switched(wanted: dict[SDPBackend, bool]) -> Iterator[dict]:
+    saved = dict(_ENABLED)
+    try:
+        for b, on in wanted.items():
+            _set(b, on)
+        # PyTorch's context manager hands an empty dict to `as`
+        yield {}
     finally:
         for b, on in saved.items():
             _set(b, on)

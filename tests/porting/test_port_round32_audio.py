@@ -14,8 +14,6 @@ import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.utils.tensorboard import SummaryWriter, summary
 
-pytest.importorskip("tensorboard")
-
 
 def _read_audio(logdir, tag):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -26,6 +24,7 @@ def _read_audio(logdir, tag):
 
 
 def test_add_audio_writes_pytorchs_wav(torch, tmp_path):
+    pytest.importorskip("tensorboard")
     # train.py: sw.add_audio('gt/y_0', y[0], steps, h.sampling_rate) with y[0] of shape (1, L)
     rng = np.random.default_rng(0)
     clip = (0.9 * np.sin(np.linspace(0, 60, 500)) + 0.01 * rng.standard_normal(500)).astype(np.float32)
@@ -45,6 +44,7 @@ def test_add_audio_writes_pytorchs_wav(torch, tmp_path):
 
 
 def test_audio_summary_clips_loud_samples_and_prints(torch, capsys):
+    pytest.importorskip("tensorboard")
     from torch.utils.tensorboard import summary as torch_summary
 
     loud = np.array([-1.7, -1.0, -0.3, 0.0, 0.49999, 1.0, 2.5], dtype=np.float64)

@@ -13,6 +13,7 @@ from glassgrad import (
     index_builders,
     rnn_functions,
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
+    torch_aten_more,
     torch_copies,
     torch_losses,
     torch_misc,
@@ -28,6 +29,7 @@ from glassgrad.ops.int_math import frexp, gcd, heaviside, lcm, ldexp
 from glassgrad.ops.quantile import nanquantile, quantile
 from glassgrad.ops.stats_more import corrcoef, cov
 from glassgrad.rnn_functions import *  # noqa: F403
+from glassgrad.torch_aten_more import *  # noqa: F403
 from glassgrad.torch_copies import *  # noqa: F403
 from glassgrad.torch_losses import *  # noqa: F403
 from glassgrad.torch_misc import *  # noqa: F403
@@ -35,7 +37,7 @@ from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
-    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", *rnn_functions.__all__,
+    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__,
 ]  # fmt: skip

@@ -343,8 +343,11 @@ def _inner(arr: Any, lead: str) -> str:
 
 
 _OWN = frozenset(n for c in (SparseTensor,) for n in vars(c))
+# The dtype casts are Tensor methods that only call ``self.to(dtype)``: they reach our ``to``.
 _ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim", "size", "dim",
-                      "numel", "element_size", "requires_grad", "name", "is_floating_point"))  # fmt: skip
+                      "numel", "element_size", "requires_grad", "name", "is_floating_point", "float",
+                      "double", "half", "bfloat16", "long", "int", "short", "char", "byte", "bool",
+                      "type_as"))  # fmt: skip
 
 
 def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwargs: Any) -> Tensor:

@@ -41,6 +41,9 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
 
 
 # ------------------------------------------------------------------ getitem
+_PLAIN = frozenset((int, type(None)))  # slice bounds NumPy may keep as they are
+
+
 def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple[tuple | SplitKey, bool]:
     """Normalise an indexing key to a tuple NumPy understands; report whether it is advanced. Given
     the tensor's ``ndim`` (``shape``: for errors), an advanced key is put in PyTorch's order (``_torch_order``)."""
@@ -50,9 +53,14 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
     for k in parts:
         if isinstance(k, bool):
             advanced = True  # NumPy (and PyTorch) treat a bool as a 0-d mask
-        elif isinstance(k, slice) and k.step is not None:
-            check_slice_step(k.step, op, key, shape)  # PyTorch refuses steps below 1
-        elif isinstance(k, int | slice) or k is None:
+        elif isinstance(k, slice):
+            if not _PLAIN.issuperset((type(k.start), type(k.stop), type(k.step))):
+                # Tensor bounds (``begin += batch`` in a loop) are read now, as PyTorch reads them:
+                # the key is kept for backward, where a later in-place change would move the slice.
+                k = slice(*(None if b is None else operator.index(b) for b in (k.start, k.stop, k.step)))
+            if k.step is not None:
+                check_slice_step(k.step, op, key, shape)  # PyTorch refuses steps below 1
+        elif isinstance(k, int) or k is None:
             pass
         elif k is Ellipsis:
             if seen_ellipsis:

@@ -136,6 +136,12 @@ def legacy_dtype(name: Any) -> Any:
             return np.dtype(_TYPE_NAMES[short])
     if isinstance(name, type) and name.__name__ in _LEGACY:
         return np.dtype(_LEGACY[name.__name__])
+    if not isinstance(name, dtypes.DType):
+        # int, np.float32, "float": PyTorch's ValueError (a cast would otherwise guess a dtype)
+        raise ValueError(
+            f"type: invalid type {getattr(name, '__name__', name)!r}: expected a dtype (glassgrad.float64) "
+            "or a tensor type (glassgrad.DoubleTensor, 'torch.DoubleTensor')"
+        )
     return name
 
 

@@ -29,6 +29,7 @@ from glassgrad.ops.int_math import frexp, gcd, heaviside, lcm, ldexp
 from glassgrad.ops.quantile import nanquantile, quantile
 from glassgrad.ops.stats_more import corrcoef, cov
 from glassgrad.rnn_functions import *  # noqa: F403
+from glassgrad.tensor_methods_extra import geqrf, nonzero_static, orgqr, ormqr
 from glassgrad.torch_aten_more import *  # noqa: F403
 from glassgrad.torch_copies import *  # noqa: F403
 from glassgrad.torch_losses import *  # noqa: F403
@@ -37,7 +38,7 @@ from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
-    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", *rnn_functions.__all__, *torch_aten_more.__all__,
+    "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__,
 ]  # fmt: skip
@@ -64,6 +65,7 @@ _INPLACE = (
     "frac_", "i0_", "index_put_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
     "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_",
     "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "gcd_", "lcm_", "ldexp_",
+    "addmv_", "conj_physical_",
 )  # fmt: skip
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 __all__ += list(_INPLACE)

@@ -1,0 +1,174 @@
+"""The last Tensor methods (and their top-level functions) PyTorch's CPU tensors have:
+Householder QR in LAPACK's form (``geqrf``, ``orgqr``, ``ormqr``), in-place ``addmv_``/
+``baddbmm_``/``conj_physical_``, Python callables over elements (``apply_``, ``map_``,
+``map2_``: CPU-only in PyTorch, a loop by nature), ``nonzero_static``, and small queries
+(``storage_type``, ``is_set_to``, ``is_distributed``, ``const_data_ptr``).
+
+Example:
+    >>> import glassgrad as gg
+    >>> a = gg.tensor([[3.0, 1.0], [4.0, 2.0]], dtype=gg.float64)
+    >>> h, tau = a.geqrf()
+    >>> q = gg.orgqr(h, tau)
+    >>> [round(v, 6) for v in (q @ q.T).flatten().tolist()]
+    [1.0, 0.0, 0.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from glassgrad.backend import array_module
+from glassgrad.errors import GraphError, ShapeError
+from glassgrad.methods import _inplace
+from glassgrad.ops.composite import with_out
+from glassgrad.return_types import return_type
+from glassgrad.tensor import Tensor
+
+__all__ = ["geqrf", "nonzero_static", "orgqr", "ormqr"]
+
+#: ``a, tau = torch.geqrf(x)``, by position or by field.
+Geqrf = return_type("geqrf", ["a", "tau"])
+
+
+def _gg() -> Any:
+    import glassgrad
+
+    return glassgrad
+
+
+def geqrf(input: Tensor, *, out: Any = None) -> Geqrf:  # noqa: A002 - PyTorch's name
+    """QR as LAPACK's ``geqrf`` returns it: R on and above the diagonal of ``a``, the Householder
+    vectors below it (their leading 1 implied), and their scales ``tau``. Not differentiable (as in
+    PyTorch); ``orgqr``/``ormqr`` use the pair.
+
+    Shape:
+        input ``(*, m, n)`` -> a ``(*, m, n)``, tau ``(*, min(m, n))``.
+    """
+    if not isinstance(input, Tensor) or input.dim() < 2 or input._data.dtype.kind not in "fc":
+        raise ShapeError(
+            f"geqrf: expected a floating point or complex tensor of shape (*, m, n), got "
+            f"{getattr(input, 'dtype', type(input).__name__)} {tuple(getattr(input, 'shape', ()))}"
+        )
+    xp = array_module(input._data)
+    h, tau = xp.linalg.qr(input._data, mode="raw")  # h: LAPACK's column-major result, transposed
+    result = (Tensor(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), _wrap=True), Tensor(tau, _wrap=True))
+    if out is not None:
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(f"geqrf(): expected out= as two tensors (a, tau), got {type(out).__name__}")
+        result = tuple(with_out(r, o, "geqrf") for r, o in zip(result, out))
+    return Geqrf(*result)
+
+
+def orgqr(input: Tensor, input2: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """The first n columns of Q from ``geqrf``'s pair (``linalg.householder_product``).
+
+    Shape:
+        input ``(*, m, n)``, input2 (tau) ``(*, k)`` -> ``(*, m, n)``.
+    """
+    return with_out(_gg().linalg.householder_product(input, input2), out, "orgqr")
+
+
+def ormqr(
+    input: Tensor,  # noqa: A002
+    input2: Tensor,
+    input3: Tensor,
+    left: bool = True,
+    transpose: bool = False,
+    *,
+    out: Tensor | None = None,
+) -> Tensor:
+    """``Q @ C`` (``left``), ``C @ Q`` (not ``left``), with ``Q^H`` for ``transpose``, where Q is
+    the full ``(m, m)`` orthogonal factor held by ``geqrf``'s pair and C is ``input3``.
+
+    Shape:
+        input ``(*, m, n)``, input2 (tau) ``(*, k)``, input3 ``(*, m, p)`` (left) or ``(*, p, m)``.
+    """
+    gg = _gg()
+    m, k = input.shape[-2], input2.shape[-1]
+    side = input3.shape[-2] if left else input3.shape[-1]
+    if side != m or k > min(m, input.shape[-1]):
+        raise ShapeError(
+            f"ormqr: expected tau of at most min(m, n) reflectors and other with {m} "
+            f"{'rows' if left else 'columns'} for input {tuple(input.shape)}, got tau {tuple(input2.shape)} "
+            f"and other {tuple(input3.shape)}"
+        )
+    batch = tuple(input.shape[:-2])
+    # the k reflectors padded with (m - k) identity ones (tau 0) give the full square Q
+    vectors = gg.cat([input[..., :k], gg.zeros(*batch, m, m - k, dtype=input.dtype)], -1)
+    scales = gg.cat([input2, gg.zeros(*input2.shape[:-1], m - k, dtype=input2.dtype)], -1)
+    q = gg.linalg.householder_product(vectors, scales)  # (*, m, m)
+    if transpose:
+        q = q.mH
+    return with_out(q @ input3 if left else input3 @ q, out, "ormqr")
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """``nonzero`` with a fixed number of rows: the first ``size`` indices, padded with
+    ``fill_value`` rows when there are fewer.
+
+    Shape:
+        input ``(d_0, ..., d_{n-1})`` -> ``(size, n)`` int64.
+    """
+    xp = array_module(input._data)
+    found = xp.argwhere(input._data)[:size]  # (M, n)
+    rows = xp.full((size, input._data.ndim), fill_value, dtype=xp.int64)
+    rows[: found.shape[0]] = found
+    return with_out(Tensor(rows, _wrap=True), out, "nonzero_static")
+
+
+def _elementwise(name: str, self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Tensor:
+    """Write ``fn(x, *others)`` element by element into ``self`` (a Python callable: a loop)."""
+    if self.requires_grad:
+        raise GraphError(
+            f"{name}: cannot call a Python function over a tensor that requires grad; use x.detach().{name}(...)"
+        )
+    xp = array_module(self._data)
+    args = [xp.broadcast_to(o._data, self._data.shape) for o in others]
+    try:
+        values = xp.vectorize(fn, otypes=[object])(self._data, *args)
+    except ValueError as e:
+        raise ShapeError(f"{name}: expected tensors broadcastable to {tuple(self.shape)}: {e}") from None
+    return self.copy_(Tensor(values.astype(self._data.dtype), _wrap=True))
+
+
+def _apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:  # noqa: A002 - PyTorch's names
+    return _elementwise("apply_", self, callable)
+
+
+def _map_(self: Tensor, other: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:  # noqa: A002
+    return _elementwise("map_", self, callable, other)
+
+
+def _map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any], Any]) -> Tensor:  # noqa: A002
+    return _elementwise("map2_", self, callable, x, y)
+
+
+def _storage_type(self: Tensor) -> Any:
+    """The legacy storage class of this tensor's dtype (``torch.FloatStorage`` for float32)."""
+    from glassgrad.legacy import legacy_type_name
+
+    return getattr(_gg(), legacy_type_name(self._data.dtype).split(".")[-1].replace("Tensor", "Storage"))
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether both tensors view the same memory with the same offset, sizes and strides."""
+    a, b = self._data, tensor._data
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+    )
+
+
+METHODS: dict[str, Any] = {
+    "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr, "nonzero_static": nonzero_static,
+    "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha)),
+    "baddbmm_": _inplace("baddbmm_", lambda self, b1, b2, *, beta=1, alpha=1: _gg().baddbmm(self, b1, b2, beta=beta, alpha=alpha)),
+    "conj_physical_": _inplace("conj_physical_", lambda self: _gg().conj_physical(self)),
+    "apply_": _apply_, "map_": _map_, "map2_": _map2_,
+    "storage_type": _storage_type, "is_set_to": _is_set_to,
+    "is_distributed": lambda self: False, "const_data_ptr": lambda self: self.data_ptr(),
+}  # fmt: skip
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)

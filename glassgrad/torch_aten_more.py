@@ -26,7 +26,7 @@ from glassgrad.random import _default_generator as default_generator
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "cond", "conv_tbc", "default_generator", "is_distributed", "is_storage", "native_batch_norm",
+    "affine_grid_generator", "cond", "conv_tbc", "convolution", "default_generator", "grid_sampler", "is_distributed", "is_storage", "native_batch_norm",
     "native_dropout", "native_layer_norm", "newaxis", "norm_except_dim", "while_loop",
 ]  # fmt: skip
 
@@ -77,6 +77,68 @@ def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tenso
         )
     out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)  # (B, C_out, T')
     return out.permute(2, 0, 1)
+
+
+def convolution(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    transposed: bool,
+    output_padding: Any,
+    groups: int,
+) -> Tensor:
+    """ATen's one convolution entry: ``conv{1,2,3}d`` or ``conv_transpose{1,2,3}d`` by the input's
+    rank and ``transposed``.
+
+    Shape:
+        input ``(N, C_in, *spatial)`` with 1 to 3 spatial dims; weight as the matching ``F`` function's.
+    """
+    dims = input.dim() - 2
+    if dims not in (1, 2, 3):
+        raise ShapeError(
+            f"convolution: expected input (N, C, *spatial) with 1 to 3 spatial dims, got {tuple(input.shape)}"
+        )
+    if transposed:
+        fn = getattr(F, f"conv_transpose{dims}d")
+        return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{dims}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+_INTERP = {0: "bilinear", 1: "nearest", 2: "bicubic"}
+_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def grid_sampler(
+    input: Tensor,  # noqa: A002
+    grid: Tensor,
+    interpolation_mode: int,
+    padding_mode: int,
+    align_corners: bool,
+) -> Tensor:
+    """ATen's ``grid_sample`` with its integer codes: interpolation 0 bilinear, 1 nearest, 2
+    bicubic; padding 0 zeros, 1 border, 2 reflection.
+
+    Shape:
+        input ``(N, C, H, W)`` or ``(N, C, D, H, W)``; grid ``(N, H', W', 2)`` or ``(N, D', H', W', 3)``.
+    """
+    if interpolation_mode not in _INTERP or padding_mode not in _PADDING:
+        raise ValueError(
+            f"grid_sampler: expected interpolation_mode in {sorted(_INTERP)} and padding_mode in "
+            f"{sorted(_PADDING)}, got {interpolation_mode!r} and {padding_mode!r}"
+        )
+    return F.grid_sample(input, grid, _INTERP[interpolation_mode], _PADDING[padding_mode], align_corners)
+
+
+def affine_grid_generator(theta: Tensor, size: Any, align_corners: bool) -> Tensor:
+    """ATen's ``affine_grid``: ``F.affine_grid(theta, size, align_corners)``.
+
+    Shape:
+        theta ``(N, 2, 3)`` (or ``(N, 3, 4)``) -> ``(N, H, W, 2)`` (or ``(N, D, H, W, 3)``).
+    """
+    return F.affine_grid(theta, list(size), align_corners)
 
 
 def native_layer_norm(

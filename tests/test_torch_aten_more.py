@@ -89,3 +89,34 @@ def test_cond_while_loop_and_names(torch):
     a = gg.rand(3)
     gg.manual_seed(5)
     np.testing.assert_array_equal(gg.rand(3).numpy(), a.numpy())  # one generator behind both names
+
+
+def test_convolution_grid_sampler_affine_grid_match_torch(torch):
+    cases = [
+        ((1, 2, 5, 5), (3, 2, 3, 3), True, [1, 1], [1, 1], [1, 1], False, [0, 0], 1),
+        ((1, 2, 5, 5), (2, 3, 3, 3), False, [2, 2], [1, 1], [1, 1], True, [1, 1], 1),
+        ((2, 2, 7), (4, 1, 3), True, [1], [0], [2], False, [0], 2),
+        ((1, 2, 3, 4, 4), (2, 2, 2, 2, 2), False, [1, 1, 1], [0, 1, 0], [1, 1, 1], False, [0, 0, 0], 1),
+    ]
+    for xs, ws, has_bias, *args in cases:
+        x, w = _rng.standard_normal(xs), _rng.standard_normal(ws)
+        b = _rng.standard_normal(ws[1] * args[-1] if args[3] else ws[0])
+        res = []
+        for m in (torch, gg):
+            ts = [m.tensor(a, requires_grad=True) for a in (x, w, b)]
+            out = m.convolution(ts[0], ts[1], ts[2] if has_bias else None, *args)
+            (out * out).sum().backward()
+            res.append([out.detach().numpy(), ts[0].grad.numpy(), ts[1].grad.numpy()])
+        for a, g in zip(*res):
+            np.testing.assert_allclose(g, a, rtol=1e-10, atol=1e-10)
+    x, grid = _rng.standard_normal((1, 2, 5, 5)), _rng.uniform(-1.1, 1.1, (1, 4, 4, 2))
+    for interp, pad, corners in [(0, 0, False), (1, 1, True), (2, 2, False)]:
+        want = torch.grid_sampler(torch.tensor(x), torch.tensor(grid), interp, pad, corners)
+        got = gg.grid_sampler(gg.tensor(x), gg.tensor(grid), interp, pad, corners)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    theta = _rng.standard_normal((2, 2, 3))
+    want = torch.affine_grid_generator(torch.tensor(theta), [2, 3, 4, 5], False)
+    got = gg.affine_grid_generator(gg.tensor(theta), [2, 3, 4, 5], False)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="grid_sampler: expected interpolation_mode in"):
+        gg.grid_sampler(gg.tensor(x), gg.tensor(grid), 3, 0, False)

@@ -1,27 +1,34 @@
-"""The ``grid_sample`` primitive: read an image at arbitrary (normalised) points, bilinearly or at
-the nearest pixel, differentiable in the image and in the points (PyTorch's rules, 4-D input).
+"""The ``grid_sample`` primitive: read an image (4-D) or a volume (5-D) at arbitrary normalised
+points, at the nearest pixel, (tri)linearly or bicubically (4-D only), differentiable in the
+image and in the points (PyTorch's rules).
 
-A grid point ``(x, y)`` in ``[-1, 1]`` maps to a pixel coordinate ``ix = ((x + 1) W - 1) / 2``
-(``(x + 1) (W - 1) / 2`` with ``align_corners``); ``padding_mode`` then clips it to the image
-("border") or folds it back in ("reflection"), or leaves it ("zeros": pixels outside read 0).
-Bilinear reads the four neighbours ``(floor(ix) + {0, 1}, floor(iy) + {0, 1})`` with weights
-``(1 - |ix - x_k|) (1 - |iy - y_k|)``. Each corner is one gather over the whole batch; the loop is
-over the four corners only.
+A grid point ``(x, y[, z])`` in ``[-1, 1]`` maps to a pixel coordinate ``ix = ((x + 1) W - 1) / 2``
+(``(x + 1) (W - 1) / 2`` with ``align_corners``) along each axis. Nearest and linear modes then
+apply ``padding_mode`` to that coordinate: clip it to the image ("border"), fold it back in
+("reflection"), or leave it ("zeros": taps outside read 0). Linear reads the ``2^d`` neighbours
+``floor(i) + {0, 1}`` per axis with weights ``prod (1 - |i - i_k|)``; nearest the rounded point.
+Bicubic reads the 4 x 4 neighbours ``floor(i) - 1 .. floor(i) + 2`` with the cubic-convolution
+weights (A = -0.75) of the fraction, and applies ``padding_mode`` to each integer tap instead,
+as PyTorch does. Each tap is one gather over the whole batch; the loop is over the taps only.
 
-VJP: the image gradient scatter-adds ``g * weight_k`` into each corner (one ``bincount``); the
-grid gradient is ``sum_c g * d(out)/d(ix)``, with ``d(out)/d(ix) = sum_k value_k * d(weight_k)/d(ix)``,
-times ``d(ix)/d(x)`` (the unnormalising scale, and the clip/fold's 0 or +-1). Nearest sampling
-gives the grid no gradient, as in PyTorch. Backward is first-order only.
+VJP: the image gradient scatter-adds ``g * weight_k`` into each tap (one ``bincount``); the grid
+gradient along an axis is ``sum_c g * sum_k value_k * d(weight_k)/d(i)`` times ``d(i)/d(x)`` (the
+unnormalising scale, and for linear modes the clip/fold's 0 or +-1). Nearest sampling gives the
+grid no gradient, as in PyTorch. Backward is first-order only.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 
 __all__ = ["GridSample", "source_coordinates"]
+
+_A = -0.75  # the cubic-convolution constant PyTorch's bicubic modes use
 
 
 def _clip(xp: Any, c: Any, size: int) -> tuple[Any, Any]:
@@ -42,99 +49,163 @@ def _reflect(xp: Any, c: Any, twice_low: int, twice_high: int) -> tuple[Any, Any
     return xp.where(even, extra + low, span - extra + low), xp.where(even, sign, -sign)
 
 
-def source_coordinates(coord: Any, size: int, padding_mode: str, align_corners: bool) -> tuple[Any, Any]:
-    """``(pixel coordinate, d pixel / d coord)`` of normalised grid coordinates along one axis."""
+def _pad(xp: Any, c: Any, size: int, padding_mode: str, align_corners: bool) -> tuple[Any, Any]:
+    """``padding_mode`` applied to pixel coordinates: ``(coordinate, its slope)``."""
+    if padding_mode == "border":
+        return _clip(xp, c, size)
+    if padding_mode == "reflection":
+        c, s1 = _reflect(xp, c, 0, 2 * (size - 1)) if align_corners else _reflect(xp, c, -1, 2 * size - 1)
+        c, s2 = _clip(xp, c, size)
+        return c, s1 * s2
+    return c, xp.ones_like(c)
+
+
+def source_coordinates(
+    coord: Any, size: int, padding_mode: str, align_corners: bool, pad: bool = True
+) -> tuple[Any, Any]:
+    """``(pixel coordinate, d pixel / d coord)`` of normalised grid coordinates along one axis
+    (``pad=False``: unnormalised only, for bicubic, whose taps are padded one by one)."""
     xp = array_module(coord)
     if align_corners:
         c, slope = (coord + 1) / 2 * (size - 1), (size - 1) / 2
     else:
         c, slope = ((coord + 1) * size - 1) / 2, size / 2
     slope = xp.full(c.shape, slope, dtype=c.dtype)
-    if padding_mode == "border":
-        c, s = _clip(xp, c, size)
+    if pad:
+        c, s = _pad(xp, c, size, padding_mode, align_corners)
         slope = slope * s
-    elif padding_mode == "reflection":
-        c, s1 = _reflect(xp, c, 0, 2 * (size - 1)) if align_corners else _reflect(xp, c, -1, 2 * size - 1)
-        c, s2 = _clip(xp, c, size)
-        slope = slope * s1 * s2
     return c, slope
 
 
-def _corners(ix: Any, iy: Any, h: int, w: int, mode: str) -> list[tuple[Any, Any, Any, Any, Any]]:
-    """Per corner: ``(flat pixel index, in-bounds mask, weight, d weight/d ix, d weight/d iy)``."""
-    xp = array_module(ix)
+def _cubic(t: Any) -> list[tuple[Any, Any]]:
+    """The four cubic-convolution weights of the fraction ``t`` and their derivatives in ``t``."""
+    a = _A
+    u = [t + 1, t, 1 - t, 2 - t]  # the distances to the taps -1, 0, 1, 2
+    outer = [
+        (((a * v - 5 * a) * v + 8 * a) * v - 4 * a, (3 * a * v - 10 * a) * v + 8 * a) for v in (u[0], u[3])
+    ]
+    inner = [(((a + 2) * v - (a + 3)) * v * v + 1, (3 * (a + 2) * v - 2 * (a + 3)) * v) for v in (u[1], u[2])]
+    # d/dt of a weight of (1 - t) or (2 - t) is minus its derivative in that distance
+    return [outer[0], inner[0], (inner[1][0], -inner[1][1]), (outer[1][0], -outer[1][1])]
+
+
+def _axis_taps(c: Any, size: int, mode: str, padding_mode: str, align_corners: bool) -> list[tuple]:
+    """Per tap along one axis: ``(integer coordinate, weight, d weight / d c)``."""
+    xp = array_module(c)
     if mode == "nearest":
-        x, y = xp.rint(ix), xp.rint(iy)  # round half to even, as PyTorch's nearbyint
-        ones = xp.ones_like(ix)
-        pts = [(x, y, ones, None, None)]
-    else:
-        x0, y0 = xp.floor(ix), xp.floor(iy)
-        fx, fy = ix - x0, iy - y0  # distances from the top-left corner
-        pts = [
-            (x0, y0, (1 - fx) * (1 - fy), -(1 - fy), -(1 - fx)),
-            (x0 + 1, y0, fx * (1 - fy), 1 - fy, -fx),
-            (x0, y0 + 1, (1 - fx) * fy, -fy, 1 - fx),
-            (x0 + 1, y0 + 1, fx * fy, fy, fx),
-        ]
-    out = []
-    for x, y, wgt, dwx, dwy in pts:
-        ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-        flat = xp.where(ok, y * w + x, 0).astype(xp.int64)
-        out.append((flat, ok, wgt, dwx, dwy))  # wgt is NaN at a NaN or infinite coordinate
+        return [(xp.rint(c), xp.ones_like(c), None)]  # round half to even, as PyTorch's nearbyint
+    low = xp.floor(c)
+    t = c - low
+    if mode == "bilinear":
+        return [(low, 1 - t, -1.0), (low + 1, t, 1.0)]  # slopes as numbers: no array to multiply
+    taps = []
+    for k, (w, dw) in enumerate(_cubic(t)):  # each integer tap padded on its own
+        taps.append((_pad(xp, low + (k - 1), size, padding_mode, align_corners)[0], w, dw))
+    return taps
+
+
+def _product(factors: list) -> Any:
+    """The product of arrays and numbers, without a leading 1 (one multiply fewer per tap)."""
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
     return out
+
+
+def _taps(
+    coords: list, sizes: list, mode: str, padding_mode: str, align_corners: bool, slopes: bool = False
+) -> list[tuple]:
+    """Per tap of the image: ``(flat pixel index, in-bounds mask, weight, [d weight / d coord per
+    axis] or None)``; ``coords``/``sizes`` in the grid's axis order (x: W first); the derivatives
+    only with ``slopes`` (the grid's gradient)."""
+    xp = array_module(coords[0])
+    per_axis = [_axis_taps(c, s, mode, padding_mode, align_corners) for c, s in zip(coords, sizes)]
+    out = []
+    for combo in itertools.product(*per_axis):
+        ok = flat = None
+        stride = 1
+        for (pos, _, _), size in zip(combo, sizes):  # x varies fastest: x + W (y + H z)
+            inside = (pos >= 0) & (pos < size)
+            ok = inside if ok is None else ok & inside
+            flat = pos if flat is None else flat + pos * stride
+            stride *= size
+        wgt = _product([w for _, w, _ in combo])
+        dws = None
+        if slopes and mode != "nearest":
+            dws = [
+                _product([dw if j == d else w for j, (_, w, dw) in enumerate(combo)])
+                for d in range(len(combo))
+            ]
+        out.append((xp.where(ok, flat, 0).astype(xp.int64), ok, wgt, dws))  # wgt NaN at a NaN coordinate
+    return out
+
+
+def _coords(grid: Any, spatial: tuple, a: dict) -> tuple[list, list, list]:
+    """The grid's pixel coordinates and their slopes per axis, x first: each ``(N, 1, L)``."""
+    n, nd = grid.shape[0], grid.shape[-1]
+    sizes = list(reversed(spatial))  # W, H (, D): the grid's last axis is (x, y[, z])
+    flat = grid.reshape(n, 1, math.prod(grid.shape[1:-1]), nd)
+    pad = a["mode"] != "bicubic"
+    pairs = [
+        source_coordinates(flat[..., d], sizes[d], a["padding_mode"], a["align_corners"], pad)
+        for d in range(nd)
+    ]
+    return [p[0] for p in pairs], [p[1] for p in pairs], sizes
 
 
 def _forward(ctx, x, grid, mode, padding_mode, align_corners):
     """GridSample's forward (see the class), run with floating-point warnings off."""
     xp = array_module(x)
-    n, c, h, w = x.shape
-    _, ho, wo, _ = grid.shape
-    ix, sx = source_coordinates(grid[..., 0].reshape(n, 1, ho * wo), w, padding_mode, align_corners)
-    iy, sy = source_coordinates(grid[..., 1].reshape(n, 1, ho * wo), h, padding_mode, align_corners)
-    flat_x = x.reshape(n, c, h * w)
-    corners = _corners(ix, iy, h, w, mode)
-    out = xp.zeros((n, c, ho * wo), dtype=x.dtype)
-    for flat, ok, wgt, _, _ in corners:
+    n, c, *spatial = x.shape
+    attrs = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    coords, slopes, sizes = _coords(grid, tuple(spatial), attrs)
+    flat_x = x.reshape(n, c, math.prod(spatial))
+    out = xp.zeros((n, c, coords[0].shape[-1]), dtype=x.dtype)
+    for flat, ok, wgt, _ in _taps(coords, sizes, mode, padding_mode, align_corners):
         out += xp.take_along_axis(flat_x, flat, axis=2) * (wgt * ok)  # (N, C, L) * (N, 1, L)
-    ctx.save_for_backward(x, ix, iy, sx, sy)
-    return out.reshape(n, c, ho, wo)
+    ctx.save_for_backward(x, *coords, *slopes)
+    return out.reshape(n, c, *grid.shape[1:-1])
 
 
 def _backward(ctx, g):
     """GridSample's VJP (see the module docstring), run with floating-point warnings off."""
-    x, ix, iy, sx, sy = ctx.saved
+    x = ctx.saved[0]
+    nd = x.ndim - 2
+    coords, slopes = list(ctx.saved[1 : 1 + nd]), list(ctx.saved[1 + nd :])
     a = ctx.attrs
     xp = array_module(g)
-    n, c, h, w = x.shape
-    gf = g.reshape(n, c, ix.shape[-1])  # (N, C, L)
-    corners = _corners(ix, iy, h, w, a["mode"])
+    n, c, *spatial = x.shape
+    sizes = list(reversed(spatial))
+    gf = g.reshape(n, c, coords[0].shape[-1])  # (N, C, L)
+    taps = _taps(coords, sizes, a["mode"], a["padding_mode"], a["align_corners"], ctx.needs_input_grad[1])
     dx = dgrid = None
     if ctx.needs_input_grad[0]:
-        base = (xp.arange(n * c) * (h * w)).reshape(n, c, 1)  # (N, C, 1): each plane's offset
-        index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in corners])
-        # a corner outside the image sends nothing (not NaN * 0, into the stand-in pixel 0)
-        weights = xp.concatenate([xp.where(ok, gf * wgt, 0).reshape(-1) for _, ok, wgt, _, _ in corners])
-        dx = xp.bincount(index, weights=weights, minlength=n * c * h * w).astype(g.dtype).reshape(x.shape)
+        plane = math.prod(spatial)
+        base = (xp.arange(n * c) * plane).reshape(n, c, 1)  # (N, C, 1): each plane's offset
+        index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in taps])
+        # a tap outside the image sends nothing (not NaN * 0, into the stand-in pixel 0)
+        weights = xp.concatenate([xp.where(ok, gf * wgt, 0).reshape(-1) for _, ok, wgt, _ in taps])
+        dx = xp.bincount(index, weights=weights, minlength=n * c * plane).astype(g.dtype).reshape(x.shape)
     if ctx.needs_input_grad[1]:
-        gx = xp.zeros(ix.shape, dtype=g.dtype)  # (N, 1, L)
-        gy = xp.zeros(ix.shape, dtype=g.dtype)
-        if a["mode"] == "bilinear":
-            flat_x = x.reshape(n, c, h * w)
-            for flat, ok, _, dwx, dwy in corners:
-                # sum over channels of g * value at this corner (0 outside the image)
+        grads = [xp.zeros(coords[0].shape, dtype=g.dtype) for _ in range(nd)]  # each (N, 1, L)
+        if a["mode"] != "nearest":
+            flat_x = x.reshape(n, c, math.prod(spatial))
+            for flat, ok, _, dws in taps:
+                # sum over channels of g * value at this tap (0 outside the image)
                 gv = (xp.take_along_axis(flat_x, flat, axis=2) * gf).sum(axis=1, keepdims=True) * ok
-                gx += gv * dwx
-                gy += gv * dwy
-        ho, wo = ctx.shapes[1][1:3]
-        dgrid = xp.stack([(gx * sx).reshape(n, ho, wo), (gy * sy).reshape(n, ho, wo)], axis=-1)
+                for d in range(nd):
+                    grads[d] += gv * dws[d]
+        out_shape = ctx.shapes[1][1:-1]
+        dgrid = xp.stack([(gd * s).reshape(n, *out_shape) for gd, s in zip(grads, slopes)], axis=-1)
     return dx, dgrid
 
 
 class GridSample(Function):
-    """out[n, c, i, j] = sum_k weight_k(grid[n, i, j]) * x[n, c, corner_k] (see the module docstring).
+    """out[n, c, *p] = sum_k weight_k(grid[n, *p]) * x[n, c, tap_k] (see the module docstring).
 
     Shape:
-        x ``(N, C, H, W)``, grid ``(N, Ho, Wo, 2)`` (last axis ``(x, y)``) -> ``(N, C, Ho, Wo)``.
+        x ``(N, C, H, W)``, grid ``(N, Ho, Wo, 2)`` (last axis ``(x, y)``) -> ``(N, C, Ho, Wo)``;
+        x ``(N, C, D, H, W)``, grid ``(N, Do, Ho, Wo, 3)`` -> ``(N, C, Do, Ho, Wo)``.
     """
 
     name = "grid_sample"

@@ -13,7 +13,10 @@ import glassgrad as gg
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
 
-COMBOS = list(itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"], [False, True]))
+COMBOS = list(
+    itertools.product(["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"], [False, True])
+)
+COMBOS_3D = list(itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"], [False, True]))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -39,6 +42,23 @@ def test_grid_sample_matches_pytorch(torch, mode, padding_mode, align, dtype):
         tout.backward(torch.from_numpy(up))
         np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), atol=tol)
         np.testing.assert_allclose(gg_.grad._data, tg.grad.numpy(), atol=tol * 10)
+
+
+@pytest.mark.parametrize(("mode", "padding_mode", "align"), COMBOS_3D)
+def test_volumetric_grid_sample_matches_pytorch(torch, mode, padding_mode, align):
+    """5-D input: trilinear ("bilinear") and nearest over (x, y, z) grid points."""
+    rng = np.random.default_rng(hash((mode, padding_mode, align, 3)) % 2**32)
+    for shape, gshape in [((2, 2, 4, 5, 3), (2, 3, 2, 4, 3)), ((1, 1, 1, 2, 3), (1, 2, 1, 2, 3))]:
+        x, grid = rng.standard_normal(shape), rng.uniform(-1.4, 1.4, gshape)
+        res = []
+        for m, fn in ((torch, torch.nn.functional.grid_sample), (gg, F.grid_sample)):
+            xt, gt = m.tensor(x, requires_grad=True), m.tensor(grid, requires_grad=True)
+            out = fn(xt, gt, mode, padding_mode, align)
+            (out * m.tensor(np.linspace(-1, 1, out.numel()).reshape(out.shape))).sum().backward()
+            res.append([out.detach().numpy(), xt.grad.numpy(), gt.grad.numpy()])
+        assert res[0][0].shape == res[1][0].shape
+        for a, b in zip(*res):
+            np.testing.assert_allclose(b, a, atol=1e-12)
 
 
 @pytest.mark.parametrize("align", [False, True])
@@ -89,16 +109,16 @@ def test_gumbel_softmax():
 
 def test_errors():
     x, grid = gg.zeros(1, 1, 3, 3), gg.zeros(1, 2, 2, 2)
-    with pytest.raises(ValueError, match="expected mode 'bilinear' or 'nearest'"):
+    with pytest.raises(ValueError, match="expected mode 'bilinear', 'nearest' or 'bicubic'"):
         F.grid_sample(x, grid, "area", align_corners=False)
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F.grid_sample(x, grid, "bicubic", align_corners=False)
+    with pytest.raises(ShapeError, match="mode 'bicubic' takes 4-D input only"):
+        F.grid_sample(gg.zeros(1, 1, 2, 2, 2), gg.zeros(1, 1, 1, 1, 3), "bicubic", align_corners=False)
     with pytest.raises(ValueError, match="padding_mode"):
         F.grid_sample(x, grid, padding_mode="wrap", align_corners=False)
     with pytest.raises(ShapeError, match=r"grid \(N, Ho, Wo, 2\)"):
         F.grid_sample(x, gg.zeros(1, 2, 2, 3), align_corners=False)
-    with pytest.raises(NotImplementedError, match="5-D"):
-        F.grid_sample(gg.zeros(1, 1, 2, 2, 2), gg.zeros(1, 1, 1, 1, 3), align_corners=False)
+    with pytest.raises(ShapeError, match=r"input \(N, C, D, H, W\) with grid \(N, Do, Ho, Wo, 3\)"):
+        F.grid_sample(gg.zeros(1, 1, 2, 2, 2), gg.zeros(1, 1, 1, 2), align_corners=False)
     with pytest.warns(UserWarning, match="align_corners"):
         F.grid_sample(x, grid)
     with pytest.raises(ShapeError, match=r"expected theta of shape \(1, 2, 3\)"):

@@ -119,8 +119,10 @@ def _embedding(draw):
 @case("grid_sample")
 def _grid_sample(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    mode = draw(st.sampled_from(["bilinear", "nearest"]))
+    mode = draw(st.sampled_from(["bilinear", "nearest", "bicubic"]))
     padding_mode = draw(st.sampled_from(["zeros", "border", "reflection"]))
+    if draw(st.booleans()) and mode != "bicubic":
+        return _grid_sample_3d(rng, draw, mode, padding_mode, draw(st.booleans()))
     align = draw(st.booleans())
     n, c, h, w = (
         draw(st.integers(1, 2)),
@@ -143,4 +145,18 @@ def _grid_sample(draw):
     else:
         gx, gy = (2 * px + 1) / w - 1, (2 * py + 1) / h - 1
     grid = np.stack([gx, gy], axis=-1)
+    return (lambda x, g: F.grid_sample(x, g, mode, padding_mode, align)), (x, grid)
+
+
+def _grid_sample_3d(rng, draw, mode, padding_mode, align):
+    """A volume (N, C, D, H, W) read at points a fraction 0.2..0.8 between integers per axis."""
+    sizes = [draw(st.integers(1, 3)) for _ in range(3)]  # D, H, W
+    x = values(draw, (1, 2, *sizes))
+    pts = []
+    for size in reversed(sizes):  # x (W), y (H), z (D)
+        p = rng.integers(-1, size + 1, (1, 2, 1, 2)) + rng.uniform(0.2, 0.8, (1, 2, 1, 2))
+        if mode == "nearest":
+            p = np.floor(p) + rng.uniform(0.1, 0.4, p.shape)
+        pts.append(p * 2 / max(size - 1, 1) - 1 if align else (2 * p + 1) / size - 1)
+    grid = np.stack(pts, axis=-1)
     return (lambda x, g: F.grid_sample(x, g, mode, padding_mode, align)), (x, grid)

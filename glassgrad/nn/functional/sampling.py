@@ -114,7 +114,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
     return grid.reshape(size[0], *size[2:], nd)
 
 
-_MODES = ("bilinear", "nearest")
+_MODES = ("bilinear", "nearest", "bicubic")
 _PADDING = ("zeros", "border", "reflection")
 
 
@@ -125,20 +125,21 @@ def grid_sample(
     padding_mode: str = "zeros",
     align_corners: bool | None = None,
 ) -> Tensor:
-    """Sample ``input`` at the points of ``grid`` (normalised ``(x, y)`` in ``[-1, 1]``).
+    """Sample ``input`` at the points of ``grid`` (normalised ``(x, y[, z])`` in ``[-1, 1]``).
 
     Args:
-        mode: ``"bilinear"`` (the four neighbours, weighted) or ``"nearest"`` (no gradient to grid).
+        mode: ``"bilinear"`` (the 4 neighbours weighted; 8, trilinear, for 5-D input),
+            ``"nearest"`` (no gradient to grid) or ``"bicubic"`` (the 4 x 4 neighbours, 4-D only).
         padding_mode: points outside the image read ``"zeros"``, the ``"border"`` pixels, or the
             image folded back (``"reflection"``).
         align_corners: whether -1 and 1 are the centres of the corner pixels (True) or the image's
             outer edges (False, the default).
 
-    Gradients flow to ``input`` and (bilinear) to ``grid``, as PyTorch's. ``"bicubic"`` and
-    5-D (volumetric) input are not supported.
+    Gradients flow to ``input`` and (bilinear, bicubic) to ``grid``, as PyTorch's.
 
     Shape:
-        input ``(N, C, H, W)``, grid ``(N, Ho, Wo, 2)``; returns ``(N, C, Ho, Wo)``.
+        input ``(N, C, H, W)``, grid ``(N, Ho, Wo, 2)`` -> ``(N, C, Ho, Wo)``; input
+        ``(N, C, D, H, W)``, grid ``(N, Do, Ho, Wo, 3)`` -> ``(N, C, Do, Ho, Wo)``.
 
     >>> import glassgrad as gg
     >>> img = gg.arange(4.0).reshape(1, 1, 2, 2)
@@ -146,11 +147,7 @@ def grid_sample(
     1.5
     """
     if mode not in _MODES:
-        if mode == "bicubic":
-            raise NotImplementedError(
-                "grid_sample: mode 'bicubic' is not supported (use 'bilinear' or 'nearest')"
-            )
-        raise ValueError(f"grid_sample: expected mode 'bilinear' or 'nearest', got {mode!r}")
+        raise ValueError(f"grid_sample: expected mode 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
     if padding_mode not in _PADDING:
         raise ValueError(
             f"grid_sample: expected padding_mode 'zeros', 'border' or 'reflection', got {padding_mode!r}"
@@ -163,13 +160,15 @@ def grid_sample(
             stacklevel=user_stacklevel(),
         )
         align_corners = False
-    if input.ndim == 5:
-        raise NotImplementedError("grid_sample: 5-D (volumetric) input is not supported")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+    nd = input.ndim - 2
+    if nd not in (2, 3) or grid.ndim != nd + 2 or grid.shape[-1] != nd or grid.shape[0] != input.shape[0]:
         raise ShapeError(
-            f"grid_sample: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) with the same N, "
-            f"got input {tuple(input.shape)} and grid {tuple(grid.shape)}"
+            f"grid_sample: expected input (N, C, H, W) with grid (N, Ho, Wo, 2), or input (N, C, D, H, W) "
+            f"with grid (N, Do, Ho, Wo, 3), with the same N; got input {tuple(input.shape)} and grid "
+            f"{tuple(grid.shape)}"
         )
+    if mode == "bicubic" and nd == 3:
+        raise ShapeError(f"grid_sample: mode 'bicubic' takes 4-D input only, got input {tuple(input.shape)}")
     if input._data.dtype != grid._data.dtype or input._data.dtype.kind != "f":
         raise DTypeError(
             f"grid_sample: expected floating-point input and grid of one dtype, got {input.dtype} and {grid.dtype}"

@@ -14,6 +14,7 @@ from glassgrad.ops import (
     activation,
     conv,
     conversion,
+    cumulative,
     elementwise,
     indexing,
     indexing_more,
@@ -28,6 +29,7 @@ from glassgrad.ops import (
     setitem,
     trig,
     unary,
+    unary_more,
 )
 from glassgrad.ops import views as views_ops
 
@@ -35,7 +37,8 @@ __all__ = [
     "AWARE", "ComplexAbs", "ComplexAdd", "ComplexSub", "ComplexMul", "ComplexDiv", "ComplexExp", "ComplexMatMul",
     "ComplexEinsum", "ComplexPow", "ComplexSqrt", "ComplexLog", "ComplexLog1p", "ComplexSin", "ComplexCos",
     "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
-    "ComplexRsqrt", "ComplexSigmoid",
+    "ComplexRsqrt", "ComplexSigmoid", "ComplexAsin", "ComplexAcos", "ComplexAtan", "ComplexAsinh", "ComplexAcosh",
+    "ComplexAtanh", "ComplexProd", "ComplexCumProd",
 ]  # fmt: skip
 
 
@@ -119,6 +122,32 @@ ComplexCosh = _twin(trig.Cosh, "z = cosh a, complex.   VJP: g conj(sinh a).")
 ComplexExpm1 = _twin(trig.Expm1, "z = e^a - 1, complex.   VJP: g conj(z + 1).")
 ComplexRsqrt = _twin(unary.Rsqrt, "z = 1 / sqrt(a), complex, principal branch.   VJP: -g conj(z^3) / 2.")
 ComplexSigmoid = _twin(activation.Sigmoid, "z = 1 / (1 + e^-a), complex.   VJP: g conj(z (1 - z)).")
+# the inverse functions on their principal branches (NumPy's and PyTorch's are C99's)
+ComplexAsin = _twin(trig.Asin, "z = asin a, complex.   VJP: g conj(1 / sqrt(1 - a^2)).")
+ComplexAcos = _twin(trig.Acos, "z = acos a, complex.   VJP: -g conj(1 / sqrt(1 - a^2)).")
+ComplexAtan = _twin(trig.Atan, "z = atan a, complex.   VJP: g conj(1 / (1 + a^2)).")
+ComplexAsinh = _twin(unary_more.Asinh, "z = asinh a, complex.   VJP: g conj(1 / sqrt(a^2 + 1)).")
+ComplexAcosh = _twin(
+    unary_more.Acosh,
+    "z = acosh a, complex.   VJP: g conj(1 / (sqrt(a - 1) sqrt(a + 1))) (the principal branch's).",
+)
+
+
+def _acosh_backward(ctx, g):
+    # sqrt(a^2 - 1) is the real rule's, but on the complex plane it leaves acosh's principal branch
+    # (Re a < 0); the product of the two roots stays on it, as PyTorch's derivative does
+    (a,) = ctx.saved
+    xp = array_module(g)
+    if a.dtype.kind != "c":
+        return unary_more.Acosh.backward(ctx, g)
+    return g / xp.conj(xp.sqrt(a - 1) * xp.sqrt(a + 1))
+
+
+ComplexAcosh.backward = staticmethod(_acosh_backward)
+ComplexAtanh = _twin(unary_more.Atanh, "z = atanh a, complex.   VJP: g conj(1 / (1 - a^2)).")
+# products: the real rule multiplies g by products of the other elements, so its conjugated form holds
+ComplexProd = _twin(reduce.Prod, "z = prod x, complex.   VJP: g conj(product of the others).")
+ComplexCumProd = _twin(cumulative.CumProd, "z_k = x_0 ... x_k, complex.   VJP: the real rule with conj(x).")
 # selections and the affine layer: linear in each differentiable input (bilinear for linear), so
 # conj(rule(conj g)) is the rule itself; the twin gives a real input the real part
 ComplexWhere = _twin(

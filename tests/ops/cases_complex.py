@@ -65,6 +65,16 @@ case("complex_cosh")(_unary(lambda z: R(z.cosh())))
 case("complex_expm1")(_unary(lambda z: R(z.expm1())))
 case("complex_rsqrt")(_unary(lambda z: R((z + 3).rsqrt())))
 case("complex_sigmoid")(_unary(lambda z: R((z * 0.5).sigmoid())))  # |Im| < pi: away from the poles
+# the inverse functions shifted off their branch cuts (the real axis past +-1 for asin, acos,
+# atanh and acosh (below 1); the imaginary axis past +-i for atan and asinh)
+case("complex_asin")(_unary(lambda z: R((z * 0.2 + 0.5j).asin())))
+case("complex_acos")(_unary(lambda z: R((z * 0.2 + 0.5j).acos())))
+case("complex_atanh")(_unary(lambda z: R((z * 0.2 + 0.5j).atanh())))
+case("complex_acosh")(_unary(lambda z: R((z * 0.2 + 0.5j).acosh())))
+case("complex_atan")(_unary(lambda z: R((z * 0.2 + 0.5).atan())))
+case("complex_asinh")(_unary(lambda z: R((z * 0.2 + 0.5).asinh())))
+case("complex_prod")(_unary(lambda z: R(z.prod())))
+case("complex_cumprod")(_unary(lambda z: R(z.reshape(-1).cumprod(0))))
 
 
 @case("complex_where")

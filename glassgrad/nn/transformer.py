@@ -103,7 +103,8 @@ class _TransformerLayer(Module):
             self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool = False) -> Tensor:
+        # is_causal defaults as PyTorch's: subclasses (Demucs's layers) pass only three arguments
         x = self.self_attn(
             x,
             x,
@@ -164,7 +165,7 @@ class TransformerDecoderLayer(_TransformerLayer):
     _cross = True
 
     def _mha_block(
-        self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool
+        self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool = False
     ) -> Tensor:
         x = self.multihead_attn(
             x,

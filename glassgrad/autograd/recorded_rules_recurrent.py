@@ -15,6 +15,9 @@ of ``xg`` or ``b_hh`` is ever read, so a stand-in of its shape links them into t
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 import glassgrad as gg
@@ -22,7 +25,8 @@ import glassgrad.nn.functional as F
 from glassgrad.autograd.function import Primitive
 from glassgrad.autograd.recorded import constant, delayed_error, operand, output, rule, saved
 from glassgrad.backend import array_module
-from glassgrad.ops.grid_sample import _corners as _gs_corners
+from glassgrad.ops.grid_sample import axis_weights as _gs_axis_weights
+from glassgrad.ops.grid_sample import taps as _gs_taps
 from glassgrad.ops.recurrent import step_rows
 
 __all__: list[str] = []
@@ -282,25 +286,30 @@ def _embedding_bag(ctx, g):
 
 @rule("grid_sample")
 def _grid_sample(ctx, g):
-    """Recomputed sum_k x[corner_k] w_k(ix, iy), ix = given value with slope sx (iy alike); grad(out, (x, grid), g)."""
-    x, ix, iy, sx, sy = saved(ctx)
+    """Recomputed sum_k x[tap_k] w_k(coords), each axis's coordinate the given value with its slope
+    (piecewise linear in the grid); grad(out, (x, grid), g)."""
+    x = saved(ctx)[0]
+    nd = x.ndim - 2
+    coords, slopes = saved(ctx)[1 : 1 + nd], saved(ctx)[1 + nd :]
     a = ctx.attrs
-    n, c, h, w = x.shape
+    n, c, *spatial = x.shape
     xt = _link(ctx, 0, x)
-    # the grid's value is not saved; ix, iy are, with their slopes (piecewise linear in the grid)
+    # the grid's value is not saved; the coordinates are, with their slopes
     gt = _standin(ctx, 1, None, x.dtype)
-    out = None
+    sizes = list(reversed(spatial))
     with np.errstate(invalid="ignore"):
-        corners = _gs_corners(ix, iy, h, w, a["mode"])
-    if a["mode"] == "bilinear" and gt is not None:
-        px = _Given.apply(gt[..., 0].reshape(n, 1, -1), value=ix, slope=sx)
-        py = _Given.apply(gt[..., 1].reshape(n, 1, -1), value=iy, slope=sy)
-        fx, fy = px - constant(np.floor(ix)), py - constant(np.floor(iy))
-        wts = [(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy]
+        taps = _gs_taps(list(coords), sizes, a["mode"], a["padding_mode"], a["align_corners"])
+    if a["mode"] != "nearest" and gt is not None:
+        per_axis = []
+        for d in range(nd):
+            p = _Given.apply(gt[..., d].reshape(n, 1, -1), value=coords[d], slope=slopes[d])
+            per_axis.append(_gs_axis_weights(p - constant(np.floor(coords[d])), a["mode"]))
+        wts = [math.prod(combo[1:], start=combo[0]) for combo in itertools.product(*per_axis)]
     else:
-        wts = [constant(wgt) for _, _, wgt, _, _ in corners]
-    flat_x = xt.reshape(n, c, h * w)
-    for (flat, ok, _, _, _), wt in zip(corners, wts):
+        wts = [constant(wgt) for _, _, wgt, _ in taps]
+    flat_x = xt.reshape(n, c, math.prod(spatial))
+    out = None
+    for (flat, ok, _, _), wt in zip(taps, wts):
         val = flat_x.gather(2, constant(np.broadcast_to(flat, (n, c, flat.shape[-1])).copy()))
         term = val * gg.where(constant(ok), wt, constant(np.zeros((), x.dtype)))
         out = term if out is None else out + term

@@ -26,7 +26,7 @@ from typing import Any
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 
-__all__ = ["GridSample", "source_coordinates"]
+__all__ = ["GridSample", "axis_weights", "source_coordinates", "taps"]
 
 _A = -0.75  # the cubic-convolution constant PyTorch's bicubic modes use
 
@@ -89,6 +89,12 @@ def _cubic(t: Any) -> list[tuple[Any, Any]]:
     return [outer[0], inner[0], (inner[1][0], -inner[1][1]), (outer[1][0], -outer[1][1])]
 
 
+def axis_weights(t: Any, mode: str) -> list:
+    """The weights of one axis's taps as functions of the fraction ``t`` (arrays or tensors: the
+    recorded rule differentiates them); linear and bicubic modes."""
+    return [1 - t, t] if mode == "bilinear" else [w for w, _ in _cubic(t)]
+
+
 def _axis_taps(c: Any, size: int, mode: str, padding_mode: str, align_corners: bool) -> list[tuple]:
     """Per tap along one axis: ``(integer coordinate, weight, d weight / d c)``."""
     xp = array_module(c)
@@ -98,10 +104,10 @@ def _axis_taps(c: Any, size: int, mode: str, padding_mode: str, align_corners: b
     t = c - low
     if mode == "bilinear":
         return [(low, 1 - t, -1.0), (low + 1, t, 1.0)]  # slopes as numbers: no array to multiply
-    taps = []
+    out = []
     for k, (w, dw) in enumerate(_cubic(t)):  # each integer tap padded on its own
-        taps.append((_pad(xp, low + (k - 1), size, padding_mode, align_corners)[0], w, dw))
-    return taps
+        out.append((_pad(xp, low + (k - 1), size, padding_mode, align_corners)[0], w, dw))
+    return out
 
 
 def _product(factors: list) -> Any:
@@ -112,7 +118,7 @@ def _product(factors: list) -> Any:
     return out
 
 
-def _taps(
+def taps(
     coords: list, sizes: list, mode: str, padding_mode: str, align_corners: bool, slopes: bool = False
 ) -> list[tuple]:
     """Per tap of the image: ``(flat pixel index, in-bounds mask, weight, [d weight / d coord per
@@ -161,7 +167,7 @@ def _forward(ctx, x, grid, mode, padding_mode, align_corners):
     coords, slopes, sizes = _coords(grid, tuple(spatial), attrs)
     flat_x = x.reshape(n, c, math.prod(spatial))
     out = xp.zeros((n, c, coords[0].shape[-1]), dtype=x.dtype)
-    for flat, ok, wgt, _ in _taps(coords, sizes, mode, padding_mode, align_corners):
+    for flat, ok, wgt, _ in taps(coords, sizes, mode, padding_mode, align_corners):
         out += xp.take_along_axis(flat_x, flat, axis=2) * (wgt * ok)  # (N, C, L) * (N, 1, L)
     ctx.save_for_backward(x, *coords, *slopes)
     return out.reshape(n, c, *grid.shape[1:-1])
@@ -177,20 +183,20 @@ def _backward(ctx, g):
     n, c, *spatial = x.shape
     sizes = list(reversed(spatial))
     gf = g.reshape(n, c, coords[0].shape[-1])  # (N, C, L)
-    taps = _taps(coords, sizes, a["mode"], a["padding_mode"], a["align_corners"], ctx.needs_input_grad[1])
+    all_taps = taps(coords, sizes, a["mode"], a["padding_mode"], a["align_corners"], ctx.needs_input_grad[1])
     dx = dgrid = None
     if ctx.needs_input_grad[0]:
         plane = math.prod(spatial)
         base = (xp.arange(n * c) * plane).reshape(n, c, 1)  # (N, C, 1): each plane's offset
-        index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in taps])
+        index = xp.concatenate([(base + flat).reshape(-1) for flat, *_ in all_taps])
         # a tap outside the image sends nothing (not NaN * 0, into the stand-in pixel 0)
-        weights = xp.concatenate([xp.where(ok, gf * wgt, 0).reshape(-1) for _, ok, wgt, _ in taps])
+        weights = xp.concatenate([xp.where(ok, gf * wgt, 0).reshape(-1) for _, ok, wgt, _ in all_taps])
         dx = xp.bincount(index, weights=weights, minlength=n * c * plane).astype(g.dtype).reshape(x.shape)
     if ctx.needs_input_grad[1]:
         grads = [xp.zeros(coords[0].shape, dtype=g.dtype) for _ in range(nd)]  # each (N, 1, L)
         if a["mode"] != "nearest":
             flat_x = x.reshape(n, c, math.prod(spatial))
-            for flat, ok, _, dws in taps:
+            for flat, ok, _, dws in all_taps:
                 # sum over channels of g * value at this tap (0 outside the image)
                 gv = (xp.take_along_axis(flat_x, flat, axis=2) * gf).sum(axis=1, keepdims=True) * ok
                 for d in range(nd):

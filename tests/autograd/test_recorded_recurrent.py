@@ -190,7 +190,7 @@ def _grid(seed, n=2, ho=3, wo=2, spread=1.3):
     return gg.tensor(g, dtype=gg.float64, requires_grad=True)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample_gradgradcheck(mode, padding_mode, align_corners):
@@ -203,8 +203,20 @@ def test_grid_sample_gradgradcheck(mode, padding_mode, align_corners):
     assert gradgradcheck(fn, (x, grid))
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-def test_grid_sample_second_order_matches_torch(torch, padding_mode):
+def test_volumetric_grid_sample_gradgradcheck(mode, padding_mode):
+    """5-D input (trilinear), and the 2-D modes' rule reused per axis."""
+    if mode == "bicubic":
+        pytest.skip("bicubic takes 4-D input only (covered above)")
+    x = _t(1, 2, 2, 3, 2, seed=1)
+    g = gg.tensor(np.random.RandomState(7).uniform(-1.2, 1.2, (1, 2, 1, 2, 3)), dtype=gg.float64, requires_grad=True)
+    assert gradgradcheck(lambda x, g: F.grid_sample(x, g, "bilinear", padding_mode, False), (x, g))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_second_order_matches_torch(torch, padding_mode, mode):
     xn, gn = _t(2, 2, 3, 4, seed=1).detach().numpy(), _grid(3).detach().numpy()
     res = []
     for lib, mk in (
@@ -212,7 +224,7 @@ def test_grid_sample_second_order_matches_torch(torch, padding_mode):
         (gg, lambda a: gg.tensor(a, requires_grad=True)),
     ):
         x, grid = mk(xn), mk(gn)
-        out = lib.nn.functional.grid_sample(x, grid, padding_mode=padding_mode, align_corners=False)
+        out = lib.nn.functional.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
         v = mk(np.random.RandomState(4).randn(*out.shape))
         gx, gg_ = lib.autograd.grad(out, [x, grid], v, create_graph=True)
         w = np.random.RandomState(5).randn(*gx.shape)

@@ -23,7 +23,7 @@ from typing import Any
 from glassgrad.device import device
 from glassgrad.tensor import Tensor
 
-__all__ = ["scatter", "gather", "replicate", "parallel_apply", "data_parallel"]
+__all__ = ["scatter", "scatter_kwargs", "gather", "replicate", "parallel_apply", "data_parallel"]
 
 
 def _refuse_devices(op: str, devices: Any, cpu_message: str) -> None:
@@ -70,6 +70,17 @@ def scatter(inputs: Any, target_gpus: Any, dim: int = 0) -> list:
         return [obj for _ in targets]
 
     return walk(inputs)
+
+
+def scatter_kwargs(inputs: tuple, kwargs: Any, target_gpus: Any, dim: int = 0) -> tuple[tuple, tuple]:
+    """``scatter`` of the positional and the keyword arguments together (what
+    ``DataParallel.scatter`` calls): two tuples with one entry per device, the shorter padded with
+    ``()`` or ``{}`` so that each replica gets both; empty ``inputs``/``kwargs`` give none."""
+    pieces = list(scatter(inputs, target_gpus, dim)) if inputs else []
+    kw = list(scatter(kwargs, target_gpus, dim)) if kwargs else []
+    pieces += [() for _ in range(len(kw) - len(pieces))]
+    kw += [{} for _ in range(len(pieces) - len(kw))]
+    return tuple(pieces), tuple(kw)
 
 
 def gather(outputs: Any, target_device: Any, dim: int = 0) -> Any:

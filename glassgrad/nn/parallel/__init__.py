@@ -22,8 +22,16 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.nn import parallel_functions as _pf
 from glassgrad.nn.module import Module
-from glassgrad.nn.parallel_functions import data_parallel, gather, parallel_apply, replicate, scatter
+from glassgrad.nn.parallel_functions import (
+    data_parallel,
+    gather,
+    parallel_apply,
+    replicate,
+    scatter,
+)
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
@@ -59,6 +67,23 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
+
+    # The steps PyTorch's multi-GPU forward runs, kept as methods because code patches them
+    # (sync_batchnorm's ``patch_replication_callback`` wraps ``replicate``); the CPU forward above
+    # never calls them, and each behaves as the functional API does without an accelerator. They
+    # reach it through ``_pf``: an aliased ``import torch.nn.parallel.replicate`` may rebind the
+    # package's function names to submodules.
+    def replicate(self, module: Module, device_ids: Any) -> list:
+        return _pf.replicate(module, device_ids, not is_grad_enabled())
+
+    def scatter(self, inputs: tuple, kwargs: Any, device_ids: Any) -> Any:
+        return _pf.scatter_kwargs(inputs, kwargs, device_ids, dim=self.dim)
+
+    def parallel_apply(self, replicas: Any, inputs: Any, kwargs: Any) -> list:
+        return _pf.parallel_apply(replicas, inputs, kwargs, self.device_ids[: len(replicas)])
+
+    def gather(self, outputs: Any, output_device: Any) -> Any:
+        return _pf.gather(outputs, output_device, dim=self.dim)
 
 
 class DistributedDataParallel(Module):

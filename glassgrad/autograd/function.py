@@ -227,6 +227,8 @@ class Primitive:
                     needs.append(True)
                     nexts.append(x._node or x)
                     continue
+                if x._node is not None:  # a non-leaf whose requires_grad was set to False by hand
+                    raise _cut_non_leaf(cls, len(arrays) - 1)
             else:
                 arrays.append(x)
             needs.append(False)
@@ -398,3 +400,14 @@ from glassgrad.autograd.meta_apply import meta_raw as _meta_raw  # noqa: E402
 # An output that is a view of an input shares its version counter and is remembered by its base,
 # for rebasing the views' graphs after a recorded in-place change (autograd/view_rebase.py).
 from glassgrad.autograd.view_rebase import share_version as _share_version  # noqa: E402
+
+
+def _cut_non_leaf(cls: Any, i: int) -> GraphError:
+    """PyTorch refuses ``y.requires_grad = False`` on a computed tensor; here the assignment is a
+    plain attribute (a checked property would cost every read), so the op that would silently cut
+    the graph refuses instead of dropping the gradients behind it."""
+    return GraphError(
+        f"{cls.name}: input {i} was computed from tensors that require grad, but its requires_grad was "
+        "set to False by hand (PyTorch refuses that on a non-leaf, and the gradients behind it would "
+        "be lost); use .detach() for a tensor cut from the graph"
+    )

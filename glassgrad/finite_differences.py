@@ -25,7 +25,7 @@ import operator
 from typing import Any
 
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
@@ -53,6 +53,8 @@ def _spacings(x: Tensor, spacing: Any, dims: list[int], dim_given: bool) -> list
     """One spacing per dim: a number, or a 1-D tensor of coordinates of that dim's size."""
     if spacing is None:
         return [1.0] * len(dims)
+    if isinstance(spacing, Tensor) and spacing.dim() == 0:  # a 0-d tensor is one number
+        return [spacing] * len(dims)
     if isinstance(spacing, Tensor):
         raise TypeError(
             "gradient(): expected spacing as a number or a tuple of numbers or of 1-D tensors, got a Tensor "
@@ -144,7 +146,9 @@ def gradient(
     if not isinstance(input, Tensor):
         raise TypeError(f"gradient(): expected input as a Tensor, got {type(input).__name__}")
     if isinstance(edge_order, bool) or edge_order not in (1, 2):
-        raise ValueError(f"gradient: expected edge_order 1 or 2, got {edge_order!r}")
+        raise ArgumentError(f"gradient: expected edge_order 1 or 2, got {edge_order!r}")
+    if input.dtype in (dtypes.bool, dtypes.uint8):  # as PyTorch, which refuses these two
+        raise DTypeError(f"gradient: expected a signed or floating input, got {input.dtype}")
     dims = _dims(input, dim)
     spacings = _spacings(input, spacing, dims, dim is not None)
     f = input
@@ -157,7 +161,7 @@ def gradient(
                 f"gradient: expected at least edge_order + 1 = {edge_order + 1} samples along dim {d}, "
                 f"got shape {tuple(input.shape)}"
             )
-        if isinstance(h, Tensor):
+        if isinstance(h, Tensor) and h.dim() == 1:
             if not h.dtype.is_floating_point and not h.dtype.is_complex:
                 h = h.to(f.dtype)
             first, center, last = _coordinates(f, d, h, edge_order)

@@ -22,7 +22,7 @@ from glassgrad.tensor_storage import TypedStorage, UntypedStorage
 
 __all__ = [
     "FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage", "IntStorage", "ShortStorage",
-    "CharStorage", "ByteStorage", "BoolStorage",
+    "CharStorage", "ByteStorage", "BoolStorage", "ComplexFloatStorage", "ComplexDoubleStorage",
 ]  # fmt: skip
 
 _BYTE_ORDERS = {"native": "=", "little": "<", "big": ">"}
@@ -124,6 +124,8 @@ ShortStorage = _storage_class("ShortStorage", np.int16)
 CharStorage = _storage_class("CharStorage", np.int8)
 ByteStorage = _storage_class("ByteStorage", np.uint8)
 BoolStorage = _storage_class("BoolStorage", np.bool_)
+ComplexFloatStorage = _storage_class("ComplexFloatStorage", np.complex64)
+ComplexDoubleStorage = _storage_class("ComplexDoubleStorage", np.complex128)
 
 
 def tensor_over_storage(name: str, np_dtype: np.dtype, storage: Any) -> Any:

@@ -73,8 +73,12 @@ _PACKED = (
 
 def _bind(name: str, args: tuple, kwargs: dict) -> tuple[bool, dict]:
     """ATen's two argument lists, by position or keyword: ``(packed, {name: value})``."""
+    # A dense call's second argument is hx (a pair or a 3-D state), a packed one's the 1-D batch_sizes.
     packed = (
-        "data" in kwargs or "batch_sizes" in kwargs or (len(args) > 3 and isinstance(args[3], (list, tuple)))
+        "data" in kwargs
+        or "batch_sizes" in kwargs
+        or (len(args) > 1 and isinstance(args[1], Tensor) and args[1].dim() == 1)
+        or (len(args) > 3 and isinstance(args[3], (list, tuple)))
     )
     names = _PACKED if packed else _DENSE
     bound = dict(zip(names, args))
@@ -193,9 +197,12 @@ def lstm_cell(
         input ``(N, I)``; hx ``(h (N, H), c (N, H))``; w_ih ``(4H, I)``; w_hh ``(4H, H)`` -> (h', c').
     """
     if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-        raise TypeError(f"lstm_cell(): expected hx as a pair (h, c), got {type(hx).__name__}")
+        got = f"{len(hx)} states" if isinstance(hx, (tuple, list)) else type(hx).__name__
+        raise TypeError(f"lstm_cell(): expected hx as a pair (h, c), got {got}")
     h, c = hx
     _cell_inputs("lstm_cell", input, h, w_ih, w_hh, 4)
+    if not isinstance(c, Tensor) or tuple(c.shape) != tuple(h.shape):  # a (1, H) c would broadcast
+        raise ShapeError(f"lstm_cell: expected c of h's shape {tuple(h.shape)}, got {_what(c)}")
     i, f, g, o = (F.linear(input, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, 1)  # 4 x (N, H)
     c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
     return F.sigmoid(o) * F.tanh(c_new), c_new

@@ -15,10 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 from glassgrad.backend import array_module
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import ArgumentError, GraphError, ShapeError
 from glassgrad.methods import _inplace
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
@@ -109,6 +110,13 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1, out: Tenso
     Shape:
         input ``(d_0, ..., d_{n-1})`` -> ``(size, n)`` int64.
     """
+    try:
+        n = -1 if isinstance(size, bool) else operator.index(size)
+    except TypeError:
+        n = -1
+    if n < 0:
+        raise ArgumentError(f"nonzero_static: expected size as an int >= 0, got {size!r}")
+    size = n
     xp = array_module(input._data)
     found = xp.argwhere(input._data)[:size]  # (M, n)
     rows = xp.full((size, input._data.ndim), fill_value, dtype=xp.int64)
@@ -123,8 +131,8 @@ def _elementwise(name: str, self: Tensor, fn: Callable[..., Any], *others: Tenso
             f"{name}: cannot call a Python function over a tensor that requires grad; use x.detach().{name}(...)"
         )
     xp = array_module(self._data)
-    args = [xp.broadcast_to(o._data, self._data.shape) for o in others]
     try:
+        args = [xp.broadcast_to(o._data, self._data.shape) for o in others]
         values = xp.vectorize(fn, otypes=[object])(self._data, *args)
     except ValueError as e:
         raise ShapeError(f"{name}: expected tensors broadcastable to {tuple(self.shape)}: {e}") from None

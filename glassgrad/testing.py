@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.errors import ArgumentError
+from glassgrad.sparse_tensor import strided
 from glassgrad.tensor import Tensor
 
 __all__ = ["assert_allclose", "assert_close", "make_tensor"]
@@ -40,6 +42,7 @@ class _MismatchError(Exception):
     the item path is in the text (the innermost ``_walk`` adds it)."""
 
     placed = False
+    structural = False  # a length or key mismatch of the containers: ``msg`` leaves it, as PyTorch's
 
     def __init__(self, kind: type, text: str) -> None:
         super().__init__(text)
@@ -50,6 +53,8 @@ def _both_or_neither(rtol: Any, atol: Any) -> None:
     if (rtol is None) != (atol is None):
         missing = "rtol" if rtol is None else "atol"
         raise ValueError(f"assert_close: give both rtol and atol or neither; {missing} is missing")
+    if rtol is not None and (rtol < 0 or atol < 0):
+        raise ArgumentError(f"assert_close: expected rtol and atol >= 0, got rtol={rtol}, atol={atol}")
 
 
 def _tolerances(dts: tuple, rtol: Any, atol: Any) -> tuple[float, float]:
@@ -75,8 +80,8 @@ def _compare_arrays(a: np.ndarray, e: np.ndarray, scalar: bool, names: tuple, op
         )
     rtol, atol = _tolerances((a.dtype, e.dtype), opts["rtol"], opts["atol"])
     common = np.result_type(a.dtype, e.dtype)
-    if common == np.bool_:
-        common = np.dtype(np.int64)  # a difference of booleans is counted as 0/1
+    if common.kind in "biu" and common != np.uint64:
+        common = np.dtype(np.int64)  # differences of narrow integers (uint8 0 - 255) must not wrap
     a, e = a.astype(common, copy=False), e.astype(common, copy=False)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.abs(a - e)
@@ -113,7 +118,38 @@ def _compare_arrays(a: np.ndarray, e: np.ndarray, scalar: bool, names: tuple, op
     raise _MismatchError(AssertionError, text)
 
 
+def _tensor_arrays(actual: Tensor, expected: Tensor, opts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The values to compare, after the layout, device and stride checks asked for: sparse tensors
+    by their dense form, meta tensors (no data) by zeros of their shape."""
+    for what, check, get in (
+        ("layouts", "check_layout", lambda t: t.layout),
+        ("devices", "check_device", lambda t: t.device),
+    ):
+        if opts[check] and get(actual) != get(expected):
+            raise _MismatchError(
+                AssertionError, f"assert_close: {what} differ: actual {get(actual)}, expected {get(expected)}"
+            )
+    dense = [t.to_dense() if t.layout is not strided else t for t in (actual, expected)]
+    if opts["check_stride"] and actual.layout is strided and dense[0].stride() != dense[1].stride():
+        raise _MismatchError(
+            AssertionError,
+            f"assert_close: strides differ: actual {dense[0].stride()}, expected {dense[1].stride()}",
+        )
+    return tuple(
+        np.zeros(t.shape, t.dtype.np) if t.device.type == "meta" else t.detach().numpy(force=True)
+        for t in dense
+    )
+
+
 def _leaf(actual: Any, expected: Any, opts: dict) -> None:
+    if actual is None or expected is None:
+        if actual is not expected:
+            raise _MismatchError(
+                AssertionError, f"assert_close: one side is None: got {actual!r}, expected {expected!r}"
+            )
+        return
+    # NumPy scalars compare as the Python numbers they hold (np.float32(1) matches 1.0)
+    actual, expected = (v.item() if isinstance(v, np.generic) else v for v in (actual, expected))
     for kind in (Tensor, np.ndarray):
         if isinstance(actual, kind) or isinstance(expected, kind):
             if not (isinstance(actual, kind) and isinstance(expected, kind)):
@@ -123,7 +159,7 @@ def _leaf(actual: Any, expected: Any, opts: dict) -> None:
                     "give two tensors, two NumPy arrays or two numbers",
                 )
             if kind is Tensor:
-                a, e = actual.detach().numpy(force=True), expected.detach().numpy(force=True)
+                a, e = _tensor_arrays(actual, expected, opts)
                 names = (actual.shape, expected.shape, actual.dtype, expected.dtype)
             else:
                 a, e = actual, expected
@@ -153,6 +189,12 @@ def _leaf(actual: Any, expected: Any, opts: dict) -> None:
     )
 
 
+def _structural(text: str) -> _MismatchError:
+    err = _MismatchError(AssertionError, text)
+    err.structural = True
+    return err
+
+
 def _walk(actual: Any, expected: Any, path: str, opts: dict) -> None:
     def seq(v: Any) -> bool:
         return isinstance(v, Sequence) and not isinstance(v, str | bytes)
@@ -160,10 +202,7 @@ def _walk(actual: Any, expected: Any, path: str, opts: dict) -> None:
     try:
         if seq(actual) and seq(expected):
             if len(actual) != len(expected):
-                raise _MismatchError(
-                    AssertionError,
-                    f"assert_close: sequence lengths differ: {len(actual)} and {len(expected)}",
-                )
+                raise _structural(f"assert_close: sequence lengths differ: {len(actual)} and {len(expected)}")
             for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
                 _walk(x, y, f"{path}[{i}]", opts)
             return
@@ -171,9 +210,8 @@ def _walk(actual: Any, expected: Any, path: str, opts: dict) -> None:
             if set(actual) != set(expected):
                 missing = sorted(set(expected) - set(actual), key=repr)
                 extra = sorted(set(actual) - set(expected), key=repr)
-                raise _MismatchError(
-                    AssertionError,
-                    f"assert_close: mapping keys differ: missing from actual {missing}, extra in actual {extra}",
+                raise _structural(
+                    f"assert_close: mapping keys differ: missing from actual {missing}, extra in actual {extra}"
                 )
             for k in expected:
                 _walk(actual[k], expected[k], f"{path}[{k!r}]", opts)
@@ -204,15 +242,18 @@ def assert_close(
     same shapes, same dtypes (unless ``check_dtype=False``: both go to their common dtype) and
     values within tolerance; NaNs match only with ``equal_nan``. Inputs of kinds that cannot be
     compared raise ``TypeError``. ``msg`` replaces the message, or, if callable, maps it.
-    Everything here is on the CPU with a strided layout, so the device, layout and stride checks
-    always pass."""
-    opts = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype}
+    ``check_layout``/``check_device``/``check_stride`` compare those attributes first (sparse
+    tensors compare by their dense values, meta tensors by shape and dtype alone)."""
+    opts = {
+        "rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype,
+        "check_device": check_device, "check_layout": check_layout, "check_stride": check_stride,
+    }  # fmt: skip
     _both_or_neither(rtol, atol)
     try:
         _walk(actual, expected, "", opts)
     except _MismatchError as m:
         text = m.text
-        if msg is not None:
+        if msg is not None and m.kind is AssertionError and not m.structural:  # as PyTorch's
             text = msg(text) if callable(msg) else msg
         raise m.kind(text) from None
 
@@ -284,12 +325,17 @@ def make_tensor(
         )
         hi = min(info.max + 1, 10 if high is None else int(np.ceil(high)))
         if hi <= lo:
-            raise ValueError(f"make_tensor: expected low < high, got low={low}, high={high}")
+            raise ValueError(
+                f"make_tensor: expected low < high for {dtype}, got low={lo}, high={hi} (defaults -9, 10)"
+            )
         data = rng.integers(lo, hi, size=shape).astype(npd)
     else:
         lo, hi = -9.0 if low is None else float(low), 9.0 if high is None else float(high)
         if not lo <= hi:
-            raise ValueError(f"make_tensor: expected low <= high, got low={low}, high={high}")
+            raise ValueError(f"make_tensor: expected low <= high, got low={lo}, high={hi} (defaults -9, 9)")
+        # clamped to the dtype's finite range, so float16 draws never overflow to inf
+        fin = np.finfo(npd)
+        lo, hi = max(lo, float(fin.min)), min(hi, float(fin.max))
         data = rng.uniform(lo, hi, size=shape)
         if npd.kind == "c":  # both parts drawn in the range
             data = data + 1j * rng.uniform(lo, hi, size=shape)

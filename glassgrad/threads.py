@@ -18,6 +18,7 @@ saying what to install, rather than silently changing nothing.
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -63,13 +64,16 @@ def get_num_threads() -> int:
     return max(max(lib.num_threads for lib in controller.lib_controllers), 1)
 
 
-def check_thread_count(op: str, num: Any) -> None:
-    """Refuse a thread count that is not an int of at least 1, with PyTorch's ``RuntimeError``
-    kinds (ours are also ``TypeError``/``ValueError``, what plain Python code catches)."""
-    if isinstance(num, bool) or not isinstance(num, int):
+def check_thread_count(op: str, num: Any) -> int:
+    """The thread count as an int (NumPy integers too, as PyTorch takes them); one that is not an
+    int of at least 1 is refused with PyTorch's ``RuntimeError`` kinds (ours are also
+    ``TypeError``/``ValueError``, what plain Python code catches)."""
+    if isinstance(num, bool) or not isinstance(num, numbers.Integral):  # np.int64 is Integral
         raise DTypeError(f"{op}: expected an int, got {type(num).__name__}")
-    if num < 1:
-        raise ArgumentError(f"{op}: expected a positive number of threads, got {num}")
+    count = int(num)
+    if count < 1:
+        raise ArgumentError(f"{op}: expected a positive number of threads, got {count}")
+    return count
 
 
 def set_num_threads(num: int) -> None:
@@ -80,7 +84,7 @@ def set_num_threads(num: int) -> None:
         ArgumentError: ``num`` is below 1 (a ``ValueError`` and, as PyTorch's, a ``RuntimeError``).
         RuntimeError: threadpoolctl is not installed, so the pool cannot be resized.
     """
-    check_thread_count("set_num_threads", num)
+    num = check_thread_count("set_num_threads", num)
     controller = _blas_controller()
     if controller is None:
         raise RuntimeError(

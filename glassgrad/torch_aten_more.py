@@ -55,9 +55,12 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa:
     if dim == -1:
         return v.norm(pow)
     dim = operator.index(dim)
+    if -v.dim() <= dim < 0:  # other negative dims count from the end, as ATen's
+        dim += v.dim()
     if not 0 <= dim < v.dim():
         raise ShapeError(
-            f"norm_except_dim: expected dim -1 or in [0, {v.dim()}), got {dim} for shape {tuple(v.shape)}"
+            f"norm_except_dim: expected dim -1 or in [-{v.dim()}, {v.dim()}), got {dim} for shape "
+            f"{tuple(v.shape)}"
         )
     others = [d for d in range(v.dim()) if d != dim]
     return v.norm(pow, dim=others, keepdim=True) if others else v.abs()
@@ -75,6 +78,14 @@ def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tenso
             f"conv_tbc: expected input (T, B, C_in) and weight (K, C_in, C_out) with equal C_in, got "
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
+    length = input.shape[0] + 2 * pad - weight.shape[0] + 1
+    if length < 0:
+        raise ShapeError(
+            f"conv_tbc: expected T + 2 * pad >= K - 1, got input {tuple(input.shape)}, weight "
+            f"{tuple(weight.shape)} and pad={pad}"
+        )
+    if length == 0:  # as PyTorch: an empty (0, B, C_out) output, still in the graph
+        return input[:0] @ weight[0] + bias
     out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)  # (B, C_out, T')
     return out.permute(2, 0, 1)
 
@@ -194,8 +205,8 @@ def native_batch_norm(
 
 def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor, Tensor]:  # noqa: A002
     """Dropout with its mask: ``(input * mask / (1 - p), mask)``, mask a bool tensor of input's
-    shape (all True when not training; all False with ``p = 1``)."""
-    if not train:
+    shape (all True when not training; all False with ``p = 1``). ``train=None`` trains, as ATen's."""
+    if train is not None and not train:
         return input.clone(), ones(*input.shape, dtype=bool)
     if p >= 1:
         return input * 0, ones(*input.shape, dtype=bool) & False

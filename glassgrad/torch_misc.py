@@ -198,7 +198,7 @@ def get_num_interop_threads() -> int:
 def set_num_interop_threads(num: int) -> None:
     """Recorded only: glassgrad runs no inter-op thread pool (NumPy's BLAS threads are
     ``set_num_threads``)."""
-    check_thread_count("set_num_interop_threads", num)
+    num = check_thread_count("set_num_interop_threads", num)
     _settings["interop_threads"] = num
 
 

@@ -99,7 +99,11 @@ class Tensor:
 
     @property
     def grad(self) -> Tensor | None:
-        """The gradient accumulated by ``backward()`` (None until then, or after ``zero_grad()``)."""
+        """The gradient accumulated by ``backward()`` (None until then, or after ``zero_grad()``).
+
+        Reading it on a non-leaf tensor without ``retain_grad()`` warns, as PyTorch does."""
+        if self._grad is None and self._node is not None:
+            hooks.warn_unretained_grad(self)
         return self._grad
 
     @grad.setter

@@ -8,12 +8,20 @@ gradient is accumulated into ``.grad``). A hook must return None or a gradient o
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from typing import Any, Callable
 
 from glassgrad.errors import GraphError
 
-__all__ = ["register_hook", "retain_grad", "retains_grad", "move_retain_grad", "RemovableHandle"]
+__all__ = [
+    "register_hook",
+    "retain_grad",
+    "retains_grad",
+    "move_retain_grad",
+    "warn_unretained_grad",
+    "RemovableHandle",
+]
 
 
 class RemovableHandle:
@@ -59,6 +67,21 @@ def register_hook(t: Any, hook: Callable) -> RemovableHandle:
 def retains_grad(t: Any) -> bool:
     hooks = t._node.hooks if t._node is not None else None
     return bool(hooks) and getattr(hooks[-1], "retains_grad", False)
+
+
+def warn_unretained_grad(t: Any) -> None:
+    """Warn that ``t.grad`` was read on a non-leaf that keeps no gradient (PyTorch warns too: the
+    value is None whatever backward does, which usually means the wrong tensor was read)."""
+    if retains_grad(t):
+        return
+    warnings.warn(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed: backward() "
+        f"stores no gradient in a tensor made by an op (here {t._node.name()}), so it stays None. "
+        "Call .retain_grad() on it before backward() to keep its gradient, or read the .grad of "
+        "the leaf tensor (a parameter or an input made with requires_grad=True) instead.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def retain_grad(t: Any) -> None:

@@ -170,7 +170,7 @@ def _captured(func: Callable) -> list:
 
 def _state(t: Tensor) -> tuple:
     """What an in-place change or a gradient accumulated by ``backward()`` inside func moves."""
-    g = t.grad
+    g = t._grad  # (not .grad: that warns on a non-leaf, and this reads every tensor func captured)
     return t._version, id(g), None if g is None else g._version
 
 

@@ -110,8 +110,8 @@ class Conversion:
                 t._data = convert(t._data)
                 if bump:
                     t._vc[0] += 1
-                if t.grad is not None:
-                    t.grad._data = convert(t.grad._data)
+                if t._grad is not None:  # (._grad: a buffer may be a non-leaf, whose .grad warns)
+                    t._grad._data = convert(t._grad._data)
         return self
 
     def _cast_floating(self, dtype: Any, kinds: str = "f") -> Self:

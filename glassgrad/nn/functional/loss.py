@@ -254,7 +254,9 @@ def kl_div(
         positive = (target > 0)._data
         # log of 1 where the target is 0, so that 0 * log(0) is 0 (also in backward), not nan
         safe = _E.where(positive, target, 1.0)
-        loss = target * (safe.log() - input)
+        # t log t is formed in the target's own dtype before meeting the input, as PyTorch does: a
+        # float32 target against a float64 input then gives PyTorch's float64 sum to the last bit
+        loss = target * safe.log() - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim > 0 else total

@@ -3,7 +3,7 @@ and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the
 helpers (``nn.utils.rnn.pack_padded_sequence`` ...); ``parametrize`` and ``parametrizations`` hold
 PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...);
 ``prune`` holds pruning (``prune.l1_unstructured``, ``prune.global_unstructured`` ...);
-``stateless`` holds the deprecated ``functional_call``."""
+``stateless`` holds the deprecated ``functional_call``; ``init`` holds ``skip_init``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import parametrizations, parametrize, prune, rnn, stateless
+from glassgrad.nn.utils.init import skip_init
 from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
@@ -50,6 +51,8 @@ __all__ = [
     "prune",
     # functional_call (deprecated path; glassgrad.func.functional_call)
     "stateless",
+    # building a module without its default initialisation
+    "skip_init",
 ]
 
 

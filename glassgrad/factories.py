@@ -72,9 +72,14 @@ COPY_CONSTRUCT = (
 def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], tuple | list):
         size = tuple(size[0])
+    # PyTorch reads any one-element integer tensor as a size (``randn(B, T, D)`` with ``T = tensor([4])``)
+    size = tuple(
+        int(s._data.reshape(()))
+        if isinstance(s, Tensor) and s._data.size == 1 and s._data.dtype.kind in "iu"
+        else s
+        for s in size
+    )
     for s in size:
-        if isinstance(s, Tensor) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
-            continue
         if not isinstance(s, int | np.integer) or isinstance(s, bool) or s < 0:
             raise ShapeError(f"{op}: expected non-negative integer sizes, got {size}")
     return tuple(int(s) for s in size)

@@ -207,9 +207,12 @@ def _is_tensor_seq(data: Any) -> bool:
 def _tensor_seq(data: Any) -> list:
     """``data`` with each tensor as the number it holds: PyTorch reads a tensor inside a list as a
     scalar (``tensor([t1, t2])`` of one-element tensors has shape (2,)), and refuses a larger one."""
+    from glassgrad.ops.conversion import warn_grad_scalar  # (ops imports this module: no cycle at load)
+
     out = []
     for d in data:
         if isinstance(d, Tensor):
+            warn_grad_scalar(d)  # the number leaves the graph, and PyTorch says so
             if d._data.size != 1:  # (PyTorch's kinds: an integer tensor is refused as an index)
                 raise (TypeError if d._data.dtype.kind in "biu" else ValueError)(
                     f"tensor: a tensor inside a list stands for one number, got one of shape {tuple(d.shape)} "

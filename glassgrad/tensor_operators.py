@@ -21,6 +21,10 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
+#: Operands ``*`` declines, so that Python repeats the sequence (a constant: ``list | tuple`` is
+#: rebuilt on every call, which costs more than the test on ``t * x``'s hot path)
+_SEQUENCES = (list, tuple)
+
 
 class _Operators:
     def __add__(self, other: Any) -> Tensor:
@@ -36,9 +40,14 @@ class _Operators:
         return elementwise.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented  # Python then repeats the sequence (``t * [0]``), as PyTorch does
         return elementwise.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
+        if isinstance(other, _SEQUENCES):
+            # ``[0] * (T - 1)`` with a one-element integer T: a list repeated T - 1 times, as PyTorch
+            return NotImplemented
         return elementwise.mul(self, other)
 
     def __truediv__(self, other: Any) -> Tensor:

@@ -15,7 +15,7 @@ from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["cast", "clone", "python_scalar", "to_meta"]
+__all__ = ["cast", "clone", "python_scalar", "to_meta", "warn_grad_scalar"]
 
 
 class Cast(Function):
@@ -96,6 +96,14 @@ def python_scalar(a: Tensor, convert: Any) -> Any:
     process) when ``a`` requires grad while grad mode is on, since the number leaves the graph
     (``int``, ``item`` and ``format`` do not warn, and nothing warns under ``no_grad``, as in
     PyTorch; optimizers' and schedulers' ``float(loss)`` run there)."""
+    warn_grad_scalar(a)
+    return convert(a.item())
+
+
+def warn_grad_scalar(a: Tensor) -> None:
+    """PyTorch's once-per-process UserWarning when ``a`` requires grad and grad mode is on, as its
+    number leaves the graph: ``float(a)``, and each tensor read as a number inside
+    ``tensor([a, b])``'s list."""
     if a.requires_grad and _grad_state.enabled and not _SCALAR_WARNED[0]:
         _SCALAR_WARNED[0] = True
         warnings.warn(
@@ -104,4 +112,3 @@ def python_scalar(a: Tensor, convert: Any) -> Any:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return convert(a.item())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
@@ -36,6 +37,7 @@ from glassgrad.optim.optimizer_hooks import (
 from glassgrad.optim.scalars import scalar_state, step_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "Optimizer",
@@ -158,7 +160,14 @@ class Optimizer(OptimizerHooks):
             if p._data.dtype.kind not in "fc":
                 raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
         if len({id(p) for p in params}) != len(params):
-            raise ValueError(f"{name}: expected each parameter once, got a parameter twice in one group")
+            # PyTorch warns and keeps both entries (a tied embedding listed through two modules), so
+            # step updates that tensor once per entry; its opening words kept for warning filters
+            warnings.warn(
+                f"optimizer contains a parameter group with duplicate parameters; {name} steps the shared "
+                "tensor once per entry, as PyTorch does (PyTorch plans to refuse this); list each parameter once",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: expected each parameter once, got one in more than one group")
@@ -270,10 +279,14 @@ class Optimizer(OptimizerHooks):
 
     def _packed_state(self) -> dict[str, Any]:
         index: dict[int, int] = {}  # id(param) -> its position across all groups
-        groups = []
+        groups, start = [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            # PyTorch's numbering: positions count every entry, and a parameter listed twice in a
+            # group (a tied weight) takes its last position there
+            index.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index})
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
         state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}

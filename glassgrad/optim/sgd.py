@@ -101,14 +101,20 @@ class SGD(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+            # a parameter listed twice (PyTorch warns) starts from a fresh buffer at both entries in the
+            # step that creates it, as PyTorch does (it reads every buffer before updating any)
+            made: set[int] = set()
             for p, g in self._grads(group):
                 if group["maximize"]:
                     g = -g
                 g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
                 if mu != 0:
                     state = self.state[p]
-                    if "momentum_buffer" not in state:  # b ← g (a copy, as an array even for 0-d)
+                    if (
+                        "momentum_buffer" not in state or id(p) in made
+                    ):  # b ← g (a copy, an array even for 0-d)
                         state["momentum_buffer"] = state_like(p, array_module(g).array(g))
+                        made.add(id(p))
                     else:  # b ← μ b + (1 − τ) g, in place
                         b = state["momentum_buffer"]._data
                         b *= mu

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import glassgrad as gg
@@ -12,6 +14,7 @@ from glassgrad import sparse_more as _sparse_more
 from glassgrad import tensor_storage as _tensor_storage
 from glassgrad import torch_misc as _torch_misc
 from glassgrad.ops import composite as _composite
+from glassgrad.ops import conversion as _conversion
 from glassgrad.ops import scatter as _scatter
 
 
@@ -28,7 +31,13 @@ def _seed():
     _torch_misc._WARNED.clear()
     _factories_asarray._read_only_buffer_warned[0] = False
     _tensor_storage._WARNED[0] = False
+    _conversion._SCALAR_WARNED[0] = False
     yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        # a test that set PyTorch's default device (even to "cpu") must not leave its device mode
+        # pushed: under it PyTorch's weighted l1_loss gives another value for the rest of the worker
+        torch.set_default_device(None)
 
 
 @pytest.fixture(scope="session")

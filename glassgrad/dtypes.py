@@ -197,13 +197,15 @@ def to_np_dtype(dtype: object) -> np.dtype:
         if dtype.is_complex:
             complex_seen[0] = True
         return dtype.np
+    # Python's types name fixed dtypes, as in PyTorch: float is float64 and complex complex128
+    # whatever the default dtype (Captum's tests pin torch.tensor(3, dtype=float) to float64)
     if dtype is float:
-        return _default.np
+        return float64.np
     if dtype is int:
         return int64.np
     if dtype is complex:
         complex_seen[0] = True
-        return default_complex()
+        return complex128.np
     try:
         out = np.dtype(dtype)  # type: ignore[arg-type]
     except TypeError:

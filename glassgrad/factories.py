@@ -176,7 +176,8 @@ def full(
         elif isinstance(fill_value, int):
             dtype = dtypes.int64
         elif isinstance(fill_value, complex):
-            dtype = dtypes.to_np_dtype(complex)  # the default complex dtype, as PyTorch
+            dtypes.note_complex()
+            dtype = dtypes.default_complex()  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
     fill_value = dtypes.complex_scalar("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
     # quietly: inf fills a float16 tensor without NumPy's cast warning (a finite number past the

@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Callable, TypeVar
 
 from glassgrad import jit_annotations as annotations
+from glassgrad.futures import Future
 from glassgrad.nn.modules.module import Module
 
 # `from torch.jit.annotations import List`: a submodule needs a package (a __path__) and a registered name
@@ -35,6 +36,9 @@ __import__("sys").modules[__name__ + ".annotations"] = annotations
 
 __all__ = [
     "Final",
+    "Future",
+    "fork",
+    "wait",
     "annotate",
     "ScriptFunction",
     "ScriptModule",
@@ -156,6 +160,30 @@ def annotate(the_type: Any, the_value: T) -> T:
     """``torch.jit.annotate``: gives the compiler the type of ``the_value`` (``annotate(List[Tensor],
     [])``); eagerly it returns ``the_value`` itself, as PyTorch's does."""
     return the_value
+
+
+def fork(func: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+    """``torch.jit.fork``: runs ``func(*args, **kwargs)`` now (eagerly, as PyTorch does outside
+    TorchScript) and returns a completed :class:`~glassgrad.futures.Future` holding its result."""
+    _warn_async("fork")
+    fut: Future[T] = Future()
+    fut.set_result(func(*args, **kwargs))
+    return fut
+
+
+def wait(future: Future[T]) -> T:
+    """``torch.jit.wait``: the result of a future from :func:`fork`."""
+    _warn_async("wait")
+    return future.wait()
+
+
+def _warn_async(op: str) -> None:
+    # deprecated in PyTorch 2.13 with TorchScript; attributed to jit.py itself, as _check_callable does
+    warnings.warn(
+        f"jit.{op} is deprecated in PyTorch (use compile); glassgrad runs it eagerly",
+        DeprecationWarning,
+        stacklevel=2,
+    )
 
 
 def is_scripting() -> bool:

@@ -143,7 +143,7 @@ class _Device:
             elif isinstance(a, bool):
                 flags += 1
                 copy = copy or (flags == 2 and a)
-            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool):
+            elif isinstance(a, dtypes.DType | np.dtype) or a in (float, int, bool, complex):
                 dtype = a
             elif a is not None:
                 target = a

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 # torch.version (cuda None, as PyTorch's CPU build): importing the submodule binds glassgrad.version;
-# kept out of __all__ (and so of docs/api.md's name list) as a module, like torch's
-from glassgrad import version  # noqa: F401
+# kept out of __all__ (and so of docs/api.md's name list) as a module, like torch's; torch.futures too
+# (torch.Future, the futures' base class, is in __all__), for libraries that return futures (Captum)
+from glassgrad import futures, version  # noqa: F401
 from glassgrad.deterministic import (
     are_deterministic_algorithms_enabled,
     get_deterministic_debug_mode,
@@ -21,6 +22,7 @@ from glassgrad.deterministic import (
 )
 from glassgrad.factories_asarray import asarray, frombuffer
 from glassgrad.factories_like import empty_strided
+from glassgrad.futures import _FutureBase as Future
 from glassgrad.legacy import typename
 from glassgrad.legacy_storage import *  # noqa: F403 - ByteStorage, FloatStorage ... (legacy typed storages)
 from glassgrad.legacy_storage import __all__ as _legacy_storages
@@ -189,6 +191,7 @@ from glassgrad.ops.complex import (  # noqa: E402
 cfloat, cdouble = complex64, complex128
 
 __all__ = [
+    "Future",
     "as_strided",
     "asarray",
     "frombuffer",

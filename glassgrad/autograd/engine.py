@@ -15,14 +15,15 @@ import numpy as np
 from glassgrad.autograd import recorded
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
-from glassgrad.autograd.complex_gate import check_hook_result, check_seed
+from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
-from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked, store
-from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start, user_code
+from glassgrad.autograd.sparse_grad import SparseRows, dense_each, store
+from glassgrad.autograd.tensor_hook_run import run_tensor_hooks as _run_hooks
+from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
@@ -306,36 +307,6 @@ def _add_leaf(leaves: dict, t, g) -> None:
         leaves[id(t)] = [t, g]
     else:
         entry[1] = entry[1] + g
-
-
-def _run_hooks(hooks: list, grad):
-    tensor_cls = _tensor_cls[0]
-    if grad.__class__ is tensor_cls:  # a create_graph pass: the hooks see the recorded gradient
-        return recorded.run_hooks(hooks, grad)
-    if grad.__class__ is SparseRows:  # hooks see the dense gradient (PyTorch's see a sparse one)
-        return hooked(_run_hooks, hooks, grad)
-    shown = None  # the array a user's hook was given: it may keep it, so it must not become a .grad
-    for hook in hooks:
-        out = user_code(hook, tensor_cls(grad, _wrap=True))  # the user's NumPy state, not the pass's
-        if out is None:
-            if not getattr(hook, "retains_grad", False):  # (retain_grad's hook keeps a copy)
-                shown = grad
-        else:
-            new = out._data if isinstance(out, tensor_cls) else asarray(out)
-            if new is not grad and new.base is None:
-                new = new.copy()  # the user may keep it: it must not become a .grad changed in place
-            if new.shape != grad.shape:
-                name = getattr(hook, "__qualname__", type(hook).__name__)
-                raise ShapeError(
-                    f"hook {name}: expected a gradient of shape {grad.shape} (the tensor's), got {new.shape}"
-                )
-            check_hook_result(hook, grad, new)  # complex for a real tensor (or real for complex): refused
-            if new is grad:
-                shown = grad
-            grad = new
-    # PyTorch's AccumulateGrad copies a gradient someone else holds: a hook's log of gradients
-    # must not change with .grad (zero_grad, clip_grad_norm_), nor .grad with it
-    return grad.copy() if shown is grad else grad
 
 
 def _accumulate_leaves(leaves: dict) -> None:

@@ -238,6 +238,8 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """
     if x.ndim:
         _not_bool("kthvalue", x)
+    if isinstance(k, Tensor) and k._data.dtype.kind in "iu" and k.numel() == 1:
+        k = int(k.item())  # PyTorch's int parser takes a one-element integer tensor (Captum's KernelShap)
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         raise DTypeError(f"kthvalue: expected k to be an int, got {k!r}")
     a = _dim("kthvalue", x, dim)

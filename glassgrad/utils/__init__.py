@@ -17,6 +17,7 @@ from glassgrad.utils import (
     _pytree,  # noqa: F401 - torch.utils._pytree, reachable as an attribute
     checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
     dlpack,  # torch.utils.dlpack
+    hooks,  # noqa: F401 - torch.utils.hooks (RemovableHandle), an attribute after `import torch` (Captum)
 )
 from glassgrad.utils.swap import swap_tensors
 

@@ -1,13 +1,16 @@
 """The engine's checks before a node's backward runs and before a gradient reaches a leaf: a
 saved array changed in place since forward, a leaf whose shape changed since the graph was
-recorded. Both raise instead of giving a wrong gradient."""
+recorded; and, for ``Function.apply``, an input that was cut from its graph by hand. Each raises
+instead of giving a wrong gradient."""
 
 from __future__ import annotations
 
-from glassgrad.autograd.function import Node
-from glassgrad.errors import GraphError
+from typing import Any
 
-__all__ = ["_check_versions", "_reshaped_leaf"]
+from glassgrad.autograd.function import Node
+from glassgrad.errors import DTypeError, GraphError, ShapeError
+
+__all__ = ["_check_versions", "_reshaped_leaf", "cut_non_leaf", "op_error"]
 
 
 def _check_versions(node: Node) -> None:
@@ -37,3 +40,30 @@ def _reshaped_leaf(t, g) -> None:
         f"backward: expected a gradient of the leaf's shape {tuple(t._data.shape)}, got {tuple(g.shape)}"
         f"{old}: the leaf's shape changed after the graph was recorded"
     )
+
+
+def cut_non_leaf(op: str, i: int) -> GraphError:
+    """PyTorch refuses ``y.requires_grad = False`` on a computed tensor; here the assignment is a
+    plain attribute (a checked property would cost every read), so the op that would silently cut
+    the graph refuses instead of dropping the gradients behind it."""
+    return GraphError(
+        f"{op}: input {i} was computed from tensors that require grad, but its requires_grad was "
+        "set to False by hand (PyTorch refuses that on a non-leaf, and the gradients behind it would "
+        "be lost); use .detach() for a tensor cut from the graph"
+    )
+
+
+def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
+    """The error to raise for ``e`` from op ``cls``'s forward: NumPy's ValueError/IndexError as a
+    ``ShapeError`` and its TypeError (a refused dtype: bool - bool, -bool ...) as a ``DTypeError``,
+    both naming the op and its inputs; ``e`` itself when it already is one of ours."""
+    if isinstance(e, ShapeError | DTypeError):
+        return e
+    if isinstance(e, TypeError):
+        return DTypeError(f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})")
+    return ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})")
+
+
+def _describe(arrays: list) -> str:
+    shapes = [getattr(a, "shape", None) for a in arrays]
+    return ", ".join(repr(a) if s is None else f"{tuple(s)} {a.dtype}" for a, s in zip(arrays, shapes))

@@ -17,7 +17,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.node_hooks import NodeHookMethods
 from glassgrad.backend import asarray, may_share_memory, ndarray, quiet_busy, quiet_run, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
-from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.errors import GraphError
 from glassgrad.iterator_layout import relayout as _relayout
 from glassgrad.meta_array import MetaArray
 from glassgrad.meta_array import seen as _meta_seen
@@ -228,7 +228,7 @@ class Primitive:
                     nexts.append(x._node or x)
                     continue
                 if x._node is not None:  # a non-leaf whose requires_grad was set to False by hand
-                    raise _cut_non_leaf(cls, len(arrays) - 1)
+                    raise cut_non_leaf(cls.name, len(arrays) - 1)
             else:
                 arrays.append(x)
             needs.append(False)
@@ -361,22 +361,6 @@ def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> l
     return out
 
 
-def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
-    """The error to raise for ``e`` from op ``cls``'s forward: NumPy's ValueError/IndexError as a
-    ``ShapeError`` and its TypeError (a refused dtype: bool - bool, -bool ...) as a ``DTypeError``,
-    both naming the op and its inputs; ``e`` itself when it already is one of ours."""
-    if isinstance(e, ShapeError | DTypeError):
-        return e
-    if isinstance(e, TypeError):
-        return DTypeError(f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})")
-    return ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})")
-
-
-def _describe(arrays: list) -> str:
-    shapes = [getattr(a, "shape", None) for a in arrays]
-    return ", ".join(repr(a) if s is None else f"{tuple(s)} {a.dtype}" for a, s in zip(arrays, shapes))
-
-
 # Set by glassgrad.tensor once Tensor exists (tensor.py imports this module, not the reverse).
 _tensor_cls: list = [None]
 
@@ -386,6 +370,7 @@ _tensor_cls: list = [None]
 # `ctx` attributes; library ops subclass Primitive); imported last because custom.py builds on
 # Primitive above.
 from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable  # noqa: E402
+from glassgrad.autograd.engine_checks import cut_non_leaf, op_error  # noqa: E402
 
 # Saved-tensor hooks (autograd/graph.py builds on Node above): the count of installed pairs that
 # apply reads, and the packing it calls while one is installed.
@@ -400,14 +385,3 @@ from glassgrad.autograd.meta_apply import meta_raw as _meta_raw  # noqa: E402
 # An output that is a view of an input shares its version counter and is remembered by its base,
 # for rebasing the views' graphs after a recorded in-place change (autograd/view_rebase.py).
 from glassgrad.autograd.view_rebase import share_version as _share_version  # noqa: E402
-
-
-def _cut_non_leaf(cls: Any, i: int) -> GraphError:
-    """PyTorch refuses ``y.requires_grad = False`` on a computed tensor; here the assignment is a
-    plain attribute (a checked property would cost every read), so the op that would silently cut
-    the graph refuses instead of dropping the gradients behind it."""
-    return GraphError(
-        f"{cls.name}: input {i} was computed from tensors that require grad, but its requires_grad was "
-        "set to False by hand (PyTorch refuses that on a non-leaf, and the gradients behind it would "
-        "be lost); use .detach() for a tensor cut from the graph"
-    )

@@ -160,8 +160,7 @@ class Optimizer(OptimizerHooks):
             if p._data.dtype.kind not in "fc":
                 raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
         if len({id(p) for p in params}) != len(params):
-            # PyTorch warns and keeps both entries (a tied embedding listed through two modules), so
-            # step updates that tensor once per entry; its opening words kept for warning filters
+            # as PyTorch: a warning (its opening words) and a step per entry (a tied embedding twice)
             warnings.warn(
                 f"optimizer contains a parameter group with duplicate parameters; {name} steps the shared "
                 "tensor once per entry, as PyTorch does (PyTorch plans to refuse this); list each parameter once",

@@ -31,7 +31,34 @@ __all__ = [
     "load",
     "load_state_dict_from_url",
     "set_dir",
+    "tqdm",
 ]
+
+try:  # torch.hub.tqdm (torchvision's downloaders import it from here): tqdm's, when installed
+    from tqdm import tqdm
+except ImportError:  # pragma: no cover - tqdm is an optional dependency
+
+    class tqdm:  # noqa: N801 - the name programs import
+        """A silent stand-in with tqdm's counting interface (``update``, ``close``, ``with``)."""
+
+        def __init__(self, iterable: Any = None, total: Any = None, **kwargs: Any) -> None:
+            self.iterable, self.total, self.n = iterable, total, 0
+
+        def __iter__(self) -> Any:
+            return iter(self.iterable or ())
+
+        def update(self, n: int = 1) -> None:
+            self.n += n
+
+        def close(self) -> None:
+            pass
+
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            pass
+
 
 # the first hex run after a dash in a checkpoint's file name is its SHA-256 prefix ("name-<hash>.ext")
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")

@@ -11,5 +11,6 @@ True
 from __future__ import annotations
 
 from glassgrad.hub import load_state_dict_from_url as load_url
+from glassgrad.hub import tqdm
 
-__all__ = ["load_url"]
+__all__ = ["load_url", "tqdm"]

@@ -164,3 +164,15 @@ def test_retinanet_empty_detection_accumulators_match_torch(torch):
     np.testing.assert_array_equal(ours[2], theirs[2])
     assert ours[1].split(".")[-1] == theirs[1].split(".")[-1] == "float32"
     assert ours[3].split(".")[-1] == theirs[3].split(".")[-1] == "int64"
+
+
+def test_hub_and_model_zoo_re_export_tqdm(torch):
+    """torchvision's downloaders do ``from torch.hub import tqdm``."""
+    import glassgrad.hub
+    import glassgrad.utils.model_zoo
+
+    assert glassgrad.utils.model_zoo.tqdm is glassgrad.hub.tqdm
+    assert torch.utils.model_zoo.tqdm is torch.hub.tqdm
+    with glassgrad.hub.tqdm(total=3, disable=True) as bar:
+        bar.update(2)
+    assert bar.n == 2

@@ -34,6 +34,7 @@ from glassgrad.iterator_layout import (
 from glassgrad.ops import (
     activation,
     activation_more,
+    aten,
     clamp,
     compare,
     complex,
@@ -84,6 +85,7 @@ __all__ = [
     "clamp",
     "activation",
     "activation_more",
+    "aten",
     "compare",
     "complex",
     "complex_twins",

@@ -156,6 +156,16 @@ unused = _identity_decorator
 export = _identity_decorator
 
 
+def _overload(func: T) -> T:
+    """``torch.jit._overload``: declares one typed signature of a function for the compiler
+    (torchvision's DenseNet marks two ``forward`` stubs with the method form). Eagerly the
+    declaration is returned as is; the plain ``def`` that follows it is the one that runs."""
+    return func
+
+
+_overload_method = _overload
+
+
 def annotate(the_type: Any, the_value: T) -> T:
     """``torch.jit.annotate``: gives the compiler the type of ``the_value`` (``annotate(List[Tensor],
     [])``); eagerly it returns ``the_value`` itself, as PyTorch's does."""

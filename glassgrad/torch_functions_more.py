@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad import (
+    _C,  # noqa: F401 - torch._C (its private hooks), as after `import torch`
     _VF,  # noqa: F401 - torch._VF, as after `import torch`
     index_builders,
     rnn_functions,

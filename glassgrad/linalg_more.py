@@ -32,8 +32,7 @@ __all__ = [
 def _floating(op: str, x: Tensor, dtype: Any, moduli: bool = False) -> Tensor:
     """``x`` (cast to ``dtype``) checked to be floating; with ``moduli``, a complex ``x``'s |x|
     (the vector norms of a complex tensor are those of its moduli, real, as PyTorch's)."""
-    if dtype is not None:
-        x = x.to(dtype)
+    x = statistics.norm_cast(op, x, dtype)
     if moduli and x._data.dtype.kind == "c":
         return x.abs()
     if x._data.dtype.kind != "f":

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError
@@ -266,9 +267,26 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor: 
     return LogSumExp.apply(floating(input), axis=axis, keepdims=keepdim)
 
 
+def norm_cast(op: str, x: Tensor, dtype: Any) -> Tensor:
+    """``x`` cast to a norm's ``dtype``, which may only widen within its kind, as PyTorch's: a float
+    input takes a float dtype at least as wide, a complex input a complex one (so a float64 tensor
+    with ``dtype=float32`` is an error, not a silent loss of precision)."""
+    if dtype is None:
+        return x
+    src, dst = x._data.dtype, dtypes.to_np_dtype(dtype)
+    if src.kind not in "fc" or dst.kind != src.kind or np.promote_types(src, dst) != dst:
+        kind = "complex" if src.kind == "c" else "floating"
+        raise DTypeError(
+            f"{op}: dtype={dtypes.from_np_dtype(dst)} cannot hold the {x.dtype} input without narrowing; "
+            f"expected a {kind} input and a {kind} dtype at least as wide"
+        )
+    return x.to(dtype)
+
+
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (every dim by default): p a number, ``inf``, ``-inf`` or ``"fro"`` (2).
-    ``dtype`` casts the input first, as PyTorch's (fp16 weights measured in float32).
+    ``dtype`` (widening only, see ``norm_cast``) casts the input first, as PyTorch's (fp16 weights
+    measured in float32).
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
@@ -277,8 +295,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
         p = 2
     if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
         raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
-    if dtype is not None:
-        x = x.to(dtype)
+    x = norm_cast("norm", x, dtype)
     if x._data.dtype.kind == "c":  # the norm of the moduli, real (PINO's HsLoss on Fourier coefficients)
         x = x.abs()
     _floating_only("norm", x)

@@ -249,6 +249,7 @@ from glassgrad.legacy import (  # noqa: E402
     LongTensor,
     ShortTensor,
     _assert,  # noqa: F401 - PyTorch's private torch._assert, kept out of __all__ as there
+    _assert_async,  # noqa: F401 - private too (kornia's adjust_gamma checks its arguments with it)
     compile,
     contiguous_format,
     e,
@@ -365,8 +366,7 @@ abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid = (  # noqa: A001
     _unary_with_out(f, f.__name__) for f in (abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid)
 )
 
-# sparse COO tensors (sparse_tensor.py): the layouts (strided replaces legacy's plain string, and
-# still compares equal to "strided"), the factory, spmm and the glassgrad.sparse namespace
+# sparse COO (sparse_tensor.py): layouts (strided == legacy's "strided"), the factory, spmm, glassgrad.sparse
 from glassgrad import sparse  # noqa: E402
 from glassgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
 from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
@@ -374,7 +374,7 @@ from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 # torch.jit (eager: script/trace return their argument), profiler, func, special, fft, fx, hub, testing,
 # compiler (eager as glassgrad.compile), attributes after `import glassgrad` as PyTorch's; OutOfMemoryError
-from glassgrad import compiler, fft, func, fx, hub, jit, profiler, special, testing  # noqa: E402, F401
+from glassgrad import compiler, fft, func, fx, hub, jit, onnx, profiler, special, testing  # noqa: E402, F401
 from glassgrad.dtypes import DType as dtype  # noqa: E402, N813 - torch.dtype, the dtypes' class
 from glassgrad.errors import OutOfMemoryError  # noqa: E402
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: a loop over the batch (func/vmap.py)
@@ -382,9 +382,9 @@ from glassgrad.jit_annotations import TensorType  # noqa: E402 - TorchScript's t
 
 __all__ += ["OutOfMemoryError", "TensorType", "compiler", "dtype", "fft", "func", "jit", "profiler"]
 __all__ += ["special", "testing", "vmap"]
+torch = __import__("sys").modules[__name__]  # torch.torch is torch (kornia: torch.torch.Tensor)
 
-# out= on the remaining top-level functions and their aliases (out_keyword.py), then NumPy's axis=/keepdims=
-# and PyTorch's input=/other= on torch.* functions and Tensor methods (numpy_names.py, torch_keywords.py)
+# out= on the other top-level functions (out_keyword.py), then axis=/keepdims=, input=/other= (numpy_names.py)
 from glassgrad import numpy_names as _numpy_names  # noqa: E402
 from glassgrad import out_keyword as _out_keyword  # noqa: E402
 

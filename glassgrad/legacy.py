@@ -29,7 +29,7 @@ __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
     "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
-    "legacy_dtype", "legacy_type_name", "legacy_new", "typename", "_assert",
+    "legacy_dtype", "legacy_type_name", "legacy_new", "typename", "_assert", "_assert_async",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e
@@ -43,6 +43,15 @@ def _assert(condition: Any, message: str) -> None:
     also checks under ``python -O`` (the library never uses bare asserts)."""
     if not condition:
         raise AssertionError(message)
+
+
+def _assert_async(tensor: Tensor, assert_msg: str | None = None) -> None:
+    """PyTorch's ``torch._assert_async``: raise ``RuntimeError`` when the one-element ``tensor`` is
+    zero (False). On the CPU the check is immediate (kornia's ``adjust_gamma``/``adjust_contrast``)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"_assert_async: expected a one-element Tensor, got {type(tensor).__name__}")
+    if not bool(tensor):  # bool() refuses zero or several elements, as PyTorch's does
+        raise RuntimeError(assert_msg or "_assert_async: the tensor's single value is zero (False)")
 
 
 # ------------------------------------------------------------------ the legacy constructor, torch.Tensor(...)

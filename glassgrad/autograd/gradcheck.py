@@ -251,10 +251,16 @@ def _through_real_views(fn: Callable, inputs: tuple) -> tuple[Callable, tuple]:
     from glassgrad.tensor import Tensor
 
     as_complex = [isinstance(x, Tensor) and x.requires_grad and x._data.dtype.kind == "c" for x in inputs]
+    # As PyTorch's: when some outputs require grad only those are checked (kornia's otsu_threshold
+    # also returns its threshold, a constant to autograd that finite differences see move)
+    probe = _outputs(fn(*inputs))
+    keep = [k for k, o in enumerate(probe) if getattr(o, "requires_grad", False)] or range(len(probe))
 
     def real_fn(*xs: Any) -> Any:
         out = fn(*(view_as_complex(x) if c else x for x, c in zip(xs, as_complex)))
-        outs = [view_as_real(o) if o._data.dtype.kind == "c" else o for o in _outputs(out)]
+        outs = [
+            view_as_real(o) if o._data.dtype.kind == "c" else o for o in map(_outputs(out).__getitem__, keep)
+        ]
         return type(out)(outs) if isinstance(out, tuple | list) else outs[0]
 
     def real_leaf(x: Any) -> Any:  # (...) complex128 -> (..., 2) float64, a copy

@@ -208,10 +208,6 @@ def _parse(equation: str, shapes: tuple[tuple, ...]) -> tuple[tuple[str, ...], s
             sub = sub.replace("...", ell[len(ell) - k :] if k > 0 else "")
         if len(sub) != len(shape):
             raise ShapeError(f"einsum: operand {i} has shape {shape}, but {ins[i]!r} names {len(sub)} dims")
-        if len(set(sub)) != len(sub):
-            raise ShapeError(
-                f"einsum: expected no repeated index within one operand (diagonals), got {ins[i]!r}"
-            )
         subs.append(sub)
     if arrow:
         if "..." in rhs and "..." not in lhs:
@@ -241,8 +237,8 @@ def _parse(equation: str, shapes: tuple[tuple, ...]) -> tuple[tuple[str, ...], s
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum("bhqd,bhkd->bhqk", q, k)`` or ``einsum("ij,jk", a, b)``.
 
-    Supports explicit and implicit outputs and '...' (broadcast batch dims); not repeated indices
-    within one operand (diagonals/traces).
+    Supports explicit and implicit outputs, '...' (broadcast batch dims) and an index repeated
+    within one operand (its diagonal: ``einsum("bii->b", m)`` is the batched trace).
 
     Shape:
         Each operand has one dim per index letter; the output has one per output letter.
@@ -258,9 +254,26 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if not ts:
         raise ShapeError(f"einsum: expected at least one operand for {equation!r}, got none")
     subs, out = _parse(equation, tuple(t.shape for t in ts))
+    ts, subs = map(list, zip(*(_diagonals(t, sub) for t, sub in zip(ts, subs))))
     ts = _promote_unsummed(ts, subs, out)
     _same_dtype("einsum", ts)
     return Einsum.apply(*ts, subs=subs, out=out)
+
+
+def _diagonals(t: Tensor, sub: str) -> tuple[Tensor, str]:
+    """An operand whose index repeats (``"bii"``) as its diagonal over those dims, the index then
+    once, last (where ``diagonal`` puts it); ``diagonal`` is a view, so gradients flow back."""
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        i = sub.index(c)
+        j = sub.index(c, i + 1)
+        if t.shape[i] != t.shape[j]:
+            raise ShapeError(
+                f"einsum: index {c!r} repeated in one operand must have one size, got {t.shape[i]} "
+                f"and {t.shape[j]} in shape {tuple(t.shape)}"
+            )
+        t, sub = t.diagonal(0, i, j), sub[:i] + sub[i + 1 : j] + sub[j + 1 :] + c
+    return t, sub
 
 
 def _promote_unsummed(ts: list[Tensor], subs: tuple, out: str) -> list[Tensor]:

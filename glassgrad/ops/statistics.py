@@ -155,39 +155,50 @@ class Norm(Function):
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):
         xp = array_module(x)
-        ax = xp.abs(x)
+        # half precision accumulates in float32, as PyTorch's: |x|^2 of 3e4 would overflow float16
+        w = x.astype(xp.float32) if x.dtype == xp.float16 else x
+        ax = xp.abs(w)
         with np.errstate(divide="ignore", over="ignore"):
             if p == math.inf:
                 out = xp.max(ax, axis=axis, keepdims=keepdims)
             elif p == -math.inf:
                 out = xp.min(ax, axis=axis, keepdims=keepdims)
             elif p == 0:
-                out = xp.sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
+                out = xp.sum(w != 0, axis=axis, keepdims=keepdims)
             elif p == 1:
                 out = xp.sum(ax, axis=axis, keepdims=keepdims)
             elif p == 2:
-                out = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims))
+                out = xp.sqrt(xp.sum(w * w, axis=axis, keepdims=keepdims))
             else:
                 out = xp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+        out = xp.asarray(out).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved
-        xp, p, axis, keep = array_module(x), ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
-        if p in (math.inf, -math.inf):
-            return _even_split(g, xp.abs(x), out, axis, keep) * xp.sign(x)
-        if p == 0:
-            return xp.zeros_like(x)
-        g = _unsqueeze(g, axis, keep)
-        if p == 1:
-            return g * xp.sign(x)
-        z = _unsqueeze(out, axis, keep)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ax = xp.abs(x)
-            scale = x if p == 2 else xp.sign(x) * xp.where(ax == 0, 0, ax ** (p - 1))
-            return xp.where(z == 0, 0, g / z ** (p - 1)) * scale
+        if x.dtype != array_module(x).float16:
+            return _norm_vjp(ctx, g, x, out)
+        wide = (a.astype("float32") for a in (g, x, out))  # in float32 too: g / z underflows float16
+        return _norm_vjp(ctx, *wide).astype(x.dtype)
+
+
+def _norm_vjp(ctx, g, x, out):
+    """Norm's VJP (see ``Norm``) in the arrays' own dtype."""
+    xp, p, axis, keep = array_module(x), ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
+    if p in (math.inf, -math.inf):
+        return _even_split(g, xp.abs(x), out, axis, keep) * xp.sign(x)
+    if p == 0:
+        return xp.zeros_like(x)
+    g = _unsqueeze(g, axis, keep)
+    if p == 1:
+        return g * xp.sign(x)
+    z = _unsqueeze(out, axis, keep)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ax = xp.abs(x)
+        scale = x if p == 2 else xp.sign(x) * xp.where(ax == 0, 0, ax ** (p - 1))
+        return xp.where(z == 0, 0, g / z ** (p - 1)) * scale
 
 
 # ------------------------------------------------------------------ tensor-level functions

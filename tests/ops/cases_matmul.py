@@ -46,6 +46,9 @@ _EQUATIONS = [
     "ij,jk",  # implicit output (ik)
     "ij,k->ik",  # k summed inside its own operand
     "ij,jk,kl->il",
+    "bii->b",  # a repeated index: the batched trace (kornia's 7-point fundamental matrix)
+    "bii->bi",  # the diagonal itself
+    "iji,jk->k",  # a diagonal contracted with another operand
 ]
 
 

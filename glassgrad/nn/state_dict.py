@@ -281,10 +281,12 @@ class StateDict:
 
         load(self, state_dict, "")
         problems = []
+        # PyTorch's key phrases: programs branch on them (stable-baselines3 retries a
+        # pre-1.7 checkpoint when "Missing key(s) in state_dict" names pi_features_extractor).
         if strict and missing:
-            problems.append(f"missing keys {missing}")
+            problems.append(f"Missing key(s) in state_dict: {missing}")
         if strict and unexpected:
-            problems.append(f"unexpected keys {unexpected}")
+            problems.append(f"Unexpected key(s) in state_dict: {unexpected}")
         if problems or errors:
             raise RuntimeError(f"load_state_dict for {self._get_name()}: " + "; ".join(problems + errors))
         return _IncompatibleKeys(missing, unexpected)

@@ -363,9 +363,9 @@ class Optimizer(OptimizerHooks):
             saved["params"] = group["params"]
             if "param_names" in group and "param_names" not in saved:
                 saved["param_names"] = group["param_names"]
+            # No range check, as in PyTorch: a schedule may have saved an lr the constructor refuses.
             for key, default in self.defaults.items():
                 saved.setdefault(key, default)
-            self._check_group(saved)
         return state, saved_groups
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:

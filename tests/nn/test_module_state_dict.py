@@ -68,7 +68,8 @@ def test_load_state_dict_strict_lists_every_problem_in_one_message():
         m.load_state_dict(sd)
     msg = str(err.value)
     assert msg == (
-        "load_state_dict for Net: missing keys ['first.b', 'second.count']; unexpected keys ['third.w']; "
+        "load_state_dict for Net: Missing key(s) in state_dict: ['first.b', 'second.count']; "
+        "Unexpected key(s) in state_dict: ['third.w']; "
         "shape mismatch for 'first.w': expected (3,), got (2, 3)"
     )
 

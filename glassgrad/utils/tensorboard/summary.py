@@ -25,6 +25,7 @@ from tensorboard.plugins.text.plugin_data_pb2 import TextPluginData
 
 from glassgrad.errors import ShapeError
 from glassgrad.utils.tensorboard._convert import encode_png, to_hwc, to_numpy, to_uint8
+from glassgrad.utils.tensorboard.hparams import hparams  # PyTorch's path: stable-baselines3 imports it here
 
 __all__ = [
     "audio",
@@ -32,6 +33,7 @@ __all__ = [
     "default_bins",
     "histogram",
     "histogram_proto",
+    "hparams",
     "image",
     "pr_curve",
     "pr_curve_data",

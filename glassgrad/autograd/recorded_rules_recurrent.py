@@ -315,7 +315,11 @@ def _grid_sample(ctx, g):
         out = term if out is None else out + term
     dx, dgrid = _regrad(out.reshape(g.shape), (xt, gt), g)
     if gt is not None and dgrid is None:  # nearest: zeros for the grid, as the op's backward
-        dgrid = constant(np.zeros(ctx.shapes[1], x.dtype))
+        # a zero linked to the grid, as PyTorch's graph links both gradients to it (a masked
+        # pick: no NaN from a non-finite point)
+        link = gg.where(constant(np.zeros(ctx.shapes[1], bool)), gt, constant(np.zeros((), x.dtype))).sum()
+        dgrid = constant(np.zeros(ctx.shapes[1], x.dtype)) + link
+        dx = None if dx is None else dx + link
     return dx, dgrid
 
 

@@ -9,7 +9,7 @@ operand is complex (``TWINS``), and its grad_fn keeps the real op's name (``MulB
 from __future__ import annotations
 
 from glassgrad.autograd.complex_gate import TWINS
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, quietly
 from glassgrad.ops import (
     activation,
     conv,
@@ -140,11 +140,36 @@ def _acosh_backward(ctx, g):
     xp = array_module(g)
     if a.dtype.kind != "c":
         return unary_more.Acosh.backward(ctx, g)
-    return g / xp.conj(xp.sqrt(a - 1) * xp.sqrt(a + 1))
+    # a + (-1), not a - 1: PyTorch's shift turns a -0.0 imaginary part into +0.0, which picks the
+    # root's side on the cut; at an infinite real part (finite imaginary) PyTorch gives the limit 0
+    # (NumPy's product of the roots is NaN there)
+    d = quietly(lambda: g / xp.conj(xp.sqrt(a + (-1)) * xp.sqrt(a + 1)))
+    return xp.where(xp.isinf(a.real) & xp.isfinite(a.imag), xp.zeros((), d.dtype), d)
 
 
 ComplexAcosh.backward = staticmethod(_acosh_backward)
 ComplexAtanh = _twin(unary_more.Atanh, "z = atanh a, complex.   VJP: g conj(1 / (1 - a^2)).")
+
+
+def _nan_at_poles(twin: type) -> None:
+    """At a finite pole of the derivative (asin's +-1, asinh's +-i, ...) PyTorch's complex
+    gradient is NaN (its reciprocal of a complex zero), NumPy's quotient an infinity."""
+    inner = twin.backward
+
+    def backward(ctx, g):
+        out = inner(ctx, g)
+        (a,) = ctx.saved
+        xp = array_module(g)
+        d = out[0] if out.__class__ is tuple else out
+        if a.dtype.kind == "c" and d is not None:
+            d = xp.where(xp.isinf(d) & xp.isfinite(a), xp.asarray(complex("nan+nanj"), dtype=d.dtype), d)
+        return (d,) if out.__class__ is tuple else d
+
+    twin.backward = staticmethod(backward)
+
+
+for _twin_cls in (ComplexAsin, ComplexAcos, ComplexAsinh, ComplexAcosh):
+    _nan_at_poles(_twin_cls)
 # products: the real rule multiplies g by products of the other elements, so its conjugated form holds
 ComplexProd = _twin(reduce.Prod, "z = prod x, complex.   VJP: g conj(product of the others).")
 ComplexCumProd = _twin(cumulative.CumProd, "z_k = x_0 ... x_k, complex.   VJP: the real rule with conj(x).")

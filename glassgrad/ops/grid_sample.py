@@ -156,7 +156,22 @@ def _coords(grid: Any, spatial: tuple, a: dict) -> tuple[list, list, list]:
         source_coordinates(flat[..., d], sizes[d], a["padding_mode"], a["align_corners"], pad)
         for d in range(nd)
     ]
+    if pad:
+        pairs = [(_non_finite(c, s, nd, a["padding_mode"]), slope) for (c, slope), s in zip(pairs, sizes)]
     return [p[0] for p in pairs], [p[1] for p in pairs], sizes
+
+
+def _non_finite(c: Any, size: int, nd: int, padding_mode: str) -> Any:
+    """PyTorch's kernels' handling of a NaN (or, folded, infinite) point: after clipping,
+    a NaN coordinate is pixel 0 on images and the last pixel on volumes (their two kernels clamp
+    differently); volumes also move a non-finite or out-of-int-range coordinate outside the
+    image, so that it reads 0 rather than NaN."""
+    xp = array_module(c)
+    if padding_mode != "zeros":
+        c = xp.where(xp.isnan(c), 0 if nd == 2 else size - 1, c)
+    if nd == 3:
+        c = xp.where(xp.isfinite(c) & (c <= 2**31 - 2) & (c >= -(2**31)), c, -100)
+    return c
 
 
 def _forward(ctx, x, grid, mode, padding_mode, align_corners):

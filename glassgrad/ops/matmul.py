@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import string
 from collections import Counter
 from typing import Any
@@ -248,6 +249,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     >>> einsum("ij,jk->ik", gg.ones(2, 3), gg.ones(3, 4)).shape
     glassgrad.Size([2, 4])
     """
+    if not isinstance(equation, str):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     ts = [_operand(x) for x in operands]
@@ -258,6 +261,30 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     ts = _promote_unsummed(ts, subs, out)
     _same_dtype("einsum", ts)
     return Einsum.apply(*ts, subs=subs, out=out)
+
+
+def _sublist_equation(args: tuple) -> tuple[str, tuple]:
+    """``(op, sublist, op, sublist, ..., [out sublist])`` as an equation and its operands; the
+    indices are ints in ``[0, 52)`` (letters a-z, A-Z) or ``...``."""
+    letters = string.ascii_letters
+
+    def word(sub: Any) -> str:
+        if not isinstance(sub, list | tuple):
+            raise DTypeError(f"einsum: expected a sublist of ints or ... after each operand, got {sub!r}")
+        out = []
+        for k in sub:
+            if k is Ellipsis:
+                out.append("...")
+            elif isinstance(k, numbers.Integral) and not isinstance(k, bool) and 0 <= k < 52:
+                out.append(letters[k])
+            else:
+                raise ValueError(f"einsum: expected sublist indices in [0, 52) or ..., got {k!r} in {sub!r}")
+        return "".join(out)
+
+    out = ""
+    if len(args) % 2:  # a last, unpaired sublist names the output
+        out, args = "->" + word(args[-1]), args[:-1]
+    return ",".join(word(s) for s in args[1::2]) + out, args[0::2]
 
 
 def _diagonals(t: Tensor, sub: str) -> tuple[Tensor, str]:

@@ -18,7 +18,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.extremes import _even_split
@@ -304,8 +304,12 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
     """
     if p is None or p == "fro":
         p = 2
+    if isinstance(p, str) and p == "nuc":  # the sum of singular values over a pair of dims
+        return _nuclear(x, dim, keepdim, dtype)
     if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
-        raise ValueError(f"norm: expected p to be a number, inf, -inf or 'fro', got {p!r}")
+        raise ValueError(
+            f"norm: expected p to be a number, inf, -inf or 'fro' (or 'nuc' over two dims), got {p!r}"
+        )
     x = norm_cast("norm", x, dtype)
     if x._data.dtype.kind == "c":  # the norm of the moduli, real (PINO's HsLoss on Fourier coefficients)
         x = x.abs()
@@ -314,3 +318,15 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
     if p in (math.inf, -math.inf):
         _nonempty("norm", x, axis)
     return Norm.apply(x, p=float(p), axis=axis, keepdims=keepdim)
+
+
+def _nuclear(x: Tensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
+    """``norm(p='nuc')``: the matrix nuclear norm over ``dim`` (a 2-D input's two dims by default)."""
+    from glassgrad.linalg_more import matrix_norm  # (linalg builds on this module)
+
+    dims = tuple(range(x.ndim)) if dim is None else dim
+    if not isinstance(dims, tuple | list) or len(dims) != 2:
+        raise ShapeError(
+            f"norm: p='nuc' takes two dims (a matrix), got dim={dim} for input of shape {tuple(x.shape)}"
+        )
+    return matrix_norm(x, "nuc", dim=tuple(dims), keepdim=keepdim, dtype=dtype)

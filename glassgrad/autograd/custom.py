@@ -335,7 +335,8 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     user = (cls, fctx, positions, shapes)
     if _saved_hooks_active[0] and fctx._saved:  # autograd.graph.saved_tensors_hooks
         pack_user_saved(fctx)
-    node_cls = _named(cls, _UserNode if len(outs) == 1 else _UserHub)
+    # a 1-tuple from forward stays a 1-tuple (as PyTorch returns it): only a bare tensor takes _UserNode
+    node_cls = _named(cls, _UserHub if isinstance(result, tuple) else _UserNode)
     if not isinstance(result, tuple):
         if not diff[0]:
             return result, fctx

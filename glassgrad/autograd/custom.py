@@ -109,6 +109,12 @@ class FunctionCtx:
                 )
         return self._saved
 
+    @property
+    def saved_variables(self) -> tuple:
+        """The old name of ``saved_tensors``, kept working (with a DeprecationWarning) as in PyTorch."""
+        warnings.warn("'saved_variables' is an old name: read 'saved_tensors' instead", DeprecationWarning, 2)
+        return self.saved_tensors
+
     def mark_non_differentiable(self, *outputs: Any) -> None:
         self._non_diff.update(id(o) for o in outputs)
 

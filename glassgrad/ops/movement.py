@@ -75,11 +75,17 @@ class Permute(Function):
 
 
 class Expand(Function):
-    """z = x broadcast to ``shape`` (a read-only view, no copy).
+    """z = x broadcast to ``shape`` (a view, no copy): read-only where a dim stretches, since its
+    elements then share memory; writable where none does (new leading dims of size 1, sizes kept),
+    as PyTorch, whose in-place ops refuse only the overlapping case.
     VJP: g itself; the engine's unbroadcast sums it over the new and stretched dims."""
 
     @staticmethod
     def forward(ctx, a, shape=()):
+        if a.shape == tuple(shape[len(shape) - a.ndim :]) and all(
+            s == 1 for s in shape[: len(shape) - a.ndim]
+        ):
+            return a.reshape(shape)  # nothing stretches: a plain view, writable as its input
         return array_module(a).broadcast_to(a, shape)
 
     @staticmethod

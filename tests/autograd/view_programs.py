@@ -308,8 +308,8 @@ def run(lib: Any, program: tuple, touch: bool = False) -> Outcome:
 
 
 #: glassgrad's documented refusals where PyTorch computes (docs/design.md, deliberate differences):
-#: a write through a view of expand/unfold (read-only here; PyTorch writes unless it sees a zero
-#: stride), and a leaf whose shape changed after the graph was recorded (PyTorch reshapes its gradient)
+#: a write through a stretching expand or an unfold (read-only here; PyTorch writes unless it sees
+#: a zero stride), and a leaf whose shape changed after the graph was recorded (PyTorch reshapes its gradient)
 STRICTER = (
     "got a read-only view",
     "the leaf's shape changed",

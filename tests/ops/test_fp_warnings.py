@@ -106,6 +106,10 @@ VALUE_DIFFS = {
         "float16",
     ): "sinc(1) is 3e-4 here (pi * x rounded in float16), -0 in PyTorch; sinc(6e4) nan vs 0",
 }
+#: PyTorch's own value depends on the host's kernel: (id, dtype) -> the inputs where it does. At
+#: those inputs glassgrad gives the exact value (gelu(inf) = inf * Phi(inf) = inf) and PyTorch gives
+#: it or nan (float16 gelu: inf on the AMD Zen 4 host, nan on the Intel AVX-512 one, both 2.13.0).
+HOST_DEPENDENT = {("F.gelu", "float16"): (math.inf, math.inf)}
 PARAMS = [
     pytest.param(
         label, fn, dtype, id=f"{label}-{dtype}",
@@ -152,6 +156,12 @@ def test_extreme_values_give_pytorchs_values_without_warnings(torch, label, fn, 
     # inf and nan in the same places, finite values to the dtype's rounding (float16 computes in
     # float32 in both libraries, in a different order for a few ops)
     a, b = a.astype(np.float64), b.astype(np.float64)
+    if (label, dtype) in HOST_DEPENDENT:
+        at, exact = HOST_DEPENDENT[label, dtype]
+        where = np.asarray(_values(dtype)) == at
+        np.testing.assert_array_equal(a[where], exact, err_msg=label)
+        assert np.all((b[where] == exact) | np.isnan(b[where])), (label, b[where])
+        a, b = a[~where], b[~where]
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=label)
     np.testing.assert_array_equal(np.isposinf(a), np.isposinf(b), err_msg=label)
     np.testing.assert_array_equal(np.isneginf(a), np.isneginf(b), err_msg=label)

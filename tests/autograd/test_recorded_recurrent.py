@@ -207,7 +207,9 @@ def test_grid_sample_gradgradcheck(mode, padding_mode, align_corners):
 def test_volumetric_grid_sample_gradgradcheck(padding_mode):
     """5-D input (trilinear: bicubic takes 4-D input only), the 2-D rule reused per axis."""
     x = _t(1, 2, 2, 3, 2, seed=1)
-    g = gg.tensor(np.random.RandomState(7).uniform(-1.2, 1.2, (1, 2, 1, 2, 3)), dtype=gg.float64, requires_grad=True)
+    g = gg.tensor(
+        np.random.RandomState(7).uniform(-1.2, 1.2, (1, 2, 1, 2, 3)), dtype=gg.float64, requires_grad=True
+    )
     assert gradgradcheck(lambda x, g: F.grid_sample(x, g, "bilinear", padding_mode, False), (x, g))
 
 
@@ -221,7 +223,9 @@ def test_grid_sample_second_order_matches_torch(torch, padding_mode, mode):
         (gg, lambda a: gg.tensor(a, requires_grad=True)),
     ):
         x, grid = mk(xn), mk(gn)
-        out = lib.nn.functional.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+        out = lib.nn.functional.grid_sample(
+            x, grid, mode=mode, padding_mode=padding_mode, align_corners=False
+        )
         v = mk(np.random.RandomState(4).randn(*out.shape))
         gx, gg_ = lib.autograd.grad(out, [x, grid], v, create_graph=True)
         w = np.random.RandomState(5).randn(*gx.shape)

@@ -80,8 +80,9 @@ def test_nn_parallel_distributed_module_path(torch):
     DistributedDataParallel as DDP`` (the submodule path, not the package's re-export)."""
     import importlib
 
-    from glassgrad.nn.parallel.distributed import DistributedDataParallel
     from torch.nn.parallel.distributed import DistributedDataParallel as TorchDDP
+
+    from glassgrad.nn.parallel.distributed import DistributedDataParallel
 
     assert TorchDDP is torch.nn.parallel.DistributedDataParallel
     assert DistributedDataParallel is glassgrad.nn.parallel.DistributedDataParallel

@@ -19,7 +19,8 @@ import numpy as np
 VIEWS = [
     "slice", "step", "t", "mT", "transpose", "movedim", "narrow", "select", "diagonal", "permute",
     "view", "view_as", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "none", "expand",
-    "chunk", "tensor_split", "unbind", "split", "unfold", "unfold2", "detach", "data", "T", "swapaxes",
+    "expand1", "chunk", "tensor_split", "unbind", "split", "unfold", "unfold2", "detach", "data", "T",
+    "swapaxes",
 ]  # fmt: skip
 CHANGES = [
     "mul_", "mul_t", "add_", "add_t", "sub_t", "div_", "div_t", "pow_", "neg_", "exp_", "clamp_",
@@ -89,6 +90,8 @@ def _view(lib: Any, t: Any, step: str, trace: list) -> Any:
         return t[..., None]
     if step == "expand":
         return t.unsqueeze(0).expand(2, *s)
+    if step == "expand1":  # stretches nothing: a plain, writable view
+        return t.expand(1, *s)
     if step == "chunk":
         return t.chunk(2, 0)[-1] if n else t
     if step == "tensor_split":

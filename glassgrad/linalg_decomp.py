@@ -161,7 +161,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     Shape:
         (..., n, n) -> (..., n, n).
     """
-    check_matrix("linalg.matrix_exp", A._data, square=True)
+    check_matrix("linalg.matrix_exp", A._data, square=True, complex_ok=True)
     return MatrixExp.apply(A)
 
 

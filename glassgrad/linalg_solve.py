@@ -21,6 +21,10 @@ from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - solv
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.joining import cat
+from glassgrad.ops.linalg_complex_more import (  # (the other twins too, at import)
+    ComplexLogDet,
+    complex_slogdet,
+)
 from glassgrad.ops.linalg_solve import (
     Det,
     Inv,
@@ -88,8 +92,10 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor
 
 
 def _masked(result: Tensor, bad: Any, batch_dims: int) -> Tensor:
-    """``result`` with the matrices flagged in ``bad`` (A's batch shape) set to NaN."""
-    return where(bad.reshape(bad.shape + (1,) * batch_dims), math.nan, result)
+    """``result`` with the matrices flagged in ``bad`` (A's batch shape) set to NaN (nan + nan·i
+    when complex, as PyTorch's)."""
+    nan = complex(math.nan, math.nan) if result._data.dtype.kind == "c" else math.nan
+    return where(bad.reshape(bad.shape + (1,) * batch_dims), nan, result)
 
 
 def _safe(A: Tensor, bad: Any) -> Tensor:
@@ -102,7 +108,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     """``(result, info)``: ``solve`` that does not raise for a singular A unless ``check_errors``;
     ``info`` (int32, the batch shape) is the 1-based column of the first zero pivot, else 0. The
     result for a singular matrix is unspecified (NaN here)."""
-    check_float("linalg.solve_ex", A._data, B._data)
+    check_float("linalg.solve_ex", A._data, B._data, complex_ok=True)
     check_square("linalg.solve_ex", A._data)
     info = lu_info(A._data)
     bad = info > 0
@@ -128,7 +134,7 @@ def inv(A: Tensor, *, out: Any = None) -> Tensor:
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     """``(inverse, info)``: ``inv`` that does not raise for a singular A unless ``check_errors``
     (its inverse is then NaN; ``info`` as in ``solve_ex``)."""
-    check_float("linalg.inv_ex", A._data)
+    check_float("linalg.inv_ex", A._data, complex_ok=True)
     check_square("linalg.inv_ex", A._data)
     info = lu_info(A._data)
     bad = info > 0
@@ -149,11 +155,14 @@ def det(A: Tensor, *, out: Any = None) -> Tensor:
 
 def slogdet(A: Tensor) -> SlogdetResult:
     """``(sign, logabsdet)`` with det(A) = sign · exp(logabsdet); sign is 0 and logabsdet -inf for
-    a singular A. Only ``logabsdet`` carries a gradient.
+    a singular A. For real A only ``logabsdet`` carries a gradient; for complex A, sign = det / |det|
+    (complex) carries one too.
 
     Shape:
         (..., n, n) -> (...), (...)
     """
+    if A._data.dtype.kind == "c":
+        return SlogdetResult(*complex_slogdet(A))
     logabs = LogAbsDet.apply(A)
     sign = array_module(A._data).linalg.slogdet(A._data)[0]
     return SlogdetResult(_const(array_module(A._data).asarray(sign, dtype=A._data.dtype)), logabs)
@@ -167,10 +176,14 @@ def linalg_slogdet(A: Tensor) -> LinalgSlogdetResult:
 
 def logdet(input: Tensor) -> Tensor:
     """log det(A): nan for a negative determinant (with a zero gradient), -inf for a singular A.
+    For complex A the principal complex logarithm log|det A| + i arg(det A) (-inf + nan·i when
+    singular), as PyTorch's.
 
     Shape:
         (..., n, n) -> (...)
     """
+    if input._data.dtype.kind == "c":
+        return ComplexLogDet.apply(input)
     sign, logabs = slogdet(input)
     return where(sign._data < 0, math.nan, logabs)
 
@@ -249,12 +262,13 @@ def _cholesky_partial(a: Any) -> tuple[Any, Any]:
     low = xp.zeros_like(a)
     info = xp.zeros(a.shape[:-2], dtype=np.int32)
     for j in range(n):
-        d = a[..., j, j] - (low[..., j, :j] ** 2).sum(-1)
+        d = a[..., j, j].real - (xp.abs(low[..., j, :j]) ** 2).sum(-1)  # real, also for complex A
         info = xp.where(~(d > 0) & (info == 0), j + 1, info).astype(np.int32)
         ok = info == 0
         root = xp.sqrt(xp.where(ok, d, 1))
         low[..., j, j] = xp.where(ok, root, 0)
-        col = (a[..., j + 1 :, j] - (low[..., j + 1 :, :j] @ low[..., j, :j, None])[..., 0]) / root[..., None]
+        dot = (low[..., j + 1 :, :j] @ xp.conj(low[..., j, :j, None]))[..., 0]  # Σ_k L_ik conj(L_jk)
+        col = (a[..., j + 1 :, j] - dot) / root[..., None]
         low[..., j + 1 :, j] = xp.where(ok[..., None], col, 0)
     return low, info
 
@@ -267,7 +281,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     Shape:
         (..., n, n) -> (..., n, n), info (...)
     """
-    check_float("linalg.cholesky_ex", A._data)
+    check_float("linalg.cholesky_ex", A._data, complex_ok=True)
     check_square("linalg.cholesky_ex", A._data)
     try:
         low, info = _tri.cholesky(A), on_device_of(A._data, np.zeros(A.shape[:-2], dtype=np.int32))
@@ -281,7 +295,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
                 f"order {k} is not (input shape {A.shape})"
             ) from None
         low = where(bad[..., None, None], _const(partial), _tri.cholesky(_safe(A, bad)))
-    return CholeskyExResult(low.mT if upper else low, _const(info))
+    return CholeskyExResult(low.mH if upper else low, _const(info))
 
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:
@@ -336,27 +350,27 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> T
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
-    """X = (L Lᵀ)⁻¹ B from the Cholesky factor L (``upper``: A = Uᵀ U): two triangular solves, so
-    only L's triangle is read, and only that triangle gets a gradient.
+    """X = (L Lᴴ)⁻¹ B from the Cholesky factor L (``upper``: A = Uᴴ U), real or complex (one dtype):
+    two triangular solves, so only L's triangle is read, and only that triangle gets a gradient.
 
     Shape:
         B (..., n, k), L (..., n, n) -> (..., n, k), batch dims broadcast.
     """
-    check_float("cholesky_solve", B._data, L._data)
+    check_float("cholesky_solve", B._data, L._data, complex_ok=True)
     check_square("cholesky_solve", L._data, "L")
     if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
         raise ShapeError(
             f"cholesky_solve: expected B (..., {L.shape[-1]}, k) for L {tuple(L.shape)}, got shape {tuple(B.shape)}"
         )
-    if upper:  # Uᵀ Y = B, then U X = Y
-        x = _tri.solve_triangular(L, _tri.solve_triangular(L.mT, B, upper=False), upper=True)
-    else:  # L Y = B, then Lᵀ X = Y
-        x = _tri.solve_triangular(L.mT, _tri.solve_triangular(L, B, upper=False), upper=True)
+    if upper:  # Uᴴ Y = B, then U X = Y
+        x = _tri.solve_triangular(L, _tri.solve_triangular(L.mH, B, upper=False), upper=True)
+    else:  # L Y = B, then Lᴴ X = Y
+        x = _tri.solve_triangular(L.mH, _tri.solve_triangular(L, B, upper=False), upper=True)
     return with_out(x, out, "cholesky_solve")
 
 
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
-    """(L Lᵀ)⁻¹ (``upper``: (Uᵀ U)⁻¹) from a Cholesky factor: ``cholesky_solve(I, L)``.
+    """(L Lᴴ)⁻¹ (``upper``: (Uᴴ U)⁻¹) from a Cholesky factor: ``cholesky_solve(I, L)``.
 
     Shape:
         (..., n, n) -> (..., n, n)

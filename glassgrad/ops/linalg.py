@@ -10,7 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import LinAlgError, ShapeError
+from glassgrad.errors import DTypeError, LinAlgError, ShapeError
 from glassgrad.tensor import Tensor
 
 __all__ = ["cholesky", "solve_triangular"]
@@ -133,6 +133,13 @@ def solve_triangular(
     """
     from glassgrad.out_keyword import with_out
 
+    if (a._data.dtype.kind == "c" or b._data.dtype.kind == "c") and a._data.dtype != b._data.dtype:
+        if a._data.dtype.kind != "c":  # PyTorch casts b to a's real dtype, dropping b's imaginary part
+            raise DTypeError(
+                f"solve_triangular: expected B of A's dtype {a._data.dtype} (or a complex A), got B "
+                f"{b._data.dtype} {tuple(b.shape)} (its imaginary part would be lost)"
+            )
+        b = b.to(a._data.dtype)  # PyTorch's: B in A's dtype; the cast's VJP gives a real B a real gradient
     if unitriangular:  # the stored diagonal is ignored, and gets no gradient
         n = a.shape[-1]
         eye = Tensor(array_module(a._data).eye(n, dtype=a._data.dtype), _wrap=True)

@@ -1,0 +1,83 @@
+"""Gradcheck cases for ops/linalg_complex_more.py: the complex twins of linalg.inv, det,
+matrix_exp, cholesky and solve_triangular, and the complex log determinant (slogdet, logdet).
+
+A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
+output viewed as real (as in cases_linalg_complex.py). Square matrices get 3 I added (well
+conditioned); cholesky's input is X Xᴴ + n I (Hermitian positive-definite, so the gradient reaches
+X through both triangles); triangular ones get 3 I on the diagonal of the triangle read.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+import glassgrad as gg
+from glassgrad import linalg
+from tests.ops.cases_linalg_complex import C, R, _pairs
+from tests.ops.harness import case
+
+_BATCHES = [(), (2,), (2, 1)]
+
+
+def _square(draw, low=-1.0, high=1.0):
+    n = draw(st.integers(1, 3))
+    return n, _pairs(draw, (*draw(st.sampled_from(_BATCHES)), n, n), low, high)
+
+
+def _well(x, n):
+    return C(x) + 3.0 * gg.eye(n, dtype=gg.float64)
+
+
+@case("complex_linalg_inv")
+def _inv(draw):
+    n, x = _square(draw)
+    spell = draw(st.sampled_from([linalg.inv, gg.inverse, lambda a: linalg.inv_ex(a).inverse]))
+    return (lambda t: R(spell(_well(t, n)))), (x,)
+
+
+@case("complex_linalg_det")
+def _det(draw):
+    n, x = _square(draw)
+    return (lambda t: R(linalg.det(_well(t, n)))), (x,)
+
+
+@case("complex_linalg_logdet")
+def _logdet(draw):
+    n, x = _square(draw)
+
+    def slog(t):
+        sign, logabs = linalg.slogdet(_well(t, n))
+        return gg.cat([R(sign), logabs[..., None]], -1)
+
+    return draw(st.sampled_from([slog, lambda t: R(gg.logdet(_well(t, n)))])), (x,)
+
+
+@case("complex_matrix_exp")
+def _matrix_exp(draw):
+    _, x = _square(draw)
+    return (lambda t: R(linalg.matrix_exp(C(t)))), (x,)
+
+
+@case("complex_cholesky")
+def _cholesky(draw):
+    n, x = _square(draw)
+    upper = draw(st.booleans())
+
+    def fn(t):
+        a = C(t)
+        return R(linalg.cholesky(a @ a.mT.conj() + n * gg.eye(n, dtype=gg.float64), upper=upper))
+
+    return fn, (x,)
+
+
+@case("complex_solve_triangular")
+def _solve_triangular(draw):
+    n, k = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    batch_a, batch_b = draw(st.sampled_from([((), ()), ((2,), (2,)), ((2, 1), (3,)), ((), (2,))]))
+    upper, left = draw(st.booleans()), draw(st.booleans())
+    sb = (*batch_b, n, k) if left else (*batch_b, k, n)
+
+    def fn(x, y):
+        return R(linalg.solve_triangular(_well(x, n), C(y), upper=upper, left=left))
+
+    return fn, (_pairs(draw, (*batch_a, n, n)), _pairs(draw, sb))

@@ -98,13 +98,31 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
     if s.__class__ not in _PY_SCALARS:
         if isinstance(s, np.generic) and s.dtype.kind in "biufc":
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
-        if not isinstance(s, _PY_SCALARS):  # (a complex one: a 0-d tensor of the default complex dtype)
-            return operands(t, Tensor(as_array(s), _wrap=True))
+        if not isinstance(s, _PY_SCALARS):
+            return operands(
+                t, _complex_scalar(t, s) if isinstance(s, complex) else Tensor(as_array(s), _wrap=True)
+            )
     if isinstance(s, float) and t._data.dtype.kind not in "fc":
         t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)
     elif s.__class__ is int and t._data.dtype.kind in "iu":
         s = _wrapped(s, t._data.dtype)
     return t, s
+
+
+def _complex_scalar(t: Tensor, s: complex) -> Tensor:
+    """A Python complex beside ``t`` as a 0-d tensor of the result's complex dtype, so that it is
+    not rounded on the way (complex128 * 0.1j keeps 0.1 to double precision, as PyTorch's wrapped
+    number): ``t``'s dtype when complex, its complex counterpart when float32/float64, else (an
+    integer, bool or float16 ``t``) the default complex dtype."""
+    kind, item = t._data.dtype.kind, t._data.dtype.itemsize
+    if kind == "c":
+        target = t._data.dtype
+    elif kind == "f" and item >= 4:
+        target = dtypes.complex_of(t._data.dtype)
+    else:
+        return Tensor(as_array(s), _wrap=True)
+    dtypes.note_complex()  # a float tensor's result is complex: the complex gate must look from now on
+    return Tensor(array_module(t._data).asarray(s, dtype=target), _wrap=True)
 
 
 def _wrapped(s: int, dtype: Any) -> int:

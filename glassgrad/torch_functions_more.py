@@ -2,7 +2,8 @@
 functions (``torch.sin_(x)`` is ``x.sin_()``), the gamma draws of ``torch._standard_gamma``,
 the layer functions (``torch_nn_functions.py``), the view copies and scatters
 (``torch_copies.py``), small predicates and switches (``torch_misc.py``), quantiles, covariance,
-integer arithmetic and index builders (twentieth session)."""
+integer arithmetic and index builders (twentieth session), the ``torch._foreach_*`` list ops
+(``foreach_ops.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from glassgrad import (
     _C,  # noqa: F401 - torch._C (its private hooks), as after `import torch`
     _VF,  # noqa: F401 - torch._VF, as after `import torch`
+    foreach_ops,
     index_builders,
     rnn_functions,
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
@@ -21,6 +23,7 @@ from glassgrad import (
     torch_nn_functions,
 )
 from glassgrad.finite_differences import gradient
+from glassgrad.foreach_ops import *  # noqa: F403
 from glassgrad.index_builders import *  # noqa: F403
 from glassgrad.linalg_lowrank import pca_lowrank, svd_lowrank
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
@@ -41,7 +44,7 @@ __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
-    *torch_losses.__all__,
+    *torch_losses.__all__, *foreach_ops.__all__,
 ]  # fmt: skip
 
 

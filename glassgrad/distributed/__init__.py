@@ -30,6 +30,7 @@ __all__ = [
     "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather", "reduce",
     "all_gather_into_tensor", "reduce_scatter_tensor", "ReduceOp", "Work", "new_group",
     "is_torchelastic_launched", "get_default_backend_for_device", "DeviceMesh", "init_device_mesh",
+    "ProcessGroup",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -47,6 +48,30 @@ class ReduceOp(Enum):
     BAND = "band"
     BOR = "bor"
     BXOR = "bxor"
+
+
+class ProcessGroup:
+    """PyTorch's process-group class, which optimizers and DDP code name in annotations
+    (``process_group: Optional[ProcessGroup] = None``): ``ProcessGroup(rank, size)`` or
+    ``ProcessGroup(store, rank, size)``, only for a world of one (rank 0 of 1)."""
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) not in (2, 3):
+            raise TypeError(
+                f"ProcessGroup: expected (rank, size) or (store, rank, size), got {len(args)} arguments"
+            )
+        rank, size = int(args[-2]), int(args[-1])
+        if size != 1 or rank != 0:
+            raise NotImplementedError(
+                f"ProcessGroup: glassgrad runs in one process; expected rank 0 and size 1, got rank {rank} "
+                f"and size {size}"
+            )
+
+    def rank(self) -> int:
+        return 0
+
+    def size(self) -> int:
+        return 1
 
 
 class Work:

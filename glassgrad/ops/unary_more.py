@@ -328,10 +328,15 @@ fix = trunc
 
 
 def sgn(input: Tensor) -> Tensor:  # noqa: A002
-    """The sign (``sign`` for real tensors); no gradient. Complex tensors (PyTorch: z / |z|) are
-    refused."""
-    refuse_unordered("sgn", input)
-    return compare.sign(input)
+    """The sign: ``sign`` for real tensors (no gradient); for complex ones z / |z|, 0 at 0, as PyTorch
+    (the complex update of SignSGD, Tiger, Yogi), with its gradient (0 at 0)."""
+    if input._data.dtype.kind != "c":
+        return compare.sign(input)
+    from glassgrad.ops.unary import abs as _abs
+
+    size = _abs(input)
+    zero = compare.eq(size, 0.0)
+    return elementwise.where(zero, 0.0, elementwise.div(input, elementwise.where(zero, 1.0, size)))
 
 
 def nan_to_num(

@@ -34,24 +34,16 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_post_hook,
     register_optimizer_step_pre_hook,
 )
+from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
 from glassgrad.optim.scalars import scalar_state, step_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
-    "Optimizer",
-    "required",
-    "scalar_state",
-    "refuse_differentiable",
-    "IMPL_SWITCHES",
-    "check_betas",
-    "betas_of",
-    "apply_weight_decay",
-    "state_like",
-    "register_optimizer_step_pre_hook",
-    "register_optimizer_step_post_hook",
-]
+    "Optimizer", "required", "scalar_state", "refuse_differentiable", "IMPL_SWITCHES", "check_betas", "betas_of",
+    "apply_weight_decay", "state_like", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
+]  # fmt: skip
 
 
 class _Required:
@@ -295,8 +287,8 @@ class Optimizer(OptimizerHooks):
 
         Groups must match in number and size, and the state must come from this kind of optimizer:
         every saved group carries this optimizer's hyperparameters (an SGD ``state_dict`` has no
-        ``betas`` for Adam) and every state entry is one this optimizer keeps. Adam and AdamW share
-        theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
+        ``betas`` for Adam) and each param's state arrays include this optimizer's own (extra ones, as
+        Lookahead's ``momentum_buffer``, are kept). Adam and AdamW share theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
         and cast to their parameter's dtype; ``step`` becomes a 0-d tensor (a copy; a number saved by an
         older version is read as one of the default dtype), except a number kept by an optimizer with
         its own ``step()`` (PyTorch casts tensors only). Saved keys are read as ints (JSON loads too).
@@ -350,10 +342,11 @@ class Optimizer(OptimizerHooks):
                 raise ValueError(f"{name}.load_state_dict: got state for param {index}, which no group lists")
             if not isinstance(entries, dict):
                 raise ValueError(f"{name}.load_state_dict: expected the state of param {index} as a dict")
-            # Arrays with dims are the running quantities a family keeps (scalars such as step,
-            # eta or mu_product may be 0-d tensors in PyTorch's state): another family's are foreign.
+            # Arrays with dims are a family's running quantities (step, eta, mu_product: 0-d): with none
+            # of ours they are another family's; extras beside ours are kept, as PyTorch keeps any entry
+            # (Lookahead puts a momentum_buffer in its AdamW's state).
             foreign = [k for k, v in entries.items() if k not in shaped and len(getattr(v, "shape", ())) > 0]
-            if shaped and foreign:
+            if shaped and foreign and not shaped & entries.keys():
                 raise ValueError(
                     f"{name}.load_state_dict: expected state arrays of param {index} among "
                     f"{sorted(shaped)}, got {sorted(foreign)}: a state_dict of another optimizer type?"

@@ -155,3 +155,36 @@ class OptimizerHooks:
     def __getstate__(self) -> dict[str, Any]:
         # Hooks (closures over this optimizer, often) stay behind, as in PyTorch.
         return {k: v for k, v in self.__dict__.items() if k not in _TABLES}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling (and ``copy.deepcopy``), as PyTorch's: the attributes back, the hook tables made
+        on first use, ``step`` hooked, ``defaults["differentiable"]`` False if absent. Optimizers that
+        fill in later options call it as ``super().__setstate__(state)`` (jettify's AdaBound, Yogi)."""
+        self.__dict__.update(state)
+        self._patch_step_function()
+        defaults = self.__dict__.get("defaults")
+        if isinstance(defaults, dict):
+            defaults.setdefault("differentiable", False)
+
+    def _optimizer_step_code(self) -> None:
+        """PyTorch's entry point for profilers after each step: nothing to do here."""
+
+    @staticmethod
+    def profile_hook_step(func: Callable) -> Callable:
+        """PyTorch's decorator of a ``step``: the step hooks run around it (``_optimizer_step_code``
+        after it), as ``_patch_step_function`` gives every optimizer's ``step``."""
+
+        @functools.wraps(func)
+        def step(*args: Any, **kwargs: Any) -> Any:
+            out = func(*args, **kwargs)
+            args[0]._optimizer_step_code()
+            return out
+
+        return _hooked_step(step)
+
+    @staticmethod
+    def _group_tensors_by_device_and_dtype(tensorlistlist: list, with_indices: bool = False) -> dict:
+        """Groups of the i-th entries of the lists by device and dtype (``optimizer_internals``)."""
+        from glassgrad.optim.optimizer_internals import _group_tensors_by_device_and_dtype
+
+        return _group_tensors_by_device_and_dtype(tensorlistlist, with_indices)

@@ -137,7 +137,7 @@ ORDERED = {
     "unique": lambda lib, z: lib.unique(z),
     "trunc": lambda lib, z: lib.trunc(z),
     "fix": lambda lib, z: z.fix(),  # (trunc's other name: PyTorch's error names trunc too)
-    "sgn": lambda lib, z: z.sgn() if lib is gg else z.sign(),  # (PyTorch's sgn is z / |z|; refused here)
+    "sign": lambda lib, z: z.sign(),  # (sgn takes complex tensors: z / |z|, as PyTorch)
     "signbit": lambda lib, z: lib.signbit(z),
     "floor_divide": lambda lib, z: z // 2,
     "remainder": lambda lib, z: z % 2,

@@ -122,12 +122,6 @@ def _random_(gen: Any, shape: tuple, low: int = 0, high: int | None = None, **na
     return gen.integers(low, high, size=shape)
 
 
-def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
-    self._check_inplace("fill_diagonal_")
-    np.fill_diagonal(self._data, fill_value, wrap=wrap)
-    return self
-
-
 def _float_power_(self: Tensor, exponent: Any) -> Tensor:
     if self._data.dtype != np.float64:
         raise DTypeError(f"float_power_: expected a float64 tensor (the result is float64), got {self.dtype}")
@@ -195,7 +189,6 @@ METHODS: dict[str, Any] = {
     "scatter_add_": _inplace("scatter_add_", indexing.scatter_add),
     "index_fill": scatter.index_fill,
     "index_fill_": _inplace("index_fill_", scatter.index_fill),
-    "fill_diagonal_": fill_diagonal_,
     "addmm": composite.addmm,
     "addmm_": _inplace("addmm_", composite.addmm),
     "baddbmm": composite.baddbmm,

@@ -36,6 +36,7 @@ from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor, attach
+from glassgrad.tensor_operators import _decline
 
 __all__: list[str] = []
 _TRUE = np.ones((), dtype=bool)
@@ -287,34 +288,64 @@ class _InPlace:
         return self._update("masked_fill_", indexing.masked_fill, mask, value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._update("__iadd__", elementwise.add, other)
+        try:
+            return self._update("__iadd__", elementwise.add, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._update("__isub__", elementwise.sub, other)
+        try:
+            return self._update("__isub__", elementwise.sub, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._update("__imul__", elementwise.mul, other)
+        try:
+            return self._update("__imul__", elementwise.mul, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._update("__itruediv__", elementwise.div, other)
+        try:
+            return self._update("__itruediv__", elementwise.div, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __ipow__(self, other: Any) -> Tensor:
-        return self._update("__ipow__", elementwise.pow, other)
+        try:
+            return self._update("__ipow__", elementwise.pow, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __ifloordiv__(self, other: Any) -> Tensor:
-        return self._update("__ifloordiv__", compare.floor_divide, other)
+        try:
+            return self._update("__ifloordiv__", compare.floor_divide, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __imod__(self, other: Any) -> Tensor:
-        return self._update("__imod__", compare.remainder, other)
+        try:
+            return self._update("__imod__", compare.remainder, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __iand__(self, other: Any) -> Tensor:
-        return self._update("__iand__", compare.bitwise_and, other)
+        try:
+            return self._update("__iand__", compare.bitwise_and, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __ior__(self, other: Any) -> Tensor:
-        return self._update("__ior__", compare.bitwise_or, other)
+        try:
+            return self._update("__ior__", compare.bitwise_or, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __ixor__(self, other: Any) -> Tensor:
-        return self._update("__ixor__", compare.bitwise_xor, other)
+        try:
+            return self._update("__ixor__", compare.bitwise_xor, other)
+        except TypeError:  # an operand PyTorch declines: the other side's reflected method
+            return _decline(other)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         setitem.setitem(self, key, value)

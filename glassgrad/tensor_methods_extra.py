@@ -1,6 +1,6 @@
 """The last Tensor methods (and their top-level functions) PyTorch's CPU tensors have:
 Householder QR in LAPACK's form (``geqrf``, ``orgqr``, ``ormqr``), in-place ``addmv_``/
-``baddbmm_``/``conj_physical_``, Python callables over elements (``apply_``, ``map_``,
+``baddbmm_``/``conj_physical_``/``fill_diagonal_`` (recorded on a tensor in the graph), Python callables over elements (``apply_``, ``map_``,
 ``map2_``: CPU-only in PyTorch, a loop by nature), ``nonzero_static``, and small queries
 (``storage_type``, ``is_set_to``, ``is_distributed``, ``const_data_ptr``).
 
@@ -18,9 +18,11 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable
 
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.errors import ArgumentError, GraphError, ShapeError
 from glassgrad.methods import _inplace
+from glassgrad.ops import indexing
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -151,6 +153,33 @@ def _map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any
     return _elementwise("map2_", self, callable, x, y)
 
 
+def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Write ``fill_value`` on the main diagonal (``x[i, i, ...]``), in place; ``wrap`` restarts
+    it every ``n + 1`` rows of a tall matrix, as NumPy's ``fill_diagonal`` and PyTorch's. On a
+    tensor in the graph (``mat = a @ b.T; mat.fill_diagonal_(-inf)``) it is recorded, as PyTorch:
+    the filled elements get a zero gradient, the others pass theirs through."""
+    shape = tuple(self.shape)
+    if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
+        raise ShapeError(
+            f"fill_diagonal_: expected a tensor of at least 2 dimensions, all of equal length when "
+            f"more than 2, got shape {shape}"
+        )
+    if isinstance(fill_value, Tensor):  # a Scalar in PyTorch: a 0-dim tensor gives its value
+        if fill_value.ndim != 0:
+            raise ShapeError(
+                f"fill_diagonal_: expected a number or a 0-dim tensor, got shape {fill_value.shape}"
+            )
+        fill_value = fill_value.item()
+    xp = array_module(self._data)
+    if _grad_state.enabled and self.requires_grad:
+        mask = xp.zeros(shape, dtype=bool)
+        xp.fill_diagonal(mask, True, wrap=wrap)
+        return self._update("fill_diagonal_", lambda t: indexing.masked_fill(t, mask, fill_value))
+    self._check_inplace("fill_diagonal_")
+    xp.fill_diagonal(self._data, fill_value, wrap=wrap)
+    return self
+
+
 def _storage_type(self: Tensor) -> Any:
     """The legacy storage class of this tensor's dtype (``torch.FloatStorage`` for float32)."""
     from glassgrad.legacy import legacy_type_name
@@ -174,6 +203,7 @@ METHODS: dict[str, Any] = {
     "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha)),
     "baddbmm_": _inplace("baddbmm_", lambda self, b1, b2, *, beta=1, alpha=1: _gg().baddbmm(self, b1, b2, beta=beta, alpha=alpha)),
     "conj_physical_": _inplace("conj_physical_", lambda self: _gg().conj_physical(self)),
+    "fill_diagonal_": _fill_diagonal_,
     "apply_": _apply_, "map_": _map_, "map2_": _map2_,
     "storage_type": _storage_type, "is_set_to": _is_set_to,
     "is_distributed": lambda self: False, "const_data_ptr": lambda self: self.data_ptr(),

@@ -1,13 +1,16 @@
 """Tensor methods added in the twentieth session, attached at import (``methods.py`` is at the file
 size limit): the method forms of quantile, cov, the integer arithmetic, the scatters and view
-copies, and small properties (``itemsize``, ``nbytes``, ``is_inference``...), as PyTorch's."""
+copies, ``__contains__``, and small properties (``itemsize``, ``nbytes``, ``is_inference``...), as
+PyTorch's."""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from glassgrad import torch_copies, torch_misc
 from glassgrad.autograd import node_views
+from glassgrad.errors import ArgumentError
 from glassgrad.methods import _inplace
 from glassgrad.ops import int_math, quantile, stats_more
 from glassgrad.tensor import Tensor
@@ -81,6 +84,17 @@ def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     return gg.bernoulli(self, p, generator=generator)
 
 
+def contains(self: Tensor, element: Any) -> bool:
+    """``element in t``: whether any element of ``t`` equals ``element`` (a number, or a tensor
+    broadcast against ``t``: a row ``ns in samples`` is found where any of its values is), as
+    PyTorch's ``__contains__``; without it Python iterated the rows and ``bool`` of a row raised."""
+    if isinstance(element, Tensor | numbers.Number):
+        return bool((element == self).any().item())
+    raise ArgumentError(
+        f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+    )
+
+
 def _dlpack() -> Any:
     from glassgrad.utils import dlpack
 
@@ -115,6 +129,7 @@ METHODS: dict[str, Any] = {
     "diagonal_scatter": torch_copies.diagonal_scatter, "as_strided_scatter": torch_copies.as_strided_scatter,
     "split_with_sizes": torch_copies.split_with_sizes, "sum_to_size": sum_to_size, "dim_order": dim_order,
     "narrow_copy": narrow_copy, "new_empty_strided": new_empty_strided, "bernoulli": bernoulli,
+    "__contains__": contains,
     # glassgrad's inference_mode is no_grad: no tensor is an inference tensor, none has a lazy negation bit
     "is_inference": lambda self: False, "is_neg": lambda self: False, "resolve_neg": lambda self: self,
     "itemsize": _prop(lambda self: self._data.dtype.itemsize),

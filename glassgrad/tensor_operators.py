@@ -23,88 +23,108 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
-#: Operands every binary operator takes as they are; any other object is looked at by ``_foreign``
-_TAKEN = (float, int, Tensor, complex, np.generic, np.ndarray, list, tuple)
-
-
-def _foreign(other: Any) -> bool:
-    """Whether an operator declines ``other`` (returns ``NotImplemented``), as PyTorch's do: an object
-    that is neither a tensor, a number, a NumPy value nor array-like (``None``, a string, a
-    ``Fraction``, ``pytest.approx(...)``). Python then tries ``other``'s reflected operator
-    (``t == pytest.approx(0.64)`` compares as approx says), else ``==`` is False and ``+`` a TypeError."""
-    return not hasattr(other, "__array__")
-
-
 #: Operands ``*`` declines, so that Python repeats the sequence (a constant: ``list | tuple`` is
 #: rebuilt on every call, which costs more than the test on ``t * x``'s hot path)
 _SEQUENCES = (list, tuple)
 
+#: What an operator takes as its other operand; anything else it declines when the op cannot
+#: take it (a ``TypeError``): the operator returns ``NotImplemented``, as PyTorch's, so that Python
+#: tries the other operand's reflected method (``tensor + metric`` runs torchmetrics'
+#: ``Metric.__radd__``), or raises "unsupported operand type(s)"; ``t == object()`` is False.
+_OPERANDS = (Tensor, int, float, complex, np.ndarray, np.generic, list, tuple)
+
+
+def declined(other: Any) -> bool:
+    """Whether a binary operator that failed with a ``TypeError`` on ``other`` should return
+    ``NotImplemented`` (``other`` is not a tensor, number, array or sequence) rather than raise."""
+    return not isinstance(other, _OPERANDS)
+
+
+def _decline(other: Any) -> Any:
+    """In an operator's ``except TypeError``: ``NotImplemented`` for a declined operand, else the
+    ``TypeError`` being handled, raised again (a bare ``raise`` re-raises it from here too)."""
+    if declined(other):
+        return NotImplemented
+    raise  # (called only while handling the operator's TypeError)
+
 
 class _Operators:
     def __add__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.add(self, other)
+        try:
+            return elementwise.add(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.add(self, other)
+        try:
+            return elementwise.add(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __sub__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.sub(self, other)
+        try:
+            return elementwise.sub(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.sub(other, self)
+        try:
+            return elementwise.sub(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __mul__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
         if isinstance(other, _SEQUENCES):
             return NotImplemented  # Python then repeats the sequence (``t * [0]``), as PyTorch does
-        return elementwise.mul(self, other)
+        try:
+            return elementwise.mul(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
         if isinstance(other, _SEQUENCES):
             # ``[0] * (T - 1)`` with a one-element integer T: a list repeated T - 1 times, as PyTorch
             return NotImplemented
-        return elementwise.mul(self, other)
+        try:
+            return elementwise.mul(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __truediv__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.div(self, other)
+        try:
+            return elementwise.div(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.div(other, self)
+        try:
+            return elementwise.div(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __pow__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.pow(self, other)
+        try:
+            return elementwise.pow(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return elementwise.pow(other, self)
+        try:
+            return elementwise.pow(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __matmul__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return matmul.matmul(self, other)
+        try:
+            return matmul.matmul(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return matmul.matmul(other, self)
+        try:
+            return matmul.matmul(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __neg__(self) -> Tensor:
         return elementwise.neg(self)
@@ -116,113 +136,143 @@ class _Operators:
         return unary.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.floor_divide(self, other)
+        try:
+            return compare.floor_divide(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.floor_divide(other, self)
+        try:
+            return compare.floor_divide(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __mod__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.remainder(self, other)
+        try:
+            return compare.remainder(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
+        if other is None or isinstance(other, str):
             return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
-        return compare.eq(self, other)
+        try:
+            return compare.eq(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
+        if other is None or isinstance(other, str):
             return NotImplemented
-        return compare.ne(self, other)
+        try:
+            return compare.ne(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __lt__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.lt(self, other)
+        try:
+            return compare.lt(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __le__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.le(self, other)
+        try:
+            return compare.le(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __gt__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.gt(self, other)
+        try:
+            return compare.gt(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __ge__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.ge(self, other)
+        try:
+            return compare.ge(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rmod__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.remainder(other, self)
+        try:
+            return compare.remainder(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __and__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_and(self, other)
+        try:
+            return compare.bitwise_and(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rand__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_and(other, self)
+        try:
+            return compare.bitwise_and(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __or__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_or(self, other)
+        try:
+            return compare.bitwise_or(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __ror__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_or(other, self)
+        try:
+            return compare.bitwise_or(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __xor__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_xor(self, other)
+        try:
+            return compare.bitwise_xor(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rxor__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return compare.bitwise_xor(other, self)
+        try:
+            return compare.bitwise_xor(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __invert__(self) -> Tensor:
         return compare.bitwise_not(self)
 
     def __lshift__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return math_more.bitwise_left_shift(self, other)
+        try:
+            return math_more.bitwise_left_shift(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rlshift__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return math_more.bitwise_left_shift(other, self)
+        try:
+            return math_more.bitwise_left_shift(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __rshift__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return math_more.bitwise_right_shift(self, other)
+        try:
+            return math_more.bitwise_right_shift(self, other)
+        except TypeError:
+            return _decline(other)
 
     def __rrshift__(self, other: Any) -> Tensor:
-        if other.__class__ is not Tensor and not isinstance(other, _TAKEN) and _foreign(other):
-            return NotImplemented
-        return math_more.bitwise_right_shift(other, self)
+        try:
+            return math_more.bitwise_right_shift(other, self)
+        except TypeError:
+            return _decline(other)
 
     def __ilshift__(self, other: Any) -> Tensor:
-        return self._update("__ilshift__", math_more.bitwise_left_shift, other)
+        try:
+            return self._update("__ilshift__", math_more.bitwise_left_shift, other)
+        except TypeError:
+            return _decline(other)
 
     def __irshift__(self, other: Any) -> Tensor:
-        return self._update("__irshift__", math_more.bitwise_right_shift, other)
+        try:
+            return self._update("__irshift__", math_more.bitwise_right_shift, other)
+        except TypeError:
+            return _decline(other)
 
     def __getitem__(self, key: Any) -> Tensor:
         if _meta_seen[0]:  # one truth test until a meta tensor has ever been made

@@ -8,7 +8,11 @@ values, ``to_empty(device="cpu")`` gives a meta module fresh (zero) storage to i
 
 ``Module`` inherits these from :class:`Conversion`. They change each array in place of the same
 Parameter/buffer object (and its ``.grad``), so optimizers that already hold the parameters keep
-working, as in PyTorch.
+working, as in PyTorch. As PyTorch's, each goes through ``self._apply(fn)``, which calls every
+child's ``_apply``: a subclass that overrides ``_apply`` to convert tensors of its own (a
+torchmetrics ``Metric``'s states) sees every ``to``/``cpu``/``type``/``float``/``double``/``half``.
+``fn`` is named as PyTorch's (``Module.to.<locals>.convert``, ``Module.double.<locals>.<lambda>``
+...), which such overrides read to tell a dtype cast from a move.
 """
 
 from __future__ import annotations
@@ -51,6 +55,32 @@ def _with_device(init: Callable) -> Callable:
     return init_on_device
 
 
+class _ArrayConversion:
+    """The tensor function a conversion passes to ``Module._apply``: called on a tensor (by an
+    overriding ``_apply``, on a state of its own) it returns a new tensor of the converted array,
+    or the tensor itself when nothing changes, as ``Tensor.to``; ``Module._apply`` itself calls
+    ``convert_in_place`` instead. Its ``__qualname__`` is PyTorch's name for the function."""
+
+    def __init__(self, convert: Callable[[np.ndarray], np.ndarray], bump: bool, name: str) -> None:
+        self.convert, self.bump = convert, bump
+        self.__qualname__ = name
+        self.__name__ = name.rsplit(".", 1)[-1]
+
+    def __call__(self, t: Tensor) -> Tensor:
+        a = self.convert(t._data)
+        return t if a is t._data else Tensor(a, _wrap=True)
+
+    def convert_in_place(self, t: Tensor) -> None:
+        t._data = self.convert(t._data)
+        if self.bump:
+            t._vc[0] += 1
+        if t._grad is not None:  # (._grad: a buffer may be a non-leaf, whose .grad warns)
+            t._grad._data = self.convert(t._grad._data)
+
+    def __repr__(self) -> str:
+        return f"<function {self.__qualname__} at {id(self):#x}>"
+
+
 class Conversion:
     """The dtype and device half of ``Module``: converting every parameter and buffer of the
     module tree."""
@@ -84,7 +114,7 @@ class Conversion:
                     "storage, then initialise it or load a state dict"
                 )
             return self
-        return self._apply_arrays(lambda a: meta_array(a.shape, a.dtype))
+        return self._apply_arrays(lambda a: meta_array(a.shape, a.dtype), name="Module.to.<locals>.convert")
 
     def to_empty(self, *, device: Any = None, recurse: bool = True) -> Self:
         """Give every parameter and buffer new storage on ``device`` (``"cpu"`` or ``"meta"``;
@@ -98,23 +128,24 @@ class Conversion:
             on_meta = a.__class__ is MetaArray if meta is None else meta
             return meta_array(a.shape, a.dtype) if on_meta else np.zeros(a.shape, dtype=a.dtype)
 
-        return self._apply_arrays(fresh, recurse, bump=True)
+        return self._apply_arrays(fresh, recurse, bump=True, name="Module.to_empty.<locals>.<lambda>")
 
     def _apply_arrays(
-        self, convert: Callable[[np.ndarray], np.ndarray], recurse: bool = True, bump: bool = False
+        self,
+        convert: Callable[[np.ndarray], np.ndarray],
+        recurse: bool = True,
+        bump: bool = False,
+        name: str = "Module._apply.<locals>.<lambda>",
     ) -> Self:
-        """``convert`` every parameter's and buffer's array and its gradient's; ``bump`` marks new
-        storage (to_empty) in the version counters, so a graph that saved the old values refuses."""
-        with no_grad():
-            for t in self._tensors(recurse):
-                t._data = convert(t._data)
-                if bump:
-                    t._vc[0] += 1
-                if t._grad is not None:  # (._grad: a buffer may be a non-leaf, whose .grad warns)
-                    t._grad._data = convert(t._grad._data)
-        return self
+        """``convert`` every parameter's and buffer's array and its gradient's, through
+        ``self._apply`` (and so every overriding ``_apply`` in the tree) with a tensor function
+        named ``name``; ``bump`` marks new storage (to_empty) in the version counters, so a graph
+        that saved the old values refuses."""
+        fn = _ArrayConversion(convert, bump, name)
+        # fn alone, as PyTorch calls it (an override may take other positional parameters)
+        return self._apply(fn) if recurse else self._apply(fn, recurse=False)
 
-    def _cast_floating(self, dtype: Any, kinds: str = "f") -> Self:
+    def _cast_floating(self, dtype: Any, kinds: str = "f", name: str = "Module.to.<locals>.convert") -> Self:
         """Cast the tensors of ``kinds`` (floating; ``to`` also complex ones, as PyTorch's: a complex
         buffer cast to a real dtype keeps its real part, with PyTorch's warning)."""
         dt = dtypes.to_np_dtype(dtype)
@@ -125,7 +156,9 @@ class Conversion:
         if any(t._data.dtype.kind == "c" for t in self._tensors()) and dt.kind == "f" and kinds == "fc":
             warnings.warn("Casting complex values to real discards the imaginary part", stacklevel=3)
         part = (lambda a: a.real) if dt.kind == "f" else (lambda a: a)  # (a real array's .real is itself)
-        return self._apply_arrays(lambda a: part(a).astype(dt, copy=False) if a.dtype.kind in kinds else a)
+        return self._apply_arrays(
+            lambda a: part(a).astype(dt, copy=False) if a.dtype.kind in kinds else a, name=name
+        )
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
@@ -151,7 +184,9 @@ class Conversion:
             self._to_device(wants_meta(target, "Module.to"), "Module.to")
         if kwargs.get("memory_format") is not None:
             self._to_format(check_format("Module.to", kwargs["memory_format"]))
-        return self if dtype is None else self._cast_floating(dtype, "fc")
+        if dtype is None:  # (a move: an overriding _apply is told of it, as PyTorch's)
+            return self._apply_arrays(lambda a: a, name="Module.to.<locals>.convert")
+        return self._cast_floating(dtype, "fc")
 
     def _to_format(self, fmt: Any) -> Self:
         """Lay out every 4-D and 5-D parameter and buffer (and gradient) as ``fmt``, as PyTorch; a
@@ -165,14 +200,15 @@ class Conversion:
             check_format("Module.to", fmt, a.ndim)
             return a if suggest_format(a) is fmt else to_format(a, fmt)
 
-        return self._apply_arrays(convert)
+        return self._apply_arrays(convert, name="Module.to.<locals>.convert")
 
     def cpu(self) -> Self:
-        return self._to_device(False, "Module.cpu")
+        self._to_device(False, "Module.cpu")
+        return self._apply_arrays(lambda a: a, name="Module.cpu.<locals>.<lambda>")
 
     def cuda(self, device: Any = None) -> Self:
         check_device("cuda" if device is None else device, "Module.cuda")
-        return self
+        return self._apply_arrays(lambda a: a, name="Module.cuda.<locals>.<lambda>")
 
     def xpu(self, device: Any = None) -> Self:
         check_device("xpu" if device is None else device, "Module.xpu")  # DeviceError, as cuda()
@@ -187,33 +223,43 @@ class Conversion:
         return self
 
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Self:
-        """PyTorch's ``Module._apply``, which third-party code calls: ``fn`` (tensor -> tensor) on
-        every parameter, its gradient and every buffer, without recording. A parameter keeps its
-        object and takes the result as its ``.data``, as PyTorch's default; a buffer is replaced."""
+        """PyTorch's ``Module._apply``, which third-party code calls and overrides: each child's
+        ``_apply(fn)`` first (``recurse``), then ``fn`` (tensor -> tensor) on this module's
+        parameters, their gradients and its buffers, without recording. A parameter keeps its
+        object and takes the result as its ``.data``, as PyTorch's default; a buffer is replaced.
+        The conversions of this class (``to``, ``double`` ...) pass an ``_ArrayConversion``,
+        which changes each array in place of the same tensor object, buffers included."""
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        arrays = fn if isinstance(fn, _ArrayConversion) else None
         with no_grad():
-            for module in self.modules() if recurse else (self,):
-                for p in module._parameters.values():
-                    if p is not None:
-                        p.data = fn(p)
-                        if p.grad is not None:
-                            p.grad.data = fn(p.grad)
-                for key, b in module._buffers.items():
-                    if b is not None:
-                        module._buffers[key] = fn(b)
+            if arrays is not None:
+                for t in self._tensors(recurse=False):
+                    arrays.convert_in_place(t)
+                return self
+            for p in self._parameters.values():
+                if p is not None:
+                    p.data = fn(p)
+                    if p.grad is not None:
+                        p.grad.data = fn(p.grad)
+            for key, b in self._buffers.items():
+                if b is not None:
+                    self._buffers[key] = fn(b)
         return self
 
     def half(self) -> Self:
-        return self._cast_floating(dtypes.float16)
+        return self._cast_floating(dtypes.float16, name="Module.half.<locals>.<lambda>")
 
     def float(self) -> Self:
-        return self._cast_floating(dtypes.float32)
+        return self._cast_floating(dtypes.float32, name="Module.float.<locals>.<lambda>")
 
     def double(self) -> Self:
-        return self._cast_floating(dtypes.float64)
+        return self._cast_floating(dtypes.float64, name="Module.double.<locals>.<lambda>")
 
     def bfloat16(self) -> Self:
         """Raises ``DTypeError`` as ``Tensor.bfloat16`` does: NumPy has no bfloat16 type."""
-        return self._cast_floating(dtypes.bfloat16)
+        return self._cast_floating(dtypes.bfloat16, name="Module.bfloat16.<locals>.<lambda>")
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
         """``model.compile()``: PyTorch compiles the module's forward in place and returns None;
@@ -233,7 +279,7 @@ class Conversion:
                     f"Module.type: parameter {bad[0]!r} requires grad, so it must stay floating or "
                     f"complex; got {dst_type!r} ({dt.name})"
                 )
-        return self._apply_arrays(lambda a: a.astype(dt, copy=False))
+        return self._apply_arrays(lambda a: a.astype(dt, copy=False), name="Module.type.<locals>.<lambda>")
 
     def share_memory(self) -> Self:
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so that

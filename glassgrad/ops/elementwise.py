@@ -10,6 +10,8 @@ do not change a tensor's dtype; an integer tensor meeting a float is promoted to
 
 from __future__ import annotations
 
+import decimal
+import fractions
 import math
 from operator import mul as mul_op
 from operator import truediv
@@ -38,6 +40,7 @@ __all__ = [
 
 # ------------------------------------------------------------------ operand coercion
 _PY_SCALARS = (float, int, bool)
+_OTHER_NUMBERS = (fractions.Fraction, decimal.Decimal)  # Python numbers PyTorch's ops refuse
 _POW_NODES = (("PowBackward1", "PowBackward0"), ("PowBackward2",) * 2)  # [number base][number exponent]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
 
@@ -99,6 +102,10 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
         if isinstance(s, np.generic) and s.dtype.kind in "biufc":
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
         if not isinstance(s, _PY_SCALARS):
+            if isinstance(s, _OTHER_NUMBERS):  # Fraction, Decimal: PyTorch takes no such number
+                raise TypeError(
+                    f"expected a tensor or a number (bool, int, float, complex), got {type(s).__name__}"
+                )
             return operands(
                 t, _complex_scalar(t, s) if isinstance(s, complex) else Tensor(as_array(s), _wrap=True)
             )
@@ -110,10 +117,8 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
 
 
 def _complex_scalar(t: Tensor, s: complex) -> Tensor:
-    """A Python complex beside ``t`` as a 0-d tensor of the result's complex dtype, so that it is
-    not rounded on the way (complex128 * 0.1j keeps 0.1 to double precision, as PyTorch's wrapped
-    number): ``t``'s dtype when complex, its complex counterpart when float32/float64, else (an
-    integer, bool or float16 ``t``) the default complex dtype."""
+    """A Python complex as a 0-d tensor of the result's complex dtype, unrounded (as PyTorch's
+    wrapped number): ``t``'s if complex, its counterpart if float32/64, else the default's."""
     kind, item = t._data.dtype.kind, t._data.dtype.itemsize
     if kind == "c":
         target = t._data.dtype

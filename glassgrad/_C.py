@@ -22,10 +22,16 @@ def _get_tracing_state() -> None:
     return None
 
 
+def _is_tracing() -> bool:
+    """False, as PyTorch's outside ``torch.jit.trace``: glassgrad never traces (asteroid-filterbanks'
+    own ``script_if_tracing`` copy calls ``torch._C._is_tracing()`` on every filterbank call)."""
+    return False
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
-        "only _log_api_usage_once and _get_tracing_state"
+        "only _log_api_usage_once, _get_tracing_state and _is_tracing"
     )

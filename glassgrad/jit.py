@@ -22,6 +22,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import typing
 import warnings
 from typing import Any, Callable, TypeVar
@@ -53,6 +54,7 @@ __all__ = [
     "load",
     "save",
     "script",
+    "script_if_tracing",
     "script_method",
     "trace",
     "trace_module",
@@ -111,6 +113,19 @@ def trace(func: T, example_inputs: Any = None, *args: Any, **kwargs: Any) -> T:
     control flow keeps working (a real trace would freeze the branch the example took)."""
     _check_callable("trace", func)
     return func
+
+
+def script_if_tracing(fn: Callable[..., T]) -> Callable[..., T]:
+    """``torch.jit.script_if_tracing``: a wrapper (``functools.wraps``, with PyTorch's
+    ``__original_fn`` attribute) that calls ``fn``; glassgrad never traces, so nothing is scripted."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+    wrapper.__original_fn = fn  # type: ignore[attr-defined]
+    wrapper.__script_if_tracing_wrapper = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def freeze(mod: T, preserved_attrs: Any = None, optimize_numerics: bool = True) -> T:

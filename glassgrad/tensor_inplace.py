@@ -14,7 +14,9 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.autograd import forward_ad as _fw
 from glassgrad.autograd import view_rebase
+from glassgrad.autograd.function import version_capture
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
@@ -97,6 +99,39 @@ def _held_elsewhere(t: Tensor) -> bool:
     return b.__class__ is not np.ndarray or b.base is not None or getrefcount(b) > _SOLE
 
 
+def _capturing(fn: Callable[..., Tensor], self: Tensor, args: tuple) -> list:
+    """``fn(self, *args)`` with the ``versions`` lists of the nodes it makes collected
+    (``autograd.function.version_capture``); returns those lists, then the result, last."""
+    version_capture.append([])
+    try:
+        out = fn(self, *args)
+    finally:
+        made = version_capture.pop()
+        if version_capture:  # an in-place op inside another's fn: the outer one sees these too
+            version_capture[-1].extend(made)
+    made.append(out)
+    return made
+
+
+def _carry_version(out: Tensor, self: Tensor, args: tuple, made: list) -> None:
+    """Set the result's fresh counter to self's version (already counting this change) and move
+    every version the op's nodes saved against that counter by as much, so checks still hold."""
+    counter, version = out._vc, self._vc[0]
+    if counter is self._vc or any(isinstance(a, Tensor) and a._vc is counter for a in args):
+        return  # not a fresh counter (the result shares an operand's memory): leave it be
+    delta = version - counter[0]
+    if not delta:
+        return
+    for versions in made:
+        for i, entry in enumerate(versions):
+            if entry[0] is counter:
+                versions[i] = (counter, entry[1] + delta, *entry[2:])
+    for entry in _fw._tangents.values():  # forward AD's tangents record the version they hold at
+        if entry[2] is counter:
+            entry[3] += delta
+    counter[0] = version
+
+
 class _InPlace:
     def _check_inplace(self, op: str) -> None:
         if self.requires_grad and _grad_state.enabled:
@@ -166,7 +201,7 @@ class _InPlace:
         recording = _grad_state.enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
-        complete = None
+        complete = made = None
         if recording:
             if self.requires_grad and self._node is None:
                 self._check_inplace(op)  # raises: a leaf that requires grad
@@ -192,7 +227,11 @@ class _InPlace:
                 # self is about to take the result's array; with saved-tensor hooks installed, a
                 # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's
                 # old values (PyTorch hands it a copy of them); no hooks: the op saves the array itself
-                out = fn(_alias(self) if _saved_hooks_active[0] else self, *args)
+                if _saved_hooks_active[0]:
+                    out = fn(_alias(self), *args)
+                else:
+                    made = _capturing(fn, self, args)
+                    out = made.pop()
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
         arr = out._data
@@ -218,6 +257,10 @@ class _InPlace:
             move_retain_grad(old_node, self)
             # ... and takes the result's version counter too: the node may have saved that array
             # (exp_, sigmoid_ ...), so a later in-place change of self must be seen at backward.
+            # The counter goes on from self's version (PyTorch's one counter per tensor: y._version
+            # reads 1 after y.add_(1)), with what the new nodes saved against it moved alike.
+            if made is not None:
+                _carry_version(out, self, args, made)
             self._vc = out._vc
             return self
         self._check_inplace(op)

@@ -15,6 +15,7 @@ from glassgrad import (
     foreach_ops,
     index_builders,
     rnn_functions,
+    signal,  # noqa: F401 - torch.signal (its windows), as after `import torch`
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
     torch_aten_more,
     torch_copies,

@@ -272,6 +272,8 @@ class Primitive:
             result._node = ctx
             if ctx.saved:
                 ctx.versions = _saved_versions(ctx.saved, inputs, arrays, result)
+                if version_capture:  # a recorded in-place op is running (tensor_inplace._update)
+                    version_capture[-1].append(ctx.versions)
                 if _saved_hooks_active[0]:  # autograd.graph.saved_tensors_hooks is installed
                     _pack_saved(ctx, inputs, arrays, result)
             else:
@@ -360,6 +362,11 @@ def _saved_versions(saved: tuple, inputs: tuple, arrays: list, result: Any) -> l
                     break
     return out
 
+
+#: While a recorded in-place op computes its result (``tensor_inplace._update``), one list per
+#: running op: the ``versions`` lists of the nodes made meanwhile, so that the op can move the
+#: versions saved against its result's fresh counter when the tensor takes that counter over.
+version_capture: list = []
 
 # Set by glassgrad.tensor once Tensor exists (tensor.py imports this module, not the reverse).
 _tensor_cls: list = [None]

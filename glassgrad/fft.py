@@ -197,3 +197,8 @@ def _with_out() -> None:
 
 
 _with_out()
+# PyTorch's TypeError for an operand that is not a tensor, fft(np_array), and NumPy's axis= as its
+# parser takes it on every torch.fft function (operand_errors.py)
+from glassgrad import operand_errors as _operand_errors  # noqa: E402
+
+_operand_errors.install(globals(), __all__, native=True)

@@ -53,7 +53,8 @@ __all__ = [
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal",
 ]  # fmt: skip
 
-# PyTorch's TypeError for an operand that is not a tensor (operand_errors.py)
+# PyTorch's TypeError for an operand that is not a tensor, and NumPy's axis=/keepdims= as its parser
+# takes them on every torch.linalg function (operand_errors.py)
 from glassgrad import operand_errors as _operand_errors
 
-_operand_errors.install(globals(), __all__)
+_operand_errors.install(globals(), __all__, native=True)

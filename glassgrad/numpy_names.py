@@ -5,11 +5,13 @@ function (``counts.sum(1, keepdims=True)``, ``x.max(axis=0)``, ``torch.mean(x, a
 PyTorch does this once, in the parser, for every signature with a ``dim`` or ``keepdim``
 parameter; glassgrad does it once too: ``install`` wraps each public function and each ``Tensor``
 method whose signature has one of those parameters, when ``glassgrad/__init__.py`` finishes
-loading. The wrapper has the function's own parameters plus keyword-only ``axis``/``keepdims``
-(generated from its signature, so a call costs one frame and builds no ``**kwargs`` dict). The
-functions PyTorch writes in Python (``split``, ``unique``, ``norm``, ``unflatten``) and ``F.*``
-keep PyTorch's Python signatures (no aliases there, as in PyTorch); ``x.sum(keepdim=True)``,
-without a dim, is PyTorch's TypeError.
+loading (``torch.linalg``, ``torch.fft`` and the two ``F`` functions PyTorch's parser builds,
+``cosine_similarity`` and ``pairwise_distance``, get theirs from ``operand_errors.install(...,
+native=...)`` at the end of their modules). The wrapper has the function's own parameters plus
+keyword-only ``axis``/``keepdims`` (generated from its signature, so a call costs one frame and
+builds no ``**kwargs`` dict). The functions PyTorch writes in Python (``split``, ``unique``,
+``norm``, ``unflatten``) and the other ``F.*`` keep PyTorch's Python signatures (no aliases
+there, as in PyTorch); ``x.sum(keepdim=True)``, without a dim, is PyTorch's TypeError.
 
 Example:
     >>> import glassgrad as gg
@@ -30,7 +32,7 @@ from typing import Any, Callable
 from glassgrad import operand_errors, torch_keywords
 from glassgrad.operand_errors import is_operand, not_tensor
 
-__all__ = ["ALIASES", "accept_numpy_names", "install"]
+__all__ = ["ALIASES", "accept_numpy_names", "install", "wants_numpy_names"]
 
 ALIASES = {"axis": "dim", "keepdims": "keepdim"}  # NumPy's name -> PyTorch's
 
@@ -70,11 +72,11 @@ def _missing(name: str, arg: str) -> None:
 
 
 def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
-    """The other names ``fn`` should take (alias -> parameter): NumPy's where ``_wants`` says
+    """The other names ``fn`` should take (alias -> parameter): NumPy's where ``wants_numpy_names`` says
     so, PyTorch's operand names where ours differ; none for a function wrapped already."""
     if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
         return {}
-    found = dict(ALIASES) if name not in PYTHON_IN_TORCH and _wants(fn) else {}
+    found = dict(ALIASES) if name not in PYTHON_IN_TORCH and wants_numpy_names(fn) else {}
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -198,7 +200,7 @@ def generated(source: str, name: str, env: dict[str, Any], filename: str, module
     return env[name]
 
 
-def _wants(fn: Any) -> bool:
+def wants_numpy_names(fn: Any) -> bool:
     """Whether ``fn`` is a plain function with a ``dim`` or ``keepdim`` parameter (and no
     ``axis``/``keepdims`` of its own), not wrapped yet."""
     if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
@@ -236,7 +238,7 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
         if (
             "axis" in getattr(base, "__keyword_aliases__", ())
             and isinstance(fn, FunctionType)
-            and not _wants(fn)
+            and not wants_numpy_names(fn)
         ):
             setattr(cls, name, accept_numpy_names(fn, name))
     operand_errors.install(namespace, names)  # the remaining functions: PyTorch's TypeError only

@@ -11,8 +11,9 @@ attribute is one of the call's operands and the error was raised inside glassgra
 ``TypeError`` naming the function and the argument.
 
 ``install`` gives that wrapper to every public function of a namespace (``glassgrad``,
-``glassgrad.nn.functional``, ``glassgrad.linalg``, ``glassgrad.special``) that has a tensor operand and
-no wrapper yet; a function published in two namespaces gets the same wrapper in both.
+``glassgrad.nn.functional``, ``glassgrad.linalg``, ``glassgrad.special``, ``glassgrad.fft``) that has
+a tensor operand and no wrapper yet; a function published in two namespaces gets the same wrapper in
+both.
 
 Example:
     >>> import numpy as np
@@ -37,8 +38,9 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Parameter names that hold a tensor operand where the annotation does not say so (``Any``).
 OPERAND_NAMES = frozenset({"input", "other", "x", "a", "b", "A", "B", "tensor", "tensors", "self"})
 
-#: original function -> its checked wrapper: a function published in two namespaces stays one object.
-_checked: dict[Callable, Callable] = {}
+#: (original function, with NumPy's names) -> its checked wrapper: a function published in two
+#: namespaces stays one object.
+_checked: dict[tuple[Callable, bool], Callable] = {}
 
 
 def is_operand(p: inspect.Parameter) -> bool:
@@ -95,10 +97,13 @@ def _operands(fn: Callable) -> bool:
     return any(is_operand(p) for p in params)
 
 
-def install(namespace: dict[str, Any], names: list[str]) -> None:
+def install(namespace: dict[str, Any], names: list[str], native: Any = ()) -> None:
     """Wrap, in place, each function ``namespace[name]`` that has a tensor operand and no
-    wrapper of ``numpy_names`` yet."""
-    from glassgrad.numpy_names import accept_numpy_names
+    wrapper of ``numpy_names`` yet. ``native`` (a set of names, or True for all) names the
+    functions that PyTorch's argument parser builds (``torch.linalg.*``, ``torch.fft.*``,
+    ``F.cosine_similarity``): those taking ``dim``/``keepdim`` also take NumPy's ``axis``/``keepdims``
+    there (``torch.linalg.norm(x, dim=1, keepdims=True)``, POT's TorchBackend), as at top level."""
+    from glassgrad.numpy_names import ALIASES, accept_numpy_names, wants_numpy_names
     from glassgrad.public_names import reached
 
     module = namespace.get("__name__")
@@ -106,10 +111,11 @@ def install(namespace: dict[str, Any], names: list[str]) -> None:
         fn = namespace.get(name)
         if not isinstance(fn, FunctionType) or hasattr(fn, "__keyword_aliases__"):
             continue
-        if fn not in _checked:
-            if not _operands(fn):
+        numpy = (native is True or name in native) and wants_numpy_names(fn)
+        if (fn, numpy) not in _checked:
+            if not numpy and not _operands(fn):
                 continue
-            _checked[fn] = accept_numpy_names(fn, name, {})
-        wrapper = namespace[name] = _checked[fn]
+            _checked[fn, numpy] = accept_numpy_names(fn, name, ALIASES if numpy else {})
+        wrapper = namespace[name] = _checked[fn, numpy]
         if module and not reached(wrapper):  # pickled by its public name, F.relu as PyTorch's
             wrapper.__module__, wrapper.__qualname__ = module, name

@@ -38,6 +38,7 @@ from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_complex import complex_of, real_pairs
+from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -158,52 +159,6 @@ def _write_bytes(f: BinaryIO, data: bytes) -> None:
     f.write(data)
 
 
-def _file_mode(path: str) -> int:
-    """The mode the file would get from a plain ``open``: the old file's, else 0o666 minus the umask."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-_TMP_TAG = ".glassgrad-tmp-"
-
-
-def _tmp_prefix(path: str) -> str:
-    """``.<name>.glassgrad-tmp-``: a temporary of a save to ``path``, recognisable by name."""
-    return "." + os.path.basename(path) + _TMP_TAG
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except (OSError, ValueError, OverflowError):
-        return True  # not ours to signal, or no way to tell: keep its file
-    return True
-
-
-def _remove_stale_temporaries(path: str) -> None:
-    """Delete the temporaries of earlier saves to ``path`` whose process is gone (killed mid-save).
-
-    A temporary is ``.<name>.glassgrad-tmp-<pid>-<random>``; one of a process still running (a
-    save under way in another process or thread) is left alone.
-    """
-    folder, prefix = os.path.dirname(path), _tmp_prefix(path)
-    try:
-        entries = [e.name for e in os.scandir(folder) if e.name.startswith(prefix)]
-    except OSError:
-        return
-    for name in entries:
-        pid = name[len(prefix) :].partition("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, name))
-
-
 def _atomic_write(path: str, data: bytes) -> None:
     # Through a symlink to its target, as a plain open() would write (not over the link itself).
     path = os.path.realpath(path)
@@ -246,13 +201,23 @@ def _atomic_write(path: str, data: bytes) -> None:
         os.close(dfd)
 
 
-def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+def save(
+    obj: Any,
+    f: str | os.PathLike | BinaryIO,
+    pickle_module: Any = None,
+    pickle_protocol: int = 2,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
+) -> None:
     """Save tensors and plain Python data to a safetensors file, atomically.
 
     Args:
         obj: a ``state_dict`` (name -> Tensor), an optimizer ``state_dict``, or any nesting of dicts,
             lists and tuples holding tensors, NumPy arrays, numbers, strings, bools and None.
         f: a path (written atomically) or a binary file object (written as is).
+        pickle_module, pickle_protocol, _use_new_zipfile_serialization, _disable_byteorder_record:
+            PyTorch's (pytorch-ignite's ``DiskSaver`` passes the zipfile switch); accepted and unused:
+            the file is safetensors, neither a pickle nor a zip.
 
     Raises:
         OSError: a path that cannot be written (a missing folder, a folder); the error is its own

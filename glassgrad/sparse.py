@@ -33,25 +33,34 @@ __all__ = [
 
 
 def sparse_coo_tensor(
-    indices: Any, values: Any, size: Any = None, *, dtype: Any = None, device: Any = None,
+    indices: Any = None, values: Any = None, size: Any = None, *, dtype: Any = None, device: Any = None,
     requires_grad: bool = False, check_invariants: Any = None, is_coalesced: Any = None,
 ) -> SparseTensor:  # fmt: skip
     """A sparse COO tensor from ``indices`` ``(sparse_dim, nnz)`` and ``values`` ``(nnz, *dense)``.
 
     Duplicates are kept (summed by ``coalesce()`` and ``to_dense()``); ``size`` defaults to the
-    smallest that holds every index. Differentiable w.r.t. ``values``.
+    smallest that holds every index. Differentiable w.r.t. ``values``. PyTorch's other form,
+    ``sparse_coo_tensor(size)`` (or ``size=``) alone, is an empty tensor of that size (no entries).
 
     >>> import glassgrad as gg
     >>> gg.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3., 4., 5.], (2, 3)).to_dense()
     tensor([[0., 0., 3.],
             [4., 0., 5.]])
+    >>> gg.sparse_coo_tensor(size=(2, 3))._nnz()
+    0
     """
+    if values is None:
+        shape = _size_only(indices, size)
+        indices, values, size = np.zeros((len(shape), 0), np.int64), tensor([], dtype=dtype), shape
     ix = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
-    if ix.ndim != 2 or (ix.size and ix.dtype.kind not in "iu"):
+    if ix.ndim != 2 or (ix.size and ix.dtype.kind not in "biufc"):
         raise ShapeError(
-            f"sparse_coo_tensor: expected integer indices (sparse_dim, nnz), got {ix.shape} {ix.dtype}"
+            f"sparse_coo_tensor: expected numeric indices (sparse_dim, nnz), got {ix.shape} {ix.dtype}"
         )
-    ix = ix.astype(np.int64)
+    # as PyTorch, indices of any number dtype are cast to int64, a float truncated toward zero
+    # (POT's TorchBackend.coo_matrix stacks float rows and cols); NaN lands out of bounds below
+    with np.errstate(invalid="ignore"):
+        ix = (ix.real if ix.dtype.kind == "c" else ix).astype(np.int64)
     vals = values if isinstance(values, Tensor) else tensor(values)
     if dtype is not None:
         vals = vals.to(dtype)
@@ -71,6 +80,21 @@ def sparse_coo_tensor(
     elif vals.requires_grad:  # not a leaf (grad_fn set, .grad None), as PyTorch: an alias in the graph
         vals = vals.view(vals.shape)
     return _make(ix, vals, size, bool(is_coalesced))
+
+
+def _size_only(indices: Any, size: Any) -> tuple[int, ...]:
+    """The size of PyTorch's ``sparse_coo_tensor(size)`` form, given as ``indices`` or ``size=``."""
+    shape = size if indices is None else indices if size is None else None
+    ints = isinstance(shape, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in shape)
+    if not ints or isinstance(shape, bool):
+        got = "nothing" if indices is None and size is None else f"indices={indices!r}, size={size!r}"
+        raise TypeError(
+            "sparse_coo_tensor: expected (indices, values), (indices, values, size) or a size (tuple of "
+            f"ints) alone, got {got}"
+        )
+    if any(int(s) < 0 for s in shape):
+        raise ValueError(f"sparse_coo_tensor: expected a size of non-negative ints, got {tuple(shape)}")
+    return tuple(int(s) for s in shape)
 
 
 def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name

@@ -232,7 +232,9 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        # PyTorch's iter(self.unbind(0)): the rows are the pieces of a multi-view function
+        # (UnbindBackward0; a recorded in-place change of one is refused, as POT's `u, v = zeros(2, n)`)
+        return iter(self.unbind(0))
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's memory and version counter, cut from the graph."""

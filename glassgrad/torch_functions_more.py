@@ -22,6 +22,7 @@ from glassgrad import (
     torch_losses,
     torch_misc,
     torch_nn_functions,
+    types,  # noqa: F401 - torch.types (its annotation aliases), as after `import torch`
 )
 from glassgrad.finite_differences import gradient
 from glassgrad.foreach_ops import *  # noqa: F403

@@ -223,7 +223,7 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
         wrapped.append(None if g is None else tensor_cls(g, _wrap=True))
     with no_grad():
         result = user_code(cls.backward, fctx, *wrapped)  # the user's NumPy state (backend.py)
-    result = checked_results(cls, result, shapes, positions)
+    result = checked_results(cls, result, shapes, positions, node.needs_input_grad)
     out = []
     for k, pos in enumerate(positions):
         g = result[pos] if pos < len(result) else None
@@ -240,7 +240,7 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
                 f"{cls.__name__}.backward: expected a real gradient for the real argument {pos}, got "
                 f"{arr.dtype} (return the gradient's .real: only a real change of that argument exists)"
             )
-        if arr.shape != shapes["in"][k]:
+        if arr.shape != shapes["in"][k] and node.needs_input_grad[k]:  # (else unchecked, as PyTorch)
             raise ShapeError(
                 f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
                 f"{pos}, got {arr.shape}"

@@ -33,7 +33,7 @@ def user_vjp(node: Any, g: Any) -> tuple:
     once = getattr(cls.backward, "once_differentiable", False)
     with no_grad() if once else enable_grad():
         result = cls.backward(fctx, *gs)
-    result = checked_results(cls, result, shapes, positions)
+    result = checked_results(cls, result, shapes, positions, node.needs_input_grad)
     out = []
     for k, pos in enumerate(positions):
         r = result[pos] if pos < len(result) else None
@@ -42,7 +42,7 @@ def user_vjp(node: Any, g: Any) -> tuple:
             continue
         if not isinstance(r, tensor_cls):
             r = tensor_cls(r)
-        if tuple(r.shape) != tuple(shapes["in"][k]):
+        if tuple(r.shape) != tuple(shapes["in"][k]) and node.needs_input_grad[k]:
             raise ShapeError(
                 f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
                 f"{pos}, got {tuple(r.shape)}"
@@ -74,9 +74,11 @@ def _zeros(shape: tuple, dtype: Any) -> Any:
     return array_module().zeros(shape, dtype=dtype)
 
 
-def checked_results(cls: type, result: Any, shapes: dict, positions: list) -> tuple:
+def checked_results(cls: type, result: Any, shapes: dict, positions: list, needs: Any = ()) -> tuple:
     """A user backward's result as a tuple of one gradient per forward argument (extra trailing
-    Nones allowed, as in PyTorch); a clear error for any other count."""
+    Nones allowed, as in PyTorch); a clear error for any other count. A gradient for a tensor
+    argument that needs none (``needs``, one per tensor argument) goes unchecked, as PyTorch drops
+    it after the node's hooks saw it; a sparse one (ot.emd2's for a sparse cost matrix) is None."""
     if not isinstance(result, tuple):
         result = (result,)
     if len(result) > shapes["n_args"] and all(r is None for r in result[shapes["n_args"] :]):
@@ -86,4 +88,5 @@ def checked_results(cls: type, result: Any, shapes: dict, positions: list) -> tu
             f"{cls.__name__}.backward: expected {shapes['n_args']} gradients (one per forward argument), "
             f"got {len(result)}"
         )
-    return result
+    dropped = {pos for pos, need in zip(positions, needs) if not need}
+    return tuple(None if i in dropped and getattr(r, "is_sparse", False) else r for i, r in enumerate(result))

@@ -30,7 +30,9 @@ __all__ = [
     "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather", "reduce",
     "all_gather_into_tensor", "reduce_scatter_tensor", "ReduceOp", "Work", "new_group",
     "is_torchelastic_launched", "get_default_backend_for_device", "DeviceMesh", "init_device_mesh",
-    "ProcessGroup",
+    "ProcessGroup", "Store", "HashStore", "TCPStore", "FileStore", "PrefixStore", "DistError", "DistStoreError",
+    "DistNetworkError", "Backend", "is_gloo_available", "is_nccl_available", "is_mpi_available",
+    "is_ucc_available", "is_xccl_available", "is_backend_available",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -234,6 +236,12 @@ class group:  # noqa: N801 - PyTorch's name
     WORLD: Any = None
 
 
+def _rank_not_in_group(group: Any) -> bool:
+    """Whether this process is outside ``group``: only for ``GroupMember.NON_GROUP_MEMBER`` (PyTorch's
+    private helper, which pytorch-ignite's ``idist`` calls)."""
+    return group is not None and group == GroupMember.NON_GROUP_MEMBER
+
+
 def new_group(ranks: Any = None, **kwargs: Any) -> None:
     """A subgroup of the world of one: the default group itself (None, as PyTorch's default)."""
     _require()
@@ -334,4 +342,23 @@ def _copy_into(dst: Any, src: Any, async_op: bool) -> Work | None:
 # after the functions above: device_mesh reads them through this package
 # (PyTorch's `import torch` makes torch.distributed.rpc too)
 from glassgrad.distributed import rpc  # noqa: E402,F401
+from glassgrad.distributed.backend_names import (  # noqa: E402
+    Backend,
+    is_backend_available,
+    is_gloo_available,
+    is_mpi_available,
+    is_nccl_available,
+    is_ucc_available,
+    is_xccl_available,
+)
 from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh  # noqa: E402
+from glassgrad.distributed.store import (  # noqa: E402
+    DistError,
+    DistNetworkError,
+    DistStoreError,
+    FileStore,
+    HashStore,
+    PrefixStore,
+    Store,
+    TCPStore,
+)

@@ -100,6 +100,12 @@ class LBFGS(Optimizer):
             raise ValueError(f"LBFGS: expected one parameter group, got {len(self.param_groups)}")
         self._params = self.param_groups[0]["params"]
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Only defaults, state and param_groups travel (as in PyTorch, whose unpickled LBFGS then
+        # fails at its first step for want of ``_params``): rebuild it from the group.
+        super().__setstate__(state)
+        self._params = self.param_groups[0]["params"]
+
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "tolerance_grad", "tolerance_change")
         if group["line_search_fn"] not in (None, "strong_wolfe"):

@@ -30,6 +30,7 @@ _TABLES = (
     "_optimizer_load_state_dict_pre_hooks",
     "_optimizer_load_state_dict_post_hooks",
 )
+_PICKLED = ("defaults", "state", "param_groups")
 
 
 def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
@@ -153,8 +154,10 @@ class OptimizerHooks:
             hook(self)
 
     def __getstate__(self) -> dict[str, Any]:
-        # Hooks (closures over this optimizer, often) stay behind, as in PyTorch.
-        return {k: v for k, v in self.__dict__.items() if k not in _TABLES}
+        # As in PyTorch, only these three travel (pickle, copy.deepcopy): hooks (closures over this
+        # optimizer, often) and an instance ``step`` (an LR scheduler's wrapper, holding a weak
+        # reference to *this* optimizer: a copy keeping it would step the original) stay behind.
+        return {k: self.__dict__[k] for k in _PICKLED if k in self.__dict__}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling (and ``copy.deepcopy``), as PyTorch's: the attributes back, the hook tables made

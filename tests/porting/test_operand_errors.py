@@ -1,5 +1,5 @@
 """A non-tensor operand (a NumPy array, a list, None where a tensor is required) given to a public
-function of ``glassgrad``, ``glassgrad.nn.functional`` or ``glassgrad.linalg`` raises a TypeError
+function of ``glassgrad``, ``glassgrad.nn.functional``, ``glassgrad.linalg`` or ``glassgrad.fft`` raises a TypeError
 naming the function and the argument, never an AttributeError from inside an op
 (``glassgrad/operand_errors.py``)."""
 
@@ -12,7 +12,7 @@ import pytest
 import glassgrad as gg
 import glassgrad.nn.functional as F
 
-NAMESPACES = {"glassgrad": gg, "F": F, "linalg": gg.linalg, "special": gg.special}
+NAMESPACES = {"glassgrad": gg, "F": F, "linalg": gg.linalg, "special": gg.special, "fft": gg.fft}
 # Not operands: the device type these take is a string (torch.get_autocast_dtype("cpu")).
 NOT_OPERANDS = {"get_autocast_dtype", "set_autocast_dtype"}
 
@@ -129,7 +129,13 @@ def test_wrapped_functions_pickle_by_their_public_names_as_pytorchs(torch):
     # was: F.relu, linalg.inv ... (the wrappers) kept the wrapped function's module and name, so
     # pickle refused them ("not the same object as glassgrad.nn.functional.activation.relu"): a
     # model holding self.act = F.relu could not be saved whole, nor a partial sent to a worker
-    for ours, theirs in ((F, torch.nn.functional), (gg.linalg, torch.linalg), (gg.special, torch.special)):
+    namespaces = (
+        (F, torch.nn.functional),
+        (gg.linalg, torch.linalg),
+        (gg.special, torch.special),
+        (gg.fft, torch.fft),
+    )
+    for ours, theirs in namespaces:
         failed = []
         for name in ours.__all__:
             fn = getattr(ours, name)

@@ -64,6 +64,16 @@ class ZeroRedundancyOptimizer(Optimizer):
         self.state = self.optim.state
         self.defaults = self._optim_defaults  # the options passed in, as PyTorch's ZeRO keeps
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the wrapper is its local optimizer plus ZeRO's options: keep them all, hooks aside
+        state = dict(self.__dict__)
+        state.update(super().__getstate__())
+        return {k: v for k, v in state.items() if not k.startswith("_optimizer_") and k != "step"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._link()
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         self.optim.add_param_group(param_group)
 
@@ -71,9 +81,12 @@ class ZeroRedundancyOptimizer(Optimizer):
         return self.optim.step(closure)
 
     def consolidate_state_dict(self, to: int = 0) -> None:
-        """Gather the shards on rank ``to``: with one rank, mark the state as gathered."""
-        _dist._root(to)
-        self._consolidated = True
+        """Gather the shards on rank ``to``: with one rank, the state is gathered here when ``to`` is 0.
+        Another ``to`` only sends this rank's shard, as in PyTorch (no error; this rank's
+        ``state_dict()`` then refuses, as after any consolidation elsewhere: pytorch-ignite's
+        Checkpoint with ``save_on_rank=1``)."""
+        _dist._require()
+        self._consolidated = to == 0
 
     def state_dict(self) -> dict[str, Any]:
         if not self._consolidated:

@@ -307,7 +307,8 @@ __all__ = [
     "grid_sample",
 ]
 
-# PyTorch's TypeError for an operand that is not a tensor, F.relu(np_array) (operand_errors.py)
+# PyTorch's TypeError for an operand that is not a tensor, F.relu(np_array), and NumPy's axis=/keepdims=
+# on the two with a dim that PyTorch's parser builds (F's others are Python there) (operand_errors.py)
 from glassgrad import operand_errors as _operand_errors
 
-_operand_errors.install(globals(), __all__)
+_operand_errors.install(globals(), __all__, native={"cosine_similarity", "pairwise_distance"})

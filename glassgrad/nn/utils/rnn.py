@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
+from glassgrad.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
 from glassgrad.errors import ShapeError
 from glassgrad.factories import arange, full
 from glassgrad.ops.indexing import index_select
@@ -67,11 +68,72 @@ class PackedSequence(
     ) -> PackedSequence:
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = _inverse(sorted_indices)
+        if batch_sizes is None:  # PyTorch's other form: PackedSequence((data, batch_sizes))
+            if not (isinstance(data, (list, tuple)) and len(data) == 2):
+                raise TypeError(
+                    "PackedSequence: expected data and batch_sizes, or one (data, batch_sizes) pair, got "
+                    f"{type(data).__name__} alone"
+                )
+            data, batch_sizes = data
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    # PyTorch's tensor-like methods: ``data`` moves and casts; the index tensors follow its device only.
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """``data.to(*args, **kwargs)``; itself when that changes nothing (as PyTorch)."""
+        data = self.data.to(*args, **kwargs)
+        if data is self.data:
+            return self
+        rest = {k: kwargs[k] for k in ("non_blocking", "memory_format") if k in kwargs}
+
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(data.device, **rest)
+
+        return type(self)(data, self.batch_sizes, move(self.sorted_indices), move(self.unsorted_indices))
+
+    def cuda(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        if not self.data.new_empty((0,)).to(*args, **kwargs).is_cuda:
+            kwargs["device"] = "cuda"
+        return self.to(*args, **kwargs)
+
+    def cpu(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        if self.data.new_empty((0,)).to(*args, **kwargs).device.type != "cpu":
+            kwargs["device"] = "cpu"
+        return self.to(*args, **kwargs)
+
+    def double(self) -> PackedSequence:
+        return self.to(dtype=float64)
+
+    def float(self) -> PackedSequence:
+        return self.to(dtype=float32)
+
+    def half(self) -> PackedSequence:
+        return self.to(dtype=float16)
+
+    def long(self) -> PackedSequence:
+        return self.to(dtype=int64)
+
+    def int(self) -> PackedSequence:
+        return self.to(dtype=int32)
+
+    def short(self) -> PackedSequence:
+        return self.to(dtype=int16)
+
+    def char(self) -> PackedSequence:
+        return self.to(dtype=int8)
+
+    def byte(self) -> PackedSequence:
+        return self.to(dtype=uint8)
+
+    def pin_memory(self) -> PackedSequence:
+        pinned = [None if t is None else t.pin_memory() for t in (self.sorted_indices, self.unsorted_indices)]
+        return type(self)(self.data.pin_memory(), self.batch_sizes, *pinned)
+
+    def is_pinned(self) -> bool:
+        return self.data.is_pinned()
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.data.is_cuda
 
 
 def _lengths(lengths: Any) -> np.ndarray:

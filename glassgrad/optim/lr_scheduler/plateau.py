@@ -113,12 +113,12 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad steps during the cooldown do not count
         if self.num_bad_epochs > self.patience:
-            self._reduce_lr()
+            self._reduce_lr(self.last_epoch)  # PyTorch's call (ignite replaces _reduce_lr, taking epoch)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = self._group_lrs()
 
-    def _reduce_lr(self) -> None:
+    def _reduce_lr(self, epoch: int | None = None) -> None:
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:

@@ -12,14 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError
 
 __all__ = ["figure_to_image", "grid_nchw", "encode_png", "to_hwc", "to_numpy", "to_uint8"]
 
 
 def to_numpy(x: Any, op: str = "SummaryWriter") -> np.ndarray:
     """``x`` as a NumPy array: a Tensor is detached (as PyTorch does for one requiring grad), a NumPy
-    array is kept, a Python or NumPy number becomes a one-element array.
+    array is kept, a Python or NumPy scalar (a string too, as ``np.isscalar``) becomes a one-element
+    array. Anything else (a list, a tuple, None) raises ``NotImplementedError``, as PyTorch's
+    ``make_np`` does: loggers catch that one to skip values they cannot log (skorch's TensorBoard).
 
     >>> import glassgrad as gg
     >>> to_numpy(gg.tensor([1.0, 2.0], requires_grad=True)).tolist()
@@ -29,7 +31,7 @@ def to_numpy(x: Any, op: str = "SummaryWriter") -> np.ndarray:
     """
     if isinstance(x, np.ndarray):
         return x
-    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+    if np.isscalar(x):
         return np.array([x])
     detach = getattr(x, "detach", None)
     if detach is not None:  # a glassgrad Tensor (or a torch one: anything with detach().numpy())
@@ -38,9 +40,9 @@ def to_numpy(x: Any, op: str = "SummaryWriter") -> np.ndarray:
         if cpu is not None:
             d = cpu()
         return np.asarray(d.numpy())
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise DTypeError(f"{op}: expected a Tensor, a NumPy array or a Python number, got {type(x).__name__}")
+    raise NotImplementedError(
+        f"{op}: expected a Tensor, a NumPy array or a Python number, got {type(x).__name__}"
+    )
 
 
 def grid_nchw(images: np.ndarray, ncols: int = 8, op: str = "add_images") -> np.ndarray:

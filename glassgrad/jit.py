@@ -68,6 +68,16 @@ T = TypeVar("T")
 Final = typing.Final
 
 
+class TracerWarning(Warning):
+    """The warning ``trace`` gives about code it cannot record faithfully (PyTorch's class, for
+    code that filters it: ``warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)``).
+    Nothing traces here, so glassgrad never raises it."""
+
+    @staticmethod
+    def ignore_lib_warnings() -> None:
+        warnings.filterwarnings("ignore", category=TracerWarning, module="glassgrad.(?!jit)")
+
+
 class ScriptModule(Module):
     """``torch.jit.ScriptModule``: a plain :class:`~glassgrad.nn.Module` run eagerly.
 

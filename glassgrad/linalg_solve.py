@@ -273,6 +273,25 @@ def _cholesky_partial(a: Any) -> tuple[Any, Any]:
     return low, info
 
 
+def _lapack_refused(a: Any, info: Any) -> Any:
+    """``info`` with the matrices LAPACK refuses but the partial factor accepted (entries near the
+    float's underflow) given the order of the first leading minor LAPACK refuses."""
+    xp = array_module(a)
+
+    def refused(m: Any) -> bool:
+        try:
+            xp.linalg.cholesky(xp.tril(m) + xp.swapaxes(xp.tril(m, -1), -1, -2))
+        except np.linalg.LinAlgError:
+            return True
+        return False
+
+    mats, flat = a.reshape((-1,) + a.shape[-2:]), info.reshape(-1).copy()
+    for i in range(flat.shape[0]):
+        if flat[i] == 0 and refused(mats[i]):
+            flat[i] = next(k for k in range(1, a.shape[-1] + 1) if refused(mats[i][:k, :k]))
+    return flat.reshape(info.shape)
+
+
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``(L, info)``: the Cholesky factor (Lᴴ with ``upper``) without raising for a matrix that is
     not positive-definite unless ``check_errors``; ``info`` (int32) is the order of the first
@@ -287,6 +306,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         low, info = _tri.cholesky(A), on_device_of(A._data, np.zeros(A.shape[:-2], dtype=np.int32))
     except LinAlgError:
         partial, info = _cholesky_partial(A._data)
+        info = _lapack_refused(A._data, info)
         bad = info > 0
         if check_errors:
             k = int(info[bad].flat[0])

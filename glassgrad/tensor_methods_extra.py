@@ -207,6 +207,9 @@ METHODS: dict[str, Any] = {
     "apply_": _apply_, "map_": _map_, "map2_": _map2_,
     "storage_type": _storage_type, "is_set_to": _is_set_to,
     "is_distributed": lambda self: False, "const_data_ptr": lambda self: self.data_ptr(),
+    # PyTorch's address of the C++ tensor object: one per tensor object (a view, a detach() or a
+    # Parameter made from a tensor is another); Pyro's pyro.module compares it to spot a new param
+    "_cdata": property(lambda self: id(self), doc="An integer naming this tensor object (PyTorch's _cdata)."),
 }  # fmt: skip
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)

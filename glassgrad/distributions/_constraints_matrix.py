@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from glassgrad.distributions.constraints import Constraint, _arr, lower_cholesky
+import glassgrad as gg
+from glassgrad.distributions.constraints import Constraint, _t, lower_cholesky
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "dependent",
@@ -55,7 +55,7 @@ class _Dependent(Constraint):
             event_dim=self._event_dim if event_dim is NotImplemented else event_dim,
         )
 
-    def check(self, value: Any) -> np.ndarray:
+    def check(self, value: Any) -> Tensor:
         raise ValueError("constraints.dependent: a dependent constraint has no check of its own")
 
 
@@ -106,19 +106,23 @@ class MixtureSameFamilyConstraint(Constraint):
     def event_dim(self) -> int:  # type: ignore[override]
         return self.base_constraint.event_dim
 
-    def check(self, value: Any) -> np.ndarray:
-        v = _arr(value)
-        if v.ndim < self.event_dim:
+    def check(self, value: Any) -> Tensor:
+        v = _t(value)
+        if v.dim() < self.event_dim:
             raise ValueError(
                 f"MixtureSameFamilyConstraint.check: expected a value of at least {self.event_dim} dims, "
-                f"got shape {v.shape}"
+                f"got shape {tuple(v.shape)}"
             )
-        ok = np.asarray(self.base_constraint.check(np.expand_dims(v, v.ndim - self.event_dim)))
-        keep = v.ndim - self.event_dim
-        return ok.reshape(ok.shape[:keep] + (-1,)).all(-1)
+        ok = _t(self.base_constraint.check(v.unsqueeze(-1 - self.event_dim)))
+        keep = v.dim() - self.event_dim
+        return ok.reshape(tuple(ok.shape[:keep]) + (-1,)).all(-1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_constraint!r})"
+
+
+def _lower(v: Tensor) -> Tensor:
+    return (v.tril() == v).reshape(tuple(v.shape[:-2]) + (-1,)).all(-1)
 
 
 class _LowerTriangular(Constraint):
@@ -126,9 +130,8 @@ class _LowerTriangular(Constraint):
 
     event_dim = 2
 
-    def check(self, value: Any) -> np.ndarray:
-        v = _arr(value)
-        return np.all(v == np.tril(v), axis=(-2, -1))
+    def check(self, value: Any) -> Tensor:
+        return _lower(_t(value))
 
 
 class _CorrCholesky(Constraint):
@@ -137,10 +140,10 @@ class _CorrCholesky(Constraint):
 
     event_dim = 2
 
-    def check(self, value: Any) -> np.ndarray:
-        v = _arr(value)
-        tol = float(np.finfo(v.dtype if v.dtype.kind == "f" else np.float64).eps) * v.shape[-1] * 10
-        unit_rows = np.all(np.abs(np.linalg.norm(v, axis=-1) - 1.0) <= tol, axis=-1)
+    def check(self, value: Any) -> Tensor:
+        v = _t(value)
+        tol = gg.finfo(v.dtype).eps * v.size(-1) * 10
+        unit_rows = (gg.linalg.norm(v.detach(), dim=-1) - 1.0).abs().le(tol).all(-1)
         return lower_cholesky.check(v) & unit_rows
 
 
@@ -149,40 +152,40 @@ class _Square(Constraint):
 
     event_dim = 2
 
-    def check(self, value: Any) -> np.ndarray:
-        v = _arr(value)
-        return np.full(v.shape[:-2], v.shape[-2] == v.shape[-1], dtype=bool)
+    def check(self, value: Any) -> Tensor:
+        v = _t(value)
+        return gg.full(tuple(v.shape[:-2]), v.shape[-2] == v.shape[-1], dtype=gg.bool)
 
 
 class _Symmetric(_Square):
     """Symmetric square matrices (equal to the transpose within rtol 1e-5, atol 1e-6)."""
 
-    def check(self, value: Any) -> np.ndarray:
+    def check(self, value: Any) -> Tensor:
         square = super().check(value)
         if not square.all():
             return square
-        v = _arr(value)
-        return np.all(np.isclose(v, np.swapaxes(v, -1, -2), rtol=1e-5, atol=1e-6), axis=(-2, -1))
+        v = _t(value)
+        return gg.isclose(v, v.mT, atol=1e-6).all(-2).all(-1)
 
 
 class _PositiveSemidefinite(_Symmetric):
     """Symmetric matrices with no negative eigenvalue."""
 
-    def check(self, value: Any) -> np.ndarray:
+    def check(self, value: Any) -> Tensor:
         sym = super().check(value)
         if not sym.all():
             return sym
-        return np.all(np.linalg.eigvalsh(_arr(value)) >= 0, axis=-1)
+        return gg.linalg.eigvalsh(_t(value)).ge(0).all(-1)
 
 
 class _PositiveDefinite(_Symmetric):
-    """Symmetric matrices with a Cholesky factor (all eigenvalues positive)."""
+    """Symmetric matrices with a Cholesky factor."""
 
-    def check(self, value: Any) -> np.ndarray:
+    def check(self, value: Any) -> Tensor:
         sym = super().check(value)
         if not sym.all():
             return sym
-        return np.all(np.linalg.eigvalsh(_arr(value)) > 0, axis=-1)
+        return gg.linalg.cholesky_ex(_t(value)).info.eq(0)
 
 
 dependent = _Dependent()

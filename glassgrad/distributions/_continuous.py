@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.distributions.constraints import _t
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -16,7 +17,7 @@ __all__ = ["expand_params", "expand_attributes", "check_properties", "standard_g
 def expand_params(self: Distribution, cls: type, batch_shape: Any, names: tuple, _instance: Any) -> Any:
     """A copy of ``self`` whose parameters ``names`` are views broadcast to ``batch_shape`` (no checks)."""
     shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-    new = _instance if _instance is not None else cls.__new__(cls)
+    new = self._get_checked_instance(cls, _instance)
     for name in names:
         setattr(new, name, getattr(self, name).expand(shape))
     Distribution.__init__(new, shape, tuple(self.event_shape), validate_args=False)
@@ -24,13 +25,16 @@ def expand_params(self: Distribution, cls: type, batch_shape: Any, names: tuple,
     return new
 
 
-def expand_attributes(self: Distribution, batch_shape: Any, _instance: Any = None, keep: tuple = ()) -> Any:
+def expand_attributes(
+    self: Distribution, batch_shape: Any, _instance: Any = None, keep: tuple = (), cls: type | None = None
+) -> Any:
     """A copy of ``self`` with every tensor attribute whose shape starts with the batch shape broadcast
     to ``batch_shape`` (its trailing, event or parameter, dims kept) and every distribution attribute
     expanded alike; the attributes in ``keep`` are shared as they are. For distributions whose
-    parameters are stored in several forms (probs and logits, a matrix and its factor)."""
+    parameters are stored in several forms (probs and logits, a matrix and its factor). ``cls``: the
+    family whose ``expand`` this is (a subclass of it with its own ``__init__`` must expand itself)."""
     shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-    new = _instance if _instance is not None else type(self).__new__(type(self))
+    new = self._get_checked_instance(cls or type(self), _instance)
     old = tuple(self.batch_shape)
     for name, value in self.__dict__.items():
         if name not in keep and isinstance(value, Tensor) and tuple(value.shape[: len(old)]) == old:
@@ -50,7 +54,7 @@ def check_properties(self: Distribution, names: tuple) -> None:
         return
     for name in names:
         value, constraint = getattr(self, name), self.arg_constraints[name]
-        if not np.all(constraint.check(value)):
+        if not _t(constraint.check(value)).all():
             raise ValueError(
                 f"{type(self).__name__}: expected parameter {name} ({type(value).__name__} of shape "
                 f"{tuple(value.shape)}) to satisfy the constraint {constraint!r}, but found invalid "

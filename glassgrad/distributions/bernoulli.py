@@ -58,7 +58,7 @@ class Bernoulli(ExponentialFamily):
         super().__init__(tuple(param.shape), (), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Bernoulli:
-        return expand_attributes(self, batch_shape, _instance)
+        return expand_attributes(self, batch_shape, _instance, cls=Bernoulli)
 
     def __getattr__(self, name: str) -> Any:
         # the form not given is computed from the other (PyTorch's lazy properties)

@@ -54,7 +54,7 @@ class Beta(ExponentialFamily):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Beta:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else Beta.__new__(Beta)
+        new = self._get_checked_instance(Beta, _instance)
         new._dirichlet = self._dirichlet.expand(shape)
         Distribution.__init__(new, shape, (), validate_args=False)
         new._validate_args = self._validate_args

@@ -86,7 +86,7 @@ class Binomial(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Binomial:
         """The same distribution broadcast to ``batch_shape`` (views of the parameters, no checks)."""
         shape = tuple(batch_shape)
-        new = _instance if _instance is not None else Binomial.__new__(Binomial)
+        new = self._get_checked_instance(Binomial, _instance)
         new.total_count = self.total_count.expand(*shape)
         new._given = self._given
         for name in ("probs", "logits"):

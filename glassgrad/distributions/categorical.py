@@ -69,7 +69,7 @@ class Categorical(Distribution):
         super().__init__(tuple(param.shape[:-1]), (), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Categorical:
-        return expand_attributes(self, batch_shape, _instance)
+        return expand_attributes(self, batch_shape, _instance, cls=Categorical)
 
     def __getattr__(self, name: str) -> Any:
         if name in ("probs", "logits") and name + "_" in self.__dict__:

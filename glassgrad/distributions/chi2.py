@@ -33,7 +33,7 @@ class Chi2(Gamma):
         check_properties(self, ("df",))
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Chi2:
-        new = _instance if _instance is not None else Chi2.__new__(Chi2)
+        new = self._get_checked_instance(Chi2, _instance)
         return super().expand(batch_shape, new)
 
     @property

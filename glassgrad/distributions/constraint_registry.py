@@ -12,6 +12,7 @@ optimisation of constrained parameters::
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Number
 from typing import Any
 
 from glassgrad.distributions import constraints as C
@@ -58,10 +59,6 @@ def _real(constraint: Any) -> T.Transform:
     return T.identity_transform
 
 
-def _real_vector(constraint: Any) -> T.Transform:
-    return T.IndependentTransform(T.identity_transform, 1)
-
-
 def _independent_biject(constraint: Any) -> T.Transform:
     return T.IndependentTransform(biject_to(constraint.base_constraint), constraint.reinterpreted_batch_ndims)
 
@@ -73,17 +70,17 @@ def _independent_transform(constraint: Any) -> T.Transform:
 
 
 def _greater_than(constraint: Any) -> T.Transform:
-    return T.ComposeTransform([T.ExpTransform(), T.AffineTransform(constraint.lower, 1)])
+    return T.ComposeTransform([T.ExpTransform(), T.AffineTransform(constraint.lower_bound, 1)])
 
 
 def _less_than(constraint: Any) -> T.Transform:
-    return T.ComposeTransform([T.ExpTransform(), T.AffineTransform(constraint.upper, -1)])
+    return T.ComposeTransform([T.ExpTransform(), T.AffineTransform(constraint.upper_bound, -1)])
 
 
 def _interval(constraint: Any) -> T.Transform:
-    low, high = constraint.low, constraint.high
+    low, high = constraint.lower_bound, constraint.upper_bound
     # the unit interval needs no affine step (numbers only: tensor bounds always get one)
-    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low == 0 and high == 1:
+    if isinstance(low, Number) and isinstance(high, Number) and low == 0 and high == 1:
         return T.SigmoidTransform()
     return T.ComposeTransform([T.SigmoidTransform(), T.AffineTransform(low, high - low)])
 
@@ -106,13 +103,13 @@ def _stack_transform(constraint: Any) -> T.Transform:
 
 for _registry in (biject_to, transform_to):
     _registry.register(C.real, _real)
-    _registry.register(C.real_vector, _real_vector)
-    _registry.register(C.positive, _greater_than)  # greater_than(lower) is the same class
-    _registry.register(C.nonnegative, _greater_than)  # and greater_than_eq
-    _registry.register(C.less_than(0.0), _less_than)
-    _registry.register(C.unit_interval, _interval)  # interval and half_open_interval too
-biject_to.register(C.independent(C.real, 1), _independent_biject)
-transform_to.register(C.independent(C.real, 1), _independent_transform)
+    _registry.register(C.greater_than, _greater_than)  # positive is a greater_than(0.0)
+    _registry.register(C.greater_than_eq, _greater_than)  # nonnegative likewise
+    _registry.register(C.less_than, _less_than)
+    _registry.register(C.interval, _interval)  # unit_interval is an interval(0.0, 1.0)
+    _registry.register(C.half_open_interval, _interval)
+biject_to.register(C.independent, _independent_biject)  # real_vector is independent(real, 1)
+transform_to.register(C.independent, _independent_transform)
 biject_to.register(C.simplex, lambda c: T.StickBreakingTransform())
 transform_to.register(C.simplex, lambda c: T.SoftmaxTransform())
 transform_to.register(C.lower_cholesky, lambda c: T.LowerCholeskyTransform())

@@ -74,6 +74,7 @@ class ContinuousBernoulli(ExponentialFamily):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> ContinuousBernoulli:
         param = getattr(self, self._given).expand(*tuple(batch_shape))
         new = ContinuousBernoulli(**{self._given: param}, lims=self._lims, validate_args=False)
+        new = self._fill_instance(ContinuousBernoulli, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

@@ -59,7 +59,7 @@ class Dirichlet(ExponentialFamily):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Dirichlet:
         """The same distribution broadcast to ``batch_shape`` (a view of α, no checks)."""
         shape = tuple(batch_shape)
-        new = _instance if _instance is not None else Dirichlet.__new__(Dirichlet)
+        new = self._get_checked_instance(Dirichlet, _instance)
         new.concentration = self.concentration.expand(*shape, *self.event_shape)
         Distribution.__init__(new, shape, tuple(self.event_shape), validate_args=False)
         new._validate_args = self._validate_args

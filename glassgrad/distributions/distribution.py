@@ -10,7 +10,8 @@ Shapes follow ``torch.distributions``: a distribution holds a batch of independe
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import warnings
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,6 @@ from glassgrad.distributions import constraints
 from glassgrad.tensor import Tensor
 
 __all__ = ["Distribution"]
-
-_validate_default = True  # PyTorch validates by default (unless Python runs with -O)
 
 
 class Distribution:
@@ -33,36 +32,57 @@ class Distribution:
             the default (``Distribution.set_default_validate_args``, True unless changed).
     """
 
-    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {}
-    support: constraints.Constraint | None = None
     has_rsample = False
     has_enumerate_support = False
+    # the default for new distributions, a class attribute as in PyTorch (Pyro's settings read and
+    # write ``Distribution._validate_args``); True unless Python runs with -O
+    _validate_args = __debug__
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
         """Turn argument validation on or off for distributions made from now on."""
         if value not in (True, False):
             raise ValueError(f"Distribution.set_default_validate_args: expected a bool, got {value!r}")
-        global _validate_default
-        _validate_default = value
+        Distribution._validate_args = value
 
     def __init__(
         self, batch_shape: tuple = (), event_shape: tuple = (), validate_args: bool | None = None
     ) -> None:
         self._batch_shape = gg.Size(batch_shape) if hasattr(gg, "Size") else tuple(batch_shape)
         self._event_shape = gg.Size(event_shape) if hasattr(gg, "Size") else tuple(event_shape)
-        self._validate_args = _validate_default if validate_args is None else validate_args
+        if validate_args is not None:
+            self._validate_args = validate_args
         if self._validate_args:
-            for name, constraint in self.arg_constraints.items():
+            try:
+                arg_constraints = self.arg_constraints
+            except NotImplementedError:
+                arg_constraints = {}
+                warnings.warn(
+                    f"{type(self)} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
+                    "initialize the distribution with `validate_args=False` to turn off validation.",
+                    stacklevel=2,
+                )
+            for name, constraint in arg_constraints.items():
                 if name not in self.__dict__ or constraints.is_dependent(constraint):
                     continue  # the form (probs or logits) not given, a computed one, or no check of its own
                 value = getattr(self, name)
-                if not np.all(constraint.check(value)):
+                if not constraints._t(constraint.check(value)).all():
                     raise ValueError(
                         f"{type(self).__name__}: expected parameter {name} ({type(value).__name__} of shape "
                         f"{tuple(value.shape)}) to satisfy the constraint {constraint!r}, but found invalid "
                         f"values:\n{value}"
                     )
+
+    # ------------------------------------------------------------ what a family declares
+    @property
+    def arg_constraints(self) -> dict[str, constraints.Constraint]:
+        """Each parameter's constraint (a family sets it as a class attribute); PyTorch's base raises."""
+        raise NotImplementedError
+
+    @property
+    def support(self) -> Any:
+        """The constraint of the values (a family sets it); PyTorch's base raises."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ shapes
     @property
@@ -132,6 +152,25 @@ class Distribution:
         return self.variance.sqrt()
 
     # ------------------------------------------------------------ checks
+    def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
+        """The instance ``expand`` fills: ``_instance`` when a subclass passes one, else a new object
+        of ``type(self)`` (a subclass stays itself: Pyro's ``Normal`` expands to a Pyro ``Normal``).
+        A subclass with its own ``__init__`` must define its own ``expand``, as in PyTorch."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom __init__ method "
+                "must also define a custom .expand() method."
+            )
+        return type(self).__new__(type(self)) if _instance is None else _instance
+
+    def _fill_instance(self, cls: type, built: Any, _instance: Any = None) -> Any:
+        """``built`` (a ``cls`` made by ``cls(...)`` in an ``expand``) moved into the instance that
+        ``expand`` must return: ``_instance``, or a new object of ``type(self)``."""
+        new = self._get_checked_instance(cls, _instance)
+        if new is not built:
+            vars(new).update(vars(built))
+        return new
+
     def _validate_sample(self, value: Any) -> None:
         """Raise unless ``value`` is a Tensor whose shape broadcasts with the batch and event
         shapes and whose values lie in the support."""
@@ -151,9 +190,18 @@ class Distribution:
                 f"{name}.log_prob: expected a value broadcastable to batch_shape + event_shape "
                 f"{tuple(self._batch_shape) + event}, got shape {tuple(value.shape)}"
             ) from None
-        if self.support is not None and not np.all(self.support.check(value)):
+        try:
+            support = self.support
+        except NotImplementedError:
+            warnings.warn(
+                f"{type(self)} does not define `support` to enable sample validation. Please initialize the "
+                "distribution with `validate_args=False` to turn off validation.",
+                stacklevel=2,
+            )
+            return
+        if support is not None and not constraints._t(support.check(value)).all():
             raise ValueError(
-                f"{name}.log_prob: expected value within the support {self.support!r}, got values outside "
+                f"{name}.log_prob: expected value within the support {support!r}, got values outside "
                 f"it:\n{value}"
             )
 

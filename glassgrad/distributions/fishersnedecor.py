@@ -51,7 +51,7 @@ class FisherSnedecor(Distribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> FisherSnedecor:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else FisherSnedecor.__new__(FisherSnedecor)
+        new = self._get_checked_instance(FisherSnedecor, _instance)
         new.df1, new.df2 = self.df1.expand(shape), self.df2.expand(shape)
         new._gamma1, new._gamma2 = self._gamma1.expand(shape), self._gamma2.expand(shape)
         Distribution.__init__(new, shape, (), validate_args=False)

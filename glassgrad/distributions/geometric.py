@@ -63,6 +63,7 @@ class Geometric(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Geometric:
         param = getattr(self, self._given).expand(*tuple(batch_shape))
         new = Geometric(**{self._given: param}, validate_args=False)
+        new = self._fill_instance(Geometric, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

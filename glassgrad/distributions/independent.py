@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
 
@@ -51,6 +52,7 @@ class Independent(Distribution):
         extra = tuple(self.event_shape[: self.reinterpreted_batch_ndims])
         base = self.base_dist.expand(tuple(batch_shape) + extra)
         new = Independent(base, self.reinterpreted_batch_ndims, validate_args=False)
+        new = self._fill_instance(Independent, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 
@@ -60,7 +62,12 @@ class Independent(Distribution):
 
     @property
     def support(self) -> Any:  # type: ignore[override]
-        return self.base_dist.support
+        """The base's support over whole events (``independent(base support, n)``), as PyTorch:
+        a transform from ``biject_to`` then spans the reinterpreted dims too."""
+        result = self.base_dist.support
+        if self.reinterpreted_batch_ndims:
+            result = constraints.independent(result, self.reinterpreted_batch_ndims)
+        return result
 
     @property
     def mean(self) -> Tensor:

@@ -3,7 +3,9 @@ distribution types with ``register_kl`` (as ``torch.distributions.kl``)."""
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -30,10 +32,12 @@ _KL: dict[tuple[type, type], Callable] = {}
 def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
     """Decorator: register ``fn(p, q)`` as KL(p ‖ q) for p of ``type_p`` and q of ``type_q``.
 
-    Lookup picks the most specific registered pair for the two types (by their MROs).
+    Lookup picks the most specific registered pair for the two types (p's type first, as PyTorch). Any classes
+    are accepted, as in PyTorch: a library's own abstract base (Pyro's ``Distribution``, which its
+    distributions mix into ``torch.distributions.Distribution``) may stand for "any distribution".
     """
-    if not (issubclass(type_p, Distribution) and issubclass(type_q, Distribution)):
-        raise TypeError(f"register_kl: expected Distribution subclasses, got {type_p!r} and {type_q!r}")
+    if not (isinstance(type_p, type) and isinstance(type_q, type)):
+        raise TypeError(f"register_kl: expected two classes, got {type_p!r} and {type_q!r}")
 
     def decorator(fn: Callable) -> Callable:
         _KL[type_p, type_q] = fn
@@ -42,20 +46,60 @@ def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
     return decorator
 
 
+@functools.total_ordering
+class _Match:
+    """A registered pair, ordered lexicographically by subclassing: p's type first, then q's."""
+
+    __slots__ = ["types"]
+
+    def __init__(self, *types: type) -> None:
+        self.types = types
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Match) and self.types == other.types
+
+    def __le__(self, other: _Match) -> bool:
+        for x, y in zip(self.types, other.types):
+            if not issubclass(x, y):
+                return False
+            if x is not y:
+                break
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _dispatch(tp: type, tq: type) -> Callable | None:
+    """The most specific registered pair for (tp, tq), as PyTorch's: the p-first and q-first
+    lexicographic minima, with a RuntimeWarning when they name different functions."""
+    matches = [(a, b) for a, b in _KL if issubclass(tp, a) and issubclass(tq, b)]
+    if not matches:
+        return None
+    left_p, left_q = min(_Match(*m) for m in matches).types
+    right_q, right_p = min(_Match(*reversed(m)) for m in matches).types
+    left, right = _KL[left_p, left_q], _KL[right_p, right_q]
+    if left is not right:
+        warnings.warn(
+            f"Ambiguous kl_divergence({tp.__name__}, {tq.__name__}). Please register_kl({left_p.__name__}, "
+            f"{right_q.__name__})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return left
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p ‖ q), one value per distribution of the (broadcast) batch.
 
     Raises:
         NotImplementedError: no closed form is registered for the pair of types.
     """
-    tp, tq = type(p), type(q)
-    matches = [(tp.__mro__.index(a) + tq.__mro__.index(b), fn) for (a, b), fn in _KL.items()
-               if issubclass(tp, a) and issubclass(tq, b)]  # fmt: skip
-    if not matches:
+    fn = _dispatch(type(p), type(q))
+    if fn is None:
         raise NotImplementedError(
-            f"kl_divergence: no closed form is registered for ({tp.__name__}, {tq.__name__})"
+            f"kl_divergence: no closed form is registered for ({type(p).__name__}, {type(q).__name__})"
         )
-    return min(matches, key=lambda m: m[0])[1](p, q)
+    return fn(p, q)
 
 
 def _where(cond: Tensor, value: float, t: Tensor) -> Tensor:

@@ -64,7 +64,7 @@ class Kumaraswamy(TransformedDistribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Kumaraswamy:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else Kumaraswamy.__new__(Kumaraswamy)
+        new = self._get_checked_instance(Kumaraswamy, _instance)
         c1, c0 = self.concentration1.expand(shape), self.concentration0.expand(shape)
         Kumaraswamy.__init__(new, c1, c0, validate_args=False)
         new._validate_args = self._validate_args

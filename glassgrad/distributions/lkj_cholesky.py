@@ -55,7 +55,7 @@ class LKJCholesky(Distribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> LKJCholesky:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else LKJCholesky.__new__(LKJCholesky)
+        new = self._get_checked_instance(LKJCholesky, _instance)
         new.dim = self.dim
         new.concentration = self.concentration.expand(shape)
         new._beta = self._beta.expand(shape + (self.dim,))

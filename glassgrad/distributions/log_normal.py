@@ -42,7 +42,7 @@ class LogNormal(TransformedDistribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> LogNormal:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else LogNormal.__new__(LogNormal)
+        new = self._get_checked_instance(LogNormal, _instance)
         base = Normal(self.loc.expand(shape), self.scale.expand(shape), validate_args=False)
         TransformedDistribution.__init__(new, base, self.transforms, validate_args=False)
         new._validate_args = self._validate_args

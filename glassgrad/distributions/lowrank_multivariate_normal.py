@@ -87,6 +87,7 @@ class LowRankMultivariateNormal(Distribution):
             self.loc.expand(*shape, k), self.cov_factor.expand(*shape, k, r), self.cov_diag.expand(*shape, k),
             validate_args=False,
         )  # fmt: skip
+        new = self._fill_instance(LowRankMultivariateNormal, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

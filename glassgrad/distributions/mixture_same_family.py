@@ -74,6 +74,7 @@ class MixtureSameFamily(Distribution):
         mix = Categorical(logits=self._mixture_distribution.logits.expand(*shape, self._num_component),
                           validate_args=False)  # fmt: skip
         new = MixtureSameFamily(mix, comp, validate_args=False)
+        new = self._fill_instance(MixtureSameFamily, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

@@ -61,6 +61,7 @@ class Multinomial(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Multinomial:
         shape = tuple(batch_shape) + tuple(self.event_shape)
         new = Multinomial(self.total_count, logits=self.logits.expand(*shape), validate_args=False)
+        new = self._fill_instance(Multinomial, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

@@ -128,7 +128,9 @@ class MultivariateNormal(Distribution):
             self.scale_tril_ = self._unbroadcasted_scale_tril.expand(*batch, k, k)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> MultivariateNormal:
-        return expand_attributes(self, batch_shape, _instance, keep=("_unbroadcasted_scale_tril",))
+        return expand_attributes(
+            self, batch_shape, _instance, keep=("_unbroadcasted_scale_tril",), cls=MultivariateNormal
+        )
 
     def __getattr__(self, name: str) -> Any:
         if name == "scale_tril" and "scale_tril_" in self.__dict__:

@@ -68,6 +68,7 @@ class NegativeBinomial(Distribution):
         shape = tuple(batch_shape)
         param = getattr(self, self._given).expand(*shape)
         new = NegativeBinomial(self.total_count.expand(*shape), **{self._given: param}, validate_args=False)
+        new = self._fill_instance(NegativeBinomial, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 

@@ -54,7 +54,7 @@ class OneHotCategorical(Distribution):
         super().__init__(tuple(self._categorical.batch_shape), (k,), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> OneHotCategorical:
-        return expand_attributes(self, batch_shape, _instance)
+        return expand_attributes(self, batch_shape, _instance, cls=OneHotCategorical)
 
     @property
     def probs(self) -> Tensor:

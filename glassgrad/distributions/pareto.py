@@ -45,7 +45,7 @@ class Pareto(TransformedDistribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Pareto:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else Pareto.__new__(Pareto)
+        new = self._get_checked_instance(Pareto, _instance)
         Pareto.__init__(new, self.scale.expand(shape), self.alpha.expand(shape), validate_args=False)
         new._validate_args = self._validate_args
         return new

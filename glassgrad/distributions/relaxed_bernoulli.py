@@ -61,6 +61,7 @@ class LogitRelaxedBernoulli(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> LogitRelaxedBernoulli:
         param = getattr(self, self._given).expand(*tuple(batch_shape))
         new = LogitRelaxedBernoulli(self.temperature, **{self._given: param}, validate_args=False)
+        new = self._fill_instance(LogitRelaxedBernoulli, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 
@@ -108,7 +109,7 @@ class RelaxedBernoulli(TransformedDistribution):
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> RelaxedBernoulli:
-        new = RelaxedBernoulli.__new__(RelaxedBernoulli)
+        new = self._get_checked_instance(RelaxedBernoulli, _instance)
         TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), SigmoidTransform(), False)
         new._validate_args = self._validate_args
         return new

@@ -49,6 +49,7 @@ class ExpRelaxedCategorical(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> ExpRelaxedCategorical:
         shape = tuple(batch_shape) + tuple(self.event_shape)
         new = ExpRelaxedCategorical(self.temperature, logits=self.logits.expand(*shape), validate_args=False)
+        new = self._fill_instance(ExpRelaxedCategorical, new, _instance)  # a subclass expands to itself
         new._validate_args = self._validate_args
         return new
 
@@ -107,7 +108,7 @@ class RelaxedOneHotCategorical(TransformedDistribution):
         super().__init__(base, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> RelaxedOneHotCategorical:
-        new = RelaxedOneHotCategorical.__new__(RelaxedOneHotCategorical)
+        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
         TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), ExpTransform(), False)
         new._validate_args = self._validate_args
         return new

@@ -9,7 +9,6 @@ gradients flow through the forward map, the inverse and the Jacobian term.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,6 @@ __all__ = [
     "ExpTransform",
     "AffineTransform",
     "SigmoidTransform",
-    "TanhTransform",
     "identity_transform",
 ]
 
@@ -58,8 +56,7 @@ class Transform:
     Subclasses define ``_call(x)``, ``_inverse(y)`` and ``log_abs_det_jacobian(x, y)``.
     """
 
-    bijective = True
-    event_dim = 0
+    bijective = False  # as PyTorch: a transform says so when it is a bijection
     domain: Any = constraints.real
     codomain: Any = constraints.real
 
@@ -67,8 +64,29 @@ class Transform:
         if cache_size not in (0, 1):
             raise ValueError(f"{type(self).__name__}: expected cache_size 0 or 1, got {cache_size!r}")
         self._cache_size = cache_size
-        self._cached: tuple | None = None
         self._inv: Transform | None = None
+        if cache_size == 1:
+            self._cached_x_y: tuple = (None, None)  # PyTorch's name: Pyro's flows read and clear it
+        super().__init__()  # cooperative, as PyTorch's: Pyro's TransformModule is also an nn.Module
+
+    @property
+    def event_dim(self) -> int:
+        """The event dims of domain and codomain when they agree (as PyTorch: a ``real_vector``
+        domain gives 1); a transform may also set it."""
+        given = self.__dict__.get("_event_dim")
+        if given is not None:
+            return given
+        d, c = self.domain.event_dim, self.codomain.event_dim
+        if d == c:
+            return d
+        raise ValueError(
+            f"{type(self).__name__}.event_dim: the domain has {d} event dims and the codomain {c}; "
+            "use either .domain.event_dim or .codomain.event_dim"
+        )
+
+    @event_dim.setter
+    def event_dim(self, value: int) -> None:
+        self.__dict__["_event_dim"] = value
 
     @property
     def sign(self) -> int:
@@ -87,19 +105,23 @@ class Transform:
         return type(self)(cache_size=cache_size)
 
     def __call__(self, x: Tensor) -> Tensor:
-        if self._cache_size and self._cached is not None and self._cached[0] is x:
-            return self._cached[1]
+        if self._cache_size == 0:
+            return self._call(x)
+        x_old, y_old = self._cached_x_y
+        if x is x_old:
+            return y_old
         y = self._call(x)
-        if self._cache_size:
-            self._cached = (x, y)
+        self._cached_x_y = (x, y)
         return y
 
     def _inv_call(self, y: Tensor) -> Tensor:
-        if self._cache_size and self._cached is not None and self._cached[1] is y:
-            return self._cached[0]
+        if self._cache_size == 0:
+            return self._inverse(y)
+        x_old, y_old = self._cached_x_y
+        if y is y_old:
+            return x_old
         x = self._inverse(y)
-        if self._cache_size:
-            self._cached = (x, y)
+        self._cached_x_y = (x, y)
         return x
 
     def _call(self, x: Tensor) -> Tensor:
@@ -135,8 +157,11 @@ class _InverseTransform(Transform):
     def __init__(self, transform: Transform) -> None:
         super().__init__(cache_size=transform._cache_size)
         self._inv = transform
-        self.event_dim = transform.event_dim
         self.bijective = transform.bijective
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self._inv.event_dim
 
     @property
     def domain(self) -> Any:  # type: ignore[override]
@@ -183,8 +208,7 @@ class ComposeTransform(Transform):
 
     def __init__(self, parts: list, cache_size: int = 0) -> None:
         super().__init__(cache_size=cache_size)
-        self.parts = list(parts)
-        self.event_dim = max((p.event_dim for p in self.parts), default=0)
+        self.parts = list(parts)  # event_dim: from the chain's domain and codomain, as PyTorch
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if cache_size == self._cache_size:
@@ -285,6 +309,7 @@ class ExpTransform(Transform):
     """``y = exp(x)``; ``log|dy/dx| = x``."""
 
     codomain = constraints.positive
+    bijective = True
     sign = 1
 
     def _call(self, x: Tensor) -> Tensor:
@@ -315,6 +340,7 @@ class SigmoidTransform(Transform):
     −softplus(−x) − softplus(x)``."""
 
     codomain = constraints.unit_interval
+    bijective = True
     sign = 1
 
     def _call(self, x: Tensor) -> Tensor:
@@ -329,28 +355,6 @@ class SigmoidTransform(Transform):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
-
-
-class TanhTransform(Transform):
-    """``y = tanh(x)``; inverse ``atanh``; ``log|dy/dx| = 2 (log 2 − x − softplus(−2x))``."""
-
-    codomain = constraints.interval(-1.0, 1.0)
-    sign = 1
-
-    def _call(self, x: Tensor) -> Tensor:
-        return x.tanh()
-
-    def _inverse(self, y: Tensor) -> Tensor:
-        return y.atanh()  # (the log form loses y near 0: 1 ± y rounds to 1)
-
-    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
-        # the softplus form stays accurate where 1 − tanh(x)² underflows
-        return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TanhTransform)
 
     __hash__ = object.__hash__
 

@@ -34,6 +34,8 @@ class AffineTransform(Transform):
         ``scale`` with more dims than the base widens a ``TransformedDistribution``'s batch.
     """
 
+    bijective = True
+
     def __init__(self, loc: Any, scale: Any, event_dim: int = 0, cache_size: int = 0) -> None:
         super().__init__(cache_size=cache_size)
         self.loc, self.scale, self.event_dim = loc, scale, event_dim

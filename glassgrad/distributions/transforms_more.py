@@ -1,5 +1,5 @@
 """More transforms with ``torch.distributions.transforms``' names: power, softmax, stick-breaking,
-abs, softplus, the event-reshaping ones (independent, reshape), the slice-wise ones (cat, stack)
+abs, softplus, tanh, the event-reshaping ones (independent, reshape), the slice-wise ones (cat, stack)
 and the lower-Cholesky map. Re-exported by ``distributions.transforms``."""
 
 from __future__ import annotations
@@ -29,7 +29,31 @@ __all__ = [
     "CatTransform",
     "StackTransform",
     "LowerCholeskyTransform",
+    "TanhTransform",
 ]
+
+
+class TanhTransform(Transform):
+    """``y = tanh(x)``; inverse ``atanh``; ``log|dy/dx| = 2 (log 2 − x − softplus(−2x))``."""
+
+    codomain = constraints.interval(-1.0, 1.0)
+    bijective = True
+    sign = 1
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.atanh()  # (the log form loses y near 0: 1 ± y rounds to 1)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        # the softplus form stays accurate where 1 − tanh(x)² underflows
+        return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TanhTransform)
+
+    __hash__ = object.__hash__
 
 
 class PowerTransform(Transform):

@@ -47,7 +47,7 @@ class Uniform(Distribution):
             )
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Uniform:
-        return expand_attributes(self, batch_shape, _instance)
+        return expand_attributes(self, batch_shape, _instance, cls=Uniform)
 
     @property
     def support(self) -> constraints.Constraint:  # type: ignore[override]

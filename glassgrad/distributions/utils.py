@@ -3,6 +3,7 @@ sources that ``sample``/``rsample`` draw from (one place, so tests can fix the n
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Number
 from typing import Any
@@ -22,7 +23,48 @@ __all__ = [
     "standard_uniform",
     "tril_matrix_to_vec",
     "vec_to_tril_matrix",
+    "lazy_property",
 ]
+
+euler_constant = 0.57721566490153286060  # the Euler-Mascheroni constant, as torch.distributions.utils
+
+
+class lazy_property:  # noqa: N801 - PyTorch's name
+    """A method computed on first access, then kept as an instance attribute (PyTorch's
+    ``torch.distributions.utils.lazy_property``, which Pyro's distributions use throughout).
+
+    On the class it reads as a ``property`` that is also a ``lazy_property``, so ``validate_args``
+    can tell a parameter not computed yet (and skip it) from one given.
+    """
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+        functools.update_wrapper(self, wrapped)
+
+    def __get__(self, instance: Any, obj_type: Any = None) -> Any:
+        if instance is None:
+            return _lazy_property_and_property(self.wrapped)
+        with gg.enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+class _lazy_property_and_property(lazy_property, property):  # noqa: N801 - PyTorch's name
+    def __init__(self, wrapped: Any) -> None:
+        property.__init__(self, wrapped)
+
+
+def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
+    """``value`` summed over its ``dim`` rightmost dims (none when ``dim`` is 0)."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
+def _standard_normal(shape: tuple, dtype: Any, device: Any) -> Tensor:
+    """N(0, 1) noise of ``shape`` (PyTorch's private helper, which Pyro imports)."""
+    return gg.empty(tuple(shape), dtype=dtype, device=device).normal_()
 
 
 def as_param(value: Any) -> Tensor:

@@ -54,7 +54,7 @@ class Weibull(TransformedDistribution):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Weibull:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else Weibull.__new__(Weibull)
+        new = self._get_checked_instance(Weibull, _instance)
         Weibull.__init__(new, self.scale.expand(shape), self.concentration.expand(shape), validate_args=False)
         new._validate_args = self._validate_args
         return new

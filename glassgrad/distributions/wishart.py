@@ -118,7 +118,7 @@ class Wishart(ExponentialFamily):
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Wishart:
         shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
-        new = _instance if _instance is not None else Wishart.__new__(Wishart)
+        new = self._get_checked_instance(Wishart, _instance)
         full = shape + tuple(self.event_shape)
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(full)
         new.df = self.df.expand(shape)

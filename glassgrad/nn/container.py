@@ -144,10 +144,15 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
+    def _get_abs_string_index(self, idx: Any) -> str:
+        """The key of position ``idx`` (negative counts from the end): PyTorch's helper, which
+        subclasses that index the list themselves call (Pyro's ``PyroModuleList``)."""
+        return str(_abs_index(idx, len(self)))
+
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_abs_index(idx, len(self)))]
+        return self._modules[self._get_abs_string_index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, str(_abs_index(idx, len(self))), module)

@@ -295,7 +295,13 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
         for _, module in self.named_children():
             yield module
 
-    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Iterator:
+    def _named_members(
+        self, get_members_fn: Any, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator:
+        """``(dotted_name, member)`` over the tree; ``get_members_fn``: a table name (``"_parameters"``)
+        or, as PyTorch's, a function from a module to its ``(name, member)`` pairs (Pyro's
+        ``PyroModule.named_pyro_params`` passes one)."""
+        members = get_members_fn if callable(get_members_fn) else lambda m: m.__dict__[get_members_fn].items()
         memo: set = set()
         mods = (
             self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
@@ -303,7 +309,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
             else [(prefix, self)]
         )
         for mod_prefix, mod in mods:
-            for name, value in mod.__dict__[store].items():
+            for name, value in members(mod):
                 if value is None or (remove_duplicate and value in memo):
                     continue
                 memo.add(value)

@@ -23,7 +23,14 @@ from glassgrad.errors import LinAlgError
 from glassgrad.ops.linalg import Cholesky, SolveTriangular, _tril_solve
 from glassgrad.ops.linalg_complex import mh
 from glassgrad.ops.linalg_matfn import MatrixExp, expm
-from glassgrad.ops.linalg_solve import Det, Inv, _inverse_t, check_float, check_square, singular_error
+from glassgrad.ops.linalg_solve import (
+    Det,
+    Inv,
+    _inverse_t,
+    check_float,
+    check_square,
+    inv_forward,
+)
 
 __all__ = [
     "ComplexInv", "ComplexDet", "ComplexLogDet", "ComplexMatrixExp", "ComplexCholesky",
@@ -61,14 +68,7 @@ class ComplexInv(Inv):
     @staticmethod
     def forward(ctx, a):
         check_float("linalg.inv", a, complex_ok=True)
-        check_square("linalg.inv", a)
-        xp = array_module(a)
-        try:
-            y = xp.linalg.inv(a)
-        except xp.linalg.LinAlgError:
-            raise singular_error("linalg.inv", a) from None
-        ctx.save_for_backward(y)
-        return y
+        return inv_forward(ctx, a)
 
     @staticmethod
     def backward(ctx, g):

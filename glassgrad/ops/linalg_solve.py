@@ -23,7 +23,7 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = [
     "Solve", "Inv", "Det", "LogAbsDet", "Lstsq", "lu_info", "check_float", "check_square", "check_matrix", "mt",
-    "lapack", "solve_forward",
+    "lapack", "solve_forward", "inv_forward",
 ]  # fmt: skip
 
 
@@ -164,20 +164,25 @@ class Inv(Function):
     @staticmethod
     def forward(ctx, a):
         check_float("linalg.inv", a)
-        check_square("linalg.inv", a)
-        xp = array_module(a)
-        try:
-            y = xp.linalg.inv(a)
-        except xp.linalg.LinAlgError:
-            raise singular_error("linalg.inv", a) from None
-        ctx.save_for_backward(y)
-        return y
+        return inv_forward(ctx, a)
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
         yt = mt(y)
         return -(yt @ g @ yt)
+
+
+def inv_forward(ctx: Any, a: Any) -> Any:
+    """A⁻¹ once the dtype is checked (``Inv``'s and its complex twin's), saving A⁻¹."""
+    check_square("linalg.inv", a)
+    xp = array_module(a)
+    try:
+        y = xp.linalg.inv(a)
+    except xp.linalg.LinAlgError:
+        raise singular_error("linalg.inv", a) from None
+    ctx.save_for_backward(y)
+    return y
 
 
 def cofactor(a: Any) -> Any:

@@ -4,6 +4,7 @@ unseeded, it starts from OS entropy, as PyTorch's)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any, Iterator
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "Generator",
     "get_rng_state",
     "set_rng_state",
+    "rng_state_dict",
     "fork_rng",
     "check_state",
     "uniform_values",
@@ -55,11 +57,14 @@ class Generator:
         """Reseed from fresh OS entropy, as ``torch.Generator.seed``; returns the new seed."""
         return self.manual_seed(int(np.random.SeedSequence().entropy) % 2**63).initial_seed()
 
-    def get_state(self) -> dict:
-        return self.rng.bit_generator.state
+    def get_state(self) -> Any:
+        """The generator's state as a uint8 tensor, as PyTorch's (a ``ByteTensor`` programs
+        ``clone()``, save and hand back to :meth:`set_state`); its bytes are glassgrad's own."""
+        return _as_bytes(self.rng.bit_generator.state)
 
-    def set_state(self, state: dict) -> None:
-        """Restore a :meth:`get_state` dict; a malformed one raises ``ValueError`` and changes nothing."""
+    def set_state(self, state: Any) -> None:
+        """Restore a :meth:`get_state` tensor (or the dict earlier glassgrad versions gave); a
+        malformed one raises ``ValueError`` and changes nothing."""
         self.rng.bit_generator.state = check_state(state, "Generator.set_state")
 
 
@@ -118,12 +123,39 @@ def normal_values(rng: np.random.Generator, mean: float, std: float, shape: tupl
     return rng.normal(mean, std / 2**0.5, (*shape, 2)).view(np.complex128)[..., 0]  # (*shape, 2) -> (*shape)
 
 
-def get_rng_state() -> dict:
+def get_rng_state() -> Any:
+    """The global generator's state, a uint8 tensor as PyTorch's (``torch.get_rng_state``)."""
     return _default_generator.get_state()
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: Any) -> None:
+    """Restore a :func:`get_rng_state` tensor (or an earlier glassgrad version's dict)."""
     _default_generator.rng.bit_generator.state = check_state(state, "set_rng_state")
+
+
+def rng_state_dict() -> dict:
+    """The global generator's state as NumPy's dict: what glassgrad compares internally (two
+    tensors of a state's bytes need ``equal``, and may differ in length)."""
+    return _default_generator.rng.bit_generator.state
+
+
+def _as_bytes(state: dict) -> Any:
+    """A PCG64 state dict as a uint8 tensor: its JSON text's bytes (the 128-bit ints as they are)."""
+    from glassgrad.tensor import Tensor  # (tensor.py imports this module's users)
+
+    data = np.frombuffer(json.dumps(state, sort_keys=True).encode("ascii"), dtype=np.uint8).copy()
+    return Tensor(data, _wrap=True)
+
+
+def _as_dict(state: Any) -> Any:
+    """A state tensor (or array) back to NumPy's dict; a dict or anything else as it came."""
+    data = getattr(state, "_data", state)
+    if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1:
+        try:
+            return json.loads(data.tobytes().decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return None  # not one of ours: refused below, by name
+    return state
 
 
 @contextlib.contextmanager
@@ -155,15 +187,18 @@ def fork_rng(
 
 
 def check_state(state: Any, where: str = "set_rng_state") -> dict:
-    """``state`` if it is a generator state that :func:`get_rng_state` could have returned, else
-    ``ValueError`` saying so (NumPy's own message names its Cython internals)."""
+    """NumPy's state dict for ``state`` if it is a generator state that :func:`get_rng_state` could
+    have returned (a tensor of its bytes, or the dict), else ``ValueError`` saying so (NumPy's own
+    message names its Cython internals)."""
+    given, state = state, _as_dict(state)
     probe = np.random.PCG64(0)  # a throwaway: the real generator is only set once the state is good
     try:
         probe.state = state
     except (TypeError, ValueError, KeyError, OverflowError):
-        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+        keys = sorted(state) if isinstance(state, dict) else type(given).__name__
         raise ValueError(
-            f"{where}: expected a PCG64 state from get_state() (a dict with 'bit_generator': 'PCG64', "
-            f"'state': {{'state', 'inc'}}, 'has_uint32', 'uinteger'), got a corrupt one ({keys})"
+            f"{where}: expected a PCG64 state from get_state() (its uint8 tensor, or a dict with "
+            f"'bit_generator': 'PCG64', 'state': {{'state', 'inc'}}, 'has_uint32', 'uinteger'), got a "
+            f"corrupt one ({keys})"
         ) from None
-    return state
+    return probe.state

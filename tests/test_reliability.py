@@ -181,7 +181,8 @@ def _write(path, **change):
 def _corrupt_rng(path):
     _write(path)
     ckpt = load(path)
-    ckpt["rng_state"]["state"] = {"state": "not a number", "inc": 1}
+    assert ckpt["rng_state"].dtype == gg.uint8  # the state's bytes, as PyTorch's ByteTensor
+    ckpt["rng_state"] = gg.tensor(list(b'{"state": {"state": "not a number", "inc": 1}}'), dtype=gg.uint8)
     save(ckpt, path)
 
 
@@ -276,11 +277,13 @@ def test_an_optimizer_refuses_mismatched_param_groups():
 
 # ------------------------------------------------------------------ corrupt RNG states
 def test_a_corrupt_rng_state_is_a_clear_error():
-    good = gg_random.get_rng_state()
-    for bad in (None, {}, {**good, "bit_generator": "MT19937"}, {**good, "state": {"state": -1, "inc": 1}}):
+    good = gg_random.rng_state_dict()
+    junk = gg.tensor(list(b"\xff\x00 not json"), dtype=gg.uint8)
+    bads = (None, {}, {**good, "bit_generator": "MT19937"}, {**good, "state": {"state": -1, "inc": 1}}, junk)
+    for bad in (*bads, gg.ones(3)):
         with pytest.raises(ValueError, match=r"set_rng_state: expected a PCG64 state") as e:
             gg.set_rng_state(bad)
         assert "_pcg64" not in str(e.value) and ".pyx" not in str(e.value)
         with pytest.raises(ValueError, match=r"Generator\.set_state: expected a PCG64 state"):
             gg.Generator(0).set_state(bad)
-    assert gg_random.get_rng_state() == good  # unchanged
+    assert gg_random.rng_state_dict() == good  # unchanged

@@ -13,7 +13,7 @@ from glassgrad.autograd import forward_ad
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.func._levels import level, normalize_argnums, split_aux, warn_if_outer_graph
 from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
-from glassgrad.random import get_rng_state, set_rng_state
+from glassgrad.random import rng_state_dict, set_rng_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["jvp", "jacfwd", "linearize"]
@@ -111,11 +111,11 @@ def linearize(func: Callable, *primals: Any) -> tuple:
     """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the JVP at ``primals`` (forward mode
     rerun per call; PyTorch traces the linear map once instead). Each rerun replays the global
     generator's draws of the first run, so dropout's mask is the one ``func(*primals)`` used."""
-    state = get_rng_state()
+    state = rng_state_dict()
     out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
 
     def jvp_fn(*tangents: Any) -> Any:
-        now = get_rng_state()
+        now = rng_state_dict()
         set_rng_state(state)
         try:
             return jvp(func, primals, tangents)[1]
@@ -155,9 +155,9 @@ def jacfwd(
             specs.append((spec, len(flat)))
             inputs += [(i, j, t) for j, t in enumerate(flat)]
         # the outputs (and aux) once, with no tangents; then one pass per input element
-        before = get_rng_state()
+        before = rng_state_dict()
         outs, _, out_spec, aux = _run_dual(func, list(args), {}, has_aux, "jacfwd", kwargs)
-        after = get_rng_state()
+        after = rng_state_dict()
         if randomness == "error" and after != before:
             raise GraphError(
                 "jacfwd: expected f to draw no random numbers with randomness='error' (f reruns once "

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.ops.joining import stack
-from glassgrad.random import get_rng_state, set_rng_state
+from glassgrad.random import rng_state_dict, set_rng_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["vmap"]
@@ -194,7 +194,7 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
     leaves, dims, spec, size = _in_leaves(func, in_dims, args)
     captured = _captured(func)
     versions = [_state(t) for t in captured]
-    start = get_rng_state()
+    start = rng_state_dict()
     outs, after_first = [], None
     for i in range(max(size, 1)):
         if randomness == "same" and i:
@@ -202,7 +202,7 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
         item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
         outs.append(func(*item, **kwargs))
         if i == 0:
-            after_first = get_rng_state()
+            after_first = rng_state_dict()
             if randomness == "error" and after_first != start:
                 raise RuntimeError(
                     "vmap: called a random operation with randomness='error'; pass randomness='same' "

@@ -18,7 +18,7 @@ from typing import Any
 from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import node_name
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.errors import LinAlgError
 from glassgrad.ops.linalg import Cholesky, SolveTriangular, _tril_solve
 from glassgrad.ops.linalg_complex import mh
@@ -29,6 +29,7 @@ from glassgrad.ops.linalg_solve import (
     _inverse_t,
     check_float,
     check_square,
+    det_forward,
     inv_forward,
 )
 
@@ -92,10 +93,7 @@ class ComplexDet(Det):
     @staticmethod
     def forward(ctx, a):
         check_float("linalg.det", a, complex_ok=True)
-        check_square("linalg.det", a)
-        d = quietly(array_module(a).linalg.det, a)  # NaN entries give NaN, without a warning
-        ctx.save_for_backward(a, d)
-        return d
+        return det_forward(ctx, a)
 
     @staticmethod
     def backward(ctx, g):

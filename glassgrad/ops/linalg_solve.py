@@ -23,7 +23,7 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = [
     "Solve", "Inv", "Det", "LogAbsDet", "Lstsq", "lu_info", "check_float", "check_square", "check_matrix", "mt",
-    "lapack", "solve_forward", "inv_forward",
+    "lapack", "solve_forward", "inv_forward", "det_forward",
 ]  # fmt: skip
 
 
@@ -185,6 +185,14 @@ def inv_forward(ctx: Any, a: Any) -> Any:
     return y
 
 
+def det_forward(ctx: Any, a: Any) -> Any:
+    """det(A) once the dtype is checked (``Det``'s and its complex twin's), saving (A, det A)."""
+    check_square("linalg.det", a)
+    d = quietly(array_module(a).linalg.det, a)  # NaN entries give NaN, without a warning
+    ctx.save_for_backward(a, d)
+    return d
+
+
 def cofactor(a: Any) -> Any:
     """The cofactor matrix adj(A)ᵀ (= det(A) A⁻ᵀ when A is invertible), defined for every A.
 
@@ -224,10 +232,7 @@ class Det(Function):
     @staticmethod
     def forward(ctx, a):
         check_float("linalg.det", a)
-        check_square("linalg.det", a)
-        d = quietly(array_module(a).linalg.det, a)  # NaN entries give NaN, without a warning
-        ctx.save_for_backward(a, d)
-        return d
+        return det_forward(ctx, a)
 
     @staticmethod
     def backward(ctx, g):

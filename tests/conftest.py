@@ -38,6 +38,9 @@ def _seed():
         # a test that set PyTorch's default device (even to "cpu") must not leave its device mode
         # pushed: under it PyTorch's weighted l1_loss gives another value for the rest of the worker
         torch.set_default_device(None)
+        # PyTorch's flex_attention (through dynamo) turns its distributions' argument validation
+        # off for the whole process; the parity tests that compare refusals need it back on
+        torch.distributions.Distribution.set_default_validate_args(__debug__)
 
 
 @pytest.fixture(scope="session")

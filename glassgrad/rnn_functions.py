@@ -37,9 +37,18 @@ from glassgrad.tensor import Tensor
 __all__ = ["gru", "gru_cell", "lstm", "lstm_cell", "rnn_relu", "rnn_relu_cell", "rnn_tanh", "rnn_tanh_cell"]
 
 _MODES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN_TANH", "rnn_relu": "RNN_RELU"}
-# One plain class per function borrowing RNNBase's forward, so that its messages name the function.
+# One plain class per function borrowing RNNBase's forward, so that its messages name the function;
+# its ``_flat_weights`` are the weights given, so there is nothing to bring up to date.
 _SPECS = {
-    name: type(name, (), {k: getattr(RNNBase, k) for k in ("_run", "_layout", "_state")}) for name in _MODES
+    name: type(
+        name,
+        (),
+        {
+            **{k: getattr(RNNBase, k) for k in ("_run", "_layout", "_state")},
+            "_update_flat_weights": lambda self: None,
+        },
+    )
+    for name in _MODES
 }
 
 
@@ -134,7 +143,7 @@ def _network(name: str, args: tuple, kwargs: dict) -> tuple[Any, ...]:
         mode=_MODES[name], input_size=params[0].shape[1], hidden_size=hidden, proj_size=proj,
         num_layers=num_layers, bias=bool(has_biases), batch_first=bool(batch_first), dropout=float(dropout),
         bidirectional=bool(bidirectional), training=bool(train), weight_ih_l0=params[0],
-        all_weights=[params[i : i + per] for i in range(0, len(params), per)],
+        _flat_weights=params,
     )  # fmt: skip
     source = PackedSequence(data, batch_sizes) if packed else data
     out, hn, cn = spec._run(source, h0, c0)

@@ -30,7 +30,8 @@ from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
-from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.module import Parameter
+from glassgrad.nn.rnn_flat_weights import FlatWeights
 from glassgrad.nn.utils.rnn import PackedSequence
 from glassgrad.ops.indexing import index_select
 from glassgrad.ops.joining import cat, stack
@@ -56,7 +57,7 @@ def _caller_stacklevel() -> int:
     return level
 
 
-class RNNBase(Module):
+class RNNBase(FlatWeights):
     """What the three layers share: parameters, state handling, layers and directions.
 
     Parameters per layer ``k`` and direction (suffix ``_reverse`` for the backward one), named as
@@ -130,6 +131,7 @@ class RNNBase(Module):
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
                     self._flat_weights_names.append(pname + sfx)
                 self._all_weights.append([pname + sfx for pname, _ in shapes])
+        self._init_flat_weights()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -141,15 +143,9 @@ class RNNBase(Module):
         """Nothing to do: PyTorch compacts weights for cuDNN here; kept so ported code runs."""
 
     @property
-    def _flat_weights(self) -> list[Tensor]:
-        return [getattr(self, n) for n in self._flat_weights_names]
-
-    @property
     def all_weights(self) -> list[list[Tensor]]:
         """The parameters grouped per layer and direction, as PyTorch's ``all_weights``."""
-        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
-        w = self._flat_weights
-        return [w[i : i + per] for i in range(0, len(w), per)]
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -215,7 +211,9 @@ class RNNBase(Module):
 
     def _run(self, data: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
         x, sizes, packed, unbatched = self._layout(data)
-        w = self.weight_ih_l0
+        self._update_flat_weights()  # a weight swapped through _parameters: the list follows
+        flat = self._flat_weights  # as PyTorch, forward runs with this list (assignable)
+        w = flat[0]
         if x.dtype != w.dtype:
             raise RNNInputDTypeError(
                 f"{type(self).__name__}: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
@@ -228,7 +226,8 @@ class RNNBase(Module):
         c0 = self._state(c0, n, self.hidden_size, x.dtype, unbatched, packed) if lstm else None
         s = x.shape[0]
         dirs = 2 if self.bidirectional else 1
-        weights = self.all_weights
+        per = len(flat) // (self.num_layers * dirs)
+        weights = [flat[i : i + per] for i in range(0, len(flat), per)]
         # Every sequence runs every step and no projection: the feature-major dense op is faster.
         dense = lstm and not self.proj_size and n > 0 and all(b == n for b in sizes)
         h_n, c_n = [], []

@@ -28,10 +28,73 @@ def _is_tracing() -> bool:
     return False
 
 
+# __torch_function__'s switches and checks (torch_function.py, overrides.py)
+from glassgrad.torch_function import (  # noqa: E402, F401 - torch._C's names
+    DisableTorchFunction,
+    DisableTorchFunctionSubclass,
+    _disabled_torch_function_impl,
+)
+
+
+def _is_torch_function_enabled() -> bool:
+    """False inside ``DisableTorchFunction`` or ``DisableTorchFunctionSubclass``."""
+    from glassgrad.torch_function import state
+
+    return not (state.all_off or state.subclass_off)
+
+
+def _is_torch_function_all_disabled() -> bool:
+    from glassgrad.torch_function import state
+
+    return bool(state.all_off)
+
+
+def _has_torch_function(args: Any) -> bool:
+    from glassgrad.overrides import has_torch_function
+
+    return has_torch_function(args)
+
+
+def _has_torch_function_unary(arg: Any) -> bool:
+    from glassgrad.overrides import has_torch_function
+
+    return has_torch_function((arg,))
+
+
+def _has_torch_function_variadic(*args: Any) -> bool:
+    from glassgrad.overrides import has_torch_function
+
+    return has_torch_function(args)
+
+
+def _len_torch_function_stack() -> int:
+    from glassgrad.torch_function import state
+
+    return len(state.modes)
+
+
+def _push_on_torch_function_stack(mode: Any) -> None:
+    from glassgrad.overrides import _push_mode
+
+    _push_mode(mode)
+
+
+def _pop_torch_function_stack() -> Any:
+    from glassgrad.overrides import _pop_mode
+
+    return _pop_mode()
+
+
+def _get_function_stack_at(i: int) -> Any:
+    from glassgrad.torch_function import state
+
+    return state.modes[i]
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
-        "only _log_api_usage_once, _get_tracing_state and _is_tracing"
+        "only _log_api_usage_once, _get_tracing_state, _is_tracing and __torch_function__'s switches"
     )

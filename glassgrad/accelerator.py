@@ -15,6 +15,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from glassgrad.user_frames import user_stacklevel
+
 __all__ = [
     "is_available", "current_accelerator", "device_count", "current_device_index", "current_device_idx",
     "set_device_index", "set_device_idx", "device_index", "synchronize",
@@ -48,7 +50,7 @@ def current_device_index() -> int:
 
 def current_device_idx() -> int:
     """Deprecated name of ``current_device_index`` (PyTorch's FutureWarning, then its error)."""
-    warnings.warn("Use `current_device_index` instead.", FutureWarning, stacklevel=2)
+    warnings.warn("Use `current_device_index` instead.", FutureWarning, stacklevel=user_stacklevel())
     raise _none("current_device_idx")
 
 
@@ -70,7 +72,7 @@ def set_device_index(device: Any) -> None:
 
 def set_device_idx(device: Any) -> None:
     """Deprecated name of ``set_device_index`` (with PyTorch's FutureWarning)."""
-    warnings.warn("Use `set_device_index` instead.", FutureWarning, stacklevel=2)
+    warnings.warn("Use `set_device_index` instead.", FutureWarning, stacklevel=user_stacklevel())
     set_device_index(device)
 
 

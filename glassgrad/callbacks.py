@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["History", "Callback", "StopTraining", "EarlyStopping"]
 
@@ -128,7 +129,7 @@ class EarlyStopping:
             warnings.warn(
                 f"EarlyStopping: {self.monitor} is nan at epoch {epoch}; counted as no improvement",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         elif self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

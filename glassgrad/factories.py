@@ -28,6 +28,7 @@ from glassgrad.memory_formats import check_format, contiguous_format, empty_form
 from glassgrad.meta_array import meta_array
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
@@ -54,7 +55,9 @@ def tensor(
     ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     if isinstance(data, Tensor):
-        warnings.warn(COPY_CONSTRUCT.format("glassgrad.tensor"), UserWarning, stacklevel=2)  # PyTorch's
+        warnings.warn(
+            COPY_CONSTRUCT.format("glassgrad.tensor"), UserWarning, stacklevel=user_stacklevel()
+        )  # PyTorch's
     warn_ndarray_list(data)
     arr = as_array(data, dtype)
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
@@ -353,7 +356,7 @@ def from_numpy(arr: np.ndarray) -> Tensor:
             "in-place change of it raises (PyTorch's would be undefined behavior). Copy the array, "
             "or make it writable, before converting it. This warning is shown once per program.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return _shared(Tensor(arr, _wrap=True))
 

@@ -19,6 +19,7 @@ from glassgrad import dtypes
 from glassgrad import tensor_storage as _ts
 from glassgrad.device import check_device
 from glassgrad.tensor_storage import TypedStorage, UntypedStorage
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage", "IntStorage", "ShortStorage",
@@ -31,7 +32,7 @@ _BYTE_ORDERS = {"native": "=", "little": "<", "big": ">"}
 def _warn_deprecated() -> None:
     if not _ts._WARNED[0]:
         _ts._WARNED[0] = True
-        warnings.warn(_ts._DEPRECATION, UserWarning, stacklevel=3)
+        warnings.warn(_ts._DEPRECATION, UserWarning, stacklevel=user_stacklevel())
 
 
 def _typed(flat: np.ndarray) -> TypedStorage:

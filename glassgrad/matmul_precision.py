@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import warnings
 
+from glassgrad.user_frames import user_stacklevel
+
 __all__ = ["get_float32_matmul_precision", "set_float32_matmul_precision"]
 
 _PRECISIONS = ("highest", "high", "medium")
@@ -34,7 +36,7 @@ def set_float32_matmul_precision(precision: str) -> None:
             f"set_float32_matmul_precision: {precision!r} is not one of 'highest', 'high', or "
             "'medium'; the call has no effect",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return
     _current[0] = precision

@@ -11,6 +11,7 @@ from typing import Any
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops.index_keys import key_parts
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["check_meta_key", "load_into"]
 
@@ -42,7 +43,7 @@ def load_into(target: Tensor, arr: Any, key: str, error_msgs: list) -> bool:
                 "items in the state dictionary to their corresponding key in the module instead of "
                 "copying them in place?)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return True
     if arr.__class__ is MetaArray:

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
+from glassgrad.user_frames import user_stacklevel
+
 __all__ = [
     "spawn",
     "start_processes",
@@ -160,6 +162,6 @@ def spawn(
             f"This method only supports start_method=spawn (got: {start_method}).\n"
             "To use a different start_method use:\n\t\t torch.multiprocessing.start_processes(...)",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return start_processes(fn, args, nprocs, join, daemon, start_method="spawn")

@@ -32,6 +32,7 @@ import numpy as np
 from glassgrad.device import check_device
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Size, Tensor, tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
@@ -60,7 +61,9 @@ def _deprecated(form: str) -> None:
     _WARNED.add(form)
     old, new = _FORMS[form]
     warnings.warn(
-        f"{old} is deprecated: build the tensor with torch.sparse_coo_tensor{new}", UserWarning, stacklevel=4
+        f"{old} is deprecated: build the tensor with torch.sparse_coo_tensor{new}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
     )
 
 

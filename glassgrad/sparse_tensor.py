@@ -32,6 +32,7 @@ from glassgrad.ops.sparse import (
 )
 from glassgrad.printing import LINEWIDTH, tensor_repr
 from glassgrad.tensor import Tensor, tensor
+from glassgrad.torch_function import _disabled_torch_function_impl
 
 __all__ = ["Layout", "strided", "sparse_coo", "SparseTensor", "to_sparse", "sparse_matmul"]
 
@@ -90,6 +91,7 @@ class SparseTensor(Tensor):
     """
 
     __slots__ = ("_coalesced", "_ix", "_vals")
+    __torch_function__ = _disabled_torch_function_impl  # ops give plain Tensors, as PyTorch's
     is_sparse = True
 
     def __getattribute__(self, name: str) -> Any:

@@ -59,6 +59,8 @@ class Tensor:
         device: Any = None,
         _wrap: bool = False,
     ) -> None:
+        if not _wrap and self.__class__ is not Tensor and tensor_subclass.made(self):
+            return  # a subclass's __new__ made it (as_subclass): PyTorch's __init__ takes no part
         # [version, shared]: one list for a tensor, its detach() and its views; shared once it has any
         self._vc = [0, False]
         # _base: the tensor this one is a view of (PyTorch's name), its views: autograd/view_rebase.py
@@ -338,7 +340,11 @@ class Tensor:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return tensor_repr(self._data, extras)
+        # a subclass that takes part in __torch_function__ prints its name, as PyTorch's: T([1., 2.])
+        cls = type(self)
+        if cls is Tensor or not tensor_subclass.named_in_repr(cls):
+            return tensor_repr(self._data, extras)
+        return tensor_repr(self._data, extras, f"{cls.__name__}(")
 
     def __str__(self) -> str:
         return self.__repr__()
@@ -376,4 +382,5 @@ from glassgrad.ops import stale_views as _stale_views  # noqa: E402
 
 # isort: split
 # Last, once the ops can import Tensor: the operators and methods over the ops (see ``attach``).
-from glassgrad import tensor_device, tensor_inplace, tensor_methods, tensor_operators  # noqa: E402, F401
+# (tensor_subclass: __torch_function__, as_subclass)
+from glassgrad import tensor_device, tensor_inplace, tensor_methods, tensor_operators, tensor_subclass  # noqa: E402, F401

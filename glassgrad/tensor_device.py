@@ -38,6 +38,7 @@ from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import conversion
 from glassgrad.ops.layout import restride
 from glassgrad.tensor import Tensor, attach
+from glassgrad.user_frames import user_stacklevel
 
 __all__: list[str] = []
 
@@ -72,13 +73,16 @@ class _Device:
     @property
     def volatile(self) -> bool:
         """Removed in PyTorch 0.4 (``with no_grad():`` replaced it): False, with PyTorch's warning."""
-        warnings.warn("volatile was removed (Variable.volatile is always False)", stacklevel=2)
+        warnings.warn(
+            "volatile was removed (Variable.volatile is always False)", stacklevel=user_stacklevel()
+        )
         return False
 
     @volatile.setter
     def volatile(self, value: Any) -> None:
         warnings.warn(
-            "volatile was removed and now has no effect. Use `with torch.no_grad():` instead.", stacklevel=2
+            "volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+            stacklevel=user_stacklevel(),
         )
 
     def get_device(self) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from glassgrad import factories as fac
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["NEW_METHODS"]
 
@@ -50,7 +51,9 @@ def new_tensor(
 ) -> Tensor:
     where = self.device if device is None else device
     if isinstance(data, Tensor):  # PyTorch's warning, naming new_tensor and pointing at the caller
-        warnings.warn(fac.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=2)
+        warnings.warn(
+            fac.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=user_stacklevel()
+        )
         data = data._data  # the copy below, without tensor()'s own warning
     return fac.tensor(data, dtype=dtype or self.dtype, device=where, requires_grad=requires_grad)
 

@@ -18,6 +18,7 @@ import numpy as np
 from glassgrad.ops import stale_views as _stale
 from glassgrad.ops.as_strided import as_strided
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["METHODS", "TypedStorage", "UntypedStorage"]
 
@@ -199,7 +200,7 @@ def storage(self: Tensor) -> TypedStorage:
     """``tensor.storage()``: the flat memory under ``self`` (and its views), in ``self``'s dtype."""
     if not _WARNED[0]:
         _WARNED[0] = True
-        warnings.warn(_DEPRECATION, UserWarning, stacklevel=2)
+        warnings.warn(_DEPRECATION, UserWarning, stacklevel=user_stacklevel())
     return TypedStorage(_flat_memory(self, "storage"), self.dtype, self._vc)
 
 

@@ -26,6 +26,7 @@ from glassgrad import dtypes
 from glassgrad.errors import ArgumentError
 from glassgrad.sparse_tensor import strided
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
@@ -271,7 +272,7 @@ def assert_allclose(
     warnings.warn(
         "torch.testing.assert_allclose() is deprecated: use glassgrad.testing.assert_close() instead",
         FutureWarning,
-        stacklevel=2,
+        stacklevel=user_stacklevel(),
     )
     from glassgrad.factories import as_tensor
 

@@ -15,6 +15,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.threads import check_thread_count
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "is_nonzero", "isreal", "is_same_size", "rsub", "fill", "detach", "adjoint", "cholesky",
@@ -43,7 +44,9 @@ def _deprecated(name: str, instead: str) -> None:
     if name in _WARNED:
         return
     _WARNED.add(name)
-    warnings.warn(f"torch.{name} is deprecated in favor of {instead}", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"torch.{name} is deprecated in favor of {instead}", UserWarning, stacklevel=user_stacklevel()
+    )
 
 
 def is_nonzero(input: Tensor) -> bool:  # noqa: A002 - PyTorch's names

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from glassgrad import dtypes
 from glassgrad.amp import autocast_mode
 from glassgrad.amp.grad_scaler import GradScaler
+from glassgrad.user_frames import user_stacklevel
 
 
 def _deprecation(name: str, device: str) -> str:
@@ -27,7 +28,7 @@ def make_autocast(device: str) -> type:
         __doc__ = f"Deprecated: ``glassgrad.amp.autocast('{device}', ...)`` (warns ``FutureWarning``)."
 
         def __init__(self, enabled: bool = True, dtype: Any = default, cache_enabled: bool = True) -> None:
-            warnings.warn(_deprecation("autocast", device), FutureWarning, stacklevel=2)
+            warnings.warn(_deprecation("autocast", device), FutureWarning, stacklevel=user_stacklevel())
             super().__init__(device, enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
 
     autocast.__qualname__ = "autocast"
@@ -47,7 +48,7 @@ def make_grad_scaler(device: str) -> type:
             growth_interval: int = 2000,
             enabled: bool = True,
         ) -> None:
-            warnings.warn(_deprecation("GradScaler", device), FutureWarning, stacklevel=2)
+            warnings.warn(_deprecation("GradScaler", device), FutureWarning, stacklevel=user_stacklevel())
             super().__init__(
                 device,
                 init_scale=init_scale,
@@ -68,7 +69,7 @@ def make_custom(device: str) -> tuple[Callable, Callable]:
             f"`torch.{device}.amp.custom_fwd(args...)` is deprecated. "
             f"Please use `torch.amp.custom_fwd(args..., device_type='{device}')` instead.",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return functools.partial(autocast_mode.custom_fwd, device_type=device)(
             fwd=fwd, cast_inputs=cast_inputs
@@ -79,7 +80,7 @@ def make_custom(device: str) -> tuple[Callable, Callable]:
             f"`torch.{device}.amp.custom_bwd(args...)` is deprecated. "
             f"Please use `torch.amp.custom_bwd(args..., device_type='{device}')` instead.",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return autocast_mode.custom_bwd(bwd, device_type=device)
 

@@ -22,6 +22,7 @@ import warnings
 from typing import Any, Callable
 
 from glassgrad import dtypes
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "autocast", "is_autocast_available", "custom_fwd", "custom_bwd", "is_autocast_enabled",
@@ -162,7 +163,8 @@ class autocast:  # noqa: N801 - PyTorch's name
 
                 if not cuda.is_available():
                     warnings.warn(
-                        "CUDA is not available or torch_xla is imported. Disabling autocast.", stacklevel=2
+                        "CUDA is not available or torch_xla is imported. Disabling autocast.",
+                        stacklevel=user_stacklevel(),
                     )
                     enabled = False
             elif _name(self.fast_dtype) not in _LOW_PRECISION:
@@ -170,7 +172,7 @@ class autocast:  # noqa: N801 - PyTorch's name
                     f"In {device_name} autocast, but the target dtype is not supported. Disabling autocast.\n"
                     f"{device_name} Autocast only supports dtypes of {_name(BFLOAT16)}, "
                     f"{dtypes.float16} currently.",
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 enabled = False
         self._enabled = enabled
@@ -179,7 +181,11 @@ class autocast:  # noqa: N801 - PyTorch's name
         global _warned_no_cast
         if self._enabled and self.device == "cpu" and not _warned_no_cast:
             _warned_no_cast = True
-            warnings.warn(NO_CAST_WARNING.format(dtype=_name(self.fast_dtype)), UserWarning, stacklevel=2)
+            warnings.warn(
+                NO_CAST_WARNING.format(dtype=_name(self.fast_dtype)),
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         self.prev_cache_enabled = is_autocast_cache_enabled()
         self.prev = is_autocast_enabled(self.device)
         self.prev_fastdtype = get_autocast_dtype(self.device)

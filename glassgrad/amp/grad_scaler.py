@@ -34,6 +34,7 @@ from glassgrad import dtypes
 from glassgrad.autograd import no_grad
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["OptState", "GradScaler"]
 
@@ -73,7 +74,7 @@ class GradScaler:
             if not cuda.is_available():
                 warnings.warn(
                     "torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 self._enabled = False
         if self._enabled:

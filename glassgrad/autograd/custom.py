@@ -47,6 +47,7 @@ from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.graph import pack_user_saved
 from glassgrad.backend import array_module, user_code
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -261,7 +262,7 @@ class Function:
             f"{type(self).__name__}: an autograd Function is not meant to be instantiated; its "
             f"methods are static, so call {type(self).__name__}.apply(...) on the class",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -13,6 +13,7 @@ import weakref
 from typing import Any, Callable
 
 from glassgrad.errors import GraphError
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "register_hook",
@@ -80,7 +81,7 @@ def warn_unretained_grad(t: Any) -> None:
         "Call .retain_grad() on it before backward() to keep its gradient, or read the .grad of "
         "the leaf tensor (a parameter or an input made with requires_grad=True) instead.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

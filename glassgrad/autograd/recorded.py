@@ -32,6 +32,7 @@ from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message,
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import user_code
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "RULES",
@@ -260,5 +261,5 @@ def warn_leaf_cycle() -> None:
         "creating the graph to avoid this. If you have to use this function, make sure to reset the "
         ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )

@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from glassgrad.autograd.function import _tensor_cls
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Variable"]
 
@@ -36,7 +37,7 @@ class Variable(metaclass=_VariableMeta):
             warnings.warn(
                 "volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         if data is None:
             data = _tensor_cls[0]([])

@@ -27,6 +27,7 @@ from glassgrad.dtypes import note_complex
 from glassgrad.ops.joining import stack, torch_layout
 from glassgrad.random import Generator
 from glassgrad.tensor import Tensor, tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
@@ -215,7 +216,7 @@ class DataLoader(Generic[_T_co]):
             warnings.warn(
                 f"DataLoader: num_workers={num_workers} ignored; glassgrad loads batches in the main process "
                 "(this warning is shown once)",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         if isinstance(dataset, IterableDataset):
             if shuffle:

@@ -20,6 +20,7 @@ import numpy as np
 from glassgrad.errors import ShapeError
 from glassgrad.random import Generator, get_generator
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "Dataset",
@@ -288,7 +289,8 @@ def _fractions_to_lengths(n: int, fractions: Sequence[float]) -> list[int]:
     for i, length in enumerate(lengths):
         if length == 0:
             warnings.warn(
-                f"random_split: length of split at index {i} is 0; this split will be empty", stacklevel=3
+                f"random_split: length of split at index {i} is 0; this split will be empty",
+                stacklevel=user_stacklevel(),
             )
     return lengths
 

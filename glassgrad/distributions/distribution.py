@@ -18,6 +18,7 @@ import numpy as np
 import glassgrad as gg
 from glassgrad.distributions import constraints
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Distribution"]
 
@@ -60,7 +61,7 @@ class Distribution:
                 warnings.warn(
                     f"{type(self)} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
                     "initialize the distribution with `validate_args=False` to turn off validation.",
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
             for name, constraint in arg_constraints.items():
                 if name not in self.__dict__ or constraints.is_dependent(constraint):
@@ -196,7 +197,7 @@ class Distribution:
             warnings.warn(
                 f"{type(self)} does not define `support` to enable sample validation. Please initialize the "
                 "distribution with `validate_args=False` to turn off validation.",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             return
         if support is not None and not constraints._t(support.check(value)).all():

@@ -23,6 +23,7 @@ from glassgrad.distributions.normal import Normal
 from glassgrad.distributions.uniform import Uniform
 from glassgrad.ops.linalg import solve_triangular
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -83,7 +84,7 @@ def _dispatch(tp: type, tq: type) -> Callable | None:
             f"Ambiguous kl_divergence({tp.__name__}, {tq.__name__}). Please register_kl({left_p.__name__}, "
             f"{right_q.__name__})",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return left
 

@@ -15,6 +15,7 @@ from glassgrad.distributions.chi2 import Chi2
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Wishart"]
 
@@ -99,7 +100,7 @@ class Wishart(ExponentialFamily):
         if bool((self.df < p).any()):
             warnings.warn(
                 "Low df values detected: with p − 1 < df < p (p the matrix size) singular samples are likely.",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         super().__init__(batch, (p, p), validate_args)
         if name == "scale_tril":
@@ -185,7 +186,7 @@ class Wishart(ExponentialFamily):
         singular = ~np.asarray(self.support.check(sample))
         singular = singular.any(axis=batch_dims) if batch_dims else singular  # one flag per draw
         if singular.any():
-            warnings.warn("Singular sample detected.", stacklevel=2)
+            warnings.warn("Singular sample detected.", stacklevel=user_stacklevel())
             for _ in range(tries):
                 mask = gg.tensor(singular.reshape(singular.shape + (1,) * (sample.ndim - singular.ndim)))
                 sample = gg.where(mask, self._bartlett(sample_shape), sample)

@@ -34,6 +34,7 @@ from glassgrad.nn.module import Module, Parameter
 from glassgrad.ops.joining import cat
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel", "bias", "flex_attention"]
 
@@ -246,7 +247,7 @@ class MultiheadAttention(Module):
             # PyTorch's F._canonical_mask warns so; the masks still merge
             warnings.warn(
                 "Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         mask = self._mask(attn_mask, key_padding_mask, N, L, S, batched, dt)
 

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.tensor import Tensor
+from glassgrad.torch_function import _disabled_torch_function_impl
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["CausalBias", "CausalVariant", "causal_lower_right", "causal_upper_left"]
 
@@ -59,6 +61,9 @@ class CausalBias(Tensor):
     Shape:
         (L, S), bool; broadcasts over the (batch, heads) dims of SDPA's scores (*, L, S).
     """
+
+    # SDPA reads the mask itself; other ops give plain Tensors
+    __torch_function__ = _disabled_torch_function_impl
 
     def __init__(self, variant: CausalVariant, seq_len_q: int, seq_len_kv: int) -> None:
         if not isinstance(variant, CausalVariant):
@@ -110,6 +115,6 @@ def causal_lower_right(*size: int) -> CausalBias:
             f"causal_lower_right: with seq_len_q {seq_len_q} > seq_len_kv {seq_len_kv} the first "
             f"{seq_len_q - seq_len_kv} queries attend to no key (their attention output is 0)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return CausalBias(CausalVariant.LOWER_RIGHT, seq_len_q, seq_len_kv)

@@ -27,6 +27,7 @@ from glassgrad.backend import array_module
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.ops.backward_hook import hook_pack
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["BackwardHooks", "BackwardHookCall"]
 
@@ -134,7 +135,7 @@ class BackwardHookCall:
                 f"{type(self.module).__name__}: full backward hook runs when the gradients w.r.t. the "
                 "module's outputs are known, since no input requires grad (grad_input is all None)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             grad_input = (None,) * self.n_inputs
             for hook in self.hooks:
@@ -196,6 +197,6 @@ class BackwardHooks:
             f"{type(self).__name__}.register_backward_hook is deprecated; it acts as "
             "register_full_backward_hook (gradients w.r.t. the module's inputs)",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return self.register_full_backward_hook(hook)

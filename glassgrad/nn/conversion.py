@@ -35,6 +35,7 @@ from glassgrad.legacy import legacy_dtype
 from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Conversion"]
 
@@ -154,7 +155,9 @@ class Conversion:
                 f"Module.to: expected a floating{' or complex' * (kinds == 'fc')} dtype, got {dtype!r}"
             )
         if any(t._data.dtype.kind == "c" for t in self._tensors()) and dt.kind == "f" and kinds == "fc":
-            warnings.warn("Casting complex values to real discards the imaginary part", stacklevel=3)
+            warnings.warn(
+                "Casting complex values to real discards the imaginary part", stacklevel=user_stacklevel()
+            )
         part = (lambda a: a.real) if dt.kind == "f" else (lambda a: a)  # (a real array's .real is itself)
         return self._apply_arrays(
             lambda a: part(a).astype(dt, copy=False) if a.dtype.kind in kinds else a, name=name

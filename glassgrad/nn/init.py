@@ -21,6 +21,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.random import Generator, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "calculate_gain",
@@ -284,7 +285,7 @@ def _make_deprecate(meth: Any) -> Any:
         warnings.warn(
             f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return meth(*args, **kwargs)
 

@@ -9,6 +9,7 @@ import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
 from glassgrad.nn.normalization import _NormBase
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
@@ -54,7 +55,8 @@ class _InstanceNorm(_NormBase):
                     f"{tuple(input.shape)}"
                 )
             warnings.warn(
-                f"{self!r}: num_features does not match the input's channels {channels}", stacklevel=2
+                f"{self!r}: num_features does not match the input's channels {channels}",
+                stacklevel=user_stacklevel(),
             )
         x = input.unsqueeze(0) if input.ndim == k + 1 else input  # unbatched (C, *S) -> (1, C, *S)
         out = F.instance_norm(

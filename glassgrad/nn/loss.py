@@ -49,7 +49,7 @@ class _Loss(Module):
                 f"size_average and reduce args will be deprecated: {type(self).__name__} reads them as "
                 f"reduction='{reduction}'; pass reduction='{reduction}' instead",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if reduction not in self._allowed and not (
             reduction == "elementwise_mean" and "mean" in self._allowed

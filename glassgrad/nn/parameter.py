@@ -9,6 +9,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.meta_array import MetaArray
 from glassgrad.tensor import Tensor, as_array
+from glassgrad.torch_function import _disabled_torch_function_impl
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
@@ -42,6 +43,7 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    __torch_function__ = _disabled_torch_function_impl  # ops give plain Tensors, as PyTorch's
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
         # A tensor subclass with a parameter class of its own stays that subclass, as PyTorch's
@@ -75,6 +77,7 @@ class Buffer(Tensor):
     """
 
     __slots__ = ("persistent",)
+    __torch_function__ = _disabled_torch_function_impl  # ops give plain Tensors, as PyTorch's
 
     def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
         _init_shared(self, [] if data is None else data)
@@ -199,6 +202,7 @@ class UninitializedBuffer(_UninitializedMixin, Tensor):
     """A buffer whose shape a lazy module learns from its first input (``torch.nn.UninitializedBuffer``)."""
 
     __slots__ = ()
+    __torch_function__ = _disabled_torch_function_impl  # its data refuses ops itself (_no_data)
     cls_to_become = Tensor
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:

@@ -23,6 +23,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.nn import functional as F
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Perceptron", "PerceptronResult", "ConvergenceWarning"]
 
@@ -143,6 +144,6 @@ class Perceptron(Module):
                 f"Perceptron.fit: still {errors[-1] if errors else 'untested'} mistakes after {max_epochs} "
                 "epochs; the classes may not be linearly separable (XOR is not)",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return PerceptronResult(converged, len(errors), errors)

@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 import glassgrad.nn.functional as F
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["relu_or_gelu", "why_not_nested", "use_nested_tensor"]
 
@@ -21,9 +22,9 @@ def relu_or_gelu(activation: Any) -> int:
     """PyTorch's ``activation_relu_or_gelu``: 1 for relu, 2 for gelu (function or module), else 0."""
     from glassgrad.nn.activation import GELU, ReLU
 
-    if activation is F.relu or isinstance(activation, ReLU):
+    if activation == F.relu or isinstance(activation, ReLU):  # == : F.relu may be an Overridable
         return 1
-    if activation is F.gelu or isinstance(activation, GELU):
+    if activation == F.gelu or isinstance(activation, GELU):
         return 2
     return 0
 
@@ -56,7 +57,8 @@ def use_nested_tensor(layer: Any, layer_cls: type, enable: bool) -> bool:
     why = why_not_nested(layer, layer_cls)
     if enable and why:
         warnings.warn(
-            f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why}", stacklevel=3
+            f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why}",
+            stacklevel=user_stacklevel(),
         )
         return False
     return enable

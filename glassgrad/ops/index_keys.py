@@ -19,6 +19,7 @@ from typing import Any
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError
 from glassgrad.meta_array import MetaArray
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["check_slice_step", "key_parts"]
 
@@ -60,7 +61,7 @@ def key_parts(key: Any, warn: bool = True) -> tuple:
                 "indexing with a list that holds tensors, sequences, slices, None or ... reads it as a "
                 "tuple of indices, as PyTorch does (deprecated there); write x[tuple(key)]",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         return tuple(key)
     return (key,)

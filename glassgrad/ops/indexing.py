@@ -28,6 +28,7 @@ from glassgrad.ops.index_keys import _check_range, _int_array, check_slice_step,
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim"]
 
@@ -74,7 +75,7 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
                         f"{op}: indexing with a uint8 tensor reads it as a mask, as PyTorch does "
                         "(deprecated there too); use a bool tensor",
                         UserWarning,
-                        stacklevel=4,
+                        stacklevel=user_stacklevel(),
                     )
                     k = k.astype(bool)
             elif isinstance(k, range):

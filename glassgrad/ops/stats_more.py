@@ -7,6 +7,7 @@ from typing import Any
 
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["cov", "corrcoef"]
 
@@ -63,7 +64,9 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
             norm = w_sum - correction * (w * a).sum() / w_sum
     if float(norm) <= 0:
         warnings.warn(
-            "cov(): degrees of freedom is <= 0; the covariance is inf or nan", UserWarning, stacklevel=2
+            "cov(): degrees of freedom is <= 0; the covariance is inf or nan",
+            UserWarning,
+            stacklevel=user_stacklevel(),
         )
         # +0 (not norm * 0, which is −0 for a negative norm and would flip the infinities' signs)
         norm = gg.zeros_like(norm) if isinstance(norm, Tensor) else 0

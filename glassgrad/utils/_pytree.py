@@ -20,6 +20,8 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from glassgrad.size import Size
+
 __all__ = [
     "LeafSpec",
     "TreeSpec",
@@ -72,6 +74,8 @@ register_pytree_node(
     lambda c, ctx: defaultdict(ctx[0], zip(ctx[1], c)),
 )
 register_pytree_node(deque, lambda d: (list(d), d.maxlen), lambda c, maxlen: deque(c, maxlen=maxlen))
+# a shape is a node of ints, as PyTorch's (pyro maps its provenance over tree_map(x.shape))
+register_pytree_node(Size, lambda s: (list(s), None), lambda c, _: tuple(c))  # tuple back, as PyTorch's
 
 
 def _node_kind(node: Any) -> type | None:

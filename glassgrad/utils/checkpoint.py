@@ -59,6 +59,7 @@ from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import saved_tensors_hooks
 from glassgrad.errors import GraphError, ShapeError
+from glassgrad.user_frames import user_stacklevel
 from glassgrad.utils.checkpoint_devices import get_device_states, set_device_states
 
 __all__ = [
@@ -107,7 +108,9 @@ def set_checkpoint_early_stop(enable: bool) -> Iterator[None]:
 def check_backward_validity(inputs: Any) -> None:
     """Warn, as PyTorch, when no tensor among ``inputs`` requires grad."""
     if not any(x.requires_grad for x in inputs if isinstance(x, _tensor_cls[0])):
-        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+        warnings.warn(
+            "None of the inputs have requires_grad=True. Gradients will be None", stacklevel=user_stacklevel()
+        )
 
 
 def detach_variable(inputs: tuple) -> tuple:
@@ -356,7 +359,7 @@ def _reentrant_or_warn(use_reentrant: bool | None, where: str, when: str) -> boo
     """``use_reentrant`` as given, or True with PyTorch 2.13's warning when it was not passed."""
     if use_reentrant is None:
         # stacklevel 3: the warning points at the caller of checkpoint / checkpoint_sequential
-        warnings.warn(_REENTRANT_WARNING.format(where, when), stacklevel=3)
+        warnings.warn(_REENTRANT_WARNING.format(where, when), stacklevel=user_stacklevel())
         return True
     return use_reentrant
 

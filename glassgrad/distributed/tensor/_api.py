@@ -29,6 +29,8 @@ from glassgrad.distributed.device_mesh import DeviceMesh, current_mesh
 from glassgrad.distributed.tensor.placement_types import Partial, Placement, Replicate, Shard
 from glassgrad.nn.parameter import Parameter
 from glassgrad.tensor import Tensor
+from glassgrad.torch_function import _disabled_torch_function_impl
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["DTensor", "DTensorParameter", "distribute_tensor", "distribute_module"]
 
@@ -108,6 +110,7 @@ class DTensor(Tensor):
     """
 
     __slots__ = ("_mesh", "_placements")
+    __torch_function__ = _disabled_torch_function_impl  # ops give plain Tensors, as PyTorch's
 
     def __init__(self, *args: Any, _wrap: bool = False, **kwargs: Any) -> None:
         if not _wrap:
@@ -321,7 +324,7 @@ def _wrap_fn(fn: Callable, kind: str) -> Callable:
             f"Deprecating {kind} that takes two arguments (inputs, device_mesh), please use {kind} that takes "
             "in (module, inputs, device_mesh) instead!",
             FutureWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return lambda mod, x, mesh: fn(x, mesh)
     raise ValueError(f"distribute_module: {kind} should take in 3 arguments, but got {n} arguments!")

@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 #: torch.backends.cuda's switches over the same table (glassgrad.backends sets them on its `cuda`)
 SWITCHES = (
@@ -142,7 +143,7 @@ def sdp_kernel(
         "`torch.backends.cuda.sdp_kernel()` is deprecated: glassgrad accepts it, but use "
         "torch.nn.attention.sdpa_kernel(backends) instead, which takes a list of SDPBackend",
         FutureWarning,
-        stacklevel=2,
+        stacklevel=user_stacklevel(),
     )
     return _switched(
         {

@@ -25,6 +25,7 @@ from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "clip_grad_norm_",
@@ -143,7 +144,7 @@ def clip_grad_norm_(
         # PyTorch's warning: an exhausted generator (model.parameters() used twice) clips nothing
         warnings.warn(
             "clip_grad_norm_: parameters is an empty generator (already used up?), so nothing is clipped",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)
     clip_grads_with_norm_(params, max_norm, total)
@@ -161,7 +162,7 @@ def clip_grad_norm(
     warnings.warn(
         "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
         FutureWarning,
-        stacklevel=2,
+        stacklevel=user_stacklevel(),
     )
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 

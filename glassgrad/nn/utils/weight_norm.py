@@ -16,6 +16,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["weight_norm", "remove_weight_norm", "WeightNorm"]
 
@@ -50,7 +51,7 @@ class WeightNorm:
             "`torch.nn.utils.weight_norm` is deprecated in favor of "
             "`torch.nn.utils.parametrizations.weight_norm` (the same weight_g, weight_v as a parametrization)",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:

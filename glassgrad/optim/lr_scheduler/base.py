@@ -15,6 +15,7 @@ import weakref
 from typing import Any
 
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["LRScheduler", "per_group", "start_momentum_cycle", "set_momentum", "warn_get_lr_outside_step"]
 
@@ -90,14 +91,14 @@ class LRScheduler:
                 "See more details at "
                 "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(
                 f"{type(self).__name__}.step(epoch) is deprecated in PyTorch; call step() without it",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         self._update_lr(epoch)
 
@@ -170,7 +171,7 @@ def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:
         warnings.warn(
             "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal, SupportsFloat
 
 from glassgrad.optim.lr_scheduler.base import LRScheduler
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["ReduceLROnPlateau"]
 
@@ -101,7 +102,7 @@ class ReduceLROnPlateau(LRScheduler):
             warnings.warn(
                 "ReduceLROnPlateau.step(metrics, epoch) is deprecated in PyTorch; call step(metrics)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.threads import get_num_threads, set_num_threads
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "TaskSpec",
@@ -252,7 +253,9 @@ def set_torch_threads(n: int) -> Iterator[None]:
         resized = False
         if n != prior:
             warnings.warn(
-                f"benchmark: timing with {prior} threads, not {n}: {e}", RuntimeWarning, stacklevel=3
+                f"benchmark: timing with {prior} threads, not {n}: {e}",
+                RuntimeWarning,
+                stacklevel=user_stacklevel(),
             )
     try:
         yield

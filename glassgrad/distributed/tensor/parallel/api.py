@@ -8,6 +8,7 @@ from typing import Any
 
 from glassgrad.distributed.device_mesh import DeviceMesh, current_mesh
 from glassgrad.distributed.tensor.parallel.style import ParallelStyle
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["parallelize_module"]
 
@@ -33,7 +34,7 @@ def parallelize_module(
         warnings.warn(
             "No parallelize_plan is provided and auto-parallel is not supported at the moment, so this "
             "parallelize_module call will do nothing.",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         return module
     if mesh.ndim != 1:
@@ -59,7 +60,7 @@ def parallelize_module(
             warnings.warn(
                 f"Parallelize plan key '{path}' could not be resolved: no submodule matching token '{token}' in "
                 f"module {module}, skipping this plan entry.",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             continue
         for sub in matched:

@@ -1,0 +1,253 @@
+"""``torch.overrides``: the public side of ``__torch_function__`` (``torch_function.py`` holds the
+dispatch): helpers for functions that want to be overridable, the lists of what takes part, and
+``TorchFunctionMode``, which sees every public call while it is entered.
+
+>>> import glassgrad as gg
+>>> from glassgrad.overrides import TorchFunctionMode
+>>> class Count(TorchFunctionMode):
+...     def __init__(self):
+...         super().__init__()
+...         self.names = []
+...     def __torch_function__(self, func, types, args=(), kwargs=None):
+...         self.names.append(func.__name__)
+...         return func(*args, **(kwargs or {}))
+>>> with Count() as mode:
+...     _ = gg.ones(2).exp().sum()
+>>> mode.names
+['exp', 'sum']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from typing import Any, Callable, Iterator
+
+from glassgrad import torch_function as _tf
+from glassgrad.tensor import Tensor
+from glassgrad.tensor_subclass import NOWRAP
+
+__all__ = [
+    "BaseTorchFunctionMode",
+    "TorchFunctionMode",
+    "enable_reentrant_dispatch",
+    "get_default_nowrap_functions",
+    "get_ignored_functions",
+    "get_overridable_functions",
+    "get_testing_overrides",
+    "handle_torch_function",
+    "has_torch_function",
+    "has_torch_function_unary",
+    "has_torch_function_variadic",
+    "is_tensor_like",
+    "is_tensor_method_or_property",
+    "resolve_name",
+    "wrap_torch_function",
+]
+
+
+def _modes_on() -> bool:
+    return bool(_tf.state.modes) and not _tf.state.all_off
+
+
+def has_torch_function(relevant_args: Any) -> bool:
+    """Whether a mode is entered or one of ``relevant_args`` (a tuple) has a type that implements
+    ``__torch_function__`` (a plain Tensor does not count, nor a Parameter)."""
+    _tf.activate()  # a program that asks is about to rely on the protocol
+    if _modes_on():
+        return True
+    if _tf.state.subclass_off or _tf.state.all_off:
+        return False
+    return bool(_tf.overloaded_args(tuple(relevant_args), None))
+
+
+def has_torch_function_unary(arg: Any) -> bool:
+    """``has_torch_function((arg,))``."""
+    return has_torch_function((arg,))
+
+
+def has_torch_function_variadic(*args: Any) -> bool:
+    """``has_torch_function(args)``."""
+    return has_torch_function(args)
+
+
+def handle_torch_function(public_api: Callable, relevant_args: Any, *args: Any, **kwargs: Any) -> Any:
+    """Ask the innermost mode, then the ``__torch_function__`` of ``relevant_args``' types, for
+    ``public_api(*args, **kwargs)``; raises TypeError when every one returns NotImplemented."""
+    _tf.activate()
+    found = (
+        []
+        if (_tf.state.subclass_off or _tf.state.all_off)
+        else _tf.overloaded_args(tuple(relevant_args), None)
+    )
+    return _tf.dispatch(public_api, found, args, kwargs)
+
+
+def wrap_torch_function(dispatcher: Callable) -> Callable:
+    """Decorator: make a function of your own overridable; ``dispatcher`` takes the function's
+    arguments and returns the ones that may override it."""
+
+    _tf.activate()
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
+            return func(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def is_tensor_like(inp: Any) -> bool:
+    """Whether ``inp`` is a Tensor or its type implements ``__torch_function__``."""
+    return type(inp) is Tensor or hasattr(type(inp), "__torch_function__")
+
+
+def _public(fn: Any) -> Any:
+    return _tf.wrapped.get(id(fn), fn)
+
+
+def get_ignored_functions() -> set:
+    """The public functions that never ask ``__torch_function__`` (they make tensors from data or
+    change global state)."""
+    import glassgrad
+
+    return {_public(getattr(glassgrad, n)) for n in _tf.IGNORED if callable(getattr(glassgrad, n, None))}
+
+
+def get_default_nowrap_functions() -> set:
+    """What Tensor's ``__torch_function__`` hands back without making it the subclass (the
+    ``grad`` and ``_base`` getters)."""
+    return set(NOWRAP)
+
+
+def get_overridable_functions() -> dict:
+    """``{namespace: [functions]}``: the public functions (and Tensor's methods) that ask
+    ``__torch_function__``."""
+    from types import FunctionType
+
+    _tf.activate()
+
+    out: dict = {}
+    for modname in _tf.NAMESPACES:
+        module = sys.modules.get(modname)
+        if module is None:
+            continue
+        out[module] = [
+            v
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and n not in _tf.IGNORED
+            and isinstance(v, (FunctionType, _tf.Overridable))
+        ]
+    out[Tensor] = [
+        v.__get__ if isinstance(v, property) else v
+        for n, v in vars(Tensor).items()
+        if _tf._tensor_member(n) and isinstance(v, (FunctionType, _tf.Overridable, property))
+    ]
+    return out
+
+
+def get_testing_overrides() -> dict:
+    """``{function: a stand-in returning -1}`` for every overridable function, for tests of a
+    ``__torch_function__`` implementation."""
+    return {f: (lambda *args, **kwargs: -1) for fns in get_overridable_functions().values() for f in fns}
+
+
+def is_tensor_method_or_property(func: Callable) -> bool:
+    """Whether ``func`` is a Tensor method or a Tensor property's getter (not a function)."""
+    for v in vars(Tensor).values():
+        if v is func or v == func or (isinstance(v, property) and v.__get__ == func):
+            return True
+    return False
+
+
+def resolve_name(f: Callable) -> str | None:
+    """``"glassgrad.add"``, ``"glassgrad.Tensor.add"``: the public name of an overridable function."""
+    if isinstance(f, (_tf.Overridable,)) or callable(f):
+        module = getattr(f, "__module__", None)
+        name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
+        if module and name:
+            return f"{module}.{name}"
+    return None
+
+
+class TorchFunctionMode:
+    """Sees every public call while entered (``with Mode():``): its ``__torch_function__(func,
+    types, args, kwargs)`` runs instead, with this mode taken off the stack meanwhile, so the
+    ``func(*args, **kwargs)`` it calls runs as usual (through the modes under it)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: a TorchFunctionMode defines __torch_function__")
+
+    def __enter__(self) -> TorchFunctionMode:
+        _tf.activate()
+        _tf.state.modes.append(self)
+        _tf.state.refresh()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        stack = _tf.state.modes
+        if stack and stack[-1] is self:
+            stack.pop()
+        elif self in stack:
+            stack.remove(self)
+        _tf.state.refresh()
+
+    @classmethod
+    def push(cls, *args: Any, **kwargs: Any) -> TorchFunctionMode:
+        return cls(*args, **kwargs)
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A mode that runs each call as it is (a base for modes that look without changing)."""
+
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: Any = None) -> Any:
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def enable_reentrant_dispatch() -> Iterator[None]:
+    """A no-op context (PyTorch's concerns its C++ dispatcher, which glassgrad has not)."""
+    yield
+
+
+def _get_current_function_mode() -> Any:
+    return _tf.state.modes[-1] if _tf.state.modes else None
+
+
+def _get_current_function_mode_stack() -> list:
+    return list(_tf.state.modes)
+
+
+def _is_torch_function_mode_enabled() -> bool:
+    return _modes_on()
+
+
+@contextlib.contextmanager
+def _pop_mode_temporarily() -> Iterator[Any]:
+    mode = _pop_mode()
+    try:
+        yield mode
+    finally:
+        _push_mode(mode)
+
+
+def _push_mode(mode: TorchFunctionMode) -> None:
+    _tf.activate()
+    _tf.state.modes.append(mode)
+    _tf.state.refresh()
+
+
+def _pop_mode() -> TorchFunctionMode:
+    mode = _tf.state.modes.pop()
+    _tf.state.refresh()
+    return mode

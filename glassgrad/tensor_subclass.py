@@ -1,0 +1,141 @@
+"""Tensor subclasses: ``Tensor.__torch_function__`` (PyTorch's default), ``as_subclass`` and
+``_make_subclass``, and the hook that switches ``__torch_function__`` on (``torch_function.py``)
+when a subclass that takes part is defined.
+
+>>> import glassgrad as gg
+>>> class Tagged(gg.Tensor):
+...     pass
+>>> t = gg.ones(2).as_subclass(Tagged)
+>>> type(t + 1).__name__, type(t.sum()).__name__
+('Tagged', 'Tagged')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad import torch_function
+from glassgrad.autograd.function import named
+from glassgrad.ops import movement
+from glassgrad.size import Size
+from glassgrad.tensor import Tensor
+from glassgrad.torch_function import DisableTorchFunctionSubclass, _disabled_torch_function_impl
+
+__all__ = ["convert", "NOWRAP", "torch_function_default"]
+
+#: Functions whose results Tensor's ``__torch_function__`` hands back unconverted (PyTorch's
+#: ``get_default_nowrap_functions``: the gradient and the view base stay what they are).
+NOWRAP: set = set()
+
+
+def convert(ret: Any, cls: type) -> Any:
+    """``ret`` with its Tensors (also inside tuples and lists) made ``cls`` instances (aliases)."""
+    if cls is Tensor:
+        return ret
+    if isinstance(ret, Tensor):
+        return ret if isinstance(ret, cls) else as_subclass(ret, cls)
+    if isinstance(ret, (tuple, list)) and not isinstance(ret, Size):
+        items = [convert(r, cls) for r in ret]
+        if all(a is b for a, b in zip(items, ret)):
+            return ret
+        make = getattr(type(ret), "_make", None)  # a named tuple (return_types) takes fields
+        return make(items) if make is not None else type(ret)(items)
+    return ret
+
+
+def torch_function_default(cls: type, func: Any, types: tuple, args: tuple = (), kwargs: Any = None) -> Any:
+    """PyTorch's default: run ``func`` with subclasses' ``__torch_function__`` off, then make its
+    Tensor results ``cls`` instances; ``NotImplemented`` when another argument's type is not a
+    base of ``cls`` (that type is asked next)."""
+    if kwargs is None:
+        kwargs = {}
+    if not all(issubclass(cls, t) for t in types):
+        return NotImplemented
+    with DisableTorchFunctionSubclass():
+        ret = func(*args, **kwargs)
+        if func in NOWRAP:
+            return ret
+        return convert(ret, cls)
+
+
+def as_subclass(self: Tensor, cls: type) -> Tensor:
+    """A ``cls`` instance over the same memory, version counter and graph (an alias: a view of
+    ``self`` of the same shape, so gradients reach ``self``), as PyTorch's. ``cls.__init__`` is
+    not called."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass: expected a subclass of Tensor as cls, got {cls!r}")
+    with DisableTorchFunctionSubclass():
+        out = movement.view(self, self._data.shape)
+    if out._node is not None:
+        named(out, "AliasBackward0")
+    return _recast(out, cls)
+
+
+def _recast(out: Tensor, cls: type) -> Tensor:
+    if type(out) is not cls:
+        try:
+            out.__class__ = cls
+        except TypeError as e:  # cls declares __slots__ of its own: another memory layout
+            raise TypeError(
+                f"as_subclass: cannot make a {cls.__name__} from a Tensor: its __slots__ "
+                f"{getattr(cls, '__slots__', ())!r} change the object's layout ({e}); declare no "
+                "__slots__ in a Tensor subclass, or keep the extra fields in its __dict__"
+            ) from None
+    return out
+
+
+def named_in_repr(cls: type) -> bool:
+    """Whether ``repr`` names ``cls`` (a subclass that takes part in ``__torch_function__``)."""
+    return torch_function._takes_part_type(cls)
+
+
+def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **_: Any) -> Tensor:
+    """``torch.Tensor._make_subclass``: a ``cls`` leaf over ``data``'s memory and version counter
+    (detached from its graph), requiring grad as asked; what subclasses' ``__new__`` return."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"_make_subclass: expected a Tensor as data, got {type(data).__name__}")
+    out = Tensor(data._data, _wrap=True)
+    out._vc = data._vc  # shared, as detach(): an in-place change through either is seen by both
+    data._vc[1] = True
+    out = _recast(out, cls)
+    if require_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def made(self: Tensor) -> bool:
+    """Whether a subclass instance already holds its data (its ``__new__`` made it)."""
+    return hasattr(self, "_data")
+
+
+def _legacy_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    # PyTorch's Tensor.__new__ is the legacy constructor: a subclass's super().__new__(cls, data)
+    # gets a tensor over data, and Tensor.__init__ then passes (see made)
+    obj = object.__new__(cls)
+    # only when called from a subclass's own __new__: a subclass without one (Buffer, a user's
+    # Tensor subclass called as a constructor) is made by its __init__ as before
+    if args and cls.__new__ is not _legacy_new and not kwargs.get("_wrap"):
+        Tensor.__init__(obj, *args, **kwargs)
+    return obj
+
+
+def _init_subclass(cls: type, **kwargs: Any) -> None:
+    super(Tensor, cls).__init_subclass__(**kwargs)
+    tf = cls.__dict__.get("__torch_function__")
+    if tf is None:  # inherits: takes part unless a base turned it off (Parameter's subclasses)
+        tf = getattr(cls, "__torch_function__", None)
+    if getattr(tf, "__func__", tf) is not _disabled_torch_function_impl:
+        torch_function.activate()
+        # only for a subclass with a __new__ of its own (its super().__new__(cls, data) needs it):
+        # from then on every Tensor() pays a Python call
+        if "__new__" in vars(cls) and "__new__" not in vars(Tensor):
+            Tensor.__new__ = staticmethod(_legacy_new)
+
+
+Tensor.__torch_function__ = classmethod(torch_function_default)
+Tensor.__init_subclass__ = classmethod(_init_subclass)
+Tensor.as_subclass = as_subclass
+Tensor._make_subclass = staticmethod(_make_subclass)
+as_subclass.__qualname__ = "Tensor.as_subclass"
+torch_function._PLAIN.update((Tensor, Size))
+NOWRAP.update((Tensor.__dict__["grad"].__get__, Tensor.__dict__["_base"].__get__))

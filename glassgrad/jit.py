@@ -29,6 +29,7 @@ from typing import Any, Callable, TypeVar
 
 from glassgrad import jit_annotations as annotations
 from glassgrad.futures import Future
+from glassgrad.jit_isinstance import jit_isinstance
 from glassgrad.nn.modules.module import Module
 from glassgrad.user_frames import user_stacklevel
 
@@ -48,6 +49,8 @@ __all__ = [
     "export",
     "freeze",
     "ignore",
+    "interface",
+    "isinstance",
     "onednn_fusion_enabled",
     "optimize_for_inference",
     "is_scripting",
@@ -192,6 +195,13 @@ def _overload(func: T) -> T:
 _overload_method = _overload
 
 
+def interface(obj: T) -> T:
+    """``torch.jit.interface``: declares a class as a TorchScript interface type (MONAI's DiNTS
+    ``@torch.jit.interface class CellInterface(torch.nn.Module)``); eagerly the class itself, as
+    PyTorch's returns it."""
+    return obj
+
+
 def annotate(the_type: Any, the_value: T) -> T:
     """``torch.jit.annotate``: gives the compiler the type of ``the_value`` (``annotate(List[Tensor],
     [])``); eagerly it returns ``the_value`` itself, as PyTorch's does."""
@@ -244,3 +254,8 @@ def load(f: Any, *args: Any, **kwargs: Any) -> Any:
     raise NotImplementedError(
         "jit.load: glassgrad cannot read TorchScript archives; load a state_dict instead"
     )
+
+
+# `torch.jit.isinstance(x, Dict[str, Tensor])` (MONAI's BasicUNet, NetAdapter), bound last as a
+# module global: code in this module calls ``builtins.isinstance`` (it has none now)
+globals()["isinstance"] = jit_isinstance

@@ -39,7 +39,7 @@ from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_saf
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_complex import complex_of, real_pairs
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
-from glassgrad.serialization_types import MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's aliases)
+from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -68,6 +68,11 @@ def default_collate(batch: Any) -> Any:
     if isinstance(batch, BatchedSamples):
         return list(batch.columns)  # already batched by __getitems__: nothing to stack
     elem = batch[0]
+    from glassgrad.data._utils import collate  # (it imports this module)
+
+    fn = collate.registered_fn(elem)  # a library's own type in default_collate_fn_map (MONAI's MetaTensor)
+    if fn is not None:
+        return fn(batch, collate_fn_map=collate.default_collate_fn_map)
     if isinstance(elem, Tensor):
         if any(t.requires_grad for t in batch):
             return stack(list(batch), 0)  # the stack op, so the graph is kept

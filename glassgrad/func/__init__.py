@@ -4,9 +4,11 @@
   function of its parameters and buffers (``functional_call.py``).
 - ``grad``, ``grad_and_value``, ``vjp``, ``jacrev``, ``hessian``: reverse mode (``transforms.py``);
   results are differentiable in the caller's graph where PyTorch's are (double backward), so
-  reverse transforms nest; forward-mode ones do not nest with any.
+  reverse transforms nest.
 - ``jvp``, ``jacfwd``, ``linearize``: forward mode on ``glassgrad.autograd.forward_ad``
-  (``forward.py``).
+  (``forward.py``) where PyTorch's results are constants; where they are differentiable in the
+  caller's graph, or the function nests a transform, recorded by double backward instead
+  (``forward_graph.py``), so these nest too.
 - ``vmap``: a loop over the batch, results stacked (``vmap.py``): PyTorch's values, a loop's time.
 - ``functionalize``: returns ``func`` itself (glassgrad runs eagerly; mutations happen as written).
 """

@@ -1,6 +1,6 @@
-"""What every glassgrad.func transform checks: that it is not nested in another (no higher-order
-AD), its ``argnums`` and ``has_aux`` output, and whether PyTorch would have returned a result that
-is differentiable in the caller's graph where glassgrad returns a constant (then it warns).
+"""What every glassgrad.func transform checks: that it is not nested in a forward-mode pass, its
+``argnums`` and ``has_aux`` output, and whether PyTorch would have returned a result that is
+differentiable in the caller's graph where glassgrad returns a constant (then it warns).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from glassgrad.func._pytree import tree_flatten, tree_map
 from glassgrad.tensor import Tensor
 
 __all__ = [
+    "NestedTransformError",
     "check_not_nested",
     "detached",
     "inner_graph",
@@ -38,13 +39,16 @@ class _Active(threading.local):
 _active = _Active()
 
 _NESTED = (
-    "{inner}: expected no forward-mode glassgrad.func transform together with another, got {inner} "
-    "called while {outer} runs its function: reverse-mode transforms nest (grad(grad(f)), "
-    "jacrev(jacrev(f)): the inner one's derivative is recorded by double backward), but forward "
-    "mode has no higher-order AD here (jvp(grad(f)), jacfwd(jacrev(f)): forward_ad holds one dual "
-    "level at a time and does not see recorded gradients); use jacrev(jacrev(f)) or "
-    "glassgrad.func.hessian"
+    "{inner}: expected no glassgrad.func transform inside {outer}'s forward-mode pass, got {inner} "
+    "called while {outer} runs its function: forward_ad holds one dual level at a time and does not "
+    "see recorded gradients (jvp and jacfwd catch this and rerun their function recorded by double "
+    "backward, so jvp(grad(f)), jvp(jvp(f)) and jacfwd(jacrev(f)) nest)"
 )
+
+
+class NestedTransformError(NotImplementedError):
+    """A transform called where it cannot nest (inside a forward-mode pass, or a dual level); jvp and
+    jacfwd catch it from their function and rerun that function recorded (``forward_graph.py``)."""
 
 
 @contextlib.contextmanager
@@ -54,8 +58,10 @@ def level(name: str, record: bool = True) -> Iterator[bool]:
 
     ``record`` is for the reverse transforms, which may nest inside one another (the inner one's
     derivative is recorded, ``transforms.py``), and refuse to run inside a forward-mode dual level:
-    the derivative they return carries no tangent, so it would silently be dropped. A forward
-    transform refuses to run inside any other, and any transform inside it.
+    the derivative they return carries no tangent, so it would silently be dropped (jvp and
+    jacfwd's recorded path, ``forward_graph.py``, enters with ``record`` too). A forward-mode pass
+    refuses to run inside any other, and any transform inside it (``NestedTransformError``: jvp
+    and jacfwd then rerun their function recorded).
     """
     check_not_nested(name, reverse_ok=record)
     if record:
@@ -84,7 +90,7 @@ def check_not_nested(name: str, reverse_ok: bool = False) -> None:
     """Raise ``NotImplementedError`` if another transform is running its function in this thread
     (unless ``reverse_ok`` and that one is a reverse-mode transform)."""
     if _active.name is not None and not (reverse_ok and _active.reverse):
-        raise NotImplementedError(_NESTED.format(inner=name, outer=_active.name))
+        raise NestedTransformError(_NESTED.format(inner=name, outer=_active.name))
 
 
 def check_no_dual_level(name: str) -> None:
@@ -92,7 +98,7 @@ def check_no_dual_level(name: str) -> None:
     tangents through a reverse transform (forward-over-reverse, an HVP); glassgrad's gradients are
     arrays, not recorded ops, so their tangents would come back missing."""
     if forward_ad.is_active():
-        raise NotImplementedError(
+        raise NestedTransformError(
             f"{name}: expected no active forward-mode dual level (glassgrad.autograd.forward_ad), got "
             "one: a reverse-mode transform under forward mode is forward-over-reverse (an HVP), and "
             "glassgrad's backward is not recorded, so the tangents of its result would be lost. Take "

@@ -10,9 +10,18 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad.autograd import forward_ad
+from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import GraphError, ShapeError
-from glassgrad.func._levels import level, normalize_argnums, split_aux, warn_if_outer_graph
+from glassgrad.func._levels import (
+    NestedTransformError,
+    level,
+    normalize_argnums,
+    split_aux,
+    warn_if_outer_graph,
+)
 from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
+from glassgrad.func.forward_graph import NoGraphError, run_graph, wants_graph
+from glassgrad.ops.joining import stack
 from glassgrad.random import rng_state_dict, set_rng_state
 from glassgrad.tensor import Tensor
 
@@ -38,13 +47,16 @@ def _run_dual(
     kwargs: dict,
     warn: bool = True,
     strict: bool = False,
+    graph: bool = False,
 ) -> tuple:
     """Run ``func`` on ``args`` where ``where[(i, j)]`` gives leaf ``j`` of argument ``i`` a tangent.
 
     Returns ``(primal outputs, tangent outputs, output spec, aux)``; a missing tangent is zeros
     (an error with ``strict``, as PyTorch's jvp).
     Warns when PyTorch's tangents would be differentiable in the caller's graph (glassgrad's are
-    constants): a tangent requires grad, or an output depends on a tensor requiring grad.
+    constants): a tangent requires grad, or an output depends on a tensor requiring grad; with
+    ``graph`` (jvp), raises ``_RerunError`` there instead: jvp then records the result by double
+    backward (``forward_graph.py``).
     """
     fwad = forward_ad
     with level(op, record=False), fwad.dual_level():
@@ -56,6 +68,8 @@ def _run_dual(
         out = func(*call, **kwargs)
         if warn:  # once per call: jacfwd's per-column passes would repeat it
             uses_graph = any(isinstance(t, Tensor) and t.requires_grad for t in tree_flatten(out)[0])
+            if graph and is_grad_enabled() and (uses_graph or any(t.requires_grad for t in where.values())):
+                raise _RerunError
             warn_if_outer_graph(op, list(where.values()), uses_graph)
         out, aux = split_aux(out, has_aux, op)
         outs, spec = _flat_tensors(out, op, "f's outputs")
@@ -72,12 +86,38 @@ def _run_dual(
     return primals, tangents, spec, aux
 
 
+class _RerunError(Exception):
+    """jvp's forward pass found PyTorch's result differentiable in the caller's graph."""
+
+
+def _jvp_run(func: Callable, args: list, where: dict, has_aux: bool, strict: bool) -> tuple:
+    """Forward mode (constants, where PyTorch's are constants too), or the recorded double
+    backward where PyTorch's result is differentiable or f nests a transform (known before f
+    runs, or found by a first forward pass: then f reruns with the global generator's draws
+    replayed)."""
+    try:
+        if wants_graph(args, where):
+            return run_graph(func, args, where, has_aux, "jvp", {}, strict)
+        state = rng_state_dict()
+        try:
+            return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict, graph=True)
+        except (_RerunError, NestedTransformError):  # or f nests a transform: jvp(grad(f)) is an HVP
+            set_rng_state(state)
+            return run_graph(func, args, where, has_aux, "jvp", {}, strict)
+    except NoGraphError:  # complex outputs: forward mode, which warns
+        return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
+
+
 def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
     """``(func(*primals), J @ tangents)`` (and ``aux`` third with ``has_aux``), by forward mode.
 
     ``primals`` is a tuple of arguments (each a Tensor or a pytree of Tensors); ``tangents`` has the
     same structure and shapes. ``strict=True`` makes an output independent of the primals a
     ``GraphError`` (a ``RuntimeError``, as PyTorch's) instead of giving it a zero tangent.
+    Where PyTorch's results are differentiable in the caller's graph (grad mode on, and a primal,
+    a tangent or a weight f uses requiring grad; or jvp inside ``grad`` or another such jvp) they
+    are here too, recorded by double backward (``forward_graph.py``); so jvp nests both ways
+    (``jvp(jvp(f))``, ``jvp(grad(f))``, ``grad`` of a jvp).
 
     Shape:
         the output and its tangent share the output's structure and shapes.
@@ -102,7 +142,7 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
                     f"jvp: expected tangent of shape {tuple(a.shape)} for primal {i}, got {tuple(b.shape)}"
                 )
             where[(i, j)] = b
-    outs, tans, spec, aux = _run_dual(func, list(primals), where, has_aux, "jvp", {}, strict=strict)
+    outs, tans, spec, aux = _jvp_run(func, list(primals), where, has_aux, strict)
     result = (tree_unflatten(outs, spec), tree_unflatten(tans, spec))
     return (*result, aux) if has_aux else result
 
@@ -156,7 +196,8 @@ def jacfwd(
             inputs += [(i, j, t) for j, t in enumerate(flat)]
         # the outputs (and aux) once, with no tangents; then one pass per input element
         before = rng_state_dict()
-        outs, _, out_spec, aux = _run_dual(func, list(args), {}, has_aux, "jacfwd", kwargs)
+        graph, outs = _first_pass(func, list(args), inputs, has_aux, kwargs, before)
+        outs, _, out_spec, aux = outs
         after = rng_state_dict()
         if randomness == "error" and after != before:
             raise GraphError(
@@ -164,6 +205,14 @@ def jacfwd(
                 "per input element, so the Jacobian's columns would mix different draws), got a draw "
                 "from the global generator; pass randomness='same' or 'different'"
             )
+        if graph:  # recorded, as PyTorch's Jacobian is differentiable here
+            jac = _recorded_columns(
+                func, list(args), inputs, specs, outs, has_aux, kwargs, randomness, before
+            )
+            if randomness == "same":
+                set_rng_state(after)
+            jac = tree_unflatten([j[0] if isinstance(argnums, int) else tuple(j) for j in jac], out_spec)
+            return (jac, aux) if has_aux else jac
         cols = [[np.zeros((o.numel(), t.numel()), dtype=o._data.dtype) for _, _, t in inputs] for o in outs]
         for c, (i, j, t) in enumerate(inputs):
             for k in range(t.numel()):  # column k of d out / d t: the tangent of a one-hot direction
@@ -189,3 +238,56 @@ def jacfwd(
         return (jac, aux) if has_aux else jac
 
     return wrapper
+
+
+def _first_pass(func: Callable, args: list, inputs: list, has_aux: bool, kwargs: dict, before: dict) -> tuple:
+    """jacfwd's pass without tangents: ``(recorded, (outs, tangents, spec, aux))``, recorded where
+    PyTorch's Jacobian is differentiable (an input or a weight f uses requires grad) or f nests a
+    transform (``jacfwd(jacrev(f))``); then the columns are recorded by double backward too."""
+    graph = wants_graph(args, {(i, j): t for i, j, t in inputs})
+    try:
+        if not graph:
+            try:
+                return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs, graph=True)
+            except (_RerunError, NestedTransformError):
+                set_rng_state(before)
+        return True, run_graph(func, args, {}, has_aux, "jacfwd", kwargs, False)
+    except NoGraphError:  # complex outputs: forward mode, which warns
+        set_rng_state(before)
+        return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs)
+
+
+def _recorded_columns(
+    func: Callable,
+    args: list,
+    inputs: list,
+    specs: list,
+    outs: list,
+    has_aux: bool,
+    kwargs: dict,
+    randomness: str,
+    before: dict,
+) -> list:
+    """Per output, the Jacobians w.r.t. each argument (grouped as ``specs``), each column a
+    recorded jvp with a one-hot tangent, stacked by the (recorded) stack op."""
+    cols: list = [[[] for _ in inputs] for _ in outs]
+    for c, (i, j, t) in enumerate(inputs):
+        for k in range(t.numel()):
+            onehot = np.zeros(t.numel(), dtype=t._data.dtype)
+            onehot[k] = 1
+            if randomness == "same":
+                set_rng_state(before)
+            where = {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}
+            _, tans, _, _ = run_graph(func, args, where, has_aux, "jacfwd", kwargs, False)
+            for n, tan in enumerate(tans):
+                cols[n][c].append(tan.reshape(-1))
+    per_out = []
+    for n, o in enumerate(outs):
+        jacs = [
+            stack(cs, -1).reshape(tuple(o.shape) + tuple(t.shape))
+            if cs
+            else Tensor(np.zeros(tuple(o.shape) + tuple(t.shape), dtype=o._data.dtype), _wrap=True)
+            for cs, (_, _, t) in zip(cols[n], inputs)
+        ]
+        per_out.append(unflatten_groups(jacs, specs))
+    return per_out

@@ -30,3 +30,6 @@ sys.modules[__name__ + ".data.dataloader"] = dataloader
 sys.modules[__name__ + ".data.dataset"] = dataset
 sys.modules[__name__ + ".data.sampler"] = sampler
 sys.modules[__name__ + ".data.distributed"] = distributed
+sys.modules[__name__ + ".data._utils"] = data._utils
+sys.modules[__name__ + ".data._utils.collate"] = data._utils.collate
+sys.modules[__name__ + ".data._utils.worker"] = data._utils.worker

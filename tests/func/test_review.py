@@ -1,6 +1,6 @@
 """Regression tests from the review of glassgrad.func: results PyTorch returns differentiable in
-the caller's graph are differentiable here too for the reverse transforms (double backward), and
-the forward ones (constants) warn rather than differ silently; reverse transforms refuse dual tensors; PyTorch's refusals of integer outputs; negative argnums in jacfwd."""
+the caller's graph are differentiable here too, for the reverse and the forward transforms
+(double backward); reverse transforms refuse dual tensors; PyTorch's refusals of integer outputs; negative argnums in jacfwd."""
 
 from __future__ import annotations
 
@@ -43,17 +43,13 @@ def test_tensor_used_from_outside_requiring_grad(torch, case):
     theirs = closure_cases(torch, torch.func, tw)[case](torch.tensor(XA))
     assert theirs.requires_grad
     w = gg.tensor(WA, requires_grad=True)
-    if case in ("jvp", "jacfwd"):  # forward mode: a constant, and it says so
-        with pytest.warns(UserWarning, match="requires grad, but the result comes back as a constant") as rec:
-            ours = closure_cases(gg, gg.func, w)[case](gg.tensor(XA))
-        assert not ours.requires_grad and rec[0].filename == __file__
-    else:  # reverse mode: recorded by double backward, as differentiable as PyTorch's
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            ours = closure_cases(gg, gg.func, w)[case](gg.tensor(XA))
-        (ours**2).sum().backward()
-        (theirs**2).sum().backward()
-        np.testing.assert_allclose(np_of(w.grad), tw.grad.numpy(), rtol=1e-12)
+    # every transform (forward ones too): recorded by double backward, as differentiable as PyTorch's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = closure_cases(gg, gg.func, w)[case](gg.tensor(XA))
+    (ours**2).sum().backward()
+    (theirs**2).sum().backward()
+    np.testing.assert_allclose(np_of(w.grad), tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(np_of(ours), theirs.detach().numpy(), rtol=1e-12)
 
 
@@ -84,20 +80,33 @@ def test_module_weights_left_out_of_the_dict(torch):
         grad(lambda p: (functional_call(lin, p, gg.tensor(x32)) ** 2).sum())(params)
 
 
-def test_forward_transforms_warn_when_primal_or_tangent_requires_grad(torch):
+def test_forward_transforms_when_primal_or_tangent_requires_grad(torch):
+    """jvp, jacfwd and linearize's jvp_fn record their results as PyTorch's are (double backward)."""
     tt = torch.tensor(WA, requires_grad=True)
     assert torch.func.jvp(torch.sin, (torch.tensor(XA),), (tt,))[1].requires_grad
     tx = torch.tensor(XA, requires_grad=True)
     assert torch.func.jacfwd(torch.sin)(tx).requires_grad
     t = gg.tensor(WA, requires_grad=True)
-    with pytest.warns(UserWarning, match="comes back as a constant"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         _, tan = jvp(lambda a: a.sin(), (gg.tensor(XA),), (t,))
     np.testing.assert_allclose(np_of(tan), np.cos(XA) * WA)
+    (tan**2).sum().backward()
+    (torch.func.jvp(torch.sin, (torch.tensor(XA),), (tt,))[1] ** 2).sum().backward()
+    np.testing.assert_allclose(np_of(t.grad), tt.grad.numpy(), rtol=1e-12)
     x = gg.tensor(XA, requires_grad=True)
-    with pytest.warns(UserWarning, match="comes back as a constant"):
-        jacfwd(lambda a: a.sin())(x)
-    with pytest.warns(UserWarning, match="comes back as a constant"):
-        linearize(lambda a: a.sin(), x)[1](gg.tensor(WA))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jac = jacfwd(lambda a: a.sin())(x)
+    tjac = torch.func.jacfwd(torch.sin)(tx)
+    (jac**2).sum().backward()
+    (tjac**2).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), tx.grad.numpy(), rtol=1e-12)
+    x.grad, tx.grad = None, None
+    ours = linearize(lambda a: a.sin(), x)[1](gg.tensor(WA))
+    theirs = torch.func.linearize(torch.sin, tx)[1](torch.tensor(WA))
+    assert ours.requires_grad and theirs.requires_grad
+    np.testing.assert_allclose(np_of(ours), theirs.detach().numpy(), rtol=1e-12)
 
 
 def test_reverse_transforms_refuse_dual_tensors(torch):
@@ -148,11 +157,17 @@ def test_jacfwd_negative_argnums_is_the_jacobian(torch):
     np.testing.assert_allclose(np_of(j), np.diag(XA))
 
 
-def test_jacfwd_warns_once_per_call():
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter("always")
-        jacfwd(lambda a: a.sin())(gg.tensor(XA, requires_grad=True))
-    assert len([w for w in rec if "comes back as a constant" in str(w.message)]) == 1
+def test_jacfwd_recorded_only_where_pytorch_records(torch):
+    """An input requiring grad: jacfwd's Jacobian is recorded (no warning); under no_grad, or with
+    nothing requiring grad, it is a constant, as PyTorch's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jacfwd(lambda a: a.sin())(gg.tensor(XA, requires_grad=True)).requires_grad
+        with gg.no_grad():
+            assert not jacfwd(lambda a: a.sin())(gg.tensor(XA, requires_grad=True)).requires_grad
+        assert not jacfwd(lambda a: a.sin())(gg.tensor(XA)).requires_grad
+    with torch.no_grad():
+        assert not torch.func.jacfwd(torch.sin)(torch.tensor(XA, requires_grad=True)).requires_grad
 
 
 def test_jvp_strict_refuses_an_independent_output_as_pytorch(torch):

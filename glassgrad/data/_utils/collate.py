@@ -1,0 +1,129 @@
+"""``torch.utils.data._utils.collate``: ``collate`` driven by a map from a sample's type to the
+function that batches it, PyTorch's ``collate_*_fn`` and ``default_collate_fn_map``.
+
+A library may register its own types in ``default_collate_fn_map`` (MONAI adds its ``MetaTensor``);
+``default_collate`` then batches those samples with the registered function, as PyTorch's does.
+The built-in entries batch as :func:`glassgrad.data.default_collate` does.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from glassgrad.data.dataloader import default_collate, default_convert
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "collate",
+    "collate_float_fn",
+    "collate_int_fn",
+    "collate_numpy_array_fn",
+    "collate_numpy_scalar_fn",
+    "collate_str_fn",
+    "collate_tensor_fn",
+    "default_collate",
+    "default_collate_fn_map",
+    "default_convert",
+    "np_str_obj_array_pattern",
+]
+
+# NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O)
+np_str_obj_array_pattern = re.compile(r"[SaUO]")
+default_collate_err_msg_format = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+)
+
+
+def collate_tensor_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
+    """Tensors ``(*)`` stacked into ``(B, *)``."""
+    return default_collate(list(batch))
+
+
+def collate_numpy_array_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
+    """NumPy arrays ``(*)`` stacked into a ``(B, *)`` tensor (string/object arrays refused)."""
+    return default_collate(list(batch))
+
+
+def collate_numpy_scalar_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
+    """NumPy scalars into a ``(B,)`` tensor of their dtype."""
+    return default_collate(list(batch))
+
+
+def collate_float_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
+    """Python floats into a ``(B,)`` float64 tensor."""
+    return default_collate(list(batch))
+
+
+def collate_int_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
+    """Python ints into a ``(B,)`` int64 tensor."""
+    return default_collate(list(batch))
+
+
+def collate_str_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Any:
+    """Strings stay as they are (the batch itself)."""
+    return batch
+
+
+default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
+    Tensor: collate_tensor_fn,
+    np.ndarray: collate_numpy_array_fn,
+    (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
+    float: collate_float_fn,
+    int: collate_int_fn,
+    str: collate_str_fn,
+    bytes: collate_str_fn,
+}
+_BUILTIN = frozenset(default_collate_fn_map.values())
+
+
+def _lookup(elem: Any, collate_fn_map: dict) -> Callable | None:
+    fn = collate_fn_map.get(type(elem))
+    if fn is not None:
+        return fn
+    for key, fn in collate_fn_map.items():
+        if isinstance(elem, key):
+            return fn
+    return None
+
+
+def registered_fn(elem: Any) -> Callable | None:
+    """The function a library registered in ``default_collate_fn_map`` for ``elem``'s type (None
+    for the built-in entries: ``default_collate`` batches those itself)."""
+    fn = _lookup(elem, default_collate_fn_map)
+    return None if fn in _BUILTIN else fn
+
+
+def collate(batch: Any, *, collate_fn_map: dict | None = None) -> Any:
+    """Batch a list of samples: the first sample's type picks a function from ``collate_fn_map``
+    (its exact type, else the first key it is an instance of); mappings, namedtuples and sequences
+    are collated field by field; anything else is a ``TypeError``, as PyTorch's ``collate``.
+    """
+    elem = batch[0]
+    if collate_fn_map is not None:
+        fn = _lookup(elem, collate_fn_map)
+        if fn is not None:
+            return fn(batch, collate_fn_map=collate_fn_map)
+    if isinstance(elem, collections.abc.Mapping):
+        out = {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map) for key in elem}
+        if isinstance(elem, collections.abc.MutableMapping):
+            try:
+                clone = copy.copy(elem)  # keep the mapping's own type
+                clone.update(out)
+                return clone
+            except TypeError:
+                return out
+        return out
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        size = len(elem)
+        if any(len(e) != size for e in batch):
+            raise RuntimeError("collate: each element in list of batch should be of equal size")
+        return [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
+    raise TypeError(default_collate_err_msg_format.format(type(elem)))

@@ -1,0 +1,108 @@
+"""``jvp`` whose results are differentiable in the caller's graph, as PyTorch's are.
+
+PyTorch's ``torch.func.jvp`` returns an output and a tangent that a later ``backward`` reaches
+through: to the weights ``f`` uses from its closure, to primals and tangents that require grad.
+Physics-informed training relies on it (DeepXDE's forward-mode ``dde.grad.jacobian`` is
+``jvp(net, (x,), (e_j,))``, and its loss trains the net through that tangent; its Hessian nests
+one ``jvp`` in another). glassgrad's forward mode (``forward_ad``) gives constants, so where the
+result must be differentiable, ``jvp`` computes it here instead by the double-backward trick:
+
+    out = f(x);  g = J^T u  (a vjp with a dummy cotangent u, recorded);  J v = d<g, v>/du
+
+Both steps are recorded (``create_graph``), so ``out`` and ``J v`` carry the whole graph: the
+caller's weights, ``x``, ``v``, and an enclosing transform (nested ``jvp``, or ``grad`` around it).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from glassgrad.autograd import functional
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.errors import GraphError
+from glassgrad.factories_like import zeros_like
+from glassgrad.func._levels import _active, detached, level, split_aux
+from glassgrad.func._pytree import tree_flatten, tree_unflatten
+from glassgrad.tensor import Tensor
+
+__all__ = ["NoGraphError", "run_graph", "wants_graph"]
+
+
+class NoGraphError(Exception):
+    """The function's outputs are not real floating point: the double-backward trick does not apply."""
+
+
+def _real_float(t: Tensor) -> bool:
+    return t.dtype.is_floating_point
+
+
+def wants_graph(args: list, where: dict) -> bool:
+    """Whether PyTorch's result is known to be differentiable before ``f`` runs: grad mode on and
+    a primal or tangent requiring grad, or ``jvp`` nested in a recording transform (``grad``, or
+    an outer ``jvp`` taking this path). All real floating point (complex: the forward path)."""
+    if not is_grad_enabled() and not _active.reverse:
+        return False
+    leaves = []
+    for i in {i for i, _ in where}:
+        flat, _ = tree_flatten(args[i])
+        leaves += [(flat[j], where[(i, j)]) for (k, j) in where if k == i]
+    if not all(_real_float(p) and _real_float(t) for p, t in leaves):
+        return False
+    return _active.reverse or any(p.requires_grad or t.requires_grad for p, t in leaves)
+
+
+def run_graph(
+    func: Callable, args: list, where: dict, has_aux: bool, op: str, kwargs: dict, strict: bool
+) -> tuple:
+    """``_run_dual``'s ``(primal outputs, tangent outputs, output spec, aux)``, recorded."""
+    keys = sorted(where)
+    with level(op, record=True) as outer_grad:  # grad on; reverse transforms, graph jvps nest inside
+        call, xs = list(args), {}
+        for i in {i for i, _ in keys}:
+            flat, spec = tree_flatten(args[i])
+            for j, t in enumerate(flat):
+                if (i, j) in where:  # the caller's own tensor stays in the graph (a view of it)
+                    flat[j] = xs[(i, j)] = (
+                        t.view_as(t) if t.requires_grad else t.detach().requires_grad_(True)
+                    )
+            call[i] = tree_unflatten(flat, spec)
+        out = func(*call, **kwargs)
+        out, aux = split_aux(out, has_aux, op, detach=False)
+        outs, spec = tree_flatten(out)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise TypeError(
+                    f"{op}: expected f's outputs to be Tensors (or a pytree of them), got {type(o).__name__}"
+                )
+            if o.requires_grad and not _real_float(o):
+                raise NoGraphError
+        live = [n for n, o in enumerate(outs) if o.requires_grad]
+        us = [zeros_like(outs[n]).requires_grad_(True) for n in live] if live else []
+        inputs = [xs[k] for k in keys]
+        gs = (
+            functional.grad([outs[n] for n in live], inputs, us, create_graph=True, allow_unused=True)
+            if live and inputs
+            else [None] * len(inputs)
+        )
+        pairs = [(g, where[k]) for g, k in zip(gs, keys) if g is not None and g.requires_grad]
+        ts = (
+            functional.grad(
+                [g for g, _ in pairs], us, [v for _, v in pairs], create_graph=True, allow_unused=True
+            )
+            if pairs
+            else [None] * len(us)
+        )
+        tangents = [None] * len(outs)
+        for n, t in zip(live, ts):
+            tangents[n] = t
+        for n, o in enumerate(outs):
+            if tangents[n] is None:
+                if strict:
+                    raise GraphError(
+                        f"{op}: expected every output of f to depend on the primals with strict=True, got "
+                        f"an output of shape {tuple(o.shape)} independent of them"
+                    )
+                tangents[n] = zeros_like(o)
+    if not outer_grad:  # called under no_grad (jvp(grad(f)) there): constants, as PyTorch's
+        outs, tangents, aux = detached(outs), detached(tangents), detached(aux)
+    return outs, tangents, spec, aux

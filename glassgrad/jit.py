@@ -31,7 +31,6 @@ from glassgrad import jit_annotations as annotations
 from glassgrad.futures import Future
 from glassgrad.jit_isinstance import jit_isinstance
 from glassgrad.nn.modules.module import Module
-from glassgrad.user_frames import user_stacklevel
 
 # `from torch.jit.annotations import List`: a submodule needs a package (a __path__) and a registered name
 __path__: list[str] = []
@@ -100,12 +99,12 @@ def _check_callable(op: str, obj: Any) -> None:
     if not callable(obj):
         raise TypeError(f"jit.{op}: expected a Module or a function, got {type(obj).__name__}")
     # PyTorch 2.13 deprecates TorchScript with this warning category; scripts filter on it. Like
-    # PyTorch's, the warning is attributed to the jit module itself (stacklevel=user_stacklevel(): `script`), not
+    # PyTorch's, the warning is attributed to the jit module itself (stacklevel=2: `script`), not
     # to the caller, so Python's default filters hide it in a script's __main__ as they hide PyTorch's
     warnings.warn(
         f"jit.{op} is deprecated in PyTorch (use compile); glassgrad returns its argument to run eagerly",
         DeprecationWarning,
-        stacklevel=user_stacklevel(),
+        stacklevel=2,  # (fixed: attributed to glassgrad, as PyTorch attributes it to its module)
     )
 
 
@@ -228,7 +227,7 @@ def _warn_async(op: str) -> None:
     warnings.warn(
         f"jit.{op} is deprecated in PyTorch (use compile); glassgrad runs it eagerly",
         DeprecationWarning,
-        stacklevel=user_stacklevel(),
+        stacklevel=2,  # (fixed: attributed to glassgrad, as PyTorch attributes it to its module)
     )
 
 

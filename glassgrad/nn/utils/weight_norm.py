@@ -16,7 +16,6 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
-from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["weight_norm", "remove_weight_norm", "WeightNorm"]
 
@@ -51,7 +50,7 @@ class WeightNorm:
             "`torch.nn.utils.weight_norm` is deprecated in favor of "
             "`torch.nn.utils.parametrizations.weight_norm` (the same weight_g, weight_v as a parametrization)",
             FutureWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=2,  # (fixed: attributed to glassgrad, as PyTorch attributes it to its module)
         )
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:

@@ -1,4 +1,5 @@
-"""The backward engine: an iterative walk of the recorded graph in topological order.
+"""The backward engine: an iterative walk of the recorded graph in topological order (of the
+nodes ready to run, the one created last first, as PyTorch's engine orders them by sequence number).
 
 No recursion (a 1,000-step RNN must not hit Python's recursion limit). Each node's backward runs
 once, after every consumer of its output has passed its gradient down; gradients are keyed by node
@@ -8,6 +9,7 @@ identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed un
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -185,10 +187,16 @@ def _propagate(
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 
     need = prune(starts, pending, capture, inputs, run_inputs) if inputs else None
-    ready = [n for n in starts if n not in pending]
+    # Of the nodes whose gradient is complete, the newest (highest ``seq``) runs first, as in
+    # PyTorch's engine: hooks that pair backward calls with forward calls in reverse (Opacus'
+    # per-sample gradients of a cell called once per time step) see the same order.
+    # (A heap of plain ints, -seq, with the nodes by key: cheaper than a heap of tuples.)
+    waiting = {-n.seq: n for n in starts if n not in pending}
+    ready = list(waiting)
+    heapify(ready)
     watch_backward = observers.backward
     while ready:
-        node = ready.pop()
+        node = waiting.pop(heappop(ready))
         grad = grads.pop(node, None)
         if node.node_hooks:  # grad_fn.register_(pre)hook: one truth test per node (engine_hooked.py)
             if create_graph:
@@ -234,7 +242,8 @@ def _propagate(
                 left = pending[nxt] - 1
                 pending[nxt] = left
                 if left == 0:
-                    ready.append(nxt)
+                    waiting[-nxt.seq] = nxt
+                    heappush(ready, -nxt.seq)
             else:
                 if g is not None:
                     _add_leaf(leaves, nxt, g)

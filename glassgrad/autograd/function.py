@@ -9,6 +9,7 @@ there is no double backward.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any, ClassVar
 
@@ -56,6 +57,7 @@ class _Observers:
 observers = _Observers()
 
 _FREED = "freed"
+_next_seq = itertools.count().__next__
 
 
 class Node(NodeHookMethods):
@@ -77,10 +79,13 @@ class Node(NodeHookMethods):
     """
 
     __slots__ = ("__weakref__", "attrs", "fn", "hooks", "in_dtypes", "needs_input_grad", "next",
-                 "node_hooks", "saved", "shapes", "versions")  # fmt: skip
+                 "node_hooks", "saved", "seq", "shapes", "versions")  # fmt: skip
 
     def __init__(self, attrs: dict) -> None:
         self.attrs = attrs
+        # creation order (PyTorch's sequence_nr): of the nodes ready in backward, the engine runs
+        # the newest first, as PyTorch's does, so module backward hooks fire in reverse forward order
+        self.seq = _next_seq()
         self.saved: tuple = ()
         self.hooks: list | None = None
         self.node_hooks = None  # grad_fn.register_prehook/register_hook/metadata: node_hooks.py

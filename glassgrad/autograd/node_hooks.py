@@ -105,6 +105,11 @@ class NodeHookMethods:
         """A dict of the user's own, kept with the node (PyTorch's ``grad_fn.metadata``)."""
         return _hooks_of(self).metadata
 
+    def _sequence_nr(self) -> int:
+        """The node's creation number (PyTorch's ``grad_fn._sequence_nr()``): later nodes have
+        larger ones, and of the nodes ready in backward the engine runs the largest first."""
+        return self.seq  # type: ignore[attr-defined]
+
 
 class AccumulateGradHooks:
     """``AccumulateGrad``'s hook methods: ``register_prehook(fn(grad_outputs))`` sees the leaf's
@@ -136,6 +141,11 @@ class AccumulateGradHooks:
         hooks = self._hooks("register_hook").post
         hooks.append(fn)
         return RemovableHandle(hooks, fn)
+
+    def _sequence_nr(self) -> int:
+        """PyTorch's ``AccumulateGrad._sequence_nr()``: the largest 64-bit number (it runs first
+        of the ready nodes)."""
+        return 2**64 - 1
 
     @property
     def metadata(self) -> dict:

@@ -33,6 +33,10 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 
 # covariant item type: `Dataset[int]` in annotations and subclass bases, as in PyTorch
 _T_co = TypeVar("_T_co", covariant=True)
+_T = TypeVar("_T")
+# PyTorch's annotation aliases, imported by libraries for their own signatures (Opacus' DPDataLoader)
+_worker_init_fn_t = Callable[[int], None]
+_collate_fn_t = Callable[[list[_T]], Any]
 
 # NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O), as in PyTorch.
 _NP_STR_OBJ = re.compile("[SaUO]")

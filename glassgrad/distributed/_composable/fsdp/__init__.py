@@ -1,0 +1,14 @@
+"""``torch.distributed._composable.fsdp``: FSDP2's former path, the same names as
+``glassgrad.distributed.fsdp`` (``fully_shard``, ``FSDPModule``, ``MixedPrecisionPolicy``, ...)."""
+
+from __future__ import annotations
+
+from glassgrad.distributed.fsdp import (
+    FSDPModule,
+    MixedPrecisionPolicy,
+    OffloadPolicy,
+    UnshardHandle,
+    fully_shard,
+)
+
+__all__ = ["fully_shard", "FSDPModule", "MixedPrecisionPolicy", "OffloadPolicy", "UnshardHandle"]

@@ -172,8 +172,6 @@ def _propagate(
     seen = set(stack)
     while stack:
         node = stack.pop()
-        if node.saved is _FREED:
-            raise GraphError(_freed_message(node))
         for nxt in node.next:
             if isinstance(nxt, Node):
                 if nxt in pending:
@@ -197,6 +195,8 @@ def _propagate(
     watch_backward = observers.backward
     while ready:
         node = waiting.pop(heappop(ready))
+        if node.saved is _FREED:  # only a node that runs reads its saved arrays: autograd.grad
+            raise GraphError(_freed_message(node))  # stops at its inputs, before a freed producer
         grad = grads.pop(node, None)
         if node.node_hooks:  # grad_fn.register_(pre)hook: one truth test per node (engine_hooked.py)
             if create_graph:

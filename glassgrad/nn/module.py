@@ -33,6 +33,7 @@ from glassgrad.nn.hooks import (
 )
 from glassgrad.nn.lookup import Lookup
 from glassgrad.nn.module_path import annotate_shape_error, non_tensor_error
+from glassgrad.nn.module_pickle import Pickling
 from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
@@ -54,7 +55,7 @@ def _addindent(s: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line if line.strip() else "" for line in lines[1:])
 
 
-class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup):
+class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Pickling):
     """Base class of every layer and model; subclass it and define ``forward``.
 
     Assigning a ``Parameter`` registers it, assigning a ``Module`` registers a submodule, and

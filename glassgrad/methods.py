@@ -270,7 +270,7 @@ METHODS: dict[str, Any] = {
             // self._data.itemsize
         )
     ),
-    "data_ptr": lambda self: int(self._data.__array_interface__["data"][0]),
+    # data_ptr: tensor_methods_extra.py
     "pin_memory": lambda self, device=None: self,
     "share_memory_": lambda self: _multiprocessing().share_memory_(self),
     "is_pinned": lambda self, device=None: False,

@@ -2,7 +2,7 @@
 Householder QR in LAPACK's form (``geqrf``, ``orgqr``, ``ormqr``), in-place ``addmv_``/
 ``baddbmm_``/``conj_physical_``/``fill_diagonal_`` (recorded on a tensor in the graph), Python callables over elements (``apply_``, ``map_``,
 ``map2_``: CPU-only in PyTorch, a loop by nature), ``nonzero_static``, and small queries
-(``storage_type``, ``is_set_to``, ``is_distributed``, ``const_data_ptr``).
+(``storage_type``, ``is_set_to``, ``is_distributed``, ``data_ptr``, ``const_data_ptr``).
 
 Example:
     >>> import glassgrad as gg
@@ -198,7 +198,18 @@ def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
     )
 
 
+def _data_ptr(self: Tensor) -> int:
+    """The address of the first element; a module backward hook's stand-in for a tensor (a copy,
+    ops/backward_hook.py) gives its source's, as PyTorch's hooked view shares the storage, until
+    it is changed in place."""
+    alias = self.__dict__.get("_data_ptr_of")  # (array, version, address) of a stand-in
+    if alias is not None and alias[0] is self._data and alias[1] == self._vc[0]:
+        return alias[2]
+    return int(self._data.__array_interface__["data"][0])
+
+
 METHODS: dict[str, Any] = {
+    "data_ptr": _data_ptr,
     "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr, "nonzero_static": nonzero_static,
     "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha)),
     "baddbmm_": _inplace("baddbmm_", lambda self, b1, b2, *, beta=1, alpha=1: _gg().baddbmm(self, b1, b2, beta=beta, alpha=alpha)),

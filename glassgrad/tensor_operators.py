@@ -28,10 +28,16 @@ __all__: list[str] = []
 _SEQUENCES = (list, tuple)
 
 #: What an operator takes as its other operand; anything else it declines when the op cannot
-#: take it (a ``TypeError``): the operator returns ``NotImplemented``, as PyTorch's, so that Python
+#: take it (a ``TypeError``, ``_FAILED``): the operator returns ``NotImplemented``, as PyTorch's, so that Python
 #: tries the other operand's reflected method (``tensor + metric`` runs torchmetrics'
 #: ``Metric.__radd__``), or raises "unsupported operand type(s)"; ``t == object()`` is False.
 _OPERANDS = (Tensor, int, float, complex, np.ndarray, np.generic, list, tuple)
+
+
+#: What an operator's failure on a declined operand may be: a ``TypeError``, or a ``ValueError``
+#: when the operand iterates like a sequence of tensors (curvlinops' block-diagonal operator, whose
+#: ``__rmatmul__`` then runs: PyTorch declines every operand that is not a tensor or a number)
+_FAILED = (TypeError, ValueError)
 
 
 def declined(other: Any) -> bool:
@@ -41,8 +47,8 @@ def declined(other: Any) -> bool:
 
 
 def _decline(other: Any) -> Any:
-    """In an operator's ``except TypeError``: ``NotImplemented`` for a declined operand, else the
-    ``TypeError`` being handled, raised again (a bare ``raise`` re-raises it from here too)."""
+    """In an operator's ``except _FAILED``: ``NotImplemented`` for a declined operand, else the
+    error being handled, raised again (a bare ``raise`` re-raises it from here too)."""
     if declined(other):
         return NotImplemented
     raise  # (called only while handling the operator's TypeError)
@@ -52,25 +58,25 @@ class _Operators:
     def __add__(self, other: Any) -> Tensor:
         try:
             return elementwise.add(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
         try:
             return elementwise.add(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __sub__(self, other: Any) -> Tensor:
         try:
             return elementwise.sub(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rsub__(self, other: Any) -> Tensor:
         try:
             return elementwise.sub(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __mul__(self, other: Any) -> Tensor:
@@ -78,7 +84,7 @@ class _Operators:
             return NotImplemented  # Python then repeats the sequence (``t * [0]``), as PyTorch does
         try:
             return elementwise.mul(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
@@ -87,43 +93,43 @@ class _Operators:
             return NotImplemented
         try:
             return elementwise.mul(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __truediv__(self, other: Any) -> Tensor:
         try:
             return elementwise.div(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         try:
             return elementwise.div(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __pow__(self, other: Any) -> Tensor:
         try:
             return elementwise.pow(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rpow__(self, other: Any) -> Tensor:
         try:
             return elementwise.pow(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __matmul__(self, other: Any) -> Tensor:
         try:
             return matmul.matmul(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
         try:
             return matmul.matmul(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __neg__(self) -> Tensor:
@@ -138,19 +144,19 @@ class _Operators:
     def __floordiv__(self, other: Any) -> Tensor:
         try:
             return compare.floor_divide(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
         try:
             return compare.floor_divide(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __mod__(self, other: Any) -> Tensor:
         try:
             return compare.remainder(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -158,7 +164,7 @@ class _Operators:
             return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
         try:
             return compare.eq(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -166,73 +172,73 @@ class _Operators:
             return NotImplemented
         try:
             return compare.ne(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __lt__(self, other: Any) -> Tensor:
         try:
             return compare.lt(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __le__(self, other: Any) -> Tensor:
         try:
             return compare.le(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __gt__(self, other: Any) -> Tensor:
         try:
             return compare.gt(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __ge__(self, other: Any) -> Tensor:
         try:
             return compare.ge(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rmod__(self, other: Any) -> Tensor:
         try:
             return compare.remainder(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __and__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_and(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rand__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_and(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __or__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_or(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __ror__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_or(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __xor__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_xor(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rxor__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_xor(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __invert__(self) -> Tensor:
@@ -241,37 +247,37 @@ class _Operators:
     def __lshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_left_shift(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rlshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_left_shift(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_right_shift(self, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __rrshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_right_shift(other, self)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __ilshift__(self, other: Any) -> Tensor:
         try:
             return self._update("__ilshift__", math_more.bitwise_left_shift, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __irshift__(self, other: Any) -> Tensor:
         try:
             return self._update("__irshift__", math_more.bitwise_right_shift, other)
-        except TypeError:
+        except _FAILED:
             return _decline(other)
 
     def __getitem__(self, key: Any) -> Tensor:

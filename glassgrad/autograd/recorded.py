@@ -72,6 +72,7 @@ def _load() -> None:
             recorded_rules,
             recorded_rules_complex,
             recorded_rules_conv,
+            recorded_rules_hooks,
             recorded_rules_linalg,
             recorded_rules_linalg_complex,
             recorded_rules_math,

@@ -2,15 +2,20 @@
 
 The transforms take and return such structures as PyTorch's do; a spec records the containers so
 results come back in the shape the caller used. ``None`` is an empty node (no leaf), as in PyTorch.
+A type given to ``torch.utils._pytree.register_pytree_node`` (``glassgrad.utils._pytree``) is a
+node here too, as PyTorch's transforms share that registry (curvlinops registers ``UserDict`` so).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.utils._pytree import SUPPORTED_NODES
+
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "unflatten_groups"]
 
 _LEAF = "leaf"
+_REGISTERED = "registered"
 
 
 def tree_flatten(tree: Any) -> tuple[list, Any]:
@@ -20,6 +25,10 @@ def tree_flatten(tree: Any) -> tuple[list, Any]:
     def walk(node: Any) -> Any:
         if node is None:
             return None
+        registered = SUPPORTED_NODES.get(type(node))
+        if registered is not None:  # (children, context) by the registered flatten function
+            children, context = registered[0](node)
+            return (_REGISTERED, type(node), context, [walk(v) for v in children])
         if isinstance(node, tuple) and hasattr(node, "_fields"):  # a namedtuple keeps its class
             return (type(node), [walk(v) for v in node])
         if isinstance(node, tuple | list):
@@ -41,6 +50,9 @@ def tree_unflatten(leaves: list, spec: Any) -> Any:
             return None
         if s == _LEAF:
             return next(it)
+        if len(s) == 4:  # a registered node
+            _, kind, context, subs = s
+            return SUPPORTED_NODES[kind][1]([build(c) for c in subs], context)
         if len(s) == 3:
             kind, keys, subs = s
             return kind(zip(keys, [build(c) for c in subs]))

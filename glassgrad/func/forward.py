@@ -101,9 +101,12 @@ def _jvp_run(func: Callable, args: list, where: dict, has_aux: bool, strict: boo
         state = rng_state_dict()
         try:
             return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict, graph=True)
-        except (_RerunError, NestedTransformError):  # or f nests a transform: jvp(grad(f)) is an HVP
+        except _RerunError:
             set_rng_state(state)
             return run_graph(func, args, where, has_aux, "jvp", {}, strict)
+        except NestedTransformError:  # f nests a transform: jvp(grad(f)) is an HVP
+            set_rng_state(state)
+            return run_graph(func, args, where, has_aux, "jvp", {}, strict, nested_only=True)
     except NoGraphError:  # complex outputs: forward mode, which warns
         return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
 

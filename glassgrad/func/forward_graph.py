@@ -52,7 +52,14 @@ def wants_graph(args: list, where: dict) -> bool:
 
 
 def run_graph(
-    func: Callable, args: list, where: dict, has_aux: bool, op: str, kwargs: dict, strict: bool
+    func: Callable,
+    args: list,
+    where: dict,
+    has_aux: bool,
+    op: str,
+    kwargs: dict,
+    strict: bool,
+    nested_only: bool = False,
 ) -> tuple:
     """``_run_dual``'s ``(primal outputs, tangent outputs, output spec, aux)``, recorded."""
     keys = sorted(where)
@@ -103,6 +110,32 @@ def run_graph(
                         f"an output of shape {tuple(o.shape)} independent of them"
                     )
                 tangents[n] = zeros_like(o)
-    if not outer_grad:  # called under no_grad (jvp(grad(f)) there): constants, as PyTorch's
+    internal = {id(x) for x in xs.values() if x._node is None} | {id(u) for u in us}
+    if not outer_grad or (nested_only and not _reaches_outside(outs + tangents, internal)):
+        # under no_grad, or nesting alone brought us here and nothing outside requires grad
+        # (jvp(jacrev(f)) on plain tensors): constants, as PyTorch's
         outs, tangents, aux = detached(outs), detached(tangents), detached(aux)
     return outs, tangents, spec, aux
+
+
+def _reaches_outside(results: list, internal: set) -> bool:
+    """Whether the recorded graph of ``results`` reaches a tensor requiring grad that this jvp did
+    not make (a weight from f's closure, an enclosing transform's input)."""
+    from glassgrad.autograd.function import Node
+
+    stack = [t._node for t in results if isinstance(t, Tensor) and t._node is not None]
+    seen: set = set()
+    for t in results:
+        if isinstance(t, Tensor) and t._node is None and t.requires_grad and id(t) not in internal:
+            return True
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for nxt in node.next:
+            if isinstance(nxt, Node):
+                stack.append(nxt)
+            elif isinstance(nxt, Tensor) and nxt.requires_grad and id(nxt) not in internal:
+                return True
+    return False

@@ -2,7 +2,9 @@
 (models run eagerly, as ``jit`` and ``compile`` do here), so ``wrap`` only records the function as a
 leaf for a tracer and returns it unchanged, with PyTorch's checks: the argument must be a callable or
 a name, and the call must sit at the top level of a module. ``symbolic_trace`` raises
-``NotImplementedError``, saying why.
+``NotImplementedError``, saying why. ``Graph``, ``GraphModule``, ``Node``, ``Proxy`` and ``Tracer``
+exist so that code importing them (for annotations, ``isinstance`` checks or to subclass ``Tracer``)
+imports; making one raises ``NotImplementedError``, saying why.
 
 >>> import glassgrad.fx
 >>> def _leaf(x):
@@ -17,7 +19,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["symbolic_trace", "wrap"]
+__all__ = ["Graph", "GraphModule", "Node", "Proxy", "Tracer", "symbolic_trace", "wrap"]
 
 # (id of the calling module's globals, function name): the leaves a tracer would keep whole
 _wrapped: dict[tuple[int, str], dict[str, Any]] = {}
@@ -53,3 +55,33 @@ def symbolic_trace(root: Any, concrete_args: dict[str, Any] | None = None) -> An
         f"fx.symbolic_trace({type(root).__name__}): glassgrad has no graph tracer; models run "
         "eagerly (call the module directly)"
     )
+
+
+class _NoTracer:
+    """Base of the ``torch.fx`` graph classes: importable, subclassable, never constructed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            f"fx.{type(self).__name__}: glassgrad has no graph tracer; models run eagerly "
+            "(call the module directly)"
+        )
+
+
+class Graph(_NoTracer):
+    """``torch.fx.Graph``: not available (no graph tracer)."""
+
+
+class GraphModule(_NoTracer):
+    """``torch.fx.GraphModule``: not available (no graph tracer)."""
+
+
+class Node(_NoTracer):
+    """``torch.fx.Node``: not available (no graph tracer)."""
+
+
+class Proxy(_NoTracer):
+    """``torch.fx.Proxy``: not available (no graph tracer)."""
+
+
+class Tracer(_NoTracer):
+    """``torch.fx.Tracer``: not available (no graph tracer); subclasses fail when constructed."""

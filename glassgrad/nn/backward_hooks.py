@@ -32,13 +32,28 @@ from glassgrad.user_frames import user_stacklevel
 __all__ = ["BackwardHooks", "BackwardHookCall"]
 
 
-def _arrays(values: tuple, index: list[int], what: str, expected: int) -> tuple:
-    """The raw arrays at ``index`` of a hook's answer (None stays None)."""
+def _arrays(values: tuple, index: list[int], what: str, expected: int, recorded: bool = False) -> tuple:
+    """The raw arrays at ``index`` of a hook's answer (None stays None); with ``recorded`` (a
+    create_graph pass, whose gradients are Tensors in the graph) the Tensors themselves."""
     if len(values) != expected:
         raise RuntimeError(
             f"backward hook: expected {expected} {what} (a tuple of that length), got {len(values)}"
         )
+    if recorded:
+        return tuple(_recorded(values[i]) for i in index)
     return tuple(None if values[i] is None else getattr(values[i], "_data", values[i]) for i in index)
+
+
+def _recorded(value: Any) -> Any:
+    """One entry of a hook's answer in a create_graph pass: a Tensor (or None)."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    return Tensor(value, _wrap=True)
+
+
+def _is_recorded(grads: tuple) -> bool:
+    """Whether the gradients are a create_graph pass's Tensors (not the first-order arrays)."""
+    return any(isinstance(g, Tensor) for g in grads)
 
 
 class BackwardHookCall:
@@ -82,11 +97,11 @@ class BackwardHookCall:
     def _as_tuple(grads: tuple, blanks: list[tuple], routed: list[int], n: int) -> tuple:
         """The hooks' view: a Tensor per floating tensor (zeros where not routed), None elsewhere."""
         out: list = [None] * n
-        xp = array_module(grads[0])
+        xp = array_module(getattr(grads[0], "_data", grads[0]))
         for i, shape, dtype in blanks:
             out[i] = Tensor(xp.zeros(shape, dtype=dtype), _wrap=True)
-        for i, g in zip(routed, grads):
-            out[i] = Tensor(g, _wrap=True)
+        for i, g in zip(routed, grads):  # (a create_graph pass's Tensors are passed on as they are)
+            out[i] = g if isinstance(g, Tensor) or g is None else Tensor(g, _wrap=True)
         return tuple(out)
 
     def setup_inputs(self, args: tuple) -> tuple:
@@ -122,7 +137,7 @@ class BackwardHookCall:
         )
 
     def _on_output_grads(self, grads: tuple) -> tuple:
-        routed = self.output_routed
+        routed, recorded = self.output_routed, _is_recorded(grads)
         grad_output = self._as_tuple(grads, self.output_blanks, routed, self.n_outputs)
         for hook in self.pre_hooks:
             answer = hook(self.module, grad_output)
@@ -146,12 +161,12 @@ class BackwardHookCall:
                         "inputs requires grad"
                     )
             self.grad_outputs = None
-        return _arrays(grad_output, routed, "grad_output entries", self.n_outputs)
+        return _arrays(grad_output, routed, "grad_output entries", self.n_outputs, recorded)
 
     def _on_input_grads(self, grads: tuple) -> tuple:
         if self.grad_outputs is None:  # the outputs' gradients never came through the hook
             return grads
-        routed = self.input_routed
+        routed, recorded = self.input_routed, _is_recorded(grads)
         grad_input = self._as_tuple(grads, self.input_blanks, routed, self.n_inputs)
         for hook in self.hooks:
             answer = hook(self.module, grad_input, self.grad_outputs)
@@ -159,7 +174,7 @@ class BackwardHookCall:
                 _arrays(answer, routed, "grad_input entries", self.n_inputs)
                 grad_input = tuple(answer)
         self.grad_outputs = None
-        return _arrays(grad_input, routed, "grad_input entries", self.n_inputs)
+        return _arrays(grad_input, routed, "grad_input entries", self.n_inputs, recorded)
 
 
 class BackwardHooks:

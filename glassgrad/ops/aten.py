@@ -2,7 +2,8 @@
 
 PyTorch exposes its internal operator library as ``torch.ops.aten.<name>``; programs reach for it
 where the Python API lacks a form (``aten.slice`` takes the dim as an argument, which ``x[...]``
-does not). Each operator here is also reachable as ``<name>.Tensor`` / ``<name>.default``, the
+does not), or name them as keys when they match traced graphs (curvlinops matches ``view``,
+``_unsafe_view``, ``t``, ``mm``, ``addmm``, ``add`` and ``convolution``). Each operator here is also reachable as ``<name>.Tensor`` / ``<name>.default``, the
 overload spellings PyTorch accepts. Any other name raises an error that names the missing operator
 rather than guessing at an ATen signature that may differ from the Python function of that name.
 """
@@ -10,14 +11,16 @@ rather than guessing at an ATen signature that may differ from the Python functi
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any
 
+import glassgrad as gg
 from glassgrad.autograd.function import named
 from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim
 from glassgrad.tensor import Tensor
 
-__all__ = ["slice"]
+__all__ = ["_unsafe_view", "add", "addmm", "convolution", "mm", "slice", "t", "view"]
 
 
 def slice(  # noqa: A001 - ATen's name for the op
@@ -46,8 +49,56 @@ def slice(  # noqa: A001 - ATen's name for the op
     return named(GetItem.apply(input, key=key, advanced=False), "SliceBackward0")
 
 
-slice.Tensor = slice  # type: ignore[attr-defined]
-slice.default = slice  # type: ignore[attr-defined]
+def view(input: Tensor, size: Sequence[int]) -> Tensor:  # noqa: A002
+    """``aten::view(Tensor self, SymInt[] size)``: ``input.view(size)``."""
+    return input.view(tuple(size))
+
+
+def _unsafe_view(input: Tensor, size: Sequence[int]) -> Tensor:  # noqa: A002
+    """``aten::_unsafe_view(Tensor self, SymInt[] size)``: ``input.reshape(size)``."""
+    return input.reshape(tuple(size))
+
+
+def t(input: Tensor) -> Tensor:  # noqa: A002
+    """``aten::t(Tensor self)``: the transpose of a matrix (a 0-d or 1-d input unchanged)."""
+    return input.t()
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """``aten::mm(Tensor self, Tensor mat2)``: ``input @ mat2`` for matrices."""
+    return gg.mm(input, mat2)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """``aten::addmm(self, mat1, mat2, *, beta=1, alpha=1)``: ``beta*input + alpha*(mat1@mat2)``."""
+    return gg.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """``aten::add.Tensor(self, other, *, alpha=1)``: ``input + alpha*other``."""
+    return gg.add(input, other, alpha=alpha)
+
+
+def convolution(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    transposed: bool,
+    output_padding: Sequence[int],
+    groups: int,
+) -> Tensor:
+    """``aten::convolution(input, weight, bias, stride, padding, dilation, transposed,
+    output_padding, groups)``: ``torch.convolution`` with every argument given."""
+    return gg.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+
+
+for _op in (slice, view, _unsafe_view, t, mm, addmm, add, convolution):
+    _op.default = _op  # type: ignore[attr-defined]
+    _op.Tensor = _op  # type: ignore[attr-defined]
+del _op
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,8 @@ backward call sees all their gradients together (and may replace them).
 to *all* the module's inputs at the same moment, but every recorded op has one output and the
 engine runs each node once. So the inputs are joined: ``hook_pack`` flattens them into one array
 (one node, whose backward receives every input's gradient at once) and ``hook_unpack`` gives each
-input back as a copy of its slice of that array; the module computes on the copies. Not views: an
+input back as a copy of its slice of that array; the module computes on the copies (which report
+their source's ``data_ptr()``, as PyTorch's views do, while unchanged). Not views: an
 in-place change of a view is rebased onto its base's graph (autograd/view_rebase.py), past these
 nodes, so an in-place module with hooks (``ReLU(inplace=True)``) or an in-place op on a hooked
 module's output would silently skip the hooks. The outputs are joined the
@@ -87,7 +88,13 @@ def hook_pack(tensors: list[Tensor], on_grads: Callable[[tuple], tuple]) -> list
     shapes = [t._data.shape for t in tensors]
     dtypes = [t._data.dtype for t in tensors]
     flat = HookPack.apply(*tensors, on_grads=on_grads, shapes=shapes, dtypes=dtypes)
-    return hook_unpack(flat, shapes, dtypes)
+    out = hook_unpack(flat, shapes, dtypes)
+    for source, stand_in in zip(tensors, out):
+        # PyTorch's stand-ins are views: programs key per-tensor state by data_ptr() (BackPACK
+        # matches a module's output to the next one's input so), so a copy reports its source's
+        # (until it is changed in place: its array or its version then differs)
+        stand_in.__dict__["_data_ptr_of"] = (stand_in._data, stand_in._vc[0], source.data_ptr())
+    return out
 
 
 def hook_unpack(flat: Tensor, shapes: list[tuple], dtypes: list) -> list[Tensor]:

@@ -95,13 +95,13 @@ def _check_conv(
         raise DTypeError(
             f"{op}: expected input, weight and bias of one dtype, got input {x.dtype}, weight {weight.dtype}{b}"
         )
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
-    return (
-        tuple(weight.shape[2:]),
-        ntuple(stride, nd, op, "stride", 1),
-        ntuple(dilation, nd, op, "dilation", 1),
-    )
+    kind = x._data.dtype.kind
+    if kind not in "fiu":
+        raise DTypeError(f"{op}: expected a floating-point or integer input, got {x.dtype}")
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    if kind != "f" and any(d != 1 for d in dilation):  # PyTorch's CPU kernels: none dilated for ints
+        raise DTypeError(f"{op}: expected a floating-point input for dilation {dilation}, got {x.dtype}")
+    return tuple(weight.shape[2:]), ntuple(stride, nd, op, "stride", 1), dilation
 
 
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:

@@ -22,6 +22,9 @@ __all__ = [
     "int16",
     "int8",
     "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
     "long",
     "bool",
     "bool_",
@@ -125,13 +128,33 @@ int64 = DType("int64", np.int64)
 int16 = DType("int16", np.int16)
 int8 = DType("int8", np.int8)
 uint8 = DType("uint8", np.uint8)
+# PyTorch's "limited support" unsigned dtypes (torch.uint16/32/64, 2.3+): torchvision's
+# _max_value compares a dtype with them (port round 37)
+uint16 = DType("uint16", np.uint16)
+uint32 = DType("uint32", np.uint32)
+uint64 = DType("uint64", np.uint64)
 bool_ = DType("bool", np.bool_)
 long = int64
 bool = bool_  # noqa: A001 - PyTorch's public name
 
 _BY_NP = {
     d.np: d
-    for d in (float16, float32, float64, int32, int64, int16, int8, uint8, bool_, complex64, complex128)
+    for d in (
+        float16,
+        float32,
+        float64,
+        int32,
+        int64,
+        int16,
+        int8,
+        uint8,
+        uint16,
+        uint32,
+        uint64,
+        bool_,
+        complex64,
+        complex128,
+    )
 }
 _default = float32
 

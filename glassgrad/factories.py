@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.arange_integral import arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
@@ -207,7 +208,7 @@ def arange(
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
-    arr = np.arange(start, end, step).astype(dtypes.to_np_dtype(dtype))
+    arr = arange_array(start, end, step, dtypes.to_np_dtype(dtype))  # integer dtypes: PyTorch's truncation
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "arange")
 
 

@@ -327,7 +327,7 @@ METHODS: dict[str, Any] = {
     "fliplr": _mv.fliplr,
     "flipud": _mv.flipud,
     "rot90": _mv.rot90,
-    "tensor_split": _mv.tensor_split,
+    "tensor_split": _sd.tensor_split,
     "hsplit": _sd.hsplit,
     "unsafe_split": _pieces.unsafe_split,
     "unsafe_split_with_sizes": _pieces.unsafe_split_with_sizes,

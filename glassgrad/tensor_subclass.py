@@ -108,6 +108,14 @@ def made(self: Tensor) -> bool:
     return hasattr(self, "_data")
 
 
+def _made_init(self: Tensor, *args: Any, **kwargs: Any) -> None:
+    """The ``__init__`` of a subclass with a ``__new__`` of its own and no ``__init__``: PyTorch's
+    takes no part once ``__new__`` made the tensor, whatever keywords that ``__new__`` took
+    (torchvision's ``BoundingBoxes(data, format=..., canvas_size=...)``)."""
+    if not made(self):
+        Tensor.__init__(self, *args, **kwargs)
+
+
 def _legacy_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     # PyTorch's Tensor.__new__ is the legacy constructor: a subclass's super().__new__(cls, data)
     # gets a tensor over data, and Tensor.__init__ then passes (see made)
@@ -117,6 +125,34 @@ def _legacy_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     if args and cls.__new__ is not _legacy_new and not kwargs.get("_wrap"):
         Tensor.__init__(obj, *args, **kwargs)
     return obj
+
+
+def _reduce_ex(self: Tensor, protocol: Any) -> Any:
+    """Pickling: a subclass that takes part and has a ``__new__`` of its own (fastai's
+    ``TensorBase(x, **meta)``, torchvision's ``BoundingBoxes``) cannot be remade by
+    ``cls.__new__(cls)``; as PyTorch's ``_rebuild_from_type_v2``, it is pickled as a plain
+    Tensor, its class and its ``__dict__``, and remade with ``as_subclass``'s recast."""
+    cls = type(self)
+    if cls is Tensor or "__new__" not in _own_attrs(cls) or not torch_function._takes_part_type(cls):
+        return object.__reduce_ex__(self, protocol)
+    plain = Tensor(self._data, _wrap=True)
+    plain.requires_grad = self.requires_grad and self._node is None
+    return _rebuild_subclass, (cls, plain, dict(vars(self)))
+
+
+def _own_attrs(cls: type) -> set:
+    """The names defined by ``cls`` and its bases below ``Tensor``."""
+    return {n for c in cls.__mro__[: cls.__mro__.index(Tensor)] for n in vars(c)}
+
+
+def _rebuild_subclass(cls: type, plain: Tensor, state: dict) -> Tensor:
+    out = _recast(plain, cls)
+    setstate = getattr(cls, "__setstate__", None)
+    if state and setstate is not None and setstate is not Tensor.__setstate__:
+        out.__setstate__(state)
+    else:
+        vars(out).update(state)
+    return out
 
 
 def _init_subclass(cls: type, **kwargs: Any) -> None:
@@ -130,12 +166,16 @@ def _init_subclass(cls: type, **kwargs: Any) -> None:
         # from then on every Tensor() pays a Python call
         if "__new__" in vars(cls) and "__new__" not in vars(Tensor):
             Tensor.__new__ = staticmethod(_legacy_new)
+        if "__new__" in vars(cls) and "__init__" not in _own_attrs(cls):
+            cls.__init__ = _made_init  # (on the subclass: Tensor's own stays as fast as it was)
 
 
 Tensor.__torch_function__ = classmethod(torch_function_default)
 Tensor.__init_subclass__ = classmethod(_init_subclass)
 Tensor.as_subclass = as_subclass
 Tensor._make_subclass = staticmethod(_make_subclass)
+Tensor.__reduce_ex__ = _reduce_ex
 as_subclass.__qualname__ = "Tensor.as_subclass"
 torch_function._PLAIN.update((Tensor, Size))
+torch_function.UNASKED.add(id(as_subclass))  # PyTorch's as_subclass does not ask __torch_function__
 NOWRAP.update((Tensor.__dict__["grad"].__get__, Tensor.__dict__["_base"].__get__))

@@ -240,12 +240,25 @@ from glassgrad.torch_function_names import (  # noqa: E402
 )
 
 wrapped: dict[int, Overridable] = {}  # id(function) -> its Overridable: one per function
+#: ids of functions never wrapped, under whatever name they are found (Tensor.as_subclass)
+UNASKED: set = set()
 
 
 def _wrap(fn: Callable, binary: bool = False, modes_only: bool = False) -> Overridable:
     w = wrapped.get(id(fn))
     if w is None:
         w = wrapped[id(fn)] = Overridable(fn, binary, modes_only)
+    return w
+
+
+def _member(fn: Callable, name: str, binary: bool) -> Overridable:
+    """A Tensor method's Overridable, named as the method: ``func.__name__`` is what
+    ``__torch_function__`` implementations test (pypose's ``HANDLED_FUNCTIONS``), and PyTorch's is
+    the method's own name also for an alias (``clip``, ``new_zeros``), not the function behind it."""
+    if getattr(fn, "__name__", None) == name:
+        return _wrap(fn, binary)
+    w = Overridable(fn, binary)
+    w.__name__, w.__qualname__ = name, f"Tensor.{name}"
     return w
 
 
@@ -271,20 +284,27 @@ def activate() -> None:
     for name, value in list(vars(Tensor).items()):
         if not _tensor_member(name):
             continue
-        if isinstance(value, FunctionType):
-            setattr(Tensor, name, _wrap(value, name.startswith("__") and name[2:-2] in _BINARY))
+        if isinstance(value, FunctionType) and id(value) not in UNASKED:
+            setattr(Tensor, name, _member(value, name, name.startswith("__") and name[2:-2] in _BINARY))
         elif isinstance(value, property):
             setattr(Tensor, name, _property(value))
     for dunder, method in SHOWN_AS.items():  # x + y hands over Tensor.add, as PyTorch's
         op, named = vars(Tensor).get(dunder), vars(Tensor).get(method)
         if isinstance(op, Overridable) and isinstance(named, Overridable):
             op._shown = named
+    # Tensor members that are never asked (as_subclass), also where a program put them in the
+    # namespace (fastai's torch.as_subclass = torch.Tensor.as_subclass), and functions a program
+    # added that are not glassgrad's: PyTorch's stay what they are
+    never = {id(vars(Tensor)[n]) for n in _TENSOR_SKIP if isinstance(vars(Tensor).get(n), FunctionType)}
+    never |= UNASKED
     for modname in NAMESPACES:
         module = sys.modules.get(modname)
         if module is None:
             continue
         for name, value in list(vars(module).items()):
-            if not isinstance(value, FunctionType) or name.startswith("_"):
+            if not isinstance(value, FunctionType) or name.startswith("_") or id(value) in never:
+                continue
+            if not (getattr(value, "__module__", None) or "glassgrad").startswith("glassgrad"):
                 continue
             if name not in IGNORED:
                 setattr(module, name, _wrap(value))

@@ -63,13 +63,13 @@ IGNORED = frozenset(
         "vmap",
         "set_anomaly_enabled",
         "is_anomaly_enabled",
-    "from_dlpack",
-    "get_autocast_dtype",
-    "set_autocast_dtype",
-    "is_autocast_available",
-    "autocast_increment_nesting",
-    "autocast_decrement_nesting",
-    "clear_autocast_cache",
+        "from_dlpack",
+        "get_autocast_dtype",
+        "set_autocast_dtype",
+        "is_autocast_available",
+        "autocast_increment_nesting",
+        "autocast_decrement_nesting",
+        "clear_autocast_cache",
     )
 )
 
@@ -82,7 +82,9 @@ NAMESPACES = (
     "glassgrad.fft",
     "glassgrad.special",
 )
-_TENSOR_SKIP = frozenset(("__init__", "__new__", "__getstate__", "__setstate__", "__hash__"))
+# as_subclass: PyTorch's does not ask __torch_function__ (fastai's TensorBase.clone calls
+# self.as_subclass(Tensor) and relies on getting a plain Tensor back)
+_TENSOR_SKIP = frozenset(("__init__", "__new__", "__getstate__", "__setstate__", "__hash__", "as_subclass"))
 # Operators decline (NotImplemented) when no type takes the call, as PyTorch's, so Python asks
 # the other operand
 _BINARY = frozenset(

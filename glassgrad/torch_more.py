@@ -81,7 +81,6 @@ from glassgrad.ops.movement_more import (
     row_stack,
     take,
     take_along_dim,
-    tensor_split,
 )
 from glassgrad.ops.pieces import unsafe_chunk, unsafe_split, unsafe_split_with_sizes
 from glassgrad.ops.products_more import addbmm, addr, cdist, dist, inner, kron, pdist, tensordot, vdot
@@ -100,7 +99,7 @@ from glassgrad.ops.scatter import scatter_reduce
 from glassgrad.ops.special_gamma import gammainc as igamma
 from glassgrad.ops.special_gamma import gammaincc as igammac
 from glassgrad.ops.special_more import mvlgamma
-from glassgrad.ops.split_directions import dsplit, hsplit, vsplit
+from glassgrad.ops.split_directions import dsplit, hsplit, tensor_split, vsplit
 from glassgrad.ops.trapezoid import cumulative_trapezoid, trapezoid, trapz
 from glassgrad.ops.trig import acos, asin, atan
 from glassgrad.ops.unary_more import (

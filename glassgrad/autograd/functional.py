@@ -25,7 +25,7 @@ def _prepare(x: Any) -> tuple[tuple, bool]:
 
     single = isinstance(x, Tensor)
     xs = (x,) if single else tuple(x)
-    return tuple(Tensor(t._data, _wrap=True).requires_grad_() for t in xs), single
+    return tuple(second.fresh_leaf(t) for t in xs), single
 
 
 def seed_list(op: str, outs: list, seeds: Any) -> list:
@@ -227,8 +227,24 @@ def jacobian(
     xs, single = _prepare(inputs)
     with enable_grad():
         y = fn(*xs)
-    if not isinstance(y, Tensor):
-        raise TypeError(f"jacobian: expected fn to return one Tensor, got {type(y).__name__}")
+    ys = (y,) if isinstance(y, Tensor) else y  # a tuple of outputs: a tuple of Jacobians, as PyTorch's
+    if not isinstance(ys, tuple | list) or not ys or not all(isinstance(o, Tensor) for o in ys):
+        raise TypeError(
+            f"jacobian: expected fn to return a Tensor or a tuple of Tensors, got {type(y).__name__}"
+        )
+    rows = []
+    for o in ys:  # strict: each output must depend on each input
+        reached: set = set()
+        rows.append(_jacobian_rows(o, xs, reached))
+        _check_strict("jacobian", strict, reached, len(xs))
+    rows = tuple(r[0] if single else r for r in rows)
+    return rows[0] if isinstance(y, Tensor) else rows
+
+
+def _jacobian_rows(y: Any, xs: tuple, reached: set) -> tuple:
+    """One output's Jacobian with respect to each of ``xs`` (one backward per output element)."""
+    from glassgrad.tensor import Tensor
+
     if y._data.dtype.kind == "c":  # one-hot real seeds would give conj(dy/dx): PyTorch refuses
         raise GraphError(
             "jacobian: grad can be implicitly created only for real scalar outputs, got a "
@@ -239,7 +255,6 @@ def jacobian(
         np.zeros((y._data.size,) + x.shape, dtype=x._data.dtype if x.is_complex() else y._data.dtype)
         for x in xs
     ]
-    reached = set()
     if y.requires_grad:
         for k in range(y._data.size):
             seed = np.zeros(y._data.size, dtype=y._data.dtype)
@@ -250,9 +265,7 @@ def jacobian(
                 if entry is not None:
                     jac[j][k] = entry[1]
                     reached.add(j)
-    _check_strict("jacobian", strict, reached, len(xs))
-    out = tuple(Tensor(J.reshape(y.shape + x.shape), _wrap=True) for J, x in zip(jac, xs))
-    return out[0] if single else out
+    return tuple(Tensor(J.reshape(y.shape + x.shape), _wrap=True) for J, x in zip(jac, xs))
 
 
 def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:

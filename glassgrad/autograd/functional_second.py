@@ -28,6 +28,17 @@ def _tensor() -> type:
     return Tensor
 
 
+def fresh_leaf(x: Any) -> Any:
+    """A new leaf over ``x``'s memory that requires grad. A subclass's (pypose's LieTensor) comes
+    from ``x.detach()``, which asks its ``__torch_function__`` as PyTorch's ``_grad_preprocess``
+    does, so ``fn`` sees the subclass (and its metadata) as in PyTorch; a plain Tensor's is made
+    directly (port round 37)."""
+    tensor = _tensor()
+    if type(x) is tensor:
+        return tensor(x._data, _wrap=True).requires_grad_()
+    return x.detach().requires_grad_()
+
+
 def _inputs(inputs: Any, create_graph: bool) -> tuple[tuple, bool]:
     """``inputs`` as the tensors to differentiate at: with ``create_graph`` an input that requires
     grad stays in its graph (a view of it), so the result can be differentiated w.r.t. it, as
@@ -39,10 +50,7 @@ def _inputs(inputs: Any, create_graph: bool) -> tuple[tuple, bool]:
         if not isinstance(x, tensor):
             raise TypeError(f"expected inputs to be Tensors, got {type(x).__name__} for input {i}")
     with enable_grad():
-        out = tuple(
-            x.view_as(x) if create_graph and x.requires_grad else tensor(x._data, _wrap=True).requires_grad_()
-            for x in xs
-        )
+        out = tuple(x.view_as(x) if create_graph and x.requires_grad else fresh_leaf(x) for x in xs)
     return out, single
 
 

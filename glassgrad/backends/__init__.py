@@ -16,7 +16,7 @@ import sys
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp"]
+__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu"]
 
 
 def _no() -> bool:
@@ -53,6 +53,16 @@ cuda = _module(
 )
 mkldnn = _module("mkldnn", enabled=True, is_available=_no)
 openmp = _module("openmp", is_available=_yes)
+
+
+def _cpu_capability() -> str:
+    """PyTorch's ATen vector ISA; glassgrad's kernels are NumPy's, so "DEFAULT" (the value
+    PyTorch gives without a vectorized build). torchvision's v2 ``resize`` reads it to pick
+    its native uint8 path (port round 37)."""
+    return "DEFAULT"
+
+
+cpu = _module("cpu", get_cpu_capability=_cpu_capability)
 
 # torch.backends.cuda's scaled-dot-product-attention switches: the same table that
 # glassgrad.nn.attention.sdpa_kernel sets (nn/functional/sdpa_backend.py; port round 5)

@@ -12,23 +12,12 @@ import glassgrad as gg
 
 # PyTorch names no glassgrad function takes, each for a reason:
 # - "self" only in PyTorch's deprecated overloads (torch.addmm(beta, self, alpha, mat1, mat2));
-# - tensor_split's three overloads name the second operand by its kind; ours takes the one name of
-#   PyTorch's documentation, indices_or_sections;
 # - from_numpy takes no keywords in PyTorch; uniform_'s "from" is a Python keyword;
 # - out_dtype (mm, bmm, addmm, baddbmm) runs on CUDA only: PyTorch's CPU build raises
 #   NotImplementedError for it.
 ANY = {"self", "out_dtype"}
 NOT_TAKEN = {
-    ("top", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
-    # (hsplit, vsplit, dsplit: the same two overloads, taken as PyTorch documents them)
-    ("top", "hsplit"): {"indices", "sections"},
-    ("top", "vsplit"): {"indices", "sections"},
-    ("top", "dsplit"): {"indices", "sections"},
-    ("method", "hsplit"): {"indices", "sections"},
-    ("method", "vsplit"): {"indices", "sections"},
-    ("method", "dsplit"): {"indices", "sections"},
     ("top", "from_numpy"): {"ndarray"},
-    ("method", "tensor_split"): {"indices", "sections", "tensor_indices_or_sections"},
     ("method", "uniform_"): {"from_"},
     ("method", "requires_grad_"): {"mode"},  # the stub's name; PyTorch's parser takes requires_grad
     ("method", "new_tensor"): {"pin_memory"},  # the stub has it; PyTorch's new_tensor refuses it

@@ -1,0 +1,41 @@
+"""``arange`` into an integer dtype, with PyTorch's rule: ``start``, ``end`` and ``step`` are
+truncated to integers first (C++'s cast, toward zero), so ``arange(2.58, dtype=int64)`` is
+``[0, 1]`` where NumPy's ``arange(2.58).astype(int64)`` gives ``[0, 1, 2]``. The number of
+values is computed from the truncated bounds for int64 and from the given ones for the other
+integer dtypes, as PyTorch's kernel does (pypose's ``cumops`` relies on the int64 count; port
+round 37).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["arange_array", "integral_arange"]
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def integral_arange(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray:
+    """``[start + i * step]`` of integer dtype ``dt`` with PyTorch's truncation and count."""
+    xs, xe, xst = int(start), int(end), int(step)
+    if xst == 0:
+        raise ValueError(f"arange: step must be nonzero (step {step} is 0 in the integer dtype {dt})")
+    if dt == np.int64:
+        sgn = (xst > 0) - (xst < 0)
+        n = _trunc_div(xe - xs + xst - sgn, xst)
+    else:
+        n = math.ceil((float(end) - float(start)) / float(step))
+    return (xs + xst * np.arange(max(n, 0), dtype=np.int64)).astype(dt)
+
+
+def arange_array(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray:
+    """``arange``'s values in dtype ``dt``: PyTorch's integer rule above, NumPy's for the others."""
+    if dt.kind in "iu":
+        return integral_arange(start, end, step, dt)
+    return np.arange(start, end, step).astype(dt)

@@ -21,7 +21,7 @@ from glassgrad.autograd import functional
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import GraphError
 from glassgrad.factories_like import zeros_like
-from glassgrad.func._levels import _active, detached, level, split_aux
+from glassgrad.func._levels import _active, detached, level, outer_graph, split_aux
 from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.tensor import Tensor
 
@@ -110,32 +110,9 @@ def run_graph(
                         f"an output of shape {tuple(o.shape)} independent of them"
                     )
                 tangents[n] = zeros_like(o)
-    internal = {id(x) for x in xs.values() if x._node is None} | {id(u) for u in us}
-    if not outer_grad or (nested_only and not _reaches_outside(outs + tangents, internal)):
+    internal = [x for x in xs.values() if x._node is None] + us
+    if not outer_grad or (nested_only and not outer_graph([outs, tangents], internal)):
         # under no_grad, or nesting alone brought us here and nothing outside requires grad
         # (jvp(jacrev(f)) on plain tensors): constants, as PyTorch's
         outs, tangents, aux = detached(outs), detached(tangents), detached(aux)
     return outs, tangents, spec, aux
-
-
-def _reaches_outside(results: list, internal: set) -> bool:
-    """Whether the recorded graph of ``results`` reaches a tensor requiring grad that this jvp did
-    not make (a weight from f's closure, an enclosing transform's input)."""
-    from glassgrad.autograd.function import Node
-
-    stack = [t._node for t in results if isinstance(t, Tensor) and t._node is not None]
-    seen: set = set()
-    for t in results:
-        if isinstance(t, Tensor) and t._node is None and t.requires_grad and id(t) not in internal:
-            return True
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for nxt in node.next:
-            if isinstance(nxt, Node):
-                stack.append(nxt)
-            elif isinstance(nxt, Tensor) and nxt.requires_grad and id(nxt) not in internal:
-                return True
-    return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -155,7 +156,7 @@ def test_subclass_gradients_equal_plain_ones():
 def test_own_torch_function_sees_what_pytorch_sees(torch):
     def run(lib):
         class Logged(lib.Tensor):
-            calls: list = []
+            calls: ClassVar[list] = []
 
             @classmethod
             def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -179,7 +180,7 @@ def test_func_compares_equal_to_the_public_function(torch):
         before = {lib.add: "add", lib.Tensor.mul: "mul", lib.nn.functional.relu: "relu"}
 
         class Keyed(lib.Tensor):
-            seen: list = []
+            seen: ClassVar[list] = []
 
             @classmethod
             def __torch_function__(cls, func, types, args=(), kwargs=None):

@@ -55,9 +55,8 @@ def test_modes_nest_and_the_inner_one_runs_first(torch):
 
         with mode("outer"), mode("inner"):
             lib.ones(1).neg()
-        with pytest.raises(ValueError):
-            with mode("lost"):
-                raise ValueError
+        with pytest.raises(ValueError), mode("lost"):
+            raise ValueError
         lib.ones(1).neg()  # the mode that raised is off the stack
         return order, lib._C._len_torch_function_stack()
 

@@ -1,7 +1,6 @@
 """``glassgrad.autograd.Function``: a user's own differentiable op, with PyTorch's contract.
 
 There are two kinds of Function in glassgrad, with two names:
-
 - ``Primitive`` (``glassgrad.autograd.function.Primitive``) is what the library's ops subclass:
   ``forward`` and ``backward`` work on raw arrays, the lean hot path, first order.
 - ``Function`` (this module) is what a user subclasses, exactly as ``torch.autograd.Function``:

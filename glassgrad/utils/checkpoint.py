@@ -5,13 +5,11 @@ Training keeps, for backward, what every op saved: for an MLP block on a ``(N, D
 ``checkpoint(block, x)`` keeps only the block's inputs (``x``: ``(N, D)``) and runs the block a
 second time during backward to get its activations back, just before they are needed. Memory for
 the block's activations drops to that of its inputs; the price is one more forward of the block
-(about a third more compute for the whole step when every block is checkpointed). Worth it when
-memory, not time, limits the batch or the depth; not for a block whose inputs are as big as its
-activations. ``checkpoint_sequential(model, segments, x)`` checkpoints all but the last of
+(a third more compute when every block is checkpointed): worth it when memory limits the batch or
+the depth. ``checkpoint_sequential(model, segments, x)`` checkpoints all but the last of the
 ``segments`` runs of an ``nn.Sequential``.
 
-Two implementations, chosen by ``use_reentrant`` (pass it: ``None`` warns, as PyTorch 2.13, and
-means True):
+Two implementations, chosen by ``use_reentrant`` (``None`` warns, as PyTorch 2.13, and is True):
 
 - ``use_reentrant=True``: one autograd ``Function`` node (``CheckpointFunction``) stands for the
   whole block; its forward runs the block under ``no_grad`` (no graph inside), its backward reruns
@@ -28,7 +26,6 @@ means True):
 
 With ``preserve_rng_state=True`` (the default) the rerun starts from the RNG state the forward
 started from, so dropout draws the same mask; the caller's RNG state is restored afterwards.
-Backward is first order, as everywhere in glassgrad.
 
 >>> import glassgrad as gg
 >>> from glassgrad.utils.checkpoint import checkpoint

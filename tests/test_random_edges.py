@@ -42,8 +42,8 @@ def test_float32_draws_do_not_go_through_float64(factory):
     assert peak < 1.5 * 4 * n, f"peak {peak} bytes for {4 * n} bytes of float32"  # float64 first: 3x
     x = factory(n)
     assert x.dtype == gg.float32
-    assert abs(float(x._data.mean()) - (0.0 if factory is gg.randn else 0.5)) < 0.01
-    assert abs(float(x._data.std()) - (1.0 if factory is gg.randn else (1 / 12) ** 0.5)) < 0.01
+    assert abs(float(x._data.mean()) - (0.0 if factory == gg.randn else 0.5)) < 0.01
+    assert abs(float(x._data.std()) - (1.0 if factory == gg.randn else (1 / 12) ** 0.5)) < 0.01
 
 
 @pytest.mark.parametrize("dtype", [gg.float16, gg.float32, gg.float64])

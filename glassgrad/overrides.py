@@ -1,6 +1,6 @@
 """``torch.overrides``: the public side of ``__torch_function__`` (``torch_function.py`` holds the
 dispatch): helpers for functions that want to be overridable, the lists of what takes part, and
-``TorchFunctionMode``, which sees every public call while it is entered.
+``TorchFunctionMode``, which sees every public call while it is entered (factories included).
 
 >>> import glassgrad as gg
 >>> from glassgrad.overrides import TorchFunctionMode
@@ -14,7 +14,7 @@ dispatch): helpers for functions that want to be overridable, the lists of what 
 >>> with Count() as mode:
 ...     _ = gg.ones(2).exp().sum()
 >>> mode.names
-['exp', 'sum']
+['ones', 'exp', 'sum']
 """
 
 from __future__ import annotations

@@ -162,8 +162,9 @@ def grad(
     for t in ins:
         entry = found.get(id(t))
         if entry is None:
-            if materialize_grads:
-                result.append(Tensor(np.zeros_like(t._data), _wrap=True))
+            if materialize_grads:  # requiring grad under create_graph, as PyTorch's (BackPACK's R_op
+                # differentiates the materialized zeros again)
+                result.append(Tensor(np.zeros_like(t._data), _wrap=True).requires_grad_(create_graph))
                 continue
             if allow_unused:
                 result.append(None)
@@ -384,6 +385,8 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
     flat_inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     # an unused input's materialized gradient is zeros of the input's own shape, not batched (PyTorch's)
     return tuple(
-        (zeros_like(x) if materialize_grads else None) if r[0] is None else stack(list(r))
+        (zeros_like(x).requires_grad_(create_graph) if materialize_grads else None)
+        if r[0] is None
+        else stack(list(r))
         for x, r in zip(flat_inputs, zip(*rows, strict=True), strict=True)
     )

@@ -464,3 +464,29 @@ def test_nn_utils_submodule_paths_as_torch(torch):
         out.append([_np(vec), *[_np(p) for p in ps], *[_np(p.grad) for p in ps], np.asarray(float(norm))])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_materialized_gradients_require_grad_under_create_graph(torch):
+    """BackPACK's R_op: ``grad(..., materialize_grads=True, create_graph=True)`` gives zeros that
+    require grad for an unused input, so a second ``grad`` through them runs (PyTorch's)."""
+
+    def run(lib):
+        x = lib.zeros(1, requires_grad=True, dtype=lib.float64)
+        f = lib.nn.Linear(1, 1).double()
+        (dy_dx,) = lib.autograd.grad(f(x), x, create_graph=True)
+        params = list(f.parameters())
+        ws = lib.zeros_like(dy_dx).requires_grad_(True)
+        out = []
+        for create in (True, False):
+            grads = lib.autograd.grad(
+                dy_dx, params, ws, create_graph=create, retain_graph=True, materialize_grads=True
+            )
+            out.append([g.requires_grad for g in grads])
+        gs = lib.autograd.grad(
+            dy_dx, params, ws, create_graph=True, retain_graph=True, materialize_grads=True
+        )
+        (jv,) = lib.autograd.grad(gs, ws, [lib.ones_like(p) for p in params], materialize_grads=True)
+        out.append(jv.tolist())
+        return out
+
+    assert run(gg) == run(torch)

@@ -93,8 +93,15 @@ def default_collate(batch: Any) -> Any:
         return tensor(batch)  # (B,) int64, or bool for bools
     if isinstance(elem, str | bytes):
         return batch
+    return collate_fields(batch, default_collate, "default_collate")
+
+
+def collate_fields(batch: list, recurse: Callable, op: str, err: str = _COLLATE_ERR) -> Any:
+    """A batch of mappings, namedtuples or sequences collated field by field with ``recurse``
+    (``default_collate``, or ``_utils.collate``'s map-driven ``collate``); else a TypeError (``err``)."""
+    elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
-        out = {key: default_collate([d[key] for d in batch]) for key in elem}
+        out = {key: recurse([d[key] for d in batch]) for key in elem}
         if isinstance(elem, collections.abc.MutableMapping):
             try:
                 clone = copy.copy(elem)  # keep the mapping's own type (OrderedDict, ...)
@@ -104,13 +111,13 @@ def default_collate(batch: Any) -> Any:
                 return out
         return out
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(s) for s in zip(*batch)))
+        return type(elem)(*(recurse(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
-            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
-        return [default_collate(samples) for samples in zip(*batch)]  # strings stay tuples, as in PyTorch
-    raise TypeError(_COLLATE_ERR.format(type(elem)))
+            raise RuntimeError(f"{op}: each element in list of batch should be of equal size")
+        return [recurse(samples) for samples in zip(*batch)]  # strings stay tuples, as in PyTorch
+    raise TypeError(err.format(type(elem)))
 
 
 def _wrapped(arr: np.ndarray) -> Tensor:

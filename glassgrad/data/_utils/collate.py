@@ -8,15 +8,14 @@ The built-in entries batch as :func:`glassgrad.data.default_collate` does.
 
 from __future__ import annotations
 
-import collections.abc
-import copy
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from glassgrad.data.dataloader import default_collate, default_convert
+from glassgrad.data.dataloader import collate_fields, default_collate, default_convert
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -109,21 +108,5 @@ def collate(batch: Any, *, collate_fn_map: dict | None = None) -> Any:
         fn = _lookup(elem, collate_fn_map)
         if fn is not None:
             return fn(batch, collate_fn_map=collate_fn_map)
-    if isinstance(elem, collections.abc.Mapping):
-        out = {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map) for key in elem}
-        if isinstance(elem, collections.abc.MutableMapping):
-            try:
-                clone = copy.copy(elem)  # keep the mapping's own type
-                clone.update(out)
-                return clone
-            except TypeError:
-                return out
-        return out
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(e) != size for e in batch):
-            raise RuntimeError("collate: each element in list of batch should be of equal size")
-        return [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
-    raise TypeError(default_collate_err_msg_format.format(type(elem)))
+    recurse = partial(collate, collate_fn_map=collate_fn_map)
+    return collate_fields(batch, recurse, "collate", default_collate_err_msg_format)

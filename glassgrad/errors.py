@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
-    "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
+    "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
 ]  # fmt: skip
 
 
@@ -50,6 +52,12 @@ class DeviceError(RuntimeError, AssertionError):
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupted or of the wrong format."""
+
+
+class UnsafeGlobalError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint names a tensor class that weights-only loading may not make: not on the
+    ``add_safe_globals`` list. PyTorch raises ``pickle.UnpicklingError``: a script's ``except`` of
+    that (or of ``CheckpointError``) catches this one."""
 
 
 class OutOfMemoryError(RuntimeError):

@@ -3,8 +3,10 @@
 
 PyTorch unpickles checkpoints, and its weights-only loader refuses any class or function that is
 not on this list. glassgrad's ``load`` never unpickles (safetensors bytes plus JSON), so no file can
-name a global for it to run: the list is kept, checked and restored exactly as PyTorch's is, so
-code that registers its classes ports unchanged, but it has no effect on what ``load`` accepts.
+name a function for it to run; the one thing a file can name is a tensor's class (a user's Tensor
+subclass), and ``load`` makes it only when it is on this list (``serialization_subclass.py``). The
+list is kept, checked and restored exactly as PyTorch's is, so code that registers its classes
+ports unchanged.
 """
 
 from __future__ import annotations

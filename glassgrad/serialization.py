@@ -12,6 +12,9 @@ What a file holds:
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
   [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors.
+* a tensor's class when it is not a plain tensor (a ``Parameter``, a user's subclass) and its own
+  attributes (``__dict__``), as PyTorch's pickle keeps them; load makes such a class only when it is
+  allowed (``serialization_subclass.py``).
 
 Writes are atomic: the bytes go to a temporary file in the same folder
 (``.<name>.glassgrad-tmp-<pid>-<random>``), are flushed and fsynced, then ``os.replace`` puts the
@@ -38,6 +41,7 @@ from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_complex import complex_of, real_pairs
+from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
 from glassgrad.tensor import Tensor
@@ -115,8 +119,10 @@ class _Encoder:
         out: dict = {tag: key}
         if key in self.complex_keys:
             out["complex"] = True
-        if isinstance(obj, Tensor) and obj.requires_grad:
-            out["requires_grad"] = True
+        if isinstance(obj, Tensor):
+            if obj.requires_grad:
+                out["requires_grad"] = True
+            out.update(class_fields(obj, path, self.encode))  # a subclass, a Parameter, attributes
         return out
 
     def encode(self, obj: Any, path: tuple = ()) -> Any:
@@ -249,8 +255,9 @@ def save(
 
 # ---------------------------------------------------------------------------------------- decode
 class _Decoder:
-    def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any, weights_only: bool) -> None:
         self.arrays, self.where, self.relocate = arrays, where, relocate
+        self.weights_only = weights_only
         self.made: dict[str, Any] = {}  # key -> object, so a tensor stored once comes back shared
 
     def _array(self, node: dict, tag: str) -> Any:
@@ -263,9 +270,13 @@ class _Decoder:
             arr = self.arrays[key]
             if node.get("complex"):
                 arr = complex_of(arr, key, self.where)
-            self.made[key] = self.relocate(Tensor(arr, _wrap=True)) if tag == "__tensor__" else arr
+            if tag == "__ndarray__":
+                self.made[key] = arr
+                return arr
+            t = self.relocate(Tensor(arr, _wrap=True))
             if node.get("requires_grad"):
-                self.made[key].requires_grad_(True)
+                t.requires_grad_(True)
+            self.made[key] = remake(t, node, self.weights_only, self.decode, self.where)
         return self.made[key]
 
     def decode(self, node: Any) -> Any:
@@ -322,7 +333,9 @@ def load(
             from saved locations to targets (tensors here are saved on ``"cpu"``), or a function
             ``(tensor, "cpu") -> tensor`` (None keeps the tensor). Any other device than the CPU
             raises ``RuntimeError``.
-        weights_only: accepted for PyTorch code; loading is always weights-only safe.
+        weights_only: loading never unpickles or imports; this only decides which saved tensor
+            classes load: with True (the default, as PyTorch's) a subclass must be on the
+            ``add_safe_globals`` list; with False one from a module already imported will do.
         mmap: map the file into memory instead of reading it (``f`` must be a path): tensors are
             views of the mapping, paged in when first read; writing to one copies the page and
             never changes the file (``mapped_read.py``).
@@ -333,6 +346,8 @@ def load(
     Raises:
         CheckpointError: the file is missing (also a ``FileNotFoundError``), truncated or corrupted;
             the message names the file and what is wrong.
+        UnsafeGlobalError: a tensor was saved as a class that may not be made (also a
+            ``pickle.UnpicklingError``, as PyTorch raises).
     """
     relocate = _map_location(map_location)
     if mmap:
@@ -357,7 +372,7 @@ def load(
         raise CheckpointError(f"load: {where}: corrupted structure metadata (no {_STRUCT_KEY!r})")
     skeleton = parse_json(meta[_STRUCT_KEY], where, "structure metadata")
     try:
-        return _Decoder(arrays, where, relocate).decode(skeleton)
+        return _Decoder(arrays, where, relocate, weights_only is not False).decode(skeleton)
     except CheckpointError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as e:

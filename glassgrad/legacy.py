@@ -40,7 +40,15 @@ def _assert(condition: Any, message: str) -> None:
     """PyTorch's ``torch._assert``: an assert written as a call (StyleGAN's and EDM's
     ``misc.assert_shape``, torchvision's models), so tracing can keep it. ``condition`` is a bool or
     a one-element tensor; a false one raises ``AssertionError(message)``. Unlike the statement it
-    also checks under ``python -O`` (the library never uses bare asserts)."""
+    also checks under ``python -O`` (the library never uses bare asserts). A ``condition`` whose
+    type implements ``__torch_function__`` (an fx ``Proxy``) is handed to it, as PyTorch's, so a
+    tracer records the assert instead of asking the proxy for a bool."""
+    from glassgrad import torch_function as tf
+
+    if tf.state.on and type(condition) is not Tensor:
+        found = tf.overloaded_args((condition,), None)
+        if found or (tf.state.modes and not tf.state.all_off):
+            return tf.dispatch(_assert, found, (condition, message), None)
     if not condition:
         raise AssertionError(message)
 

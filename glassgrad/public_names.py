@@ -6,7 +6,9 @@ NumPy's ``axis=`` names, renamed aliases) that carry the wrapped function's ``__
 ``__qualname__``, so ``pickle.dumps(glassgrad.sum)`` failed, and with it a
 ``functools.partial(glassgrad.stack, dim=0)`` collate function handed to ``DataLoader`` workers
 started by spawn. ``own_names`` points each such function at its public name (``glassgrad.sum``,
-``glassgrad.Tensor.sum``); a function whose own name already reaches it is left alone.
+``glassgrad.Tensor.sum``) and names it so (``__name__``: ``glassgrad.arctan.__name__`` is
+``'arctan'``, as PyTorch's, not the ``'atan'`` it wraps); a function whose own name already
+reaches it is left alone.
 
 >>> import pickle, glassgrad
 >>> pickle.loads(pickle.dumps(glassgrad.sum)) is glassgrad.sum
@@ -37,6 +39,9 @@ def own_names(namespace: dict[str, Any], names: list[str], module: str, cls: typ
         fn = namespace.get(name)
         if isinstance(fn, FunctionType) and not reached(fn):
             fn.__module__, fn.__qualname__ = module, name
+            # an alias made as its own wrapper (arctan over atan) is named as PyTorch's is:
+            # fx names its nodes, and __torch_function__ tables key functions, by __name__
+            fn.__name__ = name
     for name, fn in vars(cls).items():
         if isinstance(fn, FunctionType) and not reached(fn):
             fn.__module__, fn.__qualname__ = module, f"{cls.__name__}.{name}"

@@ -160,8 +160,14 @@ class Overridable:
     def __init__(self, fn: Callable, binary: bool = False, modes_only: bool = False) -> None:
         self.__wrapped__ = fn
         self._binary = binary  # an operator: declines (NotImplemented) when no type takes it
-        self._modes_only = modes_only  # a factory: modes see it, its arguments are not asked
+        self._modes_only = modes_only  # a factory: modes see it, Tensor arguments are not asked
         self._shown: Any = self  # what __torch_function__ gets as func (operators: the named method)
+        self._spell: Any = None  # nn.functional: the arguments spelled out as PyTorch's hands them over
+        if (getattr(fn, "__module__", None) or "").startswith("glassgrad.nn.functional"):
+            from glassgrad.nn.functional.torch_function_args import ARGS, spelled_out
+
+            if getattr(fn, "__name__", None) in ARGS:
+                self._spell = spelled_out
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             setattr(self, attr, getattr(fn, attr, None))
 
@@ -179,9 +185,16 @@ class Overridable:
         st = state
         if st.all_off or (st.subclass_off and not st.modes):
             return self.__wrapped__(*args, **kwargs)
-        found = [] if st.subclass_off or self._modes_only else overloaded_args(args, kwargs)
+        if st.subclass_off:
+            found = []
+        elif self._modes_only:  # a factory: non-Tensor types (an fx Proxy for a size) are asked
+            found = [a for a in overloaded_args(args, kwargs) if not isinstance(a, _tensor_type())]
+        else:
+            found = overloaded_args(args, kwargs)
         if not found and not st.modes:
             return self.__wrapped__(*args, **kwargs)
+        if self._spell is not None:
+            args, kwargs = self._spell(self.__wrapped__, args, kwargs)
         if not self._binary:
             return dispatch(self._shown, found, args, kwargs)
         try:  # an operator that no type implements declines, as PyTorch's: Python asks the other side

@@ -1,87 +1,48 @@
-"""``torch.fx``: the names model code touches at import time. glassgrad has no graph tracer
-(models run eagerly, as ``jit`` and ``compile`` do here), so ``wrap`` only records the function as a
-leaf for a tracer and returns it unchanged, with PyTorch's checks: the argument must be a callable or
-a name, and the call must sit at the top level of a module. ``symbolic_trace`` raises
-``NotImplementedError``, saying why. ``Graph``, ``GraphModule``, ``Node``, ``Proxy`` and ``Tracer``
-exist so that code importing them (for annotations, ``isinstance`` checks or to subclass ``Tracer``)
-imports; making one raises ``NotImplementedError``, saying why.
+"""``torch.fx``: a symbolic tracer and the graph it records, as PyTorch's.
 
+``symbolic_trace(module)`` runs ``forward`` on ``Proxy`` placeholders and records each call (a
+leaf module's, a glassgrad function's through the ``__torch_function__`` protocol, a Tensor
+method's, an operator's, an attribute read) as a ``Node`` of a ``Graph``; the ``GraphModule`` it
+returns runs Python generated from that graph. ``Interpreter`` runs a graph node by node,
+``Transformer`` rewrites one; ``passes.shape_prop.ShapeProp`` and
+``subgraph_rewriter.replace_pattern`` are PyTorch's passes. Generated code names glassgrad as
+``torch``. Node names are PyTorch's (``add``, ``linear_1``, ``getattr_1``).
+
+>>> import glassgrad as torch
 >>> import glassgrad.fx
->>> def _leaf(x):
-...     return x
->>> glassgrad.fx.wrap(_leaf) is _leaf  # each example runs as a module's top level
-True
+>>> def f(x):
+...     return torch.relu(x) + 1
+>>> gm = glassgrad.fx.symbolic_trace(f)
+>>> [(n.op, n.name) for n in gm.graph.nodes]
+[('placeholder', 'x'), ('call_function', 'relu'), ('call_function', 'add'), ('output', 'output')]
+>>> gm(torch.tensor([-1.0, 2.0])).tolist()
+[1.0, 3.0]
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
+from glassgrad.fx import passes, subgraph_rewriter
+from glassgrad.fx._symbolic_trace import PH, Tracer, symbolic_trace, wrap
+from glassgrad.fx.graph import Graph
+from glassgrad.fx.graph_module import GraphModule
+from glassgrad.fx.interpreter import Interpreter, Transformer
+from glassgrad.fx.node import Node, map_arg
+from glassgrad.fx.proxy import Proxy
+from glassgrad.fx.subgraph_rewriter import replace_pattern
 
-__all__ = ["Graph", "GraphModule", "Node", "Proxy", "Tracer", "symbolic_trace", "wrap"]
-
-# (id of the calling module's globals, function name): the leaves a tracer would keep whole
-_wrapped: dict[tuple[int, str], dict[str, Any]] = {}
-
-
-def wrap(fn_or_name: Callable[..., Any] | str) -> Callable[..., Any] | str:
-    """Mark a module-level function as a leaf for graph tracing and return it unchanged.
-
-    Raises ``RuntimeError`` for an argument that is neither callable nor a string and
-    ``NotImplementedError`` when called anywhere but a module's top level, as PyTorch does.
-    """
-    if callable(fn_or_name):
-        name = fn_or_name.__name__
-    elif isinstance(fn_or_name, str):
-        name = fn_or_name
-    else:
-        raise RuntimeError(
-            f"fx.wrap: expected a function or the name of a module-level function, got "
-            f"{type(fn_or_name).__name__}"
-        )
-    caller = inspect.currentframe().f_back  # type: ignore[union-attr]
-    if caller is None or caller.f_code.co_name != "<module>":
-        raise NotImplementedError(
-            f"fx.wrap({name!r}): only supported at the top level of a module, not inside a function"
-        )
-    _wrapped[(id(caller.f_globals), name)] = caller.f_globals
-    return fn_or_name
-
-
-def symbolic_trace(root: Any, concrete_args: dict[str, Any] | None = None) -> Any:
-    """Not available: glassgrad runs models eagerly and records no graph to trace."""
-    raise NotImplementedError(
-        f"fx.symbolic_trace({type(root).__name__}): glassgrad has no graph tracer; models run "
-        "eagerly (call the module directly)"
-    )
-
-
-class _NoTracer:
-    """Base of the ``torch.fx`` graph classes: importable, subclassable, never constructed."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            f"fx.{type(self).__name__}: glassgrad has no graph tracer; models run eagerly "
-            "(call the module directly)"
-        )
-
-
-class Graph(_NoTracer):
-    """``torch.fx.Graph``: not available (no graph tracer)."""
-
-
-class GraphModule(_NoTracer):
-    """``torch.fx.GraphModule``: not available (no graph tracer)."""
-
-
-class Node(_NoTracer):
-    """``torch.fx.Node``: not available (no graph tracer)."""
-
-
-class Proxy(_NoTracer):
-    """``torch.fx.Proxy``: not available (no graph tracer)."""
-
-
-class Tracer(_NoTracer):
-    """``torch.fx.Tracer``: not available (no graph tracer); subclasses fail when constructed."""
+__all__ = [
+    "Graph",
+    "GraphModule",
+    "Interpreter",
+    "Node",
+    "PH",
+    "Proxy",
+    "Tracer",
+    "Transformer",
+    "map_arg",
+    "passes",
+    "replace_pattern",
+    "subgraph_rewriter",
+    "symbolic_trace",
+    "wrap",
+]

@@ -25,6 +25,7 @@ from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.inference import as_array, warn_ndarray_list
+from glassgrad.linspace_kernel import linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
 from glassgrad.random import get_generator
@@ -217,12 +218,9 @@ def linspace(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("linspace", device, layout, pin_memory)
-    arr = _sized(
-        meta,
-        lambda s, d: np.linspace(_number(start), _number(end), s[0]).astype(d),
-        (int(steps),),
-        _float(dtype),
-    )
+    # PyTorch's kernel, bit for bit (linspace_kernel.py)
+    values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
+    arr = _sized(meta, values, (int(steps),), _float(dtype))
     return _make(arr, requires_grad, out, "linspace")
 
 

@@ -76,6 +76,9 @@ DEFAULT_SEED = 67280421310721
 # give every worker the same stream). ``manual_seed`` makes runs repeat.
 _default_generator = Generator()
 _default_generator.seed()
+#: ``torch.random.default_generator`` (also ``torch.default_generator``): the global generator
+#: itself (MONAI's DataLoader seeds its workers from it; port round 38).
+default_generator = _default_generator
 
 
 def manual_seed(seed: int) -> Generator:

@@ -6,7 +6,9 @@ fields read by name, and the repr is PyTorch's, one field per line::
     indices=tensor([1, 0]))
 
 Each type is a ``namedtuple`` made by ``return_type`` and bound here under its name, so a result
-pickles by a public name (``glassgrad.return_types.topk``), as PyTorch's do.
+pickles by a public name (``glassgrad.return_types.topk``), as PyTorch's do. PyTorch's are
+structseqs, whose ``n_fields``/``n_sequence_fields``/``n_unnamed_fields`` each type has too (MONAI's
+``MetaTensor.__torch_function__`` loops over ``range(ret.n_fields)``).
 """
 
 from __future__ import annotations
@@ -48,5 +50,7 @@ def return_type(name: str, fields: list[str]) -> type:
     cls.__new__ = _from_sequence(cls.__new__)
     cls.__repr__ = _repr
     cls.__str__ = _repr  # print() shows PyTorch's layout too
+    cls.n_fields = cls.n_sequence_fields = len(fields)  # a structseq's counts, as PyTorch's
+    cls.n_unnamed_fields = 0
     globals()[name] = cls
     return cls

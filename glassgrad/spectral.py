@@ -11,6 +11,8 @@ squared window, as PyTorch's (it refuses a window whose envelope vanishes, NOLA)
 
 from __future__ import annotations
 
+import contextlib
+import operator
 import warnings
 from typing import Any
 
@@ -34,14 +36,32 @@ def _window(
     """``f(k, m)`` at k = 0 .. n - 1 with m = n (periodic) or n - 1 (symmetric), computed in the window's
     dtype in PyTorch's order of operations, so float32 windows round as PyTorch's do."""
     _check(name, device, layout, pin)
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"{name}: expected a non-negative int window_length, got {n!r}")
+    n = window_length(name, n)
     dt = _float(dtype)
     if dt.kind not in "f":
         raise TypeError(f"{name}: expected a floating point dtype, got {dtype}")
     k = np.arange(n, dtype=dt)
     arr = np.ones(n) if n <= 1 else f(k, float(n if periodic else n - 1))
     return _make(np.asarray(arr, dtype=dt), rg)
+
+
+def window_length(name: str, n: Any) -> int:
+    """A window factory's ``window_length`` as PyTorch's argument parser takes it: any integer
+    (a NumPy integer, a 0-d integer tensor: TorchIO's ``hann_window(np.uint16(10))``); a bool or a
+    float is a TypeError, a negative length a ValueError."""
+    if not isinstance(n, bool):
+        with contextlib.suppress(TypeError):  # not an integer: refused below, by its type
+            n = operator.index(n)
+    if not isinstance(n, int) or isinstance(n, bool):
+        kind = (
+            type(n).__name__
+            if type(n).__module__ == "builtins"
+            else f"{type(n).__module__}.{type(n).__name__}"
+        )
+        raise TypeError(f"{name}(): argument 'window_length' (position 1) must be int, not {kind}")
+    if n < 0:
+        raise ValueError(f"{name}: expected a non-negative int window_length, got {n}")
+    return n
 
 
 def _blackman(t: np.ndarray) -> np.ndarray:

@@ -277,9 +277,9 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
     """The Kaiser window I0(β √(1 − (2n/(N − 1) − 1)²)) / I0(β); ``periodic`` drops the last point of
     a window of N + 1, as PyTorch's. Shape: (window_length,)."""
     import glassgrad as gg
+    from glassgrad.spectral import window_length as _window_length
 
-    if window_length < 0:
-        raise ValueError(f"kaiser_window: expected a non-negative window_length, got {window_length}")
+    window_length = _window_length("kaiser_window", window_length)
     if window_length <= 1:
         return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
     n = window_length + 1 if periodic else window_length

@@ -13,10 +13,40 @@ False
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 __all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu"]
+
+# PyTorch's global-flag freeze: after disable_global_flags() the cudnn switches may only change
+# inside cudnn.flags(...). The state lives in this dict, not in a module global: PyTorch's functions
+# read a globals dict that is not the ``torch.backends`` module object's, so a program's
+# ``torch.backends.__allow_nonbracketed_mutation_flag = True`` (MONAI's set_determinism) unfreezes
+# nothing there, and nothing here either (port round 38).
+_FLAGS = {"mutable": True}
+
+
+def disable_global_flags() -> None:
+    """Forbid setting ``torch.backends.cudnn`` switches outside ``cudnn.flags(...)``."""
+    _FLAGS["mutable"] = False
+
+
+def flags_frozen() -> bool:
+    """Whether ``disable_global_flags()`` is in force (False until it is called)."""
+    return not _FLAGS["mutable"]
+
+
+@contextmanager
+def _allow_mutation() -> Iterator[None]:
+    """PyTorch's ``__allow_nonbracketed_mutation``: the switches are settable inside."""
+    old = _FLAGS["mutable"]
+    _FLAGS["mutable"] = True
+    try:
+        yield
+    finally:
+        _FLAGS["mutable"] = old
 
 
 def _no() -> bool:
@@ -36,15 +66,59 @@ def _module(name: str, **attrs: Any) -> ModuleType:
     return mod
 
 
+_CUDNN_FLAGS = ("enabled", "benchmark", "benchmark_limit", "deterministic", "allow_tf32")
+
+
+class _CudnnModule(ModuleType):
+    """``torch.backends.cudnn``: its switches refuse a plain assignment while the global flags
+    are frozen, as PyTorch's ``CudnnModule`` does."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _CUDNN_FLAGS and flags_frozen():
+            raise RuntimeError(
+                f"not allowed to set {self.__name__} flags after disable_global_flags; "
+                "please use flags() context manager instead"
+            )
+        super().__setattr__(name, value)
+
+
+@contextmanager
+def _cudnn_flags(
+    enabled: bool = False,
+    benchmark: bool = False,
+    benchmark_limit: int = 10,
+    deterministic: bool = False,
+    allow_tf32: bool = True,
+    fp32_precision: str = "none",
+    depthwise_kernel: str = "auto",
+) -> Iterator[None]:
+    """``torch.backends.cudnn.flags(...)``: set the switches for the block, then restore them
+    (accepted under frozen global flags, as PyTorch's)."""
+    new = (enabled, benchmark, benchmark_limit, deterministic, allow_tf32)
+    with _allow_mutation():
+        old = tuple(getattr(cudnn, name) for name in _CUDNN_FLAGS)
+        for name, value in zip(_CUDNN_FLAGS, new, strict=True):
+            setattr(cudnn, name, value)
+    try:
+        yield
+    finally:
+        with _allow_mutation():
+            for name, value in zip(_CUDNN_FLAGS, old, strict=True):
+                setattr(cudnn, name, value)
+
+
 cudnn = _module(
     "cudnn",
     enabled=True,
     deterministic=False,
     benchmark=False,
+    benchmark_limit=10,
     allow_tf32=True,
     is_available=_no,
     version=lambda: None,
+    flags=_cudnn_flags,
 )
+cudnn.__class__ = _CudnnModule
 mps = _module("mps", is_available=_no, is_built=_no)
 cuda = _module(
     "cuda",

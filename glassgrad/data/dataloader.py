@@ -22,6 +22,11 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
+from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloader's names)
+    _BaseDataLoaderIter,
+    _MultiProcessingDataLoaderIter,
+    _SingleProcessDataLoaderIter,
+)
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from glassgrad.dtypes import note_complex
 from glassgrad.ops.joining import stack, torch_layout
@@ -77,7 +82,21 @@ def default_collate(batch: Any) -> Any:
     fn = collate.registered_fn(elem)  # a library's own type in default_collate_fn_map (MONAI's MetaTensor)
     if fn is not None:
         return fn(batch, collate_fn_map=collate.default_collate_fn_map)
+    return collate_builtin(batch)
+
+
+def collate_builtin(batch: Any) -> Any:
+    """:func:`default_collate` without asking ``default_collate_fn_map``: the built-in
+    ``collate_*_fn`` of ``_utils.collate`` call it, so that a registered function that calls them
+    (MONAI's ``collate_meta_tensor_fn`` calls ``collate_tensor_fn``) does not come back to itself."""
+    elem = batch[0]
     if isinstance(elem, Tensor):
+        if type(elem) is not Tensor:
+            # a Tensor subclass: the public torch.stack, so that its __torch_function__ makes the
+            # batch (PyTorch's collate_tensor_fn; MONAI's MetaTensor stays a MetaTensor)
+            import glassgrad
+
+            return glassgrad.stack(list(batch), 0)
         if any(t.requires_grad for t in batch):
             return stack(list(batch), 0)  # the stack op, so the graph is kept
         return Tensor(_stack([t._data for t in batch], "tensors"), _wrap=True)
@@ -312,8 +331,8 @@ class DataLoader(Generic[_T_co]):
                 stacklevel=1,
             )
         if isinstance(self.dataset, IterableDataset):
-            return _LoaderIter(self, self._iter_stream())
-        return _LoaderIter(self, self._iter_map())
+            return _SingleProcessDataLoaderIter(self, self._iter_stream())
+        return _SingleProcessDataLoaderIter(self, self._iter_map())
 
     def _iter_map(self) -> Iterator[Any]:
         ds, collate = self.dataset, self.collate_fn
@@ -345,21 +364,3 @@ class DataLoader(Generic[_T_co]):
                 batch = []
         if batch and not self.drop_last:
             yield collate(batch)
-
-
-class _LoaderIter:
-    """What ``iter(loader)`` returns: the batches, and ``len()`` as PyTorch's
-    ``_SingleProcessDataLoaderIter`` has it (the CycleGAN notebook takes
-    ``min(len(iter_X), len(iter_Y))`` as its batches per epoch); a plain generator has no length."""
-
-    def __init__(self, loader: DataLoader, batches: Iterator[Any]) -> None:
-        self._loader, self._batches = loader, batches
-
-    def __iter__(self) -> _LoaderIter:
-        return self
-
-    def __next__(self) -> Any:
-        return next(self._batches)
-
-    def __len__(self) -> int:
-        return len(self._loader)

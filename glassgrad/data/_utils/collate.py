@@ -3,7 +3,10 @@ function that batches it, PyTorch's ``collate_*_fn`` and ``default_collate_fn_ma
 
 A library may register its own types in ``default_collate_fn_map`` (MONAI adds its ``MetaTensor``);
 ``default_collate`` then batches those samples with the registered function, as PyTorch's does.
-The built-in entries batch as :func:`glassgrad.data.default_collate` does.
+The built-in entries batch as :func:`glassgrad.data.default_collate` does, without asking the map
+again (a registered function may call them: MONAI's ``collate_meta_tensor_fn`` calls
+``collate_tensor_fn``); a batch of Tensor subclass instances is stacked by the public ``torch.stack``,
+so the subclass's ``__torch_function__`` makes the batch, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.data.dataloader import collate_fields, default_collate, default_convert
+from glassgrad.data.dataloader import collate_builtin, collate_fields, default_collate, default_convert
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -41,27 +44,27 @@ default_collate_err_msg_format = (
 
 def collate_tensor_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
     """Tensors ``(*)`` stacked into ``(B, *)``."""
-    return default_collate(list(batch))
+    return collate_builtin(list(batch))
 
 
 def collate_numpy_array_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
     """NumPy arrays ``(*)`` stacked into a ``(B, *)`` tensor (string/object arrays refused)."""
-    return default_collate(list(batch))
+    return collate_builtin(list(batch))
 
 
 def collate_numpy_scalar_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
     """NumPy scalars into a ``(B,)`` tensor of their dtype."""
-    return default_collate(list(batch))
+    return collate_builtin(list(batch))
 
 
 def collate_float_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
     """Python floats into a ``(B,)`` float64 tensor."""
-    return default_collate(list(batch))
+    return collate_builtin(list(batch))
 
 
 def collate_int_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Tensor:
     """Python ints into a ``(B,)`` int64 tensor."""
-    return default_collate(list(batch))
+    return collate_builtin(list(batch))
 
 
 def collate_str_fn(batch: Any, *, collate_fn_map: dict | None = None) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.linspace_kernel import linspace_values
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.activation import softmax
 from glassgrad.ops.grid_sample import GridSample
@@ -61,11 +62,14 @@ def gumbel_softmax(
 
 
 def _linspace(xp: Any, n: int, align_corners: bool, dtype: Any) -> Any:
-    """The normalised coordinates of ``n`` pixel centres (corners with ``align_corners``); 0 for one."""
+    """The normalised coordinates of ``n`` pixel centres (corners with ``align_corners``); 0 for one.
+    PyTorch's values bit for bit: its ``linspace(-1, 1, n)``, times ``n - 1`` and over ``n`` in the
+    grid's dtype (a 1-ulp difference moves a sample point across a nearest-neighbour tie)."""
     if n <= 1:
         return xp.zeros(max(n, 0), dtype=dtype)
-    steps = xp.linspace(-1.0, 1.0, n)
-    return (steps if align_corners else steps * (n - 1) / n).astype(dtype)
+    dt = xp.dtype(dtype)
+    steps = xp.asarray(linspace_values(-1.0, 1.0, n, dt))
+    return steps if align_corners else steps * dt.type(n - 1) / dt.type(n)
 
 
 def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:

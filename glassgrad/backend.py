@@ -20,7 +20,7 @@ from glassgrad.meta_array import seen as _meta_seen
 
 __all__ = [
     "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
-    "quietly", "dense", "quiet_start", "quiet_end", "quiet_run", "quiet_busy", "user_code",
+    "quietly", "dense", "c_layout", "quiet_start", "quiet_end", "quiet_run", "quiet_busy", "user_code",
 ]  # fmt: skip
 
 np_module = np
@@ -148,6 +148,19 @@ def dense(a: object) -> object:
     if a.__class__ is not np.ndarray or a.flags.c_contiguous:
         return a  # a meta array has no layout
     return np.ascontiguousarray(a)
+
+
+def c_layout(a: object) -> object:
+    """``a`` with the strides PyTorch gives a new tensor (row-major, a size-1 dim's stride too, which
+    NumPy's ``c_contiguous`` ignores): ``a`` when it has them, else a C-ordered copy. Advanced
+    indexing returns through this (NumPy lays ``a[:, idx]`` out transposed)."""
+    if a.__class__ is not np.ndarray:
+        return a  # a meta array or a NumPy scalar
+    want, step = [], a.itemsize
+    for n in reversed(a.shape):
+        want.append(step)
+        step *= max(n, 1)
+    return a if a.strides == tuple(reversed(want)) else a.copy(order="C")
 
 
 def to_numpy(a: object) -> np.ndarray:

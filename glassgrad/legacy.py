@@ -1,6 +1,7 @@
 """Names that old and new PyTorch scripts reach for at the top level and that are not ops:
 the legacy constructor's rules (``Tensor(3, 4)``, ``Tensor(data)``, ``t.type("torch.LongTensor")``),
-the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/``iinfo``,
+the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/``iinfo`` (from
+``dtype_info``),
 ``set_printoptions``, ``initial_seed``, ``compile`` (a no-op here) and the number constants.
 
 >>> import glassgrad as gg
@@ -11,7 +12,6 @@ the legacy typed constructors (``LongTensor``, ``FloatTensor`` ...), ``finfo``/`
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad import dtypes, printing
 from glassgrad.device import check_device
 from glassgrad.device import device as _Device
+from glassgrad.dtype_info import finfo, iinfo
 from glassgrad.factories import _float, _size, as_array, empty
 from glassgrad.inference import warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, preserve_format
@@ -218,25 +219,6 @@ ShortTensor = _typed("ShortTensor", np.int16)
 CharTensor = _typed("CharTensor", np.int8)
 ByteTensor = _typed("ByteTensor", np.uint8)
 BoolTensor = _typed("BoolTensor", np.bool_)
-
-
-#: bfloat16's limits (8 exponent bits as float32's, 7 mantissa bits), for ``finfo``: NumPy has no type
-_BFLOAT16 = SimpleNamespace(
-    bits=16, eps=2.0**-7, max=3.3895313892515355e38, min=-3.3895313892515355e38,
-    tiny=2.0**-126, smallest_normal=2.0**-126, resolution=0.01, dtype="bfloat16",
-)  # fmt: skip
-
-
-def finfo(dtype: Any = None) -> Any:
-    """Limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``, ``bits``), as ``torch.finfo``."""
-    if dtype is dtypes.bfloat16:
-        return _BFLOAT16
-    return np.finfo(dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np)
-
-
-def iinfo(dtype: Any) -> Any:
-    """Limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``."""
-    return np.iinfo(dtypes.to_np_dtype(dtype))
 
 
 def set_printoptions(

@@ -279,7 +279,7 @@ METHODS: dict[str, Any] = {
         "glassgrad.multiprocessing" in sys.modules and _multiprocessing().is_shared(self)
     ),
     "is_complex": lambda self: self._data.dtype.kind == "c",
-    "is_signed": lambda self: self._data.dtype.kind in "fi",
+    "is_signed": lambda self: self._data.dtype.kind in "fic",  # complex too, as PyTorch (not bool, uint)
     "t_": _view_inplace("t_", Tensor.t),
     "transpose_": _view_inplace("transpose_", Tensor.transpose),
     "swapaxes_": _view_inplace("swapaxes_", Tensor.swapaxes),

@@ -11,7 +11,8 @@ What a file holds:
 * everything else (numbers, strings, bools, None, lists, tuples, dicts with int keys, ...) as JSON
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
-  [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors.
+  [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors;
+  paths, sets, complex numbers and dtypes have their own tags (``serialization_values.py``).
 * a tensor's class when it is not a plain tensor (a ``Parameter``, a user's subclass) and its own
   attributes (``__dict__``), as PyTorch's pickle keeps them; load makes such a class only when it is
   allowed (``serialization_subclass.py``).
@@ -44,6 +45,7 @@ from glassgrad.serialization_complex import complex_of, real_pairs
 from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
+from glassgrad.serialization_values import HASHABLE_VALUES, VALUE_TAGS, decode_value, encode_value, is_value
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -59,7 +61,7 @@ __all__ = [
 
 SAFETENSORS_HINT = "save/load: needs safetensors; pip install glassgrad[train] (or pip install safetensors)"
 _FORMAT_KEY, _STRUCT_KEY, _FORMAT = "glassgrad.format", "glassgrad.structure", "1"
-_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__np__")
+_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__np__", *VALUE_TAGS)
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -130,6 +132,9 @@ class _Encoder:
             return self._array(obj, path, "__tensor__")
         if isinstance(obj, np.ndarray):
             return self._array(obj, path, "__ndarray__")
+        value = encode_value(obj, self.encode, path)  # a path, set, complex number or dtype
+        if is_value(value):
+            return value
         if isinstance(obj, np.generic):
             return {"__np__": obj.dtype.str, "value": obj.item()}
         if isinstance(obj, _SCALARS):
@@ -143,9 +148,10 @@ class _Encoder:
                 return {k: self.encode(v, (*path, k)) for k, v in obj.items()}
             items = []
             for k, v in obj.items():
-                if not isinstance(k, _SCALARS + (tuple,)):
+                if not isinstance(k, _SCALARS + HASHABLE_VALUES + (tuple,)):
                     raise TypeError(
-                        f"save: expected dict keys of str, int, float, bool or tuple, got {type(k).__name__}"
+                        "save: expected dict keys of str, int, float, bool, tuple, frozenset, complex, path "
+                        f"or dtype, got {type(k).__name__}"
                     )
                 items.append([self.encode(k, (*path, "key")), self.encode(v, (*path, k))])
             return {"__dict__": items}
@@ -255,7 +261,9 @@ def save(
 
 # ---------------------------------------------------------------------------------------- decode
 class _Decoder:
-    def __init__(self, arrays: dict[str, np.ndarray], where: str, relocate: Any, weights_only: bool) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], where: str, relocate: Any, weights_only: bool = True
+    ) -> None:
         self.arrays, self.where, self.relocate = arrays, where, relocate
         self.weights_only = weights_only
         self.made: dict[str, Any] = {}  # key -> object, so a tensor stored once comes back shared
@@ -292,6 +300,8 @@ class _Decoder:
             return tuple(self.decode(v) for v in node["__tuple__"])
         if "__np__" in node:
             return np_scalar(node, self.where)
+        if any(tag in node for tag in VALUE_TAGS):
+            return decode_value(node, self.decode, _hashable, self.where)
         if "__dict__" in node:
             return {_hashable(self.decode(k)): self.decode(v) for k, v in node["__dict__"]}
         return {k: self.decode(v) for k, v in node.items()}

@@ -31,6 +31,7 @@ from glassgrad.ops.sparse import (
     unsupported,
 )
 from glassgrad.printing import LINEWIDTH, tensor_repr
+from glassgrad.sparse_spgemm import spgemm
 from glassgrad.tensor import Tensor, tensor
 from glassgrad.torch_function import _disabled_torch_function_impl
 
@@ -95,8 +96,7 @@ class SparseTensor(Tensor):
     is_sparse = True
 
     def __getattribute__(self, name: str) -> Any:
-        # A Tensor method this class does not redefine would run on the storage stub: refuse it
-        # by name, as PyTorch does for ops without a sparse kernel.
+        # A Tensor method not redefined here would run on the storage stub: refused, as PyTorch's (no kernel).
         if name[0] != "_" and name not in _OWN and name not in _ALLOWED and hasattr(Tensor, name):
             raise NotImplementedError(unsupported(name))
         return object.__getattribute__(self, name)
@@ -345,11 +345,12 @@ def _inner(arr: Any, lead: str) -> str:
 
 
 _OWN = frozenset(n for c in (SparseTensor,) for n in vars(c))
-# The dtype casts are Tensor methods that only call ``self.to(dtype)``: they reach our ``to``.
-_ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim", "size", "dim",
-                      "numel", "element_size", "requires_grad", "name", "is_floating_point", "float",
-                      "double", "half", "bfloat16", "long", "int", "short", "char", "byte", "bool",
-                      "type_as"))  # fmt: skip
+# The dtype casts only call ``self.to(dtype)`` (reaching our ``to``); the is_* read the dtype or device.
+_ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim", "size", "dim", "numel",
+                      "element_size", "requires_grad", "name", "is_floating_point", "float", "double", "half",
+                      "bfloat16", "long", "int", "short", "char", "byte", "bool", "type_as", "is_sparse_csr",
+                      "is_mkldnn", "is_quantized", "is_meta", "is_nested", "is_cpu", "is_complex", "is_xpu",
+                      "is_mps", "is_ipu", "is_vulkan", "is_signed"))  # fmt: skip
 
 
 def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwargs: Any) -> Tensor:
@@ -374,10 +375,10 @@ def dense_to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) 
 
 
 def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
-    """sparse @ dense and dense @ sparse (2-D sparse, 1-D or 2-D dense), computed from the nonzeros."""
+    """sparse @ dense and dense @ sparse (2-D sparse, 1-D or 2-D dense) from the nonzeros; sparse @ sparse."""
     a_sp, b_sp = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
     if a_sp and b_sp:
-        raise NotImplementedError(unsupported(f"{op} of two sparse tensors"))
+        return spgemm(a, b, op)
     if b_sp:  # d @ S = (S^T @ d^T)^T
         if not isinstance(a, Tensor):
             a = tensor(a)

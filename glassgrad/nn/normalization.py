@@ -14,6 +14,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.factories import empty, ones, zeros
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.sizes import size_int
 from glassgrad.tensor import Tensor
 
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "RMSNorm", "GroupNorm", "LocalResponseNorm"]
@@ -109,13 +110,10 @@ class _NormBase(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if (
-            not isinstance(num_features, numbers.Integral)
-            or isinstance(num_features, bool)
-            or num_features <= 0
-        ):
+        n = size_int(num_features)  # a NumPy int or an integer tensor is accepted, as in PyTorch
+        if n is None or n <= 0:
             raise ValueError(f"{type(self).__name__}: expected a positive num_features, got {num_features!r}")
-        num_features = int(num_features)  # a NumPy int is accepted, as in PyTorch
+        num_features = n
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum

@@ -20,7 +20,7 @@ import numpy as np
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive, named
 from glassgrad.autograd.shapes import broadcast_shape
-from glassgrad.backend import array_module, dense
+from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import same_device, seen
@@ -170,11 +170,11 @@ class GetItem(Primitive):
 
 
 def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
-    """``a[key]`` for a key from ``_key``: a view for a basic key (an all-int key gives a 0-d view,
-    as PyTorch, not a NumPy scalar), a new array for an advanced one."""
+    """``a[key]`` for a key from ``_key``: a view for a basic key (an all-int key gives a 0-d view, as
+    PyTorch, not a NumPy scalar), a new C-contiguous array for an advanced one, as PyTorch's."""
     if isinstance(key, SplitKey):
         try:
-            return _split_view(a, key)[key.rest]
+            return c_layout(_split_view(a, key)[key.rest])
         except IndexError as e:  # an index tensor past its dim, as PyTorch's IndexError
             raise IndexOutOfRangeError(
                 f"getitem: expected a key that fits shape {a.shape}, got {e}"
@@ -182,7 +182,7 @@ def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
     if not advanced and not any(k is Ellipsis for k in key):
         key = (*key, Ellipsis)
     try:
-        return a[key]  # (apply turns a NumPy scalar from an advanced key into an array)
+        return c_layout(a[key]) if advanced else a[key]
     except IndexError as e:
         raise IndexOutOfRangeError(f"getitem: expected a key that fits shape {a.shape}, got {e}") from None
 

@@ -33,7 +33,7 @@ __all__ = [
 
 _SUPPORTED = (
     "supported on sparse COO tensors: to_dense(), coalesce(), indices(), values(), t(), "
-    "sparse.mm / mm / spmm / @ with a dense operand, sparse.sum, sparse + sparse, dense + sparse, "
+    "sparse.mm / mm / spmm / @ with a dense operand or of two 2-D sparse ones, sparse.sum, sparse + sparse, dense + sparse, "
     "* and / by a scalar, * by a dense tensor of the same shape; call .to_dense() first"
 )
 

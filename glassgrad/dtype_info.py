@@ -1,0 +1,89 @@
+"""``torch.finfo`` and ``torch.iinfo``: the limits of a dtype, with PyTorch's attributes and types.
+
+Their numbers are Python ``float``/``int`` (NumPy's ``np.finfo`` gives NumPy scalars, whose
+arithmetic with Python floats would stay in float32) and ``dtype`` is the dtype's name as a string
+(pykeen's ``getattr(torch, torch.finfo(dtype).dtype)`` turns a complex dtype into its real one).
+
+>>> import glassgrad as gg
+>>> gg.finfo(gg.complex64).dtype, gg.iinfo(gg.int8).max
+('float32', 127)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+
+__all__ = ["finfo", "iinfo"]
+
+
+def _np_dtype(dtype: Any, who: str) -> np.dtype:
+    if isinstance(dtype, str):  # PyTorch's TypeError: a name is not a dtype
+        raise TypeError(f"{who}(): argument 'type' must be a dtype (glassgrad.float32), not str {dtype!r}")
+    try:
+        return dtypes.to_np_dtype(dtype)
+    except dtypes.DTypeError:
+        raise TypeError(
+            f"{who}(): argument 'type' must be a dtype (glassgrad.float32), got {dtype!r}"
+        ) from None
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Limits of a floating dtype (a complex one gives its real part's): ``bits``, ``eps``, ``max``,
+    ``min``, ``tiny`` (= ``smallest_normal``), ``resolution`` and ``dtype`` (its name, a string).
+    Without an argument, the default dtype's."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's keyword
+        if type is dtypes.bfloat16:  # NumPy has no bfloat16: 8 exponent bits as float32's, 7 mantissa bits
+            self.bits, self.eps, self.max = 16, 2.0**-7, 3.3895313892515355e38
+            self.tiny, self.resolution, self.dtype = 2.0**-126, 0.01, "bfloat16"
+        else:
+            dt = dtypes.get_default_dtype().np if type is None else _np_dtype(type, "finfo")
+            if dt.kind not in "fc":
+                raise TypeError(
+                    f"finfo() requires a floating point input type, got {dt.name}; use glassgrad.iinfo for integers"
+                )
+            info = np.finfo(dt)
+            self.bits, self.eps, self.max = int(info.bits), float(info.eps), float(info.max)
+            # resolution 10**-precision as a Python float (1e-06), not float32(1e-06) widened
+            self.tiny, self.resolution, self.dtype = float(info.tiny), 10.0**-info.precision, info.dtype.name
+        self.min, self.smallest_normal = -self.max, self.tiny
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+            f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})"
+        )
+
+
+class iinfo:  # noqa: N801 - PyTorch's name
+    """Limits of an integer dtype: ``bits``, ``max``, ``min`` (Python ints) and ``dtype`` (its name)."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002 - PyTorch's keyword
+        dt = _np_dtype(type, "iinfo")
+        if dt.kind == "b":
+            raise TypeError("iinfo(): glassgrad.bool is not supported (it has no integer limits)")
+        if dt.kind not in "iu":
+            raise TypeError(
+                f"iinfo() requires an integer input type, got {dt.name}; use glassgrad.finfo for floats"
+            )
+        info = np.iinfo(dt)
+        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), dt.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self) -> int:
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -1,0 +1,110 @@
+"""Plain Python values in checkpoints beyond JSON's: ``pathlib`` paths, sets and frozensets, complex
+numbers (Python's and NumPy's) and glassgrad dtypes.
+
+``torch.save`` pickles them (pykeen's ``TriplesFactory.to_path_binary`` saves
+``metadata={"path": PosixPath(...)}``); ``save`` writes each as a tagged JSON value and ``load``
+builds it again from a fixed table of types, so a file still never names code to run:
+
+* ``{"__path__": "a/b", "flavour": "posix" | "windows", "pure": bool}``: a concrete path comes
+  back concrete when this system can make one (a ``WindowsPath`` on Linux loads as
+  ``PureWindowsPath``, which PyTorch's unpickler would refuse outright);
+* ``{"__set__": [...], "frozen": bool}``;
+* ``{"__complex__": [re, im], "np": "<c16"}`` (``np`` only for a NumPy scalar);
+* ``{"__dtype__": "float32"}``: the module-level dtype object (``gg.float32``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.errors import CheckpointError
+
+__all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
+
+VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__")
+#: the ones that can be dict keys
+HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType)
+_NOT_A_VALUE = object()
+
+
+def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> Any:
+    """The tagged JSON of ``obj``, or ``_NOT_A_VALUE`` (see :func:`is_value`) when it is none of
+    these types; ``encode`` encodes a set's elements."""
+    if isinstance(obj, pathlib.PurePath):
+        windows = isinstance(obj, pathlib.PureWindowsPath)
+        return {
+            "__path__": str(obj),
+            "flavour": "windows" if windows else "posix",
+            "pure": not isinstance(obj, pathlib.Path),
+        }
+    if isinstance(obj, set | frozenset):
+        items = [encode(v, (*path, i)) for i, v in enumerate(obj)]
+        return {"__set__": items, "frozen": isinstance(obj, frozenset)}
+    if isinstance(obj, complex | np.complexfloating):
+        out: dict = {"__complex__": [float(obj.real), float(obj.imag)]}
+        if isinstance(obj, np.complexfloating):
+            out["np"] = obj.dtype.str
+        return out
+    if isinstance(obj, dtypes.DType):
+        return {"__dtype__": obj.name}
+    return _NOT_A_VALUE
+
+
+def is_value(encoded: Any) -> bool:
+    """Whether :func:`encode_value` answered (``obj`` was one of its types)."""
+    return encoded is not _NOT_A_VALUE
+
+
+def _path(node: dict) -> pathlib.PurePath:
+    text, flavour, pure = node["__path__"], node.get("flavour"), node.get("pure")
+    if not isinstance(text, str) or flavour not in ("posix", "windows") or not isinstance(pure, bool):
+        raise TypeError(f"a path is a string with flavour posix/windows and a bool 'pure', got {node!r:.80}")
+    windows = flavour == "windows"
+    if not pure and windows == (os.name == "nt"):  # a concrete path of this system's flavour
+        return pathlib.Path(text)
+    return pathlib.PureWindowsPath(text) if windows else pathlib.PurePosixPath(text)
+
+
+def _complex(node: dict, where: str) -> Any:
+    parts, code = node["__complex__"], node.get("np")
+    if not (
+        isinstance(parts, list)
+        and len(parts) == 2
+        and all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts)
+    ):
+        raise TypeError(f"a complex number is [real, imag], got {parts!r:.80}")
+    value = complex(parts[0], parts[1])
+    if code is None:
+        return value
+    if code not in ("<c8", "<c16", ">c8", ">c16"):
+        raise CheckpointError(
+            f"load: {where}: corrupted structure metadata: expected a complex64/complex128 NumPy scalar, got {code!r:.20}"
+        )
+    return np.dtype(code).type(value)
+
+
+def decode_value(node: dict, decode: Callable[[Any], Any], hashable: Callable[[Any], Any], where: str) -> Any:
+    """The value of a tagged node (one of :data:`VALUE_TAGS` is among its keys)."""
+    if "__path__" in node:
+        return _path(node)
+    if "__set__" in node:
+        items = node["__set__"]
+        if not isinstance(items, list):
+            raise TypeError(f"a set's items are a list, got {type(items).__name__}")
+        made = {hashable(decode(v)) for v in items}
+        return frozenset(made) if node.get("frozen") else made
+    if "__complex__" in node:
+        return _complex(node, where)
+    name = node["__dtype__"]
+    found = getattr(dtypes, name, None) if isinstance(name, str) and name.isidentifier() else None
+    if not isinstance(found, dtypes.DType):
+        raise CheckpointError(
+            f"load: {where}: corrupted structure metadata: {name!r:.40} is not a glassgrad dtype"
+        )
+    return found

@@ -53,8 +53,32 @@ __all__ = [
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal",
 ]  # fmt: skip
 
+
+def _with_out() -> None:
+    """PyTorch's keyword-only ``out=`` on the ``torch.linalg`` functions that take one and whose own
+    modules don't (linear_operator's ``cholesky_ex(A, out=out)``). The dtype rules are PyTorch's
+    (probed on 2.13): the norms, ``svdvals``, ``eigvalsh`` and ``cross`` write their result's dtype
+    only; ``cond``, ``householder_product``, ``eigvals`` and ``matrix_rank`` cast where no value is
+    lost; each tensor of a tuple result (``cholesky_ex``'s L and int32 info, ``qr``, ``svd`` ...)
+    has its result's dtype."""
+    from glassgrad.out_keyword import out_keyword
+
+    names = globals()
+    rules = {
+        **dict.fromkeys(["vector_norm", "matrix_norm", "norm", "svdvals", "eigvalsh", "cross"], "same"),
+        **dict.fromkeys(["cond", "householder_product", "eigvals", "matrix_rank"], "cast"),
+        **dict.fromkeys(
+            ["cholesky_ex", "inv_ex", "solve_ex", "eig", "eigh", "qr", "svd", "slogdet", "lstsq"], "same"
+        ),
+    }
+    for name, rule in rules.items():
+        names[name] = out_keyword(names[name], name, rule)
+
+
+_with_out()
+
 # PyTorch's TypeError for an operand that is not a tensor, and NumPy's axis=/keepdims= as its parser
 # takes them on every torch.linalg function (operand_errors.py)
-from glassgrad import operand_errors as _operand_errors
+from glassgrad import operand_errors as _operand_errors  # noqa: E402
 
 _operand_errors.install(globals(), __all__, native=True)

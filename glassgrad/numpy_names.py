@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from glassgrad import operand_errors, torch_keywords
 from glassgrad.operand_errors import is_operand, not_tensor
+from glassgrad.torch_function_foreign import NOT_TAKEN, foreign_call, foreign_params
 
 __all__ = ["ALIASES", "accept_numpy_names", "install", "wants_numpy_names"]
 
@@ -122,8 +123,10 @@ def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callab
             kwargs = _renamed(name, kwargs)
         try:
             return fn(*args, **kwargs)
-        except AttributeError as e:
-            if first is not None:
+        except Exception as e:  # a type of __torch_function__ (not asked yet) may take the call over
+            if (out := foreign_call(with_numpy_names, args, kwargs)) is not NOT_TAKEN:
+                return out
+            if first is not None and isinstance(e, AttributeError):
                 not_tensor(e, name, (args[0] if args else kwargs.get(first),), ("input",))
             raise
 
@@ -140,6 +143,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
     env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
     env["_no_dim"] = _no_dim
     env["_not_tensor"] = not_tensor
+    env.update(_foreign=foreign_params, _NOT_TAKEN=NOT_TAKEN)
     head, call, marked = [], [], []
     for p in params:
         positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -183,10 +187,22 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
     values = "".join(f"{p.name}, " for p in operands)
     required = sum(p.default is p.empty for p in operands)
     shown_operands = tuple(shown[p.name] for p in operands)
-    body += ["try:", f"    return _fn({', '.join(call)})", "except AttributeError as _e:"]
-    body += [f"    _not_tensor(_e, {name!r}, ({values}), {shown_operands!r}, {required})", "    raise"]
+    # (also zero-cost: a call that fails with an argument of a type implementing __torch_function__,
+    # linear_operator's torch.add(linear_op, t), is handed to it, as PyTorch's would have been first)
+    given_now = ", ".join(f"{p.name!r}: {p.name}" for p in params)
+    env["_shown"] = shown
+    body += ["try:", f"    return _fn({', '.join(call)})", "except Exception as _e:"]
+    body += [
+        f"    _r = _foreign(_me, _fn, {{{given_now}}}, _shown)",
+        "    if _r is not _NOT_TAKEN:",
+    ]
+    body += ["        return _r", "    if isinstance(_e, AttributeError):"]
+    body += [f"        _not_tensor(_e, {name!r}, ({values}), {shown_operands!r}, {required})", "    raise"]
     source = f"def {name}({', '.join(head)}):\n" + "".join(f"    {line}\n" for line in body)
-    return generated(source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>", fn.__module__)
+    env["_me"] = generated(
+        source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>", fn.__module__
+    )
+    return env["_me"]
 
 
 def generated(source: str, name: str, env: dict[str, Any], filename: str, module: str) -> Callable:

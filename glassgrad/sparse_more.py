@@ -155,3 +155,12 @@ ByteTensor = _typed("ByteTensor", np.uint8)
 
 # A dense tensor's method (SparseTensor refuses it by name, as it does every method it lacks).
 Tensor.sparse_mask = sparse_mask
+
+
+def _sparse_matrix_transpose(self: SparseTensor) -> SparseTensor:
+    """``s.mT``: the last two (sparse) dims swapped, as PyTorch's (linear_operator's sparse
+    interpolation matrices in the backward of its ``DSMM``)."""
+    return self.transpose(-2, -1)
+
+
+SparseTensor.mT = property(_sparse_matrix_transpose)  # (named in sparse_tensor's _ALLOWED: not refused)

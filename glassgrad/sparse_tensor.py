@@ -350,7 +350,7 @@ _ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim
                       "element_size", "requires_grad", "name", "is_floating_point", "float", "double", "half",
                       "bfloat16", "long", "int", "short", "char", "byte", "bool", "type_as", "is_sparse_csr",
                       "is_mkldnn", "is_quantized", "is_meta", "is_nested", "is_cpu", "is_complex", "is_xpu",
-                      "is_mps", "is_ipu", "is_vulkan", "is_signed"))  # fmt: skip
+                      "is_mps", "is_ipu", "is_vulkan", "is_signed", "ndimension", "nelement", "mT"))  # fmt: skip
 
 
 def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwargs: Any) -> Tensor:

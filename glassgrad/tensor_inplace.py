@@ -334,61 +334,61 @@ class _InPlace:
         try:
             return self._update("__iadd__", elementwise.add, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__iadd__")
 
     def __isub__(self, other: Any) -> Tensor:
         try:
             return self._update("__isub__", elementwise.sub, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__isub__")
 
     def __imul__(self, other: Any) -> Tensor:
         try:
             return self._update("__imul__", elementwise.mul, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__imul__")
 
     def __itruediv__(self, other: Any) -> Tensor:
         try:
             return self._update("__itruediv__", elementwise.div, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__itruediv__")
 
     def __ipow__(self, other: Any) -> Tensor:
         try:
             return self._update("__ipow__", elementwise.pow, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__ipow__")
 
     def __ifloordiv__(self, other: Any) -> Tensor:
         try:
             return self._update("__ifloordiv__", compare.floor_divide, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__ifloordiv__")
 
     def __imod__(self, other: Any) -> Tensor:
         try:
             return self._update("__imod__", compare.remainder, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__imod__")
 
     def __iand__(self, other: Any) -> Tensor:
         try:
             return self._update("__iand__", compare.bitwise_and, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__iand__")
 
     def __ior__(self, other: Any) -> Tensor:
         try:
             return self._update("__ior__", compare.bitwise_or, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__ior__")
 
     def __ixor__(self, other: Any) -> Tensor:
         try:
             return self._update("__ixor__", compare.bitwise_xor, other)
         except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other)
+            return _decline(other, self, "__ixor__")
 
     def __setitem__(self, key: Any, value: Any) -> None:
         setitem.setitem(self, key, value)

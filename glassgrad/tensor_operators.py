@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import torch_function_foreign
 from glassgrad.errors import IndexOutOfRangeError
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops import (
@@ -46,10 +47,14 @@ def declined(other: Any) -> bool:
     return not isinstance(other, _OPERANDS)
 
 
-def _decline(other: Any) -> Any:
-    """In an operator's ``except _FAILED``: ``NotImplemented`` for a declined operand, else the
-    error being handled, raised again (a bare ``raise`` re-raises it from here too)."""
+def _decline(other: Any, this: Any = None, dunder: str = "") -> Any:
+    """In operator ``dunder``'s ``except _FAILED``: ``NotImplemented`` for a declined operand, else
+    the error being handled, raised again (a bare ``raise`` re-raises it from here too). A declined
+    operand whose type implements ``__torch_function__`` (not asked while the protocol is off)
+    switches it on, and the operator runs again asking it, as PyTorch's would have first."""
     if declined(other):
+        if dunder and torch_function_foreign.switched_on_for(other):
+            return getattr(Tensor, dunder)(this, other)
         return NotImplemented
     raise  # (called only while handling the operator's TypeError)
 
@@ -59,25 +64,25 @@ class _Operators:
         try:
             return elementwise.add(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__add__")
 
     def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
         try:
             return elementwise.add(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__radd__")
 
     def __sub__(self, other: Any) -> Tensor:
         try:
             return elementwise.sub(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__sub__")
 
     def __rsub__(self, other: Any) -> Tensor:
         try:
             return elementwise.sub(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rsub__")
 
     def __mul__(self, other: Any) -> Tensor:
         if isinstance(other, _SEQUENCES):
@@ -85,7 +90,7 @@ class _Operators:
         try:
             return elementwise.mul(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__mul__")
 
     def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
         if isinstance(other, _SEQUENCES):
@@ -94,43 +99,43 @@ class _Operators:
         try:
             return elementwise.mul(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rmul__")
 
     def __truediv__(self, other: Any) -> Tensor:
         try:
             return elementwise.div(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__truediv__")
 
     def __rtruediv__(self, other: Any) -> Tensor:
         try:
             return elementwise.div(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rtruediv__")
 
     def __pow__(self, other: Any) -> Tensor:
         try:
             return elementwise.pow(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__pow__")
 
     def __rpow__(self, other: Any) -> Tensor:
         try:
             return elementwise.pow(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rpow__")
 
     def __matmul__(self, other: Any) -> Tensor:
         try:
             return matmul.matmul(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__matmul__")
 
     def __rmatmul__(self, other: Any) -> Tensor:
         try:
             return matmul.matmul(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rmatmul__")
 
     def __neg__(self) -> Tensor:
         return elementwise.neg(self)
@@ -145,19 +150,19 @@ class _Operators:
         try:
             return compare.floor_divide(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__floordiv__")
 
     def __rfloordiv__(self, other: Any) -> Tensor:
         try:
             return compare.floor_divide(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rfloordiv__")
 
     def __mod__(self, other: Any) -> Tensor:
         try:
             return compare.remainder(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__mod__")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
@@ -165,7 +170,7 @@ class _Operators:
         try:
             return compare.eq(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__eq__")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
@@ -173,73 +178,73 @@ class _Operators:
         try:
             return compare.ne(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__ne__")
 
     def __lt__(self, other: Any) -> Tensor:
         try:
             return compare.lt(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__lt__")
 
     def __le__(self, other: Any) -> Tensor:
         try:
             return compare.le(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__le__")
 
     def __gt__(self, other: Any) -> Tensor:
         try:
             return compare.gt(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__gt__")
 
     def __ge__(self, other: Any) -> Tensor:
         try:
             return compare.ge(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__ge__")
 
     def __rmod__(self, other: Any) -> Tensor:
         try:
             return compare.remainder(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rmod__")
 
     def __and__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_and(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__and__")
 
     def __rand__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_and(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rand__")
 
     def __or__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_or(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__or__")
 
     def __ror__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_or(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__ror__")
 
     def __xor__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_xor(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__xor__")
 
     def __rxor__(self, other: Any) -> Tensor:
         try:
             return compare.bitwise_xor(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rxor__")
 
     def __invert__(self) -> Tensor:
         return compare.bitwise_not(self)
@@ -248,37 +253,37 @@ class _Operators:
         try:
             return math_more.bitwise_left_shift(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__lshift__")
 
     def __rlshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_left_shift(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rlshift__")
 
     def __rshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_right_shift(self, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rshift__")
 
     def __rrshift__(self, other: Any) -> Tensor:
         try:
             return math_more.bitwise_right_shift(other, self)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__rrshift__")
 
     def __ilshift__(self, other: Any) -> Tensor:
         try:
             return self._update("__ilshift__", math_more.bitwise_left_shift, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__ilshift__")
 
     def __irshift__(self, other: Any) -> Tensor:
         try:
             return self._update("__irshift__", math_more.bitwise_right_shift, other)
         except _FAILED:
-            return _decline(other)
+            return _decline(other, self, "__irshift__")
 
     def __getitem__(self, key: Any) -> Tensor:
         if _meta_seen[0]:  # one truth test until a meta tensor has ever been made

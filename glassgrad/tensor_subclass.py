@@ -12,6 +12,7 @@ when a subclass that takes part is defined.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from glassgrad import torch_function
@@ -127,17 +128,33 @@ def _legacy_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     return obj
 
 
-def _reduce_ex(self: Tensor, protocol: Any) -> Any:
-    """Pickling: a subclass that takes part and has a ``__new__`` of its own (fastai's
-    ``TensorBase(x, **meta)``, torchvision's ``BoundingBoxes``) cannot be remade by
+def _reduce_ex(self: Tensor, protocol: Any, keep_graph: bool = False) -> Any:
+    """Pickling (and ``copy.copy``): as PyTorch's ``_rebuild_tensor_v2``, the tensor comes back a
+    leaf that keeps ``requires_grad``, without its graph, ``.grad`` or hooks (linear_operator
+    pickles its cache of a computed tensor; its graph is not picklable). ``keep_graph`` is
+    ``deepcopy``'s (``_deepcopy``). A subclass that takes part and has a ``__new__`` of its own
+    (fastai's ``TensorBase(x, **meta)``, torchvision's ``BoundingBoxes``) cannot be remade by
     ``cls.__new__(cls)``; as PyTorch's ``_rebuild_from_type_v2``, it is pickled as a plain
     Tensor, its class and its ``__dict__``, and remade with ``as_subclass``'s recast."""
     cls = type(self)
     if cls is Tensor or "__new__" not in _own_attrs(cls) or not torch_function._takes_part_type(cls):
-        return object.__reduce_ex__(self, protocol)
+        rv = object.__reduce_ex__(self, protocol)
+        state = rv[2] if len(rv) > 2 else None
+        if keep_graph or not (isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict)):
+            return rv
+        slots = {**state[1], "_node": None, "_grad": None, "_hooks": None}
+        return (*rv[:2], (state[0], slots), *rv[3:])
     plain = Tensor(self._data, _wrap=True)
     plain.requires_grad = self.requires_grad and self._node is None
     return _rebuild_subclass, (cls, plain, dict(vars(self)))
+
+
+def _deepcopy(self: Tensor, memo: dict) -> Tensor:
+    """``copy.deepcopy``: a copy that keeps ``.grad`` (and, as before, a computed tensor's graph),
+    through the class's own ``__reduce_ex__`` where it has one."""
+    reduce = type(self).__reduce_ex__
+    rv = _reduce_ex(self, 4, keep_graph=True) if reduce is _reduce_ex else reduce(self, 4)
+    return copy._reconstruct(self, memo, *rv)
 
 
 def _own_attrs(cls: type) -> set:
@@ -175,6 +192,7 @@ Tensor.__init_subclass__ = classmethod(_init_subclass)
 Tensor.as_subclass = as_subclass
 Tensor._make_subclass = staticmethod(_make_subclass)
 Tensor.__reduce_ex__ = _reduce_ex
+Tensor.__deepcopy__ = _deepcopy
 as_subclass.__qualname__ = "Tensor.as_subclass"
 torch_function._PLAIN.update((Tensor, Size))
 torch_function.UNASKED.add(id(as_subclass))  # PyTorch's as_subclass does not ask __torch_function__

@@ -15,9 +15,13 @@ that takes part (``Tensor.__init_subclass__``), an entered mode, or a ``torch.ov
 method is replaced by an ``Overridable`` over it. An ``Overridable`` is equal to (and hashes as)
 the function it wraps, so a table keyed by ``torch.add`` before the switch still finds the
 ``func`` handed to ``__torch_function__`` after it. A type that is not a Tensor (PyTorch's
-documentation's ``ScalarTensor``) is asked once the protocol is on; before, nothing notices it
-(a one-shot hook on class statements was tried: its extra frame broke code that reads its
-caller's frame from a class body or a metaclass, TorchScript's among them).
+documentation's ``ScalarTensor``, linear_operator's ``LinearOperator``) is asked once the protocol
+is on; before, a public function notices it only where the call fails: the wrapper every public
+function with a tensor operand has (``numpy_names``) and an operator that declines an operand hand
+it to ``torch_function_foreign``, which switches the protocol on and asks such an argument, at no
+cost to calls that succeed (a one-shot
+hook on class statements was tried: its extra frame broke code that reads its caller's frame from
+a class body or a metaclass, TorchScript's among them).
 """
 
 from __future__ import annotations

@@ -38,14 +38,14 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from glassgrad.autograd.custom_recorded import checked_results
+from glassgrad.autograd.custom_recorded import checked_results, reduced_to_input
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.graph import pack_user_saved
 from glassgrad.backend import array_module, user_code
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import GraphError
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -241,10 +241,7 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
                 f"{arr.dtype} (return the gradient's .real: only a real change of that argument exists)"
             )
         if arr.shape != shapes["in"][k] and node.needs_input_grad[k]:  # (else unchecked, as PyTorch)
-            raise ShapeError(
-                f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
-                f"{pos}, got {arr.shape}"
-            )
+            arr = reduced_to_input(arr, tuple(shapes["in"][k]), cls, pos)
         out.append(arr)
     return tuple(out)
 

@@ -13,7 +13,7 @@ from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.autograd.recorded import delayed_error
 from glassgrad.errors import GraphError, ShapeError
 
-__all__ = ["user_vjp"]
+__all__ = ["reduced_to_input", "user_vjp"]
 
 
 def user_vjp(node: Any, g: Any) -> tuple:
@@ -43,10 +43,7 @@ def user_vjp(node: Any, g: Any) -> tuple:
         if not isinstance(r, tensor_cls):
             r = tensor_cls(r)
         if tuple(r.shape) != tuple(shapes["in"][k]) and node.needs_input_grad[k]:
-            raise ShapeError(
-                f"{cls.__name__}.backward: expected a gradient of shape {shapes['in'][k]} for argument "
-                f"{pos}, got {tuple(r.shape)}"
-            )
+            r = reduced_to_input(r, tuple(shapes["in"][k]), cls, pos)
         if once:
             why = f"{cls.__name__}: trying to differentiate twice a function that was marked with @once_differentiable"
             r = delayed_error(r._data, [*gs, *(fctx._saved or ())], why)
@@ -66,6 +63,26 @@ def user_output_vjp(node: Any, g: Any) -> Any:
     ``_UserOutput.backward``); a constant 0 for the hub's placeholder."""
     node.next[0].attrs.setdefault("grads", {})[node.attrs["i"]] = g
     return _tensor_cls[0](_zeros((), g._data.dtype), _wrap=True)
+
+
+def reduced_to_input(g: Any, shape: tuple, cls: type, pos: int) -> Any:
+    """A user backward's gradient ``g`` (a Tensor or an array) for an argument of ``shape``, as
+    PyTorch's engine takes it (``validate_outputs``): summed down to ``shape`` when ``shape``
+    broadcasts to g's shape (gpytorch's ``RBFCovariance`` returns an (n, m) gradient for a (1, 1)
+    lengthscale), a ShapeError naming the Function otherwise."""
+    have = tuple(g.shape)
+    extra = len(have) - len(shape)
+    if extra < 0 or any(d != 1 and d != h for d, h in zip(shape, have[extra:])):
+        raise ShapeError(
+            f"{cls.__name__}.backward: expected a gradient of shape {shape} for argument {pos} (or "
+            f"one that shape broadcasts to), got {have}"
+        )
+    dims = tuple(range(extra)) + tuple(
+        i + extra for i, d in enumerate(shape) if d == 1 and have[i + extra] != 1
+    )
+    if isinstance(g, _tensor_cls[0]):
+        return (g.sum(dim=dims, keepdim=True) if dims else g).reshape(shape)
+    return (g.sum(axis=dims, keepdims=True) if dims else g).reshape(shape)
 
 
 def _zeros(shape: tuple, dtype: Any) -> Any:

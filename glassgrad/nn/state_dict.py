@@ -321,7 +321,11 @@ class StateDict:
                 continue
             if is_lazy(target):  # a lazy layer's placeholder loads another placeholder: nothing to copy
                 continue
-            arr = _state_array(state_dict[key])
+            value = state_dict[key]
+            arr = _state_array(value)
+            if arr is not None and target.ndim == 0 and arr.shape == (1,):  # PyTorch 0.3's 1-dim scalars,
+                arr = arr.reshape(())  # as PyTorch's loader still takes them (gpytorch's ConstantMean)
+                value = value[0] if isinstance(value, Tensor) else arr
             if arr is None:
                 error_msgs.append(
                     f"value for '{key}': expected a Tensor or array, got {type(state_dict[key]).__name__}"
@@ -329,7 +333,7 @@ class StateDict:
             elif arr.shape != target.shape:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
             elif local_metadata.get("assign_to_params_buffers"):
-                self._assign(name, target, state_dict[key], arr)
+                self._assign(name, target, value, arr)
             elif not (_meta_seen[0] and load_into(target, arr, key, error_msgs)):
                 target._data[...] = arr
                 target._version += 1

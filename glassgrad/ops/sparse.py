@@ -47,6 +47,7 @@ class SparseStorage:
     reads, and a refusal, naming the operation, for anything that would need the dense array."""
 
     __slots__ = ("dtype", "itemsize", "ndim", "shape", "size")
+    base = None  # a view of no array: autograd asks whether an op's output shares an input's memory
 
     def __init__(self, shape: tuple, dtype: Any) -> None:
         self.shape = tuple(int(s) for s in shape)
@@ -67,6 +68,8 @@ class SparseStorage:
         raise NotImplementedError(unsupported(ufunc.__name__))
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func is np.may_share_memory or func is np.shares_memory:
+            return False  # it holds no dense memory (a user Function given a sparse input and a view)
         raise NotImplementedError(unsupported(func.__name__))
 
     def __getitem__(self, key: Any) -> Any:

@@ -37,6 +37,7 @@ __path__: list[str] = []
 __import__("sys").modules[__name__ + ".annotations"] = annotations
 
 __all__ = [
+    "Error",
     "Final",
     "Future",
     "fork",
@@ -79,6 +80,14 @@ class TracerWarning(Warning):
     @staticmethod
     def ignore_lib_warnings() -> None:
         warnings.filterwarnings("ignore", category=TracerWarning, module="glassgrad.(?!jit)")
+
+
+class Error(Exception):
+    """``torch.jit.Error``: the exception a TorchScript program raises for a failed check inside
+    compiled code (an ``Exception``, not a ``RuntimeError``, as PyTorch's). Nothing is compiled
+    here, so glassgrad never raises it: a scripted or traced module runs eagerly and raises the
+    eager error (a ``RuntimeError`` subclass for a bad shape). Programs name it in ``except``
+    clauses (e3nn's ``except (torch.jit.Error, RuntimeError)``), which must evaluate."""
 
 
 class ScriptModule(Module):

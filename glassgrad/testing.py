@@ -16,6 +16,7 @@ exact for integers and booleans (rtol first). Python floats count as float64.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -110,6 +111,8 @@ def _compare_arrays(a: np.ndarray, e: np.ndarray, scalar: bool, names: tuple, op
         i = int(nans[0]) if nans.size else int(np.argmax(flat))
         return f"{_num(flat[i])} at index {tuple(int(j) for j in np.unravel_index(i, d.shape))}"
 
+    # as PyTorch's: only the mismatched elements count (matched 0 against 0 is no NaN ratio)
+    diff, rel = np.where(ok, 0, diff), np.where(ok, 0, rel)
     bad = int((~ok).sum())
     text = (
         f"Tensor-likes are not {word}: {bad} of {ok.size} elements differ ({100.0 * bad / ok.size:.1f}%); "
@@ -352,3 +355,9 @@ def make_tensor(
     if requires_grad:
         out.requires_grad_(True)
     return out
+
+
+# PyTorch's private ``torch.testing._comparison`` (its tolerance helpers), importable by that name
+from glassgrad import testing_comparison as _comparison  # noqa: E402
+
+sys.modules[__name__ + "._comparison"] = _comparison

@@ -172,6 +172,10 @@ class Overridable:
 
             if getattr(fn, "__name__", None) in ARGS:
                 self._spell = spelled_out
+        elif (getattr(fn, "__module__", None) or "").startswith("glassgrad"):
+            from glassgrad.torch_function_spell import SPELL  # torch.functional's Python functions
+
+            self._spell = SPELL.get(getattr(fn, "__name__", None))
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             setattr(self, attr, getattr(fn, attr, None))
 

@@ -3,7 +3,10 @@
 ``torch.compile``: ``config`` (its common settings with PyTorch's defaults, which may be set and
 change nothing here; an unknown name raises ``AttributeError`` as PyTorch's does), ``reset``,
 ``disable``, ``is_compiling`` (always False), ``mark_dynamic``/``mark_static`` and
-``graph_break`` (no-ops) and ``list_backends``.
+``graph_break`` (no-ops), ``list_backends`` and ``OptimizedModule`` (the class of what
+``torch.compile(module)`` returns in PyTorch; ``glassgrad.compile`` returns the module itself,
+so nothing is ever one: e3nn's ``isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))``
+is decided by the first class).
 
 >>> import glassgrad._dynamo
 >>> glassgrad._dynamo.config.suppress_errors = True
@@ -18,8 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from glassgrad._dynamo import config
+from glassgrad.nn.modules.module import Module
 
 __all__ = [
+    "OptimizedModule",
     "config",
     "reset",
     "disable",
@@ -32,6 +37,18 @@ __all__ = [
 ]
 
 sys.modules[__name__ + ".config"] = config
+
+
+class OptimizedModule(Module):
+    """``torch._dynamo.OptimizedModule``: the wrapper PyTorch's ``torch.compile(module)`` returns.
+    Never made here (``glassgrad.compile`` returns the module as it is), so ``isinstance(m,
+    OptimizedModule)`` is False for every module, as it is in PyTorch for one never compiled."""
+
+    def __init__(self, mod: Module, dynamo_ctx: Any = None) -> None:
+        raise TypeError(
+            "_dynamo.OptimizedModule: glassgrad compiles nothing; glassgrad.compile(module) "
+            f"returns the {type(mod).__name__} itself"
+        )
 
 
 def reset() -> None:

@@ -1,4 +1,8 @@
-"""Anomaly detection: stop at the first op whose output or gradient holds NaN or Inf.
+"""Anomaly detection: stop at the first op whose output holds NaN or Inf, or whose gradient holds NaN.
+
+Backward gradients are checked for NaN only, as PyTorch's engine checks them: an infinite gradient
+that a later op masks is legitimate (e3nn's ``Norm`` is ``out.relu().sqrt()``: at zero,
+``SqrtBackward0`` returns Inf and ``ReluBackward0`` zeroes it).
 
 PyTorch's names: ``detect_anomaly(check_nan=True)`` (context manager and decorator),
 ``set_detect_anomaly(mode, check_nan=True)`` (function or context manager) and
@@ -42,7 +46,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class AnomalyError(GraphError):
-    """An op's forward output or backward gradient contained NaN or Inf (anomaly mode)."""
+    """An op's forward output contained NaN or Inf, or its backward gradient NaN (anomaly mode)."""
 
 
 class _State:
@@ -87,6 +91,10 @@ def _bad(a: Any) -> str | None:
     return None
 
 
+def _has_nan(a: Any) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind in "fc" and bool(np.isnan(a).any())
+
+
 def _where(path: str | None, line: str) -> str:
     return (f" in module {path}" if path else "") + f"\n  created at {line}"
 
@@ -110,11 +118,10 @@ def _on_backward(node: Any, grad: Any, in_grads: tuple) -> None:
     if not _state.check_nan:
         return
     for i, g in enumerate(in_grads):
-        what = _bad(g)
-        if what is not None:
+        if _has_nan(g):  # NaN only, as PyTorch's: an Inf gradient may be masked further back
             path, line = _state.origins.get(node, (None, "(op recorded before anomaly mode was on)"))
             raise AnomalyError(
-                f"{node.fn.name}: backward returned {what} in the gradient of input {i} "
+                f"{node.fn.name}: backward returned NaN in the gradient of input {i} "
                 f"(shape {tuple(g.shape)}){_where(path, line)}"
             )
 

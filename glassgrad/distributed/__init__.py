@@ -340,8 +340,8 @@ def _copy_into(dst: Any, src: Any, async_op: bool) -> Work | None:
 
 
 # after the functions above: device_mesh reads them through this package
-# (PyTorch's `import torch` makes torch.distributed.rpc too)
-from glassgrad.distributed import rpc  # noqa: E402,F401
+# (PyTorch's `import torch` makes torch.distributed.rpc and torch.distributed.autograd too)
+from glassgrad.distributed import autograd, rpc  # noqa: E402,F401
 from glassgrad.distributed.backend_names import (  # noqa: E402
     Backend,
     is_backend_available,

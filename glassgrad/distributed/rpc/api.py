@@ -2,8 +2,8 @@
 
 PyTorch's ``torch.distributed.rpc`` calls functions on other workers. glassgrad runs in one
 process, so ``init_rpc`` starts only a world of one (rank 0 of 1), the one worker it knows is
-itself, and ``rpc_sync``/``remote`` call the function here. An ``RRef`` is then always owned by
-this worker. Training loops test ``isinstance(out, torch.distributed.rpc.api.RRef)`` (rasbt's
+itself, and ``rpc_sync``/``rpc_async``/``remote`` call the function here. An ``RRef`` is then
+always owned by this worker. Training loops test ``isinstance(out, torch.distributed.rpc.api.RRef)`` (rasbt's
 ``helper_train.py``) without ever starting RPC; that check works, and as in PyTorch making an
 ``RRef`` or calling before ``init_rpc`` raises ``RuntimeError``.
 
@@ -20,7 +20,20 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["RRef", "WorkerInfo", "init_rpc", "shutdown", "get_worker_info", "rpc_sync", "remote"]
+from glassgrad.distributed.rpc.constants import DEFAULT_RPC_TIMEOUT_SEC, UNSET_RPC_TIMEOUT
+
+__all__ = [
+    "RRef",
+    "WorkerInfo",
+    "init_rpc",
+    "shutdown",
+    "get_worker_info",
+    "rpc_sync",
+    "rpc_async",
+    "remote",
+    "DEFAULT_RPC_TIMEOUT_SEC",
+    "UNSET_RPC_TIMEOUT",
+]
 
 _NOT_SET = (
     "Current RPC agent is not set! Did you initialize the RPC framework (e.g. by calling `rpc.init_rpc`)?"
@@ -87,15 +100,54 @@ def _local(op: str, to: Any) -> None:
 
 
 def rpc_sync(
-    to: Any, func: Any, args: tuple | None = None, kwargs: dict | None = None, timeout: float = -1
+    to: Any,
+    func: Any,
+    args: tuple | None = None,
+    kwargs: dict | None = None,
+    timeout: float = UNSET_RPC_TIMEOUT,
 ) -> Any:
     """``func(*args, **kwargs)`` run on worker ``to``: this process, the only one."""
     _local("rpc_sync", to)
     return func(*(args or ()), **(kwargs or {}))
 
 
+def rpc_async(
+    to: Any,
+    func: Any,
+    args: tuple | None = None,
+    kwargs: dict | None = None,
+    timeout: float = UNSET_RPC_TIMEOUT,
+) -> Any:
+    """A future of ``func(*args, **kwargs)`` run on worker ``to`` (this process): the call runs
+    now and the returned ``glassgrad.Future`` (``torch.Future``) is complete; an error the call
+    raises is the future's exception, raised by ``wait()``, as PyTorch's remote errors are."""
+    from glassgrad.futures import _FutureBase
+
+    _local("rpc_async", to)
+    fut: Any = _FutureBase()
+    try:
+        out = func(*(args or ()), **(kwargs or {}))
+    except Exception as exc:  # the callee's error travels in the future, as over the wire
+        fut.set_exception(exc)
+    else:
+        fut.set_result(out)
+    return fut
+
+
+def _barrier(worker_names: Any) -> None:
+    """Wait until every worker in ``worker_names`` gets here: in a world of one, only this one."""
+    me = _me()
+    unknown = [n for n in worker_names if n not in (me.name, me.id)]
+    if unknown:
+        raise RuntimeError(f"_barrier: unknown workers {unknown!r} (glassgrad's only worker is {me.name!r})")
+
+
 def remote(
-    to: Any, func: Any, args: tuple | None = None, kwargs: dict | None = None, timeout: float = -1
+    to: Any,
+    func: Any,
+    args: tuple | None = None,
+    kwargs: dict | None = None,
+    timeout: float = UNSET_RPC_TIMEOUT,
 ) -> RRef:
     """An ``RRef`` to ``func(*args, **kwargs)`` run on worker ``to`` (this process)."""
     _local("remote", to)
@@ -113,7 +165,7 @@ class RRef:
     def local_value(self) -> Any:
         return self._value
 
-    def to_here(self, timeout: float = -1) -> Any:
+    def to_here(self, timeout: float = UNSET_RPC_TIMEOUT) -> Any:
         return self._value
 
     def is_owner(self) -> bool:

@@ -98,10 +98,12 @@ ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _signatures: dict[int, Any] = {}
 
 
-def spelled_out(fn: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+def spelled_out(fn: Any, args: tuple, kwargs: dict, rule: Any = None) -> tuple[tuple, dict]:
     """``(args, kwargs)`` of a call to the functional ``fn`` as PyTorch's hands them to
-    ``__torch_function__``; unchanged for a function not listed or a call that does not bind."""
-    rule = ARGS.get(getattr(fn, "__name__", ""))
+    ``__torch_function__``; unchanged for a function not listed or a call that does not bind.
+    ``rule`` (positional, keyword parameter names) replaces ``ARGS``' row for ``fn``."""
+    if rule is None:
+        rule = ARGS.get(getattr(fn, "__name__", ""))
     if rule is None:
         return args, kwargs
     sig = _signatures.get(id(fn))

@@ -1,0 +1,1 @@
+"""``glassgrad.distributed.elastic.multiprocessing``: ``errors.record`` (see there)."""

@@ -12,6 +12,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.functional.conv import conv_padding, ntuple
+from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
@@ -93,6 +94,8 @@ class _ConvNd(Module):
 
     def _check_input(self, input: Tensor) -> None:  # noqa: A002
         nd = self._nd
+        if not checkable(input):
+            return
         if input.ndim not in (nd + 1, nd + 2) or input.shape[-nd - 1] != self.in_channels:
             raise ShapeError(
                 f"{self._get_name()}: expected input (N, {self.in_channels}, *{nd} spatial dims) or "

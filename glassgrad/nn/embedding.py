@@ -9,6 +9,7 @@ from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
+from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
@@ -85,7 +86,7 @@ class Embedding(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         ids = input._data if isinstance(input, Tensor) else input
-        if getattr(ids, "dtype", None) is None or ids.dtype.kind not in "iu":
+        if checkable(input) and (getattr(ids, "dtype", None) is None or ids.dtype.kind not in "iu"):
             raise DTypeError(
                 f"{self!r}: expected integer ids, got {getattr(ids, 'dtype', type(input).__name__)}"
             )

@@ -10,6 +10,7 @@ from glassgrad import dtypes
 from glassgrad.errors import ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
+from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.sizes import layer_sizes
 from glassgrad.tensor import Tensor
@@ -83,7 +84,7 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         shape = input.shape
-        if not shape or shape[-1] != self.in_features:
+        if checkable(input) and (not shape or shape[-1] != self.in_features):
             raise ShapeError(
                 f"{self._get_name()}(in_features={self.in_features}, out_features={self.out_features}): "
                 f"expected input (..., {self.in_features}), got {tuple(shape)}"
@@ -137,8 +138,8 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
-        s1, s2 = tuple(input1.shape), tuple(input2.shape)
-        if (
+        s1, s2 = (tuple(x.shape) if checkable(x) else (-1,) for x in (input1, input2))
+        if checkable(input1, input2) and (
             not s1
             or not s2
             or s1[-1] != self.in1_features

@@ -13,6 +13,7 @@ from glassgrad import dtypes
 from glassgrad.errors import ShapeError
 from glassgrad.factories import empty, ones, zeros
 from glassgrad.nn import init
+from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.sizes import size_int
 from glassgrad.tensor import Tensor
@@ -77,7 +78,7 @@ class LayerNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         ns = self.normalized_shape
-        if tuple(input.shape[input.ndim - len(ns) :]) != ns or input.ndim < len(ns):
+        if checkable(input) and (tuple(input.shape[input.ndim - len(ns) :]) != ns or input.ndim < len(ns)):
             raise ShapeError(
                 f"{self!r}: expected input (*, {', '.join(map(str, ns))}), got {tuple(input.shape)}"
             )
@@ -332,7 +333,7 @@ class GroupNorm(Module):
         _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        if input.ndim < 2 or input.shape[1] != self.num_channels:
+        if checkable(input) and (input.ndim < 2 or input.shape[1] != self.num_channels):
             raise ShapeError(
                 f"{self!r}: expected input (N, {self.num_channels}, *), got {tuple(input.shape)}"
             )

@@ -31,15 +31,28 @@ def _np_dtype(dtype: Any, who: str) -> np.dtype:
         ) from None
 
 
+# (bits, eps, max, min, tiny, resolution, dtype) of the dtypes NumPy has no type for, PyTorch's
+# values: bfloat16 has float32's 8 exponent bits and 7 mantissa bits; a complex dtype gives its parts'
+_NAME_ONLY = {
+    dtypes.bfloat16: (16, 2.0**-7, 3.3895313892515355e38, -3.3895313892515355e38, 2.0**-126, 0.01, "bfloat16"),
+    dtypes.float8_e4m3fn: (8, 0.125, 448.0, -448.0, 2.0**-6, 1.0, "float8_e4m3fn"),
+    dtypes.float8_e5m2: (8, 0.25, 57344.0, -57344.0, 2.0**-14, 1.0, "float8_e5m2"),
+    dtypes.float8_e4m3fnuz: (8, 0.125, 240.0, -240.0, 2.0**-7, 1.0, "float8_e4m3fnuz"),
+    dtypes.float8_e5m2fnuz: (8, 0.125, 57344.0, -57344.0, 2.0**-15, 1.0, "float8_e5m2fnuz"),
+    dtypes.float8_e8m0fnu: (8, 1.0, 2.0**127, 2.0**-127, 2.0**-127, 1.0, "float8_e8m0fnu"),
+    dtypes.complex32: (16, 2.0**-10, 65504.0, -65504.0, 2.0**-14, 0.001, "float16"),
+}  # fmt: skip
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """Limits of a floating dtype (a complex one gives its real part's): ``bits``, ``eps``, ``max``,
     ``min``, ``tiny`` (= ``smallest_normal``), ``resolution`` and ``dtype`` (its name, a string).
     Without an argument, the default dtype's."""
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's keyword
-        if type is dtypes.bfloat16:  # NumPy has no bfloat16: 8 exponent bits as float32's, 7 mantissa bits
-            self.bits, self.eps, self.max = 16, 2.0**-7, 3.3895313892515355e38
-            self.tiny, self.resolution, self.dtype = 2.0**-126, 0.01, "bfloat16"
+        known = _NAME_ONLY.get(type) if isinstance(type, dtypes.DType) else None
+        if known is not None:  # a dtype NumPy has no type for: PyTorch's limits
+            self.bits, self.eps, self.max, low, self.tiny, self.resolution, self.dtype = known
         else:
             dt = dtypes.get_default_dtype().np if type is None else _np_dtype(type, "finfo")
             if dt.kind not in "fc":
@@ -50,7 +63,8 @@ class finfo:  # noqa: N801 - PyTorch's name
             self.bits, self.eps, self.max = int(info.bits), float(info.eps), float(info.max)
             # resolution 10**-precision as a Python float (1e-06), not float32(1e-06) widened
             self.tiny, self.resolution, self.dtype = float(info.tiny), 10.0**-info.precision, info.dtype.name
-        self.min, self.smallest_normal = -self.max, self.tiny
+            low = -self.max
+        self.min, self.smallest_normal = low, self.tiny
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, finfo) and other.dtype == self.dtype

@@ -1,5 +1,6 @@
 """Dtypes: ``float32`` (the default), ``float64``, ``int64`` (alias ``long``) and ``bool``; the
-complex ones, and ``bfloat16`` as a name only (NumPy has no such type).
+complex ones, and ``bfloat16``, ``complex32`` and the ``float8_*``/``float4`` family as names only
+(NumPy has no such types).
 
 A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`` as in PyTorch.
 """
@@ -29,6 +30,14 @@ __all__ = [
     "bool",
     "bool_",
     "bfloat16",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "complex32",
+    "chalf",
     "complex64",
     "complex128",
     "get_default_dtype",
@@ -85,21 +94,25 @@ class DType:
 
 
 class _NoNumPyDType(DType):
-    """A PyTorch dtype NumPy has no type for (``bfloat16``): it exists, so that tables such as
-    ``{"bfloat16": torch.bfloat16, "float32": torch.float32}`` port, compares equal to itself only,
-    and making a tensor of it raises ``DTypeError`` saying why."""
+    """A PyTorch dtype NumPy has no type for (``bfloat16``, the ``float8_*`` family): it exists,
+    so that tables such as ``{"bfloat16": torch.bfloat16, "float32": torch.float32}`` and class
+    bodies such as transformers' ``fp8_dtype = torch.float8_e4m3fn`` port, compares equal to itself
+    only, and making a tensor of it raises ``DTypeError`` saying why."""
 
-    __slots__ = ("itemsize",)
+    __slots__ = ("_signed", "itemsize")
 
-    def __init__(self, name: str, itemsize: int) -> None:
+    def __init__(
+        self, name: str, itemsize: int, signed: builtins.bool = True, is_complex: builtins.bool = False
+    ) -> None:
         self.name = name
         self.itemsize = itemsize
-        self.is_floating_point = True
-        self.is_complex = False
+        self.is_floating_point = not is_complex
+        self.is_complex = is_complex
+        self._signed = signed
 
     @property
     def is_signed(self) -> builtins.bool:
-        return True
+        return self._signed
 
     @property
     def np(self) -> np.dtype:  # type: ignore[override]
@@ -119,6 +132,15 @@ class _NoNumPyDType(DType):
 
 float16 = DType("float16", np.float16)
 bfloat16 = _NoNumPyDType("bfloat16", 2)
+# PyTorch's 8-bit floats (names only, as bfloat16; finfo has their limits, legacy.py)
+float8_e4m3fn = _NoNumPyDType("float8_e4m3fn", 1)
+float8_e5m2 = _NoNumPyDType("float8_e5m2", 1)
+float8_e4m3fnuz = _NoNumPyDType("float8_e4m3fnuz", 1)
+float8_e5m2fnuz = _NoNumPyDType("float8_e5m2fnuz", 1)
+float8_e8m0fnu = _NoNumPyDType("float8_e8m0fnu", 1, signed=False)  # exponent only: no sign bit
+float4_e2m1fn_x2 = _NoNumPyDType("float4_e2m1fn_x2", 1)  # two 4-bit floats in a byte
+complex32 = _NoNumPyDType("complex32", 4, is_complex=True)  # two float16s (PyTorch's chalf)
+chalf = complex32
 complex64 = DType("complex64", np.complex64)
 complex128 = DType("complex128", np.complex128)
 float32 = DType("float32", np.float32)

@@ -24,7 +24,19 @@ from glassgrad import (
     torch_nn_functions,
     types,  # noqa: F401 - torch.types (its annotation aliases), as after `import torch`
 )
-from glassgrad.dtypes import uint16, uint32, uint64
+from glassgrad.dtypes import (
+    chalf,
+    complex32,
+    float4_e2m1fn_x2,
+    float8_e4m3fn,
+    float8_e4m3fnuz,
+    float8_e5m2,
+    float8_e5m2fnuz,
+    float8_e8m0fnu,
+    uint16,
+    uint32,
+    uint64,
+)
 from glassgrad.finite_differences import gradient
 from glassgrad.foreach_ops import *  # noqa: F403
 from glassgrad.index_builders import *  # noqa: F403
@@ -47,7 +59,9 @@ __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
-    *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64",
+    *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
+    "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
+    "chalf",
 ]  # fmt: skip
 
 

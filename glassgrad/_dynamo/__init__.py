@@ -3,10 +3,10 @@
 ``torch.compile``: ``config`` (its common settings with PyTorch's defaults, which may be set and
 change nothing here; an unknown name raises ``AttributeError`` as PyTorch's does), ``reset``,
 ``disable``, ``is_compiling`` (always False), ``mark_dynamic``/``mark_static`` and
-``graph_break`` (no-ops), ``list_backends`` and ``OptimizedModule`` (the class of what
-``torch.compile(module)`` returns in PyTorch; ``glassgrad.compile`` returns the module itself,
-so nothing is ever one: e3nn's ``isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))``
-is decided by the first class).
+``graph_break`` (no-ops), ``allow_in_graph`` (the function itself), ``list_backends`` and
+``OptimizedModule`` (the class of what ``torch.compile(module)`` returns in PyTorch;
+``glassgrad.compile`` returns the module itself, so nothing is ever one: e3nn's
+``isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))`` is decided by the first class).
 
 >>> import glassgrad._dynamo
 >>> glassgrad._dynamo.config.suppress_errors = True
@@ -34,6 +34,7 @@ __all__ = [
     "maybe_mark_dynamic",
     "graph_break",
     "list_backends",
+    "allow_in_graph",
 ]
 
 sys.modules[__name__ + ".config"] = config
@@ -61,6 +62,12 @@ def disable(
     """Run ``fn`` without compiling (it never is): ``fn`` itself, or a decorator without one."""
     if fn is None:
         return lambda f: f
+    return fn
+
+
+def allow_in_graph(fn: Any) -> Any:
+    """Put ``fn`` into the compiled graph whole (a function or a list of them): nothing is
+    compiled here, so it is ``fn`` itself, as transformers' decorated methods expect."""
     return fn
 
 

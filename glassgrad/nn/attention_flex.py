@@ -53,6 +53,10 @@ __all__ = [
     "or_masks",
 ]
 
+#: PyTorch's default tile size of a ``BlockMask`` (``create_block_mask``'s ``BLOCK_SIZE``);
+#: transformers imports it by this private name
+_DEFAULT_SPARSE_BLOCK_SIZE = 128
+
 
 def _indices(B: int, H: int, L: int, S: int) -> tuple[Tensor, ...]:
     """b (B, 1, 1, 1), h (1, H, 1, 1), q_idx (1, 1, L, 1), kv_idx (1, 1, 1, S): int64, broadcasting."""
@@ -160,7 +164,7 @@ def create_block_mask(
     Q_LEN: int,
     KV_LEN: int,
     device: Any = None,
-    BLOCK_SIZE: int | tuple[int, int] = 128,
+    BLOCK_SIZE: int | tuple[int, int] = _DEFAULT_SPARSE_BLOCK_SIZE,
     _compile: bool = False,
     **kwargs: Any,
 ) -> BlockMask:

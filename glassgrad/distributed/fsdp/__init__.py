@@ -2,6 +2,7 @@
 world of one process. ``fully_shard(module)`` makes the parameters ``DTensor`` parameters laid out
 ``Shard(0)`` (a shard is the whole parameter with one process) and the module an ``FSDPModule``;
 it trains exactly as before. Mixed precision and HSDP are refused; see ``_fully_shard.py``.
+FSDP1's ``FullyShardedDataParallel`` is a class for ``isinstance`` checks that refuses to wrap.
 
 >>> import glassgrad as gg
 >>> import glassgrad.distributed as dist
@@ -13,7 +14,9 @@ it trains exactly as before. Mixed precision and HSDP are refused; see ``_fully_
 
 from __future__ import annotations
 
+from glassgrad.distributed.fsdp._fsdp1 import FullyShardedDataParallel
 from glassgrad.distributed.fsdp._fully_shard import (
+    CPUOffloadPolicy,
     FSDPModule,
     MixedPrecisionPolicy,
     OffloadPolicy,
@@ -21,4 +24,12 @@ from glassgrad.distributed.fsdp._fully_shard import (
     fully_shard,
 )
 
-__all__ = ["fully_shard", "FSDPModule", "MixedPrecisionPolicy", "OffloadPolicy", "UnshardHandle"]
+__all__ = [
+    "fully_shard",
+    "FSDPModule",
+    "MixedPrecisionPolicy",
+    "OffloadPolicy",
+    "CPUOffloadPolicy",
+    "UnshardHandle",
+    "FullyShardedDataParallel",
+]

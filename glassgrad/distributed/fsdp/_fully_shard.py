@@ -22,7 +22,14 @@ from glassgrad.distributed.tensor._api import DTensor, _alias, as_parameter
 from glassgrad.distributed.tensor.placement_types import Shard
 from glassgrad.nn.module import Module
 
-__all__ = ["fully_shard", "FSDPModule", "MixedPrecisionPolicy", "OffloadPolicy", "UnshardHandle"]
+__all__ = [
+    "fully_shard",
+    "FSDPModule",
+    "MixedPrecisionPolicy",
+    "OffloadPolicy",
+    "CPUOffloadPolicy",
+    "UnshardHandle",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,14 @@ class MixedPrecisionPolicy:
 
 class OffloadPolicy:
     """No offloading (PyTorch's default policy); every tensor is on the CPU already."""
+
+
+@dataclass
+class CPUOffloadPolicy(OffloadPolicy):
+    """PyTorch's policy that offloads parameters to the CPU: a name (transformers imports it), that
+    ``fully_shard`` refuses, since every tensor is on the CPU already."""
+
+    pin_memory: bool = True
 
 
 class UnshardHandle:

@@ -84,9 +84,10 @@ def not_tensor(e: AttributeError, name: str, values: tuple, names: tuple, requir
         if not isinstance(value, Tensor):
             how = "glassgrad.from_numpy(a)" if type(obj).__module__ == "numpy" else "glassgrad.tensor(a)"
             hint = "" if obj is None else f" ({how} makes one)"
-            raise TypeError(
-                f"{name}(): expected a Tensor as argument {arg!r}, got {type(obj).__name__}{hint}"
-            ) from e
+            kind = type(obj).__name__
+            if type(obj).__module__.split(".")[0] == "torch":  # PyTorch's Tensor is not ours: say whose
+                kind, hint = f"torch.{kind}", " (glassgrad.from_numpy(t.numpy()) makes one)"
+            raise TypeError(f"{name}(): expected a Tensor as argument {arg!r}, got {kind}{hint}") from e
 
 
 def _operands(fn: Callable) -> bool:

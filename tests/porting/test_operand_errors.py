@@ -86,6 +86,17 @@ def test_pytorch_raises_a_type_error_there_too(torch, call):
             eval(call, {"lib": lib, "F": functional, "np": np})
 
 
+def test_a_pytorch_tensor_is_named_as_pytorchs_and_the_protocol_stays_off(torch):
+    from glassgrad import torch_function
+
+    was_on = torch_function.state.on
+    with pytest.raises(
+        TypeError, match=r"^relu\(\): expected a Tensor as argument 'input', got torch\.Tensor \("
+    ):
+        F.relu(torch.ones(2))
+    assert torch_function.state.on == was_on  # PyTorch's own Tensor is no foreign type to hand over
+
+
 def test_an_optional_operand_left_none_is_not_blamed():
     # linear's bias is optional: None there is fine, and an error elsewhere keeps its own kind
     assert F.linear(gg.ones(2, 3), gg.ones(4, 3), None).shape == (2, 4)

@@ -2,8 +2,9 @@
 
 Programs import it at the top (DLRM's ``from torch._ops import ops``) and reach operators through
 it only on some paths (``ops.quantized.embedding_bag_byte_prepack``). glassgrad has no registry of
-ATen or custom operators, so the namespaces exist and every operator looked up in one raises
-``AttributeError`` naming it, as PyTorch does for an operator it does not have.
+ATen operators, so the namespaces exist and every operator looked up in one raises
+``AttributeError`` naming it, as PyTorch does for an operator it does not have; an operator made
+with ``glassgrad.library.custom_op("namespace::name", ...)`` is found there.
 
 >>> from glassgrad._ops import ops
 >>> hasattr(ops.quantized, "embedding_bag_byte_prepack")
@@ -16,6 +17,9 @@ from typing import Any
 
 __all__ = ["ops"]
 
+# "namespace::name" -> the operator glassgrad.library.custom_op made (ops.namespace.name finds it)
+CUSTOM_OPS: dict[str, Any] = {}
+
 
 class _OpNamespace:
     """``ops.<namespace>``: every operator looked up here is missing."""
@@ -26,6 +30,8 @@ class _OpNamespace:
     def __getattr__(self, op: str) -> Any:
         if op.startswith("__"):
             raise AttributeError(op)
+        if f"{self.name}::{op}" in CUSTOM_OPS:
+            return CUSTOM_OPS[f"{self.name}::{op}"]
         raise AttributeError(
             f"ops.{self.name}.{op}: glassgrad has no registry of ATen or custom operators "
             "(torch.ops); call the glassgrad function of that name instead"

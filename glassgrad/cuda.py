@@ -17,6 +17,7 @@ __all__ = [
     "Event", "Stream", "is_initialized", "is_bf16_supported", "amp",
     # memory queries and device context managers (cuda_more.py)
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
+    "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_accumulated_memory_stats",
     "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
     "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
     "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
@@ -141,6 +142,9 @@ from glassgrad.cuda_more import (  # noqa: E402
     memory_allocated,
     memory_reserved,
     memory_stats,
+    reset_accumulated_memory_stats,
+    reset_max_memory_allocated,
+    reset_peak_memory_stats,
     set_rng_state,
     set_rng_state_all,
     stream,

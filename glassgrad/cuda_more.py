@@ -30,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
+    "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_accumulated_memory_stats",
     "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
     "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
     "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
@@ -66,6 +67,18 @@ def max_memory_reserved(device: Any = None) -> int:
 def memory_stats(device: Any = None) -> collections.OrderedDict:
     """The CUDA allocator's statistics: none, an empty ``OrderedDict`` as in PyTorch's CPU build."""
     return collections.OrderedDict()
+
+
+def reset_peak_memory_stats(device: Any = None) -> None:
+    """Resets the (always 0) peak-memory counters: nothing to do."""
+
+
+def reset_max_memory_allocated(device: Any = None) -> None:
+    """Resets the (always 0) peak of ``max_memory_allocated``: nothing to do."""
+
+
+def reset_accumulated_memory_stats(device: Any = None) -> None:
+    """Resets the (empty) allocator statistics: nothing to do."""
 
 
 def get_arch_list() -> list[str]:

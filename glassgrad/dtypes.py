@@ -1,5 +1,6 @@
 """Dtypes: ``float32`` (the default), ``float64``, ``int64`` (alias ``long``) and ``bool``; the
-complex ones, and ``bfloat16``, ``complex32`` and the ``float8_*``/``float4`` family as names only
+complex ones, and ``bfloat16``, ``complex32``, the ``float8_*``/``float4`` family and the sub-byte
+integers ``uint1``..``uint7``/``int1``..``int7`` as names only
 (NumPy has no such types).
 
 A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`` as in PyTorch.
@@ -102,11 +103,16 @@ class _NoNumPyDType(DType):
     __slots__ = ("_signed", "itemsize")
 
     def __init__(
-        self, name: str, itemsize: int, signed: builtins.bool = True, is_complex: builtins.bool = False
+        self,
+        name: str,
+        itemsize: int,
+        signed: builtins.bool = True,
+        is_complex: builtins.bool = False,
+        floating: builtins.bool = True,
     ) -> None:
         self.name = name
         self.itemsize = itemsize
-        self.is_floating_point = not is_complex
+        self.is_floating_point = floating and not is_complex
         self.is_complex = is_complex
         self._signed = signed
 
@@ -155,6 +161,25 @@ uint8 = DType("uint8", np.uint8)
 uint16 = DType("uint16", np.uint16)
 uint32 = DType("uint32", np.uint32)
 uint64 = DType("uint64", np.uint64)
+# PyTorch's sub-byte integer dtypes (torch.uint1..uint7, int1..int7, 2.6+; names only, as bfloat16):
+# diffusers' torchao quantizer lists them in a tuple at import (port round 39)
+uint1 = _NoNumPyDType("uint1", 1, signed=False, floating=False)
+uint2 = _NoNumPyDType("uint2", 1, signed=False, floating=False)
+uint3 = _NoNumPyDType("uint3", 1, signed=False, floating=False)
+uint4 = _NoNumPyDType("uint4", 1, signed=False, floating=False)
+uint5 = _NoNumPyDType("uint5", 1, signed=False, floating=False)
+uint6 = _NoNumPyDType("uint6", 1, signed=False, floating=False)
+uint7 = _NoNumPyDType("uint7", 1, signed=False, floating=False)
+int1 = _NoNumPyDType("int1", 1, floating=False)
+int2 = _NoNumPyDType("int2", 1, floating=False)
+int3 = _NoNumPyDType("int3", 1, floating=False)
+int4 = _NoNumPyDType("int4", 1, floating=False)
+int5 = _NoNumPyDType("int5", 1, floating=False)
+int6 = _NoNumPyDType("int6", 1, floating=False)
+int7 = _NoNumPyDType("int7", 1, floating=False)
+_SUB_BYTE = ["uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7"]
+_SUB_BYTE += ["int1", "int2", "int3", "int4", "int5", "int6", "int7"]
+__all__ += _SUB_BYTE
 bool_ = DType("bool", np.bool_)
 long = int64
 bool = bool_  # noqa: A001 - PyTorch's public name

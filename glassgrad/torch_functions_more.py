@@ -14,6 +14,8 @@ from glassgrad import (
     _VF,  # noqa: F401 - torch._VF, as after `import torch`
     foreach_ops,
     index_builders,
+    library,
+    mps,
     rnn_functions,
     signal,  # noqa: F401 - torch.signal (its windows), as after `import torch`
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
@@ -33,6 +35,20 @@ from glassgrad.dtypes import (
     float8_e5m2,
     float8_e5m2fnuz,
     float8_e8m0fnu,
+    int1,
+    int2,
+    int3,
+    int4,
+    int5,
+    int6,
+    int7,
+    uint1,
+    uint2,
+    uint3,
+    uint4,
+    uint5,
+    uint6,
+    uint7,
     uint16,
     uint32,
     uint64,
@@ -48,6 +64,7 @@ from glassgrad.ops.int_math import frexp, gcd, heaviside, lcm, ldexp
 from glassgrad.ops.quantile import nanquantile, quantile
 from glassgrad.ops.stats_more import corrcoef, cov
 from glassgrad.rnn_functions import *  # noqa: F403
+from glassgrad.streams import Event, Stream
 from glassgrad.tensor_methods_extra import geqrf, nonzero_static, orgqr, ormqr
 from glassgrad.torch_aten_more import *  # noqa: F403
 from glassgrad.torch_copies import *  # noqa: F403
@@ -61,7 +78,8 @@ __all__ = [
     *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
-    "chalf",
+    "chalf", "mps", "library", "Stream", "Event", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
+    "int4", "int5", "int6", "int7",
 ]  # fmt: skip
 
 

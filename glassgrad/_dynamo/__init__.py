@@ -35,6 +35,7 @@ __all__ = [
     "graph_break",
     "list_backends",
     "allow_in_graph",
+    "eval_frame",
 ]
 
 sys.modules[__name__ + ".config"] = config
@@ -95,3 +96,7 @@ def graph_break(msg: str = "") -> None:
 def list_backends(exclude_tags: Any = ("debug", "experimental")) -> list[str]:
     """PyTorch's stable backend names (``torch.compile(backend=...)`` accepts any and ignores it)."""
     return ["cudagraphs", "inductor", "openxla", "tvm"]
+
+
+# ``torch._dynamo.eval_frame`` (where PyTorch defines OptimizedModule), reached as an attribute
+from glassgrad._dynamo import eval_frame  # noqa: E402

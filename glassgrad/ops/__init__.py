@@ -147,3 +147,13 @@ for _cls in _CONTIGUOUS:
     _cls.layout = staticmethod(contiguous_result)
 elementwise.Pow.layout = staticmethod(pow_result)
 conversion.Cast.layout = staticmethod(preserved_result)
+
+
+def __getattr__(name: str) -> object:
+    """``torch.ops.<namespace>`` for a namespace that ``glassgrad.library.custom_op`` filled
+    (``ops.mylib.f``); any other unknown name stays an ``AttributeError`` (submodules import)."""
+    from glassgrad import _ops
+
+    if not name.startswith("__") and any(key.startswith(name + "::") for key in _ops.CUSTOM_OPS):
+        return getattr(_ops.ops, name)
+    raise AttributeError(f"module 'glassgrad.ops' has no attribute {name!r}")

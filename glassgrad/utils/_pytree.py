@@ -17,7 +17,7 @@ containers so :func:`tree_unflatten` rebuilds the same structure.
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from glassgrad.size import Size
@@ -60,20 +60,65 @@ def _is_namedtuple(node_type: type) -> bool:
     return issubclass(node_type, tuple) and hasattr(node_type, "_fields")
 
 
-def _dict_unflatten(kind: type) -> Callable:
-    return lambda children, keys: kind(zip(keys, children))
+# PyTorch's private per-container helpers, with its signatures: libraries register their own
+# dict-like classes with them (diffusers' BaseOutput: ``register_pytree_node(cls, _dict_flatten,
+# lambda values, context: cls(**_dict_unflatten(values, context)))``, port round 39).
+def _dict_flatten(d: dict) -> tuple[list, Any]:
+    return list(d.values()), list(d.keys())
 
 
-register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c))
-register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c))
-register_pytree_node(dict, lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(dict))
-register_pytree_node(OrderedDict, lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(OrderedDict))
-register_pytree_node(
-    defaultdict,
-    lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
-    lambda c, ctx: defaultdict(ctx[0], zip(ctx[1], c)),
-)
-register_pytree_node(deque, lambda d: (list(d), d.maxlen), lambda c, maxlen: deque(c, maxlen=maxlen))
+def _dict_unflatten(values: Iterable, context: Any) -> dict:
+    return dict(zip(context, values, strict=True))
+
+
+def _ordereddict_flatten(d: OrderedDict) -> tuple[list, Any]:
+    return list(d.values()), list(d.keys())
+
+
+def _ordereddict_unflatten(values: Iterable, context: Any) -> OrderedDict:
+    return OrderedDict(zip(context, values, strict=True))
+
+
+def _list_flatten(d: list) -> tuple[list, Any]:
+    return list(d), None
+
+
+def _list_unflatten(values: Iterable, context: Any) -> list:
+    return list(values)
+
+
+def _tuple_flatten(d: tuple) -> tuple[list, Any]:
+    return list(d), None
+
+
+def _tuple_unflatten(values: Iterable, context: Any) -> tuple:
+    return tuple(values)
+
+
+def _defaultdict_flatten(d: defaultdict) -> tuple[list, Any]:
+    values, keys = _dict_flatten(d)
+    return values, [d.default_factory, keys]
+
+
+def _defaultdict_unflatten(values: Iterable, context: Any) -> defaultdict:
+    default_factory, keys = context
+    return defaultdict(default_factory, _dict_unflatten(values, keys))
+
+
+def _deque_flatten(d: deque) -> tuple[list, Any]:
+    return list(d), d.maxlen
+
+
+def _deque_unflatten(values: Iterable, context: Any) -> deque:
+    return deque(values, maxlen=context)
+
+
+register_pytree_node(tuple, _tuple_flatten, _tuple_unflatten)
+register_pytree_node(list, _list_flatten, _list_unflatten)
+register_pytree_node(dict, _dict_flatten, _dict_unflatten)
+register_pytree_node(OrderedDict, _ordereddict_flatten, _ordereddict_unflatten)
+register_pytree_node(defaultdict, _defaultdict_flatten, _defaultdict_unflatten)
+register_pytree_node(deque, _deque_flatten, _deque_unflatten)
 # a shape is a node of ints, as PyTorch's (pyro maps its provenance over tree_map(x.shape))
 register_pytree_node(Size, lambda s: (list(s), None), lambda c, _: tuple(c))  # tuple back, as PyTorch's
 

@@ -164,3 +164,15 @@ def _sparse_matrix_transpose(self: SparseTensor) -> SparseTensor:
 
 
 SparseTensor.mT = property(_sparse_matrix_transpose)  # (named in sparse_tensor's _ALLOWED: not refused)
+
+
+def _mark_coalesced(self: SparseTensor, coalesced: bool) -> SparseTensor:
+    """``s._coalesced_(flag)``: set the flag ``is_coalesced()`` reports, in place, and return ``s``
+    (PyTorch's private setter; PyTorch Geometric marks the COO adjacencies it builds sorted)."""
+    if not isinstance(coalesced, bool):
+        raise TypeError(f"_coalesced_: expected coalesced to be a bool, got {type(coalesced).__name__}")
+    self._coalesced = coalesced
+    return self
+
+
+SparseTensor._coalesced_ = _mark_coalesced  # private name: not refused by SparseTensor's __getattribute__

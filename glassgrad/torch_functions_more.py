@@ -12,8 +12,10 @@ from typing import Any
 from glassgrad import (
     _C,  # noqa: F401 - torch._C (its private hooks), as after `import torch`
     _VF,  # noqa: F401 - torch._VF, as after `import torch`
+    __config__,  # noqa: F401 - torch.__config__ (show(), parallel_info()), as after `import torch`
     foreach_ops,
     index_builders,
+    layouts,
     library,
     mps,
     rnn_functions,
@@ -56,6 +58,7 @@ from glassgrad.dtypes import (
 from glassgrad.finite_differences import gradient
 from glassgrad.foreach_ops import *  # noqa: F403
 from glassgrad.index_builders import *  # noqa: F403
+from glassgrad.layouts import *  # noqa: F403
 from glassgrad.linalg_lowrank import pca_lowrank, svd_lowrank
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
@@ -73,9 +76,9 @@ from glassgrad.torch_misc import *  # noqa: F403
 from glassgrad.torch_nn_functions import *  # noqa: F403
 
 __all__ = [
-    "_standard_gamma", "_standard_gamma_grad", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
+    "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
-    *index_builders.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
+    *index_builders.__all__, *layouts.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
     "chalf", "mps", "library", "Stream", "Event", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
@@ -108,3 +111,24 @@ _INPLACE = (
 )  # fmt: skip
 globals().update({_n: _inplace_function(_n) for _n in _INPLACE})
 __all__ += list(_INPLACE)
+
+
+def _segment_reduce(
+    data: Any, reduce: str, *, lengths: Any = None, indices: Any = None, offsets: Any = None,
+    axis: int = 0, unsafe: bool = False, initial: Any = None,
+) -> Any:  # fmt: skip
+    """``torch._segment_reduce``: PyTorch's private name of ``torch.segment_reduce`` (one builtin
+    there), which PyTorch Geometric's ``utils.segment`` and ``softmax(ptr=...)`` call; the public
+    function is looked up at each call, so a ``__torch_function__`` override of it is asked too."""
+    import glassgrad
+
+    return glassgrad.segment_reduce(
+        data,
+        reduce,
+        lengths=lengths,
+        indices=indices,
+        offsets=offsets,
+        axis=axis,
+        unsafe=unsafe,
+        initial=initial,
+    )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from types import FunctionType
 from typing import Any
 
+from glassgrad.fx._compatibility import compatibility  # noqa: F401 - PyTorch's name here too
 from glassgrad.fx.graph import Graph
 from glassgrad.fx.node import map_aggregate
 from glassgrad.fx.proxy import Proxy, TracerBase

@@ -317,7 +317,8 @@ from glassgrad.ops.forms import (  # noqa: E402
     t,
 )
 from glassgrad.ops.meshgrid import combinations  # noqa: E402
-from glassgrad.ops.scatter import index_fill, index_reduce, masked_select, scatter, segment_reduce  # noqa: E402
+from glassgrad.ops.scatter import index_fill, index_reduce, masked_select, scatter  # noqa: E402
+from glassgrad.ops.segment import segment_reduce  # noqa: E402
 from glassgrad.ops.trig import acos, asin, atan, atan2, cosh, erf, expm1, sinh, tan  # noqa: E402
 from glassgrad.random import initial_seed  # noqa: E402
 from glassgrad.tensor import Size  # noqa: E402

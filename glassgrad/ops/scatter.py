@@ -1,7 +1,7 @@
 """``scatter`` (write values at indices along a dim), ``scatter_reduce`` (reduce values into them)
 and ``masked_select``, PyTorch's remaining indexing ops. ``scatter`` and ``scatter_reduce`` are
-primitives; ``masked_select`` is an advanced ``getitem``; ``index_reduce`` (whole slices) and
-``segment_reduce`` (runs of consecutive entries, graph pooling) compose ``scatter_reduce``.
+primitives; ``masked_select`` is an advanced ``getitem``; ``index_reduce`` (whole slices) composes
+``scatter_reduce``, as ``segment_reduce`` does (``ops/segment.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from glassgrad.ops.indexing_more import _same_dtype, _tensor
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["scatter", "scatter_reduce", "masked_select", "index_fill", "index_reduce", "segment_reduce"]
+__all__ = ["scatter", "scatter_reduce", "masked_select", "index_fill", "index_reduce"]
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 #: the once-per-process warnings already given ("scatter_reduce_arg", "index_reduce"), as PyTorch's
@@ -316,77 +316,3 @@ def index_reduce(
 
     result = scatter_reduce(x2, d, Tensor(full, _wrap=True), src, reduce, include_self=include_self)
     return with_out(result if result.shape == shape else result.reshape(shape), out, "index_reduce")
-
-
-SEGMENT_REDUCTIONS = {"sum": "sum", "mean": "sum", "prod": "prod", "max": "amax", "min": "amin"}
-
-
-def segment_reduce(
-    data: Tensor, reduce: str, *, lengths: Any = None, indices: Any = None, offsets: Any = None,
-    axis: int = 0, unsafe: bool = False, initial: Any = None,
-) -> Tensor:  # fmt: skip
-    """Each run of consecutive entries of ``data`` along ``axis`` reduced to one ('sum', 'mean',
-    'prod', 'max', 'min'; also 'amax' / 'amin'); the runs' sizes are ``lengths``, or the differences
-    of ``offsets``. ``initial`` takes part in every run, and is an empty run's value (else 0 for
-    'sum', 1 for 'prod', nan for 'mean', -inf / inf for 'max' / 'min'); as PyTorch, 'mean' divides
-    by the run's size, initial or not, and max / min send no gradient to ``initial``.
-
-    Shape:
-        data ``(*A, n, *B)`` with ``len(A) == axis``; lengths ``(*A, k)`` summing to n along the
-        last dim, or offsets ``(*A, k + 1)`` -> ``(*A, k, *B)``.
-    """
-    op = "segment_reduce"
-    red = {"amax": "max", "amin": "min"}.get(reduce, reduce)
-    if red not in SEGMENT_REDUCTIONS:
-        raise ValueError(f"{op}: expected reduce to be one of sum, prod, mean, max or min, got {reduce!r}")
-    if indices is not None:
-        raise NotImplementedError(f"{op}: indices= is not supported (PyTorch has no kernel for it either)")
-    if data._data.dtype.kind not in "fc":
-        raise NotImplementedError(f"{op}: expected floating-point data (as PyTorch), got {data.dtype}")
-    xp = array_module(data._data)
-    if lengths is not None:
-        lens = xp.asarray(lengths._data if isinstance(lengths, Tensor) else lengths).astype(np.int64)
-    elif offsets is not None:
-        offs = xp.asarray(offsets._data if isinstance(offsets, Tensor) else offsets).astype(np.int64)
-        lens = xp.diff(offs, axis=-1)
-    else:
-        raise ValueError(f"{op}: expected lengths= or offsets=")
-    ax = normalize_dim(axis, data.ndim, op, data.shape)
-    n = data.shape[ax]
-    if lens.ndim != ax + 1 or tuple(lens.shape[:-1]) != tuple(data.shape[:ax]):
-        raise ShapeError(
-            f"{op}: expected lengths of shape {tuple(data.shape[:ax])} + (k,) for data {data.shape} "
-            f"reduced along axis {axis}, got {tuple(lens.shape)}"
-        )
-    rest = n - lens.sum(axis=-1, keepdims=True)
-    if (lens < 0).any() or (rest < 0).any() or (not unsafe and (rest != 0).any()):
-        want = f"at most {n}" if unsafe else str(n)
-        raise ValueError(
-            f"{op}: expected non-negative lengths summing to {want} along their last dim, got {lens}"
-        )
-    k = lens.shape[-1]
-    # the run of each entry: each row's runs numbered 0..k-1, and k for the entries after them (unsafe=True
-    # lengths may stop short); repeat over the flattened rows, then take each row's offset r * (k + 1) off
-    rows = xp.concatenate([lens, rest], axis=-1).reshape(-1, k + 1)
-    seg = xp.repeat(xp.arange(rows.size), rows.reshape(-1)).reshape(rows.shape[0], n)
-    seg = (seg - (xp.arange(rows.shape[0]) * (k + 1))[:, None]).reshape(data.shape[: ax + 1])
-    index = xp.broadcast_to(seg.reshape(seg.shape + (1,) * (data.ndim - ax - 1)), data.shape)
-    out_shape = data.shape[:ax] + (k + 1,) + data.shape[ax + 1 :]
-    dt = data._data.dtype
-    fill = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}[red]
-    has_init = initial is not None
-    base = Tensor(
-        xp.full(out_shape, initial if has_init and red not in ("max", "min") else fill, dt), _wrap=True
-    )
-    idx = Tensor(xp.ascontiguousarray(index), _wrap=True)
-    out = scatter_reduce(base, ax, idx, data, SEGMENT_REDUCTIONS[red], include_self=red not in ("max", "min"))
-    out = out.narrow(ax, 0, k)  # the entries past the last run (none unless unsafe) dropped
-    if red == "mean":
-        size = lens.reshape(lens.shape + (1,) * (data.ndim - ax - 1)).astype(dt)
-        with np.errstate(divide="ignore", invalid="ignore"):  # an empty run: 0 / 0 = nan, as PyTorch
-            out = out / Tensor(xp.where(size == 0, 1, size) if has_init else size, _wrap=True)
-    elif has_init and red in ("max", "min"):
-        # initial in the max / min but outside its gradient: a tie with it still sends g to the data
-        keep = out >= initial if red == "max" else out <= initial
-        out = out.masked_fill(~keep, initial)
-    return out

@@ -138,3 +138,46 @@ def test_fx_compatibility_decorator_as_pytorch(torch, flag):
         assert st.compatibility(is_backward_compatible=flag)(Cls) is Cls
         docs.append((fn.__doc__, Cls.__doc__))
     assert docs[0] == docs[1]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"offsets": [1, 4]},
+        {"offsets": [1, 3]},
+        {"offsets": [0, 2, 2, 3], "unsafe": True},
+        {"offsets": [[2, 3, 5], [0, 0, 4]], "axis": 1},
+        {"lengths": [1, 2], "unsafe": True},
+    ],
+)
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
+def test_segment_reduce_offsets_that_do_not_start_at_zero_as_pytorch(torch, kwargs, reduce):
+    """The entries before the first offset take no part (offsets [1, 4] on 4 rows reduced rows 0-2)."""
+    rng = np.random.default_rng(3)
+    axis = kwargs.get("axis", 0)
+    shape = (2, 5, 3) if axis == 1 else (4, 3)
+    x = rng.standard_normal(shape)
+    outs = []
+    for lib in (gg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        kw = {k: lib.tensor(v) if k in ("offsets", "lengths") else v for k, v in kwargs.items()}
+        out = lib.segment_reduce(t, reduce, **kw)
+        out.sum().backward()
+        outs.append((out.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-12)
+
+
+def test_segment_reduce_offsets_gradcheck():
+    x = gg.tensor(np.random.default_rng(4).standard_normal((2, 6, 2)), requires_grad=True)
+    off = gg.tensor([[1, 3, 6], [2, 2, 5]])
+    assert gradcheck(lambda t: gg.segment_reduce(t, "sum", offsets=off, axis=1, unsafe=True), (x,))
+
+
+def test_segment_reduce_refuses_offsets_that_go_back_or_past_the_dim():
+    x = gg.ones(4, 2)
+    for bad in ([3, 1], [1, 5], [-1, 2]):
+        with pytest.raises(
+            ValueError, match="segment_reduce: expected non-decreasing offsets from 0 up to 4"
+        ):
+            gg.segment_reduce(x, "sum", offsets=gg.tensor(bad))

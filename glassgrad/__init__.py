@@ -398,4 +398,4 @@ _own_names(globals(), __all__, "glassgrad", Tensor)
 if __import__("importlib.util").util.find_spec("einops"):  # einops on our tensors (einops.py)
     from glassgrad import einops as _einops  # noqa: F401
 # torch.multiprocessing, torch.functional (takes the out=/axis= ops), torch.overrides: last, as after `import torch`
-from glassgrad import functional, multiprocessing, overrides  # noqa: E402, F401
+from glassgrad import functional, library, multiprocessing, overrides  # noqa: E402, F401

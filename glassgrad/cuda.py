@@ -14,7 +14,7 @@ from typing import Any
 __all__ = [
     "is_available", "device_count", "manual_seed", "manual_seed_all", "seed", "seed_all",
     "synchronize", "empty_cache", "current_device", "set_device",
-    "Event", "Stream", "is_initialized", "is_bf16_supported", "amp",
+    "Event", "Stream", "CUDAGraph", "graph", "StreamContext", "is_initialized", "is_bf16_supported", "amp",
     # memory queries and device context managers (cuda_more.py)
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
     "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_accumulated_memory_stats",
@@ -116,6 +116,38 @@ class Stream(_NoCuda):
     """A CUDA stream: there is no GPU, so making one raises."""
 
     _said = "torch.cuda.Stream requires CUDA support"
+
+
+class CUDAGraph(_NoCuda):
+    """A captured CUDA graph (named in annotations and ``isinstance`` checks): there is no GPU, so
+    making one raises."""
+
+    _said = "Tried to instantiate dummy base class CUDAGraph"
+
+
+class graph(_NoCuda):  # noqa: N801 - PyTorch's name
+    """``with graph(cuda_graph):`` captures CUDA work into a graph: there is no GPU, so it raises."""
+
+    _said = "torch.cuda.graph requires CUDA support"
+
+
+class StreamContext:
+    """``with StreamContext(stream):`` runs its block on ``stream``: as in PyTorch without CUDA, a
+    None stream makes a context that does nothing; a real stream cannot exist here."""
+
+    def __init__(self, stream: Any) -> None:
+        if stream is not None:
+            raise RuntimeError(
+                "cuda.StreamContext: expected stream None (glassgrad computes on the CPU only; there "
+                f"is no CUDA stream), got {type(stream).__name__}"
+            )
+        self.stream = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
 
 
 # ``torch.cuda.amp`` (deprecated there): ``GradScaler`` and ``autocast`` warn and disable

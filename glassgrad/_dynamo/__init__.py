@@ -36,6 +36,8 @@ __all__ = [
     "list_backends",
     "allow_in_graph",
     "eval_frame",
+    "assume_constant_result",
+    "mark_static_address",
 ]
 
 sys.modules[__name__ + ".config"] = config
@@ -96,6 +98,16 @@ def graph_break(msg: str = "") -> None:
 def list_backends(exclude_tags: Any = ("debug", "experimental")) -> list[str]:
     """PyTorch's stable backend names (``torch.compile(backend=...)`` accepts any and ignores it)."""
     return ["cudagraphs", "inductor", "openxla", "tvm"]
+
+
+def assume_constant_result(fn: Any) -> Any:
+    """Treat ``fn``'s result as a constant while compiling: nothing is compiled here, so ``fn``
+    itself (transformers 5 decorates functions with it at import time)."""
+    return fn
+
+
+def mark_static_address(t: Any, guard: bool = True) -> None:
+    """Hint that a tensor's storage never moves (for CUDA graphs): nothing to specialise here."""
 
 
 # ``torch._dynamo.eval_frame`` (where PyTorch defines OptimizedModule), reached as an attribute

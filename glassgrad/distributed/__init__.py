@@ -32,7 +32,8 @@ __all__ = [
     "is_torchelastic_launched", "get_default_backend_for_device", "DeviceMesh", "init_device_mesh",
     "ProcessGroup", "Store", "HashStore", "TCPStore", "FileStore", "PrefixStore", "DistError", "DistStoreError",
     "DistNetworkError", "Backend", "is_gloo_available", "is_nccl_available", "is_mpi_available",
-    "is_ucc_available", "is_xccl_available", "is_backend_available",
+    "is_ucc_available", "is_xccl_available", "is_backend_available", "all_to_all_single",
+    "get_process_group_ranks",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -351,6 +352,7 @@ from glassgrad.distributed.backend_names import (  # noqa: E402
     is_ucc_available,
     is_xccl_available,
 )
+from glassgrad.distributed.collectives_more import all_to_all_single, get_process_group_ranks  # noqa: E402
 from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh  # noqa: E402
 from glassgrad.distributed.store import (  # noqa: E402
     DistError,

@@ -30,7 +30,7 @@ from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "all_gather_single", "all_gather_single_autograd", "all_gather_tensor", "all_gather_tensor_autograd",
-    "all_reduce", "broadcast", "reduce_scatter_tensor", "reduce_scatter_tensor_autograd", "wait_tensor",
+    "all_reduce", "all_to_all_single", "all_to_all_single_autograd", "broadcast", "reduce_scatter_tensor", "reduce_scatter_tensor_autograd", "wait_tensor",
 ]  # fmt: skip
 
 _REDUCE_OPS = frozenset({"sum", "avg", "product", "min", "max", "band", "bor", "bxor"})
@@ -114,3 +114,37 @@ def broadcast(self: Tensor, src: int, group: Any, tag: str = "") -> Tensor:
 def wait_tensor(tensor: Tensor) -> Tensor:
     """Wait for a collective's result: nothing is ever in flight here, so ``tensor`` itself."""
     return tensor
+
+
+def all_to_all_single(
+    self: Tensor,
+    output_split_sizes: list[int] | None,
+    input_split_sizes: list[int] | None,
+    group: Any,
+    tag: str = "",
+) -> Tensor:
+    """Every process's dim-0 pieces of ``self`` exchanged: ``self`` itself for one process."""
+    _all_to_all_splits("all_to_all_single", self, output_split_sizes, input_split_sizes)
+    return _one("all_to_all_single", self)
+
+
+def all_to_all_single_autograd(
+    self: Tensor,
+    output_split_sizes: list[int] | None,
+    input_split_sizes: list[int] | None,
+    group: Any,
+    tag: str = "",
+) -> Tensor:
+    """:func:`all_to_all_single` whose gradient reaches ``self`` (the identity, for one process)."""
+    _all_to_all_splits("all_to_all_single_autograd", self, output_split_sizes, input_split_sizes)
+    return _one("all_to_all_single_autograd", self)
+
+
+def _all_to_all_splits(name: str, tensor: Any, *splits: Any) -> None:
+    size = int(tensor.shape[0]) if isinstance(tensor, Tensor) and tensor.dim() else None
+    for sizes in splits:
+        if sizes is not None and size is not None and [int(n) for n in sizes] != [size]:
+            raise ValueError(
+                f"_functional_collectives.{name}: expected split sizes [{size}] (dim 0, one process), "
+                f"got {list(sizes)}"
+            )

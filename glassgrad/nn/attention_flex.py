@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,6 +44,8 @@ from glassgrad.ops import softmax as _SM
 from glassgrad.tensor import Tensor
 
 __all__ = [
+    "AuxOutput",
+    "AuxRequest",
     "BlockMask",
     "and_masks",
     "create_block_mask",
@@ -56,6 +58,20 @@ __all__ = [
 #: PyTorch's default tile size of a ``BlockMask`` (``create_block_mask``'s ``BLOCK_SIZE``);
 #: transformers imports it by this private name
 _DEFAULT_SPARSE_BLOCK_SIZE = 128
+
+
+class AuxRequest(NamedTuple):
+    """Which auxiliary outputs ``flex_attention(..., return_aux=AuxRequest(...))`` computes."""
+
+    lse: bool = False
+    max_scores: bool = False
+
+
+class AuxOutput(NamedTuple):
+    """``flex_attention``'s auxiliary outputs: a tensor where requested, else None."""
+
+    lse: Tensor | None = None
+    max_scores: Tensor | None = None
 
 
 def _indices(B: int, H: int, L: int, S: int) -> tuple[Tensor, ...]:
@@ -190,7 +206,9 @@ def flex_attention(
     enable_gqa: bool = False,
     return_lse: bool = False,
     kernel_options: Any = None,
-) -> Tensor | tuple[Tensor, Tensor]:
+    *,
+    return_aux: AuxRequest | None = None,
+) -> Tensor | tuple[Tensor, Tensor] | tuple[Tensor, AuxOutput]:
     """softmax(score_mod(Q K^T * scale) masked by block_mask) V, with its log-sum-exp on request.
 
     Args:
@@ -200,11 +218,28 @@ def flex_attention(
         block_mask: from ``create_block_mask``; its mask_mod is evaluated at every (b, h, q, kv).
         scale: the factor on Q K^T; default 1 / sqrt(E).
         enable_gqa: Hq a multiple of Hkv; each key/value head serves Hq / Hkv query heads.
-        return_lse: also return logsumexp over the keys of the final scores, (B, Hq, L).
+        return_lse: also return logsumexp over the keys of the final scores, (B, Hq, L)
+            (PyTorch's older form of ``return_aux=AuxRequest(lse=True)``).
+        return_aux: an ``AuxRequest``: return ``(out, AuxOutput(lse=...))``; ``max_scores`` raises
+            ``NotImplementedError`` as PyTorch's on the CPU.
 
     Shape:
         returns (B, Hq, L, Ev) (and (B, Hq, L) for the log-sum-exp).
     """
+    if return_aux is not None:
+        if return_lse:
+            raise ValueError(
+                "flex_attention: cannot specify both return_lse and return_aux; return_lse is "
+                "deprecated, use return_aux=AuxRequest(lse=True)"
+            )
+        if not isinstance(return_aux, AuxRequest):
+            raise TypeError(
+                f"flex_attention: expected return_aux an AuxRequest, got {type(return_aux).__name__}"
+            )
+        if return_aux.max_scores:
+            raise NotImplementedError(
+                "flex_attention: returning max scores is not supported on CPU (as PyTorch's)"
+            )
     if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
         raise ShapeError(
             "flex_attention: expected 4-D query, key and value (B, H, L, E), got "
@@ -248,9 +283,10 @@ def flex_attention(
     if dead.any():
         weights = _I.masked_fill(weights, dead, 0.0)
     out = _M.matmul(weights, value)  # (B, H, L, S) @ (B, H, S, Ev) -> (B, H, L, Ev)
-    if not return_lse:
-        return out
+    want_lse = return_lse or (return_aux is not None and return_aux.lse)
+    if not want_lse:
+        return out if return_aux is None else (out, AuxOutput())
     lse = scores.logsumexp(-1)  # (B, H, L)
     if dead.any():
         lse = _I.masked_fill(lse, dead[..., 0], float("-inf"))
-    return out, lse
+    return (out, lse) if return_aux is None else (out, AuxOutput(lse=lse))

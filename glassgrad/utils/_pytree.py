@@ -16,6 +16,7 @@ containers so :func:`tree_unflatten` rebuilds the same structure.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from glassgrad.size import Size
 
 __all__ = [
     "LeafSpec",
+    "MappingKey",
     "TreeSpec",
     "register_pytree_node",
     "tree_all",
@@ -54,6 +56,22 @@ def register_pytree_node(
     if cls in SUPPORTED_NODES:
         raise ValueError(f"register_pytree_node: {cls.__name__} is already registered as a pytree node")
     SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
+
+
+@dataclasses.dataclass(frozen=True)
+class MappingKey:
+    """The key path entry of a mapping's child (PyTorch's, printed ``[key]``)."""
+
+    key: Any
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+def _dict_flatten_with_keys(d: dict) -> tuple[list[tuple[MappingKey, Any]], list]:
+    """A dict's ``(MappingKey(key), value)`` pairs and its keys (the context), as PyTorch's helper
+    that transformers passes as ``flatten_with_keys_fn``."""
+    return [(MappingKey(k), v) for k, v in d.items()], list(d.keys())
 
 
 def _is_namedtuple(node_type: type) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Placement", "Shard", "Replicate", "Partial"]
+__all__ = ["Placement", "Shard", "Replicate", "Partial", "_StridedShard"]
 
 
 class Placement:
@@ -120,3 +120,44 @@ class Partial(Placement):
 
     def __reduce__(self) -> tuple:
         return (Partial, (self.reduce_op,))
+
+
+class _StridedShard(Placement):
+    """PyTorch's private strided shard (``dim`` split in ``split_factor`` interleaved pieces), which
+    FSDP2 plus tensor parallelism make and transformers names in ``isinstance`` checks. As PyTorch's,
+    it is not a ``Shard`` (``is_shard()`` is False); over one process it changes no value either."""
+
+    __slots__ = ("dim", "split_factor")
+
+    def __init__(self, dim: int, *, split_factor: int = 1, sf: int | None = None) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(
+                f"_StridedShard: expected an int tensor dimension, got {type(dim).__name__} {dim!r}"
+            )
+        factor = split_factor if sf is None else sf
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"_StridedShard: expected split_factor a positive int, got {factor!r}")
+        object.__setattr__(self, "dim", dim)
+        object.__setattr__(self, "split_factor", factor)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _StridedShard and (other.dim, other.split_factor) == (
+            self.dim,
+            self.split_factor,
+        )
+
+    def __hash__(self) -> int:
+        return hash(("_StridedShard", self.dim, self.split_factor))
+
+    def __repr__(self) -> str:
+        return f"_StridedShard(dim={self.dim}, sf={self.split_factor})"
+
+    def __str__(self) -> str:
+        return f"_S({self.dim}, {self.split_factor})"
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_strided, (self.dim, self.split_factor))
+
+
+def _rebuild_strided(dim: int, split_factor: int) -> _StridedShard:
+    return _StridedShard(dim, split_factor=split_factor)

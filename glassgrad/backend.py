@@ -156,11 +156,9 @@ def c_layout(a: object) -> object:
     indexing returns through this (NumPy lays ``a[:, idx]`` out transposed)."""
     if a.__class__ is not np.ndarray:
         return a  # a meta array or a NumPy scalar
-    want, step = [], a.itemsize
-    for n in reversed(a.shape):
-        want.append(step)
-        step *= max(n, 1)
-    return a if a.strides == tuple(reversed(want)) else a.copy(order="C")
+    from glassgrad.memory_formats import element_strides, format_strides
+
+    return a if element_strides(a) == format_strides(a.shape, None) else a.copy(order="C")
 
 
 def to_numpy(a: object) -> np.ndarray:

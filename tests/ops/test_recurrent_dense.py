@@ -143,3 +143,39 @@ def test_backward_leaves_the_incoming_gradient_alone(n, h):
     (y * gg.tensor(rng.standard_normal(tuple(y.shape)))).sum().backward()
     g, snapshot = seen[0]
     np.testing.assert_array_equal(g.numpy(), snapshot)
+
+
+class _OneThreadOpenBLAS:
+    """Stands in for threadpoolctl's controller of an OpenBLAS on AVX-512 kernels at one thread,
+    so that the row-block products run on any machine."""
+
+    num_threads = 1
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_row_block_products_match_the_float64_layer(monkeypatch, reverse):
+    """At the benchmark's sizes (H = 128, N = 32) and float32 the per-step products go in row
+    blocks (glassgrad/blas_blocks.py) on such a BLAS; outputs and every gradient still follow the
+    float64 composite, as closely as the one-call products do."""
+    import glassgrad.blas_blocks as blas_blocks
+
+    steps, n, i, h = 4, 32, 32, 128
+    rng = np.random.default_rng(11)
+    inputs = _inputs(rng, steps, n, i, h, True)
+    for t in inputs:
+        t.data *= 0.1  # keep the gates out of saturation, so the gradients are not all tiny
+    weight = rng.standard_normal((steps * n + 2 * n, h))
+    y_ref, grads_ref = _grads(lambda: _composite(*inputs, steps=steps, reverse=reverse), inputs, weight)
+    single = [gg.tensor(t.detach().numpy().astype(np.float32), requires_grad=True) for t in inputs]
+    monkeypatch.setattr(blas_blocks, "_openblas", [_OneThreadOpenBLAS()])
+    assert len(blas_blocks.row_blocks(4 * h, i + h + 1, n, np.dtype("float32"))) == 3
+    assert len(blas_blocks.row_blocks(h, 4 * h, n, np.dtype("float32"))) == 3
+    results = {}
+    for blocks in (4, 0):  # 0: the one-call products
+        monkeypatch.setattr(blas_blocks, "_MAX_BLOCKS", blocks)
+        call = lambda: LSTMDense.apply(*single, steps=steps, reverse=reverse)  # noqa: E731
+        results[blocks] = _grads(call, single, weight.astype(np.float32))
+    for y, grads in results.values():
+        np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-5)
+        for g, g_ref in zip(grads, grads_ref):
+            np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4 * np.abs(g_ref).max())

@@ -98,3 +98,7 @@ def __getattr__(name: str) -> Any:
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing and __torch_function__'s switches"
     )
+
+
+# torch.library's low-level API: an Autograd kernel's Function.forward calls the op again inside this
+from glassgrad.library_ops import _AutoDispatchBelowAutograd  # noqa: E402, F401

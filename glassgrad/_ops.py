@@ -30,8 +30,9 @@ class _OpNamespace:
     def __getattr__(self, op: str) -> Any:
         if op.startswith("__"):
             raise AttributeError(op)
-        if f"{self.name}::{op}" in CUSTOM_OPS:
-            return CUSTOM_OPS[f"{self.name}::{op}"]
+        found = CUSTOM_OPS.get(f"{self.name}::{op}")
+        if found is not None and getattr(found, "_defined", lambda: True)():  # kernels alone: not an op
+            return found
         raise AttributeError(
             f"ops.{self.name}.{op}: glassgrad has no registry of ATen or custom operators "
             "(torch.ops); call the glassgrad function of that name instead"

@@ -32,8 +32,13 @@ from typing import Any
 from glassgrad import _ops
 from glassgrad.autograd.custom import Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.library_define import Library, define, impl, impl_abstract
+from glassgrad.library_ops import OpOverload, OpOverloadPacket, _target, fallthrough_kernel
 
-__all__ = ["custom_op", "register_fake", "register_autograd", "register_kernel", "CustomOpDef"]
+__all__ = [
+    "custom_op", "register_fake", "register_autograd", "register_kernel", "CustomOpDef", "Library", "define",
+    "impl", "impl_abstract", "fallthrough_kernel",
+]  # fmt: skip
 
 
 def _split(name: Any) -> tuple[str, str]:
@@ -69,6 +74,11 @@ class CustomOpDef:
 
     def _qualname(self) -> str:
         return f"{self._namespace}::{self._name}"
+
+    @property
+    def default(self) -> CustomOpDef:
+        """``glassgrad.ops.ns.name.default``: the op itself (it has one schema)."""
+        return self
 
     def _kernel(self) -> Callable:
         if "cpu" in self._kernels:
@@ -157,11 +167,15 @@ def custom_op(
     return wrap if fn is None else wrap(fn)
 
 
-def _lookup(op: Any, caller: str) -> CustomOpDef:
-    if isinstance(op, CustomOpDef):
+def _lookup(op: Any, caller: str) -> Any:
+    """The operator ``op`` names: a ``CustomOpDef``, or a defined operator's overload (library_define)."""
+    if isinstance(op, (CustomOpDef, OpOverload, OpOverloadPacket)):
         return op
     if isinstance(op, str) and op in _ops.CUSTOM_OPS:
         return _ops.CUSTOM_OPS[op]
+    if isinstance(op, str) and op.partition(".")[0] in _ops.CUSTOM_OPS:  # "ns::name.overload"
+        ns, name = op.split("::")
+        return _target(ns, name)
     raise RuntimeError(f"library.{caller}: operator {op} does not exist (define it with library.custom_op)")
 
 

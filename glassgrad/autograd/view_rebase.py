@@ -31,6 +31,7 @@ from glassgrad.autograd.function import Node, _owner, _shares, _tensor_cls, obse
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
+from glassgrad.autograd.view_pairs import allowed, attrs, from_pairs, to_pairs
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
 
@@ -126,10 +127,10 @@ def check_view(t: Any, op: str) -> None:
             "that requires grad (PyTorch refuses it too); do it inside glassgrad.no_grad(), or change a "
             "clone()"
         )
-    if t._data.dtype != base._data.dtype:
+    if t._data.dtype != base._data.dtype and not allowed(base._data, t._data):  # view(dtype)
         raise GraphError(
             f"{op}: expected a view of its base's dtype {base.dtype}, got a {t.dtype} view (view(dtype), "
-            "view_as_real) changed in place while recording; change the base, or a clone()"
+            "of another size) changed in place while recording; change the base, or a clone()"
         )
     ref = _ref(t)
     if ref is None or not _plain(ref):
@@ -197,11 +198,11 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx: Node, g: Any) -> tuple:
-        _, root, view = _layout(g, _geometry_of(ctx))
-        root[...] = g
-        g_out = view.copy() if ctx.needs_input_grad[1] else None
+        _, root, view = _layout(to_pairs(ctx, g, "root"), _geometry_of(ctx))
+        root[...] = to_pairs(ctx, g, "root")
+        g_out = from_pairs(ctx, view.copy(), "view") if ctx.needs_input_grad[1] else None
         view[...] = 0
-        return (root if ctx.needs_input_grad[0] else None), g_out
+        return (from_pairs(ctx, root, "root") if ctx.needs_input_grad[0] else None), g_out
 
 
 class AsStrided(Function):
@@ -214,7 +215,7 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx: Node, g: Any) -> tuple:
-        geo = _geometry_of(ctx)
+        geo, g = _geometry_of(ctx), to_pairs(ctx, g, "view")
         buf, root, view = _layout(g, geo)
         if not geo[-1]:
             view[...] = g
@@ -225,7 +226,7 @@ class AsStrided(Function):
             at = _places(buf, geo[1], geo[2], geo[3])
             count = array_module(g).bincount(at, minlength=buf.size)
             root = buf[at].reshape(geo[3]) / count[at].reshape(geo[3])
-        return (root,)
+        return (from_pairs(ctx, root, "root"),)
 
 
 def _places(buf: Any, at: int, strides: tuple, shape: tuple) -> Any:
@@ -273,7 +274,7 @@ def _grad_edge(t: Any) -> Any:
 def _view_node(root: Any, view: Any, edge: Any) -> Node:
     """An ``as_strided`` node: ``view``'s elements of ``root``'s memory, from ``edge`` (the node
     or leaf that stands for ``root``'s values)."""
-    return _node(AsStrided, {"arrays": (root._data, view._data)}, [edge], [root._data.shape])
+    return _node(AsStrided, attrs(root._data, view._data), [edge], [root._data.shape])
 
 
 def live_base(t: Any) -> Any:
@@ -340,9 +341,8 @@ def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
             t._node, t.requires_grad = out._node, out.requires_grad
         else:
             r_old = root._node
-            arrays = (root._data, t._data)
             shapes = [root._data.shape, out._data.shape]
-            root._node = _node(CopySlices, {"arrays": arrays}, [old, _grad_edge(out)], shapes)
+            root._node = _node(CopySlices, attrs(root._data, t._data), [old, _grad_edge(out)], shapes)
             root.requires_grad = True
             _observe(CopySlices, root, (root, out))
             move_retain_grad(r_old, root)
@@ -377,8 +377,8 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
         a = v._data
         if _owner(a) is not owner and live_base(v) is None:
             continue  # v's array was swapped: no longer a view of root
-        if ref.__class__ is not _ref_class or a.dtype != dtype:  # marked, or of another dtype
-            # (view_as_real, .real: its node is not regenerated here), so its use now raises
+        if ref.__class__ is not _ref_class or (a.dtype != dtype and not allowed(arr, a)):  # marked, or
+            # view(dtype) of another size: its node is not regenerated here, so its use now raises
             if not v.requires_grad:  # a piece of a constant: poisoned like the pieces that require grad
                 v._node, v.requires_grad = _view_node(root, v, edge), True
             if len(vc) < 3:
@@ -386,7 +386,7 @@ def _rebase_views(root: Any, changed: Any, vc: list) -> None:
             remember(vc[2], v)  # stale_views' table of the pieces to poison
             continue
         old = v._node
-        node = Node({"arrays": (arr, a)})  # _view_node(root, v, edge), inlined: once per live view
+        node = Node(attrs(arr, a))  # _view_node(root, v, edge), inlined: once per live view
         node.fn, node.next, node.shapes = AsStrided, [edge], shape
         node.needs_input_grad, node.versions = [edge is not None], None
         v._node = node

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.arange_kernel import float_arange
+
 __all__ = ["arange_array", "integral_arange"]
 
 
@@ -35,7 +37,10 @@ def integral_arange(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray
 
 
 def arange_array(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray:
-    """``arange``'s values in dtype ``dt``: PyTorch's integer rule above, NumPy's for the others."""
+    """``arange``'s values in dtype ``dt``: PyTorch's integer rule above, its CPU kernel's values
+    for float16, float32 and float64 (``arange_kernel``), NumPy's for the others."""
     if dt.kind in "iu":
         return integral_arange(start, end, step, dt)
+    if dt in (np.float16, np.float32, np.float64):
+        return float_arange(start, end, step, dt)
     return np.arange(start, end, step).astype(dt)

@@ -45,11 +45,20 @@ __all__ = [
 
 class LazyModuleMixin:
     """Shape inference on the first call. Subclasses define ``initialize_parameters(*args)`` and
-    ``cls_to_become``; ``_lazy_setup()`` must run at the end of their ``__init__``."""
+    ``cls_to_become``. A user's ``class M(LazyModuleMixin, nn.Module)`` whose ``__init__`` calls
+    ``super().__init__()`` gets the hooks from the mixin's ``__init__``, as PyTorch's (torchaudio's
+    ``PitchShift``, port round 40); the layers here, which call ``Module.__init__`` directly, run
+    ``_lazy_setup()`` at the end of theirs."""
 
     cls_to_become: type | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # the Module (or layer) after the mixin in the MRO
+        self._lazy_setup()
+
     def _lazy_setup(self) -> None:
+        if self.__dict__.get("_initialize_hook") is not None:
+            return  # already set up (a layer that calls both)
         self._load_hook = self._register_load_state_dict_pre_hook(self._lazy_load_hook)
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters, with_kwargs=True)
 

@@ -34,10 +34,11 @@ from glassgrad.autograd.custom import Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.library_define import Library, define, impl, impl_abstract
 from glassgrad.library_ops import OpOverload, OpOverloadPacket, _target, fallthrough_kernel
+from glassgrad.library_schema import infer_schema
 
 __all__ = [
     "custom_op", "register_fake", "register_autograd", "register_kernel", "CustomOpDef", "Library", "define",
-    "impl", "impl_abstract", "fallthrough_kernel",
+    "impl", "impl_abstract", "fallthrough_kernel", "infer_schema",
 ]  # fmt: skip
 
 
@@ -160,6 +161,8 @@ def custom_op(
     ns, op = _split(name)
 
     def wrap(f: Callable) -> CustomOpDef:
+        if schema is None:  # as PyTorch: the annotations must give a schema (ValueError otherwise)
+            infer_schema(f, mutates_args=mutates_args)
         result = CustomOpDef(ns, op, f, device_types)
         _ops.CUSTOM_OPS[f"{ns}::{op}"] = result
         return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -195,3 +196,47 @@ def test_function_forms(ns):
     impl_lib = gg.library.Library(ns, "IMPL", "CPU")
     gg.library.impl(impl_lib, "older")(lambda x: x * 8)
     assert getattr(gg.ops, ns).older(gg.tensor([1.0])).tolist() == [8.0]
+
+
+def _annotated(lib):
+    """Functions whose schemas PyTorch infers, annotated with library ``lib``'s types (set directly:
+    this module's annotations are strings, which name no library)."""
+    from collections.abc import Sequence
+
+    t = lib.Tensor
+
+    def typed(fn, **types):
+        fn.__annotations__ = types
+        return fn
+
+    def a(x, n=2, scale=1.0, flag=False, mode="a"): ...
+    def b(x, w=None, xs=None): ...
+    def c(x, out): ...
+    def d(x, sizes, dt=lib.float32, dev=None): ...
+    def e(x, *, k=3, o=None, f=1.5): ...
+    def bare(x, y): ...
+    def tuple_default(x, b=(True,)): ...
+
+    a = typed(a, x=t, n=int, scale=float, flag=bool, mode=str, **{"return": t})
+    b = typed(b, x=t, w=t | None, xs=list[t] | None, **{"return": tuple[t, t]})
+    c = typed(c, x=t, out=t, **{"return": None})
+    d = typed(d, x=t, sizes=Sequence[int], dt=lib.dtype, dev=lib.device | None, **{"return": list[t]})
+    e = typed(e, x=t, k=int, o=int | None, f=float | None, **{"return": int})
+    bare = typed(bare, y=t, **{"return": t})
+    mapping = typed(lambda x: x, x=dict, **{"return": t})
+    tuple_default = typed(tuple_default, x=t, b=Sequence[bool], **{"return": bool})
+    return [(a, ()), (b, ()), (c, ("out",)), (d, ()), (e, ()), (a, "unknown"), (c, ("zz",)), (bare, ()),
+            (mapping, ()), (tuple_default, ())]  # fmt: skip
+
+
+def test_infer_schema_matches_pytorch(torch):
+    for (f, mutates), (tf, _) in zip(_annotated(gg), _annotated(torch)):
+        try:
+            want = torch.library.infer_schema(tf, mutates_args=mutates)
+        except ValueError as e:
+            with pytest.raises(ValueError, match=re.escape(str(e).split(" type")[0].split(". ")[0])):
+                gg.library.infer_schema(f, mutates_args=mutates)
+            continue
+        assert gg.library.infer_schema(f, mutates_args=mutates) == want
+    a = _annotated(gg)[0][0]
+    assert gg.library.infer_schema(a, op_name="myop", mutates_args=()).startswith("myop(Tensor x, SymInt n=2")

@@ -200,13 +200,18 @@ def test_custom_op_gradcheck_broadcasting():
 
 
 def test_custom_op_without_autograd_and_errors():
-    op = custom_op(_fresh("plain"), lambda x: x * 2, mutates_args=())
+    def twice(x: gg.Tensor) -> gg.Tensor:
+        return x * 2
+
+    op = custom_op(_fresh("plain"), twice, mutates_args=())
     y = op(gg.ones(2, requires_grad=True))
     assert y.tolist() == [2.0, 2.0]
     with pytest.raises(RuntimeError):  # no backward registered: PyTorch's raises when backward reaches it
         y.sum().backward()
     with pytest.raises(ValueError):  # a name without its namespace
-        custom_op("noname", lambda x: x, mutates_args=())
+        custom_op("noname", twice, mutates_args=())
+    with pytest.raises(ValueError, match="Parameter x must have a type annotation"):  # as PyTorch's
+        custom_op(_fresh("bare"), lambda x: x, mutates_args=())
     with pytest.raises((AttributeError, RuntimeError)):  # PyTorch's AttributeError, glassgrad's RuntimeError
         register_autograd("nowhere::op", lambda ctx, g: g)
     with pytest.raises(TypeError):

@@ -8,7 +8,8 @@ packing is a large part of the call. The dense LSTM's per-step products are just
 cut into three row blocks each they take 35 and 31 us on one thread against 51 and 43 us whole
 (Intel Xeon host, float32; docs/benchmarks.md, "Seventeenth look"). With more than one BLAS thread
 the whole product is split over the threads instead, which is faster, so nothing is cut; nor for
-other BLAS libraries or kernels, or float64, where it was not measured.
+other BLAS libraries or kernels, or float64, where it was not measured, nor without threadpoolctl
+(installed with scikit-learn), which is how the BLAS, its kernels and its thread count are seen.
 
 >>> from glassgrad.blas_blocks import row_blocks
 >>> row_blocks(64, 64, 32, "float32")  # m * n * k within the limit already: one block

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from glassgrad.device import check_device, device
+from glassgrad.device import check_device, device, is_meta_device
 from glassgrad.errors import CheckpointError, runtime_os_error
 from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
@@ -308,7 +308,7 @@ class _Decoder:
 
 
 def _map_location(where: Any) -> Any:
-    """``tensor -> tensor`` for ``map_location``; refuses any target but the CPU up front."""
+    """``tensor -> tensor`` for ``map_location``; refuses any target but the CPU or meta up front."""
     if callable(where) and not isinstance(where, str | device):
 
         def call(t: Tensor) -> Tensor:
@@ -318,6 +318,8 @@ def _map_location(where: Any) -> Any:
         return call
     if isinstance(where, dict):
         where = where.get("cpu")  # saved tensors are all on "cpu": only that entry applies
+    if is_meta_device(where):  # shapes and dtypes only (transformers reads a .bin's keys so)
+        return lambda t: t.to("meta")
     check_device(where, "load")
     return lambda t: t
 
@@ -341,8 +343,8 @@ def load(
         f: a path or a binary file object.
         map_location: where tensors go, as in PyTorch: None, ``"cpu"``, a ``device``, a dict
             from saved locations to targets (tensors here are saved on ``"cpu"``), or a function
-            ``(tensor, "cpu") -> tensor`` (None keeps the tensor). Any other device than the CPU
-            raises ``RuntimeError``.
+            ``(tensor, "cpu") -> tensor`` (None keeps the tensor). ``"meta"`` gives meta tensors
+            (shape and dtype, no data); any other device than the CPU raises ``RuntimeError``.
         weights_only: loading never unpickles or imports; this only decides which saved tensor
             classes load: with True (the default, as PyTorch's) a subclass must be on the
             ``add_safe_globals`` list; with False one from a module already imported will do.

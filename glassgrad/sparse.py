@@ -22,6 +22,7 @@ from glassgrad.sparse_more import (
     ShortTensor,
 )  # fmt: skip
 from glassgrad.sparse_softmax import log_softmax, softmax
+from glassgrad.sparse_structure import sparse_join  # noqa: F401 - also attaches select/unbind/... to SparseTensor
 from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
 from glassgrad.tensor import Tensor, tensor
 
@@ -79,6 +80,8 @@ def sparse_coo_tensor(
         vals = vals.detach().requires_grad_()
     elif vals.requires_grad:  # not a leaf (grad_fn set, .grad None), as PyTorch: an alias in the graph
         vals = vals.view(vals.shape)
+    if is_coalesced is None:  # as PyTorch: at most one entry is coalesced by construction
+        is_coalesced = ix.shape[1] <= 1
     return _make(ix, vals, size, bool(is_coalesced))
 
 

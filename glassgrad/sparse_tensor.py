@@ -213,8 +213,7 @@ class SparseTensor(Tensor):
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(unsupported("conversion to a NumPy array"))
 
-    def __getitem__(self, key: Any) -> Any:
-        raise NotImplementedError(unsupported("indexing"))
+    # s[int], select, unbind, index_select, cat / stack and sparse * sparse: sparse_structure.py
 
     # ------------------------------------------------------------ shape ops and arithmetic
     def transpose(self, dim0: int, dim1: int) -> SparseTensor:
@@ -255,7 +254,7 @@ class SparseTensor(Tensor):
         return _make(self._ix, -self._vals, self._data.shape, self._coalesced)
 
     def __mul__(self, other: Any) -> SparseTensor:
-        if isinstance(other, SparseTensor):
+        if isinstance(other, SparseTensor):  # (sparse_structure.py wraps this method for that case)
             raise NotImplementedError(unsupported("mul of two sparse tensors"))
         if isinstance(other, Tensor) and other._data.ndim > 0:
             if tuple(other._data.shape) != self._data.shape:
@@ -344,7 +343,7 @@ def _inner(arr: Any, lead: str) -> str:
     return lead + body.replace("\n", "\n" + " " * len(lead))  # continuation lines under the body
 
 
-_OWN = frozenset(n for c in (SparseTensor,) for n in vars(c))
+_OWN = vars(SparseTensor)  # a live view: the methods sparse_structure.py attaches are own too
 # The dtype casts only call ``self.to(dtype)`` (reaching our ``to``); the is_* read the dtype or device.
 _ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim", "size", "dim", "numel",
                       "element_size", "requires_grad", "name", "is_floating_point", "float", "double", "half",

@@ -60,9 +60,18 @@ def foreign_params(fn: Callable, inner: Callable, values: dict, shown: dict) -> 
     """``foreign_call`` for a generated wrapper ``fn`` of ``inner`` that has its parameters'
     ``values`` (not the call's arguments): they are rebuilt (``called_as``) only when one of them
     takes part, so that a failing call without one pays a scan only."""
+    first = next(iter(values.values()), None)
+    if getattr(type(first), "is_sparse", False) is True and _own_method(type(first), fn.__name__):
+        # torch.select(s, 0, i) is s.select(0, i): a sparse COO tensor answers by its own methods
+        args, kwargs = called_as(inner, values, shown)
+        return getattr(first, fn.__name__)(*args[1:], **kwargs)
     if state.on or not overloaded_args(tuple(values.values()), None):
         return NOT_TAKEN
     return foreign_call(fn, *called_as(inner, values, shown))
+
+
+def _own_method(cls: type, name: str) -> bool:
+    return not name.startswith("_") and callable(vars(cls).get(name))
 
 
 def switched_on_for(obj: Any) -> bool:

@@ -88,6 +88,24 @@ def torch_layout(out: Any, arrays: tuple, stacked: bool = False, dim: int = 0) -
 
 
 # ------------------------------------------------------------------ tensor-level functions
+def _listed(tensors: Any) -> Any:
+    """A one-pass iterable (a generator) as a list, so it can be looked at twice."""
+    return tensors if isinstance(tensors, (list, tuple, Tensor)) else list(tensors)
+
+
+def _any_sparse(tensors: Any) -> bool:
+    return not isinstance(tensors, Tensor) and any(
+        getattr(type(t), "is_sparse", False) is True for t in tensors
+    )
+
+
+def _sparse_join(tensors: Any, dim: int, op: str) -> Tensor:
+    """Sparse COO inputs are joined by their indices (``glassgrad.sparse_structure``)."""
+    from glassgrad.sparse_structure import sparse_join  # (it builds on this module)
+
+    return sparse_join(list(tensors), dim, op)
+
+
 def _joinable(tensors: Any, op: str) -> list[Tensor]:
     """Tensors of one dtype, PyTorch's result type: ints/bools meeting floats become that float, two
     float dtypes the wider (an empty float32 accumulator joined with float64 rows is float64, as
@@ -118,6 +136,9 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     >>> cat([gg.zeros(2, 3), gg.ones(1, 3)]).shape
     glassgrad.Size([3, 3])
     """
+    tensors = _listed(tensors)
+    if _any_sparse(tensors):
+        return _sparse_join(tensors, dim, "cat")
     ts = _joinable(tensors, "cat")
     joined = ts
     if any(t.ndim != 1 or t.shape[0] for t in ts):
@@ -144,6 +165,9 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     Shape:
         n inputs of shape ``(*A, *B)`` -> ``(*A, n, *B)`` with ``len(A) == dim``.
     """
+    tensors = _listed(tensors)
+    if _any_sparse(tensors):
+        return _sparse_join(tensors, dim, "stack")
     ts = _joinable(tensors, "stack")
     ref = ts[0]
     for t in ts[1:]:

@@ -34,7 +34,8 @@ __all__ = [
 _SUPPORTED = (
     "supported on sparse COO tensors: to_dense(), coalesce(), indices(), values(), t(), "
     "sparse.mm / mm / spmm / @ with a dense operand or of two 2-D sparse ones, sparse.sum, sparse + sparse, dense + sparse, "
-    "* and / by a scalar, * by a dense tensor of the same shape; call .to_dense() first"
+    "* and / by a scalar, * by a dense tensor of the same shape or a sparse one, select / s[int] / unbind / "
+    "index_select along a sparse dim, cat / stack of sparse tensors; call .to_dense() first"
 )
 
 

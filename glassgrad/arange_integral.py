@@ -3,7 +3,7 @@ truncated to integers first (C++'s cast, toward zero), so ``arange(2.58, dtype=i
 ``[0, 1]`` where NumPy's ``arange(2.58).astype(int64)`` gives ``[0, 1, 2]``. The number of
 values is computed from the truncated bounds for int64 and from the given ones for the other
 integer dtypes, as PyTorch's kernel does (pypose's ``cumops`` relies on the int64 count; port
-round 37).
+round 37). ``arange_arguments`` reads PyTorch's three call forms.
 """
 
 from __future__ import annotations
@@ -15,7 +15,22 @@ import numpy as np
 
 from glassgrad.arange_kernel import float_arange
 
-__all__ = ["arange_array", "integral_arange"]
+__all__ = ["arange_arguments", "arange_array", "integral_arange"]
+
+
+def arange_arguments(start: Any, end: Any, step: Any) -> tuple[Any, Any, Any]:
+    """``(start, end, step)`` of PyTorch's forms ``arange(end)`` (also ``arange(end=n)``),
+    ``arange(start, end)`` and ``arange(start, end, step)``, each argument by position or by name;
+    ``start`` defaults to 0 and ``step`` to 1. Without ``end``, a TypeError as PyTorch's."""
+    if end is None:
+        if start is None or step is not None:  # arange(), arange(step=2), arange(5, step=2)
+            given = ", ".join(n for n, v in (("start", start), ("step", step)) if v is not None)
+            raise TypeError(
+                f"arange(): expected (end), (start, end) or (start, end, step), got ({given or 'nothing'}) "
+                "without 'end'"
+            )
+        start, end = None, start
+    return 0 if start is None else start, end, 1 if step is None else step
 
 
 def _trunc_div(a: int, b: int) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.arange_integral import arange_array
+from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError
@@ -196,14 +196,14 @@ def _number(v: Any) -> Any:
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
+    start: Any = None, end: Any = None, step: Any = None, *, out: Any = None, dtype: Any = None,
     layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints."""
+    """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints.
+    PyTorch's forms: ``arange(end)`` (or ``end=n``), ``arange(start, end[, step])``."""
+    start, end, step = arange_arguments(start, end, step)
     meta = _check("arange", device, layout, pin_memory)
     start, end, step = _number(start), _number(end), _number(step)
-    if end is None:
-        start, end = 0, start
     if step == 0 or ((end - start) * step < 0 and not math.isclose(end, start)):
         raise ValueError(f"arange: expected a step that leads from {start} to {end}, got {step}")
     if dtype is None:

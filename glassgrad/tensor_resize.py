@@ -27,6 +27,14 @@ from glassgrad.autograd.function import Primitive
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
+from glassgrad.memory_formats import (
+    _ORDER,
+    _RANK,
+    check_format,
+    contiguous_format,
+    preserve_format,
+    suggest_format,
+)
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops import stale_views as _stale
 from glassgrad.tensor import Tensor
@@ -68,10 +76,24 @@ def _memory_from_first_element(arr: np.ndarray) -> np.ndarray | None:
     return root.reshape(-1)[start // arr.itemsize :]
 
 
+def _lay_out(flat: np.ndarray, shape: tuple[int, ...], fmt: Any) -> np.ndarray:
+    """``flat`` (the memory, in order) read as ``shape`` laid out in ``fmt``: C order, or for
+    ``channels_last``/``channels_last_3d`` the channels-last buffer viewed as ``shape``."""
+    if fmt not in _RANK:
+        return flat.reshape(shape)
+    perm = _ORDER[len(shape)][::-1]  # the buffer's dim order, (0, 2, 3, 1) or (0, 2, 3, 4, 1)
+    return flat.reshape(tuple(shape[d] for d in perm)).transpose(
+        tuple(perm.index(d) for d in range(len(shape)))
+    )
+
+
 def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
-    """Give ``self`` the shape ``sizes`` over its memory, laid out contiguously (see the module
-    docstring); returns ``self``."""
+    """Give ``self`` the shape ``sizes`` over its memory, laid out contiguously, or in
+    ``memory_format`` (``channels_last`` for 4-D, ``channels_last_3d`` for 5-D) as PyTorch's (see
+    the module docstring); returns ``self``."""
     shape = _shape(sizes)
+    fmt = contiguous_format if memory_format is None else memory_format
+    fmt = check_format("resize_", fmt, ndim=len(shape), preserve=False)
     if self.requires_grad:
         raise GraphError(
             "resize_: cannot resize a tensor that requires grad (PyTorch refuses it too); resize a detached copy"
@@ -84,23 +106,26 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
         if memory is None:  # not one plain run: the elements in their order stand for it
             memory = arr.reshape(-1)
         if n <= memory.size:
-            self._data = memory[:n].reshape(shape)
+            self._data = _lay_out(memory[:n], shape, fmt)
         else:
             grown = np.zeros(n, dtype=arr.dtype)
             grown[: memory.size] = memory
-            self._data = grown.reshape(shape)
+            self._data = _lay_out(grown, shape, fmt)
     self._vc[0] += 1  # the counter shared with the views and detach(): saved copies go stale
     _stale.changed(self._vc, "resize_")
     return self
 
 
 def resize_as_(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
-    """``self.resize_(the_template.shape)`` (PyTorch's parameter name)."""
+    """``self.resize_(the_template.shape, memory_format=...)`` (PyTorch's parameter name); as
+    PyTorch's, ``preserve_format`` takes the template's layout."""
     if not isinstance(the_template, Tensor):
         raise TypeError(
             f"resize_as_(): expected a Tensor as argument 'the_template', got {type(the_template).__name__}"
         )
-    return resize_(self, tuple(the_template.shape))
+    if memory_format is preserve_format:
+        memory_format = suggest_format(the_template._data)
+    return resize_(self, tuple(the_template.shape), memory_format=memory_format)
 
 
 class _SetBackward(Primitive):

@@ -141,15 +141,23 @@ class BCEWithLogits(Function):
     node_name = "BinaryCrossEntropyWithLogitsBackward0"  # PyTorch's node name
 
     @staticmethod
-    def forward(ctx, x, y, weight, pos_weight, reduction="mean"):
+    def forward(ctx, x, y, weight, pos_weight, reduction="mean", out_dtype=None):
         xp = array_module(x)
         softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)  # log(1 + e^-x), stable
-        if pos_weight is None:
+        if pos_weight is not None:
+            softplus_neg = (1 + (pos_weight - 1) * y) * softplus_neg
+        if out_dtype is None:
             loss = (1 - y) * x + softplus_neg
+            if weight is not None:
+                loss = loss * weight
         else:
-            loss = (1 - y) * x + (1 + (pos_weight - 1) * y) * softplus_neg
-        if weight is not None:
-            loss = loss * weight
+            # a target of another floating dtype: PyTorch's kernel writes each step into a tensor of
+            # the target's dtype ((1 - y).mul_(x).sub_(log_sigmoid(x)), then .mul_(weight)), and
+            # reduces there: the same roundings here
+            odt = xp.dtype(out_dtype)
+            loss = (((1 - y) * x).astype(odt) + softplus_neg).astype(odt)
+            if weight is not None:
+                loss = (loss * weight).astype(odt)
         ctx.save_for_backward(x, y, weight, pos_weight, loss.size)
         return _reduce(loss, reduction)
 
@@ -158,12 +166,35 @@ class BCEWithLogits(Function):
         x, y, weight, pos_weight, count = ctx.saved
         xp = array_module(x)
         need = ctx.needs_input_grad
-        g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
-        if weight is not None:
-            g = g * weight
+        reduction = ctx.attrs.get("reduction", "mean")
         e = xp.exp(-xp.abs(x))  # in (0, 1]: no overflow for any x
         sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        dx = dy = None
+        mixed = ctx.attrs.get("out_dtype") is not None
+        if (
+            mixed
+            and pos_weight is not None
+            and need[0]
+            and xp.result_type(pos_weight, y).itemsize < x.itemsize
+        ):
+            # PyTorch's backward writes t = pos_weight * y, then (t + 1 - y) * sigmoid(x) - t, the
+            # upstream gradient, weight and 1/numel in place into t's narrower dtype
+            t = pos_weight * y
+            td = t.dtype
+            dx = (((t + 1 - y).astype(td) * sig).astype(td) - t).astype(td)
+            dx = (dx * g).astype(td)
+            if weight is not None:
+                dx = (dx * weight).astype(td)
+            if reduction == "mean":
+                dx = (dx / count).astype(td) if count else dx * xp.nan
+            need = (False, need[1])
+        else:
+            dx = None
+        if mixed:  # PyTorch's formula runs in the promoted dtype
+            g = g.astype(xp.result_type(x, y))
+        g = _scale(g, reduction, count)
+        if weight is not None:
+            g = g * weight
+        dy = None
         if need[0]:
             dx = sig - y if pos_weight is None else (1 - y) - (1 + (pos_weight - 1) * y) * (1 - sig)
             dx = dx * g
@@ -274,13 +305,17 @@ def binary_cross_entropy_with_logits(
     weight: Tensor | None = None,
     pos_weight: Tensor | None = None,
     reduction: str = "mean",
+    out_dtype: str | None = None,
 ) -> Tensor:
-    """Stable BCE on logits (no validation; see ``F.binary_cross_entropy_with_logits``).
+    """Stable BCE on logits (no validation; see ``F.binary_cross_entropy_with_logits``);
+    ``out_dtype`` (a NumPy dtype name) is the result's dtype where the target's differs from x's.
 
     Shape:
         x, y: (*); weight broadcasts to (*); pos_weight to (C,) = x's last dim.
     """
-    return BCEWithLogits.apply(x, y, weight, pos_weight, reduction=reduction)
+    if out_dtype is None:
+        return BCEWithLogits.apply(x, y, weight, pos_weight, reduction=reduction)
+    return BCEWithLogits.apply(x, y, weight, pos_weight, reduction=reduction, out_dtype=out_dtype)
 
 
 def binary_cross_entropy(

@@ -22,6 +22,7 @@ from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import loss as _L
 from glassgrad.tensor import Tensor, as_array
+from glassgrad.type_promotion import promote_types
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
@@ -300,11 +301,15 @@ def binary_cross_entropy_with_logits(
     _broadcasts_to(op, "pos_weight", pos_weight, input.shape)
     _constant(op, "weight", weight)
     _constant(op, "pos_weight", pos_weight)
-    weight, pos_weight = (
-        _like_input(op, "weight", weight, input),
-        _like_input(op, "pos_weight", pos_weight, input),
-    )
-    out = _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
-    # PyTorch's result takes the target's floating dtype (float64 logits, float32 targets: float32)
+    # PyTorch's result takes the target's floating dtype (float64 logits, float32 targets: float32),
+    # rounded to it step by step and reduced in it; the gradient is the input's dtype. Its
+    # ``1 + (pos_weight - 1) * target`` is then in the dtype of pos_weight and target.
     tdt = target._data.dtype
-    return out.to(target.dtype) if tdt.kind == "f" and tdt != out._data.dtype else out
+    out_dtype = tdt.name if tdt.kind == "f" and tdt != input._data.dtype else None
+    pw_own = out_dtype is not None and pos_weight is not None and pos_weight._data.dtype.kind == "f"
+    weight = _like_input(op, "weight", weight, input)
+    if pw_own:
+        pos_weight = pos_weight.to(promote_types(pos_weight.dtype, target.dtype))
+    else:
+        pos_weight = _like_input(op, "pos_weight", pos_weight, input)
+    return _L.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction, out_dtype)

@@ -3,7 +3,8 @@ and ``summary`` (a table of layers, built with forward hooks); ``rnn`` holds the
 helpers (``nn.utils.rnn.pack_padded_sequence`` ...); ``parametrize`` and ``parametrizations`` hold
 PyTorch's parametrizations (``register_parametrization``, ``parametrizations.weight_norm`` ...);
 ``prune`` holds pruning (``prune.l1_unstructured``, ``prune.global_unstructured`` ...);
-``stateless`` holds the deprecated ``functional_call``; ``init`` holds ``skip_init``."""
+``stateless`` holds the deprecated ``functional_call``; ``init`` holds ``skip_init``; ``fusion``
+folds an eval-mode BatchNorm into the layer before it; ``memory_format`` re-lays conv weights."""
 
 from __future__ import annotations
 
@@ -19,8 +20,20 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
+from glassgrad.nn.utils import fusion as fusion  # PyTorch: a submodule, not in __all__
+from glassgrad.nn.utils import memory_format as memory_format
 from glassgrad.nn.utils import parametrizations, parametrize, prune, rnn, stateless
+from glassgrad.nn.utils.fusion import (
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 from glassgrad.nn.utils.init import skip_init
+from glassgrad.nn.utils.memory_format import (
+    convert_conv2d_weight_memory_format,
+    convert_conv3d_weight_memory_format,
+)
 from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.ops.joining import cat
@@ -54,6 +67,14 @@ __all__ = [
     "stateless",
     # building a module without its default initialisation
     "skip_init",
+    # folding BatchNorm into the layer before it
+    "fuse_conv_bn_eval",
+    "fuse_conv_bn_weights",
+    "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights",
+    # conv weight memory formats
+    "convert_conv2d_weight_memory_format",
+    "convert_conv3d_weight_memory_format",
 ]
 
 

@@ -28,6 +28,28 @@ def _is_tracing() -> bool:
     return False
 
 
+# TorchScript's profiling switches: glassgrad runs everything eagerly, so the flags are only
+# remembered. SpeechBrain turns both off when it is imported (utils/quirks.py).
+_jit_profiling = {"executor": True, "mode": True}
+
+
+def _jit_set_profiling(op: str, key: str, flag: Any) -> bool:
+    if not isinstance(flag, bool):
+        raise TypeError(f"_C.{op}: expected a bool, got {type(flag).__name__}")
+    old, _jit_profiling[key] = _jit_profiling[key], flag
+    return old
+
+
+def _jit_set_profiling_executor(flag: bool) -> bool:
+    """Sets TorchScript's profiling executor flag; returns the previous one (True at start)."""
+    return _jit_set_profiling("_jit_set_profiling_executor", "executor", flag)
+
+
+def _jit_set_profiling_mode(flag: bool) -> bool:
+    """Sets TorchScript's profiling mode flag; returns the previous one (True at start)."""
+    return _jit_set_profiling("_jit_set_profiling_mode", "mode", flag)
+
+
 # __torch_function__'s switches and checks (torch_function.py, overrides.py)
 from glassgrad.torch_function import (  # noqa: E402, F401 - torch._C's names
     DisableTorchFunction,
@@ -96,7 +118,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
-        "only _log_api_usage_once, _get_tracing_state, _is_tracing and __torch_function__'s switches"
+        "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling switches and "
+        "__torch_function__'s switches"
     )
 
 

@@ -214,7 +214,9 @@ METHODS: dict[str, Any] = {
     "isclose": composite.isclose,
     "allclose": composite.allclose,
     "equal": composite.equal,
-    "count_nonzero": composite.count_nonzero,
+    "count_nonzero": lambda self, dim=None, *more: composite.count_nonzero(
+        self, (dim, *more) if more else dim
+    ),
     "argwhere": composite.argwhere,
     "unique": composite.unique,
     "unique_consecutive": composite.unique_consecutive,

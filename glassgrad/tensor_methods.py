@@ -327,11 +327,13 @@ class _Methods:
     def expand_as(self, other: Tensor) -> Tensor:
         return movement.expand(self, other.shape)
 
-    def broadcast_to(self, shape: Any) -> Tensor:
-        return movement.expand(self, shape)
+    # PyTorch's methods taking one list of ints take the ints unpacked as well: x.broadcast_to(2, 3),
+    # x.flip(0, 1), x.squeeze(0, 2) (count_nonzero: methods.py)
+    def broadcast_to(self, *size: Any) -> Tensor:  # size=: torch_keywords.VARARGS
+        return movement.expand(self, *size)
 
-    def squeeze(self, dim: Any = None) -> Tensor:
-        return movement.squeeze(self, dim)
+    def squeeze(self, dim: Any = None, *more: int) -> Tensor:
+        return movement.squeeze(self, (dim, *more) if more else dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
         return movement.unsqueeze(self, dim)
@@ -345,8 +347,8 @@ class _Methods:
     def repeat(self, *sizes: Any) -> Tensor:
         return movement.repeat(self, *sizes)
 
-    def flip(self, dims: Any) -> Tensor:
-        return movement.flip(self, dims)
+    def flip(self, dims: Any, *more: int) -> Tensor:
+        return movement.flip(self, (dims, *more) if more else dims)
 
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         return movement.roll(self, shifts, dims)

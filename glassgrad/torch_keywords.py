@@ -50,7 +50,6 @@ METHODS = {
     "mm": {"mat2": "other"},
     "cholesky_solve": {"input2": "L"},  # (self is B)
     "copy_": {"other": "src"},  # PyTorch's documentation says src; its parser takes other
-    "broadcast_to": {"size": "shape"},
     "swapdims": {"dim0": "axis0", "dim1": "axis1"},
     "split": {"split_size": "split_size_or_sections"},
     "uniform_": {"to": "b"},  # (its "from" is a Python keyword: not a name a wrapper can take)
@@ -59,7 +58,7 @@ METHODS = {
 # Functions taking their sizes as ``*args`` (``x.view(2, 3)``), and PyTorch's keyword for them
 # (``x.view(size=(2, 3))``; view's dtype= is its one positional dtype, ``x.view(gg.int32)``).
 VARARGS = {"reshape": ("shape",), "view": ("size", "dtype"), "expand": ("size",), "repeat": ("repeats",),
-           "permute": ("dims",), "tile": ("dims",), "resize_": ("size",)}  # fmt: skip
+           "permute": ("dims",), "tile": ("dims",), "resize_": ("size",), "broadcast_to": ("size",)}  # fmt: skip
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 

@@ -191,13 +191,13 @@ def _max_pool(ctx, g):
 
 @rule("avg_pool2d", "avg_pool3d")
 def _avg_pool(ctx, g):
-    """dx = scatter of g * scale onto every tap of its window (scale = 1 / divisor, a constant)."""
-    (scale,) = saved(ctx)
+    """dx = scatter of g / divisor onto every tap of its window (the divisor a constant)."""
+    (div,) = saved(ctx)
     a = ctx.attrs
     kernel = a["kernel"]
     k, nd = math.prod(kernel), len(kernel)
     pads = tuple((p, p + e) for p, e in zip(a["padding"], a["extra"]))
-    gs = (g * constant(scale)).reshape(g.shape[0], g.shape[1], 1, *g.shape[2:])
+    gs = (g / constant(div)).reshape(g.shape[0], g.shape[1], 1, *g.shape[2:])
     cols = gs * constant(np.ones((1, 1, k, *(1,) * nd), dtype=g._data.dtype))
     return _scatter_taps(cols, ctx.shapes[0], kernel, a["stride"], (1,) * nd, pads)
 

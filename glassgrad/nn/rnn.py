@@ -85,7 +85,9 @@ class RNNBase(FlatWeights):
         name = type(self).__name__
         for key, v, low in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
                             ("num_layers", num_layers, 1), ("proj_size", proj_size, 0)):  # fmt: skip
-            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+            if not isinstance(v, int) or isinstance(v, bool):  # PyTorch's TypeError, a tensor too
+                raise TypeError(f"{name}: {key} should be of type int, got: {type(v).__name__} {v!r}")
+            if v < low:
                 raise ValueError(f"{name}: expected {key} to be an int >= {low}, got {v!r}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")

@@ -9,6 +9,7 @@ the two against each other and against PyTorch.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import glassgrad.nn.functional as F
@@ -22,6 +23,18 @@ from glassgrad.tensor import Tensor
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
+def _size(name: str, key: str, v: Any) -> int:
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise TypeError(f"{name}: expected {key} to be an int, got {type(v).__name__} {v!r}")
+    try:
+        n = operator.index(v)
+    except TypeError as e:  # a float tensor, or one of several elements
+        raise TypeError(f"{name}: expected {key} to be an int, got {v!r} ({e})") from None
+    if n <= 0:
+        raise ValueError(f"{name}: expected {key} to be a positive int, got {n}")
+    return n
+
+
 class RNNCellBase(Module):
     """Parameters ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih``, ``bias_hh`` (G*H,),
     all initialised U(-1/sqrt(H), 1/sqrt(H)) as PyTorch; G is the number of gates."""
@@ -30,9 +43,10 @@ class RNNCellBase(Module):
         self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype: Any = None
     ) -> None:
         super().__init__()
-        for key, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(f"{type(self).__name__}: expected {key} to be a positive int, got {v!r}")
+        # PyTorch takes any integer (a 0-d integer tensor too: SpeechBrain's cells pass
+        # torch.prod(torch.tensor(input_shape[1:]))); each is kept here as a Python int
+        input_size, hidden_size = (_size(type(self).__name__, k, v) for k, v in
+                                   (("input_size", input_size), ("hidden_size", hidden_size)))  # fmt: skip
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias

@@ -230,8 +230,8 @@ def _divisor(xp: Any, size: int, k: int, s: int, p: int, windows: int, include_p
 
 
 class _AvgPool(Function):
-    """out = sum over each window * scale, scale = 1 / divisor per window. VJP: g * scale spread
-    evenly over each window's taps (overlaps add).
+    """out = sum over each window / divisor (per window). VJP: g / divisor spread evenly over each
+    window's taps (overlaps add).
 
     ``padding`` is the symmetric zero padding per spatial dim; ``extra`` is ceil_mode's overhang
     past the far end of each axis (zeros that never count). An int64 input is averaged as PyTorch's
@@ -258,26 +258,29 @@ class _AvgPool(Function):
             # C's integer division, as PyTorch: the floor, one up for a negative sum with a remainder
             # (no abs(), which wraps a sum of exactly -2**63)
             return out // divisor + ((out % divisor != 0) & (out < 0))
-        scale = xp.asarray(1.0 / xp.asarray(divisor), dtype=x.dtype)
-        ctx.save_for_backward(scale)
-        out *= scale
+        # a division, as PyTorch's kernels (a product with 1/divisor is one rounding off in float32)
+        div = xp.asarray(divisor, dtype=x.dtype)
+        ctx.save_for_backward(div)
+        out /= div
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (scale,) = ctx.saved
+        (div,) = ctx.saved
         a = ctx.attrs
         xp = array_module(g)
         kernel, stride = a["kernel"], a["stride"]
         pads = tuple((p, p + e) for p, e in zip(a["padding"], a["extra"]))
-        gs = g * scale  # every tap of a window receives its window's g / divisor
+        gs = g / div  # every tap of a window receives its window's g / divisor
         dx = xp.zeros(_padded_shape(ctx.shapes[0], pads), dtype=g.dtype)
         ones = (1,) * len(kernel)
         view = _tap_view(dx, kernel, stride, ones, g.shape[2:], True)  # (*kernel, N, C, *windows)
         if _disjoint(kernel, stride, ones):
             view[...] = gs
         else:
-            for tap in _kernel_taps(kernel):
+            # the last tap first: each input then sums its windows in their order, as PyTorch's
+            # kernel (window by window), so overlapping windows add up to PyTorch's float32 values
+            for tap in reversed(list(_kernel_taps(kernel))):
                 view[tap] += gs
         return _unpad(dx, pads)
 

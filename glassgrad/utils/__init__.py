@@ -33,3 +33,4 @@ sys.modules[__name__ + ".data.distributed"] = distributed
 sys.modules[__name__ + ".data._utils"] = data._utils
 sys.modules[__name__ + ".data._utils.collate"] = data._utils.collate
 sys.modules[__name__ + ".data._utils.worker"] = data._utils.worker
+sys.modules[__name__ + ".data._utils.pin_memory"] = data._utils.pin_memory

@@ -229,6 +229,9 @@ def _propagate(
         else:
             in_grads = (None,) * len(node.next)
         casts = node.in_dtypes
+        # a fused op whose PyTorch graph reaches its leaves in another order (Linear: addmm's bias,
+        # then the weight through TBackward0) says so; its hooked leaves become ready in that order
+        later = [] if early and getattr(node.fn, "leaf_order", None) is not None else None
         for i, (nxt, g, shape) in enumerate(zip(node.next, in_grads, node.shapes)):
             if nxt is None:
                 continue
@@ -248,7 +251,14 @@ def _propagate(
                 if g is not None:
                     _add_leaf(leaves, nxt, g)
                 if early and id(nxt) in early:
-                    _leaf_ready(early, leaves, nxt)
+                    if later is None:
+                        _leaf_ready(early, leaves, nxt)
+                    else:
+                        later.append((i, nxt))
+        if later:
+            rank = node.fn.leaf_order(node)  # per input index, its place in PyTorch's order
+            for _, t in sorted(later, key=lambda pair: rank[pair[0]]):
+                _leaf_ready(early, leaves, t)
         if not retain_graph and node.saved and (node.versions or _holds_arrays(node.saved)):
             # Only saved arrays are freed: a node that saved none (add, sum, a product with a
             # Python number ...) can run again, as in PyTorch, where the error comes from reading

@@ -3,9 +3,8 @@ every elementwise op shares (``operands``, ``promote``, ``floating``). Casts and
 ``conversion.py``; exp, log, sqrt, trig ... in ``unary.py``; comparisons, logical ops, rounding,
 ``floor_divide`` and ``remainder`` in ``compare.py``.
 
-Every binary op broadcasts like NumPy; the engine undoes the broadcast in backward. Python scalars
-do not change a tensor's dtype; an integer tensor meeting a float is promoted to that float dtype
-(as in PyTorch, not NumPy's float64).
+Every binary op broadcasts like NumPy; the engine undoes the broadcast in backward. Python scalars do
+not change a tensor's dtype; an integer tensor meeting a float is promoted to it (not NumPy's float64).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
+from glassgrad.ops.byte_mask import byte_condition
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.half_precision import by_number
 from glassgrad.ops.pow_kernel import int_pow, integral, pow_array
@@ -392,8 +392,8 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     # a copy of the condition (a tensor's or an array's): backward reads it, and an in-place change must not move it
     cond = condition._data if isinstance(condition, Tensor) else condition
     cond = preserved_result(array_module(cond).array(cond), [cond])  # its strides kept (size-1 dims too)
-    if cond.dtype != np.bool_:
-        raise DTypeError(f"where: expected a bool condition, got {cond.dtype}")
+    if cond.dtype != np.bool_:  # uint8: a mask with a warning (PyTorch's deprecated path); else refused
+        cond = byte_condition("where", cond)
     a, b = operands(input, other)
     if _meta_seen[0]:  # the condition is a raw array here: check its device against the values'
         same_device("where", cond, a, b)

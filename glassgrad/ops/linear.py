@@ -30,12 +30,20 @@ class Linear(Function):
     """
 
     @staticmethod
+    def leaf_order(node) -> tuple:
+        """Per input (x, W, b), its place in the order PyTorch's graph, addmm(b, x, W.t()), makes
+        hooked leaves ready (the engine asks): b first; W through TBackward0; x next to b when 2-d,
+        else through a view, after W. (Parameters' ``register_hook``s fire bias before weight.)"""
+        return node.attrs.get("leaf_rank", (0, 1, 2))
+
+    @staticmethod
     def forward(ctx, x, w, b=None):
         need = ctx.needs_input_grad
         # what PyTorch saves: x only for W's gradient, W only for x's (so a step that changes W in
         # place does not stale a graph that never needed it: the first layer's, x a constant)
         ctx.save_for_backward(x if len(need) > 1 and need[1] else None, w if need[0] else None)
         ctx.attrs["node_name"] = _NODES[min(x.ndim, 3)][b is None]  # PyTorch's, which has no one op
+        ctx.attrs["leaf_rank"] = (0, 1, 2) if b is None else (1, 2, 0) if x.ndim == 2 else (2, 1, 0)
         # N spelled out, not -1: reshape(-1, 0) is ambiguous for an empty x (in_features 0)
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (*, in) -> (N, in)
         if x2.dtype is HALF:  # product and bias in float32, rounded once (ops/half_precision.py)

@@ -364,3 +364,7 @@ from glassgrad.distributed.store import (  # noqa: E402
     Store,
     TCPStore,
 )
+
+# isort: split
+# last: it re-exports the names above (PyTorch's `import torch.distributed` makes it an attribute too)
+from glassgrad.distributed import distributed_c10d  # noqa: E402,F401

@@ -1,0 +1,15 @@
+"""``glassgrad.distributed.fsdp.fully_sharded_data_parallel``: the module path PyTorch defines FSDP1's
+class in (``from torch.distributed.fsdp.fully_sharded_data_parallel import FullyShardedDataParallel``,
+as TRL and accelerate write it). It is the same class as ``glassgrad.distributed.fsdp``'s, so an
+``isinstance`` check answers alike through either path; wrapping a module is refused (``_fsdp1.py``).
+
+>>> import glassgrad.distributed.fsdp as fsdp
+>>> FullyShardedDataParallel is fsdp.FullyShardedDataParallel
+True
+"""
+
+from __future__ import annotations
+
+from glassgrad.distributed.fsdp._fsdp1 import FullyShardedDataParallel
+
+__all__ = ["FullyShardedDataParallel"]

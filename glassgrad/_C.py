@@ -118,10 +118,18 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
-        "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling switches and "
-        "__torch_function__'s switches"
+        "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling switches, "
+        "__torch_function__'s switches, _TensorMeta and _nn._parse_to"
     )
 
 
 # torch.library's low-level API: an Autograd kernel's Function.forward calls the op again inside this
 from glassgrad.library_ops import _AutoDispatchBelowAutograd  # noqa: E402, F401
+
+# the metaclass of Tensor, as torch._C._TensorMeta (Lightning's lazy loader subclasses it)
+from glassgrad.tensor import Tensor as _Tensor  # noqa: E402
+
+_TensorMeta = type(_Tensor)
+
+# torch._C._nn: its ``_parse_to`` (the argument reader of ``to``)
+from glassgrad import parse_to as _nn  # noqa: E402, F401

@@ -379,9 +379,9 @@ from glassgrad import compiler, fft, func, fx, hub, jit, onnx, profiler, special
 from glassgrad.dtypes import DType as dtype  # noqa: E402, N813 - torch.dtype, the dtypes' class
 from glassgrad.errors import OutOfMemoryError  # noqa: E402
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: a loop over the batch (func/vmap.py)
-from glassgrad.jit_annotations import TensorType  # noqa: E402 - TorchScript's tensor type, for annotations
+from glassgrad.jit_annotations import DeviceObjType, TensorType  # noqa: E402 - TorchScript's types, for annotations
 
-__all__ += ["OutOfMemoryError", "TensorType", "compiler", "dtype", "fft", "func", "jit", "profiler", "special", "testing", "vmap"]  # fmt: skip
+__all__ += ["OutOfMemoryError", "TensorType", "DeviceObjType", "compiler", "dtype", "fft", "func", "jit", "profiler", "special", "testing", "vmap"]  # fmt: skip
 torch = __import__("sys").modules[__name__]  # torch.torch is torch (kornia: torch.torch.Tensor)
 
 # out= on the other top-level functions (out_keyword.py), then axis=/keepdims=, input=/other= (numpy_names.py)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import numbers
 import pickle
 
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
-    "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
+    "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
 ]  # fmt: skip
 
 
 class ShapeError(ValueError, RuntimeError):
     """An op was given shapes it cannot combine; a ``RuntimeError`` too, as PyTorch raises (so
     ``except RuntimeError`` around a shape mismatch catches it)."""
+
+
+class SizeTypeError(ShapeError, TypeError):
+    """A size that is not an integer (``randn(None, 4)``, ``zeros(2.5)``); a ``TypeError`` too, as
+    PyTorch raises (pytorch-forecasting retries ``sample(n_samples=None)`` on ``except TypeError``)."""
+
+
+def size_error(op: str, size: tuple, bad: object) -> ShapeError:
+    """The error for a bad element ``bad`` of the size ``size`` given to ``op``: a non-integer is a
+    ``SizeTypeError`` (a ``TypeError`` too), a negative integer a ``ShapeError``, as PyTorch's."""
+    kind = ShapeError if isinstance(bad, numbers.Integral) and not isinstance(bad, bool) else SizeTypeError
+    return kind(
+        f"{op}: expected non-negative integer sizes, got {size} (an element of type {type(bad).__name__})"
+    )
 
 
 class IndexOutOfRangeError(ShapeError, IndexError):

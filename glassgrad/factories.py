@@ -23,7 +23,7 @@ from glassgrad import dtypes
 from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, size_error
 from glassgrad.inference import as_array, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
@@ -86,7 +86,7 @@ def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
     )
     for s in size:
         if not isinstance(s, int | np.integer) or isinstance(s, bool) or s < 0:
-            raise ShapeError(f"{op}: expected non-negative integer sizes, got {size}")
+            raise size_error(op, size, s)
     return tuple(int(s) for s in size)
 
 

@@ -1,7 +1,7 @@
 """``torch.jit.annotations``: the typing names TorchScript-era model code imports from it
 (``from torch.jit.annotations import List, Tuple``). They are ``typing``'s own objects, as in
 PyTorch; the ``BroadcastingList`` names are plain ``List`` here, since nothing compiles. ``TensorType`` (also
-``torch.TensorType``) is TorchScript's type of a tensor, here only what annotations and ``get()`` need.
+``torch.TensorType``) is TorchScript's type of a tensor, ``DeviceObjType`` (``torch.DeviceObjType``) that of a device, here only what annotations and ``get()`` need.
 
 >>> from glassgrad.jit_annotations import List
 >>> import typing
@@ -32,8 +32,25 @@ class TensorType:
         return "Tensor"
 
 
+class DeviceObjType:
+    """TorchScript's device type (``torch.DeviceObjType``; pytorch-forecasting annotates with it):
+    ``DeviceObjType.get()`` is its one instance, printed ``Device``. Not ``glassgrad.device``."""
+
+    _the: DeviceObjType | None = None
+
+    @classmethod
+    def get(cls) -> DeviceObjType:
+        if cls._the is None:
+            cls._the = cls()
+        return cls._the
+
+    def __repr__(self) -> str:
+        return "Device"
+
+
 __all__ = [
     "TensorType",
+    "DeviceObjType",
     "Any",
     "BroadcastingList1",
     "BroadcastingList2",

@@ -33,6 +33,7 @@ __all__ = [
     "EventList",
     "ProfilerAction",
     "ProfilerActivity",
+    "kineto_available",
     "profile",
     "record_function",
     "schedule",
@@ -62,6 +63,11 @@ class ProfilerAction(enum.Enum):
 
 
 _RECORDING = (ProfilerAction.WARMUP, ProfilerAction.RECORD, ProfilerAction.RECORD_AND_SAVE)
+
+
+def kineto_available() -> bool:
+    """False: glassgrad's profiler is its own, not PyTorch's Kineto (Lightning reads this at import)."""
+    return False
 
 
 def supported_activities() -> set[ProfilerActivity]:

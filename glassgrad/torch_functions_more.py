@@ -74,6 +74,7 @@ from glassgrad.torch_copies import *  # noqa: F403
 from glassgrad.torch_losses import *  # noqa: F403
 from glassgrad.torch_misc import *  # noqa: F403
 from glassgrad.torch_nn_functions import *  # noqa: F403
+from glassgrad.zip_archive import PyTorchFileReader
 
 __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
@@ -82,8 +83,12 @@ __all__ = [
     *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
     "chalf", "mps", "library", "Stream", "Event", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
-    "int4", "int5", "int6", "int7",
+    "int4", "int5", "int6", "int7", "PyTorchFileReader", "ScriptModule",
 ]  # fmt: skip
+
+# torch.ScriptModule (the compiled module class; Lightning imports it for annotations): glassgrad's
+# scripting is eager, so it is torch.jit's ScriptModule, a plain Module
+from glassgrad.jit import ScriptModule
 
 
 def _inplace_function(name: str) -> Any:

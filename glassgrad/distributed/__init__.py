@@ -53,6 +53,10 @@ class ReduceOp(Enum):
     BXOR = "bxor"
 
 
+# PyTorch's members are of the nested type ``ReduceOp.RedOpType`` (Lightning annotates with it)
+ReduceOp.RedOpType = ReduceOp  # type: ignore[attr-defined]
+
+
 class ProcessGroup:
     """PyTorch's process-group class, which optimizers and DDP code name in annotations
     (``process_group: Optional[ProcessGroup] = None``): ``ProcessGroup(rank, size)`` or

@@ -334,6 +334,11 @@ def _clamp_unit(y: Tensor) -> Tensor:
     return y.clamp(min=float(info.tiny), max=1 - float(info.eps))
 
 
+def _clipped_sigmoid(x: Tensor) -> Tensor:
+    """PyTorch's private helper (pytorch-forecasting imports it): ``sigmoid(x)`` in [tiny, 1 − ε]."""
+    return _clamp_unit(gg.sigmoid(x))
+
+
 class SigmoidTransform(Transform):
     """``y = sigmoid(x)``, kept in [tiny, 1 − ε] (the dtype's smallest normal number and epsilon) so
     that the inverse (``log y − log1p(−y)``) stays finite, as PyTorch's; ``log|dy/dx| =

@@ -17,13 +17,14 @@ containers so :func:`tree_unflatten` rebuilds the same structure.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from glassgrad.size import Size
 
 __all__ = [
+    "PyTree",
     "LeafSpec",
     "MappingKey",
     "TreeSpec",
@@ -39,6 +40,9 @@ __all__ = [
     "tree_structure",
     "tree_unflatten",
 ]
+
+#: PyTorch's annotation alias for a tree (Lightning's ``_pytree`` helpers import it)
+PyTree = Any
 
 # type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
 SUPPORTED_NODES: dict[type, tuple[Callable, Callable]] = {}
@@ -139,6 +143,13 @@ register_pytree_node(defaultdict, _defaultdict_flatten, _defaultdict_unflatten)
 register_pytree_node(deque, _deque_flatten, _deque_unflatten)
 # a shape is a node of ints, as PyTorch's (pyro maps its provenance over tree_map(x.shape))
 register_pytree_node(Size, lambda s: (list(s), None), lambda c, _: tuple(c))  # tuple back, as PyTorch's
+
+
+def _get_node_type(tree: Any) -> Any:
+    """PyTorch's node type of ``tree``: its class, or ``collections.namedtuple`` for any namedtuple
+    (they are all nodes); a leaf's class is not in ``SUPPORTED_NODES``."""
+    node_type = type(tree)
+    return namedtuple if _is_namedtuple(node_type) else node_type
 
 
 def _node_kind(node: Any) -> type | None:

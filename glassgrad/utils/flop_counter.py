@@ -1,0 +1,144 @@
+"""``torch.utils.flop_counter.FlopCounterMode``: counts the floating-point operations of the matrix
+products and convolutions run while it is entered, in total and per module (Lightning's model
+summary reports them).
+
+PyTorch counts at its aten level; glassgrad counts the same operations at the level of its public
+functions (a ``TorchFunctionMode``), with PyTorch's formulas and under the aten names PyTorch
+reports (as strings): ``aten.mm``/``aten.addmm`` (a 2-D product, ``linear`` without/with bias:
+``2·m·n·k``), ``aten.bmm``/``aten.baddbmm`` (batched: ``2·b·m·n·k``), ``aten.convolution``
+(``2·batch·prod(weight)·prod(output spatial)``, the input's spatial size for a transposed one).
+Like PyTorch on the CPU, matrix-vector products and attention kernels are not counted. Flops of a
+module's forward count for it and for each module that encloses it (``Model``, ``Model.fc``), and
+all of them under ``"Global"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from glassgrad.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
+from glassgrad.overrides import TorchFunctionMode
+
+__all__ = ["FlopCounterMode"]
+
+_CONV = {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"}
+
+
+def _matmul_flops(a: Any, b: Any) -> tuple[str, int] | None:
+    """PyTorch's ``matmul`` lowering: a matrix (or a vector, as one row) times a matrix, and a stack
+    times a matrix (folded), are one ``aten.mm``; other stacks ``aten.bmm``; a product with a vector
+    on the right (``mv``, ``dot``) is not counted."""
+    if b.ndim < 2:
+        return None
+    m = a.shape[-2] if a.ndim >= 2 else 1
+    k, n = a.shape[-1], b.shape[-1]
+    if b.ndim == 2:
+        return "aten.mm", 2 * math.prod(a.shape[:-2]) * m * n * k
+    return "aten.bmm", 2 * math.prod(_broadcast(a.shape[:-2], b.shape[:-2])) * m * n * k
+
+
+def _broadcast(s: tuple, t: tuple) -> tuple:
+    s, t = (1,) * (len(t) - len(s)) + tuple(s), (1,) * (len(s) - len(t)) + tuple(t)
+    return tuple(max(x, y) for x, y in zip(s, t, strict=True))
+
+
+def _count(name: str, args: tuple, kwargs: dict, out: Any) -> tuple[str, int] | None:
+    """(aten name, flops) of one call, or None when PyTorch's counter does not count it."""
+    if name in ("matmul", "__matmul__"):
+        return _matmul_flops(args[0], args[1])
+    if name == "__rmatmul__":
+        return _matmul_flops(args[1], args[0])
+    if name in ("mm", "bmm"):
+        return _matmul_flops(args[0], args[1])
+    if name in ("addmm", "baddbmm"):
+        found = _matmul_flops(args[1], args[2])
+        return None if found is None else (f"aten.{name}", found[1])
+    if name == "linear":
+        x, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+        bias = args[2] if len(args) > 2 else kwargs.get("bias")
+        return ("aten.mm" if bias is None else "aten.addmm"), 2 * math.prod(x.shape[:-1]) * w.shape[
+            0
+        ] * w.shape[1]
+    if name in _CONV:
+        x, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+        batched = x.ndim == w.ndim
+        spatial = (x if name.startswith("conv_transpose") else out).shape[-(w.ndim - 2) :]
+        batch = x.shape[0] if batched else 1
+        return "aten.convolution", 2 * batch * math.prod(w.shape) * math.prod(spatial)
+    return None
+
+
+class FlopCounterMode(TorchFunctionMode):
+    """``with FlopCounterMode(display=False) as fc: model(x)``; then ``fc.get_total_flops()`` and
+    ``fc.get_flop_counts()`` (``{"Global": {"aten.mm": n, ...}, "Model": {...}, "Model.fc": ...}``).
+    ``display=True`` prints the table on exit; ``depth`` limits its module nesting."""
+
+    def __init__(
+        self, mods: Any = None, depth: int = 2, display: bool = True, custom_mapping: dict | None = None
+    ) -> None:
+        super().__init__()
+        if custom_mapping:
+            raise NotImplementedError(
+                "FlopCounterMode: custom_mapping keys are aten operators, which glassgrad has not; "
+                f"got {len(custom_mapping)} entries"
+            )
+        self.depth, self.display = depth, display
+        self.flop_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._names: dict[int, str] = {}
+        self._stack: list[str] = []
+        self._handles: list[Any] = []
+
+    def _pre(self, module: Any, args: Any) -> None:
+        name = self._names.setdefault(id(module), type(module).__name__)
+        for sub_name, sub in module.named_modules():  # all of them: a ModuleList runs no forward
+            if sub_name:
+                self._names.setdefault(id(sub), f"{name}.{sub_name}")
+        self._stack.append(name)
+
+    def _post(self, module: Any, args: Any, out: Any) -> None:
+        if self._stack:
+            self._stack.pop()
+
+    def __enter__(self) -> FlopCounterMode:
+        self.flop_counts.clear()
+        self._names, self._stack = {}, []
+        self._handles = [
+            register_module_forward_pre_hook(self._pre),
+            register_module_forward_hook(self._post, always_call=True),
+        ]
+        return super().__enter__()  # type: ignore[return-value]
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        if self.display:
+            print(self.get_table(self.depth))
+
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        found = _count(getattr(func, "__name__", ""), args, kwargs, out)
+        if found is not None:
+            op, flops = found
+            for scope in ("Global", *dict.fromkeys(self._stack)):
+                self.flop_counts[scope][op] += flops
+        return out
+
+    def get_total_flops(self) -> int:
+        return sum(self.flop_counts["Global"].values()) if "Global" in self.flop_counts else 0
+
+    def get_flop_counts(self) -> dict[str, dict[str, int]]:
+        return {k: dict(v) for k, v in self.flop_counts.items()}
+
+    def get_table(self, depth: int | None = None) -> str:
+        depth = self.depth if depth is None else depth
+        rows = [f"{'Module':<40} {'FLOP':>14}"]
+        for scope, ops in self.flop_counts.items():
+            if scope == "Global" or scope.count(".") < depth:
+                rows.append(f"{scope:<40} {sum(ops.values()):>14,}")
+        return "\n".join(rows)

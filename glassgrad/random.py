@@ -137,25 +137,53 @@ def set_rng_state(state: Any) -> None:
 
 
 def rng_state_dict() -> dict:
-    """The global generator's state as NumPy's dict: what glassgrad compares internally (two
-    tensors of a state's bytes need ``equal``, and may differ in length)."""
+    """The global generator's state as NumPy's dict: what glassgrad compares internally."""
     return _default_generator.rng.bit_generator.state
 
 
+#: The length of a state tensor: PyTorch's CPU generator state (``torch.get_rng_state().numel()``),
+#: so that states compare elementwise (``(get_rng_state() == saved).all()``, BoTorch's tests)
+STATE_BYTES = 5056
+_MAGIC = b"ggPCG64\x01"
+
+
 def _as_bytes(state: dict) -> Any:
-    """A PCG64 state dict as a uint8 tensor: its JSON text's bytes (the 128-bit ints as they are)."""
+    """A PCG64 state dict as a uint8 tensor of PyTorch's length: a tag, the 128-bit ``state`` and
+    ``inc`` (little-endian), ``has_uint32`` and the 32-bit ``uinteger``, then zeros."""
     from glassgrad.tensor import Tensor  # (tensor.py imports this module's users)
 
-    data = np.frombuffer(json.dumps(state, sort_keys=True).encode("ascii"), dtype=np.uint8).copy()
+    inner = state["state"]
+    raw = (
+        _MAGIC
+        + int(inner["state"]).to_bytes(16, "little")
+        + int(inner["inc"]).to_bytes(16, "little")
+        + bytes([int(state["has_uint32"])])
+        + int(state["uinteger"]).to_bytes(4, "little")
+    )
+    data = np.zeros(STATE_BYTES, dtype=np.uint8)
+    data[: len(raw)] = np.frombuffer(raw, dtype=np.uint8)
     return Tensor(data, _wrap=True)
 
 
 def _as_dict(state: Any) -> Any:
-    """A state tensor (or array) back to NumPy's dict; a dict or anything else as it came."""
+    """A state tensor (or array) back to NumPy's dict; a dict or anything else as it came. Earlier
+    glassgrad versions' states (their JSON text's bytes, of varying length) still read."""
     data = getattr(state, "_data", state)
     if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1:
+        raw = data.tobytes()
+        if len(raw) == STATE_BYTES and raw.startswith(_MAGIC):
+            at = len(_MAGIC)
+            return {
+                "bit_generator": "PCG64",
+                "state": {
+                    "state": int.from_bytes(raw[at : at + 16], "little"),
+                    "inc": int.from_bytes(raw[at + 16 : at + 32], "little"),
+                },
+                "has_uint32": raw[at + 32],
+                "uinteger": int.from_bytes(raw[at + 33 : at + 37], "little"),
+            }
         try:
-            return json.loads(data.tobytes().decode("ascii"))
+            return json.loads(raw.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             return None  # not one of ours: refused below, by name
     return state

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import accumulate_hooks, engine, function, hooks, node_views
+from glassgrad.autograd import accumulate_hooks, engine, function, grad_mode, hooks, node_views
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.printing import meta_repr, tensor_repr
@@ -191,16 +191,22 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:  # (force: PyTorch's detach, conj, copy to CPU)
         if self._data.__class__ is MetaArray:
             raise TypeError("numpy: can't convert meta device type tensor to numpy (it holds no data)")
-        if self.requires_grad and not force:
-            raise GraphError("numpy: expected a tensor that does not require grad; call .detach().numpy()")
+        if self.requires_grad and not force and grad_mode.state.enabled:  # PyTorch allows it under no_grad
+            raise GraphError(
+                "numpy: expected a tensor that does not require grad, or grad mode off (no_grad); "
+                "call .detach().numpy()"
+            )
         self._vc[1] = True  # the caller holds the memory: a recorded in-place op must not swap it
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._data.__class__ is MetaArray:
             raise TypeError("__array__: can't convert meta device type tensor to numpy (it holds no data)")
-        if self.requires_grad:  # as PyTorch's (numpy()): np.exp(w) would silently leave the graph
-            raise GraphError("__array__: expected a tensor that does not require grad; call .detach() first")
+        if self.requires_grad and grad_mode.state.enabled:  # as numpy(): np.exp(w) would leave the graph
+            raise GraphError(
+                "__array__: expected a tensor that does not require grad, or grad mode off (no_grad); "
+                "call .detach() first"
+            )
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)  # a new array anyway
         if copy:

@@ -60,11 +60,10 @@ class Bernoulli(ExponentialFamily):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Bernoulli:
         return expand_attributes(self, batch_shape, _instance, cls=Bernoulli)
 
-    def __getattr__(self, name: str) -> Any:
-        # the form not given is computed from the other (PyTorch's lazy properties)
-        if name in ("probs", "logits") and name + "_" in self.__dict__:
-            return self.__dict__[name + "_"]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+    # the form not given is derived from the other and kept as probs_/logits_ (PyTorch's lazy
+    # properties, on the class: a subclass reaches them through super())
+    probs = utils.derived_form("probs")
+    logits = utils.derived_form("logits")
 
     @property
     def param_shape(self) -> tuple:

@@ -66,10 +66,10 @@ class ContinuousBernoulli(ExponentialFamily):
         else:
             self.probs_ = utils.clamp_probs(utils.logits_to_probs(self.logits, is_binary=True))
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("probs", "logits") and name + "_" in self.__dict__:
-            return self.__dict__[name + "_"]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+    # the form not given is derived from the other and kept as probs_/logits_ (PyTorch's lazy
+    # properties, on the class: a subclass reaches them through super())
+    probs = utils.derived_form("probs")
+    logits = utils.derived_form("logits")
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> ContinuousBernoulli:
         param = getattr(self, self._given).expand(*tuple(batch_shape))

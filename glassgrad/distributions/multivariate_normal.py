@@ -124,22 +124,28 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
         else:
             self._unbroadcasted_scale_tril = matrix
-        if which != "scale_tril":
-            self.scale_tril_ = self._unbroadcasted_scale_tril.expand(*batch, k, k)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> MultivariateNormal:
         return expand_attributes(
             self, batch_shape, _instance, keep=("_unbroadcasted_scale_tril",), cls=MultivariateNormal
         )
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "scale_tril" and "scale_tril_" in self.__dict__:
-            return self.__dict__["scale_tril_"]
-        if name in ("covariance_matrix", "precision_matrix") and "_unbroadcasted_scale_tril" in self.__dict__:
-            low = self._unbroadcasted_scale_tril
-            full = low @ low.mT if name == "covariance_matrix" else gg.cholesky_inverse(low)
-            return full.expand(*self.batch_shape, *self.event_shape, *self.event_shape)
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+    # The two forms not given are lazy properties of the class, as PyTorch's: a subclass reaches them
+    # through super() (gpytorch's MultivariateNormal: ``super().covariance_matrix``), and a given one
+    # is an instance attribute that hides its property.
+    @utils.lazy_property
+    def scale_tril(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.expand(*self.batch_shape, *self.event_shape, *self.event_shape)
+
+    @utils.lazy_property
+    def covariance_matrix(self) -> Tensor:
+        low = self._unbroadcasted_scale_tril
+        return (low @ low.mT).expand(*self.batch_shape, *self.event_shape, *self.event_shape)
+
+    @utils.lazy_property
+    def precision_matrix(self) -> Tensor:
+        low = self._unbroadcasted_scale_tril
+        return gg.cholesky_inverse(low).expand(*self.batch_shape, *self.event_shape, *self.event_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -24,6 +24,7 @@ __all__ = [
     "tril_matrix_to_vec",
     "vec_to_tril_matrix",
     "lazy_property",
+    "derived_form",
 ]
 
 euler_constant = 0.57721566490153286060  # the Euler-Mascheroni constant, as torch.distributions.utils
@@ -53,6 +54,28 @@ class lazy_property:  # noqa: N801 - PyTorch's name
 class _lazy_property_and_property(lazy_property, property):  # noqa: N801 - PyTorch's name
     def __init__(self, wrapped: Any) -> None:
         property.__init__(self, wrapped)
+
+
+class derived_form(lazy_property):  # noqa: N801 - used as a decorator-like attribute, as lazy_property
+    """``probs`` or ``logits`` on a class that keeps the form not given as ``probs_``/``logits_``:
+    a lazy property of the class, as PyTorch's, so a subclass reaches it through ``super()`` and the
+    class lists it; the form given is an instance attribute that hides it."""
+
+    def __init__(self, name: str) -> None:
+        def form(instance: Any) -> Any:
+            # (through super() when this form was given: the given tensor, as PyTorch's recomputes it)
+            for key in (name + "_", name):
+                if key in instance.__dict__:
+                    return instance.__dict__[key]
+            raise AttributeError(f"{type(instance).__name__} has no attribute {name!r}")
+
+        form.__name__ = form.__qualname__ = name
+        super().__init__(form)
+
+    def __get__(self, instance: Any, obj_type: Any = None) -> Any:
+        if instance is None:
+            return super().__get__(None, obj_type)
+        return self.wrapped(instance)  # (already kept: nothing to compute or cache)
 
 
 def _sum_rightmost(value: Tensor, dim: int) -> Tensor:

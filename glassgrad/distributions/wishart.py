@@ -131,21 +131,23 @@ class Wishart(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def __getattr__(self, name: str) -> Any:
-        # the matrices not given are computed on first use and kept (as PyTorch's lazy properties)
-        if name not in _MATRICES or "_unbroadcasted_scale_tril" not in self.__dict__:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+    # the matrices not given are computed on first use and kept: PyTorch's lazy properties, on the
+    # class (a subclass reaches them through super())
+    @utils.lazy_property
+    def scale_tril(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.expand(tuple(self.batch_shape) + tuple(self.event_shape))
+
+    @utils.lazy_property
+    def covariance_matrix(self) -> Tensor:
         tril = self._unbroadcasted_scale_tril
+        return (tril @ tril.mT).expand(tuple(self.batch_shape) + tuple(self.event_shape))
+
+    @utils.lazy_property
+    def precision_matrix(self) -> Tensor:
+        tril = self._unbroadcasted_scale_tril
+        eye = gg.eye(self.event_shape[-1], dtype=tril.dtype)
         full = tuple(self.batch_shape) + tuple(self.event_shape)
-        if name == "scale_tril":
-            value = tril.expand(full)
-        elif name == "covariance_matrix":
-            value = (tril @ tril.mT).expand(full)
-        else:
-            eye = gg.eye(self.event_shape[-1], dtype=tril.dtype)
-            value = gg.cholesky_solve(eye.expand(tuple(tril.shape)), tril).expand(full)
-        self.__dict__[name] = value
-        return value
+        return gg.cholesky_solve(eye.expand(tuple(tril.shape)), tril).expand(full)
 
     def _batch_view(self, t: Tensor) -> Tensor:
         return t.reshape(tuple(self.batch_shape) + (1, 1))

@@ -7,8 +7,9 @@ values, ``to_empty(device="cpu")`` gives a meta module fresh (zero) storage to i
 ``device`` builds its parameters on meta when given ``device="meta"``.
 
 ``Module`` inherits these from :class:`Conversion`. They change each array in place of the same
-Parameter/buffer object (and its ``.grad``), so optimizers that already hold the parameters keep
-working, as in PyTorch. As PyTorch's, each goes through ``self._apply(fn)``, which calls every
+Parameter object (and its ``.grad``), so optimizers that already hold the parameters keep
+working, as in PyTorch; a buffer that changes is replaced by a new tensor, as PyTorch's
+``_buffers[key] = fn(buf)``: another reference to the old one keeps the old dtype and device. As PyTorch's, each goes through ``self._apply(fn)``, which calls every
 child's ``_apply``: a subclass that overrides ``_apply`` to convert tensors of its own (a
 torchmetrics ``Metric``'s states) sees every ``to``/``cpu``/``type``/``float``/``double``/``half``.
 ``fn`` is named as PyTorch's (``Module.to.<locals>.convert``, ``Module.double.<locals>.<lambda>``
@@ -70,6 +71,19 @@ class _ArrayConversion:
     def __call__(self, t: Tensor) -> Tensor:
         a = self.convert(t._data)
         return t if a is t._data else Tensor(a, _wrap=True)
+
+    def replace(self, t: Tensor) -> Tensor:
+        """A buffer's conversion, as PyTorch's ``self._buffers[key] = fn(buf)``: the same tensor when
+        nothing changes, else a new one of ``t``'s class (``requires_grad`` kept), so that another
+        reference to the old buffer (gpytorch's priors keep their ``loc`` twice) keeps its dtype."""
+        new = self(t)
+        if new is t:
+            return t
+        if t.__class__ is not Tensor:
+            new = new.as_subclass(t.__class__)
+        if t.requires_grad:  # (PyTorch's is a ToCopyBackward0 non-leaf; here a leaf)
+            new.requires_grad_(True)
+        return new
 
     def convert_in_place(self, t: Tensor) -> None:
         t._data = self.convert(t._data)
@@ -231,15 +245,20 @@ class Conversion:
         parameters, their gradients and its buffers, without recording. A parameter keeps its
         object and takes the result as its ``.data``, as PyTorch's default; a buffer is replaced.
         The conversions of this class (``to``, ``double`` ...) pass an ``_ArrayConversion``,
-        which changes each array in place of the same tensor object, buffers included."""
+        which changes each parameter's array in place of the same object and replaces each buffer
+        that changes."""
         if recurse:
             for child in self.children():
                 child._apply(fn)
         arrays = fn if isinstance(fn, _ArrayConversion) else None
         with no_grad():
             if arrays is not None:
-                for t in self._tensors(recurse=False):
-                    arrays.convert_in_place(t)
+                for p in self._parameters.values():
+                    if p is not None:
+                        arrays.convert_in_place(p)
+                for key, b in self._buffers.items():
+                    if b is not None:
+                        self._buffers[key] = arrays.replace(b)
                 return self
             for p in self._parameters.values():
                 if p is not None:

@@ -1,6 +1,6 @@
 # ruff: noqa: A002 - PyTorch's parameter names (input) are the API
-"""More of PyTorch's movement ops: broadcasting (``broadcast_tensors``, ``broadcast_shapes``), the
-``atleast_*d`` family, the stacks (``column_stack``, ``dstack``, ``row_stack``), ``fliplr``/
+"""More of PyTorch's movement ops: broadcasting (``broadcast_tensors``, ``broadcast_shapes``, in
+broadcasting.py), the ``atleast_*d`` family, the stacks (``column_stack``, ``dstack``, ``row_stack``), ``fliplr``/
 ``flipud``/``rot90``, ``tensor_split``, ``diff``, ``diag_embed``/``diagflat``, and
 ``Tensor.unfold`` (sliding windows as a strided view), and the reads ``take`` / ``take_along_dim``.
 
@@ -21,52 +21,18 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops import compare, indexing, joining, movement
+from glassgrad.ops.broadcasting import broadcast_shapes, broadcast_tensors
 from glassgrad.ops.composite import vstack
 from glassgrad.ops.indexing import GetItem, normalize_dim
 from glassgrad.ops.pieces import _pieces
 from glassgrad.ops.views import _diagonal_view
-from glassgrad.tensor import Size, Tensor
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "atleast_3d", "column_stack",
     "dstack", "row_stack", "fliplr", "flipud", "rot90", "tensor_split", "diff", "diag_embed", "diagflat",
     "unfold", "take", "take_along_dim",
 ]  # fmt: skip
-
-
-# ------------------------------------------------------------------ broadcasting
-def broadcast_shapes(*shapes: Any) -> Size:
-    """The shape that tensors of ``shapes`` broadcast to (an int stands for a 1-D shape)."""
-    norm = []
-    for s in shapes:
-        try:
-            norm.append(
-                (operator.index(s),) if not isinstance(s, tuple | list) else tuple(map(operator.index, s))
-            )
-        except TypeError:
-            raise DTypeError(f"broadcast_shapes: expected shapes of ints, got {s!r}") from None
-        if any(n < 0 for n in norm[-1]):
-            raise ShapeError(f"broadcast_shapes: expected non-negative sizes, got {s!r}")
-    try:
-        return Size(np.broadcast_shapes(*norm))
-    except ValueError:
-        raise ShapeError(
-            f"broadcast_shapes: shapes {', '.join(map(str, norm))} do not broadcast together"
-        ) from None
-
-
-def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
-    """The tensors expanded (views, no copies) to their common broadcast shape."""
-    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
-        tensors = tuple(tensors[0])
-    shapes = [tuple(t.shape) for t in tensors]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError(
-            f"broadcast_tensors: shapes {', '.join(map(str, shapes))} do not broadcast together"
-        ) from None
-    return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in tensors)
 
 
 # ------------------------------------------------------------------ atleast_*d and the stacks

@@ -41,6 +41,7 @@ from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
+from glassgrad.serialization_canonical import canonical_header
 from glassgrad.serialization_complex import complex_of, real_pairs
 from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
@@ -248,7 +249,7 @@ def save(
     if too_deep(skeleton):  # load would refuse the file
         raise ValueError(f"save: expected data nested at most {MAX_DEPTH} levels deep (as JSON), got deeper")
     metadata = {_FORMAT_KEY: _FORMAT, _STRUCT_KEY: json.dumps(skeleton)}
-    data = stn.save(enc.tensors, metadata=metadata)
+    data = canonical_header(stn.save(enc.tensors, metadata=metadata))  # the same bytes each time
     if hasattr(f, "write"):
         _write_bytes(f, data)  # type: ignore[arg-type]
         return

@@ -8,13 +8,13 @@ that backward gives (one backward per output element) against central difference
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from glassgrad.autograd.engine import run_backward
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.errors import DTypeError
 
 __all__ = [
     "gradcheck",
@@ -45,8 +45,10 @@ def _checked(inputs: Sequence[Any]) -> list[int]:
     idx = []
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad:
-            if x._data.dtype != np.float64:
-                raise DTypeError(f"gradcheck: expected float64 inputs, got {x._data.dtype} for input {i}")
+            if x._data.dtype != np.float64:  # PyTorch's warning; it checks anyway (pfrl's float32 tests)
+                warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point or complex. "
+                              "This check will likely fail if all the inputs are not of double precision floating "
+                              "point or complex. ", stacklevel=3)  # fmt: skip
             if not x._data.flags.c_contiguous or not x._data.flags.writeable:
                 x._data = np.ascontiguousarray(x._data).copy()
             idx.append(i)
@@ -174,12 +176,12 @@ def gradcheck(
     fast_mode: bool = False,
     masked: bool | None = None,
 ) -> bool:
-    """Check ``fn``'s backward against central differences at ``inputs`` (float64 tensors).
+    """Check ``fn``'s backward against central differences at ``inputs`` (float64; others warn).
 
     Args:
         fn: maps the inputs to a Tensor or a tuple of Tensors.
-        inputs: a Tensor or a sequence; only float64 (and complex128) tensors with ``requires_grad``
-            are checked; complex inputs and outputs through their real views, as PyTorch's.
+        inputs: a Tensor or a sequence; the tensors with ``requires_grad`` are checked (not float64
+            or complex128: PyTorch's warning), complex ones and outputs through their real views.
         eps, atol, rtol: step and tolerances (PyTorch's defaults).
         raise_exception: raise ``GradcheckError`` on a mismatch instead of returning False.
         seed: for the random-direction check.

@@ -40,6 +40,7 @@ class Bernoulli(ExponentialFamily):
         "probs": constraints.unit_interval,
         "logits": constraints.real,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     support = constraints.boolean
     _mean_carrier_measure = 0
     has_enumerate_support = True

@@ -57,6 +57,7 @@ class Binomial(Distribution):
         "probs": constraints.unit_interval,
         "logits": constraints.real,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     has_enumerate_support = True
 
     def __init__(

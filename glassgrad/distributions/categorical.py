@@ -48,6 +48,7 @@ class Categorical(Distribution):
         "probs": constraints.simplex,
         "logits": constraints.real_vector,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     has_enumerate_support = True
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:

@@ -38,6 +38,7 @@ class ContinuousBernoulli(ExponentialFamily):
         "probs": constraints.unit_interval,
         "logits": constraints.real,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     support = constraints.unit_interval
     _mean_carrier_measure = 0
     has_rsample = True

@@ -39,6 +39,7 @@ class NegativeBinomial(Distribution):
         "probs": constraints.half_open_interval(0.0, 1.0),
         "logits": constraints.real,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     support = constraints.nonnegative_integer
 
     def __init__(

@@ -69,6 +69,10 @@ class OneHotCategorical(Distribution):
         return self._categorical.param_shape
 
     @property
+    def _param(self) -> Tensor:  # PyTorch's private name for the parameter as given
+        return self._categorical._param
+
+    @property
     def mean(self) -> Tensor:
         return self.probs
 

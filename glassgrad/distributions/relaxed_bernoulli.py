@@ -34,6 +34,7 @@ class LogitRelaxedBernoulli(Distribution):
         "probs": constraints.unit_interval,
         "logits": constraints.real,
     }
+    _param = utils._given_param  # PyTorch's private name for the form given (probs or logits)
     support = constraints.real
     has_rsample = False  # PyTorch's flag, although rsample works (RelaxedBernoulli's is True)
 

@@ -90,6 +90,18 @@ def _standard_normal(shape: tuple, dtype: Any, device: Any) -> Tensor:
     return gg.empty(tuple(shape), dtype=dtype, device=device).normal_()
 
 
+def _form_given(dist: Any) -> Tensor:
+    d = dist.__dict__
+    if "probs" not in d and "logits" not in d:
+        raise AttributeError(f"{type(dist).__name__} has no attribute '_param'")
+    return d["probs"] if "probs" in d else d["logits"]
+
+
+# ``_param``: PyTorch's private name for the parameter as given (``probs`` or ``logits``), which
+# programs read (pfrl's ACER takes ``Categorical._param``); a property of each family that has it
+_given_param = property(_form_given)
+
+
 def as_param(value: Any) -> Tensor:
     """A parameter as a Tensor; a Python number becomes a 0-d tensor of the default dtype."""
     if isinstance(value, Tensor):

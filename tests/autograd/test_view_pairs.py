@@ -70,4 +70,3 @@ def test_matches_pytorch(torch, name):
         grads.append((loss.item(), z.grad.numpy()))
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-14)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-13, atol=1e-13)
-

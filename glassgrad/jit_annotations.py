@@ -17,35 +17,32 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 BroadcastingList1 = BroadcastingList2 = BroadcastingList3 = List  # noqa: UP006 - typing's name
 
 
-class TensorType:
-    """TorchScript's tensor type: ``TensorType.get()`` is its one instance, printed ``Tensor``."""
+class _ScriptType:
+    """A TorchScript type: ``get()`` is its one instance, printed as the type's name."""
 
-    _the: TensorType | None = None
+    _printed = ""
 
     @classmethod
-    def get(cls) -> TensorType:
-        if cls._the is None:
+    def get(cls) -> _ScriptType:
+        if cls.__dict__.get("_the") is None:  # one instance per class, not the base's
             cls._the = cls()
         return cls._the
 
     def __repr__(self) -> str:
-        return "Tensor"
+        return self._printed
 
 
-class DeviceObjType:
+class TensorType(_ScriptType):
+    """TorchScript's tensor type: ``TensorType.get()`` is its one instance, printed ``Tensor``."""
+
+    _printed = "Tensor"
+
+
+class DeviceObjType(_ScriptType):
     """TorchScript's device type (``torch.DeviceObjType``; pytorch-forecasting annotates with it):
     ``DeviceObjType.get()`` is its one instance, printed ``Device``. Not ``glassgrad.device``."""
 
-    _the: DeviceObjType | None = None
-
-    @classmethod
-    def get(cls) -> DeviceObjType:
-        if cls._the is None:
-            cls._the = cls()
-        return cls._the
-
-    def __repr__(self) -> str:
-        return "Device"
+    _printed = "Device"
 
 
 __all__ = [

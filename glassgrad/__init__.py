@@ -283,7 +283,6 @@ from glassgrad.ops.composite import (  # noqa: E402
     is_tensor,
     isclose,
     isinf,
-    lerp,
     log2,
     log10,
     logit,
@@ -316,6 +315,7 @@ from glassgrad.ops.forms import (  # noqa: E402
     sub,
     t,
 )
+from glassgrad.ops.lerp import lerp  # noqa: E402
 from glassgrad.ops.meshgrid import combinations  # noqa: E402
 from glassgrad.ops.scatter import index_fill, index_reduce, masked_select, scatter  # noqa: E402
 from glassgrad.ops.segment import segment_reduce  # noqa: E402

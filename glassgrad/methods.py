@@ -26,6 +26,7 @@ from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
 from glassgrad.ops import histogram as _hist
 from glassgrad.ops import indexing_more as _im
+from glassgrad.ops import lerp as _lerp
 from glassgrad.ops import linalg_svd as _svd
 from glassgrad.ops import math_more as _mm
 from glassgrad.ops import movement_more as _mv
@@ -195,8 +196,8 @@ METHODS: dict[str, Any] = {
     "addmv": composite.addmv,
     "mv": composite.mv,
     "dot": composite.dot,
-    "lerp": composite.lerp,
-    "lerp_": _inplace("lerp_", composite.lerp),
+    "lerp": _lerp.lerp,
+    "lerp_": _inplace("lerp_", _lerp.lerp_),
     "addcmul": composite.addcmul,
     "addcmul_": _inplace("addcmul_", composite.addcmul),
     "addcdiv": composite.addcdiv,

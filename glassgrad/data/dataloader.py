@@ -24,6 +24,8 @@ import numpy as np
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloader's names)
     _BaseDataLoaderIter,
+    _DatasetKind,
+    _InfiniteConstantSampler,
     _MultiProcessingDataLoaderIter,
     _SingleProcessDataLoaderIter,
 )
@@ -304,6 +306,21 @@ class DataLoader(Generic[_T_co]):
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+
+    _IterableDataset_len_called = None  # PyTorch's iterators read it
+
+    @property
+    def _dataset_kind(self) -> int:
+        return _DatasetKind.Iterable if isinstance(self.dataset, IterableDataset) else _DatasetKind.Map
+
+    @property
+    def _index_sampler(self) -> Any:
+        """What ``_SingleProcessDataLoaderIter(loader)`` draws indices from, as in PyTorch."""
+        if isinstance(self.dataset, IterableDataset):
+            if self.batch_size is None:
+                return _InfiniteConstantSampler()
+            return BatchSampler(_InfiniteConstantSampler(), self.batch_size, self.drop_last)  # type: ignore[arg-type]
+        return self.batch_sampler if self._auto_collation else self.sampler
 
     def __len__(self) -> int:
         if isinstance(self.dataset, IterableDataset):

@@ -72,7 +72,10 @@ def _take(t: Tensor, index: Any) -> Tensor:
     """``t[index]``; outside the graph, straight on the array (no op recorded, nothing to record)."""
     if t.requires_grad:
         return t[index]
-    return Tensor(t._data[index], _wrap=True)
+    arr = t._data[index]
+    if isinstance(arr, np.generic):  # an int index into a 1-D tensor: a 0-d array, as t[i] holds
+        arr = np.asarray(arr)
+    return Tensor(arr, _wrap=True)
 
 
 class BatchedSamples(Sequence):

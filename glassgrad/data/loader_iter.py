@@ -4,6 +4,11 @@ glassgrad loads every batch in the calling process, so an iterator is always a
 ``_SingleProcessDataLoaderIter``; ``_MultiProcessingDataLoaderIter`` exists for code that names it
 (TorchIO's ``in_torch_loader`` looks for either class on the call stack while a dataset makes a
 sample, as it would in PyTorch), and ``_BaseDataLoaderIter`` is the base of both, as PyTorch's.
+
+``_SingleProcessDataLoaderIter(loader)`` with the loader alone works as PyTorch's does: it reads the
+loader's ``dataset``, ``_dataset_kind``, ``_index_sampler``, ``_auto_collation``, ``collate_fn`` and
+``drop_last`` and fetches each index through ``_DatasetKind.create_fetcher`` (fastai's
+``DataLoader`` drives a duck-typed "fake loader" this way).
 """
 
 from __future__ import annotations
@@ -11,7 +16,41 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from glassgrad.data._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
+
 __all__: list[str] = []
+
+
+class _DatasetKind:
+    """``torch.utils.data.dataloader._DatasetKind``: map-style (0) or iterable (1), and the fetcher
+    that turns one index (or list of indices) of the loader's ``_index_sampler`` into a batch."""
+
+    Map = 0
+    Iterable = 1
+
+    @staticmethod
+    def create_fetcher(
+        kind: int, dataset: Any, auto_collation: bool, collate_fn: Any, drop_last: bool
+    ) -> Any:
+        if kind == _DatasetKind.Map:
+            return _MapDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
+        return _IterableDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
+
+
+class _InfiniteConstantSampler:
+    """``itertools.repeat(None)`` as a sampler: the indices of an iterable dataset, as PyTorch's."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
+def _fetched(fetcher: Any, index_sampler: Any) -> Iterator[Any]:
+    for index in index_sampler:
+        try:
+            yield fetcher.fetch(index)
+        except StopIteration:  # an iterable dataset ran out
+            return
 
 
 class _BaseDataLoaderIter:
@@ -19,8 +58,19 @@ class _BaseDataLoaderIter:
     CycleGAN notebook takes ``min(len(iter_X), len(iter_Y))`` as its batches per epoch); a plain
     generator has no length."""
 
-    def __init__(self, loader: Any, batches: Iterator[Any]) -> None:
-        self._loader, self._batches = loader, batches
+    def __init__(self, loader: Any, batches: Iterator[Any] | None = None) -> None:
+        self._loader, self._index_sampler = loader, None
+        if batches is None:  # PyTorch's form: the loader alone, read through its attributes
+            self._index_sampler = loader._index_sampler
+            fetcher = _DatasetKind.create_fetcher(
+                loader._dataset_kind,
+                loader.dataset,
+                loader._auto_collation,
+                loader.collate_fn,
+                loader.drop_last,
+            )
+            batches = _fetched(fetcher, self._index_sampler)
+        self._batches = batches
 
     def __iter__(self) -> _BaseDataLoaderIter:
         return self
@@ -29,6 +79,8 @@ class _BaseDataLoaderIter:
         return next(self._batches)
 
     def __len__(self) -> int:
+        if self._index_sampler is not None:
+            return len(self._index_sampler)
         return len(self._loader)
 
 

@@ -1,5 +1,6 @@
-"""``glassgrad._utils``: the two helpers of PyTorch's private ``torch._utils`` that published
-training code imports (guided-diffusion's fp16 master weights, apex-style gradient buckets).
+"""``glassgrad._utils``: the helpers of PyTorch's private ``torch._utils`` that published
+training code imports (guided-diffusion's fp16 master weights, apex-style gradient buckets,
+tensordict's device lookups).
 
 >>> import glassgrad as gg
 >>> from glassgrad._utils import _flatten_dense_tensors, _unflatten_dense_tensors
@@ -18,7 +19,12 @@ from collections.abc import Iterable
 import glassgrad
 from glassgrad.tensor import Tensor
 
-__all__ = ["_flatten_dense_tensors", "_unflatten_dense_tensors"]
+__all__ = [
+    "_flatten_dense_tensors",
+    "_get_available_device_type",
+    "_get_device_module",
+    "_unflatten_dense_tensors",
+]
 
 
 def _flatten_dense_tensors(tensors: Iterable[Tensor]) -> Tensor:
@@ -46,3 +52,21 @@ def _unflatten_dense_tensors(flat: Tensor, tensors: Iterable[Tensor]) -> tuple[T
         out.append(flat.narrow(0, offset, n).view(t.shape))
         offset += n
     return tuple(out)
+
+
+def _get_available_device_type() -> str | None:
+    """The accelerator type PyTorch would pick (``"cuda"``, ``"mps"``, ...), or ``None``: glassgrad
+    computes on the CPU only, so always ``None`` (as a CPU-only PyTorch build; tensordict asks it
+    before synchronizing devices)."""
+    return None
+
+
+def _get_device_module(device_type: str) -> object:
+    """``torch.<device_type>`` (``torch.cuda``, ``torch.mps``, ...), or a ``RuntimeError`` naming
+    the device when there is no such module."""
+    module = getattr(glassgrad, device_type, None) if isinstance(device_type, str) else None
+    if module is None:
+        raise RuntimeError(
+            f"Device '{device_type}' does not have a corresponding module registered as 'torch.{device_type}'."
+        )
+    return module

@@ -180,6 +180,26 @@ int7 = _NoNumPyDType("int7", 1, floating=False)
 _SUB_BYTE = ["uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7"]
 _SUB_BYTE += ["int1", "int2", "int3", "int4", "int5", "int6", "int7"]
 __all__ += _SUB_BYTE
+
+
+class _QuantizedDType(_NoNumPyDType):
+    """PyTorch's quantized dtypes (``qint8``, ``quint8``, ``qint32``, ``quint4x2``, ``quint2x4``):
+    names only, as bfloat16 (tensordict lists them in a tuple at import); ``is_signed`` raises as
+    PyTorch's does."""
+
+    __slots__ = ()
+
+    @property
+    def is_signed(self) -> builtins.bool:
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+
+qint8 = _QuantizedDType("qint8", 1, floating=False)
+quint8 = _QuantizedDType("quint8", 1, signed=False, floating=False)
+qint32 = _QuantizedDType("qint32", 4, floating=False)
+quint4x2 = _QuantizedDType("quint4x2", 1, signed=False, floating=False)
+quint2x4 = _QuantizedDType("quint2x4", 1, signed=False, floating=False)
+__all__ += ["qint8", "quint8", "qint32", "quint4x2", "quint2x4"]
 bool_ = DType("bool", np.bool_)
 long = int64
 bool = bool_  # noqa: A001 - PyTorch's public name

@@ -20,6 +20,7 @@ from glassgrad import (
     mps,
     rnn_functions,
     signal,  # noqa: F401 - torch.signal (its windows), as after `import torch`
+    sym_types,
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
     torch_aten_more,
     torch_copies,
@@ -44,6 +45,11 @@ from glassgrad.dtypes import (
     int5,
     int6,
     int7,
+    qint8,
+    qint32,
+    quint2x4,
+    quint4x2,
+    quint8,
     uint1,
     uint2,
     uint3,
@@ -68,6 +74,7 @@ from glassgrad.ops.quantile import nanquantile, quantile
 from glassgrad.ops.stats_more import corrcoef, cov
 from glassgrad.rnn_functions import *  # noqa: F403
 from glassgrad.streams import Event, Stream
+from glassgrad.sym_types import *  # noqa: F403
 from glassgrad.tensor_methods_extra import geqrf, nonzero_static, orgqr, ormqr
 from glassgrad.torch_aten_more import *  # noqa: F403
 from glassgrad.torch_copies import *  # noqa: F403
@@ -80,10 +87,10 @@ __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *layouts.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
-    *torch_losses.__all__, *foreach_ops.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
+    *torch_losses.__all__, *foreach_ops.__all__, *sym_types.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
     "chalf", "mps", "library", "Stream", "Event", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
-    "int4", "int5", "int6", "int7", "PyTorchFileReader", "ScriptModule",
+    "int4", "int5", "int6", "int7", "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "PyTorchFileReader", "ScriptModule",
 ]  # fmt: skip
 
 # torch.ScriptModule (the compiled module class; Lightning imports it for annotations): glassgrad's

@@ -28,7 +28,18 @@ def _init_shared(t: Tensor, data: Any) -> None:
         Tensor.__init__(t, as_array(data), _wrap=True)
 
 
-class Parameter(Tensor):
+class _ParameterMeta(type):
+    """Parameter's metaclass (``torch.nn.parameter._ParameterMeta``): as in PyTorch, a tensor
+    flagged ``_is_param = True`` (a tensor subclass standing in for a parameter) is also an
+    instance of ``Parameter``; torchrl imports the class."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Parameter and isinstance(instance, Tensor) and getattr(instance, "_is_param", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
     """A Tensor that a ``Module`` registers as a learnable parameter when assigned as an attribute.
 
     Args:
@@ -174,6 +185,11 @@ class _UninitializedMixin:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+# PyTorch's name for the mixin (``torch.nn.parameter.UninitializedTensorMixin``): tensordict and
+# torchrl test ``isinstance(t, UninitializedTensorMixin)`` to spot lazy placeholders
+UninitializedTensorMixin = _UninitializedMixin
 
 
 class UninitializedParameter(_UninitializedMixin, Parameter):

@@ -25,8 +25,10 @@ from glassgrad.size import Size
 
 __all__ = [
     "PyTree",
+    "Context",
     "LeafSpec",
     "MappingKey",
+    "SequenceKey",
     "TreeSpec",
     "register_pytree_node",
     "tree_all",
@@ -43,6 +45,8 @@ __all__ = [
 
 #: PyTorch's annotation alias for a tree (Lightning's ``_pytree`` helpers import it)
 PyTree = Any
+#: PyTorch's annotation alias for a node's flatten context (tensordict imports it)
+Context = Any
 
 # type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
 SUPPORTED_NODES: dict[type, tuple[Callable, Callable]] = {}
@@ -76,6 +80,30 @@ def _dict_flatten_with_keys(d: dict) -> tuple[list[tuple[MappingKey, Any]], list
     """A dict's ``(MappingKey(key), value)`` pairs and its keys (the context), as PyTorch's helper
     that transformers passes as ``flatten_with_keys_fn``."""
     return [(MappingKey(k), v) for k, v in d.items()], list(d.keys())
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    """The key path entry of a list's or tuple's child (PyTorch's, printed ``[idx]``)."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+    def get(self, sequence: Any) -> Any:
+        return sequence[self.idx]
+
+
+def _list_flatten_with_keys(d: list) -> tuple[list[tuple[SequenceKey, Any]], None]:
+    """A list's ``(SequenceKey(i), item)`` pairs and no context (tensordict registers list
+    subclasses with it as ``flatten_with_keys_fn``)."""
+    return [(SequenceKey(i), v) for i, v in enumerate(d)], None
+
+
+def _tuple_flatten_with_keys(d: tuple) -> tuple[list[tuple[SequenceKey, Any]], None]:
+    """A tuple's ``(SequenceKey(i), item)`` pairs and no context."""
+    return [(SequenceKey(i), v) for i, v in enumerate(d)], None
 
 
 def _is_namedtuple(node_type: type) -> bool:

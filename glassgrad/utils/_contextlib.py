@@ -1,0 +1,107 @@
+"""``torch.utils._contextlib``: context managers that double as function decorators.
+
+A subclass of :class:`_DecoratorContextManager` defines ``__enter__``/``__exit__``; using an instance
+as ``@decorator`` runs each call of the function (each step of a generator function) inside a fresh
+``clone()`` of it. :class:`_NoParamDecoratorContextManager` also allows the bare ``@decorator``
+form. tensordict builds its ``set_interaction_type``/``set_lazy_legacy`` switches on these.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable, Generator
+from typing import Any
+
+__all__ = ["_DecoratorContextManager", "_NoParamDecoratorContextManager", "context_decorator"]
+
+
+def _wrap_generator(ctx_factory: Callable[[], Any], func: Callable) -> Callable:
+    """A generator function running every resumption of ``func``'s generator inside ``ctx_factory()``."""
+
+    @functools.wraps(func)
+    def generator_context(*args: Any, **kwargs: Any) -> Generator:
+        gen = func(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # forwarded into the generator
+                    with ctx_factory():
+                        response = gen.throw(exc)
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+
+    return generator_context
+
+
+def context_decorator(ctx: Any, func: Callable) -> Callable:
+    """Wrap ``func`` so that each call runs inside a context manager: ``ctx`` is either one context
+    manager (reused) or a callable making a fresh one per call."""
+    if callable(ctx) and hasattr(ctx, "__enter__"):
+        raise TypeError(
+            f"context_decorator: got {type(ctx).__name__}, both a context manager and a callable; "
+            "pass a context manager or a factory returning one, not both"
+        )
+    ctx_factory = ctx if callable(ctx) else (lambda: ctx)
+    if inspect.isclass(func):
+        raise RuntimeError(
+            "Cannot decorate classes; it is ambiguous whether only the constructor or all methods "
+            "should have the context manager applied; decorate each method individually."
+        )
+    if inspect.isgeneratorfunction(func):
+        return _wrap_generator(ctx_factory, func)
+
+    @functools.wraps(func)
+    def decorate_context(*args: Any, **kwargs: Any) -> Any:
+        with ctx_factory():
+            return func(*args, **kwargs)
+
+    return decorate_context
+
+
+class _DecoratorContextManager:
+    """A context manager that is also a decorator: ``@Mode()`` wraps a function in ``Mode()``."""
+
+    def __call__(self, orig_func: Callable) -> Callable:
+        if inspect.isclass(orig_func):
+            warnings.warn(
+                "Decorating classes is deprecated and will be disabled in future versions. You should "
+                "only decorate functions or methods.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            cls = orig_func
+            func: Callable = lambda *args, **kwargs: cls(*args, **kwargs)  # noqa: E731
+        else:
+            func = orig_func
+        return context_decorator(self.clone, func)
+
+    def __enter__(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define __enter__")
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define __exit__")
+
+    def clone(self) -> _DecoratorContextManager:
+        """A fresh instance, entered by each decorated call (override when ``__init__`` takes arguments)."""
+        return self.__class__()
+
+
+class _NoParamDecoratorContextManager(_DecoratorContextManager):
+    """Also usable without parentheses: ``@Mode`` equals ``@Mode()``."""
+
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)

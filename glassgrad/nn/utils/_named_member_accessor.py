@@ -16,11 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from glassgrad.nn.module import Module
+from glassgrad.nn.utils.stateless import _MISSING, swap_in_stores  # one "no such attribute" marker
 from glassgrad.tensor import Tensor
 
 __all__ = ["NamedMemberAccessor", "set_tensor", "swap_submodule", "swap_tensor"]
-
-_MISSING: Any = object()  # the "no such attribute" marker swap_tensor takes and gives back
 
 
 def _check_slot(op: str, module: Any, name: str, what: str = "tensor") -> None:
@@ -38,14 +37,9 @@ def swap_tensor(module: Module, name: str, tensor: Any, allow_missing: bool = Fa
     _check_slot("swap_tensor", module, name)
     if tensor is not _MISSING and tensor is not None and not isinstance(tensor, Tensor):
         raise TypeError(f"swap_tensor: {type(tensor).__name__} is not an instance of torch.Tensor")
-    for store in (module._parameters, module._buffers):
-        if name in store:
-            orig = store[name]
-            if tensor is _MISSING:
-                del store[name]
-            else:
-                store[name] = tensor
-            return orig
+    stored, orig = swap_in_stores(module, name, tensor)
+    if stored:
+        return orig
     if hasattr(module, name):
         orig = getattr(module, name)
     elif allow_missing:

@@ -26,6 +26,20 @@ __all__ = ["functional_call"]
 _MISSING = object()  # the module had no attribute of that name: remove it again afterwards
 
 
+def swap_in_stores(module: Module, name: str, value: Any) -> tuple[bool, Any]:
+    """``(True, what was there)`` after putting ``value`` in ``module``'s parameter or buffer
+    ``name`` (``_MISSING`` removes it); ``(False, None)`` when neither store holds ``name``."""
+    for store in (module._parameters, module._buffers):
+        if name in store:
+            old = store[name]
+            if value is _MISSING:
+                del store[name]
+            else:
+                store[name] = value
+            return True, old
+    return False, None
+
+
 def _tie_map(module: Module, given: dict[str, Any]) -> dict[str, Any]:
     """``given`` with every name tied to a given name (the same tensor registered twice) filled in.
 
@@ -76,14 +90,9 @@ def _swap(root: Module, path: str, value: Any) -> Any:
         raise KeyError(f"functional_call: expected a non-empty tensor name, got {path!r}")
     mod = root.get_submodule(prefix)
     # write the stores directly (as PyTorch): a plain Tensor may stand where a Parameter was
-    for store in (mod._parameters, mod._buffers):
-        if name in store:
-            old = store[name]
-            if value is _MISSING:
-                del store[name]
-            else:
-                store[name] = value
-            return old
+    stored, old = swap_in_stores(mod, name, value)
+    if stored:
+        return old
     old = getattr(mod, name, _MISSING)
     if old is not _MISSING and old is not None and not isinstance(old, Tensor):
         raise TypeError(f"functional_call: attribute {path!r} is a {type(old).__name__}, not a Tensor")

@@ -285,3 +285,19 @@ def test_cross_entropy_probabilities_refuse_ignore_index(torch):
         )
     with pytest.raises(ValueError, match=r"cross_entropy: ignore_index=1 applies to class-index targets"):
         F.cross_entropy(x, t, ignore_index=1)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "uint16", "uint8", "int64"])
+def test_class_index_targets_of_pytorchs_dtypes_only(torch, dtype):
+    """PyTorch's kernels take int64 (Long) or uint8 (Byte) class indices and refuse the other
+    integer dtypes (port round 42: fastai's int8 targets); glassgrad refuses the same ones."""
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    y = np.array([0, 1, 3]).astype(dtype)
+    for fn in ("cross_entropy", "nll_loss"):
+        try:
+            want = float(getattr(torch.nn.functional, fn)(torch.tensor(x), torch.tensor(y)))
+        except RuntimeError:
+            with pytest.raises(DTypeError, match=f"{fn}: expected class indices of dtype int64"):
+                getattr(F, fn)(gg.tensor(x), gg.tensor(y))
+            continue
+        assert float(getattr(F, fn)(gg.tensor(x), gg.tensor(y))) == pytest.approx(want, rel=1e-6)

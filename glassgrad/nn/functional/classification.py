@@ -77,6 +77,11 @@ def _class_inputs(
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
+    if idx.dtype.name not in ("int64", "uint8"):  # PyTorch's kernels take Long or Byte targets only
+        raise DTypeError(
+            f"{op}: expected class indices of dtype int64 (or uint8) as target, got {idx.dtype}; "
+            "use target.long()"
+        )
     if x.ndim == 0:
         raise ShapeError(f"{op}: expected input of shape (N, C, *) or (C,), got {x.shape}")
     unbatched = x.ndim == 1

@@ -77,7 +77,7 @@ def _class_inputs(
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
-    if idx.dtype.name not in ("int64", "uint8"):  # PyTorch's kernels take Long or Byte targets only
+    if idx.itemsize != (8 if idx.dtype.kind == "i" else 1):  # Long or Byte only, as PyTorch's kernels
         raise DTypeError(
             f"{op}: expected class indices of dtype int64 (or uint8) as target, got {idx.dtype}; "
             "use target.long()"

@@ -17,6 +17,7 @@ import numpy as np
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.autograd.recorded_rules import _kept_shape
+from glassgrad.ops.unary import slope_sign
 
 __all__: list[str] = []
 
@@ -135,9 +136,9 @@ def _rsqrt(ctx, g):
 
 @rule("abs")
 def _abs(ctx, g):
-    """g sign(a), sign(0) = 0."""
+    """g sign(a), sign(0) = sign(NaN) = 0."""
     (a,) = saved(ctx)
-    return g * constant(np.sign(a))
+    return g * constant(slope_sign(a))
 
 
 @rule("sin")

@@ -181,6 +181,20 @@ def _logsigmoid(ctx, g):
     return g * (-operand(ctx, 0, x)).sigmoid()
 
 
+@rule("logit")
+def _logit(ctx, g):
+    """g / (x (1 - x)) inside the domain; outside it NaN (no eps) or 0 (eps), constants as the op's."""
+    (x,) = saved(ctx)
+    eps = ctx.attrs.get("eps")
+    lo, hi = (0, 1) if eps is None else (eps, 1 - eps)
+    outside = _mask((x < lo) | (x > hi))
+    edge = (x == 0) | (x == 1) if eps is None else np.zeros(x.shape, bool)  # g * inf, as the op's
+    xv = gg.where(outside | _mask(edge), 0.5, operand(ctx, 0, x))  # the branches not taken stay finite
+    # the slope, then one product: g * inf inside a where would send 0 * inf = NaN to g's gradient
+    slope = gg.where(_mask(edge), math.inf, 1 / (xv * (1 - xv)))
+    return gg.where(outside, float("nan") if eps is None else 0.0, g * slope)
+
+
 @rule("hardswish")
 def _hardswish(ctx, g):
     """0 where x <= -3, g (x / 3 + 1/2) where -3 < x < 3, g where x >= 3 (and NaN)."""

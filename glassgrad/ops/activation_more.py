@@ -1,5 +1,5 @@
 """Activation primitives that cannot be composed soundly from the others: ``logsigmoid``,
-``hardswish`` and ``hardsigmoid``.
+``hardswish``, ``hardsigmoid`` and the sigmoid's inverse ``logit``.
 
 The rest of PyTorch's long tail of activations (selu, celu, mish, hardswish, softshrink ...) is
 built in ``nn/functional/activation_more.py`` from the primitives of ``activation``, ``unary``,
@@ -9,6 +9,8 @@ e^x there, and the gradient 1 instead of sigmoid(-x)), and ``log(sigmoid(x))`` g
 ``hardswish`` as ``x * relu6(x + 3) / 6`` gives a NaN gradient at x = +-inf (inf * 0), where
 PyTorch's piecewise gradient gives 1 and 0. ``hardsigmoid``'s gradient is PyTorch's 1/6 rounded to
 float32 in every dtype (0.16666667163372040 in float64), which no composite reproduces.
+``logit`` as ``log(p / (1 - p))`` gives a finite gradient outside [0, 1] (where the value is NaN)
+and NaN at 0 and 1; PyTorch's gradient is NaN outside [0, 1] and +-inf at 0 and 1.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
-__all__ = ["logsigmoid", "hardsigmoid", "hardswish"]
+__all__ = ["logsigmoid", "hardsigmoid", "hardswish", "logit"]
 
 
 class LogSigmoid(Function):
@@ -124,3 +126,43 @@ def hardsigmoid(x: Tensor) -> Tensor:
         Any shape; the output has the input's shape.
     """
     return Hardsigmoid.apply(floating(x))
+
+
+class Logit(Function):
+    """z = log(p / (1 - p)), with p = x, or x clamped to [eps, 1 - eps] when ``eps`` is given.
+
+    VJP, as PyTorch's: g / (x (1 - x)); without ``eps`` NaN where x is outside [0, 1] (the value
+    is NaN there) and g * inf at 0 and 1; with ``eps`` 0 where x is outside [eps, 1 - eps].
+    """
+
+    @staticmethod
+    def forward(ctx, x, eps=None):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        p = x if eps is None else xp.clip(x, eps, 1 - eps)
+        return quietly(lambda: xp.log(p / (1 - p)))  # +-inf at 0 and 1, without NumPy's warning
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        xp = array_module(x)
+        eps = ctx.attrs.get("eps")
+        if eps is not None:
+            return quietly(lambda: xp.where((x < eps) | (x > 1 - eps), 0, g / (x * (1 - x))))
+        edge = (x == 0) | (x == 1)  # g * inf there, as PyTorch's (so -0.0 gives +inf too)
+        return quietly(
+            lambda: xp.where((x < 0) | (x > 1), xp.nan, xp.where(edge, g * xp.inf, g / (x * (1 - x))))
+        )
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """log(p / (1 - p)), with p = input clamped to [eps, 1 - eps] when ``eps`` is given.
+
+    Shape:
+        Any shape; the output has the input's shape.
+
+    >>> import glassgrad as gg
+    >>> logit(gg.tensor([0.5, 0.0, 1.0, 0.9]), eps=0.1).tolist()
+    [0.0, -2.1972246170043945, 2.1972243785858154, 2.1972243785858154]
+    """
+    return Logit.apply(floating(input), eps=eps)

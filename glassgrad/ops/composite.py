@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
@@ -24,6 +24,7 @@ from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
+from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
@@ -322,12 +323,6 @@ def positive(input: Tensor) -> Tensor:
 
 def reciprocal(input: Tensor) -> Tensor:
     return 1.0 / elementwise.floating(input)
-
-
-def logit(input: Tensor, eps: float | None = None) -> Tensor:
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
-    p = input if eps is None else input.clamp(eps, 1 - eps)
-    return quietly(lambda: unary.log(p / (1 - p)))  # +-inf at 0 and 1 without NumPy's warning, as PyTorch
 
 
 def isinf(input: Tensor) -> Tensor:

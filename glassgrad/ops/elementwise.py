@@ -34,7 +34,7 @@ from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "where",
-    "operands", "promote", "floating",
+    "operands", "promote", "floating", "float_operands", "as_dtype",
 ]  # fmt: skip
 
 
@@ -86,10 +86,11 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         target = db if a._data.ndim == 0 else da
     else:
         return a, b
-    return _as_dtype(a, target), _as_dtype(b, target)
+    return as_dtype(a, target), as_dtype(b, target)
 
 
-def _as_dtype(t: Tensor, dtype: Any) -> Tensor:
+def as_dtype(t: Tensor, dtype: Any) -> Tensor:
+    """``t`` in ``dtype``: itself if it is, else a cast (recorded when ``t`` is tracked)."""
     if t._data.dtype == dtype:
         return t
     if tracked(t):
@@ -148,6 +149,24 @@ def floating(x: Tensor) -> Tensor:
     if not isinstance(x, Tensor):
         raise DTypeError(f"expected a Tensor, got {type(x).__name__}")
     return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
+
+
+def float_operands(a: Any, b: Any) -> tuple[Any, Any]:
+    """:func:`operands` of an op that computes integer inputs in floating point (true division,
+    atan2, xlogy, copysign): when neither side is floating or complex, each integer or bool tensor
+    is cast from its own dtype to the default float first, as PyTorch casts every input to the
+    computation dtype. Promoting to the common integer dtype first would wrap values: an int64
+    -4 (0-d) beside a uint8 tensor would become 252 before the division."""
+    if not (_floating_side(a) or _floating_side(b)):
+        a = floating(a) if isinstance(a, Tensor) else a
+        b = floating(b) if isinstance(b, Tensor) else b
+    return operands(a, b)
+
+
+def _floating_side(x: Any) -> bool:
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind in "fc"
+    return isinstance(x, (float, complex)) or (isinstance(x, np.generic) and x.dtype.kind in "fc")
 
 
 def _needs(ctx, i: int) -> bool:
@@ -350,12 +369,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting; integer inputs give a float result (true division)."""
-    a, b = operands(a, b)
-    if not isinstance(a, Tensor) or a._data.dtype.kind != "f":
-        if not isinstance(b, Tensor) or b._data.dtype.kind != "f":
-            a = floating(a) if isinstance(a, Tensor) else a
-            b = floating(b) if isinstance(b, Tensor) else b
-    return Div.apply(a, b)
+    return Div.apply(*float_operands(a, b))
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name

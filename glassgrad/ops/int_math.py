@@ -8,6 +8,7 @@ from typing import Any
 from glassgrad.autograd.function import Primitive
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError
+from glassgrad.ops.elementwise import operands
 from glassgrad.out_keyword import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -20,6 +21,7 @@ _frexp_type = return_type("frexp", ["mantissa", "exponent"])
 def _ints(op: str, a: Tensor, b: Tensor) -> tuple[Any, Any]:
     if a._data.dtype.kind not in "iu" or b._data.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")
+    a, b = operands(a, b)  # PyTorch's result dtype: a 0-d int8 beside a uint8 (2,) stays uint8
     return a._data, b._data
 
 

@@ -11,7 +11,7 @@ import math
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.ops.elementwise import floating, operands
+from glassgrad.ops.elementwise import float_operands, floating
 from glassgrad.ops.special import erf_array
 from glassgrad.tensor import Tensor
 
@@ -172,10 +172,7 @@ def atan(a: Tensor) -> Tensor:
 
 def atan2(a: Tensor, b: Tensor) -> Tensor:
     """The angle of (b, a) in (-pi, pi] (``torch.atan2(input, other)``); a and b broadcast."""
-    a, b = operands(a, b)  # promote first: a bool (2,) beside a float16 0-d is float16, as PyTorch
-    return Atan2.apply(
-        floating(a) if isinstance(a, Tensor) else a, floating(b) if isinstance(b, Tensor) else b
-    )
+    return Atan2.apply(*float_operands(a, b))  # a bool (2,) beside a float16 0-d is float16
 
 
 def sinh(a: Tensor) -> Tensor:

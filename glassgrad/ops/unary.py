@@ -100,8 +100,17 @@ class Rsqrt(Function):
         return -0.5 * g * z3
 
 
+def slope_sign(a):
+    """sign(a) as abs's slope: 0 at 0 (PyTorch's choice at the kink) and at NaN (PyTorch's sgn)."""
+    xp = array_module(a)
+    s = xp.sign(a)
+    if s.dtype.kind == "f" and s.flags.writeable:  # (a meta array is a read-only view: no values)
+        xp.nan_to_num(s, copy=False, nan=0.0)
+    return s
+
+
 class Abs(Function):
-    """z = |a|.   VJP: g * sign(a), with sign(0) = 0 (PyTorch's choice at the kink)."""
+    """z = |a|.   VJP: g * sign(a), with sign(0) = sign(NaN) = 0 (as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -111,7 +120,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
-        return g * array_module(a).sign(a)
+        return g * slope_sign(a)
 
 
 class Sin(Function):

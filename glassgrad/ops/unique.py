@@ -25,8 +25,10 @@ def unique(
 ) -> Any:
     """The distinct values (sorted), and optionally where each input entry went and how often each occurs."""
     refuse_unordered("unique", input)  # (PyTorch's CPU refuses complex too: NumPy's order is lexicographic)
+    # Each NaN is its own value, as PyTorch's (NaN != NaN); NumPy folds them into one by default.
+    nan_kw = {} if dim is not None else {"equal_nan": False}
     res = array_module(input._data).unique(
-        input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim
+        input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim, **nan_kw
     )
     if not (return_inverse or return_counts):
         return Tensor(res, _wrap=True)

@@ -1,9 +1,11 @@
-"""Gradcheck cases for ops/activation_more.py: logsigmoid (smooth, so no kink to keep away from) and
-hardswish and hardsigmoid (kept 0.1 away from their kinks at -3 and 3)."""
+"""Gradcheck cases for ops/activation_more.py: logsigmoid (smooth, so no kink to keep away from),
+hardswish and hardsigmoid (kept 0.1 away from their kinks at -3 and 3), and logit (inside (0, 1),
+with eps kept away from the clamp's bounds)."""
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 
 from glassgrad.ops import activation_more as AM
 from tests.ops.harness import case, shapes, values
@@ -26,3 +28,12 @@ def _hardsigmoid(draw):
     x = values(draw, draw(shapes()), -5.0, 5.0)
     x = np.where(np.abs(np.abs(x) - 3) < 0.1, x + 0.25, x)  # off the kinks
     return AM.hardsigmoid, (x,)
+
+
+@case("logit")
+def _logit(draw):
+    x = values(draw, draw(shapes()), 0.05, 0.95)
+    if draw(st.booleans()):
+        return AM.logit, (x,)
+    x = np.where(np.abs(x - 0.2) < 0.02, x + 0.05, np.where(np.abs(x - 0.8) < 0.02, x - 0.05, x))
+    return (lambda t: AM.logit(t, eps=0.2)), (x,)

@@ -161,9 +161,13 @@ def l1_loss(
 def _smooth(diff: Tensor, beta: float) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (quadratic near 0, linear beyond)."""
     absd = diff.abs()
-    quadratic = diff * diff * (0.5 / beta)
+    near = ~(absd >= beta)._data  # NaN is near, as PyTorch's backward: its gradient is NaN
+    # the quadratic on d where it is taken, 0 elsewhere: at d = inf, d * d would send 0 * inf = NaN
+    # back through the branch not taken (PyTorch's gradient there is +-1)
+    dq = _E.where(near, diff, 0.0)
+    quadratic = dq * dq * (0.5 / beta)
     linear = absd - 0.5 * beta
-    return _E.where((absd < beta)._data, quadratic, linear)
+    return _E.where(near, quadratic, linear)
 
 
 def smooth_l1_loss(

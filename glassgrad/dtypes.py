@@ -50,6 +50,7 @@ __all__ = [
     "note_complex",
     "check_complex_into",
     "complex_scalar",
+    "scalar_into",
     "to_np_dtype",
     "from_np_dtype",
 ]
@@ -360,3 +361,30 @@ def complex_scalar(op: str, v: object, dt: np.dtype) -> object:
             "complex number with a non-zero imaginary part into a real tensor)"
         )
     return builtins.float(v.real)
+
+
+_INT_RANGE: dict = {}  # integer dtype -> (min, max), filled on first use (np.iinfo costs about 0.5 us)
+
+
+def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
+    """A number ``v`` to be written into a tensor of ``dtype`` (``full``, ``fill_``, ``masked_fill``,
+    ``index_fill``, setitem, clamp bounds), converted as PyTorch converts a Scalar: into an integer
+    tensor an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8) and
+    a float must lie within the type's range, else ``OverflowError`` (NumPy would wrap 256 to 0
+    in uint8, or refuse -1); otherwise as :func:`complex_scalar`. Other values pass through."""
+    v = complex_scalar(op, v, dtype)
+    if dtype.kind not in "iu" or v.__class__ not in (int, float):
+        return v
+    lo, hi = _INT_RANGE.get(dtype) or _INT_RANGE.setdefault(dtype, _int_range(dtype))
+    if v.__class__ is int and dtype.kind == "u" and -hi <= v < 0:
+        return v % (hi + 1)
+    if not lo <= v <= hi:
+        raise OverflowError(
+            f"{op}: value {v} cannot be converted to type {from_np_dtype(dtype)} without overflow"
+        )
+    return v
+
+
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)

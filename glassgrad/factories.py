@@ -184,7 +184,7 @@ def full(
             dtypes.note_complex()
             dtype = dtypes.default_complex()  # the default complex dtype, as PyTorch
     shape = _size((size,) if isinstance(size, int) else tuple(size), "full")
-    fill_value = dtypes.complex_scalar("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
+    fill_value = dtypes.scalar_into("full", fill_value, dt := _float(dtype))  # 1j into float32: refused
     # quietly: inf fills a float16 tensor without NumPy's cast warning (a finite number past the
     # range was refused just above, as PyTorch refuses it)
     arr = _sized(meta, lambda s, d: quietly(np.full, s, fill_value, dtype=d), shape, dt)

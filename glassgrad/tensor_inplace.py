@@ -273,7 +273,7 @@ class _InPlace:
     def fill_(self, value: Any) -> Tensor:
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ShapeError(f"fill_: expected a number or a 0-dim value tensor, got shape {value.shape}")
-        return self._set("fill_", dtypes.complex_scalar("fill_", value, self._data.dtype))
+        return self._set("fill_", dtypes.scalar_into("fill_", value, self._data.dtype))
 
     def zero_(self) -> Tensor:
         return self._set("zero_", 0)

@@ -11,27 +11,11 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
-from glassgrad.dtypes import complex_scalar
+from glassgrad.dtypes import complex_scalar, scalar_into
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
 __all__ = ["clamp", "scalar_into"]
-
-
-def scalar_into(op: str, v: Any, dtype: Any) -> Any:
-    """A Python number converted for an integer tensor of ``dtype`` as PyTorch converts a Scalar:
-    an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8), a float
-    must lie within the type's range; otherwise ``OverflowError``. A complex number must have a
-    zero imaginary part (``dtypes.complex_scalar``). Other numbers pass through."""
-    v = complex_scalar(op, v, dtype)
-    if dtype.kind not in "iu" or v.__class__ not in (int, float):
-        return v
-    info = np.iinfo(dtype)
-    if v.__class__ is int and dtype.kind == "u" and -info.max <= v < 0:
-        return v % (info.max + 1)
-    if not info.min <= v <= info.max:
-        raise OverflowError(f"{op}: expected a value that fits {dtype}, got {v}")
-    return v
 
 
 def _in_float_range(dtype: np.dtype, *bounds: Any) -> None:

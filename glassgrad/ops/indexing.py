@@ -21,7 +21,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, c_layout, dense
-from glassgrad.dtypes import complex_scalar
+from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import same_device, seen
 from glassgrad.ops.index_keys import _check_range, _int_array, check_slice_step, key_parts
@@ -275,7 +275,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 
             return where(m, value.to(x.dtype), x)
         value = value.item()
-    return MaskedFill.apply(x, m, value=complex_scalar("masked_fill", value, x._data.dtype))
+    return MaskedFill.apply(x, m, value=scalar_into("masked_fill", value, x._data.dtype))
 
 
 # ------------------------------------------------------------------ gather / scatter_add

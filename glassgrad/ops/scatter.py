@@ -13,7 +13,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.dtypes import complex_scalar
+from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.indexing import (
@@ -163,7 +163,7 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     shape = [1] * x.ndim
     shape[d] = x.shape[d]
     if not isinstance(value, Tensor):  # (checked here, so that a refusal names index_fill)
-        value = complex_scalar("index_fill", value, x._data.dtype)
+        value = scalar_into("index_fill", value, x._data.dtype)
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)
 
 

@@ -17,10 +17,10 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import no_data
-from glassgrad.ops.clamp import scalar_into
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.ops.node_names import setitem_name
 from glassgrad.tensor import Tensor, as_array

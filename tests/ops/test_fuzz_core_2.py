@@ -151,3 +151,39 @@ def test_logit_second_derivative_as_pytorch():
             res.append((_read(g), _read(h)))
         for a, b in zip(*res, strict=True):
             np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
+
+
+# ------------------------------------------------------------------ numbers written into integer tensors
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda M, v: M.full((2,), v, dtype=M.uint8),
+        lambda M, v: M.zeros(2, dtype=M.uint8).new_full((2,), v),
+        lambda M, v: M.full_like(M.zeros(2, dtype=M.uint8), v),
+        lambda M, v: M.zeros(2, dtype=M.uint8).fill_(v),
+        lambda M, v: M.tensor([1, 2], dtype=M.uint8).masked_fill(M.tensor([True, False]), v),
+        lambda M, v: M.tensor([1, 2], dtype=M.uint8).index_fill(0, M.tensor([0]), v),
+    ],
+)
+def test_numbers_into_uint8_convert_or_raise_as_pytorch(make):
+    # before: full(-1) raised NumPy's OverflowError (PyTorch: 255), fill_(256) and masked_fill(256)
+    # wrote 0 and full(-1.5) wrote 255 silently (PyTorch refuses them)
+    for v in (-1, -255, 255, 7, 2.9):
+        assert make(gg, v).tolist() == make(torch, v).tolist(), v
+    for v in (256, -256, -1.5, 255.5, float("nan")):
+        with pytest.raises(RuntimeError):
+            make(torch, v)
+        with pytest.raises(OverflowError, match="cannot be converted to type glassgrad.uint8 without overflow"):
+            make(gg, v)
+
+
+def test_numbers_into_signed_integers_raise_past_their_range():
+    for M, err in ((torch, RuntimeError), (gg, OverflowError)):
+        with pytest.raises(err):
+            M.zeros(2, dtype=M.int8).fill_(200)  # before: -56
+        with pytest.raises(err):
+            M.full((2,), 1e10, dtype=M.int32)  # before: -2147483648
+        with pytest.raises(err):
+            M.zeros(2, dtype=M.int64).fill_(2**63)
+        assert M.full((1,), -(2**63), dtype=M.int64).tolist() == [-(2**63)]
+        assert M.zeros(2, dtype=M.uint8).fill_(M.tensor(300)).tolist() == [44, 44]  # a tensor is cast

@@ -52,6 +52,7 @@ from glassgrad.nn.container import ModuleDict, ModuleList, Sequential
 
 # convolution and pooling
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
+from glassgrad.nn.cross_map_lrn import CrossMapLRN2d  # PyTorch's legacy cross-channel LRN
 from glassgrad.nn.distance import CosineSimilarity, PairwiseDistance
 from glassgrad.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from glassgrad.nn.embedding import Embedding
@@ -276,6 +277,7 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "LocalResponseNorm",
+    "CrossMapLRN2d",
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",

@@ -115,7 +115,7 @@ from glassgrad.nn.modules.loss import (
     TripletMarginWithDistanceLoss,
 )
 from glassgrad.nn.modules.module import Module
-from glassgrad.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
+from glassgrad.nn.modules.normalization import CrossMapLRN2d, GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from glassgrad.nn.modules.padding import (
     CircularPad1d,
     CircularPad2d,
@@ -222,6 +222,7 @@ __all__ = [
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "CrossEntropyLoss",
+    "CrossMapLRN2d",
     "Dropout",
     "Dropout1d",
     "Dropout2d",

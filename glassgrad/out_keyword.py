@@ -109,6 +109,9 @@ _NO_OVERLAP_CHECK = frozenset(
 )  # fmt: skip
 
 
+_CLAMPS = frozenset({"clamp", "clamp_min", "clamp_max", "clip"})
+
+
 def _overlap_checked(op: str, args: tuple, result: Any) -> bool:
     if op in _NO_OVERLAP_CHECK:
         return False
@@ -158,6 +161,8 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
                 f"{op}: out= does not support automatic differentiation (an input requires grad); "
                 "write y = op(...) instead, or use glassgrad.no_grad()"
             )
+    if op in _CLAMPS and any(isinstance(a, Tensor) for a in args[1:]):
+        rule = _CAST  # a tensor bound is PyTorch's clamp.Tensor kernel, which casts into out
     if not isinstance(result, tuple):
         _check(op, rule, result, out)
         return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE, cast=False)

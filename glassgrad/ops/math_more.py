@@ -301,7 +301,8 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
         return Fmod.apply(a, b)
     y = b._data if isinstance(b, Tensor) else b
     refuse_unordered("fmod", a, y)  # (NumPy's own TypeError would not name the op)
-    if a._data.dtype.kind == "b" or (isinstance(b, Tensor) and y.dtype.kind == "b"):
+    b_bool = y.dtype.kind == "b" if isinstance(b, Tensor) else isinstance(b, bool)
+    if a._data.dtype.kind == "b" and b_bool:  # (a bool beside an integer computes in the integer's dtype)
         raise DTypeError(
             f"fmod: expected integer or floating point operands, got {_dtype_of(a)} and {_dtype_of(b)}"
         )

@@ -173,7 +173,9 @@ def test_numbers_into_uint8_convert_or_raise_as_pytorch(make):
     for v in (256, -256, -1.5, 255.5, float("nan")):
         with pytest.raises(RuntimeError):
             make(torch, v)
-        with pytest.raises(OverflowError, match="cannot be converted to type glassgrad.uint8 without overflow"):
+        with pytest.raises(
+            OverflowError, match="cannot be converted to type glassgrad.uint8 without overflow"
+        ):
             make(gg, v)
 
 
@@ -187,3 +189,33 @@ def test_numbers_into_signed_integers_raise_past_their_range():
             M.zeros(2, dtype=M.int64).fill_(2**63)
         assert M.full((1,), -(2**63), dtype=M.int64).tolist() == [-(2**63)]
         assert M.zeros(2, dtype=M.uint8).fill_(M.tensor(300)).tolist() == [44, 44]  # a tensor is cast
+
+
+# ------------------------------------------------------------------ out= and bool operands
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda M: M.clamp_min(
+            M.tensor([2, 8, 7], dtype=M.uint8), M.tensor(6, dtype=M.uint8), out=M.empty(3, dtype=M.int32)
+        ),
+        lambda M: M.clamp(M.tensor([1.5, -2.0]), M.tensor(-1.0), out=M.empty(2, dtype=M.float64)),
+        lambda M: M.clip(M.tensor([1.5, -2.0]), None, M.tensor(1.0), out=M.empty(2, dtype=M.float64)),
+        lambda M: M.fmod(M.tensor([True, False]), M.tensor([2, 3])),
+        lambda M: M.fmod(M.tensor([True, False]), 2),
+        lambda M: M.fmod(M.tensor([3, 4], dtype=M.int16), M.tensor([True, True])),
+    ],
+)
+def test_computed_as_pytorch_where_glassgrad_refused(call):
+    # before: clamp with a tensor bound refused a wider out= (PyTorch's clamp.Tensor casts into it,
+    # its number-bound clamp does not), fmod refused a bool beside an integer
+    expected, got = call(torch), call(gg)
+    assert str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+    assert got.tolist() == expected.tolist()
+
+
+def test_still_refused_as_pytorch():
+    for M in (torch, gg):
+        with pytest.raises((RuntimeError, gg.errors.DTypeError)):
+            M.clamp(M.tensor([1.5, -2.0]), -1, 1, out=M.empty(2, dtype=M.float64))  # a number bound
+        with pytest.raises((RuntimeError, NotImplementedError, gg.errors.DTypeError)):
+            M.fmod(M.tensor([True, False]), M.tensor([True, True]))

@@ -151,8 +151,8 @@ class _Encoder:
             for k, v in obj.items():
                 if not isinstance(k, _SCALARS + HASHABLE_VALUES + (tuple,)):
                     raise TypeError(
-                        "save: expected dict keys of str, int, float, bool, tuple, frozenset, complex, path "
-                        f"or dtype, got {type(k).__name__}"
+                        "save: expected dict keys of str, int, float, bool, tuple, frozenset, complex, path, "
+                        f"dtype, class or function, got {type(k).__name__}"
                     )
                 items.append([self.encode(k, (*path, "key")), self.encode(v, (*path, k))])
             return {"__dict__": items}
@@ -302,7 +302,7 @@ class _Decoder:
         if "__np__" in node:
             return np_scalar(node, self.where)
         if any(tag in node for tag in VALUE_TAGS):
-            return decode_value(node, self.decode, _hashable, self.where)
+            return decode_value(node, self.decode, _hashable, self.where, self.weights_only)
         if "__dict__" in node:
             return {_hashable(self.decode(k)): self.decode(v) for k, v in node["__dict__"]}
         return {k: self.decode(v) for k, v in node.items()}

@@ -1,5 +1,5 @@
 """Plain Python values in checkpoints beyond JSON's: ``pathlib`` paths, sets and frozensets, complex
-numbers (Python's and NumPy's) and glassgrad dtypes.
+numbers (Python's and NumPy's), glassgrad dtypes, and classes and functions by reference.
 
 ``torch.save`` pickles them (pykeen's ``TriplesFactory.to_path_binary`` saves
 ``metadata={"path": PosixPath(...)}``); ``save`` writes each as a tagged JSON value and ``load``
@@ -10,7 +10,9 @@ builds it again from a fixed table of types, so a file still never names code to
   ``PureWindowsPath``, which PyTorch's unpickler would refuse outright);
 * ``{"__set__": [...], "frozen": bool}``;
 * ``{"__complex__": [re, im], "np": "<c16"}`` (``np`` only for a NumPy scalar);
-* ``{"__dtype__": "float32"}``: the module-level dtype object (``gg.float32``).
+* ``{"__dtype__": "float32"}``: the module-level dtype object (``gg.float32``);
+* ``{"__global__": [module, qualname]}``: a class or function, ``{"__enum__": [module, qualname,
+  name]}``: an enum member (``serialization_globals.py``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.errors import CheckpointError
+from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, decode_global, encode_global
 
 __all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
 
-VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__")
+VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__", GLOBAL_TAG, ENUM_TAG)
 #: the ones that can be dict keys
-HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType)
+HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, *GLOBAL_TYPES)
 _NOT_A_VALUE = object()
 
 
@@ -53,7 +56,8 @@ def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> 
         return out
     if isinstance(obj, dtypes.DType):
         return {"__dtype__": obj.name}
-    return _NOT_A_VALUE
+    ref = encode_global(obj, path)
+    return _NOT_A_VALUE if ref is None else ref
 
 
 def is_value(encoded: Any) -> bool:
@@ -89,8 +93,17 @@ def _complex(node: dict, where: str) -> Any:
     return np.dtype(code).type(value)
 
 
-def decode_value(node: dict, decode: Callable[[Any], Any], hashable: Callable[[Any], Any], where: str) -> Any:
-    """The value of a tagged node (one of :data:`VALUE_TAGS` is among its keys)."""
+def decode_value(
+    node: dict,
+    decode: Callable[[Any], Any],
+    hashable: Callable[[Any], Any],
+    where: str,
+    weights_only: bool = True,
+) -> Any:
+    """The value of a tagged node (one of :data:`VALUE_TAGS` is among its keys); ``weights_only``
+    decides where a class or function is looked up (:func:`decode_global`)."""
+    if GLOBAL_TAG in node or ENUM_TAG in node:
+        return decode_global(node, weights_only, where)
     if "__path__" in node:
         return _path(node)
     if "__set__" in node:

@@ -119,7 +119,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling switches, "
-        "__torch_function__'s switches, _TensorMeta and _nn._parse_to"
+        "__torch_function__'s switches, _TensorMeta, _nn._parse_to and Value"
     )
 
 
@@ -133,3 +133,12 @@ _TensorMeta = type(_Tensor)
 
 # torch._C._nn: its ``_parse_to`` (the argument reader of ``to``)
 from glassgrad import parse_to as _nn  # noqa: E402, F401
+
+
+class Value:
+    """``torch._C.Value``, a value in a TorchScript graph: glassgrad builds no TorchScript graphs, so
+    there are none (snntorch's losses import the name and never use it). As PyTorch's, the class has
+    no constructor."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Value:
+        raise TypeError("torch._C.Value: No constructor defined!")

@@ -84,7 +84,8 @@ def _type_names() -> dict:
     from glassgrad.tensor import Tensor
     from glassgrad.types import Number
 
-    sequences = (typing.Sequence, list, collections.abc.Sequence, list)  # the spellings in use
+    # PyTorch's four spellings of a list: typing.List[X] is not list[X] as a dict key
+    sequences = (typing.Sequence, typing.List, collections.abc.Sequence, list)  # noqa: UP006
     names = {Tensor: "Tensor", int: "SymInt", float: "float", bool: "bool", str: "str"}
     names.update({Number: "Scalar", DType: "ScalarType", device: "Device"})
     table = {}

@@ -6,7 +6,9 @@
 - ``glassgrad.cat`` / ``glassgrad.stack`` of sparse COO tensors along a sparse dim (``encode``
   stacks the rows back into one sparse tensor);
 - ``sparse * sparse`` (``s.mul(t)``) of one shape: the entries stored in both, multiplied
-  (``pairwise_cos_sim``).
+  (``pairwise_cos_sim``);
+- ``s.unsqueeze(dim)``: a new sparse dim of size 1 (index 0 for every entry) at ``dim <= sparse_dim``,
+  else a new dense dim of the values (norse's ``LIFRecurrent`` adds a time dim to sparse spikes).
 
 The function forms (``torch.select(s, 0, i)``, ``torch.unbind(s)``, ``torch.mul(s, t)``, also
 ``torch.transpose``/``t``/``sum`` of ``sparse_tensor.py``'s methods) reach these methods from the
@@ -32,7 +34,14 @@ from glassgrad.ops.sparse import unsupported
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Tensor
 
-__all__ = ["sparse_select", "sparse_unbind", "sparse_index_select", "sparse_join", "sparse_mul"]
+__all__ = [
+    "sparse_select",
+    "sparse_unbind",
+    "sparse_index_select",
+    "sparse_join",
+    "sparse_mul",
+    "sparse_unsqueeze",
+]
 
 
 def _result(ix: Any, vals: Tensor, size: tuple) -> SparseTensor:
@@ -164,6 +173,18 @@ def sparse_mul(a: SparseTensor, b: SparseTensor) -> SparseTensor:
     return _make(ca._ix[:, ia], vals, a._data.shape, a._coalesced and b._coalesced)
 
 
+def sparse_unsqueeze(self: SparseTensor, dim: int) -> SparseTensor:
+    """``s.unsqueeze(dim)``: at ``dim <= sparse_dim`` a sparse dim of size 1 (PyTorch's ``sparse_dim``
+    grows by one), further right a dense dim of the values (``dense_dim`` grows)."""
+    shape, sd = self._data.shape, self._ix.shape[0]
+    d = normalize_dim(dim, len(shape) + 1, "unsqueeze", shape)
+    size = shape[:d] + (1,) + shape[d:]
+    if d <= sd:
+        xp = array_module(self._ix)
+        return _result(xp.insert(self._ix, d, 0, axis=0), self._vals, size)
+    return _result(self._ix, self._vals.unsqueeze(d - sd + 1), size)
+
+
 _scalar_or_dense_mul = SparseTensor.__mul__
 
 
@@ -174,5 +195,6 @@ def _mul(self: SparseTensor, other: Any) -> Any:
 SparseTensor.select = sparse_select
 SparseTensor.unbind = sparse_unbind
 SparseTensor.index_select = sparse_index_select
+SparseTensor.unsqueeze = sparse_unsqueeze
 SparseTensor.__getitem__ = sparse_getitem
 SparseTensor.__mul__ = SparseTensor.__rmul__ = SparseTensor.mul = _mul

@@ -3,7 +3,8 @@
 ``torch.compile``: ``config`` (its common settings with PyTorch's defaults, which may be set and
 change nothing here; an unknown name raises ``AttributeError`` as PyTorch's does), ``reset``,
 ``disable``, ``is_compiling`` (always False), ``mark_dynamic``/``mark_static`` and
-``graph_break`` (no-ops), ``allow_in_graph`` (the function itself), ``list_backends`` and
+``graph_break`` (no-ops), ``allow_in_graph`` (the function itself), ``explain`` (runs the function:
+no graphs, no breaks; ``explain_output.py``), ``list_backends`` and
 ``OptimizedModule`` (the class of what ``torch.compile(module)`` returns in PyTorch;
 ``glassgrad.compile`` returns the module itself, so nothing is ever one: e3nn's
 ``isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))`` is decided by the first class).
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glassgrad._dynamo import config
+from glassgrad._dynamo.explain_output import explain
 from glassgrad.nn.modules.module import Module
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "eval_frame",
     "assume_constant_result",
     "mark_static_address",
+    "explain",
 ]
 
 sys.modules[__name__ + ".config"] = config

@@ -40,13 +40,17 @@ class _InstanceNorm(_NormBase):
     ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002 - PyTorch's name (a subclass may define its own)
         k = self._spatial
         if input.ndim not in (k + 1, k + 2):
             raise ShapeError(
                 f"{self!r}: expected input of {k + 2} dims (N, C, *S) or {k + 1} dims (C, *S), got "
                 f"{tuple(input.shape)}"
             )
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        self._check_input_dim(input)
+        k = self._spatial
         channels = input.shape[input.ndim - k - 1]
         if channels != self.num_features:
             if self.affine or self.track_running_stats:

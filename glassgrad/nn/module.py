@@ -211,7 +211,9 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
         d = self.__dict__
         # a parameter, buffer or submodule under this name too would make state_dict keys collide
         taken = name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]
-        if taken or name in d or hasattr(type(self), name):
+        # PyTorch asks ``hasattr(self, name)``: a property that raises AttributeError (it reads
+        # state not set yet: snntorch's StateLeaky.beta before its buffer) leaves the name free
+        if taken or name in d or hasattr(self, name):
             raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:

@@ -1,5 +1,5 @@
-"""``Module.__setstate__``: how a module comes back from ``pickle`` and ``copy.deepcopy``. A mixin of
-``Module`` (kept apart for size).
+"""``Module.__getstate__``/``__setstate__``: how a module goes into and comes back from ``pickle`` and
+``copy.deepcopy``. A mixin of ``Module`` (kept apart for size).
 
 Without it, ``pickle`` and ``copy`` look the method up on the half-built instance, which reaches a
 subclass's own ``__getattr__`` before ``__dict__`` is restored; a wrapper that forwards unknown names
@@ -34,7 +34,13 @@ _TABLES = {
 
 
 class Pickling:
-    """The unpickling half of ``Module``."""
+    """How ``Module`` goes into and comes back from ``pickle`` and ``copy.deepcopy``."""
+
+    def __getstate__(self) -> dict:
+        """A copy of the module's attributes, as PyTorch's ``Module.__getstate__``: a subclass's own
+        ``__getstate__`` may drop an entry from it (spikingjelly's ``GCContainer`` pops a closure)
+        and leave the module whole (``object.__getstate__`` hands out ``__dict__`` itself)."""
+        return self.__dict__.copy()
 
     def __setstate__(self, state: dict) -> None:
         if not isinstance(state, dict):

@@ -169,24 +169,38 @@ class _NormBase(Module):
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002 - PyTorch's name
+        """PyTorch's hook that ``forward`` calls to check the input's rank; each norm layer defines it,
+        and a library's own ``_BatchNorm`` subclass defines its own (spikingjelly's tdBN takes the
+        flattened ``(T * N, C)``). Here, as in PyTorch, a subclass that defines none cannot run."""
+        raise NotImplementedError(f"{type(self).__name__}: _check_input_dim(input) is not defined")
+
 
 class _BatchNorm(_NormBase):
     """Shared code of the batch norms: per-channel statistics over every dim but dim 1."""
 
-    _dims: tuple[int, ...] = ()
-    _layout = ""
+    _dims: tuple[int, ...] = ()  # the ranks ``_check_input_dim`` accepts (none: the subclass checks)
+    _layout = "(N, {C}, *)"
+
+    def _expected(self, shape: tuple) -> str:
+        return f"{self!r}: expected input {self._layout.format(C=self.num_features)}, got {tuple(shape)}"
+
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002 - PyTorch's name
+        if not self._dims:  # a library's own subclass of _BatchNorm defines this hook
+            super()._check_input_dim(input)
+        if input.ndim not in self._dims:
+            raise ShapeError(self._expected(input.shape))
 
     def _check_input(self, shape: tuple) -> None:
-        if len(shape) not in self._dims or shape[1] != self.num_features:
-            raise ShapeError(
-                f"{self!r}: expected input {self._layout.format(C=self.num_features)}, got {tuple(shape)}"
-            )
+        if len(shape) < 2 or shape[1] != self.num_features:
+            raise ShapeError(self._expected(shape))
         if self.training and math.prod(shape) == self.num_features:
             raise ValueError(
                 f"{self!r}: expected more than 1 value per channel when training, got input {tuple(shape)}"
             )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        self._check_input_dim(input)  # the rank, by the layer's hook (a subclass may define its own)
         self._check_input(input.shape)
         # momentum None = cumulative moving average: factor 1/n for the n-th batch (PyTorch's rule)
         factor = 0.0 if self.momentum is None else self.momentum

@@ -155,6 +155,15 @@ def _defaultdict_unflatten(values: Iterable, context: Any) -> defaultdict:
     return defaultdict(default_factory, _dict_unflatten(values, keys))
 
 
+def _namedtuple_flatten(d: tuple) -> tuple[list, Any]:
+    """A namedtuple's items, with its class as the context (norse registers its state tuples)."""
+    return list(d), type(d)
+
+
+def _namedtuple_unflatten(values: Iterable, context: Any) -> tuple:
+    return context(*values)
+
+
 def _deque_flatten(d: deque) -> tuple[list, Any]:
     return list(d), d.maxlen
 

@@ -37,6 +37,10 @@ __all__ = ["backward", "run_backward", "pass_id"]
 _passes = [0]
 
 
+#: The passes running now, innermost last: ``[starts, need, reach]`` of each (``multi_grad.py``).
+running: list = []
+
+
 def pass_id() -> int:
     """The number of the backward pass running now (or of the last one)."""
     return _passes[0]
@@ -124,9 +128,11 @@ def run_backward(
     """``_propagate`` with NumPy's floating-point warnings off: a gradient may be inf or nan on
     purpose (the backward of 1/x at 0), and PyTorch says nothing then; set once per pass."""
     token = quiet_start()
+    depth = len(running)
     try:
         return _propagate(roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
     finally:
+        del running[depth:]
         quiet_end(token)
 
 
@@ -185,6 +191,7 @@ def _propagate(
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 
     need = prune(starts, pending, capture, inputs, run_inputs) if inputs else None
+    running.append([starts, need, None])
     # Of the nodes whose gradient is complete, the newest (highest ``seq``) runs first, as in
     # PyTorch's engine: hooks that pair backward calls with forward calls in reverse (Opacus'
     # per-sample gradients of a cell called once per time step) see the same order.

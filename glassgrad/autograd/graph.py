@@ -46,6 +46,7 @@ from glassgrad.backend import ndarray
 from glassgrad.errors import GraphError
 
 __all__ = [
+    "register_multi_grad_hook",
     "saved_tensors_hooks",
     "save_on_cpu",
     "disable_saved_tensors_hooks",
@@ -309,3 +310,7 @@ def _as_tensor(node: Node, arr: Any, counter: list, role: int) -> Any:
         t.requires_grad = True
         t._node = src
     return t
+
+
+# (at the end: its module imports the engine)
+from glassgrad.autograd.multi_grad import register_multi_grad_hook  # noqa: E402

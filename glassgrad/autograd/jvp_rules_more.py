@@ -50,6 +50,8 @@ def _cdist(ts, xs, z, attrs):
     d = x1[..., :, None, :] - x2[..., None, :, :]  # (..., n, k) (..., m, k) -> (..., n, m, k)
     _, ctx = run("norm", [d], {"p": attrs.get("p", 2.0), "axis": -1, "keepdims": False})
     g = grads(ctx, np.ones(d.shape[:-1], dtype=d.dtype), [None])[0]
+    if g is None:  # p = 0: a count of non-zeros, no derivative
+        return np.zeros(z.shape, dtype=z.dtype)
     t1 = 0 if ts[0] is None else ts[0][..., :, None, :]
     t2 = 0 if ts[1] is None else ts[1][..., None, :, :]
     return np.sum(g * (t1 - t2), axis=-1)

@@ -339,7 +339,7 @@ def _norm(ctx, g):
         with np.errstate(invalid="ignore", divide="ignore"):
             return gk * constant(mask.astype(g._data.dtype)) / constant(count) * constant(np.sign(x))
     if p == 0:
-        return constant(np.zeros_like(x))
+        return None  # no gradient, as the op's backward
     if p == 1:
         return gk * constant(np.sign(x))
     xt = operand(ctx, 0, x)

@@ -147,7 +147,7 @@ class Norm(Function):
 
     VJP: g * sign(x) |x|^(p-1) / z^(p-1) (p = 2: g x / z), taken as 0 where z = 0 so the norm of
     zeros has gradient 0, not nan; p = ±inf: g * sign(x) split evenly among the extremes;
-    p = 1: g * sign(x); p = 0: 0.
+    p = 1: g * sign(x); p = 0: none (no gradient reaches x, as PyTorch's: x.grad stays None).
     """
 
     node_name = "LinalgVectorNormBackward0"  # PyTorch's node name
@@ -177,6 +177,8 @@ class Norm(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.attrs["p"] == 0:  # the count of non-zeros: PyTorch's backward gives no gradient
+            return None
         x, out = ctx.saved
         if x.dtype != array_module(x).float16:
             return _norm_vjp(ctx, g, x, out)
@@ -189,8 +191,6 @@ def _norm_vjp(ctx, g, x, out):
     xp, p, axis, keep = array_module(x), ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
     if p in (math.inf, -math.inf):
         return _even_split(g, xp.abs(x), out, axis, keep) * xp.sign(x)
-    if p == 0:
-        return xp.zeros_like(x)
     g = _unsqueeze(g, axis, keep)
     if p == 1:
         return g * xp.sign(x)

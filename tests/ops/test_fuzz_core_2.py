@@ -219,3 +219,14 @@ def test_still_refused_as_pytorch():
             M.clamp(M.tensor([1.5, -2.0]), -1, 1, out=M.empty(2, dtype=M.float64))  # a number bound
         with pytest.raises((RuntimeError, NotImplementedError, gg.errors.DTypeError)):
             M.fmod(M.tensor([True, False]), M.tensor([True, True]))
+
+
+def test_the_zero_norm_gives_no_gradient_as_pytorch():
+    # before: zeros, so x.grad became a tensor of zeros where PyTorch's stays None
+    for M in (torch, gg):
+        x = M.tensor([1.0, 0.0, 2.0], requires_grad=True)
+        M.linalg.vector_norm(x, 0).backward()
+        assert x.grad is None
+        (g,) = M.autograd.grad((M.linalg.vector_norm(x, 0) * x).sum(), x, create_graph=True)
+        assert g.tolist() == [2.0, 2.0, 2.0]
+        assert M.autograd.grad(g.sum(), x, allow_unused=True) == (None,)

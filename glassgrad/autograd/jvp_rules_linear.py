@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd.jvp_rules import linear, multilinear, reduction, rule, run, scalar
+from glassgrad.autograd.jvp_rules import RULES, linear, multilinear, reduction, rule, run, scalar
 
 __all__: list[str] = []
 
@@ -106,6 +106,15 @@ _extreme("amin", np.amin)
 # Reductions whose derivative the VJP gives per element (see jvp_rules.reduction).
 for _name in ("prod", "var", "std", "logsumexp", "norm", "nansum", "nanmean"):
     reduction(_name)
+_norm_vjp_rule = RULES["norm"]
+
+
+@rule("norm")
+def _norm(ts, xs, z, attrs):
+    """The reduction rule, but p = 0 (a count of non-zeros, no VJP) has tangent 0."""
+    if attrs.get("p", 2.0) == 0:
+        return np.zeros(np.shape(z), dtype=z.dtype)
+    return _norm_vjp_rule(ts, xs, z, attrs)
 
 # Ops with one number as output: t_z = <grad z, t> (the median of all of x, determinants).
 rule("median")(scalar("median"))

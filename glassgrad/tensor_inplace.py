@@ -38,7 +38,7 @@ from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor, attach
-from glassgrad.tensor_operators import _decline
+from glassgrad.tensor_operators import _SEQUENCES, _decline
 
 __all__: list[str] = []
 _TRUE = np.ones((), dtype=bool)
@@ -130,6 +130,23 @@ def _carry_version(out: Tensor, self: Tensor, args: tuple, made: list) -> None:
         if entry[2] is counter:
             entry[3] += delta
     counter[0] = version
+
+
+def _inplace_operator(dunder: str, op: Any) -> Any:
+    """``t += x`` and its kin: ``op`` written into ``t``. An operand PyTorch declines (a list or a
+    tuple, or one the op cannot take) gives ``NotImplemented``, so that Python tries
+    ``t = t + x`` and then the other side's reflected method, or raises "unsupported operand"."""
+
+    def operator(self: Tensor, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
+        try:
+            return self._update(dunder, op, other)
+        except TypeError:
+            return _decline(other, self, dunder)
+
+    operator.__name__ = operator.__qualname__ = dunder
+    return operator
 
 
 class _InPlace:
@@ -330,65 +347,16 @@ class _InPlace:
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         return self._update("masked_fill_", indexing.masked_fill, mask, value)
 
-    def __iadd__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__iadd__", elementwise.add, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__iadd__")
-
-    def __isub__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__isub__", elementwise.sub, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__isub__")
-
-    def __imul__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__imul__", elementwise.mul, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__imul__")
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__itruediv__", elementwise.div, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__itruediv__")
-
-    def __ipow__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__ipow__", elementwise.pow, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__ipow__")
-
-    def __ifloordiv__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__ifloordiv__", compare.floor_divide, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__ifloordiv__")
-
-    def __imod__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__imod__", compare.remainder, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__imod__")
-
-    def __iand__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__iand__", compare.bitwise_and, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__iand__")
-
-    def __ior__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__ior__", compare.bitwise_or, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__ior__")
-
-    def __ixor__(self, other: Any) -> Tensor:
-        try:
-            return self._update("__ixor__", compare.bitwise_xor, other)
-        except TypeError:  # an operand PyTorch declines: the other side's reflected method
-            return _decline(other, self, "__ixor__")
+    __iadd__ = _inplace_operator("__iadd__", elementwise.add)
+    __isub__ = _inplace_operator("__isub__", elementwise.sub)
+    __imul__ = _inplace_operator("__imul__", elementwise.mul)
+    __itruediv__ = _inplace_operator("__itruediv__", elementwise.div)
+    __ipow__ = _inplace_operator("__ipow__", elementwise.pow)
+    __ifloordiv__ = _inplace_operator("__ifloordiv__", compare.floor_divide)
+    __imod__ = _inplace_operator("__imod__", compare.remainder)
+    __iand__ = _inplace_operator("__iand__", compare.bitwise_and)
+    __ior__ = _inplace_operator("__ior__", compare.bitwise_or)
+    __ixor__ = _inplace_operator("__ixor__", compare.bitwise_xor)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         setitem.setitem(self, key, value)

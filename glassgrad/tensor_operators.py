@@ -24,8 +24,11 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
-#: Operands ``*`` declines, so that Python repeats the sequence (a constant: ``list | tuple`` is
-#: rebuilt on every call, which costs more than the test on ``t * x``'s hot path)
+#: Operands every binary operator declines, as PyTorch's do (a constant: ``list | tuple`` is rebuilt
+#: on every call, which costs more than the test on ``t * x``'s hot path). Python then repeats the
+#: sequence for ``t * [0]``, compares identities for ``t == [1, 2]`` (False: Avalanche's tests
+#: compare ``argsort()`` results with lists) and raises "unsupported operand type(s)" for ``t + [1]``;
+#: the functions (``t.add([1])``, ``torch.eq(t, (1, 2))``) still read a sequence as a tensor.
 _SEQUENCES = (list, tuple)
 
 #: What an operator takes as its other operand; anything else it declines when the op cannot
@@ -61,24 +64,32 @@ def _decline(other: Any, this: Any = None, dunder: str = "") -> Any:
 
 class _Operators:
     def __add__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.add(self, other)
         except _FAILED:
             return _decline(other, self, "__add__")
 
     def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.add(self, other)
         except _FAILED:
             return _decline(other, self, "__radd__")
 
     def __sub__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.sub(self, other)
         except _FAILED:
             return _decline(other, self, "__sub__")
 
     def __rsub__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.sub(other, self)
         except _FAILED:
@@ -102,36 +113,48 @@ class _Operators:
             return _decline(other, self, "__rmul__")
 
     def __truediv__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.div(self, other)
         except _FAILED:
             return _decline(other, self, "__truediv__")
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.div(other, self)
         except _FAILED:
             return _decline(other, self, "__rtruediv__")
 
     def __pow__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.pow(self, other)
         except _FAILED:
             return _decline(other, self, "__pow__")
 
     def __rpow__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return elementwise.pow(other, self)
         except _FAILED:
             return _decline(other, self, "__rpow__")
 
     def __matmul__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return matmul.matmul(self, other)
         except _FAILED:
             return _decline(other, self, "__matmul__")
 
     def __rmatmul__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return matmul.matmul(other, self)
         except _FAILED:
@@ -147,25 +170,31 @@ class _Operators:
         return unary.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.floor_divide(self, other)
         except _FAILED:
             return _decline(other, self, "__floordiv__")
 
     def __rfloordiv__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.floor_divide(other, self)
         except _FAILED:
             return _decline(other, self, "__rfloordiv__")
 
     def __mod__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.remainder(self, other)
         except _FAILED:
             return _decline(other, self, "__mod__")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        if other is None or isinstance(other, str):
+        if other is None or isinstance(other, (str, list, tuple)):
             return NotImplemented  # Python then compares identities: t == None is False, as in PyTorch
         try:
             return compare.eq(self, other)
@@ -173,7 +202,7 @@ class _Operators:
             return _decline(other, self, "__eq__")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        if other is None or isinstance(other, str):
+        if other is None or isinstance(other, (str, list, tuple)):
             return NotImplemented
         try:
             return compare.ne(self, other)
@@ -181,66 +210,88 @@ class _Operators:
             return _decline(other, self, "__ne__")
 
     def __lt__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.lt(self, other)
         except _FAILED:
             return _decline(other, self, "__lt__")
 
     def __le__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.le(self, other)
         except _FAILED:
             return _decline(other, self, "__le__")
 
     def __gt__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.gt(self, other)
         except _FAILED:
             return _decline(other, self, "__gt__")
 
     def __ge__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.ge(self, other)
         except _FAILED:
             return _decline(other, self, "__ge__")
 
     def __rmod__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.remainder(other, self)
         except _FAILED:
             return _decline(other, self, "__rmod__")
 
     def __and__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_and(self, other)
         except _FAILED:
             return _decline(other, self, "__and__")
 
     def __rand__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_and(other, self)
         except _FAILED:
             return _decline(other, self, "__rand__")
 
     def __or__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_or(self, other)
         except _FAILED:
             return _decline(other, self, "__or__")
 
     def __ror__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_or(other, self)
         except _FAILED:
             return _decline(other, self, "__ror__")
 
     def __xor__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_xor(self, other)
         except _FAILED:
             return _decline(other, self, "__xor__")
 
     def __rxor__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return compare.bitwise_xor(other, self)
         except _FAILED:
@@ -250,36 +301,48 @@ class _Operators:
         return compare.bitwise_not(self)
 
     def __lshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return math_more.bitwise_left_shift(self, other)
         except _FAILED:
             return _decline(other, self, "__lshift__")
 
     def __rlshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return math_more.bitwise_left_shift(other, self)
         except _FAILED:
             return _decline(other, self, "__rlshift__")
 
     def __rshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return math_more.bitwise_right_shift(self, other)
         except _FAILED:
             return _decline(other, self, "__rshift__")
 
     def __rrshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return math_more.bitwise_right_shift(other, self)
         except _FAILED:
             return _decline(other, self, "__rrshift__")
 
     def __ilshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return self._update("__ilshift__", math_more.bitwise_left_shift, other)
         except _FAILED:
             return _decline(other, self, "__ilshift__")
 
     def __irshift__(self, other: Any) -> Tensor:
+        if isinstance(other, _SEQUENCES):
+            return NotImplemented
         try:
             return self._update("__irshift__", math_more.bitwise_right_shift, other)
         except _FAILED:

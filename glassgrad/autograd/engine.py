@@ -19,7 +19,7 @@ from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
 from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
-from glassgrad.autograd.engine_hooked import prune, run_hooked, take_input
+from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
@@ -32,8 +32,7 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["backward", "run_backward", "pass_id"]
 
-#: Counts backward passes, so an op that keeps per-pass scratch (split's shared gradient buffer)
-#: can tell a new pass from the one that filled it.
+#: Counts backward passes: per-pass scratch (split's shared gradient buffer) tells a new pass apart.
 _passes = [0]
 
 
@@ -172,21 +171,25 @@ def _propagate(
         starts = list(dict.fromkeys(starts))
     capture = {id(t._node): t for t in inputs if t._node is not None} if inputs else None
 
-    # Count, for each node, how many consumers inside this graph will send it a gradient.
+    # Count each node's consumers in this graph (one older than every input never runs: input_floor).
     pending: dict[Node, int] = {}
     stack = starts[:]
     seen = set(stack)
+    floor = input_floor(inputs, accumulate)
     while stack:
         node = stack.pop()
         for nxt in node.next:
             if isinstance(nxt, Node):
                 if nxt in pending:
                     pending[nxt] += 1
+                elif floor >= 0 and nxt.seq < floor:  # (a plain backward reads no seq here)
+                    pending[nxt] = _NEVER
                 else:
                     pending[nxt] = 1
                 if nxt not in seen:
                     seen.add(nxt)
-                    stack.append(nxt)
+                    if floor < 0 or nxt.seq >= floor:
+                        stack.append(nxt)
             elif early is not None and nxt is not None and (nxt._hooks or id(nxt) in _post_hooks):
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 

@@ -19,7 +19,7 @@ from glassgrad.autograd.function import Node
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.errors import GraphError
 
-__all__ = ["Needed", "prune", "run_hooked", "take_input", "refuse_reentrant_checkpoint"]
+__all__ = ["Needed", "input_floor", "prune", "run_hooked", "take_input", "refuse_reentrant_checkpoint"]
 
 #: The pending count of a node a pruned pass does not run: it never reaches 0.
 _NEVER = 1 << 62
@@ -27,6 +27,24 @@ _NEVER = 1 << 62
 #: The id (``engine.pass_id()``) of the latest pass with ``inputs``: a reentrant checkpoint
 #: refuses to run its nested backward inside one (``refuse_reentrant_checkpoint``), as PyTorch's.
 _pruned_pass = [None]
+
+
+def input_floor(inputs: list | None, accumulate: bool) -> int:
+    """The oldest node (``seq``) a pass needs to look at: for ``autograd.grad`` with inputs that all
+    have nodes (``jacobian``/``hessian`` take the gradient of a view of their input), the oldest of
+    those nodes and of their multi-output hubs. A node records edges only to older nodes, so a node
+    older than every input's cannot lead to one: the pass neither counts nor walks past it, and its
+    cost no longer grows with the history behind the inputs (torchdyn's Lagrangian network takes
+    a Hessian per sample at each solver step, with the graph of every earlier step behind it). -1:
+    no floor (an input leaf, or ``backward``, whose leaves may sit anywhere)."""
+    if not inputs or accumulate or any(t._node is None for t in inputs):
+        return -1
+    floor = min(t._node.seq for t in inputs)
+    for t in inputs:
+        of = getattr(t._node.fn, "grad_fn_of", None)
+        if of is not None:
+            floor = min(floor, of(t._node).seq)
+    return floor
 
 
 class Needed:

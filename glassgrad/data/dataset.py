@@ -199,7 +199,25 @@ class ConcatDataset(Dataset[_T_co]):
         for d in self.datasets:
             if isinstance(d, IterableDataset):
                 raise ValueError("ConcatDataset: expected map-style datasets, got an IterableDataset")
-        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    @staticmethod
+    def cumsum(sequence: Iterable[Any]) -> list[int]:
+        """The running totals of the lengths of ``sequence``'s items (PyTorch's static helper, which
+        Avalanche's ``FlatData`` calls on the class): ``[len(a), len(a) + len(b), ...]``."""
+        totals, total = [], 0
+        for item in sequence:
+            total += len(item)
+            totals.append(total)
+        return totals
+
+    @property
+    def cummulative_sizes(self) -> list[int]:
+        """PyTorch's old misspelt name for ``cumulative_sizes``, with its ``FutureWarning``."""
+        warnings.warn(
+            "`cummulative_sizes` attribute is renamed to `cumulative_sizes`", FutureWarning, stacklevel=2
+        )
+        return self.cumulative_sizes
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]

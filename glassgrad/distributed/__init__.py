@@ -33,7 +33,8 @@ __all__ = [
     "ProcessGroup", "Store", "HashStore", "TCPStore", "FileStore", "PrefixStore", "DistError", "DistStoreError",
     "DistNetworkError", "Backend", "is_gloo_available", "is_nccl_available", "is_mpi_available",
     "is_ucc_available", "is_xccl_available", "is_backend_available", "all_to_all_single",
-    "get_process_group_ranks",
+    "get_process_group_ranks", "broadcast_object_list", "all_gather_object", "gather_object",
+    "scatter_object_list",
 ]  # fmt: skip
 
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -358,6 +359,12 @@ from glassgrad.distributed.backend_names import (  # noqa: E402
 )
 from glassgrad.distributed.collectives_more import all_to_all_single, get_process_group_ranks  # noqa: E402
 from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh  # noqa: E402
+from glassgrad.distributed.object_collectives import (  # noqa: E402
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    scatter_object_list,
+)
 from glassgrad.distributed.store import (  # noqa: E402
     DistError,
     DistNetworkError,

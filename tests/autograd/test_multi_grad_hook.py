@@ -43,7 +43,11 @@ def _program(M, reg):
 def test_calls_as_pytorch(torch):
     ours = _program(gg, register_multi_grad_hook)
     assert ours == _program(torch, torch.autograd.graph.register_multi_grad_hook)
-    assert ours[0][0] == [[2.0, 2.0], "-", "-"]  # (a check that does not need PyTorch's run to mean something)
+    assert ours[0][0] == [
+        [2.0, 2.0],
+        "-",
+        "-",
+    ]  # (a check that does not need PyTorch's run to mean something)
 
 
 def test_once_per_pass_also_inside_a_hook_that_runs_backward():

@@ -23,7 +23,7 @@ import types
 from typing import Any
 
 from glassgrad.errors import CheckpointError, UnsafeGlobalError
-from glassgrad.serialization_subclass import _allowed, _imported
+from glassgrad.serialization_subclass import _imported, find_global
 
 __all__ = ["GLOBAL_TAG", "ENUM_TAG", "GLOBAL_TYPES", "encode_global", "decode_global"]
 
@@ -75,19 +75,7 @@ def decode_global(node: dict, weights_only: bool, where: str) -> Any:
             f"load: {where}: corrupted structure metadata: expected a [module, qualname] reference, got {ref!r:.80}"
         )
     module, qualname = ref
-    obj = _allowed(module, qualname)
-    if obj is None and not weights_only:
-        obj = _imported(module, qualname)
-    if obj is None:
-        hint = (
-            f"import {module} first (load imports nothing)"
-            if not weights_only
-            else f"allow it with glassgrad.serialization.add_safe_globals([{qualname}]) (or the "
-            "safe_globals context manager, or weights_only=False) if you trust the file"
-        )
-        raise UnsafeGlobalError(
-            f"load: {where}: the file names {module}.{qualname}, which is not an allowed global; {hint}"
-        )
+    obj = find_global(module, qualname, weights_only, f"{where}: the file names")
     if not isinstance(obj, GLOBAL_TYPES) or isinstance(obj, enum.Enum):
         raise UnsafeGlobalError(
             f"load: {where}: {module}.{qualname} is {type(obj).__name__} here, not a class or function"

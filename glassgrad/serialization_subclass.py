@@ -27,7 +27,7 @@ from glassgrad.safe_globals import get_safe_globals
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_subclass import _rebuild_subclass
 
-__all__ = ["class_fields", "remake"]
+__all__ = ["class_fields", "remake", "find_global"]
 
 _PARAMETER = ("glassgrad.nn.parameter", "Parameter")
 
@@ -64,6 +64,24 @@ def _allowed(module: str, qualname: str) -> Any:
     return None
 
 
+def find_global(module: str, qualname: str, weights_only: bool, what: str) -> Any:
+    """The object ``module.qualname`` names, from the allowlist or (not ``weights_only``) an
+    already imported module; else ``UnsafeGlobalError`` saying how to allow it. ``what`` opens
+    the message ("<where>: the file names")."""
+    obj = _allowed(module, qualname)
+    if obj is None and not weights_only:
+        obj = _imported(module, qualname)
+    if obj is None:
+        hint = (
+            f"import {module} first (load imports nothing)"
+            if not weights_only
+            else f"allow it with glassgrad.serialization.add_safe_globals([{qualname}]) (or the "
+            "safe_globals context manager, or weights_only=False) if you trust the file"
+        )
+        raise UnsafeGlobalError(f"load: {what} {module}.{qualname}, which is not an allowed global; {hint}")
+    return obj
+
+
 def _imported(module: str, qualname: str) -> Any:
     """The class from a module already in ``sys.modules`` (nothing is imported), or None."""
     obj = sys.modules.get(module)
@@ -80,20 +98,7 @@ def remake(t: Tensor, node: dict, weights_only: bool, decode: Callable[[Any], An
         if not (isinstance(cls_ref, list) and len(cls_ref) == 2 and all(isinstance(s, str) for s in cls_ref)):
             raise ValueError(f"expected a [module, qualname] class reference, got {cls_ref!r}")
         module, qualname = cls_ref
-        cls = _allowed(module, qualname)
-        if cls is None and not weights_only:
-            cls = _imported(module, qualname)
-        if cls is None:
-            hint = (
-                f"import {module} first (load imports nothing)"
-                if not weights_only
-                else f"allow it with glassgrad.serialization.add_safe_globals([{qualname}]) (or the "
-                "safe_globals context manager) if you trust the file"
-            )
-            raise UnsafeGlobalError(
-                f"load: {where}: a tensor was saved as {module}.{qualname}, which is not an allowed "
-                f"global for weights-only loading; {hint}"
-            )
+        cls = find_global(module, qualname, weights_only, f"{where}: a tensor was saved as")
         if not (isinstance(cls, type) and issubclass(cls, Tensor)):
             raise UnsafeGlobalError(
                 f"load: {where}: the saved tensor class {module}.{qualname} is {cls!r} here, not a Tensor subclass"

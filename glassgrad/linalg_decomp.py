@@ -27,7 +27,7 @@ from glassgrad.ops.linalg_eig import Eig
 from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
 from glassgrad.ops.linalg_solve import check_matrix, lapack, rcond_of
 from glassgrad.ops.linalg_svd import linalg_svd
-from glassgrad.ops.pieces import split
+from glassgrad.ops.pieces import unsafe_split_with_sizes
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -56,8 +56,14 @@ EigResult = return_type("linalg_eig", ["eigenvalues", "eigenvectors"])
 
 
 def _cut(packed: Tensor, batch: tuple, *shapes: tuple) -> list[Tensor]:
-    """Cut a primitive's packed output (*batch, total) into tensors of shapes ``batch + shape``."""
-    pieces = split(packed, [math.prod(s) for s in shapes], -1)
+    """Cut a primitive's packed output (*batch, total) into tensors of shapes ``batch + shape``.
+
+    PyTorch's outputs (Q and R, eigenvalues and eigenvectors) are tensors of their own, not views
+    of a multi-view function: they may change in place while recording (geoopt's Stiefel retraction
+    flips Q's columns; PyTorch refuses only a backward through the decomposition afterwards, as
+    it saved the output), so the pieces are ``unsafe_split``'s, tracked as slices: the primitives
+    here save arrays of their own, and such a backward gives the right gradient."""
+    pieces = unsafe_split_with_sizes(packed, [math.prod(s) for s in shapes], -1)
     return [p.reshape(*batch, *s) for p, s in zip(pieces, shapes, strict=True)]
 
 

@@ -143,10 +143,20 @@ def _reduce_ex(self: Tensor, protocol: Any, keep_graph: bool = False) -> Any:
         if keep_graph or not (isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict)):
             return rv
         slots = {**state[1], "_node": None, "_grad": None, "_hooks": None}
-        return (*rv[:2], (state[0], slots), *rv[3:])
+        # (callable, args), as PyTorch's: a subclass's own __reduce_ex__ unpacks super()'s in two
+        # (geoopt's ManifoldTensor: ``build, proto = super().__reduce_ex__(proto)``)
+        return _rebuild_state, (cls, (state[0], slots))
     plain = Tensor(self._data, _wrap=True)
     plain.requires_grad = self.requires_grad and self._node is None
     return _rebuild_subclass, (cls, plain, dict(vars(self)))
+
+
+def _rebuild_state(cls: type, state: tuple) -> Tensor:
+    """Unpickling the plain way (``__new__`` of the class left out, as ``copyreg.__newobj__`` with
+    ``object.__new__``): the instance with its state set."""
+    out = object.__new__(cls)
+    out.__setstate__(state)
+    return out
 
 
 def _deepcopy(self: Tensor, memo: dict) -> Tensor:
@@ -177,14 +187,18 @@ def _init_subclass(cls: type, **kwargs: Any) -> None:
     tf = cls.__dict__.get("__torch_function__")
     if tf is None:  # inherits: takes part unless a base turned it off (Parameter's subclasses)
         tf = getattr(cls, "__torch_function__", None)
-    if getattr(tf, "__func__", tf) is not _disabled_torch_function_impl:
+    takes_part = getattr(tf, "__func__", tf) is not _disabled_torch_function_impl
+    if takes_part:
         torch_function.activate()
-        # only for a subclass with a __new__ of its own (its super().__new__(cls, data) needs it):
-        # from then on every Tensor() pays a Python call
-        if "__new__" in vars(cls) and "__new__" not in vars(Tensor):
-            Tensor.__new__ = staticmethod(_legacy_new)
-        if "__new__" in vars(cls) and "__init__" not in _own_attrs(cls):
-            cls.__init__ = _made_init  # (on the subclass: Tensor's own stays as fast as it was)
+    # only for a subclass with a __new__ of its own (its super().__new__(cls, data) needs it), a
+    # user's also when it turns __torch_function__ off (geoopt's ManifoldTensor; glassgrad's own
+    # Parameter does not need it): from then on every Tensor() pays a Python call
+    if "__new__" not in vars(cls) or (not takes_part and cls.__module__.startswith("glassgrad.")):
+        return
+    if "__new__" not in vars(Tensor):
+        Tensor.__new__ = staticmethod(_legacy_new)
+    if "__init__" not in _own_attrs(cls):
+        cls.__init__ = _made_init  # (on the subclass: Tensor's own stays as fast as it was)
 
 
 Tensor.__torch_function__ = classmethod(torch_function_default)

@@ -35,7 +35,7 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
-from glassgrad.optim.scalars import scalar_state, step_state
+from glassgrad.optim.scalars import loaded_as_tensors, scalar_state, step_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -363,11 +363,14 @@ class Optimizer(OptimizerHooks):
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
         """One loaded state entry: ``step`` -> a 0-d tensor copy (its dtype kept, as PyTorch keeps
-        it; a number stays one for a user's own step(), whose int made float32 lost 7 digits of
-        b1 ** step), arrays -> a Tensor copy, in a real param's dtype (PyTorch casts for those only; a DTensor's stays one)."""
-        own = type(self).step.__module__.startswith("glassgrad.")
+        it; a number stays one for a user's own step() on Optimizer, whose int made float32 lost 7
+        digits of b1 ** step; not on Adam & co: ``loaded_as_tensors``), arrays -> a Tensor copy, in a real param's dtype (PyTorch casts for those only; a DTensor's stays one)."""
+        as_tensor = key in loaded_as_tensors(type(self))
+        own = type(self).step.__module__.startswith("glassgrad.") or as_tensor
         if key == "step" and (own or isinstance(value, Tensor)):
             return step_state(value, f"{type(self).__name__}.load_state_dict")
+        if as_tensor and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return scalar_state(float(value))  # ASGD's eta and mu, NAdam's mu_product, as PyTorch
         if isinstance(value, numbers.Number) or value is None:
             return value
         if isinstance(value, Tensor):

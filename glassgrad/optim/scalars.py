@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.dtypes import get_default_dtype
 from glassgrad.tensor import Tensor
 
-__all__ = ["bump_step", "scalar_state", "step_state"]
+__all__ = ["bump_step", "loaded_as_tensors", "scalar_state", "step_state"]
 
 
 def scalar_state(value: float) -> Tensor:
@@ -60,3 +60,25 @@ def step_state(value: Any, where: str) -> Tensor:
         )
     dtype = arr.dtype if tensor or arr.dtype.kind == "f" else get_default_dtype().np
     return Tensor(np.array(arr.reshape(()), dtype=dtype), _wrap=True)
+
+
+#: The scalar state entries that PyTorch's ``__setstate__`` of each family (run by its
+#: ``load_state_dict``) turns from numbers into 0-d tensors of the default dtype.
+_LOADED_AS_TENSORS = {
+    **dict.fromkeys(
+        ("Adam", "Adamax", "Adadelta", "Adagrad", "RAdam", "RMSprop", "Rprop", "Adafactor"), ("step",)
+    ),
+    "ASGD": ("step", "eta", "mu"),
+    "NAdam": ("step", "mu_product"),
+}
+
+
+def loaded_as_tensors(cls: type) -> tuple[str, ...]:
+    """The state entries that ``cls.load_state_dict`` makes 0-d tensors when they were saved as
+    numbers: those of its nearest glassgrad optimizer class, which a subclass with a ``step()`` of
+    its own inherits, as it inherits PyTorch's ``__setstate__`` (geoopt's ``RiemannianAdam(Adam)``
+    keeps an int ``step``, a tensor once loaded); none for a direct subclass of ``Optimizer``."""
+    for c in cls.__mro__:
+        if c.__module__.startswith("glassgrad.optim."):
+            return _LOADED_AS_TENSORS.get(c.__name__, ())
+    return ()

@@ -52,6 +52,7 @@ __all__ = [
     "interface",
     "isinstance",
     "onednn_fusion_enabled",
+    "set_fusion_strategy",
     "optimize_for_inference",
     "is_scripting",
     "is_tracing",
@@ -173,6 +174,34 @@ def enable_onednn_fusion(enabled: bool) -> None:
 
 def onednn_fusion_enabled() -> bool:
     return _onednn_fusion[0]
+
+
+_fusion_strategy: list[list[tuple[str, int]]] = [[("STATIC", 2), ("DYNAMIC", 10)]]  # PyTorch's default
+
+
+def set_fusion_strategy(strategy: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """``torch.jit.set_fusion_strategy``: kept and the previous one returned, as PyTorch's (nequip
+    sets it on start-up); nothing is compiled, so nothing fuses. Checked as PyTorch checks it: a
+    list of ``(kind, depth)`` pairs, kind "STATIC" or "DYNAMIC", depth a non-negative int."""
+    if not isinstance(strategy, list | tuple) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[0], str) for p in strategy
+    ):
+        raise TypeError(f"set_fusion_strategy: expected a list of (str, int) pairs, got {strategy!r}")
+    for kind, depth in strategy:
+        if kind not in ("STATIC", "DYNAMIC"):
+            raise ValueError(f"FusionBehavior only supported 'STATIC' or 'DYNAMIC', got: {kind}")
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise TypeError(
+                f"set_fusion_strategy: expected a non-negative int depth, got {depth!r} for {kind}"
+            )
+    warnings.warn(  # PyTorch 2.13's, attributed to the jit module as PyTorch's is
+        "jit.set_fusion_strategy is deprecated in PyTorch (use compile); glassgrad fuses nothing",
+        DeprecationWarning,
+        stacklevel=1,
+    )
+    previous = _fusion_strategy[0]
+    _fusion_strategy[0] = [(kind, int(depth)) for kind, depth in strategy]
+    return previous
 
 
 def trace_module(mod: T, inputs: Any = None, *args: Any, **kwargs: Any) -> T:

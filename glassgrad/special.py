@@ -6,9 +6,10 @@ so that they are the finished top-level functions (with ``out=``). The rest are 
 ``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py, multigammaln, i1, i0e and
 i1e, each with PyTorch's ``out=``; gammainc/gammaincc in ``ops/special_gamma.py``.
 
-``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. Not here, as not implemented: the other
-Bessel functions and Airy's, the orthogonal polynomials (Chebyshev, Hermite, Laguerre, Legendre),
-and zeta; asking for one raises ``AttributeError`` naming it
+``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. The orthogonal polynomials (Chebyshev T, U,
+V, W and their shifted forms, Hermite H and He, Laguerre, Legendre) are in
+``ops/special_polynomials.py``, without gradient as PyTorch's. Not here, as not implemented: the
+other Bessel functions and Airy's, and zeta; asking for one raises ``AttributeError`` naming it
 (``_NOT_IMPLEMENTED``).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.ops import special_more as _sm
+from glassgrad.ops import special_polynomials as _sp
 from glassgrad.ops.special_gamma import gammainc, gammaincc
 from glassgrad.out_keyword import out_keyword as _out_keyword
 
@@ -25,6 +27,13 @@ entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
     _out_keyword(getattr(_sm, n), n, "cast")
     for n in ("entr", "erfcx", "log_ndtr", "multigammaln", "ndtr", "ndtri", "xlog1py", "i1", "i0e", "i1e")
 )
+# the orthogonal polynomials, with PyTorch's out= (a float result: no integer out)
+(
+    chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v, chebyshev_polynomial_w,
+    shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v,
+    shifted_chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he, laguerre_polynomial_l,
+    legendre_polynomial_p,
+) = (_out_keyword(getattr(_sp, n), n, "cast") for n in _sp.__all__)  # fmt: skip
 # PyTorch's second names for I1 and I0 (its modified_bessel_* record no gradient; these do)
 modified_bessel_i1 = i1
 
@@ -42,19 +51,15 @@ __all__ = [  # noqa: F822
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
     "multigammaln", "ndtr", "ndtri", "gammainc", "gammaincc",
-    "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
+    "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", *_sp.__all__,
 ]  # fmt: skip
 
 
 #: torch.special's functions (PyTorch 2.13) that glassgrad does not have
 _NOT_IMPLEMENTED = frozenset({
-    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
-    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
-    "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
-    "legendre_polynomial_p", "modified_bessel_k0",
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0",
     "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-    "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
-    "shifted_chebyshev_polynomial_w", "spherical_bessel_j0", "zeta",
+    "spherical_bessel_j0", "zeta",
 })  # fmt: skip
 
 

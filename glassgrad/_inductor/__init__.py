@@ -1,7 +1,7 @@
 """``torch._inductor``: the compiler's back end. glassgrad compiles nothing (``glassgrad.compile``
 returns the model as it is), so this holds only ``config``: scripts such as llm.c's
 ``train_gpt2.py`` import ``torch._inductor.config`` at the top and set a setting before
-``torch.compile``.
+``torch.compile``; and an empty ``codecache``, which nequip imports for its side effects.
 
 >>> import glassgrad._inductor.config as config
 >>> config.coordinate_descent_tuning

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from importlib.machinery import ModuleSpec
 
 from glassgrad.amp._deprecated import make_autocast, make_custom, make_grad_scaler
 from glassgrad.amp.grad_scaler import OptState
@@ -21,6 +22,7 @@ custom_fwd, custom_bwd = make_custom("cuda")
 # labml_nn's adam_fp16 does ``from torch.cuda.amp import grad_scaler`` and subclasses its GradScaler)
 grad_scaler = types.ModuleType(__name__ + ".grad_scaler", "torch.cuda.amp.grad_scaler: GradScaler, OptState.")
 grad_scaler.GradScaler, grad_scaler.OptState = GradScaler, OptState
+grad_scaler.__spec__ = ModuleSpec("glassgrad.cuda.amp.grad_scaler", None)  # find_spec finds it
 sys.modules["glassgrad.cuda.amp.grad_scaler"] = grad_scaler
 # A package, as torch.cuda.amp is, so its `grad_scaler` submodule imports by its dotted path.
 __path__: list[str] = []

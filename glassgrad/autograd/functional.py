@@ -191,14 +191,14 @@ def grad(
 
 
 def jacobian(
-    fn: Callable,
+    func: Callable,
     inputs: Any,
     create_graph: bool = False,
     strict: bool = False,
     vectorize: bool = False,
     strategy: str = "reverse-mode",
 ) -> Any:
-    """The Jacobian of ``fn`` at ``inputs``, one backward per output element; PyTorch's signature.
+    """The Jacobian of ``func`` at ``inputs``, one backward per output element; PyTorch's signature.
 
     ``create_graph=True`` gives a Jacobian with a graph back to ``inputs``; ``strict=True``
     refuses an input the output does not depend on (else its Jacobian is zeros). ``vectorize`` and
@@ -224,14 +224,14 @@ def jacobian(
     if strategy == "forward-mode" and not vectorize:
         raise NotImplementedError('jacobian: strategy="forward-mode" is only implemented for vectorize=True')
     if create_graph:
-        return second.jacobian_graph(fn, inputs, strict)
+        return second.jacobian_graph(func, inputs, strict)
     xs, single = _prepare(inputs)
     with enable_grad():
-        y = fn(*xs)
+        y = func(*xs)
     ys = (y,) if isinstance(y, Tensor) else y  # a tuple of outputs: a tuple of Jacobians, as PyTorch's
     if not isinstance(ys, tuple | list) or not ys or not all(isinstance(o, Tensor) for o in ys):
         raise TypeError(
-            f"jacobian: expected fn to return a Tensor or a tuple of Tensors, got {type(y).__name__}"
+            f"jacobian: expected func to return a Tensor or a tuple of Tensors, got {type(y).__name__}"
         )
     rows = []
     for o in ys:  # strict: each output must depend on each input
@@ -249,7 +249,7 @@ def _jacobian_rows(y: Any, xs: tuple, reached: set) -> tuple:
     if y._data.dtype.kind == "c":  # one-hot real seeds would give conj(dy/dx): PyTorch refuses
         raise GraphError(
             "jacobian: grad can be implicitly created only for real scalar outputs, got a "
-            f"{y.dtype} output; take the Jacobian of view_as_real(fn(...))"
+            f"{y.dtype} output; take the Jacobian of view_as_real(func(...))"
         )
     # a complex input's rows are complex (its gradients: dL/dx + i dL/dy), as PyTorch's
     jac = [
@@ -269,16 +269,18 @@ def _jacobian_rows(y: Any, xs: tuple, reached: set) -> tuple:
     return tuple(Tensor(J.reshape(y.shape + x.shape), _wrap=True) for J, x in zip(jac, xs))
 
 
-def vjp(fn: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
-    """``(fn(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``; PyTorch's
-    signature (``create_graph=True``: both with a graph; ``strict=True`` refuses an input ``fn`` ignores)."""
+def vjp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), v^T J)``: the output and the vector-Jacobian product with ``v``; PyTorch's
+    signature (``create_graph=True``: both with a graph; ``strict=True`` refuses an input ``func`` ignores)."""
     from glassgrad.tensor import Tensor
 
     if create_graph:
-        return second.vjp_graph(fn, inputs, v, strict)
+        return second.vjp_graph(func, inputs, v, strict)
     xs, single = _prepare(inputs)
     with enable_grad():
-        y = fn(*xs)
+        y = func(*xs)
     if v is None:
         v = np.ones_like(y._data)
     v = v._data if isinstance(v, Tensor) else np.asarray(v, dtype=y._data.dtype)

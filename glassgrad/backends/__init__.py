@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -59,8 +60,11 @@ def _yes() -> bool:
 
 def _module(name: str, **attrs: Any) -> ModuleType:
     """A real submodule, so that ``import torch.backends.cudnn as cudnn`` ports as well as
-    attribute access; registered in ``sys.modules`` under its dotted name."""
+    attribute access; registered in ``sys.modules`` under its dotted name, with a module spec,
+    so that ``importlib.util.find_spec`` finds it as PyTorch's (Lightning asks it; port round 44:
+    a spec of None made it raise ValueError)."""
     mod = ModuleType(f"{__name__}.{name}")
+    mod.__spec__ = ModuleSpec(mod.__name__, None)
     mod.__dict__.update(attrs)
     sys.modules[mod.__name__] = mod
     return mod

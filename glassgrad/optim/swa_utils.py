@@ -34,6 +34,13 @@ from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import _BatchNorm
 from glassgrad.optim.lr_scheduler.base import LRScheduler, per_group, warn_get_lr_outside_step
 from glassgrad.optim.optimizer import Optimizer
+
+# PyTorch's swa_utils imports these two from torch.utils._foreach_utils, and programs import them
+# from here (nequip's EMA: ``from torch.optim.swa_utils import _group_tensors_by_device_and_dtype``)
+from glassgrad.optim.optimizer_internals import (  # noqa: F401
+    _get_foreach_kernels_supported_devices,
+    _group_tensors_by_device_and_dtype,
+)
 from glassgrad.tensor import Tensor, tensor
 
 __all__ = [

@@ -1,6 +1,19 @@
-"""``torch.nn.modules.module``'s import path: the same classes as ``glassgrad.nn``."""
+"""``torch.nn.modules.module``'s import path: the same classes as ``glassgrad.nn``, and the global
+forward hooks that PyTorch's module holds (``register_module_forward_pre_hook``/``_hook`` and their
+tables; nequip's test set-up calls ``torch.nn.modules.module.register_module_forward_pre_hook``)."""
 
+from glassgrad.nn.hooks import (
+    RemovableHandle,
+    _global_forward_hooks,
+    _global_forward_pre_hooks,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
 from glassgrad.nn.module import Module, _addindent
+from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import _IncompatibleKeys
 
-__all__ = ["Module", "_IncompatibleKeys", "_addindent"]
+__all__ = [
+    "Module", "_IncompatibleKeys", "_addindent", "register_module_forward_pre_hook", "register_module_forward_hook",
+    "RemovableHandle", "Parameter", "Buffer", "_global_forward_hooks", "_global_forward_pre_hooks",
+]  # fmt: skip

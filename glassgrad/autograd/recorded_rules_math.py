@@ -17,6 +17,7 @@ import numpy as np
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.autograd.recorded_rules import _kept_shape
+from glassgrad.ops.extremes import extreme_mask
 from glassgrad.ops.unary import slope_sign
 
 __all__: list[str] = []
@@ -262,8 +263,7 @@ def _amax(ctx, g):
     """g / (number of extremes) at each extreme, 0 elsewhere."""
     x, out = saved(ctx)
     axis, keep = ctx.attrs["axis"], ctx.attrs["keepdims"]
-    kept = _kept_shape(x.shape, axis, keep)
-    mask = x == out.reshape(kept)
+    mask = extreme_mask(x, out, axis, keep, ctx.attrs.get("full", False))
     count = mask.sum(axis=axis, keepdims=True, dtype=g._data.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _kept(ctx, g) * constant(mask.astype(g._data.dtype)) / constant(count)

@@ -25,13 +25,23 @@ from glassgrad.ops.reduce import _constant, _nonempty, _unsqueeze, normalize_dim
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
-__all__ = ["max", "min", "amax", "amin", "argmax", "argmin"]
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "extreme_mask"]
 
 
 # ------------------------------------------------------------------ primitives
-def _even_split(g, x, out, axis, keepdims):
+def extreme_mask(x, out, axis, keepdims, full=False):
+    """Where ``x`` holds the extreme ``out``; ``full`` (``max()``/``min()`` of everything, PyTorch's
+    evenly-distributing backward): a NaN extreme is held by the NaNs. ``amax``/``amin`` match
+    nothing there (their gradient is NaN, as PyTorch's)."""
+    xp = array_module(x)
+    if full and out.dtype.kind in "fc" and xp.isnan(out):
+        return xp.isnan(x)
+    return x == _unsqueeze(out, axis, keepdims)
+
+
+def _even_split(g, x, out, axis, keepdims, full=False):
     """g shared evenly among the elements equal to the extreme ``out`` (ties split, as PyTorch)."""
-    mask = x == _unsqueeze(out, axis, keepdims)
+    mask = extreme_mask(x, out, axis, keepdims, full)
     count = mask.sum(axis=axis, keepdims=True, dtype=g.dtype)  # in g's dtype: float32 / int64 is float64
     with np.errstate(invalid="ignore", divide="ignore"):  # a NaN extreme matches nothing: nan, as PyTorch
         return _unsqueeze(g, axis, keepdims) * mask / count
@@ -41,28 +51,30 @@ class Amax(Function):
     """z = max of x over ``axis``.   VJP: g / (number of maxima) to each maximum, 0 elsewhere."""
 
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx, x, axis=None, keepdims=False, full=False):
         out = array_module(x).max(x, axis=axis, keepdims=keepdims)
         ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return _even_split(g, *ctx.saved, ctx.attrs["axis"], ctx.attrs["keepdims"])
+        a = ctx.attrs
+        return _even_split(g, *ctx.saved, a["axis"], a["keepdims"], a.get("full", False))
 
 
 class Amin(Function):
     """z = min of x over ``axis``.   VJP: g / (number of minima) to each minimum, 0 elsewhere."""
 
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx, x, axis=None, keepdims=False, full=False):
         out = array_module(x).min(x, axis=axis, keepdims=keepdims)
         ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return _even_split(g, *ctx.saved, ctx.attrs["axis"], ctx.attrs["keepdims"])
+        a = ctx.attrs
+        return _even_split(g, *ctx.saved, a["axis"], a["keepdims"], a.get("full", False))
 
 
 class MaxMinDim(Function):
@@ -102,7 +114,7 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
         if keepdim:
             raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
         _nonempty(op, x, None)
-        out = (Amax if largest else Amin).apply(x, axis=None, keepdims=False)
+        out = (Amax if largest else Amin).apply(x, axis=None, keepdims=False, full=True)
         return named(out, "MaxBackward1" if largest else "MinBackward1")  # PyTorch's names for max()
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")

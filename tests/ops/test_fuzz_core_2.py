@@ -230,3 +230,16 @@ def test_the_zero_norm_gives_no_gradient_as_pytorch():
         (g,) = M.autograd.grad((M.linalg.vector_norm(x, 0) * x).sum(), x, create_graph=True)
         assert g.tolist() == [2.0, 2.0, 2.0]
         assert M.autograd.grad(g.sum(), x, allow_unused=True) == (None,)
+
+
+def test_max_and_min_of_everything_send_a_nan_extremes_gradient_to_the_nans():
+    # before: NaN everywhere (x == nan matches nothing); PyTorch's max()/min() share it among the
+    # NaNs, while amax/amin keep NaN everywhere (and do here too)
+    x = np.array([[np.nan, 1.0, 2.0], [3.0, np.nan, 3.0]])
+    for fn in (lambda M, t: t.max(), lambda M, t: M.min(t), lambda M, t: t.amax(), lambda M, t: t.amin(1)):
+        _same(fn, x, grad=(0,))
+    _same(lambda M, t: t.max(), np.array([1.0, 3.0, 3.0]), grad=(0,))  # ties still split evenly
+    for M in (torch, gg):
+        t = M.tensor(x, requires_grad=True)
+        (g,) = M.autograd.grad(t.max() * 2, t, create_graph=True)
+        assert _read(g).ravel().tolist() == [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]

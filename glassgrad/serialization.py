@@ -12,7 +12,7 @@ What a file holds:
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
   [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors;
-  paths, sets, complex numbers and dtypes have their own tags (``serialization_values.py``).
+  paths, sets, complex numbers, dtypes and bytes have their own tags (``serialization_values.py``).
 * a tensor's class when it is not a plain tensor (a ``Parameter``, a user's subclass) and its own
   attributes (``__dict__``), as PyTorch's pickle keeps them; load makes such a class only when it is
   allowed (``serialization_subclass.py``).
@@ -152,7 +152,7 @@ class _Encoder:
                 if not isinstance(k, _SCALARS + HASHABLE_VALUES + (tuple,)):
                     raise TypeError(
                         "save: expected dict keys of str, int, float, bool, tuple, frozenset, complex, path, "
-                        f"dtype, class or function, got {type(k).__name__}"
+                        f"dtype, bytes, class or function, got {type(k).__name__}"
                     )
                 items.append([self.encode(k, (*path, "key")), self.encode(v, (*path, k))])
             return {"__dict__": items}
@@ -163,7 +163,7 @@ class _Encoder:
             else ""
         )
         raise TypeError(
-            f"save: expected tensors, arrays, numbers, strings, bools, None, lists, tuples or dicts, "
+            f"save: expected tensors, arrays, numbers, strings, bytes, bools, None, lists, tuples or dicts, "
             f"got {type(obj).__name__} at {where}{hint}"
         )
 

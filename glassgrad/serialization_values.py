@@ -1,5 +1,6 @@
 """Plain Python values in checkpoints beyond JSON's: ``pathlib`` paths, sets and frozensets, complex
-numbers (Python's and NumPy's), glassgrad dtypes, and classes and functions by reference.
+numbers (Python's and NumPy's), glassgrad dtypes, ``bytes``/``bytearray``, and classes and functions
+by reference.
 
 ``torch.save`` pickles them (pykeen's ``TriplesFactory.to_path_binary`` saves
 ``metadata={"path": PosixPath(...)}``); ``save`` writes each as a tagged JSON value and ``load``
@@ -12,11 +13,15 @@ builds it again from a fixed table of types, so a file still never names code to
 * ``{"__complex__": [re, im], "np": "<c16"}`` (``np`` only for a NumPy scalar);
 * ``{"__dtype__": "float32"}``: the module-level dtype object (``gg.float32``);
 * ``{"__global__": [module, qualname]}``: a class or function, ``{"__enum__": [module, qualname,
-  name]}``: an enum member (``serialization_globals.py``).
+  name]}``: an enum member (``serialization_globals.py``);
+* ``{"__bytes__": "<base64>", "mutable": bool}``: ``bytes`` or (mutable) ``bytearray`` (stanza's
+  lemmatizer saves its dictionaries as gzipped bytes, which PyTorch's weights-only load accepts).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import pathlib
 from collections.abc import Callable
@@ -30,9 +35,9 @@ from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, 
 
 __all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
 
-VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__", GLOBAL_TAG, ENUM_TAG)
+VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__", "__bytes__", GLOBAL_TAG, ENUM_TAG)
 #: the ones that can be dict keys
-HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, *GLOBAL_TYPES)
+HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, *GLOBAL_TYPES)
 _NOT_A_VALUE = object()
 
 
@@ -56,6 +61,8 @@ def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> 
         return out
     if isinstance(obj, dtypes.DType):
         return {"__dtype__": obj.name}
+    if isinstance(obj, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(obj).decode("ascii"), "mutable": isinstance(obj, bytearray)}
     ref = encode_global(obj, path)
     return _NOT_A_VALUE if ref is None else ref
 
@@ -93,6 +100,17 @@ def _complex(node: dict, where: str) -> Any:
     return np.dtype(code).type(value)
 
 
+def _bytes(node: dict) -> bytes | bytearray:
+    text, mutable = node["__bytes__"], node.get("mutable")
+    if not isinstance(text, str) or not isinstance(mutable, bool):
+        raise TypeError(f"bytes are a base64 string and a bool 'mutable', got {node!r:.80}")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise TypeError(f"bytes are a base64 string, got {text!r:.40}") from None
+    return bytearray(data) if mutable else data
+
+
 def decode_value(
     node: dict,
     decode: Callable[[Any], Any],
@@ -114,6 +132,8 @@ def decode_value(
         return frozenset(made) if node.get("frozen") else made
     if "__complex__" in node:
         return _complex(node, where)
+    if "__bytes__" in node:
+        return _bytes(node)
     name = node["__dtype__"]
     found = getattr(dtypes, name, None) if isinstance(name, str) and name.isidentifier() else None
     if not isinstance(found, dtypes.DType):

@@ -377,10 +377,9 @@ version_capture: list = []
 _tensor_cls: list = [None]
 
 
-# PyTorch's path torch.autograd.function.{Function, FunctionCtx, once_differentiable} for user
-# code (`from torch.autograd.function import Function` subclasses the user-facing Function, with
-# `ctx` attributes; library ops subclass Primitive); imported last because custom.py builds on
-# Primitive above.
+# PyTorch's torch.autograd.function.{Function, FunctionCtx, once_differentiable} (user code's
+# Function, with `ctx`; library ops subclass Primitive), last as custom.py builds on Primitive;
+# the legacy InplaceFunction (inplace_function.py) sorts below with the saved-tensor hooks.
 from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable  # noqa: E402
 from glassgrad.autograd.engine_checks import cut_non_leaf, op_error  # noqa: E402
 
@@ -389,6 +388,7 @@ from glassgrad.autograd.engine_checks import cut_non_leaf, op_error  # noqa: E40
 from glassgrad.autograd.graph import active as _saved_hooks_active  # noqa: E402
 from glassgrad.autograd.graph import pack_saved as _pack_saved  # noqa: E402
 from glassgrad.autograd.graph import saved_value as _saved_value  # noqa: E402
+from glassgrad.autograd.inplace_function import InplaceFunction as InplaceFunction  # noqa: E402
 
 # Ops with a meta input (autograd/meta_apply.py builds on Node and the helpers above).
 from glassgrad.autograd.meta_apply import meta_apply as _meta_apply  # noqa: E402

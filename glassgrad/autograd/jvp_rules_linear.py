@@ -116,5 +116,6 @@ def _norm(ts, xs, z, attrs):
         return np.zeros(np.shape(z), dtype=z.dtype)
     return _norm_vjp_rule(ts, xs, z, attrs)
 
+
 # Ops with one number as output: t_z = <grad z, t> (the median of all of x, determinants).
 rule("median")(scalar("median"))

@@ -347,37 +347,43 @@ class DataLoader(Generic[_T_co]):
                 "then device pinned memory won't be used.",
                 stacklevel=1,
             )
-        if isinstance(self.dataset, IterableDataset):
-            return _SingleProcessDataLoaderIter(self, self._iter_stream())
-        return _SingleProcessDataLoaderIter(self, self._iter_map())
-
-    def _iter_map(self) -> Iterator[Any]:
+        # The loader's attributes are read now, when the iterator is made, as PyTorch's iterator
+        # reads them in its __init__: RecBole's loaders answer `dataset` with the list of indices
+        # only while `__iter__` runs and with their own dataset object afterwards.
         ds, collate = self.dataset, self.collate_fn
-        if self.batch_sampler is not None:
-            if collate is default_collate:
-                for indices in self.batch_sampler:
-                    yield collate(_fetch(ds, indices))
-                return
-            # A collate_fn of the user's gets what PyTorch gives it, the list of samples
-            # [ds[i], ...] (it may sort it in place), not the columns of the fast path.
-            for indices in self.batch_sampler:
-                batch = _fetch(ds, indices)
-                yield collate([ds[i] for i in indices] if isinstance(batch, BatchedSamples) else batch)
-        else:
-            for i in self.sampler:  # type: ignore[union-attr]
-                yield collate(ds[i])
+        if isinstance(ds, IterableDataset):
+            return _SingleProcessDataLoaderIter(
+                self, _iter_stream(ds, collate, self.batch_size, self.drop_last)
+            )
+        return _SingleProcessDataLoaderIter(self, _iter_map(ds, collate, self.batch_sampler, self.sampler))
 
-    def _iter_stream(self) -> Iterator[Any]:
-        collate, bs = self.collate_fn, self.batch_size
-        if bs is None:
-            for sample in self.dataset:  # type: ignore[attr-defined]
-                yield collate(sample)
+
+def _iter_map(ds: Any, collate: Callable, batch_sampler: Any, sampler: Any) -> Iterator[Any]:
+    if batch_sampler is not None:
+        if collate is default_collate:
+            for indices in batch_sampler:
+                yield collate(_fetch(ds, indices))
             return
-        batch: list = []
-        for sample in self.dataset:  # type: ignore[attr-defined]
-            batch.append(sample)
-            if len(batch) == bs:
-                yield collate(batch)
-                batch = []
-        if batch and not self.drop_last:
+        # A collate_fn of the user's gets what PyTorch gives it, the list of samples
+        # [ds[i], ...] (it may sort it in place), not the columns of the fast path.
+        for indices in batch_sampler:
+            batch = _fetch(ds, indices)
+            yield collate([ds[i] for i in indices] if isinstance(batch, BatchedSamples) else batch)
+    else:
+        for i in sampler:
+            yield collate(ds[i])
+
+
+def _iter_stream(ds: Any, collate: Callable, bs: int | None, drop_last: bool) -> Iterator[Any]:
+    if bs is None:
+        for sample in ds:
+            yield collate(sample)
+        return
+    batch: list = []
+    for sample in ds:
+        batch.append(sample)
+        if len(batch) == bs:
             yield collate(batch)
+            batch = []
+    if batch and not drop_last:
+        yield collate(batch)

@@ -1,5 +1,6 @@
-"""Elementwise primitives: arithmetic, clamp, maximum/minimum, where; and the operand coercion
-every elementwise op shares (``operands``, ``promote``, ``floating``). Casts and clone are in
+"""Elementwise primitives: arithmetic, clamp, maximum/minimum, where; the operand coercion every
+elementwise op shares (``operands``, ``promote``, ``floating``) is in ``operands.py`` and
+re-exported here. Casts and clone are in
 ``conversion.py``; exp, log, sqrt, trig ... in ``unary.py``; comparisons, logical ops, rounding,
 ``floor_divide`` and ``remainder`` in ``compare.py``.
 
@@ -9,8 +10,6 @@ not change a tensor's dtype; an integer tensor meeting a float is promoted to it
 
 from __future__ import annotations
 
-import decimal
-import fractions
 import math
 from operator import mul as mul_op
 from operator import truediv
@@ -18,17 +17,22 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
-from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.meta_array import same_device
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.byte_mask import byte_condition
-from glassgrad.ops.conversion import cast
 from glassgrad.ops.half_precision import by_number
+from glassgrad.ops.operands import (  # noqa: F401 - re-exported: the ops import them from here
+    _CATEGORY,
+    _PY_SCALARS,
+    as_dtype,
+    float_operands,
+    floating,
+    operands,
+    promote,
+)
 from glassgrad.ops.pow_kernel import int_pow, integral, pow_array
 from glassgrad.tensor import Tensor, as_array
 
@@ -38,135 +42,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-# ------------------------------------------------------------------ operand coercion
-_PY_SCALARS = (float, int, bool)
-_OTHER_NUMBERS = (fractions.Fraction, decimal.Decimal)  # Python numbers PyTorch's ops refuse
+# (operand coercion: ops/operands.py)
 _POW_NODES = (("PowBackward1", "PowBackward0"), ("PowBackward2",) * 2)  # [number base][number exponent]
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
-
-
-def operands(a: Any, b: Any) -> tuple[Any, Any]:
-    """Make a binary op's operands agree on dtype the PyTorch way: tensors pass through when their
-    dtypes match, else :func:`promote` picks one. A Python (or NumPy) scalar stays a scalar, weak
-    for NumPy (float32 stays float32) unless a float meets an integer tensor: then float32.
-    Lists/arrays become constant tensors."""
-    if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            if a._data.dtype != b._data.dtype:
-                return promote(a, b)
-            return a, b
-        return _with_scalar(a, b)
-    if isinstance(b, Tensor):
-        b2, a2 = _with_scalar(b, a)
-        return a2, b2
-    return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True))
 
 
 def _sparse(a: Any, b: Any) -> bool:  # plain tensors answer at the first test (the hot path)
     return (a.__class__ is not Tensor and getattr(a, "is_sparse", False)) or (
         b.__class__ is not Tensor and getattr(b, "is_sparse", False))  # fmt: skip
-
-
-def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Two tensors of different dtypes brought to PyTorch's result dtype.
-
-    The higher category wins (bool < integer < floating: int64 * float32 is float32). Within one
-    category a tensor with dims beats a 0-d one (float32 (3,) * float64 () is float32, no silent
-    upcast); otherwise NumPy already promotes to the larger type, as PyTorch does.
-    """
-    da, db = a._data.dtype, b._data.dtype
-    ca, cb = _CATEGORY.get(da.kind, 4), _CATEGORY.get(db.kind, 4)
-    if ca != cb:
-        if ca < 2 and cb < 2:
-            return a, b  # bool meets integer: NumPy gives the integer type, as PyTorch
-        target = da if ca > cb else db
-        if ca + cb == 5:  # float meets complex: PyTorch's precision rule
-            target = dtypes.complex_result(a._data, b._data)
-    elif (a._data.ndim == 0) != (b._data.ndim == 0):
-        target = db if a._data.ndim == 0 else da
-    else:
-        return a, b
-    return as_dtype(a, target), as_dtype(b, target)
-
-
-def as_dtype(t: Tensor, dtype: Any) -> Tensor:
-    """``t`` in ``dtype``: itself if it is, else a cast (recorded when ``t`` is tracked)."""
-    if t._data.dtype == dtype:
-        return t
-    if tracked(t):
-        return cast(t, dtype)  # recorded, so the gradient (or tangent) flows back in t's own dtype
-    return Tensor(quietly(t._data.astype, dtype), _wrap=True)  # 1e30 into float16: inf, as PyTorch
-
-
-def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
-    if s.__class__ not in _PY_SCALARS:
-        if isinstance(s, np.generic) and s.dtype.kind in "biufc":
-            s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
-        if not isinstance(s, _PY_SCALARS):
-            if isinstance(s, _OTHER_NUMBERS):  # Fraction, Decimal: PyTorch takes no such number
-                raise TypeError(
-                    f"expected a tensor or a number (bool, int, float, complex), got {type(s).__name__}"
-                )
-            return operands(
-                t, _complex_scalar(t, s) if isinstance(s, complex) else Tensor(as_array(s), _wrap=True)
-            )
-    if isinstance(s, float) and t._data.dtype.kind not in "fc":
-        t = Tensor(t._data.astype(dtypes.get_default_dtype().np), _wrap=True)
-    elif s.__class__ is int and t._data.dtype.kind in "iu":
-        s = _wrapped(s, t._data.dtype)
-    return t, s
-
-
-def _complex_scalar(t: Tensor, s: complex) -> Tensor:
-    """A Python complex as a 0-d tensor of the result's complex dtype, unrounded (as PyTorch's
-    wrapped number): ``t``'s if complex, its counterpart if float32/64, else the default's."""
-    kind, item = t._data.dtype.kind, t._data.dtype.itemsize
-    if kind == "c":
-        target = t._data.dtype
-    elif kind == "f" and item >= 4:
-        target = dtypes.complex_of(t._data.dtype)
-    else:
-        return Tensor(as_array(s), _wrap=True)
-    dtypes.note_complex()  # a float tensor's result is complex: the complex gate must look from now on
-    return Tensor(array_module(t._data).asarray(s, dtype=target), _wrap=True)
-
-
-def _wrapped(s: int, dtype: Any) -> int:
-    """A Python int outside an integer tensor's range, wrapped into it as PyTorch casts it
-    (uint8 + -3 adds 253); NumPy would raise a bare OverflowError. Past 64 bits: an error."""
-    info = np.iinfo(dtype)
-    if info.min <= s <= info.max:
-        return s
-    if not -(2**63) <= s < 2**64:
-        raise OverflowError(f"expected an integer that fits 64 bits for a {dtype} tensor, got {s}")
-    return int(np.array(s, dtype=np.int64 if s < 2**63 else np.uint64).astype(dtype))
-
-
-def floating(x: Tensor) -> Tensor:
-    """``x`` itself if floating point or complex, else a float copy (PyTorch promotes ints for exp, log)."""
-    if x._data.dtype.kind in "fc":
-        return x
-    if not isinstance(x, Tensor):
-        raise DTypeError(f"expected a Tensor, got {type(x).__name__}")
-    return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
-
-
-def float_operands(a: Any, b: Any) -> tuple[Any, Any]:
-    """:func:`operands` of an op that computes integer inputs in floating point (true division,
-    atan2, xlogy, copysign): when neither side is floating or complex, each integer or bool tensor
-    is cast from its own dtype to the default float first, as PyTorch casts every input to the
-    computation dtype. Promoting to the common integer dtype first would wrap values: an int64
-    -4 (0-d) beside a uint8 tensor would become 252 before the division."""
-    if not (_floating_side(a) or _floating_side(b)):
-        a = floating(a) if isinstance(a, Tensor) else a
-        b = floating(b) if isinstance(b, Tensor) else b
-    return operands(a, b)
-
-
-def _floating_side(x: Any) -> bool:
-    if isinstance(x, Tensor):
-        return x._data.dtype.kind in "fc"
-    return isinstance(x, (float, complex)) or (isinstance(x, np.generic) and x.dtype.kind in "fc")
 
 
 def _needs(ctx, i: int) -> bool:

@@ -27,7 +27,8 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
-from glassgrad.ops.elementwise import Pow, as_dtype, float_operands, operands
+from glassgrad.ops.elementwise import Pow, operands
+from glassgrad.ops.operands import promoted_floats as _promoted_operands
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -239,24 +240,6 @@ def _float_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
             raise DTypeError(
                 f"{name}: expected floating point tensors, got {_dtype_of(a)} and {_dtype_of(b)}"
             )
-    return a, b
-
-
-def _promoted_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Operands promoted to a float dtype (integers to the default float); a Python number becomes
-    a 0-d array of the tensor's dtype, so NumPy cannot widen the result. Two tensors of different
-    float dtypes are both cast to the result's: xlogy's log(other) of a float32 other beside a
-    float64 input is taken in float64, as PyTorch's (not in float32 and then widened)."""
-    a, b = float_operands(a, b)
-    xp = array_module(a._data if isinstance(a, Tensor) else b._data)
-    # quietly: a number past the dtype's range becomes inf (1e300 in float32), as in PyTorch
-    if not isinstance(a, Tensor):
-        a = Tensor(quietly(xp.asarray, a, b._data.dtype), _wrap=True)
-    if not isinstance(b, Tensor):
-        b = Tensor(quietly(xp.asarray, b, a._data.dtype), _wrap=True)
-    if a._data.dtype != b._data.dtype:
-        target = xp.result_type(a._data, b._data)
-        a, b = as_dtype(a, target), as_dtype(b, target)
     return a, b
 
 

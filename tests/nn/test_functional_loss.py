@@ -118,6 +118,27 @@ def test_shape_mismatch_is_an_error_not_a_broadcast(name):
         getattr(F, name)(x, y)
 
 
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_a_broadcastable_target_with_reduction_none_broadcasts_as_pytorch(torch, name):
+    # tianshou's quantile Huber loss: (N, 1, Q) against (N, Q, 1) -> (N, Q, Q), with PyTorch's warning
+    x = np.random.default_rng(0).standard_normal((2, 1, 3))
+    t = np.random.default_rng(1).standard_normal((2, 3, 1))
+    grads = []
+    for M in (torch, gg):
+        a = M.tensor(x, requires_grad=True)
+        with pytest.warns(UserWarning, match="Using a target size .* that is different to the input size"):
+            y = getattr(M.nn.functional, name)(a, M.tensor(t), reduction="none")
+        assert tuple(y.shape) == (2, 3, 3)
+        (y * M.linspace(0.5, 1.5, 18, dtype=M.float64).reshape(2, 3, 3)).sum().backward()
+        grads.append((np.array(y.tolist()), np.array(a.grad.tolist())))
+    for ours, theirs in zip(grads[1], grads[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ShapeError, match="taken with reduction='none' only"):  # reduced: still refused
+        getattr(F, name)(gg.tensor(x), gg.tensor(t))
+    with pytest.raises(ShapeError):  # not broadcastable
+        getattr(F, name)(gg.zeros(2, 3), gg.zeros(2, 4), reduction="none")
+
+
 def test_loss_option_errors():
     x, y = gg.randn(3), gg.randn(3)
     with pytest.raises(

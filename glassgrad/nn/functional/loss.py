@@ -11,6 +11,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops import elementwise as _E
@@ -42,13 +44,32 @@ def check_reduction(
     return reduction
 
 
-def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True) -> Tensor:
-    """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype."""
+def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reduction: str = "mean") -> Tensor:
+    """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype.
+
+    A target of another shape is refused when the loss is reduced (the classic (N, 1) against (N,)
+    mistake would average an (N, N) matrix silently; PyTorch warns and broadcasts). With
+    ``reduction='none'`` a broadcastable one is broadcast with PyTorch's warning, as the result's
+    shape shows it (tianshou's quantile Huber loss: (N, 1, Q) against (N, Q, 1))."""
     if not isinstance(target, Tensor):
         target = Tensor(as_array(target), _wrap=True)
     if same_shape and target.shape != x.shape:
-        raise ShapeError(
-            f"{op}: expected target of the same shape as input, got input {x.shape} and target {target.shape}"
+        broadcastable = reduction == "none"
+        try:
+            np.broadcast_shapes(x.shape, target.shape)
+        except ValueError:
+            broadcastable = False
+        if not broadcastable:
+            raise ShapeError(
+                f"{op}: expected target of the same shape as input, got input {x.shape} and target "
+                f"{target.shape} (a broadcastable target is taken with reduction='none' only)"
+            )
+        warnings.warn(
+            f"Using a target size (glassgrad.Size({list(target.shape)})) that is different to the input size "
+            f"(glassgrad.Size({list(x.shape)})). This will "
+            "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
         )
     if target._data.dtype.kind != "f" and x._data.dtype.kind == "f":
         target = Tensor(target._data.astype(x._data.dtype), _wrap=True)
@@ -123,9 +144,10 @@ def mse_loss(
     """
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     reduction = check_reduction("mse_loss", reduction)
-    target = as_target("mse_loss", input, target)
+    target = as_target("mse_loss", input, target, reduction=reduction)
     check_weight("mse_loss", input, weight)
-    if weight is None and input._data.dtype == target._data.dtype and input._data.dtype.kind == "f":
+    same = input._data.dtype == target._data.dtype and input.shape == target.shape
+    if weight is None and same and input._data.dtype.kind == "f":
         # one node that keeps the inputs, as PyTorch's (its backward reads them then)
         return named(_L.mse_loss(input, target, reduction), "MseLossBackward0")
     diff = input - target
@@ -153,7 +175,7 @@ def l1_loss(
     """
     reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     reduction = check_reduction("l1_loss", reduction)
-    target = as_target("l1_loss", input, target)
+    target = as_target("l1_loss", input, target, reduction=reduction)
     check_weight("l1_loss", input, weight)
     return _weighted((input - target).abs(), weight, reduction, mean_by_weight=True)
 
@@ -188,7 +210,7 @@ def smooth_l1_loss(
     reduction = check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
-    target = as_target("smooth_l1_loss", input, target)
+    target = as_target("smooth_l1_loss", input, target, reduction=reduction)
     diff = input - target
     if beta == 0:  # PyTorch's l1_loss then, a composite named by its last op
         return _reduce(diff.abs(), reduction)
@@ -212,7 +234,7 @@ def huber_loss(
     reduction = check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
-    target = as_target("huber_loss", input, target)
+    target = as_target("huber_loss", input, target, reduction=reduction)
     check_weight("huber_loss", input, weight)
     diff = input - target
     out = _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)

@@ -48,6 +48,7 @@ from glassgrad.nn.activation_more import (
     Tanhshrink,
     Threshold,
 )
+from glassgrad.nn.adaptive import AdaptiveLogSoftmaxWithLoss
 from glassgrad.nn.container import ModuleDict, ModuleList, Sequential
 
 # convolution and pooling
@@ -278,6 +279,7 @@ __all__ = [
     "InstanceNorm3d",
     "LocalResponseNorm",
     "CrossMapLRN2d",
+    "AdaptiveLogSoftmaxWithLoss",
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",

@@ -59,6 +59,7 @@ from glassgrad.nn.modules.activation import (
     Tanhshrink,
     Threshold,
 )
+from glassgrad.nn.modules.adaptive import AdaptiveLogSoftmaxWithLoss
 from glassgrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from glassgrad.nn.modules.channelshuffle import ChannelShuffle
 from glassgrad.nn.modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -223,6 +224,7 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropyLoss",
     "CrossMapLRN2d",
+    "AdaptiveLogSoftmaxWithLoss",
     "Dropout",
     "Dropout1d",
     "Dropout2d",

@@ -58,6 +58,7 @@ from glassgrad.nn.distance import CosineSimilarity, PairwiseDistance
 from glassgrad.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from glassgrad.nn.embedding import Embedding
 from glassgrad.nn.embedding_bag import EmbeddingBag
+from glassgrad.nn.fractional_pool import FractionalMaxPool2d, FractionalMaxPool3d
 from glassgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from glassgrad.nn.layers3d import (
     AdaptiveAvgPool3d,
@@ -318,6 +319,8 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "LPPool1d",
     "LPPool2d",
     # recurrent networks

@@ -28,6 +28,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
     conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max/lp pool 3d, max_unpool3d
     pool_indices    max_pool1d/2d/3d_with_indices, adaptive_max_pool1d/2d/3d_with_indices
+    fractional_pool fractional_max_pool2d/3d (and their _with_indices)
     embedding_bag   embedding_bag
     sampling        gumbel_softmax, affine_grid, grid_sample
 """
@@ -88,6 +89,12 @@ from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_
 from glassgrad.nn.functional.conv3d import conv3d, conv_transpose3d
 from glassgrad.nn.functional.ctc import ctc_loss
 from glassgrad.nn.functional.embedding_bag import embedding_bag
+from glassgrad.nn.functional.fractional_pool import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from glassgrad.nn.functional.image import (
     channel_shuffle,
     dropout1d,
@@ -301,6 +308,10 @@ __all__ = [
     "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
     "embedding_bag",
     "gumbel_softmax",
     "affine_grid",

@@ -1,5 +1,6 @@
 """``torch.nn.modules.pooling``'s import path: the same classes as ``glassgrad.nn``."""
 
+from glassgrad.nn.fractional_pool import FractionalMaxPool2d, FractionalMaxPool3d
 from glassgrad.nn.layers3d import (
     AdaptiveAvgPool3d,
     AdaptiveMaxPool3d,
@@ -43,6 +44,8 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
     "AvgPool1d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "AvgPool2d",
     "AvgPool3d",
     "LPPool1d",

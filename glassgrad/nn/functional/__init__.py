@@ -105,6 +105,7 @@ from glassgrad.nn.functional.image import (
     pixel_unshuffle,
 )
 from glassgrad.nn.functional.layers import bilinear, dropout, embedding, linear, one_hot, pad
+from glassgrad.nn.functional.linear_cross_entropy import linear_cross_entropy
 from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
 from glassgrad.nn.functional.loss_more import (
     cosine_embedding_loss,
@@ -312,6 +313,7 @@ __all__ = [
     "fractional_max_pool3d",
     "fractional_max_pool2d_with_indices",
     "fractional_max_pool3d_with_indices",
+    "linear_cross_entropy",
     "embedding_bag",
     "gumbel_softmax",
     "affine_grid",

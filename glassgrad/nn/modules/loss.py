@@ -1,5 +1,6 @@
 """``torch.nn.modules.loss``'s import path: the same classes as ``glassgrad.nn``."""
 
+from glassgrad.nn.linear_cross_entropy import LinearCrossEntropyLoss
 from glassgrad.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -38,6 +39,7 @@ __all__ = [
     "GaussianNLLLoss",
     "HingeEmbeddingLoss",
     "HuberLoss",
+    "LinearCrossEntropyLoss",
     "KLDivLoss",
     "L1Loss",
     "MSELoss",

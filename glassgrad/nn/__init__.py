@@ -49,7 +49,7 @@ from glassgrad.nn.activation_more import (
     Threshold,
 )
 from glassgrad.nn.adaptive import AdaptiveLogSoftmaxWithLoss
-from glassgrad.nn.container import ModuleDict, ModuleList, Sequential
+from glassgrad.nn.container import Container, ModuleDict, ModuleList, Sequential
 
 # convolution and pooling
 from glassgrad.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
@@ -77,6 +77,7 @@ from glassgrad.nn.layers3d import (
     ZeroPad3d,
 )
 from glassgrad.nn.linear import Bilinear, Flatten, Identity, Linear, Unflatten
+from glassgrad.nn.linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions
 from glassgrad.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -319,8 +320,11 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "Container",
     "FractionalMaxPool2d",
     "FractionalMaxPool3d",
+    "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions",
     "LPPool1d",
     "LPPool2d",
     # recurrent networks

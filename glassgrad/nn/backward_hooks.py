@@ -25,6 +25,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.nn.hooks import RemovableHandle
+from glassgrad.nn.module_wide_hooks import _global_backward_hooks, _global_backward_pre_hooks
 from glassgrad.ops.backward_hook import hook_pack
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -61,8 +62,9 @@ class BackwardHookCall:
 
     def __init__(self, module: Any) -> None:
         self.module = module
-        self.hooks = list(module._backward_hooks.values())  # as registered when forward ran
-        self.pre_hooks = list(module._backward_pre_hooks.values())
+        # as registered when forward ran; the module-wide ones first (module_wide_hooks.py)
+        self.hooks = [*_global_backward_hooks.values(), *module._backward_hooks.values()]
+        self.pre_hooks = [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
         self.grad_outputs: tuple | None = None
         self.n_inputs = self.n_outputs = 0
         # (position, shape, dtype) of the floating tensors that are not routed (their entries are

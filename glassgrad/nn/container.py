@@ -7,13 +7,15 @@ what makes PyTorch's state-dict keys (``"net.0.weight"``) come out the same here
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from glassgrad.nn.module import Module, _addindent
+from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "Container"]
 
 
 def _abs_index(idx: Any, size: int) -> int:
@@ -277,3 +279,19 @@ class ModuleDict(Module):
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict.update: element #{j} should be a (key, module) pair")
             self[pair[0]] = pair[1]
+
+
+class Container(Module):
+    """PyTorch's deprecated ``nn.Container``: a Module whose keyword arguments become its children.
+    Subclass ``Module`` instead; building one warns (FutureWarning), as PyTorch."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+            "Subclass that instead.",
+            FutureWarning,
+            stacklevel=user_stacklevel(),
+        )
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)

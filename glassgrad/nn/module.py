@@ -34,6 +34,12 @@ from glassgrad.nn.hooks import (
 from glassgrad.nn.lookup import Lookup
 from glassgrad.nn.module_path import annotate_shape_error, non_tensor_error
 from glassgrad.nn.module_pickle import Pickling
+from glassgrad.nn.module_wide_hooks import _global_backward_hooks as _g_bw
+from glassgrad.nn.module_wide_hooks import _global_backward_pre_hooks as _g_bw_pre
+from glassgrad.nn.module_wide_hooks import _global_buffer_registration_hooks as _buffer_hooks
+from glassgrad.nn.module_wide_hooks import _global_module_registration_hooks as _module_hooks
+from glassgrad.nn.module_wide_hooks import _global_parameter_registration_hooks as _param_hooks
+from glassgrad.nn.module_wide_hooks import check_name, registered
 from glassgrad.nn.parameter import Buffer, Parameter
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
@@ -113,10 +119,11 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                 or _global_forward_hooks
                 or self._backward_hooks
                 or self._backward_pre_hooks
+                or _g_bw
+                or _g_bw_pre
             ):
-                backward = (
-                    BackwardHookCall(self) if self._backward_hooks or self._backward_pre_hooks else None
-                )
+                bw = self._backward_hooks or self._backward_pre_hooks or _g_bw or _g_bw_pre
+                backward = BackwardHookCall(self) if bw else None
                 return self._call_with_hooks(args, kwargs, backward)
             return self.forward(*args, **kwargs)
         except ShapeError as e:
@@ -142,7 +149,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                     f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                     "(glassgrad.nn.Parameter or None expected)"
                 )
-            params[name] = None
+            params[name] = None  # no registration hooks for None (as PyTorch)
         elif isinstance(value, Buffer):
             self._discard(name, d, params or {}, d.get("_modules", {}))
             self.register_buffer(
@@ -152,21 +159,21 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._discard(name, d, params, d["_buffers"], d["_non_persistent_buffers_set"])
-            d["_modules"][name] = value
+            d["_modules"][name] = registered(_module_hooks, self, name, value)
         elif params is not None and name in d["_modules"]:
             if value is not None:
                 raise TypeError(
                     f"cannot assign '{type(value).__name__}' as child module '{name}' "
                     "(glassgrad.nn.Module or None expected)"
                 )
-            d["_modules"][name] = None
+            d["_modules"][name] = registered(_module_hooks, self, name, None)
         elif params is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                     "(glassgrad.Tensor or None expected)"
                 )
-            d["_buffers"][name] = value
+            d["_buffers"][name] = registered(_buffer_hooks, self, name, value)
         else:
             object.__setattr__(self, name, value)
 
@@ -202,19 +209,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     def _check_name(self, kind: str, name: Any, store: dict) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
-        if "." in name or name == "":
-            raise KeyError(f'{kind} name cannot contain "." or be empty, got {name!r}')
-        if name in store:
-            return  # re-registering under the same kind replaces the old value
-        d = self.__dict__
-        # a parameter, buffer or submodule under this name too would make state_dict keys collide
-        taken = name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]
-        # PyTorch asks ``hasattr(self, name)``: a property that raises AttributeError (it reads
-        # state not set yet: snntorch's StateLeaky.beta before its buffer) leaves the name free
-        if taken or name in d or hasattr(self, name):
-            raise KeyError(f"attribute '{name}' already exists")
+        check_name(self, kind, name, store)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (a Parameter or None) under ``name``."""
@@ -231,7 +226,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                 f"register_parameter: cannot assign non-leaf Tensor to parameter '{name}'; "
                 "make it a leaf (Parameter(t.detach()))"
             )
-        self._parameters[name] = param
+        self._parameters[name] = param if param is None else registered(_param_hooks, self, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register non-trained state; ``persistent=False`` keeps it out of ``state_dict``."""
@@ -243,7 +238,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                 f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                 "(glassgrad.Tensor or None required)"
             )
-        self._buffers[name] = tensor
+        self._buffers[name] = registered(_buffer_hooks, self, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -261,7 +256,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                 f"add_module: expected a Module or None, got {cls.__module__}.{cls.__qualname__}{hint}"
             )
         self._check_name("module", name, self._modules)
-        self._modules[name] = module
+        self._modules[name] = registered(_module_hooks, self, name, module)
 
     register_module = add_module
 

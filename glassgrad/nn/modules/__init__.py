@@ -3,6 +3,18 @@
 ``torch.nn.modules.batchnorm._BatchNorm``). Each submodule re-exports the classes that
 ``glassgrad.nn`` defines; no layer is defined here."""
 
+from glassgrad.nn.lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyLinear,
+)
 from glassgrad.nn.modules import (
     activation,
     batchnorm,
@@ -62,7 +74,14 @@ from glassgrad.nn.modules.activation import (
 from glassgrad.nn.modules.adaptive import AdaptiveLogSoftmaxWithLoss
 from glassgrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from glassgrad.nn.modules.channelshuffle import ChannelShuffle
-from glassgrad.nn.modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from glassgrad.nn.modules.container import (
+    Container,
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from glassgrad.nn.modules.conv import (
     Conv1d,
     Conv2d,
@@ -91,6 +110,7 @@ from glassgrad.nn.modules.instancenorm import (
     LazyInstanceNorm3d,
 )
 from glassgrad.nn.modules.linear import Bilinear, Identity, Linear
+from glassgrad.nn.modules.linear_cross_entropy_options import LinearCrossEntropyOptions
 from glassgrad.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -102,6 +122,7 @@ from glassgrad.nn.modules.loss import (
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    LinearCrossEntropyLoss,
     MarginRankingLoss,
     MSELoss,
     MultiLabelMarginLoss,
@@ -167,6 +188,7 @@ from glassgrad.nn.modules.transformer import (
     TransformerEncoderLayer,
 )
 from glassgrad.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from glassgrad.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "activation",
@@ -267,6 +289,19 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyLinear",
+    "SyncBatchNorm",
+    "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions",
     "LocalResponseNorm",
     "LogSigmoid",
     "LogSoftmax",
@@ -277,6 +312,7 @@ __all__ = [
     "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "Container",
     "FractionalMaxPool2d",
     "FractionalMaxPool3d",
     "MaxUnpool3d",

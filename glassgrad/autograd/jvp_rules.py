@@ -349,7 +349,7 @@ for _name in (
     "hypot", "logaddexp", "logaddexp2", "xlogy", "remainder", "tan", "asin", "acos",
     "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
     "sinc", "frac", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
-    "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "i1", "i0e", "i1e",
+    "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "i1", "i0e", "i1e", "zero_slope",
 ):
     elementwise(_name)
 # fmt: on

@@ -133,6 +133,12 @@ def _frac(ctx, g):
     return g
 
 
+@rule("zero_slope")
+def _zero_slope(ctx, g):
+    """0: the step functions (floor, ceil, round, trunc, sign) are flat where differentiable."""
+    return g * 0
+
+
 # ------------------------------------------------------------------ binary math
 @rule("hypot")
 def _hypot(ctx, g):

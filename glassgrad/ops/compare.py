@@ -1,6 +1,7 @@
 """Comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``: computed directly on the
 arrays, with results that carry no gradient (no node is recorded) — except ``remainder`` (``%``) of
-floats, which PyTorch differentiates: its primitive ``Remainder`` is the one node recorded here.
+floats, which PyTorch differentiates (its primitive ``Remainder``), and the rounding functions and
+``sign`` of a tensor that requires grad, recorded with a zero gradient as PyTorch's (``zero_slope.py``).
 
 ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, the ``logical_*`` ops, ``isnan`` and ``isfinite`` give
 bool tensors. Binary ones broadcast and coerce their operands like every elementwise op
@@ -25,6 +26,7 @@ from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
 from glassgrad.ops.math_more import modulo_backward, modulo_forward
+from glassgrad.ops.zero_slope import recorded_step, step_value
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -197,6 +199,8 @@ def logical_not(a: Tensor) -> Tensor:
 
 
 def sign(a: Tensor) -> Tensor:
+    if (node := recorded_step(a, "sign")) is not None:
+        return node
     if a._data.dtype.kind == "b":
         return Tensor(a._data.copy(), _wrap=True)  # NumPy has no bool sign; PyTorch returns the bools
     out = _const("sign", a)
@@ -213,27 +217,26 @@ def _not_bool(name: str, a: Tensor) -> None:
 
 def floor(a: Tensor) -> Tensor:
     _not_bool("floor", a)
-    return _const("floor", a)
+    node = recorded_step(a, "floor")
+    return node if node is not None else _const("floor", a)
 
 
 def ceil(a: Tensor) -> Tensor:
     _not_bool("ceil", a)
-    return _const("ceil", a)
+    node = recorded_step(a, "ceil")
+    return node if node is not None else _const("ceil", a)
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002 - PyTorch's names
     """Round half to even; ``decimals``: to that many decimal places (negative: to tens, hundreds
     ...), as PyTorch: rint(x * 10^d) / 10^d, or rint(x / 10^-d) * 10^-d, in the input's dtype."""
     _not_bool("round", input)
+    if (node := recorded_step(input, "round", decimals)) is not None:
+        return node
     x = input._data
     if decimals == 0 or x.dtype.kind != "f" or x.__class__ is not np.ndarray:  # meta: shape and dtype only
         return _const("round", input)
-    xp = array_module(x)
-    y = x.astype(xp.float32) if x.dtype.itemsize < 4 else x  # float16 in float32, as PyTorch
-    # quietly: 10^d past the dtype's range is inf (and a result nan), as PyTorch
-    ten = quietly(y.dtype.type, 10.0 ** abs(decimals) if abs(decimals) < 309 else float("inf"))
-    out = quietly(lambda: xp.rint(y * ten) / ten if decimals > 0 else xp.rint(y / ten) * ten)
-    return Tensor(quietly(xp.asarray(out).astype, x.dtype), _wrap=True)
+    return Tensor(step_value(x, "round", decimals), _wrap=True)
 
 
 def isnan(a: Tensor) -> Tensor:

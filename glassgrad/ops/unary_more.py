@@ -36,6 +36,7 @@ from glassgrad.ops.special_series import (
     lgamma_array,
     polygamma_array,
 )
+from glassgrad.ops.zero_slope import recorded_step
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -316,11 +317,13 @@ def _infinite(input: Tensor, positive: bool) -> Tensor:  # noqa: A002
 
 
 def trunc(input: Tensor) -> Tensor:  # noqa: A002
-    """Rounded toward zero; integers are returned as they are (copied); no gradient, as ``floor``."""
+    """Rounded toward zero; integers are returned as they are (copied); a zero gradient, as ``floor``."""
     x = input._data
     refuse_unordered("trunc", x)  # (it would be returned as it is: PyTorch refuses)
     if x.dtype.kind == "b":
         raise DTypeError("trunc: expected a numeric tensor, got bool")
+    if (node := recorded_step(input, "trunc")) is not None:
+        return node
     return Tensor(array_module(x).trunc(x) if x.dtype.kind == "f" else x.copy(), _wrap=True)
 
 
@@ -328,10 +331,11 @@ fix = trunc
 
 
 def sgn(input: Tensor) -> Tensor:  # noqa: A002
-    """The sign: ``sign`` for real tensors (no gradient); for complex ones z / |z|, 0 at 0, as PyTorch
+    """The sign: ``sign`` for real tensors (a zero gradient); for complex ones z / |z|, 0 at 0, as PyTorch
     (the complex update of SignSGD, Tiger, Yogi), with its gradient (0 at 0)."""
     if input._data.dtype.kind != "c":
-        return compare.sign(input)
+        node = recorded_step(input, "sgn")
+        return node if node is not None else compare.sign(input)
     from glassgrad.ops.unary import abs as _abs
 
     size = _abs(input)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad.ops import math_more as mm
 from glassgrad.ops import unary_more as um
 from glassgrad.ops.compare import remainder
@@ -65,6 +66,9 @@ case("acosh")(_unary(um.acosh, 1.2, 4.0))
 case("atanh")(_unary(um.atanh, -0.9, 0.9))
 case("sinc")(_unary(um.sinc, -3.0, 3.0))
 case("frac")(_unary(um.frac, -3.0, 3.0))
+# the step functions' zero slope, away from their jumps (the integers, and 0 for sign)
+case("zero_slope")(_unary(lambda x: gg.floor(x) + gg.round(x) + gg.trunc(x), 0.1, 0.4))
+case("zero_slope")(_unary(lambda x: gg.ceil(x) * gg.sign(x), -2.9, -2.6))
 case("erfc")(_unary(um.erfc, -3.0, 3.0))
 case("erfinv")(_unary(um.erfinv, -0.95, 0.95))
 case("lgamma")(_unary(um.lgamma, 0.2, 6.0))

@@ -216,9 +216,14 @@ def test_rounding_sign_and_nextafter_match_pytorch(torch):
         out = gg.nextafter(gg.tensor(a.astype(dtype)), gg.tensor(b.astype(dtype)))
         ref = torch.nextafter(torch.tensor(a.astype(dtype)), torch.tensor(b.astype(dtype)))
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
-    # no gradient, like floor and sign (PyTorch records a zero one)
-    w = gg.tensor([1.5, -2.5], requires_grad=True)
-    assert not any(f(w).requires_grad for f in (gg.trunc, gg.fix, gg.sgn, gg.signbit))
+    # the step functions are recorded with a zero gradient, as PyTorch's; signbit's bools are not
+    w, v = gg.tensor([1.5, -2.5], requires_grad=True), torch.tensor([1.5, -2.5], requires_grad=True)
+    for name in ("trunc", "fix", "sgn", "signbit", "floor", "ceil", "round", "sign"):
+        out, ref = getattr(gg, name)(w), getattr(torch, name)(v)
+        assert out.requires_grad == ref.requires_grad, name
+        if out.requires_grad:
+            assert out.grad_fn.name() == ref.grad_fn.name(), name
+            assert gg.autograd.grad(out.sum(), w)[0].tolist() == [0.0, 0.0]
 
 
 def test_shifts_match_pytorch(torch):

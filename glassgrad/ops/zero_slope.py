@@ -1,0 +1,76 @@
+"""The step functions' node: ``floor``, ``ceil``, ``round``, ``trunc`` and ``sign`` of a tensor that
+requires grad are recorded, with a gradient of zero, as PyTorch records them (``FloorBackward0``,
+``RoundBackward0`` ...). So ``round(x).sum().backward()`` gives ``x.grad`` zeros instead of an
+error, ``y.requires_grad`` reads as in PyTorch, and a trace shows the step with its local slope 0:
+a step function is flat wherever it has a derivative.
+
+Only a floating tensor that requires grad, with grad mode on, takes this path (``compare.py``,
+``unary_more.trunc``); anything else is computed without a node. ``step_value`` is the arrays'
+computation both paths share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.backend import array_module, quietly
+from glassgrad.tensor import Tensor
+
+__all__ = ["ZeroSlope", "recorded_step", "step_value"]
+
+_NAMES = {"floor": "Floor", "ceil": "Ceil", "round": "Round", "trunc": "Trunc", "sign": "Sign", "sgn": "Sgn"}
+
+
+def _rounded(x: Any, decimals: int) -> Any:
+    """Round half to even at ``decimals`` places, as PyTorch: rint(x * 10^d) / 10^d, or
+    rint(x / 10^-d) * 10^-d, in x's dtype (float16 computed in float32)."""
+    xp = array_module(x)
+    if decimals == 0:
+        return xp.rint(x)
+    y = x.astype(xp.float32) if x.dtype.itemsize < 4 else x
+    # quietly: 10^d past the dtype's range is inf (and a result nan), as PyTorch
+    ten = quietly(y.dtype.type, 10.0 ** abs(decimals) if abs(decimals) < 309 else float("inf"))
+    out = quietly(lambda: xp.rint(y * ten) / ten if decimals > 0 else xp.rint(y / ten) * ten)
+    return quietly(xp.asarray(out).astype, x.dtype)
+
+
+def step_value(x: Any, op: str, decimals: int = 0) -> Any:
+    """The step function ``op`` of the floating array ``x`` (sign(nan) is 0, as PyTorch's)."""
+    xp = array_module(x)
+    if op == "round":
+        return xp.asarray(_rounded(x, decimals))
+    if op in ("sign", "sgn"):  # sgn: a real tensor's, named as PyTorch names it
+        out = xp.asarray(xp.sign(x))
+        out[out != out] = 0
+        return out
+    return xp.asarray(getattr(xp, op)(x))
+
+
+class ZeroSlope(Function):
+    """z = op(a) for a step function ``op`` (floor, ceil, round, trunc, sign).   VJP: 0.
+
+    ``op`` names the node (``FloorBackward0``; ``RoundBackward1`` with decimals, as PyTorch).
+    """
+
+    name = "zero_slope"
+    node_name_by = staticmethod(
+        lambda attrs: f"{_NAMES.get(attrs.get('op'), 'Zero')}Backward{1 if attrs.get('decimals') else 0}"
+    )
+
+    @staticmethod
+    def forward(ctx, a, op="floor", decimals=0):
+        return step_value(a, op, decimals)
+
+    @staticmethod
+    def backward(ctx, g):
+        return array_module(g).zeros_like(g)
+
+
+def recorded_step(a: Tensor, op: str, decimals: int = 0) -> Tensor | None:
+    """``op(a)`` recorded after ``a`` when ``a`` is a floating tensor that requires grad and grad
+    mode is on; None otherwise (the caller computes it without a node)."""
+    if not (a.requires_grad and is_grad_enabled()) or a._data.dtype.kind != "f":
+        return None
+    return ZeroSlope.apply(a, op=op, decimals=decimals)

@@ -116,9 +116,8 @@ def nll_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
     weight: Tensor | None = None,
-    *,
-    ignore_index: int = -100,
     size_average: bool | None = None,
+    ignore_index: int = -100,
     reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
@@ -157,9 +156,8 @@ def cross_entropy(
     input: Tensor,  # noqa: A002
     target: Tensor,
     weight: Tensor | None = None,
-    *,
-    ignore_index: int = -100,
     size_average: bool | None = None,
+    ignore_index: int = -100,
     reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
@@ -247,7 +245,6 @@ def binary_cross_entropy(
     input: Tensor,  # noqa: A002
     target: Tensor,
     weight: Tensor | None = None,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -283,7 +280,6 @@ def binary_cross_entropy_with_logits(
     input: Tensor,  # noqa: A002
     target: Tensor,
     weight: Tensor | None = None,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",

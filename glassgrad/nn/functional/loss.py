@@ -124,7 +124,6 @@ def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, mean_by_weigh
 def mse_loss(
     input: Tensor,  # noqa: A002 - PyTorch's names
     target: Tensor,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -160,7 +159,6 @@ def mse_loss(
 def l1_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -195,7 +193,6 @@ def _smooth(diff: Tensor, beta: float) -> Tensor:
 def smooth_l1_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -244,7 +241,6 @@ def huber_loss(
 def kl_div(
     input: Tensor,  # noqa: A002
     target: Tensor,
-    *,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",

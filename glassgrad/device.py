@@ -139,9 +139,9 @@ def wants_meta(where: Any, op: str) -> bool:
     return False
 
 
-def set_default_device(where: Any) -> None:
+def set_default_device(device: Any) -> None:
     """Set the device new tensors are made on: ``"cpu"`` (or None) or ``"meta"``."""
-    _DEFAULT[0] = _META if wants_meta("cpu" if where is None else where, "set_default_device") else _CPU
+    _DEFAULT[0] = _META if wants_meta("cpu" if device is None else device, "set_default_device") else _CPU
 
 
 def get_default_device() -> device:

@@ -131,9 +131,9 @@ def get_rng_state() -> Any:
     return _default_generator.get_state()
 
 
-def set_rng_state(state: Any) -> None:
+def set_rng_state(new_state: Any) -> None:
     """Restore a :func:`get_rng_state` tensor (or an earlier glassgrad version's dict)."""
-    _default_generator.rng.bit_generator.state = check_state(state, "set_rng_state")
+    _default_generator.rng.bit_generator.state = check_state(new_state, "set_rng_state")
 
 
 def rng_state_dict() -> dict:

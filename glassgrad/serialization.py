@@ -332,8 +332,11 @@ def _hashable(key: Any) -> Any:
 def load(
     f: str | os.PathLike | BinaryIO,
     map_location: Any = None,
+    pickle_module: Any = None,
+    *,
     weights_only: bool = True,
     mmap: bool | None = None,
+    **pickle_load_args: Any,
 ) -> Any:
     """Load what :func:`save` wrote (or any safetensors file) as glassgrad Tensors and Python data.
 
@@ -346,6 +349,8 @@ def load(
             from saved locations to targets (tensors here are saved on ``"cpu"``), or a function
             ``(tensor, "cpu") -> tensor`` (None keeps the tensor). ``"meta"`` gives meta tensors
             (shape and dtype, no data); any other device than the CPU raises ``RuntimeError``.
+        pickle_module, pickle_load_args: accepted for PyTorch's signature and not used: nothing
+            is unpickled.
         weights_only: loading never unpickles or imports; this only decides which saved tensor
             classes load: with True (the default, as PyTorch's) a subclass must be on the
             ``add_safe_globals`` list; with False one from a module already imported will do.

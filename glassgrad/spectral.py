@@ -130,8 +130,13 @@ def _sizes(name: str, n_fft: int, hop_length: int | None, win_length: int | None
 
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,  # noqa: A002
          window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
-         onesided: bool | None = None, return_complex: bool | None = None) -> Tensor:  # fmt: skip
+         onesided: bool | None = None, return_complex: bool | None = None,
+         align_to_window: bool | None = None) -> Tensor:  # fmt: skip
     """Short-time Fourier transform: the DFT of each windowed frame.
+
+    ``align_to_window`` (``center=False`` only): frames start where the ``win_length`` window
+    starts, every ``hop`` samples, so ``n_frames = 1 + (L - win_length) // hop`` (the input is
+    zero-padded by the window's offset inside the ``n_fft`` frame).
 
     Shape:
         input ``(L,)`` or ``(B, L)``; returns ``(B?, n_freq, n_frames)`` complex (``return_complex=False``:
@@ -156,9 +161,14 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
                       "recommended to reduce spectral leakage. To suppress this warning and use a rectangular "
                       "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
                       UserWarning, stacklevel=user_stacklevel())  # PyTorch's text  # fmt: skip
+    if center and align_to_window is not None:
+        raise RuntimeError("stft align_to_window should only be set when center = false")
     x = input if input.ndim == 2 else input.unsqueeze(0)
     if center:  # F.pad's reflect/replicate/circular modes take (N, C, L)
         x = F.pad(x.unsqueeze(0), (n_fft // 2, n_fft // 2), mode=pad_mode).squeeze(0)
+    elif align_to_window and win < n_fft:  # the window sits (n_fft - win) // 2 into each frame
+        left = (n_fft - win) // 2
+        x = F.pad(x, (left, n_fft - win - left))
     if x.shape[-1] < n_fft:
         raise ValueError(f"stft: expected n_fft={n_fft} <= the (padded) signal length {x.shape[-1]}")
     frames = x.unfold(-1, n_fft, hop) * _frame_window("stft", window, n_fft, win, input)  # (B, T, n_fft)

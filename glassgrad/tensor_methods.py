@@ -353,8 +353,8 @@ class _Methods:
     def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         return movement.roll(self, shifts, dims)
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        return pieces.split(self, split_size_or_sections, dim)
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return pieces.split(self, split_size, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return pieces.chunk(self, chunks, dim)

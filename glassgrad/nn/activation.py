@@ -6,9 +6,12 @@ rules of ``relu_``).
 
 from __future__ import annotations
 
+import warnings
+
 import glassgrad.nn.functional as F
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "Sigmoid",
@@ -84,8 +87,24 @@ class Hardtanh(Module):
     Hardtanh(min_val=-1.0, max_val=1.0)
     """
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> None:
         super().__init__()
+        for old, new, value in (("min_value", "min_val", min_value), ("max_value", "max_val", max_value)):
+            if value is not None:  # PyTorch's deprecated spellings
+                warnings.warn(
+                    f"keyword argument `{old}` is deprecated and rename to `{new}`",
+                    FutureWarning,
+                    stacklevel=user_stacklevel(),
+                )
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         if min_val > max_val:
             raise ValueError(f"Hardtanh: expected min_val <= max_val, got {min_val} > {max_val}")
         self.min_val = min_val

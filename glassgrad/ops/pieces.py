@@ -161,14 +161,14 @@ def _pieces(x: Tensor, keys: list, multi: bool = True, node: str = "SplitBackwar
     return pieces
 
 
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller) or of the
-    listed section sizes (which must sum to the dim's size). Each piece is a view of ``x``.
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``tensor`` along ``dim``: of ``split_size`` each (the last may be smaller) or of
+    the listed section sizes (which must sum to the dim's size). Each piece is a view of ``tensor``.
 
     Shape:
-        x ``(*A, n, *B)`` -> pieces ``(*A, n_i, *B)`` with ``sum(n_i) = n``.
+        tensor ``(*A, n, *B)`` -> pieces ``(*A, n_i, *B)`` with ``sum(n_i) = n``.
     """
-    return _split(x, split_size_or_sections, dim, unsafe=False)
+    return _split(tensor, split_size_or_sections, dim, unsafe=False)
 
 
 def _split(x: Tensor, split_size_or_sections: Any, dim: int, unsafe: bool) -> tuple[Tensor, ...]:

@@ -156,9 +156,15 @@ def c_layout(a: object) -> object:
     indexing returns through this (NumPy lays ``a[:, idx]`` out transposed)."""
     if a.__class__ is not np.ndarray:
         return a  # a meta array or a NumPy scalar
-    from glassgrad.memory_formats import element_strides, format_strides
-
-    return a if element_strides(a) == format_strides(a.shape, None) else a.copy(order="C")
+    shape = a.shape
+    if a.flags.c_contiguous and 1 not in shape and 0 not in shape:
+        return a  # the common case, kept fast: row-major, and no size-1 stride NumPy could have moved
+    step = a.itemsize  # row-major strides from the last dim (a size of 0 counting as 1, as PyTorch's)
+    for n, st in zip(reversed(shape), reversed(a.strides), strict=True):
+        if st != step:
+            return a.copy(order="C")
+        step *= n if n > 1 else 1
+    return a
 
 
 def to_numpy(a: object) -> np.ndarray:

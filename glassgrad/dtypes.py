@@ -371,7 +371,11 @@ def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     ``index_fill``, setitem, clamp bounds), converted as PyTorch converts a Scalar: into an integer
     tensor an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8) and
     a float must lie within the type's range, else ``OverflowError`` (NumPy would wrap 256 to 0
-    in uint8, or refuse -1); otherwise as :func:`complex_scalar`. Other values pass through."""
+    in uint8, or refuse -1); otherwise as :func:`complex_scalar`. ``None``, a string and bytes
+    are refused (``TypeError``, as PyTorch's: NumPy would write ``None`` as NaN into a float
+    tensor, and try to parse a string). Other values pass through."""
+    if v is None or isinstance(v, str | bytes):
+        raise TypeError(f"{op}: expected a number (or a tensor) as the value, got {type(v).__name__} {v!r}")
     v = complex_scalar(op, v, dtype)
     if dtype.kind not in "iu" or v.__class__ not in (int, float):
         return v

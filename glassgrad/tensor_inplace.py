@@ -285,6 +285,8 @@ class _InPlace:
         return self
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
+        if src is None or isinstance(src, str | bytes):  # NumPy would write None as NaN
+            raise TypeError(f"copy_: expected a tensor as src, got {type(src).__name__} {src!r}")
         return self._set("copy_", src)  # (non_blocking: every copy here is synchronous)
 
     def fill_(self, value: Any) -> Tensor:

@@ -107,7 +107,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
             min, max = (v.item() if v is t else v for v in (min, max))  # noqa: A001
     bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
     if a._data.dtype.kind in "iu" and not isinstance(min, float) and not isinstance(max, float):
-        min, max = (scalar_into("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001 - uint8 -1: 255
+        min, max = (None if v is None else scalar_into("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001 - uint8 -1: 255
     if a._data.dtype.kind != "f":
         if isinstance(min, float) or isinstance(max, float):
             a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)

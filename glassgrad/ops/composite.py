@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, c_layout
 from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
@@ -359,7 +359,7 @@ def _arr(t: Any) -> Any:
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     axis = dim if dim is None or isinstance(dim, int) else (tuple(dim) or None)  # () counts all, as PyTorch
     xp = array_module(input._data)  # meta_numpy keeps a meta count meta
-    return Tensor(xp.asarray(xp.count_nonzero(input._data, axis=axis), dtype=np.int64), _wrap=True)
+    return Tensor(c_layout(xp.asarray(xp.count_nonzero(input._data, axis=axis), dtype=np.int64)), _wrap=True)
 
 
 def argwhere(input: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.iterator_layout import preserved_result
 from glassgrad.memory_formats import to_format
 from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
@@ -35,7 +36,13 @@ class Cast(Function):
             msg = "Casting complex values to real discards the imaginary part"  # PyTorch's warning
             warnings.warn(msg, stacklevel=user_stacklevel())
             a = a.real
-        return a.astype(dtype)
+        out = a.astype(dtype)
+        if a.__class__ is not MetaArray and not a.flags.c_contiguous:
+            # NumPy's order="K" lays a broadcast input's copy out in Fortran order (an expanded
+            # (3, 8) of strides (0, 1) gives (1, 3)); PyTorch's is empty_like's: dense, in the
+            # input's dim order, a stride of 0 keeping its place, at every rank
+            out = preserved_result(out, [a])
+        return out
 
     @staticmethod
     def backward(ctx, g):

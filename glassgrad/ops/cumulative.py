@@ -15,7 +15,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.reduce import _floating_only, scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
@@ -41,7 +41,7 @@ class IndexAlong(Function):
     @staticmethod
     def forward(ctx, x, idx, axis=0):
         ctx.save_for_backward(idx)
-        return array_module(x).take_along_axis(x, idx, axis=axis)
+        return c_layout(array_module(x).take_along_axis(x, idx, axis=axis))
 
     @staticmethod
     def backward(ctx, g):
@@ -71,6 +71,7 @@ class CumProd(Function):
         out = quietly(array_module(x).cumprod, x, axis, scan_acc_dtype(x)).astype(
             x.dtype, copy=False
         )  # 0 * inf: nan
+        out = c_layout(out)  # row-major, as PyTorch's scans (NumPy's keeps a permuted x's order)
         ctx.save_for_backward(x, out)
         return out
 
@@ -105,6 +106,7 @@ class LogCumSumExp(Function):
         xp = array_module(x)
         # float32 accumulates in float64, float16 in float32 (PyTorch's CPU scans); inf - inf: nan quietly
         out = quietly(xp.logaddexp.accumulate, x, axis, scan_acc_dtype(x)).astype(x.dtype, copy=False)
+        out = c_layout(out)  # row-major, as PyTorch's scans
         ctx.save_for_backward(x, out)
         return out
 
@@ -135,7 +137,7 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if x._data.dtype.kind not in "fc":  # (complex: to the op, which the complex gate judges)
         dt, data = x._data.dtype if dtype is not None else np.int64, x._data
         out = data.astype(dt) if x.ndim == 0 else array_module(data).cumprod(data, axis=a, dtype=dt)
-        return Tensor(out, _wrap=True)
+        return Tensor(c_layout(out), _wrap=True)
     if x.ndim == 0:
         return _K.clone(x)
     return CumProd.apply(x, axis=a)
@@ -151,7 +153,7 @@ def _cumulative_extreme(op: str, x: Tensor, dim: int) -> Any:
     if data.dtype.kind == "f":
         hit |= xp.isnan(data)
     pos = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - a - 1))
-    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=a)
+    idx = c_layout(xp.maximum.accumulate(xp.where(hit, pos, 0), axis=a))  # row-major, as PyTorch's
     return result(IndexAlong.apply(x, idx, axis=a), Tensor(idx.astype(np.int64), _wrap=True))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
-from glassgrad.backend import array_module
+from glassgrad.backend import array_module, c_layout
 from glassgrad.errors import DTypeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
@@ -52,7 +52,7 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, full=False):
-        out = array_module(x).max(x, axis=axis, keepdims=keepdims)
+        out = c_layout(array_module(x).max(x, axis=axis, keepdims=keepdims))  # row-major, as PyTorch's
         ctx.save_for_backward(x, out)
         return out
 
@@ -67,7 +67,7 @@ class Amin(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, full=False):
-        out = array_module(x).min(x, axis=axis, keepdims=keepdims)
+        out = c_layout(array_module(x).min(x, axis=axis, keepdims=keepdims))  # row-major, as PyTorch's
         ctx.save_for_backward(x, out)
         return out
 
@@ -88,7 +88,7 @@ class MaxMinDim(Function):
     @staticmethod
     def forward(ctx, x, idx, axis=0, keepdims=False):
         ctx.save_for_backward(idx)
-        out = array_module(x).take_along_axis(x, idx, axis=axis)
+        out = c_layout(array_module(x).take_along_axis(x, idx, axis=axis))  # row-major, as PyTorch's
         return out if keepdims else out.squeeze(axis)
 
     @staticmethod
@@ -127,7 +127,7 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     values = named(
         MaxMinDim.apply(x, idx, axis=a, keepdims=keepdim), "MaxBackward0" if largest else "MinBackward0"
     )
-    idx = idx.astype(np.int64)  # a copy: MaxMinDim saved idx, and the user may change the indices
+    idx = c_layout(idx.astype(np.int64))  # a copy: MaxMinDim saved idx, and the user may change the indices
     return _RESULTS[op](values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 
 

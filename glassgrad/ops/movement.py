@@ -16,8 +16,9 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
-from glassgrad.backend import array_module, may_share_memory
+from glassgrad.backend import array_module, c_layout, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.memory_formats import empty_preserving
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
@@ -111,11 +112,18 @@ class Repeat(Function):
 
 class Flip(Function):
     """z = x reversed along ``dims`` (a copy, as PyTorch's: NumPy's reversed view would share x's
-    memory, so a change of either would show in the other).   VJP: g reversed along the same dims."""
+    memory, so a change of either would show in the other), laid out as ``preserve_format`` lays out
+    a copy of x (PyTorch's ``empty_like``: a transposed x gives a transposed result, so ``rot90`` of
+    it is contiguous as PyTorch's).   VJP: g reversed along the same dims."""
 
     @staticmethod
     def forward(ctx, a, dims=()):
-        return array_module(a).flip(a, dims).copy()
+        xp = array_module(a)
+        if a.__class__ is MetaArray or a.flags.c_contiguous:
+            return xp.flip(a, dims).copy()
+        out = empty_preserving(a, xp=xp)
+        out[...] = xp.flip(a, dims)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -128,7 +136,7 @@ class Roll(Function):
 
     @staticmethod
     def forward(ctx, a, shifts=(), dims=None):
-        return array_module(a).roll(a, shifts, axis=dims)
+        return c_layout(array_module(a).roll(a, shifts, axis=dims))  # row-major, as PyTorch's copy
 
     @staticmethod
     def backward(ctx, g):
@@ -141,7 +149,7 @@ class Tril(Function):
 
     @staticmethod
     def forward(ctx, a, diagonal=0):
-        return array_module(a).tril(a, diagonal)
+        return c_layout(array_module(a).tril(a, diagonal))  # row-major, as PyTorch's result
 
     @staticmethod
     def backward(ctx, g):
@@ -153,7 +161,7 @@ class Triu(Function):
 
     @staticmethod
     def forward(ctx, a, diagonal=0):
-        return array_module(a).triu(a, diagonal)
+        return c_layout(array_module(a).triu(a, diagonal))  # row-major, as PyTorch's result
 
     @staticmethod
     def backward(ctx, g):

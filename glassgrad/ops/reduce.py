@@ -19,7 +19,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
-from glassgrad.backend import array_module, dense, quietly
+from glassgrad.backend import array_module, c_layout, dense, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.cascade_sum import cascade_sum, drifts
@@ -90,8 +90,9 @@ def _expand(g, shape: tuple):
 
 
 def _constant(a) -> Tensor:
-    """A result without gradient, as an ndarray (NumPy reduces to a scalar when no dim is left)."""
-    return Tensor(array_module(a).asarray(a), _wrap=True)
+    """A result without gradient, as an ndarray (NumPy reduces to a scalar when no dim is left),
+    row-major as PyTorch allocates a reduction's result (``c_layout``)."""
+    return Tensor(c_layout(array_module(a).asarray(a)), _wrap=True)
 
 
 def _floating_only(op: str, x: Tensor) -> None:
@@ -193,8 +194,8 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.save_for_backward(x)
-        # quietly: inf * 0 is nan, silently
-        return quietly(lambda: array_module(x).prod(x, axis=axis, keepdims=keepdims))
+        # quietly: inf * 0 is nan, silently; row-major whatever x's layout, as PyTorch's result
+        return c_layout(quietly(lambda: array_module(x).prod(x, axis=axis, keepdims=keepdims)))
 
     @staticmethod
     def backward(ctx, g):
@@ -220,7 +221,8 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)  # quietly: inf + -inf is nan without a word, as in PyTorch
-        return quietly(lambda: xp.cumsum(x, axis=axis, dtype=scan_acc_dtype(x)).astype(x.dtype, copy=False))
+        out = quietly(lambda: xp.cumsum(x, axis=axis, dtype=scan_acc_dtype(x)).astype(x.dtype, copy=False))
+        return c_layout(out)  # row-major, as PyTorch's scans (NumPy's keeps a permuted x's order)
 
     @staticmethod
     def backward(ctx, g):
@@ -303,7 +305,7 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     if not axis:  # 0-d: the running sum of one element is itself
         return _K.clone(x) if x._data.dtype.kind in "fc" else Tensor(x._data.astype(acc), _wrap=True)
     if x._data.dtype.kind not in "fc":
-        return Tensor(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=acc), _wrap=True)
+        return Tensor(c_layout(array_module(x._data).cumsum(x._data, axis=axis[0], dtype=acc)), _wrap=True)
     return CumSum.apply(x, axis=axis[0])
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.extremes import Amax, Amin, MaxMinDim
@@ -109,7 +109,8 @@ class NanSum(Function):
         keep, zeroed = _nan_as_zero(x)
         ctx.save_for_backward(keep)
         # quietly: inf - inf gives nan, and a float16 sum past 65504 inf, as in PyTorch
-        return quietly(lambda: zeroed.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)).astype(x.dtype))
+        out = quietly(lambda: zeroed.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)).astype(x.dtype))
+        return c_layout(out)  # row-major whatever x's layout, as PyTorch allocates a reduction's result
 
     @staticmethod
     def backward(ctx, g):
@@ -130,6 +131,7 @@ class NanMean(Function):
         ctx.save_for_backward(keep, count)
         total = quietly(lambda: zeroed.sum(axis=axis, keepdims=True, dtype=acc_dtype(x)))
         out = quietly(lambda: (total / count).astype(x.dtype))
+        out = c_layout(out)  # row-major, as PyTorch's reductions
         return out if keepdims else (out.reshape(()) if axis is None else out.squeeze(axis))
 
     @staticmethod
@@ -169,7 +171,7 @@ def _at_index(op: str, cls: Any, result: Any, x: Tensor, a: int, pos: Any, order
     xp = array_module(x._data)
     idx = xp.take_along_axis(order, pos, axis=a)
     values = cls.apply(x, idx, axis=a, keepdims=keepdim)
-    idx = idx.astype(np.int64)  # a copy: the op saved idx, and the user may change the indices
+    idx = c_layout(idx.astype(np.int64))  # a copy: the op saved idx, and the user may change the indices
     return result(values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 
 
@@ -301,7 +303,7 @@ def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = No
     if x._data.dtype.kind not in "fc":  # (complex: to the op, which the complex gate judges)
         dt = x._data.dtype if dtype is not None else np.int64
         xp = array_module(x._data)
-        return Tensor(xp.asarray(x._data.sum(axis=axis, keepdims=keepdim, dtype=dt)), _wrap=True)
+        return Tensor(c_layout(xp.asarray(x._data.sum(axis=axis, keepdims=keepdim, dtype=dt))), _wrap=True)
     return NanSum.apply(x, axis=axis, keepdims=keepdim)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
-from glassgrad.backend import array_module, dense
+from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating
@@ -129,6 +129,7 @@ class LogSumExp(Function):
         m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):
             out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        out = c_layout(out)  # row-major whatever x's layout, as PyTorch allocates a reduction's result
         ctx.save_for_backward(x, out)
         if keepdims:
             return out
@@ -171,7 +172,7 @@ class Norm(Function):
                 out = xp.sqrt(xp.sum(w * w, axis=axis, keepdims=keepdims))
             else:
                 out = xp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
-        out = xp.asarray(out).astype(x.dtype, copy=False)
+        out = c_layout(xp.asarray(out).astype(x.dtype, copy=False))  # row-major, as PyTorch's
         ctx.save_for_backward(x, out)
         return out
 

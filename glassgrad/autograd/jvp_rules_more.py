@@ -103,3 +103,16 @@ def _grid_sample(ts, xs, z, attrs):
             per_channel.append(np.sum(d_grid * ts[1], axis=-1))
         out = out + np.stack(per_channel, axis=1)  # (N, C, H_out, W_out)
     return out
+
+
+@rule("zeta")
+def _zeta(ts, xs, z, attrs):
+    """z = zeta(x, q):  t_z = -x zeta(x + 1, q) t_q; none in x (PyTorch's is not implemented)."""
+    from glassgrad.ops.special_zeta import hurwitz_zeta_array
+
+    if ts[0] is not None:
+        raise NotImplementedError(
+            "the derivative for 'zeta' with respect to its first argument (x) is not implemented"
+        )
+    x, q = (np.broadcast_to(v, z.shape).astype(np.float64) for v in xs)
+    return (-x * hurwitz_zeta_array(x + 1, q) * ts[1]).astype(z.dtype)

@@ -133,6 +133,18 @@ def _frac(ctx, g):
     return g
 
 
+@rule("zeta")
+def _zeta(ctx, g):
+    """(not implemented, -g x zeta(x + 1, q)): q's slope recorded, so its own is x (x + 1) zeta(x + 2, q)."""
+    x, q = saved(ctx)
+    if ctx.needs_input_grad[0]:
+        raise NotImplementedError(
+            "the derivative for 'zeta' with respect to its first argument (x) is not implemented"
+        )
+    xc = constant(x)
+    return None, -g * xc * gg.special.zeta(xc + 1, operand(ctx, 1, q))
+
+
 @rule("zero_slope")
 def _zero_slope(ctx, g):
     """0: the step functions (floor, ceil, round, trunc, sign) are flat where differentiable."""

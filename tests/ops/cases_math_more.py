@@ -66,6 +66,19 @@ case("acosh")(_unary(um.acosh, 1.2, 4.0))
 case("atanh")(_unary(um.atanh, -0.9, 0.9))
 case("sinc")(_unary(um.sinc, -3.0, 3.0))
 case("frac")(_unary(um.frac, -3.0, 3.0))
+# zeta's slope in q only (x held: PyTorch has no derivative in x)
+case("zeta")(
+    lambda draw: (
+        (lambda q: gg.special.zeta(gg.tensor([2.5, 3.0, 4.25], dtype=gg.float64), q)),
+        (values(draw, (3,), 0.5, 4.0),),
+    )
+)
+case("zeta")(
+    lambda draw: (
+        (lambda q: gg.special.zeta(gg.tensor(2.0, dtype=gg.float64), q)),
+        (values(draw, draw(shapes()), -2.7, -2.2),),
+    )
+)
 # the step functions' zero slope, away from their jumps (the integers, and 0 for sign)
 case("zero_slope")(_unary(lambda x: gg.floor(x) + gg.round(x) + gg.trunc(x), 0.1, 0.4))
 case("zero_slope")(_unary(lambda x: gg.ceil(x) * gg.sign(x), -2.9, -2.6))

@@ -9,17 +9,18 @@ i1e, each with PyTorch's ``out=``; gammainc/gammaincc in ``ops/special_gamma.py`
 ``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. The orthogonal polynomials (Chebyshev T, U,
 V, W and their shifted forms, Hermite H and He, Laguerre, Legendre) are in
 ``ops/special_polynomials.py``, without gradient as PyTorch's; the Hurwitz ``zeta`` in
-``ops/special_zeta.py``, ``spherical_bessel_j0`` in ``ops/special_bessel.py``. Not here, as not implemented: the other Bessel functions and Airy's;
-asking for one raises ``AttributeError`` naming it (``_NOT_IMPLEMENTED``).
+``ops/special_zeta.py``; the Bessel functions J0, J1, Y0, Y1, K0, K1 (and scaled K) and the
+spherical j0 in ``ops/special_bessel.py``. Not here, as not implemented: Airy's ``airy_ai``;
+asking for it raises ``AttributeError`` naming it (``_NOT_IMPLEMENTED``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.ops import special_bessel as _sb
 from glassgrad.ops import special_more as _sm
 from glassgrad.ops import special_polynomials as _sp
-from glassgrad.ops.special_bessel import spherical_bessel_j0 as _spherical_bessel_j0
 from glassgrad.ops.special_gamma import gammainc, gammaincc
 from glassgrad.ops.special_zeta import zeta as _zeta
 from glassgrad.out_keyword import out_keyword as _out_keyword
@@ -37,7 +38,11 @@ entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
     legendre_polynomial_p,
 ) = (_out_keyword(getattr(_sp, n), n, "cast") for n in _sp.__all__)  # fmt: skip
 zeta = _out_keyword(_zeta, "zeta", "cast")
-spherical_bessel_j0 = _out_keyword(_spherical_bessel_j0, "spherical_bessel_j0", "cast")
+# the Bessel functions J, Y, K and spherical j0, with PyTorch's out= (no gradient, as PyTorch's)
+(
+    bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0, modified_bessel_k1,
+    scaled_modified_bessel_k0, scaled_modified_bessel_k1, spherical_bessel_j0,
+) = (_out_keyword(getattr(_sb, n), n, "cast") for n in _sb.__all__)  # fmt: skip
 # PyTorch's second names for I1 and I0 (its modified_bessel_* record no gradient; these do)
 modified_bessel_i1 = i1
 
@@ -55,15 +60,12 @@ __all__ = [  # noqa: F822
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
     "multigammaln", "ndtr", "ndtri", "gammainc", "gammaincc",
-    "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta", "spherical_bessel_j0", *_sp.__all__,
+    "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta", *_sb.__all__, *_sp.__all__,
 ]  # fmt: skip
 
 
 #: torch.special's functions (PyTorch 2.13) that glassgrad does not have
-_NOT_IMPLEMENTED = frozenset({
-    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0",
-    "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-})  # fmt: skip
+_NOT_IMPLEMENTED = frozenset({"airy_ai"})  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

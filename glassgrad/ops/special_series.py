@@ -168,33 +168,35 @@ _ZETA_A = tuple(math.factorial(2 * j) / b for j, b in enumerate(_BERNOULLI, 1))
 _EPS = 2.0**-53
 
 
-def zeta_array(s: int, q):
-    """The Hurwitz zeta function sum_k (q + k)^-s for an integer s >= 2, as Cephes' ``zeta``
-    (PyTorch's): direct sum to q + N > 9 with N >= 9, then Euler-Maclaurin. inf at the
-    non-positive integers (and -inf), NaN at +inf, as PyTorch."""
+def zeta_direct(q, s):
+    """Cephes' first part of sum_k (q + k)^-s: the terms to q + k > 9 (at least ten), summed, and
+    that first left-out q + k. ``s``: a number, or an array of q's shape (``special_zeta.py``)."""
     xp = array_module(q)
-    shape = q.shape
-    q = q.reshape(-1)  # flat, for the index arithmetic below
-    pole = (q <= 0) & (q == xp.floor(q))
-    q = xp.where(pole, 1.0, q)
-    total = q**-s
     need = xp.maximum(9, xp.floor(9 - xp.minimum(q, 9)) + 1)  # Cephes: while (i < 9 || a <= 9)
     need = xp.where(xp.isnan(q), 9, need)
+    total = q**-s
     for i in range(1, 10):  # every element takes nine more terms
         total = total + (q + i) ** -s
     (rest,) = xp.nonzero(need > 9)  # q < 0 takes more, summed in blocks of terms
     for lo in range(0, rest.size, 256):  # 256 elements by 4096 terms: 8 MB at a time, not rows x 32 KB
         part = rest[lo : lo + 256]
         qr, nr = q[part, None], need[part, None]
+        sr = s[part, None] if xp.ndim(s) else s
         last = int(nr.max())
         for start in range(10, last + 1, 4096):
             k = xp.arange(start, min(start + 4096, last + 1))
-            total[part] += xp.where(k <= nr, (qr + k) ** -s, 0.0).sum(axis=1)
-    w = q + need
+            total[part] += xp.where(k <= nr, (qr + k) ** -sr, 0.0).sum(axis=1)
+    return total, q + need
+
+
+def zeta_tail(total, w, s, done):
+    """``total`` plus the Euler-Maclaurin tail from the first left-out term w:
+    w^(1-s) / (s - 1) - w^-s / 2 + sum_j B_2j s (s+1) ... (s+2j-2) w^(-s-2j+1) / (2j)!, each term
+    until it is below the sum's last bit; nothing where ``done`` (Cephes' stop in the direct part)."""
+    xp = array_module(total)
     b = w**-s
-    total = total + b * w / (s - 1) - 0.5 * b
-    fac = xp.ones_like(q)
-    done = xp.zeros(q.shape, bool)
+    total = xp.where(done, total, total + b * w / (s - 1) - 0.5 * b)
+    fac = xp.ones_like(total)
     for j, coeff in enumerate(_ZETA_A):
         fac = fac * (s + 2 * j)
         b = b / w
@@ -203,6 +205,20 @@ def zeta_array(s: int, q):
         done = done | (xp.abs(t) < _EPS * xp.abs(total))
         fac = fac * (s + 2 * j + 1)
         b = b / w
+    return total
+
+
+def zeta_array(s: int, q):
+    """The Hurwitz zeta function sum_k (q + k)^-s for an integer s >= 2, as Cephes' ``zeta``
+    (PyTorch's): direct sum to q + N > 9 with N >= 9, then Euler-Maclaurin. inf at the
+    non-positive integers (and -inf), NaN at +inf, as PyTorch."""
+    xp = array_module(q)
+    shape = q.shape
+    q = q.reshape(-1)  # flat, for the index arithmetic of the direct part
+    pole = (q <= 0) & (q == xp.floor(q))
+    q = xp.where(pole, 1.0, q)
+    total, w = zeta_direct(q, s)
+    total = zeta_tail(total, w, s, xp.zeros(q.shape, bool))
     return xp.where(pole, xp.inf, total).reshape(shape)
 
 

@@ -20,28 +20,10 @@ from glassgrad.errors import DTypeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.math_more import _broadcastable
 from glassgrad.ops.operands import promoted_floats
-from glassgrad.ops.special_series import _EPS, _ZETA_A
+from glassgrad.ops.special_series import _EPS, zeta_direct, zeta_tail
 from glassgrad.tensor import Tensor
 
 __all__ = ["Zeta", "hurwitz_zeta_array", "zeta"]
-
-_BLOCK = 4096  # terms per pass for the elements that need many (q far below 0)
-
-
-def _direct(xp, x, q):
-    """sum_k (q + k)^-x up to the first q + k > 9 (k >= 9), and that last q + k: each element's own count."""
-    need = xp.maximum(9, xp.floor(9 - xp.minimum(q, 9)) + 1)  # Cephes: while (i < 9 || a <= 9)
-    total = q**-x
-    for i in range(1, 10):  # every element takes nine more terms
-        total = total + (q + i) ** -x
-    (rest,) = xp.nonzero(need > 9)  # q < 0 takes more, summed in blocks of terms
-    for lo in range(0, rest.size, 256):  # 256 elements x 4096 terms at a time: 8 MB
-        part = rest[lo : lo + 256]
-        qr, xr, nr = q[part, None], x[part, None], need[part, None]
-        for start in range(10, int(nr.max()) + 1, _BLOCK):
-            k = xp.arange(start, min(start + _BLOCK, int(nr.max()) + 1))
-            total[part] += xp.where(k <= nr, (qr + k) ** -xr, 0.0).sum(axis=1)
-    return total, q + need
 
 
 def hurwitz_zeta_array(x: Any, q: Any) -> Any:
@@ -55,20 +37,10 @@ def hurwitz_zeta_array(x: Any, q: Any) -> Any:
     ok = ~(pole | domain)
     xs, qs = x[ok], q[ok]
     with xp.errstate(all="ignore"):  # an infinite x or q: the terms are 0 or inf, as Cephes'
-        total, w = _direct(xp, xs, qs)
+        total, w = zeta_direct(qs, xs)
         b = w**-xs
         # Cephes stops once a term is below the sum's last bit (x = inf: 1^-inf = 1 and no more)
-        done = (-_EPS * total < b) & (b < _EPS * total)
-        total = xp.where(done, total, total + b * w / (xs - 1) - 0.5 * b)
-        fac = xp.ones_like(xs)
-        for j, coeff in enumerate(_ZETA_A):
-            fac = fac * (xs + 2 * j)
-            b = b / w
-            t = fac * b / coeff
-            total = total + xp.where(done, 0.0, t)
-            done = done | (xp.abs(t) < _EPS * xp.abs(total))
-            fac = fac * (xs + 2 * j + 1)
-            b = b / w
+        total = zeta_tail(total, w, xs, (-_EPS * total < b) & (b < _EPS * total))
     out[ok] = total
     out[pole & ~domain] = xp.inf
     return out.reshape(shape)

@@ -334,6 +334,15 @@ class StateDict:
                 error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
             elif local_metadata.get("assign_to_params_buffers"):
                 self._assign(name, target, value, arr)
+            elif type(target._data) is np.ndarray and not target._data.flags.writeable:
+                # a read-only view (expand, broadcast_to, meshgrid: escnn's index buffers), which
+                # PyTorch's copy_ refuses too (NumPy's "assignment destination is read-only" before)
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model are '
+                    f"{target.shape} and whose dimensions in the checkpoint are {tuple(arr.shape)}, an "
+                    "exception occurred: it is a read-only view (from expand/broadcast_to, whose elements "
+                    "share memory, or from_numpy of a read-only NumPy array); clone() it first"
+                )
             elif not (_meta_seen[0] and load_into(target, arr, key, error_msgs)):
                 target._data[...] = arr
                 target._version += 1

@@ -26,7 +26,9 @@ from glassgrad.ops import (
     padding,
     pieces,
     reduce,
+    scatter,
     setitem,
+    sparse,
     trig,
     unary,
     unary_more,
@@ -38,7 +40,7 @@ __all__ = [
     "ComplexEinsum", "ComplexPow", "ComplexSqrt", "ComplexLog", "ComplexLog1p", "ComplexSin", "ComplexCos",
     "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
     "ComplexRsqrt", "ComplexSigmoid", "ComplexAsin", "ComplexAcos", "ComplexAtan", "ComplexAsinh", "ComplexAcosh",
-    "ComplexAtanh", "ComplexProd", "ComplexCumProd",
+    "ComplexAtanh", "ComplexProd", "ComplexCumProd", "ComplexSparseMM",
 ]  # fmt: skip
 
 
@@ -196,6 +198,11 @@ ComplexEinsum = _twin(
     "z = einsum(s_1, ..., s_n -> out)(x_1, ..., x_n), complex (S4D's kernel, mamba's complex scan).\n"
     "    VJP for x_i: einsum's real rule with conj of the other operands, real part for a real x_i.",
 )
+ComplexSparseMM = _twin(
+    sparse.SparseMM,
+    "z = S @ d, complex (a sparse COO matrix of complex values, as torch.sparse.mm).\n"
+    "    VJP: (g[rows] . conj(d[cols]) per stored value, conj(S)^T g), real parts for real inputs.",
+)
 
 #: The real ops whose backward is already right for complex values: linear with real coefficients
 #: (moves, copies, slices, sums; each reads only g's shape), or conjugation-free by construction
@@ -209,6 +216,11 @@ AWARE = (
     setitem.SetItem,  # (FEDformer's out_ft[..., wi] = ... into a cfloat buffer)
     conv.Fold, conv.Unfold,  # (istft's overlap-add of complex frames; moves and sums only)
     indexing.MaskedFill, indexing.Gather,  # (one differentiable input, its gradient g moved or zeroed)
+    # writes and accumulations at indices (torchkbnufft's gridding is a complex index_add_): their
+    # gradients move g (index_add's scales it by conj(alpha), written so in IndexAdd.backward)
+    indexing_more.IndexAdd, indexing_more.IndexCopy, indexing_more.MaskedScatter, indexing.ScatterAdd,
+    scatter.Scatter,
+    sparse.SparseToDense, sparse.SparseCoalesce,  # (sums of stored values: g gathered back)
 )  # fmt: skip
 for _cls in AWARE:
     _cls.complex_ok = True

@@ -25,6 +25,7 @@ from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining, unary
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
+from glassgrad.ops.alpha_checks import addc_value
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
@@ -245,6 +246,7 @@ def addcmul(
 ) -> Tensor:
     """input + value * tensor1 * tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcmul", (tensor1, tensor2, *legacy), 2, value, "value")
+    value = addc_value("addcmul", value, input, tensor1, tensor2)
     if _halves(input, tensor1, tensor2):
         return with_out(addcmul(*_wide(input, tensor1, tensor2), value=value).half(), out, "addcmul")
     return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
@@ -255,6 +257,7 @@ def addcdiv(
 ) -> Tensor:
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
+    value = addc_value("addcdiv", value, input, tensor1, tensor2)
     # (value * t1) / t2 in PyTorch's order (its kernel's last bit); float16 in float32, as its CPU kernel
     half = [getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2)]  # mixed ones too
     a, t1, t2 = (t.float() if h else t for t, h in zip((input, tensor1, tensor2), half, strict=True))

@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad.dtypes import check_complex_into
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
+from glassgrad.ops.alpha_checks import check_alpha
 from glassgrad.ops.composite import _arr, _scaled, number_first, with_out
 from glassgrad.tensor import Tensor
 
@@ -26,12 +27,14 @@ __all__ = [
 def add(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
     """input + alpha * other (``legacy``: PyTorch's deprecated ``add(input, Number alpha, other)``)."""
     (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")
+    check_alpha("add", alpha, input, other)
     return with_out(elementwise.add(input, _scaled(other, alpha)), out, "add", (input, other))
 
 
 def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
     """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
     (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
+    check_alpha("sub", alpha, input, other)
     return with_out(elementwise.sub(input, _scaled(other, alpha)), out, "sub", (input, other))
 
 

@@ -300,7 +300,7 @@ class Gather(Primitive):
     def forward(ctx, a, index, dim=0):
         key = _grid_key(index, dim)
         ctx.save_for_backward(key)
-        return c_layout(a[key])  # row-major, as PyTorch's (NumPy follows index's layout)
+        return c_layout(a[key])  # row-major, as PyTorch's (NumPy follows an expanded index's layout)
 
     @staticmethod
     def backward(ctx, g):

@@ -42,7 +42,8 @@ def _same_dtype(op: str, x: Tensor, src: Tensor, name: str) -> None:
 # ------------------------------------------------------------------ index_add / index_copy
 class IndexAdd(Function):
     """z = x, then z[.., index[i], ..] += alpha * src[.., i, ..] along ``dim`` (repeats add up).
-    VJP: (g, None, alpha * g[.., index, ..])."""
+    VJP: (g, None, conj(alpha) * g[.., index, ..]) (PyTorch 2.13 multiplies by a complex alpha
+    itself, which its own gradcheck refutes; the conjugate is the complex gradient's convention)."""
 
     name = "index_add"
 
@@ -60,7 +61,7 @@ class IndexAdd(Function):
         gsrc = None
         if ctx.needs_input_grad[2]:
             gsrc = array_module(g).take(g, at["idx"], axis=at["dim"])
-            gsrc = gsrc if at["alpha"] == 1 else gsrc * at["alpha"]
+            gsrc = gsrc if at["alpha"] == 1 else gsrc * at["alpha"].conjugate()
         return g, None, gsrc
 
 
@@ -123,6 +124,8 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1
     x2, src, idx, d = _index_args("index_add", x, dim, index, source)
     if x._data.dtype.kind in "iub" and not isinstance(alpha, int | np.integer):
         raise DTypeError(f"index_add: expected an integer alpha for an {x.dtype} input, got {alpha!r}")
+    if isinstance(alpha, complex | np.complexfloating) and x._data.dtype.kind != "c":
+        raise DTypeError(f"index_add: expected a real alpha for a {x.dtype} input, got {alpha!r}")
     out = IndexAdd.apply(x2, idx, src, dim=d, alpha=alpha)
     return out if out.shape == shape else out.reshape(shape)
 

@@ -1,5 +1,6 @@
-"""Gradcheck cases for ops/sparse.py: the sparse-dense product, to_dense and coalesce, on random
-COO patterns with duplicate entries and empty rows (the values and the dense operand are checked)."""
+"""Gradcheck cases for ops/sparse.py: the sparse-dense product (real and complex), to_dense and
+coalesce, on random COO patterns with duplicate entries and empty rows (the values and the dense
+operand are checked)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,16 @@ def _coalesce(draw):
         return c.values() * c.values()  # a non-linear use of the summed duplicates
 
     return fn, (values(draw, (ix.shape[1],)),)
+
+
+@case("complex_sparse_mm")
+def _complex_sparse_mm(draw):
+    """A complex sparse matrix times a complex dense one (the values and the operand as real pairs)."""
+    m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
+    ix = _pattern(draw, m, k)
+
+    def fn(v, d):
+        s = gg.sparse_coo_tensor(ix, gg.view_as_complex(v), (m, k))
+        return gg.view_as_real(gg.sparse.mm(s, gg.view_as_complex(d)))
+
+    return fn, (values(draw, (ix.shape[1], 2)), values(draw, (k, n, 2)))

@@ -12,6 +12,7 @@ from typing import Any
 
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.nn.functional.conv_complex import complex_conv
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
 from glassgrad.ops.layout import channels_last_if
@@ -96,10 +97,10 @@ def _check_conv(
             f"{op}: expected input, weight and bias of one dtype, got input {x.dtype}, weight {weight.dtype}{b}"
         )
     kind = x._data.dtype.kind
-    if kind not in "fiu":
-        raise DTypeError(f"{op}: expected a floating-point or integer input, got {x.dtype}")
+    if kind not in "fiuc":
+        raise DTypeError(f"{op}: expected a floating-point, complex or integer input, got {x.dtype}")
     dilation = ntuple(dilation, nd, op, "dilation", 1)
-    if kind != "f" and any(d != 1 for d in dilation):  # PyTorch's CPU kernels: none dilated for ints
+    if kind in "iu" and any(d != 1 for d in dilation):  # PyTorch's CPU kernels: none dilated for ints
         raise DTypeError(f"{op}: expected a floating-point input for dilation {dilation}, got {x.dtype}")
     return tuple(weight.shape[2:]), ntuple(stride, nd, op, "stride", 1), dilation
 
@@ -149,7 +150,8 @@ def _conv(
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
     prim = _C3.Conv3d if nd == 3 else _C.Conv2d
-    out = prim.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    run = complex_conv if x._data.dtype.kind == "c" else lambda p, *a, **kw: p.apply(*a, **kw)
+    out = run(prim, x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
     return _conv_named(_unbatched(out, nd, unbatched), nd, unbatched)
 
 
@@ -242,7 +244,9 @@ def _conv_transpose(
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation = (1, *stride), (1, *dilation)
         padding, output_padding = (0, *padding), (0, *output_padding)
-    out = (_C3.ConvTranspose3d if nd == 3 else _C.ConvTranspose2d).apply(
+    run = complex_conv if x._data.dtype.kind == "c" else lambda p, *a, **kw: p.apply(*a, **kw)
+    out = run(
+        _C3.ConvTranspose3d if nd == 3 else _C.ConvTranspose2d,
         x,
         weight,
         bias,

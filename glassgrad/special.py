@@ -9,9 +9,9 @@ i1e, each with PyTorch's ``out=``; gammainc/gammaincc in ``ops/special_gamma.py`
 ``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. The orthogonal polynomials (Chebyshev T, U,
 V, W and their shifted forms, Hermite H and He, Laguerre, Legendre) are in
 ``ops/special_polynomials.py``, without gradient as PyTorch's; the Hurwitz ``zeta`` in
-``ops/special_zeta.py``; the Bessel functions J0, J1, Y0, Y1, K0, K1 (and scaled K) and the
-spherical j0 in ``ops/special_bessel.py``. Not here, as not implemented: Airy's ``airy_ai``;
-asking for it raises ``AttributeError`` naming it (``_NOT_IMPLEMENTED``).
+``ops/special_zeta.py``; the Bessel functions J0, J1, Y0, Y1, K0, K1 (and scaled K), the
+spherical j0 and Airy's Ai in ``ops/special_bessel.py``. Every function of PyTorch 2.13's
+``torch.special`` is here (``_NOT_IMPLEMENTED`` would name one that is not).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
 zeta = _out_keyword(_zeta, "zeta", "cast")
 # the Bessel functions J, Y, K and spherical j0, with PyTorch's out= (no gradient, as PyTorch's)
 (
-    bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0, modified_bessel_k1,
+    airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0, modified_bessel_k1,
     scaled_modified_bessel_k0, scaled_modified_bessel_k1, spherical_bessel_j0,
 ) = (_out_keyword(getattr(_sb, n), n, "cast") for n in _sb.__all__)  # fmt: skip
 # PyTorch's second names for I1 and I0 (its modified_bessel_* record no gradient; these do)
@@ -65,7 +65,7 @@ __all__ = [  # noqa: F822
 
 
 #: torch.special's functions (PyTorch 2.13) that glassgrad does not have
-_NOT_IMPLEMENTED = frozenset({"airy_ai"})  # fmt: skip
+_NOT_IMPLEMENTED: frozenset = frozenset()  # (every function of PyTorch 2.13's is here)
 
 
 def __getattr__(name: str) -> Any:

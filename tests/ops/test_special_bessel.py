@@ -14,7 +14,7 @@ import glassgrad as gg
 
 S = gg.special
 NAMES = [
-    "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
     "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
 ]  # fmt: skip
 
@@ -82,14 +82,14 @@ def test_random_values_match_pytorch(torch):
             ours = getattr(S, name)(gg.tensor(x.astype(dtype))).numpy()
             theirs = getattr(torch.special, name)(torch.tensor(x.astype(dtype))).numpy()
             assert ours.dtype == theirs.dtype
-            # PyTorch 2.13's J and Y in float64 err up to 1e-6 (between 3 and 8); K to the last bits
-            tol = (
-                (1e-6, 1e-6)
-                if "bessel_j" in name or "bessel_y" in name
-                else (2e-5, 1e-30)
-                if dtype == "float32"
-                else (1e-13, 1e-300)
-            )
+            # PyTorch 2.13's J and Y in float64 err up to 1e-6 (between 3 and 8), its Ai up to 3e-6
+            # (near -2); its K to the last bits
+            if name == "airy_ai":
+                tol = (5e-6, 5e-6)
+            elif "bessel_j" in name or "bessel_y" in name:
+                tol = (1e-6, 1e-6)
+            else:
+                tol = (2e-5, 1e-30) if dtype == "float32" else (1e-13, 1e-300)
             np.testing.assert_allclose(
                 ours, theirs, rtol=tol[0], atol=tol[1], equal_nan=True, err_msg=f"{name} {dtype}"
             )
@@ -111,3 +111,30 @@ def test_last_bits_against_scipy():
         # absolute near the zeros of J and Y (where a relative error means nothing), relative elsewhere
         atol = 1e-15 if "bessel_j" in name or "bessel_y" in name else 0
         np.testing.assert_allclose(ours[kept], truth[kept], rtol=2e-14, atol=atol, err_msg=name)
+
+
+def test_airy_values_zero_and_equation():
+    # Ai(0), Ai(1), Ai(-1) (to 16 digits) and the first zero of Ai
+    got = S.airy_ai(_f64([0.0, 1.0, -1.0, -2.338107410459767])).numpy()
+    np.testing.assert_allclose(
+        got[:3], [0.3550280538878172, 0.1352924163128814, 0.5355608832923521], rtol=2e-15
+    )
+    assert abs(got[3]) < 1e-15
+    # Ai'' = x Ai by central differences, on both sides of each method's boundary (1, 10, -14)
+    x = np.array([-20.0, -14.2, -13.8, -7.3, -0.4, 0.9, 1.1, 5.0, 9.9, 10.1, 14.0])
+    h = 1e-3
+    second = (
+        S.airy_ai(_f64(x + h)).numpy() - 2 * S.airy_ai(_f64(x)).numpy() + S.airy_ai(_f64(x - h)).numpy()
+    ) / h**2
+    np.testing.assert_allclose(second, x * S.airy_ai(_f64(x)).numpy(), rtol=1e-5, atol=1e-9)
+
+
+def test_airy_last_bits_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    x = np.concatenate([np.linspace(-60, 12, 181), [20.0, 50.0, 103.1]])
+    truth = np.array([float(mpmath.airyai(v)) for v in x])
+    got = S.airy_ai(_f64(x)).numpy()
+    # past -14 the phase (2/3)|x|^(3/2) carries float64's rounding of a number near 300: 1e-14
+    near = x >= -14
+    np.testing.assert_allclose(got[near], truth[near], rtol=1e-13, atol=2e-15)
+    np.testing.assert_allclose(got[~near], truth[~near], rtol=0, atol=5e-14)

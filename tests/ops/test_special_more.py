@@ -156,9 +156,8 @@ def test_every_alias_is_pytorchs_function(torch):
 
 
 def test_missing_functions_say_so():
-    with pytest.raises(AttributeError, match="torch.special.airy_ai is not implemented"):
-        gg.special.airy_ai  # noqa: B018
-    assert not hasattr(gg.special, "airy_ai")
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_function'"):
+        gg.special.no_such_function  # noqa: B018
     from glassgrad.special import ndtr  # a plain import of a name defined here
 
     assert ndtr is gg.special.ndtr

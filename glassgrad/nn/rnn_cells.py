@@ -40,7 +40,13 @@ class RNNCellBase(Module):
     all initialised U(-1/sqrt(H), 1/sqrt(H)) as PyTorch; G is the number of gates."""
 
     def __init__(
-        self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype: Any = None
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        num_chunks: int,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         # PyTorch takes any integer (a 0-d integer tensor too: SpeechBrain's cells pass
@@ -51,11 +57,12 @@ class RNNCellBase(Module):
         self.hidden_size = hidden_size
         self.bias = bias
         dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dt))
-        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dt))
+        kw = {"dtype": dt, "device": device}
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, **kw))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, **kw))
         if bias:
-            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dt))
-            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dt))
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, **kw))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, **kw))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -108,7 +115,7 @@ class RNNCell(RNNCellBase):
     ) -> None:  # fmt: skip
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
@@ -131,7 +138,7 @@ class LSTMCell(RNNCellBase):
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
         h0, c0 = hx if hx is not None else (None, None)
@@ -157,7 +164,7 @@ class GRUCell(RNNCellBase):
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         x, h, batched = self._prepare(input, hx)

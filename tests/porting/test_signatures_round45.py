@@ -74,3 +74,12 @@ def test_stft_align_to_window_frames_by_hand():
                    return_complex=True, align_to_window=True)  # fmt: skip
     assert spec.shape == (3, 3)
     assert spec[0].real.tolist() == [3.0, 6.0, 12.0]
+
+
+def test_rnn_cell_base_takes_device(torch):
+    import inspect as _inspect
+
+    ours = list(_inspect.signature(nn.RNNCellBase.__init__).parameters)
+    assert ours == list(_inspect.signature(torch.nn.RNNCellBase.__init__).parameters)
+    cell = nn.LSTMCell(3, 4, device="meta")
+    assert cell.weight_ih.device == gg.device("meta") and cell.weight_ih.shape == (16, 3)

@@ -30,6 +30,27 @@ def size_error(op: str, size: tuple, bad: object) -> ShapeError:
     )
 
 
+def size_mismatch(shapes: list) -> str:
+    """PyTorch's sentence for operands that do not broadcast ("; The size of tensor a (5) must match
+    the size of tensor b (4) at non-singleton dimension 0", to end a message; programs match it:
+    torchtune's KV-cache test), or "" when ``shapes`` broadcast: the shapes broadcast one after the other, as
+    PyTorch's TensorIterator does, and the first pair that fails names its rightmost clash, counted
+    in that pair's broadcast dims. Ops glassgrad composes from others (lerp, addcmul) name their
+    inner op's operands."""
+    acc: tuple = ()
+    for shape in (tuple(s) for s in shapes):
+        n = max(len(acc), len(shape))
+        a, b = (1,) * (n - len(acc)) + acc, (1,) * (n - len(shape)) + shape
+        for i in range(n - 1, -1, -1):
+            if a[i] != b[i] and a[i] != 1 and b[i] != 1:
+                return (
+                    f"; The size of tensor a ({a[i]}) must match the size of tensor b ({b[i]}) at "
+                    f"non-singleton dimension {i}"
+                )
+        acc = tuple(x if y == 1 else y for x, y in zip(a, b, strict=True))
+    return ""
+
+
 class IndexOutOfRangeError(ShapeError, IndexError):
     """An index or dim outside the tensor; an ``IndexError`` too, as PyTorch raises."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.function import Node
-from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.errors import DTypeError, GraphError, ShapeError, size_mismatch
 
 __all__ = ["_check_versions", "_reshaped_leaf", "cut_non_leaf", "op_error"]
 
@@ -61,7 +61,8 @@ def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
         return e
     if isinstance(e, TypeError):
         return DTypeError(f"{cls.name}: expected dtypes the op supports, got {_describe(arrays)} ({e})")
-    return ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e})")
+    sizes = size_mismatch([a.shape for a in arrays if hasattr(a, "shape")]) if "broadcast" in str(e) else ""
+    return ShapeError(f"{cls.name}: {_describe(arrays)} cannot be combined ({e}){sizes}")
 
 
 def _describe(arrays: list) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ShapeError, size_mismatch
 
 __all__ = ["broadcast_shape", "unbroadcast"]
 
@@ -20,7 +20,8 @@ def broadcast_shape(*shapes: tuple[int, ...], op: str = "broadcast") -> tuple[in
                 if d != 1:
                     if size not in (1, d):
                         shown = " and ".join(str(tuple(s)) for s in shapes)
-                        raise ShapeError(f"{op}: expected broadcastable shapes, got {shown}")
+                        sizes = size_mismatch(shapes)
+                        raise ShapeError(f"{op}: expected broadcastable shapes, got {shown}{sizes}")
                     size = d
         out.append(size)
     return tuple(out)

@@ -3,7 +3,8 @@
 PyTorch exposes its internal operator library as ``torch.ops.aten.<name>``; programs reach for it
 where the Python API lacks a form (``aten.slice`` takes the dim as an argument, which ``x[...]``
 does not), or name them as keys when they match traced graphs (curvlinops matches ``view``,
-``_unsafe_view``, ``t``, ``mm``, ``addmm``, ``add`` and ``convolution``). Each operator here is also reachable as ``<name>.Tensor`` / ``<name>.default``, the
+``_unsafe_view``, ``t``, ``mm``, ``addmm``, ``add`` and ``convolution``; torchao's NF4 tensor
+registers its ``__torch_dispatch__`` handlers under ``clone``'s key). Each operator here is also reachable as ``<name>.Tensor`` / ``<name>.default``, the
 overload spellings PyTorch accepts. Any other name raises an error that names the missing operator
 rather than guessing at an ATen signature that may differ from the Python function of that name.
 """
@@ -20,7 +21,7 @@ from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.ops.indexing import GetItem, normalize_dim
 from glassgrad.tensor import Tensor
 
-__all__ = ["_unsafe_view", "add", "addmm", "convolution", "mm", "slice", "t", "view"]
+__all__ = ["_unsafe_view", "add", "addmm", "clone", "convolution", "mm", "slice", "t", "view"]
 
 
 def slice(  # noqa: A001 - ATen's name for the op
@@ -79,6 +80,13 @@ def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     return gg.add(input, other, alpha=alpha)
 
 
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
+    """``aten::clone(Tensor self, *, MemoryFormat? memory_format=None)``: ``input.clone()``."""
+    if memory_format is None:
+        return input.clone()
+    return input.clone(memory_format=memory_format)
+
+
 def convolution(
     input: Tensor,  # noqa: A002
     weight: Tensor,
@@ -95,7 +103,7 @@ def convolution(
     return gg.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
 
 
-for _op in (slice, view, _unsafe_view, t, mm, addmm, add, convolution):
+for _op in (slice, view, _unsafe_view, t, mm, addmm, add, clone, convolution):
     _op.default = _op  # type: ignore[attr-defined]
     _op.Tensor = _op  # type: ignore[attr-defined]
 del _op

@@ -9,7 +9,7 @@ import operator
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, size_mismatch
 from glassgrad.tensor import Size, Tensor
 
 __all__ = ["broadcast_shapes", "broadcast_tensors"]
@@ -61,5 +61,6 @@ def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
     except ValueError:
         raise ShapeError(
             f"broadcast_tensors: shapes {', '.join(map(str, shapes))} do not broadcast together"
+            f"{size_mismatch(shapes)}"
         ) from None
     return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in tensors)

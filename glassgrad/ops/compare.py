@@ -20,7 +20,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, size_mismatch
 from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
@@ -59,7 +59,8 @@ def _const(name: str, *args: Any) -> Tensor:
         return Tensor(out, _wrap=True)
     except ValueError:
         shapes = " and ".join(str(np.shape(a)) for a in arrays)
-        raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}") from None
+        sizes = size_mismatch([np.shape(a) for a in arrays])
+        raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}{sizes}") from None
 
 
 def _compare(name: str):
@@ -101,7 +102,8 @@ def _division(name: str, fn: Any = None):
                 out = fn(xp, x, y) if fn else getattr(xp, name)(x, y)
             except ValueError:
                 raise ShapeError(
-                    f"{name}: expected shapes that broadcast together, got {np.shape(x)} and {np.shape(y)}"
+                    f"{name}: expected shapes that broadcast together, got {np.shape(x)} and "
+                    f"{np.shape(y)}{size_mismatch([np.shape(x), np.shape(y)])}"
                 ) from None
         # empty: no division; meta: no values to check
         if (

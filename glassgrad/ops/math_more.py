@@ -23,7 +23,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, size_mismatch
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
@@ -251,8 +251,9 @@ def _broadcastable(name: str, x: Any, y: Any) -> None:
     try:
         xp.broadcast_shapes(xp.shape(x), xp.shape(y))
     except ValueError:
+        shapes = (tuple(xp.shape(x)), tuple(xp.shape(y)))
         raise ShapeError(
-            f"{name}: expected broadcastable shapes, got {tuple(xp.shape(x))} and {tuple(xp.shape(y))}"
+            f"{name}: expected broadcastable shapes, got {shapes[0]} and {shapes[1]}{size_mismatch(shapes)}"
         ) from None
 
 

@@ -35,7 +35,8 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
-from glassgrad.optim.scalars import loaded_as_tensors, scalar_state, step_state
+from glassgrad.optim.optimizer_load import cast_loaded_state
+from glassgrad.optim.scalars import scalar_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -288,8 +289,9 @@ class Optimizer(OptimizerHooks):
         Groups must match in number and size, and the state must come from this kind of optimizer:
         every saved group carries this optimizer's hyperparameters (an SGD ``state_dict`` has no
         ``betas`` for Adam) and each param's state arrays include this optimizer's own (extra ones, as
-        Lookahead's ``momentum_buffer``, are kept). Adam and AdamW share theirs, as in PyTorch. Everything is checked before anything changes. State arrays are copied
-        and cast to their parameter's dtype; ``step`` becomes a 0-d tensor (a copy; a number saved by an
+        Lookahead's ``momentum_buffer``, are kept). Adam and AdamW share theirs, as in PyTorch. Everything is checked before anything changes. State tensors are cast to
+        their parameter's dtype, and kept themselves where that changes nothing (as PyTorch's;
+        ``kept_as_loaded``), else copied; ``step`` becomes a 0-d tensor (kept likewise; a number saved by an
         older version is read as one of the default dtype), except a number kept by an optimizer with
         its own ``step()`` (PyTorch casts tensors only). Saved keys are read as ints (JSON loads too).
         """
@@ -362,30 +364,8 @@ class Optimizer(OptimizerHooks):
         return state, saved_groups
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
-        """One loaded state entry: ``step`` -> a 0-d tensor copy (its dtype kept, as PyTorch keeps
-        it; a number stays one for a user's own step() on Optimizer, whose int made float32 lost 7
-        digits of b1 ** step; not on Adam & co: ``loaded_as_tensors``), arrays -> a Tensor copy, in a real param's dtype (PyTorch casts for those only; a DTensor's stays one)."""
-        as_tensor = key in loaded_as_tensors(type(self))
-        own = type(self).step.__module__.startswith("glassgrad.") or as_tensor
-        if key == "step" and (own or isinstance(value, Tensor)):
-            return step_state(value, f"{type(self).__name__}.load_state_dict")
-        if as_tensor and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return scalar_state(float(value))  # ASGD's eta and mu, NAdam's mu_product, as PyTorch
-        if isinstance(value, numbers.Number) or value is None:
-            return value
-        if isinstance(value, Tensor):
-            arr = value._data
-        elif isinstance(value, np.ndarray) or hasattr(value, "__array__"):
-            arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
-        else:
-            return copy.deepcopy(value)
-        if key in self._param_shaped_state and arr.shape != p._data.shape:
-            raise ShapeError(
-                f"{type(self).__name__}.load_state_dict: expected state {key!r} of param {index} with "
-                f"shape {p.shape}, got {arr.shape}"
-            )
-        arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" == p._data.dtype.kind else arr.copy()
-        return state_like(p, arr) if key in self._param_shaped_state else Tensor(arr, _wrap=True)
+        """One loaded state entry (``optimizer_load.cast_loaded_state``)."""
+        return cast_loaded_state(self, p, index, key, value)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:

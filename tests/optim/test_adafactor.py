@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -45,7 +47,7 @@ def test_state_dict_round_trip(torch):
     _, gp, _, go = _run(torch, 3)
     copies = [gg.tensor(q.detach().numpy(), requires_grad=True) for q in gp]
     go2 = gg.optim.Adafactor(copies)
-    go2.load_state_dict(go.state_dict())
+    go2.load_state_dict(copy.deepcopy(go.state_dict()))  # else both step the same state, as in PyTorch
     for q, c in zip(gp, copies):
         q.grad = gg.ones_like(q)
         c.grad = gg.ones_like(c)

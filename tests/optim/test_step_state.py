@@ -62,14 +62,22 @@ def test_a_float_step_saved_by_an_older_version_loads_as_a_tensor():
     assert fresh.state[q]["step"].item() == 3.0
 
 
-def test_a_loaded_step_is_a_copy():
-    p, opt = _stepped(gg, "Adam", 2)
-    sd = opt.state_dict()
-    q, fresh = _stepped(gg, "Adam", 0)
-    fresh.load_state_dict(sd)
-    q.grad = gg.full((3,), 0.5)
-    fresh.step()
-    assert fresh.state[q]["step"].item() == 3.0 and opt.state[p]["step"].item() == 2.0
+def test_a_loaded_step_is_the_saved_tensor_as_in_pytorch(torch):
+    # PyTorch 2's load_state_dict keeps a tensor step (and state of the param's dtype) as given, so
+    # the loaded optimizer counts in the saved tensor: a live state_dict's source counts along (the
+    # round-45 fix; glassgrad copied); a deepcopy of the state_dict keeps them apart
+    for deep in (False, True):
+        counts = []
+        for lib in (gg, torch):
+            p, opt = _stepped(lib, "Adam", 2)
+            sd = opt.state_dict()
+            q, fresh = _stepped(lib, "Adam", 0)
+            fresh.load_state_dict(copy.deepcopy(sd) if deep else sd)
+            assert (fresh.state[q]["exp_avg"] is opt.state[p]["exp_avg"]) is not deep
+            q.grad = lib.full((3,), 0.5)
+            fresh.step()
+            counts.append((fresh.state[q]["step"].item(), opt.state[p]["step"].item()))
+        assert counts[0] == counts[1] == ((3.0, 2.0) if deep else (3.0, 3.0))
 
 
 def test_a_step_that_is_not_a_number_is_refused():

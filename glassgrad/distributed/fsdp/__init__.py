@@ -14,7 +14,12 @@ FSDP1's ``FullyShardedDataParallel`` is a class for ``isinstance`` checks that r
 
 from __future__ import annotations
 
-from glassgrad.distributed.fsdp._fsdp1 import FullyShardedDataParallel
+from glassgrad.distributed.fsdp._fsdp1 import (
+    BackwardPrefetch,
+    FullyShardedDataParallel,
+    ShardingStrategy,
+    StateDictType,
+)
 from glassgrad.distributed.fsdp._fully_shard import (
     CPUOffloadPolicy,
     FSDPModule,
@@ -32,4 +37,7 @@ __all__ = [
     "CPUOffloadPolicy",
     "UnshardHandle",
     "FullyShardedDataParallel",
+    "ShardingStrategy",
+    "BackwardPrefetch",
+    "StateDictType",
 ]

@@ -1,9 +1,10 @@
 """``torch.distributed._composable.fsdp``: FSDP2's former path, the same names as
-``glassgrad.distributed.fsdp`` (``fully_shard``, ``FSDPModule``, ``MixedPrecisionPolicy``, ...)."""
+``glassgrad.distributed.fsdp`` (``fully_shard``, ``FSDPModule``, ``MixedPrecisionPolicy``, ``CPUOffloadPolicy``, ...)."""
 
 from __future__ import annotations
 
 from glassgrad.distributed.fsdp import (
+    CPUOffloadPolicy,
     FSDPModule,
     MixedPrecisionPolicy,
     OffloadPolicy,
@@ -11,4 +12,11 @@ from glassgrad.distributed.fsdp import (
     fully_shard,
 )
 
-__all__ = ["fully_shard", "FSDPModule", "MixedPrecisionPolicy", "OffloadPolicy", "UnshardHandle"]
+__all__ = [
+    "fully_shard",
+    "FSDPModule",
+    "MixedPrecisionPolicy",
+    "OffloadPolicy",
+    "CPUOffloadPolicy",
+    "UnshardHandle",
+]

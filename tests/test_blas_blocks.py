@@ -64,3 +64,29 @@ def test_this_machines_blas_is_looked_up_once(monkeypatch):
     first = blas_blocks._small_kernel_blas()
     assert blas_blocks._openblas == [first]
     assert first is None or first.info()["internal_api"] == "openblas"
+
+
+@pytest.mark.parametrize(
+    "rows, inner, cols, count",
+    [
+        (512, 161, 32, 4),
+        (128, 512, 32, 4),
+        (510, 161, 32, 3),
+        (400, 100, 40, 2),
+        (64, 64, 32, 1),
+        (509, 161, 32, 1),
+    ],
+)
+def test_stacked_blocks_are_equal_and_each_fit(openblas_avx512, rows, inner, cols, count):
+    """One batched product of ``count`` equal blocks (509 rows: no divisor up to 4, one product)."""
+    got = blas_blocks.stacked_blocks(rows, inner, cols, F32)
+    assert got == count
+    if got > 1:
+        assert rows % got == 0 and rows // got * inner * cols <= 100**3
+
+
+def test_stacked_blocks_one_product_where_row_blocks_would_not_cut(openblas_avx512):
+    openblas_avx512.num_threads = 2
+    assert blas_blocks.stacked_blocks(512, 161, 32, F32) == 1
+    openblas_avx512.num_threads = 1
+    assert blas_blocks.stacked_blocks(512, 161, 32, F64) == 1

@@ -38,7 +38,7 @@ from typing import Any
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
-from glassgrad.blas_blocks import row_blocks
+from glassgrad.blas_blocks import stacked_blocks
 from glassgrad.errors import DTypeError, ShapeError
 
 __all__ = ["LSTMDense"]
@@ -144,15 +144,17 @@ class LSTMDense(Function):
         tanh, mul, add, sub, matmul = xp.tanh, xp.multiply, xp.add, xp.subtract, xp.matmul
         # Scalars of the arrays' own type: a Python float costs about 0.4 us more per call.
         one, half, quarter = dt.type(1), dt.type(0.5), dt.type(0.25)
-        # The product in row blocks where OpenBLAS's small-matrix kernel then runs it faster
-        blocks = row_blocks(4 * hid, k, n, dt)
-        wz_rows = [wz[b] for b in blocks]
-        gate_rows = [[gates[q][b] for b in blocks] for q in (0, 1)]
+        # The product in equal row blocks, one batched call, where OpenBLAS's small-matrix kernel
+        # then runs each faster (blas_blocks.py); the views share the weight's and gates' memory
+        blocks = stacked_blocks(4 * hid, k, n, dt)
+        w_stack = wz.reshape(blocks, 4 * hid // blocks, k) if blocks > 1 else wz
+        out_stack = [
+            gates[q].reshape(blocks, 4 * hid // blocks, n) if blocks > 1 else gates[q] for q in (0, 1)
+        ]
         for p in range(steps):
             q, nxt = p & 1, (p + 1) & 1  # this step's slot and the next step's
             a, z_p = gates[q], z[p]
-            for w_b, a_b in zip(wz_rows, gate_rows[q]):
-                matmul(w_b, z_p, out=a_b)  # (4H, K) @ (K, N), by row blocks
+            matmul(w_stack, z_p, out=out_stack[q])  # (4H, K) @ (K, N), by row blocks
             tanh(a, out=a)
             if train:  # each gate's slope: 1 - tanh^2, and s' = s (1 - s) = (1 - tanh(x / 2)^2) / 4
                 mul(a, a, out=sl)
@@ -208,7 +210,9 @@ class LSTMDense(Function):
         k_o, k_ifg = ks[:, :hid], ks[:, hid : 4 * hid].reshape(steps, 3, hid, n)
         k_c, k_f = ks[:, 4 * hid : 5 * hid], ks[:, 5 * hid :]
         mul, add, matmul = xp.multiply, xp.add, xp.matmul
-        w_dh = [(w_t[b], dh[b]) for b in row_blocks(hid, 4 * hid, n, gy.dtype)]  # as forward's product
+        blocks = stacked_blocks(hid, 4 * hid, n, gy.dtype)  # as forward's product
+        w_stack = w_t.reshape(blocks, hid // blocks, 4 * hid) if blocks > 1 else w_t
+        dh_stack = dh.reshape(blocks, hid // blocks, n) if blocks > 1 else dh
         for p in range(steps - 1, -1, -1):
             if live[p]:
                 add(dh, gh[p].T, out=dh)  # plus the output's own share at this step
@@ -217,9 +221,7 @@ class LSTMDense(Function):
             dc += tmp  # the gradient reaching c_t
             mul(dc, k_ifg[p], out=d_ifg[p])  # (H, N) * (3, H, N): i, f, g
             mul(dc, k_f[p], out=dc)  # dc_{t-1}
-            da_p = dacts[p]
-            for w_b, dh_b in w_dh:
-                matmul(w_b, da_p, out=dh_b)  # (H, 4H) @ (4H, N): dh_{t-1}, by row blocks
+            matmul(w_stack, dacts[p], out=dh_stack)  # (H, 4H) @ (4H, N): dh_{t-1}, by row blocks
         need = ctx.needs_input_grad
         dx = gw_ih = gw_hh = gb = None
         if any(need[3:]) or need[0]:

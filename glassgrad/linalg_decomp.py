@@ -20,6 +20,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.linalg_more import matrix_norm
 from glassgrad.linalg_solve import inv_ex
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - eigh's complex twin, made at import
+from glassgrad.ops import linalg_complex_pinv as _linalg_complex_pinv  # noqa: F401 - pinv's complex twin
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.linalg_decomp import QR, Eigh
@@ -191,7 +192,7 @@ def pinv(
     Shape:
         (..., m, n) -> (..., n, m).
     """
-    check_matrix("linalg.pinv", A._data, square=hermitian)
+    check_matrix("linalg.pinv", A._data, square=hermitian, complex_ok=True)
     atol, rtol = _tolerances(A, atol, rtol)
     return with_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out, "linalg.pinv")
 
@@ -210,7 +211,7 @@ def matrix_rank(
     Shape:
         (..., m, n) -> (...).
     """
-    check_matrix("linalg.matrix_rank", A._data, square=hermitian)
+    check_matrix("linalg.matrix_rank", A._data, square=hermitian, complex_ok=True)
     if tol is not None:
         if atol is not None or rtol is not None:
             raise ValueError("linalg.matrix_rank: expected tol or atol/rtol, got both")
@@ -222,8 +223,8 @@ def matrix_rank(
         s = xp.abs(lapack("linalg.matrix_rank", xp.linalg.eigvalsh, a))
     else:
         s = lapack("linalg.matrix_rank", xp.linalg.svd, a, compute_uv=False)
-    cut = xp.maximum(
-        xp.asarray(atol, dtype=a.dtype), xp.asarray(rtol, dtype=a.dtype) * s.max(-1, initial=0.0)
+    cut = xp.maximum(  # in the singular values' real dtype (a complex A's too)
+        xp.asarray(atol, dtype=s.dtype), xp.asarray(rtol, dtype=s.dtype) * s.max(-1, initial=0.0)
     )
     return Tensor(xp.asarray((s > cut[..., None]).sum(-1), dtype=np.int64), _wrap=True)  # 0-d: an array
 

@@ -40,11 +40,15 @@ from glassgrad.tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian"]
 
+#: the transforms that differentiate complex inputs, as PyTorch's (jacrev and hessian refuse them)
+_COMPLEX_OK = frozenset({"grad", "grad_and_value", "vjp"})
+
 
 def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any, list[Tensor], Any]:
     """``(tree of new leaves, their flat list, spec)`` for one differentiated argument (a pytree);
     with ``link``, a tensor that requires grad becomes a view of itself instead, so a recorded
-    derivative stays in the caller's graph (``derivatives.py``)."""
+    derivative stays in the caller's graph (``derivatives.py``). Complex leaves only for ``grad``
+    and ``vjp``: PyTorch's ``jacrev``/``hessian`` expect real inputs."""
     flat, spec = tree_flatten(arg)
     if not flat:
         raise ValueError(f"{op}: expected {where} to hold at least one Tensor, got {arg!r}")
@@ -54,10 +58,9 @@ def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any
             raise TypeError(
                 f"{op}: expected {where} to be a Tensor or a pytree of Tensors, got {type(t).__name__}"
             )
-        if not t.is_floating_point():
-            raise DTypeError(
-                f"{op}: expected floating-point inputs to differentiate, got {t.dtype} in {where}"
-            )
+        if not (t.is_floating_point() or (t.is_complex() and op in _COMPLEX_OK)):
+            kinds = "floating-point or complex" if op in _COMPLEX_OK else "real floating-point"
+            raise DTypeError(f"{op}: expected {kinds} inputs to differentiate, got {t.dtype} in {where}")
         # shares memory and the version counter (an in-place change under no_grad inside f is seen
         # by the caller's graphs that saved t, as in PyTorch); no graph behind
         leaves.append(t.view_as(t) if link and t.requires_grad else t.detach().requires_grad_())

@@ -57,17 +57,17 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: only padding_mode 'zeros' is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = ntuple(kernel_size, nd, name, "kernel_size", 1)
-        self.stride = ntuple(stride, nd, name, "stride", 1)
-        self.dilation = ntuple(dilation, nd, name, "dilation", 1)
+        self.stride = ntuple(stride, nd, name, "stride", 1, one=True)
+        self.dilation = ntuple(dilation, nd, name, "dilation", 1, one=True)
         if isinstance(padding, str):
             self.padding = padding
             pads = conv_padding(name, padding, self.kernel_size, self.stride, self.dilation)
         else:
-            self.padding = ntuple(padding, nd, name, "padding")
+            self.padding = ntuple(padding, nd, name, "padding", one=True)
             pads = tuple((p, p) for p in self.padding)
         # F.pad's order: last dim first, (before, after) each
         self._reversed_padding_repeated_twice = tuple(v for lo_hi in reversed(pads) for v in lo_hi)
-        self.output_padding = ntuple(output_padding, nd, name, "output_padding")
+        self.output_padding = ntuple(output_padding, nd, name, "output_padding", one=True)
         self.transposed = self._transposed
         self.groups = groups
         self.padding_mode = padding_mode

@@ -56,7 +56,8 @@ def _input_grad(
 ) -> Tensor:
     op = f"conv{nd}d_input"
     stride, padding, dilation = (
-        ntuple(v, nd, op, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+        ntuple(v, nd, op, n, one=True)
+        for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
     )
     want = _spatial(op, input_size, nd, "input_size")
     got = grad_output.shape[2:]
@@ -91,7 +92,8 @@ def _weight_grad(
 ) -> Tensor:
     op = f"conv{nd}d_weight"
     stride, padding, dilation = (
-        ntuple(v, nd, op, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+        ntuple(v, nd, op, n, one=True)
+        for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
     )
     weight_size = tuple(int(s) for s in weight_size)
     if len(weight_size) != nd + 2 or input.ndim != nd + 2 or grad_output.ndim != nd + 2:

@@ -38,9 +38,18 @@ def _write(a: Any, key: Any, value: Any, shape: tuple) -> None:
         raise IndexOutOfRangeError(f"__setitem__: expected a key that fits shape {shape}, got {e}") from None
     except ValueError as e:
         raise ShapeError(
-            f"__setitem__: expected a value broadcastable to x[key] of x with shape {shape}, "
-            f"got shape {np.shape(value)} ({e})"
+            f"__setitem__: expected a value broadcastable to x[key]{_target(a, key)} of x with shape "
+            f"{shape}, got shape {np.shape(value)} ({e})"
         ) from None
+
+
+def _target(a: Any, key: Any) -> str:
+    """`` (shape (...))``: the shape of ``a[key]`` for the error message, or "" if it cannot be read."""
+    try:
+        view = _split_view(a, key)[key.rest] if isinstance(key, SplitKey) else a[key]
+        return f" (shape {tuple(np.shape(view))})"
+    except Exception:  # only a message detail
+        return ""
 
 
 class SetItem(Function):

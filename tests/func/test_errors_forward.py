@@ -147,7 +147,7 @@ def test_grad_argument_errors():
         grad(lambda x: x.sum(), argnums=())(x)
     with pytest.raises(TypeError, match="argnums to be an int or a tuple of ints"):
         grad(lambda x: x.sum(), argnums=[0])(x)
-    with pytest.raises(DTypeError, match="grad: expected floating-point inputs"):
+    with pytest.raises(DTypeError, match="grad: expected floating-point or complex inputs"):
         grad(lambda x: x.sum())(gg.tensor([1, 2]))
     with pytest.raises(TypeError, match="Tensor or a pytree of Tensors, got float"):
         grad(lambda x: x)(1.0)

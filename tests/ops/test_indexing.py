@@ -183,7 +183,7 @@ def test_setitem_shape_error():
     with pytest.raises(
         ShapeError,
         match=re.escape(
-            "__setitem__: expected a value broadcastable to x[key] of x with shape (3, 4), got shape (3,)"
+            "__setitem__: expected a value broadcastable to x[key] (shape (4,)) of x with shape (3, 4), got shape (3,)"
         ),
     ):
         x[0] = np.ones(3)

@@ -21,10 +21,16 @@ from glassgrad.tensor import Tensor
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "ntuple"]
 
 
-def ntuple(value: Any, n: int, op: str, name: str, minimum: int = 0) -> tuple[int, ...]:
-    """``value`` as an ``n``-tuple of ints >= ``minimum`` (an int is repeated, as PyTorch)."""
+def ntuple(value: Any, n: int, op: str, name: str, minimum: int = 0, one: bool = False) -> tuple[int, ...]:
+    """``value`` as an ``n``-tuple of ints >= ``minimum`` (an int is repeated, as PyTorch).
+
+    ``one=True`` also repeats a one-element list or tuple, as PyTorch's convolutions and max/avg
+    pooling do with their stride, padding, dilation (and the pools' kernel size): ``stride=[2]``.
+    """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (int(value),) * n
+    elif one and isinstance(value, tuple | list) and len(value) == 1:
+        value = tuple(value) * n
     if (
         not isinstance(value, tuple | list)
         or len(value) != n
@@ -77,7 +83,7 @@ def conv_padding(op: str, padding: Any, kernel: tuple, stride: tuple, dilation: 
             raise ShapeError(f"{op}: padding='same' expected stride 1, got stride {stride}")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
-    return tuple((p, p) for p in ntuple(padding, n, op, "padding"))
+    return tuple((p, p) for p in ntuple(padding, n, op, "padding", one=True))
 
 
 def _check_conv(
@@ -99,10 +105,10 @@ def _check_conv(
     kind = x._data.dtype.kind
     if kind not in "fiuc":
         raise DTypeError(f"{op}: expected a floating-point, complex or integer input, got {x.dtype}")
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
     if kind in "iu" and any(d != 1 for d in dilation):  # PyTorch's CPU kernels: none dilated for ints
         raise DTypeError(f"{op}: expected a floating-point input for dilation {dilation}, got {x.dtype}")
-    return tuple(weight.shape[2:]), ntuple(stride, nd, op, "stride", 1), dilation
+    return tuple(weight.shape[2:]), ntuple(stride, nd, op, "stride", 1, one=True), dilation
 
 
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
@@ -217,8 +223,8 @@ def _conv_transpose(
 ) -> Tensor:
     x, unbatched = _batched(op, input, nd)
     kernel, stride, dilation = _check_conv(op, x, weight, bias, nd, True, stride, dilation)
-    padding = ntuple(padding, nd, op, "padding")
-    output_padding = ntuple(output_padding, nd, op, "output_padding")
+    padding = ntuple(padding, nd, op, "padding", one=True)
+    output_padding = ntuple(output_padding, nd, op, "output_padding", one=True)
     in_ch, og = weight.shape[:2]
     groups = _check_groups(op, groups, x.shape[1], in_ch, x.shape, weight.shape)
     if x.shape[1] != in_ch:

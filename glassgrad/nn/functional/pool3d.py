@@ -62,7 +62,7 @@ def avg_pool3d(
     Shape:
         input ``(N, C, D, H, W)`` or ``(C, D, H, W)``; returns ``(N, C, Do, Ho, Wo)``.
     """
-    kernel = ntuple(kernel_size, 3, "avg_pool3d", "kernel_size", 1)
+    kernel = ntuple(kernel_size, 3, "avg_pool3d", "kernel_size", 1, one=True)
     if input.ndim in (4, 5) and any(n < k for n, k in zip(input.shape[-3:], kernel)):
         raise ShapeError(  # PyTorch refuses this before padding, unlike avg_pool1d/2d
             f"avg_pool3d: expected an input at least as large as the kernel {kernel} (before padding), "

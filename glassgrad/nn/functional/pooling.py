@@ -54,10 +54,11 @@ def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) ->
 def _pool_args(
     op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
 ) -> tuple:
-    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1)
-    stride = kernel if stride is None or stride == [] or stride == () else ntuple(stride, nd, op, "stride", 1)
-    padding = ntuple(padding, nd, op, "padding")
-    dilation = ntuple(dilation, nd, op, "dilation", 1)
+    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1, one=True)
+    no_stride = stride is None or stride == [] or stride == ()
+    stride = kernel if no_stride else ntuple(stride, nd, op, "stride", 1, one=True)
+    padding = ntuple(padding, nd, op, "padding", one=True)
+    dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ShapeError(f"{op}: expected padding at most half the kernel size {kernel}, got {padding}")
     return kernel, stride, padding, dilation

@@ -73,11 +73,17 @@ class MatrixExp(Function):
         return expm(xp, big)[..., :n, n:]
 
 
+def _adjoint(x: Any) -> Any:
+    """The transpose of a batch of matrices, conjugated when complex (``Pinv``'s and its twin's ᵀ/ᴴ)."""
+    return array_module(x).conj(mt(x)) if x.dtype.kind == "c" else mt(x)
+
+
 class Pinv(Function):
     """P = A⁺, the Moore-Penrose pseudo-inverse: V diag(1/S) Uᵀ over the singular values
     S > max(atol, rtol * S_max) (the others count as 0); with ``hermitian`` the eigenvalues of
     symmetric A (by |L|) stand in for S. Shape: (..., m, n) -> (..., n, m); ``atol``/``rtol``
-    are floats or arrays broadcasting against the batch dims.
+    are floats or arrays broadcasting against the batch dims. (Complex A: its twin,
+    ``linalg_complex_pinv.py``, runs this with ᵀ read as ᴴ.)
 
     VJP (rank held fixed): Ā = -Pᵀ P̄ Pᵀ + (I - A P) P̄ᵀ P Pᵀ + Pᵀ P P̄ᵀ (I - P A).
     """
@@ -87,15 +93,16 @@ class Pinv(Function):
         xp = array_module(a)
         if hermitian:
             w, v = lapack("linalg.pinv", xp.linalg.eigh, a)
-            size, left, right = xp.abs(w), v, v  # A = V diag(w) Vᵀ
+            size, left, right = xp.abs(w), v, v  # A = V diag(w) Vᵀ (w real)
         else:
             u, w, vh = lapack("linalg.pinv", xp.linalg.svd, a, full_matrices=False)
-            size, left, right = w, mt(vh), u  # A⁺ = V diag(1/S) Uᵀ
+            size, left, right = w, _adjoint(vh), u  # A⁺ = V diag(1/S) Uᵀ
+        real = size.dtype  # the tolerances compare in the (real) dtype of the singular values
         biggest = size.max(-1, initial=0.0)  # (...,)
-        cut = xp.maximum(xp.asarray(atol, dtype=a.dtype), xp.asarray(rtol, dtype=a.dtype) * biggest)
+        cut = xp.maximum(xp.asarray(atol, dtype=real), xp.asarray(rtol, dtype=real) * biggest)
         keep = size > cut[..., None]
         inv = xp.where(keep, 1.0 / xp.where(keep, w, 1.0), 0.0).astype(a.dtype)
-        p = (left * inv[..., None, :]) @ mt(right)  # (..., n, m)
+        p = (left * inv[..., None, :]) @ _adjoint(right)  # (..., n, m)
         ctx.save_for_backward(a, p)
         return p
 
@@ -103,7 +110,7 @@ class Pinv(Function):
     def backward(ctx, g):
         a, p = ctx.saved
         xp = array_module(a)
-        pt, gt = mt(p), mt(g)  # (..., m, n)
+        pt, gt = _adjoint(p), _adjoint(g)  # (..., m, n)
         m, n = a.shape[-2:]
         left = xp.eye(m, dtype=a.dtype) - a @ p  # I - A P, (..., m, m)
         right = xp.eye(n, dtype=a.dtype) - p @ a  # I - P A, (..., n, n)

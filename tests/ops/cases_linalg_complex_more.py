@@ -81,3 +81,19 @@ def _solve_triangular(draw):
         return R(linalg.solve_triangular(_well(x, n), C(y), upper=upper, left=left))
 
     return fn, (_pairs(draw, (*batch_a, n, n)), _pairs(draw, sb))
+
+
+@case("complex_linalg_pinv")
+def _pinv(draw):
+    """Full-rank rectangular or square matrices (so the rank stays put under the differences), and
+    Hermitian ones for ``hermitian=True`` (X + Xᴴ + 4 I)."""
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    x = _pairs(draw, (*draw(st.sampled_from(_BATCHES)), m, n), -1.0, 1.0)
+    k = min(m, n)
+    if draw(st.booleans()) or m != n:
+        lift = gg.zeros(m, n, dtype=gg.float64)
+        lift[range(k), range(k)] = 3.0  # well away from rank loss
+        return (lambda t: R(linalg.pinv(C(t) + lift))), (x,)
+    return (lambda t: R(linalg.pinv(C(t) + C(t).mH + 4.0 * gg.eye(n, dtype=gg.float64), hermitian=True))), (
+        x,
+    )

@@ -87,6 +87,15 @@ def test_unbatched_input_and_unpooling_round_trip():
     assert gg.equal(back.flatten(1).gather(1, idx.flatten(1)), y.flatten(1))
 
 
+def test_a_number_as_ratio_in_the_functional_form():
+    # PyTorch's functional 2-D form raises TypeError at len(0.5) (a listed difference); its module takes it
+    s = gg.rand(1, 2, 2, dtype=gg.float64)
+    x = gg.randn(1, 2, 9, 7, dtype=gg.float64)
+    a = F.fractional_max_pool2d(x, 2, output_ratio=0.5, _random_samples=s)
+    b = F.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.5), _random_samples=s)
+    assert a.shape == (1, 2, 4, 3) and gg.equal(a, b)
+
+
 def test_drawn_samples_follow_the_seed():
     x = gg.randn(2, 3, 12, 12)
     gg.manual_seed(3)

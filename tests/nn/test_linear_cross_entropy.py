@@ -197,3 +197,24 @@ def test_module_state_dict_repr_and_forward_match_pytorch(torch):
         nn.LinearCrossEntropyLoss(4, 3, weight=gg.ones(2))
     with pytest.raises(ValueError, match="label_smoothing"):
         nn.LinearCrossEntropyLoss(4, 3, label_smoothing=1.5)
+
+
+def test_chunked_backward_twice_and_of_second_order():
+    """The chunks' logits are made again in backward, so a retained graph runs twice and a recorded
+    first derivative can be differentiated (PyTorch's chunked op refuses both without
+    ``allow_retain_graph``: a listed difference)."""
+    rng = np.random.default_rng(3)
+    x = gg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    w = gg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = gg.tensor(rng.integers(0, 4, size=5))
+    options = nn.LinearCrossEntropyOptions(batch_chunk_size=2)
+    loss = F.linear_cross_entropy(x, w, t, options=options)
+    loss.backward(retain_graph=True)
+    first = w.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first, rtol=1e-14)
+    (gx,) = gg.autograd.grad(F.linear_cross_entropy(x, w, t, options=options), x, create_graph=True)
+    (hx,) = gg.autograd.grad((gx * gx).sum(), x)
+    (rx,) = gg.autograd.grad(F.linear_cross_entropy(x, w, t), x, create_graph=True)
+    (href,) = gg.autograd.grad((rx * rx).sum(), x)
+    np.testing.assert_allclose(hx.numpy(), href.numpy(), rtol=1e-12, atol=1e-14)

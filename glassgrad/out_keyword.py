@@ -193,6 +193,11 @@ def _dtype_of_out(out: Any, dtype: Any, op: str) -> Any:
     return dtype
 
 
+# The functions whose ``out`` PyTorch takes positionally, after this parameter (torch.norm(input,
+# p, dim, keepdim, out, dtype): its later parameters become positional too)
+_OUT_AFTER = {"norm": "keepdim"}
+
+
 def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
     """``fn`` with PyTorch's keyword-only ``out=`` (see the module docstring); ``rule`` a key of ``_WHY``.
 
@@ -205,6 +210,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
     call: list[str] = []
     star = False  # whether the header has its * (or *args) yet
     posonly = False  # whether a positional-only parameter awaits its /
+    after = _OUT_AFTER.get(name)  # out's place when PyTorch takes it positionally
     for p in sig.parameters.values():
         if posonly and p.kind is not p.POSITIONAL_ONLY:
             head.append("/")
@@ -220,7 +226,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
         elif p.kind is p.VAR_KEYWORD:
             raise TypeError(f"out_keyword: {name} takes **{p.name}; give it out= by hand")
         elif p.kind is p.KEYWORD_ONLY:
-            if not star:
+            if not star and after is None:
                 head.append("*")
                 star = True
             head.append(text)
@@ -229,9 +235,12 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
             posonly = p.kind is p.POSITIONAL_ONLY
             head.append(text)
             call.append(p.name)
+        if p.name == after:
+            head.append("out=None")
     if posonly:
         head.append("/")
-    head += ([] if star else ["*"]) + ["out=None"]
+    if after is None:
+        head += ([] if star else ["*"]) + ["out=None"]
     args = ", ".join(p.name for p in sig.parameters.values())
     # a dtype= must be out's; the "compute"/"reduce" ops run in out's when none is given
     pick = "_in_dtype_of" if rule in ("compute", "reduce") else "_dtype_of_out"
@@ -247,8 +256,16 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
     functools.update_wrapper(wrapper, fn)
     one = sig.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
     kind = "Tensor | None" if one else "Tensor | tuple[Tensor, ...] | None"
-    out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
-    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), out_param])
+    if after is None:
+        out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), out_param])
+    else:  # out positional after ``after``, the keyword-only parameters behind it positional too
+        params, kw = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for q in sig.parameters.values():
+            params.append(q.replace(kind=kw) if q.kind is q.KEYWORD_ONLY else q)
+            if q.name == after:
+                params.append(inspect.Parameter("out", kw, default=None, annotation=kind))
+        wrapper.__signature__ = sig.replace(parameters=params)
     wrapper.__out_keyword__ = True
     return wrapper
 

@@ -225,7 +225,7 @@ class _Methods:
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         return statistics.logsumexp(self, dim, keepdim)
 
-    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         return statistics.norm(self, p, dim, keepdim, dtype=dtype)
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:

@@ -214,10 +214,17 @@ def test_out_partly_overlapping_an_input_is_refused_as_pytorch(torch):
 
 
 def test_signatures_show_the_functions_parameters_and_keyword_only_out():
+    from glassgrad.out_keyword import _OUT_AFTER
+
     for name in RULES:
         fn = getattr(gg, name)
         params = list(inspect.signature(fn).parameters.values())
         own = list(inspect.signature(inspect.unwrap(fn)).parameters.values())
+        if name in _OUT_AFTER:  # torch.norm: out positional after keepdim, dtype behind it
+            at = [p.name for p in own].index(_OUT_AFTER[name]) + 1
+            assert params[at].name == "out" and params[at].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            assert [p.name for p in params[:at] + params[at + 1 :]] == [p.name for p in own], name
+            continue
         assert params[:-1] == own, name
         assert params[-1].name == "out" and params[-1].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert params[-1].default is None, name

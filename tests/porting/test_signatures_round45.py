@@ -83,3 +83,19 @@ def test_rnn_cell_base_takes_device(torch):
     assert ours == list(_inspect.signature(torch.nn.RNNCellBase.__init__).parameters)
     cell = nn.LSTMCell(3, 4, device="meta")
     assert cell.weight_ih.device == gg.device("meta") and cell.weight_ih.shape == (16, 3)
+
+
+def test_norm_takes_out_and_dtype_positionally_as_pytorch(torch):
+    import inspect as _inspect
+
+    assert [n for n in _inspect.signature(gg.norm).parameters][1:] == list(
+        _inspect.signature(torch.norm).parameters
+    )[1:]
+    x = np.arange(6.0).reshape(2, 3)
+    ours = gg.norm(gg.tensor(x), 2, 1, False, None, gg.float64)
+    theirs = torch.norm(torch.tensor(x), 2, 1, False, None, torch.float64)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15)
+    out = gg.empty(2, dtype=gg.float64)
+    assert gg.norm(gg.tensor(x), 2, 1, False, out) is out
+    np.testing.assert_allclose(out.numpy(), theirs.numpy(), rtol=1e-15)
+    assert gg.tensor(x.astype(np.float32)).norm(2, 1, False, gg.float64).dtype == gg.float64

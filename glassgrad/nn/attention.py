@@ -242,6 +242,11 @@ class MultiheadAttention(Module):
         H, dt = self.num_heads, query._data.dtype
         if is_causal and attn_mask is None:  # PyTorch requires the mask with the hint; build it
             attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
+        # PyTorch hands the hint to SDPA in place of the mask when it needs no weights and has no
+        # padding mask: the top-left triangle over every key column, bias_k's and the zero one too
+        hint = is_causal and key_padding_mask is None and not need_weights
+        if hint:
+            attn_mask = None
         both = isinstance(key_padding_mask, Tensor) and isinstance(attn_mask, Tensor)
         if both and key_padding_mask.dtype != attn_mask.dtype:
             # PyTorch's F._canonical_mask warns so; the masks still merge
@@ -261,6 +266,8 @@ class MultiheadAttention(Module):
             zero = zeros(N, H, 1, self.head_dim, dtype=dt, device=k.device)
             k, v = cat([k, zero], dim=2), cat([v, zero], dim=2)  # (N, h, S, E/h) -> (N, h, S+1, E/h)
             mask = None if mask is None else _pad_key(mask)
+        if hint:
+            mask = _blocked_to_sdpa(~np.tril(np.ones((L, k.shape[2]), dtype=bool)), dt)
 
         attn_mask_t = None if mask is None else Tensor(mask, _wrap=True)
         w = attention_weights(q, k, attn_mask_t)  # (N, h, L, S)

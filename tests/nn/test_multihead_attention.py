@@ -171,3 +171,26 @@ def test_errors():
         mha(gg.zeros(3, 2, 6), gg.zeros(3, 2, 6), gg.zeros(3, 2, 6))
     with pytest.raises(ShapeError, match="attn_mask of shape"):
         mha(gg.zeros(3, 2, 8), gg.zeros(4, 2, 8), gg.zeros(4, 2, 8), attn_mask=gg.zeros(3, 3))
+
+
+def test_causal_hint_without_weights_replaces_the_mask_as_pytorch(torch):
+    """With ``is_causal=True``, no padding mask and ``need_weights=False`` PyTorch gives SDPA the
+    hint instead of the mask: the top-left triangle over every key column, so bias_k's and the
+    zero column (after the real keys) are masked too, where the given mask, padded, allows them.
+    Found by a module fuzz (add_bias_kv, add_zero_attn, a causal float mask)."""
+    E, L = 4, 4
+    for need_weights in (False, True):
+        torch.manual_seed(0)
+        theirs = torch.nn.MultiheadAttention(
+            E, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True
+        ).double()
+        ours = gg.nn.MultiheadAttention(
+            E, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True, dtype=gg.float64
+        )
+        ours.load_state_dict({k: gg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+        x = np.random.default_rng(0).standard_normal((2, L, E))
+        tm = torch.nn.Transformer.generate_square_subsequent_mask(L, dtype=torch.float64)
+        gm = gg.nn.Transformer.generate_square_subsequent_mask(L, dtype=gg.float64)
+        a = theirs(*[torch.tensor(x)] * 3, attn_mask=tm, need_weights=need_weights, is_causal=True)[0]
+        b = ours(*[gg.tensor(x)] * 3, attn_mask=gm, need_weights=need_weights, is_causal=True)[0]
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-12, atol=1e-14)

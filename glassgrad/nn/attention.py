@@ -244,7 +244,8 @@ class MultiheadAttention(Module):
             attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
         # PyTorch hands the hint to SDPA in place of the mask when it needs no weights and has no
         # padding mask: the top-left triangle over every key column, bias_k's and the zero one too
-        hint = is_causal and key_padding_mask is None and not need_weights
+        # (a meta query keeps the given mask: shapes only, and the hint's would be a CPU array)
+        hint = is_causal and key_padding_mask is None and not need_weights and not query.is_meta
         if hint:
             attn_mask = None
         both = isinstance(key_padding_mask, Tensor) and isinstance(attn_mask, Tensor)

@@ -84,6 +84,8 @@ def register_module_module_registration_hook(hook: Callable) -> RemovableHandle:
 
 def registered(table: OrderedDict, module: Any, name: str, value: Any) -> Any:
     """``value`` after the registration hooks of ``table`` (each may replace it)."""
+    if not table:  # the usual case: no copy of the (empty) table per registration
+        return value
     for hook in tuple(table.values()):
         output = hook(module, name, value)
         if output is not None:

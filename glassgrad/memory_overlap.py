@@ -15,11 +15,12 @@ and PyTorch assign them differently, so this check never raises where PyTorch wo
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from glassgrad.errors import ShapeError
 
-__all__ = ["refuse_partial_overlap"]
+__all__ = ["overlaps", "refuse_partial_overlap", "reopen", "writable_alias"]
 
 #: Ops whose tensor value is read as one number before anything is written (a 0-dim value of x
 #: itself is fine there, as in PyTorch). PyTorch leaves ``masked_scatter_`` unchecked and its
@@ -66,3 +67,37 @@ def refuse_partial_overlap(op: str, dst: Any, src: Any) -> None:
         f"{dst.shape}) refer to the same memory at different positions; PyTorch refuses this too: "
         "clone() the input first"
     )
+
+
+def overlaps(size: tuple, stride: tuple) -> bool:
+    """Whether two indices of a view of ``size`` and element ``stride`` may reach one element (dims
+    sorted by stride: each stride must pass the reach of the smaller ones; False is certain)."""
+    reach = 0
+    for s, n in sorted((abs(s), n) for n, s in zip(size, stride) if n > 1):
+        if s <= reach:
+            return True
+        reach += s * (n - 1)
+    return False
+
+
+def writable_alias(a: Any) -> Any:
+    """A writable view of the read-only array ``a`` when its memory may be written (``a`` is a view
+    of ``expand``'s and the like, not of a read-only NumPy array), else None."""
+    if a.__class__.__name__ != "ndarray":
+        return None
+    alias = a.view()
+    try:  # NumPy allows it only when the array owning the memory is writable
+        alias.flags.writeable = True
+    except ValueError:
+        return None
+    return alias
+
+
+def reopen(a: Any) -> None:
+    """Make the read-only view ``a`` writable when no two of its places share memory and its
+    memory may be written: as PyTorch, ``x.expand(2, 3)[0]`` is written like ``x`` itself, while
+    ``x.expand(2, 3)`` stays refused (only ``fill_``/``zero_`` write through it, as PyTorch)."""
+    if a.__class__.__name__ == "ndarray" and not overlaps(a.shape, a.strides):
+        # a view of a read-only NumPy array (from_numpy) stays read-only: NumPy refuses it
+        with contextlib.suppress(ValueError):
+            a.flags.writeable = True

@@ -23,7 +23,7 @@ from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
-from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.ops import (
     clamp,
@@ -42,6 +42,8 @@ from glassgrad.tensor_operators import _SEQUENCES, _decline
 
 __all__: list[str] = []
 _TRUE = np.ones((), dtype=bool)
+#: The writes PyTorch lets through memory that several places share (expand's views): one number
+_ONE_VALUE = frozenset({"fill_", "zero_"})
 
 
 def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
@@ -150,7 +152,7 @@ def _inplace_operator(dunder: str, op: Any) -> Any:
 
 
 class _InPlace:
-    def _check_inplace(self, op: str) -> None:
+    def _check_inplace(self, op: str, target: Any = None) -> None:
         if self.requires_grad and _grad_state.enabled:
             kind = (
                 "a leaf tensor that requires grad" if self._node is None else "a tensor recorded in the graph"
@@ -159,12 +161,13 @@ class _InPlace:
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
                 "do it inside glassgrad.no_grad(), or change a clone() instead"
             )
-        self._refuse_read_only(op)
+        self._refuse_read_only(op, target)
         self._vc[0] += 1  # the counter shared with views and detach()
         stale_views.changed(self._vc, op)
 
-    def _refuse_read_only(self, op: str) -> None:
-        if not self._data.flags.writeable and self._data.__class__ is not MetaArray:
+    def _refuse_read_only(self, op: str, target: Any = None) -> None:
+        data = self._data if target is None else target
+        if not data.flags.writeable and data.__class__ is not MetaArray:
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
                 "expand/broadcast_to, whose elements share memory, or from_numpy/as_tensor of a read-only "
@@ -185,14 +188,19 @@ class _InPlace:
                 return self._update(op, _copied(op), value)
         if isinstance(value, Tensor):  # (the recorded paths above check it in _update)
             refuse_partial_overlap(op, self._data, value._data)
-        self._check_inplace(op)
-        xp = array_module(self._data)
+        target = self._data
+        if op in _ONE_VALUE and not target.flags.writeable and not isinstance(value, Tensor):
+            # expand's view: each place gets the one number, so PyTorch writes the shared memory
+            alias = writable_alias(target)
+            target = target if alias is None else alias
+        self._check_inplace(op, target)
+        xp = array_module(target)
         value = value._data if isinstance(value, Tensor) else value
-        if value.__class__ is MetaArray and self._data.__class__ is not MetaArray:
+        if value.__class__ is MetaArray and target.__class__ is not MetaArray:
             raise no_data(op)  # a CPU tensor cannot take a meta tensor's (missing) values
         try:  # quietly: a value past the dtype's range (1e30 into float16) is cast without
             # NumPy's warning, as PyTorch's copy_ casts
-            quietly(self._data.__setitem__, Ellipsis, xp.broadcast_to(value, self._data.shape))
+            quietly(target.__setitem__, Ellipsis, xp.broadcast_to(value, target.shape))
         except ValueError:
             raise ShapeError(
                 f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"

@@ -34,6 +34,7 @@ from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.view_pairs import allowed, attrs, from_pairs, to_pairs
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
+from glassgrad.memory_overlap import overlaps, reopen
 
 __all__ = [
     "Marked",
@@ -88,6 +89,8 @@ def share_version(result: Any, inputs: tuple, arrays: list) -> None:
             if root is None:
                 root = x
             result._base = root
+            if not out.flags.writeable:  # a view of expand's: writable where no two places share memory
+                reopen(out)
             views = root._views
             if views is None:
                 views = root._views = {}
@@ -234,17 +237,6 @@ def _places(buf: Any, at: int, strides: tuple, shape: tuple) -> Any:
     xp = array_module(buf)
     index = xp.arange(buf.size, dtype=xp.int64)
     return xp.lib.stride_tricks.as_strided(index[at:], shape, tuple(s * 8 for s in strides)).reshape(-1)
-
-
-def overlaps(size: tuple, stride: tuple) -> bool:
-    """Whether two indices of a view of ``size`` and element ``stride`` reach one element (dims sorted
-    by stride: each stride must pass the reach of the smaller ones)."""
-    reach = 0
-    for s, n in sorted((s, n) for n, s in zip(size, stride) if n > 1):
-        if s <= reach:
-            return True
-        reach += s * (n - 1)
-    return False
 
 
 def _geometry_of(ctx: Node) -> tuple:

@@ -19,7 +19,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
-from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.memory_overlap import overlaps, refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import no_data
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.ops.node_names import setitem_name
@@ -94,6 +94,16 @@ def _written(a: Any, key: Any, advanced: bool) -> Any:
     return a if advanced else a[key]
 
 
+def _writable_part(a: Any, key: Any) -> Any:
+    """``a`` read-only (a view of expand's): a writable alias of it when ``a[key]`` has no two places
+    sharing memory (PyTorch writes ``x.expand(2, 3)[0, 1] = v``), else ``a`` (refused)."""
+    alias = writable_alias(a)
+    if alias is None or isinstance(key, SplitKey):
+        return a
+    part = a[key]
+    return a if overlaps(np.shape(part), getattr(part, "strides", ())) else alias
+
+
 def _index_arrays(key: Any) -> list:
     """The array (and Python bool) entries of a normalised advanced key, which index_put_ reads."""
     entries = key.rest if isinstance(key, SplitKey) else key
@@ -152,9 +162,10 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
             v = v.to(x.dtype)
         x._update("__setitem__", lambda t, val: SetItem.apply(t, val, key=key, advanced=advanced), v)
         return
-    x._check_inplace("__setitem__")
+    target = x._data if x._data.flags.writeable or advanced else _writable_part(x._data, key)
+    x._check_inplace("__setitem__", target)
     if isinstance(value, Tensor) and value.is_meta and not x.is_meta:
         raise no_data("__setitem__")  # a CPU tensor cannot take a meta tensor's (missing) values
     if isinstance(value, Tensor) and value._data.dtype.kind == "c" and x._data.dtype.kind != "c":
         value = value.to(x.dtype)  # the cast's PyTorch warning, not NumPy's ComplexWarning
-    _write(x._data, key, value._data if isinstance(value, Tensor) else value, x.shape)
+    _write(target, key, value._data if isinstance(value, Tensor) else value, x.shape)

@@ -11,7 +11,7 @@ import numpy as np
 
 from glassgrad.device import check_device
 from glassgrad.device import device as _device
-from glassgrad.errors import DeviceError
+from glassgrad.errors import ArgumentError, DeviceError
 
 __all__ = [
     "manual_seed",
@@ -217,19 +217,28 @@ def fork_rng(
         set_rng_state(state)
 
 
+class RNGStateTypeError(ValueError, TypeError):
+    """A generator state that is no uint8 tensor (nor a dict): PyTorch's ``TypeError`` ("RNG state
+    must be a torch.ByteTensor"), still the ``ValueError`` glassgrad raised before."""
+
+
 def check_state(state: Any, where: str = "set_rng_state") -> dict:
     """NumPy's state dict for ``state`` if it is a generator state that :func:`get_rng_state` could
-    have returned (a tensor of its bytes, or the dict), else ``ValueError`` saying so (NumPy's own
-    message names its Cython internals)."""
+    have returned (a tensor of its bytes, or the dict), else an error saying so (NumPy's own message
+    names its Cython internals): as PyTorch, a ``TypeError`` for what is no uint8 tensor and a
+    ``RuntimeError`` for a corrupt one (both also ``ValueError``)."""
     given, state = state, _as_dict(state)
     probe = np.random.PCG64(0)  # a throwaway: the real generator is only set once the state is good
     try:
         probe.state = state
     except (TypeError, ValueError, KeyError, OverflowError):
-        keys = sorted(state) if isinstance(state, dict) else type(given).__name__
-        raise ValueError(
+        data = getattr(given, "_data", given)
+        byte_tensor = isinstance(data, np.ndarray) and data.dtype == np.uint8
+        kind = f" of {data.dtype}" if isinstance(data, np.ndarray) else ""
+        keys = sorted(state) if isinstance(state, dict) else f"{type(given).__name__}{kind}"
+        raise (ArgumentError if byte_tensor or isinstance(given, dict) else RNGStateTypeError)(
             f"{where}: expected a PCG64 state from get_state() (its uint8 tensor, or a dict with "
-            f"'bit_generator': 'PCG64', 'state': {{'state', 'inc'}}, 'has_uint32', 'uinteger'), got a "
-            f"corrupt one ({keys})"
+            f"'bit_generator': 'PCG64', 'state': {{'state', 'inc'}}, 'has_uint32', 'uinteger'), got "
+            f"{'a corrupt one' if byte_tensor or isinstance(given, dict) else 'no uint8 tensor'} ({keys})"
         ) from None
     return probe.state

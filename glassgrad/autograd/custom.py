@@ -82,9 +82,9 @@ class FunctionCtx:
         self._in_jvp = False
 
     def save_for_backward(self, *tensors: Any) -> None:
-        """Keep tensors (or None) for backward; an in-place change before backward is caught."""
+        """Keep tensors (or None) for backward; an in-place change after forward returns is caught
+        (their versions are taken then, as PyTorch packs them: forward may still change them)."""
         self._saved = _only_tensors("save_for_backward", tensors)
-        self._versions = [(t._vc, t._vc[0]) for t in tensors if t is not None]
 
     def save_for_forward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for ``jvp``, where ``ctx.saved_tensors`` gives them, as in PyTorch."""
@@ -314,6 +314,7 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
         else:
             result = cls.forward(*args)
             cls.setup_context(fctx, args, result)
+    fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if t is not None]
     if not (_grad_state.enabled and any(needs)):
         return result, fctx
     outs = result if isinstance(result, tuple) else (result,)

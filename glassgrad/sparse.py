@@ -11,6 +11,7 @@ import numpy as np
 from glassgrad.errors import ShapeError
 from glassgrad.ops.composite import _term
 from glassgrad.ops.sparse import unsupported
+from glassgrad.sparse_arith import sparse_add  # noqa: F401 - also attaches add/sub/div/neg and add_/sub_/mul_/... to SparseTensor
 from glassgrad.sparse_more import (
     ByteTensor,
     CharTensor,

@@ -242,6 +242,8 @@ def _call_user_backward(node: Any, grads: tuple) -> tuple:
             )
         if arr.shape != shapes["in"][k] and node.needs_input_grad[k]:  # (else unchecked, as PyTorch)
             arr = reduced_to_input(arr, tuple(shapes["in"][k]), cls, pos)
+        if arr.dtype != shapes["in_dtype"][k] and shapes["in_dtype"][k].kind in "fc":  # as PyTorch's
+            arr = arr.astype(shapes["in_dtype"][k])  # engine: reduced, then cast, then summed with others
         out.append(arr)
     return tuple(out)
 

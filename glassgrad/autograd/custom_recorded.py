@@ -44,6 +44,10 @@ def user_vjp(node: Any, g: Any) -> tuple:
             r = tensor_cls(r)
         if tuple(r.shape) != tuple(shapes["in"][k]) and node.needs_input_grad[k]:
             r = reduced_to_input(r, tuple(shapes["in"][k]), cls, pos)
+        if r._data.dtype != shapes["in_dtype"][k] and shapes["in_dtype"][k].kind in "fc":
+            from glassgrad.ops.conversion import cast  # (ops import the autograd package)
+
+            r = cast(r, shapes["in_dtype"][k])  # the input's dtype before any sum, as PyTorch's engine
         if once:
             why = f"{cls.__name__}: trying to differentiate twice a function that was marked with @once_differentiable"
             r = delayed_error(r._data, [*gs, *(fctx._saved or ())], why)

@@ -34,6 +34,7 @@ __all__ = [
 _SUPPORTED = (
     "supported on sparse COO tensors: to_dense(), coalesce(), indices(), values(), t(), "
     "sparse.mm / mm / spmm / @ with a dense operand or of two 2-D sparse ones, sparse.sum, sparse + sparse, dense + sparse, "
+    "add / sub (alpha) / neg of sparse ones and add_ / sub_ / mul_ / div_ / neg_ / zero_ / += / -= / *= / /= in place, "
     "* and / by a scalar, * by a dense tensor of the same shape or a sparse one, select / s[int] / unbind / "
     "index_select along a sparse dim, cat / stack of sparse tensors; call .to_dense() first"
 )

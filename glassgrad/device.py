@@ -17,7 +17,7 @@ from glassgrad.errors import DeviceError
 
 __all__ = [
     "device", "check_device", "check_to_keywords", "set_default_device", "get_default_device", "wants_meta",
-    "is_meta_device",
+    "is_meta_device", "check_accelerator",
 ]  # fmt: skip
 
 _KNOWN = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mtia", "privateuseone")
@@ -119,6 +119,19 @@ def check_device(where: Any, op: str) -> None:
             f"{op}: glassgrad computes on the CPU only, got device {str(where)!r}; "
             "pick the device with glassgrad.cuda.is_available() (False) or use 'cpu'"
         )
+
+
+def check_accelerator(where: Any, kind: str, op: str) -> None:
+    """``Tensor.cuda(device)``, ``Module.cuda(device)`` and ``Module.xpu``/``ipu``/``mtia``: a
+    device of another type (the CPU included: ``x.cuda("cpu")``) is refused as PyTorch's "Invalid
+    device, must be cuda device"; the kind itself (or an index, or None) as ``check_device`` does,
+    there being no accelerator."""
+    if isinstance(where, device | str):
+        named = where.type if isinstance(where, device) else where.partition(":")[0]
+        if named != kind:
+            label = "MTIA" if kind == "mtia" else kind
+            raise DeviceError(f"{op}: Invalid device, must be {label} device, got {str(where)!r}")
+    check_device(kind if where is None else where, op)
 
 
 def is_meta_device(where: Any) -> bool:

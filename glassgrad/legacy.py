@@ -193,7 +193,14 @@ class _TypedTensor(type):
     def __call__(cls, *args: Any, device: Any = None) -> Tensor:
         check_device(device, cls.__name__)
         if len(args) == 1 and isinstance(args[0], Tensor):
-            return args[0].to(cls.np_dtype)
+            if args[0]._data.dtype != cls.np_dtype:
+                # PyTorch's TypeError: the legacy constructor aliases a tensor and never casts one
+                # (ECBSR's `FloatTensor(torch.randn(...))` after set_default_dtype(float64))
+                raise TypeError(
+                    f"{cls.__name__}: expected a tensor of dtype {dtypes.from_np_dtype(cls.np_dtype)}, got one of "
+                    f"{args[0].dtype}; the legacy constructor does not cast: use t.to(...) to convert"
+                )
+            return args[0]
         if len(args) == 1 and isinstance(args[0], _Storage):
             from glassgrad.legacy_storage import tensor_over_storage
 

@@ -20,6 +20,7 @@ from glassgrad.device import (
     _CPU,
     _META,
     TENSOR_TO_KEYWORDS,
+    check_accelerator,
     check_device,
     check_to_keywords,
     device,
@@ -171,7 +172,7 @@ class _Device:
     def cuda(
         self, device: Any = None, non_blocking: bool = False, memory_format: Any = preserve_format
     ) -> Tensor:
-        check_device("cuda" if device is None else device, "cuda")
+        check_accelerator(device, "cuda", "cuda")
         return self
 
     def cpu(self, memory_format: Any = preserve_format) -> Tensor:

@@ -29,7 +29,13 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.device import MODULE_TO_KEYWORDS, check_device, check_to_keywords, is_meta_device, wants_meta
+from glassgrad.device import (
+    MODULE_TO_KEYWORDS,
+    check_accelerator,
+    check_to_keywords,
+    is_meta_device,
+    wants_meta,
+)
 from glassgrad.device import device as _device
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_dtype
@@ -224,19 +230,19 @@ class Conversion:
         return self._apply_arrays(lambda a: a, name="Module.cpu.<locals>.<lambda>")
 
     def cuda(self, device: Any = None) -> Self:
-        check_device("cuda" if device is None else device, "Module.cuda")
+        check_accelerator(device, "cuda", "Module.cuda")
         return self._apply_arrays(lambda a: a, name="Module.cuda.<locals>.<lambda>")
 
     def xpu(self, device: Any = None) -> Self:
-        check_device("xpu" if device is None else device, "Module.xpu")  # DeviceError, as cuda()
+        check_accelerator(device, "xpu", "Module.xpu")  # DeviceError, as cuda()
         return self
 
     def ipu(self, device: Any = None) -> Self:
-        check_device("ipu" if device is None else device, "Module.ipu")
+        check_accelerator(device, "ipu", "Module.ipu")
         return self
 
     def mtia(self, device: Any = None) -> Self:
-        check_device("mtia" if device is None else device, "Module.mtia")
+        check_accelerator(device, "mtia", "Module.mtia")
         return self
 
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Self:

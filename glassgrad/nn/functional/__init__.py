@@ -172,7 +172,9 @@ from glassgrad.nn.functional.normalization import rms_norm
 from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_softmax
 
 # isort: split
-# ``F.grad`` is the module ``nn.grad`` (conv2d_input, conv2d_weight ...), as PyTorch's
+# ``F.grad`` is the module ``nn.grad`` (conv2d_input, conv2d_weight ...), and ``F._Reduction`` the
+# module ``nn._reduction`` (get_enum, legacy_get_string), as PyTorch's
+from glassgrad.nn import _reduction as _Reduction  # noqa: F401
 from glassgrad.nn import grad as grad
 
 __all__ = [

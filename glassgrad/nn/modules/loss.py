@@ -1,5 +1,6 @@
 """``torch.nn.modules.loss``'s import path: the same classes as ``glassgrad.nn``."""
 
+from glassgrad.nn import _reduction as _Reduction  # noqa: F401 - PyTorch's module has it
 from glassgrad.nn.linear_cross_entropy import LinearCrossEntropyLoss
 from glassgrad.nn.loss import (
     BCELoss,

@@ -84,6 +84,8 @@ def addc_value(op: str, value: Any, input: Any, tensor1: Any, tensor2: Any) -> A
         return value  # an optimizer's step on float tensors: nothing to check
     if op == "addcdiv" and _kind(tensor1) in "bi" and _kind(tensor2) in "bi":
         raise DTypeError(f"{op}: {_ADDCDIV_INT}")
+    if op == "addcmul" and all(_kind(t) == "b" for t in (input, tensor1, tensor2)):
+        raise DTypeError(f"{op}: expected numeric tensors, got three bool ones (PyTorch has no bool kernel)")
     if value.__class__ is int:
         return value
     result = max((_kind(x) for x in (input, tensor1, tensor2)), key=_ORDER.index)

@@ -12,6 +12,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar, scalar_into
+from glassgrad.errors import ArgumentError
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
@@ -96,7 +97,9 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
     elif a._data.dtype.kind == "f":  # a number past float16's or float32's range is refused, as PyTorch's
         _in_float_range(a._data.dtype, min, max)
     if min is None and max is None:
-        raise ValueError("clamp: expected at least one of min or max, got neither")
+        raise ArgumentError(
+            "clamp: expected at least one of min or max, got neither"
+        )  # PyTorch: RuntimeError
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):
         # a number beside a 0-d tensor: PyTorch's parser picks clamp(Tensor, Scalar, Scalar), reading
         # the 0-d tensor as a number (a float16 x stays float16 beside a float32 0-d bound)

@@ -89,7 +89,7 @@ def scatter(
     if src is None:
         src = value
     if src is None:
-        raise ValueError("scatter: expected src (a tensor) or value (a number)")
+        raise TypeError("scatter: expected src (a tensor) or value (a number), got None")  # as PyTorch
     if reduce is not None:
         return _scatter_legacy_reduce(x, dim, index, src, reduce)
     idx, d = _check_gather_index("scatter", x, dim, index)

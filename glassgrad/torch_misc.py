@@ -252,7 +252,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     others = tuple(k for k in range(input.ndim) if k != d)
     norm = input.norm(p, dim=others, keepdim=True) if others else input.abs()
     factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, norm.new_ones(()))
-    return with_out(input * factor, out, "renorm")
+    # row-major, as PyTorch's kernel allocates it (the product keeps a permuted input's order)
+    return with_out((input * factor).contiguous(), out, "renorm")
 
 
 def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:

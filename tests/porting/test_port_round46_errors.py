@@ -39,3 +39,12 @@ def test_addcmul_of_bool_with_a_float_input_still_computes(torch):
         return lib.addcmul(lib.tensor([0.5, 1.5]), b, b, value=2.0).tolist()
 
     assert run(gg) == run(torch) == [2.5, 1.5]
+
+
+def test_renorm_of_a_permuted_tensor_is_row_major_as_torchs(torch):
+    def run(lib):
+        x = lib.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1)
+        y = x.renorm(2, 0, 10.0)
+        return y.stride(), y.view(-1).tolist()
+
+    assert run(gg) == run(torch)

@@ -52,11 +52,26 @@ def torch_function_default(cls: type, func: Any, types: tuple, args: tuple = (),
         kwargs = {}
     if not all(issubclass(cls, t) for t in types):
         return NotImplemented
+    if _from_pytorch(func):  # PyTorch itself hands its own function over: running it would recurse
+        raise TypeError(
+            f"{_from_pytorch(func)}.{getattr(func, '__name__', '')}: PyTorch's function was given a glassgrad Tensor; "
+            "the two libraries' tensors do not mix: convert with torch.from_numpy(t.numpy()) or "
+            "glassgrad.tensor(t.numpy())"
+        )
     with DisableTorchFunctionSubclass():
         ret = func(*args, **kwargs)
         if func in NOWRAP:
             return ret
         return convert(ret, cls)
+
+
+def _from_pytorch(func: Any) -> str:
+    """``func``'s module if it is PyTorch's own (``torch.add``, ``torch.Tensor.add``, ``F.relu``:
+    a glassgrad Tensor in a real PyTorch call reaches this protocol too), else ""."""
+    module = getattr(func, "__module__", None) or getattr(
+        getattr(func, "__objclass__", None), "__module__", None
+    )
+    return module if isinstance(module, str) and (module == "torch" or module.startswith("torch.")) else ""
 
 
 def as_subclass(self: Tensor, cls: type) -> Tensor:

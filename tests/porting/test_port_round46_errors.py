@@ -48,3 +48,12 @@ def test_renorm_of_a_permuted_tensor_is_row_major_as_torchs(torch):
         return y.stride(), y.view(-1).tolist()
 
     assert run(gg) == run(torch)
+
+
+def test_a_glassgrad_tensor_in_a_pytorch_call_is_a_clear_error(torch):
+    # PyTorch hands its own function to glassgrad's __torch_function__, which ran it again: a
+    # RecursionError before
+    a = gg.ones(2)
+    for call in (lambda: torch.add(a, 1), lambda: torch.stack((a, a)), lambda: torch.nn.functional.relu(a)):
+        with pytest.raises(TypeError, match="tensors do not mix"):
+            call()

@@ -181,7 +181,45 @@ def vjp(node: Node, g: Any) -> tuple:
         )
     with enable_grad():
         out = fn(node, g)
-    return out if out.__class__ is tuple else (out,)
+        out = out if out.__class__ is tuple else (out,)
+        if node.fn.name in _LINKED or node.attrs.get("node_name") in _LINKED_CALLS:
+            out = tuple(_link(node, i, r) for i, r in enumerate(out))
+    return out
+
+
+#: Ops whose derivative is piecewise constant but whose PyTorch backward formula still reads the
+#: input or output (``grad * self.sgn()``, ``threshold_backward(grad, result)``, the pools' index
+#: gather, the p = 1 and inf norms; ``_LINKED_CALLS``: the activations glassgrad writes with
+#: ``where``/``sub``, by their node's name): under ``create_graph`` their gradient hangs from the input
+#: with a zero derivative even when the incoming gradient is a constant, so a second backward
+#: through it gives zeros, where a gradient outside the graph would be refused. (``clamp``,
+#: ``maximum``, ``where``, ``sort`` and the reductions' extremes use masks and stay constant, as
+#: in PyTorch.)
+_LINKED = frozenset(
+    {"abs", "relu", "leaky_relu", "hardtanh", "max_pool2d", "max_pool3d", "adaptive_max_pool2d",
+     "adaptive_max_pool3d", "norm", "cdist"}
+)  # fmt: skip
+_LINKED_CALLS = frozenset(
+    {"ThresholdBackward0", "HardshrinkBackward0", "SoftshrinkBackward0", "PreluKernelBackward0"}
+)
+
+
+def _link(node: Node, i: int, r: Any) -> Any:
+    """Rule result ``r`` for input ``i``, tied to that input with a zero derivative when it came
+    out constant (``where`` with an all-False mask: the value is ``r``'s, the input gets 0)."""
+    tensor_cls = _tensor_cls[0]
+    if not isinstance(r, tensor_cls) or r.requires_grad or i >= len(node.next) or node.next[i] is None:
+        return r
+    shapes = getattr(node, "shapes", None)
+    shape = shapes[i] if shapes is not None and i < len(shapes) else None
+    if shape is None or tuple(r.shape) != tuple(shape) or not isinstance(r._data, np.ndarray):
+        return r  # (a meta gradient: no values to keep, left as it is)
+    from glassgrad.ops.elementwise import where
+
+    anchor = operand(node, i, np.zeros(shape, dtype=r._data.dtype))
+    if isinstance(node.next[i], tensor_cls) and anchor.dtype != r.dtype:
+        return r
+    return where(constant(np.zeros(shape, dtype=bool)), anchor, r)
 
 
 def arrays(grad: Any, in_grads: tuple) -> tuple:

@@ -147,8 +147,10 @@ def _zeta(ctx, g):
 
 @rule("zero_slope")
 def _zero_slope(ctx, g):
-    """0: the step functions (floor, ceil, round, trunc, sign) are flat where differentiable."""
-    return g * 0
+    """0: the step functions (floor, ceil, round, trunc, sign) are flat where differentiable. A
+    constant, as PyTorch's ``zeros_like(grad)``: outside the graph (a second backward through it
+    alone is refused, as there) and 0 for an inf or NaN ``g`` (``g * 0`` would be NaN)."""
+    return constant(np.zeros(tuple(g.shape), dtype=g._data.dtype))
 
 
 # ------------------------------------------------------------------ binary math

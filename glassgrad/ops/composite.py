@@ -7,7 +7,6 @@ diag/trace, repeat_interleave, the log/exp variants, comparisons that return Pyt
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from typing import Any
@@ -22,10 +21,11 @@ from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import complex as _cx
-from glassgrad.ops import elementwise, joining, unary
+from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
 from glassgrad.ops.alpha_checks import addc_value
+from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
@@ -299,18 +299,6 @@ def tile(input: Tensor, *dims: Any) -> Tensor:
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return input.repeat(*dims)
-
-
-def log2(input: Tensor) -> Tensor:
-    return unary.log(elementwise.floating(input)) * (1 / math.log(2))
-
-
-def log10(input: Tensor) -> Tensor:
-    return unary.log(elementwise.floating(input)) * (1 / math.log(10))
-
-
-def exp2(input: Tensor) -> Tensor:
-    return unary.exp(elementwise.floating(input) * math.log(2))
 
 
 def square(input: Tensor) -> Tensor:

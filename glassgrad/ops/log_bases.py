@@ -1,0 +1,53 @@
+"""``log2``, ``log10`` and ``exp2``: compositions of ``log``/``exp`` and a constant factor, so their
+gradients, double backward, forward-mode tangents and complex inputs come from those primitives,
+with each real result's values then taken from the backend's own base-2/base-10 function.
+
+The composition alone rounds twice (``log(x) * (1 / ln 10)``, ``exp(x * ln 2)``): ``log10(1000.)``
+gave 2.9999999999999996 and ``exp2(1000.)`` was 695 ulps off in float64, where PyTorch's kernels
+give 3.0 and 2^1000. The values are written into the composition's fresh result (whose node saved
+that array: ``exp``'s backward then reads the exact 2^x too).
+"""
+
+from __future__ import annotations
+
+import math
+
+from glassgrad.backend import array_module, quietly
+from glassgrad.ops import elementwise, unary
+from glassgrad.tensor import Tensor
+
+__all__ = ["log2", "log10", "exp2"]
+
+
+def _round_once(y: Tensor, x: Tensor, name: str) -> Tensor:
+    """``y`` (the composition's result for input ``x``) with the values of ``xp.<name>(x)``; left as
+    it is for complex or meta data, or a result that is not a fresh writable array of x's dtype."""
+    a, out = x._data, y._data
+    flags = getattr(out, "flags", None)
+    if a.dtype.kind != "f" or out.dtype != a.dtype or flags is None or not flags.writeable:
+        return y
+    xp = array_module(a)
+    fn = getattr(xp, name, None)
+    if fn is None or tuple(out.shape) != tuple(a.shape):
+        return y
+    if a.dtype == xp.float32:  # NumPy's float32 kernels are ulps off (log10(1000) = 3.0000002):
+        wide = quietly(fn, a.astype(xp.float64))  # in float64, rounded once to float32
+        quietly(xp.copyto, out, wide, casting="same_kind")  # (past float32's range: inf, quietly)
+    else:  # float64; float16 (NumPy computes it in float32, rounded once, as PyTorch's Half)
+        quietly(fn, a, out=out)  # log10(0) = -inf, log10(-1) = nan, exp2(2000) = inf, as PyTorch
+    return y
+
+
+def log2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    x = elementwise.floating(input)
+    return _round_once(unary.log(x) * (1 / math.log(2)), x, "log2")
+
+
+def log10(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    x = elementwise.floating(input)
+    return _round_once(unary.log(x) * (1 / math.log(10)), x, "log10")
+
+
+def exp2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    x = elementwise.floating(input)
+    return _round_once(unary.exp(x * math.log(2)), x, "exp2")

@@ -250,7 +250,12 @@ def set_printoptions(
 
 
 def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 - PyTorch's name
-    """``torch.compile``: nothing to compile here, so the model (or a decorator) is returned as is."""
+    """``torch.compile``: nothing compiles here; a module comes back in PyTorch's wrapper
+    (``_dynamo.OptimizedModule``: ``_orig_mod`` is the module, its ``state_dict`` keys are
+    prefixed ``_orig_mod.``), a function as it is; with no model, a decorator doing the same."""
     if model is None:
-        return lambda fn: fn
-    return model
+        return lambda fn: compile(fn, **kwargs)
+    from glassgrad._dynamo.optimized_module import OptimizedModule
+    from glassgrad.nn.modules.module import Module
+
+    return OptimizedModule(model) if isinstance(model, Module) else model

@@ -1,13 +1,12 @@
 """``torch._dynamo``: the compiler's front end. glassgrad has nothing to compile
-(``glassgrad.compile`` returns the model as it is), so this holds the names scripts touch around
+(``glassgrad.compile`` runs the model as it is), so this holds the names scripts touch around
 ``torch.compile``: ``config`` (its common settings with PyTorch's defaults, which may be set and
 change nothing here; an unknown name raises ``AttributeError`` as PyTorch's does), ``reset``,
 ``disable``, ``is_compiling`` (always False), ``mark_dynamic``/``mark_static`` and
 ``graph_break`` (no-ops), ``allow_in_graph`` (the function itself), ``explain`` (runs the function:
 no graphs, no breaks; ``explain_output.py``), ``list_backends`` and
-``OptimizedModule`` (the class of what ``torch.compile(module)`` returns in PyTorch;
-``glassgrad.compile`` returns the module itself, so nothing is ever one: e3nn's
-``isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))`` is decided by the first class).
+``OptimizedModule`` (what ``torch.compile(module)`` returns, as PyTorch's: a wrapper whose
+``_orig_mod`` is the module; ``optimized_module.py``).
 
 >>> import glassgrad._dynamo
 >>> glassgrad._dynamo.config.suppress_errors = True
@@ -23,7 +22,7 @@ from typing import Any
 
 from glassgrad._dynamo import config
 from glassgrad._dynamo.explain_output import explain
-from glassgrad.nn.modules.module import Module
+from glassgrad._dynamo.optimized_module import OptimizedModule
 
 __all__ = [
     "OptimizedModule",
@@ -44,18 +43,6 @@ __all__ = [
 ]
 
 sys.modules[__name__ + ".config"] = config
-
-
-class OptimizedModule(Module):
-    """``torch._dynamo.OptimizedModule``: the wrapper PyTorch's ``torch.compile(module)`` returns.
-    Never made here (``glassgrad.compile`` returns the module as it is), so ``isinstance(m,
-    OptimizedModule)`` is False for every module, as it is in PyTorch for one never compiled."""
-
-    def __init__(self, mod: Module, dynamo_ctx: Any = None) -> None:
-        raise TypeError(
-            "_dynamo.OptimizedModule: glassgrad compiles nothing; glassgrad.compile(module) "
-            f"returns the {type(mod).__name__} itself"
-        )
 
 
 def reset() -> None:

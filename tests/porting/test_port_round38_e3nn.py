@@ -218,12 +218,11 @@ def test_dynamo_optimized_module_names_pytorchs_class(torch):
     # was: AttributeError on e3nn's isinstance(m, (fx.GraphModule, torch._dynamo.OptimizedModule))
     lin = gg.nn.Linear(2, 3)
     compiled = gg.compile(lin)
-    assert not isinstance(compiled, glassgrad._dynamo.OptimizedModule)
+    assert isinstance(compiled, glassgrad._dynamo.OptimizedModule) and compiled._orig_mod is lin
     assert not isinstance(torch.nn.Linear(2, 3), torch._dynamo.OptimizedModule)
     assert issubclass(glassgrad._dynamo.OptimizedModule, gg.nn.Module)
     assert issubclass(torch._dynamo.OptimizedModule, torch.nn.Module)
     assert "OptimizedModule" in glassgrad._dynamo.__all__ and "OptimizedModule" in torch._dynamo.__all__
     gm = gg.fx.symbolic_trace(gg.nn.Sequential(lin))
     assert isinstance(gm, gg.fx.GraphModule | glassgrad._dynamo.OptimizedModule)
-    with pytest.raises(TypeError, match="OptimizedModule: glassgrad compiles nothing"):
-        glassgrad._dynamo.OptimizedModule(lin)
+    assert isinstance(torch.compile(torch.nn.Linear(2, 3)), torch._dynamo.OptimizedModule)

@@ -189,7 +189,9 @@ def test_eval_frame_optimized_module_is_dynamos(torch):
     assert torch._dynamo.eval_frame.OptimizedModule is torch._dynamo.OptimizedModule
     assert gg._dynamo.eval_frame.OptimizedModule is gg._dynamo.OptimizedModule
     assert not isinstance(gg.nn.Linear(2, 2), gg._dynamo.eval_frame.OptimizedModule)
-    assert not isinstance(gg.compile(gg.nn.Linear(2, 2)), gg._dynamo.eval_frame.OptimizedModule)
+    # torch.compile(module) returns PyTorch's wrapper (tests/test_compile_wrapper.py), as there
+    assert isinstance(gg.compile(gg.nn.Linear(2, 2)), gg._dynamo.eval_frame.OptimizedModule)
+    assert isinstance(torch.compile(torch.nn.Linear(2, 2)), torch._dynamo.eval_frame.OptimizedModule)
 
 
 # --- torch.library.custom_op ----------------------------------------------------------------

@@ -33,7 +33,7 @@ from glassgrad.ops.operands import (  # noqa: F401 - re-exported: the ops import
     operands,
     promote,
 )
-from glassgrad.ops.pow_kernel import int_pow, integral, pow_array
+from glassgrad.ops.pow_kernel import int_pow, integral, negative_int_power, pow_array
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
@@ -257,6 +257,8 @@ def div(a: Any, b: Any) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """a ** b, broadcasting. Integer powers stay integer (no gradient), with PyTorch's rules for
     negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
+    if b.__class__ is int and b < 0 and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
+        negative_int_power(b)  # before operands wraps it into an unsigned dtype (uint8: -3 is 253)
     a, b = operands(a, b)
     if integral(a) and integral(b):
         return int_pow(a, b)

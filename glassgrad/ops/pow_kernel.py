@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError
+from glassgrad.errors import ArgumentError, DTypeError
 from glassgrad.tensor import Tensor
 
 _PY_SCALARS = (float, int, bool)
@@ -74,6 +74,11 @@ def integral(x: Any) -> bool:
     return x._data.dtype.kind in "biu" if isinstance(x, Tensor) else not isinstance(x, float)
 
 
+def negative_int_power(exp: int) -> None:
+    """PyTorch's refusal of an integer tensor raised to a negative Python int."""
+    raise ArgumentError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
+
+
 def int_pow(a: Any, b: Any) -> Tensor:
     """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
     base, exp = (v._data if isinstance(v, Tensor) else v for v in (a, b))
@@ -87,7 +92,7 @@ def int_pow(a: Any, b: Any) -> Tensor:
         base = base.astype(exp.dtype if isinstance(b, Tensor) else np.int64)  # NumPy would give int8
     if not isinstance(b, Tensor):  # a Python int exponent
         if exp < 0:
-            raise ValueError(f"pow: integers to negative integer powers are not allowed, got exponent {exp}")
+            negative_int_power(exp)
         return Tensor(xp.asarray(base**exp), _wrap=True)
     if not (neg := exp < 0).any():
         return Tensor(xp.asarray(base**exp), _wrap=True)

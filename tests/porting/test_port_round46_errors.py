@@ -21,6 +21,12 @@ CASES = {
     "clamp_ with neither bound": (lambda lib: lib.ones(2).clamp_(), RuntimeError),
     "scatter with a None value": (lambda lib: lib.zeros(3).scatter(0, lib.tensor([0]), None), TypeError),
     "a None in tensor()": (lambda lib: lib.tensor([1.0, None]), RuntimeError),
+    # a silent wrong answer before: the exponent was wrapped into uint8 (-3 as 253), [1, 0, 19]
+    "uint8 ** -3": (lambda lib: lib.tensor([1, 2, 3], dtype=lib.uint8) ** -3, RuntimeError),
+    "uint8 pow_(-3)": (lambda lib: lib.tensor([1, 2, 3], dtype=lib.uint8).pow_(-3), RuntimeError),
+    "uint8 **= -2": (lambda lib: lib.tensor([1, 2, 3], dtype=lib.uint8).__ipow__(-2), RuntimeError),
+    "int64 pow(-1)": (lambda lib: lib.pow(lib.tensor([1, 2]), -1), RuntimeError),
+    "bool pow(-1)": (lambda lib: lib.tensor([True]).pow(-1), RuntimeError),
 }
 
 

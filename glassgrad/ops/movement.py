@@ -95,12 +95,14 @@ class Expand(Function):
 
 
 class Repeat(Function):
-    """z = x tiled ``sizes[i]`` times along dim i (x first gets leading 1-dims up to len(sizes)).
+    """z = x tiled ``sizes[i]`` times along dim i (x first gets leading 1-dims up to len(sizes)), a new
+    row-major tensor as PyTorch's (NumPy's ``tile`` with every size 1 copies in x's own layout, so a
+    transposed x gave a transposed result that ``view`` refused).
     VJP: g viewed as (r0, s0, r1, s1, ...) and summed over the r axes: each copy sends its gradient."""
 
     @staticmethod
     def forward(ctx, a, sizes=()):
-        return array_module(a).tile(a, sizes)
+        return c_layout(array_module(a).tile(a, sizes))
 
     @staticmethod
     def backward(ctx, g):

@@ -11,6 +11,8 @@ so module constructors) build meta tensors.
 
 from __future__ import annotations
 
+import builtins
+import re
 from typing import Any
 
 from glassgrad.errors import DeviceError
@@ -20,7 +22,39 @@ __all__ = [
     "is_meta_device", "check_accelerator",
 ]  # fmt: skip
 
-_KNOWN = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mtia", "privateuseone")
+# PyTorch's device types, in the order its "Expected one of ..." message lists them
+_KNOWN = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+    "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)  # fmt: skip
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*))?")
+
+
+def _parse(name: str, index: Any) -> tuple[str, int | None]:
+    """PyTorch's parse of ``device(name, index)``, with its ``RuntimeError`` messages: a name is a
+    known type, optionally ``:`` and an index without sign or leading zeros; no index twice."""
+    if not name:
+        raise RuntimeError("Device string must not be empty")
+    m = _DEVICE_STRING.fullmatch(name)
+    if m is None:
+        raise RuntimeError(f"Invalid device string: '{name}'")
+    if m.group(1) not in _KNOWN:
+        raise RuntimeError(  # PyTorch names the type part only
+            f"Expected one of {', '.join(_KNOWN)} device type at start of device string: {m.group(1)}"
+        )
+    if m.group(2) is not None:
+        if index is not None:
+            raise RuntimeError(
+                f"type (string) must not include an index because index was passed explicitly: {name}"
+            )
+        index = int(m.group(2))
+    if index is not None:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"device: expected an int index, got {type(index).__name__}")
+        if index < 0:
+            raise RuntimeError("Device index must not be negative")
+        index = int(index)
+    return m.group(1), index
 
 
 class device:  # noqa: N801 - PyTorch's name
@@ -41,13 +75,13 @@ class device:  # noqa: N801 - PyTorch's name
     def __init__(self, type: Any = "cpu", index: int | None = None) -> None:  # noqa: A002
         if isinstance(type, device):
             type, index = type.type, type.index  # noqa: A001
-        elif isinstance(type, int):
+        elif isinstance(type, int) and not isinstance(type, bool):
             type, index = "cuda", type  # noqa: A001 - torch.device(0) is the first CUDA device
-        kind, _, idx = str(type).partition(":")
-        if kind not in _KNOWN:
-            raise ValueError(f"device: expected a device type such as 'cpu' or 'cuda', got {str(type)!r}")
-        self.type = kind
-        self.index = int(idx) if idx else index
+        elif not isinstance(type, str):
+            raise TypeError(
+                f"device: expected a device, a str (and an int index) or an int, got {builtins.type(type).__name__}"
+            )
+        self.type, self.index = _parse(type, index)
 
     def __repr__(self) -> str:
         if self.index is None:
@@ -61,7 +95,7 @@ class device:  # noqa: N801 - PyTorch's name
         if isinstance(other, str):
             try:
                 other = device(other)
-            except ValueError:
+            except (RuntimeError, TypeError):
                 # PyTorch's comparison never raises: a name that is no device ("auto", as in
                 # SB3/cleanrl's `if device == "auto"`) is simply unequal
                 return False

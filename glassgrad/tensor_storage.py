@@ -91,6 +91,14 @@ class _Storage:
     def nbytes(self) -> int:
         return int(self._flat.nbytes)
 
+    # PyTorch's object header in bytes (TypedStorage; UntypedStorage's C object holds 8 more)
+    _HEADER = 24
+
+    def __sizeof__(self) -> int:
+        # PyTorch's ``__sizeof__``: the object plus the bytes it holds, so that ``sys.getsizeof``
+        # of a storage (torchinfo's "Input size") counts the data, as PyTorch's does
+        return self._HEADER + self.nbytes()
+
     def fill_(self, value: Any) -> _Storage:
         self._flat[...] = value
         self._written()
@@ -177,6 +185,8 @@ class UntypedStorage(_Storage):
             return cls._over(np.zeros(0, np.uint8), [0])  # NumPy cannot map zero bytes
         mapped = np.memmap(name, dtype=np.uint8, mode="r+" if shared else "c", shape=(int(nbytes),))
         return cls._over(mapped.view(np.ndarray), [0])
+
+    _HEADER = 32
 
     def untyped(self) -> UntypedStorage:
         return self

@@ -110,11 +110,11 @@ class Node(NodeHookMethods):
 
     @property
     def next_functions(self) -> tuple:
-        """PyTorch's ``((node, 0), ...)``, one pair per input: the input's node, an
-        ``AccumulateGrad`` for a leaf that wants a gradient, or None."""
+        """PyTorch's ``((node, 0), ...)``, one pair per input (an op's ``shown_inputs`` first ones:
+        eval batch norm's statistics are not shown): the input's node, an ``AccumulateGrad``, or None."""
         from glassgrad.autograd.node_views import edge
 
-        return tuple(edge(n) for n in self.next)
+        return tuple(edge(n) for n in self.next[: getattr(getattr(self, "fn", None), "shown_inputs", None)])
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

@@ -15,8 +15,10 @@ these *saved values* are why training takes more memory than inference.
   ``ctx.saved_tensors`` unpacks at each read.
 - ``grad_fn._saved_self``, ``._saved_other``, ``._saved_result`` (properties of ``Node``): the
   saved value of input 0, input 1, or of the output, as a Tensor (the input tensor itself when it
-  is a leaf). PyTorch's other ``_saved_<argument>`` names are not there: a ``__getattr__`` on
-  ``Node`` would slow every attribute read of every node.
+  is a leaf). PyTorch's other ``_saved_<argument>`` names are not on ``Node``: a ``__getattr__``
+  there would slow every attribute read of every node. The shape ops' non-tensor ones
+  (``_saved_dim``, ``_saved_split_sizes``, a slice's ``_saved_start`` ...) are properties of the
+  per-name classes that shown nodes get (``autograd/saved_args.py``).
 
 Pack hooks run with grad mode off, as do unpack hooks at backward. The hooks own what they keep:
 the in-place check at backward applies only to a value that ``unpack_hook`` returns as the same

@@ -72,6 +72,23 @@ def _batch_norm(ts, xs, z, attrs):
     return out
 
 
+@rule("batch_norm_eval")
+def _batch_norm_eval(ts, xs, z, attrs):
+    """Eval batch norm with constant statistics, z = (x - mean) rstd w + b per channel:
+    t_z = t_x rstd w + (x - mean) rstd t_w + t_b, all shaped (1, C, 1, ...)."""
+    x, w, mean, var = xs[0], xs[1], xs[3], xs[4]
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
+    rstd = (1.0 / np.sqrt(var + attrs.get("eps", 1e-5))).reshape(shape)
+    out = 0
+    if ts[0] is not None:
+        out = out + (ts[0] * rstd if w is None else ts[0] * rstd * w.reshape(shape))
+    if ts[1] is not None:
+        out = out + (x - mean.reshape(shape)) * rstd * ts[1].reshape(shape)
+    if ts[2] is not None:
+        out = out + ts[2].reshape(shape)
+    return out
+
+
 # --- the fused losses: one number (t_z = <grad z, t>) or one value per element ----------------
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from glassgrad.autograd.function import Node, call_name
 from glassgrad.autograd.node_hooks import AccumulateGradHooks
+from glassgrad.autograd.saved_args import properties
 
 __all__ = ["AccumulateGrad", "edge", "node_type", "shown"]
 
@@ -30,7 +31,8 @@ def node_type(name: str) -> type:
     holds its own (``Primitive.node_type``); nothing else differs from ``Node``."""
     t = _NODE_TYPES.get(name)
     if t is None:
-        t = _NODE_TYPES[name] = type(name, (Node,), {"__slots__": (), "__module__": Node.__module__})
+        body = {"__slots__": (), "__module__": Node.__module__, **properties(name)}  # PyTorch's _saved_<arg>
+        t = _NODE_TYPES[name] = type(name, (Node,), body)
     return t
 
 

@@ -167,6 +167,25 @@ def _batch_norm(ctx, g):
     return dx, dweight, dbias
 
 
+@rule("batch_norm_eval")
+def _batch_norm_eval(ctx, g):
+    """Eval batch norm, y = (x - mean) rstd w + b (constant statistics): dx = (g w) rstd,
+    dweight = sum(g (x - mean) rstd), dbias = sum(g)."""
+    x, m, rstd, w = saved(ctx)
+    need = ctx.needs_input_grad
+    axes = (0, *range(2, x.ndim))
+    r = constant(rstd)
+    dx = dw = db = None
+    if need[0]:
+        # forward saved weight as (1, C, 1, ...): the input's value is its (C,) view
+        dx = (g if w is None else g * operand(ctx, 1, w.reshape(-1)).reshape(w.shape)) * r
+    if need[1]:
+        dw = (g * ((operand(ctx, 0, x) - constant(m)) * r)).sum(dim=axes)
+    if need[2]:
+        db = g.sum(dim=axes)
+    return dx, dw, db, None, None
+
+
 # ------------------------------------------------------------------ einsum, cdist
 @rule("einsum")
 def _einsum(ctx, g):

@@ -153,10 +153,14 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
                 f"cat: expected tensors with equal sizes except in dim {dim}, got {ref.shape} and {t.shape}"
             )
     if len(joined) == len(ts):
-        return Cat.apply(*ts, dim=d)
-    # the skipped stay inputs, so that their gradient is an empty (0,) one as PyTorch's, not None
-    skip = tuple(i for i, t in enumerate(ts) if t.ndim == 1 and not t.shape[0])
-    return Cat.apply(*ts, dim=d, skip=skip)
+        out = Cat.apply(*ts, dim=d)
+    else:
+        # the skipped stay inputs, so that their gradient is an empty (0,) one as PyTorch's, not None
+        skip = tuple(i for i, t in enumerate(ts) if t.ndim == 1 and not t.shape[0])
+        out = Cat.apply(*ts, dim=d, skip=skip)
+    if out._node is not None and dim != d:
+        out._node.attrs["given_dim"] = dim  # grad_fn._saved_dim shows the dim as given (saved_args.py)
+    return out
 
 
 def stack(tensors: Any, dim: int = 0) -> Tensor:

@@ -231,8 +231,8 @@ class BatchNorm(Function):
 
     ``x`` is (N, C, *): the mean and biased variance of channel c are taken over N and every
     spatial position (all axes but 1); ``weight`` and ``bias`` have shape (C,) and may be None.
-    This is the training-mode op; evaluation with running statistics is an affine map, built
-    from primitives in ``nn.functional.batch_norm``.
+    This is the training-mode op; evaluation with running statistics is the affine map of
+    ``ops/batch_norm_eval.py`` (one node of the same name, as PyTorch's).
 
     VJP, with gx = g * weight and means over the axes (0, 2, 3, ...):
         dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat))

@@ -145,15 +145,18 @@ def _record(hub, key, g) -> None:
     held[1][id(key)] = g
 
 
-def _pieces(x: Tensor, keys: list, multi: bool = True, node: str = "SplitBackward0") -> tuple[Tensor, ...]:
+def _pieces(
+    x: Tensor, keys: list, multi: bool = True, node: str = "SplitBackward0", saved: dict | None = None
+) -> tuple[Tensor, ...]:
     """The pieces at ``keys``, their nodes named ``node``; ``multi``: they follow PyTorch's rule for
     the outputs of a function returning several views (split, chunk, unbind; not tensor_split, whose
-    pieces are slices)."""
+    pieces are slices). ``saved``: the call's arguments, which the hub shows as PyTorch's
+    ``grad_fn._saved_dim``, ``_saved_split_size(s)`` (``autograd/saved_args.py``)."""
     hub = Split.apply(x)
     piece = _PIECES[node]
     pieces = tuple(piece.apply(hub, key=k) for k in keys)
     if hub._node is not None:  # for grad_fn hooks: the pieces in order, and whether they share one
-        hub._node.attrs.update(keys=keys, multi=multi)
+        hub._node.attrs.update(keys=keys, multi=multi, **(saved or {}))
     if multi:  # PyTorch's rules for the views of a multi-view function
         mark_multi(pieces)  # autograd/view_rebase.py: not changed in place while recording
         if hub.requires_grad:
@@ -191,7 +194,12 @@ def _split(x: Tensor, split_size_or_sections: Any, dim: int, unsafe: bool) -> tu
     pre = (slice(None),) * d
     node = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
     keys = [(*pre, slice(int(a), int(b))) for a, b in itertools.pairwise(starts)]
-    return _pieces(x, keys, multi=not unsafe, node="Unsafe" + node if unsafe else node)
+    saved = {"given_dim": dim}
+    if isinstance(split_size_or_sections, int):
+        saved["split_size"] = split_size_or_sections
+    else:
+        saved["split_sizes"] = tuple(sections)
+    return _pieces(x, keys, multi=not unsafe, node="Unsafe" + node if unsafe else node, saved=saved)
 
 
 def unsafe_split(input: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
@@ -221,9 +229,8 @@ def _chunk(op: str, x: Tensor, chunks: int, dim: int, unsafe: bool) -> tuple[Ten
         raise ShapeError(
             f"{op}: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"
         )
-    d = normalize_dim(dim, x.ndim, op, x.shape)
-    n = x.shape[d]
-    return _split(x, [0] * chunks if n == 0 else -(-n // chunks), d, unsafe)
+    n = x.shape[normalize_dim(dim, x.ndim, op, x.shape)]
+    return _split(x, [0] * chunks if n == 0 else -(-n // chunks), dim, unsafe)  # the dim as given
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
@@ -236,4 +243,5 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
         raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "unbind", x.shape)
     pre = (slice(None),) * d
-    return _pieces(x, [(*pre, i, Ellipsis) for i in range(x.shape[d])], node="UnbindBackward0")
+    keys = [(*pre, i, Ellipsis) for i in range(x.shape[d])]
+    return _pieces(x, keys, node="UnbindBackward0", saved={"given_dim": dim})

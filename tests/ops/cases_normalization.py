@@ -1,4 +1,4 @@
-"""Gradcheck cases for ops/normalization.py (layer_norm, batch_norm)."""
+"""Gradcheck cases for ops/normalization.py (layer_norm, batch_norm) and ops/batch_norm_eval.py."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from glassgrad.ops import normalization as N
+from glassgrad.ops.batch_norm_eval import BatchNormEval
 from tests.ops.harness import case, shapes, values
 
 
@@ -52,3 +53,19 @@ def _batch_norm(draw):
     eps = draw(st.sampled_from([1e-5, 0.5]))
     x = _spread(draw, shape, axes) if eps < 0.1 else values(draw, shape)
     return (lambda x, w, b: N.batch_norm_train(x, w, b, eps)), (x, _maybe(draw, (c,)), _maybe(draw, (c,)))
+
+
+@case("batch_norm_eval")
+def _batch_norm_eval(draw):
+    n = draw(st.integers(1, 4))
+    c = draw(st.integers(1, 3))
+    shape = (n, c, *draw(shapes(0, 2, 1, 3)))
+    eps = draw(st.sampled_from([1e-5, 0.5]))
+    # the running statistics are constants (float32 arrays: the harness gives them no gradient)
+    mean = values(draw, (c,)).astype(np.float32)
+    var = values(draw, (c,), 0.5, 2.0).astype(np.float32)
+
+    def fn(x, w, b, m, v):
+        return BatchNormEval.apply(x, w, b, m, v, eps=eps)
+
+    return fn, (values(draw, shape), _maybe(draw, (c,)), _maybe(draw, (c,)), mean, var)

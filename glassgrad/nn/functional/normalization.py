@@ -12,6 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import normalization as _N
+from glassgrad.ops.batch_norm_eval import batch_norm_eval
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.padding import pad
@@ -127,7 +128,7 @@ def batch_norm(
     ``ops.normalization.BatchNorm``) and, when running statistics are given, update them in place
     outside the graph: ``running = (1 - momentum) * running + momentum * batch``, with the
     *unbiased* batch variance, as PyTorch does. Evaluation: the affine map
-    (x - running_mean) / sqrt(running_var + eps) * weight + bias.
+    (x - running_mean) / sqrt(running_var + eps) * weight + bias, one op (``ops/batch_norm_eval.py``).
 
     ``momentum`` must be a float; ``nn.BatchNorm*`` turns PyTorch's ``momentum=None`` (a cumulative
     average) into ``1 / num_batches_tracked`` before calling this.
@@ -173,13 +174,8 @@ def batch_norm(
         raise ValueError(
             "batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None"
         )
-    param_shape = (1, channels) + (1,) * (input.ndim - 2)  # (C,) -> (1, C, 1, ...)
-    xp = array_module(running_var._data)
-    rstd = 1.0 / xp.sqrt(running_var._data + eps)
-    out = (input - Tensor(running_mean._data.reshape(param_shape), _wrap=True)) * Tensor(
-        rstd.reshape(param_shape), _wrap=True
-    )
-    return _affine(out, weight, bias)
+    # one NativeBatchNormBackward0 node, as PyTorch's graph (ops/batch_norm_eval.py)
+    return batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
 
 
 def normalize(

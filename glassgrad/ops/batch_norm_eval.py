@@ -1,0 +1,77 @@
+"""Evaluation-mode batch norm as one op: ``y = (x - mean) * rstd * weight + bias`` per channel,
+``mean``/``rstd`` from the given (running) statistics.
+
+Built from primitives, the graph was ``AddBackward0 <- MulBackward0 <- SubBackward0`` with a
+``ViewBackward0`` of the weight; PyTorch records one ``NativeBatchNormBackward0(input, weight,
+bias)`` in eval mode too, and tools that walk the graph read it so: Torch-Pruning (which traces a
+model in ``eval()``) grouped a 1-channel conv -> BatchNorm with the weight's reshape and the
+arithmetic nodes (8 dependencies where PyTorch has 3). The arithmetic is the composite's own, in
+its order, so the values and gradients are unchanged.
+
+The statistics are inputs (as PyTorch's ``native_batch_norm`` has them) that get no gradient:
+``F.batch_norm`` passes them detached, as the composite read their arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.backend import array_module
+from glassgrad.tensor import Tensor
+
+__all__ = ["BatchNormEval", "batch_norm_eval"]
+
+
+def _param_shape(x: Any) -> tuple:
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
+
+
+class BatchNormEval(Function):
+    """y = (x - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps), per channel (dim 1).
+
+    VJP (mean and var get none): dx = (g * weight) * rstd; dweight = sum(g * (x - mean) * rstd),
+    dbias = sum(g), the sums over every dim but 1.
+    """
+
+    name = "batch_norm_eval"
+
+    node_name = "NativeBatchNormBackward0"  # PyTorch's node name (eval mode too)
+    shown_inputs = 3  # next_functions: input, weight, bias, as PyTorch's (the statistics get no gradient)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, eps=1e-5):
+        shape = _param_shape(x)
+        rstd = (1.0 / array_module(var).sqrt(var + eps)).reshape(shape)
+        m = mean.reshape(shape)
+        w = None if weight is None else weight.reshape(shape)
+        ctx.save_for_backward(x, m, rstd, w)  # x itself, as PyTorch's: a later in-place change is caught
+        out = (x - m) * rstd
+        if w is not None:
+            out = out * w
+        if bias is not None:
+            out = out + bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, m, rstd, w = ctx.saved
+        need = ctx.needs_input_grad
+        axes = (0, *range(2, g.ndim))
+        dx = dw = db = None
+        if need[0]:
+            dx = (g if w is None else g * w) * rstd
+        if need[1]:
+            dw = (g * ((x - m) * rstd)).sum(axis=axes)
+        if need[2]:
+            db = g.sum(axis=axes)
+        return dx, dw, db, None, None
+
+
+def batch_norm_eval(
+    x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
+    """Normalise ``x`` (N, C, *) with the given per-channel statistics (no validation; see
+    ``F.batch_norm``); they get no gradient."""
+    stats = (Tensor(mean._data, _wrap=True), Tensor(var._data, _wrap=True))
+    return BatchNormEval.apply(x, weight, bias, *stats, eps=float(eps))

@@ -83,12 +83,20 @@ def frexp(input: Tensor, *, out: Any = None) -> Any:  # noqa: A002
 
 
 def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
-    """input * 2 ** other (differentiable in input, as PyTorch's composite). Shape: broadcast."""
+    """input * 2 ** other (differentiable in both, as PyTorch's composite). Shape: broadcast.
+
+    The result's dtype is PyTorch's: the two operands' result type (a 0-d float64 beside an int16
+    tensor gives float64, a float16 tensor beside one float16), or the default float dtype where
+    that is an integer type. A 16-bit float result is computed in float32 and rounded once, so
+    ``ldexp(2**-10, 20)`` in float16 is 1024, not the overflow of a float16 ``2**20``.
+    """
     import glassgrad as gg
 
     other_t = other if isinstance(other, Tensor) else gg.tensor(other)
-    scale = gg.pow(2.0, other_t)
-    x = input
-    if x._data.dtype.kind in "iub":  # an integer input is promoted to the default float dtype
-        x = x.to(scale.dtype if scale._data.dtype.kind == "f" else gg.get_default_dtype())
-    return with_out(x * scale, out, "ldexp")
+    want = gg.result_type(input, other_t)
+    if not (want.is_floating_point or want.is_complex):
+        want = gg.get_default_dtype()
+    compute = gg.float32 if want.itemsize < 4 else want
+    scale = gg.pow(2.0, other_t.to(compute))
+    result = input.to(compute) * scale
+    return with_out(result.to(want), out, "ldexp")

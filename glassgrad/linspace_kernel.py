@@ -1,4 +1,4 @@
-"""``linspace``'s values as PyTorch's CPU kernel computes them, bit for bit in float32 and float64.
+"""``linspace``'s values as PyTorch's CPU kernel computes them, bit for bit in every dtype.
 
 PyTorch computes ``step = (end - start) / (steps - 1)`` in the tensor's dtype, then the first half
 of the points from ``start`` and the second half back from ``end``, each with one fused multiply-add
@@ -12,8 +12,13 @@ for many sizes, and grids built from ``linspace`` then put half-voxel sample poi
 side of a tie: MONAI's nearest-neighbour ``Spacing`` from 2 mm to 1.5 mm (port round 38) took a
 different voxel in whole planes. The fused multiply-add is emulated exactly: float32 through
 float64 (the product is exact there) with the double rounding of a float32 tie resolved from the
-float64 sum's error; float64 through Dekker's error-free product and sum. Other dtypes (integers,
-float16, complex) keep NumPy's values cast to the dtype.
+float64 sum's error; float64 through Dekker's error-free product and sum.
+
+The other dtypes follow the same kernel's types (port round 48: RoPE's pixel frequencies in
+float16 were 2 ulp off): float16 converts ``start``/``end`` through float32 (PyTorch's ``Scalar``)
+and rounds every ``c10::Half`` operation to half (``step``, ``Half(i)``, the product, the sum);
+integers truncate ``start``/``end`` toward zero, take a float64 ``step`` and truncate each fused
+multiply-add; complex dtypes are the real and the imaginary parts' float linspaces.
 """
 
 from __future__ import annotations
@@ -74,8 +79,19 @@ def linspace_values(start: Any, end: Any, steps: int, dtype: np.dtype) -> np.nda
     if steps < 0:
         raise ValueError(f"linspace: expected a non-negative number of steps, got {steps}")
     dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        return np.linspace(start, end, steps).astype(dt)
+    if dt.kind == "b":
+        raise NotImplementedError(
+            "linspace: expected a numeric dtype, got bool (PyTorch's kernel has no bool)"
+        )
+    if dt.kind == "c":
+        part = np.float32 if dt == np.complex64 else np.float64
+        s, e = complex(start), complex(end)
+        re, im = linspace_values(s.real, e.real, steps, part), linspace_values(s.imag, e.imag, steps, part)
+        return (re + 1j * im).astype(dt)
+    if dt == np.float16:
+        return _half_values(start, end, steps)
+    if dt.kind in "iu":
+        return _integer_values(start, end, steps, dt)
     if steps <= 1:
         return np.full(steps, start, dtype=dt)  # one point: start, as PyTorch
     s, e = dt.type(start), dt.type(end)
@@ -87,3 +103,38 @@ def linspace_values(start: Any, end: Any, steps: int, dtype: np.dtype) -> np.nda
     back = np.arange(rest - 1, -1, -1, dtype=dt)  # steps - 1 - i for i = half .. steps - 1
     out[half:] = exact_fma(np.full(rest, -step), back, np.full(rest, e), dt)
     return out
+
+
+def _half_values(start: Any, end: Any, steps: int) -> np.ndarray:
+    """float16: each ``c10::Half`` operation computes in float32 and rounds to half (a float32
+    product of two halves is exact, so ``astype`` after it is the one rounding PyTorch makes)."""
+    h, f = np.float16, np.float32
+    s, e = h(f(start)), h(f(end))  # Scalar(double) -> float -> Half
+    if steps <= 1:
+        return np.full(steps, s, dtype=h)
+    step = h(f(h(f(e) - f(s))) / f(h(steps - 1)))
+    half = steps // 2
+    idx = np.arange(steps)
+    first = (f(step) * idx[:half].astype(h).astype(f)).astype(h)
+    back = (f(step) * (steps - 1 - idx[half:]).astype(h).astype(f)).astype(h)
+    out = np.empty(steps, dtype=h)
+    out[:half] = (f(s) + first.astype(f)).astype(h)
+    out[half:] = (f(e) - back.astype(f)).astype(h)
+    return out
+
+
+def _integer_values(start: Any, end: Any, steps: int, dt: np.dtype) -> np.ndarray:
+    """Integers: ``start``/``end`` truncated toward zero, a float64 ``step``, each point
+    one fused multiply-add truncated toward zero."""
+    s, e = float(int(start)), float(int(end))
+    if steps <= 1:
+        return np.full(steps, s).astype(dt)
+    step = (e - s) / (steps - 1)
+    half = steps // 2
+    idx = np.arange(steps, dtype=np.float64)
+    out = np.empty(steps, dtype=np.float64)
+    out[:half] = exact_fma(np.full(half, step), idx[:half], np.full(half, s), np.float64)
+    out[half:] = exact_fma(
+        np.full(steps - half, -step), steps - 1 - idx[half:], np.full(steps - half, e), np.float64
+    )
+    return np.trunc(out).astype(dt)

@@ -34,6 +34,41 @@ def test_linspace_bits_match_pytorch(torch, dtype):
             assert np.array_equal(got, want), (start, end, n)
 
 
+@pytest.mark.parametrize(
+    "dtype", ["float16", "int64", "int32", "int16", "int8", "uint8", "complex64", "complex128"]
+)
+def test_linspace_other_dtypes_bits_match_pytorch(torch, dtype):
+    """Port round 48: float16 (RoPE's pixel frequencies were 2 ulp off), integers and complex
+    followed NumPy's linspace cast to the dtype, not PyTorch's kernel."""
+    for start, end in ENDS[:4] + ENDS[7:]:
+        if dtype in ("int8", "uint8"):
+            start, end = abs(start) % 100, abs(end) % 100
+        if dtype.startswith("complex"):
+            start, end = complex(start, end / 3), complex(end, -start)
+        for n in [*range(0, 40), 97, 256, 257, 2049, 4097]:
+            want = torch.linspace(start, end, n, dtype=getattr(torch, dtype)).numpy()
+            got = gg.linspace(start, end, n, dtype=getattr(gg, dtype)).numpy()
+            assert got.dtype == want.dtype
+            assert np.array_equal(got, want), (start, end, n)
+
+
+def test_linspace_float16_by_hand():
+    """PyTorch turns a Python float into half through float32: -59.82812618... is float32's
+    -59.828125, a half tie that rounds to the even -59.8125 (a direct rounding gives -59.84375).
+    step = half(half(end - start) / 35); x[1] = half(start + half(step * 1))."""
+    x = gg.linspace(-59.82812618206259, -0.6461217508293067, 36, dtype=gg.float16).numpy()
+    assert x[0] == np.float16(-59.8125) and x[-1] == np.float16(-0.6461217508293067)
+    h = np.float16
+    step = h(np.float32(h(np.float32(h(-0.6461217508293067)) + np.float32(59.8125))) / np.float32(35))
+    assert x[1] == h(np.float32(-59.8125) + np.float32(step))
+    assert gg.linspace(2.7, -3.9, 4, dtype=gg.int64).tolist() == [2, 0, -1, -3]  # ends truncated: 2, -3
+
+
+def test_linspace_bool_is_a_clear_error():
+    with pytest.raises(NotImplementedError, match="linspace: expected a numeric dtype, got bool"):
+        gg.linspace(0.0, 1.0, 3, dtype=gg.bool)
+
+
 def test_linspace_default_dtype_and_tensor_ends(torch):
     want = torch.linspace(torch.tensor(0.5), torch.tensor(2.25), 7).numpy()
     np.testing.assert_array_equal(gg.linspace(gg.tensor(0.5), gg.tensor(2.25), 7).numpy(), want)

@@ -167,6 +167,18 @@ class Subset(Dataset[_T_co]):
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
+        # PyTorch 2.13's check: the DataLoader fetches a batch with ``__getitems__``, which would
+        # bypass a subclass's own ``__getitem__``
+        if (
+            type(self).__getitem__ is not Subset.__getitem__
+            and type(self).__getitems__ is Subset.__getitems__
+        ):
+            raise NotImplementedError(
+                f"{type(self).__name__} overrides __getitem__ but not __getitems__. When subclassing "
+                "Subset and overriding __getitem__, you must also override __getitems__ to ensure "
+                "DataLoader works correctly with your custom logic. A simple implementation:\n\n"
+                "def __getitems__(self, indices):\n    return [self.__getitem__(idx) for idx in indices]"
+            )
         self._index_array = np.asarray(indices, dtype=np.int64).reshape(-1)  # (len,)
 
     def __getitem__(self, idx: Any) -> Any:

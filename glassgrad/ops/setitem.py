@@ -86,12 +86,22 @@ def _drop_leading_ones(v: Tensor) -> Tensor:
     return v.reshape(v.shape[n:]) if n else v
 
 
+def _view(a: Any, key: Any) -> Any:
+    """``a[key]`` for the checks before the write, an out-of-range key refused as ``_write`` does."""
+    try:
+        return a[key]
+    except IndexError as e:
+        raise IndexOutOfRangeError(
+            f"__setitem__: expected a key that fits shape {tuple(np.shape(a))}, got {e}"
+        ) from None
+
+
 def _written(a: Any, key: Any, advanced: bool) -> Any:
     """The array ``x[key] = v`` writes into, as PyTorch sees it: the view ``x[key]`` for a basic
     key (copy_), ``x`` (or its basic part) for an advanced one (index_put_)."""
     if isinstance(key, SplitKey):
-        return a[key.basic]
-    return a if advanced else a[key]
+        return _view(a, key.basic)
+    return a if advanced else _view(a, key)
 
 
 def _writable_part(a: Any, key: Any) -> Any:
@@ -100,7 +110,7 @@ def _writable_part(a: Any, key: Any) -> Any:
     alias = writable_alias(a)
     if alias is None or isinstance(key, SplitKey):
         return a
-    part = a[key]
+    part = _view(a, key)
     return a if overlaps(np.shape(part), getattr(part, "strides", ())) else alias
 
 

@@ -35,7 +35,7 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
-from glassgrad.optim.optimizer_load import cast_loaded_state
+from glassgrad.optim.optimizer_load import cast_loaded_state, family_state_keys
 from glassgrad.optim.scalars import scalar_state
 from glassgrad.optim.sparse_grads import step_input, zeroed
 from glassgrad.tensor import Tensor
@@ -336,7 +336,7 @@ class Optimizer(OptimizerHooks):
                 chain.from_iterable(g["params"] for g in self.param_groups),
             )
         )
-        shaped = set(self._param_shaped_state)
+        shaped, families = set(self._param_shaped_state), family_state_keys(Optimizer)
         state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for index, entries in state_dict["state"].items():
             p = param_at.get(int(index))
@@ -344,10 +344,16 @@ class Optimizer(OptimizerHooks):
                 raise ValueError(f"{name}.load_state_dict: got state for param {index}, which no group lists")
             if not isinstance(entries, dict):
                 raise ValueError(f"{name}.load_state_dict: expected the state of param {index} as a dict")
-            # Arrays with dims are a family's running quantities (step, eta, mu_product: 0-d): with none
-            # of ours they are another family's; extras beside ours are kept, as PyTorch keeps any entry
-            # (Lookahead puts a momentum_buffer in its AdamW's state).
-            foreign = [k for k, v in entries.items() if k not in shaped and len(getattr(v, "shape", ())) > 0]
+            # Arrays with dims are a family's running quantities (step, eta, mu_product: 0-d): another
+            # built-in family's with none of ours mean another optimizer's state; extras beside ours
+            # (Lookahead puts a momentum_buffer in its AdamW's state) and names no built-in optimizer
+            # uses (ScheduleFreeWrapper's ``z`` in a momentum-free SGD's state) are kept, as PyTorch
+            # keeps any entry.
+            foreign = [
+                k
+                for k, v in entries.items()
+                if k not in shaped and k in families and len(getattr(v, "shape", ())) > 0
+            ]
             if shaped and foreign and not shaped & entries.keys():
                 raise ValueError(
                     f"{name}.load_state_dict: expected state arrays of param {index} among "

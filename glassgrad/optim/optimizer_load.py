@@ -21,7 +21,7 @@ from glassgrad.optim.optimizer_helpers import state_like
 from glassgrad.optim.scalars import loaded_as_tensors, scalar_state, step_state
 from glassgrad.tensor import Tensor
 
-__all__ = ["cast_loaded_state", "kept_as_loaded"]
+__all__ = ["cast_loaded_state", "kept_as_loaded", "family_state_keys"]
 
 
 def kept_as_loaded(p: Tensor, value: Any, step: bool) -> bool:
@@ -70,3 +70,21 @@ def cast_loaded_state(opt: Any, p: Tensor, index: int, key: str, value: Any) -> 
         return value  # PyTorch's .to() changes nothing here: the optimizer holds the loaded tensor
     arr = arr.astype(p._data.dtype) if arr.dtype.kind == "f" == p._data.dtype.kind else arr.copy()
     return state_like(p, arr) if shaped else Tensor(arr, _wrap=True)
+
+
+def family_state_keys(base: type) -> frozenset[str]:
+    """The parameter-shaped state names of glassgrad's own optimizers (subclasses of ``base``
+    defined in ``glassgrad.optim``): ``momentum_buffer``, ``exp_avg``, ``square_avg``, ...
+
+    ``load_state_dict`` refuses a param's state made only of another family's arrays (Adam's
+    ``exp_avg`` given to SGD); any other name is a wrapper's own entry (ScheduleFreeWrapper's ``z``
+    in its SGD's state, Lookahead's ``slow_buffer``), which PyTorch keeps, so glassgrad keeps it too.
+    """
+    keys: set[str] = set()
+    todo = list(base.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("glassgrad.optim"):
+            keys.update(getattr(cls, "_param_shaped_state", ()))
+    return frozenset(keys)

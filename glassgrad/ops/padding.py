@@ -97,10 +97,10 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
     ``(left, right, top, bottom, front, back)`` as ``torch.nn.functional.pad``.
 
     Modes: "constant" (``value``, default 0), "reflect" (mirror without the edge), "replicate"
-    (repeat the edge), "circular" (wrap around). Reflect and replicate also crop with negative
-    sizes, as PyTorch (reflect mirrors about the uncropped edges); circular does not (PyTorch's
-    result there can read uninitialised memory). Unlike PyTorch, the last three accept any number
-    of padded dims up to the input's rank.
+    (repeat the edge), "circular" (wrap around). All three also crop with negative sizes, as
+    PyTorch (reflect mirrors about the uncropped edges; circular crops first and wraps within what
+    is left, so a pad longer than that is refused: PyTorch's result there reads uninitialised
+    memory). Unlike PyTorch, the last three accept any number of padded dims up to the input's rank.
 
     Shape:
         ``(*, H, W)`` with ``pad=(l, r, t, b)`` -> ``(*, H + t + b, W + l + r)``.
@@ -134,14 +134,24 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
     empty = max(sizes) < 1  # PyTorch allows an empty result along some padded dims, not all
     for d, (lo, hi) in sorted(pairs.items()):
         n = input.shape[d]
-        if mode == "circular":  # PyTorch's circular crops read stale memory for some sizes: refused
-            bad = min(lo, hi) < 0 or max(lo, hi) > n
-        else:  # negative sizes crop; reflect mirrors about the uncropped edges, as PyTorch
-            bad = n + lo + hi < 0 or empty or (mode == "reflect" and max(lo, hi) >= n)
+        if mode == "circular":  # crops first, then wraps within the rest (PyTorch's copies)
+            kept = n - max(-lo, 0) - max(-hi, 0)
+            if kept < 0 or max(lo, hi) > n or max(lo, hi) > kept:
+                # PyTorch: "Padding value causes wrapping around more than once." (or, where a
+                # crop leaves fewer positions than a pad wraps over, it reads uninitialised memory)
+                raise ShapeError(
+                    f"pad: circular padding {pad} wraps around more than once along dim {d} of shape "
+                    f"{input.shape}: each pad must be at most the {max(kept, 0)} positions left after "
+                    "the negative sizes crop"
+                )
+            index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
+            continue
+        # negative sizes crop; reflect mirrors about the uncropped edges, as PyTorch
+        bad = n + lo + hi < 0 or empty or (mode == "reflect" and max(lo, hi) >= n)
         if bad or n == 0:
-            crop = "" if mode == "circular" else ", or negative (a crop) leaving some dim non-empty"
             raise ShapeError(
-                f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}{crop}"
+                f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}"
+                ", or negative (a crop) leaving some dim non-empty"
             )
         index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
     out = IndexPad.apply(input, index=tuple(index))
@@ -153,8 +163,9 @@ def _source_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:
     j = xp.arange(-lo, n + hi)  # output position -> unpadded coordinate (negative pads crop)
     if mode == "replicate":
         return xp.clip(j, 0, n - 1)
-    if mode == "circular":
-        return j % n
+    if mode == "circular":  # wrap within the part left after cropping: [a, a + kept)
+        a, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        return a + (j - a) % kept if kept else j
     period = 2 * (n - 1)  # reflect: the mirror images repeat every 2 (n - 1) positions
     j = xp.abs(j) % period if period else xp.zeros_like(j)
     return xp.where(j > n - 1, period - j, j)

@@ -31,6 +31,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
 from glassgrad.nn.module import Parameter
+from glassgrad.nn.rnn_checks import LSTMChecks, RNNChecks
 from glassgrad.nn.rnn_flat_weights import FlatWeights
 from glassgrad.nn.utils.rnn import PackedSequence
 from glassgrad.ops.indexing import index_select
@@ -57,7 +58,7 @@ def _caller_stacklevel() -> int:
     return level
 
 
-class RNNBase(FlatWeights):
+class RNNBase(RNNChecks, FlatWeights):
     """What the three layers share: parameters, state handling, layers and directions.
 
     Parameters per layer ``k`` and direction (suffix ``_reverse`` for the backward one), named as
@@ -83,6 +84,8 @@ class RNNBase(FlatWeights):
     ) -> None:
         super().__init__()
         name = type(self).__name__
+        if mode not in _GATES:  # PyTorch's words first
+            raise ValueError(f"Unrecognized RNN mode: {mode} ({name}: expected one of {', '.join(_GATES)})")
         for key, v, low in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
                             ("num_layers", num_layers, 1), ("proj_size", proj_size, 0)):  # fmt: skip
             if not isinstance(v, int) or isinstance(v, bool):  # PyTorch's TypeError, a tensor too
@@ -325,7 +328,7 @@ class RNN(RNNBase):
         return out, hn
 
 
-class LSTM(RNNBase):
+class LSTM(LSTMChecks, RNNBase):
     """Long short-term memory, gate rows i, f, g, o (see ``LSTMCell``), optional projection
     ``h_t = (o * tanh(c_t)) W_hr^T`` of size ``proj_size``.
 

@@ -25,6 +25,7 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
                     (and group_norm, instance_norm, local_response_norm in normalization)
     upsample        upsample, upsample_nearest, upsample_bilinear (interpolate's deprecated names)
     conv            conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold
+                    (and conv_tbc, time-major, from torch_aten_more)
     pooling         max/avg/adaptive_avg/adaptive_max/lp pool 1d and 2d, max_unpool1d/2d
     conv3d, pool3d  conv3d, conv_transpose3d, max/avg/adaptive_avg/adaptive_max/lp pool 3d, max_unpool3d
     pool_indices    max_pool1d/2d/3d_with_indices, adaptive_max_pool1d/2d/3d_with_indices
@@ -177,6 +178,11 @@ from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_so
 from glassgrad.nn import _reduction as _Reduction  # noqa: F401
 from glassgrad.nn import grad as grad
 
+# isort: split
+# F.conv_tbc is torch.conv_tbc, as in PyTorch (fairseq's time-major ConvTBC); its module reads F
+# only when called, so importing it last here is not circular
+from glassgrad.torch_aten_more import conv_tbc
+
 __all__ = [
     # activation
     "relu",
@@ -282,6 +288,7 @@ __all__ = [
     "conv2d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_tbc",
     "unfold",
     "fold",
     "max_pool1d",

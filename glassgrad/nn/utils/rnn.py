@@ -25,6 +25,7 @@ from glassgrad.autograd.function import named
 from glassgrad.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
 from glassgrad.errors import ShapeError
 from glassgrad.factories import arange, full
+from glassgrad.factories_like import empty_like
 from glassgrad.ops.indexing import index_select
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.padding import pad
@@ -32,6 +33,7 @@ from glassgrad.tensor import Tensor
 
 __all__ = [
     "PackedSequence",
+    "invert_permutation",
     "pad_sequence",
     "pack_padded_sequence",
     "pad_packed_sequence",
@@ -39,6 +41,25 @@ __all__ = [
     "unpad_sequence",
     "unpack_sequence",
 ]
+
+
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    """The inverse of a 1-D index permutation (None stays None), as a ``PackedSequence`` turns its
+    ``sorted_indices`` into ``unsorted_indices``: ``out[permutation[i]] = i``.
+
+    As PyTorch's, it is ``empty_like(permutation).scatter_(0, permutation, arange(n))``, so the
+    permutation must be int64 and is not checked for repeats.
+
+    Shape:
+        permutation ``(n,)`` -> ``(n,)``, its dtype and device.
+    """
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor):
+        raise TypeError(f"invert_permutation: expected a Tensor or None, got {type(permutation).__name__}")
+    output = empty_like(permutation)
+    output.scatter_(0, permutation, arange(0, permutation.numel(), device=permutation.device))
+    return output
 
 
 def _inverse(perm: Tensor) -> Tensor:

@@ -29,6 +29,7 @@ from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloa
     _MultiProcessingDataLoaderIter,
     _SingleProcessDataLoaderIter,
 )
+from glassgrad.data.loader_options import check_attribute, check_iterator_options, check_worker_options
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from glassgrad.dtypes import note_complex
 from glassgrad.ops.joining import stack, torch_layout
@@ -205,7 +206,8 @@ class DataLoader(Generic[_T_co]):
         num_workers: accepted for PyTorch code; loading always runs in this process (so
             ``pin_memory``, ``timeout``, ``worker_init_fn``, ``multiprocessing_context``,
             ``prefetch_factor``, ``persistent_workers``, ``pin_memory_device`` and ``in_order`` are
-            accepted and have nothing to do).
+            accepted and have nothing to do; the combinations PyTorch refuses are refused, see
+            ``loader_options``).
         collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
         drop_last: drop the last batch if it is smaller than ``batch_size``.
         generator: the random source for shuffling; save its ``get_state()`` in a checkpoint to
@@ -243,10 +245,7 @@ class DataLoader(Generic[_T_co]):
         pin_memory_device: str = "",
         in_order: bool = True,
     ) -> None:
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(
-                f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
-            )
+        prefetch_factor = check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         global _warned_num_workers
         if num_workers > 0 and not _warned_num_workers:  # once per process: loaders are made per epoch
             _warned_num_workers = True
@@ -306,8 +305,13 @@ class DataLoader(Generic[_T_co]):
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+        self.__initialized = True  # `_DataLoader__initialized`, PyTorch's name
 
+    __initialized = False
     _IterableDataset_len_called = None  # PyTorch's iterators read it
+
+    def __setattr__(self, attr: str, val: Any) -> None:
+        super().__setattr__(attr, check_attribute(self, attr, val))  # PyTorch's refusals, see loader_options
 
     @property
     def _dataset_kind(self) -> int:
@@ -332,6 +336,7 @@ class DataLoader(Generic[_T_co]):
         return len(index_sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
+        check_iterator_options(self.num_workers, self.timeout, self.prefetch_factor)
         # PyTorch's warnings when an epoch starts: there is no accelerator to pin for. Attributed
         # to this line (stacklevel 1), as PyTorch's to its own, so the default filters show each
         # once per process, not once per loop of the caller's

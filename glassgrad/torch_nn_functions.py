@@ -17,7 +17,8 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout", "dropout_", "alpha_dropout",
     "alpha_dropout_", "feature_alpha_dropout", "feature_alpha_dropout_", "feature_dropout",
     "feature_dropout_", "layer_norm", "group_norm", "instance_norm", "batch_norm", "embedding",
-    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "pairwise_distance", "cosine_similarity",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "pairwise_distance",
+    "cosine_similarity",
     "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "rrelu", "rrelu_", "prelu",
     "hardshrink", "bilinear", "rms_norm", "constant_pad_nd",
 ]  # fmt: skip
@@ -30,6 +31,7 @@ conv_transpose1d, conv_transpose2d, conv_transpose3d = (
 )
 avg_pool1d, adaptive_avg_pool1d = F.avg_pool1d, F.adaptive_avg_pool1d
 pixel_shuffle, pixel_unshuffle, channel_shuffle = F.pixel_shuffle, F.pixel_unshuffle, F.channel_shuffle
+native_channel_shuffle = F.native_channel_shuffle
 pairwise_distance, cosine_similarity, bilinear, rms_norm = (
     F.pairwise_distance, F.cosine_similarity, F.bilinear, F.rms_norm
 )  # fmt: skip

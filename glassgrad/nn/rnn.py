@@ -295,6 +295,15 @@ class RNNBase(RNNChecks, FlatWeights):
         return out, hn, cn
 
 
+_UNSET = object()
+
+
+def _no_projection(proj_size: Any) -> None:
+    """PyTorch's refusal of ``proj_size`` (any value, 0 too) given to RNN or GRU."""
+    if proj_size is not _UNSET:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+
+
 class RNN(RNNBase):
     """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act = tanh or relu.
 
@@ -315,7 +324,9 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None,
+                 *, proj_size: Any = _UNSET) -> None:  # fmt: skip
+        _no_projection(proj_size)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
@@ -367,7 +378,8 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Any = None, dtype: Any = None) -> None:  # fmt: skip
+                 device: Any = None, dtype: Any = None, *, proj_size: Any = _UNSET) -> None:  # fmt: skip
+        _no_projection(proj_size)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)  # fmt: skip
 

@@ -170,7 +170,13 @@ from glassgrad.nn.functional.attention import attention_weights, scaled_dot_prod
 from glassgrad.nn.functional.masks import causal_mask, local_window_mask, padding_mask
 from glassgrad.nn.functional.mha import multi_head_attention_forward
 from glassgrad.nn.functional.normalization import rms_norm
-from glassgrad.nn.functional.sampling import affine_grid, grid_sample, gumbel_softmax
+from glassgrad.nn.functional.sampling import (  # noqa: F401 - the mode tables: PyTorch's names, not in __all__
+    GRID_SAMPLE_INTERPOLATION_MODES,
+    GRID_SAMPLE_PADDING_MODES,
+    affine_grid,
+    grid_sample,
+    gumbel_softmax,
+)
 
 # isort: split
 # ``F.grad`` is the module ``nn.grad`` (conv2d_input, conv2d_weight ...), and ``F._Reduction`` the
@@ -182,6 +188,10 @@ from glassgrad.nn import grad as grad
 # F.conv_tbc is torch.conv_tbc, as in PyTorch (fairseq's time-major ConvTBC); its module reads F
 # only when called, so importing it last here is not circular
 from glassgrad.torch_aten_more import conv_tbc
+
+# isort: split
+# PyTorch's native kernel of the same op (torch.native_channel_shuffle too)
+from glassgrad.nn.functional.image import channel_shuffle as native_channel_shuffle
 
 __all__ = [
     # activation
@@ -280,6 +290,7 @@ __all__ = [
     "pixel_shuffle",
     "pixel_unshuffle",
     "channel_shuffle",
+    "native_channel_shuffle",
     "dropout1d",
     "dropout2d",
     "dropout3d",

@@ -120,6 +120,9 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
 
 _MODES = ("bilinear", "nearest", "bicubic")
 _PADDING = ("zeros", "border", "reflection")
+# PyTorch's public tables of the two modes (the numbers its kernels take)
+GRID_SAMPLE_INTERPOLATION_MODES = {m: i for i, m in enumerate(_MODES)}
+GRID_SAMPLE_PADDING_MODES = {m: i for i, m in enumerate(_PADDING)}
 
 
 def grid_sample(

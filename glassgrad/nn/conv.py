@@ -22,6 +22,11 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+def _as_given(value: Any, repeated: tuple[int, ...]) -> tuple[int, ...]:
+    """A layer's stored ``stride``/``padding``/...: a list or tuple as given (as ints), else ``repeated``."""
+    return tuple(int(v) for v in value) if isinstance(value, tuple | list) else repeated
+
+
 class _ConvNd(Module):
     """What the convolution layers share: argument checks, parameters, init and repr."""
 
@@ -57,17 +62,22 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: only padding_mode 'zeros' is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = ntuple(kernel_size, nd, name, "kernel_size", 1)
-        self.stride = ntuple(stride, nd, name, "stride", 1, one=True)
-        self.dilation = ntuple(dilation, nd, name, "dilation", 1, one=True)
+        # PyTorch's ``_pair``: the attributes keep a one-element list's length (``stride=[2]`` reads
+        # ``(2,)``, as the functions accept it); the checks and padding use the repeated values
+        stride_nd = ntuple(stride, nd, name, "stride", 1, one=True)
+        dilation_nd = ntuple(dilation, nd, name, "dilation", 1, one=True)
+        self.stride, self.dilation = _as_given(stride, stride_nd), _as_given(dilation, dilation_nd)
         if isinstance(padding, str):
             self.padding = padding
-            pads = conv_padding(name, padding, self.kernel_size, self.stride, self.dilation)
+            pads = conv_padding(name, padding, self.kernel_size, stride_nd, dilation_nd)
         else:
-            self.padding = ntuple(padding, nd, name, "padding", one=True)
-            pads = tuple((p, p) for p in self.padding)
+            padding_nd = ntuple(padding, nd, name, "padding", one=True)
+            self.padding = _as_given(padding, padding_nd)
+            pads = tuple((p, p) for p in padding_nd)
         # F.pad's order: last dim first, (before, after) each
         self._reversed_padding_repeated_twice = tuple(v for lo_hi in reversed(pads) for v in lo_hi)
-        self.output_padding = ntuple(output_padding, nd, name, "output_padding", one=True)
+        op_nd = ntuple(output_padding, nd, name, "output_padding", one=True)
+        self.output_padding = _as_given(output_padding, op_nd)
         self.transposed = self._transposed
         self.groups = groups
         self.padding_mode = padding_mode
@@ -103,13 +113,12 @@ class _ConvNd(Module):
             )
 
     def extra_repr(self) -> str:
-        nd = self._nd
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * nd:
+        if self.padding != (0,) * len(self.padding):
             s += f", padding={self.padding}"
-        if self.dilation != (1,) * nd:
+        if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * nd:
+        if self.output_padding != (0,) * len(self.output_padding):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -231,18 +240,17 @@ class _ConvTranspose(_ConvNd):
         """The output_padding that makes the output ``output_size`` (PyTorch's ``output_size=``)."""
         if output_size is None:
             return self.output_padding
-        nd = self._nd
+        nd, name = self._nd, self._get_name()
+        stride = ntuple(self.stride, nd, name, "stride", 1, one=True)
+        dilation = ntuple(self.dilation, nd, name, "dilation", 1, one=True)
+        padding = ntuple(self.padding, nd, name, "padding", one=True)
         size = tuple(output_size)[-nd:]
         least = [
             (n - 1) * s - 2 * p + d * (k - 1) + 1
-            for n, s, p, d, k in zip(
-                input.shape[-nd:], self.stride, self.padding, self.dilation, self.kernel_size
-            )
+            for n, s, p, d, k in zip(input.shape[-nd:], stride, padding, dilation, self.kernel_size)
         ]
         extra = tuple(o - m for o, m in zip(size, least))
-        if len(size) != nd or any(
-            e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, self.stride, self.dilation)
-        ):
+        if len(size) != nd or any(e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, stride, dilation)):
             raise ShapeError(
                 f"{self._get_name()}: expected output_size between {tuple(least)} and the next stride, got {output_size}"
             )

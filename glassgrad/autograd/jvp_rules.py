@@ -344,7 +344,7 @@ def _clamp(ts, xs, z, attrs):
 # The long tail of elementwise ops: J diagonal, so their own VJP gives the JVP (see elementwise).
 # fmt: off
 for _name in (
-    "rsqrt", "log1p", "expm1", "leaky_relu", "elu", "gelu", "silu", "softplus",
+    "rsqrt", "reciprocal", "log1p", "expm1", "leaky_relu", "elu", "gelu", "silu", "softplus",
     "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "clamp_bounds", "copysign", "fmax", "fmin", "fmod",
     "hypot", "logaddexp", "logaddexp2", "xlogy", "remainder", "tan", "asin", "acos",
     "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",

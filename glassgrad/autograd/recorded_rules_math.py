@@ -82,7 +82,9 @@ def _pow(ctx, g):
         z = output(ctx, out)
         if a.__class__ in _NUMBERS:
             if a == 0:  # a constant factor: 0 * -inf in a selected-away g * -inf would leak a NaN
-                gb = g * constant(np.where(b < 0, -math.inf, 0.0).astype(g._data.dtype))
+                with np.errstate(invalid="ignore"):  # NaN for a NaN b, as the op's backward
+                    factor = np.where(b >= 0, 0.0, np.where(b < 0, -math.inf, math.nan))
+                gb = g * constant(factor.astype(g._data.dtype))
             else:
                 gb = g * z * (math.log(a) if a > 0 else math.nan)
         else:
@@ -133,6 +135,14 @@ def _rsqrt(ctx, g):
     (y,) = saved(ctx)
     z = output(ctx, y)
     return -0.5 * g * z * z * z
+
+
+@rule("reciprocal")
+def _reciprocal(ctx, g):
+    """-g z^2, z differentiated through the op: 2 g z^3 (+-inf at +-0, 0 at +-inf), as PyTorch's."""
+    (y,) = saved(ctx)
+    z = output(ctx, y)
+    return -g * (z * z)
 
 
 @rule("abs")
@@ -333,15 +343,16 @@ def _norm(ctx, g):
     p, axis, keep = ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
     kept = _kept_shape(x.shape, axis, keep)
     gk = _kept(ctx, g)
+    sgn = np.where(np.isnan(x), 0, np.sign(x))  # PyTorch's sgn: 0 at NaN, as the op's backward
     if p in (math.inf, -math.inf):
-        mask = np.abs(x) == out.reshape(kept)
+        mask = (np.abs(x) == out.reshape(kept)) | np.isnan(x)  # a NaN holds a NaN norm
         count = mask.sum(axis=axis, keepdims=True, dtype=g._data.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return gk * constant(mask.astype(g._data.dtype)) / constant(count) * constant(np.sign(x))
+            return gk * constant(mask.astype(g._data.dtype)) / constant(count) * constant(sgn)
     if p == 0:
         return None  # no gradient, as the op's backward
     if p == 1:
-        return gk * constant(np.sign(x))
+        return gk * constant(sgn)
     xt = operand(ctx, 0, x)
     z = output(ctx, out).reshape(kept)
     zero = out.reshape(kept) == 0

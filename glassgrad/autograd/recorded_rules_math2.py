@@ -230,6 +230,8 @@ def _cumprod(ctx, g):
     """dx_j = sum_{i >= j} g_i z_i / x_j; with zeros, each prod_{k <= i, k != j} x_k formed."""
     x, out = saved(ctx)
     axis = ctx.attrs["axis"]
+    if x.shape[axis] == 1:  # z = x: g itself (NaN and inf included), as the op's backward
+        return g
     xt = operand(ctx, 0, x)
     if np.isfinite(x).all() and not (x == 0).any():
         return _rsum(output(ctx, out) * g, axis) / xt

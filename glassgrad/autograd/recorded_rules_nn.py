@@ -130,22 +130,27 @@ def _gelu(ctx, g):
 
 @rule("elu")
 def _elu(ctx, g):
-    """where(x > 0, g, g (alpha expm1(x) + alpha)); in-place op: where(y <= 0, g (y + alpha), g)."""
-    a, neg = saved(ctx)
-    alpha = ctx.attrs["alpha"]
+    """where(x > 0, g, g s alpha e^(s x)), s the input scale (celu's 1 / alpha); in-place op:
+    where(y <= 0, g s (y + alpha), g)."""
+    a, _ = saved(ctx)
+    alpha, s = ctx.attrs["alpha"], ctx.attrs.get("input_scale", 1.0)
     # At x = 0 the first derivative takes the left branch (alpha) and the second the right one
     # (0), as PyTorch's elu_double_backward (its mask is x < 0): x's value there enters as a constant.
-    if neg is None:  # saved the result
+    if ctx.attrs.get("result"):  # saved the result
         _refuse_negative("elu_", "alpha", alpha)
         y = gg.where(_mask(a == 0), 0.0, output(ctx, a))
-        return gg.where(_mask(a <= 0), g * (y + alpha), g)
+        return gg.where(_mask(a <= 0), g * (y + alpha) if s == 1 else g * s * (y + alpha), g)
     x = gg.where(_mask(a >= 0), 0.0, operand(ctx, 0, a))  # (and e^x of the branch not taken: no overflow)
-    return gg.where(_mask(a > 0), g, g * (x.expm1() * alpha + alpha))
+    if s != 1:
+        return gg.where(_mask(a > 0), g, g * s * alpha * (x * s).exp())
+    return gg.where(_mask(a > 0), g, g * alpha * x.exp())
 
 
 @rule("softplus")
 def _softplus(ctx, g):
-    """where(beta x > threshold, g, g sigmoid(beta x))."""
+    """where(beta x > threshold, g, g sigmoid(beta x)); at beta x = threshold the sigmoid is a
+    constant (second derivative 0, as PyTorch's softplus_double_backward, whose mask is
+    beta x < threshold while its first derivative there is the sigmoid's)."""
     bx, linear = saved(ctx)
     if bx.dtype != g._data.dtype:  # float16's beta x is kept in float32; x's node is float16
         bx = bx.astype(g._data.dtype)
@@ -153,6 +158,9 @@ def _softplus(ctx, g):
     # forward saved beta x, not x: for beta = 1 that is x's value exactly; otherwise x is
     # bx / beta to within rounding (x matters only through beta x, so its node is all that counts)
     x = operand(ctx, 0, bx if beta == 1 else bx / beta)
+    edge = bx == ctx.attrs.get("threshold", 20.0)
+    if edge.any():
+        x = gg.where(_mask(edge), constant(bx if beta == 1 else bx / beta), x)
     return gg.where(_mask(linear), g, g * (x if beta == 1 else x * beta).sigmoid())
 
 
@@ -186,25 +194,28 @@ def _logit(ctx, g):
     """g / (x (1 - x)) inside the domain; outside it NaN (no eps) or 0 (eps), constants as the op's."""
     (x,) = saved(ctx)
     eps = ctx.attrs.get("eps")
-    lo, hi = (0, 1) if eps is None else (eps, 1 - eps)
-    outside = _mask((x < lo) | (x > hi))
-    edge = (x == 0) | (x == 1) if eps is None else np.zeros(x.shape, bool)  # g * inf, as the op's
+    # eps: a NaN is outside (0, as the op's); without eps it is inside (NaN)
+    outside = _mask((x < 0) | (x > 1) if eps is None else ~((x >= eps) & (x <= 1 - eps)))
+    edge = (x == 0) | (x == 1) if eps is None else np.zeros(x.shape, bool)  # 1 / +-0 there, as the op's
     xv = gg.where(outside | _mask(edge), 0.5, operand(ctx, 0, x))  # the branches not taken stay finite
+    with np.errstate(divide="ignore", invalid="ignore"):  # +inf at 0 and 1, -inf at -0.0
+        at_edge = np.where(edge, 1 / (x * (1 - x)), 0).astype(x.dtype)
     # the slope, then one product: g * inf inside a where would send 0 * inf = NaN to g's gradient
-    slope = gg.where(_mask(edge), math.inf, 1 / (xv * (1 - xv)))
+    slope = gg.where(_mask(edge), constant(at_edge), 1 / (xv * (1 - xv)))
     return gg.where(outside, float("nan") if eps is None else 0.0, g * slope)
 
 
 @rule("hardswish")
 def _hardswish(ctx, g):
-    """0 where x <= -3, g (x / 3 + 1/2) where -3 < x < 3, g where x >= 3 (and NaN)."""
+    """0 where x <= -3, g (x / 3 + 1/2) where -3 < x < 3 (and NaN: NaN), g where x >= 3."""
     (x,) = saved(ctx)
-    low, mid = x <= -3, (x > -3) & (x < 3)
-    xm = gg.where(_mask(mid), operand(ctx, 0, x), 0.0)  # x / 3 of the other branches: never inf
+    low, high, nan = x <= -3, x >= 3, np.isnan(x)
+    # x / 3 of the other branches: never inf; a NaN enters as a constant (NaN, derivative 0, as PyTorch's)
+    xm = gg.where(_mask(low | high | nan), constant(np.where(nan, x, 0).astype(x.dtype)), operand(ctx, 0, x))
     if x.dtype == np.float16:  # in float32, rounded once, as the op's backward (and PyTorch's)
-        inner = gg.where(_mask(x < 3), g.float() * (xm.float() / 3 + 0.5), g.float()).half()
+        inner = gg.where(_mask(high), g.float(), g.float() * (xm.float() / 3 + 0.5)).half()
     else:
-        inner = gg.where(_mask(x < 3), g * (xm / 3 + 0.5), g)
+        inner = gg.where(_mask(high), g, g * (xm / 3 + 0.5))
     return gg.where(_mask(low), 0.0, inner)
 
 

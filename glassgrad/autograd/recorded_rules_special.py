@@ -102,12 +102,14 @@ def _i0e(ctx, g):
 
 @rule("i1")
 def _i1(ctx, g):
-    """g (i0(a) - i1(a) / a); 1/2 at 0 (its slope there is I1''(0) = 0), i0(a) where it overflows."""
+    """g (i0(a) - i1(a) / a); 1/2 for |a| <= eps (its slope there is I1''(0) = 0, as PyTorch's
+    i1_backward, whose mask this is: i1(a) / a differentiated at a = 1e-300 was inf), i0(a)
+    where it overflows."""
     a, x = _input(ctx)
     first = I1._evaluate(I1.slope, a)  # the plain backward's numbers: only its edges are read
     # past the overflow the slope is I0's inf (its own slope I1's +-inf), as the first order has it;
-    # at +-inf (and 0) the first order's constant
-    fixed = (a == 0) | np.isinf(a)
+    # at +-inf (and |a| <= eps) the first order's constant
+    fixed = (np.abs(a) <= np.finfo(a.dtype).eps) | np.isinf(a)
     over = np.isinf(first) & ~fixed
     w = _wide(_safe(fixed | over, x))
     d = _narrow(special.i0(w) - special.i1(w) / w, a.dtype)
@@ -117,9 +119,10 @@ def _i1(ctx, g):
 
 @rule("i1e")
 def _i1e(ctx, g):
-    """g (i0e(a) - i1e(a) (sign(a) + 1 / a)), 1/2 at 0 (there its slope is taken as 0, sign(0) = 0)."""
+    """g (i0e(a) - i1e(a) (sign(a) + 1 / a)), 1/2 for |a| <= eps (there its slope is taken as 0,
+    as PyTorch's i1e_backward, whose mask this is: at a = 1e-300 the formula's slope was inf)."""
     a, x = _input(ctx)
-    zero = a == 0
+    zero = np.abs(a) <= np.finfo(a.dtype).eps
     w = _wide(_safe(zero, x))
     d = special.i0e(w) - special.i1e(w) * (constant(np.sign(a).astype(np.float64)) + 1 / w)
     return g * _sel(zero, 0.5, _narrow(d, a.dtype))
@@ -190,25 +193,26 @@ def _xlog1py(ctx, g):
 rule("floatpower")(_pow)
 
 
-def _modulo(ctx, g, rounding):
+def _modulo(ctx, g, quotient):
     if not ctx.needs_input_grad[1]:  # (forward saved nothing then)
         return g, None
     a, b = saved(ctx)
     with np.errstate(all="ignore"):
-        q = rounding(a / b)
+        q = quotient(a, b)
     return g, -g * constant(q)
 
 
 @rule("fmod")
 def _fmod(ctx, g):
     """(g, -g trunc(a / b)); the quotient is a constant (PyTorch's rounded div has a zero gradient)."""
-    return _modulo(ctx, g, np.trunc)
+    return _modulo(ctx, g, lambda a, b: np.trunc(a / b))
 
 
 @rule("remainder")
 def _remainder(ctx, g):
-    """(g, -g floor(a / b)); the quotient is a constant, as in fmod."""
-    return _modulo(ctx, g, np.floor)
+    """(g, -g (a // b)); the quotient (``floor_divide``: 1 // -inf = -1, as PyTorch's) is a
+    constant, as in fmod."""
+    return _modulo(ctx, g, np.floor_divide)
 
 
 # ------------------------------------------------------------------ order statistics

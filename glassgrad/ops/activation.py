@@ -137,31 +137,29 @@ class LeakyRelu(Function):
 
 
 class Elu(Function):
-    """z = x if x > 0 else alpha (e^x - 1).   VJP: g if x > 0 else g alpha e^x (NaN at NaN, as
-    PyTorch's vectorised kernel; its scalar tail of under one SIMD width passes g there).
-
-    ``result=True`` (``elu(x, inplace=True)``) saves z alone, as PyTorch's ``elu_``: VJP g where
-    z > 0 (or NaN), else g (z + alpha)."""
+    """z = x if x > 0 else alpha (e^(s x) - 1), s = ``input_scale`` (celu's 1 / alpha).   VJP: g if
+    x > 0 else g s alpha e^(s x), as PyTorch's (z / alpha + 1 would cancel); NaN at NaN, as its
+    vectorised kernel (its scalar tail of under one SIMD width passes g). ``result=True`` (``elu_``)
+    saves z alone, as PyTorch's: VJP g where z > 0 (or NaN), else g (z + alpha)."""
 
     @staticmethod
-    def forward(ctx, x, alpha=1.0, result=False):
+    def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0):
         xp = array_module(x)
-        neg = alpha * xp.expm1(xp.minimum(x, 0))  # minimum: no overflow in the branch not taken
+        xn = xp.where(x > 0, 0, x)  # no overflow in the branch not taken; elu(-0.0) = -0.0, as PyTorch
+        neg = alpha * xp.expm1(xn * input_scale if input_scale != 1 else xn)
         out = xp.where(x > 0, x, neg)
-        if result:
-            ctx.save_for_backward(out, None)
-        else:
-            ctx.save_for_backward(x, neg)
+        ctx.save_for_backward(out if result else x, None)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, neg = ctx.saved
-        alpha = ctx.attrs["alpha"]
-        if neg is None:  # saved the result
+        a, _ = ctx.saved
+        alpha, s, xp = ctx.attrs["alpha"], ctx.attrs.get("input_scale", 1.0), array_module(g)
+        if ctx.attrs.get("result"):  # saved the result
             _refuse_negative("elu_", "alpha", alpha)
-            return array_module(g).where(a <= 0, g * (a + alpha), g)
-        return array_module(g).where(a > 0, g, g * (neg + alpha))
+            return xp.where(a <= 0, g * (a + alpha) if s == 1 else g * s * (a + alpha), g)
+        with np.errstate(over="ignore"):  # (e^(s x) of the branch not taken)
+            return xp.where(a > 0, g, g * s * alpha * xp.exp(a * s) if s != 1 else g * alpha * xp.exp(a))
 
 
 _SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2 / pi)
@@ -302,16 +300,17 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, result: bool = False) ->
     return LeakyRelu.apply(floating(x), slope=negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0, result: bool = False) -> Tensor:
-    """x where x > 0, else alpha (e^x - 1); ``result``: save the result for backward, as the
-    in-place op does (``Elu``).
+def elu(x: Tensor, alpha: float = 1.0, result: bool = False, input_scale: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha (e^(input_scale x) - 1); ``result``: save the result for
+    backward, as the in-place op does (``Elu``); ``input_scale``: celu's 1 / alpha.
 
     Shape:
         Any shape; the output has the input's shape.
     """
+    scaled = {"input_scale": input_scale} if input_scale != 1 else {}
     if result:
-        return Elu.apply(floating(x), alpha=alpha, result=True)
-    return Elu.apply(floating(x), alpha=alpha)
+        return Elu.apply(floating(x), alpha=alpha, result=True, **scaled)
+    return Elu.apply(floating(x), alpha=alpha, **scaled)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

@@ -61,8 +61,9 @@ def logsigmoid(x: Tensor) -> Tensor:
 class Hardswish(Function):
     """z = x * (clip(x, -3, 3) + 3) / 6: 0 for x <= -3, x for x >= 3 (NaN at -inf, as PyTorch).
 
-    VJP (PyTorch's, piecewise): 0 for x <= -3, g (x / 3 + 1/2) for -3 < x < 3, g for x >= 3 and
-    for NaN (the one-sided values at the kinks: 0 at -3, 1 at 3).
+    VJP (PyTorch's, piecewise): 0 for x <= -3, g (x / 3 + 1/2) for -3 < x < 3 and for NaN (NaN
+    there, PyTorch's vectorised kernel; its scalar loop over a small tensor's tail gives g), g for
+    x >= 3 (the one-sided values at the kinks: 0 at -3, 1 at 3).
     """
 
     @staticmethod
@@ -80,7 +81,7 @@ class Hardswish(Function):
         dtype = g.dtype
         if dtype == xp.float16:  # in float32, rounded once, as PyTorch's Half kernel
             x, g = x.astype(xp.float32), g.astype(xp.float32)
-        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)).astype(dtype, copy=False)
+        return xp.where(x <= -3, 0, xp.where(x >= 3, g, g * (x / 3 + 0.5))).astype(dtype, copy=False)
 
 
 def hardswish(x: Tensor) -> Tensor:
@@ -131,8 +132,10 @@ def hardsigmoid(x: Tensor) -> Tensor:
 class Logit(Function):
     """z = log(p / (1 - p)), with p = x, or x clamped to [eps, 1 - eps] when ``eps`` is given.
 
-    VJP, as PyTorch's: g / (x (1 - x)); without ``eps`` NaN where x is outside [0, 1] (the value
-    is NaN there) and g * inf at 0 and 1; with ``eps`` 0 where x is outside [eps, 1 - eps].
+    VJP, as PyTorch's vectorised kernel: g / (x (1 - x)); without ``eps`` NaN where x is outside
+    [0, 1] (the value is NaN there), +-inf at 0 and 1 (-inf at -0.0 for g > 0); with ``eps`` 0 where
+    x is not in [eps, 1 - eps] (NaN included). PyTorch's scalar loop over a small tensor's tail
+    gives +inf at -0.0 and NaN at NaN with ``eps``.
     """
 
     @staticmethod
@@ -148,11 +151,8 @@ class Logit(Function):
         xp = array_module(x)
         eps = ctx.attrs.get("eps")
         if eps is not None:
-            return quietly(lambda: xp.where((x < eps) | (x > 1 - eps), 0, g / (x * (1 - x))))
-        edge = (x == 0) | (x == 1)  # g * inf there, as PyTorch's (so -0.0 gives +inf too)
-        return quietly(
-            lambda: xp.where((x < 0) | (x > 1), xp.nan, xp.where(edge, g * xp.inf, g / (x * (1 - x))))
-        )
+            return quietly(lambda: xp.where((x >= eps) & (x <= 1 - eps), g / (x * (1 - x)), 0))
+        return quietly(lambda: xp.where((x < 0) | (x > 1), xp.nan, g / (x * (1 - x))))
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTorch's names

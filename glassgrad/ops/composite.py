@@ -23,6 +23,7 @@ from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
+from glassgrad.ops import unary as _unary
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
 from glassgrad.ops.alpha_checks import addc_value
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
@@ -184,9 +185,12 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
         )
     diff = end - input
     if isinstance(weight, Tensor):
-        low = input + weight * diff
-        high = end - diff * (1 - weight)
-        return with_out(elementwise.where(weight.abs() < 0.5, low, high), out, "lerp")
+        near = weight.abs() < 0.5
+        # each form reads diff only where it is chosen: the other's zero gradient times an
+        # infinite diff would be NaN (weight's gradient is g (end - input), +-inf there, as PyTorch)
+        low = input + weight * elementwise.where(near, diff, 0.0)
+        high = end - elementwise.where(near, 0.0, diff) * (1 - weight)
+        return with_out(elementwise.where(near, low, high), out, "lerp")
     near = abs(weight) < 0.5
     return with_out(input + weight * diff if near else end - diff * (1 - weight), out, "lerp")
 
@@ -313,7 +317,10 @@ def positive(input: Tensor) -> Tensor:
 
 
 def reciprocal(input: Tensor) -> Tensor:
-    return 1.0 / elementwise.floating(input)
+    x = elementwise.floating(input)
+    if x._data.dtype.kind == "f":  # its own op, as PyTorch's (gradient -g z^2); complex: a division
+        return _unary.reciprocal(x)
+    return 1.0 / x
 
 
 def isinf(input: Tensor) -> Tensor:

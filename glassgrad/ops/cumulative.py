@@ -79,6 +79,8 @@ class CumProd(Function):
     def backward(ctx, g):
         x, out = ctx.saved
         xp, axis = array_module(g), ctx.attrs["axis"]
+        if x.shape[axis] == 1:  # z = x: g itself, also at NaN and inf (as PyTorch)
+            return g
         x, out, g = (xp.moveaxis(a, axis, -1) for a in (x, out, g))  # the scanned axis last
         rsum = lambda a: xp.flip(xp.cumsum(xp.flip(a, -1), -1), -1)  # noqa: E731 - sum over i >= j
         zero = x == 0

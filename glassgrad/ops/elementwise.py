@@ -152,8 +152,8 @@ class Pow(Function):
             # at a = 0: 0 where b >= 0 (0 * -inf would be nan), and inf * -inf = -inf where b < 0,
             # as PyTorch
             if a.__class__ in _PY_SCALARS:  # 2 ** x: math.log stays a weak Python float (np.log would
-                if a == 0:  # upcast float32)
-                    gb = xp.where(b < 0, g * -math.inf, 0.0 * g)
+                if a == 0:  # upcast float32); NaN for a NaN b (its z ln 0 is NaN), as PyTorch
+                    gb = xp.where(b >= 0, 0.0 * g, xp.where(b < 0, g * -math.inf, g * math.nan))
                 else:
                     gb = g * out * (math.log(a) if a > 0 else math.nan)
             else:

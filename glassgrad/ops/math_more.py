@@ -101,11 +101,15 @@ def modulo_forward(ctx, name: str, a: Any, b: Any) -> Any:
 
 
 def modulo_backward(ctx, g: Any, rounding: str) -> tuple:
-    """(g, -g q(a / b)) with q NumPy's ``rounding`` (``trunc`` for fmod, ``floor`` for remainder)."""
+    """(g, -g q(a, b)) with q PyTorch's ``div(a, b, rounding_mode=)``: ``trunc`` (a / b) for fmod,
+    ``floor`` for remainder, which is ``floor_divide`` (1 // -inf = -1, as Python's and PyTorch's,
+    where floor(1 / -inf) would be -0)."""
     if not ctx.needs_input_grad[1]:
         return g, None
     a, b = ctx.saved
     xp = array_module(a)
+    if rounding == "floor":
+        return g, -g * quietly(xp.floor_divide, a, b)
     return g, -g * quietly(lambda: getattr(xp, rounding)(a / b))
 
 
@@ -330,7 +334,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
     return FloatPower.apply(_double(input), _double(exponent))
 
 
-def _double(x: Any) -> Tensor:
+def _double(x: Any) -> Any:
     """``x`` as a float64 tensor (a number as a 0-d one), recorded where it requires grad."""
     # complex: PyTorch computes in complex128, but pow has no complex rule here (a cast would drop Im)
     if isinstance(x, complex | np.complexfloating) or (isinstance(x, Tensor) and x._data.dtype.kind == "c"):
@@ -339,7 +343,9 @@ def _double(x: Any) -> Tensor:
     if not isinstance(x, Tensor):
         if not isinstance(x, int | float | np.number):
             raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")
-        return Tensor(np.asarray(float(x)), _wrap=True)
+        # a Python float, so that Pow takes PyTorch's scalar paths (x ** 0.5 a sqrt, x ** -0.5 a
+        # 1 / sqrt: -0.0 gives -0.0 and -inf, as torch.float_power)
+        return float(x)
     if x._data.dtype == np.float64:
         return x
     return cast(x, np.float64) if tracked(x) else Tensor(x._data.astype(np.float64), _wrap=True)

@@ -21,7 +21,6 @@ from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops.elementwise import floating
-from glassgrad.ops.extremes import _even_split
 from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims, scan_acc_dtype
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -148,7 +147,8 @@ class Norm(Function):
 
     VJP: g * sign(x) |x|^(p-1) / z^(p-1) (p = 2: g x / z), taken as 0 where z = 0 so the norm of
     zeros has gradient 0, not nan; p = ±inf: g * sign(x) split evenly among the extremes;
-    p = 1: g * sign(x); p = 0: none (no gradient reaches x, as PyTorch's: x.grad stays None).
+    p = 1: g * sign(x), sign(NaN) taken as 0 as PyTorch's sgn (for ±inf too, whose NaN slices
+    then send back 0); p = 0: none (no gradient reaches x, as PyTorch's: x.grad stays None).
     """
 
     node_name = "LinalgVectorNormBackward0"  # PyTorch's node name
@@ -190,11 +190,16 @@ class Norm(Function):
 def _norm_vjp(ctx, g, x, out):
     """Norm's VJP (see ``Norm``) in the arrays' own dtype."""
     xp, p, axis, keep = array_module(x), ctx.attrs["p"], ctx.attrs["axis"], ctx.attrs["keepdims"]
+    sgn = xp.where(xp.isnan(x), 0, xp.sign(x))  # PyTorch's sgn: 0 at NaN (a NaN sends back 0)
     if p in (math.inf, -math.inf):
-        return _even_split(g, xp.abs(x), out, axis, keep) * xp.sign(x)
+        # PyTorch's mask: the extremes, or the NaNs (which hold a NaN norm); a NaN slice gives 0
+        ax = xp.abs(x)
+        mask = (ax == _unsqueeze(out, axis, keep)) | xp.isnan(ax)
+        count = mask.sum(axis=axis, keepdims=True, dtype=g.dtype)
+        return _unsqueeze(g, axis, keep) * mask / count * sgn
     g = _unsqueeze(g, axis, keep)
     if p == 1:
-        return g * xp.sign(x)
+        return g * sgn
     z = _unsqueeze(out, axis, keep)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ax = xp.abs(x)

@@ -1,4 +1,4 @@
-"""Unary math primitives: exp, log, log1p, sqrt, rsqrt, abs, sin, cos, tanh.
+"""Unary math primitives: exp, log, log1p, sqrt, rsqrt, reciprocal, abs, sin, cos, tanh.
 
 Each keeps its input's shape; integer inputs are promoted to the default float dtype first
 (``elementwise.floating``), as PyTorch does, except ``abs``, which keeps them. Non-differentiable
@@ -14,7 +14,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
-__all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sin", "cos", "tanh"]
+__all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "abs", "sin", "cos", "tanh"]
 
 
 # ------------------------------------------------------------------ primitives
@@ -98,6 +98,23 @@ class Rsqrt(Function):
         xp = array_module(out)
         z3 = (out.astype(xp.float32) ** 3).astype(out.dtype) if out.dtype == xp.float16 else out * out * out
         return -0.5 * g * z3
+
+
+class Reciprocal(Function):
+    """z = 1 / a.   VJP: -g (z z), PyTorch's grouping and rounding (-g / a^2 differs in the last
+    bit on half the arguments), and through z its second derivative 2 g z^3: +-inf at +-0, 0 at
+    +-inf (-g / a^2 differentiated gave NaN there)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = quietly(lambda: 1 / a)  # 1 / 0 = inf, as PyTorch
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return -g * (out * out)
 
 
 def slope_sign(a):
@@ -195,6 +212,11 @@ def sqrt(a: Tensor) -> Tensor:
 
 def rsqrt(a: Tensor) -> Tensor:
     return Rsqrt.apply(floating(a))
+
+
+def reciprocal(a: Tensor) -> Tensor:
+    """1 / a (a real floating tensor; ``composite.reciprocal`` promotes integers first)."""
+    return Reciprocal.apply(a)
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name

@@ -27,7 +27,6 @@ from glassgrad.ops import clamp as _C
 from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import softmax as _SM
-from glassgrad.ops import trig as _T
 from glassgrad.ops import unary as _U
 from glassgrad.ops import views as _V
 from glassgrad.ops.elementwise import floating
@@ -105,23 +104,25 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x if x > 0 else alpha (e^(x / alpha) - 1): continuously differentiable for any alpha != 0.
 
-    Gradient 1 where x > 0, e^(x / alpha) otherwise (1 at 0). The branch is chosen on x itself, so
-    a negative alpha gives PyTorch's values too.
+    Gradient 1 where x > 0, e^(x / alpha) otherwise (1 at 0), e^(x / alpha) computed as such (not
+    from expm1's result + 1, which cancels: float32's gradient at x = -20 alpha was 0). It is
+    PyTorch's: elu with an input scale of 1 / alpha (the branch chosen on x itself, so a negative
+    alpha gives PyTorch's values too; the second derivative at 0 is 0, its elu double backward's).
 
     Shape:
         input: (*); returns (*).
     """
     if alpha == 0:
         raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
+    # in place: the result saved, as PyTorch's celu_ (so a negative alpha's backward is refused)
     if inplace:
-        return in_place(input, "celu", celu, alpha)
-    x = floating(input)
-    pos = x._data > 0
-    neg = _E.where(pos, 0.0, x)  # x <= 0 only: no overflow in the branch not taken
+        return in_place(input, "celu", _celu_result, alpha)
     # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
-    return named(
-        _E.where(pos, x, _E.mul(quietly(_T.expm1, _E.mul(neg, 1.0 / alpha)), alpha)), "CeluBackward0"
-    )
+    return named(quietly(_A.elu, floating(input), alpha, False, 1.0 / alpha), "CeluBackward0")
+
+
+def _celu_result(x: Tensor, alpha: float) -> Tensor:
+    return named(quietly(_A.elu, floating(x), alpha, True, 1.0 / alpha), "CeluBackward1")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -237,23 +238,35 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 _threshold = threshold  # for the in-place path, where the argument shadows the function
 
 
+def _outside(x: Tensor, lambd: float) -> Any:
+    """Where x < -lambd or x > lambd: the shrinks' slope-1 part (a NaN is not in it)."""
+    d = x._data
+    # quietly: a lambd past float16's range is inf to NumPy's comparison, which warns of the cast
+    return quietly(lambda: (d < -lambd) | (d > lambd))
+
+
+def _shrunk(x: Tensor, outside: Any, kept: Tensor) -> Tensor:
+    """``kept`` outside [-lambd, lambd], 0 inside, NaN at NaN with gradient 0 there (PyTorch's
+    vectorised kernels; their scalar loop over a small tensor's tail passes g at NaN)."""
+    nan_or_zero = _E.where(array_module(x._data).isnan(x._data), x.detach(), 0.0)
+    return _E.where(outside, kept, nan_or_zero)
+
+
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
-    """0 where -lambd <= x <= lambd, else x.   Gradient 0 there (the bounds included), else 1.
+    """0 where -lambd <= x <= lambd, else x.   Gradient 0 there (the bounds included) and at NaN,
+    else 1.
 
     Shape:
         input: (*); returns (*).
     """
     x = floating(input)
-    d = x._data
-    # quietly: a lambd past float16's range is inf to NumPy's comparison, which warns of the cast
-    inside = quietly(lambda: (d >= -lambd) & (d <= lambd))
-    return named(_E.where(inside, 0.0, x), "HardshrinkBackward0")
+    return named(_shrunk(x, _outside(x, lambd), x), "HardshrinkBackward0")
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """x - lambd for x > lambd, x + lambd for x < -lambd, else 0 (= x - clamp(x, -lambd, lambd)).
 
-    Gradient 1 outside [-lambd, lambd], 0 inside, the bounds included (as PyTorch).
+    Gradient 1 outside [-lambd, lambd], 0 inside, the bounds included, and at NaN (as PyTorch).
 
     Shape:
         input: (*); returns (*).
@@ -261,7 +274,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
     x = floating(input)
-    return named(_E.sub(x, _C.clamp(x, -lambd, lambd)), "SoftshrinkBackward0")
+    kept = _E.sub(x, _C.clamp(x, -lambd, lambd))
+    return named(_shrunk(x, _outside(x, lambd), kept), "SoftshrinkBackward0")
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002

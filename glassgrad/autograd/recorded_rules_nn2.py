@@ -82,28 +82,25 @@ def _bce_logits(ctx, g):
     return dx, dy, None, None
 
 
-def _clamped_log(u, logged):
-    """max(log u, -100) with ``logged`` its forward value: -100 (a constant) where clamped; the
-    log of a clamped place is never taken (its derivative there would be 0 * inf)."""
-    low = constant(logged <= -100)
-    return gg.where(low, -100.0, gg.where(low, 1.0, u).log())
-
-
 @rule("binary_cross_entropy")
 def _bce(ctx, g):
-    """dp = w (p - y) / max(p (1 - p), 1e-12), dy = w (max(log(1 - p), -100) - max(log p, -100)); times g."""
-    p, y, weight, log_p, log_1mp, count = saved(ctx)
+    """dp = w (p - y) / max(p (1 - p), 1e-12) times g; dy = -logit(p) g w (PyTorch's order, unclamped)."""
+    p, y, weight, count = saved(ctx)
     need = ctx.needs_input_grad
-    g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
-    if weight is not None:
-        g = g * constant(weight)
+    reduction = ctx.attrs.get("reduction", "mean")
     pt, yt = operand(ctx, 0, p), operand(ctx, 1, y)
     dp = dy = None
+    if need[1]:
+        dy = -pt.logit() * g
+        if weight is not None:
+            dy = dy * constant(weight)
+        dy = _scale(dy, reduction, count)
+    g = _scale(g, reduction, count)
+    if weight is not None:
+        g = g * constant(weight)
     if need[0]:
         den = gg.where(constant(p * (1 - p) < _BCE_EPS), _BCE_EPS, pt * (1 - pt))  # a constant floor
         dp = g * (pt - yt) / den
-    if need[1]:
-        dy = g * (_clamped_log(1 - pt, log_1mp) - _clamped_log(pt, log_p))
     return dp, dy, None
 
 

@@ -210,7 +210,8 @@ class BinaryCrossEntropy(Function):
     The logs are clamped at -100 as in PyTorch, so p = 0 or 1 gives a large finite loss.
 
     VJP: dp = w * (p - y) / max(p (1 - p), 1e-12)    (PyTorch's guard against p in {0, 1})
-         dy = w * (max(log(1 - p), -100) - max(log p, -100)); weight gets no gradient.
+         dy = -logit(p) * w = -log(p / (1 - p)) * w, unclamped as PyTorch's: +inf at p = 0, -inf
+         at p = 1 (a saturated sigmoid); weight gets no gradient.
     """
 
     name = "binary_cross_entropy"
@@ -224,19 +225,28 @@ class BinaryCrossEntropy(Function):
         loss = -(y * log_p + (1 - y) * log_1mp)
         if weight is not None:
             loss = loss * weight
-        ctx.save_for_backward(p, y, weight, log_p, log_1mp, loss.size)
+        ctx.save_for_backward(p, y, weight, loss.size)
         return _reduce(loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
-        p, y, weight, log_p, log_1mp, count = ctx.saved
+        p, y, weight, count = ctx.saved
         xp = array_module(p)
         need = ctx.needs_input_grad
-        g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
+        reduction = ctx.attrs.get("reduction", "mean")
+        dy = None
+        if need[1]:
+            # PyTorch's order: -logit(p), times the upstream gradient, the weight, then 1/numel
+            with np.errstate(divide="ignore"):
+                dy = -xp.log(p / (1 - p)) * g
+            if weight is not None:
+                dy = dy * weight
+            if reduction == "mean":
+                dy = dy / count if count != 0 else dy * xp.nan
+        g = _scale(g, reduction, count)
         if weight is not None:
             g = g * weight
         dp = g * (p - y) / xp.maximum(p * (1 - p), _BCE_EPS) if need[0] else None
-        dy = g * (log_1mp - log_p) if need[1] else None
         return dp, dy, None
 
 

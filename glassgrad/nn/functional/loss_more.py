@@ -213,12 +213,12 @@ def soft_margin_loss(
 ) -> Tensor:  # fmt: skip
     """log(1 + exp(-y x)), the two-class logistic loss on targets y in {-1, 1}, computed stably.
 
-    Shape:
-        input: (*); target broadcastable to (*); returns () or (*) for 'none'.
+    Shape: input (*); target broadcastable to (*); returns () or (*) for 'none'.
     """
     op = "soft_margin_loss"
     reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = as_target(op, input, target, same_shape=False)
+    _constant(op, "target", target)  # PyTorch: not differentiable with respect to the target
     _broadcast(op, input.shape, input=input, target=target)
     return _reduce(_softplus(-input * target), reduction)
 

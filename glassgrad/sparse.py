@@ -1,6 +1,6 @@
 """``glassgrad.sparse``: PyTorch's ``torch.sparse`` functions over sparse COO tensors
 (``glassgrad.sparse_tensor``): ``mm``, ``sum`` and ``addmm``; ``softmax`` / ``log_softmax`` are in
-``sparse_softmax.py``."""
+``sparse_softmax.py``, ``spdiags`` in ``sparse_spdiags.py``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from glassgrad.sparse_more import (
     ShortTensor,
 )  # fmt: skip
 from glassgrad.sparse_softmax import log_softmax, softmax
+from glassgrad.sparse_spdiags import spdiags
 from glassgrad.sparse_structure import sparse_join  # noqa: F401 - also attaches select/unbind/... to SparseTensor
 from glassgrad.sparse_tensor import SparseTensor, _make, sparse_matmul
 from glassgrad.tensor import Tensor, tensor
@@ -30,7 +31,7 @@ from glassgrad.tensor import Tensor, tensor
 __all__ = [
     "mm", "sum", "addmm", "sparse_coo_tensor", "spmm", "sparse_sum", "FloatTensor", "DoubleTensor",
     "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "softmax",
-    "log_softmax",
+    "log_softmax", "spdiags",
 ]  # fmt: skip
 
 

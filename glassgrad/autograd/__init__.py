@@ -17,6 +17,12 @@ from glassgrad.autograd.anomaly import (
     set_detect_anomaly,
 )
 from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable
+from glassgrad.autograd.engine_modes import (
+    is_multithreading_enabled,
+    is_view_replay_enabled,
+    kineto_available,
+    set_multithreading_enabled,
+)
 from glassgrad.autograd.function import REGISTRY, Node, Primitive, observers
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -56,10 +62,20 @@ __all__ = [
     "set_detect_anomaly",
     "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled",
+    "set_multithreading_enabled",
+    "is_multithreading_enabled",
+    "is_view_replay_enabled",
+    "kineto_available",
 ]
 
 
+import sys as _sys
+
+from glassgrad.autograd import anomaly as anomaly_mode  # PyTorch's module name for it
 from glassgrad.autograd.functional import backward
+
+# ``import torch.autograd.anomaly_mode`` / ``from torch.autograd.anomaly_mode import detect_anomaly``
+_sys.modules[__name__ + ".anomaly_mode"] = anomaly_mode
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, *args, **kwargs):

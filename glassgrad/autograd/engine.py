@@ -21,6 +21,7 @@ from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
+from glassgrad.autograd.gradient_edge import backward_inputs
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, store
@@ -84,22 +85,13 @@ def backward_roots(
     roots: list, retain_graph: bool | None, inputs: Any = None, create_graph: bool = False
 ) -> None:
     """One backward pass from ``roots`` (pairs of tensor and seed) into every leaf's ``.grad``, or
-    into ``inputs``' alone (tensors, leaves or not; an unreached one keeps None); with
-    ``create_graph`` the seeds and gradients are recorded Tensors."""
+    into ``inputs``' alone (tensors, leaves or not, or GradientEdges; an unreached one keeps None);
+    with ``create_graph`` the seeds and gradients are recorded Tensors."""
     if inputs is not None:
-        ins = [inputs] if isinstance(inputs, _tensor_cls[0]) else list(inputs)
-        # a sparse tensor's gradient is its values' (its .grad reads theirs)
-        ins = [t._vals if getattr(t, "_vals", None) is not None else t for t in ins]
-        if not ins:
-            raise RuntimeError("backward: `inputs` argument to `backward()` cannot be empty.")
+        ins, edges = backward_inputs(inputs)  # checked; a GradientEdge's tensor or stand-in
         for t in ins:
-            if not t.requires_grad:
-                raise RuntimeError(
-                    f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
-                )
-        for t in ins:
-            if t._node is not None:
-                retain_grad(t)  # as PyTorch: its .grad is stored by its retain_grad hook, in every pass
+            if t._node is not None and id(t) not in edges:  # as PyTorch: its .grad is stored by
+                retain_grad(t)  # its retain_grad hook, in every pass (an edge's stand-in: nothing)
         found = run_backward(roots, retain_graph, ins, run_inputs=True, create_graph=create_graph)
         _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and t._node is None})
         return

@@ -11,7 +11,9 @@ from glassgrad.autograd import functional_second as second
 from glassgrad.autograd import recorded
 from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine import _run_hooks, backward_roots, check_seed_device, run_backward
+from glassgrad.autograd.engine_modes import keeps_graph
 from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.autograd.gradient_edge import resolve
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
@@ -76,9 +78,8 @@ def backward(
     """PyTorch's ``torch.autograd.backward``: the sum of ``tensors`` (each weighted by its
     ``grad_tensors`` entry; omitted for one-element tensors) backpropagated in one pass into the
     leaves' ``.grad``, or into ``inputs``' alone when given, as ``Tensor.backward``."""
-    from glassgrad.tensor import Tensor
 
-    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    outs = resolve(tensors, "backward")[0]  # (a GradientEdge: its tensor or a stand-in)
     for i, o in enumerate(outs):
         if not o.requires_grad:
             raise GraphError(
@@ -131,9 +132,10 @@ def grad(
         )
     allow_unused = bool(allow_unused) or materialize_grads
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
+    retain_graph = retain_graph or keeps_graph()  # inside vmap's loop, before its last item
 
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = resolve(outputs, "grad")[0]  # (a GradientEdge: its tensor or a stand-in)
+    ins, edges = resolve(inputs, "grad")
     # checked first, as PyTorch does: else allow_unused/materialize_grads would answer None/zeros
     # for an output made under no_grad, and the "input not used" error would blame the input
     for i, o in enumerate(outs):
@@ -162,6 +164,8 @@ def grad(
     for t in ins:
         entry = found.get(id(t))
         if entry is None:
+            if materialize_grads and id(t) in edges:
+                raise RuntimeError("materialize_grads cannot be used when the given input is a GradientEdge")
             if materialize_grads:  # requiring grad under create_graph, as PyTorch's (BackPACK's R_op
                 # differentiates the materialized zeros again)
                 result.append(Tensor(np.zeros_like(t._data), _wrap=True).requires_grad_(create_graph))

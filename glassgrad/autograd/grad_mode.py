@@ -129,3 +129,7 @@ class inference_mode(_Mode):  # noqa: N801 - PyTorch's name
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+# (PyTorch's grad_mode module holds this switch too)
+from glassgrad.autograd.engine_modes import set_multithreading_enabled  # noqa: E402, F401

@@ -57,6 +57,10 @@ __all__ = [
     "pack_saved",
     "pack_user_saved",
     "saved_value",
+    "GradientEdge",
+    "get_gradient_edge",
+    "increment_version",
+    "allow_mutation_on_saved_tensors",
 ]
 
 
@@ -315,4 +319,10 @@ def _as_tensor(node: Node, arr: Any, counter: list, role: int) -> Any:
 
 
 # (at the end: its module imports the engine)
+from glassgrad.autograd.gradient_edge import (  # noqa: E402
+    GradientEdge,
+    allow_mutation_on_saved_tensors,
+    get_gradient_edge,
+    increment_version,
+)
 from glassgrad.autograd.multi_grad import register_multi_grad_hook  # noqa: E402

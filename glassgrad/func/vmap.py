@@ -18,6 +18,9 @@ What the loop changes, and how it is kept honest:
 - a batch of size 0 runs ``func`` once on zeros of one item's shapes, for the output shapes;
 - ``out_dims=None`` returns the first item's output if every item's is equal (PyTorch: if it does
   not depend on the mapped inputs), and raises otherwise, as PyTorch;
+- ``autograd.grad`` inside ``func`` keeps the graph for every item but the last (``retain_graph``
+  as given there): PyTorch runs that backward once for the whole batch, so a graph the batch
+  shares (torchjd's batched vector-Jacobian products) must outlive the first item's pass;
 - lenient where PyTorch refuses: ``.item()`` and data-dependent Python control flow work.
 """
 
@@ -27,6 +30,7 @@ import contextlib
 import functools
 from typing import Any, Callable
 
+from glassgrad.autograd.engine_modes import vmap_loops
 from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.ops.joining import stack
 from glassgrad.random import rng_state_dict, set_rng_state
@@ -200,7 +204,12 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
         if randomness == "same" and i:
             set_rng_state(start)  # every item sees the first item's draws
         item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
-        outs.append(func(*item, **kwargs))
+        more = i < size - 1
+        vmap_loops.not_last += more
+        try:
+            outs.append(func(*item, **kwargs))
+        finally:
+            vmap_loops.not_last -= more
         if i == 0:
             after_first = rng_state_dict()
             if randomness == "error" and after_first != start:

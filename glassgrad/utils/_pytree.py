@@ -16,7 +16,6 @@ containers so :func:`tree_unflatten` rebuilds the same structure.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -38,9 +37,18 @@ __all__ = [
     "tree_leaves",
     "tree_map",
     "tree_map_",
-    "tree_map_only",
     "tree_structure",
     "tree_unflatten",
+    "GetAttrKey",
+    "KeyEntry",
+    "KeyPath",
+    "keystr",
+    "key_get",
+    "tree_flatten_with_path",
+    "tree_leaves_with_path",
+    "tree_map_with_path",
+    "tree_all_only",
+    "tree_any_only",
 ]
 
 #: PyTorch's annotation alias for a tree (Lightning's ``_pytree`` helpers import it)
@@ -50,6 +58,7 @@ Context = Any
 
 # type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
 SUPPORTED_NODES: dict[type, tuple[Callable, Callable]] = {}
+FLATTEN_WITH_KEYS: dict[type, Callable | None] = {}  # type -> its flatten_with_keys_fn, if given
 
 
 def register_pytree_node(
@@ -60,50 +69,12 @@ def register_pytree_node(
 ) -> None:
     """Make instances of ``cls`` container nodes: ``flatten_fn(node) -> (children, context)`` and
     ``unflatten_fn(children, context) -> node``. The serialization keywords PyTorch accepts
-    (``serialized_type_name``, ``flatten_with_keys_fn``, ...) are taken and not used."""
+    (``serialized_type_name`` ...) are taken and not used, but ``flatten_with_keys_fn`` (node ->
+    (``(key entry, child)`` pairs, context)) gives the key paths (``_pytree_paths.py``)."""
     if cls in SUPPORTED_NODES:
         raise ValueError(f"register_pytree_node: {cls.__name__} is already registered as a pytree node")
     SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
-
-
-@dataclasses.dataclass(frozen=True)
-class MappingKey:
-    """The key path entry of a mapping's child (PyTorch's, printed ``[key]``)."""
-
-    key: Any
-
-    def __str__(self) -> str:
-        return f"[{self.key!r}]"
-
-
-def _dict_flatten_with_keys(d: dict) -> tuple[list[tuple[MappingKey, Any]], list]:
-    """A dict's ``(MappingKey(key), value)`` pairs and its keys (the context), as PyTorch's helper
-    that transformers passes as ``flatten_with_keys_fn``."""
-    return [(MappingKey(k), v) for k, v in d.items()], list(d.keys())
-
-
-@dataclasses.dataclass(frozen=True)
-class SequenceKey:
-    """The key path entry of a list's or tuple's child (PyTorch's, printed ``[idx]``)."""
-
-    idx: int
-
-    def __str__(self) -> str:
-        return f"[{self.idx!r}]"
-
-    def get(self, sequence: Any) -> Any:
-        return sequence[self.idx]
-
-
-def _list_flatten_with_keys(d: list) -> tuple[list[tuple[SequenceKey, Any]], None]:
-    """A list's ``(SequenceKey(i), item)`` pairs and no context (tensordict registers list
-    subclasses with it as ``flatten_with_keys_fn``)."""
-    return [(SequenceKey(i), v) for i, v in enumerate(d)], None
-
-
-def _tuple_flatten_with_keys(d: tuple) -> tuple[list[tuple[SequenceKey, Any]], None]:
-    """A tuple's ``(SequenceKey(i), item)`` pairs and no context."""
-    return [(SequenceKey(i), v) for i, v in enumerate(d)], None
+    FLATTEN_WITH_KEYS[cls] = kwargs.get("flatten_with_keys_fn")
 
 
 def _is_namedtuple(node_type: type) -> bool:
@@ -370,16 +341,6 @@ def tree_map_(func: Callable, tree: Any, *rests: Any, is_leaf: Callable[[Any], b
     return tree
 
 
-def tree_map_only(
-    type_or_types: type | tuple[type, ...],
-    func: Callable,
-    tree: Any,
-    is_leaf: Callable[[Any], bool] | None = None,
-) -> Any:
-    """:func:`tree_map` applying ``func`` only to leaves that are instances of ``type_or_types``."""
-    return tree_map(lambda x: func(x) if isinstance(x, type_or_types) else x, tree, is_leaf=is_leaf)
-
-
 def tree_all(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
     """Whether ``pred`` holds for every leaf."""
     return all(map(pred, tree_leaves(tree, is_leaf)))
@@ -388,3 +349,28 @@ def tree_all(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bo
 def tree_any(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
     """Whether ``pred`` holds for some leaf."""
     return any(map(pred, tree_leaves(tree, is_leaf)))
+
+
+# at the end (they read this module's registry): key paths, register_dataclass, map_only ...;
+# the key classes and PyTorch's private keyed-flatten helpers (users import them from here) too
+from glassgrad.utils._pytree_more import *  # noqa: E402, F403 (register_dataclass, map_only, ...)
+from glassgrad.utils._pytree_more import __all__ as _more_all  # noqa: E402
+from glassgrad.utils._pytree_paths import (  # noqa: E402
+    GetAttrKey,
+    KeyEntry,
+    KeyPath,
+    MappingKey,
+    SequenceKey,
+    key_get,
+    keystr,
+    tree_all_only,
+    tree_any_only,
+    tree_flatten_with_path,
+    tree_leaves_with_path,
+    tree_map_with_path,
+)
+from glassgrad.utils._pytree_paths import _dict_flatten_with_keys as _dict_flatten_with_keys  # noqa: E402
+from glassgrad.utils._pytree_paths import _list_flatten_with_keys as _list_flatten_with_keys  # noqa: E402
+from glassgrad.utils._pytree_paths import _tuple_flatten_with_keys as _tuple_flatten_with_keys  # noqa: E402
+
+__all__ += _more_all

@@ -19,11 +19,22 @@ from glassgrad.nn.functional import normalize
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
 
-__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNorm"]
+__all__ = [
+    "spectral_norm",
+    "remove_spectral_norm",
+    "SpectralNorm",
+    "SpectralNormStateDictHook",
+    "SpectralNormLoadStateDictPreHook",
+]
 
 
 class SpectralNorm:
-    """The forward pre-hook that recomputes ``module.<name>`` from ``<name>_orig``, ``_u`` and ``_v``."""
+    """The forward pre-hook that recomputes ``module.<name>`` from ``<name>_orig``, ``_u`` and ``_v``.
+
+    ``_version`` 1 (PyTorch's): the state dict keeps ``_v`` and not ``<name>``; a version-0 dict
+    (``<name>`` saved, no ``_v``) is converted on load (``SpectralNormLoadStateDictPreHook``)."""
+
+    _version: int = 1
 
     def __init__(
         self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12
@@ -51,6 +62,14 @@ class SpectralNorm:
             u, v = u.clone(), v.clone()
         sigma = u.dot(weight_mat.mv(v))
         return weight / sigma
+
+    def _solve_v_and_rescale(self, weight_mat: Tensor, u: Tensor, target_sigma: Tensor) -> Tensor:
+        """A ``v`` with ``u = normalize(W v)`` and ``u . (W v) = sigma``: ``v = (W^T W)^+ W^T u``,
+        rescaled (a pseudo-inverse, as ``W^T W`` may be singular)."""
+        from glassgrad.linalg import multi_dot
+
+        v = multi_dot([weight_mat.t().mm(weight_mat).pinverse(), weight_mat.t(), u.unsqueeze(1)]).squeeze(1)
+        return v.mul_(target_sigma / u.dot(weight_mat.mv(v)))
 
     @staticmethod
     def apply(module: Module, name: str, n_power_iterations: int, dim: int, eps: float) -> SpectralNorm:
@@ -84,6 +103,8 @@ class SpectralNorm:
         module.register_buffer(name + "_u", u)
         module.register_buffer(name + "_v", v)
         module.register_forward_pre_hook(fn)
+        module._register_state_dict_hook(SpectralNormStateDictHook(fn))
+        module._register_load_state_dict_pre_hook(SpectralNormLoadStateDictPreHook(fn))
         return fn
 
     def remove(self, module: Module) -> None:
@@ -96,6 +117,69 @@ class SpectralNorm:
 
     def __call__(self, module: Module, inputs: Any) -> None:
         setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
+
+
+class SpectralNormLoadStateDictPreHook:
+    """Load pre-hook: a state dict of version None or 0 (``weight``, ``weight_orig`` and
+    ``weight_u`` saved, no ``weight_v``) gets ``weight_v`` solved from them (``sigma`` is the mean
+    of ``weight_orig / weight``) and loses ``weight``, as PyTorch converts it; a dict with
+    ``_orig``, ``_u``, ``_v`` and no metadata is taken as current."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        fn = self.fn
+        version = local_metadata.get("spectral_norm", {}).get(fn.name + ".version", None)
+        if version is not None and version >= 1:
+            return
+        weight_key = prefix + fn.name
+        if (
+            version is None
+            and all(weight_key + s in state_dict for s in ("_orig", "_u", "_v"))
+            and weight_key not in state_dict
+        ):
+            return
+        has_missing_keys = False
+        for suffix in ("_orig", "", "_u"):
+            if weight_key + suffix not in state_dict:
+                has_missing_keys = True
+                if strict:
+                    missing_keys.append(weight_key + suffix)
+        if has_missing_keys:
+            return
+        with no_grad():
+            weight_orig = state_dict[weight_key + "_orig"]
+            weight = state_dict.pop(weight_key)
+            sigma = (weight_orig / weight).mean()
+            weight_mat = fn.reshape_weight_to_matrix(weight_orig)
+            u = state_dict[weight_key + "_u"]
+            state_dict[weight_key + "_v"] = fn._solve_v_and_rescale(weight_mat, u, sigma)
+
+
+class SpectralNormStateDictHook:
+    """State-dict hook: records ``metadata["spectral_norm"]["<name>.version"] = 1`` in the module's
+    entry of ``state_dict._metadata``, as PyTorch."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, module: Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+        if "spectral_norm" not in local_metadata:
+            local_metadata["spectral_norm"] = {}
+        key = self.fn.name + ".version"
+        if key in local_metadata["spectral_norm"]:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
+        local_metadata["spectral_norm"][key] = self.fn._version
 
 
 def output_dim(module: Module) -> int:
@@ -136,6 +220,15 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
             hook.remove(module)
             del module._forward_pre_hooks[key]
             module._forward_pre_hooks_with_kwargs.discard(key)
+            # the hooks go too; PyTorch's own test misses the wrapped load pre-hook, which stays
+            for k, h in list(module._state_dict_hooks.items()):
+                if isinstance(h, SpectralNormStateDictHook) and h.fn.name == name:
+                    del module._state_dict_hooks[k]
+                    break
+            for k, h in list(module._load_state_dict_pre_hooks.items()):
+                if isinstance(h, SpectralNormLoadStateDictPreHook) and h.fn.name == name:
+                    del module._load_state_dict_pre_hooks[k]
+                    break
             return module
     raise ValueError(
         f"remove_spectral_norm: expected a module given to spectral_norm(module, {name!r}); "

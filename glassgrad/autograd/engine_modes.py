@@ -1,0 +1,88 @@
+"""The autograd engine's switches that PyTorch exposes in ``torch.autograd``:
+``set_multithreading_enabled(mode)`` / ``is_multithreading_enabled()`` (per thread, on by default:
+whether backward may run on device worker threads; glassgrad's backward always runs on the calling
+thread, so the flag is kept and read back only), ``is_view_replay_enabled()`` (False, PyTorch's
+default: glassgrad never replays views) and ``kineto_available()`` (False: the profiler is
+glassgrad's own, not Kineto).
+
+``set_multithreading_enabled`` switches at construction, as PyTorch's, so it works as a plain call,
+a context manager (the previous mode comes back on exit) and a decorator.
+
+Also glassgrad's own: ``keeps_graph()``, whether ``autograd.grad`` must keep the graph because a
+``vmap`` loop (``func/vmap.py``) still has batch items to run (``vmap_loops.not_last``).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable
+
+__all__ = [
+    "set_multithreading_enabled",
+    "is_multithreading_enabled",
+    "is_view_replay_enabled",
+    "kineto_available",
+]
+
+
+class _Flags(threading.local):
+    multithreading = True
+
+
+_flags = _Flags()
+
+
+class _VmapLoops(threading.local):
+    not_last = 0  # vmap loops (in this thread) now running an item that is not their last
+
+
+vmap_loops = _VmapLoops()
+
+
+def keeps_graph() -> bool:
+    """Whether ``autograd.grad`` must keep the graph: a vmap loop has batch items still to run
+    (PyTorch runs that backward once for the whole batch)."""
+    return vmap_loops.not_last > 0
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether multithreaded backward is enabled in this thread (see the module)."""
+    return _flags.multithreading
+
+
+def is_view_replay_enabled() -> bool:
+    """Whether autograd replays views (PyTorch's ``_force_original_view_tracking``): never here."""
+    return False
+
+
+def kineto_available() -> bool:
+    """Whether PyTorch's Kineto profiler is built in: glassgrad's profiler is its own."""
+    return False
+
+
+class set_multithreading_enabled:  # noqa: N801 (PyTorch's name)
+    """Enable or disable multithreaded backward in this thread, at once (see the module)."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _flags.multithreading
+        _flags.multithreading = bool(mode)
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _flags.multithreading = self.prev
+
+    def clone(self) -> set_multithreading_enabled:
+        """A new switch to the same mode (switching now, as construction does)."""
+        return self.__class__(self.mode)
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.clone():
+                return fn(*args, **kwargs)
+
+        return wrapper

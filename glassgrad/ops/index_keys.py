@@ -21,7 +21,7 @@ from glassgrad.errors import DTypeError, IndexOutOfRangeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["check_slice_step", "key_parts"]
+__all__ = ["check_masks", "check_slice_step", "key_parts"]
 
 
 def _int_array(index: Any, op: str) -> Any:
@@ -81,3 +81,44 @@ def check_slice_step(step: Any, op: str, key: Any, shape: tuple | None) -> None:
             + (f" for shape {tuple(shape)}" if shape is not None else "")
             + ("; reverse a dim with torch.flip" if step < 0 else "")
         )
+
+
+def _bool_array(k: Any) -> bool:
+    return getattr(getattr(k, "dtype", None), "kind", "") == "b"
+
+
+def _is_mask(k: Any) -> bool:
+    return _bool_array(k) and k.ndim > 0
+
+
+def check_masks(key: Any, shape: tuple, op: str) -> Any:
+    """``key`` (normalised, in PyTorch's order: a ``SplitKey`` applies its ints first) unchanged; a bool
+    mask whose shape differs from the dims it indexes is refused as PyTorch refuses it, naming both
+    shapes (the tensor's with a 1 for each None or 0-d bool of the key, as PyTorch reports it)."""
+    rest = getattr(key, "rest", key)
+    if not any(_is_mask(k) for k in rest):
+        return key
+    shape = tuple(shape)
+    if rest is not key:  # the dims left once the ints of key.basic have selected
+        basic = [k for k in key.basic if k is not Ellipsis]
+        shape = tuple(n for k, n in zip(basic, shape) if not isinstance(k, int)) + shape[len(basic) :]
+    full, d = [], 0  # the indexed shape as PyTorch sees it: None and 0-d bools are size-1 dims there
+    for k in rest:
+        new = k is None or isinstance(k, bool) or (_bool_array(k) and not k.ndim)
+        n = k.ndim if _is_mask(k) else 1
+        full.extend((1,) if new else shape[d : d + n])
+        d += 0 if new else n
+    full = (*full, *shape[d:])
+    p = 0
+    for k in rest:
+        n = k.ndim if _is_mask(k) else 1
+        if _is_mask(k) and p + n <= len(full):  # (more dims than there are: NumPy's "too many indices")
+            for j, (m, size) in enumerate(zip(k.shape, full[p : p + n])):
+                if m != size:
+                    raise IndexOutOfRangeError(
+                        f"{op}: expected a bool mask of the shape of the dims it indexes: the shape of the "
+                        f"mask {tuple(k.shape)} at index {j} does not match the shape of the indexed tensor "
+                        f"{full} at index {p + j}"
+                    )
+        p += n
+    return key

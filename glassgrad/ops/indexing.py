@@ -24,7 +24,7 @@ from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import same_device, seen
-from glassgrad.ops.index_keys import _check_range, _int_array, check_slice_step, key_parts
+from glassgrad.ops.index_keys import _check_range, _int_array, check_masks, check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
@@ -99,8 +99,8 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
                     f"got {type(k).__name__}"
                 )
         out.append(k)
-    key = tuple(out)
-    return (_torch_order(key, ndim) if advanced and ndim is not None else key), advanced
+    key = _torch_order(tuple(out), ndim) if advanced and ndim is not None else tuple(out)
+    return (check_masks(key, shape, op) if advanced and ndim is not None else key), advanced
 
 
 class SplitKey(NamedTuple):

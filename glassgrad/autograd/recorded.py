@@ -191,8 +191,9 @@ def vjp(node: Node, g: Any) -> tuple:
 #: input or output (``grad * self.sgn()``, ``threshold_backward(grad, result)``, the pools' index
 #: gather, the p = 1 and inf norms; ``_LINKED_CALLS``: the activations glassgrad writes with
 #: ``where``/``sub``, by their node's name): under ``create_graph`` their gradient hangs from the input
-#: with a zero derivative even when the incoming gradient is a constant, so a second backward
-#: through it gives zeros, where a gradient outside the graph would be refused. (``clamp``,
+#: with a zero derivative whatever the incoming gradient (a constant, or one with a graph of its own
+#: through a later layer's weight, as in a gradient penalty), so a second backward through it gives
+#: the input's leaves zeros, where a gradient outside the graph would be refused. (``clamp``,
 #: ``maximum``, ``where``, ``sort`` and the reductions' extremes use masks and stay constant, as
 #: in PyTorch.)
 _LINKED = frozenset(
@@ -205,10 +206,13 @@ _LINKED_CALLS = frozenset(
 
 
 def _link(node: Node, i: int, r: Any) -> Any:
-    """Rule result ``r`` for input ``i``, tied to that input with a zero derivative when it came
-    out constant (``where`` with an all-False mask: the value is ``r``'s, the input gets 0)."""
+    """Rule result ``r`` for input ``i``, tied to that input with a zero derivative (``where`` with
+    an all-False mask: the value is ``r``'s, the input gets 0). Also when ``r`` already requires
+    grad through the incoming gradient alone (a conv or linear after a relu, under a gradient
+    penalty): PyTorch's backward node still reads the input, so a second backward gives the
+    input's leaves zeros, not None."""
     tensor_cls = _tensor_cls[0]
-    if not isinstance(r, tensor_cls) or r.requires_grad or i >= len(node.next) or node.next[i] is None:
+    if not isinstance(r, tensor_cls) or i >= len(node.next) or node.next[i] is None:
         return r
     shapes = getattr(node, "shapes", None)
     shape = shapes[i] if shapes is not None and i < len(shapes) else None

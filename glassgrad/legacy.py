@@ -232,21 +232,19 @@ def set_printoptions(
     precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None,
 ) -> None:  # fmt: skip
-    """How tensors print (PyTorch's options; ``sci_mode`` is not supported and is ignored)."""
-    if profile == "default":
-        precision, threshold, edgeitems, linewidth = 4, 1000, 3, 80
-    elif profile == "short":
-        precision, threshold, edgeitems, linewidth = 2, 1000, 2, 80
-    elif profile == "full":
-        precision, threshold, edgeitems, linewidth = 4, 2**63 - 1, 3, 80
-    for name, value in (
-        ("PRECISION", precision),
-        ("THRESHOLD", threshold),
-        ("EDGEITEMS", edgeitems),
-        ("LINEWIDTH", linewidth),
-    ):
+    """How tensors print, PyTorch's options: ``sci_mode`` True/False forces scientific or fixed
+    notation, None (each call that leaves it out, as in PyTorch) restores the automatic choice."""
+    names = ("PRECISION", "THRESHOLD", "EDGEITEMS", "LINEWIDTH")
+    profiles = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, 2**63 - 1, 3, 80)}
+    # as in PyTorch: first the profile (an unknown one changes nothing), then the options given
+    # with it override it; a threshold may be inf (never summarise)
+    for name, value in zip(names, profiles.get(profile, (None,) * 4), strict=True):
         if value is not None:
-            setattr(printing, name, int(value))
+            setattr(printing, name, value)
+    for name, value in zip(names, (precision, threshold, edgeitems, linewidth), strict=True):
+        if value is not None:
+            setattr(printing, name, value if value == math.inf else int(value))
+    printing.SCI_MODE = None if sci_mode is None else bool(sci_mode)
 
 
 def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 - PyTorch's name

@@ -5,6 +5,8 @@ The rules for floating values, written from PyTorch's documented behaviour:
 - if every finite value is an integer, print them as ``1.`` (scientific if the largest is > 1e8);
 - else, fixed point with 4 decimals, unless the finite non-zero magnitudes span more than 1000x,
   or exceed 1e8, or go below 1e-4: then scientific with 4 decimals (``1.0000e-05``);
+- ``set_printoptions(sci_mode=True/False)`` forces one of the two modes for any tensor with a
+  non-zero finite entry (PyTorch's override; an all-zero or non-finite tensor keeps ``0.``/``nan``);
 - every entry is right-aligned to the widest one; more than 1000 entries are summarised with
   ``...`` keeping 3 at each edge; lines wrap at 80 characters.
 """
@@ -23,6 +25,7 @@ PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
+SCI_MODE: bool | None = None  # None: PyTorch's automatic choice above
 
 
 def _float_formatter(arr: np.ndarray):
@@ -34,6 +37,8 @@ def _float_formatter(arr: np.ndarray):
     sci = nonzero.size > 0 and (nonzero.max() / 1000.0 > nonzero.min() or nonzero.max() > 1e8)
     if not ints:
         sci = sci or (nonzero.size > 0 and nonzero.min() < 1e-4)
+    if SCI_MODE is not None and nonzero.size > 0:  # PyTorch's override, where it chooses a mode
+        sci = bool(SCI_MODE)
 
     def fmt(v: float) -> str:
         if not np.isfinite(v):

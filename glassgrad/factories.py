@@ -91,10 +91,7 @@ def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
 
 
 def _size_arg(sizes: tuple, size: Any, op: str) -> tuple[int, ...]:
-    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or PyTorch's keyword ``zeros(size=(2, 3))``;
-    no size at all is PyTorch's TypeError (a 0-d tensor is ``zeros(())``)."""
-    if size is None and not sizes:
-        raise TypeError(f"{op}: expected a size, got none (a 0-d tensor is {op}(()))")
+    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or PyTorch's keyword ``zeros(size=(2, 3))``."""
     if size is not None:
         if sizes:
             raise TypeError(f"{op}: expected the size positionally or as size=, got both")

@@ -100,12 +100,3 @@ def test_tensor_of_a_sequence_reads_it_by_position_as_pytorch(torch):
         torch.tensor(labelled)
     with pytest.raises(ValueError, match="could not determine the shape of object type 'Series'"):
         gg.tensor(labelled)
-
-
-@pytest.mark.parametrize("name", ["ones", "zeros", "empty", "rand", "randn"])
-def test_a_factory_without_a_size_is_refused_as_pytorch(torch, name):
-    # torch.ones() is a TypeError; a 0-d tensor takes an empty size (porting round 51)
-    for lib in (torch, gg):
-        with pytest.raises(TypeError):
-            getattr(lib, name)()
-        assert tuple(getattr(lib, name)(()).shape) == () == tuple(getattr(lib, name)(size=[]).shape)

@@ -145,9 +145,8 @@ def _network(name: str, args: tuple, kwargs: dict) -> tuple[Any, ...]:
         bidirectional=bool(bidirectional), training=bool(train), weight_ih_l0=params[0],
         _flat_weights=params,
     )  # fmt: skip
-    source = PackedSequence(data, batch_sizes) if packed else data
-    out, hn, cn = spec._run(source, h0, c0)
-    out = out.data if packed else out
+    # the state is checked there (ATen checks it: no check_forward_args hook on this path)
+    out, hn, cn = spec._run(data, PackedSequence(data, batch_sizes) if packed else None, h0, c0, False)
     return (out, hn, cn) if lstm else (out, hn)
 
 

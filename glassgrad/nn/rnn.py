@@ -28,26 +28,21 @@ from typing import Any
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.factories import empty, zeros
+from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.module import Parameter
-from glassgrad.nn.rnn_checks import LSTMChecks, RNNChecks
+from glassgrad.nn.rnn_checks import LSTMChecks, RNNChecks, RNNInputDTypeError
 from glassgrad.nn.rnn_flat_weights import FlatWeights
-from glassgrad.nn.utils.rnn import PackedSequence
-from glassgrad.ops.indexing import index_select
+from glassgrad.nn.rnn_forward import RNNForward
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.pieces import split
 from glassgrad.ops.recurrent import GRUSeq, LSTMSeq, RNNSeq
 from glassgrad.ops.recurrent_dense import LSTMDense
 from glassgrad.tensor import Tensor
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNInputDTypeError"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-class RNNInputDTypeError(DTypeError, ValueError):
-    """An RNN's input is not of its weights' dtype: a ``ValueError`` too, as PyTorch raises there."""
 
 
 def _caller_stacklevel() -> int:
@@ -58,7 +53,7 @@ def _caller_stacklevel() -> int:
     return level
 
 
-class RNNBase(RNNChecks, FlatWeights):
+class RNNBase(RNNForward, RNNChecks, FlatWeights):
     """What the three layers share: parameters, state handling, layers and directions.
 
     Parameters per layer ``k`` and direction (suffix ``_reverse`` for the backward one), named as
@@ -67,6 +62,8 @@ class RNNBase(RNNChecks, FlatWeights):
     ``weight_hr_l{k}`` (P, H); P = H without projection. I_0 = input_size, I_k = D * P after.
     All are initialised U(-1/sqrt(H), 1/sqrt(H)).
     """
+
+    _checks_base: type = RNNChecks  # whose checking helpers the fast path may trust (rnn_forward)
 
     def __init__(
         self,
@@ -171,66 +168,57 @@ class RNNBase(RNNChecks, FlatWeights):
         return s
 
     # ------------------------------------------------------------------ forward
-    def _layout(self, data: Any) -> tuple[Tensor, tuple[int, ...], Any, bool]:
-        """``(x (S, I), batch_sizes, packed_or_None, unbatched)`` in the packed layout."""
-        name = type(self).__name__
-        if isinstance(data, PackedSequence):
-            sizes = tuple(int(b) for b in data.batch_sizes._data)
-            x = data.data
-            if x.ndim != 2 or x.shape[1] != self.input_size:
-                raise ShapeError(f"{name}: expected packed data (S, {self.input_size}), got {tuple(x.shape)}")
-            return x, sizes, data, False
-        if not isinstance(data, Tensor) or data.ndim not in (2, 3) or data.shape[-1] != self.input_size:
-            got = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
+    def _layout(self, data: Tensor, packed: Any, checked: bool) -> tuple[Tensor, tuple[int, ...]]:
+        """``(x (S, I), batch_sizes)`` in the packed layout, from packed data or a 3-D batch."""
+        if packed is not None:
+            sizes = tuple(int(b) for b in packed.batch_sizes._data)
+            if not checked and (data.ndim != 2 or data.shape[1] != self.input_size):
+                raise ShapeError(
+                    f"{type(self).__name__}: expected packed data (S, {self.input_size}), got {tuple(data.shape)}"
+                )
+            return data, sizes
+        if not checked and data.shape[-1] != self.input_size:  # an override of the checks let it by
             raise ShapeError(
-                f"{name}: expected input (T, N, {self.input_size}) or (T, {self.input_size}), got {got}"
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {data.shape[-1]}"
             )
-        unbatched = data.ndim == 2
-        if unbatched:
-            data = data.unsqueeze(1)  # (T, I) -> (T, 1, I)
-        elif self.batch_first:
+        if self.batch_first:
             data = data.transpose(0, 1)  # (N, T, I) -> (T, N, I)
         steps, n = data.shape[0], data.shape[1]
-        return data.reshape(steps * n, self.input_size), (n,) * steps, None, unbatched  # -> (T * N, I)
+        return data.reshape(steps * n, self.input_size), (n,) * steps  # -> (T * N, I)
 
-    def _state(self, hx: Any, n: int, width: int, dtype: Any, unbatched: bool, packed: Any) -> Tensor:
-        dirs = 2 if self.bidirectional else 1
-        want = (self.num_layers * dirs, n, width)
-        if hx is None:
-            return zeros(*want, dtype=dtype, device=self.weight_ih_l0.device)  # meta beside meta weights
-        if unbatched:
-            if hx.ndim != 2:
-                raise ShapeError(
-                    f"{type(self).__name__}: expected an unbatched state {want[::2]}, got {tuple(hx.shape)}"
-                )
-            hx = hx.unsqueeze(1)  # (L*D, H) -> (L*D, 1, H)
-        if tuple(hx.shape) != want:
-            raise ShapeError(f"{type(self).__name__}: expected hidden state {want}, got {tuple(hx.shape)}")
+    def _state(self, hx: Any, want: tuple[int, int, int], dtype: Any, checked: bool) -> Tensor:
+        """The prepared state ``(L*D, N, width)``, looked at again where no check has (an
+        override of the checks, LSTM's packed path)."""
+        if not isinstance(hx, Tensor):
+            raise TypeError(f"{type(self).__name__}: expected the state as a Tensor, got {type(hx).__name__}")
+        if not checked and tuple(hx.shape) != want:
+            raise ShapeError(f"Expected hidden size {want}, got {list(hx.shape)}")
         if hx.dtype != dtype:
             raise DTypeError(
                 f"{type(self).__name__}: expected a hidden state of the input's dtype {dtype}, got {hx.dtype}"
             )
-        if packed is not None and packed.sorted_indices is not None:
-            hx = index_select(hx, 1, packed.sorted_indices._data)  # into the packed (sorted) order
         return hx
 
-    def _run(self, data: Any, h0: Any, c0: Any = None) -> tuple[Any, Tensor, Tensor | None]:
-        x, sizes, packed, unbatched = self._layout(data)
-        self._update_flat_weights()  # a weight swapped through _parameters: the list follows
+    def _run(self, data: Tensor, packed: Any, h0: Any, c0: Any, checked: bool) -> tuple[Any, Tensor, Any]:
+        """The layers on a prepared state (in a packed batch's sorted order): ``(output, h_n,
+        c_n or None)``, output packed data or ``(T, N, D*P)`` (``(N, T, D*P)`` with batch_first)."""
+        x, sizes = self._layout(data, packed, checked)
         flat = self._flat_weights  # as PyTorch, forward runs with this list (assignable)
         w = flat[0]
-        if x.dtype != w.dtype:
+        if x.dtype != w.dtype:  # checked here as well: LSTM's packed path has no check_forward_args
             raise RNNInputDTypeError(
-                f"{type(self).__name__}: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
-                f"convert the input (input.to({w.dtype})) or the model (model.to({x.dtype}))"
+                f"RNN input dtype ({x.dtype}) does not match weight dtype ({w.dtype}). "
+                f"Convert input: input.to({w.dtype}), or convert model: model.to({x.dtype})"
             )
         n = sizes[0] if sizes else 0
         real = self.proj_size or self.hidden_size
         lstm = self.mode == "LSTM"
-        h0 = self._state(h0, n, real, x.dtype, unbatched, packed)
-        c0 = self._state(c0, n, self.hidden_size, x.dtype, unbatched, packed) if lstm else None
-        s = x.shape[0]
         dirs = 2 if self.bidirectional else 1
+        h0 = self._state(h0, (self.num_layers * dirs, n, real), x.dtype, checked)
+        c0 = (
+            self._state(c0, (self.num_layers * dirs, n, self.hidden_size), x.dtype, checked) if lstm else None
+        )
+        s = x.shape[0]
         per = len(flat) // (self.num_layers * dirs)
         weights = [flat[i : i + per] for i in range(0, len(flat), per)]
         # Every sequence runs every step and no projection: the feature-major dense op is faster.
@@ -277,19 +265,8 @@ class RNNBase(RNNChecks, FlatWeights):
         hn = stack(h_n)  # (L*D, N, P)
         cn = stack(c_n) if lstm else None
         if packed is not None:
-            if packed.unsorted_indices is not None:
-                back = packed.unsorted_indices._data
-                hn = index_select(hn, 1, back)  # back to the caller's batch order
-                cn = index_select(cn, 1, back) if lstm else None
-            return (
-                PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
-                hn,
-                cn,
-            )
-        steps = len(sizes)
-        out = x.reshape(steps, n, x.shape[1])  # (T * N, D*P) -> (T, N, D*P)
-        if unbatched:
-            return out.squeeze(1), hn.squeeze(1), cn.squeeze(1) if lstm else None  # drop the batch of one
+            return x, hn, cn
+        out = x.reshape(len(sizes), n, x.shape[1])  # (T * N, D*P) -> (T, N, D*P)
         if self.batch_first:
             out = out.transpose(0, 1)  # (T, N, D*P) -> (N, T, D*P)
         return out, hn, cn
@@ -335,8 +312,7 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:  # noqa: A002
-        out, hn, _ = self._run(input, hx)
-        return out, hn
+        return self._forward_single(input, hx)
 
 
 class LSTM(LSTMChecks, RNNBase):
@@ -353,6 +329,8 @@ class LSTM(LSTMChecks, RNNBase):
     ((2, 7, 10), (2, 2, 5), (2, 2, 5))
     """
 
+    _checks_base = LSTMChecks
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device: Any = None, dtype: Any = None) -> None:  # fmt: skip
@@ -364,9 +342,7 @@ class LSTM(LSTMChecks, RNNBase):
         input: Any,  # noqa: A002 - PyTorch's name
         hx: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Any, tuple[Tensor, Tensor]]:
-        h0, c0 = hx if hx is not None else (None, None)
-        out, hn, cn = self._run(input, h0, c0)
-        return out, (hn, cn)
+        return self._forward_pair(input, hx)
 
 
 class GRU(RNNBase):
@@ -384,5 +360,4 @@ class GRU(RNNBase):
                          bidirectional, 0, device, dtype)  # fmt: skip
 
     def forward(self, input: Any, hx: Tensor | None = None) -> tuple[Any, Tensor]:  # noqa: A002
-        out, hn, _ = self._run(input, hx)
-        return out, hn
+        return self._forward_single(input, hx)

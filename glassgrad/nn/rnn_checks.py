@@ -4,8 +4,9 @@
 
 Recurrent variants built on ``nn.LSTM`` (layer-normalised or weight-dropped LSTMs that copy
 PyTorch's ``forward``) call these from their own ``forward`` or through ``super()``. glassgrad's own
-forward validates in ``RNNBase._state`` with the same conditions; these helpers raise PyTorch's
-exception classes and messages, since programs match them.
+forward calls ``check_forward_args`` and ``permute_hidden`` at PyTorch's points (``rnn_forward.py``),
+so a subclass's override takes effect; these helpers raise PyTorch's exception classes and
+messages, since programs match them.
 
 Example:
     >>> import glassgrad as gg
@@ -18,10 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.indexing import index_select
 from glassgrad.tensor import Tensor
 
-__all__ = ["RNNChecks", "LSTMChecks"]
+__all__ = ["RNNChecks", "LSTMChecks", "RNNInputDTypeError"]
+
+
+class RNNInputDTypeError(DTypeError, ValueError):
+    """An RNN's input is not of its weights' dtype: a ``ValueError`` too, as PyTorch raises there."""
 
 
 def _apply_permutation(tensor: Tensor, permutation: Tensor, dim: int = 1) -> Tensor:
@@ -33,18 +39,19 @@ class RNNChecks:
 
     def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:  # noqa: A002
         """Refuse an input of another dtype than the weights (ValueError), of the wrong rank or
-        feature size (RuntimeError); ``batch_sizes`` not None means packed data ``(S, I)``."""
+        feature size (RuntimeError; glassgrad's ShapeError is both); ``batch_sizes`` not None means
+        packed data ``(S, I)``."""
         weight = self._flat_weights[0]
         if input.dtype != weight.dtype:
-            raise ValueError(
+            raise RNNInputDTypeError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
                 f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
             )
         expected_dim = 2 if batch_sizes is not None else 3
         if input.dim() != expected_dim:
-            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+            raise ShapeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
-            raise RuntimeError(
+            raise ShapeError(
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.size(-1)}"
             )
 
@@ -62,7 +69,7 @@ class RNNChecks:
     ) -> None:
         """RuntimeError ``msg.format(expected, list(hx.size()))`` when ``hx`` has another shape."""
         if tuple(hx.size()) != tuple(expected_hidden_size):
-            raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
+            raise ShapeError(msg.format(expected_hidden_size, list(hx.size())))
 
     def check_forward_args(self, input: Tensor, hidden: Tensor, batch_sizes: Tensor | None) -> None:  # noqa: A002
         self.check_input(input, batch_sizes)

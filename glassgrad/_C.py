@@ -28,9 +28,9 @@ def _is_tracing() -> bool:
     return False
 
 
-# TorchScript's profiling switches: glassgrad runs everything eagerly, so the flags are only
-# remembered. SpeechBrain turns both off when it is imported (utils/quirks.py).
-_jit_profiling = {"executor": True, "mode": True}
+# TorchScript's profiling and autocast switches: glassgrad runs everything eagerly, so the flags are
+# only remembered. SpeechBrain turns both profiling ones off when it is imported (utils/quirks.py).
+_jit_profiling = {"executor": True, "mode": True, "autocast": True}
 
 
 def _jit_set_profiling(op: str, key: str, flag: Any) -> bool:
@@ -48,6 +48,12 @@ def _jit_set_profiling_executor(flag: bool) -> bool:
 def _jit_set_profiling_mode(flag: bool) -> bool:
     """Sets TorchScript's profiling mode flag; returns the previous one (True at start)."""
     return _jit_set_profiling("_jit_set_profiling_mode", "mode", flag)
+
+
+def _jit_set_autocast_mode(flag: bool) -> bool:
+    """Sets TorchScript's autocast flag; returns the previous one (True at start). NVIDIA's WaveGlow
+    turns it off when its model module is imported."""
+    return _jit_set_profiling("_jit_set_autocast_mode", "autocast", flag)
 
 
 # __torch_function__'s switches and checks (torch_function.py, overrides.py)
@@ -118,8 +124,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
-        "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling switches, "
-        "__torch_function__'s switches, _TensorMeta, _nn._parse_to and Value"
+        "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling and autocast "
+        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to and Value"
     )
 
 

@@ -8,7 +8,7 @@ The rules for floating values, written from PyTorch's documented behaviour:
 - ``set_printoptions(sci_mode=True/False)`` forces one of the two modes for any tensor with a
   non-zero finite entry (PyTorch's override; an all-zero or non-finite tensor keeps ``0.``/``nan``);
 - every entry is right-aligned to the widest one; more than 1000 entries are summarised with
-  ``...`` keeping 3 at each edge; lines wrap at 80 characters.
+  ``...`` keeping 3 at each edge (none: ``[...]``); lines wrap at 80 characters.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from glassgrad import dtypes
 
-__all__ = ["array_str", "tensor_repr", "meta_repr"]
+__all__ = ["array_str", "tensor_repr", "meta_repr", "size_shown"]
 
 PRECISION = 4
 THRESHOLD = 1000
@@ -77,7 +77,7 @@ def _complex_formatter(arr: np.ndarray):
 
 def _summarised(arr: np.ndarray) -> np.ndarray:
     """The entries that will be printed (the edges only, when the tensor is summarised)."""
-    if arr.size <= THRESHOLD:
+    if arr.size <= THRESHOLD or not EDGEITEMS:  # no edge items: only a 0-d tensor is formatted
         return arr
     for axis in range(arr.ndim):
         if arr.shape[axis] > 2 * EDGEITEMS:
@@ -97,6 +97,8 @@ def array_str(arr: np.ndarray, prefix: str = "tensor(") -> str:
         return str(arr.item())
     if arr.size == 0:
         return "[]"
+    if arr.size > THRESHOLD and not EDGEITEMS:  # PyTorch's: summarised with no edge items at all
+        return "[...]"
     if kind == "c":
         fmt = _complex_formatter(arr)
     elif kind == "f":
@@ -127,6 +129,12 @@ def _nested(arr: np.ndarray, fmt: Any, indent: int, summarize: bool) -> str:
     )
     blocks = ["..." if i is None else _nested(arr[i], fmt, indent + 1, summarize) for i in rows]
     return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(blocks) + "]"
+
+
+def size_shown(arr: np.ndarray) -> bool:
+    """Whether a dense tensor's repr ends with ``size=``, as PyTorch's: when its body ``[]`` does not
+    show the shape (empty, not 1-D), or when ``set_printoptions(edgeitems=0)`` is in force."""
+    return arr.ndim != 1 if arr.size == 0 else not EDGEITEMS
 
 
 def tensor_repr(arr: np.ndarray, extras: list[str], prefix: str = "tensor(") -> str:

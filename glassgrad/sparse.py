@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops.composite import _term
 from glassgrad.ops.sparse import unsupported
@@ -81,7 +82,7 @@ def sparse_coo_tensor(
     if requires_grad:  # a leaf of its own, sharing the values' memory and version counter
         vals = vals.detach().requires_grad_()
     elif vals.requires_grad:  # not a leaf (grad_fn set, .grad None), as PyTorch: an alias in the graph
-        vals = vals.view(vals.shape)
+        vals = named(vals.view(vals.shape), "SparseCooTensorWithDimsAndTensorsBackward0")  # PyTorch's node
     if is_coalesced is None:  # as PyTorch: at most one entry is coalesced by construction
         is_coalesced = ix.shape[1] <= 1
     return _make(ix, vals, size, bool(is_coalesced))

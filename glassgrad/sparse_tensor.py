@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
-from glassgrad.dtypes import get_default_dtype
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.ops.joining import cat
 from glassgrad.ops.sparse import (
     SparseCoalesce,
     SparseMM,
@@ -30,7 +27,6 @@ from glassgrad.ops.sparse import (
     coalesce_index,
     unsupported,
 )
-from glassgrad.printing import LINEWIDTH, tensor_repr
 from glassgrad.sparse_spgemm import spgemm
 from glassgrad.tensor import Tensor, tensor
 from glassgrad.torch_function import _disabled_torch_function_impl
@@ -261,6 +257,10 @@ class SparseTensor(Tensor):
                 raise ShapeError(f"mul: expected a dense operand of shape {self.shape}, got {other.shape}")
             s = self.coalesce()
             return _make(s._ix, s._vals * other[tuple(s._ix)], s._data.shape, True)
+        if self._vals._data.size == 0:  # no stored element: PyTorch keeps no entry (nnz 0, coalesced)
+            return _make(
+                self._ix[:, :0], named((self._vals * other)[:0], "MulBackward0"), self._data.shape, True
+            )
         return _make(self._ix, self._vals * other, self._data.shape, self._coalesced)
 
     __rmul__ = __mul__
@@ -281,9 +281,12 @@ class SparseTensor(Tensor):
             empty = [Tensor(xp.zeros(0, dtype=v._data.dtype), _wrap=True) for v in (a, b)]
             dt = (empty[0] + empty[1]).dtype
             a, b = a.to(dt), b.to(dt)
-        xp = array_module(self._ix)
-        ix = xp.concatenate((self._ix, other._ix), axis=1)  # (sd, nnz1 + nnz2): duplicates stay
-        return _make(ix, cat([a, b], 0), self._data.shape, False)
+        from glassgrad.sparse_merge import merge_add  # PyTorch's merge walk of the two entry lists
+
+        both = self._coalesced and other._coalesced  # the sum of two coalesced tensors is coalesced
+        sizes = self._data.shape[: self._ix.shape[0]]
+        ix, vals = merge_add(self._ix, a, other._ix, b, sizes, both)
+        return _make(ix, named(vals, "AddBackward0"), self._data.shape, both)  # PyTorch's node name
 
     def __radd__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor) and other._data.ndim > 0:
@@ -302,7 +305,9 @@ class SparseTensor(Tensor):
     def __sub__(self, other: Any) -> Tensor:
         if not isinstance(other, SparseTensor):
             raise NotImplementedError(unsupported("sub(sparse, dense or number)"))
-        return self + (-other)
+        out = self + (-other)
+        named(out._vals, "SubBackward0")  # one node, as PyTorch's
+        return out
 
     def __rsub__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor) and other._data.ndim > 0:
@@ -311,36 +316,11 @@ class SparseTensor(Tensor):
 
     # ------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        pad = " " * len("tensor(")
-        text = _inner(self._ix, "tensor(indices=") + ",\n"
-        text += _inner(self._vals._data, pad + "values=") + ",\n" + pad
-        dt = self._vals._data.dtype
-        extras = [f"nnz={self._ix.shape[1]}"]
-        if dt != get_default_dtype().np and dt not in (np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype}")
-        extras.append(f"layout={sparse_coo}")
-        if self._vals._node is not None:
-            extras.append(f"grad_fn=<{self._vals._node.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        text += f"size={self._data.shape}"
-        line = len(pad) + len(f"size={self._data.shape}")
-        for e in extras:  # the same wrapping as dense printing: a new line when it would pass 80
-            if line + 2 + len(e) + 1 > LINEWIDTH:
-                text += ",\n" + pad + e
-                line = len(pad) + len(e)
-            else:
-                text += ", " + e
-                line += 2 + len(e)
-        return text + ")"
+        from glassgrad.sparse_repr import sparse_repr  # the layout and wrapping: sparse_repr.py
+
+        return sparse_repr(self)
 
     __str__ = __repr__
-
-
-def _inner(arr: Any, lead: str) -> str:
-    extras = [f"size={tuple(arr.shape)}"] if arr.size == 0 else []
-    body = tensor_repr(np.asarray(arr), extras)
-    return lead + body.replace("\n", "\n" + " " * len(lead))  # continuation lines under the body
 
 
 _OWN = vars(SparseTensor)  # a live view: the methods sparse_structure.py attaches are own too
@@ -366,7 +346,9 @@ def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwa
         mask = mask.any(axis=tuple(range(sd, data.ndim)))  # a slice is stored if any entry is nonzero
     idx = xp.nonzero(mask)
     ix = xp.stack(idx).astype(xp.int64).reshape(sd, -1)
-    return _make(ix, self[idx], tuple(data.shape), True)
+    # PyTorch's node: ToSparseBackward0 for to_sparse(sparse_dim), ToSparseBackward1 without it
+    vals = named(self[idx], f"ToSparseBackward{int(sparse_dim is None)}")
+    return _make(ix, vals, tuple(data.shape), True)
 
 
 def dense_to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
@@ -381,7 +363,8 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     if b_sp:  # d @ S = (S^T @ d^T)^T
         if not isinstance(a, Tensor):
             a = tensor(a)
-        return sparse_matmul(b.t(), a.t() if a._data.ndim == 2 else a, op).t()
+        out = sparse_matmul(b.t(), a.t() if a._data.ndim == 2 else a, op).t()
+        return named(out, "MmBackward0") if a._data.ndim == 2 else out  # PyTorch's node name
     if not isinstance(b, Tensor):
         b = tensor(b)
     if a._data.ndim != 2 or a._ix.shape[0] != 2 or b._data.ndim not in (1, 2):

@@ -16,7 +16,7 @@ from glassgrad import dtypes
 from glassgrad.autograd import accumulate_hooks, engine, function, grad_mode, hooks, node_views
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
-from glassgrad.printing import meta_repr, tensor_repr
+from glassgrad.printing import meta_repr, size_shown, tensor_repr
 from glassgrad.size import Size
 
 _new_tuple = tuple.__new__  # NumPy shapes are ints: Size made unchecked
@@ -335,8 +335,8 @@ class Tensor:
             return meta_repr(self)
         extras = []
         dt = self._data.dtype
-        if self._data.size == 0 and self._data.ndim != 1:
-            extras.append(f"size={tuple(self._data.shape)}")  # the body "[]" does not show the shape
+        if size_shown(self._data):  # an empty body "[]", or no edge items, does not show the shape
+            extras.append(f"size={tuple(self._data.shape)}")
         # PyTorch leaves out the default float dtype; with data, also int64, bool and complex64 (float32's)
         if dt != dtypes.get_default_dtype().np and (
             self._data.size == 0 or dt not in (np.int64, np.bool_, dtypes.default_complex())

@@ -90,7 +90,8 @@ def _twin(base: type, doc: str) -> type:
 
     body = {
         "__doc__": doc, "__module__": __name__, "name": "complex_" + base.name, "complex_ok": True,
-        "node_name": base.__name__ + "Backward0", "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "node_name": getattr(base, "node_name", None) or base.__name__ + "Backward0",  # base's own name kept
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
     }  # fmt: skip
     twin = type("Complex" + base.__name__, (base,), body)
     TWINS[base] = twin

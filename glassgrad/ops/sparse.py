@@ -134,6 +134,7 @@ class SparseMM(Function):
     """
 
     name = "sparse_mm"
+    node_name = "MmBackward0"  # PyTorch's node name (s @ d, torch.sparse.mm)
 
     @staticmethod
     def forward(ctx, v, d, rows, cols, m):
@@ -160,6 +161,7 @@ class SparseToDense(Function):
     """
 
     name = "sparse_to_dense"
+    node_name = "ToDenseBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, v, index, shape):
@@ -184,6 +186,7 @@ class SparseCoalesce(Function):
     """
 
     name = "sparse_coalesce"
+    node_name = "CoalesceBackward0"  # PyTorch's node name
 
     @staticmethod
     def forward(ctx, v, inverse, n):

@@ -17,6 +17,14 @@ def shape_hint(message: str, module: Any, input_shapes: list[tuple]) -> str | No
     """A one-line hint for a failed op inside ``module`` called on inputs of ``input_shapes``."""
     kind = type(module).__name__
     x = input_shapes[0] if input_shapes else None
+    num_layers = getattr(module, "num_layers", None)
+    if "should also be" in message and "hx" in message and isinstance(num_layers, int):
+        # the input is fine, the state has a dim too many or too few: batch_first is no cure
+        first = num_layers * (2 if getattr(module, "bidirectional", False) else 1)
+        return (
+            f"{kind}'s state is (num_layers * num_directions, N, H) = ({first}, N, H) for a batched "
+            f"input and ({first}, H) for an unbatched one, whatever batch_first is; reshape hx to that"
+        )
     in_channels = getattr(module, "in_channels", None)
     if in_channels is not None and x is not None and len(x) >= 3:
         if x[1] != in_channels and x[-1] == in_channels:

@@ -5,6 +5,7 @@ bounds (``ClampBounds``, bounds as inputs that receive gradients), as PyTorch's 
 from __future__ import annotations
 
 import builtins
+import numbers
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,22 @@ def _result_dtype(*tensors: Any) -> Any:
     return np.result_type(*[t.dtype for t in wide]) if top == 2 else None
 
 
+def _check_bounds(a: Tensor, min: Any, max: Any) -> None:  # noqa: A002 - PyTorch's names
+    """A bound is a number, a Tensor or None, as PyTorch's parser: a list, tuple or NumPy array is a
+    TypeError there (``y.clamp((-0.99, 0.99))``, a range given as one argument, was read here as a
+    tensor and broadcast against ``a``)."""
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, (Tensor, numbers.Number, np.bool_)):
+            raise TypeError(
+                f"clamp(): expected a number, a Tensor or None as argument {name!r}, got "
+                f"{type(v).__name__} {v!r:.60} (input {tuple(a.shape)} {a.dtype}; a range is "
+                "clamp(min, max), not one sequence)"
+            )
+
+
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
+    _check_bounds(a, min, max)
     x = a
     if complex in (min.__class__, max.__class__):  # a complex bound must be real valued, as PyTorch's
         min, max = (complex_scalar("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001

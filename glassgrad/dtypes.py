@@ -373,8 +373,9 @@ def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     a float must lie within the type's range, else ``OverflowError`` (NumPy would wrap 256 to 0
     in uint8, or refuse -1); otherwise as :func:`complex_scalar`. ``None``, a string and bytes
     are refused (``TypeError``, as PyTorch's: NumPy would write ``None`` as NaN into a float
-    tensor, and try to parse a string). Other values pass through."""
-    if v is None or isinstance(v, str | bytes):
+    tensor, and try to parse a string), and so are a list and a tuple (NumPy would broadcast
+    them). Other values pass through."""
+    if v is None or isinstance(v, str | bytes | list | tuple):
         raise TypeError(f"{op}: expected a number (or a tensor) as the value, got {type(v).__name__} {v!r}")
     v = complex_scalar(op, v, dtype)
     if dtype.kind not in "iu" or v.__class__ not in (int, float):

@@ -31,7 +31,7 @@ import os
 from types import FunctionType
 from typing import Any, Callable
 
-__all__ = ["install", "is_operand", "not_tensor", "raised_inside"]
+__all__ = ["install", "is_operand", "not_tensor", "raised_inside", "refuse_sequence"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -88,6 +88,13 @@ def not_tensor(e: AttributeError, name: str, values: tuple, names: tuple, requir
             if type(obj).__module__.split(".")[0] == "torch":  # PyTorch's Tensor is not ours: say whose
                 kind, hint = f"torch.{kind}", " (glassgrad.from_numpy(t.numpy()) makes one)"
             raise TypeError(f"{name}(): expected a Tensor as argument {arg!r}, got {kind}{hint}") from e
+
+
+def refuse_sequence(op: str, arg: str, value: Any) -> None:
+    """PyTorch's TypeError for a list or tuple where a tensor operand belongs: read as a tensor it
+    would broadcast silently (``clamp(t, (lo, hi))`` bounded each column by one of them)."""
+    if isinstance(value, (list, tuple)):
+        raise TypeError(f"{op}(): argument {arg!r} must be Tensor, not {type(value).__name__}")
 
 
 def _operands(fn: Callable) -> bool:

@@ -25,6 +25,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import MetaArray, no_data
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import (
     clamp,
     compare,
@@ -295,6 +296,7 @@ class _InPlace:
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         if src is None or isinstance(src, str | bytes):  # NumPy would write None as NaN
             raise TypeError(f"copy_: expected a tensor as src, got {type(src).__name__} {src!r}")
+        refuse_sequence("copy_", "other", src)
         return self._set("copy_", src)  # (non_blocking: every copy here is synchronous)
 
     def fill_(self, value: Any) -> Tensor:

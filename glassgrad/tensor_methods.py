@@ -12,6 +12,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.bit_view import view_as_dtype
 from glassgrad.legacy import legacy_dtype, legacy_type_name
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import (
     activation,
     clamp,
@@ -47,6 +48,7 @@ class _Methods:
         return self.to(legacy_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
+        refuse_sequence("type_as", "other", other)
         return self.to(other.dtype)
 
     def float(self) -> Tensor:
@@ -328,6 +330,7 @@ class _Methods:
         return movement.expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
+        refuse_sequence("expand_as", "other", other)
         return movement.expand(self, other.shape)
 
     # PyTorch's methods taking one list of ints take the ints unpacked as well: x.broadcast_to(2, 3),

@@ -63,9 +63,21 @@ def _const(name: str, *args: Any) -> Tensor:
         raise ShapeError(f"{name}: expected shapes that broadcast together, got {shapes}{sizes}") from None
 
 
+_TORCH_NAMES = {
+    "equal": "eq",
+    "not_equal": "ne",
+    "less": "lt",
+    "less_equal": "le",
+    "greater": "gt",
+    "greater_equal": "ge",
+}
+
+
 def _compare(name: str):
+    shown = _TORCH_NAMES.get(name, name)  # PyTorch's name, in errors
+
     def op(a: Any, b: Any) -> Tensor:
-        return _const(name, *operands(a, b))
+        return _const(name, *operands(a, b, shown))
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (broadcasting); the result carries no gradient."
@@ -87,7 +99,7 @@ def _division(name: str, fn: Any = None):
     """The op ``name``: ``fn(xp, x, y)``, by default NumPy's function of that name."""
 
     def op(a: Any, b: Any) -> Tensor:
-        a, b = operands(a, b)
+        a, b = operands(a, b, name)
         x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
         if _meta_seen[0]:
             same_device(name, x, y)
@@ -156,7 +168,7 @@ class Remainder(Function):
 def remainder(a: Any, b: Any) -> Tensor:
     """Elementwise ``a % b`` with the divisor's sign (broadcasting). Floats are differentiable, as
     PyTorch's; an integer divisor holding 0 raises ``ZeroDivisionError``; a float one gives nan."""
-    x, y = operands(a, b)
+    x, y = operands(a, b, "remainder")
     tensors = [t for t in (x, y) if isinstance(t, Tensor)]
     if tensors[0]._data.dtype.kind == "f" and any(tracked(t) for t in tensors):
         return Remainder.apply(x, y)
@@ -176,7 +188,7 @@ def _integral_only(name: str, *args: Any) -> None:
 
 def _bitwise(name: str):
     def op(a: Any, b: Any) -> Tensor:
-        a, b = operands(a, b)
+        a, b = operands(a, b, name)
         _integral_only(name, a, b)
         return _const(name, a, b)
 

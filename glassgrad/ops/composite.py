@@ -20,6 +20,7 @@ from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
@@ -250,6 +251,8 @@ def addcmul(
 ) -> Tensor:
     """input + value * tensor1 * tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcmul", (tensor1, tensor2, *legacy), 2, value, "value")
+    refuse_sequence("addcmul", "tensor1", tensor1)
+    refuse_sequence("addcmul", "tensor2", tensor2)
     value = addc_value("addcmul", value, input, tensor1, tensor2)
     if _halves(input, tensor1, tensor2):
         return with_out(addcmul(*_wide(input, tensor1, tensor2), value=value).half(), out, "addcmul")
@@ -261,6 +264,8 @@ def addcdiv(
 ) -> Tensor:
     """input + value * tensor1 / tensor2 (``legacy``: PyTorch's deprecated ``(input, value, t1, t2)``)."""
     (tensor1, tensor2), value = number_first("addcdiv", (tensor1, tensor2, *legacy), 2, value, "value")
+    refuse_sequence("addcdiv", "tensor1", tensor1)
+    refuse_sequence("addcdiv", "tensor2", tensor2)
     value = addc_value("addcdiv", value, input, tensor1, tensor2)
     # (value * t1) / t2 in PyTorch's order (its kernel's last bit); float16 in float32, as its CPU kernel
     half = [getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2)]  # mixed ones too
@@ -330,6 +335,7 @@ def isinf(input: Tensor) -> Tensor:
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
+    refuse_sequence("isclose", "other", other)
     xp = array_module(input._data, b := _arr(other))
     if xp is not np:  # meta: a device mismatch as PyTorch's; the result is meta (no values read)
         same_device("isclose", input, b)
@@ -339,6 +345,7 @@ def isclose(
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
+    refuse_sequence("allclose", "other", other)
     xp = array_module(input._data)
     return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 

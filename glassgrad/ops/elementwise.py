@@ -234,24 +234,24 @@ def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting; dense + sparse is dense (SparseTensor's reflected operator)."""
     if _sparse(a, b):
         return a + b  # SparseTensor's reflected operator runs first (it is a Tensor subclass)
-    return Add.apply(*operands(a, b))
+    return Add.apply(*operands(a, b, "add"))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting; a sparse operand as in ``add``."""
     if _sparse(a, b):
         return a - b
-    return Sub.apply(*operands(a, b))
+    return Sub.apply(*operands(a, b, "sub"))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
-    return Mul.apply(*operands(a, b))
+    return Mul.apply(*operands(a, b, "mul"))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting; integer inputs give a float result (true division)."""
-    return Div.apply(*float_operands(a, b))
+    return Div.apply(*float_operands(a, b, "div"))
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -259,7 +259,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
     if b.__class__ is int and b < 0 and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
         negative_int_power(b)  # before operands wraps it into an unsigned dtype (uint8: -3 is 253)
-    a, b = operands(a, b)
+    a, b = operands(a, b, "pow")
     if integral(a) and integral(b):
         return int_pow(a, b)
     return Pow.apply(a, b)
@@ -270,11 +270,11 @@ def neg(a: Tensor) -> Tensor:
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    return Maximum.apply(*operands(a, b))
+    return Maximum.apply(*operands(a, b, "maximum"))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    return Minimum.apply(*operands(a, b))
+    return Minimum.apply(*operands(a, b, "minimum"))
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002 - PyTorch's names
@@ -292,7 +292,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     cond = preserved_result(array_module(cond).array(cond), [cond])  # its strides kept (size-1 dims too)
     if cond.dtype != np.bool_:  # uint8: a mask with a warning (PyTorch's deprecated path); else refused
         cond = byte_condition("where", cond)
-    a, b = operands(input, other)
+    a, b = operands(input, other, "where")
     if _meta_seen[0]:  # the condition is a raw array here: check its device against the values'
         same_device("where", cond, a, b)
     return Where.apply(cond, a, b)

@@ -8,6 +8,7 @@ from typing import Any
 from glassgrad.autograd.function import Primitive
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops.elementwise import operands
 from glassgrad.out_keyword import with_out
 from glassgrad.return_types import return_type
@@ -92,6 +93,7 @@ def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: 
     """
     import glassgrad as gg
 
+    refuse_sequence("ldexp", "other", other)
     other_t = other if isinstance(other, Tensor) else gg.tensor(other)
     want = gg.result_type(input, other_t)
     if not (want.is_floating_point or want.is_complex):

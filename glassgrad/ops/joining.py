@@ -110,6 +110,11 @@ def _joinable(tensors: Any, op: str) -> list[Tensor]:
     """Tensors of one dtype, PyTorch's result type: ints/bools meeting floats become that float, two
     float dtypes the wider (an empty float32 accumulator joined with float64 rows is float64, as
     DINO's MultiCropWrapper does), the casts recorded so each gradient returns in its own dtype."""
+    for k, t in enumerate(tensors):  # PyTorch's refusal: read as a tensor, a list would join silently
+        if isinstance(t, (list, tuple)):
+            raise TypeError(
+                f"{op}(): expected Tensor as element {k} in argument 0, but got {type(t).__name__}"
+            )
     ts = [t if isinstance(t, Tensor) else Tensor(as_array(t), _wrap=True) for t in tensors]
     if not ts:
         raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")

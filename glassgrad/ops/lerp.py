@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.errors import DTypeError
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import composite
 from glassgrad.tensor import Tensor
 
@@ -22,6 +23,8 @@ __all__ = ["lerp"]
 def check_lerp(op: str, input: Tensor, end: Any, weight: Any) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): expected a Tensor as argument 'input', got {type(input).__name__}")
+    refuse_sequence(op, "end", end)
+    refuse_sequence(op, "weight", weight)
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise DTypeError(f"{op}: expected a floating point or complex input, got dtype {dt}")

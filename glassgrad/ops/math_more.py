@@ -238,7 +238,7 @@ def _dtype_of(x: Any) -> Any:
 
 def _float_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
     """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter refuse integers)."""
-    a, b = operands(a, b)
+    a, b = operands(a, b, name)
     for x in (a, b):
         if isinstance(x, Tensor) and x._data.dtype.kind != "f":
             raise DTypeError(
@@ -265,26 +265,26 @@ def _broadcastable(name: str, x: Any, y: Any) -> None:
 def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """|input| with the sign of ``other`` (a tensor or a number), elementwise; always floating."""
     _tensor_only("copysign", input=input)
-    return Copysign.apply(*_promoted_operands(input, other))
+    return Copysign.apply(*_promoted_operands(input, other, "copysign"))
 
 
 def fmax(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Elementwise maximum that ignores NaN (NaN only where both are); integers stay integers."""
     _tensor_only("fmax", input=input, other=other)
-    return Fmax.apply(*operands(input, other))
+    return Fmax.apply(*operands(input, other, "fmax"))
 
 
 def fmin(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Elementwise minimum that ignores NaN (NaN only where both are); integers stay integers."""
     _tensor_only("fmin", input=input, other=other)
-    return Fmin.apply(*operands(input, other))
+    return Fmin.apply(*operands(input, other, "fmin"))
 
 
 def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
     """C's remainder, with the dividend's sign (``remainder`` takes the divisor's). An integer
     divisor holding 0 raises ``ZeroDivisionError``; a float one gives NaN."""
     _tensor_only("fmod", input=input)
-    a, b = operands(input, other)
+    a, b = operands(input, other, "fmod")
     if a._data.dtype.kind == "f":
         return Fmod.apply(a, b)
     y = b._data if isinstance(b, Tensor) else b
@@ -321,7 +321,7 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 
 def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
     """input * ln(other), 0 where input == 0 (NaN where other is NaN); either may be a number."""
-    return Xlogy.apply(*_promoted_operands(input, other))
+    return Xlogy.apply(*_promoted_operands(input, other, "xlogy"))
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
@@ -361,7 +361,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 
 def _shift(name: str, left: bool):
     def op(input: Any, other: Any) -> Tensor:  # noqa: A002
-        a, b = operands(input, other)
+        a, b = operands(input, other, name)
         for t in (a, b):
             kind = t._data.dtype.kind if isinstance(t, Tensor) else "f" if isinstance(t, float) else "i"
             if kind not in "iu":

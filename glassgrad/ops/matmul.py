@@ -19,6 +19,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops.half_precision import HALF, matmul_half
 from glassgrad.ops.node_names import matmul_name
 from glassgrad.tensor import Tensor, as_array
@@ -87,7 +88,8 @@ class MatMul(Function):
         return ga, gb
 
 
-def _operand(x: Any) -> Tensor:
+def _operand(x: Any, op: str = "matmul", arg: str = "other") -> Tensor:
+    refuse_sequence(op, arg, x)
     return x if isinstance(x, Tensor) else Tensor(as_array(x), _wrap=True)
 
 
@@ -110,7 +112,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     >>> (gg.ones(5, 2, 3) @ gg.ones(3, 4)).shape
     glassgrad.Size([5, 2, 4])
     """
-    a, b = _operand(a), _operand(b)
+    a, b = _operand(a, "matmul", "input"), _operand(b)
     if getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False):
         from glassgrad.sparse_tensor import sparse_matmul  # a COO operand: product from its nonzeros
 
@@ -253,7 +255,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
-    ts = [_operand(x) for x in operands]
+    ts = [_operand(x, "einsum", "operands") for x in operands]
     if not ts:
         raise ShapeError(f"einsum: expected at least one operand for {equation!r}, got none")
     subs, out = _parse(equation, tuple(t.shape for t in ts))
@@ -334,7 +336,7 @@ def outer(a: Any, b: Any) -> Tensor:
     Shape:
         ``(n,), (m,) -> (n, m)``.
     """
-    a, b = _operand(a), _operand(b)
+    a, b = _operand(a, "outer", "input"), _operand(b, "outer", "vec2")
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"outer: expected two 1-D tensors, got {a.shape} and {b.shape}")
     return a.reshape(-1, 1) * b  # (n, 1) * (m,): the product's promotion (int and float mix)

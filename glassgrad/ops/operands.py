@@ -27,21 +27,33 @@ _OTHER_NUMBERS = (fractions.Fraction, decimal.Decimal)  # Python numbers PyTorch
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
 
 
-def operands(a: Any, b: Any) -> tuple[Any, Any]:
+def operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:
     """Make a binary op's operands agree on dtype the PyTorch way: tensors pass through when their
     dtypes match, else :func:`promote` picks one. A Python (or NumPy) scalar stays a scalar, weak
     for NumPy (float32 stays float32) unless a float meets an integer tensor: then float32.
-    Lists/arrays become constant tensors."""
+    Arrays become constant tensors; a list or tuple beside a tensor is refused (``op`` names the
+    op in the error), as PyTorch's functions and methods refuse it."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if a._data.dtype != b._data.dtype:
                 return promote(a, b)
             return a, b
-        return _with_scalar(a, b)
+        return _with_scalar(a, b, op)
     if isinstance(b, Tensor):
-        b2, a2 = _with_scalar(b, a)
+        b2, a2 = _with_scalar(b, a, op)
         return a2, b2
-    return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True))
+    return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True), op)
+
+
+def _refuse_sequence(t: Tensor, s: Any, op: str) -> None:
+    """A list or tuple beside a tensor is refused, as PyTorch's functions and methods refuse it: read
+    as a tensor it broadcasts silently (``clamp(t, (lo, hi))`` bounded each column by one of them)."""
+    if isinstance(s, (list, tuple)):
+        raise TypeError(
+            f"{op or 'the op'}(): expected a Tensor or a number beside the {tuple(t.shape)} "
+            f"{t._data.dtype} tensor, got {type(s).__name__} {s!r:.60} "
+            "(glassgrad.tensor(...) makes one)"
+        )
 
 
 def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -75,7 +87,7 @@ def as_dtype(t: Tensor, dtype: Any) -> Tensor:
     return Tensor(quietly(t._data.astype, dtype), _wrap=True)  # 1e30 into float16: inf, as PyTorch
 
 
-def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
+def _with_scalar(t: Tensor, s: Any, op: str = "") -> tuple[Tensor, Any]:
     if s.__class__ not in _PY_SCALARS:
         if isinstance(s, np.generic) and s.dtype.kind in "biufc":
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
@@ -84,6 +96,7 @@ def _with_scalar(t: Tensor, s: Any) -> tuple[Tensor, Any]:
                 raise TypeError(
                     f"expected a tensor or a number (bool, int, float, complex), got {type(s).__name__}"
                 )
+            _refuse_sequence(t, s, op)
             return operands(
                 t, _complex_scalar(t, s) if isinstance(s, complex) else Tensor(as_array(s), _wrap=True)
             )
@@ -128,7 +141,7 @@ def floating(x: Tensor) -> Tensor:
     return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
 
 
-def float_operands(a: Any, b: Any) -> tuple[Any, Any]:
+def float_operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:
     """:func:`operands` of an op that computes integer inputs in floating point (true division,
     atan2, xlogy, copysign): when neither side is floating or complex, each integer or bool tensor
     is cast from its own dtype to the default float first, as PyTorch casts every input to the
@@ -137,7 +150,7 @@ def float_operands(a: Any, b: Any) -> tuple[Any, Any]:
     if not (_floating_side(a) or _floating_side(b)):
         a = floating(a) if isinstance(a, Tensor) else a
         b = floating(b) if isinstance(b, Tensor) else b
-    return operands(a, b)
+    return operands(a, b, op)
 
 
 def _floating_side(x: Any) -> bool:
@@ -146,12 +159,12 @@ def _floating_side(x: Any) -> bool:
     return isinstance(x, (float, complex)) or (isinstance(x, np.generic) and x.dtype.kind in "fc")
 
 
-def promoted_floats(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def promoted_floats(a: Any, b: Any, op: str = "") -> tuple[Tensor, Tensor]:
     """Operands promoted to a float dtype (integers to the default float); a Python number becomes
     a 0-d array of the tensor's dtype, so NumPy cannot widen the result. Two tensors of different
     float dtypes are both cast to the result's: xlogy's log(other) of a float32 other beside a
     float64 input is taken in float64, as PyTorch's (not in float32 and then widened)."""
-    a, b = float_operands(a, b)
+    a, b = float_operands(a, b, op)
     xp = array_module(a._data if isinstance(a, Tensor) else b._data)
     # quietly: a number past the dtype's range becomes inf (1e300 in float32), as in PyTorch
     if not isinstance(a, Tensor):

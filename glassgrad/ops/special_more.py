@@ -197,7 +197,7 @@ def xlog1py(input, other) -> Tensor:  # noqa: A002
     integers become floats."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # PyTorch's parser refuses it
         raise TypeError(f"xlog1py: expected a Tensor as input or other, got numbers {input!r} and {other!r}")
-    return Xlog1py.apply(*_promoted_operands(input, other))
+    return Xlog1py.apply(*_promoted_operands(input, other, "xlog1py"))
 
 
 def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002

@@ -172,7 +172,7 @@ def atan(a: Tensor) -> Tensor:
 
 def atan2(a: Tensor, b: Tensor) -> Tensor:
     """The angle of (b, a) in (-pi, pi] (``torch.atan2(input, other)``); a and b broadcast."""
-    return Atan2.apply(*float_operands(a, b))  # a bool (2,) beside a float16 0-d is float16
+    return Atan2.apply(*float_operands(a, b, "atan2"))  # a bool (2,) beside a float16 0-d is float16
 
 
 def sinh(a: Tensor) -> Tensor:

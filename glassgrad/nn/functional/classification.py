@@ -16,7 +16,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
-from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
+from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction, no_sequence
 from glassgrad.nn.functional.loss import reduce as _reduce
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
@@ -74,6 +74,7 @@ def _class_inputs(
 
     Returns the input as (N, C, *), the target as (N, *) and whether the sample was unbatched.
     """
+    no_sequence(op, target)
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
@@ -185,6 +186,7 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
+    no_sequence("cross_entropy", target)
     t_arr = target._data if isinstance(target, Tensor) else as_array(target)
     if t_arr.dtype.kind == "f":
         index_shape = (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()

@@ -28,6 +28,7 @@ from glassgrad.inference import as_array, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
+from glassgrad.operand_errors import int_arg
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -220,7 +221,7 @@ def linspace(
     meta = _check("linspace", device, layout, pin_memory)
     # PyTorch's kernel, bit for bit (linspace_kernel.py)
     values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
-    arr = _sized(meta, values, (int(steps),), _float(dtype))
+    arr = _sized(meta, values, (int_arg("linspace", "steps", steps),), _float(dtype))
     return _make(arr, requires_grad, out, "linspace")
 
 
@@ -229,7 +230,9 @@ def logspace(
     layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("logspace", device, layout, pin_memory)
-    arr = np.logspace(_number(start), _number(end), int(steps), base=base).astype(_float(dtype))
+    arr = np.logspace(_number(start), _number(end), int_arg("logspace", "steps", steps), base=base).astype(
+        _float(dtype)
+    )
     arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")
 
@@ -314,7 +317,7 @@ def randint(
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low  # randint(high, size=(...))
-    low, high = int(_number(low)), int(_number(high))
+    low, high = int_arg("randint", "low", low), int_arg("randint", "high", high)
     if low >= high:
         raise ValueError(f"randint: expected low < high, got low={low} and high={high}")
     shape, dt = _size((tuple(size),), "randint"), dtypes.to_np_dtype(dtype or dtypes.int64)
@@ -330,8 +333,11 @@ def randperm(
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1."""
     if _check("randperm", device, layout, pin_memory):  # no values: nothing is drawn
-        return _make(meta_array((int(_number(n)),), dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad)
-    arr = get_generator(generator).permutation(int(_number(n)))
+        return _make(
+            meta_array((int_arg("randperm", "n", n),), dtypes.to_np_dtype(dtype or dtypes.int64)),
+            requires_grad,
+        )
+    arr = get_generator(generator).permutation(int_arg("randperm", "n", n))
     return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randperm")
 
 

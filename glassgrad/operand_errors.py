@@ -27,11 +27,12 @@ Example:
 from __future__ import annotations
 
 import inspect
+import operator
 import os
 from types import FunctionType
 from typing import Any, Callable
 
-__all__ = ["install", "is_operand", "not_tensor", "raised_inside", "refuse_sequence"]
+__all__ = ["install", "int_arg", "is_operand", "not_tensor", "raised_inside", "refuse_sequence"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -95,6 +96,16 @@ def refuse_sequence(op: str, arg: str, value: Any) -> None:
     would broadcast silently (``clamp(t, (lo, hi))`` bounded each column by one of them)."""
     if isinstance(value, (list, tuple)):
         raise TypeError(f"{op}(): argument {arg!r} must be Tensor, not {type(value).__name__}")
+
+
+def int_arg(op: str, name: str, v: Any) -> int:
+    """An int argument as PyTorch's parser takes it (an int, a NumPy integer, a one-element integer
+    tensor), else its TypeError: ``int()`` would truncate a float silently (``t.diagonal(1.5)`` was
+    the first diagonal, ``t.select(0, 1.7)`` row 1)."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}") from None
 
 
 def _operands(fn: Callable) -> bool:

@@ -20,7 +20,7 @@ from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
-from glassgrad.operand_errors import refuse_sequence
+from glassgrad.operand_errors import int_arg, refuse_sequence
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
@@ -280,6 +280,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     Shape:
         ``(n,) -> (n + |d|, n + |d|)``; ``(n, m) -> (L,)``.
     """
+    diagonal = int_arg("diag", "diagonal", diagonal)
     if input.ndim == 2:
         return input.diagonal(diagonal).clone()  # a copy, as PyTorch's (diagonal() is the view)
     if input.ndim != 1:

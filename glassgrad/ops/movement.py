@@ -20,6 +20,7 @@ from glassgrad.backend import array_module, c_layout, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.memory_formats import empty_preserving
 from glassgrad.meta_array import MetaArray
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -351,11 +352,11 @@ def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (entries above the ``diagonal``-th diagonal become 0)."""
     if x.ndim < 2:
         raise ShapeError(f"tril: expected a tensor with at least 2 dims, got shape {x.shape}")
-    return Tril.apply(x, diagonal=int(diagonal))
+    return Tril.apply(x, diagonal=int_arg("tril", "diagonal", diagonal))
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (entries below the ``diagonal``-th diagonal become 0)."""
     if x.ndim < 2:
         raise ShapeError(f"triu: expected a tensor with at least 2 dims, got shape {x.shape}")
-    return Triu.apply(x, diagonal=int(diagonal))
+    return Triu.apply(x, diagonal=int_arg("triu", "diagonal", diagonal))

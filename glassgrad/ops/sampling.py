@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops.indexing import _check_range, _int_array
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -93,6 +94,7 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
         indices ``(*)`` -> ``(*, num_classes)``; ``num_classes=-1`` means ``max(indices) + 1``.
     """
     idx = _int_array(indices, "one_hot")
+    num_classes = int_arg("one_hot", "num_classes", num_classes)
     xp = array_module(idx)
     if num_classes < 0:
         if idx.size == 0:

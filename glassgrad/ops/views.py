@@ -14,6 +14,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops.indexing import GetItem, normalize_dim
 from glassgrad.ops.movement import Permute, _ints, transpose
 from glassgrad.tensor import Tensor
@@ -63,7 +64,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     d2 = normalize_dim(dim2, x.ndim, "diagonal", x.shape)
     if d1 == d2:
         raise ShapeError(f"diagonal: expected two different dims, got {dim1} and {dim2} for {x.shape}")
-    return Diagonal.apply(x, offset=int(offset), dim1=d1, dim2=d2)
+    return Diagonal.apply(x, offset=int_arg("diagonal", "offset", offset), dim1=d1, dim2=d2)
 
 
 def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
@@ -76,7 +77,7 @@ def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise ShapeError("narrow: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "narrow", x.shape)
     n = x.shape[d]
-    start = int(start)
+    start, length = int_arg("narrow", "start", start), int_arg("narrow", "length", length)
     start = start + n if start < 0 else start
     if not (0 <= start <= n and length >= 0 and start + length <= n):
         raise IndexOutOfRangeError(
@@ -92,7 +93,7 @@ def select(x: Tensor, dim: int, index: Any) -> Tensor:
     if x.ndim == 0:
         raise ShapeError("select: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "select", x.shape)
-    i = int(index)
+    i = int_arg("select", "index", index)
     if not -x.shape[d] <= i < x.shape[d]:
         raise IndexOutOfRangeError(
             f"select: expected index in [{-x.shape[d]}, {x.shape[d]}) for dim {dim} of {x.shape}, got {i}"

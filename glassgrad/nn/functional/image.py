@@ -32,6 +32,7 @@ from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.layers import dropout, scaled_dropout
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops import resample as _R
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
@@ -263,7 +264,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     Shape:
         input: (*, C*r*r, H, W); returns (*, C, H*r, W*r).
     """
-    r = int(upscale_factor)
+    r = int_arg("pixel_shuffle", "upscale_factor", upscale_factor)
     if input.ndim < 3 or r <= 0 or input.shape[-3] % (r * r):
         raise ShapeError(
             f"pixel_shuffle: expected input (*, C*{r}*{r}, H, W) with channels divisible by {r * r}, "
@@ -282,7 +283,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     Shape:
         input: (*, C, H*r, W*r); returns (*, C*r*r, H, W).
     """
-    r = int(downscale_factor)
+    r = int_arg("pixel_unshuffle", "downscale_factor", downscale_factor)
     if input.ndim < 3 or r <= 0 or input.shape[-1] % r or input.shape[-2] % r:
         raise ShapeError(
             f"pixel_unshuffle: expected input (*, C, H*{r}, W*{r}) with H and W divisible by {r}, got {input.shape}"

@@ -23,7 +23,7 @@ from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage", "IntStorage", "ShortStorage",
-    "CharStorage", "ByteStorage", "BoolStorage", "ComplexFloatStorage", "ComplexDoubleStorage",
+    "CharStorage", "ByteStorage", "BoolStorage", "ComplexFloatStorage", "ComplexDoubleStorage", "Storage",
 ]  # fmt: skip
 
 _BYTE_ORDERS = {"native": "=", "little": "<", "big": ">"}
@@ -127,6 +127,9 @@ ByteStorage = _storage_class("ByteStorage", np.uint8)
 BoolStorage = _storage_class("BoolStorage", np.bool_)
 ComplexFloatStorage = _storage_class("ComplexFloatStorage", np.complex64)
 ComplexDoubleStorage = _storage_class("ComplexDoubleStorage", np.complex128)
+# ``torch.Storage`` is PyTorch's other name for the float32 legacy storage (AllenNLP's
+# ``device_mapping`` annotates with it); ``torch.types.Storage`` stays the typed/untyped union
+Storage = FloatStorage
 
 
 def tensor_over_storage(name: str, np_dtype: np.dtype, storage: Any) -> Any:

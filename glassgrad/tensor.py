@@ -60,7 +60,10 @@ class Tensor:
         _wrap: bool = False,
     ) -> None:
         if not _wrap and self.__class__ is not Tensor and tensor_subclass.made(self):
-            return  # a subclass's __new__ made it (as_subclass): PyTorch's __init__ takes no part
+            # a subclass's __new__ made it (as_subclass), or the call's arguments did: PyTorch's
+            # __init__ takes no part (and no arguments, for the latter)
+            given = data is not _NO_DATA or sizes or requires_grad or dtype is not None or device is not None
+            return tensor_subclass.made_already(self, given)
         # [version, shared]: one list for a tensor, its detach() and its views; shared once it has any
         self._vc = [0, False]
         # _base: the tensor this one is a view of (PyTorch's name), its views: autograd/view_rebase.py

@@ -12,7 +12,9 @@ when a subclass that takes part is defined.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 from typing import Any
 
 from glassgrad import torch_function
@@ -132,6 +134,44 @@ def _made_init(self: Tensor, *args: Any, **kwargs: Any) -> None:
         Tensor.__init__(self, *args, **kwargs)
 
 
+def _new_then_init(init: Any) -> Any:
+    """A user subclass's own ``__init__`` (no ``__new__`` of its own): PyTorch's ``Tensor.__new__``
+    has made the tensor from the call's arguments before that ``__init__`` runs, so an ``__init__``
+    that never calls ``super().__init__(data)`` (AllenNLP's test ``FakeTensor``) or calls it with
+    no or other arguments still holds the data it was called with; made here, the same way.
+    Arguments the legacy constructor refuses (PyTorch's ``__new__`` raises for them) are left to
+    that ``__init__``, as before: its own ``super().__init__(data)`` makes the tensor then."""
+
+    @functools.wraps(init)
+    def made_then_init(self: Tensor, *args: Any, **kwargs: Any) -> None:
+        if not made(self):
+            with contextlib.suppress(TypeError):
+                Tensor.__init__(self, *args, **kwargs)
+        init(self, *args, **kwargs)
+
+    made_then_init._new_then_init = True  # type: ignore[attr-defined]
+    return made_then_init
+
+
+def made_already(self: Tensor, given: bool) -> None:
+    """``Tensor.__init__`` on a subclass instance that holds its data already. Where the call's own
+    arguments made it (``_new_then_init``), arguments here are PyTorch's TypeError: its
+    ``super().__init__(data * 2)`` reaches ``object.__init__``, and a tensor silently holding the
+    call's data instead would be a wrong answer."""
+    if given and getattr(type(self).__init__, "_new_then_init", False):
+        raise TypeError(
+            f"{type(self).__name__}.__init__: the tensor is made from the call's arguments before "
+            "__init__ runs (PyTorch's Tensor.__new__), so super().__init__() takes no arguments "
+            "(PyTorch: object.__init__() takes exactly one argument); define __new__ to make it from others"
+        )
+
+
+def _user_class_over_tensor(cls: type) -> bool:
+    """Whether every class between ``cls`` and ``Tensor`` is a user's (glassgrad's own subclasses,
+    ``Buffer(data, persistent=...)``, ``CausalBias(variant, ...)``, take other arguments)."""
+    return all(not c.__module__.startswith("glassgrad.") for c in cls.__mro__[: cls.__mro__.index(Tensor)])
+
+
 def _legacy_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     # PyTorch's Tensor.__new__ is the legacy constructor: a subclass's super().__new__(cls, data)
     # gets a tensor over data, and Tensor.__init__ then passes (see made)
@@ -205,6 +245,14 @@ def _init_subclass(cls: type, **kwargs: Any) -> None:
     takes_part = getattr(tf, "__func__", tf) is not _disabled_torch_function_impl
     if takes_part:
         torch_function.activate()
+    init = vars(cls).get("__init__")
+    if (
+        init is not None
+        and not getattr(init, "_new_then_init", False)
+        and "__new__" not in _own_attrs(cls)
+        and _user_class_over_tensor(cls)
+    ):
+        cls.__init__ = _new_then_init(init)
     # only for a subclass with a __new__ of its own (its super().__new__(cls, data) needs it), a
     # user's also when it turns __torch_function__ off (geoopt's ManifoldTensor; glassgrad's own
     # Parameter does not need it): from then on every Tensor() pays a Python call

@@ -95,6 +95,10 @@ __all__ = [
     "int4", "int5", "int6", "int7", "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "PyTorchFileReader", "ScriptModule",
 ]  # fmt: skip
 
+# torch.storage (the storage classes' module, ``from torch.storage import UntypedStorage``): an
+# attribute of the package once imported, as in PyTorch, not a name of ``__all__``
+from glassgrad import storage  # noqa: F401
+
 # torch.ScriptModule (the compiled module class; Lightning imports it for annotations): glassgrad's
 # scripting is eager, so it is torch.jit's ScriptModule, a plain Module
 from glassgrad.jit import ScriptModule

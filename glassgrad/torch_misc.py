@@ -242,6 +242,7 @@ def unflatten(input: Tensor, dim: int, sizes: Any) -> Tensor:  # noqa: A002
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None) -> Tensor:  # noqa: A002
     """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
     maxnorm / (norm + 1e-7), as PyTorch's); differentiable. Shape: input's."""
+    from glassgrad.ops.elementwise import div
     from glassgrad.out_keyword import with_out
 
     if p <= 0:
@@ -251,7 +252,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     d = dim % input.ndim if input.ndim else 0
     others = tuple(k for k in range(input.ndim) if k != d)
     norm = input.norm(p, dim=others, keepdim=True) if others else input.abs()
-    factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, norm.new_ones(()))
+    # a division, as the kernel's (``number / t`` is ``t.reciprocal() * number``, PyTorch's Python)
+    factor = div(maxnorm, norm + 1e-7).where(norm > maxnorm, norm.new_ones(()))
     # row-major, as PyTorch's kernel allocates it (the product keeps a permuted input's order)
     return with_out((input * factor).contiguous(), out, "renorm")
 

@@ -232,11 +232,14 @@ def _div(ts, xs, z, attrs):
 def _pow(ts, xs, z, attrs):
     """z = a^b:  t_z = b a^(b-1) t_a + z ln(a) t_b (each term 0 where its factor vanishes:
     b = 0 for the first, a = 0 for the second, as in the VJP)."""
+    # the VJP's a^(b-1), bit for bit (imported here: its module imports Tensor)
+    from glassgrad.ops.pow_kernel import pow_array
+
     (ta, tb), (a, b) = ts, xs
     out = 0
     with np.errstate(all="ignore"):
         if ta is not None:
-            out = out + np.where(b == 0, 0.0, b * np.power(a, b - 1.0) * ta)
+            out = out + np.where(b == 0, 0.0, b * pow_array(a, b - 1) * ta)
         if tb is not None:
             out = out + np.where((a == 0) & (np.real(b) >= 0), 0.0, z * np.log(a) * tb)
     return out

@@ -20,6 +20,7 @@ from glassgrad import special
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.autograd.recorded_rules_math import _maxmin_dim, _pow, _safe, _sel
 from glassgrad.autograd.recorded_rules_math2 import xlog_shifted
+from glassgrad.ops.elementwise import div
 from glassgrad.ops.special_more import I1
 
 __all__: list[str] = []
@@ -176,7 +177,8 @@ def _log_ndtr(ctx, g):
     w = _wide(x)
     # each branch on an operand that is harmless where the other is taken (erfcx(-a / sqrt 2)
     # overflows for large a, and its slope times where's 0 would be NaN)
-    left = _SQRT_2_OVER_PI / special.erfcx(-_safe(~neg, w, 0.0) * _SQRT_HALF)
+    # a division, as the first order's (``number / t`` is ``t.reciprocal() * number``, PyTorch's)
+    left = div(_SQRT_2_OVER_PI, special.erfcx(-_safe(~neg, w, 0.0) * _SQRT_HALF))
     r = _safe(neg, w, 0.0)
     right = gg.exp(-0.5 * r * r) / _SQRT_2PI / special.ndtr(r)
     return g * _narrow(_sel(neg, left, right), a.dtype)

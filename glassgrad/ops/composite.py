@@ -326,7 +326,7 @@ def reciprocal(input: Tensor) -> Tensor:
     x = elementwise.floating(input)
     if x._data.dtype.kind == "f":  # its own op, as PyTorch's (gradient -g z^2); complex: a division
         return _unary.reciprocal(x)
-    return 1.0 / x
+    return elementwise.div(1.0, x)  # not ``1.0 / x``: ``Tensor.__rtruediv__`` takes this function
 
 
 def isinf(input: Tensor) -> Tensor:

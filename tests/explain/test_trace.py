@@ -39,7 +39,8 @@ def test_trace_add_mul_hand_numbers():
 
 
 def test_trace_sigmoid_neuron_hand_numbers():
-    # f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) at w = (2, -3, -3), x = (-1, -2): the dot product is 1
+    # f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) at w = (2, -3, -3), x = (-1, -2): the dot product is 1;
+    # ``1 / t`` is ``t.reciprocal() * 1``, as PyTorch records it (MulBackward0 over ReciprocalBackward0)
     w0, w1, w2 = _leaf(2.0, "w0"), _leaf(-3.0, "w1"), _leaf(-3.0, "w2")
     x0, x1 = _leaf(-1.0, "x0"), _leaf(-2.0, "x1")
     with trace() as tr:
@@ -60,14 +61,15 @@ def test_trace_sigmoid_neuron_hand_numbers():
         "f6",
         "f7",
         "f8",
+        "f9",
     ]
     ops = [r.op for r in rows if not r.is_leaf]
-    assert ops == ["mul", "mul", "add", "add", "neg", "exp", "add", "div"]
+    assert ops == ["mul", "mul", "add", "add", "neg", "exp", "add", "reciprocal", "mul"]
     e = math.exp(-1.0)
     s = 1 / (1 + e)
     ds = s * (1 - s)  # 0.19661...
-    values = [-2.0, 6.0, 4.0, 1.0, -1.0, e, 1 + e, s]
-    grads = [ds, ds, ds, ds, -ds, -1 / (1 + e) ** 2, -1 / (1 + e) ** 2, 1.0]
+    values = [-2.0, 6.0, 4.0, 1.0, -1.0, e, 1 + e, s, s]
+    grads = [ds, ds, ds, ds, -ds, -1 / (1 + e) ** 2, -1 / (1 + e) ** 2, 1.0, 1.0]
     op_rows = [r for r in rows if not r.is_leaf]
     np.testing.assert_allclose([float(r.value) for r in op_rows], values, rtol=1e-12)
     np.testing.assert_allclose([float(r.grad) for r in op_rows], grads, rtol=1e-12)
@@ -75,14 +77,14 @@ def test_trace_sigmoid_neuron_hand_numbers():
     np.testing.assert_allclose(
         [leaf[n] for n in ("w0", "w1", "w2", "x0", "x1")], [-ds, -2 * ds, ds, 2 * ds, -3 * ds], rtol=1e-12
     )
-    # local derivatives: exp node d(exp(f5))/df5 = exp(f5) = e^-1; div node d(1/f7)/df7 = -1/f7^2
-    exp_row, div_row = op_rows[5], op_rows[7]
+    # local derivatives: exp node d(exp(f5))/df5 = exp(f5) = e^-1; the reciprocal node delivers
+    # -1/f7^2 to f7, the product by 1 passes its gradient on
+    exp_row, recip_row, mul_row = op_rows[5], op_rows[7], op_rows[8]
     assert exp_row.local[0][0] == "d(exp(f5))/df5 = exp(f5)"
     assert float(exp_row.local[0][1]) == pytest.approx(e)
-    assert div_row.local[0][0] == "d(1/f7)/df7 = -1/f7^2"
-    assert float(div_row.local[0][1]) == pytest.approx(-1 / (1 + e) ** 2)
-    assert div_row.inputs == ["1", "f7"] and len(div_row.delivered) == 1
-    assert float(div_row.delivered[0][1]) == pytest.approx(-1 / (1 + e) ** 2)
+    assert recip_row.inputs == ["f7"] and len(recip_row.delivered) == 1
+    assert float(recip_row.delivered[0][1]) == pytest.approx(-1 / (1 + e) ** 2)
+    assert mul_row.local[0][0] == "d(f8*1)/df8 = 1" and mul_row.inputs == ["f8", "1"]
 
 
 def test_trace_sigmoid_op_local_derivative():

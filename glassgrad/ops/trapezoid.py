@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from glassgrad.backend import array_module
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.reduce_more import _dim
 from glassgrad.tensor import Tensor
@@ -68,8 +69,9 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = 
     tensor(7.5000)
     """
     a, step = _checked("trapezoid", y, x, dx, dim)
-    if y.shape[a] == 0:
-        return y.sum(a) * 1.0  # zeros of the result's shape (a float dtype, as PyTorch's)
+    if y.shape[a] == 0:  # PyTorch's zeros of y's dtype (an int64 y too), outside the graph
+        shape = tuple(n for k, n in enumerate(y.shape) if k != a)
+        return Tensor(array_module(y._data).zeros(shape, dtype=y._data.dtype), _wrap=True)
     if isinstance(step, Tensor):
         left, right = _pair(y, a)
         return ((left + right) * step).sum(a) / 2.0

@@ -57,3 +57,20 @@ def test_errors_name_the_op():
         gg.trapezoid(gg.tensor(1.0))
     with pytest.raises(TypeError, match="not both"):
         gg.cumulative_trapezoid(y, gg.ones(3), dx=1.0)
+
+
+def test_an_empty_dim_gives_zeros_of_the_input_dtype_outside_the_graph(torch):
+    # PyTorch's trapezoid returns fresh zeros for an empty dim: the input's dtype (int64 and bool
+    # too) and no grad_fn; glassgrad's gave the default float dtype, recorded in the graph
+    for name in ("int64", "float32", "float64", "bool"):
+        for kw in ({}, {"dx": 2}, {"x": "arange"}):
+
+            def run(m, name=name, kw=kw):
+                y = m.zeros(4, 0, 3, dtype=getattr(m, name))
+                if name.startswith("float"):
+                    y.requires_grad_(True)
+                args = {"x": m.arange(0.0)} if "x" in kw else kw
+                r = m.trapezoid(y, dim=1, **args)
+                return str(r.dtype).split(".")[-1], r.requires_grad, tuple(r.shape), r.tolist()
+
+            assert run(gg) == run(torch)

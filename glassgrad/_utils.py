@@ -1,6 +1,6 @@
 """``glassgrad._utils``: the helpers of PyTorch's private ``torch._utils`` that published
 training code imports (guided-diffusion's fp16 master weights, apex-style gradient buckets,
-tensordict's device lookups).
+tensordict's device lookups, detectron2's Caffe2 export asking ``is_compiling``).
 
 >>> import glassgrad as gg
 >>> from glassgrad._utils import _flatten_dense_tensors, _unflatten_dense_tensors
@@ -14,6 +14,7 @@ glassgrad.Size([7])
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import glassgrad
@@ -24,6 +25,7 @@ __all__ = [
     "_get_available_device_type",
     "_get_device_module",
     "_unflatten_dense_tensors",
+    "is_compiling",
 ]
 
 
@@ -70,3 +72,13 @@ def _get_device_module(device_type: str) -> object:
             f"Device '{device_type}' does not have a corresponding module registered as 'torch.{device_type}'."
         )
     return module
+
+
+def is_compiling() -> bool:
+    """``torch._utils.is_compiling``: ``torch.compiler.is_compiling()`` (always False here: nothing
+    is compiled), with PyTorch 2.13's deprecation ``UserWarning`` attributed to the caller."""
+    warnings.warn(
+        "`torch._utils.is_compiling` is deprecated. Use `torch.compiler.is_compiling` instead.",
+        stacklevel=2,
+    )
+    return glassgrad.compiler.is_compiling()

@@ -8,6 +8,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
+from glassgrad.tensor import Tensor
 
 __all__ = ["SGD"]
 
@@ -37,7 +38,10 @@ class SGD(Optimizer):
         weight_decay: λ, the L2 penalty coefficient.
         nesterov: use Nesterov's look-ahead momentum (needs μ > 0 and τ = 0).
         maximize: ascend the objective instead of descending it.
-        foreach: accepted for PyTorch compatibility; there is one NumPy implementation.
+        foreach: there is one NumPy implementation; ``foreach=True`` keeps PyTorch's one visible
+            effect of its list path: with Nesterov momentum, no weight decay and no ``maximize``,
+            PyTorch adds μ b into the gradient tensors themselves, so ``p.grad`` holds g + μ b
+            after ``step()`` (detectron2's ``build_optimizer`` passes ``foreach=True``).
         differentiable: must be False (glassgrad does not differentiate through optimizer steps).
         fused: accepted for PyTorch compatibility; ignored.
 
@@ -121,5 +125,18 @@ class SGD(Optimizer):
                         b += (1 - tau) * g
                     b = state["momentum_buffer"]._data
                     g = g + mu * b if group["nesterov"] else b
+                    if group["nesterov"] and group.get("foreach") and wd == 0 and not group["maximize"]:
+                        _write_lookahead_grad(p, g)
                 p._data -= lr * g
         return loss
+
+
+def _write_lookahead_grad(p: Tensor, g: Any) -> None:
+    """PyTorch's ``_multi_tensor_sgd`` runs ``_foreach_add_(grads, bufs, alpha=momentum)`` on the
+    ``.grad`` tensors themselves when nothing copied them first (no weight decay, no maximize),
+    so after a Nesterov step ``p.grad`` is g + μ b, written in place (its version bumped, views of
+    it see the change). A sparse gradient (``Embedding(sparse=True)``) is left as it is, where
+    PyTorch writes into that one too (not matched: its sparse-plus-dense in-place add)."""
+    if p.grad is None or p.grad.is_sparse:
+        return
+    p.grad.copy_(Tensor(g, _wrap=True))

@@ -37,6 +37,7 @@ def _public_functions():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # (deprecated forms some functions warn about)
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # (_check_is_size: deprecated in PyTorch 2.13)
 @pytest.mark.parametrize("value", [np.ones((2, 3), np.float32), [[1.0, 2.0, 3.0]]], ids=["ndarray", "list"])
 @pytest.mark.parametrize("fn, n", list(_public_functions()))
 def test_no_attribute_error_from_inside_for_a_non_tensor_first_operand(fn, n, value):

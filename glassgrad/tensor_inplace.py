@@ -326,6 +326,8 @@ class _InPlace:
         )
 
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
+        if not self.is_meta:
+            forms.check_probabilities("bernoulli_", p)
         return self._set("bernoulli_", 0 if self.is_meta else get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:

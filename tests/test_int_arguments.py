@@ -60,3 +60,41 @@ def test_integers_of_every_kind_still_pass(torch, call, kind):
     ours = call(gg, gg.arange(12.0).reshape(3, 4), index(gg))
     theirs = call(torch, torch.arange(12.0).reshape(3, 4), index(torch))
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_ignore_index_given_a_float_is_refused(torch):
+    scores, target = np.arange(12.0).reshape(3, 4), np.array([0, 1, 2])
+    for lib, fn in ((gg, F), (torch, torch.nn.functional)):
+        for loss in (fn.cross_entropy, fn.nll_loss):
+            with pytest.raises(TypeError):
+                loss(lib.tensor(scores), lib.tensor(target), ignore_index=1.5)
+    ours = F.cross_entropy(gg.tensor(scores), gg.tensor(target), ignore_index=np.int64(1))
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(scores), torch.tensor(target), ignore_index=1)
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.bernoulli(m.tensor([0.2, 1.5])),
+        lambda m: m.bernoulli(m.tensor([float("nan")])),
+        lambda m: m.bernoulli(m.tensor([0.5]), 1.5),
+        lambda m: m.tensor([0.2]).bernoulli(p=-0.1),
+        lambda m: m.zeros(2).bernoulli_(1.5),
+        lambda m: m.zeros(2).bernoulli_(m.tensor([0.5, 1.5])),
+    ],
+)
+def test_a_probability_outside_zero_one_is_refused(torch, call):
+    # rand < p read 1.5 as certain and -0.1 as never, silently
+    with pytest.raises(RuntimeError):
+        call(torch)
+    with pytest.raises(RuntimeError, match=r"bernoulli_?: expected probabilities p in \[0, 1\]"):
+        call(gg)
+
+
+def test_dropout_takes_a_zero_dim_tensor_p(torch):
+    for lib, fn in ((gg, F), (torch, torch.nn.functional)):
+        x = lib.ones(1000, dtype=lib.float64)
+        kept = fn.dropout(x, lib.tensor(0.25))
+        assert set(np.unique(kept.numpy()).tolist()) <= {0.0, 1 / 0.75}
+    assert F.dropout(gg.ones(3), gg.tensor(0.0)).tolist() == [1.0, 1.0, 1.0]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.dtypes import check_complex_into
+from glassgrad.errors import ArgumentError
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.alpha_checks import check_alpha
@@ -81,11 +82,22 @@ def broadcast_to(input: Tensor, size: Any) -> Tensor:
     return input.expand(*size)
 
 
+def check_probabilities(op: str, p: Any) -> None:
+    """PyTorch's refusal of a probability outside [0, 1] (NaN too): ``rand < p`` would read 1.5 as
+    certain and -0.1 as never, silently."""
+    values = p._data if isinstance(p, Tensor) else np.asarray(p)
+    if values.dtype.kind in "fiub" and values.size and not ((values >= 0) & (values <= 1)).all():
+        bad = values[~((values >= 0) & (values <= 1))].ravel()[0]
+        raise ArgumentError(f"{op}: expected probabilities p in [0, 1], got {float(bad)}")
+
+
 def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """1 with probability ``input`` (or ``p``), else 0, in input's dtype."""
     from glassgrad.factories import rand
 
     probs = input if p is None else p
+    if not input.is_meta:
+        check_probabilities("bernoulli", probs)
     return (rand(*input.shape, dtype=input.dtype, generator=generator, device=input.device) < probs).to(
         input.dtype
     )

@@ -18,6 +18,7 @@ from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction, no_sequence
 from glassgrad.nn.functional.loss import reduce as _reduce
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import loss as _L
@@ -75,6 +76,7 @@ def _class_inputs(
     Returns the input as (N, C, *), the target as (N, *) and whether the sample was unbatched.
     """
     no_sequence(op, target)
+    int_arg(op, "ignore_index", ignore_index)  # a float one compared with the indices silently
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")

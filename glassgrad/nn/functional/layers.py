@@ -117,6 +117,8 @@ def scaled_dropout(
     """Inverted dropout: one draw per element, or (``lead`` set, channel dropout) one per index of
     the first ``lead`` dims, shared along the rest; ``op`` names the caller in errors; ``inplace``
     writes the result into ``input`` (PyTorch's ``inplace=True``)."""
+    if isinstance(p, Tensor):  # a 0-d tensor p, as PyTorch's Python dropout takes one
+        p = p.item()
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
     if not training or p == 0.0:

@@ -80,8 +80,13 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
     dt = _float(dtype)
     if data is _NO_DATA:
         return np.zeros((0,), dtype=dt)
-    if isinstance(data, Size) or (isinstance(data, int | np.integer) and not isinstance(data, bool)):
-        shape = tuple(data) if isinstance(data, Size) else (int(data), *sizes)
+    if (
+        isinstance(data, Size)
+        or (isinstance(data, int | np.integer) and not isinstance(data, bool))
+        or (sizes and isinstance(data, Tensor) and data._data.size == 1 and data._data.dtype.kind in "iu")
+    ):  # sizes: ints, or one-element integer tensors among several arguments (fairseq's noising:
+        # LongTensor(lengths.max(), n)), as PyTorch's size parser reads them
+        shape = tuple(data) if isinstance(data, Size) else (data, *sizes)
         return np.zeros(_size(shape, "Tensor"), dtype=dt)
     if sizes:
         raise TypeError(

@@ -32,7 +32,7 @@ from glassgrad.ops import (
     unary,
     views,
 )
-from glassgrad.ops.alpha_checks import check_alpha
+from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.composite import bmm, mm, number_first
 from glassgrad.tensor import Tensor, attach
 
@@ -72,12 +72,12 @@ class _Methods:
     def add(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add(-lr, g)
         check_alpha("add", alpha, self, other)
-        return elementwise.add(self, other if alpha == 1 else other * alpha)
+        return elementwise.add(*scaled_pair(self, other, alpha))
 
     def sub(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub(lr, g)
         check_alpha("sub", alpha, self, other)
-        return elementwise.sub(self, other if alpha == 1 else other * alpha)
+        return elementwise.sub(*scaled_pair(self, other, alpha))
 
     def mul(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)

@@ -69,6 +69,7 @@ from glassgrad.foreach_ops import *  # noqa: F403
 from glassgrad.index_builders import *  # noqa: F403
 from glassgrad.layouts import *  # noqa: F403
 from glassgrad.linalg_lowrank import pca_lowrank, svd_lowrank
+from glassgrad.onnx.operators import _reshape_from_tensor, _shape_as_tensor
 from glassgrad.ops.gamma_reparam import sample_standard_gamma as _standard_gamma
 from glassgrad.ops.gamma_reparam import standard_gamma_grad as _standard_gamma_grad
 from glassgrad.ops.histogramdd import histogramdd
@@ -89,7 +90,7 @@ from glassgrad.torch_runtime import *  # noqa: F403
 from glassgrad.zip_archive import PyTorchFileReader
 
 __all__ = [
-    "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
+    "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "_shape_as_tensor", "_reshape_from_tensor", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *layouts.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
     *torch_losses.__all__, *torch_checks.__all__, *foreach_ops.__all__, *torch_runtime.__all__, *sym_types.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",

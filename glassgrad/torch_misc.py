@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError
+from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.threads import check_thread_count
@@ -72,7 +73,8 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """other − alpha · input (``sub`` with its operands swapped)."""
-    return (input * alpha if alpha != 1 else input).neg() + other
+    minuend, scaled = scaled_pair(other, input, alpha)  # alpha * input in the result's dtype
+    return scaled.neg() + minuend
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002

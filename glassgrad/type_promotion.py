@@ -60,8 +60,14 @@ def result_type(tensor: Any, other: Any) -> dtypes.DType:
     """The dtype of an arithmetic op's result on ``tensor`` and ``other`` (tensors or Python
     numbers), PyTorch's three-tier rule: tensors with dims, then 0-d tensors, then Python numbers
     (a float one the default dtype), a lower tier changing the result only by a higher category."""
+    return result_type_of(tensor, other)
+
+
+def result_type_of(*operands: Any) -> dtypes.DType:
+    """``result_type`` over any number of operands (``addcmul``'s three), as PyTorch's
+    TensorIterator computes one common dtype for all of an op's inputs."""
     tiers: list[np.dtype | None] = [None, None, None]
-    for t in (tensor, other):
+    for t in operands:
         if isinstance(t, np.generic) and t.dtype.kind in "biufc":
             # PyTorch reads a NumPy scalar as a Python number: an integer as an int, any other
             # (np.bool_ and complex ones too, with NumPy's ComplexWarning) through float()

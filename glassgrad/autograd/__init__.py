@@ -18,6 +18,7 @@ from glassgrad.autograd.anomaly import (
 )
 from glassgrad.autograd.custom import Function, FunctionCtx, once_differentiable
 from glassgrad.autograd.engine_modes import (
+    _is_checkpoint_valid,  # noqa: F401 - torch.autograd's private name (fairseq, checkpointing)
     is_multithreading_enabled,
     is_view_replay_enabled,
     kineto_available,

@@ -20,6 +20,7 @@ from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
 from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
+from glassgrad.autograd.engine_modes import passes
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.gradient_edge import backward_inputs
 from glassgrad.autograd.hooks import retain_grad
@@ -120,10 +121,12 @@ def run_backward(
     purpose (the backward of 1/x at 0), and PyTorch says nothing then; set once per pass."""
     token = quiet_start()
     depth = len(running)
+    passes.all_leaves.append(inputs is None)  # what torch.autograd._is_checkpoint_valid() reads
     try:
         return _propagate(roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
     finally:
         del running[depth:]
+        passes.all_leaves.pop()
         quiet_end(token)
 
 

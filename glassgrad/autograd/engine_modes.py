@@ -8,6 +8,10 @@ glassgrad's own, not Kineto).
 ``set_multithreading_enabled`` switches at construction, as PyTorch's, so it works as a plain call,
 a context manager (the previous mode comes back on exit) and a decorator.
 
+``_is_checkpoint_valid()``: False inside a backward pass that runs for given inputs only
+(``autograd.grad``, ``backward(inputs=...)``), which reentrant checkpointing cannot serve, True
+otherwise (outside backward too); fairseq's ``checkpoint_activations`` asks it in its backward.
+
 Also glassgrad's own: ``keeps_graph()``, whether ``autograd.grad`` must keep the graph because a
 ``vmap`` loop (``func/vmap.py``) still has batch items to run (``vmap_loops.not_last``).
 """
@@ -38,6 +42,19 @@ class _VmapLoops(threading.local):
 
 
 vmap_loops = _VmapLoops()
+
+
+class _Passes(threading.local):
+    def __init__(self) -> None:
+        self.all_leaves: list = []  # per backward pass running now, innermost last: not input-bound
+
+
+passes = _Passes()
+
+
+def _is_checkpoint_valid() -> bool:
+    """``torch.autograd._is_checkpoint_valid`` (see the module)."""
+    return passes.all_leaves[-1] if passes.all_leaves else True
 
 
 def keeps_graph() -> bool:

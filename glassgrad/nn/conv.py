@@ -106,10 +106,13 @@ class _ConvNd(Module):
         nd = self._nd
         if not checkable(input):
             return
-        if input.ndim not in (nd + 1, nd + 2) or input.shape[-nd - 1] != self.in_channels:
+        w, c = self._parameters.get("weight"), self.in_channels  # the weight's channels, as PyTorch's
+        if isinstance(w, Tensor) and w.ndim == nd + 2:  # conv reads them (pruned, in_channels unchanged)
+            c = w.shape[0] if self._transposed else w.shape[1] * self.groups
+        if input.ndim not in (nd + 1, nd + 2) or input.shape[-nd - 1] != c:
             raise ShapeError(
-                f"{self._get_name()}: expected input (N, {self.in_channels}, *{nd} spatial dims) or "
-                f"({self.in_channels}, *{nd} spatial dims), got {tuple(input.shape)}"
+                f"{self._get_name()}: expected input (N, {c}, *{nd} spatial dims) or "
+                f"({c}, *{nd} spatial dims), got {tuple(input.shape)}"
             )
 
     def extra_repr(self) -> str:

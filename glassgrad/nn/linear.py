@@ -83,11 +83,14 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        shape = input.shape
-        if checkable(input) and (not shape or shape[-1] != self.in_features):
+        shape, w = input.shape, self._parameters.get("weight")  # (not a parametrization's: once)
+        # the width the weight has, as PyTorch's F.linear reads it: a weight swapped for a pruned
+        # one with in_features left as built (fairseq's attention head pruning) runs
+        width = w.shape[-1] if isinstance(w, Tensor) and w.ndim == 2 else self.in_features
+        if checkable(input) and (not shape or shape[-1] != width):
             raise ShapeError(
                 f"{self._get_name()}(in_features={self.in_features}, out_features={self.out_features}): "
-                f"expected input (..., {self.in_features}), got {tuple(shape)}"
+                f"expected input (..., {width}), got {tuple(shape)}"
             )
         return F.linear(input, self.weight, self.bias)
 

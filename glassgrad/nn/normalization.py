@@ -182,8 +182,9 @@ class _BatchNorm(_NormBase):
     _dims: tuple[int, ...] = ()  # the ranks ``_check_input_dim`` accepts (none: the subclass checks)
     _layout = "(N, {C}, *)"
 
-    def _expected(self, shape: tuple) -> str:
-        return f"{self!r}: expected input {self._layout.format(C=self.num_features)}, got {tuple(shape)}"
+    def _expected(self, shape: tuple, channels: int | None = None) -> str:
+        c = self.num_features if channels is None else channels
+        return f"{self!r}: expected input {self._layout.format(C=c)}, got {tuple(shape)}"
 
     def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002 - PyTorch's name
         if not self._dims:  # a library's own subclass of _BatchNorm defines this hook
@@ -192,9 +193,18 @@ class _BatchNorm(_NormBase):
             raise ShapeError(self._expected(input.shape))
 
     def _check_input(self, shape: tuple) -> None:
-        if len(shape) < 2 or shape[1] != self.num_features:
-            raise ShapeError(self._expected(shape))
-        if self.training and math.prod(shape) == self.num_features:
+        # the channels the statistics or the affine parameters hold, as PyTorch's F.batch_norm
+        # checks them (a pruned layer with num_features left as built runs; with neither, any)
+        own = (
+            self._buffers.get("running_mean"),
+            self._parameters.get("weight"),
+            self._parameters.get("bias"),
+        )
+        held = (t for t in own if isinstance(t, Tensor) and t.ndim == 1)
+        c = next((t.shape[0] for t in held), None)
+        if len(shape) < 2 or (c is not None and shape[1] != c):
+            raise ShapeError(self._expected(shape, c))
+        if self.training and shape[0] * math.prod(shape[2:]) == 1:
             raise ValueError(
                 f"{self!r}: expected more than 1 value per channel when training, got input {tuple(shape)}"
             )

@@ -6,6 +6,9 @@ Glassgrad multiplied by the number first, so it promoted the result: ``i.add(i, 
 int64 tensors gave float32, ``x.add(y, alpha=1j)`` of float tensors complex64, where PyTorch raises
 (its kernels take the number in the result's dtype); ``addcmul`` of integer tensors with a float
 ``value`` truncates the value there, and ``addcdiv`` of integer tensors is refused.
+
+And of a scaled tensor of a narrower dtype than the result (round 53): ``to_result_dtype`` reads
+every tensor operand in the result's dtype before the product, as PyTorch's kernels do.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from glassgrad.dtypes import bool_
 from glassgrad.errors import DTypeError
 
-__all__ = ["check_alpha"]
+__all__ = ["check_alpha", "scaled_pair", "to_result_dtype"]
 
 _ORDER = "biufc"  # the kinds' promotion order: bool < integers < floats < complex
 _NAMES = {"i": "integer tensors", "f": "floating-point tensors", "c": "complex tensors"}
@@ -60,6 +63,46 @@ def check_alpha(op: str, alpha: Any, *operands: Any) -> None:
         raise DTypeError(
             f"{op}: For non-complex input tensors, argument alpha must not be a complex number (got {alpha!r})"
         )
+
+
+def to_result_dtype(*operands: Any) -> tuple:
+    """The operands with every tensor converted to the dtype of the op's result over all of them,
+    as PyTorch's elementwise kernels read their inputs before they scale or multiply: a float64
+    ``p.add_(g, alpha=a)`` with a float32 ``g`` scales ``g`` in float64 (glassgrad scaled it in
+    float32, then promoted: 6e-8 off after fairseq's NAG step), and ``addcmul``/``addcdiv`` of a
+    float64 input with float32 tensors multiply in float64. Operands of one dtype (the common
+    case, an optimizer's step: checked on the arrays, without the Tensor properties) and sparse
+    ones come back as they are."""
+    first = None
+    for t in operands:
+        dt = getattr(getattr(t, "_data", None), "dtype", None)
+        if dt is None:
+            continue
+        if first is None:
+            first = dt
+        elif dt != first:
+            return _converted(operands)
+    return operands
+
+
+def _converted(operands: tuple) -> tuple:
+    from glassgrad.tensor import Tensor
+    from glassgrad.type_promotion import result_type_of
+
+    tensors = [t for t in operands if isinstance(t, Tensor)]
+    if any(t.is_sparse for t in tensors):
+        return operands
+    dtype = result_type_of(*operands)
+    return tuple(t.to(dtype) if isinstance(t, Tensor) and t.dtype != dtype else t for t in operands)
+
+
+def scaled_pair(input: Any, other: Any, alpha: Any) -> tuple:  # noqa: A002
+    """``(input, alpha * other)`` for ``add``/``sub``/``rsub``, the product taken in the result's
+    dtype (``to_result_dtype``); ``alpha`` 1 leaves both as they are (the sum promotes once)."""
+    if alpha == 1:
+        return input, other
+    first, second = to_result_dtype(input, other)
+    return first, second * alpha
 
 
 def _float_data(t: Any) -> bool:

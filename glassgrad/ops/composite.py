@@ -26,7 +26,7 @@ from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import unary as _unary
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
-from glassgrad.ops.alpha_checks import addc_value
+from glassgrad.ops.alpha_checks import addc_value, to_result_dtype
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
@@ -254,9 +254,10 @@ def addcmul(
     refuse_sequence("addcmul", "tensor1", tensor1)
     refuse_sequence("addcmul", "tensor2", tensor2)
     value = addc_value("addcmul", value, input, tensor1, tensor2)
-    if _halves(input, tensor1, tensor2):
-        return with_out(addcmul(*_wide(input, tensor1, tensor2), value=value).half(), out, "addcmul")
-    return with_out(input + _scaled(tensor1 * tensor2, value), out, "addcmul")
+    a, t1, t2 = to_result_dtype(input, tensor1, tensor2)  # multiplied in the result's dtype
+    if _halves(a, t1, t2):
+        return with_out(addcmul(*_wide(a, t1, t2), value=value).half(), out, "addcmul")
+    return with_out(a + _scaled(t1 * t2, value), out, "addcmul")
 
 
 def addcdiv(
@@ -267,11 +268,10 @@ def addcdiv(
     refuse_sequence("addcdiv", "tensor1", tensor1)
     refuse_sequence("addcdiv", "tensor2", tensor2)
     value = addc_value("addcdiv", value, input, tensor1, tensor2)
-    # (value * t1) / t2 in PyTorch's order (its kernel's last bit); float16 in float32, as its CPU kernel
-    half = [getattr(t, "dtype", None) == float16 for t in (input, tensor1, tensor2)]  # mixed ones too
-    a, t1, t2 = (t.float() if h else t for t, h in zip((input, tensor1, tensor2), half, strict=True))
-    result = a + _scaled(t1, value) / t2
-    return with_out(result.half() if all(half) else result, out, "addcdiv")
+    half = _halves(*(operands := to_result_dtype(input, tensor1, tensor2)))  # in the result's dtype
+    a, t1, t2 = _wide(*operands) if half else operands  # float16 in float32, as PyTorch's CPU kernel
+    result = a + _scaled(t1, value) / t2  # (value * t1) / t2: PyTorch's order (its last bit)
+    return with_out(result.half() if half else result, out, "addcdiv")
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:

@@ -15,8 +15,8 @@ from glassgrad.dtypes import check_complex_into
 from glassgrad.errors import ArgumentError
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
-from glassgrad.ops.alpha_checks import check_alpha
-from glassgrad.ops.composite import _arr, _scaled, number_first, with_out
+from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
+from glassgrad.ops.composite import _arr, number_first, with_out
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -29,14 +29,14 @@ def add(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None
     """input + alpha * other (``legacy``: PyTorch's deprecated ``add(input, Number alpha, other)``)."""
     (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")
     check_alpha("add", alpha, input, other)
-    return with_out(elementwise.add(input, _scaled(other, alpha)), out, "add", (input, other))
+    return with_out(elementwise.add(*scaled_pair(input, other, alpha)), out, "add", (input, other))
 
 
 def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None) -> Tensor:
     """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
     (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
     check_alpha("sub", alpha, input, other)
-    return with_out(elementwise.sub(input, _scaled(other, alpha)), out, "sub", (input, other))
+    return with_out(elementwise.sub(*scaled_pair(input, other, alpha)), out, "sub", (input, other))
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -249,7 +249,11 @@ def test_super_resolution_trains_like_pytorch(torch):
         (rng.random((2, 1, 8, 8), dtype=np.float32), rng.random((2, 1, 24, 24), dtype=np.float32))
         for _ in range(3)
     ]
-    theirs = sr_net(torch, 3)
+    # PyTorch's weights from a seed of their own: drawn from its global generator they depended on
+    # the tests run before, and a rare draw put 3 float32 Adam steps past the tolerance (flaky)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        theirs = sr_net(torch, 3)
     ours = sr_net(glassgrad, 3)
     w = theirs.conv1.weight.detach().numpy().reshape(64, -1)
     assert np.allclose(w.T @ w, np.eye(25) * 2.0, atol=1e-4)  # orthogonal_ with relu gain, in PyTorch

@@ -1,5 +1,6 @@
 """``glassgrad.onnx``: present so that scripts which ``import torch.onnx`` for an optional export
-still import; glassgrad has no ONNX exporter, so :func:`export` raises.
+still import; glassgrad has no ONNX exporter, so :func:`export` raises. ``operators`` holds the
+shape helpers models call when tracing (``shape_as_tensor``, ``reshape_from_tensor_shape``).
 
 >>> import glassgrad.onnx
 >>> glassgrad.onnx.is_in_onnx_export()
@@ -9,6 +10,8 @@ False
 from __future__ import annotations
 
 from typing import Any
+
+from glassgrad.onnx import operators  # noqa: F401 - torch.onnx.operators, as after `import torch.onnx`
 
 __all__ = ["export", "is_in_onnx_export"]
 

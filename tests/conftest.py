@@ -21,6 +21,12 @@ from glassgrad.ops import scatter as _scatter
 @pytest.fixture(autouse=True)
 def _seed():
     gg.manual_seed(0)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        # PyTorch's global generator too: a parity test that builds a PyTorch module draws its
+        # weights there, and they depended on the tests run before in this worker (rare draws made
+        # two parity tests flaky in round 53)
+        torch.manual_seed(0)
     # once-per-process warnings start unsaid in every test, whatever ran before it in this worker
     _composite._number_first_warned[0] = False
     _sparse_more._WARNED.clear()

@@ -230,9 +230,8 @@ def logspace(
     layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("logspace", device, layout, pin_memory)
-    arr = np.logspace(_number(start), _number(end), int_arg("logspace", "steps", steps), base=base).astype(
-        _float(dtype)
-    )
+    steps = int_arg("logspace", "steps", steps)
+    arr = np.logspace(_number(start), _number(end), steps, base=base).astype(_float(dtype))
     arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")
 
@@ -332,13 +331,10 @@ def randperm(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1."""
+    n, dt = int_arg("randperm", "n", n), dtypes.to_np_dtype(dtype or dtypes.int64)
     if _check("randperm", device, layout, pin_memory):  # no values: nothing is drawn
-        return _make(
-            meta_array((int_arg("randperm", "n", n),), dtypes.to_np_dtype(dtype or dtypes.int64)),
-            requires_grad,
-        )
-    arr = get_generator(generator).permutation(int_arg("randperm", "n", n))
-    return _make(arr.astype(dtypes.to_np_dtype(dtype or dtypes.int64)), requires_grad, out, "randperm")
+        return _make(meta_array((n,), dt), requires_grad)
+    return _make(get_generator(generator).permutation(n).astype(dt), requires_grad, out, "randperm")
 
 
 def _shared(t: Tensor) -> Tensor:

@@ -91,11 +91,12 @@ def not_tensor(e: AttributeError, name: str, values: tuple, names: tuple, requir
             raise TypeError(f"{name}(): expected a Tensor as argument {arg!r}, got {kind}{hint}") from e
 
 
-def refuse_sequence(op: str, arg: str, value: Any) -> None:
-    """PyTorch's TypeError for a list or tuple where a tensor operand belongs: read as a tensor it
-    would broadcast silently (``clamp(t, (lo, hi))`` bounded each column by one of them)."""
+def refuse_sequence(op: str, arg: str, value: Any) -> Any:
+    """``value``, or PyTorch's TypeError for a list or tuple where a tensor operand belongs: read as
+    a tensor it would broadcast silently (``clamp(t, (lo, hi))`` bounded each column by one end)."""
     if isinstance(value, (list, tuple)):
         raise TypeError(f"{op}(): argument {arg!r} must be Tensor, not {type(value).__name__}")
+    return value
 
 
 def int_arg(op: str, name: str, v: Any) -> int:

@@ -48,8 +48,7 @@ class _Methods:
         return self.to(legacy_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
-        refuse_sequence("type_as", "other", other)
-        return self.to(other.dtype)
+        return self.to(refuse_sequence("type_as", "other", other).dtype)
 
     def float(self) -> Tensor:
         return self.to(dtypes.float32)
@@ -330,8 +329,7 @@ class _Methods:
         return movement.expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
-        refuse_sequence("expand_as", "other", other)
-        return movement.expand(self, other.shape)
+        return movement.expand(self, refuse_sequence("expand_as", "other", other).shape)
 
     # PyTorch's methods taking one list of ints take the ints unpacked as well: x.broadcast_to(2, 3),
     # x.flip(0, 1), x.squeeze(0, 2) (count_nonzero: methods.py)

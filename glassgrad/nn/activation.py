@@ -10,6 +10,7 @@ import warnings
 
 import glassgrad.nn.functional as F
 from glassgrad.nn.module import Module
+from glassgrad.nn.sizes import size_int
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -238,9 +239,9 @@ class Softplus(Module):
 
 def _check_dim(name: str, dim: int | None) -> int | None:
     """None keeps PyTorch's deprecated implicit choice (made, with a warning, at forward)."""
-    if dim is not None and not isinstance(dim, int):
+    if dim is not None and size_int(dim) is None:  # a NumPy integer passes, as in PyTorch
         raise TypeError(f"{name}: expected dim to be an int or None, got {type(dim).__name__}")
-    return dim
+    return dim if dim is None else size_int(dim)
 
 
 class Softmax(Module):

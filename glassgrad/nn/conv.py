@@ -14,7 +14,7 @@ from glassgrad.nn import init
 from glassgrad.nn.functional.conv import conv_padding, ntuple
 from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
-from glassgrad.nn.sizes import layer_sizes
+from glassgrad.nn.sizes import layer_sizes, size_int
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
@@ -50,8 +50,10 @@ class _ConvNd(Module):
         super().__init__()
         name, nd = type(self).__name__, self._nd
         in_channels, out_channels = layer_sizes(name, in_channels=in_channels, out_channels=out_channels)
-        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        g = size_int(groups)  # a NumPy integer too, as PyTorch
+        if g is None or g < 1:
             raise ValueError(f"{name}: expected groups to be a positive int, got {groups!r}")
+        groups = g
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: expected groups={groups} to divide in_channels={in_channels} and out_channels={out_channels}"

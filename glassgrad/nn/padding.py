@@ -12,6 +12,7 @@ from typing import Any
 import glassgrad.nn.functional as F
 from glassgrad.errors import ShapeError
 from glassgrad.nn.module import Module
+from glassgrad.nn.sizes import size_int
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -37,7 +38,9 @@ class _PadNd(Module):
     def __init__(self, padding: int | tuple[int, ...]) -> None:
         super().__init__()
         n = 2 * self._dims
-        pads = (padding,) * n if isinstance(padding, int) else tuple(int(p) for p in padding)
+        # an int or a NumPy integer, as PyTorch (which iterates a tensor, so a 0-d one fails there)
+        one = None if isinstance(padding, Tensor) else size_int(padding)
+        pads = (one,) * n if one is not None else tuple(int(p) for p in padding)
         if len(pads) != n:
             raise ValueError(f"{type(self).__name__}: expected an int or {n} pad sizes, got {padding!r}")
         self.padding = pads

@@ -17,6 +17,7 @@ The hub then passes the filled buffer on to x. Pieces are views of x, sharing it
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any
 
 import numpy as np
@@ -225,6 +226,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def _chunk(op: str, x: Tensor, chunks: int, dim: int, unsafe: bool) -> tuple[Tensor, ...]:
+    if isinstance(chunks, bool) or not hasattr(type(chunks), "__index__"):
+        raise TypeError(f"{op}: expected chunks to be an int, got {type(chunks).__name__}")
+    chunks = operator.index(chunks)  # a NumPy integer counts as an int, as in PyTorch
     if chunks <= 0 or x.ndim == 0:
         raise ShapeError(
             f"{op}: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"

@@ -18,6 +18,7 @@ from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
+from glassgrad.nn.sizes import size_int
 from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.layout import channels_last_if
@@ -55,7 +56,7 @@ def _pool_args(
     op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
 ) -> tuple:
     kernel = ntuple(kernel_size, nd, op, "kernel_size", 1, one=True)
-    no_stride = stride is None or stride == [] or stride == ()
+    no_stride = stride is None or (isinstance(stride, list | tuple) and not stride)  # NumPy ints too
     stride = kernel if no_stride else ntuple(stride, nd, op, "stride", 1, one=True)
     padding = ntuple(padding, nd, op, "padding", one=True)
     dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
@@ -249,14 +250,14 @@ def avg_pool1d(
 
 
 def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
-    if output_size is None or isinstance(output_size, int):
-        output_size = (output_size,) * nd
+    if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch
+        output_size = (output_size if output_size is None else size_int(output_size),) * nd
     if not isinstance(output_size, tuple | list) or len(output_size) != nd:
         raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
     if nd == 1 and output_size[0] is None:  # PyTorch's 1-D functions take no None
         raise ShapeError(f"{op}: expected output_size as an int, got {output_size!r}")
-    size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
-    if any(not isinstance(o, int) or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
+    size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:]))
+    if any(o is None or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
         raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
     if min(x.shape[2:]) < 1:
         raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")

@@ -27,12 +27,13 @@ Example:
 from __future__ import annotations
 
 import inspect
+import numbers
 import operator
 import os
 from types import FunctionType
 from typing import Any, Callable
 
-__all__ = ["install", "int_arg", "is_operand", "not_tensor", "raised_inside", "refuse_sequence"]
+__all__ = ["install", "int_arg", "is_operand", "not_tensor", "raised_inside", "refuse_sequence", "size_int"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -99,14 +100,29 @@ def refuse_sequence(op: str, arg: str, value: Any) -> Any:
     return value
 
 
+def size_int(v: object) -> int | None:
+    """``v`` as a Python int when it is an integer (a bool is not; a tensor needs one integer
+    element), else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if hasattr(type(v), "__index__"):
+        try:
+            return operator.index(v)
+        except TypeError:  # a float or bool tensor, several elements
+            return None
+    return None
+
+
 def int_arg(op: str, name: str, v: Any) -> int:
     """An int argument as PyTorch's parser takes it (an int, a NumPy integer, a one-element integer
-    tensor), else its TypeError: ``int()`` would truncate a float silently (``t.diagonal(1.5)`` was
-    the first diagonal, ``t.select(0, 1.7)`` row 1)."""
-    try:
-        return operator.index(v)
-    except TypeError:
-        raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}") from None
+    tensor; not a bool), else its TypeError: ``int()`` would truncate a float silently
+    (``t.diagonal(1.5)`` was the first diagonal, ``t.select(0, 1.7)`` row 1)."""
+    n = size_int(v)
+    if n is None:
+        raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}")
+    return n
 
 
 def _operands(fn: Callable) -> bool:

@@ -8,27 +8,10 @@ and so is anything with ``__index__``: a one-element integer tensor (sbi's ``CNN
 
 from __future__ import annotations
 
-import numbers
-import operator
-
 from glassgrad.errors import ShapeError
+from glassgrad.operand_errors import size_int  # (shared with the ops' int arguments)
 
 __all__ = ["layer_sizes", "size_int"]
-
-
-def size_int(v: object) -> int | None:
-    """``v`` as a Python int when it is an integer (a bool is not; a tensor needs one integer
-    element), else None."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if hasattr(type(v), "__index__"):
-        try:
-            return operator.index(v)
-        except TypeError:  # a float or bool tensor, several elements
-            return None
-    return None
 
 
 def layer_sizes(owner: str, **sizes: object) -> tuple[int, ...]:

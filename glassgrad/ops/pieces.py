@@ -17,7 +17,6 @@ The hub then passes the filled buffer on to x. Pieces are views of x, sharing it
 from __future__ import annotations
 
 import itertools
-import operator
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.view_rebase import mark_multi
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
+from glassgrad.operand_errors import size_int
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.movement import _ints
 from glassgrad.ops.stale_views import register
@@ -226,9 +226,10 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def _chunk(op: str, x: Tensor, chunks: int, dim: int, unsafe: bool) -> tuple[Tensor, ...]:
-    if isinstance(chunks, bool) or not hasattr(type(chunks), "__index__"):
+    n = size_int(chunks)  # a NumPy integer counts, a float or bool does not
+    if n is None:
         raise TypeError(f"{op}: expected chunks to be an int, got {type(chunks).__name__}")
-    chunks = operator.index(chunks)  # a NumPy integer counts as an int, as in PyTorch
+    chunks = n
     if chunks <= 0 or x.ndim == 0:
         raise ShapeError(
             f"{op}: expected chunks > 0 and a tensor with dims, got {chunks} and shape {x.shape}"

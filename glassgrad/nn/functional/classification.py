@@ -16,9 +16,9 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
-from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction, no_sequence
+from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
-from glassgrad.operand_errors import int_arg
+from glassgrad.operand_errors import int_arg, refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import loss as _L
@@ -75,7 +75,7 @@ def _class_inputs(
 
     Returns the input as (N, C, *), the target as (N, *) and whether the sample was unbatched.
     """
-    no_sequence(op, target)
+    refuse_sequence(op, "target", target)
     int_arg(op, "ignore_index", ignore_index)  # a float one compared with the indices silently
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
@@ -188,7 +188,7 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
-    no_sequence("cross_entropy", target)
+    refuse_sequence("cross_entropy", "target", target)
     t_arr = target._data if isinstance(target, Tensor) else as_array(target)
     if t_arr.dtype.kind == "f":
         index_shape = (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()

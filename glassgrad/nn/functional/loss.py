@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import loss as _L
 from glassgrad.tensor import Tensor, as_array
@@ -44,13 +45,6 @@ def check_reduction(
     return reduction
 
 
-def no_sequence(op: str, target: Any) -> None:
-    """PyTorch's refusal of a list or tuple target (read as a tensor, it would broadcast silently);
-    an array is taken, as the operators take one."""
-    if isinstance(target, (list, tuple)):
-        raise TypeError(f"{op}(): expected a Tensor as the target, got {type(target).__name__}")
-
-
 def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reduction: str = "mean") -> Tensor:
     """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype.
 
@@ -59,7 +53,7 @@ def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reductio
     ``reduction='none'`` a broadcastable one is broadcast with PyTorch's warning, as the result's
     shape shows it (tianshou's quantile Huber loss: (N, 1, Q) against (N, Q, 1))."""
     if not isinstance(target, Tensor):
-        no_sequence(op, target)
+        refuse_sequence(op, "target", target)  # an array is taken, as the operators take one
         target = Tensor(as_array(target), _wrap=True)
     if same_shape and target.shape != x.shape:
         broadcastable = reduction == "none"

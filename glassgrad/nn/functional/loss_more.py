@@ -16,8 +16,9 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.classification import _constant
-from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction, no_sequence
+from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
+from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.tensor import Tensor, as_array
@@ -63,7 +64,7 @@ def _softplus(z: Tensor) -> Tensor:
 def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:
     """Float scores as (N, C) (() -> (1, 1), (C,) -> (1, C): PyTorch's 'non-empty vector or matrix')
     and the integer target's array."""
-    no_sequence(op, target)
+    refuse_sequence(op, "target", target)
     idx = (
         target._data.copy() if isinstance(target, Tensor) else as_array(target)
     )  # a later change must not move the gradient

@@ -28,7 +28,7 @@ from glassgrad.inference import as_array, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
-from glassgrad.operand_errors import int_arg
+from glassgrad.operand_errors import flag, int_arg, with_grad
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -64,7 +64,7 @@ def tensor(
     warn_ndarray_list(data)
     arr = as_array(data, dtype)
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
-    return t.requires_grad_(True) if requires_grad else t
+    return with_grad(t, requires_grad, "tensor")
 
 
 #: PyTorch's warning for ``tensor(t)`` and ``x.new_tensor(t)`` of a Tensor (``{}``: what was called).
@@ -109,7 +109,7 @@ def _check(op: str, device: Any, layout: Any = None, pin_memory: bool = False) -
     meta = wants_meta(device, op)
     if layout is not None and str(layout) not in ("strided", "torch.strided", "glassgrad.strided"):
         raise ValueError(f"{op}: expected layout strided (dense tensors), got {layout!r}")
-    if pin_memory:
+    if pin_memory is not False and pin_memory is not None and flag(op, "pin_memory", pin_memory):
         raise RuntimeError(f"{op}: pin_memory needs a GPU; glassgrad computes on the CPU only")
     return meta
 
@@ -131,7 +131,7 @@ def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: s
             out._data = arr.astype(out._data.dtype, copy=False)  # resized to the result, as PyTorch
         return out
     t = Tensor(arr, _wrap=True)
-    return t.requires_grad_(True) if requires_grad else t
+    return with_grad(t, requires_grad, op or "tensor")
 
 
 def zeros(

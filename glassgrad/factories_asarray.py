@@ -22,6 +22,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.device import check_device
 from glassgrad.factories import _shared, from_numpy, tensor
+from glassgrad.operand_errors import flag, with_grad
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_storage import UntypedStorage
 from glassgrad.user_frames import user_stacklevel
@@ -94,6 +95,8 @@ def _with_flag(out: Tensor, requires_grad: bool | None) -> Tensor:
     """PyTorch's final ``requires_grad_``: False takes a graph result off the graph (a leaf given
     back as itself has its flag turned off), True makes a result without a graph a leaf that
     requires grad; a result on the graph stays there."""
+    if requires_grad is not None and requires_grad is not False:
+        flag("asarray", "requires_grad", requires_grad)
     if requires_grad is False and out.requires_grad:
         if out.is_leaf:
             return out.requires_grad_(False)
@@ -166,4 +169,4 @@ def frombuffer(
                 stacklevel=user_stacklevel(),
             )
         out = _shared(Tensor(arr, _wrap=True))
-    return out.requires_grad_(True) if requires_grad else out
+    return with_grad(out, requires_grad, "frombuffer")

@@ -46,6 +46,9 @@ PYTHON_IN_TORCH = frozenset({"split", "unique", "norm", "unflatten"})
 # (max, min, median and nanmedian raise their own ShapeError for it.)
 KEEPDIM_NEEDS_DIM = frozenset({"sum", "mean", "prod", "logsumexp"})
 
+# PyTorch's ``var(input, unbiased)`` overloads: there a bool in dim's place is ``unbiased``.
+_UNBIASED_FIRST = frozenset({"var", "std", "var_mean", "std_mean"})
+
 _ABSENT: Any = type("NotGiven", (), {"__repr__": lambda self: "<not given>"})()
 _PLAIN = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
@@ -85,6 +88,19 @@ def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
     if all(p.kind in _PLAIN for p in params):  # (a *args signature gets NumPy's names only)
         found.update(torch_keywords.aliases(name, fn, method))
     return found
+
+
+def _strict_flags(fn: Any) -> bool:
+    """Whether ``fn``, a plain function not wrapped yet, has a flag PyTorch's parser checks."""
+    if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
+        return False
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(p.kind in _PLAIN for p in params) and any(
+        p.name in operand_errors.STRICT_FLAGS and p.default in (True, False, None) for p in params
+    )
 
 
 def _no_dim(name: str) -> None:
@@ -143,6 +159,7 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
     env: dict[str, Any] = {"_fn": fn, "_absent": _ABSENT, "_one_of": _one_of, "_missing": _missing}
     env["_no_dim"] = _no_dim
     env["_not_tensor"] = not_tensor
+    env.update(_flag=operand_errors.flag, _bool_dim=operand_errors.bool_dim)
     env.update(_foreign=foreign_params, _NOT_TAKEN=NOT_TAKEN)
     head, call, marked = [], [], []
     for p in params:
@@ -181,6 +198,24 @@ def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: di
         else:
             env[f"_default_{p.name}"] = p.default
             body.append(f"if {p.name} is _absent: {p.name} = _default_{p.name}")
+    # PyTorch's parser takes only a bool for its flags and an int for a dim (operand_errors)
+    for p in params:
+        none_ok = p.default is None or p.name in operand_errors.NONE_IS_DEFAULT
+        if (
+            p.name in operand_errors.STRICT_FLAGS
+            and not none_ok
+            and (p.default is False or p.default is True)
+        ):
+            body.append(
+                f"if {p.name} is not True and {p.name} is not False: _flag({name!r}, {p.name!r}, {p.name})"
+            )
+        elif p.name in operand_errors.STRICT_FLAGS and none_ok and p.default in (True, False, None):
+            body.append(
+                f"if {p.name} is not None and {p.name} is not True and {p.name} is not False: "
+                f"_flag({name!r}, {p.name!r}, {p.name})"
+            )
+        elif p.name in operand_errors.DIM_NAMES and name not in _UNBIASED_FIRST:
+            body.append(f"if {p.name}.__class__ is bool: _bool_dim({name!r}, {p.name!r}, {p.name})")
     # (zero-cost on success: a non-tensor operand, torch.exp([1.0]), becomes PyTorch's TypeError)
     # the operands, those without a default first (a None there is PyTorch's TypeError too)
     operands = sorted((p for p in params if is_operand(p)), key=lambda p: p.default is not p.empty)
@@ -247,6 +282,8 @@ def install(namespace: dict[str, Any], names: list[str], cls: type) -> None:
     for name, fn in list(methods.items()):
         if not name.startswith("__") and (found := _wanted(fn, name, method=True)):
             setattr(cls, name, accept_numpy_names(fn, name, found))
+        elif not name.startswith("_") and _strict_flags(fn):  # t.multinomial(2, replacement=1)
+            setattr(cls, name, accept_numpy_names(fn, name, {}))
         elif name in torch_keywords.VARARGS and isinstance(fn, FunctionType):
             setattr(cls, name, torch_keywords.with_varargs(fn, name, method=True))
     for name, fn in list(methods.items()):

@@ -33,7 +33,21 @@ import os
 from types import FunctionType
 from typing import Any, Callable
 
-__all__ = ["install", "int_arg", "is_operand", "not_tensor", "raised_inside", "refuse_sequence", "size_int"]
+__all__ = [
+    "DIM_NAMES",
+    "NONE_IS_DEFAULT",
+    "STRICT_FLAGS",
+    "bool_dim",
+    "flag",
+    "install",
+    "int_arg",
+    "is_operand",
+    "not_tensor",
+    "raised_inside",
+    "refuse_sequence",
+    "size_int",
+    "with_grad",
+]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -123,6 +137,56 @@ def int_arg(op: str, name: str, v: Any) -> int:
     if n is None:
         raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}")
     return n
+
+
+# The bool parameters PyTorch's argument parser reads (its native functions), where it refuses
+# anything but a bool: ``t.sort(descending="no")`` and ``t.var(1, unbiased=0)`` are TypeErrors
+# there, where reading them by their truth value would sort descending, or divide by n, silently.
+# (Flags PyTorch reads in Python, ``F.max_pool1d(return_indices=1)``, ``inplace=``, stay lenient.)
+STRICT_FLAGS = frozenset(
+    {
+        "keepdim", "descending", "stable", "largest", "sorted", "unbiased", "return_inverse",
+        "return_counts", "upper", "left", "pivot", "hermitian", "some", "compute_uv", "full_matrices",
+        "unitriangular", "out_int32", "right", "equal_nan", "replacement", "include_self",
+        "accumulate", "ceil_mode", "count_include_pad", "align_corners", "is_causal",
+        "scale_grad_by_freq", "sparse", "training", "use_input_stats", "zero_infinity", "log_input",
+        "swap", "periodic", "onesided", "normalized", "return_complex", "enable_gqa", "requires_grad",
+        "pin_memory", "non_blocking",
+    }
+)  # fmt: skip
+
+# The factories' options, where PyTorch's parser also takes None for the default.
+NONE_IS_DEFAULT = frozenset({"requires_grad", "pin_memory"})
+
+# Parameters holding one dim, where PyTorch's parser refuses a bool (``torch.cat(ts, True)``).
+DIM_NAMES = frozenset({"dim", "dim0", "dim1", "dims"})
+
+
+def flag(op: str, name: str, v: Any) -> bool:
+    """PyTorch's TypeError for a flag that is not a bool (its parser takes only ``True``/``False``,
+    not 1, ``"no"``, a NumPy bool or a tensor); ``v`` itself when it is one."""
+    if v is True or v is False:
+        return v
+    raise TypeError(f"{op}(): argument {name!r} must be bool, not {_type_name(v)} {v!r:.40}")
+
+
+def _type_name(v: Any) -> str:
+    """``str``, ``numpy.bool``, ``Tensor``: a NumPy bool is not shown as plain ``bool``."""
+    t = type(v)
+    return t.__name__ if t.__module__ in ("builtins", "glassgrad.tensor") else f"{t.__module__}.{t.__name__}"
+
+
+def with_grad(t: Any, requires_grad: Any, op: str) -> Any:
+    """``t``, made a leaf that requires grad for ``requires_grad=True`` (None and False: as it is;
+    anything else is PyTorch's TypeError, where ``requires_grad="no"`` would have asked for one)."""
+    if requires_grad is None or requires_grad is False:
+        return t
+    return t.requires_grad_(flag(op, "requires_grad", requires_grad))
+
+
+def bool_dim(op: str, name: str, v: Any) -> None:
+    """PyTorch's TypeError for a bool where a dim belongs: read as an int it named dim 0 or 1."""
+    raise TypeError(f"{op}(): argument {name!r} must be int, not bool {v!r}")
 
 
 def _operands(fn: Callable) -> bool:

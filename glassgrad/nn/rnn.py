@@ -89,6 +89,8 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
                 raise TypeError(f"{name}: {key} should be of type int, got: {type(v).__name__} {v!r}")
             if v < low:
                 raise ValueError(f"{name}: expected {key} to be an int >= {low}, got {v!r}")
+        if batch_first is not True and batch_first is not False:  # PyTorch's check: "no" read as True
+            raise TypeError(f"{name}: batch_first should be of type bool, got: {type(batch_first).__name__}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{name}: expected dropout in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout only acts between layers

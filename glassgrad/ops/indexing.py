@@ -34,7 +34,10 @@ __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "n
 
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
-    """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as in PyTorch."""
+    """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as in PyTorch (not a
+    bool, which its parser refuses: read as an int, ``t.transpose(True, 0)`` swapped dims 1 and 0)."""
+    if dim.__class__ is bool:
+        raise TypeError(f"{op}(): argument 'dim' must be int, not bool {dim!r}")
     n, d = max(ndim, 1), operator.index(dim)
     if not -n <= d < n:
         raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")

@@ -37,9 +37,12 @@ def _ints(args: tuple, op: str) -> tuple[int, ...]:
     if all(type(s) is int for s in args):
         return args
     try:
-        return tuple(operator.index(s) for s in args)
+        out = tuple(operator.index(s) for s in args)
     except TypeError:
         raise DTypeError(f"{op}: expected integer sizes, got {args!r}") from None
+    if any(s.__class__ is bool for s in args):  # PyTorch's parser refuses a bool where an int belongs
+        raise DTypeError(f"{op}: expected integer sizes or dims, got a bool in {args!r}")
+    return out
 
 
 def _dims(dims: Any, x: Tensor, op: str) -> tuple[int, ...]:

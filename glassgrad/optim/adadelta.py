@@ -83,7 +83,7 @@ class Adadelta(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            lr, rho, eps, wd = float(group["lr"]), group["rho"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, "square_avg", "acc_delta")

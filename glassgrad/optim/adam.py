@@ -151,13 +151,22 @@ class Adam(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps", "weight_decay")
         check_betas(type(self).__name__, group["betas"])
+        if isinstance(group["lr"], Tensor) and group.get("foreach") and not group.get("capturable"):
+            raise ValueError(  # PyTorch's refusal, so that a program glassgrad runs runs there too
+                f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False and foreach=True"
+            )
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], betas_of(group), group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps, wd = (
+                float(group["lr"]),
+                betas_of(group),
+                group["eps"],
+                group["weight_decay"],
+            )
             moments = (
                 ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
             )

@@ -86,6 +86,7 @@ class ASGD(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
+            lr = float(lr)  # (a one-element tensor lr, as PyTorch takes)
             for p, g in self._grads(group):
                 state = self._state_of(p, "ax", eta=lr, mu=1.0)
                 t = bump_step(state)

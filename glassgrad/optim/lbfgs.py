@@ -165,7 +165,7 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step: expected a closure that re-evaluates the loss, got None")
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
         tol_grad, tol_change, history = (
             group["tolerance_grad"],
             group["tolerance_change"],

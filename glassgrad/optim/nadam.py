@@ -102,7 +102,12 @@ class NAdam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], betas_of(group), group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps, wd = (
+                float(group["lr"]),
+                betas_of(group),
+                group["eps"],
+                group["weight_decay"],
+            )
             psi = group["momentum_decay"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)

@@ -188,6 +188,12 @@ class Optimizer(OptimizerHooks):
             value = group[key]
             if value is required:
                 continue
+            if key == "lr" and isinstance(value, Tensor):  # PyTorch takes a one-element tensor lr
+                if value.numel() != 1 or value.dtype.is_complex or value.dtype == bool:
+                    raise ValueError(
+                        f"{type(self).__name__}: Tensor lr must be 1-element and real, got {value!r}"
+                    )
+                value = float(value)
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise TypeError(
                     f"{type(self).__name__}: expected {key} to be a number, got {type(value).__name__}"

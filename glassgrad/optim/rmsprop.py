@@ -95,6 +95,7 @@ class RMSprop(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+            lr = float(lr)  # (a one-element tensor lr, as PyTorch takes)
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self.state[p]

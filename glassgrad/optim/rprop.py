@@ -97,7 +97,7 @@ class Rprop(Optimizer):
                 if not state:
                     state["step"] = scalar_state(0.0)
                     state["prev"] = state_like(p, xp.zeros_like(p._data))
-                    lr = group["lr"]  # a complex θ's parts each start at lr (lr + lr·i), as PyTorch's
+                    lr = float(group["lr"])  # a complex θ's parts each start at lr (lr + lr·i), as PyTorch's
                     size0 = complex(lr, lr) if p._data.dtype.kind == "c" else lr
                     state["step_size"] = state_like(p, xp.full_like(p._data, size0))
                 bump_step(state)

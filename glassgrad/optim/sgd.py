@@ -104,7 +104,7 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+            lr, mu, tau, wd = float(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
             # a parameter listed twice (PyTorch warns) starts from a fresh buffer at both entries in the
             # step that creates it, as PyTorch does (it reads every buffer before updating any)
             made: set[int] = set()

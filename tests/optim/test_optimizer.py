@@ -75,8 +75,8 @@ def test_bad_option_in_a_group_raises(cls):
 def test_non_number_option_raises_type_error():
     with pytest.raises(TypeError, match="SGD: expected lr to be a number, got str"):
         SGD([_param(2)], lr="0.1")
-    with pytest.raises(TypeError, match="SGD: expected lr to be a number, got Tensor"):
-        SGD([_param(2)], lr=gg.tensor(0.1))
+    with pytest.raises(TypeError, match="SGD: expected momentum to be a number, got str"):
+        SGD([_param(2)], lr=0.1, momentum="0.9")  # (a tensor lr is taken: test_tensor_lr.py)
 
 
 def test_differentiable_is_refused():

@@ -15,9 +15,20 @@ import weakref
 from typing import Any
 
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["LRScheduler", "per_group", "start_momentum_cycle", "set_momentum", "warn_get_lr_outside_step"]
+__all__ = ["LRScheduler", "per_group", "set_lr", "set_momentum", "start_momentum_cycle", "warn_get_lr_outside_step"]
+
+
+def set_lr(group: dict[str, Any], value: Any) -> None:
+    """``group["lr"] = value``, or, for a tensor lr, ``value`` written into it (as PyTorch): a program
+    that holds the tensor (or an optimizer step that reads it) sees the schedule's rate."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor):
+        lr.fill_(value.reshape(()) if isinstance(value, Tensor) else value)
+    else:
+        group["lr"] = value
 
 
 class LRScheduler:
@@ -48,7 +59,8 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                lr = group["lr"]  # a tensor lr is copied: it is changed in place below
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -123,7 +135,7 @@ class LRScheduler:
     def _set_lrs(self, values: list[float]) -> None:
         """Write one ``lr`` per group and remember them for ``get_last_lr()``."""
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler
+from glassgrad.optim.lr_scheduler.base import LRScheduler, set_lr
 from glassgrad.optim.lr_scheduler.plateau import ReduceLROnPlateau
 from glassgrad.optim.optimizer import Optimizer
 
@@ -58,7 +58,7 @@ class SequentialLR(LRScheduler):
         self.optimizer = optimizer
         # Creating each scheduler took its step 0; undo them all and take only the first one's.
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_lr(group, group["initial_lr"])
         self._undo_initial_steps(self)
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from glassgrad.optim.lr_scheduler.base import (
     LRScheduler,
     per_group,
+    set_lr,
     set_momentum,
     start_momentum_cycle,
     warn_get_lr_outside_step,
@@ -75,7 +76,7 @@ class CyclicLR(LRScheduler):
         base_lrs = per_group("CyclicLR", "base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                set_lr(group, lr)
         self.max_lrs = per_group("CyclicLR", "max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up

@@ -6,7 +6,7 @@ import math
 import warnings
 from typing import Any, Literal, SupportsFloat
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler
+from glassgrad.optim.lr_scheduler.base import LRScheduler, set_lr
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.user_frames import user_stacklevel
 
@@ -132,7 +132,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
-                group["lr"] = new
+                set_lr(group, new)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)

@@ -22,6 +22,7 @@ import glassgrad.nn.functional as F
 from glassgrad import fft
 from glassgrad.factories import _check, _float, _make
 from glassgrad.fft_common import real_of
+from glassgrad.operand_errors import flag
 from glassgrad.ops.complex import complex as _complex
 from glassgrad.ops.complex import imag, real, view_as_real
 from glassgrad.tensor import Tensor
@@ -36,7 +37,7 @@ def _window(
     """``f(k, m)`` at k = 0 .. n - 1 with m = n (periodic) or n - 1 (symmetric), computed in the window's
     dtype in PyTorch's order of operations, so float32 windows round as PyTorch's do."""
     _check(name, device, layout, pin)
-    n = window_length(name, n)
+    n, periodic = window_length(name, n), flag(name, "periodic", periodic)
     dt = _float(dtype)
     if dt.kind not in "f":
         raise TypeError(f"{name}: expected a floating point dtype, got {dtype}")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError
+from glassgrad.operand_errors import flag
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -285,6 +286,7 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
     from glassgrad.spectral import window_length as _window_length
 
     window_length = _window_length("kaiser_window", window_length)
+    periodic = flag("kaiser_window", "periodic", periodic)  # PyTorch's parser: "no" is not False
     if window_length <= 1:
         return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
     n = window_length + 1 if periodic else window_length

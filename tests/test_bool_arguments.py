@@ -61,6 +61,9 @@ FLAGS = [
     ("tensor", "requires_grad", lambda m, f, t, v: m.tensor([1.0], requires_grad=v)),
     ("zeros", "requires_grad", lambda m, f, t, v: m.zeros(2, requires_grad=v)),
     ("asarray", "requires_grad", lambda m, f, t, v: m.asarray([1.0], requires_grad=v)),
+    ("hann_window", "periodic", lambda m, f, t, v: m.hann_window(4, periodic=v)),
+    ("kaiser_window", "periodic", lambda m, f, t, v: m.kaiser_window(4, periodic=v)),
+    ("bartlett_window", "periodic", lambda m, f, t, v: m.bartlett_window(4, periodic=v)),
 ]  # fmt: skip
 
 NOT_BOOLS = ["no", 1, 0, np.bool_(True)]

@@ -12,7 +12,9 @@ What a file holds:
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
   [[key, value], ...]}`` for dicts with non-string keys, ``{"__tensor__": key}`` for tensors;
-  paths, sets, complex numbers, dtypes and bytes have their own tags (``serialization_values.py``).
+  paths, sets, complex numbers, dtypes and bytes have their own tags (``serialization_values.py``),
+  and a plain object (an ``argparse.Namespace``) is its class by reference and its attributes
+  (``serialization_objects.py``), made again on load only when the class is allowed.
 * a tensor's class when it is not a plain tensor (a ``Parameter``, a user's subclass) and its own
   attributes (``__dict__``), as PyTorch's pickle keeps them; load makes such a class only when it is
   allowed (``serialization_subclass.py``).
@@ -43,6 +45,7 @@ from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_saf
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_canonical import canonical_header
 from glassgrad.serialization_complex import complex_of, real_pairs
+from glassgrad.serialization_objects import encode_object
 from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
@@ -156,16 +159,7 @@ class _Encoder:
                     )
                 items.append([self.encode(k, (*path, "key")), self.encode(v, (*path, k))])
             return {"__dict__": items}
-        where = "/".join(map(str, path)) or "the top level"
-        hint = (
-            "; save its state_dict() instead (no pickled objects: load it into a new one)"
-            if callable(getattr(obj, "state_dict", None))
-            else ""
-        )
-        raise TypeError(
-            f"save: expected tensors, arrays, numbers, strings, bytes, bools, None, lists, tuples or dicts, "
-            f"got {type(obj).__name__} at {where}{hint}"
-        )
+        return encode_object(obj, self.encode, path)  # a plain object (argparse's Namespace), or TypeError
 
 
 def _write_bytes(f: BinaryIO, data: bytes) -> None:

@@ -16,6 +16,9 @@ builds it again from a fixed table of types, so a file still never names code to
   name]}``: an enum member (``serialization_globals.py``);
 * ``{"__bytes__": "<base64>", "mutable": bool}``: ``bytes`` or (mutable) ``bytearray`` (stanza's
   lemmatizer saves its dictionaries as gzipped bytes, which PyTorch's weights-only load accepts).
+* ``{"__object__": [module, qualname], "state": {...}}``: an instance of a plain class (timm's
+  ``argparse.Namespace`` of training arguments), written by ``save``'s last resort
+  (``serialization_objects.py``) and made here when its class is allowed.
 """
 
 from __future__ import annotations
@@ -32,10 +35,20 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.errors import CheckpointError
 from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, decode_global, encode_global
+from glassgrad.serialization_objects import OBJECT_TAG, decode_object
 
 __all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
 
-VALUE_TAGS = ("__path__", "__set__", "__complex__", "__dtype__", "__bytes__", GLOBAL_TAG, ENUM_TAG)
+VALUE_TAGS = (
+    "__path__",
+    "__set__",
+    "__complex__",
+    "__dtype__",
+    "__bytes__",
+    GLOBAL_TAG,
+    ENUM_TAG,
+    OBJECT_TAG,
+)
 #: the ones that can be dict keys
 HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, *GLOBAL_TYPES)
 _NOT_A_VALUE = object()
@@ -122,6 +135,8 @@ def decode_value(
     decides where a class or function is looked up (:func:`decode_global`)."""
     if GLOBAL_TAG in node or ENUM_TAG in node:
         return decode_global(node, weights_only, where)
+    if OBJECT_TAG in node:
+        return decode_object(node, decode, weights_only, where)
     if "__path__" in node:
         return _path(node)
     if "__set__" in node:

@@ -54,12 +54,12 @@ def _neg(ctx, g):
 
 @rule("div")
 def _div(ctx, g):
-    """(g / b, -g a / b^2)."""
+    """(g / b, -g ((a / b) / b)), in PyTorch's order."""
     a, b = saved(ctx)
     need = ctx.needs_input_grad
     bt = operand(ctx, 1, b)
     ga = g / bt if need[0] else None
-    gb = -g * operand(ctx, 0, a) / (bt * bt) if need[1] else None
+    gb = -g * ((operand(ctx, 0, a) / bt) / bt) if need[1] else None
     return ga, gb
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError
+from glassgrad.ops.activation_steps import heaviside, step
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import gelu_exact, gelu_exact_grad
 from glassgrad.tensor import Tensor
@@ -173,14 +174,20 @@ class Gelu(Function):
     computed as z = x s with s = (1 + t) / 2 = sigmoid(2u): for large negative x, 1 + t would
     cancel to float32 noise (~1e-6) while sigmoid keeps the tiny true value.
     VJP: g (s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)), since 1 - t^2 = 4 s (1 - s).
+
+    float16 is computed in float32 and rounded once (both ways), as PyTorch's Half kernels (the
+    exact form's kernels in ops/special.py do the same): step by step in float16, a third of the
+    tanh form's values and gradients were 1 to 3 ulps off.
     """
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
         if approximate == "tanh":
-            s = _sigmoid(2 * _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+            # (x itself is saved: the create_graph rule links it to x's node; s is float32 for float16)
+            x32 = x.astype(np.float32) if x.dtype == np.float16 else x
+            s = _sigmoid(2 * _SQRT_2_OVER_PI * (x32 + 0.044715 * x32 * x32 * x32))
             ctx.save_for_backward(x, s)
-            return x * s
+            return (x32 * s).astype(x.dtype, copy=False)
         # in cache-sized pieces (ops/special.py); quietly: -inf Phi(-inf) is nan, as in PyTorch
         y, cdf = quietly(gelu_exact, x)
         ctx.save_for_backward(x, cdf)
@@ -190,9 +197,11 @@ class Gelu(Function):
     def backward(ctx, g):
         x, s_or_cdf = ctx.saved
         if ctx.attrs["approximate"] == "tanh":
-            s = s_or_cdf
+            s, dt = s_or_cdf, g.dtype
+            if dt == np.float16:
+                x, g = x.astype(np.float32), g.astype(np.float32)
             inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return g * (s + 2 * x * s * (1 - s) * inner)
+            return (g * (s + 2 * x * s * (1 - s) * inner)).astype(dt, copy=False)
         return quietly(gelu_exact_grad, x, s_or_cdf, g)  # g (cdf + x phi(x)); nan at +-inf, silently
 
 
@@ -365,35 +374,3 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
         clipped = array_module(x._data).clip(x._data, int(min_val), int(max_val))
         return Tensor(clipped.astype(x._data.dtype, copy=False), _wrap=True)
     return Hardtanh.apply(x, lo=min_val, hi=max_val)
-
-
-def heaviside(x: Tensor, values: Any) -> Tensor:
-    """``torch.heaviside``: 0 where x < 0, ``values`` where x == 0, 1 where x > 0 (nan gives 0).
-
-    A step has derivative 0 almost everywhere, so the result is a constant (no gradient).
-
-    Shape:
-        ``x`` and ``values`` broadcast together.
-    """
-    data = x._data if isinstance(x, Tensor) else np.asarray(x)
-    vals = values._data if isinstance(values, Tensor) else values
-    xp = array_module(data)
-    return Tensor(xp.asarray(xp.where(data == 0, vals, data > 0).astype(data.dtype, copy=False)), _wrap=True)
-
-
-def step(x: Tensor) -> Tensor:
-    """The perceptron's step: 1 where x >= 0, else 0, in x's dtype.
-
-    Its derivative is 0 wherever it exists, so the result is a constant tensor that carries no
-    gradient (a perceptron learns by its own rule, not by backpropagation through the step).
-
-    Shape:
-        Any shape; the output has the input's shape.
-
-    >>> import glassgrad as gg
-    >>> y = step(gg.tensor([-0.5, 0.0, 2.0], requires_grad=True))
-    >>> y, y.requires_grad
-    (tensor([0., 1., 1.]), False)
-    """
-    data = x._data
-    return Tensor(array_module(data).asarray((data >= 0).astype(data.dtype)), _wrap=True)

@@ -39,6 +39,7 @@ import weakref
 from typing import Any, Callable
 
 from glassgrad.autograd.custom_recorded import checked_results, reduced_to_input
+from glassgrad.autograd.custom_views import adopt, dirty_changed, refuse_dirty
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
@@ -318,6 +319,7 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
             cls.setup_context(fctx, args, result)
     fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if t is not None]
     if not (_grad_state.enabled and any(needs)):
+        dirty_changed(cls.__name__, fctx._dirty, args)
         return result, fctx
     outs = result if isinstance(result, tuple) else (result,)
     if fctx._dirty - {id(o) for o in outs}:
@@ -325,7 +327,7 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
             f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
             "return every tensor it changes in place, as PyTorch asks"
         )
-    _refuse_dirty_leaves(cls.__name__, fctx, args)
+    refuse_dirty(cls.__name__, fctx._dirty, args, len(outs))
     positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
     inputs = [args[i] for i in positions]
     diff = [
@@ -343,40 +345,20 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
         pack_user_saved(fctx)
     # a 1-tuple from forward stays a 1-tuple (as PyTorch returns it): only a bare tensor takes _UserNode
     node_cls = _named(cls, _UserHub if isinstance(result, tuple) else _UserNode)
+    dirty = fctx._dirty
     if not isinstance(result, tuple):
-        if not diff[0]:
-            return result, fctx
-        return _adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, fctx), fctx
+        if diff[0]:  # (custom_views.py: a dirty input rebased, an input returned as is a view of it)
+            result = adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, dirty)
+        dirty_changed(cls.__name__, dirty, args)
+        return result, fctx
     hub = node_cls.apply(*inputs, user=user, n=len(outs))
     out_cls = _named(cls, _UserOutput)  # each output's grad_fn reads <MyOpBackward>, as the hub's
     outs = tuple(
-        _adopt(o, out_cls.apply(hub, out=o._data, i=i), inputs, fctx) if d else o
+        adopt(o, out_cls.apply(hub, out=o._data, i=i), inputs, dirty) if d else o
         for i, (o, d) in enumerate(zip(outs, diff))
     )
+    dirty_changed(cls.__name__, dirty, args)
     return outs, fctx
-
-
-def _refuse_dirty_leaves(name: str, fctx: FunctionCtx, args: tuple) -> None:
-    for x in args:
-        if id(x) in fctx._dirty and x.requires_grad and x._node is None:
-            raise GraphError(
-                f"{name}: forward changed in place (mark_dirty) a leaf tensor that requires grad, of "
-                f"shape {tuple(x.shape)}; pass a clone(), as PyTorch asks"
-            )
-
-
-def _adopt(original: Any, recorded: Any, inputs: list, fctx: FunctionCtx) -> Any:
-    """The tensor forward returned, now carrying the recorded node (as PyTorch returns it). An
-    input forward changed in place (``mark_dirty``) and returned is rebased onto that node: its
-    old node is already this node's input, so the graph does not loop. Any other input returned
-    as is keeps its own node and leafness; the caller gets the recorded tensor (sharing its
-    memory and version counter) instead."""
-    if any(original is x for x in inputs):
-        if id(original) not in fctx._dirty:
-            return recorded
-    original._node = recorded._node
-    original.requires_grad = recorded.requires_grad
-    return original
 
 
 def _bound(cls: type, args: tuple, kwargs: dict) -> tuple:

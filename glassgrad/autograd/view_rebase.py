@@ -139,8 +139,9 @@ def check_view(t: Any, op: str) -> None:
     if ref is None or not _plain(ref):
         raise GraphError(
             f"{op}: expected a view made in grad mode, got a view of shape {t.shape} made in no_grad "
-            "mode or cut by split/chunk/unbind, changed in place with grad mode on (PyTorch refuses it "
-            "too); change a clone(), or write it out of place"
+            "mode (as in a custom Function's forward), cut by split/chunk/unbind or an input a custom "
+            "Function returned as is, changed in place with grad mode on (PyTorch refuses it too); "
+            "change a clone(), or write it out of place"
         )
 
 

@@ -21,7 +21,15 @@ from glassgrad.autograd.function import Node, remember
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.errors import GraphError
 
-__all__ = ["register", "changed", "poison", "is_multi_view", "refuse_view_inplace", "StaleView"]
+__all__ = [
+    "register",
+    "changed",
+    "poison",
+    "is_multi_view",
+    "refuse_view_inplace",
+    "refuse_no_grad_view",
+    "StaleView",
+]
 
 
 class StaleView(Function):
@@ -38,8 +46,9 @@ class StaleView(Function):
     @staticmethod
     def backward(ctx: Node, g: Any) -> Any:
         raise GraphError(
-            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind or a view made in no_grad "
-            f"mode (or a view of one) whose memory was not changed in place before it was used, got "
+            f"{ctx.attrs['op']}: expected a piece of split/chunk/unbind, a view made in no_grad mode "
+            f"or an input a custom Function returned as is (or a view of one) whose memory was not "
+            f"changed in place before it was used, got "
             f"one of shape {ctx.shapes[0]} used after an in-place change (PyTorch refuses this too; a "
             "view of another dtype, view_as_real or .real, is refused here alone); clone() the pieces, "
             "or write the change out of place"
@@ -110,13 +119,32 @@ def refuse_view_inplace(t: Any, op: str) -> None:
     ``Tensor._update`` for a piece."""
     if is_multi_view(t):
         raise GraphError(
-            f"{op}: expected a tensor that may change in place, got a piece of split/chunk/unbind "
-            f"(or a view of one) of shape {t.shape}, which requires grad (PyTorch refuses "
-            "it too); change a clone(), or write it out of place"
+            f"{op}: expected a tensor that may change in place, got a piece of split/chunk/unbind or "
+            f"an input a custom Function returned as is (or a view of one) of shape {t.shape}, which "
+            "requires grad (PyTorch refuses it too); change a clone(), or write it out of place"
         )
     if _is_view_of_leaf(t):
         raise GraphError(
             f"{op}: expected a tensor that may change in place, got a view of shape {t.shape} of a leaf "
             "that requires grad (PyTorch refuses it too); do it inside glassgrad.no_grad(), or change a "
             "clone()"
+        )
+
+
+def refuse_no_grad_view(t: Any, op: str) -> None:
+    """PyTorch's refusal of an in-place change, with grad mode on, of a view made in no_grad mode
+    (or cut from one) whose base requires grad: PyTorch's view then reads ``requires_grad=True``
+    and the change would have to be recorded. Called for a tensor that does not require grad (one
+    that does is refused by ``view_rebase.check_view`` while recording)."""
+    from glassgrad.autograd.view_rebase import Marked, live_base
+
+    base = live_base(t)
+    if base is None or not base.requires_grad or base._views is None:
+        return
+    ref = base._views.get(id(t))
+    if ref.__class__ is Marked and ref() is t and not is_multi_view(t):
+        raise GraphError(
+            f"{op}: expected a tensor that may change in place with grad mode on, got a view of shape "
+            f"{t.shape} made in no_grad mode of a tensor that requires grad (PyTorch refuses it too); "
+            "change it inside glassgrad.no_grad(), or change a clone()"
         )

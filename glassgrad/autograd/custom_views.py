@@ -1,0 +1,125 @@
+"""A user Function's outputs that share memory with its inputs, as PyTorch treats them.
+
+Two cases, both PyTorch's (``torch/csrc/autograd/custom_function.cpp``):
+
+- an input that forward changed in place and declared with ``ctx.mark_dirty`` is returned
+  rebased onto the Function's node. When that input is a view (``v = a[1:]``), the change wrote
+  into its base's memory, so the base takes a ``CopySlices`` node whose gradient inside ``v``'s
+  region goes through the Function's backward, and every other live view of the base is rebased,
+  as after any recorded in-place change of a view (``view_rebase.py``); when it is a base with
+  live views, those views are rebased. PyTorch refuses the same inputs an in-place op on a view
+  refuses: a view of a leaf that requires grad, a piece of split/chunk/unbind, a view made in
+  no_grad mode.
+- an input returned as is (not marked dirty) comes back as a new tensor that is a view of the
+  input made inside a custom Function: PyTorch refuses to change it (or a view of it) in place
+  while recording, and refuses its use once its memory was changed in place, as for the pieces of
+  split/chunk/unbind (``ops/stale_views.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.autograd.hooks import move_retain_grad
+from glassgrad.autograd.view_pairs import attrs
+from glassgrad.autograd.view_rebase import (
+    AsStrided,
+    CopySlices,
+    _grad_edge,
+    _node,
+    _observe,
+    _rebase_views,
+    _view_node,
+    check_view,
+    live_base,
+    mark_multi,
+    share_version,
+)
+from glassgrad.errors import GraphError
+
+__all__ = ["refuse_dirty", "adopt", "dirty_changed"]
+
+
+def refuse_dirty(name: str, dirty: set, args: tuple, n_outputs: int) -> None:
+    """PyTorch's refusals of an input marked dirty while recording: a leaf that requires grad, the
+    views an in-place op may not change (a view of such a leaf, a piece of split/chunk/unbind, a
+    view made in no_grad mode), and any view when forward returns several outputs."""
+    from glassgrad.ops import stale_views  # ops import the autograd package: not at load time
+
+    for x in args:
+        if id(x) not in dirty:
+            continue
+        if x.requires_grad and x._node is None:
+            raise GraphError(
+                f"{name}: forward changed in place (mark_dirty) a leaf tensor that requires grad, of "
+                f"shape {tuple(x.shape)}; pass a clone(), as PyTorch asks"
+            )
+        if x._vc[1] and stale_views.is_multi_view(x):
+            stale_views.refuse_view_inplace(x, f"{name} (mark_dirty)")
+        if live_base(x) is not None:
+            check_view(x, f"{name} (mark_dirty)")
+            if n_outputs > 1:
+                raise GraphError(
+                    f"{name}: forward changed in place (mark_dirty) an input that is a view, of shape "
+                    f"{tuple(x.shape)}, and returned {n_outputs} outputs; expected one output (PyTorch "
+                    "refuses this too): pass a clone() of the view, or split the Function in two"
+                )
+
+
+def dirty_changed(name: str, dirty: set, args: tuple) -> None:
+    """After forward changed the dirty inputs' memory: the pieces of split/chunk/unbind sharing it
+    go stale (their later use raises), as after any in-place change."""
+    from glassgrad.ops import stale_views
+
+    for x in args:
+        if id(x) in dirty:
+            stale_views.changed(x._vc, name)
+
+
+def adopt(original: Any, recorded: Any, inputs: list, dirty: set) -> Any:
+    """The tensor forward returned, now carrying the recorded node (as PyTorch returns it): a dirty
+    input rebased onto that node (with its base and views), an input returned as is replaced by
+    ``recorded``, a view of it made inside the Function; any other output takes the node."""
+    if any(original is x for x in inputs):
+        if id(original) not in dirty:
+            _as_function_view(original, recorded)
+            return recorded
+        _rebase_dirty(original, recorded)
+        return original
+    original._node = recorded._node
+    original.requires_grad = recorded.requires_grad
+    return original
+
+
+def _as_function_view(x: Any, view: Any) -> None:
+    """``view`` (sharing ``x``'s memory) becomes a view of ``x`` made in a custom Function."""
+    from glassgrad.ops import stale_views
+
+    if view._base is None:  # an output of several (it hangs from the hub, not from x)
+        share_version(view, (x,), [x._data])
+    if view._base is not None:
+        mark_multi((view,))  # a recorded in-place change of it, or of a view of it, is refused
+    if view.requires_grad:
+        stale_views.register((view,))  # its use after its memory changed in place raises
+
+
+def _rebase_dirty(t: Any, recorded: Any) -> None:
+    """``t``'s memory was changed by forward; the change is ``recorded``'s node (module docstring)."""
+    t_old = t._node
+    root = live_base(t)
+    if root is None:
+        t._node, t.requires_grad = recorded._node, recorded.requires_grad
+        move_retain_grad(t_old, t)
+        if t._views:
+            _rebase_views(t, t, t._vc)
+        return
+    old, r_old = _grad_edge(root), root._node
+    shapes = [root._data.shape, t._data.shape]
+    root._node = _node(CopySlices, attrs(root._data, t._data), [old, recorded._node], shapes)
+    root.requires_grad = True
+    _observe(CopySlices, root, (root, recorded))
+    move_retain_grad(r_old, root)
+    t._node, t.requires_grad = _view_node(root, t, root._node), True
+    _observe(AsStrided, t, (root,))
+    move_retain_grad(t_old, t)
+    _rebase_views(root, t, t._vc)

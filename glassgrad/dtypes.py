@@ -13,6 +13,7 @@ import builtins
 import numpy as np
 
 from glassgrad.errors import DTypeError
+from glassgrad.half_rounding import half_scalar
 
 __all__ = [
     "DType",
@@ -377,7 +378,7 @@ def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     them). Other values pass through."""
     if v is None or isinstance(v, str | bytes | list | tuple):
         raise TypeError(f"{op}: expected a number (or a tensor) as the value, got {type(v).__name__} {v!r}")
-    v = complex_scalar(op, v, dtype)
+    v = half_scalar(complex_scalar(op, v, dtype), dtype)  # float16: through float32, as PyTorch
     if dtype.kind not in "iu" or v.__class__ not in (int, float):
         return v
     lo, hi = _INT_RANGE.get(dtype) or _INT_RANGE.setdefault(dtype, _int_range(dtype))

@@ -22,6 +22,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.device import check_device
 from glassgrad.factories import _shared, from_numpy, tensor
+from glassgrad.half_rounding import half_source
 from glassgrad.operand_errors import flag, with_grad
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_storage import UntypedStorage
@@ -122,7 +123,7 @@ def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
                 f"asarray: copy=False cannot alias an ndarray of {arr.dtype} as {dtypes.from_np_dtype(want)}; "
                 "a cast needs a copy (pass copy=None or copy=True)"
             )
-        return from_numpy(arr.astype(want))
+        return from_numpy(half_source(arr, want).astype(want))  # float16: through float32, as PyTorch
     return from_numpy(arr.copy() if copy else arr)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.half_rounding import half_source
 from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import promote_np
 from glassgrad.user_frames import user_stacklevel
@@ -109,7 +110,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         # 1e30 becomes inf in float16, as in PyTorch; (nan, inf and floats past an integer type's
         # range give NumPy's values where PyTorch raises: see tests/ops/test_fp_warnings.py)
         with np.errstate(over="ignore", invalid="ignore"):
-            arr = arr.astype(dtypes.to_np_dtype(dtype), copy=False)
+            want = dtypes.to_np_dtype(dtype)
+            arr = half_source(arr, want).astype(want, copy=False)  # float16: through float32, as PyTorch
     return arr
 
 

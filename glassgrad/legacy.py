@@ -258,7 +258,8 @@ def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001 - PyTorch's 
     prefixed ``_orig_mod.``), a function as it is; with no model, a decorator doing the same."""
     if model is None:
         return lambda fn: compile(fn, **kwargs)
-    from glassgrad._dynamo.optimized_module import OptimizedModule
+    from glassgrad._dynamo.optimized_module import OptimizeContext, OptimizedModule
     from glassgrad.nn.modules.module import Module
 
-    return OptimizedModule(model) if isinstance(model, Module) else model
+    # the wrapper's ``dynamo_ctx`` is callable, as PyTorch's (Lightning wraps the steps with it)
+    return OptimizedModule(model, OptimizeContext(**kwargs)) if isinstance(model, Module) else model

@@ -23,6 +23,7 @@ steps where it answers RECORD or RECORD_AND_SAVE (each new cycle starts a fresh 
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,6 +52,11 @@ class ProfilerActivity(enum.Enum):
     CUDA = 3
     HPU = 4
     PrivateUse1 = 5
+
+
+def _default_schedule_fn(_: int) -> ProfilerAction:
+    """PyTorch's schedule when none is given: record every step."""
+    return ProfilerAction.RECORD
 
 
 class ProfilerAction(enum.Enum):
@@ -201,3 +207,9 @@ class profile(_autograd_profiler.profile):  # noqa: N801 - PyTorch's name
     def events(self) -> EventList:
         """The recorded rows (glassgrad keeps per-name totals, not single events)."""
         return self.key_averages()
+
+
+# ``torch.profiler.profiler`` is PyTorch's module holding ``profile`` (Lightning reads
+# ``torch.profiler.profiler._default_schedule_fn``): the same names here
+profiler = sys.modules[__name__]
+sys.modules[__name__ + ".profiler"] = profiler

@@ -23,6 +23,7 @@ from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.operand_errors import refuse_sequence
@@ -203,7 +204,9 @@ class _InPlace:
             raise no_data(op)  # a CPU tensor cannot take a meta tensor's (missing) values
         try:  # quietly: a value past the dtype's range (1e30 into float16) is cast without
             # NumPy's warning, as PyTorch's copy_ casts
-            quietly(target.__setitem__, Ellipsis, xp.broadcast_to(value, target.shape))
+            quietly(
+                target.__setitem__, Ellipsis, xp.broadcast_to(half_source(value, target.dtype), target.shape)
+            )
         except ValueError:
             raise ShapeError(
                 f"{op}: expected a value broadcastable to {self.shape}, got shape {np.shape(value)}"
@@ -279,7 +282,8 @@ class _InPlace:
             # No other tensor shares self's memory, so self can take the result's array instead of
             # being overwritten: arrays saved for backward (self's old values) stay valid.
             # (a float32 result into a float16 tensor: cast quietly, past its range to inf, as PyTorch)
-            self._data = arr if arr.dtype == self._data.dtype else quietly(arr.astype, self._data.dtype)
+            dt = self._data.dtype  # (float64 into float16 through float32, as PyTorch)
+            self._data = arr if arr.dtype == dt else quietly(half_source(arr, dt).astype, dt)
             old_node = self._node
             self._node, self.requires_grad = out._node, out.requires_grad
             move_retain_grad(old_node, self)
@@ -292,7 +296,7 @@ class _InPlace:
             self._vc = out._vc
             return self
         self._check_inplace(op)
-        quietly(self._data.__setitem__, Ellipsis, arr)  # (cast into self's dtype: as above)
+        quietly(self._data.__setitem__, Ellipsis, half_source(arr, self._data.dtype))  # (cast as above)
         return self
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
@@ -318,8 +322,14 @@ class _InPlace:
             else normal_values(get_generator(generator), mean, std, self.shape, self._data.dtype),
         )
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None, **named: Any) -> Tensor:
+        # PyTorch's names are from/to (``uniform_(**{"from": 0.1, "to": 2.0})``: from is a keyword)
+        a, b = named.pop("from", a), named.pop("to", b)
+        if named:
+            raise TypeError(f"uniform_() got an unexpected keyword argument {next(iter(named))!r}")
         check_floating("uniform_", self._data.dtype)
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
         return self._set(  # (complex: both parts, as PyTorch)
             "uniform_",
             0.0

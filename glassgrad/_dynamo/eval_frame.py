@@ -11,5 +11,6 @@ False
 from __future__ import annotations
 
 from glassgrad._dynamo import OptimizedModule
+from glassgrad._dynamo.optimized_module import OptimizeContext, _TorchDynamoContext
 
-__all__ = ["OptimizedModule"]
+__all__ = ["OptimizeContext", "OptimizedModule", "_TorchDynamoContext"]

@@ -16,11 +16,48 @@ included. ``isinstance(m, OptimizedModule)`` is then True exactly where PyTorch'
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from glassgrad.nn.modules.module import Module
 
-__all__ = ["OptimizedModule"]
+__all__ = ["OptimizeContext", "OptimizedModule"]
+
+
+class _TorchDynamoContext:
+    """PyTorch's base of the compile contexts; here a call wraps nothing."""
+
+    def __init__(self, **compile_kwargs: Any) -> None:
+        self.compile_kwargs = compile_kwargs  # torch.compile's keywords (backend, mode ...)
+
+    def __call__(self, fn: Any) -> Any:
+        """``fn`` "compiled": a module in an :class:`OptimizedModule` with this context, a
+        function in a wrapper that calls it (``_torchdynamo_orig_callable`` is ``fn``, as in
+        PyTorch; Lightning's ``from_compiled`` wraps a module's steps so)."""
+        if isinstance(fn, Module):
+            return OptimizedModule(fn, self)
+        if not callable(fn):
+            raise TypeError(
+                f"torch._dynamo.optimize: expected a callable or an nn.Module, got {type(fn).__name__}"
+            )
+
+        @functools.wraps(fn)
+        def compiled(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        compiled._torchdynamo_orig_callable = fn  # type: ignore[attr-defined]
+        return compiled
+
+    def __enter__(self) -> _TorchDynamoContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class OptimizeContext(_TorchDynamoContext):
+    """``model.dynamo_ctx`` of ``torch.compile(model)``: calling it on a function "compiles" it
+    the same way (runs it unchanged)."""
 
 
 class OptimizedModule(Module):

@@ -33,6 +33,10 @@ from glassgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck
+from glassgrad.autograd.profiler import (
+    _disable_profiler,  # noqa: F401 - torch.autograd's private names (Lightning's PyTorchProfiler)
+    _profiler_enabled,  # noqa: F401
+)
 from glassgrad.autograd.variable import Variable
 
 __all__ = [

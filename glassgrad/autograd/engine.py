@@ -204,9 +204,7 @@ def _propagate(
             raise GraphError(_freed_message(node))  # stops at its inputs, before a freed producer
         grad = grads.pop(node, None)
         if node.node_hooks:  # grad_fn.register_(pre)hook: one truth test per node (engine_hooked.py)
-            if create_graph:
-                raise NotImplementedError(f"{node.fn.name}: create_graph=True with grad_fn hooks")
-            in_grads = run_hooked(node, grad, capture, leaves, need, watch_backward)
+            in_grads = run_hooked(node, grad, capture, leaves, need, watch_backward, create_graph)
             if in_grads is None:
                 continue
         elif grad is not None:

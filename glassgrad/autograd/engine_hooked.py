@@ -177,12 +177,23 @@ def _siblings(order: list, capture: dict) -> None:
                 capture[id(node)] = None
 
 
-def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed | None, watch: list) -> Any:
+def run_hooked(
+    node: Node,
+    grad: Any,
+    capture: Any,
+    leaves: dict,
+    need: Needed | None,
+    watch: list,
+    create_graph: bool = False,
+) -> Any:
     """One node of ``run_backward`` that has ``grad_fn`` hooks: its tensor hooks, the capture of
     its gradient for ``inputs``, its pre-hooks, backward, and its hooks (node_hooks.py). Returns
     the gradients for ``node.next``, unbroadcast to the inputs' shapes, or None when the node is
-    not to run (an input's node that ``autograd.grad`` only reads)."""
-    from glassgrad.autograd import engine
+    not to run (an input's node that ``autograd.grad`` only reads). With ``create_graph`` the
+    gradients are recorded Tensors: the hooks get those very Tensors (a hook's own ops on them are
+    recorded, as in PyTorch) and the node runs its recorded rule."""
+    from glassgrad.autograd import engine, recorded
+    from glassgrad.autograd.custom import _UserHub
 
     if capture and id(node) in capture:
         if grad is not None:
@@ -197,6 +208,11 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
     fn = node.fn
     where = node.name()
     split = getattr(fn, "hook_outputs", None)  # a multi-output op's hub: one gradient per output
+    if create_graph and split is not None and not issubclass(fn, _UserHub):
+        # (split/chunk/unbind's pieces record their gradients for the hub's hooks on arrays only)
+        raise NotImplementedError(
+            f"{fn.name}: create_graph=True with grad_fn hooks on the outputs of split/chunk/unbind"
+        )
     outs = (grad,) if split is None else split(node, grad)
     if hooks.pre:
         new = run_prehooks(where, hooks.pre, outs)
@@ -209,7 +225,10 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
     else:
         if node.versions:
             _check_versions(node)
-        in_grads = getattr(fn, "hook_backward", fn.backward)(node, grad)
+        if create_graph:
+            in_grads = recorded.vjp(node, grad)
+        else:
+            in_grads = getattr(fn, "hook_backward", fn.backward)(node, grad)
         if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)
         if len(in_grads) != n:
@@ -229,6 +248,9 @@ def run_hooked(node: Node, grad: Any, capture: Any, leaves: dict, need: Needed |
     if hooks.post:
         in_grads = run_posthooks(where, hooks.post, in_grads, outs)
     if watch:  # tracers see what flows: the gradient after the pre-hooks, the inputs' after the hooks
+        shown = (grad, in_grads)
+        if create_graph and grad is not None:
+            shown = recorded.arrays(grad, in_grads)
         for obs in watch:
-            obs(node, grad, in_grads)
+            obs(node, *shown)
     return in_grads

@@ -10,10 +10,11 @@ and ``grad_fn.metadata``, on a ``Node`` and on the ``AccumulateGrad`` of a leaf.
 
 The order on one node is PyTorch's: the output tensor's ``register_hook`` hooks, then
 ``retain_grad`` (so ``.grad`` holds the gradient before the node's pre-hooks), then the pre-hooks,
-backward, the hooks. Hooks get Tensors; each returned tuple is checked as PyTorch checks it (a
-tuple, its length, each entry's shape and dtype, no gradient where there was None) and its
-Tensors unwrapped. The hooks of one list run in registration order, over a copy of the list (a
-hook removed while they run still runs this time).
+backward, the hooks. Hooks get Tensors (under ``create_graph=True`` the recorded gradients
+themselves, so what a hook computes from them is differentiated again); each returned tuple is
+checked as PyTorch checks it (a tuple, its length, each entry's shape and dtype, no gradient
+where there was None) and its Tensors unwrapped. The hooks of one list run in registration
+order, over a copy of the list (a hook removed while they run still runs this time).
 
 Where they live: a node's in its ``node_hooks`` slot (None until a hook or ``metadata`` is asked
 for), so the engine pays one truth test per node and sends a node with hooks through
@@ -160,8 +161,8 @@ class AccumulateGradHooks:
 def _wrap(arrays: tuple) -> tuple:
     from glassgrad.autograd.function import _tensor_cls
 
-    tensor_cls = _tensor_cls[0]
-    return tuple(None if a is None else tensor_cls(a, _wrap=True) for a in arrays)
+    tensor_cls = _tensor_cls[0]  # (a create_graph pass's gradients are Tensors already: given as they are)
+    return tuple(a if a is None or a.__class__ is tensor_cls else tensor_cls(a, _wrap=True) for a in arrays)
 
 
 def _unwrap(where: str, hook: Any, out: Any, old: tuple) -> tuple:
@@ -192,6 +193,9 @@ def _unwrap(where: str, hook: Any, out: Any, old: tuple) -> tuple:
             )
         if prev is None:
             raise GraphError(f"{where}: hook '{name}' can't replace a None gradient with a non-None value")
+        recorded = prev.__class__ is tensor_cls  # create_graph: the hook's Tensor, graph and all
+        if recorded:
+            prev = prev._data
         if a.shape != prev.shape:
             raise ShapeError(
                 f"{where}: hook '{name}' has changed the size of value (expected shape "
@@ -201,6 +205,9 @@ def _unwrap(where: str, hook: Any, out: Any, old: tuple) -> tuple:
             raise GraphError(
                 f"{where}: hook '{name}' has changed the type of value (was {prev.dtype}, got {a.dtype})"
             )
+        if recorded:
+            new.append(o if isinstance(o, tensor_cls) else tensor_cls(a, _wrap=True))
+            continue
         if a is not prev and a.base is None:
             a = a.copy()  # the user may keep it: it must not become a .grad changed in place
         new.append(a)
@@ -214,6 +221,11 @@ def _own(grads: tuple, shown: list) -> tuple:
     it, nor its change the ``.grad``. Changes the hook made in place are kept."""
     ids = {id(a) for given in shown for a in given if a is not None}
     if not any(a is not None and id(a) in ids for a in grads):
+        return grads
+    from glassgrad.autograd.function import _tensor_cls
+
+    if any(a.__class__ is _tensor_cls[0] for a in grads):
+        # create_graph's Tensors: a leaf's .grad is a clone of its gradient (recorded.store_grad)
         return grads
     return tuple(a.copy() if a is not None and id(a) in ids else a for a in grads)
 

@@ -72,6 +72,24 @@ _SORT_KEYS = (
 class EventList(list):
     """A list of ``FunctionEventAvg`` rows with PyTorch's ``table()``."""
 
+    _source: Any = None  # the profile that recorded them (``profile.function_events``)
+
+    def key_averages(
+        self, group_by_input_shapes: bool = False, group_by_stack_n: int = 0, **_: Any
+    ) -> EventList:
+        """PyTorch's ``EventList.key_averages``: the rows are per-name totals already (per name
+        and input shapes with ``group_by_input_shapes`` of a profile that recorded shapes)."""
+        if self._source is not None:
+            return self._source.key_averages(group_by_input_shape=group_by_input_shapes)
+        return EventList(self)
+
+    def export_chrome_trace(self, path: str) -> None:
+        """Not implemented, as ``profile.export_chrome_trace``."""
+        raise NotImplementedError(
+            "glassgrad.autograd.profiler.EventList.export_chrome_trace is not implemented: the "
+            "profile keeps per-name totals only; use key_averages().table() instead"
+        )
+
     def table(
         self, sort_by: str | None = None, row_limit: int = 100, header: str | None = None, **_: Any
     ) -> str:
@@ -156,7 +174,7 @@ class profile:  # noqa: N801 - PyTorch's name
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+        if self.enabled and self in _active:  # not already stopped by ``_disable_profiler``
             observers.forward.remove(self._on_forward)
             observers.backward.remove(self._on_backward)
             _active.remove(self)
@@ -219,6 +237,14 @@ class profile:  # noqa: N801 - PyTorch's name
             rows._by_shape = True
             return rows
         return EventList(e for e in self._rows.values() if e.count)
+
+    @property
+    def function_events(self) -> EventList:
+        """PyTorch's recorded events, read by Lightning's ``PyTorchProfiler``: here the per-name
+        rows, whose ``key_averages()`` is this profile's."""
+        rows = self.key_averages()
+        rows._source = self
+        return rows
 
     def export_chrome_trace(self, path: str) -> None:
         """Not implemented: the profile keeps per-name totals, not the timed events a trace needs."""
@@ -288,3 +314,16 @@ class emit_nvtx:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _profiler_enabled() -> bool:
+    """Whether a profiler is recording now (``torch.autograd._profiler_enabled``; Lightning's
+    ``PyTorchProfiler`` asks before it opens its own)."""
+    return bool(_active)
+
+
+def _disable_profiler() -> None:
+    """Stop every profiler recording now (``torch.autograd._disable_profiler``); what they
+    recorded so far stays in their tables."""
+    for prof in list(_active):
+        profile.__exit__(prof, None, None, None)

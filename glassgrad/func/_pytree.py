@@ -27,7 +27,7 @@ def tree_flatten(tree: Any) -> tuple[list, Any]:
             return None
         registered = SUPPORTED_NODES.get(type(node))
         if registered is not None:  # (children, context) by the registered flatten function
-            children, context = registered[0](node)
+            children, context = registered.flatten_fn(node)
             return (_REGISTERED, type(node), context, [walk(v) for v in children])
         if isinstance(node, tuple) and hasattr(node, "_fields"):  # a namedtuple keeps its class
             return (type(node), [walk(v) for v in node])
@@ -52,7 +52,7 @@ def tree_unflatten(leaves: list, spec: Any) -> Any:
             return next(it)
         if len(s) == 4:  # a registered node
             _, kind, context, subs = s
-            return SUPPORTED_NODES[kind][1]([build(c) for c in subs], context)
+            return SUPPORTED_NODES[kind].unflatten_fn([build(c) for c in subs], context)
         if len(s) == 3:
             kind, keys, subs = s
             return kind(zip(keys, [build(c) for c in subs]))

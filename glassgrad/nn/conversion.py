@@ -38,6 +38,7 @@ from glassgrad.device import (
 )
 from glassgrad.device import device as _device
 from glassgrad.errors import DTypeError
+from glassgrad.half_rounding import half_source
 from glassgrad.legacy import legacy_dtype
 from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
@@ -180,7 +181,8 @@ class Conversion:
             )
         part = (lambda a: a.real) if dt.kind == "f" else (lambda a: a)  # (a real array's .real is itself)
         return self._apply_arrays(
-            lambda a: part(a).astype(dt, copy=False) if a.dtype.kind in kinds else a, name=name
+            lambda a: half_source(part(a), dt).astype(dt, copy=False) if a.dtype.kind in kinds else a,
+            name=name,
         )
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
@@ -307,7 +309,9 @@ class Conversion:
                     f"Module.type: parameter {bad[0]!r} requires grad, so it must stay floating or "
                     f"complex; got {dst_type!r} ({dt.name})"
                 )
-        return self._apply_arrays(lambda a: a.astype(dt, copy=False), name="Module.type.<locals>.<lambda>")
+        return self._apply_arrays(
+            lambda a: half_source(a, dt).astype(dt, copy=False), name="Module.type.<locals>.<lambda>"
+        )
 
     def share_memory(self) -> Self:
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so that

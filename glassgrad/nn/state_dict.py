@@ -363,11 +363,15 @@ class StateDict:
     def _assign(self, name: str, target: Tensor, value: Any, arr: np.ndarray) -> None:
         """``load_state_dict(assign=True)``: the module takes the given tensor itself (a Parameter as
         it is, another glassgrad Tensor wrapped sharing its memory, other values as new arrays), so
-        a tie between two names is undone, as in PyTorch."""
+        a tie between two names is undone, as in PyTorch. Stored through ``setattr``, as PyTorch's
+        loader does: an attribute of that name set with ``object.__setattr__`` (zennit's batch-norm
+        merge shadows ``weight`` so) is dropped, a subclass's ``__setattr__`` and the registration
+        hooks see it."""
         new = value if isinstance(value, Tensor) else np.array(arr, copy=True)
         if name not in self._parameters:
-            self._buffers[name] = new if isinstance(new, Tensor) else Tensor(new, _wrap=True)
+            new = new if isinstance(new, Tensor) else Tensor(new, _wrap=True)
         elif isinstance(new, Parameter):
-            self._parameters[name] = new.requires_grad_(target.requires_grad)
+            new = new.requires_grad_(target.requires_grad)
         else:
-            self._parameters[name] = Parameter(new, requires_grad=target.requires_grad)
+            new = Parameter(new, requires_grad=target.requires_grad)
+        setattr(self, name, new)

@@ -10,6 +10,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.half_rounding import half_source
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.memory_formats import to_format
 from glassgrad.meta_array import MetaArray, meta_like, no_data
@@ -36,7 +37,7 @@ class Cast(Function):
             msg = "Casting complex values to real discards the imaginary part"  # PyTorch's warning
             warnings.warn(msg, stacklevel=user_stacklevel())
             a = a.real
-        out = a.astype(dtype)
+        out = half_source(a, dtype).astype(dtype)  # float64 -> float16 through float32, as PyTorch
         if a.__class__ is not MetaArray and not a.flags.c_contiguous:
             # NumPy's order="K" lays a broadcast input's copy out in Fortran order (an expanded
             # (3, 8) of strides (0, 1) gives (1, 3)); PyTorch's is empty_like's: dense, in the

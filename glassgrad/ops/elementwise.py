@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module, quietly
 from glassgrad.iterator_layout import preserved_result
-from glassgrad.meta_array import same_device
+from glassgrad.meta_array import MetaArray, same_device
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.byte_mask import byte_condition
-from glassgrad.ops.half_precision import by_number
+from glassgrad.ops.half_precision import HALF, by_number
 from glassgrad.ops.operands import (  # noqa: F401 - re-exported: the ops import them from here
     _CATEGORY,
     _PY_SCALARS,
@@ -248,12 +249,35 @@ def sub(a: Any, b: Any) -> Tensor:
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
+    if b.__class__ is Tensor and a.__class__ is Tensor and a._data.dtype is HALF:  # (one test mostly)
+        b = _cpu_scalar(a, b)
     return Mul.apply(*operands(a, b, "mul"))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting; integer inputs give a float result (true division)."""
+    if b.__class__ is Tensor and a.__class__ is Tensor and a._data.dtype is HALF:
+        b = _cpu_scalar(a, b)
     return Div.apply(*float_operands(a, b, "div"))
+
+
+def _cpu_scalar(a: Any, b: Any) -> Any:
+    """``b`` (a tensor, ``a`` a float16 tensor) as PyTorch's CPU kernels read a 0-dim second operand of ``mul``/``div``
+    (``is_cpu_scalar``: its original value at float32, PyTorch's opmath): a number, when ``a`` is
+    a float16 tensor with dims and ``b`` a 0-dim real tensor of another dtype that takes no
+    gradient, so ``by_number`` computes in float32 and rounds once. The promotion's cast would
+    round ``b`` to float16 first: ``x * tensor(0.37)`` was one ulp off on a quarter of ``x``.
+    Otherwise ``b`` itself (a 0-dim first operand is cast, as PyTorch's kernel casts it)."""
+    if (
+        a._data.ndim
+        and b._data.ndim == 0
+        and b._data.dtype is not HALF
+        and b._data.dtype.kind in "fiu"
+        and not (b.requires_grad and _grad_state.enabled)
+        and b._data.__class__ is not MetaArray
+    ):
+        return b._data.item()
+    return b
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name

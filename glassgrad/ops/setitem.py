@@ -19,6 +19,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import overlaps, refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import no_data
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
@@ -178,4 +179,6 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
         raise no_data("__setitem__")  # a CPU tensor cannot take a meta tensor's (missing) values
     if isinstance(value, Tensor) and value._data.dtype.kind == "c" and x._data.dtype.kind != "c":
         value = value.to(x.dtype)  # the cast's PyTorch warning, not NumPy's ComplexWarning
-    _write(target, key, value._data if isinstance(value, Tensor) else value, x.shape)
+    _write(
+        target, key, half_source(value._data, target.dtype) if isinstance(value, Tensor) else value, x.shape
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from glassgrad.size import Size
 
@@ -27,6 +27,7 @@ __all__ = [
     "Context",
     "LeafSpec",
     "MappingKey",
+    "NodeDef",
     "SequenceKey",
     "TreeSpec",
     "register_pytree_node",
@@ -56,8 +57,19 @@ PyTree = Any
 #: PyTorch's annotation alias for a node's flatten context (tensordict imports it)
 Context = Any
 
-# type -> (flatten: node -> (children, context), unflatten: (children, context) -> node)
-SUPPORTED_NODES: dict[type, tuple[Callable, Callable]] = {}
+
+class NodeDef(NamedTuple):
+    """A registered node kind, as PyTorch's: ``flatten_fn(node) -> (children, context)``,
+    ``unflatten_fn(children, context) -> node`` (Lightning reads ``.flatten_fn``)."""
+
+    type: Any
+    flatten_fn: Callable
+    unflatten_fn: Callable
+    flatten_with_keys_fn: Callable | None = None
+
+
+# node type -> NodeDef; every namedtuple is the one node type ``collections.namedtuple``, as PyTorch's
+SUPPORTED_NODES: dict[Any, NodeDef] = {}
 FLATTEN_WITH_KEYS: dict[type, Callable | None] = {}  # type -> its flatten_with_keys_fn, if given
 
 
@@ -73,7 +85,7 @@ def register_pytree_node(
     (``(key entry, child)`` pairs, context)) gives the key paths (``_pytree_paths.py``)."""
     if cls in SUPPORTED_NODES:
         raise ValueError(f"register_pytree_node: {cls.__name__} is already registered as a pytree node")
-    SUPPORTED_NODES[cls] = (flatten_fn, unflatten_fn)
+    SUPPORTED_NODES[cls] = NodeDef(cls, flatten_fn, unflatten_fn, kwargs.get("flatten_with_keys_fn"))
     FLATTEN_WITH_KEYS[cls] = kwargs.get("flatten_with_keys_fn")
 
 
@@ -144,6 +156,7 @@ def _deque_unflatten(values: Iterable, context: Any) -> deque:
 
 
 register_pytree_node(tuple, _tuple_flatten, _tuple_unflatten)
+register_pytree_node(namedtuple, _namedtuple_flatten, _namedtuple_unflatten)  # context: the class
 register_pytree_node(list, _list_flatten, _list_unflatten)
 register_pytree_node(dict, _dict_flatten, _dict_unflatten)
 register_pytree_node(OrderedDict, _ordereddict_flatten, _ordereddict_unflatten)
@@ -160,26 +173,23 @@ def _get_node_type(tree: Any) -> Any:
     return namedtuple if _is_namedtuple(node_type) else node_type
 
 
-def _node_kind(node: Any) -> type | None:
-    """The registered kind of ``node`` (its class for a namedtuple), or None for a leaf."""
+def _node_kind(node: Any) -> Any:
+    """The registered kind of ``node`` (``collections.namedtuple`` for a namedtuple whose class
+    is not registered itself), or None for a leaf."""
     t = type(node)
     if t in SUPPORTED_NODES:
         return t
     if _is_namedtuple(t):
-        return t
+        return namedtuple
     return None
 
 
-def _flatten_node(kind: type, node: Any) -> tuple[list, Any]:
-    if kind in SUPPORTED_NODES:
-        return SUPPORTED_NODES[kind][0](node)
-    return list(node), None  # a namedtuple: its class (the spec's type) rebuilds it
+def _flatten_node(kind: Any, node: Any) -> tuple[list, Any]:
+    return SUPPORTED_NODES[kind].flatten_fn(node)
 
 
-def _unflatten_node(kind: type, children: list, context: Any) -> Any:
-    if kind in SUPPORTED_NODES:
-        return SUPPORTED_NODES[kind][1](children, context)
-    return kind(*children)
+def _unflatten_node(kind: Any, children: list, context: Any) -> Any:
+    return SUPPORTED_NODES[kind].unflatten_fn(children, context)
 
 
 class TreeSpec:
@@ -253,6 +263,11 @@ class TreeSpec:
                     f"tree_map: expected a {spec.type.__name__} node to match the first tree, "
                     f"got {type(node).__name__}"
                 )
+            if kind is namedtuple and type(node) is not spec.context:
+                raise ValueError(
+                    f"tree_map: expected a {spec.context.__name__} namedtuple to match the first "
+                    f"tree, got {type(node).__name__}"
+                )
             if isinstance(node, dict):
                 keys = spec.context[1] if spec.type is defaultdict else spec.context
                 if set(node.keys()) != set(keys):
@@ -275,8 +290,8 @@ class TreeSpec:
         return out
 
 
-def _both_dicts(a: type, b: type) -> bool:
-    return issubclass(a, dict) and issubclass(b, dict)
+def _both_dicts(a: Any, b: Any) -> bool:
+    return isinstance(a, type) and isinstance(b, type) and issubclass(a, dict) and issubclass(b, dict)
 
 
 def LeafSpec() -> TreeSpec:  # noqa: N802 - PyTorch's name

@@ -28,6 +28,7 @@ from glassgrad.utils._pytree import (
     FLATTEN_WITH_KEYS,
     SUPPORTED_NODES,
     LeafSpec,
+    NodeDef,
     TreeSpec,
     _node_kind,
     tree_iter,
@@ -115,7 +116,7 @@ def register_dataclass(
             UserWarning,
             stacklevel=2,
         )
-    SUPPORTED_NODES[cls] = (flatten, unflatten)
+    SUPPORTED_NODES[cls] = NodeDef(cls, flatten, unflatten, flatten_with_keys)
     FLATTEN_WITH_KEYS[cls] = flatten_with_keys
 
 

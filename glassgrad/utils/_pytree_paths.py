@@ -13,16 +13,14 @@ without one, asking for them raises ``ValueError``, as in PyTorch.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict, deque
+from collections import defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from glassgrad.size import Size
 from glassgrad.utils._pytree import (
     FLATTEN_WITH_KEYS,
-    SUPPORTED_NODES,
     _flatten_node,
-    _is_namedtuple,
     _node_kind,
     tree_flatten,
     tree_iter,
@@ -120,8 +118,8 @@ def _keyed_children(kind: type, node: Any) -> list:
     if kind in FLATTEN_WITH_KEYS and FLATTEN_WITH_KEYS[kind] is not None:
         return list(FLATTEN_WITH_KEYS[kind](node)[0])
     children, context = _flatten_node(kind, node)
-    if kind not in SUPPORTED_NODES and _is_namedtuple(kind):
-        return [(GetAttrKey(f), c) for f, c in zip(kind._fields, children)]
+    if kind is namedtuple:  # every unregistered namedtuple class; the context is its class
+        return [(GetAttrKey(f), c) for f, c in zip(context._fields, children)]
     if issubclass(kind, dict):  # dict, OrderedDict, defaultdict: the context holds the keys
         keys = context[1] if kind is defaultdict else context
         return [(MappingKey(k), c) for k, c in zip(keys, children)]

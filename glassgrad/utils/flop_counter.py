@@ -10,6 +10,13 @@ reports (as strings): ``aten.mm``/``aten.addmm`` (a 2-D product, ``linear`` with
 Like PyTorch on the CPU, matrix-vector products and attention kernels are not counted. Flops of a
 module's forward count for it and for each module that encloses it (``Model``, ``Model.fc``), and
 all of them under ``"Global"``.
+
+A backward run inside the mode is counted too, as PyTorch's: a product's backward costs its
+forward's flops once per matrix operand that requires grad (``aten.mm`` for ``mm``/``addmm``/
+``linear``, ``aten.bmm`` for ``bmm``/``baddbmm``), a convolution's ``aten.convolution_backward``
+its forward's flops for the input's gradient and ``groups`` times them for the weight's (PyTorch's
+formula). They count for the modules whose forward made the product (Lightning's
+``measure_flops(model, forward_fn, loss_fn)`` reads forward plus backward).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from glassgrad.autograd.function import observers
 from glassgrad.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
 from glassgrad.overrides import TorchFunctionMode
 
@@ -71,6 +79,27 @@ def _count(name: str, args: tuple, kwargs: dict, out: Any) -> tuple[str, int] | 
     return None
 
 
+def _backward_count(name: str, args: tuple, kwargs: dict, out: Any, flops: int) -> tuple[str, int] | None:
+    """(aten name, flops) of the backward of a counted call, from which operands require grad."""
+    if name in _CONV:
+        x, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+        channel = 1 if x.ndim == w.ndim else 0
+        # the weight's gradient: PyTorch's formula counts all input (transposed: output) channels
+        groups = (out.shape[channel] if name.startswith("conv_transpose") else x.shape[channel]) // w.shape[1]
+        total = (flops if x.requires_grad else 0) + (flops * groups if w.requires_grad else 0)
+        return ("aten.convolution_backward", total) if total else None
+    if name in ("addmm", "baddbmm"):
+        operands = args[1:3]
+    elif name == "linear":
+        operands = (args[0], args[1] if len(args) > 1 else kwargs["weight"])
+    else:  # matmul, __matmul__, __rmatmul__, mm, bmm
+        operands = args[:2]
+    needing = sum(1 for t in operands if getattr(t, "requires_grad", False))
+    if not needing:
+        return None
+    return ("aten.bmm" if name in ("bmm", "baddbmm") else "aten.mm"), flops * needing
+
+
 class FlopCounterMode(TorchFunctionMode):
     """``with FlopCounterMode(display=False) as fc: model(x)``; then ``fc.get_total_flops()`` and
     ``fc.get_flop_counts()`` (``{"Global": {"aten.mm": n, ...}, "Model": {...}, "Model.fc": ...}``).
@@ -90,6 +119,7 @@ class FlopCounterMode(TorchFunctionMode):
         self._names: dict[int, str] = {}
         self._stack: list[str] = []
         self._handles: list[Any] = []
+        self._backward: dict[int, tuple] = {}  # id(grad_fn) -> (grad_fn, scopes, aten name, flops)
 
     def _pre(self, module: Any, args: Any) -> None:
         name = self._names.setdefault(id(module), type(module).__name__)
@@ -104,11 +134,12 @@ class FlopCounterMode(TorchFunctionMode):
 
     def __enter__(self) -> FlopCounterMode:
         self.flop_counts.clear()
-        self._names, self._stack = {}, []
+        self._names, self._stack, self._backward = {}, [], {}
         self._handles = [
             register_module_forward_pre_hook(self._pre),
             register_module_forward_hook(self._post, always_call=True),
         ]
+        observers.backward.append(self._on_backward)
         return super().__enter__()  # type: ignore[return-value]
 
     def __exit__(self, *exc: Any) -> None:
@@ -116,18 +147,35 @@ class FlopCounterMode(TorchFunctionMode):
         for h in self._handles:
             h.remove()
         self._handles = []
+        if self._on_backward in observers.backward:
+            observers.backward.remove(self._on_backward)
+        self._backward = {}
         if self.display:
             print(self.get_table(self.depth))
 
     def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        found = _count(getattr(func, "__name__", ""), args, kwargs, out)
+        name = getattr(func, "__name__", "")
+        found = _count(name, args, kwargs, out)
         if found is not None:
             op, flops = found
-            for scope in ("Global", *dict.fromkeys(self._stack)):
+            scopes = ("Global", *dict.fromkeys(self._stack))
+            for scope in scopes:
                 self.flop_counts[scope][op] += flops
+            node = getattr(out, "grad_fn", None)
+            if node is not None:  # its backward, counted when (and each time) it runs
+                back = _backward_count(name, args, kwargs, out, flops)
+                if back is not None:
+                    self._backward[id(node)] = (node, scopes, *back)
         return out
+
+    def _on_backward(self, node: Any, grad: Any, in_grads: Any) -> None:
+        entry = self._backward.get(id(node))
+        if entry is not None and entry[0] is node:
+            _, scopes, op, flops = entry
+            for scope in scopes:
+                self.flop_counts[scope][op] += flops
 
     def get_total_flops(self) -> int:
         return sum(self.flop_counts["Global"].values()) if "Global" in self.flop_counts else 0

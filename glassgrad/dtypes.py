@@ -9,6 +9,7 @@ A :class:`DType` wraps a NumPy dtype so that ``repr`` reads ``glassgrad.float32`
 from __future__ import annotations
 
 import builtins
+import numbers
 
 import numpy as np
 
@@ -364,6 +365,8 @@ def complex_scalar(op: str, v: object, dt: np.dtype) -> object:
     return builtins.float(v.real)
 
 
+_NUMBERS = (int, float, complex, np.generic)  # the numbers PyTorch's Scalar takes (a bool is an int)
+_NOT_SCALARS = (str, bytes, list, tuple, numbers.Number)  # refused, unless one of _NUMBERS
 _INT_RANGE: dict = {}  # integer dtype -> (min, max), filled on first use (np.iinfo costs about 0.5 us)
 
 
@@ -375,8 +378,8 @@ def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     in uint8, or refuse -1); otherwise as :func:`complex_scalar`. ``None``, a string and bytes
     are refused (``TypeError``, as PyTorch's: NumPy would write ``None`` as NaN into a float
     tensor, and try to parse a string), and so are a list and a tuple (NumPy would broadcast
-    them). Other values pass through."""
-    if v is None or isinstance(v, str | bytes | list | tuple):
+    them) and numbers of other types (``Fraction``, ``Decimal``, SymPy's). Other values pass through."""
+    if v is None or (isinstance(v, _NOT_SCALARS) and not isinstance(v, _NUMBERS)):
         raise TypeError(f"{op}: expected a number (or a tensor) as the value, got {type(v).__name__} {v!r}")
     v = half_scalar(complex_scalar(op, v, dtype), dtype)  # float16: through float32, as PyTorch
     if dtype.kind not in "iu" or v.__class__ not in (int, float):

@@ -179,7 +179,7 @@ def full(
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = dtypes.bool_
-        elif isinstance(fill_value, int):
+        elif isinstance(fill_value, int | np.integer):  # np.int32(3) too: int64, as PyTorch
             dtype = dtypes.int64
         elif isinstance(fill_value, complex):
             dtypes.note_complex()

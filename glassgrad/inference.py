@@ -182,6 +182,13 @@ def _ints(data: Any) -> bool:
     return isinstance(data, numbers.Integral)
 
 
+def _other_integral(data: Any) -> Any:
+    """The first integer leaf of ``data`` that is neither a Python nor a NumPy integer, else None."""
+    if isinstance(data, list | tuple):
+        return next((o for o in map(_other_integral, data) if o is not None), None)
+    return None if isinstance(data, int | np.integer) else data
+
+
 def _reals(data: Any) -> bool:
     """Whether every leaf of the nested sequence ``data`` is a real number (bools and ints too)."""
     if isinstance(data, list | tuple):
@@ -195,6 +202,12 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
     float they are floats, as in PyTorch (NumPy makes that an object array)."""
     big = arr.dtype == object or (arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0**63)
     if big and _ints(data):
+        other = _other_integral(data)
+        if other is not None:  # SymPy's Integer(5) fits, but is no int: PyTorch cannot infer its dtype
+            raise DTypeError(
+                f"tensor: could not infer the dtype of {type(other).__name__} {other!r:.40}: expected Python "
+                "or NumPy numbers (int(x) converts it)"
+            )
         raise OverflowError("tensor: expected integers that fit int64 (|x| < 2**63), got a larger one")
     if arr.dtype == object and _reals(data):
         return arr.astype(np.float64)

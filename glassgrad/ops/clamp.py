@@ -5,7 +5,6 @@ bounds (``ClampBounds``, bounds as inputs that receive gradients), as PyTorch's 
 from __future__ import annotations
 
 import builtins
-import numbers
 from typing import Any
 
 import numpy as np
@@ -95,9 +94,10 @@ def _check_bounds(a: Tensor, min: Any, max: Any) -> None:  # noqa: A002 - PyTorc
     TypeError there (``y.clamp((-0.99, 0.99))``, a range given as one argument, was read here as a
     tensor and broadcast against ``a``)."""
     for name, v in (("min", min), ("max", max)):
-        if v is not None and not isinstance(v, (Tensor, numbers.Number, np.bool_)):
+        if v is not None and not isinstance(v, (Tensor, int, float, complex, np.number, np.bool_)):
             raise TypeError(
-                f"clamp(): expected a number, a Tensor or None as argument {name!r}, got "
+                f"clamp(): expected a number (bool, int, float, complex), a Tensor or None as argument "
+                f"{name!r}, got "
                 f"{type(v).__name__} {v!r:.60} (input {tuple(a.shape)} {a.dtype}; a range is "
                 "clamp(min, max), not one sequence)"
             )

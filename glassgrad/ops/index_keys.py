@@ -21,7 +21,7 @@ from glassgrad.errors import DTypeError, IndexOutOfRangeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["check_masks", "check_slice_step", "key_parts"]
+__all__ = ["check_masks", "check_slice_step", "int_list", "key_parts", "list_index"]
 
 
 def _int_array(index: Any, op: str) -> Any:
@@ -65,6 +65,52 @@ def key_parts(key: Any, warn: bool = True) -> tuple:
             )
         return tuple(key)
     return (key,)
+
+
+def list_index(seq: list | tuple, op: str) -> Any:
+    """A list or tuple entry of an indexing key as an index array (tensors inside as their data, an
+    empty one int64, floats as :func:`int_list` reads them)."""
+    from glassgrad.tensor import Tensor  # (a module-level import would be circular)
+
+    arr = array_module().asarray([e._data if isinstance(e, Tensor) else e for e in int_list(seq, op)])
+    return arr.astype("int64") if arr.size == 0 else arr
+
+
+def int_list(seq: list | tuple, op: str) -> list | tuple:
+    """A list (or tuple) index of Python numbers with a float among them, as PyTorch reads it: a long
+    index (``indexing_tensor_from_data`` makes one of any list that is not all bools), each float
+    truncated toward zero, so ``x[:, [2.0]]`` is ``x[:, [2]]`` (pykan's ``dim + np.sum([])`` is a
+    float). A NumPy float32 or a tensor inside stays as it is (refused after, as PyTorch refuses it)."""
+    if not _numbers_with_float(seq):
+        return seq
+    return [int_list(e, op) if isinstance(e, list | tuple) else _float_as_index(e, op) for e in seq]
+
+
+def _numbers_with_float(seq: list | tuple) -> bool:
+    """Whether the nested ``seq`` holds only Python floats and integers, one float at least."""
+    leaves = list(_leaves(seq))
+    return any(isinstance(e, float) for e in leaves) and all(_number(e) for e in leaves)
+
+
+def _number(e: Any) -> bool:
+    """A Python float, or an integer PyTorch's long index takes (a bool, a NumPy integer: ``__index__``)."""
+    return isinstance(e, int | float) or hasattr(type(e), "__index__")
+
+
+def _leaves(seq: list | tuple) -> Any:
+    for e in seq:
+        if isinstance(e, list | tuple):
+            yield from _leaves(e)
+        else:
+            yield e
+
+
+def _float_as_index(e: Any, op: str) -> Any:
+    if not isinstance(e, float):
+        return operator.index(e)  # a bool beside a float is its int, as PyTorch's long index holds it
+    if not -(2.0**63) <= e < 2.0**63:  # nan too
+        raise RuntimeError(f"{op}: value cannot be converted to type int64 without overflow, got index {e}")
+    return int(e)
 
 
 def check_slice_step(step: Any, op: str, key: Any, shape: tuple | None) -> None:

@@ -24,6 +24,7 @@ from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import same_device, seen
+from glassgrad.ops import index_keys
 from glassgrad.ops.index_keys import _check_range, _int_array, check_masks, check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
@@ -34,8 +35,7 @@ __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "n
 
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
-    """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as in PyTorch (not a
-    bool, which its parser refuses: read as an int, ``t.transpose(True, 0)`` swapped dims 1 and 0)."""
+    """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as PyTorch (not a bool)."""
     if dim.__class__ is bool:
         raise TypeError(f"{op}(): argument 'dim' must be int, not bool {dim!r}")
     n, d = max(ndim, 1), operator.index(dim)
@@ -84,9 +84,7 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
             elif isinstance(k, range):
                 k = np.arange(k.start, k.stop, k.step, dtype=np.int64)  # PyTorch indexes with it as a list
             elif isinstance(k, list | tuple):
-                k = np.asarray([e._data if isinstance(e, Tensor) else e for e in k])
-                if k.size == 0:
-                    k = k.astype(np.int64)
+                k = index_keys.list_index(k, op)
             if isinstance(k, np.ndarray):
                 if k.dtype.kind not in "iub":
                     raise IndexDTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")

@@ -7,8 +7,7 @@ beside a tensor stay weak (a Python float does not widen float32).
 
 from __future__ import annotations
 
-import decimal
-import fractions
+import numbers
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,6 @@ from glassgrad.tensor import Tensor, as_array
 __all__ = ["operands", "promote", "floating", "float_operands", "as_dtype", "promoted_floats"]
 
 _PY_SCALARS = (float, int, bool)
-_OTHER_NUMBERS = (fractions.Fraction, decimal.Decimal)  # Python numbers PyTorch's ops refuse
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
 
 
@@ -92,9 +90,12 @@ def _with_scalar(t: Tensor, s: Any, op: str = "") -> tuple[Tensor, Any]:
         if isinstance(s, np.generic) and s.dtype.kind in "biufc":
             s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
         if not isinstance(s, _PY_SCALARS):
-            if isinstance(s, _OTHER_NUMBERS):  # Fraction, Decimal: PyTorch takes no such number
+            if isinstance(s, numbers.Number) and not isinstance(s, complex):
+                # Fraction, Decimal, SymPy's Integer/Float/Zero: PyTorch takes no such number, so its
+                # operators decline them (NotImplemented) and ``t * sympy.Integer(0)`` is SymPy's result
                 raise TypeError(
-                    f"expected a tensor or a number (bool, int, float, complex), got {type(s).__name__}"
+                    f"{op or 'the op'}(): expected a tensor or a number (bool, int, float, complex) beside "
+                    f"the {tuple(t.shape)} {t._data.dtype} tensor, got {type(s).__name__} {s!r:.40}"
                 )
             _refuse_sequence(t, s, op)
             return operands(

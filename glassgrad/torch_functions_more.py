@@ -4,7 +4,8 @@ the layer functions (``torch_nn_functions.py``), the view copies and scatters
 (``torch_copies.py``), small predicates and switches (``torch_misc.py``), quantiles, covariance,
 integer arithmetic and index builders (twentieth session), the ``torch._foreach_*`` list ops
 (``foreach_ops.py``), runtime helpers (``get_device_module``, ``from_file``: ``torch_runtime.py``),
-the ``torch._check`` family (``torch_checks.py``)."""
+the ``torch._check`` family (``torch_checks.py``), the deprecated per-device autocast state
+functions and the nesting counter (``amp/autocast_legacy.py``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from glassgrad import (
     torch_runtime,
     types,  # noqa: F401 - torch.types (its annotation aliases), as after `import torch`
 )
+from glassgrad.amp import autocast_legacy
+from glassgrad.amp.autocast_legacy import *  # noqa: F403
 from glassgrad.dtypes import (
     chalf,
     complex32,
@@ -93,7 +96,7 @@ __all__ = [
     "_standard_gamma", "_standard_gamma_grad", "_segment_reduce", "_shape_as_tensor", "_reshape_from_tensor", "frexp", "gcd", "heaviside", "lcm", "ldexp", "quantile",
     "nanquantile", "cov", "corrcoef", "histogramdd", "gradient", "pca_lowrank", "svd_lowrank", "geqrf", "nonzero_static", "orgqr", "ormqr", *rnn_functions.__all__, *torch_aten_more.__all__,
     *index_builders.__all__, *layouts.__all__, *torch_copies.__all__, *torch_misc.__all__, *torch_nn_functions.__all__,
-    *torch_losses.__all__, *torch_checks.__all__, *foreach_ops.__all__, *torch_runtime.__all__, *sym_types.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
+    *torch_losses.__all__, *torch_checks.__all__, *autocast_legacy.__all__, *foreach_ops.__all__, *torch_runtime.__all__, *sym_types.__all__, "uint16", "uint32", "uint64", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "complex32",
     "chalf", "mps", "library", "Stream", "Event", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
     "int4", "int5", "int6", "int7", "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "PyTorchFileReader", "ScriptModule",

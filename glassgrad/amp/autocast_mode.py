@@ -69,8 +69,18 @@ _state = _State()
 _warned_no_cast = False
 
 
+# PyTorch 2.13's default autocast dtype is bfloat16 on these, float16 elsewhere
+_BFLOAT16_DEFAULT = ("cpu", "maia", "xla", "hpu")
+
+
 def _default_dtype(device_type: str) -> Any:
-    return BFLOAT16 if device_type == "cpu" else dtypes.float16
+    return BFLOAT16 if device_type in _BFLOAT16_DEFAULT else dtypes.float16
+
+
+def _type_name(value: Any) -> str:
+    """``int``, ``numpy.bool`` (a NumPy bool is not a bool to PyTorch's parser either)."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _check_device_type(device_type: str) -> str:
@@ -94,13 +104,25 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
     return _state.enabled.get(_check_device_type(device_type), False)
 
 
-def set_autocast_enabled(device_type: str, enabled: bool) -> None:
-    _state.enabled[_check_device_type(device_type)] = bool(enabled)
+_MISSING: Any = object()
+
+
+def set_autocast_enabled(device_type: Any, enabled: Any = _MISSING) -> None:
+    """Open or close the autocast state of ``device_type`` in this thread; PyTorch's older
+    one-argument form ``set_autocast_enabled(True)`` is CUDA's, as there."""
+    if enabled is _MISSING:
+        if not isinstance(device_type, bool):
+            raise TypeError("set_autocast_enabled() missing 1 required positional argument: 'enabled'")
+        device_type, enabled = "cuda", device_type
+    if not isinstance(enabled, bool):  # PyTorch's parser: autocast(enabled=1) stops here too
+        raise TypeError(f"set_autocast_enabled(): argument 'enabled' must be bool, not {_type_name(enabled)}")
+    _state.enabled[_check_device_type(device_type)] = enabled
 
 
 def get_autocast_dtype(device_type: str) -> Any:
-    """The dtype an autocast region on ``device_type`` names (default ``bfloat16`` on 'cpu',
-    ``float16`` elsewhere, as in PyTorch; glassgrad's ``bfloat16`` is the name ``'bfloat16'``)."""
+    """The dtype an autocast region on ``device_type`` names (default ``bfloat16`` on 'cpu', 'xla',
+    'hpu' and 'maia', ``float16`` elsewhere, as in PyTorch; glassgrad's ``bfloat16`` is a dtype
+    without NumPy storage)."""
     kind = _check_device_type(device_type)
     return _state.dtype.get(kind, _default_dtype(kind))
 
@@ -114,7 +136,9 @@ def is_autocast_cache_enabled() -> bool:
 
 
 def set_autocast_cache_enabled(enabled: bool) -> None:
-    _state.cache_enabled = bool(enabled)
+    if not isinstance(enabled, bool):  # as PyTorch's binding (autocast(cache_enabled=1) too)
+        raise TypeError(f"set_autocast_cache_enabled: enabled must be a bool (got {_type_name(enabled)})")
+    _state.cache_enabled = enabled
 
 
 def clear_autocast_cache() -> None:

@@ -96,10 +96,9 @@ def _check_bounds(a: Tensor, min: Any, max: Any) -> None:  # noqa: A002 - PyTorc
     for name, v in (("min", min), ("max", max)):
         if v is not None and not isinstance(v, (Tensor, int, float, complex, np.number, np.bool_)):
             raise TypeError(
-                f"clamp(): expected a number (bool, int, float, complex), a Tensor or None as argument "
-                f"{name!r}, got "
-                f"{type(v).__name__} {v!r:.60} (input {tuple(a.shape)} {a.dtype}; a range is "
-                "clamp(min, max), not one sequence)"
+                f"clamp(): expected a number, a Tensor or None as argument {name!r}, got "
+                f"{type(v).__name__} {v!r:.60} (input {tuple(a.shape)} {a.dtype}; a number is a bool, int, "
+                "float or complex; a range is clamp(min, max), not one sequence)"
             )
 
 

@@ -24,7 +24,7 @@ from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, size_error
-from glassgrad.inference import as_array, warn_ndarray_list
+from glassgrad.inference import as_array, sequence_items, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
@@ -53,8 +53,8 @@ def tensor(
     tensor([0, 1, 2])
     """
     meta = _check("tensor", device, None, pin_memory)
-    if isinstance(data, str | bytes | dict | set) or not isinstance(
-        data, numbers.Number | np.ndarray | np.generic | Tensor | Iterable
+    if isinstance(data, str | bytes | dict | set) or not isinstance(  # (a Subset: the list of its items)
+        data := sequence_items(data), numbers.Number | np.ndarray | np.generic | Tensor | Iterable
     ):
         raise DTypeError(f"tensor: expected a number, sequence, ndarray or Tensor, got {type(data).__name__}")
     if isinstance(data, Tensor):

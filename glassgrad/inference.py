@@ -20,7 +20,7 @@ from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import promote_np
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["as_array", "warn_ndarray_list"]
+__all__ = ["as_array", "sequence_items", "warn_ndarray_list"]
 
 #: PyTorch's warning (TORCH_WARN_ONCE) for ``tensor``/``Tensor``/``new_tensor`` of a list of ndarrays.
 NDARRAY_LIST = (
@@ -113,6 +113,16 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             want = dtypes.to_np_dtype(dtype)
             arr = half_source(arr, want).astype(want, copy=False)  # float16: through float32, as PyTorch
     return arr
+
+
+def sequence_items(data: Any) -> Any:
+    """The list of ``data``'s items when it is a sequence that is not iterable, only ``len`` and
+    ``[i]`` (a ``Subset`` of ``random_split``, a user's class), as PyTorch's constructors read it;
+    anything else as it is."""
+    cls = type(data)
+    if isinstance(data, Iterable) or not (hasattr(cls, "__len__") and hasattr(cls, "__getitem__")):
+        return data
+    return data if hasattr(cls, "__array__") else [data[i] for i in range(len(data))]
 
 
 def _items(data: Iterable) -> list:

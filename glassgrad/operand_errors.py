@@ -33,11 +33,14 @@ import os
 from types import FunctionType
 from typing import Any, Callable
 
+from glassgrad.errors import DTypeError
+
 __all__ = [
     "DIM_NAMES",
     "NONE_IS_DEFAULT",
     "STRICT_FLAGS",
     "bool_dim",
+    "close_operands",
     "flag",
     "install",
     "int_arg",
@@ -112,6 +115,18 @@ def refuse_sequence(op: str, arg: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         raise TypeError(f"{op}(): argument {arg!r} must be Tensor, not {type(value).__name__}")
     return value
+
+
+def close_operands(op: str, input: Any, other: Any) -> None:  # noqa: A002 - PyTorch's name
+    """``isclose``/``allclose``: PyTorch's TypeError for a list or tuple ``other``, and its
+    RuntimeError for two tensors of different dtypes (no promotion there: ``Float did not match
+    Double``; ``total.isclose(torch.ones(1)[0])`` with a float32 ``total`` under a float64 default)."""
+    refuse_sequence(op, "other", other)
+    if getattr(other, "_data", None) is not None and other._data.dtype != input._data.dtype:
+        raise DTypeError(
+            f"{op}: expected other of the input's dtype {input.dtype}, got {other.dtype} (PyTorch "
+            "compares without promoting: convert one, e.g. other.to(input.dtype))"
+        )
 
 
 def size_int(v: object) -> int | None:

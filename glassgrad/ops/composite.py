@@ -20,7 +20,7 @@ from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.memory_overlap import refuse_partial_overlap
 from glassgrad.meta_array import on_device_of, same_device
-from glassgrad.operand_errors import int_arg, refuse_sequence
+from glassgrad.operand_errors import close_operands, int_arg, refuse_sequence
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
@@ -336,7 +336,7 @@ def isinf(input: Tensor) -> Tensor:
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    refuse_sequence("isclose", "other", other)
+    close_operands("isclose", input, other)
     xp = array_module(input._data, b := _arr(other))
     if xp is not np:  # meta: a device mismatch as PyTorch's; the result is meta (no values read)
         same_device("isclose", input, b)
@@ -346,7 +346,7 @@ def isclose(
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
-    refuse_sequence("allclose", "other", other)
+    close_operands("allclose", input, other)
     xp = array_module(input._data)
     return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -6,14 +6,15 @@ those indices, so ``x[[rows, cols]]`` is ``x[rows, cols]`` and ``x[[[0, 1], [1, 
 ``x[[0, 1], [1, 2]]``. NumPy 1.23+ reads such a list as one array index instead (a different
 shape, silently), so the key is rewritten here before NumPy sees it. A list of plain numbers or
 bools stays one index, and so does a NumPy array (PyTorch excludes arrays from the rule). As in
-PyTorch, reading a list as a tuple warns (PyTorch has deprecated it).
+PyTorch, reading a list as a tuple warns (PyTorch has deprecated it). Any other sequence (an object
+with ``__len__`` and ``__getitem__``, such as a ``Subset``) is read as the list of its items.
 """
 
 from __future__ import annotations
 
 import operator
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from glassgrad.backend import array_module
@@ -55,6 +56,8 @@ def key_parts(key: Any, warn: bool = True) -> tuple:
     False for a second reading of the same key (the meta device's check), so it warns once."""
     if isinstance(key, tuple):
         return key
+    if _other_sequence(key):  # a Subset of random_split(torch.arange(n), ...), say: read as the list
+        key = [key[i] for i in range(len(key))]  # of its items, as PyTorch's PySequence_GetItem
     if isinstance(key, list) and len(key) < 32 and any(_tuple_like(k) for k in key):
         if warn:
             warnings.warn(  # PyTorch warns here too: it plans to read the list as one index
@@ -111,6 +114,18 @@ def _float_as_index(e: Any, op: str) -> Any:
     if not -(2.0**63) <= e < 2.0**63:  # nan too
         raise RuntimeError(f"{op}: value cannot be converted to type int64 without overflow, got index {e}")
     return int(e)
+
+
+def _other_sequence(key: Any) -> bool:
+    """Whether ``key`` is a sequence PyTorch indexes with as it would with the list of its items:
+    an object whose class has ``__len__`` and ``__getitem__`` (a ``Subset``, a user's sequence),
+    not a list, a range, a tensor or an array (each read as itself), a string or a mapping."""
+    cls = type(key)  # ints, slices, None and ...: out at the first test (this runs on every key)
+    if cls is list or not (hasattr(cls, "__len__") and hasattr(cls, "__getitem__")) or hasattr(cls, "__array__"):
+        return False  # not a sequence, or an array (a NumPy one, a tensor): read as itself
+    from glassgrad.tensor import Tensor  # (a module-level import would be circular)
+
+    return not isinstance(key, list | range | str | bytes | Mapping | Tensor)
 
 
 def check_slice_step(step: Any, op: str, key: Any, shape: tuple | None) -> None:

@@ -44,7 +44,7 @@ def test_bilinear_parity(torch, dtype, lead, bias):
 def test_linear_and_bilinear_errors():
     with pytest.raises(ShapeError, match=r"linear: .*got input \(2, 5\) and weight \(4, 3\)"):
         F.linear(gg.randn(2, 5), gg.randn(4, 3))
-    with pytest.raises(ShapeError, match=r"linear: expected bias of shape \(4,\), got \(3,\)"):
+    with pytest.raises(ShapeError, match=r"linear: expected bias of shape \(4,\).*got \(3,\)"):
         F.linear(gg.randn(2, 3), gg.randn(4, 3), gg.randn(3))
     with pytest.raises(ShapeError, match=r"bilinear: .*got \(5, 3\) and \(4, 2\)"):
         F.bilinear(gg.randn(5, 3), gg.randn(4, 2), gg.randn(4, 3, 2))

@@ -28,7 +28,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Args:
         input: the features, last dim ``in_features``.
         weight: (out_features, in_features), PyTorch's layout (or (in_features,) for a single output).
-        bias: (out_features,) or None.
+        bias: (out_features,) or None; as PyTorch's ``addmm``, also a bias that broadcasts to the
+            output without growing it, such as (1, out_features) or a 0-d one (a 2-d weight only).
 
     Shape:
         input: (*, in_features); returns (*, out_features) (or (*) for a 1-D weight).
@@ -44,8 +45,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: expected input (*, in_features) and weight (out_features, in_features) with equal "
             f"in_features, got input {x_shape} and weight {w_shape}"
         )
-    if bias is not None and bias.shape != w_shape[:-1]:
-        raise ShapeError(f"linear: expected bias of shape {w_shape[:-1]}, got {bias.shape}")
+    broadcast_bias = bias is not None and bias.shape != w_shape[:-1]
+    if broadcast_bias:  # (the usual (out_features,) bias skips this)
+        out_shape = (*x_shape[:-1], w_shape[0]) if weight.ndim == 2 else x_shape[:-1]
+        if weight.ndim == 1 or not _broadcasts_to(bias.shape, out_shape):
+            raise ShapeError(
+                f"linear: expected bias of shape {w_shape[:-1]} (or, for a 2-d weight, one that broadcasts "
+                f"to the output {out_shape} without growing it), got {bias.shape}"
+            )
     if weight.ndim == 1:  # a single output: (*, in) @ (in,) -> (*)
         out = _M.matmul(input, weight)
         return out if bias is None else out + bias
@@ -55,7 +62,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias._data.dtype != weight._data.dtype:
         raise DTypeError(f"linear: expected bias of the weight's dtype {weight.dtype}, got {bias.dtype}")
+    if broadcast_bias:  # a bias such as (1, out): PyTorch's addmm broadcasts it to the output
+        return _Lin.Linear.apply(input, weight, None) + bias
     return _Lin.Linear.apply(input, weight, bias)  # one fused node: x W^T + b
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` leaving it as is (no more dims, each 1 or equal)."""
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(reversed(shape), reversed(target)))
 
 
 def bilinear(

@@ -18,7 +18,14 @@ from glassgrad.optim.optimizer import Optimizer
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["LRScheduler", "per_group", "set_lr", "set_momentum", "start_momentum_cycle", "warn_get_lr_outside_step"]
+__all__ = [
+    "LRScheduler",
+    "per_group",
+    "set_lr",
+    "set_momentum",
+    "start_momentum_cycle",
+    "warn_get_lr_outside_step",
+]
 
 
 def set_lr(group: dict[str, Any], value: Any) -> None:

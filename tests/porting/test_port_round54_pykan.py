@@ -31,6 +31,9 @@ class _Number:
     def __init__(self, v):
         self.v = v
 
+    def __repr__(self):  # (a stable test id: pytest-xdist's workers must collect the same names)
+        return f"_Number({self.v})"
+
     def __rmul__(self, other):
         return ("rmul", float(other), self.v)
 

@@ -44,6 +44,8 @@ def refuse_dirty(name: str, dirty: set, args: tuple, n_outputs: int) -> None:
     """PyTorch's refusals of an input marked dirty while recording: a leaf that requires grad, the
     views an in-place op may not change (a view of such a leaf, a piece of split/chunk/unbind, a
     view made in no_grad mode), and any view when forward returns several outputs."""
+    if not dirty:  # (the usual call: nothing marked dirty, no import, no loop)
+        return
     from glassgrad.ops import stale_views  # ops import the autograd package: not at load time
 
     for x in args:
@@ -69,6 +71,8 @@ def refuse_dirty(name: str, dirty: set, args: tuple, n_outputs: int) -> None:
 def dirty_changed(name: str, dirty: set, args: tuple) -> None:
     """After forward changed the dirty inputs' memory: the pieces of split/chunk/unbind sharing it
     go stale (their later use raises), as after any in-place change."""
+    if not dirty:
+        return
     from glassgrad.ops import stale_views
 
     for x in args:

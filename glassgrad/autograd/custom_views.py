@@ -21,16 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.hooks import move_retain_grad
-from glassgrad.autograd.view_pairs import attrs
 from glassgrad.autograd.view_rebase import (
-    AsStrided,
-    CopySlices,
     _grad_edge,
-    _node,
-    _observe,
     _rebase_views,
-    _view_node,
     check_view,
+    copy_slices,
     live_base,
     mark_multi,
     share_version,
@@ -117,13 +112,6 @@ def _rebase_dirty(t: Any, recorded: Any) -> None:
         if t._views:
             _rebase_views(t, t, t._vc)
         return
-    old, r_old = _grad_edge(root), root._node
-    shapes = [root._data.shape, t._data.shape]
-    root._node = _node(CopySlices, attrs(root._data, t._data), [old, recorded._node], shapes)
-    root.requires_grad = True
-    _observe(CopySlices, root, (root, recorded))
-    move_retain_grad(r_old, root)
-    t._node, t.requires_grad = _view_node(root, t, root._node), True
-    _observe(AsStrided, t, (root,))
+    copy_slices(root, t, _grad_edge(root), recorded)
     move_retain_grad(t_old, t)
     _rebase_views(root, t, t._vc)

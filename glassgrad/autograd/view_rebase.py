@@ -42,6 +42,7 @@ __all__ = [
     "share_version",
     "mark_multi",
     "check_view",
+    "copy_slices",
     "rebase",
     "CopySlices",
     "AsStrided",
@@ -264,6 +265,19 @@ def _grad_edge(t: Any) -> Any:
     return t._node if t._node is not None else (t if t.requires_grad else None)
 
 
+def copy_slices(root: Any, t: Any, old: Any, out: Any) -> None:
+    """``root`` takes a ``CopySlices`` node: its values from ``old`` outside view ``t``'s region, from
+    ``out`` (what was written into ``t``) inside it; ``t`` becomes an ``as_strided`` view of that."""
+    r_old = root._node
+    shapes = [root._data.shape, out._data.shape]
+    root._node = _node(CopySlices, attrs(root._data, t._data), [old, _grad_edge(out)], shapes)
+    root.requires_grad = True
+    _observe(CopySlices, root, (root, out))
+    move_retain_grad(r_old, root)
+    t._node, t.requires_grad = _view_node(root, t, root._node), True
+    _observe(AsStrided, t, (root,))
+
+
 def _view_node(root: Any, view: Any, edge: Any) -> Node:
     """An ``as_strided`` node: ``view``'s elements of ``root``'s memory, from ``edge`` (the node
     or leaf that stands for ``root``'s values)."""
@@ -333,14 +347,7 @@ def rebase(t: Any, op: str, fn: Any, args: tuple) -> Any:
         if root is t:
             t._node, t.requires_grad = out._node, out.requires_grad
         else:
-            r_old = root._node
-            shapes = [root._data.shape, out._data.shape]
-            root._node = _node(CopySlices, attrs(root._data, t._data), [old, _grad_edge(out)], shapes)
-            root.requires_grad = True
-            _observe(CopySlices, root, (root, out))
-            move_retain_grad(r_old, root)
-            t._node, t.requires_grad = _view_node(root, t, root._node), True
-            _observe(AsStrided, t, (root,))
+            copy_slices(root, t, old, out)
         move_retain_grad(t_old, t)
         _rebase_views(root, t, vc)
 

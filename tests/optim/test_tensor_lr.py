@@ -9,19 +9,7 @@ import pytest
 
 import glassgrad as gg
 
-OPTIMIZERS = [
-    "SGD",
-    "Adam",
-    "AdamW",
-    "RMSprop",
-    "Adagrad",
-    "Adadelta",
-    "Adamax",
-    "NAdam",
-    "RAdam",
-    "ASGD",
-    "Rprop",
-]
+OPTIMIZERS = "SGD Adam AdamW RMSprop Adagrad Adadelta Adamax NAdam RAdam ASGD Rprop".split()
 SCHEDULES = [None, "step", "cosine", "plateau"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import glassgrad as gg
 
-OPTIMIZERS = "SGD Adam AdamW RMSprop Adagrad Adadelta Adamax NAdam RAdam ASGD Rprop".split()
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"]
 SCHEDULES = [None, "step", "cosine", "plateau"]
 
 

@@ -121,7 +121,11 @@ def _other_sequence(key: Any) -> bool:
     an object whose class has ``__len__`` and ``__getitem__`` (a ``Subset``, a user's sequence),
     not a list, a range, a tensor or an array (each read as itself), a string or a mapping."""
     cls = type(key)  # ints, slices, None and ...: out at the first test (this runs on every key)
-    if cls is list or not (hasattr(cls, "__len__") and hasattr(cls, "__getitem__")) or hasattr(cls, "__array__"):
+    if (
+        cls is list
+        or not (hasattr(cls, "__len__") and hasattr(cls, "__getitem__"))
+        or hasattr(cls, "__array__")
+    ):
         return False  # not a sequence, or an array (a NumPy one, a tensor): read as itself
     from glassgrad.tensor import Tensor  # (a module-level import would be circular)
 

@@ -9,7 +9,8 @@ import pytest
 
 import glassgrad as gg
 
-OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"]
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+              "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"]  # fmt: skip
 SCHEDULES = [None, "step", "cosine", "plateau"]
 
 

@@ -8,6 +8,7 @@ torchvision's model constructors call ``torch._C._log_api_usage_once("torchvisio
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -125,7 +126,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling and autocast "
-        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to and Value"
+        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to, _distributed_c10d and Value"
     )
 
 
@@ -137,8 +138,14 @@ from glassgrad.tensor import Tensor as _Tensor  # noqa: E402
 
 _TensorMeta = type(_Tensor)
 
+# torch._C._distributed_c10d: torch.distributed's classes (c10d_names.py);
 # torch._C._nn: its ``_parse_to`` (the argument reader of ``to``)
+from glassgrad import c10d_names as _distributed_c10d  # noqa: E402
 from glassgrad import parse_to as _nn  # noqa: E402, F401
+
+# registered so that ``from torch._C._distributed_c10d import ProcessGroup`` finds it (this module
+# is no package, so the import system looks for the submodule in sys.modules only)
+sys.modules[f"{__name__}._distributed_c10d"] = _distributed_c10d
 
 
 class Value:

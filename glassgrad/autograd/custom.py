@@ -84,8 +84,11 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for backward; an in-place change after forward returns is caught
-        (their versions are taken then, as PyTorch packs them: forward may still change them)."""
-        self._saved = _only_tensors("save_for_backward", tensors)
+        (their versions are taken then, as PyTorch packs them: forward may still change them).
+        What is kept is checked only when the node is recorded (``_apply``), as PyTorch's engine
+        checks it: a call that records nothing (no input requires grad, ``no_grad``, an
+        ``fx.symbolic_trace`` passing Proxies) may keep anything."""
+        self._saved = tensors
 
     def save_for_forward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for ``jvp``, where ``ctx.saved_tensors`` gives them, as in PyTorch."""
@@ -317,10 +320,11 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
         else:
             result = cls.forward(*args)
             cls.setup_context(fctx, args, result)
-    fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if t is not None]
+    fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if isinstance(t, tensor_cls)]
     if not (_grad_state.enabled and any(needs)):
         dirty_changed(cls.__name__, fctx._dirty, args)
         return result, fctx
+    _only_tensors(f"{cls.__name__}: save_for_backward", fctx._saved or ())
     outs = result if isinstance(result, tuple) else (result,)
     if fctx._dirty - {id(o) for o in outs}:
         raise GraphError(

@@ -18,7 +18,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import fusion as fusion  # PyTorch: a submodule, not in __all__
 from glassgrad.nn.utils import memory_format as memory_format
@@ -191,13 +191,22 @@ def clip_grad_norm(
 def clip_grad_value_(
     parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:
-    """Clamp every gradient elementwise into ``[-clip_value, clip_value]``, in place."""
+    """Clamp every gradient elementwise into ``[-clip_value, clip_value]``, in place.
+
+    Raises ``RuntimeError`` when no parameter has a gradient (an empty or used-up iterable, or
+    before ``backward()``), as PyTorch 2.13 does (its foreach kernel refuses an empty list)."""
     clip_value = float(clip_value)
-    for p in _as_list(parameters):
-        if p.grad is not None:
-            refuse_unordered("clip_grad_value_", p.grad)  # NumPy's clip of complex values is lexicographic
-            xp = array_module(p.grad._data)
-            xp.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        what = "an empty iterable (a generator such as model.parameters() already used up?)"
+        if params:
+            what = f"{len(params)} parameter(s), none with a gradient (backward() not run yet?)"
+        raise ArgumentError(f"clip_grad_value_: nothing to clip: got {what}; PyTorch raises here too")
+    for g in grads:
+        refuse_unordered("clip_grad_value_", g)  # NumPy's clip of complex values is lexicographic
+        xp = array_module(g._data)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:

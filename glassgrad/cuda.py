@@ -196,6 +196,11 @@ from glassgrad.cuda_tensors import (  # noqa: E402
 from glassgrad.errors import OutOfMemoryError  # noqa: E402 - the same class as torch.OutOfMemoryError
 
 sys.modules[__name__ + ".amp"] = amp
+# torch.cuda.random (torchattacks' APGD/FAB/Square seed through it); imported last: it needs
+# manual_seed and friends above.
+from glassgrad import cuda_random as random  # noqa: E402
+
+sys.modules[__name__ + ".random"] = random
 # torch.cuda is a package: an empty search path makes this module one too, so an importer that
 # maps `torch.X` onto `glassgrad.X` (an import hook) can reach `torch.cuda.amp` through it.
 __path__: list[str] = []

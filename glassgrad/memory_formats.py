@@ -213,9 +213,17 @@ def to_format(arr: Any, fmt: Any, xp: Any = np) -> Any:
 
 
 def empty_format(shape: tuple, dtype: Any, fmt: Any, fill: Any = 0, xp: Any = np) -> Any:
-    """A new array of ``shape`` in ``fmt`` filled with ``fill``."""
+    """A new array of ``shape`` in ``fmt`` filled with ``fill``.
+
+    The default fill (int 0) takes ``zeros``: its pages are mapped lazily, so an ``empty`` that is
+    never written (a layer built under ``init_empty_weights``, then moved to the meta device) costs
+    no time, as PyTorch's uninitialised ``empty`` does; ``full`` would write every element."""
+
+    def make(s: tuple) -> Any:
+        return xp.zeros(s, dtype=dtype) if type(fill) is int and fill == 0 else xp.full(s, fill, dtype=dtype)
+
     if fmt not in _RANK:
-        return xp.full(shape, fill, dtype=dtype)
+        return make(shape)
     perm = _ORDER[len(shape)][::-1]
-    buf = xp.full(tuple(shape[d] for d in perm), fill, dtype=dtype)
+    buf = make(tuple(shape[d] for d in perm))
     return buf.transpose(tuple(perm.index(d) for d in range(len(shape))))

@@ -222,7 +222,7 @@ def save(
     Args:
         obj: a ``state_dict`` (name -> Tensor), an optimizer ``state_dict``, or any nesting of dicts,
             lists and tuples holding tensors, NumPy arrays, numbers, strings, bools and None.
-        f: a path (written atomically) or a binary file object (written as is).
+        f: a path (written atomically) or a binary file object (written as is, then flushed).
         pickle_module, pickle_protocol, _use_new_zipfile_serialization, _disable_byteorder_record:
             PyTorch's (pytorch-ignite's ``DiskSaver`` passes the zipfile switch); accepted and unused:
             the file is safetensors, neither a pickle nor a zip.
@@ -246,6 +246,8 @@ def save(
     data = canonical_header(stn.save(enc.tensors, metadata=metadata))  # the same bytes each time
     if hasattr(f, "write"):
         _write_bytes(f, data)  # type: ignore[arg-type]
+        if callable(getattr(f, "flush", None)):  # as PyTorch's writer: readable by name at once
+            f.flush()  # type: ignore[union-attr]
         return
     path = os.fspath(f)  # type: ignore[arg-type]
     try:

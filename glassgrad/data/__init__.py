@@ -1,6 +1,10 @@
 """Data loading with ``torch.utils.data``'s names: datasets, samplers and the ``DataLoader``."""
 
-from glassgrad.data import _utils  # noqa: F401 - torch.utils.data._utils (collate, worker)
+from glassgrad.data import (  # noqa: F401 - torch.utils.data's submodules, reachable as attributes
+    _utils,  # collate, worker
+    datapipes,
+    graph_settings,
+)
 from glassgrad.data.dataloader import DataLoader, default_collate, default_convert, get_worker_info
 from glassgrad.data.dataset import (
     BatchedSamples,

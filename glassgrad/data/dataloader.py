@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from glassgrad.data import graph_settings
+from glassgrad.data.datapipes.datapipe import IterDataPipe
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloader's names)
     _BaseDataLoaderIter,
@@ -255,7 +257,9 @@ class DataLoader(Generic[_T_co]):
                 stacklevel=user_stacklevel(),
             )
         if isinstance(dataset, IterableDataset):
-            if shuffle:
+            if isinstance(dataset, IterDataPipe) and shuffle is not None:  # PyTorch's: its shufflers follow
+                graph_settings.apply_shuffle_settings(dataset, shuffle=shuffle)
+            elif shuffle:
                 raise ValueError(
                     f"DataLoader with IterableDataset: expected unspecified shuffle option, got shuffle={shuffle}"
                 )

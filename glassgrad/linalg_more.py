@@ -238,7 +238,7 @@ def linalg_matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     Shape:
         as ``matmul``: ``(*, n, m) @ (*, m, p) -> (*, n, p)``, 1-D operands as vectors.
     """
-    return with_out(_mm.matmul(input, other), out, "linalg.matmul")
+    return with_out(_mm.matmul_as("linalg.matmul", input, other), out, "linalg.matmul")
 
 
 def linalg_diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

@@ -52,8 +52,10 @@ def _multiprocessing() -> Any:
     return importlib.import_module("glassgrad.multiprocessing")
 
 
-def _inplace(name: str, fn: Any) -> Any:
+def _inplace(name: str, fn: Any, legacy: int = 0) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if legacy:  # PyTorch's deprecated x.addcmul_(value, t1, t2): its warning names addcmul_
+            args, kwargs["value"] = composite.number_first(name, args, legacy, kwargs.get("value"), "value")
         for v in kwargs.values():  # _update checks the positional ones
             if isinstance(v, Tensor):
                 refuse_partial_overlap(name, self._data, v._data)
@@ -199,9 +201,9 @@ METHODS: dict[str, Any] = {
     "lerp": _lerp.lerp,
     "lerp_": _inplace("lerp_", _lerp.lerp_),
     "addcmul": composite.addcmul,
-    "addcmul_": _inplace("addcmul_", composite.addcmul),
+    "addcmul_": _inplace("addcmul_", composite.addcmul, legacy=2),
     "addcdiv": composite.addcdiv,
-    "addcdiv_": _inplace("addcdiv_", composite.addcdiv),
+    "addcdiv_": _inplace("addcdiv_", composite.addcdiv, legacy=2),
     "diag": composite.diag,
     "trace": composite.trace,
     "repeat_interleave": composite.repeat_interleave,

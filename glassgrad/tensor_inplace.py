@@ -343,13 +343,13 @@ class _InPlace:
         return self._set("bernoulli_", 0 if self.is_meta else get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
-        (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add_(-lr, g)
+        (other,), alpha = number_first("add_", (other, *legacy), 1, alpha, "alpha")  # also add_(-lr, g)
         if getattr(other, "is_sparse", False):  # dense.add_(sparse): its dense form (same shape)
             other = other.dense_operand(self, "add_")
         return self._update("add_", lambda t, o: Tensor.add(t, o, alpha=alpha), other)
 
     def sub_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
-        (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub_(lr, g)
+        (other,), alpha = number_first("sub_", (other, *legacy), 1, alpha, "alpha")  # also sub_(lr, g)
         if getattr(other, "is_sparse", False):
             other = other.dense_operand(self, "sub_")
         return self._update("sub_", lambda t, o: Tensor.sub(t, o, alpha=alpha), other)

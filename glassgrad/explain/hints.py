@@ -69,6 +69,6 @@ def shape_hint(message: str, module: Any, input_shapes: list[tuple]) -> str | No
                 f"the input has {x[-1]} features where {kind} wants {in_features}: make this layer's "
                 f"in_features={x[-1]}, or the previous layer's out_features={in_features}"
             )
-    if "matmul" in message or "linear" in message:
+    if "matmul" in message or "linear" in message or "@ (..., k, m)" in message:  # mm, bmm, mv, dot too
         return "for A @ B the last dim of A must equal the second-to-last dim of B: (..., n, k) @ (..., k, m)"
     return None

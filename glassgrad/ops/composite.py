@@ -98,7 +98,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product of two matrices ``(n, k) @ (k, m) -> (n, m)`` (no broadcasting)."""
     _dims("mm", input, 2, "input")
     _dims("mm", mat2, 2, "mat2")
-    return with_out(_mm.matmul(input, mat2), out, "mm")
+    return with_out(_mm.matmul_as("mm", input, mat2), out, "mm")
 
 
 def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -107,21 +107,21 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     _dims("bmm", mat2, 3, "mat2")
     if input.shape[0] != mat2.shape[0]:
         raise ShapeError(f"bmm: expected equal batch sizes, got {input.shape} and {mat2.shape}")
-    return with_out(named(_mm.matmul(input, mat2), "BmmBackward0"), out, "bmm")
+    return with_out(named(_mm.matmul_as("bmm", input, mat2), "BmmBackward0"), out, "bmm")
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix-vector product ``(n, k) @ (k,) -> (n,)``."""
     _dims("mv", input, 2, "input")
     _dims("mv", vec, 1, "vec")
-    return with_out(_mm.matmul(input, vec), out, "mv")
+    return with_out(_mm.matmul_as("mv", input, vec), out, "mv")
 
 
 def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inner product of two 1-D tensors of the same length."""
     _dims("dot", input, 1, "input")
     _dims("dot", tensor, 1, "tensor")
-    return with_out(_mm.matmul(input, tensor), out, "dot")
+    return with_out(_mm.matmul_as("dot", input, tensor), out, "dot")
 
 
 def addmm(

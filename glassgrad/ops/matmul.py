@@ -25,7 +25,7 @@ from glassgrad.ops.node_names import matmul_name
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.type_promotion import promote_np
 
-__all__ = ["matmul", "einsum", "outer"]
+__all__ = ["matmul", "matmul_as", "einsum", "outer"]
 
 
 def _mm(a: Any, b: Any) -> Any:
@@ -133,6 +133,18 @@ def matmul(a: Any, b: Any) -> Tensor:
     if not ok:
         raise ShapeError(f"matmul: expected (..., n, k) @ (..., k, m), got {da.shape} @ {db.shape}")
     return MatMul.apply(a, b)
+
+
+def matmul_as(op: str, a: Any, b: Any) -> Tensor:
+    """``matmul(a, b)`` for the op ``op`` (mm, bmm, mv, dot ...): its errors name ``op`` (caught
+    and renamed, so that ``matmul``'s own path, a hot one, pays nothing for it)."""
+    try:
+        return matmul(a, b)
+    except (DTypeError, ShapeError, TypeError) as e:
+        msg = str(e)
+        if not msg.startswith("matmul"):
+            raise
+        raise type(e)(op + msg[len("matmul") :]) from None
 
 
 # ------------------------------------------------------------------ einsum

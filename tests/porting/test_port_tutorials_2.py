@@ -104,9 +104,9 @@ def test_scalar_first_overloads_port(torch):
 def test_scalar_first_overload_warns_and_checks_the_number():
     p = glassgrad.ones(3)
     composite._number_first_warned[0] = False  # PyTorch warns once per process
-    with pytest.warns(UserWarning, match="This overload of add is deprecated"):
+    with pytest.warns(UserWarning, match="This overload of add_ is deprecated"):
         p.add_(-0.5, glassgrad.ones(3))
-    with pytest.raises(TypeError, match="add: expected a number before the tensors"):
+    with pytest.raises(TypeError, match="add_: expected a number before the tensors"):
         p.add_(glassgrad.ones(3), glassgrad.ones(3))
     with pytest.raises(TypeError, match="addcmul: expected at most 4 positional arguments"):
         glassgrad.addcmul(p, 0.5, p, p, p)

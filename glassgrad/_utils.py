@@ -15,7 +15,7 @@ glassgrad.Size([7])
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import glassgrad
 from glassgrad.tensor import Tensor
@@ -24,6 +24,7 @@ __all__ = [
     "_flatten_dense_tensors",
     "_get_available_device_type",
     "_get_device_module",
+    "_take_tensors",
     "_unflatten_dense_tensors",
     "is_compiling",
 ]
@@ -54,6 +55,29 @@ def _unflatten_dense_tensors(flat: Tensor, tensors: Iterable[Tensor]) -> tuple[T
         out.append(flat.narrow(0, offset, n).view(t.shape))
         offset += n
     return tuple(out)
+
+
+def _take_tensors(tensors: Iterable[Tensor], size_limit: int) -> Iterator[list[Tensor]]:
+    """Chunks of ``tensors`` (lists), each of one ``tensor.type()`` and at most ``size_limit``
+    bytes unless a single tensor is larger, as torch's (MMEngine's bucketed all-reduce): tensors
+    keep their order within a type; a sparse tensor counts its indices' and values' bytes."""
+    buffers: dict[str, list] = {}
+    for tensor in tensors:
+        kind = tensor.type()
+        if tensor.is_sparse:
+            indices, values = tensor._indices(), tensor._values()
+            size = indices.numel() * indices.element_size() + values.numel() * values.element_size()
+        else:
+            size = tensor.numel() * tensor.element_size()
+        buf = buffers.setdefault(kind, [[], 0])
+        if buf[1] + size > size_limit and buf[1] > 0:
+            yield buf[0]
+            buf = buffers[kind] = [[], 0]
+        buf[0].append(tensor)
+        buf[1] += size
+    for chunk, _ in buffers.values():
+        if chunk:
+            yield chunk
 
 
 def _get_available_device_type() -> str | None:

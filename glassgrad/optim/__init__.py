@@ -42,6 +42,7 @@ for _cls in (
     Muon,
 ):
     quiet_step(_cls)
+del _cls  # a leaked loop name: MMEngine registers every Optimizer class found by dir(torch.optim)
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]

@@ -162,7 +162,11 @@ class Optimizer(OptimizerHooks):
             )
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
-            raise ValueError(f"{name}: expected each parameter once, got one in more than one group")
+            # PyTorch's words first: programs match them (MMEngine's bypass_duplicate test)
+            raise ValueError(
+                f"{name}: some parameters appear in more than one parameter group "
+                "(expected each parameter once, got one in more than one group)"
+            )
         if self.param_groups and ("param_names" in param_group) != ("param_names" in self.param_groups[0]):
             raise ValueError(f"{name}: expected all param groups with names or all without")
         param_group["params"] = params

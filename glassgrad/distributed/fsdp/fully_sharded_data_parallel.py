@@ -10,6 +10,31 @@ True
 
 from __future__ import annotations
 
-from glassgrad.distributed.fsdp._fsdp1 import FullyShardedDataParallel
+from enum import Enum, auto
 
-__all__ = ["FullyShardedDataParallel"]
+from glassgrad.distributed.fsdp._fsdp1 import FullyShardedDataParallel
+from glassgrad.distributed.fsdp.api import (  # noqa: F401  PyTorch's module imports them too
+    BackwardPrefetch,
+    CPUOffload,
+    FullOptimStateDictConfig,
+    FullStateDictConfig,
+    LocalOptimStateDictConfig,
+    LocalStateDictConfig,
+    MixedPrecision,
+    OptimStateDictConfig,
+    ShardedOptimStateDictConfig,
+    ShardedStateDictConfig,
+    ShardingStrategy,
+    StateDictConfig,
+    StateDictSettings,
+    StateDictType,
+)
+
+__all__ = ["FullyShardedDataParallel", "OptimStateKeyType"]
+
+
+class OptimStateKeyType(Enum):
+    """How FSDP1's optimizer state dict keys its parameters (PyTorch's members and values)."""
+
+    PARAM_NAME = auto()
+    PARAM_ID = auto()

@@ -15,6 +15,14 @@ from glassgrad import (
     _C,  # noqa: F401 - torch._C (its private hooks), as after `import torch`
     _VF,  # noqa: F401 - torch._VF, as after `import torch`
     __config__,  # noqa: F401 - torch.__config__ (show(), parallel_info()), as after `import torch`
+    # PyTorch's private submodules that `import torch` loads, so that code reading them as
+    # attributes ports (einx 0.3's `torch._subclasses.FakeTensor`; port round 56)
+    _decomp,  # noqa: F401
+    _higher_order_ops,  # noqa: F401
+    _inductor,  # noqa: F401
+    _jit_internal,  # noqa: F401
+    _subclasses,  # noqa: F401
+    _utils,  # noqa: F401
     foreach_ops,
     index_builders,
     layouts,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.tensor import Tensor
+from glassgrad.torch_function import _disabled_torch_function_impl
 
 __all__ = ["FakeTensor", "FakeTensorConverter", "FakeTensorMode", "UnsupportedFakeTensorException"]
 
@@ -28,6 +29,10 @@ class UnsupportedFakeTensorException(RuntimeError):  # noqa: N818 - PyTorch's na
 
 class FakeTensor(Tensor):
     """Not available: making one raises ``NotImplementedError`` (see the module's docstring)."""
+
+    # PyTorch's FakeTensor does not take part in __torch_function__ either; taking part would
+    # switch the protocol on for every program once `import torch` loads this module (round 56)
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FakeTensor:
         raise _refuse("FakeTensor")

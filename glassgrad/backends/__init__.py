@@ -19,7 +19,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu"]
+__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu", "opt_einsum"]
 
 # PyTorch's global-flag freeze: after disable_global_flags() the cudnn switches may only change
 # inside cudnn.flags(...). The state lives in this dict, not in a module global: PyTorch's functions
@@ -151,3 +151,6 @@ _SDPA_NAMES = (*_sdpa.SWITCHES, "sdp_kernel")
 
 for _name in _SDPA_NAMES:
     setattr(cuda, _name, getattr(_sdpa, _name))
+
+# torch.backends.opt_einsum: einsum's path-search switches (port round 56)
+from glassgrad.backends import opt_einsum  # noqa: E402

@@ -82,8 +82,8 @@ def list_index(seq: list | tuple, op: str) -> Any:
 def int_list(seq: list | tuple, op: str) -> list | tuple:
     """A list (or tuple) index of Python numbers with a float among them, as PyTorch reads it: a long
     index (``indexing_tensor_from_data`` makes one of any list that is not all bools), each float
-    truncated toward zero, so ``x[:, [2.0]]`` is ``x[:, [2]]`` (pykan's ``dim + np.sum([])`` is a
-    float). A NumPy float32 or a tensor inside stays as it is (refused after, as PyTorch refuses it)."""
+    truncated toward zero, so ``x[:, [2.0]]`` is ``x[:, [2]]`` (pykan adds NumPy's sum of an empty
+    list, a float). A NumPy float32 or a tensor inside stays as it is (refused after, as PyTorch refuses it)."""
     if not _numbers_with_float(seq):
         return seq
     return [int_list(e, op) if isinstance(e, list | tuple) else _float_as_index(e, op) for e in seq]

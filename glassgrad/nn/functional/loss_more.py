@@ -2,9 +2,8 @@
 
 Each gradient is PyTorch's, kinks included: a ``clamp(min=0)`` hinge passes the gradient at the kink
 (PyTorch's ``clamp_min``), a ``relu`` hinge does not (the strict ``z > 0`` of the multi(label)-margin
-kernels). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2 at 0 (max
-splits ties, sign(0) = 0). These broadcast input and target as PyTorch does (it does not warn for
-them, unlike for mse_loss); shapes that cannot broadcast are errors naming the op.
+kernels). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2 at 0. These
+broadcast input and target as PyTorch does, silently; shapes that cannot broadcast name the op.
 """
 
 from __future__ import annotations

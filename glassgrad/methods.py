@@ -85,6 +85,9 @@ def _view_inplace(name: str, view: Any) -> Any:
             self._check_inplace(name)  # raises: a leaf that requires grad
         if recording and self._vc[1]:  # a split's piece, a view of a leaf: refused, as PyTorch
             _stale.refuse_view_inplace(self, name)
+        elif not recording and _grad_state.enabled and self._base is not None:
+            # raises: a view made in no_grad mode, or before its leaf's requires_grad_()
+            _stale.refuse_no_grad_view(self, name)
         shared = self._vc[1]
         # a non-leaf in the graph keeps a node of its new shape, under no_grad too (else backward
         # would hand its old node a gradient of the new shape), as PyTorch regenerates it

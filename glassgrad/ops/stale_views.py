@@ -134,17 +134,24 @@ def refuse_view_inplace(t: Any, op: str) -> None:
 def refuse_no_grad_view(t: Any, op: str) -> None:
     """PyTorch's refusal of an in-place change, with grad mode on, of a view made in no_grad mode
     (or cut from one) whose base requires grad: PyTorch's view then reads ``requires_grad=True``
-    and the change would have to be recorded. Called for a tensor that does not require grad (one
-    that does is refused by ``view_rebase.check_view`` while recording)."""
+    and the change would have to be recorded; and of any in-place change of a view, made before
+    its leaf base's ``requires_grad_()``, of that leaf. Called for a tensor that does not require
+    grad (one that does is refused by ``view_rebase.check_view`` while recording)."""
     from glassgrad.autograd.view_rebase import Marked, live_base
 
     base = live_base(t)
-    if base is None or not base.requires_grad or base._views is None:
+    if base is None or not base.requires_grad:
         return
-    ref = base._views.get(id(t))
+    ref = None if base._views is None else base._views.get(id(t))
     if ref.__class__ is Marked and ref() is t and not is_multi_view(t):
         raise GraphError(
             f"{op}: expected a tensor that may change in place with grad mode on, got a view of shape "
             f"{t.shape} made in no_grad mode of a tensor that requires grad (PyTorch refuses it too); "
             "change it inside glassgrad.no_grad(), or change a clone()"
+        )
+    if base._node is None:  # a view made before its leaf's requires_grad_(): PyTorch's reads True
+        raise GraphError(
+            f"{op}: expected a tensor that may change in place with grad mode on, got a view of shape "
+            f"{t.shape} of a leaf that requires grad (made before its requires_grad_(); PyTorch refuses "
+            "it too); do it inside glassgrad.no_grad(), or change a clone()"
         )

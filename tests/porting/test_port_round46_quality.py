@@ -220,10 +220,12 @@ def test_log_bases_float64_values_match_torch(torch, name):
     v = _arguments(name, "float64")
     got = getattr(gg, name)(gg.tensor(v)).numpy()
     want = getattr(torch, name)(torch.tensor(v)).numpy()
-    if name == "exp2":  # PyTorch's own exp2 is not always correctly rounded: within 1 ulp
-        assert _ulps(got, want).max() <= 1
-    else:
-        np.testing.assert_array_equal(got, want)
+    # Within an ulp of PyTorch, not to the bit: the float64 kernels are the host's. On an AVX-512
+    # host NumPy's log10/log2 and PyTorch's agree to the bit; on an AVX2 one (AMD EPYC) NumPy takes
+    # glibc's log10, PyTorch its own SIMD kernel, and each is 1 ulp from the correctly rounded value
+    # at different points (about 6 % and 0.03 % of them). The double rounding of log(x) / ln 10
+    # that this test was written for is caught exactly at the powers below.
+    assert _ulps(got, want).max() <= 1
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
@@ -242,7 +244,8 @@ def test_log_bases_are_exact_at_powers(dtype):
     p2 = gg.tensor(2.0**k, dtype=getattr(gg, dtype))
     np.testing.assert_array_equal(gg.log2(p2).numpy(), k.astype(dtype))
     np.testing.assert_array_equal(gg.exp2(gg.tensor(k.astype(dtype))).numpy(), (2.0**k).astype(dtype))
-    k10 = np.arange(0, 5 if dtype == "float16" else 10)
+    # 10^k exact in the dtype up to these k; log(x) / ln 10 gave 2.9999999999999996 for 1000
+    k10 = np.arange(0, 5 if dtype == "float16" else 23 if dtype == "float64" else 11)
     p10 = gg.tensor(10.0**k10, dtype=getattr(gg, dtype))
     np.testing.assert_array_equal(gg.log10(p10).numpy(), k10.astype(dtype))
     assert gg.log10(gg.tensor(1000.0, dtype=gg.float64)).item() == 3.0
@@ -254,8 +257,7 @@ def test_log_bases_spellings_and_gradients_match_torch(torch, name):
     v = np.abs(RNG.standard_normal((3, 4))) + 0.5
     x, tx = gg.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
     y, ty = getattr(x, name)(), getattr(tx, name)()
-    if name != "exp2":  # (exp2: within an ulp, above)
-        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    assert _ulps(y.detach().numpy(), ty.detach().numpy()).max() <= 1  # (the host's kernels, above)
     (y * y).sum().backward()
     (ty * ty).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
@@ -283,15 +285,16 @@ def test_log_bases_gradcheck_with_broadcasting(name):
     assert gg.autograd.gradgradcheck(f, (a, b))
 
 
-def test_psnr_of_piq_matches_torch_to_the_bit(torch):
-    # piq.psnr: -10 log10(mean((x - y)^2)) per image
+def test_psnr_of_piq_matches_torch_to_an_ulp(torch):
+    # piq.psnr: -10 log10(mean((x - y)^2)) per image (to the bit on an AVX-512 host; the host's
+    # log10 kernels may differ by an ulp, see test_log_bases_float64_values_match_torch)
     x, y = RNG.random((2, 3, 16, 16)), RNG.random((2, 3, 16, 16))
 
     def psnr(lib):
         a, b = lib.tensor(x), lib.tensor(y)
         return (-10 * lib.log10(((a - b) ** 2).mean(dim=[1, 2, 3]) + 1e-8)).numpy()
 
-    np.testing.assert_array_equal(psnr(gg), psnr(torch))
+    assert _ulps(psnr(gg), psnr(torch)).max() <= 1
 
 
 # ------------------------------------------------------------------ the step functions

@@ -27,6 +27,7 @@ from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, store
 from glassgrad.autograd.tensor_hook_run import run_tensor_hooks as _run_hooks
+from glassgrad.autograd.tensor_hook_run import with_seeds
 from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
@@ -79,7 +80,8 @@ def backward(
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
-    backward_roots([(tensor, grad)], retain_graph, inputs)
+    roots = [(tensor, grad)]  # (its hooks get the caller's Tensor: tensor_hook_run.with_seeds)
+    with_seeds(roots, gradient, lambda: backward_roots(roots, retain_graph, inputs))
 
 
 def backward_roots(

@@ -14,6 +14,7 @@ from glassgrad.autograd.engine import _run_hooks, backward_roots, check_seed_dev
 from glassgrad.autograd.engine_modes import keeps_graph
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.autograd.gradient_edge import resolve
+from glassgrad.autograd.tensor_hook_run import with_seeds
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
@@ -93,7 +94,7 @@ def backward(
         ]
         return backward_roots(roots, True if retain_graph is None else retain_graph, inputs, True)
     roots = _roots("backward", outs, seeds, copy=True)
-    backward_roots(roots, bool(retain_graph), inputs)
+    with_seeds(roots, seeds, lambda: backward_roots(roots, bool(retain_graph), inputs))
 
 
 def grad(
@@ -159,7 +160,8 @@ def grad(
     sparse = {i: t for i, t in enumerate(ins) if getattr(t, "_vals", None) is not None}
     if sparse:  # autograd runs through a sparse tensor's values: its gradient is theirs, made sparse
         ins = [t._vals if i in sparse else t for i, t in enumerate(ins)]
-    found = run_backward(roots, retain_graph=retain_graph, inputs=ins, create_graph=create_graph)
+    run = lambda: run_backward(roots, retain_graph=retain_graph, inputs=ins, create_graph=create_graph)  # noqa: E731
+    found = run() if create_graph else with_seeds(roots, grad_outputs, run)
     result = []
     for t in ins:
         entry = found.get(id(t))

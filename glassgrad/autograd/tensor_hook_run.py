@@ -9,6 +9,8 @@ given, looks for it).
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from glassgrad.autograd import recorded
 from glassgrad.autograd.complex_gate import check_hook_result
 from glassgrad.autograd.function import _tensor_cls
@@ -16,7 +18,31 @@ from glassgrad.autograd.sparse_grad import SparseRows, hooked
 from glassgrad.backend import asarray, user_code
 from glassgrad.errors import ShapeError
 
-__all__ = ["run_tensor_hooks"]
+__all__ = ["run_tensor_hooks", "with_seeds", "given_seeds"]
+
+#: ``id(seed array) -> (array, Tensor)`` while a pass runs: the seeds the caller gave as Tensors
+#: (``grad``'s ``grad_outputs``, ``backward``'s ``gradient``), so that the output's hooks get that
+#: very object, as PyTorch's do (zennit checks ``grad is grad_output``); the array is held, so its
+#: id cannot pass to another gradient during the pass
+given_seeds: dict = {}
+
+
+def with_seeds(roots: list, seeds: Any, run: Callable[[], Any]) -> Any:
+    """``run()`` (a backward pass from ``roots``, pairs of output and seed array) with each seed the
+    caller gave as a Tensor of its output's dtype (``seeds``: a Tensor, a sequence or None) entered
+    in ``given_seeds`` for the pass."""
+    tensor_cls = _tensor_cls[0]
+    seeds = [seeds] if seeds.__class__ is tensor_cls else seeds if isinstance(seeds, list | tuple) else ()
+    keys = []
+    for (_, g), s in zip(roots, seeds):
+        if s.__class__ is tensor_cls and s._data.dtype == g.dtype and id(g) not in given_seeds:
+            given_seeds[id(g)] = (g, s)
+            keys.append(id(g))
+    try:
+        return run()
+    finally:
+        for k in keys:
+            del given_seeds[k]
 
 
 def run_tensor_hooks(hooks: list, grad):
@@ -28,6 +54,11 @@ def run_tensor_hooks(hooks: list, grad):
         return hooked(run_tensor_hooks, hooks, grad)
     shown = None  # an array a user's hook was given or gave: it may keep it, so it must not become a .grad
     given = None
+    if given_seeds:
+        seed = given_seeds.get(id(grad))
+        if seed is not None and seed[0] is grad:  # the caller's seed: its hooks see (and may change)
+            given = seed[1]  # that Tensor itself
+            grad = shown = given._data  # (the caller's array never becomes a .grad)
     for hook in hooks:
         if given is None or given._data is not grad:
             given = tensor_cls(grad, _wrap=True)

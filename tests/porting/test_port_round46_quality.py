@@ -285,7 +285,7 @@ def test_log_bases_gradcheck_with_broadcasting(name):
     assert gg.autograd.gradgradcheck(f, (a, b))
 
 
-def test_psnr_of_piq_matches_torch_to_an_ulp(torch):
+def test_psnr_of_piq_matches_torch_to_two_ulps(torch):
     # piq.psnr: -10 log10(mean((x - y)^2)) per image (to the bit on an AVX-512 host; the host's
     # log10 kernels may differ by an ulp, see test_log_bases_float64_values_match_torch)
     x, y = RNG.random((2, 3, 16, 16)), RNG.random((2, 3, 16, 16))
@@ -294,7 +294,8 @@ def test_psnr_of_piq_matches_torch_to_an_ulp(torch):
         a, b = lib.tensor(x), lib.tensor(y)
         return (-10 * lib.log10(((a - b) ** 2).mean(dim=[1, 2, 3]) + 1e-8)).numpy()
 
-    assert _ulps(psnr(gg), psnr(torch)).max() <= 1
+    # one ulp of log10 near 0.8, times 10, is 1.25 ulps near 8: two after rounding
+    assert _ulps(psnr(gg), psnr(torch)).max() <= 2
 
 
 # ------------------------------------------------------------------ the step functions

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.backend import may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.layers import dropout, scaled_dropout
@@ -175,7 +176,8 @@ def interpolate(
     widens the kernel when downscaling so that every input pixel counts (PIL's resize). The backward is the true vector-Jacobian product of
     the forward; PyTorch's bicubic backward copies the gradient through unchanged when the output
     size equals the input size, even where a scale factor other than 1 moved the sampling points in
-    its forward. With a ``scale_factor`` the
+    its forward, and its anti-aliased backward resamples an axis of unchanged size that its forward
+    leaves alone (ours passes it through). With a ``scale_factor`` the
     coordinates use ``1 / scale_factor`` unless ``recompute_scale_factor=True`` (then in/out sizes).
 
     Shape:
@@ -232,11 +234,19 @@ def interpolate(
     if mode == "bicubic" or antialias:  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed matrix per axis
         (h, w), dt = input.shape[2:], input._data.dtype
         if antialias:  # kernels widened by the downscale factor (image_aa.py)
-            rows = aa_matrix(h, sizes[0], factors[0], bool(align_corners), mode, dt)
-            cols = aa_matrix(w, sizes[1], factors[1], bool(align_corners), mode, dt)
-        else:
-            rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
-            cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
+            # an axis that keeps its size is skipped, as PyTorch's separable kernel skips it: its
+            # identity product would spread an inf or nan pixel along the axis (0 * inf)
+            out = input
+            if w != sizes[1]:
+                cols = aa_matrix(w, sizes[1], factors[1], bool(align_corners), mode, dt)
+                out = matmul(out, Tensor(cols.T.copy(), _wrap=True))
+            if h != sizes[0]:
+                out = matmul(
+                    Tensor(aa_matrix(h, sizes[0], factors[0], bool(align_corners), mode, dt), _wrap=True), out
+                )
+            return channels_last_if(_own(out, input), input)
+        rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
+        cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
         return channels_last_if(
             matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True))), input
         )
@@ -252,7 +262,16 @@ def interpolate(
             f = None
         if n_out != n_in or f not in (None, 1.0):
             out = _resize_axis(out, axis, n_out, f, mode, bool(align_corners))
-    return channels_last_if(out, input)  # a channels-last image stays channels-last (PyTorch)
+    return channels_last_if(_own(out, input), input)  # a channels-last image stays channels-last (PyTorch)
+
+
+def _own(out: Tensor, input: Tensor) -> Tensor:  # noqa: A002
+    """``out``, copied when it is ``input`` or a view of its memory (nothing resized, a shuffle by
+    1): PyTorch's resizes and shuffles always return a new tensor, so that an in-place op on the
+    result (``up += skip``) never writes into the input."""
+    if out is input or (out._data.size and may_share_memory(out._data, input._data)):
+        return out.clone()
+    return out
 
 
 # ------------------------------------------------------------------ shuffles
@@ -274,7 +293,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     x = input.reshape(*lead, c // (r * r), r, r, h, w)  # (*, C*r*r, H, W) -> (*, C, r, r, H, W)
     n = len(lead)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # -> (*, C, H, r, W, r)
-    return x.reshape(*lead, c // (r * r), h * r, w * r)  # -> (*, C, H*r, W*r)
+    return _own(x.reshape(*lead, c // (r * r), h * r, w * r), input)  # -> (*, C, H*r, W*r)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
@@ -293,7 +312,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     x = input.reshape(*lead, c, h, r, w, r)  # (*, C, H*r, W*r) -> (*, C, H, r, W, r)
     n = len(lead)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # -> (*, C, r, r, H, W)
-    return x.reshape(*lead, c * r * r, h, w)  # -> (*, C*r*r, H, W)
+    return _own(x.reshape(*lead, c * r * r, h, w), input)  # -> (*, C*r*r, H, W)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
@@ -310,7 +329,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
     n, c, *rest = input.shape
     x = input.reshape(n, g, c // g, *rest)  # (N, C, *) -> (N, g, C/g, *)
     x = x.transpose(1, 2)  # -> (N, C/g, g, *)
-    return x.reshape(n, c, *rest)  # -> (N, C, *)
+    return _own(x.reshape(n, c, *rest), input)  # -> (N, C, *)
 
 
 # ------------------------------------------------------------------ channel dropout

@@ -126,9 +126,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling and autocast "
-        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to, _distributed_c10d and Value"
+        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to, _distributed_c10d, Value and the error classes "
+        "(_LinAlgError, OutOfMemoryError, _DistError, _DistStoreError, _DistNetworkError)"
     )
 
+
+# the exception classes PyTorch defines in C++: the same classes as their public names
+# (torch.linalg.LinAlgError ...). torchdiffeq's implicit Runge-Kutta step catches
+# ``torch._C._LinAlgError`` around ``linalg.solve`` to stop its Broyden iteration on a singular Jacobian
+from glassgrad.distributed.store import DistError as _DistError  # noqa: E402, F401
+from glassgrad.distributed.store import DistNetworkError as _DistNetworkError  # noqa: E402, F401
+from glassgrad.distributed.store import DistStoreError as _DistStoreError  # noqa: E402, F401
+from glassgrad.errors import LinAlgError as _LinAlgError  # noqa: E402, F401
+from glassgrad.errors import OutOfMemoryError  # noqa: E402, F401
 
 # torch.library's low-level API: an Autograd kernel's Function.forward calls the op again inside this
 from glassgrad.library_ops import _AutoDispatchBelowAutograd  # noqa: E402, F401

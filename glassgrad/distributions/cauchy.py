@@ -75,7 +75,7 @@ class Cauchy(Distribution):
         return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
 
     def icdf(self, value: Tensor) -> Tensor:
-        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+        return gg.tan(math.pi * (value - 0.5)) * self.scale + self.loc  # a float: TypeError, as PyTorch
 
     def entropy(self) -> Tensor:
         return math.log(4 * math.pi) + self.scale.log()

@@ -74,7 +74,7 @@ class Exponential(ExponentialFamily):
         return 1 - (-self.rate * value).exp()
 
     def icdf(self, value: Tensor) -> Tensor:
-        return -(-value).log1p() / self.rate
+        return -gg.log1p(-value) / self.rate  # a float: TypeError, as PyTorch
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()

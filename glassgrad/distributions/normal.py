@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import glassgrad as gg
 from glassgrad.distributions import constraints, utils
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.tensor import Tensor
@@ -86,8 +87,9 @@ class Normal(ExponentialFamily):
         return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
 
     def icdf(self, value: Tensor) -> Tensor:
-        """The quantile: μ + σ √2 erfinv(2 value − 1), for value in [0, 1]."""
-        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+        """The quantile: μ + σ √2 erfinv(2 value − 1), for value in [0, 1]. A float value is a
+        ``TypeError`` from ``erfinv``, as in PyTorch (which does not validate icdf's argument)."""
+        return self.loc + self.scale * gg.erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()

@@ -112,9 +112,6 @@ class _Methods:
             return elementwise.pow(self, 2)
         return elementwise.mul(self, self)
 
-    def reciprocal(self) -> Tensor:
-        return elementwise.div(1.0, self)
-
     def abs(self) -> Tensor:
         return unary.abs(self)
 

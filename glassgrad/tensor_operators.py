@@ -131,6 +131,11 @@ class _Operators:
         except _FAILED:
             return _decline(other, self, "__rtruediv__")
 
+    def reciprocal(self) -> Tensor:
+        # torch.reciprocal's op, which saves its result (a division saved self: changing the
+        # result in place computed here and raised in PyTorch, changing self the other way)
+        return composite.reciprocal(self)
+
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, _SEQUENCES):
             return NotImplemented

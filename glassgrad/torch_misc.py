@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.operand_errors import flag
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.return_types import return_type
@@ -246,15 +246,17 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
     maxnorm / (norm + 1e-7), as PyTorch's); differentiable. Shape: input's."""
     from glassgrad.ops.elementwise import div
+    from glassgrad.ops.indexing import normalize_dim
     from glassgrad.out_keyword import with_out
 
+    if input.ndim < 2:  # PyTorch's check: a 1-D input has no slices to renormalize, only elements
+        raise ShapeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
     if p <= 0:
         raise ValueError(f"renorm: expected a positive p, got {p}")
     if maxnorm < 0:
         raise ValueError(f"renorm: expected a non-negative maxnorm, got {maxnorm}")
-    d = dim % input.ndim if input.ndim else 0
-    others = tuple(k for k in range(input.ndim) if k != d)
-    norm = input.norm(p, dim=others, keepdim=True) if others else input.abs()
+    d = normalize_dim(dim, input.ndim, "renorm", tuple(input.shape))  # (it wrapped dim 5 to 1)
+    norm = input.norm(p, dim=tuple(k for k in range(input.ndim) if k != d), keepdim=True)
     # a division, as the kernel's (``number / t`` is ``t.reciprocal() * number``, PyTorch's Python)
     factor = div(maxnorm, norm + 1e-7).where(norm > maxnorm, norm.new_ones(()))
     # row-major, as PyTorch's kernel allocates it (the product keeps a permuted input's order)

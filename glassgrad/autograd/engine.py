@@ -346,6 +346,10 @@ def _accumulate_leaves(leaves: dict) -> None:
 
 def _store_grad(t, g, given: set) -> None:
     """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
+    if not t.requires_grad:
+        # turned off (requires_grad_(False), detach_()) after the graph recorded it: PyTorch's
+        # AccumulateGrad drops the gradient, so a frozen parameter keeps no .grad to step with
+        return None
     tensor_cls = _tensor_cls[0]
     if g.__class__ is tensor_cls:
         return recorded.store_grad(t, g)

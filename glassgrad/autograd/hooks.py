@@ -87,6 +87,8 @@ def warn_unretained_grad(t: Any) -> None:
 
 def retain_grad(t: Any) -> None:
     """Keep non-leaf ``t``'s gradient in ``t.grad`` after backward, after its other hooks ran."""
+    if not t.requires_grad:  # PyTorch refuses at once (its .grad would silently stay None)
+        raise GraphError("retain_grad: can't retain_grad on Tensor that has requires_grad=False")
     if t._node is None or retains_grad(t):
         return
     ref = weakref.ref(t)

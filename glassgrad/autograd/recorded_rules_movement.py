@@ -380,7 +380,13 @@ def _copy_slices(ctx, g):
 
 @rule("as_strided")
 def _as_strided(ctx, g):
-    """zeros laid out as the base's memory with g added at the view's places, read at the base's"""
-    span, root, view = _places(ctx, array_module(g._data))
+    """zeros laid out as the base's memory with g added at the view's places, read at the base's
+    (an element the base reaches k times gives each of its readers 1/k, as the first-order rule)"""
+    xp = array_module(g._data)
+    span, root, view = _places(ctx, xp)
     buf = _put(g.reshape(-1), (span,), (view.reshape(-1),), True)
-    return GetItem.apply(buf, key=(root,), advanced=True)
+    out = GetItem.apply(buf, key=(root,), advanced=True)
+    count = xp.bincount(root.reshape(-1), minlength=span)[root]
+    if root.size and count.max() > 1:  # an overlapping base (an expand, an unfold, an as_strided)
+        out = out * constant((1.0 / count).astype(g._data.dtype))
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 
 import glassgrad as gg
 from glassgrad import special
-from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.autograd.recorded import constant, operand, rule, saved
 from glassgrad.autograd.recorded_rules_math import _maxmin_dim, _pow, _safe, _sel
 from glassgrad.autograd.recorded_rules_math2 import xlog_shifted
 from glassgrad.ops.elementwise import div
@@ -132,10 +132,10 @@ def _i1e(ctx, g):
 # ------------------------------------------------------------------ error and normal-distribution functions
 @rule("erfinv")
 def _erfinv(ctx, g):
-    """g sqrt(pi)/2 e^(z^2)."""
-    (y,) = saved(ctx)
-    z = _wide(output(ctx, y))
-    return g * _narrow(_SQRT_PI_OVER_TWO * gg.exp(z * z), y.dtype)
+    """g sqrt(pi)/2 e^(z^2), z = erfinv(a) again (forward saves a, as PyTorch's)."""
+    a, x = _input(ctx)
+    z = _wide(gg.erfinv(x))
+    return g * _narrow(_SQRT_PI_OVER_TWO * gg.exp(z * z), a.dtype)
 
 
 @rule("erfcx")

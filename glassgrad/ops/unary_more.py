@@ -154,7 +154,9 @@ class _InFloat64(Function):
 
     What the special functions below share: each subclass names its float64 array functions
     ``value`` and ``slope`` (the derivative); ``slope_of_output`` says the derivative is written in
-    terms of z rather than a (erfinv), so z is what forward saves.
+    terms of z rather than a (erfinv): backward evaluates z again from the saved a, as PyTorch's
+    formula does, so that an in-place change of z leaves the gradient alone (saving z made backward
+    raise there, and computed where a changed in place and PyTorch raises).
     """
 
     register = False
@@ -168,13 +170,14 @@ class _InFloat64(Function):
 
     @classmethod
     def forward(cls, ctx, a):
-        out = cls._evaluate(cls.value, a)
-        ctx.save_for_backward(out if cls.slope_of_output else a)
-        return out
+        ctx.save_for_backward(a)
+        return cls._evaluate(cls.value, a)
 
     @classmethod
     def backward(cls, ctx, g):
         (x,) = ctx.saved
+        if cls.slope_of_output:
+            x = cls._evaluate(cls.value, x)
         return quietly(array_module(g).multiply, g, cls._evaluate(cls.slope, x))  # 0 * inf: nan, silently
 
 

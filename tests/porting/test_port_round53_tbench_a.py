@@ -92,9 +92,12 @@ def test_forward_mode_pow_takes_the_kernel_of_the_backward(torch, exponent):
         _, tangent = lib.func.jvp(lambda a: a**exponent, (lib.from_numpy(x),), (lib.from_numpy(t),))
         tangents.append(tangent.numpy())
         powers.append((lib.from_numpy(x) ** (exponent - 1)).numpy())
-    # b * x^(b-1) * t: equal wherever the two kernels' x^(b-1) are (97 % and more)
+    # b * x^(b-1) * t: equal wherever the two kernels' x^(b-1) are (97 % and more on an AVX-512
+    # host; x^0.5 83 % on an AVX2 one, where PyTorch's float32 pow takes another kernel); elsewhere
+    # the powers are an ulp apart
     same = powers[0] == powers[1]
-    assert np.mean(same) > 0.97
+    assert np.mean(same) > 0.8
+    np.testing.assert_array_max_ulp(powers[0], powers[1], maxulp=1)
     np.testing.assert_array_equal(tangents[0][same], tangents[1][same])
     # J is diagonal: the tangent is the VJP of t, bit for bit (both b * a^(b-1) * t)
     a = gg.tensor(x, requires_grad=True)

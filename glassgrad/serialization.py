@@ -7,7 +7,8 @@ What a file holds:
   safetensors reader (``safetensors.torch.load_file``) sees the usual names; nested ones read
   ``model/fc.weight``, ``optimizer/state/0/exp_avg``.
 * a complex tensor as its ``view_as_real`` floats ``(..., 2)`` (safetensors has no complex dtype),
-  its reference in the structure marked ``"complex": true`` so that it loads complex again.
+  its reference in the structure marked ``"complex": true`` so that it loads complex again; one
+  laid out densely but not C-ordered (channels-last) with its strides (``serialization_layout.py``).
 * everything else (numbers, strings, bools, None, lists, tuples, dicts with int keys, ...) as JSON
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
@@ -45,6 +46,7 @@ from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_saf
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_canonical import canonical_header
 from glassgrad.serialization_complex import complex_of, real_pairs
+from glassgrad.serialization_layout import layout_fields, restride
 from glassgrad.serialization_objects import encode_object
 from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
@@ -84,7 +86,10 @@ class _Encoder:
     def __init__(self) -> None:
         self.tensors: dict[str, np.ndarray] = {}
         self.seen: dict[int, str] = {}  # id(tensor) -> key: a tensor held twice is stored once
-        self.complex_keys: set[str] = set()  # keys whose floats are a complex tensor's (..., 2) parts
+        # An id is unique only while its object lives: a __getstate__ may hand over fresh tensors
+        # that die mid-walk, and a later one at the same address would be taken for a stored one.
+        self.held: list[Any] = []
+        self.fields: dict[str, dict] = {}  # key -> what its data alone loses (complex, strides)
 
     def _key(self, path: tuple) -> str:
         key = "/".join(str(p) for p in path) or "tensor"
@@ -109,8 +114,8 @@ class _Encoder:
                     f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "
                     "data to write; give the module storage first (to_empty + init, or load_state_dict)"
                 )
-            is_complex = arr.dtype.kind == "c"
-            if is_complex:  # safetensors has no complex dtype: stored as view_as_real's (..., 2) floats
+            fields = layout_fields(arr, tag == "__tensor__")
+            if "complex" in fields:  # safetensors has none: stored as view_as_real's (..., 2) floats
                 arr = real_pairs(arr)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
@@ -120,11 +125,9 @@ class _Encoder:
             # ascontiguousarray would turn a 0-d array into 1-d; copy(order="C") keeps the shape.
             self.tensors[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
             self.seen[id(obj)] = key
-            if is_complex:
-                self.complex_keys.add(key)
-        out: dict = {tag: key}
-        if key in self.complex_keys:
-            out["complex"] = True
+            self.held.append(obj)
+            self.fields[key] = fields
+        out: dict = {tag: key, **self.fields[key]}
         if isinstance(obj, Tensor):
             if obj.requires_grad:
                 out["requires_grad"] = True
@@ -275,6 +278,8 @@ class _Decoder:
             arr = self.arrays[key]
             if node.get("complex"):
                 arr = complex_of(arr, key, self.where)
+            if "strides" in node:  # a channels-last or transposed tensor keeps its layout, as PyTorch's
+                arr = restride(arr, node["strides"], key, self.where)
             if tag == "__ndarray__":
                 self.made[key] = arr
                 return arr

@@ -12,6 +12,13 @@ builds it again from a fixed table of types, so a file still never names code to
 * ``{"__set__": [...], "frozen": bool}``;
 * ``{"__complex__": [re, im], "np": "<c16"}`` (``np`` only for a NumPy scalar);
 * ``{"__dtype__": "float32"}``: the module-level dtype object (``gg.float32``);
+* ``{"__size__": [2, 3]}``: a ``Size``; ``{"__device__": "cuda:0"}``: a ``device`` (a training
+  script's config saves its device, which PyTorch pickles);
+* ``{"__odict__": {...}, "state": {...}}``: an ``OrderedDict`` (the dict encoded as any dict, so
+  a state_dict's tensors keep their keys) and its attributes: a ``state_dict``'s ``_metadata``,
+  the module versions that ``load_state_dict`` hands each ``_load_from_state_dict`` (PyTorch's
+  pickle keeps both; without them a module that migrates old checkpoints by version would
+  migrate a current one again);
 * ``{"__global__": [module, qualname]}``: a class or function, ``{"__enum__": [module, qualname,
   name]}``: an enum member (``serialization_globals.py``);
 * ``{"__bytes__": "<base64>", "mutable": bool}``: ``bytes`` or (mutable) ``bytearray`` (stanza's
@@ -27,15 +34,18 @@ import base64
 import binascii
 import os
 import pathlib
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.device import device
 from glassgrad.errors import CheckpointError
 from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, decode_global, encode_global
 from glassgrad.serialization_objects import OBJECT_TAG, decode_object
+from glassgrad.size import Size
 
 __all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
 
@@ -45,12 +55,15 @@ VALUE_TAGS = (
     "__complex__",
     "__dtype__",
     "__bytes__",
+    "__size__",
+    "__device__",
+    "__odict__",
     GLOBAL_TAG,
     ENUM_TAG,
     OBJECT_TAG,
 )
 #: the ones that can be dict keys
-HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, *GLOBAL_TYPES)
+HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, Size, device, *GLOBAL_TYPES)
 _NOT_A_VALUE = object()
 
 
@@ -76,6 +89,15 @@ def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> 
         return {"__dtype__": obj.name}
     if isinstance(obj, bytes | bytearray):
         return {"__bytes__": base64.b64encode(obj).decode("ascii"), "mutable": isinstance(obj, bytearray)}
+    if isinstance(obj, Size):
+        return {"__size__": list(obj)}
+    if isinstance(obj, device):
+        return {"__device__": str(obj)}
+    if type(obj) is OrderedDict:  # a subclass stays a plain dict, as before
+        out = {"__odict__": encode(dict(obj), path)}
+        if vars(obj):
+            out["state"] = encode(dict(vars(obj)), (*path, "__dict__"))
+        return out
     ref = encode_global(obj, path)
     return _NOT_A_VALUE if ref is None else ref
 
@@ -124,6 +146,29 @@ def _bytes(node: dict) -> bytes | bytearray:
     return bytearray(data) if mutable else data
 
 
+def _device(name: Any, where: str) -> device:
+    try:
+        if not isinstance(name, str):
+            raise TypeError(f"expected a str, got {type(name).__name__}")
+        return device(name)
+    except (TypeError, ValueError, RuntimeError) as e:  # device() raises PyTorch's RuntimeError
+        raise CheckpointError(
+            f"load: {where}: corrupted structure metadata: a bad device {name!r:.40} ({e})"
+        ) from None
+
+
+def _ordered_dict(node: dict, decode: Callable[[Any], Any], where: str) -> OrderedDict:
+    items, state = decode(node["__odict__"]), decode(node.get("state", {}))
+    if not (isinstance(items, dict) and isinstance(state, dict) and all(isinstance(k, str) for k in state)):
+        raise CheckpointError(
+            f"load: {where}: corrupted structure metadata: expected an OrderedDict's items and attributes as "
+            f"dicts, got {type(items).__name__} and {type(state).__name__}"
+        )
+    out = OrderedDict(items)
+    vars(out).update(state)  # PyTorch's weights-only loader sets an OrderedDict's state so too
+    return out
+
+
 def decode_value(
     node: dict,
     decode: Callable[[Any], Any],
@@ -149,6 +194,15 @@ def decode_value(
         return _complex(node, where)
     if "__bytes__" in node:
         return _bytes(node)
+    if "__size__" in node:
+        dims = node["__size__"]
+        if not (isinstance(dims, list) and all(type(v) is int for v in dims)):
+            raise TypeError(f"a Size is a list of ints, got {dims!r:.80}")
+        return Size(dims)
+    if "__device__" in node:
+        return _device(node["__device__"], where)
+    if "__odict__" in node:
+        return _ordered_dict(node, decode, where)
     name = node["__dtype__"]
     found = getattr(dtypes, name, None) if isinstance(name, str) and name.isidentifier() else None
     if not isinstance(found, dtypes.DType):

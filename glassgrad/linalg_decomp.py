@@ -21,6 +21,7 @@ from glassgrad.linalg_more import matrix_norm
 from glassgrad.linalg_solve import inv_ex
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - eigh's complex twin, made at import
 from glassgrad.ops import linalg_complex_pinv as _linalg_complex_pinv  # noqa: F401 - pinv's complex twin
+from glassgrad.ops import linalg_complex_svd as _linalg_complex_svd  # noqa: F401 - the SVD's complex twins
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.linalg_decomp import QR, Eigh
@@ -237,7 +238,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     Shape:
         (..., m, n) -> (...).
     """
-    check_matrix("linalg.cond", A._data, square=p not in (None, 2, -2))
+    check_matrix("linalg.cond", A._data, square=p not in (None, 2, -2), complex_ok=True)
     if p in (None, 2, -2):
         s = linalg_svd(A, full_matrices=False).S
         if s.shape[-1] == 0:

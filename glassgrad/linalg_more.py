@@ -29,13 +29,14 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _floating(op: str, x: Tensor, dtype: Any, moduli: bool = False) -> Tensor:
-    """``x`` (cast to ``dtype``) checked to be floating; with ``moduli``, a complex ``x``'s |x|
-    (the vector norms of a complex tensor are those of its moduli, real, as PyTorch's)."""
+def _floating(op: str, x: Tensor, dtype: Any, moduli: bool = False, complex_ok: bool = False) -> Tensor:
+    """``x`` (cast to ``dtype``) checked to be floating (or complex, with ``complex_ok``); with
+    ``moduli``, a complex ``x``'s |x| (the vector norms of a complex tensor are those of its
+    moduli, real, as PyTorch's)."""
     x = statistics.norm_cast(op, x, dtype)
     if moduli and x._data.dtype.kind == "c":
         return x.abs()
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and not (complex_ok and x._data.dtype.kind == "c"):
         raise DTypeError(f"{op}: expected a floating point input, got {x.dtype}")
     return x
 
@@ -82,11 +83,12 @@ def matrix_norm(
         A's shape without the two dims (kept as 1s with ``keepdim``).
     """
     op = "linalg.matrix_norm"
-    A = _floating(op, A, dtype, moduli=ord != "nuc" and ord not in (2, -2))  # (those take singular values)
+    by_svd = ord == "nuc" or ord in (2, -2)  # singular values: real, also those of a complex matrix
+    A = _floating(op, A, dtype, moduli=not by_svd, complex_ok=by_svd)
     d0, d1 = _matrix_dims(op, A, dim)
     if ord == "fro":
         return statistics.norm(A, 2, (d0, d1), keepdim)
-    if ord == "nuc" or ord in (2, -2):
+    if by_svd:
         s = singular_values(movedim(A, (d0, d1), (-2, -1)), op)
         if ord == "nuc":
             out = s.sum(-1)

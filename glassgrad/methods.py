@@ -377,10 +377,9 @@ for _name, _fn in METHODS.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _fn)
 
-# sparse COO's dense side (sparse_tensor.py, sparse_more.py); is_sparse: a class attribute (matmul's hot path)
+# sparse COO's dense side (sparse_tensor.py, sparse_more.py); is_sparse: tensor_device.py
 from glassgrad import sparse_tensor as _sp  # noqa: E402
 
-Tensor.is_sparse = False
 Tensor.layout = property(lambda self: _sp.strided)
 Tensor.to_sparse = _sp.to_sparse
 Tensor.to_dense = _sp.dense_to_dense

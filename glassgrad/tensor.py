@@ -144,10 +144,8 @@ class Tensor:
     def dtype(self) -> dtypes.DType:
         return dtypes.from_np_dtype(self._data.dtype)
 
-    # `device`, `is_meta`, `is_cpu`, `is_cuda`, `to`, `cpu`: tensor_device.py. PyTorch's other
-    # device and layout flags (scripts test `x.is_cuda or x.is_xpu`): dense, unquantized, no accelerator
-    is_xpu = is_mps = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
-    is_mkldnn = is_quantized = is_nested = is_sparse_csr = False
+    # `device`, `is_meta`, `is_cpu`, `is_cuda`, `to`, `cpu` and PyTorch's other device and layout
+    # flags (`is_xpu`, `is_sparse` ...: False): tensor_device.py
 
     @property
     def ndim(self) -> int:

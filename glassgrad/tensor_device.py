@@ -185,6 +185,21 @@ class _Device:
 attach(_Device)
 
 
+def _never(name: str) -> property:
+    def flag(self: Tensor) -> bool:
+        return False
+
+    flag.__name__, flag.__qualname__ = name, f"Tensor.{name}"
+    return property(flag, doc=f"``{name}``: False, for a dense tensor on the CPU (or meta device).")
+
+
+# PyTorch's flags are properties (getset descriptors), not booleans: tensor subclasses list their
+# getters (``torch.Tensor.is_mps.__get__``, torchlie's LieTensor) among what __torch_function__ handles
+for _name in ("is_xpu", "is_mps", "is_xla", "is_ipu", "is_vulkan", "is_maia", "is_mtia", "is_mkldnn",
+              "is_quantized", "is_nested", "is_sparse_csr", "is_sparse"):  # fmt: skip
+    setattr(Tensor, _name, _never(_name))
+
+
 def _size_one_strides(shape: tuple, strides: tuple) -> tuple[int, ...]:
     """PyTorch's strides for NumPy's: a new or broadcast dim of size 1 has NumPy's stride 0, where
     PyTorch gives it the next dim's stride times that dim's size (1 for the last dim), the stride a

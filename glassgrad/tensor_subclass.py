@@ -115,10 +115,9 @@ def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **_: Any
     out = Tensor(data._data, _wrap=True)
     out._vc = data._vc  # shared, as detach(): an in-place change through either is seen by both
     data._vc[1] = True
-    out = _recast(out, cls)
-    if require_grad:
+    if require_grad:  # before the recast: PyTorch's sets the flag without asking cls's __torch_function__
         out.requires_grad_(True)
-    return out
+    return _recast(out, cls)
 
 
 def made(self: Tensor) -> bool:

@@ -375,7 +375,8 @@ def _store_grad(t, g, given: set) -> None:
         given.add(id(g))
         t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
     else:
-        if t.grad.is_sparse:  # embedding(sparse=True)'s sparse .grad plus a dense gradient: dense
+        # embedding(sparse=True)'s sparse .grad plus a dense gradient: dense
+        if t.grad.__class__ is not tensor_cls and t.grad.is_sparse:
             t._grad = t.grad.to_dense()
         token = quiet_start()  # float16 sums past 65,504 are inf without a word, as PyTorch's
         try:

@@ -2,8 +2,9 @@
 
 One NumPy SVD gives the three factors; each is handed out by a primitive of its own (``SvdU``,
 ``SvdS``, ``SvdVh``) whose backward is that factor's share of the SVD's vector-Jacobian product
-(Townsend, "Differentiating the Singular Value Decomposition", 2016), real matrices, reduced
-factors (k = min(m, n)). With F_ij = 1 / (s_j² − s_i²) off the diagonal (0 on it):
+(Townsend, "Differentiating the Singular Value Decomposition", 2016), real matrices (complex ones:
+``ops/linalg_complex_svd.py``'s twins), reduced factors (k = min(m, n)). With F_ij = 1 / (s_j² − s_i²)
+off the diagonal (0 on it):
 
     Ā = U [(F ∘ (UᵀŪ − ŪᵀU)) S] Vᵀ + (I − UUᵀ) Ū S⁻¹ Vᵀ          from Ū
       + U diag(S̄) Vᵀ                                            from S̄
@@ -141,7 +142,7 @@ def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> 
     """
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.svd: expected a Tensor, got {type(A).__name__}")
-    check_matrix("linalg.svd", A._data)
+    check_matrix("linalg.svd", A._data, complex_ok=True)
     xp = array_module(A._data)
     u, s, vh = lapack("linalg.svd", xp.linalg.svd, A._data, full_matrices=full_matrices)
     factors = tuple(xp.ascontiguousarray(p) for p in (u, s, vh))
@@ -153,7 +154,7 @@ def singular_values(A: Tensor, op: str) -> Tensor:
     ``op`` names the caller in errors. ``(..., m, n) -> (..., min(m, n))``."""
     if not isinstance(A, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(A).__name__}")
-    check_matrix(op, A._data)
+    check_matrix(op, A._data, complex_ok=True)
     xp = array_module(A._data)
     u, s, vh = lapack(op, xp.linalg.svd, A._data, full_matrices=False)
     return SvdS.apply(A, factors=tuple(xp.ascontiguousarray(p) for p in (u, s, vh)))
@@ -169,7 +170,7 @@ def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002
-    """``torch.svd`` (the older spelling): ``(U, S, V)`` with V, not Vh; reduced unless
+    """``torch.svd`` (the older spelling): ``(U, S, V)`` with V = Vhᴴ, not Vh; reduced unless
     ``some=False``. With ``compute_uv=False``, U and V are zeros, as PyTorch's.
 
     Shape:
@@ -181,4 +182,4 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:
         return SvdResult(
             Tensor(xp.zeros_like(u._data), _wrap=True), s, Tensor(xp.zeros_like(vh._data), _wrap=True)
         )
-    return SvdResult(u, s, vh.mT)
+    return SvdResult(u, s, vh.mH if vh._data.dtype.kind == "c" else vh.mT)  # A = U diag(S) Vᴴ

@@ -113,7 +113,10 @@ def matmul(a: Any, b: Any) -> Tensor:
     glassgrad.Size([5, 2, 4])
     """
     a, b = _operand(a, "matmul", "input"), _operand(b)
-    if getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False):
+    # plain tensors answer at the class test: is_sparse is a property, as PyTorch's (a hot path)
+    if (a.__class__ is not Tensor and getattr(a, "is_sparse", False)) or (
+        b.__class__ is not Tensor and getattr(b, "is_sparse", False)
+    ):
         from glassgrad.sparse_tensor import sparse_matmul  # a COO operand: product from its nonzeros
 
         return sparse_matmul(a, b)

@@ -1,5 +1,6 @@
-"""Gradcheck cases for ops/linalg_complex.py (the complex twins of linalg.solve and linalg.eigh) and
-ops/linalg_eig.py (linalg.eig and eigvals, real or complex input).
+"""Gradcheck cases for ops/linalg_complex.py (the complex twins of linalg.solve and linalg.eigh),
+ops/linalg_eig.py (linalg.eig and eigvals, real or complex input) and ops/linalg_complex_svd.py
+(the SVD's complex twins: phase-free losses of U and Vh, as for eigh's V).
 
 A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
 output viewed as real (as in cases_complex.py). Solve's A gets 3 I added (well conditioned); eigh's
@@ -81,3 +82,40 @@ def _eig(draw):
     shape = (*batch, n, n)
     raw = _pairs(draw, shape, -0.5, 0.5) if complex_input else values(draw, shape, -0.5, 0.5)
     return draw(st.sampled_from([vectors, vals])), (raw,)
+
+
+def _svd_input(draw):
+    """Complex (m, n) matrices with well-separated singular values: 10, 20, 30 ... on the diagonal
+    plus entries of modulus up to √2 (the SVD's gradient is infinite at repeated values)."""
+    m, n = draw(st.sampled_from([(3, 2), (2, 3), (3, 3), (1, 2)]))
+    batch = draw(st.sampled_from([(), (2,)]))
+    raw = _pairs(draw, (*batch, m, n))
+    k = min(m, n)
+    raw[..., np.arange(k), np.arange(k), 0] += 10.0 * np.arange(1, k + 1)
+    return raw
+
+
+@case("complex_svd_u")
+def _svd_u(draw):
+    def fn(x):
+        u = linalg.svd(C(x), full_matrices=False).U
+        p = (u * u.conj()).real  # |U|²: free of each vector's phase
+        return R(u @ u.mT.conj()).sum(-1) + p @ p.mT
+
+    return fn, (_svd_input(draw),)
+
+
+@case("complex_svd_s")
+def _svd_s(draw):
+    return (lambda x: linalg.svdvals(C(x))), (_svd_input(draw),)
+
+
+@case("complex_svd_vh")
+def _svd_vh(draw):
+    def fn(x):
+        u, _, vh = linalg.svd(C(x), full_matrices=False)
+        p = (vh * vh.conj()).real
+        together = R(u @ vh).sum((-3, -2, -1))[..., None, None]  # U Vh: phase-free as a pair
+        return R(vh.mT.conj() @ vh).sum(-1) + p.mT @ p + together
+
+    return fn, (_svd_input(draw),)

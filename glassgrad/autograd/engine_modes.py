@@ -18,9 +18,10 @@ Also glassgrad's own: ``keeps_graph()``, whether ``autograd.grad`` must keep the
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Any, Callable
+
+from glassgrad.autograd.mode_decorator import decorate
 
 __all__ = [
     "set_multithreading_enabled",
@@ -97,9 +98,4 @@ class set_multithreading_enabled:  # noqa: N801 (PyTorch's name)
         return self.__class__(self.mode)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.clone():
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return decorate(self.clone, fn)

@@ -1,5 +1,6 @@
 """Grad mode: ``no_grad()`` / ``enable_grad()`` / ``set_grad_enabled(mode)``, as context managers
-and as decorators. When grad mode is off, ops record nothing.
+and as decorators (of a generator function too: every step of the generator runs in the mode, see
+``mode_decorator``). When grad mode is off, ops record nothing.
 
 Grad mode is per thread, as in PyTorch: ``no_grad()`` in one thread never turns recording off in
 another, and every new thread starts with grad mode on.
@@ -7,9 +8,10 @@ another, and every new thread starts with grad mode on.
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Any, Callable
+
+from glassgrad.autograd.mode_decorator import decorate
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "state"]
 
@@ -53,13 +55,7 @@ class _Mode:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return decorate(lambda: set_grad_enabled(mode), fn)
 
 
 class no_grad(_Mode):  # noqa: N801 - PyTorch's name
@@ -122,13 +118,7 @@ class inference_mode(_Mode):  # noqa: N801 - PyTorch's name
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         on = not self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with inference_mode(on):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return decorate(lambda: inference_mode(on), fn)
 
 
 # (PyTorch's grad_mode module holds this switch too)

@@ -10,39 +10,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
+from glassgrad.autograd.mode_decorator import decorate
+from glassgrad.autograd.mode_decorator import wrap_generator as _wrap_generator
+
 __all__ = ["_DecoratorContextManager", "_NoParamDecoratorContextManager", "context_decorator"]
-
-
-def _wrap_generator(ctx_factory: Callable[[], Any], func: Callable) -> Callable:
-    """A generator function running every resumption of ``func``'s generator inside ``ctx_factory()``."""
-
-    @functools.wraps(func)
-    def generator_context(*args: Any, **kwargs: Any) -> Generator:
-        gen = func(*args, **kwargs)
-        try:
-            with ctx_factory():
-                response = gen.send(None)
-            while True:
-                try:
-                    request = yield response
-                except GeneratorExit:
-                    with ctx_factory():
-                        gen.close()
-                    raise
-                except BaseException as exc:  # forwarded into the generator
-                    with ctx_factory():
-                        response = gen.throw(exc)
-                else:
-                    with ctx_factory():
-                        response = gen.send(request)
-        except StopIteration as stop:
-            return stop.value
-
-    return generator_context
 
 
 def context_decorator(ctx: Any, func: Callable) -> Callable:
@@ -74,18 +48,7 @@ class _DecoratorContextManager:
     """A context manager that is also a decorator: ``@Mode()`` wraps a function in ``Mode()``."""
 
     def __call__(self, orig_func: Callable) -> Callable:
-        if inspect.isclass(orig_func):
-            warnings.warn(
-                "Decorating classes is deprecated and will be disabled in future versions. You should "
-                "only decorate functions or methods.",
-                FutureWarning,
-                stacklevel=2,
-            )
-            cls = orig_func
-            func: Callable = lambda *args, **kwargs: cls(*args, **kwargs)  # noqa: E731
-        else:
-            func = orig_func
-        return context_decorator(self.clone, func)
+        return decorate(self.clone, orig_func)
 
     def __enter__(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define __enter__")

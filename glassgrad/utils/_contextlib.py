@@ -8,13 +8,12 @@ form. tensordict builds its ``set_interaction_type``/``set_lazy_legacy`` switche
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from glassgrad.autograd.mode_decorator import decorate
-from glassgrad.autograd.mode_decorator import wrap_generator as _wrap_generator
+from glassgrad.autograd.mode_decorator import wrap_generator as _wrap_generator  # noqa: F401 - PyTorch's name here
 
 __all__ = ["_DecoratorContextManager", "_NoParamDecoratorContextManager", "context_decorator"]
 
@@ -33,15 +32,7 @@ def context_decorator(ctx: Any, func: Callable) -> Callable:
             "Cannot decorate classes; it is ambiguous whether only the constructor or all methods "
             "should have the context manager applied; decorate each method individually."
         )
-    if inspect.isgeneratorfunction(func):
-        return _wrap_generator(ctx_factory, func)
-
-    @functools.wraps(func)
-    def decorate_context(*args: Any, **kwargs: Any) -> Any:
-        with ctx_factory():
-            return func(*args, **kwargs)
-
-    return decorate_context
+    return decorate(ctx_factory, func)  # (a generator function: each of its steps in the context)
 
 
 class _DecoratorContextManager:

@@ -25,7 +25,7 @@ from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, size_error
 from glassgrad.inference import as_array, sequence_items, warn_ndarray_list
-from glassgrad.linspace_kernel import linspace_values
+from glassgrad.linspace_kernel import linspace_dtype, linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import flag, int_arg, with_grad
@@ -221,7 +221,7 @@ def linspace(
     meta = _check("linspace", device, layout, pin_memory)
     # PyTorch's kernel, bit for bit (linspace_kernel.py)
     values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
-    arr = _sized(meta, values, (int_arg("linspace", "steps", steps),), _float(dtype))
+    arr = _sized(meta, values, (int_arg("linspace", "steps", steps),), linspace_dtype(dtype, start, end))
     return _make(arr, requires_grad, out, "linspace")
 
 

@@ -106,6 +106,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
                 raise TypeError(f"tensor: must be real number, not complex (for dtype {dtype})")
         elif arr.dtype.kind not in "fiub" and dtype is None:
             raise DTypeError(f"tensor: expected numbers or bools, got data of dtype {arr.dtype}")
+        if dtype is not None and not seq:
+            _check_int_range(arr, dtypes.to_np_dtype(dtype))
     if dtype is not None:
         # 1e30 becomes inf in float16, as in PyTorch; (nan, inf and floats past an integer type's
         # range give NumPy's values where PyTorch raises: see tests/ops/test_fp_warnings.py)
@@ -113,6 +115,26 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             want = dtypes.to_np_dtype(dtype)
             arr = half_source(arr, want).astype(want, copy=False)  # float16: through float32, as PyTorch
     return arr
+
+
+def _check_int_range(arr: np.ndarray, want: np.dtype) -> None:
+    """Refuse Python numbers that an integer ``want`` cannot hold, as PyTorch's ``tensor()``
+    converts each one (NumPy would wrap them: ``tensor(300, dtype=uint8)`` was 44): an int
+    within the type's range (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8,
+    as ``scalar_into``), a float within it (not NaN or inf; its fraction is dropped)."""
+    if want.kind not in "iu" or not arr.size or arr.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(want)
+    lo, hi = int(info.min), int(info.max)
+    if arr.dtype.kind == "f":
+        fits = bool(arr.min() >= lo and arr.max() <= hi)  # (NaN compares False)
+    else:
+        fits = int(arr.min()) >= (-hi if want.kind == "u" else lo) and int(arr.max()) <= hi
+    if not fits:
+        raise OverflowError(
+            f"tensor: value cannot be converted to type {dtypes.from_np_dtype(want)} without overflow "
+            f"(got values from {arr.min()} to {arr.max()}; the type holds {lo} to {hi})"
+        )
 
 
 def sequence_items(data: Any) -> Any:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
+
 __all__ = ["linspace_values", "exact_fma"]
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for float64
@@ -72,6 +74,21 @@ def exact_fma(a: Any, b: Any, c: Any, dtype: np.dtype) -> np.ndarray:
     if np.dtype(dtype) == np.float32:
         return _fma32(a, b, c)
     return _fma64(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
+
+
+def linspace_dtype(dtype: Any, start: Any, end: Any) -> np.dtype:
+    """The dtype of ``torch.linspace``'s (and ``logspace``'s) result: ``dtype``, else the default
+    dtype's complex counterpart when ``start`` or ``end`` is complex (a number or a tensor), as
+    PyTorch infers it, else the default dtype."""
+    if dtype is not None:
+        return dtypes.to_np_dtype(dtype)
+    for v in (start, end):
+        if isinstance(v, complex | np.complexfloating) or getattr(
+            getattr(v, "dtype", None), "is_complex", False
+        ):
+            dtypes.note_complex()
+            return dtypes.default_complex()
+    return dtypes.get_default_dtype().np
 
 
 def linspace_values(start: Any, end: Any, steps: int, dtype: np.dtype) -> np.ndarray:

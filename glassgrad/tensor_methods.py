@@ -76,7 +76,7 @@ class _Methods:
     def sub(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub(lr, g)
         check_alpha("sub", alpha, self, other)
-        return elementwise.sub(*scaled_pair(self, other, alpha))
+        return elementwise.sub(*scaled_pair(self, other, alpha, elementwise.refuse_bool_sub))
 
     def mul(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)

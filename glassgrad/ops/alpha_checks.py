@@ -96,12 +96,19 @@ def _converted(operands: tuple) -> tuple:
     return tuple(t.to(dtype) if isinstance(t, Tensor) and t.dtype != dtype else t for t in operands)
 
 
-def scaled_pair(input: Any, other: Any, alpha: Any) -> tuple:  # noqa: A002
+def scaled_pair(input: Any, other: Any, alpha: Any, check: Any = None) -> tuple:  # noqa: A002
     """``(input, alpha * other)`` for ``add``/``sub``/``rsub``, the product taken in the result's
-    dtype (``to_result_dtype``); ``alpha`` 1 leaves both as they are (the sum promotes once)."""
+    dtype (``to_result_dtype``); ``alpha`` 1 leaves both as they are (the sum promotes once).
+    ``check(input, other)`` runs first when there is a product (``sub`` refuses a bool operand,
+    which the product would turn into an integer one)."""
     if alpha == 1:
         return input, other
+    if check is not None:
+        check(input, other)
     first, second = to_result_dtype(input, other)
+    if alpha.__class__ is int and _kind(first) == _kind(second) == "b":
+        # a bool result: alpha read as a bool, as PyTorch's kernel reads it (a product was int64)
+        return first, (second if alpha else second & False)
     return first, second * alpha
 
 

@@ -95,12 +95,20 @@ logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
 
 
+def _bool_operand(v: Any) -> bool:
+    return v.__class__ is bool or getattr(v, "dtype", None) == np.bool_
+
+
 def _division(name: str, fn: Any = None):
     """The op ``name``: ``fn(xp, x, y)``, by default NumPy's function of that name."""
 
     def op(a: Any, b: Any) -> Tensor:
         a, b = operands(a, b, name)
         x, y = (t._data if isinstance(t, Tensor) else t for t in (a, b))
+        if _bool_operand(x) and _bool_operand(y):
+            # PyTorch has no bool kernel for these ("div_floor_cpu" not implemented for 'Bool');
+            # NumPy's gives int8
+            raise DTypeError(f"{name}: expected numeric operands, got two bool ones")
         if _meta_seen[0]:
             same_device(name, x, y)
         if _complex_seen[0]:

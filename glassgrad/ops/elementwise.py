@@ -20,6 +20,8 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module, quietly
+from glassgrad.dtypes import scalar_into
+from glassgrad.errors import DTypeError
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.meta_array import MetaArray, same_device
 from glassgrad.meta_array import seen as _meta_seen
@@ -241,10 +243,45 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting; a sparse operand as in ``add``."""
+    """a - b, broadcasting; a sparse operand as in ``add``; a bool operand is refused."""
+    ca, cb = a.__class__, b.__class__
+    if (ca is Tensor or ca is float or ca is int) and (cb is Tensor or cb is float or cb is int):
+        # plain tensors and numbers (the common case): identity tests only
+        if (ca is Tensor and a._data.dtype is _BOOL) or (cb is Tensor and b._data.dtype is _BOOL):
+            refuse_bool_sub(a, b)
+    else:
+        refuse_bool_sub(a, b)
     if _sparse(a, b):
         return a - b
     return Sub.apply(*operands(a, b, "sub"))
+
+
+_BOOL = np.dtype(np.bool_)
+
+
+def refuse_bool_sub(a: Any, b: Any) -> None:
+    """PyTorch's check before a subtraction (``sub``, ``-``, ``-=``, ``out=``, ``alpha=``): no
+    bool tensor or bool number on either side. The operands' promotion would hide it (bool -
+    uint8 ran as uint8 and gave 256 - x)."""
+    ba, bb = _is_bool(a), _is_bool(b)
+    if ba or bb:
+        two, fix = (
+            ("two bool tensors", "`^` or `logical_xor()`")
+            if ba and bb
+            else ("a bool tensor", "`~` or `logical_not()`")
+        )
+        raise DTypeError(
+            f"sub: Subtraction, the `-` operator, with {two} is not supported (got {_operand_name(a)} - "
+            f"{_operand_name(b)}). If you are trying to invert a mask, use the {fix} operator instead."
+        )
+
+
+def _is_bool(x: Any) -> bool:
+    return x.__class__ is bool or (isinstance(x, Tensor) and x._data.dtype is _BOOL)
+
+
+def _operand_name(x: Any) -> str:
+    return f"{tuple(x.shape)} {x._data.dtype} tensor" if isinstance(x, Tensor) else repr(x)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -283,8 +320,13 @@ def _cpu_scalar(a: Any, b: Any) -> Any:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """a ** b, broadcasting. Integer powers stay integer (no gradient), with PyTorch's rules for
     negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
-    if b.__class__ is int and b < 0 and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
-        negative_int_power(b)  # before operands wraps it into an unsigned dtype (uint8: -3 is 253)
+    if b.__class__ is int and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
+        if b < 0:
+            negative_int_power(b)  # before operands wraps it into an unsigned dtype (uint8: -3 is 253)
+        elif b > 127 and a._data.dtype.kind != "b":  # (up to 127 fits every integer type)
+            # an exponent past the integer type is refused, as PyTorch (operands would wrap it:
+            # uint8 ** 300 was uint8 ** 44)
+            scalar_into("pow", b, a._data.dtype)
     a, b = operands(a, b, "pow")
     if integral(a) and integral(b):
         return int_pow(a, b)

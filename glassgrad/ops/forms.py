@@ -36,7 +36,8 @@ def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None
     """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
     (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
     check_alpha("sub", alpha, input, other)
-    return with_out(elementwise.sub(*scaled_pair(input, other, alpha)), out, "sub", (input, other))
+    pair = scaled_pair(input, other, alpha, elementwise.refuse_bool_sub)
+    return with_out(elementwise.sub(*pair), out, "sub", (input, other))
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -20,10 +20,16 @@ _frexp_type = return_type("frexp", ["mantissa", "exponent"])
 
 
 def _ints(op: str, a: Tensor, b: Tensor) -> tuple[Any, Any]:
-    if a._data.dtype.kind not in "iu" or b._data.dtype.kind not in "iu":
+    """The arrays of integer tensors ``a`` and ``b`` in their result dtype; one may be bool (read
+    as 0 and 1 of the other's type, as PyTorch), not both (PyTorch has no bool kernel)."""
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
+    if ka not in "iub" or kb not in "iub" or ka == kb == "b":
         raise DTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")
     a, b = operands(a, b)  # PyTorch's result dtype: a 0-d int8 beside a uint8 (2,) stays uint8
-    return a._data, b._data
+    x, y = a._data, b._data  # (two integer types: NumPy's kernel promotes them, as PyTorch)
+    if x.dtype.kind == "b" or y.dtype.kind == "b":
+        return (x.astype(y.dtype), y) if x.dtype.kind == "b" else (x, y.astype(x.dtype))
+    return x, y
 
 
 def gcd(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names

@@ -359,13 +359,21 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
 
 
+def _kind(t: Any) -> str:
+    """A shift operand's kind: its array's, else a number's (a Python bool is "b")."""
+    if isinstance(t, Tensor):
+        return t._data.dtype.kind
+    return "b" if isinstance(t, bool) else "f" if isinstance(t, float | complex) else "i"
+
+
 def _shift(name: str, left: bool):
     def op(input: Any, other: Any) -> Tensor:  # noqa: A002
         a, b = operands(input, other, name)
-        for t in (a, b):
-            kind = t._data.dtype.kind if isinstance(t, Tensor) else "f" if isinstance(t, float) else "i"
-            if kind not in "iu":
-                raise DTypeError(f"{name}: expected integer operands, got {_dtype_of(a)} and {_dtype_of(b)}")
+        kinds = [_kind(t) for t in (a, b)]
+        # one side may be bool (a bool tensor beside an int number shifts as int64, as PyTorch),
+        # not both: PyTorch has no bool kernel
+        if kinds[0] not in "iub" or kinds[1] not in "iub" or kinds == ["b", "b"]:
+            raise DTypeError(f"{name}: expected integer operands, got {_dtype_of(a)} and {_dtype_of(b)}")
         x = a._data if isinstance(a, Tensor) else int(a)
         s = b._data if isinstance(b, Tensor) else int(b)
         xp = array_module(x, s)

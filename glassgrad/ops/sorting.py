@@ -23,11 +23,13 @@ Sort = return_type("sort", ["values", "indices"])
 
 def _order_key(a: Any, descending: bool) -> Any:
     """An array whose ascending order is the wanted order; NaN counts as the largest (PyTorch)."""
-    xp = array_module(a)
-    if a.dtype.kind in "ub":
-        a = a.astype(np.int64)
     if not descending:
         return a  # NumPy already sorts NaN last
+    if a.dtype.kind in "biu":
+        # ~a (-a - 1; max - a unsigned; not for bool) reverses the order without overflow: -a
+        # wraps the minimum onto itself (int16 -32768 sorted first, as the largest)
+        return ~a
+    xp = array_module(a)
     key = -a
     if a.dtype.kind == "f":
         key = xp.where(xp.isnan(a), -xp.inf, key)

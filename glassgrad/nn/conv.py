@@ -249,17 +249,28 @@ class _ConvTranspose(_ConvNd):
         stride = ntuple(self.stride, nd, name, "stride", 1, one=True)
         dilation = ntuple(self.dilation, nd, name, "dilation", 1, one=True)
         padding = ntuple(self.padding, nd, name, "padding", one=True)
-        size = tuple(output_size)[-nd:]
+        # PyTorch takes the spatial sizes alone or with the batch and channel sizes in front
+        size, lead = tuple(output_size), input.dim() - nd
+        if len(size) == lead + nd:
+            size = size[lead:]
+        if len(size) != nd:
+            raise ValueError(
+                f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or {lead + nd} "
+                f"elements (got {len(size)})"
+            )
         least = [
             (n - 1) * s - 2 * p + d * (k - 1) + 1
             for n, s, p, d, k in zip(input.shape[-nd:], stride, padding, dilation, self.kernel_size)
         ]
-        extra = tuple(o - m for o, m in zip(size, least))
-        if len(size) != nd or any(e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, stride, dilation)):
+        most = [m + s - 1 for m, s in zip(least, stride)]
+        # the module allows less than conv_transpose does (output_padding below the stride, not below
+        # the dilation): PyTorch refuses a size past the next stride even where the functional would run
+        if any(o < m or o > x for o, m, x in zip(size, least, most)):
             raise ShapeError(
-                f"{self._get_name()}: expected output_size between {tuple(least)} and the next stride, got {output_size}"
+                f"requested an output size of {list(size)}, but valid sizes range from {least} to {most} "
+                f"(for an input of {tuple(input.shape[2:])})"
             )
-        return extra
+        return tuple(o - m for o, m in zip(size, least))
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         self._check_input(input)

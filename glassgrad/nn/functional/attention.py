@@ -94,7 +94,18 @@ def _weights(
         bias = xp.where(mask, 0.0, -xp.inf).astype(scores._data.dtype)
         scores = scores + Tensor(bias, _wrap=True)
     elif mask.dtype.kind == "f":
-        scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask, _wrap=True))
+        bias = attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask, _wrap=True)
+        if mask.dtype != scores._data.dtype:
+            # PyTorch adds the mask in place into the scores, so they keep the query's dtype (added
+            # as it is, a float32 mask would promote float16 scores and the value matmul refuse the
+            # mix); besides the query's dtype it takes only a float32 mask
+            if mask.dtype != np.float32:
+                raise DTypeError(
+                    "scaled_dot_product_attention: expected attn_mask dtype to be bool or float or to "
+                    f"match query dtype, got attn_mask {mask.dtype} and query {query.dtype}"
+                )
+            bias = bias.to(scores.dtype)
+        scores = scores + bias
     else:
         raise DTypeError(
             f"scaled_dot_product_attention: expected a bool or float attn_mask, got {mask.dtype}"

@@ -326,10 +326,12 @@ def instance_norm(
     PyTorch). Without it the running statistics normalise, as batch norm's evaluation mode.
 
     Shape:
-        input: (N, C, *) with at least one spatial dim; running stats, weight, bias: (C,).
+        input: (N, C, *) (with more than one spatial position when ``use_input_stats``; without, an
+        ``(N, C)`` input is normalised by the running statistics, as PyTorch); running stats,
+        weight, bias: (C,).
     """
-    if input.ndim < 3:
-        raise ShapeError(f"instance_norm: expected input (N, C, *) with spatial dims, got {input.shape}")
+    if input.ndim < 2:
+        raise ShapeError(f"instance_norm: expected input (N, C, *), got {input.shape}")
     _check_channel_params(
         "instance_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
@@ -343,7 +345,7 @@ def instance_norm(
         out = batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
         return out.contiguous()  # PyTorch's instance norm answers contiguous, whatever the layout
     n, c = input.shape[:2]
-    if input._data.size == n * c and n * c:  # one spatial element (PyTorch's test)
+    if math.prod(input.shape[2:]) == 1:  # one spatial position, whatever the batch (PyTorch's test)
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input {input.shape}"
         )

@@ -14,7 +14,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer
-from glassgrad.optim.scalars import bump_step, scalar_state
+from glassgrad.optim.scalars import bump_step, lr_of, scalar_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adafactor"]
@@ -134,7 +134,7 @@ class Adafactor(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, wd, d = float(group["lr"]), group["weight_decay"], group["d"]
+            lr, wd, d = lr_of(group["lr"]), group["weight_decay"], group["d"]
             eps1, eps2 = group["eps"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
@@ -149,7 +149,7 @@ class Adafactor(Optimizer):
                 rho = min(lr, 1 / t**0.5)
                 alpha = max(eps2, float(xp.linalg.norm(p._data.ravel())) / math.sqrt(p._data.size)) * rho
                 if wd != 0:
-                    p._data *= 1 - lr * wd
+                    p._data *= float(1 - lr * wd)
                 if g.ndim > 1:
                     row, col = state["row_var"]._data, state["col_var"]._data
                     lerp_(row, _mean_square(g, -1), beta2_t, xp.empty_like(row))
@@ -162,5 +162,5 @@ class Adafactor(Optimizer):
                     v = var.copy()
                 update = g / xp.sqrt(xp.maximum(v, e1 * e1))
                 denom = max(1.0, float(xp.linalg.norm(update.ravel())) / (math.sqrt(update.size) * d))
-                p._data -= (alpha / denom) * update
+                p._data -= float(alpha / denom) * update
         return loss

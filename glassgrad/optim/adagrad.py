@@ -9,7 +9,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step, scalar_state
+from glassgrad.optim.scalars import bump_step, lr_of, scalar_state
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adagrad"]
@@ -102,7 +102,7 @@ class Adagrad(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, lr_decay, eps, wd = float(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
+            lr, lr_decay, eps, wd = lr_of(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self.state[p]
@@ -114,7 +114,7 @@ class Adagrad(Optimizer):
                 # a complex θ steps as its view_as_real pair (PyTorch's): a sum per part
                 theta, g = real_view(p._data), real_view(g)
                 g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
-                lr_t = lr / (1 + (t - 1) * lr_decay)
+                lr_t = float(lr / (1 + (t - 1) * lr_decay))
                 s = real_view(state["sum"]._data)
                 s += g * g
                 theta -= lr_t * (g / (xp.sqrt(s) + eps))

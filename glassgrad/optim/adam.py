@@ -15,7 +15,7 @@ from glassgrad.optim.optimizer import (
     refuse_differentiable,
 )
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step
+from glassgrad.optim.scalars import bump_step, lr_of
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adam", "AdamW"]
@@ -124,6 +124,11 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         refuse_differentiable(type(self).__name__, differentiable)
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            # PyTorch refuses only the constructor's lr here; a group's tensor lr fails at step()
+            raise ValueError(
+                f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False and foreach=True"
+            )
         defaults = dict(
             lr=lr,
             # PyTorch's Adam stores betas as a tuple whatever sequence it was given (DCGAN passes a list)
@@ -151,18 +156,16 @@ class Adam(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps", "weight_decay")
         check_betas(type(self).__name__, group["betas"])
-        if isinstance(group["lr"], Tensor) and group.get("foreach") and not group.get("capturable"):
-            raise ValueError(  # PyTorch's refusal, so that a program glassgrad runs runs there too
-                f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False and foreach=True"
-            )
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
+            if group.get("foreach") and isinstance(group["lr"], Tensor) and not group.get("capturable"):
+                self._refuse_tensor_lr(group)
             lr, (beta1, beta2), eps, wd = (
-                float(group["lr"]),
+                lr_of(group["lr"]),
                 betas_of(group),
                 group["eps"],
                 group["weight_decay"],
@@ -191,9 +194,18 @@ class Adam(Optimizer):
                 buf /= math.sqrt(1 - beta2**t)
                 buf += eps  # denom = √v / √(1 − β₂ᵗ) + ε
                 xp.divide(m, buf, out=buf)
-                buf *= lr / (1 - beta1**t)
+                buf *= float(lr / (1 - beta1**t))
                 theta -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
         return loss
+
+    def _refuse_tensor_lr(self, group: dict[str, Any]) -> None:
+        """PyTorch's step-time refusal of a group's tensor lr under foreach (its foreach kernels take a
+        float lr), raised as PyTorch does only when the group has a gradient to step with: a program
+        glassgrad ran would stop under PyTorch."""
+        if any(p.grad is not None for p in group["params"]):
+            raise RuntimeError(
+                f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False and foreach=True"
+            )
 
 
 class AdamW(Adam):
@@ -240,7 +252,10 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
+            foreach=foreach,
             maximize=maximize,
+            capturable=capturable,
             differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )

@@ -15,7 +15,7 @@ from glassgrad.optim.optimizer import (
     refuse_differentiable,
 )
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step
+from glassgrad.optim.scalars import bump_step, lr_of
 
 __all__ = ["Adamax"]
 
@@ -89,7 +89,7 @@ class Adamax(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
-                float(group["lr"]),
+                lr_of(group["lr"]),
                 betas_of(group),
                 group["eps"],
                 group["weight_decay"],
@@ -107,5 +107,5 @@ class Adamax(Optimizer):
                 lerp_(m, g, 1 - beta1, xp.empty_like(m))  # m ← β₁ m + (1 − β₁) g, as PyTorch's lerp
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)
-                theta -= lr / (1 - beta1**t) * (m / u)
+                theta -= float(lr / (1 - beta1**t)) * (m / u)
         return loss

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, scalar_state
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step
+from glassgrad.optim.scalars import bump_step, lr_of
 
 __all__ = ["ASGD"]
 
@@ -86,7 +88,7 @@ class ASGD(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
-            lr = float(lr)  # (a one-element tensor lr, as PyTorch takes)
+            lr = lr_of(lr)  # a tensor lr: eta is computed in its dtype, as PyTorch's
             for p, g in self._grads(group):
                 state = self._state_of(p, "ax", eta=lr, mu=1.0)
                 t = bump_step(state)
@@ -103,8 +105,12 @@ class ASGD(Optimizer):
                     ax += (theta - ax) * mu
                 else:
                     ax[...] = theta
-                # PyTorch rounds the new values to the default dtype, then stores them in the
-                # state's dtype (which a loaded state_dict has changed to the parameter's)
-                state["eta"]._data[...] = scalar_state(lr / (1 + lambd * lr * t) ** alpha)._data
+                # PyTorch makes a tensor of the new values (a float rounds to the default dtype, a
+                # tensor lr's eta keeps lr's), then stores them in the state's dtype (which a loaded
+                # state_dict has changed to the parameter's)
+                base = 1 + lambd * lr * t
+                # (PyTorch's pow of a 0-d float32 tensor rounds the double power; NumPy's powf may not)
+                eta = lr / (type(base)(float(base) ** alpha) if isinstance(base, np.generic) else base**alpha)
+                state["eta"]._data[...] = eta if isinstance(eta, np.generic) else scalar_state(eta)._data
                 state["mu"]._data[...] = scalar_state(1 / max(1, t - t0))._data
         return loss

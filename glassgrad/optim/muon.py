@@ -11,6 +11,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, state_like
+from glassgrad.optim.scalars import lr_of
 
 __all__ = ["Muon", "zeropower_via_newtonschulz"]
 
@@ -134,7 +135,7 @@ class Muon(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, wd, mu = float(group["lr"]), group["weight_decay"], group["momentum"]
+            lr, wd, mu = lr_of(group["lr"]), group["weight_decay"], group["momentum"]
             for p, g in self._grads(group):
                 state = self.state[p]
                 if "momentum_buffer" not in state:
@@ -148,6 +149,8 @@ class Muon(Optimizer):
                 ortho = zeropower_via_newtonschulz(
                     update, group["ns_coefficients"], group["ns_steps"], group["eps"]
                 )
-                p._data *= 1 - lr * wd
-                p._data -= adjusted_lr(lr, group["adjust_lr_fn"], p.shape) * ortho.astype(p._data.dtype)
+                p._data *= float(1 - lr * wd)
+                p._data -= float(adjusted_lr(lr, group["adjust_lr_fn"], p.shape)) * ortho.astype(
+                    p._data.dtype
+                )
         return loss

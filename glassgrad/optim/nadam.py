@@ -15,7 +15,7 @@ from glassgrad.optim.optimizer import (
     refuse_differentiable,
 )
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step
+from glassgrad.optim.scalars import bump_step, lr_of
 
 __all__ = ["NAdam"]
 
@@ -103,7 +103,7 @@ class NAdam(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
-                float(group["lr"]),
+                lr_of(group["lr"]),
                 betas_of(group),
                 group["eps"],
                 group["weight_decay"],
@@ -127,6 +127,6 @@ class NAdam(Optimizer):
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 update_moments(m, v, g, beta1, beta2)
                 d = xp.sqrt(v / (1 - beta2**t)) + eps
-                theta += (-lr * (1 - mu) / (1 - prod)) * (g / d)
-                theta += (-lr * mu_next / (1 - prod * mu_next)) * (m / d)
+                theta += float(-lr * (1 - mu) / (1 - prod)) * (g / d)
+                theta += float(-lr * mu_next / (1 - prod * mu_next)) * (m / d)
         return loss

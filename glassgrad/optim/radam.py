@@ -16,7 +16,7 @@ from glassgrad.optim.optimizer import (
     refuse_differentiable,
 )
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step
+from glassgrad.optim.scalars import bump_step, lr_of
 
 __all__ = ["RAdam"]
 
@@ -103,7 +103,7 @@ class RAdam(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
-                float(group["lr"]),
+                lr_of(group["lr"]),
                 betas_of(group),
                 group["eps"],
                 group["weight_decay"],
@@ -128,7 +128,7 @@ class RAdam(Optimizer):
                     r = math.sqrt(
                         (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                     )
-                    theta -= m_hat * lr * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
+                    theta -= m_hat * float(lr) * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
                 else:
-                    theta -= m_hat * lr
+                    theta -= m_hat * float(lr)
         return loss

@@ -28,6 +28,6 @@ def decay_array(theta: Any, g: Any, lr: float, wd: float, decoupled: bool) -> An
     if wd == 0:
         return g
     if decoupled:
-        theta *= 1 - lr * wd
+        theta *= float(1 - lr * wd)  # (a tensor lr: in its dtype, see scalars.lr_of)
         return g
     return g + wd * theta

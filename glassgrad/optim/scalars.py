@@ -16,7 +16,22 @@ import numpy as np
 from glassgrad.dtypes import get_default_dtype
 from glassgrad.tensor import Tensor
 
-__all__ = ["bump_step", "loaded_as_tensors", "scalar_state", "step_state"]
+__all__ = ["bump_step", "loaded_as_tensors", "lr_of", "scalar_state", "step_state"]
+
+
+def lr_of(lr: Any) -> Any:
+    """A group's ``lr`` as the update formulas take it: a float, or a one-element tensor lr's value as
+    a NumPy scalar of its dtype.
+
+    PyTorch's steps keep a tensor lr a 0-d tensor, so the scalars made from it (Adam's
+    ``lr / (1 − β₁ᵗ)``, Adagrad's ``lr / (1 + (t − 1) λ)``, ASGD's ``eta``, ``1 − lr λ``) are computed
+    in its dtype: float32 for ``torch.tensor(1e-3)``, even on float64 parameters. NumPy scalars do
+    the same arithmetic (a Python float does not widen them); callers take ``float()`` of the result
+    before it meets an array, as PyTorch's ``.item()`` of it does.
+    """
+    if isinstance(lr, Tensor):
+        return lr._data.reshape(())[()]
+    return float(lr)
 
 
 def scalar_state(value: float) -> Tensor:

@@ -103,10 +103,14 @@ def get_total_norm(
     xp = array_module(tensors[0]._data)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = xp.stack(
-            [xp.abs(t._data).max() if t._data.size else xp.zeros((), t._data.dtype) for t in tensors]
-        )
-        total = norms.max()
+        if any(t._data.size == 0 for t in tensors):  # (max and min have no value on nothing)
+            raise RuntimeError(
+                f"get_total_norm: linalg.vector_norm cannot compute the {norm_type} norm on an empty tensor "
+                "because the operation does not have an identity (PyTorch refuses it too)"
+            )
+        # the inf norm is the largest |x|, the -inf norm the smallest, of each tensor then of all
+        reduce = xp.max if norm_type > 0 else xp.min
+        total = reduce(xp.stack([reduce(xp.abs(t._data)) for t in tensors]))
     else:
         norms = xp.stack([xp.linalg.norm(t._data.reshape(-1), ord=norm_type) for t in tensors])  # (*) -> (n,)
         total = xp.linalg.norm(norms, ord=norm_type)

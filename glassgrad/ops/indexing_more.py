@@ -152,10 +152,13 @@ class IndexPut(Function):
     name = "index_put"
 
     @staticmethod
-    def forward(ctx, a, values, key=(), accumulate=False):
-        out = a.copy()  # values broadcast to x[key]'s shape in the write itself (index_put checked it)
+    def forward(ctx, a, values, key=(), accumulate=False, target=None):
+        out = a.copy()  # values broadcast to x[key]'s shape (``target``) in the write (index_put checked it)
         if accumulate:
-            quietly(array_module(a).add.at, out, key, values)
+            xp = array_module(a)
+            # broadcast here, not by add.at: NumPy 2.4's add.at adds garbage for a values array with
+            # fewer dims than a 2-D+ index into a 1-D array (x of (4,), index (2, 3), values (3,))
+            quietly(xp.add.at, out, key, values if target is None else xp.broadcast_to(values, target))
         else:
             out[key] = values
         return out
@@ -240,7 +243,7 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
             f"index_put: expected values broadcastable to x[indices] of shape {target} (input {x.shape}), "
             f"got {v.shape}"
         ) from None
-    return IndexPut.apply(x, v, key=key, accumulate=bool(accumulate))
+    return IndexPut.apply(x, v, key=key, accumulate=bool(accumulate), target=target)
 
 
 # ------------------------------------------------------------------ masked_scatter

@@ -256,6 +256,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise ShapeError(
             f"flatten: expected start_dim <= end_dim, got {start_dim} and {end_dim} for {x.shape}"
         )
+    if s == e and x.ndim:
+        return x  # PyTorch returns the tensor itself (no view, no graph node): ``x.flatten(1, 1) is x``
     shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return _viewed(Reshape.apply(x, shape=shape), x)
 

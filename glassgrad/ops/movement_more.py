@@ -228,7 +228,8 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
         ``(*B, n) -> (*B, n + |offset|, n + |offset|)`` for the default dims.
     """
     if input.ndim == 0:
-        raise ShapeError("diag_embed: expected a tensor with at least 1 dim, got shape ()")
+        # an IndexError, as PyTorch's
+        raise IndexOutOfRangeError("diag_embed: expected a tensor with at least 1 dim, got shape ()")
     nd = input.ndim + 1
     d1 = normalize_dim(dim1, nd, "diag_embed", input.shape)
     d2 = normalize_dim(dim2, nd, "diag_embed", input.shape)
@@ -287,6 +288,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """
     size, step = operator.index(size), operator.index(step)
     if input.ndim == 0:
+        normalize_dim(dimension, 0, "unfold", input.shape)  # dims 0 and -1 only, as PyTorch
         if size > 1 or size < 0 or step <= 0:
             raise ShapeError(
                 f"unfold: expected 0 <= size <= 1 and step > 0 for a 0-d tensor, got {size}, {step}"

@@ -25,7 +25,7 @@ from glassgrad.autograd.engine import pass_id
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.view_rebase import mark_multi
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.operand_errors import size_int
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.movement import _ints
@@ -245,7 +245,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
         x ``(*A, n, *B)`` -> n pieces ``(*A, *B)``.
     """
     if x.ndim == 0:
-        raise ShapeError("unbind: expected a tensor with at least 1 dim, got shape ()")
+        # an IndexError, as PyTorch's
+        raise IndexOutOfRangeError("unbind: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "unbind", x.shape)
     pre = (slice(None),) * d
     keys = [(*pre, i, Ellipsis) for i in range(x.shape[d])]

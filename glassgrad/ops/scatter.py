@@ -14,7 +14,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import scalar_into
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.indexing import (
     GetItem,
@@ -152,16 +152,30 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
 
 
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
-    """``x`` with the slices at ``index`` along ``dim`` set to ``value`` (out-of-place ``index_fill_``)."""
+    """``x`` with the slices at ``index`` (0-d or 1-D, negative counting from the end) along ``dim``
+    set to ``value`` (out-of-place ``index_fill_``); a 0-d x is one slice along dim 0 or -1, as PyTorch."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     d = normalize_dim(dim, x.ndim, "index_fill", x.shape)
+    if idx.dtype.kind not in "iu":
+        raise IndexDTypeError(f"index_fill: expected an integer index, got {idx.dtype}")
+    if idx.ndim > 1:
+        raise ShapeError(
+            f"index_fill: expected a 0-d or 1-D index (Index has to be a vector/scalar), got shape {idx.shape}"
+        )
+    n = x.shape[d] if x.ndim else 1
     if idx.__class__ is MetaArray:  # which slices is unknown: a meta selection, refused beside CPU data
-        sel = meta_array((x.shape[d],), bool)
+        sel = meta_array((n,), bool)
     else:
-        sel = np.zeros(x.shape[d], dtype=bool)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexOutOfRangeError(
+                f"index_fill: expected indices in [{-n}, {n}) along dim {d} of shape {x.shape}, "
+                f"got values in [{idx.min()}, {idx.max()}]"
+            )
+        sel = np.zeros(n, dtype=bool)
         sel[idx.reshape(-1)] = True
     shape = [1] * x.ndim
-    shape[d] = x.shape[d]
+    if x.ndim:
+        shape[d] = n
     if not isinstance(value, Tensor):  # (checked here, so that a refusal names index_fill)
         value = scalar_into("index_fill", value, x._data.dtype)
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)

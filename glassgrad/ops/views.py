@@ -59,7 +59,8 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         x ``(n, m)`` -> ``(L,)``; in general those two dims are removed and the diagonal is last.
     """
     if x.ndim < 2:
-        raise ShapeError(f"diagonal: expected a tensor with at least 2 dims, got shape {x.shape}")
+        # an IndexError, as PyTorch's: dims 0 and 1 are out of range there
+        raise IndexOutOfRangeError(f"diagonal: expected a tensor with at least 2 dims, got shape {x.shape}")
     d1 = normalize_dim(dim1, x.ndim, "diagonal", x.shape)
     d2 = normalize_dim(dim2, x.ndim, "diagonal", x.shape)
     if d1 == d2:
@@ -91,7 +92,8 @@ def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
 def select(x: Tensor, dim: int, index: Any) -> Tensor:
     """``x[..., index, ...]`` at ``dim`` (that dim removed; a view)."""
     if x.ndim == 0:
-        raise ShapeError("select: expected a tensor with at least 1 dim, got shape ()")
+        # an IndexError, as PyTorch's
+        raise IndexOutOfRangeError("select: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "select", x.shape)
     i = int_arg("select", "index", index)
     if not -x.shape[d] <= i < x.shape[d]:

@@ -22,18 +22,27 @@ Sort = return_type("sort", ["values", "indices"])
 
 
 def _order_key(a: Any, descending: bool) -> Any:
-    """An array whose ascending order is the wanted order; NaN counts as the largest (PyTorch)."""
+    """An array whose ascending order is the wanted order, for a float ``a`` only without NaN:
+    descending, -NaN would tie with -inf (see :func:`_stable_order`)."""
     if not descending:
         return a  # NumPy already sorts NaN last
     if a.dtype.kind in "biu":
         # ~a (-a - 1; max - a unsigned; not for bool) reverses the order without overflow: -a
         # wraps the minimum onto itself (int16 -32768 sorted first, as the largest)
         return ~a
+    return -a
+
+
+def _stable_order(a: Any, d: int, descending: bool) -> Any:
+    """Indices of a stable sort of ``a`` along ``d``; NaN counts as the largest, as PyTorch's (last
+    ascending, first descending, before +inf)."""
     xp = array_module(a)
-    key = -a
-    if a.dtype.kind == "f":
-        key = xp.where(xp.isnan(a), -xp.inf, key)
-    return key
+    if descending and a.dtype.kind == "f":
+        # The reversed array sorted ascending, read backwards: NaN lands first and equal values
+        # keep their order (a key such as -a can put no NaN above +inf)
+        order = xp.argsort(xp.flip(a, axis=d), axis=d, kind="stable")
+        return (a.shape[d] - 1) - xp.flip(order, axis=d)
+    return xp.argsort(_order_key(a, descending), axis=d, kind="stable")
 
 
 def _one(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -51,8 +60,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
     if x.ndim == 0:  # one element (dim 0 or -1), as PyTorch: itself, at index 0
         return Sort(*_one(x))
-    xp = array_module(x._data)
-    idx = xp.argsort(_order_key(x._data, descending), axis=d, kind="stable")
+    idx = _stable_order(x._data, d, descending)
     return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
 
 
@@ -81,13 +89,12 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if x.ndim == 0:  # one element, as PyTorch: itself at index 0, for k = 1 and (PyTorch's) k = 0
         return TopK(*_one(x))
     xp = array_module(x._data)
-    key = _order_key(x._data, largest)
-    if 0 < k <= n // 4 and n >= 64 and not (key.dtype.kind == "f" and xp.isnan(key).any()):
-        idx = _first_k(key, k, d)
+    if 0 < k <= n // 4 and n >= 64 and not (x._data.dtype.kind == "f" and xp.isnan(x._data).any()):
+        idx = _first_k(_order_key(x._data, largest), k, d)
     else:
         # A stable sort, then the first k: among equal values the earlier position always wins,
         # also at the k-th place (a partial selection, argpartition, picks an arbitrary one there).
-        order = xp.argsort(key, axis=d, kind="stable")
+        order = _stable_order(x._data, d, largest)
         idx = order[(slice(None),) * d + (slice(0, k),)].copy()  # (*A, n, *B) -> (*A, k, *B)
     return TopK(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
 

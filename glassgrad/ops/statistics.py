@@ -31,8 +31,7 @@ __all__ = ["var", "std", "logsumexp", "norm"]
 # ------------------------------------------------------------------ primitives
 def _centered(x, axis, correction):
     """(x - mean over axis, N - correction): what var and std share. The forward divides by
-    max(0, N - correction); the backward, as PyTorch's, by N - correction itself, so a correction
-    above N gives finite gradients (0 for std) and only N = correction gives inf/nan."""
+    max(0, N - correction); the backward by N - correction itself (see :func:`_var_vjp`)."""
     n = _count(x.shape, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = x - array_module(x).sum(x, axis=axis, keepdims=True) / n
@@ -61,6 +60,23 @@ def _float_or_complex(op: str, x: Tensor) -> None:
         raise DTypeError(f"{op}: expected a floating dtype, got {x._data.dtype} (or a complex one)")
 
 
+def _var_vjp(gv: Any, d: Any, a: dict) -> Any:
+    """The VJP of var for an incoming ``gv`` (reduced shape), as PyTorch's ``var_backward``.
+
+    Over some dims it is gv * 2 d / (N - correction), so a correction above N gives finite
+    gradients and N = correction inf (nan where d = 0). Over every element (dim None, or a 0-d
+    input) with N - correction <= 0, PyTorch instead gives gv * (nan where d = 0, else +inf),
+    whatever the sign of d; std inherits both through gv = g / (2 std).
+    """
+    xp = array_module(d)
+    gv = _unsqueeze(gv, a["axis"], a["keepdims"])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if a["dof"] <= 0 and (a["axis"] is None or d.ndim == 0):
+            return gv * xp.where(d == 0, math.nan, math.inf).astype(d.dtype, copy=False)
+        scale = 2 / a["dof"] if a["dof"] else math.inf
+        return gv * scale * d
+
+
 class Var(Function):
     """v = sum(|x - mean|^2) / max(0, N - correction).   VJP: g * 2 (x - mean) / (N - correction).
 
@@ -80,10 +96,7 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         (d,) = ctx.saved
-        a = ctx.attrs
-        scale = 2 / a["dof"] if a["dof"] else math.inf  # N = correction: inf (nan where d = 0), as PyTorch
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return _unsqueeze(g, a["axis"], a["keepdims"]) * scale * d
+        return _var_vjp(g, d, ctx.attrs)
 
 
 class Std(Function):
@@ -107,10 +120,9 @@ class Std(Function):
     @staticmethod
     def backward(ctx, g):
         d, out = ctx.saved
-        a = ctx.attrs
-        s, g = _unsqueeze(out, a["axis"], a["keepdims"]), _unsqueeze(g, a["axis"], a["keepdims"])
         with np.errstate(invalid="ignore", divide="ignore"):
-            return array_module(g).where(s == 0, 0, g / s) * d / a["dof"]
+            gv = array_module(g).where(out == 0, 0, g / (2 * out))
+        return _var_vjp(gv, d, ctx.attrs)
 
 
 class LogSumExp(Function):
@@ -321,7 +333,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
         x = x.abs()
     _floating_only("norm", x)
     axis = normalize_dims("norm", x._data.ndim, dim)
-    if p in (math.inf, -math.inf):
+    if p < 0 or p == math.inf:  # no identity: PyTorch refuses an empty reduction (1 / sum(|x|^p) = 1 / 0)
         _nonempty("norm", x, axis)
     return Norm.apply(x, p=float(p), axis=axis, keepdims=keepdim)
 

@@ -251,6 +251,10 @@ def _logcumsumexp(ctx, g):
     x, out = saved(ctx)
     axis = ctx.attrs["axis"]
     xt, z = operand(ctx, 0, x), output(ctx, out)
+    if g.requires_grad and not g._data.all():
+        # the sign split below has no derivative in g where g is 0 (the double-backward trick's
+        # dummy cotangent is all 0: jvp of a grad, jacfwd of a jacrev); the weights, linear in g
+        return _logcumsumexp_weighted(xt, z, g, axis)
     lowest = float(np.finfo(g._data.dtype).min)
 
     def part(mask):
@@ -259,6 +263,18 @@ def _logcumsumexp(ctx, g):
         return gg.exp(rev + xt)
 
     return part(g._data > 0) - part(g._data < 0)
+
+
+def _logcumsumexp_weighted(xt, z, g, axis):
+    """dx_j = sum_{i >= j} g_i w_ji, w_ji = exp(x_j - z_i) <= 1 (z is non-decreasing), formed as an
+    (..., n, n) matrix: linear in g, so differentiable in it at 0 as well. NaN where a leading run
+    of -inf meets itself (-inf - -inf), as the split's and PyTorch's."""
+    n = xt.shape[axis]
+    xm, zm, gm = xt.movedim(axis, -1), z.movedim(axis, -1), g.movedim(axis, -1)
+    upper = np.triu(np.ones((n, n), dtype=bool))  # i >= j; below it x_j - z_i may overflow exp
+    diff = xm.unsqueeze(-1) - zm.unsqueeze(-2)  # [..., j, i]
+    w = _sel(upper, gg.exp(_safe(~upper, diff, 0.0)))
+    return (w * gm.unsqueeze(-2)).sum(-1).movedim(-1, axis)
 
 
 # ------------------------------------------------------------------ NaN-ignoring reductions

@@ -4,7 +4,8 @@ requires grad are recorded, with a gradient of zero, as PyTorch records them (``
 error, ``y.requires_grad`` reads as in PyTorch, and a trace shows the step with its local slope 0:
 a step function is flat wherever it has a derivative.
 
-Only a floating tensor that requires grad, with grad mode on, takes this path (``compare.py``,
+Only a floating tensor that requires grad, with grad mode on, or one that carries a forward-mode
+tangent (whose output's tangent is then 0, as PyTorch's) takes this path (``compare.py``,
 ``unary_more.trunc``); anything else is computed without a node. ``step_value`` is the arrays'
 computation both paths share.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module, quietly
@@ -70,7 +72,8 @@ class ZeroSlope(Function):
 
 def recorded_step(a: Tensor, op: str, decimals: int = 0) -> Tensor | None:
     """``op(a)`` recorded after ``a`` when ``a`` is a floating tensor that requires grad and grad
-    mode is on; None otherwise (the caller computes it without a node)."""
-    if not (a.requires_grad and is_grad_enabled()) or a._data.dtype.kind != "f":
+    mode is on, or carries a tangent (its output's tangent is 0, as PyTorch's, not absent); None
+    otherwise (the caller computes it without a node)."""
+    if not ((a.requires_grad and is_grad_enabled()) or is_dual(a)) or a._data.dtype.kind != "f":
         return None
     return ZeroSlope.apply(a, op=op, decimals=decimals)

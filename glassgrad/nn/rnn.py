@@ -89,6 +89,8 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
                 raise TypeError(f"{name}: {key} should be of type int, got: {type(v).__name__} {v!r}")
             if v < low:
                 raise ValueError(f"{name}: expected {key} to be an int >= {low}, got {v!r}")
+        if bias is not True and bias is not False:  # PyTorch's check and words: bias=0 is refused
+            raise TypeError(f"bias should be of type bool, got: {type(bias).__name__} ({name})")
         if batch_first is not True and batch_first is not False:  # PyTorch's check: "no" read as True
             raise TypeError(f"{name}: batch_first should be of type bool, got: {type(batch_first).__name__}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
@@ -186,6 +188,11 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
         if self.batch_first:
             data = data.transpose(0, 1)  # (N, T, I) -> (T, N, I)
         steps, n = data.shape[0], data.shape[1]
+        if steps == 0:  # PyTorch's kernel refuses it; run on, the output would lose its batch dim
+            raise ShapeError(
+                f"Expected sequence length to be larger than 0 in RNN ({type(self).__name__}: got input "
+                f"{tuple(data.shape)} as (T, N, I))"
+            )
         return data.reshape(steps * n, self.input_size), (n,) * steps  # -> (T * N, I)
 
     def _state(self, hx: Any, want: tuple[int, int, int], dtype: Any, checked: bool) -> Tensor:

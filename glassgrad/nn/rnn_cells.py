@@ -14,7 +14,7 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
@@ -93,7 +93,8 @@ class RNNCellBase(Module):
             x = x.unsqueeze(0)  # (I,) -> (1, I)
             hx = hx.unsqueeze(0) if hx is not None else None  # (H,) -> (1, H)
         if hx is not None and tuple(hx.shape) != (x.shape[0], self.hidden_size):
-            raise ShapeError(
+            # PyTorch reads dim 1 of a 1-D state beside a batched input: its IndexError (a ShapeError too)
+            raise (IndexOutOfRangeError if hx.ndim < 2 else ShapeError)(
                 f"{name}: expected hidden state ({x.shape[0]}, {self.hidden_size}), got {tuple(hx.shape)}"
             )
         return x, hx, batched

@@ -23,7 +23,7 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, IndexOutOfRangeError, ShapeError
 from glassgrad.factories import arange, full
 from glassgrad.factories_like import empty_like
 from glassgrad.ops.indexing import index_select
@@ -176,13 +176,20 @@ def pad_sequence(
         A tensor ``(N, L, *)`` is taken as its N rows, as PyTorch does.
     """
     if padding_side not in ("right", "left"):
-        raise ValueError(f"pad_sequence: expected padding_side 'right' or 'left', got {padding_side!r}")
+        raise ArgumentError(  # PyTorch's RuntimeError and words; a ValueError too
+            f"Expected padding_side to be one of left or right, but got {padding_side}. (pad_sequence)"
+        )
     if not isinstance(sequences, Iterable):
         raise TypeError(f"pad_sequence: expected an iterable of tensors, got {type(sequences).__name__}")
     # PyTorch takes any iterable (a generator, a tensor's rows); `not` on a tensor is ambiguous.
     sequences = tuple(sequences)
     if not sequences:
         raise ShapeError("pad_sequence: expected a non-empty list of tensors, got none")
+    for s in sequences:
+        if s.ndim == 0:  # PyTorch refuses it (a RuntimeError), glassgrad's shape[0] would be an IndexError
+            raise ShapeError(
+                "pad_sequence: expected every sequence to have a length dim (L, *), got a 0-d tensor"
+            )
     longest = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
@@ -211,7 +218,8 @@ def pack_padded_sequence(
     lens = _lengths(lengths)
     t_dim, n_dim = (1, 0) if batch_first else (0, 1)
     if input.ndim < 2 or lens.shape[0] != input.shape[n_dim]:
-        raise ShapeError(
+        # PyTorch reads the batch dim of a 1-D input: its IndexError (a ShapeError as well)
+        raise (IndexOutOfRangeError if input.ndim < 2 else ShapeError)(
             f"pack_padded_sequence: expected input (T, N, *) and {lens.shape[0]} lengths, got "
             f"{tuple(input.shape)} with batch_first={batch_first}"
         )

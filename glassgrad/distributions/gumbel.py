@@ -89,11 +89,16 @@ class Gumbel(Distribution):
         y = (self.loc - value) / self.scale
         return (y - y.exp()) - self.scale.log()
 
+    # PyTorch's Gumbel is its transforms over Uniform(tiny, 1 − eps): cdf and icdf pass through that
+    # uniform's cdf/icdf and through (u − ½) + ½ (its monotonizing of a tensor sign), so icdf(0) and
+    # icdf(1) are finite, and values just inside (0, 1) round as PyTorch's do
     def cdf(self, value: Tensor) -> Tensor:
-        return (-(-(value - self.loc) / self.scale).exp()).exp()
+        u = (-(-(value - self.loc) / self.scale).exp()).exp()
+        return ((u - self._low) / (self._high - self._low)).clamp(0, 1) - 0.5 + 0.5
 
     def icdf(self, value: Tensor) -> Tensor:
-        return self.loc - self.scale * (-value.log()).log()
+        u = ((value - 0.5) + 0.5) * (self._high - self._low) + self._low
+        return self.loc + (-self.scale) * (-u.log()).log()
 
     def entropy(self) -> Tensor:
         return self.scale.log() + (1 + _EULER)

@@ -20,6 +20,7 @@ from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.multivariate_normal import MultivariateNormal, diagonal, mahalanobis
 from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.one_hot_categorical import OneHotCategorical
 from glassgrad.distributions.uniform import Uniform
 from glassgrad.ops.linalg import solve_triangular
 from glassgrad.tensor import Tensor
@@ -153,6 +154,11 @@ def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
     t = p.probs * (p.logits - q.logits)
     t = _where(p.probs == 0, 0.0, _where(q.probs == 0, math.inf, t))
     return t.sum(-1)
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehotcategorical_onehotcategorical(p: OneHotCategorical, q: OneHotCategorical) -> Tensor:
+    return _kl_categorical_categorical(p._categorical, q._categorical)
 
 
 @register_kl(Uniform, Uniform)

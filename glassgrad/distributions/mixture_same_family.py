@@ -47,14 +47,12 @@ class MixtureSameFamily(Distribution):
                 f"{type(component_distribution).__name__}"
             )
         mb, cb = tuple(mixture_distribution.batch_shape), tuple(component_distribution.batch_shape)
-        if (
-            len(cb) < 1
-            or len(mb) != len(cb) - 1
-            or any(m != c and m != 1 and c != 1 for m, c in zip(mb, cb[:-1]))
-        ):
+        # PyTorch aligns the two batch shapes from the right, so one set of weights (mixture batch
+        # shape ()) may mix a whole batch of components
+        if len(cb) < 1 or any(m != c and m != 1 and c != 1 for m, c in zip(reversed(mb), reversed(cb[:-1]))):
             raise ValueError(
-                f"MixtureSameFamily: expected the mixture's batch shape {mb} to be the components' batch shape "
-                f"{cb} without its last dim"
+                f"MixtureSameFamily: expected the mixture's batch shape {mb} to broadcast with the components' "
+                f"batch shape {cb} without its last dim"
             )
         k = mixture_distribution.logits.shape[-1]
         if cb[-1] != k:
@@ -127,7 +125,10 @@ class MixtureSameFamily(Distribution):
             if isinstance(sample_shape, int):
                 sample_shape = (sample_shape,)
             es = tuple(self.event_shape)
-            index = self._mixture_distribution.sample(sample_shape)  # (S, *B)
+            mix, batch = self._mixture_distribution, tuple(self.batch_shape)
+            if tuple(mix.batch_shape) != batch:  # weights broadcast over the batch: one draw per element
+                mix = mix.expand(batch)
+            index = mix.sample(sample_shape)  # (S, *B)
             comp = self._component_distribution.sample(sample_shape)  # (S, *B, K, *E)
             index = index.reshape(tuple(index.shape) + (1,) * (1 + len(es)))
             index = index.expand(*index.shape[: len(index.shape) - len(es)], *es)  # (S, *B, 1, *E)

@@ -51,7 +51,8 @@ class Uniform(Distribution):
 
     @property
     def support(self) -> constraints.Constraint:  # type: ignore[override]
-        return constraints.half_open_interval(self.low, self.high)
+        # closed, as PyTorch's: a validated log_prob(high) is −inf (the density is on [low, high)), not an error
+        return constraints.interval(self.low, self.high)
 
     @property
     def mean(self) -> Tensor:

@@ -158,6 +158,7 @@ def sample_standard_gamma(input: Any, generator: Any = None) -> Any:  # noqa: A0
 
     a = input.detach().numpy()
     xp = array_module(a)
-    draws = get_generator(generator).standard_gamma(a).astype(a.dtype, copy=False)
+    # a 0-d α draws a Python float, not an array: asarray keeps the dtype either way
+    draws = xp.asarray(get_generator(generator).standard_gamma(a), dtype=a.dtype)
     draws = gg.tensor(xp.maximum(draws, xp.finfo(a.dtype).tiny))
     return StandardGamma.apply(input, draws) if input.requires_grad and gg.is_grad_enabled() else draws

@@ -56,6 +56,12 @@ class Cholesky(Function):
             raise LinAlgError(  # PyTorch's type: torch.linalg.LinAlgError, a RuntimeError
                 f"cholesky: expected a positive-definite matrix of shape {a.shape}, got one that is not ({e})"
             ) from None
+        # NumPy factors a NaN or infinite A without raising (NaNs out); LAPACK in PyTorch refuses it
+        if not xp.isfinite(low).all():
+            raise LinAlgError(
+                f"cholesky: expected a positive-definite matrix of shape {a.shape}, got one with non-finite "
+                "entries (its factor is not finite)"
+            )
         ctx.save_for_backward(low)
         return low
 

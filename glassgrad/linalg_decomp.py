@@ -79,7 +79,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"linalg.qr: expected mode 'reduced', 'complete' or 'r', got {mode!r}")
-    check_matrix("linalg.qr", A._data)
+    check_matrix("linalg.qr", A._data, complex_ok=True)
     (m, n), batch = A.shape[-2:], tuple(A.shape[:-2])
     if mode == "r":
         return QRResult(factories.zeros(0, dtype=A.dtype), QR.apply(A, mode="r"))

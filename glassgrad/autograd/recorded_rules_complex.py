@@ -57,6 +57,8 @@ def _zeros(t, shape=None):
     "complex_linear",
     "complex_matmul",
     "complex_einsum",
+    "complex_sinc",
+    "complex_logsumexp",
 )
 def _holomorphic(ctx, g):
     """conj(real rule(conj g)) = g conj(f'(z)) per input; its real part for a real input."""

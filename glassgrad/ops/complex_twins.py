@@ -29,6 +29,7 @@ from glassgrad.ops import (
     scatter,
     setitem,
     sparse,
+    statistics,
     trig,
     unary,
     unary_more,
@@ -40,7 +41,7 @@ __all__ = [
     "ComplexEinsum", "ComplexPow", "ComplexSqrt", "ComplexLog", "ComplexLog1p", "ComplexSin", "ComplexCos",
     "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
     "ComplexRsqrt", "ComplexSigmoid", "ComplexAsin", "ComplexAcos", "ComplexAtan", "ComplexAsinh", "ComplexAcosh",
-    "ComplexAtanh", "ComplexProd", "ComplexCumProd", "ComplexSparseMM",
+    "ComplexAtanh", "ComplexProd", "ComplexCumProd", "ComplexSparseMM", "ComplexSinc", "ComplexLogSumExp",
 ]  # fmt: skip
 
 
@@ -125,6 +126,15 @@ ComplexCosh = _twin(trig.Cosh, "z = cosh a, complex.   VJP: g conj(sinh a).")
 ComplexExpm1 = _twin(trig.Expm1, "z = e^a - 1, complex.   VJP: g conj(z + 1).")
 ComplexRsqrt = _twin(unary.Rsqrt, "z = 1 / sqrt(a), complex, principal branch.   VJP: -g conj(z^3) / 2.")
 ComplexSigmoid = _twin(activation.Sigmoid, "z = 1 / (1 + e^-a), complex.   VJP: g conj(z (1 - z)).")
+ComplexSinc = _twin(
+    unary_more.Sinc,
+    "z = sin(pi a) / (pi a), 1 at 0, complex.   VJP: g conj((pi a cos(pi a) - sin(pi a)) / (pi a^2)), 0 at 0.",
+)
+ComplexLogSumExp = _twin(
+    statistics.LogSumExp,
+    "z = log(sum exp(x)) over axis, complex (principal log, shifted by the largest real part).\n"
+    "    VJP: g conj(exp(x - z)), the conjugated softmax.",
+)
 # the inverse functions on their principal branches (NumPy's and PyTorch's are C99's)
 ComplexAsin = _twin(trig.Asin, "z = asin a, complex.   VJP: g conj(1 / sqrt(1 - a^2)).")
 ComplexAcos = _twin(trig.Acos, "z = acos a, complex.   VJP: -g conj(1 / sqrt(1 - a^2)).")

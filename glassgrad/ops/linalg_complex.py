@@ -20,10 +20,10 @@ from glassgrad.autograd.complex_gate import TWINS
 from glassgrad.autograd.function import node_name
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
-from glassgrad.ops.linalg_decomp import Eigh, eigh_vjp
+from glassgrad.ops.linalg_decomp import QR, Eigh, eigh_vjp
 from glassgrad.ops.linalg_solve import Solve, check_float, mt, solve_forward
 
-__all__ = ["ComplexSolve", "ComplexEigh", "mh", "check_gauge"]
+__all__ = ["ComplexSolve", "ComplexEigh", "ComplexQR", "mh", "check_gauge"]
 
 
 def mh(x: Any) -> Any:
@@ -87,5 +87,17 @@ class ComplexEigh(Eigh):
         return eigh_vjp(ctx, g, check_gauge)
 
 
+class ComplexQR(QR):
+    """A = Q R with complex A: Q's columns orthonormal (Qᴴ Q = I), R upper-triangular with a real
+    diagonal (LAPACK's). Shape and modes as ``QR``. VJP: ``QR``'s, whose transposes are ᴴ for
+    complex Q and R and whose copyu keeps the real part of the diagonal: with N = R̄ Rᴴ − Qᴴ Q̄,
+    Ā = (Q̄ + Q (triu(N, 1) + triu(N, 1)ᴴ + Re diag N)) R⁻ᴴ for m ≥ n, PyTorch's gradient."""
+
+    name = "complex_qr"
+    node_name = node_name(QR)
+    complex_ok = True
+
+
+TWINS[QR] = ComplexQR
 TWINS[Solve] = ComplexSolve
 TWINS[Eigh] = ComplexEigh

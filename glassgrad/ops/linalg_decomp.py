@@ -78,15 +78,21 @@ class QR(Function):
         if m >= n:
             return _qr_square_vjp(xp, q, r, gq, gr)
         y = q @ r[..., m:]  # the columns of A past the square block: Y = Q R₂
-        gx = _qr_square_vjp(xp, q, r[..., :m], gq + y @ _mt(gr[..., m:]), gr[..., :m])
+        gx = _qr_square_vjp(xp, q, r[..., :m], gq + y @ ht(gr[..., m:]), gr[..., :m])
         return xp.concatenate([gx, q @ gr[..., m:]], axis=-1)
 
 
 def _qr_square_vjp(xp: Any, q: Any, r: Any, gq: Any, gr: Any) -> Any:
-    """Ā for A = Q R with R square (k, k), Q (m, k): (Q̄ + Q copyu(R̄ Rᵀ - Qᵀ Q̄)) R⁻ᵀ."""
-    nmat = gr @ _mt(r) - _mt(q) @ gq  # (..., k, k)
-    b = gq + q @ (xp.triu(nmat) + _mt(xp.triu(nmat, 1)))  # (..., m, k)
-    return _mt(_tril_solve(xp, r, _mt(b), upper=True))  # B R⁻ᵀ = (R⁻¹ Bᵀ)ᵀ
+    """Ā for A = Q R with R square (k, k), Q (m, k): (Q̄ + Q copyu(R̄ Rᵀ - Qᵀ Q̄)) R⁻ᵀ; for complex
+    Q and R (the twin) the transposes are ᴴ and copyu keeps the real part of the diagonal (LAPACK's
+    R has a real diagonal, so its imaginary part is no direction of A): PyTorch's gradient."""
+    nmat = gr @ ht(r) - ht(q) @ gq  # (..., k, k)
+    up = xp.triu(nmat, 1)
+    diag = xp.diagonal(nmat, axis1=-2, axis2=-1)
+    if diag.dtype.kind == "c":
+        diag = diag.real
+    b = gq + q @ (up + ht(up) + diag[..., None] * xp.eye(nmat.shape[-1], dtype=diag.dtype))  # (..., m, k)
+    return ht(_tril_solve(xp, r, ht(b), upper=True))  # B R⁻ᴴ = (R⁻¹ Bᴴ)ᴴ
 
 
 class Eigh(Function):

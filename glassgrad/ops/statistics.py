@@ -136,7 +136,9 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         xp = array_module(x)
-        m = xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)  # initial: empty dims give -inf
+        # complex x (the twin): shifted by the largest real part, as PyTorch; the log's branch is
+        # the principal one, which a real shift leaves alone
+        m = xp.max(x.real if x.dtype.kind == "c" else x, axis=axis, keepdims=True, initial=-xp.inf)
         m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):
             out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m

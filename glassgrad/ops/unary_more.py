@@ -273,13 +273,21 @@ digamma = _on_floating(
 i0 = _on_floating(I0, "i0", "I0(x), the zeroth-order modified Bessel function of the first kind.")
 
 
+def _refuse_complex(op: str, x: Tensor) -> None:
+    # the multiply would accept a complex tensor (a complex-aware op), where PyTorch refuses
+    if x._data.dtype.kind == "c":
+        raise DTypeError(f"{op}: {op} is not supported for complex tensors (got {x._data.dtype})")
+
+
 def deg2rad(input: Tensor) -> Tensor:  # noqa: A002
-    """Degrees to radians: input * pi / 180."""
+    """Degrees to radians: input * pi / 180 (real tensors only, as PyTorch)."""
+    _refuse_complex("deg2rad", input)
     return elementwise.mul(floating(input), _PI / 180)
 
 
 def rad2deg(input: Tensor) -> Tensor:  # noqa: A002
-    """Radians to degrees: input * 180 / pi."""
+    """Radians to degrees: input * 180 / pi (real tensors only, as PyTorch)."""
+    _refuse_complex("rad2deg", input)
     return elementwise.mul(floating(input), 180 / _PI)
 
 

@@ -74,6 +74,8 @@ case("complex_acosh")(_unary(lambda z: R((z * 0.2 + 0.5j).acosh())))
 case("complex_atan")(_unary(lambda z: R((z * 0.2 + 0.5).atan())))
 case("complex_asinh")(_unary(lambda z: R((z * 0.2 + 0.5).asinh())))
 case("complex_prod")(_unary(lambda z: R(z.prod())))
+case("complex_sinc")(_unary(lambda z: R(z.sinc())))
+case("complex_logsumexp")(_unary(lambda z: R((z * 3).logsumexp(-1))))
 case("complex_cumprod")(_unary(lambda z: R(z.reshape(-1).cumprod(0))))
 
 

@@ -1,5 +1,6 @@
 """Gradcheck cases for ops/linalg_complex_more.py: the complex twins of linalg.inv, det,
-matrix_exp, cholesky and solve_triangular, and the complex log determinant (slogdet, logdet).
+matrix_exp, cholesky and solve_triangular, the complex log determinant (slogdet, logdet), and the
+complex twin of linalg.qr (ops/linalg_complex.py).
 
 A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
 output viewed as real (as in cases_linalg_complex.py). Square matrices get 3 I added (well
@@ -97,3 +98,19 @@ def _pinv(draw):
     return (lambda t: R(linalg.pinv(C(t) + C(t).mH + 4.0 * gg.eye(n, dtype=gg.float64), hermitian=True))), (
         x,
     )
+
+
+@case("complex_qr")
+def _qr(draw):
+    """Q and R of a complex A (tall, square or wide; 'complete' where differentiable, m <= n),
+    3 added on A's leading diagonal so R's diagonal stays away from 0."""
+    m, n = draw(st.sampled_from([(3, 2), (2, 2), (2, 3), (1, 3)]))
+    mode = draw(st.sampled_from(["reduced", "complete"] if m <= n else ["reduced"]))
+    batch = draw(st.sampled_from([(), (2,)]))
+    shift = 3.0 * gg.eye(m, n, dtype=gg.float64)
+
+    def fn(x):
+        q, r = linalg.qr(C(x) + shift, mode=mode)
+        return R(q), R(r)
+
+    return fn, (_pairs(draw, (*batch, m, n)),)

@@ -80,8 +80,10 @@ def backward(
         grad = xp.array(src, dtype=data.dtype, copy=True)  # every gradient has its tensor's dtype
         if grad.shape != data.shape:
             raise ShapeError(f"backward: expected gradient of shape {data.shape}, got {grad.shape}")
-    roots = [(tensor, grad)]  # (its hooks get the caller's Tensor: tensor_hook_run.with_seeds)
-    with_seeds(roots, gradient, lambda: backward_roots(roots, retain_graph, inputs))
+    roots = [(tensor, grad)]
+    if gradient.__class__ is _tensor_cls[0]:  # its hooks get the caller's Tensor (tensor_hook_run)
+        return with_seeds(roots, gradient, lambda: backward_roots(roots, retain_graph, inputs))
+    backward_roots(roots, retain_graph, inputs)
 
 
 def backward_roots(
@@ -346,10 +348,8 @@ def _accumulate_leaves(leaves: dict) -> None:
 
 def _store_grad(t, g, given: set) -> None:
     """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
-    if not t.requires_grad:
-        # turned off (requires_grad_(False), detach_()) after the graph recorded it: PyTorch's
-        # AccumulateGrad drops the gradient, so a frozen parameter keeps no .grad to step with
-        return None
+    if not t.requires_grad:  # turned off after the graph recorded it (requires_grad_(False)):
+        return None  # PyTorch's AccumulateGrad drops it, so a frozen parameter gets no step
     tensor_cls = _tensor_cls[0]
     if g.__class__ is tensor_cls:
         return recorded.store_grad(t, g)

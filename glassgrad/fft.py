@@ -187,13 +187,19 @@ def ifft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = 
 def _with_out() -> None:
     """PyTorch's keyword-only ``out=`` on every transform and on ``fftfreq``/``rfftfreq`` (not the
     shifts, which have none): a transform's result may be cast into a wider out (complex64 into
-    complex128), not into a real one ("cast"); the frequencies are computed in out's dtype."""
+    complex128), not into a real one ("cast"); the real result of a complex-to-real transform
+    (``irfft*``, ``hfft*``) not into a complex one either ("real": PyTorch's "expects a floating
+    point output tensor"); the frequencies are computed in out's dtype."""
     from glassgrad.out_keyword import out_keyword  # (imports the ops package: after the names above)
 
     names = globals()
     for name in __all__:
-        if not name.endswith("shift"):
-            names[name] = out_keyword(names[name], name, "compute" if name.endswith("freq") else "cast")
+        if name.endswith("freq"):
+            names[name] = out_keyword(names[name], name, "compute")
+        elif not name.endswith("shift"):
+            names[name] = out_keyword(
+                names[name], name, "real" if name.startswith(("irfft", "hfft")) else "cast"
+            )
 
 
 _with_out()

@@ -20,6 +20,7 @@ import numpy as np
 
 import glassgrad.nn.functional as F
 from glassgrad import fft
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.factories import _check, _float, _make
 from glassgrad.fft_common import real_of
 from glassgrad.operand_errors import flag
@@ -38,18 +39,25 @@ def _window(
     dtype in PyTorch's order of operations, so float32 windows round as PyTorch's do."""
     _check(name, device, layout, pin)
     n, periodic = window_length(name, n), flag(name, "periodic", periodic)
-    dt = _float(dtype)
-    if dt.kind not in "f":
-        raise TypeError(f"{name}: expected a floating point dtype, got {dtype}")
+    dt = window_dtype(name, dtype)
     k = np.arange(n, dtype=dt)
     arr = np.ones(n) if n <= 1 else f(k, float(n if periodic else n - 1))
     return _make(np.asarray(arr, dtype=dt), rg)
 
 
+def window_dtype(name: str, dtype: Any) -> np.dtype:
+    """A window factory's ``dtype`` (None: the default float), refused unless floating point: a
+    ``DTypeError``, a RuntimeError too, as PyTorch's "expects floating point dtypes"."""
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise DTypeError(f"{name}: expected a floating point dtype, got {dtype}")
+    return dt
+
+
 def window_length(name: str, n: Any) -> int:
     """A window factory's ``window_length`` as PyTorch's argument parser takes it: any integer
     (a NumPy integer, a 0-d integer tensor: TorchIO's ``hann_window(np.uint16(10))``); a bool or a
-    float is a TypeError, a negative length a ValueError."""
+    float is a TypeError, a negative length a ValueError (and a RuntimeError, PyTorch's class)."""
     if not isinstance(n, bool):
         with contextlib.suppress(TypeError):  # not an integer: refused below, by its type
             n = operator.index(n)
@@ -61,7 +69,7 @@ def window_length(name: str, n: Any) -> int:
         )
         raise TypeError(f"{name}(): argument 'window_length' (position 1) must be int, not {kind}")
     if n < 0:
-        raise ValueError(f"{name}: expected a non-negative int window_length, got {n}")
+        raise ArgumentError(f"{name}: expected a non-negative int window_length, got {n}")
     return n
 
 
@@ -108,7 +116,7 @@ def _frame_window(name: str, window: Tensor | None, n_fft: int, win_length: int,
     if window is None:
         window = Tensor(np.ones(win_length, dtype=real_of(like._data.dtype)), _wrap=True)
     if window.ndim != 1 or window.shape[0] != win_length:
-        raise ValueError(
+        raise ShapeError(
             f"{name}: expected a 1-D window of win_length={win_length} values, got shape {tuple(window.shape)}"
         )
     left = (n_fft - win_length) // 2
@@ -124,8 +132,8 @@ def _sizes(name: str, n_fft: int, hop_length: int | None, win_length: int | None
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
     if n_fft <= 0 or hop <= 0 or not 0 < win <= n_fft:
-        raise ValueError(f"{name}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={n_fft}, "
-                         f"hop_length={hop}, win_length={win}")  # fmt: skip
+        raise ArgumentError(f"{name}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={n_fft}, "
+                            f"hop_length={hop}, win_length={win}")  # fmt: skip
     return hop, win
 
 
@@ -154,7 +162,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
             "True for a complex result (view_as_real gives the (..., 2) layout), or the deprecated False"
         )
     if input.ndim not in (1, 2):
-        raise ValueError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
+        raise ShapeError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
     hop, win = _sizes("stft", n_fft, hop_length, win_length)
     if window is None:
         warnings.warn("A window was not provided. A rectangular window will be applied, which is known to cause "
@@ -171,7 +179,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         left = (n_fft - win) // 2
         x = F.pad(x, (left, n_fft - win - left))
     if x.shape[-1] < n_fft:
-        raise ValueError(f"stft: expected n_fft={n_fft} <= the (padded) signal length {x.shape[-1]}")
+        raise ShapeError(f"stft: expected n_fft={n_fft} <= the (padded) signal length {x.shape[-1]}")
     frames = x.unfold(-1, n_fft, hop) * _frame_window("stft", window, n_fft, win, input)  # (B, T, n_fft)
     onesided = not is_complex if onesided is None else onesided
     if onesided and is_complex:
@@ -203,8 +211,13 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     if not input.dtype.is_complex:
         raise RuntimeError("istft requires a complex-valued input tensor")
     if input.ndim not in (2, 3):
-        raise ValueError(f"istft: expected a 2D or 3D complex tensor, got shape {tuple(input.shape)}")
+        raise ShapeError(f"istft: expected a 2D or 3D complex tensor, got shape {tuple(input.shape)}")
     hop, win = _sizes("istft", n_fft, hop_length, win_length)
+    if window is None:
+        warnings.warn("A window was not provided. A rectangular window will be applied. Please provide the same "
+                      "window used by stft to make the inversion lossless. To suppress this warning and use a "
+                      "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
+                      UserWarning, stacklevel=user_stacklevel())  # PyTorch's text  # fmt: skip
     spec = input if input.ndim == 3 else input.unsqueeze(0)
     n_frames = spec.shape[-1]
     onesided = spec.shape[1] != n_fft if onesided is None else onesided
@@ -223,13 +236,15 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     total = n_fft + hop * (n_frames - 1)
     ola = lambda v: F.fold(v.transpose(1, 2), (1, total), (1, n_fft), stride=(1, hop))[:, 0, 0]  # noqa: E731
     y = _parts(ola, frames * w)
-    w2 = (w * w).detach().reshape(1, n_fft, 1).expand(1, n_fft, n_frames)
+    # not detached: PyTorch's gradient reaches a trainable window through the envelope too
+    w2 = (w * w).reshape(1, n_fft, 1).expand(1, n_fft, n_frames)
     env = F.fold(w2, (1, total), (1, n_fft), stride=(1, hop))[0, 0, 0]
     start = n_fft // 2 if center else 0
     end = total - (n_fft // 2 if center else 0) if length is None else start + length
     y, env = y[:, start:end], env[start:end]
-    if env.numel() and float(env.abs().min()) < 1e-11:
-        raise RuntimeError(f"istft: window overlap add min: {float(env.abs().min())} (the window fails NOLA)")
+    low = float(env.detach().abs().min()) if env.numel() else 1.0
+    if low < 1e-11:
+        raise RuntimeError(f"istft: window overlap add min: {low} (the window fails NOLA)")
     y = y / env
     if end > total:  # PyTorch pads the quotient, with this warning
         warnings.warn("istft: the signal is shorter than the length parameter; the result is padded with zeros "

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.operand_errors import flag
 from glassgrad.ops.alpha_checks import scaled_pair
@@ -285,15 +286,18 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
     """The Kaiser window I0(β √(1 − (2n/(N − 1) − 1)²)) / I0(β); ``periodic`` drops the last point of
     a window of N + 1, as PyTorch's. Shape: (window_length,)."""
     import glassgrad as gg
+    from glassgrad.spectral import window_dtype
     from glassgrad.spectral import window_length as _window_length
 
     window_length = _window_length("kaiser_window", window_length)
+    # refused unless floating point, as PyTorch (an integer dtype truncated the window to zeros)
+    dtype = dtypes.from_np_dtype(window_dtype("kaiser_window", dtype))
     periodic = flag("kaiser_window", "periodic", periodic)  # PyTorch's parser: "no" is not False
     if window_length <= 1:
         return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
     n = window_length + 1 if periodic else window_length
     values = np.kaiser(n, beta)[:window_length]
-    return gg.tensor(values, dtype=dtype or gg.get_default_dtype(), requires_grad=requires_grad)
+    return gg.tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002

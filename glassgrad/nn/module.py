@@ -358,6 +358,12 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                 if set_to_none:
                     p.grad = None
                 else:
+                    # a create_graph=True gradient is cut from its graph first (see Optimizer.zero_grad)
+                    if p.grad.requires_grad:
+                        if p.grad.grad_fn is not None:
+                            p.grad.detach_()
+                        else:
+                            p.grad.requires_grad_(False)
                     with no_grad():
                         p.grad.zero_()
 

@@ -214,7 +214,15 @@ class Optimizer(OptimizerHooks):
                     continue
                 if set_to_none:
                     p.grad = None
-                elif p.grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
+                    continue
+                if p.grad.requires_grad:
+                    # a backward(create_graph=True) gradient: cut from its graph first, as PyTorch,
+                    # or the next create_graph backward would differentiate through the old one
+                    if p.grad.grad_fn is not None:
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
+                if p.grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
                     p._grad = zeroed(p.grad)
                 else:
                     p.grad._data = array_module(p.grad._data).zeros_like(p.grad._data)

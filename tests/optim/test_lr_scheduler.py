@@ -107,7 +107,7 @@ def test_onecycle_refuses_steps_past_the_end():
     sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=3)
     for _ in range(3):
         sched.step()
-    with pytest.raises(ValueError, match="OneCycleLR: stepped 4 times, but total_steps is 3"):
+    with pytest.raises(ValueError, match="Tried to step 4 times. The specified number of total steps is 3"):
         sched.step()
 
 

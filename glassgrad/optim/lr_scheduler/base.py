@@ -19,7 +19,9 @@ from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
+    "EPOCH_DEPRECATION_WARNING",
     "LRScheduler",
+    "group_values",
     "per_group",
     "set_lr",
     "set_momentum",
@@ -36,6 +38,26 @@ def set_lr(group: dict[str, Any], value: Any) -> None:
         lr.fill_(value.reshape(()) if isinstance(value, Tensor) else value)
     else:
         group["lr"] = value
+
+
+# PyTorch's words: programs filter the warning by them (``filterwarnings(message="The epoch parameter")``)
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being "
+    "deprecated where possible. Please use `scheduler.step()` to step the "
+    "scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. "
+    "Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose."
+)
+
+
+def group_values(optimizer: Optimizer, key: str) -> list[Any]:
+    """``group[key]`` of each param group, a tensor copied (as PyTorch): a tensor lr is changed in
+    place by the next step, which must not change ``get_last_lr()`` or ``base_lrs`` with it."""
+    return [
+        value.clone() if isinstance(value := group[key], Tensor) else value
+        for group in optimizer.param_groups
+    ]
 
 
 class LRScheduler:
@@ -75,7 +97,7 @@ class LRScheduler:
                         f"{type(self).__name__}: expected 'initial_lr' in param_groups[{i}] to resume at "
                         f"last_epoch={last_epoch}; load the optimizer's state_dict first"
                     )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         _track_step_called(optimizer)
         self._initial_step()
@@ -99,7 +121,18 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance the schedule one step (or jump to ``epoch``, PyTorch's deprecated form)."""
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+        if self._step_count == 1 and not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
+            # a step replaced after this scheduler wrapped it cannot tell whether it ran (PyTorch's
+            # warning, in place of the one below)
+            warnings.warn(
+                "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                "initialization. Please, make sure to call `optimizer.step()` before "
+                "`lr_scheduler.step()`. See more details at "
+                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        elif self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             # the first step() after the initial one, before any optimizer.step(): the schedule's
             # first value is skipped (PyTorch's warning, pytorch/pytorch#20124)
             warnings.warn(
@@ -115,7 +148,7 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(
-                f"{type(self).__name__}.step(epoch) is deprecated in PyTorch; call step() without it",
+                EPOCH_DEPRECATION_WARNING,
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
@@ -143,7 +176,7 @@ class LRScheduler:
         """Write one ``lr`` per group and remember them for ``get_last_lr()``."""
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             set_lr(group, lr)
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._group_lrs()
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer (as PyTorch): counters, base_lrs, options."""
@@ -154,8 +187,8 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
     def _group_lrs(self) -> list[float]:
-        """Each group's current ``lr``: the schedules' 'no change' answer."""
-        return [group["lr"] for group in self.optimizer.param_groups]
+        """Each group's current ``lr`` (a tensor lr copied): the schedules' 'no change' answer."""
+        return group_values(self.optimizer, "lr")
 
 
 class _LRScheduler(LRScheduler):
@@ -195,14 +228,17 @@ def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:
 
 
 def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
-    """``value`` for each param group: a list of one per group, or one value repeated."""
+    """``value`` for each param group: a list of one per group, or one value repeated (a tensor
+    copied, as PyTorch's ``_format_param``: the schedule must not alias the user's tensor)."""
     if isinstance(value, list | tuple):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(
                 f"{owner}: expected one {name} per param group ({len(optimizer.param_groups)}), got {len(value)}"
             )
-        return list(value)
-    return [value] * len(optimizer.param_groups)
+        values = list(value)
+    else:
+        values = [value] * len(optimizer.param_groups)
+    return [v.clone() if isinstance(v, Tensor) else v for v in values]
 
 
 def start_momentum_cycle(

@@ -129,7 +129,10 @@ class OneCycleLR(LRScheduler):
         warn_get_lr_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")
+            # PyTorch's sentence, which scripts match to stop a run at the schedule's end
+            raise ValueError(
+                f"OneCycleLR: Tried to step {step} times. The specified number of total steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0

@@ -6,7 +6,7 @@ import math
 import warnings
 from typing import Any, Literal, SupportsFloat
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, set_lr
+from glassgrad.optim.lr_scheduler.base import EPOCH_DEPRECATION_WARNING, LRScheduler, set_lr
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.user_frames import user_stacklevel
 
@@ -99,11 +99,7 @@ class ReduceLROnPlateau(LRScheduler):
         """Record one value of the watched metric and cut the lr if it has stalled."""
         current = float(metrics)
         if epoch is not None:
-            warnings.warn(
-                "ReduceLROnPlateau.step(metrics, epoch) is deprecated in PyTorch; call step(metrics)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=user_stacklevel())
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current

@@ -12,16 +12,17 @@ with a warning): NumPy indexing of in-memory data is faster than shipping batche
 
 from __future__ import annotations
 
-import collections.abc
-import copy
-import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-
 from glassgrad.data import graph_settings
+from glassgrad.data.collation import (  # noqa: F401 (torch.utils.data.dataloader's names)
+    collate_builtin,
+    collate_fields,
+    default_collate,
+    default_convert,
+)
 from glassgrad.data.datapipes.datapipe import IterDataPipe
 from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
 from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloader's names)
@@ -33,10 +34,7 @@ from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloa
 )
 from glassgrad.data.loader_options import check_attribute, check_iterator_options, check_worker_options
 from glassgrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
-from glassgrad.dtypes import note_complex
-from glassgrad.ops.joining import stack, torch_layout
 from glassgrad.random import Generator
-from glassgrad.tensor import Tensor, tensor
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
@@ -47,131 +45,6 @@ _T = TypeVar("_T")
 # PyTorch's annotation aliases, imported by libraries for their own signatures (Opacus' DPDataLoader)
 _worker_init_fn_t = Callable[[int], None]
 _collate_fn_t = Callable[[list[_T]], Any]
-
-# NumPy dtypes that cannot become tensors: strings (S, a, U) and objects (O), as in PyTorch.
-_NP_STR_OBJ = re.compile("[SaUO]")
-_COLLATE_ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
-
-
-def _stack(arrays: list[np.ndarray], what: str) -> np.ndarray:
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise RuntimeError(
-            f"default_collate: expected {what} of equal shape to stack, got shapes {sorted(shapes)}"
-        )
-    # B x (*) -> (B, *), laid out as torch.stack lays it out (contiguous for non-contiguous images)
-    return torch_layout(np.stack(arrays), arrays, stacked=True)
-
-
-def default_collate(batch: Any) -> Any:
-    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate`` does.
-
-    Tensors and NumPy arrays are stacked along a new first dimension (dtype kept); Python floats
-    become a float64 tensor and ints an int64 tensor (PyTorch's rule); strings stay a list; dicts,
-    namedtuples and lists/tuples are collated field by field (tuples come back as lists).
-
-    Shape:
-        - batch: ``B`` samples, each a (nested) structure of ``(*)`` leaves.
-        - output: the same structure with ``(B, *)`` tensors.
-
-    >>> default_collate([(1.0, 0), (2.0, 1)])
-    [tensor([1., 2.], dtype=glassgrad.float64), tensor([0, 1])]
-    >>> default_collate([{"x": [1, 2]}, {"x": [3, 4]}])
-    {'x': [tensor([1, 3]), tensor([2, 4])]}
-    """
-    if isinstance(batch, BatchedSamples):
-        return list(batch.columns)  # already batched by __getitems__: nothing to stack
-    elem = batch[0]
-    from glassgrad.data._utils import collate  # (it imports this module)
-
-    fn = collate.registered_fn(elem)  # a library's own type in default_collate_fn_map (MONAI's MetaTensor)
-    if fn is not None:
-        return fn(batch, collate_fn_map=collate.default_collate_fn_map)
-    return collate_builtin(batch)
-
-
-def collate_builtin(batch: Any) -> Any:
-    """:func:`default_collate` without asking ``default_collate_fn_map``: the built-in
-    ``collate_*_fn`` of ``_utils.collate`` call it, so that a registered function that calls them
-    (MONAI's ``collate_meta_tensor_fn`` calls ``collate_tensor_fn``) does not come back to itself."""
-    elem = batch[0]
-    if isinstance(elem, Tensor):
-        if type(elem) is not Tensor:
-            # a Tensor subclass: the public torch.stack, so that its __torch_function__ makes the
-            # batch (PyTorch's collate_tensor_fn; MONAI's MetaTensor stays a MetaTensor)
-            import glassgrad
-
-            return glassgrad.stack(list(batch), 0)
-        if any(t.requires_grad for t in batch):
-            return stack(list(batch), 0)  # the stack op, so the graph is kept
-        return Tensor(_stack([t._data for t in batch], "tensors"), _wrap=True)
-    if isinstance(elem, np.ndarray):
-        if _NP_STR_OBJ.search(elem.dtype.str) is not None:
-            raise TypeError(_COLLATE_ERR.format(elem.dtype))
-        return _wrapped(_stack([np.asarray(a) for a in batch], "arrays"))
-    if isinstance(elem, np.bool_ | np.number):
-        return _wrapped(np.asarray(batch))  # (B,), the scalars' dtype
-    if isinstance(elem, float):
-        return Tensor(np.asarray(batch, dtype=np.float64), _wrap=True)  # (B,)
-    if isinstance(elem, int):
-        return tensor(batch)  # (B,) int64, or bool for bools
-    if isinstance(elem, str | bytes):
-        return batch
-    return collate_fields(batch, default_collate, "default_collate")
-
-
-def collate_fields(batch: list, recurse: Callable, op: str, err: str = _COLLATE_ERR) -> Any:
-    """A batch of mappings, namedtuples or sequences collated field by field with ``recurse``
-    (``default_collate``, or ``_utils.collate``'s map-driven ``collate``); else a TypeError (``err``)."""
-    elem = batch[0]
-    if isinstance(elem, collections.abc.Mapping):
-        out = {key: recurse([d[key] for d in batch]) for key in elem}
-        if isinstance(elem, collections.abc.MutableMapping):
-            try:
-                clone = copy.copy(elem)  # keep the mapping's own type (OrderedDict, ...)
-                clone.update(out)
-                return clone
-            except TypeError:
-                return out
-        return out
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(recurse(s) for s in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(e) != size for e in batch):
-            raise RuntimeError(f"{op}: each element in list of batch should be of equal size")
-        return [recurse(samples) for samples in zip(*batch)]  # strings stay tuples, as in PyTorch
-    raise TypeError(err.format(type(elem)))
-
-
-def _wrapped(arr: np.ndarray) -> Tensor:
-    """A tensor holding a sample's array; complex data turns on the complex gate (``dtypes.complex_seen``),
-    as ``from_numpy`` does, so that every op on it is judged (its twin, or refused)."""
-    if arr.dtype.kind == "c":
-        note_complex()
-    return Tensor(arr, _wrap=True)
-
-
-def default_convert(data: Any) -> Any:
-    """Turn NumPy arrays and scalars inside ``data`` into tensors, leaving everything else.
-
-    Used instead of :func:`default_collate` when automatic batching is off (``batch_size=None``).
-    """
-    if isinstance(data, np.ndarray) and _NP_STR_OBJ.search(data.dtype.str) is None:
-        return _wrapped(data)
-    if isinstance(data, np.bool_ | np.number):
-        return _wrapped(np.asarray(data))
-    if isinstance(data, str | bytes | Tensor):
-        return data
-    if isinstance(data, collections.abc.Mapping):
-        return {key: default_convert(data[key]) for key in data}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, tuple):
-        return [default_convert(d) for d in data]
-    if isinstance(data, collections.abc.Sequence):
-        return [default_convert(d) for d in data]
-    return data
 
 
 def _fetch(dataset: Any, indices: list[int]) -> Any:
@@ -283,9 +156,14 @@ class DataLoader(Generic[_T_co]):
             raise ValueError(
                 "DataLoader: batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
             )
-        if sampler is None and not isinstance(dataset, IterableDataset):
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)  # type: ignore[arg-type]
-        if batch_size is not None and batch_sampler is None and sampler is not None:
+        if sampler is None:  # a stream's is PyTorch's endless one: libraries read loader.sampler
+            if isinstance(dataset, IterableDataset):
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)  # type: ignore[arg-type]
+            else:
+                sampler = SequentialSampler(dataset)  # type: ignore[arg-type]
+        if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
         self.dataset = dataset
@@ -303,16 +181,14 @@ class DataLoader(Generic[_T_co]):
         self.multiprocessing_context = multiprocessing_context
         self.pin_memory_device = pin_memory_device
         self.in_order = in_order
-        self._auto_collation = batch_sampler is not None or (
-            isinstance(dataset, IterableDataset) and batch_size is not None
-        )
+        self._auto_collation = batch_sampler is not None
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self.__initialized = True  # `_DataLoader__initialized`, PyTorch's name
 
     __initialized = False
-    _IterableDataset_len_called = None  # PyTorch's iterators read it
+    _IterableDataset_len_called: int | None = None  # set by len() of a stream; iterators read it
 
     def __setattr__(self, attr: str, val: Any) -> None:
         super().__setattr__(attr, check_attribute(self, attr, val))  # PyTorch's refusals, see loader_options
@@ -324,15 +200,12 @@ class DataLoader(Generic[_T_co]):
     @property
     def _index_sampler(self) -> Any:
         """What ``_SingleProcessDataLoaderIter(loader)`` draws indices from, as in PyTorch."""
-        if isinstance(self.dataset, IterableDataset):
-            if self.batch_size is None:
-                return _InfiniteConstantSampler()
-            return BatchSampler(_InfiniteConstantSampler(), self.batch_size, self.drop_last)  # type: ignore[arg-type]
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __len__(self) -> int:
         if isinstance(self.dataset, IterableDataset):
             n = len(self.dataset)  # type: ignore[arg-type]  # TypeError if the stream has no length
+            self._IterableDataset_len_called = n  # read by the next iterator, which warns past it
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

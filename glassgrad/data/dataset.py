@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from glassgrad.errors import ShapeError
+from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.random import Generator, get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -73,8 +73,8 @@ def _take(t: Tensor, index: Any) -> Tensor:
     if t.requires_grad:
         return t[index]
     arr = t._data[index]
-    if isinstance(arr, np.generic):  # an int index into a 1-D tensor: a 0-d array, as t[i] holds
-        arr = np.asarray(arr)
+    if isinstance(arr, np.generic):  # an int index into a 1-D tensor: a 0-d view, as PyTorch's t[i]
+        arr = t._data[index, ...]
     return Tensor(arr, _wrap=True)
 
 
@@ -109,6 +109,11 @@ class BatchedSamples(Sequence):
 class _SizeMismatchError(ShapeError, AssertionError):
     """Tensors of different lengths given to ``TensorDataset``: PyTorch asserts it
     (``AssertionError``), so a script's ``except AssertionError`` catches this one too."""
+
+
+class _DatasetsError(ValueError, AssertionError):
+    """``ConcatDataset`` given no dataset or a stream: PyTorch asserts these (``AssertionError``),
+    so a script's ``except AssertionError`` catches this one too."""
 
 
 class TensorDataset(Dataset[tuple[Tensor, ...]]):
@@ -179,7 +184,6 @@ class Subset(Dataset[_T_co]):
                 "DataLoader works correctly with your custom logic. A simple implementation:\n\n"
                 "def __getitems__(self, indices):\n    return [self.__getitem__(idx) for idx in indices]"
             )
-        self._index_array = np.asarray(indices, dtype=np.int64).reshape(-1)  # (len,)
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, list):
@@ -187,10 +191,16 @@ class Subset(Dataset[_T_co]):
         return self.dataset[self.indices[idx]]
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
-        # Map positions in one vectorised lookup; hand the batch on whole if the dataset can take it.
+        # ``self.indices`` is read at every batch, never cached: programs reassign or grow it
+        # (active learning, curricula) and may hold any keys of their dataset (a dict's strings).
+        # The batch goes on whole if the dataset can take it.
         if hasattr(self.dataset, "__getitems__"):
-            mapped = self._index_array[np.asarray(indices, dtype=np.int64)]  # (B,)
-            return self.dataset.__getitems__(mapped.tolist())
+            own = self.indices
+            if isinstance(own, np.ndarray | Tensor):  # one fancy-index, (B,)
+                mapped = np.asarray(getattr(own, "_data", own))[np.asarray(indices, dtype=np.int64)].tolist()
+            else:
+                mapped = [own[i] for i in indices]
+            return self.dataset.__getitems__(mapped)
         return [self.dataset[self.indices[i]] for i in indices]
 
     def __len__(self) -> int:
@@ -207,10 +217,10 @@ class ConcatDataset(Dataset[_T_co]):
     def __init__(self, datasets: Sequence[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: expected at least one dataset, got none")
+            raise _DatasetsError("ConcatDataset: expected at least one dataset, got none")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
-                raise ValueError("ConcatDataset: expected map-style datasets, got an IterableDataset")
+                raise _DatasetsError("ConcatDataset: expected map-style datasets, got an IterableDataset")
         self.cumulative_sizes = self.cumsum(self.datasets)
 
     @staticmethod
@@ -236,8 +246,8 @@ class ConcatDataset(Dataset[_T_co]):
 
     def __getitem__(self, idx: int) -> Any:
         if idx < 0:
-            if -idx > len(self):
-                raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+            if -idx > len(self):  # a ValueError too, as PyTorch raises
+                raise IndexOutOfRangeError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
             idx = len(self) + idx
         which = bisect.bisect_right(self.cumulative_sizes, idx)
         if which >= len(self.datasets):

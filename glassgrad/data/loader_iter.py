@@ -13,10 +13,12 @@ loader's ``dataset``, ``_dataset_kind``, ``_index_sampler``, ``_auto_collation``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from glassgrad.data._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
+from glassgrad.data.sampler import Sampler
 
 __all__: list[str] = []
 
@@ -37,8 +39,9 @@ class _DatasetKind:
         return _IterableDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
 
 
-class _InfiniteConstantSampler:
-    """``itertools.repeat(None)`` as a sampler: the indices of an iterable dataset, as PyTorch's."""
+class _InfiniteConstantSampler(Sampler[None]):
+    """``itertools.repeat(None)`` as a sampler: the indices of an iterable dataset, as PyTorch's
+    (a stream's ``DataLoader.sampler``)."""
 
     def __iter__(self) -> Iterator[None]:
         while True:
@@ -71,12 +74,25 @@ class _BaseDataLoaderIter:
             )
             batches = _fetched(fetcher, self._index_sampler)
         self._batches = batches
+        self._num_yielded = 0  # PyTorch's count (checkpointing code reads it to resume mid-epoch)
+        # the stream's length as len(loader) last read it: more batches than that is warned of
+        self._IterableDataset_len_called = getattr(loader, "_IterableDataset_len_called", None)
 
     def __iter__(self) -> _BaseDataLoaderIter:
         return self
 
     def __next__(self) -> Any:
-        return next(self._batches)
+        data = next(self._batches)
+        self._num_yielded += 1
+        expected = self._IterableDataset_len_called
+        if expected is not None and self._num_yielded > expected:
+            # PyTorch's check, which compares batches with the dataset's length in samples
+            warnings.warn(
+                f"Length of IterableDataset {self._loader.dataset} was reported to be {expected} "
+                f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ",
+                stacklevel=2,
+            )
+        return data
 
     def __len__(self) -> int:
         if self._index_sampler is not None:

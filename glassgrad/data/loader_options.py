@@ -16,6 +16,7 @@ ValueError: DataLoader: prefetch_factor option could only be specified in multip
 from __future__ import annotations
 
 import multiprocessing
+import operator
 from typing import Any
 
 __all__ = ["check_attribute", "check_context", "check_iterator_options", "check_worker_options"]
@@ -30,7 +31,11 @@ def check_worker_options(
 ) -> int | None:
     """Refuse what ``torch.utils.data.DataLoader.__init__`` refuses (a ValueError each); returns the
     ``prefetch_factor`` the loader keeps (PyTorch's default 2 when ``num_workers > 0``)."""
-    if not isinstance(num_workers, int) or num_workers < 0:
+    try:  # any integer (a NumPy one from a config too), as PyTorch only compares it with 0
+        workers = operator.index(num_workers)  # type: ignore[arg-type]
+    except TypeError:
+        workers = -1
+    if workers < 0:
         raise ValueError(
             f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
         )

@@ -16,7 +16,9 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from glassgrad.errors import ArgumentError
 from glassgrad.random import Generator, get_generator
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "Sampler",
@@ -194,23 +196,26 @@ class WeightedRandomSampler(Sampler[int]):
                 f"WeightedRandomSampler: expected a 1-d sequence of weights, got shape {w.shape}"
             )
         if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
-            raise ValueError(
+            # a RuntimeError too: PyTorch's multinomial refuses these weights
+            raise ArgumentError(
                 "WeightedRandomSampler: expected finite, non-negative weights with a positive sum"
             )
-        self.weights = w
+        self.weights = Tensor(w, _wrap=True)  # (n,) float64, a tensor as PyTorch keeps it
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def _epoch_chunks(self) -> Iterator[np.ndarray]:
-        n, k, p = len(self.weights), self.num_samples, self.weights / self.weights.sum()
+        # read per epoch: a program may assign new weights to a sampler between epochs
+        w = np.asarray(getattr(self.weights, "_data", self.weights), dtype=np.float64)
+        n, k, p = len(w), self.num_samples, w / w.sum()
         rng = get_generator(self.generator)
         if self.replacement:
             for start in range(0, k, CHUNK):
                 yield rng.choice(n, size=min(CHUNK, k - start), p=p).astype(np.int64, copy=False)
             return
         if k > n:
-            raise ValueError(
+            raise ArgumentError(  # a RuntimeError too, as PyTorch's multinomial raises
                 f"WeightedRandomSampler: expected num_samples <= {n} (the number of weights) without "
                 f"replacement, got {k}"
             )

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.data.dataloader import collate_builtin, collate_fields, default_collate, default_convert
+from glassgrad.data.collation import collate_builtin, collate_fields, default_collate, default_convert
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -25,11 +25,33 @@ def _abs_index(idx: Any, size: int) -> int:
     return idx + size if idx < 0 else idx
 
 
-def _repeats(n: Any) -> int:
-    """``n`` of ``seq * n``, checked to be a positive int."""
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"Sequential *: expected a positive int, got {n!r}")
+def _update_pairs(owner: str, pairs: Any) -> Iterator[tuple[Any, Any]]:
+    """The (key, value) pairs of ``ModuleDict.update``/``ParameterDict.update`` given a sequence,
+    each checked with PyTorch's error types and texts (``owner`` names the container)."""
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, Iterable):
+            raise TypeError(
+                f"{owner} update sequence element #{j} should be Iterable; is{type(pair).__name__}"
+            )
+        if len(pair) != 2:
+            raise ValueError(f"{owner} update sequence element #{j} has length {len(pair)}; 2 is required")
+        yield pair[0], pair[1]
+
+
+def _repeats(seq: Any, n: Any) -> int:
+    """``n`` of ``seq * n``, checked to be a positive int (PyTorch's error types and texts)."""
+    if not isinstance(n, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(n)}")
+    if n <= 0:
+        raise ValueError(f"Non-positive multiplication factor {n} for {type(seq)}")
     return n
+
+
+def _only_sequential(other: Any) -> None:
+    if not isinstance(other, Sequential):
+        raise ValueError(
+            f"add operator supports only objects of Sequential class, but {type(other)} is given."
+        )
 
 
 class Sequential(Module):
@@ -80,24 +102,22 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __add__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(f"Sequential +: expected a Sequential, got {type(other).__name__}")
+        _only_sequential(other)
         return Sequential(*self, *other)
 
     def __iadd__(self, other: Sequential) -> Sequential:
         """``seq += other``: other's modules appended to this Sequential itself (as PyTorch)."""
-        if not isinstance(other, Sequential):
-            raise TypeError(f"Sequential +=: expected a Sequential, got {type(other).__name__}")
+        _only_sequential(other)
         return self.extend(list(other))
 
     def __mul__(self, n: int) -> Sequential:
         """``seq * n``: a new Sequential holding the same modules n times over (shared, as PyTorch)."""
-        return Sequential(*(list(self) * _repeats(n)))
+        return Sequential(*(list(self) * _repeats(self, n)))
 
     __rmul__ = __mul__
 
     def __imul__(self, n: int) -> Sequential:
-        return self.extend(list(self) * (_repeats(n) - 1))
+        return self.extend(list(self) * (_repeats(self, n) - 1))
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -274,11 +294,18 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        pairs = modules.items() if isinstance(modules, Mapping | ModuleDict) else modules
-        for j, pair in enumerate(pairs):
-            if len(pair) != 2:
-                raise ValueError(f"ModuleDict.update: element #{j} should be a (key, module) pair")
-            self[pair[0]] = pair[1]
+        if not isinstance(modules, Iterable):
+            raise TypeError(
+                "ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                + type(modules).__name__
+            )
+        pairs = (
+            modules.items()
+            if isinstance(modules, Mapping | ModuleDict)
+            else _update_pairs("ModuleDict", modules)
+        )
+        for key, module in pairs:
+            self[key] = module
 
 
 class Container(Module):

@@ -21,6 +21,7 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import ShapeError
+from glassgrad.legacy import typename
 from glassgrad.nn.backward_hooks import BackwardHookCall, BackwardHooks
 from glassgrad.nn.conversion import Conversion
 from glassgrad.nn.hooks import (
@@ -146,7 +147,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    f"cannot assign '{typename(value)}' as parameter '{name}' "
                     "(glassgrad.nn.Parameter or None expected)"
                 )
             params[name] = None  # no registration hooks for None (as PyTorch)
@@ -218,7 +219,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
         self._check_name("parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
-                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                f"cannot assign '{typename(param)}' object to parameter '{name}' "
                 "(glassgrad.nn.Parameter or None required)"
             )
         if param is not None and param.grad_fn is not None:
@@ -252,9 +253,7 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
             # einops.layers.torch.Rearrange) reaches here: say so, since its name alone hides it
             from_torch = any(c.__module__.split(".")[0] == "torch" for c in cls.__mro__)
             hint = " (a PyTorch module; glassgrad needs a glassgrad.nn.Module)" if from_torch else ""
-            raise TypeError(
-                f"add_module: expected a Module or None, got {cls.__module__}.{cls.__qualname__}{hint}"
-            )
+            raise TypeError(f"{typename(module)} is not a Module subclass{hint}")
         self._check_name("module", name, self._modules)
         self._modules[name] = registered(_module_hooks, self, name, module)
 

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from glassgrad.legacy import typename
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.user_frames import user_stacklevel
 
@@ -97,9 +98,15 @@ def check_name(module: Any, kind: str, name: Any, store: dict) -> None:
     """Refuse a registration name that is not a string, is empty, has a dot, or is taken by
     another kind of member or a plain attribute (PyTorch's rules and KeyError/TypeError)."""
     if not isinstance(name, str):
-        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
-    if "." in name or name == "":
-        raise KeyError(f'{kind} name cannot contain "." or be empty, got {name!r}')
+        raise TypeError(f"{kind} name should be a string. Got {typename(name)}")
+    if "." in name:  # PyTorch's texts, which name the module's offending name only
+        raise KeyError(
+            f'{kind} name can\'t contain ".", got: {name}'
+            if kind == "module"
+            else f'{kind} name can\'t contain "."'
+        )
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
     if name in store:
         return  # re-registering under the same kind replaces the old value
     d = module.__dict__

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from glassgrad.nn.container import _abs_index
+from glassgrad.nn.container import _abs_index, _update_pairs
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
 
@@ -135,12 +135,17 @@ class ParameterDict(Module):
     def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
         """Add or replace entries. A plain mapping's keys are added in sorted order, as PyTorch does
         (an ``OrderedDict``, a ``ParameterDict`` or a sequence of pairs keeps its own order)."""
+        if not isinstance(parameters, Iterable):
+            raise TypeError(  # "ParametersDict": PyTorch's spelling
+                "ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                + type(parameters).__name__
+            )
         if isinstance(parameters, OrderedDict | ParameterDict):
             pairs = list(parameters.items())
         elif isinstance(parameters, Mapping):
             pairs = sorted(parameters.items())
         else:
-            pairs = parameters
+            pairs = _update_pairs("ParameterDict", parameters)
         for key, value in pairs:
             self[key] = value
 
@@ -156,6 +161,11 @@ class ParameterDict(Module):
     def clear(self) -> None:
         for key in list(self._keys):
             del self[key]
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
+        """A new ParameterDict with every key holding ``default`` (the same object), as PyTorch's
+        method (called on an instance, which is left unchanged)."""
+        return ParameterDict((k, default) for k in keys)
 
     def copy(self) -> ParameterDict:
         """A new ParameterDict holding the same parameters (not copies of them)."""

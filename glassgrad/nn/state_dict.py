@@ -10,7 +10,7 @@ checkpoints. The hook tables are kept out of ``Module.__call__``'s truth tests.
 
 from __future__ import annotations
 
-import weakref
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,6 +21,8 @@ from glassgrad.meta import load_into
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.nn.parameter import Parameter, is_lazy
+from glassgrad.nn.state_dict_hooks import _LoadPreHook, _PublicPostHook
+from glassgrad.size import Size
 from glassgrad.tensor import Tensor
 
 __all__ = ["StateDict"]
@@ -57,50 +59,9 @@ def _state_array(value: Any) -> np.ndarray | None:
 _EXTRA = "_extra_state"
 
 
-class _LoadPreHook:
-    """A load-state-dict pre-hook, bound to its module when it takes the module first.
-
-    The module is held weakly (a strong reference from its own hook table would be a cycle), but
-    copied strongly: ``copy.deepcopy`` of the module then binds the copy's hook to the copy.
-    """
-
-    def __init__(self, hook: Callable, module: Any = None) -> None:
-        self.hook = hook
-        self.module = None if module is None else weakref.ref(module)
-
-    def __call__(self, *args: Any) -> Any:
-        if self.module is None:
-            return self.hook(*args)
-        module = self.module()
-        if module is None:
-            raise RuntimeError("load_state_dict pre-hook: expected its module alive, got a deleted one")
-        return self.hook(module, *args)
-
-    def __getstate__(self) -> dict:
-        if self.module is None:
-            return {"hook": self.hook, "module": None}
-        return {"hook": self.hook, "module": self.module(), "with_module": True}
-
-    def __setstate__(self, state: dict) -> None:
-        self.hook = state["hook"]
-        module = state["module"]
-        if module is None and state.get("with_module"):  # else it would run without its module
-            raise RuntimeError(
-                "load_state_dict pre-hook: expected its module alive to copy it, got a deleted one"
-            )
-        self.module = None if module is None else weakref.ref(module)
-
-
-class _PublicPostHook:
-    """Carries the public-API mark for a post-hook that cannot take attributes (a bound method)."""
-
-    _from_public_api = True
-
-    def __init__(self, hook: Callable) -> None:
-        self.hook = hook
-
-    def __call__(self, *args: Any) -> Any:
-        return self.hook(*args)
+def _quoted(keys: list[str]) -> str:
+    """``"a", "b"``: PyTorch's listing of keys in a load error."""
+    return ", ".join(f'"{k}"' for k in keys)
 
 
 def _overrides(module: Any, method: str) -> bool:
@@ -112,7 +73,7 @@ class StateDict:
     """The state half of ``Module``: saving and loading parameters and persistent buffers."""
 
     def state_dict(
-        self, *, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+        self, *args: Any, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict:
         """Parameters and persistent buffers by dotted name (PyTorch's keys), sharing their data.
 
@@ -120,8 +81,26 @@ class StateDict:
         ``keep_vars=True``). Tied parameters appear under every name, as in PyTorch. The returned
         dict carries ``_metadata``: module prefix (``"0"``, ``""`` for the root) to
         ``{"version": module._version}``. Pre-hooks run before a module saves its own entries,
-        post-hooks after its descendants'.
+        post-hooks after its descendants'. The old positional form ``state_dict(destination,
+        prefix, keep_vars)`` still works, with PyTorch's FutureWarning.
         """
+        if args:
+            warnings.warn(
+                "Positional args are being deprecated, use kwargs instead. Refer to "
+                "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+                " for details.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            if len(args) > 3:
+                raise TypeError(f"state_dict: expected at most 3 positional arguments, got {len(args)}")
+            # as PyTorch: a positional value fills a keyword left at its default
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
@@ -249,7 +228,7 @@ class StateDict:
             a named tuple ``(missing_keys, unexpected_keys)``.
         """
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict: expected a Mapping, got {type(state_dict).__name__}")
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)  # a copy: pre-hooks and overrides may change it
         if metadata is not None:
@@ -281,14 +260,16 @@ class StateDict:
 
         load(self, state_dict, "")
         problems = []
-        # PyTorch's key phrases: programs branch on them (stable-baselines3 retries a
-        # pre-1.7 checkpoint when "Missing key(s) in state_dict" names pi_features_extractor).
+        # PyTorch's text, word for word: programs branch on it (stable-baselines3 retries a
+        # pre-1.7 checkpoint when "Missing key(s) in state_dict" names pi_features_extractor) and
+        # an override of _load_from_state_dict appends its own lines to ``errors``
         if strict and missing:
-            problems.append(f"Missing key(s) in state_dict: {missing}")
+            problems.append(f"Missing key(s) in state_dict: {_quoted(missing)}. ")
         if strict and unexpected:
-            problems.append(f"Unexpected key(s) in state_dict: {unexpected}")
+            problems.append(f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")
         if problems or errors:
-            raise RuntimeError(f"load_state_dict for {self._get_name()}: " + "; ".join(problems + errors))
+            lines = "\n\t".join(problems + errors)
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t{lines}")
         return _IncompatibleKeys(missing, unexpected)
 
     def _load_from_state_dict(
@@ -328,10 +309,14 @@ class StateDict:
                 value = value[0] if isinstance(value, Tensor) else arr
             if arr is None:
                 error_msgs.append(
-                    f"value for '{key}': expected a Tensor or array, got {type(state_dict[key]).__name__}"
+                    f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
+                    f"object from checkpoint but received {type(state_dict[key])}"
                 )
             elif arr.shape != target.shape:
-                error_msgs.append(f"shape mismatch for '{key}': expected {target.shape}, got {arr.shape}")
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {Size(arr.shape)!r} from "
+                    f"checkpoint, the shape in current model is {Size(target.shape)!r}."
+                )
             elif local_metadata.get("assign_to_params_buffers"):
                 self._assign(name, target, value, arr)
             elif type(target._data) is np.ndarray and not target._data.flags.writeable:

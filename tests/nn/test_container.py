@@ -145,7 +145,7 @@ def test_module_dict():
     assert [k for k, _ in heads.items()] == ["a", "c"] and len(list(heads.values())) == 2
     heads.clear()
     assert len(heads) == 0
-    with pytest.raises(ValueError, match="pair"):
+    with pytest.raises(ValueError, match="ModuleDict update sequence element #0 has length 1; 2 is required"):
         heads.update([("x",)])
 
 

@@ -89,14 +89,14 @@ def test_assigning_none_keeps_the_slot_and_reassignment_moves_between_stores():
     assert [n for n, _ in m.named_parameters()] == ["b"]
     m.count = None
     assert "count" in m._buffers and "count" not in m.state_dict()
-    with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'b'"):
+    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' as parameter 'b'"):
         m.b = gg.zeros(3)
     m.count = gg.ones(1)  # a Tensor into a buffer slot stays a buffer
     assert m.count.tolist() == [1.0] and "count" in m._buffers
     m.plain = 3
     m.plain = nn.Parameter(gg.zeros(1))  # a plain attribute becomes a parameter
     assert "plain" in m._parameters and "plain" not in m.__dict__
-    with pytest.raises(TypeError, match="cannot assign 'Scale' as parameter 'plain'"):
+    with pytest.raises(TypeError, match="cannot assign 'tests.nn.small_modules.Scale' as parameter 'plain'"):
         m.plain = Scale(1)  # as PyTorch: a parameter slot takes only Parameters or None
     del m.plain
     m.plain = Scale(1)
@@ -128,7 +128,7 @@ def test_register_validation():
     m = Scale()
     with pytest.raises(KeyError, match="attribute 'forward' already exists"):
         m.register_buffer("forward", gg.zeros(1))
-    with pytest.raises(KeyError, match="cannot contain"):
+    with pytest.raises(KeyError, match='parameter name can.*t contain "."'):
         m.register_parameter("a.b", None)
     with pytest.raises(TypeError, match="cannot assign 'ndarray' object to buffer 'x'"):
         m.register_buffer("x", np.zeros(2))
@@ -144,9 +144,11 @@ def test_register_validation():
 
 def test_add_module_names_a_pytorch_module_as_one(torch):
     # what a ported script meets when a library (einops.layers.torch) hands it a torch layer
-    with pytest.raises(TypeError, match=r"got torch\.nn\.modules\.activation\.ReLU \(a PyTorch module"):
+    with pytest.raises(
+        TypeError, match=r"torch\.nn\.modules\.activation\.ReLU is not a Module subclass \(a PyTorch module"
+    ):
         nn.Sequential(torch.nn.ReLU())
-    with pytest.raises(TypeError, match=r"got builtins\.int$"):
+    with pytest.raises(TypeError, match=r"^int is not a Module subclass$"):
         Scale().add_module("y", 3)
 
 
@@ -206,9 +208,9 @@ def test_get_submodule_parameter_buffer():
     assert net.get_submodule("") is net
     assert net.get_parameter("second.w") is net.second.w
     assert net.get_buffer("first.count") is net.first.count
-    with pytest.raises(AttributeError, match="no submodule `third`"):
+    with pytest.raises(AttributeError, match="Net has no attribute `third`"):
         net.get_submodule("third")
-    with pytest.raises(AttributeError, match="no parameter `zz`"):
+    with pytest.raises(AttributeError, match="Scale has no attribute `zz`"):
         net.get_parameter("first.zz")
 
 

@@ -35,17 +35,19 @@ _MAPS = ("matrix_exp", "cayley", "householder")
 
 
 def _is_orthogonal(q: Tensor) -> bool:
-    """Whether the columns of each (n, k) matrix are orthonormal, to 10 n eps."""
+    """Whether the columns of each (n, k) matrix are orthonormal (unitary when complex), to 10 n
+    eps."""
     n, k = q.shape[-2:]
     eps = 10.0 * n * float(np.finfo(q._data.dtype).eps)
     xp = array_module(q._data)
-    return bool(xp.allclose((q.mT @ q)._data, xp.eye(k), atol=eps))
+    return bool(xp.allclose((q.mH @ q)._data, xp.eye(k), atol=eps))
 
 
 def _make_orthogonal(a: Tensor) -> Tensor:
-    """The Q of A = Q R with diag(R) >= 0 (a column is zeroed where R's diagonal is 0)."""
+    """The Q of A = Q R with diag(R) real and >= 0 (a column is zeroed where R's diagonal is 0);
+    ``sgn`` rather than ``sign`` so that a complex diagonal is rotated onto the positive reals."""
     q, r = linalg.qr(a)
-    return q * r.diagonal(0, -2, -1).sign().unsqueeze(-2)
+    return q * r.diagonal(0, -2, -1).sgn().unsqueeze(-2)
 
 
 def _geqrf(a: Tensor) -> tuple[Any, Any]:
@@ -63,6 +65,10 @@ class _Orthogonal(Module):
 
     def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True) -> None:
         super().__init__()
+        if weight.is_complex() and orthogonal_map == "householder":
+            # complex reflectors below the diagonal hold n(n-1) real numbers, fewer than a unitary
+            # matrix needs, and no tau makes an arbitrary (A, tau) pair unitary
+            raise ValueError("The householder parametrization does not support complex tensors.")
         self.shape = tuple(weight.shape)
         self.orthogonal_map = orthogonal_map
         if use_trivialization:
@@ -79,7 +85,7 @@ class _Orthogonal(Module):
             X = X.tril()
             if n != k:  # pad with zero columns to a square (..., n, n)
                 X = joining.cat([X, X.new_zeros(*X.shape[:-2], n, n - k)], -1)
-            A = X - X.mT  # skew-symmetric
+            A = X - X.mH  # skew-symmetric (skew-hermitian when complex)
             if self.orthogonal_map == "matrix_exp":
                 Q = linalg.matrix_exp(A)
             else:
@@ -146,7 +152,7 @@ def orthogonal(
     rows when it is wide (``torch.nn.utils.parametrizations.orthogonal``).
 
     ``orthogonal_map`` is 'matrix_exp', 'cayley' or 'householder'; by default 'matrix_exp' for
-    a square weight and 'householder' otherwise. Registering makes the current weight orthogonal
+    a square or complex weight and 'householder' otherwise (which refuses a complex weight). Registering makes the current weight orthogonal
     (the Q of its QR with a positive diagonal of R). State-dict keys:
     ``parametrizations.<name>.original`` and, with ``use_trivialization``,
     ``parametrizations.<name>.0.base`` (n, n). Returns ``module``.
@@ -170,7 +176,7 @@ def orthogonal(
         )
     n, k = weight.shape[-2:]
     if orthogonal_map is None:
-        orthogonal_map = "matrix_exp" if n == k else "householder"
+        orthogonal_map = "matrix_exp" if n == k or weight.is_complex() else "householder"
     if orthogonal_map not in _MAPS:
         raise ValueError(f"orthogonal: expected orthogonal_map in {_MAPS}, got {orthogonal_map!r}")
     orth: Any = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)

@@ -59,8 +59,8 @@ def _with_out() -> None:
     modules don't (linear_operator's ``cholesky_ex(A, out=out)``). The dtype rules are PyTorch's
     (probed on 2.13): the norms, ``svdvals``, ``eigvalsh`` and ``cross`` write their result's dtype
     only; ``cond``, ``householder_product``, ``eigvals`` and ``matrix_rank`` cast where no value is
-    lost; each tensor of a tuple result (``cholesky_ex``'s L and int32 info, ``qr``, ``svd`` ...)
-    has its result's dtype."""
+    lost; each tensor of a tuple result (``cholesky_ex``'s L and int32 info, ``qr``, ``svd``, the
+    LU factors and int32 pivots ...) has its result's dtype."""
     from glassgrad.out_keyword import out_keyword
 
     names = globals()
@@ -70,6 +70,8 @@ def _with_out() -> None:
         **dict.fromkeys(
             ["cholesky_ex", "inv_ex", "solve_ex", "eig", "eigh", "qr", "svd", "slogdet", "lstsq"], "same"
         ),
+        # the LU functions' outs (their own hand-written ones wrote a non-contiguous out over its base)
+        **dict.fromkeys(["lu", "lu_factor", "lu_factor_ex", "lu_solve"], "same"),
     }
     for name, rule in rules.items():
         names[name] = out_keyword(names[name], name, rule)

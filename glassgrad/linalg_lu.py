@@ -50,9 +50,7 @@ def _check_pivot(op: str, pivot: bool) -> None:
         )
 
 
-def lu_factor_ex(
-    A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: Any = None
-) -> LUFactorExResult:
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """``(LU, pivots, info)``: the packed LU factors of A (..., m, n) -> LU (..., m, n), pivots
     (..., min(m, n)) int32 (1-based row swaps), info (...) int32 (the 1-based column of the first
     zero pivot, 0 for none). ``check_errors`` raises on a nonzero info."""
@@ -66,15 +64,10 @@ def lu_factor_ex(
         )
     perm = pivots_to_permutation(piv, A.shape[-2])
     LU = LinalgLuFactorEx.apply(A, lu_arr, perm)
-    result = LUFactorExResult(LU, _wrap(piv), _wrap(info))
-    if out is not None:
-        for dst, src in zip(out, result):
-            dst.copy_(src.detach()) if dst.shape == src.shape else dst.resize_(src.shape).copy_(src.detach())
-        return LUFactorExResult(*out)
-    return result
+    return LUFactorExResult(LU, _wrap(piv), _wrap(info))
 
 
-def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> LUFactorResult:
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)`` of A (..., m, n), as ``lu_factor_ex``; raises ``LinAlgError`` when a
     pivot is zero (U singular: solving with it would divide by zero), as PyTorch."""
     check_matrix("linalg.lu_factor", A._data, complex_ok=False)
@@ -88,15 +81,12 @@ def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> LUFactorResu
             f"linalg.lu_factor: {where}U[{col - 1},{col - 1}] is zero, so solving with these factors would divide "
             f"by zero; linalg.lu or linalg.lu_factor_ex factorise such a matrix without raising"
         )
-    if out is not None:
-        for dst, src in zip(out, (LU, piv)):
-            dst.resize_(src.shape).copy_(src.detach())
-        return LUFactorResult(*out)
     return LUFactorResult(LU, piv)
 
 
-def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True, *,
-              out: Any = None) -> LUUnpackResult:  # fmt: skip
+def lu_unpack(
+    LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True
+) -> LUUnpackResult:
     """``(P, L, U)`` from ``lu_factor``'s output: LU (..., m, n), pivots (..., k) -> P (..., m, m),
     L (..., m, k) unit lower triangular, U (..., k, n) upper triangular, k = min(m, n), with
     A = P L U. Without ``unpack_data`` L and U are empty; without ``unpack_pivots`` P is."""
@@ -128,29 +118,21 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
         P = _wrap(np.ascontiguousarray(p).astype(LU_data._data.dtype))
     else:
         P = empty
-    if out is not None:
-        for dst, src in zip(out, (P, L, U)):
-            dst.resize_(src.shape).copy_(src.detach())
-        return LUUnpackResult(*out)
     return LUUnpackResult(P, L, U)
 
 
-def lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> LUResult:
+def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with A = P L U: A (..., m, n) -> P (..., m, m), L (..., m, k), U (..., k, n);
     differentiable in L and U. A singular A factorises without raising."""
     check_matrix("linalg.lu", A._data, complex_ok=False)
     _check_pivot("linalg.lu", pivot)
     LU, piv, _ = lu_factor_ex(A)
-    result = LUResult(*lu_unpack(LU, piv))
-    if out is not None:
-        for dst, src in zip(out, result):
-            dst.resize_(src.shape).copy_(src.detach())
-        return LUResult(*out)
-    return result
+    return LUResult(*lu_unpack(LU, piv))
 
 
-def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False,
-                    out: Any = None) -> Tensor:  # fmt: skip
+def linalg_lu_solve(
+    LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
+) -> Tensor:
     """X with A X = B (``left``) or X A = B, from A's ``lu_factor``; ``adjoint`` solves with Aᵀ.
     LU (..., n, n), B (..., n, k) (or (..., k, n) when not ``left``) -> X of B's shape."""
     if LU.ndim < 2 or LU.shape[-1] != LU.shape[-2]:
@@ -159,23 +141,17 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
         )
     P, L, U = lu_unpack(LU, pivots)
     if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
-        return _out(linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT, out)
+        return linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
     if adjoint:  # Aᵀ X = B with Aᵀ = Uᵀ Lᵀ Pᵀ
         y = solve_triangular(U.mT, B, upper=False)
         x = P @ solve_triangular(L.mT, y, upper=True)
     else:
         y = solve_triangular(L, P.mT @ B, upper=False)
         x = solve_triangular(U, y, upper=True)
-    return _out(x, out)
+    return x
 
 
-def _out(x: Tensor, out: Any) -> Tensor:
-    if out is None:
-        return x
-    return out.resize_(x.shape).copy_(x.detach())
-
-
-def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
+def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: A002
     """The deprecated ``torch.lu_solve(input, LU_data, LU_pivots)``: ``linalg.lu_solve(LU, pivots, input)``
     (arguments in the other order); warns once per process, as PyTorch."""
     if "lu_solve" not in _warned:
@@ -186,7 +162,7 @@ def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = No
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return linalg_lu_solve(LU_data, LU_pivots, input, out=out)
+    return linalg_lu_solve(LU_data, LU_pivots, input)
 
 
 def torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = None) -> tuple:
@@ -203,10 +179,10 @@ def torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = 
         )
     LU, piv, info = lu_factor_ex(A, pivot=pivot)
     result = (LU, piv, info) if get_infos else (LU, piv)
-    if out is not None:
+    if out is not None:  # torch.lu is Python there: out[i].resize_as_(result[i]).copy_(result[i])
         for dst, src in zip(out, result):
             dst.resize_(src.shape).copy_(src.detach())
-        return tuple(out)
+        return out
     return result
 
 

@@ -29,11 +29,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd import is_grad_enabled
 from glassgrad.dtypes import from_np_dtype, to_np_dtype
-from glassgrad.errors import DTypeError, GraphError
+from glassgrad.errors import DTypeError
 from glassgrad.numpy_names import generated
 from glassgrad.ops.composite import with_out
+from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.tensor import Tensor
 
 __all__ = ["RULES", "install", "out_keyword"]
@@ -73,12 +73,12 @@ RULES: dict[str, str] = {
         "multinomial", "nan_to_num", "neg", "norm", "polar", "round", "sgn", "sign", "std_mean",
         "take_along_dim", "tril", "triu", "trunc", "var_mean", "where", "argmax", "argmin", "nonzero",
         "softmax", "log_softmax", "take", "frac", "absolute", "scatter", "scatter_add", "index_add",
-        "index_copy", "scatter_reduce"
+        "index_copy", "scatter_reduce", "lu_solve"
     ], _SAME),
     # several results (values and int64 indices, or min and max): each out of its result's dtype
     **dict.fromkeys([
         "aminmax", "cummax", "cummin", "kthvalue", "median", "mode", "nanmedian", "sort", "topk",
-        "qr", "slogdet", "svd"
+        "qr", "slogdet", "svd", "lu_unpack"
     ], _SAME),
     **dict.fromkeys(["all", "any", "isneginf", "isposinf", "signbit"], _BOOL),
     **dict.fromkeys(["std", "var", "nanmean", "nansum"], _REAL),
@@ -155,12 +155,8 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
     # the tensors read, for with_out's overlap check: the arguments and those in a list of tensors
     inputs = [t for a in args for t in (a if isinstance(a, list | tuple) else (a,))]
     checked = inputs if _overlap_checked(op, args, result) else []
-    if op in _DIFFERENTIABLE_IN_PYTORCH and is_grad_enabled():
-        if any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
-            raise GraphError(
-                f"{op}: out= does not support automatic differentiation (an input requires grad); "
-                "write y = op(...) instead, or use glassgrad.no_grad()"
-            )
+    if op in _DIFFERENTIABLE_IN_PYTORCH:
+        refuse_grad_inputs(op, inputs)
     if op in _CLAMPS and any(isinstance(a, Tensor) for a in args[1:]):
         rule = _CAST  # a tensor bound is PyTorch's clamp.Tensor kernel, which casts into out
     if not isinstance(result, tuple):

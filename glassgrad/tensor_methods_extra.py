@@ -24,6 +24,7 @@ from glassgrad.errors import ArgumentError, GraphError, ShapeError
 from glassgrad.methods import _inplace
 from glassgrad.ops import indexing
 from glassgrad.ops.composite import with_out
+from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
@@ -58,6 +59,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> Geqrf:  # noqa: A002 - PyTorch's
     if out is not None:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError(f"geqrf(): expected out= as two tensors (a, tau), got {type(out).__name__}")
+        refuse_grad_inputs("geqrf", (input,))  # PyTorch's geqrf has a derivative that raises
         result = tuple(with_out(r, o, "geqrf") for r, o in zip(result, out))
     return Geqrf(*result)
 

@@ -99,6 +99,10 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
             "resize_: cannot resize a tensor that requires grad (PyTorch refuses it too); resize a detached copy"
         )
     arr, n = self._data, math.prod(shape)
+    if memory_format is None and arr.shape == shape:
+        # PyTorch's resize_impl returns at once: the strides stay (an ``out=`` view of a bigger
+        # tensor keeps writing into its base) and the version does not move
+        return self
     if isinstance(arr, MetaArray):  # no memory to keep: only the shape changes
         self._data = array_module(arr).empty(shape, dtype=arr.dtype)
     else:

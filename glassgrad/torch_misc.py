@@ -103,9 +103,11 @@ def adjoint(input: Tensor) -> Tensor:  # noqa: A002
 def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
     """Deprecated ``torch.cholesky``: ``linalg.cholesky`` (warns once)."""
     from glassgrad import linalg
+    from glassgrad.out_keyword import with_out
 
     _deprecated("cholesky", "torch.linalg.cholesky")
-    return linalg.cholesky(input, upper=upper, out=out)
+    # its own out=, which casts into out where linalg.cholesky's wants the result's dtype
+    return with_out(linalg.cholesky(input, upper=upper), out, "cholesky")
 
 
 def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,  # noqa: A002
@@ -355,7 +357,8 @@ def is_inference(input: Tensor) -> bool:  # noqa: A002
 def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out: Any = None) -> Tensor:  # noqa: A002
     from glassgrad.out_keyword import with_out
 
-    return with_out(input.narrow_copy(dim, start, length), out, "narrow_copy")
+    # PyTorch's narrow_copy resizes its out without the warning of a non-empty out
+    return with_out(input.narrow_copy(dim, start, length), out, "narrow_copy", warn_resize=False)
 
 
 def from_dlpack(ext_tensor: Any) -> Tensor:

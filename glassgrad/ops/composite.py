@@ -1,8 +1,9 @@
 # ruff: noqa: A002 - PyTorch's parameter names (input, sorted) are the API
 """PyTorch's tensor functions that are compositions of the primitives (no backward rule of their
 own): matrix-product spellings (mm, bmm, mv, dot, addmm, baddbmm, addmv), lerp/addcmul/addcdiv,
-diag/trace, repeat_interleave, the log/exp variants, comparisons that return Python values, and
-``out=`` handling. Each is a few lines over the primitives, so gradients come for free.
+diag/trace, repeat_interleave, the log/exp variants, comparisons that return Python values; and
+``with_out`` (``out=`` handling, ops/out_write.py) re-exported. Each is a few lines over the
+primitives, so gradients come for free.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout
-from glassgrad.dtypes import check_complex_into, float16, from_np_dtype
-from glassgrad.errors import DTypeError, GraphError, ShapeError
-from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.dtypes import float16
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.operand_errors import close_operands, int_arg, refuse_sequence
 from glassgrad.ops import complex as _cx
@@ -29,6 +28,7 @@ from glassgrad.ops.activation_more import logit  # (a primitive there: re-export
 from glassgrad.ops.alpha_checks import addc_value, to_result_dtype
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
+from glassgrad.ops.out_write import with_out  # (its own file: re-exported)
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
@@ -43,50 +43,6 @@ __all__ = [
     "positive", "logit", "isinf", "nan_to_num", "allclose", "isclose", "equal", "count_nonzero", "argwhere",
     "unique", "unique_consecutive", "cartesian_prod", "meshgrid", "hstack", "vstack", "numel", "is_tensor", "is_floating_point", "clone",
 ]  # fmt: skip
-
-
-def with_out(
-    result: Tensor, out: Tensor | None, op: str, inputs: Any = (), warn_resize: bool = True, cast: bool = True
-) -> Tensor:
-    """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it.
-    ``inputs``: the tensors PyTorch refuses to see partly overlapping ``out`` (elementwise ops,
-    cat/stack; its matrix products allow it, and so does this). ``warn_resize``: PyTorch's
-    warning when an ``out`` holding elements is resized (its samplers resize without one).
-    ``cast``: refuse a float result into an integer out, or a number into a bool one (PyTorch's
-    canCast); ``out_keyword.py`` passes False, its table holding each op's own rule."""
-    if out is None:
-        return result
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
-    for a in inputs:
-        if isinstance(a, Tensor):
-            refuse_partial_overlap(op, out._data, a._data)
-    if tracked(result):  # the written values would carry no graph or tangent: silently lost
-        raise GraphError(
-            f"{op}: out= does not support automatic differentiation (an input requires grad or has a "
-            "forward-mode tangent); write y = op(...) instead, or use glassgrad.no_grad()"
-        )
-    check_complex_into(op, result._data.dtype, out._data.dtype)  # PyTorch refuses; NumPy would drop Im
-    src, dst = result._data.dtype, out._data.dtype
-    if cast and ((src.kind in "fc" and dst.kind in "iu") or (src.kind != "b" and dst.kind == "b")):
-        raise DTypeError(  # PyTorch refuses; NumPy's cast would truncate (2.7 -> 2) without a word
-            f"{op}: result type {from_np_dtype(src)} can't be cast to the desired output type {from_np_dtype(dst)}"
-        )
-    out._check_inplace(op)
-    arr = result._data.astype(out._data.dtype, copy=False)
-    if out._data.shape == arr.shape:
-        out._data[...] = arr
-    else:
-        if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
-            warnings.warn(
-                f"{op}: an output of shape {list(out.shape)} holding elements was resized to the "
-                f"result's shape {list(arr.shape)}; PyTorch deprecates resizing an out that is not empty "
-                "(pass glassgrad.empty(0) to be resized without this warning)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
-        out._data = arr.copy()
-    return out
 
 
 def _dims(op: str, t: Tensor, n: int, name: str) -> None:

@@ -10,6 +10,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops.elementwise import operands
+from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.out_keyword import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -83,6 +84,7 @@ def frexp(input: Tensor, *, out: Any = None) -> Any:  # noqa: A002
     mantissa, exponent = xp.frexp(input._data)
     result = _frexp_type(Tensor(mantissa, _wrap=True), Tensor(exponent.astype(xp.int32), _wrap=True))
     if out is not None:
+        refuse_grad_inputs("frexp", (input,))  # PyTorch's frexp has a derivative; this result no graph
         for dest, src in zip(out, result, strict=True):
             with_out(src, dest, "frexp")
         return _frexp_type(*out)

@@ -125,7 +125,7 @@ def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     from glassgrad.out_keyword import with_out
 
     low = Cholesky.apply(a)
-    return with_out(low.mH if upper else low, out, "cholesky")
+    return with_out(low.mH if upper else low, out, "linalg.cholesky")
 
 
 def solve_triangular(

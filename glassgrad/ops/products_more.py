@@ -140,7 +140,8 @@ def addbmm(
     n, m = batch1.shape[1], batch2.shape[2]
     broadcast_shape(input.shape, (n, m), op="addbmm")
     prod = _mm.einsum("bnk,bkm->nm", batch1, batch2)
-    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addbmm")
+    # PyTorch's addbmm resizes its out without the warning of a non-empty out
+    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addbmm", warn_resize=False)
 
 
 def addr(

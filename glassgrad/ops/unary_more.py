@@ -368,7 +368,7 @@ def nan_to_num(
 
         return complex(*(nan_to_num(part(input), nan, posinf, neginf) for part in (real, imag)))
     if kind != "f":
-        return input
+        return input.clone()  # PyTorch returns a copy: writing to it leaves input alone
     info = np.finfo(input._data.dtype)
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf

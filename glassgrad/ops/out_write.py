@@ -1,0 +1,93 @@
+"""PyTorch's ``out=``, written in one place for the functions that take one: ``with_out`` writes a
+result into ``out`` (resized, with PyTorch's warning, where the shapes differ) and returns ``out``,
+refusing what PyTorch refuses: an ``out`` partly overlapping an input, a result that autograd
+would need, a cast that loses values, and for the ops of ``EXACT_DTYPE`` any other dtype.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from glassgrad.autograd import is_grad_enabled
+from glassgrad.autograd.forward_ad import tracked
+from glassgrad.dtypes import check_complex_into, from_np_dtype
+from glassgrad.errors import DTypeError, GraphError
+from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
+
+__all__ = ["EXACT_DTYPE", "refuse_grad_inputs", "with_out"]
+
+# The ops whose PyTorch kernels check that ``out`` has the result's own dtype instead of casting
+# into it ("Expected out tensor to have dtype double, but got float instead"; probed on 2.13): the
+# matrix products (their BLAS writes out's memory directly), the linalg solvers, and a few
+# kernels written for one dtype (abs, cross, frexp, heaviside, quantile, renorm, narrow_copy), and
+# searchsorted/bucketize, whose out is int64 (int32 with out_int32) and nothing else
+EXACT_DTYPE = frozenset({
+    "mm", "bmm", "mv", "dot", "vdot", "addmm", "baddbmm", "addmv", "addbmm", "matmul", "inner",
+    "tensordot", "linalg.matmul", "linalg.multi_dot", "linalg.vecdot", "linalg.inv", "linalg.solve",
+    "linalg.det", "linalg.matrix_power", "linalg.cholesky", "solve_triangular", "triangular_solve",
+    "cross", "quantile", "nanquantile", "narrow_copy", "frexp", "heaviside", "renorm", "abs",
+    "searchsorted", "bucketize",
+})  # fmt: skip
+
+
+def with_out(
+    result: Tensor, out: Tensor | None, op: str, inputs: Any = (), warn_resize: bool = True, cast: bool = True
+) -> Tensor:
+    """PyTorch's ``out=``: write the result into ``out`` (resized if needed) and return it.
+    ``inputs``: the tensors PyTorch refuses to see partly overlapping ``out`` (elementwise ops,
+    cat/stack; its matrix products allow it, and so does this). ``warn_resize``: PyTorch's
+    warning when an ``out`` holding elements is resized (its samplers resize without one).
+    ``cast``: refuse a float result into an integer out, or a number into a bool one (PyTorch's
+    canCast); ``out_keyword.py`` passes False, its table holding each op's own rule."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: expected out= to be a Tensor, got {type(out).__name__}")
+    for a in inputs:
+        if isinstance(a, Tensor):
+            refuse_partial_overlap(op, out._data, a._data)
+    if tracked(result):  # the written values would carry no graph or tangent: silently lost
+        raise GraphError(
+            f"{op}: out= does not support automatic differentiation (an input requires grad or has a "
+            "forward-mode tangent); write y = op(...) instead, or use glassgrad.no_grad()"
+        )
+    check_complex_into(op, result._data.dtype, out._data.dtype)  # PyTorch refuses; NumPy would drop Im
+    src, dst = result._data.dtype, out._data.dtype
+    if src != dst and op in EXACT_DTYPE:
+        raise DTypeError(
+            f"{op}: expected out= of the result's dtype {from_np_dtype(src)}, got {from_np_dtype(dst)} "
+            "(PyTorch writes this op's result into out without casting)"
+        )
+    if cast and ((src.kind in "fc" and dst.kind in "iu") or (src.kind != "b" and dst.kind == "b")):
+        raise DTypeError(  # PyTorch refuses; NumPy's cast would truncate (2.7 -> 2) without a word
+            f"{op}: result type {from_np_dtype(src)} can't be cast to the desired output type {from_np_dtype(dst)}"
+        )
+    out._check_inplace(op)
+    arr = result._data.astype(out._data.dtype, copy=False)
+    if out._data.shape == arr.shape:
+        out._data[...] = arr
+    else:
+        if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
+            warnings.warn(
+                f"{op}: an output of shape {list(out.shape)} holding elements was resized to the "
+                f"result's shape {list(arr.shape)}; PyTorch deprecates resizing an out that is not empty "
+                "(pass glassgrad.empty(0) to be resized without this warning)",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        out._data = arr.copy()
+    return out
+
+
+def refuse_grad_inputs(op: str, inputs: Any) -> None:
+    """PyTorch's refusal of ``out=`` when an input requires grad, for the ops PyTorch gives a
+    derivative (or one that raises: frexp, geqrf) whose glassgrad results record no graph, so that
+    ``with_out``'s check of the result cannot see it."""
+    if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise GraphError(
+            f"{op}: out= does not support automatic differentiation (an input requires grad); "
+            "write y = op(...) instead, or use glassgrad.no_grad()"
+        )

@@ -39,7 +39,7 @@ import weakref
 from typing import Any, Callable
 
 from glassgrad.autograd.custom_recorded import checked_results, reduced_to_input
-from glassgrad.autograd.custom_views import adopt, dirty_changed, refuse_dirty
+from glassgrad.autograd.custom_views import adopt, dirty_changed, refuse_dirty, refuse_saved_as_is
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
@@ -320,6 +320,8 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
         else:
             result = cls.forward(*args)
             cls.setup_context(fctx, args, result)
+    if styled and fctx._saved and _grad_state.enabled:
+        refuse_saved_as_is(cls.__name__, fctx, args, result)
     fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if isinstance(t, tensor_cls)]
     if not (_grad_state.enabled and any(needs)):
         dirty_changed(cls.__name__, fctx._dirty, args)

@@ -50,7 +50,12 @@ def user_vjp(node: Any, g: Any) -> tuple:
             r = cast(r, shapes["in_dtype"][k])  # the input's dtype before any sum, as PyTorch's engine
         if once:
             why = f"{cls.__name__}: trying to differentiate twice a function that was marked with @once_differentiable"
-            r = delayed_error(r._data, [*gs, *(fctx._saved or ())], why)
+            # PyTorch's wrapper looks only at the incoming gradients: with none requiring grad the
+            # gradient is a constant (a second pass sees no graph), whatever the saved tensors are.
+            # Else its error node hangs from detached copies of them (new leaves), so a backward()
+            # through it raises while autograd.grad(inputs=...) never reaches it, as PyTorch's
+            fake = [x.detach().requires_grad_() for x in gs if x is not None and x.requires_grad]
+            r = delayed_error(r._data, fake, why)
         out.append(r)
     return tuple(out)
 

@@ -32,7 +32,25 @@ from glassgrad.autograd.view_rebase import (
 )
 from glassgrad.errors import GraphError
 
-__all__ = ["refuse_dirty", "adopt", "dirty_changed"]
+__all__ = ["refuse_dirty", "refuse_saved_as_is", "adopt", "dirty_changed"]
+
+
+def refuse_saved_as_is(name: str, fctx: Any, args: tuple, result: Any) -> None:
+    """PyTorch's refusal, for a Function with ``setup_context``, of an input returned as is (not
+    marked dirty, not marked non-differentiable) that is also saved for backward: the output it
+    returns is a new view of that input, so the saved tensor would not be the output backward
+    gets (the old ``forward(ctx, ...)`` style may do it)."""
+    outs = result if isinstance(result, tuple) else (result,)
+    saved = {id(t) for t in fctx._saved if t is not None}
+    for o in outs:
+        if id(o) in saved and id(o) not in fctx._dirty and id(o) not in fctx._non_diff:
+            if any(o is a for a in args) and o._data.dtype.kind in "fc":
+                raise GraphError(
+                    f"{name}: An input that has been returned as-is as output is being saved for "
+                    "backward. This is not supported if you override setup_context. You should return "
+                    "and save a view of the input instead, e.g. with x.view_as(x) or setup ctx inside "
+                    "the forward function itself."
+                )
 
 
 def refuse_dirty(name: str, dirty: set, args: tuple, n_outputs: int) -> None:

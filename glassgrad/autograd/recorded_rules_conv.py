@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, rule, saved
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
@@ -178,14 +179,15 @@ def _scatter_taps(cols, shape: tuple, kernel: tuple, stride: tuple, dilation: tu
 
 @rule("max_pool2d", "max_pool3d")
 def _max_pool(ctx, g):
-    """dx = scatter of g * [argmax == tap] onto each window's taps (a constant mask: linear in g)."""
+    """dx = scatter of g where argmax == tap (0 elsewhere: a select, so an inf or NaN g stays at
+    the maximum, as the op's backward) onto each window's taps (a constant mask: linear in g)."""
     (arg,) = saved(ctx)
     a = ctx.attrs
     kernel = a["kernel"]
     k, nd = math.prod(kernel), len(kernel)
     taps = np.arange(k).reshape(1, 1, k, *(1,) * nd)
-    mask = (arg[:, :, None] == taps).astype(g._data.dtype)  # (N, C, K, *windows)
-    cols = g.reshape(g.shape[0], g.shape[1], 1, *g.shape[2:]) * constant(mask)
+    mask = arg[:, :, None] == taps  # (N, C, K, *windows)
+    cols = gg.where(constant(mask), g.reshape(g.shape[0], g.shape[1], 1, *g.shape[2:]), 0.0)
     return _scatter_taps(cols, ctx.shapes[0], kernel, a["stride"], a["dilation"], a["padding"])
 
 
@@ -204,16 +206,13 @@ def _avg_pool(ctx, g):
 
 @rule("adaptive_max_pool2d", "adaptive_max_pool3d")
 def _adaptive_max_pool(ctx, g):
-    """dx[flat] += g: per plane, (rows one-hot * g) @ columns one-hot, the flat index split into
-    (all but the last spatial dim, the last), so no one-hot over the whole plane is made."""
+    """dx[flat] += g per plane: a scatter-add (linear in g), as the op's backward, so an inf or
+    NaN g stays at its maximum (a product by one-hot matrices would spread NaN over the plane)."""
     (flat,) = saved(ctx)
     n, c, *size = ctx.shapes[0]
-    planes, per, width = n * c, math.prod(g.shape[2:]), size[-1]
-    fl = flat.reshape(planes, per)
-    dt = g._data.dtype
-    rows = ((fl // width)[:, None, :] == np.arange(math.prod(size[:-1]))[None, :, None]).astype(dt)
-    cols = ((fl % width)[:, :, None] == np.arange(width)).astype(dt)  # (planes, per, W)
-    dx = (constant(rows) * g.reshape(planes, 1, per)) @ constant(cols)  # (planes, P, W)
+    planes, per = n * c, math.prod(g.shape[2:])
+    dx = gg.zeros((planes, math.prod(size)), dtype=g.dtype)
+    dx = dx.scatter_add(1, constant(flat.reshape(planes, per)), g.reshape(planes, per))
     return dx.reshape(n, c, *size)
 
 

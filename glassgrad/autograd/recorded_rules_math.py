@@ -276,6 +276,8 @@ def _amax(ctx, g):
     mask = extreme_mask(x, out, axis, keep, ctx.attrs.get("full", False))
     count = mask.sum(axis=axis, keepdims=True, dtype=g._data.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
+        if ctx.attrs.get("full", False):  # max()/min(): a select, as the op's backward
+            return _sel(mask, _kept(ctx, g) / constant(count))
         return _kept(ctx, g) * constant(mask.astype(g._data.dtype)) / constant(count)
 
 

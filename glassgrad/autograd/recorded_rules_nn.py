@@ -166,20 +166,21 @@ def _softplus(ctx, g):
 
 @rule("hardtanh")
 def _hardtanh(ctx, g):
-    """g ((lo < x) & (x < hi)), a product as the op's backward (0 at the bounds and at NaN)."""
+    """where(lo < x < hi, g, 0), a select as the op's backward (0 at the bounds and at NaN, and
+    where g is inf or NaN)."""
     (x,) = saved(ctx)
-    inside = (x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"])
-    return g * constant(inside.astype(x.dtype))
+    return gg.where(_mask((x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"])), g, 0.0)
 
 
 @rule("hardsigmoid")
 def _hardsigmoid(ctx, g):
-    """g / 6 strictly inside (-3, 3), 0 elsewhere: a product by a constant, so its own derivative is 0."""
+    """g / 6 strictly inside (-3, 3), 0 elsewhere (a select, as the op's backward: an inf or NaN
+    g gives 0 outside); a product by a constant inside, so its own derivative is 0."""
     (x,) = saved(ctx)
-    wide = x.dtype.itemsize < 4  # float16: multiplied in float32 and rounded once, as the op's backward
-    inside = ((x > -3) & (x < 3)).astype(np.float32 if wide else x.dtype)
-    slope = constant(inside * inside.dtype.type(0.1666666716337204))  # PyTorch's float32 1/6
-    return (g.float() * slope).to(g.dtype) if wide else g * slope
+    sixth = 0.1666666716337204  # PyTorch's float32 1/6 (a float32 value: exact in every float dtype)
+    # float16: multiplied in float32 and rounded once, as the op's backward
+    g6 = (g.float() * sixth).to(g.dtype) if x.dtype.itemsize < 4 else g * sixth
+    return gg.where(_mask((x > -3) & (x < 3)), g6, 0.0)
 
 
 @rule("logsigmoid")

@@ -220,12 +220,11 @@ def _remainder(ctx, g):
 # ------------------------------------------------------------------ order statistics
 @rule("median")
 def _median(ctx, g):
-    """g / (number of elements equal to z) at each of them (at each NaN when z is NaN)."""
+    """g / (number of elements equal to z) at each of them (at each NaN when z is NaN), 0
+    elsewhere (a select, as the op's backward)."""
     x, out = saved(ctx)
     mask = np.isnan(x) if np.isnan(out) else x == out
-    dtype = g._data.dtype
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return g * constant(mask.astype(dtype)) / constant(mask.sum(dtype=dtype))
+    return gg.where(constant(mask), g / float(mask.sum()), 0.0)
 
 
 # gathers at the index the forward chose (``MaxMinDim`` subclasses): g placed back there

@@ -259,7 +259,9 @@ class Softplus(Function):
 
 class Hardtanh(Function):
     """z = clip(x, lo, hi).   VJP: g where lo < x < hi, else 0 (0 at the bounds, as PyTorch; 0 at
-    NaN too, as PyTorch's vectorised kernel: its scalar tail of under one SIMD width passes g)."""
+    NaN too, as PyTorch's vectorised kernel: its scalar tail of under one SIMD width passes g).
+    A select, not a product by the mask: an inf or NaN g (sqrt or log of a clipped 0 downstream)
+    gives 0 outside, as PyTorch's ``hardtanh_backward``, where g * 0 would be NaN."""
 
     @staticmethod
     def forward(ctx, x, lo=-1.0, hi=1.0):
@@ -269,7 +271,7 @@ class Hardtanh(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        return g * ((x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"]))
+        return array_module(g).where((x > ctx.attrs["lo"]) & (x < ctx.attrs["hi"]), g, 0)
 
 
 def sigmoid(x: Tensor) -> Tensor:

@@ -44,7 +44,9 @@ def _even_split(g, x, out, axis, keepdims, full=False):
     mask = extreme_mask(x, out, axis, keepdims, full)
     count = mask.sum(axis=axis, keepdims=True, dtype=g.dtype)  # in g's dtype: float32 / int64 is float64
     with np.errstate(invalid="ignore", divide="ignore"):  # a NaN extreme matches nothing: nan, as PyTorch
-        return _unsqueeze(g, axis, keepdims) * mask / count
+        if full:  # PyTorch's evenly_distribute_backward fills the mask: an inf or NaN g stays there
+            return array_module(g).where(mask, g / count, 0).astype(g.dtype, copy=False)
+        return _unsqueeze(g, axis, keepdims) * mask / count  # amax/amin: a product, as PyTorch's
 
 
 class Amax(Function):

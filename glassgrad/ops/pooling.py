@@ -198,12 +198,13 @@ class _MaxPool(Function):
         view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (*kernel, N, C, *windows)
         if _disjoint(kernel, stride, dilation):
             # each pixel belongs to one window at most: write g where tap k held the maximum
-            # (else 0) straight into that tap's pixels, one pass per kernel offset
+            # straight into that tap's (zero) pixels, one pass per kernel offset. Selected, not
+            # multiplied by the mask: an inf or NaN g stays at the maximum, as PyTorch's scatter
             for k, tap in enumerate(_kernel_taps(kernel)):
-                xp.multiply(g, arg == k, out=view[tap])
+                xp.copyto(view[tap], g, where=arg == k)
         else:  # overlapping windows: one accumulating pass per kernel offset
             for k, tap in enumerate(_kernel_taps(kernel)):
-                view[tap] += g * (arg == k)
+                xp.add(view[tap], g, out=view[tap], where=arg == k)
         return _unpad(dx, padding)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from glassgrad.backend import may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.image_aa import aa_matrix
-from glassgrad.nn.functional.layers import dropout, scaled_dropout
+from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from glassgrad.operand_errors import int_arg
@@ -341,7 +341,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: expected input (N, C, L) or (C, L), got {input.shape}")
-    return scaled_dropout("dropout1d", input, p, training, 2 if input.ndim == 3 else 1, inplace)
+    return channel_dropout("dropout1d", input, p, training, input.ndim == 3, inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -390,4 +390,4 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """
     if input.ndim not in (4, 5):
         raise ShapeError(f"dropout3d: expected input (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
-    return scaled_dropout("dropout3d", input, p, training, 2 if input.ndim == 5 else 1, inplace)
+    return channel_dropout("dropout3d", input, p, training, input.ndim == 5, inplace)

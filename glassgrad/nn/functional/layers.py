@@ -131,10 +131,7 @@ def scaled_dropout(
     """Inverted dropout: one draw per element, or (``lead`` set, channel dropout) one per index of
     the first ``lead`` dims, shared along the rest; ``op`` names the caller in errors; ``inplace``
     writes the result into ``input`` (PyTorch's ``inplace=True``)."""
-    if isinstance(p, Tensor):  # a 0-d tensor p, as PyTorch's Python dropout takes one
-        p = p.item()
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
+    p = _probability(op, p)
     if not training or p == 0.0:
         return input
     if inplace:
@@ -151,6 +148,26 @@ def scaled_dropout(
     keep = get_generator().random(mask_shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return _E.mul(input, Tensor(mask, _wrap=True))
+
+
+def _probability(op: str, p: float | Tensor) -> float:
+    if isinstance(p, Tensor):  # a 0-d tensor p, as PyTorch's Python dropout takes one
+        p = p.item()
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
+    return p
+
+
+def channel_dropout(op: str, input: Tensor, p: float, training: bool, batched: bool, inplace: bool) -> Tensor:  # noqa: A002
+    """``scaled_dropout`` of whole channels of a batched (N, C, *) or an unbatched (C, *) input.
+    In place, an unbatched input becomes a batch of one and back in place (``unsqueeze_(0)``,
+    ``squeeze_(0)``), as in PyTorch's dropout1d/dropout3d: its version moves even when nothing
+    is dropped (eval, p = 0), so a backward that saved it (a sigmoid's output) refuses it, as
+    PyTorch's does."""
+    if batched or not inplace:
+        return scaled_dropout(op, input, p, training, 2 if batched else 1, inplace)
+    p = _probability(op, p)  # (refused before the input changes shape, as PyTorch)
+    return scaled_dropout(op, input.unsqueeze_(0), p, training, 2, True).squeeze_(0)
 
 
 def embedding(

@@ -24,9 +24,9 @@ from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, size_error
-from glassgrad.inference import as_array, sequence_items, warn_ndarray_list
+from glassgrad.inference import as_array, check_numpy_source, sequence_items, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_dtype, linspace_values
-from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format
+from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format, to_format
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import flag, int_arg, with_grad
 from glassgrad.random import get_generator
@@ -62,8 +62,10 @@ def tensor(
             COPY_CONSTRUCT.format("glassgrad.tensor"), UserWarning, stacklevel=user_stacklevel()
         )  # PyTorch's
     warn_ndarray_list(data)
+    check_numpy_source(data)
     arr = as_array(data, dtype)
-    t = Tensor(meta_array(arr.shape, arr.dtype) if meta else np.array(arr, copy=True), _wrap=True)
+    # a copy laid out as PyTorch's clone: dense strides kept, a broadcast array's made contiguous
+    t = Tensor(meta_array(arr.shape, arr.dtype) if meta else to_format(arr, preserve_format), _wrap=True)
     return with_grad(t, requires_grad, "tensor")
 
 
@@ -346,8 +348,7 @@ def _shared(t: Tensor) -> Tensor:
 
 def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``arr`` (no copy), as ``torch.from_numpy``."""
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"from_numpy: expected an ndarray, got {type(arr).__name__}")
+    check_numpy_source(arr, "from_numpy")
     if arr.dtype.kind == "c":
         dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
     if not arr.flags.writeable and not _read_only_warned[0]:  # once per process, as PyTorch

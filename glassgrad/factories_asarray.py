@@ -23,6 +23,7 @@ from glassgrad import dtypes
 from glassgrad.device import check_device
 from glassgrad.factories import _shared, from_numpy, tensor
 from glassgrad.half_rounding import half_source
+from glassgrad.inference import check_numpy_source
 from glassgrad.operand_errors import flag, with_grad
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_storage import UntypedStorage
@@ -117,6 +118,7 @@ def _from_bytes(storage: UntypedStorage, dtype: Any, copy: bool | None) -> Tenso
 
 
 def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
+    check_numpy_source(arr)  # PyTorch's refusals (dtype, negative strides, byte order), copy or not
     if want is not None and want != arr.dtype:
         if copy is False:
             raise ValueError(

@@ -20,7 +20,7 @@ from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import promote_np
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["as_array", "sequence_items", "warn_ndarray_list"]
+__all__ = ["as_array", "check_numpy_source", "sequence_items", "warn_ndarray_list"]
 
 #: PyTorch's warning (TORCH_WARN_ONCE) for ``tensor``/``Tensor``/``new_tensor`` of a list of ndarrays.
 NDARRAY_LIST = (
@@ -41,6 +41,46 @@ def warn_ndarray_list(data: Any) -> None:
     ):
         _NDARRAY_LIST_WARNED[0] = True
         warnings.warn(NDARRAY_LIST, UserWarning, stacklevel=user_stacklevel())
+
+
+#: PyTorch's message for an ndarray of a dtype no tensor holds (``{}``: NumPy's scalar type name).
+_NUMPY_TYPE = (
+    "can't convert np.ndarray of type numpy.{}. The only supported types are: float64, float32, "
+    "float16, complex64, complex128, int64, int32, int16, int8, uint64, uint32, uint16, uint8, and bool."
+)
+
+
+def check_numpy_source(arr: Any, op: str = "") -> None:
+    """Refuse, as PyTorch's NumPy bridge (behind ``tensor``, ``as_tensor``, ``from_numpy``,
+    ``asarray``, ``Tensor``, ``new_tensor``) does, an ndarray or NumPy scalar no tensor can hold:
+    a dtype outside PyTorch's list (object, str, longdouble, datetime, records: ``TypeError``),
+    strides that are not whole elements or are negative (``a[::-1]``: ``ValueError``; a copy
+    reads it), bytes not in the machine's order (``>f8`` read from a file: ``ValueError``). Anything
+    else passes; with ``op``, anything but an ndarray is a ``TypeError`` naming it."""
+    if not isinstance(arr, np.ndarray):
+        if op:
+            raise TypeError(f"{op}: expected an ndarray, got {type(arr).__name__}")
+        if not isinstance(arr, np.generic):
+            return
+    dt = arr.dtype
+    if dt.kind not in "biufc" or dt.itemsize > (16 if dt.kind == "c" else 8):
+        raise TypeError(_NUMPY_TYPE.format(dt.type.__name__))
+    if any(s % dt.itemsize for s in arr.strides):  # a field of a record array
+        raise ValueError(
+            "given numpy array strides not a multiple of the element byte size. Copy the numpy array "
+            "to reallocate the memory."
+        )
+    if any(s < 0 for s in arr.strides):
+        raise ValueError(
+            "At least one stride in the given numpy array is negative, and tensors with negative strides "
+            "are not currently supported. (You can probably work around this by making a copy of your "
+            "array  with array.copy().) "
+        )
+    if not dt.isnative:
+        raise ValueError(
+            "given numpy array has byte order different from the native byte order. Conversion between "
+            "byte orders is currently not supported."
+        )
 
 
 #: Leaf types that make a nested list plain Python (no NumPy value to look at).

@@ -21,7 +21,7 @@ from glassgrad.device import check_device
 from glassgrad.device import device as _Device
 from glassgrad.dtype_info import finfo, iinfo
 from glassgrad.factories import _float, _size, as_array, empty
-from glassgrad.inference import warn_ndarray_list
+from glassgrad.inference import check_numpy_source, warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
 from glassgrad.tensor_storage import _Storage
@@ -106,6 +106,7 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         owner._vc = over._vc
         return over._data
     warn_ndarray_list(data)  # PyTorch's, as tensor() gives it
+    check_numpy_source(data)
     return np.array(as_array(data, dt), copy=True)
 
 

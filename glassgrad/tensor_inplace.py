@@ -40,7 +40,7 @@ from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
 from glassgrad.tensor import Tensor, attach
-from glassgrad.tensor_operators import _SEQUENCES, _decline
+from glassgrad.tensor_operators import _DECLINED, _decline
 
 __all__: list[str] = []
 _TRUE = np.ones((), dtype=bool)
@@ -137,12 +137,12 @@ def _carry_version(out: Tensor, self: Tensor, args: tuple, made: list) -> None:
 
 
 def _inplace_operator(dunder: str, op: Any) -> Any:
-    """``t += x`` and its kin: ``op`` written into ``t``. An operand PyTorch declines (a list or a
-    tuple, or one the op cannot take) gives ``NotImplemented``, so that Python tries
+    """``t += x`` and its kin: ``op`` written into ``t``. An operand PyTorch declines (a list, a
+    tuple, an ndarray, or one the op cannot take) gives ``NotImplemented``, so that Python tries
     ``t = t + x`` and then the other side's reflected method, or raises "unsupported operand"."""
 
     def operator(self: Tensor, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return self._update(dunder, op, other)

@@ -24,12 +24,17 @@ from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
 
-#: Operands every binary operator declines, as PyTorch's do (a constant: ``list | tuple`` is rebuilt
-#: on every call, which costs more than the test on ``t * x``'s hot path). Python then repeats the
-#: sequence for ``t * [0]``, compares identities for ``t == [1, 2]`` (False: Avalanche's tests
-#: compare ``argsort()`` results with lists) and raises "unsupported operand type(s)" for ``t + [1]``;
-#: the functions (``t.add([1])``, ``torch.eq(t, (1, 2))``) still read a sequence as a tensor.
-_SEQUENCES = (list, tuple)
+#: Operands every binary operator but ``==``/``!=`` declines, as PyTorch's do (a constant: a tuple
+#: written in the test is rebuilt on every call, which costs more than the test on ``t * x``'s hot
+#: path). Python then repeats the sequence for ``t * [0]`` and raises "unsupported operand type(s)"
+#: for ``t + [1]``; the functions (``t.add([1])``, ``torch.eq(t, (1, 2))``) still read a sequence
+#: as a tensor. An ndarray goes to NumPy: ``t + a`` runs ``a.__radd__``, which computes with NumPy's
+#: dtype rules (a float32 tensor times an int64 or a 0-d float64 array is float64) and hands back a
+#: tensor outside any graph (``__array_wrap__``; one that requires grad raises, as ``numpy()``);
+#: ``a + t`` and ``t < a`` raise "unsupported operand"; ``t += a`` rebinds ``t`` to that new tensor,
+#: leaving the old memory unchanged. ``t == [1, 2]`` compares identities (False: Avalanche's tests
+#: compare ``argsort()`` results with lists); ``t == a`` compares the elements.
+_DECLINED = (list, tuple, np.ndarray)
 
 #: What an operator takes as its other operand; anything else it declines when the op cannot
 #: take it (a ``TypeError``, ``_FAILED``): the operator returns ``NotImplemented``, as PyTorch's, so that Python
@@ -64,7 +69,7 @@ def _decline(other: Any, this: Any = None, dunder: str = "") -> Any:
 
 class _Operators:
     def __add__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.add(self, other)
@@ -72,7 +77,7 @@ class _Operators:
             return _decline(other, self, "__add__")
 
     def __radd__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 + t``
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.add(self, other)
@@ -80,7 +85,7 @@ class _Operators:
             return _decline(other, self, "__radd__")
 
     def __sub__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.sub(self, other)
@@ -88,7 +93,7 @@ class _Operators:
             return _decline(other, self, "__sub__")
 
     def __rsub__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.sub(other, self)
@@ -96,7 +101,7 @@ class _Operators:
             return _decline(other, self, "__rsub__")
 
     def __mul__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented  # Python then repeats the sequence (``t * [0]``), as PyTorch does
         try:
             return elementwise.mul(self, other)
@@ -104,7 +109,7 @@ class _Operators:
             return _decline(other, self, "__mul__")
 
     def __rmul__(self, other: Any) -> Tensor:  # self first, as PyTorch records ``2 * t``
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             # ``[0] * (T - 1)`` with a one-element integer T: a list repeated T - 1 times, as PyTorch
             return NotImplemented
         try:
@@ -113,7 +118,7 @@ class _Operators:
             return _decline(other, self, "__rmul__")
 
     def __truediv__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.div(self, other)
@@ -121,8 +126,12 @@ class _Operators:
             return _decline(other, self, "__truediv__")
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
-            return NotImplemented
+        if isinstance(other, _DECLINED):
+            if not isinstance(other, np.ndarray):
+                return NotImplemented
+            # PyTorch's ``a / t`` is ``t.reciprocal() * a``, whose ``*`` declines the array: NumPy's
+            # ``a.__rmul__`` computes it (float64 for a float64 array, rounded twice)
+            return composite.reciprocal(self) * other
         try:
             # PyTorch's ``number / t`` is ``t.reciprocal() * number`` (``Tensor.__rdiv__``): two
             # roundings, not a division (7.3 / t was an ulp off on a quarter of its elements), and
@@ -137,7 +146,7 @@ class _Operators:
         return composite.reciprocal(self)
 
     def __pow__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.pow(self, other)
@@ -145,7 +154,7 @@ class _Operators:
             return _decline(other, self, "__pow__")
 
     def __rpow__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return elementwise.pow(other, self)
@@ -153,7 +162,7 @@ class _Operators:
             return _decline(other, self, "__rpow__")
 
     def __matmul__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return matmul.matmul(self, other)
@@ -161,7 +170,7 @@ class _Operators:
             return _decline(other, self, "__matmul__")
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return matmul.matmul(other, self)
@@ -178,7 +187,7 @@ class _Operators:
         return unary.abs(self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.floor_divide(self, other)
@@ -186,7 +195,7 @@ class _Operators:
             return _decline(other, self, "__floordiv__")
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.floor_divide(other, self)
@@ -194,7 +203,7 @@ class _Operators:
             return _decline(other, self, "__rfloordiv__")
 
     def __mod__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.remainder(self, other)
@@ -218,7 +227,7 @@ class _Operators:
             return _decline(other, self, "__ne__")
 
     def __lt__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.lt(self, other)
@@ -226,7 +235,7 @@ class _Operators:
             return _decline(other, self, "__lt__")
 
     def __le__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.le(self, other)
@@ -234,7 +243,7 @@ class _Operators:
             return _decline(other, self, "__le__")
 
     def __gt__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.gt(self, other)
@@ -242,7 +251,7 @@ class _Operators:
             return _decline(other, self, "__gt__")
 
     def __ge__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.ge(self, other)
@@ -250,7 +259,7 @@ class _Operators:
             return _decline(other, self, "__ge__")
 
     def __rmod__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.remainder(other, self)
@@ -258,7 +267,7 @@ class _Operators:
             return _decline(other, self, "__rmod__")
 
     def __and__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_and(self, other)
@@ -266,7 +275,7 @@ class _Operators:
             return _decline(other, self, "__and__")
 
     def __rand__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_and(other, self)
@@ -274,7 +283,7 @@ class _Operators:
             return _decline(other, self, "__rand__")
 
     def __or__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_or(self, other)
@@ -282,7 +291,7 @@ class _Operators:
             return _decline(other, self, "__or__")
 
     def __ror__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_or(other, self)
@@ -290,7 +299,7 @@ class _Operators:
             return _decline(other, self, "__ror__")
 
     def __xor__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_xor(self, other)
@@ -298,7 +307,7 @@ class _Operators:
             return _decline(other, self, "__xor__")
 
     def __rxor__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return compare.bitwise_xor(other, self)
@@ -309,7 +318,7 @@ class _Operators:
         return compare.bitwise_not(self)
 
     def __lshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return math_more.bitwise_left_shift(self, other)
@@ -317,7 +326,7 @@ class _Operators:
             return _decline(other, self, "__lshift__")
 
     def __rlshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return math_more.bitwise_left_shift(other, self)
@@ -325,7 +334,7 @@ class _Operators:
             return _decline(other, self, "__rlshift__")
 
     def __rshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return math_more.bitwise_right_shift(self, other)
@@ -333,7 +342,7 @@ class _Operators:
             return _decline(other, self, "__rshift__")
 
     def __rrshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return math_more.bitwise_right_shift(other, self)
@@ -341,7 +350,7 @@ class _Operators:
             return _decline(other, self, "__rrshift__")
 
     def __ilshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return self._update("__ilshift__", math_more.bitwise_left_shift, other)
@@ -349,7 +358,7 @@ class _Operators:
             return _decline(other, self, "__ilshift__")
 
     def __irshift__(self, other: Any) -> Tensor:
-        if isinstance(other, _SEQUENCES):
+        if isinstance(other, _DECLINED):
             return NotImplemented
         try:
             return self._update("__irshift__", math_more.bitwise_right_shift, other)

@@ -167,9 +167,7 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
-        if self.mode == "RNN_RELU":
-            s += ", nonlinearity='relu'"
-        return s
+        return s  # PyTorch's RNNBase.extra_repr: an RNN's nonlinearity is not shown (its cell's is)
 
     # ------------------------------------------------------------------ forward
     def _layout(self, data: Tensor, packed: Any, checked: bool) -> tuple[Tensor, tuple[int, ...]]:

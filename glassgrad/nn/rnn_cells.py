@@ -78,7 +78,7 @@ class RNNCellBase(Module):
         if not self.bias:
             s += ", bias=False"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+            s += f", nonlinearity={self.nonlinearity}"  # unquoted, as PyTorch's str.format
         return s
 
     def _prepare(self, x: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor | None, bool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad.ops import activation as A
 from glassgrad.ops import softmax as SM
 from tests.ops.harness import broadcast_pair, case, shapes, values
@@ -75,5 +76,5 @@ def _weighted(draw):
     shape = draw(shapes())
     dim = draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
     op = draw(st.sampled_from([SM.softmax, SM.log_softmax]))
-    w = values(draw, shape)
+    w = gg.tensor(values(draw, shape))  # a tensor: t * ndarray is NumPy's, as in PyTorch
     return (lambda a: op(a, dim) * w), (values(draw, shape, -4, 4),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad.nn.functional.sdpa_backend import QueryLayoutCopy
 from tests.ops.harness import case, shapes, values
 
@@ -13,7 +14,7 @@ from tests.ops.harness import case, shapes, values
 def _query_layout_copy(draw):
     shape = draw(shapes(4, 4, max_side=3))  # (N, H, L, Ev)
     order = tuple(draw(st.permutations(range(4))))
-    weight = values(draw, shape)  # a fixed weight, so each output element's gradient differs
+    weight = gg.tensor(values(draw, shape))  # a fixed weight, so each output element's gradient differs
 
     def fn(a):
         return QueryLayoutCopy.apply(a, order=order) * weight

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad.ops import linalg as LA
 from glassgrad.ops import linalg_svd as SVD
 from tests.ops.harness import case, values
@@ -15,7 +16,7 @@ from tests.ops.harness import case, values
 @case("cholesky")
 def _cholesky(draw):
     n, b = draw(st.integers(1, 4)), draw(st.sampled_from([(), (2,), (2, 1)]))
-    eye = np.eye(n)
+    eye = gg.tensor(np.eye(n))  # a tensor: t + ndarray is NumPy's, as in PyTorch
 
     def fn(x):
         return LA.cholesky(x @ x.mT + float(n) * eye)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad import linalg
 from tests.ops.harness import case, values
 
@@ -39,7 +40,7 @@ def _qr(draw):
 def _eigh(draw):
     n = draw(st.integers(1, 4))
     uplo = draw(st.sampled_from(["L", "U"]))
-    spread = np.diag(3.0 * np.arange(n))  # eigenvalues at least ~1 apart
+    spread = gg.tensor(np.diag(3.0 * np.arange(n)))  # eigenvalues at least ~1 apart
 
     def fn(x):
         w, v = linalg.eigh(x + x.mT + spread, UPLO=uplo)

@@ -72,9 +72,15 @@ def test_matmul_integers_and_arrays(torch):
     out = M.matmul(gg.tensor(a), gg.tensor(b))
     assert out.dtype == gg.int64 and not out.requires_grad
     np.testing.assert_array_equal(out._data, (torch.tensor(a) @ torch.tensor(b)).numpy())
-    x = gg.tensor(rand(2, 3))
-    np.testing.assert_allclose((x @ rand(3, 2))._data, x._data @ rand(3, 2))
-    np.testing.assert_allclose((rand(4, 2) @ x)._data, rand(4, 2) @ x._data)
+    # an ndarray operand is NumPy's to multiply, as PyTorch's @ declines it: x @ a is NumPy's
+    # product handed back as a tensor, a @ x finds no operator that takes it
+    for lib in (gg, torch):
+        x = lib.tensor(rand(2, 3))
+        out = x @ rand(3, 2)
+        assert type(out) is lib.Tensor
+        np.testing.assert_allclose(out.numpy(), x.numpy() @ rand(3, 2), rtol=1e-15)
+        with pytest.raises(TypeError, match="unsupported operand"):
+            rand(4, 2) @ x
 
 
 def raises(exc, message):

@@ -105,9 +105,10 @@ def check_seed(op: str, seed: Any, out: Any) -> None:
 
 
 def check_hook_result(hook: Any, grad: Any, new: Any) -> None:
-    """Refuse a tensor hook's gradient that is complex for a real tensor or real for a complex one,
-    as PyTorch ("hook has changed the type of value"): cast back, a complex one would lose its
-    imaginary part silently. ``grad`` and ``new`` are arrays."""
-    if (new.dtype.kind == "c") != (grad.dtype.kind == "c"):
+    """Refuse a tensor hook's gradient of another dtype than the one it was given, as PyTorch
+    ("hook has changed the type of value"): cast back, a complex one would lose its imaginary part
+    silently, and a float32 one for a float64 tensor would pass on rounded values that PyTorch's
+    program never computes (it stops there). ``grad`` and ``new`` are arrays."""
+    if new.dtype != grad.dtype:
         name = getattr(hook, "__qualname__", type(hook).__name__)
         raise DTypeError(f"hook {name!r} has changed the type of value (was {grad.dtype}, got {new.dtype})")

@@ -20,7 +20,7 @@ from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
 from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
-from glassgrad.autograd.engine_modes import passes
+from glassgrad.autograd.engine_modes import in_pass_mode, passes
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
 from glassgrad.autograd.gradient_edge import backward_inputs
 from glassgrad.autograd.hooks import retain_grad
@@ -98,11 +98,10 @@ def backward_roots(
             if t._node is not None and id(t) not in edges:  # as PyTorch: its .grad is stored by
                 retain_grad(t)  # its retain_grad hook, in every pass (an edge's stand-in: nothing)
         found = run_backward(roots, retain_graph, ins, run_inputs=True, create_graph=create_graph)
-        _accumulate_leaves({id(t): found[id(t)] for t in ins if id(t) in found and t._node is None})
-        return
-    # A leaf with hooks (register_hook, register_post_accumulate_grad_hook) accumulates during the
-    # walk, once its last feed has run: PyTorch's AccumulateGrad runs first of the ready nodes.
-    _accumulate_leaves(run_backward(roots, retain_graph, None, True, create_graph=create_graph))
+        leaves = {id(t): found[id(t)] for t in ins if id(t) in found and t._node is None}
+    else:  # (a hooked leaf accumulates during the walk, once its last feed ran: PyTorch's order)
+        leaves = run_backward(roots, retain_graph, None, True, create_graph=create_graph)
+    in_pass_mode(create_graph, _accumulate_leaves, leaves)  # (their hooks: in the pass's grad mode)
 
 
 def check_seed_device(op: str, data: Any, seed: Any) -> None:
@@ -126,8 +125,9 @@ def run_backward(
     token = quiet_start()
     depth = len(running)
     passes.all_leaves.append(inputs is None)  # what torch.autograd._is_checkpoint_valid() reads
-    try:
-        return _propagate(roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
+    try:  # in grad mode create_graph, as PyTorch's engine (engine_modes.in_pass_mode)
+        args = (roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
+        return in_pass_mode(create_graph, _propagate, *args)
     finally:
         del running[depth:]
         passes.all_leaves.pop()

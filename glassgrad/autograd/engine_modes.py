@@ -12,6 +12,12 @@ a context manager (the previous mode comes back on exit) and a decorator.
 (``autograd.grad``, ``backward(inputs=...)``), which reentrant checkpointing cannot serve, True
 otherwise (outside backward too); fairseq's ``checkpoint_activations`` asks it in its backward.
 
+``in_pass_mode(create_graph, fn, *args)``: ``fn(*args)`` in the grad mode PyTorch's engine runs a
+backward pass in, ``create_graph``: the hooks (tensor, node, module backward, post-accumulate)
+record nothing in a first-order pass, so a post-accumulate hook may update its parameter in place
+without ``no_grad()`` and what a hook computes from a parameter holds no graph (a create_graph
+pass records its gradients, ``recorded.py``, whatever mode backward was called in).
+
 Also glassgrad's own: ``keeps_graph()``, whether ``autograd.grad`` must keep the graph because a
 ``vmap`` loop (``func/vmap.py``) still has batch items to run (``vmap_loops.not_last``).
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.mode_decorator import decorate
 
 __all__ = [
@@ -99,3 +106,13 @@ class set_multithreading_enabled:  # noqa: N801 (PyTorch's name)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return decorate(self.clone, fn)
+
+
+def in_pass_mode(create_graph: bool, fn: Callable, *args: Any) -> Any:
+    """``fn(*args)`` with grad mode ``create_graph``, restored after (see the module docstring)."""
+    prev = _grad_state.enabled
+    _grad_state.enabled = create_graph
+    try:
+        return fn(*args)
+    finally:
+        _grad_state.enabled = prev

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd.complex_gate import check_hook_result
 from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import user_code
@@ -283,8 +284,9 @@ def store_grad(t: Any, g: Any) -> None:
 
 
 def run_hooks(hooks: list, grad: Any) -> Any:
-    """A tensor's hooks on a recorded gradient: each sees the Tensor, and may replace it."""
-    for hook in hooks:
+    """A tensor's hooks on a recorded gradient: each sees the Tensor, and may replace it (the
+    hooks registered when the pass reached it: see ``tensor_hook_run.run_tensor_hooks``)."""
+    for hook in tuple(hooks):
         out = user_code(hook, grad)
         if out is not None and not getattr(hook, "retains_grad", False):
             if tuple(out.shape) != tuple(grad.shape):
@@ -292,6 +294,7 @@ def run_hooks(hooks: list, grad: Any) -> Any:
                 raise ShapeError(
                     f"hook {name}: expected a gradient of shape {tuple(grad.shape)}, got {tuple(out.shape)}"
                 )
+            check_hook_result(hook, grad._data, getattr(out, "_data", out))
             grad = out
     return grad
 

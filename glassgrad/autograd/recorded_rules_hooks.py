@@ -13,6 +13,7 @@ from __future__ import annotations
 from math import prod
 
 from glassgrad.autograd.recorded import rule
+from glassgrad.ops.backward_hook import mark_reached, unreached_as_none
 
 __all__: list[str] = []
 
@@ -30,7 +31,7 @@ def _hook_pack(ctx, g):
         stop = start + prod(shape)
         pieces.append(_as(flat[start:stop].reshape(shape), dtype))  # (size,) -> shape
         start = stop
-    return tuple(a["on_grads"](tuple(pieces)))
+    return tuple(a["on_grads"](unreached_as_none(a, pieces)))
 
 
 @rule("hookunpack")
@@ -38,6 +39,7 @@ def _hook_unpack(ctx, g):
     import glassgrad as gg
 
     a = ctx.attrs
+    mark_reached(a)
     piece = _as(g.reshape(-1), a["flat_dtype"])
     before, after = a["start"], a["total"] - a["stop"]
     if not before and not after:

@@ -59,7 +59,9 @@ def run_tensor_hooks(hooks: list, grad):
         if seed is not None and seed[0] is grad:  # the caller's seed: its hooks see (and may change)
             given = seed[1]  # that Tensor itself
             grad = shown = given._data  # (the caller's array never becomes a .grad)
-    for hook in hooks:
+    # the hooks as registered when the tensor's turn came (PyTorch's engine iterates a copy): one
+    # removed or added by a hook meanwhile still runs, or does not, in this pass
+    for hook in tuple(hooks):
         if given is None or given._data is not grad:
             given = tensor_cls(grad, _wrap=True)
         out = user_code(hook, given)  # the user's NumPy state, not the pass's
@@ -79,7 +81,7 @@ def run_tensor_hooks(hooks: list, grad):
             raise ShapeError(
                 f"hook {name}: expected a gradient of shape {grad.shape} (the tensor's), got {new.shape}"
             )
-        check_hook_result(hook, grad, new)  # complex for a real tensor (or real for complex): refused
+        check_hook_result(hook, grad, new)  # another dtype (float32 for a float64 tensor): refused
         if new is grad:
             shown = grad
         grad = new

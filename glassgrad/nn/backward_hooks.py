@@ -9,11 +9,12 @@ backward::
     ... backward through the module ...
     all gradients w.r.t. the inputs arrive   ->  hooks(module, grad_input, grad_output)  may replace grad_input
 
-``grad_input`` has one entry per positional argument of ``forward`` (None for non-Tensors and
-integer tensors; zeros for a floating tensor that does not require grad, as in PyTorch),
-``grad_output`` one per output (a Tensor output counts as a
-1-tuple). A hook returns None or a tuple of the same length. If no input requires grad, the hooks
-run (with ``grad_input`` all None, and a warning, as in PyTorch) as soon as ``grad_output`` is known.
+``grad_input`` has one entry per positional argument of ``forward`` (None for non-Tensors;
+zeros of its dtype for a tensor that does not require grad, an index or a mask too, as in PyTorch),
+``grad_output`` one per output (a Tensor output counts as a 1-tuple; None for an output no
+gradient reached in this pass, as in PyTorch). A hook returns None or a tuple of the same length.
+If no input requires grad, the hooks run (with ``grad_input`` all None, and a warning, as in
+PyTorch) as soon as ``grad_output`` is known.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ __all__ = ["BackwardHooks", "BackwardHookCall"]
 def _arrays(values: tuple, index: list[int], what: str, expected: int, recorded: bool = False) -> tuple:
     """The raw arrays at ``index`` of a hook's answer (None stays None); with ``recorded`` (a
     create_graph pass, whose gradients are Tensors in the graph) the Tensors themselves."""
-    if len(values) != expected:
+    if len(values) != expected:  # PyTorch's words (a pre-hook answers grad_output)
+        kind = "pre hook" if what == "grad_output" else "hook"
         raise RuntimeError(
-            f"backward hook: expected {expected} {what} (a tuple of that length), got {len(values)}"
+            f"Backward {kind} returned an invalid number of {what}, got {len(values)}, but expected {expected}"
         )
     if recorded:
         return tuple(_recorded(values[i]) for i in index)
@@ -77,29 +79,39 @@ class BackwardHookCall:
         self._given: list[tuple] = []  # (caller's tensor, routed copy, its node, its version)
 
     @staticmethod
-    def _route(values: tuple, on_grads: Callable) -> tuple[tuple, list[tuple] | None, list[int]]:
+    def _route(
+        values: tuple, on_grads: Callable, track_unreached: bool = False
+    ) -> tuple[tuple, list[tuple] | None, list[int]]:
         """Route the tensors of ``values`` that require grad through one joining node.
 
         Returns the new values, the blanks (see ``__init__``) and the positions of those routed.
-        As in PyTorch, once one tensor requires grad every floating tensor gets an entry in the
-        hooks' tuples; one that does not require grad is not differentiated through, and its
-        entry is zeros.
+        As in PyTorch, once one tensor requires grad every tensor gets an entry in the hooks'
+        tuples; one that does not require grad (an integer index, a mask) is not differentiated
+        through, and its entry is zeros of its dtype.
         """
-        index = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v._data.dtype.kind == "f"]
+        # (a complex tensor that requires grad is left out, its entry None: the joining node is
+        # real-only, and zeros would misreport the gradient it does get)
+        index = [
+            i
+            for i, v in enumerate(values)
+            if isinstance(v, Tensor) and not (v.requires_grad and v._data.dtype.kind == "c")
+        ]
         routed = [i for i in index if values[i].requires_grad]
         if not routed or not is_grad_enabled():
             return values, None, []
         blanks = [(i, values[i]._data.shape, values[i]._data.dtype) for i in index if i not in routed]
         out = list(values)
-        for i, t in zip(routed, hook_pack([values[i] for i in routed], on_grads)):
+        for i, t in zip(routed, hook_pack([values[i] for i in routed], on_grads, track_unreached)):
             out[i] = t
         return tuple(out), blanks, routed
 
     @staticmethod
     def _as_tuple(grads: tuple, blanks: list[tuple], routed: list[int], n: int) -> tuple:
-        """The hooks' view: a Tensor per floating tensor (zeros where not routed), None elsewhere."""
+        """The hooks' view: a Tensor per tensor (zeros where not routed), None elsewhere."""
         out: list = [None] * n
-        xp = array_module(getattr(grads[0], "_data", grads[0]))
+        # (an output that no gradient reached has None: HookPack runs once one output's arrived)
+        given = next(g for g in grads if g is not None)
+        xp = array_module(getattr(given, "_data", given))
         for i, shape, dtype in blanks:
             out[i] = Tensor(xp.zeros(shape, dtype=dtype), _wrap=True)
         for i, g in zip(routed, grads):  # (a create_graph pass's Tensors are passed on as they are)
@@ -132,7 +144,7 @@ class BackwardHookCall:
         single = not isinstance(result, tuple)
         given = (result,) if single else result
         self.n_outputs = len(given)
-        values, self.output_blanks, self.output_routed = self._route(given, self._on_output_grads)
+        values, self.output_blanks, self.output_routed = self._route(given, self._on_output_grads, True)
         self._write_back(given, values)
         return (
             values[0] if single else type(result)(values) if type(result) is tuple else type(result)(*values)
@@ -144,7 +156,7 @@ class BackwardHookCall:
         for hook in self.pre_hooks:
             answer = hook(self.module, grad_output)
             if answer is not None:
-                _arrays(answer, routed, "grad_output entries", self.n_outputs)  # checks the length
+                _arrays(answer, routed, "grad_output", self.n_outputs)  # checks the length
                 grad_output = tuple(answer)
         self.grad_outputs = grad_output
         if self.input_blanks is None:  # no input wants a gradient: there is no later moment to wait for
@@ -163,7 +175,7 @@ class BackwardHookCall:
                         "inputs requires grad"
                     )
             self.grad_outputs = None
-        return _arrays(grad_output, routed, "grad_output entries", self.n_outputs, recorded)
+        return _arrays(grad_output, routed, "grad_output", self.n_outputs, recorded)
 
     def _on_input_grads(self, grads: tuple) -> tuple:
         if self.grad_outputs is None:  # the outputs' gradients never came through the hook
@@ -173,10 +185,10 @@ class BackwardHookCall:
         for hook in self.hooks:
             answer = hook(self.module, grad_input, self.grad_outputs)
             if answer is not None:
-                _arrays(answer, routed, "grad_input entries", self.n_inputs)
+                _arrays(answer, routed, "grad_input", self.n_inputs)
                 grad_input = tuple(answer)
         self.grad_outputs = None
-        return _arrays(grad_input, routed, "grad_input entries", self.n_inputs, recorded)
+        return _arrays(grad_input, routed, "grad_input", self.n_inputs, recorded)
 
 
 class BackwardHooks:

@@ -6,11 +6,13 @@ hook table on each call.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "RemovableHandle",
@@ -80,41 +82,57 @@ class ForwardHooks:
 
     def _call_with_hooks(self, args: tuple, kwargs: dict, backward: Any = None) -> Any:
         """Forward with the hooks; ``backward`` (a ``BackwardHookCall``, for modules with backward
-        hooks) routes the inputs after the pre-hooks and the output after the forward hooks."""
-        pre_kw = self._forward_pre_hooks_with_kwargs
-        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
-            if hid in pre_kw:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError(
-                            f"forward pre-hook with kwargs: expected (args, kwargs), got {type(res).__name__}"
-                        )
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        if backward is not None:
-            args = backward.setup_inputs(args)
-        hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
-        with_kw = self._forward_hooks_with_kwargs | _global_forward_hooks_with_kwargs
+        hooks) routes the inputs after the pre-hooks and the output after the forward hooks.
+
+        As PyTorch's ``_call_impl``: when anything here raises (a pre-hook, forward, a forward
+        hook), each ``always_call`` hook that has not run yet runs with the args so far and the
+        output so far (None until forward returned), and then the error propagates."""
+        result, called = None, set()
         try:
+            pre_kw = self._forward_pre_hooks_with_kwargs
+            for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hid in pre_kw:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                f"but got {type(res).__name__}"
+                            )
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            if backward is not None:
+                args = backward.setup_inputs(args)
             result = self.forward(*args, **kwargs)
+            with_kw = self._forward_hooks_with_kwargs | _global_forward_hooks_with_kwargs
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                called.add(hid)
+                res = hook(self, args, kwargs, result) if hid in with_kw else hook(self, args, result)
+                if res is not None:
+                    result = res
+            if backward is not None:
+                result = backward.setup_outputs(result)
+            return result
         except Exception:
             always = self._forward_hooks_always_called | _global_forward_hooks_always_called
-            for hid, hook in hooks:
-                if hid in always:
-                    with contextlib.suppress(Exception):  # the forward's own error is the one to report
-                        hook(self, args, kwargs, None) if hid in with_kw else hook(self, args, None)
+            with_kw = self._forward_hooks_with_kwargs | _global_forward_hooks_with_kwargs
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hid in always and hid not in called:
+                    try:
+                        res = hook(self, args, kwargs, result) if hid in with_kw else hook(self, args, result)
+                    except Exception as e:  # the first error is the one to report (PyTorch warns so)
+                        warnings.warn(
+                            "module forward hook with ``always_call=True`` raised an exception that was "
+                            f"silenced as another error was raised in forward: {e}",
+                            stacklevel=user_stacklevel(),
+                        )
+                        continue
+                    if res is not None:
+                        result = res
             raise
-        for hid, hook in hooks:
-            res = hook(self, args, kwargs, result) if hid in with_kw else hook(self, args, result)
-            if res is not None:
-                result = res
-        if backward is not None:
-            result = backward.setup_outputs(result)
-        return result
 
     def register_forward_pre_hook(
         self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False

@@ -57,8 +57,9 @@ def test_once_per_pass_also_inside_a_hook_that_runs_backward():
     register_multi_grad_hook((x, y), lambda gs: calls.append([g.tolist() for g in gs]))
     inner = gg.tensor([1.0], requires_grad=True)
 
-    def nested(g):  # a backward pass of another graph inside this one's
-        (inner * 2).sum().backward()
+    def nested(g):  # a backward pass of another graph inside this one's (hooks run without grad
+        with gg.enable_grad():  # mode, as PyTorch's: recording the inner graph needs it back on)
+            (inner * 2).sum().backward()
 
     y.register_hook(nested)
     (x * y).sum().backward()

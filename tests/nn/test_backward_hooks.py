@@ -132,7 +132,9 @@ def test_remove_and_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.register_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))  # wrong length
-    with pytest.raises(RuntimeError, match=r"backward hook: expected 1 grad_input entries .*got 2"):
+    with pytest.raises(
+        RuntimeError, match=r"Backward hook returned an invalid number of grad_input, got 2, but expected 1"
+    ):
         m(x).sum().backward()
 
 

@@ -68,7 +68,7 @@ class Bernoulli(ExponentialFamily):
 
     @property
     def param_shape(self) -> tuple:
-        return tuple(self.probs.shape)
+        return self._param.shape  # a Size, as PyTorch's _param.size()
 
     @property
     def mean(self) -> Tensor:

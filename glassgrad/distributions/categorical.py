@@ -83,7 +83,7 @@ class Categorical(Distribution):
 
     @property
     def param_shape(self) -> tuple:
-        return tuple(self.probs.shape)
+        return self._param.shape  # a Size, as PyTorch's _param.size()
 
     @property
     def mean(self) -> Tensor:

@@ -81,7 +81,7 @@ class ContinuousBernoulli(ExponentialFamily):
 
     @property
     def param_shape(self) -> tuple:
-        return tuple(getattr(self, self._given).shape)
+        return self._param.shape  # a Size, as PyTorch's _param.size()
 
     # ------------------------------------------------------------ the stable/Taylor split
     def _outside_unstable_region(self) -> Tensor:

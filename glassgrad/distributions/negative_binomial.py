@@ -75,7 +75,7 @@ class NegativeBinomial(Distribution):
 
     @property
     def param_shape(self) -> tuple:
-        return tuple(getattr(self, self._given).shape)
+        return self._param.shape  # a Size, as PyTorch's _param.size()
 
     @property
     def mean(self) -> Tensor:

@@ -68,7 +68,7 @@ class LogitRelaxedBernoulli(Distribution):
 
     @property
     def param_shape(self) -> tuple:
-        return tuple(getattr(self, self._given).shape)
+        return self._param.shape  # a Size, as PyTorch's _param.size()
 
     def rsample(self, sample_shape: tuple = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)

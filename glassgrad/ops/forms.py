@@ -64,11 +64,11 @@ def matmul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 
 def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
-    return with_out(joining.cat(tensors, dim), out, "cat", tensors)
+    return with_out(joining.cat(joining.tensor_list(tensors, "cat"), dim), out, "cat", tensors)
 
 
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
-    return with_out(joining.stack(tensors, dim), out, "stack", tensors)
+    return with_out(joining.stack(joining.tensor_list(tensors, "stack"), dim), out, "stack", tensors)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:

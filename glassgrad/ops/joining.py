@@ -19,7 +19,7 @@ from glassgrad.ops.conversion import cast
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor, as_array
 
-__all__ = ["cat", "stack"]
+__all__ = ["cat", "stack", "tensor_list"]
 
 
 # ------------------------------------------------------------------ primitives
@@ -88,6 +88,23 @@ def torch_layout(out: Any, arrays: tuple, stacked: bool = False, dim: int = 0) -
 
 
 # ------------------------------------------------------------------ tensor-level functions
+def tensor_list(tensors: Any, op: str) -> Any:
+    """PyTorch's ``Tensor[]`` argument of the public joins (``torch.cat``, ``stack``, ``hstack`` ...):
+    a list or tuple of tensors (or of tensor-likes with ``__torch_function__``), else its TypeError.
+    Taken as any iterable, a tensor joined its rows (``cat(x)`` of a (2, 3) ``x`` gave its 6
+    elements, ``stack(x)`` a copy) and NumPy arrays, numbers and generators were joined silently."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}"
+        )
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor) and not hasattr(type(t), "__torch_function__"):
+            raise TypeError(
+                f"{op}(): expected Tensor as element {k} in argument 0, but got {type(t).__name__}"
+            )
+    return tensors
+
+
 def _listed(tensors: Any) -> Any:
     """A one-pass iterable (a generator) as a list, so it can be looked at twice."""
     return tensors if isinstance(tensors, (list, tuple, Tensor)) else list(tensors)

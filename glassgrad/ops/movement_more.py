@@ -66,8 +66,7 @@ def atleast_3d(*tensors: Any) -> Any:
 
 
 def _seq(tensors: Any, op: str) -> list[Tensor]:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, list | tuple):
-        raise DTypeError(f"{op}: expected a sequence of tensors, got {type(tensors).__name__}")
+    joining.tensor_list(tensors, op)
     if not tensors:
         raise ShapeError(f"{op}: expected a non-empty sequence of tensors, got none")
     return list(tensors)

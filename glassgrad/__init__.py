@@ -382,7 +382,7 @@ from glassgrad.func import vmap  # noqa: E402 - torch.vmap: a loop over the batc
 from glassgrad.jit_annotations import DeviceObjType, TensorType  # noqa: E402 - TorchScript's types, for annotations
 
 __all__ += ["OutOfMemoryError", "TensorType", "DeviceObjType", "compiler", "dtype", "fft", "func", "jit", "profiler", "special", "testing", "vmap"]  # fmt: skip
-torch = __import__("sys").modules[__name__]  # torch.torch is torch (kornia: torch.torch.Tensor)
+torch, math = __import__("sys").modules[__name__], __import__("math")  # PyTorch's torch.torch, torch.math
 
 # out= on the other top-level functions (out_keyword.py), then axis=/keepdims=, input=/other= (numpy_names.py)
 from glassgrad import numpy_names as _numpy_names  # noqa: E402

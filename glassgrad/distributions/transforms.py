@@ -57,8 +57,10 @@ class Transform:
     """
 
     bijective = False  # as PyTorch: a transform says so when it is a bijection
-    domain: Any = constraints.real
-    codomain: Any = constraints.real
+    # declared, not given, as PyTorch's: a subclass that sets no domain (dreamerv3's TanhBijector)
+    # fails where one is read (TransformedDistribution, event_dim) with PyTorch's AttributeError
+    domain: Any
+    codomain: Any
 
     def __init__(self, cache_size: int = 0) -> None:
         if cache_size not in (0, 1):
@@ -308,6 +310,7 @@ identity_transform = ComposeTransform([])
 class ExpTransform(Transform):
     """``y = exp(x)``; ``log|dy/dx| = x``."""
 
+    domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = 1
@@ -344,6 +347,7 @@ class SigmoidTransform(Transform):
     that the inverse (``log y − log1p(−y)``) stays finite, as PyTorch's; ``log|dy/dx| =
     −softplus(−x) − softplus(x)``."""
 
+    domain = constraints.real
     codomain = constraints.unit_interval
     bijective = True
     sign = 1

@@ -36,6 +36,7 @@ __all__ = [
 class TanhTransform(Transform):
     """``y = tanh(x)``; inverse ``atanh``; ``log|dy/dx| = 2 (log 2 − x − softplus(−2x))``."""
 
+    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
     bijective = True
     sign = 1
@@ -167,6 +168,7 @@ class StickBreakingTransform(Transform):
 class AbsTransform(Transform):
     """``y = |x|`` (not bijective: the inverse returns y itself)."""
 
+    domain = constraints.real
     codomain = constraints.positive
     bijective = False
 
@@ -185,6 +187,7 @@ class AbsTransform(Transform):
 class SoftplusTransform(Transform):
     """``y = log(1 + eˣ)``; inverse ``y + log(−expm1(−y))``; ``log|dy/dx| = −softplus(−x)``."""
 
+    domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = 1

@@ -3,8 +3,9 @@
 
 The devices are the CPU and meta (shapes and dtypes without data): ``to("meta")`` drops the
 values, ``to_empty(device="cpu")`` gives a meta module fresh (zero) storage to initialise or load,
-``to("cpu")`` of a meta module raises as PyTorch does. A subclass whose ``__init__`` takes
-``device`` builds its parameters on meta when given ``device="meta"``.
+``to("cpu")`` of a meta module raises as PyTorch does. glassgrad's own modules whose ``__init__``
+takes ``device`` build their parameters on meta when given ``device="meta"``; a program's own
+subclass keeps its ``__init__`` as written (PyTorch's: it forwards ``device`` where it wants it).
 
 ``Module`` inherits these from :class:`Conversion`. They change each array in place of the same
 Parameter object (and its ``.grad``), so optimizers that already hold the parameters keep
@@ -111,6 +112,11 @@ class Conversion:
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
         if init is None or getattr(init, "_takes_device", False):
+            return
+        # only glassgrad's own layers, whose factories ignore ``device``: wrapping a program's
+        # class would make its ``__init__`` another function (dreamerv3 patches
+        # ``MLP.__init__.__defaults__``) and put on meta what its ``__init__`` makes without ``device``
+        if not cls.__module__.startswith("glassgrad."):
             return
         try:
             takes = "device" in inspect.signature(init).parameters

@@ -8,6 +8,7 @@ import pickle
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
+    "IntegerDivisionError",
 ]  # fmt: skip
 
 
@@ -69,6 +70,11 @@ class IndexDTypeError(DTypeError, IndexError):
 class ArgumentError(ValueError, RuntimeError):
     """A setting was given a value it cannot take (a thread count below 1); a ``RuntimeError`` too,
     as PyTorch raises, so a script's ``except RuntimeError`` catches it as there."""
+
+
+class IntegerDivisionError(ZeroDivisionError, RuntimeError):
+    """An integer division, remainder or fmod by 0: PyTorch raises ``RuntimeError("ZeroDivisionError")``
+    (``except RuntimeError`` catches it); a ``ZeroDivisionError`` too, as Python's ``7 // 0``."""
 
 
 class GraphError(RuntimeError):

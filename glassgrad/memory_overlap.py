@@ -9,7 +9,9 @@ in both libraries. The rule is PyTorch's (``get_overlap_status``): two blocks th
 and non-overlapping (a permutation of a contiguous layout) and cover intersecting byte ranges
 overlap *partly* unless they are the same block with the same strides (``x.add_(x)`` is allowed).
 Blocks that are not dense (steps, broadcast rows) are "too hard" for PyTorch and allowed here too.
-Size-1 dimensions are left out of the stride comparison: their strides carry no meaning and NumPy
+PyTorch's indexed writes (``index_add_``, ``scatter_``, ``put_`` ...) check with ``assert_no_overlap``:
+their index and source may not share self's memory at all, not even all of it (``x.index_add_(0, i,
+x)``). Size-1 dimensions are left out of the stride comparison: their strides carry no meaning and NumPy
 and PyTorch assign them differently, so this check never raises where PyTorch would not.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from glassgrad.errors import ShapeError
 
-__all__ = ["overlaps", "refuse_partial_overlap", "reopen", "writable_alias"]
+__all__ = ["overlaps", "refuse_indexed_overlap", "refuse_partial_overlap", "reopen", "writable_alias"]
 
 #: Ops whose tensor value is read as one number before anything is written (a 0-dim value of x
 #: itself is fine there, as in PyTorch). PyTorch leaves ``masked_scatter_`` unchecked and its
@@ -28,6 +30,11 @@ __all__ = ["overlaps", "refuse_partial_overlap", "reopen", "writable_alias"]
 _SCALAR_VALUE = frozenset({"fill_", "masked_fill_", "index_fill_"})
 #: PyTorch's in-place matrix products (BLAS into self) make no overlap check at all.
 _UNCHECKED = frozenset({"addmm_", "addbmm_", "addmv_", "baddbmm_"})
+#: PyTorch's ``assert_no_overlap`` writes: an index or source that is self itself is refused too
+_NO_OVERLAP = frozenset(
+    {"index_add_", "index_copy_", "index_fill_", "index_put_", "index_reduce_", "put_", "scatter_"}
+    | {"scatter_add_", "scatter_reduce_"}
+)
 
 
 def _dense_block(a: Any) -> tuple[int, int, tuple] | None:
@@ -45,8 +52,9 @@ def _dense_block(a: Any) -> tuple[int, int, tuple] | None:
     return begin, begin + a.size * a.itemsize, tuple(dims)
 
 
-def refuse_partial_overlap(op: str, dst: Any, src: Any) -> None:
-    """Raise ``ShapeError`` when the arrays ``dst`` (written) and ``src`` (read) partly overlap."""
+def refuse_partial_overlap(op: str, dst: Any, src: Any, whole: bool = False) -> None:
+    """Raise ``ShapeError`` when the arrays ``dst`` (written) and ``src`` (read) partly overlap, or
+    (``whole``, or an op of ``_NO_OVERLAP``) are the same elements."""
     # NumPy points a view's .base at the array owning the memory: arrays with different owners
     # cannot overlap, which settles the common case (an optimizer's state and its gradient) cheaply.
     if (src.ndim == 0 and op in _SCALAR_VALUE) or op in _UNCHECKED:
@@ -54,19 +62,44 @@ def refuse_partial_overlap(op: str, dst: Any, src: Any) -> None:
     dst_owner, src_owner = getattr(dst, "base", None), getattr(src, "base", None)
     if (dst if dst_owner is None else dst_owner) is not (src if src_owner is None else src_owner):
         return
+    if src is dst:  # one tensor given twice: PyTorch's full overlap, whatever the layout
+        if whole or op in _NO_OVERLAP:
+            _refuse(op, dst, src, "at the same positions")
+        return
     a = _dense_block(dst)
     if a is None:
         return
     b = _dense_block(src)
     if b is None or a[0] >= b[1] or b[0] >= a[1]:
         return
-    if a == b:
-        return  # the same elements at the same places: x.add_(x)
+    if a != b:
+        _refuse(op, dst, src, "at different positions")
+    if whole or op in _NO_OVERLAP:  # (else the same elements at the same places: x.add_(x))
+        _refuse(op, dst, src, "at the same positions")
+
+
+def _refuse(op: str, dst: Any, src: Any, where: str) -> None:
     raise ShapeError(
         f"{op}: some elements of the input (shape {src.shape}) and of the written-to tensor (shape "
-        f"{dst.shape}) refer to the same memory at different positions; PyTorch refuses this too: "
-        "clone() the input first"
+        f"{dst.shape}) refer to the same memory {where}; PyTorch refuses this too: clone() the input first"
     )
+
+
+def refuse_indexed_overlap(op: str, dst: Any, args: tuple, kwargs: dict) -> None:
+    """The overlap checks of an in-place method that ``Tensor._update`` (which checks the tensors
+    among ``args``) cannot make: tensors passed by keyword, ``index_put_``'s tuple of indices, and
+    ``masked_scatter_``'s source, refused even when it is self itself. PyTorch leaves that source
+    unchecked, and its kernel then reads each value after the writes before it; glassgrad reads
+    the source first, so it refuses instead of differing silently (a mask that is self is fine)."""
+    for key, v in kwargs.items():
+        if hasattr(v, "_data"):
+            refuse_partial_overlap(op, dst, v._data, whole=key == "source" and op == "masked_scatter_")
+    if op == "index_put_" and args and isinstance(args[0], tuple | list):
+        for index in args[0]:
+            if hasattr(index, "_data"):
+                refuse_partial_overlap(op, dst, index._data)
+    elif op == "masked_scatter_" and len(args) > 1 and hasattr(args[1], "_data"):
+        refuse_partial_overlap(op, dst, args[1]._data, whole=True)
 
 
 def overlaps(size: tuple, stride: tuple) -> bool:

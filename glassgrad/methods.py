@@ -20,7 +20,7 @@ from glassgrad import linalg_solve as _ls
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_new
-from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.memory_overlap import refuse_indexed_overlap
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
@@ -56,9 +56,7 @@ def _inplace(name: str, fn: Any, legacy: int = 0) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if legacy:  # PyTorch's deprecated x.addcmul_(value, t1, t2): its warning names addcmul_
             args, kwargs["value"] = composite.number_first(name, args, legacy, kwargs.get("value"), "value")
-        for v in kwargs.values():  # _update checks the positional ones
-            if isinstance(v, Tensor):
-                refuse_partial_overlap(name, self._data, v._data)
+        refuse_indexed_overlap(name, self._data, args, kwargs)  # _update checks the positional ones
         return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
 
     method.__name__ = name

@@ -25,6 +25,7 @@ __all__ = ["Tensor", "Size", "tensor", "as_array"]
 
 
 _NO_DATA = object()
+_ndarray = np.ndarray
 
 
 class Tensor:
@@ -69,7 +70,9 @@ class Tensor:
         # _base: the tensor this one is a view of (PyTorch's name), its views: autograd/view_rebase.py
         self._base = self._views = None
         if _wrap:
-            self._data = data
+            # NumPy's ufuncs give a read-only scalar for 0-dim inputs; a Tensor holds an array
+            is_array = data.__class__ is _ndarray or not isinstance(data, np.generic)
+            self._data = data if is_array else np.asarray(data)
         else:
             self._data = legacy_data(self, data, sizes, dtype, device)
         self._grad: Tensor | None = None

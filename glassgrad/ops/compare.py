@@ -20,7 +20,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
-from glassgrad.errors import DTypeError, ShapeError, size_mismatch
+from glassgrad.errors import DTypeError, IntegerDivisionError, ShapeError, size_mismatch
 from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
@@ -133,7 +133,9 @@ def _division(name: str, fn: Any = None):
             and valued(y)
             and bool(xp.any(xp.asarray(y) == 0))
         ):
-            raise ZeroDivisionError(f"{name}: expected a non-zero integer divisor, got a divisor holding 0")
+            raise IntegerDivisionError(
+                f"{name}: expected a non-zero integer divisor, got a divisor holding 0"
+            )
         out = xp.asarray(out)
         if 3 < out.ndim < 6 and out.__class__ is np.ndarray and needs_layout(out, [x, y]):
             # PyTorch's strides, as _const's (a remainder without gradient is this op, not Remainder)

@@ -23,6 +23,8 @@ _frexp_type = return_type("frexp", ["mantissa", "exponent"])
 def _ints(op: str, a: Tensor, b: Tensor) -> tuple[Any, Any]:
     """The arrays of integer tensors ``a`` and ``b`` in their result dtype; one may be bool (read
     as 0 and 1 of the other's type, as PyTorch), not both (PyTorch has no bool kernel)."""
+    if not isinstance(b, Tensor):  # PyTorch has no Scalar overload: gcd(t, 2) is its TypeError
+        raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(b).__name__}")
     ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka not in "iub" or kb not in "iub" or ka == kb == "b":
         raise DTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")

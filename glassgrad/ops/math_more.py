@@ -23,7 +23,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, ShapeError, size_mismatch
+from glassgrad.errors import DTypeError, IntegerDivisionError, ShapeError, size_mismatch
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
@@ -297,7 +297,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
     xp = array_module(a._data)
     _broadcastable("fmod", a._data, y)
     if valued(a._data) and valued(y) and bool(xp.any(xp.asarray(y) == 0)):  # meta: no values to check
-        raise ZeroDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
+        raise IntegerDivisionError("fmod: expected a non-zero integer divisor, got a divisor holding 0")
     return Tensor(xp.asarray(xp.fmod(a._data, y)), _wrap=True)
 
 

@@ -8,7 +8,7 @@ import pickle
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
-    "IntegerDivisionError",
+    "IntegerDivisionError", "KernelDTypeError",
 ]  # fmt: skip
 
 
@@ -60,6 +60,27 @@ class DTypeError(TypeError, RuntimeError):
     """An op was given a dtype it cannot take; a ``RuntimeError`` too, as PyTorch raises for a dtype
     mismatch ("Input type (unsigned char) and bias type (float) should be the same"), so a script's
     ``except RuntimeError`` catches it as there."""
+
+
+class KernelDTypeError(DTypeError, NotImplementedError):
+    """PyTorch has no kernel of an op for a dtype and raises ``NotImplementedError`` ("\"histogram_cpu\"
+    not implemented for 'Long'"): a script's ``except NotImplementedError`` catches this one, and
+    glassgrad's ``except DTypeError`` too."""
+
+
+#: PyTorch's ScalarType names, as its "not implemented for" messages spell them
+_SCALAR_TYPE_NAMES = {
+    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "float32": "Float",
+    "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+}  # fmt: skip
+
+
+def kernel_dtype_error(op: str, kernel: str, np_dtype: object) -> KernelDTypeError:
+    """The error for ``op`` given a dtype its PyTorch kernel ``kernel`` has no code for, in PyTorch's
+    words (``histc: "histogram_cpu" not implemented for 'Long'``)."""
+    name = str(np_dtype)
+    return KernelDTypeError(f"{op}: \"{kernel}\" not implemented for '{_SCALAR_TYPE_NAMES.get(name, name)}'")
 
 
 class IndexDTypeError(DTypeError, IndexError):

@@ -26,6 +26,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import attention_bias as bias
 from glassgrad.nn import attention_flex as flex_attention
+from glassgrad.nn import attention_varlen as varlen
 from glassgrad.nn import init
 from glassgrad.nn.functional.attention import attention_weights
 from glassgrad.nn.functional.sdpa_backend import SDPBackend, sdpa_kernel
@@ -36,12 +37,13 @@ from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel", "bias", "flex_attention"]
+__all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel", "bias", "flex_attention", "varlen"]
 
-# torch.nn.attention is a package: its backend switch and its `bias` and `flex_attention`
-# submodules live here too, registered so that `from ...attention.bias import ...` works.
+# torch.nn.attention is a package: its backend switch and its `bias`, `flex_attention` and
+# `varlen` submodules live here too, registered so that `from ...attention.bias import ...` works.
 sys.modules[__name__ + ".bias"] = bias
 sys.modules[__name__ + ".flex_attention"] = flex_attention
+sys.modules[__name__ + ".varlen"] = varlen
 # An empty search path makes this module a package, so those paths also import through a hook
 # that maps `torch.X` onto `glassgrad.X`.
 __path__: list[str] = []

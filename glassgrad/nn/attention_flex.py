@@ -59,6 +59,10 @@ __all__ = [
 #: transformers imports it by this private name
 _DEFAULT_SPARSE_BLOCK_SIZE = 128
 
+#: the two user-function types, under PyTorch's private names (torchtitan annotates with them)
+_score_mod_signature = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
+_mask_mod_signature = Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]
+
 
 class AuxRequest(NamedTuple):
     """Which auxiliary outputs ``flex_attention(..., return_aux=AuxRequest(...))`` computes."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -47,11 +47,20 @@ __all__ = ["Histogram", "METHODS", "bincount", "bucketize", "histc", "histogram"
 Histogram = return_type("histogram", ["hist", "bin_edges"])
 
 
+#: the PyTorch CPU kernel each op's "not implemented for" message names (histc of a bool input
+#: fails earlier, building its bin edges)
+_KERNELS = {"histc": "histogram_cpu", "histogram": "histogramdd", "histogramdd": "histogramdd"}
+
+
 def _float_input(op: str, x: Any) -> Any:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
+    dt = x._data.dtype
+    # PyTorch's kernels are floating point only (histogramdd's not half precision either), and
+    # it raises NotImplementedError for the others
+    if dt.kind != "f" or (dt.itemsize < 4 and op != "histc"):
+        kernel = "linspace_cpu" if op == "histc" and dt.kind == "b" else _KERNELS.get(op, op)
+        raise kernel_dtype_error(op, kernel, dt)
     return x._data
 
 
@@ -122,8 +131,6 @@ def histogram(
         returns hist ``(bins,)`` and bin_edges ``(bins + 1,)``, both of ``input``'s dtype.
     """
     data = _float_input("histogram", input)
-    if data.dtype.itemsize < 4:  # PyTorch's histogramdd kernel has no half-precision version
-        raise DTypeError(f"histogram: expected float32 or float64 input, got {input.dtype} (not implemented)")
     xp = array_module(data)
     flat = data.reshape(-1)  # (N,)
     if isinstance(bins, Tensor):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError
 from glassgrad.ops.histogram import _add_at, _float_input, _int_arg, _linspace, _outer_edges
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -100,10 +100,6 @@ def histogramdd(
     if data.ndim < 2:
         raise ShapeError(
             f"histogramdd: expected input of at least 2 dims (..., D), got shape {tuple(data.shape)}"
-        )
-    if data.dtype.itemsize < 4:
-        raise DTypeError(
-            f"histogramdd: expected float32 or float64 input, got {input.dtype} (not implemented)"
         )
     xp = array_module(data)
     points = data.reshape(-1, data.shape[-1])  # (N, D)

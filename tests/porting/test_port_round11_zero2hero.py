@@ -153,7 +153,7 @@ def test_bincount_as_torch(torch):
 
 
 def test_histograms_refuse_what_torch_refuses():
-    with pytest.raises(TypeError, match="histogram: expected a floating point tensor, got glassgrad.int64"):
+    with pytest.raises(NotImplementedError, match="histogram: \"histogramdd\" not implemented for 'Long'"):
         glassgrad.histogram(glassgrad.tensor([1, 2]))
     with pytest.raises(ValueError, match="bincount: expected a 1-D integer tensor"):
         glassgrad.bincount(glassgrad.tensor([0.5]))

@@ -29,7 +29,6 @@ from glassgrad.linspace_kernel import linspace_dtype, linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format, to_format
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import flag, int_arg, with_grad
-from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -249,96 +248,6 @@ def eye(
     )
 
 
-def _random_float(op: str, dtype: Any) -> np.dtype:
-    dt = _float(dtype)
-    if dt.kind not in "fc":
-        raise DTypeError(f"{op}: expected a floating or complex dtype, got {dtypes.from_np_dtype(dt)}")
-    return dt
-
-
-def _draw(draw: Any, shape: tuple, dt: np.dtype, scale: float = 1.0) -> np.ndarray:
-    """``draw(shape, float dtype)`` in ``dt``; a complex ``dt`` draws its real and imaginary parts
-    (each times ``scale``) as one float array of shape ``(*shape, 2)`` viewed as complex, as
-    PyTorch's complex ``rand``/``randn`` (which scales both parts of a normal draw by sqrt(1/2))."""
-    if dt.kind == "c":
-        part = np.dtype(np.float32 if dt == np.complex64 else np.float64)
-        pairs = draw((*shape, 2), part)  # (*shape, 2) -> (*shape) complex, parts side by side
-        if scale != 1.0:
-            pairs *= part.type(scale)
-        return pairs.view(dt)[..., 0]
-    return draw(shape, dt) if dt in (np.float32, np.float64) else draw(shape, np.float64).astype(dt)
-
-
-def rand(
-    *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
-    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
-) -> Tensor:  # fmt: skip
-    """Uniform samples on [0, 1), drawn directly in the requested float dtype (complex: the real
-    and the imaginary part each uniform on [0, 1), as PyTorch)."""
-    meta = _check("rand", device, layout, pin_memory)
-    dt = _random_float("rand", dtype)
-    gen = get_generator(generator)
-    shape = _size_arg(sizes, size, "rand")
-    if meta:  # no values: nothing is drawn
-        return _make(meta_array(shape, dt), requires_grad, out, "rand")
-    arr = _draw(lambda s, d: gen.random(s, dtype=d), shape, dt)
-    return _make(arr, requires_grad, out, "rand")
-
-
-def randn(
-    *sizes: Any, size: Any = None, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
-    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
-) -> Tensor:  # fmt: skip
-    """Standard normal samples, drawn directly in the requested float dtype (no float64 detour);
-    complex: the real and the imaginary part each of variance 1/2 (E|z|^2 = 1), as PyTorch."""
-    meta = _check("randn", device, layout, pin_memory)
-    dt = _random_float("randn", dtype)
-    gen = get_generator(generator)
-    shape = _size_arg(sizes, size, "randn")
-    if meta:  # no values: nothing is drawn
-        return _make(meta_array(shape, dt), requires_grad, out, "randn")
-    arr = _draw(lambda s, d: gen.standard_normal(s, dtype=d), shape, dt, scale=0.5**0.5)
-    return _make(arr, requires_grad, out, "randn")
-
-
-def randint(
-    low: Any = None, high: Any = None, size: Any = None, *, generator: Any = None, out: Any = None,
-    dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
-    pin_memory: bool = False,
-) -> Tensor:  # fmt: skip
-    """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
-    meta = _check("randint", device, layout, pin_memory)
-    if low is None:  # randint(high=2, size=(n,)), as stylegan2-pytorch's ADA augment calls it
-        if high is None:
-            raise TypeError("randint: expected high (the exclusive upper bound), got neither low nor high")
-        low = 0
-    if size is None:
-        if not isinstance(high, tuple | list):
-            raise ValueError(f"randint: expected a size tuple, got {high!r}")
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low  # randint(high, size=(...))
-    low, high = int_arg("randint", "low", low), int_arg("randint", "high", high)
-    if low >= high:
-        raise ValueError(f"randint: expected low < high, got low={low} and high={high}")
-    shape, dt = _size((tuple(size),), "randint"), dtypes.to_np_dtype(dtype or dtypes.int64)
-    if meta:  # no values: nothing is drawn
-        return _make(meta_array(shape, dt), requires_grad, out, "randint")
-    arr = get_generator(generator).integers(low, high, size=shape)
-    return _make(arr.astype(dt), requires_grad, out, "randint")
-
-
-def randperm(
-    n: int, *, generator: Any = None, out: Any = None, dtype: Any = None, layout: Any = None,
-    device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
-) -> Tensor:  # fmt: skip
-    """A random permutation of 0..n-1."""
-    n, dt = int_arg("randperm", "n", n), dtypes.to_np_dtype(dtype or dtypes.int64)
-    if _check("randperm", device, layout, pin_memory):  # no values: nothing is drawn
-        return _make(meta_array((n,), dt), requires_grad)
-    return _make(get_generator(generator).permutation(n).astype(dt), requires_grad, out, "randperm")
-
-
 def _shared(t: Tensor) -> Tensor:
     """Mark ``t``'s memory as held elsewhere too: a recorded in-place op then raises instead of
     giving ``t`` a new array the other holder would not see."""
@@ -387,7 +296,8 @@ def scalar_tensor(
     return _make(meta_array((), arr.dtype) if meta else arr, requires_grad)
 
 
-# The *_like factories and empty_strided (factories_like.py) build on the ones above.
+# The random factories (factories_random.py), then the *_like ones and empty_strided
+# (factories_like.py), build on the ones above.
 from glassgrad.factories_like import (  # noqa: E402
     empty_like,
     empty_strided,
@@ -398,3 +308,4 @@ from glassgrad.factories_like import (  # noqa: E402
     randn_like,
     zeros_like,
 )
+from glassgrad.factories_random import rand, randint, randn, randperm  # noqa: E402

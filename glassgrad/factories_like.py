@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.factories import _check, _float, _make, _size, empty, full, ones, rand, randint, randn, zeros
+from glassgrad.factories import _check, _float, _make, _size, empty, full, ones, zeros
+from glassgrad.factories_random import rand, randint, randn
 from glassgrad.memory_formats import (
     check_format,
     contiguous_format,

@@ -38,7 +38,7 @@ from glassgrad.ops import special_more as _sm
 from glassgrad.ops import split_directions as _sd
 from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import unary_more as _um
-from glassgrad.random import check_floating, get_generator
+from glassgrad.random_fills import METHODS as _RANDOM_METHODS
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_new import NEW_METHODS
 from glassgrad.tensor_resize import METHODS as _RESIZE_METHODS
@@ -104,26 +104,6 @@ def _view_inplace(name: str, view: Any) -> Any:
 
     method.__name__ = name
     return method
-
-
-def _random_fill(name: str, draw: Any, floating: bool = True) -> Any:
-    def method(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
-        if floating:  # a continuous distribution
-            check_floating(name, self._data.dtype)
-        # (kwargs: PyTorch's names for the draw's parameters, exponential_(lambd=2.0) ...)
-        return self._set(name, draw(get_generator(generator), self.shape, *args, **kwargs))
-
-    method.__name__ = name
-    return method
-
-
-def _random_(gen: Any, shape: tuple, low: int = 0, high: int | None = None, **named: Any) -> np.ndarray:
-    low, high = named.pop("from", low), named.pop("to", high)  # PyTorch's names (from is a keyword)
-    if named:
-        raise TypeError(f"random_() got an unexpected keyword argument {next(iter(named))!r}")
-    if high is None:
-        low, high = 0, low if low else 2**24
-    return gen.integers(low, high, size=shape)
 
 
 def _float_power_(self: Tensor, exponent: Any) -> Tensor:
@@ -293,13 +273,7 @@ METHODS: dict[str, Any] = {
     "unsqueeze_": _view_inplace("unsqueeze_", Tensor.unsqueeze),
     "squeeze_": _view_inplace("squeeze_", Tensor.squeeze),
     **{f"{n}_": _inplace_of(n) for n in _SAME_SHAPE_INPLACE},  # the rest of the same-shape in-place forms
-    "exponential_": _random_fill("exponential_", lambda g, s, lambd=1.0: g.exponential(1.0 / lambd, s)),
-    "log_normal_": _random_fill("log_normal_", lambda g, s, mean=1.0, std=2.0: g.lognormal(mean, std, s)),
-    "cauchy_": _random_fill(
-        "cauchy_", lambda g, s, median=0.0, sigma=1.0: median + sigma * g.standard_cauchy(s)
-    ),
-    "geometric_": _random_fill("geometric_", lambda g, s, p: g.geometric(p, s), floating=False),
-    "random_": _random_fill("random_", _random_, floating=False),
+    **_RANDOM_METHODS,  # exponential_, log_normal_, cauchy_, geometric_, random_
     "median": _rm.median,  # reduce_more / cumulative
     "nanmedian": _rm.nanmedian,
     "mode": _rm.mode,

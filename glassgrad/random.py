@@ -42,13 +42,19 @@ class Generator:
             seed, device = None, seed
         check_device(device, "Generator")
         self.device = _device("cpu")
-        self._seed = DEFAULT_SEED if seed is None else int(seed)
+        self._seed = DEFAULT_SEED if seed is None else _seed_value(seed)
         self.rng = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
+        self._seed = _seed_value(seed)
         self.rng = np.random.default_rng(self._seed)
         return self
+
+    def clone_state(self) -> Generator:
+        """A new generator in this one's state (and with its seed), as ``torch.Generator.clone_state``."""
+        other = Generator(self._seed)
+        other.rng.bit_generator.state = self.rng.bit_generator.state
+        return other
 
     def initial_seed(self) -> int:
         return self._seed
@@ -66,6 +72,17 @@ class Generator:
         """Restore a :meth:`get_state` tensor (or the dict earlier glassgrad versions gave); a
         malformed one raises ``ValueError`` and changes nothing."""
         self.rng.bit_generator.state = check_state(state, "Generator.set_state")
+
+
+def _seed_value(seed: Any) -> int:
+    """A seed as PyTorch reads one: any integer in [-2^63, 2^64), a negative one as its 64-bit two's
+    complement (``manual_seed(-1)`` seeds with 2^64 - 1; NumPy would refuse it)."""
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(
+            f"manual_seed: Overflow when unpacking long long (expected a seed in [-2^63, 2^64), got {seed})"
+        )
+    return seed % 2**64
 
 
 #: A new ``Generator()``'s seed, PyTorch's (``torch.Generator().initial_seed()``).
@@ -101,13 +118,14 @@ def get_generator(generator: Generator | None = None) -> np.random.Generator:
     return (generator or _default_generator).rng
 
 
-def check_floating(op: str, dtype: np.dtype) -> None:
+def check_floating(op: str, dtype: np.dtype, kinds: str = "fc") -> None:
     """Refuse to fill an integer or bool tensor from a continuous distribution, as PyTorch's kernels
-    do (NotImplementedError, a RuntimeError); NumPy would truncate the draws into it silently."""
-    if dtype.kind not in "fc":
-        raise NotImplementedError(
-            f"{op}: expected a floating point tensor (a continuous distribution), got {dtype}"
-        )
+    do (NotImplementedError, a RuntimeError); NumPy would truncate the draws into it silently.
+    ``kinds``: the dtype kinds ``op`` fills (``"fc"``: floats and complex, as ``uniform_``)."""
+    if dtype.kind not in kinds:
+        what = "an integral, floating-point or boolean" if "b" in kinds else "an integral or floating-point"
+        what = f"{what} tensor" if "i" in kinds else "a floating point tensor (a continuous distribution)"
+        raise NotImplementedError(f"{op}: expected {what}, got {dtype}")
 
 
 def uniform_values(rng: np.random.Generator, a: float, b: float, shape: tuple, dtype: np.dtype) -> Any:

@@ -39,6 +39,7 @@ from glassgrad.ops import (
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
+from glassgrad.random_fills import c_number, check_std
 from glassgrad.tensor import Tensor, attach
 from glassgrad.tensor_operators import _DECLINED, _decline
 
@@ -315,6 +316,7 @@ class _InPlace:
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
         check_floating("normal_", self._data.dtype)
+        check_std("normal", std)
         return self._set(  # (complex: both parts, as PyTorch)
             "normal_",
             0.0
@@ -329,7 +331,9 @@ class _InPlace:
             raise TypeError(f"uniform_() got an unexpected keyword argument {next(iter(named))!r}")
         check_floating("uniform_", self._data.dtype)
         if a > b:
-            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+            raise RuntimeError(
+                f"uniform_ expects to return a [from, to) range, but found from={c_number(a)} > to={c_number(b)}"
+            )
         return self._set(  # (complex: both parts, as PyTorch)
             "uniform_",
             0.0
@@ -338,6 +342,7 @@ class _InPlace:
         )
 
     def bernoulli_(self, p: float = 0.5, generator: Any = None) -> Tensor:
+        check_floating("bernoulli_", self._data.dtype, "fiub")
         if not self.is_meta:
             forms.check_probabilities("bernoulli_", p)
         return self._set("bernoulli_", 0 if self.is_meta else get_generator(generator).random(self.shape) < p)

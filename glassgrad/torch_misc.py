@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import flag
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.return_types import return_type
@@ -145,13 +145,14 @@ def _draws(op: str, *params: Tensor) -> None:
 def poisson(input: Tensor, generator: Any = None) -> Tensor:  # noqa: A002
     """One Poisson(λ) draw per element of the rates ``input``, in its dtype (no gradient)."""
     import glassgrad as gg
+    from glassgrad.ops.forms import sampled
     from glassgrad.random import get_generator
 
     _draws("poisson", input)
-    if bool((input._data < 0).any()):
-        raise ValueError("poisson: expected non-negative rates")
+    if not bool((input._data >= 0).all()):  # NaN too, as PyTorch's (NumPy's says "lam value too large")
+        raise ArgumentError("poisson: invalid Poisson rate, expected rate to be non-negative")
     draws = get_generator(generator).poisson(input.detach().numpy())
-    return gg.tensor(draws.astype(input._data.dtype, copy=False))
+    return sampled(gg.tensor(draws.astype(input._data.dtype, copy=False)), "Poisson", input)
 
 
 def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:

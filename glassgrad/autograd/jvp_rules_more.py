@@ -1,5 +1,5 @@
-"""JVP rules of the cumulative ops, ``cdist``, ``scatter_reduce``, ``embedding_bag`` and
-``grid_sample``. See ``jvp_rules`` for the rule contract.
+"""JVP rules of the cumulative ops, ``cdist``, ``scatter_reduce``, ``embedding_bag``, ``grid_sample``
+and the samplers (zero tangents). See ``jvp_rules`` for the rule contract.
 """
 
 from __future__ import annotations
@@ -116,3 +116,10 @@ def _zeta(ts, xs, z, attrs):
         )
     x, q = (np.broadcast_to(v, z.shape).astype(np.float64) for v in xs)
     return (-x * hurwitz_zeta_array(x + 1, q) * ts[1]).astype(z.dtype)
+
+
+@rule("sample_node")
+def _sampled(ts, xs, z, attrs):
+    """The draws of a sampler (``normal``, ``bernoulli``, ``poisson``):  t_z = 0, as PyTorch's
+    (its derivative is zero; the VJP's twin)."""
+    return np.zeros(z.shape, dtype=z.dtype)

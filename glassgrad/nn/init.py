@@ -19,7 +19,8 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.random import Generator, get_generator, normal_values, uniform_values
+from glassgrad.errors import ArgumentError
+from glassgrad.random import Generator, check_floating, get_generator
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -54,7 +55,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     0.57735
     """
     if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
-        return 1.0
+        return 1  # (an int, as PyTorch's: f"{gain}" prints 1)
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
@@ -94,6 +95,14 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
         return tensor.copy_(values)
 
 
+def _warn_if_empty(tensor: Tensor) -> bool:
+    """PyTorch's warning for a Kaiming initialiser given a tensor with no elements (left as it is)."""
+    if 0 not in tensor.shape:
+        return False
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=user_stacklevel())
+    return True
+
+
 def _meta(tensor: Tensor) -> bool:
     """A tensor on the meta device has no values to fill: the random draws are skipped (the
     arguments are still checked), as PyTorch's initialisers leave a meta tensor as it is."""
@@ -101,19 +110,23 @@ def _meta(tensor: Tensor) -> bool:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
-    """Fill with samples of U(a, b)."""
+    """Fill with samples of U(a, b): ``Tensor.uniform_`` without grad, so with its checks (a float
+    tensor; ``a <= b``), as PyTorch's."""
     if _meta(tensor):
         return tensor
-    return _fill(tensor, uniform_values(get_generator(generator), a, b, tensor.shape, tensor._data.dtype))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
-    """Fill with samples of N(mean, std^2)."""
+    """Fill with samples of N(mean, std^2): ``Tensor.normal_`` without grad, so with its checks (a
+    float tensor; ``std >= 0``), as PyTorch's."""
     if _meta(tensor):
         return tensor
-    return _fill(tensor, normal_values(get_generator(generator), mean, std, tensor.shape, tensor._data.dtype))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(
@@ -127,10 +140,22 @@ def trunc_normal_(
     """Fill with N(mean, std^2) samples redrawn until they lie in [a, b] (bounds in absolute units).
 
     Rejection sampling, vectorised over the tensor: each round redraws only the rejected entries.
+    As PyTorch: ``a == b`` fills with ``a``, and a mean more than 2 std outside [a, b] warns; where
+    [a, b] holds under 1e-6 of the mass PyTorch's inverse-CDF draws pile up at a bound, here an error.
     """
-    if not a < b:
-        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
-    lo, hi = (a - mean) / (std * math.sqrt(2)), (b - mean) / (std * math.sqrt(2))
+    check_floating("trunc_normal_", tensor._data.dtype, "f")
+    if a > b:  # (a RuntimeError too, as PyTorch's uniform_ raises)
+        raise ArgumentError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    lo, hi = (a - mean) / (std * math.sqrt(2)), (b - mean) / (std * math.sqrt(2))  # (std 0: PyTorch's error)
+    if a == b:
+        return constant_(tensor, a)
     accept = 0.5 * (math.erf(hi) - math.erf(lo))
     if accept < 1e-6:
         raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {accept:.2e} of N({mean}, {std}^2)")
@@ -147,16 +172,17 @@ def trunc_normal_(
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
-    return _fill(tensor, val)
+    """Fill with ``val`` (``Tensor.fill_``: a value the dtype cannot hold, NaN into an int tensor, is refused)."""
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    return _fill(tensor, 1)
+    return constant_(tensor, 1)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    return _fill(tensor, 0)
+    return constant_(tensor, 0)
 
 
 def eye_(tensor: Tensor) -> Tensor:
@@ -190,8 +216,8 @@ def kaiming_uniform_(
 
     ``nn.Linear`` uses ``a = sqrt(5)``, which makes ``b = 1 / sqrt(fan_in)``.
     """
-    if 0 in tensor.shape:
-        return tensor  # nothing to fill (PyTorch warns and returns too)
+    if _warn_if_empty(tensor):
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return uniform_(tensor, -bound, bound, generator)
@@ -205,7 +231,7 @@ def kaiming_normal_(
     generator: Generator | None = None,
 ) -> Tensor:
     """He normal: N(0, std^2) with ``std = gain / sqrt(fan)``."""
-    if 0 in tensor.shape:
+    if _warn_if_empty(tensor):
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
@@ -222,6 +248,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
         raise ValueError(
             f"orthogonal_: expected a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
         )
+    check_floating("orthogonal_", tensor._data.dtype)
     if tensor.numel() == 0 or _meta(tensor):
         return tensor
     xp = array_module(tensor._data)
@@ -265,6 +292,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Gener
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got {tuple(tensor.shape)}")
     rows, cols = tensor.shape
+    check_floating("sparse_", tensor._data.dtype)
     if _meta(tensor):
         return tensor
     gen = get_generator(generator)

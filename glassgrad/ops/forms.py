@@ -11,12 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.forward_ad import is_dual
+from glassgrad.autograd.function import Primitive as Function
+from glassgrad.backend import array_module
 from glassgrad.dtypes import check_complex_into
-from glassgrad.errors import ArgumentError
+from glassgrad.errors import ArgumentError, ShapeError, size_mismatch
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.composite import _arr, number_first, with_out
+from glassgrad.random_fills import check_std
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -99,9 +103,37 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     probs = input if p is None else p
     if not input.is_meta:
         check_probabilities("bernoulli", probs)
-    return (rand(*input.shape, dtype=input.dtype, generator=generator, device=input.device) < probs).to(
-        input.dtype
-    )
+    draws = rand(*input.shape, dtype=input.dtype, generator=generator, device=input.device) < probs
+    return sampled(draws.to(input.dtype), "Bernoulli", input, p)
+
+
+class SampleNode(Function):
+    """y = ``draws`` of a distribution with parameters ``params``, drawn by the caller.   VJP: 0 for
+    each parameter, as PyTorch's samplers (``NormalBackward1``-``3``, ``BernoulliBackward0``,
+    ``PoissonBackward0``: ``op`` and ``form`` name the node): the draws stay in the graph
+    (``requires_grad``; a backward through them works) with a zero gradient. The forward reads no
+    parameter, so a finite-difference gradcheck agrees: the draws are a constant of the op."""
+
+    name = "sample_node"
+    node_name_by = staticmethod(lambda attrs: f"{attrs.get('op', 'Sample')}Backward{attrs.get('form', 0)}")
+
+    @staticmethod
+    def forward(ctx, draws, *params, op="Sample", form=0):
+        return draws.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = array_module(g).zeros_like(g)
+        return (None, *[zeros] * (len(ctx.needs_input_grad) - 1))
+
+
+def sampled(draws: Tensor, op: str, *params: Any, form: int = 0) -> Tensor:
+    """``draws`` recorded after the tensor ``params`` that require grad or carry a tangent
+    (``SampleNode``: zero gradient and tangent), else as they are."""
+    wanted = [q for q in params if isinstance(q, Tensor) and (q.requires_grad or is_dual(q))]
+    if not wanted or draws._data.dtype.kind != "f":
+        return draws
+    return SampleNode.apply(draws, *wanted, op=op, form=form)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
@@ -111,9 +143,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
 
     The numbers-and-``size`` form is a factory, as in PyTorch: it takes ``dtype``, ``device``,
     ``layout``, ``pin_memory`` and ``requires_grad`` (a leaf, as d2l's
-    ``torch.normal(0, sigma, (n, 1), requires_grad=True)``); the tensor form takes none of them."""
+    ``torch.normal(0, sigma, (n, 1), requires_grad=True)``); the tensor form takes none of them.
+    A negative (or NaN) std is refused, as PyTorch's; the samples' gradient is zero (``SampleNode``)."""
     from glassgrad.factories import randn
 
+    check_std("normal", std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         factory_args = {
             "dtype": dtype,
@@ -128,12 +162,17 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
                 "(only the form normal(float mean, float std, size) is a factory)"
             )
         ref = mean if isinstance(mean, Tensor) else std
-        shape = np.broadcast_shapes(tuple(_arr(mean).shape), tuple(_arr(std).shape))
+        shapes = [tuple(_arr(mean).shape), tuple(_arr(std).shape)]
+        if mismatch := size_mismatch(shapes):
+            raise ShapeError(f"normal: mean {shapes[0]} and std {shapes[1]} do not broadcast{mismatch}")
+        shape = np.broadcast_shapes(*shapes)
         z = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
-    else:
-        z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
-        if requires_grad:
-            return with_out(z * std + mean, out, "normal").requires_grad_(True)
+        form = 3 if isinstance(mean, Tensor) and isinstance(std, Tensor) else 1 if ref is mean else 2
+        plain = [q.detach() if isinstance(q, Tensor) else q for q in (mean, std)]  # (the draw: no graph)
+        return with_out(sampled(z * plain[1] + plain[0], "Normal", mean, std, form=form), out, "normal")
+    z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
+    if requires_grad:
+        return with_out(z * std + mean, out, "normal").requires_grad_(True)
     return with_out(z * std + mean, out, "normal")
 
 

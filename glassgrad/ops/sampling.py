@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.operand_errors import int_arg
 from glassgrad.ops.indexing import _check_range, _int_array
@@ -39,7 +39,7 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
         raise DTypeError(f"multinomial: expected floating probs, got {p.dtype}")
     xp = array_module(p)
     n = p.shape[-1]
-    p2 = p.reshape(-1, n).astype(np.float64)  # (B, n); float64 keeps the CDF accurate
+    p2 = p.reshape(p.shape[0] if p.ndim == 2 else 1, n).astype(np.float64)  # (B, n); float64: an accurate CDF
     if num_samples <= 0:
         raise ShapeError(f"multinomial: expected num_samples > 0, got {num_samples}")
     if p.__class__ is MetaArray:  # no values to check or draw from; PyTorch's meta kernel checks no more
@@ -48,13 +48,20 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
         )
     if not replacement and num_samples > n:
         raise ShapeError(
-            f"multinomial: expected num_samples <= {n} categories without replacement, got {num_samples}"
+            f"multinomial: expected num_samples <= {n} categories without replacement, got {num_samples} "
+            "(cannot sample n_sample > prob_dist.size(-1) samples without replacement)"
         )
     if not bool(xp.all(xp.isfinite(p2))) or bool(xp.any(p2 < 0)):
-        raise ValueError(f"multinomial: expected non-negative finite probabilities, got {p.dtype} {p.shape}")
+        raise ArgumentError(  # (a RuntimeError too, as PyTorch's)
+            f"multinomial: expected non-negative finite probabilities, got {p.dtype} {p.shape} "
+            "(probability tensor contains either `inf`, `nan` or element < 0)"
+        )
     total = p2.sum(axis=1)
     if n == 0 or bool(xp.any(total <= 0)):
-        raise ValueError(f"multinomial: expected every row of probs {p.shape} to have a positive sum")
+        raise ArgumentError(
+            f"multinomial: expected every row of probs {p.shape} to have a positive sum "
+            "(invalid multinomial distribution (sum of probabilities <= 0))"
+        )
     rng = get_generator(generator)
     rows = p2.shape[0]
     if replacement:

@@ -11,6 +11,7 @@ import glassgrad as gg
 from glassgrad.ops import math_more as mm
 from glassgrad.ops import unary_more as um
 from glassgrad.ops.compare import remainder
+from glassgrad.ops.forms import SampleNode
 from tests.ops.harness import broadcast_pair, case, shapes, values
 
 
@@ -119,4 +120,17 @@ def _float_power_numbers(draw):
     c = draw(st.sampled_from([0.0, 0.5, 2.0, -1.5]))
     return (lambda a: mm.float_power(a, c) + mm.float_power(1.5, a)), (
         values(draw, draw(shapes()), 0.5, 2.0),
+    )
+
+
+@case("sample_node")
+def _sample_node(draw):
+    # a sampler's draws, recorded after its parameters: the draws are a constant of the op (drawn
+    # outside it), so the finite differences agree with its zero VJP; a sum over two parameters
+    sa, sb = draw(broadcast_pair())
+    shape = np.broadcast_shapes(sa, sb)
+    draws = gg.Tensor(values(draw, shape), _wrap=True)  # (constant: no grad)
+    return (lambda p, q: SampleNode.apply(draws, p, q, op="Normal", form=3) * 2.0 + p), (
+        values(draw, sa),
+        values(draw, sb),
     )

@@ -30,7 +30,7 @@ import numpy as np
 from glassgrad.backend import may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.image_aa import aa_matrix
-from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout
+from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout, warn_dropout3d_dims
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from glassgrad.operand_errors import int_arg
@@ -385,9 +385,13 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero whole channels (each a D x H x W volume) with probability ``p``; inverted scaling.
 
+    Any other number of dims (1 to 3) warns and is read as unbatched, as PyTorch's.
+
     Shape:
         input: (N, C, D, H, W) or unbatched (C, D, H, W); returns the same shape.
     """
-    if input.ndim not in (4, 5):
+    if input.ndim == 0:
         raise ShapeError(f"dropout3d: expected input (N, C, D, H, W) or (C, D, H, W), got {input.shape}")
+    if input.ndim not in (4, 5):
+        warn_dropout3d_dims(input.ndim)
     return channel_dropout("dropout3d", input, p, training, input.ndim == 5, inplace)

@@ -5,6 +5,8 @@ All are composites of primitives, so their backward comes from the ops they are 
 
 from __future__ import annotations
 
+import warnings
+
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
@@ -18,6 +20,7 @@ from glassgrad.ops.padding import pad
 from glassgrad.ops.sampling import one_hot
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
+from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["linear", "bilinear", "dropout", "embedding", "one_hot", "pad"]
 
@@ -168,6 +171,19 @@ def channel_dropout(op: str, input: Tensor, p: float, training: bool, batched: b
         return scaled_dropout(op, input, p, training, 2 if batched else 1, inplace)
     p = _probability(op, p)  # (refused before the input changes shape, as PyTorch)
     return scaled_dropout(op, input.unsqueeze_(0), p, training, 2, True).squeeze_(0)
+
+
+def warn_dropout3d_dims(ndim: int) -> None:
+    """PyTorch's warning for a ``dropout3d`` input of 1 to 3 dims, which it reads as unbatched (one
+    draw per index of dim 0) rather than refusing."""
+    warnings.warn(
+        f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated and will result in an "
+        "error in a future release. To retain the behavior and silence this warning, please use dropout "
+        "instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
+        "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def embedding(

@@ -157,11 +157,17 @@ def check(
     by_name = {r.name: r for r in rows}
     out_name = rows[-1].name
     values = {r.name: r.value for r in rows}
-    unknown = []
+    unknown, other_out = [], []
     for key in answers:
         name = _grad_target(key)
         if (name if name is not None else key) not in by_name:
             unknown.append(key)
+        elif name is not None and key[1 : -len(name) - 2] != out_name:
+            other_out.append(key)  # dq/dx is not df/dx: it must not be checked as if it were
+    if other_out:
+        raise KeyError(
+            f"check: gradients are of the output {out_name}: expected d{out_name}/d<node>, got {other_out}"
+        )
     if unknown:
         known = ", ".join(r.name for r in rows)
         raise KeyError(

@@ -34,14 +34,18 @@ LOCAL: dict[str, tuple[str, list[tuple[str, Callable]]]] = {
             ("-{a}/{b}^2", lambda a, z: -a[0] / a[1] ** 2 * _ONE(a, z)),
         ],
     ),
+    # at a = 0 the values are PyTorch's (and the op's) limits, 0 where b = 0 and where b >= 0:
+    # the gradient delivered is 0 there, and 0 * inf would show NaN beside it
     "pow": (
         "{a}^{b}",
         [
-            ("{b}*{a}^({b}-1)", lambda a, z: a[1] * np.power(a[0], a[1] - 1.0)),
-            ("{a}^{b}*ln({a})", lambda a, z: z * np.log(np.where(np.asarray(a[0]) > 0, a[0], np.nan))),
+            ("{b}*{a}^({b}-1)", lambda a, z: np.where(a[1] == 0, 0.0, a[1] * np.power(a[0], a[1] - 1.0))),
+            ("{a}^{b}*ln({a})", lambda a, z: np.where((a[0] == 0) & (a[1] >= 0), 0.0, z * np.log(a[0]))),
         ],
     ),
     "neg": ("-{a}", [("-1", lambda a, z: -_ONE(a, z))]),
+    # ``1 / t`` records reciprocal (then a product by 1), as PyTorch: shown as the student writes it
+    "reciprocal": ("1/{a}", [("-1/{a}^2", lambda a, z: -z * z)]),
     "exp": ("exp({a})", [("exp({a})", lambda a, z: z)]),
     "log": ("ln({a})", [("1/{a}", lambda a, z: 1.0 / a[0])]),
     "log1p": ("ln(1 + {a})", [("1/(1 + {a})", lambda a, z: 1.0 / (1.0 + a[0]))]),
@@ -52,18 +56,19 @@ LOCAL: dict[str, tuple[str, list[tuple[str, Callable]]]] = {
     "tanh": ("tanh({a})", [("1 - tanh({a})^2", lambda a, z: 1.0 - z * z)]),
     "sigmoid": ("sigmoid({a})", [("sigmoid({a})*(1 - sigmoid({a}))", lambda a, z: z * (1.0 - z))]),
     "relu": ("relu({a})", [("[{a} > 0]", lambda a, z: (np.asarray(a[0]) > 0).astype(float))]),
+    # a tie splits the gradient evenly, as the ops do: the text must say so, or [a > b] reads 0
     "maximum": (
         "max({a}, {b})",
         [
-            ("[{a} > {b}]", lambda a, z: _tie(a[0], a[1], np.greater)),
-            ("[{b} > {a}]", lambda a, z: _tie(a[1], a[0], np.greater)),
+            ("[{a} > {b}] + [{a} = {b}]/2", lambda a, z: _tie(a[0], a[1], np.greater)),
+            ("[{b} > {a}] + [{a} = {b}]/2", lambda a, z: _tie(a[1], a[0], np.greater)),
         ],
     ),
     "minimum": (
         "min({a}, {b})",
         [
-            ("[{a} < {b}]", lambda a, z: _tie(a[0], a[1], np.less)),
-            ("[{b} < {a}]", lambda a, z: _tie(a[1], a[0], np.less)),
+            ("[{a} < {b}] + [{a} = {b}]/2", lambda a, z: _tie(a[0], a[1], np.less)),
+            ("[{b} < {a}] + [{a} = {b}]/2", lambda a, z: _tie(a[1], a[0], np.less)),
         ],
     ),
 }

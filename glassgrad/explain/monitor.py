@@ -44,7 +44,8 @@ class GradientMonitor:
         param_norms: ``{name: ||grad||}``.  layer_norms: ``{layer: ||grad||}`` (layer = the
         parameter's module path).  total_norms: the norm of all gradients together.
         update_ratios: ``{name: ||dw|| / ||w||}`` from the second record on.
-        dead_relu: ``{module path: share of units never positive over the batch}``.
+        dead_relu: ``{module path: share of units never positive over the batch}`` (a unit is a
+        feature of the last dim, or a channel, dim 1, of a 4-D or 5-D conv output).
         saturated: ``{module path: share of sigmoid/tanh outputs in the flat tails}``.
         clip_events: steps at which clipping changed the gradients.
     """
@@ -78,7 +79,10 @@ class GradientMonitor:
                 flat = (y > s) | (y < 1 - s) if kind == "Sigmoid" else np.abs(y) > s
                 self._sat[path] = float(flat.mean())
             else:
-                units = (y > 0).reshape(-1, y.shape[-1]) if y.ndim > 1 else (y > 0)[None]  # (N*, units)
+                fired = y > 0
+                if y.ndim > 3:  # (N, C, *spatial) of a conv: a unit is a channel (one filter), at every place
+                    fired = np.moveaxis(fired, 1, -1)
+                units = fired.reshape(-1, fired.shape[-1]) if y.ndim > 1 else fired[None]  # (N*, units)
                 self._dead[path] = float((~units.any(axis=0)).mean())
 
         return hook

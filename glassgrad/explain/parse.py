@@ -1,7 +1,8 @@
 """A safe parser for the small expressions students write: never ``eval``.
 
-Grammar: statements separated by ``;`` or newlines, each ``name = expr`` or a bare ``expr`` (the
-last one is the output). Expressions use names, numbers, ``+ - * / **``, unary minus, parentheses
+Grammar: statements separated by ``;`` or newlines, each ``name = expr`` or, last, a bare ``expr``
+(the output, named ``f``); a name is assigned once and never to an input, so that every node the
+checker asks about is one node. Expressions use names, numbers, ``+ - * / **``, unary minus, parentheses
 and the whitelisted functions ``exp log tanh sigmoid relu max min sqrt abs sin cos``.
 
 Python's ``ast`` module only *parses* the text (it runs nothing); a whitelist walker then refuses
@@ -175,9 +176,21 @@ def parse(source: str) -> Program:
             _validate(value, variables, assigned)
         except RecursionError:
             raise ExpressionError("expression nested too deeply") from None
+        # a node is named by its target (a bare statement by the output's name): two nodes of
+        # one name would leave the checker's ``df/dq`` and its finite differences ambiguous
+        if target is None and len(statements) + 1 < len(tree.body):
+            raise ExpressionError(
+                f"only the last statement may be a bare expression (name this one: q = ...){_where(stmt)}"
+            )
+        name = target if target is not None else "f"
+        if name in assigned or name in variables:
+            what = "an input" if name in variables else "already assigned"
+            fix = f"{name} is {what}: give each node its own name"
+            if target is None:
+                fix = f"the output is named f, but {fix} (assign the output: g = ...)"
+            raise ExpressionError(f"{fix}{_where(stmt)}")
         statements.append((target, value))
-        if target is not None:
-            assigned.add(target)
+        assigned.add(name)
     return Program(source, statements, variables)
 
 

@@ -1,8 +1,9 @@
 """Render a trace as the table a student writes by hand: plain text, Markdown, LaTeX or pandas.
 
 Columns: node, op, inputs, value, local derivative (formula = value), upstream gradient
-d(out)/d(node), and the gradient delivered to each input (local x upstream). Small tensors are
-shown whole, large ones summarised (shape, mean, norm, min/max).
+d(out)/d(node), and the gradient delivered to each input (local x upstream, summed over the
+dims where the input was broadcast). Small tensors are shown whole, large ones summarised
+(shape, mean, norm, min/max).
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def _local_cell(text: str, value: Any, max_elements: int) -> str:
     return f"{text} = {shown}"
 
 
+def _summed(row: Any, g: Any) -> str:
+    # an elementwise op's local derivative has the output's shape; a smaller delivered gradient
+    # is local x upstream summed where the input was broadcast, which the reader must be told
+    if row.local and row.local[0][1] is not None and np.shape(g) != np.shape(row.value):
+        return " (summed over broadcast dims)"
+    return ""
+
+
 class Table:
     """The rows of a trace, formatted on demand; ``str(table)`` is the plain-text form."""
 
@@ -58,7 +67,7 @@ class Table:
         out = []
         for r in self.rows:
             local = "; ".join(_local_cell(text, val, f) for text, val in r.local)
-            delivered = "; ".join(f"to {n}: {fmt_value(g, f)}" for n, g in r.delivered)
+            delivered = "; ".join(f"to {n}: {fmt_value(g, f)}{_summed(r, g)}" for n, g in r.delivered)
             op = r.op if r.is_leaf else f"{r.op}: {r.expr}"
             out.append(
                 [

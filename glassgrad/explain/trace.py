@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import observers
+from glassgrad.autograd.shapes import unbroadcast
+from glassgrad.errors import ShapeError
 from glassgrad.explain.formulas import expression, local_derivatives, vjp_text
 from glassgrad.explain.names import get_name
 from glassgrad.tensor import Tensor
@@ -38,7 +40,10 @@ class Row:
     """One node of the traced graph, in topological (forward) order.
 
     ``grad`` is d(output)/d(this node): the upstream gradient for an op, the accumulated gradient
-    for a leaf. ``local`` and ``delivered`` have one entry per input that wants a gradient.
+    for a leaf. ``local`` and ``delivered`` have one entry per input that wants a gradient; a
+    local derivative has the output's shape, a delivered gradient the input's (local x upstream,
+    summed over the axes where the input was broadcast), so a node's upstream is the sum of what
+    its consumers deliver to it.
     """
 
     name: str
@@ -166,6 +171,7 @@ class Trace:
         """One :class:`Row` per node (leaves where first used), in topological order."""
         row_names, names = self._names()
         out = []
+        received: dict[int, Any] = {}  # id(node), id(tensor) for a leaf -> the sum delivered to it
         for rec, name in zip(self._recs, row_names):
             if rec.fn is None:
                 out.append(Row(name, "input", [], rec.value, grad=rec.grad, is_leaf=True))
@@ -178,14 +184,26 @@ class Trace:
                 local = [item for item, need in zip(local, needs) if need]
             else:
                 local = [(vjp_text(rec.fn), None)]
+            shapes = rec.node.shapes
             delivered = [
-                (in_names[i], g)
+                (in_names[i], _reduced(g, shapes[i]))
                 for i, g in enumerate(rec.delivered)
                 if i < len(needs) and needs[i] and g is not None
             ]
+            for i, g in enumerate(rec.delivered):
+                if g is not None and i < len(needs) and needs[i]:
+                    node = rec.input_nodes[i]
+                    key = id(node) if node is not None else id(rec.inputs[i])
+                    g = _reduced(g, shapes[i])
+                    received[key] = g if key not in received else received[key] + g
             out.append(
                 Row(name, op, in_names, rec.value, expression(op, in_names), local, rec.grad, delivered)
             )
+        # autograd.grad stores no .grad and stops at the nodes it was asked for, so neither a leaf
+        # observer nor that node's backward reports their gradient: it is what their consumers sent
+        for rec, row in zip(self._recs, out):
+            if row.grad is None:
+                row.grad = received.get(id(rec.tensor) if rec.node is None else id(rec.node))
         return out
 
     def grads(self) -> dict[str, Any]:
@@ -207,6 +225,19 @@ class Trace:
         from glassgrad.explain.graph import Graph
 
         return Graph(self.rows())
+
+
+def _reduced(g: Any, shape: Any) -> Any:
+    """``g`` as it reaches an input of ``shape``: summed over the axes broadcasting stretched.
+
+    Backward returns local x upstream in the output's shape; the engine then sums it down to the
+    input's shape, and that sum is what the input receives (and what its upstream adds up)."""
+    if shape is None or not isinstance(g, np.ndarray) or g.shape == tuple(shape):
+        return g
+    try:
+        return unbroadcast(g, tuple(shape))
+    except ShapeError:
+        return g  # not a broadcast (a fused op's own layout): shown as backward returned it
 
 
 def _input_name(x: Any, node: Any, names: dict[int, str]) -> str:

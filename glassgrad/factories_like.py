@@ -36,7 +36,22 @@ def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_forma
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     _check(op, device, layout, pin)
+    if x.is_sparse is True and layout is None and op not in ("zeros_like", "empty_like"):
+        raise NotImplementedError(  # PyTorch has no kernel that fills a sparse COO tensor
+            f"{op}: not supported for sparse COO tensors (layout=glassgrad.sparse_coo); only zeros_like "
+            "and empty_like keep that layout: pass layout=glassgrad.strided or call .to_dense() first"
+        )
     return dtype or x.dtype, check_format(op, memory_format, x._data.ndim)
+
+
+def _sparse_zeros(x: Tensor, dtype: Any, requires_grad: bool) -> Tensor:
+    """``zeros_like`` / ``empty_like`` of a sparse COO tensor, as PyTorch's: sparse, no stored entry
+    (coalesced), ``x``'s shape and ``sparse_dim``; values ``(0, *dense_dims)``."""
+    from glassgrad.sparse_tensor import _make as sparse_make  # (sparse_tensor builds on the factories)
+
+    sd = x.sparse_dim()
+    vals = zeros((0,) + tuple(x.shape[sd:]), dtype=dtype, requires_grad=requires_grad)
+    return sparse_make(np.zeros((sd, 0), np.int64), vals, tuple(x.shape), True)
 
 
 def _laid(t: Tensor, x: Tensor, fmt: Any) -> Tensor:
@@ -66,6 +81,8 @@ def zeros_like(
     requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     dt, fmt = _like("zeros_like", input, dtype, device, layout, memory_format, pin_memory)
+    if input.is_sparse is True and layout is None:
+        return _sparse_zeros(input, dt, requires_grad)
     return _laid(
         zeros(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
         input,
@@ -90,6 +107,8 @@ def empty_like(
     requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     dt, fmt = _like("empty_like", input, dtype, device, layout, memory_format, pin_memory)
+    if input.is_sparse is True and layout is None:
+        return _sparse_zeros(input, dt, requires_grad)
     return _laid(
         empty(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
         input,

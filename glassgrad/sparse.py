@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import sparse_elementwise  # noqa: F401 - attaches abs/sqrt/pow/... and sparse * dense
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops.composite import _term
-from glassgrad.ops.sparse import unsupported
 from glassgrad.sparse_arith import sparse_add  # noqa: F401 - also attaches add/sub/div/neg and add_/sub_/mul_/... to SparseTensor
 from glassgrad.sparse_more import (
     ByteTensor,
@@ -120,13 +120,16 @@ def sparse_sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # 
         return vals.sum()
     sd, nd = input._ix.shape[0], input._data.ndim
     dims = {d % nd for d in ((dim,) if isinstance(dim, int) else dim)}
-    if any(d >= sd for d in dims):
-        raise NotImplementedError(unsupported("sparse.sum over a dense dim"))
+    summed = tuple(d - sd + 1 for d in sorted(dims) if d >= sd)  # the values' axes of summed dense dims
+    if summed:
+        vals = vals.sum(summed)
     keep = [d for d in range(sd) if d not in dims]
     if not keep:
         return vals.sum(0)  # (nnz, *dense) -> (*dense)
-    size = tuple(input._data.shape[d] for d in keep) + input._data.shape[sd:]
-    part = _make(input._ix[keep], vals, size, False)
+    size = tuple(input._data.shape[d] for d in keep)
+    size += tuple(n for d, n in enumerate(input._data.shape) if d >= sd and d not in dims)
+    # coalesced, as PyTorch's, also when only dense dims are summed
+    part = _make(input._ix[keep], vals, size, input._coalesced and len(keep) == sd)
     return part.coalesce()
 
 

@@ -5,8 +5,8 @@
   embeddings; its ``semantic_search`` takes chunks with ``index_select``);
 - ``glassgrad.cat`` / ``glassgrad.stack`` of sparse COO tensors along a sparse dim (``encode``
   stacks the rows back into one sparse tensor);
-- ``sparse * sparse`` (``s.mul(t)``) of one shape: the entries stored in both, multiplied
-  (``pairwise_cos_sim``);
+- ``sparse * sparse`` (``s.mul(t)``) of one shape: the entries stored in both, multiplied, with
+  PyTorch's layout for uncoalesced operands (``pairwise_cos_sim``);
 - ``s.unsqueeze(dim)``: a new sparse dim of size 1 (index 0 for every entry) at ``dim <= sparse_dim``,
   else a new dense dim of the values (norse's ``LIFRecurrent`` adds a time dim to sparse spikes).
 
@@ -17,7 +17,7 @@ failing call's ``except`` clause (``torch_function_foreign.foreign_params``): no
 As in PyTorch, selecting the only sparse dim of a tensor leaves a dense one (``s1d[i]`` is a 0-d
 tensor: the sum of the values stored at ``i``). A new result is marked coalesced only when it holds
 at most one entry (PyTorch's rule: ``s[i].is_coalesced()`` is False for a row of two entries even
-when ``s`` is coalesced); ``sparse * sparse`` is coalesced when both operands are. Gradients reach
+when ``s`` is coalesced); ``sparse * sparse`` is coalesced when both operands are (or one is empty). Gradients reach
 the values through the indexing of the values tensor, as everywhere in ``sparse_tensor.py``.
 """
 
@@ -31,6 +31,7 @@ from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.joining import cat as dense_cat
 from glassgrad.ops.sparse import unsupported
+from glassgrad.sparse_elementwise import sparse_mul_dense
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Tensor
 
@@ -157,20 +158,37 @@ def sparse_join(tensors: list, dim: int, op: str) -> SparseTensor:
 
 
 def sparse_mul(a: SparseTensor, b: SparseTensor) -> SparseTensor:
-    """``a * b`` of two sparse tensors of one shape: the products at the positions stored in both."""
+    """``a * b`` of two sparse tensors of one shape, laid out as PyTorch's intersection kernel lays it.
+
+    Two coalesced operands give the products at the positions stored in both (coalesced). Else
+    one operand is the source, kept as stored (duplicates too), each entry times the other's
+    coalesced value at its position, 0 where it has none (an explicit zero stays stored): the
+    uncoalesced one if the other is coalesced, else the one with fewer entries (``b`` on a tie).
+    """
     sd = a._ix.shape[0]
     if a._data.shape != b._data.shape or b._ix.shape[0] != sd:
         raise ShapeError(
             f"mul: expected sparse tensors of one shape and sparse_dim, got {tuple(a._data.shape)} "
             f"(sparse_dim {sd}) and {tuple(b._data.shape)} (sparse_dim {b._ix.shape[0]})"
         )
-    ca, cb = a.coalesce(), b.coalesce()
     xp, sizes = array_module(a._ix), a._data.shape[:sd]
+    if not (a._coalesced and b._coalesced) and a._ix.shape[1] and b._ix.shape[1]:
+        a_is_source = b._coalesced if a._coalesced != b._coalesced else a._ix.shape[1] < b._ix.shape[1]
+        src, other = (a, b.coalesce()) if a_is_source else (b, a.coalesce())
+        ks = xp.ravel_multi_index(tuple(src._ix), sizes)
+        ko = xp.ravel_multi_index(tuple(other._ix), sizes)  # sorted: other is coalesced
+        pos = xp.minimum(xp.searchsorted(ko, ks), ko.shape[0] - 1)
+        pos = xp.where(ko[pos] == ks, pos, ko.shape[0]).astype(xp.int64)  # a miss reads the zero row
+        zero = other._vals.new_zeros((1, *other._vals.shape[1:]))
+        at = dense_cat([other._vals, zero], 0).index_select(0, Tensor(pos, _wrap=True))
+        vals = src._vals * at if a_is_source else at * src._vals
+        return _make(src._ix, vals, a._data.shape, False)
+    ca, cb = a.coalesce(), b.coalesce()
     ka = xp.ravel_multi_index(tuple(ca._ix), sizes) if ca._ix.shape[1] else xp.zeros(0, dtype=xp.int64)
     kb = xp.ravel_multi_index(tuple(cb._ix), sizes) if cb._ix.shape[1] else xp.zeros(0, dtype=xp.int64)
     _, ia, ib = xp.intersect1d(ka, kb, assume_unique=True, return_indices=True)  # sorted: row-major
     vals = _rows(ca, ia.astype(xp.int64)) * _rows(cb, ib.astype(xp.int64))
-    return _make(ca._ix[:, ia], vals, a._data.shape, a._coalesced and b._coalesced)
+    return _make(ca._ix[:, ia], vals, a._data.shape, True)  # (an operand with no entry: empty, coalesced)
 
 
 def sparse_unsqueeze(self: SparseTensor, dim: int) -> SparseTensor:
@@ -185,11 +203,15 @@ def sparse_unsqueeze(self: SparseTensor, dim: int) -> SparseTensor:
     return _result(self._ix, self._vals.unsqueeze(d - sd + 1), size)
 
 
-_scalar_or_dense_mul = SparseTensor.__mul__
+_scalar_or_dense_mul = SparseTensor.__mul__  # a number or a 0-d tensor
 
 
 def _mul(self: SparseTensor, other: Any) -> Any:
-    return sparse_mul(self, other) if isinstance(other, SparseTensor) else _scalar_or_dense_mul(self, other)
+    if isinstance(other, SparseTensor):
+        return sparse_mul(self, other)
+    if isinstance(other, Tensor) and other._data.ndim > 0:
+        return sparse_mul_dense(self, other)
+    return _scalar_or_dense_mul(self, other)
 
 
 SparseTensor.select = sparse_select

@@ -250,13 +250,9 @@ class SparseTensor(Tensor):
         return _make(self._ix, -self._vals, self._data.shape, self._coalesced)
 
     def __mul__(self, other: Any) -> SparseTensor:
-        if isinstance(other, SparseTensor):  # (sparse_structure.py wraps this method for that case)
-            raise NotImplementedError(unsupported("mul of two sparse tensors"))
+        # sparse * (sparse or dense with dims): sparse_structure.py's wrapper of this method
         if isinstance(other, Tensor) and other._data.ndim > 0:
-            if tuple(other._data.shape) != self._data.shape:
-                raise ShapeError(f"mul: expected a dense operand of shape {self.shape}, got {other.shape}")
-            s = self.coalesce()
-            return _make(s._ix, s._vals * other[tuple(s._ix)], s._data.shape, True)
+            raise NotImplementedError(unsupported("mul by a tensor with dims"))
         if self._vals._data.size == 0:  # no stored element: PyTorch keeps no entry (nnz 0, coalesced)
             return _make(
                 self._ix[:, :0], named((self._vals * other)[:0], "MulBackward0"), self._data.shape, True

@@ -13,6 +13,7 @@ about twice as fast as ``add.at`` on a Cora-sized graph (2,708 nodes, 13,000 non
 from __future__ import annotations
 
 import math
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,8 @@ _SUPPORTED = (
     "supported on sparse COO tensors: to_dense(), coalesce(), indices(), values(), t(), "
     "sparse.mm / mm / spmm / @ with a dense operand or of two 2-D sparse ones, sparse.sum, sparse + sparse, dense + sparse, "
     "add / sub (alpha) / neg of sparse ones and add_ / sub_ / mul_ / div_ / neg_ / zero_ / += / -= / *= / /= in place, "
-    "* and / by a scalar, * by a dense tensor of the same shape or a sparse one, select / s[int] / unbind / "
+    "* and / by a scalar, * by a dense tensor broadcastable to its shape or a sparse one, abs / sqrt / sin / "
+    "pow (a number) and the other zero-preserving unary ops, select / s[int] / unbind / "
     "index_select along a sparse dim, cat / stack of sparse tensors; call .to_dense() first"
 )
 
@@ -76,6 +78,20 @@ class SparseStorage:
 
     def __getitem__(self, key: Any) -> Any:
         raise NotImplementedError(unsupported("indexing"))
+
+    # ``x == inf`` on the stub would be a plain False (object comparison): a dense op's silent
+    # wrong answer (torch.isposinf of a sparse tensor). Compared with anything else it is an object.
+    def __eq__(self, other: Any) -> Any:
+        if isinstance(other, (Number, np.ndarray, np.generic)):
+            raise NotImplementedError(unsupported("eq"))
+        return other is self
+
+    def __ne__(self, other: Any) -> Any:
+        if isinstance(other, (Number, np.ndarray, np.generic)):
+            raise NotImplementedError(unsupported("ne"))
+        return other is not self
+
+    __hash__ = object.__hash__
 
 
 def _refuse(op: str) -> Any:

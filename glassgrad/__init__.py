@@ -236,8 +236,8 @@ from glassgrad import methods as _methods  # noqa: E402, F401 - attaches the lon
 from glassgrad.device import get_default_device, set_default_device  # noqa: E402
 from glassgrad.dtypes import int8, int16, uint8  # noqa: E402
 from glassgrad.dtypes import int16 as short  # noqa: E402
-from glassgrad.factories import logspace, randint_like, scalar_tensor  # noqa: E402
-from glassgrad.factories_range import range, tril_indices, triu_indices  # noqa: E402 - (range: deprecated)
+from glassgrad.factories import randint_like, scalar_tensor  # noqa: E402
+from glassgrad.factories_range import logspace, range, tril_indices, triu_indices  # noqa: E402 - (range: deprecated)
 from glassgrad.legacy import (  # noqa: E402
     BoolTensor,
     ByteTensor,

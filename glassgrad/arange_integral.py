@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.arange_kernel import float_arange
+from glassgrad.errors import ArgumentError
 
 __all__ = ["arange_arguments", "arange_array", "integral_arange"]
 
@@ -42,7 +43,7 @@ def integral_arange(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray
     """``[start + i * step]`` of integer dtype ``dt`` with PyTorch's truncation and count."""
     xs, xe, xst = int(start), int(end), int(step)
     if xst == 0:
-        raise ValueError(f"arange: step must be nonzero (step {step} is 0 in the integer dtype {dt})")
+        raise ArgumentError(f"arange: step must be nonzero (step {step} is 0 in the integer dtype {dt})")
     if dt == np.int64:
         sgn = (xst > 0) - (xst < 0)
         n = _trunc_div(xe - xs + xst - sgn, xst)
@@ -53,7 +54,18 @@ def integral_arange(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray
 
 def arange_array(start: Any, end: Any, step: Any, dt: np.dtype) -> np.ndarray:
     """``arange``'s values in dtype ``dt``: PyTorch's integer rule above, its CPU kernel's values
-    for float16, float32 and float64 (``arange_kernel``), NumPy's for the others."""
+    for float16, float32 and float64 (``arange_kernel``), NumPy's for the others. PyTorch's checks
+    first, as RuntimeErrors: a zero step, bounds that are not finite, a step of the wrong sign."""
+    if step == 0:
+        raise ArgumentError(f"arange: step must be nonzero, got a step of {step} from {start} to {end}")
+    if not all(math.isfinite(float(v)) for v in (start, end, step)):
+        raise ArgumentError(
+            f"arange: unsupported range: {start} -> {end} with step {step} (expected finite numbers)"
+        )
+    if (end < start) if step > 0 else (end > start):
+        raise ArgumentError(
+            f"arange: upper bound and lower bound inconsistent with step sign: from {start} to {end} with step {step}"
+        )
     if dt.kind in "iu":
         return integral_arange(start, end, step, dt)
     if dt in (np.float16, np.float32, np.float64):

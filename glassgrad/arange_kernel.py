@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.errors import ArgumentError
 from glassgrad.linspace_kernel import exact_fma
 
 __all__ = ["float_arange", "arange_count"]
@@ -40,7 +41,7 @@ _KERNEL = {
 def arange_count(start: float, end: float, step: float) -> int:
     """How many values ``arange(start, end, step)`` has (PyTorch's ``ceil((end - start) / step)``)."""
     if not all(math.isfinite(float(v)) for v in (start, end, step)):
-        raise ValueError(
+        raise ArgumentError(
             f"arange: unsupported range: {start} -> {end} with step {step} (expected finite numbers)"
         )
     return max(math.ceil((float(end) - float(start)) / float(step)), 0)

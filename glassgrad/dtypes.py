@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from glassgrad.errors import DTypeError
+from glassgrad.errors import ConversionOverflowError, DTypeError
 from glassgrad.half_rounding import half_scalar
 
 __all__ = [
@@ -388,7 +388,7 @@ def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     if v.__class__ is int and dtype.kind == "u" and -hi <= v < 0:
         return v % (hi + 1)
     if not lo <= v <= hi:
-        raise OverflowError(
+        raise ConversionOverflowError(
             f"{op}: value {v} cannot be converted to type {from_np_dtype(dtype)} without overflow"
         )
     return v

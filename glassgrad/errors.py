@@ -8,7 +8,7 @@ import pickle
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
-    "IntegerDivisionError", "KernelDTypeError",
+    "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError",
 ]  # fmt: skip
 
 
@@ -96,6 +96,13 @@ class ArgumentError(ValueError, RuntimeError):
 class IntegerDivisionError(ZeroDivisionError, RuntimeError):
     """An integer division, remainder or fmod by 0: PyTorch raises ``RuntimeError("ZeroDivisionError")``
     (``except RuntimeError`` catches it); a ``ZeroDivisionError`` too, as Python's ``7 // 0``."""
+
+
+class ConversionOverflowError(OverflowError, ValueError, RuntimeError):
+    """A number that the tensor's dtype cannot hold (``tensor(300, dtype=uint8)``, ``tensor(2**63)``).
+    PyTorch raises ``RuntimeError`` ("value cannot be converted to type uint8 without overflow") or,
+    for a Python int past int64, ``ValueError`` ("Overflow when unpacking long long"): a script's
+    ``except`` of either (or of ``OverflowError``) catches this one."""
 
 
 class GraphError(RuntimeError):

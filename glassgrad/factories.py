@@ -1,4 +1,4 @@
-"""Tensor factories: zeros, ones, full, empty, arange, linspace, logspace, eye, rand, randn,
+"""Tensor factories: zeros, ones, full, empty, arange, linspace, eye, rand, randn,
 randint, randperm, the ``*_like``s, from_numpy and as_tensor.
 
 Sizes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``. Floating factories use the default dtype
@@ -11,7 +11,6 @@ where PyTorch takes it (``empty`` and the ``*_like``s, which live in ``factories
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Iterable
@@ -33,7 +32,7 @@ from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
-    "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
+    "tensor", "as_array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
     "randn_like", "randint_like", "from_numpy", "as_tensor", "scalar_tensor", "empty_strided",
 ]  # fmt: skip
@@ -206,8 +205,6 @@ def arange(
     start, end, step = arange_arguments(start, end, step)
     meta = _check("arange", device, layout, pin_memory)
     start, end, step = _number(start), _number(end), _number(step)
-    if step == 0 or ((end - start) * step < 0 and not math.isclose(end, start)):
-        raise ValueError(f"arange: expected a step that leads from {start} to {end}, got {step}")
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
@@ -226,23 +223,12 @@ def linspace(
     return _make(arr, requires_grad, out, "linspace")
 
 
-def logspace(
-    start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
-    layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
-) -> Tensor:  # fmt: skip
-    meta = _check("logspace", device, layout, pin_memory)
-    steps = int_arg("logspace", "steps", steps)
-    arr = np.logspace(_number(start), _number(end), steps, base=base).astype(_float(dtype))
-    arr = meta_array(arr.shape, arr.dtype) if meta else arr
-    return _make(arr, requires_grad, out, "logspace")
-
-
 def eye(
     n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("eye", device, layout, pin_memory)
-    shape = (n, n if m is None else m)
+    shape = _size((n, n if m is None else m), "eye")  # -1: PyTorch's RuntimeError (ShapeError is one)
     return _make(
         _sized(meta, lambda s, d: np.eye(*s, dtype=d), shape, _float(dtype)), requires_grad, out, "eye"
     )
@@ -292,7 +278,14 @@ def scalar_tensor(
     """A 0-d tensor holding ``s`` (of the default float dtype unless ``dtype`` says otherwise).
     ``layout`` is taken and not used: PyTorch's scalar_tensor gives a dense tensor whatever it says."""
     meta = _check("scalar_tensor", device, None, pin_memory)
-    arr = np.asarray(s, dtype=_float(dtype))
+    if isinstance(s, Tensor):  # a 0-d tensor stands for its number; PyTorch refuses any other
+        if s.ndim:
+            raise TypeError(
+                f"scalar_tensor(): argument 's' must be Number, not a Tensor of shape {tuple(s.shape)}"
+            )
+        s = s.item()
+    dt = _float(dtype)  # s is converted as full's fill: 300 into uint8, NaN into int64 refused
+    arr = np.asarray(dtypes.scalar_into("scalar_tensor", s, dt), dtype=dt)
     return _make(meta_array((), arr.dtype) if meta else arr, requires_grad)
 
 

@@ -1,6 +1,6 @@
 """``torch.range``: PyTorch's deprecated inclusive range, kept because course notebooks still call it,
-and ``triu_indices`` / ``tril_indices``, the index ranges of a matrix's triangles (graph code builds
-its all-pairs edge lists with them).
+``logspace``, and ``triu_indices`` / ``tril_indices``, the index ranges of a matrix's triangles
+(graph code builds its all-pairs edge lists with them).
 
 ``range`` lives in its own module because defining it shadows the builtin in the module that holds it.
 """
@@ -14,11 +14,13 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.factories import _check, _float, _make, _number
+from glassgrad.linspace_kernel import check_steps, linspace_dtype
 from glassgrad.meta_array import meta_array
+from glassgrad.operand_errors import int_arg
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["range", "tril_indices", "triu_indices"]
+__all__ = ["logspace", "range", "tril_indices", "triu_indices"]
 
 
 def range(  # noqa: A001 - PyTorch's name
@@ -50,6 +52,21 @@ def range(  # noqa: A001 - PyTorch's name
     n = int((end - start) / step + 1)
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt)  # start + i * step, as PyTorch fills it
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "range")
+
+
+def logspace(
+    start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
+    layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+) -> Tensor:  # fmt: skip
+    """``base ** linspace(start, end, steps)``: shape ``(steps,)``, in ``dtype``, else the default
+    dtype, or its complex counterpart when ``start`` or ``end`` is complex (as PyTorch infers it)."""
+    meta = _check("logspace", device, layout, pin_memory)
+    steps = check_steps("logspace", int_arg("logspace", "steps", steps))
+    dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch
+    start, end = _number(start), _number(end)
+    arr = np.logspace(start, end, steps, base=base).astype(dt)
+    arr = meta_array(arr.shape, arr.dtype) if meta else arr
+    return _make(arr, requires_grad, out, "logspace")
 
 
 def _triangle(

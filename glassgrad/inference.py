@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ConversionOverflowError, DTypeError, ShapeError
 from glassgrad.half_rounding import half_source
 from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import promote_np
@@ -135,7 +135,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
                 arr = arr.astype(dtypes.get_default_dtype().np)
         elif arr.dtype.kind in "iu" and dtype is None and not seq:
             if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-                raise OverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
+                raise ConversionOverflowError(f"tensor: expected integers that fit int64, got {arr.max()}")
             arr = arr.astype(np.int64)
         elif arr.dtype.kind == "c":
             dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands
@@ -160,8 +160,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 def _check_int_range(arr: np.ndarray, want: np.dtype) -> None:
     """Refuse Python numbers that an integer ``want`` cannot hold, as PyTorch's ``tensor()``
     converts each one (NumPy would wrap them: ``tensor(300, dtype=uint8)`` was 44): an int
-    within the type's range (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8,
-    as ``scalar_into``), a float within it (not NaN or inf; its fraction is dropped)."""
+    within the type's range (an unsigned type but uint64 also takes -max..-1, wrapped: -1 is 255
+    in uint8, as ``scalar_into``), a float within it (not NaN or inf; its fraction is dropped)."""
     if want.kind not in "iu" or not arr.size or arr.dtype.kind not in "iuf":
         return
     info = np.iinfo(want)
@@ -169,9 +169,12 @@ def _check_int_range(arr: np.ndarray, want: np.dtype) -> None:
     if arr.dtype.kind == "f":
         fits = bool(arr.min() >= lo and arr.max() <= hi)  # (NaN compares False)
     else:
-        fits = int(arr.min()) >= (-hi if want.kind == "u" else lo) and int(arr.max()) <= hi
+        # (PyTorch's uint64 reads the ints as unsigned: a negative one is its OverflowError)
+        fits = (
+            int(arr.min()) >= (-hi if want.kind == "u" and want.itemsize < 8 else lo) and int(arr.max()) <= hi
+        )
     if not fits:
-        raise OverflowError(
+        raise ConversionOverflowError(
             f"tensor: value cannot be converted to type {dtypes.from_np_dtype(want)} without overflow "
             f"(got values from {arr.min()} to {arr.max()}; the type holds {lo} to {hi})"
         )
@@ -280,7 +283,9 @@ def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
                 f"tensor: could not infer the dtype of {type(other).__name__} {other!r:.40}: expected Python "
                 "or NumPy numbers (int(x) converts it)"
             )
-        raise OverflowError("tensor: expected integers that fit int64 (|x| < 2**63), got a larger one")
+        raise ConversionOverflowError(
+            "tensor: expected integers that fit int64 (|x| < 2**63), got a larger one"
+        )
     if arr.dtype == object and _reals(data):
         return arr.astype(np.float64)
     return arr

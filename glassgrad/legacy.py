@@ -105,6 +105,11 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         over = tensor_over_storage("Tensor", np.dtype(dt), data)
         owner._vc = over._vc
         return over._data
+    if data is None or isinstance(data, float | complex | bool | np.generic):
+        # one number is no size and no data: Tensor(3.0) was tensor(3.), Tensor(None) tensor(nan)
+        raise TypeError(
+            f"new(): data must be a sequence (got {type(data).__name__}); glassgrad.tensor(x) makes a 0-d tensor"
+        )
     warn_ndarray_list(data)  # PyTorch's, as tensor() gives it
     check_numpy_source(data)
     return np.array(as_array(data, dt), copy=True)

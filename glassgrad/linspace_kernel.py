@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.errors import ArgumentError, DTypeError
 
-__all__ = ["linspace_values", "exact_fma"]
+__all__ = ["check_steps", "exact_fma", "linspace_dtype", "linspace_values"]
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for float64
 
@@ -76,25 +77,39 @@ def exact_fma(a: Any, b: Any, c: Any, dtype: np.dtype) -> np.ndarray:
     return _fma64(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
 
 
-def linspace_dtype(dtype: Any, start: Any, end: Any) -> np.dtype:
+def linspace_dtype(dtype: Any, start: Any, end: Any, op: str = "linspace") -> np.dtype:
     """The dtype of ``torch.linspace``'s (and ``logspace``'s) result: ``dtype``, else the default
     dtype's complex counterpart when ``start`` or ``end`` is complex (a number or a tensor), as
-    PyTorch infers it, else the default dtype."""
+    PyTorch infers it, else the default dtype. A complex ``start``/``end`` with a real ``dtype`` is
+    PyTorch's RuntimeError (the imaginary part would be lost)."""
+    complex_ends = any(
+        isinstance(v, complex | np.complexfloating) or getattr(getattr(v, "dtype", None), "is_complex", False)
+        for v in (start, end)
+    )
     if dtype is not None:
-        return dtypes.to_np_dtype(dtype)
-    for v in (start, end):
-        if isinstance(v, complex | np.complexfloating) or getattr(
-            getattr(v, "dtype", None), "is_complex", False
-        ):
-            dtypes.note_complex()
-            return dtypes.default_complex()
+        dt = dtypes.to_np_dtype(dtype)
+        if complex_ends and dt.kind != "c":
+            raise DTypeError(
+                f"torch.{op}(): inferred dtype {dtypes.from_np_dtype(dtypes.default_complex())} can't be safely cast to passed "
+                f"dtype {dtypes.from_np_dtype(dt)} (a complex start or end needs a complex dtype)"
+            )
+        return dt
+    if complex_ends:
+        dtypes.note_complex()
+        return dtypes.default_complex()
     return dtypes.get_default_dtype().np
+
+
+def check_steps(op: str, steps: int) -> int:
+    """``steps`` for ``linspace``/``logspace``: a negative count is PyTorch's RuntimeError."""
+    if steps < 0:
+        raise ArgumentError(f"{op}: expected a non-negative number of steps, got {steps}")
+    return steps
 
 
 def linspace_values(start: Any, end: Any, steps: int, dtype: np.dtype) -> np.ndarray:
     """The ``steps`` values of ``torch.linspace(start, end, steps, dtype=dtype)``."""
-    if steps < 0:
-        raise ValueError(f"linspace: expected a non-negative number of steps, got {steps}")
+    check_steps("linspace", steps)
     dt = np.dtype(dtype)
     if dt.kind == "b":
         raise NotImplementedError(

@@ -57,8 +57,9 @@ class Heaviside(Primitive):
 
     @staticmethod
     def forward(ctx, x, values):
-        # NumPy's heaviside computes in float for integer and bool inputs: back to the input's dtype
-        return array_module(x).heaviside(x, values).astype(x.dtype, copy=False)
+        # PyTorch's kernel, x == 0 ? values : x > 0: NaN steps to 0 (NumPy's heaviside gives NaN);
+        # the bool mask promotes to values' dtype: back to the input's
+        return array_module(x).where(x == 0, values, x > 0).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.ops import joining
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -37,7 +37,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: expected indexing 'ij' or 'xy', got {indexing!r}")
+        raise ArgumentError(f"meshgrid: expected indexing 'ij' or 'xy', got {indexing!r}")
     tensors = _checked(tensors)
     n = len(tensors)
     shape = [t.shape[0] for t in tensors]
@@ -102,7 +102,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     if input.ndim != 1:
         raise ShapeError(f"combinations: expected a 1-D tensor, got shape {tuple(input.shape)}")
     if r < 0:
-        raise ValueError(f"combinations: expected a non-negative r, got {r}")
+        raise ArgumentError(f"combinations: expected a non-negative r, got {r}")
     if r == 0:
         return input.new_empty((0,))
     make = itertools.combinations_with_replacement if with_replacement else itertools.combinations

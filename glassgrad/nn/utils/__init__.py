@@ -99,7 +99,7 @@ def get_total_norm(
     """
     tensors = _as_list(tensors)
     if not tensors:
-        return Tensor(0.0)
+        return Tensor().new_zeros(())  # PyTorch's torch.tensor(0.0): 0-d, of the default dtype
     xp = array_module(tensors[0]._data)
     norm_type = float(norm_type)
     if math.isinf(norm_type):

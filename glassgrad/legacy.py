@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes, printing
+from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.device import check_device
 from glassgrad.device import device as _Device
 from glassgrad.dtype_info import finfo, iinfo
+from glassgrad.errors import GraphError
 from glassgrad.factories import _float, _size, as_array, empty
 from glassgrad.inference import check_numpy_source, warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, preserve_format
@@ -96,6 +98,13 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
     if isinstance(data, Tensor):
         if dtype is not None:
             return data._data.astype(dt)  # a copy: its own memory and version counter
+        if data.requires_grad and _grad_state.enabled:
+            # PyTorch's alias is recorded (AliasBackward0) and passes gradients back to t; a
+            # constructor cannot record one here, and an alias cut from the graph would drop them
+            raise GraphError(
+                "Tensor(t): t requires grad, and the legacy constructor's alias cannot carry its "
+                "gradient here; use t itself or t.view_as(t) (or detach it, or call this under no_grad)"
+            )
         owner._vc = data._vc  # Tensor(t) is an alias of t, as in PyTorch
         data._vc[1] = True
         return data._data

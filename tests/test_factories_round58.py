@@ -261,3 +261,23 @@ def test_negative_ints_into_unsigned_dtypes(torch, dtype, data):
     ref = torch.tensor(eval(data), dtype=getattr(torch, dtype))
     out = gg.tensor(eval(data), dtype=getattr(gg, dtype))
     assert out.tolist() == ref.tolist() and str(out.dtype).split(".")[-1] == dtype
+
+
+# ------------------------------------------------------------------ Tensor(t) of a tensor that requires grad
+def test_legacy_alias_of_a_grad_tensor_is_refused_not_cut_from_the_graph(torch):
+    # PyTorch records the alias (AliasBackward0): gradients through it reach t
+    t = torch.ones(3, requires_grad=True)
+    (torch.Tensor(t) * 2).sum().backward()
+    assert t.grad.tolist() == [2.0, 2.0, 2.0]
+    with torch.no_grad():  # a view made in no_grad mode: True there, False here (design.md)
+        assert torch.Tensor(t).requires_grad is True
+    # glassgrad cannot record it from a constructor: refused, where an alias without grad would
+    # silently drop every gradient through it
+    g = gg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        gg.Tensor(g)
+    with gg.no_grad():  # as glassgrad's other views made in no_grad mode (a deliberate difference)
+        assert gg.Tensor(g).requires_grad is False
+    a = gg.Tensor(g.detach())
+    a[0] = 5.0  # still an alias of the memory
+    assert g.detach().tolist() == [5.0, 1.0, 1.0]

@@ -171,6 +171,21 @@ class GradScaler:
         optimizer_state["found_inf_per_device"] = self._unscale_grads_(optimizer, inv_scale, False)
         optimizer_state["stage"] = OptState.UNSCALED
 
+    def _check_inf_per_device(self, optimizer: Any) -> dict[Any, Tensor]:
+        """Record (without unscaling) whether the optimizer's gradients hold an inf or a nan: a
+        0-d float32 flag per device, as ``unscale_`` records it; float16 gradients are allowed."""
+        self._check_scale_growth_tracker("_check_inf_per_device")
+        optimizer_state = self._per_optimizer_states[id(optimizer)]
+        optimizer_state["found_inf_per_device"] = self._unscale_grads_(
+            optimizer, _scalar(1.0, dtypes.float32), True
+        )
+        return optimizer_state["found_inf_per_device"]
+
+    def _found_inf_per_device(self, optimizer: Any) -> dict[Any, Tensor]:
+        """What ``unscale_``/``step`` recorded for ``optimizer`` this iteration, ``{}`` before (a
+        private name that training frameworks read to tell whether the step was skipped)."""
+        return self._per_optimizer_states[id(optimizer)]["found_inf_per_device"]
+
     def _maybe_opt_step(
         self, optimizer: Any, optimizer_state: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:

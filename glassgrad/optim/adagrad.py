@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of, scalar_state
@@ -41,7 +44,8 @@ class Adagrad(Optimizer):
         weight_decay: λ, the L2 penalty coefficient.
         initial_accumulator_value: the starting value of s.
         eps: ε, added to the denominator.
-        foreach, fused: accepted for PyTorch compatibility; ignored.
+        foreach: accepted for PyTorch compatibility; ignored.
+        fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
         maximize: ascend the objective instead of descending it.
         differentiable: must be False.
 
@@ -103,6 +107,7 @@ class Adagrad(Optimizer):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
             lr, lr_decay, eps, wd = lr_of(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
+            fused = group.get("fused")
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self.state[p]
@@ -113,9 +118,17 @@ class Adagrad(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's): a sum per part
                 theta, g = real_view(p._data), real_view(g)
-                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
-                lr_t = float(lr / (1 + (t - 1) * lr_decay))
                 s = real_view(state["sum"]._data)
+                lr_t, eps_t, wd_t = float(lr / (1 + (t - 1) * lr_decay)), eps, wd
+                halves = (theta, s) if fused and theta.dtype is HALF else None
+                if halves is not None:
+                    # PyTorch's fused kernel reads float16 into float32 and rounds each result once,
+                    # with its step size, eps and decay taken as float16 first (its kernel's scalar_t)
+                    theta, g, s = theta.astype(np.float32), g.astype(np.float32), s.astype(np.float32)
+                    lr_t, eps_t, wd_t = (float(np.float16(x)) for x in (lr_t, eps, wd))
+                g = decay_array(theta, g, lr, wd_t, False)  # g ← g + λ θ
                 s += g * g
-                theta -= lr_t * (g / (xp.sqrt(s) + eps))
+                theta -= lr_t * (g / (xp.sqrt(s) + eps_t))
+                if halves is not None:
+                    halves[0][...], halves[1][...] = theta, s
         return loss

@@ -6,8 +6,11 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
@@ -85,7 +88,8 @@ class Adam(Optimizer):
         eps: ε, added to the denominator for numerical stability.
         weight_decay: λ.
         amsgrad: divide by the largest v seen so far (Reddi et al., 2018).
-        foreach, capturable, fused: accepted for PyTorch compatibility; ignored.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
         maximize: ascend the objective instead of descending it.
         differentiable: must be False.
         decoupled_weight_decay: decay the weights directly, as AdamW does.
@@ -173,6 +177,7 @@ class Adam(Optimizer):
             moments = (
                 ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
             )
+            fused = group.get("fused")
             for p, g in self._grads(group):
                 xp = array_module(p._data)
                 state = self._state_of(p, *moments)
@@ -183,12 +188,21 @@ class Adam(Optimizer):
                 cplx = theta.dtype.kind == "c"  # (tested once: the views cost ~0.5 us a parameter)
                 if cplx:  # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
                     theta, g, m, v = (real_view(a) for a in (theta, g, m, v))
+                v_max = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+                if cplx and v_max is not None:
+                    v_max = real_view(v_max)
+                halves = (theta, m, v, v_max) if fused and theta.dtype is HALF else None
+                if halves is not None:
+                    # PyTorch's fused kernel reads float16 into float32 and rounds each result once:
+                    # in float16 an eps of 1e-8 is 0 and a tiny v makes the step -inf
+                    theta, g, m, v, v_max = (
+                        None if a is None else a.astype(np.float32) for a in (theta, g, m, v, v_max)
+                    )
+                    wide = (theta, m, v, v_max)
                 g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 buf = update_moments(m, v, g, beta1, beta2)
-                if group["amsgrad"]:
-                    v_max = state["max_exp_avg_sq"]._data
-                    v_max = real_view(v_max) if cplx else v_max
+                if v_max is not None:
                     v = xp.maximum(v_max, v, out=v_max)
                 xp.sqrt(v, out=buf)
                 buf /= math.sqrt(1 - beta2**t)
@@ -196,6 +210,10 @@ class Adam(Optimizer):
                 xp.divide(m, buf, out=buf)
                 buf *= float(lr / (1 - beta1**t))
                 theta -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
+                if halves is not None:
+                    for half, result in zip(halves, wide):
+                        if half is not None:
+                            half[...] = result
         return loss
 
     def _refuse_tensor_lr(self, group: dict[str, Any]) -> None:
@@ -223,7 +241,8 @@ class AdamW(Adam):
         weight_decay: λ, the decoupled decay rate.
         amsgrad: divide by the largest second moment seen so far.
         maximize: ascend the objective instead of descending it.
-        foreach, capturable, fused: accepted for PyTorch compatibility; ignored.
+        foreach, capturable: accepted for PyTorch compatibility; ignored.
+        fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
         differentiable: must be False.
 
     Shape:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, apply_weight_decay, refuse_differentiable, state_like
+from glassgrad.ops.half_precision import HALF
+from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.real_views import decay_array
 from glassgrad.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -43,7 +47,7 @@ class SGD(Optimizer):
             PyTorch adds μ b into the gradient tensors themselves, so ``p.grad`` holds g + μ b
             after ``step()`` (detectron2's ``build_optimizer`` passes ``foreach=True``).
         differentiable: must be False (glassgrad does not differentiate through optimizer steps).
-        fused: accepted for PyTorch compatibility; ignored.
+        fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -108,26 +112,36 @@ class SGD(Optimizer):
             # a parameter listed twice (PyTorch warns) starts from a fresh buffer at both entries in the
             # step that creates it, as PyTorch does (it reads every buffer before updating any)
             made: set[int] = set()
+            fused = group.get("fused")
             for p, g in self._grads(group):
+                theta = p._data
+                wide = fused and theta.dtype is HALF
+                if wide:  # PyTorch's fused kernel reads float16 into float32 and rounds each result once
+                    theta, g = theta.astype(np.float32), g.astype(np.float32)
                 if group["maximize"]:
                     g = -g
-                g = apply_weight_decay(p, g, lr, wd)  # g ← g + λ θ
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 if mu != 0:
                     state = self.state[p]
                     if (
                         "momentum_buffer" not in state or id(p) in made
                     ):  # b ← g (a copy, an array even for 0-d)
-                        state["momentum_buffer"] = state_like(p, array_module(g).array(g))
+                        b = array_module(g).array(g)
+                        state["momentum_buffer"] = state_like(p, b.astype(HALF) if wide else b)
                         made.add(id(p))
                     else:  # b ← μ b + (1 − τ) g, in place
-                        b = state["momentum_buffer"]._data
+                        stored = state["momentum_buffer"]._data
+                        b = stored.astype(np.float32) if wide else stored
                         b *= mu
                         b += (1 - tau) * g
-                    b = state["momentum_buffer"]._data
+                        if wide:
+                            stored[...] = b
                     g = g + mu * b if group["nesterov"] else b
                     if group["nesterov"] and group.get("foreach") and wd == 0 and not group["maximize"]:
                         _write_lookahead_grad(p, g)
-                p._data -= lr * g
+                theta -= lr * g
+                if wide:
+                    p._data[...] = theta
         return loss
 
 

@@ -127,8 +127,9 @@ def suggest_format(arr: Any) -> Any:
 
 
 def is_channels_last_like(arr: Any) -> bool:
-    """Whether a layer given ``arr`` answers in channels-last (PyTorch's conv/norm/pool rule)."""
-    return arr.__class__ is np.ndarray and arr.ndim == 4 and suggest_format(arr) is channels_last
+    """Whether a layer given ``arr`` answers in channels-last (PyTorch's conv/norm/pool rule):
+    ``channels_last`` for a 4-D ``arr``, ``channels_last_3d`` for a 5-D one."""
+    return arr.__class__ is np.ndarray and arr.ndim in _ORDER and suggest_format(arr) is not contiguous_format
 
 
 def non_overlapping_and_dense(shape: tuple, strides: tuple) -> bool:

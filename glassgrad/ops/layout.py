@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.memory_formats import channels_last, is_channels_last_like, suggest_format
+from glassgrad.memory_formats import is_channels_last_like, suggest_format
 from glassgrad.ops.conversion import Clone
 from glassgrad.tensor import Tensor
 
@@ -21,11 +21,14 @@ def restride(a: Tensor, fmt: Any) -> Tensor:
 
 
 def channels_last_if(out: Tensor, *inputs: Any) -> Tensor:
-    """``out``, laid out channels-last when it is 4-D and one of ``inputs`` (tensors or None) is
-    channels-last, as PyTorch's conv, batch norm and pooling answer on the CPU; else ``out``."""
-    if out._data.ndim != 4 or suggest_format(out._data) is channels_last:
+    """``out``, laid out channels-last (4-D) or channels-last-3d (5-D) when one of ``inputs``
+    (tensors or None) of its rank is, as PyTorch's conv, batch norm, pooling, resizing and padding
+    answer on the CPU; else ``out``."""
+    nd = out._data.ndim
+    if nd not in (4, 5):
         return out
     for t in inputs:
-        if t is not None and is_channels_last_like(t._data):
-            return restride(out, channels_last)
+        if t is not None and t._data.ndim == nd and is_channels_last_like(t._data):
+            fmt = suggest_format(t._data)
+            return out if suggest_format(out._data) is fmt else restride(out, fmt)
     return out

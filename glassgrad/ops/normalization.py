@@ -46,6 +46,9 @@ def _mean(a: Any, axes: tuple[int, ...]) -> Any:
         count = math.prod(a.shape[ax] for ax in axes)
         if count and a.dtype.kind == "f" and a.dtype.itemsize == 4:  # batch norm's: a cascade
             return (cascade_sum(a, axes, keepdims=True) / count).astype(a.dtype, copy=False)
+        if not count:  # nan, as PyTorch, without NumPy's "Mean of empty slice" (a warning errstate misses)
+            shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape))
+            return array_module(a).full(shape, np.nan, dtype=a.dtype)
         return a.mean(axis=axes, keepdims=True)
     col = array_module(a).full((m, 1), 1.0 / m, dtype=a.dtype)
     lead = a.shape[: a.ndim - k]

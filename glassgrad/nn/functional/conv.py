@@ -114,12 +114,25 @@ def _check_conv(
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ShapeError(f"{op}: expected groups to be a positive int, got {groups!r}")
+    if wshape[0] < groups:  # PyTorch refuses a weight with no filters even for an empty batch
+        raise ShapeError(
+            f"{op}: Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {list(wshape)} instead"
+        )
     if channels % groups or other % groups:
         raise ShapeError(
             f"{op}: expected groups={groups} to divide the input channels and the output channels, "
             f"got input {shape} and weight {wshape}"
         )
     return int(groups)
+
+
+def _check_empty(op: str, x: Tensor) -> None:
+    """PyTorch's convolutions take an empty input only when its batch or channels are what is 0."""
+    if x.shape[0] and x.shape[1] and 0 in x.shape[2:]:
+        raise ShapeError(
+            f"{op}: Only zero batch or zero channel inputs are supported, but got input shape: {list(x.shape)}"
+        )
 
 
 def _conv(
@@ -150,6 +163,7 @@ def _conv(
                 f"{op}: expected a padded input at least as large as the (dilated) kernel {kernel}, got input "
                 f"{x.shape} with padding {pads} and dilation {dilation}"
             )
+    _check_empty(op, x)
     if bias is not None and bias.shape != (out_ch,):
         raise ShapeError(f"{op}: expected bias of shape {(out_ch,)}, got {bias.shape}")
     if nd == 1:  # a height of 1: (N, C, L) -> (N, C, 1, L)
@@ -240,7 +254,8 @@ def _conv_transpose(
         (n - 1) * s - 2 * p + d * (k - 1) + op_ + 1
         for n, s, p, d, k, op_ in zip(x.shape[2:], stride, padding, dilation, kernel, output_padding)
     ]
-    if min(sizes) < 1 or min(x.shape[2:]) < 1:
+    _check_empty(op, x)
+    if min(sizes) < (0 if x.shape[0] == 0 else 1):  # an empty batch may answer empty dims (PyTorch)
         raise ShapeError(
             f"{op}: expected a positive output size, got {tuple(sizes)} for input {x.shape} and weight {weight.shape}"
         )

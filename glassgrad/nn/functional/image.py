@@ -293,7 +293,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     x = input.reshape(*lead, c // (r * r), r, r, h, w)  # (*, C*r*r, H, W) -> (*, C, r, r, H, W)
     n = len(lead)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # -> (*, C, H, r, W, r)
-    return _own(x.reshape(*lead, c // (r * r), h * r, w * r), input)  # -> (*, C, H*r, W*r)
+    out = _own(x.reshape(*lead, c // (r * r), h * r, w * r), input)  # -> (*, C, H*r, W*r)
+    return channels_last_if(out, input)  # a channels-last image stays so (PyTorch)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
@@ -312,7 +313,8 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     x = input.reshape(*lead, c, h, r, w, r)  # (*, C, H*r, W*r) -> (*, C, H, r, W, r)
     n = len(lead)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # -> (*, C, r, r, H, W)
-    return _own(x.reshape(*lead, c * r * r, h, w), input)  # -> (*, C*r*r, H, W)
+    out = _own(x.reshape(*lead, c * r * r, h, w), input)  # -> (*, C*r*r, H, W)
+    return channels_last_if(out, input)  # a channels-last image stays so (PyTorch)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
@@ -329,7 +331,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
     n, c, *rest = input.shape
     x = input.reshape(n, g, c // g, *rest)  # (N, C, *) -> (N, g, C/g, *)
     x = x.transpose(1, 2)  # -> (N, C/g, g, *)
-    return _own(x.reshape(n, c, *rest), input)  # -> (N, C, *)
+    return channels_last_if(_own(x.reshape(n, c, *rest), input), input)  # -> (N, C, *), layout kept
 
 
 # ------------------------------------------------------------------ channel dropout

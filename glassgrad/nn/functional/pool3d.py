@@ -12,7 +12,7 @@ from typing import Any
 
 from glassgrad.errors import ShapeError
 from glassgrad.nn.functional.conv import ntuple
-from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _lp_pool, _max_pool
+from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _cl, _lp_pool, _max_pool
 from glassgrad.tensor import Tensor
 
 __all__ = ["max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "lp_pool3d"]
@@ -41,9 +41,8 @@ def max_pool3d(
     >>> max_pool3d(gg.arange(8.0).reshape(1, 1, 2, 2, 2), 2).flatten().tolist()
     [7.0]
     """
-    return _max_pool(
-        "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
+    res = _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _cl(res, input)  # PyTorch's max_pool3d keeps channels_last_3d (its average pools do not)
 
 
 def avg_pool3d(

@@ -127,7 +127,8 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
 
 
 def _cl(res: Any, input: Tensor) -> Any:  # noqa: A002
-    """A 2-D pooling's output (and indices) channels-last when its input is, as PyTorch's."""
+    """A 2-D pooling's (or 3-D max pooling's) output and indices channels-last when its input is,
+    as PyTorch's."""
     if isinstance(res, tuple):
         return tuple(channels_last_if(r, input) for r in res)
     return channels_last_if(res, input)

@@ -12,6 +12,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.factories import zeros
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.conv import _batched, ntuple
+from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.scatter import scatter
 from glassgrad.tensor import Tensor
 
@@ -55,6 +56,8 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     # for the same input element; it is written once, not summed (as PyTorch).
     out = scatter(canvas, 2, flat, x.reshape(n, c, pooled))
     out = out.reshape(n, c, *size)
+    if nd == 2:  # PyTorch's 2-D unpooling answers channels-last for a channels-last input (3-D does not)
+        out = channels_last_if(out, x)
     return out.squeeze(0) if unbatched else out
 
 

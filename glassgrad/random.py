@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from typing import Any, Iterator
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = [
     "seed",
     "initial_seed",
     "get_generator",
+    "draws_watched",
     "Generator",
     "get_rng_state",
     "set_rng_state",
@@ -115,7 +117,39 @@ def initial_seed() -> int:
 
 def get_generator(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s, else the global one."""
-    return (generator or _default_generator).rng
+    gen = generator or _default_generator
+    if _watching and _draws.log is not None and id(gen) not in _draws.log:  # (a global first: cheap)
+        _draws.log[id(gen)] = (gen, gen.rng.bit_generator.state)
+    return gen.rng
+
+
+class _Draws(threading.local):
+    log: dict | None = None  # inside draws_watched(): id -> (generator, its state before the first draw)
+
+
+_draws = _Draws()
+_watching = 0  # how many draws_watched() blocks are open, in any thread
+
+
+@contextlib.contextmanager
+def draws_watched() -> Iterator[dict]:
+    """Within the block, the generators drawn from (every draw goes through :func:`get_generator`),
+    as ``{id: (generator, its state before its first draw in the block)}``: vmap's randomness
+    modes cover a ``generator=`` argument as PyTorch's do, not only the global generator. A block
+    nested in another hands its generators on to the outer one (a draw in an inner vmap is one of
+    the outer vmap's too)."""
+    global _watching
+    outer = _draws.log
+    _draws.log = {}
+    _watching += 1
+    try:
+        yield _draws.log
+    finally:
+        _watching -= 1
+        inner, _draws.log = _draws.log, outer
+        if outer is not None:
+            for key, entry in inner.items():
+                outer.setdefault(key, entry)
 
 
 def check_floating(op: str, dtype: np.dtype, kinds: str = "fc") -> None:

@@ -8,14 +8,18 @@ backward can reach). The values are PyTorch's; the time is a Python loop's.
 
 What the loop changes, and how it is kept honest:
 
-- randomness: ``"error"`` (the default) refuses a ``func`` that draws from the global generator,
-  ``"same"`` replays the first item's draws for every item, ``"different"`` draws anew per item,
-  as PyTorch's three modes;
+- randomness: ``"error"`` (the default) refuses a ``func`` that draws from any generator (the
+  global one or a ``generator=`` argument), ``"same"`` replays the first item's draws for every
+  item, ``"different"`` draws anew per item, as PyTorch's three modes;
 - side effects would repeat once per item: a tensor ``func`` captured (a closure's, a global's,
-  a module's parameters and buffers, ``functools.partial``'s) changed in place, or given a
-  gradient by ``backward()``, raises instead (PyTorch also refuses these, BatchNorm's running
-  statistics among them);
-- a batch of size 0 runs ``func`` once on zeros of one item's shapes, for the output shapes;
+  a module's parameters and buffers, ``functools.partial``'s), or an input passed whole (in_dim
+  None), changed in place or given a gradient by ``backward()``, raises instead (PyTorch refuses
+  these where the change is batched, BatchNorm's running statistics among them, and makes it
+  once where it is not);
+- a batch of size 0 runs ``func`` once on zeros of one item's shapes, for the output shapes
+  (the sum over the empty dim of an input that requires grad: the empty outputs stay in its graph);
+- pytrees are ``torch.utils._pytree``'s: ``None`` is a leaf, so an in_dim or out_dim other than
+  None for it raises, as PyTorch's;
 - ``out_dims=None`` returns the first item's output if every item's is equal (PyTorch: if it does
   not depend on the mapped inputs), and raises otherwise, as PyTorch;
 - ``autograd.grad`` inside ``func`` keeps the graph for every item but the last (``retain_graph``
@@ -31,10 +35,10 @@ import functools
 from typing import Any, Callable
 
 from glassgrad.autograd.engine_modes import vmap_loops
-from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.ops.joining import stack
-from glassgrad.random import rng_state_dict, set_rng_state
+from glassgrad.random import draws_watched
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
 
@@ -80,13 +84,13 @@ def _name(func: Callable) -> str:
 
 def _dims_of(dims: Any, tree: Any, what: str, where: str) -> list:
     """One dim per leaf of ``tree`` (in ``tree_flatten``'s order): ``dims`` an int or None for
-    every leaf below it, or a container of the same kind, length (keys) as ``tree``'s."""
+    every leaf below it, or a container of the same kind, length (keys) as ``tree``'s (a tuple
+    does not match a list: PyTorch's pytree specs differ there, and it raises)."""
     if dims is None or isinstance(dims, int):
         return [dims] * len(tree_flatten(tree)[0])
-    same = type(dims) is type(tree) or (isinstance(dims, tuple) and isinstance(tree, list))
     if isinstance(dims, dict) and isinstance(tree, dict) and dims.keys() == tree.keys():
         return [d for k in tree for d in _dims_of(dims[k], tree[k], what, where)]
-    if same and isinstance(dims, tuple | list) and len(dims) == len(tree):
+    if type(dims) is type(tree) and isinstance(dims, tuple | list) and len(dims) == len(tree):
         return [d for sub_d, sub in zip(dims, tree, strict=True) for d in _dims_of(sub_d, sub, what, where)]
     raise ValueError(f"{where}: {what} {dims!r} does not match the structure it maps ({type(tree).__name__})")
 
@@ -184,56 +188,80 @@ def _item_args(leaves: list, dims: list, spec: Any, i: int) -> list:
 
 
 def _zero_item_args(leaves: list, dims: list, spec: Any) -> list:
-    """An item of an empty batch: zeros of one item's shapes (for the output shapes only)."""
+    """An item of an empty batch: zeros of one item's shapes (for the output shapes only). An input
+    that requires grad gives its sum over the empty dim (zeros in its graph), so the empty outputs
+    are in the graph too and a backward through them reaches it (zero gradients), as PyTorch's."""
     import glassgrad as gg
 
     made = [
-        x if d is None else gg.zeros(*(s for k, s in enumerate(x.shape) if k != d % x.ndim), dtype=x.dtype)
+        x
+        if d is None
+        else x.sum(d)
+        if x.requires_grad
+        else gg.zeros(*(s for k, s in enumerate(x.shape) if k != d % x.ndim), dtype=x.dtype)
         for x, d in zip(leaves, dims, strict=True)
     ]
     return tree_unflatten(made, spec)
 
 
+def _unmapped(leaves: list, dims: list) -> list:
+    """The tensor inputs passed whole (in_dim None): every item sees the same tensor, as a captured
+    one, so a change to it would repeat too. Not one that shares memory with a mapped input: an
+    in-place change through that input's item slice bumps their common version counter, and is
+    PyTorch's too (``vmap(f, in_dims=(0, None))(x, x)``)."""
+    mapped = {id(x._vc) for x, d in zip(leaves, dims, strict=True) if d is not None}
+    return [
+        x
+        for x, d in zip(leaves, dims, strict=True)
+        if d is None and isinstance(x, Tensor) and id(x._vc) not in mapped
+    ]
+
+
 def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tuple, kwargs: dict) -> Any:
     leaves, dims, spec, size = _in_leaves(func, in_dims, args)
-    captured = _captured(func)
-    versions = [_state(t) for t in captured]
-    start = rng_state_dict()
-    outs, after_first = [], None
-    for i in range(max(size, 1)):
-        if randomness == "same" and i:
-            set_rng_state(start)  # every item sees the first item's draws
-        item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
-        more = i < size - 1
-        vmap_loops.not_last += more
-        try:
-            outs.append(func(*item, **kwargs))
-        finally:
-            vmap_loops.not_last -= more
-        if i == 0:
-            after_first = rng_state_dict()
-            if randomness == "error" and after_first != start:
-                raise RuntimeError(
-                    "vmap: called a random operation with randomness='error'; pass randomness='same' "
-                    "or 'different' to vmap, or draw the random numbers outside it"
-                )
-            changed = [t for t, v in zip(captured, versions, strict=True) if _state(t) != v]
-            if changed:
-                raise RuntimeError(
-                    f"vmap: {_name(func)} changed a tensor it captured (shape {tuple(changed[0].shape)}: "
-                    "in place, or its .grad by backward()); glassgrad's vmap runs it once per batch item, "
-                    "so the change would repeat. Pass that tensor as an input, change a copy, or use "
-                    "torch.func.grad for gradients"
-                )
-    if randomness == "same":
-        set_rng_state(after_first)  # as if func had run once
+    watched = [(t, "a tensor it captured") for t in _captured(func)]
+    watched += [(t, "an input passed whole (in_dim None)") for t in _unmapped(leaves, dims)]
+    versions = [_state(t) for t, _ in watched]
+    outs, after_first = [], {}
+    with draws_watched() as drawn:  # every generator func draws from: {id: (generator, state before)}
+        for i in range(max(size, 1)):
+            if randomness == "same" and i:
+                for gen, before in drawn.values():  # every item sees the first item's draws
+                    gen.rng.bit_generator.state = before
+            item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
+            more = i < size - 1
+            vmap_loops.not_last += more
+            try:
+                outs.append(func(*item, **kwargs))
+            finally:
+                vmap_loops.not_last -= more
+            if i == 0:
+                after_first = {k: gen.rng.bit_generator.state for k, (gen, _) in drawn.items()}
+                if randomness == "error" and drawn:
+                    raise RuntimeError(
+                        "vmap: called a random operation with randomness='error'; pass randomness='same' "
+                        "or 'different' to vmap, or draw the random numbers outside it"
+                    )
+                changed = [
+                    (t, what) for (t, what), v in zip(watched, versions, strict=True) if _state(t) != v
+                ]
+                if changed:
+                    t, what = changed[0]
+                    raise RuntimeError(
+                        f"vmap: {_name(func)} changed {what} (shape {tuple(t.shape)}: in place, or its "
+                        ".grad by backward()); glassgrad's vmap runs it once per batch item, so the change "
+                        "would repeat. Pass that tensor as a mapped input, change a copy, or use "
+                        "torch.func.grad for gradients"
+                    )
+        if randomness == "same":
+            for k, (gen, _) in drawn.items():  # as if func had run once
+                if k in after_first:
+                    gen.rng.bit_generator.state = after_first[k]
     return _stack_outputs(func, outs, out_dims, size)
 
 
 def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
     where = f"vmap({_name(func)}, ...)"
-    if outs[0] is None and out_dims is not None:
-        raise ValueError(f"{where}: {_name(func)} must only return tensors, got type NoneType")
     flat = [tree_flatten(o) for o in outs]
     spec = flat[0][1]
     if any(s != spec for _, s in flat):
@@ -263,7 +291,7 @@ def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
                 f"{-(first.ndim + 1)} <= out_dim <= {first.ndim})"
             )
         stacked = stack(items, dim=d)
-        result.append(stacked if size else stacked.narrow(d, 0, 0).detach())
+        result.append(stacked if size else stacked.narrow(d, 0, 0))
     return tree_unflatten(result, spec)
 
 

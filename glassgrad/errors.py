@@ -8,7 +8,7 @@ import pickle
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
-    "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError",
+    "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError", "TransformArgumentError",
 ]  # fmt: skip
 
 
@@ -91,6 +91,14 @@ class IndexDTypeError(DTypeError, IndexError):
 class ArgumentError(ValueError, RuntimeError):
     """A setting was given a value it cannot take (a thread count below 1); a ``RuntimeError`` too,
     as PyTorch raises, so a script's ``except RuntimeError`` catches it as there."""
+
+
+class TransformArgumentError(TypeError, ValueError, RuntimeError):
+    """A ``glassgrad.func`` transform was given, or its function returned, something other than
+    Tensors where it takes Tensors (None, a number, a list for argnums or primals). PyTorch raises
+    ``ValueError`` for a differentiated input ("Thing passed to transform API must be Tensor") and
+    ``RuntimeError`` for the rest: a script's ``except`` of either catches this one, and a
+    ``TypeError`` as glassgrad raised before."""
 
 
 class IntegerDivisionError(ZeroDivisionError, RuntimeError):

@@ -15,8 +15,9 @@ from typing import Any, Callable
 from glassgrad.autograd import forward_ad
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
-from glassgrad.func._pytree import tree_flatten, tree_map
+from glassgrad.errors import ArgumentError, TransformArgumentError
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
     "NestedTransformError",
@@ -26,6 +27,7 @@ __all__ = [
     "level",
     "normalize_argnums",
     "split_aux",
+    "unflatten_groups",
     "warn_if_outer_graph",
 ]
 
@@ -107,35 +109,50 @@ def check_no_dual_level(name: str) -> None:
 
 
 def normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[int, ...]:
-    """``argnums`` (an int or a tuple of ints, negative counting from the end) as a tuple."""
+    """``argnums`` (an int or a tuple of ints, negative counting from the end) as a tuple. A bool
+    is an int here, as in PyTorch (``argnums=True`` is argument 1). Out of range, repeated or
+    empty: ``ArgumentError`` (a ``RuntimeError``, as PyTorch's, and a ``ValueError``)."""
     many = isinstance(argnums, tuple)
     nums = argnums if many else (argnums,)
     if many and not nums:
-        raise ValueError(f"{op}: expected argnums to be a non-empty tuple of ints, got ()")
+        raise ArgumentError(f"{op}: expected argnums to be a non-empty tuple of ints, got ()")
     out = []
     for a in nums:
-        if isinstance(a, bool) or not isinstance(a, int):
-            raise TypeError(f"{op}: expected argnums to be an int or a tuple of ints, got {argnums!r}")
+        if not isinstance(a, int):
+            raise TransformArgumentError(
+                f"{op}: expected argnums to be an int or a tuple of ints, got {argnums!r}"
+            )
         if not -nargs <= a < nargs:
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: expected argnums within the {nargs} positional inputs, got argnums={argnums!r}"
             )
         out.append(a % nargs)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: expected argnums without repeats, got {argnums!r}")
+        raise ArgumentError(f"{op}: expected argnums without repeats, got {argnums!r}")
     return tuple(out)
 
 
 def split_aux(out: Any, has_aux: bool, op: str, detach: bool = True) -> tuple[Any, Any]:
     """``(output, aux)``; aux's tensors detached with ``detach`` (a forward transform's results
-    are constants; a reverse one detaches them itself unless its derivative is recorded)."""
+    are constants; a reverse one detaches them itself unless its derivative is recorded). Other
+    leaves of aux pass through (PyTorch refuses them; ``tests/func/test_transforms.py`` keeps
+    glassgrad's leniency)."""
     if not has_aux:
         return out, None
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(
+        raise TransformArgumentError(
             f"{op}: expected f(*args) to return a tuple (output, aux) with has_aux=True, got {type(out).__name__}"
         )
     return out[0], (detached(out[1]) if detach else out[1])
+
+
+def unflatten_groups(leaves: list, specs: list) -> list:
+    """One tree per ``(spec, count)`` of ``specs``, each built from the next ``count`` of ``leaves``."""
+    trees, k = [], 0
+    for spec, n in specs:
+        trees.append(tree_unflatten(leaves[k : k + n], spec))
+        k += n
+    return trees
 
 
 def detached(tree: Any) -> Any:

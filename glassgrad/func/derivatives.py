@@ -18,8 +18,8 @@ import numpy as np
 
 from glassgrad.autograd.functional import grad as _autograd_grad
 from glassgrad.func._levels import inner_graph, outer_graph, warn_if_outer_graph
-from glassgrad.func._pytree import tree_flatten
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten
 
 __all__ = ["links", "derivatives", "backward_all"]
 

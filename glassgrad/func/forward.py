@@ -11,19 +11,20 @@ import numpy as np
 
 from glassgrad.autograd import forward_ad
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     NestedTransformError,
     level,
     normalize_argnums,
     split_aux,
+    unflatten_groups,
     warn_if_outer_graph,
 )
-from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
 from glassgrad.func.forward_graph import NoGraphError, run_graph, wants_graph
 from glassgrad.ops.joining import stack
 from glassgrad.random import rng_state_dict, set_rng_state
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["jvp", "jacfwd", "linearize"]
 
@@ -32,7 +33,7 @@ def _flat_tensors(tree: Any, op: str, what: str) -> tuple[list, Any]:
     flat, spec = tree_flatten(tree)
     for t in flat:
         if not isinstance(t, Tensor):
-            raise TypeError(
+            raise TransformArgumentError(
                 f"{op}: expected {what} to be Tensors (or a pytree of them), got {type(t).__name__}"
             )
     return flat, spec
@@ -126,17 +127,17 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
         the output and its tangent share the output's structure and shapes.
     """
     if not isinstance(primals, tuple):
-        raise TypeError(
+        raise TransformArgumentError(
             f"jvp: expected primals to be a tuple (so that f(*primals) is valid), got {type(primals).__name__}"
         )
     if not isinstance(tangents, tuple) or len(tangents) != len(primals):
-        raise TypeError("jvp: expected tangents to be a tuple with one entry per primal")
+        raise TransformArgumentError("jvp: expected tangents to be a tuple with one entry per primal")
     where = {}
     for i, (p, t) in enumerate(zip(primals, tangents)):
         pf, ps = _flat_tensors(p, "jvp", f"primal {i}")
         tf, ts = _flat_tensors(t, "jvp", f"tangent {i}")
-        if ps != ts:
-            raise ValueError(
+        if ps != ts:  # ArgumentError: a RuntimeError too, as PyTorch's
+            raise ArgumentError(
                 f"jvp: expected tangent {i} with the pytree structure of primal {i}, got another"
             )
         for j, (a, b) in enumerate(zip(pf, tf)):
@@ -158,6 +159,15 @@ def linearize(func: Callable, *primals: Any) -> tuple:
     out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
 
     def jvp_fn(*tangents: Any) -> Any:
+        # PyTorch's linearized map is traced at the primals' dtypes and refuses another (jvp takes it)
+        if len(tangents) == len(primals):
+            for i, (p, t) in enumerate(zip(primals, tangents)):
+                for a, b in zip(tree_flatten(p)[0], tree_flatten(t)[0]):
+                    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+                        raise DTypeError(
+                            f"linearize: expected the tangent of primal {i} to have the primal's "
+                            f"dtype {a.dtype}, got {b.dtype}"
+                        )
         now = rng_state_dict()
         set_rng_state(state)
         try:

@@ -19,11 +19,11 @@ from typing import Callable
 
 from glassgrad.autograd import functional
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.errors import GraphError
+from glassgrad.errors import GraphError, TransformArgumentError
 from glassgrad.factories_like import zeros_like
 from glassgrad.func._levels import _active, detached, level, outer_graph, split_aux
-from glassgrad.func._pytree import tree_flatten, tree_unflatten
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["NoGraphError", "run_graph", "wants_graph"]
 
@@ -78,7 +78,7 @@ def run_graph(
         outs, spec = tree_flatten(out)
         for o in outs:
             if not isinstance(o, Tensor):
-                raise TypeError(
+                raise TransformArgumentError(
                     f"{op}: expected f's outputs to be Tensors (or a pytree of them), got {type(o).__name__}"
                 )
             if o.requires_grad and not _real_float(o):

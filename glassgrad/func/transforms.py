@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     check_no_dual_level,
     check_not_nested,
@@ -32,11 +32,12 @@ from glassgrad.func._levels import (
     normalize_argnums,
     outer_graph,
     split_aux,
+    unflatten_groups,
 )
-from glassgrad.func._pytree import tree_flatten, tree_unflatten, unflatten_groups
 from glassgrad.func.derivatives import derivatives, links
 from glassgrad.ops.joining import stack
 from glassgrad.tensor import Tensor
+from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian"]
 
@@ -45,17 +46,17 @@ _COMPLEX_OK = frozenset({"grad", "grad_and_value", "vjp"})
 
 
 def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any, list[Tensor], Any]:
-    """``(tree of new leaves, their flat list, spec)`` for one differentiated argument (a pytree);
-    with ``link``, a tensor that requires grad becomes a view of itself instead, so a recorded
-    derivative stays in the caller's graph (``derivatives.py``). Complex leaves only for ``grad``
-    and ``vjp``: PyTorch's ``jacrev``/``hessian`` expect real inputs."""
+    """``(tree of new leaves, their flat list, spec)`` for one differentiated argument (a pytree;
+    ``None`` is a leaf, so a refused one, as PyTorch's; an empty container has no leaves and gets
+    an empty derivative, as there); with ``link``, a tensor that requires grad becomes a view of
+    itself instead, so a recorded derivative stays in the caller's graph (``derivatives.py``).
+    Complex leaves only for ``grad`` and ``vjp``: PyTorch's ``jacrev``/``hessian`` expect real
+    inputs."""
     flat, spec = tree_flatten(arg)
-    if not flat:
-        raise ValueError(f"{op}: expected {where} to hold at least one Tensor, got {arg!r}")
     leaves = []
     for t in flat:
         if not isinstance(t, Tensor):
-            raise TypeError(
+            raise TransformArgumentError(
                 f"{op}: expected {where} to be a Tensor or a pytree of Tensors, got {type(t).__name__}"
             )
         if not (t.is_floating_point() or (t.is_complex() and op in _COMPLEX_OK)):
@@ -86,7 +87,7 @@ def check_outputs(outs: list, op: str) -> None:
     """Tensors of a floating or complex dtype, as PyTorch's vjp/jacrev require of f's outputs."""
     for o in outs:
         if not isinstance(o, Tensor):
-            raise TypeError(
+            raise TransformArgumentError(
                 f"{op}: expected f's outputs to be Tensors (or a pytree of them), got {type(o).__name__}"
             )
         if not (o.is_floating_point() or o.is_complex()):
@@ -103,7 +104,7 @@ def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: 
         out = func(*args, **kwargs)
     out, aux = split_aux(out, has_aux, op, detach=False)
     if not isinstance(out, Tensor):
-        raise TypeError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
+        raise TransformArgumentError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
     if out.dim() != 0:
         raise ShapeError(
             f"{op}: expected f(*args) to return a scalar (0-dim) Tensor, got shape {tuple(out.shape)} "
@@ -183,9 +184,10 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         check_not_nested("vjp_fn", reverse_ok=True)
         check_no_dual_level("vjp_fn")
         cts, ct_spec = tree_flatten(cotangents)
-        if ct_spec != out_spec:
-            raise ValueError(
-                "vjp_fn: expected cotangents with the pytree structure of the outputs, got another structure"
+        if ct_spec != out_spec:  # ArgumentError: a RuntimeError too, as PyTorch's
+            raise ArgumentError(
+                f"vjp_fn: expected cotangents with the pytree structure of the outputs, {out_spec}, "
+                f"got {ct_spec}"
             )
         for k, (o, c) in enumerate(zip(outs, cts)):
             if not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape):
@@ -251,7 +253,12 @@ def jacrev(
         single = isinstance(argnums, int)
         per_out = [_jacobian_of(o, flat, specs, single, inputs, outer_grad, linked) for o in outs]
         jac = tree_unflatten(per_out, out_spec)
-        return (jac, aux) if has_aux else jac
+        if not has_aux:
+            return jac
+        # aux stays in the caller's graph only where PyTorch's would (as grad's): not under
+        # no_grad, nor when nothing f used requires grad
+        recorded = outer_grad and (linked or outer_graph([*outs, *tree_flatten(aux)[0]], flat))
+        return jac, aux if recorded else detached(aux)
 
     return wrapper
 

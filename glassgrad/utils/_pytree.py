@@ -3,9 +3,8 @@ directly (x-transformers, torch-einops-utils) to walk nested containers of tenso
 
 A pytree is a leaf or a container node (tuple, list, dict, OrderedDict, defaultdict, deque, a
 namedtuple, or a type given to :func:`register_pytree_node`) holding pytrees. As in PyTorch,
-``None`` is a leaf here (``glassgrad.func``'s own flattening, used by the transforms, treats it as
-an empty node instead). Dicts flatten in insertion order; a :class:`TreeSpec` records the
-containers so :func:`tree_unflatten` rebuilds the same structure.
+``None`` is a leaf (``glassgrad.func``'s transforms flatten with this module too). Dicts flatten
+in insertion order; a :class:`TreeSpec` records the containers for :func:`tree_unflatten`.
 
 >>> from glassgrad.utils._pytree import tree_flatten, tree_map
 >>> tree_flatten([1, (2, None)])[0]
@@ -166,6 +165,10 @@ register_pytree_node(deque, _deque_flatten, _deque_unflatten)
 register_pytree_node(Size, lambda s: (list(s), None), lambda c, _: tuple(c))  # tuple back, as PyTorch's
 
 
+#: the node types registered here, whose contexts hash (PyTorch's BUILTIN_TYPES)
+_BUILTIN_NODES = frozenset(SUPPORTED_NODES)
+
+
 def _get_node_type(tree: Any) -> Any:
     """PyTorch's node type of ``tree``: its class, or ``collections.namedtuple`` for any namedtuple
     (they are all nodes); a leaf's class is not in ``SUPPORTED_NODES``."""
@@ -224,12 +227,26 @@ class TreeSpec:
             return NotImplemented
         return self.type is other.type and self.context == other.context and self._children == other._children
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """PyTorch's: a registered type's context (maybe unhashable) is left out of the hash."""
+        if self.type is defaultdict:
+            context: Any = (self.context[0], tuple(self.context[1]))
+        elif self.type in (dict, OrderedDict):
+            context = tuple(self.context)
+        elif self.type is None or self.type in _BUILTIN_NODES:
+            context = self.context
+        else:
+            context = None
+        return hash((self.type, context, tuple(self._children)))
 
-    def __repr__(self) -> str:
+    def __repr__(self, indent: int = 0) -> str:
+        """PyTorch's text: the first child on the line, each later one on its own line indented
+        two more spaces per level (error messages print specs, as PyTorch's vjp does)."""
         if self.is_leaf():
             return "*"
-        return f"TreeSpec({self.type.__name__}, {self.context!r}, [{', '.join(map(repr, self._children))}])"
+        indent += 2
+        children = [c.__repr__(indent) for c in self._children]
+        return f"TreeSpec({self.type.__name__}, {self.context}, [{(',' + chr(10) + ' ' * indent).join(children)}])"
 
     def unflatten(self, leaves: Any) -> Any:
         """The pytree of this structure holding ``leaves`` in order."""
@@ -356,16 +373,6 @@ def tree_map_(func: Callable, tree: Any, *rests: Any, is_leaf: Callable[[Any], b
     return tree
 
 
-def tree_all(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
-    """Whether ``pred`` holds for every leaf."""
-    return all(map(pred, tree_leaves(tree, is_leaf)))
-
-
-def tree_any(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
-    """Whether ``pred`` holds for some leaf."""
-    return any(map(pred, tree_leaves(tree, is_leaf)))
-
-
 # at the end (they read this module's registry): key paths, register_dataclass, map_only ...;
 # the key classes and PyTorch's private keyed-flatten helpers (users import them from here) too
 from glassgrad.utils._pytree_more import *  # noqa: E402, F403 (register_dataclass, map_only, ...)
@@ -378,7 +385,9 @@ from glassgrad.utils._pytree_paths import (  # noqa: E402
     SequenceKey,
     key_get,
     keystr,
+    tree_all,
     tree_all_only,
+    tree_any,
     tree_any_only,
     tree_flatten_with_path,
     tree_leaves_with_path,

@@ -34,7 +34,9 @@ __all__ = [
     "SequenceKey",
     "key_get",
     "keystr",
+    "tree_all",
     "tree_all_only",
+    "tree_any",
     "tree_any_only",
     "tree_flatten_with_path",
     "tree_leaves_with_path",
@@ -174,6 +176,16 @@ def key_get(obj: Any, kp: tuple) -> Any:
     for k in kp:
         obj = k.get(obj)
     return obj
+
+
+def tree_all(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether ``pred`` holds for every leaf."""
+    return all(map(pred, tree_iter(tree, is_leaf=is_leaf)))
+
+
+def tree_any(pred: Callable[[Any], bool], tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether ``pred`` holds for some leaf."""
+    return any(map(pred, tree_iter(tree, is_leaf=is_leaf)))
 
 
 def tree_all_only(type_or_types: Any, pred: Callable, tree: Any, is_leaf: Callable | None = None) -> bool:

@@ -22,6 +22,7 @@ from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
 from glassgrad.autograd.engine_modes import in_pass_mode, passes
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
+from glassgrad.autograd.grad_accumulation import add_into, laid_as
 from glassgrad.autograd.gradient_edge import backward_inputs
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
@@ -30,7 +31,6 @@ from glassgrad.autograd.tensor_hook_run import run_tensor_hooks as _run_hooks
 from glassgrad.autograd.tensor_hook_run import with_seeds
 from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.errors import GraphError, ShapeError
-from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["backward", "run_backward", "pass_id"]
@@ -373,28 +373,9 @@ def _store_grad(t, g, given: set) -> None:
         elif g.base is not None or not g.flags.writeable or id(g) in given:
             g = g.copy()
         given.add(id(g))
-        t._grad = tensor_cls(g if t._data.flags.c_contiguous else _laid_as(t._data, g), _wrap=True)
+        t._grad = tensor_cls(g if t._data.flags.c_contiguous else laid_as(t._data, g), _wrap=True)
     else:
-        # embedding(sparse=True)'s sparse .grad plus a dense gradient: dense
+        # embedding(sparse=True)'s sparse .grad plus a dense gradient: a new dense one, as PyTorch's
         if t.grad.__class__ is not tensor_cls and t.grad.is_sparse:
             t._grad = t.grad.to_dense()
-        token = quiet_start()  # float16 sums past 65,504 are inf without a word, as PyTorch's
-        try:
-            g = asarray(t.grad._data + g)
-        finally:
-            quiet_end(token)
-        t.grad._data = g if t._data.flags.c_contiguous else _laid_as(t._data, g)
-
-
-def _laid_as(data, g):
-    """``g`` in the memory layout of the leaf's ``data``, PyTorch's gradient layout contract: a
-    dense leaf's ``.grad`` takes its strides (a channels-last weight gets a channels-last grad),
-    any other leaf's is C-contiguous; ``g`` itself when it already is laid out so."""
-    if g.strides == data.strides or g.shape != data.shape or data.__class__ is not ndarray:
-        return g  # a meta leaf has no layout
-    strides = element_strides(data)
-    if not non_overlapping_and_dense(data.shape, strides):  # a sliced or expanded leaf
-        return g if g.flags.c_contiguous else array_module(g).ascontiguousarray(g)
-    out = strided_zeros(data.shape, strides, g.dtype, array_module(g))
-    out[...] = g
-    return out
+        add_into(t, g)  # in place: a .grad viewing a flat buffer keeps the buffer the gradient

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.grad_accumulation import add_into
 from glassgrad.backend import array_module
 
 __all__ = ["SparseRows", "store", "dense_each", "hooked"]
@@ -88,7 +89,7 @@ def store(t: Any, g: SparseRows, observers: list) -> None:
         obs(t, g.dense())
 
     if t.grad is not None and not getattr(t.grad, "is_sparse", False):
-        t.grad._data = t.grad._data + g.dense()
+        add_into(t, g.dense())  # dense += sparse: in place, as PyTorch's
         return
     old = t.grad
     if old is not None:

@@ -28,6 +28,7 @@ from glassgrad.optim.optimizer_helpers import (
     check_betas,
     refuse_differentiable,
     state_like,
+    zero_grad_of,
 )
 from glassgrad.optim.optimizer_hooks import (
     OptimizerHooks,
@@ -37,7 +38,7 @@ from glassgrad.optim.optimizer_hooks import (
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
 from glassgrad.optim.optimizer_load import cast_loaded_state, family_state_keys
 from glassgrad.optim.scalars import scalar_state
-from glassgrad.optim.sparse_grads import step_input, zeroed
+from glassgrad.optim.sparse_grads import step_input
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -214,18 +215,8 @@ class Optimizer(OptimizerHooks):
                     continue
                 if set_to_none:
                     p.grad = None
-                    continue
-                if p.grad.requires_grad:
-                    # a backward(create_graph=True) gradient: cut from its graph first, as PyTorch,
-                    # or the next create_graph backward would differentiate through the old one
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                if p.grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
-                    p._grad = zeroed(p.grad)
                 else:
-                    p.grad._data = array_module(p.grad._data).zeros_like(p.grad._data)
+                    zero_grad_of(p)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""

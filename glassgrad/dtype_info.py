@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.errors import _SCALAR_TYPE_NAMES
 
 __all__ = ["finfo", "iinfo"]
 
@@ -101,3 +102,28 @@ class iinfo:  # noqa: N801 - PyTorch's name
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+# dtype.to_complex() / to_real(), by name (PyTorch's pairs; bfloat16 has no complex twin of its width)
+_COMPLEX_OF = {
+    "float16": "complex32", "bfloat16": "complex64", "float32": "complex64", "float64": "complex128",
+    "complex32": "complex32", "complex64": "complex64", "complex128": "complex128",
+}  # fmt: skip
+_REAL_OF = {"complex32": "float16", "complex64": "float32", "complex128": "float64"}
+
+
+def _to_complex(self: dtypes.DType) -> dtypes.DType:
+    """The complex dtype whose parts are this floating dtype (a complex dtype: itself)."""
+    name = _COMPLEX_OF.get(self.name)
+    if name is None:
+        raise RuntimeError(f"Unknown Complex ScalarType for {_SCALAR_TYPE_NAMES.get(self.name, self.name)}")
+    return getattr(dtypes, name)
+
+
+def _to_real(self: dtypes.DType) -> dtypes.DType:
+    """The dtype of a complex dtype's parts (any other dtype: itself)."""
+    return getattr(dtypes, _REAL_OF[self.name]) if self.name in _REAL_OF else self
+
+
+dtypes.DType.to_complex = _to_complex  # (dtypes.py is at the file size limit)
+dtypes.DType.to_real = _to_real

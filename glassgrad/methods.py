@@ -245,18 +245,7 @@ METHODS: dict[str, Any] = {
     "nelement": Tensor.numel,
     "ndimension": Tensor.dim,
     "ravel": lambda self: self.reshape(-1),
-    "storage_offset": lambda self: (
-        0
-        if self._data.base is None
-        else int(
-            (
-                self._data.__array_interface__["data"][0]
-                - np.asarray(self._data.base).__array_interface__["data"][0]
-            )
-            // self._data.itemsize
-        )
-    ),
-    # data_ptr: tensor_methods_extra.py
+    # data_ptr, storage_offset: tensor_methods_extra.py
     "pin_memory": lambda self, device=None: self,
     "share_memory_": lambda self: _multiprocessing().share_memory_(self),
     "is_pinned": lambda self, device=None: False,

@@ -84,49 +84,7 @@ class Tensor:
             self.requires_grad_(True)
 
     # ----------------------------------------------------------------- storage
-    @property
-    def data(self) -> Tensor:
-        """A tensor sharing this one's memory, cut from the graph, as PyTorch's ``.data``.
-
-        Changes through it are not seen by autograd (it has its own version counter, unlike
-        ``detach()``); ``p.data = t`` swaps the array this tensor holds. ``numpy()`` gives the array.
-        """
-        out = Tensor(self._data, _wrap=True)
-        # Its memory is shared now, on both sides: a recorded in-place op must swap neither array.
-        self._vc[1] = out._vc[1] = True
-        return out
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        self._data = value._data if isinstance(value, Tensor) else as_array(value)
-        # The memory may be shared now (with value, or with the caller's array): on both sides a
-        # recorded in-place op must swap neither array.
-        self._vc[1] = True
-        if isinstance(value, Tensor):
-            value._vc[1] = True
-
-    @property
-    def grad(self) -> Tensor | None:
-        """The gradient accumulated by ``backward()`` (None until then, or after ``zero_grad()``).
-
-        Reading it on a non-leaf tensor without ``retain_grad()`` warns, as PyTorch does."""
-        if self._grad is None and self._node is not None:
-            hooks.warn_unretained_grad(self)
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Tensor | None) -> None:
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"grad: expected a Tensor or None, got {type(value).__name__} (to clear it, "
-                    "assign None or call .grad.zero_())"
-                )
-            if value._data.shape != self._data.shape:
-                raise ShapeError(f"grad: expected a gradient of shape {self.shape}, got {value.shape}")
-            if value._data.dtype != self._data.dtype:
-                raise DTypeError(f"grad: expected a gradient of dtype {self.dtype}, got {value.dtype}")
-        self._grad = value
+    # `data` and `grad`, with PyTorch's checks on assignment: tensor_fields.py
 
     @property
     def _version(self) -> int:
@@ -393,4 +351,11 @@ from glassgrad.ops import stale_views as _stale_views  # noqa: E402
 # isort: split
 # Last, once the ops can import Tensor: the operators and methods over the ops (see ``attach``).
 # (tensor_subclass: __torch_function__, as_subclass)
-from glassgrad import tensor_device, tensor_inplace, tensor_methods, tensor_operators, tensor_subclass  # noqa: E402, F401
+from glassgrad import (  # noqa: E402, F401
+    tensor_device,
+    tensor_fields,
+    tensor_inplace,
+    tensor_methods,
+    tensor_operators,
+    tensor_subclass,
+)

@@ -275,30 +275,6 @@ class _Methods:
     def t(self) -> Tensor:
         return movement.t(self)
 
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return movement.permute(self, *range(self._data.ndim - 1, -1, -1))
-
-    @property
-    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return movement.transpose(self, -2, -1)
-
-    @property
-    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        # the conjugate transpose of a (batch of) matrices, as linalg writes Aᴴ (a real one's mT)
-        return self.mT.conj()
-
-    def adjoint(self) -> Tensor:
-        return self.mH
-
-    @property
-    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        if self._data.ndim != 2:  # (PyTorch's: H is only for matrices, mH for batches of them)
-            raise RuntimeError(
-                f"tensor.H is only supported on matrices (2-D tensors). Got {self._data.ndim}-D tensor."
-            )
-        return self.mH
-
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
         return views.narrow(self, dim, start, length)
 
@@ -395,3 +371,6 @@ class _Methods:
 
 
 attach(_Methods)
+
+# T, mT, H, mH, adjoint: their own file (0-d and 1-d cases, PyTorch's once-per-process warnings)
+from glassgrad import tensor_transposes  # noqa: E402, F401

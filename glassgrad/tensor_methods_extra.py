@@ -210,8 +210,20 @@ def _data_ptr(self: Tensor) -> int:
     return int(self._data.__array_interface__["data"][0])
 
 
+def _storage_offset(self: Tensor) -> int:
+    """Elements from the start of the memory that owns ``self``'s to its first element: the bases
+    are followed to the owner (a diagonal's, through the views it was cut from; an ``unfold``'s,
+    through NumPy's as_strided stand-in, which holds the array it viewed as ``.base``)."""
+    a = root = self._data
+    while getattr(root, "base", None) is not None and hasattr(root.base, "__array_interface__"):
+        root = root.base
+    if root is a:
+        return 0
+    return int((a.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // a.itemsize)
+
+
 METHODS: dict[str, Any] = {
-    "data_ptr": _data_ptr,
+    "data_ptr": _data_ptr, "storage_offset": _storage_offset,
     "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr, "nonzero_static": nonzero_static,
     "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha)),
     "baddbmm_": _inplace("baddbmm_", lambda self, b1, b2, *, beta=1, alpha=1: _gg().baddbmm(self, b1, b2, beta=beta, alpha=alpha)),

@@ -12,6 +12,7 @@ from glassgrad import linalg_decomp as _linalg_decomp
 from glassgrad import linalg_lu as _linalg_lu
 from glassgrad import sparse_more as _sparse_more
 from glassgrad import tensor_storage as _tensor_storage
+from glassgrad import tensor_transposes as _tensor_transposes
 from glassgrad import torch_misc as _torch_misc
 from glassgrad.ops import composite as _composite
 from glassgrad.ops import conversion as _conversion
@@ -37,6 +38,7 @@ def _seed():
     _torch_misc._WARNED.clear()
     _factories_asarray._read_only_buffer_warned[0] = False
     _tensor_storage._WARNED[0] = False
+    _tensor_transposes._WARNED.clear()
     _conversion._SCALAR_WARNED[0] = False
     yield
     torch = sys.modules.get("torch")

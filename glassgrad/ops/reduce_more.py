@@ -73,6 +73,8 @@ class Median(Function):
         x, out = ctx.saved
         xp = array_module(x)
         mask = xp.isnan(x) if xp.isnan(out) else x == out
+        if xp.isfinite(g).all():  # (the product: the same values as the select, faster)
+            return g * mask / mask.sum(dtype=g.dtype)
         # a select, as PyTorch's evenly_distribute_backward: an inf or NaN g stays at the median
         return xp.where(mask, g / mask.sum(dtype=g.dtype), 0).astype(g.dtype, copy=False)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_start
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
+from glassgrad.memory_overlap import writable_alias
 
-__all__ = ["add_into", "laid_as"]
+__all__ = ["add_into", "laid_as", "zero_grad_of"]
 
 
 def add_into(t: Any, g: Any) -> None:
@@ -50,3 +52,26 @@ def laid_as(data: Any, g: Any) -> Any:
     out = strided_zeros(data.shape, strides, g.dtype, array_module(g))
     out[...] = g
     return out
+
+
+def zero_grad_of(p: Any) -> None:
+    """``p.grad`` zeroed for ``zero_grad(set_to_none=False)``, in place as PyTorch's
+    ``p.grad.zero_()``: a ``.grad`` viewing a flat buffer zeroes the buffer, and whoever holds the
+    ``.grad`` sees the zeros. ``Optimizer.zero_grad`` and ``Module.zero_grad`` both use it."""
+    grad = p.grad
+    if grad.requires_grad:
+        # a backward(create_graph=True) gradient: cut from its graph first, as PyTorch,
+        # or the next create_graph backward would differentiate through the old one
+        if grad.grad_fn is not None:
+            grad.detach_()
+        else:
+            grad.requires_grad_(False)
+    if grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
+        from glassgrad.optim.sparse_grads import zeroed  # (optim imports nn: not at module level)
+
+        p._grad = zeroed(grad)
+    elif grad._data.flags.writeable or writable_alias(grad._data) is not None:
+        with no_grad():  # (never recorded)
+            grad.zero_()  # (an expanded .grad: its shared memory, as PyTorch's zero_())
+    else:  # over a read-only NumPy array's memory (from_numpy), which zero_() refuses
+        grad._data = array_module(grad._data).zeros_like(grad._data)

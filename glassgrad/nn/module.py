@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_accumulation import zero_grad_of
 from glassgrad.errors import ShapeError
 from glassgrad.legacy import typename
 from glassgrad.nn.backward_hooks import BackwardHookCall, BackwardHooks
@@ -356,15 +356,8 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
             if p.grad is not None:
                 if set_to_none:
                     p.grad = None
-                else:
-                    # a create_graph=True gradient is cut from its graph first (see Optimizer.zero_grad)
-                    if p.grad.requires_grad:
-                        if p.grad.grad_fn is not None:
-                            p.grad.detach_()
-                        else:
-                            p.grad.requires_grad_(False)
-                    with no_grad():
-                        p.grad.zero_()
+                else:  # in place, a create_graph gradient cut from its graph first, as the optimizers'
+                    zero_grad_of(p)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every descendant (children first) and then on self; returns self."""

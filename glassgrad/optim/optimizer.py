@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.grad_accumulation import zero_grad_of
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
@@ -28,7 +29,6 @@ from glassgrad.optim.optimizer_helpers import (
     check_betas,
     refuse_differentiable,
     state_like,
-    zero_grad_of,
 )
 from glassgrad.optim.optimizer_hooks import (
     OptimizerHooks,

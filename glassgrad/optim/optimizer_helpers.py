@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.backend import array_module
-from glassgrad.memory_overlap import writable_alias
-from glassgrad.optim.sparse_grads import zeroed
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -16,7 +12,6 @@ __all__ = [
     "betas_of",
     "apply_weight_decay",
     "state_like",
-    "zero_grad_of",
 ]
 
 
@@ -51,24 +46,3 @@ def state_like(p: Tensor, arr: Any) -> Tensor:
     DTensor parameter a DTensor with its mesh and placements, as PyTorch's ``zeros_like(p)`` is."""
     make = getattr(type(p), "_state_like", None)
     return make(p, arr) if make is not None else Tensor(arr, _wrap=True)
-
-
-def zero_grad_of(p: Tensor) -> None:
-    """``p.grad`` zeroed for ``zero_grad(set_to_none=False)``, in place as PyTorch's
-    ``p.grad.zero_()``: a ``.grad`` viewing a flat buffer zeroes the buffer, and whoever holds the
-    ``.grad`` sees the zeros."""
-    grad = p.grad
-    if grad.requires_grad:
-        # a backward(create_graph=True) gradient: cut from its graph first, as PyTorch,
-        # or the next create_graph backward would differentiate through the old one
-        if grad.grad_fn is not None:
-            grad.detach_()
-        else:
-            grad.requires_grad_(False)
-    if grad.is_sparse:  # (Embedding(sparse=True)): a sparse gradient with no entries
-        p._grad = zeroed(grad)
-    elif grad._data.flags.writeable or writable_alias(grad._data) is not None:
-        with no_grad():  # (as Module.zero_grad: never recorded)
-            grad.zero_()  # (an expanded .grad: its shared memory, as PyTorch's zero_())
-    else:  # over a read-only NumPy array's memory (from_numpy), which zero_() refuses
-        grad._data = array_module(grad._data).zeros_like(grad._data)

@@ -1,5 +1,5 @@
 """ATen-level functions that programs call directly, built from glassgrad's own ops:
-``norm_except_dim`` (old weight-norm code), ``conv_tbc`` (fairseq's time-major convolution),
+``norm_except_dim`` and ``_weight_norm`` (weight-norm code), ``conv_tbc`` (fairseq's time-major convolution),
 ``native_layer_norm`` / ``native_batch_norm`` / ``native_dropout`` (the layers with their saved
 statistics or mask), the eager control flow ``cond`` / ``while_loop`` (``torch.export``'s
 structured forms, run as Python here), and ``default_generator``, ``newaxis``, ``is_storage``,
@@ -26,7 +26,7 @@ from glassgrad.random import _default_generator as default_generator
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "affine_grid_generator", "cond", "conv_tbc", "convolution", "default_generator", "grid_sampler", "is_distributed", "is_storage", "native_batch_norm",
+    "_weight_norm", "affine_grid_generator", "cond", "conv_tbc", "convolution", "default_generator", "grid_sampler", "is_distributed", "is_storage", "native_batch_norm",
     "native_dropout", "native_layer_norm", "newaxis", "norm_except_dim", "while_loop",
 ]  # fmt: skip
 
@@ -64,6 +64,16 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa:
         )
     others = [d for d in range(v.dim()) if d != dim]
     return v.norm(pow, dim=others, keepdim=True) if others else v.abs()
+
+
+def _weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
+    """Weight normalisation's weight ``v * (g / norm_except_dim(v, 2, dim))`` (``torch._weight_norm``:
+    checkpoint converters fold ``weight_g``/``weight_v`` into a plain weight with it).
+
+    Shape:
+        v ``(d_0, ..., d_{n-1})``, g of ``norm_except_dim(v, 2, dim)``'s shape -> v's shape.
+    """
+    return v * (g / norm_except_dim(v, 2, dim))
 
 
 def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:  # noqa: A002

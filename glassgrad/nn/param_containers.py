@@ -18,7 +18,7 @@ def _param_line(key: Any, p: Any, legacy_type: bool = False) -> str:
     """One entry of the repr; ParameterDict names the legacy type (``torch.FloatTensor``), as PyTorch."""
     if isinstance(p, Tensor):
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        size = "x".join(str(s) for s in p.shape)
+        size = "x".join(str(s) for s in p.size())  # size(), not shape: a lazy placeholder's is (0,)
         return f"  ({key}): {kind} containing: [{p.type() if legacy_type else p.dtype} of size {size}]"
     return f"  ({key}): Object of type: {type(p).__name__}"
 

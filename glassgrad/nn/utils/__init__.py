@@ -18,7 +18,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import fusion as fusion  # PyTorch: a submodule, not in __all__
 from glassgrad.nn.utils import memory_format as memory_format
@@ -101,6 +101,9 @@ def get_total_norm(
     if not tensors:
         return Tensor().new_zeros(())  # PyTorch's torch.tensor(0.0): 0-d, of the default dtype
     xp = array_module(tensors[0]._data)
+    for t in tensors:
+        if t._data.dtype.kind not in "fc":  # PyTorch's linalg.vector_norm refuses them
+            raise DTypeError(f"get_total_norm: expected floating point or complex tensors, got {t.dtype}")
     norm_type = float(norm_type)
     if math.isinf(norm_type):
         if any(t._data.size == 0 for t in tensors):  # (max and min have no value on nothing)
@@ -223,23 +226,22 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of ``vec`` into ``parameters`` in place (the inverse of the above).
+    """Make ``parameters`` consecutive views of ``vec`` (the inverse of the above).
+
+    As PyTorch's, each parameter's ``.data`` becomes its slice of ``vec`` (so it takes ``vec``'s
+    dtype, and later in-place changes to ``vec`` reach the parameters: flat-parameter programs
+    update the model through it); a longer ``vec`` leaves its tail unused.
 
     Shape:
-        vec ``(sum of numel,)``.
+        vec ``(n,)`` with ``n >=`` the total numel of ``parameters``.
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
-    params = list(parameters)
-    total = sum(p.numel() for p in params)
-    if vec.ndim != 1 or vec.shape[0] != total:
-        raise ShapeError(f"vector_to_parameters: expected a vector ({total},), got {tuple(vec.shape)}")
     pointer = 0
-    with no_grad():
-        for p in params:
-            n = p.numel()
-            p.copy_(vec._data[pointer : pointer + n].reshape(p.shape))  # (n,) -> p.shape
-            pointer += n
+    for p in parameters:
+        n = p.numel()
+        p.data = vec[pointer : pointer + n].view_as(p).data  # (n,) -> p.shape, sharing vec's memory
+        pointer += n
 
 
 def count_parameters(model: Module, trainable_only: bool = True) -> int:

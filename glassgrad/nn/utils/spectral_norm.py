@@ -17,6 +17,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.functional import normalize
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.parameter import UninitializedParameter
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -80,6 +81,11 @@ class SpectralNorm:
                 )
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters.get(name)
+        if isinstance(weight, UninitializedParameter):  # its shape is not known yet: PyTorch's words
+            raise ValueError(
+                "The module passed to `SpectralNorm` can't have uninitialized parameters. "
+                "Make sure to run the dummy forward before applying spectral normalization"
+            )
         if not isinstance(weight, Parameter):
             got = "a buffer" if name in module._buffers else "none"
             raise ValueError(

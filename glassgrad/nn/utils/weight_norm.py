@@ -15,22 +15,11 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.parameter import UninitializedParameter
 from glassgrad.tensor import Tensor
+from glassgrad.torch_aten_more import _weight_norm, norm_except_dim
 
 __all__ = ["weight_norm", "remove_weight_norm", "WeightNorm"]
-
-
-def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002 - PyTorch's name
-    """The ``pow``-norm of ``v`` over every dim but ``dim`` (kept as size-1 dims); all dims for -1."""
-    if dim == -1:
-        return (v.abs() ** pow).sum() ** (1.0 / pow)
-    dim = dim % v.ndim
-    others = tuple(d for d in range(v.ndim) if d != dim)
-    return (v.abs() ** pow).sum(dim=others, keepdim=True) ** (1.0 / pow)
-
-
-def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
-    return v * (g / norm_except_dim(v, 2, dim))
 
 
 class WeightNorm:
@@ -58,6 +47,11 @@ class WeightNorm:
         dim = -1 if dim is None else dim
         fn = WeightNorm(name, dim)
         weight = getattr(module, name)
+        if isinstance(weight, UninitializedParameter):  # its shape is not known yet: PyTorch's words
+            raise ValueError(
+                "The module passed to `WeightNorm` can't have uninitialized parameters. "
+                "Make sure to run the dummy forward before applying weight normalization"
+            )
         if not isinstance(weight, Parameter):
             raise ValueError(f"weight_norm: expected {name!r} to be a parameter of {type(module).__name__}")
         if dim != -1 and not -weight.ndim <= dim < weight.ndim:  # -1: one norm for the whole tensor

@@ -19,7 +19,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu", "opt_einsum"]
+__all__ = ["cudnn", "mps", "cuda", "mkldnn", "openmp", "cpu", "mha", "opt_einsum"]
 
 # PyTorch's global-flag freeze: after disable_global_flags() the cudnn switches may only change
 # inside cudnn.flags(...). The state lives in this dict, not in a module global: PyTorch's functions
@@ -142,6 +142,7 @@ def _cpu_capability() -> str:
 
 cpu = _module("cpu", get_cpu_capability=_cpu_capability)
 
+
 # torch.backends.cuda's scaled-dot-product-attention switches: the same table that
 # glassgrad.nn.attention.sdpa_kernel sets (nn/functional/sdpa_backend.py; port round 5)
 from glassgrad.nn.functional import sdpa_backend as _sdpa  # noqa: E402
@@ -154,3 +155,13 @@ for _name in _SDPA_NAMES:
 
 # torch.backends.opt_einsum: einsum's path-search switches (port round 56)
 from glassgrad.backends import opt_einsum  # noqa: E402
+
+# torch.backends.mha: whether MultiheadAttention and the Transformer encoder may take PyTorch's
+# inference fast paths, whose results glassgrad reproduces (nn/transformer_fastpath.py)
+from glassgrad.nn import transformer_fastpath as _fastpath  # noqa: E402
+
+mha = _module(
+    "mha",
+    get_fastpath_enabled=_fastpath.get_fastpath_enabled,
+    set_fastpath_enabled=_fastpath.set_fastpath_enabled,
+)

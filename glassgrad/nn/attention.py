@@ -6,8 +6,8 @@ run through ``F.scaled_dot_product_attention``, joined, and projected back by ``
 
 Masks use PyTorch's ``nn.MultiheadAttention`` convention: a bool ``attn_mask`` or
 ``key_padding_mask`` is True where attention is NOT allowed; a float one is added to the scores.
-A query whose keys are all masked gets a zero attention output (PyTorch returns NaN there when
-``need_weights=True`` and zeros through its fused path; glassgrad always gives zeros, weights too).
+A query whose keys are all masked gets PyTorch's values: NaN (output and weights) with
+``need_weights=True`` and through the inference fast path, 0 through SDPA otherwise.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from glassgrad.nn.functional.attention import attention_weights
 from glassgrad.nn.functional.sdpa_backend import SDPBackend, sdpa_kernel
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.transformer_fastpath import mha_fast_path
 from glassgrad.ops.joining import cat
 from glassgrad.ops.matmul import matmul
 from glassgrad.tensor import Tensor
@@ -63,6 +64,18 @@ def _blocked_to_sdpa(mask: Any, dtype: Any) -> Any:
     if m.dtype.kind != "f":
         raise DTypeError(f"MultiheadAttention: expected bool or float masks, got {m.dtype}")
     return m.astype(dtype, copy=False)
+
+
+def _check_weights_mask_dtype(attn_mask: Any, key_padding_mask: Any, dtype: Any) -> None:
+    """PyTorch computes the weights by ``baddbmm(mask, q, k^T)``, which takes only a mask of the
+    query's dtype: its masks, a bool one as the query's dtype, summed (so promoted)."""
+    given = [m._data.dtype for m in (attn_mask, key_padding_mask) if isinstance(m, Tensor)]
+    kinds = [dtype if d == np.bool_ else d for d in given]
+    if kinds and np.result_type(*kinds) != dtype:
+        raise DTypeError(
+            "MultiheadAttention: expected float masks of the query's dtype with need_weights=True "
+            f"(PyTorch's baddbmm refuses the mix), got {np.result_type(*kinds)} masks and a {dtype} query"
+        )
 
 
 def _merge(a: Any, b: Any, dtype: Any) -> Any:
@@ -227,6 +240,35 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
+        native = mha_fast_path(self, query, key, value, attn_mask, key_padding_mask)
+        return self._attend(
+            query,
+            key,
+            value,
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            average_attn_weights,
+            is_causal,
+            native,
+        )
+
+    def _attend(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Any,
+        need_weights: bool,
+        attn_mask: Any,
+        average_attn_weights: bool,
+        is_causal: bool,
+        native: bool,
+    ) -> tuple[Tensor, Tensor | None]:
+        """``forward``'s computation; ``native``: as PyTorch's fused inference kernels compute it
+        (``transformer_fastpath``), which take no causal hint and give NaN for a query whose keys
+        are all masked. Outside them the hint needs its mask, and such a query gets NaN with the
+        weights (softmax's 0/0) and 0 through SDPA without them, as in PyTorch."""
         batched = self._check(query, key, value)
         same = (query is key, key is value)
         if not batched:  # (L, E) -> (1, L, E)
@@ -242,8 +284,13 @@ class MultiheadAttention(Module):
             value = key
         N, L, S = query.shape[0], query.shape[1], key.shape[1]
         H, dt = self.num_heads, query._data.dtype
-        if is_causal and attn_mask is None:  # PyTorch requires the mask with the hint; build it
-            attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
+        if native:
+            is_causal = False
+        elif is_causal and attn_mask is None:
+            raise RuntimeError(
+                "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                "method `generate_square_subsequent_mask` to create this mask."
+            )
         # PyTorch hands the hint to SDPA in place of the mask when it needs no weights and has no
         # padding mask: the top-left triangle over every key column, bias_k's and the zero one too
         # (a meta query keeps the given mask: shapes only, and the hint's would be a CPU array)
@@ -257,6 +304,8 @@ class MultiheadAttention(Module):
                 "Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.",
                 stacklevel=user_stacklevel(),
             )
+        if need_weights and not native:
+            _check_weights_mask_dtype(attn_mask, key_padding_mask, dt)
         mask = self._mask(attn_mask, key_padding_mask, N, L, S, batched, dt)
 
         q, k, v = self._project(query, key, value)  # (N, L, E), (N, S, E), (N, S, E)
@@ -273,7 +322,8 @@ class MultiheadAttention(Module):
             mask = _blocked_to_sdpa(~np.tril(np.ones((L, k.shape[2]), dtype=bool)), dt)
 
         attn_mask_t = None if mask is None else Tensor(mask, _wrap=True)
-        w = attention_weights(q, k, attn_mask_t)  # (N, h, L, S)
+        safe = not (native or need_weights)  # PyTorch's SDPA path: 0 for a fully masked query
+        w = attention_weights(q, k, attn_mask_t, zero_blocked_rows=safe)  # (N, h, L, S)
         if self.training and self.dropout > 0.0:
             w = F.dropout(w, self.dropout, training=True)
         out = matmul(w, v)  # (N, h, L, S) @ (N, h, S, E/h) -> (N, h, L, E/h)

@@ -4,13 +4,10 @@ and ``Transformer``.
 
 A layer is attention then a position-wise MLP, each wrapped in a residual connection and a
 LayerNorm: after the sum (``norm_first=False``, the original "post-norm") or on the branch's input
-(``norm_first=True``, "pre-norm", which trains deep stacks without warmup tricks). Masks follow
-``nn.MultiheadAttention`` (bool True = blocked, float = added); ``*_is_causal=True`` without a mask
-builds the look-ahead mask.
-
-PyTorch's encoder has an inference fast path that turns a padded batch into a nested tensor and
-returns 0 at padded positions; glassgrad always computes the plain path, whose padded positions
-hold ordinary (ignored) values.
+(``norm_first=True``, "pre-norm"). Masks follow ``nn.MultiheadAttention`` (bool True = blocked,
+float = added); ``*_is_causal=True`` hints that the mask given is the look-ahead one (PyTorch's
+hint: it needs the mask). In evaluation without grad the values are those of PyTorch's fused paths
+where they differ (0 at padded positions through the encoder's nested tensors: transformer_fastpath).
 """
 
 from __future__ import annotations
@@ -25,13 +22,13 @@ from glassgrad import dtypes
 from glassgrad.device import is_meta_device
 from glassgrad.errors import ShapeError
 from glassgrad.nn import init
+from glassgrad.nn import transformer_fastpath as fast
 from glassgrad.nn.attention import MultiheadAttention
 from glassgrad.nn.container import ModuleList
 from glassgrad.nn.dropout import Dropout
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module
 from glassgrad.nn.normalization import LayerNorm
-from glassgrad.nn.transformer_fastpath import use_nested_tensor
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -145,13 +142,13 @@ class TransformerEncoderLayer(_TransformerLayer):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
-        sa = (src_mask, src_key_padding_mask, is_causal)  # MultiheadAttention builds a hinted mask
+        sa, ff = fast.encoder_layer_blocks(self, src, src_mask, src_key_padding_mask, is_causal)
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), *sa)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, *sa))
-        return self.norm2(x + self._ff_block(x))
+            x = x + sa(self.norm1(x))
+            return x + ff(self.norm2(x))
+        x = self.norm1(x + sa(x))
+        return self.norm2(x + ff(x))
 
 
 class TransformerDecoderLayer(_TransformerLayer):
@@ -225,7 +222,7 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check  # PyTorch's
-        self.use_nested_tensor = use_nested_tensor(
+        self.use_nested_tensor = fast.use_nested_tensor(
             encoder_layer, TransformerEncoderLayer, enable_nested_tensor
         )
 
@@ -236,9 +233,14 @@ class TransformerEncoder(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool | None = None,
     ) -> Tensor:
-        x = src
+        kpm = fast.canonical_mask(src_key_padding_mask, src.dtype, "src_key_padding_mask", mask, "mask")
+        mask = fast.canonical_mask(mask, src.dtype, "mask")
+        pad = fast.nested_padding(self, src, mask, kpm)  # (N, S) or None: PyTorch's nested-tensor path
+        kpm, x = kpm if pad is None else Tensor(pad, _wrap=True), src
         for layer in self.layers:
-            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+            x = layer(x, src_mask=mask, src_key_padding_mask=kpm, is_causal=bool(is_causal))
+        if pad is not None:
+            x = x.masked_fill(Tensor(pad[..., None], _wrap=True), 0.0)  # its to_padded_tensor(0.0)
         return x if self.norm is None else self.norm(x)
 
 

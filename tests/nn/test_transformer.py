@@ -122,10 +122,11 @@ def test_decoder_causal_leak():
     """With a causal target mask, changing target token t never changes outputs before t."""
     model = nn.Transformer(8, 2, 1, 2, 16, dropout=0.0, batch_first=True).eval()
     src, tgt = randn(1, 5, 8), randn(1, 6, 8)
-    base = model(gg.tensor(src), gg.tensor(tgt), tgt_is_causal=True).detach().numpy()
+    mask = nn.Transformer.generate_square_subsequent_mask(6)  # the hint needs its mask, as PyTorch
+    base = model(gg.tensor(src), gg.tensor(tgt), tgt_mask=mask, tgt_is_causal=True).detach().numpy()
     for t in range(6):
         tgt2 = tgt.copy()
         tgt2[0, t] += 3.0
-        out = model(gg.tensor(src), gg.tensor(tgt2), tgt_is_causal=True).detach().numpy()
+        out = model(gg.tensor(src), gg.tensor(tgt2), tgt_mask=mask, tgt_is_causal=True).detach().numpy()
         np.testing.assert_allclose(out[0, :t], base[0, :t], rtol=0, atol=1e-6)
         assert not np.allclose(out[0, t], base[0, t])

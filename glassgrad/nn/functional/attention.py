@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, on_device_of
+from glassgrad.nn.attention_bias import CausalBias
 from glassgrad.nn.functional.layers import dropout
-from glassgrad.nn.functional.sdpa_backend import check_math_enabled, math_on, query_layout
+from glassgrad.nn.functional.sdpa_backend import check_math_enabled, flash_cpu, math_on, query_layout
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
 from glassgrad.ops import softmax as _SM
@@ -46,7 +47,12 @@ def _check(query: Tensor, key: Tensor, value: Tensor | None, enable_gqa: bool) -
             f"with matching E and S, got {query.shape}, {key.shape} and "
             f"{None if value is None else value.shape}"
         )
-    if enable_gqa and (query.ndim < 3 or query.shape[-3] % key.shape[-3]):
+    if enable_gqa and min(query.ndim, key.ndim) < 3:  # PyTorch reads dim -3 and raises IndexError
+        raise IndexOutOfRangeError(
+            "scaled_dot_product_attention: expected query and key with a heads dim (*, H, L, E) with "
+            f"enable_gqa=True, got {query.shape} and {key.shape}"
+        )
+    if enable_gqa and query.shape[-3] % key.shape[-3]:
         raise ShapeError(
             "scaled_dot_product_attention: expected query heads to be a multiple of key heads with "
             f"enable_gqa=True, got query {query.shape} and key {key.shape}"
@@ -68,8 +74,10 @@ def _weights(
     attn_mask: Any,
     is_causal: bool,
     scale: float | None,
+    zero_blocked_rows: bool = True,
 ) -> Tensor:
-    """softmax(Q K^T * scale + mask) along the keys, fully blocked rows set to 0.  (*, L, S)."""
+    """softmax(Q K^T * scale + mask) along the keys, fully blocked rows set to 0 (or left NaN
+    without ``zero_blocked_rows``).  (*, L, S)."""
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     # scaling Q (L x E values) instead of the scores (L x S) is the same product, done on fewer numbers
@@ -77,18 +85,24 @@ def _weights(
     xp = array_module(scores._data)
     if is_causal:
         if attn_mask is not None:
-            raise ValueError("scaled_dot_product_attention: expected attn_mask=None with is_causal=True")
+            raise ArgumentError(  # PyTorch's RuntimeError; also a ValueError, as glassgrad's was
+                "scaled_dot_product_attention: expected attn_mask=None with is_causal=True "
+                "(an explicit attn_mask should not be set when is_causal=True)"
+            )
         attn_mask = on_device_of(scores._data, xp.tril(xp.ones((L, S), dtype=bool)))  # query i sees keys 0..i
     if attn_mask is None:
         return _SM.softmax(scores, -1)
     mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
     try:
-        np.broadcast_shapes(mask.shape, scores.shape)
+        # PyTorch adds the mask into the scores in place: it may broadcast up to them, not beyond
+        fits = np.broadcast_shapes(mask.shape, scores.shape) == scores.shape
     except ValueError:
+        fits = False
+    if not fits:
         raise ShapeError(
             f"scaled_dot_product_attention: expected attn_mask broadcastable to the scores {scores.shape}, "
             f"got {mask.shape}"
-        ) from None
+        )
     if mask.dtype == np.bool_:
         # as an additive 0 / -inf bias: the same scores as masked_fill, and an add's backward is free
         bias = xp.where(mask, 0.0, -xp.inf).astype(scores._data.dtype)
@@ -110,6 +124,8 @@ def _weights(
         raise DTypeError(
             f"scaled_dot_product_attention: expected a bool or float attn_mask, got {mask.dtype}"
         )
+    if not zero_blocked_rows:
+        return _SM.softmax(scores, -1)
     dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)  # (*, L, 1): no key to attend to
     if dead.__class__ is not MetaArray and not dead.any():  # meta: no values, take the general path
         return _SM.softmax(scores, -1)
@@ -117,6 +133,15 @@ def _weights(
     # query reads nothing and no gradient flows back through it.
     probs = _SM.softmax(_I.masked_fill(scores, dead, 0.0), -1)
     return _I.masked_fill(probs, dead, 0.0)
+
+
+def _with_look_ahead(attn_mask: Any, L: int, S: int) -> Tensor:
+    """The mask with the top-left look-ahead triangle applied too, as PyTorch's CPU flash kernel
+    takes a mask and ``is_causal=True`` together (its math kernel refuses the pair).  (.., L, S)."""
+    m = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    xp = array_module(m)
+    tril = on_device_of(m, xp.tril(xp.ones((L, S), dtype=bool)))  # query i sees keys 0..i
+    return Tensor(m & tril if m.dtype == np.bool_ else xp.where(tril, m, -xp.inf).astype(m.dtype), _wrap=True)
 
 
 def scaled_dot_product_attention(
@@ -136,7 +161,8 @@ def scaled_dot_product_attention(
         attn_mask: bool (True = attend) or float (added to the scores), broadcastable to (*, L, S).
         dropout_p: dropout on the attention weights (always applied when > 0, as PyTorch; pass
             0.0 in evaluation).
-        is_causal: use the look-ahead mask tril(ones(L, S)); attn_mask must then be None.
+        is_causal: use the look-ahead mask tril(ones(L, S)); with attn_mask too, both apply where
+            PyTorch's CPU flash kernel would run (``sdpa_backend.flash_cpu``), else it raises.
         scale: the factor on Q K^T; default 1 / sqrt(E).
         enable_gqa: grouped-query attention: key and value have Hk heads (dim -3), query a multiple
             of them; each key/value head serves Hq / Hk consecutive query heads.
@@ -161,11 +187,18 @@ def scaled_dot_product_attention(
     if enable_gqa:
         groups = query.shape[-3] // key.shape[-3]
         key, value = _repeat_heads(key, groups), _repeat_heads(value, groups)
+    if is_causal and attn_mask is not None:
+        if isinstance(attn_mask, CausalBias):  # PyTorch's CausalBias dispatch refuses the pair first
+            raise ValueError(
+                "scaled_dot_product_attention: CausalBias should not be used with is_causal=True"
+            )
+        if flash_cpu(query, key, value, dropout_p, attn_mask):
+            attn_mask, is_causal = _with_look_ahead(attn_mask, query.shape[-2], key.shape[-2]), False
     w = _weights(query, key, attn_mask, is_causal, scale)
     if dropout_p > 0.0:
         w = dropout(w, dropout_p, training=True)
     out = _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
-    return query_layout(out, *given, dropout_p)  # PyTorch's memory layout for this call
+    return query_layout(out, *given, dropout_p, attn_mask)  # PyTorch's memory layout for this call
 
 
 def attention_weights(
@@ -175,11 +208,14 @@ def attention_weights(
     is_causal: bool = False,
     scale: float | None = None,
     enable_gqa: bool = False,
+    zero_blocked_rows: bool = True,
 ) -> Tensor:
     """The attention weights softmax(Q K^T * scale + mask) that ``scaled_dot_product_attention``
     multiplies V by (without dropout), for inspection and plotting. glassgrad only.
 
-    Each row sums to 1, except a fully masked row, which is all 0. Differentiable.
+    Each row sums to 1, except a fully masked row, which is all 0 (SDPA's value), or NaN with
+    ``zero_blocked_rows=False`` (a plain softmax's 0/0, as PyTorch's MultiheadAttention returns
+    it with ``need_weights=True``). Differentiable.
 
     Shape:
         query: (*, L, E); key: (*, S, E); returns (*, L, S).
@@ -194,4 +230,4 @@ def attention_weights(
     _check(query, key, None, enable_gqa)
     if enable_gqa:
         key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
-    return _weights(query, key, attn_mask, is_causal, scale)
+    return _weights(query, key, attn_mask, is_causal, scale, zero_blocked_rows)

@@ -20,7 +20,7 @@ def _holder() -> type:
     stay the caller's tensors, not Parameters of a new layer)."""
     from glassgrad.nn.attention import MultiheadAttention as M  # (nn.attention imports F: no cycle at load)
 
-    names = ("forward", "_check", "_project", "_heads", "_join", "_mask")
+    names = ("_attend", "_check", "_project", "_heads", "_join", "_mask")
     return type("_MultiHeadAttentionCall", (), {n: getattr(M, n) for n in names})
 
 
@@ -87,13 +87,6 @@ def multi_head_attention_forward(
     h.bias_k, h.bias_v, h.add_zero_attn = bias_k, bias_v, add_zero_attn
     h.dropout, h.training, h.batch_first = dropout_p, training, False
     h.out_proj = lambda x: F.linear(x, out_proj_weight, out_proj_bias)
-    return h.forward(
-        query,
-        key,
-        value,
-        key_padding_mask=key_padding_mask,
-        need_weights=need_weights,
-        attn_mask=attn_mask,
-        average_attn_weights=average_attn_weights,
-        is_causal=is_causal,
-    )
+    # never PyTorch's fused path: that is the module's alone
+    args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal, False)
+    return h._attend(query, key, value, *args)

@@ -35,6 +35,8 @@ import enum
 import warnings
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
@@ -60,6 +62,7 @@ __all__ = [
     "check_math_enabled",
     *SWITCHES,
     "query_layout",
+    "flash_cpu",
     "SWITCHES",
 ]
 
@@ -238,13 +241,48 @@ def _unit_last_stride(a) -> bool:
     return a.shape[-1] <= 1 or a.strides[-1] == a.itemsize
 
 
-def query_layout(out: Tensor, query: Tensor, key: Tensor, value: Tensor, dropout_p: float) -> Tensor:
+def _flash_mask(mask: Tensor | None, q, k) -> bool:
+    """PyTorch's ``check_attn_mask_shape``: no mask, or one without grad, (L or 1, S or 1) in its
+    last dims, 2-D or 4-D with (N or 1, H or 1) in front."""
+    if mask is None:
+        return True
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if (isinstance(mask, Tensor) and mask.requires_grad) or m.ndim not in (2, 4):
+        return False
+    if m.shape[-2] not in (q.shape[-2], 1) or m.shape[-1] not in (k.shape[-2], 1):
+        return False
+    return m.ndim == 2 or (m.shape[0] in (q.shape[0], 1) and m.shape[1] in (q.shape[1], 1))
+
+
+def flash_cpu(
+    query: Tensor, key: Tensor, value: Tensor, dropout_p: float, attn_mask: Tensor | None = None
+) -> bool:
+    """Whether PyTorch's CPU dispatch runs its flash kernel on these inputs (else its math kernel):
+    4-D inputs without dropout, E == Ev, L > 0 and S > 0, the last dim of query, key and value
+    each at unit stride, a mask it takes (``_flash_mask``), FLASH enabled."""
+    q, k, v = query._data, key._data, value._data
+    return not (
+        q.ndim != 4
+        or k.ndim != 4
+        or v.ndim != 4
+        or dropout_p > 0.0
+        or q.shape[-1] != v.shape[-1]
+        or q.shape[-2] == 0
+        or k.shape[-2] == 0
+        or not _ENABLED[SDPBackend.FLASH_ATTENTION]
+        or not (_unit_last_stride(q) and _unit_last_stride(k) and _unit_last_stride(v))
+        or not _flash_mask(attn_mask, q, k)
+    )
+
+
+def query_layout(
+    out: Tensor, query: Tensor, key: Tensor, value: Tensor, dropout_p: float, attn_mask: Tensor | None = None
+) -> Tensor:
     """``out`` (N, H, L, Ev), copied into the query's memory order where PyTorch's CPU flash
     kernel would have produced it (it allocates its output like the query); else ``out`` itself.
 
-    That kernel runs on 4-D inputs without dropout, with E == Ev, L > 0 and S > 0, and with the
-    last dim of query, key and value each at unit stride; otherwise PyTorch falls back to its math
-    kernel, whose output is contiguous.
+    That kernel runs where ``flash_cpu`` says; otherwise PyTorch falls back to its math kernel,
+    whose output is contiguous.
 
     Only the layout changes (values and gradients are the same): one recorded copy
     (``QueryLayoutCopy``), so the output is a tensor of its own, not a view, and in-place ops on it are
@@ -252,17 +290,8 @@ def query_layout(out: Tensor, query: Tensor, key: Tensor, value: Tensor, dropout
     ``empty_like`` does, so a query cut from a wider projection (``x.chunk(3, -1)`` then ``view``
     and ``transpose``) counts as (N, L, H, E) too.
     """
-    q, k, v = query._data, key._data, value._data
-    if (
-        q.ndim != 4
-        or q.flags.c_contiguous
-        or dropout_p > 0.0
-        or q.shape[-1] != v.shape[-1]
-        or q.shape[-2] == 0
-        or k.shape[-2] == 0
-        or not _ENABLED[SDPBackend.FLASH_ATTENTION]
-        or not (_unit_last_stride(q) and _unit_last_stride(k) and _unit_last_stride(v))
-    ):
+    q = query._data
+    if q.flags.c_contiguous or not flash_cpu(query, key, value, dropout_p, attn_mask):
         return out
     order = _memory_order(q.shape, q.strides)
     if order == [0, 1, 2, 3]:

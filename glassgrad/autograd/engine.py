@@ -10,6 +10,7 @@ identity and summed; leaves accumulate into ``.grad``. Saved arrays are freed un
 from __future__ import annotations
 
 from heapq import heapify, heappop, heappush
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
 from glassgrad.autograd.engine_modes import in_pass_mode, passes
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
-from glassgrad.autograd.grad_accumulation import add_into, laid_as
+from glassgrad.autograd.grad_accumulation import accumulating, add_into, laid_as
 from glassgrad.autograd.gradient_edge import backward_inputs
 from glassgrad.autograd.hooks import retain_grad
 from glassgrad.autograd.shapes import unbroadcast
@@ -35,17 +36,14 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = ["backward", "run_backward", "pass_id"]
 
-#: Counts backward passes: per-pass scratch (split's shared gradient buffer) tells a new pass apart.
-_passes = [0]
-
-
-#: The passes running now, innermost last: ``[starts, need, reach]`` of each (``multi_grad.py``).
-running: list = []
+#: Numbers backward passes over all threads: per-pass scratch (split's shared gradient buffer)
+#: tells a new pass apart, and an outer pass gets its number back when a nested one ends.
+_pass_ids = count(1)
 
 
 def pass_id() -> int:
-    """The number of the backward pass running now (or of the last one)."""
-    return _passes[0]
+    """The number of the backward pass running now in this thread (or of its last one)."""
+    return passes.id
 
 
 def backward(
@@ -123,7 +121,9 @@ def run_backward(
     """``_propagate`` with NumPy's floating-point warnings off: a gradient may be inf or nan on
     purpose (the backward of 1/x at 0), and PyTorch says nothing then; set once per pass."""
     token = quiet_start()
+    running, outer = passes.running, passes.id
     depth = len(running)
+    passes.id = next(_pass_ids)  # (atomic under the GIL)
     passes.all_leaves.append(inputs is None)  # what torch.autograd._is_checkpoint_valid() reads
     try:  # in grad mode create_graph, as PyTorch's engine (engine_modes.in_pass_mode)
         args = (roots, retain_graph, inputs, accumulate, run_inputs, create_graph)
@@ -131,6 +131,8 @@ def run_backward(
     finally:
         del running[depth:]
         passes.all_leaves.pop()
+        if passes.all_leaves:  # a nested pass ended: the outer one's id again (the last one's stays)
+            passes.id = outer
         quiet_end(token)
 
 
@@ -155,7 +157,6 @@ def _propagate(
     With ``inputs``, only the nodes that lead to one run, as in PyTorch (``engine_hooked.prune``;
     ``run_inputs``: the inputs' own nodes run too, as ``backward(inputs=...)`` does).
     """
-    _passes[0] += 1
     grads: dict[Node, object] = {}
     leaves: dict[int, list] = {}
     early: dict[int, int] | None = {} if accumulate else None  # hooked leaf -> feeds still to come
@@ -193,7 +194,7 @@ def _propagate(
                 early[id(nxt)] = early.get(id(nxt), 0) + 1
 
     need = prune(starts, pending, capture, inputs, run_inputs) if inputs else None
-    running.append([starts, need, None])
+    passes.running.append([starts, need, None])
     # Of the nodes whose gradient is complete, the newest (highest ``seq``) runs first, as in
     # PyTorch's engine: hooks that pair backward calls with forward calls in reverse (Opacus'
     # per-sample gradients of a cell called once per time step) see the same order.
@@ -340,10 +341,11 @@ def _accumulate_leaves(leaves: dict) -> None:
     for t, g in leaves.values():
         if t._hooks:
             g = _run_hooks(t._hooks, g)
-        if _post_hooks and id(t) in _post_hooks:  # hooks around accumulation (accumulate_hooks.py)
-            run_accumulate_hooks(t, g, given, _store_grad)
-        else:
-            _store_grad(t, g, given)
+        with accumulating:  # (another thread's pass may be storing into this leaf: grad_accumulation)
+            if _post_hooks and id(t) in _post_hooks:  # hooks around accumulation (accumulate_hooks.py)
+                run_accumulate_hooks(t, g, given, _store_grad)
+            else:
+                _store_grad(t, g, given)
 
 
 def _store_grad(t, g, given: set) -> None:

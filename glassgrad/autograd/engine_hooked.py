@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.engine_checks import _check_versions
+from glassgrad.autograd.engine_modes import passes
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.errors import GraphError
@@ -23,10 +24,6 @@ __all__ = ["Needed", "input_floor", "prune", "run_hooked", "take_input", "refuse
 
 #: The pending count of a node a pruned pass does not run: it never reaches 0.
 _NEVER = 1 << 62
-
-#: The id (``engine.pass_id()``) of the latest pass with ``inputs``: a reentrant checkpoint
-#: refuses to run its nested backward inside one (``refuse_reentrant_checkpoint``), as PyTorch's.
-_pruned_pass = [None]
 
 
 def input_floor(inputs: list | None, accumulate: bool) -> int:
@@ -80,9 +77,7 @@ class Needed:
 def refuse_reentrant_checkpoint() -> None:
     """Raise PyTorch's error when a reentrant checkpoint's backward runs in a pass with
     ``inputs``: its nested backward would fill the ``.grad`` of every parameter inside."""
-    from glassgrad.autograd.engine import pass_id
-
-    if _pruned_pass[0] == pass_id():
+    if passes.pruned == passes.id:
         raise RuntimeError(
             "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or passing "
             "an `inputs` parameter to .backward(). To resolve this error, you can either set "
@@ -130,9 +125,7 @@ def prune(starts: list, pending: dict, capture: dict, inputs: list, run_inputs: 
                 left[nxt] = c
                 if not c:
                     stack.append(nxt)
-    from glassgrad.autograd.engine import pass_id
-
-    _pruned_pass[0] = pass_id()
+    passes.pruned = passes.id
     leaves = {id(t) for t in inputs if t._node is None}
     needed: set = set()
     if run_inputs:  # the inputs' nodes run, and the node PyTorch has for all of a multi-output op's

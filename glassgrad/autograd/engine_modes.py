@@ -53,8 +53,17 @@ vmap_loops = _VmapLoops()
 
 
 class _Passes(threading.local):
+    """The backward passes running in this thread, innermost last. Per thread, as PyTorch's
+    engine keeps its graph tasks: a pass another thread starts meanwhile neither renumbers this
+    one's (split's pieces share a gradient buffer per pass id) nor stands in for it."""
+
     def __init__(self) -> None:
         self.all_leaves: list = []  # per backward pass running now, innermost last: not input-bound
+        self.id = 0  # the id of the innermost pass running now, or of the last one (0: none yet)
+        self.running: list = []  # ``[starts, need, reach]`` per pass (``multi_grad.py``)
+        # the id of the latest pass with ``inputs``: a reentrant checkpoint refuses to run its
+        # nested backward inside one, as PyTorch's (``engine_hooked.refuse_reentrant_checkpoint``)
+        self.pruned = None
 
 
 passes = _Passes()

@@ -6,10 +6,17 @@ view into one flat buffer (``p.grad = flat[a:b].view_as(p)``) and reduces or ste
 a ``g = p.grad`` held across a second backward, or a post-accumulate hook, sees the sum. (Under
 ``create_graph=True`` the sum is out of place instead, a new Tensor in the graph:
 ``recorded.store_grad``.) The ``.grad`` a leaf gets first is laid out as the leaf (``laid_as``).
+
+``accumulating``: the lock the engine holds while it stores a gradient into a leaf and runs the
+leaf's post-accumulate hooks, as PyTorch's AccumulateGrad holds its mutex: threads running backward
+through one model at once (Hogwild-style training, an ensemble on ``concurrent.futures``) must not
+both find ``.grad`` None and keep one of the two gradients, nor interleave two in-place sums
+(NumPy lets go of the GIL inside ``+=``). Reentrant: a post-accumulate hook may run a backward.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
@@ -17,7 +24,9 @@ from glassgrad.backend import array_module, asarray, ndarray, quiet_end, quiet_s
 from glassgrad.memory_formats import element_strides, non_overlapping_and_dense, strided_zeros
 from glassgrad.memory_overlap import writable_alias
 
-__all__ = ["add_into", "laid_as", "zero_grad_of"]
+__all__ = ["add_into", "laid_as", "zero_grad_of", "accumulating"]
+
+accumulating = threading.RLock()
 
 
 def add_into(t: Any, g: Any) -> None:

@@ -7,16 +7,19 @@ gradients, as PyTorch's ``torch.autograd.graph.register_multi_grad_hook``.
 - ``"any"``: ``fn(grad)`` once per pass, with the first of those gradients computed.
 
 Built from one tensor hook per tensor (``register_hook``). What "the pass computes" is asked of
-the engine: each running pass leaves ``[starts, need, reach]`` in ``engine.running`` (its start
-nodes, the pruning of a pass with ``inputs``, and the nodes and leaves it reaches, found here on
-the first question of the pass), so a pass without such hooks pays one list append.
+the engine: each running pass leaves ``[starts, need, reach]`` in ``engine_modes.passes.running``
+(its start nodes, the pruning of a pass with ``inputs``, and the nodes and leaves it reaches, found
+here on the first question of the pass), so a pass without such hooks pays one list append.
+Passes and the gradients collected so far are per thread, as PyTorch keys them by graph task: two
+threads running backward through hooked tensors at once each get their own call.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
-from glassgrad.autograd import engine
+from glassgrad.autograd.engine_modes import passes
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.hooks import register_hook
 
@@ -25,9 +28,10 @@ __all__ = ["register_multi_grad_hook", "will_execute"]
 
 def will_execute(t: Any) -> bool:
     """Whether the backward pass running now computes ``t``'s gradient (its hooks will run)."""
-    if not engine.running:
+    running = passes.running
+    if not running:
         return False
-    record = engine.running[-1]
+    record = running[-1]
     starts, need, reach = record
     node = t._node
     if need is not None:  # a pass with inputs: only what leads to one of them
@@ -50,6 +54,11 @@ def _reach(starts: list) -> set:
             elif nxt is not None:
                 seen.add(id(nxt))
     return seen
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.state: dict[int, list] = {}  # id of the running pass's record -> [grads, still to come]
 
 
 class _Handles:
@@ -85,11 +94,13 @@ def register_multi_grad_hook(tensors: Any, fn: Callable, *, mode: str = "all") -
         raise ValueError(f"register_multi_grad_hook: expected mode 'all' or 'any', got {mode!r}")
     tensors = tuple(tensors)
     hooked = [(i, t) for i, t in enumerate(tensors) if getattr(t, "requires_grad", False)]
-    state: dict[int, list] = {}  # id of the running pass's record -> [grads, still to come]
+    local = _PerThread()
 
     def make(i: int) -> Callable:
         def hook(grad: Any) -> None:
-            record = engine.running[-1] if engine.running else None
+            state = local.state
+            running = passes.running
+            record = running[-1] if running else None
             key = id(record)
             st = state.get(key)
             if mode == "any":

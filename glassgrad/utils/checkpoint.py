@@ -42,7 +42,6 @@ started from, so dropout draws the same mask; the caller's RNG state is restored
 from __future__ import annotations
 
 import contextlib
-import itertools
 import warnings
 from typing import Any, Callable, Iterator
 
@@ -141,23 +140,12 @@ def _rng_as_in_forward(state: dict | None) -> Iterator[None]:
         _random.set_rng_state(caller)
 
 
-#: Pass ids for nested backward passes: negative, so they never equal an outer pass's id. The outer
-#: pass's id is put back afterwards, so split/chunk pieces of the outer graph whose backward runs
-#: after this node's still write into the one buffer their siblings filled (ops/pieces.py), instead
-#: of each allocating one of the whole input (quadratic over a checkpointed, unbound sequence).
-_nested_ids = itertools.count(-2, -2)
-
-
 def _nested_backward(roots: list, leaves_wanted: list) -> list:
     """Backward from ``roots`` (pairs of tensor and seed array) inside an outer backward: the
     parameters reached accumulate into ``.grad`` (hooks included), while the gradients of
-    ``leaves_wanted`` (the detached inputs) are returned, not stored."""
-    outer = engine._passes[0]
-    engine._passes[0] = next(_nested_ids)
-    try:
-        leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
-    finally:
-        engine._passes[0] = outer
+    ``leaves_wanted`` (the detached inputs) are returned, not stored. (The nested pass has an id of
+    its own, and the outer pass gets its id back after it: ``engine.run_backward``.)"""
+    leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
     wanted = [None if t is None else leaves.pop(id(t), None) for t in leaves_wanted]
     engine._accumulate_leaves(leaves)
     tensor_cls = _tensor_cls[0]

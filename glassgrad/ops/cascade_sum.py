@@ -1,5 +1,5 @@
-"""Sums of float32 and float16 arrays over any axes with the rounding error of a cascade, as
-PyTorch's reductions have, at NumPy's speed.
+"""Sums of floating arrays over any axes with the rounding error of a cascade, as PyTorch's
+reductions have, at NumPy's speed.
 
 NumPy sums the contiguous last axis pairwise (an error growing with log n), but any other axis
 row by row: ``x.sum(0)`` of a ``(1024, 512)`` float32 gradient adds 1,024 rows into one running
@@ -26,9 +26,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module, dense, quietly
 
-__all__ = ["cascade_sum", "drifts", "partial_rows"]
+__all__ = ["cascade_sum", "drifts", "partial_rows", "sum_over"]
 
 _BLOCKS = 16  # running sums per level: each adds 16 rows
 # At most this many rows are left to NumPy's own running sum: below it the cascade's own calls
@@ -80,17 +80,34 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def cascade_sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """``a.sum(axis, keepdims=keepdims)`` with a cascade's rounding for float32 (float16 is
-    accumulated in float32 and returned as float16; other dtypes are NumPy's sum). Infinities
-    of both signs give nan without a warning, as PyTorch's.
+    """``a.sum(axis, keepdims=keepdims)`` with a cascade's rounding for floating and complex
+    dtypes (float16 is accumulated in float32 and returned as float16; integers and bool are
+    NumPy's sum). Infinities of both signs give nan without a warning, as PyTorch's.
 
     Shape:
         ``a``'s shape without the reduced axes (kept as 1 with ``keepdims``).
     """
-    xp = array_module(a)
-    if a.dtype not in (xp.float32, xp.float16) or a.ndim == 0:
+    if a.dtype.kind not in "fc" or a.ndim == 0:
         return quietly(a.sum, axis, None, None, keepdims)
     return quietly(_cascade, a, _axes(axis, a.ndim), keepdims)
+
+
+def sum_over(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``a.sum(axis, keepdims=keepdims)`` for a float or complex ``a`` of any layout, whose rounding
+    error does not grow with the length of a reduced axis: the cascade where NumPy would add more
+    than 128 rows one by one (``drifts``, judged on the C-order array, which a non-contiguous
+    ``a`` is copied to), NumPy's pairwise sum otherwise. float16 is accumulated in float32 and
+    rounded once, as ``cascade_sum``.
+
+    Shape:
+        ``a``'s shape without the reduced axes (kept as 1 with ``keepdims``).
+    """
+    if a.ndim and a.dtype.kind in "fc" and drifts(a.shape, _axes(axis, a.ndim)):
+        return quietly(_cascade, a, _axes(axis, a.ndim), keepdims)
+    a = dense(a)  # (NumPy sums a non-contiguous array in memory order: a transposed axis row by row)
+    if a.dtype == array_module(a).float16:
+        return quietly(lambda: a.sum(axis, array_module(a).float32, None, keepdims).astype(a.dtype))
+    return quietly(a.sum, axis, None, None, keepdims)
 
 
 def _cascade(a: Any, axes: tuple[int, ...], keepdims: bool) -> Any:

@@ -134,7 +134,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = dense(x)  # sums in C order whatever the layout: the rounding never depends on it
-        if x.dtype.kind == "f" and x.dtype.itemsize < 8 and drifts(x.shape, axis):
+        if x.dtype.kind in "fc" and drifts(x.shape, axis):
             return cascade_sum(x, axis, keepdims)  # (x.sum(0) of many rows: a cascade, as PyTorch's)
         # quietly: inf + -inf is nan without a word, as in PyTorch (NumPy would warn from in here)
         if x.dtype == np.float16:
@@ -154,9 +154,9 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         x = dense(x)
         n = _count(x.shape, axis)
-        if n and x.dtype.kind == "f" and x.dtype.itemsize < 8 and drifts(x.shape, axis):
-            total = cascade_sum(x.astype(np.float32, copy=False), axis, keepdims)  # (float16: no overflow)
-            return (total / n).astype(x.dtype, copy=False)
+        if n and x.dtype.kind in "fc" and drifts(x.shape, axis):
+            wide = x.astype(np.float32) if x.dtype == np.float16 else x  # (float16: no overflow)
+            return (cascade_sum(wide, axis, keepdims) / n).astype(x.dtype, copy=False)
         if n and x.dtype != np.float16:
             return quietly(x.sum, axis, None, None, keepdims) / n  # inf + -inf: nan, without a warning
         with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: nan, as PyTorch, without a warning

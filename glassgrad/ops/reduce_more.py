@@ -22,6 +22,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops import conversion as _K
+from glassgrad.ops.cascade_sum import sum_over
 from glassgrad.ops.extremes import Amax, Amin, MaxMinDim
 from glassgrad.ops.reduce import (
     Mean,
@@ -111,8 +112,9 @@ class NanSum(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         keep, zeroed = _nan_as_zero(x)
         ctx.save_for_backward(keep)
-        # quietly: inf - inf gives nan, and a float16 sum past 65504 inf, as in PyTorch
-        out = quietly(lambda: zeroed.sum(axis=axis, keepdims=keepdims, dtype=acc_dtype(x)).astype(x.dtype))
+        # inf - inf gives nan and a float16 sum past 65504 inf, quietly, as in PyTorch; many rows
+        # are added as a cascade (ops/cascade_sum.py), not into one running row
+        out = sum_over(zeroed, axis, keepdims)
         return c_layout(out)  # row-major whatever x's layout, as PyTorch allocates a reduction's result
 
     @staticmethod
@@ -132,7 +134,7 @@ class NanMean(Function):
         keep, zeroed = _nan_as_zero(x)
         count = keep.sum(axis=axis, keepdims=True).astype(acc_dtype(x) or x.dtype)  # float16: float32
         ctx.save_for_backward(keep, count)
-        total = quietly(lambda: zeroed.sum(axis=axis, keepdims=True, dtype=acc_dtype(x)))
+        total = sum_over(zeroed.astype(acc_dtype(x) or x.dtype, copy=False), axis, keepdims=True)
         out = quietly(lambda: (total / count).astype(x.dtype))
         out = c_layout(out)  # row-major, as PyTorch's reductions
         return out if keepdims else (out.reshape(()) if axis is None else out.squeeze(axis))

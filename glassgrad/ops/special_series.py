@@ -3,8 +3,9 @@ digamma, polygamma (trigamma and the Hurwitz zeta function) and the modified Bes
 I0 and I1.
 
 SciPy is not a dependency, so each is evaluated here with vectorised NumPy (loops run over series
-terms, never over elements), to about 1e-15 relative error in float64 (lgamma: 1e-15 absolute
-near its zeros at 1 and 2). They take and return float64 arrays; the ops cast to and from float32.
+terms, never over elements), to about 1e-15 relative error in float64 (lgamma too near its zeros
+at 1 and 2; near its negative zeros, where the reflection formula loses digits, 1e-16 absolute).
+They take and return float64 arrays; the ops cast to and from float32.
 Poles, infinities and NaN give what PyTorch gives (documented per function). NumPy's
 floating-point warnings are the callers' to silence (``backend.quietly``).
 """
@@ -76,28 +77,81 @@ def erfinv_array(y):
     return xp.copysign(x, y)
 
 
-# Lanczos' approximation, g = 7, 9 terms (as in Press et al. and Godfrey's tables)
-_LANCZOS_G = 7.0
-_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-            -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-            1.5056327351493116e-7)  # fmt: skip
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 _LOG_PI = math.log(math.pi)
+_EULER_GAMMA = 0.57721566490153286
+_STIRLING_FROM = 8.0  # lgamma's asymptotic series from here; the recurrence and the series at 2 below
+# Stirling's series for ln Gamma: sum_k B_2k / (2k (2k - 1) x^(2k - 1)), as a polynomial in 1 / x^2
+_STIRLING = tuple(b / (2 * k * (2 * k - 1)) for k, b in enumerate(_BERNOULLI, 1))
+_AT_TWO: list = []  # the Taylor coefficients of ln Gamma(2 + t), made on first use
+
+
+def _zeta_minus_one(k: int) -> float:
+    """zeta(k) - 1 = sum_{n >= 2} n^-k for k >= 2, to float64's last bit (subtracting 1 from
+    zeta(k) would lose the digits that make the series at 2 accurate): 62 terms plus the
+    Euler-Maclaurin tail from n = 64."""
+    n = 64
+    tail = (n ** (1 - k) / (k - 1) + n**-k / 2 + k * n ** (-k - 1) / 12
+            - k * (k + 1) * (k + 2) * n ** (-k - 3) / 720
+            + k * (k + 1) * (k + 2) * (k + 3) * (k + 4) * n ** (-k - 5) / 30240)  # fmt: skip
+    return math.fsum([m**-k for m in range(2, n)] + [tail])
+
+
+def _lgamma_near_two(t):
+    """ln Gamma(2 + t) for |t| <= 0.5 by its Taylor series (1 - gamma) t + sum_k>=2 (-1)^k
+    (zeta(k) - 1) t^k / k, whose terms fall as 4^-k there: accurate relative to the value, which
+    vanishes at t = 0 (Lanczos' formula was 1e4 ulps off near the zeros of ln Gamma at 1 and 2,
+    where PyTorch's libm is within one)."""
+    if not _AT_TWO:
+        _AT_TWO.extend((-1) ** k * _zeta_minus_one(k) / k for k in range(2, 30))
+    acc = array_module(t).full_like(t, _AT_TWO[-1])
+    for c in reversed(_AT_TWO[:-1]):
+        acc = acc * t + c
+    return t * (acc * t + (1 - _EULER_GAMMA))
 
 
 def _lgamma_right(x):
-    """ln Gamma(x) for x >= 0.5 (Lanczos, in log form so that x up to 2.5e305 stays finite)."""
+    """ln Gamma(x) for x >= 0.5. Below 8 the recurrence Gamma(x) = (x - 1) ... (x - n) Gamma(x - n)
+    brings x to y in [1.5, 2.5), taken by the series at 2; below 1.5 the step is up, ln Gamma(x) =
+    ln Gamma(x + 1) - ln x. From 8 Stirling's series. Each part is evaluated on its own elements."""
     xp = array_module(x)
-    z = x - 1
-    a = xp.full_like(z, _LANCZOS[0])
-    for i, c in enumerate(_LANCZOS[1:], 1):
-        a = a + c / (z + i)
-    t = z + _LANCZOS_G + 0.5
-    return _HALF_LOG_TWO_PI + (z + 0.5) * (xp.log(t) - 1) - _LANCZOS_G + xp.log(a)
+    small = x < _STIRLING_FROM
+    if small.all():
+        return _lgamma_recurrence(x)
+    if not small.any():
+        return _lgamma_stirling(x)
+    out = xp.empty_like(x)
+    out[small] = _lgamma_recurrence(x[small])
+    out[~small] = _lgamma_stirling(x[~small])
+    return out
+
+
+def _lgamma_recurrence(x):
+    """ln Gamma(x) for 0.5 <= x < 8 (see ``_lgamma_right``)."""
+    xp = array_module(x)
+    n = xp.floor(x - 1.5)  # -1 ... 6
+    prod = xp.ones_like(x)
+    for j in range(1, int(n.max(initial=0)) + 1):
+        prod = prod * xp.where(n >= j, x - j, 1.0)
+    log_steps = xp.where(n < 0, -xp.log(x), xp.log(prod))
+    return _lgamma_near_two(x - (n + 2)) + log_steps  # (x minus an integer is exact; x - n - 2 is not)
+
+
+def _lgamma_stirling(x):
+    """ln Gamma(x) for x >= 8: x (ln x - 1) - ln(x) / 2 + ln(2 pi) / 2 + Stirling's series, so that
+    x up to 2.5e305 stays finite."""
+    xp = array_module(x)
+    inv = 1 / x  # (not 1 / x^2: x^2 overflows from 1.3e154)
+    inv2 = inv * inv
+    series = xp.full_like(x, _STIRLING[-1])
+    for c in reversed(_STIRLING[:-1]):
+        series = series * inv2 + c
+    log_x = xp.log(x)
+    return x * (log_x - 1) - 0.5 * log_x + _HALF_LOG_TWO_PI + series * inv
 
 
 def lgamma_array(x):
-    """ln |Gamma(x)|: Lanczos for x >= 0.5, the reflection formula below. +inf at the poles
+    """ln |Gamma(x)|: ``_lgamma_right`` for x >= 0.5, the reflection formula below. +inf at the poles
     (0, -0 and the negative integers) and at +-inf, as PyTorch; NaN stays NaN."""
     xp = array_module(x)
     left = x < 0.5

@@ -20,6 +20,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray
+from glassgrad.ops.cascade_sum import sum_over
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims, scan_acc_dtype
 from glassgrad.tensor import Tensor
@@ -34,7 +35,7 @@ def _centered(x, axis, correction):
     max(0, N - correction); the backward by N - correction itself (see :func:`_var_vjp`)."""
     n = _count(x.shape, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = x - array_module(x).sum(x, axis=axis, keepdims=True) / n
+        d = x - sum_over(x, axis, keepdims=True) / n
     return d, float(n - correction)
 
 
@@ -90,7 +91,7 @@ class Var(Function):
         ctx.save_for_backward(d.astype(x.dtype, copy=False))
         ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = array_module(x).sum(_squares(d), axis=axis, keepdims=keepdims) / max(0.0, dof)
+            out = sum_over(_squares(d), axis, keepdims) / max(0.0, dof)
         return out.astype(_real_dtype(x.dtype), copy=False)
 
     @staticmethod
@@ -110,7 +111,7 @@ class Std(Function):
         xp = array_module(x)
         d, dof = _centered(_wide(dense(x)), axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = xp.sqrt(xp.sum(_squares(d), axis=axis, keepdims=keepdims) / max(0.0, dof)).astype(
+            out = xp.sqrt(sum_over(_squares(d), axis, keepdims) / max(0.0, dof)).astype(
                 _real_dtype(x.dtype), copy=False
             )
         ctx.save_for_backward(d.astype(x.dtype, copy=False), out)
@@ -141,7 +142,7 @@ class LogSumExp(Function):
         m = xp.max(x.real if x.dtype.kind == "c" else x, axis=axis, keepdims=True, initial=-xp.inf)
         m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):
-            out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+            out = xp.log(sum_over(xp.exp(x - m), axis, keepdims=True)) + m
         out = c_layout(out)  # row-major whatever x's layout, as PyTorch allocates a reduction's result
         ctx.save_for_backward(x, out)
         if keepdims:

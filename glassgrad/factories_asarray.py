@@ -126,7 +126,9 @@ def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
                 "a cast needs a copy (pass copy=None or copy=True)"
             )
         return from_numpy(half_source(arr, want).astype(want))  # float16: through float32, as PyTorch
-    return from_numpy(arr.copy() if copy else arr)
+    # PyTorch reads a 0-d ndarray as a NumPy scalar: always a copy (copy=False too, no error),
+    # so writing the array afterwards leaves the tensor as it was
+    return from_numpy(arr.copy() if copy or arr.ndim == 0 else arr)
 
 
 def frombuffer(

@@ -127,7 +127,8 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
 def legacy_new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
     """PyTorch's legacy ``x.new(...)``: ``Tensor(...)``'s rules (sizes, a ``Size``, data or nothing)
     in x's dtype and on x's device (a ``device`` must be x's); ``x.new(t)`` of a tensor of x's
-    dtype and device is t itself."""
+    dtype and device is an alias of t (a view of all of it, ``_base`` t, in t's graph), as
+    PyTorch's."""
     own = self.device.type
     if device is not None and _device_type(device) != own:
         raise RuntimeError(
@@ -140,7 +141,7 @@ def legacy_new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
             raise TypeError(
                 f"new: expected a tensor of dtype {self.dtype} on {own}, got one of {t.dtype} on {t.device.type}"
             )
-        return t
+        return t.view_as(t)
     if own != "meta":
         return Tensor(*args, dtype=self.dtype)
     if args and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args):

@@ -244,7 +244,10 @@ METHODS: dict[str, Any] = {
     "half": lambda self: self.to(dtypes.float16),
     "nelement": Tensor.numel,
     "ndimension": Tensor.dim,
-    "ravel": lambda self: self.reshape(-1),
+    # PyTorch's ravel is contiguous().view(-1): a copy for any non-contiguous input, even one whose
+    # strides could show it flat (x[:, ::2]), where reshape(-1) is a view that writes reach
+    "ravel": lambda self: self.contiguous().view(-1),
+    "_is_view": lambda self: self._base is not None,  # PyTorch's private test, read by scripts
     # data_ptr, storage_offset: tensor_methods_extra.py
     "pin_memory": lambda self, device=None: self,
     "share_memory_": lambda self: _multiprocessing().share_memory_(self),
@@ -261,6 +264,10 @@ METHODS: dict[str, Any] = {
     "swapdims_": _view_inplace("swapdims_", Tensor.swapdims),
     "unsqueeze_": _view_inplace("unsqueeze_", Tensor.unsqueeze),
     "squeeze_": _view_inplace("squeeze_", Tensor.squeeze),
+    # (Tensor.as_strided is attached by tensor_storage, after this table is built)
+    "as_strided_": _view_inplace(
+        "as_strided_", lambda self, *args, **kwargs: self.as_strided(*args, **kwargs)
+    ),
     **{f"{n}_": _inplace_of(n) for n in _SAME_SHAPE_INPLACE},  # the rest of the same-shape in-place forms
     **_RANDOM_METHODS,  # exponential_, log_normal_, cauchy_, geometric_, random_
     "median": _rm.median,  # reduce_more / cumulative

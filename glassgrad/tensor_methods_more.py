@@ -26,6 +26,8 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
         raise RuntimeError(
             f"sum_to_size: size {shape} is not expandable to the tensor's shape {tuple(self.shape)}"
         )
+    if not shape:  # PyTorch's sum_to(t, ()) is t.sum(): a new tensor even for a 0-d t, never t
+        return self.sum()
     out = self.sum(tuple(range(lead))) if lead else self
     dims = tuple(k for k, (s, t) in enumerate(zip(shape, out.shape, strict=True)) if s == 1 and t != 1)
     return out.sum(dims, keepdim=True) if dims else out

@@ -32,12 +32,14 @@ from glassgrad.memory_formats import (
     _RANK,
     check_format,
     contiguous_format,
+    format_strides,
     preserve_format,
     suggest_format,
 )
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops import stale_views as _stale
 from glassgrad.tensor import Tensor
+from glassgrad.tensor_storage import TypedStorage, _Storage
 
 __all__ = ["METHODS", "resize_", "resize_as_", "set_"]
 
@@ -153,13 +155,20 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     """``t.set_(source)``: ``t`` takes ``source``'s memory and shape (the two share memory from then
     on; each keeps its own version counter, whose ``t``'s goes up); ``t.set_()`` empties ``t`` to
     shape ``(0,)``. The dtypes must match. As PyTorch: refused on a tensor that requires grad while
-    grad mode is on. The storage forms (``set_(storage, offset, size, stride)``) are not supported."""
+    grad mode is on. ``t.set_(storage, storage_offset=0, size=None, stride=None)`` views a storage's
+    memory (``untyped_storage()``, or ``storage()`` of t's dtype) as t's dtype: all of it as 1-D
+    without a size, contiguous strides without a stride; writes through t reach the tensors over
+    that memory. A view past the storage's end is refused (PyTorch grows the storage)."""
+    if isinstance(source, _Storage):
+        return _set_storage(self, source, *args, **kwargs)
     if not (source is None or isinstance(source, Tensor)):
-        raise TypeError(f"set_(): expected a Tensor source (or nothing), got {type(source).__name__}")
+        raise TypeError(
+            f"set_(): expected a Tensor or storage source (or nothing), got {type(source).__name__}"
+        )
     if args or kwargs:
-        raise NotImplementedError(
-            f"set_: only set_(Tensor source) and set_() are supported, got {len(args) + len(kwargs)} more "
-            "argument(s); glassgrad has no set_(storage, offset, size, stride)"
+        raise TypeError(
+            f"set_: a Tensor source takes no more arguments, got {len(args) + len(kwargs)}; "
+            "set_(storage, storage_offset, size, stride) takes a storage"
         )
     if source is not None and source._data.dtype != self._data.dtype:
         raise RuntimeError(
@@ -179,6 +188,41 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
         self._node, self.requires_grad = _SetBackward.apply(source)._node, True
     # the memory is shared now: a recorded in-place op on either must write into it, not swap it
     self._vc[1] = source._vc[1] = True
+    return self
+
+
+def _set_storage(
+    self: Tensor, storage: Any, storage_offset: int = 0, size: Any = None, stride: Any = None
+) -> Tensor:
+    """``set_``'s storage form: self becomes an ndarray over ``storage``'s bytes (see ``set_``)."""
+    dt, flat = self._data.dtype, storage._flat
+    if self._data.__class__ is MetaArray:
+        raise RuntimeError("set_: expected a tensor on the storage's device cpu, got one on meta")
+    if isinstance(storage, TypedStorage) and flat.dtype != dt:
+        raise RuntimeError(
+            f"set_: expected a storage of {self.dtype} or an UntypedStorage, got a storage of {storage.dtype}"
+        )
+    count = flat.nbytes // dt.itemsize  # elements of self's dtype in the storage
+    shape = (count,) if size is None else tuple(int(n) for n in size)
+    steps = format_strides(shape, contiguous_format) if stride is None else tuple(int(n) for n in stride)
+    if len(steps) != len(shape):
+        raise RuntimeError(f"set_: expected a stride for each of the {len(shape)} sizes, got {steps}")
+    last = storage_offset + sum((n - 1) * st for n, st in zip(shape, steps, strict=True) if n)
+    if storage_offset < 0 or (math.prod(shape) and last >= count):
+        raise RuntimeError(
+            f"set_: size {shape} with stride {steps} at offset {storage_offset} reaches past the storage's "
+            f"{count} elements of {self.dtype} (glassgrad does not grow a storage)"
+        )
+    self._check_inplace("set_")
+    buffer = flat.view(np.uint8)
+    data = np.ndarray(
+        shape,
+        dt,
+        buffer=buffer,
+        offset=storage_offset * dt.itemsize,
+        strides=[n * dt.itemsize for n in steps],
+    )
+    self._data, self._vc[1] = data, True  # the memory is shared now (see set_)
     return self
 
 

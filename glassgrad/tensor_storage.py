@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops import stale_views as _stale
-from glassgrad.ops.as_strided import as_strided
+from glassgrad.ops.as_strided import as_strided, memory_root
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -36,8 +36,7 @@ def _flat_memory(t: Tensor, op: str) -> np.ndarray:
     a = t._data
     if not isinstance(a, np.ndarray):
         raise RuntimeError(f"{op}: a tensor on the meta device has no data to show (got {type(a).__name__})")
-    while isinstance(a.base, np.ndarray):
-        a = a.base
+    a = memory_root(a)  # through stride-trick views too (diagonal, unfold), to the whole block
     if a.flags.c_contiguous:
         return a.reshape(-1)
     if a.flags.f_contiguous:

@@ -17,9 +17,12 @@ import copy
 import functools
 from typing import Any
 
+import numpy as np
+
 from glassgrad import torch_function
 from glassgrad.autograd.function import named
 from glassgrad.ops import movement
+from glassgrad.ops.as_strided import memory_root
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
 from glassgrad.torch_function import DisableTorchFunctionSubclass, _disabled_torch_function_impl
@@ -218,7 +221,25 @@ def _deepcopy(self: Tensor, memo: dict) -> Tensor:
     through the class's own ``__reduce_ex__`` where it has one."""
     reduce = type(self).__reduce_ex__
     rv = _reduce_ex(self, 4, keep_graph=True) if reduce is _reduce_ex else reduce(self, 4)
+    _copy_memory_once(self._data, memo)
     return copy._reconstruct(self, memo, *rv)
+
+
+def _copy_memory_once(a: Any, memo: dict) -> None:
+    """PyTorch's deepcopy copies a view's whole storage, once per ``deepcopy`` call (its memo):
+    tensors that shared memory (a view and its base, two slices of one buffer) share the copy's,
+    at the same offsets and strides, so a write through one copy shows in the other. ``memo`` gets
+    ``a``'s copy: that view of the copied owning array (memoised itself)."""
+    if a.__class__ is not np.ndarray or id(a) in memo:
+        return
+    root = memory_root(a)
+    if root is a or not root.flags.c_contiguous:  # an owner (copied as it is), or memory in pieces
+        return
+    owner = copy.deepcopy(root, memo)
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    view = np.ndarray(a.shape, a.dtype, buffer=owner, offset=offset, strides=a.strides)
+    view.flags.writeable = a.flags.writeable  # an expand's view stays read-only
+    memo[id(a)] = view
 
 
 def _own_attrs(cls: type) -> set:

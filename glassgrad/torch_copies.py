@@ -129,13 +129,14 @@ def view_as_real_copy(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 def view_copy(input: Tensor, size: Any = None, dtype: Any = None, *, out: Any = None) -> Tensor:
-    """A copy of ``input.view(size)`` (``size`` a shape), or of ``input.view(dtype)``."""
+    """A copy of ``input.view(size)`` (``size`` a shape), or of ``input.view(dtype)``. A shape the
+    strides cannot express is ``reshape``'s copy, as PyTorch's (no view there to refuse)."""
     view = (
         input.view(dtype)
         if size is None
-        else input.view(*size)
+        else input.reshape(*size)
         if isinstance(size, list | tuple)
-        else input.view(size)
+        else input.reshape(size)
     )
     return _fresh(view, out, "view_copy")
 

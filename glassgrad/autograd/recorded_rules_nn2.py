@@ -167,11 +167,11 @@ def _batch_norm(ctx, g):
 @rule("batch_norm_eval")
 def _batch_norm_eval(ctx, g):
     """Eval batch norm, y = (x - mean) rstd w + b (constant statistics): dx = (g w) rstd,
-    dweight = sum(g (x - mean) rstd), dbias = sum(g)."""
-    x, m, rstd, w = saved(ctx)
+    dweight = sum(g (x - mean) rstd), dbias = sum(g); rstd from the saved (1, C, 1, ...) var."""
+    x, m, var, w = saved(ctx)
     need = ctx.needs_input_grad
     axes = (0, *range(2, x.ndim))
-    r = constant(rstd)
+    r = constant(1.0 / array_module(var).sqrt(var + ctx.attrs["eps"]))
     dx = dw = db = None
     if need[0]:
         # forward saved weight as (1, C, 1, ...): the input's value is its (C,) view

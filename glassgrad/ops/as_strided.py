@@ -18,20 +18,26 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["as_strided"]
+__all__ = ["as_strided", "memory_root"]
 
 
-def _memory(a: Any) -> Any:
-    """The 1-D array over the whole block of memory ``a`` views, in memory order (through NumPy's
-    stride-trick wrappers, whose ``base`` holds the array they view), or None."""
+def memory_root(a: Any) -> Any:
+    """The array at the end of ``a``'s chain of views: the one over the whole block of memory
+    ``a`` views, through NumPy's stride-trick wrappers (``as_strided``'s, ``diagonal``'s), whose
+    ``base`` is a ``DummyArray`` holding the array they view."""
     root = a
     while True:
         base = root.base
         if base is not None and base.__class__ is not a.__class__:  # stride_tricks' DummyArray
             base = getattr(base, "base", None)
         if base is None or base.__class__ is not a.__class__:
-            break
+            return root
         root = base
+
+
+def _memory(a: Any) -> Any:
+    """The 1-D array over the whole block of memory ``a`` views, in memory order, or None."""
+    root = memory_root(a)
     if root.flags.c_contiguous:
         return root.reshape(-1)
     if root.flags.f_contiguous:

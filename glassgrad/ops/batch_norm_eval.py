@@ -9,7 +9,9 @@ arithmetic nodes (8 dependencies where PyTorch has 3). The arithmetic is the com
 its order, so the values and gradients are unchanged.
 
 The statistics are inputs (as PyTorch's ``native_batch_norm`` has them) that get no gradient:
-``F.batch_norm`` passes them detached, as the composite read their arrays.
+``F.batch_norm`` passes them detached (sharing their version counters). As PyTorch's, backward
+reads them as they are then: a train-mode batch norm that updated them in between (without a
+version bump, as PyTorch's kernel) changes this gradient; a user's in-place change raises.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class BatchNormEval(Function):
     """y = (x - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps), per channel (dim 1).
 
     VJP (mean and var get none): dx = (g * weight) * rstd; dweight = sum(g * (x - mean) * rstd),
-    dbias = sum(g), the sums over every dim but 1.
+    dbias = sum(g), the sums over every dim but 1, with mean and rstd from the statistics' values
+    at backward (PyTorch's ``native_batch_norm_backward`` in eval mode).
     """
 
     name = "batch_norm_eval"
@@ -45,7 +48,8 @@ class BatchNormEval(Function):
         rstd = (1.0 / array_module(var).sqrt(var + eps)).reshape(shape)
         m = mean.reshape(shape)
         w = None if weight is None else weight.reshape(shape)
-        ctx.save_for_backward(x, m, rstd, w)  # x itself, as PyTorch's: a later in-place change is caught
+        # x and the statistics' own memory, as PyTorch's: a later in-place change is caught
+        ctx.save_for_backward(x, m, var.reshape(shape), w)
         out = (x - m) * rstd
         if w is not None:
             out = out * w
@@ -55,7 +59,8 @@ class BatchNormEval(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, m, rstd, w = ctx.saved
+        x, m, var, w = ctx.saved
+        rstd = 1.0 / array_module(var).sqrt(var + ctx.attrs["eps"])
         need = ctx.needs_input_grad
         axes = (0, *range(2, g.ndim))
         dx = dw = db = None
@@ -73,5 +78,4 @@ def batch_norm_eval(
 ) -> Tensor:
     """Normalise ``x`` (N, C, *) with the given per-channel statistics (no validation; see
     ``F.batch_norm``); they get no gradient."""
-    stats = (Tensor(mean._data, _wrap=True), Tensor(var._data, _wrap=True))
-    return BatchNormEval.apply(x, weight, bias, *stats, eps=float(eps))
+    return BatchNormEval.apply(x, weight, bias, mean.detach(), var.detach(), eps=float(eps))

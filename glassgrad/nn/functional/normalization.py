@@ -11,6 +11,7 @@ import numpy as np
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.meta_array import MetaArray
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.batch_norm_eval import batch_norm_eval
 from glassgrad.ops.composite import with_out
@@ -101,15 +102,19 @@ def _check_channel_params(op: str, input: Tensor, **params: Tensor | None) -> No
             )
 
 
-def _update_running(
-    running_mean: Tensor | None, running_var: Tensor | None, mean: Any, var: Any, momentum: float
-) -> None:
-    """``running = (1 - momentum) * running + momentum * stat``, in place and outside the graph."""
+def _update_running(running: tuple, stats: tuple, momentum: float, bump: bool = True) -> None:
+    """``r = (1 - momentum) * r + momentum * stat`` for each ``(r, stat)`` of ``zip(running,
+    stats)`` (the running mean and var, either None), in place and outside the graph.
+    ``bump=False`` is batch norm's: PyTorch's kernel writes them without moving their versions,
+    so a graph that saved them (an eval-mode batch norm before this train-mode one) reads the new
+    values at backward, unchecked; instance norm's ``copy_`` moves them."""
     with no_grad():
-        if running_mean is not None:
-            running_mean.copy_((1 - momentum) * running_mean._data + momentum * mean)
-        if running_var is not None:
-            running_var.copy_((1 - momentum) * running_var._data + momentum * var)
+        for r, stat in zip(running, stats, strict=True):
+            new = None if r is None else (1 - momentum) * r._data + momentum * stat
+            if new is not None and bump:
+                r.copy_(new)
+            elif new is not None and r._data.__class__ is not MetaArray:  # (meta: no values)
+                r._data[...] = new
 
 
 def batch_norm(
@@ -165,9 +170,8 @@ def batch_norm(
             n = input._data.size // channels  # values per channel: the variance's unbiasing factor
 
             def stats(mean: Any, var: Any) -> None:  # the op's own (1, C, 1, ...) statistics
-                _update_running(
-                    running_mean, running_var, mean.reshape(-1), var.reshape(-1) * (n / (n - 1)), momentum
-                )
+                unbiased = var.reshape(-1) * (n / (n - 1))
+                _update_running((running_mean, running_var), (mean.reshape(-1), unbiased), momentum, False)
 
         return channels_last_if(_N.batch_norm_train(input, weight, bias, eps, stats), input)
     if running_mean is None or running_var is None:
@@ -355,7 +359,7 @@ def instance_norm(
     if (running_mean is not None or running_var is not None) and n:  # an empty batch updates nothing
         x = input._data.reshape(n, c, -1)  # (N, C, *) -> (N, C, M): statistics outside the graph
         mean, var = x.mean(axis=(0, 2)), x.var(axis=2, ddof=1).mean(axis=0)  # (C,), (C,)
-        _update_running(running_mean, running_var, mean, var, momentum)
+        _update_running((running_mean, running_var), (mean, var), momentum)
     return out.contiguous()
 
 

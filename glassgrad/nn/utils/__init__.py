@@ -18,7 +18,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, DTypeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.nn.module import Module
 from glassgrad.nn.utils import fusion as fusion  # PyTorch: a submodule, not in __all__
 from glassgrad.nn.utils import memory_format as memory_format
@@ -237,8 +237,12 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.shape[0] < total:  # refused before any parameter is re-pointed
+        raise ShapeError(f"vector_to_parameters: expected a vector ({total},), got {tuple(vec.shape)}")
     pointer = 0
-    for p in parameters:
+    for p in params:
         n = p.numel()
         p.data = vec[pointer : pointer + n].view_as(p).data  # (n,) -> p.shape, sharing vec's memory
         pointer += n

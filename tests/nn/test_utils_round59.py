@@ -143,7 +143,9 @@ def test_vector_to_parameters_refusals():
     m = _model(gg)
     with pytest.raises(TypeError, match="expected a Tensor, got list"):
         gg.nn.utils.vector_to_parameters([1.0, 2.0], m.parameters())
-    with pytest.raises(RuntimeError, match="vector_to_parameters: expected a vector"):  # PyTorch: view_as fails
+    with pytest.raises(
+        RuntimeError, match="vector_to_parameters: expected a vector"
+    ):  # PyTorch: view_as fails
         gg.nn.utils.vector_to_parameters(gg.zeros(1, 13), m.parameters())
 
 

@@ -182,6 +182,7 @@ class OpOverload:
 
         body = {name: staticmethod(f) for name, f in (("forward", forward), ("setup_context", setup_context))}
         body["backward"] = staticmethod(backward)
+        body["generate_vmap_rule"] = True  # glassgrad's vmap loops over the op: it needs no rule
         # PyTorch's node name, GeneratedBackwardFor_<ns>_<name>_<overload>Backward
         fn = type(
             f"GeneratedBackwardFor_{self._qualname.replace('::', '_')}_{self._overloadname}",

@@ -38,18 +38,30 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from glassgrad.autograd.custom_recorded import checked_results, reduced_to_input
-from glassgrad.autograd.custom_views import adopt, dirty_changed, refuse_dirty, refuse_saved_as_is
+from glassgrad.autograd.custom_recorded import user_backward
+from glassgrad.autograd.custom_views import (
+    adopt,
+    dirty_changed,
+    no_grad_alias,
+    refuse_dirty,
+    refuse_saved_as_is,
+    refuse_transform,
+)
+from glassgrad.autograd.engine_modes import vmap_loops
 from glassgrad.autograd.function import Primitive, _tensor_cls
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.graph import pack_user_saved
-from glassgrad.backend import array_module, user_code
+from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+#: Set by ``glassgrad.func`` (``_levels.py``) to its per-thread state of the running transform:
+#: ``.name`` is not None while grad, vjp, jacrev, jvp or jacfwd runs its function.
+transforms: list = [None]
 
 #: Set by ``forward_ad.enter_dual_level`` to its handler of user Functions (forward on the primals,
 #: then the user's ``jvp``); None outside a dual level, so ``apply`` pays one truth test.
@@ -129,6 +141,13 @@ class FunctionCtx:
             t._vc[0] += 1
             self._dirty.add(id(t))
 
+    def release(self) -> None:
+        """Drop the saved tensors once a backward without ``retain_graph`` ran this Function's
+        node: reading ``saved_tensors`` again raises, as in PyTorch (a backward that reads none
+        may run again)."""
+        self._saved = None
+        self._packed = None
+
     def set_materialize_grads(self, value: bool) -> None:
         """Whether missing output gradients reach backward as zeros (default) or as None."""
         self._materialize = bool(value)
@@ -156,7 +175,7 @@ class _UserNode(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return _call_user_backward(ctx, (g,))
+        return user_backward(ctx, (g,))
 
 
 class _UserHub(Primitive):
@@ -174,7 +193,7 @@ class _UserHub(Primitive):
     @staticmethod
     def backward(ctx, g):
         grads = ctx.attrs.pop("grads", {})
-        return _call_user_backward(ctx, tuple(grads.get(i) for i in range(ctx.attrs["n"])))
+        return user_backward(ctx, tuple(grads.get(i) for i in range(ctx.attrs["n"])))
 
     @staticmethod
     def hook_outputs(ctx, g):
@@ -215,41 +234,6 @@ class _UserOutput(Primitive):
         hub = ctx.next[0]
         hub.attrs.setdefault("grads", {})[ctx.attrs["i"]] = g
         return array_module(g).zeros(())
-
-
-def _call_user_backward(node: Any, grads: tuple) -> tuple:
-    cls, fctx, positions, shapes = node.attrs["user"]
-    tensor_cls = _tensor_cls[0]
-    wrapped = []
-    for g, shape, dtype in zip(grads, shapes["out"], shapes["out_dtype"]):
-        if g is None and fctx._materialize:
-            g = array_module().zeros(shape, dtype=dtype)
-        wrapped.append(None if g is None else tensor_cls(g, _wrap=True))
-    with no_grad():
-        result = user_code(cls.backward, fctx, *wrapped)  # the user's NumPy state (backend.py)
-    result = checked_results(cls, result, shapes, positions, node.needs_input_grad)
-    out = []
-    for k, pos in enumerate(positions):
-        g = result[pos] if pos < len(result) else None
-        if g is None:
-            out.append(None)
-            continue
-        arr = g._data if isinstance(g, tensor_cls) else array_module().asarray(g)
-        if arr.base is None and not any(arr is w._data for w in wrapped if w is not None):
-            # not the incoming gradient: may be an array the user keeps (a saved or captured
-            # tensor), which must not become a leaf's .grad that zero_grad() changes in place
-            arr = arr.copy()
-        if arr.dtype.kind == "c" and shapes["in_dtype"][k].kind != "c":  # PyTorch refuses it too
-            raise GraphError(
-                f"{cls.__name__}.backward: expected a real gradient for the real argument {pos}, got "
-                f"{arr.dtype} (return the gradient's .real: only a real change of that argument exists)"
-            )
-        if arr.shape != shapes["in"][k] and node.needs_input_grad[k]:  # (else unchecked, as PyTorch)
-            arr = reduced_to_input(arr, tuple(shapes["in"][k]), cls, pos)
-        if arr.dtype != shapes["in_dtype"][k] and shapes["in_dtype"][k].kind in "fc":  # as PyTorch's
-            arr = arr.astype(shapes["in_dtype"][k])  # engine: reduced, then cast, then summed with others
-        out.append(arr)
-    return tuple(out)
 
 
 class Function:
@@ -298,6 +282,18 @@ class Function:
             "it with forward mode AD"
         )
 
+    #: ``torch.func.vmap`` may run forward on batched inputs as written (glassgrad: item by item)
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info: Any, in_dims: tuple, *args: Any) -> Any:
+        """``torch.func.vmap``'s rule, defined by a subclass (glassgrad's vmap loops over the batch
+        instead, and only asks that a rule exist, or ``generate_vmap_rule``, as PyTorch)."""
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod or set "
+            "generate_vmap_rule=True."
+        )
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         if forward_ad_apply[0] is not None:  # a dual level is active: tangents may flow
@@ -309,6 +305,10 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     """Run a user Function (forward, then the recorded node); returns (result, ctx)."""
     tensor_cls = _tensor_cls[0]
     styled = cls.setup_context is not Function.setup_context  # forward(*args) + setup_context, PyTorch 2
+    active = transforms[0]
+    if active is not None and (active.name is not None or vmap_loops.running):
+        unruled = vmap_loops.running > 0 and not cls.generate_vmap_rule and cls.vmap is Function.vmap
+        refuse_transform(cls.__name__, styled, unruled)
     if styled:
         args, kwargs = _bound(cls, args, kwargs), {}
     needs = tuple(isinstance(a, tensor_cls) and a.requires_grad for a in args)
@@ -325,7 +325,9 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     fctx._versions = [(t._vc, t._vc[0]) for t in fctx._saved or () if isinstance(t, tensor_cls)]
     if not (_grad_state.enabled and any(needs)):
         dirty_changed(cls.__name__, fctx._dirty, args)
-        return result, fctx
+        if isinstance(result, tuple):
+            return tuple(no_grad_alias(o, args, fctx._dirty) for o in result), fctx
+        return no_grad_alias(result, args, fctx._dirty), fctx
     _only_tensors(f"{cls.__name__}: save_for_backward", fctx._saved or ())
     outs = result if isinstance(result, tuple) else (result,)
     if fctx._dirty - {id(o) for o in outs}:
@@ -333,7 +335,7 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
             f"{cls.__name__}: forward marked a tensor dirty (mark_dirty) but did not return it; "
             "return every tensor it changes in place, as PyTorch asks"
         )
-    refuse_dirty(cls.__name__, fctx._dirty, args, len(outs))
+    refuse_dirty(cls.__name__, fctx._dirty - fctx._non_diff, args, len(outs))
     positions = [i for i, a in enumerate(args) if isinstance(a, tensor_cls)]
     inputs = [args[i] for i in positions]
     diff = [
@@ -354,13 +356,20 @@ def _apply(cls: type, args: tuple, kwargs: dict) -> tuple:
     dirty = fctx._dirty
     if not isinstance(result, tuple):
         if diff[0]:  # (custom_views.py: a dirty input rebased, an input returned as is a view of it)
-            result = adopt(result, node_cls.apply(*inputs, out=result._data, user=user), inputs, dirty)
+            recorded = node_cls.apply(*inputs, out=result._data, user=user)
+            if recorded._node is not None:  # the engine releases fctx after a backward runs the node
+                recorded._node.saved = (fctx,)
+            result = adopt(result, recorded, inputs, dirty)
+        else:
+            result = no_grad_alias(result, args, dirty)
         dirty_changed(cls.__name__, dirty, args)
         return result, fctx
     hub = node_cls.apply(*inputs, user=user, n=len(outs))
+    if hub._node is not None:
+        hub._node.saved = (fctx,)
     out_cls = _named(cls, _UserOutput)  # each output's grad_fn reads <MyOpBackward>, as the hub's
     outs = tuple(
-        adopt(o, out_cls.apply(hub, out=o._data, i=i), inputs, dirty) if d else o
+        adopt(o, out_cls.apply(hub, out=o._data, i=i), inputs, dirty) if d else no_grad_alias(o, args, dirty)
         for i, (o, d) in enumerate(zip(outs, diff))
     )
     dirty_changed(cls.__name__, dirty, args)

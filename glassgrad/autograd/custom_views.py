@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.function import _tensor_cls
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.view_rebase import (
     _grad_edge,
@@ -32,7 +34,15 @@ from glassgrad.autograd.view_rebase import (
 )
 from glassgrad.errors import GraphError
 
-__all__ = ["refuse_dirty", "refuse_saved_as_is", "adopt", "dirty_changed"]
+__all__ = [
+    "refuse_dirty",
+    "refuse_saved_as_is",
+    "adopt",
+    "dirty_changed",
+    "no_grad_alias",
+    "returned_input",
+    "refuse_transform",
+]
 
 
 def refuse_saved_as_is(name: str, fctx: Any, args: tuple, result: Any) -> None:
@@ -51,6 +61,24 @@ def refuse_saved_as_is(name: str, fctx: Any, args: tuple, result: Any) -> None:
                     "and save a view of the input instead, e.g. with x.view_as(x) or setup ctx inside "
                     "the forward function itself."
                 )
+
+
+def refuse_transform(name: str, styled: bool, vmap_unruled: bool) -> None:
+    """PyTorch's refusals of Function ``name`` applied inside a ``torch.func`` transform (glassgrad's
+    transforms would run it, but the program would not run on PyTorch): one without
+    ``setup_context``, and inside ``vmap`` one with neither a ``vmap`` staticmethod nor
+    ``generate_vmap_rule = True`` (``vmap_unruled``)."""
+    docs = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
+    if not styled:
+        raise GraphError(
+            "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, jacrev, "
+            f"...), it must override the setup_context staticmethod. {docs}"
+        )
+    if vmap_unruled:
+        raise GraphError(
+            f"You tried to vmap over {name}, but it does not have vmap support. Please override "
+            f"and implement the vmap staticmethod or set generate_vmap_rule=True. {docs}"
+        )
 
 
 def refuse_dirty(name: str, dirty: set, args: tuple, n_outputs: int) -> None:
@@ -106,6 +134,42 @@ def adopt(original: Any, recorded: Any, inputs: list, dirty: set) -> Any:
     original._node = recorded._node
     original.requires_grad = recorded.requires_grad
     return original
+
+
+def no_grad_alias(o: Any, args: tuple, dirty: set) -> Any:
+    """An output that gets no gradient (marked non-differentiable, or no node recorded: grad mode
+    off, no input requiring grad), as PyTorch returns it when it is an input returned as is: a
+    detached alias of an input that requires grad (the same object would carry the input's
+    history, and a gradient through the output would reach the input), a view of any other input
+    not marked dirty, the input itself when it is dirty. Any other output is returned unchanged."""
+    if not any(o is a for a in args) or not isinstance(o, _tensor_cls[0]):
+        return o
+    if o.requires_grad:
+        return o.detach()
+    if id(o) in dirty:
+        return o
+    with no_grad():
+        return o.view_as(o)
+
+
+def returned_input(o: Any, args: tuple) -> Any:
+    """The input that output ``o`` is, or is the alias of (``no_grad_alias``'s, or the whole-input
+    view ``adopt`` makes); ``o`` itself otherwise."""
+    for a in args:
+        if a is o:
+            return a
+        if isinstance(o, _tensor_cls[0]) and isinstance(a, _tensor_cls[0]) and _same_memory(o._data, a._data):
+            return a
+    return o
+
+
+def _same_memory(p: Any, q: Any) -> bool:
+    """Whether arrays ``p`` and ``q`` are one array's memory, laid out alike (an alias, a whole view)."""
+    if p is q:
+        return True
+    if p.shape != q.shape or p.strides != q.strides or p.dtype != q.dtype:
+        return False
+    return p.__array_interface__["data"][0] == q.__array_interface__["data"][0]
 
 
 def _as_function_view(x: Any, view: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd import custom as _custom  # (partly loaded here: read at backward time)
 from glassgrad.autograd import recorded
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
@@ -267,12 +268,15 @@ def _propagate(
             rank = node.fn.leaf_order(node)  # per input index, its place in PyTorch's order
             for _, t in sorted(later, key=lambda pair: rank[pair[0]]):
                 _leaf_ready(early, leaves, t)
-        if not retain_graph and node.saved and (node.versions or _holds_arrays(node.saved)):
-            # Only saved arrays are freed: a node that saved none (add, sum, a product with a
-            # Python number ...) can run again, as in PyTorch, where the error comes from reading
-            # freed saved tensors.
-            node.saved = _FREED
-            node.versions = None
+        if not retain_graph and node.saved:
+            if node.versions or _holds_arrays(node.saved):
+                # Only saved arrays are freed: a node that saved none (add, sum, a product with a
+                # Python number ...) can run again, as in PyTorch, where the error comes from
+                # reading freed saved tensors.
+                node.saved = _FREED
+                node.versions = None
+            elif node.saved[0].__class__ is _custom.FunctionCtx:  # a user Function's: its saved_tensors
+                node.saved[0].release()  # raise from now on, when read (PyTorch's release_variables)
         elif retain_graph and node.versions is not None and node.versions.__class__ is not list:
             node.saved = node.versions.template  # saved-tensor hooks: drop the unpacked values again
     return leaves

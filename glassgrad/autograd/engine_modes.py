@@ -47,6 +47,7 @@ _flags = _Flags()
 
 class _VmapLoops(threading.local):
     not_last = 0  # vmap loops (in this thread) now running an item that is not their last
+    running = 0  # vmap loops (in this thread) now running their function (autograd.Function reads it)
 
 
 vmap_loops = _VmapLoops()

@@ -353,6 +353,7 @@ def _custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> A
     if all(t is None for t in tangents):
         return apply_reverse(cls, args, kwargs)[0]
     from glassgrad.autograd.custom import Function
+    from glassgrad.autograd.custom_views import returned_input
 
     if cls.jvp is Function.jvp:
         raise NotImplementedError(
@@ -382,9 +383,8 @@ def _custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> A
         )
     inputs = {id(a): g for a, g in zip(args, grads) if isinstance(a, tensor_cls)}
     for o, t in zip(outs, out_ts):
-        if id(o) in inputs and id(o) not in fctx._dirty and t is not inputs[id(o)]:
-            # the input itself, returned as is: giving it another tangent would change the
-            # input's (PyTorch refuses this too)
+        src = returned_input(o, args)  # an input returned as is: another tangent would change its
+        if id(src) in inputs and id(src) not in fctx._dirty and t is not inputs[id(src)]:
             raise RuntimeError(
                 f"{cls.__name__}: forward returned an input as is (not marked dirty), but jvp did not "
                 "return that input's tangent for it; return x.view_as(x) from forward instead"

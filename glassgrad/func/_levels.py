@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
-from glassgrad.autograd import forward_ad
+from glassgrad.autograd import custom, forward_ad
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.errors import ArgumentError, TransformArgumentError
@@ -39,6 +39,7 @@ class _Active(threading.local):
 
 
 _active = _Active()
+custom.transforms[0] = _active  # what autograd.Function.apply reads: a transform runs its function
 
 _NESTED = (
     "{inner}: expected no glassgrad.func transform inside {outer}'s forward-mode pass, got {inner} "

@@ -231,10 +231,12 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
             item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
             more = i < size - 1
             vmap_loops.not_last += more
+            vmap_loops.running += 1
             try:
                 outs.append(func(*item, **kwargs))
             finally:
                 vmap_loops.not_last -= more
+                vmap_loops.running -= 1
             if i == 0:
                 after_first = {k: gen.rng.bit_generator.state for k, (gen, _) in drawn.items()}
                 if randomness == "error" and drawn:

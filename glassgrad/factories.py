@@ -264,8 +264,9 @@ _read_only_warned = [False]
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """``data`` as a tensor, without a copy when it already is one (or an ndarray) of the right dtype."""
     check_device(device, "as_tensor")
-    if isinstance(data, Tensor):  # a cast without tensor()'s copy-construct warning (PyTorch has none)
-        return data if dtype is None or data.dtype == dtype else data.detach().to(dtype)
+    if isinstance(data, Tensor):  # PyTorch's data.to(dtype): recorded (the gradient flows back to
+        # data), without tensor()'s copy-construct warning and detach
+        return data if dtype is None or data.dtype == dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_np_dtype(dtype) == data.dtype):
         return from_numpy(data)  # shares memory, as torch.as_tensor does for arrays
     return tensor(data, dtype=dtype)

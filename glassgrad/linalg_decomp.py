@@ -184,18 +184,35 @@ def _tolerances(A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
 
 
 def pinv(
-    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, out: Any = None
+    A: Tensor,
+    rcond: Any = None,
+    hermitian: bool = False,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
+    out: Any = None,
 ) -> Tensor:
     """The Moore-Penrose pseudo-inverse (``torch.linalg.pinv``): singular values at or below
     ``max(atol, rtol * S_max)`` count as zero. ``hermitian`` uses the eigendecomposition of
-    symmetric ``A`` (its lower triangle). The gradient holds the rank fixed.
+    symmetric ``A`` (its lower triangle). The gradient holds the rank fixed. ``rcond`` (also
+    positional) is PyTorch's older spelling of ``rtol`` with ``atol=0``, as NumPy's.
 
     Shape:
         (..., m, n) -> (..., n, m).
     """
     check_matrix("linalg.pinv", A._data, square=hermitian, complex_ok=True)
+    if rcond is not None:
+        atol, rtol = _older_tolerance("linalg.pinv", "rcond", atol, rtol, 0.0, rcond)
     atol, rtol = _tolerances(A, atol, rtol)
     return with_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out, "linalg.pinv")
+
+
+def _older_tolerance(op: str, name: str, atol: Any, rtol: Any, *pair: Any) -> tuple[Any, Any]:
+    """The (atol, rtol) ``pair`` of PyTorch's older overload (``pinv(A, rcond)``,
+    ``matrix_rank(A, tol)``), which takes neither atol nor rtol: its argument parser refuses both."""
+    if atol is not None or rtol is not None:
+        raise TypeError(f"{op}() received an invalid combination of arguments: {name} with atol/rtol")
+    return pair
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
@@ -204,19 +221,23 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
 
 
 def matrix_rank(
-    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
+    A: Tensor,
+    tol: Any = None,
+    hermitian: bool = False,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
 ) -> Tensor:
     """The number of singular values above ``max(atol, rtol * S_max)`` (``torch.linalg.matrix_rank``;
-    ``tol`` is the older spelling of ``atol``). Not differentiable; an int64 tensor.
+    ``tol``, also positional, is the older spelling of ``atol`` with ``rtol=0``). Not
+    differentiable; an int64 tensor.
 
     Shape:
         (..., m, n) -> (...).
     """
     check_matrix("linalg.matrix_rank", A._data, square=hermitian, complex_ok=True)
     if tol is not None:
-        if atol is not None or rtol is not None:
-            raise ValueError("linalg.matrix_rank: expected tol or atol/rtol, got both")
-        atol, rtol = tol, 0.0
+        atol, rtol = _older_tolerance("linalg.matrix_rank", "tol", atol, rtol, tol, 0.0)
     atol, rtol = _tolerances(A, atol, rtol)
     a = A._data
     xp = array_module(a)

@@ -84,6 +84,16 @@ def handle_torch_function(public_api: Callable, relevant_args: Any, *args: Any, 
     return _tf.dispatch(public_api, found, args, kwargs)
 
 
+# the protocol's own helpers are never asked themselves: nn.functional re-exports them, as
+# PyTorch's, and wrapped there a subclass argument would answer has_torch_function((x,)) with
+# its __torch_function__ (False, under its own DisableTorchFunctionSubclass)
+_tf.UNASKED.update(
+    map(
+        id, (has_torch_function, has_torch_function_unary, has_torch_function_variadic, handle_torch_function)
+    )
+)
+
+
 def wrap_torch_function(dispatcher: Callable) -> Callable:
     """Decorator: make a function of your own overridable; ``dispatcher`` takes the function's
     arguments and returns the ones that may override it."""

@@ -345,6 +345,8 @@ class _InPlace:
         check_floating("bernoulli_", self._data.dtype, "fiub")
         if not self.is_meta:
             forms.check_probabilities("bernoulli_", p)
+        if isinstance(p, Tensor):  # a tensor of probabilities expands to self, as PyTorch's
+            p = p.detach().expand(self.shape)._data
         return self._set("bernoulli_", 0 if self.is_meta else get_generator(generator).random(self.shape) < p)
 
     def add_(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:

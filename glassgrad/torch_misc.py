@@ -151,8 +151,9 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:  # noqa: A002
     _draws("poisson", input)
     if not bool((input._data >= 0).all()):  # NaN too, as PyTorch's (NumPy's says "lam value too large")
         raise ArgumentError("poisson: invalid Poisson rate, expected rate to be non-negative")
-    draws = get_generator(generator).poisson(input.detach().numpy())
-    return sampled(gg.tensor(draws.astype(input._data.dtype, copy=False)), "Poisson", input)
+    # np.asarray: NumPy's generators return a Python int for a 0-dim parameter, not an array
+    draws = np.asarray(get_generator(generator).poisson(input.detach().numpy()), dtype=input._data.dtype)
+    return sampled(gg.tensor(draws), "Poisson", input)
 
 
 def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
@@ -163,7 +164,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
     _draws("binomial", count, prob)
     n, p = np.broadcast_arrays(count.detach().numpy(), prob.detach().numpy())
     draws = get_generator(generator).binomial(n.astype(np.int64), p)
-    return gg.tensor(draws.astype(np.result_type(count._data, prob._data), copy=False))
+    return gg.tensor(np.asarray(draws, dtype=np.result_type(count._data, prob._data)))
 
 
 def is_inference_mode_enabled() -> bool:
@@ -319,7 +320,8 @@ def frobenius_norm(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: 
     from glassgrad.out_keyword import with_out
 
     _deprecated("frobenius_norm", "torch.linalg.vector_norm(A, 2, dim)")
-    dims = None if dim in ((), None) else tuple(dim)
+    # PyTorch's int[1] dim: a bare int too (frobenius_norm(x, 1))
+    dims = None if dim in ((), None) else (dim,) if isinstance(dim, int) else tuple(dim)
     return with_out(linalg.vector_norm(input, 2, dim=dims, keepdim=keepdim), out, "frobenius_norm")
 
 

@@ -24,7 +24,11 @@ in its own dtype by ``make_dual`` and every op's output tangent is cast to the o
 in-place change that does not go through those funnels (an in-place shape method such as
 ``unsqueeze_``, or a change through a view of a dual tensor) makes the next read of the old
 tangent raise instead of following the change; and a tensor without a tangent whose view or base
-took one in place (``x[0].copy_(dual)``) raises when read, where PyTorch gives it the tangent.
+took one in place (``x[0].copy_(dual)``) raises when read, where PyTorch gives it the tangent
+(Python's ``x[key] op= v`` on a dual x is followed: ``jvp_rules_inplace``). Tangents are
+constants: where PyTorch's would be differentiable (the primal requires grad, or a tangent given
+to ``make_dual`` does), ``unpack_dual`` returns one whose backward raises (``torch.func.jvp``
+records that graph instead).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import numpy as np
 
 from glassgrad.autograd import jvp_rules_inplace
 from glassgrad.autograd.function import observers
+from glassgrad.autograd.grad_mode import is_grad_enabled
 
 __all__ = [
     "dual_level",
@@ -78,6 +83,11 @@ _tangents: dict[int, list] = {}
 #: place while sharing it (a view, or the base of views): every other tensor on that memory that
 #: has no tangent of its own would silently read as constant, so reading it raises instead.
 _written: dict[int, list] = {}
+#: The tangents given to ``make_dual`` at this level that require grad (grad mode on): PyTorch's
+#: tangents computed from them are differentiable, glassgrad's are not (see ``unpack_dual``).
+_grad_tangents: list = []
+#: id -> the tangent ``make_dual`` stored (kept alive, so the id is not reused): unpacked as is.
+_given: dict[int, Any] = {}
 
 
 def _tensor_cls() -> type:
@@ -236,8 +246,9 @@ def enter_dual_level() -> int:
     observers.forward.append(_observe)
     jvp_rules_inplace.install()
     from glassgrad.autograd import custom
+    from glassgrad.autograd.forward_ad_custom import custom_apply
 
-    custom.forward_ad_apply[0] = _custom_apply
+    custom.forward_ad_apply[0] = custom_apply
     return 0
 
 
@@ -255,6 +266,8 @@ def exit_dual_level(*, level: int | None = None) -> None:
     custom.forward_ad_apply[0] = None
     _tangents.clear()
     _written.clear()
+    _grad_tangents.clear()
+    _given.clear()
 
 
 class dual_level(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
@@ -312,6 +325,8 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
             f"make_dual: expected a tangent of the primal's shape {tuple(tensor.shape)}, "
             f"got {tuple(tangent.shape)}"
         )
+    if tangent.requires_grad and is_grad_enabled():
+        _grad_tangents.append(tangent)
     p, t = tensor._data, tangent._data
     if _elem_strides(p) != _elem_strides(t):  # another layout: copy into the primal's
         laid = np.empty_like(p, dtype=t.dtype)
@@ -320,12 +335,20 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     with paused():
         dual = tensor.view_as(tensor)  # a view: shares memory and version, backward flows to tensor
     set_tangent(dual, tangent)
+    _given[id(tangent)] = tangent
     return dual
 
 
 def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     """``(primal, tangent)`` of ``tensor``: its value as a view without a tangent, and its tangent
-    (None when it has none, or outside any level)."""
+    (None when it has none, or outside any level).
+
+    Where PyTorch's tangent is computed and differentiable (grad mode on, and ``tensor`` requires
+    grad or a tangent given to ``make_dual`` does), glassgrad's rules have computed a constant: it
+    comes back requiring grad, as PyTorch's, through a node whose backward raises, so that
+    reverse mode through it (``t.sum().backward()``) refuses instead of silently dropping the
+    terms PyTorch keeps. ``torch.func.jvp`` records them (by double backward).
+    """
     if _state.level is None or (level is not None and level != _state.level):
         return UnpackedDualTensor(tensor, None)
     tangent = get_tangent(tensor)
@@ -333,67 +356,23 @@ def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
         return UnpackedDualTensor(tensor, None)
     with paused():
         primal = tensor.view_as(tensor)
+        if is_grad_enabled() and (tensor.requires_grad or _grad_tangents) and id(tangent) not in _given:
+            tangent = _unrecorded(tangent, tensor)
     return UnpackedDualTensor(primal, tangent)
+
+
+def _unrecorded(tangent: Any, tensor: Any) -> Any:
+    from glassgrad.autograd.recorded import delayed_error
+
+    return delayed_error(
+        tangent._data,
+        ([tensor] if tensor.requires_grad else []) + _grad_tangents,
+        f"forward_ad: backward through the tangent of a tensor of shape {tuple(tensor.shape)}: "
+        "glassgrad's forward-mode tangents are constants (its rules record no graph), so the "
+        "terms through the primal's graph or a tangent that requires grad would be dropped. Use "
+        "torch.func.jvp (recorded there), or detach the tangent where its gradient is not wanted",
+    )
 
 
 def _elem_strides(a: Any) -> tuple:
     return tuple(s // a.itemsize for s in a.strides)
-
-
-# --- user Functions (autograd.Function with a jvp staticmethod) -------------------------------
-
-
-def _custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> Any:
-    """A user Function under forward AD: forward runs on the primals (tangents paused), then the
-    user's ``jvp(ctx, *tangents)`` gives the outputs' tangents, as PyTorch's contract."""
-    tensor_cls = _tensor_cls()
-    if _state.paused:
-        return apply_reverse(cls, args, kwargs)[0]
-    tangents = [get_tangent(a) if isinstance(a, tensor_cls) else None for a in args]
-    if all(t is None for t in tangents):
-        return apply_reverse(cls, args, kwargs)[0]
-    from glassgrad.autograd.custom import Function
-    from glassgrad.autograd.custom_views import returned_input
-
-    if cls.jvp is Function.jvp:
-        raise NotImplementedError(
-            f"{cls.__name__}: you must implement the jvp function of a custom autograd.Function "
-            "to use it with forward mode AD"
-        )
-    with paused():
-        result, fctx = apply_reverse(cls, args, kwargs)
-    grads = []
-    for a, t in zip(args, tangents):
-        if t is None and isinstance(a, tensor_cls):
-            t = tensor_cls(np.zeros_like(a._data), _wrap=True)  # a tensor without tangent: zeros
-        grads.append(t)
-    from glassgrad.autograd.grad_mode import no_grad
-
-    fctx._in_jvp = True
-    try:
-        with paused(), no_grad():
-            out_t = cls.jvp(fctx, *grads)
-    finally:
-        fctx._in_jvp = False
-    outs = result if isinstance(result, tuple) else (result,)
-    out_ts = out_t if isinstance(out_t, tuple) else (out_t,)
-    if len(out_ts) != len(outs):
-        raise RuntimeError(
-            f"{cls.__name__}.jvp: expected {len(outs)} tangents (one per forward output), got {len(out_ts)}"
-        )
-    inputs = {id(a): g for a, g in zip(args, grads) if isinstance(a, tensor_cls)}
-    for o, t in zip(outs, out_ts):
-        src = returned_input(o, args)  # an input returned as is: another tangent would change its
-        if id(src) in inputs and id(src) not in fctx._dirty and t is not inputs[id(src)]:
-            raise RuntimeError(
-                f"{cls.__name__}: forward returned an input as is (not marked dirty), but jvp did not "
-                "return that input's tangent for it; return x.view_as(x) from forward instead"
-            )
-        if isinstance(o, tensor_cls) and t is not None and o._data.dtype.kind in "fc":
-            if tuple(t.shape) != tuple(o.shape):
-                raise RuntimeError(
-                    f"{cls.__name__}.jvp: expected a tangent of the output's shape {tuple(o.shape)}, "
-                    f"got {tuple(t.shape)}"
-                )
-            set_tangent(o, t)
-    return result

@@ -359,4 +359,10 @@ for _name in (
 
 
 # The other families register their rules when imported (they use the helpers above).
-from glassgrad.autograd import jvp_rules_linalg, jvp_rules_linear, jvp_rules_more, jvp_rules_nn  # noqa: E402, F401
+from glassgrad.autograd import (  # noqa: E402, F401
+    jvp_rules_linalg,
+    jvp_rules_linear,
+    jvp_rules_more,
+    jvp_rules_nn,
+    jvp_rules_transposed,
+)

@@ -78,7 +78,8 @@ def install() -> None:
         """x[key] = v: the tangent gets t_x[key] = t_v (0 where v has none)."""
         if _fw._state.paused:
             return orig_setitem(self, key, value)
-        own = _fw.get_tangent(self)
+        own = _own_before_augmented(_fw, self, key, value) if value.__class__ is Tensor else None
+        own = _fw.get_tangent(self) if own is None else own
         src = _fw.get_tangent(value) if isinstance(value, Tensor) else None
         orig_setitem(self, key, value)
         if own is None and src is None:
@@ -98,6 +99,31 @@ def install() -> None:
         return orig_detach_(self)
 
     Tensor._update, Tensor._set, Tensor.__setitem__, Tensor.detach_ = _update, _set, setitem, detach_
+
+
+def _own_before_augmented(fw: Any, x: Any, key: Any, value: Any) -> Any:
+    """x's tangent for Python's ``x[key] op= v`` (``x.__setitem__(key, value)``, ``value`` the view
+    x[key] just changed in place by ``op=``), else None. That change left x's recorded tangent
+    stale at ``key`` only, and this write overwrites exactly those elements with value and its
+    tangent: the recorded tangent is right everywhere else. Only when nothing else wrote into
+    x's memory since (one version step, taken by value's own update)."""
+    if value._vc is not x._vc:
+        return None
+    entry, ventry = fw._tangents.get(id(x)), fw._tangents.get(id(value))
+    if entry is None or ventry is None or entry[0]() is not x or ventry[0]() is not value:
+        return None
+    if entry[2] is not x._vc or x._vc[0] != entry[3] + 1 or ventry[3] != x._vc[0]:
+        return None
+    try:
+        view = x._data[key]  # basic indexing (a view of x[key] exists): a view here too
+    except (IndexError, TypeError, ValueError):
+        return None
+    v = value._data
+    if not isinstance(view, np.ndarray) or view.shape != v.shape or view.strides != v.strides:
+        return None
+    if view.__array_interface__["data"][0] != v.__array_interface__["data"][0]:
+        return None
+    return entry[1]
 
 
 def remove() -> None:

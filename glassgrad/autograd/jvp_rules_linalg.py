@@ -74,18 +74,14 @@ def _mt(a):
     return np.swapaxes(a, -1, -2)
 
 
-def _symmetric(t, lower: bool = True):
-    """The symmetric matrix an op reads from one triangle of t (the tangent of that reading)."""
-    tri = np.tril if lower else np.triu
-    return tri(t) + _mt(tri(t, -1 if lower else 1))
-
-
 @rule("cholesky")
 def _cholesky(ts, xs, z, attrs):
-    """L = cholesky(A), A read from its lower triangle:  dL = L Phi(L^-1 dA L^-T), Phi = the lower
-    triangle with the diagonal halved (from dA = dL L^T + L dL^T)."""
+    """L = cholesky(A):  dL = L Phi(L^-1 dA L^-T), Phi = the lower triangle with the diagonal
+    halved (from dA = dL L^T + L dL^T). dA as given, not the symmetric matrix read from its lower
+    triangle: PyTorch's formula, whose tangent for a dA that is not symmetric (a jacfwd basis
+    matrix e_ij) is its, not that of the function computed."""
     low = z
-    inner = np.linalg.solve(low, _mt(np.linalg.solve(low, _symmetric(ts[0]))))  # L^-1 dA L^-T (symmetric)
+    inner = np.linalg.solve(low, _mt(np.linalg.solve(low, _mt(ts[0]))))  # L^-1 dA L^-T
     phi = np.tril(inner) - 0.5 * np.tril(np.triu(inner))
     return low @ phi
 
@@ -94,12 +90,13 @@ def _cholesky(ts, xs, z, attrs):
 def _eigh(ts, xs, z, attrs):
     """A = V diag(L) V^T (A read from the ``uplo`` triangle), M = V^T dA V:  dL = diag(M),
     dV = V (F * M) with F_ij = 1 / (L_j - L_i) off the diagonal, 0 on it (inf/nan at repeated
-    eigenvalues, as the VJP)."""
+    eigenvalues, as the VJP). dA as given, as PyTorch's (and the VJP's symmetric gradient): a dA
+    that is not symmetric is not reduced to the triangle A is read from."""
     from glassgrad.ops.linalg_decomp import _pack
 
     a, n = xs[0], xs[0].shape[-1]
     w, v = np.linalg.eigh(a, UPLO=attrs.get("uplo", "L"))
-    m = _mt(v) @ _symmetric(ts[0], attrs.get("uplo", "L") == "L") @ v
+    m = _mt(v) @ ts[0] @ v
     dw = np.diagonal(m, axis1=-2, axis2=-1)
     if not attrs.get("vectors", True):
         return dw

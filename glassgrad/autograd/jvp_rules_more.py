@@ -8,6 +8,7 @@ import numpy as np
 
 from glassgrad.autograd.jvp_rules import _grads as grads
 from glassgrad.autograd.jvp_rules import linear, multilinear, rule, run
+from glassgrad.autograd.jvp_rules_transposed import transposed
 
 __all__: list[str] = []
 
@@ -60,14 +61,16 @@ def _cdist(ts, xs, z, attrs):
 _scatter_sum = linear("scatter_reduce", diff=(0, 2))
 
 
+_scatter_other = transposed("scatter_reduce")
+
+
 @rule("scatter_reduce")
 def _scatter_reduce(ts, xs, z, attrs):
     """z = x with src reduced in at index: 'sum' and 'mean' are linear in (x, src) (the counts
-    are constants), t_z = scatter_reduce(t_x, index, t_src); 'prod', 'amax', 'amin' have no rule."""
+    are constants), t_z = scatter_reduce(t_x, index, t_src); 'prod', 'amax', 'amin' from the
+    recorded VJP (ties share the tangent equally; a zero factor of a product refuses, as there)."""
     if attrs.get("reduce", "sum") not in ("sum", "mean"):
-        raise NotImplementedError(
-            f"forward_ad: no forward-mode rule for op 'scatter_reduce' with reduce={attrs.get('reduce')!r}"
-        )
+        return _scatter_other(ts, xs, z, attrs)
     return _scatter_sum(ts, xs, z, attrs)
 
 

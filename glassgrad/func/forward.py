@@ -77,6 +77,8 @@ def _run_dual(
         primals, tangents = [], []
         for o in outs:
             p, t = fwad.unpack_dual(o)
+            if t is not None and t.requires_grad:  # a constant, as warned above: no refusing node
+                t = t.detach()
             if t is None and strict:
                 raise GraphError(
                     f"{op}: expected every output of f to depend on the primals with strict=True, got "

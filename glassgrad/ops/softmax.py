@@ -3,7 +3,8 @@
 Both subtract the row's maximum first, so no exponential overflows and a non-empty row never takes
 log 0; each backward is the closed form (softmax: z * (g - sum(g * z)); log_softmax:
 g - e^z * sum(g)), the lesson of the softmax Jacobian. Integer inputs are promoted to the default
-float dtype; ``dtype=`` casts first, as PyTorch's.
+float dtype; ``dtype=`` casts first, as PyTorch's, and refuses a dtype that is not floating as
+PyTorch's kernels do (cast and promoted, it would come back float32, the dtype= silently ignored).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import acc_dtype, normalize_dims
@@ -151,9 +152,14 @@ class LogSoftmax(Function):
 def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tuple]:
     if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
-    if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
-        x = _K.cast(x, dtypes.to_np_dtype(dtype))
     axis = normalize_dims(op, x._data.ndim, dim)
+    if dtype is not None:
+        np_dtype = dtypes.to_np_dtype(dtype)
+        if np_dtype.kind != "f":  # PyTorch has no such kernel; the promotion below would ignore dtype=
+            last = axis == (x._data.ndim - 1,) or x._data.ndim == 0
+            raise kernel_dtype_error(op, f"{op}_{'lastdim_' if last else ''}kernel_impl", np_dtype)
+        if np_dtype != x._data.dtype:
+            x = _K.cast(x, np_dtype)
     return floating(x), axis
 
 

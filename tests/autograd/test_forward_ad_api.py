@@ -114,8 +114,8 @@ def test_op_without_rule_raises_naming_it():
     a = a @ a.T + 3 * gg.eye(3, dtype=gg.float64)
     with fwAD.dual_level():
         d = fwAD.make_dual(a, _t(3, 3))
-        with pytest.raises(NotImplementedError, match="no forward-mode rule for op 'matrixexp'"):
-            gg.linalg.matrix_exp(d)
+        with pytest.raises(NotImplementedError, match="no forward-mode rule for op 'linalglufactorex'"):
+            gg.linalg.lu_factor(d)
 
 
 def test_non_differentiable_outputs_get_no_tangent():
@@ -172,7 +172,7 @@ def test_inplace_ops_while_recording():
         y = fwAD.make_dual(x, gg.ones(3, dtype=gg.float64)) * 1
         y.mul_(3)
         y[1] = 0.0
-        np.testing.assert_array_equal(fwAD.unpack_dual(y).tangent.numpy(), [3.0, 0.0, 3.0])
+        np.testing.assert_array_equal(fwAD.unpack_dual(y).tangent.detach().numpy(), [3.0, 0.0, 3.0])
         y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 3.0])
 

@@ -22,7 +22,7 @@ def _pair(torch, *shape, low=-2.0, high=2.0):
 def _jvp_gg(fn, xs, vs):
     with fwAD.dual_level():
         out = fn(*(fwAD.make_dual(x, v) for x, v in zip(xs, vs)))
-        return fwAD.unpack_dual(out).tangent.numpy()
+        return fwAD.unpack_dual(out).tangent.detach().numpy()
 
 
 def _jvp_torch(torch, fn, xs, vs):
@@ -158,7 +158,7 @@ def test_parameter_tangents_match_torch(torch):
     params = dict(model.named_parameters())
     with fwAD.dual_level():
         duals = {n: fwAD.make_dual(params[n], vs[n][0]) for n in names}
-        got = fwAD.unpack_dual(functional_call(model, duals, (x,))).tangent.numpy()
+        got = fwAD.unpack_dual(functional_call(model, duals, (x,))).tangent.detach().numpy()
     import torch.autograd.forward_ad as tfwAD
 
     tparams = dict(tmodel.named_parameters())
@@ -203,7 +203,7 @@ def test_tutorial_modules_setattr_and_functional_call():
         jvp2 = fwAD.unpack_dual(functional_call(nn.Linear(5, 5), duals, x)).tangent
     assert gg.allclose(jvp, jvp2)
     expected = x.numpy() @ tangents["weight"].numpy().T + tangents["bias"].numpy()
-    np.testing.assert_allclose(jvp.numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jvp.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_tutorial_custom_function_and_gradcheck(torch):
@@ -224,7 +224,9 @@ def test_tutorial_custom_function_and_gradcheck(torch):
     tangent = gg.randn(10, 10)
     with fwAD.dual_level():
         jvp = fwAD.unpack_dual(Fn.apply(fwAD.make_dual(primal, tangent))).tangent
-    np.testing.assert_allclose(jvp.numpy(), tangent.numpy() * np.exp(primal.detach().numpy()), rtol=1e-6)
+    np.testing.assert_allclose(
+        jvp.detach().numpy(), tangent.numpy() * np.exp(primal.detach().numpy()), rtol=1e-6
+    )
     assert jvp.dtype == gg.float64  # the output's dtype, as PyTorch's (float32 tangent times float64)
     assert gg.autograd.gradcheck(
         Fn.apply,

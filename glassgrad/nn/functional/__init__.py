@@ -190,6 +190,16 @@ from glassgrad.nn import grad as grad
 from glassgrad.torch_aten_more import conv_tbc
 
 # isort: split
+# PyTorch's F imports these from torch.overrides, and code copied out of it (a custom
+# multi_head_attention_forward) imports them from F; not in __all__, as PyTorch's
+from glassgrad.overrides import (  # noqa: F401
+    handle_torch_function,
+    has_torch_function,
+    has_torch_function_unary,
+    has_torch_function_variadic,
+)
+
+# isort: split
 # PyTorch's native kernel of the same op (torch.native_channel_shuffle too)
 from glassgrad.nn.functional.image import channel_shuffle as native_channel_shuffle
 

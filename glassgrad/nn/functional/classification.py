@@ -13,7 +13,7 @@ from typing import Any
 from glassgrad.autograd.function import named
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, GraphError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
@@ -198,8 +198,10 @@ def cross_entropy(
                 f"class probabilities of shape {input.shape}, got {t_arr.dtype} of shape {t_arr.shape}; "
                 "for class indices use target.long()"
             )
-        if ignore_index != -100:  # PyTorch refuses it too: there is no class index to ignore
-            raise ValueError(
+        # PyTorch refuses a class to ignore (there is no class index) and, as a negative index
+        # names no class, passes any negative one (a config's ignore_index=-1 with mixup targets)
+        if ignore_index >= 0:
+            raise ArgumentError(
                 f"cross_entropy: ignore_index={ignore_index} applies to class-index targets, not to "
                 f"class probabilities of shape {t_arr.shape}"
             )

@@ -250,7 +250,8 @@ def kl_div(
 ) -> Tensor:
     """Kullback-Leibler divergence KL(target || model) with ``input`` = log-probabilities of the model.
 
-    Pointwise: target * (log(target) - input), taken as 0 where target = 0; with
+    Pointwise: target * (log(target) - input), taken as 0 where target = 0 (PyTorch's
+    ``xlogy``: NaN where the target is negative); with
     ``log_target=True`` the target is given as log-probabilities: exp(target) * (target - input).
     'batchmean' divides the sum by the batch size (input.shape[0]), which is the true KL divergence
     per sample; 'mean' divides by the number of elements (PyTorch's default, kept, with a warning
@@ -275,12 +276,11 @@ def kl_div(
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = (target > 0)._data
-        # log of 1 where the target is 0, so that 0 * log(0) is 0 (also in backward), not nan
-        safe = _E.where(positive, target, 1.0)
-        # t log t is formed in the target's own dtype before meeting the input, as PyTorch does: a
-        # float32 target against a float64 input then gives PyTorch's float64 sum to the last bit
-        loss = target * safe.log() - target * input
+        # PyTorch's xlogy(target, target) - target * input: 0 * log(0) is 0, a negative or NaN
+        # target gives NaN (and the target's gradient at 0 is NaN), as PyTorch's; t log t is formed
+        # in the target's own dtype before meeting the input, so that a float32 target against a
+        # float64 input gives PyTorch's float64 sum to the last bit
+        loss = target.xlogy(target) - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim > 0 else total

@@ -133,6 +133,11 @@ def chain_matmul(*matrices: Tensor, out: Any = None) -> Tensor:
     from glassgrad import linalg
 
     _deprecated("chain_matmul", "torch.linalg.multi_dot")
+    if not matrices:
+        raise ShapeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:  # matrices only: multi_dot's 1-D first and last are not taken here
+        if m.ndim != 2:
+            raise ShapeError(f"chain_matmul: Tensor dimension is {m.ndim}, expected 2 instead.")
     return matrices[0].clone() if len(matrices) == 1 else linalg.multi_dot(list(matrices), out=out)
 
 

@@ -1,6 +1,6 @@
 """PyTorch's treatment of a scale number of a wider kind than the tensors' result: ``alpha`` of
-``add``/``sub`` (the functions, the methods and the in-place forms) and ``value`` of
-``addcmul``/``addcdiv``.
+``add``/``sub`` (the functions, the methods and the in-place forms), ``value`` of
+``addcmul``/``addcdiv`` and ``beta``/``alpha`` of the addmm family and ``addr`` (round 59).
 
 Glassgrad multiplied by the number first, so it promoted the result: ``i.add(i, alpha=0.5)`` of
 int64 tensors gave float32, ``x.add(y, alpha=1j)`` of float tensors complex64, where PyTorch raises
@@ -17,9 +17,9 @@ import numbers
 from typing import Any
 
 from glassgrad.dtypes import bool_
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, kernel_dtype_error
 
-__all__ = ["check_alpha", "scaled_pair", "to_result_dtype"]
+__all__ = ["addr_scale", "blas_scale", "check_alpha", "scaled_pair", "to_result_dtype"]
 
 _ORDER = "biufc"  # the kinds' promotion order: bool < integers < floats < complex
 _NAMES = {"i": "integer tensors", "f": "floating-point tensors", "c": "complex tensors"}
@@ -39,10 +39,11 @@ def _kind(x: Any) -> str:
     return "c" if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real) else "f"
 
 
-def check_alpha(op: str, alpha: Any, *operands: Any) -> None:
+def check_alpha(op: str, alpha: Any, *operands: Any, name: str = "alpha") -> None:
     """Raise PyTorch's error when ``alpha`` (a number) does not fit the kind of the result of
     ``operands`` (tensors or numbers): a float for an integer result, a complex number for a real
-    one, a bool for a non-bool one."""
+    one, a bool for a non-bool one. ``name``: the argument's name in the message (``addr``'s
+    ``beta`` is checked so too)."""
     if alpha.__class__ is int:  # the common case (the default 1, an int lr scale)
         return
     if alpha.__class__ is float:  # an optimizer's p.add_(g, alpha=-lr): a float input rules out a refusal
@@ -53,16 +54,47 @@ def check_alpha(op: str, alpha: Any, *operands: Any) -> None:
     a = _kind(alpha)
     if a == "b" and result != "b":
         raise DTypeError(
-            f"{op}: Boolean alpha only supported for Boolean results (got {alpha!r} for {_NAMES[result]})"
+            f"{op}: Boolean {name} only supported for Boolean results (got {alpha!r} for {_NAMES[result]})"
         )
     if a == "f" and result in "bi":
         raise DTypeError(
-            f"{op}: For integral input tensors, argument alpha must not be a floating point number (got {alpha!r})"
+            f"{op}: For integral input tensors, argument {name} must not be a floating point number (got {alpha!r})"
         )
     if a == "c" and result != "c":
         raise DTypeError(
-            f"{op}: For non-complex input tensors, argument alpha must not be a complex number (got {alpha!r})"
+            f"{op}: For non-complex input tensors, argument {name} must not be a complex number (got {alpha!r})"
         )
+
+
+def blas_scale(op: str, name: str, s: Any, *operands: Any) -> Any:
+    """``beta`` or ``alpha`` of ``addmm``/``addmv``/``baddbmm``/``addbmm`` as PyTorch's kernels
+    read it for the result of ``operands``: a float truncated toward zero for integer tensors
+    (``addmm(i, a, b, beta=0.5)`` scales by 0 and stays int64, where glassgrad's product promoted
+    it to float32), a bool as 0 or 1, a complex number as its real part when it has no imaginary
+    part and refused for real tensors otherwise."""
+    if s.__class__ is int:  # the defaults
+        return s
+    kind, v = max((_kind(x) for x in operands), key=_ORDER.index), _kind(s)
+    if v == "c" and kind != "c":
+        if s.imag:
+            raise DTypeError(
+                f"{op}: value cannot be converted to type {operands[0].dtype} without overflow (got {name}={s!r})"
+            )
+        s, v = s.real, "f"
+    if v == "b" or (v == "f" and kind in "bi"):
+        return int(s)  # C++'s conversion: toward zero
+    return s
+
+
+def addr_scale(name: str, s: Any, *operands: Any) -> Any:
+    """``beta`` or ``alpha`` of ``addr``, an elementwise kernel in PyTorch: a float factor for
+    integer tensors and a bool one for non-bool tensors are refused (``check_alpha``), the rest
+    read as ``blas_scale`` reads them."""
+    if s.__class__ is int:
+        return s
+    if _kind(s) != "c" or max((_kind(x) for x in operands), key=_ORDER.index) in "bi":
+        check_alpha("addr", s, *operands, name=name)
+    return blas_scale("addr", name, s, *operands)
 
 
 def to_result_dtype(*operands: Any) -> tuple:
@@ -135,7 +167,7 @@ def addc_value(op: str, value: Any, input: Any, tensor1: Any, tensor2: Any) -> A
     if op == "addcdiv" and _kind(tensor1) in "bi" and _kind(tensor2) in "bi":
         raise DTypeError(f"{op}: {_ADDCDIV_INT}")
     if op == "addcmul" and all(_kind(t) == "b" for t in (input, tensor1, tensor2)):
-        raise DTypeError(f"{op}: expected numeric tensors, got three bool ones (PyTorch has no bool kernel)")
+        raise kernel_dtype_error(op, "addcmul_cpu_out", "bool")  # PyTorch has no bool kernel
     if value.__class__ is int:
         return value
     result = max((_kind(x) for x in (input, tensor1, tensor2)), key=_ORDER.index)

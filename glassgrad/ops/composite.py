@@ -25,7 +25,7 @@ from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import unary as _unary
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
-from glassgrad.ops.alpha_checks import addc_value, to_result_dtype
+from glassgrad.ops.alpha_checks import addc_value, blas_scale, to_result_dtype
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.out_write import with_out  # (its own file: re-exported)
@@ -84,8 +84,10 @@ def addmm(
     input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)``."""
-    if _halves(input, mat1, mat2):
-        return with_out(addmm(*_wide(input, mat1, mat2), beta=beta, alpha=alpha).half(), out, "addmm")
+    beta, alpha = blas_factors("addmm", input, (mat1, mat2), beta, alpha)
+    if _halves(input, mat1, mat2):  # float16: alpha = 0 still multiplies, as PyTorch's CPU kernel
+        i, a, b = _wide(input, mat1, mat2)
+        return with_out((_term(i, beta) + _scaled(mm(a, b), alpha)).half(), out, "addmm")
     prod = mm(mat1, mat2)
     return with_out(_term(input, beta) + _term(prod, alpha), out, "addmm")
 
@@ -94,6 +96,7 @@ def baddbmm(
     input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batched."""
+    beta, alpha = blas_factors("baddbmm", input, (batch1, batch2), beta, alpha)
     if _halves(input, batch1, batch2):
         return with_out(baddbmm(*_wide(input, batch1, batch2), beta=beta, alpha=alpha).half(), out, "baddbmm")
     return with_out(
@@ -105,9 +108,26 @@ def addmv(
     input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
+    beta, alpha = blas_factors("addmv", input, (mat, vec), beta, alpha)
     if _halves(input, mat, vec):
-        return with_out(addmv(*_wide(input, mat, vec), beta=beta, alpha=alpha).half(), out, "addmv")
-    return with_out(_term(input, beta) + _term(mv(mat, vec), alpha), out, "addmv")
+        i, m, v = _wide(input, mat, vec)
+        return with_out((_term(i, beta) + _scaled(mv(m, v), alpha)).half(), out, "addmv")
+    # PyTorch's float16 and complex addmv multiply by alpha = 0 (a NaN in mat or vec stays);
+    # float32/float64 and every addmm skip the product
+    prod = mv(mat, vec)
+    scaled = _scaled(prod, alpha) if prod._data.dtype.kind == "c" else _term(prod, alpha)
+    return with_out(_term(input, beta) + scaled, out, "addmv")
+
+
+def blas_factors(op: str, input: Any, mats: tuple, beta: Any, alpha: Any) -> tuple:
+    """``(beta, alpha)`` as PyTorch's kernel of ``op`` reads them (``blas_scale``), after its check
+    that ``input`` has the matrices' dtype: PyTorch does not promote a float32 bias with float64
+    matrices ("self and mat2 must have the same dtype"), where glassgrad's sum did."""
+    dt = getattr(input, "dtype", None)
+    if dt is not None and any(m.dtype != dt for m in mats if isinstance(m, Tensor)):
+        got = ", ".join(str(t.dtype) for t in (input, *mats))
+        raise DTypeError(f"{op}: expected input and the matrices of one dtype, got {got}")
+    return blas_scale(op, "beta", beta, input, *mats), blas_scale(op, "alpha", alpha, input, *mats)
 
 
 def _halves(*ts: Any) -> bool:
@@ -125,9 +145,12 @@ def _scaled(t: Tensor, s: Any) -> Tensor:
 
 
 def _term(t: Tensor, s: Any) -> Tensor:
-    """``s * t`` in the addmm family; a factor of 0 drops the term (no nan from 0 * inf), as PyTorch."""
+    """``s * t`` in the addmm family; a factor of 0 drops the term (no nan from 0 * inf), as PyTorch,
+    a zero of ``t``'s dtype (a float 0.0 made an int64 addmm's result float32)."""
     if s == 0:
-        return elementwise.where(array_module(t._data).zeros(t.shape, dtype=bool), t, 0.0)
+        xp = array_module(t._data)
+        zero = Tensor(xp.zeros((), dtype=t._data.dtype), _wrap=True)
+        return elementwise.where(xp.zeros(t.shape, dtype=bool), t, zero)
     return _scaled(t, s)
 
 

@@ -18,7 +18,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops.half_precision import HALF, matmul_half
 from glassgrad.ops.node_names import matmul_name
@@ -97,8 +97,10 @@ def _same_dtype(op: str, ts: list[Tensor]) -> None:
     dts = [t._data.dtype for t in ts]
     if any(d != dts[0] for d in dts):
         raise DTypeError(f"{op}: expected operands of one dtype, got {' and '.join(str(d) for d in dts)}")
-    if dts[0].kind not in "fiuc":  # complex: its twin conjugates in backward (ops/complex_twins.py)
-        raise DTypeError(f"{op}: expected floating, complex or integer operands, got {dts[0]}")
+    # complex: its twin conjugates in backward (ops/complex_twins.py); bool: let through by
+    # _einsum_dtypes where PyTorch has a kernel
+    if dts[0].kind not in "fiucb":
+        raise DTypeError(f"{op}: expected floating, complex, integer or bool operands, got {dts[0]}")
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -124,7 +126,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     if da.dtype != db.dtype:
         raise DTypeError(f"matmul: expected both operands of one dtype, got {da.dtype} and {db.dtype}")
     if da.dtype.kind not in "fiuc":  # complex: its twin conjugates in backward (ops/complex_twins.py)
-        raise DTypeError(f"matmul: expected floating or integer operands, got {da.dtype}")
+        raise _no_kernel(da, db)
     if da.ndim == 0 or db.ndim == 0:
         raise ShapeError(f"matmul: expected operands with at least 1 dim, got {da.shape} @ {db.shape}")
     ok = da.shape[-1] == (db.shape[-2] if db.ndim > 1 else db.shape[0])
@@ -136,6 +138,18 @@ def matmul(a: Any, b: Any) -> Tensor:
     if not ok:
         raise ShapeError(f"matmul: expected (..., n, k) @ (..., k, m), got {da.shape} @ {db.shape}")
     return MatMul.apply(a, b)
+
+
+def _no_kernel(da: Any, db: Any) -> DTypeError:
+    """PyTorch has no bool product: the ``NotImplementedError`` of the kernel its matmul picks
+    for these ranks ('"addmm_impl_cpu_" not implemented for 'Bool''), a ``DTypeError`` too."""
+    if da.ndim == db.ndim == 1:
+        kernel = "dot"
+    elif db.ndim == 1:
+        kernel = "addmv_impl_cpu"
+    else:
+        kernel = "bmm" if da.ndim > 2 and db.ndim > 2 else "addmm_impl_cpu_"
+    return kernel_dtype_error("matmul", kernel, da.dtype)
 
 
 def matmul_as(op: str, a: Any, b: Any) -> Tensor:
@@ -157,10 +171,11 @@ def _contract(subs: tuple[str, ...], out: str, arrays: tuple) -> Any:
     # NumPy's optimised path can hand back a transposed view of its BLAS result; PyTorch's product
     # of several operands is a fresh tensor, contiguous in the common cases (attention's
     # 'bhid,bhjd->bhij'), which programs then .view() (reformer's dots.view_as(...)). One
-    # operand stays as NumPy gives it: a pure permutation is a view in PyTorch too. (0-d results
-    # skip it: ascontiguousarray would make them 1-d.)
+    # operand stays as NumPy gives it where nothing is summed: a pure permutation or diagonal is a
+    # view in PyTorch too, but its sum is a fresh contiguous tensor ("ijk->ki" of PyTorch .view()s,
+    # NumPy's was a transposed view). (0-d results skip it: ascontiguousarray would make them 1-d.)
     z = xp.asarray(z)
-    return xp.ascontiguousarray(z) if len(arrays) > 1 and z.ndim else z
+    return xp.ascontiguousarray(z) if z.ndim and (len(arrays) > 1 or len(out) < len(subs[0])) else z
 
 
 class Einsum(Function):
@@ -228,9 +243,7 @@ def _parse(equation: str, shapes: tuple[tuple, ...]) -> tuple[tuple[str, ...], s
             raise ShapeError(f"einsum: operand {i} has shape {shape}, but {ins[i]!r} names {len(sub)} dims")
         subs.append(sub)
     if arrow:
-        if "..." in rhs and "..." not in lhs:
-            raise ShapeError(f"einsum: '...' in the output but in no operand, got {equation!r}")
-        out = rhs.replace("...", ell)
+        out = rhs.replace("...", ell)  # no '...' on the left: it covers no dims ("ij->..." sums all)
         if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
             raise ShapeError(
                 f"einsum: expected output indices that appear once and in some operand, got {equation!r}"
@@ -275,7 +288,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise ShapeError(f"einsum: expected at least one operand for {equation!r}, got none")
     subs, out = _parse(equation, tuple(t.shape for t in ts))
     ts, subs = map(list, zip(*(_diagonals(t, sub) for t, sub in zip(ts, subs))))
-    ts = _promote_unsummed(ts, subs, out)
+    ts = _einsum_dtypes(ts, subs, out)
     _same_dtype("einsum", ts)
     return Einsum.apply(*ts, subs=subs, out=out)
 
@@ -320,28 +333,52 @@ def _diagonals(t: Tensor, sub: str) -> tuple[Tensor, str]:
     return t, sub
 
 
-def _promote_unsummed(ts: list[Tensor], subs: tuple, out: str) -> list[Tensor]:
-    """Operands of mixed dtypes cast to their promoted dtype where PyTorch's einsum takes them.
+def _narrow(dt: Any) -> bool:
+    """Bool and integer dtypes narrower than int64: PyTorch's ``sum`` of them is int64."""
+    return dt.kind == "b" or (dt.kind in "iu" and dt.itemsize < 8)
 
-    PyTorch pairs the operands left to right: a pair that sums an index of size > 1 present in
-    both is a BLAS product and needs one dtype ("expected scalar type Double but found Float"),
-    any other pair is a broadcast multiply, which promotes (mamba's ``"bdl,dn->bdln"`` of a
-    float64 delta and a float32 A is float64). The cast is recorded, so each operand's gradient
-    comes back in its own dtype."""
+
+def _einsum_dtypes(ts: list[Tensor], subs: tuple, out: str) -> list[Tensor]:
+    """The operands cast to the dtype of PyTorch's result, or its error.
+
+    PyTorch pairs the operands left to right (``at::einsum``). An index to sum is summed when the
+    last operand where its size is not 1 comes in: within that operand alone (and within the first
+    one, for those whose last such operand it is) by ``sum``, which makes a bool or narrow integer
+    operand int64 (``einsum("ij->i", mask)`` counts; NumPy's sum kept the dtype, a bool one a
+    logical or); where the running result has it too, by a bmm, which needs one dtype ("expected
+    scalar type Double but found Float") and has no bool kernel. A pair with no bmm is a broadcast
+    multiply, which promotes (mamba's ``"bdl,dn->bdln"`` of float64 and float32 is float64). The
+    cast is recorded, so each operand's gradient comes back in its own dtype."""
     dts = [t._data.dtype for t in ts]
-    if all(d == dts[0] for d in dts):
+    if all(d == dts[0] for d in dts) and not _narrow(dts[0]):  # the common case
         return ts
-    cur_dt, cur = dts[0], {c for c, n in zip(subs[0], ts[0].shape) if n != 1}
+    bigs = [{c for c, n in zip(sub, t.shape) if n != 1} for sub, t in zip(subs, ts)]
+    last = {c: k for k, big in enumerate(bigs) for c in big}
+    summed = set("".join(subs)) - set(out)
+    int64 = dtypes.int64.np
+
+    def summed_dt(d: Any) -> Any:
+        return int64 if _narrow(d) else d
+
+    # a single operand is summed over every index to sum, those of size 1 too
+    first = set(subs[0]) if len(ts) == 1 else bigs[0]
+    own = {c for c in first & summed if last.get(c, 0) == 0}
+    cur_dt, cur = (summed_dt(dts[0]) if own else dts[0]), bigs[0] - own
     for k in range(1, len(ts)):
-        big = {c for c, n in zip(subs[k], ts[k].shape) if n != 1}
-        kept = set(out).union(*subs[k + 1 :])
-        if dts[k] != cur_dt and (cur & big) - kept:
-            raise DTypeError(
-                f"einsum: expected scalar type {cur_dt} but found {dts[k]} (operand {k} is summed "
-                f"over {''.join(sorted((cur & big) - kept))!r} with the operands before it, which "
-                "needs one dtype, as in PyTorch; cast them first)"
-            )
-        cur_dt, cur = promote_np(cur_dt, dts[k], "einsum"), (cur | big) & kept
+        here = {c for c in bigs[k] & summed if last[c] == k}
+        dt = summed_dt(dts[k]) if here - cur else dts[k]
+        if here & cur:  # a bmm
+            if dt != cur_dt:
+                raise DTypeError(
+                    f"einsum: expected scalar type {cur_dt} but found {dt} (operand {k} is summed "
+                    f"over {''.join(sorted(here & cur))!r} with the operands before it, which needs "
+                    "one dtype, as in PyTorch; cast them first)"
+                )
+            if dt.kind == "b":
+                raise kernel_dtype_error("einsum", "bmm", dt)
+        else:
+            cur_dt = promote_np(cur_dt, dt, "einsum")
+        cur = (cur | bigs[k]) - here
     return [t if t._data.dtype == cur_dt else t.to(dtypes.from_np_dtype(cur_dt)) for t in ts]
 
 

@@ -16,11 +16,13 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
+from glassgrad.dtypes import float16
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
+from glassgrad.ops.alpha_checks import addr_scale
 from glassgrad.ops.complex import conj
-from glassgrad.ops.composite import _dims, _term, with_out
+from glassgrad.ops.composite import _dims, _scaled, _term, blas_factors, with_out
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -47,7 +49,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
         the result has a's free dims, then b's free dims.
     """
     _same("tensordot", a, b)
-    if isinstance(dims, Tensor) and dims.ndim == 0:
+    if isinstance(dims, Tensor) and dims.numel() == 1:  # tensor(2) and tensor([2]), as PyTorch
         dims = int(dims.item())
     if isinstance(dims, int | np.integer):
         k = int(dims)
@@ -57,6 +59,12 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
             )
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     else:
+        for name, d in zip(
+            ("dims_self", "dims_other"), dims if isinstance(dims, list | tuple | Tensor) else ()
+        ):
+            # ([1], 0), [1, 0] or tensor([1, 0]): PyTorch reads a list per side
+            if isinstance(d, int | np.integer) or (isinstance(d, Tensor) and d.ndim == 0):
+                raise TypeError(f"tensordot(): argument '{name}' must be tuple of ints, not int")
         try:
             da, db = (_dim_list(d) for d in dims)
         except (TypeError, ValueError):
@@ -137,11 +145,14 @@ def addbmm(
     if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
         raise ShapeError(f"addbmm: expected (b, n, k) and (b, k, m), got {batch1.shape} and {batch2.shape}")
     _same("addbmm", batch1, batch2)
+    beta, alpha = blas_factors("addbmm", input, (batch1, batch2), beta, alpha)
     n, m = batch1.shape[1], batch2.shape[2]
     broadcast_shape(input.shape, (n, m), op="addbmm")
     prod = _mm.einsum("bnk,bkm->nm", batch1, batch2)
+    # float16: alpha = 0 still multiplies (a NaN in the batches stays), as PyTorch's CPU kernel
+    scaled = _scaled(prod, alpha) if prod.dtype == float16 else _term(prod, alpha)
     # PyTorch's addbmm resizes its out without the warning of a non-empty out
-    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addbmm", warn_resize=False)
+    return with_out(_bcast(_term(input, beta) + scaled, (n, m)), out, "addbmm", warn_resize=False)
 
 
 def addr(
@@ -156,8 +167,11 @@ def addr(
     _dims("addr", vec2, 1, "vec2")
     n, m = vec1.shape[0], vec2.shape[0]
     broadcast_shape(input.shape, (n, m), op="addr")
+    # PyTorch's addr is an elementwise kernel: it refuses a float factor for integer tensors and a
+    # bool one for non-bool tensors, and alpha = 0 still multiplies (a NaN in a vector stays)
+    beta, alpha = (addr_scale(k, v, input, vec1, vec2) for k, v in (("beta", beta), ("alpha", alpha)))
     prod = _mm.outer(vec1, vec2)
-    return with_out(_bcast(_term(input, beta) + _term(prod, alpha), (n, m)), out, "addr")
+    return with_out(_bcast(_term(input, beta) + _scaled(prod, alpha), (n, m)), out, "addr")
 
 
 def _bcast(t: Tensor, shape: tuple) -> Tensor:

@@ -29,6 +29,7 @@ from glassgrad.ops.alpha_checks import addc_value, blas_scale, to_result_dtype
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.out_write import with_out  # (its own file: re-exported)
+from glassgrad.ops.reduce import normalize_dims
 from glassgrad.ops.repeat_interleave import repeat_interleave  # (its own file: re-exported)
 from glassgrad.ops.scatter import scatter
 from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts: re-exported)
@@ -342,7 +343,8 @@ def _arr(t: Any) -> Any:
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    axis = dim if dim is None or isinstance(dim, int) else (tuple(dim) or None)  # () counts all, as PyTorch
+    # () counts all; a NumPy integer or 0-d integer tensor is one dim, as PyTorch's parser reads it
+    axis = normalize_dims("count_nonzero", input._data.ndim, dim)
     xp = array_module(input._data)  # meta_numpy keeps a meta count meta
     return Tensor(c_layout(xp.asarray(xp.count_nonzero(input._data, axis=axis), dtype=np.int64)), _wrap=True)
 

@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import builtins
-import operator
 from fractions import Fraction
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -66,13 +66,9 @@ def _float_input(op: str, x: Any) -> Any:
 
 def _int_arg(op: str, name: str, value: Any) -> int:
     """An int argument, as PyTorch's parser takes it: a float or a bool is a TypeError (it would
-    otherwise be truncated to a bin count silently)."""
-    if isinstance(value, (bool, Tensor)):
-        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}") from None
+    otherwise be truncated to a bin count silently); an integer 0-d tensor passes
+    (``bincount(y, minlength=num_classes)`` with a count kept as a tensor)."""
+    return int_arg(op, name, value)
 
 
 def _add_at(out: Any, pos: Any, weights: Any) -> Any:

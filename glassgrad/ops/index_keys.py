@@ -17,21 +17,40 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, IndexOutOfRangeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["check_masks", "check_slice_step", "int_list", "key_parts", "list_index"]
+__all__ = [
+    "check_masks", "check_slice_step", "data_index", "int_list", "key_parts", "list_index", "tensor_index",
+    "INT32_64", "refuse_byte_fill", "refuse_index_dtype",
+]  # fmt: skip
 
 
-def _int_array(index: Any, op: str) -> Any:
+# The index tensor dtypes of PyTorch's gather, scatter, index_select, index_add, index_reduce and
+# embedding; take, take_along_dim, put_, index_copy, index_fill and one_hot take int64 alone.
+INT32_64 = ("int64", "int32")
+
+
+def _int_array(index: Any, op: str, allowed: tuple = INT32_64) -> Any:
     idx = array_module(a := getattr(index, "_data", index)).array(
         a
     )  # a copy (a Tensor's data or the index); meta stays
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected an integer index, got {idx.dtype}")
+    refuse_index_dtype(op, index, allowed)
     return idx
+
+
+def refuse_index_dtype(op: str, index: Any, allowed: tuple = INT32_64) -> None:
+    """PyTorch's RuntimeError for an integer index tensor of a dtype ``op`` does not take: an int8,
+    int16 or uint8 one was read as positions, silently, and int32 where PyTorch wants int64."""
+    dt = getattr(getattr(index, "_data", None), "dtype", None)
+    if dt is not None and dt.kind in "iu" and dt.name not in allowed:
+        raise DTypeError(f"{op}: expected an index tensor of dtype {' or '.join(allowed)}, got {dt}")
 
 
 def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
@@ -77,6 +96,68 @@ def list_index(seq: list | tuple, op: str) -> Any:
 
     arr = array_module().asarray([e._data if isinstance(e, Tensor) else e for e in int_list(seq, op)])
     return arr.astype("int64") if arr.size == 0 else arr
+
+
+# The tensor dtypes PyTorch indexes with; another integer one (int8, int16 ...) is its IndexError,
+# but for a 0-d one, which indexes as the int it holds.
+_TENSOR_INDEX = frozenset(np.dtype(t) for t in ("int64", "int32", "uint8", "bool"))
+
+
+def tensor_index(t: Any, op: str) -> Any:
+    """A tensor entry of a key as the array NumPy indexes with: a copy (kept for backward, where
+    an in-place change must not move the gradient), a uint8 one as the bool mask PyTorch reads it
+    as (deprecated there, so warned; a 0-d one silently, as there)."""
+    a = t._data.copy()
+    if a.dtype not in _TENSOR_INDEX and a.dtype.kind in "iu" and a.ndim:
+        raise IndexDTypeError(
+            f"{op}: tensors used as indices must be long, int, byte or bool tensors, got {a.dtype}"
+        )
+    return _byte_mask(a, op, "tensor")
+
+
+def data_index(a: Any, op: str, floats: bool = True) -> Any:
+    """An index given as data (a NumPy array, or a list as :func:`list_index` made it) as PyTorch
+    reads it (``indexing_tensor_from_data``): uint8 data as a mask, like a uint8 tensor (NumPy read
+    it as integer positions: ``x[np.array([0, 2, 1], np.uint8)]`` gave 3 rows where PyTorch gives
+    2), and, for an array (``floats``), float data as a long index truncated toward zero
+    (``x[np.linspace(0, 8, 3)]``: rows 0, 4 and 8)."""
+    if a.dtype == np.uint8:
+        return _byte_mask(a, op, "array")
+    if floats and a.dtype.kind == "f":
+        xp = array_module(a)
+        if a.size and a.__class__ is not MetaArray and not (xp.abs(a) < 2.0**63).all():  # nan too
+            raise RuntimeError(f"{op}: value cannot be converted to type int64 without overflow, got {a}")
+        return a.astype(np.int64)
+    return a
+
+
+def refuse_byte_fill(op: str, key: Any, value: Any) -> None:
+    """PyTorch writes one number through a lone mask with ``masked_fill_``, which refuses a uint8
+    mask (its getitem still reads one, deprecated): ``x[m] = 0`` or ``x.index_put_((m,), v)`` with
+    a uint8 ``m`` (a tensor or a NumPy array) is its RuntimeError, not a write through the mask."""
+    parts = key if isinstance(key, tuple) else (key,)
+    arrays = [getattr(k, "_data", k) for k in parts if hasattr(k, "_data") or isinstance(k, np.ndarray)]
+    if not (len(arrays) == 1 and arrays[0].dtype == np.uint8 and arrays[0].ndim):
+        return
+    v = getattr(value, "_data", value)  # (a list is refused after, as PyTorch refuses one)
+    if not isinstance(v, list | tuple) and (v.size if hasattr(v, "ndim") else 1) == 1:
+        raise RuntimeError(
+            f"{op}: masked_fill_ only supports boolean masks, but got mask with dtype uint8 (PyTorch "
+            "writes one value through a mask with it); use a bool mask"
+        )
+
+
+def _byte_mask(a: Any, op: str, what: str) -> Any:
+    if a.dtype != np.uint8:
+        return a
+    if a.ndim:
+        warnings.warn(
+            f"{op}: indexing with a uint8 {what} reads it as a mask, as PyTorch does (deprecated "
+            "there too); use a bool one",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return a.astype(bool)
 
 
 def int_list(seq: list | tuple, op: str) -> list | tuple:

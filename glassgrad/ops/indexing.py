@@ -12,7 +12,6 @@ only one of the repeated contributions.
 from __future__ import annotations
 
 import operator
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -29,7 +28,6 @@ from glassgrad.ops.index_keys import _check_range, _int_array, check_masks, chec
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
 from glassgrad.tensor import Tensor
-from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "normalize_dim"]
 
@@ -72,19 +70,13 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
             seen_ellipsis = True
         else:
             if isinstance(k, Tensor):
-                k = k._data.copy()  # kept for backward: an in-place change must not move the gradient
-                if k.dtype == np.uint8:  # a byte tensor is a mask in PyTorch (deprecated there)
-                    warnings.warn(
-                        f"{op}: indexing with a uint8 tensor reads it as a mask, as PyTorch does "
-                        "(deprecated there too); use a bool tensor",
-                        UserWarning,
-                        stacklevel=user_stacklevel(),
-                    )
-                    k = k.astype(bool)
+                k = index_keys.tensor_index(k, op)  # a copy; uint8 as a mask, as in PyTorch
             elif isinstance(k, range):
                 k = np.arange(k.start, k.stop, k.step, dtype=np.int64)  # PyTorch indexes with it as a list
             elif isinstance(k, list | tuple):
-                k = index_keys.list_index(k, op)
+                k = index_keys.data_index(index_keys.list_index(k, op), op, floats=False)
+            elif isinstance(k, np.ndarray):
+                k = index_keys.data_index(k, op)  # uint8 as a mask, floats as longs, as in PyTorch
             if isinstance(k, np.ndarray):
                 if k.dtype.kind not in "iub":
                     raise IndexDTypeError(f"{op}: expected integer or bool index arrays, got {k.dtype}")

@@ -17,9 +17,10 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
+from glassgrad.ops.index_keys import INT32_64, refuse_byte_fill
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.user_frames import user_stacklevel
 
@@ -94,7 +95,7 @@ class IndexCopy(Function):
 def _index_args(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[Tensor, Tensor, Any, int]:
     src = _tensor(src, op, "source")
     _same_dtype(op, x, src, "source")
-    idx = _ix._int_array(index, op)
+    idx = _ix._int_array(index, op, ("int64",)) if op == "index_copy" else _ix._int_array(index, op)
     if idx.ndim > 1:
         raise ShapeError(f"{op}: expected a 0-d or 1-D index, got shape {idx.shape}")
     idx = idx.reshape(-1)
@@ -198,10 +199,12 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
                     f"1 dim), got shape {arr.shape}"
                 )
             key.extend(array_module(arr).nonzero(arr))  # a mask stands for its nonzero positions
-        elif arr.dtype.kind in "iu":
+        elif arr.dtype.kind in "iu" and (arr.dtype.name in INT32_64 or not isinstance(i, Tensor)):
             key.append(arr)
-        else:
-            raise DTypeError(f"{op}: expected integer or bool index tensors, got {arr.dtype}")
+        else:  # an int8 or int16 tensor too (read as positions, where PyTorch refuses it)
+            raise IndexDTypeError(
+                f"{op}: tensors used as indices must be long, int, byte or bool tensors, got {arr.dtype}"
+            )
     if len(key) > x.ndim:
         raise IndexOutOfRangeError(
             f"{op}: too many indices ({len(key)} dims) for an input of shape {x.shape}"
@@ -229,6 +232,8 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
         ``values`` broadcastable to ``x[indices].shape``; the result has x's shape.
     """
     key, target = _put_key("index_put", x, indices)
+    if not accumulate:
+        refuse_byte_fill("index_put_", tuple(indices), values)
     v = values if isinstance(values, Tensor) else Tensor(as_array(values, dtype=x._data.dtype), _wrap=True)
     if not accumulate and v.numel() == 1 and v.ndim and _one_bool_mask(indices):
         v = v.reshape(())  # PyTorch's masked_fill_ path: one number through a single bool mask

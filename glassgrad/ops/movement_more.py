@@ -317,7 +317,7 @@ def take(x: Tensor, index: Any) -> Tensor:
     Shape:
         the result has index's shape.
     """
-    idx = indexing._int_array(index, "take")
+    idx = indexing._int_array(index, "take", ("int64",))
     _wrapping_range(idx, x.numel(), "take", f"the {x.numel()} entries of shape {x.shape}")
     return indexing.GetItem.apply(x.reshape(-1), key=(idx,), advanced=True)
 
@@ -330,7 +330,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
         x and indices have the same number of dims; the result has the broadcast shape with
         indices' size along ``dim``.
     """
-    idx = indexing._int_array(indices, "take_along_dim")
+    idx = indexing._int_array(indices, "take_along_dim", ("int64",))
     if dim is None:
         return take(x, idx.reshape(-1))
     if x.ndim != idx.ndim:

@@ -180,6 +180,13 @@ def _split(x: Tensor, split_size_or_sections: Any, dim: int, unsafe: bool) -> tu
         raise ShapeError("split: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "split", x.shape)
     n = x.shape[d]
+    if isinstance(split_size_or_sections, Tensor) and split_size_or_sections._data.size == 1:
+        split_size_or_sections = int(split_size_or_sections)  # a size computed as a tensor: PyTorch's int()
+    elif not isinstance(split_size_or_sections, int | tuple | list):
+        raise TypeError(  # PyTorch reads it as sections: a NumPy integer is not a tuple of ints there
+            f"split(): expected split_size_or_sections to be an int or a list of ints, got "
+            f"{type(split_size_or_sections).__name__} {split_size_or_sections!r:.40}"
+        )
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size < 0 or (size == 0 and n):

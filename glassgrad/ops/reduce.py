@@ -21,6 +21,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout, dense, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.cascade_sum import cascade_sum, drifts
 from glassgrad.tensor import Tensor
@@ -44,14 +45,13 @@ def normalize_dims(op: str, ndim: int, dim: Any, empty_means_all: bool = True) -
         return None
     if type(dim) is int and -ndim <= dim < ndim:  # the common case, kept fast
         return (dim % ndim,)
-    if isinstance(dim, int | np.integer) and not isinstance(dim, bool):
-        dims: tuple = (dim,)
-    elif isinstance(dim, tuple | list) and _all(
-        isinstance(d, int | np.integer) and not isinstance(d, bool) for d in dim
-    ):
+    # an integer tensor counts, as PyTorch's parser reads one (``x.sum(i)`` with ``i`` a 0-d index)
+    if (d := size_int(dim)) is not None:
+        dims: tuple = (d,)
+    elif isinstance(dim, tuple | list) and None not in (ints := [size_int(d) for d in dim]):
         if not dim:
             return None if empty_means_all else ()
-        dims = tuple(dim)
+        dims = tuple(ints)
     else:
         raise DTypeError(f"{op}: expected dim to be None, an int or a tuple of ints, got {dim!r}")
     lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)

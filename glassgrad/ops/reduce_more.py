@@ -21,6 +21,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.cascade_sum import sum_over
 from glassgrad.ops.extremes import Amax, Amin, MaxMinDim
@@ -149,9 +150,9 @@ class NanMean(Function):
 # ------------------------------------------------------------------ tensor-level functions
 def _dim(op: str, x: Tensor, dim: Any) -> int:
     """One dim as a non-negative axis (0 for a 0-d tensor, which takes 0 and -1)."""
-    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+    if (d := size_int(dim)) is None:  # (an integer 0-d tensor passes, as PyTorch's parser takes it)
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
-    n = max(x.ndim, 1)
+    dim, n = d, max(x.ndim, 1)
     if not -n <= dim < n:
         raise IndexOutOfRangeError(
             f"{op}: expected dim in range [{-n}, {n - 1}] for shape {x.shape}, got {dim}"

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError, kernel_dtype_error
 from glassgrad.meta_array import on_device_of
+from glassgrad.ops.index_keys import INT32_64
 from glassgrad.ops.indexing import index_select, normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -42,8 +43,8 @@ def repeat_interleave(
         if not isinstance(repeats, Tensor) or repeats.ndim != 1:
             shape = repeats.shape if isinstance(repeats, Tensor) else type(repeats).__name__
             raise ShapeError(f"repeat_interleave: expected a 1-D tensor of repeats, got {shape}")
-        if repeats._data.dtype.kind not in "iu":
-            raise DTypeError(f"repeat_interleave: expected integer repeats, got {repeats.dtype}")
+        if repeats._data.dtype.name not in INT32_64:  # PyTorch's kernel: int16, uint8, bool ... refused
+            raise _repeats_error(repeats._data.dtype)
         input = Tensor(
             on_device_of(
                 repeats._data, array_module(repeats._data).arange(repeats.shape[0], dtype=repeats._data.dtype)
@@ -69,8 +70,8 @@ def repeat_interleave(
             f"repeat_interleave: expected repeats of one value or {input.shape[d]} values (the size of dim "
             f"{dim} of shape {input.shape}), got shape {reps.shape}"
         )
-    if reps.dtype.kind not in "iu":
-        raise DTypeError(f"repeat_interleave: expected integer repeats, got {reps.dtype}")
+    if reps.dtype.kind not in "iu" or (isinstance(repeats, Tensor) and reps.dtype.name not in INT32_64):
+        raise _repeats_error(reps.dtype)
     if reps.size and reps.min() < 0:  # PyTorch: RuntimeError "repeats can not be negative"
         raise RuntimeError(f"repeat_interleave: expected non-negative repeats, got {reps.tolist()}")
     idx = xp.repeat(xp.arange(input.shape[d]), reps)
@@ -79,3 +80,10 @@ def repeat_interleave(
             f"repeat_interleave: expected output_size equal to the repeats' total {idx.size}, got {output_size}"
         )
     return index_select(input, d, Tensor(idx, _wrap=True))
+
+
+def _repeats_error(dtype: Any) -> Exception:
+    """PyTorch's NotImplementedError for repeats its kernel has no code for: int16, uint8, bool and
+    floats (int16 and uint8 ones were repeated silently)."""
+    e = kernel_dtype_error("repeat_interleave", "repeat_interleave_cpu", dtype)
+    return type(e)(f"{e}; expected integer repeats (int64 or int32), got {dtype}")

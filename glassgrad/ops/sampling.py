@@ -100,7 +100,7 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     Shape:
         indices ``(*)`` -> ``(*, num_classes)``; ``num_classes=-1`` means ``max(indices) + 1``.
     """
-    idx = _int_array(indices, "one_hot")
+    idx = _int_array(indices, "one_hot", ("int64",))
     num_classes = int_arg("one_hot", "num_classes", num_classes)
     xp = array_module(idx)
     if num_classes < 0:

@@ -156,8 +156,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     set to ``value`` (out-of-place ``index_fill_``); a 0-d x is one slice along dim 0 or -1, as PyTorch."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     d = normalize_dim(dim, x.ndim, "index_fill", x.shape)
-    if idx.dtype.kind not in "iu":
-        raise IndexDTypeError(f"index_fill: expected an integer index, got {idx.dtype}")
+    if idx.dtype.kind not in "iu" or (isinstance(index, Tensor) and idx.dtype != np.int64):
+        raise IndexDTypeError(f"index_fill: expected an integer index (an int64 tensor), got {idx.dtype}")
     if idx.ndim > 1:
         raise ShapeError(
             f"index_fill: expected a 0-d or 1-D index (Index has to be a vector/scalar), got shape {idx.shape}"

@@ -22,6 +22,7 @@ from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import overlaps, refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import no_data
+from glassgrad.ops.index_keys import refuse_byte_fill
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.ops.node_names import setitem_name
 from glassgrad.tensor import Tensor, as_array
@@ -154,6 +155,7 @@ def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value`` in place (value broadcast to ``x[key]``); recorded while recording (see
     the module docstring), so gradients reach both the kept entries of x and the written value."""
+    refuse_byte_fill("__setitem__", key, value)
     key, advanced = _key(key, "__setitem__", x.ndim, x.shape)
     if isinstance(value, Tensor):
         if advanced:

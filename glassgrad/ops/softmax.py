@@ -17,6 +17,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import acc_dtype, normalize_dims
@@ -150,9 +151,9 @@ class LogSoftmax(Function):
 
 
 def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tuple]:
-    if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+    if (d := size_int(dim)) is None:  # (an integer 0-d tensor passes, as PyTorch's parser takes it)
         raise DTypeError(f"{op}: expected dim to be an int, got {dim!r}")
-    axis = normalize_dims(op, x._data.ndim, dim)
+    axis = normalize_dims(op, x._data.ndim, d)
     if dtype is not None:
         np_dtype = dtypes.to_np_dtype(dtype)
         if np_dtype.kind != "f":  # PyTorch has no such kernel; the promotion below would ignore dtype=

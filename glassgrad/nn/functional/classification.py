@@ -139,7 +139,7 @@ def nll_loss(
     idx = tgt._data
     xp = array_module(idx)
     valid = idx != ignore_index  # (N, *)
-    safe = xp.where(valid, idx, 0)  # ignored positions point at class 0 and are weighted 0
+    safe = xp.where(valid, idx, 0).astype("int64")  # ignored: class 0, weighted 0; a uint8 target too
     picked = _I.gather(x, 1, Tensor(safe[:, None], _wrap=True)).squeeze(1)  # (N, 1, *) -> (N, *)
     dtype = x._data.dtype
     w_t = valid.astype(dtype) if weight is None else weight._data[safe] * valid  # (N, *)

@@ -33,7 +33,7 @@ from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout, warn_dropout3d_dims
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
-from glassgrad.operand_errors import int_arg
+from glassgrad.operand_errors import int_arg, size_int
 from glassgrad.ops import resample as _R
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
@@ -58,17 +58,16 @@ def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[t
     """Output sizes and per-axis scale factors (None where the size was given)."""
     k = len(spatial)
     if (size is None) == (scale_factor is None):
-        raise ValueError(
-            f"{op}: expected exactly one of size and scale_factor, got size={size}, "
-            f"scale_factor={scale_factor}"
-        )
+        raise ValueError(f"{op}: expected exactly one of size and scale_factor, got {size=}, {scale_factor=}")
     if size is not None:
-        sizes = (size,) * k if isinstance(size, numbers.Integral) else tuple(size)
-        if len(sizes) != k or any(int(s) <= 0 for s in sizes):
+        sizes = [size_int(s) for s in (size if isinstance(size, list | tuple) else (size,) * k)]
+        if None in sizes:  # a float, as PyTorch refuses it (int() truncated it); a 0-d tensor passes
+            raise TypeError(f"{op}: expected size to be an int or a tuple of ints, got {size!r}")
+        if len(sizes) != k or any(s <= 0 for s in sizes):
             raise ShapeError(
                 f"{op}: expected {k} positive output sizes for spatial shape {spatial}, got {size}"
             )
-        return tuple(int(s) for s in sizes), (None,) * k
+        return tuple(sizes), (None,) * k
     factors = (scale_factor,) * k if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
     if len(factors) != k or any(f <= 0 for f in factors):
         raise ValueError(

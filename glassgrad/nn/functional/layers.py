@@ -16,6 +16,7 @@ from glassgrad.ops import elementwise as _E
 from glassgrad.ops import embedding as _Emb
 from glassgrad.ops import linear as _Lin
 from glassgrad.ops import matmul as _M
+from glassgrad.ops.index_keys import refuse_index_dtype
 from glassgrad.ops.padding import pad
 from glassgrad.ops.sampling import one_hot
 from glassgrad.random import get_generator
@@ -212,6 +213,7 @@ def embedding(
     idx = input._data if isinstance(input, Tensor) else array_module(weight._data).asarray(input)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"embedding: expected integer indices (int64), got {idx.dtype}")
+    refuse_index_dtype("embedding", input)  # int32 passes, as in PyTorch; int16, uint8 ... do not
     if weight.ndim != 2:
         raise ShapeError(
             f"embedding: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"

@@ -67,7 +67,7 @@ def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:
     idx = (
         target._data.copy() if isinstance(target, Tensor) else as_array(target)
     )  # a later change must not move the gradient
-    if x._data.dtype.kind != "f" or idx.dtype.kind not in "iu":
+    if x._data.dtype.kind != "f" or idx.dtype.name != "int64":  # PyTorch's "expected scalar type Long"
         raise DTypeError(f"{op}: expected float input and int64 target, got {x.dtype} and {idx.dtype}")
     if x.ndim > 2 or (x.ndim >= 1 and x.shape[-1] == 0):
         raise ShapeError(f"{op}: expected input of shape (N, C) or (C,) with C > 0, got {x.shape}")

@@ -133,6 +133,8 @@ def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callab
     """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods)."""
     named = [p for p in params if p.kind in _PLAIN]
     first = named[0].name if named and is_operand(named[0]) else None  # (only a first operand is named)
+    # None for a first operand without a default is refused too (``torch.sin_(None)``)
+    required = int(first is not None and named[0].default is inspect.Parameter.empty)
 
     def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
         if "axis" in kwargs or "keepdims" in kwargs:
@@ -143,7 +145,7 @@ def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callab
             if (out := foreign_call(with_numpy_names, args, kwargs)) is not NOT_TAKEN:
                 return out
             if first is not None and isinstance(e, AttributeError):
-                not_tensor(e, name, (args[0] if args else kwargs.get(first),), ("input",))
+                not_tensor(e, name, (args[0] if args else kwargs.get(first),), ("input",), required)
             raise
 
     return with_numpy_names

@@ -33,7 +33,7 @@ import os
 from types import FunctionType
 from typing import Any, Callable
 
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError, size_mismatch
 
 __all__ = [
     "DIM_NAMES",
@@ -49,6 +49,7 @@ __all__ = [
     "raised_inside",
     "refuse_sequence",
     "size_int",
+    "tensor_operand",
     "with_grad",
 ]
 
@@ -122,11 +123,26 @@ def close_operands(op: str, input: Any, other: Any) -> None:  # noqa: A002 - PyT
     RuntimeError for two tensors of different dtypes (no promotion there: ``Float did not match
     Double``; ``total.isclose(torch.ones(1)[0])`` with a float32 ``total`` under a float64 default)."""
     refuse_sequence(op, "other", other)
-    if getattr(other, "_data", None) is not None and other._data.dtype != input._data.dtype:
-        raise DTypeError(
-            f"{op}: expected other of the input's dtype {input.dtype}, got {other.dtype} (PyTorch "
-            "compares without promoting: convert one, e.g. other.to(input.dtype))"
-        )
+    if getattr(other, "_data", None) is not None:
+        if other._data.dtype != input._data.dtype:
+            raise DTypeError(
+                f"{op}: expected other of the input's dtype {input.dtype}, got {other.dtype} (PyTorch "
+                "compares without promoting: convert one, e.g. other.to(input.dtype))"
+            )
+        # shapes that do not broadcast: PyTorch's RuntimeError, not NumPy's ValueError from inside
+        if other._data.shape != input._data.shape and (clash := size_mismatch([input.shape, other.shape])):
+            raise ShapeError(
+                f"{op}: expected shapes that broadcast, got {input.shape} and {other.shape}{clash}"
+            )
+
+
+def tensor_operand(op: str, arg: str, value: Any) -> Any:
+    """``value``, or PyTorch's TypeError where a method's Tensor operand belongs (``x.view_as(None)``,
+    ``x.type_as(np_array)``): its attributes were read from inside (``'NoneType' object has no attribute
+    'shape'``), and a NumPy array's shape or dtype was taken silently."""
+    if getattr(value, "_data", None) is None:  # (a tensor's array: no import of Tensor here)
+        raise TypeError(f"{op}(): argument {arg!r} (position 1) must be Tensor, not {_type_name(value)}")
+    return value
 
 
 def size_int(v: object) -> int | None:

@@ -12,7 +12,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.bit_view import view_as_dtype
 from glassgrad.legacy import legacy_dtype, legacy_type_name
-from glassgrad.operand_errors import refuse_sequence
+from glassgrad.operand_errors import tensor_operand
 from glassgrad.ops import (
     activation,
     clamp,
@@ -48,7 +48,7 @@ class _Methods:
         return self.to(legacy_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
-        return self.to(refuse_sequence("type_as", "other", other).dtype)
+        return self.to(tensor_operand("type_as", "other", other).dtype)
 
     def float(self) -> Tensor:
         return self.to(dtypes.float32)
@@ -264,10 +264,10 @@ class _Methods:
         return movement.view(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:
-        return movement.view(self, other.shape)
+        return movement.view(self, tensor_operand("view_as", "other", other).shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
-        return movement.reshape(self, other.shape)
+        return movement.reshape(self, tensor_operand("reshape_as", "other", other).shape)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return movement.transpose(self, dim0, dim1)
@@ -302,7 +302,7 @@ class _Methods:
         return movement.expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
-        return movement.expand(self, refuse_sequence("expand_as", "other", other).shape)
+        return movement.expand(self, tensor_operand("expand_as", "other", other).shape)
 
     # PyTorch's methods taking one list of ints take the ints unpacked as well: x.broadcast_to(2, 3),
     # x.flip(0, 1), x.squeeze(0, 2) (count_nonzero: methods.py)

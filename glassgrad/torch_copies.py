@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.errors import ShapeError
+from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -33,9 +34,12 @@ def _fresh(v: Any, out: Any = None, op: str = "copy") -> Any:
     return with_out(v.clone(memory_format=gg.contiguous_format), out, op)
 
 
-def _slices(input: Tensor, dim: int, start: Any, end: Any, step: int) -> tuple:
-    d = dim % input.ndim if input.ndim else 0
-    return (slice(None),) * d + (slice(start, end, step),)
+def _slices(op: str, input: Tensor, dim: int, start: Any, end: Any, step: int) -> tuple:
+    """The key of ``input[start:end:step]`` along ``dim``; ``dim`` checked (``dim % ndim`` sliced dim 0
+    for a dim of 10 on a 2-D tensor), a 0-d tensor refused, as PyTorch's ``slice``."""
+    if not input.ndim:
+        raise IndexOutOfRangeError(f"{op}: slice() cannot be applied to a 0-dim tensor (shape {input.shape})")
+    return (slice(None),) * normalize_dim(dim, input.ndim, op, input.shape) + (slice(start, end, step),)
 
 
 def alias_copy(input: Tensor, *, out: Any = None) -> Tensor:
@@ -71,7 +75,7 @@ def select_copy(input: Tensor, dim: int, index: int, *, out: Any = None) -> Tens
 def slice_copy(
     input: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1, *, out: Any = None
 ) -> Tensor:
-    return _fresh(input[_slices(input, dim, start, end, step)], out, "slice_copy")
+    return _fresh(input[_slices("slice_copy", input, dim, start, end, step)], out, "slice_copy")
 
 
 def split_copy(input: Tensor, split_size: Any, dim: int = 0, *, out: Any = None) -> tuple:
@@ -157,7 +161,8 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Any = None, e
     """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``. Shape: input's."""
     from glassgrad.out_keyword import with_out
 
-    result = _scatter_into("slice_scatter", input, src, lambda o: o[_slices(o, dim, start, end, step)])
+    key = _slices("slice_scatter", input, dim, start, end, step)
+    result = _scatter_into("slice_scatter", input, src, lambda o: o[key])
     return with_out(result, out, "slice_scatter")
 
 

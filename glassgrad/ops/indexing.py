@@ -23,6 +23,7 @@ from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import same_device, seen
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops import index_keys
 from glassgrad.ops.index_keys import _check_range, _int_array, check_masks, check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
@@ -34,9 +35,8 @@ __all__ = ["getitem", "masked_fill", "gather", "index_select", "scatter_add", "n
 
 def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
     """``dim`` as a non-negative axis; a 0-d tensor accepts dims -1 and 0, as PyTorch (not a bool)."""
-    if dim.__class__ is bool:
-        raise TypeError(f"{op}(): argument 'dim' must be int, not bool {dim!r}")
-    n, d = max(ndim, 1), operator.index(dim)
+    # (not int: PyTorch's parser's TypeError for a bool, None, a float, a str, not operator.index's)
+    n, d = max(ndim, 1), dim if dim.__class__ is int else int_arg(op, "dim", dim)
     if not -n <= d < n:
         raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")
     return d % n

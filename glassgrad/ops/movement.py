@@ -337,7 +337,8 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
 
 def flip(x: Tensor, dims: Any) -> Tensor:
     """Reverse the order of entries along ``dims`` (int or sequence)."""
-    return Flip.apply(x, dims=_dims(dims, x, "flip") if x.ndim else ())
+    dims = _dims(dims, x, "flip")  # checked for a 0-d tensor too (dims 0 and -1 only), as PyTorch
+    return Flip.apply(x, dims=dims if x.ndim else ())
 
 
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:

@@ -20,6 +20,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray
+from glassgrad.operand_errors import int_arg
 from glassgrad.ops import compare, indexing, joining, movement
 from glassgrad.ops.broadcasting import broadcast_shapes, broadcast_tensors
 from glassgrad.ops.composite import vstack
@@ -113,7 +114,7 @@ def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
     d0, d1 = (normalize_dim(d, input.ndim, "rot90", input.shape) for d in dims)
     if d0 == d1:
         raise ShapeError(f"rot90: expected two different rotation dims, got {dims} for shape {input.shape}")
-    k = operator.index(k) % 4
+    k = int_arg("rot90", "k", k) % 4
     if k == 1:
         return movement.transpose(movement.flip(input, d1), d0, d1)
     if k == 2:
@@ -171,7 +172,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
     """
     if input.ndim == 0:
         raise ShapeError("diff: expected a tensor with at least 1 dim, got shape ()")
-    n = operator.index(n)
+    n = int_arg("diff", "n", n)
     if n < 0:
         raise ValueError(f"diff: expected order n >= 0, got {n}")
     d = normalize_dim(dim, input.ndim, "diff", input.shape)
@@ -234,7 +235,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     d2 = normalize_dim(dim2, nd, "diag_embed", input.shape)
     if d1 == d2:
         raise ShapeError(f"diag_embed: expected two different dims, got {dim1} and {dim2}")
-    offset = operator.index(offset)
+    offset = int_arg("diag_embed", "offset", offset)
     m = input.shape[-1] + abs(offset)
     rest = iter(input.shape[:-1])
     shape = tuple(m if i in (d1, d2) else next(rest) for i in range(nd))
@@ -285,7 +286,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     Shape:
         ``(*A, n, *B) -> (*A, (n - size) // step + 1, *B, size)``.
     """
-    size, step = operator.index(size), operator.index(step)
+    size, step = int_arg("unfold", "size", size), int_arg("unfold", "step", step)
     if input.ndim == 0:
         normalize_dim(dimension, 0, "unfold", input.shape)  # dims 0 and -1 only, as PyTorch
         if size > 1 or size < 0 or step <= 0:

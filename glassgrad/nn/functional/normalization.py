@@ -10,7 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.batch_norm_eval import batch_norm_eval
@@ -259,6 +259,8 @@ def rms_norm(
         )
     if weight is not None and weight.shape != shape:
         raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {weight.shape}")
+    if input._data.dtype.kind in "biu":  # (else np.finfo's ValueError, or mean's, from inside)
+        raise kernel_dtype_error("rms_norm", "rms_norm", input._data.dtype)
     if input._data.dtype == np.float16:
         # PyTorch's kernels compute float16 in float32 and round once (both ways), with float32's
         # eps by default; in float16 every step rounds (a third of the results one ulp off), and

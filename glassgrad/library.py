@@ -137,15 +137,17 @@ class CustomOpDef:
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         inputs = tuple(bound.arguments.values())
-
-        def wants_grad(a: Any) -> bool:
-            if isinstance(a, Tensor):
-                return a.requires_grad
-            return isinstance(a, (list, tuple)) and any(wants_grad(x) for x in a)
-
-        if is_grad_enabled() and any(wants_grad(a) for a in inputs):
+        if is_grad_enabled() and any(_wants_grad(a, Tensor) for a in inputs):
             return self._autograd_function().apply(*inputs)
         return self._kernel()(*inputs)
+
+
+def _wants_grad(a: Any, tensor_cls: type) -> bool:
+    """Whether ``a`` (a tensor, or a list/tuple nesting them) holds a tensor that requires grad
+    (a module function, not a closure calling itself: that is a reference cycle per call)."""
+    if isinstance(a, tensor_cls):
+        return a.requires_grad
+    return isinstance(a, (list, tuple)) and any(_wants_grad(x, tensor_cls) for x in a)
 
 
 def custom_op(

@@ -63,13 +63,17 @@ class _Hooks(list):
 
 
 class _NodeHooks(list):
-    """An ``AccumulateGrad``'s pre-hooks or hooks, part of its leaf's ``_Hooks``."""
+    """An ``AccumulateGrad``'s pre-hooks or hooks, part of its leaf's ``_Hooks``, found again by
+    the leaf's key (a reference back to the ``_Hooks`` would be a cycle: a dead leaf's hooks, and
+    what they hold, would wait for the cyclic GC)."""
 
-    __slots__ = ("owner",)
+    __slots__ = ("key",)
 
     def remove(self, hook: Any) -> None:
         super().remove(hook)
-        self.owner.forget_if_empty()
+        entry = registered.get(self.key)
+        if entry is not None and (entry[1].pre is self or entry[1].post is self):
+            entry[1].forget_if_empty()
 
 
 def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> RemovableHandle:
@@ -115,7 +119,7 @@ def hooks_of(t: Any) -> _Hooks:
         hooks = _Hooks()
         hooks.key = key
         hooks.pre, hooks.post = _NodeHooks(), _NodeHooks()
-        hooks.pre.owner = hooks.post.owner = hooks
+        hooks.pre.key = hooks.post.key = key
         entry = registered[key] = (weakref.ref(t, forget), hooks)
     return entry[1]
 

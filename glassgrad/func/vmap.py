@@ -144,20 +144,7 @@ def _captured(func: Callable) -> list:
     from glassgrad.nn.modules.module import Module
 
     found: list = []
-
-    def take(v: Any, depth: int = 0) -> None:
-        if isinstance(v, Tensor):
-            found.append(v)
-        elif isinstance(v, Module):
-            found.extend(v.parameters())
-            found.extend(v.buffers())
-        elif depth == 0 and isinstance(v, list | tuple):
-            for x in v:
-                take(x, 1)
-        elif depth == 0 and isinstance(v, dict):
-            for x in v.values():
-                take(x, 1)
-
+    take = functools.partial(_take, found, Module)  # (not a closure calling itself: a ref cycle)
     while isinstance(func, functools.partial):
         for v in (*func.args, *func.keywords.values()):
             take(v)
@@ -174,6 +161,22 @@ def _captured(func: Callable) -> list:
         for name in code.co_names:
             take(glob.get(name))
     return found
+
+
+def _take(found: list, module_cls: type, v: Any, depth: int = 0) -> None:
+    """Append to ``found`` the tensors ``v`` holds: itself, a module's parameters and buffers, a
+    list/tuple/dict's (one level down)."""
+    if isinstance(v, Tensor):
+        found.append(v)
+    elif isinstance(v, module_cls):
+        found.extend(v.parameters())
+        found.extend(v.buffers())
+    elif depth == 0 and isinstance(v, list | tuple):
+        for x in v:
+            _take(found, module_cls, x, 1)
+    elif depth == 0 and isinstance(v, dict):
+        for x in v.values():
+            _take(found, module_cls, x, 1)
 
 
 def _state(t: Tensor) -> tuple:

@@ -237,28 +237,7 @@ class StateDict:
         unexpected: list[str] = []
         errors: list[str] = []
 
-        def load(module: StateDict, local: dict, prefix: str) -> None:
-            meta = {} if metadata is None else metadata.get(prefix[:-1], {})
-            if assign:  # on a copy: PyTorch writes the flag into the caller's metadata
-                meta = {**meta, "assign_to_params_buffers": True}
-            module._load_from_state_dict(local, prefix, meta, True, missing, unexpected, errors)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
-            if not module._load_state_dict_post_hooks:
-                return
-            # the hooks share the lists, so what they remove no longer fails a strict load
-            incompatible = _IncompatibleKeys(missing, unexpected)
-            for hook in module._load_state_dict_post_hooks.values():
-                result = hook(module, incompatible)
-                if result is not None:  # PyTorch's error type, so callers' except clauses still match
-                    raise AssertionError(
-                        "load_state_dict: expected a load_state_dict post-hook to return None (change "
-                        f"incompatible_keys in place), got {type(result).__name__}"
-                    )
-
-        load(self, state_dict, "")
+        _load_tree(self, state_dict, "", (metadata, assign, missing, unexpected, errors))
         problems = []
         # PyTorch's text, word for word: programs branch on it (stable-baselines3 retries a
         # pre-1.7 checkpoint when "Missing key(s) in state_dict" names pi_features_extractor) and
@@ -360,3 +339,32 @@ class StateDict:
         else:
             new = Parameter(new, requires_grad=target.requires_grad)
         setattr(self, name, new)
+
+
+def _load_tree(module: StateDict, local: dict, prefix: str, call: tuple) -> None:
+    """``load_state_dict``'s walk: ``module``'s entries of ``local``, then its children's, then its
+    post-hooks. ``call``: ``(metadata, assign, missing, unexpected, errors)`` of the whole load. (A
+    module function, not a closure calling itself: that is a reference cycle, the call's state
+    kept for the cyclic GC.)"""
+    metadata, assign, missing, unexpected, errors = call
+    meta = {} if metadata is None else metadata.get(prefix[:-1], {})
+    if assign:  # on a copy: PyTorch writes the flag into the caller's metadata
+        meta = {**meta, "assign_to_params_buffers": True}
+    module._load_from_state_dict(local, prefix, meta, True, missing, unexpected, errors)
+    for name, child in module._modules.items():
+        if child is not None:
+            child_prefix = prefix + name + "."
+            _load_tree(
+                child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix, call
+            )
+    if not module._load_state_dict_post_hooks:
+        return
+    # the hooks share the lists, so what they remove no longer fails a strict load
+    incompatible = _IncompatibleKeys(missing, unexpected)
+    for hook in module._load_state_dict_post_hooks.values():
+        result = hook(module, incompatible)
+        if result is not None:  # PyTorch's error type, so callers' except clauses still match
+            raise AssertionError(
+                "load_state_dict: expected a load_state_dict post-hook to return None (change "
+                f"incompatible_keys in place), got {type(result).__name__}"
+            )

@@ -256,55 +256,55 @@ class TreeSpec:
                 f"tree_unflatten: got {len(leaves)} leaves but the spec {self!r} holds "
                 f"{self.num_leaves}; expected exactly that many"
             )
-        it = iter(leaves)
+        return self._build(iter(leaves))
 
-        def build(spec: TreeSpec) -> Any:
-            if spec.is_leaf():
-                return next(it)
-            return _unflatten_node(spec.type, [build(c) for c in spec._children], spec.context)
-
-        return build(self)
+    # The walks below are methods and module functions, not nested closures: a closure that calls
+    # itself is a reference cycle (function <-> cell) holding the leaves it collects, the tensors of
+    # a whole graph under torch.func, until the cyclic GC runs; PyTorch frees them at once.
+    def _build(self, it: Iterator) -> Any:
+        if self.type is None:
+            return next(it)
+        return _unflatten_node(self.type, [c._build(it) for c in self._children], self.context)
 
     def flatten_up_to(self, tree: Any) -> list:
         """The subtrees of ``tree`` at this spec's leaves; ``tree`` must have this spec's containers
         down to them (dicts matched by key, in this spec's key order)."""
         out: list = []
-
-        def walk(spec: TreeSpec, node: Any) -> None:
-            if spec.is_leaf():
-                out.append(node)
-                return
-            kind = _node_kind(node)
-            if kind is None or not (kind is spec.type or _both_dicts(kind, spec.type)):
-                raise ValueError(
-                    f"tree_map: expected a {spec.type.__name__} node to match the first tree, "
-                    f"got {type(node).__name__}"
-                )
-            if kind is namedtuple and type(node) is not spec.context:
-                raise ValueError(
-                    f"tree_map: expected a {spec.context.__name__} namedtuple to match the first "
-                    f"tree, got {type(node).__name__}"
-                )
-            if isinstance(node, dict):
-                keys = spec.context[1] if spec.type is defaultdict else spec.context
-                if set(node.keys()) != set(keys):
-                    raise ValueError(
-                        f"tree_map: expected a dict with keys {sorted(map(str, keys))}, "
-                        f"got keys {sorted(map(str, node.keys()))}"
-                    )
-                children = [node[k] for k in keys]
-            else:
-                children, _ = _flatten_node(kind, node)
-                if len(children) != spec.num_children:
-                    raise ValueError(
-                        f"tree_map: expected a {kind.__name__} of {spec.num_children} children "
-                        f"to match the first tree, got {len(children)}"
-                    )
-            for c, s in zip(children, spec._children):
-                walk(s, c)
-
-        walk(self, tree)
+        self._up_to(tree, out)
         return out
+
+    def _up_to(self, node: Any, out: list) -> None:
+        if self.is_leaf():
+            out.append(node)
+            return
+        kind = _node_kind(node)
+        if kind is None or not (kind is self.type or _both_dicts(kind, self.type)):
+            raise ValueError(
+                f"tree_map: expected a {self.type.__name__} node to match the first tree, "
+                f"got {type(node).__name__}"
+            )
+        if kind is namedtuple and type(node) is not self.context:
+            raise ValueError(
+                f"tree_map: expected a {self.context.__name__} namedtuple to match the first "
+                f"tree, got {type(node).__name__}"
+            )
+        if isinstance(node, dict):
+            keys = self.context[1] if self.type is defaultdict else self.context
+            if set(node.keys()) != set(keys):
+                raise ValueError(
+                    f"tree_map: expected a dict with keys {sorted(map(str, keys))}, "
+                    f"got keys {sorted(map(str, node.keys()))}"
+                )
+            children = [node[k] for k in keys]
+        else:
+            children, _ = _flatten_node(kind, node)
+            if len(children) != self.num_children:
+                raise ValueError(
+                    f"tree_map: expected a {kind.__name__} of {self.num_children} children "
+                    f"to match the first tree, got {len(children)}"
+                )
+        for c, s in zip(children, self._children):
+            s._up_to(c, out)
 
 
 def _both_dicts(a: Any, b: Any) -> bool:
@@ -320,17 +320,17 @@ def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tup
     """``(leaves, spec)``: the leaves of ``tree`` in order and the :class:`TreeSpec` that rebuilds it.
     ``is_leaf(node)`` returning True stops the walk at ``node``."""
     leaves: list = []
+    return leaves, _flatten_into(tree, is_leaf, leaves)
 
-    def walk(node: Any) -> TreeSpec:
-        kind = None if (is_leaf is not None and is_leaf(node)) else _node_kind(node)
-        if kind is None:
-            leaves.append(node)
-            return LeafSpec()
-        children, context = _flatten_node(kind, node)
-        return TreeSpec(kind, context, [walk(c) for c in children])
 
-    spec = walk(tree)
-    return leaves, spec
+def _flatten_into(node: Any, is_leaf: Callable[[Any], bool] | None, leaves: list) -> TreeSpec:
+    """``node``'s spec; its leaves are appended to ``leaves``."""
+    kind = None if (is_leaf is not None and is_leaf(node)) else _node_kind(node)
+    if kind is None:
+        leaves.append(node)
+        return LeafSpec()
+    children, context = _flatten_node(kind, node)
+    return TreeSpec(kind, context, [_flatten_into(c, is_leaf, leaves) for c in children])
 
 
 def tree_unflatten(leaves: Any, treespec: TreeSpec) -> Any:

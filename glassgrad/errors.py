@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import pickle
+from collections.abc import Iterator
 
 __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
-    "UnsafeGlobalError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError", "SizeTypeError",
-    "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError", "TransformArgumentError",
+    "UnsafeGlobalError", "CorruptCheckpointError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
+    "SizeTypeError", "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError", "TransformArgumentError",
 ]  # fmt: skip
 
 
@@ -138,6 +140,14 @@ class UnsafeGlobalError(CheckpointError, pickle.UnpicklingError):
     that (or of ``CheckpointError``) catches this one."""
 
 
+class CorruptCheckpointError(CheckpointError, RuntimeError):
+    """A checkpoint file that is truncated, corrupted or not a checkpoint at all (not a missing or
+    unreadable one, nor a refused class): a ``RuntimeError`` too, as PyTorch's reader raises for a
+    damaged file ("PytorchStreamReader failed reading zip archive"), so that a script's ``except
+    (RuntimeError, EOFError)`` around ``torch.load``, which skips or deletes a corrupted checkpoint
+    or cache file, catches it."""
+
+
 class OutOfMemoryError(RuntimeError):
     """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): raised by PyTorch when a
     device allocation fails. glassgrad has no device memory to run out of and never raises it; it
@@ -172,3 +182,16 @@ def runtime_os_error(e: OSError, where: str) -> OSError:
     out = cls(text if text.startswith(where) else f"{where}: {e.strerror or text}")
     out.errno = e.errno  # (strerror/filename would make str() the bare OS text, without ``where``)
     return out
+
+
+@contextlib.contextmanager
+def corrupt_file_errors() -> Iterator[None]:
+    """Raise a damaged file's ``CheckpointError`` inside the block as a ``CorruptCheckpointError``
+    (also a ``RuntimeError``, PyTorch's kind); the other kinds (missing, unreadable, a refused
+    class) go out as they are."""
+    try:
+        yield
+    except CheckpointError as e:
+        if type(e) is not CheckpointError:
+            raise
+        raise CorruptCheckpointError(*e.args).with_traceback(e.__traceback__) from None

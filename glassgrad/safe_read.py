@@ -30,7 +30,9 @@ MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 MAX_DEPTH = 100  # JSON levels; a saved optimizer state_dict nests about 8
 _CHUNK = 1 << 24  # a stream is read in 16 MB pieces: a short file never costs a huge allocation
 # The safetensors dtypes that NumPy has.
-_NUMPY_DTYPES = frozenset(("BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"))
+_NUMPY_DTYPES = frozenset(
+    ("BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64", "C64")
+)
 
 
 class MissingCheckpointError(CheckpointError, FileNotFoundError):

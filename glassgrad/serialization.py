@@ -6,9 +6,12 @@ What a file holds:
   leads to it, joined by ``/``. A model's ``state_dict`` keeps its own keys (``fc.weight``), so any
   safetensors reader (``safetensors.torch.load_file``) sees the usual names; nested ones read
   ``model/fc.weight``, ``optimizer/state/0/exp_avg``.
-* a complex tensor as its ``view_as_real`` floats ``(..., 2)`` (safetensors has no complex dtype),
-  its reference in the structure marked ``"complex": true`` so that it loads complex again; one
-  laid out densely but not C-ordered (channels-last) with its strides (``serialization_layout.py``).
+* a complex64 tensor as safetensors' ``C64`` (where the installed safetensors has it), a complex128
+  one as its ``view_as_real`` floats ``(..., 2)``, its reference in the structure marked
+  ``"complex": true`` so that it loads complex again (``serialization_complex.py``); one laid out
+  densely but not C-ordered (channels-last) with its strides (``serialization_layout.py``); which
+  tensors overlap in memory (views of one base), so that they load as views of one buffer, as
+  PyTorch's storages (``serialization_sharing.py``).
 * everything else (numbers, strings, bools, None, lists, tuples, dicts with int keys, ...) as JSON
   in the header's ``__metadata__`` (``glassgrad.structure``), with tensors replaced by references to
   their keys. Tags restore what JSON lacks: ``{"__tuple__": [...]}`` for tuples, ``{"__dict__":
@@ -38,20 +41,22 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from glassgrad.device import check_device, device, is_meta_device
-from glassgrad.errors import CheckpointError, runtime_os_error
+from glassgrad.errors import CheckpointError, corrupt_file_errors, runtime_os_error
 from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_canonical import canonical_header
-from glassgrad.serialization_complex import complex_of, real_pairs
+from glassgrad.serialization_complex import complex_of, real_pairs, writes_complex64
 from glassgrad.serialization_layout import layout_fields, restride
 from glassgrad.serialization_objects import encode_object
+from glassgrad.serialization_sharing import STORAGES_KEY, Blocks, shared_blocks
 from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
+from glassgrad.serialization_types import map_location_function as _map_location
 from glassgrad.serialization_values import HASHABLE_VALUES, VALUE_TAGS, decode_value, encode_value, is_value
+from glassgrad.serialization_values import hashable_key as _hashable
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -90,6 +95,7 @@ class _Encoder:
         # that die mid-walk, and a later one at the same address would be taken for a stored one.
         self.held: list[Any] = []
         self.fields: dict[str, dict] = {}  # key -> what its data alone loses (complex, strides)
+        self.memory: dict[str, np.ndarray] = {}  # key -> a tensor's own data: views share it on load
 
     def _key(self, path: tuple) -> str:
         key = "/".join(str(p) for p in path) or "tensor"
@@ -114,14 +120,18 @@ class _Encoder:
                     f"save: the tensor at '{'/'.join(map(str, path))}' is on the meta device and has no "
                     "data to write; give the module storage first (to_empty + init, or load_state_dict)"
                 )
+            key = self._key(path)
+            if tag == "__tensor__":  # (NumPy's pickle shares no memory between arrays; PyTorch's does)
+                self.memory[key] = arr
             fields = layout_fields(arr, tag == "__tensor__")
-            if "complex" in fields:  # safetensors has none: stored as view_as_real's (..., 2) floats
+            if "complex" in fields and arr.dtype == np.complex64 and writes_complex64(_safetensors_numpy()):
+                del fields["complex"]  # safetensors' own C64, which PyTorch's load_file reads as cfloat
+            elif "complex" in fields:  # no complex128 in safetensors: stored as view_as_real's floats
                 arr = real_pairs(arr)
-            if arr.dtype.kind not in "biuf":
+            if arr.dtype.kind not in "biufc":
                 raise TypeError(
                     f"save: expected numeric or bool data at '{'/'.join(map(str, path))}', got {arr.dtype}"
                 )
-            key = self._key(path)
             # ascontiguousarray would turn a 0-d array into 1-d; copy(order="C") keeps the shape.
             self.tensors[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
             self.seen[id(obj)] = key
@@ -246,6 +256,7 @@ def save(
     if too_deep(skeleton):  # load would refuse the file
         raise ValueError(f"save: expected data nested at most {MAX_DEPTH} levels deep (as JSON), got deeper")
     metadata = {_FORMAT_KEY: _FORMAT, _STRUCT_KEY: json.dumps(skeleton)}
+    metadata.update(shared_blocks(enc.memory, sum(a.nbytes for a in enc.tensors.values())))
     data = canonical_header(stn.save(enc.tensors, metadata=metadata))  # the same bytes each time
     if hasattr(f, "write"):
         _write_bytes(f, data)  # type: ignore[arg-type]
@@ -262,10 +273,10 @@ def save(
 # ---------------------------------------------------------------------------------------- decode
 class _Decoder:
     def __init__(
-        self, arrays: dict[str, np.ndarray], where: str, relocate: Any, weights_only: bool = True
+        self, arrays: dict, where: str, relocate: Any, weights_only: bool = True, blocks: Any = None
     ) -> None:
         self.arrays, self.where, self.relocate = arrays, where, relocate
-        self.weights_only = weights_only
+        self.weights_only, self.blocks = weights_only, blocks or Blocks(None, 0, where)
         self.made: dict[str, Any] = {}  # key -> object, so a tensor stored once comes back shared
 
     def _array(self, node: dict, tag: str) -> Any:
@@ -283,7 +294,7 @@ class _Decoder:
             if tag == "__ndarray__":
                 self.made[key] = arr
                 return arr
-            t = self.relocate(Tensor(arr, _wrap=True))
+            t = self.relocate(Tensor(self.blocks.place(key, arr), _wrap=True))
             if node.get("requires_grad"):
                 t.requires_grad_(True)
             self.made[key] = remake(t, node, self.weights_only, self.decode, self.where)
@@ -307,27 +318,6 @@ class _Decoder:
         if "__dict__" in node:
             return {_hashable(self.decode(k)): self.decode(v) for k, v in node["__dict__"]}
         return {k: self.decode(v) for k, v in node.items()}
-
-
-def _map_location(where: Any) -> Any:
-    """``tensor -> tensor`` for ``map_location``; refuses any target but the CPU or meta up front."""
-    if callable(where) and not isinstance(where, str | device):
-
-        def call(t: Tensor) -> Tensor:
-            out = where(t, "cpu")  # PyTorch passes (storage, location); tensors here are on the CPU
-            return t if out is None else out
-
-        return call
-    if isinstance(where, dict):
-        where = where.get("cpu")  # saved tensors are all on "cpu": only that entry applies
-    if is_meta_device(where):  # shapes and dtypes only (transformers reads a .bin's keys so)
-        return lambda t: t.to("meta")
-    check_device(where, "load")
-    return lambda t: t
-
-
-def _hashable(key: Any) -> Any:
-    return tuple(_hashable(k) for k in key) if isinstance(key, list | tuple) else key
 
 
 def load(
@@ -363,12 +353,18 @@ def load(
         The saved object; a file without glassgrad metadata gives a dict of name -> Tensor.
 
     Raises:
-        CheckpointError: the file is missing (also a ``FileNotFoundError``), truncated or corrupted;
-            the message names the file and what is wrong.
+        CheckpointError: the file is missing (also a ``FileNotFoundError``), truncated or corrupted
+            (a ``CorruptCheckpointError``, also a ``RuntimeError`` as PyTorch's); the message names
+            the file and what is wrong.
         UnsafeGlobalError: a tensor was saved as a class that may not be made (also a
             ``pickle.UnpicklingError``, as PyTorch raises).
     """
     relocate = _map_location(map_location)
+    with corrupt_file_errors():
+        return _read(f, relocate, weights_only is not False, mmap)
+
+
+def _read(f: Any, relocate: Any, weights_only: bool, mmap: Any) -> Any:
     if mmap:
         where, arrays, header = read_mapped(f)  # writable copy-on-write views of the file
     else:
@@ -390,8 +386,9 @@ def load(
     if _STRUCT_KEY not in meta:
         raise CheckpointError(f"load: {where}: corrupted structure metadata (no {_STRUCT_KEY!r})")
     skeleton = parse_json(meta[_STRUCT_KEY], where, "structure metadata")
+    blocks = Blocks(meta.get(STORAGES_KEY), sum(a.nbytes for a in arrays.values()), where)
     try:
-        return _Decoder(arrays, where, relocate, weights_only is not False).decode(skeleton)
+        return _Decoder(arrays, where, relocate, weights_only, blocks).decode(skeleton)
     except CheckpointError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as e:

@@ -47,7 +47,7 @@ from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, 
 from glassgrad.serialization_objects import OBJECT_TAG, decode_object
 from glassgrad.size import Size
 
-__all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value"]
+__all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value", "hashable_key"]
 
 VALUE_TAGS = (
     "__path__",
@@ -100,6 +100,11 @@ def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> 
         return out
     ref = encode_global(obj, path)
     return _NOT_A_VALUE if ref is None else ref
+
+
+def hashable_key(key: Any) -> Any:
+    """A decoded dict key or set item made hashable again: JSON gave its tuples back as lists."""
+    return tuple(hashable_key(k) for k in key) if isinstance(key, list | tuple) else key
 
 
 def is_value(encoded: Any) -> bool:

@@ -190,13 +190,22 @@ def test_checkpoint_with_complex_weights_and_optimizer_state_round_trips(tmp_pat
         )
 
 
-def test_a_complex_tensor_is_stored_as_its_real_view_for_other_safetensors_readers(tmp_path):
+def test_a_complex_tensor_is_stored_as_other_safetensors_readers_read_it(tmp_path):
+    # complex128 has no safetensors dtype: its view_as_real pairs. complex64 is safetensors' own
+    # C64 where the installed version has it (0.7+, what safetensors.torch.save_file writes).
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
-    z = gg.tensor(np.array([[1 + 2j, 3 - 4j]], dtype=np.complex64))
-    gg.save({"z": z}, tmp_path / "z.safetensors")
-    raw = safetensors_numpy.load_file(str(tmp_path / "z.safetensors"))["z"]
-    assert raw.dtype == np.float32 and raw.shape == (1, 2, 2)  # view_as_real's layout
-    np.testing.assert_array_equal(raw, [[[1, 2], [3, -4]]])
+    from glassgrad.serialization_complex import writes_complex64
+
+    z = np.array([[1 + 2j, 3 - 4j]])
+    gg.save({"z": gg.tensor(z), "z64": gg.tensor(z.astype(np.complex64))}, tmp_path / "z.safetensors")
+    raw = safetensors_numpy.load_file(str(tmp_path / "z.safetensors"))
+    assert raw["z"].dtype == np.float64 and raw["z"].shape == (1, 2, 2)  # view_as_real's layout
+    np.testing.assert_array_equal(raw["z"], [[[1, 2], [3, -4]]])
+    if writes_complex64(safetensors_numpy):
+        assert raw["z64"].dtype == np.complex64
+        np.testing.assert_array_equal(raw["z64"], z)
+    else:
+        np.testing.assert_array_equal(raw["z64"], [[[1, 2], [3, -4]]])
 
 
 def test_a_file_marking_a_non_pair_tensor_complex_is_refused_as_corrupted(tmp_path):

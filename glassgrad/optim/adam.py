@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.elementwise import maximum
 from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
     check_betas,
-    refuse_differentiable,
 )
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
@@ -91,7 +91,8 @@ class Adam(Optimizer):
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf parameters can be differentiated through, as PyTorch's (real parameters).
         decoupled_weight_decay: decay the weights directly, as AdamW does.
 
     Shape:
@@ -127,7 +128,8 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        refuse_differentiable(type(self).__name__, differentiable)
+        if fused and differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")  # PyTorch's words
         if isinstance(lr, Tensor) and foreach and not capturable:
             # PyTorch refuses only the constructor's lr here; a group's tensor lr fails at step()
             raise ValueError(
@@ -165,6 +167,11 @@ class Adam(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            with enable_grad():
+                for group in self.param_groups:
+                    self._differentiable_step(group)
+            return loss
         for group in self.param_groups:
             if group.get("foreach") and isinstance(group["lr"], Tensor) and not group.get("capturable"):
                 self._refuse_tensor_lr(group)
@@ -216,6 +223,47 @@ class Adam(Optimizer):
                             half[...] = result
         return loss
 
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_adam`` there: Tensor ops
+        with grad mode on (the ``step`` count a 0-d tensor in the bias corrections, ``denom`` folding in
+        −step size), so the update of non-leaf parameters is recorded. Real parameters and number
+        betas/weight decay (a learned lr, a tensor, is recorded too)."""
+        name = type(self).__name__
+        lr, wd, eps, amsgrad = group["lr"], group["weight_decay"], group["eps"], group["amsgrad"]
+        if any(isinstance(h, Tensor) and h.requires_grad for h in (*group["betas"], wd)):
+            raise NotImplementedError(
+                f"{name}: differentiable=True with betas or weight_decay that require grad"
+            )
+        beta1, beta2 = betas_of(group)
+        moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.is_complex():
+                raise NotImplementedError(f"{name}: differentiable=True with complex parameters")
+            state = self._state_of(p, *moments)
+            step = state["step"]
+            if step.requires_grad:
+                raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
+            step += 1
+            grad = -p.grad if group["maximize"] else p.grad
+            if wd != 0:
+                if group["decoupled_weight_decay"]:
+                    p.mul_(1 - lr * wd)
+                else:
+                    grad = grad.add(p, alpha=wd)
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size_neg = (lr / (1 - beta1**step)).neg()
+            bias_correction2_sqrt = (1 - beta2**step).sqrt()
+            if amsgrad:
+                v_max = state["max_exp_avg_sq"]
+                v_max.copy_(maximum(v_max.clone(), exp_avg_sq))
+                exp_avg_sq = v_max
+            denom = (exp_avg_sq.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(eps / step_size_neg)
+            p.addcdiv_(exp_avg.clone(), denom)
+
     def _refuse_tensor_lr(self, group: dict[str, Any]) -> None:
         """PyTorch's step-time refusal of a group's tensor lr under foreach (its foreach kernels take a
         float lr), raised as PyTorch does only when the group has a gradient to step with: a program
@@ -243,7 +291,7 @@ class AdamW(Adam):
         maximize: ascend the objective instead of descending it.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
-        differentiable: must be False.
+        differentiable: record the update with autograd, as Adam's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.

@@ -36,6 +36,7 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
+from glassgrad.optim.optimizer_internals import _get_capturable_supported_devices
 from glassgrad.optim.optimizer_load import cast_loaded_state, family_state_keys
 from glassgrad.optim.scalars import scalar_state
 from glassgrad.optim.sparse_grads import step_input
@@ -140,7 +141,9 @@ class Optimizer(OptimizerHooks):
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: expected parameters to be Tensors, got {type(p).__name__}")
-            if not p.is_leaf:
+            # as PyTorch: a non-leaf that retains its grad is stepped like a leaf, and a
+            # differentiable optimizer steps non-leaves on purpose (its update is recorded)
+            if not p.is_leaf and not p.retains_grad and not self.defaults.get("differentiable"):
                 raise ValueError(
                     f"{name}: expected leaf tensors, got a non-leaf of shape {p.shape} (made by "
                     f"{p.grad_fn.name()}); optimize the tensors it was computed from"
@@ -151,8 +154,6 @@ class Optimizer(OptimizerHooks):
                     "(..., 2) parameter and view_as_complex it in forward, or use SGD or one of the optimizers "
                     "that step them as real pairs (Adam, AdamW, NAdam, RAdam, Adamax, RMSprop, Adagrad, ...)"
                 )
-            if p._data.dtype.kind not in "fc":
-                raise DTypeError(f"{name}: expected floating-point parameters, got {p.dtype} {p.shape}")
         if len({id(p) for p in params}) != len(params):
             # as PyTorch: a warning (its opening words) and a step per entry (a tied embedding twice)
             warnings.warn(
@@ -198,7 +199,7 @@ class Optimizer(OptimizerHooks):
                     raise ValueError(
                         f"{type(self).__name__}: Tensor lr must be 1-element and real, got {value!r}"
                     )
-                value = float(value)
+                value = float(value.detach())  # a learned lr (requires_grad) is read without a warning
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise TypeError(
                     f"{type(self).__name__}: expected {key} to be a number, got {type(value).__name__}"
@@ -235,11 +236,18 @@ class Optimizer(OptimizerHooks):
 
         After the caller's update of ``p._data`` the parameter's version is bumped (as PyTorch's
         in-place update does), so backward through a graph that saved the old values raises instead
-        of silently using the new ones.
+        of silently using the new ones. ``capturable=True`` is refused at the first gradient, as
+        PyTorch's steps refuse it for CPU tensors (CUDA-graph capture; there is no other device here).
         """
+        capturable = group.get("capturable")
         for p in group["params"]:
             if p.grad is None:
                 continue
+            if capturable:
+                raise AssertionError(  # PyTorch's class and words (its optimizers' _single_tensor_* check)
+                    "If capturable=True, params and state_steps must be on supported devices: "
+                    f"{_get_capturable_supported_devices()}."
+                )
             g = p.grad._data
             if p.grad.is_sparse:  # Embedding(sparse=True): what this optimizer takes (sparse_grads.py)
                 g = step_input(self, p, group)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, state_like
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
+from glassgrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
 
@@ -48,7 +49,8 @@ class RMSprop(Optimizer):
         centered: normalise by the variance of g instead of its second moment.
         capturable, foreach: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -71,7 +73,6 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        refuse_differentiable("RMSprop", differentiable)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -93,19 +94,17 @@ class RMSprop(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            with enable_grad():
+                for group in self.param_groups:
+                    self._differentiable_step(group)
+            return loss
         for group in self.param_groups:
             lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
             lr = float(lr)  # (a one-element tensor lr, as PyTorch takes)
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = scalar_state(0.0)
-                    state["square_avg"] = state_like(p, xp.zeros_like(p._data))
-                    if mu > 0:
-                        state["momentum_buffer"] = state_like(p, xp.zeros_like(p._data))
-                    if group["centered"]:
-                        state["grad_avg"] = state_like(p, xp.zeros_like(p._data))
+                state = self._state(p, group)
                 bump_step(state)
                 if group["maximize"]:
                     g = -g
@@ -129,3 +128,48 @@ class RMSprop(Optimizer):
                 else:
                     theta -= lr * (g / d)
         return loss
+
+    def _state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """``p``'s state, made at its first step in PyTorch's order: ``step``, ``square_avg``, then
+        ``momentum_buffer`` (momentum > 0) and ``grad_avg`` (centered), zeros shaped like ``p``."""
+        state = self.state[p]
+        if not state:
+            xp = array_module(p._data)
+            state["step"] = scalar_state(0.0)
+            state["square_avg"] = state_like(p, xp.zeros_like(p._data))
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = state_like(p, xp.zeros_like(p._data))
+            if group["centered"]:
+                state["grad_avg"] = state_like(p, xp.zeros_like(p._data))
+        return state
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_rmsprop``: Tensor ops
+        with grad mode on, so the update of non-leaf (real) parameters is recorded."""
+        lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+        lr = float(lr.detach()) if isinstance(lr, Tensor) else lr  # PyTorch's alpha=-lr: no path to lr
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.is_complex():
+                raise NotImplementedError("RMSprop: differentiable=True with complex parameters")
+            state = self._state(p, group)
+            state["step"] += 1
+            grad = -p.grad if group["maximize"] else p.grad
+            if wd != 0:
+                grad = grad.add(p, alpha=wd)
+            square_avg = state["square_avg"]
+            square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+            if group["centered"]:
+                grad_avg = state["grad_avg"]
+                grad_avg.lerp_(grad, 1 - alpha)
+                avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+            else:
+                avg = square_avg.sqrt()
+            avg = avg.add(eps)
+            if mu > 0:
+                buf = state["momentum_buffer"]
+                buf.mul_(mu).addcdiv_(grad, avg)
+                p.add_(buf, alpha=-lr)
+            else:
+                p.addcdiv_(grad, avg, value=-lr)

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.backend import array_module
 from glassgrad.ops.half_precision import HALF
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, state_like
 from glassgrad.optim.real_views import decay_array
 from glassgrad.tensor import Tensor
 
@@ -46,7 +46,8 @@ class SGD(Optimizer):
             effect of its list path: with Nesterov momentum, no weight decay and no ``maximize``,
             PyTorch adds μ b into the gradient tensors themselves, so ``p.grad`` holds g + μ b
             after ``step()`` (detectron2's ``build_optimizer`` passes ``foreach=True``).
-        differentiable: must be False (glassgrad does not differentiate through optimizer steps).
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf parameters can be differentiated through, as PyTorch's.
         fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
 
     Shape:
@@ -81,7 +82,8 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        refuse_differentiable("SGD", differentiable)
+        if fused and differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")  # PyTorch's words
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -107,6 +109,11 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            with enable_grad():
+                for group in self.param_groups:
+                    self._differentiable_step(group)
+            return loss
         for group in self.param_groups:
             lr, mu, tau, wd = float(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
             # a parameter listed twice (PyTorch warns) starts from a fresh buffer at both entries in the
@@ -143,6 +150,32 @@ class SGD(Optimizer):
                 if wide:
                     p._data[...] = theta
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_sgd``: Tensor ops with
+        grad mode on, so the update of a non-leaf parameter (``p = w * 1``, learn2learn-style inner
+        loops) is recorded and ``autograd.grad`` reaches ``w`` through it. As PyTorch's, the first
+        momentum buffer is the gradient detached (no path through it) and later ones are updated in
+        place; a leaf that requires grad is refused by the in-place update, as there."""
+        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = -p.grad if group["maximize"] else p.grad
+            if wd != 0:
+                g = g.add(p, alpha=wd)
+            if mu != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = g.clone().detach()
+                else:
+                    buf.mul_(mu).add_(g, alpha=1 - tau)
+                g = g.add(buf, alpha=mu) if group["nesterov"] else buf
+            if isinstance(lr, Tensor) and lr.requires_grad:  # PyTorch's: a path to a learned lr too
+                p.addcmul_(g, lr, value=-1)
+            else:
+                p.add_(g, alpha=-float(lr))
 
 
 def _write_lookahead_grad(p: Tensor, g: Any) -> None:

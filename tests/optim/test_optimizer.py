@@ -80,8 +80,9 @@ def test_non_number_option_raises_type_error():
 
 
 def test_differentiable_is_refused():
+    # SGD, Adam, AdamW and RMSprop record their step (test_optim_round59); the others refuse it
     with pytest.raises(NotImplementedError, match="differentiable"):
-        Adam([_param(2)], differentiable=True)
+        Adagrad([_param(2)], differentiable=True)
 
 
 def test_bad_params_raise():
@@ -105,10 +106,8 @@ def test_bad_params_raise():
         SGD([{"params": [w]}, {"params": [_param(1), w]}], lr=0.1)
     with pytest.raises(ValueError, match=r"SGD: expected leaf tensors, got a non-leaf of shape \(2, 3\)"):
         SGD([w * 2.0], lr=0.1)
-    with pytest.raises(
-        DTypeError, match=r"SGD: expected floating-point parameters, got glassgrad.int64 \(3,\)"
-    ):
-        SGD([gg.tensor([1, 2, 3])], lr=0.1)
+    # PyTorch takes any dtype (a frozen integer Parameter): test_optim_round59
+    SGD([gg.tensor([1, 2, 3])], lr=0.1)
     with pytest.raises(ValueError, match="required option 'lr'"):
         SGD([w], lr=required)
 

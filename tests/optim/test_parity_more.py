@@ -267,6 +267,8 @@ def test_pytorch_keywords_are_accepted_and_differentiable_refused(name):
     assert "maximize" in flags and "differentiable" in params
     getattr(optim, name)([p], lr=0.1, **flags)
     getattr(optim, name)([p], lr=0.1, foreach=True)  # a performance flag: accepted, same results
+    if name in ("SGD", "Adam", "AdamW", "RMSprop"):  # their step is recorded: test_optim_round59
+        return
     with pytest.raises(NotImplementedError, match=f"{name}: differentiable=True is not supported"):
         getattr(optim, name)([p], lr=0.1, differentiable=True)
 

@@ -43,6 +43,7 @@ from glassgrad.half_rounding import half_source
 from glassgrad.legacy import legacy_dtype
 from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
+from glassgrad.nn.parameter import is_lazy
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -87,6 +88,8 @@ class _ArrayConversion:
         new = self(t)
         if new is t:
             return t
+        if is_lazy(t):  # a lazy layer's placeholder has no storage to view: a new one of the new dtype
+            return t.__class__(t.requires_grad, dtype=new._data.dtype)
         if t.__class__ is not Tensor:
             new = new.as_subclass(t.__class__)
         if t.requires_grad:  # (PyTorch's is a ToCopyBackward0 non-leaf; here a leaf)

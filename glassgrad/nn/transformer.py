@@ -99,6 +99,8 @@ class _TransformerLayer(Module):
         if self._cross:
             self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
+        if not self._cross:  # PyTorch's encoder layer stashes it at construction; programs read it
+            self.activation_relu_or_gelu = fast.relu_or_gelu(self.activation)
 
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool = False) -> Tensor:
         # is_causal defaults as PyTorch's: subclasses (Demucs's layers) pass only three arguments
@@ -219,8 +221,7 @@ class TransformerEncoder(Module):
     ) -> None:
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check  # PyTorch's
         self.use_nested_tensor = fast.use_nested_tensor(
             encoder_layer, TransformerEncoderLayer, enable_nested_tensor
@@ -257,8 +258,7 @@ class TransformerDecoder(Module):
     ) -> None:
         super().__init__()
         self.layers = _clones(decoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        self.num_layers, self.norm = num_layers, norm
 
     def forward(
         self,

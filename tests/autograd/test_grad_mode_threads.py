@@ -25,7 +25,7 @@ def _in_threads(*targets) -> list:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=60)  # (generous: only a hung thread waits it out)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     if errors:
         raise errors[0]

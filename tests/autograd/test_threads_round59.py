@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
+from tests.autograd.test_grad_mode_threads import _in_threads as _run_threads
 
 LIBS = ["glassgrad", "torch"]
 
@@ -26,29 +27,6 @@ LIBS = ["glassgrad", "torch"]
 @pytest.fixture(params=LIBS)
 def lib(request):
     return gg if request.param == "glassgrad" else request.getfixturevalue("torch")
-
-
-def _run_threads(*targets) -> None:
-    """Run each target in its own thread; re-raise the first failure here."""
-    errors: list = []
-
-    def guard(fn):
-        def run():
-            try:
-                fn()
-            except BaseException as e:  # reported in the main thread
-                errors.append(e)
-
-        return run
-
-    threads = [threading.Thread(target=guard(t)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
 
 
 # ---- leaf accumulation under a lock --------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step
 
@@ -38,7 +39,8 @@ class Adadelta(Optimizer):
         weight_decay: λ, the L2 penalty coefficient.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -60,7 +62,6 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        refuse_differentiable("Adadelta", differentiable)
         defaults = dict(
             lr=lr,
             rho=rho,
@@ -82,6 +83,9 @@ class Adadelta(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, rho, eps, wd = float(group["lr"]), group["rho"], group["eps"], group["weight_decay"]
             for p, g in self._grads(group):
@@ -101,3 +105,18 @@ class Adadelta(Optimizer):
                 u += (1 - rho) * delta * delta
                 theta -= lr * delta
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_adadelta`` there: Tensor
+        ops with grad mode on (the update Δ a clone of √(u + ε), so ``acc_delta`` is not saved)."""
+        lr, rho, eps = float(number_lr(group["lr"], "add_", "'alpha'")), group["rho"], group["eps"]
+        for p, g in differentiable_grads("Adadelta", group):
+            state = self._state_of(p, "square_avg", "acc_delta")
+            bump_step(state)
+            square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+            square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
+            std = square_avg.add(eps).sqrt_()
+            delta = acc_delta.add(eps).sqrt_().clone()
+            delta.div_(std).mul_(g)
+            acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+            p.add_(delta, alpha=-lr)

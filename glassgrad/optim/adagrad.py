@@ -10,7 +10,8 @@ import numpy as np
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.ops.half_precision import HALF
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, state_like
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of, scalar_state
 from glassgrad.tensor import Tensor
@@ -47,7 +48,8 @@ class Adagrad(Optimizer):
         foreach: accepted for PyTorch compatibility; ignored.
         fused: float16 parameters step in float32, rounded once, as PyTorch's fused kernel.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -71,7 +73,8 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        refuse_differentiable("Adagrad", differentiable)
+        if fused and differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")  # PyTorch's words
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -105,6 +108,9 @@ class Adagrad(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, lr_decay, eps, wd = lr_of(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
             fused = group.get("fused")
@@ -132,3 +138,15 @@ class Adagrad(Optimizer):
                 if halves is not None:
                     halves[0][...], halves[1][...] = theta, s
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_adagrad`` there: Tensor
+        ops with grad mode on (``std`` a new tensor, not ``sum``'s square root changed in place)."""
+        lr, lr_decay, eps = number_lr(group["lr"], "addcdiv_", "'value'"), group["lr_decay"], group["eps"]
+        for p, g in differentiable_grads("Adagrad", group):
+            if not self.state[p]:
+                self._init_state(p)
+            state = self.state[p]
+            t = bump_step(state)
+            state["sum"].addcmul_(g, g, value=1)
+            p.addcdiv_(g, state["sum"].sqrt() + eps, value=-float(lr / (1 + (t - 1) * lr_decay)))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.ops.elementwise import maximum
 from glassgrad.ops.half_precision import HALF
@@ -17,6 +17,7 @@ from glassgrad.optim.optimizer import (
     betas_of,
     check_betas,
 )
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
 from glassgrad.tensor import Tensor
@@ -168,9 +169,7 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         if self.defaults["differentiable"]:
-            with enable_grad():
-                for group in self.param_groups:
-                    self._differentiable_step(group)
+            differentiable_step(self)
             return loss
         for group in self.param_groups:
             if group.get("foreach") and isinstance(group["lr"], Tensor) and not group.get("capturable"):
@@ -229,29 +228,17 @@ class Adam(Optimizer):
         −step size), so the update of non-leaf parameters is recorded. Real parameters and number
         betas/weight decay (a learned lr, a tensor, is recorded too)."""
         name = type(self).__name__
-        lr, wd, eps, amsgrad = group["lr"], group["weight_decay"], group["eps"], group["amsgrad"]
-        if any(isinstance(h, Tensor) and h.requires_grad for h in (*group["betas"], wd)):
-            raise NotImplementedError(
-                f"{name}: differentiable=True with betas or weight_decay that require grad"
-            )
+        lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
+        if any(isinstance(b, Tensor) and b.requires_grad for b in group["betas"]):
+            raise NotImplementedError(f"{name}: differentiable=True with betas that require grad")
         beta1, beta2 = betas_of(group)
         moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.is_complex():
-                raise NotImplementedError(f"{name}: differentiable=True with complex parameters")
+        for p, grad in differentiable_grads(name, group):
             state = self._state_of(p, *moments)
             step = state["step"]
             if step.requires_grad:
                 raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
             step += 1
-            grad = -p.grad if group["maximize"] else p.grad
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * wd)
-                else:
-                    grad = grad.add(p, alpha=wd)
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

@@ -7,13 +7,15 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.extremes import amax
+from glassgrad.ops.joining import cat
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
     check_betas,
-    refuse_differentiable,
 )
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
 
@@ -44,7 +46,8 @@ class Adamax(Optimizer):
         weight_decay: λ, the L2 penalty coefficient.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -66,7 +69,6 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        refuse_differentiable("Adamax", differentiable)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -87,6 +89,9 @@ class Adamax(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
                 lr_of(group["lr"]),
@@ -109,3 +114,17 @@ class Adamax(Optimizer):
                 xp.maximum(u, xp.abs(g) + eps, out=u)
                 theta -= float(lr / (1 - beta1**t)) * (m / u)
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_adamax`` there: Tensor
+        ops with grad mode on, u the ``amax`` of the stacked β₂ u and |g| + ε (a tie splits its
+        gradient evenly, as there)."""
+        lr, (beta1, beta2), eps = number_lr(group["lr"], "addcdiv_", "'value'"), betas_of(group), group["eps"]
+        for p, g in differentiable_grads("Adamax", group):
+            state = self._state_of(p, "exp_avg", "exp_inf")
+            t = bump_step(state)
+            exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+            exp_avg.lerp_(g, 1 - beta1)
+            norm_buf = cat([exp_inf.mul_(beta2).unsqueeze(0), g.abs().add_(eps).unsqueeze_(0)], 0)
+            exp_inf.copy_(amax(norm_buf, 0, keepdim=False))
+            p.addcdiv_(exp_avg, exp_inf, value=-float(lr / (1 - beta1**t)))

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, scalar_state
+from glassgrad.optim.optimizer import Optimizer, scalar_state
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
 
@@ -43,7 +44,8 @@ class ASGD(Optimizer):
         weight_decay: λ, the L2 penalty coefficient.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; ``ax`` does too.
@@ -65,7 +67,6 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        refuse_differentiable("ASGD", differentiable)
         defaults = dict(
             lr=lr,
             lambd=lambd,
@@ -86,6 +87,9 @@ class ASGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, lambd, alpha, t0, wd = (group[k] for k in ("lr", "lambd", "alpha", "t0", "weight_decay"))
             lr = lr_of(lr)  # a tensor lr: eta is computed in its dtype, as PyTorch's
@@ -105,12 +109,33 @@ class ASGD(Optimizer):
                     ax += (theta - ax) * mu
                 else:
                     ax[...] = theta
-                # PyTorch makes a tensor of the new values (a float rounds to the default dtype, a
-                # tensor lr's eta keeps lr's), then stores them in the state's dtype (which a loaded
-                # state_dict has changed to the parameter's)
-                base = 1 + lambd * lr * t
-                # (PyTorch's pow of a 0-d float32 tensor rounds the double power; NumPy's powf may not)
-                eta = lr / (type(base)(float(base) ** alpha) if isinstance(base, np.generic) else base**alpha)
-                state["eta"]._data[...] = eta if isinstance(eta, np.generic) else scalar_state(eta)._data
-                state["mu"]._data[...] = scalar_state(1 / max(1, t - t0))._data
+                _next_eta_mu(state, lr, lambd, alpha, t0, t)
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_asgd`` there: Tensor ops
+        with grad mode on, η and μ read as numbers (no path through them)."""
+        lr, lambd, alpha, t0 = lr_of(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+        for p, g in differentiable_grads("ASGD", group):
+            state = self._state_of(p, "ax", eta=lr, mu=1.0)
+            t = bump_step(state)
+            eta, mu, ax = float(state["eta"]._data), state["mu"], state["ax"]
+            p.mul_(1 - lambd * eta)
+            p.add_(g, alpha=-eta)
+            if float(mu._data) != 1:
+                ax.add_(p.sub(ax).mul_(mu))
+            else:
+                ax.copy_(p)
+            _next_eta_mu(state, lr, lambd, alpha, t0, t)
+
+
+def _next_eta_mu(state: dict[str, Any], lr: Any, lambd: float, alpha: float, t0: float, t: float) -> None:
+    """η ← γ / (1 + ζ γ t)^α and μ ← 1 / max(1, t − t₀), in place in ``state``'s 0-d tensors. PyTorch
+    makes a tensor of the new values (a float rounds to the default dtype, a tensor lr's eta keeps
+    lr's), then stores them in the state's dtype (which a loaded state_dict has changed to the
+    parameter's)."""
+    base = 1 + lambd * lr * t
+    # (PyTorch's pow of a 0-d float32 tensor rounds the double power; NumPy's powf may not)
+    eta = lr / (type(base)(float(base) ** alpha) if isinstance(base, np.generic) else base**alpha)
+    state["eta"]._data[...] = eta if isinstance(eta, np.generic) else scalar_state(eta)._data
+    state["mu"]._data[...] = scalar_state(1 / max(1, t - t0))._data

@@ -12,8 +12,9 @@ from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
     check_betas,
-    refuse_differentiable,
 )
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
+from glassgrad.optim.optimizer_internals import _to_scalar
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
 
@@ -54,7 +55,8 @@ class NAdam(Optimizer):
         decoupled_weight_decay: decay the weights directly (as AdamW) instead of adding λθ to g.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -78,7 +80,6 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        refuse_differentiable("NAdam", differentiable)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -101,6 +102,9 @@ class NAdam(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
                 lr_of(group["lr"]),
@@ -130,3 +134,21 @@ class NAdam(Optimizer):
                 theta += float(-lr * (1 - mu) / (1 - prod)) * (g / d)
                 theta += float(-lr * mu_next / (1 - prod * mu_next)) * (m / d)
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_nadam`` there: Tensor
+        ops with grad mode on, the two step sizes 0-d tensors made from Π (so rounded in its dtype)."""
+        lr, (beta1, beta2), eps = _to_scalar(group["lr"]), betas_of(group), group["eps"]
+        psi = group["momentum_decay"]
+        for p, g in differentiable_grads("NAdam", group):
+            state = self._state_of(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
+            t = bump_step(state)
+            mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+            mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+            mu_product, exp_avg, exp_avg_sq = state["mu_product"], state["exp_avg"], state["exp_avg_sq"]
+            mu_product.mul_(mu)
+            exp_avg.lerp_(g, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            denom = exp_avg_sq.div(1 - beta2**t).sqrt().add(eps)
+            p.addcdiv_(g * (-lr * (1.0 - mu) / (1.0 - mu_product)), denom)
+            p.addcdiv_(exp_avg * (-lr * mu_next / (1.0 - mu_product * mu_next)), denom)

@@ -26,8 +26,8 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.optim.optimizer_helpers import (
     apply_weight_decay,
     betas_of,
+    capturable_error,
     check_betas,
-    refuse_differentiable,
     state_like,
 )
 from glassgrad.optim.optimizer_hooks import (
@@ -36,7 +36,6 @@ from glassgrad.optim.optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 from glassgrad.optim.optimizer_internals import *  # noqa: F403 - PyTorch's private helpers, imported from here
-from glassgrad.optim.optimizer_internals import _get_capturable_supported_devices
 from glassgrad.optim.optimizer_load import cast_loaded_state, family_state_keys
 from glassgrad.optim.scalars import scalar_state
 from glassgrad.optim.sparse_grads import step_input
@@ -44,7 +43,7 @@ from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
-    "Optimizer", "required", "scalar_state", "refuse_differentiable", "IMPL_SWITCHES", "check_betas", "betas_of",
+    "Optimizer", "required", "scalar_state", "IMPL_SWITCHES", "check_betas", "betas_of",
     "apply_weight_decay", "state_like", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
 ]  # fmt: skip
 
@@ -244,10 +243,7 @@ class Optimizer(OptimizerHooks):
             if p.grad is None:
                 continue
             if capturable:
-                raise AssertionError(  # PyTorch's class and words (its optimizers' _single_tensor_* check)
-                    "If capturable=True, params and state_steps must be on supported devices: "
-                    f"{_get_capturable_supported_devices()}."
-                )
+                raise capturable_error()
             g = p.grad._data
             if p.grad.is_sparse:  # Embedding(sparse=True): what this optimizer takes (sparse_grads.py)
                 g = step_input(self, p, group)

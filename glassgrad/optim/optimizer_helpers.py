@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from glassgrad.autograd.grad_mode import enable_grad
+from glassgrad.optim.optimizer_internals import _get_capturable_supported_devices
+from glassgrad.optim.scalars import lr_of
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "refuse_differentiable",
+    "differentiable_step",
+    "differentiable_grads",
+    "capturable_error",
+    "number_lr",
     "check_betas",
     "betas_of",
     "apply_weight_decay",
@@ -15,10 +22,61 @@ __all__ = [
 ]
 
 
-def refuse_differentiable(name: str, differentiable: bool) -> None:
-    """Raise for ``differentiable=True``: glassgrad does not differentiate through optimizer steps."""
-    if differentiable:
-        raise NotImplementedError(f"{name}: differentiable=True is not supported")
+def capturable_error() -> AssertionError:
+    """PyTorch's refusal of ``capturable=True`` at a step's first parameter with a gradient (its
+    ``_single_tensor_*`` device check: CUDA-graph capture, and there is no device but the CPU here)."""
+    return AssertionError(  # PyTorch's class and words
+        f"If capturable=True, params and state_steps must be on supported devices: {_get_capturable_supported_devices()}."
+    )
+
+
+def differentiable_step(opt: Any) -> None:
+    """``step()`` of ``differentiable=True``: ``opt._differentiable_step(group)`` for each group with
+    grad mode on, as PyTorch's ``_use_grad_for_differentiable`` sets it whatever the caller's (a
+    step under ``no_grad`` is recorded too)."""
+    with enable_grad():
+        for group in opt.param_groups:
+            opt._differentiable_step(group)
+
+
+def differentiable_grads(
+    name: str, group: dict, *, complex_ok: bool = False, foreach_ok: bool = False
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(p, g)`` for each parameter of ``group`` with a ``.grad``, as PyTorch's ``_single_tensor_*``
+    steps begin under ``differentiable=True``: g is ``−p.grad`` with ``maximize``, then ``g + λ p``
+    (a recorded Tensor op), or ``p`` is first scaled in place by ``1 − γ λ`` with
+    ``decoupled_weight_decay`` (λ the group's ``weight_decay``, if it has one). Complex parameters
+    are refused unless ``complex_ok`` (steps linear in p and g are right for them as written), and so
+    is ``foreach=True`` unless ``foreach_ok``, with PyTorch's AssertionError from its list kernels."""
+    wd = group.get("weight_decay", 0)
+    if isinstance(wd, Tensor) and wd.requires_grad:
+        raise NotImplementedError(f"{name}: differentiable=True with a weight_decay that requires grad")
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        if group.get("capturable"):
+            raise capturable_error()
+        if group.get("foreach") and not foreach_ok:
+            raise AssertionError("_foreach ops don't support autograd")  # PyTorch's class and words
+        if not complex_ok and p.is_complex():
+            raise NotImplementedError(f"{name}: differentiable=True with complex parameters")
+        g = -p.grad if group["maximize"] else p.grad
+        if wd != 0:
+            if group.get("decoupled_weight_decay"):
+                p.mul_(1 - group["lr"] * wd)
+            else:
+                g = g.add(p, alpha=wd)
+        yield p, g
+
+
+def number_lr(lr: Any, op: str, arg: str) -> Any:
+    """``lr`` for a differentiable step that passes it to ``op`` as its Number argument ``arg`` (quoted
+    as PyTorch's message names it), as
+    PyTorch's Adagrad, Adadelta, Adamax and Rprop do: a tensor lr that requires grad is refused with
+    PyTorch's TypeError there (its argument parser takes a 0-d tensor for a Number only without grad)."""
+    if isinstance(lr, Tensor) and lr.requires_grad:
+        raise TypeError(f"{op}(): argument {arg} must be Number, not Tensor")
+    return lr_of(lr)
 
 
 def check_betas(name: str, betas: Any) -> None:

@@ -13,8 +13,9 @@ from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
     check_betas,
-    refuse_differentiable,
 )
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
+from glassgrad.optim.optimizer_internals import _to_scalar
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
 
@@ -56,7 +57,8 @@ class RAdam(Optimizer):
         decoupled_weight_decay: decay the weights directly (as AdamW) instead of adding λθ to g.
         foreach, capturable: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -79,7 +81,6 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        refuse_differentiable("RAdam", differentiable)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -101,6 +102,9 @@ class RAdam(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = (
                 lr_of(group["lr"]),
@@ -132,3 +136,22 @@ class RAdam(Optimizer):
                 else:
                     theta -= m_hat * float(lr)
         return loss
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_radam`` there: Tensor
+        ops with grad mode on, the rectified step's factors multiplied in its order."""
+        lr, (beta1, beta2), eps = _to_scalar(group["lr"]), betas_of(group), group["eps"]
+        rho_inf = 2 / (1 - beta2) - 1
+        for p, g in differentiable_grads("RAdam", group):
+            state = self._state_of(p, "exp_avg", "exp_avg_sq")
+            t = bump_step(state)
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            exp_avg.lerp_(g, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            bc2 = 1 - beta2**t
+            update = exp_avg / (1 - beta1**t) * lr
+            rho_t = rho_inf - 2 * t * (beta2**t) / bc2
+            if rho_t > 5.0:
+                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                update = update * ((bc2**0.5) / exp_avg_sq.sqrt().add(eps)) * rect
+            p.add_(update, alpha=-1.0)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.adam import lerp_
 from glassgrad.optim.optimizer import Optimizer, state_like
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
 from glassgrad.tensor import Tensor
@@ -95,9 +96,7 @@ class RMSprop(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         if self.defaults["differentiable"]:
-            with enable_grad():
-                for group in self.param_groups:
-                    self._differentiable_step(group)
+            differentiable_step(self)
             return loss
         for group in self.param_groups:
             lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
@@ -146,18 +145,11 @@ class RMSprop(Optimizer):
     def _differentiable_step(self, group: dict[str, Any]) -> None:
         """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_rmsprop``: Tensor ops
         with grad mode on, so the update of non-leaf (real) parameters is recorded."""
-        lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+        lr, alpha, eps, mu = (group[k] for k in ("lr", "alpha", "eps", "momentum"))
         lr = float(lr.detach()) if isinstance(lr, Tensor) else lr  # PyTorch's alpha=-lr: no path to lr
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.is_complex():
-                raise NotImplementedError("RMSprop: differentiable=True with complex parameters")
+        for p, grad in differentiable_grads("RMSprop", group):
             state = self._state(p, group)
             state["step"] += 1
-            grad = -p.grad if group["maximize"] else p.grad
-            if wd != 0:
-                grad = grad.add(p, alpha=wd)
             square_avg = state["square_avg"]
             square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
             if group["centered"]:

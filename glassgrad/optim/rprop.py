@@ -9,9 +9,11 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.optim.optimizer import Optimizer, refuse_differentiable, state_like
+from glassgrad.optim.optimizer import Optimizer, state_like
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import real_view
 from glassgrad.optim.scalars import bump_step, scalar_state
+from glassgrad.tensor import Tensor
 
 __all__ = ["Rprop"]
 
@@ -42,7 +44,8 @@ class Rprop(Optimizer):
         step_sizes: (Δmin, Δmax), the bounds of Δ.
         capturable, foreach: accepted for PyTorch compatibility; ignored.
         maximize: ascend the objective instead of descending it.
-        differentiable: must be False.
+        differentiable: record the update with autograd (Tensor ops, grad mode on), so a step of
+            non-leaf (real) parameters can be differentiated through, as PyTorch's.
 
     Shape:
         Each gradient has its parameter's shape; state tensors do too.
@@ -63,7 +66,6 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        refuse_differentiable("Rprop", differentiable)
         defaults = dict(
             lr=lr,
             etas=etas,
@@ -89,17 +91,14 @@ class Rprop(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
+        if self.defaults["differentiable"]:
+            differentiable_step(self)
+            return loss
         for group in self.param_groups:
             (eta_minus, eta_plus), (size_min, size_max) = group["etas"], group["step_sizes"]
             for p, g in self._grads(group):
                 xp = array_module(p._data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = scalar_state(0.0)
-                    state["prev"] = state_like(p, xp.zeros_like(p._data))
-                    lr = float(group["lr"])  # a complex θ's parts each start at lr (lr + lr·i), as PyTorch's
-                    size0 = complex(lr, lr) if p._data.dtype.kind == "c" else lr
-                    state["step_size"] = state_like(p, xp.full_like(p._data, size0))
+                state = self._state(p, group)
                 bump_step(state)
                 if group["maximize"]:
                     g = -g
@@ -117,3 +116,37 @@ class Rprop(Optimizer):
                 theta -= ((g > 0).astype(size.dtype) - (g < 0).astype(size.dtype)) * size
                 prev[...] = g
         return loss
+
+    def _state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """``p``'s state, made at its first step in PyTorch's order: ``step``, ``prev`` (zeros) and
+        ``step_size`` (filled with the group's lr), shaped like ``p``."""
+        state = self.state[p]
+        if not state:
+            xp = array_module(p._data)
+            state["step"] = scalar_state(0.0)
+            state["prev"] = state_like(p, xp.zeros_like(p._data))
+            lr = float(group["lr"])  # a complex θ's parts each start at lr (lr + lr·i), as PyTorch's
+            size0 = complex(lr, lr) if p._data.dtype.kind == "c" else lr
+            state["step_size"] = state_like(p, xp.full_like(p._data, size0))
+        return state
+
+    def _differentiable_step(self, group: dict[str, Any]) -> None:
+        """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_rprop`` there: Tensor
+        ops with grad mode on (the sign of g times a clone of ``prev``, masked assignments), so the
+        update is recorded; sign has a zero derivative, so the meta-gradient runs through θ only."""
+        (eta_minus, eta_plus), (size_min, size_max) = group["etas"], group["step_sizes"]
+        for p, g in differentiable_grads("Rprop", group):
+            if not self.state[p]:  # PyTorch fills the step_size state with lr
+                number_lr(group["lr"], "full_like", "'fill_value' (position 2)")
+            state = self._state(p, group)
+            bump_step(state)
+            prev, step_size = state["prev"], state["step_size"]
+            sign = g.mul(prev.clone()).sign()
+            sign[sign.gt(0)] = eta_plus
+            sign[sign.lt(0)] = eta_minus
+            sign[sign.eq(0)] = 1
+            step_size.mul_(sign).clamp_(size_min, size_max)
+            g = g.clone()
+            g[sign.eq(eta_minus)] = 0
+            p.addcmul_(g.sign(), step_size, value=-1)
+            prev.copy_(g)

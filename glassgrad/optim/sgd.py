@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import Optimizer, state_like
+from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array
 from glassgrad.tensor import Tensor
 
@@ -110,9 +111,7 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         if self.defaults["differentiable"]:
-            with enable_grad():
-                for group in self.param_groups:
-                    self._differentiable_step(group)
+            differentiable_step(self)
             return loss
         for group in self.param_groups:
             lr, mu, tau, wd = float(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
@@ -157,13 +156,8 @@ class SGD(Optimizer):
         loops) is recorded and ``autograd.grad`` reaches ``w`` through it. As PyTorch's, the first
         momentum buffer is the gradient detached (no path through it) and later ones are updated in
         place; a leaf that requires grad is refused by the in-place update, as there."""
-        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = -p.grad if group["maximize"] else p.grad
-            if wd != 0:
-                g = g.add(p, alpha=wd)
+        lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+        for p, g in differentiable_grads("SGD", group, complex_ok=True, foreach_ok=True):
             if mu != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")

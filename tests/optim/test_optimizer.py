@@ -79,10 +79,12 @@ def test_non_number_option_raises_type_error():
         SGD([_param(2)], lr=0.1, momentum="0.9")  # (a tensor lr is taken: test_tensor_lr.py)
 
 
-def test_differentiable_is_refused():
-    # SGD, Adam, AdamW and RMSprop record their step (test_optim_round59); the others refuse it
-    with pytest.raises(NotImplementedError, match="differentiable"):
-        Adagrad([_param(2)], differentiable=True)
+def test_a_non_leaf_is_taken_only_by_a_differentiable_optimizer():
+    # its step is recorded (test_optim_round59.py, test_optim_round59_2.py)
+    p = _param(2) * 1
+    Adagrad([p], differentiable=True)
+    with pytest.raises(ValueError, match="Adagrad: expected leaf tensors"):
+        Adagrad([p])
 
 
 def test_bad_params_raise():

@@ -44,6 +44,7 @@ __all__ = [
     "flag",
     "install",
     "int_arg",
+    "number_arg",
     "is_operand",
     "not_tensor",
     "raised_inside",
@@ -168,6 +169,32 @@ def int_arg(op: str, name: str, v: Any) -> int:
     if n is None:
         raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}")
     return n
+
+
+def number_arg(op: str, name: str, v: Any, kind: str = "float", compared: bool = False) -> Any:
+    """A ``float`` (``kind`` "Number": complex too) argument as PyTorch's parser reads it: a Python
+    or NumPy real number (a bool too) as given, a 0-d tensor that does not require grad as its
+    value; else PyTorch's TypeError ``dropout(): argument 'p' must be float, not NoneType`` (not
+    the raw ``'<=' not supported between 'float' and 'NoneType'`` of the arithmetic that reads it).
+    ``compared``: PyTorch's own Python code compares the value first (``F.dropout``'s range
+    check), so a tensor of several elements is the RuntimeError of its ambiguous truth value.
+    Per-op callers test ``v.__class__ is float`` first; a float or int passes here by one test too."""
+    if v.__class__ is float or v.__class__ is int:
+        return v
+    if isinstance(v, numbers.Real) or (kind == "Number" and isinstance(v, numbers.Complex)):
+        return v
+    data = getattr(
+        v, "_data", None
+    )  # a Tensor (no import: operand_errors is imported by tensor.py's modules)
+    if data is not None and not isinstance(v, type):
+        if data.ndim == 0 and not v.requires_grad:
+            return v.item()
+        if compared and data.size > 1:
+            raise RuntimeError(
+                f"{op}(): Boolean value of Tensor with more than one value is ambiguous (argument "
+                f"{name!r} must be {kind}, got a tensor of shape {tuple(data.shape)})"
+            )
+    raise TypeError(f"{op}(): argument {name!r} must be {kind}, not {_type_name(v)} {v!r:.40}")
 
 
 # The bool parameters PyTorch's argument parser reads (its native functions), where it refuses

@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops.activation_steps import heaviside, step
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import gelu_exact, gelu_exact_grad
@@ -308,6 +309,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, result: bool = False) ->
     Shape:
         Any shape; the output has the input's shape.
     """
+    if negative_slope.__class__ is not float:
+        negative_slope = number_arg("leaky_relu", "negative_slope", negative_slope, "Number")
     if result:
         return LeakyRelu.apply(floating(x), slope=negative_slope, result=True)
     return LeakyRelu.apply(floating(x), slope=negative_slope)
@@ -320,6 +323,8 @@ def elu(x: Tensor, alpha: float = 1.0, result: bool = False, input_scale: float 
     Shape:
         Any shape; the output has the input's shape.
     """
+    if alpha.__class__ is not float:
+        alpha = number_arg("elu", "alpha", alpha, "Number")
     scaled = {"input_scale": input_scale} if input_scale != 1 else {}
     if result:
         return Elu.apply(floating(x), alpha=alpha, result=True, **scaled)
@@ -355,6 +360,10 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     Shape:
         Any shape; the output has the input's shape.
     """
+    if beta.__class__ is not float:
+        beta = number_arg("softplus", "beta", beta, "Number")
+    if threshold.__class__ is not float:
+        threshold = number_arg("softplus", "threshold", threshold, "Number")
     return Softplus.apply(floating(x), beta=beta, threshold=threshold)
 
 
@@ -365,6 +374,10 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     Shape:
         Any shape; the output has the input's shape.
     """
+    if min_val.__class__ is not float:
+        min_val = number_arg("hardtanh", "min_val", min_val, "Number", compared=True)
+    if max_val.__class__ is not float:
+        max_val = number_arg("hardtanh", "max_val", max_val, "Number", compared=True)
     if min_val > max_val:
         raise ValueError(f"hardtanh: expected min_val <= max_val, got {min_val} > {max_val}")
     kind = x._data.dtype.kind

@@ -21,6 +21,7 @@ from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.activation import _implicit_dim, in_place
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import activation as _A
 from glassgrad.ops import activation_more as _AM
 from glassgrad.ops import clamp as _C
@@ -112,6 +113,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     Shape:
         input: (*); returns (*).
     """
+    if alpha.__class__ is not float:
+        alpha = number_arg("celu", "alpha", alpha, "Number")
     if alpha == 0:
         raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
     # in place: the result saved, as PyTorch's celu_ (so a negative alpha's backward is refused)
@@ -227,6 +230,10 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     Shape:
         input: (*); returns (*).
     """
+    if threshold.__class__ is not float:
+        threshold = number_arg("threshold", "threshold", threshold, "Number")
+    if value.__class__ is not float:
+        value = number_arg("threshold", "value", value, "Number")
     if inplace:
         return in_place(input, "threshold", lambda t: _threshold(t, threshold, value))
     d = input._data
@@ -259,6 +266,8 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
+    if lambd.__class__ is not float:
+        lambd = number_arg("hardshrink", "lambd", lambd, "Number")
     x = floating(input)
     return named(_shrunk(x, _outside(x, lambd), x), "HardshrinkBackward0")
 
@@ -271,6 +280,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
+    if lambd.__class__ is not float:
+        lambd = number_arg("softshrink", "lambd", lambd, "Number")
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
     x = floating(input)
@@ -304,6 +315,10 @@ def rrelu(
     Shape:
         input: (*); returns (*).
     """
+    if lower.__class__ is not float:
+        lower = number_arg("rrelu", "lower", lower, "Number")
+    if upper.__class__ is not float:
+        upper = number_arg("rrelu", "upper", upper, "Number")
     if not lower <= upper:
         raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
     if inplace and not training:  # leaky_relu_ with the mean slope, which saves its result as PyTorch

@@ -22,6 +22,7 @@ from glassgrad.factories import empty
 from glassgrad.nn.functional.activation import elu, hardtanh, in_place, leaky_relu, relu
 from glassgrad.nn.functional.activation_more import celu, rrelu, selu
 from glassgrad.nn.functional.activation_more import threshold as _threshold
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import elementwise as _E
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
@@ -59,6 +60,8 @@ def feature_alpha_dropout(
 
 
 def _alpha(op: str, input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:  # noqa: A002
+    if p.__class__ is not float:
+        p = number_arg(op, "p", p, compared=True)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
     if feature and input.ndim < 2:

@@ -27,6 +27,7 @@ from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.nn.attention_bias import CausalBias
 from glassgrad.nn.functional.layers import dropout
 from glassgrad.nn.functional.sdpa_backend import check_math_enabled, flash_cpu, math_on, query_layout
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
 from glassgrad.ops import softmax as _SM
@@ -182,6 +183,8 @@ def scaled_dot_product_attention(
     """
     if not math_on[0]:  # sdpa_kernel(...) without SDPBackend.MATH: no implementation may run
         check_math_enabled()
+    if dropout_p.__class__ is not float:
+        dropout_p = number_arg("scaled_dot_product_attention", "dropout_p", dropout_p)
     _check(query, key, value, enable_gqa)
     given = (query, key, value)  # PyTorch picks its kernel (and so the layout) from these strides
     if enable_gqa:

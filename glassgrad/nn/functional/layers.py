@@ -12,6 +12,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.activation import in_place
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import embedding as _Emb
 from glassgrad.ops import linear as _Lin
@@ -155,8 +156,8 @@ def scaled_dropout(
 
 
 def _probability(op: str, p: float | Tensor) -> float:
-    if isinstance(p, Tensor):  # a 0-d tensor p, as PyTorch's Python dropout takes one
-        p = p.item()
+    if p.__class__ is not float:
+        p = number_arg(op, "p", p, compared=True)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
     return p

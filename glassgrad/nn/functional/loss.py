@@ -15,7 +15,7 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
-from glassgrad.operand_errors import refuse_sequence
+from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import loss as _L
 from glassgrad.tensor import Tensor, as_array
@@ -207,6 +207,8 @@ def smooth_l1_loss(
     """
     reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     reduction = check_reduction("smooth_l1_loss", reduction)
+    if beta.__class__ is not float:
+        beta = number_arg("smooth_l1_loss", "beta", beta, compared=True)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target, reduction=reduction)
@@ -231,6 +233,8 @@ def huber_loss(
         input, target: (*) of the same shape; returns () or (*) for 'none'.
     """
     reduction = check_reduction("huber_loss", reduction)
+    if delta.__class__ is not float:
+        delta = number_arg("huber_loss", "delta", delta)
     if delta <= 0:
         raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
     target = as_target("huber_loss", input, target, reduction=reduction)

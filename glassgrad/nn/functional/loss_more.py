@@ -17,7 +17,7 @@ from glassgrad.meta_array import valued
 from glassgrad.nn.functional.classification import _constant
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
 from glassgrad.nn.functional.loss import reduce as _reduce
-from glassgrad.operand_errors import refuse_sequence
+from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
 from glassgrad.tensor import Tensor, as_array
@@ -126,7 +126,7 @@ def margin_ranking_loss(
     target = as_target(op, input1, target, same_shape=False)
     _same_ndim(op, input1=input1, input2=input2, target=target)
     _broadcast(op, input1=input1, input2=input2, target=target)
-    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+    return _reduce((-target * (input1 - input2) + number_arg(op, "margin", margin)).clamp(min=0.0), reduction)
 
 
 def hinge_embedding_loss(
@@ -143,7 +143,7 @@ def hinge_embedding_loss(
     target = _tensor(target)
     t = target._data
     _broadcast(op, input=input, target=target)
-    hinge = (margin - input).clamp(min=0.0)
+    hinge = (number_arg(op, "margin", margin) - input).clamp(min=0.0)
     return _reduce(_E.where(t != 1, hinge, 0.0) + _E.where(t != -1, input, 0.0), reduction)
 
 
@@ -156,13 +156,13 @@ def pairwise_distance(
         x1, x2: broadcastable (*, D); returns (*), or (*, 1) with ``keepdim``.
     """
     _broadcast("pairwise_distance", x1=x1, x2=x2)
-    diff = _E.floating(x1 - x2) + float(eps)
-    return diff.norm(p, -1, keepdim=keepdim)  # a 0-d difference is its own last dim, as in PyTorch
+    diff = _E.floating(x1 - x2) + float(number_arg("pairwise_distance", "eps", eps))
+    return diff.norm(number_arg("pairwise_distance", "p", p), -1, keepdim=keepdim)  # 0-d: its own last dim
 
 
 def _triplet(op: str, anchor, positive, negative, dist: Callable, margin, swap, shapes) -> Tensor:
     """max(0, d(a, p) + margin - d(a, n)), after PyTorch's checks (and broadcasting, if ``shapes``)."""
-    if margin <= 0:
+    if (margin := number_arg(op, "margin", margin, compared=True)) <= 0:
         raise ValueError(f"{op}: expected margin > 0, got {margin}")
     _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
     if shapes:

@@ -12,6 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
+from glassgrad.operand_errors import int_arg, number_arg
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.batch_norm_eval import batch_norm_eval
 from glassgrad.ops.composite import with_out
@@ -19,17 +20,8 @@ from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
 
-__all__ = [
-    "layer_norm",
-    "batch_norm",
-    "normalize",
-    "cosine_similarity",
-    "rms_norm",
-    # image toolbox
-    "group_norm",
-    "instance_norm",
-    "local_response_norm",
-]
+__all__ = ["layer_norm", "batch_norm", "normalize", "cosine_similarity", "rms_norm"]
+__all__ += ["group_norm", "instance_norm", "local_response_norm"]  # image toolbox
 
 
 def layer_norm(
@@ -296,6 +288,7 @@ def group_norm(
     Shape:
         input: (N, C, *); weight, bias: (C,); returns input's shape.
     """
+    num_groups, eps = int_arg("group_norm", "num_groups", num_groups), number_arg("group_norm", "eps", eps)
     if input.ndim < 2 or num_groups <= 0 or input.shape[1] % num_groups:
         raise ShapeError(
             f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {input.shape}"

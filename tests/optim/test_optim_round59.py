@@ -101,7 +101,10 @@ def test_differentiable_step_raises_on_a_second_step_as_pytorch(torch, name, opt
             lib.autograd.grad(p.sum(), w)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+@pytest.mark.parametrize(  # every optimizer with differentiable=True (test_optim_round59_2.py: the other seven)
+    "name",
+    ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"],
+)
 def test_differentiable_step_of_a_leaf_that_requires_grad_raises_as_pytorch(torch, name):
     for lib in (torch, gg):
         w = lib.ones(3, dtype=lib.float64, requires_grad=True)

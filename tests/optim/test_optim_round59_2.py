@@ -119,16 +119,6 @@ def test_differentiable_step_raises_on_a_second_step_as_pytorch(torch, name):
 NAMES = sorted(CASES)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_differentiable_step_of_a_leaf_that_requires_grad_raises_as_pytorch(torch, name):
-    for lib in (torch, gg):
-        w = lib.ones(3, dtype=lib.float64, requires_grad=True)
-        opt = getattr(lib.optim, name)([w], lr=0.1, differentiable=True)
-        w.grad = lib.ones(3, dtype=lib.float64)
-        with pytest.raises(RuntimeError, match="leaf"):
-            opt.step()
-
-
 @pytest.mark.parametrize("name", [*NAMES, "Adam", "AdamW", "RMSprop", "SGD"])
 def test_differentiable_with_foreach_raises_at_a_step_with_a_grad_as_pytorch(torch, name):
     """PyTorch's list kernels refuse autograd (SGD's recorded step takes foreach as it is)."""

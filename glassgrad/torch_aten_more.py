@@ -94,6 +94,8 @@ def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tenso
             f"conv_tbc: expected T + 2 * pad >= K - 1, got input {tuple(input.shape)}, weight "
             f"{tuple(weight.shape)} and pad={pad}"
         )
+    if input.is_floating_point() and bias.dtype != input.dtype:  # PyTorch casts the bias (any dtype)
+        bias = bias.to(input.dtype)
     if length == 0:  # as PyTorch: an empty (0, B, C_out) output, still in the graph
         return input[:0] @ weight[0] + bias
     out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)  # (B, C_out, T')

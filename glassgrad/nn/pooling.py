@@ -292,8 +292,10 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        # float(), as PyTorch's module: an integer input is raised to a float power (a float
+        # tensor), so its window mean is not truncated to an integer as F's int-power path is
         return getattr(F, f"lp_pool{self._nd}d")(
-            input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode
+            input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode
         )
 
 

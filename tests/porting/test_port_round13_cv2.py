@@ -50,7 +50,7 @@ def test_interpolate_uint8_nearest(torch, mode, shape, kw):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "area"])
+@pytest.mark.parametrize("mode", ["area"])  # (bilinear and bicubic: PyTorch's fixed point, round 60)
 def test_interpolate_uint8_other_modes_refused(mode):
     x = gg.tensor(np.zeros((1, 1, 4, 4), dtype=np.uint8))
     with pytest.raises(gg.errors.DTypeError, match="interpolate: expected a floating-point input"):

@@ -9,13 +9,15 @@ cross-entropy, binary cross-entropy) whose hand-derived backward is part of the 
                     selu, softmin, softshrink, softsign, tanhshrink, threshold
     layers          linear, bilinear, dropout, embedding, one_hot, pad
     alpha_dropout   alpha_dropout, feature_alpha_dropout (SELU networks); relu_, elu_ ... in place
-    normalization   layer_norm, batch_norm, normalize, cosine_similarity
+    normalization   layer_norm, batch_norm, normalize
+    distance        cosine_similarity
     loss            mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div
     classification  nll_loss, cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits
     loss_more       cosine_embedding_loss, margin_ranking_loss, hinge_embedding_loss,
                     triplet_margin_loss, triplet_margin_with_distance_loss, pairwise_distance,
                     soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
-                    multilabel_soft_margin_loss, poisson_nll_loss, gaussian_nll_loss
+                    multilabel_soft_margin_loss
+    loss_nll        poisson_nll_loss, gaussian_nll_loss
     ctc             ctc_loss (connectionist temporal classification)
     attention       scaled_dot_product_attention, attention_weights
     mha             multi_head_attention_forward (nn.MultiheadAttention's computation)
@@ -89,6 +91,7 @@ from glassgrad.nn.functional.classification import (
 from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from glassgrad.nn.functional.conv3d import conv3d, conv_transpose3d
 from glassgrad.nn.functional.ctc import ctc_loss
+from glassgrad.nn.functional.distance import cosine_similarity
 from glassgrad.nn.functional.embedding_bag import embedding_bag
 from glassgrad.nn.functional.fractional_pool import (
     fractional_max_pool2d,
@@ -110,21 +113,19 @@ from glassgrad.nn.functional.linear_cross_entropy import linear_cross_entropy
 from glassgrad.nn.functional.loss import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss
 from glassgrad.nn.functional.loss_more import (
     cosine_embedding_loss,
-    gaussian_nll_loss,
     hinge_embedding_loss,
     margin_ranking_loss,
     multi_margin_loss,
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
     pairwise_distance,
-    poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
+from glassgrad.nn.functional.loss_nll import gaussian_nll_loss, poisson_nll_loss
 from glassgrad.nn.functional.normalization import (
     batch_norm,
-    cosine_similarity,
     group_norm,
     instance_norm,
     layer_norm,

@@ -30,6 +30,7 @@ import numpy as np
 from glassgrad.backend import may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.image_aa import aa_matrix
+from glassgrad.nn.functional.image_uint8 import resize_uint8
 from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout, warn_dropout3d_dims
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -190,12 +191,11 @@ def interpolate(
     op = "interpolate"
     if not 3 <= input.ndim <= 5:
         raise ShapeError(f"{op}: expected input (N, C, *S) with 1 to 3 spatial dims, got {input.shape}")
-    # uint8 images resize with the nearest modes, as in PyTorch (segmentation masks, uint8 photos);
-    # PyTorch's uint8 bilinear/bicubic round in their own way and are not offered here
-    if input._data.dtype.kind != "f" and not (input._data.dtype == np.uint8 and mode.startswith("nearest")):
+    # uint8 images resize as in PyTorch (masks, torchvision's Resize of photos): see image_uint8.py
+    u8 = input._data.dtype == np.uint8 and (mode.startswith("nearest") or mode in ("bilinear", "bicubic"))
+    if input._data.dtype.kind != "f" and not u8:
         raise DTypeError(
-            f"{op}: expected a floating-point input (uint8 only with the nearest modes), got {input.dtype} "
-            f"with mode {mode!r}"
+            f"{op}: expected a floating-point input (uint8: nearest, bilinear, bicubic), got {input.dtype} {mode!r}"
         )
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError(
@@ -230,6 +230,8 @@ def interpolate(
         factors = (None,) * k
     if mode == "area":  # PyTorch's area mode is adaptive average pooling to the output size
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[k - 1](input, sizes)
+    if u8 and not mode.startswith("nearest"):
+        return resize_uint8(input, sizes, factors, bool(align_corners), mode, antialias)
     if mode == "bicubic" or antialias:  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed matrix per axis
         (h, w), dt = input.shape[2:], input._data.dtype
         if antialias:  # kernels widened by the downscale factor (image_aa.py)

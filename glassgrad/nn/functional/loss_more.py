@@ -1,4 +1,4 @@
-"""Margin, embedding and likelihood losses and ``pairwise_distance``: PyTorch's formulas, as composites.
+"""Margin and embedding losses and ``pairwise_distance``: PyTorch's formulas, as composites.
 
 Each gradient is PyTorch's, kinks included: a ``clamp(min=0)`` hinge passes the gradient at the kink
 (PyTorch's ``clamp_min``), a ``relu`` hinge does not (the strict ``z > 0`` of the multi(label)-margin
@@ -8,7 +8,6 @@ broadcast input and target as PyTorch does, silently; shapes that cannot broadca
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 from glassgrad.backend import array_module
@@ -25,10 +24,8 @@ from glassgrad.tensor import Tensor, as_array
 __all__ = [
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss", "pairwise_distance", "soft_margin_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss",
 ]  # fmt: skip
-
-_LOG_2PI = math.log(2 * math.pi)
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -221,7 +218,12 @@ def soft_margin_loss(
     target = as_target(op, input, target, same_shape=False)
     _constant(op, "target", target)  # PyTorch: not differentiable with respect to the target
     _broadcast(op, input.shape, input=input, target=target)
-    return _reduce(_softplus(-input * target), reduction)
+    margin = -input * target
+    if margin._data.dtype != input._data.dtype and input._data.dtype.kind == "f":
+        # PyTorch's kernel writes -input * target into a tensor like the input: a float64 target
+        # beside a float32 input gives a float32 loss
+        margin = margin.to(input.dtype)
+    return _reduce(_softplus(margin), reduction)
 
 
 def multilabel_soft_margin_loss(
@@ -324,77 +326,3 @@ def multilabel_margin_loss(
     if reduction == "none" and input.ndim < 2:
         return loss.reshape(())
     return _mean_or_zero(loss, reduction)
-
-
-# ------------------------------------------------------------------ likelihood losses
-def poisson_nll_loss(
-    input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,  # noqa: A002
-    size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
-    reduction: str = "mean",
-) -> Tensor:  # fmt: skip
-    """Poisson negative log-likelihood: exp(x) - y x (``log_input``) or x - y log(x + eps).
-
-    ``full`` adds Stirling's y log y - y + log(2 pi y) / 2, only where y > 1 (no nan at y = 0).
-
-    Shape:
-        input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
-    """
-    op = "poisson_nll_loss"
-    reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction), legacy=False)
-    target = as_target(op, input, target, same_shape=False)
-    _broadcast(op, input=input, target=target)
-    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
-    if full:
-        big = target._data > 1
-        safe = _E.where(big, target, 1.0)
-        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
-        loss = loss + _E.where(big, stirling, 0.0)
-    return _reduce(loss, reduction)
-
-
-def _var_shape(op: str, input: Tensor, var: Tensor) -> Tensor:  # noqa: A002
-    """PyTorch's rules: var of the input's shape, or of it without the last dim (unsqueezed), or
-    of the input's ndim with exactly one size-1 dim where the input's differs."""
-    if var.shape == input.shape:
-        return var
-    if var.shape == input.shape[:-1] and input.ndim > 0:
-        return var.unsqueeze(-1)
-    if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
-        return var
-    want = f"{input.shape}, {input.shape[:-1]} or one dim 1"
-    raise ShapeError(f"{op}: expected var of shape {want}, got {var.shape}")
-
-
-def gaussian_nll_loss(
-    input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,  # noqa: A002
-    reduction: str = "mean",
-) -> Tensor:  # fmt: skip
-    """Gaussian negative log-likelihood: (log(max(var, eps)) + (x - y)^2 / max(var, eps)) / 2.
-
-    The ``eps`` floor is applied outside the graph, as PyTorch's in-place ``clamp_`` under
-    ``no_grad``: the gradient reaches ``var`` as if it were unfloored. ``full`` adds log(2 pi) / 2.
-
-    Shape:
-        input: (*); target: broadcastable; var: a float, (*), (*) without the last dim, or (*) with
-        one dim of size 1; returns () or (*) for 'none'.
-    """
-    op = "gaussian_nll_loss"
-    if isinstance(var, (int, float)) and not isinstance(var, bool):
-        if var < 0:
-            raise ValueError(f"{op}: expected var >= 0, got {var}")
-        var = Tensor(array_module(input._data).full(input.shape, var, dtype=input._data.dtype), _wrap=True)
-    elif not isinstance(var, Tensor):
-        raise DTypeError(f"{op}: expected var to be a Tensor or a float, got {type(var).__name__}")
-    elif var._data.size and (var._data < 0).any():
-        raise ValueError(f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()})")
-    var = _var_shape(op, input, as_target(op, input, var, same_shape=False))
-    reduction = check_reduction(op, reduction, legacy=False)
-    target = as_target(op, input, target, same_shape=False)
-    _broadcast(op, input=input, target=target, var=var)
-    floored = var._data.clip(min=eps)
-    var = var + Tensor(floored - var._data, _wrap=True)  # value max(var, eps), gradient straight through
-    diff = input - target
-    loss = 0.5 * (var.log() + diff * diff / var)
-    if full:
-        loss = loss + 0.5 * _LOG_2PI
-    return _reduce(loss, reduction)

@@ -1,5 +1,5 @@
 """Normalisation functions: layer_norm, batch_norm (fused ops), group_norm, instance_norm,
-local_response_norm, normalize, cosine_similarity and rms_norm."""
+local_response_norm, normalize and rms_norm."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg, number_arg
@@ -20,7 +19,7 @@ from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.padding import pad
 from glassgrad.tensor import Tensor
 
-__all__ = ["layer_norm", "batch_norm", "normalize", "cosine_similarity", "rms_norm"]
+__all__ = ["layer_norm", "batch_norm", "normalize", "rms_norm"]
 __all__ += ["group_norm", "instance_norm", "local_response_norm"]  # image toolbox
 
 
@@ -190,36 +189,6 @@ def normalize(
     """
     norm = input.norm(p, dim, keepdim=True)  # (*) -> (*) with dim of size 1
     return with_out(input / norm.clamp(min=eps), out, "normalize", (input,))
-
-
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 / ||x1|| * x2 / ||x2||) along ``dim``, each norm floored at ``eps``.
-
-    As in PyTorch, each input is divided by its own norm before the product (the result stays in
-    [-1, 1]), and the floor is applied outside the graph: the gradient flows as if the norm were
-    unfloored.
-
-    Shape:
-        x1, x2: broadcastable to (*, D, *) with D at ``dim``; returns (*, *).
-    """
-    if x1.shape != x2.shape:
-        xp = array_module(x1._data)
-        try:
-            shape = xp.broadcast_shapes(x1.shape, x2.shape)
-        except ValueError:
-            raise ShapeError(
-                f"cosine_similarity: expected broadcastable inputs, got {x1.shape} and {x2.shape}"
-            ) from None
-        x1, x2 = x1.expand(shape), x2.expand(shape)
-    units = []
-    for x in (x1, x2):
-        norm = x.norm(2, dim, keepdim=True)  # (*, 1, *)
-        floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
-        # quietly: an infinite norm gives inf - inf = nan, as in PyTorch, without NumPy's warning
-        units.append(
-            x / (norm + Tensor(quietly(array_module(floored).subtract, floored, norm._data), _wrap=True))
-        )
-    return (units[0] * units[1]).sum(dim)
 
 
 # ------------------------------------------------------------------ RMSNorm (issue 10)

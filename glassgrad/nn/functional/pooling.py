@@ -365,7 +365,7 @@ def _lp_pool(
         sign = 1.0 if norm_type > 0 else -1.0
         return peak(input.abs() * sign, kernel, stride, 0, 1, ceil_mode) * sign
     mean = pool(input**norm_type, kernel, stride, 0, ceil_mode)
-    total = mean.sign() * mean.abs().relu() * float(np.prod(kernel))  # the window sum of x^p
+    total = mean.sign() * mean.abs().relu() * int(np.prod(kernel))  # the window sum of x^p
     return total ** (1.0 / norm_type)
 
 

@@ -149,6 +149,7 @@ class LBFGS(Optimizer):
         """x ← x + t d, parameter by parameter (in place, so views see it)."""
         start = 0
         for p in self._params:
+            p._refuse_read_only("LBFGS.step")  # (an expanded parameter, as the other optimizers)
             x = real_view(p._data)  # (a complex parameter's (..., 2) view: the update reaches it)
             n = x.size
             x += t * d[start : start + n].reshape(x.shape)  # (n_p,) -> the param's shape

@@ -249,6 +249,10 @@ class Optimizer(OptimizerHooks):
                 g = step_input(self, p, group)
             elif g.shape != p._data.shape or g.dtype != p._data.dtype:
                 self._bad_grad(p, g)
+            if not p._data.flags.writeable:
+                # an expanded Parameter (einops repeat of a shared one): PyTorch's in-place update
+                # raises RuntimeError; NumPy's would be a bare "output array is read-only"
+                p._refuse_read_only(f"{type(self).__name__}.step")
             yield p, g
             p._version += 1
 

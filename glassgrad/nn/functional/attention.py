@@ -172,8 +172,9 @@ def scaled_dot_product_attention(
         query: (*, L, E); key: (*, S, E); value: (*, S, Ev); returns (*, L, Ev), laid out in
         memory as PyTorch's CPU kernels lay it out (``sdpa_backend.query_layout``).
 
-    Raises ``RuntimeError`` inside ``sdpa_kernel(...)`` without ``SDPBackend.MATH`` (glassgrad's
-    only implementation).
+    Raises ``RuntimeError`` inside ``sdpa_kernel(...)`` without ``SDPBackend.MATH`` unless
+    ``SDPBackend.FLASH_ATTENTION`` is enabled and PyTorch's CPU flash kernel takes the inputs
+    (``sdpa_backend.check_math_enabled``); glassgrad's one implementation stands in for both.
 
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
@@ -181,11 +182,11 @@ def scaled_dot_product_attention(
     >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
     glassgrad.Size([2, 4, 5, 8])
     """
-    if not math_on[0]:  # sdpa_kernel(...) without SDPBackend.MATH: no implementation may run
-        check_math_enabled()
     if dropout_p.__class__ is not float:
         dropout_p = number_arg("scaled_dot_product_attention", "dropout_p", dropout_p)
     _check(query, key, value, enable_gqa)
+    if not math_on[0]:  # sdpa_kernel(...) without SDPBackend.MATH: runs only as PyTorch's CPU flash
+        check_math_enabled(query, key, value, dropout_p, attn_mask, enable_gqa)
     given = (query, key, value)  # PyTorch picks its kernel (and so the layout) from these strides
     if enable_gqa:
         groups = query.shape[-3] // key.shape[-3]
@@ -201,7 +202,8 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         w = dropout(w, dropout_p, training=True)
     out = _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
-    return query_layout(out, *given, dropout_p, attn_mask)  # PyTorch's memory layout for this call
+    # PyTorch's memory layout for this call
+    return query_layout(out, *given, dropout_p, attn_mask, enable_gqa)
 
 
 def attention_weights(

@@ -2,11 +2,13 @@
 ``SDPBackend`` and ``sdpa_kernel``, and ``torch.backends.cuda``'s ``enable_*_sdp`` switches.
 
 PyTorch picks among several kernels (flash, memory-efficient, cuDNN, the math composite) and
-``sdpa_kernel`` restricts the choice. glassgrad has one implementation, the math composite
-(``SDPBackend.MATH``), so the switches decide only whether it may run: with MATH disabled,
-``scaled_dot_product_attention`` raises ``RuntimeError`` as PyTorch does when no enabled backend
-can take the inputs (a script that tries each backend in a ``try`` then reports the fused ones
-as unsupported, as PyTorch does on a machine without them).
+``sdpa_kernel`` restricts the choice. glassgrad has one implementation, the math composite, so
+the switches decide only whether it may run. It stands in for PyTorch's CPU kernels: MATH, and
+FLASH_ATTENTION where PyTorch's CPU flash kernel takes the inputs (``flash_cpu``); inputs with an
+empty query, key or value run whatever is enabled, as PyTorch returns them before choosing a
+kernel. Otherwise ``scaled_dot_product_attention`` raises ``RuntimeError`` as PyTorch does when no
+enabled backend can take the inputs (so a script that tries each backend in a ``try`` reports
+flash as running and the memory-efficient and cuDNN kernels as unsupported, as PyTorch on a CPU).
 
 The output's memory layout follows PyTorch's default CPU dispatch (``query_layout``): where
 PyTorch would run its flash kernel (4-D inputs, no dropout, E == Ev, non-empty, unit stride on
@@ -21,11 +23,11 @@ works as in PyTorch; elsewhere (PyTorch's math kernel) it is contiguous.
 >>> with sdpa_kernel(SDPBackend.MATH):
 ...     F.scaled_dot_product_attention(q, q, q).shape
 glassgrad.Size([1, 2, 4])
->>> with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+>>> with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):  # 3-D: PyTorch's flash kernel wants 4-D
 ...     F.scaled_dot_product_attention(q, q, q)
 Traceback (most recent call last):
 ...
-RuntimeError: scaled_dot_product_attention: expected an enabled backend that glassgrad has (SDPBackend.MATH), got only [SDPBackend.FLASH_ATTENTION] enabled
+RuntimeError: scaled_dot_product_attention: no enabled backend takes these inputs: got only [SDPBackend.FLASH_ATTENTION] enabled, and glassgrad runs SDPBackend.MATH, or SDPBackend.FLASH_ATTENTION where PyTorch's CPU flash kernel would (4-D query, key and value with one batch size and head count, no dropout, E == Ev, unit stride on the last dim, a 2-D or 4-D mask without grad); query (1, 2, 4), key (1, 2, 4), value (1, 2, 4), dropout_p 0.0
 """
 
 from __future__ import annotations
@@ -89,13 +91,29 @@ def enabled_backends() -> list[SDPBackend]:
     return [b for b, on in _ENABLED.items() if on]
 
 
-def check_math_enabled() -> None:
-    """Raise ``RuntimeError`` unless the math implementation (glassgrad's only one) may run."""
-    if not math_on[0]:
-        raise RuntimeError(
-            "scaled_dot_product_attention: expected an enabled backend that glassgrad has "
-            f"(SDPBackend.MATH), got only [{', '.join(f'SDPBackend.{b.name}' for b in enabled_backends())}] enabled"
-        )
+def check_math_enabled(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    dropout_p: float,
+    attn_mask: Tensor | None = None,
+    enable_gqa: bool = False,
+) -> None:
+    """Raise ``RuntimeError`` unless an enabled backend takes these inputs: MATH; FLASH_ATTENTION
+    where PyTorch's CPU flash kernel would run (``flash_cpu``); any, for an empty query, key or
+    value (PyTorch returns those before it picks a kernel). glassgrad's math composite serves all."""
+    if math_on[0] or 0 in (query.numel(), key.numel(), value.numel()):
+        return
+    if flash_cpu(query, key, value, dropout_p, attn_mask, enable_gqa):
+        return
+    raise RuntimeError(
+        "scaled_dot_product_attention: no enabled backend takes these inputs: got only "
+        f"[{', '.join(f'SDPBackend.{b.name}' for b in enabled_backends())}] enabled, and glassgrad "
+        "runs SDPBackend.MATH, or SDPBackend.FLASH_ATTENTION where PyTorch's CPU flash kernel would "
+        "(4-D query, key and value with one batch size and head count, no dropout, E == Ev, unit "
+        "stride on the last dim, a 2-D or 4-D mask without grad); query "
+        f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}, dropout_p {dropout_p}"
+    )
 
 
 def _set(backend: SDPBackend, on: bool) -> None:
@@ -255,16 +273,26 @@ def _flash_mask(mask: Tensor | None, q, k) -> bool:
 
 
 def flash_cpu(
-    query: Tensor, key: Tensor, value: Tensor, dropout_p: float, attn_mask: Tensor | None = None
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    dropout_p: float,
+    attn_mask: Tensor | None = None,
+    enable_gqa: bool = False,
 ) -> bool:
     """Whether PyTorch's CPU dispatch runs its flash kernel on these inputs (else its math kernel):
-    4-D inputs without dropout, E == Ev, L > 0 and S > 0, the last dim of query, key and value
-    each at unit stride, a mask it takes (``_flash_mask``), FLASH enabled."""
+    4-D inputs (N, H, L, E) without dropout, one batch size N (no broadcasting), one head count H
+    (with ``enable_gqa``, key and value's H dividing the query's), E == Ev, L > 0 and S > 0, the
+    last dim of query, key and value each at unit stride, a mask it takes (``_flash_mask``), FLASH
+    enabled."""
     q, k, v = query._data, key._data, value._data
     return not (
         q.ndim != 4
         or k.ndim != 4
         or v.ndim != 4
+        or not (q.shape[0] == k.shape[0] == v.shape[0])
+        or k.shape[1] != v.shape[1]
+        or (q.shape[1] % k.shape[1] if enable_gqa and k.shape[1] else q.shape[1] != k.shape[1])
         or dropout_p > 0.0
         or q.shape[-1] != v.shape[-1]
         or q.shape[-2] == 0
@@ -276,7 +304,13 @@ def flash_cpu(
 
 
 def query_layout(
-    out: Tensor, query: Tensor, key: Tensor, value: Tensor, dropout_p: float, attn_mask: Tensor | None = None
+    out: Tensor,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    dropout_p: float,
+    attn_mask: Tensor | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """``out`` (N, H, L, Ev), copied into the query's memory order where PyTorch's CPU flash
     kernel would have produced it (it allocates its output like the query); else ``out`` itself.
@@ -291,7 +325,7 @@ def query_layout(
     and ``transpose``) counts as (N, L, H, E) too.
     """
     q = query._data
-    if q.flags.c_contiguous or not flash_cpu(query, key, value, dropout_p, attn_mask):
+    if q.flags.c_contiguous or not flash_cpu(query, key, value, dropout_p, attn_mask, enable_gqa):
         return out
     order = _memory_order(q.shape, q.strides)
     if order == [0, 1, 2, 3]:

@@ -266,11 +266,16 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     if maxnorm < 0:
         raise ValueError(f"renorm: expected a non-negative maxnorm, got {maxnorm}")
     d = normalize_dim(dim, input.ndim, "renorm", tuple(input.shape))  # (it wrapped dim 5 to 1)
-    norm = input.norm(p, dim=tuple(k for k in range(input.ndim) if k != d), keepdim=True)
+    others = tuple(k for k in range(input.ndim) if k != d)
+    scaled = input.detach().norm(p, dim=others, keepdim=True) > maxnorm  # (a nan norm is not scaled)
+    # the slices left alone pass input and its gradient through untouched, as PyTorch's backward
+    # where(norm > maxnorm, ..., grad): their norm and factor see zeros, so an inf or nan there
+    # cannot come back into the gradient as 0 * nan through the branch not taken
+    inner = input.where(scaled, input.new_zeros(()))
     # a division, as the kernel's (``number / t`` is ``t.reciprocal() * number``, PyTorch's Python)
-    factor = div(maxnorm, norm + 1e-7).where(norm > maxnorm, norm.new_ones(()))
+    factor = div(maxnorm, inner.norm(p, dim=others, keepdim=True) + 1e-7)
     # row-major, as PyTorch's kernel allocates it (the product keeps a permuted input's order)
-    return with_out((input * factor).contiguous(), out, "renorm")
+    return with_out((inner * factor).where(scaled, input).contiguous(), out, "renorm")
 
 
 def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:

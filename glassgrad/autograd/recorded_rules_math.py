@@ -240,14 +240,15 @@ def _clamp_bounds(ctx, g):
 # ------------------------------------------------------------------ reductions
 @rule("prod")
 def _prod(ctx, g):
-    """g * (product of the other elements): prod(x) / x without zeros, else each product formed."""
+    """g * (product of the other elements): prod(x) / x without zeros, else each product formed
+    (with grad mode on, PyTorch forms them even for two zeros of a full product)."""
     (x,) = saved(ctx)
     axis = ctx.attrs["axis"]
     xt = operand(ctx, 0, x)
     dims = tuple(range(x.ndim)) if axis is None else tuple(axis)
     if not dims:
         return g
-    if np.isfinite(x).all() and not (x == 0).any():
+    if not (x == 0).any():  # PyTorch's z / x even with an inf or nan factor (nan there), as first order
         others = gg.prod(xt, dim=dims, keepdim=True) / xt
     else:
         # exact with zeros (and infs): row i of a (R, R) matrix is x with x_i replaced by 1, then its product

@@ -311,7 +311,7 @@ def _grid_sample(ctx, g):
     out = None
     for (flat, ok, _, _), wt in zip(taps, wts):
         val = flat_x.gather(2, constant(np.broadcast_to(flat, (n, c, flat.shape[-1])).copy()))
-        term = val * gg.where(constant(ok), wt, constant(np.zeros((), x.dtype)))
+        term = gg.where(constant(ok), val, constant(np.zeros((), x.dtype))) * wt  # as the op's forward
         out = term if out is None else out + term
     dx, dgrid = _regrad(out.reshape(g.shape), (xt, gt), g)
     if gt is not None and dgrid is None:  # nearest: zeros for the grid, as the op's backward

@@ -183,7 +183,9 @@ def _forward(ctx, x, grid, mode, padding_mode, align_corners):
     flat_x = x.reshape(n, c, math.prod(spatial))
     out = xp.zeros((n, c, coords[0].shape[-1]), dtype=x.dtype)
     for flat, ok, wgt, _ in taps(coords, sizes, mode, padding_mode, align_corners):
-        out += xp.take_along_axis(flat_x, flat, axis=2) * (wgt * ok)  # (N, C, L) * (N, 1, L)
+        # a tap outside the image reads 0, as PyTorch's masked gathers, and only then is weighted:
+        # never 0 * the stand-in pixel 0 (nan if it is inf); a NaN point's NaN weight still tells
+        out += xp.where(ok, xp.take_along_axis(flat_x, flat, axis=2), 0) * wgt  # (N, C, L) * (N, 1, L)
     ctx.save_for_backward(x, *coords, *slopes)
     return out.reshape(n, c, *grid.shape[1:-1])
 
@@ -213,7 +215,9 @@ def _backward(ctx, g):
             flat_x = x.reshape(n, c, math.prod(spatial))
             for flat, ok, _, dws in all_taps:
                 # sum over channels of g * value at this tap (0 outside the image)
-                gv = (xp.take_along_axis(flat_x, flat, axis=2) * gf).sum(axis=1, keepdims=True) * ok
+                gv = (xp.where(ok, xp.take_along_axis(flat_x, flat, axis=2), 0) * gf).sum(
+                    axis=1, keepdims=True
+                )
                 for d in range(nd):
                     grads[d] += gv * dws[d]
         out_shape = ctx.shapes[1][1:-1]

@@ -272,8 +272,11 @@ class MseLoss(Function):
     def backward(ctx, g):
         x, y, count = ctx.saved
         need = ctx.needs_input_grad
-        g = _scale(g, ctx.attrs.get("reduction", "mean"), count)
-        dx = 2 * (x - y) * g
+        if ctx.attrs.get("reduction", "mean") == "mean" and count:
+            # PyTorch's order, (2 / N) (x - y), then g: 2 (x - y) first overflows a float32 past 1.7e38
+            dx = x.dtype.type(2.0 / count) * (x - y) * g
+        else:
+            dx = 2 * (x - y) * _scale(g, ctx.attrs.get("reduction", "mean"), count)
         return (dx if need[0] else None), (-dx if need[1] else None)
 
 

@@ -130,7 +130,9 @@ def _bn_statistics(x: Any, eps: float, stats: Any) -> tuple[Any, Any, Any]:
     shift = None
     if x.dtype.itemsize < 8:
         shift = _mean(c, axes)
-        var = xp.maximum(var - shift * shift, 0)
+        # an overflowed var stays inf (rstd 0, as PyTorch's float sums give): minus an overflowed
+        # shift^2 it would be inf - inf, a nan channel where PyTorch's output is 0
+        var = xp.where(xp.isinf(var), var, xp.maximum(var - shift * shift, 0))
         mean = mean + shift  # the corrected mean, for stats
     if stats is not None:
         stats(mean, var)

@@ -320,8 +320,8 @@ def _bin_taps(size: int, windows: int) -> Any:
 
 
 def adaptive_max_windows(x: Any, output_size: tuple) -> tuple[Any, Any]:
-    """``(max, flat index of the first maximum)`` per adaptive bin; the index is C order in the
-    unpadded plane or volume (``row * W + col``, ``(d * H + h) * W + w``).
+    """``(max, flat index of the first maximum, or of the last NaN)`` per adaptive bin; the index is
+    C order in the unpadded plane or volume (``row * W + col``, ``(d * H + h) * W + w``).
 
     Shape:
         x ``(N, C, *spatial)`` -> both ``(N, C, *output_size)``.
@@ -336,7 +336,12 @@ def adaptive_max_windows(x: Any, output_size: tuple) -> tuple[Any, Any]:
     outs, widths = [b.shape[0] for b in bins], [b.shape[1] for b in bins]
     order = (0, 1, *range(2, 2 + 2 * nd, 2), *range(3, 3 + 2 * nd, 2))
     win = win.transpose(order).reshape(n, c, *outs, math.prod(widths))  # -> (N, C, *outs, K)
-    arg = win.argmax(axis=-1)  # first maximum (and first NaN)
+    arg = win.argmax(axis=-1)  # first maximum
+    if win.dtype.kind == "f" and (nan := xp.isnan(win)).any():
+        # a NaN wins its bin, its LAST one, as PyTorch's loop (``val > max || isnan(val)``): the
+        # gradient goes there (a padding repeat sits beside its tap, so it names the same pixel)
+        last = win.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        arg = xp.where(nan.any(axis=-1), last, arg)
     out = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
     flat = 0
     for i, (b, t) in enumerate(zip(bins, xp.unravel_index(arg, widths))):
@@ -346,8 +351,8 @@ def adaptive_max_windows(x: Any, output_size: tuple) -> tuple[Any, Any]:
 
 
 class _AdaptiveMaxPool(Function):
-    """out = max over each adaptive bin (first maximum on ties). VJP: g to that maximum, summed
-    where neighbouring bins share a pixel.
+    """out = max over each adaptive bin (first maximum on ties, last NaN). VJP: g to that maximum,
+    summed where neighbouring bins share a pixel.
     """
 
     register = False  # the shared body of AdaptiveMaxPool2d / AdaptiveMaxPool3d

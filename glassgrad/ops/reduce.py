@@ -177,18 +177,20 @@ class Mean(Function):
 
 
 def _exclusive_cumprod(a):
-    """out[..., k] = a[..., 0] * ... * a[..., k-1] (1 for k = 0)."""
+    """out[..., k] = a[..., 0] * ... * a[..., k-1] (1 for k = 0), carried as PyTorch's cumprod
+    (float64 for float32: a prefix past float32's range times a later 0 is 0, not inf * 0 = nan)."""
     xp = array_module(a)
     out = xp.ones_like(a)
-    out[..., 1:] = xp.cumprod(a[..., :-1], axis=-1)
+    out[..., 1:] = xp.cumprod(a[..., :-1], axis=-1, dtype=scan_acc_dtype(a))
     return out
 
 
 class Prod(Function):
     """z = product of x over ``axis``.
 
-    VJP: g * (product of the other elements), from prefix and suffix products, exact when some
-    x are 0 (unlike z / x).
+    VJP, PyTorch's cases: g * z / x when no x is 0 (nan at an inf or nan factor, inf where z
+    overflowed); 0 everywhere for a full product with two or more zeros; else g * (product of
+    the other elements), from prefix and suffix products, exact at the zeros.
     """
 
     @staticmethod
@@ -201,6 +203,14 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved
         xp, axis = array_module(x), ctx.attrs["axis"]
+        zeros = int(xp.count_nonzero(x == 0)) if x.ndim else -1  # (a 0-d x passes g on, as PyTorch)
+        if zeros == 0:
+            # z / x, not the exact product of the others: a diverging product then fails at the
+            # same elements as PyTorch's (nan at inf * ... / inf), not with finite gradients there
+            z = quietly(lambda: xp.prod(x, axis=axis, keepdims=True))
+            return quietly(lambda: _unsqueeze(g, axis, ctx.attrs["keepdims"]) * (z / x))
+        if zeros > 1 and axis is None:
+            return xp.zeros_like(x)  # PyTorch's shortcut: every partial product holds a 0 (nan ignored)
         axes = tuple(range(x.ndim)) if axis is None else axis
         k = len(axes)
         front = [i for i in range(x.ndim) if i not in axes]

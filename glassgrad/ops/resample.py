@@ -42,7 +42,8 @@ class Resample(Function):
     ``lo`` and ``hi`` are non-decreasing int arrays of the output's length along ``axis``; ``w`` is
     None for nearest (z = x[lo]), else an array of weights in [0, 1] of the input's dtype.
 
-    VJP: dx = segment_sum((1 - w) * g at lo) + segment_sum(w * g at hi) along ``axis``.
+    VJP: dx = segment_sum((1 - w) * g at lo) + segment_sum(w * g at hi) along ``axis``, each
+    written as PyTorch's kernels do (w0 * x0 + w1 * x1), which decides where an inf gives nan.
     """
 
     @staticmethod
@@ -53,7 +54,10 @@ class Resample(Function):
             return near
         bshape = (-1,) + (1,) * (x.ndim - 1 - axis)  # (n_out,) -> (n_out, 1, ...): broadcasts along axis
         far = xp.take(x, hi, axis=axis)
-        return near + (far - near) * w.reshape(bshape)
+        # PyTorch's w0 * x0 + w1 * x1, not the lerp x0 + (x1 - x0) * w: between an inf pixel and a
+        # finite one that is inf, where the lerp's inf - inf is nan
+        w = w.reshape(bshape)
+        return near * (1 - w) + far * w
 
     @staticmethod
     def backward(ctx, g):
@@ -62,8 +66,8 @@ class Resample(Function):
         if w is None:
             return _segment_scatter(g, lo, axis, n)
         bshape = (-1,) + (1,) * (g.ndim - 1 - axis)
-        g_hi = g * w.reshape(bshape)
-        return _segment_scatter(g - g_hi, lo, axis, n) + _segment_scatter(g_hi, hi, axis, n)
+        w = w.reshape(bshape)
+        return _segment_scatter(g * (1 - w), lo, axis, n) + _segment_scatter(g * w, hi, axis, n)
 
 
 def resample(x: Tensor, axis: int, lo: Any, hi: Any = None, w: Any = None) -> Tensor:

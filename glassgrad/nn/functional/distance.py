@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module
 from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import result_type_of
@@ -34,11 +34,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     units = []
     for x in (x1, x2):
         norm = x.norm(2, dim, keepdim=True)  # (*, 1, *)
-        floored = norm._data.clip(min=eps)  # raw: the floor is outside the graph
-        # quietly: an infinite norm gives inf - inf = nan, as in PyTorch, without NumPy's warning
-        units.append(
-            x / (norm + Tensor(quietly(array_module(floored).subtract, floored, norm._data), _wrap=True))
-        )
+        # the floor outside the graph, as PyTorch's clamp_min_ under no_grad: an offset that is 0
+        # unless norm < eps (not clip(norm) - norm, nan at an overflowed norm where x / inf is 0)
+        units.append(x / (norm + Tensor((eps - norm._data).clip(min=0), _wrap=True)))
     return (units[0] * units[1]).sum(dim)
 
 

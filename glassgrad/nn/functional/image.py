@@ -30,6 +30,7 @@ import numpy as np
 from glassgrad.backend import may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.image_aa import aa_matrix
+from glassgrad.nn.functional.image_taps import cubic_taps, has_nonfinite, resize_taps, taps_matrix
 from glassgrad.nn.functional.image_uint8 import resize_uint8
 from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_dropout, warn_dropout3d_dims
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
@@ -125,39 +126,6 @@ def _resize_axis(
     return _R.resample(x, axis, lo, hi, lam)
 
 
-def _cubic_matrix(n_in: int, n_out: int, factor: float | None, align_corners: bool, dt: Any) -> Any:
-    """``(n_out, n_in)`` bicubic weights (Keys' kernel, a = -0.75, taps clamped at the edges, as PyTorch).
-
-    Output ``i`` reads ``s`` = ``i (n_in - 1) / (n_out - 1)`` (align_corners) or ``(i + 0.5) * scale - 0.5``
-    (not clamped at 0, unlike linear), then taps ``floor(s) - 1 .. floor(s) + 2`` weighted by the
-    cubic convolution of ``t = s - floor(s)``.
-    """
-    dt = np.dtype(dt)
-    i = np.arange(n_out, dtype=dt)
-    if align_corners:
-        src = i * dt.type((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
-    else:
-        scale = dt.type(1.0 / factor) if factor is not None else dt.type(n_in) / dt.type(n_out)
-        # rounded twice, unlike linear: PyTorch's bicubic backward (which shares these weights here)
-        # rounds the product before subtracting, so only its forward would gain from one rounding
-        src = (i + dt.type(0.5)) * scale - dt.type(0.5)
-    base = np.floor(src)
-    t = (src - base).astype(dt)
-    a = dt.type(-0.75)
-
-    def near(x: Any) -> Any:  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x: Any) -> Any:  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1)  # (n_out, 4)
-    taps = np.clip(base.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n_in - 1)  # (n_out, 4)
-    m = np.zeros((n_out, n_in), dtype=dt)
-    np.add.at(m, (np.repeat(np.arange(n_out), 4), taps.ravel()), weights.ravel())  # clamped taps add up
-    return m
-
-
 def interpolate(
     input: Tensor,  # noqa: A002 - PyTorch's names
     size: Any = None,
@@ -234,6 +202,10 @@ def interpolate(
         return resize_uint8(input, sizes, factors, bool(align_corners), mode, antialias)
     if mode == "bicubic" or antialias:  # (Ho, H) @ (N, C, H, W) @ (W, Wo): one fixed matrix per axis
         (h, w), dt = input.shape[2:], input._data.dtype
+        if has_nonfinite(input):  # PyTorch's taps alone: the matmul's other, 0 weights would give 0 * inf
+            return channels_last_if(
+                _own(resize_taps(input, sizes, factors, align_corners, mode, antialias), input), input
+            )
         if antialias:  # kernels widened by the downscale factor (image_aa.py)
             # an axis that keeps its size is skipped, as PyTorch's separable kernel skips it: its
             # identity product would spread an inf or nan pixel along the axis (0 * inf)
@@ -246,8 +218,8 @@ def interpolate(
                     Tensor(aa_matrix(h, sizes[0], factors[0], bool(align_corners), mode, dt), _wrap=True), out
                 )
             return channels_last_if(_own(out, input), input)
-        rows = _cubic_matrix(h, sizes[0], factors[0], bool(align_corners), dt)
-        cols = _cubic_matrix(w, sizes[1], factors[1], bool(align_corners), dt)
+        rows = taps_matrix(*cubic_taps(h, sizes[0], factors[0], bool(align_corners), dt), h)
+        cols = taps_matrix(*cubic_taps(w, sizes[1], factors[1], bool(align_corners), dt), w)
         return channels_last_if(
             matmul(Tensor(rows, _wrap=True), matmul(input, Tensor(cols.T.copy(), _wrap=True))), input
         )

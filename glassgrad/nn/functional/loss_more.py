@@ -1,9 +1,9 @@
 """Margin and embedding losses and ``pairwise_distance``: PyTorch's formulas, as composites.
 
 Each gradient is PyTorch's, kinks included: a ``clamp(min=0)`` hinge passes the gradient at the kink
-(PyTorch's ``clamp_min``), a ``relu`` hinge does not (the strict ``z > 0`` of the multi(label)-margin
-kernels). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2 at 0. These
-broadcast input and target as PyTorch does, silently; shapes that cannot broadcast name the op.
+(PyTorch's ``clamp_min``), the multi(label)-margin ones do not (their kernels' strict ``z > 0``, which
+drops a nan margin too). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2
+at 0. These broadcast input and target as PyTorch does, silently; shapes that cannot broadcast name the op.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def multi_margin_loss(
         _constant(op, "weight", weight)
     xp = array_module(flat)
     picked = _I.gather(x, 1, Tensor(flat[:, None], _wrap=True))  # (N, 1): x_y
-    h = ((margin - picked) + x).relu()  # (N, C); relu: no gradient at the kink, as PyTorch's z > 0
+    h = _E.where((z := (margin - picked) + x) > 0, z, 0.0)  # (N, C); a where: relu passes a nan on
     if p == 2:
         h = h * h
     if weight is not None:
@@ -322,7 +322,7 @@ def multilabel_margin_loss(
     picked = _I.gather(x, 1, Tensor(safe, _wrap=True))  # (N, K): x at each listed class
     z = (1.0 - picked).unsqueeze(2) + x.unsqueeze(1)  # (N, K, C): 1 - x_j + x_i
     pairs = listed[:, :, None] & ~is_target[:, None, :]
-    loss = _E.where(pairs, z.relu(), 0.0).sum((1, 2)) / c  # (N,)
+    loss = _E.where(pairs, _E.where(z > 0, z, 0.0), 0.0).sum((1, 2)) / c  # (N,)
     if reduction == "none" and input.ndim < 2:
         return loss.reshape(())
     return _mean_or_zero(loss, reduction)

@@ -82,8 +82,8 @@ def gaussian_nll_loss(
     reduction = check_reduction(op, reduction, legacy=False)
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target, var=var)
-    floored = var._data.clip(min=eps)
-    var = var + Tensor(floored - var._data, _wrap=True)  # value max(var, eps), gradient straight through
+    # value max(var, eps), gradient straight through (not clip(var) - var: inf - inf at var = inf)
+    var = var + Tensor((eps - var._data).clip(min=0), _wrap=True)
     diff = input - target
     loss = 0.5 * (var.log() + diff * diff / var)
     if full:

@@ -2,9 +2,9 @@
 
 Max pooling, average pooling and adaptive max pooling are fused primitives in
 ``glassgrad.ops.pooling`` (``ops.pool3d`` for volumes); adaptive average pooling is one matmul per
-spatial axis with fixed averaging matrices, max unpooling a scatter, LP pooling a composite of
-average pooling. The 1-D functions run the 2-D ones on a height of 1. An input without a batch dim
-is a batch of one. The ``_max_pool``/``_avg_pool``/``_adaptive_*`` bodies here take the number of
+spatial axis with fixed averaging matrices (window sums for an input holding inf or nan), max
+unpooling a scatter, LP pooling a composite of average pooling. The 1-D functions run the 2-D ones
+on a height of 1. An input without a batch dim is a batch of one. The ``_max_pool``/``_avg_pool``/``_adaptive_*`` bodies here take the number of
 spatial dims and also serve the 3-D functions of ``nn.functional.pool3d``.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
+from glassgrad.nn.functional.image_taps import adaptive_avg_taps, averaging_matrix, has_nonfinite
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
 from glassgrad.nn.sizes import size_int
 from glassgrad.ops import pool3d as _P3
@@ -267,30 +268,21 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, 
     return size
 
 
-def _averaging_matrix(n: int, o: int, dtype: Any, meta: bool = False) -> Tensor:
-    """``(o, n)``: row ``i`` averages bin ``i`` of the adaptive bins over ``n`` positions (on the
-    meta device beside a meta input)."""
-    start, end = _P.adaptive_bins(n, o)
-    pos = np.arange(n)
-    a = ((pos >= start[:, None]) & (pos < end[:, None])) / (end - start)[:, None]
-    out = Tensor(a.astype(dtype), _wrap=True)
-    return out.to("meta") if meta else out
-
-
 def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     """``adaptive_avg_pool{nd}d``: one matmul per spatial axis, ``(N, C, *spatial) -> (N, C, *output_size)``."""
     x, unbatched = _batched(op, input, nd)
     size = _adaptive_size(op, x, nd, output_size)
     dtype = x._data.dtype
-    out = matmul(
-        x, _averaging_matrix(x.shape[-1], size[-1], dtype, x.is_meta).t()
-    )  # (..., W) @ (W, Wo) -> (..., Wo)
-    if nd >= 2:  # (Ho, H) @ (..., H, Wo) -> (..., Ho, Wo)
-        out = matmul(_averaging_matrix(x.shape[-2], size[-2], dtype, x.is_meta), out)
-    if nd == 3:  # (Do, D) @ (N, C, D, Ho*Wo) -> (N, C, Do, Ho*Wo), H and W flattened
-        n, c, d = x.shape[:3]
-        out = matmul(_averaging_matrix(d, size[0], dtype, x.is_meta), out.reshape(n, c, d, size[1] * size[2]))
-        out = out.reshape(n, c, *size)
+    if has_nonfinite(x):  # each window summed, as PyTorch's kernel: a matmul's 0 * inf is nan elsewhere
+        out = adaptive_avg_taps(x, size)
+    else:
+        out = matmul(x, averaging_matrix(x.shape[-1], size[-1], dtype, x.is_meta).t())  # (..., W) @ (W, Wo)
+        if nd >= 2:  # (Ho, H) @ (..., H, Wo) -> (..., Ho, Wo)
+            out = matmul(averaging_matrix(x.shape[-2], size[-2], dtype, x.is_meta), out)
+        if nd == 3:  # (Do, D) @ (N, C, D, Ho*Wo) -> (N, C, Do, Ho*Wo), H and W flattened
+            n, c, d = x.shape[:3]
+            m = averaging_matrix(d, size[0], dtype, x.is_meta)
+            out = matmul(m, out.reshape(n, c, d, size[1] * size[2])).reshape(n, c, *size)
     out = out.squeeze(0) if unbatched else out
     # PyTorch's node: its 1-D pooling is the 2-D one and a squeeze, an output of ones a mean
     if nd == 1:

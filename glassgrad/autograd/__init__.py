@@ -75,15 +75,32 @@ __all__ = [
 
 
 import sys as _sys
+import warnings as _warnings
 
 from glassgrad.autograd import anomaly as anomaly_mode  # PyTorch's module name for it
 from glassgrad.autograd.functional import backward
+from glassgrad.autograd.gradient_edge import grad_inputs as _grad_inputs
+from glassgrad.autograd.gradient_edge import shared_grads as _shared_grads
 
 # ``import torch.autograd.anomaly_mode`` / ``from torch.autograd.anomaly_mode import detect_anomaly``
 _sys.modules[__name__ + ".anomaly_mode"] = anomaly_mode
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, *args, **kwargs):
-    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad`` (first order only;
-    the other arguments as ``autograd.functional.grad``: ``create_graph``, ``allow_unused`` ...)."""
-    return functional.grad(outputs, inputs, grad_outputs, retain_graph, *args, **kwargs)
+    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad`` (the other arguments
+    as ``autograd.functional.grad``: ``create_graph``, ``allow_unused`` ...); a dict of inputs
+    gives a dict of gradients under its keys, as PyTorch's."""
+    keys, inputs = _grad_inputs(inputs)
+    if not (args[1] if len(args) > 1 else kwargs.get("only_inputs", True)):
+        _warnings.warn(_ONLY_INPUTS, FutureWarning, stacklevel=2)
+    result = functional.grad(outputs, inputs, grad_outputs, retain_graph, *args, **kwargs)
+    if inputs.__class__ is tuple and len(inputs) > 1:
+        result = _shared_grads(inputs, result)
+    return result if keys is None else dict(zip(keys, result))
+
+
+# PyTorch's words (torch/autograd/__init__.py)
+_ONLY_INPUTS = (
+    "only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+    "gradient for other parts of the graph, please use torch.autograd.backward."
+)

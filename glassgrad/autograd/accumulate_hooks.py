@@ -100,7 +100,7 @@ def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> R
         )
     hooks = hooks_of(t)
     hooks.append(hook)
-    return RemovableHandle(hooks, hook)
+    return RemovableHandle(hooks, hook=hook)
 
 
 def hooks_of(t: Any) -> _Hooks:

@@ -1,23 +1,28 @@
-"""Anomaly detection: stop at the first op whose output holds NaN or Inf, or whose gradient holds NaN.
+"""Anomaly detection: stop at the first backward node whose gradient holds NaN, as PyTorch's.
 
-Backward gradients are checked for NaN only, as PyTorch's engine checks them: an infinite gradient
-that a later op masks is legitimate (e3nn's ``Norm`` is ``out.relu().sqrt()``: at zero,
-``SqrtBackward0`` returns Inf and ``ReluBackward0`` zeroes it).
+Only backward gradients are checked, and for NaN only, as PyTorch's engine checks them: a forward
+output may hold NaN or Inf legitimately (attention scores ``masked_fill``-ed with ``-inf`` before a
+softmax; ``where(x > 0, x.log(), 0)``), and an infinite gradient that a later op masks is
+legitimate too (e3nn's ``Norm`` is ``out.relu().sqrt()``: at zero, ``SqrtBackward0`` returns Inf
+and ``ReluBackward0`` zeroes it).
 
 PyTorch's names: ``detect_anomaly(check_nan=True)`` (context manager and decorator),
 ``set_detect_anomaly(mode, check_nan=True)`` (function or context manager) and
 ``is_anomaly_enabled()``. While on, every op records the user's source line that created it and,
 when ``nn`` is imported, the module path it ran in (through global forward hooks installed only
-while anomaly mode is on). Off, nothing is installed and the engine pays nothing.
+while anomaly mode is on); the backward error names them. Off, nothing is installed and the engine
+pays nothing.
 
 >>> import glassgrad as gg
->>> x = gg.tensor([1.0, -1.0], requires_grad=True)
->>> import numpy as np
->>> with detect_anomaly(), np.errstate(invalid="ignore"):  # doctest: +ELLIPSIS
-...     y = x.log()
+>>> x = gg.tensor([0.0, 1.0], requires_grad=True)
+>>> import numpy as np, warnings
+>>> with warnings.catch_warnings(), np.errstate(all="ignore"):  # doctest: +ELLIPSIS
+...     warnings.simplefilter("ignore")
+...     with detect_anomaly():
+...         (x.sqrt() * 0.0).sum().backward()
 Traceback (most recent call last):
 ...
-glassgrad.autograd.anomaly.AnomalyError: log: forward produced NaN (output of shape (2,))...
+glassgrad.autograd.anomaly.AnomalyError: Function 'SqrtBackward0' returned nan values in its 0th output...
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import functools
 import os
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +52,11 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class AnomalyError(GraphError):
-    """An op's forward output contained NaN or Inf, or its backward gradient NaN (anomaly mode)."""
+    """A backward node returned a gradient holding NaN (anomaly mode)."""
+
+
+# PyTorch's words (torch/autograd/anomaly_mode.py), said when detect_anomaly() is made
+_ENABLED_WARNING = "Anomaly Detection has been enabled. This mode will increase the runtime and should only be enabled for debugging."
 
 
 class _State:
@@ -85,12 +95,6 @@ def _user_line() -> str:
     return "(no user frame)"
 
 
-def _bad(a: Any) -> str | None:
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all():
-        return "NaN" if np.isnan(a).any() else "Inf"
-    return None
-
-
 def _has_nan(a: Any) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind in "fc" and bool(np.isnan(a).any())
 
@@ -100,18 +104,10 @@ def _where(path: str | None, line: str) -> str:
 
 
 def _on_forward(fn: Any, node: Any, inputs: tuple, output: Any, attrs: dict) -> None:
-    path = _state.tracker[2]() if _state.tracker else None
-    line = _user_line()
+    # Only remembers where the node was made: a NaN or Inf forward output is no anomaly to
+    # PyTorch (a -inf attention mask, a log() that where() discards), only a NaN gradient is.
     if node is not None:
-        _state.origins[node] = (path, line)
-    if _state.check_nan:
-        what = _bad(output._data)
-        if what is not None:
-            seen = any(_bad(getattr(x, "_data", None)) for x in inputs)
-            note = " (an input already held non-finite values)" if seen else ""
-            raise AnomalyError(
-                f"{fn.name}: forward produced {what} (output of shape {tuple(output.shape)}){note}{_where(path, line)}"
-            )
+        _state.origins[node] = (_state.tracker[2]() if _state.tracker else None, _user_line())
 
 
 def _on_backward(node: Any, grad: Any, in_grads: tuple) -> None:
@@ -119,10 +115,16 @@ def _on_backward(node: Any, grad: Any, in_grads: tuple) -> None:
         return
     for i, g in enumerate(in_grads):
         if _has_nan(g):  # NaN only, as PyTorch's: an Inf gradient may be masked further back
+            name = node.name()
             path, line = _state.origins.get(node, (None, "(op recorded before anomaly mode was on)"))
+            # PyTorch warns with the forward traceback of the failing node, then raises
+            warnings.warn(
+                f"Error detected in {name}. Traceback of forward call that caused the error:\n  {line}",
+                UserWarning,
+                stacklevel=2,
+            )
             raise AnomalyError(
-                f"{node.fn.name}: backward returned NaN in the gradient of input {i} "
-                f"(shape {tuple(g.shape)}){_where(path, line)}"
+                f"Function '{name}' returned nan values in its {i}th output.{_where(path, line)}"
             )
 
 
@@ -163,6 +165,7 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = check_nan
         self.prev = (False, True)
+        warnings.warn(_ENABLED_WARNING, UserWarning, stacklevel=2)
 
     def __enter__(self) -> None:
         self.prev = (_state.enabled, _state.check_nan)
@@ -174,7 +177,11 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__(self.check_nan):
+            prev = (_state.enabled, _state.check_nan)  # warned once, when the decorator was made
+            _set(True, self.check_nan)
+            try:
                 return func(*args, **kwargs)
+            finally:
+                _set(*prev)
 
         return wrapper

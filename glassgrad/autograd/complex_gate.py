@@ -93,14 +93,16 @@ def refuse_unordered(op: str, *operands: Any) -> None:
 
 
 def check_seed(op: str, seed: Any, out: Any) -> None:
-    """Refuse a complex gradient given for a real output (``backward(gradient=)``,
-    ``autograd.grad(grad_outputs=)``), as PyTorch does: cast to the output's dtype, its imaginary
-    part would be dropped silently. ``seed`` and ``out`` are arrays (or anything with a dtype)."""
+    """Refuse a gradient given for an output (``backward(gradient=)``, ``autograd.grad(grad_outputs=)``)
+    when one of them is complex and the other is not, as PyTorch does: a complex gradient cast to a
+    real output's dtype would lose its imaginary part, and a real one for a complex output is not
+    the gradient of a real loss that PyTorch's convention needs. ``seed`` and ``out`` are arrays or
+    Tensors (anything with a dtype)."""
     dt = getattr(seed, "dtype", None)
-    if dt is not None and dt.kind == "c" and out.dtype.kind != "c":
+    if dt is not None and (dt.kind == "c") is not (out.dtype.kind == "c"):
         raise DTypeError(
             f"{op}: for complex tensors, both grad_output and output are required to have the same "
-            f"dtype, got a {dt} gradient for a {out.dtype} output (its imaginary part would be lost)"
+            f"dtype, got a {dt} gradient for a {out.dtype} output"
         )
 
 

@@ -13,7 +13,7 @@ from glassgrad.autograd.complex_gate import check_seed
 from glassgrad.autograd.engine import _run_hooks, backward_roots, check_seed_device, run_backward
 from glassgrad.autograd.engine_modes import keeps_graph
 from glassgrad.autograd.grad_mode import enable_grad
-from glassgrad.autograd.gradient_edge import resolve
+from glassgrad.autograd.gradient_edge import backward_seeds, resolve
 from glassgrad.autograd.tensor_hook_run import with_seeds
 from glassgrad.errors import GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
@@ -80,13 +80,13 @@ def backward(
     ``grad_tensors`` entry; omitted for one-element tensors) backpropagated in one pass into the
     leaves' ``.grad``, or into ``inputs``' alone when given, as ``Tensor.backward``."""
 
-    outs = resolve(tensors, "backward")[0]  # (a GradientEdge: its tensor or a stand-in)
+    outs = resolve(tensors, "backward", outputs=True)[0]  # (a GradientEdge: its tensor or a stand-in)
     for i, o in enumerate(outs):
         if not o.requires_grad:
             raise GraphError(
                 f"backward: element {i} of tensors does not require grad and does not have a grad_fn"
             )
-    seeds = grad_tensors if grad_tensors is not None else grad_variables
+    seeds = backward_seeds(grad_tensors, grad_variables)
     if create_graph:  # recorded gradients (autograd/recorded.py)
         recorded.warn_leaf_cycle()
         roots = [
@@ -135,7 +135,7 @@ def grad(
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     retain_graph = retain_graph or keeps_graph()  # inside vmap's loop, before its last item
 
-    outs = resolve(outputs, "grad")[0]  # (a GradientEdge: its tensor or a stand-in)
+    outs = resolve(outputs, "grad", outputs=True)[0]  # (a GradientEdge: its tensor or a stand-in)
     ins, edges = resolve(inputs, "grad")
     # checked first, as PyTorch does: else allow_unused/materialize_grads would answer None/zeros
     # for an output made under no_grad, and the "input not used" error would blame the input

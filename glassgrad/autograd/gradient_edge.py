@@ -24,7 +24,9 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 import weakref
+from collections.abc import Mapping
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from glassgrad.autograd.function import Node, _tensor_cls
@@ -92,10 +94,11 @@ def _stand_in(e: GradientEdge, op: str) -> Any:
     return t
 
 
-def resolve(items: Any, op: str) -> tuple:
+def resolve(items: Any, op: str, outputs: bool = False) -> tuple:
     """``items`` (a tensor, an edge or a sequence of them) as a list of tensors, and the set of ids
     of those given as edges (``backward(inputs=...)`` stores nothing for a non-leaf one's stand-in,
-    ``materialize_grads`` refuses them)."""
+    ``materialize_grads`` refuses them). Anything else is refused with PyTorch's class: an
+    ``AssertionError`` among the ``outputs``, a ``RuntimeError`` among the inputs."""
     if isinstance(items, (_tensor_cls[0], GradientEdge)):
         items = [items]
     out, made = [], set()
@@ -103,8 +106,33 @@ def resolve(items: Any, op: str) -> tuple:
         if isinstance(x, GradientEdge):
             x = _stand_in(x, op)
             made.add(id(x))
+        elif not isinstance(x, _tensor_cls[0]):
+            if outputs:
+                raise AssertionError(f"{op}: Expected output to be a torch.Tensor, got {type(x).__name__}")
+            raise RuntimeError(
+                f"{op}: all inputs have to be Tensors or GradientEdges, but got {type(x).__name__}"
+            )
         out.append(x)
     return out, made
+
+
+def grad_inputs(inputs: Any) -> tuple:
+    """``autograd.grad``'s ``inputs`` as ``(keys, inputs)``: a dict's keys (for a dict of
+    gradients back, as PyTorch's) and values, else None and the inputs as given; checked as
+    PyTorch checks them before any work (none given, a Mapping that is not a dict)."""
+    keys = None
+    if type(inputs) is dict:
+        keys, inputs = list(inputs), tuple(inputs.values())
+    elif isinstance(inputs, Mapping):
+        raise TypeError(
+            f"grad: `inputs` argument to `grad()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
+        )
+    elif not isinstance(inputs, (_tensor_cls[0], GradientEdge)):
+        inputs = tuple(inputs)
+    if isinstance(inputs, tuple) and not isinstance(inputs, GradientEdge) and not inputs:
+        raise RuntimeError("grad: `inputs` argument to `grad()` cannot be empty.")
+    return keys, inputs
 
 
 def backward_inputs(inputs: Any) -> tuple:
@@ -121,6 +149,31 @@ def backward_inputs(inputs: Any) -> tuple:
                 f"backward: expected inputs that require grad, got one of shape {tuple(t.shape)} that does not"
             )
     return ins, edges
+
+
+def shared_grads(inputs: Any, result: tuple) -> tuple:
+    """``result`` with an input given twice getting the same gradient object at each place, as
+    PyTorch's (``grad(loss, [x, x])[0] is [1]``)."""
+    first: dict = {}
+    for i, t in enumerate(inputs):
+        first.setdefault(id(t), i)
+    if len(first) == len(result):
+        return result
+    return tuple(result[first[id(t)]] for t in inputs)
+
+
+def backward_seeds(grad_tensors: Any, grad_variables: Any) -> Any:
+    """``autograd.backward``'s gradients: ``grad_tensors``, or ``grad_variables`` (its old name),
+    with PyTorch's warning for the old name and its error for both."""
+    if grad_variables is None:
+        return grad_tensors
+    warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning, stacklevel=3)
+    if grad_tensors is not None:
+        raise RuntimeError(
+            "backward: `grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
+            "`backward()`. Please only use `grad_tensors`."
+        )
+    return grad_variables
 
 
 def increment_version(tensor: Any) -> None:

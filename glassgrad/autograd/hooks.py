@@ -8,6 +8,7 @@ gradient is accumulated into ``.grad``). A hook must return None or a gradient o
 
 from __future__ import annotations
 
+import itertools
 import warnings
 import weakref
 from typing import Any, Callable
@@ -26,23 +27,38 @@ __all__ = [
 
 
 class RemovableHandle:
-    """Returned by ``register_hook``; ``.remove()`` (or calling it) takes the hook off."""
+    """``torch.utils.hooks.RemovableHandle``, what every ``register_*_hook`` returns (tensors,
+    nodes, modules, optimizers): ``.remove()`` (or calling it, or leaving a ``with`` block) takes
+    the hook off. One class for all, as PyTorch's, so ``isinstance`` checks hold for each.
 
-    __slots__ = ("hook", "hooks")
+    ``tables`` are where the hook is kept: dicts and sets keyed by ``id`` (module, optimizer and
+    global hooks), or, given ``hook``, lists holding the hook itself (a tensor's or a node's hooks,
+    kept in running order).
+    """
 
-    def __init__(self, hooks: list, hook: Callable) -> None:
-        self.hooks, self.hook = hooks, hook
+    _next_id = itertools.count()
+
+    def __init__(self, *tables: Any, hook: Callable | None = None) -> None:
+        self.id = next(RemovableHandle._next_id)
+        self.tables = tables  # the hook's table first, then side tables (with_kwargs, always_call)
+        self.hook = hook
 
     def remove(self) -> None:
-        if self.hook in self.hooks:
-            self.hooks.remove(self.hook)
+        for table in self.tables:
+            if isinstance(table, list):
+                if self.hook in table:
+                    table.remove(self.hook)
+            elif isinstance(table, dict):
+                table.pop(self.id, None)
+            else:
+                table.discard(self.id)
 
     __call__ = remove
 
     def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -62,7 +78,7 @@ def register_hook(t: Any, hook: Callable) -> RemovableHandle:
         hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
     else:
         hooks.append(hook)
-    return RemovableHandle(hooks, hook)
+    return RemovableHandle(hooks, hook=hook)
 
 
 def retains_grad(t: Any) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from glassgrad.autograd.engine_modes import passes
 from glassgrad.autograd.function import Node
-from glassgrad.autograd.hooks import register_hook
+from glassgrad.autograd.hooks import RemovableHandle, register_hook
 
 __all__ = ["register_multi_grad_hook", "will_execute"]
 
@@ -61,24 +61,19 @@ class _PerThread(threading.local):
         self.state: dict[int, list] = {}  # id of the running pass's record -> [grads, still to come]
 
 
-class _Handles:
-    """Returned by :func:`register_multi_grad_hook`: ``.remove()`` takes every tensor's hook off."""
+class _MultiHandle(RemovableHandle):
+    """Returned by :func:`register_multi_grad_hook` (PyTorch's class): ``.remove()`` takes every
+    tensor's hook off."""
 
-    def __init__(self, handles: list) -> None:
+    def __init__(self, handles: list) -> None:  # no id of its own, as PyTorch's
         self.handles = handles
 
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
 
-    def __enter__(self) -> _Handles:
-        return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
-
-
-def register_multi_grad_hook(tensors: Any, fn: Callable, *, mode: str = "all") -> _Handles:
+def register_multi_grad_hook(tensors: Any, fn: Callable, *, mode: str = "all") -> _MultiHandle:
     """Call ``fn`` once per backward pass over the gradients of ``tensors`` (see the module
     docstring for ``mode``). Returns a handle whose ``remove()`` takes the hook off.
 
@@ -122,4 +117,4 @@ def register_multi_grad_hook(tensors: Any, fn: Callable, *, mode: str = "all") -
 
         return hook
 
-    return _Handles([register_hook(t, make(i)) for i, t in hooked])
+    return _MultiHandle([register_hook(t, make(i)) for i, t in hooked])

@@ -91,7 +91,7 @@ class NodeHookMethods:
         _callable("register_prehook", fn)
         hooks = _hooks_of(self).pre
         hooks.append(fn)
-        return RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, hook=fn)
 
     def register_hook(self, fn: Callable[[tuple, tuple], tuple | None]) -> RemovableHandle:
         """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward; a returned tuple
@@ -99,7 +99,7 @@ class NodeHookMethods:
         _callable("register_hook", fn)
         hooks = _hooks_of(self).post
         hooks.append(fn)
-        return RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, hook=fn)
 
     @property
     def metadata(self) -> dict:
@@ -134,14 +134,14 @@ class AccumulateGradHooks:
         _callable("register_prehook", fn)
         hooks = self._hooks("register_prehook").pre
         hooks.append(fn)
-        return RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, hook=fn)
 
     def register_hook(self, fn: Callable[[tuple, tuple], tuple | None]) -> RemovableHandle:
         """Call ``fn((), (grad,))`` after the leaf's ``.grad`` was written; see the class."""
         _callable("register_hook", fn)
         hooks = self._hooks("register_hook").post
         hooks.append(fn)
-        return RemovableHandle(hooks, fn)
+        return RemovableHandle(hooks, hook=fn)
 
     def _sequence_nr(self) -> int:
         """PyTorch's ``AccumulateGrad._sequence_nr()``: the largest 64-bit number (it runs first

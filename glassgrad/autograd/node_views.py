@@ -85,7 +85,8 @@ class AccumulateGrad(AccumulateGradHooks):
         return self._ref()
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        # PyTorch's: the C++ class's qualified name (its type's __name__ is "AccumulateGrad")
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"

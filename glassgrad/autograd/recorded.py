@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from glassgrad.autograd.complex_gate import check_hook_result
+from glassgrad.autograd.complex_gate import check_hook_result, check_seed
 from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import user_code
@@ -260,6 +260,7 @@ def seed(op: str, out: Any, given: Any) -> Any:
             )
         return constant(np.ones(data.shape, dtype=data.dtype))
     g = given if isinstance(given, tensor_cls) else tensor_cls(given, dtype=out.dtype)
+    check_seed(op, g._data, out._data)  # complex for real or real for complex: refused, as PyTorch
     if tuple(g.shape) != tuple(out.shape):
         raise ShapeError(f"{op}: expected a gradient of shape {tuple(out.shape)}, got {tuple(g.shape)}")
     return g.to(out.dtype) if g.dtype != out.dtype else g

@@ -6,12 +6,12 @@ hook table on each call.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from glassgrad.autograd.hooks import RemovableHandle  # one class for every hook's handle, as PyTorch's
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
@@ -20,32 +20,6 @@ __all__ = [
     "register_module_forward_pre_hook",
     "register_module_forward_hook",
 ]
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` takes the hook off.
-
-    Also a context manager: ``with module.register_forward_hook(h): ...`` removes it on exit.
-    """
-
-    _next_id = itertools.count()
-
-    def __init__(self, *tables: dict) -> None:
-        self.id = next(RemovableHandle._next_id)
-        self.tables = tables  # the hook dict first, then side tables (with_kwargs, always_call)
-
-    def remove(self) -> None:
-        for table in self.tables:
-            if isinstance(table, dict):
-                table.pop(self.id, None)
-            else:
-                table.discard(self.id)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 # Hooks that run for every module (tracers use these), before each module's own hooks.

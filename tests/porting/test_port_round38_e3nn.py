@@ -193,7 +193,7 @@ def test_anomaly_mode_still_stops_at_a_nan_gradient(torch):
     x = gg.tensor([0.0, 1.0], requires_grad=True)
     with gg.autograd.set_detect_anomaly(True), np.errstate(all="ignore"):
         y = (x.sqrt() * 0.0).sum()
-        with pytest.raises(gg.autograd.anomaly.AnomalyError, match="sqrt: backward returned NaN"):
+        with pytest.raises(gg.autograd.anomaly.AnomalyError, match="SqrtBackward0' returned nan"):
             y.backward()
     xt = torch.tensor([0.0, 1.0], requires_grad=True)
     with torch.autograd.set_detect_anomaly(True), pytest.warns(UserWarning):

@@ -16,7 +16,7 @@ from glassgrad import dtypes
 from glassgrad.factories import _check, _float, _make, _number
 from glassgrad.linspace_kernel import check_steps, linspace_dtype
 from glassgrad.meta_array import meta_array
-from glassgrad.operand_errors import int_arg
+from glassgrad.operand_errors import int_arg, number_arg
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -64,6 +64,7 @@ def logspace(
     steps = check_steps("logspace", int_arg("logspace", "steps", steps))
     dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch
     start, end = _number(start), _number(end)
+    base = base if base.__class__ is float else number_arg("logspace", "base", base, "Number")
     arr = np.logspace(start, end, steps, base=base).astype(dt)
     arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")

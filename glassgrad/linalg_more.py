@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import extremes, joining, statistics
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.composite import with_out
@@ -50,6 +51,8 @@ def vector_norm(
     Shape:
         x's shape without the reduced dims (kept as 1 with ``keepdim``).
     """
+    if isinstance(ord, Tensor) and ord._data.ndim == 0:  # PyTorch's Scalar ord: a 0-d tensor is its value
+        ord = number_arg("linalg.vector_norm", "ord", ord)  # noqa: A001
     if isinstance(ord, str | bool) or not isinstance(ord, int | float | np.number):
         raise ValueError(f"linalg.vector_norm: expected ord to be a number, inf or -inf, got {ord!r}")
     x = _floating("linalg.vector_norm", x, dtype, moduli=True)

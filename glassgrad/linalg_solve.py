@@ -16,15 +16,13 @@ import numpy as np
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.meta_array import MetaArray, on_device_of
+from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import linalg as _tri
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - solve's complex twin, made at import
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.joining import cat
-from glassgrad.ops.linalg_complex_more import (  # (the other twins too, at import)
-    ComplexLogDet,
-    complex_slogdet,
-)
+from glassgrad.ops.linalg_complex_more import ComplexLogDet, complex_slogdet  # (other twins too, at import)
 from glassgrad.ops.linalg_solve import (
     Det,
     Inv,
@@ -194,15 +192,16 @@ def matrix_power(A: Tensor, n: int, *, out: Any = None) -> Tensor:
     Shape:
         (..., m, m) -> (..., m, m)
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+    # an int, a NumPy integer or a 0-d integer tensor, as PyTorch's parser reads an int (not a bool)
+    if (m := scalar_int(n)) is None:
         raise TypeError(f"linalg.matrix_power: expected an integer power n, got {n!r}")
     check_square("linalg.matrix_power", A._data)
-    if n == 0:
+    if m == 0:
         xp = array_module(A._data)
         eye = xp.eye(A.shape[-1], dtype=A._data.dtype)
         res = where(xp.ones(A.shape, dtype=bool), _const(eye), A)  # I, with a zero gradient for A
     else:
-        base, k, res = (inv(A) if n < 0 else A), abs(int(n)), None
+        base, k, res = (inv(A) if m < 0 else A), abs(m), None
         while k:  # binary exponentiation: about 2 log2(|n|) products
             if k & 1:
                 res = base if res is None else res @ base

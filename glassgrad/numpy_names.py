@@ -33,7 +33,7 @@ from glassgrad import operand_errors, torch_keywords
 from glassgrad.operand_errors import is_operand, not_tensor
 from glassgrad.torch_function_foreign import NOT_TAKEN, foreign_call, foreign_params
 
-__all__ = ["ALIASES", "accept_numpy_names", "install", "wants_numpy_names"]
+__all__ = ["ALIASES", "accept_numpy_names", "install", "taken_signature", "wants_numpy_names"]
 
 ALIASES = {"axis": "dim", "keepdims": "keepdim"}  # NumPy's name -> PyTorch's
 
@@ -51,6 +51,19 @@ _UNBIASED_FIRST = frozenset({"var", "std", "var_mean", "std_mean"})
 
 _ABSENT: Any = type("NotGiven", (), {"__repr__": lambda self: "<not given>"})()
 _PLAIN = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def taken_signature(fn: Any) -> inspect.Signature:
+    """The parameters ``fn``'s code takes, for a wrapper generated from them: its signature, except
+    for a function marked ``__overloads__`` (``max``/``min``), whose ``__signature__`` shows
+    PyTorch's documented parameters while it takes ``*args`` to choose among PyTorch's overloads
+    (a lone positional tensor is ``other``, ``dim=t`` a dim), so each argument must reach it as
+    it came, not rebound by name."""
+    if not getattr(fn, "__overloads__", False):
+        return inspect.signature(fn)
+    bare = FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    bare.__kwdefaults__ = fn.__kwdefaults__
+    return inspect.signature(bare)
 
 
 def _renamed(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +95,7 @@ def _wanted(fn: Any, name: str, method: bool) -> dict[str, str]:
         return {}
     found = dict(ALIASES) if name not in PYTHON_IN_TORCH and wants_numpy_names(fn) else {}
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = taken_signature(fn).parameters.values()
     except (TypeError, ValueError):
         return found
     if all(p.kind in _PLAIN for p in params):  # (a *args signature gets NumPy's names only)
@@ -95,7 +108,7 @@ def _strict_flags(fn: Any) -> bool:
     if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
         return False
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = taken_signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
     return all(p.kind in _PLAIN for p in params) and any(
@@ -116,7 +129,7 @@ def accept_numpy_names(
     named. ``inspect.signature`` and ``inspect.getsource`` of the result are ``fn``'s (through
     ``__wrapped__``)."""
     name = name or fn.__name__
-    params = list(inspect.signature(fn).parameters.values())
+    params = list(taken_signature(fn).parameters.values())
     plain = all(p.kind in _PLAIN for p in params)
     wrapper = (
         _exact(fn, name, params, ALIASES if aliases is None else aliases)
@@ -130,25 +143,36 @@ def accept_numpy_names(
 
 
 def _generic(fn: Callable, name: str, params: list[inspect.Parameter]) -> Callable:
-    """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods)."""
+    """The wrapper of a function taking ``*args``/``**kwargs`` (the in-place methods, ``max``/``min``),
+    generated as :func:`_exact`'s is: its code is the op's wrapper (named after it, its text kept
+    for tracebacks), not a closure of this file that the ``__torch_function__`` wrappers unwrap to."""
     named = [p for p in params if p.kind in _PLAIN]
     first = named[0].name if named and is_operand(named[0]) else None  # (only a first operand is named)
     # None for a first operand without a default is refused too (``torch.sin_(None)``)
     required = int(first is not None and named[0].default is inspect.Parameter.empty)
-
-    def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
-        if "axis" in kwargs or "keepdims" in kwargs:
-            kwargs = _renamed(name, kwargs)
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # a type of __torch_function__ (not asked yet) may take the call over
-            if (out := foreign_call(with_numpy_names, args, kwargs)) is not NOT_TAKEN:
-                return out
-            if first is not None and isinstance(e, AttributeError):
-                not_tensor(e, name, (args[0] if args else kwargs.get(first),), ("input",), required)
-            raise
-
-    return with_numpy_names
+    env: dict[str, Any] = {"_fn": fn, "_renamed": _renamed, "_foreign_call": foreign_call}
+    env.update(_NOT_TAKEN=NOT_TAKEN, _not_tensor=not_tensor)
+    body = [
+        'if "axis" in kwargs or "keepdims" in kwargs:',
+        f"    kwargs = _renamed({name!r}, kwargs)",
+        "try:",
+        "    return _fn(*args, **kwargs)",
+        # a type of __torch_function__ (not asked yet) may take the call over
+        "except Exception as _e:",
+        "    if (_out := _foreign_call(_me, args, kwargs)) is not _NOT_TAKEN:",
+        "        return _out",
+    ]
+    if first is not None:
+        body += [
+            "    if isinstance(_e, AttributeError):",
+            f"        _not_tensor(_e, {name!r}, (args[0] if args else kwargs.get({first!r}),), ('input',), {required})",
+        ]
+    body.append("    raise")
+    source = f"def {name}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in body)
+    env["_me"] = generated(
+        source, name, env, f"<numpy names of {fn.__module__}.{fn.__qualname__}>", fn.__module__
+    )
+    return env["_me"]
 
 
 def _exact(fn: Callable, name: str, params: list[inspect.Parameter], aliases: dict[str, str]) -> Callable:
@@ -259,7 +283,7 @@ def wants_numpy_names(fn: Any) -> bool:
     if not isinstance(fn, FunctionType) or getattr(fn, "__numpy_names__", False):
         return False
     try:
-        params = inspect.signature(fn).parameters
+        params = taken_signature(fn).parameters
     except (TypeError, ValueError):
         return False
     if not params.keys().isdisjoint(ALIASES):

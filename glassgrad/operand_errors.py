@@ -49,6 +49,7 @@ __all__ = [
     "not_tensor",
     "raised_inside",
     "refuse_sequence",
+    "scalar_int",
     "size_int",
     "tensor_operand",
     "with_grad",
@@ -159,6 +160,15 @@ def size_int(v: object) -> int | None:
         except TypeError:  # a float or bool tensor, several elements
             return None
     return None
+
+
+def scalar_int(v: object) -> int | None:
+    """``v`` as a Python int where PyTorch's parser reads a plain ``int`` (``polygamma``'s n,
+    ``matrix_power``'s n): as :func:`size_int`, but a tensor must be 0-d (a one-element 1-D tensor
+    passes only for a size, PyTorch's ``SymInt``); else None."""
+    if v.__class__ is int:
+        return v
+    return size_int(v) if getattr(v, "ndim", 0) == 0 else None
 
 
 def int_arg(op: str, name: str, v: Any) -> int:

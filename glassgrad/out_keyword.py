@@ -31,7 +31,7 @@ import numpy as np
 
 from glassgrad.dtypes import from_np_dtype, to_np_dtype
 from glassgrad.errors import DTypeError
-from glassgrad.numpy_names import generated
+from glassgrad.numpy_names import generated, taken_signature
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.tensor import Tensor
@@ -116,7 +116,9 @@ def _overlap_checked(op: str, args: tuple, result: Any) -> bool:
     if op in _NO_OVERLAP_CHECK:
         return False
     if op in ("max", "min"):  # max(x, dim) and max(x, y) are checked, max(x) is not
-        return isinstance(result, tuple) or (len(args) > 1 and isinstance(args[1], Tensor))
+        return isinstance(result, tuple) or any(
+            isinstance(t, Tensor) for a in args[1:] for t in (a if isinstance(a, tuple) else (a,))
+        )
     if op == "diff":
         return args[3] is None and args[4] is None
     return True
@@ -199,7 +201,7 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
 
     The wrapper is generated with ``fn``'s own parameters, passed on as they came (as
     ``numpy_names`` does: no ``*args``/``**kwargs`` to build on every call)."""
-    sig = inspect.signature(fn)
+    shown, sig = inspect.signature(fn), taken_signature(fn)
     env: dict[str, Any] = {"_fn": fn, "_write": _write, "_rule": rule, "_in_dtype_of": _in_dtype_of}
     env["_dtype_of_out"] = _dtype_of_out
     head: list[str] = []
@@ -250,18 +252,18 @@ def out_keyword(fn: Callable, name: str, rule: str) -> Callable:
     )
     wrapper = generated(source, name, env, f"<out= of {fn.__module__}.{fn.__qualname__}>", fn.__module__)
     functools.update_wrapper(wrapper, fn)
-    one = sig.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
+    one = shown.return_annotation in ("Tensor", Tensor)  # else it may return several (max, sort ...)
     kind = "Tensor | None" if one else "Tensor | tuple[Tensor, ...] | None"
     if after is None:
         out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
-        wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), out_param])
+        wrapper.__signature__ = shown.replace(parameters=[*shown.parameters.values(), out_param])
     else:  # out positional after ``after``, the keyword-only parameters behind it positional too
         params, kw = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
-        for q in sig.parameters.values():
+        for q in shown.parameters.values():
             params.append(q.replace(kind=kw) if q.kind is q.KEYWORD_ONLY else q)
             if q.name == after:
                 params.append(inspect.Parameter("out", kw, default=None, annotation=kind))
-        wrapper.__signature__ = sig.replace(parameters=params)
+        wrapper.__signature__ = shown.replace(parameters=params)
     wrapper.__out_keyword__ = True
     return wrapper
 

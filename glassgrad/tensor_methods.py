@@ -202,11 +202,15 @@ class _Methods:
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         return reduce.prod(self, dim, keepdim, dtype)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return extremes.max(self, dim, keepdim)
+    # *args: a lone positional tensor is PyTorch's max(other), dim=t its dim form
+    def max(self, *args: Any, dim: Any = None, keepdim: Any = extremes.NO_KEEPDIM, other: Any = None) -> Any:
+        return extremes.max(self, *args, dim=dim, keepdim=keepdim, other=other)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return extremes.min(self, dim, keepdim)
+    def min(self, *args: Any, dim: Any = None, keepdim: Any = extremes.NO_KEEPDIM, other: Any = None) -> Any:
+        return extremes.min(self, *args, dim=dim, keepdim=keepdim, other=other)
+
+    max.__signature__ = min.__signature__ = extremes.METHOD_SIGNATURE  # type: ignore[attr-defined]  # noqa: A003
+    max.__overloads__ = min.__overloads__ = True  # type: ignore[attr-defined]  # noqa: A003
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return extremes.amax(self, dim, keepdim)

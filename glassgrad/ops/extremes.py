@@ -10,6 +10,7 @@ an extreme has no identity.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout
 from glassgrad.errors import DTypeError
+from glassgrad.operand_errors import bool_dim, flag
 from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops.reduce import _constant, _nonempty, _unsqueeze, normalize_dims
@@ -110,10 +112,42 @@ class MaxMinDim(Function):
 _RESULTS = {op: return_type(op, ["values", "indices"]) for op in ("max", "min")}
 
 
-def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
+#: keepdim not given: a lone positional tensor is then PyTorch's ``max(other)`` overload.
+NO_KEEPDIM: Any = object()
+
+
+def _overload(op: str, args: tuple, dim: Any, keepdim: Any, other: Any) -> tuple[Any, Any, Any]:
+    """``(dim, keepdim, other)`` as PyTorch's parser picks among ``max()``, ``max(Tensor other)`` and
+    ``max(int dim, bool keepdim=False)``: a lone positional tensor is ``other``; one given as
+    ``dim=`` or beside a keepdim is a dim (a 0-d integer tensor reads as its int)."""
+    if dim is None and other is None:
+        if len(args) == 1:
+            if keepdim is NO_KEEPDIM and isinstance(args[0], Tensor):
+                return None, False, args[0]
+            return args[0], keepdim, None
+        if len(args) == 2 and keepdim is NO_KEEPDIM:
+            return args[0], args[1], None
+    elif not args and (dim is None or other is None) and (other is None or keepdim is NO_KEEPDIM):
+        if other is None or isinstance(other, Tensor):  # (PyTorch's other is a Tensor: not 1)
+            return dim, keepdim, other
+    given = [type(a).__name__ for a in args] + [
+        f"{k}={type(v).__name__}" for k, v in (("dim", dim), ("keepdim", keepdim), ("other", other))
+        if v is not None and v is not NO_KEEPDIM
+    ]  # fmt: skip
+    raise TypeError(
+        f"{op}() received an invalid combination of arguments - got ({', '.join(given)}), but expected "
+        f"one of: ({op}(), {op}(Tensor other), {op}(int dim, bool keepdim=False))"
+    )
+
+
+def _extreme(op: str, x: Tensor, dim: Any, keepdim: Any, other: Any = None) -> Any:
     largest = op == "max"
-    if isinstance(dim, Tensor):  # torch.max(a, other): the elementwise maximum
-        return _E.maximum(x, dim) if largest else _E.minimum(x, dim)
+    if other is not None:  # torch.max(a, other): the elementwise maximum
+        return _E.maximum(x, other) if largest else _E.minimum(x, other)
+    if keepdim is NO_KEEPDIM:
+        keepdim = False
+    elif keepdim is not True and keepdim is not False:  # PyTorch's parser takes only a bool
+        flag(op, "keepdim", keepdim)
     refuse_unordered(op, x)  # (its ops would refuse too, under their own names)
     if dim is None:
         if keepdim:
@@ -121,7 +155,9 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
         _nonempty(op, x, None)
         out = (Amax if largest else Amin).apply(x, axis=None, keepdims=False, full=True)
         return named(out, "MaxBackward1" if largest else "MinBackward1")  # PyTorch's names for max()
-    if isinstance(dim, tuple | list | bool):
+    if dim.__class__ is bool:
+        bool_dim(op, "dim", dim)
+    if isinstance(dim, tuple | list) or (isinstance(dim, Tensor) and dim._data.ndim):
         raise DTypeError(f"{op}: expected dim to be an int (amax/amin take a tuple), got {dim!r}")
     axis = normalize_dims(op, x._data.ndim, dim)
     if not axis:  # a 0-d tensor: its only element, at index 0
@@ -136,28 +172,50 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     return _RESULTS[op](values, Tensor(idx if keepdim else idx.squeeze(a), _wrap=True))
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(input: Tensor, *args: Any, dim: Any = None, keepdim: Any = NO_KEEPDIM, other: Any = None) -> Any:  # noqa: A001, A002
     """The maximum: of every element (dim None: a 0-d tensor, ties share the gradient evenly), or
-    ``(values, indices)`` along an int ``dim`` (the gradient goes to the returned index), or, when
-    ``dim`` is a Tensor, the elementwise maximum of ``x`` and it (``torch.max(a, b)``).
+    ``(values, indices)`` along an int ``dim`` (the gradient goes to the returned index), or the
+    elementwise maximum of ``input`` and a tensor given alone positionally or as ``other=``
+    (``torch.max(a, b)``; ``a.max(dim=t)`` with a 0-d integer ``t`` is the dim form, as PyTorch's).
 
     Shape:
-        dim None: ``()``; dim int: ``x.shape`` without ``dim`` (kept as 1 with ``keepdim``).
+        dim None: ``()``; dim int: ``input.shape`` without ``dim`` (kept as 1 with ``keepdim``).
 
     >>> import glassgrad as gg
     >>> gg.tensor([[1.0, 5.0], [7.0, 2.0]]).max(1).indices
     tensor([1, 0])
     """
-    return _extreme("max", x, dim, keepdim)
+    if args or other is not None:  # PyTorch's overloads: the positional form decides
+        dim, keepdim, other = _overload("max", args, dim, keepdim, other)
+    return _extreme("max", input, dim, keepdim, other)
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(input: Tensor, *args: Any, dim: Any = None, keepdim: Any = NO_KEEPDIM, other: Any = None) -> Any:  # noqa: A001, A002
     """The minimum; see :func:`max`.
 
     Shape:
-        dim None: ``()``; dim int: ``x.shape`` without ``dim`` (kept as 1 with ``keepdim``).
+        dim None: ``()``; dim int: ``input.shape`` without ``dim`` (kept as 1 with ``keepdim``).
     """
-    return _extreme("min", x, dim, keepdim)
+    if args or other is not None:
+        dim, keepdim, other = _overload("min", args, dim, keepdim, other)
+    return _extreme("min", input, dim, keepdim, other)
+
+
+def _documented(input: Tensor, dim: Any = None, keepdim: bool = False) -> None:  # noqa: A002
+    """PyTorch's documented parameters of max/min, which ``inspect.signature`` shows (the
+    functions take ``*args`` to tell a positional tensor, ``other``, from ``dim=``)."""
+
+
+SIGNATURE = inspect.signature(_documented).replace(return_annotation="Any")
+max.__signature__ = min.__signature__ = SIGNATURE  # type: ignore[attr-defined]
+max.__overloads__ = min.__overloads__ = True  # type: ignore[attr-defined]  # (numpy_names.taken_signature)
+#: Tensor.max/min's, with ``self``
+METHOD_SIGNATURE = SIGNATURE.replace(
+    parameters=[
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *list(SIGNATURE.parameters.values())[1:],
+    ]
+)
 
 
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:

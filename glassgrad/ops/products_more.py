@@ -18,6 +18,7 @@ from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.dtypes import float16
 from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
 from glassgrad.ops.alpha_checks import addr_scale
@@ -252,6 +253,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
     _same("cdist", x1, x2)
     if x1.shape[-1] != x2.shape[-1]:
         raise ShapeError(f"cdist: expected x1 and x2 with the same last dim, got {x1.shape} and {x2.shape}")
+    if isinstance(p, Tensor) and p._data.ndim == 0:  # PyTorch's float p: a 0-d tensor is its value
+        p = number_arg("cdist", "p", p)
     if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
         raise ValueError(f"cdist: expected p to be a non-negative number, got {p!r}")
     if compute_mode not in (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
@@ -279,6 +282,8 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise ShapeError(f"pdist: expected a 2-D input (N, M), got {got}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"pdist: expected a floating point input, got {input.dtype}")
+    if isinstance(p, Tensor) and p._data.ndim == 0:  # PyTorch's float p: a 0-d tensor is its value
+        p = number_arg("pdist", "p", p)
     if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
         raise ValueError(f"pdist: expected p to be a non-negative number, got {p!r}")
     rows, cols = np.triu_indices(input.shape[0], 1)

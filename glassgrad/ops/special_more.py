@@ -14,6 +14,7 @@ import math
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError
+from glassgrad.operand_errors import scalar_int
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.math_more import Xlogy, _promoted_operands
 from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _ratio
@@ -209,10 +210,9 @@ def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
     """The multivariate log-gamma function of dimension ``p``:
     p (p - 1) / 4 ln(pi) + sum_{j < p} lgamma(input - j / 2). As PyTorch 2.13, no domain check:
     below (p - 1) / 2 it is the same sum of lgamma (inf at the poles)."""
-    if isinstance(p, Tensor) and p.ndim == 0 and p._data.dtype.kind in "iu":  # PyTorch's parser takes it
-        p = int(p._data)
-    if not isinstance(p, int) or isinstance(p, bool):
+    if (k := scalar_int(p)) is None:  # a NumPy or 0-d tensor int, as PyTorch's parser reads one
         raise TypeError(f"multigammaln: expected p to be an int, got {type(p).__name__}")
+    p = k
     if p < 1:
         raise RuntimeError(f"multigammaln: expected p to be at least 1, got {p}")
     if isinstance(input, Tensor) and input._data.dtype.kind == "b":

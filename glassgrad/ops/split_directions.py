@@ -12,6 +12,7 @@ import operator
 from typing import Any
 
 from glassgrad.errors import ShapeError
+from glassgrad.operand_errors import size_int
 from glassgrad.ops.movement_more import tensor_split as _tensor_split
 from glassgrad.tensor import Tensor
 
@@ -41,12 +42,12 @@ def _overload_operand(op: str, ios: Any, given: dict) -> Any:
     (name, value), what = next(iter(named.items())), dict(_KINDS)
     ok = {
         "indices": not isinstance(value, int | Tensor) and hasattr(value, "__iter__"),
-        "sections": isinstance(value, int) and not isinstance(value, bool),
+        "sections": size_int(value) is not None,  # a NumPy or one-element tensor integer too
         "tensor_indices_or_sections": isinstance(value, Tensor),
     }[name]
     if not ok:
         raise TypeError(f"{op}(): argument '{name}' must be {what[name]}, got {type(value).__name__}")
-    return value
+    return size_int(value) if name == "sections" else value
 
 
 def tensor_split(
@@ -80,6 +81,8 @@ def _split_along(op: str, x: Tensor, ios: Any, min_dims: int, dim: int) -> tuple
             f"torch.{op} requires a tensor with at least {min_dims} dimension, but got a tensor with "
             f"{x.ndim} dimensions!"
         )
+    if ios.__class__ is not int and getattr(ios, "ndim", 0) == 0 and (i := size_int(ios)) is not None:
+        ios = i  # a NumPy or 0-d tensor integer is a number of sections, as PyTorch's parser reads it
     if isinstance(ios, bool) or (not isinstance(ios, int) and not hasattr(ios, "__iter__")):
         raise TypeError(
             f"{op}(): argument 'indices_or_sections' must be an int (sections) or a tuple of ints "

@@ -20,6 +20,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.meta_array import MetaArray
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops.cascade_sum import sum_over
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.reduce import _count, _floating_only, _nonempty, _unsqueeze, normalize_dims, scan_acc_dtype
@@ -327,6 +328,10 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype
         p = 2
     if isinstance(p, str) and p == "nuc":  # the sum of singular values over a pair of dims
         return _nuclear(x, dim, keepdim, dtype)
+    if (
+        p.__class__ is Tensor and p._data.ndim == 0
+    ):  # PyTorch's ord is a Scalar: a 0-d tensor reads as its value
+        p = number_arg("norm", "p", p)
     if isinstance(p, str | bool) or not isinstance(p, int | float | np.number):
         raise ValueError(
             f"norm: expected p to be a number, inf, -inf or 'fro' (or 'nuc' over two dims), got {p!r}"

@@ -15,7 +15,6 @@ PyTorch's e^x does (|x| above about 709.78 in float64, 88.72 in float32).
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -25,6 +24,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError
+from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import compare, elementwise
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special_series import (
@@ -385,9 +385,9 @@ class _NegativeOrderError(ValueError, RuntimeError):
 
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     """psi^(n)(x), the n-th derivative of digamma (n = 0 is digamma itself)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+    if (k := scalar_int(n)) is None:  # a NumPy or 0-d tensor int too
         raise TypeError(f"polygamma: expected an int n, got {type(n).__name__}")
-    n = operator.index(n)
+    n = k
     if n < 0:
         raise _NegativeOrderError(f"polygamma: expected n >= 0, got {n} (it does not support negative n)")
     return Polygamma.apply(floating(input), n=n)

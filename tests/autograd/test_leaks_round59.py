@@ -341,7 +341,6 @@ _SELF_CALLING_CLOSURES_ALLOWED = {
     "fx/codegen.py:gen_python_code.get_repr",
     "nn/parallel_functions.py:gather.walk",
     "nn/parallel_functions.py:scatter.walk",
-    "numpy_names.py:_generic.with_numpy_names",
     "overrides.py:decorate.wrapped",
 }
 

@@ -136,6 +136,7 @@ def nll_loss(
     reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     reduction = check_reduction("nll_loss", reduction)
     x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
+    ignore_index = int_arg("nll_loss", "ignore_index", ignore_index)  # a 0-d tensor: its int, as PyTorch's
     idx = tgt._data
     xp = array_module(idx)
     valid = idx != ignore_index  # (N, *)

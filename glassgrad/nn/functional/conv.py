@@ -7,12 +7,12 @@ input without a batch dim (``(C, H, W)``) is treated as a batch of one, as in Py
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv_complex import complex_conv
+from glassgrad.operand_errors import size_int
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
 from glassgrad.ops.layout import channels_last_if
@@ -27,19 +27,17 @@ def ntuple(value: Any, n: int, op: str, name: str, minimum: int = 0, one: bool =
     ``one=True`` also repeats a one-element list or tuple, as PyTorch's convolutions and max/avg
     pooling do with their stride, padding, dilation (and the pools' kernel size): ``stride=[2]``.
     """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value),) * n
+    if value.__class__ is int or (i := size_int(value)) is not None:  # a NumPy or 0-d tensor int too
+        value = (value if value.__class__ is int else i,) * n
     elif one and isinstance(value, tuple | list) and len(value) == 1:
         value = tuple(value) * n
-    if (
-        not isinstance(value, tuple | list)
-        or len(value) != n
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-    ):
+    listed = isinstance(value, tuple | list)
+    ints = tuple(v if v.__class__ is int else size_int(v) for v in value) if listed else ()
+    if len(ints) != n or None in ints:
         raise ShapeError(f"{op}: expected {name} as an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in value):
-        raise ShapeError(f"{op}: expected {name} >= {minimum}, got {tuple(value)}")
-    return tuple(int(v) for v in value)
+    if any(v < minimum for v in ints):
+        raise ShapeError(f"{op}: expected {name} >= {minimum}, got {ints}")
+    return ints
 
 
 def _batched(op: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A002
@@ -112,8 +110,9 @@ def _check_conv(
 
 
 def _check_groups(op: str, groups: Any, channels: int, other: int, shape: tuple, wshape: tuple) -> int:
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+    if (n := size_int(groups)) is None or n < 1:
         raise ShapeError(f"{op}: expected groups to be a positive int, got {groups!r}")
+    groups = n  # a NumPy or 0-d tensor integer, as PyTorch's parser reads one
     if wshape[0] < groups:  # PyTorch refuses a weight with no filters even for an empty batch
         raise ShapeError(
             f"{op}: Given groups={groups}, expected weight to be at least {groups} at dimension 0, "

@@ -227,7 +227,11 @@ def embedding(
         if not -num <= padding_idx < num:
             raise ValueError(f"embedding: expected padding_idx in [-{num}, {num}), got {padding_idx}")
         padding_idx = padding_idx % num
-    if max_norm is not None:
+    if max_norm is not None:  # a 0-d tensor max_norm or norm_type: its value, as PyTorch's parser reads it
+        max_norm, norm_type = (
+            number_arg("embedding", "max_norm", max_norm),
+            number_arg("embedding", "norm_type", norm_type),
+        )
         _renorm_rows(weight, idx, max_norm, norm_type)
     # one node, EmbeddingBackward0: padding_idx and scale_grad_by_freq change only its gradient
     return _Emb.Embedding.apply(  # a copy of the ids: changing them in place must not move the gradient

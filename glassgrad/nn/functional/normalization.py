@@ -348,7 +348,7 @@ def local_response_norm(
         raise ShapeError(
             f"local_response_norm: expected input (N, C, *) with spatial dims, got {input.shape}"
         )
-    if size <= 0:
+    if (size := int_arg("local_response_norm", "size", size)) <= 0:  # a 0-d tensor size: its int
         raise ValueError(f"local_response_norm: expected a positive size, got {size}")
     c = input.shape[1]
     sq = input * input

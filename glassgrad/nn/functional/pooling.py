@@ -19,7 +19,7 @@ from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.image_taps import adaptive_avg_taps, averaging_matrix, has_nonfinite
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
-from glassgrad.nn.sizes import size_int
+from glassgrad.operand_errors import scalar_int, size_int
 from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.layout import channels_last_if
@@ -193,7 +193,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
     _check_dtype(op, x, False, int64=True)
     sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
-    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override <= 0):
+    if divisor_override is not None and ((d := scalar_int(divisor_override)) is None or d <= 0):
         raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")
     x, kernel, stride, padding = _to2d(nd, x, kernel, stride, padding)
     sizes = (1, *sizes) if nd == 1 else sizes
@@ -209,7 +209,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         padding=padding,
         extra=extra,
         count_include_pad=bool(count_include_pad),
-        divisor=divisor_override,
+        divisor=None if divisor_override is None else d,  # a NumPy or 0-d tensor int read as its int
     )
     return _unbatched(out, nd, unbatched)
 

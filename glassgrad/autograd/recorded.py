@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad.autograd.complex_gate import check_hook_result, check_seed
-from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name
+from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name, named
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.backend import user_code
 from glassgrad.errors import GraphError, ShapeError
@@ -185,6 +185,8 @@ def vjp(node: Node, g: Any) -> tuple:
         out = out if out.__class__ is tuple else (out,)
         if node.fn.name in _LINKED or node.attrs.get("node_name") in _LINKED_CALLS:
             out = tuple(_link(node, i, r) for i, r in enumerate(out))
+        elif node.fn.name in _UNLINKED:
+            out = _unlinked(node, out)
     return out
 
 
@@ -199,11 +201,28 @@ def vjp(node: Node, g: Any) -> tuple:
 #: in PyTorch.)
 _LINKED = frozenset(
     {"abs", "relu", "leaky_relu", "hardtanh", "max_pool2d", "max_pool3d", "adaptive_max_pool2d",
-     "adaptive_max_pool3d", "norm", "cdist"}
+     "adaptive_max_pool3d", "norm", "cdist",
+     # linear in the input, yet PyTorch's backward is an op of its own that takes the input
+     # (avg_pool2d_backward, reflection_pad2d_backward, nll_loss_backward ...): its gradient
+     # requires grad even for a constant incoming gradient, and an HVP through it gives zeros
+     "avg_pool2d", "avg_pool3d"}
 )  # fmt: skip
+#: As ``_LINKED``, but PyTorch's double backward there gives the op's inputs no gradient at all
+#: (convolution_backward's, the eval batch norm's, grid_sampler's): a second ``grad`` w.r.t. them
+#: is None (unused) rather than zeros, so results hang from them through ``Unlinked``, a node
+#: shown by PyTorch's name (``{}``: 2-D or 3-D, after the input).
+_UNLINKED = {
+    "conv2d": "ConvolutionBackwardBackward0", "conv3d": "ConvolutionBackwardBackward0",
+    "conv_transpose2d": "ConvolutionBackwardBackward0", "conv_transpose3d": "ConvolutionBackwardBackward0",
+    "grid_sample": "GridSampler{}DBackwardBackward0", "batch_norm_eval": "NativeBatchNormBackwardBackward0",
+}  # fmt: skip
 _LINKED_CALLS = frozenset(
-    {"ThresholdBackward0", "HardshrinkBackward0", "SoftshrinkBackward0", "PreluKernelBackward0"}
-)
+    {"ThresholdBackward0", "HardshrinkBackward0", "SoftshrinkBackward0", "PreluKernelBackward0",
+     "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0", "NllLossBackward0",
+     "NllLoss2DBackward0", "ReflectionPad1DBackward0", "ReflectionPad2DBackward0",
+     "ReflectionPad3DBackward0", "ReplicationPad1DBackward0", "ReplicationPad2DBackward0",
+     "ReplicationPad3DBackward0"}
+)  # fmt: skip
 
 
 def _link(node: Node, i: int, r: Any) -> Any:
@@ -225,6 +244,54 @@ def _link(node: Node, i: int, r: Any) -> Any:
     if isinstance(node.next[i], tensor_cls) and anchor.dtype != r.dtype:
         return r
     return where(constant(np.zeros(shape, dtype=bool)), anchor, r)
+
+
+class Unlinked(Primitive):
+    """z = a recorded gradient ``value``, hanging from ``inputs`` too.   VJP: g for ``value``,
+    None for each of ``inputs`` (a path to them that carries no gradient: ``_UNLINKED``)."""
+
+    register = False
+    name = "unlinked"
+
+    @staticmethod
+    def forward(ctx, value, *inputs):
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,) + (None,) * (len(ctx.next) - 1)
+
+
+@rule("unlinked")
+def _unlinked_rule(ctx, g):
+    return (g,) + (None,) * (len(ctx.next) - 1)
+
+
+def _unlinked(node: Node, out: tuple) -> tuple:
+    """``node``'s recorded gradients ``out``, each hanging from the node's inputs that require
+    grad (PyTorch's double-backward node takes them, and gives them no gradient)."""
+    tensor_cls, shapes = _tensor_cls[0], getattr(node, "shapes", None) or ()
+    # (a meta gradient has no values to hang: left as it is, as ``_link`` does)
+    tied = [
+        r
+        for r in out
+        if isinstance(r, tensor_cls) and not r.requires_grad and isinstance(r._data, np.ndarray)
+    ]
+    if not tied:
+        return out
+    # (the anchors' values are never read: a broadcast zero of each input's shape stands for it)
+    zero = np.zeros((), dtype=tied[0]._data.dtype)
+    anchors = [
+        operand(node, i, np.broadcast_to(zero, s))
+        for i, s in enumerate(shapes)
+        if s is not None and node.next[i] is not None
+    ]
+    if not anchors:
+        return out
+    name = _UNLINKED[node.fn.name]
+    if shapes[0] is not None:  # (grid_sample's input: tied only when it requires grad)
+        name = name.format(len(shapes[0]) - 2)
+    return tuple(named(Unlinked.apply(r, *anchors), name) if any(r is t for t in tied) else r for r in out)
 
 
 def arrays(grad: Any, in_grads: tuple) -> tuple:

@@ -130,10 +130,10 @@ def _gelu(ctx, g):
 
 @rule("elu")
 def _elu(ctx, g):
-    """where(x > 0, g, g s alpha e^(s x)), s the input scale (celu's 1 / alpha); in-place op:
-    where(y <= 0, g s (y + alpha), g)."""
+    """where(x > 0, g, g s alpha e^(s x)), s the gradient's input scale (celu's 1 / alpha, alpha
+    rounded to float32 as PyTorch's: ``Elu``); in-place op: where(y <= 0, g s (y + alpha), g)."""
     a, _ = saved(ctx)
-    alpha, s = ctx.attrs["alpha"], ctx.attrs.get("input_scale", 1.0)
+    alpha, s = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0)
     # At x = 0 the first derivative takes the left branch (alpha) and the second the right one
     # (0), as PyTorch's elu_double_backward (its mask is x < 0): x's value there enters as a constant.
     if ctx.attrs.get("result"):  # saved the result

@@ -142,10 +142,12 @@ class Elu(Function):
     """z = x if x > 0 else alpha (e^(s x) - 1), s = ``input_scale`` (celu's 1 / alpha).   VJP: g if
     x > 0 else g s alpha e^(s x), as PyTorch's (z / alpha + 1 would cancel); NaN at NaN, as its
     vectorised kernel (its scalar tail of under one SIMD width passes g). ``result=True`` (``elu_``)
-    saves z alone, as PyTorch's: VJP g where z > 0 (or NaN), else g (z + alpha)."""
+    saves z alone, as PyTorch's: VJP g where z > 0 (or NaN), else g s (z + alpha). The VJP's s is
+    ``grad_scale`` when given: celu's derivative in PyTorch takes 1 / alpha with alpha rounded to
+    float32 (``1.0/alpha.toFloat()``), its forward the exact 1 / alpha."""
 
     @staticmethod
-    def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0):
+    def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0, grad_scale=1.0):
         xp = array_module(x)
         xn = xp.where(x > 0, 0, x)  # no overflow in the branch not taken; elu(-0.0) = -0.0, as PyTorch
         neg = alpha * xp.expm1(xn * input_scale if input_scale != 1 else xn)
@@ -156,7 +158,7 @@ class Elu(Function):
     @staticmethod
     def backward(ctx, g):
         a, _ = ctx.saved
-        alpha, s, xp = ctx.attrs["alpha"], ctx.attrs.get("input_scale", 1.0), array_module(g)
+        alpha, s, xp = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0), array_module(g)
         if ctx.attrs.get("result"):  # saved the result
             _refuse_negative("elu_", "alpha", alpha)
             return xp.where(a <= 0, g * (a + alpha) if s == 1 else g * s * (a + alpha), g)
@@ -316,16 +318,20 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, result: bool = False) ->
     return LeakyRelu.apply(floating(x), slope=negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0, result: bool = False, input_scale: float = 1.0) -> Tensor:
+def elu(
+    x: Tensor, alpha: float = 1.0, result: bool = False, input_scale: float = 1.0, grad_scale: Any = None
+) -> Tensor:
     """x where x > 0, else alpha (e^(input_scale x) - 1); ``result``: save the result for
-    backward, as the in-place op does (``Elu``); ``input_scale``: celu's 1 / alpha.
+    backward, as the in-place op does (``Elu``); ``input_scale``: celu's 1 / alpha;
+    ``grad_scale``: the one its gradient takes (default ``input_scale``; see ``Elu``).
 
     Shape:
         Any shape; the output has the input's shape.
     """
     if alpha.__class__ is not float:
         alpha = number_arg("elu", "alpha", alpha, "Number")
-    scaled = {"input_scale": input_scale} if input_scale != 1 else {}
+    grad_scale = input_scale if grad_scale is None else grad_scale
+    scaled = {"input_scale": input_scale, "grad_scale": grad_scale} if input_scale != 1 else {}
     if result:
         return Elu.apply(floating(x), alpha=alpha, result=True, **scaled)
     return Elu.apply(floating(x), alpha=alpha, **scaled)

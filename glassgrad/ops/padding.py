@@ -12,6 +12,7 @@ import itertools
 from typing import Any
 
 from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
 from glassgrad.errors import ShapeError
@@ -155,6 +156,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
             )
         index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
     out = IndexPad.apply(input, index=tuple(index))
+    if mode != "circular":  # PyTorch's node (its double backward reads the input: recorded._LINKED_CALLS)
+        named(out, f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pairs)}DBackward0")
     return out if mode == "circular" else channels_last_if(out, input)  # PyTorch's circular: contiguous
 
 

@@ -260,7 +260,9 @@ def test_rrelu_eval_is_leaky_relu_with_the_mean_slope_and_training_draws_seeded_
 
 INPLACE = [
     ("selu", lambda x, ip: F.selu(x, inplace=ip)),
-    ("celu", lambda x, ip: F.celu(x, 0.7, inplace=ip)),
+    # (an alpha exact in float32: PyTorch's celu gradient rounds alpha to float32, which its
+    # in-place form's result-based gradient does not undo; tests/autograd/test_double_backward_round60.py)
+    ("celu", lambda x, ip: F.celu(x, 0.75, inplace=ip)),
     ("mish", lambda x, ip: F.mish(x, inplace=ip)),
     ("hardswish", lambda x, ip: F.hardswish(x, inplace=ip)),
     ("hardsigmoid", lambda x, ip: F.hardsigmoid(x, inplace=ip)),

@@ -121,11 +121,21 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     if inplace:
         return in_place(input, "celu", _celu_result, alpha)
     # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
-    return named(quietly(_A.elu, floating(input), alpha, False, 1.0 / alpha), "CeluBackward0")
+    return named(
+        quietly(_A.elu, floating(input), alpha, False, 1.0 / alpha, _celu_grad_scale(alpha)), "CeluBackward0"
+    )
 
 
 def _celu_result(x: Tensor, alpha: float) -> Tensor:
-    return named(quietly(_A.elu, floating(x), alpha, True, 1.0 / alpha), "CeluBackward1")
+    return named(
+        quietly(_A.elu, floating(x), alpha, True, 1.0 / alpha, _celu_grad_scale(alpha)), "CeluBackward1"
+    )
+
+
+def _celu_grad_scale(alpha: float) -> float:
+    """The 1 / alpha of PyTorch's celu derivative, alpha rounded to float32 (``alpha.toFloat()``)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / float(np.float32(alpha))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002

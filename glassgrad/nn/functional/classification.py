@@ -153,7 +153,8 @@ def nll_loss(
         out = loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
     else:
         out = _squeeze_unbatched(_reduce(loss, reduction), unbatched, reduction)
-    return named(out, "NllLossBackward0")  # PyTorch's one node, not our last op's (Div, Sum ...)
+    # PyTorch's one node, not our last op's (Div, Sum ...)
+    return named(out, "NllLossBackward0" if x.ndim <= 2 else "NllLoss2DBackward0")
 
 
 def cross_entropy(

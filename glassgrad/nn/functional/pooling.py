@@ -284,8 +284,9 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
             m = averaging_matrix(d, size[0], dtype, x.is_meta)
             out = matmul(m, out.reshape(n, c, d, size[1] * size[2])).reshape(n, c, *size)
     out = out.squeeze(0) if unbatched else out
-    # PyTorch's node: its 1-D pooling is the 2-D one and a squeeze, an output of ones a mean
+    # PyTorch's nodes: 1-D pooling is the 2-D one (recorded._LINKED_CALLS) and a squeeze; ones: a mean
     if nd == 1:
+        out = out if size[-1] == 1 else named(out.unsqueeze(-2), "AdaptiveAvgPool2DBackward0").squeeze(-2)
         return named(out, "SqueezeBackward1")
     return named(out, "MeanBackward1" if all(o == 1 for o in size) else f"AdaptiveAvgPool{nd}DBackward0")
 

@@ -280,7 +280,9 @@ def multi_margin_loss(
         _constant(op, "weight", weight)
     xp = array_module(flat)
     picked = _I.gather(x, 1, Tensor(flat[:, None], _wrap=True))  # (N, 1): x_y
-    h = _E.where((z := (margin - picked) + x) > 0, z, 0.0)  # (N, C); a where: relu passes a nan on
+    # (N, C): the where drops a nan margin as the kernel's z > 0 does; the relu keeps the gradient
+    # linked to x (PyTorch's own backward node reads the input: a second derivative is 0, not None)
+    h = _E.where((z := (margin - picked) + x) > 0, z, 0.0).relu()
     if p == 2:
         h = h * h
     if weight is not None:
@@ -322,7 +324,7 @@ def multilabel_margin_loss(
     picked = _I.gather(x, 1, Tensor(safe, _wrap=True))  # (N, K): x at each listed class
     z = (1.0 - picked).unsqueeze(2) + x.unsqueeze(1)  # (N, K, C): 1 - x_j + x_i
     pairs = listed[:, :, None] & ~is_target[:, None, :]
-    loss = _E.where(pairs, _E.where(z > 0, z, 0.0), 0.0).sum((1, 2)) / c  # (N,)
+    loss = _E.where(pairs, _E.where(z > 0, z, 0.0).relu(), 0.0).sum((1, 2)) / c  # (N,); relu: as above
     if reduction == "none" and input.ndim < 2:
         return loss.reshape(())
     return _mean_or_zero(loss, reduction)

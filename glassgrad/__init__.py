@@ -396,5 +396,5 @@ from glassgrad.public_names import own_names as _own_names  # noqa: E402 - pickl
 _own_names(globals(), __all__, "glassgrad", Tensor)
 if __import__("importlib.util").util.find_spec("einops"):  # einops on our tensors (einops.py)
     from glassgrad import einops as _einops  # noqa: F401
-# torch.multiprocessing, torch.functional (out=/axis= ops), torch.overrides, torch.quasirandom: last, as torch's
-from glassgrad import functional, library, multiprocessing, overrides, quasirandom  # noqa: E402, F401
+# torch.multiprocessing, torch.functional (out=/axis= ops), torch.overrides, torch.quasirandom, torch.__future__: last, as torch's
+from glassgrad import __future__, functional, library, multiprocessing, overrides, quasirandom  # noqa: E402, F401

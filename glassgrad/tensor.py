@@ -312,7 +312,9 @@ class Tensor:
         cls = type(self)
         if cls is Tensor or not tensor_subclass.named_in_repr(cls):
             return tensor_repr(self._data, extras)
-        return tensor_repr(self._data, extras, f"{cls.__name__}(")
+        text = tensor_repr(self._data, extras, f"{cls.__name__}(")
+        # nn.Parameter of a user's subclass is that subclass flagged _is_param (nn/parameter.py)
+        return f"Parameter({text})" if getattr(self, "_is_param", False) else text
 
     def __str__(self) -> str:
         return self.__repr__()

@@ -123,6 +123,16 @@ def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **_: Any
     return _recast(out, cls)
 
 
+def module_load(self: Tensor, other: Tensor, assign: bool = False) -> Tensor:
+    """``Tensor.module_load``: what ``load_state_dict`` swaps into a module in place of ``self``
+    when ``__future__.set_swap_module_params_on_conversion(True)``: ``other.detach()`` with
+    ``assign``, else ``self.copy_(other).detach()``. A Tensor subclass changes what it loads by
+    answering this method in its ``__torch_function__`` (asked for ``self`` and ``other``)."""
+    if assign:
+        return other.detach()
+    return self.copy_(other).detach()
+
+
 def made(self: Tensor) -> bool:
     """Whether a subclass instance already holds its data (its ``__new__`` made it)."""
     return hasattr(self, "_data")
@@ -288,6 +298,8 @@ Tensor.__torch_function__ = classmethod(torch_function_default)
 Tensor.__init_subclass__ = classmethod(_init_subclass)
 Tensor.as_subclass = as_subclass
 Tensor._make_subclass = staticmethod(_make_subclass)
+Tensor.module_load = module_load
+module_load.__qualname__ = "Tensor.module_load"
 Tensor.__reduce_ex__ = _reduce_ex
 Tensor.__deepcopy__ = _deepcopy
 as_subclass.__qualname__ = "Tensor.as_subclass"

@@ -28,6 +28,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from glassgrad import __future__ as _future
 from glassgrad import dtypes
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.device import (
@@ -43,7 +44,7 @@ from glassgrad.half_rounding import half_source
 from glassgrad.legacy import legacy_dtype
 from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
-from glassgrad.nn.parameter import is_lazy
+from glassgrad.nn.parameter import Parameter, is_lazy
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -94,6 +95,16 @@ class _ArrayConversion:
             new = new.as_subclass(t.__class__)
         if t.requires_grad:  # (PyTorch's is a ToCopyBackward0 non-leaf; here a leaf)
             new.requires_grad_(True)
+        return new
+
+    def new_parameter(self, p: Tensor) -> Tensor:
+        """``p`` converted as PyTorch's ``_apply`` does under
+        ``__future__.set_overwrite_module_params_on_conversion(True)``: a new Parameter over the
+        converted array (over ``p``'s own when nothing changes) with ``p``'s ``requires_grad``, its
+        gradient converted into the new one's ``.grad``."""
+        new = Parameter(self.replace(p), p.requires_grad)
+        if p._grad is not None:
+            new.grad = self(p._grad)
         return new
 
     def convert_in_place(self, t: Tensor) -> None:
@@ -260,7 +271,8 @@ class Conversion:
         """PyTorch's ``Module._apply``, which third-party code calls and overrides: each child's
         ``_apply(fn)`` first (``recurse``), then ``fn`` (tensor -> tensor) on this module's
         parameters, their gradients and its buffers, without recording. A parameter keeps its
-        object and takes the result as its ``.data``, as PyTorch's default; a buffer is replaced.
+        object and takes the result as its ``.data``, as PyTorch's default (a new Parameter under
+        ``__future__.set_overwrite_module_params_on_conversion(True)``); a buffer is replaced.
         The conversions of this class (``to``, ``double`` ...) pass an ``_ArrayConversion``,
         which changes each parameter's array in place of the same object and replaces each buffer
         that changes."""
@@ -270,8 +282,11 @@ class Conversion:
         arrays = fn if isinstance(fn, _ArrayConversion) else None
         with no_grad():
             if arrays is not None:
-                for p in self._parameters.values():
-                    if p is not None:
+                overwrite = _future._overwrite_module_params_on_conversion
+                for key, p in self._parameters.items():
+                    if p is not None and overwrite:
+                        self._parameters[key] = arrays.new_parameter(p)
+                    elif p is not None:
                         arrays.convert_in_place(p)
                 for key, b in self._buffers.items():
                     if b is not None:

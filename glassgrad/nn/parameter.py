@@ -63,6 +63,8 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         make = getattr(type(data), "_parameter_of", None)
         if make is not None:
             return make(data, requires_grad)
+        if isinstance(data, Tensor) and not _own_class(type(data)):
+            return _custom_parameter(data, requires_grad)
         return super().__new__(cls)
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
@@ -79,6 +81,30 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         if id(self) not in memo:
             memo[id(self)] = type(self)(self._data.copy(), self.requires_grad)  # its own memory: not shared
         return memo[id(self)]
+
+
+def _own_class(t: type) -> bool:
+    """Whether ``t`` is Tensor or one of glassgrad's own subclasses (a Buffer, a sparse tensor):
+    PyTorch makes those a Parameter; another class is a user's (see ``_custom_parameter``)."""
+    return t is Tensor or t.__module__.startswith("glassgrad.")
+
+
+def _custom_parameter(data: Tensor, requires_grad: bool) -> Tensor:
+    """``nn.Parameter(x)`` of a user's Tensor subclass, as PyTorch's: not a Parameter but
+    ``x.detach()``, still of ``x``'s class (so its ``__torch_function__`` keeps running in the
+    module's forward), flagged ``_is_param`` so that modules and ``isinstance(p, Parameter)``
+    take it as one. A class whose ``detach`` gives another type (a Parameter subclass, one that
+    turns ``__torch_function__`` off) is refused with PyTorch's error."""
+    t = data.detach().requires_grad_(requires_grad)
+    if type(t) is not type(data):
+        raise RuntimeError(
+            f"Creating a Parameter from an instance of type {type(data).__name__} requires that "
+            f"detach() returns an instance of the same type, but return type {type(t).__name__} was "
+            "found instead. To use the type as a Parameter, please correct the detach() semantics "
+            "defined by its __torch_dispatch__() implementation."
+        )
+    t._is_param = True
+    return t
 
 
 class Buffer(Tensor):

@@ -6,11 +6,11 @@ so that they are the finished top-level functions (with ``out=``). The rest are 
 ``ops/special_more.py``: entr, erfcx, ndtr, ndtri, log_ndtr, xlog1py, multigammaln, i1, i0e and
 i1e, each with PyTorch's ``out=``; gammainc/gammaincc in ``ops/special_gamma.py``.
 
-``modified_bessel_i0``/``modified_bessel_i1`` are i0/i1. The orthogonal polynomials (Chebyshev T, U,
-V, W and their shifted forms, Hermite H and He, Laguerre, Legendre) are in
-``ops/special_polynomials.py``, without gradient as PyTorch's; the Hurwitz ``zeta`` in
+The orthogonal polynomials (Chebyshev T, U, V, W and their shifted forms, Hermite H and He,
+Laguerre, Legendre) are in ``ops/special_polynomials.py``, without gradient as PyTorch's; the Hurwitz ``zeta`` in
 ``ops/special_zeta.py``; the Bessel functions J0, J1, Y0, Y1, K0, K1 (and scaled K), the
-spherical j0 and Airy's Ai in ``ops/special_bessel.py``. Every function of PyTorch 2.13's
+spherical j0, Airy's Ai and I0, I1 (``modified_bessel_i0``/``i1``: i0/i1's values without their
+gradient) in ``ops/special_bessel.py``. Every function of PyTorch 2.13's
 ``torch.special`` is here (``_NOT_IMPLEMENTED`` would name one that is not).
 """
 
@@ -38,13 +38,13 @@ entr, erfcx, log_ndtr, multigammaln, ndtr, ndtri, xlog1py, i1, i0e, i1e = (
     legendre_polynomial_p,
 ) = (_out_keyword(getattr(_sp, n), n, "cast") for n in _sp.__all__)  # fmt: skip
 zeta = _out_keyword(_zeta, "zeta", "cast")
-# the Bessel functions J, Y, K and spherical j0, with PyTorch's out= (no gradient, as PyTorch's)
+# the Bessel functions J, Y, K, I and spherical j0, with PyTorch's out= (no gradient, as PyTorch's:
+# modified_bessel_i0/i1 are i0/i1's values without their gradient)
 (
-    airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0, modified_bessel_k1,
-    scaled_modified_bessel_k0, scaled_modified_bessel_k1, spherical_bessel_j0,
+    airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_i0, modified_bessel_i1,
+    modified_bessel_k0, modified_bessel_k1, scaled_modified_bessel_k0, scaled_modified_bessel_k1,
+    spherical_bessel_j0,
 ) = (_out_keyword(getattr(_sb, n), n, "cast") for n in _sb.__all__)  # fmt: skip
-# PyTorch's second names for I1 and I0 (its modified_bessel_* record no gradient; these do)
-modified_bessel_i1 = i1
 
 #: torch.special name -> glassgrad top-level name
 _TOP_LEVEL = {
@@ -52,14 +52,12 @@ _TOP_LEVEL = {
     "polygamma": "polygamma", "erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "exp2": "exp2",
     "expm1": "expm1", "log1p": "log1p", "i0": "i0", "sinc": "sinc", "round": "round",
     "softmax": "softmax", "log_softmax": "log_softmax", "logsumexp": "logsumexp", "xlogy": "xlogy",
-    "modified_bessel_i0": "i0",
 }  # fmt: skip
 
 # The aliases are served by __getattr__ below (ruff cannot see them: F822).
 __all__ = [  # noqa: F822
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
-    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
-    "multigammaln", "ndtr", "ndtri", "gammainc", "gammaincc",
+    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "gammainc", "gammaincc",
     "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta", *_sb.__all__, *_sp.__all__,
 ]  # fmt: skip
 

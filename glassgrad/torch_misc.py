@@ -15,6 +15,7 @@ from glassgrad import dtypes
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import flag
 from glassgrad.ops.alpha_checks import scaled_pair
+from glassgrad.ops.renorm import renorm as _renorm_op
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.threads import check_thread_count
@@ -266,6 +267,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     if maxnorm < 0:
         raise ValueError(f"renorm: expected a non-negative maxnorm, got {maxnorm}")
     d = normalize_dim(dim, input.ndim, "renorm", tuple(input.shape))  # (it wrapped dim 5 to 1)
+    if input._data.dtype.kind == "f":  # one op with PyTorch's backward (ops/renorm.py)
+        return with_out(_renorm_op(input, p, d, maxnorm), out, "renorm")
     others = tuple(k for k in range(input.ndim) if k != d)
     scaled = input.detach().norm(p, dim=others, keepdim=True) > maxnorm  # (a nan norm is not scaled)
     # the slices left alone pass input and its gradient through untouched, as PyTorch's backward

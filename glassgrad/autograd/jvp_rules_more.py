@@ -126,3 +126,16 @@ def _sampled(ts, xs, z, attrs):
     """The draws of a sampler (``normal``, ``bernoulli``, ``poisson``):  t_z = 0, as PyTorch's
     (its derivative is zero; the VJP's twin)."""
     return np.zeros(z.shape, dtype=z.dtype)
+
+
+@rule("renorm")
+def _renorm(ts, xs, z, attrs):
+    """PyTorch's renorm_jvp: where(N > maxnorm, f (t - x / (N + 1e-7) t_N), t) with
+    f = maxnorm / (N + 1e-7) and t_N the slice norm's tangent (the ``norm`` op's VJP of ones times
+    t, summed), N in x's dtype."""
+    x, t = xs[0], ts[0]
+    p, axes, maxnorm = attrs.get("p", 2.0), attrs.get("axes", ()), attrs.get("maxnorm", 1.0)
+    n, ctx = run("norm", [x], {"p": p, "axis": axes, "keepdims": True})
+    tn = np.sum(grads(ctx, np.ones(n.shape, dtype=n.dtype), [None])[0] * t, axis=axes, keepdims=True)
+    inv = 1 / (n + 1e-7)
+    return np.where(n > maxnorm, (inv * maxnorm) * (t - x * inv * tn), t)

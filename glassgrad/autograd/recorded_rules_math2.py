@@ -153,6 +153,47 @@ def _zero_slope(ctx, g):
     return constant(np.zeros(tuple(g.shape), dtype=g._data.dtype))
 
 
+@rule("flat_pair")
+def _flat_pair(ctx, g):
+    """(g where a != b for nextafter's input, else 0; 0): zeros constants, as ``zero_slope``'s."""
+    need = ctx.needs_input_grad
+    zero = constant(np.zeros(tuple(g.shape), dtype=g._data.dtype))
+    ga = None
+    if need[0]:
+        ga = _sel(np.not_equal(*saved(ctx)), g) if ctx.attrs.get("op") == "nextafter" else zero
+    return ga, zero if need[1] else None
+
+
+@rule("renorm")
+def _renorm(ctx, g):
+    """PyTorch's renorm_backward (``ops/renorm.py``) in Tensor ops: norm and slice sums in the
+    accumulation dtype, then where(N > maxnorm, (maxnorm / (N + 1e-7)) (g - nb / (N + 1e-7)), g).
+    Its masks select after the division or power, unguarded, so that a second backward gives
+    PyTorch's NaN at x = 0 for p < 1 (0 times the inf slope of |x|^(p-1))."""
+    (x,) = saved(ctx)
+    p, axes, maxnorm = ctx.attrs["p"], ctx.attrs["axes"], ctx.attrs["maxnorm"]
+    xt = operand(ctx, 0, x)
+    acc = {np.dtype(np.float16): gg.float32, np.dtype(np.float32): gg.float64}.get(x.dtype)
+    n = (xt if acc is None else xt.to(acc)).norm(p, dim=axes, keepdim=True)
+    s = (xt * g if acc is None else (xt * g).to(acc)).sum(dim=axes, keepdim=True)
+    nd, zero = n._data, n._data == 0
+    sgn = constant(np.where(np.isnan(x), 0, np.sign(x)))
+    if p == 1:
+        nb = sgn * s
+    elif p == 2:
+        nb = s * _sel(~zero, xt / n)
+    elif math.isinf(p):
+        mask = (np.abs(x) == nd) | np.isnan(x)
+        nb = sgn * ((s / constant(mask.sum(axis=axes, keepdims=True))) * constant(mask.astype(x.dtype)))
+    elif p < 1:
+        nb = sgn * _sel(x != 0, gg.abs(xt) ** (p - 1)) * s * n ** (1 - p)
+    else:
+        scaled = sgn * gg.abs(xt) ** (p - 1) if p < 2 else xt * gg.abs(xt) ** (p - 2)
+        nb = scaled * _sel(~zero, s / n ** (p - 1))
+    inv = 1 / (n + 1e-7)
+    return _sel(nd > maxnorm, ((maxnorm * inv) * (g - inv * nb)).to(g.dtype), g)
+
+
 # ------------------------------------------------------------------ binary math
 @rule("hypot")
 def _hypot(ctx, g):

@@ -92,7 +92,9 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = array_module(x).maximum(x, 0)  # NaN stays NaN
+        # NaN stays NaN; 0 first: NumPy returns its second operand on a tie, so -0.0 stays -0.0,
+        # as PyTorch's relu (same ufunc, same cost)
+        out = array_module(x).maximum(0, x)
         if ctx.needs_input_grad[0]:  # nothing saved when no gradient is wanted (eval, integer input)
             ctx.save_for_backward(out)
         return out

@@ -35,7 +35,14 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
         ctx.save_for_backward(a)
-        return array_module(a).clip(a, lo, hi).astype(a.dtype, copy=False)
+        xp = array_module(a)
+        # one bound: the bound first, as NumPy returns its second operand on a tie, so a keeps its
+        # zero's sign (clamp_max(-0.0, 0) is -0.0, as PyTorch's; clip gives the bound's there)
+        if lo is None and hi is not None:
+            return xp.minimum(hi, a).astype(a.dtype, copy=False)
+        if hi is None and lo is not None:
+            return xp.maximum(lo, a).astype(a.dtype, copy=False)
+        return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

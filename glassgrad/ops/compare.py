@@ -1,7 +1,8 @@
 """Comparisons, logical ops, rounding, ``floor_divide`` and ``remainder``: computed directly on the
 arrays, with results that carry no gradient (no node is recorded) — except ``remainder`` (``%``) of
-floats, which PyTorch differentiates (its primitive ``Remainder``), and the rounding functions and
-``sign`` of a tensor that requires grad, recorded with a zero gradient as PyTorch's (``zero_slope.py``).
+floats, which PyTorch differentiates (its primitive ``Remainder``), the rounding functions and
+``sign`` of a tensor that requires grad, recorded with a zero gradient as PyTorch's, and float
+``floor_divide``, recorded with none (a backward through it raises, as PyTorch's) (``zero_slope.py``).
 
 ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, the ``logical_*`` ops, ``isnan`` and ``isfinite`` give
 bool tensors. Binary ones broadcast and coerce their operands like every elementwise op
@@ -26,7 +27,7 @@ from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
 from glassgrad.ops.math_more import modulo_backward, modulo_forward
-from glassgrad.ops.zero_slope import recorded_step, step_value
+from glassgrad.ops.zero_slope import NoDerivativePair, recorded_pair, recorded_step, step_value
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -158,7 +159,18 @@ def _trunc_divide(xp: Any, x: Any, y: Any) -> Any:
     return xp.trunc(xp.true_divide(x, y))
 
 
-floor_divide = _division("floor_divide")
+_floor_divide = _division("floor_divide")
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a // b`` (broadcasting). With a floating operand that requires grad, PyTorch
+    records a node with no derivative (``NotImplemented``): backward through it raises. An integer
+    divisor holding 0 raises ``ZeroDivisionError``; a float one gives inf / nan."""
+    a, b = operands(a, b, "floor_divide")
+    node = recorded_pair(NoDerivativePair, a, b, "floor_divide")
+    return node if node is not None else _floor_divide(a, b)
+
+
 _int_remainder = _division("remainder")
 
 

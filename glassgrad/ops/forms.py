@@ -20,6 +20,8 @@ from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.composite import _arr, number_first, with_out
+from glassgrad.ops.operands import operands
+from glassgrad.ops.zero_slope import FlatPair, recorded_pair
 from glassgrad.random_fills import check_std
 from glassgrad.tensor import Tensor
 
@@ -49,12 +51,13 @@ def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
-    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (no gradient then),
-    computed as ``//`` is (integers stay integers and exact; an integer 0 divisor raises)."""
-    if rounding_mode == "floor":
-        q = compare.floor_divide(input, other)
-    elif rounding_mode == "trunc":
-        q = compare.trunc_divide(input, other)
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient (a zero gradient
+    then, PyTorch's ``DivBackward2``), computed as ``//`` is (integers stay integers and exact; an
+    integer 0 divisor raises)."""
+    if rounding_mode in ("floor", "trunc"):
+        q = recorded_pair(FlatPair, *operands(input, other, "div"), rounding_mode)
+        if q is None:
+            q = (compare.floor_divide if rounding_mode == "floor" else compare.trunc_divide)(input, other)
     elif rounding_mode is not None:
         raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got {rounding_mode!r}")
     else:

@@ -1,7 +1,6 @@
-"""More two-input elementwise math, as PyTorch has it: copysign, fmax/fmin, fmod, hypot,
-logaddexp/logaddexp2, xlogy and float_power; and, without a gradient, nextafter and the bit shifts.
-The one-input functions (asinh ..., sinc, frac, trunc, the special functions) are in
-``unary_more.py``.
+"""More two-input elementwise math, as PyTorch has it: copysign, fmax/fmin, fmod, hypot, logaddexp/
+logaddexp2, xlogy, float_power, nextafter (gradient g to input, as PyTorch's) and the bit shifts.
+The one-input functions (asinh ..., sinc, frac, trunc, the special functions): ``unary_more.py``.
 
 Dtypes follow PyTorch: integer inputs of copysign and xlogy are promoted to the default float
 dtype; hypot, logaddexp(2) and nextafter refuse integers, as PyTorch does; fmax/fmin and fmod keep
@@ -29,6 +28,7 @@ from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.elementwise import Pow, operands
 from glassgrad.ops.operands import promoted_floats as _promoted_operands
+from glassgrad.ops.zero_slope import FlatPair, recorded_pair
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -352,11 +352,12 @@ def _double(x: Any) -> Any:
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    """The next float after input toward other, elementwise; floating tensors only, no gradient."""
+    """The next float after input toward other, elementwise; floating tensors only (VJP: g, 0)."""
     _tensor_only("nextafter", input=input, other=other)
     a, b = _float_operands("nextafter", input, other)
     _broadcastable("nextafter", a._data, b._data)
-    return Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
+    node = recorded_pair(FlatPair, a, b, "nextafter")  # NextafterBackward0, as PyTorch's
+    return node if node is not None else Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
 
 
 def _kind(t: Any) -> str:

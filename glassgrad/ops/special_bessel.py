@@ -1,6 +1,6 @@
 """``torch.special``'s Bessel functions: ``bessel_j0``/``j1``, ``bessel_y0``/``y1``,
-``modified_bessel_k0``/``k1`` (and ``scaled_modified_bessel_k0``/``k1``, e^x K(x)), and
-``spherical_bessel_j0`` = sin(x) / x. Computed in float64 and rounded to the input's float dtype.
+``modified_bessel_k0``/``k1`` (and ``scaled_modified_bessel_k0``/``k1``, e^x K(x)),
+``spherical_bessel_j0`` = sin(x) / x, and ``modified_bessel_i0``/``i1`` (torch.i0/i1's values). Computed in float64 and rounded to the input's float dtype.
 
 How each is computed (float64 error about 1e-15 against the true value; PyTorch's Cephes kernels
 lose more where x is huge, since they reduce x - pi/4 themselves):
@@ -35,11 +35,13 @@ from glassgrad.errors import DTypeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special_series import i0_array, i1_array
+from glassgrad.ops.unary_more import _in_float64, _overflow_like_pytorch
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
-    "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+    "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+    "spherical_bessel_j0",
 ]  # fmt: skip
 
 _GAMMA = 0.5772156649015329  # Euler's constant
@@ -181,7 +183,11 @@ def _k(xp, x, nu: int, scaled: bool):
     return out
 
 
-def _make(name: str, compute: Callable, doc: str) -> Callable:
+def _make(name: str, compute: Callable, doc: str, first_kind: bool = False) -> Callable:
+    """The tensor function ``name`` of ``compute(xp, float64 values)``; ``first_kind``: of
+    ``compute(float64 values)`` with torch.i0/i1's overflow (their e^|x| factor's), as PyTorch's
+    modified_bessel_i0/i1 give the values of its i0/i1."""
+
     def fn(input: Tensor) -> Tensor:  # noqa: A002
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
@@ -193,6 +199,8 @@ def _make(name: str, compute: Callable, doc: str) -> Callable:
         xp = array_module(x)
         if isinstance(x, MetaArray):
             return Tensor(meta_array(x.shape, x.dtype), _wrap=True)
+        if first_kind:
+            return Tensor(_overflow_like_pytorch(_in_float64(compute, x), x), _wrap=True)
         with xp.errstate(all="ignore"):
             out = compute(xp, x.astype(xp.float64).reshape(-1))
         return Tensor(xp.asarray(out.reshape(x.shape), dtype=x.dtype), _wrap=True)
@@ -258,6 +266,9 @@ modified_bessel_k1 = _make(
 scaled_modified_bessel_k0 = _make("scaled_modified_bessel_k0", _k_at(0, True), "e^x K0(x).")
 scaled_modified_bessel_k1 = _make("scaled_modified_bessel_k1", _k_at(1, True), "e^x K1(x).")
 spherical_bessel_j0 = _make("spherical_bessel_j0", _j0_spherical, "j0(x) = sin(x) / x, 1 at 0.")
+# torch.i0/special.i1's values, but no gradient and no float16 kernel (PyTorch's own kernels)
+modified_bessel_i0 = _make("modified_bessel_i0", i0_array, "I0(x), the modified Bessel function.", True)
+modified_bessel_i1 = _make("modified_bessel_i1", i1_array, "I1(x), the modified Bessel function.", True)
 
 
 _AI0, _AIP0 = 0.3550280538878172, -0.2588194037928068  # Ai(0), Ai'(0)

@@ -174,20 +174,7 @@ class Norm(Function):
         xp = array_module(x)
         # half precision accumulates in float32, as PyTorch's: |x|^2 of 3e4 would overflow float16
         w = x.astype(xp.float32) if x.dtype == xp.float16 else x
-        ax = xp.abs(w)
-        with np.errstate(divide="ignore", over="ignore"):
-            if p == math.inf:
-                out = xp.max(ax, axis=axis, keepdims=keepdims)
-            elif p == -math.inf:
-                out = xp.min(ax, axis=axis, keepdims=keepdims)
-            elif p == 0:
-                out = xp.sum(w != 0, axis=axis, keepdims=keepdims)
-            elif p == 1:
-                out = xp.sum(ax, axis=axis, keepdims=keepdims)
-            elif p == 2:
-                out = xp.sqrt(xp.sum(w * w, axis=axis, keepdims=keepdims))
-            else:
-                out = xp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+        out = vector_norm_array(w, p, axis, keepdims)
         out = c_layout(xp.asarray(out).astype(x.dtype, copy=False))  # row-major, as PyTorch's
         ctx.save_for_backward(x, out)
         return out
@@ -201,6 +188,24 @@ class Norm(Function):
             return _norm_vjp(ctx, g, x, out)
         wide = (a.astype("float32") for a in (g, x, out))  # in float32 too: g / z underflows float16
         return _norm_vjp(ctx, *wide).astype(x.dtype)
+
+
+def vector_norm_array(w: Any, p: float, axis: Any, keepdims: bool) -> Any:
+    """The p-norm of the array ``w`` over ``axis`` in ``w``'s dtype (``Norm``'s values)."""
+    xp = array_module(w)
+    ax = xp.abs(w)
+    with np.errstate(divide="ignore", over="ignore"):
+        if p == math.inf:
+            return xp.max(ax, axis=axis, keepdims=keepdims)
+        if p == -math.inf:
+            return xp.min(ax, axis=axis, keepdims=keepdims)
+        if p == 0:
+            return xp.sum(w != 0, axis=axis, keepdims=keepdims)
+        if p == 1:
+            return xp.sum(ax, axis=axis, keepdims=keepdims)
+        if p == 2:
+            return xp.sqrt(xp.sum(w * w, axis=axis, keepdims=keepdims))
+        return xp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
 
 
 def _norm_vjp(ctx, g, x, out):
@@ -286,8 +291,9 @@ def std(
     return Std.apply(x, axis=axis, keepdims=keepdim, correction=c)
 
 
-def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
     """log(sum(exp(x))) over ``dim``, stable at any magnitude; integer inputs become float.
+    ``dim`` is required, as PyTorch's (None is refused there too).
 
     Shape:
         ``x.shape`` with the reduced dims removed (kept as 1 with ``keepdim``).
@@ -296,6 +302,8 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor: 
     >>> round(gg.tensor([10000.0, 10000.0]).logsumexp(0).item(), 3)  # 1e4 + log 2, no overflow
     10000.693
     """
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     axis = normalize_dims("logsumexp", input._data.ndim, dim)
     return LogSumExp.apply(floating(input), axis=axis, keepdims=keepdim)
 

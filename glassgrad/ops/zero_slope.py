@@ -8,6 +8,10 @@ Only a floating tensor that requires grad, with grad mode on, or one that carrie
 tangent (whose output's tangent is then 0, as PyTorch's) takes this path (``compare.py``,
 ``unary_more.trunc``); anything else is computed without a node. ``step_value`` is the arrays'
 computation both paths share.
+
+Two operands (``FlatPair``, ``NoDerivativePair``): ``div(rounding_mode="floor"/"trunc")`` records
+zeros (``DivBackward2``), ``nextafter`` passes g to its input (``NextafterBackward0``), and float
+``floor_divide`` records a node whose backward raises (``NotImplemented``), as PyTorch's.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module, quietly
+from glassgrad.errors import GraphError
 from glassgrad.tensor import Tensor
 
-__all__ = ["ZeroSlope", "recorded_step", "step_value"]
+__all__ = ["ZeroSlope", "recorded_step", "step_value", "FlatPair", "NoDerivativePair", "recorded_pair"]
 
 _NAMES = {"floor": "Floor", "ceil": "Ceil", "round": "Round", "trunc": "Trunc", "sign": "Sign", "sgn": "Sgn"}
 
@@ -77,3 +82,66 @@ def recorded_step(a: Tensor, op: str, decimals: int = 0) -> Tensor | None:
     if not ((a.requires_grad and is_grad_enabled()) or is_dual(a)) or a._data.dtype.kind != "f":
         return None
     return ZeroSlope.apply(a, op=op, decimals=decimals)
+
+
+# ------------------------------------------------------------------ two operands
+#: ``FlatPair``'s computations, by its ``op`` attribute (floating arrays only).
+_PAIRS = {
+    "floor": lambda xp, a, b: xp.floor_divide(a, b),  # 1 // -inf = -1, as PyTorch's (floor(-0.0) is -0)
+    "trunc": lambda xp, a, b: xp.trunc(xp.true_divide(a, b)),
+    "nextafter": lambda xp, a, b: xp.nextafter(a, b),
+    "floor_divide": lambda xp, a, b: xp.floor_divide(a, b),
+}
+_PAIR_NODES = {"floor": "DivBackward2", "trunc": "DivBackward2", "nextafter": "NextafterBackward0"}
+
+
+class FlatPair(Function):
+    """z = op(a, b) for a function of two floats flat in b (and in a, but nextafter's a):
+    ``div(a, b, rounding_mode="floor"/"trunc")`` (``DivBackward2``) and ``nextafter``
+    (``NextafterBackward0``).   VJP: zeros; nextafter's a gets g where a != b (one ulp's move),
+    0 where it returns b, as PyTorch's formulas."""
+
+    name = "flat_pair"
+    node_name_by = staticmethod(lambda attrs: _PAIR_NODES[attrs.get("op", "floor")])
+
+    @staticmethod
+    def forward(ctx, a, b, op="floor"):
+        if op == "nextafter" and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(a, b)
+        return array_module(a, b).asarray(quietly(_PAIRS[op], array_module(a, b), a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        xp = array_module(g)
+        ga = None
+        if need[0]:
+            ga = xp.where(xp.not_equal(*ctx.saved), g, 0) if ctx.saved else xp.zeros_like(g)
+        return ga, xp.zeros_like(g) if need[1] else None
+
+
+class NoDerivativePair(Function):
+    """z = op(a, b) for a function of two floats that PyTorch records with no derivative
+    (``floor_divide``: its ``NotImplemented`` node): backward through it raises."""
+
+    name = "floor_divide"
+    node_name = "NotImplemented"
+    register = False
+
+    @staticmethod
+    def forward(ctx, a, b, op="floor_divide"):
+        return array_module(a, b).asarray(quietly(_PAIRS[op], array_module(a, b), a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError(f"the derivative for {ctx.attrs.get('op', 'floor_divide')} is not implemented")
+
+
+def recorded_pair(cls: type, a: Any, b: Any, op: str) -> Tensor | None:
+    """``cls.apply(a, b, op=op)`` when a floating operand requires grad (grad mode on) or carries a
+    tangent; None otherwise (the caller computes without a node). ``a``, ``b``: coerced operands."""
+    for t in (a, b):
+        if isinstance(t, Tensor):
+            if t._data.dtype.kind == "f" and ((t.requires_grad and is_grad_enabled()) or is_dual(t)):
+                return cls.apply(a, b, op=op)
+    return None

@@ -134,3 +134,24 @@ def _sample_node(draw):
         values(draw, sa),
         values(draw, sb),
     )
+
+
+# div's rounding modes and nextafter: flat (nextafter's input passes g), away from the jumps
+case("flat_pair")(
+    _binary(
+        lambda a, b: (
+            gg.div(a, b, rounding_mode="floor") + gg.div(a, b, rounding_mode="trunc") + gg.nextafter(a, b)
+        ),
+        a=(0.1, 0.4),
+        b=(1.1, 1.9),
+    )
+)
+
+
+@case("renorm")
+def _renorm(draw):
+    shape = draw(shapes(min_dims=2))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    p = draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, 1.5, float("inf")]))
+    maxnorm = draw(st.sampled_from([0.5, 1.0, 2.0]))  # some slices scaled, some left alone
+    return (lambda a: gg.renorm(a, p, dim, maxnorm)), (values(draw, shape, away=0.1),)

@@ -82,7 +82,7 @@ def _weights(
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     # scaling Q (L x E values) instead of the scores (L x S) is the same product, done on fewer numbers
-    scores = _M.matmul(query * scale, key.transpose(-2, -1))  # (*, L, E) @ (*, E, S) -> (*, L, S)
+    scores = raw = _M.matmul(query * scale, key.transpose(-2, -1))  # (*, L, E) @ (*, E, S) -> (*, L, S)
     xp = array_module(scores._data)
     if is_causal:
         if attn_mask is not None:
@@ -131,9 +131,12 @@ def _weights(
     if dead.__class__ is not MetaArray and not dead.any():  # meta: no values, take the general path
         return _SM.softmax(scores, -1)
     # A blocked row's softmax would be 0/0: give it a harmless row, then zero its weights, so the
-    # query reads nothing and no gradient flows back through it.
-    probs = _SM.softmax(_I.masked_fill(scores, dead, 0.0), -1)
-    return _I.masked_fill(probs, dead, 0.0)
+    # query reads nothing. Both by products with 0 (the row is the unmasked scores times 0), as
+    # PyTorch's backward multiplies the weights' 0 by the incoming gradient (dS = P (dP - D)): a
+    # finite one gives the query and keys 0, a NaN or inf from the values (dP = dO V^T) NaN.
+    harmless = _I.masked_fill(raw, xp.logical_not(xp.isfinite(raw._data)), 0.0) * 0.0
+    probs = _SM.softmax(harmless.where(Tensor(dead, _wrap=True), scores), -1)
+    return probs * Tensor(xp.logical_not(dead).astype(probs._data.dtype), _wrap=True)
 
 
 def _with_look_ahead(attn_mask: Any, L: int, S: int) -> Tensor:

@@ -25,7 +25,8 @@ def poisson_nll_loss(
 ) -> Tensor:  # fmt: skip
     """Poisson negative log-likelihood: exp(x) - y x (``log_input``) or x - y log(x + eps).
 
-    ``full`` adds Stirling's y log y - y + log(2 pi y) / 2, only where y > 1 (no nan at y = 0).
+    ``full`` adds Stirling's y log y - y + log(2 pi y) / 2, only where y > 1 (0 elsewhere; a
+    target's gradient is nan at y <= 0, as PyTorch's).
 
     Shape:
         input, target: broadcastable (*); returns () or the broadcast shape for 'none'.
@@ -36,10 +37,10 @@ def poisson_nll_loss(
     _broadcast(op, input=input, target=target)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
-        big = target._data > 1
-        safe = _E.where(big, target, 1.0)
-        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
-        loss = loss + _E.where(big, stirling, 0.0)
+        # of the target itself, as PyTorch's masked_fill(target <= 1, 0): the value is 0 there, but
+        # a target that requires grad gets 0 * log(0) = nan at 0 (nan below), as there
+        stirling = target * target.log() - target + 0.5 * (target * (2 * math.pi)).log()
+        loss = loss + _E.where(target._data > 1, stirling, 0.0)
     return _reduce(loss, reduction)
 
 

@@ -231,7 +231,9 @@ def rms_norm(
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()  # (*, *S) * (*, 1, ..., 1)
+    # pow, not input * input: PyTorch's composite, whose backward's 2 * x overflows to inf past
+    # float32's 1.7e38 (a nan gradient there, where a product's g * x + g * x is 0)
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()  # (*, *S) * (*, 1, ..., 1)
     if weight is None:
         return out
     out = out * weight

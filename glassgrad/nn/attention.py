@@ -284,6 +284,10 @@ class MultiheadAttention(Module):
             value = key
         N, L, S = query.shape[0], query.shape[1], key.shape[1]
         H, dt = self.num_heads, query._data.dtype
+        for name, m in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):  # PyTorch's order
+            if isinstance(m, Tensor) and m._data.dtype.kind != "f" and m._data.dtype != np.bool_:
+                # PyTorch's F._canonical_mask: its class and words (an int 0/1 mask is ambiguous)
+                raise AssertionError(f"only bool and floating types of {name} are supported")
         if native:
             is_causal = False
         elif is_causal and attn_mask is None:

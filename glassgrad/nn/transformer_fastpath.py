@@ -28,7 +28,6 @@ import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.amp.autocast_mode import is_autocast_enabled
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.errors import DTypeError
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -185,7 +184,8 @@ def canonical_mask(mask: Any, dtype: Any, name: str, other: Any = None, other_na
     if not isinstance(mask, Tensor):
         mask = Tensor(np.asarray(mask), _wrap=True)
     if mask._data.dtype.kind != "f" and mask._data.dtype != np.bool_:
-        raise DTypeError(f"{name}: expected a bool or float mask, got {mask.dtype}")
+        # PyTorch's class and words (F._canonical_mask): an integer 0/1 mask is ambiguous
+        raise AssertionError(f"only bool and floating types of {name} are supported")
     if isinstance(other, Tensor) and other.dtype != mask.dtype:
         warnings.warn(
             f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.",

@@ -10,6 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError
 from glassgrad.ops.elementwise import maximum
 from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import (
@@ -20,6 +21,7 @@ from glassgrad.optim.optimizer import (
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
 from glassgrad.optim.scalars import bump_step, lr_of
+from glassgrad.random_fills import c_name
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adam", "AdamW"]
@@ -32,7 +34,13 @@ def lerp_(start: Any, end: Any, weight: float, buf: Any) -> None:
     otherwise, so that ``w = 1`` gives ``end`` exactly (RMSprop's centered variance with
     ``alpha = 0`` subtracts two such values and would otherwise be off by orders of magnitude).
     ``buf`` is a scratch array of ``start``'s shape; it is overwritten.
+
+    PyTorch's ``lerp_`` does not promote: state made before ``model.double()`` (or ``.half()``)
+    meets the new dtype's gradient here, and PyTorch's step stops (``foreach`` or not) where
+    NumPy would silently round the update to the old dtype.
     """
+    if end.dtype is not start.dtype and end.dtype != start.dtype:
+        raise DTypeError(f"expected dtype {c_name(start.dtype)} for `end` but got dtype {c_name(end.dtype)}")
     xp = array_module(start)
     xp.subtract(end, start, out=buf)
     if abs(weight) < 0.5:

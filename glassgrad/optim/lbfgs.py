@@ -10,6 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError
 from glassgrad.optim.line_search import strong_wolfe
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.real_views import real_view
@@ -194,18 +195,18 @@ class LBFGS(Optimizer):
                 d, dirs, steps, ro, h_diag = -g, [], [], [], 1.0
             else:
                 y, s = g - prev_g, d * t
-                ys = float(y @ s)
+                ys = _dot(y, s)
                 if ys > 1e-10:  # keep only pairs with positive curvature, so H stays positive definite
                     if len(dirs) == history:
                         dirs.pop(0), steps.pop(0), ro.pop(0)
                     dirs.append(y), steps.append(s), ro.append(1.0 / ys)
-                    h_diag = ys / float(y @ y)
+                    h_diag = ys / _dot(y, y)
                 state.setdefault("al", [None] * history)
                 d = _two_loop(-g, dirs, steps, ro, h_diag, state["al"])
             prev_g = g.copy()
             prev_loss = loss
             t = min(1.0, 1.0 / float(np.abs(g).sum())) * lr if state["n_iter"] == 1 else lr
-            slope = float(g @ d)
+            slope = _dot(g, d)
             if slope > -tol_change:
                 break
 
@@ -251,10 +252,20 @@ def _two_loop(
     """H q for the L-BFGS inverse Hessian H of the pairs (sᵢ, yᵢ), by the two-loop recursion
     (Nocedal & Wright, algorithm 7.4); ``q`` is overwritten, ``al`` holds the αᵢ."""
     for i in range(len(dirs) - 1, -1, -1):  # newest pair first
-        al[i] = float(steps[i] @ q) * ro[i]
+        al[i] = _dot(steps[i], q) * ro[i]
         q -= al[i] * dirs[i]
     r = q * h_diag
     for i in range(len(dirs)):  # oldest pair first
-        beta = float(dirs[i] @ r) * ro[i]
+        beta = _dot(dirs[i], r) * ro[i]
         r += (al[i] - beta) * steps[i]
     return r
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a · b`` of two flat vectors, refused for two dtypes as PyTorch's ``Tensor.dot``: history
+    kept from before ``model.double()`` (or ``.half()``) meets the new dtype's gradient here, and
+    PyTorch's step stops where NumPy would promote and carry on."""
+    if a.dtype is not b.dtype and a.dtype != b.dtype:
+        x, y = (_SCALAR_TYPE_NAMES.get(v.dtype.name, v.dtype.name) for v in (a, b))
+        raise DTypeError(f"dot : expected both vectors to have same dtype, but found {x} and {y}")
+    return float(a @ b)

@@ -142,6 +142,10 @@ class SGD(Optimizer):
                         b += (1 - tau) * g
                         if wide:
                             stored[...] = b
+                    if b.dtype is not g.dtype:
+                        # a buffer made before model.double() (or .half()) keeps its dtype; PyTorch's
+                        # add and add_ of it compute in the promoted dtype, not the buffer's
+                        b = b.astype(np.promote_types(b.dtype, g.dtype))
                     g = g + mu * b if group["nesterov"] else b
                     if group["nesterov"] and group.get("foreach") and wd == 0 and not group["maximize"]:
                         _write_lookahead_grad(p, g)

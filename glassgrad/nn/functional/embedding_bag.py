@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.layers import _renorm_rows
 from glassgrad.ops.embedding_bag import EmbeddingBag
@@ -65,6 +65,27 @@ def _bags(op: str, idx: Any, offsets: Any, include_last_offset: bool) -> tuple[A
     return idx[:end], bags, num
 
 
+def _promote_ids(op: str, idx: Any, offsets: Any, xp: Any) -> tuple[Any, Any]:
+    """PyTorch's ``promoteIndicesAndOffsets``: ids and offsets move to their common dtype, which
+    must be int64 or int32 (bool ids beside int64 offsets are ids 0 and 1, bool offsets beside
+    integer ids offsets 0 and 1). 2-D ids make their offsets by an ``arange`` of their own dtype,
+    which PyTorch has no bool kernel for. Other ranks, and 1-D ids without offsets, are left to
+    ``_bags``'s errors."""
+    if idx.ndim == 1 and offsets is not None:
+        off = _ints(offsets, xp)
+        common = xp.promote_types(idx.dtype, off.dtype)
+        idx, offsets = idx.astype(common, copy=False), off.astype(common, copy=False)
+    elif idx.ndim == 2 and idx.dtype == xp.bool_:
+        raise kernel_dtype_error(op, "arange_cpu", idx.dtype)
+    elif idx.ndim != 2:
+        return idx, offsets
+    if idx.dtype != xp.int64 and idx.dtype != xp.int32:
+        raise DTypeError(
+            f"{op}: expected integer ids (int64 or int32), with the offsets' dtype promoted in, got {idx.dtype}"
+        )
+    return idx, offsets
+
+
 def embedding_bag(
     input: Tensor,  # noqa: A002
     weight: Tensor,
@@ -105,9 +126,7 @@ def embedding_bag(
     """
     op = "embedding_bag"
     xp = array_module(weight._data)
-    idx = _ints(input, xp)
-    if idx.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: expected integer ids (int64 or int32), got {idx.dtype}")
+    idx, offsets = _promote_ids(op, _ints(input, xp), offsets, xp)
     if weight.ndim != 2:
         raise ShapeError(
             f"{op}: expected weight of shape (num_embeddings, embedding_dim), got {weight.shape}"

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import may_share_memory
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError, kernel_dtype_error
 from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.image_taps import cubic_taps, has_nonfinite, resize_taps, taps_matrix
 from glassgrad.nn.functional.image_uint8 import resize_uint8
@@ -126,6 +126,17 @@ def _resize_axis(
     return _R.resample(x, axis, lo, hi, lam)
 
 
+def _kernel(mode: str, k: int) -> str:
+    """The CPU kernel PyTorch names when it has none for an input dtype (an integer one but uint8's
+    modes): ``interpolate``'s refusal is its ``NotImplementedError``."""
+    if mode == "area":
+        return "adaptive_avg_pool3d_cpu" if k == 3 else "adaptive_avg_pool2d"
+    kind = "nearest" if mode.startswith("nearest") else "cubic" if mode == "bicubic" else "linear"
+    if k == 2 and kind != "cubic":
+        return f"upsample_{'nearest' if kind == 'nearest' else 'bilinear'}2d_channels_last"
+    return f"compute_indices_weights_{kind}"
+
+
 def interpolate(
     input: Tensor,  # noqa: A002 - PyTorch's names
     size: Any = None,
@@ -162,9 +173,7 @@ def interpolate(
     # uint8 images resize as in PyTorch (masks, torchvision's Resize of photos): see image_uint8.py
     u8 = input._data.dtype == np.uint8 and (mode.startswith("nearest") or mode in ("bilinear", "bicubic"))
     if input._data.dtype.kind != "f" and not u8:
-        raise DTypeError(
-            f"{op}: expected a floating-point input (uint8: nearest, bilinear, bicubic), got {input.dtype} {mode!r}"
-        )
+        raise kernel_dtype_error(op, _kernel(mode, input.ndim - 2), input._data.dtype)
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError(
             f"{op}: antialias=True is restricted to the bilinear and bicubic modes on a 4-D input "

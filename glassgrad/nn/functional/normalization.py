@@ -59,6 +59,13 @@ def layer_norm(
     return _N.layer_norm(input, k, weight, bias, eps)
 
 
+def _refuse_non_float(op: str, input: Tensor) -> None:  # noqa: A002
+    """PyTorch's batch norm kernel (instance norm's too) has floating dtypes only: an integer, bool or
+    complex input raises its ``NotImplementedError`` before any promotion or mixed-dtype rule."""
+    if input._data.dtype.kind != "f":
+        raise kernel_dtype_error(op, "batch_norm", input._data.dtype)
+
+
 def _in_float32(op: str, input: Tensor, *params: Tensor | None) -> bool:  # noqa: A002
     """PyTorch's mixed-dtype rule for the norms on a CPU: a float16 input with float32 parameters
     (or running statistics) is normalised in float32 and answers float16 (CLIP's ResNet after
@@ -138,6 +145,7 @@ def batch_norm(
     _check_channel_params(
         "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
+    _refuse_non_float("batch_norm", input)
     if _in_float32("batch_norm", input, running_mean, running_var, weight, bias):
         args = (running_mean, running_var, weight, bias, training, momentum, eps)
         return batch_norm(input.float(), *args).half()
@@ -306,6 +314,7 @@ def instance_norm(
         "instance_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
     # a mix PyTorch refuses raises here, naming this op (group_norm and batch_norm below would name theirs)
+    _refuse_non_float("instance_norm", input)
     _in_float32("instance_norm", input, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None or running_var is None:

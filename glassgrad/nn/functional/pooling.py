@@ -15,11 +15,18 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.image_taps import adaptive_avg_taps, averaging_matrix, has_nonfinite
+from glassgrad.nn.functional.pool_args import (
+    adaptive_size,
+    check_pool_dtype,
+    pool_args,
+    pool_output_size,  # part of this module's API
+    windows_or_raise,
+)
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
-from glassgrad.operand_errors import scalar_int, size_int
+from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.layout import channels_last_if
@@ -43,45 +50,6 @@ __all__ = [
 ]
 
 
-def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Windows along one axis: ``floor`` (or ``ceil``) of ``(n + 2p - d(k-1) - 1) / s``, plus 1; in
-    ceil mode a last window that would start inside the right padding is dropped (as PyTorch)."""
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
-
-
-def _pool_args(
-    op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
-) -> tuple:
-    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1, one=True)
-    no_stride = stride is None or (isinstance(stride, list | tuple) and not stride)  # NumPy ints too
-    stride = kernel if no_stride else ntuple(stride, nd, op, "stride", 1, one=True)
-    padding = ntuple(padding, nd, op, "padding", one=True)
-    dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise ShapeError(f"{op}: expected padding at most half the kernel size {kernel}, got {padding}")
-    return kernel, stride, padding, dilation
-
-
-def _check_dtype(op: str, x: Tensor, ints: bool, int64: bool = False) -> None:
-    """Floating-point inputs; ``ints`` also admits PyTorch's integer dtypes for max pooling (int8 to
-    int64 and uint8; not bool, not uint16 to uint64), ``int64`` int64 alone (average pooling)."""
-    dt = x._data.dtype
-    if (
-        dt.kind != "f"
-        and not (ints and (dt.kind == "i" or dt == np.uint8))
-        and not (int64 and dt == np.int64)
-    ):
-        what = "a floating-point, signed integer or uint8 input" if ints else "a floating-point input"
-        what = "a floating-point or int64 input" if int64 else what
-        if op == "max_pool1d" and not ints:
-            what += " (an integer one with return_indices=True, as PyTorch)"
-        raise DTypeError(f"{op}: expected {what}, got {x.dtype}")
-
-
 def _to2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
     """1-D arguments as 2-D ones on a height of 1: ``(N, C, L) -> (N, C, 1, L)``, ``(k,) -> (1, k)``;
     2-D and 3-D ones pass through."""
@@ -91,25 +59,12 @@ def _to2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
     return (x.unsqueeze(2), *((fill[i], *p) for i, p in enumerate(pairs)))
 
 
-def _windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
-    sizes = tuple(
-        pool_output_size(n, k, s, p, d, ceil_mode)
-        for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
-    )
-    if min(sizes) < 1:
-        raise ShapeError(
-            f"{op}: expected a padded input at least as large as the (dilated) kernel {kernel}, got input "
-            f"{x.shape} with padding {padding} and dilation {dilation}"
-        )
-    return sizes
-
-
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):  # noqa: A002
     """``max_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
-    kernel, stride, padding, dilation = _pool_args(op, x, nd, kernel_size, stride, padding, dilation)
-    _check_dtype(op, x, nd > 1 or return_indices)  # PyTorch's max_pool1d without indices: float only
-    sizes = _windows_or_raise(op, x, kernel, stride, padding, dilation, ceil_mode)
+    kernel, stride, padding, dilation = pool_args(op, x, nd, kernel_size, stride, padding, dilation)
+    check_pool_dtype(op, x, nd > 1 or return_indices)  # PyTorch's max_pool1d without indices: float only
+    sizes = windows_or_raise(op, x, kernel, stride, padding, dilation, ceil_mode)
     x, kernel, stride, padding, dilation = _to2d(nd, x, kernel, stride, padding, dilation)
     sizes = (1, *sizes) if nd == 1 else sizes
     # ceil_mode's extra windows read past the end: pad the far side until the last window fits
@@ -190,9 +145,9 @@ def max_pool1d(
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):  # noqa: A002
     """``avg_pool{nd}d``: ``(N, C, *spatial)`` or ``(C, *spatial)`` -> ``(N, C, *windows)``."""
     x, unbatched = _batched(op, input, nd)
-    kernel, stride, padding, _ = _pool_args(op, x, nd, kernel_size, stride, padding, 1)
-    _check_dtype(op, x, False, int64=True)
-    sizes = _windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
+    kernel, stride, padding, _ = pool_args(op, x, nd, kernel_size, stride, padding, 1)
+    check_pool_dtype(op, x, False, int64=True)
+    sizes = windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
     if divisor_override is not None and ((d := scalar_int(divisor_override)) is None or d <= 0):
         raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")
     x, kernel, stride, padding = _to2d(nd, x, kernel, stride, padding)
@@ -251,27 +206,10 @@ def avg_pool1d(
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
-    if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch
-        output_size = (output_size if output_size is None else size_int(output_size),) * nd
-    if not isinstance(output_size, tuple | list) or len(output_size) != nd:
-        raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
-    if nd == 1 and output_size[0] is None:  # PyTorch's 1-D functions take no None
-        raise ShapeError(f"{op}: expected output_size as an int, got {output_size!r}")
-    size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:]))
-    if any(o is None or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
-        raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
-    if min(x.shape[2:]) < 1:
-        raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point input, got {x.dtype}")
-    return size
-
-
 def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     """``adaptive_avg_pool{nd}d``: one matmul per spatial axis, ``(N, C, *spatial) -> (N, C, *output_size)``."""
     x, unbatched = _batched(op, input, nd)
-    size = _adaptive_size(op, x, nd, output_size)
+    size = adaptive_size(op, x, nd, output_size)
     dtype = x._data.dtype
     if has_nonfinite(x):  # each window summed, as PyTorch's kernel: a matmul's 0 * inf is nan elsewhere
         out = adaptive_avg_taps(x, size)
@@ -314,7 +252,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 def _adaptive_max(op: str, nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:  # noqa: A002
     """``adaptive_max_pool{nd}d``: ``(N, C, *spatial) -> (N, C, *output_size)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
-    size = _adaptive_size(op, x, nd, output_size)
+    size = adaptive_size(op, x, nd, output_size)
     if nd == 1:
         x, size = x.unsqueeze(2), (1, *size)  # (N, C, L) -> (N, C, 1, L)
     pool = _P3.AdaptiveMaxPool3d if nd == 3 else _P.AdaptiveMaxPool2d

@@ -11,7 +11,7 @@ import warnings
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.linspace_kernel import linspace_values
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.activation import softmax
@@ -96,7 +96,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         )
         align_corners = False
     if theta._data.dtype.kind != "f":
-        raise DTypeError(f"affine_grid: expected a floating-point theta, got {theta.dtype}")
+        raise ValueError(f"affine_grid: Expected theta to have floating point type, but got {theta.dtype}")
     size = tuple(int(s) for s in size)
     if len(size) not in (4, 5):
         raise NotImplementedError(
@@ -176,7 +176,10 @@ def grid_sample(
         )
     if mode == "bicubic" and nd == 3:
         raise ShapeError(f"grid_sample: mode 'bicubic' takes 4-D input only, got input {tuple(input.shape)}")
-    if input._data.dtype != grid._data.dtype or input._data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":  # PyTorch's kernels have floating dtypes only, whatever the grid's
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if nd == 2 else "grid_sampler3d_cpu"
+        raise kernel_dtype_error("grid_sample", kernel, input._data.dtype)
+    if input._data.dtype != grid._data.dtype:
         raise DTypeError(
             f"grid_sample: expected floating-point input and grid of one dtype, got {input.dtype} and {grid.dtype}"
         )

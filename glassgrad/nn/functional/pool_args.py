@@ -1,0 +1,93 @@
+"""The argument checks of the pooling functions: kernel, stride, padding and dilation, window
+counts, adaptive output sizes, and the input dtypes each of PyTorch's pooling kernels takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.errors import ShapeError, kernel_dtype_error
+from glassgrad.nn.functional.conv import ntuple
+from glassgrad.operand_errors import size_int
+from glassgrad.tensor import Tensor
+
+__all__ = ["pool_output_size", "pool_args", "check_pool_dtype", "windows_or_raise", "adaptive_size"]
+
+#: the CPU kernel PyTorch names when it refuses a dtype ("\"avg_pool2d\" not implemented for 'Int'"):
+#: the 1-D functions run the 2-D kernels
+_KERNELS = {
+    "max_pool1d": "max_pool2d", "max_pool2d": "max_pool2d", "max_pool3d": "max_pool3d",
+    "avg_pool1d": "avg_pool2d", "avg_pool2d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
+    "adaptive_avg_pool1d": "adaptive_avg_pool2d", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu", "adaptive_max_pool1d": "adaptive_max_pool2d",
+    "adaptive_max_pool2d": "adaptive_max_pool2d", "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
+}  # fmt: skip
+
+
+def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Windows along one axis: ``floor`` (or ``ceil``) of ``(n + 2p - d(k-1) - 1) / s``, plus 1; in
+    ceil mode a last window that would start inside the right padding is dropped (as PyTorch)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def pool_args(
+    op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
+) -> tuple:
+    kernel = ntuple(kernel_size, nd, op, "kernel_size", 1, one=True)
+    no_stride = stride is None or (isinstance(stride, list | tuple) and not stride)  # NumPy ints too
+    stride = kernel if no_stride else ntuple(stride, nd, op, "stride", 1, one=True)
+    padding = ntuple(padding, nd, op, "padding", one=True)
+    dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ShapeError(f"{op}: expected padding at most half the kernel size {kernel}, got {padding}")
+    return kernel, stride, padding, dilation
+
+
+def check_pool_dtype(op: str, x: Tensor, ints: bool, int64: bool = False) -> None:
+    """Floating-point inputs; ``ints`` also admits PyTorch's integer dtypes for max pooling (int8 to
+    int64 and uint8; not bool, not uint16 to uint64), ``int64`` int64 alone (average pooling).
+    Another dtype is refused as PyTorch's kernel refuses it: a ``NotImplementedError``."""
+    dt = x._data.dtype
+    if (
+        dt.kind != "f"
+        and not (ints and (dt.kind == "i" or dt == np.uint8))
+        and not (int64 and dt == np.int64)
+    ):
+        # max_pool1d without indices has its own kernel; with them it runs max_pool2d's
+        kernel = "max_pool1d_impl" if op == "max_pool1d" and not ints else _KERNELS.get(op, op)
+        raise kernel_dtype_error(op, kernel, dt)
+
+
+def windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
+    sizes = tuple(
+        pool_output_size(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
+    )
+    if min(sizes) < 1:
+        raise ShapeError(
+            f"{op}: expected a padded input at least as large as the (dilated) kernel {kernel}, got input "
+            f"{x.shape} with padding {padding} and dilation {dilation}"
+        )
+    return sizes
+
+
+def adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
+    if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch
+        output_size = (output_size if output_size is None else size_int(output_size),) * nd
+    if not isinstance(output_size, tuple | list) or len(output_size) != nd:
+        raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
+    if nd == 1 and output_size[0] is None:  # PyTorch's 1-D functions take no None
+        raise ShapeError(f"{op}: expected output_size as an int, got {output_size!r}")
+    size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:]))
+    if any(o is None or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
+        raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
+    if min(x.shape[2:]) < 1:
+        raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")
+    if x._data.dtype.kind != "f":
+        raise kernel_dtype_error(op, _KERNELS[op], x._data.dtype)
+    return size

@@ -104,7 +104,11 @@ def refuse_indexed_overlap(op: str, dst: Any, args: tuple, kwargs: dict) -> None
 
 def overlaps(size: tuple, stride: tuple) -> bool:
     """Whether two indices of a view of ``size`` and element ``stride`` may reach one element (dims
-    sorted by stride: each stride must pass the reach of the smaller ones; False is certain)."""
+    sorted by stride: each stride must pass the reach of the smaller ones; False is certain). An
+    empty view has no two indices: ``zeros(3, 1, 0).expand(3, 3, 0)`` is written in place, as in
+    PyTorch."""
+    if 0 in size:
+        return False
     reach = 0
     for s, n in sorted((abs(s), n) for n, s in zip(size, stride) if n > 1):
         if s <= reach:

@@ -22,6 +22,7 @@ from glassgrad.autograd.recorded_rules_math import _maxmin_dim, _pow, _safe, _se
 from glassgrad.autograd.recorded_rules_math2 import xlog_shifted
 from glassgrad.ops.elementwise import div
 from glassgrad.ops.special_more import I1
+from glassgrad.ops.zero_slope import FlatPair
 
 __all__: list[str] = []
 
@@ -195,26 +196,25 @@ def _xlog1py(ctx, g):
 rule("floatpower")(_pow)
 
 
-def _modulo(ctx, g, quotient):
+def _modulo(ctx, g, mode):
     if not ctx.needs_input_grad[1]:  # (forward saved nothing then)
         return g, None
     a, b = saved(ctx)
-    with np.errstate(all="ignore"):
-        q = quotient(a, b)
-    return g, -g * constant(q)
+    # the quotient stays in the graph with a zero gradient, as PyTorch's
+    # -grad * self.div(other, rounding_mode=): a further grad through it alone gives zeros
+    return g, -g * FlatPair.apply(operand(ctx, 0, a), operand(ctx, 1, b), op=mode)
 
 
 @rule("fmod")
 def _fmod(ctx, g):
-    """(g, -g trunc(a / b)); the quotient is a constant (PyTorch's rounded div has a zero gradient)."""
-    return _modulo(ctx, g, lambda a, b: np.trunc(a / b))
+    """(g, -g trunc(a / b))."""
+    return _modulo(ctx, g, "trunc")
 
 
 @rule("remainder")
 def _remainder(ctx, g):
-    """(g, -g (a // b)); the quotient (``floor_divide``: 1 // -inf = -1, as PyTorch's) is a
-    constant, as in fmod."""
-    return _modulo(ctx, g, np.floor_divide)
+    """(g, -g (a // b)); the quotient is ``floor_divide``'s (1 // -inf = -1, as PyTorch's)."""
+    return _modulo(ctx, g, "floor")
 
 
 # ------------------------------------------------------------------ order statistics

@@ -73,6 +73,7 @@ from glassgrad.ops import (
     unary,
     unary_more,
     views,
+    zero_slope,
 )
 
 __all__ = [
@@ -123,7 +124,7 @@ __all__ = [
 # its strides (the layout a conv after it reads); a cast keeps the input's, as ``empty_like``.
 _NUMBER_OPERANDS = (  # a Python number is wrapped as an operand, as PyTorch's 0-d tensor
     *(elementwise.Add, elementwise.Sub, elementwise.Mul, elementwise.Div, elementwise.Where),
-    *(compare.Remainder, math_more.Fmod, math_more.Xlogy, math_more.Copysign),
+    *(compare.Remainder, math_more.Fmod, math_more.Xlogy, math_more.Copysign, zero_slope.FlatPair),
 )
 _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation's slope)
     *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),

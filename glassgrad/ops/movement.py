@@ -106,7 +106,10 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, a, sizes=()):
-        return c_layout(array_module(a).tile(a, sizes))
+        out = c_layout(array_module(a).tile(a, sizes))
+        # NumPy's tile of an empty array is a reshape of it: a view, which would make an in-place
+        # change of the result one of a view of x (refused for a leaf); PyTorch's is a new tensor
+        return out.copy() if out.base is not None and not out.size else out
 
     @staticmethod
     def backward(ctx, g):

@@ -19,6 +19,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.memory_overlap import overlaps
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg
 from glassgrad.ops import compare, indexing, joining, movement
@@ -262,9 +263,10 @@ class TensorUnfold(Function):
         shape = a.shape[:dim] + (count,) + a.shape[dim + 1 :] + (size,)
         st = a.strides
         strides = st[:dim] + (st[dim] * step,) + st[dim + 1 :] + (st[dim],)
-        # writable only where windows do not overlap (a write through them would be ambiguous)
+        # writable only where no two places share memory (a write through them would be
+        # ambiguous): windows that do not overlap, or a single window (count 1, step < size)
         return xp.lib.stride_tricks.as_strided(
-            a, shape, strides, writeable=a.flags.writeable and step >= size
+            a, shape, strides, writeable=a.flags.writeable and not overlaps(shape, strides)
         )
 
     @staticmethod

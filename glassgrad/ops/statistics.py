@@ -32,12 +32,20 @@ __all__ = ["var", "std", "logsumexp", "norm"]
 
 # ------------------------------------------------------------------ primitives
 def _centered(x, axis, correction):
-    """(x - mean over axis, N - correction): what var and std share. The forward divides by
-    max(0, N - correction); the backward by N - correction itself (see :func:`_var_vjp`)."""
+    """(x - mean over axis, the same about the corrected mean, N - correction): what var and std
+    share. The forward sums the squares of the second and divides by max(0, N - correction); the
+    backward takes the first (PyTorch's var_backward: x - x.mean()) and divides by N - correction
+    itself (see :func:`_var_vjp`).
+
+    The corrected two-pass mean adds the deviations' mean back: sum / n may sit an ulp off a
+    constant slice's value, which gave it a var of 1e-32 and std a gradient of O(1) noise, where
+    PyTorch's forward (Welford) gives an exact 0 (and std's backward then 0)."""
     n = _count(x.shape, axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = x - sum_over(x, axis, keepdims=True) / n
-    return d, float(n - correction)
+        mean = sum_over(x, axis, keepdims=True) / n
+        d = x - mean
+        exact = x - (mean + sum_over(d, axis, keepdims=True) / n)
+    return d, exact, float(n - correction)
 
 
 def _wide(x: Any) -> Any:
@@ -88,11 +96,11 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
-        d, dof = _centered(_wide(dense(x)), axis, correction)
+        d, exact, dof = _centered(_wide(dense(x)), axis, correction)
         ctx.save_for_backward(d.astype(x.dtype, copy=False))
         ctx.attrs["dof"] = dof
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = sum_over(_squares(d), axis, keepdims) / max(0.0, dof)
+            out = sum_over(_squares(exact), axis, keepdims) / max(0.0, dof)
         return out.astype(_real_dtype(x.dtype), copy=False)
 
     @staticmethod
@@ -110,9 +118,9 @@ class Std(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         xp = array_module(x)
-        d, dof = _centered(_wide(dense(x)), axis, correction)
+        d, exact, dof = _centered(_wide(dense(x)), axis, correction)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = xp.sqrt(sum_over(_squares(d), axis, keepdims) / max(0.0, dof)).astype(
+            out = xp.sqrt(sum_over(_squares(exact), axis, keepdims) / max(0.0, dof)).astype(
                 _real_dtype(x.dtype), copy=False
             )
         ctx.save_for_backward(d.astype(x.dtype, copy=False), out)

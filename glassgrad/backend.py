@@ -20,7 +20,7 @@ from glassgrad.meta_array import seen as _meta_seen
 
 __all__ = [
     "array_module", "np_module", "to_numpy", "ndarray", "asarray", "may_share_memory", "malloc_tuned",
-    "quietly", "dense", "c_layout", "quiet_start", "quiet_end", "quiet_run", "quiet_busy", "user_code",
+    "quietly", "dense", "c_layout", "laid_out_like", "quiet_start", "quiet_end", "quiet_run", "quiet_busy", "user_code",
 ]  # fmt: skip
 
 np_module = np
@@ -165,6 +165,17 @@ def c_layout(a: object) -> object:
             return a.copy(order="C")
         step *= n if n > 1 else 1
     return a
+
+
+def laid_out_like(a: object, like: object) -> object:
+    """``a``'s values in ``like``'s memory layout (its stride order; ``a``'s dtype): what an
+    in-place op on ``like`` leaves, as PyTorch writes into its memory, so a transposed clone stays
+    transposed (``is_contiguous``, ``view`` and ``stride`` read as PyTorch's). Meta arrays as they are."""
+    if a.__class__ is not np.ndarray or like.__class__ is not np.ndarray:
+        return a
+    out = np.empty_like(like, dtype=a.dtype)
+    out[...] = a
+    return out
 
 
 def to_numpy(a: object) -> np.ndarray:

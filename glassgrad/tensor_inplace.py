@@ -21,7 +21,7 @@ from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.shapes import broadcast_shape
-from glassgrad.backend import array_module, quietly
+from glassgrad.backend import array_module, laid_out_like, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
@@ -284,6 +284,8 @@ class _InPlace:
             # being overwritten: arrays saved for backward (self's old values) stay valid.
             # (a float32 result into a float16 tensor: cast quietly, past its range to inf, as PyTorch)
             dt = self._data.dtype  # (float64 into float16 through float32, as PyTorch)
+            if arr.strides != self._data.strides:  # self's layout kept: PyTorch writes into its memory
+                arr = laid_out_like(arr, self._data)
             self._data = arr if arr.dtype == dt else quietly(half_source(arr, dt).astype, dt)
             old_node = self._node
             self._node, self.requires_grad = out._node, out.requires_grad

@@ -232,3 +232,32 @@ def test_var_std_values_and_gradients_on_random_data(torch, dim):
 
     for g, t in zip(run(gg), run(torch)):
         np.testing.assert_allclose(_read(g), _read(t), rtol=1e-12, atol=0)
+
+
+_WRITES = {
+    "mask": lambda L, y: y.__setitem__(y > 2, 0.0),
+    "row": lambda L, y: y.__setitem__(1, 7.0),
+    "column": lambda L, y: y.__setitem__((slice(None), 0), 1.0),
+    "masked_fill_": lambda L, y: y.masked_fill_(y > 2, 0.0),
+    "copy_": lambda L, y: y.copy_(L.ones(3, 2, dtype=L.float64)),
+    "add_": lambda L, y: y.add_(L.ones(3, 2, dtype=L.float64)),
+    "mul_number": lambda L, y: y.mul_(2.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_WRITES))
+def test_recorded_inplace_keeps_a_transposed_clones_layout(torch, name):
+    # fuzz seed 48265: after y[mask] = 0 on a transposed clone y was row-major here, so
+    # `v = y.view(-1) if y.is_contiguous() else y.reshape(-1)` made v a view whose writes reached y
+    out = []
+    for L in (gg, torch):
+        leaf = L.tensor(A, dtype=L.float64, requires_grad=True)
+        y = (leaf * 1.0).t().clone()  # (3, 2), strides (1, 3)
+        _WRITES[name](L, y)
+        v = y.view(-1) if y.is_contiguous() else y.reshape(-1)
+        v[::2].mul_(3.0)
+        y.sum().backward()
+        out.append((y.stride(), y.is_contiguous(), _read(y), leaf.grad.numpy()))
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_array_equal(out[0][2], out[1][2])
+    np.testing.assert_array_equal(out[0][3], out[1][3])

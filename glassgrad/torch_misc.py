@@ -6,6 +6,7 @@ Poisson and binomial draws, and process-wide switches (anomaly mode, interop thr
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
-from glassgrad.operand_errors import flag
+from glassgrad.operand_errors import flag, number_arg
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.ops.renorm import renorm as _renorm_op
 from glassgrad.return_types import return_type
@@ -260,12 +261,19 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Any = None
     from glassgrad.ops.indexing import normalize_dim
     from glassgrad.out_keyword import with_out
 
+    # p and maxnorm are PyTorch Scalars: a number or a 0-d tensor, read before any shape check (the
+    # op's float(p) would take a one-element or grad-requiring tensor PyTorch's parser refuses)
+    p = number_arg("renorm", "p", p, "Number")
+    maxnorm = number_arg("renorm", "maxnorm", maxnorm, "Number")
     if input.ndim < 2:  # PyTorch's check: a 1-D input has no slices to renormalize, only elements
         raise ShapeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    for name, v in (("p", p), ("maxnorm", maxnorm)):
+        if not isinstance(v, numbers.Real):  # a complex number or 0-d complex tensor's value
+            raise ArgumentError(f"renorm: {name} must be real-valued, got {v}")
     if p <= 0:
-        raise ValueError(f"renorm: expected a positive p, got {p}")
+        raise ArgumentError(f"renorm: non-positive-norm not supported (p = {p})")
     if maxnorm < 0:
-        raise ValueError(f"renorm: expected a non-negative maxnorm, got {maxnorm}")
+        raise ArgumentError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     d = normalize_dim(dim, input.ndim, "renorm", tuple(input.shape))  # (it wrapped dim 5 to 1)
     if input._data.dtype.kind == "f":  # one op with PyTorch's backward (ops/renorm.py)
         return with_out(_renorm_op(input, p, d, maxnorm), out, "renorm")

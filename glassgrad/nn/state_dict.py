@@ -18,15 +18,14 @@ from typing import Any
 import numpy as np
 
 from glassgrad import __future__ as _future
-from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.meta import load_into
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.nn.parameter import Parameter, is_lazy
 from glassgrad.nn.state_dict_hooks import _LoadPreHook, _PublicPostHook
+from glassgrad.nn.state_dict_swap import swap_in
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
-from glassgrad.utils.swap import swap_tensors
 
 __all__ = ["StateDict"]
 
@@ -301,7 +300,7 @@ class StateDict:
                 )
             elif _future._swap_module_params_on_conversion:
                 try:
-                    self._swap_in(target, value, arr, local_metadata.get("assign_to_params_buffers", False))
+                    swap_in(target, value, arr, local_metadata.get("assign_to_params_buffers", False))
                 except Exception as e:  # reported with the others, as by PyTorch's loader
                     error_msgs.append(
                         f'While swapping the parameter named "{key}", whose dimensions in the model are '
@@ -335,25 +334,6 @@ class StateDict:
                     known = head in local or (extra and head == _EXTRA)
                     if (dot and head not in self._modules) or (not dot and not known):
                         unexpected_keys.append(key)
-
-    def _swap_in(self, target: Tensor, value: Any, arr: np.ndarray, assign: bool) -> None:
-        """The load under ``__future__.set_swap_module_params_on_conversion(True)``, as PyTorch's:
-        ``target.module_load(value, assign=assign)`` (a subclass may answer it), made a Parameter
-        where ``target`` is one, then swapped into ``target``'s object (optimizers keep it)."""
-        value = value if isinstance(value, Tensor) else Tensor(np.array(arr, copy=True), _wrap=True)
-        with no_grad():  # (module_load's copy_ into a parameter)
-            new = target.module_load(value, assign=assign)
-            if new is value or new is target:
-                raise RuntimeError(
-                    "module_load returned one of self or other, please .detach() the result if "
-                    "returning one of the inputs in module_load"
-                )
-            if isinstance(target, Parameter):
-                if isinstance(new, Parameter):
-                    new.requires_grad_(target.requires_grad)
-                else:
-                    new = Parameter(new, requires_grad=target.requires_grad)
-            swap_tensors(target, new)
 
     def _assign(self, name: str, target: Tensor, value: Any, arr: np.ndarray) -> None:
         """``load_state_dict(assign=True)``: the module takes the given tensor itself (a Parameter as

@@ -92,9 +92,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # NaN stays NaN; 0 first: NumPy returns its second operand on a tie, so -0.0 stays -0.0,
-        # as PyTorch's relu (same ufunc, same cost)
-        out = array_module(x).maximum(0, x)
+        out = array_module(x).maximum(0, x)  # NaN stays NaN; 0 first: -0.0 stays -0.0, as PyTorch's
         if ctx.needs_input_grad[0]:  # nothing saved when no gradient is wanted (eval, integer input)
             ctx.save_for_backward(out)
         return out

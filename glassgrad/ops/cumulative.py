@@ -19,6 +19,7 @@ from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.reduce import _floating_only, scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
+from glassgrad.ops.sorting import like_input
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 
@@ -204,4 +205,5 @@ def msort(x: Tensor) -> Tensor:
     refuse_unordered("msort", x)
     if x.ndim == 0:
         return _K.clone(x)
-    return IndexAlong.apply(x, array_module(x._data).argsort(x._data, axis=0, kind="stable"), axis=0)
+    values = IndexAlong.apply(x, array_module(x._data).argsort(x._data, axis=0, kind="stable"), axis=0)
+    return like_input(values, x)  # x's layout, as PyTorch's sort

@@ -18,7 +18,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout, may_share_memory
 from glassgrad.errors import DTypeError, ShapeError
-from glassgrad.memory_formats import empty_preserving
+from glassgrad.memory_formats import empty_preserving, is_channels_last_like, suggest_format, to_format
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg
 from glassgrad.ops.indexing import normalize_dim
@@ -145,7 +145,10 @@ class Roll(Function):
 
     @staticmethod
     def forward(ctx, a, shifts=(), dims=None):
-        return c_layout(array_module(a).roll(a, shifts, axis=dims))  # row-major, as PyTorch's copy
+        out = array_module(a).roll(a, shifts, axis=dims)
+        if dims is not None and is_channels_last_like(a):  # PyTorch's empty_like(a, suggested format)
+            return to_format(out, suggest_format(a))
+        return c_layout(out)  # row-major, as PyTorch's copy (dims None: a roll of the flattened a)
 
     @staticmethod
     def backward(ctx, g):

@@ -10,6 +10,7 @@ import numpy as np
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
+from glassgrad.iterator_layout import preserved_result
 from glassgrad.ops.indexing import Gather, normalize_dim
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -61,7 +62,17 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     if x.ndim == 0:  # one element (dim 0 or -1), as PyTorch: itself, at index 0
         return Sort(*_one(x))
     idx = _stable_order(x._data, d, descending)
-    return Sort(Gather.apply(x, idx, dim=d), Tensor(idx.copy(), _wrap=True))  # Gather saved idx
+    values = like_input(Gather.apply(x, idx, dim=d), x)
+    return Sort(values, like_input(Tensor(idx.copy(), _wrap=True), x))  # Gather saved idx
+
+
+def like_input(t: Tensor, x: Tensor) -> Tensor:
+    """``t`` (a fresh result of ``x``'s shape) laid out as PyTorch's ``sort``/``msort`` allocate
+    theirs, ``empty_like(x)``: ``x``'s strides when dense (a transposed input gives a transposed
+    result), else dense in ``x``'s dim order. ``is_contiguous``, ``view`` and ``stride`` then read
+    as PyTorch's, and an in-place change through ``view`` aliases as it does there."""
+    t._data = preserved_result(t._data, [x._data])
+    return t
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopK:  # noqa: A002

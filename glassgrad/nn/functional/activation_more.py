@@ -335,7 +335,8 @@ def rrelu(
         return in_place(input, "rrelu", _A.leaky_relu, (lower + upper) / 2, True)
     if inplace:
         return in_place(input, "rrelu", rrelu, lower, upper, training)
-    x = floating(input)
+    # PyTorch's kernel writes a fresh row-major result whatever x's layout (also in training)
+    x = floating(input).contiguous()
     if not training:
         return named(_A.leaky_relu(x, (lower + upper) / 2), "RreluWithNoiseBackward0")  # as PyTorch's
     d = x._data

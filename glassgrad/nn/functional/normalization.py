@@ -10,6 +10,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.memory_formats import suggest_format
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg, number_arg
 from glassgrad.ops import normalization as _N
@@ -242,11 +243,14 @@ def rms_norm(
     # pow, not input * input: PyTorch's composite, whose backward's 2 * x overflows to inf past
     # float32's 1.7e38 (a nan gradient there, where a product's g * x + g * x is 0)
     out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()  # (*, *S) * (*, 1, ..., 1)
-    if weight is None:
-        return out
-    out = out * weight
-    # a weight of another dtype scales in the wider one, the result has the input's dtype (PyTorch's)
-    return out if out._data.dtype == input._data.dtype else out.to(input.dtype)
+    if weight is not None:
+        out = out * weight
+        # a weight of another dtype scales in the wider one, the result has the input's dtype (PyTorch's)
+        out = out if out._data.dtype == input._data.dtype else out.to(input.dtype)
+    # PyTorch's composite ends in contiguous(input.suggest_memory_format()): a transposed input
+    # gives a row-major result (through a clone node), a channels-last one a channels-last one, so
+    # a later view() or is_contiguous() reads as there
+    return out.contiguous(memory_format=suggest_format(input._data))
 
 
 # ------------------------------------------------------------------ image toolbox

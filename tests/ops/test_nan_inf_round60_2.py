@@ -14,19 +14,9 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
+from tests.ops.test_nan_inf_round60 import _check
 
 nan, inf = np.nan, np.inf
-
-
-def _check(a, b, rtol):
-    """NaN, +inf and -inf at the same places, finite values to ``rtol``."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype
-    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
-    np.testing.assert_array_equal(np.isposinf(a), np.isposinf(b))
-    np.testing.assert_array_equal(np.isneginf(a), np.isneginf(b))
-    fin = np.isfinite(a)
-    np.testing.assert_allclose(b[fin], a[fin], rtol=rtol, atol=rtol)
 
 
 def _both(torch, fn, *arrays, rtol=None, fixed=()):

@@ -200,7 +200,7 @@ def _hypot(ctx, g):
     """(g a / z, g b / z)."""
     a, b, out = saved(ctx)
     z = output(ctx, out)
-    return (g * operand(ctx, 0, a)) / z, (g * operand(ctx, 1, b)) / z
+    return tuple(None if x is None else (g * operand(ctx, i, x)) / z for i, x in enumerate((a, b)))
 
 
 def _logaddexp(ctx, g, power):
@@ -246,10 +246,11 @@ def xlog_shifted(ctx, g, shift: int, fn) -> tuple:
 def _copysign(ctx, g):
     """(g z / a, 0 where a == 0; 0)."""
     a, out = saved(ctx)
-    zero = a == 0
-    ga = g * _sel(~zero, output(ctx, out) / _safe(zero, operand(ctx, 0, a)))
     gb = constant(np.zeros(g.shape, dtype=g._data.dtype)) if ctx.needs_input_grad[1] else None
-    return ga, gb
+    if a is None:  # (saved only when a wants a gradient)
+        return None, gb
+    zero = a == 0
+    return g * _sel(~zero, output(ctx, out) / _safe(zero, operand(ctx, 0, a))), gb
 
 
 @rule("fmax", "fmin")

@@ -39,23 +39,23 @@ __all__ = [
 
 # ------------------------------------------------------------------ binary primitives
 class Copysign(Function):
-    """z = |a| with b's sign.   VJP: (g z / a, taken as 0 where a == 0; 0 for b), as PyTorch."""
+    """z = |a| with b's sign.   VJP: (g z / a, taken as 0 where a == 0; 0 for b), as PyTorch, whose
+    node saves a and z only when a wants a gradient (so a b.zero_() before backward is fine)."""
 
     @staticmethod
     def forward(ctx, a, b):
         out = array_module(a).copysign(a, b)
-        ctx.save_for_backward(a, out)
+        ctx.save_for_backward(*((a, out) if ctx.needs_input_grad[0] else (None, None)))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, out = ctx.saved
-        xp = array_module(a)
-        zero = a == 0
-        ga = g * xp.where(zero, 0.0, quietly(xp.divide, out, xp.where(zero, 1.0, a))).astype(
-            g.dtype, copy=False
-        )
-        return ga, (xp.zeros_like(g) if ctx.needs_input_grad[1] else None)
+        (a, out), xp = ctx.saved, array_module(g)
+        gb = xp.zeros_like(g) if ctx.needs_input_grad[1] else None
+        if a is None:
+            return None, gb
+        ratio = xp.where(a == 0, 0.0, quietly(xp.divide, out, xp.where(a == 0, 1.0, a)))
+        return g * ratio.astype(g.dtype, copy=False), gb
 
 
 class _NanIgnoring(Function):
@@ -130,15 +130,15 @@ class Hypot(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = array_module(a).hypot(a, b)
-        ctx.save_for_backward(a, b, out)
+        out, need = array_module(a).hypot(a, b), ctx.needs_input_grad  # (operands: as PyTorch's node)
+        ctx.save_for_backward(a if need[0] else None, b if need[1] else None, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved
-        xp = array_module(a)
-        return quietly(xp.divide, g * a, out), quietly(xp.divide, g * b, out)
+        xp = array_module(out)
+        return tuple(None if x is None else quietly(xp.divide, g * x, out) for x in (a, b))
 
 
 class _LogAddExp(Function):

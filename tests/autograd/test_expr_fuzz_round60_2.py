@@ -168,3 +168,32 @@ def test_roll_channels_last_3d(torch):
     ours, theirs = run(gg), run(torch)
     np.testing.assert_array_equal(ours[0], theirs[0])
     assert ours[1] == theirs[1]
+
+
+@pytest.mark.parametrize("op", ["hypot", "copysign"])
+@pytest.mark.parametrize("changed", [0, 1])
+def test_a_constant_operand_changed_in_place_before_backward(torch, op, changed):
+    # fuzz seeds 71532, 83964, 100504: the operand that wants no gradient is not saved by PyTorch's
+    # node, so changing it in place before backward runs; changing the saved one raises in both
+    out = []
+    for L in (gg, torch):
+        xs = [L.tensor([1.0, -2.0, 3.0], dtype=L.float64), L.tensor([0.5, 1.5, -2.0], dtype=L.float64)]
+        xs[1 - changed].requires_grad_()
+        z = getattr(L, op)(*xs)
+        xs[changed].zero_()
+        z.sum().backward()
+        out.append(xs[1 - changed].grad.numpy())
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-15)
+
+
+@pytest.mark.parametrize("op", ["hypot", "copysign"])
+def test_the_saved_operand_changed_in_place_still_raises(torch, op):
+    for L in (gg, torch):
+        a = L.tensor([1.0, -2.0, 3.0], dtype=L.float64)
+        b = L.tensor([0.5, 1.5, -2.0], dtype=L.float64)
+        w = L.tensor([2.0, 2.0, 2.0], dtype=L.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified in place"):
+            x = a * w
+            z = getattr(L, op)(x, b)
+            x.add_(1.0)
+            z.sum().backward()

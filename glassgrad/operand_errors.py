@@ -30,6 +30,7 @@ import inspect
 import numbers
 import operator
 import os
+from collections.abc import Iterable
 from types import FunctionType
 from typing import Any, Callable
 
@@ -160,6 +161,15 @@ def size_int(v: object) -> int | None:
         except TypeError:  # a float or bool tensor, several elements
             return None
     return None
+
+
+def iterable_tuple(v: Any) -> Any:
+    """PyTorch's ``_pair``/``_triple`` first step for the convolution layers' and ``unfold``/``fold``'s
+    window arguments: any iterable other than a str, list, tuple or 0-d array (a generator, a
+    ``range``, a 1-D array) is read into a tuple; anything else is returned as is for the checks."""
+    if v.__class__ in (int, tuple, list, str) or getattr(v, "ndim", None) == 0:
+        return v
+    return tuple(v) if isinstance(v, Iterable) else v
 
 
 def scalar_int(v: object) -> int | None:

@@ -15,6 +15,7 @@ from glassgrad.nn.functional.conv import conv_padding, ntuple
 from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.sizes import layer_sizes, size_int
+from glassgrad.operand_errors import iterable_tuple
 from glassgrad.tensor import Tensor
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
@@ -63,6 +64,10 @@ class _ConvNd(Module):
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode 'zeros' is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
+        # PyTorch's ``_pair`` reads any iterable into a tuple first (ml-cvnets passes a generator)
+        kernel_size, stride, padding, dilation, output_padding = map(
+            iterable_tuple, (kernel_size, stride, padding, dilation, output_padding)
+        )
         self.kernel_size = ntuple(kernel_size, nd, name, "kernel_size", 1)
         # PyTorch's ``_pair``: the attributes keep a one-element list's length (``stride=[2]`` reads
         # ``(2,)``, as the functions accept it); the checks and padding use the repeated values

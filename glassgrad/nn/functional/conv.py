@@ -12,7 +12,7 @@ from typing import Any
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.nn.functional.conv_complex import complex_conv
-from glassgrad.operand_errors import size_int
+from glassgrad.operand_errors import iterable_tuple, size_int
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
 from glassgrad.ops.layout import channels_last_if
@@ -330,6 +330,7 @@ def conv_transpose1d(
 
 
 def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    kernel_size, dilation, padding, stride = map(iterable_tuple, (kernel_size, dilation, padding, stride))
     kernel = ntuple(kernel_size, 2, op, "kernel_size", 1)
     dilation = ntuple(dilation, 2, op, "dilation", 1)
     pads = tuple((p, p) for p in ntuple(padding, 2, op, "padding"))
@@ -377,7 +378,7 @@ def fold(
         ``(C, *output_size)``).
     """
     kernel, dilation, pads, stride = _fold_args("fold", kernel_size, dilation, padding, stride)
-    size = ntuple(output_size, 2, "fold", "output_size", 1)
+    size = ntuple(iterable_tuple(output_size), 2, "fold", "output_size", 1)
     if input.ndim == 2:  # unbatched (C * kh * kw, L) -> (C, H, W), as PyTorch
         return fold(input.unsqueeze(0), size, kernel, dilation, tuple(p for p, _ in pads), stride).squeeze(0)
     windows = tuple(

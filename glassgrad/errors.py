@@ -70,6 +70,12 @@ class KernelDTypeError(DTypeError, NotImplementedError):
     glassgrad's ``except DTypeError`` too."""
 
 
+class KernelRankError(ShapeError, NotImplementedError):
+    """PyTorch has no kernel of an op for an input's number of dims and raises
+    ``NotImplementedError`` (``interpolate`` of a 2-D input: "Only 3D, 4D and 5D input Tensors
+    supported"): a script's ``except NotImplementedError`` catches this one, ``except ShapeError`` too."""
+
+
 #: PyTorch's ScalarType names, as its "not implemented for" messages spell them
 _SCALAR_TYPE_NAMES = {
     "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",

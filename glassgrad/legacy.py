@@ -30,8 +30,8 @@ from glassgrad.tensor_storage import _Storage
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
-    "CharTensor", "ByteTensor", "BoolTensor", "finfo", "iinfo", "set_printoptions", "compile",
-    "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
+    "CharTensor", "ByteTensor", "BoolTensor", "BFloat16Tensor", "finfo", "iinfo", "set_printoptions",
+    "compile", "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
     "legacy_dtype", "legacy_type_name", "legacy_new", "typename", "_assert", "_assert_async",
 ]  # fmt: skip
 
@@ -169,6 +169,8 @@ def legacy_dtype(name: Any) -> Any:
         # the default tensor type (nflows' `(x < 0).type(torch.Tensor)`): float64 after
         # set_default_dtype(float64), as PyTorch's default tensor type follows it
         return dtypes.get_default_dtype().np
+    if name is BFloat16Tensor or (isinstance(name, str) and name.rsplit(".", 1)[-1] == "BFloat16Tensor"):
+        return dtypes.bfloat16  # the cast raises bfloat16's DTypeError, saying why
     if isinstance(name, str):
         short = name.rsplit(".", 1)[-1]
         if short in _TYPE_NAMES:
@@ -247,6 +249,26 @@ ShortTensor = _typed("ShortTensor", np.int16)
 CharTensor = _typed("CharTensor", np.int8)
 ByteTensor = _typed("ByteTensor", np.uint8)
 BoolTensor = _typed("BoolTensor", np.bool_)
+
+
+class _NoNumPyTypedTensor(type):
+    """The legacy constructor of a dtype NumPy lacks (``BFloat16Tensor``): the name exists, so that
+    ``set_default_tensor_type(torch.BFloat16Tensor)`` (hkproj/pytorch-llama's CPU path, round 61)
+    and type tables reach their use, where bfloat16's ``DTypeError`` says why; nothing is one."""
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
+        check_device(device, cls.__name__)
+        return Tensor(*args, dtype=cls.dtype)  # raises DTypeError: NumPy has no bfloat16
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return False
+
+
+BFloat16Tensor = _NoNumPyTypedTensor(
+    "BFloat16Tensor",
+    (),
+    {"dtype": dtypes.bfloat16, "__doc__": "Legacy constructor of bfloat16 tensors (raises)."},
+)
 
 
 def set_printoptions(

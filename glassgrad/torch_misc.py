@@ -228,12 +228,19 @@ def set_flush_denormal(mode: bool) -> bool:
 
 
 def set_default_tensor_type(t: Any) -> None:
-    """Deprecated: the default float dtype from a tensor type (``torch.DoubleTensor`` or its
-    name ``"torch.DoubleTensor"``); use ``set_default_dtype``."""
+    """Deprecated: the default float dtype from a CPU tensor type (``torch.DoubleTensor`` or its
+    name ``"torch.DoubleTensor"``); use ``set_default_dtype``. A CUDA type raises ``TypeError``."""
     import glassgrad as gg
 
     name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    if (isinstance(t, str) and ".cuda." in t) or getattr(t, "__module__", "") == "glassgrad.cuda":
+        # PyTorch's CPU build refuses a CUDA type; taking its dtype would change the default quietly
+        where = t if isinstance(t, str) else f"torch.cuda.{name}"
+        raise TypeError(
+            f"set_default_tensor_type: type {where} not available: glassgrad runs on the CPU only"
+        )
     by_name = {"FloatTensor": gg.float32, "DoubleTensor": gg.float64, "HalfTensor": gg.float16}
+    by_name["BFloat16Tensor"] = gg.bfloat16  # set_default_dtype raises bfloat16's DTypeError, saying why
     key = name.rsplit(".", 1)[-1]
     if key not in by_name:
         raise TypeError(f"set_default_tensor_type: expected a floating-point tensor type, got {name!r}")

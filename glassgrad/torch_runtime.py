@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import math
 import os
+import warnings
 from typing import Any
 
 from glassgrad._C import DisableTorchFunction, DisableTorchFunctionSubclass
@@ -24,6 +25,10 @@ __all__ = [
     "DisableTorchFunctionSubclass",
     "from_file",
     "get_device_module",
+    "has_lapack",
+    "has_mkl",
+    "has_openmp",
+    "has_spectral",
     "init_num_threads",
     "resize_as_",
     "sym_ite",
@@ -138,3 +143,29 @@ def sym_sqrt(a: Any) -> float:
     if hasattr(a, "__sym_sqrt__"):
         return a.__sym_sqrt__()
     return math.sqrt(a)
+
+
+# PyTorch's build flags, as plain module attributes: NumPy brings LAPACK and FFTs, not MKL
+has_lapack, has_spectral, has_openmp, has_mkl = True, True, True, False
+
+# PyTorch's deprecated build flags, read through its module ``__getattr__`` with a warning that
+# names the replacement (``torch.has_mps`` in scripts that pick a device: hkproj's train.py, round 61)
+_DEPRECATED_FLAGS = {
+    "has_mps": ("mps", "is_built"),
+    "has_cuda": ("cuda", "is_built"),
+    "has_cudnn": ("cudnn", "is_available"),
+    "has_mkldnn": ("mkldnn", "is_available"),
+}
+
+
+def module_getattr(name: str) -> Any:
+    """``torch.<name>`` for the names PyTorch's module ``__getattr__`` serves: the deprecated
+    ``has_mps``/``has_cuda``/``has_cudnn``/``has_mkldnn`` (with PyTorch's UserWarning)."""
+    flag = _DEPRECATED_FLAGS.get(name)
+    if flag is None:
+        raise AttributeError(f"module 'glassgrad' has no attribute '{name}'")
+    from glassgrad import backends
+
+    backend, query = flag
+    warnings.warn(f"'{name}' is deprecated, please use 'torch.backends.{backend}.{query}()'", stacklevel=2)
+    return getattr(getattr(backends, backend), query)()

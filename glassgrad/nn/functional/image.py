@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import may_share_memory
-from glassgrad.errors import ShapeError, kernel_dtype_error
+from glassgrad.errors import KernelRankError, ShapeError, kernel_dtype_error
 from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.image_taps import cubic_taps, has_nonfinite, resize_taps, taps_matrix
 from glassgrad.nn.functional.image_uint8 import resize_uint8
@@ -169,7 +169,7 @@ def interpolate(
     """
     op = "interpolate"
     if not 3 <= input.ndim <= 5:
-        raise ShapeError(f"{op}: expected input (N, C, *S) with 1 to 3 spatial dims, got {input.shape}")
+        raise KernelRankError(f"{op}: expected input (N, C, *S) with 1 to 3 spatial dims, got {input.shape}")
     # uint8 images resize as in PyTorch (masks, torchvision's Resize of photos): see image_uint8.py
     u8 = input._data.dtype == np.uint8 and (mode.startswith("nearest") or mode in ("bilinear", "bicubic"))
     if input._data.dtype.kind != "f" and not u8:
@@ -187,10 +187,10 @@ def interpolate(
         if mode == "area" and align_corners is not None:
             raise ValueError(f"{op}: align_corners can only be set with the linear modes, got mode {mode!r}")
         if mode == "bicubic" and k != 2:
-            raise ShapeError(f"{op}: mode 'bicubic' expects 2 spatial dims, got input {input.shape}")
+            raise KernelRankError(f"{op}: mode 'bicubic' expects 2 spatial dims, got input {input.shape}")
     elif mode in _LINEAR:
         if _LINEAR[mode] != k:
-            raise ShapeError(
+            raise KernelRankError(
                 f"{op}: mode {mode!r} expects {_LINEAR[mode]} spatial dims, got input {input.shape}"
             )
     else:

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.backend import quietly
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import flag, number_arg
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.ops.renorm import renorm as _renorm_op
+from glassgrad.ops.single_kernels import kaiser_single
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.threads import check_thread_count
@@ -328,8 +330,9 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
     if window_length <= 1:
         return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
     n = window_length + 1 if periodic else window_length
-    values = np.kaiser(n, beta)[:window_length]
-    return gg.tensor(values, dtype=dtype, requires_grad=requires_grad)
+    # float32 and the half types: PyTorch's float kernel and its rounding (BigVGAN's float32 filters)
+    values = np.kaiser(n, beta) if dtype == gg.float64 else quietly(kaiser_single, np, n, beta)
+    return gg.tensor(values[:window_length], dtype=dtype, requires_grad=requires_grad)
 
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002

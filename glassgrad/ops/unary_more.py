@@ -27,6 +27,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import compare, elementwise
 from glassgrad.ops.elementwise import floating
+from glassgrad.ops.single_kernels import i0_single, sinc_single
 from glassgrad.ops.special_series import (
     digamma_array,
     erfc_array,
@@ -123,6 +124,8 @@ class Sinc(Function):
     def forward(ctx, a):
         ctx.save_for_backward(a)
         xp = array_module(a)
+        if a.dtype in (xp.float32, xp.float16):  # in float32 with sin rounded once, as PyTorch's
+            return quietly(sinc_single, a)
         y = _PI * a
         return xp.where(a == 0, 1.0, quietly(lambda: xp.sin(y) / y)).astype(a.dtype, copy=False)
 
@@ -233,7 +236,10 @@ class I0(_InFloat64):
 
     @staticmethod
     def _evaluate(fn, a):
-        """I0 and I1 both overflow to inf where PyTorch's e^|a| factor does."""
+        """I0 and I1 both overflow to inf where PyTorch's e^|a| factor does; I0 below float64 is
+        PyTorch's float kernel, rounding as it does (``single_kernels``)."""
+        if fn is i0_array and a.dtype.itemsize < 8:
+            return quietly(lambda: i0_single(a).astype(a.dtype, copy=False))
         return _overflow_like_pytorch(_in_float64(fn, a), a)
 
 

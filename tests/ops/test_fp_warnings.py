@@ -100,10 +100,6 @@ VALUE_DIFFS = {
     # (float16 is computed in float32 and rounded once since round 29, as PyTorch's: it passes)
     ("addcmul", "float32"): "-inf + 1 * x * x with x * x past the range is nan here, -inf in PyTorch",
     ("addcmul", "float64"): "-inf + 1 * x * x with x * x past the range is nan here, -inf in PyTorch",
-    (
-        "sinc",
-        "float16",
-    ): "sinc(1) is 3e-4 here (pi * x rounded in float16), -0 in PyTorch; sinc(6e4) nan vs 0",
 }
 #: PyTorch's own value depends on the host's kernel: (id, dtype) -> the inputs where it does. At
 #: those inputs glassgrad gives the exact value (gelu(inf) = inf * Phi(inf) = inf) and PyTorch gives

@@ -54,10 +54,20 @@ def _multiprocessing() -> Any:
 
 def _inplace(name: str, fn: Any, legacy: int = 0) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        # operands given by keyword (W-MSE's g.baddbmm_(batch1=a, batch2=b), x.lerp_(end=y, weight=w))
+        # go to _update with the positional ones: it records the op when only they require grad
+        # and checks their overlap with self
+        named = [k for k, v in kwargs.items() if isinstance(v, Tensor)] if kwargs else ()
         if legacy:  # PyTorch's deprecated x.addcmul_(value, t1, t2): its warning names addcmul_
-            args, kwargs["value"] = composite.number_first(name, args, legacy, kwargs.get("value"), "value")
+            n = legacy - sum(k != "value" for k in named)
+            args, kwargs["value"] = composite.number_first(name, args, n, kwargs.get("value"), "value")
         refuse_indexed_overlap(name, self._data, args, kwargs)  # _update checks the positional ones
-        return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
+        if not named:
+            return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
+        tensors, n = [kwargs.pop(k) for k in named], len(args)
+        return self._update(
+            name, lambda t, *a: fn(t, *a[:n], **dict(zip(named, a[n:])), **kwargs), *args, *tensors
+        )
 
     method.__name__ = name
     return method
@@ -162,8 +172,8 @@ METHODS: dict[str, Any] = {
     "floor_": _inplace("floor_", compare.floor),
     "ceil_": _inplace("ceil_", compare.ceil),
     "round_": _inplace("round_", compare.round),
-    "clamp_min_": _inplace("clamp_min_", lambda t, lo: clamp.clamp(t, lo, None)),
-    "clamp_max_": _inplace("clamp_max_", lambda t, hi: clamp.clamp(t, None, hi)),
+    "clamp_min_": _inplace("clamp_min_", lambda t, min: clamp.clamp(t, min, None)),
+    "clamp_max_": _inplace("clamp_max_", lambda t, max: clamp.clamp(t, None, max)),
     **NEW_METHODS,
     "new": legacy_new,
     "masked_select": scatter.masked_select,

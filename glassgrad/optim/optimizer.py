@@ -312,7 +312,8 @@ class Optimizer(OptimizerHooks):
         older version is read as one of the default dtype), except a number kept by an optimizer with
         its own ``step()`` (PyTorch casts tensors only). Saved keys are read as ints (JSON loads too).
         """
-        self.state, self.param_groups = self._prepare_state_dict(self._load_state_dict_pre(state_dict))
+        state, groups = self._prepare_state_dict(self._load_state_dict_pre(state_dict))
+        self.__setstate__({"state": state, "param_groups": groups})  # as PyTorch: may copy in place
         self._load_state_dict_post()
 
     def _prepare_state_dict(

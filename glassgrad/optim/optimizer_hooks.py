@@ -10,6 +10,7 @@ Hooks are not copied with the optimizer (``copy.deepcopy`` and pickling leave th
 from __future__ import annotations
 
 import functools
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
@@ -184,6 +185,15 @@ class OptimizerHooks:
             return out
 
         return _hooked_step(step)
+
+    def _accelerator_graph_capture_health_check(self) -> None:
+        """PyTorch's check, at the top of a copied ``step``, that no CUDA/XPU graph capture meets a
+        group with ``capturable=False``: nothing is ever captured here (as on a CPU-only PyTorch)."""
+
+    def _cuda_graph_capture_health_check(self) -> None:
+        """The check's older name (ADOPT's ``step`` calls it), deprecated as in PyTorch."""
+        warnings.warn("Use _accelerator_graph_capture_health_check instead", DeprecationWarning, stacklevel=2)
+        self._accelerator_graph_capture_health_check()
 
     @staticmethod
     def _group_tensors_by_device_and_dtype(tensorlistlist: list, with_indices: bool = False) -> dict:

@@ -22,11 +22,13 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
+from glassgrad.device import device
+from glassgrad.dtypes import DType
 from glassgrad.tensor import Tensor
 
 # private as PyTorch's, listed so that ``torch.optim.optimizer`` (optimizer.py) re-exports them
 __all__ = [
-    "ParamsT", "_use_grad_for_differentiable", "_get_value", "_stack_if_compiling", "_dispatch_sqrt",
+    "ParamsT", "StateDict", "DeviceDict", "DeviceDtypeDict", "_use_grad_for_differentiable", "_get_value", "_stack_if_compiling", "_dispatch_sqrt",
     "_disable_dynamo_if_unsupported", "_get_foreach_kernels_supported_devices", "_get_fused_kernels_supported_devices",
     "_get_capturable_supported_devices", "_default_to_fused_or_foreach", "_device_dtype_check_for_fused",
     "_view_as_real", "_get_scalar_dtype", "_to_scalar", "_group_tensors_by_device_and_dtype", "_params_doc",
@@ -35,6 +37,11 @@ __all__ = [
 
 #: PyTorch's type of an optimizer's ``params`` argument (a list of tensors, of names and tensors, of dicts)
 ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
+#: PyTorch's types of ``Optimizer.state_dict()`` and of the per-device (and dtype) caches of a step
+#: (distributed_shampoo and ADOPT import them)
+StateDict: TypeAlias = dict[str, Any]
+DeviceDict: TypeAlias = dict[device | None, Tensor]
+DeviceDtypeDict: TypeAlias = dict[tuple[device, DType] | None, Tensor]
 
 
 def _use_grad_for_differentiable(func: Callable) -> Callable:

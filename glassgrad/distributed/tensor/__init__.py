@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from glassgrad.distributed.device_mesh import DeviceMesh, init_device_mesh
 from glassgrad.distributed.tensor._api import DTensor, DTensorParameter, distribute_module, distribute_tensor
+from glassgrad.distributed.tensor.factories import empty, full, ones, rand, randn, zeros
 from glassgrad.distributed.tensor.placement_types import Partial, Placement, Replicate, Shard
 
 __all__ = [
     "DTensor", "DTensorParameter", "distribute_tensor", "distribute_module", "Shard", "Replicate", "Partial",
-    "Placement", "DeviceMesh", "init_device_mesh",
+    "Placement", "DeviceMesh", "init_device_mesh", "ones", "empty", "full", "rand", "randn", "zeros",
 ]  # fmt: skip
 
 DTensor.__module__ = DTensorParameter.__module__ = __name__  # printed and pickled as PyTorch's path

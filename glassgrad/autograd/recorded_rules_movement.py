@@ -56,6 +56,12 @@ def _zero_at(g, key: tuple):
     return IndexPut.apply(g, _zero(g), key=_whole(key), accumulate=False)
 
 
+def _grid(pos, shape) -> tuple:
+    """The advanced-indexing key of the flat positions that gather / scatter ops save
+    (``ops/grid_positions.py``): one index array per dim of ``shape``, each of pos's shape."""
+    return tuple(array_module(pos).unravel_index(pos, tuple(shape)))
+
+
 def _into_box(gs, shape, box: tuple):
     """gs (the gradient of src's box, index's shape) padded with zeros to src's ``shape``."""
     return gs if tuple(gs.shape) == tuple(shape) else _put(gs, shape, box, False)
@@ -218,8 +224,8 @@ def _masked_scatter(ctx, g):
 @rule("gather")
 def _gather(ctx, g):
     """(zeros like x with g added at the grid key, None)"""
-    (key,) = saved(ctx)
-    return _put(g, ctx.shapes[0], key, True), None
+    (pos,) = saved(ctx)
+    return _put(g, ctx.shapes[0], _grid(pos, ctx.shapes[0]), True), None
 
 
 @rule("index_along")
@@ -234,7 +240,8 @@ def _index_along(ctx, g):
 @rule("scatter_add")
 def _scatter_add(ctx, g):
     """(g, None, g[key] in src's index box, 0 outside)"""
-    key, box = saved(ctx)
+    pos, box = saved(ctx)
+    key = _grid(pos, ctx.shapes[0])
     gsrc = _into_box(_read(g, key), ctx.shapes[2], box) if ctx.needs_input_grad[2] else None
     return g, None, gsrc
 
@@ -242,8 +249,8 @@ def _scatter_add(ctx, g):
 @rule("scatter")
 def _scatter(ctx, g):
     """(g with the written positions zeroed, None, g[key] in src's index box)"""
-    (key,) = saved(ctx)
-    need = ctx.needs_input_grad
+    (pos,) = saved(ctx)
+    key, need = _grid(pos, ctx.shapes[0]), ctx.needs_input_grad
     ga = _zero_at(g, key) if need[0] else None
     gsrc = _into_box(_read(g, key), ctx.shapes[2], ctx.attrs["box"]) if need[2] else None
     return ga, None, gsrc
@@ -278,12 +285,13 @@ def _scatter_reduce(ctx, g):
     where no zero took part. x's gradient zeroed at key without include_self."""
     a, src, out = saved(ctx)
     at, need = ctx.attrs, ctx.needs_input_grad
-    key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
+    pos, box, reduce, inc = at["pos"], at["box"], at["reduce"], at["include_self"]
+    key = _grid(pos, a.shape)
     s = src[box]
     if reduce == "sum":
         gself, gs = g, _read(g, key)
     elif reduce == "mean":
-        n = _counts(a.shape, key, inc, g._data.dtype)
+        n = _counts(a.shape, pos, inc, g._data.dtype)
         gself, gs = g / constant(n), _read(g, key) / constant(n[key])
     elif reduce == "prod":
         # z / x and z / src are the products of the others only where x and src are not 0 (the

@@ -21,6 +21,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops.activation_steps import heaviside, step
+from glassgrad.ops.bit_select import select, zero_where
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special import gelu_exact, gelu_exact_grad
 from glassgrad.tensor import Tensor
@@ -67,21 +68,6 @@ class Sigmoid(Function):
         return g * (1 - out) * out
 
 
-_SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}
-
-
-def zero_where(cond: Any, g: Any) -> Any:
-    """``where(cond, 0, g)``, exactly (+0.0 where ``cond``, a NaN or inf of g there too), in a
-    quarter of ``np.where``'s time: a float array's bits ANDed with a mask of all ones or zeros,
-    the hot backward of relu. Other arrays (meta, complex) take ``where``."""
-    iv = _SAME_WIDTH_INT.get(g.dtype.itemsize) if g.__class__ is np.ndarray and g.dtype.kind == "f" else None
-    if iv is None or cond.__class__ is not np.ndarray:
-        return array_module(g, cond).where(cond, 0, g)
-    mask = cond.astype(iv)
-    mask -= 1  # 0 where cond, all bits set elsewhere
-    return (g.view(iv) & mask).view(g.dtype)
-
-
 class Relu(Function):
     """z = max(x, 0).   VJP: 0 where z <= 0, else g: relu'(0) = 0, and a NaN input passes g on.
 
@@ -125,7 +111,7 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, x, slope=0.01, result=False):
-        out = array_module(x).where(x > 0, x, x * slope)
+        out = select(x > 0, x, x * slope)  # (bit masks: ``bit_select.py``)
         ctx.save_for_backward(out if result else x)  # an array, not a mask: the version check sees it
         return out
 
@@ -135,7 +121,7 @@ class LeakyRelu(Function):
         slope = ctx.attrs["slope"]
         if ctx.attrs.get("result"):
             _refuse_negative("leaky_relu_", "negative_slope", slope)
-        return array_module(g).where(a > 0, g, g * slope)
+        return select(a > 0, g, g * slope)
 
 
 class Elu(Function):
@@ -149,9 +135,9 @@ class Elu(Function):
     @staticmethod
     def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0, grad_scale=1.0):
         xp = array_module(x)
-        xn = xp.where(x > 0, 0, x)  # no overflow in the branch not taken; elu(-0.0) = -0.0, as PyTorch
+        xn = zero_where(x > 0, x)  # no overflow in the branch not taken; elu(-0.0) = -0.0, as PyTorch
         neg = alpha * xp.expm1(xn * input_scale if input_scale != 1 else xn)
-        out = xp.where(x > 0, x, neg)
+        out = select(x > 0, x, neg)
         ctx.save_for_backward(out if result else x, None)
         return out
 
@@ -161,9 +147,9 @@ class Elu(Function):
         alpha, s, xp = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0), array_module(g)
         if ctx.attrs.get("result"):  # saved the result
             _refuse_negative("elu_", "alpha", alpha)
-            return xp.where(a <= 0, g * (a + alpha) if s == 1 else g * s * (a + alpha), g)
+            return select(a <= 0, g * (a + alpha) if s == 1 else g * s * (a + alpha), g)
         with np.errstate(over="ignore"):  # (e^(s x) of the branch not taken)
-            return xp.where(a > 0, g, g * s * alpha * xp.exp(a * s) if s != 1 else g * alpha * xp.exp(a))
+            return select(a > 0, g, g * s * alpha * xp.exp(a * s) if s != 1 else g * alpha * xp.exp(a))
 
 
 _SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2 / pi)
@@ -247,7 +233,7 @@ class Softplus(Function):
         linear = bx > threshold
         ctx.save_for_backward(bx, linear)  # (float32 for float16: its gradient rounds once)
         # minimum: e^(beta x) is only taken where it cannot overflow
-        out = xp.where(linear, xc, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
+        out = select(linear, xc, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -257,7 +243,7 @@ class Softplus(Function):
         if g.dtype == np.float16:
             g32 = g.astype(np.float32)
             return xp.where(linear, g32, g32 * _sigmoid(bx)).astype(np.float16)
-        return xp.where(linear, g, g * _sigmoid(bx))
+        return select(linear, g, g * _sigmoid(bx))
 
 
 class Hardtanh(Function):

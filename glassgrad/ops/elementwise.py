@@ -25,6 +25,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.meta_array import MetaArray, same_device
 from glassgrad.meta_array import seen as _meta_seen
+from glassgrad.ops.bit_select import select, zero_where
 from glassgrad.ops.byte_mask import byte_condition
 from glassgrad.ops.half_precision import HALF, by_number
 from glassgrad.ops.operands import (  # noqa: F401 - re-exported: the ops import them from here
@@ -224,14 +225,13 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        return array_module(cond).where(cond, a, b)
+        return select(cond, a, b)  # (bit masks: ``bit_select.py``)
 
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved
         need = ctx.needs_input_grad
-        xp = array_module(g)
-        return None, (xp.where(cond, g, 0) if need[1] else None), (xp.where(cond, 0, g) if need[2] else None)
+        return None, (zero_where(~cond, g) if need[1] else None), (zero_where(cond, g) if need[2] else None)
 
 
 # ------------------------------------------------------------------ tensor-level functions

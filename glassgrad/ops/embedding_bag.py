@@ -22,6 +22,8 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.sparse_grad import SparseRows
 from glassgrad.backend import array_module
 from glassgrad.ops.embedding import NO_FREQ
+from glassgrad.ops.grid_positions import reduce_positions
+from glassgrad.ops.indexing import _scatter_add_rows
 
 __all__ = ["EmbeddingBag"]
 
@@ -102,8 +104,9 @@ class EmbeddingBag(Function):
         if mode == "max":
             if ctx.needs_input_grad[0]:
                 dw = xp.zeros(shape, dtype=g.dtype)
-                if a["arg"] is not None:
-                    xp.add.at(dw, (a["arg"], xp.arange(shape[1])), g[a["nonempty"]])
+                if a["arg"] is not None:  # (flat positions: one 1-D add.at, NumPy's fast path)
+                    pos = a["arg"] * shape[1] + xp.arange(shape[1])
+                    reduce_positions(xp.add, dw, pos, g[a["nonempty"]])
             return dw, None
         gb = g[bags]  # (M, D): each entry's bag gradient
         if mode == "mean":
@@ -122,5 +125,5 @@ class EmbeddingBag(Function):
             if a.get("sparse"):
                 return SparseRows(ids, rows, shape), dpsw  # (M,) kept ids, (M, D) their rows
             dw = xp.zeros(shape, dtype=g.dtype)
-            xp.add.at(dw, ids, rows)
+            _scatter_add_rows(dw, ids, rows)  # (add.at's sums in its order, a sort and segment sums)
         return dw, dpsw

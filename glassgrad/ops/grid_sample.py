@@ -174,20 +174,37 @@ def _non_finite(c: Any, size: int, nd: int, padding_mode: str) -> Any:
     return c
 
 
+def _pixel_rows(x: Any) -> Any:
+    """``x`` channels last, one row of C values per pixel: ``(N, C, *S) -> (N * prod(S), C)``."""
+    n, c, plane = x.shape[0], x.shape[1], math.prod(x.shape[2:])  # (not -1: an empty x has no inference)
+    return x.reshape(n, c, plane).transpose(0, 2, 1).reshape(n * plane, c)
+
+
+def _read_taps(rows: Any, flat: Any, ok: Any) -> Any:
+    """The pixels at one tap, 0 outside the image: rows ``(N * P, C)`` (``_pixel_rows``), flat and
+    ok ``(N, 1, L)`` -> ``(N, L, C)``. One row ``take`` (C values copied per point) instead of
+    ``take_along_axis`` over ``(N, C, L)``, whose open-grid indexing was 40 % of the op's time."""
+    xp = array_module(rows)
+    n, length = flat.shape[0], flat.shape[-1]
+    at = (flat.reshape(n, length) + xp.arange(n).reshape(n, 1) * (rows.shape[0] // max(n, 1))).reshape(-1)
+    return xp.where(ok.reshape(n, length, 1), xp.take(rows, at, axis=0).reshape(n, length, rows.shape[1]), 0)
+
+
 def _forward(ctx, x, grid, mode, padding_mode, align_corners):
     """GridSample's forward (see the class), run with floating-point warnings off."""
     xp = array_module(x)
     n, c, *spatial = x.shape
     attrs = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
     coords, slopes, sizes = _coords(grid, tuple(spatial), attrs)
-    flat_x = x.reshape(n, c, math.prod(spatial))
-    out = xp.zeros((n, c, coords[0].shape[-1]), dtype=x.dtype)
+    rows = _pixel_rows(x)
+    length = coords[0].shape[-1]
+    out = xp.zeros((n, length, c), dtype=x.dtype)  # (N, L, C): channels last until the end
     for flat, ok, wgt, _ in taps(coords, sizes, mode, padding_mode, align_corners):
         # a tap outside the image reads 0, as PyTorch's masked gathers, and only then is weighted:
         # never 0 * the stand-in pixel 0 (nan if it is inf); a NaN point's NaN weight still tells
-        out += xp.where(ok, xp.take_along_axis(flat_x, flat, axis=2), 0) * wgt  # (N, C, L) * (N, 1, L)
+        out += _read_taps(rows, flat, ok) * wgt.reshape(n, length, 1)  # (N, L, C) * (N, L, 1)
     ctx.save_for_backward(x, *coords, *slopes)
-    return out.reshape(n, c, *grid.shape[1:-1])
+    return xp.ascontiguousarray(out.transpose(0, 2, 1)).reshape(n, c, *grid.shape[1:-1])
 
 
 def _backward(ctx, g):
@@ -212,12 +229,10 @@ def _backward(ctx, g):
     if ctx.needs_input_grad[1]:
         grads = [xp.zeros(coords[0].shape, dtype=g.dtype) for _ in range(nd)]  # each (N, 1, L)
         if a["mode"] != "nearest":
-            flat_x = x.reshape(n, c, math.prod(spatial))
+            rows, g_last = _pixel_rows(x), gf.transpose(0, 2, 1)  # (N * P, C), (N, L, C)
             for flat, ok, _, dws in all_taps:
-                # sum over channels of g * value at this tap (0 outside the image)
-                gv = (xp.where(ok, xp.take_along_axis(flat_x, flat, axis=2), 0) * gf).sum(
-                    axis=1, keepdims=True
-                )
+                # sum over channels of g * value at this tap (0 outside the image): (N, 1, L)
+                gv = (_read_taps(rows, flat, ok) * g_last).sum(axis=2)[:, None, :]
                 for d in range(nd):
                     grads[d] += gv * dws[d]
         out_shape = ctx.shapes[1][1:-1]

@@ -25,6 +25,7 @@ from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, 
 from glassgrad.meta_array import same_device, seen
 from glassgrad.operand_errors import int_arg
 from glassgrad.ops import index_keys
+from glassgrad.ops.grid_positions import grid_positions, read_positions, reduce_positions
 from glassgrad.ops.index_keys import _check_range, _int_array, check_masks, check_slice_step, key_parts
 from glassgrad.ops.node_names import getitem_name
 from glassgrad.ops.resample import add_sorted_segments
@@ -284,30 +285,29 @@ def _grid_key(index: Any, dim: int) -> tuple:
 
 
 class Gather(Primitive):
-    """z[i, j, k] = x[i, index[i, j, k], k] (dim=1), i.e. x[grid key].
+    """z[i, j, k] = x[i, index[i, j, k], k] (dim=1), read at the flat positions of that grid.
 
-    VJP: (zeros like x with g added at the same key (``xp.add.at``: repeats add up), None).
+    VJP: (zeros like x with g added at the same positions (``add.at``: repeats add up), None).
     """
 
     @staticmethod
     def forward(ctx, a, index, dim=0):
-        key = _grid_key(index, dim)
-        ctx.save_for_backward(key)
-        return c_layout(a[key])  # row-major, as PyTorch's (NumPy follows an expanded index's layout)
+        pos = grid_positions(index, dim, a.shape)
+        ctx.save_for_backward(pos)
+        return read_positions(a, pos)  # a new row-major array, as PyTorch's
 
     @staticmethod
     def backward(ctx, g):
-        (key,) = ctx.saved
-        xp = array_module(g)
-        out = xp.zeros(ctx.shapes[0], dtype=g.dtype)
-        xp.add.at(out, key, g)
+        (pos,) = ctx.saved
+        out = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
+        reduce_positions(array_module(g).add, out, pos, g)
         return out, None
 
 
 class ScatterAdd(Primitive):
     """z = x, then z[i, index[i, j, k], k] += src[i, j, k] (dim=1) for every position of index.
 
-    VJP: (g, None, g read back at the same key (a gather), zero outside index's box of src).
+    VJP: (g, None, g read back at the same positions (a gather), zero outside index's box of src).
     """
 
     name = "scatter_add"
@@ -315,20 +315,20 @@ class ScatterAdd(Primitive):
     @staticmethod
     def forward(ctx, a, index, src, dim=0):
         xp = array_module(a)
-        key = _grid_key(index, dim)
+        pos = grid_positions(index, dim, a.shape)
         box = tuple(slice(0, n) for n in index.shape)
-        out = a.copy()
-        xp.add.at(out, key, src[box])
-        ctx.save_for_backward(key, box)
+        out = a.copy()  # (C-contiguous: positions are row-major)
+        reduce_positions(xp.add, out, pos, src[box])
+        ctx.save_for_backward(pos, box)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        key, box = ctx.saved
+        pos, box = ctx.saved
         gsrc = None
         if ctx.needs_input_grad[2]:
             gsrc = array_module(g).zeros(ctx.shapes[2], dtype=g.dtype)
-            gsrc[box] = g[key]
+            gsrc[box] = read_positions(g, pos)
         return g, None, gsrc
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.tensor import Tensor
@@ -25,8 +27,21 @@ def add_sorted_segments(out: Any, index: Any, g: Any, axis: int = 0) -> None:
     summed by one ``add.reduceat`` and written once (also ``getitem``'s backward, after a sort)."""
     xp = array_module(g)
     starts = xp.flatnonzero(xp.concatenate(([True], index[1:] != index[:-1])))  # first i of each run
-    key = (slice(None),) * axis + (index[starts],)
+    targets = index[starts]
+    lengths = xp.diff(xp.concatenate((starts, [index.shape[0]])))
+    if axis == 0 and g.__class__ is np.ndarray and lengths.max() <= _RUN_LOOP_MAX:
+        # short runs (a resize's 1 to 4): the k-th entries of all runs added at once, k = 0, 1, ...
+        # the same sums in the same order as reduceat, 4x faster than it along a first axis
+        out[targets] = g[starts]
+        for k in range(1, int(lengths.max())):
+            longer = lengths > k
+            out[targets[longer]] += g[starts[longer] + k]
+        return
+    key = (slice(None),) * axis + (targets,)
     out[key] = xp.add.reduceat(g, starts, axis=axis)  # the targets are distinct: plain assignment
+
+
+_RUN_LOOP_MAX = 8  # longest run summed by ``add_sorted_segments``' loop (longer: one reduceat)
 
 
 def _segment_scatter(g: Any, index: Any, axis: int, n: int) -> Any:
@@ -63,11 +78,17 @@ class Resample(Function):
     def backward(ctx, g):
         lo, hi, w, axis = (ctx.attrs[k] for k in ("lo", "hi", "w", "axis"))
         n = ctx.shapes[0][axis]
+        xp = array_module(g)
+        # the sums run with the axis moved first: reduceat along a later axis loops over every
+        # row's short runs (30 ms along W of a (16, 32, 50, 50) gradient), along the first it adds
+        # whole rows (3 ms), in the same order; one copy in, one out
+        gt = xp.ascontiguousarray(xp.moveaxis(g, axis, 0)) if axis else g
         if w is None:
-            return _segment_scatter(g, lo, axis, n)
-        bshape = (-1,) + (1,) * (g.ndim - 1 - axis)
-        w = w.reshape(bshape)
-        return _segment_scatter(g * (1 - w), lo, axis, n) + _segment_scatter(g * w, hi, axis, n)
+            dt = _segment_scatter(gt, lo, 0, n)
+        else:
+            w = w.reshape((-1,) + (1,) * (g.ndim - 1))
+            dt = _segment_scatter(gt * (1 - w), lo, 0, n) + _segment_scatter(gt * w, hi, 0, n)
+        return xp.ascontiguousarray(xp.moveaxis(dt, 0, axis)) if axis else dt
 
 
 def resample(x: Tensor, axis: int, lo: Any, hi: Any = None, w: Any = None) -> Tensor:

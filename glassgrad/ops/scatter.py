@@ -16,14 +16,8 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
-from glassgrad.ops.indexing import (
-    GetItem,
-    _check_gather_index,
-    _grid_key,
-    check_src,
-    masked_fill,
-    normalize_dim,
-)
+from glassgrad.ops.grid_positions import grid_positions, read_positions, reduce_positions, write_positions
+from glassgrad.ops.indexing import GetItem, _check_gather_index, check_src, masked_fill, normalize_dim
 from glassgrad.ops.indexing_more import _same_dtype, _tensor
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
@@ -51,24 +45,24 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, a, index, src, dim=0):
-        key = _grid_key(index, dim)
+        pos = grid_positions(index, dim, a.shape)  # (flat positions: ``grid_positions.py``)
         box = tuple(slice(0, n) for n in index.shape)
-        out = a.copy()
-        out[key] = src[box] if getattr(src, "ndim", 0) else src
-        ctx.save_for_backward(key)
+        out = a.copy()  # C-contiguous, as the flat positions need
+        write_positions(out, pos, src[box] if getattr(src, "ndim", 0) else src)
+        ctx.save_for_backward(pos)
         ctx.attrs["box"] = box
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (key,) = ctx.saved
+        (pos,) = ctx.saved
         ga = gsrc = None
         if ctx.needs_input_grad[0]:
             ga = g.copy()
-            ga[key] = 0
+            write_positions(ga, pos, 0)
         if ctx.needs_input_grad[2]:
             gsrc = array_module(g).zeros(ctx.shapes[2], dtype=g.dtype)
-            gsrc[ctx.attrs["box"]] = g[key]
+            gsrc[ctx.attrs["box"]] = read_positions(g, pos)
         return ga, None, gsrc
 
 
@@ -182,36 +176,39 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 
 
 # ------------------------------------------------------------------ scatter_reduce
-def _counts(shape: tuple, key: tuple, include_self: bool, dtype: Any) -> Any:
-    """The number of values reduced into each place (1 where none, the divisor of 'mean')."""
-    xp = array_module(key[0])
+def _counts(shape: tuple, pos: Any, include_self: bool, dtype: Any) -> Any:
+    """The number of values reduced into each place (1 where none, the divisor of 'mean'); pos:
+    the flat positions of the places (``grid_positions``)."""
+    xp = array_module(pos)
     n = xp.full(shape, 1 if include_self else 0, dtype=dtype)
-    xp.add.at(n, key, 1)
+    reduce_positions(xp.add, n, pos, 1)
     n[n == 0] = 1
     return n
 
 
-def _reduce(a: Any, key: tuple, src: Any, reduce: str, include_self: bool) -> Any:
-    """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at key."""
+def _reduce(a: Any, pos: Any, src: Any, reduce: str, include_self: bool) -> Any:
+    """scatter_reduce on raw arrays: src (index's box) reduced into a copy of a at the flat
+    positions pos, in their row-major order."""
     xp = array_module(a)
-    out = a.copy()
+    out = a.copy()  # C-contiguous, as the flat positions need
     if reduce in ("sum", "mean"):
         if not include_self:
-            out[key] = 0
-        xp.add.at(out, key, src)
+            write_positions(out, pos, 0)
+        reduce_positions(xp.add, out, pos, src)
         if reduce == "mean":
-            count = _counts(a.shape, key, include_self, np.int64)
+            count = _counts(a.shape, pos, include_self, np.int64)
             out = out // count if a.dtype.kind in "iu" else out / count
         return out.astype(a.dtype, copy=False)
     ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
     if not include_self:
         if reduce == "prod":
-            out[key] = 1
+            identity = 1
         elif a.dtype.kind in "iu":  # the identity of amax / amin: the dtype's lowest / highest value
-            out[key] = np.iinfo(a.dtype).min if reduce == "amax" else np.iinfo(a.dtype).max
+            identity = np.iinfo(a.dtype).min if reduce == "amax" else np.iinfo(a.dtype).max
         else:  # float or bool
-            out[key] = (-np.inf if reduce == "amax" else np.inf) if a.dtype.kind == "f" else reduce == "amin"
-    ufunc.at(out, key, src)
+            identity = (-np.inf if reduce == "amax" else np.inf) if a.dtype.kind == "f" else reduce == "amin"
+        write_positions(out, pos, identity)
+    reduce_positions(ufunc, out, pos, src)
     return out
 
 
@@ -230,45 +227,49 @@ class ScatterReduce(Function):
 
     @staticmethod
     def forward(ctx, a, index, src, dim=0, reduce="sum", include_self=True):
-        key = _grid_key(index, dim)
+        pos = grid_positions(index, dim, a.shape)  # (flat positions: ``grid_positions.py``)
         box = tuple(slice(0, n) for n in index.shape)
-        out = quietly(_reduce, a, key, src[box], reduce, include_self)
+        out = quietly(_reduce, a, pos, src[box], reduce, include_self)
         ctx.save_for_backward(a, src, out)
-        ctx.attrs.update(key=key, box=box)
+        ctx.attrs.update(pos=pos, box=box)
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, src, out = ctx.saved
         at = ctx.attrs
-        key, box, reduce, inc = at["key"], at["box"], at["reduce"], at["include_self"]
+        pos, box, reduce, inc = at["pos"], at["box"], at["reduce"], at["include_self"]
         xp = array_module(g)
         s = src[box]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             if reduce == "sum":
-                gself, gs = g, g[key]
+                gself, gs = g, read_positions(g, pos)
             elif reduce == "mean":
-                n = _counts(a.shape, key, inc, g.dtype)
-                gself, gs = g / n, g[key] / n[key]
+                n = _counts(a.shape, pos, inc, g.dtype)
+                gself, gs = g / n, read_positions(g, pos) / read_positions(n, pos)
             elif reduce == "prod":
                 masked_self = xp.where(a == 0, 1, a)
-                gself = g * _reduce(masked_self, key, s, "prod", True) / masked_self
+                gself = g * _reduce(masked_self, pos, s, "prod", True) / masked_self
                 zero = s == 0
                 nzero = xp.zeros(a.shape, dtype=np.int64)
-                xp.add.at(nzero, key, zero.astype(np.int64))
-                single = zero & (nzero[key] == 1)
-                masked_src_result = _reduce(a, key, xp.where(single, 1, s), "prod", inc)
-                gs = xp.where(single, (g * masked_src_result)[key], (g * out)[key] / xp.where(zero, 1, s))
+                reduce_positions(xp.add, nzero, pos, zero.astype(np.int64))
+                single = zero & (read_positions(nzero, pos) == 1)
+                masked_src_result = _reduce(a, pos, xp.where(single, 1, s), "prod", inc)
+                gs = xp.where(
+                    single,
+                    read_positions(g * masked_src_result, pos),
+                    read_positions(g * out, pos) / xp.where(zero, 1, s),
+                )
             else:  # amax / amin
                 self_is = (a == out).astype(g.dtype)
-                src_is = s == out[key]
+                src_is = s == read_positions(out, pos)
                 count = self_is.copy()
-                xp.add.at(count, key, src_is.astype(g.dtype))
+                reduce_positions(xp.add, count, pos, src_is.astype(g.dtype))
                 share = g / count
-                gself, gs = self_is * share, src_is * share[key]
+                gself, gs = self_is * share, src_is * read_positions(share, pos)
         if not inc:
-            gself = gself.copy() if gself is g else gself
-            gself[key] = 0
+            gself = gself.copy()  # (row-major, as the flat positions need; never g itself)
+            write_positions(gself, pos, 0)
         gsrc = None
         if ctx.needs_input_grad[2]:
             gsrc = xp.zeros(src.shape, dtype=g.dtype)

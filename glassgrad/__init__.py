@@ -138,6 +138,7 @@ from glassgrad.legacy import (  # noqa: E402
     finfo,
     iinfo,
     inf,
+    legacy_contiguous_format,  # noqa: F401 - contiguous_format's old name, out of __all__ as PyTorch's
     nan,
     pi,
     preserve_format,

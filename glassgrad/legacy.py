@@ -24,15 +24,16 @@ from glassgrad.dtype_info import finfo, iinfo
 from glassgrad.errors import GraphError
 from glassgrad.factories import _float, _size, as_array, empty
 from glassgrad.inference import check_numpy_source, warn_ndarray_list
-from glassgrad.memory_formats import contiguous_format, preserve_format
+from glassgrad.memory_formats import contiguous_format, legacy_contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
 from glassgrad.tensor_storage import _Storage
 
 __all__ = [
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor", "BFloat16Tensor", "finfo", "iinfo", "set_printoptions",
-    "compile", "inf", "nan", "pi", "e", "strided", "contiguous_format", "preserve_format", "legacy_data",
-    "legacy_dtype", "legacy_type_name", "legacy_new", "typename", "_assert", "_assert_async",
+    "compile", "inf", "nan", "pi", "e", "strided", "contiguous_format", "legacy_contiguous_format",
+    "preserve_format", "legacy_data", "legacy_dtype", "legacy_type_name", "legacy_new", "typename",
+    "_assert", "_assert_async",
 ]  # fmt: skip
 
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e

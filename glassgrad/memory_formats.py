@@ -49,6 +49,9 @@ channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
 _FORMATS["_frozen"] = True
+# PyTorch's old name, the same object (torch.legacy_contiguous_format is torch.contiguous_format):
+# code copied from F.gumbel_softmax passes it to empty_like / zeros_like
+legacy_contiguous_format = contiguous_format
 
 #: the dims of a channels-last tensor from the fastest-moving to the slowest
 _ORDER = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}

@@ -20,9 +20,12 @@ strides if all are dense with equal strides; otherwise the dims are sorted from 
 operands' strides (an insertion sort; broadcast dims, stride 0, do not vote; equal strides put the
 smaller dim first) and the result is dense in that order: the first operand that orders two dims
 decides, so ``channels_last + contiguous`` is channels-last in PyTorch (NumPy's ``order="K"`` gives
-the common layout, contiguous). Only results of 4 or 5 dims are touched (the ones a layer's format
-choice reads), and only when they have a size-1 dim or an operand is not C-ordered
-(``needs_layout``), so the common contiguous op pays two tests.
+the common layout, contiguous). The same holds at every rank: ``x.t() / y`` (y row-major) is
+laid out as ``x.t()`` in PyTorch and row-major by NumPy, so ``view(-1)`` raises in one library
+only, and the common ``v = y.view(-1) if y.is_contiguous() else y.reshape(-1)`` followed by an
+in-place op on ``v`` writes into ``y`` in one library only. Results of 2 or more dims are touched,
+only when an operand is not row-major (``needs_layout``): the common op pays one flag test per
+operand (and a stride walk when its result has a size-1 dim).
 """
 
 from __future__ import annotations
@@ -62,16 +65,14 @@ def _strides(a: Any) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _fast_setup(shape: tuple, arrays: list) -> tuple[int, ...] | None:
+def _fast_setup(shape: tuple, arrays: list, strides: list) -> tuple[int, ...] | None:
     """PyTorch's shortcut when every operand has the result's shape, else None."""
-    if all(is_contiguous_as(a, contiguous_format) for a in arrays):
+    if all(a.flags.c_contiguous for a in arrays):
         return format_strides(shape, contiguous_format)
     if len(shape) == 4 and all(is_contiguous_as(a, channels_last) for a in arrays):
         return format_strides(shape, channels_last)
-    first = _strides(arrays[0])
-    if all(non_overlapping_and_dense(shape, _strides(a)) for a in arrays) and all(
-        _strides(a) == first for a in arrays[1:]
-    ):
+    first = strides[0]
+    if all(st == first for st in strides) and non_overlapping_and_dense(shape, first):
         return first
     return None
 
@@ -83,14 +84,15 @@ def iterator_strides(shape: tuple, operands: list) -> tuple[int, ...]:
     arrays = [a for a in operands if isinstance(a, np.ndarray) and a.ndim]
     if not arrays or 0 in shape:
         return format_strides(shape, contiguous_format)
+    strides = [_strides(a) for a in arrays]
     if len(arrays) == len(operands) and all(a.shape == shape for a in arrays):
-        fast = _fast_setup(shape, arrays)
+        fast = _fast_setup(shape, arrays, strides)
         if fast is not None:
             return fast
     nd = len(shape)
     votes = []  # each operand's strides over the result's dims; 0 where it is broadcast
-    for a in arrays:
-        st, off = _strides(a), nd - a.ndim
+    for a, st in zip(arrays, strides, strict=True):
+        off = nd - a.ndim
         stretched = [d < off or (a.shape[d - off] == 1 and shape[d] != 1) for d in range(nd)]
         votes.append(tuple(0 if stretched[d] else st[d - off] for d in range(nd)))
 
@@ -123,19 +125,55 @@ def iterator_strides(shape: tuple, operands: list) -> tuple[int, ...]:
 
 
 def needs_layout(out: Any, operands: list) -> bool:
-    """Whether NumPy's layout of ``out`` may differ from PyTorch's: it has a size-1 dim, or an
-    operand is not C-ordered (a channels-last one beside a contiguous one: PyTorch's result takes
-    the first operand's layout, NumPy's the common one). Two tests for the common contiguous case."""
-    if 1 in out.shape:
-        return True
-    return any(a.__class__ is np.ndarray and not a.flags.c_contiguous for a in operands)
+    """Whether NumPy's layout of ``out`` may differ from PyTorch's: an operand is not C-ordered
+    (a transposed one beside a row-major one: PyTorch's result takes the first operand's layout,
+    NumPy's the common one), or ``out`` has a size-1 dim and an operand's or its own stride there
+    is not C order's (NumPy's C flag ignores size-1 dims; PyTorch's sort reads their strides).
+    When every operand is row-major, PyTorch's result is row-major too, as NumPy's: one flag test
+    per operand in the common case."""
+    for a in operands:
+        if a.__class__ is np.ndarray and not a.flags.c_contiguous:
+            return True
+    return 1 in out.shape and not _unit_row_major(out, operands)
+
+
+def _unit_row_major(out: Any, operands: list) -> bool:
+    """Whether ``out`` and the C-flagged ``operands`` with a size-1 dim have C order's strides
+    there too (an operand laid out as ``out``, the common ``(N, 1)`` case, needs no second walk)."""
+    if not _row_major(out):
+        return False
+    shape, strides = out.shape, out.strides
+    for a in operands:
+        if a.__class__ is np.ndarray and 1 in a.shape and not (a.shape == shape and a.strides == strides):
+            if not _row_major(a):
+                return False
+    return True
+
+
+def _row_major(a: Any) -> bool:
+    """Whether every stride of ``a`` is C order's, a size-1 dim's included (0 there counts as C
+    order's, as ``_strides`` reads it)."""
+    step, shape, strides = a.itemsize, a.shape, a.strides
+    for d in range(a.ndim - 1, -1, -1):
+        s = strides[d]
+        if s != step and (s or shape[d] != 1):
+            return False
+        step *= shape[d]
+    return True
 
 
 def relayout(ctx: Any, out: Any, operands: list, rule: Any) -> Any:
     """``Function.apply``'s call for an op with a ``layout`` rule: ``out`` laid out by ``rule``, and
-    the node's saved arrays pointed at the new result (an in-place change of it is then seen)."""
-    if out.__class__ is not np.ndarray or not needs_layout(out, operands):
+    the node's saved arrays pointed at the new result (an in-place change of it is then seen).
+    ``needs_layout``'s test is inlined: this runs for every elementwise op of 2 or more dims."""
+    if out.__class__ is not np.ndarray:
         return out
+    for a in operands:
+        if a.__class__ is np.ndarray and not a.flags.c_contiguous:
+            break
+    else:
+        if 1 not in out.shape or _unit_row_major(out, operands):
+            return out
     res = rule(out, operands)
     if res is not out and ctx.saved:
         ctx.saved = tuple(res if s is out else s for s in ctx.saved)
@@ -186,9 +224,16 @@ def _restrided(out: Any, want: tuple) -> Any:
     if element_strides(out) == want:
         return out
     order = sorted(range(out.ndim), key=lambda d: (want[d], shape[d]), reverse=True)  # slowest first
+    inverse = [0] * out.ndim
+    for i, d in enumerate(order):
+        inverse[d] = i
     packed = out.transpose(order)
-    flat = (packed if packed.flags.c_contiguous else np.ascontiguousarray(packed)).reshape(-1)
-    res = flat.reshape(packed.shape).transpose(np.argsort(order))
+    if packed.flags.c_contiguous:
+        res = packed.reshape(-1).reshape(packed.shape).transpose(inverse)  # C strides, size-1 dims too
+    else:
+        res = np.empty(packed.shape, out.dtype).transpose(inverse)
+        np.copyto(res, out)
     if element_strides(res) != want:  # ties among size-1 dims sorted otherwise: set them directly
+        flat = res.transpose(order).reshape(-1)
         res = np.lib.stride_tricks.as_strided(flat, shape, tuple(s * out.itemsize for s in want))
     return res

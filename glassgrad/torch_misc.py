@@ -80,7 +80,8 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """other − alpha · input (``sub`` with its operands swapped)."""
     minuend, scaled = scaled_pair(other, input, alpha)  # alpha * input in the result's dtype
-    return scaled.neg() + minuend
+    # other first, as PyTorch's sub(other, input): its result takes other's layout, not input's
+    return minuend + scaled.neg()
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002

@@ -257,7 +257,7 @@ class Primitive:
             if ctx.saved:  # a 0-d op that saved its output (exp, sigmoid ...) saves the array the
                 # result holds, so that an in-place change of the result is seen at backward
                 ctx.saved = tuple(out if s is scalar else s for s in ctx.saved)
-        elif cls.layout is not None and 3 < out.ndim < 6 and out.base is None:
+        elif cls.layout is not None and out.ndim > 1 and out.base is None:
             out = _relayout(ctx, out, arrays, cls.layout)  # PyTorch's strides (iterator_layout.py)
         result = tensor_cls(out, _wrap=True)
         if out.base is not None:  # a view of an input

@@ -48,6 +48,7 @@ from glassgrad.ops import (
     forms,
     indexing,
     indexing_more,
+    int_math,
     joining,
     linear,
     loss,
@@ -125,6 +126,7 @@ __all__ = [
 _NUMBER_OPERANDS = (  # a Python number is wrapped as an operand, as PyTorch's 0-d tensor
     *(elementwise.Add, elementwise.Sub, elementwise.Mul, elementwise.Div, elementwise.Where),
     *(compare.Remainder, math_more.Fmod, math_more.Xlogy, math_more.Copysign, zero_slope.FlatPair),
+    *(zero_slope.NoDerivativePair, int_math.Heaviside),
 )
 _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation's slope)
     *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),
@@ -135,6 +137,7 @@ _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation'
     *(activation.Sigmoid, activation.Relu, activation.LeakyRelu, activation.Elu, activation.Gelu),
     *(activation.Silu, activation.Softplus, activation.Hardtanh, complex.Complex, complex.Polar),
     *(activation_more.Hardswish, math_more._NanIgnoring, math_more.Hypot, math_more._LogAddExp),
+    *(zero_slope.ZeroSlope, unary.Reciprocal, activation_more.Hardsigmoid, activation_more.Logit),
 )
 # PyTorch writes these into a fresh contiguous tensor whatever the input's layout: log_sigmoid's
 # kernel allocates its output so (masked_fill's clone(contiguous_format) too, but glassgrad keeps

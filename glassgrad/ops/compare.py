@@ -55,7 +55,7 @@ def _const(name: str, *args: Any) -> Tensor:
         # 0-d ufuncs give NumPy scalars; quietly: a Python number past a float16 tensor's range
         # (x == 1e30) is inf to NumPy, which warns of the cast, where PyTorch compares silently
         out = xp.asarray(quietly(getattr(xp, name), *arrays))
-        if 3 < out.ndim < 6 and out.__class__ is np.ndarray and needs_layout(out, arrays):
+        if out.ndim > 1 and out.__class__ is np.ndarray and needs_layout(out, arrays):
             out = iterator_result(out, arrays)  # PyTorch's strides (iterator_layout.py)
         return Tensor(out, _wrap=True)
     except ValueError:
@@ -138,7 +138,7 @@ def _division(name: str, fn: Any = None):
                 f"{name}: expected a non-zero integer divisor, got a divisor holding 0"
             )
         out = xp.asarray(out)
-        if 3 < out.ndim < 6 and out.__class__ is np.ndarray and needs_layout(out, [x, y]):
+        if out.ndim > 1 and out.__class__ is np.ndarray and needs_layout(out, [x, y]):
             # PyTorch's strides, as _const's (a remainder without gradient is this op, not Remainder)
             out = iterator_result(out, [x, y])
         return Tensor(out, _wrap=True)

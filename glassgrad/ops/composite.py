@@ -88,9 +88,11 @@ def addmm(
     beta, alpha = blas_factors("addmm", input, (mat1, mat2), beta, alpha)
     if _halves(input, mat1, mat2):  # float16: alpha = 0 still multiplies, as PyTorch's CPU kernel
         i, a, b = _wide(input, mat1, mat2)
-        return with_out((_term(i, beta) + _scaled(mm(a, b), alpha)).half(), out, "addmm")
+        return with_out((_scaled(mm(a, b), alpha) + _term(i, beta)).half(), out, "addmm")
+    # the product first: PyTorch's result is row-major as the product is, whatever input's layout
+    # (the sum's result takes its first operand's, iterator_layout.py); a + b == b + a exactly
     prod = mm(mat1, mat2)
-    return with_out(_term(input, beta) + _term(prod, alpha), out, "addmm")
+    return with_out(_term(prod, alpha) + _term(input, beta), out, "addmm")
 
 
 def baddbmm(
@@ -101,8 +103,8 @@ def baddbmm(
     if _halves(input, batch1, batch2):
         return with_out(baddbmm(*_wide(input, batch1, batch2), beta=beta, alpha=alpha).half(), out, "baddbmm")
     return with_out(
-        _term(input, beta) + _scaled(bmm(batch1, batch2), alpha), out, "baddbmm"
-    )  # as PyTorch: alpha = 0 still multiplies
+        _scaled(bmm(batch1, batch2), alpha) + _term(input, beta), out, "baddbmm"
+    )  # as PyTorch: alpha = 0 still multiplies; the product first, as addmm's
 
 
 def addmv(
@@ -151,7 +153,8 @@ def _term(t: Tensor, s: Any) -> Tensor:
     if s == 0:
         xp = array_module(t._data)
         zero = Tensor(xp.zeros((), dtype=t._data.dtype), _wrap=True)
-        return elementwise.where(xp.zeros(t.shape, dtype=bool), t, zero)
+        # the mask laid out as t, so that the result is (PyTorch's addr keeps input's layout)
+        return elementwise.where(xp.zeros_like(t._data, dtype=bool), t, zero)
     return _scaled(t, s)
 
 

@@ -28,7 +28,7 @@ from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
 from glassgrad.ops.elementwise import Pow, operands
 from glassgrad.ops.operands import promoted_floats as _promoted_operands
-from glassgrad.ops.zero_slope import FlatPair, recorded_pair
+from glassgrad.ops.zero_slope import FlatPair
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -356,8 +356,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     _tensor_only("nextafter", input=input, other=other)
     a, b = _float_operands("nextafter", input, other)
     _broadcastable("nextafter", a._data, b._data)
-    node = recorded_pair(FlatPair, a, b, "nextafter")  # NextafterBackward0, as PyTorch's
-    return node if node is not None else Tensor(array_module(a._data).nextafter(a._data, b._data), _wrap=True)
+    return FlatPair.apply(a, b, op="nextafter")  # NextafterBackward0 when recorded; PyTorch's strides
 
 
 def _kind(t: Any) -> str:

@@ -78,7 +78,9 @@ def with_out(
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        out._data = arr.copy()
+        # a resized out takes the result's layout, as PyTorch's (resize_out restrides it to the
+        # strides the op gives a fresh result: a transposed operand's, for an elementwise op)
+        out._data = arr.copy(order="K")
     return out
 
 

@@ -153,7 +153,8 @@ def addbmm(
     # float16: alpha = 0 still multiplies (a NaN in the batches stays), as PyTorch's CPU kernel
     scaled = _scaled(prod, alpha) if prod.dtype == float16 else _term(prod, alpha)
     # PyTorch's addbmm resizes its out without the warning of a non-empty out
-    return with_out(_bcast(_term(input, beta) + scaled, (n, m)), out, "addbmm", warn_resize=False)
+    # the product first: PyTorch's result is row-major, whatever input's layout (as addmm's)
+    return with_out(_bcast(scaled + _term(input, beta), (n, m)), out, "addbmm", warn_resize=False)
 
 
 def addr(

@@ -156,6 +156,8 @@ def _inplace_operator(dunder: str, op: Any) -> Any:
 
 class _InPlace:
     def _check_inplace(self, op: str, target: Any = None) -> None:
+        if self._base is not None and _grad_state.enabled:  # (first: such a view requires grad too)
+            stale_views.refuse_no_grad_view(self, op)  # raises: made in no_grad mode, base needs grad
         if self.requires_grad and _grad_state.enabled:
             kind = (
                 "a leaf tensor that requires grad" if self._node is None else "a tensor recorded in the graph"
@@ -164,8 +166,6 @@ class _InPlace:
                 f"{op}: in-place change of {kind} (shape {self.shape}) would corrupt the gradient; "
                 "do it inside glassgrad.no_grad(), or change a clone() instead"
             )
-        if self._base is not None and _grad_state.enabled:
-            stale_views.refuse_no_grad_view(self, op)  # raises: made in no_grad mode, base needs grad
         self._refuse_read_only(op, target)
         self._vc[0] += 1  # the counter shared with views and detach()
         stale_views.changed(self._vc, op)

@@ -20,7 +20,7 @@ from glassgrad.autograd import recorded
 from glassgrad.autograd.accumulate_hooks import registered as _post_hooks
 from glassgrad.autograd.accumulate_hooks import run_accumulate_hooks
 from glassgrad.autograd.complex_gate import check_seed
-from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf
+from glassgrad.autograd.engine_checks import _check_versions, _reshaped_leaf, no_grad_view_leaf
 from glassgrad.autograd.engine_hooked import _NEVER, input_floor, prune, run_hooked, take_input
 from glassgrad.autograd.engine_modes import in_pass_mode, passes
 from glassgrad.autograd.function import _FREED, Node, _freed_message, _tensor_cls, observers
@@ -356,6 +356,8 @@ def _store_grad(t, g, given: set) -> None:
     """Add ``g`` into leaf ``t``'s ``.grad`` (``given``: ids of the arrays already made a .grad)."""
     if not t.requires_grad:  # turned off after the graph recorded it (requires_grad_(False)):
         return None  # PyTorch's AccumulateGrad drops it, so a frozen parameter gets no step
+    if t._base is not None and no_grad_view_leaf(t):  # made in no_grad mode: no gradient, as PyTorch
+        return None
     tensor_cls = _tensor_cls[0]
     if g.__class__ is tensor_cls:
         return recorded.store_grad(t, g)

@@ -10,7 +10,7 @@ from typing import Any
 from glassgrad.autograd.function import Node
 from glassgrad.errors import DTypeError, GraphError, ShapeError, size_mismatch
 
-__all__ = ["_check_versions", "_reshaped_leaf", "cut_non_leaf", "op_error"]
+__all__ = ["_check_versions", "_reshaped_leaf", "cut_non_leaf", "op_error", "no_grad_view_leaf"]
 
 
 def _check_versions(node: Node) -> None:
@@ -68,3 +68,16 @@ def op_error(cls: Any, arrays: list, e: Exception) -> Exception:
 def _describe(arrays: list) -> str:
     shapes = [getattr(a, "shape", None) for a in arrays]
     return ", ".join(repr(a) if s is None else f"{tuple(s)} {a.dtype}" for a, s in zip(arrays, shapes))
+
+
+def no_grad_view_leaf(t: Any) -> bool:
+    """Whether leaf ``t`` is a view made in no_grad mode of a tensor that requires grad. PyTorch's
+    such view reads ``requires_grad=True`` (as here: dust3r counts ``not p.requires_grad`` over the
+    rows of a Parameter inside no_grad), and a backward through it fills neither the view's
+    ``.grad`` nor the base's, while the other leaves get theirs: a target cut from a parameter
+    under no_grad acts as a constant. The engine drops its gradient the same way."""
+    from glassgrad.autograd.view_rebase import Marked, live_base  # (a cycle at load: via function.py)
+
+    base = live_base(t)
+    ref = None if base is None or base._views is None else base._views.get(id(t))
+    return ref.__class__ is Marked and ref() is t and base.requires_grad

@@ -99,6 +99,8 @@ def share_version(result: Any, inputs: tuple, arrays: list) -> None:
                 views[id(result)] = weakref.ref(result)
             else:  # made in no_grad mode, or cut from such a view: marked, as PyTorch
                 views[id(result)] = Marked(result)
+                if x.requires_grad and not _grad_state.enabled and out.dtype.kind in "fc":
+                    result.requires_grad = True  # PyTorch's reads True (a leaf; engine_checks.py)
             if len(views) >= 1024:
                 prune(views)
             return

@@ -176,6 +176,10 @@ from glassgrad.nn.lazy import (
 )
 from glassgrad.nn.parameter import UninitializedBuffer, UninitializedParameter
 
+# isort: split
+# nn.quantized.FloatFunctional: DPT-style heads sum their residuals through it
+from glassgrad.nn import quantized
+
 __all__ = [
     # submodules
     "blocks",
@@ -358,7 +362,7 @@ __all__ = [
 # torch.nn.modules.<file> import paths (nn/modules/ re-exports the layers above, so it comes last)
 from glassgrad.nn import modules
 
-__all__ += ["modules"]
+__all__ += ["modules", "quantized"]
 
 __all__ += [
     "LazyLinear",

@@ -135,15 +135,15 @@ def refuse_no_grad_view(t: Any, op: str) -> None:
     """PyTorch's refusal of an in-place change, with grad mode on, of a view made in no_grad mode
     (or cut from one) whose base requires grad: PyTorch's view then reads ``requires_grad=True``
     and the change would have to be recorded; and of any in-place change of a view, made before
-    its leaf base's ``requires_grad_()``, of that leaf. Called for a tensor that does not require
-    grad (one that does is refused by ``view_rebase.check_view`` while recording)."""
+    its leaf base's ``requires_grad_()``, of that leaf. A view made in no_grad mode reads
+    ``requires_grad=True`` here too (a leaf: PyTorch's words, not the leaf refusal's, round 61)."""
     from glassgrad.autograd.view_rebase import Marked, live_base
 
     base = live_base(t)
     if base is None or not base.requires_grad:
         return
     ref = None if base._views is None else base._views.get(id(t))
-    if ref.__class__ is Marked and ref() is t and not is_multi_view(t):
+    if ref.__class__ is Marked and ref() is t and (t.requires_grad or not is_multi_view(t)):
         raise GraphError(
             f"{op}: expected a tensor that may change in place with grad mode on, got a view of shape "
             f"{t.shape} made in no_grad mode of a tensor that requires grad (PyTorch refuses it too); "

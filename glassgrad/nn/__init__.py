@@ -105,6 +105,7 @@ from glassgrad.nn.loss_more import (
     TripletMarginWithDistanceLoss,
 )
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.module_constants import install_constants as _install_constants
 from glassgrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, LocalResponseNorm
 from glassgrad.nn.padding import (
     CircularPad1d,
@@ -381,3 +382,6 @@ __all__ += [
     "UninitializedParameter",
     "UninitializedBuffer",
 ]
+
+# PyTorch's per-layer ``__constants__`` lists, which programs read to rebuild a layer from another
+_install_constants(globals())

@@ -27,6 +27,7 @@ from glassgrad.errors import DTypeError
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import compare, elementwise
 from glassgrad.ops.elementwise import floating
+from glassgrad.ops.nonfinite import isneginf, isposinf, nan_to_num  # re-exported: their old home
 from glassgrad.ops.single_kernels import i0_single, sinc_single
 from glassgrad.ops.special_series import (
     digamma_array,
@@ -312,27 +313,6 @@ def signbit(input: Tensor) -> Tensor:  # noqa: A002
     return Tensor(xp.asarray(xp.signbit(x)), _wrap=True)
 
 
-def isposinf(input: Tensor) -> Tensor:  # noqa: A002
-    """True where the value is +inf (never for integers or bools); a bool tensor, no gradient."""
-    return _infinite(input, positive=True)
-
-
-def isneginf(input: Tensor) -> Tensor:  # noqa: A002
-    """True where the value is -inf (never for integers or bools); a bool tensor, no gradient."""
-    return _infinite(input, positive=False)
-
-
-def _infinite(input: Tensor, positive: bool) -> Tensor:  # noqa: A002
-    x = input._data
-    xp = array_module(x)
-    if x.dtype.kind == "c":  # which infinity a complex number is has no single answer
-        op = "isposinf" if positive else "isneginf"
-        raise DTypeError(f"{op}: expected a real tensor, got dtype {x.dtype}")
-    if x.dtype.kind != "f":
-        return Tensor(xp.zeros(x.shape, bool), _wrap=True)
-    return Tensor(xp.asarray(x == (xp.inf if positive else -xp.inf)), _wrap=True)
-
-
 def trunc(input: Tensor) -> Tensor:  # noqa: A002
     """Rounded toward zero; integers are returned as they are (copied); a zero gradient, as ``floor``."""
     x = input._data
@@ -358,31 +338,6 @@ def sgn(input: Tensor) -> Tensor:  # noqa: A002
     size = _abs(input)
     zero = compare.eq(size, 0.0)
     return elementwise.where(zero, 0.0, elementwise.div(input, elementwise.where(zero, 1.0, size)))
-
-
-def nan_to_num(
-    input: Tensor,  # noqa: A002 - PyTorch's name
-    nan: float = 0.0,
-    posinf: float | None = None,
-    neginf: float | None = None,
-) -> Tensor:
-    """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``; a
-    complex tensor's real and imaginary parts each so, as PyTorch. Integers and bools as they are."""
-    kind = input._data.dtype.kind
-    if kind == "c":  # each part is a real tensor of the part's dtype; complex() puts them together
-        from glassgrad.ops.complex import complex, imag, real  # (ops.complex imports this package)
-
-        return complex(*(nan_to_num(part(input), nan, posinf, neginf) for part in (real, imag)))
-    if kind != "f":
-        return input.clone()  # PyTorch returns a copy: writing to it leaves input alone
-    info = np.finfo(input._data.dtype)
-    hi = info.max if posinf is None else posinf
-    lo = info.min if neginf is None else neginf
-    arr = input._data
-    xp = array_module(arr)
-    out = elementwise.where(Tensor(xp.isnan(arr), _wrap=True), nan, input)
-    out = elementwise.where(Tensor(arr == np.inf, _wrap=True), hi, out)
-    return elementwise.where(Tensor(arr == -np.inf, _wrap=True), lo, out)
 
 
 class _NegativeOrderError(ValueError, RuntimeError):

@@ -80,7 +80,8 @@ def _with_out() -> None:
 _with_out()
 
 # PyTorch's TypeError for an operand that is not a tensor, and NumPy's axis=/keepdims= as its parser
-# takes them on every torch.linalg function (operand_errors.py)
+# takes them on every torch.linalg function (operand_errors.py), and its keywords input=, b=, B=
 from glassgrad import operand_errors as _operand_errors  # noqa: E402
+from glassgrad.torch_keywords import LINALG as _LINALG  # noqa: E402
 
-_operand_errors.install(globals(), __all__, native=True)
+_operand_errors.install(globals(), __all__, native=True, renamed=_LINALG)

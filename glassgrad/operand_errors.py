@@ -63,7 +63,7 @@ OPERAND_NAMES = frozenset({"input", "other", "x", "a", "b", "A", "B", "tensor", 
 
 #: (original function, with NumPy's names) -> its checked wrapper: a function published in two
 #: namespaces stays one object.
-_checked: dict[tuple[Callable, bool], Callable] = {}
+_checked: dict[tuple[Callable, bool, tuple], Callable] = {}
 
 
 def is_operand(p: inspect.Parameter) -> bool:
@@ -275,12 +275,14 @@ def _operands(fn: Callable) -> bool:
     return any(is_operand(p) for p in params)
 
 
-def install(namespace: dict[str, Any], names: list[str], native: Any = ()) -> None:
+def install(namespace: dict[str, Any], names: list[str], native: Any = (), renamed: Any = None) -> None:
     """Wrap, in place, each function ``namespace[name]`` that has a tensor operand and no
     wrapper of ``numpy_names`` yet. ``native`` (a set of names, or True for all) names the
     functions that PyTorch's argument parser builds (``torch.linalg.*``, ``torch.fft.*``,
     ``F.cosine_similarity``): those taking ``dim``/``keepdim`` also take NumPy's ``axis``/``keepdims``
-    there (``torch.linalg.norm(x, dim=1, keepdims=True)``, POT's TorchBackend), as at top level."""
+    there (``torch.linalg.norm(x, dim=1, keepdims=True)``, POT's TorchBackend), as at top level.
+    ``renamed`` maps a name to PyTorch's keywords for its operands where they are not the
+    function's own (``torch_keywords.LINALG``: ``torch.linalg.cholesky(input=x)``)."""
     from glassgrad.numpy_names import ALIASES, accept_numpy_names, wants_numpy_names
     from glassgrad.public_names import reached
 
@@ -290,10 +292,12 @@ def install(namespace: dict[str, Any], names: list[str], native: Any = ()) -> No
         if not isinstance(fn, FunctionType) or hasattr(fn, "__keyword_aliases__"):
             continue
         numpy = (native is True or name in native) and wants_numpy_names(fn)
-        if (fn, numpy) not in _checked:
-            if not numpy and not _operands(fn):
+        extra = renamed.get(name, {}) if renamed else {}
+        key = (fn, numpy, tuple(extra.items()))
+        if key not in _checked:
+            if not numpy and not extra and not _operands(fn):
                 continue
-            _checked[fn, numpy] = accept_numpy_names(fn, name, ALIASES if numpy else {})
-        wrapper = namespace[name] = _checked[fn, numpy]
+            _checked[key] = accept_numpy_names(fn, name, {**(ALIASES if numpy else {}), **extra})
+        wrapper = namespace[name] = _checked[key]
         if module and not reached(wrapper):  # pickled by its public name, F.relu as PyTorch's
             wrapper.__module__, wrapper.__qualname__ = module, name

@@ -81,5 +81,6 @@ def __dir__() -> list[str]:
 
 # PyTorch's TypeError for an operand that is not a tensor, special.entr(np_array) (operand_errors.py)
 from glassgrad import operand_errors as _operand_errors  # noqa: E402
+from glassgrad.torch_keywords import SPECIAL as _SPECIAL  # noqa: E402
 
-_operand_errors.install(globals(), __all__)
+_operand_errors.install(globals(), __all__, renamed=_SPECIAL)  # (and x= where PyTorch names input x)

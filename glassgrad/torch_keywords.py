@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from glassgrad.operand_errors import not_tensor
 
-__all__ = ["VARARGS", "aliases", "with_varargs"]
+__all__ = ["LINALG", "SPECIAL", "VARARGS", "aliases", "with_varargs"]
 
 OPERANDS = frozenset({"a", "x", "A"})  # our names for the first operand, PyTorch's ``input``
 
@@ -53,6 +53,25 @@ METHODS = {
     "swapdims": {"dim0": "axis0", "dim1": "axis1"},
     "split": {"split_size": "split_size_or_sections"},
     "uniform_": {"to": "b"},  # (its "from" is a Python keyword: not a name a wrapper can take)
+}
+
+# torch.linalg's and torch.special's parser names that are not ours (PyTorch's -> ours; probed on
+# 2.13, whose parser refuses the names its documentation shows here: linalg.cholesky(A=...)).
+# Most linalg functions name their matrix ``input`` (the schema's ``self``); inv, det, solve, svd,
+# qr, lu ... name it ``A``, as ours do. operand_errors.install gives each its aliases.
+LINALG = {
+    **{name: {"input": "A"} for name in ["cholesky_ex", "cond", "eig", "eigvals", "eigh", "eigvalsh",
+        "householder_product", "matrix_exp", "matrix_norm", "norm", "matrix_power", "matrix_rank", "pinv",
+        "tensorinv"]},
+    "cholesky": {"input": "a"},
+    "vector_norm": {"input": "x"},
+    "lstsq": {"input": "A", "b": "B"},
+    "solve_triangular": {"input": "a", "B": "b"},
+    "tensorsolve": {"input": "A", "other": "B"},
+}  # fmt: skip
+SPECIAL = {
+    name: {"x": "input"}
+    for name in ("airy_ai", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
 }
 
 # Functions taking their sizes as ``*args`` (``x.view(2, 3)``), and PyTorch's keyword for them

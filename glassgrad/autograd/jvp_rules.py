@@ -351,7 +351,7 @@ for _name in (
     "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "clamp_bounds", "copysign", "fmax", "fmin", "fmod",
     "hypot", "logaddexp", "logaddexp2", "xlogy", "remainder", "tan", "asin", "acos",
     "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
-    "sinc", "frac", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
+    "sinc", "frac", "frexp", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
     "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "i1", "i0e", "i1e", "zero_slope",
     "flat_pair",
 ):

@@ -133,6 +133,14 @@ def _frac(ctx, g):
     return g
 
 
+@rule("frexp")
+def _frexp(ctx, g):
+    """g / exp2(e), exp2 of the int exponent in the default float dtype (as the first order)."""
+    (exponent,) = saved(ctx)
+    scale = np.exp2(exponent.astype(gg.get_default_dtype().np))
+    return (g / constant(scale)).to(g.dtype)
+
+
 @rule("zeta")
 def _zeta(ctx, g):
     """(not implemented, -g x zeta(x + 1, q)): q's slope recorded, so its own is x (x + 1) zeta(x + 2, q)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, GraphError
@@ -78,16 +79,41 @@ def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:  # n
     return with_out(Heaviside.apply(input, values), out, "heaviside")
 
 
+class Frexp(Primitive):
+    """The mantissa m = x / 2^e of ``frexp`` (e its int exponent, saved).
+    VJP: g / exp2(e), exp2 taken in the default float dtype as PyTorch's derivative formula
+    (``grad / exponent.exp2()`` of an int32 exponent): its 0 or inf where 2^e leaves that dtype
+    (|x| beyond 2^128 or below 2^-149 in float32) give PyTorch's 0 and inf gradients."""
+
+    name = "frexp"
+
+    @staticmethod
+    def forward(ctx, x):
+        mantissa, exponent = array_module(x).frexp(x)
+        ctx.save_for_backward(exponent)
+        return mantissa
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        (exponent,) = ctx.saved
+        scale = xp.exp2(exponent.astype(dtypes.get_default_dtype().np))
+        return (g / scale).astype(g.dtype, copy=False)
+
+
 def frexp(input: Tensor, *, out: Any = None) -> Any:  # noqa: A002
     """``(mantissa, exponent)`` with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
-    (0 for 0); the exponent is int32. Float inputs only. Shape: both as input's."""
+    (0 for 0); the exponent is int32. Float inputs only; the mantissa is differentiable (as
+    PyTorch's), the exponent not. Shape: both as input's."""
     if input._data.dtype.kind != "f":
         raise DTypeError(f"frexp: expected a floating-point input, got {input.dtype}")
     xp = array_module(input._data)
-    mantissa, exponent = xp.frexp(input._data)
-    result = _frexp_type(Tensor(mantissa, _wrap=True), Tensor(exponent.astype(xp.int32), _wrap=True))
     if out is not None:
-        refuse_grad_inputs("frexp", (input,))  # PyTorch's frexp has a derivative; this result no graph
+        refuse_grad_inputs("frexp", (input,))  # (PyTorch's out= refuses an input that wants a gradient)
+    mantissa = Frexp.apply(input)
+    exponent = xp.frexp(input._data)[1].astype(xp.int32)
+    result = _frexp_type(mantissa, Tensor(exponent, _wrap=True))
+    if out is not None:
         for dest, src in zip(out, result, strict=True):
             with_out(src, dest, "frexp")
         return _frexp_type(*out)

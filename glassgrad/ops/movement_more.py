@@ -199,7 +199,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
             break
         hi, lo = x[(*pre, slice(1, None))], x[(*pre, slice(None, -1))]
         x = compare.ne(hi, lo) if x._data.dtype == np.bool_ else hi - lo
-    return x
+    # n=0: a new tensor, as PyTorch's (CopyBackwards); an empty dim hands back the input, as its
+    return input.clone() if n == 0 and x is input else x
 
 
 # ------------------------------------------------------------------ diag_embed / diagflat

@@ -86,8 +86,8 @@ def with_out(
 
 def refuse_grad_inputs(op: str, inputs: Any) -> None:
     """PyTorch's refusal of ``out=`` when an input requires grad, for the ops PyTorch gives a
-    derivative (or one that raises: frexp, geqrf) whose glassgrad results record no graph, so that
-    ``with_out``'s check of the result cannot see it."""
+    derivative (or one that raises: geqrf) whose glassgrad results record no graph, so that
+    ``with_out``'s check of the result cannot see it (frexp calls it before its mantissa is computed)."""
     if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
         raise GraphError(
             f"{op}: out= does not support automatic differentiation (an input requires grad); "

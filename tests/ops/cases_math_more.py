@@ -67,6 +67,8 @@ case("acosh")(_unary(um.acosh, 1.2, 4.0))
 case("atanh")(_unary(um.atanh, -0.9, 0.9))
 case("sinc")(_unary(um.sinc, -3.0, 3.0))
 case("frac")(_unary(um.frac, -3.0, 3.0))
+# |x| in [1.1, 1.9] (values moved out by 1.1): the mantissa jumps at the powers of two
+case("frexp")(_unary(lambda a: gg.frexp(a).mantissa, -0.8, 0.8, away=1.1))
 # zeta's slope in q only (x held: PyTorch has no derivative in x)
 case("zeta")(
     lambda draw: (

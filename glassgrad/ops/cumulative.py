@@ -17,6 +17,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.ops import conversion as _K
+from glassgrad.ops.grid_positions import grid_positions, read_positions
 from glassgrad.ops.reduce import _floating_only, scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
 from glassgrad.ops.sorting import like_input
@@ -42,7 +43,8 @@ class IndexAlong(Function):
     @staticmethod
     def forward(ctx, x, idx, axis=0):
         ctx.save_for_backward(idx)
-        return c_layout(array_module(x).take_along_axis(x, idx, axis=axis))
+        # through flat positions: take_along_axis's open-grid indexing is twice as slow (row-major out)
+        return read_positions(x, grid_positions(idx, axis, x.shape))
 
     @staticmethod
     def backward(ctx, g):
@@ -146,17 +148,33 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return CumProd.apply(x, axis=a)
 
 
+def _running(ufunc: Any, data: Any, axis: int) -> Any:
+    """``ufunc.accumulate(data, axis)`` for maximum / minimum (exact, associative). Along a
+    non-last axis by doubling, log2(n) whole-array steps, where accumulate walks the axis one
+    strided element at a time, 3 to 8 times slower (0.7 ms for 256 x 256 along dim 0); the last
+    axis and long axes keep accumulate. Values only: which of -0.0 and 0.0, or which NaN, a step
+    keeps may differ (the callers read the values at the indices)."""
+    n = data.shape[axis]
+    if axis == data.ndim - 1 or n > 4096 or data.__class__ is not np.ndarray:
+        return ufunc.accumulate(data, axis=axis)
+    out, k, head = data.copy(), 1, (slice(None),) * axis
+    while k < n:
+        ufunc(out[(*head, slice(k, None))], out[(*head, slice(0, n - k))], out=out[(*head, slice(k, None))])
+        k *= 2
+    return out
+
+
 def _cumulative_extreme(op: str, x: Tensor, dim: int) -> Any:
     a, result = _dim(op, x, dim), CumMaxResult if op == "cummax" else CumMinResult
     if x.ndim == 0:
         return _scalar_result(result, x)
     xp, data = array_module(x._data), x._data
-    run = (xp.maximum if op == "cummax" else xp.minimum).accumulate(data, axis=a)  # NaN stays
+    run = _running(xp.maximum if op == "cummax" else xp.minimum, data, a)  # NaN stays
     hit = data == run  # a new extreme or a tie: PyTorch moves the index to the later one
     if data.dtype.kind == "f":
         hit |= xp.isnan(data)
     pos = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - a - 1))
-    idx = c_layout(xp.maximum.accumulate(xp.where(hit, pos, 0), axis=a))  # row-major, as PyTorch's
+    idx = c_layout(_running(xp.maximum, xp.where(hit, pos, 0), a))  # row-major, as PyTorch's
     return result(IndexAlong.apply(x, idx, axis=a), Tensor(idx.astype(np.int64), _wrap=True))
 
 

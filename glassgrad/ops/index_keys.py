@@ -26,7 +26,7 @@ from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "check_masks", "check_slice_step", "data_index", "int_list", "key_parts", "list_index", "tensor_index",
-    "INT32_64", "refuse_byte_fill", "refuse_index_dtype",
+    "INT32_64", "refuse_byte_fill", "refuse_index_dtype", "int_vector", "one_index_axis",
 ]  # fmt: skip
 
 
@@ -59,6 +59,19 @@ def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
             f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
             f"got values in [{idx.min()}, {idx.max()}]"
         )
+
+
+def int_vector(k: Any) -> bool:
+    """Whether ``k`` is a 1-D integer array."""
+    return getattr(k, "ndim", 0) == 1 and k.dtype.kind in "iu"
+
+
+def one_index_axis(key: tuple) -> int:
+    """The axis of the one integer array of a key of whole slices then that array; else 0."""
+    last = key[-1] if key else None
+    if getattr(getattr(last, "dtype", None), "kind", "-") not in "iu":
+        return 0
+    return len(key) - 1 if all(k.__class__ is slice and k == slice(None) for k in key[:-1]) else 0
 
 
 def _tuple_like(item: Any) -> bool:

@@ -20,7 +20,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
-from glassgrad.ops.grid_positions import grid_positions, reduce_positions
+from glassgrad.ops.grid_positions import add_at, grid_positions, reduce_positions
 from glassgrad.ops.index_keys import INT32_64, refuse_byte_fill
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.user_frames import user_stacklevel
@@ -164,7 +164,7 @@ class IndexPut(Function):
             xp = array_module(a)
             # broadcast here, not by add.at: NumPy 2.4's add.at adds garbage for a values array with
             # fewer dims than a 2-D+ index into a 1-D array (x of (4,), index (2, 3), values (3,))
-            quietly(xp.add.at, out, key, values if target is None else xp.broadcast_to(values, target))
+            quietly(add_at, out, key, values if target is None else xp.broadcast_to(values, target))
         else:
             out[key] = values
         return out

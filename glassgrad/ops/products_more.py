@@ -188,13 +188,24 @@ class Cdist(Function):
     p = 1: sign(d); p = 2: d / z; p = inf: sign(d) where |d| = z (every tie in full);
     other p: sign(d) |d|^(p-1) / z^(p-1); all 0 where z = 0, and where d = 0 for p < 1; p = 0: 0.
     x1 gets the sum over j, x2 minus the sum over i.
+
+    With ``mm`` (p = 2), PyTorch's ``_euclidean_dist``: z = sqrt(max(|x1_i|^2 + |x2_j|^2 -
+    2 x1_i . x2_j, 0)) by one matrix product, and its VJP with r = g / z (0 where z = 0):
+    (x1 sum_j r - r @ x2, x2 sum_i r - r^T @ x1); no (B, P, R, M) differences either way.
     """
 
     name = "cdist"
 
     @staticmethod
-    def forward(ctx, x1, x2, p=2.0):
+    def forward(ctx, x1, x2, p=2.0, mm=False):
         xp = array_module(x1)
+        if mm:
+            n1, n2 = (x1 * x1).sum(-1, keepdims=True), (x2 * x2).sum(-1, keepdims=True)
+            a = xp.concatenate([x1 * -2, n1, xp.ones_like(n1)], -1)  # (B, P, M + 2)
+            b = xp.concatenate([x2, xp.ones_like(n2), n2], -1)  # (B, R, M + 2)
+            out = xp.sqrt(xp.maximum(xp.matmul(a, xp.swapaxes(b, -1, -2)), 0))  # (NaN stays)
+            ctx.save_for_backward(x1, x2, out)
+            return out
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # inf - inf: nan, as PyTorch
             d = x1[..., :, None, :] - x2[..., None, :, :]  # (B, P, R, M)
             ad = xp.abs(d)
@@ -216,6 +227,16 @@ class Cdist(Function):
         x1, x2, z = ctx.saved
         p = ctx.attrs["p"]
         xp = array_module(g)
+        if ctx.attrs.get("mm"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = xp.where(z == 0, 0, g / z)  # (B, P, R)
+            g1 = x1 * r.sum(-1, keepdims=True) - xp.matmul(r, x2) if ctx.needs_input_grad[0] else None
+            g2 = (
+                x2 * r.sum(-2)[..., None] - xp.matmul(xp.swapaxes(r, -1, -2), x1)
+                if ctx.needs_input_grad[1]
+                else None
+            )
+            return g1, g2
         zz, gg = z[..., None], g[..., None]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             d = x1[..., :, None, :] - x2[..., None, :, :]
@@ -240,8 +261,9 @@ class Cdist(Function):
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> Tensor:
     """Pairwise p-norm distances between the rows of ``x1`` and of ``x2`` (batch dims broadcast).
 
-    Computed exactly from the differences whatever ``compute_mode`` says (PyTorch's matrix-product
-    shortcut for p = 2 differs from it only by rounding).
+    For p = 2, as PyTorch, by the matrix product ``|x1|^2 + |x2|^2 - 2 x1 x2^T`` (its rounding, and
+    its zero for nearly equal rows) with ``compute_mode="use_mm_for_euclid_dist"``, or by default
+    where P or R exceeds 25; else from the differences.
 
     Shape:
         ``(*B, P, M), (*B, R, M) -> (*B, P, R)``.
@@ -263,7 +285,9 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
         raise ValueError(f"cdist: unknown compute_mode {compute_mode!r}")
     batch = broadcast_shape(x1.shape[:-2], x2.shape[:-2], op="cdist")
     a, b = (_bcast(t, (*batch, *t.shape[-2:])) for t in (x1, x2))
-    return Cdist.apply(a, b, p=float(p))
+    mm = p == 2 and a.numel() > 0 and b.numel() > 0 and compute_mode != "donot_use_mm_for_euclid_dist"
+    mm = mm and (compute_mode == "use_mm_for_euclid_dist" or max(x1.shape[-2], x2.shape[-2]) > 25)
+    return Cdist.apply(a, b, p=float(p), mm=mm)
 
 
 def dist(input: Tensor, other: Any, p: Any = 2) -> Tensor:
@@ -288,5 +312,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
         raise ValueError(f"pdist: expected p to be a non-negative number, got {p!r}")
     rows, cols = np.triu_indices(input.shape[0], 1)
-    # the diagonal's zero distances are left out, so their (zero) gradient never enters
-    return cdist(input, input, p)[Tensor(rows, _wrap=True), Tensor(cols, _wrap=True)]
+    # each pair as a batch of one row against one (PyTorch's _pdist_forward computes the pairs
+    # alone too, never the matrix-product form): (K, 1, M) against (K, 1, M) -> (K, 1, 1)
+    a, b = (input[Tensor(i, _wrap=True)].unsqueeze(1) for i in (rows, cols))
+    return Cdist.apply(a, b, p=float(p)).reshape(-1)

@@ -19,17 +19,21 @@ from typing import Any
 import numpy as np
 
 import glassgrad.nn.functional as F
-from glassgrad import fft
+from glassgrad import dtypes, fft
+from glassgrad.backend import quietly
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.factories import _check, _float, _make
 from glassgrad.fft_common import real_of
 from glassgrad.operand_errors import flag
 from glassgrad.ops.complex import complex as _complex
 from glassgrad.ops.complex import imag, real, view_as_real
+from glassgrad.ops.single_kernels import kaiser_single
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["stft", "istft", "hann_window", "hamming_window", "blackman_window", "bartlett_window"]
+__all__ = [
+    "stft", "istft", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
+]  # fmt: skip
 
 
 def _window(
@@ -71,6 +75,9 @@ def window_length(name: str, n: Any) -> int:
     if n < 0:
         raise ArgumentError(f"{name}: expected a non-negative int window_length, got {n}")
     return n
+
+
+_checked_length = window_length  # (kaiser_window's parameter shadows the name)
 
 
 def _cos(t: np.ndarray) -> np.ndarray:
@@ -263,3 +270,22 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
 # x.stft(...) / x.istft(...), as PyTorch's Tensor methods
 Tensor.stft = stft
 Tensor.istft = istft
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+                  layout: Any = None, device: Any = None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:  # fmt: skip
+    """The Kaiser window I0(β √(1 − (2n/(N − 1) − 1)²)) / I0(β); ``periodic`` drops the last point of
+    a window of N + 1, as PyTorch's. Shape: (window_length,)."""
+    import glassgrad as gg
+
+    window_length = _checked_length("kaiser_window", window_length)
+    # refused unless floating point, as PyTorch (an integer dtype truncated the window to zeros)
+    dtype = dtypes.from_np_dtype(window_dtype("kaiser_window", dtype))
+    periodic = flag("kaiser_window", "periodic", periodic)  # PyTorch's parser: "no" is not False
+    if window_length <= 1:
+        return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
+    n = window_length + 1 if periodic else window_length
+    # float32 and the half types: PyTorch's float kernel and its rounding (BigVGAN's float32 filters)
+    values = np.kaiser(n, beta) if dtype == gg.float64 else quietly(kaiser_single, np, n, beta)
+    return gg.tensor(values[:window_length], dtype=dtype, requires_grad=requires_grad)

@@ -12,13 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
-from glassgrad.backend import quietly
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
-from glassgrad.operand_errors import flag, number_arg
+from glassgrad.operand_errors import number_arg
 from glassgrad.ops.alpha_checks import scaled_pair
 from glassgrad.ops.renorm import renorm as _renorm_op
-from glassgrad.ops.single_kernels import kaiser_single
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
 from glassgrad.threads import check_thread_count
@@ -29,7 +26,7 @@ __all__ = [
     "triangular_solve", "chain_matmul", "poisson", "binomial", "is_inference_mode_enabled",
     "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled", "is_warn_always_enabled",
     "set_warn_always", "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal",
-    "set_default_tensor_type", "get_device", "ravel", "unflatten", "renorm", "vander", "kaiser_window",
+    "set_default_tensor_type", "get_device", "ravel", "unflatten", "renorm", "vander",
     "nuclear_norm", "frobenius_norm", "empty_permuted", "is_signed", "is_neg", "resolve_neg",
     "is_inference", "narrow_copy", "from_dlpack",
 ]  # fmt: skip
@@ -313,27 +310,6 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
         powers = powers.flip(0)
     base = x if x.is_floating_point() or x.is_complex() else x.to(gg.int64)
     return base.unsqueeze(1) ** powers
-
-
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-                  layout: Any = None, device: Any = None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:  # fmt: skip
-    """The Kaiser window I0(β √(1 − (2n/(N − 1) − 1)²)) / I0(β); ``periodic`` drops the last point of
-    a window of N + 1, as PyTorch's. Shape: (window_length,)."""
-    import glassgrad as gg
-    from glassgrad.spectral import window_dtype
-    from glassgrad.spectral import window_length as _window_length
-
-    window_length = _window_length("kaiser_window", window_length)
-    # refused unless floating point, as PyTorch (an integer dtype truncated the window to zeros)
-    dtype = dtypes.from_np_dtype(window_dtype("kaiser_window", dtype))
-    periodic = flag("kaiser_window", "periodic", periodic)  # PyTorch's parser: "no" is not False
-    if window_length <= 1:
-        return gg.ones(window_length, dtype=dtype, requires_grad=requires_grad)
-    n = window_length + 1 if periodic else window_length
-    # float32 and the half types: PyTorch's float kernel and its rounding (BigVGAN's float32 filters)
-    values = np.kaiser(n, beta) if dtype == gg.float64 else quietly(kaiser_single, np, n, beta)
-    return gg.tensor(values[:window_length], dtype=dtype, requires_grad=requires_grad)
 
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002

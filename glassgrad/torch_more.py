@@ -126,7 +126,15 @@ from glassgrad.ops.unary_more import (
 
 # PyTorch's removed symeig/eig/lstsq/solve/matrix_rank: stubs that raise with the replacement
 from glassgrad.removed_linalg import eig, lstsq, matrix_rank, solve, symeig
-from glassgrad.spectral import bartlett_window, blackman_window, hamming_window, hann_window, istft, stft
+from glassgrad.spectral import (
+    bartlett_window,
+    blackman_window,
+    hamming_window,
+    hann_window,
+    istft,
+    kaiser_window,
+    stft,
+)
 from glassgrad.tensor_storage import TypedStorage, UntypedStorage
 from glassgrad.threads import get_num_threads, set_num_threads
 from glassgrad.type_promotion import can_cast, promote_types, result_type
@@ -220,6 +228,7 @@ __all__ = [
     "stft",
     "istft",
     "hann_window",
+    "kaiser_window",
     "hamming_window",
     "blackman_window",
     "bartlett_window",

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plain", "assert_same"]
+__all__ = ["plain", "assert_same", "tensor_of", "close_to"]
 
 
 def plain(value: Any) -> Any:
@@ -47,3 +47,17 @@ def assert_same(ours: Any, theirs: Any, rtol: float = 1e-5, atol: float = 1e-6, 
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=path)
     else:
         assert ours == theirs, f"{path}: {ours!r} != {theirs!r}"
+
+
+def tensor_of(lib: Any, a: Any, grad: bool = False) -> Any:
+    """``a`` (array-like) as a tensor of ``lib`` (glassgrad or torch), requiring grad if asked."""
+    t = lib.tensor(np.asarray(a))
+    return t.requires_grad_() if grad else t
+
+
+def close_to(a: Any, b: Any, tol: float = 1e-12) -> None:
+    """Tensors ``a`` (the reference) and ``b`` of one shape and dtype agree to ``tol``, relative to
+    ``a``'s largest magnitude."""
+    a, b = a.detach().numpy(), b.detach().numpy()
+    assert a.shape == b.shape and a.dtype == b.dtype
+    np.testing.assert_allclose(b, a, rtol=tol, atol=tol * (np.abs(a).max() + 1e-300))

@@ -12,18 +12,10 @@ import numpy as np
 
 import glassgrad as gg
 
+from .helpers import close_to as _close
+from .helpers import tensor_of as _t
+
 RNG_SEED = 61
-
-
-def _t(lib, a, grad=False):
-    t = lib.tensor(np.asarray(a))
-    return t.requires_grad_() if grad else t
-
-
-def _close(a, b, tol=1e-12):
-    a, b = a.detach().numpy(), b.detach().numpy()
-    assert a.shape == b.shape and a.dtype == b.dtype
-    np.testing.assert_allclose(b, a, rtol=tol, atol=tol * (np.abs(a).max() + 1e-300))
 
 
 # ---- sam2: axial RoPE through polar / view_as_complex, keys repeated over memory frames ----------

@@ -12,18 +12,10 @@ import pytest
 
 import glassgrad as gg
 
+from .helpers import close_to as _close
+from .helpers import tensor_of as _t
+
 RNG_SEED = 61
-
-
-def _t(lib, a, grad=False):
-    t = lib.tensor(np.asarray(a))
-    return t.requires_grad_() if grad else t
-
-
-def _close(a, b, tol=1e-12):
-    a, b = a.detach().numpy(), b.detach().numpy()
-    assert a.shape == b.shape and a.dtype == b.dtype
-    np.testing.assert_allclose(b, a, rtol=tol, atol=tol * (np.abs(a).max() + 1e-300))
 
 
 # ---- VAR: gumbel_softmax_with_rng, PyTorch's F.gumbel_softmax body with torch.legacy_contiguous_format --

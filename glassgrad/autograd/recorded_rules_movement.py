@@ -241,7 +241,7 @@ def _index_along(ctx, g):
 def _scatter_add(ctx, g):
     """(g, None, g[key] in src's index box, 0 outside)"""
     pos, box = saved(ctx)
-    key = _grid(pos, ctx.shapes[0])
+    key = _grid(pos, g.shape)  # (x's shape: ctx.shapes[0] is None when x needs no gradient)
     gsrc = _into_box(_read(g, key), ctx.shapes[2], box) if ctx.needs_input_grad[2] else None
     return g, None, gsrc
 
@@ -250,7 +250,7 @@ def _scatter_add(ctx, g):
 def _scatter(ctx, g):
     """(g with the written positions zeroed, None, g[key] in src's index box)"""
     (pos,) = saved(ctx)
-    key, need = _grid(pos, ctx.shapes[0]), ctx.needs_input_grad
+    key, need = _grid(pos, g.shape), ctx.needs_input_grad  # (as scatter_add's)
     ga = _zero_at(g, key) if need[0] else None
     gsrc = _into_box(_read(g, key), ctx.shapes[2], ctx.attrs["box"]) if need[2] else None
     return ga, None, gsrc

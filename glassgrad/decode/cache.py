@@ -52,6 +52,12 @@ def _check_layer(i: int, layer: Any) -> None:
             )
 
 
+def _out_proj(attn: MultiheadAttention, out: Tensor) -> Tensor:
+    """Heads joined and projected as ``MultiheadAttention`` does it: out_proj's weights, not its
+    forward, so the cached path fires the same hooks as the full decoder. (B, h, 1, E/h) -> (B, 1, E)"""
+    return F.linear(attn._join(out), attn.out_proj.weight, attn.out_proj.bias)
+
+
 class _Layer:
     """One decoder layer run a position at a time, with its memory keys/values computed once."""
 
@@ -67,7 +73,7 @@ class _Layer:
         k = k_new if k is None else cat([k, k_new], dim=2)  # (B, h, t-1, E/h) -> (B, h, t, E/h)
         v = v_new if v is None else cat([v, v_new], dim=2)
         out = F.scaled_dot_product_attention(q, k, v)  # the newest position sees them all: no mask
-        return self.sa.out_proj(self.sa._join(out)), k, v
+        return _out_proj(self.sa, out), k, v
 
     def _cross_attention(self, x: Tensor, mask: Any) -> Tensor:
         q = self.ca._heads(F.linear(x, *self.cross_q))  # (B, 1, E) -> (B, h, 1, E/h)
@@ -75,7 +81,7 @@ class _Layer:
         k = self.mem_k.expand(B, *self.mem_k.shape[1:])  # (1, h, S, E/h) -> (B, h, S, E/h)
         v = self.mem_v.expand(B, *self.mem_v.shape[1:])
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.ca.out_proj(self.ca._join(out))
+        return _out_proj(self.ca, out)
 
     def step(self, x: Tensor, k: Tensor | None, v: Tensor | None, mask: Any) -> tuple[Tensor, Tensor, Tensor]:
         """The layer's output for the newest position ``x`` ``(B, 1, E)``, and the grown keys/values.

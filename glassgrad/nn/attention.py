@@ -331,7 +331,11 @@ class MultiheadAttention(Module):
         if self.training and self.dropout > 0.0:
             w = F.dropout(w, self.dropout, training=True)
         out = matmul(w, v)  # (N, h, L, S) @ (N, h, S, E/h) -> (N, h, L, E/h)
-        out = self.out_proj(self._join(out))  # (N, h, L, E/h) -> (N, L, E)
+        # PyTorch reads out_proj's weight and bias rather than calling the module, so hooks on
+        # out_proj never fire and a wrapper put in its place is not run
+        out = F.linear(
+            self._join(out), self.out_proj.weight, self.out_proj.bias
+        )  # (N, h, L, E/h) -> (N, L, E)
         if not batched:
             out = out.squeeze(0)  # (1, L, E) -> (L, E)
         elif not self.batch_first:

@@ -8,7 +8,8 @@ follow the module exactly. Inputs are sequence-first, ``(L, N, E)``, or unbatche
 
 from __future__ import annotations
 
-import glassgrad.nn.functional as F
+from types import SimpleNamespace
+
 from glassgrad.errors import ShapeError
 from glassgrad.tensor import Tensor
 
@@ -86,7 +87,7 @@ def multi_head_attention_forward(
     h.q_proj_weight, h.k_proj_weight, h.v_proj_weight = q_proj_weight, k_proj_weight, v_proj_weight
     h.bias_k, h.bias_v, h.add_zero_attn = bias_k, bias_v, add_zero_attn
     h.dropout, h.training, h.batch_first = dropout_p, training, False
-    h.out_proj = lambda x: F.linear(x, out_proj_weight, out_proj_bias)
+    h.out_proj = SimpleNamespace(weight=out_proj_weight, bias=out_proj_bias)
     # never PyTorch's fused path: that is the module's alone
     args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal, False)
     return h._attend(query, key, value, *args)

@@ -6,6 +6,9 @@
 optimizer's docstring gives its algorithm, and its ``step()`` reads like it.
 """
 
+import importlib as _importlib
+
+from glassgrad.optim import functional_api as _functional_api
 from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adafactor import Adafactor
@@ -43,6 +46,12 @@ for _cls in (
 ):
     quiet_step(_cls)
 del _cls  # a leaked loop name: MMEngine registers every Optimizer class found by dir(torch.optim)
+
+# PyTorch's optimizer modules hold their functional forms too (``torch.optim.adam.adam``,
+# ``torch.optim.sgd.sgd``), which custom optimizers import from there or from ``_functional``
+for _name in _functional_api.__all__:
+    setattr(_importlib.import_module(f"{__name__}.{_name}"), _name, getattr(_functional_api, _name))
+del _name
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "swa_utils"]

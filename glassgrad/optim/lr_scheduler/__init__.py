@@ -14,7 +14,20 @@
 [1.0, 1.0, 0.5, 0.5, 0.25]
 """
 
-from glassgrad.optim.lr_scheduler.base import LRScheduler, _LRScheduler  # noqa: F401 - PyTorch keeps it out of __all__ too
+# _LRScheduler and PyTorch's module-level helpers are out of PyTorch's __all__ too; custom schedulers
+# import the helpers to copy its step() (``with _enable_get_lr_call(self): values = self.get_lr()``)
+# or to warn with its words
+from glassgrad.optim.lr_scheduler.base import (  # noqa: F401
+    EPOCH_DEPRECATION_WARNING,
+    LRScheduler,
+    _enable_get_lr_call,
+    _format_param,
+    _initial_mode,
+    _LRScheduler,
+    _param_groups_val_list,
+    _update_param_group_val,
+    _warn_get_lr_called_within_step,
+)
 from glassgrad.optim.lr_scheduler.composite import ChainedScheduler, SequentialLR
 from glassgrad.optim.lr_scheduler.cyclic import CyclicLR
 from glassgrad.optim.lr_scheduler.noam import NoamLR

@@ -33,11 +33,17 @@ __all__ = [
 def set_lr(group: dict[str, Any], value: Any) -> None:
     """``group["lr"] = value``, or, for a tensor lr, ``value`` written into it (as PyTorch): a program
     that holds the tensor (or an optimizer step that reads it) sees the schedule's rate."""
-    lr = group["lr"]
-    if isinstance(lr, Tensor):
-        lr.fill_(value.reshape(()) if isinstance(value, Tensor) else value)
+    _update_param_group_val(group, "lr", value)
+
+
+def _update_param_group_val(param_group: dict[str, Any], key: str, val: Any) -> None:
+    """PyTorch's helper of that name (custom schedulers that copy its ``step`` import it):
+    ``param_group[key] = val``, or ``val`` written into the tensor held there."""
+    current = param_group[key]
+    if isinstance(current, Tensor):
+        current.fill_(val.reshape(()) if isinstance(val, Tensor) else val)
     else:
-        group["lr"] = value
+        param_group[key] = val
 
 
 # PyTorch's words: programs filter the warning by them (``filterwarnings(message="The epoch parameter")``)
@@ -105,11 +111,8 @@ class LRScheduler:
     def _initial_step(self) -> None:
         """Take step 0: set each group's ``lr`` to the schedule's first value."""
         self._step_count = 0
-        self._is_initial = True
-        try:
+        with _initial_mode(self):
             self.step()
-        finally:
-            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         """The new ``lr`` of each group at ``self.last_epoch`` (called by ``step()``)."""
@@ -166,11 +169,8 @@ class LRScheduler:
 
     def _get_lr_in_step(self) -> list[float]:
         """``get_lr()`` as ``step()`` calls it (the built-in schedules warn when it is called by hand)."""
-        self._get_lr_called_within_step = True
-        try:
+        with _enable_get_lr_call(self):
             return self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
 
     def _set_lrs(self, values: list[float]) -> None:
         """Write one ``lr`` per group and remember them for ``get_last_lr()``."""
@@ -189,6 +189,36 @@ class LRScheduler:
     def _group_lrs(self) -> list[float]:
         """Each group's current ``lr`` (a tensor lr copied): the schedules' 'no change' answer."""
         return group_values(self.optimizer, "lr")
+
+
+class _enable_get_lr_call:  # noqa: N801 - PyTorch's name, imported by custom schedulers
+    """``with _enable_get_lr_call(scheduler):``, as PyTorch's: a ``get_lr()`` inside counts as called
+    from ``step()`` (no outside-step warning). Custom schedulers that copy PyTorch's ``step`` (or
+    its ``_update_lr``) wrap their ``get_lr()`` call in it."""
+
+    def __init__(self, o: LRScheduler) -> None:
+        self.o = o
+
+    def __enter__(self) -> _enable_get_lr_call:
+        self.o._get_lr_called_within_step = True
+        return self
+
+    def __exit__(self, type: Any, value: Any, traceback: Any) -> None:  # noqa: A002 - PyTorch's names
+        self.o._get_lr_called_within_step = False
+
+
+class _initial_mode:  # noqa: N801 - PyTorch's name
+    """``with _initial_mode(scheduler):``, as PyTorch's: the step inside is the constructor's first
+    one (``_is_initial``), which sets the starting rates instead of advancing them."""
+
+    def __init__(self, o: LRScheduler) -> None:
+        self.o = o
+
+    def __enter__(self) -> None:
+        self.o._is_initial = True
+
+    def __exit__(self, type: Any, value: Any, traceback: Any) -> None:  # noqa: A002 - PyTorch's names
+        self.o._is_initial = False
 
 
 class _LRScheduler(LRScheduler):
@@ -225,6 +255,16 @@ def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+
+
+def _format_param(name: str, optimizer: Optimizer, param: Any) -> list[Any]:
+    """PyTorch's helper of that name: ``param`` for each param group (see ``per_group``)."""
+    return per_group(name, name, optimizer, param)
+
+
+# PyTorch's names of two helpers above, imported by custom schedulers that copy its code
+_param_groups_val_list = group_values
+_warn_get_lr_called_within_step = warn_get_lr_outside_step
 
 
 def per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:

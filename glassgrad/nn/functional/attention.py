@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError, size_mismatch
 from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.nn.attention_bias import CausalBias
 from glassgrad.nn.functional.layers import dropout
@@ -48,6 +48,14 @@ def _check(query: Tensor, key: Tensor, value: Tensor | None, enable_gqa: bool) -
             f"with matching E and S, got {query.shape}, {key.shape} and "
             f"{None if value is None else value.shape}"
         )
+    if not enable_gqa:
+        batch = [query.shape[:-2], key.shape[:-2]] + ([] if value is None else [value.shape[:-2]])
+        clash = "" if batch[0] == batch[1] == batch[-1] else size_mismatch(batch)
+        if clash:  # PyTorch's broadcast sentence (a GQA-shaped key without enable_gqa lands here)
+            raise ShapeError(
+                "scaled_dot_product_attention: expected query, key and value batch dims that broadcast, "
+                f"got {query.shape}, {key.shape} and {None if value is None else value.shape}{clash}"
+            )
     if enable_gqa and min(query.ndim, key.ndim) < 3:  # PyTorch reads dim -3 and raises IndexError
         raise IndexOutOfRangeError(
             "scaled_dot_product_attention: expected query and key with a heads dim (*, H, L, E) with "

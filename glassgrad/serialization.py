@@ -198,9 +198,10 @@ def _atomic_write(path: str, data: bytes) -> None:
         os.close(os.open(path, os.O_WRONLY))
     fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(path)}{os.getpid()}-", dir=folder)
     try:
-        if hasattr(os, "fchmod"):  # mkstemp makes the file private (0o600); give it the usual mode
-            os.fchmod(fd, _file_mode(path))
+        # the file object owns the descriptor first, so whatever fails below (fchmod too) closes it
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # mkstemp makes the file private (0o600); give it the usual mode
+                os.fchmod(f.fileno(), _file_mode(path))
             _write_bytes(f, data)
             f.flush()
             os.fsync(f.fileno())

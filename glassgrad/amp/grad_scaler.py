@@ -108,6 +108,10 @@ class GradScaler:
         itself when disabled."""
         if not self._enabled:
             return outputs
+        if isinstance(outputs, Tensor):  # PyTorch's short cut for one loss: without the closure
+            if self._scale is None:  # below (a function <-> cell cycle), every step's scaler.scale
+                self._lazy_init_scale_growth_tracker()  # (loss) is freed by reference counting
+            return outputs * self._scale
         scale_ref: list[Tensor] = []
 
         def apply_scale(val: Any) -> Any:

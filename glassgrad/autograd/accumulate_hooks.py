@@ -25,7 +25,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from glassgrad.autograd.hooks import RemovableHandle
+from glassgrad.autograd.hooks import HookList, RemovableHandle
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked
 from glassgrad.backend import user_code
@@ -43,7 +43,7 @@ __all__ = [
 registered: dict[int, tuple[Any, list]] = {}
 
 
-class _Hooks(list):
+class _Hooks(HookList):
     """One leaf's hooks: its post-accumulate-grad hooks (the list), and its ``AccumulateGrad``'s
     pre-hooks and hooks (``pre``, ``post``; autograd/node_hooks.py). When its handles have removed
     the last one, the leaf's entry goes too: backward takes its plain path again once no leaf has
@@ -62,7 +62,7 @@ class _Hooks(list):
                 del registered[self.key]
 
 
-class _NodeHooks(list):
+class _NodeHooks(HookList):
     """An ``AccumulateGrad``'s pre-hooks or hooks, part of its leaf's ``_Hooks``, found again by
     the leaf's key (a reference back to the ``_Hooks`` would be a cycle: a dead leaf's hooks, and
     what they hold, would wait for the cyclic GC)."""

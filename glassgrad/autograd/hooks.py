@@ -23,7 +23,25 @@ __all__ = [
     "move_retain_grad",
     "warn_unretained_grad",
     "RemovableHandle",
+    "HookList",
 ]
+
+
+class HookList(list):
+    """A list of hooks (a tensor's, a node's) that a ``RemovableHandle`` can point at weakly: a
+    handle kept after its tensor, node or module died must not keep the hooks, and what their
+    closures hold, alive (PyTorch's handles hold weak references to their tables too)."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _weak(obj: Any) -> Any:
+    """A callable giving ``obj`` back: a weak reference where ``obj`` takes one, else ``obj``
+    held strongly (a plain dict or set of ids, a hook object without ``__weakref__``)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
 
 
 class RemovableHandle:
@@ -33,27 +51,46 @@ class RemovableHandle:
 
     ``tables`` are where the hook is kept: dicts and sets keyed by ``id`` (module, optimizer and
     global hooks), or, given ``hook``, lists holding the hook itself (a tensor's or a node's hooks,
-    kept in running order).
+    kept in running order). As PyTorch's, the handle holds them weakly where they allow it, and
+    lets go of everything once removed: neither a removed hook nor the hooks of a tensor, node or
+    module that died live on through a handle the user kept.
     """
 
-    _next_id = itertools.count()
+    _next_id = itertools.count()  # (next() on it is atomic: threads registering hooks get distinct ids)
 
     def __init__(self, *tables: Any, hook: Callable | None = None) -> None:
         self.id = next(RemovableHandle._next_id)
-        self.tables = tables  # the hook's table first, then side tables (with_kwargs, always_call)
-        self.hook = hook
+        self.tables = tuple(_weak(t) for t in tables)  # the hook's table first, then side tables
+        self.hook = None if hook is None else _weak(hook)
 
     def remove(self) -> None:
-        for table in self.tables:
+        hook = None if self.hook is None else self.hook()
+        for ref in self.tables:
+            table = ref()
+            if table is None:
+                continue
             if isinstance(table, list):
-                if self.hook in table:
-                    table.remove(self.hook)
+                if hook is not None and hook in table:
+                    table.remove(hook)
             elif isinstance(table, dict):
                 table.pop(self.id, None)
             else:
                 table.discard(self.id)
+        self.tables, self.hook = (), None
 
     __call__ = remove
+
+    def __getstate__(self) -> tuple:
+        # weak references do not pickle: the tables themselves (a pickled module's handle comes
+        # back pointing at the copy's tables, as PyTorch's)
+        return self.id, tuple(ref() for ref in self.tables), None if self.hook is None else self.hook()
+
+    def __setstate__(self, state: tuple) -> None:
+        self.id, tables, hook = state
+        self.tables = tuple(_weak(t) for t in tables if t is not None)
+        self.hook = None if hook is None else _weak(hook)
+        # later handles of this process must not reuse the id, a key in those tables
+        RemovableHandle._next_id = itertools.count(max(next(RemovableHandle._next_id), self.id + 1))
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -68,11 +105,11 @@ def register_hook(t: Any, hook: Callable) -> RemovableHandle:
         raise GraphError("register_hook: expected a tensor that requires grad")
     if t._node is not None:
         if t._node.hooks is None:
-            t._node.hooks = []
+            t._node.hooks = HookList()
         hooks = t._node.hooks
     else:
         if t._hooks is None:
-            t._hooks = []
+            t._hooks = HookList()
         hooks = t._hooks
     if hooks and getattr(hooks[-1], "retains_grad", False):
         hooks.insert(len(hooks) - 1, hook)  # .grad keeps the gradient after every hook (PyTorch)
@@ -129,5 +166,5 @@ def move_retain_grad(old_node: Any, t: Any) -> None:
         keep = hooks.pop()
         if t._node is not None:
             if t._node.hooks is None:
-                t._node.hooks = []
+                t._node.hooks = HookList()
             t._node.hooks.append(keep)

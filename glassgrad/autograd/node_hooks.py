@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from glassgrad.autograd.hooks import RemovableHandle
+from glassgrad.autograd.hooks import HookList, RemovableHandle
 from glassgrad.backend import ndarray, user_code
 from glassgrad.errors import GraphError, ShapeError
 
@@ -57,8 +57,8 @@ class NodeHooks:
     __slots__ = ("metadata", "post", "pre")
 
     def __init__(self) -> None:
-        self.pre: list = []
-        self.post: list = []
+        self.pre: list = HookList()  # (weakly held by their handles)
+        self.post: list = HookList()
         self.metadata: dict = {}
 
     def __bool__(self) -> bool:

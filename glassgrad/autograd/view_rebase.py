@@ -32,12 +32,14 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.autograd.view_pairs import allowed, attrs, from_pairs, to_pairs
+from glassgrad.autograd.view_table import Views, prune
 from glassgrad.backend import array_module
 from glassgrad.errors import GraphError
 from glassgrad.memory_overlap import overlaps, reopen
 
 __all__ = [
     "Marked",
+    "Views",
     "prune",
     "share_version",
     "mark_multi",
@@ -56,15 +58,6 @@ class Marked(weakref.ref):
     ``share_version`` fills a base's table as ``Function.apply``'s ops make views."""
 
     __slots__ = ()
-
-
-def prune(views: dict) -> None:
-    """Drop the dead entries of a base's table when its size reaches a power of two (from 1024
-    on; every rebase drops them too), so a base cut at every step stays small (amortised O(1))."""
-    n = len(views)
-    if not n & (n - 1):
-        for k in [k for k, r in views.items() if r() is None]:
-            del views[k]
 
 
 _ref_class = weakref.ref
@@ -94,14 +87,14 @@ def share_version(result: Any, inputs: tuple, arrays: list) -> None:
                 reopen(out)
             views = root._views
             if views is None:
-                views = root._views = {}
+                views = root._views = Views()
             if _grad_state.enabled and (root is x or views.get(id(x)).__class__ is weakref.ref):
                 views[id(result)] = weakref.ref(result)
             else:  # made in no_grad mode, or cut from such a view: marked, as PyTorch
                 views[id(result)] = Marked(result)
                 if x.requires_grad and not _grad_state.enabled and out.dtype.kind in "fc":
                     result.requires_grad = True  # PyTorch's reads True (a leaf; engine_checks.py)
-            if len(views) >= 1024:
+            if len(views) >= views.limit:
                 prune(views)
             return
 

@@ -18,6 +18,7 @@ from glassgrad.utils import (
     checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
     dlpack,  # torch.utils.dlpack
     hooks,  # noqa: F401 - torch.utils.hooks (RemovableHandle), an attribute after `import torch` (Captum)
+    weak,  # noqa: F401 - torch.utils.weak (WeakTensorKeyDictionary), an attribute after `import torch`
 )
 from glassgrad.utils.swap import swap_tensors
 

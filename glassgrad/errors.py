@@ -58,6 +58,12 @@ class IndexOutOfRangeError(ShapeError, IndexError):
     """An index or dim outside the tensor; an ``IndexError`` too, as PyTorch raises."""
 
 
+class IndexShapeError(ShapeError, IndexError):
+    """An index op's index or source of the wrong rank or length where PyTorch raises ``IndexError``
+    (``index_copy_``: "Number of indices (2) should be equal to source.size(dim) (3)"; a 2-D index
+    of ``index_add_``): a script's ``except IndexError`` catches it, ``except ShapeError`` too."""
+
+
 class DTypeError(TypeError, RuntimeError):
     """An op was given a dtype it cannot take; a ``RuntimeError`` too, as PyTorch raises for a dtype
     mismatch ("Input type (unsigned char) and bias type (float) should be the same"), so a script's

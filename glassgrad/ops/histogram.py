@@ -217,7 +217,11 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         input: ``(N,)`` non-negative integers; weights: ``(N,)``; returns
         ``(max(max(input) + 1, minlength),)``.
     """
-    if not isinstance(input, Tensor) or input._data.ndim != 1 or input._data.dtype.kind not in "iu":
+    if isinstance(input, Tensor) and input._data.dtype.kind not in "iu":
+        # PyTorch's kernel is dispatched on the dtype before any shape check: a float or bool input
+        # of any shape is its NotImplementedError ("bincount_cpu" not implemented for 'Float')
+        raise kernel_dtype_error("bincount", "bincount_cpu", input._data.dtype)
+    if not isinstance(input, Tensor) or input._data.ndim != 1:
         shape = tuple(getattr(input, "shape", ()))
         raise ShapeError(
             f"bincount: expected a 1-D integer tensor, got shape {shape} of {getattr(input, 'dtype', type(input))}"

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, IndexShapeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
 from glassgrad.ops.grid_positions import add_at, grid_positions, reduce_positions
@@ -101,18 +101,24 @@ def _index_args(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[Ten
     src = _tensor(src, op, "source")
     _same_dtype(op, x, src, "source")
     idx = _ix._int_array(index, op, ("int64",)) if op == "index_copy" else _ix._int_array(index, op)
-    if idx.ndim > 1:
-        raise ShapeError(f"{op}: expected a 0-d or 1-D index, got shape {idx.shape}")
+    if idx.ndim > 1:  # PyTorch: "Index is supposed to be a vector", an IndexError for all three ops
+        raise IndexShapeError(f"{op}: expected a 0-d or 1-D index, got shape {idx.shape}")
     idx = idx.reshape(-1)
     if x.ndim == 0:  # PyTorch takes a 0-d input as one of shape (1,)
         x = x.reshape(1)
-    if src.ndim == 0:
+    src_scalar = src.ndim == 0
+    if src_scalar:
         src = src.reshape(1)
     d = _ix.normalize_dim(dim, x.ndim, op, x.shape)
     _ix._check_range(idx, x.shape[d], op, d, x.shape)
     want = x.shape[:d] + (idx.size,) + x.shape[d + 1 :]
     if tuple(src.shape) != want:
-        raise ShapeError(
+        # index_copy_ checks a (non-scalar) source's rank, then its length along dim, raising
+        # IndexError; its other mismatches, and all of index_add_'s and index_reduce_'s, are RuntimeErrors
+        rank = not src_scalar and src.ndim != x.ndim
+        length = src.ndim == x.ndim and src.shape[d] != idx.size
+        cls = IndexShapeError if op == "index_copy" and (rank or length) else ShapeError
+        raise cls(
             f"{op}: expected source of shape {want} (input {x.shape} with dim {dim} of the index's "
             f"length {idx.size}), got {src.shape}"
         )

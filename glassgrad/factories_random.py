@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import ArgumentError, DTypeError
+from glassgrad.errors import ArgumentError, KernelDTypeError
 from glassgrad.factories import _check, _float, _make, _size, _size_arg
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import int_arg
@@ -25,8 +25,8 @@ __all__ = ["rand", "randn", "randint", "randperm"]
 
 def _random_float(op: str, dtype: Any) -> np.dtype:
     dt = _float(dtype)
-    if dt.kind not in "fc":
-        raise DTypeError(f"{op}: expected a floating or complex dtype, got {dtypes.from_np_dtype(dt)}")
+    if dt.kind not in "fc":  # PyTorch: NotImplementedError ("normal_kernel_cpu" not implemented for 'Long')
+        raise KernelDTypeError(f"{op}: expected a floating or complex dtype, got {dtypes.from_np_dtype(dt)}")
     return dt
 
 

@@ -2,8 +2,8 @@
 step (the fused, numerically stable softmax and log_softmax are in ``softmax.py``).
 
 Each works elementwise (softmax/log_softmax along one dim) and keeps its input's shape and
-floating dtype; integer inputs are promoted to the default float dtype (``floating``) except in
-``relu`` and ``step``, which keep them as PyTorch does. Non-differentiable points take
+floating dtype; integer inputs are promoted to the default float dtype (``floating``) by sigmoid,
+kept by ``relu``, ``hardtanh`` and ``step``, and refused by the rest (``float_kernel``), as PyTorch does. Non-differentiable points take
 PyTorch's one-sided choice: relu'(0) = 0, leaky_relu'(0) = negative_slope, hardtanh' = 0 at its
 bounds. At NaN, relu passes g and leaky_relu gives slope g, as PyTorch always does; hardtanh gives
 0 and elu NaN, as PyTorch's vectorised kernels (its scalar path, for tensors under one SIMD width,
@@ -18,11 +18,12 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, GraphError
+from glassgrad.errors import ArgumentError, DTypeError, GraphError
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops.activation_steps import heaviside, step
 from glassgrad.ops.bit_select import select, zero_where
 from glassgrad.ops.elementwise import floating
+from glassgrad.ops.operands import float_kernel
 from glassgrad.ops.special import gelu_exact, gelu_exact_grad
 from glassgrad.tensor import Tensor
 
@@ -300,8 +301,10 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, result: bool = False) ->
     if negative_slope.__class__ is not float:
         negative_slope = number_arg("leaky_relu", "negative_slope", negative_slope, "Number")
     if result:
-        return LeakyRelu.apply(floating(x), slope=negative_slope, result=True)
-    return LeakyRelu.apply(floating(x), slope=negative_slope)
+        return LeakyRelu.apply(
+            float_kernel(x, "leaky_relu", "leaky_relu_cpu"), slope=negative_slope, result=True
+        )
+    return LeakyRelu.apply(float_kernel(x, "leaky_relu", "leaky_relu_cpu"), slope=negative_slope)
 
 
 def elu(
@@ -319,8 +322,8 @@ def elu(
     grad_scale = input_scale if grad_scale is None else grad_scale
     scaled = {"input_scale": input_scale, "grad_scale": grad_scale} if input_scale != 1 else {}
     if result:
-        return Elu.apply(floating(x), alpha=alpha, result=True, **scaled)
-    return Elu.apply(floating(x), alpha=alpha, **scaled)
+        return Elu.apply(float_kernel(x, "elu", "elu_cpu"), alpha=alpha, result=True, **scaled)
+    return Elu.apply(float_kernel(x, "elu", "elu_cpu"), alpha=alpha, **scaled)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -333,8 +336,8 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         Any shape; the output has the input's shape.
     """
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: expected approximate 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(floating(x), approximate=approximate)
+        raise ArgumentError(f"gelu: expected approximate 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(float_kernel(x, "gelu", "GeluKernelImpl"), approximate=approximate)
 
 
 def silu(x: Tensor) -> Tensor:
@@ -343,7 +346,7 @@ def silu(x: Tensor) -> Tensor:
     Shape:
         Any shape; the output has the input's shape.
     """
-    return Silu.apply(floating(x))
+    return Silu.apply(float_kernel(x, "silu", "silu_cpu"))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -356,7 +359,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         beta = number_arg("softplus", "beta", beta, "Number")
     if threshold.__class__ is not float:
         threshold = number_arg("softplus", "threshold", threshold, "Number")
-    return Softplus.apply(floating(x), beta=beta, threshold=threshold)
+    return Softplus.apply(float_kernel(x, "softplus", "softplus_cpu"), beta=beta, threshold=threshold)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops.elementwise import floating
+from glassgrad.ops.operands import float_kernel
 from glassgrad.tensor import Tensor
 
 __all__ = ["logsigmoid", "hardsigmoid", "hardswish", "logit"]
@@ -55,7 +56,7 @@ def logsigmoid(x: Tensor) -> Tensor:
     >>> logsigmoid(gg.tensor([-1000.0, 0.0, 1000.0])).tolist()
     [-1000.0, -0.6931471824645996, 0.0]
     """
-    return LogSigmoid.apply(floating(x))
+    return LogSigmoid.apply(float_kernel(x, "logsigmoid", "log_sigmoid_cpu"))
 
 
 class Hardswish(Function):
@@ -90,7 +91,7 @@ def hardswish(x: Tensor) -> Tensor:
     Shape:
         Any shape; the output has the input's shape.
     """
-    return Hardswish.apply(floating(x))
+    return Hardswish.apply(float_kernel(x, "hardswish", "hardswish_cpu"))
 
 
 # PyTorch's hardsigmoid backward multiplies by 1/6 held as a float32 constant, also for float64
@@ -126,7 +127,7 @@ def hardsigmoid(x: Tensor) -> Tensor:
     Shape:
         Any shape; the output has the input's shape.
     """
-    return Hardsigmoid.apply(floating(x))
+    return Hardsigmoid.apply(float_kernel(x, "hardsigmoid", "hardsigmoid_cpu"))
 
 
 class Logit(Function):

@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.memory_overlap import overlaps
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg
@@ -175,7 +175,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
         raise ShapeError("diff: expected a tensor with at least 1 dim, got shape ()")
     n = int_arg("diff", "n", n)
     if n < 0:
-        raise ValueError(f"diff: expected order n >= 0, got {n}")
+        raise ArgumentError(f"diff: expected order n >= 0, got {n}")  # PyTorch: RuntimeError
     d = normalize_dim(dim, input.ndim, "diff", input.shape)
     parts = []
     for name, t in (("prepend", prepend), (None, input), ("append", append)):

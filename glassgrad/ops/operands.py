@@ -1,7 +1,8 @@
 """The operand coercion every elementwise op shares (moved out of ``elementwise.py``, which
 re-exports it): ``operands`` makes a binary op's operands agree on dtype the PyTorch way,
 ``promote`` picks the result dtype of two tensors, ``float_operands`` casts integer inputs of an
-op computed in floating point from their own dtype, ``floating`` promotes one tensor, and numbers
+op computed in floating point from their own dtype, ``floating`` promotes one tensor (``float_kernel``
+refuses one where PyTorch has no integer kernel), and numbers
 beside a tensor stay weak (a Python float does not widen float32).
 """
 
@@ -15,11 +16,11 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, kernel_dtype_error
 from glassgrad.ops.conversion import cast
 from glassgrad.tensor import Tensor, as_array
 
-__all__ = ["operands", "promote", "floating", "float_operands", "as_dtype", "promoted_floats"]
+__all__ = ["operands", "promote", "floating", "float_kernel", "float_operands", "as_dtype", "promoted_floats"]
 
 _PY_SCALARS = (float, int, bool)
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's: bool < integer < floating < complex
@@ -140,6 +141,19 @@ def floating(x: Tensor) -> Tensor:
     if not isinstance(x, Tensor):
         raise DTypeError(f"expected a Tensor, got {type(x).__name__}")
     return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
+
+
+def float_kernel(x: Tensor, op: str, kernel: str) -> Tensor:
+    """``x`` itself if floating point or complex, else PyTorch's NotImplementedError for an op whose
+    kernel ``kernel`` has floating dtypes only (``"gelu" ... not implemented for 'Long'``): the
+    activations and norms that PyTorch does not promote. A silent promotion would run a program
+    that stops in PyTorch, and a norm computed in the integer dtype truncated its result to 0."""
+    if x._data.dtype.kind in "fc":
+        return x
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    e = kernel_dtype_error(op, kernel, x._data.dtype)
+    raise type(e)(f"{e} (expected a floating-point input; x.float() converts one)")
 
 
 def float_operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:

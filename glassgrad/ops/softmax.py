@@ -2,9 +2,10 @@
 
 Both subtract the row's maximum first, so no exponential overflows and a non-empty row never takes
 log 0; each backward is the closed form (softmax: z * (g - sum(g * z)); log_softmax:
-g - e^z * sum(g)), the lesson of the softmax Jacobian. Integer inputs are promoted to the default
-float dtype; ``dtype=`` casts first, as PyTorch's, and refuses a dtype that is not floating as
-PyTorch's kernels do (cast and promoted, it would come back float32, the dtype= silently ignored).
+g - e^z * sum(g)), the lesson of the softmax Jacobian. Integer and bool inputs are refused, as
+PyTorch's kernels refuse them (``dtype=torch.float32`` casts one first); ``dtype=`` casts first, as
+PyTorch's, and refuses a dtype that is not floating (cast and promoted, it would come back float32,
+the dtype= silently ignored).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from glassgrad.backend import array_module, dense
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
-from glassgrad.ops.elementwise import floating
+from glassgrad.ops.operands import float_kernel
 from glassgrad.ops.reduce import acc_dtype, normalize_dims
 from glassgrad.tensor import Tensor
 
@@ -156,12 +157,19 @@ def _softmax_input(op: str, x: Tensor, dim: Any, dtype: Any) -> tuple[Tensor, tu
     axis = normalize_dims(op, x._data.ndim, d)
     if dtype is not None:
         np_dtype = dtypes.to_np_dtype(dtype)
-        if np_dtype.kind != "f":  # PyTorch has no such kernel; the promotion below would ignore dtype=
-            last = axis == (x._data.ndim - 1,) or x._data.ndim == 0
-            raise kernel_dtype_error(op, f"{op}_{'lastdim_' if last else ''}kernel_impl", np_dtype)
+        if np_dtype.kind != "f":  # PyTorch has no such kernel
+            raise kernel_dtype_error(op, _kernel(op, x, axis), np_dtype)
         if np_dtype != x._data.dtype:
             x = _K.cast(x, np_dtype)
-    return floating(x), axis
+    if x._data.dtype.kind not in "fc":  # nor for an integer or bool input, which it does not promote
+        return float_kernel(x, op, _kernel(op, x, axis)), axis
+    return x, axis
+
+
+def _kernel(op: str, x: Tensor, axis: tuple) -> str:
+    """The name of PyTorch's kernel that has no integer code (``softmax_lastdim_kernel_impl``)."""
+    last = axis == (x._data.ndim - 1,) or x._data.ndim == 0
+    return f"{op}_{'lastdim_' if last else ''}kernel_impl"
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -5,7 +5,8 @@ Each keeps PyTorch's signature and formula, and its gradient at the kinks: every
 of primitives whose own one-sided choices give PyTorch's (hardswish'(-3) = 0 and hardswish'(3) = 1,
 hardshrink' = softshrink' = 0 at +-lambd, threshold' = 0 at the threshold, prelu'(0) = weight),
 except ``logsigmoid``, a primitive (``ops.activation_more``) because no composite is stable.
-Integer inputs are promoted to the default float dtype, as in ``activation.py``.
+Integer inputs are promoted to the default float dtype by softsign and tanhshrink, and refused
+by the rest (``float_kernel``) as PyTorch refuses them; threshold and prelu keep them.
 
 ``inplace=True`` writes the result into the input, as PyTorch (``activation.in_place``: the rules
 of ``relu_``; a view is refused while recording, where PyTorch rebases the view's graph).
@@ -33,6 +34,7 @@ from glassgrad.ops import views as _V
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.movement import reshape
+from glassgrad.ops.operands import float_kernel
 from glassgrad.random import get_generator
 from glassgrad.tensor import Tensor
 
@@ -99,7 +101,9 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """
     if inplace:
         return in_place(input, "selu", selu)
-    return named(_E.mul(_A.elu(floating(input), SELU_ALPHA), SELU_SCALE), "EluBackward0")  # PyTorch's elu
+    return named(
+        _E.mul(_A.elu(float_kernel(input, "selu", "elu_cpu"), SELU_ALPHA), SELU_SCALE), "EluBackward0"
+    )  # PyTorch's elu
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -122,13 +126,19 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
         return in_place(input, "celu", _celu_result, alpha)
     # quietly: for alpha < 0 and a large negative x, e^(x / alpha) is inf, as in PyTorch
     return named(
-        quietly(_A.elu, floating(input), alpha, False, 1.0 / alpha, _celu_grad_scale(alpha)), "CeluBackward0"
+        quietly(
+            _A.elu, float_kernel(input, "celu", "elu_cpu"), alpha, False, 1.0 / alpha, _celu_grad_scale(alpha)
+        ),
+        "CeluBackward0",
     )
 
 
 def _celu_result(x: Tensor, alpha: float) -> Tensor:
     return named(
-        quietly(_A.elu, floating(x), alpha, True, 1.0 / alpha, _celu_grad_scale(alpha)), "CeluBackward1"
+        quietly(
+            _A.elu, float_kernel(x, "celu", "elu_cpu"), alpha, True, 1.0 / alpha, _celu_grad_scale(alpha)
+        ),
+        "CeluBackward1",
     )
 
 
@@ -146,7 +156,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """
     if inplace:
         return in_place(input, "mish", mish)
-    x = floating(input)
+    x = float_kernel(input, "mish", "mish_cpu")
     if x._data.dtype == np.float16:  # in float32, rounded once (both ways), as PyTorch's Half kernel
         x32 = _K.cast(x, np.float32)
         return named(_K.cast(_E.mul(x32, _U.tanh(_A.softplus(x32))), np.float16), "MishBackward0")
@@ -228,7 +238,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
             f"(input shape {input.shape})"
         )
     half = size // 2
-    x = floating(input)
+    x = float_kernel(input, "glu", "glu_cpu")
     return named(_E.mul(_V.narrow(x, d, 0, half), _A.sigmoid(_V.narrow(x, d, half, half))), "GluBackward0")
 
 
@@ -278,7 +288,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """
     if lambd.__class__ is not float:
         lambd = number_arg("hardshrink", "lambd", lambd, "Number")
-    x = floating(input)
+    x = float_kernel(input, "hardshrink", "hardshrink_cpu")
     return named(_shrunk(x, _outside(x, lambd), x), "HardshrinkBackward0")
 
 
@@ -294,7 +304,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
         lambd = number_arg("softshrink", "lambd", lambd, "Number")
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
-    x = floating(input)
+    x = float_kernel(input, "softshrink", "softshrink_check")
     kept = _E.sub(x, _C.clamp(x, -lambd, lambd))
     return named(_shrunk(x, _outside(x, lambd), kept), "SoftshrinkBackward0")
 
@@ -336,7 +346,7 @@ def rrelu(
     if inplace:
         return in_place(input, "rrelu", rrelu, lower, upper, training)
     # PyTorch's kernel writes a fresh row-major result whatever x's layout (also in training)
-    x = floating(input).contiguous()
+    x = float_kernel(input, "rrelu", "leaky_relu_cpu").contiguous()
     if not training:
         return named(_A.leaky_relu(x, (lower + upper) / 2), "RreluWithNoiseBackward0")  # as PyTorch's
     d = x._data

@@ -13,7 +13,7 @@ from typing import Any
 from glassgrad.autograd.function import named
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, GraphError, KernelDTypeError, ShapeError
 from glassgrad.meta_array import MetaArray, valued
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
@@ -29,8 +29,8 @@ __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_en
 
 
 class _ProbabilityRangeError(ValueError, RuntimeError):
-    """binary_cross_entropy's input outside [0, 1]: PyTorch's RuntimeError, and the ValueError
-    glassgrad raised."""
+    """binary_cross_entropy's input or target outside [0, 1]: PyTorch's RuntimeError, and the
+    ValueError glassgrad raised."""
 
 
 def _constant(op: str, name: str, t: Tensor | None) -> None:
@@ -89,9 +89,11 @@ def _class_inputs(
         raise ShapeError(f"{op}: expected input of shape (N, C, *) or (C,), got {x.shape}")
     unbatched = x.ndim == 1
     if unbatched:
-        if idx.shape != ():
+        # PyTorch also takes a one-element target, (1,): one sample's label as tensor([label])
+        if idx.shape != () and idx.shape != (1,):
             raise ShapeError(
-                f"{op}: expected a scalar target () for unbatched input {x.shape}, got {idx.shape}"
+                f"{op}: expected a scalar target () or a target of shape (1,) for unbatched input "
+                f"{x.shape}, got {idx.shape}"
             )
         x, idx = x.reshape(1, x.shape[0]), idx.reshape(1)  # (C,) -> (1, C); () -> (1,)
     expected = (x.shape[0], *x.shape[2:])
@@ -135,6 +137,8 @@ def nll_loss(
     """
     reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     reduction = check_reduction("nll_loss", reduction)
+    if input._data.dtype.kind != "f":  # PyTorch has no integer kernel (a gather would keep the dtype)
+        raise KernelDTypeError(f"nll_loss: expected floating-point log-probabilities, got {input.dtype}")
     x, tgt, unbatched = _class_inputs("nll_loss", input, target, weight, ignore_index)
     ignore_index = int_arg("nll_loss", "ignore_index", ignore_index)  # a 0-d tensor: its int, as PyTorch's
     idx = tgt._data
@@ -187,9 +191,9 @@ def cross_entropy(
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     reduction = check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
-    if input._data.dtype.kind != "f":
-        raise DTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
+        raise ArgumentError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
+    if input._data.dtype.kind != "f":  # PyTorch's log_softmax has no integer kernel
+        raise KernelDTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
     refuse_sequence("cross_entropy", "target", target)
     t_arr = target._data if isinstance(target, Tensor) else as_array(target)
     if t_arr.dtype.kind == "f":
@@ -209,6 +213,12 @@ def cross_entropy(
             )
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     x, tgt, unbatched = _class_inputs("cross_entropy", input, target, weight, ignore_index)
+    if unbatched and label_smoothing > 0 and target.shape == (1,):  # PyTorch's smoothed term fails there
+        raise ShapeError(
+            f"cross_entropy: expected a scalar target () for unbatched input {input.shape} with "
+            f"label_smoothing={label_smoothing}, got {target.shape} (output with shape [] doesn't match "
+            "the broadcast shape [1])"
+        )
     loss = _L.cross_entropy(x, tgt, weight, ignore_index, label_smoothing, reduction)
     return _squeeze_unbatched(loss, unbatched, reduction)
 
@@ -279,6 +289,11 @@ def binary_cross_entropy(
         raise _ProbabilityRangeError(
             f"binary_cross_entropy: expected input probabilities in [0, 1], got values in "
             f"[{p.min()}, {p.max()}] (use binary_cross_entropy_with_logits on raw scores)"
+        )
+    t = target._data  # PyTorch checks the target too: a label of 2 gave a loss below 0 silently
+    if t.size and valued(t) and not ((t >= 0) & (t <= 1)).all():
+        raise _ProbabilityRangeError(
+            f"binary_cross_entropy: expected target values in [0, 1], got values in [{t.min()}, {t.max()}]"
         )
     weight = _like_input("binary_cross_entropy", "weight", weight, input)
     return _L.binary_cross_entropy(input, target, weight, reduction)

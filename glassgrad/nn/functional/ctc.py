@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, KernelDTypeError, ShapeError
 from glassgrad.meta_array import no_data
 from glassgrad.meta_array import seen as meta_seen
 from glassgrad.nn.functional.loss import check_reduction
@@ -122,7 +122,10 @@ def ctc_loss(
     if log_probs.ndim not in (2, 3):
         raise ShapeError(f"{_OP}: expected log_probs of shape (T, N, C) or (T, C), got {log_probs.shape}")
     if log_probs._data.dtype not in (np.float32, np.float64):
-        raise DTypeError(f"{_OP}: expected log_probs of dtype float32 or float64, got {log_probs.dtype}")
+        # PyTorch: NotImplementedError ("ctc_loss_cpu" not implemented for 'Long')
+        raise KernelDTypeError(
+            f"{_OP}: expected log_probs of dtype float32 or float64, got {log_probs.dtype}"
+        )
     if log_probs.numel() == 0:
         raise ShapeError(f"{_OP}: expected a non-empty log_probs, got shape {log_probs.shape}")
     batched = log_probs.ndim == 3

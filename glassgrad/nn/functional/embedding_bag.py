@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.layers import _renorm_rows
 from glassgrad.ops.embedding_bag import EmbeddingBag
@@ -47,7 +47,9 @@ def _bags(op: str, idx: Any, offsets: Any, include_last_offset: bool) -> tuple[A
             f"{op}: expected offsets as a 1-D integer tensor, got {off.dtype} of shape {off.shape}"
         )
     if off.size and off[0] != 0:
-        raise ValueError(f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {off[0]}")
+        raise ArgumentError(
+            f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {off[0]}"
+        )
     if off.size and off[-1] > idx.size:
         raise ValueError(
             f"{op}: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}"

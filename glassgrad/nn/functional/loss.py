@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import loss as _L
@@ -76,6 +76,15 @@ def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reductio
     if target._data.dtype.kind != "f" and x._data.dtype.kind == "f":
         target = Tensor(target._data.astype(x._data.dtype), _wrap=True)
     return target
+
+
+def float_kernel_operands(op: str, kernel: str, x: Tensor, target: Tensor) -> None:
+    """PyTorch's NotImplementedError for a loss whose kernel has floating dtypes only, given two
+    integer or bool operands (a float one promotes the other): computed here, an integer mse_loss
+    with ``reduction='none'`` stayed integer and smooth_l1 ran where PyTorch stops."""
+    if x._data.dtype.kind not in "fc" and target._data.dtype.kind not in "fc":
+        e = kernel_dtype_error(op, kernel, np.result_type(x._data.dtype, target._data.dtype))
+        raise type(e)(f"{e} (expected floating-point input and target; x.float() converts one)")
 
 
 def check_weight(op: str, x: Tensor, weight: Tensor | None) -> None:
@@ -146,6 +155,7 @@ def mse_loss(
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     reduction = check_reduction("mse_loss", reduction)
     target = as_target("mse_loss", input, target, reduction=reduction)
+    float_kernel_operands("mse_loss", "mse_cpu", input, target)
     check_weight("mse_loss", input, weight)
     same = input._data.dtype == target._data.dtype and input.shape == target.shape
     if weight is None and same and input._data.dtype.kind == "f":
@@ -212,6 +222,7 @@ def smooth_l1_loss(
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target, reduction=reduction)
+    float_kernel_operands("smooth_l1_loss", "smooth_l1_cpu", input, target)
     diff = input - target
     if beta == 0:  # PyTorch's l1_loss then, a composite named by its last op
         return _reduce(diff.abs(), reduction)
@@ -238,6 +249,7 @@ def huber_loss(
     if delta <= 0:
         raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
     target = as_target("huber_loss", input, target, reduction=reduction)
+    float_kernel_operands("huber_loss", "huber_cpu", input, target)
     check_weight("huber_loss", input, weight)
     diff = input - target
     out = _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)
@@ -276,6 +288,12 @@ def kl_div(
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+    for name, t in (("input", input), ("target", target)):  # as_target would make a float of it
+        if isinstance(t, Tensor) and t._data.dtype.kind in "biu":
+            raise DTypeError(
+                f"kl_div: expected floating-point input and target, got {name} of dtype {t.dtype} "
+                "(Integral inputs not supported)"
+            )
     target = as_target("kl_div", input, target)
     if log_target:
         loss = target.exp() * (target - input)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.classification import _constant
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
@@ -271,7 +271,10 @@ def multi_margin_loss(
         raise ShapeError(f"{op}: expected target ({n},) or () for input {input.shape}, got {idx.shape}")
     flat = idx.reshape(n)
     if n and valued(flat) and (flat.min() < 0 or flat.max() >= c):
-        raise IndexError(f"{op}: expected class indices in [0, {c}), got [{flat.min()}, {flat.max()}]")
+        # PyTorch: RuntimeError("target out of range"); an IndexError too, as glassgrad raised
+        raise IndexOutOfRangeError(
+            f"{op}: expected class indices in [0, {c}), got [{flat.min()}, {flat.max()}]"
+        )
     if weight is not None:
         if weight.ndim != 1 or weight.shape[0] != c:
             raise ShapeError(f"{op}: expected weight of shape ({c},), got {weight.shape}")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.memory_formats import suggest_format
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg, number_arg
@@ -55,16 +55,19 @@ def layer_norm(
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ShapeError(f"layer_norm: expected {name} of shape {shape}, got {p.shape}")
+    _refuse_non_float("layer_norm", input, "LayerNormKernelImpl")
     if _in_float32("layer_norm", input, weight, bias):
         return layer_norm(input.float(), shape, weight, bias, eps).half()
     return _N.layer_norm(input, k, weight, bias, eps)
 
 
-def _refuse_non_float(op: str, input: Tensor) -> None:  # noqa: A002
-    """PyTorch's batch norm kernel (instance norm's too) has floating dtypes only: an integer, bool or
-    complex input raises its ``NotImplementedError`` before any promotion or mixed-dtype rule."""
+def _refuse_non_float(op: str, input: Tensor, kernel: str = "batch_norm") -> None:  # noqa: A002
+    """PyTorch's batch, instance, layer and group norm kernels have floating dtypes only: an
+    integer, bool or complex input raises its ``NotImplementedError`` before any promotion or
+    mixed-dtype rule (computed in an integer dtype, the normalised values truncated to 0)."""
     if input._data.dtype.kind != "f":
-        raise kernel_dtype_error(op, "batch_norm", input._data.dtype)
+        e = kernel_dtype_error(op, kernel, input._data.dtype)
+        raise type(e)(f"{e} (expected a floating-point input; x.float() converts one)")
 
 
 def _in_float32(op: str, input: Tensor, *params: Tensor | None) -> bool:  # noqa: A002
@@ -174,8 +177,8 @@ def batch_norm(
                 _update_running((running_mean, running_var), (mean.reshape(-1), unbiased), momentum, False)
 
         return channels_last_if(_N.batch_norm_train(input, weight, bias, eps, stats), input)
-    if running_mean is None or running_var is None:
-        raise ValueError(
+    if running_mean is None or running_var is None:  # PyTorch: RuntimeError
+        raise ArgumentError(
             "batch_norm: expected running_mean and running_var in evaluation mode (training=False), got None"
         )
     # one NativeBatchNormBackward0 node, as PyTorch's graph (ops/batch_norm_eval.py)
@@ -277,6 +280,7 @@ def group_norm(
             f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got {input.shape}"
         )
     _check_channel_params("group_norm", input, weight=weight, bias=bias)
+    _refuse_non_float("group_norm", input, "GroupNormKernelImpl")
     if _in_float32("group_norm", input, weight, bias):
         return group_norm(input.float(), num_groups, weight, bias, eps).half()
     n = input.shape[0]

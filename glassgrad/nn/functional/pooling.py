@@ -208,6 +208,10 @@ def avg_pool1d(
 
 def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     """``adaptive_avg_pool{nd}d``: one matmul per spatial axis, ``(N, C, *spatial) -> (N, C, *output_size)``."""
+    if nd > 1 and input.ndim not in (nd + 1, nd + 2) and _ones(output_size, nd) and input.ndim >= nd:
+        # PyTorch's output size 1 is a mean over the last nd dims, of an input of any rank
+        # (AdaptiveAvgPool2d(1) on a (N, C, T, H, W) clip): (*, *spatial) -> (*, 1, ..., 1)
+        return named(input.mean(tuple(range(-nd, 0)), keepdim=True), "MeanBackward1")
     x, unbatched = _batched(op, input, nd)
     size = adaptive_size(op, x, nd, output_size)
     dtype = x._data.dtype
@@ -227,6 +231,17 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
         out = out if size[-1] == 1 else named(out.unsqueeze(-2), "AdaptiveAvgPool2DBackward0").squeeze(-2)
         return named(out, "SqueezeBackward1")
     return named(out, "MeanBackward1" if all(o == 1 for o in size) else f"AdaptiveAvgPool{nd}DBackward0")
+
+
+def _ones(output_size: Any, nd: int) -> bool:
+    """Whether ``output_size`` is 1 along each of the ``nd`` dims (``1``, ``(1, 1)``)."""
+    if output_size.__class__ is int:
+        return output_size == 1
+    return (
+        isinstance(output_size, (tuple, list))
+        and len(output_size) == nd
+        and all(o.__class__ is int and o == 1 for o in output_size)
+    )
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002

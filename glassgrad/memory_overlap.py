@@ -18,11 +18,23 @@ and PyTorch assign them differently, so this check never raises where PyTorch wo
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any
 
 from glassgrad.errors import ShapeError
+from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["overlaps", "refuse_indexed_overlap", "refuse_partial_overlap", "reopen", "writable_alias"]
+__all__ = [
+    "EXPANDED_WRITES",
+    "expanded_alias",
+    "overlaps",
+    "refuse_indexed_overlap",
+    "refuse_partial_overlap",
+    "reopen",
+    "warn_expanded_write",
+    "writable_alias",
+    "write_changed",
+]
 
 #: Ops whose tensor value is read as one number before anything is written (a 0-dim value of x
 #: itself is fine there, as in PyTorch). PyTorch leaves ``masked_scatter_`` unchecked and its
@@ -83,6 +95,50 @@ def _refuse(op: str, dst: Any, src: Any, where: str) -> None:
         f"{op}: some elements of the input (shape {src.shape}) and of the written-to tensor (shape "
         f"{dst.shape}) refer to the same memory {where}; PyTorch refuses this too: clone() the input first"
     )
+
+
+#: The one-value indexed writes PyTorch still lets through expand's views, after a deprecation
+#: warning, writing the shared memory wherever a place is written (``x[mask] = v``, its index_put_,
+#: is in ops/setitem.py). ``index_put_`` itself is left refused: with ``accumulate=True`` PyTorch adds
+#: every place's value into the shared element, which a write of the out-of-place result cannot give.
+EXPANDED_WRITES = frozenset({"masked_fill_", "index_fill_"})
+
+
+def expanded_alias(a: Any) -> Any:
+    """A writable alias of ``a`` when ``a`` is a read-only view of expand's (places sharing memory
+    that may be written), else None (``a`` writable, or a read-only NumPy array's view)."""
+    if a.__class__.__name__ != "ndarray" or a.flags.writeable:
+        return None
+    return writable_alias(a)
+
+
+def warn_expanded_write(op: str) -> None:
+    """PyTorch's deprecation warning for ``op`` (``EXPANDED_WRITES``, or index_put_) on an expanded tensor."""
+    example = "tensor[indices] = tensor" if op == "index_put_" else "tensor[mask] = scalar"
+    warnings.warn(
+        f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before performing "
+        f"this operation. This also applies to advanced indexing e.g. {example}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def write_changed(op: str, alias: Any, old: Any, new: Any) -> None:
+    """``op``'s result ``new`` written into ``alias``, the writable alias of expand's view ``old``,
+    after PyTorch's warning, at the places where it differs from ``old`` only: several places share
+    one element there, and writing them all would let a place the op left alone put the old value
+    back over a written one (PyTorch's indexed kernels write the selected places alone). NaN kept as
+    NaN counts as unchanged. ``new`` is cast to ``old``'s dtype as a plain write would cast it."""
+    warn_expanded_write(op)
+    if new.dtype != old.dtype:
+        with warnings.catch_warnings():  # (past the dtype's range: cast quietly, as PyTorch's kernels)
+            warnings.simplefilter("ignore")
+            new = new.astype(old.dtype)
+    same = new == old
+    if new.dtype.kind in "fc":
+        same |= (new != new) & (old != old)
+    changed = ~same
+    alias[changed] = new[changed]
 
 
 def refuse_indexed_overlap(op: str, dst: Any, args: tuple, kwargs: dict) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad import memory_overlap as _mo
 from glassgrad.autograd import forward_ad as _fw
 from glassgrad.autograd import view_rebase
 from glassgrad.autograd.function import version_capture
@@ -27,15 +28,7 @@ from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.operand_errors import refuse_sequence
-from glassgrad.ops import (
-    clamp,
-    compare,
-    elementwise,
-    forms,
-    indexing,
-    setitem,
-    stale_views,
-)
+from glassgrad.ops import clamp, compare, elementwise, forms, indexing, setitem, stale_views
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
@@ -298,6 +291,9 @@ class _InPlace:
                 _carry_version(out, self, args, made)
             self._vc = out._vc
             return self
+        if op in _mo.EXPANDED_WRITES and (alias := _mo.expanded_alias(self._data)) is not None:
+            self._check_inplace(op, alias)  # expand's view: PyTorch writes the shared memory, after a warning
+            return _mo.write_changed(op, alias, self._data, arr) or self
         self._check_inplace(op)
         quietly(self._data.__setitem__, Ellipsis, half_source(arr, self._data.dtype))  # (cast as above)
         return self

@@ -20,7 +20,13 @@ from glassgrad.backend import array_module
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.half_rounding import half_source
-from glassgrad.memory_overlap import overlaps, refuse_partial_overlap, writable_alias
+from glassgrad.memory_overlap import (
+    expanded_alias,
+    overlaps,
+    refuse_partial_overlap,
+    warn_expanded_write,
+    writable_alias,
+)
 from glassgrad.meta_array import no_data
 from glassgrad.ops.index_keys import refuse_byte_fill
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
@@ -176,6 +182,9 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
         x._update("__setitem__", lambda t, val: SetItem.apply(t, val, key=key, advanced=advanced), v)
         return
     target = x._data if x._data.flags.writeable or advanced else _writable_part(x._data, key)
+    if advanced and (alias := expanded_alias(target)) is not None:
+        warn_expanded_write("index_put_")  # PyTorch's index_put_ writes expand's shared memory
+        target = alias
     x._check_inplace("__setitem__", target)
     if isinstance(value, Tensor) and value.is_meta and not x.is_meta:
         raise no_data("__setitem__")  # a CPU tensor cannot take a meta tensor's (missing) values

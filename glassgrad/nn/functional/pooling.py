@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
+from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.image_taps import adaptive_avg_taps, averaging_matrix, has_nonfinite
@@ -78,8 +79,20 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     if return_indices:
         _, arg = _P.max_windows_nd(x._data, kernel, stride, dilation, pads)
         idx = Tensor(_P.max_pool_indices_nd(arg, kernel, stride, dilation, pads, x.shape[2:]), _wrap=True)
+    # PyTorch's max_pool1d without indices and without grad has its own kernel (a contiguous
+    # result); otherwise it is max_pool2d's, whose layout _cl1d copies
+    if nd == 1 and (return_indices or (x.requires_grad and is_grad_enabled())):
+        out, idx = _cl1d(out, x, unbatched), _cl1d(idx, x, unbatched)
     out, idx = _unbatched(out, nd, unbatched), _unbatched(idx, nd, unbatched)
     return (out, idx) if return_indices else out
+
+
+def _cl1d(out: Tensor | None, x: Tensor, unbatched: bool) -> Tensor | None:
+    """A batched 1-D pooling's ``(N, C, 1, Lo)`` output laid out as PyTorch's: it runs the 2-D
+    kernel on ``input.unsqueeze(-2)``, so an ``(N, C, L)`` input with channel stride 1 (a permuted
+    ``(N, L, C)``) gives ``(N, C, Lo)`` with channel stride 1, and ``.view`` of the permuted-back
+    result works. An unbatched ``(C, L)`` input is 3-D there: no channels-last."""
+    return out if out is None or unbatched else channels_last_if(out, x)
 
 
 def _cl(res: Any, input: Tensor) -> Any:  # noqa: A002
@@ -166,6 +179,8 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         count_include_pad=bool(count_include_pad),
         divisor=None if divisor_override is None else d,  # a NumPy or 0-d tensor int read as its int
     )
+    if nd == 1:
+        out = _cl1d(out, x, unbatched)
     return _unbatched(out, nd, unbatched)
 
 

@@ -120,13 +120,38 @@ def _get_function_stack_at(i: int) -> Any:
     return state.modes[i]
 
 
+def _dispatch_find_schema_or_throw(name: str, overload_name: str) -> Any:
+    """The operator ``name`` (``"ns::op"``) of overload ``overload_name`` (``""``: the unnamed one)
+    when ``glassgrad.library`` defined it; RuntimeError with PyTorch's message otherwise. gsplat asks
+    it at import whether its compiled ops exist before attaching their autograd. glassgrad has no
+    ATen registry, so ``aten::`` names are reported missing too."""
+    if not isinstance(name, str) or not isinstance(overload_name, str):
+        raise TypeError(
+            "_dispatch_find_schema_or_throw(): incompatible function arguments: expected (str, str), got "
+            f"({type(name).__name__}, {type(overload_name).__name__})"
+        )
+    from glassgrad import _ops
+
+    found = _ops.CUSTOM_OPS.get(name)
+    overloads = getattr(found, "_overloads", None)
+    if overloads is not None:  # a Library.define'd packet: its unnamed overload is kept as "default"
+        key = overload_name or "default"
+        chosen = overloads.get(key) if overload_name != "default" else None
+        if chosen is not None and chosen._schema is not None:
+            return chosen
+    elif found is not None and overload_name == "":  # a custom_op: one unnamed overload
+        return found
+    raise RuntimeError(f"Could not find schema for {name}.{overload_name}")
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     raise AttributeError(
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling and autocast "
-        "switches, __torch_function__'s switches, _TensorMeta, _nn._parse_to, _distributed_c10d, Value and the error classes "
+        "switches, __torch_function__'s switches, _dispatch_find_schema_or_throw, _TensorMeta, _nn._parse_to, "
+        "_distributed_c10d, Value and the error classes "
         "(_LinAlgError, OutOfMemoryError, _DistError, _DistStoreError, _DistNetworkError)"
     )
 

@@ -42,11 +42,23 @@ _INV_SQRT_PI = 5.6418958354775628695e-1
 
 
 def _ratio(t, num: tuple, den: tuple):
-    """Cody's nested evaluation: (((n_last t + n_0) t + n_1) t ...) / (((t + d_0) t + d_1) t ...)."""
-    n, d = num[-1] * t, t
-    for a, b in zip(num[: len(den) - 1], den[:-1]):
-        n, d = (n + a) * t, (d + b) * t
-    return (n + num[len(den) - 1]) / (d + den[-1])
+    """Cody's nested evaluation: (((n_last t + n_0) t + n_1) t ...) / (((t + d_0) t + d_1) t ...).
+
+    In place on two arrays (den of two or more terms, as Cody's): the same roundings as the
+    expression, without a new array per term (erfc spent half its time allocating them)."""
+    xp = array_module(t)
+    n, d = xp.multiply(t, num[-1]), xp.add(t, den[0])
+    n += num[0]
+    n *= t
+    d *= t
+    for a, b in zip(num[1 : len(den) - 1], den[1:-1]):
+        n += a
+        n *= t
+        d += b
+        d *= t
+    n += num[len(den) - 1]
+    d += den[-1]
+    return xp.divide(n, d, out=n) if isinstance(n, ndarray) else n / d
 
 
 # erf(x) = x P(x^2) / Q(x^2) on |x| <= 4, with P of degree 6 and Q of degree 5 (Q(0) = 1), fitted

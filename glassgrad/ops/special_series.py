@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from glassgrad.backend import array_module
+from glassgrad.ops.bit_select import select, zero_where
 from glassgrad.ops.special import _A, _B, _C, _D, _INV_SQRT_PI, _P, _Q, _horner, _ratio
 
 __all__ = [
@@ -30,20 +31,34 @@ _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617
 
 def erfc_array(x):
     """1 - erf(x) without the cancellation: Cody's rational approximations (as ``erf_array``),
-    with the exponential split for large x; underflows to 0 past x of about 27.3 (as PyTorch)."""
+    with the exponential split for large x; underflows to 0 past x of about 27.3 (as PyTorch).
+
+    Each of Cody's three ranges of |x| is evaluated on its own elements only, gathered by their
+    flat positions (``take``, 5 times faster than a boolean mask), not all three everywhere and then
+    chosen: the same formulas per element, a third of the work."""
     xp = array_module(x)
-    y = xp.abs(x)
-    small = xp.minimum(y, 0.46875)
-    near = xp.clip(y, 0.46875, 4.0)
-    far = xp.clip(y, 4.0, 28.0)  # erfc(28) is below the smallest double
-    erfc_small = 1 - x * _ratio(small * small, _A, _B)
-    z = xp.where(y <= 4.0, near, far)
-    s = xp.trunc(z * 16) / 16
-    r = xp.where(
-        y <= 4.0, _ratio(near, _C, _D), (_INV_SQRT_PI - _ratio(1 / (far * far), _P, _Q) / (far * far)) / far
-    )
+    flat = x.reshape(-1)
+    y = xp.abs(flat)
+    out = xp.empty_like(y)
+    in_small = y <= 0.46875
+    small, big = xp.flatnonzero(in_small), xp.flatnonzero(~in_small)  # NaN is big: the far range keeps it
+    ys = y.take(small)
+    out[small] = 1 - flat.take(small) * _ratio(ys * ys, _A, _B)
+    xb = flat.take(big)
+    z = xp.minimum(xp.abs(xb), 28.0)  # erfc(28) is below the smallest double
+    in_far = ~(z <= 4.0)
+    if in_far.any():
+        near, far_at = xp.flatnonzero(~in_far), xp.flatnonzero(in_far)
+        r = xp.empty_like(z)
+        r[near] = _ratio(z.take(near), _C, _D)
+        far = z.take(far_at)
+        r[far_at] = (_INV_SQRT_PI - _ratio(1 / (far * far), _P, _Q) / (far * far)) / far
+    else:  # the usual case: no |x| past 4
+        r = _ratio(z, _C, _D)
+    s = xp.trunc(z * 16) / 16  # e^(-z^2) as e^(-s^2) e^(-(z - s)(z + s)): z^2's rounding not magnified
     tail = xp.exp(-s * s) * xp.exp(-(z - s) * (z + s)) * r
-    return xp.where(y <= 0.46875, erfc_small, xp.where(x < 0, 2 - tail, tail))
+    out[big] = xp.where(xb < 0, 2 - tail, tail)
+    return out.reshape(x.shape)
 
 
 # M. J. Wichura, "Algorithm AS 241: the percentage points of the normal distribution", Applied
@@ -164,9 +179,10 @@ def _lgamma_recurrence(x):
     xp = array_module(x)
     n = xp.floor(x - 1.5)  # -1 ... 6
     prod = xp.ones_like(x)
+    one = _const(x, 1.0)
     for j in range(1, int(n.max(initial=0)) + 1):
-        prod = prod * xp.where(n >= j, x - j, 1.0)
-    log_steps = xp.where(n < 0, -xp.log(x), xp.log(prod))
+        prod = prod * select(n >= j, x - j, one)
+    log_steps = select(n < 0, -xp.log(x), xp.log(prod))
     return _lgamma_near_two(x - (n + 2)) + log_steps  # (x minus an integer is exact; x - n - 2 is not)
 
 
@@ -188,21 +204,30 @@ def lgamma_array(x):
     (0, -0 and the negative integers) and at +-inf, as PyTorch; NaN stays NaN."""
     xp = array_module(x)
     left = x < 0.5
-    right = _lgamma_right(xp.where(left, 1 - x, x))
-    finite = xp.isfinite(x)
-    r = xp.where(finite, x - xp.round(x), 0.5)  # sin(pi x) from x's distance to an integer: exact
-    # log pi - log|sin|, not log(pi / |sin|): pi / sin(pi x) overflows for subnormal x; at the poles
-    # (r = 0) +inf, not inf - inf where 1 - x is so large that lgamma(1 - x) is inf too
-    reflected = xp.where(r == 0, xp.inf, _LOG_PI - xp.log(xp.abs(xp.sin(_PI * r))) - right)
-    out = xp.where(left, reflected, right)
-    out = xp.where((x == 1) | (x == 2), 0.0, out)  # exact zeros, as PyTorch
+    inf = _const(x, xp.inf)
+    out = right = _lgamma_right(select(left, 1 - x, x))
+    if left.any():  # (the reflection's passes only where some x needs it)
+        finite = xp.isfinite(x)
+        # sin(pi x) from x's distance to an integer: exact
+        r = select(finite, x - xp.round(x), _const(x, 0.5))
+        # log pi - log|sin|, not log(pi / |sin|): pi / sin(pi x) overflows for subnormal x; at the poles
+        # (r = 0) +inf, not inf - inf where 1 - x is so large that lgamma(1 - x) is inf too
+        reflected = select(r == 0, inf, _LOG_PI - xp.log(xp.abs(xp.sin(_PI * r))) - right)
+        out = select(left, reflected, right)
+    out = zero_where((x == 1) | (x == 2), out)  # exact zeros, as PyTorch
     tiny = xp.abs(x) < 1e-300  # -ln|x| - gamma x: sin(pi x) of a subnormal x has lost digits
-    out = xp.where(tiny, -xp.log(xp.where(tiny, xp.abs(x), 1.0)), out)
-    return xp.where(xp.isinf(x), xp.inf, out)
+    if tiny.any():
+        out = select(tiny, -xp.log(select(tiny, xp.abs(x), _const(x, 1.0))), out)
+    return select(xp.isinf(x), inf, out)
 
 
 # digamma's asymptotic series: sum_k B_2k / (2k) z^k, z = 1 / x^2
 _DIGAMMA_SERIES = tuple(b / (2 * k) for k, b in enumerate(_BERNOULLI[:7], 1))
+
+
+def _const(x, value):
+    """``value`` as a 0-d array of x's dtype: what ``select``'s fast path takes for a constant."""
+    return array_module(x).asarray(value, dtype=x.dtype)
 
 
 def _shift_up(x, fn):
@@ -214,8 +239,10 @@ def _shift_up(x, fn):
         m = x < 10
         if not m.any():
             break
-        acc = acc + xp.where(m, fn(xp.where(m, x, 1.0)), 0.0)
-        x = xp.where(m, x + 1, x)
+        # selections through the bits (bit_select), not np.where, which branches per element: 5
+        # times faster, the same values (fn of an x past 10, or NaN, is computed and zeroed)
+        acc = acc + zero_where(~m, fn(x))
+        x = select(m, x + 1, x)
     return x, acc
 
 
@@ -225,15 +252,16 @@ def digamma_array(x):
     negative integers and -inf."""
     xp = array_module(x)
     neg = x < 0
-    pos = xp.where(neg, 1 - x, x)
-    pos = xp.where(pos == 0, 1.0, pos)
+    pos = select(neg, 1 - x, x)
+    pos = select(pos == 0, _const(x, 1.0), pos)
     y, acc = _shift_up(pos, lambda v: -1 / v)
     z = 1 / (y * y)
     out = acc + xp.log(y) - 0.5 / y - z * _horner(z, _DIGAMMA_SERIES)
-    frac = x - xp.trunc(xp.where(xp.isfinite(x), x, 0.0))
-    out = xp.where(neg, out - _PI / xp.tan(_PI * frac), out)
-    out = xp.where(neg & (x == xp.trunc(x)), xp.nan, out)
-    return xp.where(x == 0, xp.copysign(xp.inf, -x), out)
+    if neg.any():  # (the reflection's passes only where some x needs it)
+        frac = x - xp.trunc(zero_where(~xp.isfinite(x), x))
+        out = select(neg, out - _PI / xp.tan(_PI * frac), out)
+        out = select(neg & (x == xp.trunc(x)), _const(x, xp.nan), out)
+    return select(x == 0, xp.copysign(xp.inf, -x), out)
 
 
 def trigamma_array(x):
@@ -242,12 +270,12 @@ def trigamma_array(x):
     recurrence up to x >= 10 and the asymptotic series 1/x + 1/(2x^2) + sum B_2k / x^(2k+1)."""
     xp = array_module(x)
     left = x < 0.5
-    pos = xp.where(left, 1 - x, x)
+    pos = select(left, 1 - x, x)
     y, acc = _shift_up(pos, lambda v: 1 / (v * v))
     z = 1 / (y * y)
     out = acc + 1 / y + 0.5 * z + z / y * _horner(z, _BERNOULLI[:8])
     s = xp.sin(_PI * x)
-    return xp.where(left, _PI * _PI / (s * s) - out, out)
+    return select(left, _PI * _PI / (s * s) - out, out)
 
 
 # Euler-Maclaurin coefficients of the Hurwitz zeta function: (2j)! / B_2j, as Cephes' zeta

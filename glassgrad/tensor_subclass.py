@@ -226,9 +226,20 @@ def _rebuild_state(cls: type, state: tuple) -> Tensor:
     return out
 
 
+_NOT_A_LEAF = (
+    "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at "
+    "the moment.  If you were attempting to deepcopy a module, this may be because of a "
+    "torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001"
+)
+
+
 def _deepcopy(self: Tensor, memo: dict) -> Tensor:
-    """``copy.deepcopy``: a copy that keeps ``.grad`` (and, as before, a computed tensor's graph),
-    through the class's own ``__reduce_ex__`` where it has one."""
+    """``copy.deepcopy``: a copy that keeps ``.grad``, through the class's own ``__reduce_ex__``
+    where it has one. A computed tensor (not a leaf) is refused with PyTorch's sentence, before the
+    memo is read, as PyTorch: a model whose buffer is a Parameter that ``to()`` copied (LlamaGen's
+    ``codebook_used``) or an old ``weight_norm``'s weight cannot be deep-copied there."""
+    if self._node is not None:
+        raise RuntimeError(_NOT_A_LEAF)
     reduce = type(self).__reduce_ex__
     rv = _reduce_ex(self, 4, keep_graph=True) if reduce is _reduce_ex else reduce(self, 4)
     _copy_memory_once(self._data, memo)

@@ -93,9 +93,21 @@ class _ArrayConversion:
             return t.__class__(t.requires_grad, dtype=new._data.dtype)
         if t.__class__ is not Tensor:
             new = new.as_subclass(t.__class__)
-        if t.requires_grad:  # (PyTorch's is a ToCopyBackward0 non-leaf; here a leaf)
+        if t.requires_grad:  # (a layout change or to_empty: a leaf that keeps requires_grad)
             new.requires_grad_(True)
         return new
+
+    def replace_buffer(self, t: Tensor) -> Tensor:
+        """``replace`` for ``Module._apply``'s buffers, which PyTorch converts outside ``no_grad``
+        with ``Tensor.to``: a buffer that requires grad (a Parameter registered as a buffer, as
+        LlamaGen's ``codebook_used``) and changes dtype comes back ``t.to(dtype)``, a
+        ``ToCopyBackward0`` non-leaf (a plain Tensor for a Parameter) that in-place writes may
+        change, or a tensor without grad under ``no_grad``."""
+        if t.requires_grad and not is_lazy(t):
+            a = self.convert(t._data)
+            if a is not t._data and a.dtype != t._data.dtype:
+                return t.to(a.dtype)
+        return self.replace(t)
 
     def new_parameter(self, p: Tensor) -> Tensor:
         """``p`` converted as PyTorch's ``_apply`` does under
@@ -270,8 +282,9 @@ class Conversion:
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Self:
         """PyTorch's ``Module._apply``, which third-party code calls and overrides: each child's
         ``_apply(fn)`` first (``recurse``), then ``fn`` (tensor -> tensor) on this module's
-        parameters, their gradients and its buffers, without recording. A parameter keeps its
-        object and takes the result as its ``.data``, as PyTorch's default (a new Parameter under
+        parameters and their gradients without recording, then on its buffers (recorded where one
+        requires grad, as PyTorch's). A parameter keeps its object and takes the result as its
+        ``.data``, as PyTorch's default (a new Parameter under
         ``__future__.set_overwrite_module_params_on_conversion(True)``); a buffer is replaced.
         The conversions of this class (``to``, ``double`` ...) pass an ``_ArrayConversion``,
         which changes each parameter's array in place of the same object and replaces each buffer
@@ -288,18 +301,16 @@ class Conversion:
                         self._parameters[key] = arrays.new_parameter(p)
                     elif p is not None:
                         arrays.convert_in_place(p)
-                for key, b in self._buffers.items():
-                    if b is not None:
-                        self._buffers[key] = arrays.replace(b)
-                return self
-            for p in self._parameters.values():
-                if p is not None:
-                    p.data = fn(p)
-                    if p.grad is not None:
-                        p.grad.data = fn(p.grad)
-            for key, b in self._buffers.items():
-                if b is not None:
-                    self._buffers[key] = fn(b)
+            else:
+                for p in self._parameters.values():
+                    if p is not None:
+                        p.data = fn(p)
+                        if p.grad is not None:
+                            p.grad.data = fn(p.grad)
+        # the buffers outside no_grad, as PyTorch's: a conversion of one that requires grad records
+        for key, b in self._buffers.items():
+            if b is not None:
+                self._buffers[key] = arrays.replace_buffer(b) if arrays is not None else fn(b)
         return self
 
     def half(self) -> Self:

@@ -34,6 +34,7 @@ from glassgrad.ops import (
 )
 from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.composite import bmm, mm, number_first
+from glassgrad.ops.half_precision import HALF, AddScaledHalf, half_axpy
 from glassgrad.tensor import Tensor, attach
 
 __all__: list[str] = []
@@ -71,11 +72,15 @@ class _Methods:
     def add(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add(-lr, g)
         check_alpha("add", alpha, self, other)
+        if self._data.dtype is HALF and half_axpy(self, other, alpha):  # float16: ops/half_precision.py
+            return AddScaledHalf.apply(self, other, alpha=alpha)
         return elementwise.add(*scaled_pair(self, other, alpha))
 
     def sub(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")  # also sub(lr, g)
         check_alpha("sub", alpha, self, other)
+        if self._data.dtype is HALF and half_axpy(self, other, alpha):
+            return AddScaledHalf.apply(self, other, alpha=alpha, op="sub")
         return elementwise.sub(*scaled_pair(self, other, alpha, elementwise.refuse_bool_sub))
 
     def mul(self, other: Any) -> Tensor:

@@ -123,8 +123,9 @@ class LogCumSumExp(Function):
 
         def part(mask):  # log(sum_{i >= j} |g_i| exp(-z_i)) + x_j, exponentiated
             log_g = xp.where(mask, xp.log(xp.abs(g)), lowest) - out
-            rev = xp.flip(xp.logaddexp.accumulate(xp.flip(log_g, axis), axis=axis), axis)
-            return xp.exp(rev + x)
+            # the reversed scan carried as the forward's (float16 in float32, rounded per prefix)
+            rev = xp.logaddexp.accumulate(xp.flip(log_g, axis), axis=axis, dtype=scan_acc_dtype(g))
+            return xp.exp(xp.flip(rev.astype(g.dtype, copy=False), axis) + x)
 
         return quietly(lambda: part(g > 0) - part(g < 0))
 

@@ -20,6 +20,7 @@ from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.composite import _arr, number_first, with_out
+from glassgrad.ops.half_precision import HALF, AddScaledHalf, half_axpy
 from glassgrad.ops.operands import operands
 from glassgrad.ops.zero_slope import FlatPair, recorded_pair
 from glassgrad.random_fills import check_std
@@ -35,6 +36,8 @@ def add(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None
     """input + alpha * other (``legacy``: PyTorch's deprecated ``add(input, Number alpha, other)``)."""
     (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")
     check_alpha("add", alpha, input, other)
+    if isinstance(input, Tensor) and input._data.dtype is HALF and half_axpy(input, other, alpha):  # float16
+        return with_out(AddScaledHalf.apply(input, other, alpha=alpha), out, "add", (input, other))
     return with_out(elementwise.add(*scaled_pair(input, other, alpha)), out, "add", (input, other))
 
 
@@ -42,6 +45,9 @@ def sub(input: Any, other: Any, *legacy: Any, alpha: Any = None, out: Any = None
     """input - alpha * other (``legacy``: PyTorch's deprecated ``sub(input, Number alpha, other)``)."""
     (other,), alpha = number_first("sub", (other, *legacy), 1, alpha, "alpha")
     check_alpha("sub", alpha, input, other)
+    if isinstance(input, Tensor) and input._data.dtype is HALF and half_axpy(input, other, alpha):
+        scaled = AddScaledHalf.apply(input, other, alpha=alpha, op="sub")
+        return with_out(scaled, out, "sub", (input, other))
     pair = scaled_pair(input, other, alpha, elementwise.refuse_bool_sub)
     return with_out(elementwise.sub(*pair), out, "sub", (input, other))
 

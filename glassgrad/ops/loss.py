@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
+from glassgrad.ops.reduce import acc_dtype
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -39,9 +40,11 @@ def _reduce(loss: Any, reduction: str, denom: Any = None) -> Any:
     xp = array_module(loss)
     if reduction == "none":
         return loss
-    total = loss.sum()
+    # float16 accumulates in float32 and rounds once, as PyTorch's sums and means: a float16 running
+    # sum overflows at 65504 (the mean squared error of 20,000 differences of 30 was inf)
+    total = loss.sum(dtype=acc_dtype(loss))
     if reduction == "sum":
-        return xp.asarray(total)
+        return xp.asarray(total, dtype=loss.dtype)
     denom = loss.size if denom is None else denom
     if denom == 0:  # an empty or all-ignored batch: 0 / 0, without NumPy's warning
         return xp.asarray(xp.nan, dtype=loss.dtype)

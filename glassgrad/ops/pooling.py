@@ -24,6 +24,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.conv import out_size
+from glassgrad.ops.reduce import acc_dtype
 
 __all__ = [
     "MaxPool2d",
@@ -262,7 +263,9 @@ class _AvgPool(Function):
             divisor = counts[0]
             for c in counts[1:]:  # outer product of the per-axis counts: (*windows,)
                 divisor = divisor[..., None] * c
-        out = taps.sum(axis=0)  # (K, N, C, *windows) -> (N, C, *windows)
+        # (K, N, C, *windows) -> (N, C, *windows); float16 in float32, as PyTorch's kernel, rounded
+        # once after the division: summed in float16, three pixels of 3e4 overflow to inf
+        out = taps.sum(axis=0, dtype=acc_dtype(x))
         if x.dtype.kind == "i":
             # C's integer division, as PyTorch: the floor, one up for a negative sum with a remainder
             # (no abs(), which wraps a sum of exactly -2**63)
@@ -270,6 +273,8 @@ class _AvgPool(Function):
         # a division, as PyTorch's kernels (a product with 1/divisor is one rounding off in float32)
         div = xp.asarray(divisor, dtype=x.dtype)
         ctx.save_for_backward(div)
+        if out.dtype != x.dtype:
+            return (out / xp.asarray(divisor, dtype=out.dtype)).astype(x.dtype)
         out /= div
         return out
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import mul
 from typing import Any
 
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.ops.half_precision import HALF
+from glassgrad.ops.half_precision import HALF, axpy_half, by_number
 from glassgrad.optim.optimizer import Optimizer, state_like
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array
@@ -121,11 +122,15 @@ class SGD(Optimizer):
             fused = group.get("fused")
             for p, g in self._grads(group):
                 theta = p._data
+                half = theta.dtype is HALF and g.dtype is HALF and _half_path(self.state, p, mu, group)
                 wide = fused and theta.dtype is HALF
                 if wide:  # PyTorch's fused kernel reads float16 into float32 and rounds each result once
                     theta, g = theta.astype(np.float32), g.astype(np.float32)
                 if group["maximize"]:
                     g = -g
+                if half:  # PyTorch's single-tensor step: float16 add(alpha=) ops, each rounded once
+                    _half_step(self.state, p, theta, g, lr, mu, tau, wd, group["nesterov"], made)
+                    continue
                 g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 if mu != 0:
                     state = self.state[p]
@@ -174,6 +179,51 @@ class SGD(Optimizer):
                 p.addcmul_(g, lr, value=-1)
             else:
                 p.add_(g, alpha=-float(lr))
+
+
+def _half_path(states: Any, p: Tensor, mu: float, group: dict) -> bool:
+    """Whether a float16 parameter (and gradient) steps by ``_half_step``: not fused (float32
+    throughout) nor foreach (the look-ahead gradient is written back), and a momentum buffer, if
+    any, float16 too (one kept from before ``model.half()`` promotes, on the general path)."""
+    if group.get("fused") or group.get("foreach"):
+        return False
+    if mu == 0:
+        return True
+    buf = states[p].get("momentum_buffer") if p in states else None  # (no state made without momentum)
+    return buf is None or buf._data.dtype is HALF
+
+
+def _half_step(
+    states: Any,
+    p: Tensor,
+    theta: Any,
+    g: Any,
+    lr: float,
+    mu: float,
+    tau: float,
+    wd: float,
+    nesterov: bool,
+    made: set,
+) -> None:
+    """One non-fused step of a float16 parameter, as PyTorch's ``_single_tensor_sgd`` runs it:
+    ``grad.add(param, alpha=λ)``, ``buf.mul_(μ).add_(grad, alpha=1 − τ)``, ``grad.add(buf, alpha=μ)``
+    and ``param.add_(grad, alpha=−γ)``, each in float32 with alpha read as a float16 and rounded
+    once (``axpy_half``); NumPy's float16 ``theta -= lr * g`` rounded twice, up to 10 ulps off
+    after three steps of small gradients. ``theta``, ``g``: float16 arrays of p's shape."""
+    if wd != 0:
+        g = axpy_half(g, theta, wd)
+    if mu != 0:
+        state = states[p]
+        if "momentum_buffer" not in state or id(p) in made:
+            state["momentum_buffer"] = state_like(p, array_module(g).array(g))
+            made.add(id(p))
+            b = g
+        else:
+            stored = state["momentum_buffer"]._data
+            stored[...] = axpy_half(by_number(mul, stored, mu), g, 1 - tau)
+            b = stored
+        g = axpy_half(g, b, mu) if nesterov else b
+    theta[...] = axpy_half(theta, g, -lr)
 
 
 def _write_lookahead_grad(p: Tensor, g: Any) -> None:

@@ -28,6 +28,7 @@ from glassgrad.nn.attention_bias import CausalBias
 from glassgrad.nn.functional.layers import dropout
 from glassgrad.nn.functional.sdpa_backend import check_math_enabled, flash_cpu, math_on, query_layout
 from glassgrad.operand_errors import number_arg
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import indexing as _I
 from glassgrad.ops import matmul as _M
 from glassgrad.ops import softmax as _SM
@@ -147,6 +148,15 @@ def _weights(
     return probs * Tensor(xp.logical_not(dead).astype(probs._data.dtype), _wrap=True)
 
 
+# the masks a float16 query takes (none, bool, its own dtype or float32); others are refused in _weights
+_HALF_MASKS = (None, np.dtype(np.bool_), np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _mask_dtype(attn_mask: Any) -> Any:
+    """The dtype of a tensor ``attn_mask``, None for no mask (or a ``CausalBias``)."""
+    return attn_mask._data.dtype if isinstance(attn_mask, Tensor) else None
+
+
 def _with_look_ahead(attn_mask: Any, L: int, S: int) -> Tensor:
     """The mask with the top-left look-ahead triangle applied too, as PyTorch's CPU flash kernel
     takes a mask and ``is_causal=True`` together (its math kernel refuses the pair).  (.., L, S)."""
@@ -209,10 +219,18 @@ def scaled_dot_product_attention(
             )
         if flash_cpu(query, key, value, dropout_p, attn_mask):
             attn_mask, is_causal = _with_look_ahead(attn_mask, query.shape[-2], key.shape[-2]), False
+    half = query._data.dtype == np.float16 and _mask_dtype(attn_mask) in _HALF_MASKS
+    if half:
+        # PyTorch's CPU kernels (math and flash) attend float16 in float32 and round the output
+        # once: float16 scores of 1e3 are 0.5 apart before the softmax, and of 1e5 inf
+        query, key, value = (_K.cast(t, np.float32) for t in (query, key, value))
+        if _mask_dtype(attn_mask) == np.float16:
+            attn_mask = _K.cast(attn_mask, np.float32)
     w = _weights(query, key, attn_mask, is_causal, scale)
     if dropout_p > 0.0:
         w = dropout(w, dropout_p, training=True)
     out = _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
+    out = _K.cast(out, np.float16) if half else out
     # PyTorch's memory layout for this call
     return query_layout(out, *given, dropout_p, attn_mask, enable_gqa)
 

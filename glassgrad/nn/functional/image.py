@@ -36,6 +36,7 @@ from glassgrad.nn.functional.layers import channel_dropout, dropout, scaled_drop
 from glassgrad.nn.functional.pool3d import adaptive_avg_pool3d
 from glassgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from glassgrad.operand_errors import int_arg, size_int
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import resample as _R
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.matmul import matmul
@@ -174,6 +175,20 @@ def interpolate(
     u8 = input._data.dtype == np.uint8 and (mode.startswith("nearest") or mode in ("bilinear", "bicubic"))
     if input._data.dtype.kind != "f" and not u8:
         raise kernel_dtype_error(op, _kernel(mode, input.ndim - 2), input._data.dtype)
+    if input._data.dtype == np.float16 and not mode.startswith("nearest"):
+        # PyTorch's CPU kernels weigh float16 pixels in float32 and round once (both ways); float16
+        # weights and a rounding after each axis put bilinear results thousands of ulps off where
+        # neighbours cancel (bicubic 4x PyTorch's own error)
+        out = interpolate(
+            _K.cast(input, np.float32),
+            size,
+            scale_factor,
+            mode,
+            align_corners,
+            recompute_scale_factor,
+            antialias,
+        )
+        return _K.cast(out, np.float16)
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError(
             f"{op}: antialias=True is restricted to the bilinear and bicubic modes on a 4-D input "

@@ -28,6 +28,7 @@ from glassgrad.nn.functional.pool_args import (
 )
 from glassgrad.nn.functional.unpool import max_unpool1d, max_unpool2d  # part of this module's API
 from glassgrad.operand_errors import scalar_int
+from glassgrad.ops import conversion as _K
 from glassgrad.ops import pool3d as _P3
 from glassgrad.ops import pooling as _P
 from glassgrad.ops.layout import channels_last_if
@@ -229,6 +230,9 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
         return named(input.mean(tuple(range(-nd, 0)), keepdim=True), "MeanBackward1")
     x, unbatched = _batched(op, input, nd)
     size = adaptive_size(op, x, nd, output_size)
+    half = x._data.dtype == np.float16
+    if half:  # PyTorch's kernel sums float16 windows in float32 and rounds once; float16 weights
+        x = _K.cast(x, np.float32)  # (1/3 ...) and a rounding per axis put results ulps off
     dtype = x._data.dtype
     if has_nonfinite(x):  # each window summed, as PyTorch's kernel: a matmul's 0 * inf is nan elsewhere
         out = adaptive_avg_taps(x, size)
@@ -240,6 +244,7 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
             n, c, d = x.shape[:3]
             m = averaging_matrix(d, size[0], dtype, x.is_meta)
             out = matmul(m, out.reshape(n, c, d, size[1] * size[2])).reshape(n, c, *size)
+    out = _K.cast(out, np.float16) if half else out
     out = out.squeeze(0) if unbatched else out
     # PyTorch's nodes: 1-D pooling is the 2-D one (recorded._LINKED_CALLS) and a squeeze; ones: a mean
     if nd == 1:

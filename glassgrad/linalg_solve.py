@@ -19,6 +19,7 @@ from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import linalg as _tri
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - solve's complex twin, made at import
+from glassgrad.ops.carried import carried
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
 from glassgrad.ops.joining import cat
@@ -153,8 +154,7 @@ def det(A: Tensor, *, out: Any = None) -> Tensor:
 
 def slogdet(A: Tensor) -> SlogdetResult:
     """``(sign, logabsdet)`` with det(A) = sign · exp(logabsdet); sign is 0 and logabsdet -inf for
-    a singular A. For real A only ``logabsdet`` carries a gradient; for complex A, sign = det / |det|
-    (complex) carries one too.
+    a singular A. A real A's sign is recorded with no gradient, as PyTorch's; a complex A's, det / |det|, has one.
 
     Shape:
         (..., n, n) -> (...), (...)
@@ -162,8 +162,9 @@ def slogdet(A: Tensor) -> SlogdetResult:
     if A._data.dtype.kind == "c":
         return SlogdetResult(*complex_slogdet(A))
     logabs = LogAbsDet.apply(A)
-    sign = array_module(A._data).linalg.slogdet(A._data)[0]
-    return SlogdetResult(_const(array_module(A._data).asarray(sign, dtype=A._data.dtype)), logabs)
+    xp = array_module(A._data)
+    sign = xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A._data.dtype)
+    return SlogdetResult(carried(sign, A, node="LinalgSlogdetBackward0"), logabs)
 
 
 def linalg_slogdet(A: Tensor) -> LinalgSlogdetResult:
@@ -241,7 +242,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if s.shape[-1]:
         rank = (s > rcond_of(a, rcond) * s[..., :1]).sum(-1).astype(np.int64)
     empty = _const(xp.zeros(0, dtype=a.dtype))
-    residuals = empty
+    residuals = carried(xp.zeros(0, dtype=a.dtype), A, B, node="LinalgLstsqBackward0")
     if driver != "gelsy" and m > n and (driver == "gels" or bool((rank == n).all())):
         residuals = ((A @ x - b) ** 2).sum(-2)  # (..., k)
     return LstsqResult(

@@ -17,10 +17,13 @@ import numpy as np
 from glassgrad import dtypes, linalg_more
 from glassgrad import linalg_decomp as _ld
 from glassgrad import linalg_solve as _ls
-from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_new
-from glassgrad.memory_overlap import refuse_indexed_overlap
+from glassgrad.methods_inplace import compared_inplace as _compared_inplace
+from glassgrad.methods_inplace import inplace as _inplace
+from glassgrad.methods_inplace import inplace_of as _inplace_of
+from glassgrad.methods_inplace import untracked_inplace as _untracked_inplace
+from glassgrad.methods_inplace import view_inplace as _view_inplace
 from glassgrad.ops import activation, clamp, compare, composite, elementwise, indexing, scatter, trig, unary
 from glassgrad.ops import complex as _cx
 from glassgrad.ops import cumulative as _cu
@@ -36,7 +39,6 @@ from glassgrad.ops import reduce_more as _rm
 from glassgrad.ops import special_gamma as _sg
 from glassgrad.ops import special_more as _sm
 from glassgrad.ops import split_directions as _sd
-from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import unary_more as _um
 from glassgrad.random_fills import METHODS as _RANDOM_METHODS
 from glassgrad.tensor import Tensor
@@ -50,70 +52,6 @@ __all__ = ["METHODS"]
 def _multiprocessing() -> Any:
     """glassgrad.multiprocessing, loaded on first use (it imports Python's multiprocessing)."""
     return importlib.import_module("glassgrad.multiprocessing")
-
-
-def _inplace(name: str, fn: Any, legacy: int = 0) -> Any:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        # operands given by keyword (W-MSE's g.baddbmm_(batch1=a, batch2=b), x.lerp_(end=y, weight=w))
-        # go to _update with the positional ones: it records the op when only they require grad
-        # and checks their overlap with self
-        named = [k for k, v in kwargs.items() if isinstance(v, Tensor)] if kwargs else ()
-        if legacy:  # PyTorch's deprecated x.addcmul_(value, t1, t2): its warning names addcmul_
-            n = legacy - sum(k != "value" for k in named)
-            args, kwargs["value"] = composite.number_first(name, args, n, kwargs.get("value"), "value")
-        refuse_indexed_overlap(name, self._data, args, kwargs)  # _update checks the positional ones
-        if not named:
-            return self._update(name, lambda t, *a: fn(t, *a, **kwargs), *args)
-        tensors, n = [kwargs.pop(k) for k in named], len(args)
-        return self._update(
-            name, lambda t, *a: fn(t, *a[:n], **dict(zip(named, a[n:])), **kwargs), *args, *tensors
-        )
-
-    method.__name__ = name
-    return method
-
-
-def _inplace_of(name: str) -> Any:
-    """``x.<name>_(...)``: the method ``x.<name>(...)`` written back in place (looked up at call time)."""
-    return _inplace(f"{name}_", lambda t, *a, **k: getattr(t, name)(*a, **k))
-
-
-def _view_inplace(name: str, view: Any) -> Any:
-    """``x.unsqueeze_(d)``, ``x.t_()`` ...: x itself becomes the view (same memory, new shape).
-
-    As PyTorch: refused on a leaf that requires grad while recording; on a tensor in the graph,
-    recorded (x takes the view's node). The version goes up, as PyTorch's does, so an op that saved
-    x raises at backward there as here. ``retain_grad`` stays with the old node: PyTorch's ``x.grad``
-    is then the gradient of x before the change (its old shape).
-    """
-
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        recording = _grad_state.enabled and self.requires_grad
-        if recording and self._node is None:
-            self._check_inplace(name)  # raises: a leaf that requires grad
-        if recording and self._vc[1]:  # a split's piece, a view of a leaf: refused, as PyTorch
-            _stale.refuse_view_inplace(self, name)
-        elif not recording and _grad_state.enabled and self._base is not None:
-            # raises: a view made in no_grad mode, or before its leaf's requires_grad_()
-            _stale.refuse_no_grad_view(self, name)
-        shared = self._vc[1]
-        # a non-leaf in the graph keeps a node of its new shape, under no_grad too (else backward
-        # would hand its old node a gradient of the new shape), as PyTorch regenerates it
-        keep = self.requires_grad and self._node is not None
-        mode, _grad_state.enabled = _grad_state.enabled, _grad_state.enabled or keep
-        try:
-            out = view(self, *args, **kwargs)
-        finally:
-            _grad_state.enabled = mode
-        self._data, self._vc[1] = out._data, shared  # the temporary view is gone: nothing new shares it
-        self._vc[0] += 1  # the counter shared with the views and detach()
-        if keep:
-            self._node = out._node
-        _stale.changed(self._vc, name)
-        return self
-
-    method.__name__ = name
-    return method
 
 
 def _float_power_(self: Tensor, exponent: Any) -> Tensor:
@@ -147,6 +85,7 @@ _MATH_METHODS = {
     "isposinf": _um.isposinf,
     "isneginf": _um.isneginf,
     **{f"{n}_": _inplace_of(n) for n in _MATH},  # through the methods: their keywords (other=, rounding_mode=)
+    **{f"{n}_": _untracked_inplace(n) for n in ("logical_and", "logical_or", "logical_xor", "logical_not")},
     "float_power_": _float_power_,
 }  # fmt: skip
 
@@ -157,6 +96,10 @@ _SAME_SHAPE_INPLACE = (
     "atan2", "arctan2", "logit", "nan_to_num", "tril", "triu", "cumsum", "remainder", "floor_divide",
     "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal",
 )  # fmt: skip
+_COMPARED_INPLACE = {  # (after _SAME_SHAPE_INPLACE in METHODS: these forms win)
+    "eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge", "not_equal": "ne", "less": "lt",
+    "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+}  # fmt: skip
 
 METHODS: dict[str, Any] = {
     **_MATH_METHODS,  # first, so that an entry below of the same name wins
@@ -279,6 +222,7 @@ METHODS: dict[str, Any] = {
         "as_strided_", lambda self, *args, **kwargs: self.as_strided(*args, **kwargs)
     ),
     **{f"{n}_": _inplace_of(n) for n in _SAME_SHAPE_INPLACE},  # the rest of the same-shape in-place forms
+    **{f"{n}_": _compared_inplace(n, op) for n, op in _COMPARED_INPLACE.items()},
     **_RANDOM_METHODS,  # exponential_, log_normal_, cauchy_, geometric_, random_
     "median": _rm.median,  # reduce_more / cumulative
     "nanmedian": _rm.nanmedian,

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd import accumulate_hooks, engine, function, grad_mode, hooks, node_views
+from glassgrad.autograd.engine_checks import no_grad_view_leaf
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.printing import meta_repr, size_shown, tensor_repr
@@ -250,7 +251,11 @@ class Tensor:
             )
         if not requires_grad and self._node is not None:
             raise GraphError("requires_grad_: cannot turn off requires_grad of a non-leaf; use .detach()")
+        if not requires_grad and self._base is not None and self.requires_grad and no_grad_view_leaf(self):
+            return self  # a view made in no_grad mode or before its base's requires_grad_(): reads the base's flag
         self.requires_grad = bool(requires_grad)
+        if self._views:  # views made before this call read the base's flag, as PyTorch's
+            _follow_base(self)
         return self
 
     def backward(
@@ -344,6 +349,7 @@ def attach(body: type) -> None:
 
 # The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
 # logic cycle. The factories come first: the ops modules import as_array from here.
+from glassgrad.autograd.early_views import follow_base as _follow_base  # noqa: E402
 from glassgrad.autograd.view_rebase import live_base as _live_base  # noqa: E402
 from glassgrad.factories import as_array, tensor  # noqa: E402
 from glassgrad.legacy import legacy_data  # noqa: E402

@@ -23,6 +23,7 @@ from glassgrad.backend import array_module
 from glassgrad.errors import ArgumentError, GraphError, ShapeError
 from glassgrad.methods import _inplace
 from glassgrad.ops import indexing
+from glassgrad.ops.carried import underived
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.return_types import return_type
@@ -42,8 +43,8 @@ def _gg() -> Any:
 
 def geqrf(input: Tensor, *, out: Any = None) -> Geqrf:  # noqa: A002 - PyTorch's name
     """QR as LAPACK's ``geqrf`` returns it: R on and above the diagonal of ``a``, the Householder
-    vectors below it (their leading 1 implied), and their scales ``tau``. Not differentiable (as in
-    PyTorch); ``orgqr``/``ormqr`` use the pair.
+    vectors below it (their leading 1 implied), and their scales ``tau``. Not differentiable: recorded
+    with a backward that raises, as PyTorch's; ``orgqr``/``ormqr`` use the pair.
 
     Shape:
         input ``(*, m, n)`` -> a ``(*, m, n)``, tau ``(*, min(m, n))``.
@@ -55,7 +56,8 @@ def geqrf(input: Tensor, *, out: Any = None) -> Geqrf:  # noqa: A002 - PyTorch's
         )
     xp = array_module(input._data)
     h, tau = xp.linalg.qr(input._data, mode="raw")  # h: LAPACK's column-major result, transposed
-    result = (Tensor(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), _wrap=True), Tensor(tau, _wrap=True))
+    a = xp.ascontiguousarray(xp.swapaxes(h, -1, -2))
+    result = tuple(underived(v, input, op="geqrf", node="GeqrfBackward0") for v in (a, tau))
     if out is not None:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError(f"geqrf(): expected out= as two tensors (a, tau), got {type(out).__name__}")

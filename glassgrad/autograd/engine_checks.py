@@ -71,13 +71,15 @@ def _describe(arrays: list) -> str:
 
 
 def no_grad_view_leaf(t: Any) -> bool:
-    """Whether leaf ``t`` is a view made in no_grad mode of a tensor that requires grad. PyTorch's
+    """Whether leaf ``t`` is a view made in no_grad mode of a tensor that requires grad, or before
+    that tensor's ``requires_grad_()`` (``early_views.py``). PyTorch's
     such view reads ``requires_grad=True`` (as here: dust3r counts ``not p.requires_grad`` over the
     rows of a Parameter inside no_grad), and a backward through it fills neither the view's
     ``.grad`` nor the base's, while the other leaves get theirs: a target cut from a parameter
     under no_grad acts as a constant. The engine drops its gradient the same way."""
-    from glassgrad.autograd.view_rebase import Marked, live_base  # (a cycle at load: via function.py)
+    from glassgrad.autograd.early_views import Early  # (a cycle at load: via function.py)
+    from glassgrad.autograd.view_rebase import Marked, live_base
 
     base = live_base(t)
     ref = None if base is None or base._views is None else base._views.get(id(t))
-    return ref.__class__ is Marked and ref() is t and base.requires_grad
+    return (ref.__class__ is Marked or ref.__class__ is Early) and ref() is t and base.requires_grad

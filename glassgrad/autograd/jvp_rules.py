@@ -353,7 +353,7 @@ for _name in (
     "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
     "sinc", "frac", "frexp", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
     "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "i1", "i0e", "i1e", "zero_slope",
-    "flat_pair",
+    "flat_pair", "compared",
 ):
     elementwise(_name)
 # fmt: on

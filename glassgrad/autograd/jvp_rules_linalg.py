@@ -104,3 +104,9 @@ def _eigh(ts, xs, z, attrs):
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, w[..., None, :] - w[..., :, None]))
     return _pack(np, a.shape[:-2], dw, v @ (f * m))
+
+
+@rule("carried")
+def _carried(ts, xs, z, attrs):
+    """A recorded output with no gradient (``ops/carried.py``: a real slogdet's sign): tangent 0."""
+    return np.zeros_like(z)

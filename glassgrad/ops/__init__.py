@@ -126,7 +126,7 @@ __all__ = [
 _NUMBER_OPERANDS = (  # a Python number is wrapped as an operand, as PyTorch's 0-d tensor
     *(elementwise.Add, elementwise.Sub, elementwise.Mul, elementwise.Div, elementwise.Where),
     *(compare.Remainder, math_more.Fmod, math_more.Xlogy, math_more.Copysign, zero_slope.FlatPair),
-    *(zero_slope.NoDerivativePair, int_math.Heaviside),
+    *(zero_slope.NoDerivativePair, int_math.Heaviside, zero_slope.Compared),
 )
 _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation's slope)
     *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),

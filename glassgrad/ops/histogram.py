@@ -37,6 +37,7 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import int_arg
+from glassgrad.ops.carried import underived
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -168,7 +169,12 @@ def histogram(
     if density:
         with np.errstate(invalid="ignore", divide="ignore"):  # no data: nan, without NumPy's warning
             hist = hist / hist.sum() / xp.diff(edges)  # in the input's dtype and order, as PyTorch
-    result = Histogram(Tensor(hist, _wrap=True), Tensor(xp.asarray(edges, dtype=data.dtype), _wrap=True))
+    # PyTorch records both outputs, with a derivative that raises (written into out=: not recorded)
+    operands = (input, bins, weight) if out is None else ()
+    result = Histogram(
+        underived(hist, *operands, op="aten::histogram"),
+        underived(xp.asarray(edges, dtype=data.dtype), *operands, op="aten::histogram"),
+    )
     if out is not None:
         for dst, src in zip(out, result):
             _check_out("histogram", dst, src)
@@ -240,7 +246,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         raise ShapeError(f"bincount: expected weights of shape {tuple(data.shape)}, got {tuple(w.shape)}")
     dtype = np.float32 if w.dtype == np.float32 else np.float64  # PyTorch's two kernels: float, double
     out = xp.zeros(builtins.max(int(data.max()) + 1, minlength), dtype)
-    return Tensor(_add_at(out, data, w), _wrap=True)
+    return underived(_add_at(out, data, w), weights, op="aten::bincount")  # recorded, as PyTorch's
 
 
 def _sorted_search(op: str, seq: Any, values: Any, right: bool, side: Any, out_int32: bool) -> Tensor:

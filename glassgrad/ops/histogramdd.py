@@ -25,6 +25,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import ShapeError
+from glassgrad.ops.carried import underived
 from glassgrad.ops.histogram import _add_at, _float_input, _int_arg, _linspace, _outer_edges
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -137,7 +138,8 @@ def histogramdd(
                 shape = [1] * len(counts)
                 shape[i] = counts[i]
                 hist = hist / xp.diff(e).reshape(shape)
+    op = "aten::_histogramdd_from_bin_cts"  # PyTorch records the outputs with a derivative that raises
     return HistogramDD(
-        Tensor(xp.asarray(hist, dtype=data.dtype), _wrap=True),
-        tuple(Tensor(xp.asarray(e, dtype=data.dtype), _wrap=True) for e in edges),
+        underived(xp.asarray(hist, dtype=data.dtype), input, weight, op=op),
+        tuple(underived(xp.asarray(e, dtype=data.dtype), input, weight, op=op) for e in edges),
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.early_views import regenerate_all
 from glassgrad.autograd.function import Node, remember
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.errors import GraphError
@@ -71,9 +72,13 @@ def register(pieces: tuple) -> None:
 
 def changed(vc: list, op: str) -> None:
     """After an in-place change of the memory behind version counter ``vc`` (bumped by the caller):
-    the registered pieces of it, if any, go stale. One test when there are none."""
-    if len(vc) > 2 and vc[2]:
-        poison(vc, op)
+    the registered pieces of it, if any, go stale, and the views made before their base's
+    ``requires_grad_()`` (``vc[3]``) take their view node. One test when there are none."""
+    if len(vc) > 2:
+        if vc[2]:
+            poison(vc, op)
+        if len(vc) > 3 and vc[3]:
+            regenerate_all(vc[3])
 
 
 def poison(vc: list, op: str) -> None:

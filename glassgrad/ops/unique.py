@@ -11,6 +11,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.backend import array_module
+from glassgrad.ops.carried import underived
 from glassgrad.tensor import Tensor
 
 __all__ = ["unique"]
@@ -30,9 +31,11 @@ def unique(
     res = array_module(input._data).unique(
         input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim, **nan_kw
     )
+    # recorded with a derivative that raises, as PyTorch's _unique2 / unique_dim
+    op, node = ("_unique2", "Unique2Backward0") if dim is None else ("unique_dim", "UniqueDimBackward0")
     if not (return_inverse or return_counts):
-        return Tensor(res, _wrap=True)
-    out = [Tensor(res[0], _wrap=True)]
+        return underived(res, input, op=op, node=node)
+    out = [underived(res[0], input, op=op, node=node)]
     k = 1
     if return_inverse:
         out.append(Tensor(res[k].reshape(input.shape if dim is None else -1).astype(np.int64), _wrap=True))

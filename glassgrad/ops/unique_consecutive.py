@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
+from glassgrad.ops.carried import underived
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -46,7 +47,11 @@ def unique_consecutive(
     starts = xp.concatenate([xp.ones(min(n, 1), dtype=bool), xp.logical_not(same)])
     first = xp.flatnonzero(starts)
     values = rows[first] if dim is None else xp.moveaxis(rows[first], 0, d)
-    out = [Tensor(xp.ascontiguousarray(values), _wrap=True)]
+    out = [
+        underived(
+            xp.ascontiguousarray(values), input, op="unique_consecutive", node="UniqueConsecutiveBackward0"
+        )
+    ]
     if return_inverse:
         inverse = xp.cumsum(starts).astype(np.int64) - 1
         out.append(Tensor(inverse.reshape(input.shape if dim is None else (n,)), _wrap=True))

@@ -12,6 +12,9 @@ computation both paths share.
 Two operands (``FlatPair``, ``NoDerivativePair``): ``div(rounding_mode="floor"/"trunc")`` records
 zeros (``DivBackward2``), ``nextafter`` passes g to its input (``NextafterBackward0``), and float
 ``floor_divide`` records a node whose backward raises (``NotImplemented``), as PyTorch's.
+
+``Compared``: the in-place comparisons (``y.eq_(t)``) of a tensor in the graph, which PyTorch
+records with zero gradients though the out-of-place ones (bool results) record nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import GraphError
+from glassgrad.ops.operands import operands
 from glassgrad.tensor import Tensor
 
-__all__ = ["ZeroSlope", "recorded_step", "step_value", "FlatPair", "NoDerivativePair", "recorded_pair"]
+__all__ = [
+    "ZeroSlope", "recorded_step", "step_value", "FlatPair", "NoDerivativePair", "recorded_pair", "Compared",
+    "recorded_comparison",
+]  # fmt: skip
 
 _NAMES = {"floor": "Floor", "ceil": "Ceil", "round": "Round", "trunc": "Trunc", "sign": "Sign", "sgn": "Sgn"}
 
@@ -145,3 +152,53 @@ def recorded_pair(cls: type, a: Any, b: Any, op: str) -> Tensor | None:
             if t._data.dtype.kind == "f" and ((t.requires_grad and is_grad_enabled()) or is_dual(t)):
                 return cls.apply(a, b, op=op)
     return None
+
+
+# ------------------------------------------------------------------ in-place comparisons
+#: NumPy's function for each comparison, by PyTorch's name
+_COMPARED = {
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+}
+
+
+class Compared(Function):
+    """z = (a op b) as 0 / 1 in a's dtype (a: the tensor compared in place, after promotion).
+    VJP: zeros for both. PyTorch names the node ``EqBackward0`` for a number operand, ``EqBackward1``
+    for a tensor (``form``)."""
+
+    name = "compared"
+    complex_ok = True  # eq_/ne_ of complex tensors: their gradient is zero too
+    node_name_by = staticmethod(
+        lambda attrs: f"{attrs.get('op', 'eq').capitalize()}Backward{attrs.get('form', 1)}"
+    )
+
+    @staticmethod
+    def forward(ctx, a, b, op="eq", form=1):
+        xp = array_module(a, b)
+        return xp.asarray(getattr(xp, _COMPARED[op])(a, b)).astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        xp = array_module(g)
+        return (xp.zeros_like(g) if need[0] else None), (xp.zeros_like(g) if need[1] else None)
+
+
+def recorded_comparison(a: Tensor, b: Any, op: str) -> Tensor | None:
+    """``op`` (eq, ne, lt, le, gt, ge) of ``a`` and ``b`` recorded as ``Compared``, for ``a.eq_(b)``
+    ..., when grad mode is on, ``a`` is floating (or complex) and an operand requires grad: PyTorch
+    keeps ``a`` in the graph (``y = x * 2; y.eq_(t)``: ``x.grad`` zeros, not an error). None
+    otherwise: the caller compares without a node."""
+    if not is_grad_enabled() or a._data.dtype.kind not in "fc":
+        return None  # (an integer tensor cannot hold a gradient)
+    if not (a.requires_grad or (isinstance(b, Tensor) and b.requires_grad)):
+        return None
+    x, y = operands(a, b, op)
+    if x._data.dtype.kind == "c" and op not in ("eq", "ne"):
+        return None  # the plain comparison refuses unordered operands, naming the op
+    return Compared.apply(x, y, op=op, form=1 if isinstance(b, Tensor) else 0)

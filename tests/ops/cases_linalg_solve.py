@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad as gg
 from glassgrad.ops.linalg_solve import Det, Inv, LogAbsDet, Lstsq, Solve
 from tests.ops.harness import case, values
 
@@ -55,6 +56,14 @@ def _det_singular(draw):
 def _logabsdet(draw):
     n, b = draw(st.integers(1, 4)), draw(st.sampled_from([(), (2,), (2, 3)]))
     return (lambda a: LogAbsDet.apply(a)), (_square(draw, (*b, n, n)),)
+
+
+@case("carried")
+def _slogdet_sign(draw):
+    """A real matrix's slogdet sign is recorded with no gradient (ops/carried.py): beside logabsdet
+    it adds nothing, as its finite differences (a fixed sign away from singular matrices)."""
+    n, b = draw(st.integers(1, 4)), draw(st.sampled_from([(), (2,)]))
+    return (lambda a: gg.linalg.slogdet(a)[0] + gg.linalg.slogdet(a)[1]), (_square(draw, (*b, n, n)),)
 
 
 @case("linalg_lstsq")

@@ -139,6 +139,8 @@ def _sample_node(draw):
 
 
 # div's rounding modes and nextafter: flat (nextafter's input passes g), away from the jumps
+# y.lt_(b) of a tensor in the graph: recorded with zero gradients (zero_slope.Compared); b kept above a
+case("compared")(_binary(lambda a, b: (a + 0.0 * b).lt_(b) + a, a=(0.1, 0.4), b=(1.1, 1.9)))
 case("flat_pair")(
     _binary(
         lambda a, b: (

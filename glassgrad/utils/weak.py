@@ -36,8 +36,16 @@ class WeakIdRef(weakref.ref):
     __slots__ = ("_id",)
 
     def __init__(self, key: Any, callback: Any = None) -> None:
-        self._id = id(key)
+        self._id = self._key(key)
         super().__init__(key, callback)
+
+    @staticmethod
+    def _key(obj: Any) -> int:
+        return id(obj)
+
+    @staticmethod
+    def _same(a: Any, b: Any) -> bool:
+        return a is b
 
     def __hash__(self) -> int:
         return self._id
@@ -46,26 +54,21 @@ class WeakIdRef(weakref.ref):
         if not isinstance(other, weakref.ref):
             return NotImplemented
         a, b = self(), other()
-        return a is b if a is not None and b is not None else self is other
+        return self._same(a, b) if a is not None and b is not None else self is other
 
 
-class _WeakHashRef(weakref.ref):
+class _WeakHashRef(WeakIdRef):
     """As ``WeakIdRef``, but keyed by the object's ``hash`` (PyTorch's, for symbolic ints)."""
 
-    __slots__ = ("_id",)
+    __slots__ = ()
 
-    def __init__(self, key: Any, callback: Any = None) -> None:
-        self._id = hash(key)
-        super().__init__(key, callback)
+    @staticmethod
+    def _key(obj: Any) -> int:
+        return hash(obj)
 
-    def __hash__(self) -> int:
-        return self._id
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, weakref.ref):
-            return NotImplemented
-        a, b = self(), other()
-        return hash(a) == hash(b) if a is not None and b is not None else self is other
+    @staticmethod
+    def _same(a: Any, b: Any) -> bool:
+        return hash(a) == hash(b)
 
 
 def _dropper(table: WeakIdKeyDictionary) -> Any:

@@ -7,6 +7,8 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.half_precision import HALF, axpy_half
+from glassgrad.optim.half_steps import adadelta_half, half_step_ok
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import decay_array, real_view
@@ -96,8 +98,12 @@ class Adadelta(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
                 theta, g = real_view(p._data), real_view(g)
-                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 v, u = real_view(state["square_avg"]._data), real_view(state["acc_delta"]._data)
+                # float16: PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                if theta.dtype is HALF and half_step_ok(group, theta, g, v, u):
+                    adadelta_half(theta, axpy_half(g, theta, wd) if wd else g, v, u, rho, eps, lr)
+                    continue
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 v *= rho
                 v += (1 - rho) * g * g
                 delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g

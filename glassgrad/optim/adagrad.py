@@ -9,7 +9,8 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.ops.half_precision import HALF
+from glassgrad.ops.half_precision import HALF, axpy_half
+from glassgrad.optim.half_steps import adagrad_half, half_step_ok
 from glassgrad.optim.optimizer import Optimizer, state_like
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step, number_lr
 from glassgrad.optim.real_views import decay_array, real_view
@@ -126,6 +127,10 @@ class Adagrad(Optimizer):
                 theta, g = real_view(p._data), real_view(g)
                 s = real_view(state["sum"]._data)
                 lr_t, eps_t, wd_t = float(lr / (1 + (t - 1) * lr_decay)), eps, wd
+                # float16: PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                if theta.dtype is HALF and half_step_ok(group, theta, g, s):
+                    adagrad_half(theta, axpy_half(g, theta, wd) if wd else g, s, lr_t, eps)
+                    continue
                 halves = (theta, s) if fused and theta.dtype is HALF else None
                 if halves is not None:
                     # PyTorch's fused kernel reads float16 into float32 and rounds each result once,

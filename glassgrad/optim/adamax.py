@@ -8,8 +8,10 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.ops.extremes import amax
+from glassgrad.ops.half_precision import HALF, axpy_half
 from glassgrad.ops.joining import cat
 from glassgrad.optim.adam import lerp_
+from glassgrad.optim.half_steps import adamax_half, half_step_ok
 from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
@@ -107,8 +109,13 @@ class Adamax(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
                 theta, g = real_view(p._data), real_view(g)
-                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 m, u = real_view(state["exp_avg"]._data), real_view(state["exp_inf"]._data)
+                # float16: PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                if theta.dtype is HALF and half_step_ok(group, theta, g, m, u):
+                    g = axpy_half(g, theta, wd) if wd else g
+                    adamax_half(theta, g, m, u, beta1, beta2, eps, float(lr / (1 - beta1**t)))
+                    continue
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 lerp_(m, g, 1 - beta1, xp.empty_like(m))  # m ← β₁ m + (1 − β₁) g, as PyTorch's lerp
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.ops.half_precision import HALF, axpy_half
+from glassgrad.optim.half_steps import asgd_half, half_step_ok
 from glassgrad.optim.optimizer import Optimizer, scalar_state
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
@@ -101,10 +103,15 @@ class ASGD(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's)
                 theta, g = real_view(p._data), real_view(g)
+                ax = real_view(state["ax"]._data)
+                # float16: PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                if theta.dtype is HALF and half_step_ok(group, theta, g, ax):
+                    asgd_half(theta, axpy_half(g, theta, wd) if wd else g, ax, lambd, eta, mu)
+                    _next_eta_mu(state, lr, lambd, alpha, t0, t)
+                    continue
                 g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 theta *= 1 - lambd * eta
                 theta -= eta * g
-                ax = real_view(state["ax"]._data)
                 if mu != 1:
                     ax += (theta - ax) * mu
                 else:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from operator import mul
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.half_precision import HALF, axpy_half, by_number
 from glassgrad.optim.adam import update_moments
+from glassgrad.optim.half_steps import half_step_ok, radam_half
 from glassgrad.optim.optimizer import (
     Optimizer,
     betas_of,
@@ -121,8 +124,15 @@ class RAdam(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's): moments per part
                 theta, g = real_view(p._data), real_view(g)
-                g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = real_view(state["exp_avg"]._data), real_view(state["exp_avg_sq"]._data)
+                # float16: PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                if theta.dtype is HALF and half_step_ok(group, theta, g, m, v):
+                    if wd and group["decoupled_weight_decay"]:
+                        theta[...] = by_number(mul, theta, 1 - float(lr) * wd)
+                    g = axpy_half(g, theta, wd) if wd and not group["decoupled_weight_decay"] else g
+                    radam_half(theta, g, m, v, beta1, beta2, eps, float(lr), t)
+                    continue
+                g = decay_array(theta, g, lr, wd, group["decoupled_weight_decay"])
                 # m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
                 update_moments(m, v, g, beta1, beta2)
                 bc2 = 1 - beta2**t

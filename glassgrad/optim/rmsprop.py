@@ -7,7 +7,9 @@ from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
+from glassgrad.ops.half_precision import HALF, axpy_half
 from glassgrad.optim.adam import lerp_
+from glassgrad.optim.half_steps import half_step_ok, rmsprop_half
 from glassgrad.optim.optimizer import Optimizer, state_like
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
 from glassgrad.optim.real_views import decay_array, real_view
@@ -109,8 +111,17 @@ class RMSprop(Optimizer):
                     g = -g
                 # a complex θ steps as its view_as_real pair (PyTorch's): moments per part, not of z²
                 theta, g = real_view(p._data), real_view(g)
-                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 v = real_view(state["square_avg"]._data)
+                if theta.dtype is HALF:
+                    # the buffers this step reads (a loaded state may hold others too)
+                    g_avg = real_view(state["grad_avg"]._data) if group["centered"] else None
+                    buf = real_view(state["momentum_buffer"]._data) if mu > 0 else None
+                    if half_step_ok(group, theta, g, v, *(x for x in (g_avg, buf) if x is not None)):
+                        # PyTorch's single-tensor ops, each rounded once (half_steps.py)
+                        g = axpy_half(g, theta, wd) if wd else g
+                        rmsprop_half(theta, g, v, g_avg, buf, alpha, eps, mu, lr)
+                        continue
+                g = decay_array(theta, g, lr, wd, False)  # g ← g + λ θ
                 v *= alpha
                 v += (1 - alpha) * g * g
                 if group["centered"]:

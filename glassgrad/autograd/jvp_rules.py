@@ -348,7 +348,7 @@ def _clamp(ts, xs, z, attrs):
 # fmt: off
 for _name in (
     "rsqrt", "reciprocal", "log1p", "expm1", "leaky_relu", "elu", "gelu", "silu", "softplus",
-    "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "clamp_bounds", "copysign", "fmax", "fmin", "fmod",
+    "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "softshrink", "clamp_bounds", "copysign", "fmax", "fmin", "fmod",
     "hypot", "logaddexp", "logaddexp2", "xlogy", "remainder", "tan", "asin", "acos",
     "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
     "sinc", "frac", "frexp", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",

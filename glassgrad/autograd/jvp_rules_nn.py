@@ -124,6 +124,8 @@ def _loss(name: str) -> None:
 _loss("binary_cross_entropy")
 _loss("binary_cross_entropy_with_logits")
 _loss("mse_loss")
+_loss("smooth_l1_loss")
+_loss("huber_loss")
 
 
 # --- max poolings: the tangent at each window's maximum -------------------------------------

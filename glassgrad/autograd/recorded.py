@@ -200,8 +200,8 @@ def vjp(node: Node, g: Any) -> tuple:
 #: ``maximum``, ``where``, ``sort`` and the reductions' extremes use masks and stay constant, as
 #: in PyTorch.)
 _LINKED = frozenset(
-    {"abs", "relu", "leaky_relu", "hardtanh", "max_pool2d", "max_pool3d", "adaptive_max_pool2d",
-     "adaptive_max_pool3d", "norm", "cdist",
+    {"abs", "relu", "leaky_relu", "hardtanh", "softshrink", "max_pool2d", "max_pool3d",
+     "adaptive_max_pool2d", "adaptive_max_pool3d", "norm", "cdist",
      # linear in the input, yet PyTorch's backward is an op of its own that takes the input
      # (avg_pool2d_backward, reflection_pad2d_backward, nll_loss_backward ...): its gradient
      # requires grad even for a constant incoming gradient, and an HVP through it gives zeros
@@ -217,7 +217,7 @@ _UNLINKED = {
     "grid_sample": "GridSampler{}DBackwardBackward0", "batch_norm_eval": "NativeBatchNormBackwardBackward0",
 }  # fmt: skip
 _LINKED_CALLS = frozenset(
-    {"ThresholdBackward0", "HardshrinkBackward0", "SoftshrinkBackward0", "PreluKernelBackward0",
+    {"ThresholdBackward0", "HardshrinkBackward0", "PreluKernelBackward0",
      "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0", "NllLossBackward0",
      "NllLoss2DBackward0", "ReflectionPad1DBackward0", "ReflectionPad2DBackward0",
      "ReflectionPad3DBackward0", "ReplicationPad1DBackward0", "ReplicationPad2DBackward0",

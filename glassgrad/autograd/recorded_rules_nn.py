@@ -19,6 +19,7 @@ import numpy as np
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
 from glassgrad.ops.activation import _refuse_negative
+from glassgrad.ops.activation_more import _shrink_bound
 
 __all__: list[str] = []
 
@@ -181,6 +182,14 @@ def _hardsigmoid(ctx, g):
     # float16: multiplied in float32 and rounded once, as the op's backward
     g6 = (g.float() * sixth).to(g.dtype) if x.dtype.itemsize < 4 else g * sixth
     return gg.where(_mask((x > -3) & (x < 3)), g6, 0.0)
+
+
+@rule("softshrink")
+def _softshrink(ctx, g):
+    """where(x < -lambd or x > lambd, g, 0), a select as the op's backward (0 at the bounds, at NaN)."""
+    (x,) = saved(ctx)
+    lam = _shrink_bound(x, ctx.attrs.get("lambd", 0.5), False)
+    return gg.where(_mask((x < -lam) | (x > lam)), g, 0.0)
 
 
 @rule("logsigmoid")

@@ -114,6 +114,34 @@ def _mse(ctx, g):
     return (dx if need[0] else None), (-dx if need[1] else None)
 
 
+def _smooth_pair(ctx, g, threshold, slope, divisor):
+    """dx = (sign(d) slope where |d| >= threshold, else d / divisor) s, dy = -dx, d = x - y; the
+    branch mask and the linear branch are constants (a second derivative of 1 / divisor inside)."""
+    x, y, count = saved(ctx)
+    need = ctx.needs_input_grad
+    diff = x - y
+    xp = array_module(diff)
+    d = operand(ctx, 0, x) - operand(ctx, 1, y)
+    far = constant(xp.abs(diff) >= threshold)  # NaN: False, the quadratic branch's NaN, as forward
+    deriv = gg.where(far, constant(xp.sign(diff) * slope), d / divisor)
+    dx = deriv * _scale(g, ctx.attrs.get("reduction", "mean"), count)
+    return (dx if need[0] else None), (-dx if need[1] else None)
+
+
+@rule("smooth_l1_loss")
+def _smooth_l1(ctx, g):
+    """dx = (sign(d) where |d| >= beta, else d / beta) s, dy = -dx."""
+    beta = ctx.attrs.get("beta", 1.0)
+    return _smooth_pair(ctx, g, beta, 1.0, beta)
+
+
+@rule("huber_loss")
+def _huber(ctx, g):
+    """dx = (sign(d) delta where |d| >= delta, else d) s, dy = -dx."""
+    delta = ctx.attrs.get("delta", 1.0)
+    return _smooth_pair(ctx, g, delta, delta, 1.0)
+
+
 # ------------------------------------------------------------------ normalisation
 def _normalized(x, axes, eps):
     """(xhat, rstd) of Tensor x over ``axes``, biased variance, as ``ops.normalization``."""

@@ -1,7 +1,8 @@
 """Activation primitives that cannot be composed soundly from the others: ``logsigmoid``,
-``hardswish``, ``hardsigmoid`` and the sigmoid's inverse ``logit``.
+``hardswish``, ``hardsigmoid`` and the sigmoid's inverse ``logit``; and ``softshrink``, fused for
+speed (as a composite of clamp, sub and two selects it cost six times PyTorch's time).
 
-The rest of PyTorch's long tail of activations (selu, celu, mish, hardswish, softshrink ...) is
+The rest of PyTorch's long tail of activations (selu, celu, mish, hardshrink ...) is
 built in ``nn/functional/activation_more.py`` from the primitives of ``activation``, ``unary``,
 ``trig`` and ``elementwise``: those composites are stable and take PyTorch's gradient at the kinks.
 ``logsigmoid`` is not: ``-softplus(-x)`` switches to the linear branch below x = -20 (an error of
@@ -15,13 +16,16 @@ and NaN at 0 and 1; PyTorch's gradient is NaN outside [0, 1] and +-inf at 0 and 
 
 from __future__ import annotations
 
+from typing import Any
+
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
+from glassgrad.ops.bit_select import zero_where
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.operands import float_kernel
 from glassgrad.tensor import Tensor
 
-__all__ = ["logsigmoid", "hardsigmoid", "hardswish", "logit"]
+__all__ = ["logsigmoid", "hardsigmoid", "hardswish", "logit", "Softshrink", "softshrink"]
 
 
 class LogSigmoid(Function):
@@ -167,3 +171,42 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002 - Py
     [0.0, -2.1972246170043945, 2.1972243785858154, 2.1972243785858154]
     """
     return Logit.apply(floating(input), eps=eps)
+
+
+def _shrink_bound(x: Any, lambd: float, forward: bool) -> Any:
+    """``lambd`` as PyTorch's softshrink kernels read it: in x's dtype, but float32 in the forward
+    of a float16 x (its Half forward computes in float32 with lambd unrounded; its backward
+    compares in float16, so that x = float16(0.3) = 0.30005 gives 5e-5 with a gradient of 0)."""
+    xp = array_module(x)
+    return (xp.float32 if forward and x.dtype == xp.float16 else x.dtype.type)(lambd)
+
+
+class Softshrink(Function):
+    """z = x - clamp(x, -lambd, lambd): x - lambd above lambd, x + lambd below -lambd, +0 between,
+    NaN at NaN (PyTorch's vectorised kernel; float16 computed in float32, rounded once).
+
+    VJP: g where x < -lambd or x > lambd, else 0 (the bounds and NaN included; a select, so an
+    inf or NaN g gives 0 there, as PyTorch's vectorised backward); lambd in x's dtype, float16 too.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lambd=0.5):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        lam = _shrink_bound(x, lambd, True)  # (finite: F.softshrink refuses one past the dtype's range)
+        return (x - xp.clip(x, -lam, lam)).astype(x.dtype, copy=False)  # (float16: in float32)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        lam = _shrink_bound(x, ctx.attrs.get("lambd", 0.5), False)
+        return zero_where(~((x < -lam) | (x > lam)), g)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """Fused softshrink (no validation; see ``F.softshrink``); ``lambd`` >= 0.
+
+    Shape:
+        Any shape; the output has the input's shape.
+    """
+    return Softshrink.apply(x, lambd=float(lambd))

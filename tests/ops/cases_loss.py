@@ -1,4 +1,5 @@
-"""Gradcheck cases for ops/loss.py (cross_entropy, binary_cross_entropy(_with_logits)).
+"""Gradcheck cases for ops/loss.py (cross_entropy, binary_cross_entropy(_with_logits), mse) and
+ops/loss_smooth.py (smooth_l1, huber).
 
 Class weights and pos_weight get no gradient, so they are closed over as constant tensors rather
 than passed as float64 inputs (which the harness would mark as requiring grad).
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 import glassgrad as gg
 from glassgrad.ops import loss as L
+from glassgrad.ops import loss_smooth as LS
 from tests.ops.harness import case, shapes, values
 
 _REDUCTIONS = st.sampled_from(["none", "mean", "sum"])
@@ -69,3 +71,27 @@ def _mse(draw):
     y = values(draw, shape, -2.0, 2.0)  # the target gets a gradient too
     reduction = draw(_REDUCTIONS)
     return (lambda x, y: L.mse_loss(x, y, reduction)), (x, y)
+
+
+def _smooth_case(draw) -> tuple:
+    """x, y (broadcastable with 'none', as F's take them) across both branches of a threshold of
+    0.5 to 2 (a point within the finite difference's step of the kink is improbable)."""
+    shape = draw(shapes(0, 3))
+    reduction = draw(_REDUCTIONS)
+    yshape = shape
+    if reduction == "none" and draw(st.booleans()):
+        yshape = tuple(1 if draw(st.booleans()) else s for s in shape[draw(st.integers(0, len(shape))) :])
+    threshold = draw(st.sampled_from([0.5, 1.0, 1.3, 2.0]))
+    return values(draw, shape, -3.0, 3.0), values(draw, yshape, -1.0, 1.0), reduction, threshold
+
+
+@case("smooth_l1_loss")
+def _smooth_l1(draw):
+    x, y, reduction, beta = _smooth_case(draw)
+    return (lambda x, y: LS.smooth_l1_loss(x, y, reduction, beta)), (x, y)
+
+
+@case("huber_loss")
+def _huber(draw):
+    x, y, reduction, delta = _smooth_case(draw)
+    return (lambda x, y: LS.huber_loss(x, y, reduction, delta)), (x, y)

@@ -3,8 +3,9 @@ logsigmoid, softmin, glu, threshold, hardshrink, softshrink, tanhshrink, rrelu.
 
 Each keeps PyTorch's signature and formula, and its gradient at the kinks: every one is a composite
 of primitives whose own one-sided choices give PyTorch's (hardswish'(-3) = 0 and hardswish'(3) = 1,
-hardshrink' = softshrink' = 0 at +-lambd, threshold' = 0 at the threshold, prelu'(0) = weight),
-except ``logsigmoid``, a primitive (``ops.activation_more``) because no composite is stable.
+hardshrink' = 0 at +-lambd, threshold' = 0 at the threshold, prelu'(0) = weight), except
+``logsigmoid``, a primitive (``ops.activation_more``) because no composite is stable, and
+``softshrink``, one there for speed.
 Integer inputs are promoted to the default float dtype by softsign and tanhshrink, and refused
 by the rest (``float_kernel``) as PyTorch refuses them; threshold and prelu keep them.
 
@@ -20,12 +21,11 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import _SCALAR_TYPE_NAMES, ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.nn.functional.activation import _implicit_dim, in_place
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import activation as _A
 from glassgrad.ops import activation_more as _AM
-from glassgrad.ops import clamp as _C
 from glassgrad.ops import conversion as _K
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import softmax as _SM
@@ -305,8 +305,16 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
     x = float_kernel(input, "softshrink", "softshrink_check")
-    kept = _E.sub(x, _C.clamp(x, -lambd, lambd))
-    return named(_shrunk(x, _outside(x, lambd), kept), "SoftshrinkBackward0")
+    dtype = x._data.dtype
+    if dtype.kind == "c":  # (the composite's clamp refused it with a DTypeError)
+        raise kernel_dtype_error("softshrink", "softshrink_check", dtype)
+    top = float(np.finfo(dtype).max)
+    if not lambd <= top:  # past the dtype's range (inf too): PyTorch's RuntimeError, in its words
+        raise ArgumentError(
+            f"softshrink: lambda must be in range [0, {top:g}] for input dtype "
+            f"{_SCALAR_TYPE_NAMES.get(dtype.name, dtype.name)}, but found {lambd:g}"
+        )
+    return _AM.softshrink(x, lambd)
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002

@@ -1,4 +1,5 @@
-"""Regression and distribution losses: mse (fused, ``ops.loss``), l1, smooth_l1, huber, kl_div (composites).
+"""Regression and distribution losses: mse (fused, ``ops.loss``), smooth_l1 and huber (fused,
+``ops.loss_smooth``), l1, kl_div (composites).
 
 Every loss takes ``reduction`` = ``'mean'`` (the default) | ``'sum'`` | ``'none'``. Unlike PyTorch,
 which only warns, a target whose shape differs from the input's is an error: broadcasting a (N,)
@@ -16,8 +17,8 @@ import numpy as np
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import number_arg, refuse_sequence
-from glassgrad.ops import elementwise as _E
 from glassgrad.ops import loss as _L
+from glassgrad.ops import loss_smooth as _LS
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.user_frames import user_stacklevel
 
@@ -190,16 +191,15 @@ def l1_loss(
     return _weighted((input - target).abs(), weight, reduction, mean_by_weight=True)
 
 
-def _smooth(diff: Tensor, beta: float) -> Tensor:
-    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (quadratic near 0, linear beyond)."""
-    absd = diff.abs()
-    near = ~(absd >= beta)._data  # NaN is near, as PyTorch's backward: its gradient is NaN
-    # the quadratic on d where it is taken, 0 elsewhere: at d = inf, d * d would send 0 * inf = NaN
-    # back through the branch not taken (PyTorch's gradient there is +-1)
-    dq = _E.where(near, diff, 0.0)
-    quadratic = dq * dq * (0.5 / beta)
-    linear = absd - 0.5 * beta
-    return _E.where(near, quadratic, linear)
+def _common_float(op: str, kernel: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """``input`` and ``target`` in their promoted floating dtype, for a fused loss: the narrower one
+    cast, a differentiable step (its gradient is computed in the wider dtype and rounded back, as
+    PyTorch's promoting kernels give it). Complex operands are refused with PyTorch's error."""
+    a, b = input._data.dtype, target._data.dtype
+    common = a if a == b else np.result_type(a, b)
+    if common.kind != "f":
+        raise kernel_dtype_error(op, kernel, common)
+    return (input if a == common else input.to(common)), (target if b == common else target.to(common))
 
 
 def smooth_l1_loss(
@@ -223,10 +223,11 @@ def smooth_l1_loss(
         raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
     target = as_target("smooth_l1_loss", input, target, reduction=reduction)
     float_kernel_operands("smooth_l1_loss", "smooth_l1_cpu", input, target)
-    diff = input - target
     if beta == 0:  # PyTorch's l1_loss then, a composite named by its last op
-        return _reduce(diff.abs(), reduction)
-    return named(_reduce(_smooth(diff, beta), reduction), "SmoothL1LossBackward0")
+        return _reduce((input - target).abs(), reduction)
+    return _LS.smooth_l1_loss(
+        *_common_float("smooth_l1_loss", "smooth_l1_cpu", input, target), reduction, beta
+    )
 
 
 def huber_loss(
@@ -251,9 +252,11 @@ def huber_loss(
     target = as_target("huber_loss", input, target, reduction=reduction)
     float_kernel_operands("huber_loss", "huber_cpu", input, target)
     check_weight("huber_loss", input, weight)
-    diff = input - target
-    out = _weighted(_smooth(diff, delta) * delta, weight, reduction, mean_by_weight=False)
-    return out if weight is not None else named(out, "HuberLossBackward0")  # as mse_loss
+    pair = _common_float("huber_loss", "huber_cpu", input, target)
+    if weight is None:
+        return _LS.huber_loss(*pair, reduction, delta)
+    # PyTorch's: the unweighted fused loss, times the weight, then reduced (a plain mean)
+    return _weighted(_LS.huber_loss(*pair, "none", delta), weight, reduction, mean_by_weight=False)
 
 
 def kl_div(

@@ -45,6 +45,15 @@ def _scaled(deriv: Any, norm: Any, g: Any) -> Any:
     return deriv * g if norm is None else deriv * norm * g
 
 
+def _pair(ctx: Any, deriv: Any, count: int, g: Any, dtype: Any = None) -> tuple:
+    """Both losses' (dx, dy): dx = deriv * norm * g (cast to ``dtype`` if given), dy = -dx."""
+    dx = _scaled(deriv, _norm(deriv.dtype, ctx.attrs.get("reduction", "mean"), count), g)
+    if dtype is not None:
+        dx = dx.astype(dtype)
+    need = ctx.needs_input_grad
+    return (dx if need[0] else None), (-dx if need[1] else None)
+
+
 class SmoothL1Loss(Function):
     """Smooth L1 of x - y with threshold ``beta`` > 0, reduced (beta = 0 is ``l1_loss``, a composite).
 
@@ -75,11 +84,7 @@ class SmoothL1Loss(Function):
             x, y, g = x.astype(xp.float32), y.astype(xp.float32), g.astype(xp.float32)
         d = x - y
         deriv = select(xp.abs(d) >= beta, xp.sign(d), d / beta)
-        dx = _scaled(deriv, _norm(d.dtype, ctx.attrs.get("reduction", "mean"), count), g)
-        if half:
-            dx = dx.astype(HALF)
-        need = ctx.needs_input_grad
-        return (dx if need[0] else None), (-dx if need[1] else None)
+        return _pair(ctx, deriv, count, g, HALF if half else None)
 
 
 class HuberLoss(Function):
@@ -115,9 +120,7 @@ class HuberLoss(Function):
         delta = ctx.attrs.get("delta", 1.0)
         d = x - y
         deriv = select(xp.abs(d) >= delta, xp.sign(d) * delta, d)
-        dx = _scaled(deriv, _norm(d.dtype, ctx.attrs.get("reduction", "mean"), count), g)
-        need = ctx.needs_input_grad
-        return (dx if need[0] else None), (-dx if need[1] else None)
+        return _pair(ctx, deriv, count, g)
 
 
 def smooth_l1_loss(x: Tensor, y: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:

@@ -15,9 +15,12 @@ state feature-major, one contiguous ``(features, N)`` block per step:
   the AVX-512 kernels, H = 128, N = 32: 24 us against 31 us for the recurrent part alone; 30 us
   with the input and bias columns);
 - the gate rows are reordered to o, i, f, g with ``c_{t-1}`` kept under them: the three sigmoid
-  gates are one block (their rows halved up front, one tanh over all four gates and one
-  multiply-add give them: s(x) = (1 + tanh(x / 2)) / 2), ``[i, f] * [g, c_{t-1}]`` is one
-  multiply, and the three gates driven by dc (i, f, g) are one block in backward;
+  gates are one block (their rows negated up front, so that ``exp``, ``+ 1`` and a reciprocal give
+  them: s(x) = 1 / (1 + exp(-x))), ``[i, f] * [g, c_{t-1}]`` is one multiply, and the three gates
+  driven by dc (i, f, g) are one block in backward. NumPy's float32 ``tanh`` has a SIMD loop only
+  on AVX-512 cores; elsewhere (AVX2) it costs about twice ``exp`` (measured on an AMD EPYC host:
+  57 us against 27 us on a ``(512, 32)`` block), so the sigmoids take ``exp`` and only g and
+  ``c_t`` take ``tanh`` (docs/benchmarks.md, "Twenty-first look");
 - every ufunc works on contiguous blocks, ``h_t`` is written by its multiply straight into
   ``z_{t+1}`` and ``c_t`` under the next step's gates, so no state is copied per step;
 - the local slopes backward needs are made in the forward loop while each step's block is in
@@ -110,7 +113,7 @@ class LSTMDense(Function):
             if b is not None:
                 wz[:, k - 1] += b
         wz = _ofig(wz, hid)  # rows o, i, f, g
-        wz[: 3 * hid] *= 0.5  # s(x) = (1 + tanh(x / 2)) / 2 for o, i, f
+        wz[: 3 * hid] *= -1  # s(x) = 1 / (1 + exp(-x)) for o, i, f: the product gives -x
         z = xp.empty((steps + 1, k, n), dtype=dt)  # step p's [x_t; h_{t-1}; 1], processing order
         xs = x.reshape(steps, n, inp)
         z[:steps, :inp] = (xs[::-1] if reverse else xs).transpose(0, 2, 1)
@@ -123,7 +126,7 @@ class LSTMDense(Function):
         acts = xp.empty((2, 5 * hid, n), dtype=dt)
         acts[0, 4 * hid :] = c0.T
         # Views over both slots, indexed by p % 2 in the loop: (2, H, N) each, and the blocks.
-        gates, sig = acts[:, : 4 * hid], acts[:, : 3 * hid]
+        gates, sig, g = acts[:, : 4 * hid], acts[:, : 3 * hid], acts[:, 3 * hid : 4 * hid]
         o, i, f, c = acts[:, :hid], acts[:, hid : 2 * hid], acts[:, 2 * hid : 3 * hid], acts[:, 4 * hid :]
         i_f, g_c = acts[:, hid : 3 * hid], acts[:, 3 * hid :]  # [i, f] and [g, c_{t-1}]
         h = z[:, inp : k - 1]  # h[p] = h_{t-1} of step p
@@ -133,20 +136,19 @@ class LSTMDense(Function):
         # The local slopes backward needs, made here while each step's block is in cache (a
         # pass over all steps afterwards took 0.8 ms against 0.55 here), and only if backward can run.
         # Rows of ks[p]: d pre_o / dh_t, then d pre_{i, f, g} / dc_t, then dc_t / dh_t, then f
-        # (dc_{t-1} / dc_t). The sigmoid gates' slopes are kept four times too large, as
-        # 1 - tanh(x / 2)^2 = 4 s'(x): backward folds the 1/4 into the weights it multiplies them
-        # by, which saves a pass per step and is exact (a power of two).
+        # (dc_{t-1} / dc_t).
         train = grad_enabled() and any(ctx.needs_input_grad)
         ks = xp.empty((steps if train else 0, 6 * hid, n), dtype=dt)
         k_o, k_if, k_g, k_c, k_f = (
             ks[:, q * hid : r * hid] for q, r in ((0, 1), (1, 3), (3, 4), (4, 5), (5, 6))
         )
         sl = xp.empty((4 * hid, n), dtype=dt)  # the gates' slopes at one step, rows o, i, f, g
-        sl_o, sl_if, sl_g = sl[:hid], sl[hid : 3 * hid], sl[3 * hid :]
-        tanh, mul, add, sub, matmul = xp.tanh, xp.multiply, xp.add, xp.subtract, xp.matmul
+        sl_o, sl_if, sl_g, sl_s = sl[:hid], sl[hid : 3 * hid], sl[3 * hid :], sl[: 3 * hid]
+        tanh, exp, mul, add, sub, matmul = xp.tanh, xp.exp, xp.multiply, xp.add, xp.subtract, xp.matmul
         square = xp.square  # twice as fast as multiply(a, a) on a (512, 32) float32 block
+        recip = xp.reciprocal
         # Scalars of the arrays' own type: a Python float costs about 0.4 us more per call.
-        one, half = dt.type(1), dt.type(0.5)
+        one = dt.type(1)
         # The product in equal row blocks, one batched call, where OpenBLAS's small-matrix kernel
         # then runs each faster (blas_blocks.py); the views share the weight's and gates' memory
         blocks = stacked_blocks(4 * hid, k, n, dt)
@@ -156,15 +158,19 @@ class LSTMDense(Function):
         ]
         for p in range(steps):
             q, nxt = p & 1, (p + 1) & 1  # this step's slot and the next step's
-            a, z_p = gates[q], z[p]
-            matmul(w_stack, z_p, out=out_stack[q])  # (4H, K) @ (K, N), by row blocks
-            tanh(a, out=a)
-            if train:  # each gate's slope: 1 - tanh^2, and 4 s' = 4 s (1 - s) = 1 - tanh(x / 2)^2
-                square(a, out=sl)
-                sub(one, sl, out=sl)
+            z_p = z[p]
+            matmul(w_stack, z_p, out=out_stack[q])  # (4H, K) @ (K, N) by row blocks; o, i, f: -pre
             s_p = sig[q]
-            s_p *= half
-            s_p += half
+            exp(s_p, out=s_p)
+            s_p += one
+            recip(s_p, out=s_p)  # s = 1 / (1 + exp(-pre)): 0 where exp overflows, as it should
+            g_p = g[q]
+            tanh(g_p, out=g_p)
+            if train:  # each gate's slope: s' = s (1 - s) for o, i, f (1 - s exact near 1), 1 - g^2
+                sub(one, s_p, out=sl_s)
+                mul(sl_s, s_p, out=sl_s)
+                square(g_p, out=sl_g)
+                sub(one, sl_g, out=sl_g)
             mul(i_f[q], g_c[q], out=prod)  # [i * g, f * c_{t-1}]
             c_t = c[nxt]  # c_t goes under the next step's gates
             add(ig, fc, out=c_t)
@@ -202,9 +208,6 @@ class LSTMDense(Function):
         if reverse:
             gh, live = gh[::-1], live[::-1]  # processing order
         w_t = xp.ascontiguousarray(_ofig(w_hh, hid).T)  # (H, 4H), gate columns o, i, f, g
-        # dacts' rows o, i, f come out four times too large (forward's slopes): the 1/4 goes
-        # into the weights here, into the weight gradient and dx below.
-        w_t[:, : 3 * hid] *= 0.25
         dacts = xp.empty((steps, 4 * hid, n), dtype=gy.dtype)
         # Copies, always: the loop updates them in place, and with N or H of 1 the transposed
         # slice is already contiguous, so ascontiguousarray would hand back a view of gy itself.
@@ -234,13 +237,10 @@ class LSTMDense(Function):
         if any(need[3:]):
             zs = z[:steps].transpose(1, 0, 2).reshape(inp + hid + 1, s)  # (K, S): a copy by rows
             dw = dg @ zs.T  # (4H, S) @ (S, K) -> (4H, K)
-            dw[: 3 * hid] *= 0.25
             dw = _ifgo(dw, hid)  # rows i, f, g, o
             gw_ih, gw_hh, gb = dw[:, :inp], dw[:, inp : inp + hid], dw[:, -1]
         if need[0]:
-            w_x = _ofig(w_ih, hid)  # a copy
-            w_x[: 3 * hid] *= 0.25
-            dx = dg.T @ w_x  # (S, 4H) @ (4H, I), processing order
+            dx = dg.T @ _ofig(w_ih, hid)  # (S, 4H) @ (4H, I), processing order
             if reverse:
                 dx = dx.reshape(steps, n, inp)[::-1].reshape(s, inp)
         # The engine copies a view or an array handed to two leaves before it becomes a .grad.

@@ -23,7 +23,7 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
-from glassgrad.errors import ArgumentError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import ArgumentError, IndexOutOfRangeError, IndexShapeError, ShapeError
 from glassgrad.factories import arange, full
 from glassgrad.factories_like import empty_like
 from glassgrad.ops.indexing import index_select
@@ -158,8 +158,19 @@ class PackedSequence(
 
 
 def _lengths(lengths: Any) -> np.ndarray:
-    arr = lengths._data if isinstance(lengths, Tensor) else lengths
-    return np.asarray(arr, dtype=np.int64).reshape(-1)  # list or (N,) -> (N,)
+    """``lengths`` (a list, an array or a tensor) as an int64 ``(N,)`` array.
+
+    An ``(N, 1)`` lengths column (a DataLoader's batch of ``[n]`` items, not squeezed) is refused
+    as PyTorch refuses it: flattened, it would pack silently where PyTorch's script stops. Its
+    error is a RuntimeError with ``enforce_sorted`` and an IndexError without (``index_select``
+    of the sort's 2-D order); ``IndexShapeError`` is both. A 0-d one fails on its count, later."""
+    arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths, dtype=np.int64)
+    if arr.ndim > 1:
+        raise IndexShapeError(
+            f"pack_padded_sequence: 'lengths' argument should be a 1D CPU int64 tensor, but got "
+            f"{arr.ndim}D lengths of shape {arr.shape}"
+        )
+    return arr.reshape(-1)  # () -> (1,)
 
 
 def pad_sequence(
@@ -218,8 +229,11 @@ def pack_padded_sequence(
     lens = _lengths(lengths)
     t_dim, n_dim = (1, 0) if batch_first else (0, 1)
     if input.ndim < 2 or lens.shape[0] != input.shape[n_dim]:
-        # PyTorch reads the batch dim of a 1-D input: its IndexError (a ShapeError as well)
-        raise (IndexOutOfRangeError if input.ndim < 2 else ShapeError)(
+        # PyTorch reads the batch dim of a 1-D input: its IndexError (a ShapeError as well). More
+        # lengths than N: its RuntimeError with enforce_sorted, an IndexError without (its
+        # index_select past the batch); IndexShapeError is both. Fewer: PyTorch's unsorted path
+        # packs only that many of the batch's sequences, silently; refused here
+        raise (IndexOutOfRangeError if input.ndim < 2 else IndexShapeError)(
             f"pack_padded_sequence: expected input (T, N, *) and {lens.shape[0]} lengths, got "
             f"{tuple(input.shape)} with batch_first={batch_first}"
         )

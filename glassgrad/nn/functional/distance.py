@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from glassgrad.backend import array_module
-from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError, ShapeError
+from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError, ShapeError, size_mismatch
 from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import result_type_of
 
@@ -29,6 +29,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         except ValueError:
             raise ShapeError(
                 f"cosine_similarity: expected broadcastable inputs, got {x1.shape} and {x2.shape}"
+                f"{size_mismatch([x1.shape, x2.shape])}"
             ) from None
         x1, x2 = x1.expand(shape), x2.expand(shape)
     units = []

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error, size_mismatch
 from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import loss as _L
 from glassgrad.ops import loss_smooth as _LS
@@ -46,6 +46,10 @@ def check_reduction(
     return reduction
 
 
+#: losses whose PyTorch kernel takes the target as its first operand (its size-mismatch sentence)
+_TARGET_FIRST = frozenset({"kl_div", "poisson_nll_loss"})
+
+
 def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reduction: str = "mean") -> Tensor:
     """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype.
 
@@ -63,9 +67,12 @@ def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reductio
         except ValueError:
             broadcastable = False
         if not broadcastable:
+            # PyTorch's own sentence where the shapes do not broadcast (its operands in its order)
+            pair = [target.shape, x.shape] if op in _TARGET_FIRST else [x.shape, target.shape]
             raise ShapeError(
                 f"{op}: expected target of the same shape as input, got input {x.shape} and target "
                 f"{target.shape} (a broadcastable target is taken with reduction='none' only)"
+                f"{size_mismatch(pair)}"
             )
         warnings.warn(
             f"Using a target size (glassgrad.Size({list(target.shape)})) that is different to the input size "

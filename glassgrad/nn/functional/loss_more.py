@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError, size_mismatch
 from glassgrad.meta_array import valued
 from glassgrad.nn.functional.classification import _constant
 from glassgrad.nn.functional.loss import as_target, check_reduction, legacy_reduction
@@ -33,14 +33,20 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(as_array(x), _wrap=True)
 
 
-def _broadcast(op: str, into: tuple[int, ...] | None = None, **named: Tensor) -> tuple[int, ...]:
-    """The broadcast shape of the named tensors (which must equal ``into`` when given), else a ShapeError."""
+def _broadcast(
+    op: str, into: tuple[int, ...] | None = None, first: str | None = None, **named: Tensor
+) -> tuple[int, ...]:
+    """The broadcast shape of the named tensors (which must equal ``into`` when given), else a
+    ShapeError that ends with PyTorch's size-mismatch sentence, its operands in the order named,
+    the one called ``first`` moved to the front (where PyTorch's kernel takes the target first)."""
     shapes = {k: tuple(t.shape) for k, t in named.items()}
     listed = ", ".join(f"{k} {s}" for k, s in shapes.items())
     try:
         shape = array_module(next(iter(named.values()))._data).broadcast_shapes(*shapes.values())
     except ValueError:
-        raise ShapeError(f"{op}: expected shapes that broadcast together, got {listed}") from None
+        order = sorted(shapes, key=lambda k: k != first)  # stable: only ``first`` moves
+        clash = size_mismatch([shapes[k] for k in order])
+        raise ShapeError(f"{op}: expected shapes that broadcast together, got {listed}{clash}") from None
     if into is not None and tuple(shape) != tuple(into):
         raise ShapeError(f"{op}: expected shapes that broadcast to the input's {into}, got {listed}")
     return tuple(shape)
@@ -104,7 +110,7 @@ def cosine_embedding_loss(
     d = t.ndim  # the feature dim
     mag1, mag2 = (input1 * input1).sum(d) + 1e-12, (input2 * input2).sum(d) + 1e-12
     cos = (input1 * input2).sum(d) / (mag1 * mag2).sqrt()
-    _broadcast(op, cos=cos, target=target)
+    _broadcast(op, cos=cos, target=target, first="target")
     loss = _E.where(t == 1, 1.0 - cos, 0.0) + _E.where(t == -1, (cos - margin).clamp(min=0.0), 0.0)
     return _reduce(loss, reduction)
 
@@ -122,7 +128,8 @@ def margin_ranking_loss(
     reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = as_target(op, input1, target, same_shape=False)
     _same_ndim(op, input1=input1, input2=input2, target=target)
-    _broadcast(op, input1=input1, input2=input2, target=target)
+    _broadcast(op, input1=input1, input2=input2)
+    _broadcast(op, input1=input1, input2=input2, target=target, first="target")  # -target * (x1 - x2)
     return _reduce((-target * (input1 - input2) + number_arg(op, "margin", margin)).clamp(min=0.0), reduction)
 
 
@@ -139,7 +146,7 @@ def hinge_embedding_loss(
     reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     target = _tensor(target)
     t = target._data
-    _broadcast(op, input=input, target=target)
+    _broadcast(op, input=input, target=target, first="target")
     hinge = (number_arg(op, "margin", margin) - input).clamp(min=0.0)
     return _reduce(_E.where(t != 1, hinge, 0.0) + _E.where(t != -1, input, 0.0), reduction)
 
@@ -241,7 +248,7 @@ def multilabel_soft_margin_loss(
     if input.ndim == 0:
         raise ShapeError(f"{op}: expected input of shape (N, C) or (C,), got {input.shape}")
     target = as_target(op, input, target, same_shape=False)
-    _broadcast(op, input=input, target=target)
+    _broadcast(op, input=input, target=target, first="target")
     loss = target * _softplus(-input) + (1 - target) * _softplus(input)  # -log sigmoid(x) = softplus(-x)
     if weight is not None:
         if isinstance(weight, Tensor):  # (a Python number scales every class, as PyTorch's)

@@ -34,7 +34,7 @@ def poisson_nll_loss(
     op = "poisson_nll_loss"
     reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction), legacy=False)
     target = as_target(op, input, target, same_shape=False)
-    _broadcast(op, input=input, target=target)
+    _broadcast(op, input=input, target=target, first="target")
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
         # of the target itself, as PyTorch's masked_fill(target <= 1, 0): the value is 0 there, but

@@ -202,6 +202,7 @@ def vjp(node: Node, g: Any) -> tuple:
 _LINKED = frozenset(
     {"abs", "relu", "leaky_relu", "hardtanh", "softshrink", "max_pool2d", "max_pool3d",
      "adaptive_max_pool2d", "adaptive_max_pool3d", "norm", "cdist",
+     "recurrent_given_relu",  # a relu RNN's activation, in its rule's recomputation
      # linear in the input, yet PyTorch's backward is an op of its own that takes the input
      # (avg_pool2d_backward, reflection_pad2d_backward, nll_loss_backward ...): its gradient
      # requires grad even for a constant incoming gradient, and an HVP through it gives zeros

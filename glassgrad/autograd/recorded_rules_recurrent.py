@@ -82,7 +82,17 @@ class _Given(Primitive):
         return g if s is None else g * s
 
 
-@rule("recurrent_given_activation")
+class _GivenRelu(_Given):
+    """``_Given`` for relu: its own name so that the recorded rule's result is tied to ``pre``
+    with a zero derivative (``recorded._LINKED``), as PyTorch's ``threshold_backward(grad, result)``
+    reads the output: a second backward gives W_hh and the biases zeros, not None, even where no
+    other path reaches them (one step, no later use of the state)."""
+
+    name = "recurrent_given_relu"
+    register = False
+
+
+@rule("recurrent_given_activation", "recurrent_given_relu")
 def _given(ctx, g):
     """g * act'(pre), act' from the output y: y (1 - y), 1 - y^2, [y > 0] or 1 per column block
     (or the given piecewise-constant slope)."""
@@ -93,7 +103,8 @@ def _given(ctx, g):
 
 
 def _given_act(pre, value, kinds):
-    return _Given.apply(pre, value=value, kinds=tuple(kinds))
+    cls = _GivenRelu if kinds[0][0] == "relu" else _Given  # relu is always alone (rnn_seq)
+    return cls.apply(pre, value=value, kinds=tuple(kinds))
 
 
 def _link(ctx, i, a):
@@ -146,7 +157,7 @@ def _standin(ctx, i, shape, dtype):
 @rule("rnn_seq")
 def _rnn_seq(ctx, g):
     """Recomputed h_t = act(xg_t + h_{t-1} W_hh^T + b_hh) (act's value saved); grad(h, inputs, g)."""
-    hs, h_prev, w_hh = saved(ctx)
+    hs, h_prev, w_hh = saved(ctx)[:3]
     a = ctx.attrs
     sizes, rev = a["batch_sizes"], a.get("reverse", False)
     s, hid = hs.shape
@@ -171,7 +182,7 @@ def _rnn_seq(ctx, g):
 @rule("gru_seq")
 def _gru_seq(ctx, g):
     """Recomputed r, z, n (values saved), h_t = (h_{t-1} - n) z + n; grad(h, inputs, g)."""
-    acts, hn_all, h_prev, w_hh = saved(ctx)
+    acts, hn_all, h_prev, w_hh = saved(ctx)[:4]
     a = ctx.attrs
     sizes, rev = a["batch_sizes"], a.get("reverse", False)
     s, hid = hn_all.shape
@@ -203,7 +214,7 @@ _IFGO = lambda hid: (("sigmoid", 2 * hid), ("tanh", hid), ("sigmoid", hid))  # n
 @rule("lstm_seq")
 def _lstm_seq(ctx, g):
     """Recomputed gates (values saved), c_t = f c_{t-1} + i g, h_t = o tanh(c_t) [W_hr^T]; grad(y, inputs, g)."""
-    gates, tc, c_prev, h_prev, _ms, w_hh, w_hr = saved(ctx)
+    gates, tc, c_prev, h_prev, _ms, w_hh, w_hr = saved(ctx)[:7]
     a = ctx.attrs
     sizes, rev = a["batch_sizes"], a.get("reverse", False)
     s, hid = tc.shape
@@ -233,7 +244,7 @@ def _lstm_seq(ctx, g):
 @rule("lstm_dense")
 def _lstm_dense(ctx, g):
     """Recomputed LSTM (PyTorch's equations) from x, h0, c0, W_ih, W_hh, b_ih, b_hh; grad(y, inputs, g)."""
-    x, w_ih, w_hh, z, _ks, c0v, b_ih, b_hh = saved(ctx)  # (h0 is z[0]'s h rows)
+    x, w_ih, w_hh, z, _ks, c0v, b_ih, b_hh = saved(ctx)[:8]  # (h0's values are z[0]'s h rows)
     steps, rev = ctx.attrs.get("steps", 1), ctx.attrs.get("reverse", False)
     n, hid, inp = z.shape[2], w_hh.shape[1], x.shape[1]
     ops = (x, z[0, inp : inp + hid].T, c0v, w_ih, w_hh, b_ih, b_hh)

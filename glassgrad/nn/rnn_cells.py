@@ -142,7 +142,16 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
-        h0, c0 = hx if hx is not None else (None, None)
+        if hx is not None and getattr(input, "ndim", None) == 2:
+            # PyTorch hands a batched input's state to lstm_cell as it is: a stacked (2, N, H)
+            # tensor is refused there, not read as (h, c) (an unbatched one is indexed, as here)
+            if not isinstance(hx, (tuple, list)):
+                raise TypeError(
+                    f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not {type(hx).__name__}"
+                )
+            if len(hx) != 2:
+                raise ShapeError(f"lstm_cell expects two hidden states (LSTMCell: got {len(hx)})")
+        h0, c0 = (hx[0], hx[1]) if hx is not None else (None, None)
         x, h, batched = self._prepare(input, h0)
         _, c, _ = self._prepare(input, c0)
         h = self._zeros(x) if h is None else h

@@ -151,8 +151,10 @@ class RNNForward:
                 self.check_forward_args(data, hx, batch_sizes)
                 hx = self.permute_hidden(hx, sorted_indices)
             checked = self._own_checks()
-        if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            got = type(hx).__name__ + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+        if isinstance(hx, (tuple, list)) and len(hx) != 2:  # PyTorch's RuntimeError and words
+            raise ShapeError(f"lstm expects two hidden states ({type(self).__name__}: got {len(hx)})")
+        if not isinstance(hx, (tuple, list)):
+            got = type(hx).__name__
             raise TypeError(
                 f"{type(self).__name__}: expected hx as a tuple of two tensors (h_0, c_0), got {got}"
             )

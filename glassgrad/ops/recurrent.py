@@ -117,12 +117,14 @@ class RNNSeq(Function):
             else:
                 xp.maximum(a, 0, out=a)
             h[:b] = a
-        ctx.save_for_backward(pre, h_prev, w_hh)
+        # h0 only for its version: PyTorch's backward refuses a state changed in place since
+        # (the values used are h_prev's copies)
+        ctx.save_for_backward(pre, h_prev, w_hh, h0)
         return xp.concatenate([pre, h])  # (S, H) + (N, H) -> (S + N, H)
 
     @staticmethod
     def backward(ctx, g):
-        hs, h_prev, w_hh = ctx.saved
+        hs, h_prev, w_hh = ctx.saved[:3]
         attrs = ctx.attrs
         s = hs.shape[0]
         slope = 1 - hs * hs if attrs.get("nonlinearity", "tanh") == "tanh" else (hs > 0).astype(hs.dtype)
@@ -205,12 +207,12 @@ class LSTMSeq(Function):
             c = ct if b == n else xp.concatenate([ct, c[b:]])
         y[s:, :p] = h
         y[s:, p:] = c
-        ctx.save_for_backward(gates, tc, c_prev, h_prev, ms, w_hh, w_hr)
+        ctx.save_for_backward(gates, tc, c_prev, h_prev, ms, w_hh, w_hr, h0, c0)  # h0, c0: as rnn_seq's
         return y
 
     @staticmethod
     def backward(ctx, g):
-        gates, tc, c_prev, h_prev, ms, w_hh, w_hr = ctx.saved
+        gates, tc, c_prev, h_prev, ms, w_hh, w_hr = ctx.saved[:7]
         xp = array_module(g)
         s, hid = tc.shape
         n, p = g.shape[0] - s, h_prev.shape[1]
@@ -295,12 +297,12 @@ class GRUSeq(Function):
             ht *= a[:, hid : 2 * hid]
             ht += n
             h[:b] = ht
-        ctx.save_for_backward(acts, hn_all, h_prev, w_hh)
+        ctx.save_for_backward(acts, hn_all, h_prev, w_hh, h0)  # h0: as rnn_seq's
         return xp.concatenate([hs, h])  # (S, H) + (N, H) -> (S + N, H)
 
     @staticmethod
     def backward(ctx, g):
-        acts, hn_all, h_prev, w_hh = ctx.saved
+        acts, hn_all, h_prev, w_hh = ctx.saved[:4]
         xp = array_module(g)
         s, hid = hn_all.shape
         r, z, n = (acts[:, k * hid : (k + 1) * hid] for k in range(3))

@@ -191,8 +191,9 @@ class LSTMDense(Function):
         y[:s].reshape(steps, n, hid)[...] = (hs[::-1] if reverse else hs).transpose(0, 2, 1)
         y[s : s + n] = h[steps].T
         y[s + n :] = c[steps & 1].T
-        # c0 and the biases only for the recorded rule (create_graph; references, no copies)
-        ctx.save_for_backward(x, w_ih, w_hh, z, ks, c0, b_ih, b_hh)
+        # c0 and the biases only for the recorded rule (create_graph; references, no copies), h0
+        # only for its version: PyTorch's backward refuses a state changed in place since
+        ctx.save_for_backward(x, w_ih, w_hh, z, ks, c0, b_ih, b_hh, h0)
         return y
 
     @staticmethod

@@ -160,17 +160,17 @@ class PackedSequence(
 def _lengths(lengths: Any) -> np.ndarray:
     """``lengths`` (a list, an array or a tensor) as an int64 ``(N,)`` array.
 
-    An ``(N, 1)`` lengths column (a DataLoader's batch of ``[n]`` items, not squeezed) is refused
-    as PyTorch refuses it: flattened, it would pack silently where PyTorch's script stops. Its
-    error is a RuntimeError with ``enforce_sorted`` and an IndexError without (``index_select``
-    of the sort's 2-D order); ``IndexShapeError`` is both. A 0-d one fails on its count, later."""
+    PyTorch refuses any other rank (a nested list, a 2-D or 0-d tensor, an int): flattened, an
+    ``(N, 1)`` lengths column (a DataLoader's batch of ``[n]`` items, not squeezed) would pack
+    silently where PyTorch's script stops. Its error is a RuntimeError with ``enforce_sorted`` and
+    an IndexError without (``index_select`` of the sort's 2-D order); ``IndexShapeError`` is both."""
     arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths, dtype=np.int64)
-    if arr.ndim > 1:
+    if arr.ndim != 1:
         raise IndexShapeError(
             f"pack_padded_sequence: 'lengths' argument should be a 1D CPU int64 tensor, but got "
             f"{arr.ndim}D lengths of shape {arr.shape}"
         )
-    return arr.reshape(-1)  # () -> (1,)
+    return arr
 
 
 def pad_sequence(

@@ -14,13 +14,18 @@ from glassgrad.memory_overlap import refuse_indexed_overlap
 from glassgrad.ops import composite
 from glassgrad.ops import stale_views as _stale
 from glassgrad.ops import zero_slope as _zs
+from glassgrad.ops.blas_number_first import blas_legacy
 from glassgrad.tensor import Tensor
 
 __all__ = ["inplace", "inplace_of", "compared_inplace", "untracked_inplace", "view_inplace"]
 
 
-def inplace(name: str, fn: Any, legacy: int = 0) -> Any:
+def inplace(name: str, fn: Any, legacy: int = 0, blas: bool = False) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        # PyTorch's deprecated x.addmm_(beta, [alpha,] a, b): its warning names addmm_
+        if blas and len(args) > 2:
+            b, a = kwargs.pop("beta", 1), kwargs.pop("alpha", 1)
+            _, args, kwargs["beta"], kwargs["alpha"] = blas_legacy(name, self, args, b, a)
         # operands given by keyword (W-MSE's g.baddbmm_(batch1=a, batch2=b), x.lerp_(end=y, weight=w))
         # go to _update with the positional ones: it records the op when only they require grad
         # and checks their overlap with self

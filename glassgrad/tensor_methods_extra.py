@@ -227,8 +227,8 @@ def _storage_offset(self: Tensor) -> int:
 METHODS: dict[str, Any] = {
     "data_ptr": _data_ptr, "storage_offset": _storage_offset,
     "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr, "nonzero_static": nonzero_static,
-    "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha)),
-    "baddbmm_": _inplace("baddbmm_", lambda self, batch1, batch2, *, beta=1, alpha=1: _gg().baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)),
+    "addmv_": _inplace("addmv_", lambda self, mat, vec, *, beta=1, alpha=1: _gg().addmv(self, mat, vec, beta=beta, alpha=alpha), blas=True),
+    "baddbmm_": _inplace("baddbmm_", lambda self, batch1, batch2, *, beta=1, alpha=1: _gg().baddbmm(self, batch1, batch2, beta=beta, alpha=alpha), blas=True),
     "conj_physical_": _inplace("conj_physical_", lambda self: _gg().conj_physical(self)),
     "fill_diagonal_": _fill_diagonal_,
     "apply_": _apply_, "map_": _map_, "map2_": _map2_,

@@ -1,4 +1,4 @@
-# ruff: noqa: A002 - PyTorch's parameter names (input, sorted) are the API
+# ruff: noqa: A001, A002 - PyTorch's parameter names (input, sorted) are the API
 """PyTorch's tensor functions that are compositions of the primitives (no backward rule of their
 own): matrix-product spellings (mm, bmm, mv, dot, addmm, baddbmm, addmv), lerp/addcmul/addcdiv,
 diag/trace, repeat_interleave, the log/exp variants, comparisons that return Python values; and
@@ -9,7 +9,6 @@ primitives, so gradients come for free.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,6 @@ from glassgrad.ops.unary_more import nan_to_num  # (its home since complex parts
 from glassgrad.ops.unique import unique  # (its own file: re-exported)
 from glassgrad.ops.unique_consecutive import unique_consecutive  # (its own file: re-exported)
 from glassgrad.tensor import Tensor
-from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "with_out", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "lerp", "addcmul", "addcdiv", "number_first",
@@ -82,9 +80,11 @@ def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def addmm(
-    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+    input: Tensor, mat1: Tensor, mat2: Tensor, *legacy: Any, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
-    """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)``."""
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to ``(n, m)`` (``legacy``: ops/blas_number_first.py)."""
+    if legacy:
+        input, (mat1, mat2), beta, alpha = blas_legacy("addmm", input, (mat1, mat2, *legacy), beta, alpha)
     beta, alpha = blas_factors("addmm", input, (mat1, mat2), beta, alpha)
     if _halves(input, mat1, mat2):  # float16: alpha = 0 still multiplies, as PyTorch's CPU kernel
         i, a, b = _wide(input, mat1, mat2)
@@ -96,9 +96,19 @@ def addmm(
 
 
 def baddbmm(
-    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+    input: Tensor,
+    batch1: Tensor,
+    batch2: Tensor,
+    *legacy: Any,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Any = None,
 ) -> Tensor:
-    """beta * input + alpha * (batch1 @ batch2), batched."""
+    """beta * input + alpha * (batch1 @ batch2), batched (``legacy`` as addmm's)."""
+    if legacy:
+        input, (batch1, batch2), beta, alpha = blas_legacy(
+            "baddbmm", input, (batch1, batch2, *legacy), beta, alpha
+        )
     beta, alpha = blas_factors("baddbmm", input, (batch1, batch2), beta, alpha)
     if _halves(input, batch1, batch2):
         return with_out(baddbmm(*_wide(input, batch1, batch2), beta=beta, alpha=alpha).half(), out, "baddbmm")
@@ -108,9 +118,11 @@ def baddbmm(
 
 
 def addmv(
-    input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+    input: Tensor, mat: Tensor, vec: Tensor, *legacy: Any, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
-    """beta * input + alpha * (mat @ vec)."""
+    """beta * input + alpha * (mat @ vec) (``legacy`` as addmm's)."""
+    if legacy:
+        input, (mat, vec), beta, alpha = blas_legacy("addmv", input, (mat, vec, *legacy), beta, alpha)
     beta, alpha = blas_factors("addmv", input, (mat, vec), beta, alpha)
     if _halves(input, mat, vec):
         i, m, v = _wide(input, mat, vec)
@@ -217,14 +229,9 @@ def number_first(op: str, args: tuple, n: int, number: Any, name: str) -> tuple[
             f"Tensor ...), got a tensor of shape {args[0].shape}"
         )
     number = _number(op, args[0], name)
-    if _number_first_warned[0]:
-        return args[1:], number
-    _number_first_warned[0] = True
-    warnings.warn(
+    _warn_once(
         f"This overload of {op} is deprecated:\n\t{op}(Number {name}, Tensor ...)\nConsider using "
-        f"{op}(Tensor ..., *, Number {name}) instead",
-        UserWarning,
-        stacklevel=user_stacklevel(),
+        f"{op}(Tensor ..., *, Number {name}) instead"
     )
     return args[1:], number
 
@@ -382,3 +389,8 @@ def is_floating_point(input: Tensor) -> bool:
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
     return input.clone(memory_format=memory_format)
+
+
+# the deprecated number-first forms of the addmm family (they read this module's warned flag and
+# _number at call time): imported last, as that module imports this one
+from glassgrad.ops.blas_number_first import _warn_once, blas_legacy  # noqa: E402

@@ -1,4 +1,4 @@
-# ruff: noqa: A002 - PyTorch's parameter names (input) are the API
+# ruff: noqa: A001, A002 - PyTorch's parameter names (input) are the API
 """More of PyTorch's products: ``tensordot``, ``kron``, ``inner``, ``vdot``, ``addbmm``, ``addr``
 (compositions of einsum, matmul and broadcasting products), ``dist`` (a norm of the difference)
 and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward), with ``pdist``
@@ -22,6 +22,7 @@ from glassgrad.operand_errors import number_arg
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
 from glassgrad.ops.alpha_checks import addr_scale
+from glassgrad.ops.blas_number_first import blas_legacy
 from glassgrad.ops.complex import conj
 from glassgrad.ops.composite import _dims, _scaled, _term, blas_factors, with_out
 from glassgrad.ops.indexing import normalize_dim
@@ -134,13 +135,24 @@ def vdot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 
 
 def addbmm(
-    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+    input: Tensor,
+    batch1: Tensor,
+    batch2: Tensor,
+    *legacy: Any,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Any = None,
 ) -> Tensor:
-    """beta * input + alpha * sum_b (batch1[b] @ batch2[b]).
+    """beta * input + alpha * sum_b (batch1[b] @ batch2[b]) (``legacy``: PyTorch's deprecated
+    ``addbmm(beta, input, [alpha,] batch1, batch2)``, ops/blas_number_first.py).
 
     Shape:
         batch1 ``(b, n, k)``, batch2 ``(b, k, m)``, input broadcastable to ``(n, m)`` -> ``(n, m)``.
     """
+    if legacy:
+        input, (batch1, batch2), beta, alpha = blas_legacy(
+            "addbmm", input, (batch1, batch2, *legacy), beta, alpha
+        )
     _dims("addbmm", batch1, 3, "batch1")
     _dims("addbmm", batch2, 3, "batch2")
     if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
@@ -158,13 +170,15 @@ def addbmm(
 
 
 def addr(
-    input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+    input: Tensor, vec1: Tensor, vec2: Tensor, *legacy: Any, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
-    """beta * input + alpha * outer(vec1, vec2).
+    """beta * input + alpha * outer(vec1, vec2) (``legacy`` as addbmm's).
 
     Shape:
         vec1 ``(n,)``, vec2 ``(m,)``, input broadcastable to ``(n, m)`` -> ``(n, m)``.
     """
+    if legacy:
+        input, (vec1, vec2), beta, alpha = blas_legacy("addr", input, (vec1, vec2, *legacy), beta, alpha)
     _dims("addr", vec1, 1, "vec1")
     _dims("addr", vec2, 1, "vec2")
     n, m = vec1.shape[0], vec2.shape[0]

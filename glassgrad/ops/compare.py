@@ -21,7 +21,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
-from glassgrad.errors import DTypeError, IntegerDivisionError, ShapeError, size_mismatch
+from glassgrad.errors import DTypeError, IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
 from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
@@ -248,7 +248,7 @@ def sign(a: Tensor) -> Tensor:
 
 def _not_bool(name: str, a: Tensor) -> None:
     if a._data.dtype == np.bool_:  # as PyTorch ("not implemented for 'Bool'"); NumPy's round gave float16
-        raise DTypeError(f"{name}: expected a numeric tensor, got bool")
+        raise KernelDTypeError(f"{name}: expected a numeric tensor, got bool")
 
 
 def floor(a: Tensor) -> Tensor:

@@ -244,6 +244,8 @@ def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be None or an int, got {dim!r}")
     refuse_unordered(op, x)  # (NumPy would order complex numbers lexicographically)
+    if x._data.dtype == np.bool_:  # PyTorch: "argmax(): does not support bool input"
+        raise DTypeError(f"{op}: expected a numeric tensor, got bool; x.int() converts one")
     axis = normalize_dims(op, x._data.ndim, dim)
     _nonempty(op, x, axis)
     xp, find = array_module(x._data), getattr(array_module(x._data), op)

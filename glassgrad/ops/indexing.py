@@ -21,7 +21,7 @@ from glassgrad.autograd.function import Primitive, named
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, c_layout, dense
 from glassgrad.dtypes import scalar_into
-from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, IndexShapeError, ShapeError
 from glassgrad.meta_array import same_device, seen
 from glassgrad.operand_errors import int_arg
 from glassgrad.ops import index_keys
@@ -221,7 +221,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002 -
     """
     idx = _int_array(index, "index_select")
     if idx.ndim > 1:
-        raise ShapeError(f"index_select: expected a 0-d or 1-D index, got shape {idx.shape}")
+        raise IndexShapeError(f"index_select: expected a 0-d or 1-D index, got shape {idx.shape}")
     idx = idx.reshape(-1)  # () or (k,) -> (k,)
     d = normalize_dim(dim, input.ndim, "index_select", input.shape)
     if input.ndim == 0:

@@ -20,7 +20,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, quietly
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, KernelDTypeError, ShapeError
 from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.cascade_sum import sum_over
@@ -168,8 +168,8 @@ def _with_dtype(x: Tensor, dtype: Any) -> Tensor:
 
 
 def _not_bool(op: str, x: Tensor) -> None:
-    if x._data.dtype == np.bool_:
-        raise DTypeError(f"{op}: expected a numeric dtype, got bool")
+    if x._data.dtype == np.bool_:  # PyTorch: NotImplementedError, "median_cpu" not implemented for 'Bool'
+        raise KernelDTypeError(f"{op}: expected a numeric dtype, got bool")
 
 
 def _at_index(op: str, cls: Any, result: Any, x: Tensor, a: int, pos: Any, order: Any, keepdim: bool) -> Any:

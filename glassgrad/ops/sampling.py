@@ -103,9 +103,15 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     idx = _int_array(indices, "one_hot", ("int64",))
     num_classes = int_arg("one_hot", "num_classes", num_classes)
     xp = array_module(idx)
-    if num_classes < 0:
-        if idx.size == 0:
-            raise ShapeError("one_hot: cannot infer num_classes from an empty index; pass num_classes")
+    # PyTorch: only -1 means "infer"; an empty index needs a positive count, and any other
+    # negative count fails its range check (it used to be inferred here, silently)
+    if idx.size == 0 and num_classes <= 0:
+        raise ShapeError(
+            f"one_hot: cannot infer num_classes from an empty index; pass num_classes > 0, got {num_classes}"
+        )
+    if num_classes < -1:
+        raise ArgumentError(f"one_hot: expected num_classes -1 (inferred) or >= 0, got {num_classes}")
+    if num_classes == -1:
         num_classes = int(idx.max()) + 1
     _check_range(idx, num_classes, "one_hot", -1, idx.shape)
     return Tensor((idx[..., None] == xp.arange(num_classes)).astype(np.int64), _wrap=True)

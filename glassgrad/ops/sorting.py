@@ -9,7 +9,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.iterator_layout import preserved_result
 from glassgrad.ops.indexing import Gather, normalize_dim
 from glassgrad.return_types import return_type
@@ -91,6 +91,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         as PyTorch) -> 0-d values and indices.
     """
     refuse_unordered("topk", x)
+    if x._data.dtype == np.bool_:  # PyTorch: "topk does not support bool dtypes on CPU" (sort takes bool)
+        raise DTypeError("topk: expected a numeric dtype, got bool; x.int() or x.float() converts one")
     d = normalize_dim(dim, x.ndim, "topk", x.shape)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:

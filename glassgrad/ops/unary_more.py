@@ -23,7 +23,7 @@ import numpy as np
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, KernelDTypeError
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import compare, elementwise
 from glassgrad.ops.elementwise import floating
@@ -246,8 +246,8 @@ class I0(_InFloat64):
 
 # ------------------------------------------------------------------ tensor-level functions
 def _floating_input(name: str, a: Tensor) -> Tensor:
-    if a._data.dtype.kind != "f":
-        raise DTypeError(f"{name}: expected a floating point tensor, got {a.dtype}")
+    if a._data.dtype.kind != "f":  # PyTorch: NotImplementedError, "frac_cpu" not implemented for 'Long'
+        raise KernelDTypeError(f"{name}: expected a floating point tensor, got {a.dtype}")
     return a
 
 
@@ -318,7 +318,7 @@ def trunc(input: Tensor) -> Tensor:  # noqa: A002
     x = input._data
     refuse_unordered("trunc", x)  # (it would be returned as it is: PyTorch refuses)
     if x.dtype.kind == "b":
-        raise DTypeError("trunc: expected a numeric tensor, got bool")
+        raise KernelDTypeError("trunc: expected a numeric tensor, got bool")  # PyTorch: "not implemented"
     if (node := recorded_step(input, "trunc")) is not None:
         return node
     return Tensor(array_module(x).trunc(x) if x.dtype.kind == "f" else x.copy(), _wrap=True)

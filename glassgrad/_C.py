@@ -151,7 +151,7 @@ def __getattr__(name: str) -> Any:
         f"module 'glassgrad._C' has no attribute {name!r}: glassgrad has no compiled extension, "
         "only _log_api_usage_once, _get_tracing_state, _is_tracing, the jit profiling and autocast "
         "switches, __torch_function__'s switches, _dispatch_find_schema_or_throw, _TensorMeta, _nn._parse_to, "
-        "_distributed_c10d, Value and the error classes "
+        "_distributed_c10d, Graph, Value, Tag and the error classes "
         "(_LinAlgError, OutOfMemoryError, _DistError, _DistStoreError, _DistNetworkError)"
     )
 
@@ -166,7 +166,7 @@ from glassgrad.errors import LinAlgError as _LinAlgError  # noqa: E402, F401
 from glassgrad.errors import OutOfMemoryError  # noqa: E402, F401
 
 # torch.library's low-level API: an Autograd kernel's Function.forward calls the op again inside this
-from glassgrad.library_ops import _AutoDispatchBelowAutograd  # noqa: E402, F401
+from glassgrad.library_ops import Tag, _AutoDispatchBelowAutograd  # noqa: E402, F401
 
 # the metaclass of Tensor, as torch._C._TensorMeta (Lightning's lazy loader subclasses it)
 from glassgrad.tensor import Tensor as _Tensor  # noqa: E402
@@ -190,3 +190,12 @@ class Value:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Value:
         raise TypeError("torch._C.Value: No constructor defined!")
+
+
+class Graph:
+    """``torch._C.Graph`` (``torch.Graph``), a TorchScript graph: glassgrad builds none, so one made
+    here stays empty (``repr`` as PyTorch's empty graph). Model code names it in the annotations of
+    its ONNX symbolic functions (physicsnemo's ``fft.py``: ``def _contrib_rfft(g: torch.Graph, ...)``)."""
+
+    def __repr__(self) -> str:
+        return "graph():\n  return ()\n"

@@ -259,12 +259,14 @@ __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 # torch.jit (eager: script/trace return their argument), profiler, func, special, fft, fx, hub, testing,
 # compiler (eager as glassgrad.compile), attributes after `import glassgrad` as PyTorch's; OutOfMemoryError
 from glassgrad import compiler, fft, func, fx, hub, jit, onnx, profiler, special, testing  # noqa: E402, F401
+from glassgrad._C import Graph, Value  # noqa: E402 - TorchScript's graph classes, for annotations (_C.py)
 from glassgrad.dtypes import DType as dtype  # noqa: E402, N813 - torch.dtype, the dtypes' class
 from glassgrad.errors import OutOfMemoryError  # noqa: E402
 from glassgrad.func import vmap  # noqa: E402 - torch.vmap: a loop over the batch (func/vmap.py)
 from glassgrad.jit_annotations import DeviceObjType, TensorType  # noqa: E402 - TorchScript's types, for annotations
+from glassgrad.library_ops import Tag  # noqa: E402 - torch.Tag: operator tags (library custom_op/define)
 
-__all__ += ["OutOfMemoryError", "TensorType", "DeviceObjType", "compiler", "dtype", "fft", "func", "jit", "profiler", "special", "testing", "vmap"]  # fmt: skip
+__all__ += ["OutOfMemoryError", "Graph", "Tag", "Value", "TensorType", "DeviceObjType", "compiler", "dtype", "fft", "func", "jit", "profiler", "special", "testing", "vmap"]  # fmt: skip
 torch, math = __import__("sys").modules[__name__], __import__("math")  # PyTorch's torch.torch, torch.math
 
 # out= on the other top-level functions (out_keyword.py), then axis=/keepdims=, input=/other= (numpy_names.py)

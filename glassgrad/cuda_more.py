@@ -1,7 +1,9 @@
 """More of ``torch.cuda`` as PyTorch's CPU build has it (re-exported by ``glassgrad.cuda``).
 
 * Memory queries answer as there: ``memory_allocated()`` and friends are ``0`` and
-  ``memory_stats()`` is an empty ``OrderedDict`` (logging code that prints them runs).
+  ``memory_stats()`` is an empty ``OrderedDict`` (logging code that prints them runs); the old
+  ``memory_cached`` names warn ``FutureWarning`` as there. ``memory_summary()`` raises PyTorch's
+  ``KeyError`` (its table reads counters an unused allocator never wrote).
 * ``get_arch_list()`` is ``[]``, ``get_gencode_flags()`` ``""``, ``get_rng_state_all()`` ``[]``
   (the states of no devices); ``set_rng_state``/``set_rng_state_all`` do nothing (PyTorch queues
   them for a CUDA initialisation that never comes), so checkpoint code that saves and restores
@@ -25,14 +27,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_stats",
     "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_accumulated_memory_stats",
-    "get_arch_list", "device", "device_of", "stream", "get_device_name", "get_device_properties",
-    "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
+    "memory_summary", "memory_stats_as_nested_dict", "memory_cached", "max_memory_cached",
+    "reset_max_memory_cached", "get_arch_list", "device", "device_of", "stream", "get_device_name",
+    "get_device_properties", "get_device_capability", "current_stream", "default_stream", "init", "initial_seed", "get_rng_state",
     "mem_get_info", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "get_gencode_flags",
 ]  # fmt: skip
 
@@ -79,6 +83,42 @@ def reset_max_memory_allocated(device: Any = None) -> None:
 
 def reset_accumulated_memory_stats(device: Any = None) -> None:
     """Resets the (empty) allocator statistics: nothing to do."""
+
+
+def memory_stats_as_nested_dict(device: Any = None) -> dict:
+    """The allocator's statistics as nested dicts: none."""
+    return {}
+
+
+def memory_summary(device: Any = None, abbreviated: bool = False) -> str:
+    """PyTorch's CPU build fails here (the summary reads ``allocated_bytes.all.current`` from the
+    empty statistics): the same ``KeyError``, so ``except KeyError`` guards behave alike."""
+    raise KeyError("allocated_bytes.all.current")
+
+
+def memory_cached(device: Any = None) -> int:
+    """The old name of ``memory_reserved``."""
+    warnings.warn(
+        "`cuda.memory_cached` has been renamed to `cuda.memory_reserved`", FutureWarning, stacklevel=2
+    )
+    return memory_reserved(device)
+
+
+def max_memory_cached(device: Any = None) -> int:
+    """The old name of ``max_memory_reserved``."""
+    warnings.warn(
+        "`cuda.max_memory_cached` has been renamed to `cuda.max_memory_reserved`", FutureWarning, stacklevel=2
+    )
+    return max_memory_reserved(device)
+
+
+def reset_max_memory_cached(device: Any = None) -> None:
+    """The old name of ``reset_peak_memory_stats``: nothing to reset."""
+    warnings.warn(
+        "cuda.reset_max_memory_cached now calls cuda.reset_peak_memory_stats, which resets /all/ peak memory stats.",
+        FutureWarning,
+        stacklevel=2,
+    )
 
 
 def get_arch_list() -> list[str]:

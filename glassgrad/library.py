@@ -5,7 +5,7 @@ A library wraps a function as an operator named ``"namespace::name"`` and regist
 backends (``@torch.library.custom_op("_diffusers_flash_attn_3::_flash_attn_forward", ...,
 device_types="cuda")``, port round 39). As in PyTorch:
 
-* ``custom_op(name, fn, *, mutates_args, device_types=None, schema=None)`` gives a
+* ``custom_op(name, fn, *, mutates_args, device_types=None, schema=None, tags=None)`` gives a
   ``CustomOpDef``: calling it runs ``fn`` (or the kernel given to ``register_kernel`` for the
   CPU); an op made for other devices only (``device_types="cuda"``) raises
   ``NotImplementedError`` on the CPU. ``glassgrad.ops.<namespace>.<name>`` is the same op.
@@ -33,7 +33,7 @@ from glassgrad import _ops
 from glassgrad.autograd.custom import Function
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.library_define import Library, define, impl, impl_abstract
-from glassgrad.library_ops import OpOverload, OpOverloadPacket, _target, fallthrough_kernel
+from glassgrad.library_ops import OpOverload, OpOverloadPacket, Tag, _tag_list, _target, fallthrough_kernel
 from glassgrad.library_schema import infer_schema
 
 __all__ = [
@@ -60,8 +60,10 @@ def _device_set(device_types: Any) -> frozenset | None:
 class CustomOpDef:
     """An operator made by :func:`custom_op`: call it as the function it wraps."""
 
-    def __init__(self, namespace: str, name: str, fn: Callable, device_types: Any) -> None:
+    def __init__(self, namespace: str, name: str, fn: Callable, device_types: Any, tags: list) -> None:
         self._namespace, self._name = namespace, name
+        # as PyTorch's: every custom op declares itself pt2-compliant ahead of the tags it was given
+        self.tags = [Tag.pt2_compliant_tag, *tags]
         self._init_fn, self._devices = fn, _device_set(device_types)
         self._kernels: dict[str, Callable] = {}
         self._fake_fn: Callable | None = None
@@ -158,14 +160,16 @@ def custom_op(
     mutates_args: Iterable[str] | str,
     device_types: Any = None,
     schema: str | None = None,
+    tags: Any = None,
 ) -> Any:
-    """Wrap ``fn`` as the operator ``name`` (``"namespace::op_name"``); a decorator without ``fn``."""
+    """Wrap ``fn`` as the operator ``name`` (``"namespace::op_name"``); a decorator without ``fn``.
+    ``tags`` (a ``Tag`` or a sequence of them) are listed in the op's ``tags``."""
     ns, op = _split(name)
 
     def wrap(f: Callable) -> CustomOpDef:
         if schema is None:  # as PyTorch: the annotations must give a schema (ValueError otherwise)
             infer_schema(f, mutates_args=mutates_args)
-        result = CustomOpDef(ns, op, f, device_types)
+        result = CustomOpDef(ns, op, f, device_types, [] if tags is None else _tag_list(tags, "define"))
         _ops.CUSTOM_OPS[f"{ns}::{op}"] = result
         return result
 

@@ -13,7 +13,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from glassgrad.library_ops import _TYPES, _packet, _target, fallthrough_kernel
+from glassgrad.library_ops import _TYPES, _packet, _tag_list, _target, fallthrough_kernel
 from glassgrad.library_schema import parse_schema
 
 __all__ = ["Library", "define", "impl", "impl_abstract"]
@@ -64,6 +64,7 @@ class Library:
             raise RuntimeError(
                 f'def("{schema}"): Cannot define an operator inside of a TORCH_LIBRARY_IMPL block (kind "IMPL")'
             )
+        tag_list = _tag_list(tags, "define")
         name, overload, signature, text = parse_schema(schema, self.ns)
         target = _packet(f"{self.ns}::{name}")._overload(overload)
         if target._schema is not None:
@@ -71,6 +72,7 @@ class Library:
                 f"Tried to register an operator ({text}) with the same name and overload name multiple times"
             )
         target._schema, target._signature = text, signature
+        target.tags = tag_list
         self._registrations.append((target, "def", None))
         return name if not overload else f"{name}.{overload}"
 

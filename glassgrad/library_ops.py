@@ -36,6 +36,7 @@ tensor([3., 6.])
 from __future__ import annotations
 
 import contextvars
+import enum
 import inspect
 import re
 import warnings
@@ -45,7 +46,7 @@ from glassgrad import _ops
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import ArgumentError
 
-__all__ = ["OpOverload", "OpOverloadPacket", "fallthrough_kernel"]
+__all__ = ["OpOverload", "OpOverloadPacket", "Tag", "fallthrough_kernel"]
 
 _BELOW_AUTOGRAD: contextvars.ContextVar = contextvars.ContextVar("glassgrad_below_autograd", default=False)
 _AUTOGRAD_KEYS = ("Autograd", "AutogradCPU")
@@ -63,6 +64,50 @@ class _AutoDispatchBelowAutograd:
 
     def __exit__(self, *exc: Any) -> None:
         _BELOW_AUTOGRAD.reset(self._token)
+
+
+class Tag(enum.Enum):
+    """``torch.Tag``: the properties an operator declares (``tags=`` of ``Library.define`` and
+    ``custom_op``), PyTorch's members and values. glassgrad lists them in the operator's ``tags`` and
+    acts on none: it has no compiler and no CUDA graphs (physicsnemo declares its Warp ops
+    ``tags=(torch.Tag.cudagraph_unsafe,)`` at import)."""
+
+    core = 0
+    cudagraph_unsafe = 1
+    data_dependent_output = 2
+    dynamic_output_shape = 3
+    flexible_layout = 4
+    generated = 5
+    inplace = 6
+    inplace_view = 7
+    maybe_aliasing_or_mutating = 8
+    needs_contiguous_strides = 9
+    needs_exact_strides = 10
+    needs_fixed_stride_order = 11
+    nondeterministic_bitwise = 12
+    nondeterministic_seeded = 13
+    out = 14
+    out_variant = 15
+    pointwise = 16
+    pt2_compliant_tag = 17
+    reduction = 18
+    view_copy = 19
+
+
+def _tag_list(tags: Any, caller: str) -> list:
+    """``tags=`` as PyTorch takes it, one ``Tag`` or a sequence of them, as a list; TypeError otherwise."""
+    if isinstance(tags, Tag):
+        return [tags]
+    try:
+        found = list(tags)
+    except TypeError:
+        raise TypeError(f"argument of type '{type(tags).__name__}' is not iterable") from None
+    for t in found:
+        if not isinstance(t, Tag):
+            raise TypeError(
+                f"{caller}(): tags must be a sequence of torch.Tag, got {t!r} ({type(t).__name__})"
+            )
+    return found
 
 
 def fallthrough_kernel(*args: Any, **kwargs: Any) -> Any:
@@ -91,6 +136,7 @@ class OpOverload:
         self._backward: Callable | None = None
         self._setup_context: Callable | None = None
         self._warned = False
+        self.tags: list = []
 
     def name(self) -> str:
         return self._qualname if self._overloadname == "default" else f"{self._qualname}.{self._overloadname}"

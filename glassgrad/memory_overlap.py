@@ -21,6 +21,8 @@ import contextlib
 import warnings
 from typing import Any
 
+import numpy as np
+
 from glassgrad.errors import ShapeError
 from glassgrad.user_frames import user_stacklevel
 
@@ -173,6 +175,14 @@ def overlaps(size: tuple, stride: tuple) -> bool:
     return False
 
 
+class _Interface:
+    """What ``np.asarray`` builds an array from: an ``__array_interface__`` and the object kept alive."""
+
+    def __init__(self, interface: dict, base: Any) -> None:
+        self.__array_interface__ = interface
+        self.base = base
+
+
 def writable_alias(a: Any) -> Any:
     """A writable view of the read-only array ``a`` when its memory may be written (``a`` is a view
     of ``expand``'s and the like, not of a read-only NumPy array), else None."""
@@ -182,8 +192,28 @@ def writable_alias(a: Any) -> Any:
     try:  # NumPy allows it only when the array owning the memory is writable
         alias.flags.writeable = True
     except ValueError:
-        return None
+        return _rebuilt_alias(a) if a.__class__ is np.ndarray else None
     return alias
+
+
+def _rebuilt_alias(a: Any) -> Any:
+    """``writable_alias`` of a view made by NumPy's stride tricks (unfold's overlapping windows,
+    the diagonal of a read-only view): its chain of bases passes a ``DummyArray``, which NumPy
+    cannot reopen, so the alias is built anew over the same addresses when the array owning the
+    memory is writable (NumPy's own rule for reopening a view), else None."""
+    owner = a
+    while owner.base is not None:
+        base = owner.base
+        if base.__class__ is not a.__class__:  # stride_tricks' DummyArray: the array it wraps
+            base = getattr(base, "base", None)
+            if base is None or base.__class__ is not a.__class__:
+                return None
+        owner = base
+    if not owner.flags.writeable:
+        return None
+    interface = dict(a.__array_interface__)
+    interface["data"] = (interface["data"][0], False)
+    return np.asarray(_Interface(interface, owner))
 
 
 def reopen(a: Any) -> None:

@@ -251,8 +251,15 @@ class Tensor:
             )
         if not requires_grad and self._node is not None:
             raise GraphError("requires_grad_: cannot turn off requires_grad of a non-leaf; use .detach()")
-        if not requires_grad and self._base is not None and self.requires_grad and no_grad_view_leaf(self):
-            return self  # a view made in no_grad mode or before its base's requires_grad_(): reads the base's flag
+        if self._base is not None and self._node is None:
+            # a view made in no_grad mode (or before its base's requires_grad_()) reads the base's
+            # flag and gets no .grad; its own requires_grad_() makes it a leaf whose .grad is
+            # filled, as PyTorch's flag of the view's own (``_own_grad``, engine_checks.py)
+            self.__dict__.pop("_own_grad", None)
+            if self.requires_grad and no_grad_view_leaf(self):
+                if requires_grad:
+                    self._own_grad = True
+                return self
         self.requires_grad = bool(requires_grad)
         if self._views:  # views made before this call read the base's flag, as PyTorch's
             _follow_base(self)

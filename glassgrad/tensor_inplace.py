@@ -187,8 +187,16 @@ class _InPlace:
         if isinstance(value, Tensor):  # (the recorded paths above check it in _update)
             refuse_partial_overlap(op, self._data, value._data)
         target = self._data
-        if op in _ONE_VALUE and not target.flags.writeable and not isinstance(value, Tensor):
-            # expand's view: each place gets the one number, so PyTorch writes the shared memory
+        if (
+            op in _ONE_VALUE
+            and not target.flags.writeable
+            and not (
+                isinstance(value, Tensor)
+                and any(s == 0 < n - 1 for s, n in zip(target.strides, target.shape))
+            )
+        ):
+            # expand's or unfold's view: each place gets the one number, so PyTorch writes the
+            # shared memory; a 0-dim tensor value is refused over a zero stride, as PyTorch's check
             alias = writable_alias(target)
             target = target if alias is None else alias
         self._check_inplace(op, target)

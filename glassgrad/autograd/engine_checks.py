@@ -76,10 +76,16 @@ def no_grad_view_leaf(t: Any) -> bool:
     such view reads ``requires_grad=True`` (as here: dust3r counts ``not p.requires_grad`` over the
     rows of a Parameter inside no_grad), and a backward through it fills neither the view's
     ``.grad`` nor the base's, while the other leaves get theirs: a target cut from a parameter
-    under no_grad acts as a constant. The engine drops its gradient the same way."""
+    under no_grad acts as a constant. The engine drops its gradient the same way. The view's own
+    ``requires_grad_()`` (``_own_grad``) makes it a leaf of its own, whose ``.grad`` is filled."""
     from glassgrad.autograd.early_views import Early  # (a cycle at load: via function.py)
     from glassgrad.autograd.view_rebase import Marked, live_base
 
     base = live_base(t)
     ref = None if base is None or base._views is None else base._views.get(id(t))
-    return (ref.__class__ is Marked or ref.__class__ is Early) and ref() is t and base.requires_grad
+    return (
+        (ref.__class__ is Marked or ref.__class__ is Early)
+        and ref() is t
+        and base.requires_grad
+        and "_own_grad" not in t.__dict__
+    )

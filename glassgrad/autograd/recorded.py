@@ -84,6 +84,7 @@ def _load() -> None:
             recorded_rules_recurrent,
             recorded_rules_sparse,
             recorded_rules_special,
+            recorded_rules_views,
         )
 
         _loaded[0] = True

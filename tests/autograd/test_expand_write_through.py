@@ -52,7 +52,10 @@ def test_writes_into_an_expand_match_torch(torch, name):
     assert _outcome(gg, name) == _outcome(torch, name)
 
 
-def test_fill_through_an_expand_of_a_read_only_array_is_refused():
+def test_fill_through_an_expand_of_a_read_only_array_is_refused(monkeypatch):
+    import glassgrad.factories
+
+    monkeypatch.setattr(glassgrad.factories, "_read_only_warned", [False])  # once a process: not yet
     a = np.zeros(3)
     a.flags.writeable = False
     with pytest.warns(UserWarning, match="not writable"):

@@ -115,7 +115,9 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         over = tensor_over_storage("Tensor", np.dtype(dt), data)
         owner._vc = over._vc
         return over._data
-    if data is None or isinstance(data, float | complex | bool | np.generic):
+    if isinstance(data, str | bytes | bytearray):  # PyTorch's TypeError; NumPy read bytes as numbers
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if data is None or isinstance(data, float | complex | bool | np.generic | dict | set | frozenset):
         # one number is no size and no data: Tensor(3.0) was tensor(3.), Tensor(None) tensor(nan)
         raise TypeError(
             f"new(): data must be a sequence (got {type(data).__name__}); glassgrad.tensor(x) makes a 0-d tensor"

@@ -92,7 +92,7 @@ _MATH_METHODS = {
 
 _SAME_SHAPE_INPLACE = (
     "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "erf",
-    "expm1", "log1p", "log2", "log10", "exp2", "reciprocal", "rsqrt", "sign", "negative", "absolute",
+    "expm1", "log1p", "log2", "log10", "exp2", "reciprocal", "rsqrt", "sign", "negative",
     "atan2", "arctan2", "logit", "nan_to_num", "tril", "triu", "cumsum", "remainder", "floor_divide",
     "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal",
 )  # fmt: skip
@@ -103,7 +103,8 @@ _COMPARED_INPLACE = {  # (after _SAME_SHAPE_INPLACE in METHODS: these forms win)
 
 METHODS: dict[str, Any] = {
     **_MATH_METHODS,  # first, so that an entry below of the same name wins
-    "abs_": _inplace("abs_", unary.abs),
+    "abs_": _inplace("abs_", unary.abs_inplace),
+    "absolute_": _inplace("absolute_", unary.abs_inplace),
     "exp_": _inplace("exp_", unary.exp),
     "log_": _inplace("log_", unary.log),
     "sqrt_": _inplace("sqrt_", unary.sqrt),

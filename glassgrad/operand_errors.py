@@ -45,6 +45,7 @@ __all__ = [
     "flag",
     "install",
     "int_arg",
+    "int_tuple_arg",
     "number_arg",
     "is_operand",
     "not_tensor",
@@ -189,6 +190,22 @@ def int_arg(op: str, name: str, v: Any) -> int:
     if n is None:
         raise TypeError(f"{op}(): argument {name!r} must be int, not {type(v).__name__} {v!r:.40}")
     return n
+
+
+def int_tuple_arg(op: str, name: str, v: Any) -> tuple[int, ...]:
+    """A ``tuple of ints`` argument (``layer_norm``'s normalized_shape) as PyTorch's parser takes it:
+    a tuple, list or Size of integers, else its TypeError. A lone int is refused there ("must be
+    tuple of ints, not int"), though the modules (``nn.LayerNorm(3)``) take one."""
+    if not isinstance(v, (tuple, list)):
+        raise TypeError(f"{op}(): argument {name!r} must be tuple of ints, not {type(v).__name__}")
+    out = tuple(size_int(n) for n in v)
+    if None in out:
+        i = out.index(None)
+        raise TypeError(
+            f"{op}(): argument {name!r} must be tuple of ints, but found element of type "
+            f"{type(v[i]).__name__} at pos {i}"
+        )
+    return out
 
 
 def number_arg(op: str, name: str, v: Any, kind: str = "float", compared: bool = False) -> Any:

@@ -105,9 +105,11 @@ def adjoint(input: Tensor) -> Tensor:  # noqa: A002
 def cholesky(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
     """Deprecated ``torch.cholesky``: ``linalg.cholesky`` (warns once)."""
     from glassgrad import linalg
+    from glassgrad.ops.linalg import lapack_kernel
     from glassgrad.out_keyword import with_out
 
     _deprecated("cholesky", "torch.linalg.cholesky")
+    lapack_kernel("cholesky", "cholesky_cpu", input)  # (no floating-point check first, as linalg.cholesky's)
     # its own out=, which casts into out where linalg.cholesky's wants the result's dtype
     return with_out(linalg.cholesky(input, upper=upper), out, "cholesky")
 

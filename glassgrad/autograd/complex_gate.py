@@ -10,8 +10,8 @@ at all). So every ``Primitive`` has ``complex_ok = False`` unless its class says
   ``complex``, ``from_numpy``, unpickling), ``apply`` passes every op that is not complex-aware
   through :func:`gate`: an op with a complex operand is swapped for its complex *twin* when it has
   one (``TWINS``: ``mul`` -> ``complex_mul``, the same forward with a conjugating backward, from
-  ``ops/complex_twins.py``), else refused with ``DTypeError`` naming the op, the operand and what is
-  supported. A program that never makes a complex tensor pays one truth test per op;
+  ``ops/complex_twins.py``), else refused with ``KernelDTypeError`` (a ``NotImplementedError``, as
+  PyTorch's "not implemented for 'ComplexFloat'") naming the op, the operand and what is supported. A program that never makes a complex tensor pays one truth test per op;
 * an op whose output is complex is recorded only when it is complex-aware (:func:`recordable`).
 
 The convention (PyTorch's): for a real loss L and z = x + iy, ``z.grad = dL/dx + i dL/dy``. For a
@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.dtypes import note_complex
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, KernelDTypeError
 
 __all__ = [
     "TWINS", "gate", "recordable", "supported", "complex_operand", "refuse_unordered", "check_seed", "check_hook_result",
@@ -32,6 +32,10 @@ __all__ = [
 
 #: A real-only op's class -> its complex-aware twin (ops/complex_twins.py fills it).
 TWINS: dict[type, type] = {}
+
+#: The ops whose complex refusal is PyTorch's plain ``RuntimeError`` ("maximum not implemented for
+#: complex tensors."), not a missing kernel's ``NotImplementedError`` as the rest.
+_PLAIN_REFUSALS = frozenset({"maximum", "minimum", "fmax", "fmin", "nansum"})
 
 
 def complex_operand(inputs: tuple) -> int:
@@ -45,7 +49,8 @@ def complex_operand(inputs: tuple) -> int:
 
 
 def gate(cls: type, inputs: tuple) -> type:
-    """``cls`` itself when no operand is complex, its twin when it has one, else ``DTypeError``."""
+    """``cls`` itself when no operand is complex, its twin when it has one, else ``KernelDTypeError``
+    (``DTypeError`` for the ops PyTorch refuses with a plain ``RuntimeError``)."""
     i = complex_operand(inputs)
     if i < 0:
         return cls
@@ -54,7 +59,7 @@ def gate(cls: type, inputs: tuple) -> type:
         return twin
     x = inputs[i]
     what = str(getattr(getattr(x, "_data", x), "dtype", "a Python complex"))
-    raise DTypeError(
+    raise (DTypeError if cls.name in _PLAIN_REFUSALS else KernelDTypeError)(
         f"{cls.name}: complex tensors are not supported (input {i} is {what}); supported: {supported()}"
     )
 
@@ -81,15 +86,20 @@ def supported() -> str:
     return ", ".join(sorted(names))
 
 
-def refuse_unordered(op: str, *operands: Any) -> None:
+def refuse_unordered(op: str, *operands: Any, kernel: bool = True) -> None:
     """Refuse complex operands (Tensors or arrays) of an op that needs an order or real parts
     alone (sort, argmax, trunc, floor_divide ...), as PyTorch does, naming the op: NumPy would
-    order complex numbers lexicographically, or fail with a message of its own."""
+    order complex numbers lexicographically, or fail with a message of its own. The error is a
+    ``KernelDTypeError`` (PyTorch's ``NotImplementedError``: "\"floor_cpu\" not implemented for
+    'ComplexFloat'"), or with ``kernel=False`` a ``DTypeError``, for the ops PyTorch refuses with a
+    plain ``RuntimeError`` (sort, topk, argmax, max along a dim: "does not support complex input")."""
     i = complex_operand(operands)
     if i >= 0:
         x = getattr(operands[i], "_data", operands[i])
         what = getattr(x, "dtype", "a Python complex")
-        raise DTypeError(f"{op}: expected real tensors, got {what} (complex numbers are unordered)")
+        raise (KernelDTypeError if kernel else DTypeError)(
+            f"{op}: expected real tensors, got {what} (complex numbers are unordered)"
+        )
 
 
 def check_seed(op: str, seed: Any, out: Any) -> None:

@@ -21,7 +21,7 @@ from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import complex_seen as _complex_seen
-from glassgrad.errors import DTypeError, IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
+from glassgrad.errors import IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
 from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
@@ -49,7 +49,8 @@ def _const(name: str, *args: Any) -> Tensor:
     if _complex_seen[0] and name in _ORDERED:
         for a in arrays:
             if isinstance(a, np.ndarray | np.generic) and a.dtype.kind == "c":
-                raise DTypeError(f"{name}: expected real tensors, got {a.dtype} (unordered)")
+                # PyTorch has no complex kernel ("lt_cpu" not implemented for 'ComplexFloat')
+                raise KernelDTypeError(f"{name}: expected real tensors, got {a.dtype} (unordered)")
     try:
         xp = array_module(*arrays)
         # 0-d ufuncs give NumPy scalars; quietly: a Python number past a float16 tensor's range
@@ -109,7 +110,7 @@ def _division(name: str, fn: Any = None):
         if _bool_operand(x) and _bool_operand(y):
             # PyTorch has no bool kernel for these ("div_floor_cpu" not implemented for 'Bool');
             # NumPy's gives int8
-            raise DTypeError(f"{name}: expected numeric operands, got two bool ones")
+            raise KernelDTypeError(f"{name}: expected numeric operands, got two bool ones")
         if _meta_seen[0]:
             same_device(name, x, y)
         if _complex_seen[0]:
@@ -201,11 +202,13 @@ trunc_divide = _division("trunc_divide", _trunc_divide)
 
 
 def _integral_only(name: str, *args: Any) -> None:
+    """Refuse a float or complex operand of a bitwise op: PyTorch has no kernel for one
+    ("bitwise_and_cpu" not implemented for 'Float')."""
     for x in args:
         kind = x._data.dtype.kind if isinstance(x, Tensor) else "f" if isinstance(x, float) else "i"
         if kind not in "biu":
             shown = x.dtype if isinstance(x, Tensor) else type(x).__name__
-            raise DTypeError(f"{name}: expected integer or bool operands, got {shown}")
+            raise KernelDTypeError(f"{name}: expected integer or bool operands, got {shown}")
 
 
 def _bitwise(name: str):

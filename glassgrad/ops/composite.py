@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout
 from glassgrad.dtypes import float16
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import on_device_of, same_device
 from glassgrad.operand_errors import close_operands, int_arg, refuse_sequence
 from glassgrad.ops import complex as _cx
@@ -289,6 +289,10 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix."""
     _dims("trace", input, 2, "input")
+    if (
+        input._data.dtype.kind == "b"
+    ):  # PyTorch has no bool kernel (the sum of the diagonal's bools would run)
+        raise kernel_dtype_error("trace", "trace", "bool")
     return input.diagonal().sum()
 
 

@@ -18,7 +18,8 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.grid_positions import grid_positions, read_positions
-from glassgrad.ops.reduce import _floating_only, scan_acc_dtype
+from glassgrad.ops.operands import float_kernel
+from glassgrad.ops.reduce import scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
 from glassgrad.ops.sorting import like_input
 from glassgrad.return_types import return_type
@@ -210,7 +211,7 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     Shape:
         ``x.shape``.
     """
-    _floating_only("logcumsumexp", x)
+    x = float_kernel(x, "logcumsumexp", "logcumsumexp_out_cpu")  # PyTorch's has no integer kernel
     a = _dim("logcumsumexp", x, dim)
     return _K.clone(x) if x.ndim == 0 else LogCumSumExp.apply(x, axis=a)
 
@@ -221,7 +222,7 @@ def msort(x: Tensor) -> Tensor:
     Shape:
         ``x.shape``.
     """
-    refuse_unordered("msort", x)
+    refuse_unordered("msort", x, kernel=False)
     if x.ndim == 0:
         return _K.clone(x)
     values = IndexAlong.apply(x, array_module(x._data).argsort(x._data, axis=0, kind="stable"), axis=0)

@@ -148,7 +148,9 @@ def _extreme(op: str, x: Tensor, dim: Any, keepdim: Any, other: Any = None) -> A
         keepdim = False
     elif keepdim is not True and keepdim is not False:  # PyTorch's parser takes only a bool
         flag(op, "keepdim", keepdim)
-    refuse_unordered(op, x)  # (its ops would refuse too, under their own names)
+    # (its ops would refuse too, under their own names); PyTorch's max() has no complex kernel
+    # (NotImplementedError), its max(dim) a check of its own (RuntimeError)
+    refuse_unordered(op, x, kernel=dim is None)
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
@@ -243,7 +245,7 @@ def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if isinstance(dim, tuple | list | bool):
         raise DTypeError(f"{op}: expected dim to be None or an int, got {dim!r}")
-    refuse_unordered(op, x)  # (NumPy would order complex numbers lexicographically)
+    refuse_unordered(op, x, kernel=False)  # (NumPy would order complex numbers lexicographically)
     if x._data.dtype == np.bool_:  # PyTorch: "argmax(): does not support bool input"
         raise DTypeError(f"{op}: expected a numeric tensor, got bool; x.int() converts one")
     axis = normalize_dims(op, x._data.ndim, dim)

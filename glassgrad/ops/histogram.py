@@ -265,6 +265,9 @@ def _sorted_search(op: str, seq: Any, values: Any, right: bool, side: Any, out_i
     s = seq._data
     xp = array_module(s)
     v = values._data if isinstance(values, Tensor) else xp.asarray(values)
+    common = xp.result_type(s, v)  # PyTorch's kernel runs in it: none for complex, nor for bool
+    if common.kind == "c" or (common.kind == "b" and s.dtype.kind == "b"):  # (NumPy would run both)
+        raise kernel_dtype_error(op, "searchsorted_out_cpu", common)
     if s.ndim > 1 and s.shape[:-1] != v.shape[:-1]:
         raise ShapeError(
             f"{op}: expected the sorted sequence and input to have the same leading dimensions, got "

@@ -8,7 +8,7 @@ from typing import Any
 from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, GraphError
+from glassgrad.errors import DTypeError, GraphError, KernelDTypeError
 from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops.elementwise import operands
 from glassgrad.ops.out_write import refuse_grad_inputs
@@ -28,7 +28,8 @@ def _ints(op: str, a: Tensor, b: Tensor) -> tuple[Any, Any]:
         raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(b).__name__}")
     ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka not in "iub" or kb not in "iub" or ka == kb == "b":
-        raise DTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")
+        # PyTorch has no kernel for them ("gcd_cpu" not implemented for 'Float')
+        raise KernelDTypeError(f"{op}: expected integer tensors, got {a.dtype} and {b.dtype}")
     a, b = operands(a, b)  # PyTorch's result dtype: a 0-d int8 beside a uint8 (2,) stays uint8
     x, y = a._data, b._data  # (two integer types: NumPy's kernel promotes them, as PyTorch)
     if x.dtype.kind == "b" or y.dtype.kind == "b":

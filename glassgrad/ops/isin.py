@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
+from glassgrad.errors import DTypeError
 from glassgrad.ops.composite import with_out
 from glassgrad.tensor import Tensor
 
@@ -45,6 +46,11 @@ def isin(
     xp = array_module(like._data)
     a = elements._data if isinstance(elements, Tensor) else xp.asarray(elements)
     b = test_elements._data if isinstance(test_elements, Tensor) else xp.asarray(test_elements)
+    for d in (a.dtype, b.dtype):
+        if d.kind in "bc":  # PyTorch's RuntimeError; NumPy would match bools and complex numbers
+            raise DTypeError(
+                f"isin: Unsupported input type encountered for isin(): {d} (bool and complex are refused)"
+            )
     # a sort-based membership test: O((n + m) log m), and NaN != NaN as IEEE (np.isin matches NaN)
     values = xp.sort(b.reshape(-1))
     if values.size == 0:

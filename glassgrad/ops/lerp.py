@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, KernelDTypeError
 from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import composite
 from glassgrad.tensor import Tensor
@@ -27,7 +27,8 @@ def check_lerp(op: str, input: Tensor, end: Any, weight: Any) -> None:
     refuse_sequence(op, "weight", weight)
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
-        raise DTypeError(f"{op}: expected a floating point or complex input, got dtype {dt}")
+        # PyTorch has no kernel for it ("lerp_kernel_scalar" not implemented for 'Long')
+        raise KernelDTypeError(f"{op}: expected a floating point or complex input, got dtype {dt}")
     if isinstance(end, Tensor) and end.dtype != dt:
         raise DTypeError(f"{op}: expected dtype {dt} for `end` (that of input) but got dtype {end.dtype}")
     if isinstance(weight, Tensor) and weight.ndim and weight.dtype != dt:

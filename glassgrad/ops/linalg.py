@@ -10,10 +10,10 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, LinAlgError, ShapeError
+from glassgrad.errors import DTypeError, LinAlgError, ShapeError, kernel_dtype_error
 from glassgrad.tensor import Tensor
 
-__all__ = ["cholesky", "solve_triangular"]
+__all__ = ["cholesky", "solve_triangular", "lapack_kernel"]
 
 
 def _tril_solve(xp: Any, a: Any, b: Any, upper: bool) -> Any:
@@ -115,6 +115,16 @@ class SolveTriangular(Function):
         return ga, gb
 
 
+def lapack_kernel(op: str, kernel: str, *tensors: Tensor) -> None:
+    """Refuse what PyTorch's LAPACK kernel ``kernel`` has no code for (integers, bool, float16):
+    its NotImplementedError ("triangular_solve_cpu" not implemented for 'Long'), where NumPy
+    would compute a float64 answer from the integers and the program would run on."""
+    for t in tensors:
+        dt = t._data.dtype
+        if dt.kind not in "fc" or dt.itemsize < 4:
+            raise kernel_dtype_error(op, kernel, dt)
+
+
 def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``);
     with ``upper`` its conjugate transpose U = Lᴴ (a = Uᴴ U).
@@ -124,6 +134,9 @@ def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     """
     from glassgrad.out_keyword import with_out
 
+    if a._data.dtype.kind not in "fc":  # PyTorch's check of its own, before the kernel's (float16)
+        raise DTypeError(f"linalg.cholesky: expected a floating point or complex input, got {a.dtype}")
+    lapack_kernel("linalg.cholesky", "cholesky_cpu", a)
     low = Cholesky.apply(a)
     return with_out(low.mH if upper else low, out, "linalg.cholesky")
 
@@ -139,6 +152,7 @@ def solve_triangular(
     """
     from glassgrad.out_keyword import with_out
 
+    lapack_kernel("solve_triangular", "triangular_solve_cpu", a, b)
     if (a._data.dtype.kind == "c" or b._data.dtype.kind == "c") and a._data.dtype != b._data.dtype:
         if a._data.dtype.kind != "c":  # PyTorch casts b to a's real dtype, dropping b's imaginary part
             raise DTypeError(

@@ -22,7 +22,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, IntegerDivisionError, ShapeError, size_mismatch
+from glassgrad.errors import DTypeError, IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
@@ -237,11 +237,11 @@ def _dtype_of(x: Any) -> Any:
 
 
 def _float_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
-    """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter refuse integers)."""
+    """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter: no integer kernel)."""
     a, b = operands(a, b, name)
     for x in (a, b):
         if isinstance(x, Tensor) and x._data.dtype.kind != "f":
-            raise DTypeError(
+            raise KernelDTypeError(
                 f"{name}: expected floating point tensors, got {_dtype_of(a)} and {_dtype_of(b)}"
             )
     return a, b
@@ -291,7 +291,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002
     refuse_unordered("fmod", a, y)  # (NumPy's own TypeError would not name the op)
     b_bool = y.dtype.kind == "b" if isinstance(b, Tensor) else isinstance(b, bool)
     if a._data.dtype.kind == "b" and b_bool:  # (a bool beside an integer computes in the integer's dtype)
-        raise DTypeError(
+        raise KernelDTypeError(  # (PyTorch's "fmod_cpu" has no Bool kernel)
             f"fmod: expected integer or floating point operands, got {_dtype_of(a)} and {_dtype_of(b)}"
         )
     xp = array_module(a._data)
@@ -370,10 +370,11 @@ def _shift(name: str, left: bool):
     def op(input: Any, other: Any) -> Tensor:  # noqa: A002
         a, b = operands(input, other, name)
         kinds = [_kind(t) for t in (a, b)]
-        # one side may be bool (a bool tensor beside an int number shifts as int64, as PyTorch),
-        # not both: PyTorch has no bool kernel
+        # one side may be bool (a bool tensor beside an int shifts as int64), not both: no bool kernel
         if kinds[0] not in "iub" or kinds[1] not in "iub" or kinds == ["b", "b"]:
-            raise DTypeError(f"{name}: expected integer operands, got {_dtype_of(a)} and {_dtype_of(b)}")
+            raise KernelDTypeError(
+                f"{name}: expected integer operands, got {_dtype_of(a)} and {_dtype_of(b)}"
+            )
         x = a._data if isinstance(a, Tensor) else int(a)
         s = b._data if isinstance(b, Tensor) else int(b)
         xp = array_module(x, s)

@@ -143,17 +143,21 @@ def floating(x: Tensor) -> Tensor:
     return Tensor(x._data.astype(dtypes.get_default_dtype().np), _wrap=True)
 
 
-def float_kernel(x: Tensor, op: str, kernel: str) -> Tensor:
+def float_kernel(x: Tensor, op: str, kernel: str, complex_ok: bool = True) -> Tensor:
     """``x`` itself if floating point or complex, else PyTorch's NotImplementedError for an op whose
     kernel ``kernel`` has floating dtypes only (``"gelu" ... not implemented for 'Long'``): the
     activations and norms that PyTorch does not promote. A silent promotion would run a program
-    that stops in PyTorch, and a norm computed in the integer dtype truncated its result to 0."""
-    if x._data.dtype.kind in "fc":
+    that stops in PyTorch, and a norm computed in the integer dtype truncated its result to 0.
+    ``complex_ok=False``: a kernel of real floating dtypes only (``"hardshrink_cpu"`` not
+    implemented for 'ComplexFloat'), where NumPy's order of complex numbers would give an answer."""
+    kind = x._data.dtype.kind
+    if kind == "f" or (kind == "c" and complex_ok):
         return x
     if not isinstance(x, Tensor):
         raise DTypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     e = kernel_dtype_error(op, kernel, x._data.dtype)
-    raise type(e)(f"{e} (expected a floating-point input; x.float() converts one)")
+    hint = "x.real is one" if kind == "c" else "x.float() converts one"
+    raise type(e)(f"{e} (expected a real floating-point input; {hint})")
 
 
 def float_operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:

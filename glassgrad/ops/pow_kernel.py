@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import ArgumentError, DTypeError
+from glassgrad.errors import ArgumentError, KernelDTypeError
 from glassgrad.tensor import Tensor
 
 _PY_SCALARS = (float, int, bool)
@@ -88,7 +88,9 @@ def int_pow(a: Any, b: Any) -> Tensor:
     xp = array_module(base)
     base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
     if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:
-        raise DTypeError("pow: expected a numeric base or exponent, got bool ** bool")
+        raise KernelDTypeError(
+            "pow: expected a numeric base or exponent, got bool ** bool"
+        )  # "pow" has no Bool kernel
     if base_is_bool and not isinstance(base, bool):
         if isinstance(exp, bool):  # bool ** True is the bools themselves, ** False all True
             return Tensor(base.copy() if exp else xp.ones_like(base), _wrap=True)

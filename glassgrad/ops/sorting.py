@@ -57,7 +57,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """``(values, indices)`` sorted along ``dim``; the sort is always stable (equal values keep
     their order). ``values`` is differentiable (a gather at ``indices``). A 0-d tensor counts as
     one element, as in PyTorch."""
-    refuse_unordered("sort", x)
+    refuse_unordered("sort", x, kernel=False)
     d = normalize_dim(dim, x.ndim, "sort", x.shape)
     if x.ndim == 0:  # one element (dim 0 or -1), as PyTorch: itself, at index 0
         return Sort(*_one(x))
@@ -90,7 +90,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         x ``(*A, n, *B)`` -> values and indices ``(*A, k, *B)``; a 0-d x (one element, k 0 or 1,
         as PyTorch) -> 0-d values and indices.
     """
-    refuse_unordered("topk", x)
+    refuse_unordered("topk", x, kernel=False)
     if x._data.dtype == np.bool_:  # PyTorch: "topk does not support bool dtypes on CPU" (sort takes bool)
         raise DTypeError("topk: expected a numeric dtype, got bool; x.int() or x.float() converts one")
     d = normalize_dim(dim, x.ndim, "topk", x.shape)

@@ -182,7 +182,7 @@ def gammaincc(input: Any, other: Any, *, out: Any = None) -> Any:  # noqa: A002
 
 
 def _igamma(op: str, a: Any, x: Any, out: Any, upper: bool) -> Any:
-    from glassgrad.errors import DTypeError
+    from glassgrad.errors import KernelDTypeError
     from glassgrad.ops.composite import with_out
     from glassgrad.ops.elementwise import promote
     from glassgrad.tensor import Tensor
@@ -190,8 +190,8 @@ def _igamma(op: str, a: Any, x: Any, out: Any, upper: bool) -> Any:
     if not (isinstance(a, Tensor) and isinstance(x, Tensor)):
         raise TypeError(f"{op}(): expected Tensors, got {type(a).__name__} and {type(x).__name__}")
     a, x = promote(a, x) if a._data.dtype != x._data.dtype else (a, x)
-    if a._data.dtype.kind != "f":
-        raise DTypeError(
+    if a._data.dtype.kind != "f":  # PyTorch: "igamma_cpu" not implemented for 'Long'
+        raise KernelDTypeError(
             f"{op}: expected floating-point operands, got {a.dtype} (shapes {a.shape}, {x.shape})"
         )
     return with_out(Gammainc.apply(a, x, upper=upper), out, op)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import KernelDTypeError
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.math_more import Xlogy, _promoted_operands
@@ -221,7 +221,8 @@ def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
         )
     x = floating(input)
     if x._data.dtype.kind != "f":
-        raise DTypeError(f"multigammaln: expected a floating point tensor, got {x.dtype}")
+        # a complex one: PyTorch's arange has no kernel for it ("arange_cpu" not implemented)
+        raise KernelDTypeError(f"multigammaln: expected a floating point tensor, got {x.dtype}")
     out = lgamma(x)
     for j in range(1, p):  # p terms: the dimension, not the elements
         out = out + lgamma(x - j / 2)

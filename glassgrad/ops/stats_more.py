@@ -39,6 +39,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
             f"cov: expected a 1-D or 2-D input (variables x observations), got shape {input.shape}"
         )
     x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x._data.dtype.kind == "b":  # PyTorch's RuntimeError (NumPy's would count the bools)
+        raise DTypeError("cov(): bool dtype is not supported for input")
     if x._data.dtype.kind in "iub":
         x = x.to(gg.get_default_dtype())
     if aweights is not None and isinstance(aweights, Tensor):  # the result takes aweights' dtype too

@@ -13,7 +13,7 @@ import numbers
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.ops.reduce_more import _dim
 from glassgrad.tensor import Tensor
 
@@ -51,6 +51,13 @@ def _checked(op: str, y: Any, x: Any, dx: Any, dim: Any) -> tuple[int, Any]:
     return a, right - left
 
 
+def _no_bool(op: str, y: Tensor, x: Any) -> None:
+    """PyTorch's RuntimeError for a bool ``y`` or ``x`` (NumPy would integrate the bools as 0 and 1)."""
+    for t in (y, x):
+        if isinstance(t, Tensor) and t._data.dtype.kind == "b":
+            raise DTypeError(f"{op}: received a bool input for `x` or `y`, but bool is not supported")
+
+
 def _pair(t: Tensor, axis: int) -> tuple[Tensor, Tensor]:
     """``t`` without its last and without its first element along ``axis``."""
     head = (slice(None),) * (axis % t.ndim)
@@ -72,6 +79,7 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = 
     if y.shape[a] == 0:  # PyTorch's zeros of y's dtype (an int64 y too), outside the graph
         shape = tuple(n for k, n in enumerate(y.shape) if k != a)
         return Tensor(array_module(y._data).zeros(shape, dtype=y._data.dtype), _wrap=True)
+    _no_bool("trapezoid", y, x)  # (after the empty dim's zeros: PyTorch's bool zeros come first)
     if isinstance(step, Tensor):
         left, right = _pair(y, a)
         return ((left + right) * step).sum(a) / 2.0
@@ -89,6 +97,7 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: Any = None, 
         ``y.shape`` with ``dim`` one shorter.
     """
     a, step = _checked("cumulative_trapezoid", y, x, dx, dim)
+    _no_bool("cumulative_trapezoid", y, x)
     left, right = _pair(y, a)
     if isinstance(step, Tensor):
         return ((left + right) * step).cumsum(a) / 2.0

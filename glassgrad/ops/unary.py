@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
+from glassgrad.errors import DTypeError, kernel_dtype_error
 from glassgrad.ops.elementwise import floating
 from glassgrad.tensor import Tensor
 
@@ -220,7 +221,20 @@ def reciprocal(a: Tensor) -> Tensor:
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    if a._data.dtype.kind == "b":  # PyTorch has no bool kernel; NumPy's abs gave the bools back
+        raise kernel_dtype_error("abs", "abs_cpu", "bool")
     return Abs.apply(a)
+
+
+def abs_inplace(a: Tensor) -> Tensor:
+    """``abs`` for ``x.abs_()``/``x.absolute_()``: a complex tensor is refused, as PyTorch refuses it
+    ("In-place abs is not supported for complex tensors"), where the real result would be written
+    back as complex numbers with no imaginary part."""
+    if a._data.dtype.kind == "c":
+        raise DTypeError(
+            f"abs_: in-place abs is not supported for complex tensors (got {a.dtype}); x.abs() gives one"
+        )
+    return abs(a)
 
 
 def sin(a: Tensor) -> Tensor:

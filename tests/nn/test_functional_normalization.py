@@ -27,7 +27,7 @@ def test_layer_norm_parity(torch, dtype, shape, normalized, affine, eps):
     ns = (normalized,) if isinstance(normalized, int) else tuple(normalized)
     params = [rng.standard_normal(ns) for _ in range({"none": 0, "weight": 1, "both": 2}[affine])]
     check(
-        lambda x, *p: F.layer_norm(x, normalized, *p, eps=eps),
+        lambda x, *p: F.layer_norm(x, ns, *p, eps=eps),  # (a lone int is PyTorch's TypeError)
         lambda x, *p: TF.layer_norm(x, ns, *p, eps=eps),
         x,
         *params,
@@ -48,13 +48,13 @@ def test_layer_norm_over_one_element_gives_the_bias(torch, dtype):
         gg.tensor(a.astype(dtype), requires_grad=True)
         for a in (rng.standard_normal((3, 1)) * 3 + 1, rng.standard_normal(1), rng.standard_normal(1))
     )
-    out = F.layer_norm(x, 1, w, b)
+    out = F.layer_norm(x, (1,), w, b)
     np.testing.assert_array_equal(out._data, np.broadcast_to(b._data, (3, 1)))
     out.sum().backward()
     assert (x.grad._data == 0).all() and (w.grad._data == 0).all() and (b.grad._data == 3).all()
     if dtype == np.float64:
         check(
-            lambda *a: F.layer_norm(a[0], 1, *a[1:]),
+            lambda *a: F.layer_norm(a[0], (1,), *a[1:]),
             lambda *a: TF.layer_norm(a[0], (1,), *a[1:]),
             x._data,
             w._data,
@@ -117,7 +117,7 @@ def test_layer_norm_errors():
         ShapeError,
         match=r"layer_norm: expected input of shape \(\*, 3\) for normalized_shape \(3,\), got \(2, 3, 4\)",
     ):
-        F.layer_norm(x, 3)
+        F.layer_norm(x, (3,))
     with pytest.raises(ShapeError, match=r"layer_norm: expected weight of shape \(4,\), got \(3,\)"):
         F.layer_norm(x, (4,), gg.ones(3))
     with pytest.raises(ShapeError, match=r"layer_norm: expected bias of shape \(3, 4\), got \(4,\)"):
@@ -262,7 +262,7 @@ def test_layer_norm_float16_and_linear_bias_grad_float16_accumulate_accurately()
     rng = np.random.default_rng(3)
     x64 = rng.standard_normal((4, 2048)) * 2 + 100  # a large mean over many elements
     x = gg.tensor(x64.astype(np.float16), requires_grad=True)
-    out = F.layer_norm(x, 2048)
+    out = F.layer_norm(x, (2048,))
     xr = x64.astype(np.float16).astype(np.float64)
     want = (xr - xr.mean(-1, keepdims=True)) / np.sqrt(xr.var(-1, keepdims=True) + 1e-5)
     assert out.dtype == gg.float16

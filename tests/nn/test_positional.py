@@ -119,15 +119,15 @@ def test_rms_norm_matches_torch(torch, eps):
     tout.backward(torch.tensor(up))
     np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
-    f = F.rms_norm(gg.tensor(x), 5).numpy()
+    f = F.rms_norm(gg.tensor(x), (5,)).numpy()
     np.testing.assert_allclose(f, torch.nn.functional.rms_norm(torch.tensor(x), (5,)).numpy(), rtol=1e-5)
 
 
 def test_rms_norm_gradcheck_and_errors():
     x, w = gg.tensor(randn(2, 3), requires_grad=True), gg.tensor(randn(3), requires_grad=True)
-    assert gradcheck(lambda a, b: F.rms_norm(a, 3, b, eps=1e-3), (x, w))
+    assert gradcheck(lambda a, b: F.rms_norm(a, (3,), b, eps=1e-3), (x, w))
     with pytest.raises(ShapeError, match=r"rms_norm: expected input of shape \(\*, 4\)"):
-        F.rms_norm(x, 4)
+        F.rms_norm(x, (4,))
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

@@ -21,7 +21,7 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import _SCALAR_TYPE_NAMES, ArgumentError, DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import _SCALAR_TYPE_NAMES, ArgumentError, DTypeError, ShapeError
 from glassgrad.nn.functional.activation import _implicit_dim, in_place
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import activation as _A
@@ -288,7 +288,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """
     if lambd.__class__ is not float:
         lambd = number_arg("hardshrink", "lambd", lambd, "Number")
-    x = float_kernel(input, "hardshrink", "hardshrink_cpu")
+    x = float_kernel(input, "hardshrink", "hardshrink_cpu", complex_ok=False)
     return named(_shrunk(x, _outside(x, lambd), x), "HardshrinkBackward0")
 
 
@@ -304,10 +304,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
         lambd = number_arg("softshrink", "lambd", lambd, "Number")
     if not lambd >= 0:
         raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
-    x = float_kernel(input, "softshrink", "softshrink_check")
+    x = float_kernel(input, "softshrink", "softshrink_check", complex_ok=False)
     dtype = x._data.dtype
-    if dtype.kind == "c":  # (the composite's clamp refused it with a DTypeError)
-        raise kernel_dtype_error("softshrink", "softshrink_check", dtype)
     top = float(np.finfo(dtype).max)
     if not lambd <= top:  # past the dtype's range (inf too): PyTorch's RuntimeError, in its words
         raise ArgumentError(

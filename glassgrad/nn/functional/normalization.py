@@ -12,7 +12,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.memory_formats import suggest_format
 from glassgrad.meta_array import MetaArray
-from glassgrad.operand_errors import int_arg, number_arg
+from glassgrad.operand_errors import int_arg, int_tuple_arg, number_arg
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.batch_norm_eval import batch_norm_eval
 from glassgrad.ops.composite import with_out
@@ -26,7 +26,7 @@ __all__ += ["group_norm", "instance_norm", "local_response_norm"]  # image toolb
 
 def layer_norm(
     input: Tensor,  # noqa: A002 - PyTorch's names
-    normalized_shape: int | tuple[int, ...] | list[int],
+    normalized_shape: tuple[int, ...] | list[int],
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     eps: float = 1e-5,
@@ -45,7 +45,7 @@ def layer_norm(
     >>> F.layer_norm(gg.tensor([[1.0, 3.0]]), (2,))
     tensor([[-1.0000,  1.0000]])
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = int_tuple_arg("layer_norm", "normalized_shape", normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
         raise ShapeError(
@@ -206,7 +206,7 @@ def normalize(
 # ------------------------------------------------------------------ RMSNorm (issue 10)
 def rms_norm(
     input: Tensor,  # noqa: A002
-    normalized_shape: int | tuple[int, ...] | list[int],
+    normalized_shape: tuple[int, ...] | list[int],
     weight: Tensor | None = None,
     eps: float | None = None,
 ) -> Tensor:
@@ -224,7 +224,7 @@ def rms_norm(
     >>> F.rms_norm(gg.tensor([[3.0, 4.0]]), (2,), eps=0.0)
     tensor([[0.8485, 1.1314]])
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = int_tuple_arg("rms_norm", "normalized_shape", normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
         raise ShapeError(

@@ -21,7 +21,6 @@ from glassgrad.autograd.function import version_capture
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
-from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, laid_out_like, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.half_rounding import half_source
@@ -31,28 +30,15 @@ from glassgrad.operand_errors import refuse_sequence
 from glassgrad.ops import clamp, compare, elementwise, forms, indexing, setitem, stale_views
 from glassgrad.ops.composite import number_first
 from glassgrad.ops.elementwise import _CATEGORY  # PyTorch's categories: bool < integer < floating
+from glassgrad.ops.overwrite import overwrite
 from glassgrad.random import check_floating, get_generator, normal_values, uniform_values
 from glassgrad.random_fills import c_number, check_std
 from glassgrad.tensor import Tensor, attach
 from glassgrad.tensor_operators import _DECLINED, _decline
 
 __all__: list[str] = []
-_TRUE = np.ones((), dtype=bool)
 #: The writes PyTorch lets through memory that several places share (expand's views): one number
 _ONE_VALUE = frozenset({"fill_", "zero_"})
-
-
-def _copied(op: str) -> Callable[[Tensor, Tensor], Tensor]:
-    """``(self, src) -> src`` broadcast to self's shape and cast to its dtype, as a new tensor in
-    the graph: the value ``copy_``/``fill_`` writes, recorded (self's old values get no gradient)."""
-
-    def copied(dst: Tensor, src: Tensor) -> Tensor:
-        if broadcast_shape(src.shape, dst.shape, op=op) != tuple(dst.shape):
-            raise ShapeError(f"{op}: expected a value broadcastable to {dst.shape}, got shape {src.shape}")
-        out = src.expand(*dst.shape) if tuple(src.shape) != tuple(dst.shape) else src
-        return out.to(dst.dtype) if out.dtype != dst.dtype else out.clone()
-
-    return copied
 
 
 def _alias(t: Tensor) -> Tensor:
@@ -174,16 +160,19 @@ class _InPlace:
 
     def _set(self, op: str, value: Any) -> Tensor:
         if _grad_state.enabled and (
-            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+            (self._node is not None and self.requires_grad)
+            or (isinstance(value, Tensor) and value.requires_grad)
         ):
-            if self._node is not None:  # over a recorded non-leaf (y = x.clone(); y.zero_() or y.copy_(w)):
-                src = value if isinstance(value, Tensor) else Tensor(np.asarray(value), _wrap=True)
-                # recorded as where(True, value, y), so y's old values get a zero gradient, as
-                # PyTorch: y's node stays in the graph, and its saved arrays are still checked
-                return self._update(op, lambda t, v: elementwise.where(_TRUE, _copied(op)(t, v), t), src)
-            if isinstance(value, Tensor) and value.requires_grad:
-                # copy_(w) / fill_(s) from a tensor in the graph: recorded, so w gets its gradient
-                return self._update(op, _copied(op), value)
+            # over a recorded non-leaf (y = x.clone(); y.zero_()), or from a tensor in the graph
+            # (buf.copy_(w)): recorded as an Overwrite, which gives y's old values zeros with no
+            # graph behind them (PyTorch's FillBackward/CopyBackwards); y's saved arrays are still checked
+            if not isinstance(value, Tensor):
+                return self._update(op, lambda t: overwrite(t, value, op))
+            if (value._data.dtype.kind == "c") != (self._data.dtype.kind == "c"):
+                value = value.to(
+                    self.dtype
+                )  # complex into real or back: cast first, as PyTorch (its warning)
+            return self._update(op, lambda t, v: overwrite(t, v, op), value)
         if isinstance(value, Tensor):  # (the recorded paths above check it in _update)
             refuse_partial_overlap(op, self._data, value._data)
         target = self._data

@@ -36,6 +36,7 @@ linear("pad", value=0.0)  # z = x padded with value:  t_z = t_x padded with 0
 # Jointly linear in several inputs (zeros stand for a missing tangent).
 linear("cat", diff=None)  # t_z = cat(t_1, ..., t_n)
 linear("stack", diff=None)  # t_z = stack(t_1, ..., t_n)
+linear("overwrite", diff=None, value=0.0)  # z = v (or a constant) written over x:  t_z = t_v (or 0)
 linear("setitem", diff=(0, 1))  # z = x with z[key] = v:  t_z = t_x with t_z[key] = t_v
 linear("index_put", diff=(0, 1))  # z = x with z[idx] (+)= v:  t_z = t_x with t_z[idx] (+)= t_v
 linear("index_add", diff=(0, 2))  # z = x + alpha scatter(src):  same with t_x, t_src

@@ -201,6 +201,14 @@ def _setitem(ctx, g):
     return ga, (GetItem.apply(g, key=key, advanced=advanced) if need[1] else None)
 
 
+@rule("overwrite")
+def _overwrite(ctx, g):
+    """(zeros, a constant: x's values were never read, as PyTorch's zeros_like(grad); g)"""
+    need = ctx.needs_input_grad
+    gx = _zeros(g, g.shape) if need[0] else None
+    return gx if len(need) == 1 else (gx, g if need[1] else None)
+
+
 @rule("masked_fill")
 def _masked_fill(ctx, g):
     """(g where not mask else 0, None)"""

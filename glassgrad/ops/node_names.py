@@ -43,10 +43,8 @@ def getitem_name(attrs: dict) -> str:
 def setitem_name(attrs: dict) -> str:
     """The node of ``x[key] = v`` from its setitem's attrs (those of getitem): PyTorch writes a
     tensor key with ``index_put_`` (``IndexPutBackward0``) and a basic one with ``copy_`` into the
-    view ``x[key]``, whose base takes a ``CopySlices``; a key of full slices and Ellipsis alone
-    (``x[:]``, ``x[...]``: PyTorch's setitem skips them) copies into ``x`` itself (``CopyBackwards``)."""
-    parts = attrs["key"]
-    if attrs.get("advanced") or not isinstance(parts, tuple):
+    view ``x[key]``, whose base takes a ``CopySlices``. (A key PyTorch applies as ``x`` itself,
+    ``x[:]``, ``x[...]``, is no setitem here: ``ops/overwrite.py``.)"""
+    if attrs.get("advanced") or not isinstance(attrs["key"], tuple):
         return "IndexPutBackward0"
-    whole = all(k is Ellipsis or k == slice(None) for k in parts)
-    return "CopyBackwards" if whole else "CopySlices"
+    return "CopySlices"

@@ -31,6 +31,7 @@ from glassgrad.meta_array import no_data
 from glassgrad.ops.index_keys import refuse_byte_fill
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.ops.node_names import setitem_name
+from glassgrad.ops.overwrite import overwrite
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = ["setitem"]
@@ -142,6 +143,27 @@ def _refuse_overlap(a: Any, key: Any, advanced: bool, v: Any) -> None:
     refuse_partial_overlap("__setitem__", written, v)
 
 
+def _applies_as_self(key: Any, shape: tuple) -> bool:
+    """Whether PyTorch's setitem applies basic ``key`` as ``x`` itself (its slice optimisation):
+    Ellipsis, and slices from 0 to at least the dim's size by step 1 (``x[:]``, ``x[0:100]``, not
+    ``x[-4:]``); an int or None makes a view, written through by ``CopySlices``."""
+    if not isinstance(key, tuple):  # (a SplitKey: ints, then arrays)
+        return False
+    before = key.index(Ellipsis) if any(k is Ellipsis for k in key) else len(key)
+    after = len(key) - before - 1 if before < len(key) else 0
+    if before + after > len(shape):
+        return False
+    dims = [*range(before), None, *range(len(shape) - after, len(shape))]
+    for k, d in zip(key, dims):
+        if k is Ellipsis:
+            continue
+        if not isinstance(k, slice) or k.start not in (None, 0) or k.step not in (None, 1):
+            return False
+        if k.stop is not None and k.stop < shape[d]:
+            return False
+    return True
+
+
 def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
     """PyTorch writes through a tensor index with ``index_put_``, which converts nothing: a value
     tensor of another dtype is an error there, but for one number through a single bool mask
@@ -179,6 +201,12 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
         v = value if isinstance(value, Tensor) else Tensor(as_array(value, dtype=x._data.dtype), _wrap=True)
         if v._data.dtype != x._data.dtype:
             v = v.to(x.dtype)
+        if not advanced and _applies_as_self(key, x.shape):
+            # PyTorch's setitem writes x itself here (x.fill_(v) or x.copy_(v), not through a
+            # view): x's old values get a constant zero gradient, also under create_graph
+            node = "FillBackward3" if v.ndim == 0 and x.ndim else "CopyBackwards"
+            x._update("__setitem__", lambda t, val: overwrite(t, val, "__setitem__", node), v)
+            return
         x._update("__setitem__", lambda t, val: SetItem.apply(t, val, key=key, advanced=advanced), v)
         return
     target = x._data if x._data.flags.writeable or advanced else _writable_part(x._data, key)

@@ -1,5 +1,6 @@
 """Gradcheck cases for ops/setitem.py: ``y[key] = v`` recorded on a non-leaf, with basic keys
-(v broadcast), unique advanced indices, bool masks and an int beside an index list."""
+(v broadcast), unique advanced indices, bool masks and an int beside an index list; and ops/overwrite.py:
+``y.copy_(v)``, ``y.fill_(s)``, ``y[...] = v``, which write all of y."""
 
 from __future__ import annotations
 
@@ -47,3 +48,25 @@ def _advanced(draw):
         )
     )
     return _written(key), (values(draw, shape), values(draw, vshape))
+
+
+def _overwritten(how):
+    def fn(a, v):
+        y = a * 1  # a non-leaf: the write is recorded (an Overwrite: a gets zeros)
+        if how == "copy_":
+            y.copy_(v)
+        elif how == "fill_":
+            y.fill_(v.sum())
+        else:
+            y[...] = v
+        return y * a  # a's gradient through the product only
+
+    return fn
+
+
+@case("overwrite")
+def _overwrite(draw):
+    shape = draw(shapes(1, 3, min_side=1, max_side=4))
+    how = draw(st.sampled_from(["copy_", "fill_", "setitem"]))
+    vshape = shape[draw(st.integers(0, len(shape))) :]  # v broadcast over the leading dims
+    return _overwritten(how), (values(draw, shape), values(draw, vshape))

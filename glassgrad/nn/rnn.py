@@ -13,6 +13,9 @@ An LSTM without ``proj_size`` whose sequences all run every step (any padded bat
 route for steps 1 and 2: ``ops/recurrent_dense.py``'s ``LSTMDense``, the same layer in a
 feature-major layout with the projection inside its per-step product.
 
+float16 layers take neither: PyTorch's CPU runs them op by op through its generic cells, and
+``nn/rnn_half.py`` does the same, so they round where PyTorch's do.
+
 Internally every batch is in the packed layout of ``nn.utils.rnn`` (step after step of rows): a
 padded ``(T, N, I)`` batch is reshaped to ``(T * N, I)`` with ``N`` rows at every step, and a
 ``PackedSequence`` is used as it is, so padded steps are never computed.
@@ -34,6 +37,7 @@ from glassgrad.nn.module import Parameter
 from glassgrad.nn.rnn_checks import LSTMChecks, RNNChecks, RNNInputDTypeError
 from glassgrad.nn.rnn_flat_weights import FlatWeights
 from glassgrad.nn.rnn_forward import RNNForward
+from glassgrad.nn.rnn_half import half_layer
 from glassgrad.ops.joining import cat, stack
 from glassgrad.ops.pieces import split
 from glassgrad.ops.recurrent import GRUSeq, LSTMSeq, RNNSeq
@@ -42,6 +46,7 @@ from glassgrad.tensor import Tensor
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNInputDTypeError"]
 
+_F16 = dtypes.float16
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -230,6 +235,10 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
         weights = [flat[i : i + per] for i in range(0, len(flat), per)]
         # Every sequence runs every step and no projection: the feature-major dense op is faster.
         dense = lstm and not self.proj_size and n > 0 and all(b == n for b in sizes)
+        half = x.dtype == _F16 and n > 0  # PyTorch's per-op float16 rounding (nn/rnn_half.py)
+        # float16's first layer projects the (T, N, I) input as PyTorch does: a batch_first one is
+        # a transposed view there, whose bias is added after the product is rounded (F.linear)
+        first = (data.transpose(0, 1) if self.batch_first else data) if half and packed is None else x
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
@@ -240,6 +249,14 @@ class RNNBase(RNNForward, RNNChecks, FlatWeights):
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 w_hr = w[-1] if self.proj_size else None
                 rev = d == 1
+                if half:
+                    ys, yh, yc = half_layer(self.mode, first if layer == 0 else x, h0[k], c0[k] if lstm else None,
+                                            (w_ih, w_hh, b_ih, b_hh, w_hr), sizes, rev)  # fmt: skip
+                    outs.append(ys)
+                    h_n.append(yh)
+                    if lstm:
+                        c_n.append(yc)
+                    continue
                 if dense:
                     y = LSTMDense.apply(
                         x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, steps=len(sizes), reverse=rev

@@ -1,7 +1,8 @@
 """One time step of a recurrent network: ``RNNCell``, ``LSTMCell``, ``GRUCell``.
 
 Each cell is written with ordinary ops (two ``F.linear`` calls, the gate nonlinearities, products),
-so its forward reads like the equations and autograd derives its backward. The sequence layers in
+so its forward reads like the equations and autograd derives its backward: the steps of
+``nn/rnn_half.py``, PyTorch's generic cells op for op (so float16 rounds where PyTorch's does). The sequence layers in
 ``nn/rnn.py`` run the same equations through the fused ops of ``ops/recurrent.py``; the tests check
 the two against each other and against PyTorch.
 """
@@ -18,6 +19,7 @@ from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
+from glassgrad.nn.rnn_half import gru_step, lstm_step, rnn_step
 from glassgrad.tensor import Tensor
 
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -122,8 +124,9 @@ class RNNCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         x, h, batched = self._prepare(input, hx)
         h = self._zeros(x) if h is None else h
-        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
-        out = F.tanh(pre) if self.nonlinearity == "tanh" else F.relu(pre)
+        out = rnn_step(
+            F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh, self.nonlinearity
+        )
         return out if batched else out.squeeze(0)
 
 
@@ -156,10 +159,9 @@ class LSTMCell(RNNCellBase):
         _, c, _ = self._prepare(input, c0)
         h = self._zeros(x) if h is None else h
         c = self._zeros(x) if c is None else c
-        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
-        i, f, g, o = gates.chunk(4, 1)  # (N, 4H) -> 4 x (N, H)
-        c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-        h_new = F.sigmoid(o) * F.tanh(c_new)
+        h_new, c_new = lstm_step(
+            F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh, self.bias_hh
+        )
         return (h_new, c_new) if batched else (h_new.squeeze(0), c_new.squeeze(0))
 
 
@@ -179,10 +181,5 @@ class GRUCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         x, h, batched = self._prepare(input, hx)
         h = self._zeros(x) if h is None else h
-        xr, xz, xn = F.linear(x, self.weight_ih, self.bias_ih).chunk(3, 1)  # (N, 3H) -> 3 x (N, H)
-        hr, hz, hn = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, 1)
-        r = F.sigmoid(xr + hr)
-        z = F.sigmoid(xz + hz)
-        n = F.tanh(xn + r * hn)
-        out = (1 - z) * n + z * h
+        out = gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh)
         return out if batched else out.squeeze(0)

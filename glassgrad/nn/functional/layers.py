@@ -17,6 +17,7 @@ from glassgrad.ops import elementwise as _E
 from glassgrad.ops import embedding as _Emb
 from glassgrad.ops import linear as _Lin
 from glassgrad.ops import matmul as _M
+from glassgrad.ops.half_precision import HALF
 from glassgrad.ops.index_keys import refuse_index_dtype
 from glassgrad.ops.padding import pad
 from glassgrad.ops.sampling import one_hot
@@ -68,6 +69,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias._data.dtype != weight._data.dtype:
         raise DTypeError(f"linear: expected bias of the weight's dtype {weight.dtype}, got {bias.dtype}")
     if broadcast_bias:  # a bias such as (1, out): PyTorch's addmm broadcasts it to the output
+        return _Lin.Linear.apply(input, weight, None) + bias
+    if bias is not None and input._data.dtype is HALF and input.ndim > 2 and not input.is_contiguous():
+        # PyTorch fuses the bias into the product (addmm of the flattened rows) only for a
+        # contiguous input; a transposed one is a matmul, then add_: float16 rounds twice
         return _Lin.Linear.apply(input, weight, None) + bias
     return _Lin.Linear.apply(input, weight, bias)  # one fused node: x W^T + b
 

@@ -169,9 +169,8 @@ class _InPlace:
             if not isinstance(value, Tensor):
                 return self._update(op, lambda t: overwrite(t, value, op))
             if (value._data.dtype.kind == "c") != (self._data.dtype.kind == "c"):
-                value = value.to(
-                    self.dtype
-                )  # complex into real or back: cast first, as PyTorch (its warning)
+                # complex into real or back: cast first, as PyTorch (its warning)
+                value = value.to(self.dtype)
             return self._update(op, lambda t, v: overwrite(t, v, op), value)
         if isinstance(value, Tensor):  # (the recorded paths above check it in _update)
             refuse_partial_overlap(op, self._data, value._data)

@@ -21,12 +21,16 @@ __all__ = ["log2", "log10", "exp2"]
 
 def _round_once(y: Tensor, x: Tensor, name: str) -> Tensor:
     """``y`` (the composition's result for input ``x``) with the values of ``xp.<name>(x)``; left as
-    it is for complex or meta data, or a result that is not a fresh writable array of x's dtype."""
+    it is for meta data, or a result that is not a fresh writable array of x's dtype."""
     a, out = x._data, y._data
     flags = getattr(out, "flags", None)
-    if a.dtype.kind != "f" or out.dtype != a.dtype or flags is None or not flags.writeable:
+    if a.dtype.kind not in "fc" or out.dtype != a.dtype or flags is None or not flags.writeable:
         return y
     xp = array_module(a)
+    if a.dtype.kind == "c":
+        if name in _LN_BASE:  # a complex product by 1/ln(b) made log(0)'s 0 imaginary part nan
+            _complex_log_base(xp, a, out, _LN_BASE[name])
+        return y
     fn = getattr(xp, name, None)
     if fn is None or tuple(out.shape) != tuple(a.shape):
         return y
@@ -36,6 +40,18 @@ def _round_once(y: Tensor, x: Tensor, name: str) -> Tensor:
     else:  # float64; float16 (NumPy computes it in float32, rounded once, as PyTorch's Half)
         quietly(fn, a, out=out)  # log10(0) = -inf, log10(-1) = nan, exp2(2000) = inf, as PyTorch
     return y
+
+
+_LN_BASE = {"log2": math.log(2), "log10": math.log(10)}
+
+
+def _complex_log_base(xp, a, out, ln_base: float) -> None:
+    """``out = log(a) / ln(base)``, each part divided by the real ``ln(base)`` of the parts' dtype:
+    PyTorch's complex kernel, so ``log10(0j)`` is ``-inf+0j`` and the values are bit-equal."""
+    logs = quietly(xp.log, a)
+    scale = xp.asarray(ln_base, dtype=logs.real.dtype)
+    out.real[...] = logs.real / scale
+    out.imag[...] = logs.imag / scale
 
 
 def log2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name

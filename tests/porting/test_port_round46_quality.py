@@ -334,3 +334,21 @@ def test_step_function_beside_a_smooth_term_keeps_its_second_derivative(torch, o
         (h,) = lib.autograd.grad((g * g).sum(), x)
         res.append(h.numpy())
     np.testing.assert_allclose(res[0], res[1], rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("name", ["log2", "log10"])
+def test_log_bases_of_complex_match_torch_at_zero_and_infinities(torch, name, dtype):
+    # log(z) * (1 / ln b) as a complex product gave log10(0j) = -inf+nanj (-inf * 0 in the imaginary
+    # part); PyTorch divides each part by the real ln b: -inf+0j
+    special = [0j, -0.0 + 0j, complex(-0.0, -0.0), complex(np.inf, 0), complex(0, np.inf), -1 + 0j]
+    rng = np.random.default_rng(64)
+    v = np.concatenate([special, rng.standard_normal(50) + 1j * rng.standard_normal(50)]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = getattr(gg, name)(gg.tensor(v)).numpy()
+    want = getattr(torch, name)(torch.tensor(v)).numpy()
+    assert got.dtype == want.dtype
+    n = len(special)
+    np.testing.assert_array_equal(got[:n], want[:n])
+    np.testing.assert_allclose(got[n:], want[n:], rtol=4 * np.finfo(dtype).eps)

@@ -1,6 +1,7 @@
 """``log2``, ``log10`` and ``exp2``: compositions of ``log``/``exp`` and a constant factor, so their
 gradients, double backward, forward-mode tangents and complex inputs come from those primitives,
-with each real result's values then taken from the backend's own base-2/base-10 function.
+with each real result's values then taken from the backend's own base-2/base-10 function (a
+complex log's from ``log``'s parts, each divided by the real ln b, as PyTorch's kernel).
 
 The composition alone rounds twice (``log(x) * (1 / ln 10)``, ``exp(x * ln 2)``): ``log10(1000.)``
 gave 2.9999999999999996 and ``exp2(1000.)`` was 695 ulps off in float64, where PyTorch's kernels

@@ -22,7 +22,7 @@ from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import DTypeError, IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
+from glassgrad.errors import IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.conversion import cast
@@ -325,30 +325,35 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
-    """input ** exponent computed in float64 (the result is float64 whatever the inputs)."""
+    """input ** exponent computed in float64, or complex128 where either is complex (PyTorch's)."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError(
             f"float_power: expected a Tensor for input or exponent, got {type(input).__name__} "
             f"and {type(exponent).__name__}"
         )
-    return FloatPower.apply(_double(input), _double(exponent))
+    if _is_complex(input) or _is_complex(exponent):  # complex128: pow's complex twin computes it
+        return Pow.apply(_double(input, np.complex128), _double(exponent, np.complex128))
+    return FloatPower.apply(_double(input, np.float64), _double(exponent, np.float64))
 
 
-def _double(x: Any) -> Any:
-    """``x`` as a float64 tensor (a number as a 0-d one), recorded where it requires grad."""
-    # complex: PyTorch computes in complex128, but pow has no complex rule here (a cast would drop Im)
-    if isinstance(x, complex | np.complexfloating) or (isinstance(x, Tensor) and x._data.dtype.kind == "c"):
-        what = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise DTypeError(f"float_power: complex tensors are not supported (got {what})")
+def _is_complex(x: Any) -> bool:
+    return isinstance(x, complex | np.complexfloating) or (
+        isinstance(x, Tensor) and x._data.dtype.kind == "c"
+    )
+
+
+def _double(x: Any, wide: Any) -> Any:
+    """``x`` as a ``wide`` (float64 or complex128) tensor, recorded where it requires grad; a
+    number as a Python float or complex."""
     if not isinstance(x, Tensor):
-        if not isinstance(x, int | float | np.number):
+        if not isinstance(x, int | float | complex | np.number):
             raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")
         # a Python float, so that Pow takes PyTorch's scalar paths (x ** 0.5 a sqrt, x ** -0.5 a
         # 1 / sqrt: -0.0 gives -0.0 and -inf, as torch.float_power)
-        return float(x)
-    if x._data.dtype == np.float64:
+        return complex(x) if _is_complex(x) else float(x)
+    if x._data.dtype == wide:
         return x
-    return cast(x, np.float64) if tracked(x) else Tensor(x._data.astype(np.float64), _wrap=True)
+    return cast(x, wide) if tracked(x) else Tensor(x._data.astype(wide), _wrap=True)
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

@@ -198,17 +198,26 @@ def test_a_complex_seed_for_a_real_output_is_refused(torch):
             lib.autograd.grad(x * 2, x, grad_outputs=lib.tensor([1j, 1.0]))
 
 
-def test_float_power_of_a_complex_tensor_is_refused_not_cast_to_float64(torch):
-    """float_power cast its inputs to float64: a complex input lost its imaginary part silently
-    (PyTorch computes in complex128; pow has no complex rule here)."""
-    assert torch.float_power(torch.tensor([1 + 2j]), 2).dtype == torch.complex128
-    for call in (
-        lambda: gg.float_power(gg.tensor([1 + 2j]), 2),
-        lambda: gg.float_power(gg.tensor([2.0]), 1j),
-        lambda: gg.float_power(gg.tensor([2.0]), np.complex128(1j)),
-    ):
-        with pytest.raises(DTypeError, match="float_power: complex tensors are not supported"):
-            call()
+def test_float_power_with_a_complex_operand_computes_in_complex128_as_torch(torch):
+    """float_power once cast its inputs to float64 (a complex input lost its imaginary part), then
+    refused them; PyTorch computes in complex128 when either operand is complex, with pow's
+    gradients (cast back to each input's dtype)."""
+    r = np.array([1.5, -2.0, 0.25])
+
+    def run(lib):
+        a = lib.tensor(A.astype(np.complex64), requires_grad=True)
+        b = lib.tensor(B, requires_grad=True)
+        x = lib.tensor(r, dtype=lib.float32, requires_grad=True)
+        outs = [
+            lib.float_power(a, b), lib.float_power(a, 2), lib.float_power(x, b), lib.float_power(x, 1j),
+            lib.float_power(2 + 1j, x), lib.float_power(a, x), lib.float_power(a, np.complex128(0.5 - 1j)),
+        ]  # fmt: skip
+        sum(o.abs().sum() for o in outs).backward()
+        return [o.detach().numpy() for o in outs] + [a.grad.numpy(), b.grad.numpy(), x.grad.numpy()]
+
+    for got, want in zip(run(gg), run(torch), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6 if got.dtype.itemsize <= 8 else 1e-13)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -45,6 +45,7 @@ from glassgrad.ops import (
     cumulative,
     elementwise,
     extremes,
+    float_power,
     forms,
     indexing,
     indexing_more,
@@ -99,6 +100,7 @@ __all__ = [
     "cumulative",
     "elementwise",
     "extremes",
+    "float_power",
     "indexing",
     "indexing_more",
     "movement_more",
@@ -134,7 +136,12 @@ _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation'
     *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),
     *(unary.Exp, unary.Log, unary.Log1p, unary.Sqrt, unary.Rsqrt, unary.Abs, unary.Sin, unary.Cos),
     *(unary.Tanh, unary_more.Asinh, unary_more.Acosh, unary_more.Atanh, unary_more.Sinc),
-    *(unary_more.Frac, unary_more._InFloat64, unary_more.Polygamma, math_more.FloatPower),  # + special_more's
+    *(
+        unary_more.Frac,
+        unary_more._InFloat64,
+        unary_more.Polygamma,
+        float_power.FloatPower,
+    ),  # + special_more's
     *(trig.Tan, trig.Asin, trig.Acos, trig.Atan, trig.Atan2, trig.Sinh, trig.Cosh, trig.Erf, trig.Expm1),
     *(activation.Sigmoid, activation.Relu, activation.LeakyRelu, activation.Elu, activation.Gelu),
     *(activation.Silu, activation.Softplus, activation.Hardtanh, complex.Complex, complex.Polar),

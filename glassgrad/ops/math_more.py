@@ -1,12 +1,13 @@
 """More two-input elementwise math, as PyTorch has it: copysign, fmax/fmin, fmod, hypot, logaddexp/
-logaddexp2, xlogy, float_power, nextafter (gradient g to input, as PyTorch's) and the bit shifts.
+logaddexp2, xlogy, float_power (``float_power.py``, re-exported), nextafter (gradient g to input, as
+PyTorch's) and the bit shifts.
 The one-input functions (asinh ..., sinc, frac, trunc, the special functions): ``unary_more.py``.
 
 Dtypes follow PyTorch: integer inputs of copysign and xlogy are promoted to the default float
 dtype; hypot, logaddexp(2) and nextafter refuse integers, as PyTorch does; fmax/fmin and fmod keep
 integers (fmod by an integer 0 raises ``ZeroDivisionError``, as ``remainder``); float_power
-computes in float64. Where PyTorch takes only Tensors (hypot, fmax ...), a Python number is a
-``TypeError`` here too. Gradients are PyTorch's, also at its special points (each VJP below says
+computes in float64 (complex128 with a complex operand). Where PyTorch takes only Tensors (hypot,
+fmax ...), a Python number is a ``TypeError`` here too. Gradients are PyTorch's, also at its special points (each VJP below says
 what it gives there).
 """
 
@@ -16,17 +17,14 @@ import operator
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import numpy as np
-
 from glassgrad.autograd.complex_gate import refuse_unordered
-from glassgrad.autograd.forward_ad import tracked
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import IntegerDivisionError, KernelDTypeError, ShapeError, size_mismatch
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
-from glassgrad.ops.conversion import cast
-from glassgrad.ops.elementwise import Pow, operands
+from glassgrad.ops.elementwise import operands
+from glassgrad.ops.float_power import float_power  # (their own file: re-exported)
 from glassgrad.ops.operands import promoted_floats as _promoted_operands
 from glassgrad.ops.zero_slope import FlatPair
 from glassgrad.tensor import Tensor
@@ -207,23 +205,6 @@ class Xlogy(Function):
         return ga, gb
 
 
-class FloatPower(Function):
-    """z = a ** b in float64.   VJP: (g b a^(b-1), 0 where b == 0; g z ln a, 0 where a == 0 and b >= 0),
-    as PyTorch's pow (so +-inf for b at a = 0, b < 0); without NumPy's warnings.
-
-    That is ``Pow``'s forward and backward, run on the float64 arrays ``float_power`` always hands
-    it (so Pow's general array path), with every floating-point warning off.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b):
-        return quietly(Pow.forward, ctx, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        return quietly(Pow.backward, ctx, g)
-
-
 # ------------------------------------------------------------------ operand checks
 def _tensor_only(name: str, **args: Any) -> None:
     """PyTorch takes only Tensors for these arguments (a Python number is its TypeError too)."""
@@ -322,38 +303,6 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
     """input * ln(other), 0 where input == 0 (NaN where other is NaN); either may be a number."""
     return Xlogy.apply(*_promoted_operands(input, other, "xlogy"))
-
-
-def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
-    """input ** exponent computed in float64, or complex128 where either is complex (PyTorch's)."""
-    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
-        raise TypeError(
-            f"float_power: expected a Tensor for input or exponent, got {type(input).__name__} "
-            f"and {type(exponent).__name__}"
-        )
-    if _is_complex(input) or _is_complex(exponent):  # complex128: pow's complex twin computes it
-        return Pow.apply(_double(input, np.complex128), _double(exponent, np.complex128))
-    return FloatPower.apply(_double(input, np.float64), _double(exponent, np.float64))
-
-
-def _is_complex(x: Any) -> bool:
-    return isinstance(x, complex | np.complexfloating) or (
-        isinstance(x, Tensor) and x._data.dtype.kind == "c"
-    )
-
-
-def _double(x: Any, wide: Any) -> Any:
-    """``x`` as a ``wide`` (float64 or complex128) tensor, recorded where it requires grad; a
-    number as a Python float or complex."""
-    if not isinstance(x, Tensor):
-        if not isinstance(x, int | float | complex | np.number):
-            raise TypeError(f"float_power: expected a Tensor or a number, got {type(x).__name__}")
-        # a Python float, so that Pow takes PyTorch's scalar paths (x ** 0.5 a sqrt, x ** -0.5 a
-        # 1 / sqrt: -0.0 gives -0.0 and -inf, as torch.float_power)
-        return complex(x) if _is_complex(x) else float(x)
-    if x._data.dtype == wide:
-        return x
-    return cast(x, wide) if tracked(x) else Tensor(x._data.astype(wide), _wrap=True)
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

@@ -136,12 +136,7 @@ _NUMBER_PARAMETERS = (  # numbers are parameters (clamp's bounds, an activation'
     *(elementwise.Neg, elementwise.Maximum, elementwise.Minimum, clamp.Clamp, clamp.ClampBounds),
     *(unary.Exp, unary.Log, unary.Log1p, unary.Sqrt, unary.Rsqrt, unary.Abs, unary.Sin, unary.Cos),
     *(unary.Tanh, unary_more.Asinh, unary_more.Acosh, unary_more.Atanh, unary_more.Sinc),
-    *(
-        unary_more.Frac,
-        unary_more._InFloat64,
-        unary_more.Polygamma,
-        float_power.FloatPower,
-    ),  # + special_more's
+    *(unary_more.Frac, unary_more._InFloat64, unary_more.Polygamma, float_power.FloatPower),  # +special_more
     *(trig.Tan, trig.Asin, trig.Acos, trig.Atan, trig.Atan2, trig.Sinh, trig.Cosh, trig.Erf, trig.Expm1),
     *(activation.Sigmoid, activation.Relu, activation.LeakyRelu, activation.Elu, activation.Gelu),
     *(activation.Silu, activation.Softplus, activation.Hardtanh, complex.Complex, complex.Polar),

@@ -59,6 +59,7 @@ def _zeros(t, shape=None):
     "complex_einsum",
     "complex_sinc",
     "complex_logsumexp",
+    "complex_logaddexp",
 )
 def _holomorphic(ctx, g):
     """conj(real rule(conj g)) = g conj(f'(z)) per input; its real part for a real input."""

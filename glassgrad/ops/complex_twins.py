@@ -20,6 +20,7 @@ from glassgrad.ops import (
     indexing_more,
     joining,
     linear,
+    math_more,
     matmul,
     movement,
     movement_more,
@@ -42,6 +43,7 @@ __all__ = [
     "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
     "ComplexRsqrt", "ComplexSigmoid", "ComplexAsin", "ComplexAcos", "ComplexAtan", "ComplexAsinh", "ComplexAcosh",
     "ComplexAtanh", "ComplexProd", "ComplexCumProd", "ComplexSparseMM", "ComplexSinc", "ComplexLogSumExp",
+    "ComplexLogaddexp", "complex_log1p",
 ]  # fmt: skip
 
 
@@ -117,6 +119,59 @@ ComplexSqrt = _twin(
 # selections): the same formulas hold for complex values (SciML programs, complex activations)
 ComplexLog = _twin(unary.Log, "z = ln a, complex, principal branch.   VJP: g / conj(a).")
 ComplexLog1p = _twin(unary.Log1p, "z = ln(1 + a), complex, principal branch.   VJP: g / conj(1 + a).")
+
+
+def complex_log1p(z):
+    """ln(1 + z) of a complex array, accurate for small |z| as PyTorch's: ln|1 + z| is
+    log1p(x (x + 2) + y^2) / 2 below |z| = 1/2 (NumPy's complex log1p forms 1 + z first, 1e-8
+    relative error at |z| = 1e-8 in complex128), ln(hypot(x + 1, y)) above; arg(1 + z) by atan2."""
+    xp = array_module(z)
+    x, y = z.real, z.imag
+    with xp.errstate(all="ignore"):
+        r = x * (x + 2) + y * y
+        near = xp.where(r == 0, x, 0.5 * xp.log1p(r))  # (r underflowed: ln(1 + x) = x to first order)
+        real = xp.where(xp.abs(z) < 0.5, near, xp.log(xp.hypot(x + 1, y)))
+        out = xp.empty_like(z)
+        out.real, out.imag = real, xp.arctan2(y, x + 1)
+    return out
+
+
+def _log1p_forward(ctx, a):
+    ctx.attrs["real_inputs"] = (a.dtype.kind != "c",)
+    ctx.save_for_backward(a)
+    return complex_log1p(a) if a.dtype.kind == "c" else unary.Log1p.forward(ctx, a)
+
+
+ComplexLog1p.forward = staticmethod(_log1p_forward)
+ComplexLogaddexp = _twin(
+    math_more.Logaddexp, "z = ln(e^a + e^b), complex.   VJP: (g / conj(1 + e^(b-a)), ...)."
+)
+
+
+def complex_logaddexp(a, b):
+    """ln(e^a + e^b) of complex arrays as PyTorch's kernel: ``max + log1p(exp(min - max))``, min and
+    max ordered by real part (b first on a tie); NaN+NaNj from a NaN part anywhere; two infinite
+    real parts of one sign give the smaller operand for -inf, ``ln(e^min + e^max)`` for +inf."""
+    xp = array_module(a)
+    a, b = xp.broadcast_arrays(*(x.astype(xp.result_type(a, b), copy=False) for x in (a, b)))
+    a_low = a.real < b.real
+    low, high = xp.where(a_low, a, b), xp.where(a_low, b, a)
+    with xp.errstate(all="ignore"):
+        out = complex_log1p(xp.exp(low - high)) + high
+        both = ~xp.isfinite(low.real) & (low.real == high.real)
+        out = xp.where(both & (low.real < 0), low, out)
+        out = xp.where(both & (low.real > 0), xp.log(xp.exp(low) + xp.exp(high)), out)
+    nan = xp.isnan(a.real) | xp.isnan(a.imag) | xp.isnan(b.real) | xp.isnan(b.imag)
+    return xp.where(nan, xp.asarray(complex("nan+nanj"), dtype=out.dtype), out)
+
+
+def _logaddexp_forward(ctx, a, b):
+    ctx.attrs["real_inputs"] = tuple(x.dtype.kind != "c" for x in (a, b))
+    ctx.save_for_backward(a, b)
+    return complex_logaddexp(a, b)
+
+
+ComplexLogaddexp.forward = staticmethod(_logaddexp_forward)
 ComplexSin = _twin(unary.Sin, "z = sin a, complex.   VJP: g conj(cos a).")
 ComplexCos = _twin(unary.Cos, "z = cos a, complex.   VJP: -g conj(sin a).")
 ComplexTanh = _twin(unary.Tanh, "z = tanh a, complex.   VJP: g conj(1 - z^2).")

@@ -217,11 +217,12 @@ def _dtype_of(x: Any) -> Any:
     return x.dtype if isinstance(x, Tensor) else type(x).__name__
 
 
-def _float_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
-    """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter: no integer kernel)."""
+def _float_operands(name: str, a: Any, b: Any, kinds: str = "f") -> tuple[Any, Any]:
+    """Operands that must meet in a floating dtype (hypot, logaddexp, nextafter: no integer kernel;
+    ``kinds="fc"``: complex too)."""
     a, b = operands(a, b, name)
     for x in (a, b):
-        if isinstance(x, Tensor) and x._data.dtype.kind != "f":
+        if isinstance(x, Tensor) and x._data.dtype.kind not in kinds:
             raise KernelDTypeError(
                 f"{name}: expected floating point tensors, got {_dtype_of(a)} and {_dtype_of(b)}"
             )
@@ -289,9 +290,9 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    """ln(e^input + e^other), elementwise, without overflow; floating tensors only."""
+    """ln(e^input + e^other), elementwise, without overflow; floating or complex tensors."""
     _tensor_only("logaddexp", input=input, other=other)
-    return Logaddexp.apply(*_float_operands("logaddexp", input, other))
+    return Logaddexp.apply(*_float_operands("logaddexp", input, other, "fc"))  # (complex: its twin)
 
 
 def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

@@ -1,0 +1,125 @@
+"""Complex ``log1p`` and ``logaddexp`` against PyTorch.
+
+NumPy's complex ``log1p`` forms 1 + z before its log, so ln(1 + z) of a small z lost digits (1.8e-8
+relative error at |z| = 1e-8 in complex128, where PyTorch's is an ulp); ``logaddexp`` refused
+complex operands, which PyTorch computes (log-space scans of signed values through complex logs).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.errors import KernelDTypeError
+
+DTYPES = ["complex64", "complex128"]
+RNG = np.random.default_rng(64)
+SPECIAL = [
+    0j, -0.0 + 0j, complex(-0.0, -0.0), -1 + 0j, complex(-1, 1e-30), complex(np.inf, 0),
+    complex(-np.inf, 0), complex(np.nan, 1), complex(0, np.inf), 1e-300j, complex(-2, 0), complex(-2, -0.0),
+]  # fmt: skip
+
+
+def _same_or_close(got, want, ulps):
+    """Equal where either part is not finite (NaN matching NaN), within ``ulps`` relative elsewhere."""
+    for g, w in ((got.real, want.real), (got.imag, want.imag)):
+        with np.errstate(all="ignore"):
+            special = ~np.isfinite(g) | ~np.isfinite(w)
+        np.testing.assert_array_equal(g[special], w[special])
+    finite = np.isfinite(got) & np.isfinite(want)
+    scale = np.maximum(np.abs(want[finite]), np.finfo(got.dtype).tiny)
+    assert (np.abs(got[finite] - want[finite]) / scale).max() <= ulps * np.finfo(got.dtype).eps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_complex_log1p_is_accurate_near_zero_as_torch(torch, dtype):
+    w = (RNG.standard_normal(4000) + 1j * RNG.standard_normal(4000)) * 10.0 ** RNG.uniform(-30, 30, 4000)
+    v = np.concatenate([SPECIAL, w]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (PyTorch warns for none of these)
+        got = gg.log1p(gg.tensor(v)).numpy()
+    want = torch.log1p(torch.tensor(v)).numpy()
+    assert got.dtype == want.dtype
+    n = len(SPECIAL)
+    np.testing.assert_array_equal(got[:n], want[:n])  # (signs of zero too)
+    np.testing.assert_array_equal(np.signbit(got[:n].imag), np.signbit(want[:n].imag))
+    _same_or_close(got[n:], want[n:], ulps=4)
+    small = gg.log1p(gg.tensor(np.array([1e-8 + 1e-8j]), dtype=getattr(gg, dtype))).numpy()
+    exact = torch.log1p(torch.tensor([1e-8 + 1e-8j], dtype=getattr(torch, dtype))).numpy()
+    _same_or_close(small, exact, ulps=2)  # (NumPy's own: 1.8e-8 relative in complex128)
+
+
+def _grid(dtype):
+    vals = [
+        0j,
+        1 + 2j,
+        -1 - 1j,
+        complex(np.inf, 0),
+        complex(-np.inf, 0),
+        complex(np.inf, 1),
+        complex(-np.inf, 2),
+    ]
+    vals += [complex(np.nan, 0), complex(0, np.nan), 3 + 0j, 1000 + 1j, -1000 + 3j, complex(-np.inf, np.inf)]
+    vals += list(RNG.standard_normal(12) * 5 + 1j * RNG.standard_normal(12) * 5)
+    a = np.array([x for x in vals for _ in vals], dtype=dtype)
+    b = np.array([y for _ in vals for y in vals], dtype=dtype)
+    return a, b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_complex_logaddexp_values_match_torch_on_a_grid_with_infinities_and_nans(torch, dtype):
+    a, b = _grid(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = gg.logaddexp(gg.tensor(a), gg.tensor(b)).numpy()
+    want = torch.logaddexp(torch.tensor(a), torch.tensor(b)).numpy()
+    assert got.dtype == want.dtype
+    _same_or_close(got, want, ulps=8)
+
+
+def test_complex_logaddexp_promotes_a_real_operand_and_broadcasts(torch):
+    a = RNG.standard_normal((2, 1, 3)) + 1j * RNG.standard_normal((2, 1, 3))
+    b = RNG.standard_normal((4, 1)).astype(np.float32)
+    got = gg.logaddexp(gg.tensor(a.astype(np.complex64)), gg.tensor(b))
+    want = torch.logaddexp(torch.tensor(a.astype(np.complex64)), torch.tensor(b))
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1] and got.shape == want.shape
+    # an ulp or two of the operands (about 1): max + log1p(...) cancels near 0 in one entry
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=4 * np.finfo(np.float32).eps)
+
+
+def test_complex_logaddexp_first_and_second_derivatives_match_torch(torch):
+    a = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
+    b = RNG.standard_normal((2, 3)) * 3 + 1j * RNG.standard_normal((2, 3))
+
+    def run(lib):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        z = lib.logaddexp(x, y)
+        gx, gy = lib.autograd.grad((z.abs() ** 2).sum(), (x, y), create_graph=True)
+        hx, hy = lib.autograd.grad((gx.abs() ** 2).sum() + (gy * gy.conj()).real.sum(), (x, y))
+        return type(z.grad_fn).__name__, [t.detach().numpy() for t in (z, gx, gy, hx, hy)]
+
+    (name, got), (want_name, want) = run(gg), run(torch)
+    assert name == want_name == "LogaddexpBackward0"
+    for u, v in zip(got, want, strict=True):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-13)
+
+
+def test_complex_logaddexp_and_log1p_gradcheck_with_a_real_operand():
+    x = gg.tensor(RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3)), requires_grad=True)
+    y = gg.tensor(RNG.standard_normal((2, 1)) + 1j * RNG.standard_normal((2, 1)), requires_grad=True)
+    r = gg.tensor(RNG.standard_normal(3), requires_grad=True)
+    assert gg.autograd.gradcheck(gg.logaddexp, (x, y))
+    assert gg.autograd.gradgradcheck(gg.logaddexp, (x, y))
+    assert gg.autograd.gradcheck(gg.logaddexp, (x, r))
+    assert gg.autograd.gradgradcheck(gg.log1p, (x * 0.1,))
+
+
+def test_complex_logaddexp2_stays_refused_as_torch(torch):
+    x = np.array([1 + 1j])
+    with pytest.raises(NotImplementedError, match="logaddexp2"):
+        torch.logaddexp2(torch.tensor(x), torch.tensor(x))
+    with pytest.raises(KernelDTypeError, match="logaddexp2: expected floating point tensors, got"):
+        gg.logaddexp2(gg.tensor(x), gg.tensor(x))

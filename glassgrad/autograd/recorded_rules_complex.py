@@ -244,3 +244,14 @@ def _irfft(ctx, g):
         gx = gg.cat([p for p in parts if p.shape[d]], dim=d)
     gx = _resize(gx, lengths, dims)
     return gx.real if real else gx
+
+
+@rule("complex_logcumsumexp")
+def _complex_logcumsumexp(ctx, g):
+    """conj(exp(rev_logcumsumexp(log(conj g) - z) + x)), PyTorch's complex formula (rev: along the
+    axis from its end), in Tensor ops: the scan's own twin records the inner logcumsumexp."""
+    x, out = saved(ctx)
+    axis = ctx.attrs["axis"]
+    xt, z = operand(ctx, 0, x), output(ctx, out)
+    rev = (gg.log(g.conj()) - z).flip(axis).logcumsumexp(axis).flip(axis)
+    return gg.exp(rev + xt).conj()

@@ -36,6 +36,7 @@ from glassgrad.ops import (
     unary_more,
 )
 from glassgrad.ops import views as views_ops
+from glassgrad.ops.reduce import scan_acc_dtype
 
 __all__ = [
     "AWARE", "ComplexAbs", "ComplexAdd", "ComplexSub", "ComplexMul", "ComplexDiv", "ComplexExp", "ComplexMatMul",
@@ -43,7 +44,7 @@ __all__ = [
     "ComplexTanh", "ComplexTan", "ComplexSinh", "ComplexCosh", "ComplexExpm1", "ComplexWhere", "ComplexLinear",
     "ComplexRsqrt", "ComplexSigmoid", "ComplexAsin", "ComplexAcos", "ComplexAtan", "ComplexAsinh", "ComplexAcosh",
     "ComplexAtanh", "ComplexProd", "ComplexCumProd", "ComplexSparseMM", "ComplexSinc", "ComplexLogSumExp",
-    "ComplexLogaddexp", "complex_log1p",
+    "ComplexLogaddexp", "complex_log1p", "ComplexLogCumSumExp",
 ]  # fmt: skip
 
 
@@ -172,6 +173,46 @@ def _logaddexp_forward(ctx, a, b):
 
 
 ComplexLogaddexp.forward = staticmethod(_logaddexp_forward)
+
+
+def complex_logcumsumexp(x, axis: int):
+    """The running ``complex_logaddexp`` of ``x`` along ``axis`` as PyTorch's scan: one element at
+    a time, ``z_i = logaddexp(x_i, z_(i-1))`` from z_(-1) = -inf + 0j, carried in complex128 for complex64. The imaginary
+    part of each z_i is one of log's branches, chosen by that path (a doubling scan pairs other
+    terms and lands 2 pi away): so a loop over the axis, each step over the other dims at once."""
+    xp = array_module(x)
+    wide = xp.moveaxis(x, axis, 0).astype(scan_acc_dtype(x) or x.dtype)  # (a fresh array: the scan's)
+    if wide.shape[0]:  # the scan starts from -inf: x_0's NaN parts and -inf real part are folded too
+        wide[0] = complex_logaddexp(wide[0], xp.asarray(complex(-xp.inf, 0), dtype=wide.dtype))
+    for i in range(1, wide.shape[0]):
+        wide[i] = complex_logaddexp(wide[i], wide[i - 1])
+    return xp.ascontiguousarray(xp.moveaxis(wide, 0, axis).astype(x.dtype, copy=False))
+
+
+class ComplexLogCumSumExp(cumulative.LogCumSumExp):
+    """z_i = log(e^x_0 + ... + e^x_i), complex.   VJP: conj(exp(rev_logcumsumexp(log(conj g) - z) + x)),
+    PyTorch's complex formula (no split by the sign of g)."""
+
+    name = "complex_logcumsumexp"
+    node_name = "LogcumsumexpBackward0"
+    complex_ok = True
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        out = complex_logcumsumexp(x, axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        xp, axis = array_module(g), ctx.attrs["axis"]
+        with xp.errstate(all="ignore"):
+            rev = xp.flip(complex_logcumsumexp(xp.flip(xp.log(xp.conj(g)) - out, axis), axis), axis)
+            return xp.conj(xp.exp(rev + x))
+
+
+TWINS[cumulative.LogCumSumExp] = ComplexLogCumSumExp
 ComplexSin = _twin(unary.Sin, "z = sin a, complex.   VJP: g conj(cos a).")
 ComplexCos = _twin(unary.Cos, "z = cos a, complex.   VJP: -g conj(sin a).")
 ComplexTanh = _twin(unary.Tanh, "z = tanh a, complex.   VJP: g conj(1 - z^2).")

@@ -107,6 +107,8 @@ class LogCumSumExp(Function):
     g < 0 (PyTorch's formula), so nothing overflows.
     """
 
+    node_name = "LogcumsumexpBackward0"  # PyTorch's node name
+
     @staticmethod
     def forward(ctx, x, axis=0):
         xp = array_module(x)

@@ -153,16 +153,16 @@ from glassgrad.torch_functions_more import __all__ as _functions_more_all  # noq
 def clamp_min(input: Any, min: Any) -> Any:  # noqa: A002 - PyTorch's names
     """``torch.clamp_min(x, min)``: ``clamp(x, min=min)`` (a number or a broadcasting tensor); port
     round 24 (labml_nn's sketch_rnn calls it). Shape: x's, or the broadcast of x and a tensor bound."""
-    from glassgrad.ops.clamp import clamp
+    from glassgrad.ops.clamp import clamp_one_side
 
-    return clamp(input, min, None)
+    return clamp_one_side(input, min, None)
 
 
 def clamp_max(input: Any, max: Any) -> Any:  # noqa: A002 - PyTorch's names
     """``torch.clamp_max(x, max)``: ``clamp(x, max=max)``. Shape: as ``clamp_min``'s."""
-    from glassgrad.ops.clamp import clamp
+    from glassgrad.ops.clamp import clamp_one_side
 
-    return clamp(input, None, max)
+    return clamp_one_side(input, None, max)
 
 
 # Names that ported training scripts reach for at import time (port round 9): the dtypes NumPy has

@@ -223,9 +223,12 @@ def _mul(ts, xs, z, attrs):
 
 @rule("div")
 def _div(ts, xs, z, attrs):
-    """z = a / b:  t_z = t_a / b - z t_b / b."""
+    """z = a / b:  t_z = (t_a - z t_b) / b, PyTorch's grouping (1 / 0 with both tangents gives
+    +-inf, where t_a / b - z t_b / b gives inf - inf = NaN)."""
     (ta, tb), b = ts, xs[1]
-    return (0 if ta is None else ta / b) - (0 if tb is None else z * tb / b)
+    if tb is None:
+        return ta / b
+    return ((0 if ta is None else ta) - z * tb) / b
 
 
 @rule("pow", "floatpower")
@@ -298,8 +301,10 @@ def _sqrt(ts, xs, z, attrs):
 
 @rule("abs")
 def _abs(ts, xs, z, attrs):
-    """z = |a|:  t_z = sign(a) t_a (0 at a = 0, as the VJP)."""
-    return np.sign(xs[0]) * ts[0]
+    """z = |a|:  t_z = sign(a) t_a (0 at a = 0 and at NaN, as the VJP and PyTorch's sgn)."""
+    from glassgrad.ops.unary import slope_sign  # (its module imports Tensor)
+
+    return slope_sign(xs[0]) * ts[0]
 
 
 @rule("sin")
@@ -348,9 +353,9 @@ def _clamp(ts, xs, z, attrs):
 # fmt: off
 for _name in (
     "rsqrt", "reciprocal", "log1p", "expm1", "leaky_relu", "elu", "gelu", "silu", "softplus",
-    "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "softshrink", "clamp_bounds", "copysign", "fmax", "fmin", "fmod",
+    "hardtanh", "hardsigmoid", "logsigmoid", "hardswish", "logit", "softshrink", "copysign", "fmod",
     "hypot", "logaddexp", "logaddexp2", "xlogy", "remainder", "tan", "asin", "acos",
-    "atan", "atan2", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
+    "atan", "sinh", "cosh", "erf", "asinh", "acosh", "atanh",
     "sinc", "frac", "frexp", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
     "entr", "erfcx", "ndtr", "ndtri", "log_ndtr", "xlog1py", "i1", "i0e", "i1e", "zero_slope",
     "flat_pair", "compared",
@@ -365,5 +370,6 @@ from glassgrad.autograd import (  # noqa: E402, F401
     jvp_rules_linear,
     jvp_rules_more,
     jvp_rules_nn,
+    jvp_rules_ties,
     jvp_rules_transposed,
 )

@@ -225,14 +225,14 @@ def _clamp(ctx, g):
 
 @rule("clamp_bounds")
 def _clamp_bounds(ctx, g):
-    """(g where lo <= a <= hi; g where a < lo <= hi; g where a > hi or lo > hi)."""
+    """(g where lo <= a <= hi; g where a < lo < hi; g where a > hi or lo > hi): PyTorch's."""
     a, lo, hi = saved(ctx)
     need = ctx.needs_input_grad
     inside = True if lo is None else a >= lo
     if hi is not None:
         inside = inside & (a <= hi)
     ga = _sel(inside, g) if need[0] else None
-    glo = _sel((a < lo) & (True if hi is None else lo <= hi), g) if need[1] else None
+    glo = _sel((a < lo) & (True if hi is None else lo < hi), g) if need[1] else None
     ghi = _sel((a > hi) | (False if lo is None else lo > hi), g) if need[2] else None
     return ga, glo, ghi
 

@@ -16,7 +16,7 @@ from glassgrad.errors import ArgumentError
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
-__all__ = ["clamp", "scalar_into"]
+__all__ = ["clamp", "clamp_one_side", "scalar_into"]
 
 
 def _in_float_range(dtype: np.dtype, *bounds: Any) -> None:
@@ -58,7 +58,8 @@ class ClampBounds(Function):
     """z = min(max(a, lo), hi) with tensor bounds (either may be None), all broadcast together.
 
     VJP, as PyTorch (ties go to ``a``; when lo > hi the output is hi):
-    g to a where lo <= a <= hi; g to lo where a < lo <= hi; g to hi where a > hi or lo > hi.
+    g to a where lo <= a <= hi; g to lo where a < lo < hi; g to hi where a > hi or lo > hi (so
+    where a < lo = hi nothing gets it: PyTorch's strict ``min < max``).
     """
 
     name = "clamp_bounds"
@@ -66,7 +67,9 @@ class ClampBounds(Function):
     node_name = "ClampBackward0"  # PyTorch's node name
 
     @staticmethod
-    def forward(ctx, a, lo, hi):
+    def forward(ctx, a, lo, hi, single=False):
+        # ``single``: called as clamp_min/clamp_max, whose forward-mode tangent differs at a tie
+        # (``jvp_rules_ties``); the values and the VJP are clamp's
         xp = array_module(a)
         ctx.save_for_backward(a, lo, hi)
         out = a if lo is None else xp.maximum(a, lo)
@@ -81,7 +84,7 @@ class ClampBounds(Function):
         if hi is not None:
             inside = inside & (a <= hi)
         ga = xp.where(inside, g, 0) if need[0] else None
-        glo = xp.where((a < lo) & (True if hi is None else lo <= hi), g, 0) if need[1] else None
+        glo = xp.where((a < lo) & (True if hi is None else lo < hi), g, 0) if need[1] else None
         ghi = xp.where((a > hi) | (False if lo is None else lo > hi), g, 0) if need[2] else None
         return ga, glo, ghi
 
@@ -111,6 +114,16 @@ def _check_bounds(a: Tensor, min: Any, max: Any) -> None:  # noqa: A002 - PyTorc
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max]; either bound may be None. Tensor bounds broadcast."""
+    return _clamp(a, min, max, False)
+
+
+def clamp_one_side(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """``clamp_min(a, min)`` / ``clamp_max(a, max)``: clamp's values and gradients; with a tensor
+    bound, PyTorch's ``clamp_min.Tensor`` forward-mode tangent (a tie takes a's)."""
+    return _clamp(a, min, max, True)
+
+
+def _clamp(a: Tensor, min: Any, max: Any, single: bool) -> Tensor:  # noqa: A002
     _check_bounds(a, min, max)
     x = a
     if complex in (min.__class__, max.__class__):  # a complex bound must be real valued, as PyTorch's
@@ -149,5 +162,5 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 
         target = _result_dtype(x, min, max)  # the pairs above can disagree with the three at once
         if target is not None and a._data.dtype != target:
             a, lo, hi = (v.to(target) if isinstance(v, Tensor) else v for v in (a, lo, hi))
-        return ClampBounds.apply(a, lo, hi)
+        return ClampBounds.apply(a, lo, hi, single=True) if single else ClampBounds.apply(a, lo, hi)
     return Clamp.apply(a, lo=min, hi=max)

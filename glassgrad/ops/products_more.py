@@ -17,7 +17,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
 from glassgrad.dtypes import float16
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import statistics
@@ -294,10 +294,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
     _same("cdist", x1, x2)
     if x1.shape[-1] != x2.shape[-1]:
         raise ShapeError(f"cdist: expected x1 and x2 with the same last dim, got {x1.shape} and {x2.shape}")
-    if isinstance(p, Tensor) and p._data.ndim == 0:  # PyTorch's float p: a 0-d tensor is its value
-        p = number_arg("cdist", "p", p)
-    if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
-        raise ValueError(f"cdist: expected p to be a non-negative number, got {p!r}")
+    p = _norm_order("cdist", p)
     if compute_mode not in (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                             "donot_use_mm_for_euclid_dist"):  # fmt: skip
         raise ValueError(f"cdist: unknown compute_mode {compute_mode!r}")
@@ -306,6 +303,16 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
     mm = p == 2 and a.numel() > 0 and b.numel() > 0 and compute_mode != "donot_use_mm_for_euclid_dist"
     mm = mm and (compute_mode == "use_mm_for_euclid_dist" or max(x1.shape[-2], x2.shape[-2]) > 25)
     return Cdist.apply(a, b, p=float(p), mm=mm)
+
+
+def _norm_order(op: str, p: Any) -> float:
+    """``p`` as PyTorch's parser reads a float (a bool or 0-d tensor is its value; else TypeError),
+    then its RuntimeError for a negative or NaN order."""
+    p = number_arg(op, "p", p)
+    if not p >= 0:
+        raise ArgumentError(f"{op}: expected p to be a non-negative number, got {p!r} (PyTorch: {op} only "
+                            "supports non-negative p values)")  # fmt: skip
+    return float(p)
 
 
 def dist(input: Tensor, other: Any, p: Any = 2) -> Tensor:
@@ -325,10 +332,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise ShapeError(f"pdist: expected a 2-D input (N, M), got {got}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"pdist: expected a floating point input, got {input.dtype}")
-    if isinstance(p, Tensor) and p._data.ndim == 0:  # PyTorch's float p: a 0-d tensor is its value
-        p = number_arg("pdist", "p", p)
-    if isinstance(p, bool) or not isinstance(p, int | float | np.number) or not p >= 0:
-        raise ValueError(f"pdist: expected p to be a non-negative number, got {p!r}")
+    p = _norm_order("pdist", p)
     n = input.shape[0]
     # every pair's difference, never the matrix-product form (PyTorch's _pdist_forward takes the
     # pairs' differences too): all N x N of them, then the strict upper triangle's flat positions.

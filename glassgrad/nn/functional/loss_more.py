@@ -2,8 +2,9 @@
 
 Each gradient is PyTorch's, kinks included: a ``clamp(min=0)`` hinge passes the gradient at the kink
 (PyTorch's ``clamp_min``), the multi(label)-margin ones do not (their kernels' strict ``z > 0``, which
-drops a nan margin too). Softplus is ``max(z, 0) + log1p(exp(-|z|))``: finite for any z, gradient 1/2
-at 0. These broadcast input and target as PyTorch does, silently; shapes that cannot broadcast name the op.
+drops a nan margin too). Softplus is ``-logsigmoid(-z)``: finite for any z, gradient 1/2 and curvature
+1/4 at 0 (``max(z, 0) + log1p(exp(-|z|))`` has the value but loses the curvature at 0 to ``abs``).
+These broadcast input and target as PyTorch does, silently; shapes that cannot broadcast name the op.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from glassgrad.nn.functional.loss import reduce as _reduce
 from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import elementwise as _E
 from glassgrad.ops import indexing as _I
+from glassgrad.ops.activation_more import logsigmoid as _logsigmoid
 from glassgrad.tensor import Tensor, as_array
 
 __all__ = [
@@ -59,8 +61,9 @@ def _same_ndim(op: str, **named: Tensor) -> None:
 
 
 def _softplus(z: Tensor) -> Tensor:
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows; gradient sigmoid(z), 1/2 at 0."""
-    return _E.maximum(z, 0.0) + (-z.abs()).exp().log1p()
+    """log(1 + e^z) = -logsigmoid(-z): never overflows; gradient sigmoid(z), second derivative
+    sigmoid(z) sigmoid(-z) (1/4 at z = 0, as PyTorch's kernels)."""
+    return -_logsigmoid(-z)
 
 
 def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:

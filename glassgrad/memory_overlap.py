@@ -29,6 +29,7 @@ from glassgrad.user_frames import user_stacklevel
 __all__ = [
     "EXPANDED_WRITES",
     "expanded_alias",
+    "memory_from_first_element",
     "overlaps",
     "refuse_indexed_overlap",
     "refuse_partial_overlap",
@@ -224,3 +225,21 @@ def reopen(a: Any) -> None:
         # a view of a read-only NumPy array (from_numpy) stays read-only: NumPy refuses it
         with contextlib.suppress(ValueError):
             a.flags.writeable = True
+
+
+def memory_from_first_element(arr: np.ndarray) -> np.ndarray | None:
+    """A 1-D view of the memory from ``arr``'s first element to the end of the array owning it
+    (PyTorch's storage from the storage offset), or None where that is not one plain run of
+    ``arr``'s dtype (negative strides, a dtype view, an owner that is not contiguous), or not a
+    NumPy array (a device or meta array)."""
+    if not isinstance(arr, np.ndarray) or any(s < 0 for s in arr.strides):
+        return None
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root.dtype != arr.dtype or not root.flags.c_contiguous:
+        return None
+    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    if start % arr.itemsize or not 0 <= start // arr.itemsize <= root.size:
+        return None
+    return root.reshape(-1)[start // arr.itemsize :]

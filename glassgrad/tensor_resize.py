@@ -36,6 +36,7 @@ from glassgrad.memory_formats import (
     preserve_format,
     suggest_format,
 )
+from glassgrad.memory_overlap import memory_from_first_element
 from glassgrad.meta_array import MetaArray
 from glassgrad.ops import stale_views as _stale
 from glassgrad.tensor import Tensor
@@ -59,23 +60,6 @@ def _shape(sizes: tuple) -> tuple[int, ...]:
     if any(s < 0 for s in shape):
         raise RuntimeError(f"resize_(): negative size in {tuple(shape)}: every size must be >= 0")
     return tuple(shape)
-
-
-def _memory_from_first_element(arr: np.ndarray) -> np.ndarray | None:
-    """A 1-D view of the memory from ``arr``'s first element to the end of the array owning it
-    (PyTorch's storage from the storage offset), or None where that is not one plain run of
-    ``arr``'s dtype (negative strides, a dtype view, an owner that is not contiguous)."""
-    if any(s < 0 for s in arr.strides):
-        return None
-    root = arr
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    if root.dtype != arr.dtype or not root.flags.c_contiguous:
-        return None
-    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    if start % arr.itemsize or not 0 <= start // arr.itemsize <= root.size:
-        return None
-    return root.reshape(-1)[start // arr.itemsize :]
 
 
 def _lay_out(flat: np.ndarray, shape: tuple[int, ...], fmt: Any) -> np.ndarray:
@@ -108,7 +92,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
     if isinstance(arr, MetaArray):  # no memory to keep: only the shape changes
         self._data = array_module(arr).empty(shape, dtype=arr.dtype)
     else:
-        memory = _memory_from_first_element(arr)
+        memory = memory_from_first_element(arr)
         if memory is None:  # not one plain run: the elements in their order stand for it
             memory = arr.reshape(-1)
         if n <= memory.size:

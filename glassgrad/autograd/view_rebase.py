@@ -31,6 +31,7 @@ from glassgrad.autograd.function import Node, _owner, _shares, _tensor_cls, obse
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.hooks import move_retain_grad
+from glassgrad.autograd.transform_leaves import refuse_transform_leaf, transform_leaves
 from glassgrad.autograd.view_pairs import allowed, attrs, from_pairs, to_pairs
 from glassgrad.autograd.view_table import Views, prune
 from glassgrad.backend import array_module
@@ -120,6 +121,8 @@ def check_view(t: Any, op: str) -> None:
     """PyTorch's refusals of a recorded in-place change of view ``t``: a view of a leaf that
     requires grad, and a view made in no_grad mode or cut by split/chunk/unbind."""
     base = t._base
+    if transform_leaves:  # (empty unless a torch.func reverse transform linked a primal)
+        refuse_transform_leaf(t, base, op)
     if base.requires_grad and base._node is None:
         raise GraphError(
             f"{op}: expected a tensor that may change in place, got a view of shape {t.shape} of a leaf "

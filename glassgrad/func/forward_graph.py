@@ -19,6 +19,7 @@ from typing import Callable
 
 from glassgrad.autograd import functional
 from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.autograd.gradient_edge import get_gradient_edge
 from glassgrad.errors import GraphError, TransformArgumentError
 from glassgrad.factories_like import zeros_like
 from glassgrad.func._levels import _active, detached, level, outer_graph, split_aux
@@ -73,6 +74,7 @@ def run_graph(
                         t.view_as(t) if t.requires_grad else t.detach().requires_grad_(True)
                     )
             call[i] = tree_unflatten(flat, spec)
+        before = {k: (x._version, _root_edge(x)) for k, x in xs.items()}
         out = func(*call, **kwargs)
         out, aux = split_aux(out, has_aux, op, detach=False)
         outs, spec = tree_flatten(out)
@@ -85,12 +87,14 @@ def run_graph(
                 raise NoGraphError
         live = [n for n, o in enumerate(outs) if o.requires_grad]
         us = [zeros_like(outs[n]).requires_grad_(True) for n in live] if live else []
-        inputs = [xs[k] for k in keys]
+        changed = {k for k in keys if xs[k]._version != before[k][0] and before[k][1] is not None}
+        inputs = [before[k][1] if k in changed else xs[k] for k in keys]
         gs = (
             functional.grad([outs[n] for n in live], inputs, us, create_graph=True, allow_unused=True)
             if live and inputs
             else [None] * len(inputs)
         )
+        gs = [_of_primal(g, xs[k]) if k in changed and g is not None else g for g, k in zip(gs, keys)]
         pairs = [(g, where[k]) for g, k in zip(gs, keys) if g is not None and g.requires_grad]
         ts = (
             functional.grad(
@@ -116,3 +120,29 @@ def run_graph(
         # (jvp(jacrev(f)) on plain tensors): constants, as PyTorch's
         outs, tangents, aux = detached(outs), detached(tangents), detached(aux)
     return outs, tangents, spec, aux
+
+
+def _root_edge(x: Tensor) -> object:
+    """The gradient edge of the memory's owner of primal ``x`` (a view of the caller's tensor) as
+    it is before ``f`` runs, or None where it needs no grad.
+
+    ``f`` may write its primal in place (``a.mul_(2)``): glassgrad then rebases the owner, whose new
+    graph reaches the old value through the owner's old node, not through ``x``'s (as PyTorch's
+    ``CopySlices``). ``J v`` is taken at the value f was given (PyTorch's dual tangent follows the
+    write), so the gradient is read at that old node instead."""
+    root = x._base if x._base is not None else x
+    whole = x.shape == root.shape and x.stride() == root.stride()
+    if not root.requires_grad or not (whole or root.is_contiguous()):  # (_of_primal reads C order)
+        return None
+    return get_gradient_edge(root)
+
+
+def _of_primal(g_root: Tensor, x: Tensor) -> Tensor:
+    """The part of the owner's gradient ``g_root`` (the owner's shape) that belongs to primal ``x``
+    (a view of the owner: ``x``'s shape)."""
+    root = x._base
+    if root is None or (x.shape == root.shape and x.stride() == root.stride()):
+        return g_root
+    return g_root.contiguous().as_strided(
+        tuple(x.shape), x.stride(), x.storage_offset() - root.storage_offset()
+    )

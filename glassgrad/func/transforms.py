@@ -19,10 +19,12 @@ rule turns the result into a constant, with a ``UserWarning`` naming the op (``_
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd.transform_leaves import transform_leaves
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     check_no_dual_level,
@@ -64,7 +66,12 @@ def fresh_leaves(arg: Any, op: str, where: str, link: bool = False) -> tuple[Any
             raise DTypeError(f"{op}: expected {kinds} inputs to differentiate, got {t.dtype} in {where}")
         # shares memory and the version counter (an in-place change under no_grad inside f is seen
         # by the caller's graphs that saved t, as in PyTorch); no graph behind
-        leaves.append(t.view_as(t) if link and t.requires_grad else t.detach().requires_grad_())
+        if link and t.requires_grad:
+            leaf = t.view_as(t)
+            transform_leaves[leaf._node] = weakref.ref(leaf._base)  # written in place: raises, as a leaf
+        else:
+            leaf = t.detach().requires_grad_()
+        leaves.append(leaf)
     return tree_unflatten(leaves, spec), leaves, spec
 
 

@@ -13,7 +13,8 @@ from glassgrad.autograd import is_grad_enabled
 from glassgrad.autograd.forward_ad import tracked
 from glassgrad.dtypes import check_complex_into, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError
-from glassgrad.memory_overlap import refuse_partial_overlap
+from glassgrad.memory_overlap import memory_from_first_element, refuse_partial_overlap
+from glassgrad.meta_array import MetaArray
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -78,10 +79,24 @@ def with_out(
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        # a resized out takes the result's layout, as PyTorch's (resize_out restrides it to the
-        # strides the op gives a fresh result: a transposed operand's, for an elementwise op)
-        out._data = arr.copy(order="K")
+        out._data = _resized(out._data, arr)
     return out
+
+
+def _resized(old: Any, arr: Any) -> Any:
+    """``arr`` written into ``old``'s memory resized to ``arr``'s shape, as PyTorch's resize_output:
+    the memory from ``old``'s first element on (an ``out=`` view of a bigger tensor writes into
+    its base, ``torch.mul(a, 2, out=base[..., :1])``), laid out as the op lays a fresh result
+    (a transposed operand's strides, for an elementwise op); new memory where that is too small."""
+    fresh = arr.copy(order="K")
+    memory = None if isinstance(old, MetaArray) else memory_from_first_element(old)
+    if memory is None or memory.size < fresh.size or not memory.flags.writeable:
+        return fresh
+    order = sorted(range(fresh.ndim), key=lambda d: -fresh.strides[d])  # outermost first
+    laid = memory[: fresh.size].reshape(tuple(fresh.shape[d] for d in order))
+    laid = laid.transpose(tuple(order.index(d) for d in range(fresh.ndim)))
+    laid[...] = fresh
+    return laid
 
 
 def refuse_grad_inputs(op: str, inputs: Any) -> None:

@@ -77,6 +77,7 @@ case("complex_prod")(_unary(lambda z: R(z.prod())))
 case("complex_sinc")(_unary(lambda z: R(z.sinc())))
 case("complex_logsumexp")(_unary(lambda z: R((z * 3).logsumexp(-1))))
 case("complex_cumprod")(_unary(lambda z: R(z.reshape(-1).cumprod(0))))
+case("complex_logcumsumexp")(_unary(lambda z: R((z * 2).reshape(-1).logcumsumexp(0))))
 
 
 @case("complex_where")
@@ -102,6 +103,7 @@ case("complex_add")(_binary(lambda a, b: a + b))
 case("complex_sub")(_binary(lambda a, b: a - b))
 case("complex_mul")(_binary(lambda a, b: a * b))
 case("complex_div")(_binary(lambda a, b: a / b, away_b=0.5))
+case("complex_logaddexp")(_binary(lambda a, b: gg.logaddexp(a * 2, b)))
 
 
 @case("angle")

@@ -168,6 +168,7 @@ class _UserNode(Primitive):
     # gradients in PyTorch's convention, as PyTorch hands them to a custom Function
     complex_ok = True
     grads_as_returned = True  # grad_fn hooks see the user's gradients, as PyTorch (node_hooks.py)
+    user_function = True  # its node is shown as PyTorch's BackwardCFunction (node_views.py)
 
     @staticmethod
     def forward(ctx, *arrays, out=None, user=None):
@@ -185,6 +186,7 @@ class _UserHub(Primitive):
     register = False
     complex_ok = True
     grads_as_returned = True
+    user_function = True
 
     @staticmethod
     def forward(ctx, *arrays, user=None, n=0):

@@ -191,7 +191,7 @@ class Primitive:
             cls.name = cls.__name__.lower()
         from glassgrad.autograd.node_views import node_type
 
-        cls.node_type = node_type(node_name(cls))  # the class of its nodes, named as PyTorch's
+        cls.node_type = node_type(node_name(cls), getattr(cls, "user_function", False))  # named as PyTorch's
         if cls.__dict__.get("register", True):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
                 raise TypeError(f"Primitive: op name {cls.name!r} is registered twice")

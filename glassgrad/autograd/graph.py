@@ -286,19 +286,22 @@ _NAMES = {0: "_saved_self", 1: "_saved_other", -1: "_saved_result"}
 def saved_value(node: Node, role: int) -> Any:
     """``node._saved_self`` (role 0), ``_saved_other`` (1) or ``_saved_result`` (-1): that saved
     input or output as a Tensor; None for an input the op did not need to save (``a * b`` keeps
-    ``a`` only when ``b`` wants a gradient, as PyTorch)."""
+    ``a`` only when ``b`` wants a gradient, as PyTorch) or kept only as its own view of another
+    shape (conv's weight as a matrix: showing that as the input would show a wrong tensor)."""
     if node.saved is _FREED:
         raise GraphError(_freed_message(node) + " (saved values are freed once backward has used them)")
     if role >= len(getattr(node, "next", ())):
         raise AttributeError(f"{node.name()}: the op has no input {role}, so no {_NAMES[role]}")
     versions = getattr(node, "versions", None) or ()
-    for counter, _, which, _, j in versions:
+    for counter, _, which, shape, j in versions:
         if which != role:
             continue
         if versions.__class__ is _Packed:
             for k, obj, given in versions.packed:
                 if k == j:
                     return versions.unpack_one(j, obj, given, node.fn.name)
+        if role >= 0 and node.saved[j].shape != shape:
+            continue  # the op's own view of the input (conv's reshaped weight), not the input
         return _as_tensor(node, node.saved[j], counter, role)
     return None
 

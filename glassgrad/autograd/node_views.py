@@ -7,7 +7,12 @@ a node (``t.grad_fn``, ``grad_fn.next_functions``) gets it as PyTorch shows it:
   is ``AddBackward0``, as graph drawers such as torchviz read it;
 - the one node of a multi-output op (split's pieces, a custom Function's outputs) for each of its
   outputs, with the output number in ``next_functions``' pairs;
-- an ``AccumulateGrad`` for a leaf that wants a gradient, one per leaf.
+- an ``AccumulateGrad`` for a leaf that wants a gradient, one per leaf;
+- with what PyTorch's node of that kind has: an op's node no ``saved_tensors`` (PyTorch's
+  generated nodes show their saved values only as ``_saved_<name>``), a custom Function's node
+  its ``ctx.saved_tensors`` as Tensors and no ``_saved_self``/``_other``/``_result``; ``dir()``
+  lists only the ``_saved_*`` that the node holds, so a walk that reads every ``_saved_*`` name
+  that ``dir`` gives (torchviz's ``show_attrs``/``show_saved``) reads values, not errors.
 """
 
 from __future__ import annotations
@@ -18,21 +23,74 @@ from typing import Any
 from glassgrad.autograd.function import Node, call_name
 from glassgrad.autograd.node_hooks import AccumulateGradHooks
 from glassgrad.autograd.saved_args import properties
+from glassgrad.errors import GraphError
 
-__all__ = ["AccumulateGrad", "edge", "node_type", "shown"]
-
-
-#: The subclasses of ``Node`` by name, made once each (``node_type``).
-_NODE_TYPES: dict[str, type] = {}
+__all__ = ["AccumulateGrad", "OpNodeView", "UserNodeView", "edge", "node_type", "shown"]
 
 
-def node_type(name: str) -> type:
+_ROLES = ("_saved_self", "_saved_other", "_saved_result")
+
+
+class OpNodeView(Node):
+    """Base of the classes a shown op node takes (``node_type``): ``Node`` as PyTorch's generated
+    nodes look from outside. The engine never reads what this class changes."""
+
+    __slots__ = ()
+
+    @property
+    def saved_tensors(self) -> tuple:
+        # PyTorch's generated nodes have none (hasattr is False): their saved values are _saved_*
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute 'saved_tensors'")
+
+    def __dir__(self) -> list:
+        # a _saved_* this node cannot give (AttributeError: no such input, an argument its op did
+        # not record) is not listed, nor a _saved_self/_other/_result this op did not save (None),
+        # as PyTorch lists only what a node's formula keeps
+        names = super().__dir__()
+        return [n for n in names if not n.startswith("_saved_") or _holds(self, n)]
+
+
+def _holds(node: Any, attr: str) -> bool:
+    try:
+        return getattr(node, attr) is not None or attr not in _ROLES
+    except GraphError:  # freed by a backward: still listed, reading raises (as PyTorch)
+        return True
+    except AttributeError:
+        return False
+
+
+class UserNodeView(OpNodeView):
+    """Base of the class a custom Function's shown node takes: as PyTorch's ``BackwardCFunction``,
+    ``saved_tensors`` is the Function's (``ctx.saved_tensors``: Tensors, raising once freed by a
+    backward) and there are no ``_saved_self``/``_other``/``_result``."""
+
+    __slots__ = ()
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self.saved
+        if saved and hasattr(saved[0], "_saved"):  # the FunctionCtx custom.py keeps on its node
+            return saved[0].saved_tensors
+        raise GraphError(f"{type(self).__name__}: its saved tensors were freed by a backward")
+
+    def _no_role(self) -> Any:
+        raise AttributeError(f"'{type(self).__name__}' object has no such _saved_ attribute")
+
+    _saved_self = _saved_other = _saved_result = property(_no_role)
+
+
+#: The subclasses of ``Node`` by (name, made by a custom Function), made once each (``node_type``).
+_NODE_TYPES: dict[tuple, type] = {}
+
+
+def node_type(name: str, user: bool = False) -> type:
     """The subclass of ``Node`` called ``name`` (``AddBackward0``): see ``shown``. Each op's class
-    holds its own (``Primitive.node_type``); nothing else differs from ``Node``."""
-    t = _NODE_TYPES.get(name)
+    holds its own (``Primitive.node_type``); ``user``: the node of a custom Function's op."""
+    t = _NODE_TYPES.get((name, user))
     if t is None:
+        base = UserNodeView if user else OpNodeView
         body = {"__slots__": (), "__module__": Node.__module__, **properties(name)}  # PyTorch's _saved_<arg>
-        t = _NODE_TYPES[name] = type(name, (Node,), body)
+        t = _NODE_TYPES[name, user] = type(name, (base,), body)
     return t
 
 
@@ -53,7 +111,7 @@ def shown(node: Any) -> Any:
     if node.__class__ is Node:
         fn = getattr(node, "fn", None)
         if fn is not None and hasattr(fn, "node_type"):
-            node.__class__ = node_type(call_name(node))  # named as PyTorch names its call
+            node.__class__ = node_type(call_name(node), getattr(fn, "user_function", False))  # as PyTorch
     return node
 
 

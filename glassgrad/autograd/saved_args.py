@@ -115,6 +115,22 @@ _SPLIT_SIZES = {
 }
 _SIZES = {"_saved_self_sym_sizes": _self_sizes}
 
+
+def _keepdim(node: Any) -> bool:
+    return bool(node.attrs["keepdims"])
+
+
+def _numel(node: Any) -> int:
+    n = 1
+    for s in node.shapes[0]:
+        n *= int(s)
+    return n
+
+
+# a reduction's dims are not given: glassgrad records them normalised (2 for PyTorch's -1, which
+# its node shows unsigned), so showing them would show another value than PyTorch's
+_REDUCED = {"_saved_keepdim": _keepdim, "_saved_self_sym_sizes": _self_sizes}
+
 _BY_NAME: dict[str, dict] = {
     "SplitBackward0": _SPLIT,
     "UnsafeSplitBackward0": _SPLIT,
@@ -126,6 +142,10 @@ _BY_NAME: dict[str, dict] = {
     "ViewBackward0": _SIZES,
     "UnsafeViewBackward0": _SIZES,
     "ExpandBackward0": _SIZES,
+    "SumBackward0": _SIZES,
+    "SumBackward1": _REDUCED,
+    "MeanBackward0": {**_SIZES, "_saved_self_sym_numel": _numel},
+    "MeanBackward1": {**_REDUCED, "_saved_self_sym_numel": _numel},
 }
 
 

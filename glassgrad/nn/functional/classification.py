@@ -190,8 +190,12 @@ def cross_entropy(
     """
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     reduction = check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
+    # PyTorch smooths only for label_smoothing > 0 and refuses one above 1 there; a negative (or
+    # NaN) one is no smoothing, not an error
+    if label_smoothing > 0.0 and not label_smoothing <= 1.0:
         raise ArgumentError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
+    if not label_smoothing > 0.0:
+        label_smoothing = 0.0
     if input._data.dtype.kind != "f":  # PyTorch's log_softmax has no integer kernel
         raise KernelDTypeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
     refuse_sequence("cross_entropy", "target", target)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, KernelDTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, KernelDTypeError, ShapeError
 from glassgrad.meta_array import no_data
 from glassgrad.meta_array import seen as meta_seen
 from glassgrad.nn.functional.loss import check_reduction
@@ -143,15 +143,16 @@ def ctc_loss(
         )
     il = _lengths("input_lengths", input_lengths)
     tl = _lengths("target_lengths", target_lengths)
+    # PyTorch's checks below raise RuntimeError; ArgumentError is a ValueError too, as these were
     if not 0 <= blank < classes:
-        raise ValueError(f"{_OP}: expected blank in [0, {classes}) (C = {classes} classes), got {blank}")
+        raise ArgumentError(f"{_OP}: expected blank in [0, {classes}) (C = {classes} classes), got {blank}")
     for name, arr in (("input_lengths", il), ("target_lengths", tl)):
         if arr.shape != (n,):
             raise ShapeError(f"{_OP}: expected {name} with {n} values (the batch size), got {arr.size}")
     if n and (il.min() < 0 or il.max() > steps):
-        raise ValueError(f"{_OP}: expected input_lengths in [0, T] = [0, {steps}], got {il.tolist()}")
+        raise ArgumentError(f"{_OP}: expected input_lengths in [0, T] = [0, {steps}], got {il.tolist()}")
     if n and tl.min() < 0:
-        raise ValueError(f"{_OP}: expected target_lengths >= 0, got {tl.tolist()}")
+        raise ArgumentError(f"{_OP}: expected target_lengths >= 0, got {tl.tolist()}")
     padded = _padded(tg.astype(np.int64), tl, n)  # a copy: later changes to targets do not matter
     listed = array_module(padded).arange(padded.shape[1]) < tl[:, None]
     bad = listed & ((padded < 0) | (padded >= classes))

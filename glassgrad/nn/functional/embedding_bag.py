@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.layers import _renorm_rows
 from glassgrad.ops.embedding_bag import EmbeddingBag
@@ -50,15 +50,15 @@ def _bags(op: str, idx: Any, offsets: Any, include_last_offset: bool) -> tuple[A
         raise ArgumentError(
             f"{op}: offsets[0] has to be 0 (the first bag starts at position 0), got {off[0]}"
         )
-    if off.size and off[-1] > idx.size:
-        raise ValueError(
+    if off.size and off[-1] > idx.size:  # this and the checks below: PyTorch's RuntimeErrors
+        raise ArgumentError(
             f"{op}: offsets[-1] can not be greater than input's length {idx.size}, got {off[-1]}"
         )
     if (xp.diff(off) < 0).any():
         raise ValueError(f"{op}: expected non-decreasing offsets, got {off.tolist()}")
     if include_last_offset:
         if not off.size:
-            raise ValueError(f"{op}: expected at least 1 offset with include_last_offset, got none")
+            raise ArgumentError(f"{op}: expected at least 1 offset with include_last_offset, got none")
         num, end = off.size - 1, int(off[-1])
     else:
         num, end = off.size, (idx.size if off.size else 0)  # no offsets: no bags, every id dropped
@@ -156,10 +156,10 @@ def embedding_bag(
     num = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
-        raise IndexError(f"{op}: expected ids in [0, {num}), got id {bad}")
+        raise IndexOutOfRangeError(f"{op}: expected ids in [0, {num}), got id {bad}")
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise ValueError(f"{op}: expected padding_idx in [-{num}, {num}), got {padding_idx}")
+            raise ArgumentError(f"{op}: expected padding_idx in [-{num}, {num}), got {padding_idx}")
         padding_idx %= num
     ids, bags, num_bags = _bags(op, idx, offsets, include_last_offset)
     keep = xp.arange(ids.size) if padding_idx is None else xp.flatnonzero(ids != padding_idx)

@@ -249,13 +249,21 @@ def embedding(
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
-    """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds ``max_norm``."""
+    """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds ``max_norm``.
+
+    As PyTorch's ``embedding_renorm_``: each row's norm is taken in the weight's dtype, then compared
+    and guarded (``+ 1e-7``) in float64, the scale rounded to the weight's dtype once (a float32
+    table then rescales to PyTorch's bits, so ``mode='max'`` bags break ties as there)."""
     xp = array_module(weight._data)
+    # PyTorch's renorm is an in-place op whether or not a row changed: a graph that saved the
+    # weight before this lookup refuses to run backward either way (clone it first, as its docs say)
+    weight._version += 1
+    if weight._data.__class__ is MetaArray or idx.__class__ is MetaArray:  # no values: PyTorch's meta renorm
+        return
     rows = xp.unique(idx)
-    norms = xp.linalg.norm(weight._data[rows], ord=norm_type, axis=1)  # (R,)
+    norms = xp.linalg.norm(weight._data[rows], ord=norm_type, axis=1).astype(xp.float64)  # (R,)
     too_big = norms > max_norm
     if too_big.any():
         rows, norms = rows[too_big], norms[too_big]
         scale = (max_norm / (norms + 1e-7)).astype(weight._data.dtype)  # PyTorch's 1e-7 guard
         weight._data[rows] *= scale[:, None]  # (R,) -> (R, 1)
-        weight._version += 1  # a graph that saved the old rows must not run backward silently

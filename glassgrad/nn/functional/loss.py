@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error, size_mismatch
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error, size_mismatch
 from glassgrad.operand_errors import number_arg, refuse_sequence
 from glassgrad.ops import loss as _L
 from glassgrad.ops import loss_smooth as _LS
@@ -227,7 +227,7 @@ def smooth_l1_loss(
     if beta.__class__ is not float:
         beta = number_arg("smooth_l1_loss", "beta", beta, compared=True)
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
+        raise ArgumentError(f"smooth_l1_loss: expected beta >= 0, got {beta}")  # PyTorch: RuntimeError
     target = as_target("smooth_l1_loss", input, target, reduction=reduction)
     float_kernel_operands("smooth_l1_loss", "smooth_l1_cpu", input, target)
     if beta == 0:  # PyTorch's l1_loss then, a composite named by its last op
@@ -255,7 +255,7 @@ def huber_loss(
     if delta.__class__ is not float:
         delta = number_arg("huber_loss", "delta", delta)
     if delta <= 0:
-        raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
+        raise ArgumentError(f"huber_loss: expected delta > 0, got {delta}")  # PyTorch: RuntimeError
     target = as_target("huber_loss", input, target, reduction=reduction)
     float_kernel_operands("huber_loss", "huber_cpu", input, target)
     check_weight("huber_loss", input, weight)
@@ -304,7 +304,8 @@ def kl_div(
                 f"kl_div: expected floating-point input and target, got {name} of dtype {t.dtype} "
                 "(Integral inputs not supported)"
             )
-    target = as_target("kl_div", input, target)
+    # 'none' takes a broadcastable target, as the other losses do ('batchmean' is a reduction)
+    target = as_target("kl_div", input, target, reduction=reduction)
     if log_target:
         loss = target.exp() * (target - input)
     else:

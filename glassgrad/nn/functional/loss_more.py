@@ -89,13 +89,18 @@ def _mean_or_zero(loss: Tensor, reduction: str) -> Tensor:
 
 
 # ------------------------------------------------------------------ embedding losses
+#: PyTorch's EPSILON, a C float: 1e-12 rounded to float32, which is what a norm near 0 meets there
+_COS_EPS = 9.999999960041972e-13
+
+
 def cosine_embedding_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
     size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
 ) -> Tensor:  # fmt: skip
     """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1, else 0.
 
-    cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12) (sum(x2^2) + 1e-12)); targets are not checked (PyTorch).
+    cos = sum(x1 x2) / sqrt((sum(x1^2) + eps) (sum(x2^2) + eps)), eps = float32(1e-12) as in PyTorch;
+    targets are not checked (PyTorch).
 
     Shape:
         input1, input2: (N, D) or (D,); target: (N,) or (); returns () or (N,) / () for 'none'.
@@ -111,7 +116,7 @@ def cosine_embedding_loss(
         raise ShapeError(f"{op}: expected {t.ndim + 1}-d inputs for target {t.shape}, got {shapes}")
     _broadcast(op, input1=input1, input2=input2)
     d = t.ndim  # the feature dim
-    mag1, mag2 = (input1 * input1).sum(d) + 1e-12, (input2 * input2).sum(d) + 1e-12
+    mag1, mag2 = (input1 * input1).sum(d) + _COS_EPS, (input2 * input2).sum(d) + _COS_EPS
     cos = (input1 * input2).sum(d) / (mag1 * mag2).sqrt()
     _broadcast(op, cos=cos, target=target, first="target")
     loss = _E.where(t == 1, 1.0 - cos, 0.0) + _E.where(t == -1, (cos - margin).clamp(min=0.0), 0.0)
@@ -327,7 +332,8 @@ def multilabel_margin_loss(
         raise ShapeError(f"{op}: expected target of the input's shape {input.shape}, got {idx.shape}")
     idx = idx.reshape(n, c)
     if idx.size and valued(idx) and (idx.min() < -1 or idx.max() >= c):
-        raise IndexError(
+        # PyTorch: RuntimeError("argument #2 'target' is out of range"); an IndexError too, as before
+        raise IndexOutOfRangeError(
             f"{op}: expected target entries in [-1, {c}) (-1 ends a list), got [{idx.min()}, {idx.max()}]"
         )
     xp = array_module(idx)

@@ -11,6 +11,7 @@ __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "CorruptCheckpointError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
     "SizeTypeError", "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError", "TransformArgumentError",
+    "AttentionMaskShapeError",
 ]  # fmt: skip
 
 
@@ -52,6 +53,11 @@ def size_mismatch(shapes: list) -> str:
                 )
         acc = tuple(x if y == 1 else y for x, y in zip(a, b, strict=True))
     return ""
+
+
+class AttentionMaskShapeError(ShapeError, AssertionError):
+    """A mask of the wrong rank or shape for ``MultiheadAttention`` where PyTorch's shape checks
+    (``_mha_shape_check``, ``_check_key_padding_mask``) raise ``AssertionError``."""
 
 
 class IndexOutOfRangeError(ShapeError, IndexError):

@@ -22,13 +22,14 @@ import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import AttentionMaskShapeError, DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import attention_bias as bias
 from glassgrad.nn import attention_flex as flex_attention
 from glassgrad.nn import attention_varlen as varlen
 from glassgrad.nn import init
 from glassgrad.nn.functional.attention import attention_weights
+from glassgrad.nn.functional.mha import check_mask_ranks
 from glassgrad.nn.functional.sdpa_backend import SDPBackend, sdpa_kernel
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module, Parameter
@@ -227,6 +228,12 @@ class MultiheadAttention(Module):
                 f"(..., {self.vdim}) with matching key/value lengths, got {query.shape}, {key.shape} and "
                 f"{value.shape}"
             )
+        b = 0 if self.batch_first else 1
+        if batched and key.shape[b] != query.shape[b]:  # (matmul would broadcast a batch of 1)
+            raise ShapeError(
+                f"MultiheadAttention: expected query and key of one batch size (dim {b}), got "
+                f"{query.shape} and {key.shape}"
+            )
         return batched
 
     def forward(
@@ -270,6 +277,7 @@ class MultiheadAttention(Module):
         are all masked. Outside them the hint needs its mask, and such a query gets NaN with the
         weights (softmax's 0/0) and 0 through SDPA without them, as in PyTorch."""
         batched = self._check(query, key, value)
+        check_mask_ranks(batched, attn_mask, key_padding_mask, self.num_heads, query.shape[-2], key.shape[-2])
         same = (query is key, key is value)
         if not batched:  # (L, E) -> (1, L, E)
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
@@ -367,7 +375,7 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             m = _blocked_to_sdpa(key_padding_mask, dt)
             if m.shape != (N, S):
-                raise ShapeError(
+                raise AttentionMaskShapeError(
                     f"MultiheadAttention: expected key_padding_mask of shape {(N, S) if batched else (S,)}, "
                     f"got {m.shape if batched else m.shape[1:]}"
                 )

@@ -15,12 +15,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-import numpy as np
-
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.device import is_meta_device
 from glassgrad.errors import ShapeError
+from glassgrad.factories import full
 from glassgrad.nn import init
 from glassgrad.nn import transformer_fastpath as fast
 from glassgrad.nn.attention import MultiheadAttention
@@ -101,6 +99,16 @@ class _TransformerLayer(Module):
         self.activation = _activation(activation)
         if not self._cross:  # PyTorch's encoder layer stashes it at construction; programs read it
             self.activation_relu_or_gelu = fast.relu_or_gelu(self.activation)
+
+    def __setstate__(self, state: dict) -> None:
+        # PyTorch's, run by unpickling and deepcopy (TransformerDecoder clones its layer): the decoder
+        # layer's F.relu shadows an activation module (a cloned nn.GELU() decoder layer computes relu)
+        # as "activation" is then in _modules, not __dict__; the encoder layer fills a missing one.
+        if self._cross and "activation" not in state:
+            state["activation"] = F.relu
+        super().__setstate__(state)
+        if not hasattr(self, "activation"):
+            self.activation = F.relu
 
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool = False) -> Tensor:
         # is_causal defaults as PyTorch's: subclasses (Demucs's layers) pass only three arguments
@@ -318,27 +326,17 @@ class Transformer(Module):
     ) -> None:
         super().__init__()
         dt = dtype if dtype is not None else dtypes.get_default_dtype()
-        args = (
-            d_model,
-            nhead,
-            dim_feedforward,
-            dropout,
-            activation,
-            layer_norm_eps,
-            batch_first,
-            norm_first,
-            bias,
-        )
+        args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
-            layer = TransformerEncoderLayer(*args, dtype=dt)
+            layer = TransformerEncoderLayer(*args, bias, dtype=dt)
             norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
             self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
-            layer = TransformerDecoderLayer(*args, dtype=dt)
+            layer = TransformerDecoderLayer(*args, bias, dtype=dt)
             norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
             self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
         self.d_model = d_model
@@ -394,7 +392,5 @@ class Transformer(Module):
                 [0., 0., -inf],
                 [0., 0., 0.]])
         """
-        dt = dtypes.to_np_dtype(dtype if dtype is not None else dtypes.get_default_dtype())
-        above = np.triu(np.ones((sz, sz), dtype=bool), 1)
-        mask = Tensor(np.where(above, -np.inf, 0.0).astype(dt), _wrap=True)
-        return mask.to("meta") if is_meta_device(device) else mask  # meta: no values
+        # PyTorch's construction: an integer dtype refuses -inf (RuntimeError), bool gets True above
+        return full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(1)

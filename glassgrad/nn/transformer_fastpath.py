@@ -7,8 +7,11 @@ values, and those paths' values differ where the plain path's are defined otherw
 - ``_native_multi_head_attention`` (MultiheadAttention in eval without grad, self-attention,
   ``batch_first`` ...) and ``_transformer_encoder_layer_fwd`` (the encoder layer's) ignore the
   ``is_causal`` hint and give NaN for a query whose keys are all masked (SDPA's plain path: 0);
+  the encoder layer's also reads a float mask as bool, blocked wherever it is not 0;
 - the encoder's nested-tensor path (eval, a left-aligned ``src_key_padding_mask``, no ``mask``)
-  runs each sequence on its first unpadded tokens and returns 0 at the padded positions.
+  runs each sequence on its first unpadded tokens and returns 0 at the padded positions
+  (without PyTorch's once-per-process warning that its nested-tensor API is a prototype: there
+  are no nested tensors here, and its advice, ``layout=torch.jagged``, would not apply).
 
 The predicates below are PyTorch's conditions (``torch.backends.mha.get_fastpath_enabled()``,
 mode, grad, layout, options). ``TransformerEncoder`` also keeps PyTorch's attributes
@@ -200,12 +203,16 @@ def encoder_layer_blocks(
     layer: Any, src: Any, src_mask: Any, key_padding_mask: Any, is_causal: bool
 ) -> tuple[Callable, Callable]:
     """The attention and MLP blocks that ``TransformerEncoderLayer.forward`` composes, as PyTorch
-    runs them: its fused layer (no causal hint, NaN for a fully masked query), or the layer's own
-    ``_sa_block``/``_ff_block`` on the masks in their float form."""
+    runs them: its fused layer (no causal hint, NaN for a fully masked query, float masks read as
+    blocked where not 0), or the layer's own ``_sa_block``/``_ff_block`` on the masks in their
+    float form."""
     kpm = canonical_mask(key_padding_mask, src.dtype, "src_key_padding_mask", src_mask, "src_mask")
     mask = canonical_mask(src_mask, src.dtype, "src_mask")
     if encoder_layer_fast_path(layer, src):
         attn = layer.self_attn
+        # its kernel takes the masks as bool: a float one blocks wherever it is not 0, so an additive
+        # bias (0.5, -2.0) blocks as -inf does instead of being added
+        kpm, mask = (None if m is None else Tensor(m._data != 0, _wrap=True) for m in (kpm, mask))
 
         def fused_sa(x: Any) -> Any:
             return attn._attend(x, x, x, kpm, False, mask, True, False, True)[0]

@@ -9,11 +9,38 @@ follow the module exactly. Inputs are sequence-first, ``(L, N, E)``, or unbatche
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
-from glassgrad.errors import ShapeError
+from glassgrad.errors import AttentionMaskShapeError, ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["multi_head_attention_forward"]
+__all__ = ["multi_head_attention_forward", "check_mask_ranks"]
+
+
+def check_mask_ranks(
+    batched: bool, attn_mask: Any, key_padding_mask: Any, num_heads: int, L: int, S: int
+) -> None:
+    """PyTorch's ``_mha_shape_check`` of the masks, run before the ``is_causal`` hint may drop
+    ``attn_mask``: ``key_padding_mask`` (N, S), or (S,) unbatched; ``attn_mask`` 2-D or 3-D, and
+    unbatched a 3-D one (num_heads, L, S). Raises ``AttentionMaskShapeError`` (an AssertionError)."""
+    kpm_dims = 2 if batched else 1
+    kind = "batched (3-D)" if batched else "unbatched (2-D)"
+    if key_padding_mask is not None and key_padding_mask.ndim != kpm_dims:
+        raise AttentionMaskShapeError(
+            f"For {kind} `query`, expected `key_padding_mask` to be `None` or {kpm_dims}-D"
+            f" but found {key_padding_mask.ndim}-D tensor instead"
+        )
+    if attn_mask is None:
+        return
+    if attn_mask.ndim not in (2, 3):
+        raise AttentionMaskShapeError(
+            f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D"
+            f" but found {attn_mask.ndim}-D tensor instead"
+        )
+    if not batched and attn_mask.ndim == 3 and tuple(attn_mask.shape) != (num_heads, L, S):
+        raise AttentionMaskShapeError(
+            f"Expected `attn_mask` shape to be {(num_heads, L, S)} but got {tuple(attn_mask.shape)}"
+        )
 
 
 def _holder() -> type:

@@ -146,28 +146,39 @@ def taps(
     return out
 
 
-def _coords(grid: Any, spatial: tuple, a: dict) -> tuple[list, list, list]:
-    """The grid's pixel coordinates and their slopes per axis, x first: each ``(N, 1, L)``."""
+def _coords(grid: Any, spatial: tuple, a: dict) -> tuple[list, list, list, list]:
+    """The grid's pixel coordinates per axis, x first, each ``(N, 1, L)``: those the forward reads,
+    those the backward reads (the same but on volumes, see ``_non_finite``), their slopes; and
+    the sizes along the axes."""
     n, nd = grid.shape[0], grid.shape[-1]
     sizes = list(reversed(spatial))  # W, H (, D): the grid's last axis is (x, y[, z])
     flat = grid.reshape(n, 1, math.prod(grid.shape[1:-1]), nd)
-    pad = a["mode"] != "bicubic"
-    pairs = [
-        source_coordinates(flat[..., d], sizes[d], a["padding_mode"], a["align_corners"], pad)
-        for d in range(nd)
-    ]
-    if pad:
-        pairs = [(_non_finite(c, s, nd, a["padding_mode"]), slope) for (c, slope), s in zip(pairs, sizes)]
-    return [p[0] for p in pairs], [p[1] for p in pairs], sizes
+    pad, pm = a["mode"] != "bicubic", a["padding_mode"]
+    pairs = [source_coordinates(flat[..., d], sizes[d], pm, a["align_corners"], pad) for d in range(nd)]
+    slopes = [p[1] for p in pairs]
+    if not pad:
+        coords = [p[0] for p in pairs]
+        return coords, coords, slopes, sizes
+    coords = [_non_finite(c, s, nd, pm) for (c, _), s in zip(pairs, sizes)]
+    if nd == 2 or pm == "zeros":
+        return coords, coords, slopes, sizes
+    return (
+        coords,
+        [_non_finite(c, s, nd, pm, backward=True) for (c, _), s in zip(pairs, sizes)],
+        slopes,
+        sizes,
+    )
 
 
-def _non_finite(c: Any, size: int, nd: int, padding_mode: str) -> Any:
+def _non_finite(c: Any, size: int, nd: int, padding_mode: str, backward: bool = False) -> Any:
     """PyTorch's kernels' handling of a NaN (or, folded, infinite) point: after clipping,
     a NaN coordinate is pixel 0 on images and the last pixel on volumes (their two kernels clamp
     differently); volumes also move a non-finite or out-of-int-range coordinate outside the
-    image, so that it reads 0 rather than NaN."""
+    image, so that it reads 0 rather than NaN. The volumes' backward clips with a rule that keeps
+    NaN (``clip_coordinates_set_grad``): there the point is outside, and sends no gradient to the
+    input or to any of its grid coordinates."""
     xp = array_module(c)
-    if padding_mode != "zeros":
+    if padding_mode != "zeros" and not (backward and nd == 3):
         c = xp.where(xp.isnan(c), 0 if nd == 2 else size - 1, c)
     if nd == 3:
         c = xp.where(xp.isfinite(c) & (c <= 2**31 - 2) & (c >= -(2**31)), c, -100)
@@ -195,7 +206,7 @@ def _forward(ctx, x, grid, mode, padding_mode, align_corners):
     xp = array_module(x)
     n, c, *spatial = x.shape
     attrs = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
-    coords, slopes, sizes = _coords(grid, tuple(spatial), attrs)
+    coords, saved, slopes, sizes = _coords(grid, tuple(spatial), attrs)
     rows = _pixel_rows(x)
     length = coords[0].shape[-1]
     out = xp.zeros((n, length, c), dtype=x.dtype)  # (N, L, C): channels last until the end
@@ -203,7 +214,7 @@ def _forward(ctx, x, grid, mode, padding_mode, align_corners):
         # a tap outside the image reads 0, as PyTorch's masked gathers, and only then is weighted:
         # never 0 * the stand-in pixel 0 (nan if it is inf); a NaN point's NaN weight still tells
         out += _read_taps(rows, flat, ok) * wgt.reshape(n, length, 1)  # (N, L, C) * (N, L, 1)
-    ctx.save_for_backward(x, *coords, *slopes)
+    ctx.save_for_backward(x, *saved, *slopes)
     return xp.ascontiguousarray(out.transpose(0, 2, 1)).reshape(n, c, *grid.shape[1:-1])
 
 

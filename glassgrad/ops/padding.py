@@ -15,7 +15,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.ops.layout import channels_last_if
 from glassgrad.ops.movement import _ints
 from glassgrad.tensor import Tensor
@@ -128,8 +128,14 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
         fill = 0 if value is None else complex_scalar("pad", value, input._data.dtype)
         out = Pad.apply(input, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape), value=fill)
         return channels_last_if(out, input)  # a channels-last image stays so (PyTorch)
-    if mode not in _INDEX_MODES:
-        raise ShapeError(f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}")
+    if mode not in _INDEX_MODES:  # PyTorch's class: its mode parser's NotImplementedError
+        raise NotImplementedError(
+            f"pad: expected mode constant, reflect, replicate or circular, got {mode!r}"
+        )
+    if value is not None and value != 0:  # refused, as PyTorch: the fill would silently be dropped
+        raise ArgumentError(
+            f'pad: padding mode "{mode}" doesn\'t take in value argument, got value={value!r}'
+        )
     index = []
     sizes = [input.shape[d] + lo + hi for d, (lo, hi) in pairs.items()]
     empty = max(sizes) < 1  # PyTorch allows an empty result along some padded dims, not all

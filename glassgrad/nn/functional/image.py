@@ -72,10 +72,8 @@ def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[t
             )
         return tuple(sizes), (None,) * k
     factors = (scale_factor,) * k if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
-    if len(factors) != k or any(f <= 0 for f in factors):
-        raise ValueError(
-            f"{op}: expected {k} positive scale factors for spatial shape {spatial}, got {scale_factor}"
-        )
+    if len(factors) != k:  # (a factor <= 0 is refused below, by its output size, as PyTorch)
+        raise ValueError(f"{op}: expected {k} scale factors for spatial shape {spatial}, got {scale_factor}")
     sizes = tuple(math.floor(n * float(f)) for n, f in zip(spatial, factors))
     if min(sizes) <= 0:  # area mode too: PyTorch computes an empty result there but cannot backward
         raise ShapeError(

@@ -107,6 +107,15 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         raise ShapeError(
             f"affine_grid: expected theta of shape ({size[0]}, {nd}, {nd + 1}) for size {size}, got {tuple(theta.shape)}"
         )
+    if align_corners and min(size[2:]) == 1:
+        # PyTorch's warning: a unit-size axis has no corners to align, so its one point sits at 0
+        warnings.warn(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+            "align_corners=True. This is not an intended use case of affine_grid. See the "
+            "documentation of affine_grid for details.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     if min(size) <= 0:
         raise ValueError(f"affine_grid: expected non-zero, positive output size, got {size}")
     xp = array_module(theta._data)

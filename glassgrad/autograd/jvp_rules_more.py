@@ -68,7 +68,8 @@ _scatter_other = transposed("scatter_reduce")
 def _scatter_reduce(ts, xs, z, attrs):
     """z = x with src reduced in at index: 'sum' and 'mean' are linear in (x, src) (the counts
     are constants), t_z = scatter_reduce(t_x, index, t_src); 'prod', 'amax', 'amin' from the
-    recorded VJP (ties share the tangent equally; a zero factor of a product refuses, as there)."""
+    recorded VJP (ties share the tangent equally; two zeros or more from src reduced into one place
+    of a product refuse, as there)."""
     if attrs.get("reduce", "sum") not in ("sum", "mean"):
         return _scatter_other(ts, xs, z, attrs)
     return _scatter_sum(ts, xs, z, attrs)

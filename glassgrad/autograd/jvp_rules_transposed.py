@@ -20,6 +20,7 @@ from glassgrad.autograd import forward_ad, recorded
 from glassgrad.autograd.functional import grad
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.autograd.jvp_rules import RULES, run
+from glassgrad.errors import GraphError
 from glassgrad.tensor import Tensor
 
 __all__ = ["transposed"]
@@ -67,7 +68,13 @@ def transposed(name: str) -> Callable:
                 return None
             if not total.requires_grad:  # J^T g does not depend on g at all: J t = 0
                 return np.zeros_like(z)
-            (jt,) = grad(total, g, allow_unused=True)
+            try:
+                (jt,) = grad(total, g, allow_unused=True)
+            except GraphError as e:  # a delayed error in the VJP: no derivative of it for these inputs
+                raise NotImplementedError(
+                    f"forward_ad: no forward-mode rule for op '{name}' with these inputs: its rule "
+                    f"transposes the recorded VJP, which has no derivative for them ({e})"
+                ) from None
         return np.zeros_like(z) if jt is None else jt._data
 
     jvp.__doc__ = f"{name}: J t = d/dg <J^T g, t>, J^T g from its recorded VJP."

@@ -82,6 +82,7 @@ def _load() -> None:
             recorded_rules_nn,
             recorded_rules_nn2,
             recorded_rules_recurrent,
+            recorded_rules_scatter,
             recorded_rules_sparse,
             recorded_rules_special,
             recorded_rules_views,

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.autograd.recorded import constant, rule, saved
 from glassgrad.backend import array_module
 from glassgrad.ops.indexing import GetItem, MaskedFill, SplitKey, _grid_key
 from glassgrad.ops.indexing_more import IndexPut
 from glassgrad.ops.movement import Flip, Permute, Roll, Tril, Triu
 from glassgrad.ops.movement_more import DiagEmbed
-from glassgrad.ops.scatter import _counts
 from glassgrad.ops.setitem import SetItem
 from glassgrad.ops.views import Diagonal
 
@@ -284,44 +283,6 @@ def _index_copy(ctx, g):
     need = ctx.needs_input_grad
     ga = _zero_at(g, _along(ctx)) if need[0] else None
     return ga, None, (_read(g, _along(ctx)) if need[2] else None)
-
-
-@rule("scatter_reduce")
-def _scatter_reduce(ctx, g):
-    """sum: (g, g[key]); mean: (g / N, g[key] / N[key]); amax/amin: g shared evenly among the
-    entries equal to the result (masks and counts constant); prod: (g * z / x, (g * z)[key] / src)
-    where no zero took part. x's gradient zeroed at key without include_self."""
-    a, src, out = saved(ctx)
-    at, need = ctx.attrs, ctx.needs_input_grad
-    pos, box, reduce, inc = at["pos"], at["box"], at["reduce"], at["include_self"]
-    key = _grid(pos, a.shape)
-    s = src[box]
-    if reduce == "sum":
-        gself, gs = g, _read(g, key)
-    elif reduce == "mean":
-        n = _counts(a.shape, pos, inc, g._data.dtype)
-        gself, gs = g / constant(n), _read(g, key) / constant(n[key])
-    elif reduce == "prod":
-        # z / x and z / src are the products of the others only where x and src are not 0 (the
-        # exact exclusive product of first order's zero case has no recorded form here)
-        if (need[0] and inc and (a == 0).any()) or (need[2] and (s == 0).any()):
-            raise NotImplementedError(
-                "scatter_reduce: create_graph=True with reduce='prod' where an entry that takes part is 0"
-            )
-        gz = g * output(ctx, out)
-        gself = gz / operand(ctx, 0, a) if inc else g
-        gs = _read(gz, key) / _read(operand(ctx, 2, src), box) if need[2] else None
-    else:  # amax / amin
-        self_is = (a == out).astype(g._data.dtype)
-        src_is = (s == out[key]).astype(g._data.dtype)
-        count = self_is.copy()
-        array_module(count).add.at(count, key, src_is)
-        with np.errstate(divide="ignore", invalid="ignore"):  # a NaN result: 0 / 0, as first order
-            gself, gs = g * constant(self_is / count), _read(g, key) * constant(src_is / count[key])
-    if not inc and need[0]:
-        gself = _zero_at(gself, key)
-    gsrc = _into_box(gs, ctx.shapes[2], box) if need[2] else None
-    return (gself if need[0] else None), None, gsrc
 
 
 # ------------------------------------------------------------------ padding and embedding

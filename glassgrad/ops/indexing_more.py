@@ -17,6 +17,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
+from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, IndexShapeError, ShapeError
 from glassgrad.meta_array import valued
 from glassgrad.ops import indexing as _ix
@@ -134,9 +135,13 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1
     """
     shape = x.shape
     x2, src, idx, d = _index_args("index_add", x, dim, index, source)
-    if x._data.dtype.kind in "iub" and not isinstance(alpha, int | np.integer):
-        raise DTypeError(f"index_add: expected an integer alpha for an {x.dtype} input, got {alpha!r}")
-    if isinstance(alpha, complex | np.complexfloating) and x._data.dtype.kind != "c":
+    dt = x._data.dtype
+    if dt.kind in "iub":
+        # PyTorch's kernel reads alpha in the input's dtype (a checked Scalar conversion: 2.5 is 2 in
+        # int64, -1 is 255 in uint8 and True in bool, 300 refused for uint8); NumPy's product with
+        # the number itself would refuse -1 for uint8 and turn a bool source into int64
+        alpha = np.asarray(scalar_into("index_add", alpha, dt), dtype=dt)[()]
+    elif isinstance(alpha, complex | np.complexfloating) and x._data.dtype.kind != "c":
         raise DTypeError(f"index_add: expected a real alpha for a {x.dtype} input, got {alpha!r}")
     out = IndexAdd.apply(x2, idx, src, dim=d, alpha=alpha)
     return out if out.shape == shape else out.reshape(shape)

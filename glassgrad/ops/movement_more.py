@@ -334,9 +334,10 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
         x and indices have the same number of dims; the result has the broadcast shape with
         indices' size along ``dim``.
     """
+    if dim is None:  # PyTorch's gather(x.view(-1), 0, indices.view(-1)): int32 taken, negatives refused
+        idx = indexing._int_array(indices, "take_along_dim")
+        return indexing.gather(x.reshape(-1), 0, idx.reshape(-1))
     idx = indexing._int_array(indices, "take_along_dim", ("int64",))
-    if dim is None:
-        return take(x, idx.reshape(-1))
     if x.ndim != idx.ndim:
         raise ShapeError(
             f"take_along_dim: expected input and indices with the same number of dims, got {x.shape} "

@@ -91,8 +91,8 @@ def scatter(
         check_src("scatter", idx, src.shape)
         if src._data.dtype != x._data.dtype:
             raise DTypeError(f"scatter: expected src of dtype {x.dtype}, got {src.dtype}")
-    else:
-        src = np.asarray(src, dtype=x._data.dtype)  # a number: 0-d, broadcast to every place
+    else:  # a number: 0-d, broadcast to every place, converted as PyTorch converts a Scalar
+        src = np.asarray(scalar_into("scatter", src, x._data.dtype), dtype=x._data.dtype)
     if x.ndim and idx.ndim and (src.ndim or not isinstance(src, Tensor)):
         return Scatter.apply(x, idx, src, dim=d)
     # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
@@ -114,6 +114,7 @@ def _scatter_legacy_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: An
             "it); scatter_reduce does the same with more reductions ('sum', 'prod', 'mean', 'amax', 'amin').",
         )
     else:  # a number: one value for every place index names
+        src = scalar_into("scatter", src, x._data.dtype)
         src = Tensor(array_module(x._data).full(idx.shape, src, dtype=x._data.dtype), _wrap=True)
     return scatter_reduce(x, dim, index, src, modes[reduce], include_self=True)
 

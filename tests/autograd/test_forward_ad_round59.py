@@ -95,16 +95,20 @@ def test_rules_from_the_recorded_vjp_match_torch(torch, name):
 
 
 def test_scatter_reduce_prod_tangent_is_the_derivative():
-    """PyTorch 2.13 drops this tangent (None); glassgrad's is the derivative (a zero factor
-    refuses by name, as create_graph does)."""
+    """PyTorch 2.13 drops this tangent (None); glassgrad's is the derivative, zero factors
+    included (PyTorch's backward formula, round 64), except where two zeros from src reach one
+    place: refused by name, as PyTorch's double backward refuses it."""
     fn = lambda L, a, s: L.scatter_reduce(a, 1, L.tensor([[0, 0], [1, 3], [2, 0]]), s, "prod")  # noqa: E731
     rng = np.random.default_rng(1)
     a, s = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
     va, vs = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
-    (_,), (tangent,) = _jvp(gg, fn, [a, s], [va, vs])
-    np.testing.assert_allclose(tangent, _central(fn, [a, s], [va, vs])[0], rtol=1e-7, atol=1e-9)
-    a[1, 1] = 0.0
-    with pytest.raises(NotImplementedError, match="scatter_reduce"):
+    for zero in (None, ("a", 1, 1), ("s", 0, 0)):  # none, one in x, then one in src as well
+        if zero:
+            {"a": a, "s": s}[zero[0]][zero[1:]] = 0.0
+        (_,), (tangent,) = _jvp(gg, fn, [a, s], [va, vs])
+        np.testing.assert_allclose(tangent, _central(fn, [a, s], [va, vs])[0], rtol=1e-7, atol=1e-9)
+    s[0, 1] = 0.0  # row 0: both of src's entries go to place 0
+    with pytest.raises(NotImplementedError, match="'scatter_reduce' with these inputs.*Double backward"):
         _jvp(gg, fn, [a, s], [va, vs])
 
 

@@ -48,7 +48,7 @@ def test_coverage_is_listed():
 
 #: Rules that cover some variants of their op and raise for the others (named in the error).
 PARTIAL = {
-    "scatter_reduce": "reduce='prod' with a factor 0 (the recorded VJP's refusal)",
+    "scatter_reduce": "reduce='prod' with two zeros from src in one place (the recorded VJP's delayed error)",
     "embedding_bag": "mode='max'",
 }
 
@@ -58,8 +58,11 @@ def test_partial_rules_raise_clearly():
     with fwAD.dual_level():
         d = fwAD.make_dual(x, gg.ones(3))
         idx = gg.tensor([0, 0, 1])
+        # one zero per place (x's own included) has a rule (PyTorch's backward formula)
+        gg.zeros(2).scatter_reduce(0, idx, d, reduce="prod")
+        d = fwAD.make_dual(gg.tensor([0.0, 0.0, 3.0]), gg.ones(3))
         with pytest.raises(NotImplementedError, match="'scatter_reduce' with these inputs"):
-            gg.zeros(2).scatter_reduce(0, idx, d, reduce="prod")
+            gg.ones(2).scatter_reduce(0, idx, d, reduce="prod")
 
 
 def _no_rule_inside(err: NotImplementedError, name: str) -> bool:

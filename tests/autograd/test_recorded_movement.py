@@ -235,12 +235,16 @@ def test_scatter_reduce_torch(torch, reduce, include_self):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_scatter_reduce_prod_with_zero_refused():
-    x = gg.tensor([[1.0, 0.0, 2.0]], dtype=gg.float64, requires_grad=True)
-    s = gg.tensor([[3.0, 4.0]], dtype=gg.float64, requires_grad=True)
-    y = x.scatter_reduce(1, gg.tensor([[1, 1]]), s, "prod")
-    with pytest.raises(NotImplementedError, match="scatter_reduce.*prod"):
-        grad(y.sum(), [x, s], create_graph=True)
+@pytest.mark.parametrize("include_self", [True, False], ids=["self", "noself"])
+def test_scatter_reduce_prod_with_zeros_gradgradcheck(include_self):
+    # PyTorch's formula (autograd/recorded_rules_scatter.py): a 0 in x and one in src, each alone
+    # in its place, and a place with a 0 from x and one from src
+    x = gg.tensor([[1.0, 0.0, 2.0, 0.0]], dtype=gg.float64, requires_grad=True)
+    s = gg.tensor([[3.0, 4.0, 0.0, 0.0, -1.5]], dtype=gg.float64, requires_grad=True)
+    idx = gg.tensor([[1, 1, 2, 3, 0]])
+    assert gradgradcheck(
+        lambda x, s: gg.tanh(x.scatter_reduce(1, idx, s, "prod", include_self=include_self)), [x, s]
+    )
 
 
 def test_embedding_sparse_refused():

@@ -224,7 +224,9 @@ _LINKED_CALLS = frozenset(
      "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0", "NllLossBackward0",
      "NllLoss2DBackward0", "ReflectionPad1DBackward0", "ReflectionPad2DBackward0",
      "ReflectionPad3DBackward0", "ReplicationPad1DBackward0", "ReplicationPad2DBackward0",
-     "ReplicationPad3DBackward0"}
+     "ReplicationPad3DBackward0",
+     # a gather of the input at the maxima here; PyTorch's backward is the pool's own, reading the input
+     "FractionalMaxPool2DBackward0", "FractionalMaxPool3DBackward0"}
 )  # fmt: skip
 
 

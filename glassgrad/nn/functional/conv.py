@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, SizeTypeError
 from glassgrad.nn.functional.conv_complex import complex_conv
 from glassgrad.operand_errors import iterable_tuple, size_int
 from glassgrad.ops import conv as _C
@@ -33,7 +33,10 @@ def ntuple(value: Any, n: int, op: str, name: str, minimum: int = 0, one: bool =
         value = tuple(value) * n
     listed = isinstance(value, tuple | list)
     ints = tuple(v if v.__class__ is int else size_int(v) for v in value) if listed else ()
-    if len(ints) != n or None in ints:
+    if not listed or None in ints:
+        # PyTorch's parser: a TypeError for a size that is not an integer (kernel_size=2.0, None)
+        raise SizeTypeError(f"{op}: expected {name} as an int or a tuple of {n} ints, got {value!r}")
+    if len(ints) != n:
         raise ShapeError(f"{op}: expected {name} as an int or a tuple of {n} ints, got {value!r}")
     if any(v < minimum for v in ints):
         raise ShapeError(f"{op}: expected {name} >= {minimum}, got {ints}")

@@ -119,6 +119,13 @@ def _update_running(running: tuple, stats: tuple, momentum: float, bump: bool = 
                 r._data[...] = new
 
 
+def _both_or_neither(op: str, running_mean: Tensor | None, running_var: Tensor | None) -> None:
+    """PyTorch's kernels update both running statistics or neither: one alone is its ValueError
+    (not a silent update of that one)."""
+    if (running_mean is None) is not (running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must either both be None or neither be None")
+
+
 def batch_norm(
     input: Tensor,  # noqa: A002
     running_mean: Tensor | None,
@@ -145,6 +152,10 @@ def batch_norm(
     """
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
+    if momentum.__class__ is not float:  # PyTorch's parser: None is a TypeError (the modules read it)
+        momentum = number_arg("batch_norm", "momentum", momentum)
+    if eps < 0.0 or (training and eps <= 0.0):  # PyTorch's F.batch_norm refuses them so
+        raise ValueError(f"batch_norm: expected eps positive (non-negative in evaluation), got {eps}")
     channels = input.shape[1]
     _check_channel_params(
         "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
@@ -164,8 +175,7 @@ def batch_norm(
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
-        if momentum is None:
-            raise ValueError("batch_norm: expected a float momentum, got None (nn.BatchNorm handles None)")
+        _both_or_neither("batch_norm", running_mean, running_var)
         # the running statistics first, then the op that saves for backward: a non-reentrant
         # checkpoint's rerun stops at the last save, and must have updated them by then, as PyTorch's
         stats = None
@@ -318,6 +328,8 @@ def instance_norm(
     """
     if input.ndim < 2:
         raise ShapeError(f"instance_norm: expected input (N, C, *), got {input.shape}")
+    if momentum.__class__ is not float:  # PyTorch's parser: None is a TypeError (the modules read it)
+        momentum = number_arg("instance_norm", "momentum", momentum)
     _check_channel_params(
         "instance_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
@@ -325,12 +337,13 @@ def instance_norm(
     _refuse_non_float("instance_norm", input)
     _in_float32("instance_norm", input, running_mean, running_var, weight, bias)
     if not use_input_stats:
-        if running_mean is None or running_var is None:
-            raise ValueError(
+        if running_mean is None or running_var is None:  # PyTorch: RuntimeError
+            raise ArgumentError(
                 "instance_norm: expected running_mean and running_var when use_input_stats=False"
             )
         out = batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
         return out.contiguous()  # PyTorch's instance norm answers contiguous, whatever the layout
+    _both_or_neither("instance_norm", running_mean, running_var)
     n, c = input.shape[:2]
     if math.prod(input.shape[2:]) == 1:  # one spatial position, whatever the batch (PyTorch's test)
         raise ValueError(

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import ShapeError, kernel_dtype_error
+from glassgrad.errors import ShapeError, SizeTypeError, kernel_dtype_error
 from glassgrad.nn.functional.conv import ntuple
 from glassgrad.operand_errors import size_int
 from glassgrad.tensor import Tensor
@@ -79,12 +79,16 @@ def windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil
 def adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
     if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch
         output_size = (output_size if output_size is None else size_int(output_size),) * nd
-    if not isinstance(output_size, tuple | list) or len(output_size) != nd:
+    listed = isinstance(output_size, tuple | list)
+    size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:])) if listed else ()
+    # PyTorch's TypeError for a size that is not an integer (2.5, "3"); its 1-D functions take no None
+    if not listed or None in size or (nd == 1 and any(o is None for o in output_size)):
+        raise SizeTypeError(
+            f"{op}: expected output_size as an int or a tuple of {nd} ints, got {output_size!r}"
+        )
+    if len(output_size) != nd:
         raise ShapeError(f"{op}: expected output_size as an int or a tuple of {nd}, got {output_size!r}")
-    if nd == 1 and output_size[0] is None:  # PyTorch's 1-D functions take no None
-        raise ShapeError(f"{op}: expected output_size as an int, got {output_size!r}")
-    size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:]))
-    if any(o is None or o < 1 for o in size):  # PyTorch's backward fails for 0: refused
+    if any(o < 1 for o in size):  # PyTorch's backward fails for 0: refused
         raise ShapeError(f"{op}: expected a positive output_size, got {output_size!r}")
     if min(x.shape[2:]) < 1:
         raise ShapeError(f"{op}: expected non-empty spatial dims, got input {x.shape}")

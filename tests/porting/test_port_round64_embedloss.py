@@ -141,9 +141,10 @@ def test_kl_div_none_broadcasts_target_like_torch(torch, log_target):
     out = []
     for T in (gg, torch):
         x, t = T.tensor(x0, requires_grad=True), T.tensor(t0, requires_grad=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             y = T.nn.functional.kl_div(x, t, reduction="none", log_target=log_target)
+        assert not caught  # (PyTorch's kl_div broadcasts without mse_loss's size warning)
         (y * T.tensor(np.arange(12.0).reshape(3, 4))).sum().backward()
         out.append((y.detach().numpy(), x.grad.numpy(), t.grad.numpy()))
     for a, b in zip(*out, strict=True):

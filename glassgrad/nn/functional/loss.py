@@ -50,13 +50,16 @@ def check_reduction(
 _TARGET_FIRST = frozenset({"kl_div", "poisson_nll_loss"})
 
 
-def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reduction: str = "mean") -> Tensor:
+def as_target(
+    op: str, x: Tensor, target: Any, same_shape: bool = True, reduction: str = "mean", warn: bool = True
+) -> Tensor:
     """``target`` as a tensor of the input's shape; integer/bool targets become the input's float dtype.
 
     A target of another shape is refused when the loss is reduced (the classic (N, 1) against (N,)
     mistake would average an (N, N) matrix silently; PyTorch warns and broadcasts). With
     ``reduction='none'`` a broadcastable one is broadcast with PyTorch's warning, as the result's
-    shape shows it (tianshou's quantile Huber loss: (N, 1, Q) against (N, Q, 1))."""
+    shape shows it (tianshou's quantile Huber loss: (N, 1, Q) against (N, Q, 1)); ``warn=False``
+    for the losses whose PyTorch function broadcasts without it (kl_div)."""
     if not isinstance(target, Tensor):
         refuse_sequence(op, "target", target)  # an array is taken, as the operators take one
         target = Tensor(as_array(target), _wrap=True)
@@ -74,13 +77,14 @@ def as_target(op: str, x: Tensor, target: Any, same_shape: bool = True, reductio
                 f"{target.shape} (a broadcastable target is taken with reduction='none' only)"
                 f"{size_mismatch(pair)}"
             )
-        warnings.warn(
-            f"Using a target size (glassgrad.Size({list(target.shape)})) that is different to the input size "
-            f"(glassgrad.Size({list(x.shape)})). This will "
-            "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
+        if warn:
+            warnings.warn(
+                f"Using a target size (glassgrad.Size({list(target.shape)})) that is different to the input size "
+                f"(glassgrad.Size({list(x.shape)})). This will "
+                "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
     if target._data.dtype.kind != "f" and x._data.dtype.kind == "f":
         target = Tensor(target._data.astype(x._data.dtype), _wrap=True)
     return target
@@ -305,7 +309,7 @@ def kl_div(
                 "(Integral inputs not supported)"
             )
     # 'none' takes a broadcastable target, as the other losses do ('batchmean' is a reduction)
-    target = as_target("kl_div", input, target, reduction=reduction)
+    target = as_target("kl_div", input, target, reduction=reduction, warn=False)  # (PyTorch's does not warn)
     if log_target:
         loss = target.exp() * (target - input)
     else:

@@ -20,9 +20,11 @@ Two implementations, chosen by ``use_reentrant`` (``None`` warns, as PyTorch 2.1
 - ``use_reentrant=False``: the block runs with grad on, so the graph is the ordinary one, but under
   ``saved_tensors_hooks`` that keep a counter instead of each saved array; the first unpack at
   backward reruns the block (stopping once every value is back, unless ``early_stop=False``) to
-  recompute them. Parameters get gradients whatever the inputs, ``autograd.grad`` works, and keyword
-  arguments reach the function. A rerun whose saved values differ in number, shape or dtype raises
-  ``CheckpointError`` (``determinism_check="none"`` skips the shape/dtype check).
+  recompute them (``checkpoint_frame.py``). Parameters get gradients whatever the inputs,
+  ``autograd.grad`` works, and keyword arguments reach the function. A rerun whose saved values
+  differ in number, shape or dtype raises ``CheckpointError`` (``determinism_check="none"`` skips
+  the shape/dtype check). ``context_fn`` may be ``create_selective_checkpoint_contexts``
+  (``checkpoint_selective.py``: glassgrad recomputes every op whatever the policy).
 
 With ``preserve_rng_state=True`` (the default) the rerun starts from the RNG state the forward
 started from, so dropout draws the same mask; the caller's RNG state is restored afterwards.
@@ -52,11 +54,28 @@ from glassgrad.autograd.custom import Function
 from glassgrad.autograd.engine_hooked import refuse_reentrant_checkpoint
 from glassgrad.autograd.function import _tensor_cls
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
-from glassgrad.autograd.grad_mode import state as _grad_state
-from glassgrad.autograd.graph import saved_tensors_hooks
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.autograd.tensor_hook_run import run_tensor_hooks
+from glassgrad.errors import ShapeError
 from glassgrad.user_frames import user_stacklevel
-from glassgrad.utils.checkpoint_devices import get_device_states, set_device_states
+from glassgrad.utils.checkpoint_devices import (
+    DefaultDeviceType,
+    get_device_states,
+    rng_as_in_forward,
+    set_device_states,
+)
+from glassgrad.utils.checkpoint_frame import (
+    CheckpointError,
+    GraphExecGroup,
+    checkpoint_without_reentrant,
+    early_stop_default,
+    set_checkpoint_early_stop,
+)
+from glassgrad.utils.checkpoint_selective import (
+    SAC_IGNORED_OPS,
+    CheckpointPolicy,
+    SelectiveCheckpointContext,
+    create_selective_checkpoint_contexts,
+)
 
 __all__ = [
     "checkpoint",
@@ -69,6 +88,13 @@ __all__ = [
     "set_device_states",
     "noop_context_fn",
     "set_checkpoint_early_stop",
+    "DefaultDeviceType",
+    "set_checkpoint_debug_enabled",
+    "CheckpointPolicy",
+    "SelectiveCheckpointContext",
+    "create_selective_checkpoint_contexts",
+    "SAC_IGNORED_OPS",
+    "GraphExecGroup",
 ]
 
 _REENTRANT_WARNING = (
@@ -78,27 +104,23 @@ _REENTRANT_WARNING = (
 )
 
 
-class CheckpointError(RuntimeError):
-    """The rerun of a checkpointed function did not save what its forward saved."""
-
-
 def noop_context_fn() -> tuple:
     """The default ``context_fn``: no context around the forward, none around the rerun."""
     return contextlib.nullcontext(), contextlib.nullcontext()
 
 
-_early_stop = [True]
+_debug_enabled: list = [None]
 
 
 @contextlib.contextmanager
-def set_checkpoint_early_stop(enable: bool) -> Iterator[None]:
-    """Within it, non-reentrant checkpoints made with the default ``early_stop`` stop (or not)
-    rerunning once every saved value is back."""
-    previous, _early_stop[0] = _early_stop[0], bool(enable)
+def set_checkpoint_debug_enabled(enabled: bool | None) -> Iterator[None]:
+    """Within it, ``debug`` of every checkpoint is ``enabled`` (``None``: each call's own);
+    glassgrad prints no op trace either way."""
+    previous, _debug_enabled[0] = _debug_enabled[0], enabled
     try:
         yield
     finally:
-        _early_stop[0] = previous
+        _debug_enabled[0] = previous
 
 
 def check_backward_validity(inputs: Any) -> None:
@@ -126,20 +148,6 @@ def detach_variable(inputs: tuple) -> tuple:
     return tuple(out)
 
 
-@contextlib.contextmanager
-def _rng_as_in_forward(state: dict | None) -> Iterator[None]:
-    """Run the body from the forward's RNG state (if kept), then give the caller's state back."""
-    if state is None:
-        yield
-        return
-    caller = _random.get_rng_state()
-    _random.set_rng_state(state)
-    try:
-        yield
-    finally:
-        _random.set_rng_state(caller)
-
-
 def _nested_backward(roots: list, leaves_wanted: list) -> list:
     """Backward from ``roots`` (pairs of tensor and seed array) inside an outer backward: the
     parameters reached accumulate into ``.grad`` (hooks included), while the gradients of
@@ -148,11 +156,16 @@ def _nested_backward(roots: list, leaves_wanted: list) -> list:
     leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
     wanted = [None if t is None else leaves.pop(id(t), None) for t in leaves_wanted]
     engine._accumulate_leaves(leaves)
-    tensor_cls = _tensor_cls[0]
-    return [
-        None if w is None else tensor_cls(w[1].astype(w[0]._data.dtype, copy=False), _wrap=True)
-        for w in wanted
-    ]
+    tensor_cls, out = _tensor_cls[0], []
+    for w in wanted:
+        if w is None:
+            out.append(None)
+            continue
+        t, g = w
+        if t._hooks:  # hooks the rerun put on a detached input run, as on PyTorch's nested leaf
+            g = run_tensor_hooks(t._hooks, g)
+        out.append(tensor_cls(g.astype(t._data.dtype, copy=False), _wrap=True))
+    return out
 
 
 class CheckpointFunction(Function):
@@ -177,7 +190,7 @@ class CheckpointFunction(Function):
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
             inputs[i] = t
-        with _rng_as_in_forward(ctx.fwd_rng_state):
+        with rng_as_in_forward(ctx.fwd_rng_state):
             detached = detach_variable(tuple(inputs))
             for x, needs in zip(detached, ctx.needs_input_grad[2:]):
                 if isinstance(x, tensor_cls):  # (a value unpacked by saved-tensor hooks forgets it)
@@ -199,102 +212,6 @@ class CheckpointFunction(Function):
             raise RuntimeError("none of output has requires_grad=True, this checkpoint() is not necessary")
         wanted = [x if isinstance(x, tensor_cls) and x.requires_grad else None for x in detached]
         return (None, None, *_nested_backward(roots, wanted))
-
-
-class _StopRecomputationError(Exception):
-    """Raised inside the rerun once every saved value is back (``early_stop``)."""
-
-
-class _Frame:
-    """One non-reentrant checkpoint call: what its forward saved (only shape and dtype, in order)
-    and how to rerun it to get the values back."""
-
-    def __init__(
-        self, fn: Callable, args: tuple, kwargs: dict, rng: dict | None, check: bool, stop: bool
-    ) -> None:
-        tensor_cls = _tensor_cls[0]
-        self.fn, self.args, self.kwargs, self.rng = fn, args, kwargs, rng
-        self.check, self.early_stop = check, stop
-        self.recompute_context: Any = contextlib.nullcontext()
-        self.versions = [(a._vc, a._vc[0], i) for i, a in enumerate(args) if isinstance(a, tensor_cls)]
-        self.metadata: list = []  # (shape, dtype) of each value the forward saved
-        self.recomputed: dict = {}  # index -> tensor, filled by a rerun, emptied by the unpacks
-        self.rerun_in: int | None = None  # the backward pass the recomputed values belong to
-
-    def pack(self, t: Any) -> int:
-        self.metadata.append((tuple(t.shape), t.dtype))
-        return len(self.metadata) - 1
-
-    def unpack(self, k: int) -> Any:
-        # first unpack of this backward pass: rerun, as PyTorch does for every pass, never reusing
-        # what an earlier pass left unread (a parameter may have changed in between)
-        if k not in self.recomputed or self.rerun_in != engine.pass_id():
-            self.rerun()
-            self.rerun_in = engine.pass_id()
-        return self.recomputed.pop(k)
-
-    def rerun(self) -> None:
-        for counter, expected, i in self.versions:
-            if counter[0] != expected:
-                raise GraphError(
-                    f"checkpoint: input {i} was modified in place after the checkpointed forward "
-                    f"(version {counter[0]}, expected {expected}); change a clone() instead"
-                )
-        tensor_cls, got, wanted = _tensor_cls[0], [], len(self.metadata)
-
-        def keep(t: Any) -> None:
-            got.append(tensor_cls(t._data, _wrap=True))  # the array as saved, no graph, no counter
-            if self.early_stop and len(got) == wanted:
-                raise _StopRecomputationError
-
-        def refuse(_: Any) -> Any:
-            raise CheckpointError("torch.utils.checkpoint: the rerun's own saved values cannot be unpacked")
-
-        with _rng_as_in_forward(self.rng), self.recompute_context:
-            args = detach_variable(self.args)
-            with (
-                contextlib.suppress(_StopRecomputationError),
-                enable_grad(),
-                saved_tensors_hooks(keep, refuse),
-            ):
-                self.fn(*args, **self.kwargs)
-        if len(got) < wanted:
-            raise CheckpointError(
-                f"torch.utils.checkpoint: the rerun of the checkpointed function saved {len(got)} values for "
-                f"backward, the forward {wanted}; the function must do the same ops both times"
-            )
-        if self.check:
-            for k, (t, (shape, dtype)) in enumerate(zip(got, self.metadata)):
-                if (tuple(t.shape), t.dtype) != (shape, dtype):
-                    raise CheckpointError(
-                        "torch.utils.checkpoint: Recomputed values for the following tensors have different "
-                        f"metadata than during the forward pass.\ntensor at position {k}:\nsaved metadata: "
-                        f"{{'shape': {shape}, 'dtype': {dtype}}}\nrecomputed metadata: "
-                        f"{{'shape': {tuple(t.shape)}, 'dtype': {t.dtype}}}"
-                    )
-        self.recomputed = dict(enumerate(got[:wanted]))
-
-
-def _checkpoint_without_reentrant(
-    function: Callable,
-    preserve: bool,
-    context_fn: Callable,
-    check: str,
-    stop: bool,
-    args: tuple,
-    kwargs: dict,
-) -> Any:
-    if check not in ("default", "none"):
-        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {check}")
-    forward_context, recompute_context = context_fn()
-    if not _grad_state.enabled:  # nothing is saved without grad mode: a plain call
-        with forward_context:
-            return function(*args, **kwargs)
-    rng = _random.get_rng_state() if preserve else None
-    frame = _Frame(function, args, kwargs, rng, check == "default", stop)
-    frame.recompute_context = recompute_context
-    with forward_context, saved_tensors_hooks(frame.pack, frame.unpack):
-        return function(*args, **kwargs)
 
 
 def checkpoint(
@@ -334,10 +251,8 @@ def checkpoint(
         if context_fn is not noop_context_fn or debug is not False:
             raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
         return CheckpointFunction.apply(function, preserve, *args)
-    stop = early_stop and _early_stop[0]
-    return _checkpoint_without_reentrant(
-        function, preserve, context_fn, determinism_check, stop, args, kwargs
-    )
+    stop = early_stop and early_stop_default()
+    return checkpoint_without_reentrant(function, preserve, context_fn, determinism_check, stop, args, kwargs)
 
 
 def _reentrant_or_warn(use_reentrant: bool | None, where: str, when: str) -> bool:

@@ -14,9 +14,29 @@ glassgrad's tensors are all on the CPU (or meta), whose generator the caller sav
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
-__all__ = ["get_device_states", "set_device_states"]
+from glassgrad import random as _random
+
+__all__ = ["DefaultDeviceType", "get_device_states", "rng_as_in_forward", "set_device_states"]
+
+
+class DefaultDeviceType:
+    """The device type whose RNG state a checkpoint keeps when its inputs are all on the CPU:
+    ``"cpu"`` until set (PyTorch's default without an accelerator; glassgrad has none)."""
+
+    _default_device_type: str | None = None
+
+    @staticmethod
+    def set_device_type(device: str = "cuda") -> None:
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type() -> str:
+        if not DefaultDeviceType._default_device_type:
+            DefaultDeviceType._default_device_type = "cpu"
+        return DefaultDeviceType._default_device_type
 
 
 def get_device_states(*args: Any) -> tuple[list[int], list[Any]]:
@@ -37,3 +57,17 @@ def set_device_states(devices: list[int], states: list[Any], *, device_type: str
             "device generator besides the CPU's (set it with glassgrad.set_rng_state); expected the "
             "empty lists get_device_states returns"
         )
+
+
+@contextlib.contextmanager
+def rng_as_in_forward(state: dict | None) -> Iterator[None]:
+    """Run the body from the forward's RNG state (if kept), then give the caller's state back."""
+    if state is None:
+        yield
+        return
+    caller = _random.get_rng_state()
+    _random.set_rng_state(state)
+    try:
+        yield
+    finally:
+        _random.set_rng_state(caller)

@@ -27,7 +27,7 @@ from glassgrad.inference import as_array, check_numpy_source, sequence_items, wa
 from glassgrad.linspace_kernel import linspace_dtype, linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format, to_format
 from glassgrad.meta_array import meta_array
-from glassgrad.operand_errors import flag, int_arg, with_grad
+from glassgrad.operand_errors import flag, int_arg, number_arg, with_grad
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -175,7 +175,7 @@ def full(
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it as PyTorch does)."""
     meta = _check("full", device, layout, pin_memory)
     if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
+        fill_value = number_arg("full", "fill_value", fill_value, "Number")  # 0-d, no grad: PyTorch's parser
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = dtypes.bool_
@@ -192,8 +192,14 @@ def full(
     return _make(arr, requires_grad, out, "full")
 
 
-def _number(v: Any) -> Any:
-    return v.item() if isinstance(v, Tensor) else v
+def _number(v: Any, op: str | None = None) -> Any:
+    """``v``, a tensor read as its number. With ``op`` (a ``Number`` argument of PyTorch's parser,
+    as arange's), only a 0-d tensor is a number: another one is a TypeError, not ``item``'s error."""
+    if not isinstance(v, Tensor):
+        return v
+    if op is not None and v.ndim:
+        raise TypeError(f"{op}(): expected a number or a 0-d tensor, got a tensor of shape {tuple(v.shape)}")
+    return v.item()
 
 
 def arange(
@@ -204,7 +210,7 @@ def arange(
     PyTorch's forms: ``arange(end)`` (or ``end=n``), ``arange(start, end[, step])``."""
     start, end, step = arange_arguments(start, end, step)
     meta = _check("arange", device, layout, pin_memory)
-    start, end, step = _number(start), _number(end), _number(step)
+    start, end, step = _number(start, "arange"), _number(end, "arange"), _number(step, "arange")
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()

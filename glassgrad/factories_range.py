@@ -38,7 +38,7 @@ def range(  # noqa: A001 - PyTorch's name
         stacklevel=user_stacklevel(),
     )
     meta = _check("range", device, layout)
-    start, end, step = _number(start), _number(end), _number(step)
+    start, end, step = _number(start, "range"), _number(end, "range"), _number(step, "range")
     dt = _float(dtype)
     if dt.kind in "iu":  # an integer range is computed in integers: bounds and step truncate first
         start, end, step = int(start), int(end), int(step)

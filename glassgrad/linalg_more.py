@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import extremes, joining, statistics
 from glassgrad.ops import matmul as _mm
@@ -161,6 +161,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         raise ShapeError(
             f"linalg.cross: expected size 3 along dim {dim}, got shapes {input.shape} and {other.shape}"
         )
+    if a._data.dtype == np.bool_:  # PyTorch's kernel has no bool code (the products would be ands)
+        raise kernel_dtype_error("linalg.cross", "cross", a._data.dtype)
     a0, a1, a2 = (narrow(a, d, i, 1) for i in range(3))
     b0, b1, b2 = (narrow(b, d, i, 1) for i in range(3))
     return joining.cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)

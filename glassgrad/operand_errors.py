@@ -122,11 +122,13 @@ def refuse_sequence(op: str, arg: str, value: Any) -> Any:
     return value
 
 
-def close_operands(op: str, input: Any, other: Any) -> None:  # noqa: A002 - PyTorch's name
+def close_operands(op: str, input: Any, other: Any, rtol: Any, atol: Any) -> tuple[Any, Any]:  # noqa: A002
     """``isclose``/``allclose``: PyTorch's TypeError for a list or tuple ``other``, and its
     RuntimeError for two tensors of different dtypes (no promotion there: ``Float did not match
-    Double``; ``total.isclose(torch.ones(1)[0])`` with a float32 ``total`` under a float64 default)."""
+    Double``; ``total.isclose(torch.ones(1)[0])`` with a float32 ``total`` under a float64 default).
+    Returns ``rtol, atol`` as its parser reads them (a tensor of several elements: TypeError)."""
     refuse_sequence(op, "other", other)
+    rtol, atol = number_arg(op, "rtol", rtol), number_arg(op, "atol", atol)
     if getattr(other, "_data", None) is not None:
         if other._data.dtype != input._data.dtype:
             raise DTypeError(
@@ -138,6 +140,7 @@ def close_operands(op: str, input: Any, other: Any) -> None:  # noqa: A002 - PyT
             raise ShapeError(
                 f"{op}: expected shapes that broadcast, got {input.shape} and {other.shape}{clash}"
             )
+    return rtol, atol
 
 
 def tensor_operand(op: str, arg: str, value: Any) -> Any:

@@ -15,15 +15,14 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad import memory_overlap as _mo
-from glassgrad.autograd import forward_ad as _fw
 from glassgrad.autograd import view_rebase
-from glassgrad.autograd.function import version_capture
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.autograd.graph import active as _saved_hooks_active
 from glassgrad.autograd.hooks import move_retain_grad
 from glassgrad.backend import array_module, laid_out_like, quietly
 from glassgrad.errors import DTypeError, GraphError, ShapeError
 from glassgrad.half_rounding import half_source
+from glassgrad.inplace_versions import alias_of, capturing, carry_version, self_operand
 from glassgrad.memory_overlap import refuse_partial_overlap, writable_alias
 from glassgrad.meta_array import MetaArray, no_data
 from glassgrad.operand_errors import refuse_sequence
@@ -39,14 +38,6 @@ from glassgrad.tensor_operators import _DECLINED, _decline
 __all__: list[str] = []
 #: The writes PyTorch lets through memory that several places share (expand's views): one number
 _ONE_VALUE = frozenset({"fill_", "zero_"})
-
-
-def _alias(t: Tensor) -> Tensor:
-    """A second Tensor for ``t``'s array, node and version counter: what a recorded in-place op
-    computes from, so that ``t`` can take the result's array while what was saved keeps the old."""
-    alias = Tensor(t._data, _wrap=True)
-    alias._node, alias.requires_grad, alias._vc = t._node, t.requires_grad, t._vc
-    return alias
 
 
 def _refs(t: Any) -> int:
@@ -81,39 +72,6 @@ def _held_elsewhere(t: Tensor) -> bool:
     if b is None:
         return False
     return b.__class__ is not np.ndarray or b.base is not None or getrefcount(b) > _SOLE
-
-
-def _capturing(fn: Callable[..., Tensor], self: Tensor, args: tuple) -> list:
-    """``fn(self, *args)`` with the ``versions`` lists of the nodes it makes collected
-    (``autograd.function.version_capture``); returns those lists, then the result, last."""
-    version_capture.append([])
-    try:
-        out = fn(self, *args)
-    finally:
-        made = version_capture.pop()
-        if version_capture:  # an in-place op inside another's fn: the outer one sees these too
-            version_capture[-1].extend(made)
-    made.append(out)
-    return made
-
-
-def _carry_version(out: Tensor, self: Tensor, args: tuple, made: list) -> None:
-    """Set the result's fresh counter to self's version (already counting this change) and move
-    every version the op's nodes saved against that counter by as much, so checks still hold."""
-    counter, version = out._vc, self._vc[0]
-    if counter is self._vc or any(isinstance(a, Tensor) and a._vc is counter for a in args):
-        return  # not a fresh counter (the result shares an operand's memory): leave it be
-    delta = version - counter[0]
-    if not delta:
-        return
-    for versions in made:
-        for i, entry in enumerate(versions):
-            if entry[0] is counter:
-                versions[i] = (counter, entry[1] + delta, *entry[2:])
-    for entry in _fw._tangents.values():  # forward AD's tangents record the version they hold at
-        if entry[2] is counter:
-            entry[3] += delta
-    counter[0] = version
 
 
 def _inplace_operator(dunder: str, op: Any) -> Any:
@@ -249,9 +207,12 @@ class _InPlace:
                 # pack_hook may keep the Tensor it is given, so it gets an alias that keeps self's
                 # old values (PyTorch hands it a copy of them); no hooks: the op saves the array itself
                 if _saved_hooks_active[0]:
-                    out = fn(_alias(self), *args)
+                    out = fn(alias_of(self), *args)
+                elif any(a is self for a in args):
+                    made = self_operand(fn, self, args)
+                    out = made.pop()
                 else:
-                    made = _capturing(fn, self, args)
+                    made = capturing(fn, self, args)
                     out = made.pop()
         else:
             out = fn(Tensor(self._data, _wrap=True), *args)
@@ -284,7 +245,7 @@ class _InPlace:
             # The counter goes on from self's version (PyTorch's one counter per tensor: y._version
             # reads 1 after y.add_(1)), with what the new nodes saved against it moved alike.
             if made is not None:
-                _carry_version(out, self, args, made)
+                carry_version(out, self, args, made)
             self._vc = out._vc
             return self
         if op in _mo.EXPANDED_WRITES and (alias := _mo.expanded_alias(self._data)) is not None:

@@ -19,7 +19,9 @@ class _DropoutNd(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        # a 0-d tensor compares as its value, as in PyTorch's check (and F.dropout reads it so)
+        q = p.item() if isinstance(p, Tensor) and p.ndim == 0 and not p.requires_grad else p
+        if not isinstance(q, numbers.Real) or isinstance(q, bool) or not 0.0 <= q <= 1.0:
             raise ValueError(f"{type(self).__name__}: expected a probability p in [0, 1], got {p!r}")
         self.p = p
         self.inplace = inplace

@@ -10,12 +10,12 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ShapeError, SizeTypeError
 from glassgrad.factories import empty, ones, zeros
 from glassgrad.nn import init
 from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
-from glassgrad.nn.sizes import size_int
+from glassgrad.nn.sizes import layer_sizes, size_int
 from glassgrad.tensor import Tensor
 
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "RMSNorm", "GroupNorm", "LocalResponseNorm"]
@@ -112,8 +112,9 @@ class _NormBase(Module):
     ) -> None:
         super().__init__()
         n = size_int(num_features)  # a NumPy int or an integer tensor is accepted, as in PyTorch
-        if n is None or n <= 0:
-            raise ValueError(f"{type(self).__name__}: expected a positive num_features, got {num_features!r}")
+        if n is None or n <= 0:  # a float: PyTorch's TypeError (its parameters' size), a ValueError too
+            error = SizeTypeError if n is None else ValueError
+            raise error(f"{type(self).__name__}: expected a positive int num_features, got {num_features!r}")
         num_features = n
         self.num_features = num_features
         self.eps = eps
@@ -346,8 +347,9 @@ class GroupNorm(Module):
             raise ValueError(
                 f"GroupNorm: expected num_channels divisible by num_groups, got {num_channels} and {num_groups}"
             )
-        self.num_groups = int(num_groups)
-        self.num_channels = int(num_channels)
+        # as PyTorch's: num_groups as given (F.group_norm refuses a float), num_channels a size (int)
+        self.num_groups = num_groups
+        self.num_channels = layer_sizes("GroupNorm", num_channels=num_channels)[0]
         self.eps = eps
         self.affine = affine
         _register_affine(self, self.num_channels, affine, bias, dtype)
@@ -384,9 +386,8 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
-        if size <= 0:
-            raise ValueError(f"LocalResponseNorm: expected a positive size, got {size}")
-        self.size = int(size)
+        # as given, as PyTorch's (repr 2.0): F.local_response_norm refuses a float or a size <= 0
+        self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k

@@ -23,7 +23,8 @@ class PixelShuffle(Module):
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
-        self.upscale_factor = int(upscale_factor)
+        # as given, as PyTorch's: the functional refuses a float at forward
+        self.upscale_factor = upscale_factor
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         return F.pixel_shuffle(input, self.upscale_factor)
@@ -41,7 +42,8 @@ class PixelUnshuffle(Module):
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
-        self.downscale_factor = int(downscale_factor)
+        # as given, as PyTorch's: the functional refuses a float at forward
+        self.downscale_factor = downscale_factor
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         return F.pixel_unshuffle(input, self.downscale_factor)
@@ -59,7 +61,7 @@ class ChannelShuffle(Module):
 
     def __init__(self, groups: int) -> None:
         super().__init__()
-        self.groups = int(groups)
+        self.groups = groups  # as given, as PyTorch's: the functional refuses a float at forward
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         return F.channel_shuffle(input, self.groups)

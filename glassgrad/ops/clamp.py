@@ -135,13 +135,18 @@ def _clamp(a: Tensor, min: Any, max: Any, single: bool) -> Tensor:  # noqa: A002
             "clamp: expected at least one of min or max, got neither"
         )  # PyTorch: RuntimeError
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):
-        # a number beside a 0-d tensor: PyTorch's parser picks clamp(Tensor, Scalar, Scalar), reading
-        # the 0-d tensor as a number (a float16 x stays float16 beside a float32 0-d bound)
+        # a tensor beside a number fits only PyTorch's clamp(Tensor, Scalar, Scalar), whose parser
+        # reads a 0-d tensor that does not require grad as a number (a float16 x stays float16
+        # beside a float32 0-d bound) and refuses any other tensor
         t = min if isinstance(min, Tensor) else max
-        if (
-            t.ndim == 0 and not t.requires_grad
-        ):  # PyTorch refuses one that requires grad; we keep its gradient
-            min, max = (v.item() if v is t else v for v in (min, max))  # noqa: A001
+        if t.ndim or t.requires_grad:
+            raise TypeError(
+                f"clamp(): got a Tensor of shape {tuple(t.shape)} (requires_grad={t.requires_grad}) "
+                f"beside a number as the other bound (input {tuple(a.shape)} {a.dtype}); expected "
+                "(Tensor input, Tensor min, Tensor max) or (Tensor input, Number min, Number max), "
+                "where only a 0-d tensor that does not require grad counts as a number"
+            )
+        min, max = (v.item() if v is t else v for v in (min, max))  # noqa: A001
     bounds = isinstance(min, Tensor) or isinstance(max, Tensor)
     if a._data.dtype.kind in "iu" and not isinstance(min, float) and not isinstance(max, float):
         min, max = (None if v is None else scalar_into("clamp", v, a._data.dtype) for v in (min, max))  # noqa: A001 - uint8 -1: 255

@@ -330,7 +330,7 @@ def isinf(input: Tensor) -> Tensor:
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    close_operands("isclose", input, other)
+    rtol, atol = close_operands("isclose", input, other, rtol, atol)
     xp = array_module(input._data, b := _arr(other))
     if xp is not np:  # meta: a device mismatch as PyTorch's; the result is meta (no values read)
         same_device("isclose", input, b)
@@ -340,7 +340,7 @@ def isclose(
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
-    close_operands("allclose", input, other)
+    rtol, atol = close_operands("allclose", input, other, rtol, atol)
     xp = array_module(input._data)
     return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
-from glassgrad.operand_errors import int_arg
+from glassgrad.operand_errors import int_arg, number_arg
 from glassgrad.ops.carried import underived
 from glassgrad.ops.composite import with_out
 from glassgrad.return_types import return_type
@@ -202,6 +202,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     if n_bins < 1:
         raise ShapeError(f"histc: expected bins >= 1, got {bins}")
     flat = data.reshape(-1)  # (N,)
+    min, max = number_arg("histc", "min", min, "Number"), number_arg("histc", "max", max, "Number")  # noqa: A001
     given = None if float(min) == float(max) else (min, max)  # equal bounds: the data's, as PyTorch
     lo, hi = _outer_edges(flat, given, 1.0)
     lo_t, hi_t = np.asarray(lo, data.dtype), np.asarray(hi, data.dtype)

@@ -136,6 +136,12 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
         raise ArgumentError(
             f'pad: padding mode "{mode}" doesn\'t take in value argument, got value={value!r}'
         )
+    channel = input.ndim - len(pairs) - 1  # (N, C, *padded) or (C, *padded); N may be 0, C not
+    if mode != "circular" and channel >= 0 and input.shape[channel] == 0:
+        raise ShapeError(
+            f"pad: {mode} padding {pad}: Expected {len(pairs) + 1}D or {len(pairs) + 2}D (batch mode) "
+            f"tensor with possibly 0 batch size and other non-zero dimensions for input, but got: {input.shape}"
+        )
     index = []
     sizes = [input.shape[d] + lo + hi for d, (lo, hi) in pairs.items()]
     empty = max(sizes) < 1  # PyTorch allows an empty result along some padded dims, not all

@@ -14,7 +14,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
 from glassgrad.dtypes import scalar_into
-from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, ShapeError, kernel_dtype_error
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.grid_positions import grid_positions, read_positions, reduce_positions, write_positions
 from glassgrad.ops.indexing import GetItem, _check_gather_index, check_src, masked_fill, normalize_dim
@@ -293,6 +293,8 @@ def scatter_reduce(
     idx, d = _check_gather_index("scatter_reduce", x, dim, index)
     check_src("scatter_reduce", idx, src.shape)
     _same_dtype("scatter_reduce", x, src, "src")
+    if reduce == "mean" and x._data.dtype == np.bool_:  # PyTorch's mean kernel has no bool code
+        raise kernel_dtype_error("scatter_reduce", "scatter_gather_tensor_cpu_reduce_mean", x._data.dtype)
     attrs = {"reduce": reduce, "include_self": bool(include_self)}
     if x.ndim and idx.ndim and src.ndim:
         return ScatterReduce.apply(x, idx, src, dim=d, **attrs)
@@ -324,6 +326,8 @@ def index_reduce(
 
     shape = x.shape
     x2, src, idx, d = _index_args("index_reduce", x, dim, index, source)
+    if x._data.dtype == np.bool_:
+        _index_reduce_bool(x, reduce, include_self)
     _warn_once("index_reduce", "index_reduce() is in beta in PyTorch: its API may still change.")
     spread = [1] * src.ndim
     spread[d] = idx.size  # (k,) -> (1, .., k, .., 1), then broadcast to source's shape
@@ -332,3 +336,20 @@ def index_reduce(
 
     result = scatter_reduce(x2, d, Tensor(full, _wrap=True), src, reduce, include_self=include_self)
     return with_out(result if result.shape == shape else result.reshape(shape), out, "index_reduce")
+
+
+def _index_reduce_bool(x: Tensor, reduce: str, include_self: bool) -> None:
+    """PyTorch's index_reduce kernels that refuse bool: the init of ``include_self=False``; the
+    1-D (or 0-d) kernel; and, above 1-D, where it reduces with tensor ops, mean's floor division.
+    prod/amax/amin of a bool input above 1-D run there, and here."""
+    kernel = (
+        "index_reduce_func_exclude_input_init"
+        if not include_self
+        else "index_func_"
+        if x.ndim <= 1
+        else "div_floor_cpu"
+        if reduce == "mean"
+        else None
+    )
+    if kernel is not None:
+        raise kernel_dtype_error("index_reduce", kernel, x._data.dtype)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
+from glassgrad.errors import kernel_dtype_error
 from glassgrad.ops.carried import underived
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
@@ -36,6 +37,8 @@ def unique_consecutive(
         raise TypeError(f"unique_consecutive: expected a Tensor, got {type(input).__name__}")
     xp = array_module(input._data)
     a = input._data
+    if a.dtype.kind == "c":  # PyTorch's unique kernels have no complex code (equality alone would do)
+        raise kernel_dtype_error("unique_consecutive", "unique" if dim is None else "unique_dim", a.dtype)
     if dim is None:
         rows = a.reshape(-1)
         same = rows[1:] == rows[:-1]

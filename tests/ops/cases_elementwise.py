@@ -76,7 +76,7 @@ def _clamp(draw):
 def _clamp_bounds(draw):
     xs, ls = draw(broadcast_pair())
     x, lo = values(draw, xs), values(draw, ls, -2.0, 0.0)
-    hi = lo + 1.5
+    hi = np.asarray(lo + 1.5)  # a 0-d lo gives a NumPy scalar, a number to clamp: keep it a tensor
     # keep x away from both bounds, where the derivative jumps
     x = np.where((np.abs(x - lo) < 0.05) | (np.abs(x - hi) < 0.05), x + 0.2, x)
     x = np.where((np.abs(x - lo) < 0.05) | (np.abs(x - hi) < 0.05), x + 0.2, x)

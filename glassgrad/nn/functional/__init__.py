@@ -88,11 +88,12 @@ from glassgrad.nn.functional.classification import (
 )
 
 # convolution and pooling
-from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from glassgrad.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from glassgrad.nn.functional.conv3d import conv3d, conv_transpose3d
 from glassgrad.nn.functional.ctc import ctc_loss
 from glassgrad.nn.functional.distance import cosine_similarity
 from glassgrad.nn.functional.embedding_bag import embedding_bag
+from glassgrad.nn.functional.fold import fold, unfold
 from glassgrad.nn.functional.fractional_pool import (
     fractional_max_pool2d,
     fractional_max_pool2d_with_indices,

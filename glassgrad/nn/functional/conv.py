@@ -1,4 +1,4 @@
-"""Convolution functions: conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold.
+"""Convolution functions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (unfold and fold: fold.py).
 
 Each validates its arguments (naming the op, the shapes and what was expected) and calls one fused
 primitive from ``glassgrad.ops.conv``. The 1-D functions run the 2-D op on a height of 1. An
@@ -12,7 +12,7 @@ from typing import Any
 from glassgrad.autograd.function import named
 from glassgrad.errors import DTypeError, ShapeError, SizeTypeError
 from glassgrad.nn.functional.conv_complex import complex_conv
-from glassgrad.operand_errors import iterable_tuple, size_int
+from glassgrad.operand_errors import size_int
 from glassgrad.ops import conv as _C
 from glassgrad.ops import conv3d as _C3
 from glassgrad.ops.layout import channels_last_if
@@ -332,72 +332,5 @@ def conv_transpose1d(
     )
 
 
-def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
-    kernel_size, dilation, padding, stride = map(iterable_tuple, (kernel_size, dilation, padding, stride))
-    kernel = ntuple(kernel_size, 2, op, "kernel_size", 1)
-    dilation = ntuple(dilation, 2, op, "dilation", 1)
-    pads = tuple((p, p) for p in ntuple(padding, 2, op, "padding"))
-    return kernel, dilation, pads, ntuple(stride, 2, op, "stride", 1)
-
-
-def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:  # noqa: A002
-    """im2col: every kernel-sized window as a column (``torch.nn.functional.unfold``).
-
-    Shape:
-        input ``(N, C, H, W)`` or ``(C, H, W)``; returns ``(N, C * kh * kw, L)`` (or ``(C * kh * kw, L)``),
-        L the number of windows.
-
-    >>> import glassgrad as gg
-    >>> unfold(gg.ones(2, 3, 4, 4), 2).shape
-    glassgrad.Size([2, 12, 9])
-    """
-    kernel, dilation, pads, stride = _fold_args("unfold", kernel_size, dilation, padding, stride)
-    if input.ndim == 3:  # unbatched (C, H, W) -> (C * kh * kw, L), as PyTorch
-        return unfold(input.unsqueeze(0), kernel, dilation, tuple(p for p, _ in pads), stride).squeeze(0)
-    if input.ndim != 4:
-        raise ShapeError(
-            f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
-        )
-    for n, (p, _), k, d in zip(input.shape[2:], pads, kernel, dilation):
-        if n + 2 * p < d * (k - 1) + 1:
-            raise ShapeError(
-                f"unfold: expected a padded input at least as large as kernel {kernel}, got {input.shape}"
-            )
-    return _C.Unfold.apply(input, kernel=kernel, stride=stride, dilation=dilation, padding=pads)
-
-
-def fold(
-    input: Tensor,  # noqa: A002
-    output_size: Any,
-    kernel_size: Any,
-    dilation: Any = 1,
-    padding: Any = 0,
-    stride: Any = 1,
-) -> Tensor:
-    """col2im: sum columns back into an image; overlapping entries add (``torch.nn.functional.fold``).
-
-    Shape:
-        input ``(N, C * kh * kw, L)`` or ``(C * kh * kw, L)``; returns ``(N, C, *output_size)`` (or
-        ``(C, *output_size)``).
-    """
-    kernel, dilation, pads, stride = _fold_args("fold", kernel_size, dilation, padding, stride)
-    size = ntuple(iterable_tuple(output_size), 2, "fold", "output_size", 1)
-    if input.ndim == 2:  # unbatched (C * kh * kw, L) -> (C, H, W), as PyTorch
-        return fold(input.unsqueeze(0), size, kernel, dilation, tuple(p for p, _ in pads), stride).squeeze(0)
-    windows = tuple(
-        _C.out_size(n + 2 * p, k, s, d) for n, (p, _), k, s, d in zip(size, pads, kernel, stride, dilation)
-    )
-    kk = kernel[0] * kernel[1]
-    if (
-        input.ndim != 3
-        or input.shape[1] % kk
-        or input.shape[2] != windows[0] * windows[1]
-        or min(windows) < 1
-    ):
-        raise ShapeError(
-            f"fold: expected input (N, C * {kk}, {max(windows[0], 0) * max(windows[1], 0)}) for output_size {size}, "
-            f"kernel {kernel}, got shape {input.shape}"
-        )
-    return _C.Fold.apply(
-        input, size=size, kernel=kernel, stride=stride, dilation=dilation, padding=pads, windows=windows
-    )
+# unfold and fold live in nn/functional/fold.py (kept importable from here, their old home)
+from glassgrad.nn.functional.fold import fold, unfold  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glassgrad.backend import array_module
 from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError, ShapeError, size_mismatch
+from glassgrad.operand_errors import number_arg
 from glassgrad.tensor import Tensor
 from glassgrad.type_promotion import result_type_of
 
@@ -22,6 +23,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """
     if x1._data.dtype.kind not in "fc" or x2._data.dtype.kind not in "fc":
         x1, x2 = _cosine_operands(x1, x2)
+    if eps.__class__ is not float:  # PyTorch's float eps: a 0-d tensor is read as its value
+        eps = number_arg("cosine_similarity", "eps", eps)
     if x1.shape != x2.shape:
         xp = array_module(x1._data)
         try:

@@ -318,7 +318,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
     Shape:
         input: (N, C, *) with C divisible by groups; returns the same shape.
     """
-    g = int(groups)
+    g = int_arg("channel_shuffle", "groups", groups)  # a float: PyTorch's TypeError
     if input.ndim < 3 or g <= 0 or input.shape[1] % g:
         raise ShapeError(
             f"channel_shuffle: expected input (N, C, *) with C divisible by groups={g}, got {input.shape}"

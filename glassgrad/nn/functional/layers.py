@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+from glassgrad.autograd.forward_ad import get_tangent, is_dual, set_tangent
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.factories import empty
@@ -257,7 +258,10 @@ def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None
     xp = array_module(weight._data)
     # PyTorch's renorm is an in-place op whether or not a row changed: a graph that saved the
     # weight before this lookup refuses to run backward either way (clone it first, as its docs say)
+    tangent = get_tangent(weight) if is_dual(weight) else None
     weight._version += 1
+    if tangent is not None:  # PyTorch writes through weight.detach(): a dual table keeps its tangent
+        set_tangent(weight, tangent)
     if weight._data.__class__ is MetaArray or idx.__class__ is MetaArray:  # no values: PyTorch's meta renorm
         return
     rows = xp.unique(idx)

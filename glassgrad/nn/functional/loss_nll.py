@@ -84,7 +84,8 @@ def gaussian_nll_loss(
     target = as_target(op, input, target, same_shape=False)
     _broadcast(op, input=input, target=target, var=var)
     # value max(var, eps), gradient straight through (not clip(var) - var: inf - inf at var = inf)
-    var = var + Tensor((eps - var._data).clip(min=0), _wrap=True)
+    floor = eps._data if isinstance(eps, Tensor) else eps  # PyTorch's clamp_(min=eps) takes a tensor too
+    var = var + Tensor((floor - var._data).clip(min=0), _wrap=True)
     diff = input - target
     loss = 0.5 * (var.log() + diff * diff / var)
     if full:

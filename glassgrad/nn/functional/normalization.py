@@ -381,7 +381,9 @@ def local_response_norm(
             f"local_response_norm: expected input (N, C, *) with spatial dims, got {input.shape}"
         )
     if (size := int_arg("local_response_norm", "size", size)) <= 0:  # a 0-d tensor size: its int
-        raise ValueError(f"local_response_norm: expected a positive size, got {size}")
+        raise ArgumentError(
+            f"local_response_norm: expected a positive size, got {size}"
+        )  # PyTorch: RuntimeError
     c = input.shape[1]
     sq = input * input
     pads = (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2)  # pad dim 1 only

@@ -77,7 +77,18 @@ def windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil
 
 
 def adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:
-    if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch
+    if nd > 1 and not isinstance(output_size, int | tuple | list):
+        # PyTorch's 2-D and 3-D functions spread a Python int alone (``_list_with_default``) and
+        # take len() of anything else: a 1-D tensor lists the sizes, while None, a NumPy integer or
+        # a 0-d tensor is a TypeError there
+        if not (isinstance(output_size, Tensor) and output_size.ndim == 1):
+            raise SizeTypeError(
+                f"{op}: expected output_size as an int or a sequence of {nd} ints, got "
+                f"{type(output_size).__name__} {output_size!r:.40} (a NumPy integer or a 0-d tensor "
+                "is spread by the 1-D functions only)"
+            )
+        output_size = tuple(output_size.tolist())
+    if output_size is None or size_int(output_size) is not None:  # a NumPy integer too, as PyTorch's 1-D
         output_size = (output_size if output_size is None else size_int(output_size),) * nd
     listed = isinstance(output_size, tuple | list)
     size = tuple(n if o is None else size_int(o) for o, n in zip(output_size, x.shape[2:])) if listed else ()

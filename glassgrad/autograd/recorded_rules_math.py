@@ -81,10 +81,12 @@ def _pow(ctx, g):
     if need[1]:
         z = output(ctx, out)
         if a.__class__ in _NUMBERS:
-            if a == 0:  # a constant factor: 0 * -inf in a selected-away g * -inf would leak a NaN
-                with np.errstate(invalid="ignore"):  # NaN for a NaN b, as the op's backward
-                    factor = np.where(b >= 0, 0.0, np.where(b < 0, -math.inf, math.nan))
-                gb = g * constant(factor.astype(g._data.dtype))
+            if a == 0:
+                # PyTorch's g * where(b >= 0, 0, z ln 0): in the graph through z (a second
+                # derivative NaN where b >= 0, as there: where's 0 times ln 0; +-inf where b < 0)
+                with np.errstate(invalid="ignore"):  # (NaN b: z ln 0 is NaN, as the op's backward)
+                    keep = np.asarray(b >= 0)
+                gb = g * gg.where(constant(keep), 0.0, z * -math.inf)
             else:
                 gb = g * z * (math.log(a) if a > 0 else math.nan)
         else:

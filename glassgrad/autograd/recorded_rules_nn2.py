@@ -16,9 +16,9 @@ import math
 import numpy as np
 
 import glassgrad as gg
-from glassgrad.autograd.recorded import constant, operand, output, rule, saved
+from glassgrad.autograd.recorded import _link, constant, operand, output, rule, saved
 from glassgrad.backend import array_module
-from glassgrad.ops.loss import _BCE_EPS
+from glassgrad.ops.loss_bce_grad import BCE_DOUBLE_EPS, bce_backward
 
 __all__: list[str] = []
 
@@ -37,7 +37,8 @@ def _cross_entropy(ctx, g):
     logp, at, w_t, valid, weight, denom = saved(ctx)
     xp = array_module(logp)
     if not valid.any():  # every target ignored: no input affects the (nan) loss
-        return constant(xp.zeros_like(logp)), None, None
+        # zeros hanging from x, as PyTorch's log_softmax / nll_loss backward nodes, which read it
+        return _link(ctx, 0, constant(xp.zeros_like(logp))), None, None
     eps = ctx.attrs.get("label_smoothing", 0.0)
     n_classes, dt = logp.shape[1], logp.dtype
     s = _scale(g, ctx.attrs.get("reduction", "mean"), denom)  # 0-d, or (N, *) for 'none'
@@ -84,24 +85,51 @@ def _bce_logits(ctx, g):
 
 @rule("binary_cross_entropy")
 def _bce(ctx, g):
-    """dp = w (p - y) / max(p (1 - p), 1e-12) times g; dy = -logit(p) g w (PyTorch's order, unclamped)."""
+    """dp = w (p - y) / max(p (1 - p), 1e-12) times g, a node of its own with PyTorch's double
+    backward (``ops/loss_bce_grad.py``); dy = -logit(p) g w (PyTorch's order, unclamped)."""
     p, y, weight, count = saved(ctx)
     need = ctx.needs_input_grad
     reduction = ctx.attrs.get("reduction", "mean")
-    pt, yt = operand(ctx, 0, p), operand(ctx, 1, y)
+    pt = operand(ctx, 0, p)
     dp = dy = None
     if need[1]:
         dy = -pt.logit() * g
         if weight is not None:
             dy = dy * constant(weight)
         dy = _scale(dy, reduction, count)
-    g = _scale(g, reduction, count)
-    if weight is not None:
-        g = g * constant(weight)
     if need[0]:
-        den = gg.where(constant(p * (1 - p) < _BCE_EPS), _BCE_EPS, pt * (1 - pt))  # a constant floor
-        dp = g * (pt - yt) / den
+        dp = bce_backward(g, pt, operand(ctx, 1, y), weight, reduction, count)
     return dp, dy, None
+
+
+@rule("binary_cross_entropy_backward")
+def _bce_backward(ctx, gz):
+    """BCE's double backward on Tensors, as ``BinaryCrossEntropyBackward.backward`` (eps = 1e-12
+    added to the denominators, a constant clamp in y's): differentiable once more."""
+    g, p, y, weight = saved(ctx)
+    reduction, count = ctx.attrs["reduction"], ctx.attrs["count"]
+    need = ctx.needs_input_grad
+    gt, pt, yt = operand(ctx, 0, g), operand(ctx, 1, p), operand(ctx, 2, y)
+    w = None if weight is None else constant(weight)
+    dg = dp = dy = None
+    if need[0]:
+        dg = (pt - yt) / ((pt + BCE_DOUBLE_EPS) * (1 - pt + BCE_DOUBLE_EPS)) * gz
+        dg = dg if w is None else dg * w
+        if reduction != "none":
+            dg = dg.sum() / float(count) if reduction == "mean" else dg.sum()
+    ggz = gz * gt
+    if need[1]:
+        num = pt * pt - 2 * pt * yt + yt
+        dp = num / ((pt + BCE_DOUBLE_EPS) ** 2 * (1 - pt + BCE_DOUBLE_EPS) ** 2) * ggz
+        dp = _scale(dp if w is None else dp * w, reduction, count)
+    if need[2]:
+        # PyTorch clamps this denominator in place under no_grad: the value is max(., eps), its
+        # derivative (1 - 2p)'s even where the clamp acted (d - d: an exact 0, keeping d's graph)
+        raw = (1 - p) * p
+        d = (1 - pt) * pt
+        den = gg.where(constant(raw < BCE_DOUBLE_EPS), d - constant(raw) + BCE_DOUBLE_EPS, d)
+        dy = _scale((-ggz if w is None else -ggz * w) / den, reduction, count)
+    return dg, dp, dy, None
 
 
 @rule("mse_loss")

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
+from glassgrad.ops.loss_bce_grad import bce_input_grad
 from glassgrad.ops.reduce import acc_dtype
 from glassgrad.tensor import Tensor
 
@@ -29,10 +30,6 @@ __all__ = [
     "binary_cross_entropy",
     "mse_loss",
 ]
-
-
-# PyTorch's guard is the float32 constant 1e-12 (9.99999996e-13 in float64); same value, same gradient
-_BCE_EPS = float(np.float32(1e-12))
 
 
 def _reduce(loss: Any, reduction: str, denom: Any = None) -> Any:
@@ -101,6 +98,10 @@ class CrossEntropy(Function):
             wshape = (1, n_classes) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
             wlogp = logp if weight is None else logp * weight.reshape(wshape)
             loss = loss - (label_smoothing / n_classes) * wlogp.sum(axis=1) * valid
+        if not valid.all():
+            # an ignored position adds 0 (PyTorch skips it), also where its stand-in class 0 has a
+            # log-probability of -inf (a masked logit), which the zero weight would turn into NaN
+            loss = xp.where(valid, loss, 0)
         denom = w_t.sum()
         ctx.save_for_backward(logp, at, w_t, valid, weight, denom)
         return _reduce(loss, reduction, denom)
@@ -246,10 +247,7 @@ class BinaryCrossEntropy(Function):
                 dy = dy * weight
             if reduction == "mean":
                 dy = dy / count if count != 0 else dy * xp.nan
-        g = _scale(g, reduction, count)
-        if weight is not None:
-            g = g * weight
-        dp = g * (p - y) / xp.maximum(p * (1 - p), _BCE_EPS) if need[0] else None
+        dp = bce_input_grad(g, p, y, weight, reduction, count) if need[0] else None
         return dp, dy, None
 
 

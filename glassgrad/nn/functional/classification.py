@@ -149,12 +149,18 @@ def nll_loss(
     dtype = x._data.dtype
     w_t = valid.astype(dtype) if weight is None else weight._data[safe] * valid  # (N, *)
     loss = picked * Tensor(-w_t, _wrap=True)
+    if valid.__class__ is not MetaArray and not valid.all():
+        # an ignored position adds 0 (PyTorch skips it), also where the class-0 log-probability
+        # it stands on is -inf (a masked logit): the zero weight times -inf would be NaN
+        loss = _E.where(Tensor(valid, _wrap=True), loss, 0.0)
     if reduction == "mean":
         if valid.__class__ is not MetaArray and not valid.any():
             # every target ignored: the mean is 0 / 0 = nan, yet no input affects it, so the
             # gradient is 0 (as in PyTorch); the nan is selected, not computed from the inputs
-            return _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))
-        out = loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
+            # (and the node named as the others: under create_graph its zeros stay in the graph)
+            out = _E.where(xp.zeros((), dtype=bool), loss.sum(), float("nan"))
+        else:
+            out = loss.sum() / Tensor(xp.asarray(w_t.sum(), dtype=dtype), _wrap=True)
     else:
         out = _squeeze_unbatched(_reduce(loss, reduction), unbatched, reduction)
     # PyTorch's one node, not our last op's (Div, Sum ...)

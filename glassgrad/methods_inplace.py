@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd import view_rebase
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.memory_overlap import refuse_indexed_overlap
 from glassgrad.ops import composite
@@ -82,8 +83,9 @@ def untracked_inplace(name: str) -> Any:
 def view_inplace(name: str, view: Any) -> Any:
     """``x.unsqueeze_(d)``, ``x.t_()`` ...: x itself becomes the view (same memory, new shape).
 
-    As PyTorch: refused on a leaf that requires grad while recording; on a tensor in the graph,
-    recorded (x takes the view's node). The version goes up, as PyTorch's does, so an op that saved
+    As PyTorch: refused on a leaf that requires grad while recording, and on the views a value
+    write refuses (``view_rebase.check_view``); on a tensor in the graph, recorded (x takes the
+    view's node). The version goes up, as PyTorch's does, so an op that saved
     x raises at backward there as here. ``retain_grad`` stays with the old node: PyTorch's ``x.grad``
     is then the gradient of x before the change (its old shape).
     """
@@ -94,6 +96,10 @@ def view_inplace(name: str, view: Any) -> Any:
             self._check_inplace(name)  # raises: a leaf that requires grad
         if recording and self._vc[1]:  # a split's piece, a view of a leaf: refused, as PyTorch
             _stale.refuse_view_inplace(self, name)
+            if view_rebase.live_base(self) is not None:
+                # raises, as for a value write: a custom Function's view output (or a view of
+                # one), a view made in no_grad mode, a torch.func transform's primal
+                view_rebase.check_view(self, name)
         elif not recording and _grad_state.enabled and self._base is not None:
             # raises: a view made in no_grad mode, or before its leaf's requires_grad_()
             _stale.refuse_no_grad_view(self, name)

@@ -99,11 +99,16 @@ def _tensor_cls() -> type:
 # --- the side table -------------------------------------------------------------------------
 
 
+class UnfollowedChangeError(RuntimeError):
+    """An in-place change forward AD cannot follow (see the module's docstring); ``torch.func``'s
+    jvp and jacfwd catch it and run their function recorded instead (``func/forward_graph.py``)."""
+
+
 def _unfollowed(x: Any) -> None:
     """``x`` has no tangent of its own; raise if a tensor sharing its memory took one in place."""
     vc = getattr(x, "_vc", None)
     if vc is not None and id(vc) in _written:
-        raise RuntimeError(
+        raise UnfollowedChangeError(
             f"forward_ad: a tensor of shape {tuple(x.shape)} without a tangent shares memory with a "
             "view or base that was given one in place (x[0].copy_(dual), base[0] = dual); forward AD "
             "cannot follow the tangent into it (PyTorch does). Write into the tensor itself "
@@ -149,7 +154,7 @@ def get_tangent(x: Any) -> Any:
             _unfollowed(x)
         return None
     if x._vc is not entry[2] or x._vc[0] != entry[3]:
-        raise RuntimeError(
+        raise UnfollowedChangeError(
             f"forward_ad: a dual tensor of shape {tuple(x.shape)} was changed in place in a way forward "
             "AD cannot follow (an in-place shape method, or a write through a view or base of it); "
             "its tangent would be stale. Change it before make_dual, or out of place"

@@ -16,6 +16,7 @@ from glassgrad.autograd import custom, forward_ad
 from glassgrad.autograd.function import Node
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.errors import ArgumentError, TransformArgumentError
+from glassgrad.func.captured import check_captured, watch_captured
 from glassgrad.tensor import Tensor
 from glassgrad.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -55,7 +56,7 @@ class NestedTransformError(NotImplementedError):
 
 
 @contextlib.contextmanager
-def level(name: str, record: bool = True) -> Iterator[bool]:
+def level(name: str, record: bool = True, func: Callable | None = None, given: Any = ()) -> Iterator[bool]:
     """Mark ``name`` as the running transform; turn grad mode on if ``record``. Yields the grad mode
     where the transform was called (its result is differentiable in the caller's graph only then).
 
@@ -65,6 +66,9 @@ def level(name: str, record: bool = True) -> Iterator[bool]:
     jacfwd's recorded path, ``forward_graph.py``, enters with ``record`` too). A forward-mode pass
     refuses to run inside any other, and any transform inside it (``NestedTransformError``: jvp
     and jacfwd then rerun their function recorded).
+
+    ``func`` (the function run inside, with ``given`` its arguments) must not change in place a
+    tensor it captured: checked when the block ends (``captured.py``).
     """
     check_not_nested(name, reverse_ok=record)
     if record:
@@ -72,12 +76,14 @@ def level(name: str, record: bool = True) -> Iterator[bool]:
     before = (_active.name, _active.outer_grad, _active.reverse)
     _active.name, _active.outer_grad, _active.reverse = name, is_grad_enabled(), record
     entered = forward_ad.levels_entered()
+    watched = watch_captured(func, given) if func is not None else ()
     try:
         if record:
             with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)
                 yield _active.outer_grad
         else:
             yield _active.outer_grad
+        check_captured(name, watched)
     finally:
         _active.name, _active.outer_grad, _active.reverse = before
     if record and forward_ad.levels_entered() != entered:

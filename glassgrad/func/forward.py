@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad.autograd import forward_ad
+from glassgrad.autograd.forward_ad import UnfollowedChangeError
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
@@ -21,6 +22,7 @@ from glassgrad.func._levels import (
     warn_if_outer_graph,
 )
 from glassgrad.func.forward_graph import NoGraphError, run_graph, wants_graph
+from glassgrad.func.reruns import ArgValues
 from glassgrad.ops.joining import stack
 from glassgrad.random import rng_state_dict, set_rng_state
 from glassgrad.tensor import Tensor
@@ -60,32 +62,43 @@ def _run_dual(
     backward (``forward_graph.py``).
     """
     fwad = forward_ad
-    with level(op, record=False), fwad.dual_level():
+    with level(op, record=False, func=func, given=(args, kwargs)), fwad.dual_level():
         call = list(args)
         for i in {i for i, _ in where}:
             flat, spec = tree_flatten(args[i])
             flat = [fwad.make_dual(t, where[(i, j)]) if (i, j) in where else t for j, t in enumerate(flat)]
             call[i] = tree_unflatten(flat, spec)
         out = func(*call, **kwargs)
+        rerun = False
         if warn:  # once per call: jacfwd's per-column passes would repeat it
             uses_graph = any(isinstance(t, Tensor) and t.requires_grad for t in tree_flatten(out)[0])
-            if graph and is_grad_enabled() and (uses_graph or any(t.requires_grad for t in where.values())):
-                raise _RerunError
-            warn_if_outer_graph(op, list(where.values()), uses_graph)
-        out, aux = split_aux(out, has_aux, op)
-        outs, spec = _flat_tensors(out, op, "f's outputs")
-        primals, tangents = [], []
-        for o in outs:
-            p, t = fwad.unpack_dual(o)
-            if t is not None and t.requires_grad:  # a constant, as warned above: no refusing node
-                t = t.detach()
-            if t is None and strict:
-                raise GraphError(
-                    f"{op}: expected every output of f to depend on the primals with strict=True, got "
-                    f"an output of shape {tuple(p.shape)} independent of them"
-                )
-            primals.append(p)
-            tangents.append(t if t is not None else Tensor(np.zeros_like(p._data), _wrap=True))
+            tangent_graph = any(t.requires_grad for t in where.values())
+            rerun = graph and is_grad_enabled() and (uses_graph or tangent_graph)
+            if not rerun:
+                warn_if_outer_graph(op, list(where.values()), uses_graph)
+        if not rerun:
+            primals, tangents, spec, aux = _unpack(out, has_aux, op, strict)
+    if rerun:  # (after level's check that f changed no tensor it captured)
+        raise _RerunError
+    return primals, tangents, spec, aux
+
+
+def _unpack(out: Any, has_aux: bool, op: str, strict: bool) -> tuple:
+    """``(primal outputs, tangent outputs, output spec, aux)`` of f's dual outputs."""
+    out, aux = split_aux(out, has_aux, op)
+    outs, spec = _flat_tensors(out, op, "f's outputs")
+    primals, tangents = [], []
+    for o in outs:
+        p, t = forward_ad.unpack_dual(o)
+        if t is not None and t.requires_grad:  # a constant, as warned above: no refusing node
+            t = t.detach()
+        if t is None and strict:
+            raise GraphError(
+                f"{op}: expected every output of f to depend on the primals with strict=True, got "
+                f"an output of shape {tuple(p.shape)} independent of them"
+            )
+        primals.append(p)
+        tangents.append(t if t is not None else Tensor(np.zeros_like(p._data), _wrap=True))
     return primals, tangents, spec, aux
 
 
@@ -98,20 +111,26 @@ def _jvp_run(func: Callable, args: list, where: dict, has_aux: bool, strict: boo
     backward where PyTorch's result is differentiable or f nests a transform (known before f
     runs, or found by a first forward pass: then f reruns with the global generator's draws
     replayed)."""
+    state, values = rng_state_dict(), ArgValues(args)
     try:
         if wants_graph(args, where):
             return run_graph(func, args, where, has_aux, "jvp", {}, strict)
-        state = rng_state_dict()
         try:
             return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict, graph=True)
-        except _RerunError:
+        except (_RerunError, NestedTransformError, UnfollowedChangeError) as e:
+            # recorded: differentiable; or f nests a transform (jvp(grad(f)) is an HVP), or makes
+            # a change forward mode cannot follow (constants then, as PyTorch's)
             set_rng_state(state)
-            return run_graph(func, args, where, has_aux, "jvp", {}, strict)
-        except NestedTransformError:  # f nests a transform: jvp(grad(f)) is an HVP
-            set_rng_state(state)
-            return run_graph(func, args, where, has_aux, "jvp", {}, strict, nested_only=True)
+            values.restore()  # what f wrote in its arguments is written once
+            nested = not isinstance(e, _RerunError)
+            result = run_graph(func, args, where, has_aux, "jvp", {}, strict, nested_only=nested)
+            values.settle()
+            return result
     except NoGraphError:  # complex outputs: forward mode, which warns
-        return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
+        values.restore()
+        result = _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
+        values.settle()
+        return result
 
 
 def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
@@ -190,6 +209,9 @@ def jacfwd(
 ) -> Callable:
     """The function ``args -> Jacobian of func at args`` by forward mode: one forward pass per input
     element (a one-hot tangent each; PyTorch vmaps these), so it suits few inputs and many outputs.
+    Each pass starts from the values ``f`` was first given, so a write ``f`` makes to its arguments
+    lands once, as in PyTorch's single run (``reruns.py``); where the Jacobian is recorded (or ``f``
+    makes a change forward mode cannot follow), ``f`` runs once for all columns.
 
     ``randomness`` (PyTorch's): ``"error"`` refuses an ``f`` that draws from the global generator
     (each column reruns ``f``, so the columns would mix different draws); ``"same"`` replays one
@@ -209,10 +231,16 @@ def jacfwd(
             flat, spec = _flat_tensors(args[i], "jacfwd", f"argument {i}")
             specs.append((spec, len(flat)))
             inputs += [(i, j, t) for j, t in enumerate(flat)]
-        # the outputs (and aux) once, with no tangents; then one pass per input element
-        before = rng_state_dict()
-        graph, outs = _first_pass(func, list(args), inputs, has_aux, kwargs, before)
-        outs, _, out_spec, aux = outs
+        # column (c, k): the tangent of a one-hot direction, element k of input c
+        columns = [
+            (c, k, _one_hot(i, j, t, k)) for c, (i, j, t) in enumerate(inputs) for k in range(t.numel())
+        ]
+        # the outputs (and aux) once, with no tangents (or every column at once, recorded); then
+        # one forward pass per column, each from the values f was first given
+        before, values = rng_state_dict(), ArgValues(args, kwargs)
+        graph, (outs, tans, out_spec, aux) = _first_pass(
+            func, list(args), inputs, has_aux, kwargs, before, values, [w for _, _, w in columns]
+        )
         after = rng_state_dict()
         if randomness == "error" and after != before:
             raise GraphError(
@@ -220,32 +248,34 @@ def jacfwd(
                 "per input element, so the Jacobian's columns would mix different draws), got a draw "
                 "from the global generator; pass randomness='same' or 'different'"
             )
-        if graph:  # recorded, as PyTorch's Jacobian is differentiable here
-            jac = _recorded_columns(
-                func, list(args), inputs, specs, outs, has_aux, kwargs, randomness, before
-            )
+        if not graph:
+            tans = []
+            try:
+                for _, _, where in columns:
+                    if randomness == "same":
+                        set_rng_state(before)  # replay the first pass's draws
+                    values.restore()
+                    tans.append(_run_dual(func, list(args), where, has_aux, "jacfwd", kwargs, warn=False)[1])
+            except UnfollowedChangeError:  # a change forward mode cannot follow: recorded (constants)
+                set_rng_state(before)
+                values.restore()
+                keys = {(i, j): t for i, j, t in inputs}
+                outs, tans, out_spec, aux = run_graph(
+                    func, list(args), keys, has_aux, "jacfwd", kwargs, False, True, [w for *_, w in columns]
+                )
+            values.settle()
             if randomness == "same":
-                set_rng_state(after)
-            jac = tree_unflatten([j[0] if isinstance(argnums, int) else tuple(j) for j in jac], out_spec)
-            return (jac, aux) if has_aux else jac
-        cols = [[np.zeros((o.numel(), t.numel()), dtype=o._data.dtype) for _, _, t in inputs] for o in outs]
-        for c, (i, j, t) in enumerate(inputs):
-            for k in range(t.numel()):  # column k of d out / d t: the tangent of a one-hot direction
-                onehot = np.zeros(t.numel(), dtype=t._data.dtype)
-                onehot[k] = 1
-                where = {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}  # others: no tangent
-                if randomness == "same":
-                    set_rng_state(before)  # replay the first pass's draws
-                _, tans, _, _ = _run_dual(func, list(args), where, has_aux, "jacfwd", kwargs, warn=False)
-                for n, tan in enumerate(tans):
-                    cols[n][c][:, k] = tan._data.reshape(-1)
-        if randomness == "same":
-            set_rng_state(after)  # as if f had run once
+                set_rng_state(after)  # as if f had run once
         per_out = []
         for n, o in enumerate(outs):
+            cols: list = [[] for _ in inputs]
+            for (c, _, _), col in zip(columns, tans):
+                cols[c].append(col[n].reshape(-1))
             jacs = [
-                Tensor(m.reshape(tuple(o.shape) + tuple(t.shape)), _wrap=True)
-                for m, (_, _, t) in zip(cols[n], inputs)
+                stack(cs, -1).reshape(tuple(o.shape) + tuple(t.shape))
+                if cs
+                else Tensor(np.zeros(tuple(o.shape) + tuple(t.shape), dtype=o._data.dtype), _wrap=True)
+                for cs, (_, _, t) in zip(cols, inputs)
             ]
             trees = unflatten_groups(jacs, specs)
             per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
@@ -255,10 +285,27 @@ def jacfwd(
     return wrapper
 
 
-def _first_pass(func: Callable, args: list, inputs: list, has_aux: bool, kwargs: dict, before: dict) -> tuple:
-    """jacfwd's pass without tangents: ``(recorded, (outs, tangents, spec, aux))``, recorded where
-    PyTorch's Jacobian is differentiable (an input or a weight f uses requires grad) or f nests a
-    transform (``jacfwd(jacrev(f))``); then the columns are recorded by double backward too."""
+def _one_hot(i: int, j: int, t: Tensor, k: int) -> dict:
+    """The direction of element ``k`` of leaf ``j`` of argument ``i`` (others: no tangent)."""
+    onehot = np.zeros(t.numel(), dtype=t._data.dtype)
+    onehot[k] = 1
+    return {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}
+
+
+def _first_pass(
+    func: Callable,
+    args: list,
+    inputs: list,
+    has_aux: bool,
+    kwargs: dict,
+    before: dict,
+    values: ArgValues,
+    columns: list,
+) -> tuple:
+    """jacfwd's pass without tangents: ``(recorded, (outs, tangents, spec, aux))``; recorded
+    where PyTorch's Jacobian is differentiable (an input or a weight f uses requires grad) or f
+    nests a transform (``jacfwd(jacrev(f))``): then f runs once for every column (by double
+    backward), and the tangents are one list per column."""
     graph = wants_graph(args, {(i, j): t for i, j, t in inputs})
     try:
         if not graph:
@@ -266,43 +313,12 @@ def _first_pass(func: Callable, args: list, inputs: list, has_aux: bool, kwargs:
                 return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs, graph=True)
             except (_RerunError, NestedTransformError):
                 set_rng_state(before)
-        return True, run_graph(func, args, {}, has_aux, "jacfwd", kwargs, False)
+                values.restore()
+        where = {(i, j): t for i, j, t in inputs}  # (the keys; each column gives its own tangents)
+        result = run_graph(func, args, where, has_aux, "jacfwd", kwargs, False, columns=columns)
+        values.settle()  # (after a first forward pass: its version bumps alone)
+        return True, result
     except NoGraphError:  # complex outputs: forward mode, which warns
         set_rng_state(before)
+        values.restore()
         return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs)
-
-
-def _recorded_columns(
-    func: Callable,
-    args: list,
-    inputs: list,
-    specs: list,
-    outs: list,
-    has_aux: bool,
-    kwargs: dict,
-    randomness: str,
-    before: dict,
-) -> list:
-    """Per output, the Jacobians w.r.t. each argument (grouped as ``specs``), each column a
-    recorded jvp with a one-hot tangent, stacked by the (recorded) stack op."""
-    cols: list = [[[] for _ in inputs] for _ in outs]
-    for c, (i, j, t) in enumerate(inputs):
-        for k in range(t.numel()):
-            onehot = np.zeros(t.numel(), dtype=t._data.dtype)
-            onehot[k] = 1
-            if randomness == "same":
-                set_rng_state(before)
-            where = {(i, j): Tensor(onehot.reshape(tuple(t.shape)), _wrap=True)}
-            _, tans, _, _ = run_graph(func, args, where, has_aux, "jacfwd", kwargs, False)
-            for n, tan in enumerate(tans):
-                cols[n][c].append(tan.reshape(-1))
-    per_out = []
-    for n, o in enumerate(outs):
-        jacs = [
-            stack(cs, -1).reshape(tuple(o.shape) + tuple(t.shape))
-            if cs
-            else Tensor(np.zeros(tuple(o.shape) + tuple(t.shape), dtype=o._data.dtype), _wrap=True)
-            for cs, (_, _, t) in zip(cols[n], inputs)
-        ]
-        per_out.append(unflatten_groups(jacs, specs))
-    return per_out

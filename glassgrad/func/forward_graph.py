@@ -61,21 +61,41 @@ def run_graph(
     kwargs: dict,
     strict: bool,
     nested_only: bool = False,
+    columns: list | None = None,
 ) -> tuple:
-    """``_run_dual``'s ``(primal outputs, tangent outputs, output spec, aux)``, recorded."""
+    """``_run_dual``'s ``(primal outputs, tangent outputs, output spec, aux)``, recorded.
+
+    With ``columns`` (dicts from some of ``where``'s keys to tangents; jacfwd's one-hot
+    directions), ``f`` still runs once and the tangent outputs are a list with one entry per
+    column (each a list over the outputs): a write ``f`` makes to its arguments lands once, as in
+    PyTorch's single vmapped run."""
     keys = sorted(where)
-    with level(op, record=True) as outer_grad:  # grad on; reverse transforms, graph jvps nest inside
-        call, xs = list(args), {}
+    with level(
+        op, record=True, func=func, given=(args, kwargs)
+    ) as outer_grad:  # grad on; reverse transforms, graph jvps nest inside
+        call, xs, copies = list(args), {}, []
         for i in {i for i, _ in keys}:
             flat, spec = tree_flatten(args[i])
             for j, t in enumerate(flat):
-                if (i, j) in where:  # the caller's own tensor stays in the graph (a view of it)
-                    flat[j] = xs[(i, j)] = (
-                        t.view_as(t) if t.requires_grad else t.detach().requires_grad_(True)
-                    )
+                if (i, j) not in where:
+                    continue
+                if t.requires_grad:  # the caller's own tensor stays in the graph (a view of it)
+                    flat[j] = xs[(i, j)] = t.view_as(t)
+                elif where[(i, j)].requires_grad:  # a leaf, as PyTorch's dual of such a tangent:
+                    flat[j] = xs[(i, j)] = t.detach().requires_grad_(True)  # written: raises
+                else:
+                    # f gets a copy that is no leaf: PyTorch's f may write its primal in place (a
+                    # leaf requiring grad refuses that); the write reaches t after f
+                    xs[(i, j)] = t.detach().requires_grad_(True)
+                    flat[j] = xs[(i, j)].clone()
+                    copies.append((t, flat[j]))
             call[i] = tree_unflatten(flat, spec)
         before = {k: (x._version, _root_edge(x)) for k, x in xs.items()}
         out = func(*call, **kwargs)
+        for t, given in copies:
+            if given._version:
+                t._data[...] = given._data  # raw: no graph (t requires no grad); one bump per write
+                t._version = t._version + given._version
         out, aux = split_aux(out, has_aux, op, detach=False)
         outs, spec = tree_flatten(out)
         for o in outs:
@@ -95,31 +115,42 @@ def run_graph(
             else [None] * len(inputs)
         )
         gs = [_of_primal(g, xs[k]) if k in changed and g is not None else g for g, k in zip(gs, keys)]
-        pairs = [(g, where[k]) for g, k in zip(gs, keys) if g is not None and g.requires_grad]
-        ts = (
-            functional.grad(
-                [g for g, _ in pairs], us, [v for _, v in pairs], create_graph=True, allow_unused=True
-            )
-            if pairs
-            else [None] * len(us)
-        )
-        tangents = [None] * len(outs)
-        for n, t in zip(live, ts):
-            tangents[n] = t
-        for n, o in enumerate(outs):
-            if tangents[n] is None:
-                if strict:
-                    raise GraphError(
-                        f"{op}: expected every output of f to depend on the primals with strict=True, got "
-                        f"an output of shape {tuple(o.shape)} independent of them"
-                    )
-                tangents[n] = zeros_like(o)
+        if columns is None:
+            tangents = _push(gs, keys, where, us, outs, live, op, strict)
+        else:
+            tangents = [_push(gs, keys, col, us, outs, live, op, False) for col in columns]
     internal = [x for x in xs.values() if x._node is None] + us
     if not outer_grad or (nested_only and not outer_graph([outs, tangents], internal)):
         # under no_grad, or nesting alone brought us here and nothing outside requires grad
         # (jvp(jacrev(f)) on plain tensors): constants, as PyTorch's
         outs, tangents, aux = detached(outs), detached(tangents), detached(aux)
     return outs, tangents, spec, aux
+
+
+def _push(gs: list, keys: list, where: dict, us: list, outs: list, live: list, op: str, strict: bool) -> list:
+    """The tangent of every output for the direction ``where`` (key -> tangent; a key missing:
+    no tangent): ``J v = d<g, v>/du``, recorded, from the recorded ``g = J^T u`` (``gs`` per
+    key, ``us`` per live output)."""
+    pairs = [(g, where[k]) for g, k in zip(gs, keys) if k in where and g is not None and g.requires_grad]
+    ts = (
+        functional.grad(
+            [g for g, _ in pairs], us, [v for _, v in pairs], create_graph=True, allow_unused=True
+        )
+        if pairs
+        else [None] * len(us)
+    )
+    tangents = [None] * len(outs)
+    for n, t in zip(live, ts):
+        tangents[n] = t
+    for n, o in enumerate(outs):
+        if tangents[n] is None:
+            if strict:
+                raise GraphError(
+                    f"{op}: expected every output of f to depend on the primals with strict=True, got "
+                    f"an output of shape {tuple(o.shape)} independent of them"
+                )
+            tangents[n] = zeros_like(o)
+    return tangents
 
 
 def _root_edge(x: Tensor) -> object:

@@ -105,7 +105,7 @@ def check_outputs(outs: list, op: str) -> None:
 
 def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: tuple, kwargs: dict) -> tuple:
     nums = normalize_argnums(argnums, len(args), op)
-    with level(op) as outer_grad:
+    with level(op, func=func, given=(args, kwargs)) as outer_grad:
         linked = links(args, nums, outer_grad)
         args, specs, flat, inputs = fresh_args(args, nums, op, "argument", linked)
         out = func(*args, **kwargs)
@@ -178,7 +178,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         cotangents: as the output; results: as the primals.
     """
     everything = range(len(primals))
-    with level("vjp") as outer_grad:
+    with level("vjp", func=func, given=primals) as outer_grad:
         linked = links(primals, everything, outer_grad)
         leaves_args, specs, flat, inputs = fresh_args(primals, everything, "vjp", "primal", linked)
         out = func(*leaves_args)
@@ -250,7 +250,7 @@ def jacrev(
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacrev")
-        with level("jacrev") as outer_grad:
+        with level("jacrev", func=func, given=(args, kwargs)) as outer_grad:
             linked = links(args, nums, outer_grad)
             args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument", linked)
             out = func(*args, **kwargs)

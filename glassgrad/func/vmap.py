@@ -30,11 +30,11 @@ What the loop changes, and how it is kept honest:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from typing import Any, Callable
 
 from glassgrad.autograd.engine_modes import vmap_loops
+from glassgrad.func.captured import captured
 from glassgrad.ops.joining import stack
 from glassgrad.random import draws_watched
 from glassgrad.tensor import Tensor
@@ -138,47 +138,6 @@ def _in_leaves(func: Callable, in_dims: Any, args: tuple) -> tuple[list, list, A
     return leaves, dims, tree_flatten(args)[1], sizes[0]
 
 
-def _captured(func: Callable) -> list:
-    """The tensors ``func`` reaches without being given them: its closure's and globals' (a tensor,
-    a module's parameters and buffers, a list/tuple/dict of them), a bound module, a partial's."""
-    from glassgrad.nn.modules.module import Module
-
-    found: list = []
-    take = functools.partial(_take, found, Module)  # (not a closure calling itself: a ref cycle)
-    while isinstance(func, functools.partial):
-        for v in (*func.args, *func.keywords.values()):
-            take(v)
-        func = func.func
-    take(getattr(func, "__self__", None))
-    if isinstance(func, Module):
-        take(func)
-    code = getattr(func, "__code__", None)
-    for cell in getattr(func, "__closure__", None) or ():
-        with contextlib.suppress(ValueError):  # a cell not yet filled
-            take(cell.cell_contents)
-    if code is not None:
-        glob = getattr(func, "__globals__", {})
-        for name in code.co_names:
-            take(glob.get(name))
-    return found
-
-
-def _take(found: list, module_cls: type, v: Any, depth: int = 0) -> None:
-    """Append to ``found`` the tensors ``v`` holds: itself, a module's parameters and buffers, a
-    list/tuple/dict's (one level down)."""
-    if isinstance(v, Tensor):
-        found.append(v)
-    elif isinstance(v, module_cls):
-        found.extend(v.parameters())
-        found.extend(v.buffers())
-    elif depth == 0 and isinstance(v, list | tuple):
-        for x in v:
-            _take(found, module_cls, x, 1)
-    elif depth == 0 and isinstance(v, dict):
-        for x in v.values():
-            _take(found, module_cls, x, 1)
-
-
 def _state(t: Tensor) -> tuple:
     """What an in-place change or a gradient accumulated by ``backward()`` inside func moves."""
     g = t._grad  # (not .grad: that warns on a non-leaf, and this reads every tensor func captured)
@@ -222,7 +181,7 @@ def _unmapped(leaves: list, dims: list) -> list:
 
 def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tuple, kwargs: dict) -> Any:
     leaves, dims, spec, size = _in_leaves(func, in_dims, args)
-    watched = [(t, "a tensor it captured") for t in _captured(func)]
+    watched = [(t, "a tensor it captured") for t in captured(func)]
     watched += [(t, "an input passed whole (in_dim None)") for t in _unmapped(leaves, dims)]
     versions = [_state(t) for t, _ in watched]
     outs, after_first = [], {}

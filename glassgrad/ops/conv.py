@@ -37,7 +37,9 @@ from typing import Any
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.cascade_sum import cascade_sum
+from glassgrad.ops.conv_depthwise import depthwise, depthwise_backward, depthwise_forward
 from glassgrad.ops.conv_direct import direct_backward, direct_forward, direct_layout
+from glassgrad.ops.conv_layout import batch_first_nd, batch_last_nd, padded_batch_last
 
 __all__ = ["Conv2d", "ConvTranspose2d", "Unfold", "Fold", "im2col", "col2im", "out_size"]
 
@@ -66,11 +68,8 @@ def im2col(x: Any, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple
     """
     xp = array_module(x)
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    (pt, pb), (pl, pr) = padding
-    n, c, h, w = x.shape
-    xt = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)  # one copy pads and moves N last
-    # written through a (N, C, H, W) view of the interior: NumPy copies faster reading contiguously
-    xt[:, pt : pt + h, pl : pl + w, :].transpose(3, 0, 1, 2)[...] = x  # (N, C, H, W) -> (C, H, W, N)
+    n, c = x.shape[:2]
+    xt = padded_batch_last(x, padding)  # one copy pads and moves N last: (C, Hp, Wp, N)
     ho, wo = out_size(xt.shape[1], kh, sh, dh), out_size(xt.shape[2], kw, sw, dw)
     s_c, s_h, s_w, s_n = xt.strides
     windows = xp.lib.stride_tricks.as_strided(  # a view: (C, kh, kw, Ho, Wo, N)
@@ -101,30 +100,6 @@ def col2im(cols: Any, size: tuple, stride: tuple, dilation: tuple, padding: tupl
         for j in range(kw):
             out[:, rows, j * dw : j * dw + sw * (wo - 1) + 1 : sw, :] += cols[:, i, j]
     return batch_first_nd(out[:, pt : pt + h, pl : pl + w, :])  # (C, H, W, N) -> (N, C, H, W)
-
-
-def batch_first_nd(y: Any, bias: Any = None) -> Any:
-    """``(C, *S, N) -> (N, C, *S)`` contiguous, adding ``bias`` per channel in the same pass.
-
-    The result is written through its own ``(C, *S, N)`` view: NumPy transposes about twice as
-    fast reading contiguously and writing strided as the other way round."""
-    xp = array_module(y)
-    shape = y.shape
-    out = xp.empty((shape[-1], *shape[:-1]), dtype=y.dtype)
-    dst = out.transpose(*range(1, y.ndim), 0)
-    if bias is None:
-        dst[...] = y
-    else:
-        xp.add(y, bias.reshape(shape[0], *(1,) * (y.ndim - 1)), out=dst)
-    return out
-
-
-def batch_last_nd(g: Any) -> Any:
-    """``(N, C, *S) -> (C, *S, N)`` contiguous (the columns' layout), written as ``batch_first_nd``."""
-    shape = g.shape
-    out = array_module(g).empty((*shape[1:], shape[0]), dtype=g.dtype)
-    out.transpose(g.ndim - 1, *range(g.ndim - 1))[...] = g
-    return out
 
 
 def _times_t(a: Any, b: Any) -> Any:
@@ -174,6 +149,13 @@ def conv_forward(ctx, x, weight, bias, stride, padding, dilation, groups, im2col
     k = math.prod(kernel)
     w = weight.reshape(groups, o // groups, cg * k)  # (O, Cg, *kernel) -> (G, Og, Cg*K)
     ctx.attrs["kernel"] = kernel  # ctx.shapes[1] is None when the weight needs no gradient
+    if groups > 1 and len(kernel) == 2 and depthwise(x, weight, groups):  # no columns (conv_depthwise.py)
+        ctx.attrs.update(depthwise=True, recompute=ctx.needs_input_grad[1], size=x.shape[2:])
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w)
+        out = depthwise_forward(x, weight, ctx.attrs)
+        if bias is not None:
+            out += bias.reshape(-1, 1, 1)
+        return out
     layout = direct_layout(x, kernel, stride, padding, dilation)
     if layout:  # long rows (1x1, or 1-D): on x's own layout, no transposing copies (conv_direct.py)
         # x is saved as the "recompute" path saves it, so the recorded rule reads it the same way
@@ -201,6 +183,9 @@ def conv_backward(ctx, g, col2im, im2col):
         dx, dw, db = direct_backward(g, *ctx.saved, ctx.needs_input_grad, ctx.attrs, ctx.shapes[0])
         return dx, None if dw is None else dw.reshape(ctx.shapes[1]), db
     cols, w = ctx.saved
+    if ctx.attrs.get("depthwise"):
+        dx, dw = depthwise_backward(cols, w, g, ctx.needs_input_grad, ctx.attrs)
+        return dx, dw, cascade_sum(g, (0, 2, 3)) if ctx.needs_input_grad[2] else None
     if ctx.attrs.get("recompute"):
         a = ctx.attrs
         cols = im2col(cols, a["kernel"], a["stride"], a["dilation"], a["padding"])

@@ -12,7 +12,7 @@ copy makes the columns ``(C*kd*kh*kw, Do*Ho*Wo*N)`` and ONE matmul does the whol
 col2im (the adjoint) adds every column entry back onto its voxel with one strided-slice add per
 kernel tap (``kd * kh * kw`` adds, each over the whole batch and all channels), as the 2-D code
 loops over its ``kh * kw`` offsets. Transposed convolution is the mirror image, as in 2-D.
-Backward is first-order only. ``batch_first_nd`` / ``batch_last_nd`` live in ``ops/conv.py``
+Backward is first-order only. ``batch_first_nd`` / ``batch_last_nd`` live in ``ops/conv_layout.py``
 (the 2-D ops use them too) and are re-exported here.
 """
 
@@ -24,8 +24,6 @@ from typing import Any
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.ops.conv import (
-    batch_first_nd,
-    batch_last_nd,
     conv_backward,
     conv_forward,
     conv_shape,
@@ -33,6 +31,7 @@ from glassgrad.ops.conv import (
     conv_transpose_forward,
     out_size,
 )
+from glassgrad.ops.conv_layout import batch_first_nd, batch_last_nd
 
 __all__ = ["Conv3d", "ConvTranspose3d", "im2col_nd", "col2im_nd", "batch_first_nd", "batch_last_nd"]
 

@@ -114,7 +114,9 @@ class _NormBase(Module):
         n = size_int(num_features)  # a NumPy int or an integer tensor is accepted, as in PyTorch
         if n is None or n <= 0:  # a float: PyTorch's TypeError (its parameters' size), a ValueError too
             error = SizeTypeError if n is None else ValueError
-            raise error(f"{type(self).__name__}: expected a positive int num_features, got {num_features!r}")
+            raise error(
+                f"{type(self).__name__}: expected a positive num_features (an int), got {num_features!r}"
+            )
         num_features = n
         self.num_features = num_features
         self.eps = eps

@@ -153,7 +153,17 @@ def _nested_backward(roots: list, leaves_wanted: list) -> list:
     parameters reached accumulate into ``.grad`` (hooks included), while the gradients of
     ``leaves_wanted`` (the detached inputs) are returned, not stored. (The nested pass has an id of
     its own, and the outer pass gets its id back after it: ``engine.run_backward``.)"""
-    leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
+    # the detached inputs' hooks (put there by the rerun) run below, on the gradient returned: hidden
+    # from the pass, which would otherwise store a hooked leaf's gradient early (when any
+    # post-accumulate hook exists) and leave it out of the result
+    hooked = [(t, t._hooks) for t in leaves_wanted if t is not None and t._hooks]
+    for t, _ in hooked:
+        t._hooks = None
+    try:
+        leaves = engine.run_backward(roots, False, None, bool(_post_hooks))
+    finally:
+        for t, h in hooked:
+            t._hooks = h
     wanted = [None if t is None else leaves.pop(id(t), None) for t in leaves_wanted]
     engine._accumulate_leaves(leaves)
     tensor_cls, out = _tensor_cls[0], []

@@ -66,6 +66,19 @@ def test_hook_registered_on_an_input_inside_runs_at_forward_and_rerun(torch, ree
     assert_same(ours, ref, **TIGHT)
 
 
+def test_reentrant_input_hook_runs_at_rerun_while_a_post_accumulate_hook_exists(torch):
+    # any post-accumulate hook anywhere makes the nested pass store hooked leaves early: the
+    # rerun's detached input then lost its gradient, and its hook did not run (order-dependent)
+    other = gg.ones(2, requires_grad=True)
+    handle = other.register_post_accumulate_grad_hook(lambda t: None)
+    try:
+        ref, ours = _both(torch, _input_hook, True, False)
+    finally:
+        handle.remove()
+    assert ref[1] == ours[1] == 2
+    assert_same(ours, ref, **TIGHT)
+
+
 def test_hook_on_an_input_of_a_nested_reentrant_checkpoint(torch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the inner checkpoint runs under the outer's no_grad: it warns

@@ -117,8 +117,7 @@ class _NormBase(Module):
             raise error(
                 f"{type(self).__name__}: expected a positive num_features (an int), got {num_features!r}"
             )
-        num_features = n
-        self.num_features = num_features
+        self.num_features = num_features = n
         self.eps = eps
         self.momentum = momentum
         self.affine = affine

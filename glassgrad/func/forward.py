@@ -315,7 +315,9 @@ def _first_pass(
                 set_rng_state(before)
                 values.restore()
         where = {(i, j): t for i, j, t in inputs}  # (the keys; each column gives its own tangents)
-        result = run_graph(func, args, where, has_aux, "jacfwd", kwargs, False, columns=columns)
+        # nested_only: arrived here only for a nested transform (jacfwd(grad(f)) of plain tensors),
+        # the Jacobian is a constant unless something outside requires grad, as PyTorch's
+        result = run_graph(func, args, where, has_aux, "jacfwd", kwargs, False, not graph, columns)
         values.settle()  # (after a first forward pass: its version bumps alone)
         return True, result
     except NoGraphError:  # complex outputs: forward mode, which warns

@@ -309,3 +309,23 @@ def test_function_view_refusal_names_the_custom_function():
     v = _refused_view(gg, "function_view")
     with pytest.raises(RuntimeError, match="custom Function"):
         v.t_()
+
+
+def test_jacfwd_of_grad_of_plain_tensors_is_a_constant_as_torch(torch):
+    # jacfwd over a nested transform took the recorded path, whose Jacobian kept a graph (a
+    # ViewBackward0) where PyTorch's is a constant; with a weight or input that requires grad,
+    # both keep one
+    def run(lib):
+        f = lambda x: (x**3).sum()  # noqa: E731
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        w = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        plain = lib.func.jacfwd(lib.func.grad(f))(x)
+        weighted = lib.func.jacfwd(lib.func.grad(lambda x: (x**3 * w).sum()))(x)
+        tracked = lib.func.jacfwd(lib.func.grad(f))(x.clone().requires_grad_(True))
+        flags = [(t.requires_grad, t.grad_fn is None) for t in (plain, weighted, tracked)]
+        return flags, [t.detach().numpy() for t in (plain, weighted, tracked)]
+
+    (flags, got), (want_flags, want) = run(gg), run(torch)
+    assert flags == want_flags == [(False, True), (True, False), (True, False)]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

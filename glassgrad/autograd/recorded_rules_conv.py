@@ -52,7 +52,9 @@ def _weight_grad(x, g, pads: tuple, stride: tuple, dilation: tuple, groups: int,
     xi = x.reshape(n, groups, cg, *size).permute(2, 1, 0, *range(3, 3 + nd)).reshape(cg, groups * n, *size)
     wt = g.transpose(0, 1)  # (O, N, *So)
     out = _conv_op(nd).apply(xi, wt, None, stride=dilation, padding=pads, dilation=stride, groups=groups)
-    return _crop(out, tuple((0, k) for k in kernel)).transpose(0, 1)  # (Cg, O, *k') -> (O, Cg, *kernel)
+    # (Cg, O, *k') -> (O, Cg, *kernel), contiguous as PyTorch's (HVP code flattens the gradients
+    # of ``autograd.grad(..., create_graph=True)`` with ``.view(-1)``)
+    return _crop(out, tuple((0, k) for k in kernel)).transpose(0, 1).contiguous()
 
 
 def _uncols(cols, kernel: tuple, stride: tuple, dilation: tuple, windows: tuple, nc: tuple, canvas: tuple):

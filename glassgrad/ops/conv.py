@@ -109,14 +109,16 @@ def _times_t(a: Any, b: Any) -> Any:
     OpenBLAS's AVX-512 kernels run the product with the larger output side first about twice as
     fast (measured for LeNet's layers: 560 against 1170 us for (6, 50176) x (25, 50176), 278
     against 609 us for (16, 6400) x (150, 6400)); with its AVX2 kernels both orders take the same.
-    That order hands back a transposed view, and a leaf's ``.grad`` must own C-contiguous memory,
-    so autograd copies it across: NumPy's transposing copy is cache-unfriendly and, for a large
-    ``Og x K`` (ResNet's 512 x 4608 at 64 positions: 81 ms copy for an 18 ms product), costs more
-    than the order saves. Past ``_TRANSPOSE_MAX`` outputs the product is taken as is.
+    That order hands back a transposed view, copied here to C order: PyTorch's weight gradient is
+    contiguous, and ``autograd.grad`` hands it to the caller as is (MAML and TRPO flatten such
+    gradients with ``.view(-1)``), as a leaf's ``.grad`` must own C-contiguous memory anyway.
+    NumPy's transposing copy is cache-unfriendly and, for a large ``Og x K`` (ResNet's 512 x 4608
+    at 64 positions: 81 ms copy for an 18 ms product), costs more than the order saves. Past
+    ``_TRANSPOSE_MAX`` outputs the product is taken as is.
     """
     if a.shape[-2] * b.shape[-2] > _TRANSPOSE_MAX:
         return a @ b.swapaxes(-1, -2)
-    return (b @ a.swapaxes(-1, -2)).swapaxes(-1, -2)
+    return array_module(a).ascontiguousarray((b @ a.swapaxes(-1, -2)).swapaxes(-1, -2))
 
 
 # Largest Og * K for the swapped order (measured: at 1,728 to 36,864 outputs the two orders, copy

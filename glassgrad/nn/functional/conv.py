@@ -168,6 +168,11 @@ def _conv(
     _check_empty(op, x)
     if bias is not None and bias.shape != (out_ch,):
         raise ShapeError(f"{op}: expected bias of shape {(out_ch,)}, got {bias.shape}")
+    if not x.shape[1]:
+        # PyTorch's empty-input path answers no output channels for an input with none (not the
+        # weight's filters, nor the bias broadcast): the weight and bias enter with no filters, so
+        # their gradients are zeros of their shapes
+        weight, bias = weight[:0], None if bias is None else bias[:0]
     if nd == 1:  # a height of 1: (N, C, L) -> (N, C, 1, L)
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)

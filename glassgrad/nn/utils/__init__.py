@@ -82,6 +82,18 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def _vector_norm(xp: Any, a: Any, norm_type: float) -> Any:
+    """The ``norm_type``-norm of the array ``a`` taken as one vector, 0-d, in ``a``'s real dtype.
+    float16 is summed in float32, as PyTorch's ``linalg.vector_norm``: the squares of float16
+    gradients overflow once their norm passes 256, which made the total norm inf and the clipped
+    gradients zeros."""
+    a = a.reshape(-1)  # (*) -> (numel,)
+    if a.dtype != xp.float16:
+        return xp.asarray(xp.linalg.norm(a, ord=norm_type))
+    with xp.errstate(over="ignore"):  # a norm past float16's range is inf, silently as in PyTorch
+        return xp.asarray(xp.linalg.norm(a.astype(xp.float32), ord=norm_type)).astype(a.dtype)
+
+
 def get_total_norm(
     tensors: Tensor | Iterable[Tensor],
     norm_type: float = 2.0,
@@ -105,18 +117,13 @@ def get_total_norm(
         if t._data.dtype.kind not in "fc":  # PyTorch's linalg.vector_norm refuses them
             raise DTypeError(f"get_total_norm: expected floating point or complex tensors, got {t.dtype}")
     norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        if any(t._data.size == 0 for t in tensors):  # (max and min have no value on nothing)
-            raise RuntimeError(
-                f"get_total_norm: linalg.vector_norm cannot compute the {norm_type} norm on an empty tensor "
-                "because the operation does not have an identity (PyTorch refuses it too)"
-            )
-        # the inf norm is the largest |x|, the -inf norm the smallest, of each tensor then of all
-        reduce = xp.max if norm_type > 0 else xp.min
-        total = reduce(xp.stack([reduce(xp.abs(t._data)) for t in tensors]))
-    else:
-        norms = xp.stack([xp.linalg.norm(t._data.reshape(-1), ord=norm_type) for t in tensors])  # (*) -> (n,)
-        total = xp.linalg.norm(norms, ord=norm_type)
+    if math.isinf(norm_type) and any(t._data.size == 0 for t in tensors):  # max/min of nothing
+        raise RuntimeError(
+            f"get_total_norm: linalg.vector_norm cannot compute the {norm_type} norm on an empty tensor "
+            "because the operation does not have an identity (PyTorch refuses it too)"
+        )
+    norms = xp.stack([_vector_norm(xp, t._data, norm_type) for t in tensors])  # (*) each -> (n,)
+    total = _vector_norm(xp, norms, norm_type)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(
             f"get_total_norm: the total norm of order {norm_type} of the gradients is non-finite ({float(total)}); "

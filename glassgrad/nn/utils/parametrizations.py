@@ -76,9 +76,11 @@ class _SpectralNorm(Module):
 
     The weight is seen as a matrix ``(size of dim, product of the other sizes)``. Buffers ``_u``
     ``(h,)`` and ``_v`` ``(w,)`` hold the singular-vector estimates; in training mode each forward
-    runs ``n_power_iterations`` steps ``u = normalize(W v)``, ``v = normalize(W^T u)`` on them
-    (outside the graph), then ``sigma = u . (W v)`` is differentiated through ``W`` only. A 1-D
-    weight is just divided by its norm.
+    runs ``n_power_iterations`` steps ``u = normalize(W v)``, ``v = normalize(W^H u)`` on them
+    (outside the graph), then ``sigma = u^H (W v)`` is differentiated through ``W`` only. A 1-D
+    weight is just divided by its norm. The conjugates matter for a complex weight: with ``W^T`` and
+    ``u^T`` sigma comes out complex and is not the largest singular value (PyTorch's ``.H``/``vdot``;
+    the hook-based ``nn.utils.spectral_norm`` keeps PyTorch's ``t()``/``dot``).
     """
 
     def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12) -> None:
@@ -114,7 +116,7 @@ class _SpectralNorm(Module):
         with no_grad():  # u and v are estimates kept in place, never differentiated
             for _ in range(n_power_iterations):
                 self._u.copy_(normalize(weight_mat.mv(self._v), dim=0, eps=self.eps))
-                self._v.copy_(normalize(weight_mat.mT.mv(self._u), dim=0, eps=self.eps))
+                self._v.copy_(normalize(weight_mat.mH.mv(self._u), dim=0, eps=self.eps))
 
     def forward(self, weight: Tensor) -> Tensor:
         """Shape: weight ``(*)``; returns ``(*)``."""
@@ -125,7 +127,7 @@ class _SpectralNorm(Module):
             self._power_method(weight_mat, self.n_power_iterations)
         # clones: a later in-place update of the buffers must not touch this graph
         u, v = self._u.clone(), self._v.clone()
-        sigma = u.dot(weight_mat.mv(v))
+        sigma = u.vdot(weight_mat.mv(v))
         return weight / sigma
 
     def right_inverse(self, value: Tensor) -> Tensor:

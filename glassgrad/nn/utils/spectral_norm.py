@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.errors import IndexOutOfRangeError
 from glassgrad.nn.functional import normalize
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.nn.parameter import UninitializedParameter
@@ -92,7 +93,8 @@ class SpectralNorm:
                 f"spectral_norm: expected {name!r} to be a parameter of {type(module).__name__}, got {got}"
             )
         if not -weight.ndim <= dim < weight.ndim:
-            raise IndexError(
+            # PyTorch's permute raises RuntimeError here (and its parametrization IndexError): both
+            raise IndexOutOfRangeError(
                 f"spectral_norm: expected dim in [{-weight.ndim}, {weight.ndim - 1}] for {name!r} of "
                 f"shape {tuple(weight.shape)}, got {dim}"
             )

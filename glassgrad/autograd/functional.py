@@ -186,10 +186,16 @@ def grad(
         if t._data.__class__ is MetaArray:  # backward on meta gave a stand-in: the gradient is meta
             result.append(Tensor(meta_array(t.shape, t._data.dtype), _wrap=True))
             continue
+        # A contiguous input's gradient comes back contiguous, as PyTorch's formulas give it: an
+        # op's VJP may hand back a transposed view (a weight gradient taken as (b a^T)^T), and
+        # HVP/MAML code flattens autograd.grad's results with .view(-1)
+        dense = t._data.flags.c_contiguous
         if g.__class__ is Tensor:  # a recorded gradient (create_graph)
-            result.append(g.to(t.dtype) if g.dtype != t.dtype else g)
+            g = g.to(t.dtype) if g.dtype != t.dtype else g
+            result.append(g.contiguous() if dense and not g._data.flags.c_contiguous else g)
             continue
-        result.append(Tensor(np.asarray(g).astype(t._data.dtype, copy=False), _wrap=True))
+        g = np.asarray(g).astype(t._data.dtype, copy=False)
+        result.append(Tensor(g.copy() if dense and not g.flags.c_contiguous else g, _wrap=True))
     for i, s in sparse.items():
         if result[i] is not None:
             result[i] = s._grad_of_values(result[i])

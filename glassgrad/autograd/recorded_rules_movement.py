@@ -231,14 +231,14 @@ def _masked_scatter(ctx, g):
 @rule("gather")
 def _gather(ctx, g):
     """(zeros like x with g added at the grid key, None)"""
-    (pos,) = saved(ctx)
+    pos = saved(ctx)[0]
     return _put(g, ctx.shapes[0], _grid(pos, ctx.shapes[0]), True), None
 
 
 @rule("index_along")
 def _index_along(ctx, g):
     """(zeros with g added up at idx along axis, None)"""
-    (idx,) = saved(ctx)
+    idx = saved(ctx)[0]
     axis = ctx.attrs["axis"]
     shape = tuple(g.shape[:axis]) + (ctx.shapes[0][axis],) + tuple(g.shape[axis + 1 :])
     return _put(g, shape, _grid_key(idx, axis), True), None  # (x broadcast: the engine sums back)

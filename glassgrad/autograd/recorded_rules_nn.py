@@ -134,14 +134,18 @@ def _elu(ctx, g):
     """where(x > 0, g, g s alpha e^(s x)), s the gradient's input scale (celu's 1 / alpha, alpha
     rounded to float32 as PyTorch's: ``Elu``); in-place op: where(y <= 0, g s (y + alpha), g)."""
     a, _ = saved(ctx)
-    alpha, s = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0)
+    alpha, s, scale = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0), ctx.attrs.get("scale", 1.0)
     # At x = 0 the first derivative takes the left branch (alpha) and the second the right one
     # (0), as PyTorch's elu_double_backward (its mask is x < 0): x's value there enters as a constant.
     if ctx.attrs.get("result"):  # saved the result
         _refuse_negative("elu_", "alpha", alpha)
         y = gg.where(_mask(a == 0), 0.0, output(ctx, a))
+        if scale != 1:  # selu_: both branches scaled (``Elu``)
+            return gg.where(_mask(a <= 0), g * s * (y + alpha * scale), g * scale)
         return gg.where(_mask(a <= 0), g * (y + alpha) if s == 1 else g * s * (y + alpha), g)
     x = gg.where(_mask(a >= 0), 0.0, operand(ctx, 0, a))  # (and e^x of the branch not taken: no overflow)
+    if scale != 1:
+        return gg.where(_mask(a > 0), g * scale, g * (s * alpha * scale) * (x * s).exp())
     if s != 1:
         return gg.where(_mask(a > 0), g, g * s * alpha * (x * s).exp())
     return gg.where(_mask(a > 0), g, g * alpha * x.exp())
@@ -152,7 +156,7 @@ def _softplus(ctx, g):
     """where(beta x > threshold, g, g sigmoid(beta x)); at beta x = threshold the sigmoid is a
     constant (second derivative 0, as PyTorch's softplus_double_backward, whose mask is
     beta x < threshold while its first derivative there is the sigmoid's)."""
-    bx, linear = saved(ctx)
+    bx, linear, _ = saved(ctx)
     if bx.dtype != g._data.dtype:  # float16's beta x is kept in float32; x's node is float16
         bx = bx.astype(g._data.dtype)
     beta = ctx.attrs["beta"]

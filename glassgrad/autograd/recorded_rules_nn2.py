@@ -188,10 +188,10 @@ def _normalize_backward(gx, xhat, rstd, axes):
 @rule("layer_norm")
 def _layer_norm(ctx, g):
     """dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g weight; dweight = g xhat, dbias = g."""
-    xhat, rstd, weight = saved(ctx)
+    xhat, rstd, weight = saved(ctx)[:3]
     need = ctx.needs_input_grad
     axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
-    # x was not saved: x - mean(x) = xhat / rstd stands for it (the norm cannot see the shift)
+    # x is saved unread: x - mean(x) = xhat / rstd stands for it (the norm cannot see the shift)
     xh, rs = _normalized(operand(ctx, 0, xhat / rstd), axes, ctx.attrs.get("eps", 1e-5))
     dx = None
     if need[0]:
@@ -205,10 +205,10 @@ def _layer_norm(ctx, g):
 @rule("batch_norm")
 def _batch_norm(ctx, g):
     """dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g weight; dweight = sum(g xhat), dbias = sum(g)."""
-    centered, _, w, _ = saved(ctx)  # (c, rstd, w, shift): c = x - mean, the op's own temporary
+    centered, _, w, _ = saved(ctx)[:4]  # (c, rstd, w, shift): c = x - mean, the op's own temporary
     need = ctx.needs_input_grad
     axes = (0, *range(2, centered.ndim))
-    # x was not saved: c stands for it (the norm cannot see the shift)
+    # x is saved unread: c stands for it (the norm cannot see the shift)
     xh, rs = _normalized(operand(ctx, 0, centered), axes, ctx.attrs.get("eps", 1e-5))
     dx = None
     if need[0]:

@@ -131,14 +131,18 @@ class Elu(Function):
     vectorised kernel (its scalar tail of under one SIMD width passes g). ``result=True`` (``elu_``)
     saves z alone, as PyTorch's: VJP g where z > 0 (or NaN), else g s (z + alpha). The VJP's s is
     ``grad_scale`` when given: celu's derivative in PyTorch takes 1 / alpha with alpha rounded to
-    float32 (``1.0/alpha.toFloat()``), its forward the exact 1 / alpha."""
+    float32 (``1.0/alpha.toFloat()``), its forward the exact 1 / alpha. ``scale`` multiplies both
+    branches (selu's, so that ``selu_`` is one node saving its result, as PyTorch's elu_): VJP
+    g scale where x > 0, else scale times the above; from the result, g s (z + scale alpha)."""
 
     @staticmethod
-    def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0, grad_scale=1.0):
+    def forward(ctx, x, alpha=1.0, result=False, input_scale=1.0, grad_scale=1.0, scale=1.0):
         xp = array_module(x)
         xn = zero_where(x > 0, x)  # no overflow in the branch not taken; elu(-0.0) = -0.0, as PyTorch
         neg = alpha * xp.expm1(xn * input_scale if input_scale != 1 else xn)
         out = select(x > 0, x, neg)
+        if scale != 1:
+            out = out * scale
         ctx.save_for_backward(out if result else x, None)
         return out
 
@@ -146,6 +150,12 @@ class Elu(Function):
     def backward(ctx, g):
         a, _ = ctx.saved
         alpha, s, xp = ctx.attrs["alpha"], ctx.attrs.get("grad_scale", 1.0), array_module(g)
+        scale = ctx.attrs.get("scale", 1.0)
+        if scale != 1:  # selu_ (from its result) or selu: both branches scaled
+            if ctx.attrs.get("result"):
+                return select(a <= 0, g * s * (a + alpha * scale), g * scale)
+            with np.errstate(over="ignore"):
+                return select(a > 0, g * scale, g * (s * alpha * scale) * xp.exp(a * s))
         if ctx.attrs.get("result"):  # saved the result
             _refuse_negative("elu_", "alpha", alpha)
             return select(a <= 0, g * (a + alpha) if s == 1 else g * s * (a + alpha), g)
@@ -232,14 +242,16 @@ class Softplus(Function):
         xc = x.astype(np.float32) if x.dtype == np.float16 else x
         bx = xc * beta
         linear = bx > threshold
-        ctx.save_for_backward(bx, linear)  # (float32 for float16: its gradient rounds once)
+        # (float32 for float16: its gradient rounds once); x kept too, unread: PyTorch's node
+        # saves self, so a write into it before backward raises
+        ctx.save_for_backward(bx, linear, x)
         # minimum: e^(beta x) is only taken where it cannot overflow
         out = select(linear, xc, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        bx, linear = ctx.saved
+        bx, linear, _ = ctx.saved
         xp = array_module(g)
         if g.dtype == np.float16:
             g32 = g.astype(np.float32)

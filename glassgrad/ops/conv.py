@@ -340,7 +340,10 @@ class Unfold(Function):
         c, kh, kw, ho, wo, n = cols.shape
         ctx.attrs["windows"] = (ho, wo)
         cols = cols.reshape(c * kh * kw, ho * wo, n).transpose(2, 0, 1)  # -> (N, C*K, L)
-        return array_module(cols).ascontiguousarray(cols)
+        out = array_module(cols).ascontiguousarray(cols)
+        # a 1x1 window at stride 1 leaves im2col's read-only strided view contiguous, returned
+        # as is: PyTorch's result is a tensor of its own, which an in-place op (relu_) may write
+        return out if out.flags.writeable else out.copy()
 
     @staticmethod
     def backward(ctx, g):

@@ -42,14 +42,16 @@ class IndexAlong(Function):
     name = "index_along"
 
     @staticmethod
-    def forward(ctx, x, idx, axis=0):
-        ctx.save_for_backward(idx)
+    def forward(ctx, x, idx, axis=0, self_saved=False):
+        # self_saved (cummax, cummin): x kept too, unread, as PyTorch's node saves self, so that a
+        # write into it before backward raises there and here (msort's, a sort's, saves less)
+        ctx.save_for_backward(*((idx, x) if self_saved else (idx,)))
         # through flat positions: take_along_axis's open-grid indexing is twice as slow (row-major out)
         return read_positions(x, grid_positions(idx, axis, x.shape))
 
     @staticmethod
     def backward(ctx, g):
-        (idx,) = ctx.saved
+        idx = ctx.saved[0]
         xp, axis, shape = array_module(g), ctx.attrs["axis"], ctx.shapes[0]
         gm, im = xp.moveaxis(g, axis, -1), xp.moveaxis(idx, axis, -1)  # (rows..., n_out)
         rows, n_in = math.prod(gm.shape[:-1]), shape[axis]
@@ -179,7 +181,7 @@ def _cumulative_extreme(op: str, x: Tensor, dim: int) -> Any:
         hit |= xp.isnan(data)
     pos = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - a - 1))
     idx = c_layout(_running(xp.maximum, xp.where(hit, pos, 0), a))  # row-major, as PyTorch's
-    return result(IndexAlong.apply(x, idx, axis=a), Tensor(idx.astype(np.int64), _wrap=True))
+    return result(IndexAlong.apply(x, idx, axis=a, self_saved=True), Tensor(idx.astype(np.int64), _wrap=True))
 
 
 def cummax(x: Tensor, dim: int) -> Any:

@@ -292,14 +292,16 @@ class Gather(Primitive):
     """
 
     @staticmethod
-    def forward(ctx, a, index, dim=0):
+    def forward(ctx, a, index, dim=0, self_saved=False):
         pos = grid_positions(index, dim, a.shape)
-        ctx.save_for_backward(pos)
+        # self_saved (torch.gather): a kept too, unread, as PyTorch's GatherBackward0 saves self,
+        # so that a write into it before backward raises there and here (sort and topk save less)
+        ctx.save_for_backward(*((pos, a) if self_saved else (pos,)))
         return read_positions(a, pos)  # a new row-major array, as PyTorch's
 
     @staticmethod
     def backward(ctx, g):
-        (pos,) = ctx.saved
+        pos = ctx.saved[0]
         out = array_module(g).zeros(ctx.shapes[0], dtype=g.dtype)
         reduce_positions(array_module(g).add, out, pos, g)
         return out, None
@@ -371,8 +373,10 @@ def gather(x: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Ten
         raise NotImplementedError("gather: sparse gradients are not supported (sparse_grad=False only)")
     idx, d = _check_gather_index("gather", x, dim, index)
     if x.ndim and idx.ndim:
-        return Gather.apply(x, idx, dim=d)
-    return Gather.apply(x.reshape(-1), idx.reshape(-1), dim=0).reshape(idx.shape)  # 0-d: () -> (1,) -> ()
+        return Gather.apply(x, idx, dim=d, self_saved=True)
+    return Gather.apply(x.reshape(-1), idx.reshape(-1), dim=0, self_saved=True).reshape(
+        idx.shape
+    )  # 0-d: () -> (1,) -> ()
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:

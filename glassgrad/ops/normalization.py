@@ -205,7 +205,9 @@ class LayerNorm(Function):
         # float16 in float32, as batch norm (``_BN_COMPUTE``): its squares overflow past |x - mean| = 256
         dt = _BN_COMPUTE.get(x.dtype, x.dtype)
         xhat, rstd = _normalize(x.astype(dt, copy=False), axes, eps)
-        ctx.save_for_backward(xhat, rstd, weight)
+        # x and bias kept too, unread: PyTorch's node saves them, so a write into either before
+        # backward raises there and here
+        ctx.save_for_backward(xhat, rstd, weight, x, bias)
         if weight is None:  # a copy when xhat would be the output: the caller may change the output
             # in place (relu_ after a non-affine norm), which must not touch what backward reads
             # (PyTorch saves the input and the statistics, never the output, so it computes there)
@@ -218,7 +220,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xhat, rstd, weight = ctx.saved
+        xhat, rstd, weight = ctx.saved[:3]
         g, dt = dense(g).astype(xhat.dtype, copy=False), g.dtype  # (float16: in float32, as forward)
         need = ctx.needs_input_grad
         axes = tuple(range(xhat.ndim - ctx.attrs.get("ndim", 1), xhat.ndim))
@@ -259,7 +261,9 @@ class BatchNorm(Function):
         dt = _BN_COMPUTE.get(x.dtype, x.dtype)
         c, shift, rstd = quietly(_bn_statistics, dense(x).astype(dt, copy=False), eps, stats)
         w = None if weight is None else weight.reshape(param_shape)
-        ctx.save_for_backward(c, rstd, w, shift)  # c, not xhat: xhat = (c - shift) * rstd
+        # c, not xhat: xhat = (c - shift) * rstd; x kept too, unread: PyTorch's node saves it, so
+        # a write into it before backward raises there and here
+        ctx.save_for_backward(c, rstd, w, shift, x)
         b = None if bias is None else bias.reshape(param_shape).astype(dt, copy=False)
         w = None if w is None else w.astype(dt, copy=False)
         out = quietly(_bn_output, c, shift, rstd, w, b)  # a fresh array, never the saved c
@@ -267,7 +271,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, g):
-        c, rstd, w, shift = ctx.saved
+        c, rstd, w, shift = ctx.saved[:4]
         # a channels-last gradient: sums in C order, as for a contiguous one (float16: in float32)
         g, dt = dense(g).astype(c.dtype, copy=False), g.dtype
         w = None if w is None else w.astype(c.dtype, copy=False)

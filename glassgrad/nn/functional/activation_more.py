@@ -99,11 +99,16 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Shape:
         input: (*); returns (*).
     """
-    if inplace:
-        return in_place(input, "selu", selu)
+    if inplace:  # one elu node saving its result, as PyTorch's selu_ (EluBackward1)
+        return in_place(input, "selu", _selu_result)
     return named(
         _E.mul(_A.elu(float_kernel(input, "selu", "elu_cpu"), SELU_ALPHA), SELU_SCALE), "EluBackward0"
     )  # PyTorch's elu
+
+
+def _selu_result(x: Tensor) -> Tensor:
+    out = _A.Elu.apply(float_kernel(x, "selu", "elu_cpu"), alpha=SELU_ALPHA, result=True, scale=SELU_SCALE)
+    return named(out, "EluBackward1")
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002

@@ -147,7 +147,9 @@ class Logit(Function):
     def forward(ctx, x, eps=None):
         xp = array_module(x)
         ctx.save_for_backward(x)
-        p = x if eps is None else xp.clip(x, eps, 1 - eps)
+        # PyTorch's kernel: eps where x < eps, else 1 - eps where x > 1 - eps. Not clip: for
+        # eps > 0.5 every x is one or the other, where clip would give all of them 1 - eps
+        p = x if eps is None else xp.where(x < eps, eps, xp.where(x > 1 - eps, 1 - eps, x)).astype(x.dtype)
         return quietly(lambda: xp.log(p / (1 - p)))  # +-inf at 0 and 1, without NumPy's warning
 
     @staticmethod

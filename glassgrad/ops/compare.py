@@ -26,7 +26,7 @@ from glassgrad.iterator_layout import iterator_result, needs_layout
 from glassgrad.meta_array import same_device, valued
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.ops.elementwise import operands
-from glassgrad.ops.math_more import modulo_backward, modulo_forward
+from glassgrad.ops.math_more import modulo_backward, modulo_forward, remainder_array
 from glassgrad.ops.zero_slope import NoDerivativePair, recorded_pair, recorded_step, step_value
 from glassgrad.tensor import Tensor
 
@@ -172,7 +172,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     return node if node is not None else _floor_divide(a, b)
 
 
-_int_remainder = _division("remainder")
+_int_remainder = _division("remainder", remainder_array)
 
 
 class Remainder(Function):

@@ -91,11 +91,25 @@ class Fmin(_NanIgnoring):
     keeps_a = staticmethod(operator.le)
 
 
+def remainder_array(xp: Any, a: Any, b: Any) -> Any:
+    """a mod b with b's sign, as PyTorch's kernel: fmod(a, b), plus b where that is non-zero and
+    of the other sign. NumPy's ``remainder`` is the same but for a zero result, which it signs
+    as b (Python's ``%``) where PyTorch keeps fmod's, a's: remainder(3., -1.5) is 0., not -0."""
+    out = xp.remainder(a, b)
+    if out.dtype.kind == "f" and valued(out) and (zero := out == 0).any():
+        # (astype: copysign by an integer a would widen a float32 out to float64)
+        out = xp.where(zero, xp.copysign(out, a), out).astype(out.dtype, copy=False)
+    return out
+
+
 def modulo_forward(ctx, name: str, a: Any, b: Any) -> Any:
     """a - q(a / b) b by NumPy's ``name`` (``fmod``, ``remainder``), saving what b's gradient needs."""
     if ctx.needs_input_grad[1]:  # a's gradient is g alone
         ctx.save_for_backward(a, b)
-    return quietly(getattr(array_module(a), name), a, b)  # x mod 0 = nan, as PyTorch
+    xp = array_module(a)
+    if name == "remainder":
+        return quietly(remainder_array, xp, a, b)  # x mod 0 = nan, as PyTorch
+    return quietly(xp.fmod, a, b)
 
 
 def modulo_backward(ctx, g: Any, rounding: str) -> tuple:

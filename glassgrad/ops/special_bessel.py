@@ -46,6 +46,7 @@ __all__ = [
 
 _GAMMA = 0.5772156649015329  # Euler's constant
 _PI = math.pi
+_LN2 = math.log(2)
 _SERIES_TERMS = 20
 _MILLER_START = 60  # J_60(x) is below 1e-30 of the largest J_k for x < 20: the start's error vanishes
 _HANKEL_TERMS = 40  # the asymptotic series' terms (20 each for P and Q)
@@ -72,7 +73,9 @@ def _series_jy(xp, x):
         y1s += sign * (_psi(k + 1) + _psi(k + 2)) * power / (fk * fk1)
         power = power * t
     j1 = j1 * x / 2
-    log = xp.log(x / 2)
+    # not log(x / 2): halving the smallest subnormal gives 0, and Y0 -inf, Y1 NaN (PyTorch's take
+    # log x: Y0(5e-324) = -474, Y1 -inf)
+    log = xp.log(x) - _LN2
     y0 = (2 / _PI) * (log + _GAMMA) * j0 + (2 / _PI) * y0s
     y1 = -2 / (_PI * x) + (2 / _PI) * log * j1 - (1 / _PI) * (x / 2) * y1s
     return j0, j1, y0, y1

@@ -32,8 +32,10 @@ def hurwitz_zeta_array(x: Any, q: Any) -> Any:
     shape = x.shape
     x, q = x.reshape(-1), q.reshape(-1)
     out = xp.full(x.shape, xp.nan)
-    pole = (x == 1) | ((q <= 0) & (q == xp.floor(q)))
-    domain = (x < 1) | ((q <= 0) & (x != xp.floor(x))) | xp.isnan(x) | xp.isnan(q)
+    # Cephes' checks in Cephes' order, each deciding before the next: x = 1 is inf whatever q (NaN
+    # too), then x < 1 NaN, then q a non-positive integer inf whatever x (NaN too)
+    pole = (x == 1) | (~(x < 1) & (q <= 0) & (q == xp.floor(q)))
+    domain = ~pole & ((x < 1) | ((q <= 0) & (x != xp.floor(x))) | xp.isnan(x) | xp.isnan(q))
     ok = ~(pole | domain)
     xs, qs = x[ok], q[ok]
     with xp.errstate(all="ignore"):  # an infinite x or q: the terms are 0 or inf, as Cephes'
@@ -42,7 +44,7 @@ def hurwitz_zeta_array(x: Any, q: Any) -> Any:
         # Cephes stops once a term is below the sum's last bit (x = inf: 1^-inf = 1 and no more)
         total = zeta_tail(total, w, xs, (-_EPS * total < b) & (b < _EPS * total))
     out[ok] = total
-    out[pole & ~domain] = xp.inf
+    out[pole] = xp.inf
     return out.reshape(shape)
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "refuse_indexed_overlap",
     "refuse_partial_overlap",
     "reopen",
+    "reopen_if_distinct",
     "warn_expanded_write",
     "writable_alias",
     "write_changed",
@@ -95,8 +96,9 @@ def refuse_partial_overlap(op: str, dst: Any, src: Any, whole: bool = False) -> 
 
 def _refuse(op: str, dst: Any, src: Any, where: str) -> None:
     raise ShapeError(
-        f"{op}: some elements of the input (shape {src.shape}) and of the written-to tensor (shape "
-        f"{dst.shape}) refer to the same memory {where}; PyTorch refuses this too: clone() the input first"
+        f"{op}: unsupported operation: some elements of the input tensor (shape {src.shape}) and the "
+        f"written-to tensor (shape {dst.shape}) refer to the same memory {where}, a single memory "
+        "location: clone() the input before performing the operation"
     )
 
 
@@ -174,6 +176,32 @@ def overlaps(size: tuple, stride: tuple) -> bool:
             return True
         reach += s * (n - 1)
     return False
+
+
+#: the most places ``reopen_if_distinct`` counts (their offsets are listed and sorted)
+_COUNTED = 1 << 22
+
+
+def reopen_if_distinct(a: Any) -> bool:
+    """Make the read-only view ``a`` writable, and say so, when no two of its places reach one
+    element after all: ``overlaps`` answers True for strides that interleave without meeting (as
+    ``as_strided(x, (3, 2), (2, 3))``'s elements 0, 3, 2, 5, 4, 7), where PyTorch writes. Its places'
+    offsets are counted, for up to ``_COUNTED`` places; False (left read-only) past that, for a zero
+    stride, and for memory that may not be written (a read-only NumPy array's)."""
+    if a.__class__ is not np.ndarray or a.base is None or a.size > _COUNTED or a.size == 0:
+        return False  # (an array owning its memory is read-only by its owner's choice: from_numpy's)
+    if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+        return False  # (expand's views: the common case, answered without counting)
+    offsets = np.zeros((), np.int64)
+    for n, s in zip(a.shape, a.strides):
+        offsets = offsets[..., None] + np.arange(n, dtype=np.int64) * s
+    if np.unique(offsets).size != a.size:
+        return False
+    try:  # NumPy allows it only where the array owning the memory is writable
+        a.flags.writeable = True
+    except ValueError:
+        return False
+    return True
 
 
 class _Interface:

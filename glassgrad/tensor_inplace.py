@@ -110,10 +110,19 @@ class _InPlace:
     def _refuse_read_only(self, op: str, target: Any = None) -> None:
         data = self._data if target is None else target
         if not data.flags.writeable and data.__class__ is not MetaArray:
+            if _mo.reopen_if_distinct(data):
+                return  # strides that only seemed to meet (as_strided's): written as PyTorch writes
+            if _mo.overlaps(data.shape, data.strides):
+                raise ShapeError(
+                    f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} whose "
+                    "elements share memory (from expand/broadcast_to/unfold/as_strided): unsupported "
+                    "operation: more than one element of the written-to tensor refers to a single memory "
+                    "location. Please clone() the tensor before performing the operation."
+                )
             raise ShapeError(
                 f"{op}: expected a writable tensor, got a read-only view of shape {self.shape} (from "
-                "expand/broadcast_to, whose elements share memory, or from_numpy/as_tensor of a read-only "
-                "NumPy array, which PyTorch writes into after a warning); clone() it first"
+                "from_numpy/as_tensor of a read-only NumPy array, which PyTorch writes into after a "
+                "warning); clone() it first"
             )
 
     def _set(self, op: str, value: Any) -> Tensor:

@@ -42,7 +42,10 @@ def _memory(a: Any) -> Any:
         return root.reshape(-1)
     if root.flags.f_contiguous:
         return root.reshape(-1, order="F")
-    return None
+    # one block in another dim order: NumPy lays an elementwise result of channels-last or permuted
+    # operands out as they are (PyTorch's TensorIterator does too); read its dims largest stride first
+    block = root.transpose(sorted(range(root.ndim), key=lambda d: -root.strides[d]))
+    return block.reshape(-1) if block.flags.c_contiguous else None
 
 
 class AsStridedView(_ViewNode):

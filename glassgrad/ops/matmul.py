@@ -35,6 +35,10 @@ def _mm(a: Any, b: Any) -> Any:
     if b.ndim == 2 and a.ndim > 2:
         out = a.reshape(math.prod(a.shape[:-1]), a.shape[-1]) @ b  # (..., n, k) -> (... * n, k)
         return out.reshape(a.shape[:-1] + (b.shape[-1],))  # (... * n, m) -> (..., n, m)
+    if a.ndim > 2 or b.ndim > 2:
+        # NumPy lays a batched product out in its operands' batch order (a permuted batch gives
+        # a permuted result); PyTorch's bmm answers contiguous, which programs then .view()
+        return array_module(a, b).matmul(a, b, order="C")
     return a @ b
 
 

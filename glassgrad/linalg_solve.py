@@ -293,20 +293,23 @@ def _lapack_refused(a: Any, info: Any) -> Any:
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
-    """``(L, info)``: the Cholesky factor (Lᴴ with ``upper``) without raising for a matrix that is
-    not positive-definite unless ``check_errors``; ``info`` (int32) is the order of the first
-    leading minor that is not, else 0. The factor of such a matrix is partial (unspecified in PyTorch).
+    """``(L, info)``: the Cholesky factor (``upper``: U, read from A's upper triangle) without
+    raising for a matrix that is not positive-definite unless ``check_errors``; ``info`` (int32)
+    is the order of the first leading minor that is not, else 0. The factor of such a matrix is
+    partial (unspecified in PyTorch).
 
     Shape:
         (..., n, n) -> (..., n, n), info (...)
     """
     check_float("linalg.cholesky_ex", A._data, complex_ok=True)
     check_square("linalg.cholesky_ex", A._data)
+    read = A._data.swapaxes(-1, -2).conj() if upper else A._data  # upper: Aᴴ's lower triangle
+    info = on_device_of(A._data, np.zeros(A.shape[:-2], dtype=np.int32))
     try:
-        low, info = _tri.cholesky(A), on_device_of(A._data, np.zeros(A.shape[:-2], dtype=np.int32))
+        low = _tri.cholesky(A, upper=upper)
     except LinAlgError:
-        partial, info = quietly(_cholesky_partial, A._data)  # NaN input: NaN pivots, no warnings
-        info = _lapack_refused(A._data, info)
+        partial, info = quietly(_cholesky_partial, read)  # NaN input: NaN pivots, no warnings
+        info = _lapack_refused(read, info)
         bad = info > 0
         if check_errors:
             k = int(info[bad].flat[0])
@@ -314,8 +317,9 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
                 f"linalg.cholesky_ex: expected positive-definite matrices, got one whose leading minor of "
                 f"order {k} is not (input shape {A.shape})"
             ) from None
-        low = where(bad[..., None, None], _const(partial), _tri.cholesky(_safe(A, bad)))
-    return CholeskyExResult(low.mH if upper else low, _const(info))
+        partial = partial.swapaxes(-1, -2).conj() if upper else partial
+        low = where(bad[..., None, None], _const(partial), _tri.cholesky(_safe(A, bad), upper=upper))
+    return CholeskyExResult(low, _const(info))
 
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:
@@ -371,7 +375,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> T
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """X = (L Lᴴ)⁻¹ B from the Cholesky factor L (``upper``: A = Uᴴ U), real or complex (one dtype):
-    two triangular solves, so only L's triangle is read, and only that triangle gets a gradient.
+    only L's triangle is read; L's gradient is PyTorch's, in all of L (``ops/linalg.CholeskySolve``).
 
     Shape:
         B (..., n, k), L (..., n, n) -> (..., n, k), batch dims broadcast.
@@ -382,11 +386,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None
         raise ShapeError(
             f"cholesky_solve: expected B (..., {L.shape[-1]}, k) for L {tuple(L.shape)}, got shape {tuple(B.shape)}"
         )
-    if upper:  # Uᴴ Y = B, then U X = Y
-        x = _tri.solve_triangular(L, _tri.solve_triangular(L.mH, B, upper=False), upper=True)
-    else:  # L Y = B, then Lᴴ X = Y
-        x = _tri.solve_triangular(L.mH, _tri.solve_triangular(L, B, upper=False), upper=True)
-    return with_out(x, out, "cholesky_solve")
+    return with_out(_tri.CholeskySolve.apply(B, L, upper=bool(upper)), out, "cholesky_solve")
 
 
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:

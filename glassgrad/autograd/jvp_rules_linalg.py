@@ -9,6 +9,7 @@ import numpy as np
 
 from glassgrad.autograd.jvp_rules import _grads as grads
 from glassgrad.autograd.jvp_rules import rule, run, scalar
+from glassgrad.ops.linalg import chol_solve
 
 __all__: list[str] = []
 
@@ -53,6 +54,20 @@ def _solve_triangular(ts, xs, z, attrs):
     dX = A^-1 (dB - tri(dA) X)."""
     tri = np.triu if attrs.get("upper", False) else np.tril
     return _solve_tangent(tri(xs[0]), None if ts[0] is None else tri(ts[0]), ts[1], z)
+
+
+@rule("choleskysolve")
+def _cholesky_solve(ts, xs, z, attrs):
+    """X = A^-1 B, A = L L^H (upper: U^H U) with all of L, as PyTorch's (the value reads L's
+    triangle):  dX = A^-1 (dB - dA X), dA = dL L^H + L dL^H (dU^H U + U^H dU)."""
+    low, upper = xs[1], attrs.get("upper", False)
+    rhs = 0 if ts[0] is None else ts[0]
+    if ts[1] is not None:
+        lh, th = np.conj(_mt(low)), np.conj(_mt(ts[1]))
+        da = th @ low + lh @ ts[1] if upper else ts[1] @ lh + low @ th
+        rhs = rhs - da @ z
+    rhs = np.broadcast_to(rhs, np.broadcast_shapes(np.shape(rhs), z.shape))
+    return chol_solve(np, np.broadcast_to(low, z.shape[:-2] + low.shape[-2:]), rhs, upper)
 
 
 _ctc_scalar = scalar("ctc_loss")

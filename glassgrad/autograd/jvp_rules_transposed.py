@@ -44,7 +44,7 @@ def transposed(name: str) -> Callable:
             # the others as constants: the graph reaches nothing outside this rule
             ctx.next = [_leaf(x) if t is not None else None for x, t in zip(xs, ts)]
             # any point, the VJP being linear in g: zeros, which no rule's check refuses (the
-            # extra vectors of a full_matrices=True SVD factor must get no gradient)
+            # complex eigenvectors' phase check)
             g = Tensor(np.zeros_like(z), _wrap=True)
             g.requires_grad = True
             try:

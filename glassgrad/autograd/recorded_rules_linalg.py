@@ -1,5 +1,5 @@
 """Recorded VJP rules (``autograd/recorded.py``) of the linalg ops: solves, inverse, determinants,
-least squares, Cholesky, QR, eigh, the SVD's factors, pinv and the matrix exponential, and the
+least squares, Cholesky (and its solve), QR, eigh, the SVD's factors, pinv and the matrix exponential, and the
 complex twins of solve and eigh (``ops/linalg_complex.py``: the real rules with ᴴ for ᵀ).
 
 Each rule is its op's ``backward`` written again with Tensor ops, the solves and inverses as the
@@ -18,8 +18,8 @@ import numpy as np
 
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
-from glassgrad.errors import GraphError, ShapeError
-from glassgrad.ops.linalg import SolveTriangular
+from glassgrad.errors import GraphError
+from glassgrad.ops.linalg import CholeskySolve, SolveTriangular
 from glassgrad.ops.linalg_complex import check_gauge
 from glassgrad.ops.linalg_decomp import Eigh, _pack
 from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
@@ -66,6 +66,13 @@ def _solve(ctx, g):
     gb = Solve.apply(at.mT, g)
     ga = -(gb @ output(ctx, x).mT) if ctx.needs_input_grad[0] else None
     return ga, gb
+
+
+@rule("carried")
+def _carried(ctx, g):
+    """A recorded output with no gradient (``ops/carried.py``: a real slogdet's sign, lstsq's
+    residuals): none for each input, so a create_graph pass through it runs on, as PyTorch's."""
+    return (None,) * len(ctx.needs_input_grad)
 
 
 @rule("linalg_inv")
@@ -152,6 +159,21 @@ def _cholesky(ctx, g):
     y = SolveTriangular.apply(low_t, p, upper=True)
     s = SolveTriangular.apply(low_t, y.mT, upper=True).mT
     return 0.5 * (s + s.mT)
+
+
+@rule("choleskysolve")
+def _cholesky_solve(ctx, g):
+    """B̄ = A⁻¹ X̄, C = B̄ Xᴴ + X B̄ᴴ, L̄ = −C L (upper: −U C); real or complex."""
+    low, x = saved(ctx)
+    upper = ctx.attrs.get("upper", False)
+    lt = operand(ctx, 1, low)
+    gb = CholeskySolve.apply(g, lt, upper=upper)
+    gl = None
+    if ctx.needs_input_grad[1]:
+        c = gb @ output(ctx, x).mH
+        c = c + c.mH
+        gl = -(lt @ c) if upper else -(c @ lt)
+    return gb, gl
 
 
 # ------------------------------------------------------------------ QR, eigh
@@ -265,13 +287,7 @@ def _svd_parts(ctx):
 
 
 def _only_reduced(g, k, axis):
-    """As ``ops/linalg_svd._only_reduced``: a gradient on a full factor's extra vectors refused."""
-    extra = g._data[..., k:] if axis == -1 else g._data[..., k:, :]
-    if extra.size and np.any(extra != 0):
-        raise ShapeError(
-            f"linalg.svd: the gradient of a full_matrices=True factor reached its {extra.shape} extra "
-            "vectors, which are not unique; use full_matrices=False"
-        )
+    """As ``ops/linalg_svd._only_reduced``: a full factor's gradient cut to its first k vectors."""
     return g[..., :k] if axis == -1 else g[..., :k, :]
 
 

@@ -1,5 +1,6 @@
 """Linear algebra for the distributions: ``cholesky`` and ``solve_triangular`` (``torch.linalg``'s
-names), each with its hand-derived backward. Batch dims broadcast as in matmul.
+names) and the solve from a Cholesky factor under ``torch.cholesky_solve``, each with its
+hand-derived backward. Batch dims broadcast as in matmul.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, LinAlgError, ShapeError, kernel_dtype_error
 from glassgrad.tensor import Tensor
 
-__all__ = ["cholesky", "solve_triangular", "lapack_kernel"]
+__all__ = ["cholesky", "solve_triangular", "lapack_kernel", "CholeskySolve", "chol_solve"]
 
 
 def _tril_solve(xp: Any, a: Any, b: Any, upper: bool) -> Any:
@@ -37,7 +38,8 @@ def _substitute(xp: Any, tri: Any, b: Any, upper: bool) -> Any:
 
 class Cholesky(Function):
     """L = cholesky(A): the lower-triangular L with L Lᵀ = A, for symmetric positive-definite A.
-    Shape: (..., n, n) -> (..., n, n). Only A's lower triangle is read.
+    Shape: (..., n, n) -> (..., n, n). Only A's lower triangle is read (``upper``: its upper one,
+    as Aᵀ's lower one; the VJP is the same, in terms of L).
 
     VJP (Murray, 2016): with Φ(X) = the lower triangle of X with its diagonal halved,
     P = Φ(Lᵀ Ḡ), S = L⁻ᵀ P L⁻¹, and Ā = (S + Sᵀ) / 2 — a symmetric gradient, as PyTorch's.
@@ -46,10 +48,11 @@ class Cholesky(Function):
     meta_identity = True  # on meta, A's stand-in is the identity (zeros are not positive-definite)
 
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx, a, upper=False):
         xp = array_module(a)
         if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
             raise ShapeError(f"cholesky: expected square matrices (..., n, n), got shape {a.shape}")
+        a = xp.swapaxes(a, -1, -2) if upper else a  # see ``cholesky``
         try:
             low = xp.linalg.cholesky(xp.tril(a) + xp.swapaxes(xp.tril(a, -1), -1, -2))
         except np.linalg.LinAlgError as e:
@@ -115,6 +118,52 @@ class SolveTriangular(Function):
         return ga, gb
 
 
+def chol_solve(xp: Any, low: Any, b: Any, upper: bool) -> Any:
+    """(L Lᴴ)⁻¹ b (``upper``: (Uᴴ U)⁻¹ b), two triangular solves reading only L's triangle.
+    (..., n, n), (..., n, k) -> (..., n, k), batch dims broadcast."""
+    tri = xp.triu(low) if upper else xp.tril(low)
+    tri_h = xp.conj(xp.swapaxes(tri, -1, -2))
+    first, second = (tri_h, tri) if upper else (tri, tri_h)  # Uᴴ Y = b, U X = Y  /  L Y = b, Lᴴ X = Y
+    return _tril_solve(xp, second, _tril_solve(xp, first, b, upper=False), upper=True)
+
+
+class CholeskySolve(Function):
+    """X = (L Lᴴ)⁻¹ B from a Cholesky factor L (``upper``: X = (Uᴴ U)⁻¹ B), real or complex.
+    Shape: B (..., n, k), L (..., n, n) -> (..., n, k), batch dims broadcast.
+
+    The value reads only L's triangle, but the derivatives are PyTorch's: those of (L Lᴴ)⁻¹ B in
+    the whole of L (a program's L from ``torch.linalg.cholesky`` has a zero other triangle, which
+    still gets a gradient), not those of the two triangular solves.
+    VJP: B̄ = A⁻¹ X̄, C = B̄ Xᴴ + X B̄ᴴ, L̄ = −C L (upper: Ū = −U C).
+    """
+
+    meta_identity = True
+    complex_ok = True  # the VJP is written with ᴴ: PyTorch's complex gradients
+
+    @staticmethod
+    def forward(ctx, b, low, upper=False):
+        xp = array_module(low)
+        batch = np.broadcast_shapes(b.shape[:-2], low.shape[:-2])
+        x = chol_solve(
+            xp, xp.broadcast_to(low, batch + low.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:]), upper
+        )
+        ctx.save_for_backward(low, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        low, x = ctx.saved
+        xp = array_module(low)
+        upper = ctx.attrs.get("upper", False)
+        gb = chol_solve(xp, xp.broadcast_to(low, x.shape[:-2] + low.shape[-2:]), g, upper)
+        gl = None
+        if ctx.needs_input_grad[1]:
+            c = gb @ xp.conj(xp.swapaxes(x, -1, -2))
+            c = c + xp.conj(xp.swapaxes(c, -1, -2))
+            gl = -(low @ c) if upper else -(c @ low)
+        return gb, gl
+
+
 def lapack_kernel(op: str, kernel: str, *tensors: Tensor) -> None:
     """Refuse what PyTorch's LAPACK kernel ``kernel`` has no code for (integers, bool, float16):
     its NotImplementedError ("triangular_solve_cpu" not implemented for 'Long'), where NumPy
@@ -126,8 +175,8 @@ def lapack_kernel(op: str, kernel: str, *tensors: Tensor) -> None:
 
 
 def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
-    """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``);
-    with ``upper`` its conjugate transpose U = Lᴴ (a = Uᴴ U).
+    """The lower Cholesky factor L of symmetric positive-definite ``a`` (``torch.linalg.cholesky``),
+    read from a's lower triangle; with ``upper`` the U with a = Uᴴ U read from a's upper triangle.
 
     Shape:
         (..., n, n) -> (..., n, n)
@@ -137,7 +186,9 @@ def cholesky(a: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
     if a._data.dtype.kind not in "fc":  # PyTorch's check of its own, before the kernel's (float16)
         raise DTypeError(f"linalg.cholesky: expected a floating point or complex input, got {a.dtype}")
     lapack_kernel("linalg.cholesky", "cholesky_cpu", a)
-    low = Cholesky.apply(a)
+    # LAPACK's uplo='U' reads a's upper triangle (a need not be symmetric), but PyTorch's gradient
+    # is that of the lower factor L = Uᴴ, not conjugate-transposed as a's would be through aᴴ
+    low = Cholesky.apply(a, upper=True) if upper else Cholesky.apply(a)
     return with_out(low.mH if upper else low, out, "linalg.cholesky")
 
 

@@ -190,10 +190,11 @@ class ComplexCholesky(Cholesky):
     complex_ok = True
 
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx, a, upper=False):
         check_float("cholesky", a, complex_ok=True)
         check_square("cholesky", a)
         xp = array_module(a)
+        a = mh(a) if upper else a  # A's upper triangle, read as Aᴴ's lower one
         try:
             low = xp.linalg.cholesky(hermitian_from_lower(xp, a))
         except xp.linalg.LinAlgError as e:

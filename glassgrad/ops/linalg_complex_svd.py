@@ -61,7 +61,7 @@ class ComplexSvdU(SvdU):
     @staticmethod
     def backward(ctx, g):
         u, s, vh, f = _reduced(ctx)
-        g = _only_reduced("linalg.svd", g, s.shape[-1], -1)
+        g = _only_reduced(g, s.shape[-1], -1)
         return quietly(_u_share, u, s, vh, f, g)  # inf / nan at repeated or zero values, as PyTorch
 
 
@@ -83,7 +83,7 @@ class ComplexSvdVh(SvdVh):
     @staticmethod
     def backward(ctx, g):
         u, s, vh, f = _reduced(ctx)
-        gv = mh(_only_reduced("linalg.svd", g, s.shape[-1], -2))  # V̄: (..., n, k)
+        gv = mh(_only_reduced(g, s.shape[-1], -2))  # V̄: (..., n, k)
         return quietly(_v_share, u, s, vh, f, gv)  # inf / nan at repeated or zero values, as PyTorch
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import ShapeError
 from glassgrad.ops.linalg_solve import check_matrix, lapack
 from glassgrad.ops.linalg_solve import mt as _mt
 from glassgrad.return_types import return_type
@@ -45,16 +44,10 @@ def _reduced(ctx: Any) -> tuple:
     return u, s, vh, f
 
 
-def _only_reduced(op: str, g: Any, k: int, axis: int) -> Any:
-    """A full_matrices=True factor's gradient, cut to its first k vectors; the others are not
-    unique, so a gradient on them is refused (as PyTorch refuses it)."""
-    xp = array_module(g)
-    extra = g[..., k:] if axis == -1 else g[..., k:, :]
-    if extra.size and xp.any(extra != 0):
-        raise ShapeError(
-            f"{op}: the gradient of a full_matrices=True factor reached its {extra.shape} extra "
-            "vectors, which are not unique; use full_matrices=False"
-        )
+def _only_reduced(g: Any, k: int, axis: int) -> Any:
+    """A full_matrices=True factor's gradient, cut to its first k vectors: the others are any
+    basis of their subspace, so PyTorch ignores the gradient on them (its documented rule), and a
+    loss on the whole of U or Vh trains as it does."""
     return g[..., :k] if axis == -1 else g[..., :k, :]
 
 
@@ -77,7 +70,7 @@ class SvdU(Function):
     @staticmethod
     def backward(ctx, g):
         u, s, vh, f = _reduced(ctx)
-        g = _only_reduced("linalg.svd", g, s.shape[-1], -1)
+        g = _only_reduced(g, s.shape[-1], -1)
         return quietly(_u_share, u, s, vh, f, g)  # inf / nan at repeated or zero values, as PyTorch
 
 
@@ -118,7 +111,7 @@ class SvdVh(Function):
     @staticmethod
     def backward(ctx, g):
         u, s, vh, f = _reduced(ctx)
-        gv = _mt(_only_reduced("linalg.svd", g, s.shape[-1], -2))  # V̄: (..., n, k)
+        gv = _mt(_only_reduced(g, s.shape[-1], -2))  # V̄: (..., n, k)
         return quietly(_v_share, u, s, vh, f, gv)  # inf / nan at repeated or zero values, as PyTorch
 
 

@@ -188,9 +188,16 @@ def test_eigenvalue_hessian_like_torch(name, torch):
     np.testing.assert_allclose(hess(gg), hess(torch), rtol=1e-9, atol=1e-11)
 
 
-def test_qr_r_mode_and_full_factor_refused():
+def test_qr_complete_refused_and_full_svd_factor_extra_vectors_ignored():
     a = gg.tensor(_normal(4, 3)).requires_grad_()
     with pytest.raises(gg.errors.GraphError, match="mode='complete'"):
         gg.autograd.grad(gg.linalg.qr(a, mode="complete")[0].sum(), a, create_graph=True)
-    with pytest.raises(gg.errors.ShapeError, match="full_matrices"):
-        gg.autograd.grad(gg.linalg.svd(a)[0].sum(), a, create_graph=True)
+    # PyTorch ignores the gradient on a full factor's extra vectors (round 65): U's 4th column adds
+    # nothing (squares: each column's sign is LAPACK's choice)
+    w = gg.tensor(_normal(4, 4))
+    (full,) = gg.autograd.grad((gg.linalg.svd(a)[0] ** 2 * w).sum(), a, create_graph=True)
+    (reduced,) = gg.autograd.grad(
+        (gg.linalg.svd(a, full_matrices=False)[0] ** 2 * w[:, :3]).sum(), a, create_graph=True
+    )
+    assert full.requires_grad and float(full.abs().max()) > 0.1
+    np.testing.assert_allclose(full.detach().numpy(), reduced.detach().numpy(), rtol=1e-10, atol=1e-12)

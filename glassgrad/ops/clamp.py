@@ -12,7 +12,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.dtypes import complex_scalar, scalar_into
-from glassgrad.errors import ArgumentError
+from glassgrad.errors import ArgumentError, kernel_dtype_error
 from glassgrad.ops.elementwise import _CATEGORY, floating, operands
 from glassgrad.tensor import Tensor
 
@@ -155,6 +155,10 @@ def _clamp(a: Tensor, min: Any, max: Any, single: bool) -> Tensor:  # noqa: A002
             a = floating(a)  # an integer tensor clamped to a float bound gives floats (as PyTorch)
             _in_float_range(a._data.dtype, min, max)  # and the bounds must fit those floats
         elif a._data.dtype == np.bool_ and not bounds:  # tensor bounds promote bool as any op does
+            if all(v is None or isinstance(v, bool | np.bool_) for v in (min, max)):
+                # bool bounds keep a bool result, for which PyTorch's clamp kernels have no code
+                side = "" if None not in (min, max) else "_min" if max is None else "_max"
+                raise kernel_dtype_error("clamp", f"clamp{side}_scalar_cpu", a._data.dtype)
             a = Tensor(a._data.astype(np.int64), _wrap=True)
     if bounds:
         lo, hi = min, max
@@ -167,5 +171,12 @@ def _clamp(a: Tensor, min: Any, max: Any, single: bool) -> Tensor:  # noqa: A002
         target = _result_dtype(x, min, max)  # the pairs above can disagree with the three at once
         if target is not None and a._data.dtype != target:
             a, lo, hi = (v.to(target) if isinstance(v, Tensor) else v for v in (a, lo, hi))
+        if (
+            lo is not None
+            and hi is not None
+            and a._data.dtype == lo._data.dtype == hi._data.dtype == np.bool_
+        ):
+            # (one bound alone is maximum/minimum in PyTorch, which take bool; both, its clamp kernel)
+            raise kernel_dtype_error("clamp", "clamp_cpu", a._data.dtype)
         return ClampBounds.apply(a, lo, hi, single=True) if single else ClampBounds.apply(a, lo, hi)
     return Clamp.apply(a, lo=min, hi=max)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import int_arg, number_arg
 from glassgrad.ops.carried import underived
 from glassgrad.ops.composite import with_out
@@ -255,9 +255,9 @@ def _sorted_search(op: str, seq: Any, values: Any, right: bool, side: Any, out_i
     ``seq`` (``side="left"``: the first ``i`` with ``seq[i] >= v``; ``"right"``: ``seq[i] > v``)."""
     if side is not None:
         if side not in ("left", "right"):
-            raise ValueError(f"{op}: expected side 'left' or 'right', got {side!r}")
+            raise ArgumentError(f"{op}: expected side 'left' or 'right', got {side!r}")
         if right and side == "left":  # PyTorch refuses the contradiction
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: side and right can't be set to opposites, got side of left while right was True"
             )
         right = side == "right"
@@ -319,14 +319,36 @@ def searchsorted(
         int64 (int32 with ``out_int32``).
     """
     if sorter is not None:
-        sorted_sequence = Tensor(_take_sorted(sorted_sequence._data, sorter._data), _wrap=True)
+        sorted_sequence = Tensor(_take_sorted(sorted_sequence, sorter), _wrap=True)
     result = _sorted_search("searchsorted", sorted_sequence, input, right, side, out_int32)
     return result if out is None else with_out(result, out, "searchsorted")
 
 
-def _take_sorted(data: Any, sorter: Any) -> Any:
-    """``data`` gathered along its last dim by ``sorter`` (searchsorted's ``sorter=``)."""
-    return array_module(data).take_along_axis(data, sorter.astype(np.int64), axis=-1)
+def _take_sorted(seq: Any, sorter: Any) -> Any:
+    """``seq``'s data gathered along its last dim by ``sorter`` (searchsorted's ``sorter=``), which
+    PyTorch checks: int64, of ``seq``'s shape, every index in ``[0, S)`` (a short or negative one
+    would search another sequence silently).
+
+    Shape: seq ``(*, S)``, sorter ``(*, S)`` -> ``(*, S)``."""
+    if not isinstance(seq, Tensor) or not isinstance(sorter, Tensor):
+        raise TypeError(
+            f"searchsorted: expected sorted_sequence and sorter to be Tensors, got "
+            f"{type(seq).__name__} and {type(sorter).__name__}"
+        )
+    data, order = seq._data, sorter._data
+    if order.dtype != np.int64:
+        raise DTypeError(f"searchsorted: sorter must be a tensor of long dtype but got dtype {sorter.dtype}")
+    if order.shape != data.shape:
+        raise ShapeError(
+            f"searchsorted: boundary and sorter must have the same size, but got boundary tensor "
+            f"{list(data.shape)} and sorter tensor {list(order.shape)}"
+        )
+    xp = array_module(data)
+    if order.size and bool(xp.any((order < 0) | (order >= data.shape[-1]))):
+        raise IndexOutOfRangeError(
+            f"searchsorted: sorter index out of range: expected indices in [0, {data.shape[-1]})"
+        )
+    return xp.take_along_axis(data, order, axis=-1)
 
 
 def bucketize(

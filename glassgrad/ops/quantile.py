@@ -76,16 +76,18 @@ def _quantile(
     ordered = values.sort(dim=-1).values  # (..., n), NaN last
     n = ordered.shape[-1]
     nans = xp.isnan(ordered._data)
-    if ignore_nan:
+    if ignore_nan:  # an all-NaN slice has last -1
         last = (n - 1 - nans.sum(axis=-1, keepdims=True)).astype(ordered._data.dtype)  # (..., 1)
-        last = Tensor(xp.maximum(last, 0), _wrap=True)  # an all-NaN slice: rank 0, a NaN
     else:
-        last = Tensor(xp.asarray(float(n - 1), dtype=ordered._data.dtype), _wrap=True)
-    ranks = q.reshape(-1).expand(*ordered.shape[:-1], q.numel()) * last  # (..., Q)
+        last = xp.asarray(float(n - 1), dtype=ordered._data.dtype)
+    ranks = q.reshape(-1).expand(*ordered.shape[:-1], q.numel()) * Tensor(last, _wrap=True)  # (..., Q)
     if not ignore_nan:  # a slice with a NaN points at its last element, a NaN
         ranks = ranks.masked_fill(Tensor(nans.any(axis=-1, keepdims=True), _wrap=True), float(n - 1))
-    else:  # an all-NaN slice: cut q's gradient there (q * 0 would carry the NaN's 0 · NaN back to q)
-        ranks = ranks.masked_fill(Tensor(nans.all(axis=-1, keepdims=True), _wrap=True), 0.0)
+    else:
+        # an all-NaN slice: rank 0, its first NaN, and q's gradient cut, as PyTorch's
+        # masked_fill(ranks < 0, 0): q = 0 gives -0.0, not below 0, so there the NaN's
+        # interpolation slope (NaN) reaches q as in PyTorch
+        ranks = ranks.masked_fill(Tensor(ranks._data < 0, _wrap=True), 0.0)
     rounded = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}.get(interpolation, xp.floor)
     below = rounded(ranks._data).astype(np.int64)
     result = ordered.gather(-1, Tensor(below, _wrap=True))

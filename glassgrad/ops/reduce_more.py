@@ -188,17 +188,19 @@ def _scalar_result(result: Any, x: Tensor) -> Any:
 
 def _median(op: str, x: Tensor, dim: Any, keepdim: bool) -> Any:
     ignore_nan, result = op == "nanmedian", NanMedianResult if op == "nanmedian" else MedianResult
-    _not_bool(op, x)
     if dim is None:
+        _not_bool(op, x)
         if keepdim:
             raise TypeError(f"{op}() got keepdim without dim: PyTorch's {op} takes keepdim with a dim")
         if x._data.size == 0 and x._data.dtype.kind != "f":
             raise ShapeError(f"{op}: expected a non-empty tensor for an integer dtype, got shape {x.shape}")
         return Median.apply(x, ignore_nan=ignore_nan)
     a = _dim(op, x, dim)
+    if x.ndim:
+        _nonempty(op, x, (a,))  # before the dtype, as PyTorch's checks run
+    _not_bool(op, x)
     if x.ndim == 0:
         return _scalar_result(result, x)
-    _nonempty(op, x, (a,))
     xp, data, n = array_module(x._data), x._data, x.shape[a]
     order = xp.argsort(data, axis=a, kind="stable")  # NaN last
     nans = xp.isnan(data).sum(axis=a, keepdims=True) if data.dtype.kind == "f" else xp.zeros((), int)
@@ -244,15 +246,14 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     Shape:
         ``x.shape`` without ``dim`` (kept as 1 with ``keepdim``).
     """
-    if x.ndim:
-        _not_bool("kthvalue", x)
     if isinstance(k, Tensor) and k._data.dtype.kind in "iu" and k.numel() == 1:
         k = int(k.item())  # PyTorch's int parser takes a one-element integer tensor (Captum's KernelShap)
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         raise DTypeError(f"kthvalue: expected k to be an int, got {k!r}")
     a = _dim("kthvalue", x, dim)
     if x.ndim:
-        _nonempty("kthvalue", x, (a,))
+        _nonempty("kthvalue", x, (a,))  # before the dtype, as PyTorch's checks run
+        _not_bool("kthvalue", x)
     n = x.shape[a] if x.ndim else 1
     if not 1 <= k <= n:
         raise ShapeError(

@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.backend import array_module
 from glassgrad.errors import kernel_dtype_error
 from glassgrad.ops.carried import underived
-from glassgrad.ops.indexing import normalize_dim
+from glassgrad.ops.unique import unique_dim
 from glassgrad.tensor import Tensor
 
 __all__ = ["unique_consecutive"]
@@ -43,9 +43,10 @@ def unique_consecutive(
         rows = a.reshape(-1)
         same = rows[1:] == rows[:-1]
     else:
-        d = normalize_dim(dim, a.ndim, "unique_consecutive", input.shape)
+        d = unique_dim("unique_consecutive", input, dim)
         rows = xp.moveaxis(a, d, 0)
-        same = (rows[1:] == rows[:-1]).reshape(max(rows.shape[0] - 1, 0), -1).all(axis=1)
+        # (all over the trailing axes, not a reshape to (n - 1, -1): that has no size for n = 1)
+        same = (rows[1:] == rows[:-1]).all(axis=tuple(range(1, rows.ndim)))
     n = rows.shape[0]
     starts = xp.concatenate([xp.ones(min(n, 1), dtype=bool), xp.logical_not(same)])
     first = xp.flatnonzero(starts)

@@ -43,6 +43,11 @@ class UnreadableCheckpointError(CheckpointError, OSError):
     """A path that is no readable regular file: both a ``CheckpointError`` and an ``OSError``."""
 
 
+class FolderCheckpointError(UnreadableCheckpointError, IsADirectoryError):
+    """A folder where a checkpoint file was expected: also the ``IsADirectoryError`` that
+    PyTorch's ``load`` raises there."""
+
+
 def torch_file_hint(raw: bytes) -> str:
     """A hint when the bytes are a torch.save file (a zip archive, or a pickle: the legacy format)."""
     if raw[:4] != b"PK\x03\x04" and not (raw[:1] == b"\x80" and b"\x02" <= raw[1:2] <= b"\x05"):
@@ -198,7 +203,7 @@ def checkpoint_file(where: str) -> Iterator[tuple[BinaryIO, int]]:
     try:
         st = os.stat(where)
         if stat.S_ISDIR(st.st_mode):
-            raise UnreadableCheckpointError(f"load: {where}: is a folder, not a checkpoint file")
+            raise FolderCheckpointError(f"load: {where}: is a folder, not a checkpoint file")
         if not stat.S_ISREG(st.st_mode):
             raise UnreadableCheckpointError(
                 f"load: {where}: not a regular file (a device, pipe or socket); expected a checkpoint file"

@@ -42,6 +42,10 @@ def _state(obj: Any) -> dict | None:
         return None
     if callable(getattr(obj, "state_dict", None)) or not hasattr(obj, "__dict__"):
         return None
+    try:  # an object with C-level state (an open file, a lock) has a __dict__, but pickle refuses it
+        obj.__reduce_ex__(2)
+    except TypeError:
+        return None
     getstate = getattr(cls, "__getstate__", None)
     if getstate is not None and getstate is not getattr(object, "__getstate__", None):
         state = obj.__getstate__()

@@ -26,6 +26,9 @@ builds it again from a fixed table of types, so a file still never names code to
 * ``{"__object__": [module, qualname], "state": {...}}``: an instance of a plain class (timm's
   ``argparse.Namespace`` of training arguments), written by ``save``'s last resort
   (``serialization_objects.py``) and made here when its class is allowed.
+* ``{"__container__": [module, qualname], "base": ..., "items": ...}``: a subclass of tuple, list
+  or dict (a namedtuple, a ``Counter``), made when its class is allowed
+  (``serialization_containers.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.device import device
 from glassgrad.errors import CheckpointError
+from glassgrad.serialization_containers import CONTAINER_TAG, decode_container, encode_container
 from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, decode_global, encode_global
 from glassgrad.serialization_objects import OBJECT_TAG, decode_object
 from glassgrad.size import Size
@@ -61,6 +65,7 @@ VALUE_TAGS = (
     GLOBAL_TAG,
     ENUM_TAG,
     OBJECT_TAG,
+    CONTAINER_TAG,
 )
 #: the ones that can be dict keys
 HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, Size, device, *GLOBAL_TYPES)
@@ -93,11 +98,14 @@ def encode_value(obj: Any, encode: Callable[[Any, tuple], Any], path: tuple) -> 
         return {"__size__": list(obj)}
     if isinstance(obj, device):
         return {"__device__": str(obj)}
-    if type(obj) is OrderedDict:  # a subclass stays a plain dict, as before
+    if type(obj) is OrderedDict:  # a subclass is its class by reference (serialization_containers)
         out = {"__odict__": encode(dict(obj), path)}
         if vars(obj):
             out["state"] = encode(dict(vars(obj)), (*path, "__dict__"))
         return out
+    container = encode_container(obj, encode, path)  # a namedtuple, Counter, dict subclass
+    if container is not None:
+        return container
     ref = encode_global(obj, path)
     return _NOT_A_VALUE if ref is None else ref
 
@@ -187,6 +195,8 @@ def decode_value(
         return decode_global(node, weights_only, where)
     if OBJECT_TAG in node:
         return decode_object(node, decode, weights_only, where)
+    if CONTAINER_TAG in node:
+        return decode_container(node, decode, weights_only, where)
     if "__path__" in node:
         return _path(node)
     if "__set__" in node:

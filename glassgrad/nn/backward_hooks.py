@@ -11,10 +11,11 @@ backward::
 
 ``grad_input`` has one entry per positional argument of ``forward`` (None for non-Tensors;
 zeros of its dtype for a tensor that does not require grad, an index or a mask too, as in PyTorch),
-``grad_output`` one per output (a Tensor output counts as a 1-tuple; None for an output no
-gradient reached in this pass, as in PyTorch). A hook returns None or a tuple of the same length.
-If no input requires grad, the hooks run (with ``grad_input`` all None, and a warning, as in
-PyTorch) as soon as ``grad_output`` is known.
+``grad_output`` one per output (a Tensor output counts as a 1-tuple; None for an output that
+does not require grad, or that no gradient reached in this pass, as in PyTorch). A hook returns
+None or a tuple of the same length, each entry of its gradient's shape and dtype. If no input
+requires grad, the hooks run (with ``grad_input`` all None, and a warning, as in PyTorch) as soon
+as ``grad_output`` is known.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from glassgrad.autograd.complex_gate import check_hook_result
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.backend import array_module
+from glassgrad.errors import ShapeError
 from glassgrad.nn.hooks import RemovableHandle
 from glassgrad.nn.module_wide_hooks import _global_backward_hooks, _global_backward_pre_hooks
 from glassgrad.ops.backward_hook import hook_pack
@@ -34,14 +37,33 @@ from glassgrad.user_frames import user_stacklevel
 __all__ = ["BackwardHooks", "BackwardHookCall"]
 
 
-def _arrays(values: tuple, index: list[int], what: str, expected: int, recorded: bool = False) -> tuple:
-    """The raw arrays at ``index`` of a hook's answer (None stays None); with ``recorded`` (a
-    create_graph pass, whose gradients are Tensors in the graph) the Tensors themselves."""
-    if len(values) != expected:  # PyTorch's words (a pre-hook answers grad_output)
+def _check_answer(hook: Callable, answer: Any, given: tuple, what: str) -> None:
+    """Refuse a hook's answer of another length than ``given`` (the tuple the hook was given), or
+    an entry of another shape or dtype than the gradient it replaces, as PyTorch does: a float32
+    gradient for a float64 input would otherwise be cast back here, its values rounded, where
+    PyTorch's program stops. None entries (no gradient) pass."""
+    if len(answer) != len(given):  # PyTorch's words (a pre-hook answers grad_output)
         kind = "pre hook" if what == "grad_output" else "hook"
         raise RuntimeError(
-            f"Backward {kind} returned an invalid number of {what}, got {len(values)}, but expected {expected}"
+            f"Backward {kind} returned an invalid number of {what}, got {len(answer)}, but expected {len(given)}"
         )
+    for new, old in zip(answer, given):
+        new, old = getattr(new, "_data", new), getattr(old, "_data", old)
+        if new is None or old is None or not hasattr(new, "dtype"):
+            continue
+        if new.shape != old.shape:
+            name = getattr(hook, "__qualname__", type(hook).__name__)
+            raise ShapeError(
+                f"hook {name!r} has changed the size of value (expected shape {tuple(old.shape)} for "
+                f"an entry of {what}, got {tuple(new.shape)})"
+            )
+        check_hook_result(hook, old, new)
+
+
+def _arrays(values: tuple, index: list[int], recorded: bool = False) -> tuple:
+    """The raw arrays at ``index`` of a hook's (checked) answer (None stays None); with
+    ``recorded`` (a create_graph pass, whose gradients are Tensors in the graph) the Tensors
+    themselves."""
     if recorded:
         return tuple(_recorded(values[i]) for i in index)
     return tuple(None if values[i] is None else getattr(values[i], "_data", values[i]) for i in index)
@@ -69,9 +91,10 @@ class BackwardHookCall:
         self.pre_hooks = [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
         self.grad_outputs: tuple | None = None
         self.n_inputs = self.n_outputs = 0
-        # (position, shape, dtype) of the floating tensors that are not routed (their entries are
-        # zeros), or None when nothing is routed. Shapes, not the tensors: holding the outputs
-        # here would tie the module's graph into a reference cycle through the joining nodes.
+        # (position, shape, dtype) of the tensors that are not routed (their grad_input entries
+        # are zeros; the outputs' only say that something is routed), or None when nothing is
+        # routed. Shapes, not the tensors: holding the outputs here would tie the module's graph
+        # into a reference cycle through the joining nodes.
         self.input_blanks: list[tuple] | None = None
         self.output_blanks: list[tuple] | None = None
         self.input_routed: list[int] = []
@@ -141,6 +164,15 @@ class BackwardHookCall:
         self._given = []
 
     def setup_outputs(self, result: Any) -> Any:
+        if not isinstance(result, (Tensor, tuple)):
+            # a dict's (a list's) tensors are not routed, so this call's hooks never fire: said
+            # in PyTorch's words, or a program's hooks go silently unrun
+            warnings.warn(
+                "For backward hooks to be called, module output should be a Tensor or a tuple of "
+                f"Tensors but received {type(result)}",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         single = not isinstance(result, tuple)
         given = (result,) if single else result
         self.n_outputs = len(given)
@@ -152,11 +184,13 @@ class BackwardHookCall:
 
     def _on_output_grads(self, grads: tuple) -> tuple:
         routed, recorded = self.output_routed, _is_recorded(grads)
-        grad_output = self._as_tuple(grads, self.output_blanks, routed, self.n_outputs)
+        # no blanks here: an output that does not require grad (an argmax, a detached copy) gets
+        # no gradient, so its entry is None, as PyTorch's (only grad_input has zeros for them)
+        grad_output = self._as_tuple(grads, (), routed, self.n_outputs)
         for hook in self.pre_hooks:
             answer = hook(self.module, grad_output)
             if answer is not None:
-                _arrays(answer, routed, "grad_output", self.n_outputs)  # checks the length
+                _check_answer(hook, answer, grad_output, "grad_output")
                 grad_output = tuple(answer)
         self.grad_outputs = grad_output
         if self.input_blanks is None:  # no input wants a gradient: there is no later moment to wait for
@@ -175,7 +209,7 @@ class BackwardHookCall:
                         "inputs requires grad"
                     )
             self.grad_outputs = None
-        return _arrays(grad_output, routed, "grad_output", self.n_outputs, recorded)
+        return _arrays(grad_output, routed, recorded)
 
     def _on_input_grads(self, grads: tuple) -> tuple:
         if self.grad_outputs is None:  # the outputs' gradients never came through the hook
@@ -185,10 +219,10 @@ class BackwardHookCall:
         for hook in self.hooks:
             answer = hook(self.module, grad_input, self.grad_outputs)
             if answer is not None:
-                _arrays(answer, routed, "grad_input", self.n_inputs)
+                _check_answer(hook, answer, grad_input, "grad_input")
                 grad_input = tuple(answer)
         self.grad_outputs = None
-        return _arrays(grad_input, routed, "grad_input", self.n_inputs, recorded)
+        return _arrays(grad_input, routed, recorded)
 
 
 class BackwardHooks:

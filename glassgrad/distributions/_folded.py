@@ -25,6 +25,9 @@ class Folded(TransformedDistribution):
 
     _base: ClassVar[type]
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {"scale": constraints.positive}
+    # PyTorch's HalfCauchy (not its HalfNormal) casts log_prob's value to the scale's dtype after the
+    # check: a float64 value on float32 parameters gives float32
+    _value_to_scale_dtype: ClassVar[bool] = False
     support = constraints.nonnegative
     has_rsample = True
 
@@ -53,6 +56,8 @@ class Folded(TransformedDistribution):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
+        if self._value_to_scale_dtype:
+            value = gg.as_tensor(value, dtype=self.scale.dtype)
         lp = self.base_dist.log_prob(value) + math.log(2)
         return gg.where(value >= 0, lp, -math.inf)
 

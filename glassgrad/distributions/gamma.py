@@ -80,6 +80,9 @@ class Gamma(ExponentialFamily):
         return value + (value.detach().clamp(min=tiny(value)) - value.detach())
 
     def log_prob(self, value: Tensor) -> Tensor:
+        # as PyTorch's (``torch.as_tensor(value, dtype=rate.dtype)``): a number is taken, and a
+        # float64 value on float32 parameters gives float32 (the cast is recorded)
+        value = gg.as_tensor(value, dtype=self.rate.dtype)
         if self._validate_args:
             self._validate_sample(value)
         conc, rate = self.concentration, self.rate

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+import glassgrad as gg
 from glassgrad.distributions import constraints, utils
 from glassgrad.distributions._continuous import expand_params
 from glassgrad.distributions.distribution import Distribution
@@ -97,7 +98,10 @@ class Gumbel(Distribution):
         return ((u - self._low) / (self._high - self._low)).clamp(0, 1) - 0.5 + 0.5
 
     def icdf(self, value: Tensor) -> Tensor:
-        u = ((value - 0.5) + 0.5) * (self._high - self._low) + self._low
+        # PyTorch's sign is a tensor of scale's shape and dtype (the product of its transforms'
+        # signs), so a Python number is taken and the result has the promotion of that product
+        sign = gg.ones_like(self.scale)
+        u = (sign * (value - 0.5) + 0.5) * (self._high - self._low) + self._low
         return self.loc + (-self.scale) * (-u.log()).log()
 
     def entropy(self) -> Tensor:

@@ -29,6 +29,7 @@ class HalfCauchy(Folded):
     """
 
     _base = Cauchy
+    _value_to_scale_dtype = True
 
     @property
     def mean(self) -> Tensor:

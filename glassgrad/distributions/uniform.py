@@ -77,8 +77,10 @@ class Uniform(Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        inside = (self.low <= value) & (value < self.high)
-        return gg.where(inside, -(self.high - self.low).log(), -math.inf)
+        # PyTorch's log(inside) − log(high − low): outside [low, high) the value is −∞ and the
+        # gradient in low and high is still that of −log(high − low)
+        inside = ((self.low <= value) & (value < self.high)).to(self.low.dtype)
+        return inside.log() - (self.high - self.low).log()
 
     def cdf(self, value: Tensor) -> Tensor:
         """P(X <= value) = (value − low) / (high − low), clamped to [0, 1]."""

@@ -55,6 +55,9 @@ from glassgrad.serialization_subclass import class_fields, remake
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
 from glassgrad.serialization_types import map_location_function as _map_location
+from glassgrad.serialization_types import (
+    normalize_storage_type as normalize_storage_type,  # torch.serialization's
+)
 from glassgrad.serialization_values import HASHABLE_VALUES, VALUE_TAGS, decode_value, encode_value, is_value
 from glassgrad.serialization_values import hashable_key as _hashable
 from glassgrad.tensor import Tensor

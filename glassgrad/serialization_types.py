@@ -2,7 +2,8 @@
 what ``load`` makes of a ``map_location``.
 
 Pyro's param store, for one, does ``from torch.serialization import MAP_LOCATION``; MONAI's
-``StateCacher`` does ``from torch.serialization import DEFAULT_PROTOCOL``.
+``StateCacher`` does ``from torch.serialization import DEFAULT_PROTOCOL``; lit-gpt's ``utils.py``
+(TinyLlama) does ``from torch.serialization import normalize_storage_type`` at import.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, Union
 
+import glassgrad
 from glassgrad.device import check_device, device, is_meta_device
 
 # what ``load(map_location=...)`` takes: a function of (storage, location), a device, a string, a dict
@@ -19,6 +21,12 @@ MAP_LOCATION = Union[Callable[[object, str], object], device, str, dict[str, str
 FileLike = Union[str, os.PathLike[str], IO[bytes]]  # noqa: UP007
 # ``save``'s default ``pickle_protocol`` (accepted and ignored: glassgrad writes safetensors)
 DEFAULT_PROTOCOL = 2
+
+
+def normalize_storage_type(storage_type: type) -> Any:
+    """The top-level name a storage class goes by (``FloatStorage`` -> ``glassgrad.FloatStorage``),
+    PyTorch's ``getattr(torch, storage_type.__name__)``."""
+    return getattr(glassgrad, storage_type.__name__)
 
 
 def map_location_function(where: Any) -> Any:

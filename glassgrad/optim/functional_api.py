@@ -44,6 +44,7 @@ def _run(
     options: dict[str, Any],
     grad_scale: Any = None,
     found_inf: Any = None,
+    unchecked: dict[str, Any] | None = None,
 ) -> None:
     """One ``cls`` step of ``params`` by ``grads`` with the given state: ``states`` maps a state key
     to its list (an empty list: a state the options leave unused; a ``None`` entry: made by the step
@@ -65,9 +66,8 @@ def _run(
                 f"({len(params)}), got {len(values)}"
             )
     if is_grad_enabled() and not options.get("differentiable"):
-        # PyTorch's functions update in place without a no_grad of their own (an optimizer's step()
-        # wraps them in one): a leaf that requires grad stops them there, and ours (whose step runs
-        # in no_grad) would otherwise carry on
+        # PyTorch's functions have no no_grad of their own (an optimizer's step() wraps them in one):
+        # their in-place update stops at a leaf that requires grad; ours (step() in no_grad) would not
         for p in params:
             if p.is_leaf and p.requires_grad:
                 raise GraphError(
@@ -75,6 +75,7 @@ def _run(
                     f"{tuple(p.shape)}) would corrupt the gradient; call it inside glassgrad.no_grad()"
                 )
     opt = cls(list(params), **options)
+    opt.param_groups[0].update(unchecked or {})  # past the constructor's checks: PyTorch's make none
     for i, p in enumerate(params):
         state = opt.state[p]
         if steps is not None:
@@ -117,10 +118,9 @@ def sgd(
 ) -> None:
     """``SGD.step()`` on the given lists; ``momentum_buffer_list``'s ``None`` entries are filled in."""
     options = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
-    options.update(nesterov=nesterov, maximize=maximize, foreach=foreach, fused=fused)
-    _run(
-        SGD, params, d_p_list, {"momentum_buffer": momentum_buffer_list}, None, options, grad_scale, found_inf
-    )
+    options.update(maximize=maximize, foreach=foreach, fused=fused)
+    bufs = {"momentum_buffer": momentum_buffer_list}  # nesterov unchecked: it runs with momentum 0 there
+    _run(SGD, params, d_p_list, bufs, None, options, grad_scale, found_inf, {"nesterov": nesterov})
 
 
 def adam(

@@ -86,6 +86,13 @@ class SGD(Optimizer):
     ) -> None:
         if fused and differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")  # PyTorch's words
+        # The constructor's arguments only, as PyTorch: a group's own momentum 0 (no buffer, so
+        # nesterov is moot) or dampening under nesterov=True steps there, by the same formulas
+        if nesterov and not (momentum > 0 and dampening == 0):
+            raise ValueError(
+                "SGD: expected momentum > 0 and dampening == 0 with nesterov=True, got "
+                f"momentum={momentum!r}, dampening={dampening!r}"
+            )
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -101,11 +108,6 @@ class SGD(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "momentum", "weight_decay")
-        if group["nesterov"] and not (group["momentum"] > 0 and group["dampening"] == 0):
-            raise ValueError(
-                "SGD: expected momentum > 0 and dampening == 0 with nesterov=True, got "
-                f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
-            )
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:

@@ -20,6 +20,8 @@ __all__ = [
     "initial_seed",
     "get_generator",
     "draws_watched",
+    "drawn_states",
+    "rewind_draws",
     "Generator",
     "get_rng_state",
     "set_rng_state",
@@ -150,6 +152,20 @@ def draws_watched() -> Iterator[dict]:
         if outer is not None:
             for key, entry in inner.items():
                 outer.setdefault(key, entry)
+
+
+def drawn_states(drawn: dict) -> dict:
+    """The current state of every generator in ``drawn`` (a :func:`draws_watched` log), by id."""
+    return {key: gen.rng.bit_generator.state for key, (gen, _) in drawn.items()}
+
+
+def rewind_draws(drawn: dict, states: dict | None = None) -> None:
+    """Set every generator in ``drawn`` (a :func:`draws_watched` log) back to its state before its
+    first draw in the block, or to its entry in ``states`` (from :func:`drawn_states`) where it
+    has one: a transform that reruns ``func`` replays the draws of every generator it used (an
+    explicit ``generator=`` too, not only the global one)."""
+    for key, (gen, before) in drawn.items():
+        gen.rng.bit_generator.state = before if states is None else states.get(key, before)
 
 
 def check_floating(op: str, dtype: np.dtype, kinds: str = "fc") -> None:

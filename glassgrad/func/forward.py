@@ -24,7 +24,7 @@ from glassgrad.func._levels import (
 from glassgrad.func.forward_graph import NoGraphError, run_graph, wants_graph
 from glassgrad.func.reruns import ArgValues
 from glassgrad.ops.joining import stack
-from glassgrad.random import rng_state_dict, set_rng_state
+from glassgrad.random import drawn_states, draws_watched, rewind_draws
 from glassgrad.tensor import Tensor
 from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
@@ -109,28 +109,29 @@ class _RerunError(Exception):
 def _jvp_run(func: Callable, args: list, where: dict, has_aux: bool, strict: bool) -> tuple:
     """Forward mode (constants, where PyTorch's are constants too), or the recorded double
     backward where PyTorch's result is differentiable or f nests a transform (known before f
-    runs, or found by a first forward pass: then f reruns with the global generator's draws
-    replayed)."""
-    state, values = rng_state_dict(), ArgValues(args)
-    try:
-        if wants_graph(args, where):
-            return run_graph(func, args, where, has_aux, "jvp", {}, strict)
+    runs, or found by a first forward pass: then f reruns with its draws replayed, from every
+    generator it used, a ``generator=`` argument's too)."""
+    values = ArgValues(args)
+    with draws_watched() as drawn:
         try:
-            return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict, graph=True)
-        except (_RerunError, NestedTransformError, UnfollowedChangeError) as e:
-            # recorded: differentiable; or f nests a transform (jvp(grad(f)) is an HVP), or makes
-            # a change forward mode cannot follow (constants then, as PyTorch's)
-            set_rng_state(state)
-            values.restore()  # what f wrote in its arguments is written once
-            nested = not isinstance(e, _RerunError)
-            result = run_graph(func, args, where, has_aux, "jvp", {}, strict, nested_only=nested)
+            if wants_graph(args, where):
+                return run_graph(func, args, where, has_aux, "jvp", {}, strict)
+            try:
+                return _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict, graph=True)
+            except (_RerunError, NestedTransformError, UnfollowedChangeError) as e:
+                # recorded: differentiable; or f nests a transform (jvp(grad(f)) is an HVP), or
+                # makes a change forward mode cannot follow (constants then, as PyTorch's)
+                rewind_draws(drawn)
+                values.restore()  # what f wrote in its arguments is written once
+                nested = not isinstance(e, _RerunError)
+                result = run_graph(func, args, where, has_aux, "jvp", {}, strict, nested_only=nested)
+                values.settle()
+                return result
+        except NoGraphError:  # complex outputs: forward mode, which warns
+            values.restore()
+            result = _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
             values.settle()
             return result
-    except NoGraphError:  # complex outputs: forward mode, which warns
-        values.restore()
-        result = _run_dual(func, args, where, has_aux, "jvp", {}, strict=strict)
-        values.settle()
-        return result
 
 
 def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
@@ -174,10 +175,10 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
 
 def linearize(func: Callable, *primals: Any) -> tuple:
     """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the JVP at ``primals`` (forward mode
-    rerun per call; PyTorch traces the linear map once instead). Each rerun replays the global
-    generator's draws of the first run, so dropout's mask is the one ``func(*primals)`` used."""
-    state = rng_state_dict()
-    out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
+    rerun per call; PyTorch traces the linear map once instead). Each rerun replays the draws of
+    the first run (every generator's), so dropout's mask is the one ``func(*primals)`` used."""
+    with draws_watched() as drawn:
+        out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
 
     def jvp_fn(*tangents: Any) -> Any:
         # PyTorch's linearized map is traced at the primals' dtypes and refuses another (jvp takes it)
@@ -189,12 +190,12 @@ def linearize(func: Callable, *primals: Any) -> tuple:
                             f"linearize: expected the tangent of primal {i} to have the primal's "
                             f"dtype {a.dtype}, got {b.dtype}"
                         )
-        now = rng_state_dict()
-        set_rng_state(state)
+        now = drawn_states(drawn)
+        rewind_draws(drawn)
         try:
             return jvp(func, primals, tangents)[1]
         finally:
-            set_rng_state(now)  # the caller's later draws are not repeats
+            rewind_draws(drawn, now)  # the caller's later draws are not repeats
 
     return out, jvp_fn
 
@@ -213,9 +214,10 @@ def jacfwd(
     lands once, as in PyTorch's single run (``reruns.py``); where the Jacobian is recorded (or ``f``
     makes a change forward mode cannot follow), ``f`` runs once for all columns.
 
-    ``randomness`` (PyTorch's): ``"error"`` refuses an ``f`` that draws from the global generator
-    (each column reruns ``f``, so the columns would mix different draws); ``"same"`` replays one
-    draw for every column; ``"different"`` lets each column draw anew.
+    ``randomness`` (PyTorch's): ``"error"`` refuses an ``f`` that draws random numbers, from the
+    global generator or a ``generator=`` argument (each column reruns ``f``, so the columns would
+    mix different draws); ``"same"`` replays one draw (of every generator) for every column;
+    ``"different"`` lets each column draw anew.
 
     Returns and Shape: as :func:`glassgrad.func.jacrev` (``out.shape + in.shape`` per pair).
     """
@@ -237,35 +239,39 @@ def jacfwd(
         ]
         # the outputs (and aux) once, with no tangents (or every column at once, recorded); then
         # one forward pass per column, each from the values f was first given
-        before, values = rng_state_dict(), ArgValues(args, kwargs)
-        graph, (outs, tans, out_spec, aux) = _first_pass(
-            func, list(args), inputs, has_aux, kwargs, before, values, [w for _, _, w in columns]
-        )
-        after = rng_state_dict()
-        if randomness == "error" and after != before:
-            raise GraphError(
-                "jacfwd: expected f to draw no random numbers with randomness='error' (f reruns once "
-                "per input element, so the Jacobian's columns would mix different draws), got a draw "
-                "from the global generator; pass randomness='same' or 'different'"
+        values = ArgValues(args, kwargs)
+        # every generator f draws from (the global one, a generator= argument's), for replays
+        with draws_watched() as drawn:
+            graph, (outs, tans, out_spec, aux) = _first_pass(
+                func, list(args), inputs, has_aux, kwargs, drawn, values, [w for _, _, w in columns]
             )
-        if not graph:
-            tans = []
-            try:
-                for _, _, where in columns:
-                    if randomness == "same":
-                        set_rng_state(before)  # replay the first pass's draws
-                    values.restore()
-                    tans.append(_run_dual(func, list(args), where, has_aux, "jacfwd", kwargs, warn=False)[1])
-            except UnfollowedChangeError:  # a change forward mode cannot follow: recorded (constants)
-                set_rng_state(before)
-                values.restore()
-                keys = {(i, j): t for i, j, t in inputs}
-                outs, tans, out_spec, aux = run_graph(
-                    func, list(args), keys, has_aux, "jacfwd", kwargs, False, True, [w for *_, w in columns]
+            after = drawn_states(drawn)
+            if randomness == "error" and drawn:
+                raise GraphError(
+                    "jacfwd: expected f to draw no random numbers with randomness='error' (f reruns "
+                    "once per input element, so the Jacobian's columns would mix different draws), got "
+                    "a draw; pass randomness='same' or 'different'"
                 )
-            values.settle()
-            if randomness == "same":
-                set_rng_state(after)  # as if f had run once
+            if not graph:
+                tans = _columns(func, args, inputs, columns, has_aux, kwargs, randomness, drawn, values)
+                if tans is None:  # a change forward mode cannot follow: recorded (constants)
+                    rewind_draws(drawn)
+                    values.restore()
+                    keys = {(i, j): t for i, j, t in inputs}
+                    outs, tans, out_spec, aux = run_graph(
+                        func,
+                        list(args),
+                        keys,
+                        has_aux,
+                        "jacfwd",
+                        kwargs,
+                        False,
+                        True,
+                        [w for *_, w in columns],
+                    )
+                values.settle()
+                if randomness == "same":
+                    rewind_draws(drawn, after)  # as if f had run once
         per_out = []
         for n, o in enumerate(outs):
             cols: list = [[] for _ in inputs]
@@ -285,6 +291,32 @@ def jacfwd(
     return wrapper
 
 
+def _columns(
+    func: Callable,
+    args: tuple,
+    inputs: list,
+    columns: list,
+    has_aux: bool,
+    kwargs: dict,
+    randomness: str,
+    drawn: dict,
+    values: ArgValues,
+) -> list | None:
+    """jacfwd's tangent outputs, one forward pass per column (each from the values f was first
+    given; with ``"same"``, each replaying the first pass's draws); None where f makes a change
+    forward mode cannot follow."""
+    tans = []
+    try:
+        for _, _, where in columns:
+            if randomness == "same":
+                rewind_draws(drawn)
+            values.restore()
+            tans.append(_run_dual(func, list(args), where, has_aux, "jacfwd", kwargs, warn=False)[1])
+    except UnfollowedChangeError:
+        return None
+    return tans
+
+
 def _one_hot(i: int, j: int, t: Tensor, k: int) -> dict:
     """The direction of element ``k`` of leaf ``j`` of argument ``i`` (others: no tangent)."""
     onehot = np.zeros(t.numel(), dtype=t._data.dtype)
@@ -298,7 +330,7 @@ def _first_pass(
     inputs: list,
     has_aux: bool,
     kwargs: dict,
-    before: dict,
+    drawn: dict,
     values: ArgValues,
     columns: list,
 ) -> tuple:
@@ -312,7 +344,7 @@ def _first_pass(
             try:
                 return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs, graph=True)
             except (_RerunError, NestedTransformError):
-                set_rng_state(before)
+                rewind_draws(drawn)
                 values.restore()
         where = {(i, j): t for i, j, t in inputs}  # (the keys; each column gives its own tangents)
         # nested_only: arrived here only for a nested transform (jacfwd(grad(f)) of plain tensors),
@@ -321,6 +353,6 @@ def _first_pass(
         values.settle()  # (after a first forward pass: its version bumps alone)
         return True, result
     except NoGraphError:  # complex outputs: forward mode, which warns
-        set_rng_state(before)
+        rewind_draws(drawn)
         values.restore()
         return False, _run_dual(func, args, {}, has_aux, "jacfwd", kwargs)

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from glassgrad.autograd.transform_leaves import transform_leaves
-from glassgrad.errors import ArgumentError, DTypeError, ShapeError, TransformArgumentError
+from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     check_no_dual_level,
     check_not_nested,
@@ -38,6 +38,7 @@ from glassgrad.func._levels import (
 )
 from glassgrad.func.derivatives import derivatives, links
 from glassgrad.ops.joining import stack
+from glassgrad.random import draws_watched
 from glassgrad.tensor import Tensor
 from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
@@ -297,8 +298,26 @@ def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
         for an int ``argnums``, ``out.shape + x.shape + x.shape``; for a tuple, ``H[i][j]`` of shape
         ``out.shape + x_i.shape + x_j.shape`` (pytrees of inputs as ``jacrev`` gives them).
 
+    PyTorch's outer ``jacfwd`` runs with ``randomness="error"``: a ``func`` that draws random
+    numbers (dropout in training mode, ``torch.rand``) is refused, here too (``GraphError``, a
+    ``RuntimeError``), once it has run.
+
     >>> import glassgrad as gg
     >>> gg.func.hessian(lambda x: (x ** 3).sum())(gg.tensor([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-    return jacrev(jacrev(func, argnums), argnums)
+    jac = jacrev(jacrev(func, argnums), argnums)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with draws_watched() as drawn:
+            out = jac(*args, **kwargs)
+        if drawn:
+            raise GraphError(
+                "hessian: expected f to draw no random numbers (PyTorch's hessian is jacfwd(jacrev(f)) "
+                "with randomness='error'), got a draw; draw the random numbers outside, or use "
+                "jacfwd(jacrev(f), randomness='same' or 'different')"
+            )
+        return out
+
+    return wrapper

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from glassgrad.autograd.engine_modes import vmap_loops
 from glassgrad.func.captured import captured
 from glassgrad.ops.joining import stack
-from glassgrad.random import draws_watched
+from glassgrad.random import drawn_states, draws_watched, rewind_draws
 from glassgrad.tensor import Tensor
 from glassgrad.utils._pytree import tree_flatten, tree_unflatten
 
@@ -188,8 +188,7 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
     with draws_watched() as drawn:  # every generator func draws from: {id: (generator, state before)}
         for i in range(max(size, 1)):
             if randomness == "same" and i:
-                for gen, before in drawn.values():  # every item sees the first item's draws
-                    gen.rng.bit_generator.state = before
+                rewind_draws(drawn)  # every item sees the first item's draws
             item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
             more = i < size - 1
             vmap_loops.not_last += more
@@ -200,7 +199,7 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
                 vmap_loops.not_last -= more
                 vmap_loops.running -= 1
             if i == 0:
-                after_first = {k: gen.rng.bit_generator.state for k, (gen, _) in drawn.items()}
+                after_first = drawn_states(drawn)
                 if randomness == "error" and drawn:
                     raise RuntimeError(
                         "vmap: called a random operation with randomness='error'; pass randomness='same' "
@@ -218,9 +217,7 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
                         "torch.func.grad for gradients"
                     )
         if randomness == "same":
-            for k, (gen, _) in drawn.items():  # as if func had run once
-                if k in after_first:
-                    gen.rng.bit_generator.state = after_first[k]
+            rewind_draws(drawn, after_first)  # as if func had run once
     return _stack_outputs(func, outs, out_dims, size)
 
 

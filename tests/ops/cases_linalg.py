@@ -71,3 +71,18 @@ def _svd_vh(draw):
         return vh.mT @ vh + vh.abs().mT @ vh.abs()
 
     return fn, (_svd_input(draw),)
+
+
+@case("choleskysolve")
+def _cholesky_solve(draw):
+    """X = (L Lᴴ)⁻¹ B: L's other triangle is masked in fn (the value never reads it, so finite
+    differences see no change there, where the VJP follows PyTorch's and fills it)."""
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    upper = draw(st.booleans())
+    sl, sb = draw(st.sampled_from([((n, n), (n, k)), ((2, n, n), (n, k)), ((n, n), (3, n, k))]))
+    low = values(draw, sl, -1.0, 1.0) + 3.0 * np.eye(n)  # a dominant diagonal: well conditioned
+
+    def fn(b, factor):
+        return LA.CholeskySolve.apply(b, factor.triu() if upper else factor.tril(), upper=upper)
+
+    return fn, (values(draw, sb), low)

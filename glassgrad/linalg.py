@@ -16,6 +16,9 @@ from glassgrad.linalg_decomp import (
     qr,
 )
 
+# LDL (Bunch-Kaufman) factorisation
+from glassgrad.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
+
 # LU factorisation
 from glassgrad.linalg_lu import linalg_lu_solve as lu_solve
 from glassgrad.linalg_lu import lu, lu_factor, lu_factor_ex
@@ -49,7 +52,7 @@ __all__ = [
     "cholesky", "cholesky_ex", "solve_triangular", "solve", "solve_ex", "inv", "inv_ex", "det", "slogdet",
     "matrix_power", "lstsq", "vander", "tensorinv", "tensorsolve", "LinAlgError",
     "qr", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "matrix_exp", "pinv", "matrix_rank", "cond", "householder_product",
-    "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+    "lu", "lu_factor", "lu_factor_ex", "lu_solve", "ldl_factor", "ldl_factor_ex", "ldl_solve",
     "vector_norm", "matrix_norm", "norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal",
 ]  # fmt: skip
 
@@ -72,6 +75,7 @@ def _with_out() -> None:
         ),
         # the LU functions' outs (their own hand-written ones wrote a non-contiguous out over its base)
         **dict.fromkeys(["lu", "lu_factor", "lu_factor_ex", "lu_solve"], "same"),
+        **dict.fromkeys(["ldl_factor", "ldl_factor_ex", "ldl_solve"], "same"),
     }
     for name, rule in rules.items():
         names[name] = out_keyword(names[name], name, rule)

@@ -62,7 +62,7 @@ METHODS = {
 LINALG = {
     **{name: {"input": "A"} for name in ["cholesky_ex", "cond", "eig", "eigvals", "eigh", "eigvalsh",
         "householder_product", "matrix_exp", "matrix_norm", "norm", "matrix_power", "matrix_rank", "pinv",
-        "tensorinv"]},
+        "tensorinv", "ldl_factor", "ldl_factor_ex"]},
     "cholesky": {"input": "a"},
     "vector_norm": {"input": "x"},
     "lstsq": {"input": "A", "b": "B"},

@@ -121,6 +121,27 @@ def _eigh(ts, xs, z, attrs):
     return _pack(np, a.shape[:-2], dw, v @ (f * m))
 
 
+@rule("linalg_eig")
+def _eig(ts, xs, z, attrs):
+    """A V = V diag(L), P = V^-1 dA V:  dL = diag(P); dV = V C - V Re(diag(V^H V C)), C = P / E off
+    the diagonal and 0 on it, E_ij = L_j - L_i (PyTorch's linalg_eig_jvp: unit columns, no change
+    of phase). V from LAPACK on A again: the same call as forward's, so the same order and phases."""
+    from glassgrad.ops.linalg_decomp import _pack
+
+    a, n = xs[0], xs[0].shape[-1]
+    w, v = (x.astype(z.dtype, copy=False) for x in np.linalg.eig(a))
+    p = np.linalg.solve(v, ts[0].astype(z.dtype) @ v)
+    dw = np.diagonal(p, axis1=-2, axis2=-1)
+    if not attrs.get("vectors", True):
+        return dw.copy()
+    eye = np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf / nan at repeated eigenvalues, as the VJP
+        c = np.where(eye, 0, p / np.where(eye, 1, w[..., None, :] - w[..., :, None]))
+    dv = v @ c
+    dv = dv - v * np.diagonal(np.conj(_mt(v)) @ dv, axis1=-2, axis2=-1).real[..., None, :]
+    return _pack(np, a.shape[:-2], dw, dv)
+
+
 @rule("carried")
 def _carried(ts, xs, z, attrs):
     """A recorded output with no gradient (``ops/carried.py``: a real slogdet's sign): tangent 0."""

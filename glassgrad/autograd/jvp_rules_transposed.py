@@ -83,7 +83,7 @@ def transposed(name: str) -> Callable:
 
 # fmt: off
 for _name in (
-    "svd_s", "svd_u", "svd_vh", "qr", "pinv", "matrixexp", "linalg_lstsq",
+    "svd_s", "svd_u", "svd_vh", "qr", "pinv", "matrixexp", "linalg_lstsq", "linalglufactorex",
     "rnn_seq", "gru_seq", "lstm_seq", "lstm_dense",
 ):
     RULES[_name] = transposed(_name)

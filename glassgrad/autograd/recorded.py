@@ -76,6 +76,7 @@ def _load() -> None:
             recorded_rules_hooks,
             recorded_rules_linalg,
             recorded_rules_linalg_complex,
+            recorded_rules_linalg_lu,
             recorded_rules_math,
             recorded_rules_math2,
             recorded_rules_movement,

@@ -140,3 +140,15 @@ def _renorm(ts, xs, z, attrs):
     tn = np.sum(grads(ctx, np.ones(n.shape, dtype=n.dtype), [None])[0] * t, axis=axes, keepdims=True)
     inv = 1 / (n + 1e-7)
     return np.where(n > maxnorm, (inv * maxnorm) * (t - x * inv * tn), t)
+
+
+@rule("dist")
+def _dist(ts, xs, z, attrs):
+    """z = ||x - y||_p over every element:  t_z = sum of dz/dd (t_x - t_y), dz/dd the op's VJP of 1
+    (PyTorch's norm_jvp, broadcasting included); 0 for p = 0 (a count of non-zeros)."""
+    if attrs.get("p", 2.0) == 0:
+        return np.zeros(np.shape(z), dtype=z.dtype)
+    _, ctx = run("dist", list(xs), attrs)
+    gd = grads(ctx, np.ones_like(z), [None, None])[0]  # x's: y's is its negative
+    total = sum(sign * np.sum(gd * t) for sign, t in zip((1, -1), ts) if t is not None)
+    return np.asarray(total, dtype=z.dtype)

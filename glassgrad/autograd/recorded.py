@@ -221,7 +221,7 @@ _UNLINKED = {
     "grid_sample": "GridSampler{}DBackwardBackward0", "batch_norm_eval": "NativeBatchNormBackwardBackward0",
 }  # fmt: skip
 _LINKED_CALLS = frozenset(
-    {"ThresholdBackward0", "HardshrinkBackward0", "PreluKernelBackward0",
+    {"ThresholdBackward0", "ThresholdBackward1", "HardshrinkBackward0", "PreluKernelBackward0",
      "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0", "NllLossBackward0",
      "NllLoss2DBackward0", "ReflectionPad1DBackward0", "ReflectionPad2DBackward0",
      "ReflectionPad3DBackward0", "ReplicationPad1DBackward0", "ReplicationPad2DBackward0",

@@ -341,3 +341,40 @@ def _nanmean(ctx, g):
     keep, count = saved(ctx)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _kept(ctx, g) / constant(count) * constant(keep.astype(g._data.dtype))
+
+
+@rule("dist")
+def _dist(ctx, g):
+    """PyTorch's norm_backward of d = x - y (``ops/dist.py``), op by op: x gets it, y minus it.
+    Its masked_fill is a ``where`` over the unmasked quotient as is, so that a second derivative
+    at z = 0 (and at d = 0 for p < 1) is NaN, as PyTorch's (its division's backward takes 0 / 0);
+    sgn(d) is tied to d with a zero derivative, as PyTorch's sgn node."""
+    x, y, out = saved(ctx)
+    p, dt = ctx.attrs["p"], ctx.attrs.get("dtype")
+    if p == 0:
+        return None, None
+    xt, yt = operand(ctx, 0, x), operand(ctx, 1, y)
+    if dt is not None:
+        xt, yt = xt.to(gg.dtypes.from_np_dtype(dt)), yt.to(gg.dtypes.from_np_dtype(dt))
+    d = xt - yt
+    dd, z = d._data, output(ctx, out)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 2:
+            gd = g * gg.where(constant(out == 0), 0.0, d / z)
+        else:
+            sgn = gg.where(
+                constant(np.zeros(dd.shape, dtype=bool)), d, constant(np.where(np.isnan(dd), 0, np.sign(dd)))
+            )
+            ad = d.abs()
+            if p == 1:
+                gd = sgn * g
+            elif p in (math.inf, -math.inf):
+                mask = (np.abs(dd) == out) | np.isnan(dd)
+                gd = sgn * ((g / constant(mask.sum(dtype=dd.dtype))) * constant(mask.astype(dd.dtype)))
+            elif p < 1:
+                gd = sgn * gg.where(constant(dd == 0), 0.0, ad ** (p - 1)) * g * z ** (1 - p)
+            else:
+                scale = gg.where(constant(out == 0), 0.0, g / z ** (p - 1))
+                gd = (sgn * ad ** (p - 1) if p < 2 else d * ad ** (p - 2)) * scale
+    need = ctx.needs_input_grad
+    return (gd if need[0] else None), (-gd if need[1] else None)

@@ -18,8 +18,8 @@ import numpy as np
 
 import glassgrad as gg
 from glassgrad.autograd.recorded import constant, operand, output, rule, saved
-from glassgrad.ops.activation import _refuse_negative
 from glassgrad.ops.activation_more import _shrink_bound
+from glassgrad.ops.activation_piecewise import _refuse_negative
 
 __all__: list[str] = []
 

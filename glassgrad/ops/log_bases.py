@@ -6,13 +6,15 @@ complex log's from ``log``'s parts, each divided by the real ln b, as PyTorch's 
 The composition alone rounds twice (``log(x) * (1 / ln 10)``, ``exp(x * ln 2)``): ``log10(1000.)``
 gave 2.9999999999999996 and ``exp2(1000.)`` was 695 ulps off in float64, where PyTorch's kernels
 give 3.0 and 2^1000. The values are written into the composition's fresh result (whose node saved
-that array: ``exp``'s backward then reads the exact 2^x too).
+that array: ``exp``'s backward then reads the exact 2^x too). Their nodes show PyTorch's names
+(``Log2Backward0`` ...), in place (``x.log2_()``) too.
 """
 
 from __future__ import annotations
 
 import math
 
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.ops import elementwise, unary
 from glassgrad.tensor import Tensor
@@ -57,14 +59,14 @@ def _complex_log_base(xp, a, out, ln_base: float) -> None:
 
 def log2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     x = elementwise.floating(input)
-    return _round_once(unary.log(x) * (1 / math.log(2)), x, "log2")
+    return named(_round_once(unary.log(x) * (1 / math.log(2)), x, "log2"), "Log2Backward0")
 
 
 def log10(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     x = elementwise.floating(input)
-    return _round_once(unary.log(x) * (1 / math.log(10)), x, "log10")
+    return named(_round_once(unary.log(x) * (1 / math.log(10)), x, "log10"), "Log10Backward0")
 
 
 def exp2(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     x = elementwise.floating(input)
-    return _round_once(unary.exp(x * math.log(2)), x, "exp2")
+    return named(_round_once(unary.exp(x * math.log(2)), x, "exp2"), "Exp2Backward0")

@@ -1,8 +1,8 @@
 # ruff: noqa: A001, A002 - PyTorch's parameter names (input) are the API
 """More of PyTorch's products: ``tensordot``, ``kron``, ``inner``, ``vdot``, ``addbmm``, ``addr``
-(compositions of einsum, matmul and broadcasting products), ``dist`` (a norm of the difference)
-and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward), with ``pdist``
-(the distances between a matrix's own rows, read off ``cdist``).
+(compositions of einsum, matmul and broadcasting products), ``dist`` (re-exported from
+``dist.py``) and ``cdist`` (pairwise p-norm distances, a primitive with PyTorch's backward), with
+``pdist`` (the distances between a matrix's own rows, read off ``cdist``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from glassgrad.dtypes import float16
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import matmul as _mm
-from glassgrad.ops import statistics
 from glassgrad.ops.alpha_checks import addr_scale
 from glassgrad.ops.blas_number_first import blas_legacy
 from glassgrad.ops.complex import conj
 from glassgrad.ops.composite import _dims, _scaled, _term, blas_factors, with_out
+from glassgrad.ops.dist import dist
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.tensor import Tensor
 
@@ -313,11 +313,6 @@ def _norm_order(op: str, p: Any) -> float:
         raise ArgumentError(f"{op}: expected p to be a non-negative number, got {p!r} (PyTorch: {op} only "
                             "supports non-negative p values)")  # fmt: skip
     return float(p)
-
-
-def dist(input: Tensor, other: Any, p: Any = 2) -> Tensor:
-    """The p-norm of ``input - other`` (broadcast), a 0-d tensor."""
-    return statistics.norm(input - other, p)
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:

@@ -57,6 +57,8 @@ class Log(Function):
 class Log1p(Function):
     """z = ln(1 + a).   VJP: g / (1 + a)."""
 
+    node_name = "Log1PBackward0"  # PyTorch's spelling
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)

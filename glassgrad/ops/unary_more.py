@@ -22,6 +22,7 @@ import numpy as np
 
 from glassgrad.autograd.complex_gate import refuse_unordered
 from glassgrad.autograd.function import Primitive as Function
+from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import DTypeError, KernelDTypeError
 from glassgrad.operand_errors import scalar_int
@@ -296,13 +297,13 @@ def _refuse_complex(op: str, x: Tensor) -> None:
 def deg2rad(input: Tensor) -> Tensor:  # noqa: A002
     """Degrees to radians: input * pi / 180 (real tensors only, as PyTorch)."""
     _refuse_complex("deg2rad", input)
-    return elementwise.mul(floating(input), _PI / 180)
+    return named(elementwise.mul(floating(input), _PI / 180), "Deg2RadBackward0")  # PyTorch's node
 
 
 def rad2deg(input: Tensor) -> Tensor:  # noqa: A002
     """Radians to degrees: input * 180 / pi (real tensors only, as PyTorch)."""
     _refuse_complex("rad2deg", input)
-    return elementwise.mul(floating(input), 180 / _PI)
+    return named(elementwise.mul(floating(input), 180 / _PI), "Rad2DegBackward0")
 
 
 def frac(input: Tensor) -> Tensor:  # noqa: A002

@@ -1,7 +1,7 @@
 """Gradcheck cases for ops/indexing_more.py (index_add, index_copy, index_put, masked_scatter,
-scatter_reduce), ops/movement_more.py (diag_embed, tensor_unfold), ops/products_more.py (cdist) and
-linalg_more.py's matrix norms (svd_s), on hypothesis-drawn shapes with repeated indices and negative
-dims; plus the compositions built on other primitives (take_along_dim, tensordot, rot90 ...)."""
+scatter_reduce), ops/movement_more.py (diag_embed, tensor_unfold), ops/products_more.py (cdist),
+ops/dist.py (dist) and linalg_more.py's matrix norms (svd_s), on hypothesis-drawn shapes with
+repeated indices and negative dims; plus the compositions built on other primitives (take_along_dim, tensordot, rot90 ...)."""
 
 from __future__ import annotations
 
@@ -135,6 +135,18 @@ def _cdist(draw):
     if p in (1.0, math.inf):  # kinks where differences are 0 or |d| tie: keep them apart
         x1 = x1 + np.arange(x1.size).reshape(x1.shape) * 0.37
     return (lambda a, b: gg.cdist(a, b, p)), (x1, x2)
+
+
+@case("dist")
+def _dist(draw):
+    shape = draw(shapes(0, 3, max_side=3))
+    other = shape[draw(st.integers(0, len(shape))) :]  # broadcast against a trailing part
+    p = draw(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, -1.0, math.inf, -math.inf]))
+    x2 = values(draw, other)
+    # differences of distinct sizes, none near 0: the kinks of p = 1, +-inf (ties) and p < 1 (d = 0)
+    steps = (np.arange(math.prod(shape)) + 1.0).reshape(shape) * 0.37
+    x1 = np.asarray(x2 + steps * np.where(values(draw, shape) > 0, 1.0, -1.0))
+    return (lambda a, b: gg.dist(a, b, p)), (x1, x2)
 
 
 @case("svd_s")  # matrix_norm's nuclear and 2-norms take the singular values

@@ -106,9 +106,8 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     )  # PyTorch's elu
 
 
-def _selu_result(x: Tensor) -> Tensor:
-    out = _A.Elu.apply(float_kernel(x, "selu", "elu_cpu"), alpha=SELU_ALPHA, result=True, scale=SELU_SCALE)
-    return named(out, "EluBackward1")
+def _selu_result(x: Tensor) -> Tensor:  # (named EluBackward1 by Elu, for its result=True)
+    return _A.Elu.apply(float_kernel(x, "selu", "elu_cpu"), alpha=SELU_ALPHA, result=True, scale=SELU_SCALE)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -259,8 +258,10 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         threshold = number_arg("threshold", "threshold", threshold, "Number")
     if value.__class__ is not float:
         value = number_arg("threshold", "value", value, "Number")
-    if inplace:
-        return in_place(input, "threshold", lambda t: _threshold(t, threshold, value))
+    if inplace:  # PyTorch's threshold_ node: ThresholdBackward1
+        return in_place(
+            input, "threshold", lambda t: named(_threshold(t, threshold, value), "ThresholdBackward1")
+        )
     d = input._data
     v = value if d.dtype.kind == "f" else d.dtype.type(value)  # int input: int(value)
     below = quietly(lambda: d <= threshold)  # (quietly: as hardshrink's bounds)
@@ -352,10 +353,8 @@ def rrelu(
         upper = number_arg("rrelu", "upper", upper, "Number")
     if not lower <= upper:
         raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
-    if inplace and not training:  # leaky_relu_ with the mean slope, which saves its result as PyTorch
-        return in_place(input, "rrelu", _A.leaky_relu, (lower + upper) / 2, True)
-    if inplace:
-        return in_place(input, "rrelu", rrelu, lower, upper, training)
+    if inplace:  # PyTorch's rrelu_with_noise_ node (in evaluation, leaky_relu_: it saves its result)
+        return in_place(input, "rrelu", _rrelu_in_place, lower, upper, training)
     # PyTorch's kernel writes a fresh row-major result whatever x's layout (also in training)
     x = float_kernel(input, "rrelu", "leaky_relu_cpu").contiguous()
     if not training:
@@ -365,3 +364,9 @@ def rrelu(
     slope = get_generator().random(d.shape, dtype=draw_dtype) * (upper - lower) + lower
     noise = array_module(d).where(d <= 0, slope, 1)  # the slope where x <= 0, else 1 (NaN too)
     return named(_E.mul(x, Tensor(noise.astype(d.dtype, copy=False), _wrap=True)), "RreluWithNoiseBackward0")
+
+
+def _rrelu_in_place(x: Tensor, lower: float, upper: float, training: bool) -> Tensor:
+    if training:
+        return named(rrelu(x, lower, upper, True), "RreluWithNoiseBackward1")
+    return named(_A.leaky_relu(x, (lower + upper) / 2, True), "RreluWithNoiseBackward1")

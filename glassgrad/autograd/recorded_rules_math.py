@@ -91,6 +91,8 @@ def _pow(ctx, g):
                 gb = g * z * (math.log(a) if a > 0 else math.nan)
         else:
             edge = (a == 0) & (b >= 0)
+            if at.dtype != z.dtype:  # ln a in the result's dtype, as the op's backward
+                at = at.to(z.dtype)
             gb = g * _sel(~edge, z * gg.log(_safe(edge, at)))
     return ga, gb
 

@@ -104,14 +104,15 @@ def _i0e(ctx, g):
 
 @rule("i1")
 def _i1(ctx, g):
-    """g (i0(a) - i1(a) / a); 1/2 for |a| <= eps (its slope there is I1''(0) = 0, as PyTorch's
+    """g (i0(a) - i1(a) / a); 1/2 unless |a| > eps (NaN too; its slope there is I1''(0) = 0, as PyTorch's
     i1_backward, whose mask this is: i1(a) / a differentiated at a = 1e-300 was inf), i0(a)
     where it overflows."""
     a, x = _input(ctx)
     first = I1._evaluate(I1.slope, a)  # the plain backward's numbers: only its edges are read
     # past the overflow the slope is I0's inf (its own slope I1's +-inf), as the first order has it;
     # at +-inf (and |a| <= eps) the first order's constant
-    fixed = (np.abs(a) <= np.finfo(a.dtype).eps) | np.isinf(a)
+    with np.errstate(invalid="ignore"):  # NaN is in the mask, as PyTorch's abs(a) > eps is False there
+        fixed = ~(np.abs(a) > np.finfo(a.dtype).eps) | np.isinf(a)
     over = np.isinf(first) & ~fixed
     w = _wide(_safe(fixed | over, x))
     d = _narrow(special.i0(w) - special.i1(w) / w, a.dtype)
@@ -121,10 +122,11 @@ def _i1(ctx, g):
 
 @rule("i1e")
 def _i1e(ctx, g):
-    """g (i0e(a) - i1e(a) (sign(a) + 1 / a)), 1/2 for |a| <= eps (there its slope is taken as 0,
+    """g (i0e(a) - i1e(a) (sign(a) + 1 / a)), 1/2 unless |a| > eps (NaN too; there its slope is taken as 0,
     as PyTorch's i1e_backward, whose mask this is: at a = 1e-300 the formula's slope was inf)."""
     a, x = _input(ctx)
-    zero = np.abs(a) <= np.finfo(a.dtype).eps
+    with np.errstate(invalid="ignore"):
+        zero = ~(np.abs(a) > np.finfo(a.dtype).eps)  # NaN too, as PyTorch's mask
     w = _wide(_safe(zero, x))
     d = special.i0e(w) - special.i1e(w) * (constant(np.sign(a).astype(np.float64)) + 1 / w)
     return g * _sel(zero, 0.5, _narrow(d, a.dtype))

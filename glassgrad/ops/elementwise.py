@@ -163,6 +163,10 @@ class Pow(Function):
                 else:
                     gb = g * out * (math.log(a) if a > 0 else math.nan)
             else:
+                # a float32 base under a float64 exponent: ln a in float64, as PyTorch's backward (it
+                # promotes the base first); a Python complex base has no dtype and needs none
+                if getattr(a, "dtype", out.dtype) != out.dtype:
+                    a = a.astype(out.dtype)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     gb = g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))
         return ga, gb

@@ -142,17 +142,24 @@ class Ndtri(_InFloat64):
     slope = staticmethod(lambda p: _SQRT_2PI * array_module(p).exp(0.5 * ndtri_array(p) ** 2))
 
 
+# PyTorch's i1 and i1e backward take the slope as 1/2 unless |a| > eps (so at NaN too): i1(a) / a
+# is then 1/2 + O(a^2), already 1/2 in every dtype, and at a subnormal a it would be 0 or inf
+_TINY = 2.0**-52
+
+
 class I1(_InFloat64):
     """z = I1(a), the modified Bessel function of the first kind, order 1.   VJP: g (I0(a) - I1(a) / a),
-    1/2 at 0, and +inf where it overflows (it is positive): PyTorch's inf - inf gives NaN there."""
+    1/2 unless |a| > eps (NaN included, as PyTorch), and +inf where it overflows (it is positive):
+    PyTorch's inf - inf gives NaN there."""
 
     value = staticmethod(i1_array)
 
     @staticmethod
     def slope(x):
         xp = array_module(x)
-        d = i0_array(x) - i1_array(x) / xp.where(x == 0, 1.0, x)
-        return xp.where(x == 0, 0.5, xp.where(xp.isnan(d) & ~xp.isnan(x), xp.inf, d))
+        tiny = ~(xp.abs(x) > _TINY)
+        d = i0_array(x) - i1_array(x) / xp.where(tiny, 1.0, x)
+        return xp.where(tiny, 0.5, xp.where(xp.isnan(d), xp.inf, d))
 
     @staticmethod
     def _evaluate(fn, a):
@@ -168,14 +175,16 @@ class I0e(_InFloat64):
 
 
 class I1e(_InFloat64):
-    """z = e^-|a| I1(a).   VJP: g (i0e(a) - z (sign(a) + 1 / a)), 1/2 at 0."""
+    """z = e^-|a| I1(a).   VJP: g (i0e(a) - z (sign(a) + 1 / a)), 1/2 unless |a| > eps (NaN too)."""
 
     value = staticmethod(i1e_array)
 
     @staticmethod
     def slope(x):
         xp = array_module(x)
-        return xp.where(x == 0, 0.5, i0e_array(x) - i1e_array(x) * (xp.sign(x) + 1 / x))
+        tiny = ~(xp.abs(x) > _TINY)
+        safe = xp.where(tiny, 1.0, x)
+        return xp.where(tiny, 0.5, i0e_array(safe) - i1e_array(safe) * (xp.sign(safe) + 1 / safe))
 
 
 class Xlog1py(Xlogy):

@@ -356,7 +356,11 @@ def _bessel(x, nu: int, scaled: bool = False):
     ax = xp.abs(x)
     small = xp.minimum(ax, 30.0)
     t = small * small / 4
-    term = xp.ones_like(t) if nu == 0 else small / 2
+    if nu == 0:
+        term = xp.ones_like(t)
+    else:  # I1 is above |x|/2: where a subnormal x's half is a tie, it rounds away from 0
+        term = small / 2
+        term = xp.where(term * 2 < small, xp.nextafter(term, xp.inf), term)
     total = term
     for k in range(1, 60):
         term = term * t / (k * (k + nu))

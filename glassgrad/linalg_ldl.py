@@ -18,6 +18,7 @@ import numpy as np
 
 from glassgrad.backend import array_module
 from glassgrad.errors import DTypeError, LinAlgError, ShapeError
+from glassgrad.linalg_lu import first_failure
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.carried import underived
 from glassgrad.ops.linalg_ldl import ldl_factor_arrays, ldl_solve_arrays
@@ -81,10 +82,9 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     zero diagonal block (A singular), where PyTorch 2.13 raises an internal assertion
     ("Unknown error code: 1"), a RuntimeError too."""
     LD, piv, info = ldl_factor_ex(A, hermitian=hermitian)
-    if info._data.__class__ is not MetaArray and bool((info._data > 0).any()):
-        bad = np.argwhere(info._data > 0)[0]
-        where = f"batch element {tuple(int(i) for i in bad)}: " if info.ndim else ""
-        col = int(info._data[tuple(bad)])
+    failed = first_failure(info)
+    if failed is not None:
+        where, col = failed
         raise LinAlgError(
             f"torch.linalg.ldl_factor: {where}D[{col - 1},{col - 1}] is zero, so the matrix is singular; "
             f"linalg.ldl_factor_ex factorises such a matrix without raising"

@@ -73,15 +73,24 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     check_matrix("linalg.lu_factor", A._data, complex_ok=False)
     _check_pivot("linalg.lu_factor", pivot)
     LU, piv, info = lu_factor_ex(A)
-    if info._data.__class__ is not MetaArray and bool((info._data > 0).any()):  # meta: no values to check
-        bad = np.argwhere(info._data > 0)[0]
-        where = f"batch element {tuple(int(i) for i in bad)}: " if info.ndim else ""
-        col = int(info._data[tuple(bad)])
+    failed = first_failure(info)
+    if failed is not None:
+        where, col = failed
         raise LinAlgError(
             f"linalg.lu_factor: {where}U[{col - 1},{col - 1}] is zero, so solving with these factors would divide "
             f"by zero; linalg.lu or linalg.lu_factor_ex factorise such a matrix without raising"
         )
     return LUFactorResult(LU, piv)
+
+
+def first_failure(info: Tensor) -> tuple[str, int] | None:
+    """The first factorisation ``info > 0`` (a 1-based column) of a batch, as ``("batch element
+    (i, ...): ", column)``, or None when every matrix factored (or ``info`` is meta: no values)."""
+    if info._data.__class__ is MetaArray or not bool((info._data > 0).any()):
+        return None
+    bad = np.argwhere(info._data > 0)[0]
+    where = f"batch element {tuple(int(i) for i in bad)}: " if info.ndim else ""
+    return where, int(info._data[tuple(bad)])
 
 
 def lu_unpack(

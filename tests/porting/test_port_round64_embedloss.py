@@ -37,12 +37,18 @@ def test_max_norm_renorm_of_float32_table_matches_torch_bits(torch, dim, norm_ty
     rng = np.random.default_rng(64)
     w0 = (rng.standard_normal((400, dim)) * 2).astype(np.float32)
     ids = np.concatenate([np.arange(400), np.arange(0, 400, 7)])  # repeated ids are renormed once
-    got = []
+    got, norms = [], []
     for T in (gg, torch):
+        norms.append(T.linalg.vector_norm(T.tensor(w0), ord=norm_type, dim=1).numpy())
         w = T.tensor(w0)
         T.nn.functional.embedding(T.tensor(ids), w, max_norm=0.7, norm_type=norm_type)
         got.append(w.numpy().copy())
-    np.testing.assert_array_equal(got[0], got[1])
+    # PyTorch's float32 p-norm kernel differs by host (AVX2 against AVX-512): where its row norm is
+    # an ulp off NumPy's, the scale is too, and the rescaled row a few ulps (norm, scale, product)
+    alike = norms[0] == norms[1]
+    assert alike.sum() > 200, "too few rows whose norms round alike for the test to mean anything"
+    np.testing.assert_array_equal(got[0][alike], got[1][alike])
+    np.testing.assert_allclose(got[0][~alike], got[1][~alike], rtol=4 * 2.0**-23, atol=0)
 
 
 def test_max_mode_bag_ties_after_renorm_match_torch(torch):

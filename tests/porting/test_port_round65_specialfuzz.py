@@ -122,12 +122,14 @@ def test_fmod_still_signs_as_the_dividend(torch):
 
 
 @pytest.mark.parametrize("eps", [0.6, 0.5, 0.25, 1.0])
-@pytest.mark.parametrize("n", [8, 40], ids=["short", "vectorised"])
+@pytest.mark.parametrize("n", [8, 64], ids=["short", "vectorised"])
 def test_logit_eps_bounds_apply_in_pytorch_order(torch, eps, n):
+    # 64 is a whole number of PyTorch's unrolled vector loops on AVX2 (8 doubles) and AVX-512 (16):
+    # a tail past them goes to its scalar loop (NaN at NaN), so 40 passed on one host only
     base = [0.0, 0.3, 0.5, 0.7, 1.0, -1.0, 2.0, NAN]
     got = {}
     for name, lib in _libs(torch):
-        x = lib.tensor((base * 5)[:n], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor((base * 8)[:n], dtype=lib.float64, requires_grad=True)
         y = lib.logit(x, eps)
         y.backward(lib.ones_like(y))
         got[name] = (y.detach().numpy(), x.grad.numpy(), lib.special.logit(x.detach(), eps).numpy())

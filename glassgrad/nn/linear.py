@@ -135,7 +135,11 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] > 0 else 0
+        # PyTorch's check (its bound divides by sqrt(in1_features)): a Bilinear with no first
+        # input features is refused at construction, not built with empty weights
+        if self.weight.shape[1] <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.weight.shape[1]})")
+        bound = 1 / math.sqrt(self.weight.shape[1])
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.nn.functional.linear_cross_entropy import linear_cross_entropy
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.linear_cross_entropy_options import LinearCrossEntropyOptions
@@ -53,7 +53,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
                 f"LinearCrossEntropyLoss: expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}"
             )
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(
+            # ArgumentError is a RuntimeError (PyTorch's TORCH_CHECK) and a ValueError
+            raise ArgumentError(
                 f"LinearCrossEntropyLoss: expected label_smoothing to be in range [0, 1], got {label_smoothing}"
             )
         super().__init__(weight=weight, reduction=reduction)

@@ -209,9 +209,8 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        # refused early; a negative (or NaN) one is no smoothing, as in PyTorch
-        if label_smoothing > 0.0 and not label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: expected label_smoothing in [0, 1], got {label_smoothing}")
+        # not checked here: PyTorch builds the module and refuses a label_smoothing above 1 at
+        # forward (F.cross_entropy's RuntimeError), so a program that never calls it still runs
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -241,8 +240,7 @@ class SmoothL1Loss(_Loss):
         beta: float = 1.0,
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        if beta < 0:
-            raise ValueError(f"SmoothL1Loss: expected beta >= 0, got {beta}")
+        # a negative beta is refused at forward by F.smooth_l1_loss, as PyTorch's module does
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
@@ -257,9 +255,11 @@ class HuberLoss(_Loss):
     """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        # PyTorch's one construction-time check: the type (a complex or a tensor delta is refused)
+        if not isinstance(delta, (float, int)):
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(None, None, reduction)
-        if delta <= 0:
-            raise ValueError(f"HuberLoss: expected delta > 0, got {delta}")
+        # delta <= 0 is refused at forward by F.huber_loss, as PyTorch's module does
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002

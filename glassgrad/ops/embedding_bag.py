@@ -68,10 +68,13 @@ class EmbeddingBag(Function):
         xp = array_module(weight)
         dim = weight.shape[1]
         rows = weight[ids]  # (M, D)
+        half = weight.dtype == xp.float16 and mode != "max"
+        if half:  # PyTorch's CPU kernel (fbgemm) sums float16 rows in float32 and rounds once
+            rows = rows.astype(xp.float32)
         if per_sample_weights is not None:  # mode "sum" only
             ctx.save_for_backward(weight, per_sample_weights)
-            rows = rows * per_sample_weights[keep][:, None]
-        out = xp.zeros((num_bags, dim), dtype=weight.dtype)
+            rows = rows * per_sample_weights[keep][:, None].astype(rows.dtype, copy=False)
+        out = xp.zeros((num_bags, dim), dtype=rows.dtype)
         nonempty, first = _runs(bags)
         ctx.attrs["arg"] = None
         if not len(first):
@@ -91,8 +94,8 @@ class EmbeddingBag(Function):
             return out
         out[nonempty] = xp.add.reduceat(rows, first, axis=0)
         if mode == "mean":
-            out /= xp.maximum(xp.bincount(bags, minlength=num_bags), 1)[:, None].astype(weight.dtype)
-        return out
+            out /= xp.maximum(xp.bincount(bags, minlength=num_bags), 1)[:, None].astype(out.dtype)
+        return out.astype(weight.dtype) if half else out
 
     @staticmethod
     def backward(ctx, g):

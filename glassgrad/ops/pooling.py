@@ -267,9 +267,10 @@ class _AvgPool(Function):
         # once after the division: summed in float16, three pixels of 3e4 overflow to inf
         out = taps.sum(axis=0, dtype=acc_dtype(x))
         if x.dtype.kind == "i":
-            # C's integer division, as PyTorch: the floor, one up for a negative sum with a remainder
-            # (no abs(), which wraps a sum of exactly -2**63)
-            return out // divisor + ((out % divisor != 0) & (out < 0))
+            # C's integer division, as PyTorch: the floor, one up where a remainder is left and the
+            # sum and the divisor (a negative divisor_override) differ in sign (no abs(), which wraps
+            # a sum of exactly -2**63)
+            return out // divisor + ((out % divisor != 0) & ((out < 0) != (divisor < 0)))
         # a division, as PyTorch's kernels (a product with 1/divisor is one rounding off in float32)
         div = xp.asarray(divisor, dtype=x.dtype)
         ctx.save_for_backward(div)

@@ -21,7 +21,8 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import _SCALAR_TYPE_NAMES, ArgumentError, DTypeError, ShapeError
+from glassgrad.dtypes import scalar_into
+from glassgrad.errors import _SCALAR_TYPE_NAMES, ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.nn.functional.activation import _implicit_dim, in_place
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import activation as _A
@@ -263,7 +264,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
             input, "threshold", lambda t: named(_threshold(t, threshold, value), "ThresholdBackward1")
         )
     d = input._data
-    v = value if d.dtype.kind == "f" else d.dtype.type(value)  # int input: int(value)
+    if d.dtype.kind == "b":  # PyTorch's kernel has no bool code (glassgrad compared True <= 0.5)
+        raise kernel_dtype_error("threshold", "threshold_cpu", d.dtype)
+    # an integer input takes value as PyTorch converts a Scalar (scalar_into: -9 is 247 in uint8,
+    # 256 overflows), then truncated toward zero
+    v = value if d.dtype.kind == "f" else d.dtype.type(scalar_into("threshold", value, d.dtype))
     below = quietly(lambda: d <= threshold)  # (quietly: as hardshrink's bounds)
     return named(_E.where(below, v, input), "ThresholdBackward0")
 
@@ -309,7 +314,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     if lambd.__class__ is not float:
         lambd = number_arg("softshrink", "lambd", lambd, "Number")
     if not lambd >= 0:
-        raise ValueError(f"softshrink: expected lambd >= 0, got {lambd}")
+        raise ArgumentError(f"softshrink: expected lambd >= 0, got {lambd}")  # a RuntimeError too
     x = float_kernel(input, "softshrink", "softshrink_check", complex_ok=False)
     dtype = x._data.dtype
     top = float(np.finfo(dtype).max)
@@ -352,7 +357,8 @@ def rrelu(
     if upper.__class__ is not float:
         upper = number_arg("rrelu", "upper", upper, "Number")
     if not lower <= upper:
-        raise ValueError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
+        # an ArgumentError is a RuntimeError, as PyTorch's, and still a ValueError
+        raise ArgumentError(f"rrelu: expected lower <= upper, got lower={lower} > upper={upper}")
     if inplace:  # PyTorch's rrelu_with_noise_ node (in evaluation, leaky_relu_: it saves its result)
         return in_place(input, "rrelu", _rrelu_in_place, lower, upper, training)
     # PyTorch's kernel writes a fresh row-major result whatever x's layout (also in training)

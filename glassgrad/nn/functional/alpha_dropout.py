@@ -64,10 +64,10 @@ def _alpha(op: str, input: Tensor, p: float, training: bool, inplace: bool, feat
         p = number_arg(op, "p", p, compared=True)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: expected a probability p between 0 and 1, got {p}")
+    if not training or p == 0.0:  # before the rank check: PyTorch returns any input unchanged here
+        return input
     if feature and input.ndim < 2:
         raise ShapeError(f"{op}: expected an input of at least 2 dims (N, C, *), got shape {input.shape}")
-    if not training or p == 0.0:
-        return input
     if inplace:
         return in_place(input, op, lambda t: _alpha(op, t, p, training, False, feature))
     x = input._data

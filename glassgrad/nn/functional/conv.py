@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.autograd.function import named
-from glassgrad.errors import DTypeError, ShapeError, SizeTypeError
+from glassgrad.errors import DTypeError, KernelDTypeError, ShapeError, SizeTypeError
 from glassgrad.nn.functional.conv_complex import complex_conv
 from glassgrad.operand_errors import size_int
 from glassgrad.ops import conv as _C
@@ -107,8 +107,16 @@ def _check_conv(
     if kind not in "fiuc":
         raise DTypeError(f"{op}: expected a floating-point, complex or integer input, got {x.dtype}")
     dilation = ntuple(dilation, nd, op, "dilation", 1, one=True)
-    if kind in "iu" and any(d != 1 for d in dilation):  # PyTorch's CPU kernels: none dilated for ints
-        raise DTypeError(f"{op}: expected a floating-point input for dilation {dilation}, got {x.dtype}")
+    # PyTorch's CPU kernels for a dilated or a transposed convolution (slow_conv_dilated,
+    # slow_conv_transpose) are built for int64 only among the integers; the plain ones take all
+    if kind in "iu" and x._data.dtype.name != "int64":
+        if any(d != 1 for d in dilation):
+            raise KernelDTypeError(
+                f"{op}: expected a floating-point input for dilation {dilation}, got {x.dtype} "
+                "(int64 is the only integer dtype of PyTorch's dilated CPU kernel)"
+            )
+        if transposed:
+            raise KernelDTypeError(f"{op}: expected a floating-point or int64 input, got {x.dtype}")
     return tuple(weight.shape[2:]), ntuple(stride, nd, op, "stride", 1, one=True), dilation
 
 

@@ -113,7 +113,9 @@ def bilinear(
     w = weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (out, in1, in2) -> (in1, out * in2)
     t = _M.matmul(input1, w)  # (*, in1) @ (in1, out * in2) -> (*, out * in2)
     t = t.reshape(*input1.shape[:-1], out_f, in2)  # (*, out * in2) -> (*, out, in2)
-    out = (t * input2.unsqueeze(-2)).sum(-1)  # (*, out, in2) * (*, 1, in2) -> (*, out)
+    prod = t * input2.unsqueeze(-2)  # (*, out, in2) * (*, 1, in2)
+    # summed in its own dtype: an integer sum would widen to int64, where PyTorch's kernel keeps it
+    out = prod.sum(-1, dtype=prod.dtype)  # -> (*, out)
     return out if bias is None else out + bias
 
 

@@ -118,7 +118,8 @@ def linear_cross_entropy(
     logits_shape = (*batch, classes, *out_features)
     probabilities = tuple(target.shape) == logits_shape
     if probabilities and ignore_index is not None:
-        raise ValueError(f"{_OP}: ignore_index cannot be specified when target contains probabilities")
+        # a ShapeError is the RuntimeError PyTorch raises (the target's shape says probabilities)
+        raise ShapeError(f"{_OP}: ignore_index cannot be specified when target contains probabilities")
     ignore_index = -100 if ignore_index is None else ignore_index
     chunkable = (
         reduction in ("mean", "sum", "none")

@@ -162,8 +162,9 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     kernel, stride, padding, _ = pool_args(op, x, nd, kernel_size, stride, padding, 1)
     check_pool_dtype(op, x, False, int64=True)
     sizes = windows_or_raise(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
-    if divisor_override is not None and ((d := scalar_int(divisor_override)) is None or d <= 0):
-        raise ShapeError(f"{op}: expected divisor_override to be a positive int, got {divisor_override!r}")
+    # PyTorch refuses only a zero divisor; a negative one divides as given
+    if divisor_override is not None and ((d := scalar_int(divisor_override)) is None or d == 0):
+        raise ShapeError(f"{op}: expected divisor_override to be a nonzero int, got {divisor_override!r}")
     x, kernel, stride, padding = _to2d(nd, x, kernel, stride, padding)
     sizes = (1, *sizes) if nd == 1 else sizes
     extra = tuple(

@@ -65,9 +65,25 @@ def logspace(
     dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch
     start, end = _number(start), _number(end)
     base = base if base.__class__ is float else number_arg("logspace", "base", base, "Number")
-    arr = np.logspace(start, end, steps, base=base).astype(dt)
+    if dt.kind in "iu" and not isinstance(start, complex) and not isinstance(end, complex):
+        arr = _int_logspace(start, end, steps, base).astype(dt)
+    else:
+        arr = np.logspace(start, end, steps, base=base).astype(dt)
     arr = meta_array(arr.shape, arr.dtype) if meta else arr
     return _make(arr, requires_grad, out, "logspace")
+
+
+def _int_logspace(start: Any, end: Any, steps: int, base: Any) -> np.ndarray:
+    """PyTorch's integer ``logspace`` kernel, shape ``(steps,)`` float64 before the cast: the bounds
+    truncate to integers first (``logspace(0, 1.2, 2, dtype=int64)`` is ``[1, 10]``, not ``[1, 15]``),
+    and the exponents run from both ends to the middle, as its kernel fills them."""
+    if steps == 1:  # its one-step fill reads the bounds as doubles
+        return np.array([float(base) ** float(start)])
+    lo, hi = int(start), int(end)  # toward zero, as c10::Scalar::to<int64_t>
+    step = (hi - lo) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    expo = np.where(i < steps // 2, lo + step * i, hi - step * (steps - i - 1))
+    return np.power(float(base), expo)
 
 
 def _triangle(

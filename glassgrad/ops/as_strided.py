@@ -55,6 +55,9 @@ class AsStridedView(_ViewNode):
     name = "as_strided"  # the internal view node's name: its create_graph rule is this op's
     node_name = "AsStridedBackward0"  # PyTorch's grad_fn name
     register = False
+    # a selection of elements with real coefficients: its VJP (g scattered back, summed where an
+    # element is read twice) is the same for complex values, no conjugate needed
+    complex_ok = True
 
     @staticmethod
     def meta_shape(a, size=(), stride=(), storage_offset=None):

@@ -169,7 +169,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
     after joining ``prepend`` / ``append`` (same dims as input, same sizes outside ``dim``).
 
     Shape:
-        ``(*A, m, *B) -> (*A, m - n, *B)`` (with prepend/append counted in m; 0 when n >= m).
+        ``(*A, m, *B) -> (*A, m - n, *B)`` (with prepend/append counted in m; 0 when n >= m);
+        ``n = 0`` returns a copy of the input alone, ignoring prepend/append, as PyTorch does.
     """
     if input.ndim == 0:
         raise ShapeError("diff: expected a tensor with at least 1 dim, got shape ()")
@@ -192,6 +193,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
                 f"(input {input.shape}), got {t.shape}"
             )
         parts.append(t)
+    if n == 0:  # PyTorch's n=0 copies the input alone: prepend/append are checked, then dropped
+        return input.clone()
     x = joining.cat(parts, d) if len(parts) > 1 else input
     pre = (slice(None),) * d
     for _ in range(n):
@@ -199,8 +202,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: 
             break
         hi, lo = x[(*pre, slice(1, None))], x[(*pre, slice(None, -1))]
         x = compare.ne(hi, lo) if x._data.dtype == np.bool_ else hi - lo
-    # n=0: a new tensor, as PyTorch's (CopyBackwards); an empty dim hands back the input, as its
-    return input.clone() if n == 0 and x is input else x
+    return x  # an empty dim hands back the (joined) input, as PyTorch's
 
 
 # ------------------------------------------------------------------ diag_embed / diagflat

@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module
+from glassgrad.dtypes import bool as bool_dtype
 from glassgrad.dtypes import float16
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import number_arg
@@ -186,6 +187,10 @@ def addr(
     # PyTorch's addr is an elementwise kernel: it refuses a float factor for integer tensors and a
     # bool one for non-bool tensors, and alpha = 0 still multiplies (a NaN in a vector stays)
     beta, alpha = (addr_scale(k, v, input, vec1, vec2) for k, v in (("beta", beta), ("alpha", alpha)))
+    if input.dtype == vec1.dtype == vec2.dtype == bool_dtype:
+        # PyTorch's bool kernel reads the factors as truth values ((beta && x) || (alpha && v1 v2^T)):
+        # an int 3 times a bool tensor would promote the result to int64
+        beta, alpha = bool(beta), bool(alpha)
     prod = _mm.outer(vec1, vec2)
     return with_out(_bcast(_term(input, beta) + _scaled(prod, alpha), (n, m)), out, "addr")
 

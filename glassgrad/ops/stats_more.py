@@ -47,10 +47,12 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: A
         x = x.to(gg.promote_types(x.dtype, aweights.dtype))
     n = x.shape[1]
     w = None
+    # the weights stay real for a complex input (PyTorch's norm is real; float() of a complex fails)
+    wdt = x.real.dtype if x.is_complex() else x.dtype
     if fweights is not None:
-        w = _weights("fweights", fweights, n).to(x.dtype)
+        w = _weights("fweights", fweights, n).to(wdt)
     if aweights is not None:
-        a = _weights("aweights", aweights, n).to(x.dtype)
+        a = _weights("aweights", aweights, n).to(wdt)
         w = a if w is None else w * a
     if w is None:
         avg, w_sum = x.mean(1), n

@@ -23,8 +23,10 @@ def unravel_index(indices: Any, shape: Any) -> tuple:
         raise DTypeError(f"unravel_index: expected integer indices, got {idx.dtype}")
     dims = (shape,) if isinstance(shape, int) else tuple(shape)
     size = math.prod(dims)
-    data = idx._data
-    xp = array_module(data)
+    xp = array_module(idx._data)
+    # Compare and shift in int64, as PyTorch's kernel does: NumPy refuses a Python int that a
+    # narrow dtype cannot hold (a uint8 index checked against a size of 3024 raised OverflowError).
+    data = idx._data.astype(xp.int64, copy=False)
     if data.size and (bool((data >= size).any()) or bool((data < -size).any())):
         raise ValueError(
             f"unravel_index: expected indices in [-{size}, {size - 1}] for shape {dims}, got out-of-range ones"

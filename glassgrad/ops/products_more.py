@@ -81,7 +81,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     if len(set(da)) != len(da) or len(set(db)) != len(db):
         raise ShapeError(f"tensordot: expected distinct dims, got {da} and {db}")
     for i, j in zip(da, db):
-        if a.shape[i] != b.shape[j]:
+        # A contracted dim of size 1 broadcasts against the other side's: PyTorch sums the
+        # other side over it right away (keeping the dim), so the contraction is then 1 by 1.
+        if a.shape[i] != b.shape[j] and b.shape[j] == 1:
+            a = a.sum(i, keepdim=True, dtype=a.dtype)
+        elif a.shape[i] != b.shape[j] and a.shape[i] == 1:
+            b = b.sum(j, keepdim=True, dtype=b.dtype)
+        elif a.shape[i] != b.shape[j]:
             raise ShapeError(
                 f"tensordot: contracted dims must match, got a.shape[{i}] = {a.shape[i]} and "
                 f"b.shape[{j}] = {b.shape[j]} ({a.shape} and {b.shape})"

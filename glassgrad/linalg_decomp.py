@@ -273,14 +273,14 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
 
 
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
-    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_iᵀ, where v_i is column i of A
-    below the diagonal with a 1 on it (``torch.linalg.householder_product``, LAPACK's orgqr).
-    A composite of matmuls, one Householder reflection per step.
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_iᴴ, where v_i is column i of A
+    below the diagonal with a 1 on it (``torch.linalg.householder_product``, LAPACK's orgqr/ungqr).
+    A composite of matmuls, one Householder reflection per step; real or complex (one dtype).
 
     Shape:
         A (..., m, n), tau (..., k) with m >= n >= k -> (..., m, n).
     """
-    check_matrix("linalg.householder_product", A._data)
+    check_matrix("linalg.householder_product", A._data, complex_ok=True)
     (m, n), k = A.shape[-2:], tau.shape[-1] if tau.ndim else -1
     if not m >= n >= k >= 0 or tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
         raise ShapeError(
@@ -292,7 +292,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     eye = factories.eye(m, n, dtype=A.dtype)
     vs = A.tril(-1) + eye  # (..., m, n): column i is v_i
     q = where(array_module(A._data).ones(A.shape, dtype=bool), eye, A)  # I (..., m, n), joined to A's graph
-    for i in reversed(range(k)):  # Q <- H_i Q = Q - tau_i v_i (v_iᵀ Q), from the last reflection back
+    for i in reversed(range(k)):  # Q <- H_i Q = Q - tau_i v_i (v_iᴴ Q), from the last reflection back
         v = vs[..., :, i : i + 1]  # (..., m, 1)
-        q = q - tau[..., i, None, None] * (v @ (v.mT @ q))
+        q = q - tau[..., i, None, None] * (v @ (v.mH @ q))
     return q

@@ -54,7 +54,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     """``(LU, pivots, info)``: the packed LU factors of A (..., m, n) -> LU (..., m, n), pivots
     (..., min(m, n)) int32 (1-based row swaps), info (...) int32 (the 1-based column of the first
     zero pivot, 0 for none). ``check_errors`` raises on a nonzero info."""
-    check_matrix("linalg.lu_factor_ex", A._data, complex_ok=False)
+    check_matrix("linalg.lu_factor_ex", A._data, complex_ok=True)
     _check_pivot("linalg.lu_factor_ex", pivot)
     lu_arr, piv, info = lu_factor_arrays(A._data)
     if check_errors and bool((info > 0).any()):
@@ -70,7 +70,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)`` of A (..., m, n), as ``lu_factor_ex``; raises ``LinAlgError`` when a
     pivot is zero (U singular: solving with it would divide by zero), as PyTorch."""
-    check_matrix("linalg.lu_factor", A._data, complex_ok=False)
+    check_matrix("linalg.lu_factor", A._data, complex_ok=True)
     _check_pivot("linalg.lu_factor", pivot)
     LU, piv, info = lu_factor_ex(A)
     failed = first_failure(info)
@@ -133,7 +133,7 @@ def lu_unpack(
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with A = P L U: A (..., m, n) -> P (..., m, m), L (..., m, k), U (..., k, n);
     differentiable in L and U. A singular A factorises without raising."""
-    check_matrix("linalg.lu", A._data, complex_ok=False)
+    check_matrix("linalg.lu", A._data, complex_ok=True)
     _check_pivot("linalg.lu", pivot)
     LU, piv, _ = lu_factor_ex(A)
     return LUResult(*lu_unpack(LU, piv))
@@ -142,18 +142,21 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
 def linalg_lu_solve(
     LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
 ) -> Tensor:
-    """X with A X = B (``left``) or X A = B, from A's ``lu_factor``; ``adjoint`` solves with Aᵀ.
+    """X with A X = B (``left``) or X A = B, from A's ``lu_factor``; ``adjoint`` solves with Aᴴ
+    (the conjugate transpose: Aᵀ for a real A).
     LU (..., n, n), B (..., n, k) (or (..., k, n) when not ``left``) -> X of B's shape."""
     if LU.ndim < 2 or LU.shape[-1] != LU.shape[-2]:
         raise ShapeError(
             f"linalg.lu_solve: expected square LU factors (..., n, n), got shape {tuple(LU.shape)}"
         )
     P, L, U = lu_unpack(LU, pivots)
-    if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
-        return linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
-    if adjoint:  # Aᵀ X = B with Aᵀ = Uᵀ Lᵀ Pᵀ
-        y = solve_triangular(U.mT, B, upper=False)
-        x = P @ solve_triangular(L.mT, y, upper=True)
+    # Conjugate transposes, not transposes: with a complex A, Aᵀ solved a different system and
+    # the answer was silently wrong (round 66). X A = B  <=>  Aᴴ Xᴴ = Bᴴ, X Aᴴ = B  <=>  A Xᴴ = Bᴴ.
+    if not left:
+        return linalg_lu_solve(LU, pivots, B.mH, adjoint=not adjoint).mH
+    if adjoint:  # Aᴴ X = B with Aᴴ = Uᴴ Lᴴ Pᵀ (P is real)
+        y = solve_triangular(U.mH, B, upper=False)
+        x = P @ solve_triangular(L.mH, y, upper=True)
     else:
         y = solve_triangular(L, P.mT @ B, upper=False)
         x = solve_triangular(U, y, upper=True)

@@ -153,14 +153,16 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         raise ShapeError(
             f"linalg.cross: expected inputs with the same number of dims, got {input.shape} and {other.shape}"
         )
-    a, b = broadcast_tensors(input, other)
-    if a.ndim == 0:
+    if input.ndim == 0:
         raise ShapeError("linalg.cross: expected tensors with at least 1 dim, got shape ()")
-    d = normalize_dim(dim, a.ndim, "linalg.cross", a.shape)
-    if a.shape[d] != 3:
+    d = normalize_dim(dim, input.ndim, "linalg.cross", input.shape)
+    # both operands, before broadcasting, as PyTorch: a size-1 dim stretched to 3 was a user's
+    # bug that ran (round 66)
+    if input.shape[d] != 3 or other.shape[d] != 3:
         raise ShapeError(
-            f"linalg.cross: expected size 3 along dim {dim}, got shapes {input.shape} and {other.shape}"
+            f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {input.shape} and {other.shape}"
         )
+    a, b = broadcast_tensors(input, other)
     if a._data.dtype == np.bool_:  # PyTorch's kernel has no bool code (the products would be ands)
         raise kernel_dtype_error("linalg.cross", "cross", a._data.dtype)
     a0, a1, a2 = (narrow(a, d, i, 1) for i in range(3))

@@ -326,10 +326,10 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     """The Vandermonde matrix of increasing powers: out[..., i, j] = x[..., i] ** j, j < N.
 
     Shape:
-        (..., n) -> (..., n, N), N = n by default.
+        (..., n) -> (..., n, N), N = n by default; a 0-d x -> (1, N).
     """
-    if x.ndim < 1:
-        raise ShapeError(f"linalg.vander: expected x with at least 1 dim, got shape {x.shape}")
+    if x.ndim < 1:  # PyTorch reads a 0-d x as one element, (1, N) (N=1 by default, refused below)
+        x = x.reshape(1)
     N = x.shape[-1] if N is None else N
     if N <= 1:
         raise ValueError(f"linalg.vander: expected N greater than 1, got {N}")
@@ -365,9 +365,14 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> T
         dims = [dims] if isinstance(dims, int) else list(dims)
         A = movedim(A, dims, list(range(A.ndim - len(dims), A.ndim)))
     xshape = A.shape[B.ndim :]
-    if tuple(A.shape[: B.ndim]) != tuple(B.shape) or math.prod(xshape) != B.numel():
+    # PyTorch checks the element counts only (prod(A.shape[B.ndim:]) == prod(A.shape[:B.ndim])), and
+    # B.numel() must match those rows: A's leading dims need not equal B's shape (dims=(0, 2) on
+    # A (2, 3, 6) with B (2, 3) gives (3, 2, 6), which PyTorch solves; round 66)
+    rows = math.prod(A.shape[: B.ndim])
+    if math.prod(xshape) != rows or rows != B.numel():
         raise ShapeError(
-            f"linalg.tensorsolve: expected A of shape (*B, *X) with prod(X) = B.numel(), got {A.shape} and B {B.shape}"
+            "linalg.tensorsolve: expected A of shape (*R, *X) with prod(R) = prod(X) = B.numel(), "
+            f"got {A.shape} and B {B.shape}"
         )
     x = solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(xshape)  # (p, p) @ (p,) -> X
     return with_out(x, out, "linalg.tensorsolve")

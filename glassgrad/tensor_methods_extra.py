@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
-from glassgrad.errors import ArgumentError, GraphError, ShapeError
+from glassgrad.errors import ArgumentError, GraphError, IndexOutOfRangeError, ShapeError
 from glassgrad.methods import _inplace
 from glassgrad.ops import indexing
 from glassgrad.ops.carried import underived
@@ -91,6 +91,13 @@ def ormqr(
         input ``(*, m, n)``, input2 (tau) ``(*, k)``, input3 ``(*, m, p)`` (left) or ``(*, p, m)``.
     """
     gg = _gg()
+    for name, t in (("input", input), ("other", input3)):  # a 0-d input ran into an IndexError
+        if t.ndim < 2:
+            raise ShapeError(f"ormqr: {name} must have at least 2 dimensions, got shape {tuple(t.shape)}")
+    if input2.ndim < 1:  # PyTorch's IndexError (dim -1 of a 0-d tau)
+        raise IndexOutOfRangeError(
+            f"ormqr: tau must have at least 1 dimension, got shape {tuple(input2.shape)}"
+        )
     m, k = input.shape[-2], input2.shape[-1]
     side = input3.shape[-2] if left else input3.shape[-1]
     if side != m or k > min(m, input.shape[-1]):

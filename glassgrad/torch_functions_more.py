@@ -27,6 +27,7 @@ from glassgrad import (
     index_builders,
     layouts,
     library,
+    masked,  # noqa: F401 - torch.masked (mask= reductions), as after `import torch`
     mps,
     rnn_functions,
     signal,  # noqa: F401 - torch.signal (its windows), as after `import torch`

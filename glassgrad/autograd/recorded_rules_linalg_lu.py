@@ -22,10 +22,11 @@ __all__: list[str] = []
 
 
 def _lu_square(low, up, g_low, g_up):
-    """L⁻ᵀ [tril(Lᵀ L̄, -1) + triu(Ū Uᵀ)] U⁻ᵀ, L and U square, as ``ops/linalg_lu._square_vjp``."""
-    mid = gg.tril(low.mT @ g_low, -1) + gg.triu(g_up @ up.mT)
-    right = SolveTriangular.apply(up, mid.mT, upper=True).mT
-    return SolveTriangular.apply(low.mT, right, upper=True)
+    """L⁻ᴴ [tril(Lᴴ L̄, -1) + triu(Ū Uᴴ)] U⁻ᴴ, L and U square, as ``ops/linalg_lu._square_vjp``
+    (ᴴ: conjugate transposes, the transposes of a real factor)."""
+    mid = gg.tril(low.mH @ g_low, -1) + gg.triu(g_up @ up.mH)
+    right = SolveTriangular.apply(up, mid.mH, upper=True).mH
+    return SolveTriangular.apply(low.mH, right, upper=True)
 
 
 @rule("linalglufactorex")
@@ -42,12 +43,12 @@ def _lu_factor(ctx, g):
     if m == n:
         ga = _lu_square(low, up, g_low, g_up)
     elif m < n:
-        linv_g2 = SolveTriangular.apply(low.mT, g_up[..., :, k:], upper=True)  # L⁻ᵀ Ū₂
-        g1 = _lu_square(low, up[..., :, :k], g_low - linv_g2 @ up[..., :, k:].mT, g_up[..., :, :k])
+        linv_g2 = SolveTriangular.apply(low.mH, g_up[..., :, k:], upper=True)  # L⁻ᴴ Ū₂
+        g1 = _lu_square(low, up[..., :, :k], g_low - linv_g2 @ up[..., :, k:].mH, g_up[..., :, :k])
         ga = gg.cat([g1, linv_g2], -1)
     else:
-        g2 = SolveTriangular.apply(up, g_low[..., k:, :].mT, upper=True).mT  # L̄₂ U⁻ᵀ
-        g1 = _lu_square(low[..., :k, :], up, g_low[..., :k, :], g_up - low[..., k:, :].mT @ g2)
+        g2 = SolveTriangular.apply(up, g_low[..., k:, :].mH, upper=True).mH  # L̄₂ U⁻ᴴ
+        g1 = _lu_square(low[..., :k, :], up, g_low[..., :k, :], g_up - low[..., k:, :].mH @ g2)
         ga = gg.cat([g1, g2], -2)
     # Ā = P Ā': row perm[i] of Ā is row i of Ā', so Ā's row j is Ā''s row argsort(perm)[j]
     rows = np.broadcast_to(np.argsort(perm, axis=-1)[..., :, None], ga.shape)

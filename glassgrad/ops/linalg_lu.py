@@ -2,9 +2,9 @@
 primitive ``LinalgLuFactorEx`` with a hand-derived backward.
 
 ``lu_factor_arrays`` factorises a batch (..., m, n) with a loop over the k = min(m, n) columns,
-vectorised over the batch: at column j the row of largest |entry| at or below the diagonal is
-swapped up (the first such row on ties, as LAPACK's idamax), the entries below the pivot become
-the multipliers and the trailing block gets the rank-1 update. A zero pivot leaves its column as it
+vectorised over the batch: at column j the row of largest |entry| (|re| + |im| for complex) at or
+below the diagonal is swapped up (the first such row on ties, as LAPACK's i?amax), the entries
+below the pivot become the multipliers and the trailing block gets the rank-1 update. A zero pivot leaves its column as it
 is (all zeros below it) and is reported in ``info`` (1-based, the first one), as LAPACK does.
 ``LU`` packs L (strictly below the diagonal, unit diagonal implied) and U (on and above it).
 """
@@ -37,7 +37,10 @@ def lu_factor_arrays(a: Any) -> tuple[Any, Any, Any]:
     piv = xp.zeros((s, k), dtype=np.int32)
     info = xp.zeros(s, dtype=np.int32)
     for j in range(k):
-        p = j + xp.argmax(xp.abs(u[:, j:, j]), axis=1)  # (s,) the pivot row of each matrix
+        col = u[:, j:, j]
+        # LAPACK's izamax measures a complex entry by |re| + |im| (not its modulus): PyTorch's pivots
+        size = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
+        p = j + xp.argmax(size, axis=1)  # (s,) the pivot row of each matrix
         piv[:, j] = p + 1
         u[rows, j], u[rows, p] = u[rows, p], u[rows, j].copy()  # swap rows j and p
         d = u[:, j, j]
@@ -70,12 +73,18 @@ def split_lu(xp: Any, lu: Any) -> tuple[Any, Any]:
     return low, xp.triu(lu[..., :k, :])
 
 
+def _mh(x: Any) -> Any:
+    """The conjugate transpose of the last two dims (the transpose for a real array)."""
+    t = mt(x)
+    return t.conj() if t.dtype.kind == "c" else t
+
+
 def _square_vjp(xp: Any, low: Any, up: Any, g_low: Any, g_up: Any) -> Any:
     """Ā' for A' = L U with L, U square (k, k) (A' = P^T A):
-    L^{-T} [tril(L^T L̄, -1) + triu(Ū U^T)] U^{-T}."""
-    mid = xp.tril(mt(low) @ g_low, -1) + xp.triu(g_up @ mt(up))
-    right = mt(_tril_solve(xp, up, mt(mid), upper=True))  # mid U^{-T} = (U^{-1} mid^T)^T
-    return _tril_solve(xp, mt(low), right, upper=True)  # L^{-T} (...)
+    L^{-H} [tril(L^H L̄, -1) + triu(Ū U^H)] U^{-H} (^H: the transpose for real arrays)."""
+    mid = xp.tril(_mh(low) @ g_low, -1) + xp.triu(g_up @ _mh(up))
+    right = _mh(_tril_solve(xp, up, _mh(mid), upper=True))  # mid U^{-H} = (U^{-1} mid^H)^H
+    return _tril_solve(xp, _mh(low), right, upper=True)  # L^{-H} (...)
 
 
 class LinalgLuFactorEx(Function):
@@ -83,13 +92,14 @@ class LinalgLuFactorEx(Function):
     and passed in as ``lu`` so that its pivots stay with the wrapper.
 
     VJP, with P^T A = L U, Ḡ split into L̄ = tril(Ḡ, -1) (..., m, k) and Ū = triu(Ḡ) (..., k, n):
-    square: Ā = P L^{-T} [tril(L^T L̄, -1) + triu(Ū U^T)] U^{-T}. Wide (m < n, U = [U₁ U₂]):
-    U₂ = L^{-1} P^T A₂, so Ā₂ = P L^{-T} Ū₂ and Ā₁ is the square rule with L̄ - L^{-T} Ū₂ U₂^T.
-    Tall (m > n, L = [L₁; L₂]): L₂ = A₂' U^{-1}, so Ā₂' = L̄₂ U^{-T} and Ā₁' is the square rule
-    with Ū - L₂^T L̄₂ U^{-T}; then Ā = P Ā'.
+    square: Ā = P L^{-H} [tril(L^H L̄, -1) + triu(Ū U^H)] U^{-H}. Wide (m < n, U = [U₁ U₂]):
+    U₂ = L^{-1} P^T A₂, so Ā₂ = P L^{-H} Ū₂ and Ā₁ is the square rule with L̄ - L^{-H} Ū₂ U₂^H.
+    Tall (m > n, L = [L₁; L₂]): L₂ = A₂' U^{-1}, so Ā₂' = L̄₂ U^{-H} and Ā₁' is the square rule
+    with Ū - L₂^H L̄₂ U^{-H}; then Ā = P Ā'. ^H is ^T for a real A.
     """
 
     node_name = "LinalgLuFactorExBackward0"  # PyTorch's node name
+    complex_ok = True  # the VJP is written with ᴴ (round 66): PyTorch's complex gradients
 
     @staticmethod
     def forward(ctx, a, lu, perm):
@@ -108,12 +118,12 @@ class LinalgLuFactorEx(Function):
             ga = _square_vjp(xp, low, up, g_low, g_up)
         elif m < n:
             g2 = g_up[..., :, k:]
-            linv_g2 = _tril_solve(xp, mt(low), g2, upper=True)  # L^{-T} Ū₂
-            g1 = _square_vjp(xp, low, up[..., :, :k], g_low - linv_g2 @ mt(up[..., :, k:]), g_up[..., :, :k])
+            linv_g2 = _tril_solve(xp, _mh(low), g2, upper=True)  # L^{-H} Ū₂
+            g1 = _square_vjp(xp, low, up[..., :, :k], g_low - linv_g2 @ _mh(up[..., :, k:]), g_up[..., :, :k])
             ga = xp.concatenate([g1, linv_g2], axis=-1)
         else:
-            g2 = mt(_tril_solve(xp, up, mt(g_low[..., k:, :]), upper=True))  # L̄₂ U^{-T}
-            g1 = _square_vjp(xp, low[..., :k, :], up, g_low[..., :k, :], g_up - mt(low[..., k:, :]) @ g2)
+            g2 = _mh(_tril_solve(xp, up, _mh(g_low[..., k:, :]), upper=True))  # L̄₂ U^{-H}
+            g1 = _square_vjp(xp, low[..., :k, :], up, g_low[..., :k, :], g_up - _mh(low[..., k:, :]) @ g2)
             ga = xp.concatenate([g1, g2], axis=-2)
         # Ā = P Ā': row perm[i] of Ā is row i of Ā'
         out = xp.empty_like(ga)

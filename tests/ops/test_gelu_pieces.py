@@ -39,14 +39,17 @@ def test_float32_gelu_within_its_bound_and_near_pytorch_float32(torch):
     # ours was also the closer to exact of the two (NumPy's float32 tanh is more accurate there);
     # on an AVX2 one (AMD EPYC) ours is 1.13 ulps off at worst (x = 4.4) where PyTorch's is 0.73,
     # and in the left tail both are about 1.5e-7 off (x = -3.44: 1.3e-7 ours, 1.8e-7 PyTorch's).
-    # So the two results are compared with each other: within the bound twice over.
+    # So the two results are compared with each other: within the bound twice over, except where
+    # PyTorch's is the further from exact (an AVX-512 AMD EPYC host's PyTorch is 7e-7 to 1e-6 off
+    # at x = -3.5 to -2.9, ours under 1.7e-7).
     x = np.linspace(-10, 10, 20001).astype(np.float32)
     exact = np.array([float(v) * 0.5 * math.erfc(-float(v) / math.sqrt(2.0)) for v in x])
     ours = gelu_exact(x)[0]
     theirs = torch.nn.functional.gelu(torch.tensor(x)).numpy()
     ulp = np.spacing(np.abs(ours))
     assert np.all(np.abs(ours - exact) <= 1.2e-7 * np.abs(x) + ulp)
-    assert np.all(np.abs(ours - theirs) <= 2.4e-7 * np.abs(x) + 2 * ulp)
+    near = np.abs(ours - theirs) <= 2.4e-7 * np.abs(x) + 2 * ulp
+    assert np.all(near | (np.abs(ours - exact) <= np.abs(theirs - exact)))
 
 
 def test_float32_saturates_exactly_in_the_tails():

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes, linalg_more
 from glassgrad import linalg_decomp as _ld
+from glassgrad import linalg_more
 from glassgrad import linalg_solve as _ls
 from glassgrad.errors import DTypeError
 from glassgrad.legacy import legacy_new
@@ -192,10 +192,6 @@ METHODS: dict[str, Any] = {
     "absolute": Tensor.abs,
     "floor_divide": compare.floor_divide,
     "remainder": compare.remainder,
-    "byte": lambda self: self.to(dtypes.uint8),
-    "char": lambda self: self.to(dtypes.int8),
-    "short": lambda self: self.to(dtypes.int16),
-    "half": lambda self: self.to(dtypes.float16),
     "nelement": Tensor.numel,
     "ndimension": Tensor.dim,
     # PyTorch's ravel is contiguous().view(-1): a copy for any non-contiguous input, even one whose

@@ -157,7 +157,10 @@ class _Device:
         if fmt is not None:
             fmt = check_format("to", fmt, self._data.ndim)
             if fmt is not preserve_format and out._data.__class__ is not MetaArray:
-                if suggest_format(out._data) is not fmt:
+                # a cast copies, and PyTorch's copy takes the asked format even where the strides
+                # already suggest it (a transposed matrix becomes contiguous); without a cast, self
+                cast = dtype is not None and dtypes.to_np_dtype(dtype) != out._data.dtype
+                if cast or suggest_format(out._data) is not fmt:
                     out, copy = restride(out, fmt), False
         if target is not None:
             meta = _is_meta_target(target, "to")

@@ -51,23 +51,7 @@ class _Methods:
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(tensor_operand("type_as", "other", other).dtype)
 
-    def float(self) -> Tensor:
-        return self.to(dtypes.float32)
-
-    def double(self) -> Tensor:
-        return self.to(dtypes.float64)
-
-    def bfloat16(self) -> Tensor:
-        return self.to(dtypes.bfloat16)  # raises DTypeError: NumPy has no bfloat16 (dtypes.py)
-
-    def long(self) -> Tensor:
-        return self.to(dtypes.int64)
-
-    def int(self) -> Tensor:
-        return self.to(dtypes.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(dtypes.bool_)
+    # float(), double(), long() ... with PyTorch's memory_format keyword: tensor_casts.py
 
     def add(self, other: Any, *legacy: Any, alpha: Any = None) -> Tensor:
         (other,), alpha = number_first("add", (other, *legacy), 1, alpha, "alpha")  # also add(-lr, g)

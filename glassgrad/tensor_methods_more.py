@@ -138,7 +138,6 @@ METHODS: dict[str, Any] = {
     "nbytes": _prop(lambda self: self.numel() * self._data.dtype.itemsize),
     "output_nr": _prop(lambda self: 0 if self._node is None else node_views.edge(self._node)[1]),
     "renorm": torch_misc.renorm, "renorm_": _inplace("renorm_", torch_misc.renorm),
-    "cfloat": lambda self: self.to(_gg().complex64), "cdouble": lambda self: self.to(_gg().complex128),
     "to_sparse_coo": lambda self: self.to_sparse(),
     "hardshrink": lambda self, lambd=0.5: _F().hardshrink(self, lambd),
     "prelu": lambda self, weight: _F().prelu(self, weight),

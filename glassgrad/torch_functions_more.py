@@ -32,6 +32,7 @@ from glassgrad import (
     rnn_functions,
     signal,  # noqa: F401 - torch.signal (its windows), as after `import torch`
     sym_types,
+    tensor_casts,  # noqa: F401 - float(memory_format=) ... replace the plain casts at import
     tensor_methods_more,  # noqa: F401 - attaches its Tensor methods at import
     torch_aten_more,
     torch_checks,

@@ -90,6 +90,9 @@ def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
         if value.ndim:
             raise RuntimeError(f"fill: expected a 0-dim value tensor, got shape {tuple(value.shape)}")
         return value.to(input.dtype).expand(input.shape).clone()
+    if input.requires_grad and gg.is_grad_enabled():
+        # PyTorch records the fill (FillBackward0): the result requires grad, input's gradient is 0
+        return input.clone().fill_(value)
     return gg.full_like(input, value)
 
 

@@ -1,7 +1,8 @@
 """``log2``, ``log10`` and ``exp2``: compositions of ``log``/``exp`` and a constant factor, so their
 gradients, double backward, forward-mode tangents and complex inputs come from those primitives,
 with each real result's values then taken from the backend's own base-2/base-10 function (a
-complex log's from ``log``'s parts, each divided by the real ln b, as PyTorch's kernel).
+complex log's from ``log``'s parts, each divided by the real ln b, a complex exp2 from ``exp`` of
+the parts each times the real ln 2, as PyTorch's kernels).
 
 The composition alone rounds twice (``log(x) * (1 / ln 10)``, ``exp(x * ln 2)``): ``log10(1000.)``
 gave 2.9999999999999996 and ``exp2(1000.)`` was 695 ulps off in float64, where PyTorch's kernels
@@ -33,6 +34,12 @@ def _round_once(y: Tensor, x: Tensor, name: str) -> Tensor:
     if a.dtype.kind == "c":
         if name in _LN_BASE:  # a complex product by 1/ln(b) made log(0)'s 0 imaginary part nan
             _complex_log_base(xp, a, out, _LN_BASE[name])
+        elif name == "exp2":  # likewise x * ln 2 made an infinite part's 0 * inf nan (exp2(-inf+infj))
+            scaled = xp.empty_like(a)
+            scale = xp.asarray(math.log(2), dtype=a.real.dtype)
+            scaled.real[...] = a.real * scale
+            scaled.imag[...] = a.imag * scale
+            quietly(xp.exp, scaled, out=out)
         return y
     fn = getattr(xp, name, None)
     if fn is None or tuple(out.shape) != tuple(a.shape):

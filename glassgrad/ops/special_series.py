@@ -383,9 +383,10 @@ def i0_array(x):
     return _bessel(x, 0)
 
 
-def i1_array(x):
-    """I1(x), of order 1 (odd): i0's derivative."""
-    return array_module(x).copysign(_bessel(x, 1), x)
+def i1_array(x, scaled=False):
+    """I1(x), of order 1 (odd): i0's derivative; +0 at -0.0, as PyTorch's ``x < 0`` test (not copysign)."""
+    v = _bessel(x, 1, scaled=scaled)
+    return array_module(x).where(x < 0, -v, v)
 
 
 def i0e_array(x):
@@ -394,5 +395,5 @@ def i0e_array(x):
 
 
 def i1e_array(x):
-    """e^-|x| I1(x), exponentially scaled (odd)."""
-    return array_module(x).copysign(_bessel(x, 1, scaled=True), x)
+    """e^-|x| I1(x), exponentially scaled (odd); +0 at -0.0, as ``i1_array``."""
+    return i1_array(x, scaled=True)

@@ -126,8 +126,9 @@ class Atanh(Function):
 
 
 class Sinc(Function):
-    """z = sin(pi a) / (pi a), 1 at 0.   VJP: g (pi a cos(pi a) - sin(pi a)) / (pi a^2), 0 where pi a^2 is 0
-    (as PyTorch, also where it underflows)."""
+    """z = sin(pi a) / (pi a), 1 at 0.   VJP: g (pi a cos(pi a) - sin(pi a)) / (pi a^2), +0 where pi a^2
+    is 0 (as PyTorch's ``sinc_backward``, a select after the product: also where it underflows, and
+    for a negative, inf or NaN g there)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -145,7 +146,7 @@ class Sinc(Function):
         y = _PI * a
         y2 = y * a
         d = quietly(lambda: (y * xp.cos(y) - xp.sin(y)) / y2)
-        return g * xp.where(y2 == 0, 0.0, d).astype(g.dtype, copy=False)  # also where pi a^2 underflows
+        return xp.where(y2 == 0, 0.0, g * d.astype(g.dtype, copy=False)).astype(g.dtype, copy=False)
 
 
 class Frac(Function):

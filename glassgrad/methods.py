@@ -55,8 +55,17 @@ def _multiprocessing() -> Any:
 
 
 def _float_power_(self: Tensor, exponent: Any) -> Tensor:
-    if self._data.dtype != np.float64:
-        raise DTypeError(f"float_power_: expected a float64 tensor (the result is float64), got {self.dtype}")
+    """In place, as PyTorch's: the result is complex128 when either side is complex (a complex128
+    tensor takes any exponent), else float64, and ``self`` must hold that dtype already."""
+    complex_exp = isinstance(exponent, complex) or (
+        isinstance(exponent, Tensor) and exponent._data.dtype.kind == "c"
+    )
+    result = np.complex128 if complex_exp or self._data.dtype.kind == "c" else np.float64
+    if self._data.dtype != result:
+        raise DTypeError(
+            f"float_power_: expected a {np.dtype(result).name} tensor (the result is "
+            f"{np.dtype(result).name}), got {self.dtype}"
+        )
     return self._update("float_power_", _mm.float_power, exponent)
 
 

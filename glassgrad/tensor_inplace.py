@@ -348,6 +348,7 @@ class _InPlace:
     __isub__ = _inplace_operator("__isub__", elementwise.sub)
     __imul__ = _inplace_operator("__imul__", elementwise.mul)
     __itruediv__ = _inplace_operator("__itruediv__", elementwise.div)
+    __idiv__ = __itruediv__  # Python 2's name, which PyTorch keeps (as ``__div__``/``__rdiv__``)
     __ipow__ = _inplace_operator("__ipow__", elementwise.pow)
     __ifloordiv__ = _inplace_operator("__ifloordiv__", compare.floor_divide)
     __imod__ = _inplace_operator("__imod__", compare.remainder)

@@ -380,5 +380,9 @@ class _Operators:
 
 
 attach(_Operators)
+# Python 2's names, which PyTorch keeps as aliases (its OpInfo database and older code call
+# ``Tensor.__rdiv__``): the same functions, so results, graphs and declined operands are the same
+Tensor.__div__ = Tensor.__truediv__
+Tensor.__rdiv__ = Tensor.__rtruediv__
 
 from glassgrad.meta import check_meta_key  # noqa: E402 - meta.py imports Tensor

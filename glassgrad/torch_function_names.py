@@ -101,6 +101,9 @@ _BINARY = frozenset(
         "truediv",
         "rtruediv",
         "itruediv",
+        "div",  # Python 2's names, PyTorch's aliases of the three above
+        "rdiv",
+        "idiv",
         "floordiv",
         "rfloordiv",
         "ifloordiv",
@@ -172,7 +175,7 @@ FACTORIES = frozenset((
 SHOWN_AS = {
     "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub", "__isub__": "sub_",
     "__mul__": "mul", "__rmul__": "mul", "__imul__": "mul_", "__truediv__": "div",
-    "__itruediv__": "div_", "__pow__": "pow", "__ipow__": "pow_", "__mod__": "remainder",
+    "__itruediv__": "div_", "__div__": "div", "__idiv__": "div_", "__pow__": "pow", "__ipow__": "pow_", "__mod__": "remainder",
     "__matmul__": "matmul", "__neg__": "neg", "__abs__": "abs", "__lt__": "lt", "__le__": "le",
     "__gt__": "gt", "__ge__": "ge", "__ne__": "ne", "__pos__": "positive",
 }  # fmt: skip

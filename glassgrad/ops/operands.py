@@ -165,7 +165,11 @@ def float_operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:
     atan2, xlogy, copysign): when neither side is floating or complex, each integer or bool tensor
     is cast from its own dtype to the default float first, as PyTorch casts every input to the
     computation dtype. Promoting to the common integer dtype first would wrap values: an int64
-    -4 (0-d) beside a uint8 tensor would become 252 before the division."""
+    -4 (0-d) beside a uint8 tensor would become 252 before the division. Two numbers become
+    tensors first, so ``div(-8, 6)`` is the default float as in PyTorch (an int64 pair divided
+    in NumPy gave float64)."""
+    if not (isinstance(a, Tensor) or isinstance(b, Tensor)):
+        a, b = Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True)
     if not (_floating_side(a) or _floating_side(b)):
         a = floating(a) if isinstance(a, Tensor) else a
         b = floating(b) if isinstance(b, Tensor) else b

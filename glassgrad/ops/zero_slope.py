@@ -96,9 +96,20 @@ def recorded_step(a: Tensor, op: str, decimals: int = 0) -> Tensor | None:
 _PAIRS = {
     "floor": lambda xp, a, b: xp.floor_divide(a, b),  # 1 // -inf = -1, as PyTorch's (floor(-0.0) is -0)
     "trunc": lambda xp, a, b: xp.trunc(xp.true_divide(a, b)),
-    "nextafter": lambda xp, a, b: xp.nextafter(a, b),
+    "nextafter": lambda xp, a, b: _nextafter(xp, a, b),
     "floor_divide": lambda xp, a, b: xp.floor_divide(a, b),
 }
+
+
+def _nextafter(xp, a, b):
+    """C's nextafter: ``b`` itself where ``a == b`` (so nextafter(0., -0.) is -0.). NumPy's float16
+    kernel returns ``a`` there, the sign of a zero lost; float32/64 are C's own."""
+    z = xp.nextafter(a, b)
+    if z.dtype.itemsize == 2:
+        z = xp.where(xp.equal(a, b), xp.broadcast_to(b, z.shape).astype(z.dtype), z)
+    return z
+
+
 _PAIR_NODES = {"floor": "DivBackward2", "trunc": "DivBackward2", "nextafter": "NextafterBackward0"}
 
 

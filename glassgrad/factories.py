@@ -22,7 +22,7 @@ from glassgrad import dtypes
 from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
 from glassgrad.device import check_device, wants_meta
-from glassgrad.errors import DTypeError, size_error
+from glassgrad.errors import DTypeError, ShapeError, size_error
 from glassgrad.inference import as_array, check_numpy_source, sequence_items, warn_ndarray_list
 from glassgrad.linspace_kernel import linspace_dtype, linspace_values
 from glassgrad.memory_formats import check_format, contiguous_format, empty_format, preserve_format, to_format
@@ -202,6 +202,16 @@ def _number(v: Any, op: str | None = None) -> Any:
     return v.item()
 
 
+def scalar_bounds(op: str, start: Any, end: Any) -> None:
+    """PyTorch's RuntimeError for a ``linspace``/``logspace`` bound that is a tensor of 1 or more dims
+    (it read as ``item``'s error, naming the wrong op)."""
+    if getattr(start, "ndim", 0) or getattr(end, "ndim", 0):
+        raise ShapeError(
+            f"{op} only supports 0-dimensional start and end tensors, but got start with "
+            f"{getattr(start, 'ndim', 0)} dimension(s) and end with {getattr(end, 'ndim', 0)} dimension(s)"
+        )
+
+
 def arange(
     start: Any = None, end: Any = None, step: Any = None, *, out: Any = None, dtype: Any = None,
     layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
@@ -211,6 +221,12 @@ def arange(
     start, end, step = arange_arguments(start, end, step)
     meta = _check("arange", device, layout, pin_memory)
     start, end, step = _number(start, "arange"), _number(end, "arange"), _number(step, "arange")
+    if isinstance(out, Tensor):
+        # PyTorch's arange.out computes in out's dtype: an integer out truncates the bounds and step
+        # (arange(0, 5, 1.5, out=long) is 0..4, not the float values 0, 1.5, 3, 4.5 cast to 0, 1, 3, 4)
+        if dtype is not None and dtypes.to_np_dtype(dtype) != out._data.dtype:
+            raise DTypeError(f"arange: dtype {dtype} does not match dtype of out parameter ({out.dtype})")
+        dtype = out.dtype
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
@@ -223,6 +239,7 @@ def linspace(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("linspace", device, layout, pin_memory)
+    scalar_bounds("linspace", start, end)
     # PyTorch's kernel, bit for bit (linspace_kernel.py)
     values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
     arr = _sized(meta, values, (int_arg("linspace", "steps", steps),), linspace_dtype(dtype, start, end))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.factories import _check, _float, _make, _number
+from glassgrad.factories import _check, _float, _make, _number, scalar_bounds
 from glassgrad.linspace_kernel import check_steps, linspace_dtype
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import int_arg, number_arg
@@ -61,6 +61,7 @@ def logspace(
     """``base ** linspace(start, end, steps)``: shape ``(steps,)``, in ``dtype``, else the default
     dtype, or its complex counterpart when ``start`` or ``end`` is complex (as PyTorch infers it)."""
     meta = _check("logspace", device, layout, pin_memory)
+    scalar_bounds("logspace", start, end)
     steps = check_steps("logspace", int_arg("logspace", "steps", steps))
     dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch
     start, end = _number(start), _number(end)

@@ -156,11 +156,12 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if input.ndim == 0:
         raise ShapeError("linalg.cross: expected tensors with at least 1 dim, got shape ()")
     d = normalize_dim(dim, input.ndim, "linalg.cross", input.shape)
-    # both operands, before broadcasting, as PyTorch: a size-1 dim stretched to 3 was a user's
-    # bug that ran (round 66)
+    # both sizes along dim, before broadcasting: PyTorch does not broadcast a size-1 dim into the
+    # vectors' dim (a (5, 1) other is a user's bug, not three copies of one component)
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise ShapeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {input.shape} and {other.shape}"
+            f"linalg.cross: inputs dimension {dim} must have length 3, got {input.shape[d]} and "
+            f"{other.shape[d]} (shapes {input.shape} and {other.shape})"
         )
     a, b = broadcast_tensors(input, other)
     if a._data.dtype == np.bool_:  # PyTorch's kernel has no bool code (the products would be ands)

@@ -50,6 +50,10 @@ _UNCHECKED = frozenset({"addmm_", "addbmm_", "addmv_", "baddbmm_"})
 _NO_OVERLAP = frozenset(
     {"index_add_", "index_copy_", "index_fill_", "index_put_", "index_reduce_", "put_", "scatter_"}
     | {"scatter_add_", "scatter_reduce_"}
+    # and the out= of the gathering ops (PyTorch's error_inputs: ``gather(x, 0, i, out=x)``); their
+    # results were right here, computed before the write, but a program relying on that fails there
+    | {"gather", "index_select", "kthvalue", "masked_select", "take"}
+    | {"cat", "dstack", "hstack", "vstack"}  # (cat(tensors, out=tensors[0]): ATen's cat.out checks it)
 )
 
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from types import FunctionType
 from typing import Any, Callable
 
-from glassgrad.errors import DTypeError, ShapeError, size_mismatch
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, size_mismatch
 
 __all__ = [
     "DIM_NAMES",
@@ -129,6 +129,10 @@ def close_operands(op: str, input: Any, other: Any, rtol: Any, atol: Any) -> tup
     Returns ``rtol, atol`` as its parser reads them (a tensor of several elements: TypeError)."""
     refuse_sequence(op, "other", other)
     rtol, atol = number_arg(op, "rtol", rtol), number_arg(op, "atol", atol)
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        # PyTorch's RuntimeError: a negative (or NaN) tolerance would make every comparison false
+        if not tol >= 0:
+            raise ArgumentError(f"{op}: {name} must be greater than or equal to zero, but got {tol}")
     if getattr(other, "_data", None) is not None:
         if other._data.dtype != input._data.dtype:
             raise DTypeError(

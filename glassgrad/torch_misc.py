@@ -346,7 +346,7 @@ def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, layout
 
     size, order = tuple(size), tuple(physical_layout)
     if sorted(order) != list(range(len(size))):
-        raise ValueError(
+        raise ArgumentError(
             f"empty_permuted: expected physical_layout to be a permutation of the dims, got {order}"
         )
     base = gg.zeros(*(size[d] for d in order), dtype=dtype)

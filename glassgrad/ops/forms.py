@@ -165,6 +165,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
             "requires_grad": requires_grad or None,
         }
         given = [k for k, v in factory_args.items() if v is not None]
+        if size is not None:  # PyTorch has no such overload; the size was dropped silently here
+            raise TypeError(
+                f"normal(): the form with tensor mean/std takes no size (its shape is mean and std "
+                f"broadcast), got size {size!r:.40}; use normal(float mean, float std, size) or expand"
+            )
         if given or pin_memory:
             raise TypeError(
                 f"normal(): the form with tensor mean/std takes no {', '.join(given or ['pin_memory'])} "

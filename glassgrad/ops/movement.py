@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout, may_share_memory
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.memory_formats import empty_preserving, is_channels_last_like, suggest_format, to_format
 from glassgrad.meta_array import MetaArray
 from glassgrad.operand_errors import int_arg
@@ -354,6 +354,11 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         if len(shifts) != 1:
             raise ShapeError(f"roll: expected one shift when dims is None, got {shifts}")
         return Roll.apply(x, shifts=shifts, dims=None)
+    # PyTorch's IndexError for any dim of a 0-d tensor (normalize_dim takes 0 and -1 there)
+    if x.ndim == 0 and _ints((dims,), "roll"):
+        raise IndexOutOfRangeError(
+            f"roll: Dimension specified as {dims} but tensor has no dimensions (shape ())"
+        )
     dims = tuple(normalize_dim(d, x.ndim, "roll", x.shape) for d in _ints((dims,), "roll"))
     if len(dims) != len(shifts):
         raise ShapeError(f"roll: expected as many shifts as dims, got shifts {shifts} and dims {dims}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
@@ -20,7 +20,7 @@ def _weights(name: str, w: Any, n: int) -> Tensor:
     if name == "aweights" and w._data.dtype.kind != "f":
         raise DTypeError(f"cov: expected floating-point aweights, got {w.dtype}")
     if w.numel() and bool((w < 0).any()):
-        raise ValueError(f"cov: expected non-negative {name}")
+        raise ArgumentError(f"cov: expected non-negative {name}")
     return w
 
 

@@ -78,6 +78,12 @@ def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise ShapeError("narrow: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "narrow", x.shape)
     n = x.shape[d]
+    if isinstance(start, Tensor) and (start.ndim != 0 or start._data.dtype.kind not in "iu"):
+        # PyTorch's narrow.Tensor overload: a RuntimeError, where a one-element 1-D or bool start
+        # would pass int_arg (a script's ``except RuntimeError`` must see it)
+        raise ShapeError(
+            f"narrow: start must be an 0-dim integral Tensor, got shape {tuple(start.shape)} of {start.dtype}"
+        )
     start, length = int_arg("narrow", "start", start), int_arg("narrow", "length", length)
     start = start + n if start < 0 else start
     if not (0 <= start <= n and length >= 0 and start + length <= n):

@@ -280,6 +280,8 @@ def multi_margin_loss(
     reduction = check_reduction(op, legacy_reduction(op, size_average, reduce, reduction))
     if p not in (1, 2):
         raise ValueError(f"{op}: expected p = 1 or p = 2, got {p}")
+    if isinstance(weight, Tensor) and weight.ndim != 1:  # PyTorch's ValueError, before the target's dtype
+        raise ShapeError(f"{op}: expected a one-dimensional weight of shape (C,), got {weight.shape}")
     x, idx = _class_inputs(op, input, target)
     n, c = x.shape
     if idx.ndim > 1 or idx.size != n:

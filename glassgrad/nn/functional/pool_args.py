@@ -64,6 +64,13 @@ def check_pool_dtype(op: str, x: Tensor, ints: bool, int64: bool = False) -> Non
 
 
 def windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
+    """The output's spatial sizes for the batched ``x`` ``(N, C, *spatial)``, or PyTorch's error."""
+    # PyTorch's RuntimeError: only the batch may be empty (no channels or pixels is a bug upstream)
+    if 0 in x.shape[1:]:
+        raise ShapeError(
+            f"{op}: Expected input's non-batch dimensions to have positive length, got input {x.shape} "
+            "(N, C, *spatial); only N may be 0"
+        )
     sizes = tuple(
         pool_output_size(n, k, s, p, d, ceil_mode)
         for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)

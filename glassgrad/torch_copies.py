@@ -148,8 +148,17 @@ def view_copy(input: Tensor, size: Any = None, dtype: Any = None, *, out: Any = 
 def _scatter_into(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:
     from glassgrad.autograd import forward_ad
 
-    if forward_ad.levels_entered() and (forward_ad.is_dual(input) or forward_ad.is_dual(src)):
-        return _scatter_by_positions(op, input, src, view)
+    if forward_ad.is_active() and (forward_ad.is_dual(input) or forward_ad.is_dual(src)):
+        # Forward AD does not follow a write through a view of a dual tensor (it refuses), so the
+        # value is made with tangents paused and its tangent is the same scatter of the tangents
+        # (the op is linear in (input, src)), as PyTorch's *_scatter forward derivatives.
+        with forward_ad.paused():
+            out = _scatter_into(op, input, src, view)
+        t_in, t_src = (forward_ad.get_tangent(x) for x in (input, src))
+        t_in = t_in if t_in is not None else input.detach().new_zeros(tuple(input.shape))
+        t_src = t_src if t_src is not None else src.detach().new_zeros(tuple(src.shape))
+        forward_ad.set_tangent(out, _scatter_into(op, t_in.detach(), t_src.detach(), view))
+        return out
     out = input.clone()
     target = view(out)
     if tuple(target.shape) != tuple(src.shape):
@@ -158,23 +167,6 @@ def _scatter_into(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:
         )
     target.copy_(src)
     return out
-
-
-def _scatter_by_positions(op: str, input: Tensor, src: Tensor, view: Any) -> Tensor:
-    """``_scatter_into``'s result built out of place, for dual operands: forward AD cannot follow
-    a tangent written through a view of a clone (it refused), while ``scatter`` has a rule. The
-    view of a grid of flat positions names the elements that ``src`` replaces.
-
-    Shape: input's (contiguous)."""
-    import glassgrad as gg
-
-    positions = view(gg.arange(input.numel()).reshape(input.shape))  # (*view shape,) flat indices
-    if tuple(positions.shape) != tuple(src.shape):
-        raise ShapeError(
-            f"{op}: expected src of the shape it replaces, {tuple(positions.shape)}, got {tuple(src.shape)}"
-        )
-    flat = input.reshape(-1).scatter(0, positions.reshape(-1), src.to(input.dtype).reshape(-1))
-    return flat.reshape(input.shape)  # (numel,) -> input's shape
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Any = None, end: Any = None,

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd import jvp_rules_inplace
+from glassgrad.autograd import forward_over_reverse, jvp_rules_inplace
 from glassgrad.autograd.function import observers
 from glassgrad.autograd.grad_mode import is_grad_enabled
 
@@ -205,7 +205,7 @@ def _observe(fn: Any, node: Any, inputs: tuple, result: Any, attrs: dict) -> Non
         if entry is not None and entry[0]() is x:
             if tangents is None:
                 tangents = [None] * len(inputs)
-            tangents[i] = get_tangent(x)._data
+            tangents[i] = get_tangent(x)
         elif _written:
             _unfollowed(x)
     if tangents is None:
@@ -222,15 +222,20 @@ def _observe(fn: Any, node: Any, inputs: tuple, result: Any, attrs: dict) -> Non
             "add one in glassgrad/autograd/jvp_rules*.py, or compute this part outside the dual_level"
         )
     arrays = [x._data if hasattr(x, "_data") else x for x in inputs]
-    t_out = rule(tangents, arrays, out, attrs)
+    t_out = rule([None if t is None else t._data for t in tangents], arrays, out, attrs)
     if t_out is None:
+        if node is not None:  # a create_graph backward inside this level reads them (forward_over_reverse)
+            forward_over_reverse.note(node, tangents, None)
         return
     t_out = np.asarray(t_out)
     if t_out.shape != out.shape:  # a rule may return a tangent that broadcasts to the output
         t_out = np.broadcast_to(t_out, out.shape)
     # the output's dtype: a float64 tangent must not upcast a float32 computation (house rule)
     t_out = np.array(t_out, dtype=out.dtype, copy=t_out.dtype != out.dtype or not t_out.flags.writeable)
-    set_tangent(result, _tensor_cls()(t_out, _wrap=True))
+    t_out = _tensor_cls()(t_out, _wrap=True)
+    set_tangent(result, t_out)
+    if node is not None:
+        forward_over_reverse.note(node, tangents, t_out)
 
 
 # --- levels ----------------------------------------------------------------------------------
@@ -273,6 +278,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
     _written.clear()
     _grad_tangents.clear()
     _given.clear()
+    forward_over_reverse.clear()
 
 
 class dual_level(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name

@@ -152,3 +152,20 @@ def _dist(ts, xs, z, attrs):
     gd = grads(ctx, np.ones_like(z), [None, None])[0]  # x's: y's is its negative
     total = sum(sign * np.sum(gd * t) for sign, t in zip((1, -1), ts) if t is not None)
     return np.asarray(total, dtype=z.dtype)
+
+
+@rule("unlinked")
+def _unlinked(ts, xs, z, attrs):
+    """z = value (a recorded gradient that also hangs from the op's inputs, ``recorded.Unlinked``):
+    t_z = t_value; the inputs' paths carry no derivative, as in its VJP. Reached by
+    forward-over-reverse (a ``create_graph`` backward of conv or eval batch norm in a dual level)."""
+    return ts[0]
+
+
+@rule("angle")
+def _angle(ts, xs, z, attrs):
+    """z = angle(x) of a real x (0 or pi, piecewise constant):  t_z = 0, as PyTorch's. A complex x
+    refuses (forward mode is written for real primals, see ``forward_ad.make_dual``)."""
+    if xs[0].dtype.kind == "c":
+        raise NotImplementedError("forward_ad: no forward-mode rule for op 'angle' of a complex tensor")
+    return np.zeros(np.shape(z), dtype=z.dtype)

@@ -163,3 +163,29 @@ _max_pool("max_pool2d")
 _max_pool("max_pool3d")
 _adaptive_max_pool("adaptive_max_pool2d")
 _adaptive_max_pool("adaptive_max_pool3d")
+
+
+@rule("binary_cross_entropy_backward")
+def _bce_backward(ts, xs, z, attrs):
+    """z = BCE's input gradient G(g, p, y, w) (``ops/loss_bce_grad.py``), reached by
+    forward-over-reverse: linear in g and in w, so their terms are G of the tangent; p and y enter
+    elementwise (a diagonal Jacobian), so their terms are the op's own VJP with its incoming gradient
+    set to the tangent (PyTorch's double-backward formulas, eps included)."""
+    from glassgrad.autograd.function import Node
+    from glassgrad.ops.loss_bce_grad import BinaryCrossEntropyBackward, bce_input_grad
+
+    g, p, y, w = xs
+    red, count = attrs.get("reduction", "mean"), attrs.get("count", 1)
+    total = np.zeros(np.shape(z), dtype=z.dtype)
+    if ts[0] is not None:
+        total = total + bce_input_grad(ts[0], p, y, w, red, count)
+    if ts[3] is not None:
+        total = total + bce_input_grad(g, p, y, ts[3], red, count)
+    if ts[1] is not None or ts[2] is not None:
+        ctx = Node({"reduction": red, "count": count})
+        ctx.needs_input_grad = (False, ts[1] is not None, ts[2] is not None, False)
+        BinaryCrossEntropyBackward.forward(ctx, g, p, y, w, reduction=red, count=count)
+        for i in (1, 2):
+            if ts[i] is not None:
+                total = total + BinaryCrossEntropyBackward.backward(ctx, np.asarray(ts[i], dtype=z.dtype))[i]
+    return total

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd import forward_over_reverse
 from glassgrad.autograd.complex_gate import check_hook_result, check_seed
 from glassgrad.autograd.function import _FREED, Node, Primitive, _freed_message, _tensor_cls, call_name, named
 from glassgrad.autograd.grad_mode import enable_grad
@@ -108,12 +109,14 @@ def operand(ctx: Node, i: int, a: Any) -> Any:
     saved it (the input array itself, not a copy or a cast of it)."""
     nxt = ctx.next[i]
     if nxt is None:
-        return constant(a) if hasattr(a, "shape") else a  # (a Python number stays one)
+        if not hasattr(a, "shape"):
+            return a  # (a Python number stays one)
+        return _with_tangent(constant(a), forward_over_reverse.input_tangent(ctx, i))
     if isinstance(nxt, Node):
         t = _tensor_cls[0](a, _wrap=True)
         t.requires_grad = True
         t._node = nxt
-        return t
+        return _with_tangent(t, forward_over_reverse.input_tangent(ctx, i))
     if nxt._data is not a and (getattr(a, "shape", None) != nxt._data.shape):
         raise GraphError(f"{ctx.fn.name}: its saved input {i} is not the leaf's value ({ctx.name()})")
     return nxt
@@ -124,6 +127,17 @@ def output(ctx: Node, a: Any) -> Any:
     t = _tensor_cls[0](a, _wrap=True)
     t.requires_grad = True
     t._node = ctx
+    return _with_tangent(t, forward_over_reverse.output_tangent(ctx))
+
+
+def _with_tangent(t: Any, tangent: Any) -> Any:
+    """``t`` carrying the tangent its value had at forward time, inside the dual level that gave
+    it one (``forward_over_reverse``): the recorded gradient's tangent then has every term."""
+    if tangent is not None and tangent.shape == t.shape:
+        from glassgrad.autograd import forward_ad
+
+        if forward_ad.is_active():
+            forward_ad.set_tangent(t, tangent)
     return t
 
 

@@ -64,3 +64,11 @@ def _mean(ctx, g):
     kept = _kept_shape(shape, a.get("axis"), a.get("keepdims", False))
     n = max(1, math.prod(shape) // max(1, math.prod(kept)))
     return g.reshape(kept).expand(shape) / n
+
+
+@rule("sample_node")
+def _sample_node(ctx, g):
+    """0 for each parameter of a sampler (``normal``, ``bernoulli``, ``poisson``), as its backward:
+    PyTorch's ``NormalBackward*`` give zeros there under ``create_graph`` too, with no graph."""
+    zeros = constant(g._data * 0)  # (g's shape; the engine unbroadcasts to each parameter's)
+    return (None, *[zeros] * (len(ctx.next) - 1))

@@ -24,6 +24,7 @@ from glassgrad.autograd import gradcheck
 from glassgrad.autograd.function import observers
 from glassgrad.autograd.gradcheck import GradcheckError
 from glassgrad.autograd.jvp_rules import RULES
+from glassgrad.errors import ShapeError
 from tests.ops.harness import CASES, to_inputs
 
 for _path in sorted((pathlib.Path(__file__).parents[1] / "ops").glob("cases_*.py")):
@@ -82,6 +83,10 @@ def _jvp_vs_differences(fn, raw, rng, grad, strided):
             outs = _outs(fn(*args))
         except NotImplementedError as err:
             if "no forward-mode rule" in str(err):
+                return None
+            raise
+        except ShapeError as err:  # a complex case (angle's) views pairs: it needs a stride-1 last dim
+            if strided and "view_as_complex" in str(err):
                 return None
             raise
         got = []

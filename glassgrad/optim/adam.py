@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.ops.elementwise import maximum
 from glassgrad.ops.half_precision import HALF
 from glassgrad.optim.optimizer import (
@@ -19,8 +18,9 @@ from glassgrad.optim.optimizer import (
     check_betas,
 )
 from glassgrad.optim.optimizer_helpers import differentiable_grads, differentiable_step
+from glassgrad.optim.optimizer_internals import _to_scalar
 from glassgrad.optim.real_views import decay_array, real_view
-from glassgrad.optim.scalars import bump_step, lr_of
+from glassgrad.optim.scalars import bump_step, lr_of, over, power_of
 from glassgrad.random_fills import c_name
 from glassgrad.tensor import Tensor
 
@@ -144,10 +144,12 @@ class Adam(Optimizer):
             raise ValueError(
                 f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False and foreach=True"
             )
+        self._check_tensor_betas(betas, foreach, capturable)
         defaults = dict(
             lr=lr,
-            # PyTorch's Adam stores betas as a tuple whatever sequence it was given (DCGAN passes a list)
-            betas=tuple(betas) if isinstance(betas, list) else betas,
+            # PyTorch's Adam stores betas as a tuple whatever sequence it was given (DCGAN passes a
+            # list), a one-element tensor with dims squeezed to 0-d (its ``_to_scalar``)
+            betas=tuple(_to_scalar(b) for b in betas) if isinstance(betas, list | tuple) else betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
@@ -159,14 +161,31 @@ class Adam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
-        # PyTorch 2.13's Adam (and so AdamW) refuses a pair that mixes types, such as older GAN
-        # code's integer ``(0, 0.99)``: a script glassgrad ran would stop under PyTorch
+
+    def _check_tensor_betas(self, betas: Any, foreach: bool | None, capturable: bool) -> None:
+        """PyTorch 2.13's constructor checks on ``betas``, before it reads ``params`` (so a bad pair
+        is named first): a pair that mixes types, such as older GAN code's integer ``(0, 0.99)``, is
+        refused, and so is a tensor beta under ``foreach=True`` without ``capturable`` (its foreach
+        kernels take float betas) or one of more than one element: a script glassgrad ran would stop
+        under PyTorch."""
+        name = type(self).__name__
+        if not isinstance(betas, tuple | list):
+            return  # the group check names a non-pair (``check_betas``)
         if not (
             all(isinstance(b, float) for b in betas[:2]) or all(isinstance(b, Tensor) for b in betas[:2])
         ):
-            raise ValueError(
-                f"{type(self).__name__}: betas must be either both floats or both Tensors, got {betas!r}"
-            )
+            raise ValueError(f"{name}: betas must be either both floats or both Tensors, got {betas!r}")
+        for i, b in enumerate(betas[:2]):
+            if not isinstance(b, Tensor):
+                continue
+            if foreach and not capturable:
+                raise ValueError(
+                    f"{name}: betas[{i}] as a Tensor is not supported for capturable=False and foreach=True"
+                )
+            if b.numel() != 1:
+                # PyTorch's range check meets such a tensor first and raises RuntimeError (a truth
+                # value of many elements); ShapeError is both that and its later ValueError
+                raise ShapeError(f"{name}: Tensor betas[{i}] must be 1-element, got shape {tuple(b.shape)}")
 
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_nonnegative(group, "lr", "eps", "weight_decay")
@@ -188,6 +207,11 @@ class Adam(Optimizer):
                 group["eps"],
                 group["weight_decay"],
             )
+            # PyTorch's bias corrections take a tensor beta as a 0-d tensor, so 1 − βᵗ (and its root) are
+            # computed in the beta's dtype (float32 for torch.tensor(0.9), even on float64
+            # parameters); lr_of gives a NumPy scalar of that dtype, which does the same arithmetic.
+            # The moment updates take the beta cast to the parameter's dtype: the floats above.
+            bias_b1, bias_b2 = (lr_of(b) for b in group["betas"])
             moments = (
                 ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
             )
@@ -219,10 +243,10 @@ class Adam(Optimizer):
                 if v_max is not None:
                     v = xp.maximum(v_max, v, out=v_max)
                 xp.sqrt(v, out=buf)
-                buf /= math.sqrt(1 - beta2**t)
+                buf /= float(np.sqrt(1 - power_of(bias_b2, t)))
                 buf += eps  # denom = √v / √(1 − β₂ᵗ) + ε
                 xp.divide(m, buf, out=buf)
-                buf *= float(lr / (1 - beta1**t))
+                buf *= float(over(lr, 1 - power_of(bias_b1, t)))
                 theta -= buf  # θ ← θ − γ / (1 − β₁ᵗ) · m / denom
                 if halves is not None:
                     for half, result in zip(halves, wide):

@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.dtypes import get_default_dtype
 from glassgrad.tensor import Tensor
 
-__all__ = ["bump_step", "loaded_as_tensors", "lr_of", "scalar_state", "step_state"]
+__all__ = ["bump_step", "loaded_as_tensors", "lr_of", "over", "power_of", "scalar_state", "step_state"]
 
 
 def lr_of(lr: Any) -> Any:
@@ -32,6 +32,25 @@ def lr_of(lr: Any) -> Any:
     if isinstance(lr, Tensor):
         return lr._data.reshape(())[()]
     return float(lr)
+
+
+def power_of(base: Any, t: float) -> Any:
+    """``base ** t`` for a step count ``t``, as PyTorch computes it: a float in Python, a NumPy scalar
+    (``lr_of`` of a tensor hyperparameter) as PyTorch's pow kernel does a 0-d tensor's, which
+    multiplies out an exponent of 3 (``x * x * x``, each product rounded in the dtype: one ulp from
+    the correctly rounded power for some float32 betas) and calls ``pow`` otherwise."""
+    if isinstance(base, np.generic) and t == 3:
+        return base * base * base
+    return base**t
+
+
+def over(num: Any, den: Any) -> Any:
+    """``num / den`` as PyTorch computes it when ``den`` is a 0-d tensor (here a NumPy scalar from
+    ``lr_of``) and ``num`` a Python number: ``Tensor.__rtruediv__`` is ``den.reciprocal() * num``,
+    two roundings in ``den``'s dtype, one ulp from the quotient at times; otherwise a division."""
+    if isinstance(den, np.generic) and not isinstance(num, np.generic):
+        return (1 / den) * num
+    return num / den
 
 
 def scalar_state(value: float) -> Tensor:

@@ -9,6 +9,7 @@ from typing import Any
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.backend import array_module
 from glassgrad.optim.optimizer import Optimizer, betas_of, check_betas, state_like
+from glassgrad.optim.scalars import lr_of
 
 __all__ = ["SparseAdam"]
 
@@ -85,7 +86,8 @@ class SparseAdam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps = float(group["lr"]), betas_of(group), group["eps"]
+            # a tensor lr as a NumPy scalar of its dtype: PyTorch computes the step size in it (lr_of)
+            lr, (beta1, beta2), eps = lr_of(group["lr"]), betas_of(group), group["eps"]
             for p, grad in self._grads(group):
                 if not getattr(grad, "is_sparse", False):  # (an array: the .grad is dense)
                     raise RuntimeError(
@@ -109,6 +111,7 @@ class SparseAdam(Optimizer):
                 m_r = m_old + (1 - beta1) * (g - m_old)  # β₁ m + (1 − β₁) g, on rows R only
                 v_r = v_old + (1 - beta2) * (g * g - v_old)
                 m[rows], v[rows] = m_r, v_r
-                step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+                # computed in a tensor lr's dtype, then meeting the rows as a number, as PyTorch's
+                step_size = float(lr * math.sqrt(1 - beta2**t) / (1 - beta1**t))
                 p._data[rows] -= step_size * (m_r / (xp.sqrt(v_r) + eps))  # PyTorch's rounding order
         return loss

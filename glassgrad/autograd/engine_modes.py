@@ -49,8 +49,31 @@ class _VmapLoops(threading.local):
     not_last = 0  # vmap loops (in this thread) now running an item that is not their last
     running = 0  # vmap loops (in this thread) now running their function (autograd.Function reads it)
 
+    def __init__(self) -> None:
+        # per running loop, outermost first: {id(version counter of a mapped input): how many
+        # elements its item i starts past item 0}; ``as_strided`` reads it (ops/as_strided.py),
+        # batch norm which tensors are items of a mapped input (``refuse_unbatched_update``)
+        self.shifts: list[dict] = []
+
 
 vmap_loops = _VmapLoops()
+
+
+def refuse_unbatched_update(op: str, *running: Any) -> None:
+    """PyTorch's refusal of a training-mode batch norm inside ``vmap`` whose running statistics
+    are not items of a mapped input: the loop would update them once per batch item (and batch
+    norm's write moves no version, so vmap's check of captured tensors cannot see it)."""
+    if not vmap_loops.shifts:
+        return
+    mapped = vmap_loops.shifts[-1]
+    if any(r is not None and id(r._vc) not in mapped for r in running):
+        raise RuntimeError(
+            f"{op}: Batch norm got a batched tensor as input while the running_mean or running_var, "
+            "which will be updated in place, were not batched.\nIf you are using a module and do not "
+            "need eval mode, please set `track_running_stats` to be False. If you are using a prebuilt "
+            "module and do not need eval mode, please see the functorch website for resources on how "
+            "to patch your module to work with vmap (glassgrad: torch.func.replace_all_batch_norm_modules_)"
+        )
 
 
 class _Passes(threading.local):

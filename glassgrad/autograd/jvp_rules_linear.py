@@ -44,6 +44,9 @@ linear("index_copy", diff=(0, 2))
 linear("masked_scatter", diff=(0, 2))
 linear("scatter", diff=(0, 2))
 linear("scatter_add", diff=(0, 2))
+# The complex-to-real inverse FFT (irfft*, hfft*) is real-linear in its input (Hermitian bins it
+# drops or conjugates are dropped or conjugated the same way for the tangent): t_z = irfft(t).
+linear("irfft")
 
 # Products: linear in each input separately.
 multilinear("matmul")  # z = a @ b:  t_z = t_a @ b + a @ t_b

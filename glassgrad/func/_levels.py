@@ -73,10 +73,12 @@ def level(name: str, record: bool = True, func: Callable | None = None, given: A
     check_not_nested(name, reverse_ok=record)
     if record:
         check_no_dual_level(name)
+    entered = forward_ad.levels_entered()
+    # before the mark is set: an exception here (a KeyboardInterrupt, a timeout's signal) must not
+    # leave the mark behind, or every later transform in the thread refuses as nested
+    watched = watch_captured(func, given) if func is not None else ()
     before = (_active.name, _active.outer_grad, _active.reverse)
     _active.name, _active.outer_grad, _active.reverse = name, is_grad_enabled(), record
-    entered = forward_ad.levels_entered()
-    watched = watch_captured(func, given) if func is not None else ()
     try:
         if record:
             with enable_grad():  # an outer no_grad() does not reach inside a transform (PyTorch)

@@ -258,6 +258,13 @@ def jacrev(
         out, aux = split_aux(out, has_aux, "jacrev", detach=False)
         outs, out_spec = tree_flatten(out)
         check_outputs(outs, "jacrev")
+        for k, o in enumerate(outs):
+            if o.is_complex():  # a real Jacobian would drop the imaginary part's rows silently
+                raise DTypeError(
+                    "jacrev: Expected all outputs to be real but received complex tensor at flattened "
+                    f"input idx: {k} (dtype {o.dtype}, shape {tuple(o.shape)}); as PyTorch, jacrev "
+                    "takes real outputs only: return torch.view_as_real(out), or out.real and out.imag"
+                )
         single = isinstance(argnums, int)
         per_out = [_jacobian_of(o, flat, specs, single, inputs, outer_grad, linked) for o in outs]
         jac = tree_unflatten(per_out, out_spec)

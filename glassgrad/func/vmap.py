@@ -25,6 +25,8 @@ What the loop changes, and how it is kept honest:
 - ``autograd.grad`` inside ``func`` keeps the graph for every item but the last (``retain_graph``
   as given there): PyTorch runs that backward once for the whole batch, so a graph the batch
   shares (torchjd's batched vector-Jacobian products) must outlive the first item's pass;
+- ``as_strided`` with an explicit ``storage_offset`` on a view of a mapped input counts it from
+  the batch's first item (PyTorch's batching rule; the plain loop would read item 0 every time);
 - lenient where PyTorch refuses: ``.item()`` and data-dependent Python control flow work.
 """
 
@@ -149,6 +151,17 @@ def _item_args(leaves: list, dims: list, spec: Any, i: int) -> list:
     return tree_unflatten(sliced, spec)
 
 
+def _shifts(leaves: list, dims: list, i: int) -> dict:
+    """How far item ``i`` of each mapped input starts past item 0, in elements, keyed by the id
+    of its version counter (shared by its views): ``as_strided`` inside ``func`` counts an explicit
+    storage offset from the first item, as PyTorch's batching rule does (``ops/as_strided.py``)."""
+    out: dict = {}
+    for x, d in zip(leaves, dims, strict=True):
+        if d is not None and isinstance(x, Tensor):
+            out.setdefault(id(x._vc), i * x.stride(d))
+    return out
+
+
 def _zero_item_args(leaves: list, dims: list, spec: Any) -> list:
     """An item of an empty batch: zeros of one item's shapes (for the output shapes only). An input
     that requires grad gives its sum over the empty dim (zeros in its graph), so the empty outputs
@@ -193,11 +206,13 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
             more = i < size - 1
             vmap_loops.not_last += more
             vmap_loops.running += 1
+            vmap_loops.shifts.append(_shifts(leaves, dims, i))
             try:
                 outs.append(func(*item, **kwargs))
             finally:
                 vmap_loops.not_last -= more
                 vmap_loops.running -= 1
+                vmap_loops.shifts.pop()
             if i == 0:
                 after_first = drawn_states(drawn)
                 if randomness == "error" and drawn:

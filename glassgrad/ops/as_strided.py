@@ -2,6 +2,10 @@
 given sizes and element strides, starting ``storage_offset`` elements into that memory (``x``'s own
 offset when omitted), as PyTorch's ``torch.as_strided`` / ``Tensor.as_strided``.
 
+Inside ``vmap`` an explicit ``storage_offset`` counts from the batch's first item, as PyTorch's
+batching rule reads it (``vmap(lambda t: t.as_strided(size, stride, 1))`` gives each item its own
+element 1, not item 0's), and a view reaching outside the item's memory raises, as PyTorch's.
+
 The result shares memory (and the version counter) with ``x``. Its gradient reaches the elements
 of ``x`` it reads (summed where it reads one element twice); memory it reads outside ``x``'s own
 elements gets none, as in PyTorch. A view that reads one element twice is read-only: writing
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.engine_modes import vmap_loops
 from glassgrad.autograd.view_rebase import AsStrided as _ViewNode
 from glassgrad.autograd.view_rebase import overlaps
 from glassgrad.backend import array_module
@@ -116,4 +121,35 @@ def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: Any = None) ->
         storage_offset = int(storage_offset)
         if storage_offset < 0:
             raise ShapeError(f"as_strided: invalid storage offset {storage_offset}, expected at least 0")
+        if vmap_loops.shifts:
+            storage_offset = _in_item(x, size, stride, storage_offset)
     return AsStridedView.apply(x, size=size, stride=stride, storage_offset=storage_offset)
+
+
+def _storage_size(size: tuple, stride: tuple) -> int:
+    """Elements from the first to one past the last that ``(size, stride)`` reaches (0 if empty)."""
+    return 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+
+
+def _in_item(x: Tensor, size: tuple, stride: tuple, storage_offset: int) -> int:
+    """``storage_offset`` for this item of the running vmap loops (``func/vmap.py``): glassgrad's
+    loop hands ``func`` each item's slice, where an absolute offset would read item 0's memory for
+    every item; PyTorch's batching rule adds ``i * batch_stride`` for each vmap level ``x`` is
+    mapped at. Its check too: the view stays within the item's memory (what ``x`` reaches)."""
+    matched = [level[id(x._vc)] for level in vmap_loops.shifts if id(x._vc) in level]
+    if not matched:  # not a view of a mapped input (in_dim None, or a new tensor): absolute
+        return storage_offset
+    shifted = storage_offset + sum(matched)
+    reach = _storage_size(size, stride)
+    own = _storage_size(tuple(x.shape), tuple(x.stride()))
+    base = x.storage_offset()
+    if reach and (not own or shifted < base or shifted + reach > base + own):
+        raise ShapeError(
+            f"as_strided: result = tensor.as_strided({list(size)}, {list(stride)}, {storage_offset}) "
+            f"inside vmap can access memory outside of `tensor` (shape {tuple(x.shape)}, strides "
+            f"{tuple(x.stride())}): `result` reaches offsets [{storage_offset}, {storage_offset + reach - 1}] "
+            f"of the batch's first item, `tensor` only [{base - sum(matched)}, "
+            f"{base - sum(matched) + own - 1}]. This is not supported inside of vmap, as in PyTorch; "
+            "rewrite the as_strided call as a sequence of view operations"
+        )
+    return shifted

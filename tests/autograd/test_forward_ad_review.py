@@ -111,6 +111,8 @@ def test_random_tangents_match_differences(name, data, seed):
             continue  # a 0-d tensor bound beside a number is read as a number (PyTorch's parser)
         rng = np.random.default_rng(seed)
         for grad, strided in ((False, False), (True, False), (False, True)):
+            if strided and name == "irfft":
+                continue  # its cases view the real input as complex: view_as_complex needs stride 1
             pair = _jvp_vs_differences(fn, raw, rng, grad, strided)
             if pair is None:
                 continue

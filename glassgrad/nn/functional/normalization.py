@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.engine_modes import refuse_unbatched_update
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.memory_formats import suggest_format
@@ -176,6 +177,7 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, got input {input.shape}"
             )
         _both_or_neither("batch_norm", running_mean, running_var)
+        refuse_unbatched_update("batch_norm", running_mean, running_var)  # (inside vmap)
         # the running statistics first, then the op that saves for backward: a non-reentrant
         # checkpoint's rerun stops at the last save, and must have updated them by then, as PyTorch's
         stats = None

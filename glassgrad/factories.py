@@ -104,8 +104,14 @@ def _float(dtype: Any) -> np.dtype:
     return dtypes.to_np_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
 
-def _check(op: str, device: Any, layout: Any = None, pin_memory: bool = False) -> bool:
-    """Check the keywords every factory takes; return whether the tensor goes on the meta device."""
+def _check(
+    op: str, device: Any, layout: Any = None, pin_memory: bool = False, out: Any = None, dtype: Any = None
+) -> bool:
+    """Check the keywords every factory takes; return whether the tensor goes on the meta device.
+    A ``dtype=`` beside an ``out=`` of another dtype is refused, as PyTorch's argument parser
+    refuses it (writing the result cast into ``out`` would hide the mismatch)."""
+    if dtype is not None and isinstance(out, Tensor) and dtypes.to_np_dtype(dtype) != out._data.dtype:
+        raise DTypeError(f"{op}: dtype {dtype} does not match dtype of out parameter ({out.dtype})")
     meta = wants_meta(device, op)
     if layout is not None and str(layout) not in ("strided", "torch.strided", "glassgrad.strided"):
         raise ValueError(f"{op}: expected layout strided (dense tensors), got {layout!r}")
@@ -138,7 +144,7 @@ def zeros(
     *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("zeros", device, layout, pin_memory)
+    meta = _check("zeros", device, layout, pin_memory, out, dtype)
     arr = _sized(meta, np.zeros, _size_arg(sizes, size, "zeros"), _float(dtype))
     return _make(arr, requires_grad, out, "zeros")
 
@@ -147,7 +153,7 @@ def ones(
     *sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, layout: Any = None, device: Any = None,
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("ones", device, layout, pin_memory)
+    meta = _check("ones", device, layout, pin_memory, out, dtype)
     return _make(
         _sized(meta, np.ones, _size_arg(sizes, size, "ones"), _float(dtype)), requires_grad, out, "ones"
     )
@@ -159,7 +165,7 @@ def empty(
 ) -> Tensor:  # fmt: skip
     """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory.
     ``memory_format=channels_last`` (4-D) or ``channels_last_3d`` (5-D) lays it out so."""
-    meta = _check("empty", device, layout, pin_memory)
+    meta = _check("empty", device, layout, pin_memory, out, dtype)
     shape = _size_arg(sizes, size, "empty")
     fmt = check_format("empty", contiguous_format if memory_format is None else memory_format, len(shape))
     if fmt is preserve_format:
@@ -173,7 +179,7 @@ def full(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it as PyTorch does)."""
-    meta = _check("full", device, layout, pin_memory)
+    meta = _check("full", device, layout, pin_memory, out, dtype)
     if isinstance(fill_value, Tensor):
         fill_value = number_arg("full", "fill_value", fill_value, "Number")  # 0-d, no grad: PyTorch's parser
     if dtype is None:
@@ -219,18 +225,26 @@ def arange(
     """Values from ``start`` (default 0) up to, not including, ``end``; int64 if all are ints.
     PyTorch's forms: ``arange(end)`` (or ``end=n``), ``arange(start, end[, step])``."""
     start, end, step = arange_arguments(start, end, step)
-    meta = _check("arange", device, layout, pin_memory)
+    meta = _check("arange", device, layout, pin_memory, out, dtype)
     start, end, step = _number(start, "arange"), _number(end, "arange"), _number(step, "arange")
     if isinstance(out, Tensor):
         # PyTorch's arange.out computes in out's dtype: an integer out truncates the bounds and step
         # (arange(0, 5, 1.5, out=long) is 0..4, not the float values 0, 1.5, 3, 4.5 cast to 0, 1, 3, 4)
-        if dtype is not None and dtypes.to_np_dtype(dtype) != out._data.dtype:
-            raise DTypeError(f"arange: dtype {dtype} does not match dtype of out parameter ({out.dtype})")
-        dtype = out.dtype
+        dtype = out.dtype  # (a dtype= of another dtype was refused by _check)
     if dtype is None:
         ints = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
     arr = arange_array(start, end, step, dtypes.to_np_dtype(dtype))  # integer dtypes: PyTorch's truncation
+    if isinstance(out, Tensor) and out._data.size == arr.size:  # PyTorch keeps such an out's shape
+        arr = arr.reshape(out._data.shape)
+    elif isinstance(out, Tensor) and out._data.size:  # PyTorch's arange warns (its size may come from
+        warnings.warn(  # rounding) and resizes the out to (n,)
+            f"The number of elements in the out tensor of shape {list(out.shape)} is {out._data.size} which "
+            f"does not match the computed number of elements {arr.size}. Note that this may occur as a "
+            f"result of rounding error. The out tensor will be resized to a tensor of shape ({arr.size},).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "arange")
 
 
@@ -238,7 +252,7 @@ def linspace(
     start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("linspace", device, layout, pin_memory)
+    meta = _check("linspace", device, layout, pin_memory, out, dtype)
     scalar_bounds("linspace", start, end)
     # PyTorch's kernel, bit for bit (linspace_kernel.py)
     values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
@@ -250,7 +264,7 @@ def eye(
     n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, layout: Any = None,
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
-    meta = _check("eye", device, layout, pin_memory)
+    meta = _check("eye", device, layout, pin_memory, out, dtype)
     shape = _size((n, n if m is None else m), "eye")  # -1: PyTorch's RuntimeError (ShapeError is one)
     return _make(
         _sized(meta, lambda s, d: np.eye(*s, dtype=d), shape, _float(dtype)), requires_grad, out, "eye"

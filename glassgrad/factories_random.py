@@ -49,7 +49,7 @@ def rand(
 ) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1), drawn directly in the requested float dtype (complex: the real
     and the imaginary part each uniform on [0, 1), as PyTorch)."""
-    meta = _check("rand", device, layout, pin_memory)
+    meta = _check("rand", device, layout, pin_memory, out, dtype)
     dt = _random_float("rand", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "rand")
@@ -65,7 +65,7 @@ def randn(
 ) -> Tensor:  # fmt: skip
     """Standard normal samples, drawn directly in the requested float dtype (no float64 detour);
     complex: the real and the imaginary part each of variance 1/2 (E|z|^2 = 1), as PyTorch."""
-    meta = _check("randn", device, layout, pin_memory)
+    meta = _check("randn", device, layout, pin_memory, out, dtype)
     dt = _random_float("randn", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "randn")
@@ -81,7 +81,7 @@ def randint(
     pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
-    meta = _check("randint", device, layout, pin_memory)
+    meta = _check("randint", device, layout, pin_memory, out, dtype)
     if low is None:  # randint(high=2, size=(n,)), as stylegan2-pytorch's ADA augment calls it
         if high is None:
             raise TypeError("randint: expected high (the exclusive upper bound), got neither low nor high")
@@ -110,7 +110,7 @@ def randperm(
     """A random permutation of 0..n-1."""
     n, dt = int_arg("randperm", "n", n), dtypes.to_np_dtype(dtype or dtypes.int64)
     _check_randperm(n, dt)
-    if _check("randperm", device, layout, pin_memory):  # no values: nothing is drawn
+    if _check("randperm", device, layout, pin_memory, out, dtype):  # no values: nothing is drawn
         return _make(meta_array((n,), dt), requires_grad)
     return _make(get_generator(generator).permutation(n).astype(dt), requires_grad, out, "randperm")
 

@@ -37,7 +37,7 @@ def range(  # noqa: A001 - PyTorch's name
         UserWarning,
         stacklevel=user_stacklevel(),
     )
-    meta = _check("range", device, layout)
+    meta = _check("range", device, layout, False, out, dtype)
     start, end, step = _number(start, "range"), _number(end, "range"), _number(step, "range")
     dt = _float(dtype)
     if dt.kind in "iu":  # an integer range is computed in integers: bounds and step truncate first
@@ -60,7 +60,7 @@ def logspace(
 ) -> Tensor:  # fmt: skip
     """``base ** linspace(start, end, steps)``: shape ``(steps,)``, in ``dtype``, else the default
     dtype, or its complex counterpart when ``start`` or ``end`` is complex (as PyTorch infers it)."""
-    meta = _check("logspace", device, layout, pin_memory)
+    meta = _check("logspace", device, layout, pin_memory, out, dtype)
     scalar_bounds("logspace", start, end)
     steps = check_steps("logspace", int_arg("logspace", "steps", steps))
     dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch

@@ -42,6 +42,10 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
     """``input + weight * (end - input)``; ``end`` and a weight tensor with dimensions must have
     ``input``'s dtype, as in PyTorch."""
     check_lerp("lerp", input, end, weight)
+    if isinstance(weight, Tensor) and weight.ndim and isinstance(out, Tensor) and out.dtype != input.dtype:
+        # PyTorch's kernel for a weight tensor with dimensions writes out in input's dtype only (a
+        # number or 0-d weight goes through TensorIterator, which casts into out)
+        raise DTypeError(f"lerp: Found dtype {out.dtype} for out= but expected {input.dtype} (input's)")
     return composite.lerp(input, end, weight, out=out)
 
 

@@ -31,6 +31,12 @@ EXACT_DTYPE = frozenset({
     "linalg.det", "linalg.matrix_power", "linalg.cholesky", "solve_triangular", "triangular_solve",
     "cross", "quantile", "nanquantile", "narrow_copy", "frexp", "heaviside", "renorm", "abs",
     "searchsorted", "bucketize",
+    # the copying forms of the views and slice_scatter (a copy into out of its own dtype), isin
+    # (bool), index_reduce and ormqr: PyTorch's "Expected out tensor to have dtype ..." (2.13)
+    "alias_copy", "as_strided_copy", "detach_copy", "diagonal_copy", "expand_copy", "permute_copy",
+    "select_copy", "slice_copy", "split_copy", "split_with_sizes_copy", "squeeze_copy", "t_copy",
+    "transpose_copy", "unbind_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
+    "view_as_real_copy", "view_as_complex_copy", "slice_scatter", "isin", "index_reduce", "ormqr",
 })  # fmt: skip
 
 

@@ -46,6 +46,8 @@ _WHY = {
     # kernels that write their own dtype: rounding, indexing, triangles, where, clamp ...
     "same": "the op writes its result's dtype only",
     "bool": "the op writes a bool result only",
+    # all/any: PyTorch's kernels also write a uint8 out (its legacy byte masks), from any input
+    "bool_or_byte": "the op writes a bool or uint8 result only",
     # "cast", but PyTorch's std/var/nansum kernels have no complex out
     "real": "PyTorch casts the result only where no value is lost, and not to complex",
     # the sampler draws straight into out's dtype: any real one
@@ -80,7 +82,8 @@ RULES: dict[str, str] = {
         "aminmax", "cummax", "cummin", "kthvalue", "median", "mode", "nanmedian", "sort", "topk",
         "qr", "slogdet", "svd", "lu_unpack"
     ], _SAME),
-    **dict.fromkeys(["all", "any", "isneginf", "isposinf", "signbit"], _BOOL),
+    **dict.fromkeys(["isneginf", "isposinf", "signbit"], _BOOL),
+    **dict.fromkeys(["all", "any"], "bool_or_byte"),
     **dict.fromkeys(["std", "var", "nanmean", "nansum"], _REAL),
     "row_stack": _CAST,
     "bernoulli": "sample",
@@ -110,6 +113,7 @@ _NO_OVERLAP_CHECK = frozenset(
 
 
 _CLAMPS = frozenset({"clamp", "clamp_min", "clamp_max", "clip"})
+_COMPLEX_IN = frozenset({"std", "var"})
 
 
 def _overlap_checked(op: str, args: tuple, result: Any) -> bool:
@@ -129,6 +133,8 @@ def _allowed(rule: str, src: np.dtype, dst: np.dtype) -> bool:
         return src == dst
     if rule == _BOOL:
         return dst.kind == "b"
+    if rule == "bool_or_byte":
+        return dst.kind == "b" or dst == np.uint8
     if rule == "sample":
         return dst.kind != "c"
     if rule == "reduce":
@@ -161,6 +167,13 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
         refuse_grad_inputs(op, inputs)
     if op in _CLAMPS and any(isinstance(a, Tensor) for a in args[1:]):
         rule = _CAST  # a tensor bound is PyTorch's clamp.Tensor kernel, which casts into out
+    if (
+        rule == _REAL
+        and op in _COMPLEX_IN
+        and isinstance(args[0], Tensor)
+        and args[0]._data.dtype.kind == "c"
+    ):
+        rule = _CAST  # a complex input's std/var kernel writes its real result into a complex out too
     if not isinstance(result, tuple):
         _check(op, rule, result, out)
         return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE, cast=False)

@@ -131,14 +131,15 @@ def histogram(
     xp = array_module(data)
     flat = data.reshape(-1)  # (N,)
     if isinstance(bins, Tensor):
+        # PyTorch has no signature with both: its argument parser refuses before any shape check
+        if range is not None:
+            raise TypeError("histogram(): expected range only with bins as a number, got bins as a tensor")
         edges = bins._data
         if edges.ndim != 1 or edges.shape[0] < 2 or edges.dtype != data.dtype:
             raise ShapeError(
                 f"histogram: expected bins as a 1-D tensor of {input.dtype} with at least two edges, "
                 f"got shape {tuple(edges.shape)} of {bins.dtype}"
             )
-        if range is not None:  # PyTorch has no signature with both
-            raise TypeError("histogram(): expected range only with bins as a number, got bins as a tensor")
         n_bins = edges.shape[0] - 1
     else:
         n_bins = _int_arg("histogram", "bins", bins)
@@ -207,8 +208,18 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     lo, hi = _outer_edges(flat, given, 1.0)
     lo_t, hi_t = np.asarray(lo, data.dtype), np.asarray(hi, data.dtype)
     kept = flat[(flat >= lo_t) & (flat <= hi_t)]
-    pos = ((kept - lo_t) * np.asarray(n_bins, data.dtype) / (hi_t - lo_t)).astype(np.int64)
-    pos = xp.minimum(pos, n_bins - 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        width_t = hi_t - lo_t
+        scaled = (kept - lo_t) * np.asarray(n_bins, data.dtype) / width_t
+    if not (np.isfinite(width_t) and width_t > 0 and xp.isfinite(scaled).all()):
+        # a range wider than the dtype holds (finfo.max - finfo.min is inf in float32; float16
+        # from -6e4 to 6e4) put every value in bin 0 or cast NaN to an index, and widening equal
+        # bounds at the dtype's extremes by 1 changes nothing (lo == hi): place the values in
+        # float64 then, all in the first bin for an empty range
+        wide = kept.astype(np.float64) - float(lo)
+        width = float(hi) - float(lo)
+        scaled = wide * (n_bins / width) if width > 0 else xp.zeros_like(wide)
+    pos = xp.minimum(scaled.astype(np.int64), n_bins - 1)
     hist = Tensor(xp.bincount(pos, minlength=n_bins)[:n_bins].astype(data.dtype), _wrap=True)
     if out is None:
         return hist

@@ -62,7 +62,7 @@ def _axis_edges(op: str, data: Any, bins: Any, range: Any) -> list[Any]:  # noqa
         counts = [_int_arg(op, "bins", bins)] * d
     if len(counts) != d:
         raise ShapeError(f"{op}: expected {d} bin counts (one per axis of the points), got {len(counts)}")
-    if builtins.min(counts) < 1:
+    if counts and builtins.min(counts) < 1:
         raise ShapeError(f"{op}: expected every bin count >= 1, got {list(counts)}")
     if range is not None:
         range = [float(v) for v in range]  # noqa: A001
@@ -103,10 +103,12 @@ def histogramdd(
             f"histogramdd: expected input of at least 2 dims (..., D), got shape {tuple(data.shape)}"
         )
     xp = array_module(data)
-    points = data.reshape(-1, data.shape[-1])  # (N, D)
+    points = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])  # (N, D); D may be 0
     edges = _axis_edges("histogramdd", points, bins, range)
     counts = tuple(e.shape[0] - 1 for e in edges)
-    inside = xp.ones(points.shape[0], dtype=bool)  # (N,) NaN and outside values are not counted
+    # (N,) NaN and outside values are not counted; points of no coordinates (D = 0) fall in no bin,
+    # as PyTorch's (its 0-d hist is 0, NaN with density)
+    inside = xp.full(points.shape[0], bool(counts))
     for i, e in enumerate(edges):
         inside &= (points[:, i] >= e[0]) & (points[:, i] <= e[-1])
     kept = points[inside]  # (M, D)

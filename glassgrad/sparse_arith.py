@@ -15,29 +15,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.ops.sparse import SparseStorage, unsupported
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Tensor
+from glassgrad.type_promotion import can_cast, promote_types
 
 __all__ = ["sparse_add", "sparse_sub", "sparse_div", "sparse_neg"]
 
 
-def _scaled(other: Any, alpha: Any) -> Any:
-    return other if alpha == 1 else other * alpha
+def _scaled(self: SparseTensor, other: Any, alpha: Any) -> Any:
+    """``alpha * other`` in the dtype of the result, as PyTorch's kernel scales: a uint8 ``other``
+    scaled in uint8 wrapped (200 * 2 gave 144) before an int8 ``self`` promoted the sum to int16."""
+    if alpha == 1:
+        return other
+    if isinstance(other, SparseTensor) and other.dtype != self.dtype:
+        other = other.to(promote_types(self.dtype, other.dtype))
+    return other * alpha
 
 
 def sparse_add(self: SparseTensor, other: Any, *, alpha: Any = 1) -> SparseTensor:
     """``self + alpha * other`` for a sparse ``other`` of the same shape (PyTorch refuses a dense one)."""
-    return self + _scaled(other, alpha)
+    return self + _scaled(self, other, alpha)
 
 
 def sparse_sub(self: SparseTensor, other: Any, *, alpha: Any = 1) -> SparseTensor:
     """``self - alpha * other`` for a sparse ``other`` of the same shape."""
-    return self - _scaled(other, alpha)
+    return self - _scaled(self, other, alpha)
 
 
 def sparse_div(self: SparseTensor, other: Any, *, rounding_mode: str | None = None) -> SparseTensor:
@@ -64,7 +69,9 @@ def _take(self: SparseTensor, result: SparseTensor, op: str) -> SparseTensor:
         )
     own, got = self._data.dtype, result._vals._data.dtype
     if got != own:
-        if not np.can_cast(got, own, casting="same_kind"):
+        # PyTorch's canCast (type_promotion.can_cast), not NumPy's same_kind: int16 into uint8 is
+        # allowed (one category), as in a dense in-place op; only a lower category is refused
+        if not can_cast(result._vals.dtype, self.dtype):
             raise DTypeError(
                 f"{op}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
             )

@@ -301,6 +301,13 @@ class SparseTensor(Tensor):
     def __sub__(self, other: Any) -> Tensor:
         if not isinstance(other, SparseTensor):
             raise NotImplementedError(unsupported("sub(sparse, dense or number)"))
+        b = other._vals
+        if b._data.dtype != self._vals._data.dtype:
+            # other's values in the common dtype before they are negated: -x of a uint8 wraps (x
+            # int8, y uint8: x - y gave x + (256 - y)), as a dense subtraction does not
+            xp = array_module(b._data)
+            empty = [Tensor(xp.zeros(0, dtype=v._data.dtype), _wrap=True) for v in (self._vals, b)]
+            other = _make(other._ix, b.to((empty[0] - empty[1]).dtype), other._data.shape, other._coalesced)
         out = self + (-other)
         named(out._vals, "SubBackward0")  # one node, as PyTorch's
         return out

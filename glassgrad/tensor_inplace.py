@@ -228,9 +228,10 @@ class _InPlace:
         arr = out._data
         if arr.dtype != self._data.dtype and _CATEGORY[arr.dtype.kind] > _CATEGORY[self._data.dtype.kind]:
             # PyTorch's canCast: only a float into an integer or a number into a bool is refused
+            # (PyTorch's wording, which programs and tests match on)
             raise DTypeError(
-                f"{op}: expected a result castable to the tensor's dtype {self.dtype}, "
-                f"got {dtypes.from_np_dtype(arr.dtype)}"
+                f"{op}: result type {dtypes.from_np_dtype(arr.dtype)} can't be cast to the desired "
+                f"output type {self.dtype}"
             )
         if arr.shape != self._data.shape:
             raise ShapeError(f"{op}: expected a result of the tensor's shape {self.shape}, got {arr.shape}")

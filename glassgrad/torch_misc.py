@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError
 from glassgrad.operand_errors import number_arg
-from glassgrad.ops.alpha_checks import scaled_pair
+from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
 from glassgrad.ops.renorm import renorm as _renorm_op
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -76,9 +76,15 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """other − alpha · input (``sub`` with its operands swapped)."""
-    minuend, scaled = scaled_pair(other, input, alpha)  # alpha * input in the result's dtype
-    # other first, as PyTorch's sub(other, input): its result takes other's layout, not input's
-    return minuend + scaled.neg()
+    from glassgrad.ops.elementwise import refuse_bool_sub, sub
+
+    check_alpha("rsub", alpha, input, other)
+    # alpha * input in the result's dtype; a bool operand refused before the product hides it
+    minuend, scaled = scaled_pair(other, input, alpha, refuse_bool_sub)
+    # other first, as PyTorch's sub(other, input): its result takes other's layout, not input's.
+    # A subtraction, not other + (-input): negating first wrapped a uint8 input before it was
+    # promoted (rsub of uint8 x and int8 y gave y + (256 - x) in int16), and it refuses bool as sub
+    return sub(minuend, scaled)
 
 
 def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002

@@ -29,10 +29,14 @@ def _category(dt: np.dtype, op: str) -> int:
 
 def _dtypes(op: str, *ts: Any) -> list[np.dtype]:
     """The NumPy dtypes behind glassgrad dtypes; anything else is refused, as PyTorch does."""
+    _check_dtypes(op, *ts)
+    return [t.np for t in ts]
+
+
+def _check_dtypes(op: str, *ts: Any) -> None:
     for t in ts:
         if not isinstance(t, dtypes.DType):
             raise TypeError(f"{op}: expected glassgrad dtypes, got {type(t).__name__} {t!r}")
-    return [t.np for t in ts]
 
 
 def promote_np(a: np.dtype, b: np.dtype, op: str = "promote_types") -> np.dtype:
@@ -53,7 +57,36 @@ def promote_types(type1: Any, type2: Any) -> dtypes.DType:
     >>> gg.promote_types(gg.int64, gg.float16)
     glassgrad.float16
     """
-    return dtypes.from_np_dtype(promote_np(*_dtypes("promote_types", type1, type2)))
+    _check_dtypes("promote_types", type1, type2)
+    if type1 is type2:
+        return type1  # any dtype with itself, float8 and the other NumPy-less names too (PyTorch's)
+    if type1.name in _NAMED or type2.name in _NAMED:
+        return _promote_named(type1, type2)
+    return dtypes.from_np_dtype(promote_np(type1.np, type2.np))
+
+
+# PyTorch's dtypes NumPy lacks whose promotion PyTorch defines (dtype tables and mixed-precision
+# setup code call promote_types on them before any tensor exists): bfloat16 a float of the
+# narrowest rank, complex32 (two float16s) a complex one. The float8 family promotes only with
+# itself in PyTorch, and the sub-byte integers have no tensors to promote here either.
+_NAMED = ("bfloat16", "complex32")
+
+
+def _promote_named(a: dtypes.DType, b: dtypes.DType) -> dtypes.DType:
+    if b.name in _NAMED and a.name not in _NAMED:
+        a, b = b, a
+    if b.name in _NAMED:  # bfloat16 with complex32 (each with itself returned before)
+        return dtypes.complex64
+    if isinstance(b, dtypes._NoNumPyDType):  # float8 and sub-byte names: their .np raises, saying why
+        return dtypes.from_np_dtype(b.np)
+    kind = b.np.kind
+    if a.name == "bfloat16":
+        if kind in "biu":
+            return a
+        return dtypes.float32 if b.np == np.float16 else b  # bfloat16 with float16: float32, as PyTorch
+    if kind in "biu" or b.np == np.float16:  # complex32
+        return a
+    return dtypes.from_np_dtype(np.promote_types(np.complex64, b.np))
 
 
 def result_type(tensor: Any, other: Any) -> dtypes.DType:
@@ -111,5 +144,13 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
 def can_cast(from_: Any, to: Any) -> bool:
     """Whether ``from_`` casts to ``to`` under PyTorch's casting rule: never to a lower category
     (float to integer, complex to float, a number to bool); any size within one."""
-    f, t = _dtypes("can_cast", from_, to)
-    return _category(f, "can_cast") <= _category(t, "can_cast")
+    _check_dtypes("can_cast", from_, to)
+    return _dtype_category(from_) <= _dtype_category(to)
+
+
+def _dtype_category(t: dtypes.DType) -> int:
+    """A dtype's category from its properties (bfloat16 and the other NumPy-less names have no
+    NumPy dtype to ask)."""
+    if isinstance(t, dtypes._NoNumPyDType):
+        return 3 if t.is_complex else 2 if t.is_floating_point else 1
+    return _category(t.np, "can_cast")

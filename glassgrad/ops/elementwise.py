@@ -34,6 +34,7 @@ from glassgrad.ops.operands import (  # noqa: F401 - re-exported: the ops import
     as_dtype,
     float_operands,
     floating,
+    numpy_number,
     operands,
     promote,
 )
@@ -289,9 +290,12 @@ def _operand_name(x: Any) -> str:
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    """a * b, broadcasting."""
+    """a * b, broadcasting; a sparse operand gives a sparse product (SparseTensor's operator, as
+    ``dense * sparse`` already did: ``torch.mul(dense, sparse)`` and ``dense.mul(sparse)`` raised)."""
     if b.__class__ is Tensor and a.__class__ is Tensor and a._data.dtype is HALF:  # (one test mostly)
         b = _cpu_scalar(a, b)
+    elif _sparse(a, b):
+        return b * a if getattr(b, "is_sparse", False) else a * b  # the product commutes
     return Mul.apply(*operands(a, b, "mul"))
 
 
@@ -324,6 +328,8 @@ def _cpu_scalar(a: Any, b: Any) -> Any:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """a ** b, broadcasting. Integer powers stay integer (no gradient), with PyTorch's rules for
     negative exponents: an error for a scalar one; elementwise 1 ** -n = 1, (-1) ** -n = +-1, else 0."""
+    if isinstance(b, np.generic) and b.dtype.kind in "biufc":
+        b = numpy_number(b)  # a Python number, so np.int64(-2) is refused as -2 is
     if b.__class__ is int and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
         if b < 0:
             negative_int_power(b)  # before operands wraps it into an unsigned dtype (uint8: -3 is 253)

@@ -15,7 +15,7 @@ from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
 from glassgrad.dtypes import check_complex_into
-from glassgrad.errors import ArgumentError, ShapeError, size_mismatch
+from glassgrad.errors import ArgumentError, DTypeError, ShapeError, size_mismatch
 from glassgrad.ops import compare, elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops.alpha_checks import check_alpha, scaled_pair
@@ -198,6 +198,9 @@ def unary_with_out(fn: Any, name: str) -> Any:
         if isinstance(out, Tensor):  # out's dtype as PyTorch casts: no float result into an integer out
             from glassgrad.out_keyword import _check
 
+            if name == "abs" and isinstance(input, Tensor) and input._data.dtype.kind == "c":
+                result = _complex_abs_for(result, input, out)
+
             check_complex_into(name, result._data.dtype, out._data.dtype)  # PyTorch's words for complex
             _check(name, "cast", result, out)
         return with_out(result, out, name, (input,))
@@ -205,3 +208,14 @@ def unary_with_out(fn: Any, name: str) -> Any:
     function.__name__ = function.__qualname__ = name
     function.__doc__ = fn.__doc__
     return function
+
+
+def _complex_abs_for(result: Tensor, input: Tensor, out: Tensor) -> Tensor:
+    """``abs`` of a complex ``input`` read in ``out``'s dtype, as PyTorch's kernel writes it: |z| cast
+    into a floating ``out`` of any width, or |z| + 0j into a complex ``out`` of ``input``'s own
+    dtype (another complex width is refused, PyTorch's words). abs is otherwise an exact-dtype op
+    (``out_write.EXACT_DTYPE``), which refused both; an integer ``out`` is left to the cast check."""
+    kind = out._data.dtype.kind
+    if kind == "c" and out._data.dtype != input._data.dtype:
+        raise DTypeError(f"abs: Found dtype {out.dtype} but expected {input.dtype}")
+    return result.to(out.dtype) if kind in "fc" else result

@@ -86,10 +86,19 @@ def as_dtype(t: Tensor, dtype: Any) -> Tensor:
     return Tensor(quietly(t._data.astype, dtype), _wrap=True)  # 1e30 into float16: inf, as PyTorch
 
 
+def numpy_number(s: np.generic) -> Any:
+    """A NumPy scalar as PyTorch's argument parser reads it: an integer one as an int, a bool or
+    floating one as a float (``uint8_t + np.True_`` is float32 in PyTorch, as ``result_type`` says;
+    ``.item()`` gave a bool and kept uint8), a complex one as a complex (PyTorch's float() there
+    drops the imaginary part, with NumPy's ComplexWarning; glassgrad keeps it)."""
+    kind = s.dtype.kind
+    return int(s) if kind in "iu" else float(s) if kind in "bf" else s.item()
+
+
 def _with_scalar(t: Tensor, s: Any, op: str = "") -> tuple[Tensor, Any]:
     if s.__class__ not in _PY_SCALARS:
         if isinstance(s, np.generic) and s.dtype.kind in "biufc":
-            s = s.item()  # a NumPy scalar is weak like a Python one: np.float64 must not upcast float32
+            s = numpy_number(s)  # weak like a Python number: np.float64 must not upcast float32
         if not isinstance(s, _PY_SCALARS):
             if isinstance(s, numbers.Number) and not isinstance(s, complex):
                 # Fraction, Decimal, SymPy's Integer/Float/Zero: PyTorch takes no such number, so its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from glassgrad.backend import array_module
@@ -20,8 +21,8 @@ def unravel_index(indices: Any, shape: Any) -> tuple:
 
     idx = indices if isinstance(indices, Tensor) else gg.tensor(indices)
     if idx._data.dtype.kind not in "iu":
-        raise DTypeError(f"unravel_index: expected integer indices, got {idx.dtype}")
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+        raise DTypeError(f"unravel_index: expected 'indices' to be integer dtype, but got {idx.dtype}")
+    dims = _checked_shape(shape)
     size = math.prod(dims)
     xp = array_module(idx._data)
     # Compare and shift in int64, as PyTorch's kernel does: NumPy refuses a Python int that a
@@ -33,6 +34,25 @@ def unravel_index(indices: Any, shape: Any) -> tuple:
         )
     coords = xp.unravel_index(xp.where(data < 0, data + size, data), dims) if dims else ()
     return tuple(Tensor(c.astype(xp.int64), _wrap=True) for c in coords)
+
+
+def _checked_shape(shape: Any) -> tuple:
+    """``shape`` as a tuple of ints, refused as PyTorch refuses it: a tensor, a float or a negative
+    size (NumPy read a tensor's values or a float size, or reported a garbled range)."""
+    if isinstance(shape, int):
+        shape = (shape,)
+    elif not isinstance(shape, Sequence) or isinstance(shape, str):
+        raise TypeError(
+            f"unravel_index: expected 'shape' to be int or sequence of ints, but got {type(shape)}"
+        )
+    for n in shape:
+        if not isinstance(n, int):
+            raise TypeError(
+                f"unravel_index: expected 'shape' sequence to only contain ints, but got {type(n)}"
+            )
+    if any(n < 0 for n in shape):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got {tuple(shape)}")
+    return tuple(shape)
 
 
 def block_diag(*tensors: Tensor) -> Tensor:

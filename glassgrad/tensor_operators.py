@@ -375,8 +375,12 @@ class _Operators:
                 raise
             # old scripts read a loss as `loss.data[0]` (PyTorch < 0.4): say what to write instead
             raise IndexOutOfRangeError(
-                f"{e}; a 0-dim tensor has no index: use tensor.item() for its number"
+                f"{e}; invalid index of a 0-dim tensor: use tensor.item() for its number"
             ) from None
+
+    def __delitem__(self, key: Any) -> None:
+        # Python's default is AttributeError: __delitem__; PyTorch's TypeError says what is wrong
+        raise TypeError(f"Tensor does not support deleting items, got del x[{key!r}]")
 
 
 attach(_Operators)

@@ -26,7 +26,7 @@ from glassgrad.user_frames import user_stacklevel
 
 __all__ = [
     "check_masks", "check_slice_step", "data_index", "int_list", "key_parts", "list_index", "tensor_index",
-    "INT32_64", "refuse_byte_fill", "refuse_index_dtype", "int_vector", "one_index_axis",
+    "INT32_64", "refuse_byte_fill", "refuse_index_dtype", "int_vector", "one_index_axis", "torch_words", "key_error", "int_slice",
 ]  # fmt: skip
 
 
@@ -59,6 +59,20 @@ def _check_range(idx: Any, n: int, op: str, dim: int, shape: tuple) -> None:
             f"{op}: expected indices in [0, {n}) along dim {dim} of shape {shape}, "
             f"got values in [{idx.min()}, {idx.max()}]"
         )
+
+
+def torch_words(e: Exception) -> str:
+    """NumPy's IndexError text in PyTorch's words (its "dimension" for NumPy's "axis"), so that a
+    program matching PyTorch's message matches glassgrad's."""
+    text = str(e).replace(" for axis ", " for dimension ")
+    if "non-empty take from an empty axes" in text:
+        text += " (index is out of bounds for dimension with size 0)"
+    return text
+
+
+def key_error(op: str, shape: tuple, e: Exception) -> IndexOutOfRangeError:
+    """The IndexError of a key that does not fit ``shape``, NumPy's reason in PyTorch's words."""
+    return IndexOutOfRangeError(f"{op}: expected a key that fits shape {tuple(shape)}, got {torch_words(e)}")
 
 
 def int_vector(k: Any) -> bool:
@@ -224,6 +238,18 @@ def _other_sequence(key: Any) -> bool:
     from glassgrad.tensor import Tensor  # (a module-level import would be circular)
 
     return not isinstance(key, list | range | str | bytes | Mapping | Tensor)
+
+
+def int_slice(k: slice, op: str) -> slice:
+    """``k`` with its bounds as Python ints (a tensor bound read now, as PyTorch reads it); a bound
+    that is no integer (a str, a float) is the TypeError of Python's list slicing, in its words."""
+    try:
+        return slice(*(None if b is None else operator.index(b) for b in (k.start, k.stop, k.step)))
+    except TypeError as e:  # (a tensor bound's own reason kept: a float or a 1-D tensor)
+        raise TypeError(
+            f"{op}: expected slice bounds that are integers or None, got {k!r}: {e} (slice indices "
+            "must be integers or None or have an __index__ method)"
+        ) from None
 
 
 def check_slice_step(step: Any, op: str, key: Any, shape: tuple | None) -> None:

@@ -39,7 +39,9 @@ def normalize_dim(dim: Any, ndim: int, op: str, shape: tuple) -> int:
     # (not int: PyTorch's parser's TypeError for a bool, None, a float, a str, not operator.index's)
     n, d = max(ndim, 1), dim if dim.__class__ is int else int_arg(op, "dim", dim)
     if not -n <= d < n:
-        raise IndexOutOfRangeError(f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim}")
+        raise IndexOutOfRangeError(  # (PyTorch's words last, so that its messages match)
+            f"{op}: expected dim in [{-n}, {n - 1}] for shape {shape}, got {dim} (Dimension out of range)"
+        )
     return d % n
 
 
@@ -60,7 +62,7 @@ def _key(key: Any, op: str, ndim: int | None = None, shape: tuple = ()) -> tuple
             if not _PLAIN.issuperset((type(k.start), type(k.stop), type(k.step))):
                 # Tensor bounds (``begin += batch`` in a loop) are read now, as PyTorch reads them:
                 # the key is kept for backward, where a later in-place change would move the slice.
-                k = slice(*(None if b is None else operator.index(b) for b in (k.start, k.stop, k.step)))
+                k = index_keys.int_slice(k, op)
             if k.step is not None:
                 check_slice_step(k.step, op, key, shape)  # PyTorch refuses steps below 1
         elif isinstance(k, int) or k is None:
@@ -170,9 +172,7 @@ def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
         try:
             return c_layout(_split_view(a, key)[key.rest])
         except IndexError as e:  # an index tensor past its dim, as PyTorch's IndexError
-            raise IndexOutOfRangeError(
-                f"getitem: expected a key that fits shape {a.shape}, got {e}"
-            ) from None
+            raise index_keys.key_error("getitem", a.shape, e) from None
     if not advanced and not any(k is Ellipsis for k in key):
         key = (*key, Ellipsis)
     axis = index_keys.one_index_axis(key) if advanced and a.__class__ is np.ndarray else 0
@@ -181,7 +181,7 @@ def read_at(a: Any, key: tuple | SplitKey, advanced: bool) -> Any:
             return a.take(key[-1], axis=axis)
         return c_layout(a[key]) if advanced else a[key]
     except IndexError as e:
-        raise IndexOutOfRangeError(f"getitem: expected a key that fits shape {a.shape}, got {e}") from None
+        raise index_keys.key_error("getitem", a.shape, e) from None
 
 
 def _split_view(a: Any, key: SplitKey) -> Any:
@@ -341,9 +341,9 @@ def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, 
     idx = _int_array(index, op)
     d = normalize_dim(dim, x.ndim, op, x.shape)
     xs, ish = tuple(x.shape) or (1,), idx.shape or (1,)
-    if len(ish) != len(xs):
+    if idx.size and len(ish) != len(xs):  # an empty index is a no-op of any shape, as PyTorch's
         raise ShapeError(f"{op}: expected an index with {len(xs)} dims like input {x.shape}, got {idx.shape}")
-    if any(i > s for k, (i, s) in enumerate(zip(ish, xs)) if k != d):
+    if idx.size and any(i > s for k, (i, s) in enumerate(zip(ish, xs)) if k != d):
         raise ShapeError(
             f"{op}: expected index.size(d) <= input.size(d) for d != {d}, got index {idx.shape} "
             f"and input {x.shape}"
@@ -355,7 +355,7 @@ def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, 
 def check_src(op: str, idx: Any, src_shape: tuple) -> None:
     """src of a scatter: index's number of dims and sizes <= src's (a 0-d one counts as (1,))."""
     ish, ss = idx.shape or (1,), tuple(src_shape) or (1,)
-    if len(ss) != len(ish) or any(i > s for i, s in zip(ish, ss)):
+    if idx.size and (len(ss) != len(ish) or any(i > s for i, s in zip(ish, ss))):
         raise ShapeError(f"{op}: expected index sizes <= src sizes, got index {idx.shape} and src {ss}")
 
 
@@ -372,7 +372,7 @@ def gather(x: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Ten
     if sparse_grad:
         raise NotImplementedError("gather: sparse gradients are not supported (sparse_grad=False only)")
     idx, d = _check_gather_index("gather", x, dim, index)
-    if x.ndim and idx.ndim:
+    if x.ndim and idx.ndim and idx.size:  # (an empty index of any shape: the flat path below)
         return Gather.apply(x, idx, dim=d, self_saved=True)
     return Gather.apply(x.reshape(-1), idx.reshape(-1), dim=0, self_saved=True).reshape(
         idx.shape
@@ -392,6 +392,6 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     if src_data.dtype != x._data.dtype:
         raise DTypeError(f"scatter_add: expected src of dtype {x._data.dtype}, got {src_data.dtype}")
     src = src if isinstance(src, Tensor) else src_data
-    if x.ndim and idx.ndim and src_data.ndim:
+    if x.ndim and idx.ndim and src_data.ndim and idx.size:
         return ScatterAdd.apply(x, idx, src, dim=d)
     return ScatterAdd.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0).reshape(x.shape)

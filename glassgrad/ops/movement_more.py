@@ -339,11 +339,14 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     if dim is None:  # PyTorch's gather(x.view(-1), 0, indices.view(-1)): int32 taken, negatives refused
         idx = indexing._int_array(indices, "take_along_dim")
         return indexing.gather(x.reshape(-1), 0, idx.reshape(-1))
+    dt = getattr(getattr(indices, "_data", indices), "dtype", None)
+    if dt is not None and dt != np.int64:  # PyTorch's words, so its messages match (bool/float/int32)
+        raise DTypeError(f"take_along_dim: dtype of indices should be Long but got {dt} (expected int64)")
     idx = indexing._int_array(indices, "take_along_dim", ("int64",))
     if x.ndim != idx.ndim:
         raise ShapeError(
             f"take_along_dim: expected input and indices with the same number of dims, got {x.shape} "
-            f"and {idx.shape}"
+            f"and {idx.shape} (input and indices should have the same number of dimensions)"
         )
     if x.ndim == 0:  # PyTorch: no dim to take along
         raise ShapeError(f"take_along_dim: expected an input with at least 1 dim for dim={dim}, got shape ()")

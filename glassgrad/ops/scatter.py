@@ -93,7 +93,7 @@ def scatter(
             raise DTypeError(f"scatter: expected src of dtype {x.dtype}, got {src.dtype}")
     else:  # a number: 0-d, broadcast to every place, converted as PyTorch converts a Scalar
         src = np.asarray(scalar_into("scatter", src, x._data.dtype), dtype=x._data.dtype)
-    if x.ndim and idx.ndim and (src.ndim or not isinstance(src, Tensor)):
+    if x.ndim and idx.ndim and idx.size and (src.ndim or not isinstance(src, Tensor)):
         return Scatter.apply(x, idx, src, dim=d)
     # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
     return Scatter.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0).reshape(x.shape)
@@ -172,6 +172,13 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     if x.ndim:
         shape[d] = n
     if not isinstance(value, Tensor):  # (checked here, so that a refusal names index_fill)
+        if isinstance(value, complex | np.complexfloating) and x._data.dtype.kind != "c":
+            # PyTorch's index_fill_ refuses any complex number for a real tensor, 1+0j too; a bool
+            # tensor took 1+1j as True here, silently
+            raise DTypeError(
+                f"index_fill: expected a real value for a {x.dtype} tensor, got {value!r} "
+                "(Converting complex Scalar to non-complex type is not supported)"
+            )
         value = scalar_into("index_fill", value, x._data.dtype)
     return masked_fill(x, Tensor(sel.reshape(shape), _wrap=True), value)  # (n,) -> (1, .., n, .., 1)
 
@@ -296,9 +303,10 @@ def scatter_reduce(
     if reduce == "mean" and x._data.dtype == np.bool_:  # PyTorch's mean kernel has no bool code
         raise kernel_dtype_error("scatter_reduce", "scatter_gather_tensor_cpu_reduce_mean", x._data.dtype)
     attrs = {"reduce": reduce, "include_self": bool(include_self)}
-    if x.ndim and idx.ndim and src.ndim:
+    if x.ndim and idx.ndim and src.ndim and idx.size:
         return ScatterReduce.apply(x, idx, src, dim=d, **attrs)
-    # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat
+    # a 0-d input, index or src is one element (PyTorch): all are at most 1-D, so run on them flat;
+    # an empty index of any shape writes nothing (PyTorch skips its shape checks), so it runs flat too
     out = ScatterReduce.apply(x.reshape(-1), idx.reshape(-1), src.reshape(-1), dim=0, **attrs)
     return out.reshape(x.shape)
 

@@ -18,7 +18,7 @@ from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
 from glassgrad.dtypes import scalar_into
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, ShapeError
 from glassgrad.half_rounding import half_source
 from glassgrad.memory_overlap import (
     expanded_alias,
@@ -28,7 +28,7 @@ from glassgrad.memory_overlap import (
     writable_alias,
 )
 from glassgrad.meta_array import no_data
-from glassgrad.ops.index_keys import refuse_byte_fill
+from glassgrad.ops.index_keys import key_error, refuse_byte_fill
 from glassgrad.ops.indexing import SplitKey, _key, _split_view, read_at
 from glassgrad.ops.node_names import setitem_name
 from glassgrad.ops.overwrite import overwrite
@@ -44,11 +44,11 @@ def _write(a: Any, key: Any, value: Any, shape: tuple) -> None:
         else:
             a[key] = value
     except IndexError as e:
-        raise IndexOutOfRangeError(f"__setitem__: expected a key that fits shape {shape}, got {e}") from None
+        raise key_error("__setitem__", shape, e) from None
     except ValueError as e:
         raise ShapeError(
             f"__setitem__: expected a value broadcastable to x[key]{_target(a, key)} of x with shape "
-            f"{shape}, got shape {np.shape(value)} ({e})"
+            f"{shape}, got shape {np.shape(value)} (shape mismatch: {e})"
         ) from None
 
 
@@ -100,9 +100,7 @@ def _view(a: Any, key: Any) -> Any:
     try:
         return a[key]
     except IndexError as e:
-        raise IndexOutOfRangeError(
-            f"__setitem__: expected a key that fits shape {tuple(np.shape(a))}, got {e}"
-        ) from None
+        raise key_error("__setitem__", np.shape(a), e) from None
 
 
 def _written(a: Any, key: Any, advanced: bool) -> Any:
@@ -174,6 +172,16 @@ def _refuse_other_dtype(x: Tensor, key: Any, value: Tensor) -> None:
         return
     if value.numel() == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and arrays[0].ndim:
         return  # (a 0-D bool tensor is no mask there: PyTorch indexes with it as a long tensor)
+    # PyTorch checks the shapes first: a value that cannot fill x[key] is its shape mismatch
+    target = np.shape(
+        _split_view(x._data, key)[key.rest] if isinstance(key, SplitKey) else _view(x._data, key)
+    )
+    v = _drop_leading_ones(value).shape
+    if len(v) > len(target) or any(m not in (1, n) for m, n in zip(v[::-1], target[::-1])):
+        raise ShapeError(
+            f"__setitem__: expected a value broadcastable to x[key] (shape {target}), got shape "
+            f"{tuple(value.shape)} (shape mismatch: value tensor cannot be broadcast to indexing result)"
+        )
     raise DTypeError(
         f"__setitem__: index put requires the source and destination dtypes match, got {x.dtype} "
         f"for the destination and {value.dtype} for the source (convert with value.to(x.dtype))"

@@ -125,6 +125,22 @@ def _sized(meta: bool, make: Any, shape: tuple, dtype: Any) -> np.ndarray:
     return meta_array(shape, dtype) if meta else make(shape, dtype)
 
 
+def out_dtype(out: Any, dtype: Any) -> Any:
+    """The dtype a factory computes in: ``dtype``, else an ``out=`` tensor's own, as PyTorch's
+    ``*.out`` kernels run in the out's dtype (``full((2,), 1.1, out=float64)`` is 1.1, not the
+    float32 rounding of it; ``randn(n, out=float64)`` draws float64 numbers)."""
+    return out.dtype if dtype is None and isinstance(out, Tensor) else dtype
+
+
+def keep_out_shape(arr: Any, out: Any) -> Any:
+    """``arr`` (shape ``(n,)``) in ``out``'s shape when ``out`` holds ``n`` elements: PyTorch's
+    ``arange``/``range``/``linspace``/``logspace`` resize an ``out=`` only when its element count
+    differs, so a ``(2, 2)`` slice of a wider tensor is written through, in its own shape."""
+    if isinstance(out, Tensor) and out._data.size == arr.size and out._data.shape != arr.shape:
+        return arr.reshape(out._data.shape)  # (n,) -> out's shape, C order as PyTorch's fill
+    return arr
+
+
 def _make(arr: np.ndarray, requires_grad: bool, out: Tensor | None = None, op: str = "") -> Tensor:
     if out is not None:
         if not isinstance(out, Tensor):
@@ -145,6 +161,7 @@ def zeros(
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("zeros", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     arr = _sized(meta, np.zeros, _size_arg(sizes, size, "zeros"), _float(dtype))
     return _make(arr, requires_grad, out, "zeros")
 
@@ -154,6 +171,7 @@ def ones(
     requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("ones", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     return _make(
         _sized(meta, np.ones, _size_arg(sizes, size, "ones"), _float(dtype)), requires_grad, out, "ones"
     )
@@ -166,6 +184,7 @@ def empty(
     """Uninitialised in PyTorch; zeros here, so that nothing depends on leftover memory.
     ``memory_format=channels_last`` (4-D) or ``channels_last_3d`` (5-D) lays it out so."""
     meta = _check("empty", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     shape = _size_arg(sizes, size, "empty")
     fmt = check_format("empty", contiguous_format if memory_format is None else memory_format, len(shape))
     if fmt is preserve_format:
@@ -180,6 +199,7 @@ def full(
 ) -> Tensor:  # fmt: skip
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it as PyTorch does)."""
     meta = _check("full", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     if isinstance(fill_value, Tensor):
         fill_value = number_arg("full", "fill_value", fill_value, "Number")  # 0-d, no grad: PyTorch's parser
     if dtype is None:
@@ -236,7 +256,7 @@ def arange(
         dtype = dtypes.int64 if ints else dtypes.get_default_dtype()
     arr = arange_array(start, end, step, dtypes.to_np_dtype(dtype))  # integer dtypes: PyTorch's truncation
     if isinstance(out, Tensor) and out._data.size == arr.size:  # PyTorch keeps such an out's shape
-        arr = arr.reshape(out._data.shape)
+        arr = keep_out_shape(arr, out)
     elif isinstance(out, Tensor) and out._data.size:  # PyTorch's arange warns (its size may come from
         warnings.warn(  # rounding) and resizes the out to (n,)
             f"The number of elements in the out tensor of shape {list(out.shape)} is {out._data.size} which "
@@ -253,11 +273,12 @@ def linspace(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("linspace", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     scalar_bounds("linspace", start, end)
     # PyTorch's kernel, bit for bit (linspace_kernel.py)
     values = lambda s, d: linspace_values(_number(start), _number(end), s[0], d)  # noqa: E731
     arr = _sized(meta, values, (int_arg("linspace", "steps", steps),), linspace_dtype(dtype, start, end))
-    return _make(arr, requires_grad, out, "linspace")
+    return _make(keep_out_shape(arr, out), requires_grad, out, "linspace")
 
 
 def eye(
@@ -265,6 +286,7 @@ def eye(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     meta = _check("eye", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     shape = _size((n, n if m is None else m), "eye")  # -1: PyTorch's RuntimeError (ShapeError is one)
     return _make(
         _sized(meta, lambda s, d: np.eye(*s, dtype=d), shape, _float(dtype)), requires_grad, out, "eye"

@@ -140,8 +140,8 @@ def frombuffer(
     want = dtypes.to_np_dtype(dtype)
     try:
         view = memoryview(buffer)
-    except TypeError:
-        raise TypeError(
+    except TypeError:  # PyTorch's ValueError ("object does not implement Python buffer protocol.")
+        raise ValueError(
             f"frombuffer: expected an object with the buffer protocol, got {type(buffer).__name__}"
         ) from None
     size, item = view.nbytes, want.itemsize

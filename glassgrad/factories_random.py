@@ -13,7 +13,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.errors import ArgumentError, KernelDTypeError
-from glassgrad.factories import _check, _float, _make, _size, _size_arg
+from glassgrad.factories import _check, _float, _make, _size, _size_arg, out_dtype
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import int_arg
 from glassgrad.random import get_generator
@@ -50,6 +50,7 @@ def rand(
     """Uniform samples on [0, 1), drawn directly in the requested float dtype (complex: the real
     and the imaginary part each uniform on [0, 1), as PyTorch)."""
     meta = _check("rand", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     dt = _random_float("rand", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "rand")
@@ -66,6 +67,7 @@ def randn(
     """Standard normal samples, drawn directly in the requested float dtype (no float64 detour);
     complex: the real and the imaginary part each of variance 1/2 (E|z|^2 = 1), as PyTorch."""
     meta = _check("randn", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     dt = _random_float("randn", dtype)
     gen = get_generator(generator)
     shape = _size_arg(sizes, size, "randn")
@@ -108,7 +110,8 @@ def randperm(
     device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1."""
-    n, dt = int_arg("randperm", "n", n), dtypes.to_np_dtype(dtype or dtypes.int64)
+    # an out= of a narrow dtype is checked as a dtype= (randperm(300, out=uint8) would wrap silently)
+    n, dt = int_arg("randperm", "n", n), dtypes.to_np_dtype(out_dtype(out, dtype) or dtypes.int64)
     _check_randperm(n, dt)
     if _check("randperm", device, layout, pin_memory, out, dtype):  # no values: nothing is drawn
         return _make(meta_array((n,), dt), requires_grad)

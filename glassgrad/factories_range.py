@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.factories import _check, _float, _make, _number, scalar_bounds
+from glassgrad.factories import _check, _float, _make, _number, keep_out_shape, out_dtype, scalar_bounds
 from glassgrad.linspace_kernel import check_steps, linspace_dtype
 from glassgrad.meta_array import meta_array
 from glassgrad.operand_errors import int_arg, number_arg
@@ -38,6 +38,7 @@ def range(  # noqa: A001 - PyTorch's name
         stacklevel=user_stacklevel(),
     )
     meta = _check("range", device, layout, False, out, dtype)
+    dtype = out_dtype(out, dtype)
     start, end, step = _number(start, "range"), _number(end, "range"), _number(step, "range")
     dt = _float(dtype)
     if dt.kind in "iu":  # an integer range is computed in integers: bounds and step truncate first
@@ -51,7 +52,8 @@ def range(  # noqa: A001 - PyTorch's name
     # PyTorch's size, in double: the +1 comes before the truncation, so (0.1, 0.3, 0.1) rounds up to 3
     n = int((end - start) / step + 1)
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt)  # start + i * step, as PyTorch fills it
-    return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "range")
+    arr = keep_out_shape(meta_array(arr.shape, arr.dtype) if meta else arr, out)
+    return _make(arr, requires_grad, out, "range")
 
 
 def logspace(
@@ -61,16 +63,19 @@ def logspace(
     """``base ** linspace(start, end, steps)``: shape ``(steps,)``, in ``dtype``, else the default
     dtype, or its complex counterpart when ``start`` or ``end`` is complex (as PyTorch infers it)."""
     meta = _check("logspace", device, layout, pin_memory, out, dtype)
+    dtype = out_dtype(out, dtype)
     scalar_bounds("logspace", start, end)
     steps = check_steps("logspace", int_arg("logspace", "steps", steps))
     dt = linspace_dtype(dtype, start, end, "logspace")  # a complex start or end: complex, as PyTorch
+    if dt.kind == "b":  # NumPy would cast the powers to True; PyTorch's kernel has no bool
+        raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
     start, end = _number(start), _number(end)
     base = base if base.__class__ is float else number_arg("logspace", "base", base, "Number")
     if dt.kind in "iu" and not isinstance(start, complex) and not isinstance(end, complex):
         arr = _int_logspace(start, end, steps, base).astype(dt)
     else:
         arr = np.logspace(start, end, steps, base=base).astype(dt)
-    arr = meta_array(arr.shape, arr.dtype) if meta else arr
+    arr = keep_out_shape(meta_array(arr.shape, arr.dtype) if meta else arr, out)
     return _make(arr, requires_grad, out, "logspace")
 
 

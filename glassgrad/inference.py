@@ -124,7 +124,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
                 "tensor: expected a rectangular nested sequence (equal lengths per dim)"
             ) from None
         seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
-        arr = _check_int64(arr, data)
+        arr = _check_int64(arr, data, dtype)
         leaf = None if dtype is not None else _numpy_leaf_dtype(data)
         if leaf is not None:  # NumPy values or tensors in the list: their own dtypes count, as in PyTorch
             arr = arr.astype(leaf)
@@ -271,11 +271,16 @@ def _reals(data: Any) -> bool:
     return isinstance(data, numbers.Real)
 
 
-def _check_int64(arr: np.ndarray, data: Any) -> np.ndarray:
+def _check_int64(arr: np.ndarray, data: Any, dtype: Any = None) -> np.ndarray:
     """Refuse Python ints outside int64, as PyTorch does: NumPy would make them float64 (beside
     smaller ints) or objects, and the tensor would hold rounded values or fail later. Beside a
-    float they are floats, as in PyTorch (NumPy makes that an object array)."""
+    float they are floats, as in PyTorch (NumPy makes that an object array). Under a floating,
+    complex or bool ``dtype=`` PyTorch reads each int as a double, so ``tensor(2**64, dtype=float32)``
+    is 1.8e19 and only an int beyond float64's range raises (Python's OverflowError)."""
     big = arr.dtype == object or (arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0**63)
+    kind = dtypes.to_np_dtype(dtype).kind if big and dtype is not None else ""
+    if kind in ("f", "c", "b") and _reals(data):  # bool: each number's truth, however large
+        return np.asarray(data, dtype=object).astype(bool if kind == "b" else np.float64)
     if big and _ints(data):
         other = _other_integral(data)
         if other is not None:  # SymPy's Integer(5) fits, but is no int: PyTorch cannot infer its dtype

@@ -238,8 +238,10 @@ class _TypedTensor(type):
 
 
 def _typed(name: str, dt: Any) -> type:
+    # ``dtype`` as PyTorch's type objects carry it (``torch.FloatTensor.dtype is torch.float32``)
+    doc = f"Legacy constructor of {np.dtype(dt)} tensors."
     return _TypedTensor(
-        name, (), {"np_dtype": np.dtype(dt), "__doc__": f"Legacy constructor of {np.dtype(dt)} tensors."}
+        name, (), {"np_dtype": np.dtype(dt), "dtype": dtypes.from_np_dtype(np.dtype(dt)), "__doc__": doc}
     )
 
 

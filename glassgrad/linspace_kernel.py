@@ -158,7 +158,7 @@ def _half_values(start: Any, end: Any, steps: int) -> np.ndarray:
 def _integer_values(start: Any, end: Any, steps: int, dt: np.dtype) -> np.ndarray:
     """Integers: ``start``/``end`` truncated toward zero, a float64 ``step``, each point
     one fused multiply-add truncated toward zero."""
-    s, e = float(int(start)), float(int(end))
+    s, e = float(_in_int_dtype(int(start), dt)), float(_in_int_dtype(int(end), dt))
     if steps <= 1:
         return np.full(steps, s).astype(dt)
     step = (e - s) / (steps - 1)
@@ -170,3 +170,13 @@ def _integer_values(start: Any, end: Any, steps: int, dt: np.dtype) -> np.ndarra
         np.full(steps - half, -step), steps - 1 - idx[half:], np.full(steps - half, e), np.float64
     )
     return np.trunc(out).astype(dt)
+
+
+def _in_int_dtype(v: int, dt: np.dtype) -> int:
+    """``v`` as PyTorch's ``Scalar.to<int type>()`` reads a bound: beyond the dtype's range a
+    RuntimeError (NumPy would wrap ``linspace(10, 2000, 5, dtype=int8)`` silently); an unsigned
+    dtype takes a negative ``v`` down to ``-max`` modulo its size, as c10's check allows."""
+    info = np.iinfo(dt)
+    if v > info.max or v < (-info.max if dt.kind == "u" else info.min):
+        raise RuntimeError(f"linspace: value {v} cannot be converted to type {dt.name}_t without overflow")
+    return v % (info.max + 1) if v < 0 and dt.kind == "u" else v

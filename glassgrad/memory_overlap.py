@@ -54,6 +54,7 @@ _NO_OVERLAP = frozenset(
     # results were right here, computed before the write, but a program relying on that fails there
     | {"gather", "index_select", "kthvalue", "masked_select", "take"}
     | {"cat", "dstack", "hstack", "vstack"}  # (cat(tensors, out=tensors[0]): ATen's cat.out checks it)
+    | {"stack", "column_stack", "row_stack"}  # (joined by cat.out in ATen: the same check)
 )
 
 

@@ -313,6 +313,20 @@ Tensor.to_sparse = _sp.to_sparse
 Tensor.to_dense = _sp.dense_to_dense
 
 
+def _sparse_dim(self: Tensor) -> int:
+    """A strided tensor's sparse dims: none (PyTorch answers 0; the COO class has its own)."""
+    return 0
+
+
+def _dense_dim(self: Tensor) -> int:
+    """A strided tensor's dense dims: all of them, ``self.dim()``, as PyTorch's."""
+    return self.ndim
+
+
+Tensor.sparse_dim = _sparse_dim
+Tensor.dense_dim = _dense_dim
+
+
 def _array_wrap(self: Tensor, array: np.ndarray, context: Any = None, return_scalar: bool = False) -> Tensor:
     """NumPy hands a ufunc's result on a tensor back through this: ``np.clip(t, 0., 1.)``,
     ``np.sqrt(t)``, ``np.add(t, a)`` give a tensor (no grad), as PyTorch's ``__array_wrap__``

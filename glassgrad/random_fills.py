@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import ArgumentError
+from glassgrad.errors import ArgumentError, DTypeError
 from glassgrad.random import check_floating, get_generator
 from glassgrad.user_frames import user_stacklevel
 
@@ -108,6 +108,8 @@ def check_std(op: str, std: Any, strict: bool = False, word: str = "std") -> Non
     std >= 0.0, but found std -1``; a tensor of stds: ``normal expects all elements of std >= 0.0``."""
     values = getattr(std, "_data", None)
     if values is not None:
+        if values.dtype.kind == "c":  # NumPy orders complex numbers, so the test below would pass
+            raise DTypeError(f"{op} expects standard deviation to be non-complex, got a {std.dtype} std")
         if std.is_meta:  # no values to check (PyTorch's meta kernel checks none)
             return
         if values.size and not bool((values >= 0).all()):

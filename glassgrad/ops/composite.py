@@ -370,13 +370,13 @@ def argwhere(input: Tensor) -> Tensor:
 def hstack(tensors: Any, *, out: Any = None) -> Tensor:
     """Join along dim 1, or dim 0 for 1-D tensors; 0-d tensors count as 1-D (as PyTorch)."""
     ts = [t.reshape(1) if t.ndim == 0 else t for t in joining.tensor_list(tensors, "hstack")]
-    return with_out(joining.cat(ts, 0 if ts and ts[0].ndim == 1 else 1), out, "hstack")
+    return with_out(joining.cat(ts, 0 if ts and ts[0].ndim == 1 else 1), out, "hstack", ts)  # as cat.out
 
 
 def vstack(tensors: Any, *, out: Any = None) -> Tensor:
     """Join along dim 0, 0-d and 1-D tensors as rows: () -> (1, 1), (n,) -> (1, n) (as PyTorch)."""
     ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in joining.tensor_list(tensors, "vstack")]
-    return with_out(joining.cat(ts, 0), out, "vstack")
+    return with_out(joining.cat(ts, 0), out, "vstack", ts)  # (out checked against the inputs)
 
 
 def numel(input: Tensor) -> int:

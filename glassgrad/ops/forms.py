@@ -154,7 +154,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     ``layout``, ``pin_memory`` and ``requires_grad`` (a leaf, as d2l's
     ``torch.normal(0, sigma, (n, 1), requires_grad=True)``); the tensor form takes none of them.
     A negative (or NaN) std is refused, as PyTorch's; the samples' gradient is zero (``SampleNode``)."""
-    from glassgrad.factories import randn
+    from glassgrad.factories import out_dtype, randn
 
     check_std("normal", std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -184,6 +184,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
         form = 3 if isinstance(mean, Tensor) and isinstance(std, Tensor) else 1 if ref is mean else 2
         plain = [q.detach() if isinstance(q, Tensor) else q for q in (mean, std)]  # (the draw: no graph)
         return with_out(sampled(z * plain[1] + plain[0], "Normal", mean, std, form=form), out, "normal")
+    dtype = out_dtype(out, dtype)  # drawn in an out='s dtype, not drawn in float32 and cast into it
     z = randn(*(size if size is not None else ()), generator=generator, dtype=dtype, device=device)
     if requires_grad:
         return with_out(z * std + mean, out, "normal").requires_grad_(True)

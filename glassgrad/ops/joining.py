@@ -6,6 +6,7 @@ one first (:func:`_joinable`): integers meeting a float become that float, two f
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -168,7 +169,9 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     ref = joined[0]
     if ref.ndim == 0:
         raise ShapeError("cat: expected tensors with at least 1 dim, got shape ()")
-    d = normalize_dim(dim, ref.ndim, "cat", ref.shape)
+    # only legacy empties: PyTorch checks no dim (legacy_cat_wrap_dim) and answers a (0,) tensor
+    legacy_only = ref.ndim == 1 and not ref.shape[0] and operator.index(dim) == dim
+    d = 0 if legacy_only else normalize_dim(dim, ref.ndim, "cat", ref.shape)
     for t in joined[1:]:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(ref.shape, t.shape)) if i != d):
             raise ShapeError(

@@ -21,6 +21,7 @@ import glassgrad
 from glassgrad.tensor import Tensor
 
 __all__ = [
+    "_element_size",
     "_flatten_dense_tensors",
     "_get_available_device_type",
     "_get_device_module",
@@ -78,6 +79,14 @@ def _take_tensors(tensors: Iterable[Tensor], size_limit: int) -> Iterator[list[T
     for chunk, _ in buffers.values():
         if chunk:
             yield chunk
+
+
+def _element_size(dtype: glassgrad.dtype) -> int:
+    """``torch._utils._element_size``: bytes per element of ``dtype`` (``dtype.itemsize``; PyTorch's
+    own ``test_view_ops`` sizes ``view(dtype)``'s expected shapes with it)."""
+    if not isinstance(dtype, glassgrad.dtype):
+        raise RuntimeError(f"_element_size: expected a glassgrad.dtype, got {dtype!r}")
+    return int(dtype.itemsize)
 
 
 def _get_available_device_type() -> str | None:

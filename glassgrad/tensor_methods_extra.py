@@ -216,6 +216,11 @@ def _data_ptr(self: Tensor) -> int:
     alias = self.__dict__.get("_data_ptr_of")  # (array, version, address) of a stand-in
     if alias is not None and alias[0] is self._data and alias[1] == self._vc[0]:
         return alias[2]
+    if self._data.size == 0:
+        # PyTorch's TensorImpl::data() is null for a tensor without elements (an empty storage is
+        # not allocated, and an offset into one would be undefined); NumPy gave each empty array
+        # an address of its own, so a view of an empty tensor looked like a copy
+        return 0
     return int(self._data.__array_interface__["data"][0])
 
 

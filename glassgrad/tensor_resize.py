@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,11 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
             "resize_: cannot resize a tensor that requires grad (PyTorch refuses it too); resize a detached copy"
         )
     arr, n = self._data, math.prod(shape)
+    if n * arr.itemsize > sys.maxsize:
+        # PyTorch's RuntimeError (NumPy's own refusal is a ValueError, which no PyTorch program catches)
+        raise RuntimeError(
+            f"resize_: Storage size calculation overflowed with sizes={list(shape)} ({n} elements of {arr.itemsize} bytes)"
+        )
     if memory_format is None and arr.shape == shape:
         # PyTorch's resize_impl returns at once: the strides stay (an ``out=`` view of a bigger
         # tensor keeps writing into its base) and the version does not move

@@ -85,6 +85,8 @@ class _Storage:
         return self._flat.tolist()
 
     def data_ptr(self) -> int:
+        if self._flat.nbytes == 0:  # PyTorch allocates nothing for no bytes: the address is 0
+            return 0
         return int(self._flat.__array_interface__["data"][0])
 
     def nbytes(self) -> int:

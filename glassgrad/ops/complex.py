@@ -231,7 +231,9 @@ def view_as_complex(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         raise DTypeError(
             f"view_as_complex: expected a float32 or float64 tensor (NumPy has no complex32), got {a.dtype}"
         )
-    if a.ndim == 0 or a.shape[-1] != 2:
+    if a.ndim == 0:  # PyTorch checks the rank first, with its own message
+        raise ShapeError("view_as_complex: Input tensor must have one or more dimensions, got a 0-d tensor")
+    if a.shape[-1] != 2:
         raise ShapeError(f"view_as_complex: Tensor must have a last dimension of size 2, got shape {a.shape}")
     steps = [s // a.itemsize for s in a.strides]
     if a.size == 0:

@@ -258,6 +258,7 @@ class TensorUnfold(Function):
     VJP: each window's gradient added back to the entries it read (windows may overlap)."""
 
     name = "tensor_unfold"
+    node_name = "UnfoldBackward0"  # PyTorch's grad_fn name for Tensor.unfold (F.unfold's is Im2Col)
 
     @staticmethod
     def forward(ctx, a, dim=0, size=1, step=1):

@@ -2,8 +2,11 @@
 
 PyTorch can be told to refuse (or warn about) ops whose results vary from run to run on its
 GPU kernels. Every glassgrad op runs on NumPy on the CPU and gives the same result for the same
-seed, so there is nothing to refuse: the switch and its warn-only flag are kept and read back, as
-scripts that set them expect (the course helpers call ``use_deterministic_algorithms(True)``).
+seed; the switch and its warn-only flag are kept and read back, as scripts that set them expect
+(the course helpers call ``use_deterministic_algorithms(True)``), and do what PyTorch's do on the
+CPU: ``put_`` without ``accumulate`` is refused (``alert_not_deterministic``), and new memory
+(``empty*``, a ``resize_`` that grows) is filled with NaN or the dtype's largest value
+(``fill_uninitialized``, switched by ``torch.utils.deterministic.fill_uninitialized_memory``).
 
 >>> import glassgrad as gg
 >>> gg.are_deterministic_algorithms_enabled()
@@ -16,15 +19,21 @@ False
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 __all__ = [
+    "alert_not_deterministic",
     "are_deterministic_algorithms_enabled",
+    "fill_uninitialized",
     "get_deterministic_debug_mode",
     "is_deterministic_algorithms_warn_only_enabled",
     "set_deterministic_debug_mode",
     "use_deterministic_algorithms",
 ]
 
-_state = {"mode": False, "warn_only": False}
+_state = {"mode": False, "warn_only": False, "fill": True}
 _DEBUG_NAMES = ("default", "warn", "error")
 
 
@@ -77,3 +86,39 @@ def get_deterministic_debug_mode() -> int:
     if not _state["mode"]:
         return 0
     return 1 if _state["warn_only"] else 2
+
+
+def fill_uninitialized(arr: Any) -> Any:
+    """``arr`` (new memory that PyTorch leaves uninitialised: ``empty*``, the grown part of a
+    ``resize_``) filled in place, as PyTorch does with ``use_deterministic_algorithms(True)`` and
+    ``torch.utils.deterministic.fill_uninitialized_memory`` (on by default): NaN for floating and
+    complex dtypes, the largest value for integers, True for bool, so that a read of memory never
+    written shows. Otherwise ``arr`` as it is (zeros here, see ``empty``)."""
+    if not (_state["mode"] and _state["fill"]) or not isinstance(arr, np.ndarray) or not arr.size:
+        return arr
+    kind = arr.dtype.kind
+    arr[...] = np.nan if kind in "fc" else True if kind == "b" else np.iinfo(arr.dtype).max
+    return arr
+
+
+def alert_not_deterministic(caller: str) -> None:
+    """PyTorch's ``alertNotDeterministic``: with ``use_deterministic_algorithms(True)``, an op with no
+    deterministic implementation raises a ``RuntimeError`` (a ``UserWarning`` with ``warn_only``).
+    On the CPU PyTorch alerts only for ``put_`` without ``accumulate`` (repeated indices keep an
+    unspecified value); glassgrad alerts where PyTorch's CPU kernels do, so that a script checked
+    here fails where it fails there."""
+    if not _state["mode"]:
+        return
+    msg = (
+        f"{caller} does not have a deterministic implementation, but you set "
+        "'torch.use_deterministic_algorithms(True)'. You can turn off determinism just for this "
+        "operation, or you can use the 'warn_only=True' option, if that's acceptable for your application."
+    )
+    if _state["warn_only"]:
+        import warnings
+
+        from glassgrad.user_frames import user_stacklevel
+
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
+        return
+    raise RuntimeError(msg)

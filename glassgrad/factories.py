@@ -21,6 +21,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.arange_integral import arange_arguments, arange_array
 from glassgrad.backend import quietly
+from glassgrad.deterministic import fill_uninitialized
 from glassgrad.device import check_device, wants_meta
 from glassgrad.errors import DTypeError, ShapeError, size_error
 from glassgrad.inference import as_array, check_numpy_source, sequence_items, warn_ndarray_list
@@ -51,6 +52,9 @@ def tensor(
     tensor([0, 1, 2])
     """
     meta = _check("tensor", device, None, pin_memory)
+    kind = type(data).__name__  # (a storage: tensor_storage imports this module's layer)
+    if kind == "TypedStorage" or (kind == "UntypedStorage" and dtype is not None):
+        return with_grad(_over_storage(data, dtype), requires_grad, "tensor")
     if isinstance(data, str | bytes | dict | set) or not isinstance(  # (a Subset: the list of its items)
         data := sequence_items(data), numbers.Number | np.ndarray | np.generic | Tensor | Iterable
     ):
@@ -65,6 +69,22 @@ def tensor(
     # a copy laid out as PyTorch's clone: dense strides kept, a broadcast array's made contiguous
     t = Tensor(meta_array(arr.shape, arr.dtype) if meta else to_format(arr, preserve_format), _wrap=True)
     return with_grad(t, requires_grad, "tensor")
+
+
+def _over_storage(storage: Any, dtype: Any) -> Tensor:
+    """``tensor(storage, dtype=...)`` as PyTorch's: a 1-D tensor over the storage's memory (shared,
+    not copied). A typed storage must hold ``dtype`` (the default dtype when None) elements; an
+    untyped one's bytes are read as ``dtype`` (its values were read byte by byte, a silent
+    difference)."""
+    from glassgrad.legacy_storage import tensor_over_storage
+    from glassgrad.tensor_storage import TypedStorage
+
+    want = dtypes.get_default_dtype() if dtype is None else dtype
+    if isinstance(storage, TypedStorage) and storage.dtype != want:
+        raise RuntimeError(
+            f"tensor: Expected a Storage of type {want} or an UntypedStorage, but got {storage.dtype}"
+        )
+    return tensor_over_storage("tensor", dtypes.to_np_dtype(want), storage)
 
 
 #: PyTorch's warning for ``tensor(t)`` and ``x.new_tensor(t)`` of a Tensor (``{}``: what was called).
@@ -190,7 +210,9 @@ def empty(
     if fmt is preserve_format:
         raise RuntimeError("empty: unsupported memory format preserve_format (it needs a tensor to preserve)")
     arr = _sized(meta, lambda s, d: empty_format(s, d, fmt), shape, _float(dtype))
-    return _make(arr, requires_grad, out, "empty")
+    if isinstance(out, Tensor) and dtype is None and not meta:
+        arr = arr.astype(out._data.dtype)  # out's dtype, so that the fill is its NaN or largest value
+    return _make(fill_uninitialized(arr), requires_grad, out, "empty")
 
 
 def full(

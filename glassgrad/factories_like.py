@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.deterministic import fill_uninitialized
 from glassgrad.factories import _check, _float, _make, _size, empty, full, ones, zeros
 from glassgrad.factories_random import rand, randint, randn
 from glassgrad.memory_formats import (
@@ -196,4 +197,4 @@ def empty_strided(
     dt = _float(dtype)
     if meta:
         return _make(meta_array(shape, dt), requires_grad)
-    return _make(strided_zeros(shape, strides, dt), requires_grad)
+    return _make(fill_uninitialized(strided_zeros(shape, strides, dt)), requires_grad)

@@ -268,8 +268,15 @@ def memory_from_first_element(arr: np.ndarray) -> np.ndarray | None:
     if not isinstance(arr, np.ndarray) or any(s < 0 for s in arr.strides):
         return None
     root = arr
-    while isinstance(root.base, np.ndarray):
-        root = root.base
+    while True:
+        base = root.base
+        if base is not None and not isinstance(base, np.ndarray):
+            # a stride-trick view (``as_strided``, ``empty_strided``'s buffer) has a DummyArray
+            # base holding the array it views: its memory is that array's (PyTorch's storage)
+            base = getattr(base, "base", None)
+        if not isinstance(base, np.ndarray):
+            break
+        root = base
     if root.dtype != arr.dtype or not root.flags.c_contiguous:
         return None
     start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]

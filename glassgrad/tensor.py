@@ -171,6 +171,10 @@ class Tensor:
                 "call .detach() first"
             )
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            if copy is False:  # NumPy 2's protocol: a copy it was told not to make is refused, not made
+                raise ValueError(
+                    f"__array__: unable to avoid a copy converting {self.dtype} to {np.dtype(dtype)}"
+                )
             return self._data.astype(dtype)  # a new array anyway
         if copy:
             return self._data.copy()  # np.array(t) asks for a copy: give one

@@ -5,6 +5,7 @@ PyTorch's."""
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from typing import Any
 
@@ -33,14 +34,19 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
     return out.sum(dims, keepdim=True) if dims else out
 
 
-def dim_order(self: Tensor) -> tuple:
+def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple:
     """The dims from the outermost in memory to the innermost, as PyTorch's: a tensor contiguous in
     one layout only (row-major, or 4-D channels-last) gets that layout's order; otherwise the dims
     are ordered by stride, a dim with the larger size going outside where strides tie, and a pair
-    that cannot be ordered (a stride of 0, or equal strides and sizes) left as it is."""
+    that cannot be ordered (a stride of 0, or equal strides and sizes) left as it is.
+
+    ``ambiguity_check=True`` raises ``RuntimeError`` when more than one order is legal (a size-1 dim,
+    or two neighbouring dims of equal stride); a list of memory formats raises only when the tensor
+    is also not contiguous in exactly one of them."""
     import glassgrad as gg
 
     n, strides, sizes = self.ndim, self.stride(), tuple(self.shape)
+    _check_dim_order_ambiguity(self, ambiguity_check, strides, sizes)
     if n <= 1:
         return tuple(range(n))
     plain = self.is_contiguous()
@@ -67,7 +73,32 @@ def dim_order(self: Tensor) -> tuple:
                 at = j
             elif side < 0:
                 break
+    # PyTorch's second check (a truthy ambiguity_check): every neighbouring pair must be ordered
+    if ambiguity_check and any(outer(order[k], order[k + 1]) != -1 for k in range(n - 1)):
+        raise RuntimeError(
+            f"dim_order: the tensor does not have unique dim order (shape {sizes}, strides {strides})."
+        )
     return tuple(reversed(order))
+
+
+def _check_dim_order_ambiguity(self: Tensor, check: Any, strides: tuple, sizes: tuple) -> None:
+    """PyTorch's ``Tensor.dim_order`` check of ``ambiguity_check`` (a bool or a list of formats)."""
+    import glassgrad as gg
+
+    fmt = type(gg.contiguous_format)
+    if not isinstance(check, bool) and not (
+        isinstance(check, list) and all(isinstance(f, fmt) for f in check)
+    ):
+        raise TypeError("dim_order: the ambiguity_check argument must be a bool or a list of memory formats.")
+    if check is False:
+        return
+    several = any(a == b for a, b in itertools.pairwise(strides)) or any(s == 1 for s in sizes)
+    formats = check if isinstance(check, list) else []
+    if several and sum(bool(self.is_contiguous(memory_format=f)) for f in formats) != 1:
+        raise RuntimeError(
+            "dim_order: the tensor does not have unique dim order, or cannot map to exact one of the "
+            f"given memory formats (shape {sizes}, strides {strides})."
+        )
 
 
 def narrow_copy(self: Tensor, dim: int, start: int, length: int) -> Tensor:

@@ -27,6 +27,7 @@ import numpy as np
 from glassgrad.autograd.function import Primitive
 from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
+from glassgrad.deterministic import fill_uninitialized
 from glassgrad.errors import GraphError
 from glassgrad.memory_formats import (
     _ORDER,
@@ -104,7 +105,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
         if n <= memory.size:
             self._data = _lay_out(memory[:n], shape, fmt)
         else:
-            grown = np.zeros(n, dtype=arr.dtype)
+            grown = fill_uninitialized(np.zeros(n, dtype=arr.dtype))  # PyTorch's new bytes
             grown[: memory.size] = memory
             self._data = _lay_out(grown, shape, fmt)
     self._vc[0] += 1  # the counter shared with the views and detach(): saved copies go stale
@@ -190,7 +191,7 @@ def _set_storage(
         raise RuntimeError("set_: expected a tensor on the storage's device cpu, got one on meta")
     if isinstance(storage, TypedStorage) and flat.dtype != dt:
         raise RuntimeError(
-            f"set_: expected a storage of {self.dtype} or an UntypedStorage, got a storage of {storage.dtype}"
+            f"set_: Expected a Storage of type {self.dtype} or an UntypedStorage, but got {storage.dtype}"
         )
     count = flat.nbytes // dt.itemsize  # elements of self's dtype in the storage
     shape = (count,) if size is None else tuple(int(n) for n in size)

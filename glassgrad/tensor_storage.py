@@ -9,6 +9,7 @@ gives PyTorch's deprecation ``UserWarning`` once per process, as PyTorch does.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from typing import Any
@@ -36,12 +37,19 @@ def _flat_memory(t: Tensor, op: str) -> np.ndarray:
     a = t._data
     if not isinstance(a, np.ndarray):
         raise RuntimeError(f"{op}: a tensor on the meta device has no data to show (got {type(a).__name__})")
-    a = memory_root(a)  # through stride-trick views too (diagonal, unfold), to the whole block
-    if a.flags.c_contiguous:
-        return a.reshape(-1)
-    if a.flags.f_contiguous:
-        return a.reshape(-1, order="F")
-    return a.ravel(order="K")  # memory not one block (rare): a copy, so writes do not reach t
+    root = memory_root(a)  # through stride-trick views too (diagonal, unfold), to the whole block
+    if root.flags.c_contiguous:
+        flat = root.reshape(-1)
+    elif root.flags.f_contiguous:
+        flat = root.reshape(-1, order="F")
+    else:
+        flat = root.ravel(order="K")  # memory not one block (rare): a copy, so writes do not reach t
+    if flat.dtype != a.dtype and flat.nbytes % a.itemsize == 0:
+        # the owner holds another dtype (a complex tensor made over a float array, view_as_real's
+        # floats over complex memory): the storage's elements are t's dtype, as PyTorch's (its
+        # storage()[0] of a complex tensor was the real part of element 0, a float)
+        flat = flat.view(a.dtype)
+    return flat
 
 
 class _Storage:
@@ -73,9 +81,14 @@ class _Storage:
         return self._flat[self._index(idx)].item()
 
     def __setitem__(self, idx: Any, value: Any) -> None:
-        if not isinstance(value, (numbers.Number, np.generic)):
+        if isinstance(value, Tensor) and isinstance(idx, slice):
+            # PyTorch writes a tensor into a slice of a storage (``s[2:5] = t``), through a tensor
+            # view of those elements: t is cast to the storage's dtype and broadcast to the slice
+            value = value.detach().numpy(force=True)
+        elif not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a storage of {self._flat.dtype}")
-        self._flat[self._index(idx)] = value
+        # a slice (``s[:] = 0``, ``s[2:7] = 1``) writes every element it names, as PyTorch's
+        self._flat[idx if isinstance(idx, slice) else self._index(idx)] = value
         self._written()
 
     def __iter__(self):
@@ -99,6 +112,46 @@ class _Storage:
         # PyTorch's ``__sizeof__``: the object plus the bytes it holds, so that ``sys.getsizeof``
         # of a storage (torchinfo's "Input size") counts the data, as PyTorch's does
         return self._HEADER + self.nbytes()
+
+    def copy_(self, source: _Storage, non_blocking: bool = False) -> _Storage:
+        """The bytes of ``source`` (a storage of the same number of bytes), as PyTorch's."""
+        if not isinstance(source, _Storage):
+            raise TypeError(f"copy_: expected a storage as source, got {type(source).__name__}")
+        if source.nbytes() != self.nbytes():
+            raise RuntimeError(
+                f"copy_: size does not match, self was {self.nbytes()} bytes but src was {source.nbytes()} bytes"
+            )
+        self._flat.view(np.uint8)[...] = source._flat.view(np.uint8)
+        self._written()
+        return self
+
+    def clone(self) -> _Storage:
+        """A storage of the same kind over a copy of the memory (a new version counter)."""
+        out = copy.copy(self)
+        out._flat, out._vc = self._flat.copy(), [0, True]  # [count, shared], as legacy_storage._typed
+        return out
+
+    def __deepcopy__(self, memo: dict) -> _Storage:
+        """A storage over a copy of the memory, shared through ``memo`` with the tensors deep-copied
+        in the same call (``deepcopy([t, t.storage()])``: a write to the copied t shows in the copied
+        storage, as PyTorch's), and with their version counter."""
+        out = copy.copy(self)
+        flat = self._flat
+        root = memory_root(flat)
+        if root is flat or not (root.flags.c_contiguous or root.flags.f_contiguous):
+            out._flat = copy.deepcopy(flat, memo)
+        else:
+            owner = copy.deepcopy(root, memo)  # the copy a deep-copied tensor over root also gets
+            offset = flat.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+            out._flat = np.ndarray(flat.shape, flat.dtype, buffer=owner, offset=offset, strides=flat.strides)
+        out._vc = copy.deepcopy(self._vc, memo)
+        return out
+
+    def is_pinned(self, device: Any = "cuda") -> bool:
+        return False  # CPU-only: nothing is page-locked
+
+    def is_shared(self) -> bool:
+        return False
 
     def fill_(self, value: Any) -> _Storage:
         self._flat[...] = value
@@ -131,6 +184,15 @@ class TypedStorage(_Storage):
     def element_size(self) -> int:
         return int(self._flat.itemsize)
 
+    def untyped(self) -> UntypedStorage:
+        """The same memory as bytes (``tensor.storage().untyped()``), sharing writes and version."""
+        return UntypedStorage._over(self._flat, self._vc)
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):  # PyTorch's TypedStorage reads one element at a time
+            raise RuntimeError("slices are only supported in UntypedStorage.__getitem__")
+        return super().__getitem__(idx)
+
     def _info(self) -> str:
         return f"[glassgrad.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size {len(self)}]"
 
@@ -156,7 +218,7 @@ class UntypedStorage(_Storage):
                 )
             # each int is taken modulo 256, as PyTorch's conversion to uint8 (-1 is 255, 300 is 44)
             flat = (values.astype(np.int64) % 256).astype(np.uint8)
-        self._flat, self._vc = flat, [0]
+        self._flat, self._vc = flat, [0, True]  # [count, shared]: a tensor over it must not swap it away
 
     @classmethod
     def _over(cls, flat: np.ndarray, vc: list) -> UntypedStorage:
@@ -183,9 +245,9 @@ class UntypedStorage(_Storage):
         if size < nbytes:
             raise RuntimeError(f"{op}: {name!r} holds {size} bytes, fewer than nbytes={nbytes}")
         if nbytes == 0:
-            return cls._over(np.zeros(0, np.uint8), [0])  # NumPy cannot map zero bytes
+            return cls._over(np.zeros(0, np.uint8), [0, True])  # NumPy cannot map zero bytes
         mapped = np.memmap(name, dtype=np.uint8, mode="r+" if shared else "c", shape=(int(nbytes),))
-        return cls._over(mapped.view(np.ndarray), [0])
+        return cls._over(mapped.view(np.ndarray), [0, True])
 
     _HEADER = 32
 

@@ -355,7 +355,7 @@ def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, layout
         raise ArgumentError(
             f"empty_permuted: expected physical_layout to be a permutation of the dims, got {order}"
         )
-    base = gg.zeros(*(size[d] for d in order), dtype=dtype)
+    base = gg.empty(*(size[d] for d in order), dtype=dtype)  # (NaN-filled in deterministic mode)
     inverse = sorted(range(len(order)), key=lambda k: order[k])
     return base.permute(*inverse).requires_grad_(requires_grad)
 

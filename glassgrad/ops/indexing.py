@@ -259,7 +259,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     # a copy of the mask (a tensor's or an array's): backward reads it, and an in-place change must not move it
     m = array_module(m := mask._data if isinstance(mask, Tensor) else mask).array(m)  # meta stays meta
     if m.dtype != np.bool_:
-        raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype}")
+        raise DTypeError(f"masked_fill: expected a bool mask, got {m.dtype} (only supports boolean masks)")
     broadcast_shape(x.shape, m.shape, op="masked_fill")
     seen[0] and same_device("masked_fill", x, m)  # once meta exists: a raw mask's device must be x's
     if isinstance(value, Tensor):
@@ -340,6 +340,8 @@ def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, 
     along one dim, as in PyTorch: all are then at most 1-D, and the op runs on them flattened."""
     idx = _int_array(index, op)
     d = normalize_dim(dim, x.ndim, op, x.shape)
+    if idx.size == 0:  # PyTorch checks no shapes for an empty index (nothing is read or written)
+        return idx, d
     xs, ish = tuple(x.shape) or (1,), idx.shape or (1,)
     if idx.size and len(ish) != len(xs):  # an empty index is a no-op of any shape, as PyTorch's
         raise ShapeError(f"{op}: expected an index with {len(xs)} dims like input {x.shape}, got {idx.shape}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module, quietly
+from glassgrad.deterministic import alert_not_deterministic
 from glassgrad.dtypes import scalar_into
 from glassgrad.errors import DTypeError, IndexDTypeError, IndexOutOfRangeError, IndexShapeError, ShapeError
 from glassgrad.meta_array import valued
@@ -105,6 +106,16 @@ def _index_args(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[Ten
     if idx.ndim > 1:  # PyTorch: "Index is supposed to be a vector", an IndexError for all three ops
         raise IndexShapeError(f"{op}: expected a 0-d or 1-D index, got shape {idx.shape}")
     idx = idx.reshape(-1)
+    if op != "index_copy" and (src.ndim != x.ndim or (src.ndim == 0 and idx.size != 1)):
+        # index_add_/index_reduce_ want source of self's rank (both 0-d is fine); the (1,)-reshape
+        # below would let a 0-d self sum a whole vector source, or a 0-d source fill a 1-D self.
+        # PyTorch reads a 0-d source's size(dim) first: an IndexError when the index has >1 entry
+        cls = IndexShapeError if src.ndim == 0 and idx.size != 1 else ShapeError
+        raise cls(
+            f"{op}: expected source with as many dims as the input {tuple(x.shape)}, shapes equal "
+            f"except along dim {dim} where it has the index's {idx.size} entries (a 0-d source: one "
+            f"index), got source of shape {tuple(src.shape)}"
+        )
     if x.ndim == 0:  # PyTorch takes a 0-d input as one of shape (1,)
         x = x.reshape(1)
     src_scalar = src.ndim == 0
@@ -306,7 +317,9 @@ def masked_scatter(x: Tensor, mask: Any, source: Tensor) -> Tensor:
     """
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise DTypeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
+        raise DTypeError(
+            f"masked_scatter: expected a bool mask, got {m.dtype} (masked_scatter_ only supports boolean masks)"
+        )
     source = _tensor(source, "masked_scatter", "source")
     _same_dtype("masked_scatter", x, source, "source")
     try:
@@ -342,6 +355,8 @@ def put(x: Tensor, index: Any, source: Tensor, accumulate: bool = False) -> Tens
         raise TypeError(
             f"put: expected index and source tensors, got {type(index).__name__} and {type(source).__name__}"
         )
+    if not accumulate:  # which of repeated indices' values stays is unspecified in PyTorch
+        alert_not_deterministic("put_")
     if index._data.dtype != np.int64:  # PyTorch asks for a long index here, not any integer
         raise DTypeError(f"put: expected an int64 index, got {index.dtype}")
     _same_dtype("put", x, source, "source")

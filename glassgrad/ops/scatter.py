@@ -134,7 +134,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
         )
     m = np.array(m)
     if m.dtype != np.bool_:
-        raise DTypeError(f"masked_select: expected a bool mask, got {m.dtype}")
+        raise DTypeError(f"masked_select: expected a bool mask, got {m.dtype} (expected BoolTensor for mask)")
     try:
         shape = np.broadcast_shapes(x.shape, m.shape)
     except ValueError:

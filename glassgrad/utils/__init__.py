@@ -16,6 +16,7 @@ from glassgrad.data import dataloader, datapipes, dataset, distributed, graph_se
 from glassgrad.utils import (
     _pytree,  # noqa: F401 - torch.utils._pytree, reachable as an attribute
     checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
+    deterministic,  # noqa: F401 - torch.utils.deterministic (fill_uninitialized_memory)
     dlpack,  # torch.utils.dlpack
     hooks,  # noqa: F401 - torch.utils.hooks (RemovableHandle), an attribute after `import torch` (Captum)
     weak,  # noqa: F401 - torch.utils.weak (WeakTensorKeyDictionary), an attribute after `import torch`

@@ -77,6 +77,10 @@ def _class_inputs(
     """
     refuse_sequence(op, "target", target)
     int_arg(op, "ignore_index", ignore_index)  # a float one compared with the indices silently
+    if x.ndim == 0:  # PyTorch's nll_loss_nd checks the input's rank first (a ValueError)
+        raise ShapeError(
+            f"{op}: expected input of shape (N, C, *) or (C,), got {x.shape} (1 or more dimensions)"
+        )
     idx = target._data if isinstance(target, Tensor) else as_array(target)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected integer class indices (int64) as target, got {idx.dtype}")
@@ -85,8 +89,6 @@ def _class_inputs(
             f"{op}: expected class indices of dtype int64 (or uint8) as target, got {idx.dtype}; "
             "use target.long()"
         )
-    if x.ndim == 0:
-        raise ShapeError(f"{op}: expected input of shape (N, C, *) or (C,), got {x.shape}")
     unbatched = x.ndim == 1
     if unbatched:
         # PyTorch also takes a one-element target, (1,): one sample's label as tensor([label])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
+from glassgrad.autograd.function import _tensor_cls
 from glassgrad.autograd.hooks import HookList, RemovableHandle
 from glassgrad.autograd.node_hooks import run_posthooks, run_prehooks
 from glassgrad.autograd.sparse_grad import SparseRows, dense_each, hooked
@@ -133,9 +134,10 @@ def run_post_accumulate_hooks(t: Any) -> None:
         out = user_code(hook, t)
         if out is not None:
             name = getattr(hook, "__qualname__", type(hook).__name__)
-            raise TypeError(
-                f"post accumulate grad hook {name}: expected to return None, got {type(out).__name__}"
-            )
+            # PyTorch's classes: a RuntimeError for a returned Tensor ("... should return None."),
+            # a TypeError for anything else ("expected Variable, but hook returned 'int'")
+            kind = RuntimeError if isinstance(out, _tensor_cls[0]) else TypeError
+            raise kind(f"post accumulate grad hook {name}: expected to return None, got {type(out).__name__}")
 
 
 def run_accumulate_hooks(t: Any, g: Any, given: set, store: Callable) -> None:

@@ -127,8 +127,8 @@ class FunctionCtx:
 
     @property
     def saved_variables(self) -> tuple:
-        """The old name of ``saved_tensors``, kept working (with a DeprecationWarning) as in PyTorch."""
-        warnings.warn("'saved_variables' is an old name: read 'saved_tensors' instead", DeprecationWarning, 2)
+        """The old name of ``saved_tensors``, kept working (with PyTorch's DeprecationWarning)."""
+        warnings.warn("'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning, 2)
         return self.saved_tensors
 
     def mark_non_differentiable(self, *outputs: Any) -> None:

@@ -4,7 +4,8 @@ and ``grad_fn.metadata``, on a ``Node`` and on the ``AccumulateGrad`` of a leaf.
 - ``register_prehook(fn)``: ``fn(grad_outputs) -> tuple | None`` runs before the node's backward;
   a returned tuple (one entry per output, a Tensor or None) replaces ``grad_outputs``.
 - ``register_hook(fn)``: ``fn(grad_inputs, grad_outputs) -> tuple | None`` runs after it, with one
-  entry per input (``len(next_functions)``), None where the input needs no gradient (PyTorch's
+  entry per input of glassgrad's op (``len(next_functions)``, but for the nodes that PyTorch shows
+  without a Python number's edge: ``node_views._SHOWN_EDGES``), None where none is needed (PyTorch's
   formulas compute none there; a user ``Function``'s values are passed as it returned them); a
   returned tuple replaces ``grad_inputs``.
 

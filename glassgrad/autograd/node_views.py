@@ -30,6 +30,22 @@ __all__ = ["AccumulateGrad", "OpNodeView", "UserNodeView", "edge", "node_type", 
 
 _ROLES = ("_saved_self", "_saved_other", "_saved_result")
 
+# Nodes whose PyTorch counterpart has no edge for a Python-number operand (or where's condition):
+# name -> (glassgrad's input count, the inputs PyTorch shows). ``x ** 2``: PowBackward0 has one
+# edge in PyTorch, ``x + 2``'s AddBackward0 two; the count guards other ops of the same name.
+_SHOWN_EDGES = {
+    "PowBackward0": (2, (0,)), "PowBackward2": (2, (1,)), "RsubBackward1": (2, (1,)),
+    "WhereBackward0": (3, (1, 2)),
+}  # fmt: skip
+
+
+def shown_edges(node: Any, items: tuple) -> tuple:
+    """Of ``items`` (one per input of ``node``), those PyTorch's node of that name has."""
+    keep = _SHOWN_EDGES.get(type(node).__name__)
+    if keep is None or len(items) != keep[0]:
+        return items
+    return tuple(items[i] for i in keep[1])
+
 
 class OpNodeView(Node):
     """Base of the classes a shown op node takes (``node_type``): ``Node`` as PyTorch's generated
@@ -48,6 +64,16 @@ class OpNodeView(Node):
         # as PyTorch lists only what a node's formula keeps
         names = super().__dir__()
         return [n for n in names if not n.startswith("_saved_") or _holds(self, n)]
+
+    @property
+    def next_functions(self) -> tuple:
+        return shown_edges(self, Node.next_functions.fget(self))
+
+    def __call__(self, *grads: Any) -> Any:
+        """``grad_fn(grad_output)``: this node's backward alone, as PyTorch's (node_call.py)."""
+        from glassgrad.autograd.node_call import call_node  # (it imports the engine)
+
+        return call_node(self, grads)
 
 
 def _holds(node: Any, attr: str) -> bool:
@@ -77,6 +103,10 @@ class UserNodeView(OpNodeView):
         raise AttributeError(f"'{type(self).__name__}' object has no such _saved_ attribute")
 
     _saved_self = _saved_other = _saved_result = property(_no_role)
+
+    def __call__(self, *grads: Any) -> Any:
+        # PyTorch's custom Function nodes are not callable, unlike its generated op nodes
+        raise TypeError(f"'{type(self).__name__}' object is not callable")
 
 
 #: The subclasses of ``Node`` by (name, made by a custom Function), made once each (``node_type``).

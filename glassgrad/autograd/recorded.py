@@ -368,7 +368,7 @@ def store_grad(t: Any, g: Any) -> None:
         # in place (zero_grad, optimizers)
         t._grad = g.clone()
     else:
-        t._grad = t._grad + g
+        t._grad = g + t._grad if t._grad.is_sparse else t._grad + g  # dense + sparse: dense, as PyTorch's
 
 
 def run_hooks(hooks: list, grad: Any) -> Any:

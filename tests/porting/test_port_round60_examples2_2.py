@@ -94,7 +94,7 @@ def _gpt_run(lib, world, init, data, path):
         opt.load_state_dict(back.optimizer_state)
         for x, y in data[2:]:
             step(lib.from_numpy(x), lib.from_numpy(y))
-        return norms, back.finished_epoch, [p.detach().numpy().copy() for p in raw.parameters()]
+        return norms, back.finished_epoch, {n: p.detach().numpy().copy() for n, p in raw.named_parameters()}
 
 
 def test_mingpt_ddp_world_of_one_snapshot_resume_matches_torch(torch, tmp_path):
@@ -106,7 +106,17 @@ def test_mingpt_ddp_world_of_one_snapshot_resume_matches_torch(torch, tmp_path):
     o = _gpt_run(gg, gg_world(), init, data, tmp_path / "g.pt")
     _close(t[0], o[0])
     assert o[1] == t[1] == 1
-    for a, b in zip(t[2], o[2]):
+    assert list(t[2]) == list(o[2])
+    # The key bias gets no gradient in exact arithmetic (softmax is shift-invariant along the keys):
+    # its AdamW updates are rounding noise over eps, which follows each host's summation order
+    # (1e-12 apart on an AVX-512 host). Both stay at noise level; the rest is compared as usual.
+    key = slice(8, 16)
+    for lib_params in (t[2], o[2]):
+        assert np.abs(lib_params["attn.in_proj_bias"][key]).max() < 1e-10
+    for name in t[2]:
+        a, b = t[2][name], o[2][name]
+        if name == "attn.in_proj_bias":
+            a, b = np.delete(a, np.r_[key]), np.delete(b, np.r_[key])
         _close(a, b)
 
 

@@ -100,6 +100,10 @@ class NonDynamicallyQuantizableLinear(Linear):
     prints as PyTorch's does (PyTorch uses the name to keep quantization off this layer)."""
 
 
+class _HeadsError(ValueError, AssertionError):
+    """MultiheadAttention's embed_dim/num_heads refusal: PyTorch's AssertionError, a ValueError."""
+
+
 class MultiheadAttention(Module):
     """Multi-head attention: concat(head_1 .. head_h) W_O, head_i = attention(Q W_Q^i, K W_K^i, V W_V^i).
 
@@ -143,7 +147,8 @@ class MultiheadAttention(Module):
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            raise ValueError(
+            # PyTorch asserts divisibility (AssertionError); this error is both kinds
+            raise _HeadsError(
                 f"MultiheadAttention: expected embed_dim divisible by num_heads (both > 0), got "
                 f"embed_dim={embed_dim} and num_heads={num_heads}"
             )

@@ -54,6 +54,10 @@ def _only_sequential(other: Any) -> None:
         )
 
 
+class _NotAModuleError(TypeError, AssertionError):
+    """``Sequential.insert`` of a non-Module: PyTorch's AssertionError, and a TypeError (its kind)."""
+
+
 class Sequential(Module):
     """Modules applied one after the other; ``forward`` chains each output into the next.
 
@@ -130,7 +134,10 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+            # PyTorch raises AssertionError here; a TypeError too, as this did before
+            raise _NotAModuleError(
+                f"module should be of type: Module (Sequential.insert got {type(module).__name__})"
+            )
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} is out of range for length {n}")

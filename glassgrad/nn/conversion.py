@@ -130,6 +130,37 @@ class _ArrayConversion:
         return f"<function {self.__qualname__} at {id(self):#x}>"
 
 
+def _is_dtype(a: Any) -> bool:
+    return (
+        isinstance(a, dtypes.DType | np.dtype)
+        or a is float
+        or (isinstance(a, type) and issubclass(a, np.generic))
+    )
+
+
+def _check_to_positions(args: tuple, kwargs: dict) -> None:
+    """PyTorch's ``Module.to`` signatures: ``(device=None, dtype=None, non_blocking=False)``,
+    ``(dtype, non_blocking=False)``, ``(tensor, non_blocking=False)``. Any ``copy`` (positional
+    after non_blocking, or keyword) raises RuntimeError, as PyTorch's; a bool where the dtype
+    goes (``to(device, True)``) or an extra argument raises TypeError instead of being skipped."""
+    first = args[0] if args else None
+    lead = 1 if isinstance(first, Tensor) or _is_dtype(first) else 2  # arguments before non_blocking
+    rest = args[lead:]
+    if "copy" in kwargs or len(rest) > 1:
+        if len(rest) <= 2 and all(isinstance(a, bool) for a in rest):
+            raise RuntimeError(".to() does not accept copy argument")
+    bad = len(rest) > 2 or any(not isinstance(a, bool) for a in rest)
+    if lead == 2 and len(args) > 1 and not (args[1] is None or _is_dtype(args[1])):
+        bad = True
+    if bad:
+        got = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(
+            f"Module.to: received an invalid combination of arguments - got ({got}), but expected one of "
+            "(device=None, dtype=None, non_blocking=False), (dtype, non_blocking=False), "
+            "(tensor, non_blocking=False)"
+        )
+
+
 class Conversion:
     """The dtype and device half of ``Module``: converting every parameter and buffer of the
     module tree."""
@@ -221,6 +252,7 @@ class Conversion:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(tensor)``: floating params and
         buffers change dtype; ``memory_format=channels_last`` lays out the 4-D ones (``channels_last_3d``
         the 5-D ones). ``non_blocking`` is accepted; another keyword raises ``TypeError``, as PyTorch."""
+        _check_to_positions(args, kwargs)
         if kwargs:
             check_to_keywords("Module.to", kwargs, MODULE_TO_KEYWORDS)
         dtype, target = kwargs.get("dtype"), None
@@ -229,11 +261,7 @@ class Conversion:
                 dtype, target = a.dtype, a.device
             elif isinstance(a, bool):  # non_blocking, given positionally: nothing to wait for here
                 continue
-            elif (
-                isinstance(a, dtypes.DType | np.dtype)
-                or a is float
-                or (isinstance(a, type) and issubclass(a, np.generic))
-            ):
+            elif _is_dtype(a):
                 dtype = a
             elif a is not None:
                 target = a

@@ -41,7 +41,7 @@ from glassgrad.nn.module_wide_hooks import _global_buffer_registration_hooks as 
 from glassgrad.nn.module_wide_hooks import _global_module_registration_hooks as _module_hooks
 from glassgrad.nn.module_wide_hooks import _global_parameter_registration_hooks as _param_hooks
 from glassgrad.nn.module_wide_hooks import check_name, registered
-from glassgrad.nn.parameter import Buffer, Parameter
+from glassgrad.nn.parameter import Buffer, Parameter, assign_buffer
 from glassgrad.nn.state_dict import StateDict
 from glassgrad.tensor import Tensor
 
@@ -85,7 +85,16 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
     training: bool
     _version: int = 1
 
-    def __init__(self) -> None:
+    #: PyTorch's switch: when True (on Module or a subclass), ``__init__`` ends by calling the
+    #: next ``__init__`` in the MRO with its arguments (for mixins after Module in the bases)
+    call_super_init: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not self.call_super_init and (args or kwargs):
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}; "
+                "Module.__init__ takes them only when call_super_init is True"
+            )
         setattr_ = object.__setattr__
         setattr_(self, "training", True)
         setattr_(self, "_parameters", {})
@@ -104,6 +113,8 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
         setattr_(self, "_state_dict_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_pre_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_post_hooks", OrderedDict())
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -151,11 +162,6 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                     "(glassgrad.nn.Parameter or None expected)"
                 )
             params[name] = None  # no registration hooks for None (as PyTorch)
-        elif isinstance(value, Buffer):
-            self._discard(name, d, params or {}, d.get("_modules", {}))
-            self.register_buffer(
-                name, value.detach(), persistent=value.persistent
-            )  # a plain Tensor, as PyTorch
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
@@ -168,13 +174,10 @@ class Module(ForwardHooks, BackwardHooks, StateDict, Conversion, Lookup, Picklin
                     "(glassgrad.nn.Module or None expected)"
                 )
             d["_modules"][name] = registered(_module_hooks, self, name, None)
-        elif params is not None and name in d["_buffers"]:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                    "(glassgrad.Tensor or None expected)"
-                )
-            d["_buffers"][name] = registered(_buffer_hooks, self, name, value)
+        elif isinstance(value, Buffer) or (params is not None and name in d["_buffers"]):
+            # after the parameter and module checks, as PyTorch's (a Buffer under a parameter's
+            # name is refused there); a plain attribute of that name is not discarded first
+            assign_buffer(self, name, value, Module.register_buffer)
         else:
             object.__setattr__(self, name, value)
 

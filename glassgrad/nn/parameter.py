@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -107,18 +108,66 @@ def _custom_parameter(data: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-class Buffer(Tensor):
+class _BufferMeta(type):
+    """Buffer's metaclass (``torch.nn.parameter._BufferMeta``): a tensor flagged ``_is_buffer``
+    (what a module stores for an assigned ``Buffer``) is a Buffer too, so ``self.b2 = self.b1``
+    registers a second buffer, as in PyTorch, instead of a plain attribute that ``state_dict``,
+    ``named_buffers`` and ``.to()`` would silently miss."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Buffer and isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+def assign_buffer(module: Any, name: str, value: Any, base_register: Any) -> None:
+    """``module.name = value`` for a Buffer, or for a Tensor/None under a buffer's name, as
+    PyTorch's ``Module.__setattr__``: through ``module.register_buffer`` (``base_register`` is
+    ``Module.register_buffer``), whose check refuses a name a plain attribute holds (KeyError).
+    A subclass's ``register_buffer`` without ``persistent`` is called without it, as PyTorch's."""
+    if value is not None and not isinstance(value, Tensor):
+        raise TypeError(
+            f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+            "(glassgrad.nn.Buffer, glassgrad.Tensor or None expected)"
+        )
+    if isinstance(value, Buffer):
+        persistent = getattr(value, "persistent", True)
+    else:
+        persistent = name not in module.__dict__["_non_persistent_buffers_set"]
+    register = module.register_buffer
+    plain = getattr(register, "__func__", None) is base_register
+    if plain or "persistent" in inspect.signature(register).parameters:
+        register(name, value, persistent)
+    elif not persistent:
+        raise RuntimeError(
+            "Registering a non-persistent buffer on a Module subclass that implements "
+            "register_buffer() without the persistent argument is not allowed."
+        )
+    else:
+        register(name, value)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
     """A Tensor that a ``Module`` registers as a buffer when assigned as an attribute
     (``torch.nn.Buffer``): ``self.pe = nn.Buffer(table, persistent=False)`` is
-    ``self.register_buffer("pe", table, persistent=False)``. Its data is shared, not copied.
+    ``self.register_buffer("pe", table, persistent=False)``.
+
+    As PyTorch's, ``Buffer(data)`` is ``data.detach()`` (a plain Tensor sharing its memory)
+    flagged ``_is_buffer`` and ``persistent``: the module stores that very tensor (``m.b = buf;
+    m.b is buf``), and it is a Buffer again when assigned to another name (``self.b2 = self.b1``
+    registers a second name for it, as PyTorch, not a plain attribute).
     """
 
-    __slots__ = ("persistent",)
     __torch_function__ = _disabled_torch_function_impl  # ops give plain Tensors, as PyTorch's
 
-    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
-        _init_shared(self, [] if data is None else data)
-        self.persistent = persistent
+    def __new__(cls, data: Any = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
+        if data is None:
+            data = Tensor([])
+        elif not isinstance(data, Tensor):
+            data = Tensor(as_array(data), _wrap=True)
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent, t._is_buffer = persistent, True
+        return t
 
 
 # ---------------------------------------------------------------- uninitialized (lazy modules)

@@ -329,7 +329,7 @@ class RNN(RNNBase):
                  *, proj_size: Any = _UNSET) -> None:  # fmt: skip
         _no_projection(proj_size)
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)  # fmt: skip

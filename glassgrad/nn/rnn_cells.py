@@ -32,8 +32,8 @@ def _size(name: str, key: str, v: Any) -> int:
         n = operator.index(v)
     except TypeError as e:  # a float tensor, or one of several elements
         raise TypeError(f"{name}: expected {key} to be an int, got {v!r} ({e})") from None
-    if n <= 0:
-        raise ValueError(f"{name}: expected {key} to be a positive int, got {n}")
+    if n < 0:  # 0 is PyTorch's too (an empty hidden state)
+        raise ValueError(f"{name}: expected {key} to be a non-negative int, got {n}")
     return n
 
 
@@ -71,7 +71,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # as PyTorch
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 

@@ -54,7 +54,8 @@ def _var_shape(op: str, input: Tensor, var: Tensor) -> Tensor:  # noqa: A002
     if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
         return var
     want = f"{input.shape}, {input.shape[:-1]} or one dim 1"
-    raise ShapeError(f"{op}: expected var of shape {want}, got {var.shape}")
+    # with PyTorch's words, which programs and tests match on
+    raise ShapeError(f"{op}: expected var of shape {want}, got {var.shape} (var is of incorrect size)")
 
 
 def gaussian_nll_loss(
@@ -73,12 +74,15 @@ def gaussian_nll_loss(
     op = "gaussian_nll_loss"
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
-            raise ValueError(f"{op}: expected var >= 0, got {var}")
+            raise ValueError(f"{op}: expected var >= 0, got {var} (var has negative entry/entries)")
         var = Tensor(array_module(input._data).full(input.shape, var, dtype=input._data.dtype), _wrap=True)
     elif not isinstance(var, Tensor):
         raise DTypeError(f"{op}: expected var to be a Tensor or a float, got {type(var).__name__}")
     elif var._data.size and (var._data < 0).any():
-        raise ValueError(f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()})")
+        raise ValueError(
+            f"{op}: expected var >= 0 everywhere, got a negative entry ({var._data.min()}) "
+            "(var has negative entry/entries)"
+        )
     var = _var_shape(op, input, as_target(op, input, var, same_shape=False))
     reduction = check_reduction(op, reduction, legacy=False)
     target = as_target(op, input, target, same_shape=False)

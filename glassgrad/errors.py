@@ -11,7 +11,7 @@ __all__ = [
     "ShapeError", "IndexOutOfRangeError", "DTypeError", "IndexDTypeError", "GraphError", "CheckpointError",
     "UnsafeGlobalError", "CorruptCheckpointError", "LinAlgError", "DeviceError", "OutOfMemoryError", "ArgumentError",
     "SizeTypeError", "IntegerDivisionError", "KernelDTypeError", "ConversionOverflowError", "TransformArgumentError",
-    "AttentionMaskShapeError",
+    "AttentionMaskShapeError", "ArgumentTypeError", "ArgumentAssertionError",
 ]  # fmt: skip
 
 
@@ -56,8 +56,9 @@ def size_mismatch(shapes: list) -> str:
 
 
 class AttentionMaskShapeError(ShapeError, AssertionError):
-    """A mask of the wrong rank or shape for ``MultiheadAttention`` where PyTorch's shape checks
-    (``_mha_shape_check``, ``_check_key_padding_mask``) raise ``AssertionError``."""
+    """A mask, or query/key/value or static key/value, of the wrong rank or shape for
+    ``MultiheadAttention`` where PyTorch's shape checks (``_mha_shape_check``,
+    ``_check_key_padding_mask``, the static_k asserts) raise ``AssertionError``."""
 
 
 class IndexOutOfRangeError(ShapeError, IndexError):
@@ -111,6 +112,17 @@ class IndexDTypeError(DTypeError, IndexError):
 class ArgumentError(ValueError, RuntimeError):
     """A setting was given a value it cannot take (a thread count below 1); a ``RuntimeError`` too,
     as PyTorch raises, so a script's ``except RuntimeError`` catches it as there."""
+
+
+class ArgumentTypeError(TypeError, RuntimeError):
+    """An argument of a kind an op cannot take where PyTorch's check raises ``RuntimeError``
+    (``pad_sequence(5)``: "Expected iterable for input sequences"); a ``TypeError`` too."""
+
+
+class ArgumentAssertionError(ValueError, AssertionError):
+    """A constructor argument out of range where PyTorch checks it with ``assert`` (``Embedding``'s
+    ``padding_idx``, ``MultiheadAttention``'s ``embed_dim`` not divisible by ``num_heads``): an
+    ``AssertionError`` as there, and a ``ValueError`` as glassgrad raised before."""
 
 
 class TransformArgumentError(TypeError, ValueError, RuntimeError):

@@ -22,14 +22,14 @@ import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.autograd.forward_ad import is_dual
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.errors import AttentionMaskShapeError, DTypeError, ShapeError
+from glassgrad.errors import ArgumentAssertionError, AttentionMaskShapeError, DTypeError, ShapeError
 from glassgrad.factories import empty, zeros
 from glassgrad.nn import attention_bias as bias
 from glassgrad.nn import attention_flex as flex_attention
 from glassgrad.nn import attention_varlen as varlen
 from glassgrad.nn import init
 from glassgrad.nn.functional.attention import attention_weights
-from glassgrad.nn.functional.mha import check_mask_ranks
+from glassgrad.nn.functional.mha import check_mask_ranks, static_source_len, use_static_kv
 from glassgrad.nn.functional.sdpa_backend import SDPBackend, sdpa_kernel
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module, Parameter
@@ -100,10 +100,6 @@ class NonDynamicallyQuantizableLinear(Linear):
     prints as PyTorch's does (PyTorch uses the name to keep quantization off this layer)."""
 
 
-class _HeadsError(ValueError, AssertionError):
-    """MultiheadAttention's embed_dim/num_heads refusal: PyTorch's AssertionError, a ValueError."""
-
-
 class MultiheadAttention(Module):
     """Multi-head attention: concat(head_1 .. head_h) W_O, head_i = attention(Q W_Q^i, K W_K^i, V W_V^i).
 
@@ -147,8 +143,8 @@ class MultiheadAttention(Module):
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            # PyTorch asserts divisibility (AssertionError); this error is both kinds
-            raise _HeadsError(
+            # PyTorch: ValueError for a size <= 0, an assert for divisibility (this is both)
+            raise ArgumentAssertionError(
                 f"MultiheadAttention: expected embed_dim divisible by num_heads (both > 0), got "
                 f"embed_dim={embed_dim} and num_heads={num_heads}"
             )
@@ -222,7 +218,8 @@ class MultiheadAttention(Module):
     def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
         batched = query.ndim == 3
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ShapeError(
+            # PyTorch's _mha_shape_check asserts: an AssertionError too
+            raise AttentionMaskShapeError(
                 f"MultiheadAttention: expected query, key and value all 3-D (batched) or all 2-D "
                 f"(unbatched), got {query.shape}, {key.shape} and {value.shape}"
             )
@@ -295,7 +292,8 @@ class MultiheadAttention(Module):
             key = value = query
         elif same[1]:
             value = key
-        N, L, S = query.shape[0], query.shape[1], key.shape[1]
+        static = self.__dict__.get("_static_kv")  # F.multi_head_attention_forward's static_k/v
+        N, L, S = query.shape[0], query.shape[1], static_source_len(static, key.shape[1])
         H, dt = self.num_heads, query._data.dtype
         for name, m in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):  # PyTorch's order
             if isinstance(m, Tensor) and m._data.dtype.kind != "f" and m._data.dtype != np.bool_:
@@ -331,6 +329,8 @@ class MultiheadAttention(Module):
             v = cat([v, self.bias_v.expand(N, 1, self.embed_dim)], dim=1)
             mask = None if mask is None else _pad_key(mask)
         q, k, v = self._heads(q), self._heads(k), self._heads(v)  # (N, T, E) -> (N, h, T, E/h)
+        if static is not None:
+            k, v = use_static_kv(static, k, v, N, H, self.head_dim)
         if self.add_zero_attn:
             zero = zeros(N, H, 1, self.head_dim, dtype=dt, device=k.device)
             k, v = cat([k, zero], dim=2), cat([v, zero], dim=2)  # (N, h, S, E/h) -> (N, h, S+1, E/h)

@@ -6,7 +6,7 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentAssertionError, DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init
 from glassgrad.nn.input_checks import checkable
@@ -156,7 +156,7 @@ def _table_sizes(
     )
     if padding_idx is not None:
         if not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(
+            raise ArgumentAssertionError(  # PyTorch asserts: "padding_idx must be within num_embeddings"
                 f"{owner}: expected padding_idx in [-{num_embeddings}, {num_embeddings}), got {padding_idx}"
             )
         padding_idx = padding_idx + num_embeddings if padding_idx < 0 else padding_idx

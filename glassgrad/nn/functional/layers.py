@@ -9,7 +9,7 @@ import warnings
 
 from glassgrad.autograd.forward_ad import get_tangent, is_dual, set_tangent
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentAssertionError, DTypeError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.meta_array import MetaArray
 from glassgrad.nn.functional.activation import in_place
@@ -233,7 +233,10 @@ def embedding(
         raise IndexError(f"embedding: expected indices in [0, {num}), got index {bad}")
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise ValueError(f"embedding: expected padding_idx in [-{num}, {num}), got {padding_idx}")
+            # PyTorch asserts ("Padding_idx must be within num_embeddings")
+            raise ArgumentAssertionError(
+                f"embedding: expected padding_idx in [-{num}, {num}), got {padding_idx}"
+            )
         padding_idx = padding_idx % num
     if max_norm is not None:  # a 0-d tensor max_norm or norm_type: its value, as PyTorch's parser reads it
         max_norm, norm_type = (

@@ -14,7 +14,7 @@ from typing import Any
 from glassgrad.errors import AttentionMaskShapeError, ShapeError
 from glassgrad.tensor import Tensor
 
-__all__ = ["multi_head_attention_forward", "check_mask_ranks"]
+__all__ = ["multi_head_attention_forward", "check_mask_ranks", "static_source_len", "use_static_kv"]
 
 
 def check_mask_ranks(
@@ -41,6 +41,32 @@ def check_mask_ranks(
         raise AttentionMaskShapeError(
             f"Expected `attn_mask` shape to be {(num_heads, L, S)} but got {tuple(attn_mask.shape)}"
         )
+
+
+def static_source_len(static: Any, S: int) -> int:
+    """The key length the masks are checked against: a given ``static_k`` (N*h, S', E/h) replaces
+    the projected keys, so ``key_padding_mask`` is (N, S') as in PyTorch; else the key's S."""
+    if static is None or static[0] is None:
+        return S
+    return static[0].shape[1]
+
+
+def use_static_kv(static: Any, k: Tensor, v: Tensor, N: int, H: int, hd: int) -> tuple[Tensor, Tensor]:
+    """Put ``static_k``/``static_v`` (N*h, S', E/h), row ``n*h + i`` for batch n and head i, in
+    place of the projected per-head keys/values (N, h, S, E/h). PyTorch checks the sizes with
+    ``assert``: ``AttentionMaskShapeError`` is an AssertionError too."""
+    out = []
+    for name, given, x in (("static_k", static[0], k), ("static_v", static[1], v)):
+        if given is None:
+            out.append(x)
+            continue
+        if given.ndim != 3 or given.shape[0] != N * H or given.shape[2] != hd:
+            raise AttentionMaskShapeError(
+                f"multi_head_attention_forward: expected {name} of shape ({N * H}, S, {hd}) "
+                f"(batch*num_heads, source length, head_dim), got {tuple(given.shape)}"
+            )
+        out.append(given.reshape(N, H, given.shape[1], hd))  # (N*h, S', E/h) -> (N, h, S', E/h)
+    return out[0], out[1]
 
 
 def _holder() -> type:
@@ -84,12 +110,17 @@ def multi_head_attention_forward(
     Shape:
         query ``(L, N, E)`` or ``(L, E)``; key ``(S, N, kdim)``; value ``(S, N, vdim)``;
         ``in_proj_weight`` ``(3E, E)``, or with ``use_separate_proj_weight`` ``q/k/v_proj_weight``
-        ``(E, E)``, ``(E, kdim)``, ``(E, vdim)``; ``in_proj_bias`` ``(3E,)``; ``out_proj_weight`` ``(E, E)``.
+        ``(E, E)``, ``(E, kdim)``, ``(E, vdim)``; ``in_proj_bias`` ``(3E,)``; ``out_proj_weight`` ``(E, E)``;
+        ``static_k``/``static_v`` ``(N*h, S', E/h)`` used as the per-head keys/values in place of
+        the projected ones (then ``key_padding_mask`` is ``(N, S')``).
         Returns output ``(L, N, E)`` and weights ``(N, L, S)`` (per head ``(N, h, L, S)`` without
         ``average_attn_weights``), or None without ``need_weights``.
     """
-    if static_k is not None or static_v is not None:
-        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported yet")
+    # PyTorch asserts so: bias_k/bias_v append to the projected keys, which static ones replace
+    if static_k is not None and bias_k is not None:
+        raise AttentionMaskShapeError("bias cannot be added to static key.")
+    if static_v is not None and bias_v is not None:
+        raise AttentionMaskShapeError("bias cannot be added to static value.")
     E = query.shape[-1]
     if embed_dim_to_check != E or num_heads <= 0 or E % num_heads:
         raise ShapeError(
@@ -115,6 +146,7 @@ def multi_head_attention_forward(
     h.bias_k, h.bias_v, h.add_zero_attn = bias_k, bias_v, add_zero_attn
     h.dropout, h.training, h.batch_first = dropout_p, training, False
     h.out_proj = SimpleNamespace(weight=out_proj_weight, bias=out_proj_bias)
+    h._static_kv = None if static_k is None and static_v is None else (static_k, static_v)
     # never PyTorch's fused path: that is the module's alone
     args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal, False)
     return h._attend(query, key, value, *args)

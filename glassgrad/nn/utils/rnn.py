@@ -23,7 +23,13 @@ import numpy as np
 
 from glassgrad.autograd.function import named
 from glassgrad.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
-from glassgrad.errors import ArgumentError, IndexOutOfRangeError, IndexShapeError, ShapeError
+from glassgrad.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    IndexOutOfRangeError,
+    IndexShapeError,
+    ShapeError,
+)
 from glassgrad.factories import arange, full
 from glassgrad.factories_like import empty_like
 from glassgrad.ops.indexing import index_select
@@ -191,7 +197,10 @@ def pad_sequence(
             f"Expected padding_side to be one of left or right, but got {padding_side}. (pad_sequence)"
         )
     if not isinstance(sequences, Iterable):
-        raise TypeError(f"pad_sequence: expected an iterable of tensors, got {type(sequences).__name__}")
+        raise ArgumentTypeError(  # PyTorch's RuntimeError; a TypeError too
+            f"pad_sequence: expected an iterable of tensors, got {type(sequences).__name__} (PyTorch's "
+            f"words: Expected iterable for input sequences, but got arg of type: {type(sequences)})"
+        )
     # PyTorch takes any iterable (a generator, a tensor's rows); `not` on a tensor is ambiguous.
     sequences = tuple(sequences)
     if not sequences:
@@ -226,6 +235,11 @@ def pack_padded_sequence(
         input ``(T, N, *)`` (``(N, T, *)`` with ``batch_first``), lengths ``(N,)`` ->
         data ``(sum(lengths), *)``, batch_sizes ``(max(lengths),)``.
     """
+    if isinstance(input, Tensor) and input.numel() == 0:
+        # PyTorch's first check, before the lengths are read (numpy's concatenate failed here)
+        raise RuntimeError(
+            f"pack_padded_sequence: Cannot pack empty tensors (input of shape {tuple(input.shape)})."
+        )
     lens = _lengths(lengths)
     t_dim, n_dim = (1, 0) if batch_first else (0, 1)
     if input.ndim < 2 or lens.shape[0] != input.shape[n_dim]:

@@ -288,8 +288,8 @@ def _unlinked_rule(ctx, g):
 
 
 def _unlinked(node: Node, out: tuple) -> tuple:
-    """``node``'s recorded gradients ``out``, each hanging from the node's inputs that require
-    grad (PyTorch's double-backward node takes them, and gives them no gradient)."""
+    """``node``'s recorded gradients ``out``, each hanging from the node's inputs that require grad
+    and PyTorch's double-backward node takes (a conv's input and weight: never its bias)."""
     tensor_cls, shapes = _tensor_cls[0], getattr(node, "shapes", None) or ()
     # (a meta gradient has no values to hang: left as it is, as ``_link`` does)
     tied = [
@@ -303,7 +303,7 @@ def _unlinked(node: Node, out: tuple) -> tuple:
     zero = np.zeros((), dtype=tied[0]._data.dtype)
     anchors = [
         operand(node, i, np.broadcast_to(zero, s))
-        for i, s in enumerate(shapes)
+        for i, s in enumerate(shapes[: 2 if node.fn.name.startswith("conv") else None])
         if s is not None and node.next[i] is not None
     ]
     if not anchors:

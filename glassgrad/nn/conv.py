@@ -111,7 +111,9 @@ class _ConvNd(Module):
 
     def _check_input(self, input: Tensor) -> None:  # noqa: A002
         nd = self._nd
-        if not checkable(input):
+        # a non-Tensor (None, a list) is left to the functional, whose TypeError names the argument
+        # (PyTorch's layers raise TypeError there too)
+        if not isinstance(input, Tensor) or not checkable(input):
             return
         w, c = self._parameters.get("weight"), self.in_channels  # the weight's channels, as PyTorch's
         if isinstance(w, Tensor) and w.ndim == nd + 2:  # conv reads them (pruned, in_channels unchanged)

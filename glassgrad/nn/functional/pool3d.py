@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.errors import ShapeError
+from glassgrad.memory_formats import channels_last_3d
 from glassgrad.nn.functional.conv import ntuple
 from glassgrad.nn.functional.pooling import _adaptive_avg, _adaptive_max, _avg_pool, _cl, _lp_pool, _max_pool
+from glassgrad.ops.layout import restride
 from glassgrad.tensor import Tensor
 
 __all__ = ["max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "lp_pool3d"]
@@ -42,7 +44,22 @@ def max_pool3d(
     [7.0]
     """
     res = _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    if input.ndim == 4:
+        return _cl_unbatched(res, input)
     return _cl(res, input)  # PyTorch's max_pool3d keeps channels_last_3d (its average pools do not)
+
+
+def _cl_unbatched(res: Any, input: Tensor) -> Any:  # noqa: A002
+    """An unbatched ``(C, D, H, W)`` max pooling's output (and indices) as PyTorch's CPU kernel lays
+    them out: channels_last_3d strides (``(1, Do*Ho*Wo*C, Ho*Wo*C, Wo*C)``) when ``input`` is a
+    squeezed channels_last_3d volume (``input.unsqueeze(0)`` is channels_last_3d-contiguous, as
+    ``x[0]`` of one is), else contiguous; never a 4-D image's channels-last."""
+    one = input.unsqueeze(0)
+    if input.is_contiguous() or not one.is_contiguous(memory_format=channels_last_3d):
+        return res
+    if isinstance(res, tuple):
+        return tuple(restride(r.unsqueeze(0), channels_last_3d).squeeze(0) for r in res)
+    return restride(res.unsqueeze(0), channels_last_3d).squeeze(0)
 
 
 def avg_pool3d(

@@ -14,7 +14,7 @@ from typing import Any
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.factories import empty
 from glassgrad.nn import init as _init
 from glassgrad.nn.activation import _check_dim, _inplace
@@ -143,7 +143,8 @@ class CELU(Module):
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if alpha == 0:
-            raise ValueError("CELU: expected alpha != 0 (x is divided by it), got 0")
+            # PyTorch raises at the first call, a RuntimeError; here at once, a RuntimeError too
+            raise ArgumentError("CELU: expected alpha != 0 (x is divided by it), got 0 (ZeroDivisionError)")
         self.alpha = alpha
         self.inplace = inplace
 

@@ -140,7 +140,9 @@ class Logit(Function):
     VJP, as PyTorch's vectorised kernel: g / (x (1 - x)); without ``eps`` NaN where x is outside
     [0, 1] (the value is NaN there), +-inf at 0 and 1 (-inf at -0.0 for g > 0); with ``eps`` 0 where
     x is not in [eps, 1 - eps] (NaN included). PyTorch's scalar loop over a small tensor's tail
-    gives +inf at -0.0 and NaN at NaN with ``eps``.
+    gives +inf at -0.0 and NaN at NaN with ``eps``. A negative ``eps`` counts as none here (PyTorch's
+    backward kernel tests ``eps < 0``): NaN outside [0, 1], not 0. Under ``create_graph`` PyTorch
+    clamps to [eps, 1 - eps] even for a negative eps; the recorded rule does the same.
     """
 
     @staticmethod
@@ -157,7 +159,7 @@ class Logit(Function):
         (x,) = ctx.saved
         xp = array_module(x)
         eps = ctx.attrs.get("eps")
-        if eps is not None:
+        if eps is not None and eps >= 0:
             return quietly(lambda: xp.where((x >= eps) & (x <= 1 - eps), g / (x * (1 - x)), 0))
         return quietly(lambda: xp.where((x < 0) | (x > 1), xp.nan, g / (x * (1 - x))))
 

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import KernelDTypeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.elementwise import floating
 from glassgrad.ops.special_series import i0_array, i1_array
@@ -195,7 +195,7 @@ def _make(name: str, compute: Callable, doc: str, first_kind: bool = False) -> C
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
         if input.dtype.is_complex or (input.dtype.is_floating_point and input._data.dtype.itemsize < 4):
-            raise DTypeError(
+            raise KernelDTypeError(  # a NotImplementedError too, as PyTorch's missing kernel
                 f"{name}: expected a float32 or float64 tensor, got {input.dtype} (PyTorch has no kernel)"
             )
         x = input._data if input.dtype.is_floating_point else floating(input)._data

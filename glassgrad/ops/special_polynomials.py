@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError
+from glassgrad.errors import KernelDTypeError
 from glassgrad.meta_array import MetaArray, meta_array
 from glassgrad.ops.math_more import _broadcastable, _promoted_operands
 from glassgrad.tensor import Tensor
@@ -177,14 +177,14 @@ def _make(name: str, core: Callable, doc: str) -> Callable:
             _broadcastable(name, x._data, n._data)
         for v in (x, n):
             if isinstance(v, Tensor) and v._data.dtype.kind == "c":
-                raise DTypeError(
+                raise KernelDTypeError(  # a NotImplementedError too, as PyTorch's missing kernel
                     f"{name}: expected real tensors, got {v.dtype} (PyTorch has no complex kernel)"
                 )
         xt, deg = _promoted_operands(x, n)
         xd = xt._data
         xp = array_module(xd)
         if xd.dtype.itemsize < 4:
-            raise DTypeError(
+            raise KernelDTypeError(  # a NotImplementedError too, as PyTorch's missing kernel
                 f"{name}: expected a float32 or float64 operand, got {xt.dtype} (PyTorch has no kernel)"
             )
         if isinstance(xd, MetaArray) or isinstance(deg._data, MetaArray):  # shapes only

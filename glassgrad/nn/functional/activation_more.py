@@ -125,7 +125,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     if alpha.__class__ is not float:
         alpha = number_arg("celu", "alpha", alpha, "Number")
     if alpha == 0:
-        raise ValueError("celu: expected alpha != 0 (x is divided by it), got 0")
+        # a RuntimeError as PyTorch's ("ZeroDivisionError: alpha cannot be 0 for CELU"), and a ValueError
+        raise ArgumentError("celu: expected alpha != 0 (x is divided by it), got 0 (ZeroDivisionError)")
     # in place: the result saved, as PyTorch's celu_ (so a negative alpha's backward is refused)
     if inplace:
         return in_place(input, "celu", _celu_result, alpha)

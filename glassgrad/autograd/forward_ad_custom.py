@@ -52,10 +52,12 @@ def custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> An
     inputs = {id(a): g for a, g in zip(args, grads) if isinstance(a, tensor_cls)}
     for o, t in zip(outs, out_ts):
         src = returned_input(o, args)  # an input returned as is: another tangent would change its
-        if id(src) in inputs and id(src) not in fctx._dirty and t is not inputs[id(src)]:
+        # the input's tangent itself or a view of it (``x_t.view_as(x_t)``), as PyTorch accepts
+        if id(src) in inputs and id(src) not in fctx._dirty and not _same_or_view(t, inputs[id(src)]):
             raise RuntimeError(
                 f"{cls.__name__}: forward returned an input as is (not marked dirty), but jvp did not "
-                "return that input's tangent for it; return x.view_as(x) from forward instead"
+                "return that input's tangent (or a view of it) for it; return x.view_as(x) from "
+                "forward instead"
             )
         if isinstance(o, tensor_cls) and t is not None and o._data.dtype.kind in "fc":
             if tuple(t.shape) != tuple(o.shape):
@@ -65,3 +67,11 @@ def custom_apply(cls: type, args: tuple, kwargs: dict, apply_reverse: Any) -> An
                 )
             set_tangent(o, t)
     return result
+
+
+def _same_or_view(t: Any, g: Any) -> bool:
+    """Whether tangent ``t`` is ``g`` or a view whose base is ``g`` (or ``g``'s base)."""
+    if t is g:
+        return True
+    base = getattr(t, "_base", None)
+    return base is not None and (base is g or base is getattr(g, "_base", None))

@@ -230,6 +230,7 @@ def jacobian(
     """
     from glassgrad.tensor import Tensor
 
+    second.refuse_in_transform("jacobian", create_graph)
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(f'jacobian: expected strategy "forward-mode" or "reverse-mode", got {strategy!r}')
     if strict and vectorize:  # refused as PyTorch refuses them (its vectorized path cannot tell)
@@ -289,6 +290,7 @@ def vjp(
     signature (``create_graph=True``: both with a graph; ``strict=True`` refuses an input ``func`` ignores)."""
     from glassgrad.tensor import Tensor
 
+    second.refuse_in_transform("vjp", create_graph)
     if create_graph:
         return second.vjp_graph(func, inputs, v, strict)
     xs, single = _prepare(inputs)
@@ -328,6 +330,7 @@ def jvp(
     from glassgrad.autograd import forward_ad as fwAD
     from glassgrad.tensor import Tensor
 
+    second.refuse_in_transform("jvp", create_graph)
     if create_graph:  # by double backward, so that J v has a graph
         return second.jvp_graph(func, inputs, v, strict)
     single = isinstance(inputs, Tensor)

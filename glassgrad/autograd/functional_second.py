@@ -19,7 +19,28 @@ import numpy as np
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.errors import GraphError, ShapeError
 
-__all__ = ["hessian", "hvp", "vhp", "jacobian_graph", "vjp_graph", "jvp_graph"]
+__all__ = ["hessian", "hvp", "vhp", "jacobian_graph", "vjp_graph", "jvp_graph", "refuse_in_transform"]
+
+#: the glassgrad.func transforms whose function may not call autograd.functional without create_graph
+_REVERSE = frozenset({"grad", "grad_and_value", "vjp", "jacrev"})
+
+
+def refuse_in_transform(op: str, create_graph: bool) -> None:
+    """PyTorch's refusal of ``torch.autograd.functional.<op>`` (without ``create_graph``) inside the
+    function of a reverse transform (``grad``, ``vjp``, ``jacrev``, ``hessian``): its result is a
+    constant there, so the transform would return zeros for it, silently (round 66)."""
+    from glassgrad.autograd import custom
+
+    active = custom.transforms[0]
+    if create_graph or active is None or active.name not in _REVERSE:
+        return
+    raise GraphError(
+        "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+        f"torch.autograd.functional.* API: here {op}) inside of a function being transformed by a "
+        f"functorch transform ({active.name}). This is unsupported, please attempt to use the "
+        "functorch transforms (e.g. torch.func.grad, torch.func.jacrev) instead, or pass "
+        "create_graph=True so that the result stays differentiable"
+    )
 
 
 def _tensor() -> type:
@@ -216,6 +237,7 @@ def hessian(
     tensor([[ 6.,  0.],
             [ 0., 12.]])
     """
+    refuse_in_transform("hessian", create_graph)
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(
             f'hessian: expected outer_jacobian_strategy "forward-mode" or "reverse-mode", got {outer_jacobian_strategy!r}'
@@ -253,6 +275,7 @@ def hessian(
 
 
 def _hv(op: str, func: Callable, inputs: Any, v: Any, create_graph: bool, strict: bool) -> tuple:
+    refuse_in_transform(op, create_graph)
     tensor = _tensor()
     xs, single = _inputs(inputs, create_graph)
     vs = (v,) if isinstance(v, tensor) else tuple(v) if v is not None else None

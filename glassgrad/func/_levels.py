@@ -9,6 +9,7 @@ import contextlib
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
@@ -22,11 +23,13 @@ from glassgrad.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
     "NestedTransformError",
+    "check_nonempty",
     "check_not_nested",
     "detached",
     "inner_graph",
     "level",
     "normalize_argnums",
+    "retire",
     "split_aux",
     "unflatten_groups",
     "warn_if_outer_graph",
@@ -117,6 +120,15 @@ def check_no_dual_level(name: str) -> None:
         )
 
 
+def check_nonempty(outs: list, op: str) -> None:
+    """Refuse an ``f`` whose output has no tensors (``()``, ``[]``, ``{}``), as PyTorch's vjp, jvp,
+    jacrev and jacfwd do: an empty result would hide that ``f`` returned nothing to differentiate."""
+    if not outs:
+        raise TransformArgumentError(
+            f"{op}: Expected f to be a function that has non-empty output, got an output with no tensors"
+        )
+
+
 def normalize_argnums(argnums: Any, nargs: int, op: str) -> tuple[int, ...]:
     """``argnums`` (an int or a tuple of ints, negative counting from the end) as a tuple. A bool
     is an int here, as in PyTorch (``argnums=True`` is argument 1). Out of range, repeated or
@@ -190,7 +202,7 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
             if isinstance(t, Tensor) and t.requires_grad:
                 if t._node is not None:
                     roots.append(t._node)
-                elif id(t) not in own_ids:
+                elif id(t) not in own_ids and not _is_retired(t):
                     outer = True
     order, seen, stack = [], set(), [(n, False) for n in roots]
     while stack:  # post-order: a node after every node it leads to
@@ -203,7 +215,7 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
             for nxt in node.next:
                 if isinstance(nxt, Node):
                     stack.append((nxt, False))
-                elif nxt is not None and id(nxt) not in own_ids:
+                elif nxt is not None and id(nxt) not in own_ids and not _is_retired(nxt):
                     outer = True
     leads: set[int] = set()  # ids of the nodes with a path to one of own
     cut = []
@@ -215,7 +227,8 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
         if any(k is not None for k in keep):
             leads.add(id(node))
             if any(k is None and n is not None for k, n in zip(keep, node.next)):
-                outer = True
+                # a cut link to a retired leaf (or to nodes reaching only those) is no outer graph;
+                # the walk above already flagged any other
                 cut.append((node, node.next, node.needs_input_grad, tuple(keep)))
     try:
         for node, _, needs, keep in cut:
@@ -228,6 +241,28 @@ def inner_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> Iterator[tuple[b
             node.next, node.needs_input_grad = nexts, needs
 
 
+#: id -> weak reference of each fresh leaf whose transform has returned (see :func:`retire`)
+_retired: dict[int, weakref.ref] = {}
+
+
+def retire(leaves: Iterable[Tensor]) -> None:
+    """Mark a transform's fresh leaves (``detach().requires_grad_()`` copies of its inputs) as
+    belonging to a finished level. PyTorch's wrappers of a returned transform are dead: a tensor
+    computed from them (an escaped value, what a ``vjp_fn`` returns) is a constant to a later
+    transform. So a later transform must not count them as the caller's graph (:func:`outer_graph`),
+    or ``grad(lambda y: vjp_fn(y)[0])(y)`` records its result on the dead leaf and hands back a
+    tensor that requires grad where PyTorch's does not (round 66)."""
+    for t in leaves:
+        if t._node is None:
+            key = id(t)
+            _retired[key] = weakref.ref(t, lambda r, k=key: _retired.pop(k) if _retired.get(k) is r else None)
+
+
+def _is_retired(t: Any) -> bool:
+    r = _retired.get(id(t))
+    return r is not None and r() is t
+
+
 def outer_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> bool:
     """Whether the graph behind ``trees`` (f's outputs) reaches a tensor requiring grad other than
     ``own`` (a closure's weight, an argument not differentiated, an input that requires grad)."""
@@ -237,7 +272,7 @@ def outer_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> bool:
         for t in tree_flatten(tree)[0]:
             if isinstance(t, Tensor) and t.requires_grad:
                 if t._node is None:
-                    if id(t) not in own_ids:
+                    if id(t) not in own_ids and not _is_retired(t):
                         return True
                 elif id(t) not in own_ids:
                     stack.append(t._node)
@@ -249,7 +284,7 @@ def outer_graph(trees: Iterable[Any], own: Iterable[Tensor]) -> bool:
         for nxt in node.next:
             if isinstance(nxt, Node):
                 stack.append(nxt)
-            elif nxt is not None and id(nxt) not in own_ids:
+            elif nxt is not None and id(nxt) not in own_ids and not _is_retired(nxt):
                 return True
     return False
 

@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -15,6 +18,7 @@ from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     NestedTransformError,
+    check_nonempty,
     level,
     normalize_argnums,
     split_aux,
@@ -168,16 +172,36 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
                     f"jvp: expected tangent of shape {tuple(a.shape)} for primal {i}, got {tuple(b.shape)}"
                 )
             where[(i, j)] = b
+    if not where:  # PyTorch refuses it (f would be called without anything to differentiate)
+        raise TransformArgumentError("jvp: expected primals to contain at least one Tensor, got none")
     outs, tans, spec, aux = _jvp_run(func, list(primals), where, has_aux, strict)
+    if not _linearizing.on:  # PyTorch's linearize takes an f with no tensor outputs; its jvp does not
+        check_nonempty(outs, "jvp")
     result = (tree_unflatten(outs, spec), tree_unflatten(tans, spec))
     return (*result, aux) if has_aux else result
+
+
+class _Linearizing(threading.local):
+    on: bool = False  # jvp runs for linearize (which takes an f without tensor outputs)
+
+
+_linearizing = _Linearizing()
+
+
+@contextlib.contextmanager
+def _linearize() -> Iterator[None]:
+    before, _linearizing.on = _linearizing.on, True
+    try:
+        yield
+    finally:
+        _linearizing.on = before
 
 
 def linearize(func: Callable, *primals: Any) -> tuple:
     """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the JVP at ``primals`` (forward mode
     rerun per call; PyTorch traces the linear map once instead). Each rerun replays the draws of
     the first run (every generator's), so dropout's mask is the one ``func(*primals)`` used."""
-    with draws_watched() as drawn:
+    with draws_watched() as drawn, _linearize():
         out = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))[0]
 
     def jvp_fn(*tangents: Any) -> Any:
@@ -193,7 +217,8 @@ def linearize(func: Callable, *primals: Any) -> tuple:
         now = drawn_states(drawn)
         rewind_draws(drawn)
         try:
-            return jvp(func, primals, tangents)[1]
+            with _linearize():
+                return jvp(func, primals, tangents)[1]
         finally:
             rewind_draws(drawn, now)  # the caller's later draws are not repeats
 
@@ -231,6 +256,12 @@ def jacfwd(
         specs = []
         for i in nums:
             flat, spec = _flat_tensors(args[i], "jacfwd", f"argument {i}")
+            for k, t in enumerate(flat):
+                if t.is_complex():  # PyTorch's check and RuntimeError (make_dual's ValueError was not)
+                    raise DTypeError(
+                        "jacfwd: Expected all inputs to be real but received complex tensor at "
+                        f"flattened input idx: {len(inputs) + k} (dtype {t.dtype}, shape {tuple(t.shape)})"
+                    )
             specs.append((spec, len(flat)))
             inputs += [(i, j, t) for j, t in enumerate(flat)]
         # column (c, k): the tangent of a one-hot direction, element k of input c
@@ -272,6 +303,7 @@ def jacfwd(
                 values.settle()
                 if randomness == "same":
                     rewind_draws(drawn, after)  # as if f had run once
+        check_nonempty(outs, "jacfwd")
         per_out = []
         for n, o in enumerate(outs):
             cols: list = [[] for _ in inputs]

@@ -24,15 +24,18 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.autograd.transform_leaves import transform_leaves
 from glassgrad.errors import ArgumentError, DTypeError, GraphError, ShapeError, TransformArgumentError
 from glassgrad.func._levels import (
     check_no_dual_level,
+    check_nonempty,
     check_not_nested,
     detached,
     level,
     normalize_argnums,
     outer_graph,
+    retire,
     split_aux,
     unflatten_groups,
 )
@@ -110,6 +113,7 @@ def _grad_and_value(func: Callable, argnums: Any, has_aux: bool, op: str, args: 
         linked = links(args, nums, outer_grad)
         args, specs, flat, inputs = fresh_args(args, nums, op, "argument", linked)
         out = func(*args, **kwargs)
+    retire(flat)  # its level is over: a constant to later transforms (_levels.retire)
     out, aux = split_aux(out, has_aux, op, detach=False)
     if not isinstance(out, Tensor):
         raise TransformArgumentError(f"{op}: expected f(*args) to return a Tensor, got {type(out).__name__}")
@@ -183,8 +187,10 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         linked = links(primals, everything, outer_grad)
         leaves_args, specs, flat, inputs = fresh_args(primals, everything, "vjp", "primal", linked)
         out = func(*leaves_args)
+    retire(flat)
     out, aux = split_aux(out, has_aux, "vjp", detach=False)
     outs, out_spec = tree_flatten(out)
+    check_nonempty(outs, "vjp")
     check_outputs(outs, "vjp")
     record = outer_grad and (linked or outer_graph(outs, flat))  # (derivatives.py)
 
@@ -201,16 +207,19 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape):
                 got = tuple(c.shape) if isinstance(c, Tensor) else type(c).__name__
                 raise ShapeError(f"vjp_fn: expected cotangent {k} of shape {tuple(o.shape)}, got {got}")
+        # grad mode off at the call (vjp_fn under no_grad()): constants, as PyTorch's
+        grad_on = is_grad_enabled()
         (grads,), _ = derivatives(
             "vjp_fn",
             outs,
             [cts],
             flat,
             inputs,
-            outer_grad or create_graph,
+            (outer_grad or create_graph) and grad_on,
             linked,
             retain_graph or linked,
-            record or create_graph or any(c.requires_grad for c in cts),  # (a cotangent in a graph)
+            grad_on
+            and (record or create_graph or any(c.requires_grad for c in cts)),  # (a cotangent in a graph)
         )
         return tuple(unflatten_groups(grads, specs))
 
@@ -255,8 +264,10 @@ def jacrev(
             linked = links(args, nums, outer_grad)
             args, specs, flat, inputs = fresh_args(args, nums, "jacrev", "argument", linked)
             out = func(*args, **kwargs)
+        retire(flat)
         out, aux = split_aux(out, has_aux, "jacrev", detach=False)
         outs, out_spec = tree_flatten(out)
+        check_nonempty(outs, "jacrev")
         check_outputs(outs, "jacrev")
         for k, o in enumerate(outs):
             if o.is_complex():  # a real Jacobian would drop the imaginary part's rows silently

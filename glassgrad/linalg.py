@@ -39,11 +39,9 @@ from glassgrad.linalg_solve import (
     matrix_power,
     solve,
     solve_ex,
-    tensorinv,
-    tensorsolve,
-    vander,
 )
 from glassgrad.linalg_solve import linalg_slogdet as slogdet
+from glassgrad.linalg_tensor import tensorinv, tensorsolve, vander
 from glassgrad.ops.linalg import cholesky, solve_triangular
 from glassgrad.ops.linalg_svd import linalg_svd as svd
 from glassgrad.ops.linalg_svd import svdvals

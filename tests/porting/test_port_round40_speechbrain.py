@@ -158,7 +158,7 @@ def test_cells_reject_a_size_that_is_not_an_integer(torch, cls, bad):
 def test_cells_reject_a_float_tensor_or_a_negative_size():
     with pytest.raises(TypeError, match="LSTMCell: expected hidden_size to be an int"):
         gg.nn.LSTMCell(4, gg.tensor(6.0))
-    with pytest.raises(ValueError, match="GRUCell: expected input_size to be a positive int, got -1"):
+    with pytest.raises(ValueError, match="GRUCell: expected input_size to be a non-negative int, got -1"):
         gg.nn.GRUCell(-1, 6)
 
 

@@ -321,6 +321,7 @@ def test_swap_tensors_errors(torch):
     del ref, tref
     with pytest.raises(TypeError, match="Tensor"):
         glassgrad.utils.swap_tensors(a, np.zeros(2))
+
     # (nn.Buffer(t) is a plain Tensor since round 66, as PyTorch's: a subclass with its own slots
     # is the refusal PyTorch shares)
     class Slotted(glassgrad.Tensor):

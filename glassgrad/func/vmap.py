@@ -27,6 +27,10 @@ What the loop changes, and how it is kept honest:
   shares (torchjd's batched vector-Jacobian products) must outlive the first item's pass;
 - ``as_strided`` with an explicit ``storage_offset`` on a view of a mapped input counts it from
   the batch's first item (PyTorch's batching rule; the plain loop would read item 0 every time);
+- outputs: an output whose items are views of one mapped input (``t.t()``, ``t[1:]``, ``t`` itself)
+  is returned as a view of that input (or the input itself), as PyTorch's batching rules give, so
+  a write into it reaches the input; other outputs are stacked with the batch dim outermost in
+  memory and moved to ``out_dims`` (PyTorch's strides);
 - lenient where PyTorch refuses: ``.item()`` and data-dependent Python control flow work.
 """
 
@@ -37,6 +41,7 @@ from typing import Any, Callable
 
 from glassgrad.autograd.engine_modes import vmap_loops
 from glassgrad.func.captured import captured
+from glassgrad.ops.as_strided import AsStridedView
 from glassgrad.ops.joining import stack
 from glassgrad.random import drawn_states, draws_watched, rewind_draws
 from glassgrad.tensor import Tensor
@@ -146,8 +151,10 @@ def _state(t: Tensor) -> tuple:
     return t._version, id(g), None if g is None else g._version
 
 
-def _item_args(leaves: list, dims: list, spec: Any, i: int) -> list:
+def _item_args(leaves: list, dims: list, spec: Any, i: int, passed: list) -> list:
+    """Item ``i``'s arguments; appends the item's leaves to ``passed`` (see ``_view_of_input``)."""
     sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims, strict=True)]
+    passed.append(sliced)
     return tree_unflatten(sliced, spec)
 
 
@@ -197,12 +204,12 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
     watched = [(t, "a tensor it captured") for t in captured(func)]
     watched += [(t, "an input passed whole (in_dim None)") for t in _unmapped(leaves, dims)]
     versions = [_state(t) for t, _ in watched]
-    outs, after_first = [], {}
+    outs, after_first, passed = [], {}, []
     with draws_watched() as drawn:  # every generator func draws from: {id: (generator, state before)}
         for i in range(max(size, 1)):
             if randomness == "same" and i:
                 rewind_draws(drawn)  # every item sees the first item's draws
-            item = _item_args(leaves, dims, spec, i) if size else _zero_item_args(leaves, dims, spec)
+            item = _item_args(leaves, dims, spec, i, passed) if size else _zero_item_args(leaves, dims, spec)
             more = i < size - 1
             vmap_loops.not_last += more
             vmap_loops.running += 1
@@ -233,10 +240,55 @@ def _call(func: Callable, in_dims: Any, out_dims: Any, randomness: str, args: tu
                     )
         if randomness == "same":
             rewind_draws(drawn, after_first)  # as if func had run once
-    return _stack_outputs(func, outs, out_dims, size)
+    mapped = [
+        (x, d, [p[k] for p in passed])
+        for k, (x, d) in enumerate(zip(leaves, dims, strict=True))
+        if d is not None and isinstance(x, Tensor)
+    ]
+    return _stack_outputs(func, outs, out_dims, size, mapped)
 
 
-def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
+def _view_of_input(items: list, d: int, mapped: list) -> Any:
+    """The batched output as a view of a mapped input, or None. PyTorch's view ops keep the
+    batch dim inside one tensor, so ``vmap(lambda t: t.t())(x)`` is a view of ``x``: a write
+    into it reaches ``x`` and ``vmap(Tensor.sin_)(x)`` returns ``x``. Stacking the items would
+    copy them (a write into the result silently lost). When every item is a view of the same
+    mapped input ``x`` (same memory, one layout, item ``i`` starting ``i * x.stride(in_dim)``
+    past item 0), the result is the as_strided view of ``x`` with that batch stride at ``d``;
+    its gradient is the stack's (each item read the same elements of ``x``)."""
+    first = items[0]
+    if not all(isinstance(t, Tensor) for t in items) or type(first) is not Tensor:
+        return None
+    for x, xd, slices in mapped:
+        step = x.stride(xd)
+        if x.dtype != first.dtype or any(
+            t._vc is not x._vc
+            or t.shape != first.shape
+            or t.stride() != first.stride()
+            or t.requires_grad != first.requires_grad
+            or t.storage_offset() != first.storage_offset() + i * step
+            for i, t in enumerate(items)
+        ):
+            continue
+        if first.requires_grad and not x.requires_grad:
+            return None  # (an item made to require grad inside func: its own leaf, not x's)
+        src = x if first.requires_grad == x.requires_grad else x.detach()
+        size = list(first.shape)
+        stride = list(first.stride())
+        size.insert(d, len(items))
+        stride.insert(d, step)
+        if all(t is p for t, p in zip(items, slices, strict=True)) and d == xd % x.ndim and src is x:
+            return x  # func returned its argument: PyTorch's vmap returns the input itself (sin_, contiguous)
+        try:  # AsStridedView itself: an absolute offset, without as_strided's per-item shift
+            return AsStridedView.apply(
+                src, size=tuple(size), stride=tuple(stride), storage_offset=first.storage_offset()
+            )
+        except NotImplementedError:  # x's memory is not one block: no storage to index, so copy
+            return None
+    return None
+
+
+def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int, mapped: list = ()) -> Any:
     where = f"vmap({_name(func)}, ...)"
     flat = [tree_flatten(o) for o in outs]
     spec = flat[0][1]
@@ -266,7 +318,13 @@ def _stack_outputs(func: Callable, outs: list, out_dims: Any, size: int) -> Any:
                 f"vmap: out_dim {d} is out of range for an output of {first.ndim} dims (expected "
                 f"{-(first.ndim + 1)} <= out_dim <= {first.ndim})"
             )
-        stacked = stack(items, dim=d)
+        view = _view_of_input(items, d % (first.ndim + 1), mapped) if size else None
+        if view is not None:
+            result.append(view)
+            continue
+        # stacked at dim 0 and moved: PyTorch's batching rules put a new tensor's batch dim first
+        # and vmap moves it to out_dim, so the layout (strides, is_contiguous) is PyTorch's
+        stacked = stack(items, dim=0).movedim(0, d)
         result.append(stacked if size else stacked.narrow(d, 0, 0))
     return tree_unflatten(result, spec)
 

@@ -288,8 +288,8 @@ class Softshrink(Module):
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
-        if not lambd >= 0:
-            raise ValueError(f"Softshrink: expected lambd >= 0, got {lambd}")
+        if not lambd >= 0:  # refused when built (design.md); PyTorch's class: a RuntimeError too
+            raise ArgumentError(f"Softshrink: expected lambd >= 0, got {lambd}")
         self.lambd = lambd
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002

@@ -50,6 +50,14 @@ from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["Conversion"]
 
+# PyTorch's Module.to warning for a complex dtype, in its words (programs filter on them)
+_COMPLEX_MODULES = (
+    "Complex modules are a new feature under active development whose design may change, and some modules "
+    "might not work as expected when using complex tensors as parameters or buffers. Please file an issue at "
+    "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml if a complex module does not work "
+    "as expected."
+)
+
 
 def _with_device(init: Callable) -> Callable:
     """Wrap a module's ``__init__`` that takes ``device``: with ``device="meta"`` it runs inside
@@ -271,6 +279,8 @@ class Conversion:
             self._to_format(check_format("Module.to", kwargs["memory_format"]))
         if dtype is None:  # (a move: an overriding _apply is told of it, as PyTorch's)
             return self._apply_arrays(lambda a: a, name="Module.to.<locals>.convert")
+        if _is_dtype(dtype) and dtypes.to_np_dtype(dtype).kind == "c":
+            warnings.warn(_COMPLEX_MODULES, stacklevel=user_stacklevel())  # PyTorch's, on every complex to()
         return self._cast_floating(dtype, "fc")
 
     def _to_format(self, fmt: Any) -> Self:

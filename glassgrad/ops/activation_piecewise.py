@@ -29,7 +29,7 @@ def _refuse_negative(op: str, name: str, value: float) -> None:
     if value < 0:
         raise GraphError(
             f"{op}: expected {name} >= 0 for the backward of the in-place op (inplace=True), got "
-            f"{value} (PyTorch refuses it too); call the out-of-place version"
+            f"{value} (PyTorch refuses it too): please call out-of-place version instead"
         )
 
 

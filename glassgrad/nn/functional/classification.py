@@ -201,7 +201,10 @@ def cross_entropy(
     # PyTorch smooths only for label_smoothing > 0 and refuses one above 1 there; a negative (or
     # NaN) one is no smoothing, not an error
     if label_smoothing > 0.0 and not label_smoothing <= 1.0:
-        raise ArgumentError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
+        raise ArgumentError(  # PyTorch's words lead (programs match them)
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing} (cross_entropy: expected "
+            f"label_smoothing in [0, 1])"
+        )
     if not label_smoothing > 0.0:
         label_smoothing = 0.0
     if input._data.dtype.kind != "f":  # PyTorch's log_softmax has no integer kernel

@@ -88,9 +88,11 @@ def _vector_norm(xp: Any, a: Any, norm_type: float) -> Any:
     gradients overflow once their norm passes 256, which made the total norm inf and the clipped
     gradients zeros."""
     a = a.reshape(-1)  # (*) -> (numel,)
-    if a.dtype != xp.float16:
-        return xp.asarray(xp.linalg.norm(a, ord=norm_type))
-    with xp.errstate(over="ignore"):  # a norm past float16's range is inf, silently as in PyTorch
+    # silently as PyTorch: a negative order over a zero entry (|0|**p = inf, the norm 0), a norm
+    # past the dtype's range (inf) and inf/NaN gradients are no NumPy RuntimeWarnings
+    with xp.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if a.dtype != xp.float16:
+            return xp.asarray(xp.linalg.norm(a, ord=norm_type))
         return xp.asarray(xp.linalg.norm(a.astype(xp.float32), ord=norm_type)).astype(a.dtype)
 
 
@@ -126,8 +128,10 @@ def get_total_norm(
     total = _vector_norm(xp, norms, norm_type)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(
-            f"get_total_norm: the total norm of order {norm_type} of the gradients is non-finite ({float(total)}); "
-            "pass error_if_nonfinite=False to clip anyway"
+            # PyTorch's sentence first: programs and PyTorch's tests match on it
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot "
+            "be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+            f"`error_if_nonfinite=False` (get_total_norm: the total is {float(total)})"
         )
     return Tensor(xp.asarray(total), _wrap=True)
 
@@ -178,7 +182,7 @@ def clip_grad_norm_(
     if isinstance(parameters, types.GeneratorType) and not params:
         # PyTorch's warning: an exhausted generator (model.parameters() used twice) clips nothing
         warnings.warn(
-            "clip_grad_norm_: parameters is an empty generator (already used up?), so nothing is clipped",
+            "`parameters` is an empty generator, no gradient clipping will occur.",  # PyTorch's words
             stacklevel=user_stacklevel(),
         )
     total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite)

@@ -285,17 +285,34 @@ def test_log_bases_gradcheck_with_broadcasting(name):
     assert gg.autograd.gradgradcheck(f, (a, b))
 
 
-def test_psnr_of_piq_matches_torch_to_two_ulps(torch):
-    # piq.psnr: -10 log10(mean((x - y)^2)) per image (to the bit on an AVX-512 host; the host's
-    # log10 kernels may differ by an ulp, see test_log_bases_float64_values_match_torch)
-    x, y = RNG.random((2, 3, 16, 16)), RNG.random((2, 3, 16, 16))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_psnr_of_piq_matches_torch_to_two_ulps(torch, seed):
+    # piq.psnr: -10 log10(mean((x - y)^2)) per image. Each library is within two ulps of the exact
+    # value (one ulp of log10 near 0.8, times 10, is 1.25 ulps near 8, and the mean's summation
+    # order moves it by about half an ulp more), so the two are within four of each other: the
+    # summation order of PyTorch's AVX-512 mean gave 3 on some inputs (a module-level generator
+    # made this test's inputs depend on which tests ran before it)
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((2, 3, 16, 16)), rng.random((2, 3, 16, 16))
 
     def psnr(lib):
         a, b = lib.tensor(x), lib.tensor(y)
         return (-10 * lib.log10(((a - b) ** 2).mean(dim=[1, 2, 3]) + 1e-8)).numpy()
 
-    # one ulp of log10 near 0.8, times 10, is 1.25 ulps near 8: two after rounding
-    assert _ulps(psnr(gg), psnr(torch)).max() <= 2
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(40):
+        exact = [
+            float(
+                -10
+                * mpmath.log10(
+                    mpmath.fsum(mpmath.mpf(float(v)) ** 2 for v in d.ravel()) / d.size + mpmath.mpf(1e-8)
+                )
+            )
+            for d in (x - y)
+        ]  # (x - y) is exact in float64 here as in both libraries; its square and sum are not
+    ours, theirs = psnr(gg), psnr(torch)
+    assert _ulps(ours, exact).max() <= 2
+    assert _ulps(ours, theirs).max() <= 4
 
 
 # ------------------------------------------------------------------ the step functions

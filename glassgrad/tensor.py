@@ -324,6 +324,8 @@ class Tensor:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
+        if forward_ad._tangents and forward_ad.is_dual(self):  # PyTorch's suffix inside a dual_level
+            extras.append(f"tangent={forward_ad._tangents[id(self)][1]}")
         # a subclass that takes part in __torch_function__ prints its name, as PyTorch's: T([1., 2.])
         cls = type(self)
         if cls is Tensor or not tensor_subclass.named_in_repr(cls):
@@ -360,6 +362,7 @@ def attach(body: type) -> None:
 
 # The factories and ops import Tensor; importing them after the class keeps tensor <-> ops free of a
 # logic cycle. The factories come first: the ops modules import as_array from here.
+from glassgrad.autograd import forward_ad  # noqa: E402  (repr reads its tangent table)
 from glassgrad.autograd.early_views import follow_base as _follow_base  # noqa: E402
 from glassgrad.autograd.view_rebase import live_base as _live_base  # noqa: E402
 from glassgrad.factories import as_array, tensor  # noqa: E402

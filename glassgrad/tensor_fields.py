@@ -63,6 +63,11 @@ class _Fields:
                     f"grad: expected a Tensor or None, got {type(value).__name__} (to clear it, "
                     "assign None or call .grad.zero_())"
                 )
+            if value is self:  # accumulating into .grad would then change the tensor itself
+                raise RuntimeError(
+                    f"can't assign Variable as its own grad (tensor of shape {tuple(self.shape)}); "
+                    "assign a copy, x.grad = x.detach().clone()"
+                )
             if value._data.shape != self._data.shape:
                 raise ShapeError(f"grad: expected a gradient of shape {self.shape}, got {value.shape}")
             if value._data.dtype != self._data.dtype:

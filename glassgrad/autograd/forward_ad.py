@@ -294,6 +294,14 @@ class dual_level(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
         exit_dual_level()
 
 
+def __getattr__(name: str) -> Any:
+    """``_current_level``: PyTorch's module global, the active level or -1 with none (test
+    teardowns loop ``while fwAD._current_level >= 0: fwAD.exit_dual_level()``)."""
+    if name == "_current_level":
+        return -1 if _state.level is None else _state.level
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _check_level(level: int | None, what: str) -> None:
     if _state.level is None:
         raise RuntimeError(

@@ -10,7 +10,7 @@ import warnings
 from typing import Any
 
 from glassgrad.autograd import is_grad_enabled
-from glassgrad.autograd.forward_ad import tracked
+from glassgrad.autograd.forward_ad import is_dual, tracked
 from glassgrad.dtypes import check_complex_into, from_np_dtype
 from glassgrad.errors import DTypeError, GraphError
 from glassgrad.memory_overlap import memory_from_first_element, refuse_partial_overlap
@@ -56,6 +56,11 @@ def with_out(
     for a in inputs:
         if isinstance(a, Tensor):
             refuse_partial_overlap(op, out._data, a._data)
+    if is_dual(result) or is_dual(out):  # a tangent out= cannot carry: PyTorch's refusal and class
+        raise NotImplementedError(
+            f"Trying to use forward AD with {op}_out that does not support it because it is an out= "
+            "function (glassgrad: write y = op(...) instead inside the dual_level)"
+        )
     if tracked(result):  # the written values would carry no graph or tangent: silently lost
         raise GraphError(
             f"{op}: out= does not support automatic differentiation (an input requires grad or has a "

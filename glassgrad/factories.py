@@ -323,7 +323,18 @@ def _shared(t: Tensor) -> Tensor:
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``arr`` (no copy), as ``torch.from_numpy``."""
+    """A tensor sharing memory with ``arr`` (no copy), as ``torch.from_numpy``. As PyTorch's, its
+    memory is not resizable: ``resize_`` past it raises (growing would cut the tensor off ``arr``)."""
+    from glassgrad import held_memory  # (late: it reads the ops' memory_root, imported after this module)
+
+    out = adopt(arr)
+    held_memory.hold(arr)
+    return out
+
+
+def adopt(arr: np.ndarray) -> Tensor:
+    """``from_numpy``'s tensor over ``arr`` without the non-resizable mark: for an array no one
+    outside glassgrad holds (a fresh copy, a ufunc's result)."""
     check_numpy_source(arr, "from_numpy")
     if arr.dtype.kind == "c":
         dtypes.note_complex()  # from now on, Function.apply checks ops for complex operands

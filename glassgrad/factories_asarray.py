@@ -21,7 +21,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.device import check_device
-from glassgrad.factories import _shared, from_numpy, tensor
+from glassgrad.factories import _shared, adopt, from_numpy, tensor
 from glassgrad.half_rounding import half_source
 from glassgrad.inference import check_numpy_source
 from glassgrad.operand_errors import flag, with_grad
@@ -61,7 +61,7 @@ def asarray(
         out = _from_bytes(obj, dtype, copy)
     elif isinstance(obj, bytes | bytearray | memoryview):
         arr = np.frombuffer(obj, dtype=want or dtypes.to_np_dtype(dtypes.get_default_dtype()))
-        out = from_numpy(arr.copy() if copy else arr)
+        out = adopt(arr.copy()) if copy else from_numpy(arr)
     else:
         if copy is False:
             raise ValueError(
@@ -114,7 +114,7 @@ def _from_bytes(storage: UntypedStorage, dtype: Any, copy: bool | None) -> Tenso
     want = dtypes.to_np_dtype(dtypes.int64 if dtype is None else dtype)
     flat = storage._flat
     arr = flat[: flat.shape[0] // want.itemsize * want.itemsize].view(want)
-    return from_numpy(arr.copy() if copy else arr)
+    return adopt(arr.copy() if copy else arr)  # a storage's memory: as resizable as the storage
 
 
 def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
@@ -125,10 +125,10 @@ def _from_ndarray(arr: np.ndarray, want: Any, copy: bool | None) -> Tensor:
                 f"asarray: copy=False cannot alias an ndarray of {arr.dtype} as {dtypes.from_np_dtype(want)}; "
                 "a cast needs a copy (pass copy=None or copy=True)"
             )
-        return from_numpy(half_source(arr, want).astype(want))  # float16: through float32, as PyTorch
+        return adopt(half_source(arr, want).astype(want))  # float16: through float32, as PyTorch
     # PyTorch reads a 0-d ndarray as a NumPy scalar: always a copy (copy=False too, no error),
     # so writing the array afterwards leaves the tensor as it was
-    return from_numpy(arr.copy() if copy or arr.ndim == 0 else arr)
+    return adopt(arr.copy()) if copy or arr.ndim == 0 else from_numpy(arr)
 
 
 def frombuffer(
@@ -174,4 +174,7 @@ def frombuffer(
                 stacklevel=user_stacklevel(),
             )
         out = _shared(Tensor(arr, _wrap=True))
+        from glassgrad import held_memory  # (late: it reads the ops' memory_root)
+
+        held_memory.hold(arr)  # the buffer's memory: not resizable, as from_numpy's
     return with_grad(out, requires_grad, "frombuffer")

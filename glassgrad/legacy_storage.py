@@ -135,7 +135,7 @@ Storage = FloatStorage
 def tensor_over_storage(name: str, np_dtype: np.dtype, storage: Any) -> Any:
     """``ByteTensor(storage)``: a 1-D tensor over the storage's memory (no copy). A typed storage
     must hold ``np_dtype`` elements; an untyped one is read as them."""
-    from glassgrad.factories import from_numpy
+    from glassgrad.factories import adopt
 
     flat = storage._flat
     if isinstance(storage, UntypedStorage):
@@ -144,7 +144,7 @@ def tensor_over_storage(name: str, np_dtype: np.dtype, storage: Any) -> Any:
         raise RuntimeError(
             f"{name}: expected a storage of {np_dtype} elements or an UntypedStorage, got one of {flat.dtype}"
         )
-    out = from_numpy(flat)
+    out = adopt(flat)  # the storage's memory, no NumPy holder: resizable as a storage is
     out._vc = storage._vc  # writes through either are seen by graphs that saved the other
     if len(out._vc) > 1:
         out._vc[1] = True

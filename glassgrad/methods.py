@@ -331,12 +331,12 @@ def _array_wrap(self: Tensor, array: np.ndarray, context: Any = None, return_sca
     """NumPy hands a ufunc's result on a tensor back through this: ``np.clip(t, 0., 1.)``,
     ``np.sqrt(t)``, ``np.add(t, a)`` give a tensor (no grad), as PyTorch's ``__array_wrap__``
     does; a bool result becomes uint8, as in PyTorch (its workaround from before bool tensors)."""
-    from glassgrad.factories import from_numpy  # (a late import: factories imports this module's users)
+    from glassgrad.factories import adopt  # (a late import: factories imports this module's users)
 
     array = np.asarray(array)
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
-    return from_numpy(array if array.flags.writeable else array.copy())
+    return adopt(array if array.flags.writeable else array.copy())  # NumPy's new result: resizable
 
 
 Tensor.__array_wrap__ = _array_wrap

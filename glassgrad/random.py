@@ -119,7 +119,10 @@ def initial_seed() -> int:
 
 def get_generator(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s, else the global one."""
-    gen = generator or _default_generator
+    gen = _default_generator if generator is None else generator
+    if gen.__class__ is not Generator and not isinstance(gen, Generator):
+        # PyTorch's TypeError; ``generator or default`` once drew a falsy 0 from the global stream
+        raise TypeError(f"argument 'generator' must be torch.Generator, not {type(generator).__name__}")
     if _watching and _draws.log is not None and id(gen) not in _draws.log:  # (a global first: cheap)
         _draws.log[id(gen)] = (gen, gen.rng.bit_generator.state)
     return gen.rng

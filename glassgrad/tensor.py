@@ -160,6 +160,7 @@ class Tensor:
                 "call .detach().numpy()"
             )
         self._vc[1] = True  # the caller holds the memory: a recorded in-place op must not swap it
+        _held.hold(self._data)  # nor may resize_ grow it away from the caller's array (PyTorch's rule)
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -179,13 +180,14 @@ class Tensor:
         if copy:
             return self._data.copy()  # np.array(t) asks for a copy: give one
         self._vc[1] = True  # the caller holds the memory (np.asarray): no swap by a recorded in-place op
+        _held.hold(self._data)  # and no growth by resize_ (see numpy)
         return self._data
 
     def __float__(self) -> float:
         return conversion.python_scalar(self, float)  # PyTorch's warning when self requires grad
 
     def __int__(self) -> int:
-        return int(self.item())
+        return conversion.real_scalar(self.item(), int)  # complex: PyTorch's rule, not Python's
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
@@ -369,6 +371,10 @@ from glassgrad.factories import as_array, tensor  # noqa: E402
 from glassgrad.legacy import legacy_data  # noqa: E402
 from glassgrad.ops import conversion  # noqa: E402
 from glassgrad.ops import stale_views as _stale_views  # noqa: E402
+
+# isort: split
+# After the ops: it reads their memory_root.
+from glassgrad import held_memory as _held  # noqa: E402
 
 # isort: split
 # Last, once the ops can import Tensor: the operators and methods over the ops (see ``attach``).

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from glassgrad.autograd.grad_mode import state as _grad_state
 from glassgrad.backend import array_module
+from glassgrad.dtypes import scalar_into
 from glassgrad.errors import ArgumentError, GraphError, IndexOutOfRangeError, ShapeError
 from glassgrad.methods import _inplace
 from glassgrad.ops import indexing
@@ -143,13 +144,51 @@ def _elementwise(name: str, self: Tensor, fn: Callable[..., Any], *others: Tenso
         raise GraphError(
             f"{name}: cannot call a Python function over a tensor that requires grad; use x.detach().{name}(...)"
         )
+    _check_others(name, self, others)
     xp = array_module(self._data)
     try:
         args = [xp.broadcast_to(o._data, self._data.shape) for o in others]
         values = xp.vectorize(fn, otypes=[object])(self._data, *args)
     except ValueError as e:
         raise ShapeError(f"{name}: expected tensors broadcastable to {tuple(self.shape)}: {e}") from None
-    return self.copy_(Tensor(values.astype(self._data.dtype), _wrap=True))
+    dt = self._data.dtype
+    converted = [_returned(name, v, dt) for v in values.reshape(-1).tolist()]
+    with xp.errstate(over="ignore"):  # a float out of a float dtype's range is inf, silently as PyTorch
+        result = xp.asarray(converted, dtype=dt).reshape(self._data.shape)
+    return self.copy_(Tensor(result, _wrap=True))
+
+
+def _returned(name: str, v: Any, dt: Any) -> Any:
+    """The callable's result ``v`` for an element of dtype ``dt``, checked as PyTorch's apply_
+    checks it: not a number (None, a string) or a complex one into a real dtype is a TypeError
+    (NumPy would write None as NaN); into an integer dtype, a value out of range (127.9 or 300
+    into int8, NaN) is an overflow error, as PyTorch's (NumPy would truncate or wrap); a float
+    dtype takes an out-of-range float as inf, as PyTorch's."""
+    if v is None or isinstance(v, str | bytes) or (isinstance(v, complex) and dt.kind != "c"):
+        raise TypeError(f"{name}: expected the function to return a real number, got {type(v).__name__}")
+    return scalar_into(name, v, dt) if dt.kind in "iu" else v
+
+
+def _check_others(name: str, self: Tensor, others: tuple) -> None:
+    """PyTorch's ``map_``/``map2_`` take tensors of ``self``'s dtype only: the callable would
+    otherwise see numbers of another type (a float other into an int self: its products truncated
+    on the way back), so another dtype is PyTorch's TypeError, not a silent conversion."""
+    from glassgrad.legacy import legacy_type_name  # legacy imports the factories: no cycle at import
+
+    labels = ("'other'",) if name == "map_" else ("argument 'x'", "argument 'y'")
+    for label, o in zip(labels, others, strict=False):  # apply_ has no others
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{name}(): {label} must be Tensor, not {type(o).__name__}")
+        if o.requires_grad:  # the callable's numbers leave the graph: other's gradient would be lost
+            raise GraphError(
+                f"{name}: cannot call a Python function over a tensor that requires grad ({label}); "
+                f"pass {label.split()[-1]}.detach()"
+            )
+        if o._data.dtype != self._data.dtype:
+            raise TypeError(
+                f"{name}: expected {legacy_type_name(self._data.dtype)} for {label} "
+                f"(got {legacy_type_name(o._data.dtype)})"
+            )
 
 
 def _apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:  # noqa: A002 - PyTorch's names

@@ -29,6 +29,7 @@ from glassgrad.autograd.grad_mode import is_grad_enabled as grad_enabled
 from glassgrad.backend import array_module
 from glassgrad.deterministic import fill_uninitialized
 from glassgrad.errors import GraphError
+from glassgrad.held_memory import refuse_growth
 from glassgrad.memory_formats import (
     _ORDER,
     _RANK,
@@ -105,6 +106,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
         if n <= memory.size:
             self._data = _lay_out(memory[:n], shape, fmt)
         else:
+            refuse_growth("resize_", arr, n)  # memory a NumPy array shares: growing would cut it off
             grown = fill_uninitialized(np.zeros(n, dtype=arr.dtype))  # PyTorch's new bytes
             grown[: memory.size] = memory
             self._data = _lay_out(grown, shape, fmt)
@@ -149,7 +151,9 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     grad mode is on. ``t.set_(storage, storage_offset=0, size=None, stride=None)`` views a storage's
     memory (``untyped_storage()``, or ``storage()`` of t's dtype) as t's dtype: all of it as 1-D
     without a size, contiguous strides without a stride; writes through t reach the tensors over
-    that memory. A view past the storage's end is refused (PyTorch grows the storage)."""
+    that memory. A view past the storage's end is refused (PyTorch grows the storage).
+    ``t.set_(tensor, storage_offset, size, stride=None)`` does the same over a contiguous tensor's
+    memory, the offset counted from its first element (PyTorch's overload)."""
     if isinstance(source, _Storage):
         return _set_storage(self, source, *args, **kwargs)
     if not (source is None or isinstance(source, Tensor)):
@@ -157,10 +161,7 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
             f"set_(): expected a Tensor or storage source (or nothing), got {type(source).__name__}"
         )
     if args or kwargs:
-        raise TypeError(
-            f"set_: a Tensor source takes no more arguments, got {len(args) + len(kwargs)}; "
-            "set_(storage, storage_offset, size, stride) takes a storage"
-        )
+        return _set_tensor_memory(self, source, *args, **kwargs)
     if source is not None and source._data.dtype != self._data.dtype:
         raise RuntimeError(
             f"set_: Could not set tensor of type {source.dtype} to a tensor of type {self.dtype} (the dtypes must match)"
@@ -180,6 +181,26 @@ def set_(self: Tensor, source: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     # the memory is shared now: a recorded in-place op on either must write into it, not swap it
     self._vc[1] = source._vc[1] = True
     return self
+
+
+def _set_tensor_memory(
+    self: Tensor, source: Any, storage_offset: int | None = None, size: Any = None, stride: Any = None
+) -> Tensor:
+    """``t.set_(source, storage_offset, size, stride=None)``: PyTorch's overload taking a tensor as
+    the storage: ``source`` must be contiguous, and the offset counts from ``source``'s first
+    element (``source.storage_offset() + storage_offset``), over ``source``'s memory."""
+    if source is None or storage_offset is None or size is None:
+        raise TypeError(
+            "set_(): expected (), (source), or (source, storage_offset, size, stride=None); "
+            f"got source={type(source).__name__}, storage_offset={storage_offset!r}, size={size!r}"
+        )
+    if not source.is_contiguous():
+        raise RuntimeError(
+            f"set_: passed in tensor to be used as storage must be contiguous (got size {tuple(source.shape)} "
+            f"with stride {source.stride()})"
+        )
+    offset = operator.index(storage_offset) + source.storage_offset()
+    return _set_storage(self, source.untyped_storage(), offset, size, stride)
 
 
 def _set_storage(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.ops import stale_views as _stale
 from glassgrad.ops.as_strided import as_strided, memory_root
 from glassgrad.tensor import Tensor
@@ -187,6 +188,63 @@ class TypedStorage(_Storage):
     def untyped(self) -> UntypedStorage:
         """The same memory as bytes (``tensor.storage().untyped()``), sharing writes and version."""
         return UntypedStorage._over(self._flat, self._vc)
+
+    def _to(self, dtype: Any) -> TypedStorage:
+        """A new storage of ``dtype`` holding these elements converted as ``Tensor.to`` converts
+        them (a copy even for the same dtype, as PyTorch's ``TypedStorage._to``)."""
+        values = Tensor(self._flat, _wrap=True).to(dtype, copy=True)._data
+        return TypedStorage(values, dtype, [0, True])
+
+    def byte(self) -> TypedStorage:
+        return self._to(dtypes.uint8)
+
+    def char(self) -> TypedStorage:
+        return self._to(dtypes.int8)
+
+    def short(self) -> TypedStorage:
+        return self._to(dtypes.int16)
+
+    def int(self) -> TypedStorage:
+        return self._to(dtypes.int32)
+
+    def long(self) -> TypedStorage:
+        return self._to(dtypes.int64)
+
+    def half(self) -> TypedStorage:
+        return self._to(dtypes.float16)
+
+    def float(self) -> TypedStorage:
+        return self._to(dtypes.float32)
+
+    def double(self) -> TypedStorage:
+        return self._to(dtypes.float64)
+
+    def bool(self) -> TypedStorage:
+        return self._to(dtypes.bool)
+
+    def complex_float(self) -> TypedStorage:
+        return self._to(dtypes.complex64)
+
+    def complex_double(self) -> TypedStorage:
+        return self._to(dtypes.complex128)
+
+    def type(self, dtype: Any = None) -> Any:
+        """``'torch.FloatStorage'`` without an argument (PyTorch's legacy name); with a legacy
+        storage class (``glassgrad.DoubleStorage``), a converted copy."""
+        if dtype is None:
+            from glassgrad.legacy import legacy_type_name  # legacy imports this module
+
+            return legacy_type_name(self._flat.dtype).replace("Tensor", "Storage")
+        np_dtype = getattr(dtype, "np_dtype", None)
+        if np_dtype is None:
+            raise TypeError(
+                f"TypedStorage.type: expected a legacy storage class (FloatStorage ...), got {dtype!r}"
+            )
+        return self._to(dtypes.from_np_dtype(np_dtype))
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):  # PyTorch's TypedStorage reads one element at a time

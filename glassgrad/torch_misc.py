@@ -71,6 +71,10 @@ def isreal(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    """Whether two tensors have the same shape (a list or a Size is PyTorch's TypeError)."""
+    for label, t in (("input", input), ("other", other)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"is_same_size(): argument '{label}' must be Tensor, not {type(t).__name__}")
     return tuple(input.shape) == tuple(other.shape)
 
 

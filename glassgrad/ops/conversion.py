@@ -17,7 +17,7 @@ from glassgrad.meta_array import MetaArray, meta_like, no_data
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["cast", "clone", "python_scalar", "to_meta", "warn_grad_scalar"]
+__all__ = ["cast", "clone", "python_scalar", "real_scalar", "to_meta", "warn_grad_scalar"]
 
 
 class Cast(Function):
@@ -105,7 +105,19 @@ def python_scalar(a: Tensor, convert: Any) -> Any:
     (``int``, ``item`` and ``format`` do not warn, and nothing warns under ``no_grad``, as in
     PyTorch; optimizers' and schedulers' ``float(loss)`` run there)."""
     warn_grad_scalar(a)
-    return convert(a.item())
+    return real_scalar(a.item(), convert)
+
+
+def real_scalar(value: Any, convert: Any) -> Any:
+    """``convert(value)`` where ``convert`` is ``float`` or ``int``: as PyTorch, a complex value with
+    a zero imaginary part converts its real part (Python's ``float(1+0j)`` is a TypeError), and one
+    with a non-zero imaginary part raises PyTorch's RuntimeError."""
+    if isinstance(value, complex) and convert is not complex:
+        if value.imag != 0:
+            target = "double" if convert is float else "int64_t"
+            raise RuntimeError(f"value cannot be converted to type {target} without overflow ({value})")
+        value = value.real
+    return convert(value)
 
 
 def warn_grad_scalar(a: Tensor) -> None:

@@ -343,9 +343,9 @@ def _check_gather_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, 
     if idx.size == 0:  # PyTorch checks no shapes for an empty index (nothing is read or written)
         return idx, d
     xs, ish = tuple(x.shape) or (1,), idx.shape or (1,)
-    if idx.size and len(ish) != len(xs):  # an empty index is a no-op of any shape, as PyTorch's
+    if len(ish) != len(xs):
         raise ShapeError(f"{op}: expected an index with {len(xs)} dims like input {x.shape}, got {idx.shape}")
-    if idx.size and any(i > s for k, (i, s) in enumerate(zip(ish, xs)) if k != d):
+    if any(i > s for k, (i, s) in enumerate(zip(ish, xs)) if k != d):
         raise ShapeError(
             f"{op}: expected index.size(d) <= input.size(d) for d != {d}, got index {idx.shape} "
             f"and input {x.shape}"

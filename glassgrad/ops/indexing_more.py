@@ -205,12 +205,15 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
     """The NumPy key for ``indices`` (masks as their nonzero positions), and ``x[key]``'s shape."""
     if isinstance(indices, Tensor) or not isinstance(indices, tuple | list):
         raise DTypeError(f"{op}: expected indices as a tuple of tensors, got {type(indices).__name__}")
+    for k, i in enumerate(indices):  # PyTorch's parser takes tensors only: not lists, ints or None
+        if not isinstance(i, Tensor):
+            raise TypeError(
+                f"{op}: expected Tensor as element {k} in argument 0, but got {type(i).__name__} "
+                "(glassgrad.tensor(...) makes one; x[...] = v takes lists, ints, slices and None)"
+            )
     key: list[Any] = []
     for i in indices:
-        if i is None:
-            key.append(slice(None))
-            continue
-        arr = i._data.copy() if isinstance(i, Tensor) else np.asarray(i)  # copied: backward reads it
+        arr = i._data.copy()  # copied: backward reads it
         if arr.dtype == np.uint8:  # PyTorch reads a uint8 index as a mask (deprecated there)
             warnings.warn(
                 f"{op}: a uint8 index is read as a mask; use a bool one",
@@ -226,7 +229,7 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
                     f"1 dim), got shape {arr.shape}"
                 )
             key.extend(array_module(arr).nonzero(arr))  # a mask stands for its nonzero positions
-        elif arr.dtype.kind in "iu" and (arr.dtype.name in INT32_64 or not isinstance(i, Tensor)):
+        elif arr.dtype.kind in "iu" and arr.dtype.name in INT32_64:
             key.append(arr)
         else:  # an int8 or int16 tensor too (read as positions, where PyTorch refuses it)
             raise IndexDTypeError(
@@ -245,10 +248,9 @@ def _put_key(op: str, x: Tensor, indices: Any) -> tuple[tuple, tuple]:
 
 
 def _one_bool_mask(indices: Any) -> bool:
-    """Whether ``indices`` hold a single bool mask (and Nones), which PyTorch's ``index_put_``
-    hands to ``masked_fill_`` for a one-element value."""
-    given = [i for i in indices if i is not None]
-    return len(given) == 1 and isinstance(given[0], Tensor) and given[0]._data.dtype == np.bool_
+    """Whether ``indices`` hold a single bool mask, which PyTorch's ``index_put_`` hands to
+    ``masked_fill_`` for a one-element value."""
+    return len(indices) == 1 and indices[0]._data.dtype == np.bool_
 
 
 def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:

@@ -318,7 +318,7 @@ def test_index_put_refuses_a_mask_of_the_wrong_shape():
         with pytest.raises(IndexOutOfRangeError, match=r"index_put: expected a mask of the sizes \(3"):
             x.index_put((mask,), gg.tensor(1.0))
     with pytest.raises(IndexOutOfRangeError, match=r"mask of the sizes \(4,\) at dim 1 .* got shape \(3,\)"):
-        x.index_put((None, gg.tensor([True, False, True])), gg.tensor(1.0))
+        x.index_put((gg.tensor([0]), gg.tensor([True, False, True])), gg.tensor(1.0))
     with pytest.raises(IndexOutOfRangeError, match="index_put: expected a mask"):
         gg.tensor(1.0).index_put((gg.tensor(True),), gg.tensor(2.0))
 

@@ -353,14 +353,23 @@ __all__ = [
 ]
 
 # PyTorch's keyword-only out= on the F functions that are its builtins taking one (probed on 2.13;
-# its conv, pooling and distance builtins take none); each kernel refuses an out of another dtype
+# its conv, pooling and distance builtins take none), each kernel refusing an out of another dtype;
+# then PyTorch's TypeError for an operand that is not a tensor, F.relu(np_array), and NumPy's
+# axis=/keepdims= on the two with a dim that PyTorch's parser builds (F's others are Python there)
+# (operand_errors.py)
+from glassgrad import operand_errors as _operand_errors
 from glassgrad.out_keyword import out_keyword as _out_keyword
 
-for _name in ("linear", "gelu", "hardshrink", "softshrink", "softplus", "logsigmoid", "avg_pool2d", "avg_pool3d"):
+for _name in (
+    "linear",
+    "gelu",
+    "hardshrink",
+    "softshrink",
+    "softplus",
+    "logsigmoid",
+    "avg_pool2d",
+    "avg_pool3d",
+):
     globals()[_name] = _out_keyword(globals()[_name], _name, "same")
-
-# PyTorch's TypeError for an operand that is not a tensor, F.relu(np_array), and NumPy's axis=/keepdims=
-# on the two with a dim that PyTorch's parser builds (F's others are Python there) (operand_errors.py)
-from glassgrad import operand_errors as _operand_errors
 
 _operand_errors.install(globals(), __all__, native={"cosine_similarity", "pairwise_distance"})

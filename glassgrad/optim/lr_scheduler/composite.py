@@ -59,15 +59,18 @@ class SequentialLR(LRScheduler):
         # Creating each scheduler took its step 0; undo them all and take only the first one's.
         for group in optimizer.param_groups:
             set_lr(group, group["initial_lr"])
-        self._undo_initial_steps(self)
+        self.recursive_undo()
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
-    def _undo_initial_steps(self, scheduler: Any) -> None:
+    def recursive_undo(self, sched: Any = None) -> None:
+        """Take back the step each held scheduler (``sched``'s, or this one's when None) took when
+        it was created, nested ones included (PyTorch's public name for it)."""
+        scheduler = self if sched is None else sched
         if hasattr(scheduler, "_schedulers"):
             for s in scheduler._schedulers:
-                self._undo_initial_steps(s)
+                self.recursive_undo(s)
         elif hasattr(scheduler, "last_epoch"):
             scheduler.last_epoch -= 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 from collections.abc import Callable
@@ -91,7 +92,8 @@ class CyclicLR(LRScheduler):
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
-        self.scale_mode = scale_mode if scale_fn is not None else _SCALE_MODES[mode]
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             self.use_beta1, self.base_momentums, self.max_momentums = start_momentum_cycle(
@@ -100,15 +102,37 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
+    def _init_scale_fn(self) -> None:
+        """Pick the built-in mode's amplitude function and its ``scale_mode`` (PyTorch's private
+        hook, read by programs as ``_scale_fn_ref``). ``"exp_range"`` binds ``gamma`` now, as
+        PyTorch's does: a later ``self.gamma = ...`` changes nothing until ``load_state_dict``."""
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self._scale_fn_ref = self._triangular_scale_fn
+        elif self.mode == "triangular2":
+            self._scale_fn_ref = self._triangular2_scale_fn
+        else:
+            self._scale_fn_ref = functools.partial(self._exp_range_scale_fn, self.gamma)
+        self.scale_mode = _SCALE_MODES[self.mode]
+
     def scale_fn(self, x: float) -> float:
         """The amplitude factor at cycle number / step ``x``."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
-        if self.mode == "triangular":
-            return 1.0
-        if self.mode == "triangular2":
-            return 1 / (2.0 ** (x - 1))
-        return self.gamma**x
+        return self._scale_fn_ref(x)
+
+    @staticmethod
+    def _triangular_scale_fn(x: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def _triangular2_scale_fn(x: float) -> float:
+        return 1 / (2.0 ** (x - 1))
+
+    @staticmethod
+    def _exp_range_scale_fn(gamma: float, x: float) -> float:
+        return gamma**x
 
     def get_lr(self) -> list[float]:
         warn_get_lr_outside_step(self)
@@ -127,6 +151,7 @@ class CyclicLR(LRScheduler):
         """As the base's, but a custom scale_fn is kept only if it is a callable object (its
         ``__dict__``), as in PyTorch: functions and lambdas cannot be saved."""
         state = super().state_dict()
+        state.pop("_scale_fn_ref", None)  # rebuilt from ``mode`` and ``gamma`` on loading
         fn = state.pop("_scale_fn_custom")
         state["_scale_fn_custom"] = None
         if fn is not None and not isinstance(fn, types.FunctionType):
@@ -134,9 +159,11 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes; a saved callable object's ``__dict__`` is restored into the current one."""
+        """Restore the attributes; a saved callable object's ``__dict__`` is restored into the current
+        one, and a built-in mode's amplitude function is rebuilt from the loaded ``mode``/``gamma``."""
         fn_state = state_dict.pop("_scale_fn_custom", None)
         super().load_state_dict(state_dict)
         state_dict["_scale_fn_custom"] = fn_state
         if fn_state is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(fn_state)
+        self._init_scale_fn()

@@ -120,9 +120,29 @@ class OneCycleLR(LRScheduler):
             )
         super().__init__(optimizer, last_epoch)
 
-    def _anneal(self, start: float, end: float, pct: float) -> float:
-        if self._anneal_func_type == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    def _anneal_func(self, start: float, end: float, pct: float) -> float:
+        """The value ``pct`` (0 to 1) of the way from ``start`` to ``end``, by ``anneal_strategy``.
+
+        PyTorch's names: a subclass may replace ``_annealing_cos``/``_annealing_linear``, and a
+        scheduler restored from before ``_anneal_func_type`` existed carries its function as
+        ``anneal_func`` instead."""
+        kind = getattr(self, "_anneal_func_type", None)
+        if kind is None:
+            return self.anneal_func(start, end, pct)  # type: ignore[attr-defined]
+        if kind == "cos":
+            return self._annealing_cos(start, end, pct)
+        if kind == "linear":
+            return self._annealing_linear(start, end, pct)
+        raise ValueError(f"OneCycleLR: expected _anneal_func_type 'cos' or 'linear', got {kind!r}")
+
+    @staticmethod
+    def _annealing_cos(start: float, end: float, pct: float) -> float:
+        """Half a cosine from ``start`` (pct 0) to ``end`` (pct 1)."""
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    @staticmethod
+    def _annealing_linear(start: float, end: float, pct: float) -> float:
+        """A line from ``start`` (pct 0) to ``end`` (pct 1)."""
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
@@ -140,9 +160,9 @@ class OneCycleLR(LRScheduler):
                 end_step = phase["end_step"]
                 if step <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step - start_step) / (end_step - start_step)
-                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+                    lrs.append(self._anneal_func(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        momentum = self._anneal(
+                        momentum = self._anneal_func(
                             group[phase["start_momentum"]], group[phase["end_momentum"]], pct
                         )
                         set_momentum(group, momentum, self.use_beta1)

@@ -59,8 +59,8 @@ def _with_out() -> None:
     """PyTorch's keyword-only ``out=`` on the ``torch.linalg`` functions that take one and whose own
     modules don't (linear_operator's ``cholesky_ex(A, out=out)``). The dtype rules are PyTorch's
     (probed on 2.13): the norms, ``svdvals``, ``eigvalsh`` and ``cross`` write their result's dtype
-    only; ``cond``, ``householder_product``, ``eigvals`` and ``matrix_rank`` cast where no value is
-    lost; each tensor of a tuple result (``cholesky_ex``'s L and int32 info, ``qr``, ``svd``, the
+    only; ``cond``, ``householder_product``, ``eigvals``, ``eig`` (into any complex dtype, complex64
+    too) and ``matrix_rank`` cast where no value is lost; each tensor of a tuple result (``cholesky_ex``'s L and int32 info, ``qr``, ``svd``, the
     LU factors and int32 pivots ...) has its result's dtype."""
     from glassgrad.out_keyword import out_keyword
 
@@ -68,8 +68,9 @@ def _with_out() -> None:
     rules = {
         **dict.fromkeys(["vector_norm", "matrix_norm", "norm", "svdvals", "eigvalsh", "cross"], "same"),
         **dict.fromkeys(["cond", "householder_product", "eigvals", "matrix_rank"], "cast"),
+        "eig": "cast_each",
         **dict.fromkeys(
-            ["cholesky_ex", "inv_ex", "solve_ex", "eig", "eigh", "qr", "svd", "slogdet", "lstsq"], "same"
+            ["cholesky_ex", "inv_ex", "solve_ex", "eigh", "qr", "svd", "slogdet", "lstsq"], "same"
         ),
         # the LU functions' outs (their own hand-written ones wrote a non-contiguous out over its base)
         **dict.fromkeys(["lu", "lu_factor", "lu_factor_ex", "lu_solve"], "same"),

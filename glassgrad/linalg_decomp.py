@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad import factories
 from glassgrad.backend import array_module
-from glassgrad.errors import DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from glassgrad.linalg_more import matrix_norm
 from glassgrad.linalg_solve import inv_ex
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - eigh's complex twin, made at import
@@ -78,7 +78,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
         (..., m, n) -> Q, R as above.
     """
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"linalg.qr: expected mode 'reduced', 'complete' or 'r', got {mode!r}")
+        raise ArgumentError(f"linalg.qr: expected mode 'reduced', 'complete' or 'r', got {mode!r}")
     check_matrix("linalg.qr", A._data, complex_ok=True)
     (m, n), batch = A.shape[-2:], tuple(A.shape[:-2])
     if mode == "r":
@@ -106,9 +106,12 @@ def torch_qr(input: Tensor, some: bool = True) -> TorchQRResult:
 
 
 def _uplo(op: str, UPLO: str) -> str:
-    if UPLO not in ("L", "U"):
-        raise ValueError(f"{op}: expected UPLO to be 'L' or 'U', got {UPLO!r}")
-    return UPLO
+    """'L' or 'U' from ``UPLO``, in either case as PyTorch reads it ('l' is 'L')."""
+    if not isinstance(UPLO, str):
+        raise ArgumentTypeError(f"{op}: expected UPLO to be a str, got {type(UPLO).__name__}")
+    if UPLO.upper() not in ("L", "U"):
+        raise ArgumentError(f"{op}: expected UPLO to be 'L' or 'U', got {UPLO!r}")
+    return UPLO.upper()
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
@@ -173,10 +176,15 @@ def matrix_exp(A: Tensor) -> Tensor:
     return MatrixExp.apply(A)
 
 
-def _tolerances(A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
-    """PyTorch's defaults: no rtol means eps * max(m, n) when atol is absent or 0, else 0."""
+def _tolerances(op: str, A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
+    """PyTorch's defaults: no rtol means eps * max(m, n) when atol is absent or 0, else 0. A
+    complex tolerance is refused, as PyTorch: compared with real singular values it has no order
+    (NumPy would drop its imaginary part, or cut at its real part, without a word)."""
     unwrap = lambda t: t._data if isinstance(t, Tensor) else t  # noqa: E731
     atol, rtol = unwrap(atol), unwrap(rtol)
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if tol is not None and np.iscomplexobj(tol):
+            raise DTypeError(f"{op}: expected a real {name}, got one of complex type {type(tol).__name__}")
     if rtol is None:
         atol_zero = atol is None or (np.ndim(atol) == 0 and float(atol) == 0.0)
         rtol = rcond_of(A._data, None) if atol_zero else 0.0
@@ -203,7 +211,7 @@ def pinv(
     check_matrix("linalg.pinv", A._data, square=hermitian, complex_ok=True)
     if rcond is not None:
         atol, rtol = _older_tolerance("linalg.pinv", "rcond", atol, rtol, 0.0, rcond)
-    atol, rtol = _tolerances(A, atol, rtol)
+    atol, rtol = _tolerances("linalg.pinv", A, atol, rtol)
     return with_out(Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out, "linalg.pinv")
 
 
@@ -238,7 +246,7 @@ def matrix_rank(
     check_matrix("linalg.matrix_rank", A._data, square=hermitian, complex_ok=True)
     if tol is not None:
         atol, rtol = _older_tolerance("linalg.matrix_rank", "tol", atol, rtol, tol, 0.0)
-    atol, rtol = _tolerances(A, atol, rtol)
+    atol, rtol = _tolerances("linalg.matrix_rank", A, atol, rtol)
     a = A._data
     xp = array_module(a)
     if hermitian:
@@ -260,10 +268,15 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         (..., m, n) -> (...).
     """
     check_matrix("linalg.cond", A._data, square=p not in (None, 2, -2), complex_ok=True)
+    if p not in (None, 2, -2, 1, -1, math.inf, -math.inf, "fro", "nuc"):
+        raise ArgumentError(
+            f"linalg.cond: expected p to be None, 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2, got {p!r}"
+        )
+    if A.numel() == 0:  # PyTorch's 0 for matrices without elements, whatever p (NumPy refuses them)
+        xp = array_module(A._data)
+        return Tensor(xp.zeros(A.shape[:-2], dtype=A._data.real.dtype), _wrap=True)  # (...)
     if p in (None, 2, -2):
         s = linalg_svd(A, full_matrices=False).S
-        if s.shape[-1] == 0:
-            raise ShapeError(f"linalg.cond: expected non-empty matrices, got shape {A.shape}")
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
     inverse, info = inv_ex(A)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.operand_errors import number_arg
 from glassgrad.ops import extremes, joining, statistics
 from glassgrad.ops import matmul as _mm
@@ -54,7 +54,7 @@ def vector_norm(
     if isinstance(ord, Tensor) and ord._data.ndim == 0:  # PyTorch's Scalar ord: a 0-d tensor is its value
         ord = number_arg("linalg.vector_norm", "ord", ord)  # noqa: A001
     if isinstance(ord, str | bool) or not isinstance(ord, int | float | np.number):
-        raise ValueError(f"linalg.vector_norm: expected ord to be a number, inf or -inf, got {ord!r}")
+        raise ArgumentTypeError(f"linalg.vector_norm: expected ord to be a number, inf or -inf, got {ord!r}")
     x = _floating("linalg.vector_norm", x, dtype, moduli=True)
     return statistics.norm(x, ord, dim, keepdim)
 
@@ -106,7 +106,7 @@ def matrix_norm(
                 out = out.unsqueeze(d)
         return out
     if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: expected ord to be one of 'fro', 'nuc', inf, -inf, 1, -1, 2, -2, got {ord!r}"
         )
     if abs(ord) == math.inf:
@@ -137,7 +137,7 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
     if dim is not None and len(dim) != 1:
         raise ShapeError(f"linalg.norm: expected dim to be one or two dims, got {dim!r}")
     if isinstance(ord, str):
-        raise ValueError(f"linalg.norm: ord {ord!r} needs a matrix (two dims), got dim {dim!r}")
+        raise ArgumentError(f"linalg.norm: ord {ord!r} needs a matrix (two dims), got dim {dim!r}")
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import array_module, quietly
-from glassgrad.errors import LinAlgError, ShapeError
+from glassgrad.errors import ArgumentError, LinAlgError, ShapeError
 from glassgrad.meta_array import MetaArray, on_device_of
 from glassgrad.operand_errors import scalar_int
 from glassgrad.ops import linalg as _tri
 from glassgrad.ops import linalg_complex as _linalg_complex  # noqa: F401 - solve's complex twin, made at import
+from glassgrad.ops import linalg_complex_pinv as _linalg_complex_pinv  # noqa: F401 - lstsq's complex twin
 from glassgrad.ops.carried import carried
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
@@ -222,7 +223,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     """
     driver = "gelsy" if driver is None else driver
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
-        raise ValueError(
+        raise ArgumentError(
             f"linalg.lstsq: expected driver to be one of gels, gelsy, gelsd, gelss, got {driver!r}"
         )
     if A.ndim < 2 or not 0 <= A.ndim - B.ndim <= 1:
@@ -231,24 +232,42 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         )
     vec = B.ndim == A.ndim - 1
     b = B.unsqueeze(-1) if vec else B  # (..., m) -> (..., m, 1)
-    x = Lstsq.apply(A, b, rcond=rcond)
     a = A._data
+    check_float("linalg.lstsq", a, B._data, complex_ok=True)  # before the dtype's epsilon is read
+    cut = _lstsq_rcond(driver, a, rcond)
+    x = Lstsq.apply(A, b, rcond=cut)
     xp = array_module(a)
     m, n = a.shape[-2:]
     s = xp.linalg.svd(a, compute_uv=False)  # (..., min(m, n))
     rank = xp.zeros(a.shape[:-2], dtype=np.int64)
     if s.shape[-1]:
-        rank = (s > rcond_of(a, rcond) * s[..., :1]).sum(-1).astype(np.int64)
-    empty = _const(xp.zeros(0, dtype=a.dtype))
-    residuals = carried(xp.zeros(0, dtype=a.dtype), A, B, node="LinalgLstsqBackward0")
+        rank = (s > cut * s[..., :1]).sum(-1).astype(np.int64)
+    real = s.dtype  # the residuals and singular values are real, a complex A's too
+    empty = _const(xp.zeros(0, dtype=real))
+    residuals = carried(xp.zeros(0, dtype=real), A, B, node="LinalgLstsqBackward0")
     if driver != "gelsy" and m > n and (driver == "gels" or bool((rank == n).all())):
-        residuals = ((A @ x - b) ** 2).sum(-2)  # (..., k)
+        residuals = ((A @ x - b).abs() ** 2).sum(-2)  # (..., k)
     return LstsqResult(
         x.squeeze(-1) if vec else x,
         residuals,
         _const(xp.zeros(0, dtype=np.int64) if driver == "gels" else rank),
         _const(s) if driver in ("gelsd", "gelss") else empty,
     )
+
+
+def _lstsq_rcond(driver: str, a: Any, rcond: float | None) -> float:
+    """The relative cut-off on the singular values that PyTorch's LAPACK driver applies for
+    ``rcond``: 'gels' ignores it (the default's); 'gelsd' (xLALSD) reads one outside (0, 1) as the
+    machine precision, so rcond=1 keeps every singular value; 'gelss' reads a negative one so.
+    A negative one for 'gelsy' keeps every non-zero singular value (no division by zero)."""
+    eps = float(np.finfo(a.dtype).eps) / 2  # LAPACK's xLAMCH('Epsilon'): the unit roundoff
+    if rcond is None or driver == "gels":
+        return rcond_of(a, None)
+    if driver == "gelsd" and not 0 < rcond < 1:
+        return eps
+    if rcond < 0:
+        return eps if driver == "gelss" else 0.0
+    return rcond
 
 
 def _cholesky_partial(a: Any) -> tuple[Any, Any]:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from glassgrad.backend import array_module
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.linalg_solve import _const, inv, solve
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.joining import cat
@@ -28,7 +28,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
         x = x.reshape(1)
     N = x.shape[-1] if N is None else N
     if N <= 1:
-        raise ValueError(f"linalg.vander: expected N greater than 1, got {N}")
+        raise ArgumentError(f"linalg.vander: expected N greater than 1, got {N}")
     col = x.unsqueeze(-1)  # (..., n) -> (..., n, 1)
     ones = _const(array_module(x._data).ones_like(col._data))  # (..., n, 1)
     return cat([ones, col.expand(*x.shape, N - 1)], -1).cumprod(-1)  # 1, x, x², ...: (..., n, N)
@@ -41,7 +41,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Any = None) -> Tensor:
         (*I, *J) with prod(I) = prod(J) -> (*J, *I)
     """
     if ind <= 0:
-        raise ValueError(f"linalg.tensorinv: expected a positive ind, got {ind}")
+        raise ArgumentError(f"linalg.tensorinv: expected a positive ind, got {ind}")
     rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
     if rows != cols:
         raise ShapeError(
@@ -70,5 +70,6 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None, *, out: Any = None) -> T
             "linalg.tensorsolve: expected A of shape (*R, *X) with prod(R) = prod(X) = B.numel(), "
             f"got {A.shape} and B {B.shape}"
         )
-    x = solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(xshape)  # (p, p) @ (p,) -> X
+    # explicit sizes: a -1 cannot be inferred when p = 0 (an empty A solves to an empty X, as PyTorch)
+    x = solve(A.reshape(rows, rows), B.reshape(rows)).reshape(xshape)  # (p, p) @ (p,) -> X
     return with_out(x, out, "linalg.tensorsolve")

@@ -56,6 +56,9 @@ _WHY = {
     "compute": "the op computes in out's dtype, which must not be bool",
     # sum and prod compute in out's dtype, bool included (a sum in bool is any, a product all)
     "reduce": "the op computes in out's dtype",
+    # a function of several results each cast as "cast" (linalg.eig's complex results go into any
+    # complex out, complex64 too; the tuple results' default is their own dtypes, as max/min's)
+    "cast_each": "PyTorch casts each result only where no value is lost",
 }
 _SAME, _CAST, _BOOL, _REAL = "same", "cast", "bool", "real"
 RULES: dict[str, str] = {
@@ -179,8 +182,9 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
         return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE, cast=False)
     if not isinstance(out, list | tuple) or len(out) != len(result):
         raise TypeError(f"{op}: expected out= to be a tuple of {len(result)} tensors, got {out!r:.80}")
+    each = _CAST if rule == "cast_each" else _SAME  # _SAME as PyTorch's max/min: values, int64 indices
     for r, o in zip(result, out):  # every dtype first, so that a refusal writes nothing
-        _check(op, _SAME, r, o)  # as PyTorch's max/min: values in the input's dtype, indices int64
+        _check(op, each, r, o)
     written = [with_out(r, o, op, checked, cast=False) for r, o in zip(result, out)]
     return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
@@ -194,9 +198,17 @@ def _in_dtype_of(out: Any, dtype: Any, op: str) -> Any:
     return _dtype_of_out(out, dtype, op)
 
 
+# the norms of a complex input computed in a complex dtype= give that dtype's real counterpart
+# (norm(z, dtype=complex64) is float32), which is out's dtype (PyTorch 2.13)
+_REAL_RESULT = frozenset({"vector_norm", "matrix_norm", "norm"})
+
+
 def _dtype_of_out(out: Any, dtype: Any, op: str) -> Any:
     """``dtype``, checked against out's when both are given (PyTorch refuses a mismatch)."""
-    if dtype is not None and isinstance(out, Tensor) and to_np_dtype(dtype) != out._data.dtype:
+    want = None if dtype is None else to_np_dtype(dtype)
+    if want is not None and want.kind == "c" and op in _REAL_RESULT:
+        want = np.empty(0, want).real.dtype  # complex64 -> float32, complex128 -> float64
+    if want is not None and isinstance(out, Tensor) and want != out._data.dtype:
         raise DTypeError(
             f"{op}: out= has dtype {from_np_dtype(out._data.dtype)} but dtype= asks for {dtype}; give "
             "them the same dtype, or leave dtype= out"

@@ -23,7 +23,7 @@ from glassgrad.meta_array import MetaArray, meta_array
 
 __all__ = [
     "Solve", "Inv", "Det", "LogAbsDet", "Lstsq", "lu_info", "check_float", "check_square", "check_matrix", "mt",
-    "lapack", "solve_forward", "inv_forward", "det_forward",
+    "lapack", "solve_forward", "inv_forward", "det_forward", "lstsq_forward",
 ]  # fmt: skip
 
 
@@ -287,15 +287,7 @@ class Lstsq(Function):
     @staticmethod
     def forward(ctx, a, b, rcond=None):
         check_float("linalg.lstsq", a, b)
-        if a.ndim < 2 or b.ndim < 2 or b.shape[-2] != a.shape[-2]:
-            raise ShapeError(
-                f"linalg.lstsq: expected A (..., m, n) and B (..., m, k), got {a.shape} and {b.shape}"
-            )
-        xp = array_module(a, b)
-        pinv = lapack("linalg.lstsq", xp.linalg.pinv, a, rcond=rcond_of(a, rcond))  # (..., n, m)
-        x = pinv @ b  # (..., n, k)
-        ctx.save_for_backward(a, b, pinv, x)
-        return x
+        return lstsq_forward(ctx, a, b, rcond)
 
     @staticmethod
     def backward(ctx, g):
@@ -307,6 +299,20 @@ class Lstsq(Function):
             pg = g - pinv @ (a @ g)  # (I − A⁺A) X̄, (..., n, k)
             ga = -(z @ mt(x)) + r @ mt(pinv @ z) + mt(pinv) @ (x @ mt(pg))  # (..., m, n)
         return ga, z
+
+
+def lstsq_forward(ctx: Any, a: Any, b: Any, rcond: float | None) -> Any:
+    """``Lstsq``'s forward, real or complex (its complex twin's too): X = A⁺ B, A⁺ from the SVD.
+    Shape: A (..., m, n), B (..., m, k) -> X (..., n, k)."""
+    if a.ndim < 2 or b.ndim < 2 or b.shape[-2] != a.shape[-2]:
+        raise ShapeError(
+            f"linalg.lstsq: expected A (..., m, n) and B (..., m, k), got {a.shape} and {b.shape}"
+        )
+    xp = array_module(a, b)
+    pinv = lapack("linalg.lstsq", xp.linalg.pinv, a, rcond=rcond_of(a, rcond))  # (..., n, m)
+    x = pinv @ b  # (..., n, k)
+    ctx.save_for_backward(a, b, pinv, x)
+    return x
 
 
 def rcond_of(a: Any, rcond: float | None) -> Any:

@@ -83,10 +83,12 @@ def with_out(
         out._data[...] = arr
     else:
         if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
-            warnings.warn(
-                f"{op}: an output of shape {list(out.shape)} holding elements was resized to the "
-                f"result's shape {list(arr.shape)}; PyTorch deprecates resizing an out that is not empty "
-                "(pass glassgrad.empty(0) to be resized without this warning)",
+            warnings.warn(  # PyTorch's words after the op's name: programs and tests match on them
+                f"{op}: An output with one or more elements was resized since it had shape "
+                f"{list(out.shape)}, which does not match the required output shape {list(arr.shape)}. "
+                "This behavior is deprecated, and in a future PyTorch release outputs will not be resized "
+                "unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, "
+                "inplace, to zero elements with t.resize_(0).",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

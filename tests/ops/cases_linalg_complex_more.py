@@ -1,6 +1,6 @@
 """Gradcheck cases for ops/linalg_complex_more.py: the complex twins of linalg.inv, det,
 matrix_exp, cholesky and solve_triangular, the complex log determinant (slogdet, logdet), and the
-complex twin of linalg.qr (ops/linalg_complex.py).
+complex twin of linalg.qr (ops/linalg_complex.py) and of linalg.lstsq (ops/linalg_complex_pinv.py).
 
 A complex input of shape s is drawn as float64 (*s, 2) and viewed as complex128 inside, a complex
 output viewed as real (as in cases_linalg_complex.py). Square matrices get 3 I added (well
@@ -114,3 +114,20 @@ def _qr(draw):
         return R(q), R(r)
 
     return fn, (_pairs(draw, (*batch, m, n)),)
+
+
+@case("complex_linalg_lstsq")
+def _lstsq(draw):
+    """Complex least squares (ops/linalg_complex_pinv.py): tall (overdetermined, with the residuals),
+    square or wide (minimum-norm) A of full rank (3 on its leading diagonal), B batch-broadcasting."""
+    m, n = draw(st.sampled_from([(3, 2), (2, 2), (2, 3), (3, 1)]))
+    k = draw(st.integers(1, 2))
+    # B with A's number of dims (one fewer would make it a batch of vectors, PyTorch's rule)
+    batch_a, batch_b = draw(st.sampled_from([((), ()), ((2,), (2,)), ((2, 1), (1, 3)), ((1,), (2,))]))
+    shift = 3.0 * gg.eye(m, n, dtype=gg.float64)
+
+    def fn(x, y):
+        res = linalg.lstsq(C(x) + shift, C(y), driver="gelsd")
+        return (R(res.solution), res.residuals) if m > n else R(res.solution)
+
+    return fn, (_pairs(draw, (*batch_a, m, n)), _pairs(draw, (*batch_b, m, k)))

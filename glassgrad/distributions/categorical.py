@@ -77,7 +77,7 @@ class Categorical(Distribution):
     probs = utils.derived_form("probs")
     logits = utils.derived_form("logits")
 
-    @property
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:  # type: ignore[override]
         return constraints.integer_interval(0, self._num_events - 1)
 

@@ -97,9 +97,19 @@ class Dirichlet(ExponentialFamily):
         if isinstance(sample_shape, int):
             sample_shape = (sample_shape,)
         shape = self._extended_shape(tuple(sample_shape))
-        # each draw is floored at tiny: one underflowing to 0 in every coordinate would give 0 / 0
-        draws = standard_gamma(self.concentration, shape)
-        return draws / draws.sum(-1, keepdim=True)
+        conc = self.concentration
+        # drawn and normalised in float64, as PyTorch's _sample_dirichlet: a float32 Gamma(α, 1) draw
+        # with α = 0.01 falls below float32's tiny 40 % of the time, and two such draws (floored at
+        # tiny, so no 0 / 0) made a spurious mode at 1/2 in Beta(0.01, 0.01)
+        wide = conc.dtype in (gg.float16, gg.float32)
+        draws = standard_gamma(conc.double() if wide else conc, shape)
+        x = draws / draws.sum(-1, keepdim=True)
+        x = x.to(conc.dtype) if wide else x
+        # kept inside the simplex's faces, as PyTorch's: x_k rounds to 1 when the other draws are below
+        # its ulp, and log_prob(1) is then ±inf; the clamp moves the value, the gradient stays x's
+        info = gg.finfo(x.dtype)
+        clamped = x.detach().clamp(min=info.tiny, max=1 - info.eps / 2)
+        return x + (clamped - x.detach())
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

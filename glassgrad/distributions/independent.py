@@ -60,7 +60,7 @@ class Independent(Distribution):
     def has_rsample(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_rsample
 
-    @property
+    @constraints.dependent_property
     def support(self) -> Any:  # type: ignore[override]
         """The base's support over whole events (``independent(base support, n)``), as PyTorch:
         a transform from ``biject_to`` then spans the reinterpreted dims too."""
@@ -68,6 +68,21 @@ class Independent(Distribution):
         if self.reinterpreted_batch_ndims:
             result = constraints.independent(result, self.reinterpreted_batch_ndims)
         return result
+
+    @property
+    def has_enumerate_support(self) -> bool:  # type: ignore[override]
+        # a product over reinterpreted dims is not enumerated (as PyTorch); with none, the base's
+        return False if self.reinterpreted_batch_ndims else self.base_dist.has_enumerate_support
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The base's support (shape ``(n,) + batch_shape + event_shape`` when ``expand``); only
+        with no reinterpreted dims, as PyTorch's."""
+        if self.reinterpreted_batch_ndims:
+            raise NotImplementedError(
+                f"Independent.enumerate_support: enumerating the product over {self.reinterpreted_batch_ndims} "
+                "reinterpreted dims is not implemented"
+            )
+        return self.base_dist.enumerate_support(expand=expand)
 
     @property
     def mean(self) -> Tensor:

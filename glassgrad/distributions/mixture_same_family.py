@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import glassgrad as gg
+from glassgrad.distributions import constraints
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.tensor import Tensor
@@ -76,9 +77,11 @@ class MixtureSameFamily(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
+    @constraints.dependent_property
     def support(self) -> Any:  # type: ignore[override]
-        return self._component_distribution.support
+        # the components' support checked with the component dim given back to the value (a bound
+        # that differs per component, (*B, K), does not broadcast with a value of shape (*B,))
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self) -> Categorical:

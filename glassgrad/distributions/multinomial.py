@@ -59,13 +59,20 @@ class Multinomial(Distribution):
         super().__init__(batch, tuple(self._categorical.param_shape[-1:]), validate_args)
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Multinomial:
-        shape = tuple(batch_shape) + tuple(self.event_shape)
-        new = Multinomial(self.total_count, logits=self.logits.expand(*shape), validate_args=False)
-        new = self._fill_instance(Multinomial, new, _instance)  # a subclass expands to itself
+        # the categorical expands with the form it was given (probs stay probs: rebuilding from
+        # logits turned a zero probability into the dtype's eps in mean and variance)
+        shape = (batch_shape,) if isinstance(batch_shape, int) else tuple(batch_shape)
+        new = self._get_checked_instance(Multinomial, _instance)  # a subclass expands to itself
+        new.total_count = self.total_count
+        new._categorical = self._categorical.expand(shape)
+        new._binomial = Binomial(
+            total_count=self.total_count, probs=new._categorical.probs, validate_args=False
+        )
+        Distribution.__init__(new, shape, tuple(self.event_shape), validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    @property
+    @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self) -> constraints.Constraint:  # type: ignore[override]
         return constraints.multinomial(self.total_count)
 

@@ -50,7 +50,7 @@ class Pareto(TransformedDistribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:  # type: ignore[override]
         return constraints.greater_than_eq(self.scale)
 

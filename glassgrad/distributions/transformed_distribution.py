@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import glassgrad as gg
+from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.transforms import (
@@ -94,7 +95,7 @@ class TransformedDistribution(Distribution):
     def has_rsample(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_rsample
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def support(self) -> Any:  # type: ignore[override]
         if not self.transforms:
             return self.base_dist.support

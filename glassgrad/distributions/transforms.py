@@ -210,7 +210,10 @@ class ComposeTransform(Transform):
 
     def __init__(self, parts: list, cache_size: int = 0) -> None:
         super().__init__(cache_size=cache_size)
-        self.parts = list(parts)  # event_dim: from the chain's domain and codomain, as PyTorch
+        # the cache lives in the parts, as PyTorch's: the inverse chain (made of the parts' inverses)
+        # then gives back the very x of a cached y instead of recomputing it (atanh(1) = inf)
+        parts = [p.with_cache(cache_size) for p in parts] if cache_size else list(parts)
+        self.parts = parts  # event_dim: from the chain's domain and codomain, as PyTorch
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if cache_size == self._cache_size:
@@ -267,6 +270,9 @@ class ComposeTransform(Transform):
             inverse._inv = self
             self._inv = inverse
         return self._inv
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self._call(x)  # each part caches its own pair
 
     def _call(self, x: Tensor) -> Tensor:
         for p in self.parts:

@@ -49,7 +49,7 @@ class Uniform(Distribution):
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Uniform:
         return expand_attributes(self, batch_shape, _instance, cls=Uniform)
 
-    @property
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:  # type: ignore[override]
         # closed, as PyTorch's: a validated log_prob(high) is −inf (the density is on [low, high)), not an error
         return constraints.interval(self.low, self.high)

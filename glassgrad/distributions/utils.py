@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 import glassgrad as gg
+from glassgrad.errors import ShapeError
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -116,7 +117,13 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
     tensors = [v for v in values if isinstance(v, Tensor)]
     dtype = tensors[0].dtype if tensors else gg.get_default_dtype()
     out = [v if isinstance(v, Tensor) else gg.tensor(v, dtype=dtype) for v in values]
-    shape = np.broadcast_shapes(*(t.shape for t in out))
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in out))
+    except ValueError:
+        # PyTorch's broadcast_tensors raises a RuntimeError: ShapeError is both
+        raise ShapeError(
+            f"broadcast_all: expected parameter shapes that broadcast together, got {[tuple(t.shape) for t in out]}"
+        ) from None
     return tuple(t if t.shape == shape else t.expand(*shape) for t in out)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad import factories
 from glassgrad.backend import array_module
+from glassgrad.dtypes import float16
 from glassgrad.errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from glassgrad.linalg_more import matrix_norm
 from glassgrad.linalg_solve import inv_ex
@@ -24,6 +25,7 @@ from glassgrad.ops import linalg_complex_pinv as _linalg_complex_pinv  # noqa: F
 from glassgrad.ops import linalg_complex_svd as _linalg_complex_svd  # noqa: F401 - the SVD's complex twins
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.elementwise import where
+from glassgrad.ops.linalg import lapack_kernel
 from glassgrad.ops.linalg_decomp import QR, Eigh
 from glassgrad.ops.linalg_eig import Eig
 from glassgrad.ops.linalg_matfn import MatrixExp, Pinv
@@ -78,6 +80,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
         (..., m, n) -> Q, R as above.
     """
     if mode not in ("reduced", "complete", "r"):
+        # a RuntimeError too, as PyTorch's ("qr received unrecognized mode"), and a ValueError
         raise ArgumentError(f"linalg.qr: expected mode 'reduced', 'complete' or 'r', got {mode!r}")
     check_matrix("linalg.qr", A._data, complex_ok=True)
     (m, n), batch = A.shape[-2:], tuple(A.shape[:-2])
@@ -172,6 +175,8 @@ def matrix_exp(A: Tensor) -> Tensor:
     Shape:
         (..., n, n) -> (..., n, n).
     """
+    if A.dtype == float16:  # PyTorch's CPU kernel takes float16: computed in float32, rounded once
+        return matrix_exp(A.float()).half()
     check_matrix("linalg.matrix_exp", A._data, square=True, complex_ok=True)
     return MatrixExp.apply(A)
 
@@ -293,6 +298,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     Shape:
         A (..., m, n), tau (..., k) with m >= n >= k -> (..., m, n).
     """
+    lapack_kernel("linalg.householder_product", "orgqr_cpu", A)  # integers, bool, float16
     check_matrix("linalg.householder_product", A._data, complex_ok=True)
     (m, n), k = A.shape[-2:], tau.shape[-1] if tau.ndim else -1
     if not m >= n >= k >= 0 or tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):

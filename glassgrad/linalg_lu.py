@@ -20,7 +20,7 @@ import numpy as np
 from glassgrad import factories
 from glassgrad.errors import LinAlgError, ShapeError
 from glassgrad.meta_array import MetaArray
-from glassgrad.ops.linalg import solve_triangular
+from glassgrad.ops.linalg import lapack_kernel, solve_triangular
 from glassgrad.ops.linalg_lu import LinalgLuFactorEx, lu_factor_arrays, pivots_to_permutation
 from glassgrad.ops.linalg_solve import check_matrix
 from glassgrad.return_types import return_type
@@ -54,6 +54,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     """``(LU, pivots, info)``: the packed LU factors of A (..., m, n) -> LU (..., m, n), pivots
     (..., min(m, n)) int32 (1-based row swaps), info (...) int32 (the 1-based column of the first
     zero pivot, 0 for none). ``check_errors`` raises on a nonzero info."""
+    lapack_kernel("linalg.lu_factor_ex", "lu_cpu", A)  # integers, bool, float16: NotImplementedError
     check_matrix("linalg.lu_factor_ex", A._data, complex_ok=True)
     _check_pivot("linalg.lu_factor_ex", pivot)
     lu_arr, piv, info = lu_factor_arrays(A._data)
@@ -70,6 +71,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)`` of A (..., m, n), as ``lu_factor_ex``; raises ``LinAlgError`` when a
     pivot is zero (U singular: solving with it would divide by zero), as PyTorch."""
+    lapack_kernel("linalg.lu_factor", "lu_cpu", A)
     check_matrix("linalg.lu_factor", A._data, complex_ok=True)
     _check_pivot("linalg.lu_factor", pivot)
     LU, piv, info = lu_factor_ex(A)
@@ -122,7 +124,15 @@ def lu_unpack(
     if unpack_pivots and LU_pivots._data.__class__ is MetaArray:  # no values: P's shape alone
         P = factories.empty(*LU_data.shape[:-2], m, m, dtype=LU_data.dtype, device=LU_data.device)
     elif unpack_pivots:
-        perm = pivots_to_permutation(LU_pivots._data, m)  # (..., m)
+        # a pivot outside [1, m] (0 from a zero-filled buffer, 0-based pivots) read as an index
+        # named another row (0 - 1 wraps to the last): PyTorch refuses it, as linalg.lu_solve here
+        piv = LU_pivots._data
+        if piv.size and (int(piv.min()) < 1 or int(piv.max()) > m):
+            raise RuntimeError(
+                f"lu_unpack: pivots passed to lu_unpack must be between 1 and LU.size(-2) = {m} inclusive, "
+                f"got values from {int(piv.min())} to {int(piv.max())}. Did you properly pass the result of lu_factor?"
+            )
+        perm = pivots_to_permutation(piv, m)  # (..., m)
         p = (perm[..., :, None] == np.arange(m)).swapaxes(-1, -2)  # P[perm[i], i] = 1
         P = _wrap(np.ascontiguousarray(p).astype(LU_data._data.dtype))
     else:

@@ -346,6 +346,8 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None
     Shape:
         B (..., n, k), L (..., n, n) -> (..., n, k), batch dims broadcast.
     """
+    # integers, bool, float16: PyTorch's kernel has none (NotImplementedError, a DTypeError here too)
+    _tri.lapack_kernel("cholesky_solve", "cholesky_solve_cpu", B, L)
     check_float("cholesky_solve", B._data, L._data, complex_ok=True)
     check_square("cholesky_solve", L._data, "L")
     if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
@@ -361,6 +363,17 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tens
     Shape:
         (..., n, n) -> (..., n, n)
     """
+    _tri.lapack_kernel("cholesky_inverse", "cholesky_inverse_out_cpu", L)
     check_square("cholesky_inverse", L._data, "L")
+    diag = L._data.diagonal(0, -2, -1)  # (..., n): a zero there left inf/NaN where PyTorch raises
+    if diag.__class__ is not MetaArray and bool((diag == 0).any()):
+        bad = np.argwhere(diag == 0)[0]
+        where = (
+            f"(Batch element {int(np.ravel_multi_index(bad[:-1], diag.shape[:-1]))}): " if L.ndim > 2 else ""
+        )
+        raise LinAlgError(
+            f"cholesky_inverse: {where}The diagonal element {int(bad[-1]) + 1} is zero, the inversion could "
+            f"not be completed because the input matrix is singular (L of shape {tuple(L.shape)})"
+        )
     eye = _const(array_module(L._data).eye(L.shape[-1], dtype=L._data.dtype))
     return with_out(cholesky_solve(eye, L, upper), out, "cholesky_inverse")

@@ -26,6 +26,7 @@ from glassgrad.methods import _inplace
 from glassgrad.ops import indexing
 from glassgrad.ops.carried import underived
 from glassgrad.ops.composite import with_out
+from glassgrad.ops.linalg import lapack_kernel
 from glassgrad.ops.out_write import refuse_grad_inputs
 from glassgrad.return_types import return_type
 from glassgrad.tensor import Tensor
@@ -50,14 +51,17 @@ def geqrf(input: Tensor, *, out: Any = None) -> Geqrf:  # noqa: A002 - PyTorch's
     Shape:
         input ``(*, m, n)`` -> a ``(*, m, n)``, tau ``(*, min(m, n))``.
     """
-    if not isinstance(input, Tensor) or input.dim() < 2 or input._data.dtype.kind not in "fc":
+    if not isinstance(input, Tensor) or input.dim() < 2:
         raise ShapeError(
             f"geqrf: expected a floating point or complex tensor of shape (*, m, n), got "
             f"{getattr(input, 'dtype', type(input).__name__)} {tuple(getattr(input, 'shape', ()))}"
         )
+    lapack_kernel("geqrf", "geqrf_cpu", input)  # integers, bool, float16: PyTorch's NotImplementedError
     xp = array_module(input._data)
     h, tau = xp.linalg.qr(input._data, mode="raw")  # h: LAPACK's column-major result, transposed
-    a = xp.ascontiguousarray(xp.swapaxes(h, -1, -2))
+    # a view of it, as PyTorch's a: each matrix column-major (a.mT is contiguous), so strides,
+    # is_contiguous() and what view() accepts agree
+    a = xp.swapaxes(xp.ascontiguousarray(h), -1, -2)
     result = tuple(underived(v, input, op="geqrf", node="GeqrfBackward0") for v in (a, tau))
     if out is not None:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -101,13 +105,19 @@ def ormqr(
         )
     m, k = input.shape[-2], input2.shape[-1]
     side = input3.shape[-2] if left else input3.shape[-1]
-    if side != m or k > min(m, input.shape[-1]):
+    # PyTorch wants all min(m, n) reflectors: a shorter tau (another matrix's) is refused there
+    if side != m or k != min(m, input.shape[-1]):
         raise ShapeError(
-            f"ormqr: expected tau of at most min(m, n) reflectors and other with {m} "
+            f"ormqr: expected tau of min(m, n) reflectors and other with {m} "
             f"{'rows' if left else 'columns'} for input {tuple(input.shape)}, got tau {tuple(input2.shape)} "
             f"and other {tuple(input3.shape)}"
         )
     batch = tuple(input.shape[:-2])
+    if tuple(input2.shape[:-1]) != batch or tuple(input3.shape[:-2]) != batch:  # PyTorch: no broadcasting
+        raise ShapeError(
+            f"ormqr: expected the batch dims of tau and other to be input's {batch}, got tau "
+            f"{tuple(input2.shape)} and other {tuple(input3.shape)}"
+        )
     # the k reflectors padded with (m - k) identity ones (tau 0) give the full square Q
     vectors = gg.cat([input[..., :k], gg.zeros(*batch, m, m - k, dtype=input.dtype)], -1)
     scales = gg.cat([input2, gg.zeros(*input2.shape[:-1], m - k, dtype=input2.dtype)], -1)

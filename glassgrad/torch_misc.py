@@ -134,6 +134,10 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     from glassgrad import linalg
 
     _deprecated("triangular_solve", "torch.linalg.solve_triangular (with its arguments reversed)")
+    if input.dtype != A.dtype:  # PyTorch refuses; linalg.solve_triangular (below) promotes
+        raise DTypeError(
+            f"triangular_solve: Expected b and A to have the same dtype, got {input.dtype} and {A.dtype}"
+        )
     a = A.mT if transpose else A
     x = linalg.solve_triangular(a, input, upper=upper != transpose, unitriangular=unitriangular)
     if out is not None:

@@ -17,9 +17,10 @@ import numbers
 from typing import Any
 
 from glassgrad.dtypes import bool_
-from glassgrad.errors import DTypeError, kernel_dtype_error
+from glassgrad.errors import DTypeError, ShapeError, kernel_dtype_error
+from glassgrad.tensor import Tensor
 
-__all__ = ["addr_scale", "blas_scale", "check_alpha", "scaled_pair", "to_result_dtype"]
+__all__ = ["addr_scale", "blas_factors", "blas_scale", "check_alpha", "scaled_pair", "to_result_dtype"]
 
 _ORDER = "biufc"  # the kinds' promotion order: bool < integers < floats < complex
 _NAMES = {"i": "integer tensors", "f": "floating-point tensors", "c": "complex tensors"}
@@ -84,6 +85,38 @@ def blas_scale(op: str, name: str, s: Any, *operands: Any) -> Any:
     if v == "b" or (v == "f" and kind in "bi"):
         return int(s)  # C++'s conversion: toward zero
     return s
+
+
+def blas_factors(op: str, input: Any, mats: tuple, beta: Any, alpha: Any) -> tuple:  # noqa: A002
+    """``(beta, alpha)`` as PyTorch's kernel of ``op`` reads them (``blas_scale``), after its checks
+    that ``input`` has the matrices' dtype (PyTorch does not promote a float32 bias with float64
+    matrices: "self and mat2 must have the same dtype", where glassgrad's sum did) and expands to
+    the product's shape (``_expands``)."""
+    dt = getattr(input, "dtype", None)
+    if dt is not None and any(m.dtype != dt for m in mats if isinstance(m, Tensor)):
+        got = ", ".join(str(t.dtype) for t in (input, *mats))
+        raise DTypeError(f"{op}: expected input and the matrices of one dtype, got {got}")
+    _expands(op, input, mats)
+    return blas_scale(op, "beta", beta, input, *mats), blas_scale(op, "alpha", alpha, input, *mats)
+
+
+def _expands(op: str, input: Any, mats: tuple) -> None:  # noqa: A002
+    """PyTorch expands ``input`` to the product's shape: an input of more dims, or of a size the
+    product's 1 would broadcast to, is refused there, where a sum broadcast both ways and returned
+    a result of another shape (``addmm`` of a (1, n, m) input gave (1, n, m)). ``addbmm`` checks
+    its own (its product sums the batch); malformed matrices are left to the product to name."""
+    a, b = mats
+    if (
+        op == "addbmm"
+        or not hasattr(input, "shape")
+        or getattr(a, "ndim", 0) < 2
+        or getattr(b, "ndim", 0) < 1
+    ):
+        return
+    shape = tuple(a.shape[:-1]) + (tuple(b.shape[-1:]) if b.ndim > 1 else ())  # mm, bmm: (.., n, m); mv: (n,)
+    got = tuple(input.shape)
+    if len(got) > len(shape) or any(i not in (1, j) for i, j in zip(got[::-1], shape[::-1])):
+        raise ShapeError(f"{op}: expected an input that expands to the product's shape {shape}, got {got}")
 
 
 def addr_scale(name: str, s: Any, *operands: Any) -> Any:

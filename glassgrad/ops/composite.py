@@ -24,7 +24,7 @@ from glassgrad.ops import elementwise, joining
 from glassgrad.ops import matmul as _mm
 from glassgrad.ops import unary as _unary
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
-from glassgrad.ops.alpha_checks import addc_value, blas_scale, to_result_dtype
+from glassgrad.ops.alpha_checks import addc_value, blas_factors, to_result_dtype
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.out_write import with_out  # (its own file: re-exported)
@@ -132,17 +132,6 @@ def addmv(
     prod = mv(mat, vec)
     scaled = _scaled(prod, alpha) if prod._data.dtype.kind == "c" else _term(prod, alpha)
     return with_out(_term(input, beta) + scaled, out, "addmv")
-
-
-def blas_factors(op: str, input: Any, mats: tuple, beta: Any, alpha: Any) -> tuple:
-    """``(beta, alpha)`` as PyTorch's kernel of ``op`` reads them (``blas_scale``), after its check
-    that ``input`` has the matrices' dtype: PyTorch does not promote a float32 bias with float64
-    matrices ("self and mat2 must have the same dtype"), where glassgrad's sum did."""
-    dt = getattr(input, "dtype", None)
-    if dt is not None and any(m.dtype != dt for m in mats if isinstance(m, Tensor)):
-        got = ", ".join(str(t.dtype) for t in (input, *mats))
-        raise DTypeError(f"{op}: expected input and the matrices of one dtype, got {got}")
-    return blas_scale(op, "beta", beta, input, *mats), blas_scale(op, "alpha", alpha, input, *mats)
 
 
 def _halves(*ts: Any) -> bool:

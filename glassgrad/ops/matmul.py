@@ -224,7 +224,8 @@ class Einsum(Function):
 def _parse(equation: str, shapes: tuple[tuple, ...]) -> tuple[tuple[str, ...], str]:
     """Per-operand index strings and the output's, with '...' replaced by spare letters (the
     ellipsis dims right-aligned across operands, as broadcasting aligns them)."""
-    eq = equation.replace(" ", "")
+    # spaces go, except where a '.' stands outside '...': '. ..' is then refused below, not read as one
+    eq = equation.replace(" ", "") if "." not in equation.replace("...", "") else equation
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != len(shapes):
@@ -299,8 +300,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 def _sublist_equation(args: tuple) -> tuple[str, tuple]:
     """``(op, sublist, op, sublist, ..., [out sublist])`` as an equation and its operands; the
-    indices are ints in ``[0, 52)`` (letters a-z, A-Z) or ``...``."""
-    letters = string.ascii_letters
+    indices are ints in ``[0, 52)`` (A-Z, a-z: PyTorch's order, which an implicit output keeps) or ``...``."""
+    letters = string.ascii_uppercase + string.ascii_lowercase
 
     def word(sub: Any) -> str:
         if not isinstance(sub, list | tuple):

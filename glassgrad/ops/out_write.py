@@ -83,12 +83,13 @@ def with_out(
         out._data[...] = arr
     else:
         if warn_resize and out._data.size:  # PyTorch warns so: it plans to resize only empty outs
-            warnings.warn(  # PyTorch's words after the op's name: programs and tests match on them
-                f"{op}: An output with one or more elements was resized since it had shape "
-                f"{list(out.shape)}, which does not match the required output shape {list(arr.shape)}. "
-                "This behavior is deprecated, and in a future PyTorch release outputs will not be resized "
-                "unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, "
-                "inplace, to zero elements with t.resize_(0).",
+            # PyTorch's words, from the start: a program's filterwarnings(message=...) matches them
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
+                f"which does not match the required output shape {list(arr.shape)}. This behavior is "
+                "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
+                "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                f"elements with t.resize_(0). ({op})",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

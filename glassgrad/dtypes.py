@@ -372,15 +372,15 @@ _INT_RANGE: dict = {}  # integer dtype -> (min, max), filled on first use (np.ii
 
 def scalar_into(op: str, v: object, dtype: np.dtype) -> object:
     """A number ``v`` to be written into a tensor of ``dtype`` (``full``, ``fill_``, ``masked_fill``,
-    ``index_fill``, setitem, clamp bounds), converted as PyTorch converts a Scalar: into an integer
-    tensor an int must fit (an unsigned type also takes -max..-1, wrapped: -1 is 255 in uint8) and
-    a float must lie within the type's range, else ``OverflowError`` (NumPy would wrap 256 to 0
-    in uint8, or refuse -1); otherwise as :func:`complex_scalar`. ``None``, a string and bytes
-    are refused (``TypeError``, as PyTorch's: NumPy would write ``None`` as NaN into a float
-    tensor, and try to parse a string), and so are a list and a tuple (NumPy would broadcast
-    them) and numbers of other types (``Fraction``, ``Decimal``, SymPy's). Other values pass through."""
+    ``index_fill``, setitem, clamp bounds), converted as PyTorch converts a Scalar (a NumPy scalar as the
+    number it holds): into an integer tensor an int must fit (an unsigned type also takes -max..-1: -1 is
+    255 in uint8) and a float must lie in the type's range, else ``OverflowError`` (NumPy would wrap 256, or
+    np.int64(256), to 0 in uint8); otherwise as :func:`complex_scalar`. ``None``, strings, bytes, lists and
+    tuples (NumPy would write NaN, parse, broadcast) and numbers of other types (``Fraction``, ``Decimal``,
+    SymPy's) are refused (``TypeError``, as PyTorch's). Other values pass through."""
     if v is None or (isinstance(v, _NOT_SCALARS) and not isinstance(v, _NUMBERS)):
         raise TypeError(f"{op}: expected a number (or a tensor) as the value, got {type(v).__name__} {v!r}")
+    v = v.item() if v.__class__ not in (int, float) and isinstance(v, np.integer | np.floating) else v
     v = half_scalar(complex_scalar(op, v, dtype), dtype)  # float16: through float32, as PyTorch
     if dtype.kind not in "iu" or v.__class__ not in (int, float):
         return v

@@ -120,9 +120,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         try:
             arr = np.asarray(numbers_of)
         except ValueError:
-            raise ShapeError(
-                "tensor: expected a rectangular nested sequence (equal lengths per dim)"
-            ) from None
+            raise _ragged(numbers_of) from None
         seq = seq and all(isinstance(d, Tensor) for d in data)  # a list of tensors keeps their dtype
         arr = _check_int64(arr, data, dtype)
         leaf = None if dtype is not None else _numpy_leaf_dtype(data)
@@ -155,6 +153,43 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             want = dtypes.to_np_dtype(dtype)
             arr = half_source(arr, want).astype(want, copy=False)  # float16: through float32, as PyTorch
     return arr
+
+
+_RAGGED = "tensor: expected a rectangular nested sequence (equal lengths per dim)"
+
+
+class _NotASequenceError(ShapeError, TypeError):
+    """A number where a nested list has sequences beside it: PyTorch's ``TypeError``."""
+
+
+def _is_seq(obj: Any) -> bool:
+    return isinstance(obj, list | tuple) or (isinstance(obj, np.ndarray | Tensor) and obj.ndim > 0)
+
+
+def _ragged(data: Any) -> ShapeError:
+    """PyTorch's error for a nested sequence that is not rectangular (read only when NumPy refused
+    it): the sizes are the first element's at each depth, as PyTorch's; the first sequence of
+    another length is a ``ValueError``, a number where a sequence belongs a ``TypeError``."""
+    sizes, seq = [], data
+    while _is_seq(seq):
+        sizes.append(len(seq))
+        if not len(seq):
+            break
+        seq = seq[0]
+
+    def first_error(obj: Any, dim: int) -> ShapeError | None:
+        if dim == len(sizes):
+            return None
+        if not _is_seq(obj):
+            return _NotASequenceError(f"{_RAGGED}: not a sequence at dim {dim} (got {type(obj).__name__})")
+        if len(obj) != sizes[dim]:
+            return ShapeError(
+                f"{_RAGGED}: expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})"
+            )
+        return next((e for e in (first_error(item, dim + 1) for item in obj) if e is not None), None)
+
+    found = first_error(data, 0)
+    return found or ShapeError(_RAGGED)
 
 
 def _check_int_range(arr: np.ndarray, want: np.dtype) -> None:

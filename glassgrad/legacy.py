@@ -22,7 +22,7 @@ from glassgrad.device import check_device
 from glassgrad.device import device as _Device
 from glassgrad.dtype_info import finfo, iinfo
 from glassgrad.errors import GraphError
-from glassgrad.factories import _float, _size, as_array, empty
+from glassgrad.factories import _float, _size, as_array, empty, from_numpy
 from glassgrad.inference import check_numpy_source, warn_ndarray_list
 from glassgrad.memory_formats import contiguous_format, legacy_contiguous_format, preserve_format
 from glassgrad.tensor import _NO_DATA, Size, Tensor
@@ -124,6 +124,11 @@ def legacy_data(owner: Tensor, data: Any, sizes: tuple, dtype: Any, device: Any)
         )
     warn_ndarray_list(data)  # PyTorch's, as tensor() gives it
     check_numpy_source(data)
+    if isinstance(data, np.ndarray) and data.dtype == dt:
+        # PyTorch's legacy constructor shares an array of its own dtype, as from_numpy (one of
+        # another dtype is converted): a write through either shows in the other, resize_ is refused
+        owner._vc = from_numpy(data)._vc
+        return data
     return np.array(as_array(data, dt), copy=True)
 
 

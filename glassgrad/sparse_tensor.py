@@ -79,6 +79,16 @@ def _unique(s: SparseTensor) -> tuple:
     return coalesce_index(s._ix, s._data.shape[: s._ix.shape[0]])
 
 
+class _NoNumpyError(TypeError, NotImplementedError):
+    """A sparse tensor has no NumPy array: PyTorch's ``TypeError``."""
+
+
+_NO_NUMPY = (
+    "can't convert Sparse layout tensor to numpy (a conversion to a NumPy array is not supported for "
+    "sparse COO tensors). Use Tensor.to_dense() first."
+)
+
+
 class SparseTensor(Tensor):
     """A sparse COO tensor; make one with ``glassgrad.sparse_coo_tensor`` or ``dense.to_sparse()``.
 
@@ -206,8 +216,12 @@ class SparseTensor(Tensor):
     def cpu(self) -> SparseTensor:
         return self
 
+    def numpy(self, *, force: bool = False) -> Any:
+        # PyTorch's TypeError, force or not (a NotImplementedError too, as the other refusals here)
+        raise _NoNumpyError(f"numpy: {_NO_NUMPY}")
+
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(unsupported("conversion to a NumPy array"))
+        raise _NoNumpyError(f"__array__: {_NO_NUMPY}")
 
     # s[int], select, unbind, index_select, cat / stack and sparse * sparse: sparse_structure.py
 

@@ -24,10 +24,11 @@ from glassgrad.data.collation import (  # noqa: F401 (torch.utils.data.dataloade
     default_convert,
 )
 from glassgrad.data.datapipes.datapipe import IterDataPipe
-from glassgrad.data.dataset import BatchedSamples, Dataset, IterableDataset
+from glassgrad.data.dataset import Dataset, IterableDataset
 from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloader's names)
     _BaseDataLoaderIter,
     _DatasetKind,
+    _FetchedBatches,
     _InfiniteConstantSampler,
     _MultiProcessingDataLoaderIter,
     _SingleProcessDataLoaderIter,
@@ -45,13 +46,6 @@ _T = TypeVar("_T")
 # PyTorch's annotation aliases, imported by libraries for their own signatures (Opacus' DPDataLoader)
 _worker_init_fn_t = Callable[[int], None]
 _collate_fn_t = Callable[[list[_T]], Any]
-
-
-def _fetch(dataset: Any, indices: list[int]) -> Any:
-    getitems = getattr(dataset, "__getitems__", None)
-    if getitems is not None:
-        return getitems(indices)
-    return [dataset[i] for i in indices]
 
 
 def get_worker_info() -> None:
@@ -232,40 +226,7 @@ class DataLoader(Generic[_T_co]):
         # The loader's attributes are read now, when the iterator is made, as PyTorch's iterator
         # reads them in its __init__: RecBole's loaders answer `dataset` with the list of indices
         # only while `__iter__` runs and with their own dataset object afterwards.
-        ds, collate = self.dataset, self.collate_fn
-        if isinstance(ds, IterableDataset):
-            return _SingleProcessDataLoaderIter(
-                self, _iter_stream(ds, collate, self.batch_size, self.drop_last)
-            )
-        return _SingleProcessDataLoaderIter(self, _iter_map(ds, collate, self.batch_sampler, self.sampler))
-
-
-def _iter_map(ds: Any, collate: Callable, batch_sampler: Any, sampler: Any) -> Iterator[Any]:
-    if batch_sampler is not None:
-        if collate is default_collate:
-            for indices in batch_sampler:
-                yield collate(_fetch(ds, indices))
-            return
-        # A collate_fn of the user's gets what PyTorch gives it, the list of samples
-        # [ds[i], ...] (it may sort it in place), not the columns of the fast path.
-        for indices in batch_sampler:
-            batch = _fetch(ds, indices)
-            yield collate([ds[i] for i in indices] if isinstance(batch, BatchedSamples) else batch)
-    else:
-        for i in sampler:
-            yield collate(ds[i])
-
-
-def _iter_stream(ds: Any, collate: Callable, bs: int | None, drop_last: bool) -> Iterator[Any]:
-    if bs is None:
-        for sample in ds:
-            yield collate(sample)
-        return
-    batch: list = []
-    for sample in ds:
-        batch.append(sample)
-        if len(batch) == bs:
-            yield collate(batch)
-            batch = []
-    if batch and not drop_last:
-        yield collate(batch)
+        fetcher = _DatasetKind.create_fetcher(
+            self._dataset_kind, self.dataset, self._auto_collation, self.collate_fn, self.drop_last
+        )
+        return _SingleProcessDataLoaderIter(self, _FetchedBatches(fetcher, self._index_sampler))

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from glassgrad.data.batched import BatchedSamples, _take, int_positions
 from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.random import Generator, get_generator
 from glassgrad.tensor import Tensor
@@ -68,44 +69,6 @@ class IterableDataset(Dataset[_T_co]):
         )
 
 
-def _take(t: Tensor, index: Any) -> Tensor:
-    """``t[index]``; outside the graph, straight on the array (no op recorded, nothing to record)."""
-    if t.requires_grad:
-        return t[index]
-    arr = t._data[index]
-    if isinstance(arr, np.generic):  # an int index into a 1-D tensor: a 0-d view, as PyTorch's t[i]
-        arr = t._data[index, ...]
-    return Tensor(arr, _wrap=True)
-
-
-class BatchedSamples(Sequence):
-    """A batch of samples from ``__getitems__``, held as columns (one batched tensor per field).
-
-    It is a sequence of per-sample tuples, so any ``collate_fn`` may loop over it; ``default_collate``
-    recognises it and returns the columns without re-stacking (the fast path).
-
-    Args:
-        columns: one tensor per field, each with the batch as its first dimension.
-    """
-
-    __slots__ = ("columns",)
-
-    def __init__(self, columns: Sequence[Tensor]) -> None:
-        self.columns = tuple(columns)
-
-    def __len__(self) -> int:
-        return len(self.columns[0]) if self.columns else 0
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return BatchedSamples([_take(c, i) for c in self.columns])
-        return tuple(_take(c, i) for c in self.columns)
-
-    def __repr__(self) -> str:
-        shapes = ", ".join(str(tuple(c.shape)) for c in self.columns)
-        return f"BatchedSamples({len(self)} samples; columns {shapes})"
-
-
 class _SizeMismatchError(ShapeError, AssertionError):
     """Tensors of different lengths given to ``TensorDataset``: PyTorch asserts it
     (``AssertionError``), so a script's ``except AssertionError`` catches this one too."""
@@ -114,6 +77,11 @@ class _SizeMismatchError(ShapeError, AssertionError):
 class _DatasetsError(ValueError, AssertionError):
     """``ConcatDataset`` given no dataset or a stream: PyTorch asserts these (``AssertionError``),
     so a script's ``except AssertionError`` catches this one too."""
+
+
+class _ChainError(TypeError, AssertionError):
+    """``ChainDataset`` reaching a map-style dataset: PyTorch asserts it (``AssertionError``) when
+    iterating, so a script's ``except AssertionError`` catches this one too."""
 
 
 class TensorDataset(Dataset[tuple[Tensor, ...]]):
@@ -152,9 +120,16 @@ class TensorDataset(Dataset[tuple[Tensor, ...]]):
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(_take(t, index) for t in self.tensors)
 
-    def __getitems__(self, indices: Sequence[int]) -> BatchedSamples:
-        """The whole batch with one fancy-index per tensor (no loop over samples)."""
-        idx = np.asarray(indices, dtype=np.int64)  # (B,)
+    def __getitems__(self, indices: Sequence[int]) -> BatchedSamples | list:
+        """The whole batch with one fancy-index per tensor (no loop over samples).
+
+        A subclass with its own ``__getitem__`` (an augmentation) is asked sample by sample, as
+        PyTorch's loader asks it: PyTorch's ``TensorDataset`` has no ``__getitems__``, so the fast
+        path must not skip the subclass's method (it did, and the batches came unaugmented).
+        """
+        idx = int_positions(indices)  # (B,)
+        if idx is None or type(self).__getitem__ is not TensorDataset.__getitem__:
+            return [self[i] for i in indices]
         return BatchedSamples([_take(t, idx) for t in self.tensors])
 
     def __len__(self) -> int:
@@ -196,8 +171,9 @@ class Subset(Dataset[_T_co]):
         # The batch goes on whole if the dataset can take it.
         if hasattr(self.dataset, "__getitems__"):
             own = self.indices
-            if isinstance(own, np.ndarray | Tensor):  # one fancy-index, (B,)
-                mapped = np.asarray(getattr(own, "_data", own))[np.asarray(indices, dtype=np.int64)].tolist()
+            positions = int_positions(indices)  # (B,)
+            if isinstance(own, np.ndarray | Tensor) and positions is not None:  # one fancy-index
+                mapped = np.asarray(getattr(own, "_data", own))[positions].tolist()
             else:
                 mapped = [own[i] for i in indices]
             return self.dataset.__getitems__(mapped)
@@ -220,7 +196,10 @@ class ConcatDataset(Dataset[_T_co]):
             raise _DatasetsError("ConcatDataset: expected at least one dataset, got none")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
-                raise _DatasetsError("ConcatDataset: expected map-style datasets, got an IterableDataset")
+                raise _DatasetsError(
+                    "ConcatDataset does not support IterableDataset: expected map-style datasets, "
+                    "got an IterableDataset (chain streams with ChainDataset)"
+                )
         self.cumulative_sizes = self.cumsum(self.datasets)
 
     @staticmethod
@@ -269,7 +248,10 @@ class ChainDataset(IterableDataset):
     def __iter__(self) -> Iterator[Any]:
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset: expected IterableDatasets, got {type(d).__name__}")
+                raise _ChainError(
+                    f"ChainDataset: expected IterableDatasets, got {type(d).__name__} "
+                    "(ChainDataset only supports IterableDataset)"
+                )
             yield from d
 
     def __len__(self) -> int:
@@ -284,14 +266,20 @@ class StackDataset(Dataset[_T_stack]):
     def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
         if args and kwargs:
             raise ValueError(
-                "StackDataset: expected datasets as positional or as keyword arguments, not both"
+                "StackDataset: expected datasets as positional or as keyword arguments, not both "
+                "(Supported either tuple- (via args) or dict- (via kwargs) like input/output, but both types are given)"
             )
         parts = list(args) or list(kwargs.values())
         if not parts:
-            raise ValueError("StackDataset: expected at least one dataset, got none")
+            raise ValueError(
+                "StackDataset: expected at least one dataset, got none (At least one dataset should be passed)"
+            )
         lengths = [len(d) for d in parts]
         if len(set(lengths)) > 1:
-            raise ValueError(f"StackDataset: expected datasets of one length, got lengths {lengths}")
+            raise ValueError(
+                f"StackDataset: expected datasets of one length, got lengths {lengths} "
+                "(Size mismatch between datasets)"
+            )
         self._length = lengths[0]
         self.datasets: tuple | dict = args if args else kwargs
 
@@ -310,7 +298,7 @@ class StackDataset(Dataset[_T_stack]):
             col = getitems(indices) if getitems is not None else [d[i] for i in indices]
             if len(col) != len(indices):
                 raise ValueError(
-                    f"StackDataset: expected {len(indices)} samples from __getitems__, got {len(col)}"
+                    f"StackDataset: Nested dataset's output size mismatch. Expected {len(indices)}, got {len(col)}"
                 )
             cols.append(col)
         if named:

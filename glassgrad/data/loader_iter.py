@@ -48,12 +48,27 @@ class _InfiniteConstantSampler(Sampler[None]):
             yield None
 
 
-def _fetched(fetcher: Any, index_sampler: Any) -> Iterator[Any]:
-    for index in index_sampler:
-        try:
-            yield fetcher.fetch(index)
-        except StopIteration:  # an iterable dataset ran out
-            return
+class _FetchedBatches:
+    """The batches of one pass: the sampler's next index, then the fetcher, one step per ``next``.
+
+    A class, not a generator: an exception from the dataset or ``collate_fn`` reaches the caller
+    and the next ``next`` goes on with the following index, as PyTorch's iterator does. A generator
+    would be finished by the exception, so a loop that skips a bad batch (``except ValueError:
+    continue``) would end its epoch there without a word. ``StopIteration`` from the fetcher (an
+    iterable dataset that ran out) ends the pass.
+    """
+
+    __slots__ = ("_fetcher", "_indices")
+
+    def __init__(self, fetcher: Any, index_sampler: Any) -> None:
+        self._fetcher = fetcher
+        self._indices = iter(index_sampler)
+
+    def __iter__(self) -> _FetchedBatches:
+        return self
+
+    def __next__(self) -> Any:
+        return self._fetcher.fetch(next(self._indices))
 
 
 class _BaseDataLoaderIter:
@@ -72,7 +87,7 @@ class _BaseDataLoaderIter:
                 loader.collate_fn,
                 loader.drop_last,
             )
-            batches = _fetched(fetcher, self._index_sampler)
+            batches = _FetchedBatches(fetcher, self._index_sampler)
         self._batches = batches
         self._num_yielded = 0  # PyTorch's count (checkpointing code reads it to resume mid-epoch)
         # the stream's length as len(loader) last read it: more batches than that is warned of

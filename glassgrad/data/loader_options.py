@@ -37,7 +37,8 @@ def check_worker_options(
         workers = -1
     if workers < 0:
         raise ValueError(
-            f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}"
+            f"DataLoader: expected num_workers >= 0 (0 loads in this process), got {num_workers!r}: "
+            "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing"
         )
     if timeout < 0:
         raise ValueError(f"DataLoader: timeout option should be non-negative, got timeout={timeout!r}")

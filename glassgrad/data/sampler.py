@@ -96,14 +96,16 @@ class RandomSampler(Sampler[int]):
         self._num_samples = num_samples
         self.generator = generator
         if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: expected replacement to be a bool, got {replacement!r}")
+            raise TypeError(
+                f"RandomSampler: replacement should be a boolean value, but got replacement={replacement!r}"
+            )
         if (
             not isinstance(self.num_samples, int)
             or isinstance(self.num_samples, bool)
             or self.num_samples <= 0
         ):
             raise ValueError(
-                f"RandomSampler: expected num_samples to be a positive integer, got {self.num_samples!r}"
+                f"RandomSampler: num_samples should be a positive integer value, but got num_samples={self.num_samples!r}"
             )
 
     @property
@@ -186,10 +188,12 @@ class WeightedRandomSampler(Sampler[int]):
     ) -> None:
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(
-                f"WeightedRandomSampler: expected num_samples to be a positive integer, got {num_samples!r}"
+                f"WeightedRandomSampler: num_samples should be a positive integer value, but got num_samples={num_samples!r}"
             )
         if not isinstance(replacement, bool):
-            raise ValueError(f"WeightedRandomSampler: expected replacement to be a bool, got {replacement!r}")
+            raise ValueError(
+                f"WeightedRandomSampler: replacement should be a boolean value, but got replacement={replacement!r}"
+            )
         w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(
@@ -251,10 +255,12 @@ class BatchSampler(Sampler[list[int]]):
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(
-                f"BatchSampler: expected batch_size to be a positive integer, got {batch_size!r}"
+                f"BatchSampler: batch_size should be a positive integer value, but got batch_size={batch_size!r}"
             )
         if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: expected drop_last to be a bool, got {drop_last!r}")
+            raise ValueError(
+                f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last!r}"
+            )
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last

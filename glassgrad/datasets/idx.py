@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from glassgrad.data.dataset import BatchedSamples, Dataset
+from glassgrad.data.dataset import BatchedSamples, Dataset, int_positions
 from glassgrad.tensor import Tensor
 
 __all__ = ["IDXFormatError", "read_idx", "write_idx", "MNIST"]
@@ -182,9 +182,14 @@ class MNIST(Dataset):
         return img, target
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
-        if self.transform is not None or self.target_transform is not None:
+        idx = int_positions(indices)  # (B,); None for floats, bools or nothing: one by one
+        if (
+            idx is None
+            or self.transform is not None
+            or self.target_transform is not None
+            or type(self).__getitem__ is not MNIST.__getitem__  # a subclass's own, as torchvision's is asked
+        ):
             return [self[i] for i in indices]  # per-sample transforms need per-sample calls
-        idx = np.asarray(indices, dtype=np.int64)  # (B,)
         return BatchedSamples(
             [Tensor(self._images(idx), _wrap=True), Tensor(self.targets._data[idx], _wrap=True)]
         )

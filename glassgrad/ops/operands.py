@@ -41,6 +41,9 @@ def operands(a: Any, b: Any, op: str = "") -> tuple[Any, Any]:
     if isinstance(b, Tensor):
         b2, a2 = _with_scalar(b, a, op)
         return a2, b2
+    # two numbers (``where(c, x, y)``): a NumPy scalar is read as PyTorch's argument parser reads
+    # it, a Python number of the default dtype (np.float64 gave a float64 result, PyTorch float32)
+    a, b = (numpy_number(x) if isinstance(x, np.generic) and x.dtype.kind in "biufc" else x for x in (a, b))
     return operands(Tensor(as_array(a), _wrap=True), Tensor(as_array(b), _wrap=True), op)
 
 

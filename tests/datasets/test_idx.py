@@ -112,3 +112,17 @@ def test_mnist_mismatched_counts(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, np.uint8))
     with pytest.raises(IDXFormatError, match=r"\(3, 2, 2\) and \(4,\)"):
         MNIST(tmp_path)
+
+
+def test_mnist_subclass_getitem_is_asked(tmp_path):
+    # (round 67, pt_data_numpy) the batched fast path skipped a subclass's own __getitem__, as
+    # torchvision's MNIST (which has no __getitems__) never does
+    _fake_mnist(tmp_path / "MNIST" / "raw", n=4)
+
+    class WithIndex(MNIST):
+        def __getitem__(self, index):
+            img, target = super().__getitem__(index)
+            return img, target, index
+
+    x, _, idx = next(iter(DataLoader(WithIndex(tmp_path), batch_size=3)))
+    assert x.shape == (3, 1, 28, 28) and idx.tolist() == [0, 1, 2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.data.collation import default_collate
 from glassgrad.data.dataset import BatchedSamples
 
 __all__: list[str] = []
@@ -55,12 +56,9 @@ class _MapDatasetFetcher(_BaseDatasetFetcher):
             getitems = getattr(self.dataset, "__getitems__", None)
             if getitems:
                 data = getitems(possibly_batched_index)
-                if (
-                    isinstance(data, BatchedSamples)
-                    and getattr(self.collate_fn, "__name__", "") != "default_collate"
-                ):
+                if isinstance(data, BatchedSamples) and self.collate_fn is not default_collate:
                     # glassgrad's batched columns are for default_collate; any other collate_fn
-                    # gets the list of samples, as in PyTorch
+                    # (a user's own, whatever its name) gets the list of samples, as in PyTorch
                     data = [self.dataset[idx] for idx in possibly_batched_index]
             else:
                 data = [self.dataset[idx] for idx in possibly_batched_index]

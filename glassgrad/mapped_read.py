@@ -13,6 +13,8 @@ as in PyTorch); ``save`` to its path is safe.
 
 The mapping is copy-on-write (``mmap.ACCESS_COPY``, PyTorch's ``MAP_PRIVATE``): writing to a
 loaded tensor (an optimizer stepping it) copies the touched pages and never changes the file.
+After ``set_default_mmap_options(mmap.MAP_SHARED)`` (``serialization_options.py``) the mapping is
+shared, as PyTorch's: such writes go to the file.
 A later ``save`` to the same path replaces the file by a rename, so mapped tensors keep the
 bytes they were loaded with.
 """
@@ -35,6 +37,7 @@ from glassgrad.safe_read import (
     parse_json,
     torch_file_hint,
 )
+from glassgrad.serialization_options import MAP_SHARED, get_default_mmap_options
 
 __all__ = ["read_mapped"]
 
@@ -128,7 +131,11 @@ def read_mapped(path: str | os.PathLike) -> tuple[str, dict[str, np.ndarray], di
     with checkpoint_file(where) as (fh, size):
         header, start = _header(fh, where, size)
         layout = _layout(header, where, size - start)
-        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # the mapping outlives the fd
+        if get_default_mmap_options() == MAP_SHARED:  # set_default_mmap_options: writes reach the file
+            with open(where, "r+b") as wf:
+                buf = mmap.mmap(wf.fileno(), 0, access=mmap.ACCESS_WRITE)
+        else:
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # the mapping outlives the fd
     arrays = {
         k: np.frombuffer(buf, dtype=dtype, count=math.prod(shape), offset=start + begin).reshape(shape)
         for k, (dtype, shape, begin) in layout.items()

@@ -45,21 +45,40 @@ from glassgrad.errors import CheckpointError, corrupt_file_errors, runtime_os_er
 from glassgrad.mapped_read import read_mapped
 from glassgrad.meta_array import MetaArray
 from glassgrad.safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
-from glassgrad.safe_read import MAX_DEPTH, np_scalar, parse_json, read_checkpoint, too_deep
+from glassgrad.safe_read import MAX_DEPTH, parse_json, read_checkpoint, too_deep
 from glassgrad.serialization_canonical import canonical_header
-from glassgrad.serialization_complex import complex_of, real_pairs, writes_complex64
-from glassgrad.serialization_layout import layout_fields, restride
+from glassgrad.serialization_complex import real_pairs, writes_complex64
+from glassgrad.serialization_decode import Decoder as _Decoder
+from glassgrad.serialization_layout import layout_fields
 from glassgrad.serialization_objects import encode_object
+from glassgrad.serialization_options import (
+    MAP_PRIVATE,
+    MAP_SHARED,
+    LoadEndianness,
+    SourceChangeWarning,
+    check_load_kwargs,
+    check_module_version_greater_or_equal,
+    check_save_target,
+    get_crc32_options,
+    get_default_load_endianness,
+    get_default_mmap_options,
+    get_unsafe_globals_in_checkpoint,
+    set_crc32_options,
+    set_default_load_endianness,
+    set_default_mmap_options,
+    skip_data,
+    skipped,
+)
 from glassgrad.serialization_sharing import STORAGES_KEY, Blocks, shared_blocks
-from glassgrad.serialization_subclass import class_fields, remake
+from glassgrad.serialization_sparse import encode_sparse
+from glassgrad.serialization_subclass import class_fields
 from glassgrad.serialization_temporaries import _file_mode, _remove_stale_temporaries, _tmp_prefix
 from glassgrad.serialization_types import DEFAULT_PROTOCOL, MAP_LOCATION, FileLike  # noqa: F401 (torch.serialization's)
 from glassgrad.serialization_types import map_location_function as _map_location
 from glassgrad.serialization_types import (
     normalize_storage_type as normalize_storage_type,  # torch.serialization's
 )
-from glassgrad.serialization_values import HASHABLE_VALUES, VALUE_TAGS, decode_value, encode_value, is_value
-from glassgrad.serialization_values import hashable_key as _hashable
+from glassgrad.serialization_values import HASHABLE_VALUES, VALUE_TAGS, encode_value, is_value
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -71,6 +90,20 @@ __all__ = [
     "get_safe_globals",
     "clear_safe_globals",
     "safe_globals",
+    # and its switches and helpers (serialization_options.py)
+    "MAP_PRIVATE",
+    "MAP_SHARED",
+    "LoadEndianness",
+    "get_default_load_endianness",
+    "set_default_load_endianness",
+    "get_crc32_options",
+    "set_crc32_options",
+    "get_default_mmap_options",
+    "set_default_mmap_options",
+    "skip_data",
+    "get_unsafe_globals_in_checkpoint",
+    "SourceChangeWarning",
+    "check_module_version_greater_or_equal",
 ]
 
 SAFETENSORS_HINT = "save/load: needs safetensors; pip install glassgrad[train] (or pip install safetensors)"
@@ -149,7 +182,8 @@ class _Encoder:
 
     def encode(self, obj: Any, path: tuple = ()) -> Any:
         if isinstance(obj, Tensor):
-            return self._array(obj, path, "__tensor__")
+            sparse = encode_sparse(obj, self.encode, path)  # a sparse COO tensor: indices and values
+            return self._array(obj, path, "__tensor__") if sparse is None else sparse
         if isinstance(obj, np.ndarray):
             return self._array(obj, path, "__ndarray__")
         value = encode_value(obj, self.encode, path)  # a path, set, complex number or dtype
@@ -245,6 +279,7 @@ def save(
             the file is safetensors, neither a pickle nor a zip.
 
     Raises:
+        AttributeError: ``f`` is neither a path nor has ``write`` (PyTorch's check), before writing.
         OSError: a path that cannot be written (a missing folder, a folder); the error is its own
             kind (``FileNotFoundError``, ``IsADirectoryError``) and a ``RuntimeError``, as PyTorch's.
 
@@ -254,6 +289,7 @@ def save(
     >>> load(path)
     {'w': tensor([1., 1.]), 'step': 3, 'betas': (0.9, 0.999)}
     """
+    check_save_target(f)  # PyTorch's AttributeError, before anything is written
     stn = _safetensors_numpy()
     enc = _Encoder()
     skeleton = enc.encode(obj)
@@ -261,7 +297,7 @@ def save(
         raise ValueError(f"save: expected data nested at most {MAX_DEPTH} levels deep (as JSON), got deeper")
     metadata = {_FORMAT_KEY: _FORMAT, _STRUCT_KEY: json.dumps(skeleton)}
     metadata.update(shared_blocks(enc.memory, sum(a.nbytes for a in enc.tensors.values())))
-    data = canonical_header(stn.save(enc.tensors, metadata=metadata))  # the same bytes each time
+    data = canonical_header(stn.save(skipped(enc.tensors), metadata=metadata))  # the same bytes each time
     if hasattr(f, "write"):
         _write_bytes(f, data)  # type: ignore[arg-type]
         if callable(getattr(f, "flush", None)):  # as PyTorch's writer: readable by name at once
@@ -272,56 +308,6 @@ def save(
         _atomic_write(path, data)
     except OSError as e:
         raise runtime_os_error(e, f"save: {path}") from None
-
-
-# ---------------------------------------------------------------------------------------- decode
-class _Decoder:
-    def __init__(
-        self, arrays: dict, where: str, relocate: Any, weights_only: bool = True, blocks: Any = None
-    ) -> None:
-        self.arrays, self.where, self.relocate = arrays, where, relocate
-        self.weights_only, self.blocks = weights_only, blocks or Blocks(None, 0, where)
-        self.made: dict[str, Any] = {}  # key -> object, so a tensor stored once comes back shared
-
-    def _array(self, node: dict, tag: str) -> Any:
-        key = node[tag]
-        if key not in self.arrays:
-            raise CheckpointError(
-                f"load: {self.where}: corrupted: the structure names tensor {key!r}, which is not in the file"
-            )
-        if key not in self.made:
-            arr = self.arrays[key]
-            if node.get("complex"):
-                arr = complex_of(arr, key, self.where)
-            if "strides" in node:  # a channels-last or transposed tensor keeps its layout, as PyTorch's
-                arr = restride(arr, node["strides"], key, self.where)
-            if tag == "__ndarray__":
-                self.made[key] = arr
-                return arr
-            t = self.relocate(Tensor(self.blocks.place(key, arr), _wrap=True))
-            if node.get("requires_grad"):
-                t.requires_grad_(True)
-            self.made[key] = remake(t, node, self.weights_only, self.decode, self.where)
-        return self.made[key]
-
-    def decode(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.decode(v) for v in node]
-        if not isinstance(node, dict):
-            return node
-        if "__tensor__" in node:
-            return self._array(node, "__tensor__")
-        if "__ndarray__" in node:
-            return self._array(node, "__ndarray__")
-        if "__tuple__" in node:
-            return tuple(self.decode(v) for v in node["__tuple__"])
-        if "__np__" in node:
-            return np_scalar(node, self.where)
-        if any(tag in node for tag in VALUE_TAGS):
-            return decode_value(node, self.decode, _hashable, self.where, self.weights_only)
-        if "__dict__" in node:
-            return {_hashable(self.decode(k)): self.decode(v) for k, v in node["__dict__"]}
-        return {k: self.decode(v) for k, v in node.items()}
 
 
 def load(
@@ -345,7 +331,10 @@ def load(
             ``(tensor, "cpu") -> tensor`` (None keeps the tensor). ``"meta"`` gives meta tensors
             (shape and dtype, no data); any other device than the CPU raises ``RuntimeError``.
         pickle_module, pickle_load_args: accepted for PyTorch's signature and not used: nothing
-            is unpickled.
+            is unpickled. As PyTorch's (which hands them to its unpickler), only ``encoding`` is
+            taken, and with ``weights_only=False`` also ``errors``, ``fix_imports`` and ``buffers``:
+            a misspelt keyword is a ``TypeError``, not silently dropped (unless ``pickle_module``
+            is a user's own).
         weights_only: loading never unpickles or imports; this only decides which saved tensor
             classes load: with True (the default, as PyTorch's) a subclass must be on the
             ``add_safe_globals`` list; with False one from a module already imported will do.
@@ -363,6 +352,7 @@ def load(
         UnsafeGlobalError: a tensor was saved as a class that may not be made (also a
             ``pickle.UnpicklingError``, as PyTorch raises).
     """
+    check_load_kwargs(pickle_module, weights_only, pickle_load_args)
     relocate = _map_location(map_location)
     with corrupt_file_errors():
         return _read(f, relocate, weights_only is not False, mmap)

@@ -26,6 +26,8 @@ builds it again from a fixed table of types, so a file still never names code to
 * ``{"__object__": [module, qualname], "state": {...}}``: an instance of a plain class (timm's
   ``argparse.Namespace`` of training arguments), written by ``save``'s last resort
   (``serialization_objects.py``) and made here when its class is allowed.
+* ``{"__sparse_coo__": size, "indices": ..., "values": ...}``: a sparse COO tensor
+  (``serialization_sparse.py``);
 * ``{"__container__": [module, qualname], "base": ..., "items": ...}``: a subclass of tuple, list
   or dict (a namedtuple, a ``Counter``), made when its class is allowed
   (``serialization_containers.py``).
@@ -49,6 +51,7 @@ from glassgrad.errors import CheckpointError
 from glassgrad.serialization_containers import CONTAINER_TAG, decode_container, encode_container
 from glassgrad.serialization_globals import ENUM_TAG, GLOBAL_TAG, GLOBAL_TYPES, decode_global, encode_global
 from glassgrad.serialization_objects import OBJECT_TAG, decode_object
+from glassgrad.serialization_sparse import SPARSE_TAG, decode_sparse
 from glassgrad.size import Size
 
 __all__ = ["HASHABLE_VALUES", "VALUE_TAGS", "encode_value", "is_value", "decode_value", "hashable_key"]
@@ -66,6 +69,7 @@ VALUE_TAGS = (
     ENUM_TAG,
     OBJECT_TAG,
     CONTAINER_TAG,
+    SPARSE_TAG,
 )
 #: the ones that can be dict keys
 HASHABLE_VALUES = (pathlib.PurePath, frozenset, complex, dtypes.DType, bytes, Size, device, *GLOBAL_TYPES)
@@ -197,6 +201,8 @@ def decode_value(
         return decode_object(node, decode, weights_only, where)
     if CONTAINER_TAG in node:
         return decode_container(node, decode, weights_only, where)
+    if SPARSE_TAG in node:
+        return decode_sparse(node, decode)
     if "__path__" in node:
         return _path(node)
     if "__set__" in node:

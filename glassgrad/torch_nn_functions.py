@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import glassgrad.nn.functional as F
+from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.errors import ArgumentError
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -20,7 +22,7 @@ __all__ = [
     "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "pairwise_distance",
     "cosine_similarity",
     "selu", "selu_", "celu", "celu_", "threshold", "threshold_", "rrelu", "rrelu_", "prelu",
-    "hardshrink", "bilinear", "rms_norm", "constant_pad_nd",
+    "hardshrink", "bilinear", "rms_norm", "constant_pad_nd", "batch_norm_update_stats",
 ]  # fmt: skip
 
 conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
@@ -125,6 +127,32 @@ def batch_norm(input: Tensor, weight: Any, bias: Any, running_mean: Any, running
                training: bool, momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:  # fmt: skip
     """``torch.batch_norm``: the affine parameters before the running statistics."""
     return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def batch_norm_update_stats(input: Tensor, running_mean: Any, running_var: Any, momentum: float) -> tuple:  # noqa: A002
+    """``torch.batch_norm_update_stats``: the batch's mean and biased variance per channel (over
+    every dim but 1); running statistics given move towards them in place, outside the graph, as a
+    training-mode ``batch_norm`` moves them (``(1 - momentum) * r + momentum * stat``, the variance
+    unbiased).
+
+    Shape:
+        input: (N, C, *); running_mean, running_var: (C,) or None; returns ((C,), (C,)).
+    """
+    if input.numel() == 0:  # PyTorch's RuntimeError (a mean of nothing)
+        raise ArgumentError(
+            "batch_norm_update_stats: input tensor must have at least one element, but got input_sizes = "
+            f"{list(input.shape)}"
+        )
+    dims = (0, *range(2, input.ndim))  # every dim but the channels'
+    mean, var = input.mean(dims), input.var(dims, unbiased=False)
+    n = input.numel() // input.shape[1]  # values per channel: the unbiasing factor n / (n - 1)
+    with no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+        if running_var is not None:
+            unbiased = var * (n / (n - 1)) if n > 1 else var * float("nan")  # 0 / 0, as PyTorch
+            running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
+    return mean, var
 
 
 def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,

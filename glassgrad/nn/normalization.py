@@ -11,7 +11,7 @@ from typing import Any
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
 from glassgrad.errors import ShapeError, SizeTypeError
-from glassgrad.factories import empty, ones, zeros
+from glassgrad.factories import empty, ones, tensor, zeros
 from glassgrad.nn import init
 from glassgrad.nn.input_checks import checkable
 from glassgrad.nn.module import Module, Parameter
@@ -154,13 +154,12 @@ class _NormBase(Module):
         unexpected_keys: list,
         error_msgs: list,
     ) -> None:
-        # As PyTorch: checkpoints from before num_batches_tracked existed (version 2) may lack it;
-        # keep ours. A version-2 checkpoint without it is missing a key.
-        key = prefix + "num_batches_tracked"
+        # As PyTorch: a checkpoint from before version 2 may lack num_batches_tracked; keep ours (a
+        # meta one, holding no value, becomes 0). A version-2 checkpoint without it is missing a key.
+        key, nbt = prefix + "num_batches_tracked", self.num_batches_tracked
         version = local_metadata.get("version")
-        old = version is None or version < 2
-        if old and self.track_running_stats and key not in state_dict:
-            state_dict[key] = self.num_batches_tracked
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = nbt if nbt is not None and nbt.device.type != "meta" else tensor(0)
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import glassgrad.nn.functional as F
 from glassgrad import dtypes
-from glassgrad.errors import ShapeError
+from glassgrad.errors import ArgumentError, ShapeError
 from glassgrad.factories import full
 from glassgrad.nn import init
 from glassgrad.nn import transformer_fastpath as fast
@@ -45,7 +45,8 @@ def _activation(activation: str | Callable) -> Callable:
         return F.gelu
     if callable(activation):
         return activation
-    raise ValueError(f"Transformer: expected activation 'relu', 'gelu' or a callable, got {activation!r}")
+    # PyTorch's RuntimeError ("activation should be relu/gelu, not ..."); a ValueError too, as before
+    raise ArgumentError(f"Transformer: activation should be relu/gelu or a callable, not {activation}")
 
 
 class _TransformerLayer(Module):

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.autograd.forward_ad import _tangents, is_dual
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.backend import array_module
+from glassgrad.errors import GraphError
 from glassgrad.tensor import Tensor
 
 __all__ = ["BatchNormEval", "batch_norm_eval"]
@@ -78,4 +80,10 @@ def batch_norm_eval(
 ) -> Tensor:
     """Normalise ``x`` (N, C, *) with the given per-channel statistics (no validation; see
     ``F.batch_norm``); they get no gradient."""
+    if _tangents and (is_dual(mean) or is_dual(var)) and any(is_dual(t) for t in (x, weight, bias)):
+        # PyTorch's refusal: detached, their tangents were dropped from t_y without an error
+        raise GraphError(
+            "batch_norm: batch_norm is not differentiable wrt running_mean and running_var, they cannot "
+            f"have forward grad defined (input {x.shape}; pass fwAD.unpack_dual(stat).primal)"
+        )
     return BatchNormEval.apply(x, weight, bias, mean.detach(), var.detach(), eps=float(eps))

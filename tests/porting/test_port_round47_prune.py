@@ -277,7 +277,13 @@ def test_eval_batch_norm_gradcheck_and_gradgradcheck(shape):
 def test_eval_batch_norm_statistics_get_no_gradient_and_a_changed_input_is_caught():
     x = gg.randn(2, 3, 4, requires_grad=True)
     mean = gg.zeros(3, requires_grad=True)
-    y = gg.nn.functional.batch_norm(x * 1, mean, gg.ones(3), gg.ones(3, requires_grad=True), training=False)
+    # no gradient reaches the statistics: one that requires grad is refused, as PyTorch's
+    # native_batch_norm refuses it (round 67; it got grad None silently before)
+    with pytest.raises(RuntimeError, match="running_mean"):
+        gg.nn.functional.batch_norm(x * 1, mean, gg.ones(3), gg.ones(3, requires_grad=True), training=False)
+    y = gg.nn.functional.batch_norm(
+        x * 1, mean.detach(), gg.ones(3), gg.ones(3, requires_grad=True), training=False
+    )
     y.sum().backward()
     assert mean.grad is None and x.grad is not None
     h = x * 1

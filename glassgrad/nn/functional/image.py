@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.backend import may_share_memory
-from glassgrad.errors import KernelRankError, ShapeError, kernel_dtype_error
+from glassgrad.errors import ConversionOverflowError, KernelRankError, ShapeError, kernel_dtype_error
 from glassgrad.nn.functional.image_aa import aa_matrix
 from glassgrad.nn.functional.image_taps import cubic_taps, has_nonfinite, resize_taps, taps_matrix
 from glassgrad.nn.functional.image_uint8 import resize_uint8
@@ -65,7 +65,7 @@ def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[t
     if size is not None:
         sizes = [size_int(s) for s in (size if isinstance(size, list | tuple) else (size,) * k)]
         if None in sizes:  # a float, as PyTorch refuses it (int() truncated it); a 0-d tensor passes
-            raise TypeError(f"{op}: expected size to be an int or a tuple of ints, got {size!r}")
+            raise TypeError(f"{op}: expected size to be one of int or a tuple of ints, got {size!r}")
         if len(sizes) != k or any(s <= 0 for s in sizes):
             raise ShapeError(
                 f"{op}: expected {k} positive output sizes for spatial shape {spatial}, got {size}"
@@ -74,7 +74,12 @@ def _out_sizes(op: str, spatial: tuple, size: Any, scale_factor: Any) -> tuple[t
     factors = (scale_factor,) * k if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
     if len(factors) != k:  # (a factor <= 0 is refused below, by its output size, as PyTorch)
         raise ValueError(f"{op}: expected {k} scale factors for spatial shape {spatial}, got {scale_factor}")
-    sizes = tuple(math.floor(n * float(f)) for n, f in zip(spatial, factors))
+    prods = [n * float(f) for n, f in zip(spatial, factors)]
+    if not all(abs(p) < 2.0**63 for p in prods):  # NaN too: PyTorch's RuntimeError, not NumPy's ValueError
+        raise ConversionOverflowError(
+            f"{op}: value cannot be converted to type int64_t without overflow (scale_factor {scale_factor})"
+        )
+    sizes = tuple(math.floor(p) for p in prods)
     if min(sizes) <= 0:  # area mode too: PyTorch computes an empty result there but cannot backward
         raise ShapeError(
             f"{op}: scale_factor {scale_factor} gives an empty output for spatial shape {spatial}"

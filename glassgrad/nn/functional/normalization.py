@@ -13,6 +13,7 @@ from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.errors import ArgumentError, DTypeError, ShapeError, kernel_dtype_error
 from glassgrad.memory_formats import suggest_format
 from glassgrad.meta_array import MetaArray
+from glassgrad.nn.functional.classification import _constant
 from glassgrad.operand_errors import int_arg, int_tuple_arg, number_arg
 from glassgrad.ops import normalization as _N
 from glassgrad.ops.batch_norm_eval import batch_norm_eval
@@ -103,14 +104,15 @@ def _check_channel_params(op: str, input: Tensor, **params: Tensor | None) -> No
             raise ShapeError(
                 f"{op}: expected {name} of shape ({channels},) for input {input.shape}, got {t.shape}"
             )
+        if name[:7] == "running":  # PyTorch's RuntimeError: no gradient reaches them (None was silent)
+            _constant(op, name, t)
 
 
 def _update_running(running: tuple, stats: tuple, momentum: float, bump: bool = True) -> None:
-    """``r = (1 - momentum) * r + momentum * stat`` for each ``(r, stat)`` of ``zip(running,
-    stats)`` (the running mean and var, either None), in place and outside the graph.
-    ``bump=False`` is batch norm's: PyTorch's kernel writes them without moving their versions,
-    so a graph that saved them (an eval-mode batch norm before this train-mode one) reads the new
-    values at backward, unchecked; instance norm's ``copy_`` moves them."""
+    """``r = (1 - momentum) * r + momentum * stat`` for each ``(r, stat)`` of ``zip(running, stats)`` (the
+    running mean and var, either None), in place and outside the graph. ``bump=False`` is batch norm's:
+    PyTorch's kernel writes them without moving their versions, so a graph that saved them (an eval-mode
+    batch norm before) reads the new values at backward, unchecked; instance norm's ``copy_`` moves them."""
     with no_grad():
         for r, stat in zip(running, stats, strict=True):
             new = None if r is None else (1 - momentum) * r._data + momentum * stat

@@ -26,7 +26,7 @@ def _np_dtype(dtype: Any, who: str) -> np.dtype:
         raise TypeError(f"{who}(): argument 'type' must be a dtype (glassgrad.float32), not str {dtype!r}")
     try:
         return dtypes.to_np_dtype(dtype)
-    except dtypes.DTypeError:
+    except (dtypes.DTypeError, ValueError):  # (a tensor: NumPy's ValueError, PyTorch's TypeError)
         raise TypeError(
             f"{who}(): argument 'type' must be a dtype (glassgrad.float32), got {dtype!r}"
         ) from None
@@ -45,17 +45,22 @@ _NAME_ONLY = {
 }  # fmt: skip
 
 
+_DEFAULT: Any = object()  # finfo() without an argument
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """Limits of a floating dtype (a complex one gives its real part's): ``bits``, ``eps``, ``max``,
     ``min``, ``tiny`` (= ``smallest_normal``), ``resolution`` and ``dtype`` (its name, a string).
     Without an argument, the default dtype's."""
 
-    def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's keyword
+    def __init__(self, type: Any = _DEFAULT) -> None:  # noqa: A002 - PyTorch's keyword
+        if type is None:  # only a missing argument means the default dtype, as PyTorch's parser
+            raise TypeError("finfo(): argument 'type' (position 1) must be glassgrad.dtype, not NoneType")
         known = _NAME_ONLY.get(type) if isinstance(type, dtypes.DType) else None
         if known is not None:  # a dtype NumPy has no type for: PyTorch's limits
             self.bits, self.eps, self.max, low, self.tiny, self.resolution, self.dtype = known
         else:
-            dt = dtypes.get_default_dtype().np if type is None else _np_dtype(type, "finfo")
+            dt = dtypes.get_default_dtype().np if type is _DEFAULT else _np_dtype(type, "finfo")
             if dt.kind not in "fc":
                 raise TypeError(
                     f"finfo() requires a floating point input type, got {dt.name}; use glassgrad.iinfo for integers"

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glassgrad.errors import ShapeError
+from glassgrad.methods_inplace import inplace_of
 from glassgrad.tensor import Tensor
 
 __all__: list[str] = []
@@ -93,7 +94,8 @@ def _operands(op: str, tensors: list[Tensor], other: Any, tensor_overload: bool)
     if _is_number(other):
         return [other] * len(tensors)
     if isinstance(other, (list, tuple)):
-        if other and all(_is_number(v) for v in other):
+        # an empty list is read as a scalar list, as PyTorch's parser does (its length error names scalars)
+        if all(_is_number(v) for v in other):
             _same_length(op, tensors, other, "scalars")
             return list(other)
         others = _tensors(op, other, 1)
@@ -135,6 +137,21 @@ def _binary(name: str, inplace: bool, tensor_overload: bool, alpha: bool) -> Cal
     """``_foreach_add``/``sub``/``mul``/``div``/``clamp_min``/``clamp_max``/``maximum``/``minimum``."""
     op = f"_foreach_{name}{'_' if inplace else ''}"
     method = {"maximum": "clamp_min", "minimum": "clamp_max"}.get(name, name) + ("_" if inplace else "")
+    # maximum/minimum differ from clamp_min/clamp_max only at a tie, where PyTorch's foreach
+    # derivative splits the gradient evenly (as torch.maximum's) for a tensor and for a number alike;
+    # a number meets a float tensor as a 0-d tensor of its dtype (the value clamp compares with);
+    # complex operands go to clamp, whose NotImplementedError is PyTorch's foreach one.
+    # Tensor has no maximum_/minimum_: the out-of-place op is written back, as other in-place methods
+    extreme = (
+        (inplace_of(name) if inplace else getattr(Tensor, name)) if name in ("maximum", "minimum") else None
+    )
+
+    def one(t: Tensor, v: Any, kwargs: dict[str, Any]) -> Tensor:
+        if extreme is not None and isinstance(v, Tensor) and not (t.is_complex() or v.is_complex()):
+            return extreme(t, v)
+        if extreme is not None and t.is_floating_point() and _is_number(v) and not isinstance(v, complex):
+            return extreme(t, t.new_full((), v))
+        return getattr(t, method)(v, **kwargs)
 
     def run(self: Any, other: Any, scalar: Any, scalars: Any, kwargs: dict[str, Any]) -> Any:
         tensors = _self(op, self)
@@ -147,7 +164,7 @@ def _binary(name: str, inplace: bool, tensor_overload: bool, alpha: bool) -> Cal
                 f"{op}(): alpha= is taken with a list of Tensors (or a Tensor) as other, not with numbers"
             )
         values = _operands(op, tensors, given, tensor_overload)
-        out = [getattr(t, method)(v, **kwargs) for t, v in zip(tensors, values, strict=True)]
+        out = [one(t, v, kwargs) for t, v in zip(tensors, values, strict=True)]
         return self if inplace else tuple(out)
 
     if alpha:

@@ -77,17 +77,18 @@ def _identity(op: str, input: Tensor, ord: Any = 2) -> Tensor | None:
         return full(0)
     if op in ("prod", "cumprod"):
         return full(1)
+    # a complex input has no order: PyTorch asks iinfo for its bound, whose TypeError the caller sees
     if op in ("amax", "argmax", "logaddexp", "logsumexp"):
         if floating:
             return full(-math.inf)
         if cplx and op == "logsumexp":
             return full(complex(-math.inf, 0))
-        if integral:
+        if integral or cplx:
             return full(glassgrad.iinfo(dtype).min)
     elif op in ("amin", "argmin"):
         if floating:
             return full(math.inf)
-        if integral:
+        if integral or cplx:
             return full(glassgrad.iinfo(dtype).max)
     elif op == "norm":
         if ord == -math.inf:

@@ -19,7 +19,7 @@ from glassgrad.backend import array_module, c_layout, quietly
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.grid_positions import grid_positions, read_positions
 from glassgrad.ops.operands import float_kernel
-from glassgrad.ops.reduce import scan_acc_dtype
+from glassgrad.ops.reduce import refuse_bool_scan, scan_acc_dtype
 from glassgrad.ops.reduce_more import _dim, _scalar_result, _with_dtype
 from glassgrad.ops.sorting import like_input
 from glassgrad.return_types import return_type
@@ -144,6 +144,7 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         ``x.shape``.
     """
     a = _dim("cumprod", x, dim)
+    refuse_bool_scan("cumprod", x._data, dtype)
     x = _with_dtype(x, dtype)
     if x._data.dtype.kind not in "fc":  # (complex: to the op, which the complex gate judges)
         dt, data = x._data.dtype if dtype is not None else np.int64, x._data

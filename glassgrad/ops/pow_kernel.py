@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.shapes import broadcast_shape
 from glassgrad.backend import array_module, quietly
 from glassgrad.errors import ArgumentError, KernelDTypeError
 from glassgrad.tensor import Tensor
@@ -85,6 +86,8 @@ def negative_int_power(exp: int) -> None:
 def int_pow(a: Any, b: Any) -> Tensor:
     """Integer ** integer on the arrays (a constant: integer results carry no gradient)."""
     base, exp = (v._data if isinstance(v, Tensor) else v for v in (a, b))
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # PyTorch's size mismatch, not NumPy's ValueError
+        broadcast_shape(base.shape, exp.shape, op="pow")
     xp = array_module(base)
     base_is_bool = isinstance(base, bool) or getattr(base, "dtype", None) == np.bool_
     if isinstance(b, Tensor) and exp.dtype == np.bool_ and base_is_bool:

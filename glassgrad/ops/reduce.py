@@ -20,7 +20,7 @@ from glassgrad import dtypes
 from glassgrad.autograd.function import Primitive as Function
 from glassgrad.autograd.function import named
 from glassgrad.backend import array_module, c_layout, dense, quietly
-from glassgrad.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from glassgrad.errors import DTypeError, IndexOutOfRangeError, KernelDTypeError, ShapeError
 from glassgrad.operand_errors import size_int
 from glassgrad.ops import conversion as _K
 from glassgrad.ops.cascade_sum import cascade_sum, drifts
@@ -125,6 +125,14 @@ def scan_acc_dtype(x: Any) -> Any:
     carry ``acc_type<T, false>``, float64 for float32 (complex128 for complex64), so every prefix is
     the exactly rounded one; a float32 running sum's error would grow with the length (2e-5 at 1e6)."""
     return {np.float16: np.float32, np.float32: np.float64, np.complex64: np.complex128}.get(x.dtype.type)
+
+
+def refuse_bool_scan(op: str, data: Any, dtype: Any) -> None:
+    """PyTorch's CPU scans have no bool kernel: ``cumsum(x, 0, dtype=torch.bool)`` raises where NumPy
+    would give a running logical OR (a count that stops at True), so a bool ``dtype=`` is refused;
+    a 0-d or empty ``data`` never reaches PyTorch's kernel and is returned as it is."""
+    if dtype is not None and dtypes.to_np_dtype(dtype) == np.bool_ and data.ndim and data.size:
+        raise KernelDTypeError(f"{op}: \"{op}_out_cpu\" not implemented for 'Bool' (dtype=bool)")
 
 
 # ------------------------------------------------------------------ primitives
@@ -309,6 +317,7 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     if isinstance(dim, tuple | list | bool) or dim is None:
         raise DTypeError(f"cumsum: expected dim to be an int, got {dim!r}")
     axis = normalize_dims("cumsum", x._data.ndim, dim)
+    refuse_bool_scan("cumsum", x._data, dtype)
     if dtype is not None and dtypes.to_np_dtype(dtype) != x._data.dtype:
         x = _K.cast(x, dtypes.to_np_dtype(dtype))
     acc = np.int64 if dtype is None else x._data.dtype  # an integer dtype= asked for is kept (uint8 wraps)

@@ -188,7 +188,9 @@ def test_the_dtypes_out_may_have_are_pytorchs(torch, cid, dtype):
     call = lambda: getattr(gg, name)(*args, **kwargs, out=outs if len(outs) > 1 else outs[0])  # noqa: E731
     if torch_refused:
         before = [o.tolist() for o in outs]
-        with pytest.raises(DTypeError, match=f"{name}: out= has dtype glassgrad.{dtype}, which can't hold"):
+        # (a scan into a bool out meets PyTorch's missing bool kernel first, as there: round 67)
+        refusal = f'out= has dtype glassgrad.{dtype}, which can\'t hold|"{name}_out_cpu" not implemented'
+        with pytest.raises(DTypeError, match=f"{name}: ({refusal})"):
             call()
         assert [o.tolist() for o in outs] == before  # refused before anything is written
     else:

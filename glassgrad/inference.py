@@ -177,19 +177,21 @@ def _ragged(data: Any) -> ShapeError:
             break
         seq = seq[0]
 
-    def first_error(obj: Any, dim: int) -> ShapeError | None:
-        if dim == len(sizes):
-            return None
-        if not _is_seq(obj):
-            return _NotASequenceError(f"{_RAGGED}: not a sequence at dim {dim} (got {type(obj).__name__})")
-        if len(obj) != sizes[dim]:
-            return ShapeError(
-                f"{_RAGGED}: expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})"
-            )
-        return next((e for e in (first_error(item, dim + 1) for item in obj) if e is not None), None)
+    return _first_error(data, 0, sizes) or ShapeError(_RAGGED)
 
-    found = first_error(data, 0)
-    return found or ShapeError(_RAGGED)
+
+def _first_error(obj: Any, dim: int, sizes: list) -> ShapeError | None:
+    """The error for the first place in ``obj`` (at depth ``dim``) whose length is not ``sizes[dim]``,
+    or where a number stands for a sequence; None if there is none."""
+    if dim == len(sizes):
+        return None
+    if not _is_seq(obj):
+        return _NotASequenceError(f"{_RAGGED}: not a sequence at dim {dim} (got {type(obj).__name__})")
+    if len(obj) != sizes[dim]:
+        return ShapeError(
+            f"{_RAGGED}: expected sequence of length {sizes[dim]} at dim {dim} (got {len(obj)})"
+        )
+    return next((e for e in (_first_error(item, dim + 1, sizes) for item in obj) if e is not None), None)
 
 
 def _check_int_range(arr: np.ndarray, want: np.dtype) -> None:

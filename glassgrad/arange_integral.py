@@ -9,14 +9,28 @@ round 37). ``arange_arguments`` reads PyTorch's three call forms.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad.arange_kernel import float_arange
 from glassgrad.errors import ArgumentError
+from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["arange_arguments", "arange_array", "integral_arange"]
+__all__ = ["arange_arguments", "arange_array", "integral_arange", "warn_arange_resize"]
+
+
+def warn_arange_resize(out_shape: tuple, out_size: int, size: int) -> None:
+    """PyTorch's arange(out=) warning when an out holding elements is resized to ``(size,)`` (its
+    size may come from rounding); its ``fftfreq``/``rfftfreq``, built on arange, warn the same."""
+    warnings.warn(
+        f"The number of elements in the out tensor of shape {list(out_shape)} is {out_size} which "
+        f"does not match the computed number of elements {size}. Note that this may occur as a "
+        f"result of rounding error. The out tensor will be resized to a tensor of shape ({size},).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def arange_arguments(start: Any, end: Any, step: Any) -> tuple[Any, Any, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.arange_integral import arange_arguments, arange_array
+from glassgrad.arange_integral import arange_arguments, arange_array, warn_arange_resize
 from glassgrad.backend import quietly
 from glassgrad.deterministic import fill_uninitialized
 from glassgrad.device import check_device, wants_meta
@@ -279,14 +279,8 @@ def arange(
     arr = arange_array(start, end, step, dtypes.to_np_dtype(dtype))  # integer dtypes: PyTorch's truncation
     if isinstance(out, Tensor) and out._data.size == arr.size:  # PyTorch keeps such an out's shape
         arr = keep_out_shape(arr, out)
-    elif isinstance(out, Tensor) and out._data.size:  # PyTorch's arange warns (its size may come from
-        warnings.warn(  # rounding) and resizes the out to (n,)
-            f"The number of elements in the out tensor of shape {list(out.shape)} is {out._data.size} which "
-            f"does not match the computed number of elements {arr.size}. Note that this may occur as a "
-            f"result of rounding error. The out tensor will be resized to a tensor of shape ({arr.size},).",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
+    elif isinstance(out, Tensor) and out._data.size:  # PyTorch's arange warns and resizes out to (n,)
+        warn_arange_resize(tuple(out.shape), out._data.size, arr.size)
     return _make(meta_array(arr.shape, arr.dtype) if meta else arr, requires_grad, out, "arange")
 
 

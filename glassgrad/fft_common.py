@@ -35,10 +35,11 @@ def prepare(name: str, input: Any, real_only: bool = False) -> Tensor:  # noqa: 
     dt = input._data.dtype
     if dt == np.float16 or dt.kind not in "biufc":
         raise DTypeError(f"{name}: Unsupported dtype {input.dtype}")
-    if real_only and dt.kind == "c":
-        raise RuntimeError(
-            f"{name}: expects a real input tensor, but got {_TORCH_DTYPE.get(dt.name, dt.name)}"
-        )
+    if real_only and dt.kind == "c":  # PyTorch's words: its n-d forms all run through rfftn/ihfftn
+        got = _TORCH_DTYPE.get(dt.name, dt.name)
+        if name in ("rfft", "ihfft"):
+            raise RuntimeError(f"{name}: {name} expects a real input tensor, but got {got}")
+        raise RuntimeError(f"{name}: {name[:-1]}n expects a real-valued input tensor, but got {got}")
     dtypes.note_complex()
     return input if dt.kind in "fc" else elementwise.floating(input)
 

@@ -29,8 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.arange_integral import warn_arange_resize
 from glassgrad.dtypes import from_np_dtype, to_np_dtype
-from glassgrad.errors import DTypeError
+from glassgrad.errors import _SCALAR_TYPE_NAMES, DTypeError
 from glassgrad.numpy_names import generated, taken_signature
 from glassgrad.ops.composite import with_out
 from glassgrad.ops.out_write import refuse_grad_inputs
@@ -106,6 +107,8 @@ _DIFFERENTIABLE_IN_PYTORCH = frozenset(
 )
 # PyTorch's samplers resize their out without its warning
 _QUIET_RESIZE = frozenset({"bernoulli", "multinomial"})
+# PyTorch builds these on arange(out=), so an out holding elements is resized with arange's warning
+_ARANGE_RESIZE = frozenset({"fftfreq", "rfftfreq"})
 # PyTorch's reductions, cummax/cummin and tril/triu/diag write an out that partly overlaps their
 # input without refusing it (probed on PyTorch 2.13); so do max/min of one tensor without a dim
 # and diff with prepend/append (it diffs a concatenated copy): no overlap check for them
@@ -155,9 +158,13 @@ def _allowed(rule: str, src: np.dtype, dst: np.dtype) -> bool:
 
 def _check(op: str, rule: str, result: Tensor, out: Any) -> None:
     if isinstance(out, Tensor) and not _allowed(rule, result._data.dtype, out._data.dtype):
+        pytorch = ""
+        if op == "nonzero":  # its kernel checks out itself, in these words (PyTorch's tests match them)
+            got = _SCALAR_TYPE_NAMES.get(out._data.dtype.name, out._data.dtype.name)
+            pytorch = f"; Expected out tensor to have scalar type Long but got scalar type {got}"
         raise DTypeError(
             f"{op}: out= has dtype {from_np_dtype(out._data.dtype)}, which can't hold its result of "
-            f"dtype {from_np_dtype(result._data.dtype)} ({_WHY[rule]})"
+            f"dtype {from_np_dtype(result._data.dtype)} ({_WHY[rule]}{pytorch})"
         )
 
 
@@ -179,7 +186,12 @@ def _write(result: Any, out: Any, op: str, args: tuple, rule: str) -> Any:
         rule = _CAST  # a complex input's std/var kernel writes its real result into a complex out too
     if not isinstance(result, tuple):
         _check(op, rule, result, out)
-        return with_out(result, out, op, checked, warn_resize=op not in _QUIET_RESIZE, cast=False)
+        if op in _ARANGE_RESIZE and isinstance(out, Tensor) and out._data.size and out.shape != result.shape:
+            warn_arange_resize(tuple(out.shape), out._data.size, result.numel())
+        quiet = op in _QUIET_RESIZE or op in _ARANGE_RESIZE
+        return with_out(result, out, op, checked, warn_resize=not quiet, cast=False)
+    if op == "nonzero":  # PyTorch's Python-level as_tuple refuses any out= (its RuntimeError)
+        raise RuntimeError("nonzero does not support the out kwarg when as_tuple is True")
     if not isinstance(out, list | tuple) or len(out) != len(result):
         raise TypeError(f"{op}: expected out= to be a tuple of {len(result)} tensors, got {out!r:.80}")
     each = _CAST if rule == "cast_each" else _SAME  # _SAME as PyTorch's max/min: values, int64 indices

@@ -21,7 +21,7 @@ import numpy as np
 import glassgrad.nn.functional as F
 from glassgrad import dtypes, fft
 from glassgrad.backend import quietly
-from glassgrad.errors import ArgumentError, DTypeError, ShapeError
+from glassgrad.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
 from glassgrad.factories import _check, _float, _make
 from glassgrad.fft_common import real_of
 from glassgrad.operand_errors import flag
@@ -168,11 +168,14 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"stft: expected input to be a Tensor, got {type(input).__name__}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):  # PyTorch's refusal of ints
+        raise RuntimeError(f"stft: expected a tensor of floating point or complex values, got {input.dtype}")
     is_complex = input.dtype.is_complex or (window is not None and window.dtype.is_complex)
     if return_complex is None and not is_complex:
         raise RuntimeError(
-            f"stft: a real input ({input.dtype}, shape {tuple(input.shape)}) needs return_complex given: "
-            "True for a complex result (view_as_real gives the (..., 2) layout), or the deprecated False"
+            f"stft requires the return_complex parameter be given for real inputs (got {input.dtype}, shape "
+            f"{tuple(input.shape)}): True for a complex result (view_as_real gives the (..., 2) layout), or "
+            "the deprecated False"
         )
     if input.ndim not in (1, 2):
         raise ShapeError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
@@ -223,14 +226,18 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         raise TypeError(f"istft: expected input to be a Tensor, got {type(input).__name__}")
     if not input.dtype.is_complex:
         raise RuntimeError("istft requires a complex-valued input tensor")
-    if input.ndim not in (2, 3):
-        raise ShapeError(f"istft: expected a 2D or 3D complex tensor, got shape {tuple(input.shape)}")
+    if input.ndim not in (2, 3):  # too few dims: PyTorch's IndexError (its dim -2 is out of range)
+        kind = IndexOutOfRangeError if input.ndim < 2 else ShapeError
+        raise kind(f"istft: expected a 2D or 3D complex tensor, got shape {tuple(input.shape)}")
     hop, win = _sizes("istft", n_fft, hop_length, win_length)
     if window is None:
         warnings.warn("A window was not provided. A rectangular window will be applied. Please provide the same "
                       "window used by stft to make the inversion lossless. To suppress this warning and use a "
                       "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
                       UserWarning, stacklevel=user_stacklevel())  # PyTorch's text  # fmt: skip
+    if window is not None and window.dtype.is_complex and not return_complex:
+        # PyTorch's refusal: the real result would have been complex (or silently lost its imaginary part)
+        raise RuntimeError("istft: Complex windows are incompatible with return_complex=False")
     spec = input if input.ndim == 3 else input.unsqueeze(0)
     n_frames = spec.shape[-1]
     onesided = spec.shape[1] != n_fft if onesided is None else onesided
@@ -260,9 +267,9 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         raise RuntimeError(f"istft: window overlap add min: {low} (the window fails NOLA)")
     y = y / env
     if end > total:  # PyTorch pads the quotient, with this warning
-        warnings.warn("istft: the signal is shorter than the length parameter; the result is padded with zeros "
-                      "in the tail. Please check your center and hop_length settings.", UserWarning,
-                      stacklevel=user_stacklevel())  # fmt: skip
+        warnings.warn("The length of signal is shorter than the length parameter. Result is being padded with "
+                      "zeros in the tail. Please check your center and hop_length settings.", UserWarning,
+                      stacklevel=user_stacklevel())  # PyTorch's text  # fmt: skip
         y = F.pad(y, (0, end - total))
     return y if input.ndim == 3 else y.squeeze(0)
 

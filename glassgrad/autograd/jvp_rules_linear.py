@@ -47,6 +47,10 @@ linear("scatter_add", diff=(0, 2))
 # The complex-to-real inverse FFT (irfft*, hfft*) is real-linear in its input (Hermitian bins it
 # drops or conjugates are dropped or conjugated the same way for the tangent): t_z = irfft(t).
 linear("irfft")
+# The transforms of a real input (fft*, ifft*, rfft*: one primitive each over any dims) are linear
+# too: t_z = the same transform of t, complex (what a complex tangent meets next must have a rule).
+for _name in ("fft", "ifft", "rfft"):
+    linear(_name)
 
 # Products: linear in each input separately.
 multilinear("matmul")  # z = a @ b:  t_z = t_a @ b + a @ t_b

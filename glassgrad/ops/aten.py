@@ -112,7 +112,10 @@ del _op
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    raise AttributeError(
-        f"glassgrad.ops.aten has no operator {name!r} (only {', '.join(__all__)}); "
+    # point to a public function only where there is one (aten's unfold_backward has none)
+    hint = (
         f"call the public function glassgrad.{name} or the Tensor method instead"
+        if hasattr(gg, name) or hasattr(gg.Tensor, name)
+        else "it has no public glassgrad counterpart"
     )
+    raise AttributeError(f"glassgrad.ops.aten has no operator {name!r} (only {', '.join(__all__)}); {hint}")

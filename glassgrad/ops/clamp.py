@@ -132,8 +132,8 @@ def _clamp(a: Tensor, min: Any, max: Any, single: bool) -> Tensor:  # noqa: A002
         _in_float_range(a._data.dtype, min, max)
     if min is None and max is None:
         raise ArgumentError(
-            "clamp: expected at least one of min or max, got neither"
-        )  # PyTorch: RuntimeError
+            "clamp: At least one of 'min' or 'max' must not be None"
+        )  # PyTorch's RuntimeError and words
     if isinstance(min, Tensor) != isinstance(max, Tensor) and None not in (min, max):
         # a tensor beside a number fits only PyTorch's clamp(Tensor, Scalar, Scalar), whose parser
         # reads a 0-d tensor that does not require grad as a number (a float16 x stays float16

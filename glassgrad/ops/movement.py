@@ -274,6 +274,8 @@ def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
         raise ShapeError("unflatten: expected a tensor with at least 1 dim, got shape ()")
     d = normalize_dim(dim, x.ndim, "unflatten", x.shape)
     sizes = _ints((sizes,), "unflatten")
+    if not sizes:  # PyTorch refuses it even on a size-1 dim (it would vanish)
+        raise ShapeError(f"unflatten: sizes must be non-empty (dim {dim} of {x.shape})")
     inner = _infer(sizes, x.shape[d])
     if inner is None:
         raise ShapeError(

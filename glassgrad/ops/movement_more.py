@@ -94,14 +94,14 @@ def row_stack(tensors: Any) -> Tensor:
 def fliplr(input: Tensor) -> Tensor:
     """Reverse dim 1 (left/right); needs at least 2 dims."""
     if input.ndim < 2:
-        raise ShapeError(f"fliplr: expected a tensor with at least 2 dims, got shape {input.shape}")
+        raise ShapeError(f"fliplr: Input must be >= 2-d. (got shape {input.shape})")  # PyTorch's words
     return movement.flip(input, 1)
 
 
 def flipud(input: Tensor) -> Tensor:
     """Reverse dim 0 (up/down); needs at least 1 dim."""
     if input.ndim < 1:
-        raise ShapeError(f"flipud: expected a tensor with at least 1 dim, got shape {input.shape}")
+        raise ShapeError(f"flipud: Input must be >= 1-d. (got shape {input.shape})")  # PyTorch's words
     return movement.flip(input, 0)
 
 
@@ -293,20 +293,17 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         ``(*A, n, *B) -> (*A, (n - size) // step + 1, *B, size)``.
     """
     size, step = int_arg("unfold", "size", size), int_arg("unfold", "step", step)
-    if input.ndim == 0:
-        normalize_dim(dimension, 0, "unfold", input.shape)  # dims 0 and -1 only, as PyTorch
-        if size > 1 or size < 0 or step <= 0:
-            raise ShapeError(
-                f"unfold: expected 0 <= size <= 1 and step > 0 for a 0-d tensor, got {size}, {step}"
-            )
-        return TensorUnfold.apply(input.reshape(1), dim=0, size=size, step=step).reshape(size)
-    d = normalize_dim(dimension, input.ndim, "unfold", input.shape)
+    # PyTorch's checks in its order and words (a 0-d tensor unfolds as one of shape (1,))
+    d = normalize_dim(dimension, max(input.ndim, 1), "unfold", input.shape)  # 0-d: dims 0 and -1
+    n = input.shape[d] if input.ndim else 1
+    if size > n:
+        raise ShapeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise ShapeError(f"unfold: size is {size} but must be >= 0")
     if step <= 0:
-        raise ShapeError(f"unfold: expected a positive step, got {step}")
-    if not 0 <= size <= input.shape[d]:
-        raise ShapeError(
-            f"unfold: expected 0 <= size <= {input.shape[d]} (dim {dimension} of shape {input.shape}), got {size}"
-        )
+        raise ShapeError(f"unfold: step is {step} but must be > 0")
+    if input.ndim == 0:
+        return TensorUnfold.apply(input.reshape(1), dim=0, size=size, step=step).reshape(size)
     return TensorUnfold.apply(input, dim=d, size=size, step=step)
 
 
@@ -349,8 +346,10 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
             f"take_along_dim: expected input and indices with the same number of dims, got {x.shape} "
             f"and {idx.shape} (input and indices should have the same number of dimensions)"
         )
-    if x.ndim == 0:  # PyTorch: no dim to take along
-        raise ShapeError(f"take_along_dim: expected an input with at least 1 dim for dim={dim}, got shape ()")
+    if x.ndim == 0:  # PyTorch: no dim to take along, its IndexError
+        raise IndexOutOfRangeError(
+            f"take_along_dim: Dimension specified as {dim} but tensor has no dimensions"
+        )
     d = indexing.normalize_dim(dim, x.ndim, "take_along_dim", x.shape)
     n = x.shape[d]
     _wrapping_range(idx, n, "take_along_dim", f"dim {dim} of shape {x.shape}")

@@ -113,10 +113,15 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (ints or sequences), keeping the others' order."""
     src = [normalize_dim(s, x.ndim, "movedim", x.shape) for s in _ints((source,), "movedim")]
     dst = [normalize_dim(s, x.ndim, "movedim", x.shape) for s in _ints((destination,), "movedim")]
-    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+    # PyTorch's three checks, in its order and words (its tests match them)
+    if len(src) != len(dst):
         raise ShapeError(
-            f"movedim: expected as many distinct source as destination dims, got {source} and {destination}"
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same "
+            f"number of dims as destination ({dst} dims)"
         )
+    for what, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise ShapeError(f"movedim: repeated dim in `{what}` ({dims})")
     rest = iter(i for i in range(x.ndim) if i not in src)
     placed = dict(zip(dst, src))
     dims = tuple(placed[i] if i in placed else next(rest) for i in range(x.ndim))

@@ -94,7 +94,8 @@ def test_node_names_are_torchs(torch):
     [
         ("rfft", "c", {}, RuntimeError, "expects a real input tensor, but got ComplexFloat"),
         ("ihfft", "c", {}, RuntimeError, "expects a real input tensor"),
-        ("rfftn", "c", {}, RuntimeError, "expects a real input tensor"),
+        ("rfftn", "c", {}, RuntimeError, "rfftn expects a real-valued input tensor"),
+        ("rfft2", "c", {}, RuntimeError, "rfftn expects a real-valued input tensor"),
         ("irfft", "c1", {}, RuntimeError, "Invalid number of data points (0) specified"),
         ("irfft", "c", {"n": 0}, RuntimeError, "Invalid number of data points (0) specified"),
         ("rfft", "r", {"n": -1}, RuntimeError, "Invalid number of data points (-1) specified"),

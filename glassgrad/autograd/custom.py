@@ -112,7 +112,7 @@ class FunctionCtx:
             return self._saved_forward
         if self._saved is None:
             raise GraphError(
-                f"{self._name}: trying to backward through the graph a second time (or after its saved "
+                f"{self._name}: Trying to backward through the graph a second time (or after its saved "
                 "tensors were freed); pass retain_graph=True to the first backward() if you need a second one"
             )
         if self._packed is not None:  # saved-tensor hooks: they own the values (graph.py)

@@ -160,7 +160,7 @@ def node_name(fn: Any) -> str:
 
 def _freed_message(node: Node) -> str:
     return (
-        f"{node.fn.name}: trying to backward through the graph a second time (or after its saved "
+        f"{node.fn.name}: Trying to backward through the graph a second time (or after its saved "
         "arrays were freed); pass retain_graph=True to the first backward() if you need a second one"
     )
 

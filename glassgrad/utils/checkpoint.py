@@ -59,6 +59,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.user_frames import user_stacklevel
 from glassgrad.utils.checkpoint_devices import (
     DefaultDeviceType,
+    _infer_device_type,  # noqa: F401 - PyTorch's private name, imported by its test_utils.py
     get_device_states,
     rng_as_in_forward,
     set_device_states,

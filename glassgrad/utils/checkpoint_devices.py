@@ -15,9 +15,12 @@ glassgrad's tensors are all on the CPU (or meta), whose generator the caller sav
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any, Iterator
 
 from glassgrad import random as _random
+from glassgrad.autograd.function import _tensor_cls
+from glassgrad.utils._pytree import tree_leaves
 
 __all__ = ["DefaultDeviceType", "get_device_states", "rng_as_in_forward", "set_device_states"]
 
@@ -37,6 +40,27 @@ class DefaultDeviceType:
         if not DefaultDeviceType._default_device_type:
             DefaultDeviceType._default_device_type = "cpu"
         return DefaultDeviceType._default_device_type
+
+
+def _infer_device_type(*args: Any) -> str:
+    """The device type whose RNG state a checkpoint of ``args`` (nested anywhere) keeps, as
+    PyTorch's private helper that its tests import: the first non-CPU tensor's (``"meta"``), else
+    ``DefaultDeviceType``'s; a warning when the non-CPU tensors sit on two types of devices."""
+    tensor = _tensor_cls[0]
+    found = [a.device.type for a in tree_leaves(args) if isinstance(a, tensor) and a.device.type != "cpu"]
+    if len(set(found)) > 1:
+        warnings.warn(
+            "Tensor arguments, excluding CPU tensors, are detected on at least two types of devices. "
+            "Device state will only be saved for devices of a single device type, and the remaining "
+            "devices will be ignored. Consequently, if any checkpointed functions involve randomness, "
+            "this may result in incorrect gradients. (Note that if CUDA devices are among the devices "
+            "detected, it will be prioritized; otherwise, the first device encountered will be selected.)"
+            f"\nDevice types: {sorted(set(found))} first device type: {found[0]}",
+            stacklevel=2,
+        )
+    if not found:
+        return DefaultDeviceType.get_device_type()
+    return "cuda" if "cuda" in found else found[0]
 
 
 def get_device_states(*args: Any) -> tuple[list[int], list[Any]]:

@@ -116,6 +116,8 @@ def get_total_norm(
         return Tensor().new_zeros(())  # PyTorch's torch.tensor(0.0): 0-d, of the default dtype
     xp = array_module(tensors[0]._data)
     for t in tensors:
+        if not isinstance(t, Tensor):  # PyTorch's foreach kernel refuses an undefined entry
+            raise RuntimeError(f"get_total_norm: expected a list of Tensors, got {type(t).__name__} in it")
         if t._data.dtype.kind not in "fc":  # PyTorch's linalg.vector_norm refuses them
             raise DTypeError(f"get_total_norm: expected floating point or complex tensors, got {t.dtype}")
     norm_type = float(norm_type)
@@ -143,16 +145,38 @@ def clip_grads_with_norm_(
     foreach: bool | None = None,
 ) -> None:
     """Multiply every gradient in place by ``min(max_norm / (total_norm + 1e-6), 1)``, with
-    ``total_norm`` computed beforehand (``get_total_norm``)."""
+    ``total_norm`` computed beforehand (``get_total_norm``). The factor is PyTorch's arithmetic
+    (``_clip_coef``); a float16 gradient is multiplied in float32 by it, as PyTorch's kernel reads
+    a 0-d operand (rounding the factor to float16 first put float16 gradients an ulp off)."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
     xp = array_module(grads[0]._data)
-    coef = float(max_norm) / (float(total_norm) + 1e-6)
-    if coef < 1.0 or math.isnan(coef):  # a NaN total makes every gradient NaN, as in PyTorch
-        with xp.errstate(invalid="ignore"):  # an infinite total gives NaNs, as in PyTorch
-            for g in grads:
-                g._data *= g._data.dtype.type(coef)  # in place, keeping the gradient's dtype
+    # a Python number (PyTorch wants a tensor) is taken as a float64 0-d tensor
+    total = total_norm._data if isinstance(total_norm, Tensor) else xp.asarray(float(total_norm))
+    with xp.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf/NaN totals, as PyTorch
+        coef = _clip_coef(xp, total, max_norm)
+        if not coef < 1.0 and not xp.isnan(coef):  # a factor of 1 leaves every gradient as it is
+            return
+        for g in grads:
+            d = g._data.dtype
+            if d.kind == "f" and d.itemsize == 2:  # float16: the product in float32
+                g._data[...] = (g._data.astype(xp.float32) * xp.float32(coef)).astype(d)
+            else:
+                g._data *= d.type(coef)  # in place, keeping the gradient's dtype
+
+
+def _clip_coef(xp: Any, total: Any, max_norm: Any) -> Any:
+    """``clamp(max_norm / (total + 1e-6), max=1)`` as PyTorch's tensor arithmetic computes it for a
+    0-d ``total`` of dtype D: each step rounded to D, float16 computed in float32."""
+    d = total.dtype
+    op = xp.float32 if d.kind == "f" and d.itemsize == 2 else d.type
+    if isinstance(max_norm, Tensor):  # a tensor divides (PyTorch's Tensor / Tensor)
+        return xp.minimum(max_norm._data / (total + op(1e-6)).astype(d), 1.0).reshape(())
+    denom = (total.astype(op) + op(1e-6)).astype(d)
+    inv = (op(1) / denom.astype(op)).astype(d)  # Python number / t is t.reciprocal() * number
+    coef = (inv.astype(op) * op(float(max_norm))).astype(d)
+    return coef if xp.isnan(coef) else xp.minimum(coef, d.type(1.0))
 
 
 def clip_grad_norm_(
@@ -241,10 +265,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 
     As PyTorch's, each parameter's ``.data`` becomes its slice of ``vec`` (so it takes ``vec``'s
     dtype, and later in-place changes to ``vec`` reach the parameters: flat-parameter programs
-    update the model through it); a longer ``vec`` leaves its tail unused.
-
-    Shape:
-        vec ``(n,)`` with ``n >=`` the total numel of ``parameters``.
+    update the model through it); a longer ``vec`` leaves its tail unused. Shape: vec ``(n,)``,
+    ``n >=`` the total numel of ``parameters``.
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")

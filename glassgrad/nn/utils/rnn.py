@@ -213,6 +213,8 @@ def pad_sequence(
     longest = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
+        # PyTorch fills a tensor of the first sequence's dtype: the others are cast, not promoted
+        s = s.to(sequences[0].dtype)
         extra = longest - s.shape[0]
         before, after = (0, extra) if padding_side == "right" else (extra, 0)
         # pad pairs run from the last dim: leave the feature dims alone, pad dim 0.

@@ -13,7 +13,7 @@ from glassgrad.ops.index_keys import key_parts
 from glassgrad.tensor import Tensor
 from glassgrad.user_frames import user_stacklevel
 
-__all__ = ["check_meta_key", "load_into"]
+__all__ = ["check_meta_key", "load_into", "warn_meta_noop"]
 
 
 def check_meta_key(t: Tensor, key: Any) -> None:
@@ -31,20 +31,26 @@ def check_meta_key(t: Tensor, key: Any) -> None:
                 )
 
 
+def warn_meta_noop(target: Tensor, arr: Any, key: str) -> None:
+    """PyTorch's warning for a load (without ``assign``) of data into a meta ``target``, which
+    keeps no values: given before the copy and before the swap of ``module_load``, as there."""
+    if target._data.__class__ is MetaArray and arr.__class__ is not MetaArray:
+        warnings.warn(
+            f"for {key}: copying from a non-meta parameter in the checkpoint to a meta parameter in "
+            "the current model, which is a no-op. (Did you mean to pass `assign=True` to assign "
+            "items in the state dictionary to their corresponding key in the module instead of "
+            "copying them in place?)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def load_into(target: Tensor, arr: Any, key: str, error_msgs: list) -> bool:
     """``load_state_dict`` (without ``assign``) of ``arr`` into ``target`` when either is meta,
     as PyTorch: into a meta target it is a no-op (with PyTorch's warning when the value has data);
     a meta value into a CPU target is an error (no data to copy). Returns whether it was handled."""
     if target._data.__class__ is MetaArray:
-        if arr.__class__ is not MetaArray:
-            warnings.warn(
-                f"for {key}: copying from a non-meta parameter in the checkpoint to a meta parameter in "
-                "the current model, which is a no-op. (Did you mean to pass `assign=True` to assign "
-                "items in the state dictionary to their corresponding key in the module instead of "
-                "copying them in place?)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+        warn_meta_noop(target, arr, key)
         return True
     if arr.__class__ is MetaArray:
         error_msgs.append(

@@ -44,6 +44,11 @@ def _weak(obj: Any) -> Any:
         return lambda: obj
 
 
+def _gone() -> None:
+    """A dead table's reference: what ``hooks_dict_ref`` gives when the handle has no table."""
+    return None
+
+
 class RemovableHandle:
     """``torch.utils.hooks.RemovableHandle``, what every ``register_*_hook`` returns (tensors,
     nodes, modules, optimizers): ``.remove()`` (or calling it, or leaving a ``with`` block) takes
@@ -62,6 +67,13 @@ class RemovableHandle:
         self.id = next(RemovableHandle._next_id)
         self.tables = tuple(_weak(t) for t in tables)  # the hook's table first, then side tables
         self.hook = None if hook is None else _weak(hook)
+        self._table_ref = self.tables[0] if self.tables else _gone
+
+    @property
+    def hooks_dict_ref(self) -> Callable[[], Any]:
+        """PyTorch's attribute: a callable giving the hook's table (None once it died), kept
+        after ``remove()`` as there (``len(handle.hooks_dict_ref())`` counts the hooks left)."""
+        return self._table_ref
 
     def remove(self) -> None:
         hook = None if self.hook is None else self.hook()
@@ -89,6 +101,7 @@ class RemovableHandle:
         self.id, tables, hook = state
         self.tables = tuple(_weak(t) for t in tables if t is not None)
         self.hook = None if hook is None else _weak(hook)
+        self._table_ref = self.tables[0] if self.tables else _gone
         # later handles of this process must not reuse the id, a key in those tables
         RemovableHandle._next_id = itertools.count(max(next(RemovableHandle._next_id), self.id + 1))
 

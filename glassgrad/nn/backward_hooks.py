@@ -204,9 +204,10 @@ class BackwardHookCall:
             for hook in self.hooks:
                 answer = hook(self.module, grad_input, grad_output)
                 if answer is not None and not all(a is None for a in answer):
-                    raise RuntimeError(
-                        "backward hook: expected None (or all None) from a hook of a module none of whose "
-                        "inputs requires grad"
+                    raise RuntimeError(  # PyTorch's words
+                        "Backward hook for Modules where no input requires gradient should always return "
+                        f"None or None for all gradients (got {type(answer).__name__} from a hook of "
+                        f"{type(self.module).__name__})"
                     )
             self.grad_outputs = None
         return _arrays(grad_output, routed, recorded)

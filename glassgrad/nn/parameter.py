@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.errors import ShapeError
 from glassgrad.meta_array import MetaArray
 from glassgrad.tensor import Tensor, as_array
 from glassgrad.torch_function import _disabled_torch_function_impl
@@ -225,7 +226,17 @@ class _UninitializedMixin:
 
     @property
     def shape(self) -> Any:
-        raise RuntimeError(_UNINIT_SHAPE)
+        # PyTorch's .shape raises RuntimeError and its functions (empty_like ...) ValueError; the
+        # functions here read .shape, so the error is both (a ShapeError), caught as either
+        raise ShapeError(_UNINIT_SHAPE)
+
+    def share_memory_(self) -> Any:
+        # moving the placeholder's guarded empty array would leave a plain one: ops would then
+        # give empty results where they must raise
+        raise RuntimeError(
+            "Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+            "initialize the parameters before calling `module.share_memory()`."
+        )
 
     @property
     def data(self) -> Tensor:

@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 
 from glassgrad import __future__ as _future
-from glassgrad.meta import load_into
+from glassgrad.meta import load_into, warn_meta_noop
 from glassgrad.meta_array import seen as _meta_seen
 from glassgrad.nn.hooks import RemovableHandle
-from glassgrad.nn.parameter import Parameter, is_lazy
+from glassgrad.nn.parameter import _UNINIT_SHAPE, Parameter, is_lazy
 from glassgrad.nn.state_dict_hooks import _LoadPreHook, _PublicPostHook
 from glassgrad.nn.state_dict_swap import swap_in
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
+from glassgrad.utils.swap import batched_swaps
 
 __all__ = ["StateDict"]
 
@@ -239,7 +240,12 @@ class StateDict:
         unexpected: list[str] = []
         errors: list[str] = []
 
-        _load_tree(self, state_dict, "", (metadata, assign, missing, unexpected, errors))
+        call = (metadata, assign, missing, unexpected, errors)
+        if _future._swap_module_params_on_conversion:
+            with batched_swaps():  # one walk of the GC's objects for all swapped leaves, not one each
+                _load_tree(self, state_dict, "", call)
+        else:
+            _load_tree(self, state_dict, "", call)
         problems = []
         # PyTorch's text, word for word: programs branch on it (stable-baselines3 retries a
         # pre-1.7 checkpoint when "Missing key(s) in state_dict" names pi_features_extractor) and
@@ -276,6 +282,10 @@ class StateDict:
         for k, v in self._buffers.items():
             if v is not None and k not in self._non_persistent_buffers_set:
                 local[k] = v
+        swap, assign = (
+            _future._swap_module_params_on_conversion,
+            local_metadata.get("assign_to_params_buffers", False),
+        )
         for name, target in local.items():
             key = prefix + name
             if key not in state_dict:
@@ -284,6 +294,8 @@ class StateDict:
             if is_lazy(target):  # a lazy layer's placeholder loads another placeholder: nothing to copy
                 continue
             value = state_dict[key]
+            if is_lazy(value):  # PyTorch's loader reads its shape, which raises (not a collected error)
+                raise RuntimeError(_UNINIT_SHAPE)
             arr = _state_array(value)
             if arr is not None and target.ndim == 0 and arr.shape == (1,):  # PyTorch 0.3's 1-dim scalars,
                 arr = arr.reshape(())  # as PyTorch's loader still takes them (gpytorch's ConstantMean)
@@ -298,17 +310,20 @@ class StateDict:
                     f"size mismatch for {key}: copying a param with shape {Size(arr.shape)!r} from "
                     f"checkpoint, the shape in current model is {Size(target.shape)!r}."
                 )
-            elif _future._swap_module_params_on_conversion:
-                try:
-                    swap_in(target, value, arr, local_metadata.get("assign_to_params_buffers", False))
-                except Exception as e:  # reported with the others, as by PyTorch's loader
+            elif swap or assign:
+                if swap and _meta_seen[0] and not assign:
+                    warn_meta_noop(target, arr, key)
+                try:  # an error (an integer tensor assigned to a parameter) is reported with the others
+                    if swap:
+                        swap_in(target, value, arr, assign)
+                    else:
+                        self._assign(name, target, value, arr)
+                except Exception as e:  # as by PyTorch's loader
                     error_msgs.append(
-                        f'While swapping the parameter named "{key}", whose dimensions in the model are '
-                        f"{Size(target.shape)!r} and whose dimensions in the checkpoint are "
-                        f"{Size(arr.shape)!r}, an exception occurred : {e.args}."
+                        f'While {"swapping" if swap else "copying"} the parameter named "{key}", whose '
+                        f"dimensions in the model are {Size(target.shape)!r} and whose dimensions in the "
+                        f"checkpoint are {Size(arr.shape)!r}, an exception occurred : {e.args}."
                     )
-            elif local_metadata.get("assign_to_params_buffers"):
-                self._assign(name, target, value, arr)
             elif type(target._data) is np.ndarray and not target._data.flags.writeable:
                 # a read-only view (expand, broadcast_to, meshgrid: escnn's index buffers), which
                 # PyTorch's copy_ refuses too (NumPy's "assignment destination is read-only" before)

@@ -21,15 +21,18 @@ the object that now holds the other contents, so, as PyTorch poisons the leaf's
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import gc
+import threading
 import weakref
+from collections.abc import Iterator
 
 from glassgrad.autograd.function import Node
 from glassgrad.errors import GraphError
 from glassgrad.tensor import Tensor
 
-__all__ = ["swap_tensors"]
+__all__ = ["swap_tensors", "batched_swaps"]
 
 
 def _slots(cls: type) -> set[str]:
@@ -43,17 +46,46 @@ def _refuse_gradient(grad: Tensor) -> None:
     )
 
 
-def _poison_recorded_edges(*tensors: Tensor) -> None:
+_batch = threading.local()  # .pending: (leaf, its array before the swap) while swaps are batched
+
+
+@contextlib.contextmanager
+def batched_swaps() -> Iterator[None]:
+    """Swaps made inside share one walk of the garbage collector's objects (on leaving) instead
+    of one walk each. ``load_state_dict`` under the swap flag swaps every parameter: a walk per
+    parameter made loading a 1,000-layer model's 2,000 parameters take 33 s. The swaps inside
+    must record no graph (``module_load`` runs under ``no_grad``): the walk happens after them."""
+    if getattr(_batch, "pending", None) is not None:  # nested: the outer batch walks
+        yield
+        return
+    _batch.pending = []
+    try:
+        yield
+    finally:
+        pending, _batch.pending = _batch.pending, None
+        _poison_recorded_edges(pending)
+
+
+def _leaves(*tensors: Tensor) -> list[tuple[Tensor, object]]:
+    """The leaves among ``tensors`` that a recorded graph may hold, each with its array now."""
+    return [(t, t._data) for t in tensors if t._node is None and t.requires_grad]
+
+
+def _poison_recorded_edges(leaves: list[tuple[Tensor, object]]) -> None:
     """Point every recorded graph edge to these leaves at a stand-in whose gradient raises.
 
     A node's ``next`` list holds a leaf that wants a gradient as the Tensor object itself (the
     record hot path stores nothing else), so finding them takes a walk of the garbage collector's
-    objects; it is done only when a leaf that requires grad is swapped.
+    objects; it is done only when a leaf that requires grad is swapped. Each stand-in has the
+    array the leaf had before its swap.
     """
-    leaves = [t for t in tensors if t._node is None and t.requires_grad]
     if not leaves:
         return
-    ids = {id(t) for t in leaves}
+    arrays: dict[int, object] = {}
+    for t, data in leaves:  # a tensor swapped twice in a batch: its array before the first swap
+        arrays.setdefault(id(t), data)
+    ids = set(arrays)
+    leaves = [t for t, _ in leaves]
     # lists holding a leaf (Node.next is always a list); compared by id, as Tensor == is elementwise
     lists = [r for r in gc.get_referrers(*leaves) if r.__class__ is list and any(id(x) in ids for x in r)]
     if not lists:
@@ -66,7 +98,7 @@ def _poison_recorded_edges(*tensors: Tensor) -> None:
             for x in node.next:
                 if id(x) in ids:
                     if id(x) not in stand_ins:
-                        stand = Tensor(x._data, _wrap=True)
+                        stand = Tensor(arrays[id(x)], _wrap=True)
                         stand._hooks = [_refuse_gradient]  # the engine runs a leaf's hooks first
                         stand_ins[id(x)] = stand
                     x = stand_ins[id(x)]
@@ -94,7 +126,11 @@ def swap_tensors(t1: Tensor, t2: Tensor) -> None:
         )
     if t1 is t2:
         return  # nothing moves: a graph recorded with it stays valid
-    _poison_recorded_edges(t1, t2)
+    pending = getattr(_batch, "pending", None)
+    if pending is None:
+        _poison_recorded_edges(_leaves(t1, t2))
+    else:
+        pending.extend(_leaves(t1, t2))
     t1.__class__, t2.__class__ = t2.__class__, t1.__class__
     d1, d2 = getattr(t1, "__dict__", None), getattr(t2, "__dict__", None)
     if d1 is not None and d2 is not None:

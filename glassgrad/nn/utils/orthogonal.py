@@ -107,7 +107,10 @@ class _Orthogonal(Module):
     def right_inverse(self, Q: Tensor) -> Tensor:
         """A tensor the map sends to ``Q`` (made orthogonal first if it is not)."""
         if tuple(Q.shape) != self.shape:
-            raise ShapeError(f"orthogonal: expected a tensor of shape {self.shape}, got {tuple(Q.shape)}")
+            raise ShapeError(
+                f"orthogonal: expected a tensor of shape {self.shape}, got {tuple(Q.shape)} (one may only "
+                "assign matrices of shape equal to the parametrized tensor)"
+            )
         with no_grad():
             q_init = Q
             n, k = Q.shape[-2:]
@@ -119,7 +122,9 @@ class _Orthogonal(Module):
                 if self.orthogonal_map != "householder":
                     raise NotImplementedError(
                         f"orthogonal: cannot assign to the {self.orthogonal_map} map with "
-                        "use_trivialization=False; use the householder map or use_trivialization=True"
+                        "use_trivialization=False; use the householder map or use_trivialization=True (it "
+                        "is not possible to assign to the matrix exponential or the Cayley parametrizations "
+                        "when use_trivialization=False)"
                     )
                 a, tau = _geqrf(Q)
                 # the diagonal holds the signs that make R's diagonal positive (tau = 0: no reflection)
@@ -172,13 +177,17 @@ def orthogonal(
         )
     if weight.ndim < 2:
         raise ShapeError(
-            f"orthogonal: expected a matrix or a batch of matrices, got shape {tuple(weight.shape)}"
+            f"orthogonal: expected a matrix or a batch of matrices, got shape {tuple(weight.shape)} "
+            "(Expected a matrix or batch of matrices)"
         )
     n, k = weight.shape[-2:]
     if orthogonal_map is None:
         orthogonal_map = "matrix_exp" if n == k or weight.is_complex() else "householder"
     if orthogonal_map not in _MAPS:
-        raise ValueError(f"orthogonal: expected orthogonal_map in {_MAPS}, got {orthogonal_map!r}")
+        raise ValueError(  # (then PyTorch's words, which its tests match, as below)
+            f"orthogonal: expected orthogonal_map in {_MAPS}, got {orthogonal_map!r} (orthogonal_map has "
+            "to be one of the three)"
+        )
     orth: Any = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module

@@ -107,17 +107,17 @@ class ParametrizationList(ModuleList):
                     with suppress(NotImplementedError):  # no inverse: the tensor is taken as it is
                         new = module.right_inverse(new)
         if not isinstance(new, Tensor | Sequence):
-            raise ValueError(
-                "ParametrizationList: expected right_inverse to return a Tensor or a sequence of "
-                f"Tensors, got {type(new).__name__}"
+            raise ValueError(  # (PyTorch's words, as below: its tests match them)
+                "ParametrizationList: 'right_inverse' must return a Tensor or a Sequence of tensors, "
+                f"got {type(new).__name__}"
             )
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
             if new.dtype != dtype:
                 raise ValueError(
-                    "ParametrizationList: expected right_inverse to keep the dtype of the original "
-                    f"({dtype}) when it returns one tensor, got {new.dtype}"
+                    "ParametrizationList: when `right_inverse` outputs one tensor, it may not change the "
+                    f"dtype (the original's is {dtype}, got {new.dtype})"
                 )
             before = original._data
             with no_grad():
@@ -127,8 +127,8 @@ class ParametrizationList(ModuleList):
             for i, part in enumerate(new):
                 if not isinstance(part, Tensor):
                     raise ValueError(
-                        "ParametrizationList: expected right_inverse to return a sequence of Tensors, "
-                        f"got {type(part).__name__} at position {i}"
+                        "ParametrizationList: 'right_inverse' must return a sequence of tensors, got element "
+                        f"{i} of the sequence with type {type(part).__name__}"
                     )
                 if isinstance(original, Parameter):
                     part = Parameter(part, original.requires_grad)
@@ -282,9 +282,10 @@ def register_parametrization(
         module.parametrizations[tensor_name] = plist
         _inject_property(module, tensor_name)
     else:
-        raise ValueError(
+        raise ValueError(  # (then PyTorch's words, which its tests match, as in _check_kept)
             f"register_parametrization: expected a parameter, buffer or parametrized tensor named "
-            f"'{tensor_name}' in {type(module).__name__}, got none"
+            f"'{tensor_name}' in {type(module).__name__}, got none (Module '{type(module).__name__}' does "
+            f"not have a parameter, a buffer, or a parametrized element with name '{tensor_name}')"
         )
     return module
 
@@ -303,19 +304,29 @@ def _check_appended(module: Module, tensor_name: str, parametrization: Module) -
 
 
 def _check_kept(what: str, x: Any, shape: tuple, dtype: Any) -> None:
-    """Refuse (unless ``unsafe``) a parametrization whose result changes the tensor's shape or dtype."""
+    """Refuse (unless ``unsafe``) a change of shape or dtype; PyTorch's words follow glassgrad's."""
+    inverse = ".right_inverse" in what
     if not isinstance(x, Tensor):
-        raise ValueError(f"register_parametrization: expected {what} to be a Tensor, got {type(x).__name__}")
-    if x.dtype != dtype:
+        who = "parametrization.right_inverse" if inverse else "a parametrization"
         raise ValueError(
-            f"register_parametrization: expected {what} to keep the dtype {dtype} (pass unsafe=True "
-            f"to allow a change), got {x.dtype}"
+            f"register_parametrization: expected {what} to be a Tensor, got {type(x).__name__} "
+            f"({who} must return a tensor)"
         )
-    if tuple(x.shape) != shape:
-        raise ShapeError(
-            f"register_parametrization: expected {what} to keep the shape {shape} (pass "
-            f"unsafe=True to allow a change), got {tuple(x.shape)}"
-        )
+    for kind, got, want, error in (
+        ("dtype", x.dtype, dtype, ValueError),
+        ("shape", x.shape, shape, ShapeError),
+    ):
+        if tuple(got) != want if kind == "shape" else got != want:
+            why = (
+                f"its result must have the same {kind}"
+                if inverse
+                else f"Registering a parametrization may not change the {kind} of the tensor, unless "
+                "`unsafe` flag is enabled"
+            )
+            raise error(
+                f"register_parametrization: expected {what} to keep the {kind} {want} (pass unsafe=True "
+                f"to allow a change), got {tuple(got) if kind == 'shape' else got} ({why})"
+            )
 
 
 def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized: bool = True) -> Module:
@@ -329,7 +340,8 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
     if not is_parametrized(module, tensor_name):
         raise ValueError(
             f"remove_parametrizations: expected a parametrization on '{tensor_name}' of "
-            f"{type(module).__name__}, got none"
+            f"{type(module).__name__}, got none (Module {type(module).__name__} does not have a "
+            f"parametrization on {tensor_name})"
         )
     plist = module.parametrizations[tensor_name]
     if plist.is_tensor:

@@ -26,12 +26,13 @@ is in ``prune_base.py``, the methods in ``prune_methods.py``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
 from glassgrad.backend import array_module
 from glassgrad.nn.module import Module
-from glassgrad.nn.utils.prune_base import BasePruningMethod, PruningContainer
+from glassgrad.nn.utils.prune_base import BasePruningMethod, PruningContainer, validate_amount_init
 from glassgrad.nn.utils.prune_methods import (
     CustomFromMask,
     Identity,
@@ -191,3 +192,26 @@ def is_pruned(module: Module) -> bool:
         for _, sub in module.named_modules()
         for hook in sub._forward_pre_hooks.values()
     )
+
+
+# PyTorch's private helpers under its names: a custom pruning method (a BasePruningMethod
+# subclass, as in PyTorch's pruning tutorial) validates its amount and counts units with them.
+def _validate_pruning_amount_init(amount: Any) -> None:
+    """Refuse an amount that is neither a fraction in [0, 1] (float) nor a count >= 0 (int)."""
+    validate_amount_init(amount)
+
+
+def _validate_pruning_amount(amount: float | int, tensor_size: int) -> None:
+    """Refuse a count (int) larger than the ``tensor_size`` units there are; a fraction passes."""
+    if isinstance(amount, numbers.Integral) and amount > tensor_size:
+        raise ValueError(
+            f"amount={amount} should be smaller than the number of parameters to prune={tensor_size}"
+        )
+
+
+def _compute_nparams_toprune(amount: float | int, tensor_size: int) -> int:
+    """The number of units ``amount`` names: a count as it is, a fraction of ``tensor_size``
+    rounded half to even (Python's ``round``, as PyTorch's)."""
+    if isinstance(amount, numbers.Integral):
+        return int(amount)
+    return round(amount * tensor_size)

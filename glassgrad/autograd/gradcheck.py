@@ -13,8 +13,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from glassgrad.autograd.differencing import differencing, is_differencing
 from glassgrad.autograd.engine import run_backward
-from glassgrad.autograd.grad_mode import no_grad
 
 __all__ = [
     "gradcheck",
@@ -59,7 +59,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Any], i: int, eps: float =
     """d(flattened outputs)/d(flattened input i) by central differences: shape (n_out, n_in)."""
     flat = inputs[i]._data.reshape(-1)  # a view: perturbing it perturbs the input
     cols = []
-    with no_grad():
+    with differencing():  # in the caller's grad mode, as PyTorch's (see differencing.py)
         n_out = _flat(fn(*inputs)).size
         for j in range(flat.size):
             orig = flat[j]
@@ -286,7 +286,7 @@ def _along(fn: Callable, inputs: Sequence[Any], vs: dict, eps: float) -> tuple[l
     """The outputs (copies) with each input i in ``vs`` moved to x_i + eps v_i, then x_i - eps v_i;
     the inputs are restored after."""
     originals = {i: inputs[i]._data.copy() for i in vs}
-    with no_grad():
+    with differencing():
         # Copies: an op may return a view of its input (reshape, expand ...), which the next
         # perturbation (or the restore) would otherwise change under us.
         for i in vs:
@@ -367,9 +367,9 @@ def gradgradcheck(
     n = len(inputs)
 
     def vjp(*args: Any) -> tuple:
-        # gradcheck's finite differences call this under no_grad: those take the first-order VJP,
-        # its analytic Jacobian (grad mode on) the recorded one
-        xs, vs, recording = args[:n], args[n:], is_grad_enabled()
+        # gradcheck's finite differences take the first-order VJP, its analytic Jacobian the
+        # recorded one
+        xs, vs, recording = args[:n], args[n:], is_grad_enabled() and not is_differencing()
         with enable_grad():
             return _vjp(xs, vs, recording)
 

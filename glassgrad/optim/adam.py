@@ -257,13 +257,13 @@ class Adam(Optimizer):
     def _differentiable_step(self, group: dict[str, Any]) -> None:
         """``step()`` of ``differentiable=True``, as PyTorch's ``_single_tensor_adam`` there: Tensor ops
         with grad mode on (the ``step`` count a 0-d tensor in the bias corrections, ``denom`` folding in
-        −step size), so the update of non-leaf parameters is recorded. Real parameters and number
-        betas/weight decay (a learned lr, a tensor, is recorded too)."""
+        −step size), so the update of non-leaf parameters is recorded. Real parameters; a learned lr,
+        weight decay or betas (tensors that require grad) are recorded too: β₂ then enters as
+        PyTorch's ``lerp_(g², 1 − β₂)`` (addcmul's value must be a number)."""
         name = type(self).__name__
         lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
-        if any(isinstance(b, Tensor) and b.requires_grad for b in group["betas"]):
-            raise NotImplementedError(f"{name}: differentiable=True with betas that require grad")
-        beta1, beta2 = betas_of(group)
+        # a beta that requires grad stays a Tensor (a path to it), a constant one becomes its number
+        beta1, beta2 = (b if isinstance(b, Tensor) and b.requires_grad else float(b) for b in group["betas"])
         moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
         for p, grad in differentiable_grads(name, group):
             state = self._state_of(p, *moments)
@@ -273,9 +273,13 @@ class Adam(Optimizer):
             step += 1
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step_size_neg = (lr / (1 - beta1**step)).neg()
-            bias_correction2_sqrt = (1 - beta2**step).sqrt()
+            if isinstance(beta2, Tensor):
+                exp_avg_sq.lerp_(grad.square(), 1 - beta2)
+            else:
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            # (a clone of step: the in-place step += 1 must not change what the power saved)
+            step_size_neg = (lr / (1 - beta1 ** step.clone())).neg()
+            bias_correction2_sqrt = (1 - beta2 ** step.clone()).sqrt()
             if amsgrad:
                 v_max = state["max_exp_avg_sq"]
                 v_max.copy_(maximum(v_max.clone(), exp_avg_sq))

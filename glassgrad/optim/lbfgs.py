@@ -123,14 +123,15 @@ class LBFGS(Optimizer):
         super().add_param_group(param_group)
 
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
-        """The history is kept as raw flat arrays (and lists of them), not Tensors: load it so."""
+        """Loaded history as ``step`` leaves it (``_at_rest``): Tensors of the parameters' real dtype
+        (lists of them), ``t`` and ``prev_loss`` numbers."""
         if isinstance(value, list):
             return [self._cast_state(p, index, key, v) for v in value]
         if isinstance(value, Tensor):
-            return value._data.astype(p._data.real.dtype)
+            value = value._data
         if hasattr(value, "__array__") and not isinstance(value, numbers.Number):
-            arr = np.asarray(value)  # a NumPy array, or a torch tensor from a PyTorch state_dict
-            return arr.astype(p._data.real.dtype) if arr.ndim else float(arr)
+            arr = np.asarray(value)  # a NumPy array (older glassgrad), or a torch tensor (PyTorch's)
+            return Tensor(arr.astype(p._data.real.dtype), _wrap=True)
         return value
 
     # ------------------------------------------------------------ the flat vector x
@@ -184,9 +185,13 @@ class LBFGS(Optimizer):
         if np.abs(g).max() <= tol_grad:
             return first_loss
 
-        d, t = state.get("d"), state.get("t")
-        dirs, steps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        h_diag, prev_g, prev_loss = state.get("H_diag"), state.get("prev_flat_grad"), state.get("prev_loss")
+        d, t = _raw(state.get("d")), state.get("t")
+        dirs, steps, ro = (_raw(state.get(k)) for k in ("old_dirs", "old_stps", "ro"))
+        h_diag, prev_g, prev_loss = (
+            _raw(state.get("H_diag")),
+            _raw(state.get("prev_flat_grad")),
+            state.get("prev_loss"),
+        )
         it = 0
         while it < max_iter:
             it += 1
@@ -243,7 +248,35 @@ class LBFGS(Optimizer):
 
         state.update(d=d, t=t, old_dirs=dirs, old_stps=steps, ro=ro, H_diag=h_diag)
         state.update(prev_flat_grad=prev_g, prev_loss=prev_loss)
+        _at_rest(state, g.dtype)
         return first_loss
+
+
+def _at_rest(state: dict, dtype: Any) -> None:
+    """The history as PyTorch keeps it between steps, and so in ``state_dict()``: the flat vectors
+    and the scalar products (``ro``, ``H_diag``, ``al``) as Tensors of the gradient's dtype (user
+    code reads ``state["d"].norm()``; PyTorch's weights-only load takes no NumPy arrays), ``t`` and
+    ``prev_loss`` numbers. ``step`` works on their arrays (``_raw``)."""
+    for key in ("d", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "al"):
+        if key in state:
+            state[key] = _tensors(state[key], dtype)
+
+
+def _tensors(v: Any, dtype: Any) -> Any:
+    if isinstance(v, list):
+        return [_tensors(x, dtype) for x in v]
+    if v is None or isinstance(v, Tensor):
+        return v
+    return Tensor(np.asarray(v, dtype=dtype), _wrap=True)  # (a 0-d one for a scalar)
+
+
+def _raw(v: Any) -> Any:
+    """A state value as ``step`` computes with it: an array for a vector, a float for a 0-d Tensor."""
+    if isinstance(v, list):
+        return [_raw(x) for x in v]
+    if isinstance(v, Tensor):
+        return float(v._data) if v._data.ndim == 0 else v._data
+    return v
 
 
 def _two_loop(

@@ -193,12 +193,12 @@ class Optimizer(OptimizerHooks):
             value = group[key]
             if value is required:
                 continue
-            if key == "lr" and isinstance(value, Tensor):  # PyTorch takes a one-element tensor lr
+            if key in ("lr", "weight_decay") and isinstance(value, Tensor):  # PyTorch takes these
                 if value.numel() != 1 or value.dtype.is_complex or value.dtype == bool:
                     raise ValueError(
-                        f"{type(self).__name__}: Tensor lr must be 1-element and real, got {value!r}"
+                        f"{type(self).__name__}: Tensor {key} must be 1-element and real, got {value!r}"
                     )
-                value = float(value.detach())  # a learned lr (requires_grad) is read without a warning
+                value = float(value.detach())  # a learned value (requires_grad) is read without a warning
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise TypeError(
                     f"{type(self).__name__}: expected {key} to be a number, got {type(value).__name__}"

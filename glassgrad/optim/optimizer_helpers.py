@@ -45,12 +45,13 @@ def differentiable_grads(
     """``(p, g)`` for each parameter of ``group`` with a ``.grad``, as PyTorch's ``_single_tensor_*``
     steps begin under ``differentiable=True``: g is ``−p.grad`` with ``maximize``, then ``g + λ p``
     (a recorded Tensor op), or ``p`` is first scaled in place by ``1 − γ λ`` with
-    ``decoupled_weight_decay`` (λ the group's ``weight_decay``, if it has one). Complex parameters
+    ``decoupled_weight_decay`` (λ the group's ``weight_decay``, if it has one; a one-element tensor
+    that requires grad is recorded too, as PyTorch's ``addcmul`` with it). Complex parameters
     are refused unless ``complex_ok`` (steps linear in p and g are right for them as written), and so
     is ``foreach=True`` unless ``foreach_ok``, with PyTorch's AssertionError from its list kernels."""
     wd = group.get("weight_decay", 0)
-    if isinstance(wd, Tensor) and wd.requires_grad:
-        raise NotImplementedError(f"{name}: differentiable=True with a weight_decay that requires grad")
+    if isinstance(wd, Tensor) and not wd.requires_grad:
+        wd = float(wd)  # a constant: PyTorch's alpha= takes its value
     for p in group["params"]:
         if p.grad is None:
             continue
@@ -64,6 +65,8 @@ def differentiable_grads(
         if wd != 0:
             if group.get("decoupled_weight_decay"):
                 p.mul_(1 - group["lr"] * wd)
+            elif isinstance(wd, Tensor):  # learned: g + λ θ with a path to λ (and to θ, as PyTorch's)
+                g = g.addcmul(p.clone(), wd)
             else:
                 g = g.add(p, alpha=wd)
         yield p, g

@@ -27,6 +27,8 @@ def decay_array(theta: Any, g: Any, lr: float, wd: float, decoupled: bool) -> An
     else returns ``g + λ θ`` (a new array: ``g`` may be the parameter's own ``.grad``)."""
     if wd == 0:
         return g
+    if hasattr(wd, "_data"):  # a one-element Tensor weight_decay: its value, as PyTorch's alpha=
+        wd = float(wd.detach())
     if decoupled:
         theta *= float(1 - lr * wd)  # (a tensor lr: in its dtype, see scalars.lr_of)
         return g

@@ -15,23 +15,21 @@ in insertion order; a :class:`TreeSpec` records the containers for :func:`tree_u
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from glassgrad.size import Size
+from glassgrad.utils._pytree_serialize import register_serialization
 
 __all__ = [
     "PyTree",
     "Context",
     "LeafSpec",
-    "MappingKey",
     "NodeDef",
-    "SequenceKey",
     "TreeSpec",
     "register_pytree_node",
-    "tree_all",
-    "tree_any",
     "tree_flatten",
     "tree_iter",
     "tree_leaves",
@@ -39,16 +37,6 @@ __all__ = [
     "tree_map_",
     "tree_structure",
     "tree_unflatten",
-    "GetAttrKey",
-    "KeyEntry",
-    "KeyPath",
-    "keystr",
-    "key_get",
-    "tree_flatten_with_path",
-    "tree_leaves_with_path",
-    "tree_map_with_path",
-    "tree_all_only",
-    "tree_any_only",
 ]
 
 #: PyTorch's annotation alias for a tree (Lightning's ``_pytree`` helpers import it)
@@ -79,11 +67,11 @@ def register_pytree_node(
     **kwargs: Any,
 ) -> None:
     """Make instances of ``cls`` container nodes: ``flatten_fn(node) -> (children, context)`` and
-    ``unflatten_fn(children, context) -> node``. The serialization keywords PyTorch accepts
-    (``serialized_type_name`` ...) are taken and not used, but ``flatten_with_keys_fn`` (node ->
-    (``(key entry, child)`` pairs, context)) gives the key paths (``_pytree_paths.py``)."""
+    ``unflatten_fn(children, context) -> node``. ``flatten_with_keys_fn`` gives the key paths
+    (``_pytree_paths.py``); ``serialized_type_name`` ... the JSON text (``_pytree_serialize.py``)."""
     if cls in SUPPORTED_NODES:
         raise ValueError(f"register_pytree_node: {cls.__name__} is already registered as a pytree node")
+    register_serialization(cls, **kwargs)
     SUPPORTED_NODES[cls] = NodeDef(cls, flatten_fn, unflatten_fn, kwargs.get("flatten_with_keys_fn"))
     FLATTEN_WITH_KEYS[cls] = kwargs.get("flatten_with_keys_fn")
 
@@ -218,6 +206,17 @@ class TreeSpec:
 
     def children(self) -> list[TreeSpec]:
         return list(self._children)
+
+    @property
+    def children_specs(self) -> list[TreeSpec]:
+        """The child specs themselves: PyTorch's older name, which it still answers with a warning."""
+        warnings.warn(
+            "`treespec.children_specs` is deprecated. Use `treespec.child(index)` to access a single child, "
+            "or `treespec.children()` to get all children.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self._children
 
     def child(self, index: int) -> TreeSpec:
         return self._children[index]
@@ -373,28 +372,17 @@ def tree_map_(func: Callable, tree: Any, *rests: Any, is_leaf: Callable[[Any], b
     return tree
 
 
-# at the end (they read this module's registry): key paths, register_dataclass, map_only ...;
-# the key classes and PyTorch's private keyed-flatten helpers (users import them from here) too
+# at the end (they read this module's registry): key paths, register_dataclass, map_only, JSON ...
 from glassgrad.utils._pytree_more import *  # noqa: E402, F403 (register_dataclass, map_only, ...)
 from glassgrad.utils._pytree_more import __all__ as _more_all  # noqa: E402
-from glassgrad.utils._pytree_paths import (  # noqa: E402
-    GetAttrKey,
-    KeyEntry,
-    KeyPath,
-    MappingKey,
-    SequenceKey,
-    key_get,
-    keystr,
-    tree_all,
-    tree_all_only,
-    tree_any,
-    tree_any_only,
-    tree_flatten_with_path,
-    tree_leaves_with_path,
-    tree_map_with_path,
-)
+from glassgrad.utils._pytree_more import _broadcast_to_and_flatten as _broadcast_to_and_flatten  # noqa: E402
+from glassgrad.utils._pytree_paths import *  # noqa: E402, F403 (key paths, tree_all ...)
+from glassgrad.utils._pytree_paths import __all__ as _paths_all  # noqa: E402
 from glassgrad.utils._pytree_paths import _dict_flatten_with_keys as _dict_flatten_with_keys  # noqa: E402
 from glassgrad.utils._pytree_paths import _list_flatten_with_keys as _list_flatten_with_keys  # noqa: E402
 from glassgrad.utils._pytree_paths import _tuple_flatten_with_keys as _tuple_flatten_with_keys  # noqa: E402
+from glassgrad.utils._pytree_serialize import *  # noqa: E402, F403 (treespec_dumps, treespec_loads, ...)
+from glassgrad.utils._pytree_serialize import __all__ as _serialize_all  # noqa: E402
+from glassgrad.utils._pytree_serialize import _register_namedtuple as _register_namedtuple  # noqa: E402
 
-__all__ += _more_all
+__all__ += _paths_all + _more_all + _serialize_all

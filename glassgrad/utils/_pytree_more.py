@@ -34,8 +34,10 @@ from glassgrad.utils._pytree import (
     tree_iter,
     tree_map,
     tree_map_,
+    tree_structure,
 )
 from glassgrad.utils._pytree_paths import GetAttrKey
+from glassgrad.utils._pytree_serialize import register_serialization
 
 __all__ = [
     "arg_tree_leaves",
@@ -118,6 +120,7 @@ def register_dataclass(
         )
     SUPPORTED_NODES[cls] = NodeDef(cls, flatten, unflatten, flatten_with_keys)
     FLATTEN_WITH_KEYS[cls] = flatten_with_keys
+    register_serialization(cls, serialized_type_name)  # its context (two name lists) is JSON as it is
 
 
 def map_only(type_or_types_or_pred: Any) -> Callable[[Callable], Callable]:
@@ -215,3 +218,22 @@ def treespec_dict(mapping: Mapping | Iterable = (), /, **kwargs: TreeSpec) -> Tr
     if any(not isinstance(child, TreeSpec) for child in dct.values()):
         raise ValueError(f"Expected a dictionary of TreeSpec values, got: {dct!r}.")
     return TreeSpec(dict, list(dct.keys()), list(dct.values()))
+
+
+def _broadcast_to_and_flatten(
+    tree: Any, treespec: TreeSpec, is_leaf: Callable[[Any], bool] | None = None
+) -> list | None:
+    """PyTorch's private helper (vmap's ``in_dims``): ``tree`` is a prefix of ``treespec``'s
+    structure, and each of its leaves is repeated once per leaf of the subtree it stands for, in
+    the spec's leaf order; None when ``tree`` is not such a prefix (another container or length)."""
+    full = treespec.unflatten([0] * treespec.num_leaves)
+    out: list = []
+
+    def repeat(x: Any, subtree: Any) -> None:
+        out.extend([x] * tree_structure(subtree, is_leaf).num_leaves)
+
+    try:
+        tree_map_(repeat, tree, full, is_leaf=is_leaf)
+    except ValueError:
+        return None
+    return out

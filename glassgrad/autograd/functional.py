@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd import functional_checks as checks
 from glassgrad.autograd import functional_second as second
 from glassgrad.autograd import recorded
 from glassgrad.autograd.batched_grad import batched_grad
@@ -16,7 +17,7 @@ from glassgrad.autograd.engine_modes import keeps_graph
 from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.autograd.gradient_edge import backward_seeds, resolve
 from glassgrad.autograd.tensor_hook_run import with_seeds
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import ArgumentAssertionError, GraphError, ShapeError
 from glassgrad.meta_array import MetaArray, meta_array
 
 hessian, hvp, vhp = second.hessian, second.hvp, second.vhp
@@ -24,12 +25,9 @@ hessian, hvp, vhp = second.hessian, second.hvp, second.vhp
 __all__ = ["jacobian", "vjp", "jvp", "grad", "backward", "hessian", "hvp", "vhp"]
 
 
-def _prepare(x: Any) -> tuple[tuple, bool]:
-    from glassgrad.tensor import Tensor
-
-    single = isinstance(x, Tensor)
-    xs = (x,) if single else tuple(x)
-    return tuple(second.fresh_leaf(t) for t in xs), single
+def _prepare(op: str, x: Any) -> tuple[tuple, bool]:
+    is_tuple, xs = checks.as_tuple(op, x, "inputs")
+    return tuple(second.fresh_leaf(t) for t in xs), not is_tuple
 
 
 def seed_list(op: str, outs: list, seeds: Any) -> list:
@@ -228,36 +226,37 @@ def jacobian(
     >>> tuple(J.shape)
     (3, 3)
     """
-    from glassgrad.tensor import Tensor
 
     second.refuse_in_transform("jacobian", create_graph)
-    if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError(f'jacobian: expected strategy "forward-mode" or "reverse-mode", got {strategy!r}')
+    if strategy not in ("forward-mode", "reverse-mode"):  # PyTorch asserts
+        raise ArgumentAssertionError(
+            f'jacobian: expected strategy "forward-mode" or "reverse-mode", got {strategy!r}'
+        )
     if strict and vectorize:  # refused as PyTorch refuses them (its vectorized path cannot tell)
         raise RuntimeError("jacobian: strict=True and vectorize=True are not supported together")
     if strategy == "forward-mode" and not vectorize:
         raise NotImplementedError('jacobian: strategy="forward-mode" is only implemented for vectorize=True')
     if create_graph:
         return second.jacobian_graph(func, inputs, strict)
-    xs, single = _prepare(inputs)
+    xs, single = _prepare("jacobian", inputs)
     with enable_grad():
         y = func(*xs)
-    ys = (y,) if isinstance(y, Tensor) else y  # a tuple of outputs: a tuple of Jacobians, as PyTorch's
-    if not isinstance(ys, tuple | list) or not ys or not all(isinstance(o, Tensor) for o in ys):
-        raise TypeError(
-            f"jacobian: expected func to return a Tensor or a tuple of Tensors, got {type(y).__name__}"
-        )
+    # a tuple of outputs: a tuple of Jacobians, as PyTorch's
+    out_tuple, ys = checks.as_tuple("jacobian", y, "outputs of the user-provided function")
+    checks.check_requires_grad("jacobian", ys, "outputs", strict)
     rows = []
-    for o in ys:  # strict: each output must depend on each input
+    for i, o in enumerate(ys):  # strict: each output must depend on each input
         reached: set = set()
-        rows.append(_jacobian_rows(o, xs, reached))
-        _check_strict("jacobian", strict, reached, len(xs))
+        rows.append(_jacobian_rows(o, xs, reached, strategy == "forward-mode"))
+        _check_strict("jacobian", strict, reached, len(xs), i)
     rows = tuple(r[0] if single else r for r in rows)
-    return rows[0] if isinstance(y, Tensor) else rows
+    return rows if out_tuple else rows[0]
 
 
-def _jacobian_rows(y: Any, xs: tuple, reached: set) -> tuple:
-    """One output's Jacobian with respect to each of ``xs`` (one backward per output element)."""
+def _jacobian_rows(y: Any, xs: tuple, reached: set, forward: bool = False) -> tuple:
+    """One output's Jacobian with respect to each of ``xs`` (one backward per output element), in
+    the dtype PyTorch's strategy gives: the input's by reverse mode (its rows are gradients of the
+    input), the output's by forward mode (its columns are tangents of the output)."""
     from glassgrad.tensor import Tensor
 
     if y._data.dtype.kind == "c":  # one-hot real seeds would give conj(dy/dx): PyTorch refuses
@@ -267,7 +266,10 @@ def _jacobian_rows(y: Any, xs: tuple, reached: set) -> tuple:
         )
     # a complex input's rows are complex (its gradients: dL/dx + i dL/dy), as PyTorch's
     jac = [
-        np.zeros((y._data.size,) + x.shape, dtype=x._data.dtype if x.is_complex() else y._data.dtype)
+        np.zeros(
+            (y._data.size,) + x.shape,
+            dtype=y._data.dtype if forward and not x.is_complex() else x._data.dtype,
+        )
         for x in xs
     ]
     if y.requires_grad:
@@ -293,20 +295,25 @@ def vjp(
     second.refuse_in_transform("vjp", create_graph)
     if create_graph:
         return second.vjp_graph(func, inputs, v, strict)
-    xs, single = _prepare(inputs)
+    xs, single = _prepare("vjp", inputs)
     with enable_grad():
         y = func(*xs)
-    if v is None:
-        v = np.ones_like(y._data)
-    v = v._data if isinstance(v, Tensor) else np.asarray(v, dtype=y._data.dtype)
-    if v.shape != y.shape:
-        raise ShapeError(f"vjp: expected v of the output's shape {y.shape}, got {v.shape}")
-    found = run_backward([(y, v)], retain_graph=False, inputs=list(xs)) if y.requires_grad else {}
-    _check_strict("vjp", strict, {j for j, x in enumerate(xs) if id(x) in found}, len(xs))
-    grads = tuple(
-        Tensor(found[id(x)][1] if id(x) in found else np.zeros_like(x._data), _wrap=True) for x in xs
-    )
-    return y.detach(), (grads[0] if single else grads)
+    out_tuple, ys = checks.as_tuple("vjp", y, "outputs of the user-provided function")
+    checks.check_requires_grad("vjp", ys, "outputs", strict)
+    if v is None:  # ones only for one one-element output, else a silent sum over its elements
+        if len(ys) != 1 or ys[0].numel() != 1:
+            raise checks.v_none_error("vjp", True)
+        vs = (np.ones_like(ys[0]._data),)
+    else:
+        vs = checks.as_tuple("vjp", v, "v")[1]
+        checks.validate_v("vjp", vs, ys, out_tuple)
+        vs = tuple(t._data.astype(o._data.dtype, copy=False) for t, o in zip(vs, ys))
+    roots = [(o, t) for o, t in zip(ys, vs) if o.requires_grad]
+    found = run_backward(roots, retain_graph=False, inputs=list(xs)) if roots else {}
+    grads = tuple(Tensor(found[id(x)][1], _wrap=True) if id(x) in found else None for x in xs)
+    grads = checks.fill_in_zeros("vjp", grads, xs, strict, False, "back")
+    outs = tuple(o.detach() for o in ys)
+    return (outs if out_tuple else outs[0]), (grads[0] if single else grads)
 
 
 def jvp(
@@ -331,40 +338,37 @@ def jvp(
     from glassgrad.tensor import Tensor
 
     second.refuse_in_transform("jvp", create_graph)
-    if create_graph:  # by double backward, so that J v has a graph
-        return second.jvp_graph(func, inputs, v, strict)
-    single = isinstance(inputs, Tensor)
-    xs = (inputs,) if single else tuple(inputs)
+    if create_graph or strict:  # by double backward, so that J v has a graph (strict: so that the
+        # outputs' and first gradients' graphs can be checked, as PyTorch's)
+        return second.jvp_graph(func, inputs, v, strict, create_graph)
+    in_tuple, xs = checks.as_tuple("jvp", inputs, "inputs")
     if v is None:
         if len(xs) != 1 or xs[0]._data.size != 1:
-            raise ValueError("jvp: v can be None only for a single input with one element")
+            raise checks.v_none_error("jvp", False)
         vs = (Tensor(np.ones_like(xs[0]._data), _wrap=True),)
     else:
-        vs = (v,) if isinstance(v, Tensor) else tuple(v)
-    if len(vs) != len(xs):
-        raise ValueError(f"jvp: expected one v per input ({len(xs)}), got {len(vs)}")
-    for x, t in zip(xs, vs):
-        if tuple(t.shape) != tuple(x.shape):
-            raise ShapeError(f"jvp: expected v of the input's shape {tuple(x.shape)}, got {tuple(t.shape)}")
+        vs = checks.as_tuple("jvp", v, "v")[1]
+        checks.validate_v("jvp", vs, xs, in_tuple)
     with fwAD.dual_level():
-        out = func(*(fwAD.make_dual(x.detach(), t) for x, t in zip(xs, vs)))
-        outs = (out,) if isinstance(out, Tensor) else tuple(out)
+        out = func(*(fwAD.make_dual(x.detach(), t.detach()) for x, t in zip(xs, vs)))
+        out_tuple, outs = checks.as_tuple("jvp", out, "outputs of the user-provided function")
         prims, tans = [], []
         for o in outs:
             primal, tangent = fwAD.unpack_dual(o)
             if tangent is None:
-                if strict:
-                    raise GraphError("jvp: an output does not depend on the inputs (strict=True)")
                 tangent = Tensor(np.zeros_like(o._data), _wrap=True)
             prims.append(primal.detach())
             tans.append(Tensor(tangent._data, _wrap=True))
-    if isinstance(out, Tensor):
+    if not out_tuple:
         return prims[0], tans[0]
     return tuple(prims), tuple(tans)
 
 
-def _check_strict(op: str, strict: bool, reached: set, n: int) -> None:
+def _check_strict(op: str, strict: bool, reached: set, n: int, out: int = 0) -> None:
     """PyTorch's ``strict=True``: an input the output does not depend on is an error, not zeros."""
     for j in range(n):
         if strict and j not in reached:
-            raise GraphError(f"{op}: the output is independent of input {j}, which strict=True refuses")
+            raise GraphError(
+                f"{op}: Output {out} of the user-provided function is independent of input {j}. This is "
+                "not allowed in strict mode."
+            )

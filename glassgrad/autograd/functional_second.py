@@ -12,12 +12,14 @@ gradient is itself a function of the inputs, and differentiate it once more:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import numpy as np
 
+from glassgrad.autograd import functional_checks as checks
 from glassgrad.autograd.grad_mode import enable_grad
-from glassgrad.errors import GraphError, ShapeError
+from glassgrad.errors import ArgumentAssertionError, GraphError
 
 __all__ = ["hessian", "hvp", "vhp", "jacobian_graph", "vjp_graph", "jvp_graph", "refuse_in_transform"]
 
@@ -60,19 +62,29 @@ def fresh_leaf(x: Any) -> Any:
     return x.detach().requires_grad_()
 
 
-def _inputs(inputs: Any, create_graph: bool) -> tuple[tuple, bool]:
+def _inputs(op: str, inputs: Any, create_graph: bool) -> tuple[tuple, bool]:
     """``inputs`` as the tensors to differentiate at: with ``create_graph`` an input that requires
     grad stays in its graph (a view of it), so the result can be differentiated w.r.t. it, as
-    PyTorch's; every other one is a fresh leaf that requires grad."""
-    tensor = _tensor()
-    single = isinstance(inputs, tensor)
-    xs = (inputs,) if single else tuple(inputs)
-    for i, x in enumerate(xs):
-        if not isinstance(x, tensor):
-            raise TypeError(f"expected inputs to be Tensors, got {type(x).__name__} for input {i}")
+    PyTorch's; every other one is a fresh leaf that requires grad. Anything but a Tensor or a
+    tuple of them is PyTorch's ``TypeError``."""
+    is_tuple, xs = checks.as_tuple(op, inputs, "inputs")
     with enable_grad():
         out = tuple(x.view_as(x) if create_graph and x.requires_grad else fresh_leaf(x) for x in xs)
-    return out, single
+    return out, not is_tuple
+
+
+def _vectors(op: str, v: Any, refs: tuple, refs_tuple: bool, of_output: bool, create_graph: bool) -> tuple:
+    """``v`` as one tensor per entry of ``refs`` (checked as PyTorch checks it); None is a ones
+    seed, allowed only for one entry with one element. One that requires grad keeps its graph
+    under ``create_graph`` (the result is differentiable w.r.t. it, as PyTorch's)."""
+    tensor = _tensor()
+    if v is None:
+        if len(refs) != 1 or refs[0].numel() != 1:
+            raise checks.v_none_error(op, of_output)
+        return (tensor(np.ones_like(refs[0]._data), _wrap=True),)
+    _, vs = checks.as_tuple(op, v, "v")
+    checks.validate_v(op, vs, refs, refs_tuple)
+    return tuple(t if create_graph and t.requires_grad else t.detach() for t in vs)
 
 
 def _grads(outputs: Any, xs: tuple, seeds: Any, create_graph: bool) -> tuple:
@@ -83,7 +95,7 @@ def _grads(outputs: Any, xs: tuple, seeds: Any, create_graph: bool) -> tuple:
     tensor = _tensor()
     outs = [outputs] if isinstance(outputs, tensor) else list(outputs)
     vs = [seeds] * len(outs) if seeds is None or isinstance(seeds, tensor) else list(seeds)
-    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    live = [(o, v) for o, v in zip(outs, vs) if o is not None and o.requires_grad]
     if not live:
         return (None,) * len(xs)
     if seeds is None:
@@ -100,120 +112,88 @@ def _grads(outputs: Any, xs: tuple, seeds: Any, create_graph: bool) -> tuple:
     )
 
 
-def _zeros_for(gs: tuple, xs: tuple) -> tuple:
-    tensor = _tensor()
-    return tuple(g if g is not None else tensor(np.zeros_like(x._data), _wrap=True) for g, x in zip(gs, xs))
-
-
-def _strict(op: str, strict: bool, gs: tuple, graph: bool = False) -> None:
-    """PyTorch's ``strict=True``: a gradient that is None, or (``graph``: where it must be
-    differentiated again) one without a graph, is an error, not zeros."""
-    if strict:
-        for j, g in enumerate(gs):
-            if g is None:
-                raise GraphError(f"{op}: the output is independent of input {j}, which strict=True refuses")
-            if graph and not g.requires_grad:
-                raise GraphError(
-                    f"{op}: the gradient with respect to input {j} is independent of the inputs (e.g. a "
-                    "linear function), which strict=True refuses"
-                )
-
-
-def _check_v(op: str, xs: tuple, vs: tuple) -> None:
-    if len(vs) != len(xs):
-        raise ValueError(f"{op}: expected one v per input ({len(xs)}), got {len(vs)}")
-    for x, t in zip(xs, vs):
-        if tuple(t.shape) != tuple(x.shape):
-            raise ShapeError(f"{op}: expected v of the input's shape {tuple(x.shape)}, got {tuple(t.shape)}")
-
-
-def _scalar(op: str, y: Any) -> None:
-    if not isinstance(y, _tensor()) or y._data.size != 1:
-        shape = tuple(y.shape) if isinstance(y, _tensor()) else type(y).__name__
-        raise ShapeError(f"{op}: expected func to return a Tensor with a single element, got {shape}")
+def _post(ts: tuple, create_graph: bool) -> tuple:
+    """Results keep their graph only under ``create_graph`` (PyTorch's ``_grad_postprocess``)."""
+    return ts if create_graph else tuple(t.detach() for t in ts)
 
 
 def jacobian_graph(fn: Callable, inputs: Any, strict: bool = False) -> Any:
     """``jacobian(fn, inputs, create_graph=True)``: each row one recorded backward, so the
-    Jacobian has a graph back to ``inputs``. Shape: ``y.shape + x.shape`` per input."""
+    Jacobian has a graph back to ``inputs``; recorded under ``no_grad`` too, as PyTorch's.
+
+    Shape: ``y.shape + x.shape`` per output ``y`` and input ``x``: one Jacobian for one of each, a
+    tuple over inputs (or outputs) for several, a tuple of tuples (output-major) for both.
+    """
     from glassgrad.ops.joining import stack
 
     tensor = _tensor()
-    xs, single = _inputs(inputs, True)
     with enable_grad():
-        y = fn(*xs)
-    if not isinstance(y, tensor):
-        raise TypeError(f"jacobian: expected fn to return one Tensor, got {type(y).__name__}")
-    rows: list[list] = [[] for _ in xs]
-    reached: set = set()
-    for k in range(y._data.size):
-        seed = np.zeros(y._data.size, dtype=y._data.dtype)
-        seed[k] = 1
-        gs = (
-            _grads(y, xs, tensor(seed.reshape(y.shape), _wrap=True), True)
-            if y.requires_grad
-            else (None,) * len(xs)
-        )
-        reached.update(j for j, g in enumerate(gs) if g is not None)
-        _strict("jacobian", strict, tuple(True if g is None else g for g in gs), True)
-        for j, g in enumerate(_zeros_for(gs, xs)):
-            rows[j].append(g)
-    if strict:
-        _strict("jacobian", True, tuple(None if j not in reached else True for j in range(len(xs))))
-    out = tuple(
-        stack(r).reshape(tuple(y.shape) + tuple(x.shape))
-        if r
-        else tensor(np.zeros(tuple(y.shape) + tuple(x.shape)), _wrap=True)
-        for r, x in zip(rows, xs)
-    )
-    return out[0] if single else out
+        xs, single = _inputs("jacobian", inputs, True)
+        out = fn(*xs)
+        out_tuple, ys = checks.as_tuple("jacobian", out, "outputs of the user-provided function")
+        checks.check_requires_grad("jacobian", ys, "outputs", strict)
+        jacs = []
+        for i, y in enumerate(ys):
+            rows: list[list] = [[] for _ in xs]
+            for k in range(y._data.size):
+                seed = np.zeros(y._data.size, dtype=y._data.dtype)
+                seed[k] = 1
+                gs = _grads(y, xs, tensor(seed.reshape(y.shape), _wrap=True), True)
+                for j, g in enumerate(gs):
+                    if g is None and strict:
+                        raise GraphError(
+                            f"jacobian: Output {i} of the user-provided function is independent of input "
+                            f"{j}. This is not allowed in strict mode."
+                        )
+                gs = checks.fill_in_zeros("jacobian", gs, xs, strict, True, "back")
+                for j, g in enumerate(gs):
+                    rows[j].append(g)
+            jacs.append(
+                tuple(
+                    stack(r).reshape(tuple(y.shape) + tuple(x.shape))
+                    if r
+                    else tensor(np.zeros(tuple(y.shape) + tuple(x.shape), dtype=x._data.dtype), _wrap=True)
+                    for r, x in zip(rows, xs)
+                )
+            )
+    jacs = [j[0] if single else j for j in jacs]
+    return tuple(jacs) if out_tuple else jacs[0]
 
 
 def vjp_graph(fn: Callable, inputs: Any, v: Any = None, strict: bool = False) -> tuple:
-    """``vjp(fn, inputs, v, create_graph=True)``: the output and v^T J with a graph."""
-    xs, single = _inputs(inputs, True)
+    """``vjp(fn, inputs, v, create_graph=True)``: the output(s) and v^T J with a graph, recorded
+    under ``no_grad`` too, as PyTorch's. Shape: v as the outputs; v^T J as the inputs."""
     with enable_grad():
-        y = fn(*xs)
-    gs = _grads(y, xs, v, True) if y.requires_grad else (None,) * len(xs)
-    _strict("vjp", strict, gs, True)
-    gs = _zeros_for(gs, xs)
-    return y, (gs[0] if single else gs)
+        xs, single = _inputs("vjp", inputs, True)
+        out = fn(*xs)
+        out_tuple, ys = checks.as_tuple("vjp", out, "outputs of the user-provided function")
+        checks.check_requires_grad("vjp", ys, "outputs", strict)
+        vs = _vectors("vjp", v, ys, out_tuple, True, True)
+        gs = checks.fill_in_zeros("vjp", _grads(ys, xs, vs, True), xs, strict, True, "back")
+    return (ys if out_tuple else ys[0]), (gs[0] if single else gs)
 
 
-def jvp_graph(func: Callable, inputs: Any, v: Any = None, strict: bool = False) -> tuple:
-    """``jvp(func, inputs, v, create_graph=True)``: J v by the double-backward trick (u -> J^T u
-    is linear in u; J v = d<J^T u, v>/du), with a graph back to ``inputs`` and ``v``."""
+def jvp_graph(
+    func: Callable, inputs: Any, v: Any = None, strict: bool = False, create_graph: bool = True
+) -> tuple:
+    """``jvp(func, inputs, v, create_graph=True)`` (and ``strict=True``, whose checks need the
+    reverse graph): J v by the double-backward trick (u -> J^T u is linear in u; J v =
+    d<J^T u, v>/du), with a graph back to ``inputs`` and ``v`` under ``create_graph``, as
+    PyTorch's. Shape: v as the inputs; J v as the outputs."""
     tensor = _tensor()
-    xs, _ = _inputs(inputs, True)
-    vs = (v,) if isinstance(v, tensor) else tuple(v) if v is not None else None
-    if vs is None:
-        if len(xs) != 1 or xs[0]._data.size != 1:
-            raise ValueError("jvp: v can be None only for a single input with one element")
-        vs = (tensor(np.ones_like(xs[0]._data), _wrap=True),)
-    _check_v("jvp", xs, vs)
     with enable_grad():
+        xs, single = _inputs("jvp", inputs, create_graph)
+        vs = _vectors("jvp", v, xs, not single, False, create_graph)
         out = func(*xs)
-    outs = (out,) if isinstance(out, tensor) else tuple(out)
-    us = tuple(tensor(np.zeros_like(o._data), _wrap=True).requires_grad_() for o in outs)
-    live = [(o, u) for o, u in zip(outs, us) if o.requires_grad]
-    if live:
-        gs = _grads([o for o, _ in live], xs, [u for _, u in live], True)
-        _strict("jvp", strict, gs)
-        pairs = [(g, w) for g, w in zip(gs, vs) if g is not None]
-    else:
-        pairs = []
-    if pairs:
-        tans = _grads([g for g, _ in pairs], [u for _, u in live], [w for _, w in pairs], True)
-        it = iter(tans)
-        tans = tuple(next(it) if o.requires_grad else None for o in outs)
-    else:
-        tans = (None,) * len(outs)
-    if strict and any(t is None for t in tans):
-        raise GraphError("jvp: an output does not depend on the inputs (strict=True)")
-    tans = tuple(
-        t if t is not None else tensor(np.zeros_like(o._data), _wrap=True) for t, o in zip(tans, outs)
-    )
-    return (outs[0], tans[0]) if isinstance(out, tensor) else (tuple(outs), tans)
+        out_tuple, outs = checks.as_tuple("jvp", out, "outputs of the user-provided function")
+        checks.check_requires_grad("jvp", outs, "outputs", strict)
+        us = tuple(tensor(np.zeros_like(o._data), _wrap=True).requires_grad_() for o in outs)
+        gs = _grads(outs, xs, us, True)
+        checks.check_requires_grad("jvp", gs, "grad_inputs", strict)
+        tans = _grads(gs, us, vs, create_graph)
+        tans = checks.fill_in_zeros("jvp", tans, outs, strict, create_graph, "back_trick")
+    outs, tans = _post(outs, create_graph), _post(tans, create_graph)
+    return (outs, tans) if out_tuple else (outs[0], tans[0])
 
 
 def hessian(
@@ -229,7 +209,7 @@ def hessian(
     Shape: for one input ``x``, ``x.shape + x.shape``; for several, a tuple of tuples with
     ``H[i][j]`` of shape ``x_i.shape + x_j.shape``. ``vectorize`` only chooses how PyTorch
     computes the same matrix; ``outer_jacobian_strategy="forward-mode"`` is refused as PyTorch
-    refuses it without ``vectorize``.
+    refuses it without ``vectorize``, and ``strict`` with ``vectorize`` as PyTorch refuses it.
 
     >>> import glassgrad as gg
     >>> H = gg.autograd.functional.hessian(lambda x: (x ** 3).sum(), gg.tensor([1.0, 2.0]))
@@ -239,9 +219,11 @@ def hessian(
     """
     refuse_in_transform("hessian", create_graph)
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError(
+        raise ArgumentAssertionError(
             f'hessian: expected outer_jacobian_strategy "forward-mode" or "reverse-mode", got {outer_jacobian_strategy!r}'
         )
+    if strict and vectorize:  # PyTorch's vectorized outer Jacobian cannot tell
+        raise GraphError("hessian: strict=True and vectorize=True are not supported together")
     if outer_jacobian_strategy == "forward-mode" and not vectorize:
         raise NotImplementedError(
             'hessian: outer_jacobian_strategy="forward-mode" is only implemented for vectorize=True'
@@ -249,51 +231,64 @@ def hessian(
     tensor = _tensor()
     from glassgrad.ops.joining import stack
 
-    xs, single = _inputs(inputs, create_graph)
-    with enable_grad():
-        y = func(*xs)
-    _scalar("hessian", y)
-    gs = _grads(y, xs, None, True) if y.requires_grad else (None,) * len(xs)
-    _strict("hessian", strict, gs, True)
-    rows = []
-    for g, xi in zip(gs, xs):
-        blocks = []
-        for xj in xs:
-            shape = tuple(xi.shape) + tuple(xj.shape)
-            if g is None or not g.requires_grad:
-                blocks.append(tensor(np.zeros(shape, dtype=xj._data.dtype), _wrap=True))
-                continue
-            parts = []
-            for k in range(g._data.size):
-                seed = np.zeros(g._data.size, dtype=g._data.dtype)
-                seed[k] = 1
-                (h,) = _grads(g, (xj,), tensor(seed.reshape(g.shape), _wrap=True), create_graph)
-                parts.append(h if h is not None else tensor(np.zeros_like(xj._data), _wrap=True))
-            blocks.append(stack(parts).reshape(shape) if parts else tensor(np.zeros(shape), _wrap=True))
-        rows.append(tuple(b if create_graph else b.detach() for b in blocks))
+    # PyTorch's hessian is a jacobian(create_graph=True) of jacobians: recorded under no_grad too
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        xs, single = _inputs("hessian", inputs, create_graph)
+        with enable_grad():
+            y = checks.single_output("hessian", func(*xs), strict)
+            gs = _grads(y, xs, None, True)
+        checks.check_requires_grad(
+            "hessian", checks.fill_in_zeros("hessian", gs, xs, False, False, "back"), "jacobian", strict
+        )
+        rows = []
+        for i, (g, xi) in enumerate(zip(gs, xs)):
+            blocks = []
+            for j, xj in enumerate(xs):
+                shape = tuple(xi.shape) + tuple(xj.shape)
+                if g is None or not g.requires_grad:
+                    blocks.append(tensor(np.zeros(shape, dtype=xj._data.dtype), _wrap=True))
+                    continue
+                parts = []
+                for k in range(g._data.size):
+                    seed = np.zeros(g._data.size, dtype=g._data.dtype)
+                    seed[k] = 1
+                    (h,) = _grads(g, (xj,), tensor(seed.reshape(g.shape), _wrap=True), create_graph)
+                    if h is None and strict:  # the outer Jacobian's strict check, as PyTorch's
+                        raise GraphError(
+                            f"hessian: Output {i} of the user-provided function is independent of input "
+                            f"{j}. This is not allowed in strict mode."
+                        )
+                    (h,) = checks.fill_in_zeros("hessian", (h,), (xj,), strict, create_graph, "back")
+                    parts.append(h)
+                blocks.append(
+                    stack(parts).reshape(shape)
+                    if parts
+                    else tensor(np.zeros(shape, dtype=xj._data.dtype), _wrap=True)
+                )
+            rows.append(_post(tuple(blocks), create_graph))
     return rows[0][0] if single else tuple(rows)
 
 
 def _hv(op: str, func: Callable, inputs: Any, v: Any, create_graph: bool, strict: bool) -> tuple:
     refuse_in_transform(op, create_graph)
-    tensor = _tensor()
-    xs, single = _inputs(inputs, create_graph)
-    vs = (v,) if isinstance(v, tensor) else tuple(v) if v is not None else None
-    if vs is None:
-        if len(xs) != 1 or xs[0]._data.size != 1:
-            raise ValueError(f"{op}: v can be None only for a single input with one element")
-        vs = (tensor(np.ones_like(xs[0]._data), _wrap=True),)
-    _check_v(op, xs, vs)
-    with enable_grad():
-        y = func(*xs)
-    _scalar(op, y)
-    gs = _grads(y, xs, None, True) if y.requires_grad else (None,) * len(xs)
-    _strict(op, strict, gs, True)
-    live = [(g, w) for g, w in zip(gs, vs) if g is not None and g.requires_grad]
-    out = _grads([g for g, _ in live], xs, [w for _, w in live], create_graph) if live else (None,) * len(xs)
-    out = _zeros_for(out, xs)
-    if not create_graph:
-        out = tuple(o.detach() for o in out)
+    # the first gradient always has a graph; the second only under create_graph (then recorded
+    # under no_grad too), as PyTorch's
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        with enable_grad():
+            xs, single = _inputs(op, inputs, create_graph)
+            vs = _vectors(op, v, xs, not single, False, create_graph)
+            y = checks.single_output(op, func(*xs), strict)
+            gs = _grads(y, xs, None, True)
+            checks.check_requires_grad(op, gs, "jacobian", strict)
+        live = [(g, w) for g, w in zip(gs, vs) if g is not None and g.requires_grad]
+        out = (
+            _grads([g for g, _ in live], xs, [w for _, w in live], create_graph)
+            if live
+            else (None,) * len(xs)
+        )
+        stage = "double_back" if op == "vhp" else "double_back_trick"
+        out = checks.fill_in_zeros(op, out, xs, strict, create_graph, stage)
+    out = _post(out, create_graph)
     return (y if create_graph else y.detach()), (out[0] if single else out)
 
 

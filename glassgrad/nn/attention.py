@@ -225,7 +225,8 @@ class MultiheadAttention(Module):
             )
         widths = (query.shape[-1], key.shape[-1], value.shape[-1])
         if widths != (self.embed_dim, self.kdim, self.vdim) or key.shape[:-1] != value.shape[:-1]:
-            raise ShapeError(
+            # PyTorch asserts these (a kdim mismatch of packed weights: RuntimeError; this is both)
+            raise AttentionMaskShapeError(
                 f"MultiheadAttention: expected query (..., {self.embed_dim}), key (..., {self.kdim}) and value "
                 f"(..., {self.vdim}) with matching key/value lengths, got {query.shape}, {key.shape} and "
                 f"{value.shape}"

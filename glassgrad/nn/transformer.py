@@ -247,8 +247,9 @@ class TransformerEncoder(Module):
         mask = fast.canonical_mask(mask, src.dtype, "mask")
         pad = fast.nested_padding(self, src, mask, kpm)  # (N, S) or None: PyTorch's nested-tensor path
         kpm, x = kpm if pad is None else Tensor(pad, _wrap=True), src
+        causal = fast.detect_is_causal(mask, is_causal, src, self.layers)  # None: read from the mask
         for layer in self.layers:
-            x = layer(x, src_mask=mask, src_key_padding_mask=kpm, is_causal=bool(is_causal))
+            x = layer(x, src_mask=mask, src_key_padding_mask=kpm, is_causal=causal)
         if pad is not None:
             x = x.masked_fill(Tensor(pad[..., None], _wrap=True), 0.0)  # its to_padded_tensor(0.0)
         return x if self.norm is None else self.norm(x)
@@ -280,7 +281,7 @@ class TransformerDecoder(Module):
         tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        x = tgt
+        x, causal = tgt, fast.detect_is_causal(tgt_mask, tgt_is_causal, tgt, self.layers)
         for layer in self.layers:
             x = layer(
                 x,
@@ -289,7 +290,7 @@ class TransformerDecoder(Module):
                 memory_mask=memory_mask,
                 tgt_key_padding_mask=tgt_key_padding_mask,
                 memory_key_padding_mask=memory_key_padding_mask,
-                tgt_is_causal=bool(tgt_is_causal),
+                tgt_is_causal=causal,
                 memory_is_causal=memory_is_causal,
             )
         return x if self.norm is None else self.norm(x)

@@ -44,6 +44,7 @@ __all__ = [
     "encoder_layer_fast_path",
     "nested_padding",
     "canonical_mask",
+    "detect_is_causal",
     "encoder_layer_blocks",
 ]
 
@@ -197,6 +198,26 @@ def canonical_mask(mask: Any, dtype: Any, name: str, other: Any = None, other_na
     if mask._data.dtype != np.bool_:
         return mask
     return Tensor(np.where(mask._data, -np.inf, 0.0).astype(dtypes.to_np_dtype(dtype)), _wrap=True)
+
+
+def detect_is_causal(mask: Any, is_causal: bool | None, src: Any, layers: Any) -> bool:
+    """PyTorch's ``_detect_is_causal_mask`` in ``TransformerEncoder``/``TransformerDecoder``:
+    ``is_causal=None`` with a mask equal to the look-ahead mask of the sequence length (float -inf
+    or bool True above the diagonal) hands ``is_causal=True`` to every layer, as PyTorch's (a
+    layer subclass reading the hint saw False); a given True/False is kept.
+
+    Shape: src ``(S, E)``, ``(S, N, E)`` or (``batch_first``) ``(N, S, E)``; mask ``(S, S)``.
+    """
+    if is_causal is not None or mask is None:
+        return bool(is_causal)
+    batch_first = bool(getattr(getattr(layers[0], "self_attn", None), "batch_first", False))
+    size = src.shape[0] if src.dim() == 2 else src.shape[1 if batch_first else 0]
+    data = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if data.shape != (size, size) or data.dtype.kind not in "fb":
+        return False
+    upper = np.triu(np.ones((size, size), dtype=bool), 1)
+    causal = upper if data.dtype == np.bool_ else np.where(upper, -np.inf, 0.0)
+    return bool((data == causal).all())
 
 
 def encoder_layer_blocks(

@@ -282,7 +282,7 @@ def test_functional_jvp():
     np.testing.assert_allclose(jvp[1].numpy(), tx.numpy().sum())
     _, j = gg.autograd.functional.jvp(lambda a: a * 3, gg.tensor([2.0]))  # v = 1 for one element
     assert j.item() == 3.0
-    with pytest.raises(ValueError, match="v can be None"):
+    with pytest.raises(ValueError, match="v can only be None"):
         gg.autograd.functional.jvp(lambda a: a, x)
 
 

@@ -143,7 +143,7 @@ def test_causal_bias_gradcheck_and_errors():
         glassgrad.tensor(_fixed(1, 3, n, 2, seed=s), requires_grad=True) for s, n in ((0, 3), (1, 5), (2, 5))
     )
     assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask), (q, k, v))
-    with pytest.raises(ValueError, match="is_causal=True"):
+    with pytest.raises(ValueError, match="CausalBias should not be used with causal=True"):
         F.scaled_dot_product_attention(q, k, v, mask, is_causal=True)
     with pytest.raises(ValueError, match=r"expected 2 sizes \(seq_len_q, seq_len_kv\), got 3"):
         causal_upper_left(2, 3, 4)

@@ -89,15 +89,16 @@ def _weights(
     """softmax(Q K^T * scale + mask) along the keys, fully blocked rows set to 0 (or left NaN
     without ``zero_blocked_rows``).  (*, L, S)."""
     L, S = query.shape[-2], key.shape[-2]
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if scale is None:  # head dim 0: PyTorch's 1/sqrt(0) = inf times empty rows, so uniform weights
+        scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else math.inf
     # scaling Q (L x E values) instead of the scores (L x S) is the same product, done on fewer numbers
     scores = raw = _M.matmul(query * scale, key.transpose(-2, -1))  # (*, L, E) @ (*, E, S) -> (*, L, S)
     xp = array_module(scores._data)
     if is_causal:
         if attn_mask is not None:
             raise ArgumentError(  # PyTorch's RuntimeError; also a ValueError, as glassgrad's was
-                "scaled_dot_product_attention: expected attn_mask=None with is_causal=True "
-                "(an explicit attn_mask should not be set when is_causal=True)"
+                "scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True "
+                "(expected attn_mask=None with is_causal=True)"
             )
         attn_mask = on_device_of(scores._data, xp.tril(xp.ones((L, S), dtype=bool)))  # query i sees keys 0..i
     if attn_mask is None:
@@ -214,9 +215,7 @@ def scaled_dot_product_attention(
         key, value = _repeat_heads(key, groups), _repeat_heads(value, groups)
     if is_causal and attn_mask is not None:
         if isinstance(attn_mask, CausalBias):  # PyTorch's CausalBias dispatch refuses the pair first
-            raise ValueError(
-                "scaled_dot_product_attention: CausalBias should not be used with is_causal=True"
-            )
+            raise ValueError("scaled_dot_product_attention: CausalBias should not be used with causal=True")
         if flash_cpu(query, key, value, dropout_p, attn_mask):
             attn_mask, is_causal = _with_look_ahead(attn_mask, query.shape[-2], key.shape[-2]), False
     half = query._data.dtype == np.float16 and _mask_dtype(attn_mask) in _HALF_MASKS
@@ -228,6 +227,10 @@ def scaled_dot_product_attention(
             attn_mask = _K.cast(attn_mask, np.float32)
     w = _weights(query, key, attn_mask, is_causal, scale)
     if dropout_p > 0.0:
+        if dropout_p > 1.0:  # PyTorch's kernel refuses it with a RuntimeError (F.dropout: ValueError)
+            raise ArgumentError(
+                f"scaled_dot_product_attention: dropout probability has to be between 0 and 1, but got {dropout_p}"
+            )
         w = dropout(w, dropout_p, training=True)
     out = _M.matmul(w, value)  # (*, L, S) @ (*, S, Ev) -> (*, L, Ev)
     out = _K.cast(out, np.float16) if half else out

@@ -53,13 +53,17 @@ class _InstanceNorm(_NormBase):
         k = self._spatial
         channels = input.shape[input.ndim - k - 1]
         if channels != self.num_features:
+            dim = input.ndim - k - 1  # then PyTorch's words: code ported from it may match them
             if self.affine or self.track_running_stats:
                 raise ShapeError(
-                    f"{self!r}: expected {self.num_features} channels at dim {input.ndim - k - 1}, got input "
-                    f"{tuple(input.shape)}"
+                    f"{self!r}: expected {self.num_features} channels at dim {dim}, got input "
+                    f"{tuple(input.shape)}: expected input's size at dim={dim} to match num_features "
+                    f"({self.num_features}), but got: {channels}."
                 )
             warnings.warn(
-                f"{self!r}: num_features does not match the input's channels {channels}",
+                f"{self!r}: num_features does not match the input's channels {channels}: input's size "
+                f"at dim={dim} does not match num_features. You can silence this warning by not "
+                "passing in num_features, which is not used because affine=False",
                 stacklevel=user_stacklevel(),
             )
         x = input.unsqueeze(0) if input.ndim == k + 1 else input  # unbatched (C, *S) -> (1, C, *S)

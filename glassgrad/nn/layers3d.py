@@ -179,7 +179,8 @@ class ConstantPad3d(_ConstantPadNd):
     """Pad the last three dims with ``value`` (negative sizes crop).
 
     Shape:
-        input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output padded as ``ReflectionPad3d``.
+        input ``(*, D, H, W)`` (any number of leading dims, as PyTorch), output padded as
+        ``ReflectionPad3d``.
 
     >>> ConstantPad3d(1, 3.5)
     ConstantPad3d(padding=(1, 1, 1, 1, 1, 1), value=3.5)
@@ -192,7 +193,7 @@ class ZeroPad3d(ConstantPad3d):
     """Pad the last three dims with zeros.
 
     Shape:
-        input ``(N, C, D, H, W)`` or ``(C, D, H, W)``, output padded as ``ReflectionPad3d``.
+        input ``(*, D, H, W)``, output padded as ``ReflectionPad3d``.
 
     >>> ZeroPad3d((1, 0, 2, 0, 0, 1))
     ZeroPad3d((1, 0, 2, 0, 0, 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import glassgrad.nn.functional as F
-from glassgrad.errors import ShapeError
+from glassgrad.errors import KernelRankError
 from glassgrad.nn.module import Module
 from glassgrad.nn.sizes import size_int
 from glassgrad.tensor import Tensor
@@ -46,9 +46,17 @@ class _PadNd(Module):
         self.padding = pads
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        if input.ndim not in (self._dims + 1, self._dims + 2):
-            raise ShapeError(
-                f"{self!r}: expected input with {self._dims + 1} or {self._dims + 2} dims, got {tuple(input.shape)}"
+        # The constant modes pad any input with enough dims (PyTorch's only call F.pad: ZeroPad2d
+        # pads an (H, W) image); the others have kernels for (C, *S) and (N, C, *S) only.
+        if self._mode != "constant" and input.ndim not in (self._dims + 1, self._dims + 2):
+            words = (  # PyTorch's: a ValueError from CircularPad's check, else NotImplementedError
+                f"expected {self._dims + 1}D or {self._dims + 2}D input (got {input.ndim}D input)"
+                if self._mode == "circular"
+                else f"Padding size {2 * self._dims} is not supported for {input.ndim}D input tensor."
+            )
+            raise KernelRankError(
+                f"{self!r}: expected input with {self._dims + 1} or {self._dims + 2} dims, got "
+                f"{tuple(input.shape)}: {words}"
             )
         return F.pad(input, self.padding, self._mode, self._value())
 
@@ -138,7 +146,7 @@ class ConstantPad1d(_ConstantPadNd):
     """Pad the last dim with ``value`` (negative sizes crop).
 
     Shape:
-        input ``(N, C, W)`` or ``(C, W)``, output ``(..., W + left + right)``.
+        input ``(*, W)`` (any number of leading dims, as PyTorch), output ``(*, W + left + right)``.
     """
 
     _dims = 1
@@ -148,7 +156,8 @@ class ConstantPad2d(_ConstantPadNd):
     """Pad the last two dims with ``value`` (negative sizes crop).
 
     Shape:
-        input ``(N, C, H, W)`` or ``(C, H, W)``, output ``(..., H + top + bottom, W + left + right)``.
+        input ``(*, H, W)`` (any number of leading dims, as PyTorch), output
+        ``(*, H + top + bottom, W + left + right)``.
 
     >>> ConstantPad2d(1, 3.5)
     ConstantPad2d(padding=(1, 1, 1, 1), value=3.5)
@@ -161,7 +170,7 @@ class ZeroPad1d(ConstantPad1d):
     """Pad the last dim with zeros.
 
     Shape:
-        input ``(N, C, W)`` or ``(C, W)``, output ``(..., W + left + right)``.
+        input ``(*, W)``, output ``(*, W + left + right)``.
     """
 
     def __init__(self, padding: Any) -> None:
@@ -175,7 +184,7 @@ class ZeroPad2d(ConstantPad2d):
     """Pad the last two dims with zeros (what a convolution's ``padding`` does inside).
 
     Shape:
-        input ``(N, C, H, W)`` or ``(C, H, W)``, output ``(..., H + top + bottom, W + left + right)``.
+        input ``(*, H, W)``, output ``(*, H + top + bottom, W + left + right)``.
 
     >>> ZeroPad2d((1, 0, 2, 0))
     ZeroPad2d((1, 0, 2, 0))

@@ -150,21 +150,32 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Any = None) -> T
         if mode == "circular":  # crops first, then wraps within the rest (PyTorch's copies)
             kept = n - max(-lo, 0) - max(-hi, 0)
             if kept < 0 or max(lo, hi) > n or max(lo, hi) > kept:
-                # PyTorch: "Padding value causes wrapping around more than once." (or, where a
-                # crop leaves fewer positions than a pad wraps over, it reads uninitialised memory)
+                # (where a crop leaves fewer positions than a pad wraps over, PyTorch reads
+                # uninitialised memory; then PyTorch's words, which ported code may match)
+                words = (
+                    "Negative padding value is resulting in an empty dimension"
+                    if n + lo + hi <= 0
+                    else "Padding value causes wrapping around more than once."
+                )
                 raise ShapeError(
                     f"pad: circular padding {pad} wraps around more than once along dim {d} of shape "
                     f"{input.shape}: each pad must be at most the {max(kept, 0)} positions left after "
-                    "the negative sizes crop"
+                    f"the negative sizes crop: {words}"
                 )
             index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
             continue
         # negative sizes crop; reflect mirrors about the uncropped edges, as PyTorch
-        bad = n + lo + hi < 0 or empty or (mode == "reflect" and max(lo, hi) >= n)
-        if bad or n == 0:
+        too_wide = mode == "reflect" and max(lo, hi) >= n
+        if n + lo + hi < 0 or empty or too_wide or n == 0:
+            words = (  # then PyTorch's words, which code ported from it may match
+                ": Padding size should be less than the corresponding input dimension, but got: "
+                f"padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
+                if too_wide
+                else ""
+            )
             raise ShapeError(
                 f"pad: {mode} padding {pad} must be >= 0 and fit dim {d} of shape {input.shape}"
-                ", or negative (a crop) leaving some dim non-empty"
+                f", or negative (a crop) leaving some dim non-empty{words}"
             )
         index.append((d, _source_index(array_module(input._data), n, lo, hi, mode)))
     out = IndexPad.apply(input, index=tuple(index))

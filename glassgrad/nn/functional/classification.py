@@ -100,7 +100,7 @@ def _class_inputs(
         x, idx = x.reshape(1, x.shape[0]), idx.reshape(1)  # (C,) -> (1, C); () -> (1,)
     expected = (x.shape[0], *x.shape[2:])
     if idx.shape != expected:
-        raise ShapeError(f"{op}: expected target of shape {expected} for input {x.shape}, got {idx.shape}")
+        raise _target_shape_error(op, x.shape, idx.shape, expected)
     n_classes = x.shape[1]
     if (
         idx.size and idx.__class__ is not MetaArray and (idx.min() < 0 or idx.max() >= n_classes)
@@ -108,11 +108,33 @@ def _class_inputs(
         _check_class_range(op, idx, n_classes, ignore_index)
     if weight is not None:
         if weight.shape != (n_classes,):
-            raise ShapeError(f"{op}: expected weight of shape ({n_classes},), got {weight.shape}")
+            raise _weight_shape_error(op, n_classes, weight.shape)
         if weight._data.dtype != x._data.dtype:
             raise DTypeError(f"{op}: expected weight of dtype {x.dtype} like input, got {weight.dtype}")
         _constant(op, "weight", weight)
     return x, Tensor(idx, _wrap=True), unbatched
+
+
+def _target_shape_error(op: str, x_shape: tuple, t_shape: tuple, expected: tuple) -> ShapeError:
+    """A class-index target that does not fit the input: the shapes, then the words of PyTorch's
+    ``nll_loss_nd`` checks (in their order), which code ported from PyTorch may match."""
+    if t_shape[:1] and t_shape[0] != x_shape[0]:  # a ValueError in PyTorch (ShapeError is one)
+        words = f"Expected input batch_size ({x_shape[0]}) to match target batch_size ({t_shape[0]})."
+    elif len(x_shape) == 2:
+        words = "0D or 1D target tensor expected, multi-target not supported"
+    else:
+        words = f"Expected target size {list(expected)}, got {list(t_shape)}"
+    return ShapeError(
+        f"{op}: expected target of shape {expected} for input {x_shape}, got {t_shape}: {words}"
+    )
+
+
+def _weight_shape_error(op: str, n_classes: int, w_shape: tuple) -> ShapeError:
+    """A class weight of the wrong shape, then PyTorch's words."""
+    return ShapeError(
+        f"{op}: expected weight of shape ({n_classes},), got {w_shape}: weight tensor should be defined "
+        f"either for all {n_classes} classes or no classes but got weight tensor of shape: {list(w_shape)}"
+    )
 
 
 def _squeeze_unbatched(loss: Tensor, unbatched: bool, reduction: str) -> Tensor:
@@ -255,7 +277,7 @@ def _cross_entropy_probs(
         target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
     if weight is not None:
         if weight.shape != (n_classes,):
-            raise ShapeError(f"cross_entropy: expected weight of shape ({n_classes},), got {weight.shape}")
+            raise _weight_shape_error("cross_entropy", n_classes, weight.shape)
         wshape = (n_classes,) + (1,) * (input.ndim - class_dim - 1)  # (C,) -> (C, 1, ...)
         target = target * weight.reshape(wshape)
     loss = -(log_softmax(input, class_dim) * target).sum(class_dim)  # (N, C, *) -> (N, *)

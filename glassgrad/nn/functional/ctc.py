@@ -127,7 +127,10 @@ def ctc_loss(
             f"{_OP}: expected log_probs of dtype float32 or float64, got {log_probs.dtype}"
         )
     if log_probs.numel() == 0:
-        raise ShapeError(f"{_OP}: expected a non-empty log_probs, got shape {log_probs.shape}")
+        raise ShapeError(  # then PyTorch's words: code ported from it may match them
+            f"{_OP}: expected a non-empty log_probs, got shape {log_probs.shape}: "
+            "log_probs tensor must not be empty"
+        )
     batched = log_probs.ndim == 3
     x = log_probs if batched else log_probs.unsqueeze(1)  # (T, C) -> (T, 1, C)
     steps, n, classes = x.shape

@@ -76,7 +76,10 @@ def _class_inputs(op: str, x: Tensor, target: Any) -> tuple[Tensor, Any]:
     if x._data.dtype.kind != "f" or idx.dtype.name != "int64":  # PyTorch's "expected scalar type Long"
         raise DTypeError(f"{op}: expected float input and int64 target, got {x.dtype} and {idx.dtype}")
     if x.ndim > 2 or (x.ndim >= 1 and x.shape[-1] == 0):
-        raise ShapeError(f"{op}: expected input of shape (N, C) or (C,) with C > 0, got {x.shape}")
+        raise ShapeError(  # then PyTorch's words: code ported from it may match them
+            f"{op}: expected input of shape (N, C) or (C,) with C > 0, got {x.shape}: Expected "
+            f"non-empty vector or matrix with optional 0-dim batch size, but got: {list(x.shape)}"
+        )
     return (x.reshape(1, -1) if x.ndim < 2 else x), idx
 
 

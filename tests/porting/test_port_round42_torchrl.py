@@ -21,6 +21,7 @@ import glassgrad as gg
 import glassgrad.nn.parameter as gparam
 import glassgrad.utils._contextlib as gctx
 import glassgrad.utils._pytree as gpt
+import glassgrad.utils._pytree_serialize as ser
 from glassgrad import _utils as gutils
 from glassgrad.data._utils.worker import _generate_state
 from glassgrad.errors import DTypeError
@@ -235,8 +236,10 @@ def test_register_with_list_flatten_with_keys_like_tensordict():
         leaves, spec = gpt.tree_flatten(Linked([1, (2, 3)]))
         assert leaves == [1, 2, 3]
         assert gpt.tree_unflatten([4, 5, 6], spec) == [4, (5, 6)]
-    finally:
+    finally:  # both registries, as PyTorch's _deregister_pytree_node: "builtins.list" names list again
         gpt.SUPPORTED_NODES.pop(Linked)
+        ser.SUPPORTED_SERIALIZED_TYPES.pop(Linked, None)
+        ser.SERIALIZED_TYPE_TO_PYTHON_TYPE["builtins.list"] = list
 
 
 # --- torch._utils --------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from glassgrad.data import (  # noqa: F401 - torch.utils.data's submodules, reachable as attributes
     _utils,  # collate, worker
     datapipes,
+    graph,
     graph_settings,
 )
 from glassgrad.data.dataloader import DataLoader, default_collate, default_convert, get_worker_info
+from glassgrad.data.datapipes.datapipe import IterDataPipe, MapDataPipe, functional_datapipe
 from glassgrad.data.dataset import (
     BatchedSamples,
     ChainDataset,
@@ -48,4 +50,7 @@ __all__ = [
     "default_collate",
     "default_convert",
     "get_worker_info",
+    "IterDataPipe",
+    "MapDataPipe",
+    "functional_datapipe",
 ]

@@ -31,6 +31,7 @@ from glassgrad.data.loader_iter import (  # noqa: F401 (torch.utils.data.dataloa
     _FetchedBatches,
     _InfiniteConstantSampler,
     _MultiProcessingDataLoaderIter,
+    _prepare_datapipe,
     _SingleProcessDataLoaderIter,
 )
 from glassgrad.data.loader_options import check_attribute, check_iterator_options, check_worker_options
@@ -125,6 +126,8 @@ class DataLoader(Generic[_T_co]):
             )
         if isinstance(dataset, IterableDataset):
             if isinstance(dataset, IterDataPipe) and shuffle is not None:  # PyTorch's: its shufflers follow
+                # The pipe this returns (a shuffler added when there was none) is dropped, as
+                # PyTorch 2.13 drops it: its loader keeps the pipe it was given.
                 graph_settings.apply_shuffle_settings(dataset, shuffle=shuffle)
             elif shuffle:
                 raise ValueError(
@@ -226,6 +229,7 @@ class DataLoader(Generic[_T_co]):
         # The loader's attributes are read now, when the iterator is made, as PyTorch's iterator
         # reads them in its __init__: RecBole's loaders answer `dataset` with the list of indices
         # only while `__iter__` runs and with their own dataset object afterwards.
+        _prepare_datapipe(self)
         fetcher = _DatasetKind.create_fetcher(
             self._dataset_kind, self.dataset, self._auto_collation, self.collate_fn, self.drop_last
         )

@@ -71,6 +71,22 @@ class _FetchedBatches:
         return self._fetcher.fetch(next(self._indices))
 
 
+def _prepare_datapipe(loader: Any) -> None:
+    """What PyTorch's iterator does to a data pipe when an epoch starts: seed its random pipes
+    (shufflers) from one draw of the loader's ``generator`` (else the global one), so the order
+    follows that generator and differs per epoch, then shard it for one process (``(1, 0)``)."""
+    import glassgrad
+    from glassgrad.data import graph_settings
+    from glassgrad.data.datapipes.datapipe import IterDataPipe, MapDataPipe
+
+    dataset = loader.dataset
+    if isinstance(dataset, IterDataPipe):
+        seed = glassgrad.empty((), dtype=glassgrad.int64).random_(generator=loader.generator).item()
+        graph_settings.apply_random_seed(dataset, glassgrad.Generator().manual_seed(int(seed)))
+    if isinstance(dataset, (IterDataPipe, MapDataPipe)):
+        graph_settings.apply_sharding(dataset, 1, 0)
+
+
 class _BaseDataLoaderIter:
     """The batches of one pass over a loader, and ``len()`` as PyTorch's iterators have it (the
     CycleGAN notebook takes ``min(len(iter_X), len(iter_Y))`` as its batches per epoch); a plain
@@ -80,6 +96,7 @@ class _BaseDataLoaderIter:
         self._loader, self._index_sampler = loader, None
         if batches is None:  # PyTorch's form: the loader alone, read through its attributes
             self._index_sampler = loader._index_sampler
+            _prepare_datapipe(loader)
             fetcher = _DatasetKind.create_fetcher(
                 loader._dataset_kind,
                 loader.dataset,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from glassgrad import data
-from glassgrad.data import dataloader, datapipes, dataset, distributed, graph_settings, sampler
+from glassgrad.data import dataloader, datapipes, dataset, distributed, graph, graph_settings, sampler
 from glassgrad.utils import (
     _pytree,  # noqa: F401 - torch.utils._pytree, reachable as an attribute
     checkpoint,  # torch.utils.checkpoint, reachable after `import glassgrad`
@@ -37,6 +37,7 @@ sys.modules[__name__ + ".data._utils.collate"] = data._utils.collate
 sys.modules[__name__ + ".data._utils.worker"] = data._utils.worker
 sys.modules[__name__ + ".data._utils.pin_memory"] = data._utils.pin_memory
 sys.modules[__name__ + ".data.graph_settings"] = graph_settings
+sys.modules[__name__ + ".data.graph"] = graph
 sys.modules[__name__ + ".data.datapipes"] = datapipes
 sys.modules[__name__ + ".data.datapipes.datapipe"] = datapipes.datapipe
 sys.modules[__name__ + ".data.datapipes.iter"] = datapipes.iter

@@ -6,18 +6,23 @@ import random
 from collections.abc import Iterator, Sized
 from typing import Any
 
-from glassgrad.data.datapipes.datapipe import IterDataPipe
+from glassgrad.data.datapipes.datapipe import IterDataPipe, functional_datapipe
+from glassgrad.errors import ArgumentAssertionError
 
 __all__ = ["ShufflerIterDataPipe"]
 
 
+@functional_datapipe("shuffle")
 class ShufflerIterDataPipe(IterDataPipe):
-    """Shuffle a stream through a buffer of ``buffer_size`` items, as PyTorch's ``Shuffler``.
+    """Shuffle a stream through a buffer of ``buffer_size`` items, as PyTorch's ``Shuffler``
+    (functional form ``dp.shuffle(buffer_size=...)``).
 
     Each item read goes into the buffer; once it is full, a random slot is yielded and takes the
     new item's place; at the end the buffer empties in random order. ``set_shuffle(False)`` passes
     the stream through unchanged; ``set_seed(s)`` fixes the next iteration's order (otherwise a
-    seed is drawn from glassgrad's generator, so ``manual_seed`` makes it repeatable).
+    seed is drawn from glassgrad's generator, so ``manual_seed`` makes it repeatable). A
+    ``DataLoader`` seeds it at each epoch from its ``generator`` (``graph_settings.apply_random_seed``).
+    ``reset()`` runs when an iteration starts (the base class's hook).
 
     >>> from glassgrad.data.datapipes.iter import ShufflerIterDataPipe
     >>> sorted(ShufflerIterDataPipe(range(5), buffer_size=2).set_seed(0))
@@ -28,7 +33,8 @@ class ShufflerIterDataPipe(IterDataPipe):
 
     def __init__(self, datapipe: Any, *, buffer_size: int = 10000, unbatch_level: int = 0) -> None:
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size <= 0:
-            raise ValueError(
+            # PyTorch raises AssertionError; a ValueError too, as glassgrad raised before
+            raise ArgumentAssertionError(
                 f"ShufflerIterDataPipe: expected buffer_size a positive int, got {buffer_size!r}"
             )
         if unbatch_level != 0:
@@ -62,7 +68,6 @@ class ShufflerIterDataPipe(IterDataPipe):
             self._seed = None
 
     def __iter__(self) -> Iterator[Any]:
-        self.reset()
         if not self._enabled:
             yield from self.datapipe
             return

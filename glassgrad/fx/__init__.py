@@ -22,11 +22,11 @@ returns runs Python generated from that graph. ``Interpreter`` runs a graph node
 from __future__ import annotations
 
 from glassgrad.fx import passes, subgraph_rewriter
-from glassgrad.fx._symbolic_trace import PH, Tracer, symbolic_trace, wrap
+from glassgrad.fx._symbolic_trace import PH, ProxyableClassMeta, Tracer, symbolic_trace, wrap
 from glassgrad.fx.graph import Graph
 from glassgrad.fx.graph_module import GraphModule
 from glassgrad.fx.interpreter import Interpreter, Transformer
-from glassgrad.fx.node import Node, map_arg
+from glassgrad.fx.node import Node, has_side_effect, map_arg
 from glassgrad.fx.proxy import Proxy
 from glassgrad.fx.subgraph_rewriter import replace_pattern
 
@@ -37,8 +37,10 @@ __all__ = [
     "Node",
     "PH",
     "Proxy",
+    "ProxyableClassMeta",
     "Tracer",
     "Transformer",
+    "has_side_effect",
     "map_arg",
     "passes",
     "replace_pattern",

@@ -15,11 +15,17 @@ from types import FunctionType
 from typing import Any
 
 from glassgrad.fx._compatibility import compatibility  # noqa: F401 - PyTorch's name here too
+from glassgrad.fx._tracing_state import (
+    ProxyableClassMeta,
+    _proxyable_classes,
+    is_fx_tracing,
+    set_fx_tracing,
+)
 from glassgrad.fx.graph import Graph
 from glassgrad.fx.node import map_aggregate
 from glassgrad.fx.proxy import Proxy, TracerBase
 
-__all__ = ["Tracer", "symbolic_trace", "wrap", "PH"]
+__all__ = ["PH", "ProxyableClassMeta", "Tracer", "is_fx_tracing", "symbolic_trace", "wrap"]
 
 # (id of the calling module's globals, function name) -> those globals: the fx.wrap leaves
 _wrapped: dict[tuple[int, str], dict[str, Any]] = {}
@@ -241,6 +247,10 @@ class Tracer(TracerBase):
                 setattr(self.root, qualname, a)
                 self.tensor_attrs[id(a)] = qualname
             return self.create_node("get_attr", qualname, (), {})
+        if type(a) in _proxyable_classes:  # built outside the trace: kept as a constant, as PyTorch
+            qualname = self.get_fresh_qualname(f"_{type(a).__name__}_")
+            setattr(self.root, qualname, a)
+            return self.create_node("get_attr", qualname, (), {})
         return super().create_arg(a)
 
     # ---- tracing
@@ -339,6 +349,7 @@ class Tracer(TracerBase):
             _autowrap_check(patcher, getattr(fwd, "__globals__", {}), self._autowrap_function_ids)
             return self.call_module(mod, forward, args, kwargs)
 
+        was_tracing = set_fx_tracing(True)
         try:
             with _Patcher() as patcher:
                 patcher.patch_method(Module, "__getattr__", module_getattr_wrapper)
@@ -360,6 +371,7 @@ class Tracer(TracerBase):
                 )
         finally:
             self.submodule_paths = None
+            set_fx_tracing(was_tracing)
         return self.graph
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,6 +62,22 @@ class PythonCode:
         self.src, self.globals = src, globals_
 
 
+def _attr_reference_exists(mod: Any, qualified_name: str) -> bool:
+    """Whether ``mod`` holds ``qualified_name`` as a submodule, Parameter or buffer."""
+    from glassgrad.nn import Module, Parameter
+
+    module_path, _, name = qualified_name.rpartition(".")
+    try:
+        submod = mod.get_submodule(module_path)
+    except AttributeError:
+        warnings.warn(f"Failed to fetch module {module_path}!", stacklevel=3)
+        return False
+    if not hasattr(submod, name):
+        return False
+    res = getattr(submod, name)
+    return isinstance(res, (Module, Parameter)) or name in getattr(submod, "_buffers", {})
+
+
 class Graph:
     """The nodes of one function, in order; ``print(graph)`` shows them as PyTorch's does."""
 
@@ -89,6 +106,14 @@ class Graph:
     @property
     def nodes(self) -> _NodeList:
         return _NodeList(self)
+
+    def output_node(self) -> Node:
+        """The graph's ``output`` node (its last); PyTorch raises AssertionError when the last node
+        is another op, so does this."""
+        last = next(iter(reversed(self.nodes)), None)
+        if last is None or last.op != "output":
+            raise AssertionError(f"Expected output node, got op={getattr(last, 'op', None)}")
+        return last
 
     def find_nodes(self, *, op: str, target: Any = None, sort: bool = True) -> list[Node]:
         return [n for n in self.nodes if n.op == op and (target is None or n.target == target)]
@@ -134,11 +159,26 @@ class Graph:
         return self.create_node("placeholder", name, args=args, type_expr=type_expr)
 
     def get_attr(self, qualified_name: str, type_expr: Any = None) -> Node:
+        """Fetch ``qualified_name`` (``"sub.weight"``) from the module; warns, as PyTorch's, when
+        the owning GraphModule has no such submodule, Parameter or buffer (the node would fail
+        when the code runs)."""
+        mod = self.owning_module
+        if mod is not None and not _attr_reference_exists(mod, qualified_name):
+            warnings.warn(
+                "Attempted to insert a get_attr Node with no underlying reference in the owning "
+                "GraphModule! Call GraphModule.add_submodule to add the necessary submodule, "
+                "GraphModule.add_parameter to add the necessary Parameter, or "
+                "nn.Module.register_buffer to add the necessary buffer",
+                stacklevel=2,
+            )
         return self.create_node("get_attr", qualified_name, type_expr=type_expr)
 
     def call_module(
         self, module_name: str, args: tuple | None = None, kwargs: dict | None = None, type_expr: Any = None
     ) -> Node:
+        if self.owning_module is not None:
+            # raises AttributeError naming the missing piece, as PyTorch's get_submodule does
+            self.owning_module.get_submodule(module_name)
         return self.create_node("call_module", module_name, args, kwargs, type_expr=type_expr)
 
     def call_method(

@@ -8,8 +8,10 @@ from the root, so ``state_dict`` keys are the root's.
 from __future__ import annotations
 
 import copy
+import importlib
 import itertools
 import linecache
+import types
 from typing import Any
 
 from glassgrad.fx.graph import Graph, PythonCode
@@ -243,19 +245,43 @@ class GraphModule(Module):
 
     def __reduce__(self) -> tuple:
         d = {k: v for k, v in self.__dict__.items() if k != "_graph"}
-        return (_rebuild, (d, self._code, type(self).__name__))
+        return (_rebuild, (d, self._code, type(self).__name__, _pickled_globals(self._graph)))
 
     def __str__(self) -> str:
         reminder = "# To see more debug info, please use `graph_module.print_readable()`"
         return "\n".join([super().__str__(), self._code, reminder])
 
 
-def _rebuild(state: dict, code: str, class_name: str) -> GraphModule:
+def _pickled_globals(graph: Graph) -> dict[str, Any]:
+    """The generated code's globals beyond the builtins (a user's function, a NamedTuple class),
+    as pickle stores them: by reference, or a module by its name. PyTorch writes them as an
+    import block; without them the unpickled ``forward`` meets a NameError."""
+    from glassgrad.fx._names import _custom_builtins
+
+    builtin = _custom_builtins()
+    out: dict[str, Any] = {}
+    for name, obj in graph.python_code(root_module="self").globals.items():
+        if name in builtin:
+            continue
+        out[name] = _ModuleRef(obj.__name__) if isinstance(obj, types.ModuleType) else obj
+    return out
+
+
+class _ModuleRef:
+    """A module among the pickled globals (modules themselves do not pickle)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _rebuild(state: dict, code: str, class_name: str, globals_: dict[str, Any] | None = None) -> GraphModule:
     """Unpickle: retrace the generated ``forward`` over the restored attributes."""
     from glassgrad.fx._names import _custom_builtins
     from glassgrad.fx._symbolic_trace import Tracer
 
     ns: dict[str, Any] = _custom_builtins()
+    for name, obj in (globals_ or {}).items():
+        ns[name] = importlib.import_module(obj.name) if isinstance(obj, _ModuleRef) else obj
     _exec_with_source(code, ns)
 
     class CodeOnlyModule(Module):

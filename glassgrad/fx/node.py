@@ -12,12 +12,41 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Argument", "Node", "Target", "map_aggregate", "map_arg"]
+__all__ = ["Argument", "Node", "Target", "has_side_effect", "map_aggregate", "map_arg"]
 
 Target = Any
 Argument = Any
 
 _OPS = ("placeholder", "call_method", "call_module", "call_function", "get_attr", "output", "root")
+
+
+def _is_inplace_name(name: Any) -> bool:
+    """``add_``, ``relu_``: PyTorch's spelling of an in-place op (not a dunder such as ``__add__``)."""
+    return isinstance(name, str) and name.endswith("_") and not name.endswith("__")
+
+
+# Functions registered with ``has_side_effect`` (PyTorch's set also holds its built-ins, which
+# ``_effectful_functions`` gives here).
+_side_effectful_functions: set[Callable[..., Any]] = set()
+
+
+def has_side_effect(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``fn`` so that ``Graph.eliminate_dead_code`` keeps its calls (a decorator, as PyTorch's)."""
+    _side_effectful_functions.add(fn)
+    return fn
+
+
+def _effectful_functions() -> tuple[set, set]:
+    """PyTorch's ``_side_effectful_functions`` and its random functions, as glassgrad has them
+    (read on use: glassgrad is not importable when this module is)."""
+    import glassgrad
+    from glassgrad.ops import profiler
+
+    side = {operator.setitem, glassgrad._assert, glassgrad._assert_async, *_side_effectful_functions}
+    side |= {profiler._record_function_enter, profiler._record_function_exit}
+    names = ("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like")
+    names += ("normal", "poisson", "bernoulli", "multinomial")
+    return side, {getattr(glassgrad, n) for n in names}
 
 
 def map_aggregate(a: Any, fn: Callable[[Any], Any]) -> Any:
@@ -185,14 +214,25 @@ class Node:
 
         self._update_args_kwargs(map_arg(self._args, swap), map_arg(self._kwargs, swap))
 
-    def is_impure(self) -> bool:
-        """Placeholders, the output and in-place method calls have effects beyond their value."""
+    def is_impure(self, impure_random: bool = True) -> bool:
+        """Whether dead-code elimination must keep this node though nobody reads its value:
+        placeholders, the output, PyTorch's side-effectful functions (``torch._assert``,
+        ``operator.setitem``, the profiler's ranges), random draws (``impure_random``, they advance
+        the generator) and, beyond PyTorch (which drops them and changes the result), in-place
+        calls: ``x.add_(1)``, ``torch.relu_(x)``, ``F.relu(x, inplace=True)``, ``out=``."""
         if self.op in ("placeholder", "output"):
             return True
         if self.op == "call_method":
-            return (
-                isinstance(self.target, str) and self.target.endswith("_") and not self.target.endswith("__")
-            )
+            return _is_inplace_name(self.target)
+        if self.op == "call_function":
+            side_effectful, random = _effectful_functions()
+            try:
+                if self.target in side_effectful or (impure_random and self.target in random):
+                    return True
+            except TypeError:  # an unhashable callable target is none of these
+                pass
+            inplace = self.kwargs.get("inplace") is True or self.kwargs.get("out") is not None
+            return inplace or _is_inplace_name(getattr(self.target, "__name__", None))
         if self.op == "call_module":
             mod = self.graph.owning_module
             sub = mod.get_submodule(self.target) if mod is not None else None
@@ -243,6 +283,10 @@ class Node:
     @property
     def stack_trace(self) -> str | None:
         return self.meta.get("stack_trace")
+
+    @stack_trace.setter
+    def stack_trace(self, trace: str | None) -> None:
+        self.meta["stack_trace"] = trace
 
     def __repr__(self) -> str:
         return self._repr_fn(self) if self._repr_fn is not None else self.name

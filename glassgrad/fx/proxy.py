@@ -9,7 +9,9 @@ as a bool or iterating it raises ``TraceError``, as PyTorch's.
 
 from __future__ import annotations
 
+import dataclasses
 import dis
+import enum
 import inspect
 import operator
 from typing import Any
@@ -74,6 +76,10 @@ class TracerBase:
         if not isinstance(args_, tuple) or not isinstance(kwargs_, dict):
             raise TypeError(f"create_proxy({kind}, {target}): args must be a tuple and kwargs a dict")
         node = self.create_node(kind, target, args_, kwargs_, name, type_expr)
+        if self.record_stack_traces and not node.stack_trace:
+            from glassgrad.fx._tracing_state import user_stack_trace
+
+            node.stack_trace = user_stack_trace()
         return self.proxy(node) if proxy_factory_fn is None else proxy_factory_fn(node)
 
     def create_arg(self, a: Any) -> Any:
@@ -82,6 +88,8 @@ class TracerBase:
             return a.node
         if isinstance(a, Node):
             return a
+        if hasattr(a, "__fx_create_arg__"):  # a user type that says how it enters the graph
+            return a.__fx_create_arg__(self)
         if isinstance(a, tuple) and hasattr(a, "_fields"):
             return type(a)(*(self.create_arg(e) for e in a))
         if isinstance(a, (tuple, list)):
@@ -102,10 +110,17 @@ class TracerBase:
             return range(self.create_arg(a.start), self.create_arg(a.stop), self.create_arg(a.step))
         if a is None or a is ... or isinstance(a, (str, int, float, bool, complex)):
             return a
+        if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            # PyTorch records a dataclass instance as a call of its class on its fields
+            fields = {f.name: self.create_arg(getattr(a, f.name)) for f in dataclasses.fields(a)}
+            return self.create_node("call_function", type(a), (), fields)
+        from glassgrad import memory_format
         from glassgrad.device import device
         from glassgrad.dtypes import DType
+        from glassgrad.sparse_tensor import Layout
 
-        if isinstance(a, (DType, device)) or callable(a):
+        # PyTorch's base argument types (``torch.strided``, ``torch.channels_last``, enums)
+        if isinstance(a, (DType, device, Layout, memory_format, enum.Enum)) or callable(a):
             return a
         raise NotImplementedError(f"argument of type: {type(a)}")
 

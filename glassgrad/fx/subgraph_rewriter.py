@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from glassgrad.fx.graph_module import GraphModule, _copy_attr
 from glassgrad.fx.node import Node, map_arg
+from glassgrad.nn import Module
 
 __all__ = ["Match", "replace_pattern"]
 
@@ -98,9 +99,16 @@ def replace_pattern(gm: GraphModule, pattern: Any, replacement: Any) -> list[Mat
         raise ValueError(
             f"replace_pattern: the pattern takes {len(pattern_placeholders)} inputs, the replacement {len(rep_placeholders)}"
         )
+    # A match's input may be an earlier match's value (``sigmoid(sigmoid(x))``); that node is
+    # erased once replaced, so inputs are looked up through what replaced them (PyTorch's
+    # ``match_changed_node``).
+    changed: dict[Node, Any] = {}
     for match in matches:
         returning = match.nodes_map[anchor_p]
-        val_map = {r: match.nodes_map[p] for r, p in zip(rep_placeholders, pattern_placeholders)}
+        val_map = {
+            r: changed.get(match.nodes_map[p], match.nodes_map[p])
+            for r, p in zip(rep_placeholders, pattern_placeholders)
+        }
         # as PyTorch's: the replacement goes before the first reader of the matched value
         insert_point = next((n for n in original.nodes if n in returning.users), returning.next)
         with original.inserting_before(insert_point):
@@ -114,9 +122,13 @@ def replace_pattern(gm: GraphModule, pattern: Any, replacement: Any) -> list[Mat
                     _copy_attr(replacement_module, gm, rn.target)  # the replacement's own weights
                 val_map[rn] = original.node_copy(rn, val_map.__getitem__)
         returning.replace_all_uses_with(new_out)
+        changed[returning] = new_out
         for p in reversed(list(pattern_graph.nodes)):
             g = match.nodes_map.get(p)
             if g is not None and p.op != "placeholder" and not g.users:
                 original.erase_node(g)
     gm.recompile()
+    if isinstance(replacement, Module):
+        # as PyTorch's: submodules only the replaced pattern called are dropped
+        gm.delete_all_unused_submodules()
     return matches

@@ -30,18 +30,18 @@ def get_all_graph_pipes(graph: DataPipeGraph) -> list[Any]:
 
     if isinstance(graph, (IterDataPipe, MapDataPipe)):
         graph = traverse_dps(graph)
-    seen: set[int] = set()
-    out: list[Any] = []
-
-    def walk(g: DataPipeGraph) -> None:
-        for dp_id, (dp, sub) in g.items():
-            if dp_id not in seen:
-                seen.add(dp_id)
-                out.append(dp)
-                walk(sub)
-
-    walk(graph)
-    return out
+    out: dict[int, Any] = {}  # id -> pipe, in first-visit order
+    stack = [iter(graph.items())]
+    while stack:  # depth-first without recursion (a pipe's children before its next sibling)
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+            continue
+        dp_id, (dp, sub) = step
+        if dp_id not in out:
+            out[dp_id] = dp
+            stack.append(iter(sub.items()))
+    return list(out.values())
 
 
 def _is_shuffle_datapipe(dp: Any) -> bool:
@@ -92,7 +92,9 @@ def apply_sharding(
     the method; two of them on one branch raise ``RuntimeError`` (each would drop its share of
     the other's items). ``sharding_group`` is passed on to methods that take three arguments."""
 
-    def walk(graph: DataPipeGraph, applied: Any) -> None:
+    stack = [(traverse_dps(datapipe), None)]  # (a graph, the sharded pipe above it or None)
+    while stack:
+        graph, applied = stack.pop()
         for dp, sub in graph.values():
             here = applied
             if inspect.ismethod(getattr(dp, "apply_sharding", None)):
@@ -106,7 +108,5 @@ def apply_sharding(
                 else:
                     dp.apply_sharding(num_of_instances, instance_id, sharding_group=sharding_group)
                 here = dp
-            walk(sub, here)
-
-    walk(traverse_dps(datapipe), None)
+            stack.append((sub, here))
     return datapipe

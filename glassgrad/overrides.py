@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator
 
 from glassgrad import torch_function as _tf
 from glassgrad.tensor import Tensor
-from glassgrad.tensor_subclass import NOWRAP
 
 __all__ = [
     "BaseTorchFunctionMode",
@@ -59,7 +58,18 @@ def has_torch_function(relevant_args: Any) -> bool:
         return True
     if _tf.state.subclass_off or _tf.state.all_off:
         return False
-    return bool(_tf.overloaded_args(tuple(relevant_args), None))
+    return bool(_relevant(relevant_args))
+
+
+def _relevant(relevant_args: Any) -> list:
+    """The elements of ``relevant_args`` whose type implements ``__torch_function__``, in
+    PyTorch's order. Only the sequence's own elements count, not those of a list inside it (as
+    PyTorch's ``has_torch_function``): a function that wants a list's elements asked passes them."""
+    found: list = []
+    for x in relevant_args:
+        if type(x) not in _tf._PLAIN and _tf._takes_part(x):
+            _tf._add(found, x)
+    return found
 
 
 def has_torch_function_unary(arg: Any) -> bool:
@@ -76,11 +86,7 @@ def handle_torch_function(public_api: Callable, relevant_args: Any, *args: Any, 
     """Ask the innermost mode, then the ``__torch_function__`` of ``relevant_args``' types, for
     ``public_api(*args, **kwargs)``; raises TypeError when every one returns NotImplemented."""
     _tf.activate()
-    found = (
-        []
-        if (_tf.state.subclass_off or _tf.state.all_off)
-        else _tf.overloaded_args(tuple(relevant_args), None)
-    )
+    found = [] if (_tf.state.subclass_off or _tf.state.all_off) else _relevant(relevant_args)
     return _tf.dispatch(public_api, found, args, kwargs)
 
 
@@ -132,8 +138,10 @@ def get_ignored_functions() -> set:
 
 def get_default_nowrap_functions() -> set:
     """What Tensor's ``__torch_function__`` hands back without making it the subclass (the
-    ``grad`` and ``_base`` getters)."""
-    return set(NOWRAP)
+    ``grad``, ``_grad`` and ``_base`` getters, as PyTorch's)."""
+    _tf.activate()  # the switch replaces the grad property: its getter then is the one asked
+    members = vars(Tensor)
+    return {members["_base"].__get__, members["_grad"].__get__, members["grad"].__get__}
 
 
 def get_overridable_functions() -> dict:
@@ -178,13 +186,48 @@ def is_tensor_method_or_property(func: Callable) -> bool:
 
 
 def resolve_name(f: Callable) -> str | None:
-    """``"glassgrad.add"``, ``"glassgrad.Tensor.add"``: the public name of an overridable function."""
-    if isinstance(f, (_tf.Overridable,)) or callable(f):
-        module = getattr(f, "__module__", None)
-        name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
-        if module and name:
-            return f"{module}.{name}"
-    return None
+    """The public name of a function a ``__torch_function__`` is handed: ``"glassgrad.add"``,
+    ``"glassgrad.Tensor.add"``, ``"glassgrad.Tensor.shape.__get__"`` (a property's getter), as
+    PyTorch's ``"torch.add"``; None for a function that is not one of the public namespaces'."""
+    try:
+        return _public_names().get(f)
+    except TypeError:  # an unhashable object is no public function
+        return None
+
+
+@functools.cache
+def _public_names() -> dict:
+    # PyTorch's index: each public callable of the namespaces and Tensor's members and descriptor
+    # getters/setters, by the name a user reaches them by rather than the module that defines them
+    # (glassgrad.factories.zeros is glassgrad.zeros). glassgrad.functional's names come first, as
+    # PyTorch's torch.functional.einsum is torch.einsum; where a namespace re-exports another's
+    # function (glassgrad.special.erf is glassgrad.erf) the first namespace names it. An
+    # Overridable equals the function it wraps, so names taken before the switch resolve after
+    # it; the switch replaces Tensor's properties, so it comes first.
+    _tf.activate()
+    index: dict = {}
+    functional = sys.modules.get("glassgrad.functional")
+    for name in getattr(functional, "__all__", ()):
+        index[getattr(functional, name)] = f"glassgrad.functional.{name}"
+    for modname in _tf.NAMESPACES:
+        module = sys.modules.get(modname)
+        if module is None:
+            continue
+        for name, value in vars(module).items():
+            if name.startswith("__") or isinstance(value, type(sys)) or not callable(value):
+                continue
+            try:
+                index.setdefault(value, f"{modname}.{name}")
+            except TypeError:  # an unhashable callable instance
+                continue
+    for name, value in vars(Tensor).items():
+        if not callable(value) and hasattr(value, "__get__"):  # a property or a member slot
+            index[value.__get__] = f"glassgrad.Tensor.{name}.__get__"
+            if hasattr(value, "__set__"):
+                index[value.__set__] = f"glassgrad.Tensor.{name}.__set__"
+        elif callable(value) and getattr(object, name, None) != value:
+            index.setdefault(value, f"glassgrad.Tensor.{name}")
+    return index
 
 
 class TorchFunctionMode:

@@ -121,9 +121,8 @@ class Tensor:
     def grad_fn(self):
         return None if self._node is None else node_views.shown(self._node)  # (named as PyTorch's)
 
-    @property
-    def is_floating_point(self) -> Callable[[], bool]:
-        return lambda: self._data.dtype.kind == "f"
+    def is_floating_point(self) -> bool:  # a method, as PyTorch's (Tensor.is_floating_point(t) works)
+        return self._data.dtype.kind == "f"
 
     def size(self, dim: int | None = None) -> Size | int:
         return _new_tuple(Size, self._data.shape) if dim is None else self._data.shape[dim]

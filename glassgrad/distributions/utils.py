@@ -116,6 +116,11 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
     """Every value as a Tensor, all expanded to their broadcast shape (numbers take the tensors' dtype)."""
     tensors = [v for v in values if isinstance(v, Tensor)]
     dtype = tensors[0].dtype if tensors else gg.get_default_dtype()
+    if len(tensors) < len(values) and any(_tensor_like(v) for v in values):
+        # a tensor-like that is not a Tensor (a wrapper implementing __torch_function__) is handed
+        # to broadcast_tensors, which asks it, as PyTorch's broadcast_all does: made a tensor here
+        # it would be copied out of its wrapper, and the Tensors beside it left unwrapped
+        return gg.broadcast_tensors(*(v if _tensor_like(v) else gg.tensor(v, dtype=dtype) for v in values))
     out = [v if isinstance(v, Tensor) else gg.tensor(v, dtype=dtype) for v in values]
     try:
         shape = np.broadcast_shapes(*(t.shape for t in out))
@@ -125,6 +130,10 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
             f"broadcast_all: expected parameter shapes that broadcast together, got {[tuple(t.shape) for t in out]}"
         ) from None
     return tuple(t if t.shape == shape else t.expand(*shape) for t in out)
+
+
+def _tensor_like(value: Any) -> bool:
+    return isinstance(value, Tensor) or hasattr(type(value), "__torch_function__")
 
 
 def clamp_probs(probs: Tensor) -> Tensor:

@@ -4,7 +4,8 @@ PyTorch can be told to refuse (or warn about) ops whose results vary from run to
 GPU kernels. Every glassgrad op runs on NumPy on the CPU and gives the same result for the same
 seed; the switch and its warn-only flag are kept and read back, as scripts that set them expect
 (the course helpers call ``use_deterministic_algorithms(True)``), and do what PyTorch's do on the
-CPU: ``put_`` without ``accumulate`` is refused (``alert_not_deterministic``), and new memory
+CPU: ``put_`` without ``accumulate`` and ``max_unpool1d/2d/3d`` are refused
+(``alert_not_deterministic``), and new memory
 (``empty*``, a ``resize_`` that grows) is filled with NaN or the dtype's largest value
 (``fill_uninitialized``, switched by ``torch.utils.deterministic.fill_uninitialized_memory``).
 
@@ -104,9 +105,9 @@ def fill_uninitialized(arr: Any) -> Any:
 def alert_not_deterministic(caller: str) -> None:
     """PyTorch's ``alertNotDeterministic``: with ``use_deterministic_algorithms(True)``, an op with no
     deterministic implementation raises a ``RuntimeError`` (a ``UserWarning`` with ``warn_only``).
-    On the CPU PyTorch alerts only for ``put_`` without ``accumulate`` (repeated indices keep an
-    unspecified value); glassgrad alerts where PyTorch's CPU kernels do, so that a script checked
-    here fails where it fails there."""
+    On the CPU PyTorch alerts only for ``put_`` without ``accumulate`` and for max unpooling
+    (repeated indices keep an unspecified value); glassgrad alerts where PyTorch's CPU kernels do,
+    so that a script checked here fails where it fails there."""
     if not _state["mode"]:
         return
     msg = (

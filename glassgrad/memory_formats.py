@@ -197,6 +197,18 @@ def empty_preserving(arr: Any, dtype: Any = None, xp: Any = np) -> Any:
     return strided_zeros(arr.shape, preserved_strides(arr.shape, element_strides(arr)), dtype, xp)
 
 
+def cast_preserving(src: Any, arr: Any, dtype: Any, xp: Any = np) -> Any:
+    """``src`` (``arr``'s values) as ``dtype`` with ``arr``'s strides, as PyTorch's ``preserve_format``
+    casts: NumPy's ``astype`` drops the stride of a size-1 dim (a channels-last ``(O, 1, kh, kw)``
+    conv weight comes back with C-ordered strides), which changes the layout a conv answers in."""
+    out = src.astype(dtype, copy=False)
+    if out is arr or out.__class__ is not np.ndarray or element_strides(out) == element_strides(arr):
+        return out
+    kept = empty_preserving(arr, dtype, xp)
+    kept[...] = out
+    return kept
+
+
 def to_format(arr: Any, fmt: Any, xp: Any = np) -> Any:
     """A copy of ``arr`` laid out as ``fmt``; ``preserve_format`` keeps ``arr``'s strides when it is
     dense, else its stride order (``preserved_strides``, as PyTorch)."""

@@ -129,7 +129,29 @@ cuda = _module(
     is_built=_no,
     matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduced_precision_reduction=True),
 )
-mkldnn = _module("mkldnn", enabled=True, is_available=_no)
+_MKLDNN_FLAGS = ("enabled", "deterministic", "allow_tf32")
+
+
+@contextmanager
+def _mkldnn_flags(
+    enabled: bool = False, deterministic: bool = False, allow_tf32: bool = True, fp32_precision: str = "none"
+) -> Iterator[None]:
+    """``torch.backends.mkldnn.flags(...)``: set the switches for the block, then restore them.
+    PyTorch's tests run a conv with and without oneDNN this way; glassgrad has one kernel, so the
+    switches are only kept and read back."""
+    old = tuple(getattr(mkldnn, name) for name in _MKLDNN_FLAGS)
+    for name, value in zip(_MKLDNN_FLAGS, (enabled, deterministic, allow_tf32), strict=True):
+        setattr(mkldnn, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(_MKLDNN_FLAGS, old, strict=True):
+            setattr(mkldnn, name, value)
+
+
+mkldnn = _module(
+    "mkldnn", enabled=True, deterministic=False, allow_tf32=True, is_available=_no, flags=_mkldnn_flags
+)
 openmp = _module("openmp", is_available=_yes)
 
 

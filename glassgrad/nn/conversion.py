@@ -42,7 +42,7 @@ from glassgrad.device import device as _device
 from glassgrad.errors import DTypeError
 from glassgrad.half_rounding import half_source
 from glassgrad.legacy import legacy_dtype
-from glassgrad.memory_formats import check_format, preserve_format, suggest_format, to_format
+from glassgrad.memory_formats import cast_preserving, check_format, preserve_format, suggest_format, to_format
 from glassgrad.meta_array import MetaArray, meta_array, no_data
 from glassgrad.nn.parameter import Parameter, is_lazy
 from glassgrad.tensor import Tensor
@@ -252,7 +252,7 @@ class Conversion:
             )
         part = (lambda a: a.real) if dt.kind == "f" else (lambda a: a)  # (a real array's .real is itself)
         return self._apply_arrays(
-            lambda a: half_source(part(a), dt).astype(dt, copy=False) if a.dtype.kind in kinds else a,
+            lambda a: cast_preserving(half_source(part(a), dt), a, dt) if a.dtype.kind in kinds else a,
             name=name,
         )
 
@@ -383,7 +383,7 @@ class Conversion:
                     f"complex; got {dst_type!r} ({dt.name})"
                 )
         return self._apply_arrays(
-            lambda a: half_source(a, dt).astype(dt, copy=False), name="Module.type.<locals>.<lambda>"
+            lambda a: cast_preserving(half_source(a, dt), a, dt), name="Module.type.<locals>.<lambda>"
         )
 
     def share_memory(self) -> Self:

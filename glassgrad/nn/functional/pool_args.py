@@ -12,7 +12,14 @@ from glassgrad.nn.functional.conv import ntuple
 from glassgrad.operand_errors import size_int
 from glassgrad.tensor import Tensor
 
-__all__ = ["pool_output_size", "pool_args", "check_pool_dtype", "windows_or_raise", "adaptive_size"]
+__all__ = [
+    "pool_output_size",
+    "pool_args",
+    "check_pool_dtype",
+    "windows_or_raise",
+    "adaptive_size",
+    "adaptive_nonempty_or_raise",
+]
 
 #: the CPU kernel PyTorch names when it refuses a dtype ("\"avg_pool2d\" not implemented for 'Int'"):
 #: the 1-D functions run the 2-D kernels
@@ -81,6 +88,17 @@ def windows_or_raise(op: str, x: Tensor, kernel, stride, padding, dilation, ceil
             f"{x.shape} with padding {padding} and dilation {dilation}"
         )
     return sizes
+
+
+def adaptive_nonempty_or_raise(op: str, input: Tensor) -> None:  # noqa: A002
+    """PyTorch's check in adaptive max pooling (1-D to 3-D) and 3-D adaptive average pooling: every dim
+    of ``input`` (``(N, C, *spatial)`` or ``(C, *spatial)``) but the first is non-empty, so a batch with
+    no channels is refused rather than pooled to an empty result; the 1-D/2-D average pools take it."""
+    if 0 in input.shape[1:]:
+        raise ShapeError(
+            f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input has "
+            f"sizes {list(input.shape)} with dimension 0 being empty"
+        )
 
 
 def adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple[int, ...]:

@@ -20,6 +20,7 @@ from glassgrad.errors import ShapeError
 from glassgrad.nn.functional.conv import _batched, _unbatched, ntuple
 from glassgrad.nn.functional.image_taps import adaptive_avg_taps, averaging_matrix, has_nonfinite
 from glassgrad.nn.functional.pool_args import (
+    adaptive_nonempty_or_raise,
     adaptive_size,
     check_pool_dtype,
     pool_args,
@@ -230,6 +231,8 @@ def _adaptive_avg(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor: 
         # (AdaptiveAvgPool2d(1) on a (N, C, T, H, W) clip): (*, *spatial) -> (*, 1, ..., 1)
         return named(input.mean(tuple(range(-nd, 0)), keepdim=True), "MeanBackward1")
     x, unbatched = _batched(op, input, nd)
+    if nd == 3:  # PyTorch's 3-D kernel refuses an empty non-batch dim; its 1-D/2-D ones take it
+        adaptive_nonempty_or_raise(op, input)
     size = adaptive_size(op, x, nd, output_size)
     half = x._data.dtype == np.float16
     if half:  # PyTorch's kernel sums float16 windows in float32 and rounds once; float16 weights
@@ -288,6 +291,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 def _adaptive_max(op: str, nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:  # noqa: A002
     """``adaptive_max_pool{nd}d``: ``(N, C, *spatial) -> (N, C, *output_size)`` (and indices)."""
     x, unbatched = _batched(op, input, nd)
+    adaptive_nonempty_or_raise(op, input)
     size = adaptive_size(op, x, nd, output_size)
     if nd == 1:
         x, size = x.unsqueeze(2), (1, *size)  # (N, C, L) -> (N, C, 1, L)

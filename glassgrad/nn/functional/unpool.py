@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from glassgrad.deterministic import alert_not_deterministic
 from glassgrad.errors import ShapeError
 from glassgrad.factories import zeros
 from glassgrad.meta_array import valued
@@ -51,6 +52,9 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
         raise ShapeError(
             f"{op}: expected indices in [0, {plane}) for output size {size}, got {int(flat.max())}"
         )
+    # PyTorch's CPU kernel alerts under use_deterministic_algorithms(True) (repeated indices from
+    # overlapping windows would leave an unspecified winner there), so a script fails here as there
+    alert_not_deterministic(f"max_unpooling{3 if nd == 3 else 2}d_forward_out")
     canvas = zeros(n, c, plane, dtype=x.dtype, device=x.device)
     # (N, C, H*W): each value written at its index. Overlapping windows repeat an index, always
     # for the same input element; it is written once, not summed (as PyTorch).

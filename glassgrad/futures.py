@@ -17,6 +17,7 @@ base class of :class:`Future`, as ``torch.Future`` is of ``torch.futures.Future`
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, Generic, TypeVar
 
@@ -25,6 +26,7 @@ __all__ = ["Future", "collect_all", "wait_all"]
 T = TypeVar("T")
 S = TypeVar("S")
 _UNSET = object()
+_log = logging.getLogger(__name__)
 
 
 class _FutureBase(Generic[T]):
@@ -61,13 +63,22 @@ class _FutureBase(Generic[T]):
         with self._lock:
             if self._done.is_set():
                 raise RuntimeError(
-                    f"Future.{op}: the future is already complete; a future is completed only once"
+                    f"Future.{op}: Attempting to mark a completed Future as complete again. Note that a "
+                    "Future can only be marked completed once."
                 )
             self._value, self._error = value, error
             self._done.set()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:  # outside the lock: a callback may chain onto this future
+            self._run(callback)
+
+    def _run(self, callback: Callable[[Any], None]) -> None:
+        """Call a done-callback; its error is logged and dropped, as PyTorch's (``set_result``
+        must not fail after completing, and later callbacks still run)."""
+        try:
             callback(self)
+        except Exception:
+            _log.exception("Got the following error when running the callback")
 
     def set_result(self, result: T) -> None:
         """Complete the future with ``result`` and run its callbacks; ``RuntimeError`` if already complete."""
@@ -80,12 +91,17 @@ class _FutureBase(Generic[T]):
         self._complete("set_exception", _UNSET, result)
 
     def add_done_callback(self, callback: Callable[[Future[T]], None]) -> None:
-        """Call ``callback(self)`` when the future completes (now, if it already has)."""
+        """Call ``callback(self)`` when the future completes (now, if it already has); an error it
+        raises is logged, not raised (use :meth:`then` for a callback whose error should surface)."""
         with self._lock:
             if not self._done.is_set():
                 self._callbacks.append(callback)
                 return
-        callback(self)
+        self._run(callback)
+
+    def __reduce__(self) -> Any:
+        # PyTorch's RuntimeError: the callbacks and the waiting threads cannot travel
+        raise RuntimeError("Can not pickle torch.futures.Future")
 
     def then(self, callback: Callable[[Future[T]], S]) -> Future[S]:
         """A new future holding ``callback(self)`` once this one completes; an error raised by

@@ -4,7 +4,8 @@
 ``$TORCH_HOME/hub``, then ``$XDG_CACHE_HOME/torch/hub``, then ``~/.cache/torch/hub``).
 ``load_state_dict_from_url`` downloads once into ``<hub dir>/checkpoints`` (or ``model_dir``) and
 reads the file with :func:`glassgrad.load`, so it takes what ``load`` takes (safetensors files,
-not pickles). ``load``, ``list`` and ``help`` of a GitHub repository's ``hubconf.py`` are not
+not pickles). ``load(dir, model, source="local")`` runs the entry point of a local directory's
+``hubconf.py``; ``load``, ``list`` and ``help`` of a GitHub repository's ``hubconf.py`` are not
 provided: they raise ``NotImplementedError``, saying why.
 
 >>> import glassgrad.hub
@@ -149,9 +150,44 @@ def _no_hubconf(fn: str, repo: str) -> NotImplementedError:
     )
 
 
-def load(repo_or_dir: str, model: str, *args: Any, **kwargs: Any) -> Any:
-    """Not provided (see the module's docstring)."""
-    raise _no_hubconf("load", repo_or_dir)
+def _load_local(hubconf_dir: str, model: str, *args: Any, **kwargs: Any) -> Any:
+    """``model(*args, **kwargs)`` from ``<hubconf_dir>/hubconf.py``, imported with the directory on
+    ``sys.path`` (as PyTorch's, so the file may import its neighbours)."""
+    import importlib.util
+    import sys
+
+    if not isinstance(model, str):
+        raise ValueError("Invalid input: model should be a string of function name")
+    path = os.path.join(hubconf_dir, "hubconf.py")
+    sys.path.insert(0, hubconf_dir)
+    try:
+        spec = importlib.util.spec_from_file_location("hubconf", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(hubconf_dir)
+    missing = [d for d in getattr(module, "dependencies", None) or [] if importlib.util.find_spec(d) is None]
+    if missing:
+        raise RuntimeError(f"Missing dependencies: {', '.join(missing)}")
+    entry = getattr(module, model, None)
+    if entry is None or not callable(entry):
+        raise RuntimeError(f"Cannot find callable {model} in hubconf")
+    return entry(*args, **kwargs)
+
+
+def load(repo_or_dir: str, model: str, *args: Any, source: str = "github", **kwargs: Any) -> Any:
+    """``source="local"``: the entry point ``model`` of the ``hubconf.py`` in the directory
+    ``repo_or_dir``, called with ``args``/``kwargs`` (PyTorch's ``trust_repo``, ``force_reload``,
+    ``verbose`` and ``skip_validation`` concern downloads and are accepted and ignored there).
+    A GitHub repository (the default source) is not provided (see the module's docstring)."""
+    source = source.lower()
+    if source not in ("github", "local"):
+        raise ValueError(f'Unknown source: "{source}". Allowed values: "github" | "local".')
+    if source == "github":
+        raise _no_hubconf("load", repo_or_dir)
+    for name in ("trust_repo", "force_reload", "verbose", "skip_validation"):
+        kwargs.pop(name, None)
+    return _load_local(repo_or_dir, model, *args, **kwargs)
 
 
 def list(github: str, *args: Any, **kwargs: Any) -> Any:  # noqa: A001 - PyTorch's name

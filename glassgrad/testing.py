@@ -16,6 +16,8 @@ exact for integers and booleans (rtol first). Python floats count as float64.
 
 from __future__ import annotations
 
+import cmath
+import contextlib
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -24,9 +26,17 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.errors import ArgumentError
-from glassgrad.sparse_tensor import strided
+from glassgrad.dtypes import int64
+from glassgrad.sparse_tensor import sparse_coo, strided
 from glassgrad.tensor import Tensor
+from glassgrad.testing_comparison import (
+    ErrorMeta,
+    compare_regular_values,
+    default_tolerances,
+    get_tolerances,
+    make_scalar_mismatch_msg,
+)  # fmt: skip
+from glassgrad.type_promotion import promote_types
 from glassgrad.user_frames import user_stacklevel
 
 __all__ = ["assert_allclose", "assert_close", "make_tensor"]
@@ -36,195 +46,175 @@ _TOLERANCES = {
     "float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
     "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7),
 }  # fmt: skip
-_NUMBER = (bool, int, float, complex)
 
 
-class _MismatchError(Exception):
-    """A failed comparison on one leaf: ``kind`` is the exception class to raise; ``placed`` once
-    the item path is in the text (the innermost ``_walk`` adds it)."""
-
-    placed = False
-    structural = False  # a length or key mismatch of the containers: ``msg`` leaves it, as PyTorch's
-
-    def __init__(self, kind: type, text: str) -> None:
-        super().__init__(text)
-        self.kind, self.text = kind, text
+_NUMBER_DTYPES = {int: "int64", float: "float64", complex: "complex128"}  # tolerances of a number
 
 
-def _both_or_neither(rtol: Any, atol: Any) -> None:
-    if (rtol is None) != (atol is None):
-        missing = "rtol" if rtol is None else "atol"
-        raise ValueError(f"assert_close: give both rtol and atol or neither; {missing} is missing")
-    if rtol is not None and (rtol < 0 or atol < 0):
-        raise ArgumentError(f"assert_close: expected rtol and atol >= 0, got rtol={rtol}, atol={atol}")
+def _unsupported(actual: Any, expected: Any, id: tuple) -> ErrorMeta:  # noqa: A002
+    return ErrorMeta(
+        TypeError,
+        f"No comparison pair was able to handle inputs of type {type(actual)} and {type(expected)}.",
+        id=id,
+    )
 
 
-def _tolerances(dts: tuple, rtol: Any, atol: Any) -> tuple[float, float]:
+def _tolerances(names: tuple, rtol: Any, atol: Any) -> tuple[Any, Any]:
+    """``rtol``/``atol`` as given, or the loosest defaults of the dtypes named."""
     if rtol is not None:
-        return float(rtol), float(atol)
-    pairs = [_TOLERANCES.get(np.dtype(d).name, (0.0, 0.0)) for d in dts]
+        return rtol, atol
+    pairs = [_TOLERANCES.get(n, (0.0, 0.0)) for n in names]
     return max(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
-def _num(v: Any) -> str:
-    return repr(v.item() if isinstance(v, np.generic) else v)
-
-
-def _compare_arrays(a: np.ndarray, e: np.ndarray, scalar: bool, names: tuple, opts: dict) -> None:
-    """Raise _MismatchError where the arrays differ in shape, dtype or (beyond tolerance) values."""
-    if a.shape != e.shape:
-        raise _MismatchError(
-            AssertionError, f"assert_close: shapes differ: actual {names[0]}, expected {names[1]}"
-        )
-    if opts["check_dtype"] and a.dtype != e.dtype:
-        raise _MismatchError(
-            AssertionError, f"assert_close: dtypes differ: actual {names[2]}, expected {names[3]}"
-        )
-    rtol, atol = _tolerances((a.dtype, e.dtype), opts["rtol"], opts["atol"])
-    common = np.result_type(a.dtype, e.dtype)
-    if common.kind in "biu" and common != np.uint64:
-        common = np.dtype(np.int64)  # differences of narrow integers (uint8 0 - 255) must not wrap
-    a, e = a.astype(common, copy=False), e.astype(common, copy=False)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        diff = np.abs(a - e)
-        ok = (a == e) | (np.isfinite(diff) & (diff <= atol + rtol * np.abs(e)))
-        if opts["equal_nan"]:
-            ok |= np.isnan(a) & np.isnan(e)
-        if ok.all():
-            return
-        rel = diff / np.abs(e).astype(np.result_type(diff.dtype, np.float32))
-    exact = rtol == 0 and atol == 0
-    word = "equal" if exact else "close"
-    allow_abs = "" if exact else f" (allowed: {atol:g})"
-    allow_rel = "" if exact else f" (allowed: {rtol:g})"
-    if scalar:
-        text = (
-            f"Scalars are not {word}: got {_num(a.reshape(-1)[0])}, expected {_num(e.reshape(-1)[0])}; "
-            f"absolute difference {_num(diff.reshape(-1)[0])}{allow_abs}, "
-            f"relative difference {_num(rel.reshape(-1)[0])}{allow_rel}"
-        )
-        raise _MismatchError(AssertionError, text)
-
-    def worst(d: np.ndarray) -> str:
-        flat = d.reshape(-1)
-        nans = np.flatnonzero(np.isnan(flat))
-        i = int(nans[0]) if nans.size else int(np.argmax(flat))
-        return f"{_num(flat[i])} at index {tuple(int(j) for j in np.unravel_index(i, d.shape))}"
-
-    # as PyTorch's: only the mismatched elements count (matched 0 against 0 is no NaN ratio)
-    diff, rel = np.where(ok, 0, diff), np.where(ok, 0, rel)
-    bad = int((~ok).sum())
-    text = (
-        f"Tensor-likes are not {word}: {bad} of {ok.size} elements differ ({100.0 * bad / ok.size:.1f}%); "
-        f"largest absolute difference {worst(diff)}{allow_abs}; "
-        f"largest relative difference {worst(rel)}{allow_rel}"
-    )
-    raise _MismatchError(AssertionError, text)
-
-
-def _tensor_arrays(actual: Tensor, expected: Tensor, opts: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The values to compare, after the layout, device and stride checks asked for: sparse tensors
-    by their dense form, meta tensors (no data) by zeros of their shape."""
-    for what, check, get in (
-        ("layouts", "check_layout", lambda t: t.layout),
-        ("devices", "check_device", lambda t: t.device),
-    ):
-        if opts[check] and get(actual) != get(expected):
-            raise _MismatchError(
-                AssertionError, f"assert_close: {what} differ: actual {get(actual)}, expected {get(expected)}"
-            )
-    dense = [t.to_dense() if t.layout is not strided else t for t in (actual, expected)]
-    if opts["check_stride"] and actual.layout is strided and dense[0].stride() != dense[1].stride():
-        raise _MismatchError(
-            AssertionError,
-            f"assert_close: strides differ: actual {dense[0].stride()}, expected {dense[1].stride()}",
-        )
-    # the arrays read without a call that a subclass's __torch_function__ would see: PyTorch's
-    # comparison asks only for attributes and isclose, all that torchlie's LieTensor allows
-    return tuple(np.zeros(t.shape, t.dtype.np) if t.device.type == "meta" else t._data for t in dense)
-
-
-def _leaf(actual: Any, expected: Any, opts: dict) -> None:
-    if actual is None or expected is None:
-        if actual is not expected:
-            raise _MismatchError(
-                AssertionError, f"assert_close: one side is None: got {actual!r}, expected {expected!r}"
-            )
-        return
-    # NumPy scalars compare as the Python numbers they hold (np.float32(1) matches 1.0)
+def _compare_numbers(actual: Any, expected: Any, id: tuple, opts: dict) -> None:  # noqa: A002
+    """Two Python or NumPy numbers (NumPy's as the Python numbers they hold), as PyTorch's NumberPair."""
     actual, expected = (v.item() if isinstance(v, np.generic) else v for v in (actual, expected))
-    for kind in (Tensor, np.ndarray):
-        if isinstance(actual, kind) or isinstance(expected, kind):
-            if not (isinstance(actual, kind) and isinstance(expected, kind)):
-                raise _MismatchError(
-                    TypeError,
-                    f"assert_close: cannot compare {type(actual).__name__} with {type(expected).__name__}; "
-                    "give two tensors, two NumPy arrays or two numbers",
-                )
-            if kind is Tensor:
-                a, e = _tensor_arrays(actual, expected, opts)
-                names = (actual.shape, expected.shape, actual.dtype, expected.dtype)
-            else:
-                a, e = actual, expected
-                names = (a.shape, e.shape, a.dtype, e.dtype)
-            _compare_arrays(np.asarray(a), np.asarray(e), a.ndim == 0, names, opts)
-            return
-    if isinstance(actual, _NUMBER) and isinstance(expected, _NUMBER):
-        if isinstance(actual, bool) and isinstance(expected, bool):
-            if actual is not expected:
-                raise _MismatchError(AssertionError, f"Booleans differ: got {actual}, expected {expected}")
-            return
-        if opts["check_dtype"] and type(actual) is not type(expected):
-            raise _MismatchError(
-                AssertionError,
-                f"assert_close: number types differ: {type(actual).__name__} and {type(expected).__name__}",
-            )
-
-        def arr(v: Any) -> np.ndarray:
-            return np.asarray(v, dtype=np.complex128 if isinstance(v, complex) else None)
-
-        _compare_arrays(arr(actual), arr(expected), True, ((), (), None, None), opts)
+    if opts["check_dtype"] and type(actual) is not type(expected):
+        raise ErrorMeta(
+            AssertionError, f"The (d)types do not match: {type(actual)} != {type(expected)}.", id=id
+        )
+    names = tuple(_NUMBER_DTYPES.get(type(v), "int64") for v in (actual, expected))  # (a bool: as int)
+    rtol, atol = _tolerances(names, opts["rtol"], opts["atol"])
+    if actual == expected:
         return
-    raise _MismatchError(
-        TypeError,
-        f"assert_close: cannot compare {type(actual).__name__} with {type(expected).__name__}; "
-        "give tensors, NumPy arrays, numbers, or sequences and mappings of them",
+    if opts["equal_nan"] and cmath.isnan(actual) and cmath.isnan(expected):
+        return
+    abs_diff = abs(actual - expected)
+    if cmath.isfinite(abs_diff) and abs_diff <= atol + rtol * abs(expected):
+        return
+    raise ErrorMeta(AssertionError, make_scalar_mismatch_msg(actual, expected, rtol=rtol, atol=atol), id=id)
+
+
+def _compare_tensors(actual: Tensor, expected: Tensor, id: tuple, opts: dict) -> None:  # noqa: A002
+    """Two tensors, as PyTorch's TensorLikePair: attributes first (shape; layout, or strides of
+    strided tensors; device; dtype), then the values in the promoted dtype and dense layout. Sparse
+    COO pairs compare their indices and values; meta tensors (no data) stop after the attributes.
+    The arrays are read without a call that a subclass's ``__torch_function__`` would see (PyTorch's
+    comparison asks only for attributes and isclose, all that torchlie's LieTensor allows)."""
+
+    def mismatch(name: str, a: Any, e: Any) -> ErrorMeta:
+        return ErrorMeta(
+            AssertionError, f"The values for attribute '{name}' do not match: {a} != {e}.", id=id
+        )
+
+    if actual.shape != expected.shape:
+        raise mismatch("shape", repr(actual.shape), repr(expected.shape))
+    if actual.layout != expected.layout:
+        if opts["check_layout"]:
+            raise mismatch("layout", actual.layout, expected.layout)
+    elif actual.layout is strided and opts["check_stride"] and actual.stride() != expected.stride():
+        raise mismatch("stride()", actual.stride(), expected.stride())
+    if opts["check_device"] and actual.device != expected.device:
+        raise mismatch("device", actual.device, expected.device)
+    if opts["check_dtype"] and actual.dtype != expected.dtype:
+        raise mismatch("dtype", actual.dtype, expected.dtype)
+    if "meta" in (actual.device.type, expected.device.type):
+        return
+    names = tuple(str(t.dtype).rpartition(".")[2] for t in (actual, expected))
+    rtol, atol = _tolerances(names, opts["rtol"], opts["atol"])
+    if actual.dtype != expected.dtype:  # unsigned wider than 8 bits as int64, as PyTorch's
+        wide = ("uint16", "uint32", "uint64")
+        common = promote_types(
+            *(int64 if n in wide else t.dtype for n, t in zip(names, (actual, expected), strict=True))
+        )
+        actual, expected = actual.to(common), expected.to(common)
+    if actual.layout is not expected.layout:
+        actual, expected = (t.to_dense() if t.layout is not strided else t for t in (actual, expected))
+    close = {"rtol": rtol, "atol": atol, "equal_nan": opts["equal_nan"], "id": id}
+    if actual.layout is sparse_coo:
+        _compare_sparse_coo(actual, expected, close)
+        return
+    compare_regular_values(actual._data, expected._data, **close)
+
+
+def _compare_sparse_coo(actual: Any, expected: Any, close: dict) -> None:
+    """As PyTorch's: sparse dims and the number of stored values must match, the indices exactly and
+    the values by ``close`` (an uncoalesced tensor is compared as stored, not coalesced)."""
+    for what, get in (("sparse dimensions", "sparse_dim"), ("specified values", "_nnz")):
+        a, e = getattr(actual, get)(), getattr(expected, get)()
+        if a != e:
+            text = f"The number of {what} in sparse COO tensors does not match: {a} != {e}"
+            raise ErrorMeta(AssertionError, text, id=close["id"])
+    compare_regular_values(
+        actual._indices()._data, expected._indices()._data, rtol=0, atol=0, equal_nan=False, id=close["id"],
+        identifier="Sparse COO indices",
+    )  # fmt: skip
+    compare_regular_values(
+        actual._values()._data, expected._values()._data, **close, identifier="Sparse COO values"
     )
 
 
-def _structural(text: str) -> _MismatchError:
-    err = _MismatchError(AssertionError, text)
-    err.structural = True
-    return err
-
-
-def _walk(actual: Any, expected: Any, path: str, opts: dict) -> None:
-    def seq(v: Any) -> bool:
-        return isinstance(v, Sequence) and not isinstance(v, str | bytes)
+def _as_tensors(actual: Any, expected: Any, id: tuple, opts: dict) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """Tensors for two tensor-likes of related types (a tensor and its subclass; two NumPy arrays),
+    or the TypeError of two that no comparison handles (a tensor and an array, two strings)."""
+    related = isinstance(actual, type(expected)) or isinstance(expected, type(actual))
+    if not related or (not opts["allow_subclasses"] and type(actual) is not type(expected)):
+        raise _unsupported(actual, expected, id)
+    if isinstance(actual, Tensor):
+        return actual, expected
+    from glassgrad.factories import as_tensor
 
     try:
-        if seq(actual) and seq(expected):
-            if len(actual) != len(expected):
-                raise _structural(f"assert_close: sequence lengths differ: {len(actual)} and {len(expected)}")
-            for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
-                _walk(x, y, f"{path}[{i}]", opts)
-            return
-        if isinstance(actual, Mapping) and isinstance(expected, Mapping):
-            if set(actual) != set(expected):
-                missing = sorted(set(expected) - set(actual), key=repr)
-                extra = sorted(set(actual) - set(expected), key=repr)
-                raise _structural(
-                    f"assert_close: mapping keys differ: missing from actual {missing}, extra in actual {extra}"
-                )
-            for k in expected:
-                _walk(actual[k], expected[k], f"{path}[{k!r}]", opts)
-            return
-        _leaf(actual, expected, opts)
-    except _MismatchError as m:
-        if path and not m.placed:
-            m.text += f" (at item {path})"
-            m.placed = True
-        raise
+        return as_tensor(actual), as_tensor(expected)
+    except Exception:
+        raise _unsupported(actual, expected, id) from None
+
+
+def _pair(actual: Any, expected: Any, id: tuple, opts: dict) -> Callable[[], None]:  # noqa: A002
+    """The comparison of two leaves, found now, run later (PyTorch's pair types, in its order)."""
+    if actual is None or expected is None:
+
+        def none() -> None:
+            if not (actual is None and expected is None):
+                raise ErrorMeta(AssertionError, f"None mismatch: {actual} is not {expected}", id=id)
+
+        return none
+    bools = (bool, np.bool_)
+    if isinstance(actual, bools) and isinstance(expected, bools):
+        a, e = bool(actual), bool(expected)
+
+        def booleans() -> None:
+            if a is not e:
+                raise ErrorMeta(AssertionError, f"Booleans mismatch: {a} is not {e}", id=id)
+
+        return booleans
+    numbers = (int, float, complex, np.number)
+    if isinstance(actual, numbers) and isinstance(expected, numbers):
+        return lambda: _compare_numbers(actual, expected, id, opts)
+    a, e = _as_tensors(actual, expected, id, opts)
+    return lambda: _compare_tensors(a, e, id, opts)
+
+
+def _originate(actual: Any, expected: Any, id: tuple, opts: dict, out: list) -> None:  # noqa: A002
+    """Walk matching sequences and mappings, appending one comparison per leaf pair to ``out``;
+    a length, key or type mismatch raises at once, before any value is compared (as PyTorch's)."""
+
+    def seq(v: Any) -> bool:
+        return isinstance(v, Sequence) and not isinstance(v, str)
+
+    if seq(actual) and seq(expected):
+        if len(actual) != len(expected):
+            text = f"The length of the sequences mismatch: {len(actual)} != {len(expected)}"
+            raise ErrorMeta(AssertionError, text, id=id)
+        for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
+            _originate(x, y, (*id, i), opts, out)
+    elif isinstance(actual, Mapping) and isinstance(expected, Mapping):
+        keys, other = set(actual.keys()), set(expected.keys())
+        if keys != other:
+            raise ErrorMeta(
+                AssertionError,
+                "The keys of the mappings do not match:\n"
+                f"Missing keys in the actual mapping: {sorted(other - keys)}\n"
+                f"Additional keys in the actual mapping: {sorted(keys - other)}",
+                id=id,
+            )
+        with contextlib.suppress(TypeError):  # sorted where they allow it: the first failure is stable
+            keys = sorted(keys)
+        for k in keys:
+            _originate(actual[k], expected[k], (*id, k), opts, out)
+    else:
+        out.append(_pair(actual, expected, id, opts))
 
 
 def assert_close(
@@ -244,21 +234,27 @@ def assert_close(
     """Raise ``AssertionError`` unless ``actual`` and ``expected`` agree (see the module docstring):
     same shapes, same dtypes (unless ``check_dtype=False``: both go to their common dtype) and
     values within tolerance; NaNs match only with ``equal_nan``. Inputs of kinds that cannot be
-    compared raise ``TypeError``. ``msg`` replaces the message, or, if callable, maps it.
+    compared (or of different types with ``allow_subclasses=False``) raise ``TypeError``, before any
+    value is compared. ``msg`` replaces a comparison's message, or, if callable, maps it.
     ``check_layout``/``check_device``/``check_stride`` compare those attributes first (sparse
-    tensors compare by their dense values, meta tensors by shape and dtype alone)."""
+    tensors of different layouts compare by their dense values, meta tensors by shape and dtype)."""
     opts = {
-        "rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype,
-        "check_device": check_device, "check_layout": check_layout, "check_stride": check_stride,
+        "allow_subclasses": allow_subclasses, "rtol": rtol, "atol": atol, "equal_nan": equal_nan,
+        "check_dtype": check_dtype, "check_device": check_device, "check_layout": check_layout,
+        "check_stride": check_stride,
     }  # fmt: skip
-    _both_or_neither(rtol, atol)
+    if (rtol is None) != (atol is None):
+        get_tolerances(rtol=rtol, atol=atol)  # PyTorch's ValueError: give both or neither
+    comparisons: list = []
     try:
-        _walk(actual, expected, "", opts)
-    except _MismatchError as m:
-        text = m.text
-        if msg is not None and m.kind is AssertionError and not m.structural:  # as PyTorch's
-            text = msg(text) if callable(msg) else msg
-        raise m.kind(text) from None
+        _originate(actual, expected, (), opts, comparisons)
+    except ErrorMeta as m:  # structure and types: PyTorch's own text, whatever ``msg`` says
+        raise m.to_error() from None
+    for compare in comparisons:
+        try:
+            compare()
+        except ErrorMeta as m:
+            raise m.to_error(msg) from None
 
 
 def assert_allclose(
@@ -270,7 +266,8 @@ def assert_allclose(
     msg: str = "",
 ) -> None:
     """Deprecated (as in PyTorch): ``assert_close`` with tensors made of numbers or arrays, dtypes
-    not checked and NaN equal to NaN by default."""
+    not checked, NaN equal to NaN by default, and default tolerances of its own: float16
+    ``(1e-3, 1e-3)``, float32 ``(1e-4, 1e-5)``, float64 ``(1e-5, 1e-8)`` (rtol first), others exact."""
     warnings.warn(
         "torch.testing.assert_allclose() is deprecated: use glassgrad.testing.assert_close() instead",
         FutureWarning,
@@ -280,8 +277,9 @@ def assert_allclose(
 
     actual = actual if isinstance(actual, Tensor) else as_tensor(actual)
     expected = expected if isinstance(expected, Tensor) else as_tensor(expected, dtype=actual.dtype)
-    if rtol is None and atol is None:
-        rtol, atol = _tolerances((actual.dtype.np, expected.dtype.np), None, None)
+    if rtol is None and atol is None:  # its own, looser defaults (PyTorch's; other dtypes exact)
+        loose = {dtypes.float16: (1e-3, 1e-3), dtypes.float32: (1e-4, 1e-5), dtypes.float64: (1e-5, 1e-8)}
+        rtol, atol = default_tolerances(actual, expected, dtype_precisions=loose)
     assert_close(
         actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True, check_dtype=False,
         check_stride=False, msg=msg or None,
@@ -312,13 +310,25 @@ def make_tensor(
     if len(shape) == 1 and isinstance(shape[0], Sequence):
         shape = tuple(shape[0])
     npd = dtypes.to_np_dtype(dtype)
+    if noncontiguous and memory_format is not None:
+        raise ValueError(
+            "make_tensor: the parameters `noncontiguous` and `memory_format` are mutually exclusive, "
+            f"but got noncontiguous={noncontiguous} and memory_format={memory_format}"
+        )
     if requires_grad and npd.kind in "biu":
         raise ValueError(
             f"make_tensor: requires_grad=True needs a floating point or complex dtype, got {dtype}"
         )
     rng = get_generator()
-    if npd.kind == "b":
-        data = rng.integers(0, 2, size=shape).astype(bool)
+    if npd.kind == "b":  # a given interval must meet [0, 2), as PyTorch's (low=2 gave bools at random)
+        lo, hi = 0 if low is None else low, 2 if high is None else high
+        if not lo < hi or hi < 0 or lo >= 2:
+            raise ValueError(
+                f"make_tensor: the value interval specified by `low` and `high` is [{lo}, {hi}), "
+                f"but {dtype} only supports [0, 2)"
+            )
+        lo, hi = int(np.ceil(max(lo, 0))), int(np.ceil(min(hi, 2)))
+        data = rng.integers(lo, hi, size=shape).astype(bool)
     elif npd.kind in "iu":
         info = np.iinfo(npd)
         lo = (

@@ -25,6 +25,7 @@ from glassgrad.ops import matmul as _mm
 from glassgrad.ops import unary as _unary
 from glassgrad.ops.activation_more import logit  # (a primitive there: re-exported)
 from glassgrad.ops.alpha_checks import addc_value, blas_factors, to_result_dtype
+from glassgrad.ops.closeness import isclose_array
 from glassgrad.ops.log_bases import exp2, log2, log10  # (their own file: re-exported)
 from glassgrad.ops.meshgrid import cartesian_prod, meshgrid  # (its own file: re-exported)
 from glassgrad.ops.out_write import with_out  # (its own file: re-exported)
@@ -323,7 +324,8 @@ def isclose(
     xp = array_module(input._data, b := _arr(other))
     if xp is not np:  # meta: a device mismatch as PyTorch's; the result is meta (no values read)
         same_device("isclose", input, b)
-    return Tensor(xp.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
+        return Tensor(xp.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan), _wrap=True)
+    return Tensor(isclose_array(input._data, np.asarray(b), rtol, atol, equal_nan), _wrap=True)
 
 
 def allclose(
@@ -331,7 +333,9 @@ def allclose(
 ) -> bool:
     rtol, atol = close_operands("allclose", input, other, rtol, atol)
     xp = array_module(input._data)
-    return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if xp is not np:
+        return bool(xp.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(isclose_array(input._data, np.asarray(_arr(other)), rtol, atol, equal_nan).all())
 
 
 def equal(input: Tensor, other: Tensor) -> bool:

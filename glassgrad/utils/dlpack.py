@@ -49,6 +49,11 @@ class _Capsule:
         return (int(DLDeviceType.kDLCPU), 0)
 
 
+class DLPackExportError(BufferError, RuntimeError):
+    """A tensor that cannot be exported: PyTorch's ``BufferError`` (what DLPack consumers such as
+    NumPy expect), and a ``RuntimeError`` as glassgrad raised before."""
+
+
 def from_dlpack(ext_tensor: Any) -> Tensor:
     """A tensor over the memory of ``ext_tensor``: an object with ``__dlpack__`` (a PyTorch or NumPy
     tensor ...) or a capsule from ``to_dlpack``. Writes through either are seen by the other."""
@@ -59,6 +64,8 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
         )
     try:
         arr = np.from_dlpack(source)
+    except DLPackExportError:
+        raise
     except (BufferError, RuntimeError, ValueError) as e:
         raise RuntimeError(f"from_dlpack: the producer's memory cannot be viewed on the CPU: {e}") from None
     return Tensor(arr, _wrap=True)
@@ -74,7 +81,7 @@ def tensor_dlpack(self: Tensor, *, stream: Any = None, max_version: Any = None, 
     """``Tensor.__dlpack__``: refused for a tensor that requires grad, as PyTorch's (the consumer
     would see the values but not the graph)."""
     if self.requires_grad:
-        raise RuntimeError(
+        raise DLPackExportError(
             "__dlpack__: cannot export a tensor that requires grad (the graph would be lost); export "
             "tensor.detach()"
         )

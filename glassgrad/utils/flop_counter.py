@@ -7,7 +7,10 @@ functions (a ``TorchFunctionMode``), with PyTorch's formulas and under the aten 
 reports (as strings): ``aten.mm``/``aten.addmm`` (a 2-D product, ``linear`` without/with bias:
 ``2·m·n·k``), ``aten.bmm``/``aten.baddbmm`` (batched: ``2·b·m·n·k``), ``aten.convolution``
 (``2·batch·prod(weight)·prod(output spatial)``, the input's spatial size for a transposed one).
-Like PyTorch on the CPU, matrix-vector products and attention kernels are not counted. Flops of a
+Like PyTorch on the CPU, matrix-vector products are not counted, and
+``scaled_dot_product_attention`` counts as its two batched products (``aten.bmm``), forward and
+backward, where PyTorch's CPU dispatch takes its math path; where it picks the fused kernel (4-D
+operands of one head dim, no dropout), PyTorch's counter has no formula, and neither count it. Flops of a
 module's forward count for it and for each module that encloses it (``Model``, ``Model.fc``), and
 all of them under ``"Global"``.
 
@@ -53,6 +56,37 @@ def _broadcast(s: tuple, t: tuple) -> tuple:
     return tuple(max(x, y) for x, y in zip(s, t, strict=True))
 
 
+def _attention_operands(args: tuple, kwargs: dict) -> tuple:
+    names = ("query", "key", "value")
+    return tuple(args[i] if len(args) > i else kwargs[n] for i, n in enumerate(names))
+
+
+def _fused_on_cpu(q: Any, k: Any, v: Any, args: tuple, kwargs: dict) -> bool:
+    """Whether PyTorch's CPU dispatch picks its fused (flash) attention kernel, which its counter
+    has no formula for: 4-D operands of one head dim, unit last stride, the query's batch and
+    heads (grouped heads with ``enable_gqa``), no dropout. Otherwise its math path runs, counted."""
+    dropout = args[4] if len(args) > 4 else kwargs.get("dropout_p", 0.0)
+    if dropout or any(t.ndim != 4 or t.stride()[-1] != 1 for t in (q, k, v)):
+        return False
+    if not q.shape[-1] == k.shape[-1] == v.shape[-1]:
+        return False
+    if not q.shape[0] == k.shape[0] == v.shape[0] or k.shape[1] != v.shape[1]:
+        return False
+    return k.shape[1] == q.shape[1] or bool(kwargs.get("enable_gqa", False))
+
+
+def _attention_flops(args: tuple, kwargs: dict) -> tuple[int, int]:
+    """The two batched products of attention on the CPU, as PyTorch's math path counts them:
+    ``q @ k^T`` (``2·B·L·S·E``) and ``weights @ v`` (``2·B·L·S·Ev``), ``B`` the broadcast batch
+    (a grouped-query ``key`` counts with the query's heads)."""
+    q, k, v = _attention_operands(args, kwargs)
+    if _fused_on_cpu(q, k, v, args, kwargs):
+        return 0, 0
+    batch = math.prod(_broadcast(q.shape[:-2], k.shape[:-2]))
+    length, source = q.shape[-2], k.shape[-2]
+    return 2 * batch * length * source * q.shape[-1], 2 * batch * length * source * v.shape[-1]
+
+
 def _count(name: str, args: tuple, kwargs: dict, out: Any) -> tuple[str, int] | None:
     """(aten name, flops) of one call, or None when PyTorch's counter does not count it."""
     if name in ("matmul", "__matmul__"):
@@ -70,6 +104,9 @@ def _count(name: str, args: tuple, kwargs: dict, out: Any) -> tuple[str, int] | 
         return ("aten.mm" if bias is None else "aten.addmm"), 2 * math.prod(x.shape[:-1]) * w.shape[
             0
         ] * w.shape[1]
+    if name == "scaled_dot_product_attention":
+        flops = sum(_attention_flops(args, kwargs))
+        return ("aten.bmm", flops) if flops else None
     if name in _CONV:
         x, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
         batched = x.ndim == w.ndim
@@ -88,6 +125,13 @@ def _backward_count(name: str, args: tuple, kwargs: dict, out: Any, flops: int) 
         groups = (out.shape[channel] if name.startswith("conv_transpose") else x.shape[channel]) // w.shape[1]
         total = (flops if x.requires_grad else 0) + (flops * groups if w.requires_grad else 0)
         return ("aten.convolution_backward", total) if total else None
+    if name == "scaled_dot_product_attention":
+        q, k, v = (getattr(t, "requires_grad", False) for t in _attention_operands(args, kwargs))
+        scores, mixing = _attention_flops(args, kwargs)
+        # q @ k^T: one product per operand needing grad; weights @ v: the weights' gradient when
+        # q or k needs it, and v's own
+        total = scores * (q + k) + mixing * ((q or k) + v)
+        return ("aten.bmm", total) if total else None
     if name in ("addmm", "baddbmm"):
         operands = args[1:3]
     elif name == "linear":
@@ -181,7 +225,8 @@ class FlopCounterMode(TorchFunctionMode):
         return sum(self.flop_counts["Global"].values()) if "Global" in self.flop_counts else 0
 
     def get_flop_counts(self) -> dict[str, dict[str, int]]:
-        return {k: dict(v) for k, v in self.flop_counts.items()}
+        # "Global" always, empty when nothing was counted (as PyTorch's)
+        return {"Global": {}} | {k: dict(v) for k, v in self.flop_counts.items()}
 
     def get_table(self, depth: int | None = None) -> str:
         depth = self.depth if depth is None else depth

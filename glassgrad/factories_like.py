@@ -36,8 +36,17 @@ __all__ = [
 def _like(op: str, x: Tensor, dtype: Any, device: Any, layout: Any, memory_format: Any, pin: Any) -> Any:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    _check(op, device, layout, pin)
-    if x.is_sparse is True and layout is None and op not in ("zeros_like", "empty_like"):
+    coo = str(layout).endswith("sparse_coo")  # layout=sparse_coo: only zeros_like makes one of a dense x
+    if coo and x.is_sparse is not True and op != "zeros_like":
+        raise NotImplementedError(
+            f"{op}: layout=sparse_coo of a dense tensor is not supported (PyTorch has no kernel)"
+        )
+    _check(op, device, None if coo else layout, pin)
+    if memory_format is not None and (coo or (x.is_sparse is True and layout is None)):
+        raise RuntimeError(
+            f"{op}: memory format option is only supported by strided tensors (got a sparse COO result)"
+        )
+    if x.is_sparse is True and (layout is None or coo) and op not in ("zeros_like", "empty_like"):
         raise NotImplementedError(  # PyTorch has no kernel that fills a sparse COO tensor
             f"{op}: not supported for sparse COO tensors (layout=glassgrad.sparse_coo); only zeros_like "
             "and empty_like keep that layout: pass layout=glassgrad.strided or call .to_dense() first"
@@ -50,7 +59,7 @@ def _sparse_zeros(x: Tensor, dtype: Any, requires_grad: bool) -> Tensor:
     (coalesced), ``x``'s shape and ``sparse_dim``; values ``(0, *dense_dims)``."""
     from glassgrad.sparse_tensor import _make as sparse_make  # (sparse_tensor builds on the factories)
 
-    sd = x.sparse_dim()
+    sd = x.sparse_dim() if x.is_sparse is True else x._data.ndim  # a dense x: every dim sparse
     vals = zeros((0,) + tuple(x.shape[sd:]), dtype=dtype, requires_grad=requires_grad)
     return sparse_make(np.zeros((sd, 0), np.int64), vals, tuple(x.shape), True)
 
@@ -82,7 +91,7 @@ def zeros_like(
     requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     dt, fmt = _like("zeros_like", input, dtype, device, layout, memory_format, pin_memory)
-    if input.is_sparse is True and layout is None:
+    if (input.is_sparse is True and layout is None) or str(layout).endswith("sparse_coo"):
         return _sparse_zeros(input, dt, requires_grad)
     return _laid(
         zeros(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),
@@ -108,7 +117,7 @@ def empty_like(
     requires_grad: bool = False, memory_format: Any = None, pin_memory: bool = False,
 ) -> Tensor:  # fmt: skip
     dt, fmt = _like("empty_like", input, dtype, device, layout, memory_format, pin_memory)
-    if input.is_sparse is True and layout is None:
+    if input.is_sparse is True and (layout is None or str(layout).endswith("sparse_coo")):
         return _sparse_zeros(input, dt, requires_grad)
     return _laid(
         empty(input.shape, dtype=dt, device=_like_device(input, device), requires_grad=requires_grad),

@@ -306,11 +306,12 @@ for _name, _fn in METHODS.items():
         setattr(Tensor, _name, _fn)
 
 # sparse COO's dense side (sparse_tensor.py, sparse_more.py); is_sparse: tensor_device.py
+from glassgrad import sparse_from_dense as _sparse_from_dense  # noqa: E402
 from glassgrad import sparse_tensor as _sp  # noqa: E402
 
 Tensor.layout = property(lambda self: _sp.strided)
-Tensor.to_sparse = _sp.to_sparse
-Tensor.to_dense = _sp.dense_to_dense
+Tensor.to_sparse = _sparse_from_dense.to_sparse
+Tensor.to_dense = _sparse_from_dense.dense_to_dense
 
 
 def _sparse_dim(self: Tensor) -> int:

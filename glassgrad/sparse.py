@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ from glassgrad import sparse_elementwise  # noqa: F401 - attaches abs/sqrt/pow/.
 from glassgrad.autograd.function import named
 from glassgrad.errors import ShapeError
 from glassgrad.ops.composite import _term
+from glassgrad.ops.indexing import normalize_dim
 from glassgrad.sparse_arith import sparse_add  # noqa: F401 - also attaches add/sub/div/neg and add_/sub_/mul_/... to SparseTensor
+from glassgrad.sparse_dense_dims import check_matrix_operand
 from glassgrad.sparse_more import (
     ByteTensor,
     CharTensor,
@@ -64,10 +67,14 @@ def sparse_coo_tensor(
     # as PyTorch, indices of any number dtype are cast to int64, a float truncated toward zero
     # (POT's TorchBackend.coo_matrix stacks float rows and cols); NaN lands out of bounds below
     with np.errstate(invalid="ignore"):
-        ix = (ix.real if ix.dtype.kind == "c" else ix).astype(np.int64)
-    vals = values if isinstance(values, Tensor) else tensor(values)
+        # int64 indices are kept, not copied: PyTorch's tensor shares them (a later write shows)
+        ix = (ix.real if ix.dtype.kind == "c" else ix).astype(np.int64, copy=False)
+    # numbers are made in the asked dtype (through float32 first, 0.1 would lose its float64 digits)
+    vals = values if isinstance(values, Tensor) else tensor(values, dtype=dtype)
     if dtype is not None:
         vals = vals.to(dtype)
+    if vals._data.ndim == 0:  # a scalar value is one entry's, as PyTorch's (values of shape (1,))
+        vals = vals.reshape(1)
     vs = vals._data.shape
     if len(vs) == 0 or vs[0] != ix.shape[1]:
         raise ShapeError(f"sparse_coo_tensor: expected values of shape (nnz={ix.shape[1]}, ...), got {vs}")
@@ -75,6 +82,10 @@ def sparse_coo_tensor(
     if size is None:  # the smallest size holding every index
         size = (tuple(int(m) + 1 for m in ix.max(axis=1)) if ix.shape[1] else (0,) * sd) + vs[1:]
     size = tuple(int(s) for s in size)
+    if math.prod(size) >= 2**63:  # PyTorch's numel overflow check (gh-57416); NumPy would fail later
+        raise RuntimeError(
+            f"sparse_coo_tensor: size {size} has more than 2**63 - 1 elements (numel overflows int64)"
+        )
     if len(size) != sd + len(vs) - 1 or size[sd:] != tuple(vs[1:]):
         raise ShapeError(f"sparse_coo_tensor: size {size} does not match indices {ix.shape} and values {vs}")
     if ix.shape[1] and (bool((ix < 0).any()) or bool((ix >= np.array(size[:sd])[:, None]).any())):
@@ -85,6 +96,13 @@ def sparse_coo_tensor(
         vals = named(vals.view(vals.shape), "SparseCooTensorWithDimsAndTensorsBackward0")  # PyTorch's node
     if is_coalesced is None:  # as PyTorch: at most one entry is coalesced by construction
         is_coalesced = ix.shape[1] <= 1
+    elif is_coalesced and check_invariants and ix.shape[1] > 1:  # sorted, unique keys (PyTorch's check)
+        keys = np.ravel_multi_index(tuple(ix), size[:sd]) if sd else np.zeros(ix.shape[1], np.int64)
+        if not bool((np.diff(keys) > 0).all()):
+            raise RuntimeError(
+                "sparse_coo_tensor: cannot set is_coalesced to true if indices correspond to uncoalesced "
+                "COO tensor (check_invariants=True found unsorted or duplicate indices)"
+            )
     return _make(ix, vals, size, bool(is_coalesced))
 
 
@@ -107,6 +125,7 @@ def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter n
     """``torch.spmm``: sparse (or dense) matrix times dense matrix."""
     if not isinstance(input, SparseTensor) and not isinstance(mat2, SparseTensor):
         return input @ mat2
+    check_matrix_operand("spmm", mat2)
     return sparse_matmul(input, mat2, "spmm")
 
 
@@ -119,7 +138,13 @@ def sparse_sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # 
     if dim is None:
         return vals.sum()
     sd, nd = input._ix.shape[0], input._data.ndim
-    dims = {d % nd for d in ((dim,) if isinstance(dim, int) else dim)}
+    given = [
+        normalize_dim(d, nd, "sparse.sum", input._data.shape)
+        for d in ((dim,) if isinstance(dim, int) else dim)
+    ]
+    dims = set(given)
+    if len(dims) != len(given):  # as PyTorch: a dim named twice is the caller's mistake, not summed once
+        raise RuntimeError(f"sparse.sum: dim appears multiple times in the list of dims {tuple(dim)}")
     summed = tuple(d - sd + 1 for d in sorted(dims) if d >= sd)  # the values' axes of summed dense dims
     if summed:
         vals = vals.sum(summed)
@@ -150,6 +175,7 @@ def mm(mat1: Any, mat2: Any) -> Tensor:
     """
     if not isinstance(mat1, SparseTensor) and not isinstance(mat2, SparseTensor):
         return mat1 @ mat2
+    check_matrix_operand("sparse.mm", mat2)
     return sparse_matmul(mat1, mat2, "sparse.mm")
 
 

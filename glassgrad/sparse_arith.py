@@ -52,8 +52,10 @@ def sparse_div(self: SparseTensor, other: Any, *, rounding_mode: str | None = No
         return self / other
     if isinstance(other, Tensor) and other._data.ndim > 0:
         raise NotImplementedError(unsupported("div by a tensor with dims"))
-    vals = self._vals.div(other, rounding_mode=rounding_mode)
-    return _make(self._ix, vals, self._data.shape, self._coalesced)
+    # rounding is not linear: duplicates are summed first (floor(a) + floor(b) != floor(a + b)),
+    # as PyTorch's kernel coalesces; the result is coalesced
+    s = self.coalesce()
+    return _make(s._ix, s._vals.div(other, rounding_mode=rounding_mode), s._data.shape, True)
 
 
 def sparse_neg(self: SparseTensor) -> SparseTensor:
@@ -113,3 +115,13 @@ SparseTensor.mul_ = SparseTensor.__imul__ = _inplace("mul_", _mul)
 SparseTensor.div_ = SparseTensor.__itruediv__ = _inplace("div_", sparse_div)
 SparseTensor.neg_ = _inplace("neg_", sparse_neg)
 SparseTensor.zero_ = _inplace("zero_", _zero)
+SparseTensor.negative_ = SparseTensor.neg_
+
+
+def sparse_floor_divide(self: SparseTensor, other: Any) -> SparseTensor:
+    """``s // other``: ``div`` with ``rounding_mode="floor"`` (PyTorch's ``floor_divide``)."""
+    return sparse_div(self, other, rounding_mode="floor")
+
+
+SparseTensor.floor_divide = SparseTensor.__floordiv__ = sparse_floor_divide
+SparseTensor.floor_divide_ = SparseTensor.__ifloordiv__ = _inplace("floor_divide_", sparse_floor_divide)

@@ -102,3 +102,6 @@ for _name in _COALESCING:
 for _name in _IN_PLACE:
     setattr(SparseTensor, f"{_name}_", _in_place(_name))
 SparseTensor.pow = SparseTensor.__pow__ = sparse_pow
+for _alias, _name in (("arcsin", "asin"), ("arcsinh", "asinh"), ("arctan", "atan"), ("arctanh", "atanh")):
+    setattr(SparseTensor, _alias, getattr(SparseTensor, _name))  # PyTorch's NumPy-style aliases
+    setattr(SparseTensor, f"{_alias}_", getattr(SparseTensor, f"{_name}_"))

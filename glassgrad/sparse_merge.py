@@ -19,7 +19,24 @@ from glassgrad.ops.indexing_more import index_add
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
-__all__ = ["merge_add"]
+__all__ = ["merge_add", "relaid_empty"]
+
+
+def relaid_empty(a: Any, b: Any) -> tuple:
+    """Two sparse tensors of one shape but different sparse_dims, one of them with no entry: that one
+    relaid with the other's sparse_dim (PyTorch adds such a pair, e.g. ``sparse_coo_tensor(size)`` +
+    a hybrid tensor); any other pair is returned as it is (``add`` refuses it)."""
+    from glassgrad.sparse_tensor import _make  # (sparse_tensor imports this module lazily)
+
+    for empty, full in ((a, b), (b, a)):
+        if empty._ix.shape[1] == 0:
+            sd, xp = full._ix.shape[0], array_module(empty._ix)
+            vals = Tensor(xp.zeros((0,) + tuple(empty.shape[sd:]), empty._vals._data.dtype), _wrap=True)
+            new = _make(
+                xp.zeros((sd, 0), xp.int64), vals.requires_grad_(empty.requires_grad), empty.shape, True
+            )
+            return (new, full) if empty is a else (full, new)
+    return a, b
 
 
 def _keys(ix: Any, sizes: tuple) -> Any:

@@ -176,3 +176,26 @@ def _mark_coalesced(self: SparseTensor, coalesced: bool) -> SparseTensor:
 
 
 SparseTensor._coalesced_ = _mark_coalesced  # private name: not refused by SparseTensor's __getattribute__
+
+
+def _is_nonzero(self: SparseTensor) -> bool:
+    """``s.is_nonzero()`` / ``bool(s)`` of a one-element sparse tensor: its coalesced value (stored
+    duplicates summed first, as PyTorch's: ``-1`` and ``1`` at one position are False)."""
+    if self._data.size != 1:
+        what = "with no values" if self._data.size == 0 else f"with {self._data.size} values"
+        raise RuntimeError(
+            f"is_nonzero: Boolean value of Tensor {what} is ambiguous (shape {tuple(self.shape)})"
+        )
+    vals = self.coalesce()._vals._data
+    return bool(vals.reshape(-1)[0]) if vals.size else False
+
+
+def _no_setitem(self: SparseTensor, key: Any, value: Any) -> None:
+    raise TypeError(
+        "'SparseTensor' object does not support item assignment (PyTorch's sparse COO tensors do not "
+        "either): write into .to_dense(), or build a new tensor with sparse_coo_tensor"
+    )
+
+
+SparseTensor.is_nonzero = SparseTensor.__bool__ = _is_nonzero
+SparseTensor.__setitem__ = _no_setitem

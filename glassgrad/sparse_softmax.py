@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.errors import ShapeError
+from glassgrad.errors import IndexOutOfRangeError
 from glassgrad.ops import softmax as _softmax
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Tensor
@@ -25,7 +25,9 @@ def _sparse_softmax(op: str, input: Any, dim: int, dtype: Any, log: bool) -> Spa
         )
     nd = input._data.ndim
     if not -nd <= dim < nd:
-        raise ShapeError(f"sparse.{op}: dim {dim} out of range for a {nd}-D tensor")
+        raise IndexOutOfRangeError(
+            f"sparse.{op}: dim {dim} out of range for a {nd}-D tensor (Dimension out of range)"
+        )
     d = dim % nd
     s = input.coalesce()
     vals = s._vals if dtype is None else s._vals.to(dtype)

@@ -31,6 +31,7 @@ from glassgrad.errors import IndexOutOfRangeError, ShapeError
 from glassgrad.ops.indexing import normalize_dim
 from glassgrad.ops.joining import cat as dense_cat
 from glassgrad.ops.sparse import unsupported
+from glassgrad.sparse_dense_dims import dense_dim_cat, dense_dim_index_select, dense_dim_select
 from glassgrad.sparse_elementwise import sparse_mul_dense
 from glassgrad.sparse_tensor import SparseTensor, _make
 from glassgrad.tensor import Tensor
@@ -64,8 +65,10 @@ def _rows(self: SparseTensor, keep: Any) -> Tensor:
 
 
 def sparse_select(self: SparseTensor, dim: int, index: Any) -> Tensor:
-    """``s.select(dim, index)``: the slice at ``index`` of the sparse dim ``dim`` (``dim`` removed)."""
-    d = _sparse_dim(self, dim, "select")
+    """``s.select(dim, index)``: the slice at ``index`` along ``dim`` (``dim`` removed)."""
+    d = normalize_dim(dim, self._data.ndim, "select", self._data.shape)
+    if d >= self._ix.shape[0]:  # a dense dim: the values' slice (sparse_dense_dims.py)
+        return dense_dim_select(self, d, index)
     n, i = self._data.shape[d], operator.index(index)
     if not -n <= i < n:
         raise IndexOutOfRangeError(
@@ -75,7 +78,7 @@ def sparse_select(self: SparseTensor, dim: int, index: Any) -> Tensor:
     keep = xp.nonzero(self._ix[d] == i % n)[0].astype(xp.int64)
     vals = _rows(self, keep)
     if self._ix.shape[0] == 1:  # no sparse dim left: the dense slice (stored duplicates add up)
-        return vals.sum(0)
+        return vals.sum(0, dtype=vals.dtype)  # an integer sum keeps its dtype (PyTorch's gh-82150)
     size = self._data.shape[:d] + self._data.shape[d + 1 :]
     return _result(xp.delete(self._ix[:, keep], d, axis=0), vals, size)
 
@@ -87,9 +90,15 @@ def sparse_unbind(self: SparseTensor, dim: int = 0) -> tuple:
 
 
 def sparse_getitem(self: SparseTensor, key: Any) -> Tensor:
-    """``s[i]`` with an int (or a 1-tuple of one): ``s.select(0, i)``; other keys are refused."""
+    """``s[i]`` with an int: ``s.select(0, i)``; ``s[i, j, ...]`` with ints selects one dim after
+    another (PyTorch's); other keys are refused."""
     if isinstance(key, tuple) and len(key) == 1:
         key = key[0]
+    if isinstance(key, tuple) and key and all(isinstance(k, int) and not isinstance(k, bool) for k in key):
+        out = self
+        for k in key:  # each select drops dim 0; once no sparse dim is left the rest is dense indexing
+            out = sparse_select(out, 0, k) if isinstance(out, SparseTensor) else out[k]
+        return out
     if isinstance(key, bool) or not hasattr(key, "__index__") or (isinstance(key, Tensor) and key.ndim):
         raise NotImplementedError(unsupported(f"indexing with {type(key).__name__} (only s[int] is)"))
     return sparse_select(self, 0, key)
@@ -97,8 +106,9 @@ def sparse_getitem(self: SparseTensor, key: Any) -> Tensor:
 
 def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTensor:
     """``s.index_select(dim, index)``: the slices at ``index`` (1-D int) of the sparse dim ``dim``,
-    in the index's order; within one slice the stored order is kept (PyTorch's order)."""
-    d = _sparse_dim(self, dim, "index_select")
+    in the index's order; within one slice the stored order is kept (PyTorch's order). Along a dense
+    dim it selects from the values (``sparse_dense_dims.py``)."""
+    d = normalize_dim(dim, self._data.ndim, "index_select", self._data.shape)
     idx = index._data if isinstance(index, Tensor) else array_module(self._ix).asarray(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise IndexOutOfRangeError(
@@ -112,6 +122,8 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
             f"index_select(): index {int(idx[bad][0])} out of range for tensor of size "
             f"{list(self._data.shape)} at dimension {d}"
         )
+    if d >= self._ix.shape[0]:
+        return dense_dim_index_select(self, d, idx)
     pos, ent = xp.nonzero(self._ix[d][None, :] == (idx % n)[:, None])  # by index position, then stored order
     ix = self._ix[:, ent].copy()
     ix[d] = pos
@@ -120,7 +132,8 @@ def sparse_index_select(self: SparseTensor, dim: int, index: Any) -> SparseTenso
 
 
 def sparse_join(tensors: list, dim: int, op: str) -> SparseTensor:
-    """``cat`` (``op="cat"``) or ``stack`` (``op="stack"``) of sparse COO tensors along a sparse dim."""
+    """``cat`` (``op="cat"``) or ``stack`` (``op="stack"``) of sparse COO tensors along a sparse dim
+    (or ``cat`` along a dense dim: ``sparse_dense_dims.dense_dim_cat``)."""
     for k, t in enumerate(tensors):
         if not isinstance(t, SparseTensor):
             raise RuntimeError(
@@ -129,7 +142,8 @@ def sparse_join(tensors: list, dim: int, op: str) -> SparseTensor:
     ref = tensors[0]
     sd, shape = ref._ix.shape[0], ref._data.shape
     d = normalize_dim(dim, len(shape) + (op == "stack"), op, shape)
-    if d >= sd + (op == "stack"):
+    dense_dim = d >= sd + (op == "stack")
+    if dense_dim and op == "stack":
         raise NotImplementedError(unsupported(f"{op} along a dense dim (dim {d}, sparse_dim {sd})"))
     for t in tensors[1:]:
         other = t._data.shape
@@ -139,6 +153,8 @@ def sparse_join(tensors: list, dim: int, op: str) -> SparseTensor:
                 f"{op}: expected sparse tensors of one shape{' outside dim ' + str(d) if op == 'cat' else ''} "
                 f"and sparse_dim, got {tuple(shape)} (sparse_dim {sd}) and {tuple(other)} (sparse_dim {t._ix.shape[0]})"
             )
+    if dense_dim:
+        return dense_dim_cat(tensors, d)
     xp = array_module(ref._ix)
     pieces, offset = [], 0
     for k, t in enumerate(tensors):

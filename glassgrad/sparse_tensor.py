@@ -31,7 +31,7 @@ from glassgrad.sparse_spgemm import spgemm
 from glassgrad.tensor import Tensor, tensor
 from glassgrad.torch_function import _disabled_torch_function_impl
 
-__all__ = ["Layout", "strided", "sparse_coo", "SparseTensor", "to_sparse", "sparse_matmul"]
+__all__ = ["Layout", "strided", "sparse_coo", "SparseTensor", "sparse_matmul"]
 
 
 class Layout:
@@ -149,7 +149,9 @@ class SparseTensor(Tensor):
         return _make(ix, vals, self._data.shape, True)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
-        out = SparseToDense.apply(self._vals, index=tuple(self._ix), shape=self._data.shape)
+        out = SparseToDense.apply(
+            self._vals, index=tuple(self._ix), shape=self._data.shape, nnz=self._ix.shape[1]
+        )
         return out if dtype is None else out.to(dtype)
 
     def new(self, *args: Any, device: Any = None) -> SparseTensor:
@@ -235,7 +237,8 @@ class SparseTensor(Tensor):
         order[d0], order[d1] = order[d1], order[d0]
         size = list(self._data.shape)
         size[d0], size[d1] = size[d1], size[d0]
-        return _make(self._ix[order], self._vals, tuple(size), self._coalesced and d0 == d1)
+        keep = self._coalesced and (d0 == d1 or self._ix.shape[1] == 0)  # PyTorch's: order unchanged
+        return _make(self._ix[order], self._vals, tuple(size), keep)
 
     def t(self) -> SparseTensor:
         if self._data.ndim > 2:
@@ -283,6 +286,10 @@ class SparseTensor(Tensor):
     def __add__(self, other: Any) -> Tensor:
         if not isinstance(other, SparseTensor):
             raise NotImplementedError(unsupported("add(sparse, dense or number); write dense + sparse"))
+        from glassgrad.sparse_merge import merge_add, relaid_empty  # PyTorch's merge walk of the entry lists
+
+        if other._data.shape == self._data.shape and other._ix.shape[0] != self._ix.shape[0]:
+            self, other = relaid_empty(self, other)
         if other._data.shape != self._data.shape or other._ix.shape[0] != self._ix.shape[0]:
             raise ShapeError(f"add: expected sparse tensors of one shape, got {self.shape} and {other.shape}")
         a, b = self._vals, other._vals
@@ -291,8 +298,6 @@ class SparseTensor(Tensor):
             empty = [Tensor(xp.zeros(0, dtype=v._data.dtype), _wrap=True) for v in (a, b)]
             dt = (empty[0] + empty[1]).dtype
             a, b = a.to(dt), b.to(dt)
-        from glassgrad.sparse_merge import merge_add  # PyTorch's merge walk of the two entry lists
-
         both = self._coalesced and other._coalesced  # the sum of two coalesced tensors is coalesced
         sizes = self._data.shape[: self._ix.shape[0]]
         ix, vals = merge_add(self._ix, a, other._ix, b, sizes, both)
@@ -349,29 +354,6 @@ _ALLOWED = frozenset(("shape", "dtype", "device", "is_cuda", "get_device", "ndim
                       "is_mps", "is_ipu", "is_vulkan", "is_signed", "ndimension", "nelement", "mT"))  # fmt: skip
 
 
-def to_sparse(self: Tensor, sparse_dim: Any = None, *, layout: Any = None, **kwargs: Any) -> Tensor:
-    """``dense.to_sparse()``: the nonzero entries, coalesced; differentiable w.r.t. the dense tensor."""
-    if layout is not None and layout != sparse_coo:
-        raise NotImplementedError(f"to_sparse: only layout=glassgrad.sparse_coo is supported, got {layout}")
-    data = self._data
-    sd = data.ndim if sparse_dim is None else int(sparse_dim)
-    if not 1 <= sd <= data.ndim:
-        raise ShapeError(f"to_sparse: expected 1 <= sparse_dim <= {data.ndim}, got {sd}")
-    xp = array_module(data)
-    mask = data != 0
-    if sd < data.ndim:
-        mask = mask.any(axis=tuple(range(sd, data.ndim)))  # a slice is stored if any entry is nonzero
-    idx = xp.nonzero(mask)
-    ix = xp.stack(idx).astype(xp.int64).reshape(sd, -1)
-    # PyTorch's node: ToSparseBackward0 for to_sparse(sparse_dim), ToSparseBackward1 without it
-    vals = named(self[idx], f"ToSparseBackward{int(sparse_dim is None)}")
-    return _make(ix, vals, tuple(data.shape), True)
-
-
-def dense_to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
-    return self if dtype is None else self.to(dtype)
-
-
 def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     """sparse @ dense and dense @ sparse (2-D sparse, 1-D or 2-D dense) from the nonzeros; sparse @ sparse."""
     a_sp, b_sp = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
@@ -384,6 +366,10 @@ def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
         return named(out, "MmBackward0") if a._data.ndim == 2 else out  # PyTorch's node name
     if not isinstance(b, Tensor):
         b = tensor(b)
+    if a._data.ndim == 3 and a._ix.shape[0] == 3 and b._data.ndim == 3:  # bmm: one product per batch
+        from glassgrad.sparse_products import sparse_bmm  # (it builds on this module)
+
+        return sparse_bmm(a, b)
     if a._data.ndim != 2 or a._ix.shape[0] != 2 or b._data.ndim not in (1, 2):
         raise ShapeError(
             f"{op}: expected a 2-D sparse matrix and a 1-D or 2-D dense operand, got {a._data.shape} and {b._data.shape}"

@@ -37,8 +37,9 @@ _SUPPORTED = (
     "sparse.mm / mm / spmm / @ with a dense operand or of two 2-D sparse ones, sparse.sum, sparse + sparse, dense + sparse, "
     "add / sub (alpha) / neg of sparse ones and add_ / sub_ / mul_ / div_ / neg_ / zero_ / += / -= / *= / /= in place, "
     "* and / by a scalar, * by a dense tensor broadcastable to its shape or a sparse one, abs / sqrt / sin / "
-    "pow (a number) and the other zero-preserving unary ops, select / s[int] / unbind / "
-    "index_select along a sparse dim, cat / stack of sparse tensors; call .to_dense() first"
+    "pow (a number) and the other zero-preserving unary ops, // and div(rounding_mode=), norm, copy_, "
+    "select / s[i, ...] / unbind / index_select / narrow_copy, transpose(_) / permute of sparse dims, mv, "
+    "smm / hspmm / dsmm / saddmm / sspaddmm, cat / stack of sparse tensors; call .to_dense() first"
 )
 
 
@@ -131,8 +132,13 @@ def coalesce_index(ix: Any, sizes: tuple) -> tuple:
     Returns ``(unique indices (sparse_dim, n), first stored entry of each (n,), inverse (nnz,))``.
     """
     xp = array_module(ix)
-    lin = xp.ravel_multi_index(tuple(ix), sizes) if ix.shape[1] else xp.zeros(0, dtype=xp.int64)
+    if ix.shape[1] and len(sizes):
+        lin = xp.ravel_multi_index(tuple(ix), sizes)
+    else:  # no entry, or no sparse dim (every entry at the one position: all duplicates)
+        lin = xp.zeros(ix.shape[1], dtype=xp.int64)
     uniq, first, inverse = xp.unique(lin, return_index=True, return_inverse=True)
+    if not len(sizes):  # no sparse dim: at most one position, its index column empty
+        return xp.zeros((0, uniq.shape[0]), xp.int64), first, inverse.reshape(-1)
     out = xp.stack(xp.unravel_index(uniq, sizes)).astype(xp.int64).reshape(len(sizes), -1)
     return out, first, inverse.reshape(-1)
 
@@ -180,7 +186,7 @@ class SparseToDense(Function):
     node_name = "ToDenseBackward0"  # PyTorch's node name
 
     @staticmethod
-    def forward(ctx, v, index, shape):
+    def forward(ctx, v, index, shape, nnz):
         xp = array_module(v)
         sizes = shape[: len(index)]
         lin = xp.ravel_multi_index(index, sizes) if len(index) else xp.zeros(v.shape[0], dtype=xp.int64)
@@ -189,7 +195,11 @@ class SparseToDense(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.attrs["index"]]  # (*sparse_sizes, *dense) -> (nnz, *dense)
+        index = ctx.attrs["index"]
+        if not index:  # no sparse dim: every entry sits at the one position (g[()] would drop nnz)
+            nnz = ctx.attrs["nnz"]
+            return array_module(g).broadcast_to(g, (nnz,) + g.shape).copy()
+        return g[index]  # (*sparse_sizes, *dense) -> (nnz, *dense)
 
 
 class SparseCoalesce(Function):

@@ -44,6 +44,18 @@ def _to_dense(draw):
     return fn, (values(draw, shape),)
 
 
+@case("sparse_to_dense")
+def _to_dense_no_sparse_dim(draw):
+    """sparse_dim 0 (indices (0, nnz)): every entry lands on the one position, its gradient is g's
+    copy per entry (round 67: the gather ``g[()]`` dropped the nnz axis)."""
+    nnz, extra = draw(st.integers(0, 3)), draw(st.integers(1, 3))
+
+    def fn(v):
+        return gg.sparse_coo_tensor(np.zeros((0, nnz), np.int64), v, (extra,)).to_dense() * 1.5
+
+    return fn, (values(draw, (nnz, extra)),)
+
+
 @case("sparse_coalesce")
 def _coalesce(draw):
     m, k = draw(st.integers(1, 4)), draw(st.integers(1, 4))

@@ -253,11 +253,10 @@ abs, cos, exp, log, log1p, rsqrt, sin, sqrt, tanh, sigmoid = (  # noqa: A001
 # sparse COO (sparse_tensor.py): layouts (strided == legacy's "strided"), the factory, spmm, glassgrad.sparse
 from glassgrad import sparse  # noqa: E402
 from glassgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
-from glassgrad.sparse_products import dsmm, hsmm, hspmm, saddmm, smm, sspaddmm  # noqa: E402 - torch.smm & co.
+from glassgrad.sparse_products import dsmm, hsmm, hspmm, saddmm, smm, sspaddmm  # noqa: E402, F401 - outside __all__
 from glassgrad.sparse_tensor import sparse_coo, strided  # noqa: E402, F811
 
 __all__ += ["sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
-__all__ += ["smm", "hsmm", "hspmm", "dsmm", "saddmm", "sspaddmm"]  # sparse_products.py
 # torch.jit (eager: script/trace return their argument), profiler, func, special, fft, fx, hub, testing,
 # compiler (eager as glassgrad.compile), attributes after `import glassgrad` as PyTorch's; OutOfMemoryError
 from glassgrad import compiler, fft, func, fx, hub, jit, onnx, profiler, special, testing  # noqa: E402, F401
